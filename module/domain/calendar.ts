@@ -1,0 +1,63 @@
+import { DateTime } from 'luxon';
+import { invalidInput } from './errors.js';
+
+/** A calendar day, 'YYYY-MM-DD', meaningful only together with a time zone. */
+export type IsoDate = string;
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export function isIsoDate(value: unknown): value is IsoDate {
+  if (typeof value !== 'string') return false;
+  const m = ISO_DATE.exec(value);
+  if (!m) return false;
+  const d = DateTime.fromObject({ year: +m[1]!, month: +m[2]!, day: +m[3]! }, { zone: 'utc' });
+  return d.isValid && d.toISODate() === value;
+}
+
+export function parseIsoDate(value: unknown, what = 'date'): IsoDate {
+  if (!isIsoDate(value)) throw invalidInput(`${what} must be a real calendar date written YYYY-MM-DD`, { value: String(value) });
+  return value;
+}
+
+/** Pure calendar arithmetic; days, not hours, so DST never moves a date. */
+export function addDays(date: IsoDate, days: number): IsoDate {
+  return DateTime.fromISO(date, { zone: 'utc' }).plus({ days }).toISODate()!;
+}
+
+/** Whole days from a to b (b − a). */
+export function daysBetween(a: IsoDate, b: IsoDate): number {
+  return Math.round(DateTime.fromISO(b, { zone: 'utc' }).diff(DateTime.fromISO(a, { zone: 'utc' }), 'days').days);
+}
+
+export const maxDate = (a: IsoDate, b: IsoDate): IsoDate => (a >= b ? a : b);
+export const minDate = (a: IsoDate, b: IsoDate): IsoDate => (a <= b ? a : b);
+
+/** The instant a calendar day starts in a zone (DST-safe: luxon resolves the local midnight). */
+export function startOfDay(date: IsoDate, zone: string): DateTime {
+  return DateTime.fromISO(date, { zone }).startOf('day');
+}
+
+/** The calendar day an instant falls on in a zone. */
+export function localDate(instant: DateTime, zone: string): IsoDate {
+  return instant.setZone(zone).toISODate()!;
+}
+
+export function assertZone(zone: string): string {
+  if (!DateTime.local({ zone }).isValid) throw invalidInput(`"${zone}" is not a time zone (try "Europe/Brussels")`);
+  return zone;
+}
+
+/**
+ * The day a daily sample closes: the day whose end (local midnight) is nearest to the sample.
+ * A read at 23:50 closes that day; a read at 00:30 or 09:00 closes the previous one. So a day D
+ * can only be sampled in the 24 hours around its end, [end(D) − 12 h, end(D) + 12 h): afterwards
+ * the counter has moved on and the figure for D can no longer be read.
+ */
+export function closingDateOf(instant: DateTime, zone: string): IsoDate {
+  return addDays(localDate(instant.plus({ hours: 12 }), zone), -1);
+}
+
+export function samplingWindow(date: IsoDate, zone: string): { opens: DateTime; closes: DateTime } {
+  const end = startOfDay(addDays(date, 1), zone);
+  return { opens: end.minus({ hours: 12 }), closes: end.plus({ hours: 12 }) };
+}

@@ -1,0 +1,86 @@
+import { DateTime } from 'luxon';
+import { addDays, type IsoDate, localDate } from './calendar.js';
+import { invalidInput } from './errors.js';
+
+/**
+ * When SolusVM zeroes a VPS's traffic counter. SolusVM 1 resets on the 1st by default or, with
+ * "Reset Bandwidth on Anniversary", on the day of the month the VPS was created; SolusVM 2 has
+ * `reset_limit_policy` first_day_of_month | vm_created_day | never. The reset runs at midnight on
+ * the master's clock, so boundaries are computed in the master's zone.
+ */
+export type ResetPolicy = 'first_of_month' | 'anniversary' | 'never';
+
+export const RESET_POLICIES: readonly ResetPolicy[] = ['first_of_month', 'anniversary', 'never'];
+
+export interface ResetRule {
+  policy: ResetPolicy;
+  /** Day of month of the anniversary reset (1–31); ignored for other policies. */
+  anchorDay: number;
+  /** IANA zone of the SolusVM master. */
+  zone: string;
+}
+
+export function parseResetPolicy(value: unknown): ResetPolicy {
+  if (value === 'first_day_of_month') return 'first_of_month';
+  if (value === 'vm_created_day') return 'anniversary';
+  if (typeof value === 'string' && (RESET_POLICIES as readonly string[]).includes(value)) return value as ResetPolicy;
+  throw invalidInput(`reset policy must be one of ${RESET_POLICIES.join(', ')}`, { value: String(value) });
+}
+
+/** The reset date in a given month. An anniversary on the 29th–31st falls on the month's last day in shorter months. */
+export function resetDateInMonth(rule: ResetRule, year: number, month: number): IsoDate | null {
+  if (rule.policy === 'never') return null;
+  const first = DateTime.fromObject({ year, month, day: 1 }, { zone: 'utc' });
+  if (rule.policy === 'first_of_month') return first.toISODate()!;
+  const day = Math.min(Math.max(1, Math.trunc(rule.anchorDay)), first.daysInMonth!);
+  return first.set({ day }).toISODate()!;
+}
+
+function boundaryInstant(date: IsoDate, zone: string): DateTime {
+  return DateTime.fromISO(date, { zone }).startOf('day');
+}
+
+/** The latest reset boundary at or before `t`, or null when the policy never resets. */
+export function lastBoundaryAtOrBefore(rule: ResetRule, t: DateTime): DateTime | null {
+  if (rule.policy === 'never') return null;
+  const local = t.setZone(rule.zone);
+  for (let back = 0; back <= 1; back++) {
+    const m = local.startOf('month').minus({ months: back });
+    const b = boundaryInstant(resetDateInMonth(rule, m.year, m.month)!, rule.zone);
+    if (b <= t) return b;
+  }
+  // unreachable: a boundary exists in every month
+  throw new Error('no reset boundary found');
+}
+
+export function nextBoundaryAfter(rule: ResetRule, t: DateTime): DateTime | null {
+  if (rule.policy === 'never') return null;
+  const local = t.setZone(rule.zone);
+  for (let ahead = 0; ahead <= 1; ahead++) {
+    const m = local.startOf('month').plus({ months: ahead });
+    const b = boundaryInstant(resetDateInMonth(rule, m.year, m.month)!, rule.zone);
+    if (b > t) return b;
+  }
+  throw new Error('no reset boundary found');
+}
+
+/** The latest boundary in the half-open span (from, to], if any. */
+export function boundaryBetween(rule: ResetRule, from: DateTime, to: DateTime): DateTime | null {
+  const b = lastBoundaryAtOrBefore(rule, to);
+  return b && b > from ? b : null;
+}
+
+/** The usage period (as calendar dates in the master's zone) that the policy puts `t` in. */
+export function policyPeriodAt(rule: ResetRule, t: DateTime): { startDate: IsoDate; endDate: IsoDate | null } | null {
+  const start = lastBoundaryAtOrBefore(rule, t);
+  if (!start) return null;
+  const next = nextBoundaryAfter(rule, t)!;
+  return { startDate: localDate(start, rule.zone), endDate: addDays(localDate(next, rule.zone), -1) };
+}
+
+/** The expected last day of a period that starts on `startDate`. */
+export function expectedEndDate(rule: ResetRule, startDate: IsoDate): IsoDate | null {
+  if (rule.policy === 'never') return null;
+  const next = nextBoundaryAfter(rule, boundaryInstant(startDate, rule.zone));
+  return next ? addDays(localDate(next, rule.zone), -1) : null;
+}
