@@ -93,14 +93,35 @@ export class SolusVmError extends Error {
   readonly httpStatus: number | null;
   /** the first characters of the body, for the log; never contains credentials */
   readonly snippet: string | null;
+  /** the low-level cause, for callers that word their own advice: ECONNREFUSED, ENOTFOUND, CONNECT_TIMEOUT,
+   *  DEPTH_ZERO_SELF_SIGNED_CERT, FINGERPRINT_MISMATCH, HTML_PAGE, TASK_FAILED ... */
+  readonly code: string | null;
+  /** the certificate the master presented, when the error is about TLS (to pin it) */
+  readonly fingerprint256: string | null;
+  /** how long the master asked us to wait (v2 429 Retry-After) */
+  readonly retryAfterMs: number | null;
 
-  constructor(kind: SolusVmErrorKind, message: string, opts: { retryable?: boolean; httpStatus?: number | null; snippet?: string | null } = {}) {
+  constructor(
+    kind: SolusVmErrorKind,
+    message: string,
+    opts: {
+      retryable?: boolean;
+      httpStatus?: number | null;
+      snippet?: string | null;
+      code?: string | null;
+      fingerprint256?: string | null;
+      retryAfterMs?: number | null;
+    } = {},
+  ) {
     super(message);
     this.name = 'SolusVmError';
     this.kind = kind;
     this.retryable = opts.retryable ?? false;
     this.httpStatus = opts.httpStatus ?? null;
     this.snippet = opts.snippet ?? null;
+    this.code = opts.code ?? null;
+    this.fingerprint256 = opts.fingerprint256 ?? null;
+    this.retryAfterMs = opts.retryAfterMs ?? null;
   }
 }
 

@@ -10,8 +10,10 @@ export function isIsoDate(value: unknown): value is IsoDate {
   if (typeof value !== 'string') return false;
   const m = ISO_DATE.exec(value);
   if (!m) return false;
-  const d = DateTime.fromObject({ year: +m[1]!, month: +m[2]!, day: +m[3]! }, { zone: 'utc' });
-  return d.isValid && d.toISODate() === value;
+  const [y, mo, d] = [+m[1]!, +m[2]!, +m[3]!];
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  // days in month without constructing an invalid DateTime (luxon may be set to throw)
+  return d <= DateTime.fromObject({ year: y, month: mo, day: 1 }, { zone: 'utc' }).daysInMonth!;
 }
 
 export function parseIsoDate(value: unknown, what = 'date'): IsoDate {

@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { ModuleError } from '../domain/errors.js';
+
+export type Engine = 'sqlite' | 'mysql';
+
+export interface Database {
+  knex: Knex;
+  engine: Engine;
+  /** the URL with any password replaced, safe to log */
+  safeUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * One setting chooses the storage: a database URL.
+ *   sqlite:data/overusage.sqlite     (relative to the working directory)
+ *   sqlite:/var/lib/overusage.sqlite
+ *   sqlite::memory:
+ *   mysql://user:password@127.0.0.1:3306/whmcs       (mariadb:// works too)
+ *   mysql://root@localhost/whmcs?socketPath=/run/mysqld/mysqld.sock
+ */
+export function parseDatabaseUrl(url: string): { engine: Engine; config: Knex.Config; safeUrl: string } {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!file) throw new ModuleError('CONFIG', 'the sqlite URL names no file (e.g. sqlite:data/overusage.sqlite)');
+    return {
+      engine: 'sqlite',
+      safeUrl: url,
+      config: {
+        client: 'better-sqlite3',
+        connection: { filename: file },
+        useNullAsDefault: true,
+        pool: {
+          min: 1,
+          max: 1,
+          afterCreate(conn: any, done: (err: Error | null, conn: unknown) => void) {
+            try {
+              // Integers come back as bigint so counters above 2^53 stay exact; the row parsers
+              // turn ids back into numbers.
+              conn.defaultSafeIntegers(true);
+              conn.pragma('journal_mode = WAL');
+              conn.pragma('synchronous = NORMAL');
+              conn.pragma('foreign_keys = ON');
+              conn.pragma('busy_timeout = 10000');
+              done(null, conn);
+            } catch (err) {
+              done(err as Error, conn);
+            }
+          },
+        },
+      },
+    };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ModuleError('CONFIG', `"${redact(url)}" is not a database URL (use sqlite:FILE or mysql://user:password@host:port/database)`);
+  }
+  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
+    throw new ModuleError('CONFIG', `unsupported database "${parsed.protocol}" (use sqlite: or mysql://)`);
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  const socketPath = parsed.searchParams.get('socketPath') ?? undefined;
+  const connection: Record<string, unknown> = {
+    host: parsed.hostname || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 3306,
+    user: decodeURIComponent(parsed.username || 'root'),
+    password: decodeURIComponent(parsed.password || ''),
+    database: database || undefined,
+    // Exactness and time-zone safety: DECIMAL/BIGINT as strings, DATE/DATETIME as the stored text,
+    // and the session in UTC so DATETIME values are UTC instants (toolchain §3).
+    dateStrings: true,
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    charset: 'utf8mb4',
+  };
+  if (socketPath) connection.socketPath = socketPath;
+  return {
+    engine: 'mysql',
+    safeUrl: redact(url),
+    config: {
+      client: 'mysql2',
+      connection,
+      pool: {
+        min: 0,
+        max: Number(parsed.searchParams.get('pool') ?? 10),
+        afterCreate(conn: any, done: (err: Error | null, conn: unknown) => void) {
+          conn.query("SET time_zone = '+00:00'", (err: Error | null) => done(err, conn));
+        },
+      },
+    },
+  };
+}
+
+export function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
+}
+
+export function openDatabase(url: string): Database {
+  const { engine, config, safeUrl } = parseDatabaseUrl(url);
+  if (engine === 'sqlite') {
+    const file = (config.connection as { filename: string }).filename;
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  }
+  const knex = knexFactory(config);
+  return { knex, engine, safeUrl, close: () => knex.destroy() };
+}
+
+export const engineOf = (knex: Knex): Engine => (knex.client.config.client === 'mysql2' ? 'mysql' : 'sqlite');

@@ -1,0 +1,45 @@
+import type { Knex } from 'knex';
+import * as createMetering from '../../migrations/20261127000000_create_metering.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+// Listed explicitly and named without an extension, so the same database works whether the code
+// runs from .ts (tsx) or compiled .js, and stray files in migrations/ are never picked up.
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['20261127000000_create_metering', createMetering]];
+
+export const MIGRATION_TABLE = 'mod_overusage_migrations';
+
+const source: Knex.MigrationSource<readonly [string, Migration]> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: (m) => m[0],
+  getMigration: async (m) => m[1],
+};
+
+const options = { migrationSource: source, tableName: MIGRATION_TABLE, lockTableName: `${MIGRATION_TABLE}_lock` };
+
+/** Applies every pending migration; returns the names applied now. */
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = await knex.migrate.latest(options);
+  return applied as string[];
+}
+
+/** Undoes every migration of the module (drops only mod_overusage_* tables). */
+export async function migrateDownAll(knex: Knex): Promise<string[]> {
+  const [, undone] = await knex.migrate.rollback(options, true);
+  await knex.schema.dropTableIfExists(`${MIGRATION_TABLE}_lock`);
+  await knex.schema.dropTableIfExists(MIGRATION_TABLE);
+  return undone as string[];
+}
+
+export async function migrationStatus(knex: Knex): Promise<{ applied: string[]; pending: string[] }> {
+  const [applied, pending] = await knex.migrate.list(options);
+  return {
+    applied: (applied as Array<{ name: string } | string>).map((x) => (typeof x === 'string' ? x : x.name)),
+    pending: (pending as Array<readonly [string, Migration]>).map((m) => m[0]),
+  };
+}
+
+export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]![0];

@@ -1,0 +1,48 @@
+import { DateTime } from 'luxon';
+
+/**
+ * Row values differ by engine: SQLite (safe integers on) gives bigint for INTEGER columns, mysql2
+ * gives strings for BIGINT and DECIMAL, numbers for INT. Every store reads through these, so both
+ * engines produce the same values.
+ */
+export function toBig(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return BigInt(v);
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+  throw new TypeError(`not an integer: ${String(v)}`);
+}
+
+export const toBigOrNull = (v: unknown): bigint | null => (v === null || v === undefined ? null : toBig(v));
+
+export function toNum(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && v.trim() !== '') return Number(v);
+  throw new TypeError(`not a number: ${String(v)}`);
+}
+
+export const toNumOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : toNum(v));
+
+export const toBool = (v: unknown): boolean => v === true || v === 1 || v === 1n || v === '1';
+
+/** DATETIME(3) columns hold UTC instants written as 'YYYY-MM-DD HH:mm:ss.SSS'. */
+export function toInstant(v: unknown): DateTime {
+  if (typeof v !== 'string') throw new TypeError(`not a datetime: ${String(v)}`);
+  return DateTime.fromSQL(v, { zone: 'utc' });
+}
+
+export const toInstantOrNull = (v: unknown): DateTime | null => (v === null || v === undefined ? null : toInstant(v));
+
+export const sqlInstant = (t: DateTime): string => t.toUTC().toFormat('yyyy-MM-dd HH:mm:ss.SSS');
+
+/** DATE columns: SQLite stores the text, mysql2 with dateStrings gives it back as text. */
+export function toDate(v: unknown): string {
+  if (typeof v !== 'string') throw new TypeError(`not a date: ${String(v)}`);
+  return v.slice(0, 10);
+}
+
+export const toDateOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : toDate(v));
+
+/** Bigints go to the database as decimal strings: both drivers bind them exactly. */
+export const sqlBig = (v: bigint): string => v.toString();
+export const sqlBigOrNull = (v: bigint | null): string | null => (v === null ? null : v.toString());

@@ -1,0 +1,65 @@
+import type { Knex } from 'knex';
+import { Settings } from 'luxon';
+import type { Clock } from './domain/clock.js';
+import { assertZone } from './domain/calendar.js';
+import { auditLog } from './adapters/audit-store.js';
+import { createLockStore } from './adapters/lock-store.js';
+import { createMeteringStore } from './adapters/metering-store.js';
+import { migrateDownAll, migrateLatest, migrationStatus } from './adapters/migrator.js';
+import { createSecretBox } from './adapters/secret-box.js';
+import { silentLogger, type Logger } from './adapters/logger.js';
+import type { MasterSettings, SolusVmGateway } from './adapters/solusvm-types.js';
+import { createMasterService } from './services/masters.js';
+import { createMeteringService } from './services/metering.js';
+import { createServiceLinkService } from './services/service-links.js';
+
+export const MODULE_NAME = 'overusage';
+export const MODULE_VERSION = '0.1.0';
+
+// Invalid dates must fail loudly, and nothing may silently use the host's local zone.
+Settings.throwOnInvalid = true;
+Settings.defaultZone = 'utc';
+
+export interface ModuleDeps {
+  knex: Knex;
+  clock: Clock;
+  /** 32-byte key that seals SolusVM credentials at rest */
+  secretKey: Buffer;
+  /** the panel's time zone: calendar days, deadlines */
+  zone: string;
+  gatewayFor: (settings: MasterSettings) => SolusVmGateway;
+  log?: Logger;
+  metering?: { pageSize?: number; batchSize?: number; lockTtlMs?: number };
+}
+
+/** The one place where the module's objects are built. */
+export function createModule(deps: ModuleDeps) {
+  const zone = assertZone(deps.zone);
+  const log = deps.log ?? silentLogger;
+  const secrets = createSecretBox(deps.secretKey);
+  const masters = createMasterService({ knex: deps.knex, secrets, clock: deps.clock, audit: auditLog, gatewayFor: deps.gatewayFor });
+  const links = createServiceLinkService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
+  const metering = createMeteringService({
+    clock: deps.clock,
+    zone,
+    store: createMeteringStore(deps.knex),
+    locks: createLockStore(deps.knex),
+    masters,
+    gatewayFor: deps.gatewayFor,
+    log: (event, fields) => log.info(event, fields),
+    ...deps.metering,
+  });
+  return {
+    name: MODULE_NAME,
+    version: MODULE_VERSION,
+    zone,
+    migrate: () => migrateLatest(deps.knex),
+    migrateDown: () => migrateDownAll(deps.knex),
+    migrationStatus: () => migrationStatus(deps.knex),
+    masters,
+    links,
+    metering,
+  };
+}
+
+export type OverusageModule = ReturnType<typeof createModule>;

@@ -1,0 +1,251 @@
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import type { Clock } from '../domain/clock.js';
+import { assertZone } from '../domain/calendar.js';
+import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
+import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
+import type { SecretBox } from '../adapters/secret-box.js';
+import type { Actor, AuditLog } from '../adapters/audit-store.js';
+import { sqlInstant, toBool, toNum } from '../adapters/rows.js';
+import type { ConnectionReport, MasterSettings, SolusVmGateway, TlsMode } from '../adapters/solusvm-types.js';
+
+/** A master as shown to admins and scripts: never the secrets. */
+export interface MasterView {
+  id: number;
+  name: string;
+  version: 1 | 2;
+  baseUrl: string;
+  tlsMode: TlsMode;
+  tlsFingerprint: string | null;
+  timeZone: string;
+  resetPolicy: ResetPolicy;
+  concurrency: number;
+  timeoutMs: number;
+  retries: number;
+  active: boolean;
+  hasBasicAuth: boolean;
+}
+
+const FINGERPRINT = /^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/;
+
+const masterInput = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    version: z.union([z.literal(1), z.literal(2)]),
+    baseUrl: z.string().trim().url().refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://'),
+    apiId: z.string().min(1).optional(),
+    apiKey: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
+    tlsMode: z.enum(['verify', 'pinned', 'insecure']).default('verify'),
+    tlsFingerprint: z.string().regex(FINGERPRINT, 'must be a SHA-256 fingerprint (64 hex digits, colons allowed)').nullish(),
+    basicAuthUser: z.string().min(1).nullish(),
+    basicAuthPassword: z.string().nullish(),
+    timeZone: z.string().min(1).default('UTC'),
+    resetPolicy: z.string().default('first_of_month'),
+    concurrency: z.number().int().min(1).max(64).default(8),
+    timeoutMs: z.number().int().min(1000).max(600000).default(60000),
+    retries: z.number().int().min(0).max(10).default(2),
+    active: z.boolean().default(true),
+  })
+  .strict();
+
+export type MasterInput = z.input<typeof masterInput>;
+
+function validate(input: unknown): z.output<typeof masterInput> {
+  const parsed = masterInput.safeParse(input);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    throw invalidInput(`${first.path.join('.') || 'master'}: ${first.message}`, { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+  }
+  const m = parsed.data;
+  assertZone(m.timeZone);
+  parseResetPolicy(m.resetPolicy);
+  if (m.version === 1 && (!m.apiId || !m.apiKey)) throw invalidInput('a SolusVM 1 master needs apiId and apiKey (Configuration > API Access)');
+  if (m.version === 2 && !m.token) throw invalidInput('a SolusVM 2 master needs an API token (Access > API Tokens)');
+  if (m.tlsMode === 'pinned' && !m.tlsFingerprint) throw invalidInput('tlsMode "pinned" needs tlsFingerprint (the connection test shows it)');
+  return m;
+}
+
+const TABLE = 'mod_overusage_masters';
+
+export interface MasterService {
+  add(input: MasterInput, actor: Actor): Promise<MasterView>;
+  update(id: number, patch: Partial<MasterInput>, actor: Actor): Promise<MasterView>;
+  list(): Promise<MasterView[]>;
+  get(id: number): Promise<MasterView>;
+  /** with secrets opened: for the gateway only */
+  settings(id: number): Promise<MasterSettings>;
+  test(idOrInput: number | MasterInput): Promise<ConnectionReport>;
+  remove(id: number, actor: Actor): Promise<void>;
+}
+
+export function createMasterService(deps: {
+  knex: Knex;
+  secrets: SecretBox;
+  clock: Clock;
+  audit: AuditLog;
+  gatewayFor: (settings: MasterSettings) => SolusVmGateway;
+}): MasterService {
+  const { knex, secrets, clock, audit } = deps;
+
+  const view = (r: Record<string, unknown>): MasterView => ({
+    id: toNum(r.id),
+    name: String(r.name),
+    version: toNum(r.version) as 1 | 2,
+    baseUrl: String(r.base_url),
+    tlsMode: String(r.tls_mode) as TlsMode,
+    tlsFingerprint: (r.tls_fingerprint as string | null) ?? null,
+    timeZone: String(r.time_zone),
+    resetPolicy: parseResetPolicy(r.reset_policy),
+    concurrency: toNum(r.concurrency),
+    timeoutMs: toNum(r.timeout_ms),
+    retries: toNum(r.retries),
+    active: toBool(r.active),
+    hasBasicAuth: r.basic_auth_enc !== null && r.basic_auth_enc !== undefined,
+  });
+
+  const toRow = (m: z.output<typeof masterInput>) => ({
+    name: m.name,
+    version: m.version,
+    base_url: m.baseUrl.replace(/\/+$/, ''),
+    credentials_enc: secrets.seal(JSON.stringify(m.version === 1 ? { kind: 'v1', apiId: m.apiId, apiKey: m.apiKey } : { kind: 'v2', token: m.token })),
+    basic_auth_enc: m.basicAuthUser ? secrets.seal(JSON.stringify({ user: m.basicAuthUser, password: m.basicAuthPassword ?? '' })) : null,
+    tls_mode: m.tlsMode,
+    tls_fingerprint: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null,
+    time_zone: m.timeZone,
+    reset_policy: parseResetPolicy(m.resetPolicy),
+    concurrency: m.concurrency,
+    timeout_ms: m.timeoutMs,
+    retries: m.retries,
+    active: m.active,
+  });
+
+  const settingsOf = (r: Record<string, unknown>, input?: z.output<typeof masterInput>): MasterSettings => {
+    const v = view(r);
+    const creds = JSON.parse(secrets.open(String(r.credentials_enc)));
+    const basic = r.basic_auth_enc ? JSON.parse(secrets.open(String(r.basic_auth_enc))) : null;
+    void input;
+    return {
+      id: v.id,
+      name: v.name,
+      version: v.version,
+      baseUrl: v.baseUrl,
+      credentials: creds,
+      basicAuth: basic,
+      tls: { mode: v.tlsMode, fingerprint256: v.tlsFingerprint },
+      timeoutMs: v.timeoutMs,
+      concurrency: v.concurrency,
+      retries: v.retries,
+      zone: v.timeZone,
+      resetPolicy: v.resetPolicy,
+    };
+  };
+
+  async function row(id: number): Promise<Record<string, unknown>> {
+    const r = await knex(TABLE).where({ id }).first();
+    if (!r) throw notFound(`SolusVM master ${id} does not exist`);
+    return r;
+  }
+
+  // Secrets never reach the audit log: only which fields changed.
+  const auditable = (input: Partial<MasterInput>) =>
+    Object.fromEntries(
+      Object.entries(input).map(([k, v]) => [k, /key|token|password/i.test(k) ? '[sealed]' : v]),
+    );
+
+  const service: MasterService = {
+    async add(input, actor) {
+      const m = validate(input);
+      const now = clock.now();
+      return knex.transaction(async (trx) => {
+        const exists = await trx(TABLE).where({ name: m.name }).first('id');
+        if (exists) throw new ModuleError('CONFLICT', `a master named "${m.name}" already exists`);
+        const [id] = await trx(TABLE).insert({ ...toRow(m), created_at: sqlInstant(now), updated_at: sqlInstant(now) });
+        const created = await trx(TABLE).where({ name: m.name }).first();
+        await audit.record(trx, { actor, action: 'master.added', entityType: 'master', entityId: toNum(created.id), details: auditable(input) }, now);
+        void id;
+        return view(created);
+      });
+    },
+    async update(id, patch, actor) {
+      const current = settingsOf(await row(id));
+      const merged: MasterInput = {
+        name: current.name,
+        version: current.version,
+        baseUrl: current.baseUrl,
+        ...(current.credentials.kind === 'v1' ? { apiId: current.credentials.apiId, apiKey: current.credentials.apiKey } : { token: current.credentials.token }),
+        tlsMode: current.tls.mode,
+        tlsFingerprint: current.tls.fingerprint256 ?? null,
+        basicAuthUser: current.basicAuth?.user ?? null,
+        basicAuthPassword: current.basicAuth?.password ?? null,
+        timeZone: current.zone,
+        resetPolicy: current.resetPolicy,
+        concurrency: current.concurrency,
+        timeoutMs: current.timeoutMs,
+        retries: current.retries,
+        ...patch,
+      };
+      const m = validate(merged);
+      const now = clock.now();
+      return knex.transaction(async (trx) => {
+        await trx(TABLE).where({ id }).update({ ...toRow(m), updated_at: sqlInstant(now) });
+        await audit.record(trx, { actor, action: 'master.updated', entityType: 'master', entityId: id, details: auditable(patch) }, now);
+        return view(await trx(TABLE).where({ id }).first());
+      });
+    },
+    async list() {
+      return (await knex(TABLE).orderBy('id')).map(view);
+    },
+    async get(id) {
+      return view(await row(id));
+    },
+    async settings(id) {
+      return settingsOf(await row(id));
+    },
+    async test(idOrInput) {
+      let settings: MasterSettings;
+      if (typeof idOrInput === 'number') settings = settingsOf(await row(idOrInput));
+      else {
+        const m = validate(idOrInput);
+        settings = {
+          id: 0,
+          name: m.name,
+          version: m.version,
+          baseUrl: m.baseUrl.replace(/\/+$/, ''),
+          credentials: m.version === 1 ? { kind: 'v1', apiId: m.apiId!, apiKey: m.apiKey! } : { kind: 'v2', token: m.token! },
+          basicAuth: m.basicAuthUser ? { user: m.basicAuthUser, password: m.basicAuthPassword ?? '' } : null,
+          tls: { mode: m.tlsMode, fingerprint256: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null },
+          timeoutMs: m.timeoutMs,
+          concurrency: m.concurrency,
+          retries: 0,
+          zone: m.timeZone,
+          resetPolicy: parseResetPolicy(m.resetPolicy),
+        };
+      }
+      const gateway = deps.gatewayFor(settings);
+      try {
+        return await gateway.testConnection();
+      } finally {
+        gateway.close();
+      }
+    },
+    async remove(id, actor) {
+      await row(id);
+      const linked = await knex('mod_overusage_services').where({ master_id: id }).count({ n: '*' }).first();
+      if (toNum(linked?.n ?? 0) > 0) {
+        throw new ModuleError('CONFLICT', `master ${id} still has linked services; deactivate it instead, or unlink them first`);
+      }
+      const now = clock.now();
+      await knex.transaction(async (trx) => {
+        await trx(TABLE).where({ id }).delete();
+        await audit.record(trx, { actor, action: 'master.removed', entityType: 'master', entityId: id }, now);
+      });
+    },
+  };
+  return service;
+}
+
+export function normaliseFingerprint(fp: string): string {
+  const hex = fp.replace(/:/g, '').toUpperCase();
+  return hex.match(/.{2}/g)!.join(':');
+}

@@ -1,0 +1,256 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { DateTime } from 'luxon';
+import type { Clock } from '../domain/clock.js';
+import { closingDateOf, type IsoDate, samplingWindow } from '../domain/calendar.js';
+import { ModuleError } from '../domain/errors.js';
+import type { ResetRule } from '../domain/reset-policy.js';
+import type { LockStore } from '../adapters/lock-store.js';
+import type { MeteringStore, ReadFailure, ReadResult, RunCounts, ServiceToRead } from '../adapters/metering-store.js';
+import { SolusVmError, type MasterSettings, type SolusVmGateway } from '../adapters/solusvm-types.js';
+import type { MasterService } from './masters.js';
+
+export interface CollectProgress {
+  total: number;
+  done: number;
+  failed: number;
+  master: string;
+}
+
+export interface MasterOutcome {
+  masterId: number;
+  name: string;
+  status: 'done' | 'locked' | 'error';
+  read: number;
+  failed: number;
+  message: string | null;
+}
+
+export interface CollectSummary extends RunCounts {
+  runId: number;
+  sampleDate: IsoDate;
+  masters: MasterOutcome[];
+  durationMs: number;
+  /** the most frequent failure reasons, in words, with counts */
+  failureReasons: Array<{ kind: string; message: string; count: number }>;
+}
+
+export interface CollectOptions {
+  /** the day to close; must be the day whose end is nearest to now (default) */
+  date?: IsoDate;
+  masterIds?: number[];
+  onProgress?: (p: CollectProgress) => void;
+}
+
+export interface MeteringService {
+  collect(opts?: CollectOptions): Promise<CollectSummary>;
+}
+
+export interface MeteringDeps {
+  clock: Clock;
+  /** the panel's zone: calendar days of samples */
+  zone: string;
+  store: MeteringStore;
+  locks: LockStore;
+  masters: MasterService;
+  gatewayFor: (settings: MasterSettings) => SolusVmGateway;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+  /** tuning: rows per page, samples per write batch, lease length */
+  pageSize?: number;
+  batchSize?: number;
+  lockTtlMs?: number;
+}
+
+/**
+ * The daily sampling run: read every active service's counter once per day (bounded per master),
+ * keep the sample as evidence, and derive intervals and periods. Re-running a day reads only the
+ * services still missing; two runs at once split the masters between them by lease.
+ */
+export function createMeteringService(deps: MeteringDeps): MeteringService {
+  const pageSize = deps.pageSize ?? 2000;
+  const batchSize = deps.batchSize ?? 500;
+  const lockTtlMs = deps.lockTtlMs ?? 120_000;
+  const log = deps.log ?? (() => {});
+
+  return {
+    async collect(opts = {}) {
+      const started = deps.clock.now();
+      const current = closingDateOf(started, deps.zone);
+      const sampleDate = opts.date ?? current;
+      if (sampleDate !== current) {
+        const w = samplingWindow(sampleDate, deps.zone);
+        throw new ModuleError(
+          'INVALID_INPUT',
+          `${sampleDate} can only be sampled between ${w.opens.setZone(deps.zone).toFormat('yyyy-MM-dd HH:mm')} and ${w.closes
+            .setZone(deps.zone)
+            .toFormat('yyyy-MM-dd HH:mm')} (${deps.zone}); it is now ${started.setZone(deps.zone).toFormat('yyyy-MM-dd HH:mm')}, which samples ${current}. A counter cannot be read in the past.`,
+          { sampleDate, current },
+        );
+      }
+      const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+      const runId = await deps.store.startRun('collect', sampleDate, owner, started);
+      const counts: RunCounts = { services: 0, readOk: 0, already: 0, failed: 0, gaps: 0, resets: 0, anomalies: 0 };
+      const reasons = new Map<string, { kind: string; message: string; count: number }>();
+      const outcomes: MasterOutcome[] = [];
+      const all = (await deps.masters.list()).filter((m) => m.active && (!opts.masterIds || opts.masterIds.includes(m.id)));
+
+      for (const m of all) counts.services += (await deps.store.countServices(m.id)).active;
+      let done = 0;
+      let failedSoFar = 0;
+      const progress = (master: string) => opts.onProgress?.({ total: counts.services, done, failed: failedSoFar, master });
+
+      try {
+        // Masters are metered side by side: each has its own concurrency limit, and a slow or dead
+        // master must not hold up the others.
+        await Promise.all(
+          all.map(async (m) => {
+            const lockName = `collect:master:${m.id}`;
+            const lease = await deps.locks.acquire(lockName, owner, deps.clock.now(), lockTtlMs);
+            if (!lease.acquired) {
+              outcomes.push({ masterId: m.id, name: m.name, status: 'locked', read: 0, failed: 0, message: `another run holds the lease (${lease.heldBy})` });
+              return;
+            }
+            const renew = setInterval(() => {
+              void deps.locks.renew(lockName, owner, deps.clock.now(), lockTtlMs).catch(() => {});
+            }, Math.max(1000, Math.floor(lockTtlMs / 3)));
+            renew.unref();
+            const settings = await deps.masters.settings(m.id);
+            const gateway = deps.gatewayFor(settings);
+            const outcome: MasterOutcome = { masterId: m.id, name: m.name, status: 'done', read: 0, failed: 0, message: null };
+            try {
+              await meterMaster(settings, gateway, outcome);
+            } catch (err) {
+              outcome.status = 'error';
+              outcome.message = (err as Error).message;
+              log('collect.master_error', { master: m.name, error: (err as Error).message });
+            } finally {
+              clearInterval(renew);
+              gateway.close();
+              await deps.locks.release(lockName, owner).catch(() => {});
+              outcomes.push(outcome);
+            }
+          }),
+        );
+        counts.gaps = await deps.store.countGaps(
+          all.map((m) => m.id),
+          sampleDate,
+        );
+        const finished = deps.clock.now();
+        const summary: CollectSummary = {
+          ...counts,
+          runId,
+          sampleDate,
+          masters: outcomes.sort((a, b) => a.masterId - b.masterId),
+          durationMs: finished.diff(started).toMillis(),
+          failureReasons: [...reasons.values()].sort((a, b) => b.count - a.count).slice(0, 5),
+        };
+        const errors = outcomes.filter((o) => o.status === 'error');
+        await deps.store.finishRun(runId, errors.length ? 'failed' : 'finished', counts, errors.map((e) => `${e.name}: ${e.message}`).join('; ') || null, finished);
+        return summary;
+      } catch (err) {
+        await deps.store.finishRun(runId, 'failed', counts, (err as Error).message, deps.clock.now()).catch(() => {});
+        throw err;
+      }
+
+      async function meterMaster(settings: MasterSettings, gateway: SolusVmGateway, outcome: MasterOutcome): Promise<void> {
+        const ruleFor = (s: ServiceToRead): ResetRule => ({
+          policy: s.resetPolicy ?? settings.resetPolicy,
+          anchorDay: s.resetDay ?? 1,
+          zone: settings.zone,
+        });
+        const alreadyBefore = (await deps.store.countServices(settings.id)).active;
+        let queued = 0;
+        let cursor = 0;
+        let exhausted = false;
+        const queue: ServiceToRead[] = [];
+        let refill: Promise<void> | null = null;
+        let pending: ReadResult[] = [];
+        let failures: ReadFailure[] = [];
+        let writing: Promise<void> = Promise.resolve();
+        let writeError: Error | null = null;
+
+        const fill = (): Promise<void> =>
+          (refill ??= (async () => {
+            const page = await deps.store.pageToRead(settings.id, sampleDate, cursor, pageSize);
+            if (page.length < pageSize) exhausted = true;
+            if (page.length) cursor = page[page.length - 1]!.serviceId;
+            queued += page.length;
+            queue.push(...page);
+          })().finally(() => {
+            refill = null;
+          }));
+
+        // Writes are chained: one batch at a time, while reads go on.
+        const flush = (force = false): Promise<void> => {
+          if (!force && pending.length < batchSize && failures.length < batchSize) return writing;
+          const batch = pending;
+          const failed = failures;
+          pending = [];
+          failures = [];
+          writing = writing.then(async () => {
+            if (writeError) return;
+            try {
+              const out = await deps.store.writeBatch(settings.id, runId, batch, deps.clock.now());
+              counts.readOk += out.stored;
+              counts.resets += out.resets;
+              counts.anomalies += out.anomalies;
+              outcome.read += out.stored;
+              if (failed.length) await deps.store.recordFailures(runId, failed);
+            } catch (err) {
+              writeError = err as Error;
+            }
+          });
+          return writing;
+        };
+
+        const worker = async (): Promise<void> => {
+          for (;;) {
+            if (writeError) return;
+            if (queue.length === 0) {
+              if (exhausted && !refill) return;
+              await fill();
+              continue;
+            }
+            // Keep the next page coming before the queue runs dry.
+            if (queue.length < pageSize / 4 && !exhausted && !refill) void fill();
+            const svc = queue.shift()!;
+            try {
+              const reading = await gateway.readTraffic(svc.serverRef);
+              const sampledAt: DateTime = deps.clock.now();
+              pending.push({ service: svc, reading, sampledAt, sampleDate: closingDateOf(sampledAt, deps.zone), rule: ruleFor(svc) });
+            } catch (err) {
+              const e = err instanceof SolusVmError ? err : null;
+              const kind = e?.kind ?? 'internal';
+              const message = e ? e.message : `unexpected error: ${(err as Error).message}`;
+              failures.push({ serviceId: svc.serviceId, masterId: settings.id, sampleDate, attemptedAt: deps.clock.now(), kind, message });
+              counts.failed++;
+              outcome.failed++;
+              failedSoFar++;
+              const key = `${kind}:${message}`;
+              const r = reasons.get(key) ?? { kind, message: `${settings.name}: ${message}`, count: 0 };
+              r.count++;
+              reasons.set(key, r);
+            }
+            done++;
+            progress(settings.name);
+            // Back-pressure: never hold more than a few batches in memory.
+            if (pending.length >= batchSize || failures.length >= batchSize) {
+              const w = flush();
+              if (pending.length + failures.length > batchSize * 4) await w;
+            }
+          }
+        };
+
+        await fill();
+        await Promise.all(Array.from({ length: settings.concurrency }, worker));
+        await flush(true);
+        await writing;
+        if (writeError) throw writeError;
+        const already = alreadyBefore - queued;
+        counts.already += already;
+        done += already;
+        progress(settings.name);
+      }
+    },
+  };
+}

@@ -1,0 +1,168 @@
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import type { Clock } from '../domain/clock.js';
+import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
+import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
+import type { Actor, AuditLog } from '../adapters/audit-store.js';
+import { insertChunked } from '../adapters/sql-helpers.js';
+import { sqlInstant, toBool, toDateOrNull, toNum, toNumOrNull } from '../adapters/rows.js';
+
+/**
+ * Which SolusVM server a panel service is. The panel knows services and clients; SolusVM knows
+ * servers; this link is what metering walks.
+ */
+export interface ServiceLink {
+  serviceId: number;
+  clientId: number;
+  productId: number;
+  masterId: number;
+  serverRef: string;
+  serverUuid: string | null;
+  resetPolicy: ResetPolicy | null;
+  resetDay: number | null;
+  active: boolean;
+  lastSampleDate: string | null;
+}
+
+const linkInput = z
+  .object({
+    serviceId: z.number().int().positive(),
+    clientId: z.number().int().positive(),
+    productId: z.number().int().nonnegative().default(0),
+    masterId: z.number().int().positive(),
+    serverRef: z.string().trim().min(1).max(64),
+    serverUuid: z.string().trim().min(1).max(64).nullish(),
+    resetPolicy: z.string().nullish(),
+    resetDay: z.number().int().min(1).max(31).nullish(),
+    active: z.boolean().default(true),
+  })
+  .strict();
+
+export type LinkInput = z.input<typeof linkInput>;
+
+const TABLE = 'mod_overusage_services';
+
+export interface ServiceLinkService {
+  link(input: LinkInput, actor: Actor): Promise<ServiceLink>;
+  /** many links at once, for imports and the demo; one transaction */
+  linkMany(inputs: LinkInput[], actor: Actor): Promise<number>;
+  setActive(serviceId: number, active: boolean, actor: Actor): Promise<ServiceLink>;
+  get(serviceId: number): Promise<ServiceLink>;
+  list(opts?: { masterId?: number; clientId?: number; limit?: number; afterServiceId?: number }): Promise<ServiceLink[]>;
+}
+
+export function createServiceLinkService(deps: { knex: Knex; clock: Clock; audit: AuditLog }): ServiceLinkService {
+  const { knex, clock, audit } = deps;
+
+  const view = (r: Record<string, unknown>): ServiceLink => ({
+    serviceId: toNum(r.service_id),
+    clientId: toNum(r.client_id),
+    productId: toNum(r.product_id),
+    masterId: toNum(r.master_id),
+    serverRef: String(r.server_ref),
+    serverUuid: (r.server_uuid as string | null) ?? null,
+    resetPolicy: r.reset_policy ? parseResetPolicy(r.reset_policy) : null,
+    resetDay: toNumOrNull(r.reset_day),
+    active: toBool(r.active),
+    lastSampleDate: toDateOrNull(r.last_sample_date),
+  });
+
+  async function validate(trx: Knex | Knex.Transaction, input: LinkInput) {
+    const parsed = linkInput.safeParse(input);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0]!;
+      throw invalidInput(`${first.path.join('.') || 'link'}: ${first.message}`);
+    }
+    const l = parsed.data;
+    const policy = l.resetPolicy ? parseResetPolicy(l.resetPolicy) : null;
+    const master = await trx('mod_overusage_masters').where({ id: l.masterId }).first('id', 'reset_policy');
+    if (!master) throw notFound(`SolusVM master ${l.masterId} does not exist`);
+    const effective = policy ?? parseResetPolicy(master.reset_policy);
+    if (effective === 'anniversary' && !l.resetDay) {
+      throw invalidInput(`service ${l.serviceId} resets on its anniversary: give resetDay (the day of the month the VPS was created)`);
+    }
+    return { ...l, resetPolicy: policy };
+  }
+
+  const toRow = (l: Awaited<ReturnType<typeof validate>>, now: string) => ({
+    service_id: l.serviceId,
+    client_id: l.clientId,
+    product_id: l.productId,
+    master_id: l.masterId,
+    server_ref: l.serverRef,
+    server_uuid: l.serverUuid ?? null,
+    reset_policy: l.resetPolicy,
+    reset_day: l.resetDay ?? null,
+    active: l.active,
+    created_at: now,
+    updated_at: now,
+  });
+
+  return {
+    async link(input, actor) {
+      const now = clock.now();
+      return knex.transaction(async (trx) => {
+        const l = await validate(trx, input);
+        const clash = await trx(TABLE).where({ master_id: l.masterId, server_ref: l.serverRef }).whereNot({ service_id: l.serviceId }).first('service_id');
+        if (clash) throw new ModuleError('CONFLICT', `server ${l.serverRef} on master ${l.masterId} is already linked to service ${toNum(clash.service_id)}`);
+        const existing = await trx(TABLE).where({ service_id: l.serviceId }).first();
+        if (existing && (toNum(existing.master_id) !== l.masterId || String(existing.server_ref) !== l.serverRef) && existing.last_sample_id !== null) {
+          // A different server means a different counter: its samples must not continue the old ones.
+          throw new ModuleError('CONFLICT', `service ${l.serviceId} already has samples from server ${existing.server_ref}; a move to another server needs a new service link`);
+        }
+        const row = toRow(l, sqlInstant(now));
+        if (existing) {
+          const { created_at: _c, ...update } = row;
+          await trx(TABLE).where({ service_id: l.serviceId }).update(update);
+        } else {
+          await trx(TABLE).insert(row);
+        }
+        await audit.record(trx, { actor, action: existing ? 'service.relinked' : 'service.linked', entityType: 'service', entityId: l.serviceId, details: { masterId: l.masterId, serverRef: l.serverRef } }, now);
+        return view(await trx(TABLE).where({ service_id: l.serviceId }).first());
+      });
+    },
+    async linkMany(inputs, actor) {
+      const now = clock.now();
+      return knex.transaction(async (trx) => {
+        const masters = new Map<number, string>();
+        for (const m of await trx('mod_overusage_masters').select('id', 'reset_policy')) masters.set(toNum(m.id), String(m.reset_policy));
+        const rows = inputs.map((input) => {
+          const parsed = linkInput.safeParse(input);
+          if (!parsed.success) throw invalidInput(`service ${String((input as { serviceId?: unknown }).serviceId)}: ${parsed.error.issues[0]!.message}`);
+          const l = parsed.data;
+          const masterPolicy = masters.get(l.masterId);
+          if (!masterPolicy) throw notFound(`SolusVM master ${l.masterId} does not exist`);
+          const policy = l.resetPolicy ? parseResetPolicy(l.resetPolicy) : null;
+          if ((policy ?? parseResetPolicy(masterPolicy)) === 'anniversary' && !l.resetDay) {
+            throw invalidInput(`service ${l.serviceId} resets on its anniversary: give resetDay`);
+          }
+          return toRow({ ...l, resetPolicy: policy }, sqlInstant(now));
+        });
+        await insertChunked(trx, TABLE, rows);
+        await audit.record(trx, { actor, action: 'service.linked_many', entityType: 'service', entityId: null, details: { count: rows.length } }, now);
+        return rows.length;
+      });
+    },
+    async setActive(serviceId, active, actor) {
+      const now = clock.now();
+      return knex.transaction(async (trx) => {
+        const n = await trx(TABLE).where({ service_id: serviceId }).update({ active, updated_at: sqlInstant(now) });
+        if (n === 0) throw notFound(`service ${serviceId} is not linked to a SolusVM server`);
+        await audit.record(trx, { actor, action: active ? 'service.activated' : 'service.deactivated', entityType: 'service', entityId: serviceId }, now);
+        return view(await trx(TABLE).where({ service_id: serviceId }).first());
+      });
+    },
+    async get(serviceId) {
+      const r = await knex(TABLE).where({ service_id: serviceId }).first();
+      if (!r) throw notFound(`service ${serviceId} is not linked to a SolusVM server`);
+      return view(r);
+    },
+    async list(opts = {}) {
+      const q = knex(TABLE).orderBy('service_id').limit(Math.min(opts.limit ?? 100, 1000));
+      if (opts.masterId) q.where({ master_id: opts.masterId });
+      if (opts.clientId) q.where({ client_id: opts.clientId });
+      if (opts.afterServiceId) q.where('service_id', '>', opts.afterServiceId);
+      return (await q).map(view);
+    },
+  };
+}

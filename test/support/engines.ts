@@ -1,0 +1,123 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+import knexFactory, { type Knex } from 'knex';
+import { openDatabase, type Database, type Engine } from '../../module/adapters/database.js';
+
+/**
+ * Every store test runs on SQLite and on MariaDB/MySQL, each run in a database of its own that it
+ * creates and drops. MySQL comes from OVERUSAGE_TEST_MYSQL_URL (default root on 127.0.0.1); when
+ * OVERUSAGE_TEST_REQUIRE_MYSQL=1 (CI), an unreachable server fails the suite instead of skipping it.
+ */
+export const MYSQL_URL = process.env.OVERUSAGE_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/';
+export const REQUIRE_MYSQL = process.env.OVERUSAGE_TEST_REQUIRE_MYSQL === '1';
+
+let mysqlReachable: Promise<string | null> | null = null;
+
+/** null when reachable, else the reason */
+export function checkMysql(): Promise<string | null> {
+  mysqlReachable ??= (async () => {
+    const admin = knexFactory({ ...openConfig(MYSQL_URL), pool: { min: 0, max: 1 } });
+    try {
+      await admin.raw('select 1');
+      return null;
+    } catch (err) {
+      return (err as Error).message;
+    } finally {
+      await admin.destroy();
+    }
+  })();
+  return mysqlReachable;
+}
+
+function openConfig(url: string): Knex.Config {
+  const u = new URL(url);
+  return {
+    client: 'mysql2',
+    connection: {
+      host: u.hostname,
+      port: u.port ? Number(u.port) : 3306,
+      user: decodeURIComponent(u.username || 'root'),
+      password: decodeURIComponent(u.password || ''),
+      ...(u.searchParams.get('socketPath') ? { socketPath: u.searchParams.get('socketPath')! } : {}),
+    },
+  };
+}
+
+export interface TestDatabase extends Database {
+  url: string;
+  drop(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function createTestDatabase(engine: Engine): Promise<TestDatabase> {
+  const tag = `${process.pid}_${++counter}_${crypto.randomBytes(3).toString('hex')}`;
+  if (engine === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-test-'));
+    const url = `sqlite:${path.join(dir, 'test.sqlite')}`;
+    const db = openDatabase(url);
+    return {
+      ...db,
+      url,
+      drop: async () => {
+        await db.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const name = `overusage_t_${tag}`;
+  const admin = knexFactory({ ...openConfig(MYSQL_URL), pool: { min: 0, max: 1 } });
+  await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin.destroy();
+  const base = new URL(MYSQL_URL);
+  base.pathname = `/${name}`;
+  const url = base.toString();
+  const db = openDatabase(url);
+  return {
+    ...db,
+    url,
+    drop: async () => {
+      await db.close();
+      const a = knexFactory({ ...openConfig(MYSQL_URL), pool: { min: 0, max: 1 } });
+      await a.raw(`DROP DATABASE IF EXISTS \`${name}\``);
+      await a.destroy();
+    },
+  };
+}
+
+export const ENGINES: Engine[] = ['sqlite', 'mysql'];
+
+/**
+ * Declares `describe` blocks once per engine. `body` receives a getter for the engine's fresh
+ * database (created in `before`, dropped in `after`).
+ */
+export function describeEachEngine(title: string, body: (ctx: { db: () => TestDatabase; engine: Engine }) => void): void {
+  for (const engine of ENGINES) {
+    describe(`${title} [${engine}]`, function () {
+      let current: TestDatabase | null = null;
+      before(async function () {
+        if (engine === 'mysql') {
+          const reason = await checkMysql();
+          if (reason) {
+            if (REQUIRE_MYSQL) throw new Error(`MariaDB/MySQL is required but unreachable at ${MYSQL_URL}: ${reason}`);
+            this.skip();
+          }
+        }
+        current = await createTestDatabase(engine);
+      });
+      after(async () => {
+        await current?.drop();
+        current = null;
+      });
+      body({
+        db: () => {
+          if (!current) throw new Error('test database not ready');
+          return current;
+        },
+        engine,
+      });
+    });
+  }
+}

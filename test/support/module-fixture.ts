@@ -1,0 +1,30 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { ManualClock } from '../../module/adapters/clocks.js';
+import type { MasterSettings, SolusVmGateway } from '../../module/adapters/solusvm-types.js';
+import { createModule, type OverusageModule } from '../../module/index.js';
+
+export const TEST_SECRET_KEY = crypto.createHash('sha256').update('overusage test key').digest();
+export const CLI_ACTOR = { type: 'cli' as const, id: 'test' };
+
+export interface ModuleFixture {
+  mod: OverusageModule;
+  clock: ManualClock;
+}
+
+export async function buildModule(
+  knex: Knex,
+  opts: { start: string; zone?: string; gatewayFor: (s: MasterSettings) => SolusVmGateway; batchSize?: number; pageSize?: number },
+): Promise<ModuleFixture> {
+  const clock = new ManualClock(opts.start);
+  const mod = createModule({
+    knex,
+    clock,
+    secretKey: TEST_SECRET_KEY,
+    zone: opts.zone ?? 'Europe/Brussels',
+    gatewayFor: opts.gatewayFor,
+    metering: { batchSize: opts.batchSize ?? 3, pageSize: opts.pageSize ?? 4 },
+  });
+  await mod.migrate();
+  return { mod, clock };
+}
