@@ -5,8 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
-import type { LookupFunction } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -200,8 +199,8 @@ export function createSolusVmHttp(conn: MasterConnection, opts: SolusVmHttpOptio
   }
 
   function transportError(err: NodeJS.ErrnoException, connected: boolean): SolusVmError {
-    const code = err.code ?? 'UNKNOWN';
     if (err instanceof SolusVmError) return err;
+    const code = err.code ?? 'UNKNOWN';
     if (code === 'ECONNREFUSED') {
       return new SolusVmError('transport', `the connection to ${hostPort} was refused (nothing listens on that port, or a firewall rejects it)`, { retryable: true, code });
     }

@@ -131,6 +131,8 @@ export function parseV1Body(body: string, opts: ParseOptions = {}): V1Response {
         'HTML_PAGE',
       );
     }
+    // SolusVM never sends a DTD; refusing one also rules out entity-expansion tricks
+    if (/<!DOCTYPE/i.test(text)) throw bad('the master sent XML with a DOCTYPE, which SolusVM never does', body, opts, 'MALFORMED_XML');
     format = 'xml';
     fields = parseXmlFields(text, body, opts);
   } else {

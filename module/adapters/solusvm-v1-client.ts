@@ -1,0 +1,270 @@
+/**
+ * SolusVM 1 Admin API client (reference/solusvm.md §1): the protocol calls, and the
+ * SolusVmGateway the services use on top of them.
+ */
+import { performance } from 'node:perf_hooks';
+import { invalidInput } from '../domain/errors.js';
+import { createSolusVmHttp, type HttpReply, type SolusVmHttp, type SolusVmHttpOptions } from './solusvm-http.js';
+import { failureReport, insecureNote, type ReportContext } from './solusvm-report.js';
+import {
+  type ConnectionReport,
+  type MasterConnection,
+  type ServerState,
+  type ServerSummary,
+  SolusVmError,
+  type SolusVmErrorKind,
+  type SolusVmGateway,
+  type TrafficReading,
+} from './solusvm-types.js';
+import {
+  parseInfoAll,
+  parseNodeList,
+  parseNodeVirtualServers,
+  parseStatusState,
+  parseV1Body,
+  type V1InfoAll,
+  type V1Response,
+  type V1VirtualServer,
+} from './solusvm-v1-parse.js';
+
+export const V1_COMMAND_PATH = '/api/admin/command.php';
+export const V1_VIRTUALIZATION_TYPES: readonly string[] = ['openvz', 'xen', 'xen hvm', 'kvm'];
+
+export interface SolusVmV1ClientOptions extends SolusVmHttpOptions {
+  /** read traffic in XML instead of JSON (a per-master setting; masters before 1.14 have no JSON) */
+  useXml?: boolean;
+  /** types walked by listServers */
+  virtualizationTypes?: readonly string[];
+  /** the connection test counts servers only on masters with at most this many nodes */
+  maxNodesToCount?: number;
+}
+
+export interface V1CallOptions {
+  /** reads are retried on transport failures; actions are not */
+  idempotent: boolean;
+  /** send rdtype=json; the answer is parsed by its content either way */
+  json?: boolean;
+}
+
+export interface SolusVmV1Client extends SolusVmGateway {
+  readonly version: 1;
+  readonly http: SolusVmHttp;
+  call(action: string, params: Record<string, string>, opts: V1CallOptions): Promise<V1Response>;
+  vserverInfoAll(vserverid: string, opts?: { json?: boolean; nostatus?: boolean }): Promise<V1InfoAll>;
+  vserverStatus(vserverid: string): Promise<ServerState>;
+  vserverSuspend(vserverid: string): Promise<V1Response>;
+  vserverUnsuspend(vserverid: string): Promise<V1Response>;
+  vserverBandwidth(vserverid: string, limitGb: bigint | number, overlimitGb?: bigint | number): Promise<V1Response>;
+  vserverChangeNspeed(vserverid: string, customnspeed: bigint | number): Promise<V1Response>;
+  nodeIdList(type: string): Promise<string[]>;
+  listNodes(type: string): Promise<string[]>;
+  nodeVirtualServers(nodeid: string): Promise<V1VirtualServer[]>;
+}
+
+/** Errors after which an action may still have happened, or the server was already in the state. */
+const AMBIGUOUS: ReadonlySet<SolusVmErrorKind> = new Set(['app_error', 'timeout', 'transport', 'bad_response']);
+
+const checkId = (value: string, what: string): string => {
+  const v = String(value).trim();
+  if (!/^\d+$/.test(v)) throw invalidInput(`${what} must be a SolusVM numeric id, not "${value}"`);
+  return v;
+};
+
+const checkWhole = (value: bigint | number, what: string): string => {
+  if (typeof value === 'bigint' ? value < 0n : !Number.isSafeInteger(value) || value < 0) {
+    throw invalidInput(`${what} must be a whole number ≥ 0`, { value: String(value) });
+  }
+  return String(value);
+};
+
+export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1ClientOptions = {}): SolusVmV1Client {
+  if (conn.credentials.kind !== 'v1') throw invalidInput('a SolusVM 1 master needs an API id and key');
+  const { apiId, apiKey } = conn.credentials;
+  const http = createSolusVmHttp(conn, opts);
+  const useJson = !opts.useXml;
+  const types = opts.virtualizationTypes ?? V1_VIRTUALIZATION_TYPES;
+  const maxNodesToCount = opts.maxNodesToCount ?? 50;
+
+  function httpStatusError(reply: HttpReply): SolusVmError {
+    const s = reply.status;
+    const common = { httpStatus: s, snippet: http.snippet(reply.body) };
+    if (s === 401) {
+      return new SolusVmError(
+        'auth',
+        `HTTP 401: the master (or a proxy in front of it) asks for a password; ${conn.basicAuth ? 'the htpasswd user/password was refused' : 'set the htpasswd (basic auth) user and password'}`,
+        { ...common, code: 'HTTP_401' },
+      );
+    }
+    if (s === 404) {
+      return new SolusVmError('transport', `HTTP 404: there is no SolusVM Admin API at ${V1_COMMAND_PATH} on ${http.hostPort}; check the master URL`, { ...common, code: 'HTTP_404' });
+    }
+    return new SolusVmError('transport', `Bad HTTP status ${s} from ${http.hostPort}`, { ...common, retryable: s >= 500, code: `HTTP_${s}` });
+  }
+
+  async function call(action: string, params: Record<string, string>, callOpts: V1CallOptions): Promise<V1Response> {
+    const form = new URLSearchParams({ id: apiId, key: apiKey, action, ...params });
+    if (callOpts.json) form.set('rdtype', 'json');
+    const reply = await http.request({
+      method: 'POST',
+      path: V1_COMMAND_PATH,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json, text/xml, */*' },
+      body: form.toString(),
+      idempotent: callOpts.idempotent,
+    });
+    if (reply.status < 200 || reply.status >= 300) throw httpStatusError(reply);
+    return parseV1Body(reply.body, { scrub: http.scrub, httpStatus: reply.status });
+  }
+
+  const read = (action: string, params: Record<string, string>, json = useJson): Promise<V1Response> => call(action, params, { idempotent: true, json });
+  const act = (action: string, params: Record<string, string>): Promise<V1Response> => call(action, params, { idempotent: false, json: useJson });
+
+  async function vserverInfoAll(vserverid: string, o: { json?: boolean; nostatus?: boolean } = {}): Promise<V1InfoAll> {
+    // nographs always: without it the master renders PNG graphs on every call, which is slow
+    const params: Record<string, string> = { vserverid: checkId(vserverid, 'vserverid'), nographs: 'true' };
+    if (o.nostatus) params['nostatus'] = 'true';
+    return parseInfoAll(await read('vserver-infoall', params, o.json ?? useJson));
+  }
+
+  const vserverStatus = async (vserverid: string): Promise<ServerState> =>
+    parseStatusState(await read('vserver-status', { vserverid: checkId(vserverid, 'vserverid') }));
+
+  const vserverSuspend = async (vserverid: string): Promise<V1Response> => act('vserver-suspend', { vserverid: checkId(vserverid, 'vserverid') });
+  const vserverUnsuspend = async (vserverid: string): Promise<V1Response> => act('vserver-unsuspend', { vserverid: checkId(vserverid, 'vserverid') });
+
+  async function vserverBandwidth(vserverid: string, limitGb: bigint | number, overlimitGb?: bigint | number): Promise<V1Response> {
+    const params: Record<string, string> = { vserverid: checkId(vserverid, 'vserverid'), limit: checkWhole(limitGb, 'limit (GB)') };
+    if (overlimitGb !== undefined) params['overlimit'] = checkWhole(overlimitGb, 'overlimit (GB)');
+    return act('vserver-bandwidth', params);
+  }
+
+  // customnspeed's unit is not documented (reference §1.10); the caller owns the number it sends
+  const vserverChangeNspeed = async (vserverid: string, customnspeed: bigint | number): Promise<V1Response> =>
+    act('vserver-change-nspeed', { vserverid: checkId(vserverid, 'vserverid'), customnspeed: checkWhole(customnspeed, 'customnspeed') });
+
+  const nodeIdList = async (type: string): Promise<string[]> => parseNodeList(await read('node-idlist', { type }));
+  const listNodes = async (type: string): Promise<string[]> => parseNodeList(await read('listnodes', { type }));
+  const nodeVirtualServers = async (nodeid: string): Promise<V1VirtualServer[]> =>
+    parseNodeVirtualServers(await read('node-virtualservers', { nodeid: checkId(nodeid, 'nodeid') }));
+
+  /** A type without nodes may answer with an error rather than an empty list. */
+  async function nodeIdsOfType(type: string): Promise<string[]> {
+    try {
+      return await nodeIdList(type);
+    } catch (e) {
+      if (e instanceof SolusVmError && (e.kind === 'app_error' || e.kind === 'not_found')) return [];
+      throw e;
+    }
+  }
+
+  async function allNodeIds(): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const t of types) for (const id of await nodeIdsOfType(t)) ids.add(id);
+    return [...ids];
+  }
+
+  async function* listServers(): AsyncIterable<ServerSummary> {
+    for (const nodeid of await allNodeIds()) {
+      let servers: V1VirtualServer[];
+      try {
+        servers = await nodeVirtualServers(nodeid);
+      } catch (e) {
+        if (e instanceof SolusVmError && e.kind === 'not_found') continue; // node removed meanwhile
+        throw e;
+      }
+      for (const s of servers) {
+        // node-virtualservers gives no node name; the node id is what we have
+        yield { ref: s.vserverid, uuid: null, hostname: s.hostname, node: nodeid, clientRef: s.clientid, createdAt: null };
+      }
+    }
+  }
+
+  async function readTraffic(serverRef: string): Promise<TrafficReading> {
+    const info = await vserverInfoAll(serverRef, { json: useJson });
+    return {
+      usedBytes: info.bandwidth.usedBytes,
+      limitBytes: info.bandwidth.limitBytes,
+      incomingBytes: null, // SolusVM 1 gives one combined counter
+      outgoingBytes: null,
+      state: info.state,
+      raw: `bandwidth=${info.bandwidth.raw};state=${info.rawState}`.slice(0, 200),
+    };
+  }
+
+  /**
+   * Runs an action; when it fails in a way that leaves doubt (an error message, a lost answer),
+   * re-reads the state and accepts only if the server is now in the wanted state.
+   */
+  async function ensure(serverRef: string, action: () => Promise<unknown>, reached: (s: ServerState) => boolean): Promise<void> {
+    try {
+      await action();
+    } catch (e) {
+      if (!(e instanceof SolusVmError) || !AMBIGUOUS.has(e.kind)) throw e;
+      let state: ServerState;
+      try {
+        state = await vserverStatus(serverRef);
+      } catch {
+        throw e;
+      }
+      if (!reached(state)) throw e;
+    }
+  }
+
+  const suspend = (ref: string): Promise<void> => ensure(ref, () => vserverSuspend(ref), (s) => s === 'suspended');
+  const unsuspend = (ref: string): Promise<void> => ensure(ref, () => vserverUnsuspend(ref), (s) => s === 'online' || s === 'offline');
+
+  async function testConnection(): Promise<ConnectionReport> {
+    const ctx = (): ReportContext => ({ version: 1, hostPort: http.hostPort, host: new URL(conn.baseUrl).hostname, timeoutMs: conn.timeoutMs, fingerprint256: http.peerFingerprint256 });
+    const started = performance.now();
+    let latencyMs: number | null = null;
+    try {
+      const first = types[0] ?? 'kvm';
+      await nodeIdsOfType(first); // the first call shows auth, IP and TLS problems
+      latencyMs = Math.round(performance.now() - started);
+      const nodes = await allNodeIds();
+      let servers: number | null = null;
+      if (nodes.length <= maxNodesToCount) {
+        servers = 0;
+        for (const n of nodes) servers += (await nodeVirtualServers(n).catch((e: unknown) => {
+          if (e instanceof SolusVmError && e.kind === 'not_found') return [];
+          throw e;
+        })).length;
+      }
+      const counted = nodes.length === 0
+        ? 'it lists no nodes (check that the API user may see them)'
+        : servers === null ? `${nodes.length} nodes (too many to count their servers here)` : `${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${servers} server${servers === 1 ? '' : 's'}`;
+      return {
+        ok: true,
+        message: `Connected to SolusVM 1 at ${http.hostPort} in ${latencyMs} ms: ${counted}.` + insecureNote(conn.tls.mode, http.isTls, http.peerFingerprint256),
+        version: 1,
+        fingerprint256: http.peerFingerprint256,
+        latencyMs,
+        serverCount: servers,
+        errorKind: null,
+      };
+    } catch (e) {
+      return failureReport(e, ctx(), latencyMs);
+    }
+  }
+
+  return {
+    version: 1,
+    http,
+    call,
+    vserverInfoAll,
+    vserverStatus,
+    vserverSuspend,
+    vserverUnsuspend,
+    vserverBandwidth,
+    vserverChangeNspeed,
+    nodeIdList,
+    listNodes,
+    nodeVirtualServers,
+    readTraffic,
+    getState: vserverStatus,
+    suspend,
+    unsuspend,
+    listServers,
+    testConnection,
+    close: () => http.close(),
+  };
+}
