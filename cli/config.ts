@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { ModuleError } from '../module/domain/errors.js';
+import { assertZone } from '../module/domain/calendar.js';
+import { parseSecretKey } from '../module/adapters/secret-box.js';
+
+/**
+ * Configuration comes from the environment (documented in the README). Every setting has an
+ * embedded default so `npm start` runs on a fresh machine with nothing set.
+ */
+export interface AppConfig {
+  databaseUrl: string;
+  secretKey: Buffer;
+  /** where the key came from, for `overusage config` (never the key itself) */
+  secretKeySource: string;
+  zone: string;
+  listen: { host: string; port: number };
+  dataDir: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const DEFAULT_DATA_DIR = 'data';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<{ databaseUrl: string; zone: string; listen: string }> = {}): AppConfig {
+  const dataDir = env.OVERUSAGE_DATA_DIR ?? DEFAULT_DATA_DIR;
+  const databaseUrl = overrides.databaseUrl ?? env.OVERUSAGE_DB ?? `sqlite:${path.join(dataDir, 'overusage.sqlite')}`;
+  const zone = assertZone(overrides.zone ?? env.OVERUSAGE_TIME_ZONE ?? 'Europe/Brussels');
+  const listen = parseListen(overrides.listen ?? env.OVERUSAGE_LISTEN ?? '127.0.0.1:8080');
+  const level = (env.OVERUSAGE_LOG_LEVEL ?? 'info') as AppConfig['logLevel'];
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new ModuleError('CONFIG', 'OVERUSAGE_LOG_LEVEL must be debug, info, warn or error');
+  const { key, source } = loadSecretKey(env, dataDir);
+  return { databaseUrl, secretKey: key, secretKeySource: source, zone, listen, dataDir, logLevel: level };
+}
+
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:(.+):)?(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new ModuleError('CONFIG', `"${text}" is not host:port (e.g. 127.0.0.1:8080)`);
+  return { host: m[1] ?? '127.0.0.1', port };
+}
+
+/**
+ * The key that seals SolusVM credentials. OVERUSAGE_SECRET_KEY (hex or base64), else a key file
+ * (OVERUSAGE_SECRET_KEY_FILE, default data/secret.key) created with mode 0600 on first use.
+ */
+function loadSecretKey(env: NodeJS.ProcessEnv, dataDir: string): { key: Buffer; source: string } {
+  if (env.OVERUSAGE_SECRET_KEY) return { key: parseSecretKey(env.OVERUSAGE_SECRET_KEY), source: 'OVERUSAGE_SECRET_KEY' };
+  const file = env.OVERUSAGE_SECRET_KEY_FILE ?? path.join(dataDir, 'secret.key');
+  if (!fs.existsSync(file)) {
+    if (env.OVERUSAGE_SECRET_KEY_FILE) throw new ModuleError('CONFIG', `the secret key file ${file} does not exist`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  return { key: parseSecretKey(fs.readFileSync(file, 'utf8')), source: file };
+}

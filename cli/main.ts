@@ -1,0 +1,323 @@
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { ModuleError, type ErrorCode } from '../module/domain/errors.js';
+import { parseIsoDate } from '../module/domain/calendar.js';
+import { humanBytes } from '../module/domain/bytes.js';
+import { SolusVmError } from '../module/adapters/solusvm-types.js';
+import { loadConfig, parseListen } from './config.js';
+import { openApp, type App } from './app.js';
+import { createProgress } from './progress.js';
+import { createServerApp, listen } from './serve.js';
+
+/**
+ * The `overusage` command line: a stable contract for operators and scripts. Every command takes
+ * --json for machine output; exit codes are listed in EXIT and in the README.
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4 } as const;
+
+const EXIT_FOR: Record<ErrorCode, number> = {
+  INVALID_INPUT: EXIT.usage,
+  NOT_FOUND: EXIT.notFound,
+  NOT_ALLOWED: EXIT.failure,
+  UNAUTHORIZED: EXIT.failure,
+  CONFLICT: EXIT.conflict,
+  LOCKED: EXIT.conflict,
+  UNEXPECTED_STATE: EXIT.failure,
+  UPSTREAM: EXIT.failure,
+  CONFIG: EXIT.usage,
+};
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  isTTY: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+const stringify = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
+
+export type Registrar = (program: Command, ctx: CommandContext) => void;
+
+export interface CommandContext {
+  io: Io;
+  /** opens the app with the global options; closed after the command */
+  app(): App;
+  /** the app with its migrations applied */
+  ready(): Promise<App>;
+  json(): boolean;
+  print(human: string, data: unknown): void;
+}
+
+const extraRegistrars: Registrar[] = [];
+/** Other parts of the project (the reference panel) add their sub-commands here. */
+export function registerCommands(r: Registrar): void {
+  extraRegistrars.push(r);
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const program = new Command('overusage');
+  let opened: App | null = null;
+  let exitCode: number = EXIT.ok;
+  const globals = () => program.opts<{ json?: boolean; db?: string; zone?: string }>();
+  const ctx: CommandContext = {
+    io,
+    app() {
+      opened ??= openApp(loadConfig(io.env, { ...(globals().db ? { databaseUrl: globals().db! } : {}), ...(globals().zone ? { zone: globals().zone! } : {}) }));
+      return opened;
+    },
+    async ready() {
+      const app = ctx.app();
+      await app.module.migrate();
+      return app;
+    },
+    json: () => Boolean(globals().json),
+    print(human, data) {
+      io.out(globals().json ? stringify(data) : human);
+    },
+  };
+
+  program
+    .description('Bills SolusVM bandwidth overusage on renewal invoices, with a reclamation window and per-line disputes.')
+    .option('--json', 'machine-readable output on stdout')
+    .option('--db <url>', 'database URL (overrides OVERUSAGE_DB)')
+    .option('--zone <tz>', "the panel's time zone (overrides OVERUSAGE_TIME_ZONE)")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showHelpAfterError();
+
+  program
+    .command('migrate')
+    .description("apply the module's database migrations (mod_overusage_* tables)")
+    .option('--status', 'list applied and pending migrations, change nothing')
+    .action(async (o: { status?: boolean }) => {
+      const mod = ctx.app().module;
+      if (o.status) {
+        const s = await mod.migrationStatus();
+        ctx.print(`applied: ${s.applied.length ? s.applied.join(', ') : 'none'}\npending: ${s.pending.length ? s.pending.join(', ') : 'none'}`, s);
+        return;
+      }
+      const applied = await mod.migrate();
+      ctx.print(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'already up to date', { applied });
+    });
+
+  program
+    .command('collect')
+    .description("sample every active service's traffic counter for a day (default: the day that is ending or just ended)")
+    .option('--date <YYYY-MM-DD>', 'the day to close; only possible within 12 hours of its end')
+    .option('--master <id...>', 'only these masters')
+    .action(async (o: { date?: string; master?: string[] }) => {
+      const app = await ctx.ready();
+      const date = o.date ? parseIsoDate(o.date, '--date') : undefined;
+      const masterIds = o.master?.map((m) => positiveInt(m, '--master'));
+      const bar = !ctx.json() && io.isTTY ? createProgress() : null;
+      const summary = await app.module.metering.collect({
+        ...(date ? { date } : {}),
+        ...(masterIds ? { masterIds } : {}),
+        ...(bar ? { onProgress: (p) => bar.update(p) } : {}),
+      });
+      bar?.stop();
+      const masters = summary.masters
+        .filter((m) => m.status !== 'done')
+        .map((m) => `\n  ${m.name}: ${m.status}${m.message ? ` (${m.message})` : ''}`)
+        .join('');
+      const reasons = summary.failureReasons.map((r) => `\n  ${r.count} × ${r.message}`).join('');
+      ctx.print(
+        `collect ${summary.sampleDate}: ${summary.readOk} read, ${summary.already} already sampled, ${summary.failed} failed, ${summary.gaps} gaps, ${summary.resets} resets` +
+          `${summary.anomalies ? `, ${summary.anomalies} anomalies` : ''} in ${(summary.durationMs / 1000).toFixed(1)} s${masters}${reasons}`,
+        summary,
+      );
+      if (summary.masters.some((m) => m.status === 'error')) exitCode = EXIT.failure;
+    });
+
+  const master = program.command('master').description('SolusVM masters: add, list, test, update, remove');
+  const masterOptions = (c: Command) =>
+    c
+      .option('--name <name>', 'a unique name')
+      .addOption(new Option('--solusvm <version>', 'SolusVM version').choices(['1', '2']))
+      .option('--url <url>', 'v1: https://master:5656 ; v2: https://host/api/v1')
+      .option('--api-id <id>', 'v1 Admin API id')
+      .option('--api-key <key>', 'v1 Admin API key (stored sealed); or set OVERUSAGE_SOLUSVM_KEY')
+      .option('--token <token>', 'v2 API token (stored sealed); or set OVERUSAGE_SOLUSVM_TOKEN')
+      .addOption(new Option('--tls <mode>', 'certificate check').choices(['verify', 'pinned', 'insecure']))
+      .option('--fingerprint <sha256>', 'the pinned certificate fingerprint (with --tls pinned)')
+      .option('--master-zone <tz>', "the master's time zone (its reset runs at local midnight)")
+      .addOption(new Option('--reset-policy <policy>', 'when SolusVM resets counters').choices(['first_of_month', 'anniversary', 'never']))
+      .option('--concurrency <n>', 'calls at once to this master')
+      .option('--timeout <ms>', 'per call');
+  const masterInput = (o: Record<string, string | undefined>) => {
+    const input: Record<string, unknown> = {};
+    if (o.name !== undefined) input.name = o.name;
+    if (o.solusvm !== undefined) input.version = Number(o.solusvm);
+    if (o.url !== undefined) input.baseUrl = o.url;
+    if (o.apiId !== undefined) input.apiId = o.apiId;
+    const key = o.apiKey ?? io.env.OVERUSAGE_SOLUSVM_KEY;
+    if (key !== undefined) input.apiKey = key;
+    const token = o.token ?? io.env.OVERUSAGE_SOLUSVM_TOKEN;
+    if (token !== undefined) input.token = token;
+    if (o.tls !== undefined) input.tlsMode = o.tls;
+    if (o.fingerprint !== undefined) input.tlsFingerprint = o.fingerprint;
+    if (o.masterZone !== undefined) input.timeZone = o.masterZone;
+    if (o.resetPolicy !== undefined) input.resetPolicy = o.resetPolicy;
+    if (o.concurrency !== undefined) input.concurrency = positiveInt(o.concurrency, '--concurrency');
+    if (o.timeout !== undefined) input.timeoutMs = positiveInt(o.timeout, '--timeout');
+    return input;
+  };
+  masterOptions(master.command('add').description('add a SolusVM master')).action(async (o) => {
+    const app = await ctx.ready();
+    const m = await app.module.masters.add(masterInput(o) as never, { type: 'cli', id: null });
+    ctx.print(`added master ${m.id} "${m.name}" (SolusVM ${m.version}, ${m.baseUrl}); test it with: overusage master test ${m.id}`, m);
+  });
+  masterOptions(master.command('update <id>').description('change a master')).action(async (id: string, o) => {
+    const app = await ctx.ready();
+    const m = await app.module.masters.update(positiveInt(id, 'id'), masterInput(o) as never, { type: 'cli', id: null });
+    ctx.print(`updated master ${m.id} "${m.name}"`, m);
+  });
+  master
+    .command('list')
+    .description('list masters (never their secrets)')
+    .action(async () => {
+      const app = await ctx.ready();
+      const list = await app.module.masters.list();
+      ctx.print(
+        list.length
+          ? list.map((m) => `${m.id}\t${m.name}\tv${m.version}\t${m.baseUrl}\ttls=${m.tlsMode}\t${m.timeZone}\t${m.resetPolicy}\t${m.active ? 'active' : 'inactive'}`).join('\n')
+          : 'no masters yet: overusage master add --help',
+        list,
+      );
+    });
+  master
+    .command('test <id>')
+    .description('connect to a master and say in words what works or what is wrong')
+    .action(async (id: string) => {
+      const app = await ctx.ready();
+      const report = await app.module.masters.test(positiveInt(id, 'id'));
+      ctx.print(`${report.ok ? 'OK' : 'FAILED'}: ${report.message}${report.fingerprint256 ? `\ncertificate SHA-256: ${report.fingerprint256}` : ''}`, report);
+      if (!report.ok) exitCode = EXIT.failure;
+    });
+  master
+    .command('remove <id>')
+    .description('remove a master that has no linked services')
+    .action(async (id: string) => {
+      const app = await ctx.ready();
+      await app.module.masters.remove(positiveInt(id, 'id'), { type: 'cli', id: null });
+      ctx.print(`removed master ${id}`, { removed: Number(id) });
+    });
+
+  const service = program.command('service').description('links between panel services and SolusVM servers');
+  service
+    .command('link')
+    .description('link a panel service to a SolusVM server')
+    .requiredOption('--service <id>', 'panel service id (tblhosting.id)')
+    .requiredOption('--client <id>', 'panel client id')
+    .requiredOption('--master <id>', 'SolusVM master id')
+    .requiredOption('--server <ref>', 'v1 vserverid or v2 server id')
+    .option('--product <id>', 'panel product id')
+    .option('--uuid <uuid>', 'v2 server uuid')
+    .addOption(new Option('--reset-policy <policy>', "override the master's reset policy").choices(['first_of_month', 'anniversary', 'never']))
+    .option('--reset-day <day>', 'day of month of the anniversary reset')
+    .action(async (o: Record<string, string | undefined>) => {
+      const app = await ctx.ready();
+      const l = await app.module.links.link(
+        {
+          serviceId: positiveInt(o.service!, '--service'),
+          clientId: positiveInt(o.client!, '--client'),
+          masterId: positiveInt(o.master!, '--master'),
+          serverRef: o.server!,
+          ...(o.product ? { productId: positiveInt(o.product, '--product') } : {}),
+          ...(o.uuid ? { serverUuid: o.uuid } : {}),
+          ...(o.resetPolicy ? { resetPolicy: o.resetPolicy } : {}),
+          ...(o.resetDay ? { resetDay: positiveInt(o.resetDay, '--reset-day') } : {}),
+        },
+        { type: 'cli', id: null },
+      );
+      ctx.print(`service ${l.serviceId} → master ${l.masterId} server ${l.serverRef}`, l);
+    });
+  service
+    .command('list')
+    .description('list linked services')
+    .option('--master <id>', 'only this master')
+    .option('--limit <n>', 'at most n rows', '100')
+    .action(async (o: { master?: string; limit: string }) => {
+      const app = await ctx.ready();
+      const list = await app.module.links.list({ ...(o.master ? { masterId: positiveInt(o.master, '--master') } : {}), limit: positiveInt(o.limit, '--limit') });
+      ctx.print(list.map((l) => `${l.serviceId}\tclient ${l.clientId}\tmaster ${l.masterId}\t${l.serverRef}\t${l.active ? 'active' : 'inactive'}\tlast sample ${l.lastSampleDate ?? '-'}`).join('\n') || 'no linked services', list);
+    });
+
+  program
+    .command('serve')
+    .description('run the HTTP server (health check at /health)')
+    .option('--listen <host:port>', 'overrides OVERUSAGE_LISTEN')
+    .option('--demo', 'the embedded demo: reference panel, SolusVM simulator and demo data')
+    .action(async (o: { listen?: string; demo?: boolean }) => {
+      const app = await ctx.ready();
+      const { host, port } = o.listen ? parseListen(o.listen) : app.config.listen;
+      const server = await listen(createServerApp(app), host, port);
+      const addr = server.address() as { port: number };
+      ctx.print(`overusage listening on http://${host}:${addr.port} (health: /health)`, { url: `http://${host}:${addr.port}` });
+      app.log.info('server.started', { host, port: addr.port, database: app.db.safeUrl });
+      // Serve until a signal; then close cleanly.
+      await new Promise<void>((resolve) => {
+        const stop = () => server.close(() => resolve());
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+
+  for (const r of extraRegistrars) r(program, ctx);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    exitCode = reportError(err, ctx, io);
+  } finally {
+    if (opened) await (opened as App).close().catch(() => {});
+  }
+  return exitCode;
+}
+
+function reportError(err: unknown, ctx: CommandContext, io: Io): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    return EXIT.usage;
+  }
+  let code: string;
+  let message: string;
+  let exit: number;
+  if (err instanceof ModuleError) {
+    code = err.code;
+    message = err.message;
+    exit = EXIT_FOR[err.code];
+  } else if (err instanceof SolusVmError) {
+    code = `SOLUSVM_${err.kind.toUpperCase()}`;
+    message = err.message;
+    exit = EXIT.failure;
+  } else {
+    const e = err as NodeJS.ErrnoException;
+    code = 'FAILURE';
+    message = e.code === 'ECONNREFUSED' ? `cannot reach the database (${e.message})` : (e?.message ?? String(err));
+    exit = EXIT.failure;
+  }
+  if (ctx.json()) io.out(stringify({ error: { code, message } }));
+  else io.err(`overusage: ${message}`);
+  return exit;
+}
+
+function positiveInt(text: string, what: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new ModuleError('INVALID_INPUT', `${what} must be a positive whole number, not "${text}"`);
+  }
+  return Number(text);
+}
+
+export { humanBytes };
+
+// Run when executed directly (node --import tsx cli/main.ts …).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const code = await run(process.argv.slice(2), {
+    out: (s) => process.stdout.write(s + '\n'),
+    err: (s) => process.stderr.write(s + '\n'),
+    isTTY: Boolean(process.stderr.isTTY),
+    env: process.env,
+  });
+  process.exitCode = code;
+}

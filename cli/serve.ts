@@ -1,0 +1,49 @@
+import http from 'node:http';
+import crypto from 'node:crypto';
+import express, { type Express } from 'express';
+import type { App } from './app.js';
+
+/**
+ * The HTTP server: health check and request logging for now; the panel host, the admin tab, the
+ * client widget and the JSON API mount here.
+ */
+export function createServerApp(app: App, mounts: Array<(server: Express) => void> = []): Express {
+  const server = express();
+  server.disable('x-powered-by');
+  server.set('trust proxy', 'loopback');
+  server.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    const id = crypto.randomBytes(6).toString('hex');
+    res.setHeader('X-Request-Id', id);
+    res.on('finish', () => {
+      // Only the path: query strings can carry tokens.
+      app.log.info('http.request', {
+        id,
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+      });
+    });
+    next();
+  });
+  server.get('/health', async (_req, res) => {
+    try {
+      await app.db.knex.raw('select 1');
+      const status = await app.module.migrationStatus();
+      res.json({ status: 'ok', module: app.module.name, version: app.module.version, database: app.db.engine, pendingMigrations: status.pending.length });
+    } catch (err) {
+      res.status(503).json({ status: 'unavailable', error: (err as Error).message });
+    }
+  });
+  for (const mount of mounts) mount(server);
+  return server;
+}
+
+export async function listen(server: Express, host: string, port: number): Promise<http.Server> {
+  return new Promise((resolve, reject) => {
+    const s = http.createServer(server);
+    s.once('error', reject);
+    s.listen(port, host, () => resolve(s));
+  });
+}
