@@ -89,7 +89,12 @@ export function parseDatabaseUrl(url: string): { engine: Engine; config: Knex.Co
         min: 0,
         max: Number(parsed.searchParams.get('pool') ?? 10),
         afterCreate(conn: any, done: (err: Error | null, conn: unknown) => void) {
-          conn.query("SET time_zone = '+00:00'", (err: Error | null) => done(err, conn));
+          // READ COMMITTED: batch updates by primary key must not lock the rows a scan merely
+          // passes over (under REPEATABLE READ two metering batches deadlocked on a small table).
+          conn.query("SET time_zone = '+00:00'", (err: Error | null) => {
+            if (err) return done(err, conn);
+            conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (err2: Error | null) => done(err2, conn));
+          });
         },
       },
     },

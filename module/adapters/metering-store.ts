@@ -3,7 +3,7 @@ import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { meterStep, type GoodSample, type MeterStep } from '../domain/metering.js';
 import { parseResetPolicy, type ResetPolicy, type ResetRule } from '../domain/reset-policy.js';
-import { chunks, insertChunked, updateManyByKey } from './sql-helpers.js';
+import { chunks, insertChunked, updateManyByKey, withTxRetry } from './sql-helpers.js';
 import {
   sqlBig,
   sqlBigOrNull,
@@ -166,7 +166,7 @@ export function createMeteringStore(knex: Knex): MeteringStore {
 
     async writeBatch(masterId, runId, results, at) {
       if (results.length === 0) return { stored: 0, duplicates: 0, resets: 0, anomalies: 0 };
-      return knex.transaction(async (trx) => {
+      return withTxRetry(() => knex.transaction(async (trx) => {
         const now = sqlInstant(at);
         await insertChunked(
           trx,
@@ -308,7 +308,7 @@ export function createMeteringStore(knex: Knex): MeteringStore {
           resets: steps.filter((s) => s.step.kind === 'reset').length,
           anomalies: anomalies.length,
         };
-      });
+      }));
     },
 
     async recordFailures(runId, failures) {

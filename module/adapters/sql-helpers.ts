@@ -52,3 +52,20 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+
+/** Deadlocks and lock timeouts are normal under concurrency on InnoDB (and BUSY on SQLite): retry the whole transaction. */
+export function isRetryableTxError(err: unknown): boolean {
+  const e = err as { errno?: number; code?: string };
+  return e?.errno === 1213 || e?.errno === 1205 || e?.code === 'ER_LOCK_DEADLOCK' || e?.code === 'ER_LOCK_WAIT_TIMEOUT' || e?.code === 'SQLITE_BUSY';
+}
+
+export async function withTxRetry<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (i >= attempts || !isRetryableTxError(err)) throw err;
+      await new Promise((r) => setTimeout(r, 5 * i + Math.floor(Math.random() * 10 * i)));
+    }
+  }
+}

@@ -97,6 +97,14 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
       for (const m of all) counts.services += (await deps.store.countServices(m.id)).active;
       let done = 0;
       let failedSoFar = 0;
+      // One writer for the whole run: batches of different masters go to the database one after
+      // another, so the run never competes with itself for locks.
+      let writeChain: Promise<unknown> = Promise.resolve();
+      const serialWrite = <T>(work: () => Promise<T>): Promise<T> => {
+        const next = writeChain.then(work, work);
+        writeChain = next.catch(() => {});
+        return next;
+      };
       const progress = (master: string) => opts.onProgress?.({ total: counts.services, done, failed: failedSoFar, master });
 
       try {
@@ -190,12 +198,12 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
           writing = writing.then(async () => {
             if (writeError) return;
             try {
-              const out = await deps.store.writeBatch(settings.id, runId, batch, deps.clock.now());
+              const out = await serialWrite(() => deps.store.writeBatch(settings.id, runId, batch, deps.clock.now()));
               counts.readOk += out.stored;
               counts.resets += out.resets;
               counts.anomalies += out.anomalies;
               outcome.read += out.stored;
-              if (failed.length) await deps.store.recordFailures(runId, failed);
+              if (failed.length) await serialWrite(() => deps.store.recordFailures(runId, failed));
             } catch (err) {
               writeError = err as Error;
             }

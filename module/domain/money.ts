@@ -1,0 +1,119 @@
+import { invalidInput } from './errors.js';
+
+/**
+ * Money is an integer number of minor units (cents) with its currency; never a JS number.
+ * Unit prices are decimal strings with up to 6 decimals, parsed once into a scaled integer.
+ */
+export interface Money {
+  amountMinor: bigint;
+  currency: string;
+}
+
+/** A decimal held exactly: value = units / 10^scale. */
+export interface Decimal {
+  units: bigint;
+  scale: number;
+}
+
+export const RATE_SCALE = 6;
+
+const CURRENCY = /^[A-Z]{3}$/;
+
+export function assertCurrency(code: string): string {
+  if (!CURRENCY.test(code)) throw invalidInput(`"${code}" is not an ISO 4217 currency code (e.g. EUR)`);
+  try {
+    new Intl.NumberFormat('en', { style: 'currency', currency: code });
+  } catch {
+    throw invalidInput(`"${code}" is not a currency`);
+  }
+  return code;
+}
+
+/** Digits after the decimal point of the currency's minor unit (EUR 2, JPY 0, BHD 3). */
+export function minorDigits(currency: string): number {
+  return new Intl.NumberFormat('en', { style: 'currency', currency: assertCurrency(currency) }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
+
+/** Parses "0.50", "12", "0.000125" exactly; rejects more decimals than allowed, exponents, commas. */
+export function parseDecimal(text: unknown, what: string, maxScale = RATE_SCALE, allowNegative = false): Decimal {
+  if (typeof text !== 'string') throw invalidInput(`${what} must be a decimal number written as text, like "0.50"`);
+  const m = DECIMAL.exec(text.trim());
+  if (!m) throw invalidInput(`${what} must be a decimal number like "0.50" (a dot, no thousands separators), not "${text}"`);
+  if (m[1] && !allowNegative) throw invalidInput(`${what} must not be negative`);
+  const frac = m[3] ?? '';
+  if (frac.length > maxScale) throw invalidInput(`${what} has more than ${maxScale} decimals`);
+  const units = BigInt((m[2] ?? '0') + frac) * (m[1] ? -1n : 1n);
+  return { units, scale: frac.length };
+}
+
+/** The same decimal at a larger scale (exact). */
+export function rescale(d: Decimal, scale: number): bigint {
+  if (scale < d.scale) throw new RangeError('cannot rescale to fewer decimals exactly');
+  return d.units * 10n ** BigInt(scale - d.scale);
+}
+
+/** Parses an amount of money ("12.50") into minor units of the currency, exactly. */
+export function parseMoney(text: unknown, currency: string, what = 'amount', allowNegative = false): Money {
+  const digits = minorDigits(currency);
+  const d = parseDecimal(text, what, digits, allowNegative);
+  return { amountMinor: rescale(d, digits), currency };
+}
+
+/** numerator / denominator rounded half-up (half away from zero), exact. */
+export function divRoundHalfUp(numerator: bigint, denominator: bigint): bigint {
+  if (denominator === 0n) throw new RangeError('division by zero');
+  const negative = numerator < 0n !== denominator < 0n;
+  const n = numerator < 0n ? -numerator : numerator;
+  const d = denominator < 0n ? -denominator : denominator;
+  const q = (2n * n + d) / (2n * d);
+  return negative ? -q : q;
+}
+
+/** numerator / denominator rounded up (for "per started block"). */
+export function divCeil(numerator: bigint, denominator: bigint): bigint {
+  if (numerator <= 0n) return 0n;
+  return (numerator + denominator - 1n) / denominator;
+}
+
+/** A fraction as a decimal string with exactly `decimals` digits, rounded half-up. */
+export function fractionToDecimalString(numerator: bigint, denominator: bigint, decimals: number): string {
+  const scaled = divRoundHalfUp(numerator * 10n ** BigInt(decimals), denominator);
+  return scaledToString(scaled, decimals);
+}
+
+/** 1234n, 2 → "12.34"; −5n, 2 → "-0.05" */
+export function scaledToString(units: bigint, scale: number): string {
+  const negative = units < 0n;
+  const abs = negative ? -units : units;
+  if (scale === 0) return `${negative ? '-' : ''}${abs}`;
+  const s = abs.toString().padStart(scale + 1, '0');
+  return `${negative ? '-' : ''}${s.slice(0, -scale)}.${s.slice(-scale)}`;
+}
+
+export const decimalToString = (d: Decimal): string => scaledToString(d.units, d.scale);
+
+/** Minor units as a plain decimal string in major units: 1234n EUR → "12.34" (for the panel API and CSV). */
+export const moneyToDecimalString = (m: Money): string => scaledToString(m.amountMinor, minorDigits(m.currency));
+
+/** Localised currency text, e.g. "€ 1.234,50" (nl) or "€1,234.50" (en); exact: Intl gets a decimal string. */
+export function formatMoney(m: Money, locale: string): string {
+  return new Intl.NumberFormat(locale, { style: 'currency', currency: m.currency }).format(moneyToDecimalString(m) as unknown as number);
+}
+
+/** Splits an amount into parts proportional to weights, summing exactly (largest remainder). */
+export function allocate(amountMinor: bigint, weights: readonly bigint[]): bigint[] {
+  const total = weights.reduce((a, b) => a + b, 0n);
+  if (total <= 0n) throw new RangeError('weights must sum to more than zero');
+  const shares = weights.map((w) => (amountMinor * w) / total);
+  const remainders = weights.map((w, i) => ({ i, r: (amountMinor * w) % total }));
+  let left = amountMinor - shares.reduce((a, b) => a + b, 0n);
+  remainders.sort((a, b) => (a.r === b.r ? a.i - b.i : a.r > b.r ? -1 : 1));
+  for (const { i } of remainders) {
+    if (left <= 0n) break;
+    shares[i] = shares[i]! + 1n;
+    left--;
+  }
+  return shares;
+}
