@@ -1,0 +1,95 @@
+import { addDays, type IsoDate } from '../../module/domain/calendar.js';
+import { maxBig, percentOf } from './money.js';
+
+/**
+ * WHMCS's dunning rules as pure functions of "today" and the automation settings (§6 of the
+ * WHMCS reference). Days are calendar days in the panel's zone; 0 switches a step off.
+ */
+export type NoticeType = 'reminder' | 'firstoverdue' | 'secondoverdue' | 'thirdoverdue';
+
+export const NOTICE_TEMPLATE: Record<NoticeType, string> = {
+  reminder: 'Invoice Payment Reminder',
+  firstoverdue: 'First Invoice Overdue Notice',
+  secondoverdue: 'Second Invoice Overdue Notice',
+  thirdoverdue: 'Third Invoice Overdue Notice',
+};
+
+export interface DunningSettings {
+  /** CreateInvoiceDaysBefore */
+  invoiceDaysBefore: number;
+  /** ContinuousInvoiceGeneration: invoice on nextinvoicedate even while earlier invoices are unpaid */
+  continuousInvoicing: boolean;
+  /** SendReminder: master switch of the reminder and the three overdue notices */
+  sendReminders: boolean;
+  /** SendInvoiceReminderDays: days before the due date */
+  reminderDaysBefore: number;
+  /** Send{First,Second,Third}OverdueInvoiceReminder: days after the due date */
+  overdueDays: readonly [number, number, number];
+  /** AddLateFeeDays */
+  lateFeeDays: number;
+  /** LateFeeType */
+  lateFeeType: 'Percentage' | 'Fixed Amount';
+  /** InvoiceLateFeeAmount: a percentage (scale 2) or an amount in minor units */
+  lateFeeAmountScaled: bigint;
+  /** LateFeeMinimum, minor units */
+  lateFeeMinimumMinor: bigint;
+  /** TaxLateFee */
+  taxLateFee: boolean;
+  /** AutoSuspension / AutoSuspensionDays */
+  autoSuspend: boolean;
+  suspendDays: number;
+  /** AutoUnsuspend */
+  autoUnsuspend: boolean;
+}
+
+/**
+ * The notices due for an unpaid invoice today. WHMCS sends each on its exact day (duedate − N or
+ * duedate + N): a day the cron did not run is not caught up later.
+ */
+export function noticesDueOn(today: IsoDate, dueDate: IsoDate, s: DunningSettings): NoticeType[] {
+  if (!s.sendReminders) return [];
+  const out: NoticeType[] = [];
+  if (s.reminderDaysBefore > 0 && addDays(dueDate, -s.reminderDaysBefore) === today) out.push('reminder');
+  const types: NoticeType[] = ['firstoverdue', 'secondoverdue', 'thirdoverdue'];
+  s.overdueDays.forEach((days, i) => {
+    if (days > 0 && addDays(dueDate, days) === today) out.push(types[i]!);
+  });
+  return out;
+}
+
+/** A late fee is due once the invoice is AddLateFeeDays past due (caught up on later runs). */
+export const lateFeeDue = (today: IsoDate, dueDate: IsoDate, s: DunningSettings): boolean => s.lateFeeDays > 0 && addDays(dueDate, s.lateFeeDays) <= today;
+
+/**
+ * The fee: a percentage of the invoice total (rounded half-up to the cent) or a fixed amount,
+ * never less than the minimum.
+ */
+export function lateFeeAmount(totalMinor: bigint, s: DunningSettings): bigint {
+  const fee = s.lateFeeType === 'Percentage' ? percentOf(totalMinor, s.lateFeeAmountScaled, 2) : s.lateFeeAmountScaled;
+  return maxBig(fee, s.lateFeeMinimumMinor);
+}
+
+/** The renewal of the period starting `dueDate` is invoiced CreateInvoiceDaysBefore days ahead. */
+export const invoiceGenerationDue = (today: IsoDate, dueDate: IsoDate, s: DunningSettings): boolean => dueDate <= addDays(today, s.invoiceDaysBefore);
+
+export type SuspensionVerdict = 'suspend' | 'not_due' | 'overridden' | 'disabled';
+
+/**
+ * Suspension follows the SERVICE's next due date, not an invoice: it is due once the date is
+ * AutoSuspensionDays in the past. "Override auto-suspend" holds it off — until the given date
+ * when one is set (the hold ends after that day), for ever when none is.
+ */
+export function suspensionVerdict(
+  today: IsoDate,
+  nextDueDate: IsoDate,
+  s: DunningSettings,
+  override: { enabled: boolean; until: IsoDate | null },
+): SuspensionVerdict {
+  if (!s.autoSuspend) return 'disabled';
+  if (addDays(nextDueDate, s.suspendDays) > today) return 'not_due';
+  if (override.enabled && (override.until === null || today <= override.until)) return 'overridden';
+  return 'suspend';
+}
+
+/** Whether a service paid up to `nextDueDate` is still overdue enough to be suspended again. */
+export const stillSuspendable = (today: IsoDate, nextDueDate: IsoDate, s: DunningSettings): boolean => addDays(nextDueDate, s.suspendDays) <= today;

@@ -1,0 +1,47 @@
+import type { Knex } from 'knex';
+import * as createSchema from './migrations/20261127120000_create_whmcs_schema.js';
+import * as seedDefaults from './migrations/20261127120100_seed_whmcs_defaults.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+// Listed explicitly and named without an extension (as the module's migrator does), in the
+// panel's own migrations table, so the panel and the add-on version their schemas separately.
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
+  ['20261127120000_create_whmcs_schema', createSchema],
+  ['20261127120100_seed_whmcs_defaults', seedDefaults],
+];
+
+export const PANEL_MIGRATION_TABLE = 'tblpanel_migrations';
+
+const source: Knex.MigrationSource<readonly [string, Migration]> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: (m) => m[0],
+  getMigration: async (m) => m[1],
+};
+
+const options = { migrationSource: source, tableName: PANEL_MIGRATION_TABLE, lockTableName: `${PANEL_MIGRATION_TABLE}_lock` };
+
+/** Applies every pending panel migration; returns the names applied now. */
+export async function migratePanel(knex: Knex): Promise<string[]> {
+  const [, applied] = await knex.migrate.latest(options);
+  return applied as string[];
+}
+
+/** Drops the panel's tables (tests and `panel reset`; never run against a real WHMCS database). */
+export async function rollbackPanel(knex: Knex): Promise<string[]> {
+  const [, undone] = await knex.migrate.rollback(options, true);
+  await knex.schema.dropTableIfExists(`${PANEL_MIGRATION_TABLE}_lock`);
+  await knex.schema.dropTableIfExists(PANEL_MIGRATION_TABLE);
+  return undone as string[];
+}
+
+export async function panelMigrationStatus(knex: Knex): Promise<{ applied: string[]; pending: string[] }> {
+  const [applied, pending] = await knex.migrate.list(options);
+  return {
+    applied: (applied as Array<{ name: string } | string>).map((x) => (typeof x === 'string' ? x : x.name)),
+    pending: (pending as Array<readonly [string, Migration]>).map((m) => m[0]),
+  };
+}
