@@ -261,6 +261,17 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['invoiceid']);
   });
 
+  // The client credit log (credit added by overpayments, removed when applied to an invoice).
+  await create('tblcredit', (t) => {
+    t.increments('id').primary();
+    t.integer('clientid').notNullable();
+    t.date('date').nullable();
+    t.text('description').nullable();
+    money(t, 'amount');
+    t.integer('relid').notNullable().defaultTo(0);
+    t.index(['clientid']);
+  });
+
   await create('tbladdonmodules', (t) => {
     t.increments('id').primary();
     t.string('module', 64).notNullable();
@@ -383,6 +394,7 @@ export async function down(knex: Knex): Promise<void> {
     'tblemails',
     'tblemailtemplates',
     'tbladdonmodules',
+    'tblcredit',
     'tblaccounts',
     'tblinvoiceitems',
     'tblinvoices',

@@ -1,0 +1,102 @@
+/**
+ * WHMCS's External API endpoint, POST /includes/api.php: a form body with PHP-style arrays,
+ * `action`, API credentials, `responsetype=json`. The IP allow-list is checked first, then the
+ * credentials, then the command. Every answer is a JSON envelope — a bad request never gets a 500
+ * and never writes half of itself. Requests are logged without their parameters, so secrets and
+ * passwords never reach a log.
+ *
+ * HTTP status: 403 for a refused IP or credentials (WHMCS does not document it), 200 for every
+ * command answer including `result: error` (as WHMCS), 400/413 for a body that cannot be read.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Knex } from 'knex';
+import type { Logger } from '../module/adapters/logger.js';
+import { formPairs, parsePhpPairs } from './domain/php-params.js';
+import { authenticateApi, touchCredential } from './auth.js';
+import { getSetting } from './db/settings.js';
+import type { CommandRegistry, Envelope } from './api/registry.js';
+import type { PanelCore } from './core/context.js';
+import { MSG } from './core/errors.js';
+
+export const API_PATH = '/includes/api.php';
+const MAX_PARAMS = 1000;
+
+export interface ApiRouterOptions {
+  core: PanelCore;
+  commands: CommandRegistry;
+  /** WHMCS's $api_access_key: a request carrying it skips the IP allow-list */
+  accessKey?: string;
+  /** trust X-Forwarded-For (only behind a proxy you run) */
+  trustProxy?: boolean;
+  maxBodyBytes?: number;
+}
+
+/** '::ffff:127.0.0.1' → '127.0.0.1' */
+export const normalizeIp = (ip: string): string => ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+
+/** APIAllowedIPs: addresses separated by commas, spaces or new lines; '*' allows any. */
+export async function ipAllowed(db: Knex, ip: string): Promise<boolean> {
+  const list = (await getSetting(db, 'APIAllowedIPs')).split(/[\s,]+/).filter(Boolean).map(normalizeIp);
+  return list.includes('*') || list.includes(normalizeIp(ip));
+}
+
+function send(res: Response, status: number, body: Envelope): void {
+  res.status(status).type('application/json').send(JSON.stringify(body));
+}
+
+const scalar = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export function createApiRouter(opts: ApiRouterOptions): Router {
+  const { core, commands } = opts;
+  const router = express.Router();
+  const log = core.log.child({ component: 'panel-api' });
+
+  router.post(API_PATH, express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 2 * 1024 * 1024 }), async (req: Request, res: Response) => {
+    const started = Date.now();
+    const remote = normalizeIp(opts.trustProxy ? (req.ip ?? '') : (req.socket.remoteAddress ?? ''));
+    let action = '';
+    const finish = (status: number, body: Envelope) => {
+      log.info('panel.api_request', { action, ip: remote, status, result: body.result, ...(body.result === 'error' ? { error: body.message } : {}), ms: Date.now() - started });
+      send(res, status, body);
+    };
+    try {
+      const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+      const pairs = formPairs(text);
+      if (pairs.length > MAX_PARAMS) return finish(400, { result: 'error', message: MSG.tooManyParams });
+      const tree = parsePhpPairs(pairs);
+      action = scalar(tree.action) ?? '';
+      const accessKey = scalar(tree.accesskey);
+      const keyOk = opts.accessKey !== undefined && opts.accessKey !== '' && accessKey === opts.accessKey;
+      if (!keyOk && !(await ipAllowed(core.knex, remote))) return finish(403, { result: 'error', message: MSG.invalidIp(remote) });
+      const auth = await authenticateApi(core.knex, {
+        ...(scalar(tree.identifier) !== undefined ? { identifier: scalar(tree.identifier)! } : {}),
+        ...(scalar(tree.secret) !== undefined ? { secret: scalar(tree.secret)! } : {}),
+        ...(scalar(tree.username) !== undefined ? { username: scalar(tree.username)! } : {}),
+        ...(scalar(tree.password) !== undefined ? { password: scalar(tree.password)! } : {}),
+      });
+      if (!auth) return finish(403, { result: 'error', message: MSG.authFailed });
+      const identifier = scalar(tree.identifier) ?? scalar(tree.username);
+      if (identifier) await touchCredential(core.knex, identifier, core.clock.now(), core.zone).catch(() => undefined);
+      // the transport's own fields are not the command's parameters
+      for (const k of ['action', 'identifier', 'secret', 'username', 'password', 'accesskey', 'responsetype']) delete tree[k];
+      const envelope = await commands.execute(action, tree, { source: 'api', user: auth.adminId, ip: remote });
+      return finish(200, envelope);
+    } catch (err) {
+      log.error('panel.api_failed', { action, message: (err as Error)?.message });
+      return finish(500, { result: 'error', message: MSG.internal });
+    }
+  });
+
+  // WHMCS's endpoint is POST only
+  router.all(API_PATH, (_req: Request, res: Response) => send(res, 405, { result: 'error', message: 'The API only accepts POST requests' }));
+
+  // a body that cannot be read (too large, aborted, bad encoding) still gets the envelope
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = typeof (err as { status?: unknown })?.status === 'number' ? ((err as { status: number }).status) : 400;
+    log.warn('panel.api_bad_request', { status, message: (err as Error)?.message });
+    send(res, status >= 400 && status < 500 ? status : 400, { result: 'error', message: status === 413 ? 'Request body too large' : 'The request body could not be read' });
+  });
+
+  return router;
+}

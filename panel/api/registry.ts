@@ -1,0 +1,68 @@
+import type { PhpArray } from '../domain/php-params.js';
+import type { Actor, PanelCore, When } from '../core/context.js';
+import { CommandError, MSG } from '../core/errors.js';
+import { Params } from './params.js';
+import * as clients from './client-commands.js';
+import * as invoices from './invoice-commands.js';
+import * as system from './system-commands.js';
+
+export interface CommandContext {
+  core: PanelCore;
+  actor: Actor;
+  when: When;
+}
+
+/** A command: its typed reads of the params, and the command's fields of the success envelope. */
+export type CommandFn = (p: Params, ctx: CommandContext) => Promise<Record<string, unknown>>;
+
+export type Envelope = { result: 'success'; [key: string]: unknown } | { result: 'error'; message: string };
+
+export interface CommandRegistry {
+  /** the command names as WHMCS spells them */
+  names(): string[];
+  /** WHMCS matches `action` case-insensitively */
+  resolve(action: string): string | undefined;
+  /** runs a command; every refusal and failure becomes the error envelope, never an exception */
+  execute(action: string, params: PhpArray, actor: Actor, when?: When): Promise<Envelope>;
+}
+
+const COMMANDS: Record<string, CommandFn> = {
+  GetInvoice: invoices.GetInvoice,
+  GetInvoices: invoices.GetInvoices,
+  CreateInvoice: invoices.CreateInvoice,
+  UpdateInvoice: invoices.UpdateInvoice,
+  AddInvoicePayment: invoices.AddInvoicePayment,
+  GenInvoices: invoices.GenInvoices,
+  GetClientsDetails: clients.GetClientsDetails,
+  GetClientsProducts: clients.GetClientsProducts,
+  UpdateClientProduct: clients.UpdateClientProduct,
+  ModuleSuspend: clients.ModuleSuspend,
+  ModuleUnsuspend: clients.ModuleUnsuspend,
+  SendEmail: system.SendEmail,
+  SendAdminEmail: system.SendAdminEmail,
+  LogActivity: system.LogActivity,
+  GetConfigurationValue: system.GetConfigurationValue,
+  SetConfigurationValue: system.SetConfigurationValue,
+  GetActivityLog: system.GetActivityLog,
+  GetEmails: system.GetEmails,
+};
+
+export function createCommandRegistry(core: PanelCore): CommandRegistry {
+  const byLower = new Map(Object.keys(COMMANDS).map((n) => [n.toLowerCase(), n]));
+  return {
+    names: () => Object.keys(COMMANDS),
+    resolve: (action) => byLower.get(action.trim().toLowerCase()),
+    async execute(action, tree, actor, when) {
+      const name = byLower.get(action.trim().toLowerCase());
+      if (!name) return { result: 'error', message: MSG.commandNotFound };
+      try {
+        const fields = await COMMANDS[name]!(new Params(tree), { core, actor, when: when ?? core.when() });
+        return { result: 'success', ...fields };
+      } catch (err) {
+        if (err instanceof CommandError) return { result: 'error', message: err.message };
+        core.log.error('panel.command_failed', { command: name, message: (err as Error)?.message, stack: (err as Error)?.stack?.split('\n').slice(0, 6).join(' | ') });
+        return { result: 'error', message: MSG.internal };
+      }
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * A refusal with WHMCS's wording, e.g. "Invoice ID Not Found". Commands throw it; the External
+ * API and the in-process API both turn it into `{"result":"error","message":"…"}`.
+ */
+export class CommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+/** WHMCS's messages, and the panel's own for cases WHMCS leaves undocumented (marked "panel"). */
+export const MSG = {
+  authFailed: 'Authentication Failed',
+  invalidIp: (ip: string) => `Invalid IP ${ip}`,
+  commandNotFound: 'Command Not Found',
+  invoiceNotFound: 'Invoice ID Not Found',
+  clientIdNotFound: 'Client ID Not Found',
+  clientNotFound: 'Client Not Found',
+  clientIdOrEmail: 'Either clientid Or email Is Required',
+  draftAndSend: 'Cannot create and send a draft invoice in a single API request. Please create and send separately.',
+  mustBeDraftToPublish: 'Invoice must be in Draft status to be published',
+  missingItemVars: 'Missing Variables: itemdescription, itemamount and itemtaxed are required for each item being changed',
+  invalidStatus: (s: string) => `Invalid status ${s}`,
+  paymentOnCancelled: 'It is not possible to add a payment to an invoice that is Cancelled',
+  serviceIdNotFound: 'Service ID Not Found',
+  serviceIdRequired: 'Service ID is required',
+  moduleServiceNotFound: 'Service ID not found',
+  notAssignedToModule: 'Service not assigned to a module',
+  emailNeedTemplateOrType: 'You must provide either an existing email template name or a custom message type',
+  emailInvalidType: 'Invalid message type provided',
+  emailSubjectRequired: 'A subject is required for a custom message',
+  emailBodyRequired: 'A message body is required for a custom message',
+  emailBadCustomVars: 'The custom variables you provided are invalid.',
+  emailRelatedIdRequired: 'A related ID is required',
+  emailTemplateNotFound: 'Email Template not found',
+  emailTemplateDisabled: 'Email Template is disabled',
+  emailSendingFailed: 'Sending Failed. Please see documentation.',
+  settingRequired: 'Parameter setting is required',
+  settingInvalid: 'Invalid name for parameter setting',
+  amountFormat: 'Amount must be in decimal format: ### or ###.##',
+  dateFormat: "Invalid Date Format - Expected: 'YYYY-mm-dd'",
+  // panel: WHMCS does not document these cases
+  descriptionRequired: 'Parameter description is required',
+  newItemVars: 'Missing Variables: newitemdescription, newitemamount and newitemtaxed must be arrays with an entry for each new item',
+  createItemVars: (n: string) => `Missing Variables: itemdescription${n} is required for itemamount${n} and itemtaxed${n}`,
+  notAnArray: (name: string) => `Invalid ${name}: an array is expected (${name}[]=… or ${name}[id]=…)`,
+  itemNotOnInvoice: (id: string) => `Invoice Item ID Not Found: ${id}`,
+  taxRateFormat: 'Tax rate must be a number between 0 and 100 with at most 3 decimals',
+  amountNegative: 'Amount must not be negative',
+  invalidId: (name: string) => `Invalid ${name}: a positive whole number is required`,
+  adminTemplateNeeded: 'You must provide either an existing email template name or a custom subject and message',
+  tooManyParams: 'Too many parameters (the limit is 1000)',
+  badOverride: "overideautosuspend must be 'on' or 'off'",
+  invalidCycle: (c: string) => `Invalid billing cycle ${c}`,
+  integerRequired: (name: string) => `Invalid ${name}: a whole number is required`,
+  internal: 'An unexpected error occurred',
+} as const;

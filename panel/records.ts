@@ -1,0 +1,179 @@
+/**
+ * Creating the panel's records directly (what WHMCS does through its order process and admin
+ * pages, which this panel does not have): clients, products with their custom fields, servers
+ * and services. Used by the demo data, the CLI and the tests.
+ */
+import crypto from 'node:crypto';
+import type { DateTime } from 'luxon';
+import type { IsoDate } from '../module/domain/calendar.js';
+import { parseBillingCycle } from './domain/billing-cycle.js';
+import { parseDecimal } from './domain/money.js';
+import { intCell, sqlLocalDatetime, sqlMoney, type Db } from './db/rows.js';
+
+const money = (text: string, what: string): string => {
+  const m = parseDecimal(text, 2, 13);
+  if (m === null) throw new RangeError(`${what} must be a decimal amount, not "${text}"`);
+  return sqlMoney(m);
+};
+
+export interface NewClient {
+  firstname: string;
+  lastname: string;
+  email: string;
+  companyname?: string;
+  country?: string;
+  /** 'english', 'dutch'; '' = the panel's default */
+  language?: string;
+  currency?: number;
+  credit?: string;
+  latefeeoveride?: boolean;
+  overideduenotices?: boolean;
+  separateinvoices?: boolean;
+  taxexempt?: boolean;
+  defaultgateway?: string;
+  /** scrypt hash of the client-area password (the login pages set it) */
+  passwordHash?: string;
+}
+
+export async function addClient(db: Db, c: NewClient, now: DateTime, zone: string): Promise<number> {
+  const stamp = sqlLocalDatetime(now, zone);
+  const [id] = await db('tblclients').insert({
+    uuid: crypto.randomUUID(),
+    firstname: c.firstname,
+    lastname: c.lastname,
+    companyname: c.companyname ?? '',
+    email: c.email,
+    country: c.country ?? '',
+    language: c.language ?? '',
+    currency: c.currency ?? 1,
+    credit: money(c.credit ?? '0', 'credit'),
+    latefeeoveride: c.latefeeoveride ? 1 : 0,
+    overideduenotices: c.overideduenotices ? 1 : 0,
+    separateinvoices: c.separateinvoices ? 1 : 0,
+    taxexempt: c.taxexempt ? 1 : 0,
+    defaultgateway: c.defaultgateway ?? '',
+    password: c.passwordHash ?? '',
+    datecreated: stamp.slice(0, 10),
+    status: 'Active',
+    created_at: stamp,
+    updated_at: stamp,
+  });
+  return intCell(id);
+}
+
+export async function addProductGroup(db: Db, name: string): Promise<number> {
+  const [id] = await db('tblproductgroups').insert({ name });
+  return intCell(id);
+}
+
+export interface NewProduct {
+  name: string;
+  gid?: number;
+  type?: string;
+  /** provisioning module, e.g. 'solusvmpro' */
+  servertype?: string;
+  tax?: boolean;
+  configoptions?: Record<number, string>;
+  overagesenabled?: string;
+  overagesbwlimit?: number;
+  overagesbwprice?: string;
+}
+
+export async function addProduct(db: Db, p: NewProduct, now: DateTime, zone: string): Promise<number> {
+  const stamp = sqlLocalDatetime(now, zone);
+  const row: Record<string, unknown> = {
+    name: p.name,
+    gid: p.gid ?? 0,
+    type: p.type ?? 'server',
+    servertype: p.servertype ?? '',
+    tax: p.tax ? 1 : 0,
+    overagesenabled: p.overagesenabled ?? '',
+    overagesbwlimit: p.overagesbwlimit ?? 0,
+    created_at: stamp,
+    updated_at: stamp,
+  };
+  if (p.overagesbwprice !== undefined) {
+    const price = parseDecimal(p.overagesbwprice, 4, 2);
+    if (price === null) throw new RangeError(`overagesbwprice must be a decimal with up to 4 places`);
+    row.overagesbwprice = sqlMoney(price, 4);
+  }
+  for (const [n, v] of Object.entries(p.configoptions ?? {})) row[`configoption${n}`] = v;
+  const [id] = await db('tblproducts').insert(row);
+  return intCell(id);
+}
+
+/** A product custom field, e.g. the SolusVM module's 'vserverid'. */
+export async function addProductCustomField(db: Db, productId: number, fieldname: string, opts: { adminonly?: boolean; description?: string } = {}): Promise<number> {
+  const [id] = await db('tblcustomfields').insert({
+    type: 'product',
+    relid: productId,
+    fieldname,
+    fieldtype: 'text',
+    description: opts.description ?? '',
+    adminonly: opts.adminonly ? 'on' : '',
+  });
+  return intCell(id);
+}
+
+export async function addServer(db: Db, s: { name: string; type: string; ipaddress?: string; hostname?: string; username?: string; accesshash?: string; secure?: boolean }): Promise<number> {
+  const [id] = await db('tblservers').insert({
+    name: s.name,
+    type: s.type,
+    ipaddress: s.ipaddress ?? '',
+    hostname: s.hostname ?? '',
+    username: s.username ?? '',
+    accesshash: s.accesshash ?? '',
+    secure: s.secure ? 'on' : '',
+    active: 1,
+  });
+  return intCell(id);
+}
+
+export interface NewService {
+  userid: number;
+  packageid: number;
+  server?: number;
+  domain?: string;
+  regdate: IsoDate;
+  /** defaults to regdate */
+  nextduedate?: IsoDate;
+  billingcycle?: string;
+  amount: string;
+  firstpaymentamount?: string;
+  paymentmethod?: string;
+  status?: 'Pending' | 'Active' | 'Suspended' | 'Terminated' | 'Cancelled' | 'Fraud' | 'Completed';
+  username?: string;
+  bwlimit?: number;
+  /** custom field id → value */
+  customfields?: Record<number, string>;
+}
+
+export async function addService(db: Db, s: NewService, now: DateTime, zone: string): Promise<number> {
+  const cycle = parseBillingCycle(s.billingcycle ?? 'Monthly');
+  if (!cycle) throw new RangeError(`unknown billing cycle "${s.billingcycle}"`);
+  const stamp = sqlLocalDatetime(now, zone);
+  const next = s.nextduedate ?? s.regdate;
+  const [id] = await db('tblhosting').insert({
+    userid: s.userid,
+    packageid: s.packageid,
+    server: s.server ?? 0,
+    regdate: s.regdate,
+    domain: s.domain ?? '',
+    paymentmethod: s.paymentmethod ?? 'banktransfer',
+    firstpaymentamount: money(s.firstpaymentamount ?? s.amount, 'firstpaymentamount'),
+    amount: money(s.amount, 'amount'),
+    billingcycle: cycle,
+    nextduedate: next,
+    nextinvoicedate: next,
+    domainstatus: s.status ?? 'Active',
+    username: s.username ?? '',
+    bwlimit: s.bwlimit ?? 0,
+    created_at: stamp,
+    updated_at: stamp,
+  });
+  const serviceId = intCell(id);
+  for (const [fieldid, value] of Object.entries(s.customfields ?? {})) {
+    await db('tblcustomfieldsvalues').insert({ fieldid: Number(fieldid), relid: serviceId, value, created_at: stamp, updated_at: stamp });
+  }
+  return serviceId;
+}
