@@ -84,7 +84,9 @@ export const LogActivity: CommandFn = async (p, { core, actor, when }) => {
   if (description === '') throw new CommandError(MSG.descriptionRequired);
   // 8.0 renamed userid to clientid; both are read
   const userid = p.given('clientid') ? p.id('clientid') : p.id('userid');
-  await core.activity({ description, userid, user: actor.user === 'system' ? 'System' : `Admin ${actor.user}`, ...(actor.ip ? { ipaddr: actor.ip } : {}) }, when);
+  // WHMCS records who called: the API credential's admin, or System for the local API
+  const admin = actor.user === 'system' ? undefined : await core.knex('tbladmins').where({ id: actor.user }).first('username');
+  await core.activity({ description, userid, user: admin ? textCell(admin.username) : 'System', ...(actor.ip ? { ipaddr: actor.ip } : {}) }, when);
   return {};
 };
 

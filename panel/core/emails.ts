@@ -91,9 +91,12 @@ function clientFields(c: Client, currency: Currency, locale: string): Record<str
   };
 }
 
+const TOTAL_LABEL: Record<string, string> = { 'nl-NL': 'Totaal' };
+
 function invoiceHtml(inv: Invoice, currency: Currency, locale: string): string {
+  const total = TOTAL_LABEL[locale] ?? 'Total';
   const rows = inv.items.map((i) => `<tr><td>${escapeHtml(i.description)}</td><td>${escapeHtml(formatMoneyFor(i.amountMinor, currency, locale))}</td></tr>`);
-  return `<table class="invoice-items">\n${rows.join('\n')}\n<tr><td><strong>Total</strong></td><td><strong>${escapeHtml(formatMoneyFor(inv.totalMinor, currency, locale))}</strong></td></tr>\n</table>`;
+  return `<table class="invoice-items">\n${rows.join('\n')}\n<tr><td><strong>${total}</strong></td><td><strong>${escapeHtml(formatMoneyFor(inv.totalMinor, currency, locale))}</strong></td></tr>\n</table>`;
 }
 
 function invoiceFields(inv: Invoice, currency: Currency, locale: string, systemUrl: string): Record<string, string> {
