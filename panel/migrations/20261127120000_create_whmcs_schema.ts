@@ -376,7 +376,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('entity_type', 20).notNullable();
     t.integer('entity_id').notNullable();
     t.string('step_key', 80).notNullable();
-    t.string('outcome', 20).notNullable();
+    t.string('outcome', 40).notNullable();
     t.text('detail').nullable();
     t.datetime('created_at').notNullable();
     t.unique(['task', 'entity_type', 'entity_id', 'step_key'], { indexName: 'tblpanel_automation_log_once' });
