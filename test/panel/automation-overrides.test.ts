@@ -106,3 +106,21 @@ describeEachEngine('automation flags and grouping', ({ db }) => {
     expect(svc).to.include({ status: 'Active', nextDueDate: '2025-02-01', overideAutoSuspend: true });
   });
 });
+
+describeEachEngine('continuous invoice generation', ({ db }) => {
+  for (const continuous of [false, true]) {
+    it(`${continuous ? 'invoices the next period while the last is unpaid' : 'waits for the unpaid renewal before invoicing the next period'} when ContinuousInvoiceGeneration is ${continuous ? 'on' : 'off'}`, async () => {
+      const f = await buildPanel(db().knex, { start: '2025-01-25T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7', ContinuousInvoiceGeneration: continuous ? 'on' : '' } });
+      const now = f.clock.now();
+      const client = await addClient(f.knex, { firstname: 'C', lastname: 'C', email: 'c@example.net' }, now, ZONE);
+      const product = await addProduct(f.knex, { name: 'VPS' }, now, ZONE);
+      await addService(f.knex, { userid: client, packageid: product, regdate: '2025-01-01', nextduedate: '2025-02-01', amount: '10.00' }, now, ZONE);
+      const created: string[] = [];
+      for (const day of ['2025-01-25', '2025-02-22', '2025-03-25']) {
+        f.clock.set(`${day}T08:00:00Z`);
+        for (const id of (await f.panel.runDailyAutomation()).invoicesCreated) created.push(`${day}: due ${(await f.panel.api.getInvoice(id)).dueDate}`);
+      }
+      expect(created).to.deep.equal(continuous ? ['2025-01-25: due 2025-02-01', '2025-02-22: due 2025-03-01', '2025-03-25: due 2025-04-01'] : ['2025-01-25: due 2025-02-01']);
+    });
+  }
+});
