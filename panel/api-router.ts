@@ -53,7 +53,8 @@ export function createApiRouter(opts: ApiRouterOptions): Router {
 
   router.post(API_PATH, express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 2 * 1024 * 1024 }), async (req: Request, res: Response) => {
     const started = Date.now();
-    const remote = normalizeIp(opts.trustProxy ? (req.ip ?? '') : (req.socket.remoteAddress ?? ''));
+    const forwarded = opts.trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
+    const remote = normalizeIp(forwarded || req.socket.remoteAddress || '');
     let action = '';
     const finish = (status: number, body: Envelope) => {
       log.info('panel.api_request', { action, ip: remote, status, result: body.result, ...(body.result === 'error' ? { error: body.message } : {}), ms: Date.now() - started });
