@@ -169,6 +169,7 @@ const TEMPLATES: Tpl[] = [
 ];
 
 export async function up(knex: Knex): Promise<void> {
+  // a migration has no panel clock: the rows' own timestamps are the real install time (UTC)
   const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
   for (const [setting, value] of Object.entries(SETTINGS)) {
     await knex('tblconfiguration').insert({ setting, value, created_at: now, updated_at: now }).onConflict('setting').ignore();
