@@ -27,6 +27,11 @@ export function openApp(config: AppConfig, opts: { clock?: Clock; log?: Logger }
     zone: config.zone,
     gatewayFor: (settings) => createSolusVmGateway(settings),
     log,
+    metering: { writer: config.meteringWriter },
   });
-  return { config, db, module, log, clock, close: () => db.close() };
+  return { config, db, module, log, clock, close: async () => {
+      await module.close();
+      await db.close();
+    },
+  };
 }

@@ -18,6 +18,8 @@ export interface AppConfig {
   listen: { host: string; port: number };
   dataDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** SQLite only: metering writes in a thread of their own (default) or on the main thread */
+  meteringWriter: 'thread' | 'inline';
 }
 
 export const DEFAULT_DATA_DIR = 'data';
@@ -30,7 +32,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const level = (env.OVERUSAGE_LOG_LEVEL ?? 'info') as AppConfig['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new ModuleError('CONFIG', 'OVERUSAGE_LOG_LEVEL must be debug, info, warn or error');
   const { key, source } = loadSecretKey(env, dataDir);
-  return { databaseUrl, secretKey: key, secretKeySource: source, zone, listen, dataDir, logLevel: level };
+  const meteringWriter = (env.OVERUSAGE_METERING_WRITER ?? 'thread') as AppConfig['meteringWriter'];
+  if (meteringWriter !== 'thread' && meteringWriter !== 'inline') throw new ModuleError('CONFIG', 'OVERUSAGE_METERING_WRITER must be thread or inline');
+  return { databaseUrl, secretKey: key, secretKeySource: source, zone, listen, dataDir, logLevel: level, meteringWriter };
 }
 
 export function parseListen(text: string): { host: string; port: number } {

@@ -5,6 +5,8 @@ import { assertZone } from './domain/calendar.js';
 import { auditLog } from './adapters/audit-store.js';
 import { createLockStore } from './adapters/lock-store.js';
 import { createMeteringStore } from './adapters/metering-store.js';
+import { createThreadedMeteringStore } from './adapters/sqlite-writer.js';
+import { engineOf } from './adapters/database.js';
 import { migrateDownAll, migrateLatest, migrationStatus } from './adapters/migrator.js';
 import { createSecretBox } from './adapters/secret-box.js';
 import { silentLogger, type Logger } from './adapters/logger.js';
@@ -29,7 +31,13 @@ export interface ModuleDeps {
   zone: string;
   gatewayFor: (settings: MasterSettings) => SolusVmGateway;
   log?: Logger;
-  metering?: { pageSize?: number; batchSize?: number; lockTtlMs?: number };
+  metering?: {
+    pageSize?: number;
+    batchSize?: number;
+    lockTtlMs?: number;
+    /** where SQLite metering writes run: a thread of their own (default for a file), or inline */
+    writer?: 'thread' | 'inline';
+  };
 }
 
 /** The one place where the module's objects are built. */
@@ -39,15 +47,20 @@ export function createModule(deps: ModuleDeps) {
   const secrets = createSecretBox(deps.secretKey);
   const masters = createMasterService({ knex: deps.knex, secrets, clock: deps.clock, audit: auditLog, gatewayFor: deps.gatewayFor });
   const links = createServiceLinkService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
+  const { writer, ...meteringTuning } = deps.metering ?? {};
+  const baseStore = createMeteringStore(deps.knex);
+  const sqliteFile = engineOf(deps.knex) === 'sqlite' ? (deps.knex.client.config.connection as { filename?: string }).filename : undefined;
+  const threaded =
+    (writer ?? 'thread') === 'thread' && sqliteFile && sqliteFile !== ':memory:' ? createThreadedMeteringStore(baseStore, `sqlite:${sqliteFile}`) : null;
   const metering = createMeteringService({
     clock: deps.clock,
     zone,
-    store: createMeteringStore(deps.knex),
+    store: threaded ?? baseStore,
     locks: createLockStore(deps.knex),
     masters,
     gatewayFor: deps.gatewayFor,
     log: (event, fields) => log.info(event, fields),
-    ...deps.metering,
+    ...meteringTuning,
   });
   return {
     name: MODULE_NAME,
@@ -59,6 +72,10 @@ export function createModule(deps: ModuleDeps) {
     masters,
     links,
     metering,
+    /** stops background threads; the database itself belongs to the caller */
+    async close() {
+      await threaded?.close();
+    },
   };
 }
 

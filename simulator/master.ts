@@ -49,6 +49,9 @@ export interface MasterStats {
   faultsInjected: number;
   inFlight: number;
   maxInFlight: number;
+  /** answered requests, and their total time from arrival to the last byte written (ms) */
+  answered: number;
+  serviceMsTotal: number;
 }
 
 /** What a test sees of a server: its settings as API calls left them, and its counter now. */
@@ -183,7 +186,7 @@ export class SimMaster {
   private faultState = new FaultState({});
   private readonly tasks = new Map<number, Task>();
   private nextTaskId = 1;
-  private st: MasterStats = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, inFlight: 0, maxInFlight: 0 };
+  private st: MasterStats = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, inFlight: 0, maxInFlight: 0, answered: 0, serviceMsTotal: 0 };
 
   constructor(opts: MasterOptions, clock: () => number, serial: number) {
     if (opts.version !== 1 && opts.version !== 2) throw new Error('version must be 1 or 2');
@@ -375,7 +378,7 @@ export class SimMaster {
   }
 
   resetStats(): void {
-    this.st = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, inFlight: this.st.inFlight, maxInFlight: this.st.inFlight };
+    this.st = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, inFlight: this.st.inFlight, maxInFlight: this.st.inFlight, answered: 0, serviceMsTotal: 0 };
   }
 
   // ---- listener ---------------------------------------------------------------------------
@@ -489,10 +492,15 @@ export class SimMaster {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const arrived = performance.now();
     this.st.inFlight++;
     if (this.st.inFlight > this.st.maxInFlight) this.st.maxInFlight = this.st.inFlight;
     res.once('close', () => {
       this.st.inFlight--;
+    });
+    res.once('finish', () => {
+      this.st.answered++;
+      this.st.serviceMsTotal += performance.now() - arrived;
     });
 
     const raw = req.url ?? '/';
@@ -533,7 +541,7 @@ export class SimMaster {
 
     this.count(key);
     decision = this.faultState.decide(serverId);
-    if (decision.delayMs > 0) await new Promise((r) => setTimeout(r, decision!.delayMs));
+    if (decision.delayMs > 0) await sleepUntil(arrived + decision.delayMs);
     const failure = decision.failure;
     if (failure) {
       this.st.faultsInjected++;
@@ -578,3 +586,10 @@ export class SimMaster {
   }
 }
 
+
+// Latency is counted from the request's arrival, so the time spent reading the request is part of
+// it, as on a real master; the answer never leaves before the configured latency has passed.
+function sleepUntil(deadline: number): Promise<void> {
+  const wait = deadline - performance.now();
+  return wait <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, Math.ceil(wait)));
+}

@@ -189,12 +189,14 @@ export function createMeteringStore(knex: Knex): MeteringStore {
         );
         // Only samples this run wrote go on: a concurrent run that got there first owns the rest.
         const ids = new Map<number, number>();
+        const dates = [...new Set(results.map((r) => r.sampleDate))];
         for (const part of chunks(results, 800)) {
+          // By the unique (service_id, sample_date) key: a lookup per row, not a scan of the run.
           const rows = await trx(SAMPLES)
-            .select('id', 'service_id')
-            .where({ run_id: runId })
-            .whereIn('service_id', part.map((r) => r.service.serviceId));
-          for (const row of rows) ids.set(toNum(row.service_id), toNum(row.id));
+            .select('id', 'service_id', 'run_id')
+            .whereIn('service_id', part.map((r) => r.service.serviceId))
+            .whereIn('sample_date', dates);
+          for (const row of rows) if (toNum(row.run_id) === runId) ids.set(toNum(row.service_id), toNum(row.id));
         }
 
         const mine = results.filter((r) => ids.has(r.service.serviceId));

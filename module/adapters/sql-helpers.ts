@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 
 /**
- * Updates many rows by key in one statement per chunk (UPDATE … SET col = CASE key WHEN …), the
- * same SQL on SQLite and MySQL. A daily run updates tens of thousands of rows; one statement per
- * row would dominate the run.
+ * Updates many rows by key, each with its own values, in one statement per chunk: the rows are
+ * joined to a derived table of the new values (UPDATE … JOIN on MySQL, UPDATE … FROM on SQLite).
+ * A daily run updates tens of thousands of rows; one statement per row, or a CASE per column
+ * (quadratic in the chunk), dominated the run.
  */
 export async function updateManyByKey(
   db: Knex | Knex.Transaction,
@@ -11,25 +12,33 @@ export async function updateManyByKey(
   key: string,
   rows: ReadonlyArray<Record<string, unknown>>,
   columns: readonly string[],
-  chunkSize = 400,
+  chunkSize = 400, // SQLite allows 500 terms in a compound SELECT
 ): Promise<void> {
+  const mysql = (db as Knex).client.config.client === 'mysql2';
+  const cols = [key, ...columns];
   for (let i = 0; i < rows.length; i += chunkSize) {
     const chunk = rows.slice(i, i + chunkSize);
-    const bindings: unknown[] = [table];
-    const sets: string[] = [];
-    for (const col of columns) {
-      bindings.push(col, key);
-      const whens: string[] = [];
-      for (const row of chunk) {
-        whens.push('WHEN ? THEN ?');
-        bindings.push(row[key], row[col] ?? null);
-      }
-      bindings.push(col);
-      sets.push(`?? = CASE ?? ${whens.join(' ')} ELSE ?? END`);
+    const bindings: unknown[] = [];
+    for (const row of chunk) for (const c of cols) bindings.push(row[c] ?? null);
+    const t = quote(table, mysql);
+    const k = quote(key, mysql);
+    let sql: string;
+    if (mysql) {
+      const selects = chunk.map((_, n) => (n === 0 ? `SELECT ${cols.map((c) => `? AS ${quote(c, true)}`).join(', ')}` : `SELECT ${cols.map(() => '?').join(', ')}`));
+      sql = `UPDATE ${t} JOIN (${selects.join(' UNION ALL ')}) AS v ON ${t}.${k} = v.${k} SET ${columns.map((c) => `${t}.${quote(c, true)} = v.${quote(c, true)}`).join(', ')}`;
+    } else {
+      // SQLite compiles a multi-row VALUES list far faster than a UNION ALL of SELECTs; its
+      // columns are named column1, column2, … in order.
+      const row = `(${cols.map(() => '?').join(', ')})`;
+      sql = `UPDATE ${t} SET ${columns.map((c, i) => `${quote(c, false)} = v.column${i + 2}`).join(', ')} FROM (VALUES ${chunk.map(() => row).join(', ')}) AS v WHERE ${t}.${k} = v.column1`;
     }
-    bindings.push(key, ...chunk.map((r) => r[key]));
-    await db.raw(`UPDATE ?? SET ${sets.join(', ')} WHERE ?? IN (${chunk.map(() => '?').join(', ')})`, bindings as Knex.RawBinding[]);
+    await db.raw(sql, bindings as Knex.RawBinding[]);
   }
+}
+
+function quote(identifier: string, mysql: boolean): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(identifier)) throw new Error(`unsafe identifier ${identifier}`);
+  return mysql ? `\`${identifier}\`` : `"${identifier}"`;
 }
 
 /** Inserts in chunks so no statement exceeds the engines' parameter limits. */

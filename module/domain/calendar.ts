@@ -21,14 +21,17 @@ export function parseIsoDate(value: unknown, what = 'date'): IsoDate {
   return value;
 }
 
-/** Pure calendar arithmetic; days, not hours, so DST never moves a date. */
+const DAY_MS = 86_400_000;
+const utcDay = (date: IsoDate): number => Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10));
+
+/** Pure calendar arithmetic on UTC day numbers: days, not hours, so DST never moves a date. */
 export function addDays(date: IsoDate, days: number): IsoDate {
-  return DateTime.fromISO(date, { zone: 'utc' }).plus({ days }).toISODate()!;
+  return new Date(utcDay(date) + days * DAY_MS).toISOString().slice(0, 10);
 }
 
 /** Whole days from a to b (b − a). */
 export function daysBetween(a: IsoDate, b: IsoDate): number {
-  return Math.round(DateTime.fromISO(b, { zone: 'utc' }).diff(DateTime.fromISO(a, { zone: 'utc' }), 'days').days);
+  return Math.round((utcDay(b) - utcDay(a)) / DAY_MS);
 }
 
 export const maxDate = (a: IsoDate, b: IsoDate): IsoDate => (a >= b ? a : b);
@@ -56,8 +59,20 @@ export function assertZone(zone: string): string {
  * the counter has moved on and the figure for D can no longer be read.
  */
 export function closingDateOf(instant: DateTime, zone: string): IsoDate {
-  return addDays(localDate(instant.plus({ hours: 12 }), zone), -1);
+  // Every local midnight falls on a quarter hour in UTC, so the answer is the same for a whole
+  // quarter hour: remember it (a daily run asks once per sample).
+  const bucket = Math.floor(instant.toMillis() / 900_000);
+  const key = `${zone}|${bucket}`;
+  let date = closingCache.get(key);
+  if (date === undefined) {
+    date = addDays(localDate(instant.plus({ hours: 12 }), zone), -1);
+    if (closingCache.size > 10_000) closingCache.clear();
+    closingCache.set(key, date);
+  }
+  return date;
 }
+
+const closingCache = new Map<string, IsoDate>();
 
 export function samplingWindow(date: IsoDate, zone: string): { opens: DateTime; closes: DateTime } {
   const end = startOfDay(addDays(date, 1), zone);

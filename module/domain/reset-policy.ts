@@ -40,28 +40,52 @@ function boundaryInstant(date: IsoDate, zone: string): DateTime {
   return DateTime.fromISO(date, { zone }).startOf('day');
 }
 
+// Boundaries are looked up once per sample in a daily run; they depend only on the rule and the
+// month, so each is computed once.
+const boundaryCache = new Map<string, DateTime>();
+
+function boundaryOf(rule: ResetRule, year: number, month: number): DateTime {
+  const key = `${rule.policy}|${rule.anchorDay}|${rule.zone}|${year}|${month}`;
+  let b = boundaryCache.get(key);
+  if (!b) {
+    b = boundaryInstant(resetDateInMonth(rule, year, month)!, rule.zone);
+    if (boundaryCache.size > 50_000) boundaryCache.clear();
+    boundaryCache.set(key, b);
+  }
+  return b;
+}
+
+/** Boundaries of the months around `t`, newest first (a zone's month can differ from UTC's by one). */
+function monthsAround(t: DateTime): Array<[number, number]> {
+  const d = new Date(t.toMillis());
+  const out: Array<[number, number]> = [];
+  for (let k = 1; k >= -2; k--) {
+    const m = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + k, 1));
+    out.push([m.getUTCFullYear(), m.getUTCMonth() + 1]);
+  }
+  return out;
+}
+
 /** The latest reset boundary at or before `t`, or null when the policy never resets. */
 export function lastBoundaryAtOrBefore(rule: ResetRule, t: DateTime): DateTime | null {
   if (rule.policy === 'never') return null;
-  const local = t.setZone(rule.zone);
-  for (let back = 0; back <= 1; back++) {
-    const m = local.startOf('month').minus({ months: back });
-    const b = boundaryInstant(resetDateInMonth(rule, m.year, m.month)!, rule.zone);
+  for (const [y, m] of monthsAround(t)) {
+    const b = boundaryOf(rule, y, m);
     if (b <= t) return b;
   }
-  // unreachable: a boundary exists in every month
   throw new Error('no reset boundary found');
 }
 
 export function nextBoundaryAfter(rule: ResetRule, t: DateTime): DateTime | null {
   if (rule.policy === 'never') return null;
-  const local = t.setZone(rule.zone);
-  for (let ahead = 0; ahead <= 1; ahead++) {
-    const m = local.startOf('month').plus({ months: ahead });
-    const b = boundaryInstant(resetDateInMonth(rule, m.year, m.month)!, rule.zone);
-    if (b > t) return b;
+  let found: DateTime | null = null;
+  for (const [y, m] of monthsAround(t.plus({ months: 1 }))) {
+    const b = boundaryOf(rule, y, m);
+    if (b > t) found = b;
+    else break;
   }
-  throw new Error('no reset boundary found');
+  if (!found) throw new Error('no reset boundary found');
+  return found;
 }
 
 /** The latest boundary in the half-open span (from, to], if any. */

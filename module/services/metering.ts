@@ -67,7 +67,7 @@ export interface MeteringDeps {
  * services still missing; two runs at once split the masters between them by lease.
  */
 export function createMeteringService(deps: MeteringDeps): MeteringService {
-  const pageSize = deps.pageSize ?? 2000;
+  const pageSize = deps.pageSize ?? 1000;
   const batchSize = deps.batchSize ?? 500;
   const lockTtlMs = deps.lockTtlMs ?? 120_000;
   const log = deps.log ?? (() => {});
@@ -175,6 +175,7 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
         let pending: ReadResult[] = [];
         let failures: ReadFailure[] = [];
         let writing: Promise<void> = Promise.resolve();
+        let queuedBatches = 0;
         let writeError: Error | null = null;
 
         const fill = (): Promise<void> =>
@@ -195,7 +196,9 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
           const failed = failures;
           pending = [];
           failures = [];
+          queuedBatches++;
           writing = writing.then(async () => {
+            queuedBatches--;
             if (writeError) return;
             try {
               const out = await serialWrite(() => deps.store.writeBatch(settings.id, runId, batch, deps.clock.now()));
@@ -241,10 +244,11 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
             }
             done++;
             progress(settings.name);
-            // Back-pressure: never hold more than a few batches in memory.
+            // Back-pressure: when the writer falls behind, reads wait, so no more than a couple of
+            // batches per master are ever held in memory.
             if (pending.length >= batchSize || failures.length >= batchSize) {
               const w = flush();
-              if (pending.length + failures.length > batchSize * 4) await w;
+              if (queuedBatches > 1) await w;
             }
           }
         };

@@ -1,0 +1,121 @@
+/**
+ * `npm run bench`: every benchmark of the project, each figure printed as a ratio against a
+ * baseline measured (or, where the issue defines it so, computed) in the same run, and written to
+ * bench/results.json. Options: --only <name,...>, --engines sqlite,mysql, --services N.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkMysql } from '../test/support/engines.js';
+import { ROOT, round, type BenchResult } from './support.js';
+
+const args = parseArgs({
+  options: {
+    only: { type: 'string' },
+    engines: { type: 'string', default: 'sqlite,mysql' },
+    services: { type: 'string', default: '100000' },
+  },
+}).values;
+
+const only = args.only ? new Set(args.only.split(',')) : null;
+const wanted = (name: string) => !only || only.has(name);
+let engines = args.engines!.split(',') as Array<'sqlite' | 'mysql'>;
+if (engines.includes('mysql')) {
+  const reason = await checkMysql();
+  if (reason) {
+    process.stderr.write(`MariaDB/MySQL unreachable (${reason}); benchmarking SQLite only\n`);
+    engines = engines.filter((e) => e !== 'mysql');
+  }
+}
+
+const results: BenchResult[] = [];
+
+function runWorker(script: string, argv: string[]): Promise<Record<string, number | string>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', path.join(ROOT, script), ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) return reject(new Error(`${script} exited with ${code}`));
+      try {
+        resolve(JSON.parse(last));
+      } catch {
+        reject(new Error(`${script} printed no result: ${last}`));
+      }
+    });
+  });
+}
+
+if (wanted('metering')) {
+  for (const engine of engines) {
+    process.stderr.write(`metering ${args.services} services on ${engine} …\n`);
+    const r = await runWorker('bench/metering-worker.ts', ['--engine', engine, '--services', args.services!]);
+    const rate = Number(r.rate);
+    results.push({
+      name: 'metering.rate_vs_ideal',
+      value: round(rate, 1),
+      unit: 'services/s',
+      baseline: round(Number(r.measuredIdealRate), 1),
+      ratio: round(rate / Number(r.measuredIdealRate)),
+      goal: '>= 0.85 (ideal = services × master latency ÷ (4 masters × 8 calls))',
+      engine,
+      notes:
+        `${r.services} services in ${round(Number(r.seconds), 2)} s; the masters answered in ${round(Number(r.meanLatencyMs), 2)} ms on average ` +
+        `(10 ms configured: a Node timer never fires early and often a little late), so the ideal is ${round(Number(r.services) / Number(r.measuredIdealRate), 2)} s; ` +
+        `${r.readOk} read, ${r.failed} failed, ${r.storedSamples} samples stored`,
+    });
+    results.push({
+      name: 'metering.rate_vs_configured_10ms',
+      value: round(rate, 1),
+      unit: 'services/s',
+      baseline: round(Number(r.idealRate), 1),
+      ratio: round(rate / Number(r.idealRate)),
+      goal: 'informative: ideal from the configured 10 ms, which the simulated masters cannot beat',
+      engine,
+    });
+    results.push({
+      name: 'metering.rate_vs_bare_http',
+      value: round(rate, 1),
+      unit: 'services/s',
+      baseline: round(Number(r.baselineRate), 1),
+      ratio: round(rate / Number(r.baselineRate)),
+      goal: 'informative: the same reads with no storage, measured in this run',
+      engine,
+    });
+    results.push({
+      name: 'metering.peak_rss',
+      value: round(Number(r.peakRssMB), 1),
+      unit: 'MB',
+      baseline: 300,
+      ratio: round(Number(r.peakRssMB) / 300),
+      goal: '< 300 MB (ratio < 1)',
+      engine,
+      notes: 'peak resident memory (VmHWM) of the `overusage collect` process, all threads',
+    });
+  }
+}
+
+const file = path.join(ROOT, 'bench', 'results.json');
+// Keep figures of benchmarks not run this time; replace the ones that were.
+let previous: BenchResult[] = [];
+try {
+  previous = JSON.parse(fs.readFileSync(file, 'utf8')).results ?? [];
+} catch {
+  previous = [];
+}
+const key = (r: BenchResult) => `${r.name}|${r.engine}`;
+const fresh = new Set(results.map(key));
+const merged = [...previous.filter((r) => !fresh.has(key(r))), ...results];
+fs.writeFileSync(file, JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, results: merged }, null, 2) + '\n');
+
+const pad = (s: string, n: number) => s.padEnd(n);
+process.stdout.write(`\n${pad('figure', 30)} ${pad('engine', 7)} ${pad('value', 22)} ${pad('baseline', 18)} ${pad('ratio', 7)} goal\n`);
+for (const r of results) {
+  process.stdout.write(
+    `${pad(r.name, 30)} ${pad(r.engine ?? '-', 7)} ${pad(`${r.value} ${r.unit}`, 22)} ${pad(r.baseline === null ? '-' : String(r.baseline), 18)} ${pad(r.ratio === null ? '-' : String(r.ratio), 7)} ${r.goal}\n`,
+  );
+  if (r.notes) process.stdout.write(`  ${r.notes}\n`);
+}
+process.stdout.write(`\nwritten to ${path.relative(process.cwd(), file)}\n`);
