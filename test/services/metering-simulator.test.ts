@@ -25,7 +25,7 @@ describeEachEngine('metering against the SolusVM simulator', ({ db }) => {
 
   before(async () => {
     knex = db().knex;
-    fx = await buildModule(knex, { start: '2013-05-20T21:50:00Z', zone: ZONE, gatewayFor: (s) => createSolusVmGateway(s), batchSize: 7, pageSize: 10 });
+    fx = await buildModule(knex, { start: '2013-05-20T21:50:00Z', zone: ZONE, gatewayFor: (s) => createSolusVmGateway(s), batchSize: 7, pageSize: 10, writer: 'thread' });
     sim = createSimulator({ now: () => fx.clock.nowMs() });
     v1 = sim.addMaster({ name: 'v1', version: 1, zone: ZONE, resetPolicy: 'first_of_month', credentials: { apiId: 'apiid', apiKey: 'apikey' } });
     v2 = sim.addMaster({ name: 'v2', version: 2, zone: ZONE, resetPolicy: 'first_of_month', credentials: { token: 'tok' }, tls: true });
@@ -54,6 +54,7 @@ describeEachEngine('metering against the SolusVM simulator', ({ db }) => {
   });
 
   after(async () => {
+    await fx?.mod.close();
     await sim?.close();
   });
 
