@@ -14,9 +14,12 @@ import type { MasterSettings, SolusVmGateway } from './adapters/solusvm-types.js
 import { createMasterService } from './services/masters.js';
 import { createMeteringService } from './services/metering.js';
 import { createServiceLinkService } from './services/service-links.js';
+import { createSettingsService } from './services/settings.js';
+import { createAddonDefinition, MODULE_NAME, MODULE_VERSION } from './addon-definition.js';
+import { createAdminOverview, createClientArea } from './web/overview.js';
+import { moduleHooks } from '../hooks/index.js';
 
-export const MODULE_NAME = 'overusage';
-export const MODULE_VERSION = '0.1.0';
+export { MODULE_NAME, MODULE_VERSION } from './addon-definition.js';
 
 // Invalid dates must fail loudly, and nothing may silently use the host's local zone.
 Settings.throwOnInvalid = true;
@@ -62,16 +65,33 @@ export function createModule(deps: ModuleDeps) {
     log: (event, fields) => log.info(event, fields),
     ...meteringTuning,
   });
+  const settings = createSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
+  const migrate = () => migrateLatest(deps.knex);
+  const migrateDown = () => migrateDownAll(deps.knex);
+  const hooks = () => moduleHooks({ metering, settings, clock: deps.clock, zone, log });
+  const addon = createAddonDefinition({
+    migrate,
+    migrateDown,
+    settings,
+    hooks,
+    adminOutput: createAdminOverview({ knex: deps.knex, masters }),
+    clientArea: createClientArea({ knex: deps.knex }),
+    log,
+  });
   return {
     name: MODULE_NAME,
     version: MODULE_VERSION,
     zone,
-    migrate: () => migrateLatest(deps.knex),
-    migrateDown: () => migrateDownAll(deps.knex),
+    migrate,
+    migrateDown,
     migrationStatus: () => migrationStatus(deps.knex),
     masters,
     links,
     metering,
+    settings,
+    hooks,
+    /** the WHMCS-shaped addon definition a panel loads */
+    addon,
     /** stops background threads; the database itself belongs to the caller */
     async close() {
       await threaded?.close();

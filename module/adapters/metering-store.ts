@@ -83,6 +83,8 @@ export interface MeteringStore {
   recordFailures(runId: number, failures: ReadFailure[]): Promise<void>;
   /** active services of these masters with no good sample for the date */
   countGaps(masterIds: number[], sampleDate: IsoDate): Promise<number>;
+  /** when the latest run for the date started, if any */
+  lastRunStarted(sampleDate: IsoDate): Promise<DateTime | null>;
 }
 
 function toService(r: Record<string, unknown>): ServiceToRead {
@@ -327,6 +329,11 @@ export function createMeteringStore(knex: Knex): MeteringStore {
           message: f.message.slice(0, 500),
         })),
       );
+    },
+
+    async lastRunStarted(sampleDate) {
+      const row = await knex(RUNS).where({ sample_date: sampleDate, kind: 'collect' }).orderBy('id', 'desc').first('started_at');
+      return row ? toInstantOrNull(row.started_at) : null;
     },
 
     async countGaps(masterIds, sampleDate) {

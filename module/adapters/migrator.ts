@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as createMetering from '../../migrations/20261127000000_create_metering.js';
+import * as createSettings from '../../migrations/20261127130000_create_settings.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -8,7 +9,10 @@ interface Migration {
 
 // Listed explicitly and named without an extension, so the same database works whether the code
 // runs from .ts (tsx) or compiled .js, and stray files in migrations/ are never picked up.
-const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['20261127000000_create_metering', createMetering]];
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
+  ['20261127000000_create_metering', createMetering],
+  ['20261127130000_create_settings', createSettings],
+];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';
 

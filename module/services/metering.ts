@@ -44,6 +44,10 @@ export interface CollectOptions {
 
 export interface MeteringService {
   collect(opts?: CollectOptions): Promise<CollectSummary>;
+  /** active services of active masters with no good sample for the date yet */
+  pending(date: IsoDate): Promise<number>;
+  /** when the latest run for the date started */
+  lastRunStarted(date: IsoDate): Promise<DateTime | null>;
 }
 
 export interface MeteringDeps {
@@ -73,6 +77,11 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
   const log = deps.log ?? (() => {});
 
   return {
+    lastRunStarted: (date) => deps.store.lastRunStarted(date),
+    async pending(date) {
+      const active = (await deps.masters.list()).filter((m) => m.active).map((m) => m.id);
+      return deps.store.countGaps(active, date);
+    },
     async collect(opts = {}) {
       const started = deps.clock.now();
       const current = closingDateOf(started, deps.zone);

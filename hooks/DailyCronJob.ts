@@ -1,0 +1,27 @@
+import { closingDateOf } from '../module/domain/calendar.js';
+import type { Logger } from '../module/adapters/logger.js';
+import type { Clock } from '../module/domain/clock.js';
+import type { MeteringService } from '../module/services/metering.js';
+import type { HookDefinition } from './hook-types.js';
+
+/**
+ * WHMCS DailyCronJob (end of the daily automation, usually in the morning): samples the day that
+ * just ended if the evening run on the 5-minute cron did not (the first line of defence against a
+ * missing day). Never throws: a failure is logged and the next run fills what it can.
+ */
+export function DailyCronJob(deps: { metering: MeteringService; clock: Clock; zone: string; log: Logger }): HookDefinition {
+  return {
+    name: 'DailyCronJob',
+    priority: 10,
+    async handler() {
+      const date = closingDateOf(deps.clock.now(), deps.zone);
+      try {
+        if ((await deps.metering.pending(date)) === 0) return;
+        const s = await deps.metering.collect({ date });
+        deps.log.info('hook.daily_cron.collect', { date, read: s.readOk, failed: s.failed, gaps: s.gaps, resets: s.resets });
+      } catch (err) {
+        deps.log.error('hook.daily_cron.failed', { date, error: (err as Error).message });
+      }
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import type { Clock } from '../domain/clock.js';
+import { invalidInput } from '../domain/errors.js';
+import { sqlInstant } from '../adapters/rows.js';
+import type { Actor, AuditLog } from '../adapters/audit-store.js';
+
+/**
+ * The module's own settings, with defaults, validated on write and audited. Kept in
+ * mod_overusage_settings so they work the same under the reference panel and a real WHMCS.
+ */
+export const SETTING_SCHEMAS = {
+  /** local time (panel zone) after which the day's sample is taken on the 5-minute cron: close to midnight, before the master's reset */
+  sample_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)'),
+  /** drop the module's tables when it is deactivated */
+  drop_data_on_deactivate: z.enum(['on', '']),
+} as const;
+
+export type SettingName = keyof typeof SETTING_SCHEMAS;
+export type Settings = { [K in SettingName]: z.infer<(typeof SETTING_SCHEMAS)[K]> };
+
+export const SETTING_DEFAULTS: Settings = {
+  sample_at: '23:50',
+  drop_data_on_deactivate: '',
+};
+
+const TABLE = 'mod_overusage_settings';
+
+export interface SettingsService {
+  all(): Promise<Settings>;
+  get<K extends SettingName>(name: K): Promise<Settings[K]>;
+  set(values: Partial<Record<SettingName, unknown>>, actor: Actor): Promise<Settings>;
+}
+
+export function createSettingsService(deps: { knex: Knex; clock: Clock; audit: AuditLog }): SettingsService {
+  const { knex, clock, audit } = deps;
+  const all = async (): Promise<Settings> => {
+    const rows = await knex(TABLE).select('name', 'value');
+    const out: Record<string, unknown> = { ...SETTING_DEFAULTS };
+    for (const r of rows) if (Object.hasOwn(SETTING_SCHEMAS, r.name)) out[r.name] = r.value;
+    return out as Settings;
+  };
+  return {
+    all,
+    async get(name) {
+      return (await all())[name];
+    },
+    async set(values, actor) {
+      const entries = Object.entries(values) as Array<[SettingName, unknown]>;
+      for (const [name, value] of entries) {
+        const schema = SETTING_SCHEMAS[name];
+        if (!schema) throw invalidInput(`there is no setting "${name}"`);
+        const parsed = schema.safeParse(value);
+        if (!parsed.success) throw invalidInput(`${name}: ${parsed.error.issues[0]!.message}`);
+      }
+      const now = clock.now();
+      await knex.transaction(async (trx) => {
+        for (const [name, value] of entries) {
+          await trx(TABLE).insert({ name, value: String(value), updated_at: sqlInstant(now) }).onConflict('name').merge(['value', 'updated_at']);
+        }
+        await audit.record(trx, { actor, action: 'settings.changed', entityType: 'settings', entityId: null, details: Object.fromEntries(entries) }, now);
+      });
+      return all();
+    },
+  };
+}
