@@ -4,6 +4,8 @@ import type { MeteringService } from '../module/services/metering.js';
 import type { SettingsService } from '../module/services/settings.js';
 import { AfterCronJob } from './AfterCronJob.js';
 import { DailyCronJob } from './DailyCronJob.js';
+import { InvoiceCreation } from './InvoiceCreation.js';
+import type { InvoiceLineService } from '../module/services/invoice-lines.js';
 import type { HookDefinition } from './hook-types.js';
 
 export interface HookDeps {
@@ -12,11 +14,16 @@ export interface HookDeps {
   clock: Clock;
   zone: string;
   log: Logger;
+  /** present when the module can reach the panel's API */
+  lines?: InvoiceLineService;
+  logActivity?: (text: string) => Promise<void>;
 }
 
 /** The module's hooks.php: every panel hook it handles, by WHMCS name and priority. */
 export function moduleHooks(deps: HookDeps): HookDefinition[] {
-  return [DailyCronJob(deps), AfterCronJob(deps)];
+  const hooks = [DailyCronJob(deps), AfterCronJob(deps)];
+  if (deps.lines) hooks.push(InvoiceCreation({ lines: deps.lines, log: deps.log, ...(deps.logActivity ? { logActivity: deps.logActivity } : {}) }));
+  return hooks;
 }
 
 export type { HookDefinition, HookHandler, HookVars } from './hook-types.js';

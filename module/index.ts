@@ -18,6 +18,12 @@ import { createSettingsService } from './services/settings.js';
 import { createAddonDefinition, MODULE_NAME, MODULE_VERSION } from './addon-definition.js';
 import { createAdminOverview, createClientArea } from './web/overview.js';
 import { moduleHooks } from '../hooks/index.js';
+import { createBillingSettingsService } from './services/billing-settings.js';
+import { createRatingService } from './services/rating.js';
+import { createInvoiceLineService, type DescribeLine } from './services/invoice-lines.js';
+import type { PanelApi } from './adapters/panel-api.js';
+import { formatBytes } from './domain/bytes.js';
+import { formatMoney } from './domain/money.js';
 
 export { MODULE_NAME, MODULE_VERSION } from './addon-definition.js';
 
@@ -33,6 +39,8 @@ export interface ModuleDeps {
   /** the panel's time zone: calendar days, deadlines */
   zone: string;
   gatewayFor: (settings: MasterSettings) => SolusVmGateway;
+  /** the panel's API (in-process for the reference panel, HTTP for WHMCS); without it no invoice work is done */
+  panel?: PanelApi;
   log?: Logger;
   metering?: {
     pageSize?: number;
@@ -68,7 +76,21 @@ export function createModule(deps: ModuleDeps) {
   const settings = createSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
   const migrate = () => migrateLatest(deps.knex);
   const migrateDown = () => migrateDownAll(deps.knex);
-  const hooks = () => moduleHooks({ metering, settings, clock: deps.clock, zone, log });
+  const billing = createBillingSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
+  const rating = createRatingService({ knex: deps.knex, clock: deps.clock, billing, log });
+  const lines = deps.panel
+    ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks: createLockStore(deps.knex), audit: auditLog, log, describe: interimDescribe })
+    : undefined;
+  const hooks = () =>
+    moduleHooks({
+      metering,
+      settings,
+      clock: deps.clock,
+      zone,
+      log,
+      ...(lines ? { lines } : {}),
+      ...(deps.panel ? { logActivity: (text: string) => deps.panel!.logActivity(text) } : {}),
+    });
   const addon = createAddonDefinition({
     migrate,
     migrateDown,
@@ -89,6 +111,9 @@ export function createModule(deps: ModuleDeps) {
     links,
     metering,
     settings,
+    billing,
+    rating,
+    lines,
     hooks,
     /** the WHMCS-shaped addon definition a panel loads */
     addon,
@@ -100,3 +125,13 @@ export function createModule(deps: ModuleDeps) {
 }
 
 export type OverusageModule = ReturnType<typeof createModule>;
+
+// Until the localised line text lands: plain English with exact figures.
+const interimDescribe: DescribeLine = (i) => {
+  const unit = i.rated.unit.startsWith('T') || i.rated.unit === 'GB' ? (i.rated.unit.endsWith('iB') ? 'TiB' : 'TB') : 'TiB';
+  const text =
+    `Bandwidth overusage ${i.periodStart} – ${i.periodEnd}: ${formatBytes(i.rated.usedBytes, unit)} used, ${formatBytes(i.rated.allowanceBytes, unit)} included, ` +
+    `${i.rated.quantity} ${i.rated.quantityUnit} × ${i.rated.rate} ${i.rated.currency} = ${formatMoney({ amountMinor: i.rated.amountMinor, currency: i.rated.currency }, 'en-GB')} ` +
+    `(dispute by ${i.deadlineLastDay}) [${i.refCode}]`;
+  return { text, locale: 'en' };
+};

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as createMetering from '../../migrations/20261127000000_create_metering.js';
 import * as createSettings from '../../migrations/20261127130000_create_settings.js';
+import * as createBilling from '../../migrations/20261127140000_create_billing.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +13,7 @@ interface Migration {
 const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261127000000_create_metering', createMetering],
   ['20261127130000_create_settings', createSettings],
+  ['20261127140000_create_billing', createBilling],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';

@@ -1,4 +1,5 @@
 import { addDays, daysBetween, type IsoDate, maxDate, minDate } from './calendar.js';
+import { invalidInput } from './errors.js';
 
 export interface IntervalFigure {
   fromDate: IsoDate;
@@ -21,6 +22,8 @@ export interface DayFigure {
  * at a time to the first days (largest remainder with equal weights).
  */
 export function splitEvenly(total: bigint, n: number): bigint[] {
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError('can only split over one or more days');
+  if (total < 0n) throw new RangeError('cannot split a negative number of bytes');
   const parts = BigInt(n);
   const base = total / parts;
   const rest = Number(total % parts);
@@ -42,6 +45,7 @@ export function dailySeries(intervals: readonly IntervalFigure[], from: IsoDate,
     missing: true,
   }));
   for (const iv of intervals) {
+    if (iv.toDate < iv.fromDate) throw invalidInput('an interval must not end before it starts', { fromDate: iv.fromDate, toDate: iv.toDate });
     const span = daysBetween(iv.fromDate, iv.toDate) + 1;
     const shares = span === 1 ? [iv.bytes] : splitEvenly(iv.bytes, span);
     const lo = maxDate(iv.fromDate, from);

@@ -47,9 +47,11 @@ export function holidaysOf(calendar: HolidayCalendar, year: number): Map<IsoDate
     out.set(fixed(year, 1, 1), 'Nieuwjaarsdag');
     out.set(easter, 'Eerste Paasdag');
     out.set(addDays(easter, 1), 'Tweede Paasdag');
-    // King's Day moves to the 26th when the 27th is a Sunday.
-    const kings = DateTime.fromObject({ year, month: 4, day: 27 }, { zone: 'utc' });
-    out.set(kings.weekday === 7 ? fixed(year, 4, 26) : kings.toISODate()!, 'Koningsdag');
+    // King's Day (since 2014) is 27 April, Queen's Day (1980–2013) was 30 April; either moves to
+    // the Saturday before when it falls on a Sunday.
+    const royalDay = year >= 2014 ? 27 : 30;
+    const royal = DateTime.fromObject({ year, month: 4, day: royalDay }, { zone: 'utc' });
+    out.set(royal.weekday === 7 ? fixed(year, 4, royalDay - 1) : royal.toISODate()!, year >= 2014 ? 'Koningsdag' : 'Koninginnedag');
     // Liberation Day is a general day off once every five years (2025, 2030, …).
     if (year % 5 === 0) out.set(fixed(year, 5, 5), 'Bevrijdingsdag');
     out.set(addDays(easter, 39), 'Hemelvaartsdag');

@@ -102,10 +102,16 @@ export function formatMoney(m: Money, locale: string): string {
   return new Intl.NumberFormat(locale, { style: 'currency', currency: m.currency }).format(moneyToDecimalString(m) as unknown as number);
 }
 
-/** Splits an amount into parts proportional to weights, summing exactly (largest remainder). */
+/**
+ * Splits an amount into parts proportional to weights, summing exactly (largest remainder; ties go
+ * to the earlier part). A negative amount (a credit) is split as its absolute value and negated, so
+ * each part is rounded the same way whatever the sign.
+ */
 export function allocate(amountMinor: bigint, weights: readonly bigint[]): bigint[] {
+  if (weights.some((w) => w < 0n)) throw new RangeError('weights must not be negative');
   const total = weights.reduce((a, b) => a + b, 0n);
   if (total <= 0n) throw new RangeError('weights must sum to more than zero');
+  if (amountMinor < 0n) return allocate(-amountMinor, weights).map((p) => -p);
   const shares = weights.map((w) => (amountMinor * w) / total);
   const remainders = weights.map((w, i) => ({ i, r: (amountMinor * w) % total }));
   let left = amountMinor - shares.reduce((a, b) => a + b, 0n);

@@ -1,5 +1,5 @@
 import type { DateTime } from 'luxon';
-import { addDays, type IsoDate, startOfDay } from './calendar.js';
+import { addDays, assertZone, type IsoDate, parseIsoDate, startOfDay } from './calendar.js';
 import { invalidInput } from './errors.js';
 import { type HolidayCalendar, isBusinessDay } from './holidays.js';
 
@@ -33,10 +33,13 @@ export interface Deadline {
 
 /**
  * The last day of the window. Calendar: invoice date + N days. Business: the N-th business day
- * after the invoice date (weekends and the chosen public holidays skipped).
+ * after the invoice date (weekends and the chosen public holidays skipped). The window closes at
+ * the start of the next day in the panel's zone, so the whole last day counts, DST or not.
  */
 export function reclamationDeadline(invoiceDate: IsoDate, window: ReclamationWindow, zone: string): Deadline {
   validateWindow(window);
+  parseIsoDate(invoiceDate, 'the invoice date');
+  assertZone(zone);
   let lastDay: IsoDate;
   if (window.counting === 'calendar') {
     lastDay = addDays(invoiceDate, window.days);

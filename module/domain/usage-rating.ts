@@ -1,6 +1,16 @@
 import { type ByteUnit, UNIT_BYTES } from './bytes.js';
 import { invalidInput } from './errors.js';
-import { type Decimal, divCeil, divRoundHalfUp, fractionToDecimalString, minorDigits, scaledToString } from './money.js';
+import {
+  assertCurrency,
+  type Decimal,
+  divCeil,
+  divRoundHalfUp,
+  fractionToDecimalString,
+  minorDigits,
+  parseDecimal,
+  RATE_SCALE,
+  scaledToString,
+} from './money.js';
 
 /**
  * Rating a closed usage period: overusage priced by the product's model, with every number that
@@ -57,38 +67,85 @@ export interface RatedCharge {
   currency: string;
   usedBytes: bigint;
   fullAllowanceBytes: bigint;
+  /** the allowance applied: prorated for a short period, or what the commit moves in the period */
   allowanceBytes: bigint;
+  /** true when the allowance was shrunk for a short period */
+  prorated: boolean;
+  /** days in the period and in a full one (what the proration used) */
+  days: number;
+  nominalDays: number;
+  periodSeconds: bigint;
+  /** the free tolerance applied (always 0 for p95, which rates a rate, not bytes) */
   toleranceBytes: bigint;
   overBytes: bigint;
-  /** what the rate is applied to, exact to 6 decimals, and in what */
+  /** what the rate is applied to, exact to 6 decimals (half-up), and in what */
   quantity: string;
   quantityUnit: SoldUnit | 'block' | 'Mbit/s';
+  /** per_block: the size of a block in sold units; otherwise null */
+  blockUnits: number | null;
   rate: string;
   /** the amount before rounding, in major units, 10 decimals */
   preciseAmount: string;
   /** rounded once, half-up, before cap and minimum */
   roundedMinor: bigint;
   capped: boolean;
+  capMinor: bigint | null;
+  minimumMinor: bigint;
   /** what the line bills (0 when within the allowance or written off) */
   amountMinor: bigint;
+  /** what would have been billed had it not been written off (0 otherwise) */
+  writtenOffMinor: bigint;
   outcome: RatingOutcome;
-  /** for the Mbit/s models: the measured rate that was compared with the commit, bits per second */
+  /**
+   * for the Mbit/s models, bits per second: the measured rate (avg_mbps: all used bytes × 8 ÷
+   * seconds, half-up; p95: the 95th-percentile sample) and the commit
+   */
   measuredBps: bigint | null;
   commitBps: bigint | null;
 }
 
 const MBPS = 1_000_000n;
 
+const isScale = (scale: number): boolean => Number.isInteger(scale) && scale >= 0 && scale <= RATE_SCALE;
+
 export function validatePlan(plan: RatingPlan): RatingPlan {
   if (!SOLD_UNITS.includes(plan.unit)) throw invalidInput(`the unit sold must be one of ${SOLD_UNITS.join(', ')}`);
+  assertCurrency(plan.currency);
   if (plan.allowanceBytes < 0n || plan.toleranceBytes < 0n) throw invalidInput('allowance and tolerance must not be negative');
   if (plan.rate.units < 0n) throw invalidInput('the rate must not be negative');
+  if (!isScale(plan.rate.scale)) throw invalidInput(`the rate has at most ${RATE_SCALE} decimals`);
   if (plan.minimumMinor < 0n) throw invalidInput('the minimum charge must not be negative');
   if (plan.capMinor !== null && plan.capMinor < 0n) throw invalidInput('the cap must not be negative');
-  if (plan.model.kind === 'per_block' && (!Number.isInteger(plan.model.blockUnits) || plan.model.blockUnits < 1)) {
-    throw invalidInput('a block must be a whole number of units, at least 1');
+  switch (plan.model.kind) {
+    case 'per_unit':
+      break;
+    case 'per_block':
+      if (!Number.isSafeInteger(plan.model.blockUnits) || plan.model.blockUnits < 1) {
+        throw invalidInput('a block must be a whole number of units, at least 1');
+      }
+      break;
+    case 'p95':
+    case 'avg_mbps':
+      if (plan.model.commitMbps.units < 0n || !isScale(plan.model.commitMbps.scale)) {
+        throw invalidInput(`the committed rate must be a non-negative number of Mbit/s with at most ${RATE_SCALE} decimals`);
+      }
+      // A byte tolerance has no meaning against a percentile of rates; refuse it rather than ignore it.
+      if (plan.model.kind === 'p95' && plan.toleranceBytes > 0n) {
+        throw invalidInput('a free tolerance in bytes does not apply to 95th-percentile billing; set it to 0 or raise the commit');
+      }
+      break;
+    default:
+      throw invalidInput('unknown pricing model');
   }
   return plan;
+}
+
+function validateUsage(usage: PeriodUsage): void {
+  if (usage.usedBytes < 0n) throw invalidInput('used bytes must not be negative');
+  if (!Number.isSafeInteger(usage.nominalDays) || usage.nominalDays < 1) throw invalidInput('a full period has at least one day');
+  if (!Number.isSafeInteger(usage.days) || usage.days < 0) throw invalidInput('the days of a period must be a whole number, not negative');
+  if (usage.seconds < 0n) throw invalidInput('the length of a period must not be negative');
+  if (usage.fiveMinuteBps?.some((b) => b < 0n)) throw invalidInput('a 5-minute rate must not be negative');
 }
 
 /** Allowance for a partial period: rounded up to the byte, in the client's favour. */
@@ -97,7 +154,10 @@ export function proratedAllowance(allowance: bigint, days: number, nominalDays: 
   return divCeil(allowance * BigInt(days), BigInt(nominalDays));
 }
 
-/** The 95th percentile: sort, drop the top 5 % (rounded down), take the highest that is left. */
+/**
+ * The 95th percentile (billing-anchors §6): sort, drop the top 5 % rounded down, bill the highest
+ * sample left. 8 640 five-minute samples (30 days) → drop 432, bill the 8 208th from the bottom.
+ */
 export function percentile95(samples: readonly bigint[]): bigint {
   if (samples.length === 0) throw invalidInput('the 95th percentile needs 5-minute samples, and this period has none');
   const sorted = [...samples].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -105,9 +165,17 @@ export function percentile95(samples: readonly bigint[]): bigint {
   return sorted[keep - 1]!;
 }
 
+/** The rate of one currency from a product's rates ({ EUR: "0.50", JPY: "80" }), parsed once. */
+export function rateFor(rates: Readonly<Record<string, string>>, currency: string): Decimal {
+  assertCurrency(currency);
+  const text = Object.hasOwn(rates, currency) ? rates[currency] : undefined;
+  if (text === undefined) throw invalidInput(`the product has no overusage rate in ${currency}`);
+  return parseDecimal(text, `the ${currency} rate`, RATE_SCALE);
+}
+
 export function rateUsage(usage: PeriodUsage, plan: RatingPlan): RatedCharge {
   validatePlan(plan);
-  if (usage.usedBytes < 0n) throw invalidInput('used bytes must not be negative');
+  validateUsage(usage);
   const digits = BigInt(minorDigits(plan.currency));
   const rateScale = 10n ** BigInt(plan.rate.scale);
   const rateText = scaledToString(plan.rate.units, plan.rate.scale);
@@ -120,6 +188,10 @@ export function rateUsage(usage: PeriodUsage, plan: RatingPlan): RatedCharge {
   let quantityUnit: RatedCharge['quantityUnit'];
   let allowanceBytes: bigint;
   let overBytes: bigint;
+  let toleranceBytes = plan.toleranceBytes;
+  let blockUnits: number | null = null;
+  // whether anything at all is over the allowance (the amount may still round to 0)
+  let over: boolean;
   let measuredBps: bigint | null = null;
   let commitBps: bigint | null = null;
 
@@ -127,15 +199,16 @@ export function rateUsage(usage: PeriodUsage, plan: RatingPlan): RatedCharge {
     case 'per_unit':
     case 'per_block': {
       allowanceBytes = plan.prorate ? proratedAllowance(plan.allowanceBytes, usage.days, usage.nominalDays) : plan.allowanceBytes;
-      overBytes = maxZero(usage.usedBytes - allowanceBytes - plan.toleranceBytes);
+      overBytes = maxZero(usage.usedBytes - allowanceBytes - toleranceBytes);
+      over = overBytes > 0n;
       if (plan.model.kind === 'per_unit') {
         numerator = overBytes * plan.rate.units * 10n ** digits;
         denominator = unitBytes * rateScale;
-        quantity = fractionToDecimalString(overBytes, unitBytes, 6);
+        quantity = fractionToDecimalString(overBytes, unitBytes, RATE_SCALE);
         quantityUnit = plan.unit;
       } else {
-        const blockBytes = unitBytes * BigInt(plan.model.blockUnits);
-        const blocks = divCeil(overBytes, blockBytes);
+        blockUnits = plan.model.blockUnits;
+        const blocks = divCeil(overBytes, unitBytes * BigInt(blockUnits));
         numerator = blocks * plan.rate.units * 10n ** digits;
         denominator = rateScale;
         quantity = blocks.toString();
@@ -146,26 +219,29 @@ export function rateUsage(usage: PeriodUsage, plan: RatingPlan): RatedCharge {
     case 'avg_mbps':
     case 'p95': {
       if (usage.seconds <= 0n) throw invalidInput('a period must last at least one second to have an average rate');
+      // exact: the commit has at most 6 decimals of Mbit/s, i.e. whole bits per second
       commitBps = (plan.model.commitMbps.units * MBPS) / 10n ** BigInt(plan.model.commitMbps.scale);
-      // The allowance of a committed rate is what that rate moves in the period.
+      // What the commit moves in the period, rounded down so that overBytes > 0 exactly when the
+      // average is over the commit.
       allowanceBytes = (commitBps * usage.seconds) / 8n;
-      const billable = maxZero(usage.usedBytes - plan.toleranceBytes);
-      overBytes = maxZero(usage.usedBytes - allowanceBytes - plan.toleranceBytes);
-      // over Mbit/s = (measured bps − commit bps) / 10^6, as a fraction over `den`
+      if (plan.model.kind === 'p95') toleranceBytes = 0n;
+      overBytes = maxZero(usage.usedBytes - allowanceBytes - toleranceBytes);
+      // over Mbit/s = overNum / den
       let overNum: bigint;
       let den: bigint;
       if (plan.model.kind === 'avg_mbps') {
-        measuredBps = (billable * 8n) / usage.seconds;
-        overNum = maxZero(billable * 8n - commitBps * usage.seconds);
+        measuredBps = divRoundHalfUp(usage.usedBytes * 8n, usage.seconds);
+        overNum = maxZero((usage.usedBytes - toleranceBytes) * 8n - commitBps * usage.seconds);
         den = usage.seconds * MBPS;
       } else {
         measuredBps = percentile95(usage.fiveMinuteBps ?? []);
         overNum = maxZero(measuredBps - commitBps);
         den = MBPS;
       }
+      over = overNum > 0n;
       numerator = overNum * plan.rate.units * 10n ** digits;
       denominator = den * rateScale;
-      quantity = fractionToDecimalString(overNum, den, 6);
+      quantity = fractionToDecimalString(overNum, den, RATE_SCALE);
       quantityUnit = 'Mbit/s';
       break;
     }
@@ -174,26 +250,37 @@ export function rateUsage(usage: PeriodUsage, plan: RatingPlan): RatedCharge {
   const roundedMinor = divRoundHalfUp(numerator, denominator);
   const capped = plan.capMinor !== null && roundedMinor > plan.capMinor;
   const afterCap = capped ? plan.capMinor! : roundedMinor;
+  // Over the allowance is never "within" it, even when the amount rounds to nothing: it is
+  // written off, so that it stays visible (and counts for the upgrade suggestion).
   let outcome: RatingOutcome;
-  if (afterCap === 0n) outcome = 'within_allowance';
-  else if (afterCap < plan.minimumMinor) outcome = 'written_off';
+  if (!over) outcome = 'within_allowance';
+  else if (afterCap === 0n || afterCap < plan.minimumMinor) outcome = 'written_off';
   else outcome = 'billed';
+  const volume = plan.model.kind === 'per_unit' || plan.model.kind === 'per_block';
   return {
     model: plan.model.kind,
     unit: plan.unit,
     currency: plan.currency,
     usedBytes: usage.usedBytes,
-    fullAllowanceBytes: plan.model.kind === 'per_unit' || plan.model.kind === 'per_block' ? plan.allowanceBytes : allowanceBytes,
+    fullAllowanceBytes: volume ? plan.allowanceBytes : allowanceBytes,
     allowanceBytes,
-    toleranceBytes: plan.toleranceBytes,
+    prorated: volume && allowanceBytes !== plan.allowanceBytes,
+    days: usage.days,
+    nominalDays: usage.nominalDays,
+    periodSeconds: usage.seconds,
+    toleranceBytes,
     overBytes,
     quantity,
     quantityUnit,
+    blockUnits,
     rate: rateText,
     preciseAmount: fractionToDecimalString(numerator, denominator * 10n ** digits, 10),
     roundedMinor,
     capped,
+    capMinor: plan.capMinor,
+    minimumMinor: plan.minimumMinor,
     amountMinor: outcome === 'billed' ? afterCap : 0n,
+    writtenOffMinor: outcome === 'written_off' ? afterCap : 0n,
     outcome,
     measuredBps,
     commitBps,

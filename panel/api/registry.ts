@@ -5,6 +5,7 @@ import { Params } from './params.js';
 import * as clients from './client-commands.js';
 import * as invoices from './invoice-commands.js';
 import * as system from './system-commands.js';
+import * as products from './product-commands.js';
 
 export interface CommandContext {
   core: PanelCore;
@@ -45,6 +46,7 @@ const COMMANDS: Record<string, CommandFn> = {
   SetConfigurationValue: system.SetConfigurationValue,
   GetActivityLog: system.GetActivityLog,
   GetEmails: system.GetEmails,
+  GetProducts: products.GetProducts,
 };
 
 export function createCommandRegistry(core: PanelCore): CommandRegistry {

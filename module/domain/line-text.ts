@@ -1,0 +1,349 @@
+import { bytesInUnit } from './bytes.js';
+import { type IsoDate, parseIsoDate } from './calendar.js';
+import { invalidInput } from './errors.js';
+import { formatMoney, minorDigits, RATE_SCALE, scaledToString } from './money.js';
+import type { RatedCharge, SoldUnit } from './usage-rating.js';
+
+/**
+ * The words of an overusage line, in the client's language: the invoice line text, a short note
+ * for periods that put nothing on the invoice, and the full explanation for the admin tab, the
+ * client widget and the evidence file. Pure: every number is formatted by Intl for the locale from
+ * a bigint or an exact decimal string (Intl.NumberFormat reads decimal strings exactly), never
+ * through a float.
+ */
+
+export type TextLanguage = 'en' | 'nl';
+
+/**
+ * The locale of a client's text, from the panel's language setting (WHMCS names languages in
+ * lowercase English: 'dutch', 'english', …): Dutch for 'dutch' (Belgian Dutch for a client in
+ * Belgium), English otherwise.
+ */
+export function localeForClient(panelLanguage: string | null | undefined, country?: string | null): string {
+  if ((panelLanguage ?? '').trim().toLowerCase() === 'dutch') return country?.trim().toUpperCase() === 'BE' ? 'nl-BE' : 'nl-NL';
+  return 'en-GB';
+}
+
+/** Which words to use for a locale: Dutch for any nl-* locale, else English. */
+export const textLanguage = (locale: string): TextLanguage => (/^nl(?:-|$)/i.test(locale) ? 'nl' : 'en');
+
+export interface OverusageLineInput {
+  rated: RatedCharge;
+  /** first and last calendar day of the usage period, inclusive */
+  periodStart: IsoDate;
+  periodEnd: IsoDate;
+  /** the last day on which the line may be disputed (printed on billed lines) */
+  disputeBy?: IsoDate | null;
+  /** appended as "[OU-123]" so the line can be found again on the invoice */
+  reference?: string | null;
+}
+
+// Thin spaces (en-GB date ranges) are missing from many invoice PDF fonts; narrow no-break spaces
+// become the ordinary no-break space, which every font has.
+const plainSpaces = (text: string): string => text.replace(/\u2009/g, ' ').replace(/\u202f/g, '\u00a0');
+
+const exact = (decimal: string): Intl.StringNumericLiteral => decimal as Intl.StringNumericLiteral;
+
+const utcDate = (date: IsoDate): Date => new Date(`${parseIsoDate(date)}T00:00:00Z`);
+
+const dayFormat = (locale: string) => new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+/** "15 June 2013" / "15 juni 2013". */
+export const formatDay = (date: IsoDate, locale: string): string => plainSpaces(dayFormat(locale).format(utcDate(date)));
+
+/** "1 – 31 May 2013", "15 May – 14 June 2013", "1–31 mei 2013": as compact as Intl makes it. */
+export function formatPeriod(start: IsoDate, end: IsoDate, locale: string): string {
+  if (end < start) throw invalidInput('a period must not end before it starts', { start, end });
+  return plainSpaces(dayFormat(locale).formatRange(utcDate(start), utcDate(end)));
+}
+
+/** Bytes are shown in TB for products sold in GB or TB, in TiB for GiB or TiB. */
+export const displayUnit = (unit: SoldUnit): 'TB' | 'TiB' => (unit === 'GiB' || unit === 'TiB' ? 'TiB' : 'TB');
+
+/** "6.000 TB" / "6,000 TB": 3 decimals, half-up. */
+export function formatByteAmount(bytes: bigint, unit: 'TB' | 'TiB' | SoldUnit, locale: string): string {
+  const nf = new Intl.NumberFormat(locale, { minimumFractionDigits: 3, maximumFractionDigits: 3 });
+  return plainSpaces(`${nf.format(exact(bytesInUnit(bytes, unit, 3)))} ${unit}`);
+}
+
+/** A whole number with the locale's grouping: 6,000,000,000,000 / 6.000.000.000.000. */
+export const formatInteger = (value: bigint, locale: string): string => plainSpaces(new Intl.NumberFormat(locale).format(value));
+
+/** An exact decimal string with at most 6 decimals, trailing zeros dropped: "1,000", "2.345679". */
+export function formatQuantity(decimal: string, locale: string): string {
+  const nf = new Intl.NumberFormat(locale, { minimumFractionDigits: 0, maximumFractionDigits: RATE_SCALE });
+  return plainSpaces(nf.format(exact(decimal)));
+}
+
+/** A unit price: at least the currency's decimals, up to the rate's 6 ("€0.50", "€0.000125", "¥80"). */
+export function formatRate(rate: string, currency: string, locale: string): string {
+  const digits = minorDigits(currency);
+  const nf = new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: Math.max(digits, RATE_SCALE),
+  });
+  return plainSpaces(nf.format(exact(rate)));
+}
+
+/** Money in minor units, in the locale ("€500.00", "€ 500,00", "JP¥1,234"). */
+export const formatAmount = (amountMinor: bigint, currency: string, locale: string): string =>
+  plainSpaces(formatMoney({ amountMinor, currency }, locale));
+
+/** Bits per second as Mbit/s, exact (1 bit/s is the 6th decimal). */
+export const formatMbps = (bps: bigint, locale: string): string => `${formatQuantity(scaledToString(bps, 6), locale)} Mbit/s`;
+
+const WORDS = {
+  en: {
+    overusage: 'Bandwidth overusage',
+    traffic: 'Bandwidth',
+    used: 'used',
+    included: 'included',
+    prorated: (days: number, nominal: number) => `prorated, ${days} of ${nominal} days`,
+    tolerance: 'free tolerance',
+    average: 'average',
+    p95: '95th percentile',
+    committed: 'committed',
+    blocks: (count: string, size: string, one: boolean) => `${count} × ${size} ${one ? 'block' : 'blocks'}`,
+    cappedAt: 'capped at',
+    disputeBy: 'dispute by',
+    withinNote: 'within the allowance, nothing to bill',
+    billedNote: (amount: string) => `billed: ${amount}`,
+    billedCappedNote: (amount: string, before: string) => `billed: ${amount} (capped; ${before} before the cap)`,
+    writtenOffBelowMinimum: (amount: string, minimum: string) => `written off: ${amount} is below the minimum charge of ${minimum}, not billed`,
+    writtenOffZero: (zero: string) => `written off: the overusage comes to ${zero} after rounding, not billed`,
+  },
+  nl: {
+    overusage: 'Overschrijding dataverkeer',
+    traffic: 'Dataverkeer',
+    used: 'gebruikt',
+    included: 'inbegrepen',
+    prorated: (days: number, nominal: number) => `naar rato, ${days} van ${nominal} dagen`,
+    tolerance: 'vrije marge',
+    average: 'gemiddeld',
+    p95: '95e percentiel',
+    committed: 'afgesproken',
+    blocks: (count: string, size: string) => `${count} × blok van ${size}`,
+    cappedAt: 'gemaximeerd op',
+    disputeBy: 'bezwaar uiterlijk',
+    withinNote: 'binnen de bundel, niets te factureren',
+    billedNote: (amount: string) => `gefactureerd: ${amount}`,
+    billedCappedNote: (amount: string, before: string) => `gefactureerd: ${amount} (gemaximeerd; ${before} zonder maximum)`,
+    writtenOffBelowMinimum: (amount: string, minimum: string) =>
+      `kwijtgescholden: ${amount} ligt onder het minimumbedrag van ${minimum}, niet gefactureerd`,
+    writtenOffZero: (zero: string) => `kwijtgescholden: de overschrijding komt afgerond op ${zero}, niet gefactureerd`,
+  },
+} as const;
+
+/** "1,000 GB × €0.50", "2 × 1 TB blocks × €10.00", "2.3 Mbit/s × €4.00". */
+function quantityTimesRate(r: RatedCharge, locale: string): string {
+  const w = WORDS[textLanguage(locale)];
+  const rate = formatRate(r.rate, r.currency, locale);
+  if (r.quantityUnit === 'block') {
+    const size = `${formatInteger(BigInt(r.blockUnits ?? 1), locale)} ${r.unit}`;
+    return `${w.blocks(formatInteger(BigInt(r.quantity), locale), size, r.quantity === '1')} × ${rate}`;
+  }
+  return `${formatQuantity(r.quantity, locale)} ${r.quantityUnit} × ${rate}`;
+}
+
+/** The facts of a period, in the order the line reads them. */
+function facts(r: RatedCharge, locale: string): string[] {
+  const w = WORDS[textLanguage(locale)];
+  const shown = displayUnit(r.unit);
+  const out: string[] = [];
+  const tolerance = r.toleranceBytes > 0n ? [`${formatByteAmount(r.toleranceBytes, shown, locale)} ${w.tolerance}`] : [];
+  switch (r.model) {
+    case 'per_unit':
+    case 'per_block': {
+      out.push(`${formatByteAmount(r.usedBytes, shown, locale)} ${w.used}`);
+      const included = `${formatByteAmount(r.allowanceBytes, shown, locale)} ${w.included}`;
+      out.push(r.prorated ? `${included} (${w.prorated(r.days, r.nominalDays)})` : included);
+      out.push(...tolerance);
+      break;
+    }
+    case 'avg_mbps':
+      out.push(`${formatByteAmount(r.usedBytes, shown, locale)} ${w.used}`);
+      out.push(`${w.average} ${formatMbps(r.measuredBps ?? 0n, locale)}`);
+      out.push(`${formatMbps(r.commitBps ?? 0n, locale)} ${w.committed}`);
+      out.push(...tolerance);
+      break;
+    case 'p95':
+      out.push(`${w.p95} ${formatMbps(r.measuredBps ?? 0n, locale)}`);
+      out.push(`${formatMbps(r.commitBps ?? 0n, locale)} ${w.committed}`);
+      break;
+  }
+  if (r.outcome !== 'within_allowance') out.push(quantityTimesRate(r, locale));
+  return out;
+}
+
+function reference(ref: string | null | undefined): string {
+  if (ref === null || ref === undefined) return '';
+  const code = ref.trim().replace(/^\[(.*)\]$/, '$1').trim();
+  if (!code || /[[\]\r\n]/.test(code)) throw invalidInput('a line reference is one short code without brackets or line breaks, like "OU-123"');
+  return ` [${code}]`;
+}
+
+/** A short note on the outcome ("billed: €500.00", "within the allowance, nothing to bill", "written off: …"). */
+export function outcomeNote(rated: RatedCharge, locale: string): string {
+  const w = WORDS[textLanguage(locale)];
+  const money = (minor: bigint) => formatAmount(minor, rated.currency, locale);
+  switch (rated.outcome) {
+    case 'within_allowance':
+      return w.withinNote;
+    case 'billed':
+      return rated.capped ? w.billedCappedNote(money(rated.amountMinor), money(rated.roundedMinor)) : w.billedNote(money(rated.amountMinor));
+    case 'written_off':
+      return rated.writtenOffMinor === 0n
+        ? w.writtenOffZero(money(0n))
+        : w.writtenOffBelowMinimum(money(rated.writtenOffMinor), money(rated.minimumMinor));
+  }
+}
+
+/**
+ * The invoice line text of a billed charge:
+ *   "Bandwidth overusage 1 – 31 May 2013: 6.000 TB used, 5.000 TB included, 1,000 GB × €0.50 (dispute by 15 June 2013) [OU-123]"
+ * A charge that bills nothing (within the allowance, written off) puts no line on an invoice; for
+ * it this returns the same facts followed by a short note, for the admin tab and the widget.
+ */
+export function describeOverusageLine(input: OverusageLineInput, locale: string): string {
+  const { rated } = input;
+  const w = WORDS[textLanguage(locale)];
+  const period = formatPeriod(input.periodStart, input.periodEnd, locale);
+  const head = `${rated.outcome === 'within_allowance' ? w.traffic : w.overusage} ${period}: ${facts(rated, locale).join(', ')}`;
+  let tail: string;
+  if (rated.outcome === 'billed') {
+    tail = rated.capped && rated.capMinor !== null ? `, ${w.cappedAt} ${formatAmount(rated.capMinor, rated.currency, locale)}` : '';
+    if (input.disputeBy) tail += ` (${w.disputeBy} ${formatDay(input.disputeBy, locale)})`;
+  } else {
+    tail = ` — ${outcomeNote(rated, locale)}`;
+  }
+  return head + tail + reference(input.reference);
+}
+
+const EXPLAIN = {
+  en: {
+    model: {
+      per_unit: (unit: string) => `Pricing: per ${unit} over the allowance`,
+      per_block: (size: string) => `Pricing: per started block of ${size} over the allowance`,
+      avg_mbps: () => 'Pricing: per Mbit/s of average rate over the committed rate',
+      p95: () => 'Pricing: per Mbit/s of 95th-percentile rate over the committed rate (5-minute rates, top 5 % dropped)',
+    },
+    included: 'Included',
+    prorated: (full: string, days: number, nominal: number) => `prorated from ${full} for ${days} of ${nominal} days, rounded up to the byte`,
+    committed: 'Committed rate',
+    commitMoves: (bytes: string) => `moves ${bytes} in this period`,
+    used: 'Used',
+    averageRate: (bytes: string, seconds: string, mbps: string) => `Average rate: ${bytes} bytes × 8 ÷ ${seconds} s = ${mbps}`,
+    p95Rate: 'Billed rate (95th percentile)',
+    tolerance: 'Free tolerance (not billed)',
+    over: 'Over the allowance',
+    overCommit: 'Over the committed rate',
+    quantity: 'Billed quantity',
+    rate: 'Rate',
+    per: 'per',
+    block: (size: string) => `block of ${size}`,
+    exact: (precise: string, rounded: string) => `Exact amount ${precise}, rounded once (half-up) to ${rounded}`,
+    capHit: (cap: string) => `Cap: ${cap} per period, reached`,
+    capNotHit: (cap: string) => `Cap: ${cap} per period, not reached`,
+    minimum: (min: string) => `Minimum charge: ${min}; a smaller amount is written off (recorded, not billed)`,
+    outcome: 'Outcome',
+    bytes: 'bytes',
+  },
+  nl: {
+    model: {
+      per_unit: (unit: string) => `Tarief: per ${unit} boven de bundel`,
+      per_block: (size: string) => `Tarief: per begonnen blok van ${size} boven de bundel`,
+      avg_mbps: () => 'Tarief: per Mbit/s gemiddelde snelheid boven de afgesproken snelheid',
+      p95: () => 'Tarief: per Mbit/s 95e-percentielsnelheid boven de afgesproken snelheid (5-minutenwaarden, hoogste 5 % vervallen)',
+    },
+    included: 'Inbegrepen',
+    prorated: (full: string, days: number, nominal: number) => `naar rato van ${full} voor ${days} van ${nominal} dagen, naar boven afgerond op de byte`,
+    committed: 'Afgesproken snelheid',
+    commitMoves: (bytes: string) => `goed voor ${bytes} in deze periode`,
+    used: 'Gebruikt',
+    averageRate: (bytes: string, seconds: string, mbps: string) => `Gemiddelde snelheid: ${bytes} bytes × 8 ÷ ${seconds} s = ${mbps}`,
+    p95Rate: 'Gefactureerde snelheid (95e percentiel)',
+    tolerance: 'Vrije marge (niet gefactureerd)',
+    over: 'Boven de bundel',
+    overCommit: 'Boven de afgesproken snelheid',
+    quantity: 'Gefactureerde hoeveelheid',
+    rate: 'Tarief',
+    per: 'per',
+    block: (size: string) => `blok van ${size}`,
+    exact: (precise: string, rounded: string) => `Exact bedrag ${precise}, één keer afgerond (half naar boven) op ${rounded}`,
+    capHit: (cap: string) => `Maximum: ${cap} per periode, bereikt`,
+    capNotHit: (cap: string) => `Maximum: ${cap} per periode, niet bereikt`,
+    minimum: (min: string) => `Minimumbedrag: ${min}; een kleiner bedrag wordt kwijtgescholden (vastgelegd, niet gefactureerd)`,
+    outcome: 'Uitkomst',
+    bytes: 'bytes',
+  },
+} as const;
+
+/** The precise amount (10 decimals) with the currency, trailing zeros beyond the minor unit dropped. */
+function formatPrecise(precise: string, currency: string, locale: string): string {
+  const digits = minorDigits(currency);
+  const nf = new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: Math.max(digits, 10) });
+  return plainSpaces(nf.format(exact(precise)));
+}
+
+/**
+ * Every number that went into a charge, one line each, in the client's language: for the admin
+ * tab, the client widget and the evidence file.
+ */
+export function explainCharge(rated: RatedCharge, locale: string): string[] {
+  const e = EXPLAIN[textLanguage(locale)];
+  const shown = displayUnit(rated.unit);
+  const bytes = (b: bigint) => `${formatByteAmount(b, shown, locale)} (${formatInteger(b, locale)} ${e.bytes})`;
+  const money = (minor: bigint) => formatAmount(minor, rated.currency, locale);
+  const blockSize = `${formatInteger(BigInt(rated.blockUnits ?? 1), locale)} ${rated.unit}`;
+  const out: string[] = [];
+
+  switch (rated.model) {
+    case 'per_unit':
+      out.push(e.model.per_unit(rated.unit));
+      break;
+    case 'per_block':
+      out.push(e.model.per_block(blockSize));
+      break;
+    case 'avg_mbps':
+    case 'p95':
+      out.push(e.model[rated.model]());
+      break;
+  }
+  if (rated.model === 'per_unit' || rated.model === 'per_block') {
+    const included = `${e.included}: ${bytes(rated.allowanceBytes)}`;
+    out.push(
+      rated.prorated
+        ? `${included}, ${e.prorated(formatByteAmount(rated.fullAllowanceBytes, shown, locale), rated.days, rated.nominalDays)}`
+        : included,
+    );
+    out.push(`${e.used}: ${bytes(rated.usedBytes)}`);
+  } else {
+    out.push(`${e.committed}: ${formatMbps(rated.commitBps ?? 0n, locale)}, ${e.commitMoves(bytes(rated.allowanceBytes))}`);
+    out.push(`${e.used}: ${bytes(rated.usedBytes)}`);
+    if (rated.model === 'avg_mbps') {
+      out.push(
+        e.averageRate(formatInteger(rated.usedBytes, locale), formatInteger(rated.periodSeconds, locale), formatMbps(rated.measuredBps ?? 0n, locale)),
+      );
+    } else {
+      out.push(`${e.p95Rate}: ${formatMbps(rated.measuredBps ?? 0n, locale)}`);
+    }
+  }
+  if (rated.toleranceBytes > 0n) out.push(`${e.tolerance}: ${bytes(rated.toleranceBytes)}`);
+  if (rated.model === 'p95') out.push(`${e.overCommit}: ${formatQuantity(rated.quantity, locale)} Mbit/s`);
+  else out.push(`${e.over}: ${bytes(rated.overBytes)}`);
+
+  const quantity =
+    rated.quantityUnit === 'block'
+      ? `${formatInteger(BigInt(rated.quantity), locale)} × ${e.block(blockSize)}`
+      : `${formatQuantity(rated.quantity, locale)} ${rated.quantityUnit}`;
+  out.push(`${e.quantity}: ${quantity}`);
+  const per = rated.quantityUnit === 'block' ? e.block(blockSize) : rated.quantityUnit;
+  out.push(`${e.rate}: ${formatRate(rated.rate, rated.currency, locale)} ${e.per} ${per}`);
+  out.push(e.exact(formatPrecise(rated.preciseAmount, rated.currency, locale), money(rated.roundedMinor)));
+  if (rated.capMinor !== null) out.push(rated.capped ? e.capHit(money(rated.capMinor)) : e.capNotHit(money(rated.capMinor)));
+  if (rated.minimumMinor > 0n) out.push(e.minimum(money(rated.minimumMinor)));
+  out.push(`${e.outcome}: ${outcomeNote(rated, locale)}`);
+  return out;
+}

@@ -1,0 +1,241 @@
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import type { Clock } from '../domain/clock.js';
+import { parseByteAmount } from '../domain/bytes.js';
+import { invalidInput } from '../domain/errors.js';
+import { assertCurrency, parseDecimal, parseMoney, RATE_SCALE } from '../domain/money.js';
+import { validateWindow, type ReclamationWindow } from '../domain/reclamation-deadline.js';
+import type { PricingModel, RatingPlan, SoldUnit } from '../domain/usage-rating.js';
+import { sqlInstant, toNum } from '../adapters/rows.js';
+import type { Actor, AuditLog } from '../adapters/audit-store.js';
+
+/**
+ * How a panel product bills overusage, with per-service and per-client overrides. Stored as
+ * validated JSON; bytes and money as strings, parsed once into exact values when a plan is built.
+ */
+const byteText = z
+  .union([z.string(), z.number().int().nonnegative()])
+  .transform((v, ctx) => {
+    try {
+      return parseByteAmount(String(v)).toString();
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const rateText = z.string().refine((s) => {
+  try {
+    parseDecimal(s, 'rate', RATE_SCALE);
+    return true;
+  } catch {
+    return false;
+  }
+}, `must be a decimal with at most ${RATE_SCALE} decimals, like "0.50"`);
+
+const priceSchema = z
+  .object({
+    overage: rateText,
+    /** the rate agreed in advance: what a dispute may re-rate to */
+    precommit: rateText.optional(),
+    minimum: z.string().optional(),
+    cap: z.string().optional(),
+  })
+  .strict();
+
+const windowSchema = z
+  .object({
+    days: z.number().int().min(1).max(365),
+    counting: z.enum(['calendar', 'business']),
+    holidays: z.enum(['none', 'BE', 'NL']),
+  })
+  .strict();
+
+export const profileSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    unit: z.enum(['GB', 'GiB', 'TB', 'TiB']),
+    model: z.enum(['per_unit', 'per_block', 'avg_mbps', 'p95']).default('per_unit'),
+    blockUnits: z.number().int().min(1).optional(),
+    commitMbps: rateText.optional(),
+    /** bytes included per full period ("5 TB"), or "solusvm" for the limit SolusVM applies */
+    allowance: z.union([z.literal('solusvm'), byteText]),
+    tolerance: byteText.default('0'),
+    prices: z.record(z.string().regex(/^[A-Z]{3}$/), priceSchema).refine((p) => Object.keys(p).length > 0, 'give a price for at least one currency'),
+    prorate: z.boolean().default(true),
+    taxed: z.boolean().default(true),
+    window: windowSchema.default({ days: 14, counting: 'calendar', holidays: 'BE' }),
+    /** periods no renewal picks up: on the next renewal, or on an invoice of their own after some days */
+    unpicked: z.object({ policy: z.enum(['next_renewal', 'standalone']), afterDays: z.number().int().min(0).max(366) }).strict().default({ policy: 'standalone', afterDays: 35 }),
+    /** over the allowance this many periods in a row → suggest a bigger plan */
+    upgradeAfterPeriods: z.number().int().min(1).max(24).default(3),
+    /** the admin confirms the panel's own overage billing is off for this product (when the panel cannot tell) */
+    panelOverageOff: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.model === 'per_block' && !p.blockUnits) ctx.addIssue({ code: 'custom', path: ['blockUnits'], message: 'per_block needs blockUnits' });
+    if ((p.model === 'avg_mbps' || p.model === 'p95') && !p.commitMbps) ctx.addIssue({ code: 'custom', path: ['commitMbps'], message: `${p.model} needs commitMbps` });
+    for (const [cur, price] of Object.entries(p.prices)) {
+      try {
+        assertCurrency(cur);
+        if (price.minimum !== undefined) parseMoney(price.minimum, cur, `prices.${cur}.minimum`);
+        if (price.cap !== undefined) parseMoney(price.cap, cur, `prices.${cur}.cap`);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['prices', cur], message: (e as Error).message });
+      }
+    }
+  });
+
+export type BillingProfile = z.output<typeof profileSchema>;
+export type BillingProfileInput = z.input<typeof profileSchema>;
+
+// A service may override anything; a client only the reclamation window.
+const overrideSchema = z
+  .object({
+    enabled: z.boolean(),
+    unit: z.enum(['GB', 'GiB', 'TB', 'TiB']),
+    model: z.enum(['per_unit', 'per_block', 'avg_mbps', 'p95']),
+    blockUnits: z.number().int().min(1),
+    commitMbps: rateText,
+    allowance: z.union([z.literal('solusvm'), byteText]),
+    tolerance: byteText,
+    prices: z.record(z.string().regex(/^[A-Z]{3}$/), priceSchema),
+    prorate: z.boolean(),
+    taxed: z.boolean(),
+    window: windowSchema,
+    upgradeAfterPeriods: z.number().int().min(1).max(24),
+  })
+  .partial()
+  .strict();
+const clientOverrideSchema = z.object({ window: windowSchema }).strict();
+
+export type ServiceOverride = z.output<typeof overrideSchema>;
+
+function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw invalidInput(`${what}: ${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`, { issues: r.error.issues.map((x) => ({ path: x.path.join('.'), message: x.message })) });
+  }
+  return r.data;
+}
+
+/** Profile + service override (+ client window): what applies to one service. */
+export function effectiveProfile(product: BillingProfile, service: ServiceOverride | null, clientWindow: ReclamationWindow | null): BillingProfile {
+  const merged: BillingProfile = { ...product, ...(service ?? {}), prices: { ...product.prices, ...(service?.prices ?? {}) } } as BillingProfile;
+  if (clientWindow) merged.window = clientWindow;
+  return parseOrThrow(profileSchema, merged, 'billing settings');
+}
+
+export class PlanNotPossible extends Error {}
+
+/** The rating plan for a currency; allowance from SolusVM when the profile says so. */
+export function ratingPlan(p: BillingProfile, currency: string, solusvmLimitBytes: bigint | null): RatingPlan {
+  const price = p.prices[currency];
+  if (!price) throw new PlanNotPossible(`no ${currency} price is set for this product`);
+  let allowanceBytes: bigint;
+  if (p.allowance === 'solusvm') {
+    if (solusvmLimitBytes === null) throw new PlanNotPossible('the allowance comes from SolusVM, but SolusVM reports no limit for this server');
+    allowanceBytes = solusvmLimitBytes;
+  } else allowanceBytes = BigInt(p.allowance);
+  let model: PricingModel;
+  if (p.model === 'per_block') model = { kind: 'per_block', blockUnits: p.blockUnits! };
+  else if (p.model === 'avg_mbps' || p.model === 'p95') model = { kind: p.model, commitMbps: parseDecimal(p.commitMbps!, 'commitMbps') };
+  else model = { kind: 'per_unit' };
+  return {
+    unit: p.unit as SoldUnit,
+    model,
+    allowanceBytes,
+    toleranceBytes: BigInt(p.tolerance),
+    rate: parseDecimal(price.overage, 'overage rate'),
+    currency,
+    minimumMinor: price.minimum ? parseMoney(price.minimum, currency).amountMinor : 0n,
+    capMinor: price.cap ? parseMoney(price.cap, currency).amountMinor : null,
+    prorate: p.prorate,
+  };
+}
+
+const PROFILES = 'mod_overusage_billing_profiles';
+const SERVICE_OVERRIDES = 'mod_overusage_service_overrides';
+const CLIENT_OVERRIDES = 'mod_overusage_client_overrides';
+
+export interface BillingSettingsService {
+  setProduct(productId: number, input: BillingProfileInput, actor: Actor): Promise<BillingProfile>;
+  getProduct(productId: number): Promise<BillingProfile | null>;
+  listProducts(): Promise<Array<{ productId: number; profile: BillingProfile }>>;
+  setServiceOverride(serviceId: number, input: ServiceOverride | null, actor: Actor): Promise<void>;
+  setClientWindow(clientId: number, window: ReclamationWindow | null, actor: Actor): Promise<void>;
+  /** the settings that apply to a service of a product for a client; null when the product is not billed */
+  forService(productId: number, serviceId: number, clientId: number): Promise<BillingProfile | null>;
+  /** loads everything once, for batch rating */
+  snapshot(): Promise<(productId: number, serviceId: number, clientId: number) => BillingProfile | null>;
+}
+
+export function createBillingSettingsService(deps: { knex: Knex; clock: Clock; audit: AuditLog }): BillingSettingsService {
+  const { knex, clock, audit } = deps;
+  const read = (row: { settings: string } | undefined) => (row ? JSON.parse(row.settings) : null);
+
+  async function upsert(table: string, key: string, id: number, value: unknown, actor: Actor, action: string) {
+    const now = clock.now();
+    await knex.transaction(async (trx) => {
+      if (value === null) await trx(table).where({ [key]: id }).delete();
+      else await trx(table).insert({ [key]: id, settings: JSON.stringify(value), updated_at: sqlInstant(now) }).onConflict(key).merge(['settings', 'updated_at']);
+      await audit.record(trx, { actor, action, entityType: key.replace('_id', ''), entityId: id, details: { settings: value } }, now);
+    });
+  }
+
+  const service: BillingSettingsService = {
+    async setProduct(productId, input, actor) {
+      const p = parseOrThrow(profileSchema, input, `product ${productId}`);
+      await upsert(PROFILES, 'product_id', productId, p, actor, 'billing.product_set');
+      return p;
+    },
+    async getProduct(productId) {
+      const row = await knex(PROFILES).where({ product_id: productId }).first('settings');
+      return row ? parseOrThrow(profileSchema, read(row), `product ${productId}`) : null;
+    },
+    async listProducts() {
+      const rows = await knex(PROFILES).select('product_id', 'settings').orderBy('product_id');
+      return rows.map((r) => ({ productId: toNum(r.product_id), profile: parseOrThrow(profileSchema, read(r), `product ${r.product_id}`) }));
+    },
+    async setServiceOverride(serviceId, input, actor) {
+      const o = input === null ? null : parseOrThrow(overrideSchema, input, `service ${serviceId}`);
+      await upsert(SERVICE_OVERRIDES, 'service_id', serviceId, o, actor, 'billing.service_override_set');
+    },
+    async setClientWindow(clientId, window, actor) {
+      const o = window === null ? null : parseOrThrow(clientOverrideSchema, { window: validateWindow(window) }, `client ${clientId}`);
+      await upsert(CLIENT_OVERRIDES, 'client_id', clientId, o, actor, 'billing.client_window_set');
+    },
+    async forService(productId, serviceId, clientId) {
+      const product = await service.getProduct(productId);
+      if (!product) return null;
+      const [so, co] = await Promise.all([
+        knex(SERVICE_OVERRIDES).where({ service_id: serviceId }).first('settings'),
+        knex(CLIENT_OVERRIDES).where({ client_id: clientId }).first('settings'),
+      ]);
+      const eff = effectiveProfile(product, read(so), read(co)?.window ?? null);
+      return eff.enabled ? eff : null;
+    },
+    async snapshot() {
+      const products = new Map((await service.listProducts()).map((p) => [p.productId, p.profile]));
+      const services = new Map((await knex(SERVICE_OVERRIDES).select('service_id', 'settings')).map((r) => [toNum(r.service_id), read(r) as ServiceOverride]));
+      const clients = new Map((await knex(CLIENT_OVERRIDES).select('client_id', 'settings')).map((r) => [toNum(r.client_id), read(r).window as ReclamationWindow]));
+      const cache = new Map<string, BillingProfile | null>();
+      return (productId, serviceId, clientId) => {
+        const product = products.get(productId);
+        if (!product) return null;
+        const so = services.get(serviceId) ?? null;
+        const cw = clients.get(clientId) ?? null;
+        // most services share their product's settings: build each combination once
+        const key = so || cw ? `${productId}|${serviceId}|${clientId}` : `${productId}`;
+        if (!cache.has(key)) {
+          const eff = so || cw ? effectiveProfile(product, so, cw) : product;
+          cache.set(key, eff.enabled ? eff : null);
+        }
+        return cache.get(key)!;
+      };
+    },
+  };
+  return service;
+}

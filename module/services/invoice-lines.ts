@@ -1,0 +1,258 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { Knex } from 'knex';
+import type { Clock } from '../domain/clock.js';
+import { isIsoDate, type IsoDate } from '../domain/calendar.js';
+import { moneyToDecimalString } from '../domain/money.js';
+import { reclamationDeadline } from '../domain/reclamation-deadline.js';
+import type { RatedCharge } from '../domain/usage-rating.js';
+import type { LockStore } from '../adapters/lock-store.js';
+import type { AuditLog } from '../adapters/audit-store.js';
+import type { Logger } from '../adapters/logger.js';
+import type { PanelApi, PanelInvoice } from '../adapters/panel-api.js';
+import { sqlInstant, toBig, toNum } from '../adapters/rows.js';
+import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
+import type { RatingService } from './rating.js';
+
+/**
+ * Placing overusage lines on renewal invoices, exactly once. Each charge gets at most one line
+ * row (unique charge_id), written as "pending" before the panel is asked to add the invoice item;
+ * the item carries the line's reference code, so after a crash the line is recognised on the
+ * invoice instead of being added again. Deliveries of the same hook queue on a lease per invoice.
+ */
+export interface LineTextInput {
+  rated: RatedCharge;
+  periodStart: IsoDate;
+  periodEnd: IsoDate;
+  deadlineLastDay: IsoDate;
+  refCode: string;
+}
+
+export type DescribeLine = (input: LineTextInput, language: string) => { text: string; locale: string };
+
+export interface PlaceOutcome {
+  invoiceId: number;
+  added: number;
+  alreadyPlaced: number;
+  skipped: Array<{ chargeId: number; reason: string }>;
+}
+
+export interface InvoiceLineService {
+  /** the InvoiceCreation hook: one line per unbilled charge of every service the invoice renews */
+  addToRenewalInvoice(invoiceId: number): Promise<PlaceOutcome>;
+}
+
+export interface InvoiceLineDeps {
+  knex: Knex;
+  clock: Clock;
+  zone: string;
+  panel: PanelApi;
+  billing: BillingSettingsService;
+  rating: RatingService;
+  locks: LockStore;
+  audit: AuditLog;
+  log: Logger;
+  describe: DescribeLine;
+  /** how long a delivery waits for another delivery of the same invoice */
+  waitMs?: number;
+}
+
+const LINES = 'mod_overusage_lines';
+const CHARGES = 'mod_overusage_charges';
+const EDITABLE = new Set(['Draft', 'Unpaid']);
+
+export const refPattern = (ref: string) => `[${ref}]`;
+const newRef = () => `OU-${crypto.randomBytes(5).toString('hex').toUpperCase()}`;
+
+export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineService {
+  const { knex } = deps;
+  const waitMs = deps.waitMs ?? 20_000;
+
+  async function withInvoiceLease<T>(invoiceId: number, work: () => Promise<T>): Promise<T> {
+    const name = `invoice:${invoiceId}`;
+    const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+    const started = Date.now();
+    for (;;) {
+      const lease = await deps.locks.acquire(name, owner, deps.clock.now(), 60_000);
+      if (lease.acquired) break;
+      if (Date.now() - started > waitMs) throw new Error(`invoice ${invoiceId} is being handled by another delivery (${lease.heldBy}); try again`);
+      await new Promise((r) => setTimeout(r, 25 + Math.floor(Math.random() * 25)));
+    }
+    try {
+      return await work();
+    } finally {
+      await deps.locks.release(name, owner).catch(() => {});
+    }
+  }
+
+  /** Marks pending lines of the invoice placed when their item is on it; removes duplicates of one reference. */
+  async function confirm(invoice: PanelInvoice, outcome: PlaceOutcome): Promise<void> {
+    const pending = await knex(LINES).where({ invoice_id: invoice.invoiceId, status: 'pending' });
+    const duplicates: number[] = [];
+    for (const line of pending) {
+      const items = invoice.items.filter((i) => i.description.includes(refPattern(String(line.ref_code)))).sort((a, b) => a.id - b.id);
+      if (items.length === 0) continue;
+      // Should two deliveries ever both have added the line, the later copies go.
+      duplicates.push(...items.slice(1).map((i) => i.id));
+      const now = deps.clock.now();
+      await knex.transaction(async (trx) => {
+        const n = await trx(LINES).where({ id: line.id, status: 'pending' }).update({ status: 'placed', invoice_item_id: items[0]!.id, placed_at: sqlInstant(now) });
+        if (n !== 1) return;
+        await trx(CHARGES).where({ id: line.charge_id }).update({ status: 'billed', billed_at: sqlInstant(now) });
+        await deps.audit.record(
+          trx,
+          {
+            actor: { type: 'system', id: null },
+            action: 'line.placed',
+            entityType: 'line',
+            entityId: toNum(line.id),
+            details: { invoiceId: invoice.invoiceId, invoiceItemId: items[0]!.id, chargeId: toNum(line.charge_id), amountMinor: String(line.amount_minor), currency: line.currency, deadline: line.deadline_last_day },
+          },
+          now,
+        );
+      });
+      outcome.added++;
+    }
+    if (duplicates.length) {
+      await deps.panel.updateInvoice({ invoiceId: invoice.invoiceId, deleteLineIds: duplicates });
+      deps.log.warn('lines.duplicates_removed', { invoiceId: invoice.invoiceId, items: duplicates });
+    }
+  }
+
+  return {
+    async addToRenewalInvoice(invoiceId) {
+      return withInvoiceLease(invoiceId, async () => {
+        const outcome: PlaceOutcome = { invoiceId, added: 0, alreadyPlaced: 0, skipped: [] };
+        let invoice = await deps.panel.getInvoice(invoiceId);
+        if (!EDITABLE.has(invoice.status)) return outcome;
+        const serviceIds = [...new Set(invoice.items.filter((i) => i.type === 'Hosting' && i.relId > 0).map((i) => i.relId))];
+        if (serviceIds.length === 0) return outcome;
+        const linked = await knex('mod_overusage_services').whereIn('service_id', serviceIds).select('service_id', 'product_id', 'client_id');
+        if (linked.length === 0) return outcome;
+        const ids = linked.map((l) => toNum(l.service_id));
+
+        await deps.rating.rateClosedPeriods({ serviceIds: ids });
+        // Lines a crashed delivery left pending on this invoice are confirmed, not added again.
+        await confirm(invoice, outcome);
+
+        const charges = await knex(`${CHARGES} as c`)
+          .leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id')
+          .whereIn('c.service_id', ids)
+          .andWhere('c.status', 'unbilled')
+          .select('c.*', 'l.id as line_id', 'l.invoice_id as line_invoice', 'l.status as line_status')
+          .orderBy(['c.service_id', 'c.period_start']);
+        if (charges.length === 0) return outcome;
+
+        const client = await deps.panel.getClientsDetails(invoice.userId);
+        const invoiceDate = invoice.date && isIsoDate(invoice.date.slice(0, 10)) ? invoice.date.slice(0, 10) : deps.clock.now().setZone(deps.zone).toISODate()!;
+        for (const c of charges) {
+          const chargeId = toNum(c.id);
+          if (c.line_id) {
+            // placed elsewhere already, or pending on another invoice: that invoice's delivery owns it
+            if (toNum(c.line_invoice) !== invoiceId) outcome.skipped.push({ chargeId, reason: `already on invoice ${toNum(c.line_invoice)}` });
+            continue;
+          }
+          if (String(c.currency) !== client.currencyCode) {
+            outcome.skipped.push({ chargeId, reason: `the charge is in ${c.currency} but the client pays in ${client.currencyCode}` });
+            continue;
+          }
+          const profile = await deps.billing.forService(toNum(c.product_id), toNum(c.service_id), toNum(c.client_id));
+          const refusal = profile ? await doubleBilling(deps.panel, toNum(c.product_id), profile) : 'the product is no longer billed for overusage';
+          if (refusal) {
+            outcome.skipped.push({ chargeId, reason: refusal });
+            await deps.panel.logActivity(`Overusage: charge ${chargeId} of service ${toNum(c.service_id)} not billed: ${refusal}`, invoice.userId).catch(() => {});
+            continue;
+          }
+          const deadline = reclamationDeadline(invoiceDate, profile!.window, deps.zone);
+          const refCode = newRef();
+          const explanation = JSON.parse(String(c.explanation)) as { rated: Record<string, unknown> };
+          const rated = reviveRated(explanation.rated);
+          const { text, locale } = deps.describe(
+            { rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode },
+            client.language,
+          );
+          const now = deps.clock.now();
+          // The unique charge_id makes a second line for the same charge impossible.
+          await knex(LINES)
+            .insert({
+              charge_id: chargeId,
+              service_id: toNum(c.service_id),
+              client_id: toNum(c.client_id),
+              invoice_id: invoiceId,
+              ref_code: refCode,
+              status: 'pending',
+              amount_minor: String(c.amount_minor),
+              currency: String(c.currency),
+              description: text,
+              locale,
+              invoice_date: invoiceDate,
+              window_days: profile!.window.days,
+              window_counting: profile!.window.counting,
+              window_holidays: profile!.window.holidays,
+              deadline_last_day: deadline.lastDay,
+              deadline_closes_at: sqlInstant(deadline.closesAt),
+              created_at: sqlInstant(now),
+            })
+            .onConflict('charge_id')
+            .ignore();
+        }
+
+        // Everything pending on this invoice that is not on it yet goes on in one call.
+        const pending = await knex(LINES).where({ invoice_id: invoiceId, status: 'pending' });
+        const missing = pending.filter((l) => !invoice.items.some((i) => i.description.includes(refPattern(String(l.ref_code)))));
+        if (missing.length) {
+          const taxedByCharge = new Map(charges.map((c) => [toNum(c.id), Boolean(c.taxed === true || c.taxed === 1 || c.taxed === 1n || c.taxed === '1')]));
+          await deps.panel.updateInvoice({
+            invoiceId,
+            newItems: missing.map((l) => ({
+              description: String(l.description),
+              amount: moneyToDecimalString({ amountMinor: toBig(l.amount_minor), currency: String(l.currency) }),
+              taxed: taxedByCharge.get(toNum(l.charge_id)) ?? true,
+            })),
+          });
+        }
+        invoice = await deps.panel.getInvoice(invoiceId);
+        await confirm(invoice, outcome);
+        outcome.alreadyPlaced = (await knex(LINES).where({ invoice_id: invoiceId, status: 'placed' }).count({ n: '*' }).first().then((r) => toNum(r?.n ?? 0))) - outcome.added;
+        if (outcome.added) deps.log.info('lines.added', { invoiceId, added: outcome.added });
+        return outcome;
+      });
+    },
+  };
+}
+
+/** A product whose panel overage billing is on would bill the same traffic twice. */
+async function doubleBilling(panel: PanelApi, productId: number, profile: BillingProfile): Promise<string | null> {
+  let answer: Record<string, unknown> | undefined;
+  try {
+    const res = await panel.call('GetProducts', { pid: productId });
+    const list = (res.products as { product?: unknown } | undefined)?.product;
+    answer = Array.isArray(list) ? (list[0] as Record<string, unknown>) : undefined;
+  } catch {
+    answer = undefined;
+  }
+  if (answer && 'overagesenabled' in answer) {
+    const on = String(answer.overagesenabled ?? '').trim();
+    if (on !== '' && on !== '0') return `the panel's own overage billing is enabled on product ${productId}; switch it off there, or this traffic would be billed twice`;
+    return null;
+  }
+  // The panel cannot tell (WHMCS's GetProducts does not list it): the admin must have confirmed.
+  return profile.panelOverageOff ? null : `product ${productId}: confirm in the settings that the panel's own overage billing is off for it (the panel cannot tell)`;
+}
+
+/** The rated charge as stored (bigints as strings) back into its typed form. */
+export function reviveRated(r: Record<string, unknown>): RatedCharge {
+  const big = (k: string) => (r[k] === null || r[k] === undefined ? null : BigInt(String(r[k])));
+  return {
+    ...(r as unknown as RatedCharge),
+    usedBytes: big('usedBytes')!,
+    fullAllowanceBytes: big('fullAllowanceBytes')!,
+    allowanceBytes: big('allowanceBytes')!,
+    toleranceBytes: big('toleranceBytes')!,
+    overBytes: big('overBytes')!,
+    roundedMinor: big('roundedMinor')!,
+    amountMinor: big('amountMinor')!,
+    measuredBps: big('measuredBps'),
+    commitBps: big('commitBps'),
+  };
+}

@@ -1,0 +1,109 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { toBig, toNum } from '../../module/adapters/rows.js';
+import { describeEachEngine } from '../support/engines.js';
+import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
+
+const overusageItems = (inv: { items: Array<{ description: string; amount: string }> }) => inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
+
+describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    s = await buildBillingStory(knex);
+    await closeMay(s);
+  });
+
+  async function renewalInvoiceId(): Promise<number> {
+    // 2 June 09:00: the renewal invoice for 9 June is generated (7 days ahead), InvoiceCreation fires.
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const row = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: s.story.serviceId }).orderBy('id', 'desc').first('invoiceid');
+    return toNum(row.invoiceid);
+  }
+
+  it('adds last period\'s overusage to the renewal invoice with its explanation and reclamation deadline', async () => {
+    const invoiceId = await renewalInvoiceId();
+    const inv = await s.f.panel.api.getInvoice(invoiceId);
+    const lines = overusageItems(inv);
+    expect(lines).to.have.length(1);
+    expect(lines[0]!.amount).to.equal('500.00');
+    expect(lines[0]!.description).to.match(/2013-05-01 – 2013-05-31/);
+    expect(lines[0]!.description).to.match(/dispute by 2013-06-16/);
+    expect(inv.total).to.equal('519.95'); // hosting 19.95 + overusage 500.00, totals recalculated after the hook
+    const row = await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first();
+    expect(row).to.include({ status: 'placed', deadline_last_day: '2013-06-16' });
+    expect(toNum(row.window_days)).to.equal(14);
+    expect(toNum(row.invoice_item_id)).to.equal(inv.items.find((i) => i.description === lines[0]!.description)!.id);
+    const charge = await knex('mod_overusage_charges').where({ id: row.charge_id }).first();
+    expect(charge.status).to.equal('billed');
+    expect(toBig(charge.over_bytes)).to.equal(1000n * 10n ** 9n);
+    // the Dutch client stayed within 5 TB: nothing billed, nothing added
+    const dutch = await knex('mod_overusage_charges').where({ service_id: s.story.dutchServiceId }).first();
+    expect(dutch.status).to.equal('within_allowance');
+  });
+
+  it('never adds a second line however often the hook is delivered, even 50 times at once', async () => {
+    const invoiceId = await renewalInvoiceId();
+    await Promise.all(Array.from({ length: 50 }, () => s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId, source: 'autogen', user: 'system', status: 'Unpaid' })));
+    const inv = await s.f.panel.api.getInvoice(invoiceId);
+    expect(overusageItems(inv)).to.have.length(1);
+    expect(await knex('mod_overusage_lines')).to.have.length(1);
+    expect(inv.total).to.equal('519.95');
+  });
+
+  for (const [method, when] of [
+    ['getInvoice', 'before'],
+    ['getClientsDetails', 'before'],
+    ['updateInvoice', 'before'],
+    ['updateInvoice', 'after'],
+  ] as const) {
+    it(`recovers from a failure ${when} ${method} with exactly one line and no orphan`, async () => {
+      s.faulty.failNext = { method, when, times: method === 'getInvoice' ? 1 : 1 };
+      const invoiceId = await renewalInvoiceId();
+      // the delivery failed part-way; the panel delivers again (or the bridge retries)
+      s.faulty.failNext = null;
+      await s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId });
+      const inv = await s.f.panel.api.getInvoice(invoiceId);
+      expect(overusageItems(inv)).to.have.length(1);
+      const rows = await knex('mod_overusage_lines');
+      expect(rows).to.have.length(1);
+      expect(rows[0].status).to.equal('placed');
+      expect(inv.total).to.equal('519.95');
+    });
+  }
+
+  it('recovers when the second read of the invoice fails after the line was added', async () => {
+    const invoiceId = await renewalInvoiceId();
+    await knex('mod_overusage_lines').delete();
+    await knex('mod_overusage_charges').update({ status: 'unbilled' }).where({ service_id: s.story.serviceId });
+    const item = (await s.f.panel.api.getInvoice(invoiceId)).items.find((i) => i.description.startsWith('Bandwidth'))!;
+    await s.f.panel.api.updateInvoice({ invoiceId, deleteLineIds: [item.id] });
+    // getInvoice: 1st call ok, 2nd (after adding) fails
+    let calls = 0;
+    const orig = s.faulty.real.getInvoice.bind(s.faulty.real);
+    s.faulty.real.getInvoice = async (id: number) => {
+      if (++calls === 2) throw new Error('injected: invoice read failed after the add');
+      return orig(id);
+    };
+    await s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId });
+    expect(await knex('mod_overusage_lines').where({ status: 'pending' })).to.have.length(1);
+    s.faulty.real.getInvoice = orig;
+    await s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId });
+    const inv = await s.f.panel.api.getInvoice(invoiceId);
+    expect(overusageItems(inv)).to.have.length(1);
+    expect(await knex('mod_overusage_lines').where({ status: 'placed' })).to.have.length(1);
+  });
+
+  it('does not bill a product whose panel overage billing is on, and says why', async () => {
+    await knex('tblproducts').where({ id: s.story.productId }).update({ overagesenabled: 'GB' });
+    const invoiceId = await renewalInvoiceId();
+    const inv = await s.f.panel.api.getInvoice(invoiceId);
+    expect(overusageItems(inv)).to.have.length(0);
+    const log = await knex('tblactivitylog').where('description', 'like', '%overage billing is enabled%');
+    expect(log).to.have.length.greaterThan(0);
+    expect((await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first()).status).to.equal('unbilled');
+  });
+});

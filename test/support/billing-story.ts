@@ -1,0 +1,92 @@
+import type { Knex } from 'knex';
+import { silentLogger } from '../../module/adapters/logger.js';
+import type { PanelApi } from '../../module/adapters/panel-api.js';
+import { createModule, type OverusageModule } from '../../module/index.js';
+import { buildPanel, seedStory, type PanelFixture, type Story } from '../panel/support.js';
+import { FakeMaster } from './fake-gateway.js';
+import { CLI_ACTOR, TEST_SECRET_KEY } from './module-fixture.js';
+
+export const TB = 10n ** 12n;
+export const GB = 10n ** 9n;
+
+/** A PanelApi that can be told to fail at a chosen call, before or after the call takes effect. */
+export class FaultyPanel {
+  failNext: { method: string; when: 'before' | 'after'; times: number } | null = null;
+  calls: string[] = [];
+  constructor(readonly real: PanelApi) {}
+
+  api(): PanelApi {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return new Proxy(this.real, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          const name = String(prop);
+          self.calls.push(name);
+          const f = self.failNext;
+          const hit = f && f.method === name && f.times > 0;
+          if (hit && f.when === 'before') {
+            f.times--;
+            throw new Error(`injected failure before ${name}`);
+          }
+          const result = await (value as (...a: unknown[]) => unknown).apply(target, args);
+          if (hit && f.when === 'after') {
+            f.times--;
+            throw new Error(`injected failure after ${name} took effect`);
+          }
+          return result;
+        };
+      },
+    });
+  }
+}
+
+export interface BillingStory {
+  f: PanelFixture;
+  story: Story;
+  mod: OverusageModule;
+  faulty: FaultyPanel;
+  fake: FakeMaster;
+  masterId: number;
+}
+
+/**
+ * The seed thread as data: a VPS on a 5 TB plan (€0.50 per GB over, €0.35 agreed in advance),
+ * renewing on the 9th, whose counter reached 6 TB in May 2013; the panel invoices 7 days ahead.
+ */
+export async function buildBillingStory(knex: Knex): Promise<BillingStory> {
+  const f = await buildPanel(knex, { start: '2013-04-30T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
+  const story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-06-09' });
+  const fake = new FakeMaster();
+  const faulty = new FaultyPanel(f.panel.api);
+  const mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => fake.gateway(), panel: faulty.api(), log: silentLogger, metering: { writer: 'inline' } });
+  await mod.migrateDown();
+  f.panel.addons.register(mod.addon);
+  await f.panel.addons.activate('overusage');
+  const master = await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: 'Europe/Brussels' }, CLI_ACTOR);
+  for (const [serviceId, clientId, ref] of [
+    [story.serviceId, story.clientId, '101'],
+    [story.dutchServiceId, story.dutchClientId, '102'],
+  ] as const) {
+    await mod.links.link({ serviceId, clientId, productId: story.productId, masterId: master.id, serverRef: ref }, CLI_ACTOR);
+  }
+  await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50', precommit: '0.35' } }, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR);
+  return { f, story, mod, faulty, fake, masterId: master.id };
+}
+
+/** Samples May's last days and the reset on 1 June: the May period closes at 6 TB (the Dutch VPS at 4 TB). */
+export async function closeMay(s: BillingStory): Promise<void> {
+  const days: Array<[string, bigint, bigint]> = [
+    ['2013-05-30T21:50:00Z', 5900n * GB, 3900n * GB],
+    ['2013-05-31T21:50:00Z', 6000n * GB, 4000n * GB],
+    ['2013-06-01T21:50:00Z', 150n * GB, 90n * GB],
+  ];
+  for (const [at, a, b] of days) {
+    s.f.clock.set(at);
+    s.fake.set('101', a);
+    s.fake.set('102', b);
+    await s.mod.metering.collect();
+  }
+}
