@@ -105,6 +105,8 @@ export interface AddonModule {
   hooks?(): readonly AddonHookDefinition[];
   /** $_ADDONLANG per language name ('english', 'dutch') */
   lang?: Readonly<Record<string, Record<string, string>>>;
+  /** absolute path of the module's ejs views: the client area renders `<templatesDir>/<templatefile>.ejs` (WHMCS's .tpl in the module folder) */
+  readonly templatesDir?: string;
 }
 
 export interface AddonInfo {
@@ -112,6 +114,9 @@ export interface AddonInfo {
   config: AddonConfig;
   active: boolean;
   installedVersion: string | null;
+  templatesDir: string | null;
+  /** which pages the module renders */
+  has: { output: boolean; sidebar: boolean; clientarea: boolean };
 }
 
 export type SaveOutcome = { ok: true } | { ok: false; errors: Record<string, string> };
@@ -119,6 +124,8 @@ export type SaveOutcome = { ok: true } | { ok: false; errors: Record<string, str
 export interface AddonHost {
   register(module: AddonModule): void;
   list(): Promise<AddonInfo[]>;
+  /** one installed module, or null */
+  info(name: string): Promise<AddonInfo | null>;
   isActive(name: string): Promise<boolean>;
   activate(name: string): Promise<AddonResult>;
   deactivate(name: string): Promise<AddonResult>;
@@ -201,6 +208,18 @@ export function createAddonHost(deps: { knex: Knex; hooks: HookManager; log: Log
     return { ...fieldValues, modulelink: link, version: cfg.version, _lang: { ...lang }, request };
   }
 
+  async function infoOf(m: AddonModule): Promise<AddonInfo> {
+    const s = await stored(m.name);
+    return {
+      name: m.name,
+      config: m.config(),
+      active: s.version !== undefined,
+      installedVersion: s.version ?? null,
+      templatesDir: m.templatesDir ?? null,
+      has: { output: typeof m.output === 'function', sidebar: typeof m.sidebar === 'function', clientarea: typeof m.clientarea === 'function' },
+    };
+  }
+
   const asResult = (r: AddonResult | void, fallback: string): AddonResult => r ?? { status: 'success', description: fallback };
 
   return {
@@ -212,11 +231,13 @@ export function createAddonHost(deps: { knex: Knex; hooks: HookManager; log: Log
 
     async list() {
       const out: AddonInfo[] = [];
-      for (const m of modules.values()) {
-        const s = await stored(m.name);
-        out.push({ name: m.name, config: m.config(), active: s.version !== undefined, installedVersion: s.version ?? null });
-      }
+      for (const m of modules.values()) out.push(await infoOf(m));
       return out;
+    },
+
+    async info(name) {
+      const m = modules.get(name);
+      return m ? infoOf(m) : null;
     },
 
     isActive: async (name) => (await stored(name)).version !== undefined,

@@ -11,7 +11,10 @@
  *    un-abort (a guard must not be undone by another add-on merging its own vars);
  *    `attachments` are concatenated;
  *  - DailyCronJobPreEmail: any handler answering `true` suppresses the report email;
- *  - output hooks: the HTML strings are concatenated in run order.
+ *  - output hooks: the HTML strings are concatenated in run order;
+ *  - menu hooks (ClientAreaHomepagePanels, the client sidebars): the handler receives the menu
+ *    object itself and changes it (addChild, removeChild…); PHP passes objects by handle, so
+ *    these are the one place where a handler's changes reach the caller. Answers are ignored.
  *
  * A handler that throws does not stop the panel: the error goes to the activity log ("Hook
  * Error: …") and the structured log, and the handler counts as having given no answer; the
@@ -24,7 +27,7 @@ import type { Logger } from '../module/adapters/logger.js';
 export type HookVars = Record<string, unknown>;
 export type HookHandler = (vars: any) => unknown;
 
-export type HookStyle = 'ignored' | 'merge' | 'any_true' | 'html';
+export type HookStyle = 'ignored' | 'merge' | 'any_true' | 'html' | 'menu';
 
 const CONTROL_KEYS = new Set(['abortcmd', 'abortsend', 'abortCancel', 'abortLogging']);
 
@@ -45,6 +48,9 @@ export const HOOK_STYLE: Record<string, HookStyle> = {
   ClientAreaProductDetailsOutput: 'html',
   AdminAreaClientSummaryPage: 'html',
   AdminInvoicesControlsOutput: 'html',
+  ClientAreaHomepagePanels: 'menu',
+  ClientAreaPrimarySidebar: 'menu',
+  ClientAreaSecondarySidebar: 'menu',
 };
 
 export interface HookRegistration {
@@ -179,7 +185,7 @@ export function createHookManager(deps: HookManagerDeps): HookManager {
       for (const h of ordered(name)) {
         let answer: unknown;
         try {
-          answer = await h.handler(structuredClone(vars));
+          answer = await h.handler(style === 'menu' ? vars : structuredClone(vars));
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
           result.handlers.push({ source: h.source, priority: h.priority, outcome: 'error', error: message });

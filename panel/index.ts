@@ -109,3 +109,7 @@ export type { HookManager, HookTraceEntry, HookRunResult } from './hooks.js';
 export type { ServerModule } from './core/server-modules.js';
 export { createAdmin, createApiCredential } from './auth.js';
 export { API_PATH } from './api-router.js';
+// The panel's web pages (client area, admin area, addon embedding): app.use(createPanelWeb({ panel, sessionSecret }))
+export { createPanelWeb, type PanelWebOptions } from './web/create-panel-web.js';
+export { hashClientPassword, verifyClientPassword, setClientPassword } from './web/passwords.js';
+export { MenuItem, type MenuItemOptions } from './web/menu.js';
