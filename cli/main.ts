@@ -8,6 +8,8 @@ import { loadConfig, parseListen } from './config.js';
 import { openApp, type App } from './app.js';
 import { createProgress } from './progress.js';
 import { createServerApp, listen } from './serve.js';
+import { serveDemo } from './serve-demo.js';
+import { createLogger } from '../module/adapters/logger.js';
 
 /**
  * The `overusage` command line: a stable contract for operators and scripts. Every command takes
@@ -249,15 +251,31 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--listen <host:port>', 'overrides OVERUSAGE_LISTEN')
     .option('--demo', 'the embedded demo: reference panel, SolusVM simulator and demo data')
     .action(async (o: { listen?: string; demo?: boolean }) => {
-      const app = await ctx.ready();
-      const { host, port } = o.listen ? parseListen(o.listen) : app.config.listen;
-      const server = await listen(createServerApp(app), host, port);
-      const addr = server.address() as { port: number };
-      ctx.print(`overusage listening on http://${host}:${addr.port} (health: /health)`, { url: `http://${host}:${addr.port}` });
-      app.log.info('server.started', { host, port: addr.port, database: app.db.safeUrl });
+      const config = loadConfig(io.env, globals().zone ? { zone: globals().zone! } : {});
+      const { host, port } = o.listen ? parseListen(o.listen) : config.listen;
+      let close: () => Promise<void>;
+      if (o.demo) {
+        const log = createLogger({ level: config.logLevel });
+        const started = Date.now();
+        const running = await serveDemo(config, log, { host, port, ...(globals().db ? { databaseUrl: globals().db! } : {}) });
+        close = running.close;
+        const logins = running.demo.logins.map((l) => `  ${l.who.padEnd(18)} ${l.login.padEnd(20)} ${l.password.padEnd(11)} ${l.story}`).join('\n');
+        ctx.print(
+          `Overusage demo on ${running.url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s; the demo's clock stands at ${running.demo.clock.now().setZone('Europe/Brussels').toFormat('d LLLL yyyy HH:mm')} in Brussels)\n` +
+            `  admin area:  ${running.url}/admin/\n  client area: ${running.url}/clientarea.php\n  health:      ${running.url}/health\n\nLogins:\n${logins}`,
+          { url: running.url, admin: `${running.url}/admin/`, client: `${running.url}/clientarea.php`, logins: running.demo.logins },
+        );
+      } else {
+        const app = await ctx.ready();
+        const server = await listen(createServerApp(app), host, port);
+        const addr = server.address() as { port: number };
+        ctx.print(`overusage listening on http://${host}:${addr.port} (health: /health)`, { url: `http://${host}:${addr.port}` });
+        app.log.info('server.started', { host, port: addr.port, database: app.db.safeUrl });
+        close = () => new Promise<void>((r) => server.close(() => r()));
+      }
       // Serve until a signal; then close cleanly.
       await new Promise<void>((resolve) => {
-        const stop = () => server.close(() => resolve());
+        const stop = () => void close().then(resolve, resolve);
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });

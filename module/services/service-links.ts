@@ -20,6 +20,8 @@ export interface ServiceLink {
   serverUuid: string | null;
   resetPolicy: ResetPolicy | null;
   resetDay: number | null;
+  currency: string;
+  regdate: string | null;
   active: boolean;
   lastSampleDate: string | null;
 }
@@ -34,6 +36,10 @@ const linkInput = z
     serverUuid: z.string().trim().min(1).max(64).nullish(),
     resetPolicy: z.string().nullish(),
     resetDay: z.number().int().min(1).max(31).nullish(),
+    /** the client's currency in the panel (charges are rated in it) */
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO currency code such as EUR').default('EUR'),
+    /** the service's registration day: a first period that starts earlier is prorated */
+    regdate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').nullish(),
     active: z.boolean().default(true),
   })
   .strict();
@@ -63,6 +69,8 @@ export function createServiceLinkService(deps: { knex: Knex; clock: Clock; audit
     serverUuid: (r.server_uuid as string | null) ?? null,
     resetPolicy: r.reset_policy ? parseResetPolicy(r.reset_policy) : null,
     resetDay: toNumOrNull(r.reset_day),
+    currency: String(r.currency ?? 'EUR'),
+    regdate: toDateOrNull(r.regdate),
     active: toBool(r.active),
     lastSampleDate: toDateOrNull(r.last_sample_date),
   });
@@ -93,6 +101,8 @@ export function createServiceLinkService(deps: { knex: Knex; clock: Clock; audit
     server_uuid: l.serverUuid ?? null,
     reset_policy: l.resetPolicy,
     reset_day: l.resetDay ?? null,
+    currency: l.currency,
+    regdate: l.regdate ?? null,
     active: l.active,
     created_at: now,
     updated_at: now,
