@@ -33,9 +33,9 @@ export interface OverusageLineInput {
   periodStart: IsoDate;
   periodEnd: IsoDate;
   /** the last day on which the line may be disputed (printed on billed lines) */
-  disputeBy?: IsoDate | null;
-  /** appended as "[OU-123]" so the line can be found again on the invoice */
-  reference?: string | null;
+  deadlineLastDay?: IsoDate | null;
+  /** the line's reference code, appended as "[OU-123]" so the line can be found again on the invoice */
+  refCode?: string | null;
 }
 
 // Thin spaces (en-GB date ranges) are missing from many invoice PDF fonts; narrow no-break spaces
@@ -73,6 +73,11 @@ export const formatInteger = (value: bigint, locale: string): string => plainSpa
 export function formatQuantity(decimal: string, locale: string): string {
   const nf = new Intl.NumberFormat(locale, { minimumFractionDigits: 0, maximumFractionDigits: RATE_SCALE });
   return plainSpaces(nf.format(exact(decimal)));
+}
+
+/** A quantity that is over the allowance but rounds to 0 at 6 decimals reads "< 0.000001", not "0". */
+function formatOverQuantity(decimal: string, locale: string): string {
+  return /^[0.]+$/.test(decimal) ? `< ${formatQuantity(scaledToString(1n, RATE_SCALE), locale)}` : formatQuantity(decimal, locale);
 }
 
 /** A unit price: at least the currency's decimals, up to the rate's 6 ("€0.50", "€0.000125", "¥80"). */
@@ -144,7 +149,7 @@ function quantityTimesRate(r: RatedCharge, locale: string): string {
     const size = `${formatInteger(BigInt(r.blockUnits ?? 1), locale)} ${r.unit}`;
     return `${w.blocks(formatInteger(BigInt(r.quantity), locale), size, r.quantity === '1')} × ${rate}`;
   }
-  return `${formatQuantity(r.quantity, locale)} ${r.quantityUnit} × ${rate}`;
+  return `${formatOverQuantity(r.quantity, locale)} ${r.quantityUnit} × ${rate}`;
 }
 
 /** The facts of a period, in the order the line reads them. */
@@ -214,11 +219,21 @@ export function describeOverusageLine(input: OverusageLineInput, locale: string)
   let tail: string;
   if (rated.outcome === 'billed') {
     tail = rated.capped && rated.capMinor !== null ? `, ${w.cappedAt} ${formatAmount(rated.capMinor, rated.currency, locale)}` : '';
-    if (input.disputeBy) tail += ` (${w.disputeBy} ${formatDay(input.disputeBy, locale)})`;
+    if (input.deadlineLastDay) tail += ` (${w.disputeBy} ${formatDay(input.deadlineLastDay, locale)})`;
   } else {
     tail = ` — ${outcomeNote(rated, locale)}`;
   }
-  return head + tail + reference(input.reference);
+  return head + tail + reference(input.refCode);
+}
+
+/** The line text in the language of the client's panel setting, with the locale it was written in. */
+export function describeLineForClient(
+  input: OverusageLineInput,
+  panelLanguage: string | null | undefined,
+  country?: string | null,
+): { text: string; locale: string } {
+  const locale = localeForClient(panelLanguage, country);
+  return { text: describeOverusageLine(input, locale), locale };
 }
 
 const EXPLAIN = {
@@ -337,7 +352,7 @@ export function explainCharge(rated: RatedCharge, locale: string): string[] {
   const quantity =
     rated.quantityUnit === 'block'
       ? `${formatInteger(BigInt(rated.quantity), locale)} × ${e.block(blockSize)}`
-      : `${formatQuantity(rated.quantity, locale)} ${rated.quantityUnit}`;
+      : `${rated.outcome === 'within_allowance' ? formatQuantity(rated.quantity, locale) : formatOverQuantity(rated.quantity, locale)} ${rated.quantityUnit}`;
   out.push(`${e.quantity}: ${quantity}`);
   const per = rated.quantityUnit === 'block' ? e.block(blockSize) : rated.quantityUnit;
   out.push(`${e.rate}: ${formatRate(rated.rate, rated.currency, locale)} ${e.per} ${per}`);

@@ -288,3 +288,47 @@ export function rateUsage(usage: PeriodUsage, plan: RatingPlan): RatedCharge {
 }
 
 const maxZero = (v: bigint): bigint => (v > 0n ? v : 0n);
+
+const BIGINT_FIELDS = [
+  'usedBytes',
+  'fullAllowanceBytes',
+  'allowanceBytes',
+  'periodSeconds',
+  'toleranceBytes',
+  'overBytes',
+  'roundedMinor',
+  'capMinor',
+  'minimumMinor',
+  'amountMinor',
+  'writtenOffMinor',
+  'measuredBps',
+  'commitBps',
+] as const satisfies ReadonlyArray<keyof RatedCharge>;
+
+/**
+ * A rated charge read back from JSON (bigints stored as strings): every bigint field revived, so a
+ * presenter never meets a string where it expects a bigint. Fields that older records lack get the
+ * value they implied (no cap, no minimum, nothing written off unless the outcome says so).
+ */
+export function ratedChargeFromJson(record: Readonly<Record<string, unknown>>): RatedCharge {
+  const big = (k: string): bigint | null => {
+    const v = record[k];
+    if (v === null || v === undefined) return null;
+    if (typeof v === 'bigint') return v;
+    if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+    throw invalidInput(`a stored charge has a bad ${k}`, { value: String(v) });
+  };
+  const out = { ...record } as Record<string, unknown>;
+  for (const k of BIGINT_FIELDS) out[k] = big(k);
+  const r = out as unknown as RatedCharge;
+  for (const k of ['usedBytes', 'fullAllowanceBytes', 'allowanceBytes', 'toleranceBytes', 'overBytes', 'roundedMinor', 'amountMinor'] as const) {
+    if (r[k] === null) throw invalidInput(`a stored charge lacks ${k}`);
+  }
+  r.minimumMinor ??= 0n;
+  r.periodSeconds ??= 0n;
+  r.writtenOffMinor ??= r.outcome === 'written_off' ? (r.capped && r.capMinor !== null ? r.capMinor : r.roundedMinor) : 0n;
+  r.blockUnits ??= null;
+  r.prorated ??= r.allowanceBytes !== r.fullAllowanceBytes && (r.model === 'per_unit' || r.model === 'per_block');
+  return r;
+}
