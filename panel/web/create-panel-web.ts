@@ -55,17 +55,17 @@ export interface PanelWebOptions {
 const CLIENT_PATHS = ['/login.php', '/dologin.php', '/logout.php', '/clientarea.php', '/viewinvoice.php', '/index.php', '/assets/panel.css'];
 
 export function createPanelWeb(opts: PanelWebOptions): Router {
-  const panel = opts.panel;
-  const log = (opts.log ?? panel.core.log).child({ component: 'panel-web' });
-  const clock = opts.clock ?? panel.core.clock;
-  const zone = opts.zone ?? panel.zone;
-  const cacheViews = opts.cacheViews ?? true;
   const sessions = createSessionManager({
     secret: opts.sessionSecret,
     ttlSeconds: opts.sessionTtlSeconds ?? 8 * 3600,
     now: opts.now ?? Date.now,
     secureCookies: opts.secureCookies ?? false,
   });
+  const panel = opts.panel;
+  const log = (opts.log ?? panel.core.log).child({ component: 'panel-web' });
+  const clock = opts.clock ?? panel.core.clock;
+  const zone = opts.zone ?? panel.zone;
+  const cacheViews = opts.cacheViews ?? true;
   const ctx: WebContext = {
     panel,
     knex: opts.knex ?? panel.knex,
