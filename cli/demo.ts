@@ -25,6 +25,8 @@ export const DEMO_ZONE = 'Europe/Brussels';
 export const DEMO_NOW = '2013-06-04T15:28:00Z';
 const HISTORY_FROM: IsoDate = '2013-03-01';
 const SEEDED_KEY = 'OverusageDemoSeeded';
+/** where the demo's clock stands, so `panel cron --demo` moves it for the next start too */
+const NOW_KEY = 'OverusageDemoNow';
 
 const GB = 10n ** 9n;
 const TB = 10n ** 12n;
@@ -166,7 +168,8 @@ export async function startDemoData(config: AppConfig, log: Logger, opts: { data
       if (m.baseUrl !== sm.url) await module.masters.update(m.id, { baseUrl: sm.url }, { type: 'system', id: 'demo' });
     }
   }
-  clock.set(opts.now ?? DEMO_NOW);
+  const stored = (await db.knex('tblconfiguration').where({ setting: NOW_KEY }).first('value'))?.value as string | undefined;
+  clock.set(opts.now ?? stored ?? DEMO_NOW);
   return {
     db,
     clock,
@@ -184,6 +187,23 @@ export async function startDemoData(config: AppConfig, log: Logger, opts: { data
       await db.close();
     },
   };
+}
+
+/**
+ * Moves the demo forward day by day: each day the panel's morning automation and the module's
+ * evening sampling, as in the seeded history. The clock stays at the end, for the next start too.
+ */
+export async function advanceDemo(demo: Demo, from: IsoDate, to: IsoDate): Promise<Array<{ date: IsoDate; invoices: number; notices: number; suspensions: number }>> {
+  const out = [];
+  for (let day = from; day <= to; day = addDays(day, 1)) {
+    demo.clock.set(DateTime.fromISO(`${day}T09:00:00`, { zone: DEMO_ZONE }));
+    const r = await demo.panel.runDailyAutomation(day);
+    demo.clock.set(DateTime.fromISO(`${day}T23:50:00`, { zone: DEMO_ZONE }));
+    await demo.panel.hooks.run('AfterCronJob', {});
+    out.push({ date: day, invoices: r.invoicesCreated.length, notices: r.notices.length, suspensions: r.suspensions.filter((s) => s.outcome === "suspended").length });
+  }
+  await setSetting(demo.db.knex, NOW_KEY, demo.clock.now().toISO()!, demo.clock.now(), DEMO_ZONE);
+  return out;
 }
 
 async function seed(knex: Knex, panel: Panel, module: OverusageModule, clock: ManualClock, masters: Record<'v1' | 'v2', SimMaster>, log: Logger): Promise<void> {

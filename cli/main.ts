@@ -9,6 +9,7 @@ import { openApp, type App } from './app.js';
 import { createProgress } from './progress.js';
 import { createServerApp, listen } from './serve.js';
 import { serveDemo } from './serve-demo.js';
+import { advanceDemo, startDemoData } from './demo.js';
 import { createLogger } from '../module/adapters/logger.js';
 
 /**
@@ -279,6 +280,38 @@ export async function run(argv: string[], io: Io): Promise<number> {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+    });
+
+  const panelCmd = program.command('panel').description('the reference panel host (the demo and tests run on it)');
+  panelCmd
+    .command('cron')
+    .description("run the panel's daily automation for a day (or a range of days) with the clock set to that day, then the add-on's evening sampling: a month replays in seconds")
+    .requiredOption('--date <YYYY-MM-DD>', 'the (first) day to run')
+    .option('--to <YYYY-MM-DD>', 'run every day up to and including this one')
+    .option('--demo', "on the demo's data (the default database of `npm start`), with its SolusVM simulator")
+    .action(async (o: { date: string; to?: string; demo?: boolean }) => {
+      const from = parseIsoDate(o.date, '--date');
+      const to = o.to ? parseIsoDate(o.to, '--to') : from;
+      if (to < from) throw new ModuleError('INVALID_INPUT', `--to ${to} is before --date ${from}`);
+      if (!o.demo) {
+        throw new ModuleError(
+          'INVALID_INPUT',
+          'panel cron needs --demo: the reference panel only runs on the demo data here; against a real WHMCS its own cron runs the automation and calls the add-on\'s hooks',
+        );
+      }
+      const config = loadConfig(io.env, globals().zone ? { zone: globals().zone! } : {});
+      const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+      const demo = await startDemoData(config, log, globals().db ? { databaseUrl: globals().db! } : {});
+      try {
+        const days = await advanceDemo(demo, from, to);
+        ctx.print(
+          days.map((d) => `${d.date}: ${d.invoices} invoice(s) created, ${d.notices} notice(s), ${d.suspensions} suspension(s)`).join('\n') +
+            `\nthe demo's clock now stands at ${demo.clock.now().setZone('Europe/Brussels').toFormat('yyyy-MM-dd HH:mm')} (Brussels)`,
+          { days, now: demo.clock.now().toISO() },
+        );
+      } finally {
+        await demo.close();
+      }
     });
 
   for (const r of extraRegistrars) r(program, ctx);

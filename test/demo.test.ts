@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import readline from 'node:readline';
+import { expect } from 'chai';
+
+/**
+ * `npm start` on a fresh data directory: the demo serves the admin and client pages within 15 s,
+ * and the logins it prints work (checked over HTTP with a cookie jar, as a browser would).
+ */
+describe('the embedded demo (npm start)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let child: ReturnType<typeof spawn> | null = null;
+  let printed: { url: string; admin: string; client: string; logins: Array<{ who: string; login: string; password: string }> };
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-demo-'));
+    const started = Date.now();
+    child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', '--json', 'serve', '--demo', '--listen', '127.0.0.1:0'], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      env: { ...process.env, OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    const rl = readline.createInterface({ input: child.stdout! });
+    printed = await new Promise((resolve, reject) => {
+      rl.on('line', (l) => {
+        out += l + '\n';
+        try {
+          resolve(JSON.parse(out));
+        } catch {
+          // the JSON spans lines; wait for the rest
+        }
+      });
+      child!.once('exit', (code) => reject(new Error(`the demo exited with ${code}`)));
+    });
+    expect(Date.now() - started, 'serving within 15 s').to.be.lessThan(15_000);
+  });
+
+  after(async () => {
+    child?.kill('SIGTERM');
+    if (child) await new Promise((r) => child!.once('exit', r));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  class Browser {
+    cookies = new Map<string, string>();
+    async get(url: string) {
+      return this.request(url, { method: 'GET' });
+    }
+    async request(url: string, init: RequestInit & { form?: Record<string, string> }) {
+      const headers: Record<string, string> = { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+      let body: string | undefined;
+      if (init.form) {
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+        body = new URLSearchParams(init.form).toString();
+      }
+      const res = await fetch(url, { method: init.method, headers, body, redirect: 'manual' });
+      for (const c of res.headers.getSetCookie()) {
+        const [pair] = c.split(';');
+        const [k, v] = pair!.split('=');
+        this.cookies.set(k!, v ?? '');
+      }
+      return { status: res.status, location: res.headers.get('location'), text: await res.text() };
+    }
+    static token(html: string): string {
+      const m = /name="token" value="([^"]+)"/.exec(html);
+      if (!m) throw new Error('no CSRF token in the page');
+      return m[1]!;
+    }
+  }
+
+  it('answers the health check', async () => {
+    const res = await fetch(`${printed.url}/health`);
+    expect(res.status).to.equal(200);
+    expect(await res.json()).to.include({ status: 'ok', module: 'overusage' });
+  });
+
+  it('lets the printed admin login in and shows the clients and the Overusage tab', async () => {
+    const admin = printed.logins.find((l) => l.who === 'admin')!;
+    const b = new Browser();
+    const form = await b.get(`${printed.url}/admin/login.php`);
+    const login = await b.request(`${printed.url}/admin/dologin.php`, { method: 'POST', form: { username: admin.login, password: admin.password, token: Browser.token(form.text) } });
+    expect(login.status).to.equal(303);
+    const clients = await b.get(`${printed.url}/admin/clients.php`);
+    expect(clients.status).to.equal(200);
+    expect(clients.text).to.include('Timmermans');
+    const tab = await b.get(`${printed.url}/admin/addonmodules.php?module=overusage`);
+    expect(tab.status).to.equal(200);
+    expect(tab.text).to.include('demo-solusvm-1');
+  });
+
+  it("lets the seed client log in and see the June invoice with May's overusage line", async () => {
+    const pieter = printed.logins.find((l) => l.login === 'pieter@example.be')!;
+    const b = new Browser();
+    const form = await b.get(`${printed.url}/login.php`);
+    const login = await b.request(`${printed.url}/dologin.php`, { method: 'POST', form: { username: pieter.login, password: pieter.password, token: Browser.token(form.text) } });
+    expect(login.status).to.equal(303);
+    const home = await b.get(`${printed.url}/clientarea.php`);
+    expect(home.status).to.equal(200);
+    const ids = [...home.text.matchAll(/viewinvoice\.php\?id=(\d+)/g)].map((m) => Number(m[1]));
+    expect(ids.length).to.be.greaterThan(0);
+    const newest = Math.max(...ids);
+    const inv = await b.get(`${printed.url}/viewinvoice.php?id=${newest}`);
+    expect(inv.status).to.equal(200);
+    expect(inv.text).to.match(/Bandwidth overusage/);
+    expect(inv.text).to.match(/500[.,]00/);
+  });
+
+  it('refuses a wrong password with a generic message', async () => {
+    const b = new Browser();
+    const form = await b.get(`${printed.url}/login.php`);
+    const login = await b.request(`${printed.url}/dologin.php`, { method: 'POST', form: { username: 'pieter@example.be', password: 'wrong', token: Browser.token(form.text) } });
+    expect(login.status).to.equal(401);
+  });
+});
