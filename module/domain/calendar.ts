@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { DateTime, Info } from 'luxon';
 import { invalidInput } from './errors.js';
 
 /** A calendar day, 'YYYY-MM-DD', meaningful only together with a time zone. */
@@ -48,7 +48,9 @@ export function localDate(instant: DateTime, zone: string): IsoDate {
 }
 
 export function assertZone(zone: string): string {
-  if (!DateTime.local({ zone }).isValid) throw invalidInput(`"${zone}" is not a time zone (try "Europe/Brussels")`);
+  // Checked on the zone itself: building a DateTime in a bad zone throws luxon's own error when
+  // Settings.throwOnInvalid is on, instead of this one.
+  if (typeof zone !== 'string' || !Info.normalizeZone(zone).isValid) throw invalidInput(`"${zone}" is not a time zone (try "Europe/Brussels")`);
   return zone;
 }
 

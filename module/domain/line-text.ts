@@ -114,6 +114,7 @@ const WORDS = {
     cappedAt: 'capped at',
     disputeBy: 'dispute by',
     withinNote: 'within the allowance, nothing to bill',
+    withinCommitNote: 'within the committed rate, nothing to bill',
     billedNote: (amount: string) => `billed: ${amount}`,
     billedCappedNote: (amount: string, before: string) => `billed: ${amount} (capped; ${before} before the cap)`,
     writtenOffBelowMinimum: (amount: string, minimum: string) => `written off: ${amount} is below the minimum charge of ${minimum}, not billed`,
@@ -133,6 +134,7 @@ const WORDS = {
     cappedAt: 'gemaximeerd op',
     disputeBy: 'bezwaar uiterlijk',
     withinNote: 'binnen de bundel, niets te factureren',
+    withinCommitNote: 'binnen de afgesproken snelheid, niets te factureren',
     billedNote: (amount: string) => `gefactureerd: ${amount}`,
     billedCappedNote: (amount: string, before: string) => `gefactureerd: ${amount} (gemaximeerd; ${before} zonder maximum)`,
     writtenOffBelowMinimum: (amount: string, minimum: string) =>
@@ -195,7 +197,7 @@ export function outcomeNote(rated: RatedCharge, locale: string): string {
   const money = (minor: bigint) => formatAmount(minor, rated.currency, locale);
   switch (rated.outcome) {
     case 'within_allowance':
-      return w.withinNote;
+      return rated.model === 'p95' || rated.model === 'avg_mbps' ? w.withinCommitNote : w.withinNote;
     case 'billed':
       return rated.capped ? w.billedCappedNote(money(rated.amountMinor), money(rated.roundedMinor)) : w.billedNote(money(rated.amountMinor));
     case 'written_off':
@@ -263,7 +265,7 @@ const EXPLAIN = {
     capNotHit: (cap: string) => `Cap: ${cap} per period, not reached`,
     minimum: (min: string) => `Minimum charge: ${min}; a smaller amount is written off (recorded, not billed)`,
     outcome: 'Outcome',
-    bytes: 'bytes',
+    bytes: (n: bigint) => (n === 1n ? 'byte' : 'bytes'),
   },
   nl: {
     model: {
@@ -291,7 +293,7 @@ const EXPLAIN = {
     capNotHit: (cap: string) => `Maximum: ${cap} per periode, niet bereikt`,
     minimum: (min: string) => `Minimumbedrag: ${min}; een kleiner bedrag wordt kwijtgescholden (vastgelegd, niet gefactureerd)`,
     outcome: 'Uitkomst',
-    bytes: 'bytes',
+    bytes: (n: bigint) => (n === 1n ? 'byte' : 'bytes'),
   },
 } as const;
 
@@ -309,7 +311,7 @@ function formatPrecise(precise: string, currency: string, locale: string): strin
 export function explainCharge(rated: RatedCharge, locale: string): string[] {
   const e = EXPLAIN[textLanguage(locale)];
   const shown = displayUnit(rated.unit);
-  const bytes = (b: bigint) => `${formatByteAmount(b, shown, locale)} (${formatInteger(b, locale)} ${e.bytes})`;
+  const bytes = (b: bigint) => `${formatByteAmount(b, shown, locale)} (${formatInteger(b, locale)} ${e.bytes(b)})`;
   const money = (minor: bigint) => formatAmount(minor, rated.currency, locale);
   const blockSize = `${formatInteger(BigInt(rated.blockUnits ?? 1), locale)} ${rated.unit}`;
   const out: string[] = [];

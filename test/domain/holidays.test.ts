@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import { easterSunday, holidayName, holidaysOf, isBusinessDay, isWeekend } from '../../module/domain/holidays.js';
+
+describe('holidays', () => {
+  it('finds Easter on the known dates', () => {
+    const known: Record<number, string> = {
+      2000: '2000-04-23',
+      2008: '2008-03-23', // early
+      2011: '2011-04-24',
+      2013: '2013-03-31',
+      2019: '2019-04-21',
+      2024: '2024-03-31',
+      2025: '2025-04-20',
+      2026: '2026-04-05',
+      2027: '2027-03-28',
+      2038: '2038-04-25', // the latest possible date
+      2285: '2285-03-22', // the earliest possible date
+    };
+    for (const [year, date] of Object.entries(known)) expect(easterSunday(Number(year)), year).to.equal(date);
+  });
+
+  it('puts the Easter-based days where they fall (Belgium)', () => {
+    const be = (y: number) => [...holidaysOf('BE', y).entries()];
+    const named = (y: number, name: string) => be(y).find(([, n]) => n === name)?.[0];
+    expect([2013, 2024, 2025, 2026].map((y) => named(y, 'Easter Monday'))).to.deep.equal(['2013-04-01', '2024-04-01', '2025-04-21', '2026-04-06']);
+    expect([2013, 2024, 2025, 2026].map((y) => named(y, 'Ascension Day'))).to.deep.equal(['2013-05-09', '2024-05-09', '2025-05-29', '2026-05-14']);
+    expect([2013, 2024, 2025, 2026].map((y) => named(y, 'Whit Monday'))).to.deep.equal(['2013-05-20', '2024-05-20', '2025-06-09', '2026-05-25']);
+  });
+
+  it('knows the ten Belgian public holidays', () => {
+    const days = [...holidaysOf('BE', 2013).keys()];
+    expect(days).to.have.length(10);
+    expect(days).to.include.members(['2013-01-01', '2013-05-01', '2013-07-21', '2013-08-15', '2013-11-01', '2013-11-11', '2013-12-25']);
+    expect(holidayName('BE', '2013-12-26')).to.equal(null); // not a Belgian holiday
+    expect(holidayName('BE', '2013-03-29')).to.equal(null); // Good Friday neither
+  });
+
+  it('knows the Dutch ones, King\u2019s Day moved off a Sunday, Liberation Day in lustrum years only', () => {
+    expect(holidayName('NL', '2013-12-26')).to.equal('Tweede Kerstdag');
+    expect(holidayName('NL', '2024-05-20')).to.equal('Tweede Pinksterdag');
+    expect(holidayName('NL', '2024-05-09')).to.equal('Hemelvaartsdag');
+    // King's Day: 27 April, on the 26th when the 27th is a Sunday (2014, 2025)
+    expect(holidayName('NL', '2024-04-27')).to.equal('Koningsdag');
+    expect(holidayName('NL', '2025-04-27')).to.equal(null);
+    expect(holidayName('NL', '2025-04-26')).to.equal('Koningsdag');
+    expect(holidayName('NL', '2014-04-26')).to.equal('Koningsdag');
+    expect(holidayName('NL', '2020-04-27')).to.equal('Koningsdag');
+    // Queen's Day until 2013: 30 April, the 29th when the 30th was a Sunday (2006)
+    expect(holidayName('NL', '2013-04-30')).to.equal('Koninginnedag');
+    expect(holidayName('NL', '2013-04-27')).to.equal(null);
+    expect(holidayName('NL', '2006-04-29')).to.equal('Koninginnedag');
+    // Liberation Day is a day off every fifth year
+    expect(holidayName('NL', '2020-05-05')).to.equal('Bevrijdingsdag');
+    expect(holidayName('NL', '2025-05-05')).to.equal('Bevrijdingsdag');
+    expect(holidayName('NL', '2024-05-05')).to.equal(null);
+    expect(holidayName('NL', '2026-05-05')).to.equal(null);
+    expect(holidaysOf('NL', 2024).size).to.equal(9);
+    expect(holidaysOf('NL', 2025).size).to.equal(10);
+  });
+
+  it('no calendar, no holidays; weekends are never business days', () => {
+    expect(holidaysOf('none', 2025).size).to.equal(0);
+    expect(holidayName('none', '2025-12-25')).to.equal(null);
+    expect(isWeekend('2013-06-01')).to.equal(true); // Saturday
+    expect(isWeekend('2013-06-02')).to.equal(true);
+    expect(isWeekend('2013-06-03')).to.equal(false);
+    expect(isBusinessDay('2013-06-03', 'BE')).to.equal(true);
+    expect(isBusinessDay('2013-05-20', 'BE')).to.equal(false);
+    expect(isBusinessDay('2013-05-20', 'none')).to.equal(true);
+    expect(isBusinessDay('2013-12-26', 'BE')).to.equal(true);
+    expect(isBusinessDay('2013-12-26', 'NL')).to.equal(false);
+  });
+});
