@@ -49,7 +49,10 @@ export function createClientRouter(ctx: WebContext, loginLimiter: RequestHandler
   }
 
   /** The CSRF token for the page's forms; a visitor gets a session of their own for it. */
-  const tokenFor = (req: Request, res: Response, st: ClientState): string => (st.session ?? ctx.sessions.issue(req, res, 'client', 0, '')).csrf;
+  const tokenFor = (req: Request, res: Response, st: ClientState): string => {
+    st.session ??= ctx.sessions.issue(req, res, 'client', 0, '');
+    return st.session.csrf;
+  };
 
   const to = (req: Request, page: string) => `${req.baseUrl}/${page}`;
   const here = (req: Request) => req.url.replace(/^\//, '');

@@ -74,18 +74,26 @@ export class MenuItem {
     return [...this.children.values()].sort((a, b) => a.order - b.order || a.seq - b.seq);
   }
 
-  getName = (): string => this.name;
-  getLabel = (): string => this.label;
+  getName(): string {
+    return this.name;
+  }
+  getLabel(): string {
+    return this.label;
+  }
   setLabel(label: string): this {
     this.label = String(label);
     return this;
   }
-  getUri = (): string => this.uri;
+  getUri(): string {
+    return this.uri;
+  }
   setUri(uri: string): this {
     this.uri = String(uri);
     return this;
   }
-  getOrder = (): number => this.order;
+  getOrder(): number {
+    return this.order;
+  }
   setOrder(order: number): this {
     if (Number.isFinite(order)) this.order = order;
     return this;
@@ -98,17 +106,23 @@ export class MenuItem {
     this.badge = String(badge);
     return this;
   }
-  getBodyHtml = (): string => this.bodyHtml;
+  getBodyHtml(): string {
+    return this.bodyHtml;
+  }
   setBodyHtml(html: string): this {
     this.bodyHtml = String(html);
     return this;
   }
-  getFooterHtml = (): string => this.footerHtml;
+  getFooterHtml(): string {
+    return this.footerHtml;
+  }
   setFooterHtml(html: string): this {
     this.footerHtml = String(html);
     return this;
   }
-  getExtra = (key: string): string | null => this.extras[key] ?? null;
+  getExtra(key: string): string | null {
+    return this.extras[key] ?? null;
+  }
   setExtra(key: string, value: string): this {
     this.extras[key] = String(value);
     return this;
