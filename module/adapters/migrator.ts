@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as createMetering from '../../migrations/20261127000000_create_metering.js';
 import * as createSettings from '../../migrations/20261127130000_create_settings.js';
 import * as createBilling from '../../migrations/20261127140000_create_billing.js';
+import * as createNotices from '../../migrations/20261127150000_create_notices.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261127000000_create_metering', createMetering],
   ['20261127130000_create_settings', createSettings],
   ['20261127140000_create_billing', createBilling],
+  ['20261127150000_create_notices', createNotices],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';
