@@ -20,10 +20,9 @@ import { createAdminOverview, createClientArea } from './web/overview.js';
 import { moduleHooks } from '../hooks/index.js';
 import { createBillingSettingsService } from './services/billing-settings.js';
 import { createRatingService } from './services/rating.js';
-import { createInvoiceLineService, type DescribeLine } from './services/invoice-lines.js';
+import { createInvoiceLineService } from './services/invoice-lines.js';
 import type { PanelApi } from './adapters/panel-api.js';
-import { formatBytes } from './domain/bytes.js';
-import { formatMoney } from './domain/money.js';
+import { describeLineForClient } from './domain/line-text.js';
 
 export { MODULE_NAME, MODULE_VERSION } from './addon-definition.js';
 
@@ -79,7 +78,7 @@ export function createModule(deps: ModuleDeps) {
   const billing = createBillingSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
   const rating = createRatingService({ knex: deps.knex, clock: deps.clock, billing, log });
   const lines = deps.panel
-    ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks: createLockStore(deps.knex), audit: auditLog, log, describe: interimDescribe })
+    ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks: createLockStore(deps.knex), audit: auditLog, log, describe: describeLineForClient })
     : undefined;
   const hooks = () =>
     moduleHooks({
@@ -125,13 +124,3 @@ export function createModule(deps: ModuleDeps) {
 }
 
 export type OverusageModule = ReturnType<typeof createModule>;
-
-// Until the localised line text lands: plain English with exact figures.
-const interimDescribe: DescribeLine = (i) => {
-  const unit = i.rated.unit.startsWith('T') || i.rated.unit === 'GB' ? (i.rated.unit.endsWith('iB') ? 'TiB' : 'TB') : 'TiB';
-  const text =
-    `Bandwidth overusage ${i.periodStart} – ${i.periodEnd}: ${formatBytes(i.rated.usedBytes, unit)} used, ${formatBytes(i.rated.allowanceBytes, unit)} included, ` +
-    `${i.rated.quantity} ${i.rated.quantityUnit} × ${i.rated.rate} ${i.rated.currency} = ${formatMoney({ amountMinor: i.rated.amountMinor, currency: i.rated.currency }, 'en-GB')} ` +
-    `(dispute by ${i.deadlineLastDay}) [${i.refCode}]`;
-  return { text, locale: 'en' };
-};

@@ -5,7 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import { isIsoDate, type IsoDate } from '../domain/calendar.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import { reclamationDeadline } from '../domain/reclamation-deadline.js';
-import type { RatedCharge } from '../domain/usage-rating.js';
+import { ratedChargeFromJson, type RatedCharge } from '../domain/usage-rating.js';
 import type { LockStore } from '../adapters/lock-store.js';
 import type { AuditLog } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
@@ -166,7 +166,7 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
           const deadline = reclamationDeadline(invoiceDate, profile!.window, deps.zone);
           const refCode = newRef();
           const explanation = JSON.parse(String(c.explanation)) as { rated: Record<string, unknown> };
-          const rated = reviveRated(explanation.rated);
+          const rated = ratedChargeFromJson(explanation.rated);
           const { text, locale } = deps.describe(
             { rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode },
             client.language,
@@ -238,21 +238,4 @@ async function doubleBilling(panel: PanelApi, productId: number, profile: Billin
   }
   // The panel cannot tell (WHMCS's GetProducts does not list it): the admin must have confirmed.
   return profile.panelOverageOff ? null : `product ${productId}: confirm in the settings that the panel's own overage billing is off for it (the panel cannot tell)`;
-}
-
-/** The rated charge as stored (bigints as strings) back into its typed form. */
-export function reviveRated(r: Record<string, unknown>): RatedCharge {
-  const big = (k: string) => (r[k] === null || r[k] === undefined ? null : BigInt(String(r[k])));
-  return {
-    ...(r as unknown as RatedCharge),
-    usedBytes: big('usedBytes')!,
-    fullAllowanceBytes: big('fullAllowanceBytes')!,
-    allowanceBytes: big('allowanceBytes')!,
-    toleranceBytes: big('toleranceBytes')!,
-    overBytes: big('overBytes')!,
-    roundedMinor: big('roundedMinor')!,
-    amountMinor: big('amountMinor')!,
-    measuredBps: big('measuredBps'),
-    commitBps: big('commitBps'),
-  };
 }
