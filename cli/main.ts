@@ -282,6 +282,43 @@ export async function run(argv: string[], io: Io): Promise<number> {
       });
     });
 
+  const product = program.command('product').description("products' overusage billing settings");
+  product
+    .command('set <productId>')
+    .description('set how a panel product bills overusage (JSON: unit, model, allowance, prices, window …; see README)')
+    .requiredOption('--settings <json>', 'the settings as JSON, or @file.json')
+    .action(async (productId: string, o: { settings: string }) => {
+      const app = await ctx.ready();
+      const text = o.settings.startsWith('@') ? (await import('node:fs')).readFileSync(o.settings.slice(1), 'utf8') : o.settings;
+      let input: unknown;
+      try {
+        input = JSON.parse(text);
+      } catch {
+        throw new ModuleError('INVALID_INPUT', '--settings is not valid JSON');
+      }
+      const p = await app.module.billing.setProduct(positiveInt(productId, 'productId'), input as never, { type: 'cli', id: null });
+      ctx.print(`product ${productId}: ${p.model} per ${p.unit}, allowance ${p.allowance}, ${Object.keys(p.prices).join('/')} prices, ${p.window.days}-day ${p.window.counting} window`, p);
+    });
+  product
+    .command('list')
+    .description('list the products billed for overusage')
+    .action(async () => {
+      const app = await ctx.ready();
+      const list = await app.module.billing.listProducts();
+      ctx.print(list.map((p) => `${p.productId}\t${p.profile.enabled ? 'on' : 'off'}\t${p.profile.model}\t${p.profile.unit}\t${p.profile.allowance}\t${JSON.stringify(p.profile.prices)}`).join('\n') || 'no product is billed yet', list);
+    });
+
+  program
+    .command('evidence <lineId>')
+    .description("a line's evidence: daily figures and raw samples (JSON, or --csv days|samples)")
+    .addOption(new Option('--csv <what>', 'CSV instead of JSON').choices(['days', 'samples']))
+    .action(async (lineId: string, o: { csv?: 'days' | 'samples' }) => {
+      const app = await ctx.ready();
+      const { evidenceJson, daysCsv, samplesCsv } = await import('../module/services/evidence.js');
+      const e = await app.module.evidence.forLine(positiveInt(lineId, 'lineId'));
+      io.out(o.csv === 'days' ? daysCsv(e).trimEnd() : o.csv === 'samples' ? samplesCsv(e).trimEnd() : evidenceJson(e));
+    });
+
   const panelCmd = program.command('panel').description('the reference panel host (the demo and tests run on it)');
   panelCmd
     .command('cron')

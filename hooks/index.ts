@@ -16,6 +16,8 @@ export interface HookDeps {
   log: Logger;
   /** present when the module can reach the panel's API */
   lines?: InvoiceLineService;
+  /** rating, upgrade suggestions and other daily billing work, after the day's samples */
+  dailyBilling?: () => Promise<void>;
   logActivity?: (text: string) => Promise<void>;
 }
 

@@ -21,6 +21,8 @@ import { moduleHooks } from '../hooks/index.js';
 import { createBillingSettingsService } from './services/billing-settings.js';
 import { createRatingService } from './services/rating.js';
 import { createInvoiceLineService } from './services/invoice-lines.js';
+import { createUpgradeSuggestionService } from './services/upgrade-suggestions.js';
+import { createEvidenceService } from './services/evidence.js';
 import type { PanelApi } from './adapters/panel-api.js';
 import { describeLineForClient } from './domain/line-text.js';
 
@@ -80,8 +82,16 @@ export function createModule(deps: ModuleDeps) {
   const lines = deps.panel
     ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks: createLockStore(deps.knex), audit: auditLog, log, describe: describeLineForClient })
     : undefined;
+  const evidence = createEvidenceService({ knex: deps.knex });
+  const suggestions = deps.panel ? createUpgradeSuggestionService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, log }) : undefined;
+  /** the daily billing work: rate what closed, then suggest upgrades where a streak is on */
+  const dailyBilling = async () => {
+    await rating.rateClosedPeriods();
+    if (suggestions) await suggestions.run();
+  };
   const hooks = () =>
     moduleHooks({
+      dailyBilling,
       metering,
       settings,
       clock: deps.clock,
@@ -113,6 +123,9 @@ export function createModule(deps: ModuleDeps) {
     billing,
     rating,
     lines,
+    evidence,
+    suggestions,
+    dailyBilling,
     hooks,
     /** the WHMCS-shaped addon definition a panel loads */
     addon,
