@@ -30,10 +30,10 @@ describe('the overusage command', function () {
   it('migrates once and then reports it is up to date', async () => {
     const a = io(dir);
     expect(await run(['migrate'], a.io)).to.equal(EXIT.ok);
-    expect(a.out.join('\n')).to.match(/applied 4 migration/);
+    expect(a.out.join('\n')).to.match(/applied 5 migration/);
     const b = io(dir);
     expect(await run(['--json', 'migrate', '--status'], b.io)).to.equal(EXIT.ok);
-    expect(JSON.parse(b.out.join('\n'))).to.deep.equal({ applied: ['20261127000000_create_metering', '20261127130000_create_settings', '20261127140000_create_billing', '20261127150000_create_notices'], pending: [] });
+    expect(JSON.parse(b.out.join('\n'))).to.deep.equal({ applied: ['20261127000000_create_metering', '20261127130000_create_settings', '20261127140000_create_billing', '20261127150000_create_notices', '20261127160000_create_disputes'], pending: [] });
   });
 
   it('adds and lists masters without ever printing their secrets', async () => {

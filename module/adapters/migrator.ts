@@ -3,6 +3,8 @@ import * as createMetering from '../../migrations/20261127000000_create_metering
 import * as createSettings from '../../migrations/20261127130000_create_settings.js';
 import * as createBilling from '../../migrations/20261127140000_create_billing.js';
 import * as createNotices from '../../migrations/20261127150000_create_notices.js';
+import * as createDisputes from '../../migrations/20261127160000_create_disputes.js';
+import * as indexRatingReads from '../../migrations/20261128000000_index_rating_reads.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +18,8 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261127130000_create_settings', createSettings],
   ['20261127140000_create_billing', createBilling],
   ['20261127150000_create_notices', createNotices],
+  ['20261127160000_create_disputes', createDisputes],
+  ['20261128000000_index_rating_reads', indexRatingReads],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';
