@@ -5,6 +5,7 @@ import * as createBilling from '../../migrations/20261127140000_create_billing.j
 import * as createNotices from '../../migrations/20261127150000_create_notices.js';
 import * as createDisputes from '../../migrations/20261127160000_create_disputes.js';
 import * as indexRatingReads from '../../migrations/20261128000000_index_rating_reads.js';
+import * as createBridge from '../../migrations/20261128100000_create_bridge.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261127150000_create_notices', createNotices],
   ['20261127160000_create_disputes', createDisputes],
   ['20261128000000_index_rating_reads', indexRatingReads],
+  ['20261128100000_create_bridge', createBridge],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';
