@@ -6,6 +6,7 @@ import * as createNotices from '../../migrations/20261127150000_create_notices.j
 import * as createDisputes from '../../migrations/20261127160000_create_disputes.js';
 import * as indexRatingReads from '../../migrations/20261128000000_index_rating_reads.js';
 import * as createBridge from '../../migrations/20261128100000_create_bridge.js';
+import * as createLimitActions from '../../migrations/20261129000000_create_limit_actions.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261127160000_create_disputes', createDisputes],
   ['20261128000000_index_rating_reads', indexRatingReads],
   ['20261128100000_create_bridge', createBridge],
+  ['20261129000000_create_limit_actions', createLimitActions],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';
