@@ -20,6 +20,24 @@ export interface AppConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** SQLite only: metering writes in a thread of their own (default) or on the main thread */
   meteringWriter: 'thread' | 'inline';
+  /** the WHMCS bridge (modules/addons/overusage): `serve` mounts /bridge/v1 when set */
+  bridge?: BridgeConfig;
+  /** WHMCS's External API; without it, and with the bridge set, panel calls are relayed through the bridge */
+  whmcsApi?: WhmcsApiConfig;
+}
+
+export interface BridgeConfig {
+  /** the shared secret also set in WHMCS (Setup > Addon Modules > Overusage > Configure) */
+  secret: string;
+  /** where it came from, for messages (never the secret itself) */
+  secretSource: string;
+}
+
+export interface WhmcsApiConfig {
+  url: string;
+  identifier: string;
+  secret: string;
+  accessKey?: string;
 }
 
 export const DEFAULT_DATA_DIR = 'data';
@@ -34,7 +52,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const { key, source } = loadSecretKey(env, dataDir);
   const meteringWriter = (env.OVERUSAGE_METERING_WRITER ?? 'thread') as AppConfig['meteringWriter'];
   if (meteringWriter !== 'thread' && meteringWriter !== 'inline') throw new ModuleError('CONFIG', 'OVERUSAGE_METERING_WRITER must be thread or inline');
-  return { databaseUrl, secretKey: key, secretKeySource: source, zone, listen, dataDir, logLevel: level, meteringWriter };
+  const bridge = loadBridge(env);
+  const whmcsApi = loadWhmcsApi(env);
+  return { databaseUrl, secretKey: key, secretKeySource: source, zone, listen, dataDir, logLevel: level, meteringWriter, ...(bridge ? { bridge } : {}), ...(whmcsApi ? { whmcsApi } : {}) };
+}
+
+/** OVERUSAGE_BRIDGE_SECRET, or a file holding it (OVERUSAGE_BRIDGE_SECRET_FILE); at least 32 characters. */
+function loadBridge(env: NodeJS.ProcessEnv): BridgeConfig | undefined {
+  let secret = env.OVERUSAGE_BRIDGE_SECRET;
+  let source = 'OVERUSAGE_BRIDGE_SECRET';
+  if (!secret && env.OVERUSAGE_BRIDGE_SECRET_FILE) {
+    const file = env.OVERUSAGE_BRIDGE_SECRET_FILE;
+    if (!fs.existsSync(file)) throw new ModuleError('CONFIG', `the bridge secret file ${file} does not exist`);
+    secret = fs.readFileSync(file, 'utf8').trim();
+    source = file;
+  }
+  if (!secret) return undefined;
+  // the same rule as the WHMCS side: the secret is all that stands between the network and billing
+  if (secret.length < 32) throw new ModuleError('CONFIG', `the bridge secret (${source}) must be at least 32 characters; generate one with: openssl rand -hex 32`);
+  return { secret, secretSource: source };
+}
+
+/** OVERUSAGE_WHMCS_URL with OVERUSAGE_WHMCS_API_IDENTIFIER and OVERUSAGE_WHMCS_API_SECRET: all three or none. */
+function loadWhmcsApi(env: NodeJS.ProcessEnv): WhmcsApiConfig | undefined {
+  const url = env.OVERUSAGE_WHMCS_URL;
+  const identifier = env.OVERUSAGE_WHMCS_API_IDENTIFIER;
+  const secret = env.OVERUSAGE_WHMCS_API_SECRET;
+  if (!url && !identifier && !secret) return undefined;
+  if (!url || !identifier || !secret) throw new ModuleError('CONFIG', 'set OVERUSAGE_WHMCS_URL, OVERUSAGE_WHMCS_API_IDENTIFIER and OVERUSAGE_WHMCS_API_SECRET together (or none, to relay through the bridge)');
+  if (!/^https?:\/\//i.test(url)) throw new ModuleError('CONFIG', `OVERUSAGE_WHMCS_URL must start with https:// (or http://), not "${url}"`);
+  return { url, identifier, secret, ...(env.OVERUSAGE_WHMCS_API_ACCESS_KEY ? { accessKey: env.OVERUSAGE_WHMCS_API_ACCESS_KEY } : {}) };
 }
 
 export function parseListen(text: string): { host: string; port: number } {

@@ -9,6 +9,7 @@ import { openApp, type App } from './app.js';
 import { createProgress } from './progress.js';
 import { createServerApp, listen } from './serve.js';
 import { serveDemo } from './serve-demo.js';
+import { bridgeMounts } from './bridge-mount.js';
 import { advanceDemo, startDemoData } from './demo.js';
 import { createLogger } from '../module/adapters/logger.js';
 
@@ -268,9 +269,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         );
       } else {
         const app = await ctx.ready();
-        const server = await listen(createServerApp(app), host, port);
+        const server = await listen(createServerApp(app, bridgeMounts(app)), host, port);
         const addr = server.address() as { port: number };
-        ctx.print(`overusage listening on http://${host}:${addr.port} (health: /health)`, { url: `http://${host}:${addr.port}` });
+        const bridgeNote = app.bridge ? `; WHMCS bridge at /bridge/v1, panel calls ${app.bridge.mode === 'api' ? "over WHMCS's API" : 'relayed through the bridge'}` : '';
+        ctx.print(`overusage listening on http://${host}:${addr.port} (health: /health${bridgeNote})`, { url: `http://${host}:${addr.port}`, bridge: app.bridge ? { path: '/bridge/v1', mode: app.bridge.mode } : null });
         app.log.info('server.started', { host, port: addr.port, database: app.db.safeUrl });
         close = () => new Promise<void>((r) => server.close(() => r()));
       }

@@ -1,0 +1,271 @@
+/**
+ * The service end of the WHMCS bridge (modules/addons/overusage/ on the WHMCS side; protocol in
+ * docs/whmcs.md). Every endpoint is `POST /bridge/v1/<endpoint>` with a JSON body, signed by the
+ * bridge (bridge-signing.ts); the answer is signed back and names the request's nonce.
+ *
+ *   hook         {hook, vars}             → the module's handlers for that WHMCS hook (the same
+ *                                           ones the reference panel calls in-process)
+ *   results      {conversation, results}  → the bridge's results for relayed panel commands
+ *   report       {results}                → results the bridge could not deliver earlier
+ *   activate | deactivate | upgrade {version}
+ *   output       {identity, request, modulelink, language}  → the admin tab's HTML
+ *   clientarea   {identity, request, modulelink, language}  → the client page's HTML
+ *
+ * Every answer that is not an error is a relay step: `done` with the answer, `commands` for the
+ * bridge to apply (relay mode), `working` (poll again), or `failed`. Refusals are 4xx with
+ * `{status: "error", code, message}`: bad_signature, stale, replayed, bad_identity, bad_request.
+ *
+ * Order of checks: timestamp (±5 min of this machine's real clock), signature over the raw body,
+ * then the nonce is remembered (so unsigned junk never fills the table), then the body is read.
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import ejs from 'ejs';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { silentLogger, type Logger } from '../adapters/logger.js';
+import { parsePanelJson } from '../adapters/whmcs-http-api.js';
+import {
+  MAX_SKEW_SECONDS,
+  SIGNATURE_HEADERS,
+  answerSignature,
+  checkTimestamp,
+  isValidNonce,
+  newNonce,
+  readIdentityToken,
+  requestSignature,
+  sameSignature,
+  type Identity,
+} from '../adapters/bridge-signing.js';
+import type { BridgeStore } from '../adapters/bridge-store.js';
+import type { BridgeRelay, RelayStep, ReportedResult } from '../adapters/bridge-relay.js';
+import type { HookDefinition, HookVars } from '../../hooks/hook-types.js';
+import { dispatchBridgeHook } from './bridge-hooks.js';
+
+export const BRIDGE_BASE = '/bridge/v1';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The part of the module's addon definition the bridge relays to. */
+export interface BridgedAddon {
+  templatesDir?: string;
+  activate(): MaybePromise<{ status: string; description: string } | void>;
+  deactivate(): MaybePromise<{ status: string; description: string } | void>;
+  upgrade(vars: { version: string }): MaybePromise<unknown>;
+  output(vars: Record<string, unknown>): MaybePromise<string>;
+  clientarea(vars: Record<string, unknown>): MaybePromise<{ pagetitle: string; breadcrumb: Record<string, string>; templatefile: string; requirelogin?: boolean; vars?: Record<string, unknown> }>;
+}
+
+export interface BridgeRouterDeps {
+  /** the shared secret, as set in the WHMCS addon's configuration */
+  secret: string;
+  store: BridgeStore;
+  relay: BridgeRelay;
+  hooks: () => readonly HookDefinition[];
+  addon: BridgedAddon;
+  log?: Logger;
+  /** the machine's real time in ms: timestamps and token expiry are transport matters, not billing */
+  nowMs?: () => number;
+  maxBodyBytes?: number;
+}
+
+const ENDPOINTS = new Set(['hook', 'results', 'report', 'activate', 'deactivate', 'upgrade', 'output', 'clientarea']);
+const HOOK_NAME = /^[A-Za-z][A-Za-z0-9]{1,60}$/;
+const PRUNE_EVERY_MS = 60_000;
+
+type Refusal = 'bad_signature' | 'stale' | 'replayed' | 'bad_identity' | 'bad_request' | 'not_found' | 'internal';
+
+const MESSAGES: Record<Refusal, string> = {
+  bad_signature: 'the signature does not match: the shared secret in WHMCS differs from the service’s',
+  stale: `the request's timestamp is more than ${MAX_SKEW_SECONDS / 60} minutes from the service's clock: check the time on both machines`,
+  replayed: 'this request was already received once; a replayed request is refused',
+  bad_identity: 'the admin or client token is missing, expired or not signed by the bridge',
+  bad_request: 'the request body is not what this endpoint takes',
+  not_found: 'no such bridge endpoint',
+  internal: 'the service failed while answering; see its log',
+};
+
+const STATUS: Record<Refusal, number> = { bad_signature: 401, stale: 401, replayed: 401, bad_identity: 401, bad_request: 400, not_found: 404, internal: 500 };
+
+class BadRequest extends Error {}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** PHP's json_encode writes an empty array as [] where an object was meant. */
+const objectOf = (v: unknown): Record<string, unknown> => (isObject(v) ? v : Array.isArray(v) && v.length === 0 ? {} : {});
+
+function requestShape(v: unknown): { method: string; query: Record<string, unknown>; body: Record<string, unknown> } {
+  const r = objectOf(v);
+  const method = typeof r.method === 'string' && /^[A-Z]{3,7}$/.test(r.method) ? r.method : 'GET';
+  return { method, query: objectOf(r.query), body: objectOf(r.body) };
+}
+
+function resultsOf(v: unknown): ReportedResult[] {
+  if (!Array.isArray(v)) throw new BadRequest('results must be a list');
+  if (v.length > 1000) throw new BadRequest('too many results at once');
+  return v.map((x) => {
+    const r = objectOf(x);
+    if (typeof r.key !== 'string' || !/^[a-z]-[A-Za-z0-9-]{1,76}$/.test(r.key)) throw new BadRequest('a result has no valid key');
+    if (r.status !== 'ok' && r.status !== 'refused' && r.status !== 'unknown') throw new BadRequest(`result ${r.key}: status must be ok, refused or unknown`);
+    const out: ReportedResult = { key: r.key, status: r.status };
+    if (r.status === 'ok') {
+      if (!isObject(r.result)) throw new BadRequest(`result ${r.key}: an ok result needs localAPI's answer`);
+      out.result = r.result;
+    }
+    if (typeof r.message === 'string') out.message = r.message.slice(0, 2000);
+    return out;
+  });
+}
+
+export function createBridgeRouter(deps: BridgeRouterDeps): Router {
+  const log = (deps.log ?? silentLogger).child({ component: 'bridge' });
+  const nowMs = deps.nowMs ?? Date.now;
+  const router = express.Router();
+  let lastPrune = 0;
+
+  function send(res: Response, requestNonce: string | null, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    if (requestNonce) {
+      const timestamp = Math.floor(nowMs() / 1000);
+      const nonce = newNonce();
+      res.setHeader(SIGNATURE_HEADERS.timestamp, String(timestamp));
+      res.setHeader(SIGNATURE_HEADERS.nonce, nonce);
+      res.setHeader(SIGNATURE_HEADERS.signature, answerSignature(deps.secret, { timestamp, requestNonce, nonce, status, body: text }));
+    }
+    res.status(status).type('application/json').setHeader('Cache-Control', 'no-store');
+    res.send(text);
+  }
+
+  const refuse = (res: Response, requestNonce: string | null, code: Refusal, detail?: string) =>
+    send(res, requestNonce, STATUS[code], { status: 'error', code, message: detail ? `${MESSAGES[code]} (${detail})` : MESSAGES[code] });
+
+  function identityOf(body: Record<string, unknown>, sub: Identity['sub']): Identity | null {
+    const r = readIdentityToken(deps.secret, body.identity, nowMs());
+    if (!r.ok || r.identity.sub !== sub) return null;
+    return r.identity;
+  }
+
+  async function renderClientPage(result: Awaited<ReturnType<BridgedAddon['clientarea']>>, extra: Record<string, unknown>): Promise<string> {
+    const dir = deps.addon.templatesDir;
+    if (!dir || !/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(result.templatefile)) throw new Error(`no template "${result.templatefile}" for the client page`);
+    const root = path.resolve(dir);
+    const file = path.resolve(root, `${result.templatefile}.ejs`);
+    if (!file.startsWith(root + path.sep) || !fs.existsSync(file)) throw new Error(`no template "${result.templatefile}" for the client page`);
+    // the host's values win, as in the reference panel: an addon cannot replace the link
+    return ejs.renderFile(file, { ...(result.vars ?? {}), ...extra }, { root });
+  }
+
+  async function handle(endpoint: string, body: Record<string, unknown>): Promise<RelayStep> {
+    switch (endpoint) {
+      case 'hook': {
+        const hook = body.hook;
+        if (typeof hook !== 'string' || !HOOK_NAME.test(hook)) throw new BadRequest('hook must be a WHMCS hook name');
+        const vars = objectOf(body.vars) as HookVars;
+        if (isObject(body.replay)) log.info('bridge.hook_replayed', { hook, firedAt: String(body.replay.firedAt ?? '') });
+        return deps.relay.converse(() => dispatchBridgeHook(deps.hooks(), hook, vars, log), { deliverQueued: hook === 'AfterCronJob' });
+      }
+      case 'results': {
+        if (typeof body.conversation !== 'string' || !/^[0-9a-f]{24}$/.test(body.conversation)) throw new BadRequest('conversation is missing');
+        return deps.relay.resume(body.conversation, resultsOf(body.results ?? []));
+      }
+      case 'report': {
+        const accepted = await deps.relay.report(resultsOf(body.results ?? []));
+        return { status: 'done', answer: { accepted } };
+      }
+      case 'activate':
+        return deps.relay.converse(async () => (await deps.addon.activate()) ?? { status: 'success', description: 'Overusage is active.' });
+      case 'deactivate':
+        return deps.relay.converse(async () => (await deps.addon.deactivate()) ?? { status: 'success', description: 'Overusage is deactivated.' });
+      case 'upgrade': {
+        const version = typeof body.version === 'string' ? body.version.slice(0, 40) : '';
+        return deps.relay.converse(async () => {
+          await deps.addon.upgrade({ version });
+          return { status: 'success', description: 'Overusage is up to date.' };
+        });
+      }
+      case 'output':
+      case 'clientarea':
+        throw new Error('identity endpoints are handled before');
+      default:
+        throw new BadRequest('unknown endpoint');
+    }
+  }
+
+  router.post(`${BRIDGE_BASE}/:endpoint`, express.raw({ type: () => true, limit: deps.maxBodyBytes ?? 4 * 1024 * 1024 }), async (req: Request, res: Response) => {
+    const endpoint = String(req.params.endpoint);
+    const nonceHeader = req.get(SIGNATURE_HEADERS.nonce);
+    const requestNonce = isValidNonce(nonceHeader) ? nonceHeader : null;
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    try {
+      const ts = checkTimestamp(req.get(SIGNATURE_HEADERS.timestamp), nowMs());
+      if (!requestNonce || !ts.ok) {
+        log.warn('bridge.refused', { endpoint, reason: !requestNonce ? 'no_nonce' : ts.ok ? '' : ts.problem });
+        return refuse(res, null, ts.ok || !requestNonce ? 'bad_signature' : ts.problem === 'stale' ? 'stale' : 'bad_signature');
+      }
+      const expected = requestSignature(deps.secret, { timestamp: ts.timestamp, nonce: requestNonce, endpoint, body: raw });
+      if (!sameSignature(expected, req.get(SIGNATURE_HEADERS.signature))) {
+        log.warn('bridge.refused', { endpoint, reason: 'bad_signature' });
+        // not signed back: whoever sent this does not hold the secret
+        return refuse(res, null, 'bad_signature');
+      }
+      if (!(await deps.store.rememberNonce(requestNonce, nowMs()))) {
+        log.warn('bridge.refused', { endpoint, reason: 'replayed' });
+        return refuse(res, requestNonce, 'replayed');
+      }
+      if (nowMs() - lastPrune > PRUNE_EVERY_MS) {
+        lastPrune = nowMs();
+        // a nonce older than twice the skew window can only come with a stale timestamp
+        void deps.store.pruneNonces(nowMs() - 2 * MAX_SKEW_SECONDS * 1000).catch((err) => log.warn('bridge.prune_failed', { message: (err as Error).message }));
+      }
+      if (!ENDPOINTS.has(endpoint)) return refuse(res, requestNonce, 'not_found');
+
+      let body: Record<string, unknown>;
+      try {
+        const parsed = parsePanelJson(raw.toString('utf8'));
+        if (!isObject(parsed)) throw new Error('not an object');
+        body = parsed;
+      } catch {
+        return refuse(res, requestNonce, 'bad_request', 'the body is not a JSON object');
+      }
+
+      let step: RelayStep;
+      if (endpoint === 'output' || endpoint === 'clientarea') {
+        const sub = endpoint === 'output' ? 'admin' : 'client';
+        const who = identityOf(body, sub);
+        if (!who) {
+          log.warn('bridge.refused', { endpoint, reason: 'bad_identity' });
+          return refuse(res, requestNonce, 'bad_identity');
+        }
+        const request = requestShape(body.request);
+        const modulelink = typeof body.modulelink === 'string' ? body.modulelink.slice(0, 500) : endpoint === 'output' ? 'addonmodules.php?module=overusage' : 'index.php?m=overusage';
+        const language = typeof body.language === 'string' ? body.language.slice(0, 40) : '';
+        step =
+          endpoint === 'output'
+            ? await deps.relay.converse(async () => ({ html: await deps.addon.output({ modulelink, request, adminid: who.id, language }) }))
+            : await deps.relay.converse(async () => {
+                const r = await deps.addon.clientarea({ modulelink, request, clientid: who.id, language });
+                return { pagetitle: r.pagetitle, breadcrumb: r.breadcrumb, requirelogin: Boolean(r.requirelogin), html: await renderClientPage(r, { modulelink, clientid: who.id, language, token: '' }) };
+              });
+      } else {
+        step = await handle(endpoint, body);
+      }
+      if (step.status === 'failed') log.warn('bridge.step_failed', { endpoint, message: step.message });
+      return send(res, requestNonce, 200, step);
+    } catch (err) {
+      if (err instanceof BadRequest) return refuse(res, requestNonce, 'bad_request', err.message);
+      log.error('bridge.failed', { endpoint, message: (err as Error).message });
+      return refuse(res, requestNonce, 'internal');
+    }
+  });
+
+  router.all(`${BRIDGE_BASE}/:endpoint`, (_req: Request, res: Response) => {
+    res.status(405).json({ status: 'error', code: 'method', message: 'the bridge only takes POST' });
+  });
+
+  // a body that cannot be read (too large, aborted) still gets the error envelope
+  router.use(BRIDGE_BASE, (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 400;
+    res.status(status >= 400 && status < 500 ? status : 400).json({ status: 'error', code: 'bad_request', message: status === 413 ? 'the request body is too large' : 'the request body could not be read' });
+  });
+
+  return router;
+}
