@@ -12,11 +12,16 @@ import type { HookDefinition } from './hook-types.js';
  */
 const RETRY_MINUTES = 15;
 
-export function AfterCronJob(deps: { metering: MeteringService; settings: SettingsService; clock: Clock; zone: string; log: Logger }): HookDefinition {
+export function AfterCronJob(deps: { metering: MeteringService; settings: SettingsService; clock: Clock; zone: string; log: Logger; everyTick?: () => Promise<void> }): HookDefinition {
   return {
     name: 'AfterCronJob',
     priority: 10,
     async handler() {
+      try {
+        await deps.everyTick?.();
+      } catch (err) {
+        deps.log.error('hook.after_cron.tick_failed', { error: (err as Error).message });
+      }
       try {
         const { due, date } = samplingDue(deps.clock.now(), deps.zone, await deps.settings.get('sample_at'));
         if (!due || (await deps.metering.pending(date)) === 0) return;

@@ -5,6 +5,11 @@ import type { SettingsService } from '../module/services/settings.js';
 import { AfterCronJob } from './AfterCronJob.js';
 import { DailyCronJob } from './DailyCronJob.js';
 import { InvoiceCreation } from './InvoiceCreation.js';
+import { EmailPreSend } from './EmailPreSend.js';
+import { PreModuleSuspend } from './PreModuleSuspend.js';
+import { AddInvoiceLateFee } from './AddInvoiceLateFee.js';
+import type { DisputeService } from '../module/services/disputes.js';
+import type { PanelApi } from '../module/adapters/panel-api.js';
 import type { InvoiceLineService } from '../module/services/invoice-lines.js';
 import type { HookDefinition } from './hook-types.js';
 
@@ -18,6 +23,10 @@ export interface HookDeps {
   lines?: InvoiceLineService;
   /** rating, upgrade suggestions and other daily billing work, after the day's samples */
   dailyBilling?: () => Promise<void>;
+  /** work to finish on every 5-minute tick (interrupted holds and resolutions) */
+  everyTick?: () => Promise<void>;
+  disputes?: DisputeService;
+  panel?: PanelApi;
   logActivity?: (text: string) => Promise<void>;
 }
 
@@ -25,6 +34,10 @@ export interface HookDeps {
 export function moduleHooks(deps: HookDeps): HookDefinition[] {
   const hooks = [DailyCronJob(deps), AfterCronJob(deps)];
   if (deps.lines) hooks.push(InvoiceCreation({ lines: deps.lines, log: deps.log, ...(deps.logActivity ? { logActivity: deps.logActivity } : {}) }));
+  if (deps.disputes && deps.panel) {
+    const d = { disputes: deps.disputes, panel: deps.panel, log: deps.log };
+    hooks.push(EmailPreSend(d), PreModuleSuspend({ ...d, clock: deps.clock, zone: deps.zone }), AddInvoiceLateFee(d));
+  }
   return hooks;
 }
 

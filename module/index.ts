@@ -23,6 +23,7 @@ import { createRatingService } from './services/rating.js';
 import { createInvoiceLineService } from './services/invoice-lines.js';
 import { createUpgradeSuggestionService } from './services/upgrade-suggestions.js';
 import { createEvidenceService } from './services/evidence.js';
+import { createDisputeService } from './services/disputes.js';
 import type { PanelApi } from './adapters/panel-api.js';
 import { describeLineForClient } from './domain/line-text.js';
 
@@ -83,6 +84,10 @@ export function createModule(deps: ModuleDeps) {
     ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks: createLockStore(deps.knex), audit: auditLog, log, describe: describeLineForClient })
     : undefined;
   const evidence = createEvidenceService({ knex: deps.knex });
+  const disputes = deps.panel ? createDisputeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, audit: auditLog, log, locks: createLockStore(deps.knex) }) : undefined;
+  const everyTick = async () => {
+    if (disputes) await disputes.resume();
+  };
   const suggestions = deps.panel ? createUpgradeSuggestionService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, log }) : undefined;
   /** the daily billing work: rate what closed, then suggest upgrades where a streak is on */
   const dailyBilling = async () => {
@@ -92,6 +97,9 @@ export function createModule(deps: ModuleDeps) {
   const hooks = () =>
     moduleHooks({
       dailyBilling,
+      everyTick,
+      ...(disputes ? { disputes } : {}),
+      ...(deps.panel ? { panel: deps.panel } : {}),
       metering,
       settings,
       clock: deps.clock,
@@ -124,6 +132,7 @@ export function createModule(deps: ModuleDeps) {
     rating,
     lines,
     evidence,
+    disputes,
     suggestions,
     dailyBilling,
     hooks,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { expect } from 'chai';
 import { run, EXIT } from '../cli/main.js';
+import { MIGRATION_NAMES } from '../module/adapters/migrator.js';
 
 function io(dataDir: string) {
   const out: string[] = [];
@@ -30,10 +31,10 @@ describe('the overusage command', function () {
   it('migrates once and then reports it is up to date', async () => {
     const a = io(dir);
     expect(await run(['migrate'], a.io)).to.equal(EXIT.ok);
-    expect(a.out.join('\n')).to.match(/applied 5 migration/);
+    expect(a.out.join('\n')).to.include(`applied ${MIGRATION_NAMES.length} migration(s)`);
     const b = io(dir);
     expect(await run(['--json', 'migrate', '--status'], b.io)).to.equal(EXIT.ok);
-    expect(JSON.parse(b.out.join('\n'))).to.deep.equal({ applied: ['20261127000000_create_metering', '20261127130000_create_settings', '20261127140000_create_billing', '20261127150000_create_notices', '20261127160000_create_disputes'], pending: [] });
+    expect(JSON.parse(b.out.join('\n'))).to.deep.equal({ applied: [...MIGRATION_NAMES], pending: [] });
   });
 
   it('adds and lists masters without ever printing their secrets', async () => {

@@ -59,3 +59,4 @@ export async function migrationStatus(knex: Knex): Promise<{ applied: string[]; 
 }
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]![0];
+export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map((m) => m[0]);

@@ -6,6 +6,7 @@ import * as clients from './client-commands.js';
 import * as invoices from './invoice-commands.js';
 import * as system from './system-commands.js';
 import * as products from './product-commands.js';
+import * as credit from './credit-commands.js';
 
 export interface CommandContext {
   core: PanelCore;
@@ -47,6 +48,7 @@ const COMMANDS: Record<string, CommandFn> = {
   GetActivityLog: system.GetActivityLog,
   GetEmails: system.GetEmails,
   GetProducts: products.GetProducts,
+  AddCredit: credit.AddCredit,
 };
 
 export function createCommandRegistry(core: PanelCore): CommandRegistry {

@@ -1,0 +1,510 @@
+import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
+import type { Clock } from '../domain/clock.js';
+import { addDays, type IsoDate } from '../domain/calendar.js';
+import { checkTransition, type Adjustment, type DisputeActor, type DisputeState, type Resolution } from '../domain/dispute-state.js';
+import { invalidInput, ModuleError, notFound, type Outcome } from '../domain/errors.js';
+import { formatDay, formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
+import { divRoundHalfUp, moneyToDecimalString, parseDecimal, parseMoney } from '../domain/money.js';
+import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
+import type { Actor, AuditLog } from '../adapters/audit-store.js';
+import type { Logger } from '../adapters/logger.js';
+import type { LockStore } from '../adapters/lock-store.js';
+import type { PanelApi, PanelInvoice } from '../adapters/panel-api.js';
+import { sqlInstant, toBig, toBool, toInstant, toNum } from '../adapters/rows.js';
+import { ratingPlan, type BillingProfile } from './billing-settings.js';
+import { refPattern } from './invoice-lines.js';
+
+/**
+ * Disputing one overusage line. Opening a dispute in time holds the line: it moves off the
+ * renewal invoice onto a draft invoice of its own, so the rest of the renewal stays payable and
+ * goes through dunning as usual (paying it renews the service), while drafts are never dunned.
+ * The admin then upholds (the line is published with a new due date), waives (the draft is
+ * cancelled) or adjusts (new amount, then published); the client may withdraw. A line already paid
+ * goes to a refund-or-credit decision instead. Every step is recorded before and after it touches
+ * the panel, so `resume()` finishes any step a failure interrupted, without doing one twice.
+ */
+export interface DisputeView {
+  id: number;
+  lineId: number;
+  clientId: number;
+  serviceId: number;
+  state: DisputeState;
+  resolvingTo: Resolution | null;
+  reason: string;
+  openedBy: { type: string; id: string | null };
+  overrideReason: string | null;
+  openedAt: string;
+  holdState: string;
+  originalInvoiceId: number;
+  heldInvoiceId: number | null;
+  amountBeforeMinor: bigint;
+  amountAfterMinor: bigint | null;
+  currency: string;
+  resolvedAt: string | null;
+  newDueDate: string | null;
+  settlement: string | null;
+  version: number;
+}
+
+export type OpenRefusal = 'WINDOW_CLOSED' | 'ALREADY_DISPUTED' | 'NOT_DISPUTABLE' | 'REASON_REQUIRED';
+export type ResolveRefusal = 'CONFLICT' | 'INVALID_TRANSITION' | 'NOT_ALLOWED' | 'NO_PRECOMMIT_RATE';
+
+export interface DisputeService {
+  open(input: { lineId: number; reason: string; actor: Actor; overrideReason?: string }): Promise<Outcome<DisputeView, OpenRefusal>>;
+  resolve(input: { disputeId: number; to: Resolution; actor: Actor; adjustment?: Adjustment; note?: string; expectedVersion?: number; settlement?: 'credit' | 'refund' }): Promise<Outcome<DisputeView, ResolveRefusal>>;
+  /** the new amount an adjustment would give, for the admin's preview */
+  preview(disputeId: number, adjustment: Adjustment): Promise<{ amountMinor: bigint; currency: string; explanation: string }>;
+  get(disputeId: number, opts?: { clientId?: number }): Promise<DisputeView>;
+  forLine(lineId: number): Promise<DisputeView | null>;
+  /** finishes holds and resolutions that a failure interrupted */
+  resume(): Promise<{ resumed: number; failed: number }>;
+  /** the client's open disputes with their lines (for reminders and the widget) */
+  openForClient(clientId: number): Promise<Array<{ disputeId: number; lineId: number; description: string; amountMinor: bigint; currency: string }>>;
+  /** open disputes' lines, by panel invoice item: what dunning must leave alone */
+  heldItemsOnInvoice(invoiceId: number): Promise<Array<{ itemId: number; amountMinor: bigint; description: string }>>;
+}
+
+export interface DisputeDeps {
+  knex: Knex;
+  clock: Clock;
+  zone: string;
+  panel: PanelApi;
+  audit: AuditLog;
+  log: Logger;
+  locks: LockStore;
+  /** days until an upheld or adjusted line is due once published */
+  dueDays?: number;
+}
+
+const DISPUTES = 'mod_overusage_disputes';
+const LINES = 'mod_overusage_lines';
+const HELD_SUFFIX: Record<'en' | 'nl', string> = { en: ' — on hold, under dispute', nl: ' — opgeschort, in betwisting' };
+
+export function createDisputeService(deps: DisputeDeps): DisputeService {
+  const { knex } = deps;
+  const dueDays = deps.dueDays ?? 14;
+  const today = (): IsoDate => deps.clock.now().setZone(deps.zone).toISODate()!;
+
+  const view = (r: Record<string, unknown>): DisputeView => ({
+    id: toNum(r.id),
+    lineId: toNum(r.line_id),
+    clientId: toNum(r.client_id),
+    serviceId: toNum(r.service_id),
+    state: String(r.state) as DisputeState,
+    resolvingTo: (r.resolving_to as Resolution | null) ?? null,
+    reason: String(r.reason),
+    openedBy: { type: String(r.opened_by_type), id: (r.opened_by_id as string | null) ?? null },
+    overrideReason: (r.override_reason as string | null) ?? null,
+    openedAt: toInstant(r.opened_at).toISO()!,
+    holdState: String(r.hold_state),
+    originalInvoiceId: toNum(r.original_invoice_id),
+    heldInvoiceId: r.held_invoice_id === null ? null : toNum(r.held_invoice_id),
+    amountBeforeMinor: toBig(r.amount_before_minor),
+    amountAfterMinor: r.amount_after_minor === null ? null : toBig(r.amount_after_minor),
+    currency: String(r.currency),
+    resolvedAt: r.resolved_at ? toInstant(r.resolved_at).toISO() : null,
+    newDueDate: (r.new_due_date as string | null) ?? null,
+    settlement: (r.settlement as string | null) ?? null,
+    version: toNum(r.version),
+  });
+
+  const row = async (id: number) => {
+    const r = await knex(DISPUTES).where({ id }).first();
+    if (!r) throw notFound(`dispute ${id} does not exist`);
+    return r;
+  };
+
+  /** One request at a time per key (a line while it is being disputed, a dispute while it is being carried out). */
+  async function exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const owner = `${process.pid}:${Math.random().toString(36).slice(2)}`;
+    const started = Date.now();
+    for (;;) {
+      const lease = await deps.locks.acquire(key, owner, deps.clock.now(), 60_000);
+      if (lease.acquired) break;
+      if (Date.now() - started > 20_000) throw new ModuleError('LOCKED', 'another request is handling this dispute; try again in a moment');
+      await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 20)));
+    }
+    try {
+      return await work();
+    } finally {
+      await deps.locks.release(key, owner).catch(() => {});
+    }
+  }
+
+  const actorOf = (a: Actor): DisputeActor => (a.type === 'client' ? 'client' : a.type === 'admin' || a.type === 'cli' ? 'admin' : 'system');
+
+  async function bump(id: number, changes: Record<string, unknown>, now: DateTime, trx: Knex | Knex.Transaction = knex) {
+    await trx(DISPUTES)
+      .where({ id })
+      .update({ ...changes, version: knex.raw('version + 1'), updated_at: sqlInstant(now) });
+  }
+
+  /** Finds the draft invoice that holds a line, after a crash between creating it and recording it. */
+  async function findHeldDraft(clientId: number, ref: string): Promise<{ invoice: PanelInvoice; itemId: number } | null> {
+    const { invoices } = await deps.panel.getInvoices({ userId: clientId, status: 'Draft', limitNum: 25, orderBy: 'id', order: 'desc' });
+    for (const s of invoices) {
+      const inv = await deps.panel.getInvoice(s.id);
+      const item = inv.items.find((i) => i.description.includes(refPattern(ref)));
+      if (item) return { invoice: inv, itemId: item.id };
+    }
+    return null;
+  }
+
+  /** Moves the line onto a draft invoice of its own and off the invoice it was on. Idempotent. */
+  const hold = (disputeId: number): Promise<void> => exclusive(`dispute:${disputeId}`, () => holdNow(disputeId));
+
+  async function holdNow(disputeId: number): Promise<void> {
+    let d = await row(disputeId);
+    if (d.hold_state !== 'holding') return;
+    const line = await knex(LINES).where({ id: d.line_id }).first();
+    const ref = String(line.ref_code);
+    const charge = await knex('mod_overusage_charges').where({ id: line.charge_id }).first('taxed');
+    const client = await deps.panel.getClientsDetails(toNum(d.client_id));
+    const lang = textLanguage(localeForClient(client.language));
+    const now = () => deps.clock.now();
+
+    if (d.held_invoice_id === null) {
+      const original = await deps.panel.getInvoice(toNum(d.original_invoice_id));
+      const onOriginal = original.items.some((i) => i.description.includes(refPattern(ref)));
+      if (original.status === 'Paid' || (!onOriginal && original.status !== 'Unpaid' && original.status !== 'Draft')) {
+        // Paid already: nothing to hold back; the admin decides between refund and credit.
+        await bump(disputeId, { hold_state: 'refund_decision' }, now());
+        await deps.audit.record(knex, { actor: { type: 'system', id: null }, action: 'dispute.refund_decision', entityType: 'dispute', entityId: disputeId, details: { invoiceId: original.invoiceId, status: original.status } }, now());
+        return;
+      }
+      let held = await findHeldDraft(toNum(d.client_id), ref);
+      if (!held) {
+        const created = await deps.panel.createInvoice({
+          userId: toNum(d.client_id),
+          draft: true,
+          date: today(),
+          dueDate: addDays(today(), dueDays),
+          notes: `Overusage line ${ref} of invoice ${toNum(d.original_invoice_id)}, held while disputed.`,
+          items: [{ description: `${String(line.description)}${HELD_SUFFIX[lang]}`, amount: moneyToDecimalString({ amountMinor: toBig(line.amount_minor), currency: String(line.currency) }), taxed: toBool(charge?.taxed ?? true) }],
+        });
+        const inv = await deps.panel.getInvoice(created.invoiceId);
+        const item = inv.items.find((i) => i.description.includes(refPattern(ref)));
+        if (!item) throw new ModuleError('UPSTREAM', `the held invoice ${created.invoiceId} does not show line ${ref}`);
+        held = { invoice: inv, itemId: item.id };
+      }
+      await bump(disputeId, { held_invoice_id: held.invoice.invoiceId, held_item_id: held.itemId }, now());
+      d = await row(disputeId);
+    }
+    // Off the original invoice (if it is still there): what remains is what dunning sees.
+    const original = await deps.panel.getInvoice(toNum(d.original_invoice_id));
+    const stale = original.items.filter((i) => i.description.includes(refPattern(ref))).map((i) => i.id);
+    if (stale.length) await deps.panel.updateInvoice({ invoiceId: original.invoiceId, deleteLineIds: stale });
+    await knex.transaction(async (trx) => {
+      await trx(LINES).where({ id: d.line_id }).update({ status: 'held', invoice_id: d.held_invoice_id, invoice_item_id: d.held_item_id });
+      await bump(disputeId, { hold_state: 'held' }, now(), trx);
+      await deps.audit.record(trx, { actor: { type: 'system', id: null }, action: 'dispute.held', entityType: 'dispute', entityId: disputeId, details: { from: toNum(d.original_invoice_id), heldInvoiceId: toNum(d.held_invoice_id), amountMinor: String(line.amount_minor) } }, now());
+    });
+  }
+
+  /** The new amount of an adjustment, exactly, with a sentence saying how. */
+  async function adjustedAmount(d: Record<string, unknown>, adjustment: Adjustment): Promise<Outcome<{ amountMinor: bigint; explanation: string }, ResolveRefusal>> {
+    const before = toBig(d.amount_before_minor);
+    const currency = String(d.currency);
+    if (adjustment.kind === 'share') {
+      const pct = parseDecimal(adjustment.percent, 'percent', 2);
+      if (pct.units < 0n || pct.units > 100n * 10n ** BigInt(pct.scale)) throw invalidInput('percent must be between 0 and 100');
+      const amount = divRoundHalfUp(before * pct.units, 100n * 10n ** BigInt(pct.scale));
+      return { ok: true, value: { amountMinor: amount, explanation: `${adjustment.percent} % of the original amount` } };
+    }
+    if (adjustment.kind === 'amount') {
+      const m = parseMoney(adjustment.amount, currency, 'amount');
+      if (m.amountMinor > before) throw invalidInput('an adjustment cannot raise the amount; uphold the line instead');
+      return { ok: true, value: { amountMinor: m.amountMinor, explanation: 'set by hand' } };
+    }
+    // Re-rated at the rate agreed in advance: the same period and plan, another rate.
+    const line = await knex(LINES).where({ id: d.line_id }).first('charge_id');
+    const charge = await knex('mod_overusage_charges').where({ id: line.charge_id }).first('explanation', 'used_bytes');
+    const stored = JSON.parse(String(charge.explanation)) as { rated: Record<string, unknown>; profile: BillingProfile };
+    const rated = ratedChargeFromJson(stored.rated);
+    const precommit = stored.profile.prices[currency]?.precommit;
+    if (!precommit) return { ok: false, code: 'NO_PRECOMMIT_RATE', message: `the product has no ${currency} rate agreed in advance (precommit) to re-rate at` };
+    const plan = { ...ratingPlan({ ...stored.profile, prices: { ...stored.profile.prices, [currency]: { ...stored.profile.prices[currency]!, overage: precommit } } }, currency, rated.allowanceBytes), allowanceBytes: rated.fullAllowanceBytes };
+    const again = rateUsage({ usedBytes: rated.usedBytes, days: rated.days, nominalDays: rated.nominalDays, seconds: rated.periodSeconds }, plan);
+    return { ok: true, value: { amountMinor: again.amountMinor, explanation: `re-rated at the rate agreed in advance (${precommit} instead of ${rated.rate})` } };
+  }
+
+  /** Carries out a claimed resolution through the panel. Idempotent: each step checks first. */
+  const carryOut = (disputeId: number): Promise<void> => exclusive(`dispute:${disputeId}`, () => carryOutNow(disputeId));
+
+  async function carryOutNow(disputeId: number): Promise<void> {
+    let d = await row(disputeId);
+    const to = d.resolving_to as Resolution | null;
+    if (!to) return;
+    if (d.hold_state === 'holding') {
+      await holdNow(disputeId);
+      d = await row(disputeId);
+    }
+    const line = await knex(LINES).where({ id: d.line_id }).first();
+    const after = d.amount_after_minor === null ? toBig(d.amount_before_minor) : toBig(d.amount_after_minor);
+    const now = () => deps.clock.now();
+    const client = await deps.panel.getClientsDetails(toNum(d.client_id));
+    const locale = localeForClient(client.language);
+    let lineStatus = 'placed';
+
+    if (d.hold_state === 'held') {
+      const held = await deps.panel.getInvoice(toNum(d.held_invoice_id));
+      const item = held.items.find((i) => i.id === toNum(d.held_item_id));
+      if (to === 'waived') {
+        lineStatus = 'waived';
+        if (held.status === 'Draft') await deps.panel.updateInvoice({ invoiceId: held.invoiceId, status: 'Cancelled' });
+      } else if (held.status === 'Draft') {
+        const dueDate = String(d.new_due_date);
+        const description = String(line.description) + (to === 'adjusted' ? (textLanguage(locale) === 'nl' ? ` — aangepast na betwisting` : ` — adjusted after dispute`) : '');
+        await deps.panel.updateInvoice({
+          invoiceId: held.invoiceId,
+          dueDate,
+          date: today(),
+          ...(item ? { changeItems: [{ id: item.id, description, amount: moneyToDecimalString({ amountMinor: after, currency: String(d.currency) }), taxed: item.taxed }] } : {}),
+          ...(after === 0n && to === 'adjusted' ? { status: 'Cancelled' as const } : { publish: true }),
+        });
+      }
+    } else if (d.hold_state === 'refund_decision' && (to === 'waived' || to === 'adjusted')) {
+      // Paid already: the difference goes back as credit (or is recorded for a refund by the admin).
+      const back = toBig(d.amount_before_minor) - (to === 'waived' ? 0n : after);
+      if (back > 0n && d.settlement !== 'refund' && d.settlement !== 'credited') {
+        await deps.panel.call('AddCredit', { clientid: toNum(d.client_id), description: `Overusage dispute ${disputeId}: ${to} (line ${String(line.ref_code)})`, amount: moneyToDecimalString({ amountMinor: back, currency: String(d.currency) }) });
+        await bump(disputeId, { settlement: 'credited' }, now());
+      }
+      if (to === 'waived') lineStatus = 'waived';
+    }
+
+    await knex.transaction(async (trx) => {
+      const n = await trx(DISPUTES).where({ id: disputeId, resolving_to: to }).update({ state: to, resolving_to: null, resolved_at: sqlInstant(now()), hold_state: d.hold_state === 'held' ? (to === 'waived' ? 'released' : 'published') : d.hold_state, version: knex.raw('version + 1'), updated_at: sqlInstant(now()) });
+      if (n !== 1) return;
+      await trx(LINES).where({ id: d.line_id }).update({ status: lineStatus, amount_minor: String(to === 'waived' ? 0n : after) });
+      await deps.audit.record(
+        trx,
+        {
+          actor: { type: String(d.resolved_by_type) as Actor['type'], id: (d.resolved_by_id as string | null) ?? null },
+          action: `dispute.${to}`,
+          entityType: 'dispute',
+          entityId: disputeId,
+          details: { lineId: toNum(d.line_id), amountBeforeMinor: String(d.amount_before_minor), amountAfterMinor: String(to === 'waived' ? 0n : after), currency: d.currency, resolution: d.resolution ? JSON.parse(String(d.resolution)) : null, dueDate: d.new_due_date },
+        },
+        now(),
+      );
+    });
+    await notify(disputeId, 'resolved').catch((err) => deps.log.warn('dispute.notify_failed', { disputeId, error: (err as Error).message }));
+  }
+
+  /** Tells the client (in their language) and the admin what happened to the dispute. */
+  async function notify(disputeId: number, what: 'opened' | 'resolved'): Promise<void> {
+    const d = view(await row(disputeId));
+    const line = await knex(LINES).where({ id: d.lineId }).first('ref_code', 'description', 'service_id');
+    const client = await deps.panel.getClientsDetails(d.clientId);
+    const locale = localeForClient(client.language);
+    const nl = textLanguage(locale) === 'nl';
+    const amount = (m: bigint) => formatAmount(m, d.currency, locale);
+    const due = d.newDueDate ? formatDay(d.newDueDate, locale) : '';
+    const outcome: Record<string, [string, string]> = {
+      opened: [`We received your dispute of ${line.ref_code}. The line (${amount(d.amountBeforeMinor)}) is on hold and not due while we look at it; the rest of the invoice stays due as usual.`, `We hebben uw bezwaar tegen ${line.ref_code} ontvangen. De regel (${amount(d.amountBeforeMinor)}) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.`],
+      upheld: [`After review the line ${line.ref_code} stands at ${amount(d.amountBeforeMinor)}, due on ${due}.`, `Na onderzoek blijft de regel ${line.ref_code} staan op ${amount(d.amountBeforeMinor)}, te betalen uiterlijk ${due}.`],
+      adjusted: [`After review the line ${line.ref_code} is adjusted from ${amount(d.amountBeforeMinor)} to ${amount(d.amountAfterMinor ?? 0n)}, due on ${due}.`, `Na onderzoek is de regel ${line.ref_code} aangepast van ${amount(d.amountBeforeMinor)} naar ${amount(d.amountAfterMinor ?? 0n)}, te betalen uiterlijk ${due}.`],
+      waived: [`After review the line ${line.ref_code} (${amount(d.amountBeforeMinor)}) is waived: you owe nothing for it.`, `Na onderzoek schelden we de regel ${line.ref_code} (${amount(d.amountBeforeMinor)}) kwijt: u hoeft hiervoor niets te betalen.`],
+      withdrawn: [`You withdrew your dispute of ${line.ref_code}; the line (${amount(d.amountBeforeMinor)}) is due on ${due}.`, `U hebt uw bezwaar tegen ${line.ref_code} ingetrokken; de regel (${amount(d.amountBeforeMinor)}) is te betalen uiterlijk ${due}.`],
+    };
+    const key = what === 'opened' ? 'opened' : d.state;
+    const [en, nlText] = outcome[key] ?? outcome.opened!;
+    const text = nl ? nlText : en;
+    await deps.panel.sendEmail({
+      customType: 'product',
+      customSubject: nl ? `Uw bezwaar tegen ${line.ref_code}` : `Your dispute of ${line.ref_code}`,
+      customMessage: `<p>${escapeHtml(text)}</p><p>${escapeHtml(String(line.description))}</p>`,
+      id: toNum(line.service_id),
+    });
+    await deps.panel.sendAdminEmail({
+      customSubject: `Overusage dispute ${disputeId} ${what === 'opened' ? 'opened' : d.state}: ${client.firstName} ${client.lastName}, ${line.ref_code}`,
+      customMessage: `<p>${escapeHtml(en)}</p><p>Reason given: ${escapeHtml(d.reason)}</p>`,
+    });
+  }
+
+  async function openNow({ lineId, reason, actor, overrideReason }: Parameters<DisputeService['open']>[0]): Promise<Outcome<DisputeView, OpenRefusal>> {
+    const who = actorOf(actor);
+    const q = knex(LINES).where({ id: lineId });
+    if (who === 'client') q.andWhere({ client_id: Number(actor.id) });
+    const line = await q.first();
+    if (!line) throw notFound(`line ${lineId} does not exist`);
+    const existing = await knex(DISPUTES).where({ line_id: lineId }).first();
+    if (existing) return { ok: false, code: 'ALREADY_DISPUTED', message: `this line is already disputed (dispute ${toNum(existing.id)}, ${existing.state})`, details: { disputeId: toNum(existing.id) } };
+    if (!['placed', 'held'].includes(String(line.status))) return { ok: false, code: 'NOT_DISPUTABLE', message: `this line cannot be disputed (it is ${line.status})` };
+    const text = reason.trim();
+    if (text.length < 3) return { ok: false, code: 'REASON_REQUIRED', message: 'say why you dispute this line' };
+    const now = deps.clock.now();
+    const closesAt = toInstant(line.deadline_closes_at);
+    if (now >= closesAt) {
+      const client = await deps.panel.getClientsDetails(toNum(line.client_id)).catch(() => null);
+      const locale = localeForClient(client?.language ?? '');
+      const last = formatDay(String(line.deadline_last_day), locale);
+      if (who !== 'admin') {
+        return {
+          ok: false,
+          code: 'WINDOW_CLOSED',
+          message: textLanguage(locale) === 'nl' ? `De termijn om bezwaar te maken tegen deze regel liep tot en met ${last}; een bezwaar daarna kunnen we niet aanvaarden.` : `The window to dispute this line ended on ${last}; a dispute after it cannot be accepted.`,
+          details: { deadlineLastDay: String(line.deadline_last_day) },
+        };
+      }
+      if (!overrideReason || overrideReason.trim().length < 3) {
+        return { ok: false, code: 'WINDOW_CLOSED', message: `the window closed on ${last}; an admin can still open a dispute with an override reason`, details: { deadlineLastDay: String(line.deadline_last_day) } };
+      }
+    }
+    const inserted = await knex.transaction(async (trx) => {
+      await trx(DISPUTES)
+        .insert({
+          line_id: lineId,
+          client_id: toNum(line.client_id),
+          service_id: toNum(line.service_id),
+          state: 'open',
+          reason: text.slice(0, 4000),
+          opened_by_type: actor.type,
+          opened_by_id: actor.id,
+          override_reason: now >= closesAt ? overrideReason!.trim().slice(0, 2000) : null,
+          opened_at: sqlInstant(now),
+          hold_state: 'holding',
+          original_invoice_id: toNum(line.invoice_id),
+          original_item_id: line.invoice_item_id === null ? null : toNum(line.invoice_item_id),
+          amount_before_minor: String(line.amount_minor),
+          currency: String(line.currency),
+          version: 0,
+          updated_at: sqlInstant(now),
+        })
+        .onConflict('line_id')
+        .ignore();
+      const d = await trx(DISPUTES).where({ line_id: lineId }).first();
+      // another process got there between our check and our insert (the lease normally prevents it)
+      if (d.opened_by_type !== actor.type || d.reason !== text.slice(0, 4000)) return null;
+      await deps.audit.record(trx, { actor, action: 'dispute.opened', entityType: 'dispute', entityId: toNum(d.id), details: { lineId, reason: text, override: now >= closesAt ? overrideReason : null, amountMinor: String(line.amount_minor) } }, now);
+      return d;
+    });
+    if (!inserted) {
+      const d = await knex(DISPUTES).where({ line_id: lineId }).first();
+      return { ok: false, code: 'ALREADY_DISPUTED', message: `this line is already disputed (dispute ${toNum(d.id)})`, details: { disputeId: toNum(d.id) } };
+    }
+    const id = toNum(inserted.id);
+    try {
+      await hold(id);
+    } catch (err) {
+      // The dispute stands; the hold is finished by resume() on the next cron tick.
+      deps.log.warn('dispute.hold_failed', { disputeId: id, error: (err as Error).message });
+    }
+    await notify(id, 'opened').catch((err) => deps.log.warn('dispute.notify_failed', { disputeId: id, error: (err as Error).message }));
+    return { ok: true, value: view(await row(id)) };
+  }
+
+  const service: DisputeService = {
+    open(input) {
+      return exclusive(`dispute-line:${input.lineId}`, () => openNow(input));
+    },
+
+    async resolve({ disputeId, to, actor, adjustment, note, expectedVersion, settlement }) {
+      const d = await row(disputeId);
+      if (actor.type === 'client' && toNum(d.client_id) !== Number(actor.id)) throw notFound(`dispute ${disputeId} does not exist`);
+      const check = checkTransition(String(d.state) as DisputeState, to, actorOf(actor));
+      if (!check.ok) return { ok: false, code: check.code, message: check.message };
+      if (d.resolving_to) return { ok: false, code: 'CONFLICT', message: `the dispute is already being ${d.resolving_to}` };
+      if (to === 'adjusted' && !adjustment) throw invalidInput('an adjustment needs a new amount: precommit, a share, or an amount');
+      let after: bigint | null = null;
+      if (to === 'adjusted') {
+        const a = await adjustedAmount(d, adjustment!);
+        if (!a.ok) return a;
+        after = a.value.amountMinor;
+      }
+      const now = deps.clock.now();
+      // Claiming the step: only one request moves an open dispute on; the other gets a conflict.
+      const claimed = await knex(DISPUTES)
+        .where({ id: disputeId, state: 'open' })
+        .whereNull('resolving_to')
+        .andWhere((q) => (expectedVersion === undefined ? q : q.where('version', expectedVersion)))
+        .update({
+          resolving_to: to,
+          amount_after_minor: after === null ? null : String(after),
+          resolution: JSON.stringify({ adjustment: adjustment ?? null, note: note ?? null }),
+          resolved_by_type: actor.type,
+          resolved_by_id: actor.id,
+          new_due_date: addDays(today(), dueDays),
+          settlement: settlement ?? null,
+          version: knex.raw('version + 1'),
+          updated_at: sqlInstant(now),
+        });
+      if (claimed !== 1) {
+        const current = await row(disputeId);
+        return { ok: false, code: 'CONFLICT', message: `someone else changed the dispute first (it is now ${current.resolving_to ? `being ${current.resolving_to}` : current.state})`, details: { version: toNum(current.version) } };
+      }
+      try {
+        await carryOut(disputeId);
+      } catch (err) {
+        deps.log.warn('dispute.resolution_interrupted', { disputeId, error: (err as Error).message });
+        throw new ModuleError('UPSTREAM', `the decision is recorded, but the panel did not take it all yet (${(err as Error).message}); it is retried automatically`);
+      }
+      return { ok: true, value: view(await row(disputeId)) };
+    },
+
+    async preview(disputeId, adjustment) {
+      const d = await row(disputeId);
+      const a = await adjustedAmount(d, adjustment);
+      if (!a.ok) throw new ModuleError('INVALID_INPUT', a.message);
+      return { amountMinor: a.value.amountMinor, currency: String(d.currency), explanation: a.value.explanation };
+    },
+
+    async get(disputeId, opts = {}) {
+      const r = await row(disputeId);
+      if (opts.clientId !== undefined && toNum(r.client_id) !== opts.clientId) throw notFound(`dispute ${disputeId} does not exist`);
+      return view(r);
+    },
+
+    async forLine(lineId) {
+      const r = await knex(DISPUTES).where({ line_id: lineId }).first();
+      return r ? view(r) : null;
+    },
+
+    async resume() {
+      const stuck = await knex(DISPUTES)
+        .where({ hold_state: 'holding' })
+        .orWhereNotNull('resolving_to')
+        .select('id', 'resolving_to')
+        .limit(500);
+      let resumed = 0;
+      let failed = 0;
+      for (const s of stuck) {
+        try {
+          if (s.resolving_to) await carryOut(toNum(s.id));
+          else await hold(toNum(s.id));
+          resumed++;
+        } catch (err) {
+          failed++;
+          deps.log.warn('dispute.resume_failed', { disputeId: toNum(s.id), error: (err as Error).message });
+        }
+      }
+      return { resumed, failed };
+    },
+
+    async openForClient(clientId) {
+      const rows = await knex(`${DISPUTES} as d`).join(`${LINES} as l`, 'l.id', 'd.line_id').where({ 'd.client_id': clientId, 'd.state': 'open' }).select('d.id', 'd.line_id', 'l.description', 'l.amount_minor', 'l.currency').orderBy('d.id');
+      return rows.map((r) => ({ disputeId: toNum(r.id), lineId: toNum(r.line_id), description: String(r.description), amountMinor: toBig(r.amount_minor), currency: String(r.currency) }));
+    },
+
+    async heldItemsOnInvoice(invoiceId) {
+      const rows = await knex(`${DISPUTES} as d`)
+        .join(`${LINES} as l`, 'l.id', 'd.line_id')
+        .where('d.state', 'open')
+        .andWhere((q) => q.where('d.original_invoice_id', invoiceId).orWhere('d.held_invoice_id', invoiceId))
+        .select('l.ref_code', 'l.amount_minor', 'l.description');
+      if (rows.length === 0) return [];
+      const inv = await deps.panel.getInvoice(invoiceId);
+      return rows.flatMap((r) => {
+        const item = inv.items.find((i) => i.description.includes(refPattern(String(r.ref_code))));
+        return item ? [{ itemId: item.id, amountMinor: toBig(r.amount_minor), description: String(r.description) }] : [];
+      });
+    },
+  };
+  return service;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}

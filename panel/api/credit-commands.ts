@@ -1,0 +1,29 @@
+import { loadClient } from '../db/clients.js';
+import { sqlMoney } from '../db/rows.js';
+import { formatMoney } from '../domain/money.js';
+import { CommandError } from '../core/errors.js';
+import type { CommandFn } from './registry.js';
+
+/**
+ * AddCredit (whmcs.md §3.3): adds to (or with type=remove takes from) a client's credit balance,
+ * recorded in tblcredit. Errors as WHMCS words them.
+ */
+export const AddCredit: CommandFn = async (p, { core, when }) => {
+  const type = p.given('type') ? p.text('type').trim().toLowerCase() : 'add';
+  if (type !== 'add' && type !== 'remove') throw new CommandError('Type can only be add or remove');
+  const clientId = p.id('clientid');
+  const description = p.text('description').trim();
+  if (!p.given('amount') || p.text('amount').trim() === '') throw new CommandError('No Amount Provided');
+  const amount = p.money('amount');
+  if (amount === undefined || amount <= 0n) throw new CommandError('Amount must be in decimal format: ### or ###.##');
+  const date = p.date('date') ?? when.today;
+  return core.knex.transaction(async (trx) => {
+    const client = await loadClient(trx, clientId);
+    if (!client) throw new CommandError('Client ID Not Found');
+    const delta = type === 'add' ? amount : -amount;
+    const balance = client.creditMinor + delta;
+    await trx('tblclients').where({ id: clientId }).update({ credit: sqlMoney(balance) });
+    await trx('tblcredit').insert({ clientid: clientId, date, description, amount: sqlMoney(delta), relid: 0 });
+    return { newbalance: formatMoney(balance) };
+  });
+};
