@@ -86,12 +86,14 @@ export function createModule(deps: ModuleDeps) {
   const evidence = createEvidenceService({ knex: deps.knex });
   const disputes = deps.panel ? createDisputeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, audit: auditLog, log, locks: createLockStore(deps.knex) }) : undefined;
   const everyTick = async () => {
+    if (lines) await lines.reconcilePending();
     if (disputes) await disputes.resume();
   };
   const suggestions = deps.panel ? createUpgradeSuggestionService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, log }) : undefined;
-  /** the daily billing work: rate what closed, then suggest upgrades where a streak is on */
+  /** the daily billing work: rate what closed, bill what no renewal picks up, suggest upgrades where a streak is on */
   const dailyBilling = async () => {
     await rating.rateClosedPeriods();
+    if (lines) await lines.billUnpicked();
     if (suggestions) await suggestions.run();
   };
   const hooks = () =>

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
-import { isIsoDate, type IsoDate } from '../domain/calendar.js';
+import { addDays, isIsoDate, type IsoDate } from '../domain/calendar.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import { reclamationDeadline } from '../domain/reclamation-deadline.js';
 import { ratedChargeFromJson, type RatedCharge } from '../domain/usage-rating.js';
@@ -10,7 +10,7 @@ import type { LockStore } from '../adapters/lock-store.js';
 import type { AuditLog } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi, PanelInvoice } from '../adapters/panel-api.js';
-import { sqlInstant, toBig, toNum } from '../adapters/rows.js';
+import { sqlInstant, toBig, toBool, toNum } from '../adapters/rows.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
 import type { RatingService } from './rating.js';
 
@@ -40,6 +40,13 @@ export interface PlaceOutcome {
 export interface InvoiceLineService {
   /** the InvoiceCreation hook: one line per unbilled charge of every service the invoice renews */
   addToRenewalInvoice(invoiceId: number): Promise<PlaceOutcome>;
+  /**
+   * Charges no renewal picks up (annual cycles, cancelled services): after the product's number of
+   * days, on an invoice of their own, one per client and currency.
+   */
+  billUnpicked(): Promise<{ invoices: number; lines: number }>;
+  /** lines left pending by a delivery that never came back: confirmed if on the invoice, else released for the next one */
+  reconcilePending(olderThanMinutes?: number): Promise<{ confirmed: number; released: number }>;
 }
 
 export interface InvoiceLineDeps {
@@ -119,7 +126,146 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
     }
   }
 
+  async function withLease<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+    const lease = await deps.locks.acquire(name, owner, deps.clock.now(), 120_000);
+    if (!lease.acquired) throw new Error(`${name} is being handled by another run (${lease.heldBy})`);
+    try {
+      return await work();
+    } finally {
+      await deps.locks.release(name, owner).catch(() => {});
+    }
+  }
+
+  /**
+   * One standalone invoice for a client's unpicked charges. The lines are written as pending with
+   * invoice 0 first; their reference codes let a retry find an invoice that was created but not
+   * recorded, so a crash never gives the client a second invoice.
+   */
+  async function billStandaloneFor(clientId: number, charges: Record<string, unknown>[], today: IsoDate): Promise<{ invoices: number; lines: number }> {
+    const waiting = await knex(LINES).where({ client_id: clientId, status: 'pending', invoice_id: 0 });
+    if (waiting.length) {
+      const { invoices } = await deps.panel.getInvoices({ userId: clientId, limitNum: 25, orderBy: 'id', order: 'desc' });
+      for (const s of invoices) {
+        const inv = await deps.panel.getInvoice(s.id);
+        const refs = waiting.filter((l) => inv.items.some((i) => i.description.includes(refPattern(String(l.ref_code)))));
+        if (refs.length === 0) continue;
+        await knex(LINES).whereIn('id', refs.map((l) => l.id)).update({ invoice_id: inv.invoiceId });
+        const outcome: PlaceOutcome = { invoiceId: inv.invoiceId, added: 0, alreadyPlaced: 0, skipped: [] };
+        await confirm(inv, outcome);
+        return { invoices: 0, lines: outcome.added };
+      }
+    }
+    const client = await deps.panel.getClientsDetails(clientId);
+    for (const c of charges) {
+      if (c.line_id) continue;
+      const chargeId = toNum(c.id);
+      const profile = await deps.billing.forService(toNum(c.product_id), toNum(c.service_id), clientId);
+      if (!profile || String(c.currency) !== client.currencyCode) continue;
+      const refusal = await doubleBilling(deps.panel, toNum(c.product_id), profile);
+      if (refusal) continue;
+      const deadline = reclamationDeadline(today, profile.window, deps.zone);
+      const refCode = newRef();
+      const rated = ratedChargeFromJson((JSON.parse(String(c.explanation)) as { rated: Record<string, unknown> }).rated);
+      const { text, locale } = deps.describe({ rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode }, client.language);
+      await knex(LINES)
+        .insert({
+          charge_id: chargeId,
+          service_id: toNum(c.service_id),
+          client_id: clientId,
+          invoice_id: 0,
+          ref_code: refCode,
+          status: 'pending',
+          amount_minor: String(c.amount_minor),
+          currency: String(c.currency),
+          description: text,
+          locale,
+          invoice_date: today,
+          window_days: profile.window.days,
+          window_counting: profile.window.counting,
+          window_holidays: profile.window.holidays,
+          deadline_last_day: deadline.lastDay,
+          deadline_closes_at: sqlInstant(deadline.closesAt),
+          created_at: sqlInstant(deps.clock.now()),
+        })
+        .onConflict('charge_id')
+        .ignore();
+    }
+    const lines = await knex(LINES).where({ client_id: clientId, status: 'pending', invoice_id: 0 });
+    if (lines.length === 0) return { invoices: 0, lines: 0 };
+    const taxed = new Map(charges.map((c) => [toNum(c.id), toBool(c.taxed)]));
+    const created = await deps.panel.createInvoice({
+      userId: clientId,
+      date: today,
+      dueDate: addDays(today, 14),
+      sendInvoice: true,
+      items: lines.map((l) => ({ description: String(l.description), amount: moneyToDecimalString({ amountMinor: toBig(l.amount_minor), currency: String(l.currency) }), taxed: taxed.get(toNum(l.charge_id)) ?? true })),
+    });
+    await knex(LINES).whereIn('id', lines.map((l) => l.id)).update({ invoice_id: created.invoiceId });
+    const outcome: PlaceOutcome = { invoiceId: created.invoiceId, added: 0, alreadyPlaced: 0, skipped: [] };
+    await confirm(await deps.panel.getInvoice(created.invoiceId), outcome);
+    deps.log.info('lines.standalone_invoice', { clientId, invoiceId: created.invoiceId, lines: outcome.added });
+    return { invoices: 1, lines: outcome.added };
+  }
+
   return {
+    async billUnpicked() {
+      const today = deps.clock.now().setZone(deps.zone).toISODate()!;
+      const profileFor = await deps.billing.snapshot();
+      const candidates = await knex(`${CHARGES} as c`)
+        .leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id')
+        .where('c.status', 'unbilled')
+        .andWhere((q) => q.whereNull('l.id').orWhere((w) => w.where('l.status', 'pending').andWhere('l.invoice_id', 0)))
+        .select('c.*', 'l.id as line_id')
+        .orderBy(['c.client_id', 'c.period_start']);
+      const due = candidates.filter((c) => {
+        const p = profileFor(toNum(c.product_id), toNum(c.service_id), toNum(c.client_id));
+        return p && p.unpicked.policy === 'standalone' && addDays(String(c.period_end), p.unpicked.afterDays) <= today;
+      });
+      const groups = new Map<string, Record<string, unknown>[]>();
+      for (const c of due) {
+        const key = `${toNum(c.client_id)}|${c.currency}`;
+        groups.set(key, [...(groups.get(key) ?? []), c]);
+      }
+      let invoices = 0;
+      let placed = 0;
+      for (const [key, charges] of groups) {
+        const clientId = Number(key.split('|')[0]);
+        const out = await withLease(`standalone:client:${clientId}`, () => billStandaloneFor(clientId, charges, today));
+        invoices += out.invoices;
+        placed += out.lines;
+      }
+      return { invoices, lines: placed };
+    },
+
+    async reconcilePending(olderThanMinutes = 10) {
+      const before = sqlInstant(deps.clock.now().minus({ minutes: olderThanMinutes }));
+      const stale = await knex(LINES).where({ status: 'pending' }).andWhere('invoice_id', '>', 0).andWhere('created_at', '<', before).select('invoice_id').distinct();
+      let confirmed = 0;
+      let released = 0;
+      for (const s of stale) {
+        const invoiceId = toNum(s.invoice_id);
+        await withInvoiceLease(invoiceId, async () => {
+          const invoice = await deps.panel.getInvoice(invoiceId);
+          const outcome: PlaceOutcome = { invoiceId, added: 0, alreadyPlaced: 0, skipped: [] };
+          await confirm(invoice, outcome);
+          confirmed += outcome.added;
+          // Not on the invoice, and the invoice has gone out: the charge waits for the next one
+          // rather than changing an invoice the client already has.
+          const left = await knex(LINES).where({ invoice_id: invoiceId, status: 'pending' }).andWhere('created_at', '<', before);
+          for (const l of left) {
+            await knex.transaction(async (trx) => {
+              const n = await trx(LINES).where({ id: l.id, status: 'pending' }).delete();
+              if (n !== 1) return;
+              await deps.audit.record(trx, { actor: { type: 'system', id: null }, action: 'line.released', entityType: 'charge', entityId: toNum(l.charge_id), details: { invoiceId, refCode: l.ref_code, reason: 'the line never reached the invoice' } }, deps.clock.now());
+            });
+            released++;
+          }
+        });
+      }
+      return { confirmed, released };
+    },
+
     async addToRenewalInvoice(invoiceId) {
       return withInvoiceLease(invoiceId, async () => {
         const outcome: PlaceOutcome = { invoiceId, added: 0, alreadyPlaced: 0, skipped: [] };
