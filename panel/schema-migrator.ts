@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as createSchema from './migrations/20261127120000_create_whmcs_schema.js';
 import * as seedDefaults from './migrations/20261127120100_seed_whmcs_defaults.js';
+import * as templatesHeldLines from './migrations/20261127170000_templates_held_lines.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +13,7 @@ interface Migration {
 const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261127120000_create_whmcs_schema', createSchema],
   ['20261127120100_seed_whmcs_defaults', seedDefaults],
+  ['20261127170000_templates_held_lines', templatesHeldLines],
 ];
 
 export const PANEL_MIGRATION_TABLE = 'tblpanel_migrations';

@@ -224,3 +224,26 @@ describeEachEngine('dunning while a hold cannot be completed', ({ db }) => {
     expect((await s.f.panel.api.getInvoice(renewal)).balance).to.equal('500.00');
   });
 });
+
+describeEachEngine('reminders while a line is held', ({ db }) => {
+  it('lists the held line apart, as on hold under dispute, in the notice for the rest', async () => {
+    const knex = db().knex;
+    const s = await buildBillingStory(knex);
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const line = await knex('mod_overusage_lines').first();
+    s.f.clock.set('2013-06-04T10:00:00Z');
+    const opened = await s.mod.disputes!.open({ lineId: toNum(line.id), reason: 'I dispute this', actor: CLIENT(s.story.clientId) });
+    expect(opened.ok).to.equal(true);
+    // the client does not pay the rest either: the first overdue notice goes out the day after the due date
+    for (let dd = '2013-06-05'; dd <= '2013-06-10'; dd = addDays(dd, 1)) {
+      s.f.clock.set(`${dd}T07:00:00Z`);
+      await s.f.panel.runDailyAutomation(dd);
+    }
+    const notice = await knex('tblemails').where({ userid: s.story.clientId }).andWhere('subject', 'like', '%Overdue%').first();
+    expect(notice, 'the overdue notice for the undisputed rest').to.not.equal(undefined);
+    expect(notice.message).to.include('19.95');
+    expect(notice.message).to.match(/Bandwidth overusage 1 – 31 May 2013.*€500\.00 \(on hold, under dispute: not due until we decide\)/s);
+  });
+});
