@@ -28,6 +28,11 @@ export interface HookDeps {
   disputes?: DisputeService;
   panel?: PanelApi;
   logActivity?: (text: string) => Promise<void>;
+  /**
+   * threshold notices and the policy at the limit: after each collect (`collected`), and on other
+   * ticks for what is due (retries with backoff, lifts)
+   */
+  watchUsage?: (ran: { collected: boolean }) => Promise<void>;
 }
 
 /** The module's hooks.php: every panel hook it handles, by WHMCS name and priority. */

@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
 import type { Knex } from 'knex';
 import { Settings } from 'luxon';
 import type { Clock } from './domain/clock.js';
@@ -25,6 +27,10 @@ import { createUpgradeSuggestionService } from './services/upgrade-suggestions.j
 import { createEvidenceService } from './services/evidence.js';
 import { createDisputeService } from './services/disputes.js';
 import type { PanelApi } from './adapters/panel-api.js';
+import { createLimitActionStore } from './adapters/limit-action-store.js';
+import { createOpenUsageReader } from './services/open-usage.js';
+import { createThresholdNoticeService } from './services/threshold-notices.js';
+import { createLimitActionService } from './services/limit-actions.js';
 import { describeLineForClient } from './domain/line-text.js';
 
 export { MODULE_NAME, MODULE_VERSION } from './addon-definition.js';
@@ -96,8 +102,37 @@ export function createModule(deps: ModuleDeps) {
     if (lines) await lines.billUnpicked();
     if (suggestions) await suggestions.run();
   };
+  // The usage watch: threshold notices and the policy at the limit, after each metering run.
+  const usage = createOpenUsageReader(deps.knex);
+  const limitStore = createLimitActionStore(deps.knex);
+  const watchOwner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+  const thresholds = deps.panel
+    ? createThresholdNoticeService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, usage, limits: limitStore, locks: createLockStore(deps.knex), log, owner: watchOwner })
+    : undefined;
+  const limits = createLimitActionService({
+    knex: deps.knex,
+    clock: deps.clock,
+    store: limitStore,
+    usage,
+    billing,
+    masters,
+    gatewayFor: deps.gatewayFor,
+    audit: auditLog,
+    locks: createLockStore(deps.knex),
+    log,
+    owner: watchOwner,
+    ...(deps.panel ? { panel: deps.panel } : {}),
+  });
+  /** After a collect: notices first (the 100 % email goes out before the VPS is acted on), then the policy; otherwise only what is due. */
+  const watchUsage = async (ran: { collected: boolean }) => {
+    let failure: unknown = null;
+    if (thresholds) await thresholds.run({ decide: ran.collected }).catch((err: unknown) => (failure = err));
+    await limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));
+    if (failure) throw failure;
+  };
   const hooks = () =>
     moduleHooks({
+      watchUsage,
       dailyBilling,
       everyTick,
       ...(disputes ? { disputes } : {}),
@@ -136,6 +171,9 @@ export function createModule(deps: ModuleDeps) {
     evidence,
     disputes,
     suggestions,
+    thresholds,
+    limits,
+    watchUsage,
     dailyBilling,
     hooks,
     /** the WHMCS-shaped addon definition a panel loads */

@@ -3,6 +3,7 @@
  * only; the v1 and v2 clients implement them. Bytes are bigint, never numbers.
  */
 import type { ResetPolicy } from '../domain/reset-policy.js';
+import type { SpeedSettings } from '../domain/limit-policy.js';
 
 export type SolusVmVersion = 1 | 2;
 
@@ -144,6 +145,10 @@ export interface SolusVmGateway {
   getState(serverRef: string): Promise<ServerState>;
   suspend(serverRef: string): Promise<void>;
   unsuspend(serverRef: string): Promise<void>;
+  /** the server's speed settings, to put back after a throttle; null where SolusVM cannot tell (SolusVM 1) */
+  readSpeed(serverRef: string): Promise<SpeedSettings | null>;
+  /** sets the speed settings (absolute values, so a retry repeats nothing); accepted after a doubtful answer only if a re-read shows them */
+  setSpeed(serverRef: string, speed: SpeedSettings): Promise<void>;
   listServers(): AsyncIterable<ServerSummary>;
   testConnection(): Promise<ConnectionReport>;
   /** release sockets */

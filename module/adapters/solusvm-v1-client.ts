@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { invalidInput } from '../domain/errors.js';
+import type { SpeedSettings } from '../domain/limit-policy.js';
 import { createSolusVmHttp, type HttpReply, type SolusVmHttp, type SolusVmHttpOptions } from './solusvm-http.js';
 import { failureReport, insecureNote, type ReportContext } from './solusvm-report.js';
 import {
@@ -209,6 +210,14 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
     }
   }
 
+  // SolusVM 1 has no call that reads customnspeed back: nothing to save, and a doubtful answer is
+  // retried (setting the same speed again changes nothing).
+  const readSpeed = async (): Promise<null> => null;
+  async function setSpeed(ref: string, speed: SpeedSettings): Promise<void> {
+    if (speed.version !== 1) throw invalidInput('SolusVM 1 takes a customnspeed, not a SolusVM 2 plan');
+    await vserverChangeNspeed(ref, speed.customnspeed);
+  }
+
   const suspend = (ref: string): Promise<void> => ensure(ref, () => vserverSuspend(ref), (s) => s === 'suspended');
   const unsuspend = (ref: string): Promise<void> => ensure(ref, () => vserverUnsuspend(ref), (s) => s === 'online' || s === 'offline');
 
@@ -263,6 +272,8 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
     getState: vserverStatus,
     suspend,
     unsuspend,
+    readSpeed,
+    setSpeed,
     listServers,
     testConnection,
     close: () => http.close(),

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { parse as parseLosslessJson, stringify as stringifyLosslessJson } from 'lossless-json';
 import { isByteUnit, parseByteAmount } from '../domain/bytes.js';
 import { invalidInput } from '../domain/errors.js';
+import { sameSpeed, type BandwidthLimit, type SpeedSettings } from '../domain/limit-policy.js';
 import { createSolusVmHttp, parseRetryAfter, type HttpReply, type SolusVmHttp, type SolusVmHttpOptions } from './solusvm-http.js';
 import { failureReport, insecureNote, type ReportContext } from './solusvm-report.js';
 import {
@@ -57,6 +58,9 @@ export interface V2Server {
   userId: string | null;
   computeResource: string | null;
   planId: string | null;
+  /** plan.limits.network_incoming_bandwidth / network_outgoing_bandwidth; null when absent */
+  incomingBandwidth: BandwidthLimit | null;
+  outgoingBandwidth: BandwidthLimit | null;
 }
 
 export type V2TaskStatus = 'pending' | 'queued' | 'running' | 'done' | 'done_with_errors' | 'failed' | 'canceled' | string;
@@ -127,6 +131,13 @@ function parseLimit(v: unknown, what: string): V2TrafficLimit | null {
     if (bytes === 0n) bytes = null; // as in SolusVM 1, a zero limit is no limit
   }
   return { isEnabled, limit, unit, bytes };
+}
+
+function parseBandwidth(v: unknown, what: string): BandwidthLimit | null {
+  if (!isObj(v)) return null;
+  const limit = str(v['limit'])?.trim() ?? '0';
+  if (!/^\d{1,15}(?:\.0*)?$/.test(limit)) throw badField(`${what} limit "${limit}" is not a whole number`);
+  return { isEnabled: bool(v['is_enabled']), limit: Number(limit.replace(/\..*$/, '')), unit: str(v['unit'])?.trim() ?? '' };
 }
 
 export function mapV2State(status: string | null, isSuspended: boolean, isProcessing = false): ServerState {
@@ -201,6 +212,8 @@ export function parseV2Server(d: unknown): V2Server {
     userId: str(d['user_id']) ?? (user ? str(user['id']) : null),
     computeResource: cr ? str(cr['name']) ?? str(cr['id']) : str(d['compute_resource_id']),
     planId: plan ? str(plan['id']) : str(d['plan_id']),
+    incomingBandwidth: parseBandwidth(limits?.['network_incoming_bandwidth'], 'plan.limits.network_incoming_bandwidth'),
+    outgoingBandwidth: parseBandwidth(limits?.['network_outgoing_bandwidth'], 'plan.limits.network_outgoing_bandwidth'),
   };
 }
 
@@ -409,6 +422,27 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
     if (!reached(server)) throw failure;
   }
 
+  const NO_LIMIT: BandwidthLimit = { isEnabled: false, limit: 0, unit: 'Kbps' };
+
+  /** The plan and in/out bandwidth limits of a server, as a throttle changes them. */
+  function speedOf(s: V2Server): SpeedSettings {
+    if (s.planId === null || !/^\d+$/.test(s.planId)) throw badField(`server ${s.id} has no numeric plan id`);
+    return { version: 2, planId: Number(s.planId), incoming: s.incomingBandwidth ?? NO_LIMIT, outgoing: s.outgoingBandwidth ?? NO_LIMIT };
+  }
+
+  const limitJson = (l: BandwidthLimit) => ({ is_enabled: l.isEnabled, limit: l.limit, unit: l.isEnabled ? l.unit : l.unit || 'Kbps' });
+
+  /** A resize to the plan with custom in/out bandwidth limits (reference §3.5: throttling by custom plan). */
+  async function setSpeed(ref: string, speed: SpeedSettings): Promise<void> {
+    if (speed.version !== 2) throw invalidInput('SolusVM 2 takes a plan and bandwidth limits, not a customnspeed');
+    const body = {
+      plan_id: speed.planId,
+      preserve_disk: true,
+      custom_plan: { limits: { network_incoming_bandwidth: limitJson(speed.incoming), network_outgoing_bandwidth: limitJson(speed.outgoing) } },
+    };
+    await ensure(ref, () => resize(ref, body), (s) => sameSpeed(speedOf(s), speed));
+  }
+
   async function testConnection(): Promise<ConnectionReport> {
     const ctx = (): ReportContext => ({ version: 2, hostPort: http.hostPort, host: new URL(conn.baseUrl).hostname, timeoutMs: conn.timeoutMs, fingerprint256: http.peerFingerprint256 });
     const started = performance.now();
@@ -447,6 +481,8 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
     getState: async (ref) => (await getServer(ref)).state,
     suspend: (ref) => ensure(ref, () => suspendServer(ref), (s) => s.isSuspended),
     unsuspend: (ref) => ensure(ref, () => resumeServer(ref), (s) => !s.isSuspended),
+    readSpeed: async (ref) => speedOf(await getServer(ref)),
+    setSpeed,
     listServers: async function* (): AsyncIterable<ServerSummary> {
       for await (const s of listV2Servers()) {
         yield { ref: s.id, uuid: s.uuid, hostname: s.name, node: s.computeResource, clientRef: s.userId, createdAt: s.createdAt };

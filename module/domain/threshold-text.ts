@@ -1,4 +1,5 @@
 import { addDays, type IsoDate } from './calendar.js';
+import { UNIT_BYTES } from './bytes.js';
 import { decimalToString, scaledToString } from './money.js';
 import { displayUnit, formatAmount, formatByteAmount, formatDay, formatInteger, formatPeriod, formatRate, textLanguage, type TextLanguage } from './line-text.js';
 import type { LimitPolicy } from './limit-policy.js';
@@ -28,9 +29,12 @@ export interface ThresholdNoticeFacts {
   percentUsed: string;
   projection: Projection;
   cost: ProjectedCost | null;
-  plan: RatingPlan;
+  /** the prices the notice quotes */
+  plan: NoticePlan;
   policy: LimitPolicy;
 }
+
+export type NoticePlan = Pick<RatingPlan, 'unit' | 'currency' | 'rate' | 'model'>;
 
 export interface ThresholdNoticeText {
   lang: TextLanguage;
@@ -50,6 +54,15 @@ export function formatPercent(percent: string, locale: string, maxDecimals = 1):
   return new Intl.NumberFormat(locale, { style: 'percent', minimumFractionDigits: 0, maximumFractionDigits: maxDecimals })
     .format(fraction as Intl.StringNumericLiteral)
     .replace(/\u202f/g, '\u00a0');
+}
+
+/**
+ * The unit a notice shows bytes in: the invoice line's TB (TiB), or GB (GiB) for an allowance under
+ * one TB (TiB), where "0.090 TB" would say little.
+ */
+export function noticeUnit(plan: Pick<RatingPlan, 'unit'>, allowanceBytes: bigint): 'TB' | 'TiB' | 'GB' | 'GiB' {
+  const big = displayUnit(plan.unit);
+  return allowanceBytes >= UNIT_BYTES[big] ? big : big === 'TiB' ? 'GiB' : 'GB';
 }
 
 const WORDS = {
@@ -116,7 +129,7 @@ const WORDS = {
 } as const;
 
 /** "€0.50 per GB", "€10.00 per block of 1 TB", "€4.00 per Mbit/s". */
-function ratePer(plan: RatingPlan, locale: string): string {
+function ratePer(plan: NoticePlan, locale: string): string {
   const w = WORDS[textLanguage(locale)];
   const rate = formatRate(decimalToString(plan.rate), plan.currency, locale);
   switch (plan.model.kind) {
@@ -133,7 +146,7 @@ function ratePer(plan: RatingPlan, locale: string): string {
 export function presentThresholdNotice(f: ThresholdNoticeFacts, locale: string): ThresholdNoticeText {
   const lang = textLanguage(locale);
   const w = WORDS[lang];
-  const shown = displayUnit(f.plan.unit);
+  const shown = noticeUnit(f.plan, f.allowanceBytes);
   const bytes = (b: bigint) => formatByteAmount(b, shown, locale);
   const day = (d: IsoDate) => formatDay(d, locale);
   const money = (minor: bigint) => formatAmount(minor, f.plan.currency, locale);
@@ -187,7 +200,7 @@ export function presentThresholdNotice(f: ThresholdNoticeFacts, locale: string):
 /** The admin's subject and summary (in English, as the admin tab). */
 export function presentThresholdNoticeForAdmin(f: ThresholdNoticeFacts & { clientName: string; serviceId: number }): { subject: string; summary: string } {
   const locale = 'en-GB';
-  const shown = displayUnit(f.plan.unit);
+  const shown = noticeUnit(f.plan, f.allowanceBytes);
   const pct = formatPercent(String(f.pct), locale, 0);
   const used = formatByteAmount(f.usedBytes, shown, locale);
   const included = formatByteAmount(f.allowanceBytes, shown, locale);

@@ -51,6 +51,33 @@ const windowSchema = z
   })
   .strict();
 
+/** Percentages of the allowance at which the client and the admin are told (module/domain/thresholds.ts). */
+const thresholdsSchema = z
+  .array(z.number().int().min(1).max(1000))
+  .min(1)
+  .max(20)
+  .transform((list) => [...new Set(list)].sort((a, b) => a - b));
+
+/** What happens at 100 % of the allowance (module/domain/limit-policy.ts). */
+const limitPolicySchema = z
+  .object({
+    action: z.enum(['bill', 'throttle', 'suspend']).default('bill'),
+    /** SolusVM 1: the customnspeed sent (its unit is undocumented; believed Mbit/s); SolusVM 2: in/out bandwidth in Mbit/s */
+    throttleMbps: z.number().int().min(1).max(100_000).optional(),
+    /** SolusVM 1: the customnspeed that lifts the throttle (default 0, no limit) */
+    restoreMbps: z.number().int().min(0).max(100_000).optional(),
+    /** SolusVM 2: resize to this plan to throttle (its own limits), instead of the server's plan with custom limits */
+    throttlePlanId: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.action === 'throttle' && !p.throttleMbps && !p.throttlePlanId) {
+      ctx.addIssue({ code: 'custom', path: ['throttleMbps'], message: 'throttle needs throttleMbps (SolusVM 1 and 2) or throttlePlanId (SolusVM 2)' });
+    }
+  });
+
+export type LimitPolicySettings = z.output<typeof limitPolicySchema>;
+
 export const profileSchema = z
   .object({
     enabled: z.boolean().default(true),
@@ -71,6 +98,10 @@ export const profileSchema = z
     upgradeAfterPeriods: z.number().int().min(1).max(24).default(3),
     /** the admin confirms the panel's own overage billing is off for this product (when the panel cannot tell) */
     panelOverageOff: z.boolean().default(false),
+    /** tell the client and the admin at these percentages of the allowance, once each per period */
+    thresholds: thresholdsSchema.default([80, 90, 100]),
+    /** at 100 %: bill the overusage (default), throttle or suspend until the next period */
+    limitPolicy: limitPolicySchema.default({ action: 'bill' }),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -105,6 +136,8 @@ const overrideSchema = z
     taxed: z.boolean(),
     window: windowSchema,
     upgradeAfterPeriods: z.number().int().min(1).max(24),
+    thresholds: thresholdsSchema,
+    limitPolicy: limitPolicySchema,
   })
   .partial()
   .strict();

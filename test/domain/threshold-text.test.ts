@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseDecimal } from '../../module/domain/money.js';
-import { formatPercent, presentThresholdNotice, presentThresholdNoticeForAdmin, type ThresholdNoticeFacts } from '../../module/domain/threshold-text.js';
+import { formatPercent, noticeUnit, presentThresholdNotice, presentThresholdNoticeForAdmin, type ThresholdNoticeFacts } from '../../module/domain/threshold-text.js';
 import { percentUsed, projectCost, projectUsage, type PeriodShape } from '../../module/domain/thresholds.js';
 import type { RatingPlan } from '../../module/domain/usage-rating.js';
 
@@ -47,6 +47,14 @@ describe('threshold notice text', () => {
     expect(formatPercent('82.5', 'nl-NL')).to.equal('82,5%');
     expect(formatPercent('100', 'nl-BE', 0)).to.equal('100%');
     expect(formatPercent('0.1', 'en-GB')).to.equal('0.1%');
+  });
+
+  it('shows bytes in TB (TiB), or in GB (GiB) for an allowance under one TB (TiB)', () => {
+    expect(noticeUnit({ unit: 'GB' }, 5n * TB)).to.equal('TB');
+    expect(noticeUnit({ unit: 'TB' }, 1n * TB)).to.equal('TB');
+    expect(noticeUnit({ unit: 'GB' }, 100n * GB)).to.equal('GB');
+    expect(noticeUnit({ unit: 'GiB' }, 1024n ** 4n - 1n)).to.equal('GiB');
+    expect(noticeUnit({ unit: 'TiB' }, 1024n ** 4n)).to.equal('TiB');
   });
 
   it('tells an English client the traffic so far, the run-out day and the projected cost', () => {

@@ -49,6 +49,10 @@ export class FakeMaster {
       },
       async suspend() {},
       async unsuspend() {},
+      async readSpeed() {
+        return null;
+      },
+      async setSpeed() {},
       async *listServers(): AsyncIterable<ServerSummary> {},
       async testConnection(): Promise<ConnectionReport> {
         return { ok: true, message: 'ok', version: 1, fingerprint256: null, latencyMs: 1, serverCount: m.counters.size, errorKind: null };

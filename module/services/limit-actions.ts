@@ -1,0 +1,423 @@
+import type { Knex } from 'knex';
+import type { Clock } from '../domain/clock.js';
+import { formatByteAmount, displayUnit } from '../domain/line-text.js';
+import { ModuleError, notFound } from '../domain/errors.js';
+import {
+  actionAtLimit,
+  beforeSuspend,
+  beforeUnsuspend,
+  callOff,
+  liftReason,
+  limitActionKey,
+  releasedBehindOurBack,
+  restoredSpeed,
+  retryDelayMs,
+  throttledSpeed,
+  type LiftReason,
+  type LimitPolicy,
+  type LimitStatus,
+} from '../domain/limit-policy.js';
+import type { Actor, AuditLog } from '../adapters/audit-store.js';
+import type { LimitActionRow, LimitActionStore } from '../adapters/limit-action-store.js';
+import type { LockStore } from '../adapters/lock-store.js';
+import type { Logger } from '../adapters/logger.js';
+import type { PanelApi } from '../adapters/panel-api.js';
+import { sqlInstant } from '../adapters/rows.js';
+import { SolusVmError, type MasterSettings, type SolusVmGateway } from '../adapters/solusvm-types.js';
+import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
+import type { MasterService } from './masters.js';
+import { assessUsage, type OpenUsage, type OpenUsageReader } from './open-usage.js';
+
+const LOCK = 'usage-watch:limits';
+const LEASE_MS = 10 * 60_000;
+
+/**
+ * The reason the panel shows for a suspension by the policy. Not WHMCS's "Overdue on Payment", so the
+ * panel's AutoUnsuspend (which lifts only that reason, or none) never lifts it when an invoice is
+ * paid; and the prefix tells our suspensions from anyone else's when we put the panel back.
+ */
+export const PANEL_SUSPEND_REASON = 'Overusage: traffic allowance used up (lifted when the next period starts)';
+const OUR_REASON_PREFIX = 'Overusage:';
+
+/**
+ * The policy at 100 % of the allowance, per product with a per-service override: bill (nothing to
+ * do here), throttle, or suspend, until the next period starts or the admin raises the limit.
+ *
+ * Rules, so that the add-on never fights SolusVM or the admin:
+ * - The state is re-read just before acting. A server SolusVM (or anyone) already suspended is
+ *   recorded as `observed` and left alone: we neither suspend nor, later, unsuspend it.
+ * - Once we suspended it, a later sample showing it running again means someone undid it on
+ *   purpose (SolusVM's auto-unsuspend, an admin in SolusVM or the panel): the action becomes
+ *   `released` and is not repeated this period. Its key (period, action, allowance) exists, so no
+ *   run decides it again; only a raised allowance that is reached again is a new decision.
+ * - Lifting unsuspends only a server that is still suspended, and puts the panel back only when
+ *   the panel still shows our reason.
+ * - Every step is an audit row; a failed call to SolusVM or the panel leaves the action pending,
+ *   retried on later cron ticks with backoff (5 min doubling to 4 h).
+ *
+ * The panel is kept in step with UpdateClientProduct (status + suspendreason), not ModuleSuspend:
+ * ModuleSuspend would run the product's server module, which suspends the VPS on SolusVM a second
+ * time and fires PreModuleSuspend (whose dispute hold may abort it); we already acted on SolusVM
+ * and only the panel's record has to follow. Neither call touches the panel's dunning.
+ */
+export interface LimitActionService {
+  /** After metering: decide actions for services at their limit (when `decide`), then do whatever work is due. */
+  run(opts?: { decide?: boolean }): Promise<LimitRunResult>;
+  /** Lifts an action now (an admin's decision, audited); it is not taken again this period at this allowance. */
+  lift(actionId: number, actor: Actor, note?: string): Promise<LimitActionRow>;
+  /** Retries a pending or lifting action at the next run instead of waiting for its backoff. */
+  retryNow(actionId: number, actor: Actor): Promise<LimitActionRow>;
+  list(filter?: { serviceId?: number; status?: LimitStatus | readonly LimitStatus[]; limit?: number; beforeId?: number }): Promise<LimitActionRow[]>;
+  get(actionId: number): Promise<LimitActionRow>;
+}
+
+export interface LimitRunResult {
+  decided: number;
+  applied: number;
+  observed: number;
+  released: number;
+  lifted: number;
+  cancelled: number;
+  failed: number;
+  locked: boolean;
+}
+
+interface Now {
+  usage: OpenUsage | null;
+  profile: BillingProfile | null;
+  allowanceBytes: bigint | null;
+}
+
+export function createLimitActionService(deps: {
+  knex: Knex;
+  clock: Clock;
+  store: LimitActionStore;
+  usage: OpenUsageReader;
+  billing: BillingSettingsService;
+  masters: MasterService;
+  gatewayFor: (settings: MasterSettings) => SolusVmGateway;
+  audit: AuditLog;
+  locks: LockStore;
+  log: Logger;
+  owner: string;
+  panel?: PanelApi;
+}): LimitActionService {
+  const { knex, store, audit } = deps;
+  const SYSTEM: Actor = { type: 'system', id: null };
+  const now = () => deps.clock.now();
+
+  const record = (row: Pick<LimitActionRow, 'id' | 'serviceId' | 'action'>, action: string, details: Record<string, unknown>, actor: Actor = SYSTEM) =>
+    audit.record(knex, { actor, action: `limit.${action}`, entityType: 'limit_action', entityId: row.id, details: { serviceId: row.serviceId, action: row.action, ...details } }, now());
+
+  const activity = async (text: string, clientId: number) => {
+    await deps.panel?.logActivity(`Overusage: ${text}`, clientId).catch((err: unknown) => deps.log.warn('limit.activity_failed', { error: (err as Error).message }));
+  };
+
+  async function withGateway<T>(masterId: number, work: (g: SolusVmGateway) => Promise<T>): Promise<T> {
+    const gateway = deps.gatewayFor(await deps.masters.settings(masterId));
+    try {
+      return await work(gateway);
+    } finally {
+      gateway.close();
+    }
+  }
+
+  /** The service now: its open period and what its product asks for. */
+  async function serviceNow(serviceIds: number[]): Promise<Map<number, Now>> {
+    const profileFor = await deps.billing.snapshot();
+    const usages = await deps.usage.some(serviceIds);
+    const out = new Map<number, Now>();
+    for (const id of serviceIds) {
+      const u = usages.get(id) ?? null;
+      const profile = u ? profileFor(u.productId, u.serviceId, u.clientId) : null;
+      const a = u && profile ? assessUsage(u, profile) : null;
+      out.set(id, { usage: u, profile, allowanceBytes: a?.allowanceBytes ?? null });
+    }
+    return out;
+  }
+
+  async function failAttempt(row: LimitActionRow, phase: 'apply' | 'lift', err: unknown): Promise<void> {
+    const attempts = row.attempts + 1;
+    const e = err instanceof SolusVmError ? err : null;
+    const message = (err as Error).message;
+    const next = now().plus({ milliseconds: retryDelayMs(attempts) });
+    await store.transition(knex, row.id, row.status, { attempts, nextAttemptAt: next, lastError: message }, now());
+    await record(row, 'attempt_failed', { phase, attempt: attempts, error: message, kind: e?.kind ?? 'internal', retryAt: next.toISO() });
+    deps.log.warn('limit.attempt_failed', { id: row.id, serviceId: row.serviceId, phase, attempt: attempts, error: message });
+  }
+
+  const busy = (what: string) => new SolusVmError('app_error', `the server is busy (${what}); tried again later`, { retryable: true, code: 'PROCESSING' });
+
+  /** Takes a pending action on SolusVM, after re-reading the server. */
+  async function apply(row: LimitActionRow, policy: LimitPolicy, result: LimitRunResult): Promise<void> {
+    try {
+      await withGateway(row.masterId, async (g) => {
+        const state = await g.getState(row.serverRef);
+        if (row.action === 'suspend') {
+          const step = beforeSuspend(state);
+          if (step === 'wait') throw busy(state);
+          if (step === 'observe') {
+            if (await store.transition(knex, row.id, 'pending', { status: 'observed', nextAttemptAt: null, lastError: null }, now())) {
+              await record(row, 'observed', { state, note: 'SolusVM already had the server suspended: left to SolusVM, never unsuspended by us' });
+              result.observed++;
+            }
+            return;
+          }
+          await g.suspend(row.serverRef);
+          if (await store.transition(knex, row.id, 'pending', { status: 'applied', appliedAt: now(), nextAttemptAt: null, lastError: null, panelState: deps.panel ? 'to_suspend' : 'none' }, now())) {
+            await record(row, 'applied', { stateBefore: state, version: g.version });
+            await activity(`service ${row.serviceId} suspended on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
+            result.applied++;
+          }
+          return;
+        }
+        // throttle: SolusVM 2's settings are read once, before the first attempt, and kept: a retry
+        // after a lost answer must not take the throttled settings for the ones to put back
+        let restore = row.speedRestore;
+        if (restore === null) {
+          restore = g.version === 2 ? await g.readSpeed(row.serverRef) : restoredSpeed(1, policy, null);
+          if (restore === null) throw new Error('SolusVM did not give the speed settings to put back');
+          await store.transition(knex, row.id, 'pending', { speedRestore: restore }, now());
+        }
+        const target = row.speedTarget ?? throttledSpeed(g.version, policy, restore);
+        if (row.speedTarget === null) await store.transition(knex, row.id, 'pending', { speedTarget: target }, now());
+        await g.setSpeed(row.serverRef, target);
+        if (await store.transition(knex, row.id, 'pending', { status: 'applied', appliedAt: now(), nextAttemptAt: null, lastError: null }, now())) {
+          await record(row, 'applied', { stateBefore: state, version: g.version, speed: target, restore });
+          await activity(`service ${row.serviceId} throttled on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
+          result.applied++;
+        }
+      });
+    } catch (err) {
+      await failAttempt(row, 'apply', err);
+      result.failed++;
+    }
+  }
+
+  /** Puts a server back; only what is still ours to put back. */
+  async function undo(row: LimitActionRow, result: LimitRunResult): Promise<void> {
+    try {
+      await withGateway(row.masterId, async (g) => {
+        let note: string;
+        if (row.action === 'suspend') {
+          const state = await g.getState(row.serverRef);
+          const step = beforeUnsuspend(state);
+          if (step === 'wait') throw busy(state);
+          if (step === 'act') {
+            await g.unsuspend(row.serverRef);
+            note = 'unsuspended';
+          } else note = `already ${state}: nothing to undo on SolusVM`;
+        } else if (row.speedRestore) {
+          await g.setSpeed(row.serverRef, row.speedRestore);
+          note = 'speed put back';
+        } else note = 'nothing was changed on SolusVM';
+        const panelState = row.panelState === 'suspended' || row.panelState === 'to_suspend' ? 'to_restore' : row.panelState;
+        if (await store.transition(knex, row.id, 'lifting', { status: 'lifted', liftedAt: now(), nextAttemptAt: null, lastError: null, panelState }, now())) {
+          await record(row, 'lifted', { reason: row.liftReason, note, version: g.version });
+          await activity(`service ${row.serviceId}: ${row.action === 'suspend' ? 'suspension' : 'throttle'} lifted (${row.liftReason ?? 'lifted'}): ${note}`, row.clientId);
+          result.lifted++;
+        }
+      });
+    } catch (err) {
+      await failAttempt(row, 'lift', err);
+      result.failed++;
+    }
+  }
+
+  /** Moves an action towards its lift: cancelled if nothing was sent yet, else lifting. */
+  async function callItOff(row: LimitActionRow, reason: LiftReason, actor: Actor, note?: string): Promise<LimitActionRow | null> {
+    if (row.status !== 'pending' && row.status !== 'applied') return null;
+    const to = callOff(row.status, row.attempts);
+    const liftedBy = actor.type === 'system' ? null : `${actor.type}:${actor.id ?? ''}`;
+    const moved = await store.transition(
+      knex,
+      row.id,
+      row.status,
+      to === 'cancelled'
+        ? { status: 'cancelled', liftReason: reason, liftRequestedAt: now(), liftedAt: now(), nextAttemptAt: null, liftedBy }
+        : { status: 'lifting', liftReason: reason, liftRequestedAt: now(), attempts: 0, nextAttemptAt: now(), lastError: null, liftedBy },
+      now(),
+    );
+    if (!moved) return null;
+    await record(row, to === 'cancelled' ? 'cancelled' : 'lift_requested', { reason, from: row.status, ...(note ? { note } : {}) }, actor);
+    return store.get(row.id);
+  }
+
+  /** The panel's record follows: our suspension shown, and taken away again only while it is ours. */
+  async function syncPanel(row: LimitActionRow): Promise<void> {
+    const panel = deps.panel;
+    if (!panel) return;
+    try {
+      const { products } = await panel.getClientsProducts({ serviceId: row.serviceId });
+      const p = products[0];
+      let to: 'suspended' | 'restored' | 'untouched';
+      if (row.panelState === 'to_suspend') {
+        // a service the panel already suspended (e.g. for non-payment) keeps the panel's reason
+        if (p?.status === 'Active' && row.status === 'applied') {
+          await panel.updateClientProduct({ serviceId: row.serviceId, status: 'Suspended', suspendReason: PANEL_SUSPEND_REASON });
+          to = 'suspended';
+        } else to = 'untouched';
+      } else {
+        if (p?.status === 'Suspended' && p.suspensionReason.startsWith(OUR_REASON_PREFIX)) {
+          await panel.updateClientProduct({ serviceId: row.serviceId, status: 'Active', suspendReason: '' });
+          to = 'restored';
+        } else to = 'untouched';
+      }
+      await knex('mod_overusage_limit_actions').where({ id: row.id, panel_state: row.panelState }).update({ panel_state: to, updated_at: sqlInstant(now()) });
+      await record(row, 'panel_synced', { panel: to, panelStatusBefore: p?.status ?? null });
+    } catch (err) {
+      // retried on the next run: the action itself stands
+      deps.log.warn('limit.panel_sync_failed', { id: row.id, serviceId: row.serviceId, error: (err as Error).message });
+    }
+  }
+
+  async function decide(result: LimitRunResult): Promise<void> {
+    const profileFor = await deps.billing.snapshot();
+    for await (const page of deps.usage.pages()) {
+      const wanted: Array<{ u: OpenUsage; action: 'throttle' | 'suspend'; allowanceBytes: bigint }> = [];
+      for (const u of page) {
+        const profile = profileFor(u.productId, u.serviceId, u.clientId);
+        if (!profile || profile.limitPolicy.action === 'bill') continue;
+        const a = assessUsage(u, profile);
+        if (!a) continue;
+        const action = actionAtLimit(profile.limitPolicy, u.usedBytes, a.allowanceBytes);
+        if (action) wanted.push({ u, action, allowanceBytes: a.allowanceBytes });
+      }
+      if (!wanted.length) continue;
+      const active = await store.activeFor(wanted.map((w) => w.u.serviceId));
+      for (const { u, action, allowanceBytes } of wanted) {
+        // one action in force per service, period and kind: a raised allowance reached again while
+        // the first action still stands needs nothing new
+        if (active.some((r) => r.serviceId === u.serviceId && r.periodId === u.periodId && r.action === action)) continue;
+        const key = limitActionKey(u.periodId, action, allowanceBytes);
+        const inserted = await knex.transaction(async (trx) => {
+          const ok = await store.insertIfNew(
+            trx,
+            { serviceId: u.serviceId, clientId: u.clientId, periodId: u.periodId, action, actionKey: key, masterId: u.masterId, serverRef: u.serverRef, allowanceBytes, usedBytes: u.usedBytes },
+            now(),
+          );
+          if (ok) {
+            const row = await trx('mod_overusage_limit_actions').where({ service_id: u.serviceId, action_key: key }).first('id');
+            await audit.record(
+              trx,
+              { actor: SYSTEM, action: 'limit.decided', entityType: 'limit_action', entityId: row.id, details: { serviceId: u.serviceId, action, periodId: u.periodId, usedBytes: u.usedBytes, allowanceBytes } },
+              now(),
+            );
+          }
+          return ok;
+        });
+        if (inserted) result.decided++;
+      }
+    }
+  }
+
+  /** Whatever is due: lifts to start, releases to note, attempts to make, the panel to update. */
+  async function work(result: LimitRunResult): Promise<void> {
+    const rows = await store.needingWork();
+    if (!rows.length) return;
+    const current = await serviceNow([...new Set(rows.map((r) => r.serviceId))]);
+    for (let row of rows) {
+      const n = current.get(row.serviceId)!;
+      if (row.status === 'pending' || row.status === 'applied') {
+        const reason = liftReason(row, {
+          openPeriodId: n.usage?.periodId ?? null,
+          usedBytes: n.usage?.usedBytes ?? row.usedBytes,
+          allowanceBytes: n.allowanceBytes,
+          policyAction: n.profile?.limitPolicy.action ?? null,
+        });
+        if (reason) {
+          const moved = await callItOff(row, reason, SYSTEM);
+          if (moved) {
+            if (moved.status === 'cancelled') result.cancelled++;
+            row = moved;
+          }
+        }
+      }
+      if (row.status === 'applied' && row.action === 'suspend' && row.appliedAt && n.usage?.lastSampledAt && n.usage.periodId === row.periodId) {
+        const sample = n.usage.state ? { state: n.usage.state, sampledAtMs: n.usage.lastSampledAt.toMillis() } : null;
+        if (releasedBehindOurBack(row.appliedAt.toMillis(), sample)) {
+          const panelState = row.panelState === 'suspended' || row.panelState === 'to_suspend' ? 'to_restore' : row.panelState;
+          if (await store.transition(knex, row.id, 'applied', { status: 'released', panelState }, now())) {
+            await record(row, 'released', { state: n.usage.state, sampledAt: n.usage.lastSampledAt.toISO(), note: 'unsuspended by someone else mid-period: not suspended again this period' });
+            result.released++;
+            row = (await store.get(row.id))!;
+          }
+        }
+      }
+      const due = row.nextAttemptAt === null || row.nextAttemptAt <= now();
+      if (row.status === 'pending' && due) {
+        if (!n.profile) continue;
+        await apply(row, n.profile.limitPolicy, result);
+        row = (await store.get(row.id))!;
+      } else if (row.status === 'lifting' && due) {
+        await undo(row, result);
+        row = (await store.get(row.id))!;
+      }
+      if (row.panelState === 'to_suspend' || row.panelState === 'to_restore') await syncPanel(row);
+    }
+  }
+
+  async function withLease<T>(fn: () => Promise<T>): Promise<T | null> {
+    const lease = await deps.locks.acquire(LOCK, deps.owner, now(), LEASE_MS);
+    if (!lease.acquired) return null;
+    const renew = setInterval(() => void deps.locks.renew(LOCK, deps.owner, now(), LEASE_MS).catch(() => {}), LEASE_MS / 3);
+    renew.unref();
+    try {
+      return await fn();
+    } finally {
+      clearInterval(renew);
+      await deps.locks.release(LOCK, deps.owner).catch(() => {});
+    }
+  }
+
+  const service: LimitActionService = {
+    async run(opts = {}) {
+      const result: LimitRunResult = { decided: 0, applied: 0, observed: 0, released: 0, lifted: 0, cancelled: 0, failed: 0, locked: false };
+      const done = await withLease(async () => {
+        if (opts.decide) await decide(result);
+        await work(result);
+        return true;
+      });
+      return done ? result : { ...result, locked: true };
+    },
+
+    async lift(actionId, actor, note) {
+      const row = await service.get(actionId);
+      if (row.status === 'lifting') return row;
+      if (row.status !== 'pending' && row.status !== 'applied') {
+        throw new ModuleError('CONFLICT', `action ${actionId} is ${row.status}: there is nothing of ours to lift`, { status: row.status });
+      }
+      const moved = await callItOff(row, 'admin', actor, note);
+      if (!moved) return service.get(actionId);
+      // done now when no run is busy; otherwise the running one (or the next tick) does it
+      if (moved.status === 'lifting') {
+        const result: LimitRunResult = { decided: 0, applied: 0, observed: 0, released: 0, lifted: 0, cancelled: 0, failed: 0, locked: false };
+        await withLease(async () => {
+          await undo(moved, result);
+          const after = (await store.get(actionId))!;
+          if (after.panelState === 'to_restore') await syncPanel(after);
+        });
+      }
+      return service.get(actionId);
+    },
+
+    async retryNow(actionId, actor) {
+      const row = await service.get(actionId);
+      if (row.status !== 'pending' && row.status !== 'lifting') throw new ModuleError('CONFLICT', `action ${actionId} is ${row.status}: nothing to retry`, { status: row.status });
+      if (await store.transition(knex, row.id, row.status, { nextAttemptAt: now() }, now())) await record(row, 'retry_requested', {}, actor);
+      return service.get(actionId);
+    },
+
+    list: (filter = {}) => store.list(filter),
+
+    async get(actionId) {
+      const row = await store.get(actionId);
+      if (!row) throw notFound(`there is no limit action ${actionId}`);
+      return row;
+    },
+  };
+  return service;
+}
+
+// Log and activity lines only: the exact figures are in the audit details.
+const fmt = (bytes: bigint) => formatByteAmount(bytes, displayUnit('GB'), 'en-GB');
