@@ -341,10 +341,16 @@ export function createBridgeRelay(opts: BridgeRelayOptions): BridgeRelay {
 
     async report(results) {
       const accepted: string[] = [];
+      // The bridge reports here only what it could not deliver in its conversation: a
+      // conversation still waiting for one of these keys has been abandoned by the bridge.
+      const abandoned = new Set<Conversation>();
       for (const r of results) {
-        await apply(r, owner.get(r.key));
+        const conv = owner.get(r.key);
+        if (conv) abandoned.add(conv);
+        await apply(r, undefined);
         accepted.push(r.key);
       }
+      for (const conv of abandoned) await expire(conv);
       if (accepted.length) log.info('bridge.results_reported', { count: accepted.length });
       return accepted;
     },

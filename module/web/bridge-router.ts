@@ -220,8 +220,10 @@ export function createBridgeRouter(deps: BridgeRouterDeps): Router {
       let body: Record<string, unknown>;
       try {
         const parsed = parsePanelJson(raw.toString('utf8'));
-        if (!isObject(parsed)) throw new Error('not an object');
-        body = parsed;
+        // PHP's json_encode writes an empty array for an empty payload
+        if (Array.isArray(parsed) && parsed.length === 0) body = {};
+        else if (!isObject(parsed)) throw new Error('not an object');
+        else body = parsed;
       } catch {
         return refuse(res, requestNonce, 'bad_request', 'the body is not a JSON object');
       }

@@ -230,8 +230,8 @@ final class Bridge
             $conversation = (string) ($answer['conversation'] ?? '');
             $results = $status === 'commands' ? $this->applyAll(is_array($answer['commands'] ?? null) ? $answer['commands'] : []) : [];
             $answer = $this->http->post('results', ['conversation' => $conversation, 'results' => $results], $this->timeoutBefore($deadline));
-            // a signed answer means the service has recorded the results: they leave the outbox
-            $this->store->deleteOutbox(array_values(array_filter(array_map(static fn (array $r): string => (string) $r['key'], $results), static fn (string $k): bool => !str_starts_with($k, 'r-'))));
+            // a signed answer means the service has recorded the results
+            $this->store->markReported(array_values(array_filter(array_map(static fn (array $r): string => (string) $r['key'], $results), static fn (string $k): bool => !str_starts_with($k, 'r-'))));
         }
     }
 
@@ -273,7 +273,7 @@ final class Bridge
             $prior = $this->store->outboxEntry($key);
             if ($prior !== null) {
                 // already applied under this key: never twice
-                return ($prior['state'] ?? '') === 'done' && is_array($prior['result'] ?? null)
+                return in_array($prior['state'] ?? '', ['done', 'reported'], true) && is_array($prior['result'] ?? null)
                     ? ['key' => $key, 'status' => 'ok', 'result' => $prior['result']]
                     : ['key' => $key, 'status' => 'unknown', 'message' => 'an earlier attempt was interrupted'];
             }
@@ -311,8 +311,9 @@ final class Bridge
             }
             $answer = $this->converse('report', ['results' => $results], $this->settings->timeout);
             $accepted = is_array($answer) && is_array($answer['accepted'] ?? null) ? array_map('strval', $answer['accepted']) : [];
-            $this->store->deleteOutbox(array_values(array_intersect($accepted, array_map('strval', array_keys($outbox)))));
+            $this->store->markReported(array_values(array_intersect($accepted, array_map('strval', array_keys($outbox)))));
         }
+        $this->store->pruneReported(86400);
         $replayed = 0;
         foreach ($this->store->missed(50) as $id => $m) {
             $hook = (string) ($m['hook'] ?? '');

@@ -28,7 +28,8 @@ final class HttpClient
      */
     public function post(string $endpoint, array $payload, int $timeout): array
     {
-        $body = json_encode($payload, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PARTIAL_OUTPUT_ON_ERROR);
+        // an empty PHP array would go as [], and the service takes an object
+        $body = json_encode($payload === [] ? new \stdClass() : $payload, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PARTIAL_OUTPUT_ON_ERROR);
         if (!is_string($body)) {
             throw new BridgeFailure('the data for the service could not be encoded as JSON');
         }
@@ -184,10 +185,10 @@ final class HttpClient
             ],
             'ssl' => $ssl,
         ]);
-        $warning = '';
-        // PHP reports a refused connection as a warning; it becomes the failure's reason instead.
-        set_error_handler(static function (int $no, string $message) use (&$warning): bool {
-            $warning = $message;
+        $warnings = [];
+        // PHP reports a refused connection or a bad certificate as warnings; they become the failure's reason instead.
+        set_error_handler(static function (int $no, string $message) use (&$warnings): bool {
+            $warnings[] = $message;
             return true;
         });
         try {
@@ -202,11 +203,13 @@ final class HttpClient
         }
         if ($stream === false || $answer === false) {
             $host = (string) parse_url($url, PHP_URL_HOST);
+            $warning = (string) end($warnings);
             // "fopen(url): Failed to open stream: Connection refused" → "Connection refused"
             $cut = strrpos($warning, ': ');
             $reason = $cut === false ? $warning : substr($warning, $cut + 2);
-            if (stripos($warning, 'certificate') !== false || stripos($warning, 'SSL') !== false) {
-                throw new BridgeFailure("the service's TLS certificate could not be verified ({$reason}); if it comes from a private certificate authority, set the CA file");
+            $all = implode(' ', $warnings);
+            if (stripos($all, 'certificate') !== false || stripos($all, 'SSL operation failed') !== false) {
+                throw new BridgeFailure("the service's TLS certificate could not be verified (" . (preg_match('/certificate[^.;:]*/i', $all, $m) === 1 ? $m[0] : $reason) . '); if it comes from a private certificate authority, set the CA file');
             }
             if (stripos($warning, 'timed out') !== false) {
                 throw new BridgeFailure("the service did not answer within {$timeout} seconds");

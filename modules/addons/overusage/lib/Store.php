@@ -48,10 +48,38 @@ final class Store
         return $row === null ? null : self::decode((string) $row->value);
     }
 
-    /** @return array<string, array<string, mixed>> key => entry, oldest first */
+    /** @return array<string, array<string, mixed>> key => entry not yet reported, oldest first */
     public function outbox(int $limit): array
     {
-        return $this->prefixed(self::OUTBOX, $limit);
+        return array_slice(array_filter($this->prefixed(self::OUTBOX, PHP_INT_MAX), static fn (array $e): bool => ($e['state'] ?? '') !== 'reported'), 0, $limit, true);
+    }
+
+    /**
+     * The service has the results: they are no longer reported, but kept for a day so that a
+     * key handed out again is answered from here instead of being applied twice.
+     *
+     * @param list<string> $keys
+     */
+    public function markReported(array $keys): void
+    {
+        foreach ($keys as $key) {
+            $entry = $this->outboxEntry($key);
+            if ($entry !== null && ($entry['state'] ?? '') !== 'reported') {
+                $this->saveOutbox($key, ['state' => 'reported', 'was' => $entry['state'] ?? '', 'command' => $entry['command'] ?? '', 'result' => $entry['result'] ?? null, 'at' => time()]);
+            }
+        }
+    }
+
+    /** Forgets reported entries older than $seconds. */
+    public function pruneReported(int $seconds): void
+    {
+        $old = [];
+        foreach ($this->prefixed(self::OUTBOX, PHP_INT_MAX) as $key => $entry) {
+            if (($entry['state'] ?? '') === 'reported' && (int) ($entry['at'] ?? 0) < time() - $seconds) {
+                $old[] = (string) $key;
+            }
+        }
+        $this->deleteOutbox($old);
     }
 
     /** @param list<string> $keys */

@@ -1,0 +1,443 @@
+import { expect } from 'chai';
+import express from 'express';
+import type { Knex } from 'knex';
+import { toNum } from '../../module/adapters/rows.js';
+import { answerSignature, newNonce, requestSignature } from '../../module/adapters/bridge-signing.js';
+import { createTestDatabase, type TestDatabase } from '../support/engines.js';
+import { testCert } from '../support/solusvm-stub.js';
+import { buildBridgeWorld, closeMay, deadUrl, listenOn, php, phpErrors, requirePhp, SECRET, type BridgeWorld, type HarnessOutput } from './support.js';
+
+const overusageItems = (inv: { items: Array<{ description: string }> }) => inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
+const logged = (out: HarnessOutput, re: RegExp) => out.activity.some((a) => re.test(a.description));
+
+/**
+ * The PHP bridge under php-cli (E_ALL, every warning fails the test) against a running service:
+ * hook answers reach WHMCS with WHMCS's return semantics, signatures are enforced both ways, the
+ * service being down gives the configured fail mode and a message in the activity log, and panel
+ * changes relayed through localAPI are applied once and reported.
+ */
+describe('the WHMCS bridge under php-cli', function () {
+  let db: TestDatabase;
+  let knex: Knex;
+  let w: BridgeWorld;
+
+  before(async function () {
+    requirePhp(this);
+    db = await createTestDatabase('sqlite');
+    knex = db.knex;
+  });
+
+  after(async () => {
+    await db?.drop();
+  });
+
+  afterEach(async function () {
+    if (w) {
+      // no PHP error, warning, notice or deprecation in any run of the test
+      expect(phpErrors(w.runs), 'PHP reported').to.deep.equal([]);
+      await w.close();
+    }
+  });
+
+  describe('hook answers, with WHMCS return semantics', () => {
+    beforeEach(async () => {
+      w = await buildBridgeWorld(knex);
+    });
+
+    it('EmailPreSend: abortsend and merge fields come back as the array WHMCS merges', async () => {
+      const seen: unknown[] = [];
+      w.extraHooks.push({ name: 'EmailPreSend', priority: 5, handler: (v) => (seen.push(v), v.relid === 41 ? { abortsend: true } : { overusage_note: 'on hold' }) });
+      const aborted = await w.fire('EmailPreSend', { messagename: 'First Invoice Overdue Notice', relid: 41, mergefields: { invoice_num: '41' } });
+      expect(aborted.ret).to.deep.equal({ abortsend: true });
+      const merged = await w.fire('EmailPreSend', { messagename: 'Invoice Created', relid: 42, mergefields: [] });
+      expect(merged.ret).to.deep.equal({ overusage_note: 'on hold' });
+      expect(seen[0]).to.deep.include({ messagename: 'First Invoice Overdue Notice', relid: 41 });
+      expect(aborted.activity).to.deep.equal([]);
+    });
+
+    it('EmailPreSend without any handler answering: an empty array, the email goes', async () => {
+      const out = await w.fire('EmailPreSend', { messagename: 'Invoice Payment Reminder', relid: 7 });
+      expect(out.ret).to.deep.equal([]);
+    });
+
+    it("PreModuleSuspend: abortcmd stops the suspension, and the module's server password never leaves WHMCS", async () => {
+      const seen: Array<Record<string, unknown>> = [];
+      w.extraHooks.push({ name: 'PreModuleSuspend', priority: 5, handler: (v) => (seen.push(v), { abortcmd: true }) });
+      const out = await w.fire('PreModuleSuspend', { params: { serviceid: 12, userid: 3, password: 'vps-root-pw', serverpassword: 'solus-key', serveraccesshash: 'hash', domain: 'vps1.example.net' } });
+      expect(out.ret).to.deep.equal({ abortcmd: true });
+      expect(seen[0]!.params).to.deep.equal({ serviceid: 12, userid: 3, domain: 'vps1.example.net' });
+    });
+
+    it('a later handler cannot un-abort, as in the panel: control keys stay true', async () => {
+      w.extraHooks.push({ name: 'PreModuleSuspend', priority: 5, handler: () => ({ abortcmd: true }) });
+      w.extraHooks.push({ name: 'PreModuleSuspend', priority: 20, handler: () => ({ abortcmd: false, suspendreason: 'Overdue' }) });
+      const out = await w.fire('PreModuleSuspend', { params: { serviceid: 12 } });
+      expect(out.ret).to.deep.equal({ abortcmd: true, suspendreason: 'Overdue' });
+    });
+
+    it('output hooks: the HTML comes back as the string WHMCS shows (product details, client summary)', async () => {
+      w.extraHooks.push({ name: 'ClientAreaProductDetailsOutput', priority: 10, handler: (v) => `<p>Service ${(v.service as { id: number }).id}: 4.2 TB used</p>` });
+      w.extraHooks.push({ name: 'AdminAreaClientSummaryPage', priority: 10, handler: (v) => `<div>Client ${String(v.userid)}: 1 open dispute</div>` });
+      const details = await w.php({ action: 'hook', hook: 'ClientAreaProductDetailsOutput', service: { id: 9, userid: 3, packageid: 1, password: 'secret' } });
+      expect(details.ret).to.equal('<p>Service 9: 4.2 TB used</p>');
+      const summary = await w.fire('AdminAreaClientSummaryPage', { userid: 3 });
+      expect(summary.ret).to.equal('<div>Client 3: 1 open dispute</div>');
+      const none = await w.fire('AdminAreaClientSummaryPage', { userid: 4, nothing: true });
+      expect(none.ret).to.equal('<div>Client 4: 1 open dispute</div>');
+    });
+
+    it('ClientAreaHomepagePanels: the changes made to the menu are replayed on WHMCS’s own menu object', async () => {
+      w.extraHooks.push({
+        name: 'ClientAreaHomepagePanels',
+        priority: 10,
+        handler: (menu: any) => {
+          menu.addChild('overusage', { label: 'Bandwidth', order: 50, icon: 'fa-chart-bar', bodyHtml: `<p>client ${menu.clientid}: 80 %</p>`, extras: { color: 'teal' } }).addChild('row', { label: 'Details', uri: 'index.php?m=overusage' });
+          menu.getChild('Invoices')?.setLabel('Invoices (1 on hold)');
+          menu.removeChild('Active Products/Services');
+        },
+      });
+      const out = await w.php({
+        action: 'hook',
+        hook: 'ClientAreaHomepagePanels',
+        session: { uid: 3 },
+        menu: [
+          { name: 'Active Products/Services', label: 'My Services', order: 100 },
+          { name: 'Invoices', label: 'My Invoices', order: 200 },
+        ],
+      });
+      expect(out.ret).to.equal(null);
+      const byName = Object.fromEntries(out.menu!.map((p) => [p.name, p]));
+      expect(Object.keys(byName)).to.have.members(['Invoices', 'overusage']);
+      expect(byName.Invoices!.label).to.equal('Invoices (1 on hold)');
+      expect(byName.overusage).to.deep.include({ label: 'Bandwidth', order: 50, icon: 'fa-chart-bar', bodyHtml: '<p>client 3: 80 %</p>', extras: { color: 'teal' } });
+      expect((byName.overusage!.children[0] as { label: string }).label).to.equal('Details');
+    });
+
+    it('hooks whose answer WHMCS ignores return nothing, whatever a handler says', async () => {
+      w.extraHooks.push({ name: 'InvoicePaid', priority: 10, handler: () => ({ something: 1 }) });
+      const out = await w.fire('InvoicePaid', { invoiceid: 5 });
+      expect(out.ret).to.equal(null);
+      expect(w.gate.seen).to.include('hook');
+    });
+  });
+
+  describe('signatures', () => {
+    beforeEach(async () => {
+      w = await buildBridgeWorld(knex, { failMode: 'closed' });
+    });
+
+    it('a bridge with another secret is refused, nothing runs, and the admin is told the secrets differ', async () => {
+      let called = false;
+      w.extraHooks.push({ name: 'EmailPreSend', priority: 5, handler: () => ((called = true), undefined) });
+      const out = await w.fire('EmailPreSend', { messagename: 'First Invoice Overdue Notice', relid: 41 }, { settings: { shared_secret: 'another-secret-that-is-long-enough-0000' } });
+      expect(called).to.equal(false);
+      // fail closed: a reminder about an invoice the service could not look at is held
+      expect(out.ret).to.deep.equal({ abortsend: true });
+      expect(logged(out, /shared secret in WHMCS is not the one the service has/)).to.equal(true);
+      expect(logged(out, /was NOT sent \(fail closed\)/)).to.equal(true);
+    });
+
+    it('a captured request sent again is refused as a replay; changed in transit, as a bad signature', async () => {
+      await w.fire('InvoicePaid', { invoiceid: 5 });
+      const captured = w.gate.captured.find((c) => c.endpoint === 'hook')!;
+      const send = (body: Buffer) => fetch(`${w.serviceUrl}/bridge/v1/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-overusage-timestamp': captured.headers['x-overusage-timestamp']!, 'x-overusage-nonce': captured.headers['x-overusage-nonce']!, 'x-overusage-signature': captured.headers['x-overusage-signature']! }, body });
+      const replay = await send(captured.body);
+      expect(replay.status).to.equal(401);
+      expect(await replay.json()).to.include({ code: 'replayed' });
+      const tampered = await send(Buffer.from(captured.body.toString('utf8').replace('"invoiceid":5', '"invoiceid":6')));
+      expect(tampered.status).to.equal(401);
+      expect(await tampered.json()).to.include({ code: 'bad_signature' });
+    });
+
+    it('an answer not signed with the secret is ignored: the fail mode applies, not the forged answer', async () => {
+      const forger = express();
+      forger.post('/bridge/v1/:endpoint', (_req, res) => {
+        const body = JSON.stringify({ status: 'done', answer: { kind: 'merge', values: { abortcmd: false, suspendreason: 'forged' } } });
+        const ts = Math.floor(Date.now() / 1000);
+        const nonce = newNonce();
+        res.set({ 'x-overusage-timestamp': String(ts), 'x-overusage-nonce': nonce, 'x-overusage-signature': answerSignature('not-the-secret-not-the-secret-000000', { timestamp: ts, requestNonce: 'a'.repeat(32), nonce, status: 200, body }) });
+        res.type('application/json').send(body);
+      });
+      const { server, url } = await listenOn(forger);
+      try {
+        const out = await w.fire('PreModuleSuspend', { params: { serviceid: 12 } }, { settings: { service_url: url } });
+        expect(out.ret).to.deep.equal({ abortcmd: true });
+        expect(logged(out, /not signed with the shared secret/)).to.equal(true);
+      } finally {
+        server.close();
+      }
+    });
+
+    it("an old answer, correctly signed but for another request, is not accepted", async () => {
+      // a man in the middle holding a genuine answer (say, abortsend for another email) replays it
+      const genuine = JSON.stringify({ status: 'done', answer: { kind: 'merge', values: { abortsend: true } } });
+      const ts = Math.floor(Date.now() / 1000);
+      const nonce = newNonce();
+      const signature = answerSignature(SECRET, { timestamp: ts, requestNonce: newNonce(), nonce, status: 200, body: genuine });
+      const replayer = express();
+      replayer.post('/bridge/v1/:endpoint', (_req, res) => {
+        res.set({ 'x-overusage-timestamp': String(ts), 'x-overusage-nonce': nonce, 'x-overusage-signature': signature }).type('application/json').send(genuine);
+      });
+      const { server, url } = await listenOn(replayer);
+      try {
+        const out = await w.fire('EmailPreSend', { messagename: 'Invoice Created', relid: 3 }, { settings: { service_url: url } });
+        // not a guarded template: even fail-closed sends it
+        expect(out.ret).to.deep.equal([]);
+        expect(logged(out, /not signed with the shared secret/)).to.equal(true);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('the bridge refuses commands it does not run and applies a key only once', async () => {
+      const steps = [
+        { status: 'commands', conversation: 'c'.repeat(24), commands: [{ key: 'w-test-1', command: 'LogActivity', params: { description: 'once only' } }, { key: 'w-test-2', command: 'DeleteClient', params: { clientid: '1' } }] },
+        { status: 'commands', conversation: 'c'.repeat(24), commands: [{ key: 'w-test-1', command: 'LogActivity', params: { description: 'once only' } }] },
+        { status: 'done', answer: { kind: 'none' } },
+      ];
+      const reported: unknown[] = [];
+      const fake = express();
+      fake.post('/bridge/v1/:endpoint', express.json(), (req, res) => {
+        if (req.params.endpoint === 'results') reported.push(req.body.results);
+        const body = JSON.stringify(steps.shift());
+        const ts = Math.floor(Date.now() / 1000);
+        const nonce = newNonce();
+        const requestNonce = String(req.get('x-overusage-nonce'));
+        // the fake service checks the request the way the real one does
+        const raw = JSON.stringify(req.body);
+        expect(requestSignature(SECRET, { timestamp: Number(req.get('x-overusage-timestamp')), nonce: requestNonce, endpoint: String(req.params.endpoint), body: raw })).to.equal(req.get('x-overusage-signature'));
+        res.set({ 'x-overusage-timestamp': String(ts), 'x-overusage-nonce': nonce, 'x-overusage-signature': answerSignature(SECRET, { timestamp: ts, requestNonce, nonce, status: 200, body }) }).type('application/json').send(body);
+      });
+      const { server, url } = await listenOn(fake);
+      try {
+        const out = await w.fire('InvoiceCancelled', { invoiceid: 9 }, { settings: { service_url: url } });
+        expect(out.localApi).to.deep.equal(['LogActivity']);
+        expect(reported[0]).to.deep.equal([
+          { key: 'w-test-1', status: 'ok', result: { result: 'success' } },
+          { key: 'w-test-2', status: 'refused', message: 'the bridge does not run DeleteClient' },
+        ]);
+        // asked again under the same key: the kept result, not a second run
+        expect(reported[1]).to.deep.equal([{ key: 'w-test-1', status: 'ok', result: { result: 'success' } }]);
+        expect((await knex('tblactivitylog').where({ description: 'once only' })).length).to.equal(1);
+      } finally {
+        server.close();
+      }
+    });
+  });
+
+  describe('when the service is down', () => {
+    it('fail open: reminders go, suspensions go ahead, each failure is in the activity log in plain words', async () => {
+      w = await buildBridgeWorld(knex, { failMode: 'open' });
+      const down = { settings: { service_url: await deadUrl() } };
+      const email = await w.fire('EmailPreSend', { messagename: 'First Invoice Overdue Notice', relid: 41 }, down);
+      expect(email.ret).to.deep.equal([]);
+      expect(logged(email, /^Overusage: the service could not check the email "First Invoice Overdue Notice" \(related ID 41\): could not connect to the service at 127\.0\.0\.1 .*The email was sent as usual \(fail open\)\.$/)).to.equal(true);
+      const suspend = await w.fire('PreModuleSuspend', { params: { serviceid: 12 } });
+      expect(suspend.ret).to.deep.equal([]);
+      expect(logged(suspend, /suspension of Service ID: 12: could not connect .* went ahead \(fail open\)/)).to.equal(true);
+      // the activity log is WHMCS's own: the reference panel has the entries
+      expect(await knex('tblactivitylog').where('description', 'like', 'Overusage: the service could not check%')).to.have.length(2);
+    });
+
+    it('fail closed: dunning emails are held and suspensions postponed; other emails still go', async () => {
+      w = await buildBridgeWorld(knex, { failMode: 'closed' });
+      const down = { settings: { service_url: await deadUrl() } };
+      expect((await w.fire('EmailPreSend', { messagename: 'Second Invoice Overdue Notice', relid: 41 }, down)).ret).to.deep.equal({ abortsend: true });
+      expect((await w.fire('EmailPreSend', { messagename: 'Welcome Email', relid: 3 })).ret).to.deep.equal([]);
+      const suspend = await w.fire('PreModuleSuspend', { params: { serviceid: 12 } });
+      expect(suspend.ret).to.deep.equal({ abortcmd: true });
+      expect(logged(suspend, /postponed \(fail closed\); the next daily cron run tries again/)).to.equal(true);
+    });
+
+    it('pages and cron hooks give WHMCS nothing to show, and a repeated failure is logged once per 15 minutes', async () => {
+      w = await buildBridgeWorld(knex);
+      const down = { settings: { service_url: await deadUrl() } };
+      const first = await w.fire('AdminAreaClientSummaryPage', { userid: 3 }, down);
+      expect(first.ret).to.equal('');
+      expect(first.activity).to.have.length(1);
+      const again = await w.fire('AdminAreaClientSummaryPage', { userid: 3 });
+      expect(again.activity).to.have.length(0);
+      const cron = await w.fire('AfterCronJob', {});
+      expect(cron.ret).to.equal(null);
+      expect(logged(cron, /could not handle AfterCronJob/)).to.equal(true);
+      const panels = await w.php({ action: 'hook', hook: 'ClientAreaHomepagePanels', session: { uid: 3 }, menu: [{ name: 'Invoices', label: 'My Invoices', order: 200 }] });
+      expect(panels.ret).to.equal(null);
+      expect(panels.menu!.map((p) => p.name)).to.deep.equal(['Invoices']);
+    });
+
+    it("InvoiceCreation goes ahead without the line; a later cron run adds it once the service is back, never twice", async () => {
+      w = await buildBridgeWorld(knex);
+      await closeMay(w);
+      const up = w.settings.service_url!;
+      const down = await deadUrl();
+      // WHMCS runs its automation while the service is away
+      w.f.clock.set('2013-06-02T07:00:00Z');
+      await w.fire('AfterCronJob', {}, { settings: { service_url: down } });
+      w.connectPanel(['InvoiceCreation']);
+      await w.f.panel.runDailyAutomation('2013-06-02');
+      const row = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: w.story.serviceId }).orderBy('id', 'desc').first('invoiceid');
+      const invoiceId = toNum(row.invoiceid);
+      expect(overusageItems(await w.f.panel.api.getInvoice(invoiceId))).to.have.length(0);
+      const creation = w.runs.find((r) => r.activity.some((a) => a.description.includes(`Invoice ID: ${invoiceId} `)))!;
+      expect(logged(creation, new RegExp(`new Invoice ID: ${invoiceId} \\(could not connect .*\\)\\. The invoice goes ahead without overusage lines; they are added to it automatically once the service answers again`))).to.equal(true);
+
+      // the service is back: the next 5-minute cron delivers what it missed
+      const cron = await w.fire('AfterCronJob', {}, { settings: { service_url: up } });
+      expect(logged(cron, /2 missed hook call\(s\) were delivered/)).to.equal(true);
+      const inv = await w.f.panel.api.getInvoice(invoiceId);
+      expect(overusageItems(inv)).to.have.length(1);
+      expect(inv.total).to.equal('519.95');
+      expect((await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first()).status).to.equal('placed');
+      // nothing left to deliver: more cron runs change nothing
+      await w.fire('AfterCronJob', {});
+      await w.fire('InvoiceCreation', { invoiceid: invoiceId });
+      expect(overusageItems(await w.f.panel.api.getInvoice(invoiceId))).to.have.length(1);
+    });
+  });
+
+  describe('relayed panel changes', () => {
+    it('a result lost on the way back is reported on the next cron run: the line is on the invoice once, and confirmed', async () => {
+      w = await buildBridgeWorld(knex, { idleTimeoutMs: 1500 });
+      await closeMay(w);
+      w.connectPanel(['InvoiceCreation']);
+      // the bridge applies UpdateInvoice, then the connection breaks before the service hears of it
+      w.gate.dropResultsOf = 'UpdateInvoice';
+      w.f.clock.set('2013-06-02T07:00:00Z');
+      await w.f.panel.runDailyAutomation('2013-06-02');
+      const row = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: w.story.serviceId }).orderBy('id', 'desc').first('invoiceid');
+      const invoiceId = toNum(row.invoiceid);
+      expect(overusageItems(await w.f.panel.api.getInvoice(invoiceId))).to.have.length(1);
+      expect((await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first()).status).to.equal('pending');
+      const update = (await w.store.list()).find((c) => c.command === 'UpdateInvoice')!;
+      expect(update.status).to.equal('handed_out');
+      // the service's own note about the interruption waits for the bridge too
+      await new Promise((r) => setTimeout(r, 2000));
+
+      const cron = await w.fire('AfterCronJob', {});
+      expect(cron.localApi.filter((c) => c === 'UpdateInvoice')).to.deep.equal([]);
+      expect((await w.store.get(update.key))!.status).to.equal('done');
+      const inv = await w.f.panel.api.getInvoice(invoiceId);
+      expect(overusageItems(inv)).to.have.length(1);
+      expect(inv.total).to.equal('519.95');
+      expect((await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first()).status).to.equal('placed');
+      // queued writes (the service's activity-log note) were handed over on that cron run
+      expect(await w.store.list({ status: 'queued' })).to.deep.equal([]);
+      expect(await w.store.list({ status: 'handed_out' })).to.deep.equal([]);
+      // and nothing is left for the bridge to report or re-deliver
+      const state = JSON.parse((await import('node:fs')).readFileSync(w.stateFile, 'utf8')) as Array<{ setting: string; value: string }>;
+      expect(state.filter((r) => r.setting.startsWith('bridge_missed_'))).to.deep.equal([]);
+      expect(state.filter((r) => r.setting.startsWith('bridge_outbox_')).map((r) => JSON.parse(r.value).state)).to.satisfy((s: string[]) => s.length > 0 && s.every((x) => x === 'reported'));
+    });
+
+    it("works the same over PHP's HTTP streams when the curl extension is missing", async () => {
+      w = await buildBridgeWorld(knex);
+      await closeMay(w);
+      w.f.clock.set('2013-06-02T07:00:00Z');
+      await w.f.panel.runDailyAutomation('2013-06-02');
+      const row = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: w.story.serviceId }).orderBy('id', 'desc').first('invoiceid');
+      const out = await w.fire('InvoiceCreation', { invoiceid: toNum(row.invoiceid), source: 'autogen' }, { noCurl: true });
+      expect(out.localApi).to.include('UpdateInvoice');
+      expect(overusageItems(await w.f.panel.api.getInvoice(toNum(row.invoiceid)))).to.have.length(1);
+    });
+
+    it("with WHMCS's External API reachable, the service calls it itself and the bridge only relays the hook", async () => {
+      w = await buildBridgeWorld(knex, { mode: 'api' });
+      await closeMay(w);
+      w.connectPanel(['InvoiceCreation']);
+      w.f.clock.set('2013-06-02T07:00:00Z');
+      await w.f.panel.runDailyAutomation('2013-06-02');
+      const row = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: w.story.serviceId }).orderBy('id', 'desc').first('invoiceid');
+      const inv = await w.f.panel.api.getInvoice(toNum(row.invoiceid));
+      expect(overusageItems(inv)).to.have.length(1);
+      expect(w.runs.flatMap((r) => r.localApi).filter((c) => c !== 'LogActivity')).to.deep.equal([]);
+      expect(await w.store.list()).to.deep.equal([]);
+    });
+  });
+
+  describe('TLS', () => {
+    for (const transport of ['curl', 'streams'] as const) {
+      it(`verifies the service's certificate by default (${transport}), and accepts it with the admin's CA file`, async function () {
+        if (transport === 'curl' && !(php() as { curl?: boolean }).curl) this.skip();
+        const cert = await testCert();
+        w = await buildBridgeWorld(knex, { tls: cert });
+        const noCurl = transport === 'streams';
+        const refused = await w.fire('AdminAreaClientSummaryPage', { userid: 3 }, { noCurl });
+        expect(refused.ret).to.equal('');
+        expect(logged(refused, /TLS certificate could not be verified/)).to.equal(true);
+        const caFile = `${w.stateFile}.ca.pem`;
+        (await import('node:fs')).writeFileSync(caFile, cert.cert);
+        w.extraHooks.push({ name: 'AdminAreaClientSummaryPage', priority: 10, handler: () => '<p>over TLS</p>' });
+        const ok = await w.fire('AdminAreaClientSummaryPage', { userid: 3 }, { noCurl, settings: { ca_file: caFile } });
+        expect(ok.ret).to.equal('<p>over TLS</p>');
+      });
+    }
+  });
+
+  describe('the addon functions', () => {
+    beforeEach(async () => {
+      w = await buildBridgeWorld(knex);
+    });
+
+    it('activate before the URL and secret are set: success, with what to do next', async () => {
+      const out = await w.php({ action: 'activate', settings: { service_url: '', shared_secret: '' } });
+      expect(out.ret).to.deep.equal({ status: 'success', description: 'Overusage is active. Now click Configure and set the service URL and the shared secret.' });
+      expect(w.gate.seen).to.deep.equal([]);
+    });
+
+    it('activate, upgrade and deactivate are relayed; the service applies its migrations and keeps its data', async () => {
+      const act = await w.php({ action: 'activate', settings: { service_url: w.serviceUrl, shared_secret: SECRET } });
+      expect(act.ret).to.deep.include({ status: 'success' });
+      expect((act.ret as { description: string }).description).to.match(/^Overusage is active/);
+      await w.php({ action: 'upgrade', fromVersion: '0.9.0' });
+      expect(w.addonCalls.map((c) => c.fn)).to.deep.equal(['activate', 'upgrade']);
+      expect(w.addonCalls[1]!.vars).to.deep.equal({ version: '0.9.0' });
+      const deact = await w.php({ action: 'deactivate' });
+      expect(deact.ret).to.deep.equal({ status: 'success', description: 'Overusage is deactivated; its data is kept and will be used again on activation.' });
+      expect(await knex.schema.hasTable('mod_overusage_samples')).to.equal(true);
+    });
+
+    it('deactivating works with the service gone, and says the service was not told', async () => {
+      const out = await w.php({ action: 'deactivate', settings: { service_url: await deadUrl() } });
+      expect(out.ret).to.deep.include({ status: 'info' });
+      expect((out.ret as { description: string }).description).to.match(/the service could not be told: The Overusage service could not be reached: could not connect/);
+    });
+
+    it("the admin tab is the service's page for the admin of the WHMCS session, whatever the browser claims", async () => {
+      const out = await w.php({ action: 'output', session: { adminid: 4 }, get: { module: 'overusage', adminid: '1' }, post: { adminid: '1' }, method: 'POST' });
+      expect(out.echoed).to.include('<h2>Overusage</h2>');
+      const call = w.addonCalls.find((c) => c.fn === 'output')!;
+      expect(call.vars).to.deep.include({ adminid: 4, modulelink: 'addonmodules.php?module=overusage' });
+      expect(call.vars.request).to.deep.equal({ method: 'POST', query: { module: 'overusage', adminid: '1' }, body: { adminid: '1' } });
+    });
+
+    it('the admin tab without an admin session asks the service nothing', async () => {
+      const out = await w.php({ action: 'output', get: { adminid: '1' } });
+      expect(out.echoed).to.include('no administrator is logged in');
+      expect(w.gate.seen).to.deep.equal([]);
+    });
+
+    it('the client page shows the signed-in client’s usage; without a session WHMCS asks for a login', async () => {
+      const page = await w.php({ action: 'clientarea', session: { uid: w.story.clientId }, get: { m: 'overusage', clientid: '999' } });
+      const ret = page.ret as { templatefile: string; requirelogin: boolean; pagetitle: string; vars: { overusage_html: string } };
+      expect(ret).to.deep.include({ templatefile: 'clientarea', requirelogin: true, pagetitle: 'Bandwidth usage' });
+      expect(ret.vars.overusage_html).to.include('<h2>Bandwidth usage</h2>');
+      expect(ret.vars.overusage_html).to.include(`#${w.story.serviceId}`);
+      expect(ret.vars.overusage_html).to.not.include(`#${w.story.dutchServiceId}`);
+      expect(w.addonCalls.find((c) => c.fn === 'clientarea')!.vars).to.deep.include({ clientid: w.story.clientId });
+      const anonymous = await w.php({ action: 'clientarea', get: { clientid: String(w.story.clientId) } });
+      expect(anonymous.ret).to.deep.include({ requirelogin: true });
+      expect((anonymous.ret as { vars: { overusage_html: string } }).vars.overusage_html).to.equal('');
+      expect(w.gate.seen.filter((e) => e === 'clientarea')).to.have.length(1);
+    });
+
+    it('with the service down the admin tab says so, and the client page apologises; both are logged', async () => {
+      const down = await deadUrl();
+      const tab = await w.php({ action: 'output', session: { adminid: 1 }, settings: { service_url: down } });
+      expect(tab.echoed).to.include('The Overusage service cannot be reached.');
+      expect(logged(tab, /the admin tab could not be shown: could not connect/)).to.equal(true);
+      const page = await w.php({ action: 'clientarea', session: { uid: 3 } });
+      expect((page.ret as { vars: { overusage_html: string } }).vars.overusage_html).to.include('cannot be shown right now');
+      expect(logged(page, /the usage page could not be shown to client 3/)).to.equal(true);
+    });
+  });
+});
