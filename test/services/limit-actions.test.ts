@@ -1,0 +1,166 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { SolusVmError } from '../../module/adapters/solusvm-types.js';
+import { toNum } from '../../module/adapters/rows.js';
+import { PANEL_SUSPEND_REASON } from '../../module/services/limit-actions.js';
+import { describeEachEngine } from '../support/engines.js';
+import { buildBillingStory, GB, type BillingStory } from '../support/billing-story.js';
+import { CLI_ACTOR } from '../support/module-fixture.js';
+
+const ADMIN = { type: 'admin' as const, id: '1' };
+
+/**
+ * The policy at the limit and the notices against the reference panel with a SolusVM stand-in
+ * whose every action is recorded: an admin's lift, the panel's own suspensions left alone, a
+ * policy changed mid-period, and notices whose second email failed.
+ */
+describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    s = await buildBillingStory(knex);
+  });
+
+  /** one evening: the counter of VPS 101 (the English client's) and 102, then metering and the usage watch */
+  async function evening(date: string, used101: bigint, used102 = 1n * GB): Promise<void> {
+    s.f.clock.set(`${date}T21:50:00Z`);
+    s.fake.set('101', used101);
+    s.fake.set('102', used102);
+    await s.mod.metering.collect();
+    await s.mod.watchUsage({ collected: true });
+  }
+  const tick = async (at: string) => {
+    s.f.clock.set(at);
+    await s.mod.watchUsage({ collected: false });
+  };
+  const panel = async () => {
+    const r = await knex('tblhosting').where({ id: s.story.serviceId }).first('domainstatus', 'suspendreason');
+    return { status: String(r.domainstatus), reason: String(r.suspendreason ?? '') };
+  };
+  const rows = () => knex('mod_overusage_limit_actions').where({ service_id: s.story.serviceId }).orderBy('id');
+
+  it('lets an admin lift a suspension, audited under the admin, and does not take it again that period', async () => {
+    await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'suspend' } }, CLI_ACTOR);
+    await evening('2013-05-20', 5000n * GB);
+    expect(s.fake.actions).to.deep.equal(['suspend 101']);
+    expect(await panel()).to.deep.equal({ status: 'Suspended', reason: PANEL_SUSPEND_REASON });
+    const [row] = await rows();
+    const lifted = await s.mod.limits.lift(toNum(row.id), ADMIN, 'goodwill: the client bought more traffic');
+    expect(lifted).to.deep.include({ status: 'lifted', liftReason: 'admin', liftedBy: 'admin:1', panelState: 'restored' });
+    expect(s.fake.actions).to.deep.equal(['suspend 101', 'unsuspend 101']);
+    expect(await panel()).to.deep.equal({ status: 'Active', reason: '' });
+    const audit = await knex('mod_overusage_audit').where({ entity_type: 'limit_action', entity_id: String(row.id) }).orderBy('id').select('action', 'actor_type', 'actor_id');
+    expect(audit.map((a) => a.action)).to.deep.equal(['limit.decided', 'limit.applied', 'limit.panel_synced', 'limit.lift_requested', 'limit.lifted', 'limit.panel_synced']);
+    expect(audit.find((a) => a.action === 'limit.lift_requested')).to.deep.include({ actor_type: 'admin', actor_id: '1' });
+    // still over the allowance on the next evenings: the admin's decision holds for the period
+    await evening('2013-05-21', 5200n * GB);
+    await evening('2013-05-22', 5400n * GB);
+    expect(s.fake.actions).to.deep.equal(['suspend 101', 'unsuspend 101']);
+    expect(await rows()).to.have.length(1);
+    // lifting twice is refused with a clear error, not repeated
+    try {
+      await s.mod.limits.lift(toNum(row.id), ADMIN);
+      expect.fail('lifted twice');
+    } catch (err) {
+      expect((err as { code?: string }).code).to.equal('CONFLICT');
+    }
+  });
+
+  it("leaves the panel's own suspension (for non-payment) alone, on SolusVM's side and in the panel", async () => {
+    await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'suspend' } }, CLI_ACTOR);
+    await knex('tblhosting').where({ id: s.story.serviceId }).update({ domainstatus: 'Suspended', suspendreason: 'Overdue on Payment' });
+    // the panel's module suspended the VPS on SolusVM too
+    s.fake.states.set('101', 'suspended');
+    await evening('2013-05-20', 5000n * GB);
+    expect(s.fake.actions).to.deep.equal([]);
+    expect((await rows()).map((r) => [r.status, r.panel_state])).to.deep.equal([['observed', 'none']]);
+    // the next period starts: nothing of ours to undo
+    await evening('2013-05-31', 6000n * GB);
+    await evening('2013-06-01', 10n * GB);
+    expect(s.fake.actions).to.deep.equal([]);
+    expect(await panel()).to.deep.equal({ status: 'Suspended', reason: 'Overdue on Payment' });
+  });
+
+  it('marks the panel only when it shows the service active, and puts it back only while it shows our reason', async () => {
+    await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'suspend' } }, CLI_ACTOR);
+    await evening('2013-05-20', 5000n * GB);
+    expect(await panel()).to.deep.equal({ status: 'Suspended', reason: PANEL_SUSPEND_REASON });
+    // meanwhile the panel's dunning suspends it for non-payment
+    await knex('tblhosting').where({ id: s.story.serviceId }).update({ suspendreason: 'Overdue on Payment' });
+    await evening('2013-05-31', 6000n * GB);
+    await evening('2013-06-01', 10n * GB);
+    expect(s.fake.actions).to.deep.equal(['suspend 101', 'unsuspend 101']);
+    expect((await rows()).map((r) => [r.status, r.lift_reason, r.panel_state])).to.deep.equal([['lifted', 'next_period', 'untouched']]);
+    expect(await panel()).to.deep.equal({ status: 'Suspended', reason: 'Overdue on Payment' });
+  });
+
+  it('throttles SolusVM 1 with the configured speed and puts the configured speed back when the policy changes to bill', async () => {
+    await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'throttle', throttleMbps: 10, restoreMbps: 1000 } }, CLI_ACTOR);
+    await evening('2013-05-20', 5000n * GB);
+    expect(s.fake.actions).to.deep.equal(['setSpeed 101 {"version":1,"customnspeed":10}']);
+    expect(await panel()).to.deep.equal({ status: 'Active', reason: '' });
+    await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'bill' } }, ADMIN);
+    await tick('2013-05-21T08:00:00Z');
+    expect(s.fake.actions).to.deep.equal(['setSpeed 101 {"version":1,"customnspeed":10}', 'setSpeed 101 {"version":1,"customnspeed":1000}']);
+    expect((await rows()).map((r) => [r.status, r.lift_reason])).to.deep.equal([['lifted', 'policy_changed']]);
+  });
+
+  it('keeps retrying with backoff while SolusVM refuses, and lifts what it never managed to apply without touching it', async () => {
+    await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'suspend' } }, CLI_ACTOR);
+    s.fake.failingActions.set('101', new SolusVmError('transport', 'connection refused', { retryable: true }));
+    await evening('2013-05-20', 5000n * GB);
+    const attempts = async () => (await rows()).map((r) => [r.status, toNum(r.attempts)]);
+    expect(await attempts()).to.deep.equal([['pending', 1]]);
+    await tick('2013-05-20T21:54:00Z'); // before 5 minutes
+    expect(await attempts()).to.deep.equal([['pending', 1]]);
+    await tick('2013-05-20T21:55:00Z');
+    expect(await attempts()).to.deep.equal([['pending', 2]]);
+    await tick('2013-05-20T22:04:00Z'); // the second wait is 10 minutes
+    expect(await attempts()).to.deep.equal([['pending', 2]]);
+    await tick('2013-05-20T22:05:00Z');
+    expect(await attempts()).to.deep.equal([['pending', 3]]);
+    expect(await knex('mod_overusage_audit').where({ action: 'limit.attempt_failed' })).to.have.length(3);
+    // the admin calls it off: it was sent (maybe lost), so it is lifted, re-reading SolusVM first
+    s.fake.failingActions.delete('101');
+    const [row] = await rows();
+    const after = await s.mod.limits.lift(toNum(row.id), ADMIN);
+    expect(after.status).to.equal('lifted');
+    expect(s.fake.actions).to.deep.equal([]);
+    expect(await panel()).to.deep.equal({ status: 'Active', reason: '' });
+  });
+
+  it('sends a notice whose admin email failed again on a later tick, without repeating the client email', async () => {
+    s.faulty.failNext = { method: 'sendAdminEmail', when: 'before', times: 1 };
+    await evening('2013-05-20', 4100n * GB);
+    const clientMails = () => knex('tblemails').where('subject', 'like', 'vps1.example.net:%');
+    const adminMails = () => knex('tblemails').where('subject', 'like', 'Overusage:%traffic allowance');
+    expect(await clientMails()).to.have.length(1);
+    expect(await adminMails()).to.have.length(0);
+    const [notice] = await knex('mod_overusage_notices').where({ kind: 'threshold', service_id: s.story.serviceId });
+    expect(notice.status).to.equal('failed');
+    await tick('2013-05-20T21:52:00Z');
+    expect(await adminMails()).to.have.length(0);
+    await tick('2013-05-20T21:56:00Z');
+    expect(await clientMails()).to.have.length(1);
+    expect(await adminMails()).to.have.length(1);
+    expect((await knex('mod_overusage_notices').where({ id: notice.id }).first()).status).to.equal('sent');
+    // the banner shows the notice, figures as of the sample that reached it
+    const banner = await s.mod.thresholds!.bannerFor(s.story.serviceId);
+    expect(banner).to.deep.include({ pct: 80, covers: [80], noticeStatus: 'sent', asOf: '2013-05-20', usedBytes: 4100n * GB, allowanceBytes: 5000n * GB, percentUsed: '82.0' });
+    expect(banner!.runOut).to.deep.equal({ kind: 'on', date: '2013-05-25' });
+    expect(banner!.cost).to.deep.equal({ soFarMinor: 0n, atEndMinor: 67750n, currency: 'EUR' });
+    expect(await s.mod.thresholds!.bannerFor(s.story.dutchServiceId)).to.equal(null);
+  });
+
+  it('tells nothing for a product that is not billed, and keeps the product thresholds a service overrides', async () => {
+    await s.mod.billing.setServiceOverride(s.story.serviceId, { thresholds: [50] }, CLI_ACTOR);
+    await evening('2013-05-10', 2600n * GB, 4900n * GB);
+    const subjects = (await knex('tblemails').where('subject', 'like', 'vps%').orderBy('id')).map((e) => e.subject);
+    expect(subjects).to.deep.equal(['vps1.example.net: 50% of your traffic allowance used', 'vps2.example.be: 90% van uw dataverkeer verbruikt']);
+    await s.mod.billing.setProduct(s.story.productId, { enabled: false, unit: 'GB', allowance: '5 TB', prices: { EUR: { overage: '0.50' } } }, CLI_ACTOR);
+    await evening('2013-05-11', 5600n * GB, 5900n * GB);
+    expect(await knex('tblemails').where('subject', 'like', 'vps%')).to.have.length(2);
+  });
+});
