@@ -38,10 +38,13 @@ export const ACTIVE_LIMIT_STATUSES: readonly LimitStatus[] = ['pending', 'applie
 
 export type LiftReason = 'next_period' | 'allowance_raised' | 'policy_changed' | 'admin';
 
-/** What the policy asks for now: an action once the allowance is used up, else nothing. */
+/**
+ * What the policy asks for now: an action once the allowance is used up, else nothing. A VPS that
+ * moved no traffic is never acted on, even with an allowance of 0.
+ */
 export function actionAtLimit(policy: Pick<LimitPolicy, 'action'>, usedBytes: bigint, allowanceBytes: bigint): LimitAction | null {
   if (policy.action === 'bill') return null;
-  return usedBytes >= allowanceBytes ? policy.action : null;
+  return usedBytes >= allowanceBytes && usedBytes > 0n ? policy.action : null;
 }
 
 /** The idempotency key of an action within a service. */

@@ -27,6 +27,10 @@ describe('limit policy', () => {
       expect(actionAtLimit({ action: 'suspend' }, 5n * TB, 5n * TB)).to.equal('suspend');
       expect(actionAtLimit({ action: 'throttle' }, 6n * TB, 5n * TB)).to.equal('throttle');
     });
+    it('never acts on a VPS without traffic, even with no allowance', () => {
+      expect(actionAtLimit({ action: 'suspend' }, 0n, 0n)).to.equal(null);
+      expect(actionAtLimit({ action: 'suspend' }, 1n, 0n)).to.equal('suspend');
+    });
   });
 
   it('keys an action by period, action and the allowance it enforces', () => {
