@@ -34,8 +34,10 @@ describe('the WHMCS bridge under php-cli', function () {
   afterEach(async function () {
     if (w) {
       // no PHP error, warning, notice or deprecation in any run of the test
-      expect(phpErrors(w.runs), 'PHP reported').to.deep.equal([]);
-      await w.close();
+      const world = w;
+      w = undefined as unknown as BridgeWorld;
+      await world.close();
+      expect(phpErrors(world.runs), 'PHP reported').to.deep.equal([]);
     }
   });
 
@@ -329,6 +331,31 @@ describe('the WHMCS bridge under php-cli', function () {
       expect(state.filter((r) => r.setting.startsWith('bridge_outbox_')).map((r) => JSON.parse(r.value).state)).to.satisfy((s: string[]) => s.length > 0 && s.every((x) => x === 'reported'));
     });
 
+    it('a command localAPI throws on is reported "unknown", not repeated under its key; the next delivery still places the line once', async () => {
+      w = await buildBridgeWorld(knex);
+      await closeMay(w);
+      w.f.clock.set('2013-06-02T07:00:00Z');
+      await w.f.panel.runDailyAutomation('2013-06-02');
+      const row = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: w.story.serviceId }).orderBy('id', 'desc').first('invoiceid');
+      const invoiceId = toNum(row.invoiceid);
+      const broken = await w.fire('InvoiceCreation', { invoiceid: invoiceId }, { failLocalApi: ['UpdateInvoice'] });
+      expect(broken.ret).to.equal(null);
+      const first = (await w.store.list()).find((c) => c.command === 'UpdateInvoice')!;
+      expect(first).to.deep.include({ status: 'unknown', message: 'localAPI failed: injected localAPI failure' });
+      expect(overusageItems(await w.f.panel.api.getInvoice(invoiceId))).to.have.length(0);
+      // the service noted its failure in WHMCS's activity log, through the bridge, in the same call
+      expect(broken.localApi).to.include('LogActivity');
+      expect(await knex('tblactivitylog').where('description', 'like', `Overusage: could not add overusage lines to invoice ${invoiceId}%`)).to.have.length(1);
+
+      const again = await w.fire('InvoiceCreation', { invoiceid: invoiceId });
+      expect(again.localApi.filter((c) => c === 'UpdateInvoice')).to.have.length(1);
+      const updates = (await w.store.list()).filter((c) => c.command === 'UpdateInvoice');
+      expect(updates.map((u) => u.status)).to.deep.equal(['unknown', 'done']);
+      expect(updates[1]!.key).to.not.equal(first.key);
+      expect(overusageItems(await w.f.panel.api.getInvoice(invoiceId))).to.have.length(1);
+      expect((await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first()).status).to.equal('placed');
+    });
+
     it("works the same over PHP's HTTP streams when the curl extension is missing", async () => {
       w = await buildBridgeWorld(knex);
       await closeMay(w);
@@ -404,8 +431,10 @@ describe('the WHMCS bridge under php-cli', function () {
 
     it("the admin tab is the service's page for the admin of the WHMCS session, whatever the browser claims", async () => {
       const out = await w.php({ action: 'output', session: { adminid: 4 }, get: { module: 'overusage', adminid: '1' }, post: { adminid: '1' }, method: 'POST' });
-      expect(out.echoed).to.include('<h2>Overusage</h2>');
       const call = w.addonCalls.find((c) => c.fn === 'output')!;
+      // WHMCS echoes exactly the page the module rendered
+      expect(call.result).to.be.a('string').and.not.equal('');
+      expect(out.echoed).to.equal(call.result);
       expect(call.vars).to.deep.include({ adminid: 4, modulelink: 'addonmodules.php?module=overusage' });
       expect(call.vars.request).to.deep.equal({ method: 'POST', query: { module: 'overusage', adminid: '1' }, body: { adminid: '1' } });
     });
@@ -419,11 +448,14 @@ describe('the WHMCS bridge under php-cli', function () {
     it('the client page shows the signed-in client’s usage; without a session WHMCS asks for a login', async () => {
       const page = await w.php({ action: 'clientarea', session: { uid: w.story.clientId }, get: { m: 'overusage', clientid: '999' } });
       const ret = page.ret as { templatefile: string; requirelogin: boolean; pagetitle: string; vars: { overusage_html: string } };
-      expect(ret).to.deep.include({ templatefile: 'clientarea', requirelogin: true, pagetitle: 'Bandwidth usage' });
-      expect(ret.vars.overusage_html).to.include('<h2>Bandwidth usage</h2>');
-      expect(ret.vars.overusage_html).to.include(`#${w.story.serviceId}`);
-      expect(ret.vars.overusage_html).to.not.include(`#${w.story.dutchServiceId}`);
-      expect(w.addonCalls.find((c) => c.fn === 'clientarea')!.vars).to.deep.include({ clientid: w.story.clientId });
+      const call = w.addonCalls.find((c) => c.fn === 'clientarea')!;
+      expect(call.vars).to.deep.include({ clientid: w.story.clientId, modulelink: 'index.php?m=overusage' });
+      const module = call.result as { pagetitle: string; templatefile: string };
+      // the module's page, rendered by the service from its template, in WHMCS's clientarea.tpl
+      expect(ret).to.deep.include({ templatefile: 'clientarea', requirelogin: true, pagetitle: module.pagetitle });
+      expect(ret.vars.overusage_html).to.be.a('string').and.not.equal('');
+      expect(ret.vars.overusage_html).to.not.include('cannot be shown right now');
+      expect(page.activity).to.deep.equal([]);
       const anonymous = await w.php({ action: 'clientarea', get: { clientid: String(w.story.clientId) } });
       expect(anonymous.ret).to.deep.include({ requirelogin: true });
       expect((anonymous.ret as { vars: { overusage_html: string } }).vars.overusage_html).to.equal('');

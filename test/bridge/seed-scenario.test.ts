@@ -32,6 +32,7 @@ describeEachEngine('the seed scenario through the WHMCS bridge', ({ db }) => {
 
   afterEach(async () => {
     await w?.close();
+    w = undefined as unknown as BridgeWorld;
   });
 
   async function renewal(): Promise<number> {

@@ -120,7 +120,7 @@ export interface BridgeWorld {
   /** handlers added to the module's own (tests of return semantics for hooks the module does not handle yet) */
   extraHooks: HookDefinition[];
   /** what the module's addon functions were called with, through the bridge */
-  addonCalls: Array<{ fn: 'activate' | 'deactivate' | 'upgrade' | 'output' | 'clientarea'; vars: Record<string, unknown> }>;
+  addonCalls: Array<{ fn: 'activate' | 'deactivate' | 'upgrade' | 'output' | 'clientarea'; vars: Record<string, unknown>; result?: unknown }>;
   settings: Record<string, string>;
   runs: HarnessOutput[];
   php(input: HarnessInput): Promise<HarnessOutput>;
@@ -192,8 +192,16 @@ export async function buildBridgeWorld(knex: Knex, opts: { mode?: 'relay' | 'api
     activate: () => (addonCalls.push({ fn: 'activate', vars: {} }), a.activate()),
     deactivate: () => (addonCalls.push({ fn: 'deactivate', vars: {} }), a.deactivate()),
     upgrade: (v: { version: string }) => (addonCalls.push({ fn: 'upgrade', vars: v }), a.upgrade(v)),
-    output: (v: Record<string, unknown>) => (addonCalls.push({ fn: 'output', vars: v }), a.output(v)),
-    clientarea: (v: Record<string, unknown>) => (addonCalls.push({ fn: 'clientarea', vars: v }), a.clientarea(v)),
+    output: async (v: Record<string, unknown>) => {
+      const call: BridgeWorld['addonCalls'][number] = { fn: 'output', vars: v };
+      addonCalls.push(call);
+      return (call.result = await a.output(v));
+    },
+    clientarea: async (v: Record<string, unknown>) => {
+      const call: BridgeWorld['addonCalls'][number] = { fn: 'clientarea', vars: v };
+      addonCalls.push(call);
+      return (call.result = await a.clientarea(v));
+    },
   };
   const app = express();
   app.use('/bridge/v1/:endpoint', express.raw({ type: () => true, limit: '8mb' }), async (req, res, next) => {
