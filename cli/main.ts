@@ -147,7 +147,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       .option('--master-zone <tz>', "the master's time zone (its reset runs at local midnight)")
       .addOption(new Option('--reset-policy <policy>', 'when SolusVM resets counters').choices(['first_of_month', 'anniversary', 'never']))
       .option('--concurrency <n>', 'calls at once to this master')
-      .option('--timeout <ms>', 'per call');
+      .option('--timeout <ms>', 'per call')
+      .option('--panel-server <id>', "the panel's server entry (tblservers.id) whose services run on this master");
   const masterInput = (o: Record<string, string | undefined>) => {
     const input: Record<string, unknown> = {};
     if (o.name !== undefined) input.name = o.name;
@@ -164,6 +165,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (o.resetPolicy !== undefined) input.resetPolicy = o.resetPolicy;
     if (o.concurrency !== undefined) input.concurrency = positiveInt(o.concurrency, '--concurrency');
     if (o.timeout !== undefined) input.timeoutMs = positiveInt(o.timeout, '--timeout');
+    if (o.panelServer !== undefined) input.panelServerId = positiveInt(o.panelServer, '--panel-server');
     return input;
   };
   masterOptions(master.command('add').description('add a SolusVM master')).action(async (o) => {
@@ -282,6 +284,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+    });
+
+  program
+    .command('sync')
+    .description("link the panel's services of billed products to their SolusVM servers (vserverid custom field; master mapped with --panel-server)")
+    .action(async () => {
+      const app = await ctx.ready();
+      if (!app.module.sync) throw new ModuleError('CONFIG', 'no panel API is configured: set OVERUSAGE_WHMCS_URL and API credentials (see README)');
+      const r = await app.module.sync.sync();
+      ctx.print(`${r.linked} linked, ${r.updated} updated, ${r.stopped} stopped${r.skipped.length ? `, ${r.skipped.length} skipped:\n` + r.skipped.map((x) => `  service ${x.serviceId}: ${x.reason}`).join('\n') : ''}`, r);
     });
 
   const product = program.command('product').description("products' overusage billing settings");

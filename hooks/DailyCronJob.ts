@@ -7,17 +7,22 @@ import type { HookDefinition } from './hook-types.js';
 /**
  * WHMCS DailyCronJob (end of the daily automation, usually in the morning): samples the day that
  * just ended if the evening run on the 5-minute cron did not (the first line of defence against a
- * missing day), tells the usage watch (threshold notices, the policy at the limit), then does the
+ * missing day) after linking the panel's new services, tells the usage watch (threshold notices, the policy at the limit), then does the
  * day's billing work (rating closed periods, upgrade suggestions).
  * Never throws: a failure is logged and the next run fills what it can.
  */
-export function DailyCronJob(deps: { metering: MeteringService; clock: Clock; zone: string; log: Logger; dailyBilling?: () => Promise<void>; watchUsage?: (ran: { collected: boolean }) => Promise<void> }): HookDefinition {
+export function DailyCronJob(deps: { metering: MeteringService; clock: Clock; zone: string; log: Logger; dailyBilling?: () => Promise<void>; watchUsage?: (ran: { collected: boolean }) => Promise<void>; beforeSampling?: () => Promise<void> }): HookDefinition {
   return {
     name: 'DailyCronJob',
     priority: 10,
     async handler() {
       const date = closingDateOf(deps.clock.now(), deps.zone);
       let collected = false;
+      try {
+        await deps.beforeSampling?.();
+      } catch (err) {
+        deps.log.error('hook.daily_cron.sync_failed', { error: (err as Error).message });
+      }
       try {
         if ((await deps.metering.pending(date)) > 0) {
           const s = await deps.metering.collect({ date });

@@ -21,6 +21,8 @@ export interface HookDeps {
   log: Logger;
   /** present when the module can reach the panel's API */
   lines?: InvoiceLineService;
+  /** once a day before sampling: the services to meter, from the panel */
+  beforeSampling?: () => Promise<void>;
   /** rating, upgrade suggestions and other daily billing work, after the day's samples */
   dailyBilling?: () => Promise<void>;
   /** work to finish on every 5-minute tick (interrupted holds and resolutions) */

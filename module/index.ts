@@ -26,6 +26,7 @@ import { createInvoiceLineService } from './services/invoice-lines.js';
 import { createUpgradeSuggestionService } from './services/upgrade-suggestions.js';
 import { createEvidenceService } from './services/evidence.js';
 import { createDisputeService } from './services/disputes.js';
+import { createPanelSyncService } from './services/panel-sync.js';
 import type { PanelApi } from './adapters/panel-api.js';
 import { createLimitActionStore } from './adapters/limit-action-store.js';
 import { createOpenUsageReader } from './services/open-usage.js';
@@ -91,6 +92,7 @@ export function createModule(deps: ModuleDeps) {
     : undefined;
   const evidence = createEvidenceService({ knex: deps.knex });
   const disputes = deps.panel ? createDisputeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, audit: auditLog, log, locks: createLockStore(deps.knex) }) : undefined;
+  const sync = deps.panel ? createPanelSyncService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, masters, links, log }) : undefined;
   const everyTick = async () => {
     if (lines) await lines.reconcilePending();
     if (disputes) await disputes.resume();
@@ -132,6 +134,7 @@ export function createModule(deps: ModuleDeps) {
   };
   const hooks = () =>
     moduleHooks({
+      ...(sync ? { beforeSampling: async () => void (await sync.sync()) } : {}),
       watchUsage,
       dailyBilling,
       everyTick,
@@ -170,6 +173,7 @@ export function createModule(deps: ModuleDeps) {
     lines,
     evidence,
     disputes,
+    sync,
     suggestions,
     thresholds,
     limits,

@@ -24,6 +24,8 @@ export interface MasterView {
   retries: number;
   active: boolean;
   hasBasicAuth: boolean;
+  /** the panel's server entry (tblhosting.server) whose services run on this master */
+  panelServerId: number | null;
 }
 
 const FINGERPRINT = /^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/;
@@ -46,6 +48,7 @@ const masterInput = z
     timeoutMs: z.number().int().min(1000).max(600000).default(60000),
     retries: z.number().int().min(0).max(10).default(2),
     active: z.boolean().default(true),
+    panelServerId: z.number().int().positive().nullish(),
   })
   .strict();
 
@@ -102,6 +105,7 @@ export function createMasterService(deps: {
     retries: toNum(r.retries),
     active: toBool(r.active),
     hasBasicAuth: r.basic_auth_enc !== null && r.basic_auth_enc !== undefined,
+    panelServerId: r.panel_server_id === null || r.panel_server_id === undefined ? null : toNum(r.panel_server_id),
   });
 
   const toRow = (m: z.output<typeof masterInput>) => ({
@@ -118,6 +122,7 @@ export function createMasterService(deps: {
     timeout_ms: m.timeoutMs,
     retries: m.retries,
     active: m.active,
+    panel_server_id: m.panelServerId ?? null,
   });
 
   const settingsOf = (r: Record<string, unknown>, input?: z.output<typeof masterInput>): MasterSettings => {
@@ -168,7 +173,9 @@ export function createMasterService(deps: {
       });
     },
     async update(id, patch, actor) {
-      const current = settingsOf(await row(id));
+      const currentRow = await row(id);
+      const current = settingsOf(currentRow);
+      const currentView = view(currentRow);
       const merged: MasterInput = {
         name: current.name,
         version: current.version,
@@ -183,6 +190,8 @@ export function createMasterService(deps: {
         concurrency: current.concurrency,
         timeoutMs: current.timeoutMs,
         retries: current.retries,
+        active: currentView.active,
+        panelServerId: currentView.panelServerId,
         ...patch,
       };
       const m = validate(merged);
