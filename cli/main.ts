@@ -10,6 +10,7 @@ import { createProgress } from './progress.js';
 import { createServerApp, listen } from './serve.js';
 import { serveDemo } from './serve-demo.js';
 import { bridgeMounts } from './bridge-mount.js';
+import { webMounts } from './web-mount.js';
 import { advanceDemo, startDemoData } from './demo.js';
 import { createLogger } from '../module/adapters/logger.js';
 
@@ -271,10 +272,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         );
       } else {
         const app = await ctx.ready();
-        const server = await listen(createServerApp(app, bridgeMounts(app)), host, port);
+        const server = await listen(createServerApp(app, [...bridgeMounts(app), ...webMounts(app)]), host, port);
         const addr = server.address() as { port: number };
         const bridgeNote = app.bridge ? `; WHMCS bridge at /bridge/v1, panel calls ${app.bridge.mode === 'api' ? "over WHMCS's API" : 'relayed through the bridge'}` : '';
-        ctx.print(`overusage listening on http://${host}:${addr.port} (health: /health${bridgeNote})`, { url: `http://${host}:${addr.port}`, bridge: app.bridge ? { path: '/bridge/v1', mode: app.bridge.mode } : null });
+        ctx.print(`overusage listening on http://${host}:${addr.port} (health: /health; JSON API: ${app.module.web.apiBase}${bridgeNote})`, { url: `http://${host}:${addr.port}`, bridge: app.bridge ? { path: '/bridge/v1', mode: app.bridge.mode } : null });
         app.log.info('server.started', { host, port: addr.port, database: app.db.safeUrl });
         close = () => new Promise<void>((r) => server.close(() => r()));
       }
@@ -331,6 +332,20 @@ export async function run(argv: string[], io: Io): Promise<number> {
       const { evidenceJson, daysCsv, samplesCsv } = await import('../module/services/evidence.js');
       const e = await app.module.evidence.forLine(positiveInt(lineId, 'lineId'));
       io.out(o.csv === 'days' ? daysCsv(e).trimEnd() : o.csv === 'samples' ? samplesCsv(e).trimEnd() : evidenceJson(e));
+    });
+
+  program
+    .command('token')
+    .description('a short-lived signed token naming an admin or a client, for the JSON API (Authorization: Bearer) and the embed pages (?token=)')
+    .addOption(new Option('--admin <id>', 'the admin it names').conflicts('client'))
+    .addOption(new Option('--client <id>', 'the client it names'))
+    .option('--ttl <seconds>', 'lifetime in seconds (at most a day)', '900')
+    .action(async (o: { admin?: string; client?: string; ttl: string }) => {
+      if (!o.admin && !o.client) throw new ModuleError('INVALID_INPUT', 'name the admin (--admin <id>) or the client (--client <id>) the token is for');
+      const app = await ctx.ready();
+      const subject = o.admin ? { type: 'admin' as const, id: positiveInt(o.admin, '--admin') } : { type: 'client' as const, id: positiveInt(o.client!, '--client') };
+      const t = app.module.web.issueToken(subject, { ttlSeconds: positiveInt(o.ttl, '--ttl') });
+      ctx.print(t.token, { token: t.token, expiresAt: new Date(t.expiresAt * 1000).toISOString(), subject });
     });
 
   const panelCmd = program.command('panel').description('the reference panel host (the demo and tests run on it)');

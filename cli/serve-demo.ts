@@ -24,6 +24,8 @@ export async function serveDemo(config: AppConfig, log: Logger, opts: { host: st
   const mounts: Array<(server: Express) => void> = [
     (s) => s.use(demo.panel.apiRouter),
     (s) => s.use(createPanelWeb({ panel: demo.panel, sessionSecret, log })),
+    // the module's JSON API, embed pages and the widget's stylesheet and script (same origin as the panel's pages)
+    (s) => s.use(demo.module.web.router()),
     (s) => s.get('/', (_req, res) => res.redirect('/clientarea.php')),
   ];
   const server = await listen(createServerApp(app, mounts), opts.host, opts.port);

@@ -12,6 +12,8 @@ import type { DisputeService } from '../module/services/disputes.js';
 import type { PanelApi } from '../module/adapters/panel-api.js';
 import type { InvoiceLineService } from '../module/services/invoice-lines.js';
 import type { HookDefinition } from './hook-types.js';
+import { ClientAreaHomepagePanels, type HomePanelContent } from './ClientAreaHomepagePanels.js';
+import { ClientAreaProductDetailsOutput } from './ClientAreaProductDetailsOutput.js';
 
 export interface HookDeps {
   metering: MeteringService;
@@ -35,6 +37,12 @@ export interface HookDeps {
    * ticks for what is due (retries with backoff, lifts)
    */
   watchUsage?: (ran: { collected: boolean }) => Promise<void>;
+  /** the client widget's home panel and product details block (module/web/web-module.ts) */
+  clientPages?: {
+    homePanel(clientId: number, language: string | null): Promise<HomePanelContent | null>;
+    productDetails(serviceId: number, clientId: number, language: string | null): Promise<string>;
+    languageOf(clientId: number): Promise<string>;
+  };
 }
 
 /** The module's hooks.php: every panel hook it handles, by WHMCS name and priority. */
@@ -44,6 +52,13 @@ export function moduleHooks(deps: HookDeps): HookDefinition[] {
   if (deps.disputes && deps.panel) {
     const d = { disputes: deps.disputes, panel: deps.panel, log: deps.log };
     hooks.push(EmailPreSend(d), PreModuleSuspend({ ...d, clock: deps.clock, zone: deps.zone }), AddInvoiceLateFee(d));
+  }
+  if (deps.clientPages) {
+    const c = deps.clientPages;
+    hooks.push(
+      ClientAreaHomepagePanels({ homePanel: (id, lang) => c.homePanel(id, lang), log: deps.log }),
+      ClientAreaProductDetailsOutput({ productDetails: (sid, cid, lang) => c.productDetails(sid, cid, lang), languageOf: (id) => c.languageOf(id), log: deps.log }),
+    );
   }
   return hooks;
 }

@@ -18,7 +18,7 @@ import { createMeteringService } from './services/metering.js';
 import { createServiceLinkService } from './services/service-links.js';
 import { createSettingsService } from './services/settings.js';
 import { createAddonDefinition, MODULE_NAME, MODULE_VERSION } from './addon-definition.js';
-import { createAdminOverview, createClientArea } from './web/overview.js';
+import { createWeb, type WebOptions } from './web/web-module.js';
 import { moduleHooks } from '../hooks/index.js';
 import { createBillingSettingsService } from './services/billing-settings.js';
 import { createRatingService } from './services/rating.js';
@@ -51,6 +51,8 @@ export interface ModuleDeps {
   /** the panel's API (in-process for the reference panel, HTTP for WHMCS); without it no invoice work is done */
   panel?: PanelApi;
   log?: Logger;
+  /** the web side: where its router is mounted, real time for tokens, caches, rate limits */
+  web?: WebOptions;
   metering?: {
     pageSize?: number;
     batchSize?: number;
@@ -132,9 +134,11 @@ export function createModule(deps: ModuleDeps) {
     await limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));
     if (failure) throw failure;
   };
+  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, log, ...(deps.web ? { options: deps.web } : {}) });
   const hooks = () =>
     moduleHooks({
       ...(sync ? { beforeSampling: async () => void (await sync.sync()) } : {}),
+      clientPages: web,
       watchUsage,
       dailyBilling,
       everyTick,
@@ -153,8 +157,8 @@ export function createModule(deps: ModuleDeps) {
     migrateDown,
     settings,
     hooks,
-    adminOutput: createAdminOverview({ knex: deps.knex, masters }),
-    clientArea: createClientArea({ knex: deps.knex }),
+    adminOutput: web.adminOutput,
+    clientArea: web.clientArea,
     log,
   });
   return {
@@ -180,6 +184,8 @@ export function createModule(deps: ModuleDeps) {
     watchUsage,
     dailyBilling,
     hooks,
+    /** the client widget, the admin tab, the JSON API and the embed pages (web.router()) */
+    web,
     /** the WHMCS-shaped addon definition a panel loads */
     addon,
     /** stops background threads; the database itself belongs to the caller */

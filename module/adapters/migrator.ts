@@ -7,6 +7,7 @@ import * as createDisputes from '../../migrations/20261127160000_create_disputes
 import * as indexRatingReads from '../../migrations/20261128000000_index_rating_reads.js';
 import * as createBridge from '../../migrations/20261128100000_create_bridge.js';
 import * as createLimitActions from '../../migrations/20261129000000_create_limit_actions.js';
+import * as indexWebLists from '../../migrations/20261130000000_index_web_lists.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +25,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261128000000_index_rating_reads', indexRatingReads],
   ['20261128100000_create_bridge', createBridge],
   ['20261129000000_create_limit_actions', createLimitActions],
+  ['20261130000000_index_web_lists', indexWebLists],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';

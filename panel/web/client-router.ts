@@ -189,6 +189,8 @@ export function createClientRouter(ctx: WebContext, loginLimiter: RequestHandler
     const invoices = await invoiceRows(st, 1, HOME_ROWS, fmt);
     // WHMCS's home panels: the core ones first, then whatever ClientAreaHomepagePanels does to them
     const panels = new MenuItem('Homepage Panels');
+    // what Menu::context('client') gives a WHMCS hook
+    panels.setContext('client', { id: st.client.id, firstname: st.client.firstname, lastname: st.client.lastname, language: st.client.language, currency: st.client.currency });
     panels.addChild('Active Products/Services', {
       label: t('My Services'),
       order: 100,

@@ -33,6 +33,7 @@ export class MenuItem {
   footerHtml: string;
   extras: Record<string, string>;
   private readonly children = new Map<string, MenuItem>();
+  private readonly contexts = new Map<string, unknown>();
   private readonly seq: number;
   private static counter = 0;
 
@@ -118,6 +119,14 @@ export class MenuItem {
   }
   setFooterHtml(html: string): this {
     this.footerHtml = String(html);
+    return this;
+  }
+  /** WHMCS's Menu::context(name): what the page is about ('client' on client pages), for the hooks that build it */
+  context(name: string): unknown {
+    return this.contexts.get(name) ?? null;
+  }
+  setContext(name: string, value: unknown): this {
+    this.contexts.set(name, value);
     return this;
   }
   getExtra(key: string): string | null {

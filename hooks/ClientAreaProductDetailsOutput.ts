@@ -1,0 +1,30 @@
+import type { Logger } from '../module/adapters/logger.js';
+import type { HookDefinition } from './hook-types.js';
+
+/**
+ * WHMCS ClientAreaProductDetailsOutput: on a metered VPS's page, this period's traffic against the
+ * allowance with the projection, and a link to the daily figures. The panel has checked that the
+ * service is the client's; its language comes from the client's record. Fails open (no block).
+ */
+export function ClientAreaProductDetailsOutput(deps: {
+  productDetails: (serviceId: number, clientId: number, language: string | null) => Promise<string>;
+  languageOf: (clientId: number) => Promise<string>;
+  log: Logger;
+}): HookDefinition {
+  return {
+    name: 'ClientAreaProductDetailsOutput',
+    priority: 10,
+    async handler(vars) {
+      const service = (vars.service ?? {}) as Record<string, unknown>;
+      const serviceId = Number(service.id);
+      const clientId = Number(service.userid);
+      if (!Number.isSafeInteger(serviceId) || serviceId <= 0 || !Number.isSafeInteger(clientId) || clientId <= 0) return '';
+      try {
+        return await deps.productDetails(serviceId, clientId, await deps.languageOf(clientId));
+      } catch (err) {
+        deps.log.warn('hook.product_details_failed', { serviceId, error: (err as Error).message });
+        return '';
+      }
+    },
+  };
+}

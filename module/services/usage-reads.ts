@@ -1,0 +1,463 @@
+import type { Knex } from 'knex';
+import { daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calendar.js';
+import { dailySeries, type DayFigure } from '../domain/daily-series.js';
+import { invalidInput, notFound } from '../domain/errors.js';
+import { expectedEndDate, lastBoundaryAtOrBefore, parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
+import { crossedThresholds, DEFAULT_THRESHOLDS, percentUsed, periodAllowance, projectCost, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
+import { ratedChargeFromJson, type RatedCharge, type RatingPlan, type SoldUnit } from '../domain/usage-rating.js';
+import { toBig, toBigOrNull, toDate, toDateOrNull, toInstant, toInstantOrNull, toNum } from '../adapters/rows.js';
+import { PlanNotPossible, ratingPlan, type BillingProfile, type BillingSettingsService } from './billing-settings.js';
+
+/**
+ * What the client widget and the admin tab read: a service's open period with what its product
+ * makes of it (allowance, thresholds reached, projection and projected cost, by the bill's own
+ * rating), its daily figures, its past periods and its lines with their disputes. Every read that
+ * takes a `clientId` is limited to that client's rows; anything else reads as not found.
+ */
+
+export interface Page<T> {
+  rows: T[];
+  /** the cursor of the next page; null on the last page */
+  next: string | null;
+}
+
+export interface ServiceRow {
+  serviceId: number;
+  clientId: number;
+  productId: number;
+  masterId: number;
+  serverRef: string;
+  active: boolean;
+  currency: string;
+  regdate: IsoDate | null;
+  lastSampleDate: IsoDate | null;
+  lastSampledAt: string | null;
+  openPeriodId: number | null;
+  openPeriodStart: IsoDate | null;
+  openPeriodEnd: IsoDate | null;
+  openPeriodUsedBytes: bigint | null;
+}
+
+export interface OpenPeriodUsage {
+  periodId: number;
+  start: IsoDate;
+  /** the expected last day; null when the counter never resets */
+  end: IsoDate | null;
+  shape: PeriodShape;
+  /** the last day measured */
+  asOf: IsoDate;
+  usedBytes: bigint;
+}
+
+export interface UsageAssessment {
+  plan: RatingPlan;
+  allowanceBytes: bigint;
+  thresholds: number[];
+  crossed: number[];
+  percentUsed: string | null;
+  projection: Projection;
+  cost: ProjectedCost | null;
+}
+
+export interface ServiceUsage {
+  service: ServiceRow;
+  /** the master's zone */
+  zone: string;
+  /** the settings that bill the service; null when its product is not billed */
+  profile: BillingProfile | null;
+  unit: SoldUnit;
+  open: OpenPeriodUsage | null;
+  assessment: UsageAssessment | null;
+  /** the open period's days, from its first day to the last day measured */
+  days: DayFigure[];
+  solusvmLimitBytes: bigint | null;
+}
+
+export interface PeriodRow {
+  id: number;
+  serviceId: number;
+  startDate: IsoDate;
+  endDate: IsoDate | null;
+  status: string;
+  usedBytes: bigint;
+  closedBy: string | null;
+  anomaly: string | null;
+  charge: { id: number; status: string; currency: string; allowanceBytes: bigint; overBytes: bigint; amountMinor: bigint; unit: SoldUnit | null } | null;
+}
+
+export interface LineRow {
+  id: number;
+  refCode: string;
+  serviceId: number;
+  clientId: number;
+  invoiceId: number;
+  status: string;
+  amountMinor: bigint;
+  currency: string;
+  description: string;
+  locale: string;
+  invoiceDate: IsoDate;
+  deadlineLastDay: IsoDate;
+  deadlineClosesAt: string;
+  periodId: number;
+  periodStart: IsoDate;
+  periodEnd: IsoDate;
+  chargeAmountMinor: bigint;
+  dispute: {
+    id: number;
+    state: string;
+    resolvingTo: string | null;
+    holdState: string;
+    reason: string;
+    openedByType: string;
+    openedAt: string;
+    amountBeforeMinor: bigint;
+    amountAfterMinor: bigint | null;
+    resolvedAt: string | null;
+    newDueDate: IsoDate | null;
+    heldInvoiceId: number | null;
+    version: number;
+  } | null;
+}
+
+const SERVICES = 'mod_overusage_services';
+const PERIODS = 'mod_overusage_periods';
+const LINES = 'mod_overusage_lines';
+const DISPUTES = 'mod_overusage_disputes';
+const CHARGES = 'mod_overusage_charges';
+
+export const serviceRow = (r: Record<string, unknown>): ServiceRow => ({
+  serviceId: toNum(r.service_id),
+  clientId: toNum(r.client_id),
+  productId: toNum(r.product_id),
+  masterId: toNum(r.master_id),
+  serverRef: String(r.server_ref),
+  active: r.active === true || r.active === 1 || r.active === 1n || r.active === '1',
+  currency: String(r.currency ?? 'EUR'),
+  regdate: toDateOrNull(r.regdate),
+  lastSampleDate: toDateOrNull(r.last_sample_date),
+  lastSampledAt: r.last_sampled_at ? toInstant(r.last_sampled_at).toISO() : null,
+  openPeriodId: r.open_period_id === null || r.open_period_id === undefined ? null : toNum(r.open_period_id),
+  openPeriodStart: toDateOrNull(r.open_period_start),
+  openPeriodEnd: toDateOrNull(r.open_period_end),
+  openPeriodUsedBytes: toBigOrNull(r.open_period_used_bytes),
+});
+
+const SERVICE_COLUMNS = ['service_id', 'client_id', 'product_id', 'master_id', 'server_ref', 'active', 'currency', 'regdate', 'last_sample_date', 'last_sampled_at', 'open_period_id', 'open_period_start', 'open_period_end', 'open_period_used_bytes', 'reset_policy', 'reset_day', 'last_sample_id'];
+
+export const lineRow = (r: Record<string, unknown>): LineRow => ({
+  id: toNum(r.id),
+  refCode: String(r.ref_code),
+  serviceId: toNum(r.service_id),
+  clientId: toNum(r.client_id),
+  invoiceId: toNum(r.invoice_id),
+  status: String(r.status),
+  amountMinor: toBig(r.amount_minor),
+  currency: String(r.currency),
+  description: String(r.description),
+  locale: String(r.locale),
+  invoiceDate: toDate(r.invoice_date),
+  deadlineLastDay: toDate(r.deadline_last_day),
+  deadlineClosesAt: toInstant(r.deadline_closes_at).toISO()!,
+  periodId: toNum(r.period_id),
+  periodStart: toDate(r.period_start),
+  periodEnd: toDate(r.period_end),
+  chargeAmountMinor: toBig(r.charge_amount_minor),
+  dispute:
+    r.d_id === null || r.d_id === undefined
+      ? null
+      : {
+          id: toNum(r.d_id),
+          state: String(r.d_state),
+          resolvingTo: (r.d_resolving_to as string | null) ?? null,
+          holdState: String(r.d_hold_state),
+          reason: String(r.d_reason),
+          openedByType: String(r.d_opened_by_type),
+          openedAt: toInstant(r.d_opened_at).toISO()!,
+          amountBeforeMinor: toBig(r.d_amount_before_minor),
+          amountAfterMinor: toBigOrNull(r.d_amount_after_minor),
+          resolvedAt: r.d_resolved_at ? toInstant(r.d_resolved_at).toISO() : null,
+          newDueDate: toDateOrNull(r.d_new_due_date),
+          heldInvoiceId: r.d_held_invoice_id === null || r.d_held_invoice_id === undefined ? null : toNum(r.d_held_invoice_id),
+          version: toNum(r.d_version),
+        },
+});
+
+/** Lines with their period and dispute; callers add the filter, the order and the limit. */
+export function linesQuery(knex: Knex) {
+  return knex(`${LINES} as l`)
+    .join(`${CHARGES} as c`, 'c.id', 'l.charge_id')
+    .leftJoin(`${DISPUTES} as d`, 'd.line_id', 'l.id')
+    .select(
+      'l.id',
+      'l.ref_code',
+      'l.service_id',
+      'l.client_id',
+      'l.invoice_id',
+      'l.status',
+      'l.amount_minor',
+      'l.currency',
+      'l.description',
+      'l.locale',
+      'l.invoice_date',
+      'l.deadline_last_day',
+      'l.deadline_closes_at',
+      'c.period_id',
+      'c.period_start',
+      'c.period_end',
+      'c.amount_minor as charge_amount_minor',
+      'd.id as d_id',
+      'd.state as d_state',
+      'd.resolving_to as d_resolving_to',
+      'd.hold_state as d_hold_state',
+      'd.reason as d_reason',
+      'd.opened_by_type as d_opened_by_type',
+      'd.opened_at as d_opened_at',
+      'd.amount_before_minor as d_amount_before_minor',
+      'd.amount_after_minor as d_amount_after_minor',
+      'd.resolved_at as d_resolved_at',
+      'd.new_due_date as d_new_due_date',
+      'd.held_invoice_id as d_held_invoice_id',
+      'd.version as d_version',
+    );
+}
+
+/** A positive whole number from a cursor or an id in a request; anything else is bad input. */
+export function idCursor(v: unknown, what = 'cursor'): number | null {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v;
+  if (typeof v === 'string' && /^[1-9]\d{0,15}$/.test(v)) return Number(v);
+  throw invalidInput(`${what} must be a positive whole number`);
+}
+
+export const pageLimit = (v: unknown, fallback = 50, max = 200): number => {
+  if (v === undefined || v === null || v === '') return fallback;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,4}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > max) throw invalidInput(`limit must be a whole number from 1 to ${max}`);
+  return n;
+};
+
+/** rows fetched with one extra: the extra row says there is a next page */
+export function pageOf<T>(rows: T[], limit: number, cursorOf: (last: T) => string): Page<T> {
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  return { rows: kept, next: more && kept.length ? cursorOf(kept[kept.length - 1]!) : null };
+}
+
+interface MasterRule {
+  policy: unknown;
+  zone: string;
+}
+
+export interface UsageReads {
+  /** the client's metered services, by service id */
+  clientServices(clientId: number): Promise<ServiceRow[]>;
+  serviceUsage(serviceId: number, opts?: { clientId?: number }): Promise<ServiceUsage>;
+  /** the service's periods, newest first (the open one included), a page at a time */
+  periods(serviceId: number, opts?: { clientId?: number; before?: string | null; limit?: number }): Promise<Page<PeriodRow>>;
+  /** one period's daily figures (the CSV download) */
+  periodDays(serviceId: number, periodId: number, opts?: { clientId?: number; until?: IsoDate | null }): Promise<{ period: PeriodRow; days: DayFigure[] }>;
+  /** lines, newest first */
+  lines(filter: { clientId?: number; serviceId?: number }, opts?: { before?: number | null; limit?: number }): Promise<Page<LineRow>>;
+  line(lineId: number, opts?: { clientId?: number }): Promise<LineRow>;
+  /** what a services row means under its product (shared with the admin dashboard) */
+  assess(service: Record<string, unknown>, profile: BillingProfile | null, limitBytes: bigint | null, masters: Map<number, MasterRule>): { open: OpenPeriodUsage | null; assessment: UsageAssessment | null; zone: string };
+  masters(): Promise<Map<number, MasterRule>>;
+}
+
+export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsService }): UsageReads {
+  const { knex } = deps;
+
+  // Most services share their period and policy: the calendar arithmetic is done once per shape.
+  const nominal = new Map<string, number | null>();
+  function nominalDays(rule: ResetRule, start: IsoDate): number | null {
+    const key = `${rule.policy}|${rule.anchorDay}|${rule.zone}|${start}`;
+    let n = nominal.get(key);
+    if (n === undefined) {
+      const b = lastBoundaryAtOrBefore(rule, startOfDay(start, rule.zone));
+      const first = b ? b.setZone(rule.zone).toISODate()! : null;
+      const last = first ? expectedEndDate(rule, first) : null;
+      n = first && last ? daysBetween(first, last) + 1 : null;
+      if (nominal.size > 10_000) nominal.clear();
+      nominal.set(key, n);
+    }
+    return n;
+  }
+
+  async function masters(): Promise<Map<number, MasterRule>> {
+    const rows = await knex('mod_overusage_masters').select('id', 'reset_policy', 'time_zone');
+    return new Map(rows.map((m) => [toNum(m.id), { policy: m.reset_policy, zone: String(m.time_zone) }]));
+  }
+
+  function assess(r: Record<string, unknown>, profile: BillingProfile | null, limitBytes: bigint | null, ms: Map<number, MasterRule>) {
+    const master = ms.get(toNum(r.master_id)) ?? { policy: 'first_of_month', zone: 'UTC' };
+    if (r.open_period_id === null || r.open_period_id === undefined || !r.open_period_start || !r.last_sample_date) return { open: null, assessment: null, zone: master.zone };
+    const start = toDate(r.open_period_start);
+    const end = toDateOrNull(r.open_period_end);
+    const regdate = toDateOrNull(r.regdate);
+    const rule: ResetRule = { policy: parseResetPolicy(r.reset_policy ?? master.policy), anchorDay: r.reset_day ? toNum(r.reset_day) : 1, zone: master.zone };
+    const from = regdate ? maxDate(start, regdate) : start;
+    const asOf = maxDate(toDate(r.last_sample_date), from);
+    const shape: PeriodShape = { from, end: end === null ? null : maxDate(end, from), nominalDays: end === null ? null : nominalDays(rule, start) };
+    const open: OpenPeriodUsage = { periodId: toNum(r.open_period_id), start, end, shape, asOf, usedBytes: toBig(r.open_period_used_bytes ?? 0) };
+    if (!profile) return { open, assessment: null, zone: master.zone };
+    let plan: RatingPlan;
+    try {
+      plan = ratingPlan(profile, String(r.currency ?? 'EUR'), limitBytes);
+    } catch (err) {
+      if (err instanceof PlanNotPossible) return { open, assessment: null, zone: master.zone };
+      throw err;
+    }
+    const allowanceBytes = periodAllowance(plan, shape);
+    const thresholds = thresholdsOf(profile);
+    const projection = projectUsage({ shape, asOf, usedBytes: open.usedBytes, allowanceBytes });
+    return {
+      open,
+      zone: master.zone,
+      assessment: {
+        plan,
+        allowanceBytes,
+        thresholds,
+        crossed: crossedThresholds(open.usedBytes, allowanceBytes, thresholds),
+        percentUsed: percentUsed(open.usedBytes, allowanceBytes),
+        projection,
+        cost: projectCost(plan, shape, open.usedBytes, projection.projectedUsedBytes, master.zone),
+      },
+    };
+  }
+
+  async function serviceRecord(serviceId: number, clientId?: number): Promise<Record<string, unknown>> {
+    const q = knex(SERVICES).where({ service_id: serviceId });
+    if (clientId !== undefined) q.andWhere({ client_id: clientId });
+    const r = await q.first(SERVICE_COLUMNS);
+    if (!r) throw notFound(`service ${serviceId} is not metered here`);
+    return r;
+  }
+
+  const periodRow = (p: Record<string, unknown>, unit: SoldUnit | null = null): PeriodRow => ({
+    id: toNum(p.id),
+    serviceId: toNum(p.service_id),
+    startDate: toDate(p.start_date),
+    endDate: toDateOrNull(p.end_date),
+    status: String(p.status),
+    usedBytes: toBig(p.used_bytes),
+    closedBy: (p.closed_by as string | null) ?? null,
+    anomaly: (p.anomaly as string | null) ?? null,
+    charge:
+      p.c_id === null || p.c_id === undefined
+        ? null
+        : {
+            id: toNum(p.c_id),
+            status: String(p.c_status),
+            currency: String(p.c_currency),
+            allowanceBytes: toBig(p.c_allowance_bytes),
+            overBytes: toBig(p.c_over_bytes),
+            amountMinor: toBig(p.c_amount_minor),
+            unit: p.c_explanation ? unitOfExplanation(String(p.c_explanation)) : unit,
+          },
+  });
+
+  const periodsQuery = () =>
+    knex(`${PERIODS} as p`)
+      .leftJoin(`${CHARGES} as c`, 'c.period_id', 'p.id')
+      .select('p.id', 'p.service_id', 'p.start_date', 'p.end_date', 'p.status', 'p.used_bytes', 'p.closed_by', 'p.anomaly', 'c.id as c_id', 'c.status as c_status', 'c.currency as c_currency', 'c.allowance_bytes as c_allowance_bytes', 'c.over_bytes as c_over_bytes', 'c.amount_minor as c_amount_minor', 'c.explanation as c_explanation');
+
+  const reads: UsageReads = {
+    masters,
+    assess,
+
+    async clientServices(clientId) {
+      const rows = await knex(SERVICES).where({ client_id: clientId }).orderBy('service_id').limit(500).select(SERVICE_COLUMNS);
+      return rows.map(serviceRow);
+    },
+
+    async serviceUsage(serviceId, opts = {}) {
+      const r = await serviceRecord(serviceId, opts.clientId);
+      const [profile, limitRow, ms] = await Promise.all([
+        deps.billing.forService(toNum(r.product_id), serviceId, toNum(r.client_id)),
+        r.last_sample_id === null || r.last_sample_id === undefined ? Promise.resolve(undefined) : knex('mod_overusage_samples').where({ id: r.last_sample_id }).first('limit_bytes'),
+        masters(),
+      ]);
+      const limitBytes = toBigOrNull(limitRow?.limit_bytes ?? null);
+      const { open, assessment, zone } = assess(r, profile, limitBytes, ms);
+      let days: DayFigure[] = [];
+      if (open) {
+        const intervals = await knex('mod_overusage_intervals').where({ period_id: open.periodId }).select('from_date', 'to_date', 'bytes');
+        days = dailySeries(
+          intervals.map((i) => ({ fromDate: toDate(i.from_date), toDate: toDate(i.to_date), bytes: toBig(i.bytes) })),
+          open.start,
+          open.asOf,
+        );
+      }
+      return { service: serviceRow(r), zone, profile, unit: (profile?.unit ?? 'GB') as SoldUnit, open, assessment, days, solusvmLimitBytes: limitBytes };
+    },
+
+    async periods(serviceId, opts = {}) {
+      if (opts.clientId !== undefined) await serviceRecord(serviceId, opts.clientId);
+      const limit = opts.limit ?? 12;
+      const q = periodsQuery().where('p.service_id', serviceId).orderBy('p.start_date', 'desc').limit(limit + 1);
+      if (opts.before) q.andWhere('p.start_date', '<', dateCursor(opts.before));
+      const rows = (await q).map((p) => periodRow(p));
+      return pageOf(rows, limit, (last) => last.startDate);
+    },
+
+    async periodDays(serviceId, periodId, opts = {}) {
+      const svc = await serviceRecord(serviceId, opts.clientId);
+      const p = await periodsQuery().where({ 'p.id': periodId, 'p.service_id': serviceId }).first();
+      if (!p) throw notFound(`period ${periodId} of service ${serviceId} does not exist`);
+      const period = periodRow(p);
+      const intervals = await knex('mod_overusage_intervals').where({ period_id: periodId }).select('from_date', 'to_date', 'bytes');
+      // an open period runs to the last day measured; a closed one to its last day
+      const last = period.status === 'open' ? (toDateOrNull(svc.last_sample_date) ?? period.startDate) : (period.endDate ?? period.startDate);
+      const until = opts.until && opts.until < last ? opts.until : last;
+      const days = until < period.startDate ? [] : dailySeries(intervals.map((i) => ({ fromDate: toDate(i.from_date), toDate: toDate(i.to_date), bytes: toBig(i.bytes) })), period.startDate, until);
+      return { period, days };
+    },
+
+    async lines(filter, opts = {}) {
+      const limit = opts.limit ?? 50;
+      const q = linesQuery(knex).orderBy('l.id', 'desc').limit(limit + 1);
+      if (filter.clientId !== undefined) q.where('l.client_id', filter.clientId);
+      if (filter.serviceId !== undefined) q.where('l.service_id', filter.serviceId);
+      if (opts.before) q.where('l.id', '<', opts.before);
+      return pageOf((await q).map(lineRow), limit, (last) => String(last.id));
+    },
+
+    async line(lineId, opts = {}) {
+      const q = linesQuery(knex).where('l.id', lineId);
+      if (opts.clientId !== undefined) q.andWhere('l.client_id', opts.clientId);
+      const r = await q.first();
+      if (!r) throw notFound(`line ${lineId} does not exist`);
+      return lineRow(r);
+    },
+  };
+  return reads;
+}
+
+/** A profile's threshold percentages (the setting may not exist in older profiles). */
+export function thresholdsOf(profile: BillingProfile | null): number[] {
+  const t = (profile as { thresholds?: unknown } | null)?.thresholds;
+  return Array.isArray(t) && t.length && t.every((x) => typeof x === 'number') ? [...(t as number[])].sort((a, b) => a - b) : [...DEFAULT_THRESHOLDS];
+}
+
+function dateCursor(v: string): IsoDate {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw invalidInput('cursor must be a date written YYYY-MM-DD');
+  return v;
+}
+
+/** The unit a charge was sold in, from its stored rating. */
+function unitOfExplanation(text: string): SoldUnit | null {
+  try {
+    return (JSON.parse(text) as { rated?: { unit?: SoldUnit } }).rated?.unit ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The full rating of a charge, for explanations. */
+export function ratedOf(explanation: string): RatedCharge {
+  return ratedChargeFromJson((JSON.parse(explanation) as { rated: Record<string, unknown> }).rated);
+}
+
+export type { DayFigure } from '../domain/daily-series.js';
+export { toInstantOrNull };

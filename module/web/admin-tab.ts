@@ -1,0 +1,366 @@
+import path from 'node:path';
+import ejs from 'ejs';
+import type { Clock } from '../domain/clock.js';
+import type { Adjustment, Resolution } from '../domain/dispute-state.js';
+import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
+import { explainCharge, formatAmount } from '../domain/line-text.js';
+import type { Logger } from '../adapters/logger.js';
+import type { PanelApi } from '../adapters/panel-api.js';
+import type { ConnectionReport } from '../adapters/solusvm-types.js';
+import type { Actor } from '../adapters/audit-store.js';
+import { toNum } from '../adapters/rows.js';
+import type { AdminReads, LineFilter } from '../services/admin-reads.js';
+import type { BillingSettingsService } from '../services/billing-settings.js';
+import type { DisputeService } from '../services/disputes.js';
+import type { EvidenceService } from '../services/evidence.js';
+import type { MasterService } from '../services/masters.js';
+import type { ServiceLinkService } from '../services/service-links.js';
+import { SETTING_SCHEMAS, type SettingsService } from '../services/settings.js';
+import { idCursor, type UsageReads } from '../services/usage-reads.js';
+import {
+  ADMIN_LOCALE,
+  TABS,
+  lineFilterQuery,
+  presentAudit,
+  presentDashboard,
+  presentDisputeRow,
+  presentLineRow,
+  presentMaster,
+  presentProduct,
+  presentSamples,
+  presentServiceListRow,
+  type AdminCtx,
+  type Href,
+  type PanelLinks,
+} from './present-admin.js';
+import { presentService, type WidgetLinks } from './present-usage.js';
+import type { TokenSigner } from './tokens.js';
+import { wordsFor } from './words.js';
+
+/**
+ * The admin tab: one function from (admin, request) to HTML, for the panel's output() and for the
+ * module's own embed page. `?a=` picks the page; a POST carries one action (`do=`) and the page is
+ * shown again with what came of it. The host has checked the admin and the CSRF token before.
+ */
+const VIEWS = path.resolve(import.meta.dirname, '..', '..', 'views', 'admin');
+
+export interface AdminTabDeps {
+  reads: UsageReads;
+  admin: AdminReads;
+  masters: MasterService;
+  billing: BillingSettingsService;
+  settings: SettingsService;
+  links: ServiceLinkService;
+  evidence: EvidenceService;
+  disputes: DisputeService | undefined;
+  panel: PanelApi | undefined;
+  signer: TokenSigner;
+  clock: Clock;
+  zone: string;
+  log: Logger;
+  assets: string;
+  apiBase: string;
+  /** a change an admin makes to a client's line shows on the client's page at once */
+  invalidateClient(clientId: number): void;
+}
+
+export interface AdminTabRequest {
+  adminId: number;
+  request: { method: string; query: Record<string, unknown>; body: Record<string, unknown> };
+  href: Href;
+  panel: PanelLinks | null;
+  /** the embed page's own CSRF field; null inside the panel, which adds its token itself */
+  csrf: string | null;
+}
+
+type Flash = { kind: 'success' | 'error'; text: string } | null;
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v) ? String(v[0] ?? '') : v === undefined || v === null ? '' : String(v));
+
+export function createAdminTab(deps: AdminTabDeps) {
+  const actorOf = (adminId: number): Actor => ({ type: 'admin', id: String(adminId) });
+
+  async function productNames(): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    if (!deps.panel) return out;
+    try {
+      const res = await deps.panel.call('GetProducts', {});
+      const list = (res.products as { product?: Array<Record<string, unknown>> } | undefined)?.product ?? [];
+      for (const p of list) out.set(toNum(p.pid), String(p.name ?? ''));
+    } catch (err) {
+      deps.log.warn('admin_tab.products_failed', { error: (err as Error).message });
+    }
+    return out;
+  }
+
+  function adjustmentOf(body: Record<string, unknown>): Adjustment {
+    const kind = str(body.kind);
+    if (kind === 'precommit') return { kind: 'precommit' };
+    if (kind === 'share') return { kind: 'share', percent: str(body.percent).trim() };
+    if (kind === 'amount') return { kind: 'amount', amount: str(body.amount).trim() };
+    throw invalidInput('choose how to adjust: the rate agreed in advance, a share, or an amount');
+  }
+
+  /** Carries out one POST; returns the message and anything the page shows because of it. */
+  async function act(adminId: number, body: Record<string, unknown>): Promise<{ flash: Flash; preview?: { amount: string; explanation: string } | null; report?: { masterId: number; report: ConnectionReport } }> {
+    const action = str(body.do);
+    const actor = actorOf(adminId);
+    try {
+      switch (action) {
+        case 'preview':
+        case 'resolve': {
+          if (!deps.disputes) return { flash: { kind: 'error', text: 'disputes need the panel API, which is not configured' } };
+          const disputeId = idCursor(str(body.dispute), 'dispute');
+          if (disputeId === null) throw invalidInput('which dispute?');
+          const to = str(body.to) as Resolution;
+          if (action === 'preview' || (to === 'adjusted' && str(body.preview) === '1')) {
+            const p = await deps.disputes.preview(disputeId, adjustmentOf(body));
+            return { flash: null, preview: { amount: formatAmount(p.amountMinor, p.currency, ADMIN_LOCALE), explanation: p.explanation } };
+          }
+          if (!['upheld', 'waived', 'adjusted'].includes(to)) throw invalidInput('choose uphold, waive or adjust');
+          const version = str(body.version) === '' ? undefined : Number(str(body.version));
+          const outcome = await deps.disputes.resolve({
+            disputeId,
+            to,
+            actor,
+            ...(to === 'adjusted' ? { adjustment: adjustmentOf(body) } : {}),
+            ...(str(body.note).trim() ? { note: str(body.note).trim().slice(0, 2000) } : {}),
+            ...(version !== undefined && Number.isSafeInteger(version) ? { expectedVersion: version } : {}),
+            ...(str(body.settlement) === 'refund' || str(body.settlement) === 'credit' ? { settlement: str(body.settlement) as 'refund' | 'credit' } : {}),
+          });
+          if (!outcome.ok) return { flash: { kind: 'error', text: outcome.message } };
+          deps.invalidateClient(outcome.value.clientId);
+          return { flash: { kind: 'success', text: `Dispute ${disputeId} ${outcome.value.state}.` } };
+        }
+        case 'open_dispute': {
+          if (!deps.disputes) return { flash: { kind: 'error', text: 'disputes need the panel API, which is not configured' } };
+          const lineId = idCursor(str(body.line), 'line');
+          if (lineId === null) throw invalidInput('which line?');
+          const override = str(body.override).trim();
+          const outcome = await deps.disputes.open({ lineId, reason: str(body.reason), actor, ...(override ? { overrideReason: override } : {}) });
+          if (!outcome.ok) return { flash: { kind: 'error', text: outcome.message } };
+          deps.invalidateClient(outcome.value.clientId);
+          return { flash: { kind: 'success', text: `Dispute ${outcome.value.id} opened; the line is ${outcome.value.holdState}.` } };
+        }
+        case 'service_active': {
+          const serviceId = idCursor(str(body.service), 'service');
+          if (serviceId === null) throw invalidInput('which service?');
+          const l = await deps.links.setActive(serviceId, str(body.active) === '1', actor);
+          deps.invalidateClient(l.clientId);
+          return { flash: { kind: 'success', text: `Metering of service ${serviceId} is ${l.active ? 'on' : 'off'}.` } };
+        }
+        case 'test_master': {
+          const masterId = idCursor(str(body.master), 'master');
+          if (masterId === null) throw invalidInput('which master?');
+          const report = await deps.masters.test(masterId);
+          return { flash: { kind: report.ok ? 'success' : 'error', text: report.message }, report: { masterId, report } };
+        }
+        case 'master_active': {
+          const masterId = idCursor(str(body.master), 'master');
+          if (masterId === null) throw invalidInput('which master?');
+          const m = await deps.masters.update(masterId, { active: str(body.active) === '1' }, actor);
+          return { flash: { kind: 'success', text: `Master ${m.name} is ${m.active ? 'active' : 'inactive'}.` } };
+        }
+        case 'save_product': {
+          const productId = idCursor(str(body.product), 'product');
+          if (productId === null) throw invalidInput('which product?');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(str(body.settings));
+          } catch {
+            throw invalidInput('the settings must be JSON, like {"unit":"GB","allowance":"5 TB","prices":{"EUR":{"overage":"0.50"}}}');
+          }
+          await deps.billing.setProduct(productId, parsed as never, actor);
+          return { flash: { kind: 'success', text: `Billing settings of product ${productId} saved.` } };
+        }
+        case 'save_settings': {
+          const values: Record<string, unknown> = {};
+          for (const name of Object.keys(SETTING_SCHEMAS)) if (name in body) values[name] = str(body[name]);
+          if (!('drop_data_on_deactivate' in body)) values.drop_data_on_deactivate = '';
+          await deps.settings.set(values, actor);
+          return { flash: { kind: 'success', text: 'Settings saved.' } };
+        }
+        default:
+          return { flash: { kind: 'error', text: 'Unknown action.' } };
+      }
+    } catch (err) {
+      if (err instanceof ModuleError && err.code !== 'CONFIG') return { flash: { kind: 'error', text: err.message } };
+      throw err;
+    }
+  }
+
+  const tokenLinks = (token: string) => ({
+    lineCsv: (id: number) => `${deps.apiBase}/admin/lines/${id}/days.csv?token=${encodeURIComponent(token)}`,
+    samplesCsv: (id: number) => `${deps.apiBase}/admin/lines/${id}/samples.csv?token=${encodeURIComponent(token)}`,
+    evidence: (id: number) => `${deps.apiBase}/admin/lines/${id}/evidence?token=${encodeURIComponent(token)}`,
+    periodCsv: (serviceId: number, periodId: number) => `${deps.apiBase}/admin/services/${serviceId}/periods/${periodId}/days.csv?token=${encodeURIComponent(token)}`,
+    linesCsv: (f: LineFilter) => `${deps.apiBase}/admin/lines.csv?${new URLSearchParams({ ...lineFilterQuery(f), token }).toString()}`,
+  });
+
+  return async function render(input: AdminTabRequest): Promise<string> {
+    const { request, href } = input;
+    const q = request.query;
+    let page = str(q.a) || 'dashboard';
+    const ctx: AdminCtx = { href, panel: input.panel, now: deps.clock.now(), zone: deps.zone };
+    const { token } = deps.signer.issue({ type: 'admin', id: input.adminId });
+    const files = tokenLinks(token);
+    let flash: Flash = null;
+    let preview: { amount: string; explanation: string } | null = null;
+    let report: { masterId: number; report: ConnectionReport } | undefined;
+    const body = request.body ?? {};
+    if (request.method === 'POST') {
+      const done = await act(input.adminId, body);
+      flash = done.flash;
+      preview = done.preview ?? null;
+      report = done.report;
+    }
+
+    let data: Record<string, unknown> = {};
+    try {
+      switch (page) {
+        case 'dashboard': {
+          data = presentDashboard(await deps.admin.dashboard({ fresh: str(q.fresh) === '1' }), ctx);
+          break;
+        }
+        case 'services': {
+          const p = await deps.admin.services({ after: str(q.after) });
+          data = { rows: p.rows.map((s) => presentServiceListRow(s, ctx)), next: p.next ? href({ a: 'services', after: p.next }) : null, first: str(q.after) ? href({ a: 'services' }) : null };
+          break;
+        }
+        case 'service': {
+          const id = idCursor(str(q.id), 'service');
+          if (id === null) throw notFound('which service?');
+          const usage = await deps.reads.serviceUsage(id);
+          const [periods, samples, lines, label] = await Promise.all([
+            deps.reads.periods(id, { before: str(q.periods) || null, limit: 12 }),
+            deps.admin.samples(id, { before: str(q.samples), limit: 31 }),
+            deps.reads.lines({ serviceId: id }, { before: idCursor(str(q.lines)), limit: 25 }),
+            serviceLabel(id),
+          ]);
+          const links: WidgetLinks = {
+            service: (sid) => href({ a: 'service', id: sid }),
+            form: (sid) => href({ a: 'service', id: sid }),
+            periodCsv: files.periodCsv,
+            lineCsv: files.lineCsv,
+            morePeriods: (sid, cursor) => href({ a: 'service', id: sid, periods: cursor }),
+            periodChart: (sid, pid) => href({ a: 'service', id: sid, period: pid }),
+          };
+          const periodId = idCursor(str(q.period), 'period');
+          const focus = periodId === null ? null : await deps.reads.periodDays(id, periodId);
+          const s = presentService(usage, label, periods, lines.rows, { locale: ADMIN_LOCALE, now: ctx.now, links, focus });
+          data = {
+            s,
+            w: wordsFor('en'),
+            service: usage.service,
+            clientHref: input.panel?.client(usage.service.clientId) ?? null,
+            panelHref: input.panel?.service(id) ?? null,
+            samples: presentSamples(samples, usage.unit, deps.zone),
+            samplesNext: samples.next ? href({ a: 'service', id, samples: samples.next }) : null,
+            lines: lines.rows.map((l) => presentLineRow(l, ctx)),
+            linesNext: lines.next ? href({ a: 'service', id, lines: lines.next }) : null,
+          };
+          break;
+        }
+        case 'disputes': {
+          const list = str(q.list) || 'open';
+          const p = await deps.admin.disputes({ list, after: str(q.after) });
+          data = { list, lists: ['open', 'resolved', 'all'].map((l) => ({ name: l, href: href({ a: 'disputes', list: l }), current: l === list })), rows: p.rows.map((d) => presentDisputeRow(d, ctx)), next: p.next ? href({ a: 'disputes', list, after: p.next }) : null };
+          break;
+        }
+        case 'dispute': {
+          const id = idCursor(str(q.id), 'dispute');
+          const d = id === null ? null : await deps.admin.dispute(id);
+          if (!d) throw notFound('that dispute does not exist');
+          const ev = await deps.evidence.forLine(d.lineId);
+          data = {
+            d: presentDisputeRow(d, ctx),
+            explanation: explainCharge(ev.rated, ADMIN_LOCALE),
+            files: { days: files.lineCsv(d.lineId), samples: files.samplesCsv(d.lineId), evidence: files.evidence(d.lineId) },
+            form: { to: str(body.to) || 'upheld', kind: str(body.kind) || 'precommit', percent: str(body.percent), amount: str(body.amount), note: str(body.note), settlement: str(body.settlement) },
+            preview,
+            lineHref: href({ a: 'line', id: d.lineId }),
+            canResolve: !!deps.disputes && d.state === 'open' && !d.resolvingTo,
+            refundDecision: d.holdState === 'refund_decision',
+          };
+          break;
+        }
+        case 'lines': {
+          const filter: LineFilter = {};
+          if (str(q.q).trim()) filter.q = str(q.q).trim();
+          if (str(q.status)) filter.status = str(q.status);
+          const client = idCursor(str(q.client), 'client');
+          const service = idCursor(str(q.service), 'service');
+          const invoice = idCursor(str(q.invoice), 'invoice');
+          if (client !== null) filter.clientId = client;
+          if (service !== null) filter.serviceId = service;
+          if (invoice !== null) filter.invoiceId = invoice;
+          const p = await deps.admin.lines(filter, { before: str(q.before) });
+          data = { filter: { q: filter.q ?? '', status: filter.status ?? '', client: client ?? '', service: service ?? '', invoice: invoice ?? '' }, rows: p.rows.map((l) => presentLineRow(l, ctx)), next: p.next ? href({ a: 'lines', ...lineFilterQuery(filter), before: p.next }) : null, csv: files.linesCsv(filter) };
+          break;
+        }
+        case 'line': {
+          const id = idCursor(str(q.id), 'line');
+          if (id === null) throw notFound('which line?');
+          const line = await deps.reads.line(id);
+          const ev = await deps.evidence.forLine(id);
+          data = { l: presentLineRow(line, ctx), explanation: explainCharge(ev.rated, ADMIN_LOCALE), files: { days: files.lineCsv(id), samples: files.samplesCsv(id), evidence: files.evidence(id) }, canOpen: !!deps.disputes && !line.dispute && ['placed', 'held'].includes(line.status), windowOpen: ctx.now.toMillis() < Date.parse(line.deadlineClosesAt) };
+          break;
+        }
+        case 'settings': {
+          const [masters, products, names, settings] = await Promise.all([deps.masters.list(), deps.billing.listProducts(), productNames(), deps.settings.all()]);
+          data = {
+            masters: masters.map((m) => presentMaster(m, report && report.masterId === m.id ? report.report : null)),
+            products: products.map((p) => presentProduct(p.productId, p.profile, names.get(p.productId) ?? `product ${p.productId}`)),
+            settings,
+            newProduct: str(body.do) === 'save_product' && flash?.kind === 'error' ? { id: str(body.product), json: str(body.settings) } : { id: '', json: '' },
+          };
+          break;
+        }
+        case 'audit': {
+          const filter = { entityType: str(q.entity_type).trim() || undefined, entityId: str(q.entity_id).trim() || undefined, actorType: str(q.actor).trim() || undefined };
+          const p = await deps.admin.audit(filter, { before: str(q.before) });
+          const keep = { entity_type: filter.entityType, entity_id: filter.entityId, actor: filter.actorType };
+          data = { filter: { entityType: filter.entityType ?? '', entityId: filter.entityId ?? '', actor: filter.actorType ?? '' }, rows: presentAudit(p, deps.zone), next: p.next ? href({ a: 'audit', ...keep, before: p.next }) : null };
+          break;
+        }
+        default:
+          throw notFound(`there is no page "${page}"`);
+      }
+    } catch (err) {
+      if (!(err instanceof ModuleError) || !['NOT_FOUND', 'INVALID_INPUT'].includes(err.code)) throw err;
+      flash = { kind: 'error', text: err.message };
+      page = 'message';
+      data = {};
+    }
+
+    return ejs.renderFile(
+      path.join(VIEWS, 'tab.ejs'),
+      {
+        vm: {
+          page,
+          tabs: TABS.map(([name, label]) => ({ name, label, href: href({ a: name }), current: name === page || (page === 'service' && name === 'services') || (page === 'dispute' && name === 'disputes') || (page === 'line' && name === 'lines') })),
+          flash,
+          csrf: input.csrf,
+          assets: deps.assets,
+          api: { base: deps.apiBase, token },
+          href,
+          data,
+        },
+      },
+      { cache: true },
+    );
+  };
+
+  async function serviceLabel(serviceId: number): Promise<string> {
+    if (!deps.panel) return `Service #${serviceId}`;
+    try {
+      const { products } = await deps.panel.getClientsProducts({ serviceId });
+      const p = products[0];
+      return p ? `#${serviceId} ${p.domain || p.name} (${p.name})` : `Service #${serviceId}`;
+    } catch {
+      return `Service #${serviceId}`;
+    }
+  }
+}
+
+export type AdminTab = ReturnType<typeof createAdminTab>;

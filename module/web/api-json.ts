@@ -1,0 +1,159 @@
+import type { DateTime } from 'luxon';
+import type { DayFigure } from '../domain/daily-series.js';
+import { moneyToDecimalString } from '../domain/money.js';
+import type { DisputeView } from '../services/disputes.js';
+import type { AuditRow, DisputeRow, SampleRow, ServiceListRow } from '../services/admin-reads.js';
+import type { LineRow, PeriodRow, ServiceRow, ServiceUsage, UsageAssessment } from '../services/usage-reads.js';
+import { lineState } from './present-usage.js';
+
+/**
+ * How the JSON API spells things (docs/openapi.yaml): bytes and money as strings (exact; JSON
+ * numbers would lose them past 2^53), money as {amount: "500.00", currency: "EUR"} in major units,
+ * days as YYYY-MM-DD, instants as ISO 8601 in UTC.
+ */
+export interface MoneyJson {
+  amount: string;
+  currency: string;
+}
+
+export const money = (minor: bigint, currency: string): MoneyJson => ({ amount: moneyToDecimalString({ amountMinor: minor, currency }), currency });
+const bytes = (b: bigint | null) => (b === null ? null : b.toString());
+
+export const dayJson = (d: DayFigure) => ({ date: d.date, bytes: d.missing ? null : d.bytes.toString(), estimatedBytes: d.estimatedBytes.toString(), missing: d.missing });
+
+function assessmentJson(a: UsageAssessment | null) {
+  if (!a) return null;
+  const r = a.projection.runOut;
+  return {
+    allowanceBytes: a.allowanceBytes.toString(),
+    percentUsed: a.percentUsed,
+    thresholds: a.thresholds,
+    crossed: a.crossed,
+    unit: a.plan.unit,
+    projection: {
+      dailyAverageBytes: a.projection.dailyAverageBytes.toString(),
+      projectedUsedBytes: bytes(a.projection.projectedUsedBytes),
+      runOut: r.kind === 'on' ? { kind: r.kind, date: r.date } : { kind: r.kind },
+      cost: a.cost ? { soFar: money(a.cost.soFarMinor, a.cost.currency), atEnd: money(a.cost.atEndMinor, a.cost.currency) } : null,
+    },
+  };
+}
+
+export const serviceRowJson = (s: ServiceRow, label: string | null = null) => ({
+  serviceId: s.serviceId,
+  clientId: s.clientId,
+  productId: s.productId,
+  label,
+  active: s.active,
+  currency: s.currency,
+  lastSampleDate: s.lastSampleDate,
+  openPeriod: s.openPeriodId === null ? null : { id: s.openPeriodId, start: s.openPeriodStart, end: s.openPeriodEnd, usedBytes: bytes(s.openPeriodUsedBytes) },
+});
+
+export const serviceListJson = (s: ServiceListRow) => ({ ...serviceRowJson(s), usage: assessmentJson(s.assessment) });
+
+export function serviceUsageJson(u: ServiceUsage, label: string | null) {
+  return {
+    ...serviceRowJson(u.service, label),
+    billed: u.profile !== null,
+    period: u.open ? { id: u.open.periodId, start: u.open.start, end: u.open.end, asOf: u.open.asOf, usedBytes: u.open.usedBytes.toString() } : null,
+    usage: assessmentJson(u.assessment),
+    days: u.days.map(dayJson),
+  };
+}
+
+export const periodJson = (p: PeriodRow) => ({
+  id: p.id,
+  serviceId: p.serviceId,
+  start: p.startDate,
+  end: p.endDate,
+  status: p.status,
+  usedBytes: p.usedBytes.toString(),
+  charge: p.charge ? { id: p.charge.id, status: p.charge.status, allowanceBytes: p.charge.allowanceBytes.toString(), overBytes: p.charge.overBytes.toString(), amount: money(p.charge.amountMinor, p.charge.currency), unit: p.charge.unit } : null,
+});
+
+export function lineJson(l: LineRow, now: DateTime) {
+  const d = l.dispute;
+  return {
+    id: l.id,
+    ref: l.refCode,
+    serviceId: l.serviceId,
+    clientId: l.clientId,
+    invoiceId: l.invoiceId,
+    status: l.status,
+    state: lineState(l),
+    amount: money(l.amountMinor, l.currency),
+    description: l.description,
+    locale: l.locale,
+    period: { start: l.periodStart, end: l.periodEnd },
+    deadline: { lastDay: l.deadlineLastDay, closesAt: l.deadlineClosesAt, open: now.toMillis() < Date.parse(l.deadlineClosesAt) },
+    dispute: d
+      ? { id: d.id, state: d.state, resolvingTo: d.resolvingTo, holdState: d.holdState, reason: d.reason, openedBy: d.openedByType, openedAt: d.openedAt, amountBefore: money(d.amountBeforeMinor, l.currency), amountAfter: d.amountAfterMinor === null ? null : money(d.amountAfterMinor, l.currency), resolvedAt: d.resolvedAt, newDueDate: d.newDueDate, version: d.version }
+      : null,
+  };
+}
+
+export const disputeViewJson = (d: DisputeView) => ({
+  id: d.id,
+  lineId: d.lineId,
+  clientId: d.clientId,
+  serviceId: d.serviceId,
+  state: d.state,
+  resolvingTo: d.resolvingTo,
+  reason: d.reason,
+  openedBy: d.openedBy.type,
+  overrideReason: d.overrideReason,
+  openedAt: d.openedAt,
+  holdState: d.holdState,
+  originalInvoiceId: d.originalInvoiceId,
+  heldInvoiceId: d.heldInvoiceId,
+  amountBefore: money(d.amountBeforeMinor, d.currency),
+  amountAfter: d.amountAfterMinor === null ? null : money(d.amountAfterMinor, d.currency),
+  resolvedAt: d.resolvedAt,
+  newDueDate: d.newDueDate,
+  settlement: d.settlement,
+  version: d.version,
+});
+
+/** What a client sees of their own dispute (no override notes, no admin ids). */
+export const clientDisputeJson = (d: DisputeView) => {
+  const { overrideReason: _o, settlement: _s, ...rest } = disputeViewJson(d);
+  return rest;
+};
+
+export const disputeRowJson = (d: DisputeRow) => ({
+  id: d.id,
+  lineId: d.lineId,
+  ref: d.refCode,
+  clientId: d.clientId,
+  serviceId: d.serviceId,
+  state: d.state,
+  resolvingTo: d.resolvingTo,
+  holdState: d.holdState,
+  reason: d.reason,
+  openedBy: d.openedByType,
+  overrideReason: d.overrideReason,
+  openedAt: d.openedAt,
+  resolvedAt: d.resolvedAt,
+  amountBefore: money(d.amountBeforeMinor, d.currency),
+  amountAfter: d.amountAfterMinor === null ? null : money(d.amountAfterMinor, d.currency),
+  originalInvoiceId: d.originalInvoiceId,
+  heldInvoiceId: d.heldInvoiceId,
+  deadlineLastDay: d.deadlineLastDay,
+  version: d.version,
+});
+
+export const sampleJson = (s: SampleRow) => ({ kind: s.kind, date: s.date, id: s.id, sampledAt: s.sampledAt, usedBytes: bytes(s.usedBytes), limitBytes: bytes(s.limitBytes), state: s.state, raw: s.raw, failures: s.failures });
+
+export const auditJson = (a: AuditRow) => {
+  let details: unknown = null;
+  try {
+    details = a.details ? JSON.parse(a.details) : null;
+  } catch {
+    details = a.details;
+  }
+  return { ...a, details };
+};
+
+/** bigint-safe JSON for anything else (evidence): bigints as strings */
+export const jsonText = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));

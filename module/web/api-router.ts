@@ -1,0 +1,641 @@
+import path from 'node:path';
+import cookieParser from 'cookie-parser';
+import ejs from 'ejs';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import helmet, { type HelmetOptions } from 'helmet';
+import type { Clock } from '../domain/clock.js';
+import type { Adjustment, Resolution } from '../domain/dispute-state.js';
+import { HTTP_STATUS, invalidInput, ModuleError, notFound } from '../domain/errors.js';
+import { localeForClient } from '../domain/line-text.js';
+import type { Logger } from '../adapters/logger.js';
+import type { PanelApi } from '../adapters/panel-api.js';
+import type { AdminReads, LineFilter } from '../services/admin-reads.js';
+import type { BillingSettingsService } from '../services/billing-settings.js';
+import type { DisputeService } from '../services/disputes.js';
+import { daysCsv, evidenceJson, samplesCsv, toCsv, type EvidenceService } from '../services/evidence.js';
+import type { MasterService } from '../services/masters.js';
+import type { ServiceLinkService } from '../services/service-links.js';
+import type { SettingsService } from '../services/settings.js';
+import { idCursor, pageLimit, type UsageReads } from '../services/usage-reads.js';
+import type { AdminTab } from './admin-tab.js';
+import {
+  auditJson,
+  clientDisputeJson,
+  dayJson,
+  disputeRowJson,
+  disputeViewJson,
+  lineJson,
+  money,
+  periodJson,
+  sampleJson,
+  serviceListJson,
+  serviceRowJson,
+  serviceUsageJson,
+} from './api-json.js';
+import type { Href, PanelLinks } from './present-admin.js';
+import { lineState, type WidgetLinks } from './present-usage.js';
+import type { DisputeLimiter } from './rate-limit.js';
+import { TtlCache } from './ttl-cache.js';
+import type { Subject, TokenSigner, VerifiedToken } from './tokens.js';
+import type { Widget } from './widget.js';
+import { formatAmount } from '../domain/line-text.js';
+import { ADMIN_LOCALE } from './present-admin.js';
+
+/**
+ * The module's own HTTP surface, mounted by the demo app and `overusage serve`:
+ *
+ *   <base>/api/v1/…       the JSON API (docs/openapi.yaml) behind the widget and the admin tab
+ *   <base>/embed/client   the client widget as a page of its own, for a panel that embeds it
+ *   <base>/embed/admin    the admin tab likewise
+ *   <base>/assets/…       the stylesheet and the one script (same origin: the CSP allows no inline script)
+ *
+ * Every request names its admin or client with a signed token (tokens.ts): `Authorization: Bearer`
+ * on any route; `?token=` on GET only (downloads, opening an embed page); the embed pages keep it in
+ * an httpOnly cookie and check their own CSRF field on POST. A client reaches only their own
+ * services, lines and disputes: anything else answers 404, as if it did not exist. Errors are
+ * {error: {code, message}} with the status of the code; never a stack trace.
+ */
+export interface WebRouterDeps {
+  basePath: string;
+  signer: TokenSigner;
+  widget: Widget;
+  adminTab: AdminTab;
+  reads: UsageReads;
+  admin: AdminReads;
+  disputes: DisputeService | undefined;
+  evidence: EvidenceService;
+  masters: MasterService;
+  billing: BillingSettingsService;
+  settings: SettingsService;
+  links: ServiceLinkService;
+  panel: PanelApi | undefined;
+  limiter: DisputeLimiter;
+  clock: Clock;
+  log: Logger;
+  now: () => number;
+  cacheMs: number;
+  helmet?: HelmetOptions;
+  /** origins allowed to frame the embed pages (CSP frame-ancestors); default: this origin only */
+  frameAncestors?: string[];
+  /** mark the embed cookie Secure on every request (behind TLS); otherwise only over TLS */
+  secureCookies?: boolean;
+}
+
+const ASSETS_DIR = path.resolve(import.meta.dirname, '..', '..', 'views', 'assets');
+const CLIENT_VIEWS = path.resolve(import.meta.dirname, '..', '..', 'views', 'client');
+
+/** Every route, for the tests that check each one is answered and documented. */
+export const WEB_ROUTES: ReadonlyArray<readonly [method: string, path: string]> = [
+  ['GET', '/assets/overusage.css'],
+  ['GET', '/assets/overusage.js'],
+  ['GET', '/embed/client'],
+  ['POST', '/embed/client'],
+  ['GET', '/embed/admin'],
+  ['POST', '/embed/admin'],
+  ['GET', '/api/v1/me'],
+  ['GET', '/api/v1/client/services'],
+  ['GET', '/api/v1/client/services/{serviceId}'],
+  ['GET', '/api/v1/client/services/{serviceId}/periods'],
+  ['GET', '/api/v1/client/services/{serviceId}/periods/{periodId}/days'],
+  ['GET', '/api/v1/client/services/{serviceId}/periods/{periodId}/days.csv'],
+  ['GET', '/api/v1/client/lines'],
+  ['GET', '/api/v1/client/lines/{lineId}'],
+  ['GET', '/api/v1/client/lines/{lineId}/evidence'],
+  ['GET', '/api/v1/client/lines/{lineId}/days.csv'],
+  ['GET', '/api/v1/client/lines/{lineId}/samples.csv'],
+  ['POST', '/api/v1/client/lines/{lineId}/dispute'],
+  ['GET', '/api/v1/client/disputes/{disputeId}'],
+  ['POST', '/api/v1/client/disputes/{disputeId}/withdraw'],
+  ['GET', '/api/v1/admin/dashboard'],
+  ['GET', '/api/v1/admin/services'],
+  ['GET', '/api/v1/admin/services/{serviceId}'],
+  ['POST', '/api/v1/admin/services/{serviceId}/active'],
+  ['GET', '/api/v1/admin/services/{serviceId}/samples'],
+  ['GET', '/api/v1/admin/services/{serviceId}/periods'],
+  ['GET', '/api/v1/admin/services/{serviceId}/periods/{periodId}/days.csv'],
+  ['GET', '/api/v1/admin/disputes'],
+  ['GET', '/api/v1/admin/disputes/{disputeId}'],
+  ['POST', '/api/v1/admin/disputes/{disputeId}/preview'],
+  ['POST', '/api/v1/admin/disputes/{disputeId}/resolve'],
+  ['GET', '/api/v1/admin/lines'],
+  ['GET', '/api/v1/admin/lines.csv'],
+  ['GET', '/api/v1/admin/lines/{lineId}'],
+  ['GET', '/api/v1/admin/lines/{lineId}/evidence'],
+  ['GET', '/api/v1/admin/lines/{lineId}/days.csv'],
+  ['GET', '/api/v1/admin/lines/{lineId}/samples.csv'],
+  ['POST', '/api/v1/admin/lines/{lineId}/dispute'],
+  ['GET', '/api/v1/admin/masters'],
+  ['POST', '/api/v1/admin/masters/{masterId}/test'],
+  ['GET', '/api/v1/admin/products'],
+  ['PUT', '/api/v1/admin/products/{productId}'],
+  ['GET', '/api/v1/admin/settings'],
+  ['PUT', '/api/v1/admin/settings'],
+  ['GET', '/api/v1/admin/audit'],
+  ['POST', '/api/v1/admin/tokens'],
+];
+
+/** Outcome codes of the dispute service → HTTP status. */
+const REFUSAL_STATUS: Record<string, number> = {
+  WINDOW_CLOSED: 422,
+  REASON_REQUIRED: 422,
+  NO_PRECOMMIT_RATE: 422,
+  ALREADY_DISPUTED: 409,
+  NOT_DISPUTABLE: 409,
+  CONFLICT: 409,
+  INVALID_TRANSITION: 409,
+  NOT_ALLOWED: 403,
+};
+
+const pathId = (v: unknown, what: string): number => {
+  if (typeof v !== 'string' || !/^[1-9]\d{0,15}$/.test(v)) throw notFound(`no such ${what}`);
+  return Number(v);
+};
+
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function createWebRouter(deps: WebRouterDeps): Router {
+  const base = deps.basePath.replace(/\/+$/, '');
+  const apiBase = `${base}/api/v1`;
+  const assets = `${base}/assets`;
+  const r = express.Router();
+  const languages = new TtlCache<string>(5 * 60_000, 10_000, deps.now);
+  const pages = new TtlCache<string>(deps.cacheMs, 2000, deps.now);
+  const now = () => deps.clock.now();
+
+  const headers = helmet(
+    deps.helmet ?? {
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null, frameAncestors: deps.frameAncestors ?? ["'self'"] } },
+      // frame-ancestors says who may frame the pages; the older header would forbid every other origin
+      ...(deps.frameAncestors ? { xFrameOptions: false } : {}),
+    },
+  );
+  r.use(headers);
+
+  // ---- assets ---------------------------------------------------------------------------------
+  r.get('/assets/:file', (req, res, next) => {
+    const file = req.params.file;
+    if (file !== 'overusage.css' && file !== 'overusage.js') return next();
+    res.set('Cache-Control', 'public, max-age=3600').type(file.endsWith('.css') ? 'css' : 'js').sendFile(path.join(ASSETS_DIR, file));
+  });
+
+  // ---- authentication -------------------------------------------------------------------------
+  const cookieName = (type: 'a' | 'c') => `ou_embed_${type}`;
+
+  function tokenOf(req: Request, cookie: 'a' | 'c' | null): { token: string; via: 'bearer' | 'query' | 'cookie' } | null {
+    const h = req.get('authorization');
+    if (h !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+      if (!m) throw new ModuleError('UNAUTHORIZED', 'the Authorization header must be "Bearer <token>"');
+      return { token: m[1]!, via: 'bearer' };
+    }
+    const q = (req.query as Record<string, unknown>).token;
+    if ((req.method === 'GET' || req.method === 'HEAD') && typeof q === 'string' && q !== '') return { token: q, via: 'query' };
+    if (cookie) {
+      const c = (req.cookies as Record<string, unknown> | undefined)?.[cookieName(cookie)];
+      if (typeof c === 'string' && c !== '') return { token: c, via: 'cookie' };
+    }
+    return null;
+  }
+
+  const authenticate =
+    (want: 'admin' | 'client' | 'any', cookie: 'a' | 'c' | null = null): RequestHandler =>
+    (req, res, next) => {
+      const found = tokenOf(req, cookie);
+      if (!found) throw new ModuleError('UNAUTHORIZED', 'an access token is required (Authorization: Bearer <token>)');
+      const v = deps.signer.verify(found.token);
+      if (want !== 'any' && v.type !== want) throw new ModuleError('NOT_ALLOWED', want === 'admin' ? 'this needs an admin token' : 'this needs a client token');
+      res.locals.subject = v;
+      res.locals.subjectKey = `${v.type}:${v.id}`;
+      res.locals.via = found.via;
+      res.locals.token = found.token;
+      next();
+    };
+
+  const subjectOf = (res: Response): VerifiedToken => res.locals.subject as VerifiedToken;
+
+  async function clientLocale(req: Request, clientId: number): Promise<string> {
+    const lang = text((req.query as Record<string, unknown>).lang);
+    if (lang === 'nl') return 'nl-NL';
+    if (lang === 'en') return 'en-GB';
+    const key = String(clientId);
+    let language = languages.get(key);
+    if (language === undefined) {
+      language = deps.panel ? await deps.panel.getClientsDetails(clientId).then((c) => c.language, () => '') : '';
+      languages.set(key, language);
+    }
+    return localeForClient(language);
+  }
+
+  const json = express.json({ limit: '32kb' });
+  const form = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 });
+  const noStore: RequestHandler = (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  };
+  const csv = (res: Response, name: string, body: string) => {
+    res.set('Content-Type', 'text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9_.-]/g, '_')}"`).send(body);
+  };
+  const periodDaysCsv = (days: Parameters<typeof dayJson>[0][]) =>
+    toCsv(
+      ['date', 'bytes', 'estimated_bytes', 'measured', 'note'],
+      days.map((d) => [d.date, d.missing ? null : d.bytes, d.estimatedBytes, !d.missing && d.estimatedBytes === 0n, d.missing ? 'no data' : d.estimatedBytes > 0n ? 'estimate: a longer interval spread evenly over its days' : '']),
+    );
+
+  const requireDisputes = (): DisputeService => {
+    if (!deps.disputes) throw notFound('disputes are not available: the module has no panel API');
+    return deps.disputes;
+  };
+
+  function adjustmentOf(v: unknown): Adjustment {
+    const a = (v ?? {}) as Record<string, unknown>;
+    if (a.kind === 'precommit') return { kind: 'precommit' };
+    if (a.kind === 'share' && typeof a.percent === 'string') return { kind: 'share', percent: a.percent };
+    if (a.kind === 'amount' && typeof a.amount === 'string') return { kind: 'amount', amount: a.amount };
+    throw invalidInput('adjustment must be {"kind":"precommit"}, {"kind":"share","percent":"50"} or {"kind":"amount","amount":"250.00"}');
+  }
+
+  function refusal(res: Response, outcome: { code: string; message: string; details?: Record<string, unknown> }) {
+    res.status(REFUSAL_STATUS[outcome.code] ?? 409).json({ error: { code: outcome.code, message: outcome.message, ...(outcome.details ? { details: outcome.details } : {}) } });
+  }
+
+  // ---- embed pages ------------------------------------------------------------------------------
+  const embedShell = (lang: string, title: string, body: string) =>
+    `<!doctype html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="${assets}/overusage.css"></head><body class="ou-embed"><main style="max-width:1100px;margin:0 auto;padding:1rem">${body}</main></body></html>`;
+
+  /** A token in the URL is moved into the httpOnly cookie, and the URL cleaned of it. */
+  function moveTokenToCookie(req: Request, res: Response, type: 'a' | 'c'): boolean {
+    if (res.locals.via !== 'query') return false;
+    const v = subjectOf(res);
+    res.cookie(cookieName(type), res.locals.token as string, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: deps.secureCookies || req.secure,
+      path: base || '/',
+      maxAge: Math.max(1, v.expiresAt * 1000 - deps.now()),
+    });
+    const params = new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
+    params.delete('token');
+    const qs = params.toString();
+    res.redirect(303, `${req.baseUrl}${req.path}${qs ? `?${qs}` : ''}`);
+    return true;
+  }
+
+  const checkCsrf: RequestHandler = (req, res, next) => {
+    // a bearer header cannot be sent by another site's form; a cookie can, so it needs the field
+    if (res.locals.via === 'cookie' && !deps.signer.checkCsrf(subjectOf(res), (req.body as Record<string, unknown> | undefined)?.csrf)) {
+      throw new ModuleError('NOT_ALLOWED', 'the form has expired or did not come from this page; reload it and try again');
+    }
+    next();
+  };
+
+  const clientLinks = (token: string) => (): WidgetLinks => ({
+    service: (id) => `${base}/embed/client?service=${id}`,
+    form: (id) => `${base}/embed/client?service=${id}`,
+    periodCsv: (sid, pid) => `${apiBase}/client/services/${sid}/periods/${pid}/days.csv?token=${encodeURIComponent(token)}`,
+    lineCsv: (id) => `${apiBase}/client/lines/${id}/days.csv?token=${encodeURIComponent(token)}`,
+    morePeriods: (sid, cursor) => `${base}/embed/client?service=${sid}&periods=${encodeURIComponent(cursor)}`,
+    periodChart: (sid, pid) => `${base}/embed/client?service=${sid}&period=${pid}#ou-days-${sid}`,
+  });
+
+  async function clientPage(req: Request, res: Response, flash: { kind: 'success' | 'error'; text: string } | null) {
+    const v = subjectOf(res);
+    const q = req.query as Record<string, unknown>;
+    const serviceId = idCursor(text(q.service), 'service');
+    const periods = text(q.periods) || null;
+    const periodId = idCursor(text(q.period), 'period');
+    const locale = await clientLocale(req, v.id);
+    const csrf = deps.signer.csrfFor(v);
+    const key = `${v.id}|${deps.widget.generation(v.id)}|${v.nonce}|${serviceId ?? ''}|${periods ?? ''}|${periodId ?? ''}|${locale}`;
+    let html = flash ? undefined : pages.get(key);
+    if (html === undefined) {
+      const view = await deps.widget.view({ clientId: v.id, locale, serviceId, periodsBefore: periods, periodId, surface: 'embed', links: clientLinks(deps.signer.issue({ type: 'client', id: v.id }).token) });
+      const body = await ejs.renderFile(path.join(CLIENT_VIEWS, 'usage.ejs'), { view: flash ? { ...view, flash } : view, csrf }, { cache: true });
+      html = embedShell(view.lang, view.w.title, body);
+      if (!flash) pages.set(key, html);
+    }
+    res.set('Cache-Control', 'private, no-store').type('html').send(html);
+  }
+
+  r.get('/embed/client', cookieParser(), authenticate('client', 'c'), async (req, res) => {
+    if (moveTokenToCookie(req, res, 'c')) return;
+    await clientPage(req, res, null);
+  });
+  r.post('/embed/client', cookieParser(), form, authenticate('client', 'c'), checkCsrf, async (req, res) => {
+    const v = subjectOf(res);
+    const flash = await deps.widget.post(v.id, (req.body ?? {}) as Record<string, unknown>, await clientLocale(req, v.id));
+    await clientPage(req, res, flash);
+  });
+
+  const adminHref: Href = (params) => {
+    const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]): [string, string] => [k, String(v)])).toString();
+    return `${base}/embed/admin${qs ? `?${qs}` : ''}`;
+  };
+  async function adminPage(req: Request, res: Response) {
+    const v = subjectOf(res);
+    const query = { ...(req.query as Record<string, unknown>) };
+    delete query.token;
+    const html = await deps.adminTab({ adminId: v.id, request: { method: req.method, query, body: (req.body ?? {}) as Record<string, unknown> }, href: adminHref, panel: null as PanelLinks | null, csrf: deps.signer.csrfFor(v) });
+    res.set('Cache-Control', 'private, no-store').type('html').send(embedShell('en', 'Overusage', html));
+  }
+  r.get('/embed/admin', cookieParser(), authenticate('admin', 'a'), async (req, res) => {
+    if (moveTokenToCookie(req, res, 'a')) return;
+    await adminPage(req, res);
+  });
+  r.post('/embed/admin', cookieParser(), form, authenticate('admin', 'a'), checkCsrf, adminPage);
+
+  // ---- JSON API: who am I ----------------------------------------------------------------------
+  const api = express.Router();
+  api.use(noStore);
+  api.get('/me', authenticate('any'), (_req, res) => {
+    const v = subjectOf(res);
+    res.json({ subject: { type: v.type, id: v.id }, expiresAt: new Date(v.expiresAt * 1000).toISOString() });
+  });
+
+  // ---- JSON API: client -------------------------------------------------------------------------
+  const client = express.Router();
+  client.use(authenticate('client'));
+  const me = (res: Response) => subjectOf(res).id;
+
+  client.get('/services', async (_req, res) => {
+    const clientId = me(res);
+    const [rows, labels] = await Promise.all([deps.reads.clientServices(clientId), deps.widget.labels(clientId)]);
+    res.json({ services: rows.map((s) => serviceRowJson(s, labels.get(s.serviceId) ?? null)) });
+  });
+  client.get('/services/:serviceId', async (req, res) => {
+    const clientId = me(res);
+    const u = await deps.reads.serviceUsage(pathId(req.params.serviceId, 'service'), { clientId });
+    res.json({ service: serviceUsageJson(u, (await deps.widget.labels(clientId)).get(u.service.serviceId) ?? null) });
+  });
+  client.get('/services/:serviceId/periods', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const p = await deps.reads.periods(pathId(req.params.serviceId, 'service'), { clientId: me(res), before: text(q.before) || null, limit: pageLimit(q.limit, 12, 100) });
+    res.json({ periods: p.rows.map(periodJson), next: p.next });
+  });
+  client.get('/services/:serviceId/periods/:periodId/days', async (req, res) => {
+    const { period, days } = await deps.reads.periodDays(pathId(req.params.serviceId, 'service'), pathId(req.params.periodId, 'period'), { clientId: me(res) });
+    res.json({ period: periodJson(period), days: days.map(dayJson) });
+  });
+  client.get('/services/:serviceId/periods/:periodId/days.csv', async (req, res) => {
+    const sid = pathId(req.params.serviceId, 'service');
+    const { period, days } = await deps.reads.periodDays(sid, pathId(req.params.periodId, 'period'), { clientId: me(res) });
+    csv(res, `overusage-${sid}-${period.startDate}-days.csv`, periodDaysCsv(days));
+  });
+  client.get('/lines', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const service = idCursor(text(q.service), 'service');
+    const p = await deps.reads.lines({ clientId: me(res), ...(service !== null ? { serviceId: service } : {}) }, { before: idCursor(text(q.before)), limit: pageLimit(q.limit) });
+    res.json({ lines: p.rows.map((l) => lineJson(l, now())), next: p.next });
+  });
+  client.get('/lines/:lineId', async (req, res) => {
+    res.json({ line: lineJson(await deps.reads.line(pathId(req.params.lineId, 'line'), { clientId: me(res) }), now()) });
+  });
+  client.get('/lines/:lineId/evidence', async (req, res) => {
+    res.type('json').send(evidenceJson(await deps.evidence.forLine(pathId(req.params.lineId, 'line'), { clientId: me(res) })));
+  });
+  client.get('/lines/:lineId/days.csv', async (req, res) => {
+    const e = await deps.evidence.forLine(pathId(req.params.lineId, 'line'), { clientId: me(res) });
+    csv(res, `${e.line.refCode}-days.csv`, daysCsv(e));
+  });
+  client.get('/lines/:lineId/samples.csv', async (req, res) => {
+    const e = await deps.evidence.forLine(pathId(req.params.lineId, 'line'), { clientId: me(res) });
+    csv(res, `${e.line.refCode}-samples.csv`, samplesCsv(e));
+  });
+  client.post('/lines/:lineId/dispute', deps.limiter.middleware, json, async (req, res) => {
+    const disputes = requireDisputes();
+    const clientId = me(res);
+    const lineId = pathId(req.params.lineId, 'line');
+    const reason = (req.body as Record<string, unknown> | undefined)?.reason;
+    if (typeof reason !== 'string') throw invalidInput('reason is required: say why you dispute this line');
+    const outcome = await disputes.open({ lineId, reason: reason.slice(0, 4000), actor: { type: 'client', id: String(clientId) } });
+    deps.widget.invalidate(clientId);
+    if (!outcome.ok) return refusal(res, outcome);
+    res.status(201).json({ dispute: clientDisputeJson(outcome.value) });
+  });
+  client.get('/disputes/:disputeId', async (req, res) => {
+    res.json({ dispute: clientDisputeJson(await requireDisputes().get(pathId(req.params.disputeId, 'dispute'), { clientId: me(res) })) });
+  });
+  client.post('/disputes/:disputeId/withdraw', json, async (req, res) => {
+    const disputes = requireDisputes();
+    const clientId = me(res);
+    const disputeId = pathId(req.params.disputeId, 'dispute');
+    await disputes.get(disputeId, { clientId });
+    const outcome = await disputes.resolve({ disputeId, to: 'withdrawn', actor: { type: 'client', id: String(clientId) } });
+    deps.widget.invalidate(clientId);
+    if (!outcome.ok) return refusal(res, outcome);
+    res.json({ dispute: clientDisputeJson(outcome.value) });
+  });
+
+  // ---- JSON API: admin -------------------------------------------------------------------------
+  const admin = express.Router();
+  admin.use(authenticate('admin'));
+  const adminActor = (res: Response) => ({ type: 'admin' as const, id: String(subjectOf(res).id) });
+
+  admin.get('/dashboard', async (req, res) => {
+    const d = await deps.admin.dashboard({ fresh: text((req.query as Record<string, unknown>).fresh) === '1' });
+    res.json({
+      meteredServices: d.meteredServices,
+      openDisputes: d.openDisputes,
+      attention: d.attention.map(serviceListJson),
+      projected: d.projected.map((p) => ({ ...money(p.amountMinor, p.currency), services: p.services })),
+      oldestDisputes: d.oldestDisputes.map(disputeRowJson),
+      recentLines: d.recentLines.map((l) => lineJson(l, now())),
+      computedAt: new Date(d.computedAt).toISOString(),
+    });
+  });
+  admin.get('/services', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const clientId = idCursor(text(q.client), 'client');
+    const p = await deps.admin.services({ after: text(q.after), limit: pageLimit(q.limit), ...(clientId !== null ? { clientId } : {}) });
+    res.json({ services: p.rows.map(serviceListJson), next: p.next });
+  });
+  admin.get('/services/:serviceId', async (req, res) => {
+    const u = await deps.reads.serviceUsage(pathId(req.params.serviceId, 'service'));
+    res.json({ service: serviceUsageJson(u, null) });
+  });
+  admin.post('/services/:serviceId/active', json, async (req, res) => {
+    const active = (req.body as Record<string, unknown> | undefined)?.active;
+    if (typeof active !== 'boolean') throw invalidInput('active must be true or false');
+    const l = await deps.links.setActive(pathId(req.params.serviceId, 'service'), active, adminActor(res));
+    deps.widget.invalidate(l.clientId);
+    res.json({ serviceId: l.serviceId, active: l.active });
+  });
+  admin.get('/services/:serviceId/samples', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const id = pathId(req.params.serviceId, 'service');
+    await deps.reads.serviceUsage(id);
+    const p = await deps.admin.samples(id, { before: text(q.before), limit: pageLimit(q.limit, 62, 400) });
+    res.json({ samples: p.rows.map(sampleJson), next: p.next });
+  });
+  admin.get('/services/:serviceId/periods', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const id = pathId(req.params.serviceId, 'service');
+    await deps.reads.serviceUsage(id);
+    const p = await deps.reads.periods(id, { before: text(q.before) || null, limit: pageLimit(q.limit, 12, 100) });
+    res.json({ periods: p.rows.map(periodJson), next: p.next });
+  });
+  admin.get('/services/:serviceId/periods/:periodId/days.csv', async (req, res) => {
+    const sid = pathId(req.params.serviceId, 'service');
+    const { period, days } = await deps.reads.periodDays(sid, pathId(req.params.periodId, 'period'));
+    csv(res, `overusage-${sid}-${period.startDate}-days.csv`, periodDaysCsv(days));
+  });
+  admin.get('/disputes', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const p = await deps.admin.disputes({ list: text(q.list) || 'open', after: text(q.after), limit: pageLimit(q.limit) });
+    res.json({ disputes: p.rows.map(disputeRowJson), next: p.next });
+  });
+  admin.get('/disputes/:disputeId', async (req, res) => {
+    const d = await requireDisputes().get(pathId(req.params.disputeId, 'dispute'));
+    res.json({ dispute: disputeViewJson(d), line: lineJson(await deps.reads.line(d.lineId), now()) });
+  });
+  admin.post('/disputes/:disputeId/preview', json, async (req, res) => {
+    const p = await requireDisputes().preview(pathId(req.params.disputeId, 'dispute'), adjustmentOf((req.body as Record<string, unknown> | undefined)?.adjustment));
+    res.json({ preview: { ...money(p.amountMinor, p.currency), formatted: formatAmount(p.amountMinor, p.currency, ADMIN_LOCALE), explanation: p.explanation } });
+  });
+  admin.post('/disputes/:disputeId/resolve', json, async (req, res) => {
+    const disputes = requireDisputes();
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const to = b.to as Resolution;
+    if (!['upheld', 'waived', 'adjusted', 'withdrawn'].includes(String(to))) throw invalidInput('to must be upheld, waived, adjusted or withdrawn');
+    if (b.expectedVersion !== undefined && !Number.isSafeInteger(b.expectedVersion)) throw invalidInput('expectedVersion must be a whole number');
+    if (b.note !== undefined && typeof b.note !== 'string') throw invalidInput('note must be text');
+    if (b.settlement !== undefined && b.settlement !== 'credit' && b.settlement !== 'refund') throw invalidInput('settlement must be credit or refund');
+    const disputeId = pathId(req.params.disputeId, 'dispute');
+    const outcome = await disputes.resolve({
+      disputeId,
+      to,
+      actor: adminActor(res),
+      ...(to === 'adjusted' ? { adjustment: adjustmentOf(b.adjustment) } : {}),
+      ...(typeof b.note === 'string' ? { note: b.note.slice(0, 2000) } : {}),
+      ...(b.expectedVersion !== undefined ? { expectedVersion: b.expectedVersion as number } : {}),
+      ...(b.settlement ? { settlement: b.settlement as 'credit' | 'refund' } : {}),
+    });
+    if (!outcome.ok) return refusal(res, outcome);
+    deps.widget.invalidate(outcome.value.clientId);
+    res.json({ dispute: disputeViewJson(outcome.value) });
+  });
+  const lineFilter = (q: Record<string, unknown>): LineFilter => {
+    const f: LineFilter = {};
+    if (text(q.q)) f.q = text(q.q);
+    if (text(q.status)) f.status = text(q.status);
+    const c = idCursor(text(q.client), 'client');
+    const s = idCursor(text(q.service), 'service');
+    const i = idCursor(text(q.invoice), 'invoice');
+    if (c !== null) f.clientId = c;
+    if (s !== null) f.serviceId = s;
+    if (i !== null) f.invoiceId = i;
+    return f;
+  };
+  admin.get('/lines', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const p = await deps.admin.lines(lineFilter(q), { before: text(q.before), limit: pageLimit(q.limit) });
+    res.json({ lines: p.rows.map((l) => lineJson(l, now())), next: p.next });
+  });
+  admin.get('/lines.csv', async (req, res) => {
+    const filter = lineFilter(req.query as Record<string, unknown>);
+    const header = ['line_id', 'ref', 'client_id', 'service_id', 'invoice_id', 'status', 'state', 'amount', 'currency', 'period_start', 'period_end', 'dispute_by', 'dispute_id', 'dispute_state', 'description'];
+    const first = await deps.admin.lines(filter, { limit: 1000 });
+    res.set('Content-Type', 'text/csv; charset=utf-8').set('Content-Disposition', 'attachment; filename="overusage-lines.csv"');
+    // a page at a time: an export of 100 000 lines never sits in memory whole
+    let page = first;
+    let head = true;
+    for (;;) {
+      const body = toCsv(header, page.rows.map((l) => [l.id, l.refCode, l.clientId, l.serviceId, l.invoiceId, l.status, lineState(l), money(l.amountMinor, l.currency).amount, l.currency, l.periodStart, l.periodEnd, l.deadlineLastDay, l.dispute?.id ?? null, l.dispute?.state ?? null, l.description]));
+      res.write(head ? body : body.slice(body.indexOf('\r\n') + 2));
+      head = false;
+      if (!page.next) break;
+      page = await deps.admin.lines(filter, { before: page.next, limit: 1000 });
+    }
+    res.end();
+  });
+  admin.get('/lines/:lineId', async (req, res) => {
+    res.json({ line: lineJson(await deps.reads.line(pathId(req.params.lineId, 'line')), now()) });
+  });
+  admin.get('/lines/:lineId/evidence', async (req, res) => {
+    res.type('json').send(evidenceJson(await deps.evidence.forLine(pathId(req.params.lineId, 'line'))));
+  });
+  admin.get('/lines/:lineId/days.csv', async (req, res) => {
+    const e = await deps.evidence.forLine(pathId(req.params.lineId, 'line'));
+    csv(res, `${e.line.refCode}-days.csv`, daysCsv(e));
+  });
+  admin.get('/lines/:lineId/samples.csv', async (req, res) => {
+    const e = await deps.evidence.forLine(pathId(req.params.lineId, 'line'));
+    csv(res, `${e.line.refCode}-samples.csv`, samplesCsv(e));
+  });
+  admin.post('/lines/:lineId/dispute', deps.limiter.middleware, json, async (req, res) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof b.reason !== 'string') throw invalidInput('reason is required');
+    if (b.overrideReason !== undefined && typeof b.overrideReason !== 'string') throw invalidInput('overrideReason must be text');
+    const outcome = await requireDisputes().open({ lineId: pathId(req.params.lineId, 'line'), reason: b.reason.slice(0, 4000), actor: adminActor(res), ...(typeof b.overrideReason === 'string' ? { overrideReason: b.overrideReason } : {}) });
+    if (!outcome.ok) return refusal(res, outcome);
+    deps.widget.invalidate(outcome.value.clientId);
+    res.status(201).json({ dispute: disputeViewJson(outcome.value) });
+  });
+  admin.get('/masters', async (_req, res) => {
+    res.json({ masters: await deps.masters.list() });
+  });
+  admin.post('/masters/:masterId/test', async (req, res) => {
+    res.json({ report: await deps.masters.test(pathId(req.params.masterId, 'master')) });
+  });
+  admin.get('/products', async (_req, res) => {
+    res.json({ products: (await deps.billing.listProducts()).map((p) => ({ productId: p.productId, settings: p.profile })) });
+  });
+  admin.put('/products/:productId', json, async (req, res) => {
+    const settings = (req.body as Record<string, unknown> | undefined)?.settings;
+    if (!settings || typeof settings !== 'object') throw invalidInput('settings must be an object');
+    const productId = pathId(req.params.productId, 'product');
+    res.json({ productId, settings: await deps.billing.setProduct(productId, settings as never, adminActor(res)) });
+  });
+  admin.get('/settings', async (_req, res) => {
+    res.json({ settings: await deps.settings.all() });
+  });
+  admin.put('/settings', json, async (req, res) => {
+    const b = req.body as Record<string, unknown> | undefined;
+    if (!b || typeof b !== 'object' || Array.isArray(b)) throw invalidInput('send the settings to change as an object');
+    res.json({ settings: await deps.settings.set(b, adminActor(res)) });
+  });
+  admin.get('/audit', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const filter = { entityType: text(q.entity_type) || undefined, entityId: text(q.entity_id) || undefined, actorType: text(q.actor) || undefined };
+    const p = await deps.admin.audit(filter, { before: text(q.before), limit: pageLimit(q.limit) });
+    res.json({ entries: p.rows.map(auditJson), next: p.next });
+  });
+  admin.post('/tokens', json, (req, res) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    if (b.type !== 'client' && b.type !== 'admin') throw invalidInput('type must be client or admin');
+    if (!Number.isSafeInteger(b.id) || (b.id as number) < 1) throw invalidInput('id must be a positive whole number');
+    if (b.ttlSeconds !== undefined && !Number.isSafeInteger(b.ttlSeconds)) throw invalidInput('ttlSeconds must be a whole number');
+    const subject: Subject = { type: b.type, id: b.id as number };
+    const t = deps.signer.issue(subject, b.ttlSeconds === undefined ? {} : { ttlSeconds: b.ttlSeconds as number });
+    res.status(201).json({ token: t.token, expiresAt: new Date(t.expiresAt * 1000).toISOString(), subject });
+  });
+
+  api.use('/client', client);
+  api.use('/admin', admin);
+  api.use((_req, _res) => {
+    throw notFound('no such route');
+  });
+  r.use('/api/v1', api);
+
+  // ---- errors: a code and a message, never a stack trace ---------------------------------------
+  r.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    res.set('Cache-Control', 'no-store');
+    if (err instanceof ModuleError) {
+      const status = HTTP_STATUS[err.code];
+      if (status >= 500) deps.log.error('web.failed', { path: req.path, code: err.code, message: err.message });
+      const answer = { error: { code: err.code, message: status >= 500 && err.code === 'CONFIG' ? 'the module is not configured for this' : err.message } };
+      if (req.path.startsWith('/embed/')) return res.status(status).type('html').send(embedShell('en', 'Overusage', `<p class="ou-flash ou-flash-error">${escapeHtml(answer.error.message)}</p>`));
+      return res.status(status).json(answer);
+    }
+    const e = err as { status?: number; type?: string; message?: string; stack?: string };
+    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      return res.status(e.status).json({ error: { code: e.status === 413 ? 'TOO_LARGE' : 'BAD_REQUEST', message: e.status === 413 ? 'the request is too large' : 'the request body could not be read (send JSON)' } });
+    }
+    deps.log.error('web.failed', { method: req.method, path: req.path, message: e?.message, stack: e?.stack?.split('\n').slice(0, 6).join(' | ') });
+    res.status(500).json({ error: { code: 'INTERNAL', message: 'something went wrong; it has been logged' } });
+  });
+
+  return express.Router().use(base || '/', r);
+}

@@ -1,0 +1,147 @@
+import { addDays, daysBetween, type IsoDate } from '../domain/calendar.js';
+import { bytesInUnit, UNIT_BYTES, type ByteUnit } from '../domain/bytes.js';
+import type { DayFigure } from '../domain/daily-series.js';
+
+/**
+ * The daily bar chart as plain geometry for an SVG drawn on the server, and the rows of the table
+ * behind it. Measured days are solid bars, estimated days (a gap spread evenly) hatched, days
+ * without data a dashed outline over the whole height (never a zero bar), days still to come empty.
+ * Pixel positions are numbers; every figure shown as text is exact (bigint through bytesInUnit).
+ */
+export type DayKind = 'measured' | 'estimated' | 'missing' | 'future';
+
+export interface ChartBar {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  kind: DayKind;
+  title: string;
+}
+
+export interface ChartRow {
+  iso: IsoDate;
+  date: string;
+  value: string;
+  kind: DayKind;
+  note: string;
+}
+
+export interface ChartView {
+  id: string;
+  width: number;
+  height: number;
+  plot: { x: number; y: number; w: number; h: number };
+  bars: ChartBar[];
+  yTicks: Array<{ y: number; label: string }>;
+  xLabels: Array<{ x: number; label: string }>;
+  pace: { y: number; label: string } | null;
+  summary: string;
+  rows: ChartRow[];
+  counts: { measured: number; estimated: number; missing: number };
+}
+
+export interface ChartInput {
+  /** unique on the page: the hatch pattern's id */
+  id: string;
+  days: readonly DayFigure[];
+  /** the axis: the period's first and last day (days after the measured ones are drawn empty) */
+  from: IsoDate;
+  to: IsoDate;
+  /** the allowance spread evenly over the period's days; null without an allowance */
+  paceBytes: bigint | null;
+  unit: ByteUnit;
+  locale: string;
+  words: {
+    estimateShort: string;
+    missingShort: string;
+    measured: string;
+    estimate: string;
+    missing: string;
+    future: string;
+    pace: (amount: string) => string;
+    chartSummary: (period: string, days: number, missing: number, estimated: number) => string;
+  };
+  periodLabel: string;
+  /** "3 May" for titles and table rows */
+  formatDate: (d: IsoDate) => string;
+}
+
+const WIDTH = 720;
+const HEIGHT = 220;
+const PLOT = { x: 58, y: 10, w: WIDTH - 58 - 10, h: HEIGHT - 10 - 26 };
+
+/** An exact byte figure in a unit with `decimals` decimals, in the locale. */
+export function formatIn(bytes: bigint, unit: ByteUnit, locale: string, decimals = 2): string {
+  const nf = new Intl.NumberFormat(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  return `${nf.format(bytesInUnit(bytes, unit, decimals) as Intl.StringNumericLiteral).replace(/\u202f/g, '\u00a0')}\u00a0${unit}`;
+}
+
+/** 1, 2, 2.5, 5 × 10^k at or above v */
+function niceCeil(v: number): number {
+  if (v <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+export function buildChart(input: ChartInput): ChartView {
+  const n = Math.max(1, daysBetween(input.from, input.to) + 1);
+  const per = Number(UNIT_BYTES[input.unit]);
+  const byDate = new Map(input.days.map((d) => [d.date, d]));
+  const maxBytes = input.days.reduce((m, d) => (!d.missing && d.bytes > m ? d.bytes : m), 0n);
+  const top = niceCeil(Math.max(Number(maxBytes) / per, input.paceBytes === null ? 0 : (Number(input.paceBytes) / per) * 1.1, 0.001));
+  const yOf = (units: number) => PLOT.y + PLOT.h - (units / top) * PLOT.h;
+  const slot = PLOT.w / n;
+  const barW = Math.max(1, slot * 0.72);
+  const round = (v: number) => Math.round(v * 10) / 10;
+  const nf = new Intl.NumberFormat(input.locale, { maximumFractionDigits: top < 10 ? 2 : 0 });
+
+  const bars: ChartBar[] = [];
+  const rows: ChartRow[] = [];
+  const counts = { measured: 0, estimated: 0, missing: 0 };
+  for (let i = 0; i < n; i++) {
+    const iso = addDays(input.from, i);
+    const d = byDate.get(iso);
+    const x = round(PLOT.x + i * slot + (slot - barW) / 2);
+    const label = input.formatDate(iso);
+    if (!d) {
+      bars.push({ x, y: PLOT.y, w: round(barW), h: PLOT.h, kind: 'future', title: `${label}: ${input.words.future}` });
+      continue;
+    }
+    if (d.missing) {
+      counts.missing++;
+      bars.push({ x, y: PLOT.y, w: round(barW), h: PLOT.h, kind: 'missing', title: `${label}: ${input.words.missingShort}` });
+      rows.push({ iso, date: label, value: '–', kind: 'missing', note: input.words.missing });
+      continue;
+    }
+    const kind: DayKind = d.estimatedBytes > 0n ? 'estimated' : 'measured';
+    counts[kind]++;
+    const value = formatIn(d.bytes, input.unit, input.locale);
+    const y = yOf(Number(d.bytes) / per);
+    bars.push({ x, y: round(y), w: round(barW), h: round(PLOT.y + PLOT.h - y), kind, title: `${label}: ${value}${kind === 'estimated' ? ` (${input.words.estimateShort})` : ''}` });
+    rows.push({ iso, date: label, value, kind, note: kind === 'estimated' ? input.words.estimate : input.words.measured });
+  }
+
+  const yTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ y: round(yOf(top * f)), label: `${nf.format(top * f)} ${input.unit}` }));
+  const step = n <= 10 ? 1 : n <= 20 ? 2 : 5;
+  const xLabels: ChartView['xLabels'] = [];
+  for (let i = 0; i < n; i++) {
+    const day = Number(addDays(input.from, i).slice(8, 10));
+    if (i === 0 || day % step === 0) xLabels.push({ x: round(PLOT.x + i * slot + slot / 2), label: String(day) });
+  }
+  const pace = input.paceBytes === null || input.paceBytes <= 0n ? null : { y: round(yOf(Number(input.paceBytes) / per)), label: input.words.pace(formatIn(input.paceBytes, input.unit, input.locale)) };
+  return {
+    id: input.id.replace(/[^A-Za-z0-9_-]/g, ''),
+    width: WIDTH,
+    height: HEIGHT,
+    plot: PLOT,
+    bars,
+    yTicks,
+    xLabels,
+    pace,
+    summary: input.words.chartSummary(input.periodLabel, rows.length, counts.missing, counts.estimated),
+    rows,
+    counts,
+  };
+}

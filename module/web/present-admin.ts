@@ -1,0 +1,227 @@
+import { DateTime } from 'luxon';
+import { displayUnit, formatAmount, formatByteAmount, formatDay, formatInteger } from '../domain/line-text.js';
+import type { SoldUnit } from '../domain/usage-rating.js';
+import type { MasterView } from '../services/masters.js';
+import type { AuditRow, Dashboard, DisputeRow, LineFilter, SampleRow, ServiceListRow } from '../services/admin-reads.js';
+import type { LineRow, Page } from '../services/usage-reads.js';
+import type { BillingProfile } from '../services/billing-settings.js';
+import type { ConnectionReport } from '../adapters/solusvm-types.js';
+import { lineState, pctText } from './present-usage.js';
+import { wordsFor } from './words.js';
+
+/**
+ * The admin tab's view-models (English, en-GB formatting), built by pure functions from the reads.
+ * Links are built by the caller's `href`, so the same pages work inside the panel's tab
+ * (addonmodules.php?module=overusage&a=…) and on the module's own embed page.
+ */
+export const ADMIN_LOCALE = 'en-GB';
+const L = ADMIN_LOCALE;
+
+export type Href = (params: Record<string, string | number | null | undefined>) => string;
+
+export interface PanelLinks {
+  client(id: number): string;
+  service(id: number): string;
+  invoice(id: number): string;
+}
+
+export const TABS = [
+  ['dashboard', 'Dashboard'],
+  ['services', 'Services'],
+  ['disputes', 'Disputes'],
+  ['lines', 'Lines'],
+  ['settings', 'Settings'],
+  ['audit', 'Audit log'],
+] as const;
+
+export type TabName = (typeof TABS)[number][0] | 'service' | 'dispute';
+
+/** what every admin presenter needs besides its data */
+export interface AdminCtx {
+  href: Href;
+  panel: PanelLinks | null;
+  now: DateTime;
+  /** the panel's zone: times are shown in it */
+  zone: string;
+}
+
+const whenIn = (zone: string) => (iso: string | null): string => (iso ? DateTime.fromISO(iso, { zone: 'utc' }).setZone(zone).toFormat('d LLL yyyy HH:mm') : '–');
+
+const shown = (unit: SoldUnit | null | undefined) => displayUnit(unit ?? 'GB');
+
+export const DISPUTE_STATE_LABEL: Record<string, string> = { open: 'open', upheld: 'upheld', waived: 'waived', adjusted: 'adjusted', withdrawn: 'withdrawn' };
+
+export function presentLineRow(l: LineRow, { href, panel, now }: AdminCtx) {
+  const w = wordsFor('en');
+  const state = lineState(l);
+  const closes = DateTime.fromISO(l.deadlineClosesAt, { zone: 'utc' });
+  return {
+    id: l.id,
+    ref: l.refCode,
+    href: href({ a: 'line', id: l.id }),
+    serviceId: l.serviceId,
+    serviceHref: href({ a: 'service', id: l.serviceId }),
+    clientId: l.clientId,
+    clientHref: panel?.client(l.clientId) ?? null,
+    invoiceId: l.invoiceId,
+    invoiceHref: panel?.invoice(l.invoiceId) ?? null,
+    period: `${formatDay(l.periodStart, L)} – ${formatDay(l.periodEnd, L)}`,
+    amount: formatAmount(l.amountMinor, l.currency, L),
+    state,
+    stateLabel: w.lineStatus[state] ?? state,
+    deadline: formatDay(l.deadlineLastDay, L),
+    windowOpen: now < closes,
+    disputeHref: l.dispute ? href({ a: 'dispute', id: l.dispute.id }) : null,
+    description: l.description,
+  };
+}
+
+export function presentDisputeRow(d: DisputeRow, { href, panel, now, zone }: AdminCtx) {
+  const when = whenIn(zone);
+  const opened = DateTime.fromISO(d.openedAt, { zone: 'utc' });
+  const waiting = Math.max(0, Math.floor(now.diff(opened, 'days').days));
+  return {
+    id: d.id,
+    href: href({ a: 'dispute', id: d.id }),
+    ref: d.refCode,
+    lineId: d.lineId,
+    clientId: d.clientId,
+    clientHref: panel?.client(d.clientId) ?? null,
+    serviceId: d.serviceId,
+    serviceHref: href({ a: 'service', id: d.serviceId }),
+    state: d.resolvingTo ? `being ${d.resolvingTo}` : (DISPUTE_STATE_LABEL[d.state] ?? d.state),
+    hold: d.holdState,
+    amountBefore: formatAmount(d.amountBeforeMinor, d.currency, L),
+    amountAfter: d.amountAfterMinor === null ? null : formatAmount(d.amountAfterMinor, d.currency, L),
+    opened: when(d.openedAt),
+    openedBy: d.openedByType,
+    waiting: d.state === 'open' ? `${waiting} ${waiting === 1 ? 'day' : 'days'}` : '',
+    resolved: when(d.resolvedAt),
+    reason: d.reason,
+    override: d.overrideReason,
+    deadline: formatDay(d.deadlineLastDay, L),
+    heldInvoiceId: d.heldInvoiceId,
+    heldInvoiceHref: d.heldInvoiceId && panel ? panel.invoice(d.heldInvoiceId) : null,
+    originalInvoiceId: d.originalInvoiceId,
+    originalInvoiceHref: panel ? panel.invoice(d.originalInvoiceId) : null,
+    description: d.description,
+    version: d.version,
+    canResolve: d.state === 'open' && !d.resolvingTo,
+  };
+}
+
+export function presentDashboard(d: Dashboard, ctx: AdminCtx) {
+  const { href } = ctx;
+  return {
+    metered: formatInteger(BigInt(d.meteredServices), L),
+    openDisputes: formatInteger(BigInt(d.openDisputes), L),
+    disputesHref: href({ a: 'disputes' }),
+    projected: d.projected.map((p) => ({ amount: formatAmount(p.amountMinor, p.currency, L), services: p.services })),
+    computedAt: DateTime.fromMillis(d.computedAt, { zone: ctx.zone }).toFormat('d LLL HH:mm:ss'),
+    attention: d.attention.map((s) => presentServiceListRow(s, ctx)),
+    oldestDisputes: d.oldestDisputes.map((x) => presentDisputeRow(x, ctx)),
+    recentLines: d.recentLines.map((l) => presentLineRow(l, ctx)),
+    masters: d.masters.map((m) => ({ name: m.name, version: `SolusVM ${m.version}`, active: m.active })),
+    runs: d.runs.map((r) => ({ ...r, date: formatDay(r.date, L) })),
+    settingsHref: href({ a: 'settings' }),
+  };
+}
+
+export function presentServiceListRow(s: ServiceListRow, { href, panel }: AdminCtx) {
+  const a = s.assessment;
+  const unit = shown(a?.plan.unit);
+  const pct = a?.percentUsed ?? null;
+  const n = pct === null ? 0 : Number(pct);
+  const lowest = a?.thresholds[0] ?? 80;
+  return {
+    id: s.serviceId,
+    href: href({ a: 'service', id: s.serviceId }),
+    panelHref: panel?.service(s.serviceId) ?? null,
+    clientId: s.clientId,
+    clientHref: panel?.client(s.clientId) ?? null,
+    active: s.active,
+    period: s.openPeriodStart ? `${formatDay(s.openPeriodStart, L)} – ${s.openPeriodEnd ? formatDay(s.openPeriodEnd, L) : '…'}` : 'not measured yet',
+    used: s.openPeriodUsedBytes === null ? '–' : formatByteAmount(s.openPeriodUsedBytes, unit, L),
+    allowance: a ? formatByteAmount(a.allowanceBytes, unit, L) : 'not billed',
+    pct: pctText(pct, L),
+    state: pct === null ? 'none' : n >= 100 ? 'over' : n >= lowest ? 'near' : 'ok',
+    projected: a?.cost && a.cost.atEndMinor > 0n ? formatAmount(a.cost.atEndMinor, a.cost.currency, L) : '–',
+    lastSample: s.lastSampleDate ? formatDay(s.lastSampleDate, L) : '–',
+  };
+}
+
+export function presentSamples(page: Page<SampleRow>, unitName: SoldUnit, zone: string) {
+  const when = whenIn(zone);
+  const unit = shown(unitName);
+  return page.rows.map((s) => ({
+    kind: s.kind,
+    date: formatDay(s.date, L),
+    iso: s.date,
+    id: s.id,
+    at: when(s.sampledAt),
+    counter: s.usedBytes === null ? '' : `${formatByteAmount(s.usedBytes, unit, L)} (${formatInteger(s.usedBytes, L)} bytes)`,
+    limit: s.limitBytes === null ? '' : formatByteAmount(s.limitBytes, unit, L),
+    state: s.state ?? '',
+    raw: s.raw ?? '',
+    failures: s.failures.map((f) => `${when(f.at)} ${f.kind}: ${f.message}`),
+  }));
+}
+
+export function presentAudit(page: Page<AuditRow>, zone: string) {
+  const when = whenIn(zone);
+  return page.rows.map((a) => ({
+    id: a.id,
+    at: when(a.at),
+    actor: a.actorId ? `${a.actorType} ${a.actorId}` : a.actorType,
+    action: a.action,
+    entity: a.entityId ? `${a.entityType} ${a.entityId}` : a.entityType,
+    details: a.details ?? '',
+  }));
+}
+
+export function presentMaster(m: MasterView, report: ConnectionReport | null) {
+  return {
+    id: m.id,
+    name: m.name,
+    version: `SolusVM ${m.version}`,
+    url: m.baseUrl,
+    tls: m.tlsMode + (m.tlsFingerprint ? ` (${m.tlsFingerprint.slice(0, 23)}…)` : ''),
+    zone: m.timeZone,
+    reset: m.resetPolicy.replace(/_/g, ' '),
+    tuning: `${m.concurrency} at once, ${m.timeoutMs / 1000} s timeout, ${m.retries} retries`,
+    active: m.active,
+    report: report ? { ok: report.ok, message: report.message, latency: report.latencyMs === null ? '' : `${report.latencyMs} ms`, servers: report.serverCount === null ? '' : String(report.serverCount), fingerprint: report.fingerprint256 ?? '' } : null,
+  };
+}
+
+/** A product's billing settings as the admin reads them; thresholds and the limit policy where the profile has them. */
+export function presentProduct(productId: number, p: BillingProfile, name: string) {
+  const raw = p as BillingProfile & { thresholds?: number[]; limitPolicy?: { action: string; throttleMbps?: number; throttlePlanId?: number } };
+  const prices = Object.entries(p.prices).map(([cur, pr]) => `${cur} ${pr.overage}${pr.precommit ? ` (agreed in advance ${pr.precommit})` : ''}${pr.minimum ? `, minimum ${pr.minimum}` : ''}${pr.cap ? `, cap ${pr.cap}` : ''}`);
+  return {
+    id: productId,
+    name,
+    enabled: p.enabled,
+    model: `${p.model.replace('_', ' ')} per ${p.unit}${p.model === 'per_block' ? ` (blocks of ${p.blockUnits} ${p.unit})` : ''}${p.commitMbps ? `, commit ${p.commitMbps} Mbit/s` : ''}`,
+    allowance: p.allowance === 'solusvm' ? 'the limit SolusVM applies' : formatByteAmount(BigInt(p.allowance), shown(p.unit as SoldUnit), L),
+    tolerance: p.tolerance === '0' ? 'none' : formatByteAmount(BigInt(p.tolerance), shown(p.unit as SoldUnit), L),
+    prices: prices.join('; '),
+    window: `${p.window.days} ${p.window.counting} days${p.window.counting === 'business' ? ` (holidays: ${p.window.holidays})` : ''}`,
+    prorate: p.prorate ? 'yes' : 'no',
+    thresholds: raw.thresholds ? raw.thresholds.map((t) => `${t} %`).join(', ') : '80 %, 90 %, 100 % (default)',
+    policy: raw.limitPolicy ? `${raw.limitPolicy.action}${raw.limitPolicy.throttleMbps ? ` at ${raw.limitPolicy.throttleMbps} Mbit/s` : ''}${raw.limitPolicy.throttlePlanId ? ` (plan ${raw.limitPolicy.throttlePlanId})` : ''}` : 'bill the overusage (no limit policy setting in this version)',
+    upgradeAfter: `${p.upgradeAfterPeriods} periods over in a row`,
+    unpicked: `${p.unpicked.policy.replace('_', ' ')} after ${p.unpicked.afterDays} days`,
+    json: JSON.stringify(p, null, 2),
+  };
+}
+
+export const lineFilterQuery = (f: LineFilter): Record<string, string> => {
+  const out: Record<string, string> = {};
+  if (f.q) out.q = f.q;
+  if (f.status) out.status = f.status;
+  if (f.clientId !== undefined) out.client = String(f.clientId);
+  if (f.serviceId !== undefined) out.service = String(f.serviceId);
+  if (f.invoiceId !== undefined) out.invoice = String(f.invoiceId);
+  return out;
+};

@@ -1,0 +1,338 @@
+import { DateTime } from 'luxon';
+import { daysBetween, type IsoDate } from '../domain/calendar.js';
+import { displayUnit, formatAmount, formatByteAmount, formatDay, formatPeriod, textLanguage } from '../domain/line-text.js';
+import type { SoldUnit } from '../domain/usage-rating.js';
+import type { DayFigure, LineRow, Page, PeriodRow, ServiceRow, ServiceUsage } from '../services/usage-reads.js';
+import { buildChart, type ChartView } from './chart.js';
+import { wordsFor, type WidgetWords } from './words.js';
+
+/**
+ * The client widget's view-model, built from the reads by pure functions: every number, amount
+ * and date already formatted in the client's locale, every link already built. The same model
+ * feeds the client page, the home panel, the product details block and the admin's service page.
+ */
+
+export interface WidgetLinks {
+  service(serviceId: number): string;
+  form(serviceId: number): string;
+  periodCsv(serviceId: number, periodId: number): string;
+  lineCsv(lineId: number): string;
+  morePeriods(serviceId: number, cursor: string): string;
+  /** the page with a past period's daily chart */
+  periodChart(serviceId: number, periodId: number): string;
+}
+
+export interface MeterView {
+  pct: string;
+  fill: number;
+  projected: number | null;
+  state: 'ok' | 'near' | 'over';
+  marks: Array<{ pct: number; at: number; reached: boolean; label: string }>;
+  label: string;
+}
+
+export interface LineView {
+  id: number;
+  ref: string;
+  period: string;
+  description: string;
+  amount: string;
+  originalAmount: string | null;
+  invoice: string;
+  invoiceId: number;
+  state: string;
+  stateLabel: string;
+  deadline: string;
+  deadlineIso: string;
+  countdown: string | null;
+  canDispute: boolean;
+  refusal: string | null;
+  dispute: { id: number; opened: string; reason: string; outcome: string | null; canWithdraw: boolean; version: number } | null;
+  csv: string;
+  chart: string;
+}
+
+export interface PeriodView {
+  id: number;
+  label: string;
+  used: string;
+  allowance: string;
+  over: string;
+  outcome: string;
+  csv: string;
+  chart: string;
+  shown: boolean;
+}
+
+export interface ServiceView {
+  id: number;
+  label: string;
+  formAction: string;
+  hasData: boolean;
+  periodLabel: string;
+  measuredUntil: string;
+  usedText: string;
+  noAllowance: boolean;
+  meter: MeterView | null;
+  projection: { use: string; cost: string; runOut: string } | null;
+  thresholds: string;
+  chart: ChartView | null;
+  /** what the chart shows: this period, or a past one (then a link back) */
+  chartTitle: string;
+  chartBack: string | null;
+  legend: { measured: string; estimated: string; missing: string };
+  csv: string | null;
+  periods: PeriodView[];
+  morePeriods: string | null;
+  lines: LineView[];
+}
+
+export interface WidgetView {
+  lang: 'en' | 'nl';
+  locale: string;
+  w: WidgetWords;
+  services: Array<{ id: number; label: string; href: string; selected: boolean; pct: string }>;
+  service: ServiceView | null;
+  flash: { kind: 'success' | 'error'; text: string } | null;
+  assets: string;
+}
+
+export interface WidgetInput {
+  locale: string;
+  now: DateTime;
+  services: ServiceRow[];
+  labels: Map<number, string>;
+  usage: ServiceUsage | null;
+  periods: Page<PeriodRow> | null;
+  lines: LineRow[];
+  focus?: PeriodFocus | null;
+  links: WidgetLinks;
+  flash?: WidgetView['flash'];
+  assets: string;
+}
+
+const dailyUnit = (u: SoldUnit): 'GB' | 'GiB' => (u === 'GiB' || u === 'TiB' ? 'GiB' : 'GB');
+
+export const pctText = (decimal: string | null, locale: string): string =>
+  decimal === null ? '–' : `${new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(decimal as Intl.StringNumericLiteral)}\u00a0%`;
+
+export const shortDay = (locale: string) => {
+  const f = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', timeZone: 'UTC' });
+  return (d: IsoDate) => f.format(new Date(`${d}T00:00:00Z`));
+};
+
+/** What a line is now: its own status, or its dispute's. */
+export function lineState(l: LineRow): string {
+  if (l.dispute) {
+    if (l.dispute.resolvingTo) return 'resolving';
+    if (l.dispute.state === 'open') return l.dispute.holdState === 'refund_decision' ? 'refund_decision' : 'held';
+    return l.dispute.state;
+  }
+  return l.status;
+}
+
+/** "12 days left", "5 hours left"; null once the window has closed. */
+export function countdown(closesAt: DateTime, now: DateTime, w: WidgetWords): string | null {
+  const ms = closesAt.toMillis() - now.toMillis();
+  if (ms <= 0) return null;
+  const minutes = Math.floor(ms / 60_000);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  return w.left(days, hours, minutes % 60);
+}
+
+export function presentLine(l: LineRow, locale: string, now: DateTime, w: WidgetWords, links: Pick<WidgetLinks, 'lineCsv' | 'periodChart'>): LineView {
+  const state = lineState(l);
+  const closesAt = DateTime.fromISO(l.deadlineClosesAt, { zone: 'utc' });
+  const open = now < closesAt;
+  const money = (m: bigint) => formatAmount(m, l.currency, locale);
+  const d = l.dispute;
+  let outcome: string | null = null;
+  if (d && d.state !== 'open' && d.resolvedAt) {
+    const on = formatDay(d.resolvedAt.slice(0, 10), locale);
+    const due = d.newDueDate ? formatDay(d.newDueDate, locale) : '';
+    if (d.state === 'upheld') outcome = w.resolved.upheld(on, due);
+    else if (d.state === 'adjusted') outcome = w.resolved.adjusted(on, money(d.amountBeforeMinor), money(d.amountAfterMinor ?? 0n), due);
+    else if (d.state === 'waived') outcome = w.resolved.waived(on, money(d.amountBeforeMinor));
+    else if (d.state === 'withdrawn') outcome = w.resolved.withdrawn(on, due);
+  }
+  const canDispute = !d && l.status === 'placed' && open;
+  return {
+    id: l.id,
+    ref: l.refCode,
+    period: formatPeriod(l.periodStart, l.periodEnd, locale),
+    description: l.description,
+    amount: money(l.amountMinor),
+    originalAmount: d && l.amountMinor !== d.amountBeforeMinor ? money(d.amountBeforeMinor) : null,
+    invoice: w.invoice(l.invoiceId),
+    invoiceId: l.invoiceId,
+    state,
+    stateLabel: w.lineStatus[state] ?? state,
+    deadline: formatDay(l.deadlineLastDay, locale),
+    deadlineIso: l.deadlineClosesAt,
+    countdown: d ? null : countdown(closesAt, now, w),
+    canDispute,
+    // the same words the dispute service answers with once the window has closed
+    refusal: !d && l.status === 'placed' && !open ? w.windowClosed(formatDay(l.deadlineLastDay, locale)) : null,
+    dispute: d
+      ? {
+          id: d.id,
+          opened: w.disputed(formatDay(d.openedAt.slice(0, 10), locale)),
+          reason: d.reason,
+          outcome,
+          canWithdraw: d.state === 'open' && !d.resolvingTo,
+          version: d.version,
+        }
+      : null,
+    csv: links.lineCsv(l.id),
+    chart: links.periodChart(l.serviceId, l.periodId),
+  };
+}
+
+export function presentMeter(pctDecimal: string | null, projectedPct: number | null, thresholds: number[], crossed: number[], locale: string, w: WidgetWords): MeterView | null {
+  if (pctDecimal === null) return null;
+  const pct = Number(pctDecimal);
+  const top = Math.max(100, ...thresholds, Math.min(200, Math.ceil(Math.max(pct, projectedPct ?? 0) / 10) * 10));
+  const at = (p: number) => Math.round((Math.min(p, top) / top) * 1000) / 10;
+  const lowest = thresholds[0] ?? 80;
+  const text = pctText(pctDecimal, locale);
+  return {
+    pct: text,
+    fill: at(pct),
+    projected: projectedPct === null ? null : at(projectedPct),
+    state: pct >= 100 ? 'over' : pct >= lowest ? 'near' : 'ok',
+    marks: thresholds.map((p) => ({ pct: p, at: at(p), reached: crossed.includes(p), label: `${p}\u00a0%` })),
+    label: w.meterLabel(text),
+  };
+}
+
+/** A past period to chart instead of the open one. */
+export interface PeriodFocus {
+  period: PeriodRow;
+  days: DayFigure[];
+}
+
+export function presentService(u: ServiceUsage, label: string, periods: Page<PeriodRow> | null, lines: LineRow[], input: Pick<WidgetInput, 'locale' | 'now' | 'links'> & { focus?: PeriodFocus | null }): ServiceView {
+  const { locale, now, links } = input;
+  const w = wordsFor(textLanguage(locale));
+  const shown = displayUnit(u.unit);
+  const a = u.assessment;
+  const open = u.open;
+  const short = shortDay(locale);
+  const used = open ? formatByteAmount(open.usedBytes, shown, locale) : '';
+  let meter: MeterView | null = null;
+  let projection: ServiceView['projection'] = null;
+  if (open && a) {
+    const projectedPct = a.projection.projectedUsedBytes !== null && a.allowanceBytes > 0n ? Number((a.projection.projectedUsedBytes * 1000n) / a.allowanceBytes) / 10 : null;
+    meter = presentMeter(a.percentUsed, projectedPct, a.thresholds, a.crossed, locale, w);
+    const r = a.projection.runOut;
+    projection = {
+      use: a.projection.projectedUsedBytes !== null && open.end ? w.projectedUse(formatByteAmount(a.projection.projectedUsedBytes, shown, locale), formatDay(open.end, locale)) : '',
+      cost: a.cost ? (a.cost.atEndMinor > 0n ? w.projectedCost(formatAmount(a.cost.atEndMinor, a.cost.currency, locale)) : w.projectedNoCost) : '',
+      runOut: r.kind === 'reached' ? w.runOutReached : r.kind === 'on' ? w.runsOutOn(formatDay(r.date, locale)) : r.kind === 'lasts' ? w.runOutLasts : w.noTraffic,
+    };
+  }
+  const periodLabel = open ? formatPeriod(open.start, open.end ?? open.asOf, locale) : '';
+  const daysInPeriod = open && open.shape.end ? daysBetween(open.shape.from, open.shape.end) + 1 : null;
+  const focus = input.focus && input.focus.period.status !== 'open' ? input.focus : null;
+  let chart: ChartView | null = null;
+  let chartTitle = w.perDay;
+  if (focus) {
+    const p = focus.period;
+    const end = p.endDate ?? p.startDate;
+    const label = formatPeriod(p.startDate, end, locale);
+    const unit = p.charge?.unit ?? u.unit;
+    chartTitle = `${w.perDay}, ${label}`;
+    chart = buildChart({
+      id: `ou-chart-${u.service.serviceId}-${p.id}`,
+      days: focus.days,
+      from: p.startDate,
+      to: end,
+      paceBytes: p.charge ? p.charge.allowanceBytes / BigInt(daysBetween(p.startDate, end) + 1) : null,
+      unit: dailyUnit(unit),
+      locale,
+      words: w,
+      periodLabel: label,
+      formatDate: short,
+    });
+  } else if (open) {
+    chartTitle = `${w.perDay}, ${periodLabel}`;
+    chart = buildChart({
+      id: `ou-chart-${u.service.serviceId}`,
+      days: u.days,
+      from: open.start,
+      to: open.end ?? open.asOf,
+      paceBytes: a && daysInPeriod ? a.allowanceBytes / BigInt(daysInPeriod) : null,
+      unit: dailyUnit(u.unit),
+      locale,
+      words: w,
+      periodLabel,
+      formatDate: short,
+    });
+  }
+  const past = (periods?.rows ?? []).filter((p) => p.status !== 'open');
+  return {
+    id: u.service.serviceId,
+    label,
+    formAction: links.form(u.service.serviceId),
+    hasData: open !== null,
+    periodLabel,
+    measuredUntil: open ? w.measuredUntil(formatDay(open.asOf, locale)) : w.notMeasured,
+    usedText: open ? (a ? w.ofAllowance(used, formatByteAmount(a.allowanceBytes, shown, locale), pctText(a.percentUsed, locale)) : w.usedNoAllowance(used)) : '',
+    noAllowance: open !== null && a === null,
+    meter,
+    projection,
+    thresholds: a ? a.thresholds.map((p) => `${p}\u00a0%`).join(', ') : '',
+    chart,
+    chartTitle,
+    chartBack: focus ? links.service(u.service.serviceId) : null,
+    legend: { measured: w.legendMeasured, estimated: w.legendEstimated, missing: w.legendMissing },
+    csv: focus ? links.periodCsv(u.service.serviceId, focus.period.id) : open ? links.periodCsv(u.service.serviceId, open.periodId) : null,
+    periods: past.map((p) => ({ ...presentPeriod(p, u.unit, u.service.currency, locale, w, links.periodCsv(u.service.serviceId, p.id)), chart: links.periodChart(u.service.serviceId, p.id), shown: focus?.period.id === p.id })),
+    morePeriods: periods?.next ? links.morePeriods(u.service.serviceId, periods.next) : null,
+    lines: lines.map((l) => presentLine(l, locale, now, w, links)),
+  };
+}
+
+export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, locale: string, w: WidgetWords, csv: string): PeriodView {
+  const shown = displayUnit(p.charge?.unit ?? unit);
+  const c = p.charge;
+  let outcome = w.notRated;
+  if (c) {
+    if (c.status === 'within_allowance') outcome = w.withinAllowance;
+    else if (c.status === 'written_off') outcome = w.writtenOff;
+    else outcome = `${w.billed}: ${formatAmount(c.amountMinor, c.currency || currency, locale)}`;
+  }
+  return {
+    id: p.id,
+    label: formatPeriod(p.startDate, p.endDate ?? p.startDate, locale),
+    used: formatByteAmount(p.usedBytes, shown, locale),
+    allowance: c ? formatByteAmount(c.allowanceBytes, shown, locale) : '–',
+    over: c ? formatByteAmount(c.overBytes, shown, locale) : '–',
+    outcome,
+    csv,
+    chart: '',
+    shown: false,
+  };
+}
+
+export function presentWidget(input: WidgetInput): WidgetView {
+  const lang = textLanguage(input.locale);
+  const w = wordsFor(lang);
+  const selected = input.usage?.service.serviceId ?? null;
+  return {
+    lang,
+    locale: input.locale,
+    w,
+    services: input.services.map((s) => ({
+      id: s.serviceId,
+      label: input.labels.get(s.serviceId) ?? `#${s.serviceId}`,
+      href: input.links.service(s.serviceId),
+      selected: s.serviceId === selected,
+      pct: s.serviceId === selected && input.usage?.assessment ? pctText(input.usage.assessment.percentUsed, input.locale) : '',
+    })),
+    service: input.usage ? presentService(input.usage, input.labels.get(input.usage.service.serviceId) ?? `#${input.usage.service.serviceId}`, input.periods, input.lines, input) : null,
+    flash: input.flash ?? null,
+    assets: input.assets,
+  };
+}

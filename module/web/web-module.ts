@@ -1,0 +1,250 @@
+import path from 'node:path';
+import ejs from 'ejs';
+import type { Knex } from 'knex';
+import type { HelmetOptions } from 'helmet';
+import type { Clock } from '../domain/clock.js';
+import { ModuleError } from '../domain/errors.js';
+import { localeForClient, textLanguage } from '../domain/line-text.js';
+import type { Logger } from '../adapters/logger.js';
+import type { PanelApi } from '../adapters/panel-api.js';
+import type { AddonVarsIn } from '../addon-definition.js';
+import { createAdminReads } from '../services/admin-reads.js';
+import type { BillingSettingsService } from '../services/billing-settings.js';
+import type { DisputeService } from '../services/disputes.js';
+import type { EvidenceService } from '../services/evidence.js';
+import type { MasterService } from '../services/masters.js';
+import type { ServiceLinkService } from '../services/service-links.js';
+import type { SettingsService } from '../services/settings.js';
+import { createUsageReads, idCursor } from '../services/usage-reads.js';
+import { createAdminTab } from './admin-tab.js';
+import { createWebRouter } from './api-router.js';
+import type { Href, PanelLinks } from './present-admin.js';
+import { presentService, type WidgetLinks } from './present-usage.js';
+import { createDisputeLimiter } from './rate-limit.js';
+import { createTokenSigner } from './tokens.js';
+import { createWidget } from './widget.js';
+import { wordsFor } from './words.js';
+
+/**
+ * The module's web side, built once: the client page and the admin tab the panel embeds (through
+ * the addon's clientarea() and output()), the client home panel and product details block (hooks),
+ * and the router with the JSON API and the embed pages.
+ */
+export interface WebOptions {
+  /** where the router is mounted; links and assets point here (default /overusage) */
+  basePath?: string;
+  /** real time in ms for token expiry and caches (not the billing clock, which the demo moves) */
+  now?: () => number;
+  /** how long a client's built page is served as it was (ms, default 15 000; 0: off) */
+  cacheMs?: number;
+  /** disputes a person may post per window (default 10 per 15 minutes) */
+  disputeRateLimit?: { windowMs: number; limit: number };
+  helmet?: HelmetOptions;
+  frameAncestors?: string[];
+  secureCookies?: boolean;
+  /** links into the host's own admin pages (default: WHMCS's, which the reference panel shares); null: none */
+  panelLinks?: PanelLinks | null;
+}
+
+export interface WebDeps {
+  knex: Knex;
+  clock: Clock;
+  zone: string;
+  secretKey: Buffer;
+  panel: PanelApi | undefined;
+  masters: MasterService;
+  links: ServiceLinkService;
+  billing: BillingSettingsService;
+  settings: SettingsService;
+  evidence: EvidenceService;
+  disputes: DisputeService | undefined;
+  log: Logger;
+  options?: WebOptions;
+}
+
+const CLIENT_VIEWS = path.resolve(import.meta.dirname, '..', '..', 'views', 'client');
+
+export const WHMCS_ADMIN_LINKS: PanelLinks = {
+  client: (id) => `clientssummary.php?userid=${id}`,
+  service: (id) => `clientsservices.php?id=${id}`,
+  invoice: (id) => `invoices.php?action=edit&id=${id}`,
+};
+
+/** `addonmodules.php?module=overusage` + params, as the panel's tab links. */
+export const tabHref =
+  (modulelink: string): Href =>
+  (params) => {
+    const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]): [string, string] => [k, String(v)])).toString();
+    return qs ? `${modulelink}${modulelink.includes('?') ? '&' : '?'}${qs}` : modulelink;
+  };
+
+const GET: { method: string; query: Record<string, unknown>; body: Record<string, unknown> } = { method: 'GET', query: {}, body: {} };
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+export function createWeb(deps: WebDeps) {
+  const o = deps.options ?? {};
+  const basePath = (o.basePath ?? '/overusage').replace(/\/+$/, '');
+  const apiBase = `${basePath}/api/v1`;
+  const assets = `${basePath}/assets`;
+  const now = o.now ?? Date.now;
+  const cacheMs = o.cacheMs ?? 15_000;
+  const reads = createUsageReads({ knex: deps.knex, billing: deps.billing });
+  const admin = createAdminReads({ knex: deps.knex, billing: deps.billing, reads, now });
+  const signer = createTokenSigner(deps.secretKey, now);
+  const limiter = createDisputeLimiter(o.disputeRateLimit ?? { windowMs: 15 * 60_000, limit: 10 });
+  const widget = createWidget({ reads, disputes: deps.disputes, panel: deps.panel, clock: deps.clock, limiter, log: deps.log, assets, cacheMs, now });
+  const adminTab = createAdminTab({
+    reads,
+    admin,
+    masters: deps.masters,
+    billing: deps.billing,
+    settings: deps.settings,
+    links: deps.links,
+    evidence: deps.evidence,
+    disputes: deps.disputes,
+    panel: deps.panel,
+    signer,
+    clock: deps.clock,
+    zone: deps.zone,
+    log: deps.log,
+    assets,
+    apiBase,
+    invalidateClient: (id) => widget.invalidate(id),
+  });
+
+  /** The panel's client page links: the page itself, and downloads through the API with a short token. */
+  const panelLinks =
+    (modulelink: string, clientId: number) =>
+    (): WidgetLinks => {
+      const token = encodeURIComponent(signer.issue({ type: 'client', id: clientId }).token);
+      const page = (serviceId: number) => `${modulelink}&service=${serviceId}`;
+      return {
+        service: page,
+        form: page,
+        periodCsv: (sid, pid) => `${apiBase}/client/services/${sid}/periods/${pid}/days.csv?token=${token}`,
+        lineCsv: (id) => `${apiBase}/client/lines/${id}/days.csv?token=${token}`,
+        morePeriods: (sid, cursor) => `${page(sid)}&periods=${encodeURIComponent(cursor)}`,
+        periodChart: (sid, pid) => `${page(sid)}&period=${pid}#ou-days-${sid}`,
+      };
+    };
+
+  /** clientarea(): the widget, in the client's language; a POST disputes or withdraws first. */
+  async function clientArea(vars: AddonVarsIn) {
+    const modulelink = vars.modulelink ?? 'index.php?m=overusage';
+    const locale = localeForClient(vars.language);
+    const w = wordsFor(textLanguage(locale));
+    const shell = { pagetitle: w.title, breadcrumb: { [modulelink]: w.title }, templatefile: 'usage', requirelogin: true };
+    const clientId = typeof vars.clientid === 'number' && vars.clientid > 0 ? vars.clientid : null;
+    if (clientId === null) return { ...shell, vars: {} };
+    const request = vars.request ?? GET;
+    let flash = request.method === 'POST' ? await widget.post(clientId, request.body ?? {}, locale) : null;
+    const idOf = (v: unknown) => {
+      try {
+        return idCursor(str(v), 'id');
+      } catch {
+        return null;
+      }
+    };
+    const periods = str(request.query.periods) || null;
+    const ask = (sid: number | null, before: string | null, periodId: number | null) => widget.view({ clientId, locale, serviceId: sid, periodsBefore: before, periodId, surface: 'panel', links: panelLinks(modulelink, clientId) });
+    let view;
+    try {
+      view = await ask(idOf(request.query.service), periods, idOf(request.query.period));
+    } catch (err) {
+      // another client's service, or a cursor that is not one: the first service, with a word why
+      if (!(err instanceof ModuleError) || !['NOT_FOUND', 'INVALID_INPUT'].includes(err.code)) throw err;
+      view = await ask(null, null, null);
+      flash = { kind: 'error', text: w.notFound };
+    }
+    return { ...shell, vars: { view: flash ? { ...view, flash } : view } };
+  }
+
+  /** output(): the admin tab, links relative to the panel's admin area. */
+  async function adminOutput(vars: AddonVarsIn): Promise<string> {
+    const adminId = typeof vars.adminid === 'number' && vars.adminid > 0 ? vars.adminid : null;
+    if (adminId === null) throw new ModuleError('UNAUTHORIZED', 'the admin tab needs a logged-in admin');
+    return adminTab({ adminId, request: vars.request ?? GET, href: tabHref(vars.modulelink ?? 'addonmodules.php?module=overusage'), panel: o.panelLinks === undefined ? WHMCS_ADMIN_LINKS : o.panelLinks, csrf: null });
+  }
+
+  /** The client home panel (ClientAreaHomepagePanels): null when the client has no metered service. */
+  async function homePanel(clientId: number, language: string | null | undefined) {
+    const locale = localeForClient(language);
+    const s = await widget.summary(clientId, locale);
+    if (!s) return null;
+    const modulelink = 'index.php?m=overusage';
+    const bodyHtml = await ejs.renderFile(
+      path.join(CLIENT_VIEWS, 'home-panel.ejs'),
+      { assets, lang: textLanguage(locale), rows: s.rows.map((r) => ({ ...r, href: `${modulelink}&service=${r.id}` })), underDispute: s.underDispute, disputable: s.disputable },
+      { cache: true },
+    );
+    return { label: s.w.title, bodyHtml, btnLink: modulelink, btnText: s.w.homeDetails, badge: s.underDispute ? '!' : '' };
+  }
+
+  /** The block on a service's page (ClientAreaProductDetailsOutput); empty when it is not metered. */
+  async function productDetails(serviceId: number, clientId: number, language: string | null | undefined): Promise<string> {
+    const locale = localeForClient(language);
+    let usage;
+    try {
+      usage = await reads.serviceUsage(serviceId, { clientId });
+    } catch (err) {
+      if (err instanceof ModuleError && err.code === 'NOT_FOUND') return '';
+      throw err;
+    }
+    const modulelink = 'index.php?m=overusage';
+    const labels = await widget.labels(clientId);
+    const s = presentService(usage, labels.get(serviceId) ?? `#${serviceId}`, null, [], { locale, now: deps.clock.now(), links: panelLinks(modulelink, clientId)() });
+    const view = { lang: textLanguage(locale), w: wordsFor(textLanguage(locale)) };
+    return ejs.renderFile(path.join(CLIENT_VIEWS, 'product-details.ejs'), { view, s, assets, href: `${modulelink}&service=${serviceId}` }, { cache: true });
+  }
+
+  /** The client's panel language, for hooks that are given only ids. */
+  async function languageOf(clientId: number): Promise<string> {
+    if (!deps.panel) return '';
+    return deps.panel.getClientsDetails(clientId).then((c) => c.language, () => '');
+  }
+
+  const router = () =>
+    createWebRouter({
+      basePath,
+      signer,
+      widget,
+      adminTab,
+      reads,
+      admin,
+      disputes: deps.disputes,
+      evidence: deps.evidence,
+      masters: deps.masters,
+      billing: deps.billing,
+      settings: deps.settings,
+      links: deps.links,
+      panel: deps.panel,
+      limiter,
+      clock: deps.clock,
+      log: deps.log,
+      now,
+      cacheMs,
+      ...(o.helmet ? { helmet: o.helmet } : {}),
+      ...(o.frameAncestors ? { frameAncestors: o.frameAncestors } : {}),
+      ...(o.secureCookies !== undefined ? { secureCookies: o.secureCookies } : {}),
+    });
+
+  return {
+    basePath,
+    apiBase,
+    reads,
+    admin,
+    signer,
+    widget,
+    clientArea,
+    adminOutput,
+    homePanel,
+    productDetails,
+    languageOf,
+    /** the express router (JSON API, embed pages, assets); mount it with app.use() */
+    router,
+    /** a short-lived token naming an admin or a client (the JSON API, the embed pages) */
+    issueToken: signer.issue,
+  };
+}
+
+export type Web = ReturnType<typeof createWeb>;

@@ -1,0 +1,176 @@
+import { DateTime } from 'luxon';
+import type { Clock } from '../domain/clock.js';
+import { ModuleError } from '../domain/errors.js';
+import { localeForClient, textLanguage } from '../domain/line-text.js';
+import type { Logger } from '../adapters/logger.js';
+import type { PanelApi } from '../adapters/panel-api.js';
+import type { DisputeService } from '../services/disputes.js';
+import { idCursor, type UsageReads } from '../services/usage-reads.js';
+import { presentMeter, presentWidget, pctText, type WidgetLinks, type WidgetView } from './present-usage.js';
+import type { DisputeLimiter } from './rate-limit.js';
+import { TtlCache } from './ttl-cache.js';
+import { wordsFor } from './words.js';
+
+/**
+ * The client widget's use cases: build the page's view-model for a client (kept for a few seconds:
+ * the figures change once a day, and the page is read far more often than that), and carry out
+ * what its forms post (dispute a line, withdraw a dispute). Shared by the panel's client page, the
+ * home panel, the product details block and the module's own embed page.
+ */
+export type Flash = NonNullable<WidgetView['flash']>;
+
+export interface WidgetDeps {
+  reads: UsageReads;
+  disputes: DisputeService | undefined;
+  panel: PanelApi | undefined;
+  clock: Clock;
+  limiter: DisputeLimiter;
+  log: Logger;
+  assets: string;
+  /** how long a built page is served as it was (ms); 0 turns the cache off */
+  cacheMs: number;
+  now: () => number;
+}
+
+export interface WidgetRequest {
+  clientId: number;
+  locale: string;
+  serviceId?: number | null;
+  periodsBefore?: string | null;
+  /** a past period to chart instead of the open one */
+  periodId?: number | null;
+  /** what the page is for: its links differ (the panel's page or the embed page) */
+  surface: string;
+  links: () => WidgetLinks;
+}
+
+export function createWidget(deps: WidgetDeps) {
+  const views = new TtlCache<WidgetView>(deps.cacheMs, 5000, deps.now);
+  const labels = new TtlCache<Map<number, string>>(5 * 60_000, 5000, deps.now);
+  // bumped by every change a client makes here, so their next page is built afresh
+  const generation = new Map<number, number>();
+  const invalidate = (clientId: number): void => {
+    generation.set(clientId, (generation.get(clientId) ?? 0) + 1);
+  };
+
+  async function labelsOf(clientId: number): Promise<Map<number, string>> {
+    const key = String(clientId);
+    const hit = labels.get(key);
+    if (hit) return hit;
+    const out = new Map<number, string>();
+    if (deps.panel) {
+      try {
+        const { products } = await deps.panel.getClientsProducts({ clientId, limitNum: 250 });
+        for (const p of products) out.set(p.id, p.domain ? `${p.domain} (${p.name})` : p.name);
+      } catch (err) {
+        deps.log.warn('widget.labels_failed', { clientId, error: (err as Error).message });
+      }
+    }
+    labels.set(key, out);
+    return out;
+  }
+
+  async function build(req: WidgetRequest): Promise<WidgetView> {
+    const services = await deps.reads.clientServices(req.clientId);
+    const base = { locale: req.locale, now: deps.clock.now(), services, links: req.links(), assets: deps.assets, lines: [] as never[] };
+    if (services.length === 0) return presentWidget({ ...base, labels: new Map(), usage: null, periods: null });
+    const wanted = req.serviceId ?? services[0]!.serviceId;
+    if (!services.some((s) => s.serviceId === wanted)) throw new ModuleError('NOT_FOUND', `service ${wanted} is not one of yours`);
+    const [usage, periods, lines, names, focus] = await Promise.all([
+      deps.reads.serviceUsage(wanted, { clientId: req.clientId }),
+      deps.reads.periods(wanted, { clientId: req.clientId, before: req.periodsBefore ?? null, limit: 12 }),
+      deps.reads.lines({ clientId: req.clientId, serviceId: wanted }, { limit: 50 }),
+      labelsOf(req.clientId),
+      req.periodId ? deps.reads.periodDays(wanted, req.periodId, { clientId: req.clientId }) : Promise.resolve(null),
+    ]);
+    return presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus });
+  }
+
+  return {
+    /** the page's view-model, from the cache when it is fresh */
+    async view(req: WidgetRequest): Promise<WidgetView> {
+      const key = `${req.surface}|${req.clientId}|${generation.get(req.clientId) ?? 0}|${req.locale}|${req.serviceId ?? ''}|${req.periodsBefore ?? ''}|${req.periodId ?? ''}`;
+      const hit = views.get(key);
+      if (hit) return hit;
+      const v = await build(req);
+      views.set(key, v);
+      return v;
+    },
+
+    /** a change made elsewhere (an admin's decision) shows at once */
+    invalidate,
+    /** changes whenever the client's page must be built afresh (a key for caches of the finished page) */
+    generation: (clientId: number): number => generation.get(clientId) ?? 0,
+
+    clearCache(): void {
+      views.clear();
+      labels.clear();
+    },
+
+    /** Carries out a form post of the client page; answers with the message to show. */
+    async post(clientId: number, body: Record<string, unknown>, locale: string): Promise<Flash> {
+      const w = wordsFor(textLanguage(locale));
+      const action = String(body.do ?? '');
+      if (!deps.disputes) return { kind: 'error', text: w.disputesOff };
+      const actor = { type: 'client' as const, id: String(clientId) };
+      try {
+        if (action === 'dispute') {
+          if (!(await deps.limiter.hit(`client:${clientId}`))) return { kind: 'error', text: w.rateLimited };
+          const lineId = idCursor(body.line, 'line');
+          if (lineId === null) return { kind: 'error', text: w.badRequest };
+          const outcome = await deps.disputes.open({ lineId, reason: String(body.reason ?? '').slice(0, 4000), actor });
+          if (outcome.ok) return { kind: 'success', text: w.flashOpened };
+          // the service words a closed window in the client's language, naming the deadline
+          const text = { WINDOW_CLOSED: outcome.message, REASON_REQUIRED: w.reasonHint, ALREADY_DISPUTED: w.alreadyDisputed, NOT_DISPUTABLE: w.notDisputable }[outcome.code];
+          return { kind: 'error', text };
+        }
+        if (action === 'withdraw') {
+          const disputeId = idCursor(body.dispute, 'dispute');
+          if (disputeId === null) return { kind: 'error', text: w.badRequest };
+          await deps.disputes.get(disputeId, { clientId });
+          const outcome = await deps.disputes.resolve({ disputeId, to: 'withdrawn', actor });
+          return outcome.ok ? { kind: 'success', text: w.flashWithdrawn } : { kind: 'error', text: w.notDisputable };
+        }
+        return { kind: 'error', text: w.badRequest };
+      } catch (err) {
+        if (err instanceof ModuleError) {
+          if (err.code === 'NOT_FOUND') return { kind: 'error', text: w.notFound };
+          if (err.code === 'INVALID_INPUT') return { kind: 'error', text: w.badRequest };
+          if (err.code === 'LOCKED') return { kind: 'error', text: w.busy };
+        }
+        throw err;
+      } finally {
+        invalidate(clientId);
+      }
+    },
+
+    /** The client home panel's content: each metered service's use of its allowance. */
+    async summary(clientId: number, locale: string) {
+      const w = wordsFor(textLanguage(locale));
+      const services = await deps.reads.clientServices(clientId);
+      if (services.length === 0) return null;
+      const names = await labelsOf(clientId);
+      const rows = [];
+      for (const s of services.filter((x) => x.active).slice(0, 5)) {
+        const u = await deps.reads.serviceUsage(s.serviceId, { clientId });
+        const a = u.assessment;
+        rows.push({
+          id: s.serviceId,
+          label: names.get(s.serviceId) ?? `#${s.serviceId}`,
+          meter: a ? presentMeter(a.percentUsed, null, a.thresholds, a.crossed, locale, w) : null,
+          pct: a ? pctText(a.percentUsed, locale) : '',
+        });
+      }
+      const lines = await deps.reads.lines({ clientId }, { limit: 50 });
+      const now = deps.clock.now();
+      const underDispute = lines.rows.filter((l) => l.dispute?.state === 'open').length;
+      const disputable = lines.rows.filter((l) => !l.dispute && l.status === 'placed' && now.toMillis() < DateTime.fromISO(l.deadlineClosesAt).toMillis()).length;
+      return { rows, underDispute: underDispute ? w.homeOpenDisputes(underDispute) : '', disputable: disputable ? w.homeDisputable(disputable) : '', w };
+    },
+
+    labels: labelsOf,
+    localeOf: (language: string | null | undefined) => localeForClient(language),
+  };
+}
+
+export type Widget = ReturnType<typeof createWidget>;

@@ -1,0 +1,45 @@
+// Overusage: small enhancements; every page works without this file.
+(function () {
+  'use strict';
+  // Ask before a form marked data-confirm is sent.
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (form && form.getAttribute && form.getAttribute('data-confirm') && !window.confirm(form.getAttribute('data-confirm'))) e.preventDefault();
+  });
+
+  // The admin's resolve form: show the adjusted amount while it is typed (the JSON API's preview).
+  var root = document.getElementById('overusage-admin');
+  if (!root || !window.fetch) return;
+  var api = root.getAttribute('data-api');
+  var token = root.getAttribute('data-token');
+  Array.prototype.forEach.call(root.querySelectorAll('form.ou-resolve'), function (form) {
+    var out = form.querySelector('[data-preview]');
+    var id = form.getAttribute('data-dispute');
+    var timer = null;
+    function adjustment() {
+      var kind = form.elements.kind.value;
+      if (kind === 'share') return { kind: 'share', percent: form.elements.percent.value.trim() };
+      if (kind === 'amount') return { kind: 'amount', amount: form.elements.amount.value.trim() };
+      return { kind: 'precommit' };
+    }
+    function refresh() {
+      var to = form.querySelector('input[name="to"]:checked');
+      if (!to || to.value !== 'adjusted') return;
+      fetch(api + '/admin/disputes/' + encodeURIComponent(id) + '/preview', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token },
+        body: JSON.stringify({ adjustment: adjustment() }),
+      })
+        .then(function (r) { return r.json(); })
+        .then(function (j) {
+          out.textContent = j.error ? j.error.message : 'New amount: ' + j.preview.formatted + ' (' + j.preview.explanation + ')';
+        })
+        .catch(function () {});
+    }
+    form.addEventListener('input', function () {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 250);
+    });
+    form.addEventListener('change', refresh);
+  });
+})();
