@@ -1,0 +1,254 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { toNum } from '../../module/adapters/rows.js';
+import { describeEachEngine } from '../support/engines.js';
+import { ADMIN, ANN, buildWebStory, JAN, login, tokenOf, type WebStory } from '../support/web-story.js';
+
+/** Text of a page without tags, entities decoded the way the eye reads them. */
+const textOf = (html: string) =>
+  html
+    .replace(/<svg[\s\S]*?<\/svg>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&#34;|&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    // no-break spaces read as spaces here (\s takes them too)
+    .replace(/\s+/g, ' ');
+
+/**
+ * The widget and the tab as the reference panel embeds them: the client page (index.php?m=overusage)
+ * through the client's session, the home panel and the product details block through the panel's
+ * hooks, and the admin tab (addonmodules.php?module=overusage) through the admin's session.
+ */
+describeEachEngine('the client widget in the panel', ({ db }) => {
+  let s: WebStory;
+  beforeEach(async function () {
+    this.timeout(30_000);
+    s = await buildWebStory(db().knex);
+  });
+
+  it("shows Ann this period against her allowance with the marks, the daily chart with its table, the projection, her line with its countdown and form, and her past periods", async () => {
+    const { agent } = await login(s.app, ANN);
+    const page = await agent.get('/index.php?m=overusage').expect(200);
+    const t = textOf(page.text);
+    expect(t).to.include('vps1.example.net (VPS 5 TB)');
+    expect(t).to.include('This period: 1 – 30 June 2013 (still running). Measured up to and including 3 June 2013.');
+    expect(t).to.include('0.450 TB of 5.000 TB (9.0 %)');
+    expect(t).to.include('Notices are sent at 80 %, 90 %, 100 %.');
+    expect(t).to.include('At this pace: about 4.500 TB by 30 June 2013; the allowance lasts the period; no overusage expected.');
+    // the chart: 30 days, the 2nd and 3rd estimates (the read of the 2nd failed), the rest still to come
+    const kinds = [...page.text.matchAll(/<rect class="ou-bar ou-bar-(\w+)"/g)].map((m) => m[1]);
+    expect(kinds).to.have.length(30);
+    expect(kinds.slice(0, 3)).to.deep.equal(['measured', 'estimated', 'estimated']);
+    expect(page.text).to.match(/<svg viewBox="0 0 720 220" role="img" aria-labelledby="ou-chart-\d+-d"/);
+    expect([...page.text.matchAll(/<tr class="ou-row-(\w+)" data-date="([\d-]+)"/g)].map((m) => [m[2], m[1]])).to.deep.equal([
+      ['2013-06-01', 'measured'],
+      ['2013-06-02', 'estimated'],
+      ['2013-06-03', 'estimated'],
+    ]);
+    // the line: status, deadline, countdown, the dispute form (with the panel's CSRF token), downloads
+    expect(t).to.include('€500.00 on the invoice');
+    expect(t).to.include('Dispute by: 16 June 2013 · 11 days left');
+    expect(page.text).to.match(/<form method="post" action="index\.php\?m=overusage&amp;service=\d+" class="ou-dispute-form"><input type="hidden" name="token"/);
+    expect(page.text).to.match(/href="\/overusage\/api\/v1\/client\/lines\/\d+\/days\.csv\?token=ou1\.c\./);
+    const csv = /href="(\/overusage\/api\/v1\/client\/services\/\d+\/periods\/\d+\/days\.csv\?token=[^"]+)"/.exec(page.text)![1]!.replace(/&amp;/g, '&');
+    const download = await request(s.app).get(csv).expect(200);
+    expect(download.text.split('\r\n')[0]).to.equal('date,bytes,estimated_bytes,measured,note');
+    expect(t).to.include('1 – 31 May 2013 6.000 TB 5.000 TB 1.000 TB Billed: €500.00');
+    // the stylesheet and the script come from the module's router, same origin
+    expect(page.text).to.include('<link rel="stylesheet" href="/overusage/assets/overusage.css">');
+    expect(page.text).to.include('<script src="/overusage/assets/overusage.js" defer></script>');
+    expect(page.text).not.to.match(/<script>(?!<\/script>)/);
+  });
+
+  it('shows a May chart on request: the days before metering began as estimates', async () => {
+    const { agent } = await login(s.app, ANN);
+    const may = toNum((await db().knex('mod_overusage_periods').where({ service_id: s.ann.serviceId, start_date: '2013-05-01' }).first('id')).id);
+    const page = await agent.get(`/index.php?m=overusage&service=${s.ann.serviceId}&period=${may}`).expect(200);
+    expect(textOf(page.text)).to.include('Traffic per day, 1 – 31 May 2013');
+    const kinds = [...page.text.matchAll(/<rect class="ou-bar ou-bar-(\w+)"/g)].map((m) => m[1]);
+    expect(kinds.filter((k) => k === 'estimated')).to.have.length(29);
+    expect(kinds.slice(29)).to.deep.equal(['measured', 'measured']);
+    expect(page.text).to.include('Back to this period');
+  });
+
+  it('speaks Dutch to Jan, with Dutch numbers and dates', async () => {
+    const { agent } = await login(s.app, JAN);
+    const t = textOf((await agent.get('/index.php?m=overusage').expect(200)).text);
+    expect(t).to.include('Deze periode: 1–30 juni 2013 (lopend). Gemeten tot en met 3 juni 2013.');
+    expect(t).to.include('0,270 TB van 5,000 TB (5,4 %)');
+    expect(t).to.include('Bezwaar uiterlijk: 16 juni 2013 · nog 11 dagen');
+    expect(t).to.include('€ 250,00 op de factuur');
+    expect(t).to.include('Bezwaar maken tegen deze regel');
+  });
+
+  it('lets Ann dispute her line from the page: the line is held, the form gone; a second post is refused', async () => {
+    const { agent, token } = await login(s.app, ANN);
+    const action = `/index.php?m=overusage&service=${s.ann.serviceId}`;
+    await agent.post(action).type('form').send({ do: 'dispute', line: String(s.ann.lineId), reason: 'where does this come from?' }).expect(403);
+    const res = await agent.post(action).type('form').send({ token, do: 'dispute', line: String(s.ann.lineId), reason: 'I cannot tell where this traffic came from <script>alert(1)</script>' }).expect(200);
+    const t = textOf(res.text);
+    expect(t).to.include('Your dispute was received. The line is on hold while we look at it.');
+    expect(res.text).to.match(new RegExp(`data-line="${s.ann.lineId}" data-state="held"`));
+    expect(t).to.include('on hold, under dispute');
+    expect(res.text).to.include('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(res.text).not.to.include('<script>alert(1)');
+    expect(res.text).not.to.include('class="ou-dispute-form"');
+    expect(res.text).to.include('value="withdraw"');
+    const d = await db().knex('mod_overusage_disputes').where({ line_id: s.ann.lineId }).first();
+    expect(d).to.deep.include({ state: 'open', hold_state: 'held', opened_by_type: 'client' });
+    const again = await agent.post(action).type('form').send({ token, do: 'dispute', line: String(s.ann.lineId), reason: 'again' }).expect(200);
+    expect(textOf(again.text)).to.include('This line is already disputed.');
+  });
+
+  it("refuses Ann every id of Jan's: his service, his period, his line and his dispute, and shows none of his figures", async () => {
+    const jan = await login(s.app, JAN);
+    await jan.agent.post('/index.php?m=overusage').type('form').send({ token: jan.token, do: 'dispute', line: String(s.jan.lineId), reason: 'Ik herken dit niet.' }).expect(200);
+    const janDispute = toNum((await db().knex('mod_overusage_disputes').where({ line_id: s.jan.lineId }).first('id')).id);
+    const janMay = toNum((await db().knex('mod_overusage_periods').where({ service_id: s.jan.serviceId, start_date: '2013-05-01' }).first('id')).id);
+    const before = await db().knex('mod_overusage_disputes').select('id', 'state', 'version');
+    const { agent, token } = await login(s.app, ANN);
+    for (const url of [`/index.php?m=overusage&service=${s.jan.serviceId}`, `/index.php?m=overusage&service=${s.ann.serviceId}&period=${janMay}`]) {
+      const page = await agent.get(url).expect(200);
+      expect(textOf(page.text)).to.include('That line or dispute was not found.');
+      expect(page.text).not.to.include('vps2.example.be');
+      expect(page.text).not.to.include('250.00');
+    }
+    for (const body of [
+      { do: 'dispute', line: String(s.jan.lineId), reason: 'not mine but let me try' },
+      { do: 'withdraw', dispute: String(janDispute) },
+    ]) {
+      const res = await agent.post('/index.php?m=overusage').type('form').send({ token, ...body }).expect(200);
+      expect(textOf(res.text)).to.include('That line or dispute was not found.');
+    }
+    expect(await db().knex('mod_overusage_disputes').select('id', 'state', 'version')).to.deep.equal(before);
+  });
+
+  it('says why a line can no longer be disputed once the window has closed, naming the deadline', async () => {
+    s.f.clock.set('2013-06-17T08:00:00Z');
+    const { agent } = await login(s.app, ANN);
+    const page = await agent.get('/index.php?m=overusage').expect(200);
+    expect(textOf(page.text)).to.include('The window to dispute this line ended on 16 June 2013; a dispute after it cannot be accepted.');
+    expect(page.text).not.to.include('class="ou-dispute-form"');
+  });
+
+  it("adds the usage panel to the client's home page and the block to the service's page", async () => {
+    const { agent } = await login(s.app, JAN);
+    const home = await agent.get('/clientarea.php').expect(200);
+    expect(home.text).to.include('data-panel="overusage"');
+    const t = textOf(home.text);
+    expect(t).to.include('Dataverkeer');
+    expect(t).to.include('vps2.example.be (VPS 5 TB) · 5,4 %');
+    expect(t).to.include('tegen 1 regel kan nog bezwaar worden gemaakt');
+    expect(home.text).to.include('href="index.php?m=overusage"');
+    const details = await agent.get(`/clientarea.php?action=productdetails&id=${s.jan.serviceId}`).expect(200);
+    expect(textOf(details.text)).to.include('0,270 TB van 5,000 TB (5,4 %)');
+    expect(details.text).to.include(`href="index.php?m=overusage&amp;service=${s.jan.serviceId}"`);
+    // Ann's home page shows hers only
+    const ann = await login(s.app, ANN);
+    const annHome = textOf((await ann.agent.get('/clientarea.php').expect(200)).text);
+    expect(annHome).to.include('vps1.example.net');
+    expect(annHome).not.to.include('vps2.example.be (VPS 5 TB) ·');
+  });
+});
+
+describeEachEngine('the admin tab in the panel', ({ db }) => {
+  let s: WebStory;
+  beforeEach(async function () {
+    this.timeout(30_000);
+    s = await buildWebStory(db().knex);
+  });
+  const tab = '/admin/addonmodules.php?module=overusage';
+
+  it('shows every page, each form with the panel CSRF token', async () => {
+    const jan = await login(s.app, JAN);
+    await jan.agent.post('/index.php?m=overusage').type('form').send({ token: jan.token, do: 'dispute', line: String(s.jan.lineId), reason: 'Ik herken <b>dit</b> niet.' }).expect(200);
+    const disputeId = toNum((await db().knex('mod_overusage_disputes').first('id')).id);
+    const { agent } = await login(s.app, ADMIN);
+    const expectations: Array<[string, string[]]> = [
+      ['', ['services metered', 'open disputes', 'Open disputes, oldest first', 'Recent lines', 'Sampling', 'solus (SolusVM 1)']],
+      ['&a=services', ['Metered services', '#' + s.ann.serviceId]],
+      [`&a=service&id=${s.ann.serviceId}`, ['Samples', 'gap: no good read this day', 'Periods', 'Lines', 'Stop metering this service']],
+      ['&a=disputes', ['Disputes', 'Ik herken <b>dit</b> niet.']],
+      [`&a=dispute&id=${disputeId}`, ['Dispute #' + disputeId, 'How the line was rated', 'Pricing: per GB over the allowance', 'Resolve the dispute', 'Preview the new amount']],
+      ['&a=lines', ['Export these lines (CSV)', 'Reference, id or text']],
+      [`&a=line&id=${s.ann.lineId}`, ['Dispute this line for the client', 'Raw samples (CSV)']],
+      ['&a=settings', ['SolusVM masters', 'Test the connection', 'Reclamation window', '14 calendar days', 'Notices at', 'Save product']],
+      ['&a=audit', ['Audit log', 'dispute.opened']],
+    ];
+    for (const [q, wants] of expectations) {
+      const res = await agent.get(tab + q).expect(200);
+      const t = textOf(res.text);
+      for (const want of wants) expect(t, `${q}: ${want}`).to.include(want);
+      const ours = res.text.slice(res.text.indexOf('class="ou ou-admin"'));
+      const forms = ours.match(/<form method="post"[^>]*>/g) ?? [];
+      const tokens = ours.match(/<form method="post"[^>]*><input type="hidden" name="token"/g) ?? [];
+      expect(tokens.length, q).to.equal(forms.length);
+    }
+    // the client's words are text, never markup
+    const queue = await agent.get(tab + '&a=disputes').expect(200);
+    expect(queue.text).to.include('Ik herken &lt;b&gt;dit&lt;/b&gt; niet.');
+  });
+
+  it('previews an adjustment and resolves a dispute from the queue; the client sees the outcome', async () => {
+    const jan = await login(s.app, JAN);
+    await jan.agent.post('/index.php?m=overusage').type('form').send({ token: jan.token, do: 'dispute', line: String(s.jan.lineId), reason: 'Ik herken dit niet.' }).expect(200);
+    const d = await db().knex('mod_overusage_disputes').first();
+    const { agent, token } = await login(s.app, ADMIN);
+    const url = `${tab}&a=dispute&id=${d.id}`;
+    const preview = await agent.post(url).type('form').send({ token, do: 'preview', dispute: String(d.id), to: 'adjusted', kind: 'share', percent: '40' }).expect(200);
+    expect(textOf(preview.text)).to.include('New amount: €100.00 (40 % of the original amount)');
+    expect(preview.text).to.include('value="40"');
+    const bad = await agent.post(url).type('form').send({ token, do: 'resolve', dispute: String(d.id), to: 'adjusted', kind: 'amount', amount: '999.00', version: String(d.version) }).expect(200);
+    expect(textOf(bad.text)).to.include('an adjustment cannot raise the amount');
+    await agent.post(url).type('form').send({ do: 'resolve', dispute: String(d.id), to: 'waived' }).expect(403);
+    const done = await agent.post(url).type('form').send({ token, do: 'resolve', dispute: String(d.id), to: 'adjusted', kind: 'share', percent: '40', version: String(d.version), note: 'compromise' }).expect(200);
+    expect(textOf(done.text)).to.include(`Dispute ${d.id} adjusted.`);
+    expect(done.text).not.to.include('Resolve the dispute');
+    const page = textOf((await jan.agent.get('/index.php?m=overusage').expect(200)).text);
+    expect(page).to.include('aangepast na betwisting');
+    expect(page).to.match(/Aangepast op \d+ juni 2013 van €\s250,00 naar €\s100,00; te betalen uiterlijk \d+ juni 2013\./);
+  });
+
+  it('opens a dispute for a client after the window only with an override reason, tests a master and saves settings', async () => {
+    s.f.clock.set('2013-06-20T08:00:00Z');
+    const { agent, token } = await login(s.app, ADMIN);
+    const line = `${tab}&a=line&id=${s.ann.lineId}`;
+    const page = await agent.get(line).expect(200);
+    expect(page.text).to.include('The window has closed: why open it anyway?');
+    const refused = await agent.post(line).type('form').send({ token, do: 'open_dispute', line: String(s.ann.lineId), reason: 'goodwill' }).expect(200);
+    expect(textOf(refused.text)).to.match(/the window closed on 16 June 2013/);
+    const opened = await agent.post(line).type('form').send({ token, do: 'open_dispute', line: String(s.ann.lineId), reason: 'goodwill', override: 'long-standing client' }).expect(200);
+    expect(textOf(opened.text)).to.match(/Dispute \d+ opened; the line is held\./);
+    const master = toNum((await db().knex('mod_overusage_masters').first('id')).id);
+    const tested = await agent.post(`${tab}&a=settings`).type('form').send({ token, do: 'test_master', master: String(master) }).expect(200);
+    expect(tested.text).to.include('data-report');
+    const badJson = await agent.post(`${tab}&a=settings`).type('form').send({ token, do: 'save_product', product: String(s.story.productId), settings: '{not json' }).expect(200);
+    expect(textOf(badJson.text)).to.include('the settings must be JSON');
+    const invalid = await agent.post(`${tab}&a=settings`).type('form').send({ token, do: 'save_product', product: String(s.story.productId), settings: JSON.stringify({ unit: 'GB', allowance: '5 TB', prices: {} }) }).expect(200);
+    expect(textOf(invalid.text)).to.include('give a price for at least one currency');
+    const saved = await agent.post(`${tab}&a=settings`).type('form').send({ token, do: 'save_settings', sample_at: '23:30' }).expect(200);
+    expect(textOf(saved.text)).to.include('Settings saved.');
+    expect(await s.mod.settings.get('sample_at')).to.equal('23:30');
+    const off = await agent.post(`${tab}&a=service&id=${s.jan.serviceId}`).type('form').send({ token, do: 'service_active', service: String(s.jan.serviceId), active: '0' }).expect(200);
+    expect(textOf(off.text)).to.include(`Metering of service ${s.jan.serviceId} is off.`);
+  });
+
+  it('answers a page that does not exist, or an id that is not there, with a message, not an error page', async () => {
+    const { agent } = await login(s.app, ADMIN);
+    expect(textOf((await agent.get(`${tab}&a=dispute&id=999`).expect(200)).text)).to.include('that dispute does not exist');
+    expect(textOf((await agent.get(`${tab}&a=nothing`).expect(200)).text)).to.include('there is no page "nothing"');
+    expect(textOf((await agent.get(`${tab}&a=lines&before=abc`).expect(200)).text)).to.include('cursor must be a positive whole number');
+  });
+
+  it('is not shown to a client or a visitor', async () => {
+    const { agent } = await login(s.app, ANN);
+    const res = await agent.get(tab);
+    expect(res.status).to.equal(303);
+    expect(res.headers.location).to.match(/login\.php/);
+    expect((await request(s.app).get(tab)).status).to.equal(303);
+    expect(tokenOf((await agent.get('/clientarea.php')).text)).to.be.a('string');
+  });
+});

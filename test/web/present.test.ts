@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import { DateTime } from 'luxon';
+import { dailySeries } from '../../module/domain/daily-series.js';
+import { buildChart } from '../../module/web/chart.js';
+import { countdown, lineState, presentLine, presentMeter, shortDay } from '../../module/web/present-usage.js';
+import { wordsFor } from '../../module/web/words.js';
+import type { LineRow } from '../../module/services/usage-reads.js';
+
+const GB = 10n ** 9n;
+
+describe('the daily chart', () => {
+  const w = wordsFor('en');
+  // 1–2 June measured, 3 June no data, 4–5 June one interval spread (estimates), 6–30 June still to come
+  const days = dailySeries(
+    [
+      { fromDate: '2013-06-01', toDate: '2013-06-01', bytes: 100n * GB },
+      { fromDate: '2013-06-02', toDate: '2013-06-02', bytes: 0n },
+      { fromDate: '2013-06-04', toDate: '2013-06-05', bytes: 301n * GB },
+    ],
+    '2013-06-01',
+    '2013-06-05',
+  );
+  const chart = buildChart({ id: 'c1', days, from: '2013-06-01', to: '2013-06-30', paceBytes: 5000n * GB / 30n, unit: 'GB', locale: 'en-GB', words: w, periodLabel: '1–30 June 2013', formatDate: shortDay('en-GB') });
+
+  it('draws a day without data as missing over the whole height, never as a zero bar, and a measured zero as zero', () => {
+    expect(chart.bars).to.have.length(30);
+    const third = chart.bars[2]!;
+    expect(third.kind).to.equal('missing');
+    expect(third.h).to.equal(chart.plot.h);
+    expect(chart.rows[2]).to.deep.include({ iso: '2013-06-03', value: '–', kind: 'missing' });
+    expect(chart.rows[2]!.note).to.match(/not zero/);
+    expect(chart.bars[1]).to.deep.include({ kind: 'measured', h: 0 });
+    expect(chart.rows[1]).to.deep.include({ value: '0.00\u00a0GB', kind: 'measured' });
+  });
+
+  it('marks the days of a longer interval as estimates, and draws the days still to come empty and leaves them out of the table', () => {
+    expect(chart.bars.slice(3, 5).map((b) => b.kind)).to.deep.equal(['estimated', 'estimated']);
+    // 301 GB over two days: the first gets the extra byte-exact share
+    expect(chart.rows.slice(3, 5).map((r) => r.value)).to.deep.equal(['150.50\u00a0GB', '150.50\u00a0GB']);
+    expect(chart.bars.slice(5).every((b) => b.kind === 'future')).to.equal(true);
+    expect(chart.rows).to.have.length(5);
+    expect(chart.counts).to.deep.equal({ measured: 2, estimated: 2, missing: 1 });
+    expect(chart.summary).to.equal('Traffic per day, 1–30 June 2013: 5 days shown, 1 without data, 2 estimated. The table below gives every figure.');
+  });
+
+  it('scales bars to a round top above the highest day and the even pace, with the pace line labelled', () => {
+    const top = chart.yTicks[chart.yTicks.length - 1]!;
+    expect(top.label).to.equal('200 GB');
+    const first = chart.bars[0]!;
+    expect(first.h).to.be.closeTo(chart.plot.h / 2, 0.2);
+    expect(chart.pace!.label).to.equal('even pace: 166.67\u00a0GB a day');
+    expect(chart.xLabels.map((x) => x.label)).to.deep.equal(['1', '5', '10', '15', '20', '25', '30']);
+  });
+});
+
+describe('the widget presenters', () => {
+  const now = DateTime.fromISO('2013-06-05T10:00:00Z', { zone: 'utc' });
+  const line = (over: Partial<LineRow> = {}): LineRow => ({
+    id: 7,
+    refCode: 'OU-ABCDEF0123',
+    serviceId: 3,
+    clientId: 2,
+    invoiceId: 11,
+    status: 'placed',
+    amountMinor: 50000n,
+    currency: 'EUR',
+    description: 'Bandwidth overusage 1 – 31 May 2013: …',
+    locale: 'en-GB',
+    invoiceDate: '2013-06-02',
+    deadlineLastDay: '2013-06-16',
+    deadlineClosesAt: '2013-06-16T21:59:59.999Z',
+    periodId: 5,
+    periodStart: '2013-05-01',
+    periodEnd: '2013-05-31',
+    chargeAmountMinor: 50000n,
+    dispute: null,
+    ...over,
+  });
+  const links = { lineCsv: (id: number) => `csv/${id}`, periodChart: (s: number, p: number) => `chart/${s}/${p}` };
+
+  it('counts down to the deadline in days, then hours, then minutes, in both languages', () => {
+    const closes = DateTime.fromISO('2013-06-16T21:59:59.999Z', { zone: 'utc' });
+    expect(countdown(closes, now, wordsFor('en'))).to.equal('11 days left');
+    expect(countdown(closes, now, wordsFor('nl'))).to.equal('nog 11 dagen');
+    expect(countdown(closes, closes.minus({ hours: 30 }), wordsFor('en'))).to.equal('1 day and 6 hours left');
+    expect(countdown(closes, closes.minus({ hours: 5, minutes: 10 }), wordsFor('nl'))).to.equal('nog 5 uur');
+    expect(countdown(closes, closes.minus({ minutes: 1 }), wordsFor('en'))).to.equal('1 minute left');
+    expect(countdown(closes, closes.plus({ seconds: 1 }), wordsFor('en'))).to.equal(null);
+  });
+
+  it('offers the dispute form while the window is open, and after it says why not, naming the deadline', () => {
+    const open = presentLine(line(), 'en-GB', now, wordsFor('en'), links);
+    expect(open).to.deep.include({ canDispute: true, refusal: null, countdown: '11 days left', amount: '€500.00', state: 'placed', stateLabel: 'on the invoice', chart: 'chart/3/5' });
+    const late = presentLine(line(), 'nl-NL', DateTime.fromISO('2013-06-17T08:00:00Z', { zone: 'utc' }), wordsFor('nl'), links);
+    expect(late.canDispute).to.equal(false);
+    expect(late.countdown).to.equal(null);
+    expect(late.refusal).to.equal('De termijn om bezwaar te maken tegen deze regel liep tot en met 16 juni 2013; een bezwaar daarna kunnen we niet aanvaarden.');
+  });
+
+  it("shows a disputed line as held, and a resolved one with its outcome", () => {
+    const d = { id: 9, state: 'open', resolvingTo: null, holdState: 'held', reason: 'no idea where this came from', openedByType: 'client', openedAt: '2013-06-05T09:00:00.000Z', amountBeforeMinor: 50000n, amountAfterMinor: null, resolvedAt: null, newDueDate: null, heldInvoiceId: 12, version: 1 };
+    const held = presentLine(line({ status: 'held', dispute: d }), 'en-GB', now, wordsFor('en'), links);
+    expect(held).to.deep.include({ state: 'held', stateLabel: 'on hold, under dispute', canDispute: false, refusal: null });
+    expect(held.dispute).to.deep.include({ opened: 'Disputed on 5 June 2013', canWithdraw: true });
+    const adjusted = presentLine(line({ amountMinor: 35000n, dispute: { ...d, state: 'adjusted', amountAfterMinor: 35000n, resolvedAt: '2013-07-01T09:00:00.000Z', newDueDate: '2013-07-15' } }), 'en-GB', now, wordsFor('en'), links);
+    expect(adjusted.stateLabel).to.equal('adjusted after dispute');
+    expect(adjusted.originalAmount).to.equal('€500.00');
+    expect(adjusted.dispute!.outcome).to.equal('Adjusted on 1 July 2013 from €500.00 to €350.00; due on 15 July 2013.');
+    expect(lineState(line({ dispute: { ...d, resolvingTo: 'waived' } }))).to.equal('resolving');
+  });
+
+  it('puts the threshold marks on the meter and colours it by the lowest one reached', () => {
+    const m = presentMeter('92.4', 120, [80, 90, 100], [80, 90], 'nl-NL', wordsFor('nl'))!;
+    expect(m.pct).to.equal('92,4\u00a0%');
+    expect(m.state).to.equal('near');
+    expect(m.marks.map((x) => [x.pct, x.at, x.reached])).to.deep.equal([
+      [80, 66.7, true],
+      [90, 75, true],
+      [100, 83.3, false],
+    ]);
+    expect(m.projected).to.equal(100);
+    expect(m.label).to.equal('92,4\u00a0% van de bundel gebruikt');
+    expect(presentMeter('101.0', null, [80, 90, 100], [80, 90, 100], 'en-GB', wordsFor('en'))!.state).to.equal('over');
+    expect(presentMeter(null, null, [80], [], 'en-GB', wordsFor('en'))).to.equal(null);
+  });
+});

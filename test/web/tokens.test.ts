@@ -1,0 +1,69 @@
+import crypto from 'node:crypto';
+import { expect } from 'chai';
+import { ModuleError } from '../../module/domain/errors.js';
+import { createTokenSigner, deriveTokenKey, MAX_TOKEN_TTL_SECONDS } from '../../module/web/tokens.js';
+
+const KEY = crypto.createHash('sha256').update('tokens test').digest();
+
+describe('web tokens', () => {
+  let now = Date.parse('2030-01-01T00:00:00Z');
+  const signer = createTokenSigner(KEY, () => now);
+  const refused = (f: () => unknown, message: RegExp) => {
+    try {
+      f();
+    } catch (err) {
+      expect(err).to.be.instanceOf(ModuleError);
+      expect((err as ModuleError).code).to.equal('UNAUTHORIZED');
+      expect((err as Error).message).to.match(message);
+      return;
+    }
+    expect.fail('the token was accepted');
+  };
+
+  it('names the subject, the expiry and a nonce, signed with HMAC-SHA256 under a key derived by HKDF', () => {
+    const { token, expiresAt } = signer.issue({ type: 'client', id: 42 }, { ttlSeconds: 600 });
+    const [prefix, type, id, exp, nonce, mac] = token.split('.');
+    expect([prefix, type, id, exp]).to.deep.equal(['ou1', 'c', '42', String(now / 1000 + 600)]);
+    expect(expiresAt).to.equal(now / 1000 + 600);
+    expect(Buffer.from(nonce!, 'base64url')).to.have.length(16);
+    const key = Buffer.from(crypto.hkdfSync('sha256', KEY, Buffer.from('overusage'), Buffer.from('overusage web tokens v1'), 32));
+    expect(deriveTokenKey(KEY).equals(key)).to.equal(true);
+    expect(mac).to.equal(crypto.createHmac('sha256', key).update(token.slice(0, token.lastIndexOf('.'))).digest('base64url'));
+    expect(signer.verify(token)).to.deep.equal({ type: 'client', id: 42, expiresAt: now / 1000 + 600, nonce });
+    // two tokens for the same subject differ
+    expect(signer.issue({ type: 'client', id: 42 }).token).to.not.equal(token);
+  });
+
+  it('refuses malformed, changed, foreign and expired tokens', () => {
+    const { token } = signer.issue({ type: 'admin', id: 1 }, { ttlSeconds: 60 });
+    refused(() => signer.verify(''), /malformed/);
+    refused(() => signer.verify(token + 'x'), /malformed/);
+    refused(() => signer.verify(token.replace('.a.1.', '.c.1.')), /not valid/);
+    refused(() => signer.verify(token.replace('.a.1.', '.a.2.')), /not valid/);
+    refused(() => createTokenSigner(crypto.randomBytes(32), () => now).verify(token), /not valid/);
+    now += 60_000;
+    refused(() => signer.verify(token), /expired/);
+    now -= 60_000;
+  });
+
+  it('refuses a token that would live longer than a day even when its MAC is good', () => {
+    const future = createTokenSigner(KEY, () => now + 2 * MAX_TOKEN_TTL_SECONDS * 1000).issue({ type: 'admin', id: 1 }, { ttlSeconds: 60 }).token;
+    refused(() => signer.verify(future), /longer than allowed/);
+    expect(() => signer.issue({ type: 'admin', id: 1 }, { ttlSeconds: MAX_TOKEN_TTL_SECONDS + 1 })).to.throw(/1 second to/);
+    expect(() => signer.issue({ type: 'admin', id: 0 })).to.throw(/positive id/);
+  });
+
+  it('derives the CSRF field of a page from its token', () => {
+    const v = signer.verify(signer.issue({ type: 'client', id: 7 }).token);
+    const other = signer.verify(signer.issue({ type: 'client', id: 7 }).token);
+    const csrf = signer.csrfFor(v);
+    expect(signer.checkCsrf(v, csrf)).to.equal(true);
+    expect(signer.checkCsrf(other, csrf)).to.equal(false);
+    expect(signer.checkCsrf(v, undefined)).to.equal(false);
+    expect(signer.checkCsrf(v, csrf.slice(0, -1) + (csrf.endsWith('A') ? 'B' : 'A'))).to.equal(false);
+  });
+
+  it('refuses a secret key shorter than 32 bytes', () => {
+    expect(() => createTokenSigner(Buffer.alloc(16))).to.throw(/32 bytes/);
+  });
+});
