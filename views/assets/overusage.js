@@ -25,10 +25,16 @@
     function refresh() {
       var to = form.querySelector('input[name="to"]:checked');
       if (!to || to.value !== 'adjusted') return;
+      var a = adjustment();
+      // nothing to ask about until the figure is there
+      if ((a.kind === 'share' && !a.percent) || (a.kind === 'amount' && !a.amount)) {
+        out.textContent = '';
+        return;
+      }
       fetch(api + '/admin/disputes/' + encodeURIComponent(id) + '/preview', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token },
-        body: JSON.stringify({ adjustment: adjustment() }),
+        body: JSON.stringify({ adjustment: a }),
       })
         .then(function (r) { return r.json(); })
         .then(function (j) {

@@ -1,0 +1,149 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { loadConfig } from '../../cli/config.js';
+import { serveDemo, type RunningDemo } from '../../cli/serve-demo.js';
+import { createLogger } from '../../module/adapters/logger.js';
+
+/**
+ * The demo app in headless Chromium (Debian's; never a downloaded browser): Pieter, the seed
+ * thread's client, opens the widget, sees the chart, disputes his May overusage and sees the line
+ * held; the admin resolves it from the queue with a preview of the new amount (the page's script
+ * asks the JSON API). Screenshots go to test-output/screenshots/. Skipped without Chromium, unless
+ * OVERUSAGE_TEST_REQUIRE_BROWSER=1, which makes a missing browser a failure.
+ */
+const CHROMIUM = process.env.OVERUSAGE_TEST_CHROMIUM ?? '/usr/bin/chromium';
+const REQUIRE_BROWSER = process.env.OVERUSAGE_TEST_REQUIRE_BROWSER === '1';
+const SHOTS = path.resolve(import.meta.dirname, '..', '..', 'test-output', 'screenshots');
+
+describe('the widget and the tab in a browser (headless Chromium)', function () {
+  this.timeout(120_000);
+  let dataDir = '';
+  let profile = '';
+  let demo: RunningDemo | null = null;
+  let ctx: BrowserContext | null = null;
+  const problems: string[] = [];
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM)) {
+      if (REQUIRE_BROWSER) throw new Error(`OVERUSAGE_TEST_REQUIRE_BROWSER=1 but there is no Chromium at ${CHROMIUM}`);
+      this.skip();
+    }
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-browser-'));
+    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
+    fs.mkdirSync(SHOTS, { recursive: true });
+    const config = loadConfig({ OVERUSAGE_DATA_DIR: dataDir, OVERUSAGE_LOG_LEVEL: 'error' });
+    demo = await serveDemo(config, createLogger({ level: 'error' }), { host: '127.0.0.1', port: 0 });
+    ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1100, height: 900 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  after(async () => {
+    await ctx?.close();
+    await demo?.close();
+    for (const d of [dataDir, profile]) if (d) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  const watch = (page: Page) => {
+    // a script refused by the CSP, a failed asset or an uncaught error is a failure of the page
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) problems.push(`${page.url()}: ${m.text()}`);
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) problems.push(`${r.status()} ${r.url()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+    return page;
+  };
+
+  async function loginAs(page: Page, url: string, user: string, password: string) {
+    await page.goto(url);
+    await page.fill('input[name=username]', user);
+    await page.fill('input[name=password]', password);
+    await Promise.all([page.waitForNavigation(), page.click('form button[type=submit]')]);
+  }
+
+  it('lets a client open the widget, see the chart, dispute a line and see it held', async () => {
+    const page = watch(await ctx!.newPage());
+    await loginAs(page, `${demo!.url}/login.php`, 'pieter@example.be', 'demo');
+    await page.goto(`${demo!.url}/index.php?m=overusage`);
+    expect(await page.locator('h1').innerText()).to.equal('Dataverkeer');
+    // this period's chart: the days measured so far, drawn
+    expect(await page.locator('.ou-chart svg rect.ou-bar-measured').count()).to.be.greaterThan(0);
+    expect(await page.locator('.ou-meter svg').isVisible()).to.equal(true);
+    // May, the disputed period, day by day
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Dagcijfers van deze periode tonen' }).click()]);
+    expect(await page.locator('#overusage h3').first().innerText()).to.match(/Verkeer per dag, 1–31 mei 2013/);
+    expect(await page.locator('.ou-chart svg rect.ou-bar').count()).to.equal(31);
+    await page.locator('details.ou-days > summary').click();
+    expect(await page.locator('details.ou-days table tbody tr').count()).to.equal(31);
+    await page.screenshot({ path: path.join(SHOTS, 'widget.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no sideways scrolling on a phone').to.equal(true);
+    await page.screenshot({ path: path.join(SHOTS, 'widget-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1100, height: 900 });
+
+    const line = page.locator('li.ou-line').first();
+    expect(await line.getAttribute('data-state')).to.equal('placed');
+    expect(await line.locator('.ou-countdown').innerText()).to.match(/^nog \d+ dagen$/);
+    await line.locator('details.ou-dispute > summary').click();
+    await line.locator('textarea[name=reason]').fill('Ik zie niet waar dit verkeer vandaan komt; ik wil de dagcijfers.');
+    await Promise.all([page.waitForNavigation(), line.getByRole('button', { name: 'Bezwaar indienen' }).click()]);
+    expect(await page.locator('.ou-flash-success').innerText()).to.equal('Uw bezwaar is ontvangen. De regel is opgeschort zolang we ernaar kijken.');
+    const held = page.locator('li.ou-line').first();
+    expect(await held.getAttribute('data-state')).to.equal('held');
+    expect(await held.locator('.ou-state').innerText()).to.equal('opgeschort, in betwisting');
+    await page.screenshot({ path: path.join(SHOTS, 'widget-held.png'), fullPage: true });
+
+    // the home page carries the compact panel
+    await page.goto(`${demo!.url}/clientarea.php`);
+    expect(await page.locator('[data-panel="overusage"] .ou-meter').count()).to.be.greaterThan(0);
+    expect(await page.locator('[data-panel="overusage"]').innerText()).to.include('1 regel in betwisting');
+    await page.locator('[data-panel="overusage"]').screenshot({ path: path.join(SHOTS, 'home-panel.png') });
+    await page.close();
+  });
+
+  it('lets an admin resolve it from the queue, with the new amount previewed', async () => {
+    const page = watch(await ctx!.newPage());
+    await loginAs(page, `${demo!.url}/admin/login.php`, 'admin', 'demo-admin');
+    await page.goto(`${demo!.url}/admin/addonmodules.php?module=overusage`);
+    expect(await page.locator('.ou-stat').nth(1).innerText()).to.match(/^1\s+open disputes/);
+    await page.screenshot({ path: path.join(SHOTS, 'tab-dashboard.png'), fullPage: true });
+    await page.getByRole('link', { name: 'Disputes', exact: true }).click();
+    const row = page.locator('tr[data-dispute]').first();
+    expect(await row.innerText()).to.include('Ik zie niet waar dit verkeer vandaan komt');
+    await page.screenshot({ path: path.join(SHOTS, 'tab-queue.png'), fullPage: true });
+    await Promise.all([page.waitForNavigation(), row.locator('a').first().click()]);
+
+    const form = page.locator('form.ou-resolve');
+    await form.locator('input[name=to][value=adjusted]').check();
+    await form.locator('select[name=kind]').selectOption('share');
+    await form.locator('input[name=percent]').fill('50');
+    // the page's script asks the API for the new amount (same origin, bearer token, CSP intact)
+    await page.waitForFunction(() => /New amount: €250\.00/.test(document.querySelector('[data-preview]')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'tab-dispute.png'), fullPage: true });
+    await form.locator('textarea[name=note]').fill('half: the first days were a backup gone wrong');
+    await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: 'Resolve the dispute' }).click()]);
+    expect(await page.locator('.ou-flash-success').innerText()).to.match(/^Dispute \d+ adjusted\.$/);
+    expect(await page.locator('[data-dispute][data-state]').getAttribute('data-state')).to.equal('adjusted');
+
+    // the client sees the outcome
+    const client = watch(await ctx!.newPage());
+    await client.goto(`${demo!.url}/index.php?m=overusage`);
+    const line = client.locator('li.ou-line').first();
+    expect(await line.getAttribute('data-state')).to.equal('adjusted');
+    expect(await line.innerText()).to.match(/Aangepast op \d+ juni 2013 van €\s500,00 naar €\s250,00/);
+    await client.close();
+    await page.close();
+    expect(problems, 'errors in the pages').to.deep.equal([]);
+    for (const f of ['widget.png', 'widget-phone.png', 'widget-held.png', 'home-panel.png', 'tab-dashboard.png', 'tab-queue.png', 'tab-dispute.png']) {
+      expect(fs.statSync(path.join(SHOTS, f)).size, f).to.be.greaterThan(5000);
+    }
+  });
+});
