@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark of the project, each figure printed as a ratio against a
  * baseline measured (or, where the issue defines it so, computed) in the same run, and written to
- * bench/results.json. Options: --only <name,...>, --engines sqlite,mysql, --services N.
+ * bench/results.json. Options: --only <name,...> (metering, rating, invoice_hook), --engines sqlite,mysql,
+ * --services N.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -94,6 +95,55 @@ if (wanted('metering')) {
       engine,
       notes: 'peak resident memory (VmHWM) of the `overusage collect` process, all threads',
     });
+  }
+}
+
+if (wanted('rating')) {
+  for (const engine of engines) {
+    process.stderr.write(`rating: closing and rating ${args.services} services × 31 days on ${engine} …\n`);
+    const r = await runWorker('bench/rating-worker.ts', ['--engine', engine, '--services', args.services!]);
+    const rating = Number(r.rating);
+    const baseline = Number(r.baseline);
+    const runs = (k: string) => (r[k] as unknown as number[]).map((v) => round(v, 2)).join(', ');
+    results.push({
+      name: 'rating.close_and_rate_vs_sql',
+      value: round(rating, 2),
+      unit: 's',
+      baseline: round(baseline, 2),
+      ratio: round(rating / baseline),
+      goal: '<= 1.5 (baseline = SUM(bytes) GROUP BY period_id over the same rows + a bulk insert of as many charge rows)',
+      engine,
+      notes:
+        `rateClosedPeriods() over ${r.services} closed periods and ${r.intervals} daily rows, best of ${runs('ratingRuns')} s; ` +
+        `baseline best of aggregate ${runs('aggRuns')} s + bulk insert ${runs('insertRuns')} s; charges ${JSON.stringify(r.statuses)}`,
+    });
+  }
+}
+
+if (wanted('invoice_hook')) {
+  for (const engine of engines) {
+    process.stderr.write(`invoice_hook: InvoiceCreation deliveries with ${args.services} services on ${engine} …\n`);
+    const r = await runWorker('bench/invoice-hook-worker.ts', ['--engine', engine, '--services', args.services!]);
+    const hook = r.hook as unknown as Record<string, number>;
+    const rating = r.hookRating as unknown as Record<string, number>;
+    const bare = r.bare as unknown as Record<string, number>;
+    const notes =
+      `${r.deliveries} deliveries (after ${r.warmup} untimed), each adding one line through the in-process panel API; mean ${round(hook.mean!, 2)} ms, max ${round(hook.max!, 2)} ms; ` +
+      `the ${r.rateOnDelivery} that rated the period too: p50 ${round(rating.p50!, 2)} ms, p99 ${round(rating.p99!, 2)} ms; ` +
+      `baseline = bare UpdateInvoice adding one line, mean ${round(bare.mean!, 2)} ms, max ${round(bare.max!, 2)} ms` +
+      (engine === 'mysql' ? `; InnoDB read ${round(Number(r.diskReadsPerDelivery), 1)} pages from disk per delivery and baseline call (server-wide)` : '');
+    for (const p of ['p50', 'p99'] as const) {
+      results.push({
+        name: `invoice_creation.${p}`,
+        value: round(hook[p]!, 2),
+        unit: 'ms',
+        baseline: round(bare[p]!, 2),
+        ratio: round(hook[p]! / bare[p]!),
+        goal: p === 'p99' ? '<= 25 ms (value); the ratio shows the hook against the bare UpdateInvoice it must make' : 'informative',
+        engine,
+        ...(p === 'p99' ? { notes } : {}),
+      });
+    }
   }
 }
 

@@ -92,9 +92,13 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
     }
   }
 
-  /** Marks pending lines of the invoice placed when their item is on it; removes duplicates of one reference. */
-  async function confirm(invoice: PanelInvoice, outcome: PlaceOutcome): Promise<void> {
-    const pending = await knex(LINES).where({ invoice_id: invoice.invoiceId, status: 'pending' });
+  /**
+   * Marks pending lines of the invoice placed when their item is on it; removes duplicates of one
+   * reference. `pendingRows`: the invoice's pending lines when the caller, holding the invoice's
+   * lease, has just read them (each update still checks that its line is pending).
+   */
+  async function confirm(invoice: PanelInvoice, outcome: PlaceOutcome, pendingRows?: Record<string, unknown>[]): Promise<void> {
+    const pending = pendingRows ?? (await knex(LINES).where({ invoice_id: invoice.invoiceId, status: 'pending' }));
     const duplicates: number[] = [];
     for (const line of pending) {
       const items = invoice.items.filter((i) => i.description.includes(refPattern(String(line.ref_code)))).sort((a, b) => a.id - b.id);
@@ -277,9 +281,10 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
         if (linked.length === 0) return outcome;
         const ids = linked.map((l) => toNum(l.service_id));
 
-        await deps.rating.rateClosedPeriods({ serviceIds: ids });
         // Lines a crashed delivery left pending on this invoice are confirmed, not added again.
-        await confirm(invoice, outcome);
+        // Neither step touches what the other reads (new charges vs. this invoice's pending
+        // lines), so they run side by side: the delivery waits for the slower one, not for both.
+        await settleBoth(deps.rating.rateClosedPeriods({ serviceIds: ids }), confirm(invoice, outcome));
 
         const charges = await knex(`${CHARGES} as c`)
           .leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id')
@@ -289,7 +294,17 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
           .orderBy(['c.service_id', 'c.period_start']);
         if (charges.length === 0) return outcome;
 
-        const client = await deps.panel.getClientsDetails(invoice.userId);
+        // What placing the lines needs, read side by side rather than one after the other: the
+        // client (currency, language), each open charge's settings, each product's overage flag.
+        const open = charges.filter((c) => !c.line_id);
+        const productIds = [...new Set(open.map((c) => toNum(c.product_id)))];
+        const [client, profiles, overages] = await allOrFirstError([
+          deps.panel.getClientsDetails(invoice.userId),
+          Promise.all(open.map((c) => deps.billing.forService(toNum(c.product_id), toNum(c.service_id), toNum(c.client_id)))),
+          Promise.all(productIds.map((id) => productOverage(deps.panel, id))),
+        ] as const);
+        const profileOf = new Map(open.map((c, i) => [toNum(c.id), profiles[i]!]));
+        const overageOf = new Map(productIds.map((id, i) => [id, overages[i]]));
         const invoiceDate = invoice.date && isIsoDate(invoice.date.slice(0, 10)) ? invoice.date.slice(0, 10) : deps.clock.now().setZone(deps.zone).toISODate()!;
         for (const c of charges) {
           const chargeId = toNum(c.id);
@@ -302,8 +317,8 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
             outcome.skipped.push({ chargeId, reason: `the charge is in ${c.currency} but the client pays in ${client.currencyCode}` });
             continue;
           }
-          const profile = await deps.billing.forService(toNum(c.product_id), toNum(c.service_id), toNum(c.client_id));
-          const refusal = profile ? await doubleBilling(deps.panel, toNum(c.product_id), profile) : 'the product is no longer billed for overusage';
+          const profile = profileOf.get(chargeId)!;
+          const refusal = profile ? doubleBillingRefusal(overageOf.get(toNum(c.product_id)), toNum(c.product_id), profile) : 'the product is no longer billed for overusage';
           if (refusal) {
             outcome.skipped.push({ chargeId, reason: refusal });
             await deps.panel.logActivity(`Overusage: charge ${chargeId} of service ${toNum(c.service_id)} not billed: ${refusal}`, invoice.userId).catch(() => {});
@@ -343,8 +358,12 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
             .ignore();
         }
 
-        // Everything pending on this invoice that is not on it yet goes on in one call.
-        const pending = await knex(LINES).where({ invoice_id: invoiceId, status: 'pending' });
+        // Everything pending on this invoice that is not on it yet goes on in one call. The placed
+        // ones are read in the same query: under the lease, nothing else changes them.
+        const current = await knex(LINES).where({ invoice_id: invoiceId }).whereIn('status', ['pending', 'placed']);
+        const pending = current.filter((l) => l.status === 'pending');
+        const placedBefore = current.length - pending.length;
+        const confirmedBefore = outcome.added;
         const missing = pending.filter((l) => !invoice.items.some((i) => i.description.includes(refPattern(String(l.ref_code)))));
         if (missing.length) {
           const taxedByCharge = new Map(charges.map((c) => [toNum(c.id), Boolean(c.taxed === true || c.taxed === 1 || c.taxed === 1n || c.taxed === '1')]));
@@ -358,8 +377,9 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
           });
         }
         invoice = await deps.panel.getInvoice(invoiceId);
-        await confirm(invoice, outcome);
-        outcome.alreadyPlaced = (await knex(LINES).where({ invoice_id: invoiceId, status: 'placed' }).count({ n: '*' }).first().then((r) => toNum(r?.n ?? 0))) - outcome.added;
+        await confirm(invoice, outcome, pending);
+        // placed before this delivery: what was placed when read, less what its first confirm placed
+        outcome.alreadyPlaced = placedBefore - confirmedBefore;
         if (outcome.added) deps.log.info('lines.added', { invoiceId, added: outcome.added });
         return outcome;
       });
@@ -367,16 +387,37 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
   };
 }
 
+/** Waits for both, then fails with the first failure: nothing is left running under the lease. */
+async function settleBoth(a: Promise<unknown>, b: Promise<unknown>): Promise<void> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+}
+
+/** Waits for all, then fails with the first failure (in order): nothing is left running under the lease. */
+async function allOrFirstError<T extends readonly unknown[]>(work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(work);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /** A product whose panel overage billing is on would bill the same traffic twice. */
 async function doubleBilling(panel: PanelApi, productId: number, profile: BillingProfile): Promise<string | null> {
-  let answer: Record<string, unknown> | undefined;
+  return doubleBillingRefusal(await productOverage(panel, productId), productId, profile);
+}
+
+/** The product as the panel's GetProducts lists it; undefined when it cannot say. */
+async function productOverage(panel: PanelApi, productId: number): Promise<Record<string, unknown> | undefined> {
   try {
     const res = await panel.call('GetProducts', { pid: productId });
     const list = (res.products as { product?: unknown } | undefined)?.product;
-    answer = Array.isArray(list) ? (list[0] as Record<string, unknown>) : undefined;
+    return Array.isArray(list) ? (list[0] as Record<string, unknown>) : undefined;
   } catch {
-    answer = undefined;
+    return undefined;
   }
+}
+
+function doubleBillingRefusal(answer: Record<string, unknown> | undefined, productId: number, profile: BillingProfile): string | null {
   if (answer && 'overagesenabled' in answer) {
     const on = String(answer.overagesenabled ?? '').trim();
     if (on !== '' && on !== '0') return `the panel's own overage billing is enabled on product ${productId}; switch it off there, or this traffic would be billed twice`;

@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import { addDays, daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calendar.js';
 import { expectedEndDate, lastBoundaryAtOrBefore, parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
-import { rateUsage, type RatedCharge } from '../domain/usage-rating.js';
-import { insertChunked } from '../adapters/sql-helpers.js';
+import { rateUsage, type RatedCharge, type RatingPlan } from '../domain/usage-rating.js';
+import { engineOf } from '../adapters/database.js';
 import { sqlBig, sqlInstant, toBig, toBigOrNull, toDate, toDateOrNull, toNum } from '../adapters/rows.js';
 import type { Logger } from '../adapters/logger.js';
 import { PlanNotPossible, ratingPlan, type BillingProfile, type BillingSettingsService } from './billing-settings.js';
@@ -32,26 +32,43 @@ export interface RatingService {
 
 const PERIODS = 'mod_overusage_periods';
 const CHARGES = 'mod_overusage_charges';
+// rows per INSERT: 16 columns × 1000 stays under SQLite's 32 766 parameters
+const INSERT_CHUNK = 1000;
+const CHARGE_COLUMNS = ['period_id', 'service_id', 'client_id', 'product_id', 'period_start', 'period_end', 'currency', 'used_bytes', 'rated_at', 'allowance_bytes', 'over_bytes', 'amount_minor', 'rounded_minor', 'status', 'taxed', 'explanation'] as const;
 
 const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+const NOT_BILLED = JSON.stringify({ reason: 'the product is not billed for overusage' });
 
 export function createRatingService(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; log: Logger }): RatingService {
   const { knex } = deps;
   return {
     async rateClosedPeriods(opts = {}) {
       const pageSize = opts.pageSize ?? 2000;
-      const profileFor = await deps.billing.snapshot();
       const result: RatingResult = { rated: 0, skipped: [] };
-      let cursor = 0;
-      for (;;) {
+      // Most periods share their dates, zone and plan: the calendar arithmetic (luxon) and the
+      // plan parsing dominated a 100 000-period run when done per period.
+      const memo: RatingMemo = { shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() };
+      // Masters are few; joined in the page query, MySQL put them first and sorted every closed
+      // period after the cursor for each page. They and the billing settings are read with the
+      // first page that has periods: the InvoiceCreation hook asks about one service whose period
+      // is usually rated already, and then needs nothing else.
+      let masters = new Map<number, MasterRule>();
+      let profileFor: Awaited<ReturnType<BillingSettingsService['snapshot']>> | null = null;
+      let loading: Promise<void> | null = null;
+      const loadSettings = () =>
+        (loading ??= Promise.all([deps.billing.snapshot(), loadMasters(knex)]).then(([p, m]) => {
+          profileFor = p;
+          masters = m;
+        }));
+
+      const fetchPage = async (after: number): Promise<{ rows: Record<string, unknown>[]; sums: Map<number, bigint> }> => {
         const q = knex(`${PERIODS} as p`)
           .join('mod_overusage_services as s', 's.service_id', 'p.service_id')
-          .join('mod_overusage_masters as m', 'm.id', 's.master_id')
           .leftJoin(`${CHARGES} as c`, 'c.period_id', 'p.id')
           .leftJoin('mod_overusage_samples as smp', 'smp.id', 'p.last_sample_id')
           .where('p.status', 'closed')
           .whereNull('c.id')
-          .andWhere('p.id', '>', cursor)
+          .andWhere('p.id', '>', after)
           .select(
             'p.id',
             'p.service_id',
@@ -65,72 +82,86 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
             's.regdate',
             's.reset_policy',
             's.reset_day',
-            'm.reset_policy as master_policy',
-            'm.time_zone',
+            's.master_id',
             'smp.limit_bytes',
           )
           .orderBy('p.id')
           .limit(pageSize);
         if (opts.serviceIds) q.whereIn('p.service_id', opts.serviceIds);
-        const rows = await q;
-        if (rows.length === 0) break;
-        cursor = toNum(rows[rows.length - 1]!.id);
-
+        const rows: Record<string, unknown>[] = await q;
         // The evidence must add up: the daily rows of each period sum to its total, or it is not rated.
         const sums = new Map<number, bigint>();
-        const agg: Array<{ period_id: unknown; total: unknown }> = await knex('mod_overusage_intervals')
-          .whereIn('period_id', rows.map((r) => r.id))
-          .groupBy('period_id')
-          .select('period_id', knex.raw('SUM(bytes) AS total'));
+        if (rows.length === 0) return { rows, sums };
+        const [agg]: [Array<{ period_id: unknown; total: unknown }>, void] = await Promise.all([
+          knex('mod_overusage_intervals')
+            .whereIn('period_id', rows.map((r) => r.id as number))
+            .groupBy('period_id')
+            .select('period_id', knex.raw('SUM(bytes) AS total')),
+          loadSettings(),
+        ]);
         // MySQL sums BIGINT into DECIMAL (a string, maybe with ".0"); SQLite into an integer
         for (const a of agg) sums.set(toNum(a.period_id), toBig(String(a.total).replace(/\.0+$/, '')));
+        return { rows, sums };
+      };
 
+      const ratePage = (rows: Record<string, unknown>[], sums: Map<number, bigint>): Record<string, unknown>[] => {
         const now = sqlInstant(deps.clock.now());
         const charges: Record<string, unknown>[] = [];
         for (const r of rows) {
           const periodId = toNum(r.id);
           const serviceId = toNum(r.service_id);
+          const master = masters.get(toNum(r.master_id));
+          // a service whose master is gone is not rated (as an inner join would leave it out)
+          if (!master) continue;
           const used = toBig(r.used_bytes);
           if ((sums.get(periodId) ?? 0n) !== used) {
             result.skipped.push({ periodId, serviceId, reason: `its daily figures sum to ${sums.get(periodId) ?? 0n} bytes, not the ${used} bytes counted; not rated` });
             continue;
           }
-          const base = {
-            period_id: periodId,
-            service_id: serviceId,
-            client_id: toNum(r.client_id),
-            product_id: toNum(r.product_id),
-            period_start: toDate(r.start_date),
-            period_end: toDate(r.end_date),
-            currency: String(r.currency),
-            used_bytes: sqlBig(used),
-            rated_at: now,
-          };
-          const profile = profileFor(toNum(r.product_id), serviceId, toNum(r.client_id));
+          const productId = toNum(r.product_id);
+          const clientId = toNum(r.client_id);
+          const profile = profileFor!(productId, serviceId, clientId);
+          const key: ChargeKey = { periodId, serviceId, clientId, productId, used, now };
           if (!profile) {
-            charges.push({ ...base, allowance_bytes: '0', over_bytes: '0', amount_minor: '0', rounded_minor: '0', status: 'not_billed', taxed: false, explanation: JSON.stringify({ reason: 'the product is not billed for overusage' }) });
+            charges.push(chargeRow(r, key, null, null, memo));
             continue;
           }
           try {
-            const rated = rate(r, used, profile);
-            charges.push({
-              ...base,
-              allowance_bytes: sqlBig(rated.allowanceBytes),
-              over_bytes: sqlBig(rated.overBytes),
-              amount_minor: sqlBig(rated.amountMinor),
-              rounded_minor: sqlBig(rated.roundedMinor),
-              status: rated.outcome === 'billed' ? 'unbilled' : rated.outcome,
-              taxed: profile.taxed,
-              explanation: JSON.stringify({ rated, profile }, bigintJson),
-            });
+            charges.push(chargeRow(r, key, rate(r, master, used, profile, memo), profile, memo));
           } catch (err) {
             if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
             result.skipped.push({ periodId, serviceId, reason: (err as Error).message });
           }
         }
-        await insertChunked(knex, CHARGES, charges, { ignoreOn: ['period_id'] });
-        result.rated += charges.length;
-        if (rows.length < pageSize) break;
+        return charges;
+      };
+
+      // The next page is read while this one is rated, and written while the next is rated: the
+      // database and the rating overlap instead of taking turns. One write at a time, in order.
+      let next: Promise<Awaited<ReturnType<typeof fetchPage>>> | null = fetchPage(0);
+      let writing: Promise<void> = Promise.resolve();
+      try {
+        while (next) {
+          const { rows, sums } = await next;
+          next = null;
+          if (rows.length === 0) break;
+          if (rows.length === pageSize) {
+            next = fetchPage(toNum(rows[rows.length - 1]!.id));
+            next.catch(() => {}); // handled when awaited; never an unhandled rejection meanwhile
+          }
+          if (rows.some((r) => !masters.has(toNum(r.master_id)))) masters = await loadMasters(knex);
+          const charges = ratePage(rows, sums);
+          await writing;
+          // A page of several statements in one transaction (one commit); a single one needs none.
+          const insert = (db: Knex | Knex.Transaction) => insertCharges(db, charges);
+          writing = charges.length > INSERT_CHUNK ? knex.transaction(insert) : insert(knex);
+          writing.catch(() => {});
+          result.rated += charges.length;
+        }
+        await writing;
+      } finally {
+        // on a failure, nothing is left running behind the caller's back
+        await Promise.allSettled([next, writing]);
       }
       if (result.skipped.length) deps.log.warn('rating.skipped', { count: result.skipped.length, first: result.skipped[0] });
       return result;
@@ -138,21 +169,127 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
   };
 }
 
+/**
+ * INSERT … VALUES of many charges; a period rated meanwhile keeps its charge (the unique
+ * period_id). Written out here because knex sends SQLite a multi-row insert as a compound SELECT,
+ * which compiles far slower than a VALUES list and stops at 500 rows.
+ */
+async function insertCharges(db: Knex | Knex.Transaction, charges: Record<string, unknown>[]): Promise<void> {
+  const mysql = engineOf(db as Knex) === 'mysql';
+  const tuple = `(${CHARGE_COLUMNS.map(() => '?').join(', ')})`;
+  for (let i = 0; i < charges.length; i += INSERT_CHUNK) {
+    const part = charges.slice(i, i + INSERT_CHUNK);
+    const bindings: unknown[] = [];
+    for (const c of part) for (const k of CHARGE_COLUMNS) bindings.push(c[k]);
+    const values = part.map(() => tuple).join(', ');
+    const sql = mysql
+      ? `INSERT IGNORE INTO ${CHARGES} (${CHARGE_COLUMNS.join(', ')}) VALUES ${values}`
+      : `INSERT INTO ${CHARGES} (${CHARGE_COLUMNS.join(', ')}) VALUES ${values} ON CONFLICT (period_id) DO NOTHING`;
+    await db.raw(sql, bindings as Knex.RawBinding[]);
+  }
+}
+
+interface ChargeKey {
+  periodId: number;
+  serviceId: number;
+  clientId: number;
+  productId: number;
+  used: bigint;
+  now: string;
+}
+
+/** The charge row: rated, or recorded as not billed when the product has no profile. One literal, no spreads. */
+function chargeRow(r: Record<string, unknown>, k: ChargeKey, rated: RatedCharge | null, profile: BillingProfile | null, memo: RatingMemo): Record<string, unknown> {
+  return {
+    period_id: k.periodId,
+    service_id: k.serviceId,
+    client_id: k.clientId,
+    product_id: k.productId,
+    period_start: toDate(r.start_date),
+    period_end: toDate(r.end_date),
+    currency: String(r.currency),
+    used_bytes: sqlBig(k.used),
+    rated_at: k.now,
+    allowance_bytes: rated ? sqlBig(rated.allowanceBytes) : '0',
+    over_bytes: rated ? sqlBig(rated.overBytes) : '0',
+    amount_minor: rated ? sqlBig(rated.amountMinor) : '0',
+    rounded_minor: rated ? sqlBig(rated.roundedMinor) : '0',
+    status: rated ? (rated.outcome === 'billed' ? 'unbilled' : rated.outcome) : 'not_billed',
+    taxed: rated && profile ? profile.taxed : false,
+    explanation: rated && profile ? explain(rated, profile, memo) : NOT_BILLED,
+  };
+}
+
+interface MasterRule {
+  reset_policy: unknown;
+  time_zone: unknown;
+}
+
+async function loadMasters(knex: Knex): Promise<Map<number, MasterRule>> {
+  const rows = await knex('mod_overusage_masters').select('id', 'reset_policy', 'time_zone');
+  return new Map(rows.map((m) => [toNum(m.id), { reset_policy: m.reset_policy, time_zone: m.time_zone }]));
+}
+
+interface PeriodShape {
+  days: number;
+  nominalDays: number;
+  seconds: bigint;
+}
+
+interface RatingMemo {
+  shapes: Map<string, PeriodShape>;
+  plans: WeakMap<BillingProfile, Map<string, RatingPlan>>;
+  profileJson: WeakMap<BillingProfile, string>;
+}
+
 /** One period through the product's model: partial periods prorated, the allowance from SolusVM when asked. */
-function rate(r: Record<string, unknown>, used: bigint, profile: BillingProfile): RatedCharge {
-  const zone = String(r.time_zone);
-  const policy = parseResetPolicy(r.reset_policy ?? r.master_policy);
-  const rule: ResetRule = { policy, anchorDay: r.reset_day ? toNum(r.reset_day) : 1, zone };
+function rate(r: Record<string, unknown>, master: MasterRule, used: bigint, profile: BillingProfile, memo: RatingMemo): RatedCharge {
+  const zone = String(master.time_zone);
+  const rawPolicy = r.reset_policy ?? master.reset_policy;
+  const anchorDay = r.reset_day ? toNum(r.reset_day) : 1;
   const start = toDate(r.start_date);
   const end = toDate(r.end_date);
   // A service registered during the period only had part of it.
   const regdate = toDateOrNull(r.regdate);
   const from: IsoDate = regdate ? maxDate(start, regdate) : start;
-  const days = Math.max(1, daysBetween(from, end) + 1);
-  const nominalDays = nominalLength(rule, start) ?? days;
-  const seconds = BigInt(Math.round(startOfDay(addDays(end, 1), zone).diff(startOfDay(from, zone), 'seconds').seconds));
-  const plan = ratingPlan(profile, String(r.currency), toBigOrNull(r.limit_bytes));
-  return rateUsage({ usedBytes: used, days, nominalDays, seconds }, plan);
+  const shapeKey = `${zone}|${String(rawPolicy)}|${anchorDay}|${start}|${end}|${from}`;
+  let shape = memo.shapes.get(shapeKey);
+  if (!shape) {
+    const policy = parseResetPolicy(rawPolicy);
+    const rule: ResetRule = { policy, anchorDay, zone };
+    const days = Math.max(1, daysBetween(from, end) + 1);
+    const nominalDays = nominalLength(rule, start) ?? days;
+    const seconds = BigInt(Math.round(startOfDay(addDays(end, 1), zone).diff(startOfDay(from, zone), 'seconds').seconds));
+    shape = { days, nominalDays, seconds };
+    memo.shapes.set(shapeKey, shape);
+  }
+  const currency = String(r.currency);
+  const limit = toBigOrNull(r.limit_bytes);
+  // the plan depends on SolusVM's limit only when the allowance comes from there
+  const planKey = `${currency}|${profile.allowance === 'solusvm' ? String(limit) : ''}`;
+  let plans = memo.plans.get(profile);
+  if (!plans) memo.plans.set(profile, (plans = new Map()));
+  let plan = plans.get(planKey);
+  if (!plan) {
+    plan = ratingPlan(profile, currency, limit);
+    plans.set(planKey, plan);
+  }
+  return rateUsage({ usedBytes: used, ...shape }, plan);
+}
+
+/** The stored explanation, byte for byte JSON.stringify({ rated, profile }) with bigints as strings; the profile is written once. */
+function explain(rated: RatedCharge, profile: BillingProfile, memo: RatingMemo): string {
+  let p = memo.profileJson.get(profile);
+  if (p === undefined) memo.profileJson.set(profile, (p = JSON.stringify(profile, bigintJson)));
+  // A rated charge is flat: bigints become strings in a copy, which JSON.stringify then writes on
+  // its fast path (a replacer function costs a call per key).
+  const flat: Record<string, unknown> = {};
+  for (const k of Object.keys(rated)) {
+    const v = (rated as unknown as Record<string, unknown>)[k];
+    if (typeof v === 'object' && v !== null) return `{"rated":${JSON.stringify(rated, bigintJson)},"profile":${p}}`;
+    flat[k] = typeof v === 'bigint' ? v.toString() : v;
+  }
+  return `{"rated":${JSON.stringify(flat)},"profile":${p}}`;
 }
 
 /** Days in the full policy period that contains `start` (null when the policy never resets). */

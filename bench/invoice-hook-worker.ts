@@ -1,0 +1,197 @@
+/**
+ * The InvoiceCreation hook's latency with 100 000 services in the database, on one engine, in a
+ * process of its own. The reference panel's tables hold 50 000 clients, 100 000 VPSs and their
+ * paid May renewal invoices; the module's hold the same services, their closed May periods with
+ * 31 daily intervals each (bench/billing-data.ts) and May's charges — rated beforehand for half of
+ * the benchmarked services, left for the hook to rate for the other half. Then, one at a time,
+ * alternating: an InvoiceCreation delivery for a renewal invoice (the module adds one overusage
+ * line through the panel's in-process API), and the baseline, a bare UpdateInvoice adding one line
+ * to another renewal invoice. Prints one JSON line with the latencies in ms.
+ */
+import { parseArgs } from 'node:util';
+import type { Knex } from 'knex';
+import { ManualClock } from '../module/adapters/clocks.js';
+import { createLogger, silentLogger } from '../module/adapters/logger.js';
+import { createModule } from '../module/index.js';
+import { createPanel } from '../panel/index.js';
+import { addProduct } from '../panel/records.js';
+import { createTestDatabase } from '../test/support/engines.js';
+import { CLIENT_OF, MAY, PRODUCT_OF, PROFILES, checkSeed, counting, seedClosedMay } from './billing-data.js';
+import { percentile } from './support.js';
+
+const args = parseArgs({
+  options: {
+    engine: { type: 'string', default: 'mysql' },
+    services: { type: 'string', default: '100000' },
+    deliveries: { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '20' },
+  },
+}).values;
+
+const engine = args.engine as 'sqlite' | 'mysql';
+const N = Number(args.services);
+const D = Number(args.deliveries);
+const W = Number(args.warmup);
+const ZONE = 'Europe/Brussels';
+const ACTOR = { type: 'cli', id: 'bench' } as const;
+const STAMP = '2026-06-02 09:00:00';
+// what a line of about the module's length costs the panel to add
+const BARE_LINE = 'Bandwidth overusage 1–31 May 2026: 6.000 TB used, 5.000 TB included, 1 000 GB × €0.50 = €500.00 (dispute by 16 June 2026) [OU-0000000000]';
+const say = (s: string) => process.stderr.write(`  [invoice_hook ${engine}] ${s}\n`);
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+const db = await createTestDatabase(engine);
+const { knex } = db;
+try {
+  // 2 June, 09:00 in Brussels: the day the panel generates the renewals due on 9 June.
+  const clock = new ManualClock('2026-06-02T07:00:00Z');
+  const panel = createPanel({ knex, clock, zone: ZONE, log: silentLogger });
+  await panel.migrate();
+  const products = [
+    await addProduct(knex, { name: 'VPS 5 TB', servertype: 'solusvmpro' }, clock.now(), ZONE),
+    await addProduct(knex, { name: 'VPS 4 TB', servertype: 'solusvmpro', tax: true }, clock.now(), ZONE),
+    await addProduct(knex, { name: 'VPS unmetered', servertype: 'solusvmpro' }, clock.now(), ZONE),
+  ];
+  if (products.join() !== '1,2,3') throw new Error(`expected products 1, 2, 3; got ${products.join()}`);
+
+  let t0 = process.hrtime.bigint();
+  await seedPanel(knex, engine, N);
+  const mod = createModule({
+    knex,
+    clock,
+    secretKey: Buffer.alloc(32, 7),
+    zone: ZONE,
+    gatewayFor: () => {
+      throw new Error('no SolusVM in this benchmark');
+    },
+    panel: panel.api,
+    log: createLogger({ level: 'error' }),
+    metering: { writer: 'inline' },
+  });
+  panel.addons.register(mod.addon);
+  const activated = await panel.addons.activate('overusage');
+  if (activated.status !== 'success') throw new Error(`activation: ${activated.description}`);
+  const master = await mod.masters.add({ name: 'bench', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: ZONE }, ACTOR);
+  await seedClosedMay(knex, engine, { services: N, masterId: master.id });
+  if (engine === 'mysql') await knex.raw('ANALYZE TABLE tblclients, tblhosting, tblinvoices, tblinvoiceitems, mod_overusage_services, mod_overusage_periods, mod_overusage_intervals, mod_overusage_samples');
+  else await knex.raw('ANALYZE');
+  await checkSeed(knex, N);
+  await mod.billing.setProduct(1, PROFILES[1], ACTOR);
+  await mod.billing.setProduct(2, PROFILES[2], ACTOR);
+  for (let s = 7; s <= N; s += Math.max(1, Math.floor(N / 100))) {
+    if (PRODUCT_OF(s) !== 3) await mod.billing.setServiceOverride(s, { allowance: '8 TB' }, ACTOR);
+  }
+  for (let s = 11; s <= N; s += Math.max(1, Math.floor(N / 50))) {
+    await mod.billing.setClientWindow(CLIENT_OF(s), { days: 30, counting: 'calendar', holidays: 'BE' }, ACTOR);
+  }
+  const rated = await mod.rating.rateClosedPeriods();
+  say(`seeded and rated ${N} services (${rated.rated} charges) in ${(ms(t0) / 1000).toFixed(1)} s`);
+
+  // Services with an overusage charge, spread over the whole id range: the first W + D get an
+  // InvoiceCreation delivery, the next W + D the bare UpdateInvoice.
+  const billable: number[] = (await knex('mod_overusage_charges').where({ status: 'unbilled' }).orderBy('service_id').select('service_id')).map((r) => Number(r.service_id));
+  const want = 2 * (W + D);
+  if (billable.length < want) throw new Error(`only ${billable.length} services have an overusage charge; ${want} needed`);
+  const stride = billable.length / want;
+  const picked = Array.from({ length: want }, (_, i) => billable[Math.floor(i * stride)]!);
+  const hookServices = picked.filter((_, i) => i % 2 === 0);
+  const bareServices = picked.filter((_, i) => i % 2 === 1);
+  // Half the hook's services are not rated yet: the delivery rates their period itself.
+  const unrated = hookServices.filter((_, i) => i % 2 === 1);
+  await knex('mod_overusage_charges').whereIn('service_id', unrated).delete();
+
+  const hookInvoices = await renewalInvoices(knex, hookServices, N);
+  const bareInvoices = await renewalInvoices(knex, bareServices, N + hookServices.length);
+
+  const hookMs: number[] = [];
+  const bareMs: number[] = [];
+  const ratingMs: number[] = [];
+  const unratedSet = new Set(unrated);
+  // pages InnoDB had to read from disk (server-wide: other clients count too)
+  const diskReads = async () => (engine === 'mysql' ? Number(((await knex.raw("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_reads'")) as unknown as [[{ Value: string }]])[0][0].Value) : 0);
+  let reads0 = 0;
+  for (let i = 0; i < W + D; i++) {
+    if (i === W) reads0 = await diskReads();
+    t0 = process.hrtime.bigint();
+    const run = await panel.hooks.run('InvoiceCreation', { source: 'autogen', user: 'system', invoiceid: hookInvoices[i]!, status: 'Unpaid' });
+    const hookTook = ms(t0);
+    const failed = run.handlers.find((h) => h.outcome === 'error');
+    if (failed) throw new Error(`InvoiceCreation failed: ${JSON.stringify(failed)}`);
+    t0 = process.hrtime.bigint();
+    await panel.api.updateInvoice({ invoiceId: bareInvoices[i]!, newItems: [{ description: BARE_LINE, amount: '500.00', taxed: true }] });
+    const bareTook = ms(t0);
+    if (i >= W) {
+      hookMs.push(hookTook);
+      bareMs.push(bareTook);
+      if (unratedSet.has(hookServices[i]!)) ratingMs.push(hookTook);
+    }
+  }
+  const readsPerDelivery = ((await diskReads()) - reads0) / D;
+
+  // Every delivery must have placed exactly one line, on the panel's invoice and in our table.
+  const placed: Array<{ invoice_id: unknown }> = await knex('mod_overusage_lines as l')
+    .join('tblinvoiceitems as i', function () {
+      this.on('i.id', '=', 'l.invoice_item_id').andOn('i.invoiceid', '=', 'l.invoice_id');
+    })
+    .whereIn('l.invoice_id', hookInvoices)
+    .where('l.status', 'placed')
+    .select('l.invoice_id');
+  const items = await knex('tblinvoiceitems').whereIn('invoiceid', hookInvoices).count({ n: '*' }).first();
+  if (placed.length !== hookInvoices.length || new Set(placed.map((p) => Number(p.invoice_id))).size !== hookInvoices.length || Number(items?.n) !== 2 * hookInvoices.length) {
+    throw new Error(`expected one line on each of ${hookInvoices.length} invoices; found ${placed.length} placed lines and ${Number(items?.n) - hookInvoices.length} added items`);
+  }
+
+  const stats = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: xs.reduce((a, b) => a + b, 0) / xs.length, max: sorted[sorted.length - 1]! };
+  };
+  process.stdout.write(JSON.stringify({ engine, services: N, intervals: N * MAY.days, deliveries: D, warmup: W, rateOnDelivery: ratingMs.length, hook: stats(hookMs), hookRating: stats(ratingMs), bare: stats(bareMs), diskReadsPerDelivery: readsPerDelivery }) + '\n');
+} finally {
+  await db.drop().catch(() => {});
+}
+
+/** 50 000 clients (two VPSs each, a third Dutch), 100 000 monthly VPSs due on 9 June, and each VPS's paid May renewal. */
+async function seedPanel(knex: Knex, engine: 'sqlite' | 'mysql', n: number): Promise<void> {
+  const clients = Math.ceil(n / 2);
+  const c = counting(engine, clients);
+  const s = counting(engine, n);
+  const cat = (...parts: string[]) => (engine === 'mysql' ? `CONCAT(${parts.join(', ')})` : parts.join(' || '));
+  const work = async (trx: Knex | Knex.Transaction) => {
+    await trx.raw(
+      `INSERT INTO tblclients (id, uuid, firstname, lastname, email, language, currency, credit, datecreated, status, created_at, updated_at) ${c.withSeq}` +
+        `SELECT s.n, ${cat("'bench-'", 's.n')}, 'Client', ${cat("'No. '", 's.n')}, ${cat("'client'", 's.n', "'@example.net'")}, CASE WHEN s.n % 3 = 0 THEN 'dutch' ELSE 'english' END, 1, '0.00', '2024-01-15', 'Active', '${STAMP}', '${STAMP}' FROM ${c.from}`,
+    );
+    const userid = engine === 'mysql' ? 'FLOOR((s.n - 1) / 2) + 1' : '(s.n - 1) / 2 + 1';
+    const product = 'CASE WHEN s.n % 10 = 0 THEN 3 ELSE (s.n % 2) + 1 END';
+    await trx.raw(
+      `INSERT INTO tblhosting (id, userid, packageid, regdate, domain, paymentmethod, firstpaymentamount, amount, billingcycle, nextduedate, nextinvoicedate, domainstatus, created_at, updated_at) ${s.withSeq}` +
+        `SELECT s.n, ${userid}, ${product}, '2024-01-15', ${cat("'vps'", 's.n', "'.example.net'")}, 'banktransfer', '19.95', '19.95', 'Monthly', '2026-06-09', '2026-06-09', 'Active', '${STAMP}', '${STAMP}' FROM ${s.from}`,
+    );
+    await trx.raw(
+      `INSERT INTO tblinvoices (id, userid, invoicenum, date, duedate, datepaid, subtotal, credit, tax, tax2, total, status, paymentmethod, notes, created_at, updated_at) ${s.withSeq}` +
+        `SELECT s.n, ${userid}, '', '2026-05-02', '2026-05-09', '2026-05-05 10:00:00', '19.95', '0.00', '0.00', '0.00', '19.95', 'Paid', 'banktransfer', '', '2026-05-02 09:00:00', '2026-05-05 10:00:00' FROM ${s.from}`,
+    );
+    await trx.raw(
+      `INSERT INTO tblinvoiceitems (id, invoiceid, userid, type, relid, description, amount, taxed, duedate, paymentmethod, notes) ${s.withSeq}` +
+        `SELECT s.n, s.n, ${userid}, 'Hosting', s.n, ${cat("'VPS - vps'", 's.n', "'.example.net (09/05/2026 - 08/06/2026)'")}, '19.95', 0, '2026-05-09', 'banktransfer', '' FROM ${s.from}`,
+    );
+  };
+  if (engine === 'mysql') await work(knex);
+  else await knex.transaction(work);
+}
+
+/** One Unpaid renewal invoice per service, as the panel's invoice generation writes it (before its hooks run). */
+async function renewalInvoices(knex: Knex, services: number[], firstId: number): Promise<number[]> {
+  const ids = services.map((_, i) => firstId + 1 + i);
+  await knex.batchInsert(
+    'tblinvoices',
+    services.map((s, i) => ({ id: ids[i], userid: CLIENT_OF(s), invoicenum: '', date: '2026-06-02', duedate: '2026-06-09', subtotal: '19.95', total: '19.95', status: 'Unpaid', paymentmethod: 'banktransfer', notes: '', created_at: STAMP, updated_at: STAMP })),
+    200,
+  );
+  await knex.batchInsert(
+    'tblinvoiceitems',
+    services.map((s, i) => ({ invoiceid: ids[i], userid: CLIENT_OF(s), type: 'Hosting', relid: s, description: `VPS - vps${s}.example.net (09/06/2026 - 08/07/2026)`, amount: '19.95', taxed: 0, duedate: '2026-06-09', paymentmethod: 'banktransfer', notes: '' })),
+    200,
+  );
+  return ids;
+}
