@@ -1,3 +1,4 @@
+import { numberFormat, dateTimeFormat } from './intl-cache.js';
 import { bytesInUnit } from './bytes.js';
 import { type IsoDate, parseIsoDate } from './calendar.js';
 import { invalidInput } from './errors.js';
@@ -46,15 +47,28 @@ const exact = (decimal: string): Intl.StringNumericLiteral => decimal as Intl.St
 
 const utcDate = (date: IsoDate): Date => new Date(`${parseIsoDate(date)}T00:00:00Z`);
 
-const dayFormat = (locale: string) => new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const dayFormat = (locale: string) => dateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+// Dates and periods repeat (every line, every page of a client): each is formatted once.
+// formatRange in particular costs tens of microseconds.
+const formatted = new Map<string, string>();
+function remember(key: string, make: () => string): string {
+  let v = formatted.get(key);
+  if (v === undefined) {
+    v = make();
+    if (formatted.size >= 5000) formatted.clear();
+    formatted.set(key, v);
+  }
+  return v;
+}
 
 /** "15 June 2013" / "15 juni 2013". */
-export const formatDay = (date: IsoDate, locale: string): string => plainSpaces(dayFormat(locale).format(utcDate(date)));
+export const formatDay = (date: IsoDate, locale: string): string => remember(`d|${locale}|${date}`, () => plainSpaces(dayFormat(locale).format(utcDate(date))));
 
 /** "1 – 31 May 2013", "15 May – 14 June 2013", "1–31 mei 2013": as compact as Intl makes it. */
 export function formatPeriod(start: IsoDate, end: IsoDate, locale: string): string {
   if (end < start) throw invalidInput('a period must not end before it starts', { start, end });
-  return plainSpaces(dayFormat(locale).formatRange(utcDate(start), utcDate(end)));
+  return remember(`p|${locale}|${start}|${end}`, () => plainSpaces(dayFormat(locale).formatRange(utcDate(start), utcDate(end))));
 }
 
 /** Bytes are shown in TB for products sold in GB or TB, in TiB for GiB or TiB. */
@@ -62,16 +76,16 @@ export const displayUnit = (unit: SoldUnit): 'TB' | 'TiB' => (unit === 'GiB' || 
 
 /** "6.000 TB" / "6,000 TB": 3 decimals, half-up. */
 export function formatByteAmount(bytes: bigint, unit: 'TB' | 'TiB' | SoldUnit, locale: string): string {
-  const nf = new Intl.NumberFormat(locale, { minimumFractionDigits: 3, maximumFractionDigits: 3 });
+  const nf = numberFormat(locale, { minimumFractionDigits: 3, maximumFractionDigits: 3 });
   return plainSpaces(`${nf.format(exact(bytesInUnit(bytes, unit, 3)))} ${unit}`);
 }
 
 /** A whole number with the locale's grouping: 6,000,000,000,000 / 6.000.000.000.000. */
-export const formatInteger = (value: bigint, locale: string): string => plainSpaces(new Intl.NumberFormat(locale).format(value));
+export const formatInteger = (value: bigint, locale: string): string => plainSpaces(numberFormat(locale).format(value));
 
 /** An exact decimal string with at most 6 decimals, trailing zeros dropped: "1,000", "2.345679". */
 export function formatQuantity(decimal: string, locale: string): string {
-  const nf = new Intl.NumberFormat(locale, { minimumFractionDigits: 0, maximumFractionDigits: RATE_SCALE });
+  const nf = numberFormat(locale, { minimumFractionDigits: 0, maximumFractionDigits: RATE_SCALE });
   return plainSpaces(nf.format(exact(decimal)));
 }
 
@@ -83,7 +97,7 @@ function formatOverQuantity(decimal: string, locale: string): string {
 /** A unit price: at least the currency's decimals, up to the rate's 6 ("€0.50", "€0.000125", "¥80"). */
 export function formatRate(rate: string, currency: string, locale: string): string {
   const digits = minorDigits(currency);
-  const nf = new Intl.NumberFormat(locale, {
+  const nf = numberFormat(locale, {
     style: 'currency',
     currency,
     minimumFractionDigits: digits,
@@ -300,7 +314,7 @@ const EXPLAIN = {
 /** The precise amount (10 decimals) with the currency, trailing zeros beyond the minor unit dropped. */
 function formatPrecise(precise: string, currency: string, locale: string): string {
   const digits = minorDigits(currency);
-  const nf = new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: Math.max(digits, 10) });
+  const nf = numberFormat(locale, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: Math.max(digits, 10) });
   return plainSpaces(nf.format(exact(precise)));
 }
 

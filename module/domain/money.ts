@@ -1,3 +1,4 @@
+import { numberFormat } from './intl-cache.js';
 import { invalidInput } from './errors.js';
 
 /**
@@ -28,9 +29,16 @@ export function assertCurrency(code: string): string {
   return code;
 }
 
+const DIGITS = new Map<string, number>();
+
 /** Digits after the decimal point of the currency's minor unit (EUR 2, JPY 0, BHD 3). */
 export function minorDigits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency: assertCurrency(currency) }).resolvedOptions().maximumFractionDigits ?? 2;
+  let d = DIGITS.get(currency);
+  if (d === undefined) {
+    d = numberFormat('en', { style: 'currency', currency: assertCurrency(currency) }).resolvedOptions().maximumFractionDigits ?? 2;
+    DIGITS.set(currency, d);
+  }
+  return d;
 }
 
 const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
@@ -98,7 +106,7 @@ export const moneyToDecimalString = (m: Money): string => scaledToString(m.amoun
 
 /** Localised currency text, e.g. "€ 1.234,50" (nl) or "€1,234.50" (en); exact: Intl gets a decimal string. */
 export function formatMoney(m: Money, locale: string): string {
-  return new Intl.NumberFormat(locale, { style: 'currency', currency: m.currency }).format(moneyToDecimalString(m) as unknown as number);
+  return numberFormat(locale, { style: 'currency', currency: m.currency }).format(moneyToDecimalString(m) as unknown as number);
 }
 
 /**

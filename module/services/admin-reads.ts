@@ -306,7 +306,8 @@ export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsSer
         const q = disputesQuery().where('d.state', 'open').orderBy([{ column: 'd.opened_at', order: 'asc' }, { column: 'd.id', order: 'asc' }]).limit(limit + 1);
         if (opts.after !== undefined && opts.after !== null && opts.after !== '') {
           const [at, id] = openCursor(opts.after);
-          q.andWhere((w) => w.where('d.opened_at', '>', at).orWhere((x) => x.where('d.opened_at', '=', at).andWhere('d.id', '>', id)));
+          // (opened_at, id) > (at, id), written so both engines read it as a range of the (state, opened_at) index
+          q.andWhere('d.opened_at', '>=', at).andWhere((w) => w.where('d.opened_at', '>', at).orWhere('d.id', '>', id));
         }
         const rows = (await q).map(disputeRow);
         return pageOf(rows, limit, (last) => `${last.openedAt}|${last.id}`);

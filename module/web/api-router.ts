@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import path from 'node:path';
 import cookieParser from 'cookie-parser';
 import ejs from 'ejs';
@@ -161,7 +162,17 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   const assets = `${base}/assets`;
   const r = express.Router();
   const languages = new TtlCache<string>(5 * 60_000, 10_000, deps.now);
-  const pages = new TtlCache<string>(deps.cacheMs, 2000, deps.now);
+  const pages = new TtlCache<{ body: Buffer; etag: string }>(deps.cacheMs, 2000, deps.now);
+  // a token is checked once and remembered (its expiry is still checked on every use)
+  const verified = new Map<string, VerifiedToken>();
+  const verify = (token: string): VerifiedToken => {
+    const hit = verified.get(token);
+    if (hit && hit.expiresAt * 1000 > deps.now()) return hit;
+    const v = deps.signer.verify(token);
+    if (verified.size >= 10_000) verified.clear();
+    verified.set(token, v);
+    return v;
+  };
   const now = () => deps.clock.now();
 
   const headers = helmet(
@@ -204,7 +215,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     (req, res, next) => {
       const found = tokenOf(req, cookie);
       if (!found) throw new ModuleError('UNAUTHORIZED', 'an access token is required (Authorization: Bearer <token>)');
-      const v = deps.signer.verify(found.token);
+      const v = verify(found.token);
       if (want !== 'any' && v.type !== want) throw new ModuleError('NOT_ALLOWED', want === 'admin' ? 'this needs an admin token' : 'this needs a client token');
       res.locals.subject = v;
       res.locals.subjectKey = `${v.type}:${v.id}`;
@@ -261,6 +272,8 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   }
 
   // ---- embed pages ------------------------------------------------------------------------------
+  const parseCookies = cookieParser();
+  const cookies: RequestHandler = (req, res, next) => (req.headers.authorization ? next() : parseCookies(req, res, next));
   const embedShell = (lang: string, title: string, body: string) =>
     `<!doctype html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="${assets}/overusage.css"></head><body class="ou-embed"><main style="max-width:1100px;margin:0 auto;padding:1rem">${body}</main></body></html>`;
 
@@ -306,23 +319,24 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const periods = text(q.periods) || null;
     const periodId = idCursor(text(q.period), 'period');
     const locale = await clientLocale(req, v.id);
-    const csrf = deps.signer.csrfFor(v);
     const key = `${v.id}|${deps.widget.generation(v.id)}|${v.nonce}|${serviceId ?? ''}|${periods ?? ''}|${periodId ?? ''}|${locale}`;
-    let html = flash ? undefined : pages.get(key);
-    if (html === undefined) {
+    let page = flash ? undefined : pages.get(key);
+    if (page === undefined) {
       const view = await deps.widget.view({ clientId: v.id, locale, serviceId, periodsBefore: periods, periodId, surface: 'embed', links: clientLinks(deps.signer.issue({ type: 'client', id: v.id }).token) });
-      const body = await ejs.renderFile(path.join(CLIENT_VIEWS, 'usage.ejs'), { view: flash ? { ...view, flash } : view, csrf }, { cache: true });
-      html = embedShell(view.lang, view.w.title, body);
-      if (!flash) pages.set(key, html);
+      const html = embedShell(view.lang, view.w.title, await ejs.renderFile(path.join(CLIENT_VIEWS, 'usage.ejs'), { view: flash ? { ...view, flash } : view, csrf: deps.signer.csrfFor(v) }, { cache: true }));
+      // kept as bytes with their ETag: express would encode and hash the same page on every request
+      const body = Buffer.from(html, 'utf8');
+      page = { body, etag: `W/"${crypto.createHash('sha1').update(body).digest('base64url')}"` };
+      if (!flash) pages.set(key, page);
     }
-    res.set('Cache-Control', 'private, no-store').type('html').send(html);
+    res.set('Cache-Control', 'private, no-store').set('ETag', page.etag).type('html').send(page.body);
   }
 
-  r.get('/embed/client', cookieParser(), authenticate('client', 'c'), async (req, res) => {
+  r.get('/embed/client', cookies, authenticate('client', 'c'), async (req, res) => {
     if (moveTokenToCookie(req, res, 'c')) return;
     await clientPage(req, res, null);
   });
-  r.post('/embed/client', cookieParser(), form, authenticate('client', 'c'), checkCsrf, async (req, res) => {
+  r.post('/embed/client', cookies, form, authenticate('client', 'c'), checkCsrf, async (req, res) => {
     const v = subjectOf(res);
     const flash = await deps.widget.post(v.id, (req.body ?? {}) as Record<string, unknown>, await clientLocale(req, v.id));
     await clientPage(req, res, flash);
@@ -339,11 +353,11 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const html = await deps.adminTab({ adminId: v.id, request: { method: req.method, query, body: (req.body ?? {}) as Record<string, unknown> }, href: adminHref, panel: null as PanelLinks | null, csrf: deps.signer.csrfFor(v) });
     res.set('Cache-Control', 'private, no-store').type('html').send(embedShell('en', 'Overusage', html));
   }
-  r.get('/embed/admin', cookieParser(), authenticate('admin', 'a'), async (req, res) => {
+  r.get('/embed/admin', cookies, authenticate('admin', 'a'), async (req, res) => {
     if (moveTokenToCookie(req, res, 'a')) return;
     await adminPage(req, res);
   });
-  r.post('/embed/admin', cookieParser(), form, authenticate('admin', 'a'), checkCsrf, adminPage);
+  r.post('/embed/admin', cookies, form, authenticate('admin', 'a'), checkCsrf, adminPage);
 
   // ---- JSON API: who am I ----------------------------------------------------------------------
   const api = express.Router();

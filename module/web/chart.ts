@@ -1,3 +1,4 @@
+import { numberFormat } from '../domain/intl-cache.js';
 import { addDays, daysBetween, type IsoDate } from '../domain/calendar.js';
 import { bytesInUnit, UNIT_BYTES, type ByteUnit } from '../domain/bytes.js';
 import type { DayFigure } from '../domain/daily-series.js';
@@ -73,7 +74,7 @@ const PLOT = { x: 58, y: 10, w: WIDTH - 58 - 10, h: HEIGHT - 10 - 26 };
 
 /** An exact byte figure in a unit with `decimals` decimals, in the locale. */
 export function formatIn(bytes: bigint, unit: ByteUnit, locale: string, decimals = 2): string {
-  const nf = new Intl.NumberFormat(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  const nf = numberFormat(locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
   return `${nf.format(bytesInUnit(bytes, unit, decimals) as Intl.StringNumericLiteral).replace(/\u202f/g, '\u00a0')}\u00a0${unit}`;
 }
 
@@ -95,7 +96,7 @@ export function buildChart(input: ChartInput): ChartView {
   const slot = PLOT.w / n;
   const barW = Math.max(1, slot * 0.72);
   const round = (v: number) => Math.round(v * 10) / 10;
-  const nf = new Intl.NumberFormat(input.locale, { maximumFractionDigits: top < 10 ? 2 : 0 });
+  const nf = numberFormat(input.locale, { maximumFractionDigits: top < 10 ? 2 : 0 });
 
   const bars: ChartBar[] = [];
   const rows: ChartRow[] = [];

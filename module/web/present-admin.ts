@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { dateTimeFormat } from '../domain/intl-cache.js';
 import { displayUnit, formatAmount, formatByteAmount, formatDay, formatInteger } from '../domain/line-text.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
 import type { MasterView } from '../services/masters.js';
@@ -45,7 +46,11 @@ export interface AdminCtx {
   zone: string;
 }
 
-const whenIn = (zone: string) => (iso: string | null): string => (iso ? DateTime.fromISO(iso, { zone: 'utc' }).setZone(zone).toFormat('d LLL yyyy HH:mm') : '–');
+/** "5 Jun 2013, 12:00" in the panel's zone (Intl, made once: luxon's zone conversion costs more per row) */
+const whenIn = (zone: string) => {
+  const f = dateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: zone });
+  return (iso: string | null): string => (iso ? f.format(new Date(iso)) : '–');
+};
 
 const shown = (unit: SoldUnit | null | undefined) => displayUnit(unit ?? 'GB');
 
@@ -54,7 +59,7 @@ export const DISPUTE_STATE_LABEL: Record<string, string> = { open: 'open', uphel
 export function presentLineRow(l: LineRow, { href, panel, now }: AdminCtx) {
   const w = wordsFor('en');
   const state = lineState(l);
-  const closes = DateTime.fromISO(l.deadlineClosesAt, { zone: 'utc' });
+  const closes = Date.parse(l.deadlineClosesAt);
   return {
     id: l.id,
     ref: l.refCode,
@@ -70,7 +75,7 @@ export function presentLineRow(l: LineRow, { href, panel, now }: AdminCtx) {
     state,
     stateLabel: w.lineStatus[state] ?? state,
     deadline: formatDay(l.deadlineLastDay, L),
-    windowOpen: now < closes,
+    windowOpen: now.toMillis() < closes,
     disputeHref: l.dispute ? href({ a: 'dispute', id: l.dispute.id }) : null,
     description: l.description,
   };
@@ -78,8 +83,7 @@ export function presentLineRow(l: LineRow, { href, panel, now }: AdminCtx) {
 
 export function presentDisputeRow(d: DisputeRow, { href, panel, now, zone }: AdminCtx) {
   const when = whenIn(zone);
-  const opened = DateTime.fromISO(d.openedAt, { zone: 'utc' });
-  const waiting = Math.max(0, Math.floor(now.diff(opened, 'days').days));
+  const waiting = Math.max(0, Math.floor((now.toMillis() - Date.parse(d.openedAt)) / 86_400_000));
   return {
     id: d.id,
     href: href({ a: 'dispute', id: d.id }),

@@ -1,3 +1,4 @@
+import { numberFormat, dateTimeFormat } from '../domain/intl-cache.js';
 import { DateTime } from 'luxon';
 import { daysBetween, type IsoDate } from '../domain/calendar.js';
 import { displayUnit, formatAmount, formatByteAmount, formatDay, formatPeriod, textLanguage } from '../domain/line-text.js';
@@ -114,10 +115,10 @@ export interface WidgetInput {
 const dailyUnit = (u: SoldUnit): 'GB' | 'GiB' => (u === 'GiB' || u === 'TiB' ? 'GiB' : 'GB');
 
 export const pctText = (decimal: string | null, locale: string): string =>
-  decimal === null ? '–' : `${new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(decimal as Intl.StringNumericLiteral)}\u00a0%`;
+  decimal === null ? '–' : `${numberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(decimal as Intl.StringNumericLiteral)}\u00a0%`;
 
 export const shortDay = (locale: string) => {
-  const f = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', timeZone: 'UTC' });
+  const f = dateTimeFormat(locale, { day: 'numeric', month: 'short', timeZone: 'UTC' });
   return (d: IsoDate) => f.format(new Date(`${d}T00:00:00Z`));
 };
 
