@@ -77,6 +77,10 @@ export interface ServiceView {
   meter: MeterView | null;
   projection: { use: string; cost: string; runOut: string } | null;
   thresholds: string;
+  /** the notice sent this period, and the VPS throttled or suspended at the limit */
+  notices: Array<{ kind: 'info' | 'warn'; text: string }>;
+  /** what happens at the limit, when the product does more than bill */
+  policy: string | null;
   chart: ChartView | null;
   /** what the chart shows: this period, or a past one (then a link back) */
   chartTitle: string;
@@ -107,6 +111,7 @@ export interface WidgetInput {
   periods: Page<PeriodRow> | null;
   lines: LineRow[];
   focus?: PeriodFocus | null;
+  banner?: UsageBanner | null;
   links: WidgetLinks;
   flash?: WidgetView['flash'];
   assets: string;
@@ -207,13 +212,22 @@ export function presentMeter(pctDecimal: string | null, projectedPct: number | n
   };
 }
 
+/** What the threshold notices and the policy at the limit said about the open period (module/services/threshold-notices.ts). */
+export interface UsageBanner {
+  pct: number;
+  decidedAt: string;
+  limitAction: { action: string; status: string } | null;
+}
+
+const ACTIVE_LIMIT = ['pending', 'applied', 'observed'];
+
 /** A past period to chart instead of the open one. */
 export interface PeriodFocus {
   period: PeriodRow;
   days: DayFigure[];
 }
 
-export function presentService(u: ServiceUsage, label: string, periods: Page<PeriodRow> | null, lines: LineRow[], input: Pick<WidgetInput, 'locale' | 'now' | 'links'> & { focus?: PeriodFocus | null }): ServiceView {
+export function presentService(u: ServiceUsage, label: string, periods: Page<PeriodRow> | null, lines: LineRow[], input: Pick<WidgetInput, 'locale' | 'now' | 'links'> & { focus?: PeriodFocus | null; banner?: UsageBanner | null }): ServiceView {
   const { locale, now, links } = input;
   const w = wordsFor(textLanguage(locale));
   const shown = displayUnit(u.unit);
@@ -272,6 +286,14 @@ export function presentService(u: ServiceUsage, label: string, periods: Page<Per
     });
   }
   const past = (periods?.rows ?? []).filter((p) => p.status !== 'open');
+  const notices: ServiceView['notices'] = [];
+  const b = open ? (input.banner ?? null) : null;
+  if (b) {
+    const limit = b.limitAction && ACTIVE_LIMIT.includes(b.limitAction.status) ? b.limitAction.action : null;
+    if (limit) notices.push({ kind: 'warn', text: limit === 'suspend' ? w.limitSuspended : w.limitThrottled });
+    notices.push({ kind: 'info', text: w.noticeSent(b.pct, formatDay(DateTime.fromISO(b.decidedAt).toISODate()!, locale)) });
+  }
+  const action = (u.profile as { limitPolicy?: { action?: string } } | null)?.limitPolicy?.action;
   return {
     id: u.service.serviceId,
     label,
@@ -284,6 +306,8 @@ export function presentService(u: ServiceUsage, label: string, periods: Page<Per
     meter,
     projection,
     thresholds: a ? a.thresholds.map((p) => `${p}\u00a0%`).join(', ') : '',
+    notices,
+    policy: action === 'throttle' ? w.policyThrottle : action === 'suspend' ? w.policySuspend : null,
     chart,
     chartTitle,
     chartBack: focus ? links.service(u.service.serviceId) : null,

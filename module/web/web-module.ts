@@ -19,7 +19,7 @@ import { createUsageReads, idCursor } from '../services/usage-reads.js';
 import { createAdminTab } from './admin-tab.js';
 import { createWebRouter } from './api-router.js';
 import type { Href, PanelLinks } from './present-admin.js';
-import { presentService, type WidgetLinks } from './present-usage.js';
+import { presentService, type UsageBanner, type WidgetLinks } from './present-usage.js';
 import { createDisputeLimiter } from './rate-limit.js';
 import { createTokenSigner } from './tokens.js';
 import { createWidget } from './widget.js';
@@ -59,6 +59,8 @@ export interface WebDeps {
   evidence: EvidenceService;
   disputes: DisputeService | undefined;
   log: Logger;
+  /** the threshold notice and the action at the limit of a service's open period (when notices are sent) */
+  banner?: (serviceId: number) => Promise<UsageBanner | null>;
   options?: WebOptions;
 }
 
@@ -92,7 +94,7 @@ export function createWeb(deps: WebDeps) {
   const admin = createAdminReads({ knex: deps.knex, billing: deps.billing, reads, now });
   const signer = createTokenSigner(deps.secretKey, now);
   const limiter = createDisputeLimiter(o.disputeRateLimit ?? { windowMs: 15 * 60_000, limit: 10 });
-  const widget = createWidget({ reads, disputes: deps.disputes, panel: deps.panel, clock: deps.clock, limiter, log: deps.log, assets, cacheMs, now });
+  const widget = createWidget({ reads, disputes: deps.disputes, panel: deps.panel, clock: deps.clock, limiter, log: deps.log, assets, cacheMs, now, ...(deps.banner ? { banner: deps.banner } : {}) });
   const adminTab = createAdminTab({
     reads,
     admin,

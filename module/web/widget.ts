@@ -6,7 +6,7 @@ import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { DisputeService } from '../services/disputes.js';
 import { idCursor, type UsageReads } from '../services/usage-reads.js';
-import { presentMeter, presentWidget, pctText, type WidgetLinks, type WidgetView } from './present-usage.js';
+import { presentMeter, presentWidget, pctText, type UsageBanner, type WidgetLinks, type WidgetView } from './present-usage.js';
 import type { DisputeLimiter } from './rate-limit.js';
 import { TtlCache } from './ttl-cache.js';
 import { wordsFor } from './words.js';
@@ -27,6 +27,8 @@ export interface WidgetDeps {
   limiter: DisputeLimiter;
   log: Logger;
   assets: string;
+  /** the threshold notice and the action at the limit of a service's open period, when the module sends notices */
+  banner?: (serviceId: number) => Promise<UsageBanner | null>;
   /** how long a built page is served as it was (ms); 0 turns the cache off */
   cacheMs: number;
   now: () => number;
@@ -47,6 +49,7 @@ export interface WidgetRequest {
 export function createWidget(deps: WidgetDeps) {
   const views = new TtlCache<WidgetView>(deps.cacheMs, 5000, deps.now);
   const labels = new TtlCache<Map<number, string>>(5 * 60_000, 5000, deps.now);
+  const summaries = new TtlCache<Awaited<ReturnType<typeof summarize>>>(deps.cacheMs, 5000, deps.now);
   // bumped by every change a client makes here, so their next page is built afresh
   const generation = new Map<number, number>();
   const invalidate = (clientId: number): void => {
@@ -70,20 +73,30 @@ export function createWidget(deps: WidgetDeps) {
     return out;
   }
 
+  // a banner is a courtesy: the page shows without it when it cannot be read
+  const bannerOf = (serviceId: number): Promise<UsageBanner | null> =>
+    deps.banner
+      ? deps.banner(serviceId).catch((err: unknown) => {
+          deps.log.warn('widget.banner_failed', { serviceId, error: (err as Error).message });
+          return null;
+        })
+      : Promise.resolve(null);
+
   async function build(req: WidgetRequest): Promise<WidgetView> {
     const services = await deps.reads.clientServices(req.clientId);
     const base = { locale: req.locale, now: deps.clock.now(), services, links: req.links(), assets: deps.assets, lines: [] as never[] };
     if (services.length === 0) return presentWidget({ ...base, labels: new Map(), usage: null, periods: null });
     const wanted = req.serviceId ?? services[0]!.serviceId;
     if (!services.some((s) => s.serviceId === wanted)) throw new ModuleError('NOT_FOUND', `service ${wanted} is not one of yours`);
-    const [usage, periods, lines, names, focus] = await Promise.all([
+    const [usage, periods, lines, names, focus, banner] = await Promise.all([
       deps.reads.serviceUsage(wanted, { clientId: req.clientId }),
       deps.reads.periods(wanted, { clientId: req.clientId, before: req.periodsBefore ?? null, limit: 12 }),
       deps.reads.lines({ clientId: req.clientId, serviceId: wanted }, { limit: 50 }),
       labelsOf(req.clientId),
       req.periodId ? deps.reads.periodDays(wanted, req.periodId, { clientId: req.clientId }) : Promise.resolve(null),
+      bannerOf(wanted),
     ]);
-    return presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus });
+    return presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus, banner });
   }
 
   return {
@@ -105,6 +118,7 @@ export function createWidget(deps: WidgetDeps) {
     clearCache(): void {
       views.clear();
       labels.clear();
+      summaries.clear();
     },
 
     /** Carries out a form post of the client page; answers with the message to show. */
@@ -144,33 +158,42 @@ export function createWidget(deps: WidgetDeps) {
       }
     },
 
-    /** The client home panel's content: each metered service's use of its allowance. */
+    /** The client home panel's content: each metered service's use of its allowance (kept like the page). */
     async summary(clientId: number, locale: string) {
-      const w = wordsFor(textLanguage(locale));
-      const services = await deps.reads.clientServices(clientId);
-      if (services.length === 0) return null;
-      const names = await labelsOf(clientId);
-      const rows = [];
-      for (const s of services.filter((x) => x.active).slice(0, 5)) {
-        const u = await deps.reads.serviceUsage(s.serviceId, { clientId });
-        const a = u.assessment;
-        rows.push({
-          id: s.serviceId,
-          label: names.get(s.serviceId) ?? `#${s.serviceId}`,
-          meter: a ? presentMeter(a.percentUsed, null, a.thresholds, a.crossed, locale, w) : null,
-          pct: a ? pctText(a.percentUsed, locale) : '',
-        });
-      }
-      const lines = await deps.reads.lines({ clientId }, { limit: 50 });
-      const now = deps.clock.now();
-      const underDispute = lines.rows.filter((l) => l.dispute?.state === 'open').length;
-      const disputable = lines.rows.filter((l) => !l.dispute && l.status === 'placed' && now.toMillis() < DateTime.fromISO(l.deadlineClosesAt).toMillis()).length;
-      return { rows, underDispute: underDispute ? w.homeOpenDisputes(underDispute) : '', disputable: disputable ? w.homeDisputable(disputable) : '', w };
+      const key = `${clientId}|${generation.get(clientId) ?? 0}|${locale}`;
+      const hit = summaries.get(key);
+      if (hit !== undefined) return hit;
+      const made = await summarize(clientId, locale);
+      summaries.set(key, made);
+      return made;
     },
 
     labels: labelsOf,
     localeOf: (language: string | null | undefined) => localeForClient(language),
   };
+
+  async function summarize(clientId: number, locale: string) {
+    const w = wordsFor(textLanguage(locale));
+    const services = await deps.reads.clientServices(clientId);
+    if (services.length === 0) return null;
+    const names = await labelsOf(clientId);
+    const rows = [];
+    for (const s of services.filter((x) => x.active).slice(0, 5)) {
+      const u = await deps.reads.serviceUsage(s.serviceId, { clientId });
+      const a = u.assessment;
+      rows.push({
+        id: s.serviceId,
+        label: names.get(s.serviceId) ?? `#${s.serviceId}`,
+        meter: a ? presentMeter(a.percentUsed, null, a.thresholds, a.crossed, locale, w) : null,
+        pct: a ? pctText(a.percentUsed, locale) : '',
+      });
+    }
+    const lines = await deps.reads.lines({ clientId }, { limit: 50 });
+    const now = deps.clock.now();
+    const underDispute = lines.rows.filter((l) => l.dispute?.state === 'open').length;
+    const disputable = lines.rows.filter((l) => !l.dispute && l.status === 'placed' && now.toMillis() < DateTime.fromISO(l.deadlineClosesAt).toMillis()).length;
+    return { rows, underDispute: underDispute ? w.homeOpenDisputes(underDispute) : '', disputable: disputable ? w.homeDisputable(disputable) : '', w };
+  }
 }
 
 export type Widget = ReturnType<typeof createWidget>;

@@ -126,6 +126,21 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     expect(await db().knex('mod_overusage_disputes').select('id', 'state', 'version')).to.deep.equal(before);
   });
 
+  it('shows the threshold notice sent this period and the VPS throttled at the limit', async () => {
+    const profile = (await s.mod.billing.getProduct(s.story.productId))!;
+    await s.mod.billing.setProduct(s.story.productId, { ...profile, allowance: '400 GB', limitPolicy: { action: 'throttle', throttleMbps: 10 } }, { type: 'cli', id: 'test' });
+    const { agent } = await login(s.app, ANN);
+    const before = textOf((await agent.get('/index.php?m=overusage').expect(200)).text);
+    expect(before).to.include('When the allowance is used up, the speed of this VPS is limited until the next period.');
+    await s.mod.thresholds!.run({ decide: true });
+    await s.mod.limits.run({ decide: true });
+    const after = await agent.get('/index.php?m=overusage').expect(200);
+    const t = textOf(after.text);
+    expect(t).to.include("On 5 June 2013 we told you this period's traffic had reached 100 % of the allowance.");
+    expect(t).to.include('The allowance is used up: the speed of this VPS is limited until the next period starts.');
+    expect(after.text).to.include('class="ou-notice ou-notice-warn" role="alert"');
+  });
+
   it('says why a line can no longer be disputed once the window has closed, naming the deadline', async () => {
     s.f.clock.set('2013-06-17T08:00:00Z');
     const { agent } = await login(s.app, ANN);
