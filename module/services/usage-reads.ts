@@ -3,8 +3,8 @@ import { daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calend
 import { dailySeries, type DayFigure } from '../domain/daily-series.js';
 import { invalidInput, notFound } from '../domain/errors.js';
 import { expectedEndDate, lastBoundaryAtOrBefore, parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
-import { crossedThresholds, DEFAULT_THRESHOLDS, percentUsed, periodAllowance, projectCost, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
-import { ratedChargeFromJson, type RatedCharge, type RatingPlan, type SoldUnit } from '../domain/usage-rating.js';
+import { crossedThresholds, DEFAULT_THRESHOLDS, percentUsed, periodAllowance, periodSeconds, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
+import { ratedChargeFromJson, rateUsage, type RatedCharge, type RatingPlan, type SoldUnit } from '../domain/usage-rating.js';
 import { toBig, toBigOrNull, toDate, toDateOrNull, toInstant, toInstantOrNull, toNum } from '../adapters/rows.js';
 import { PlanNotPossible, ratingPlan, type BillingProfile, type BillingSettingsService } from './billing-settings.js';
 
@@ -284,6 +284,23 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
     return n;
   }
 
+  // projectCost (domain/thresholds.ts) with the period's seconds worked out once per shape: the
+  // dashboard rates thousands of services that share a handful of periods.
+  const seconds = new Map<string, bigint>();
+  function costOf(plan: RatingPlan, shape: PeriodShape, usedBytes: bigint, projectedUsedBytes: bigint | null, zone: string): ProjectedCost | null {
+    if (plan.model.kind === 'p95' || shape.end === null || projectedUsedBytes === null) return null;
+    const key = `${shape.from}|${shape.end}|${zone}`;
+    let secs = seconds.get(key);
+    if (secs === undefined) {
+      secs = periodSeconds(shape.from, shape.end, zone);
+      if (seconds.size > 10_000) seconds.clear();
+      seconds.set(key, secs);
+    }
+    const days = Math.max(1, daysBetween(shape.from, shape.end) + 1);
+    const usage = (bytes: bigint) => rateUsage({ usedBytes: bytes, days, nominalDays: shape.nominalDays ?? days, seconds: secs }, plan).amountMinor;
+    return { soFarMinor: usage(usedBytes), atEndMinor: usage(projectedUsedBytes), currency: plan.currency };
+  }
+
   async function masters(): Promise<Map<number, MasterRule>> {
     const rows = await knex('mod_overusage_masters').select('id', 'reset_policy', 'time_zone');
     return new Map(rows.map((m) => [toNum(m.id), { policy: m.reset_policy, zone: String(m.time_zone) }]));
@@ -321,7 +338,7 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
         crossed: crossedThresholds(open.usedBytes, allowanceBytes, thresholds),
         percentUsed: percentUsed(open.usedBytes, allowanceBytes),
         projection,
-        cost: projectCost(plan, shape, open.usedBytes, projection.projectedUsedBytes, master.zone),
+        cost: costOf(plan, shape, open.usedBytes, projection.projectedUsedBytes, master.zone),
       },
     };
   }
