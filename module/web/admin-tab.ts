@@ -202,8 +202,9 @@ export function createAdminTab(deps: AdminTabDeps) {
     const q = request.query;
     let page = str(q.a) || 'dashboard';
     const ctx: AdminCtx = { href, panel: input.panel, now: deps.clock.now(), zone: deps.zone };
+    // the page's script posts previews with a full token; its download links carry a read-only one
     const { token } = deps.signer.issue({ type: 'admin', id: input.adminId });
-    const files = tokenLinks(token);
+    const files = tokenLinks(deps.signer.issue({ type: 'admin', id: input.adminId }, { readOnly: true }).token);
     let flash: Flash = null;
     let preview: { amount: string; explanation: string } | null = null;
     let report: { masterId: number; report: ConnectionReport } | undefined;

@@ -217,6 +217,8 @@ export function createWebRouter(deps: WebRouterDeps): Router {
       if (!found) throw new ModuleError('UNAUTHORIZED', 'an access token is required (Authorization: Bearer <token>)');
       const v = verify(found.token);
       if (want !== 'any' && v.type !== want) throw new ModuleError('NOT_ALLOWED', want === 'admin' ? 'this needs an admin token' : 'this needs a client token');
+      // a download link's token reads; it neither posts nor opens a page that posts
+      if (v.readOnly && (cookie !== null || (req.method !== 'GET' && req.method !== 'HEAD'))) throw new ModuleError('NOT_ALLOWED', 'this token is for reading only');
       res.locals.subject = v;
       res.locals.subjectKey = `${v.type}:${v.id}`;
       res.locals.via = found.via;
@@ -322,7 +324,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const key = `${v.id}|${deps.widget.generation(v.id)}|${v.nonce}|${serviceId ?? ''}|${periods ?? ''}|${periodId ?? ''}|${locale}`;
     let page = flash ? undefined : pages.get(key);
     if (page === undefined) {
-      const view = await deps.widget.view({ clientId: v.id, locale, serviceId, periodsBefore: periods, periodId, surface: 'embed', links: clientLinks(deps.signer.issue({ type: 'client', id: v.id }).token) });
+      const view = await deps.widget.view({ clientId: v.id, locale, serviceId, periodsBefore: periods, periodId, surface: 'embed', links: clientLinks(deps.signer.issue({ type: 'client', id: v.id }, { readOnly: true }).token) });
       const html = embedShell(view.lang, view.w.title, await ejs.renderFile(path.join(CLIENT_VIEWS, 'usage.ejs'), { view: flash ? { ...view, flash } : view, csrf: deps.signer.csrfFor(v) }, { cache: true }));
       // kept as bytes with their ETag: express would encode and hash the same page on every request
       const body = Buffer.from(html, 'utf8');

@@ -7,7 +7,8 @@ import { ModuleError } from '../domain/errors.js';
  *
  *   ou1.<a|c>.<id>.<expires, unix seconds>.<nonce>.<mac>
  *
- * where mac = base64url(HMAC-SHA256(key, "ou1.<a|c>.<id>.<expires>.<nonce>")) and the key is
+ * (`ou1r.` for a read-only token: the download links a page carries, which must not post) where
+ * mac = base64url(HMAC-SHA256(key, everything before it)) and the key is
  * derived from the module's secret key with HKDF-SHA256 (info "overusage web tokens v1"), so the
  * secret that seals SolusVM credentials is never used as a MAC key itself. The nonce (16 random
  * bytes) makes every token distinct and keys its CSRF token. Tokens are bearer credentials: they
@@ -24,6 +25,8 @@ export interface VerifiedToken extends Subject {
   /** unix seconds */
   expiresAt: number;
   nonce: string;
+  /** good for reading only (GET): what download links carry */
+  readOnly: boolean;
 }
 
 export const TOKEN_PREFIX = 'ou1';
@@ -31,10 +34,10 @@ export const TOKEN_PREFIX = 'ou1';
 export const MAX_TOKEN_TTL_SECONDS = 24 * 3600;
 export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
 
-const TOKEN = /^ou1\.([ac])\.([1-9]\d{0,15})\.(\d{9,11})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+const TOKEN = /^ou1(r?)\.([ac])\.([1-9]\d{0,15})\.(\d{9,11})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 
 export interface TokenSigner {
-  issue(subject: Subject, opts?: { ttlSeconds?: number }): { token: string; expiresAt: number };
+  issue(subject: Subject, opts?: { ttlSeconds?: number; readOnly?: boolean }): { token: string; expiresAt: number };
   /** the subject, or an UNAUTHORIZED error saying what is wrong (malformed, bad signature, expired) */
   verify(token: string): VerifiedToken;
   /** the CSRF token that goes with a token (forms of pages opened with it) */
@@ -64,7 +67,7 @@ export function createTokenSigner(secretKey: Buffer, now: () => number = Date.no
       if (!Number.isSafeInteger(subject.id) || subject.id < 1) throw new ModuleError('INVALID_INPUT', 'a token names an admin or a client by a positive id');
       const expiresAt = seconds() + ttl;
       const nonce = crypto.randomBytes(16).toString('base64url');
-      const body = `${TOKEN_PREFIX}.${subject.type === 'admin' ? 'a' : 'c'}.${subject.id}.${expiresAt}.${nonce}`;
+      const body = `${TOKEN_PREFIX}${opts.readOnly ? 'r' : ''}.${subject.type === 'admin' ? 'a' : 'c'}.${subject.id}.${expiresAt}.${nonce}`;
       return { token: `${body}.${mac(key, body).toString('base64url')}`, expiresAt };
     },
 
@@ -73,12 +76,12 @@ export function createTokenSigner(secretKey: Buffer, now: () => number = Date.no
       if (!m) throw new ModuleError('UNAUTHORIZED', 'the access token is malformed');
       const body = token.slice(0, token.lastIndexOf('.'));
       // compared as text: base64url has more than one spelling of the same bytes
-      if (!crypto.timingSafeEqual(Buffer.from(m[5]!), Buffer.from(mac(key, body).toString('base64url')))) throw new ModuleError('UNAUTHORIZED', 'the access token is not valid');
-      const expiresAt = Number(m[3]);
+      if (!crypto.timingSafeEqual(Buffer.from(m[6]!), Buffer.from(mac(key, body).toString('base64url')))) throw new ModuleError('UNAUTHORIZED', 'the access token is not valid');
+      const expiresAt = Number(m[4]);
       const left = expiresAt - seconds();
       if (left <= 0) throw new ModuleError('UNAUTHORIZED', 'the access token has expired');
       if (left > MAX_TOKEN_TTL_SECONDS) throw new ModuleError('UNAUTHORIZED', 'the access token lives longer than allowed');
-      return { type: m[1] === 'a' ? 'admin' : 'client', id: Number(m[2]), expiresAt, nonce: m[4]! };
+      return { type: m[2] === 'a' ? 'admin' : 'client', id: Number(m[3]), expiresAt, nonce: m[5]!, readOnly: m[1] === 'r' };
     },
 
     csrfFor,

@@ -118,7 +118,7 @@ export function createWeb(deps: WebDeps) {
   const panelLinks =
     (modulelink: string, clientId: number) =>
     (): WidgetLinks => {
-      const token = encodeURIComponent(signer.issue({ type: 'client', id: clientId }).token);
+      const token = encodeURIComponent(signer.issue({ type: 'client', id: clientId }, { readOnly: true }).token);
       const page = (serviceId: number) => `${modulelink}&service=${serviceId}`;
       return {
         service: page,

@@ -80,6 +80,14 @@ describeEachEngine('the web JSON API', ({ db }) => {
       expect((await db().knex('mod_overusage_disputes').where({ line_id: s.ann.lineId })).length).to.equal(0);
     });
 
+    it('lets a read-only token (a download link\'s) read, but not post, nor open a page that posts', async () => {
+      const ro = s.mod.web.issueToken({ type: 'client', id: s.ann.clientId }, { readOnly: true }).token;
+      expect((await call('GET', '/api/v1/client/lines/{lineId}/days.csv', { params: { lineId: s.ann.lineId }, token: ro })).status).to.equal(200);
+      expectError(await call('POST', '/api/v1/client/lines/{lineId}/dispute', { params: { lineId: s.ann.lineId }, token: ro, body: { reason: 'from a leaked link' } }), 403, 'NOT_ALLOWED');
+      expect((await request(s.app).get(`${BASE}/embed/client`).query({ token: ro })).status).to.equal(403);
+      expect((await db().knex('mod_overusage_disputes').where({ line_id: s.ann.lineId })).length).to.equal(0);
+    });
+
     it('says who a token names', async () => {
       const me = await call('GET', '/api/v1/me', { token: annToken });
       expect(me.status).to.equal(200);

@@ -29,9 +29,16 @@ describe('web tokens', () => {
     const key = Buffer.from(crypto.hkdfSync('sha256', KEY, Buffer.from('overusage'), Buffer.from('overusage web tokens v1'), 32));
     expect(deriveTokenKey(KEY).equals(key)).to.equal(true);
     expect(mac).to.equal(crypto.createHmac('sha256', key).update(token.slice(0, token.lastIndexOf('.'))).digest('base64url'));
-    expect(signer.verify(token)).to.deep.equal({ type: 'client', id: 42, expiresAt: now / 1000 + 600, nonce });
+    expect(signer.verify(token)).to.deep.equal({ type: 'client', id: 42, expiresAt: now / 1000 + 600, nonce, readOnly: false });
     // two tokens for the same subject differ
     expect(signer.issue({ type: 'client', id: 42 }).token).to.not.equal(token);
+  });
+
+  it('marks a read-only token in its signed part, so it cannot be made a full one', () => {
+    const { token } = signer.issue({ type: 'client', id: 42 }, { readOnly: true });
+    expect(token.startsWith('ou1r.c.42.')).to.equal(true);
+    expect(signer.verify(token).readOnly).to.equal(true);
+    refused(() => signer.verify(token.replace(/^ou1r\./, 'ou1.')), /not valid/);
   });
 
   it('refuses malformed, changed, foreign and expired tokens', () => {
