@@ -29,6 +29,7 @@ const ACTOR = { type: 'cli', id: 'bench' } as const;
 const say = (s: string) => process.stderr.write(`  [rating ${engine}] ${s}\n`);
 // the columns the rating writes (not id, billed_at)
 const CHARGE_COLUMNS = ['period_id', 'service_id', 'client_id', 'product_id', 'period_start', 'period_end', 'currency', 'used_bytes', 'allowance_bytes', 'over_bytes', 'amount_minor', 'rounded_minor', 'status', 'explanation', 'taxed', 'rated_at'];
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 const db = await createTestDatabase(engine);
@@ -78,6 +79,8 @@ try {
   let sample: Record<string, unknown>[] = [];
   for (let r = 0; r < rounds; r++) {
     await emptyTable(knex, engine, 'mod_overusage_charges');
+    // each timed part starts with a clean heap (run with --expose-gc)
+    gc();
     t0 = process.hrtime.bigint();
     const out = await mod.rating.rateClosedPeriods();
     ratingRuns.push(seconds(t0));
@@ -94,6 +97,7 @@ try {
     }
 
     await emptyTable(knex, engine, 'bench_scratch');
+    gc();
     t0 = process.hrtime.bigint();
     const sums = await aggregate(knex);
     aggRuns.push(seconds(t0));
