@@ -88,7 +88,9 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
     try {
       return await work();
     } finally {
-      await deps.locks.release(name, owner).catch(() => {});
+      // The panel need not wait for the lease to go: the answer is final once the work is done.
+      // A release that fails leaves a lease that expires on its own.
+      void deps.locks.release(name, owner).catch((err: unknown) => deps.log.warn('lines.lease_release_failed', { invoiceId, error: (err as Error).message }));
     }
   }
 
@@ -275,11 +277,9 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
         const outcome: PlaceOutcome = { invoiceId, added: 0, alreadyPlaced: 0, skipped: [] };
         let invoice = await deps.panel.getInvoice(invoiceId);
         if (!EDITABLE.has(invoice.status)) return outcome;
-        const serviceIds = [...new Set(invoice.items.filter((i) => i.type === 'Hosting' && i.relId > 0).map((i) => i.relId))];
-        if (serviceIds.length === 0) return outcome;
-        const linked = await knex('mod_overusage_services').whereIn('service_id', serviceIds).select('service_id', 'product_id', 'client_id');
-        if (linked.length === 0) return outcome;
-        const ids = linked.map((l) => toNum(l.service_id));
+        // The services the invoice renews; those the module does not meter simply have no charges.
+        const ids = [...new Set(invoice.items.filter((i) => i.type === 'Hosting' && i.relId > 0).map((i) => i.relId))];
+        if (ids.length === 0) return outcome;
 
         // Lines a crashed delivery left pending on this invoice are confirmed, not added again.
         // Neither step touches what the other reads (new charges vs. this invoice's pending
