@@ -7,11 +7,8 @@ import { SolusVmError } from '../module/adapters/solusvm-types.js';
 import { loadConfig, parseListen } from './config.js';
 import { openApp, type App } from './app.js';
 import { createProgress } from './progress.js';
-import { createServerApp, listen } from './serve.js';
-import { serveDemo } from './serve-demo.js';
-import { bridgeMounts } from './bridge-mount.js';
-import { webMounts } from './web-mount.js';
-import { advanceDemo, startDemoData } from './demo.js';
+// The server, the demo (panel, simulator) and the web mounts are loaded by the commands that use
+// them: `overusage collect` at 100 000 services runs in less memory without them.
 import { createLogger } from '../module/adapters/logger.js';
 
 /**
@@ -262,6 +259,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       if (o.demo) {
         const log = createLogger({ level: config.logLevel });
         const started = Date.now();
+        const { serveDemo } = await import('./serve-demo.js');
         const running = await serveDemo(config, log, { host, port, ...(globals().db ? { databaseUrl: globals().db! } : {}) });
         close = running.close;
         const logins = running.demo.logins.map((l) => `  ${l.who.padEnd(18)} ${l.login.padEnd(20)} ${l.password.padEnd(11)} ${l.story}`).join('\n');
@@ -272,6 +270,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         );
       } else {
         const app = await ctx.ready();
+        const [{ createServerApp, listen }, { bridgeMounts }, { webMounts }] = await Promise.all([import('./serve.js'), import('./bridge-mount.js'), import('./web-mount.js')]);
         const server = await listen(createServerApp(app, [...bridgeMounts(app), ...webMounts(app)]), host, port);
         const addr = server.address() as { port: number };
         const bridgeNote = app.bridge ? `; WHMCS bridge at /bridge/v1, panel calls ${app.bridge.mode === 'api' ? "over WHMCS's API" : 'relayed through the bridge'}` : '';
@@ -295,6 +294,20 @@ export async function run(argv: string[], io: Io): Promise<number> {
       if (!app.module.sync) throw new ModuleError('CONFIG', 'no panel API is configured: set OVERUSAGE_WHMCS_URL and API credentials (see README)');
       const r = await app.module.sync.sync();
       ctx.print(`${r.linked} linked, ${r.updated} updated, ${r.stopped} stopped${r.skipped.length ? `, ${r.skipped.length} skipped:\n` + r.skipped.map((x) => `  service ${x.serviceId}: ${x.reason}`).join('\n') : ''}`, r);
+    });
+
+  program
+    .command('rates')
+    .description("import a service's five-minute rates for the 95th-percentile model (SolusVM keeps none)")
+    .command('import')
+    .requiredOption('--service <id>', 'the service')
+    .requiredOption('--file <csv>', 'lines "slot start (ISO 8601),bits per second"; "-" for standard input')
+    .action(async (o: { service: string; file: string }) => {
+      const app = await ctx.ready();
+      const fs = await import('node:fs');
+      const csv = o.file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(o.file, 'utf8');
+      const r = await app.module.rateSamples.importCsv(positiveInt(o.service, '--service'), csv, { type: 'cli', id: null });
+      ctx.print(`${r.read} read, ${r.inserted} new, ${r.unchanged} already held`, r);
     });
 
   const product = program.command('product').description("products' overusage billing settings");
@@ -367,6 +380,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       }
       const config = loadConfig(io.env, globals().zone ? { zone: globals().zone! } : {});
       const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+      const { advanceDemo, startDemoData } = await import('./demo.js');
       const demo = await startDemoData(config, log, globals().db ? { databaseUrl: globals().db! } : {});
       try {
         const days = await advanceDemo(demo, from, to);
