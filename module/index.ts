@@ -27,6 +27,7 @@ import { createUpgradeSuggestionService } from './services/upgrade-suggestions.j
 import { createEvidenceService } from './services/evidence.js';
 import { createDisputeService } from './services/disputes.js';
 import { createPanelSyncService } from './services/panel-sync.js';
+import { createRateSampleService } from './services/rate-samples.js';
 import type { PanelApi } from './adapters/panel-api.js';
 import { createLimitActionStore } from './adapters/limit-action-store.js';
 import { createOpenUsageReader } from './services/open-usage.js';
@@ -93,6 +94,7 @@ export function createModule(deps: ModuleDeps) {
     ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks: createLockStore(deps.knex), audit: auditLog, log, describe: describeLineForClient })
     : undefined;
   const evidence = createEvidenceService({ knex: deps.knex });
+  const rateSamples = createRateSampleService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
   const disputes = deps.panel ? createDisputeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, audit: auditLog, log, locks: createLockStore(deps.knex) }) : undefined;
   const sync = deps.panel ? createPanelSyncService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, masters, links, log }) : undefined;
   const everyTick = async () => {
@@ -176,6 +178,7 @@ export function createModule(deps: ModuleDeps) {
     rating,
     lines,
     evidence,
+    rateSamples,
     disputes,
     sync,
     suggestions,

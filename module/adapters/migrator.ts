@@ -8,6 +8,7 @@ import * as indexRatingReads from '../../migrations/20261128000000_index_rating_
 import * as createBridge from '../../migrations/20261128100000_create_bridge.js';
 import * as createLimitActions from '../../migrations/20261129000000_create_limit_actions.js';
 import * as indexWebLists from '../../migrations/20261130000000_index_web_lists.js';
+import * as createRateSamples from '../../migrations/20261130100000_create_rate_samples.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -26,6 +27,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261128100000_create_bridge', createBridge],
   ['20261129000000_create_limit_actions', createLimitActions],
   ['20261130000000_index_web_lists', indexWebLists],
+  ['20261130100000_create_rate_samples', createRateSamples],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';

@@ -101,6 +101,23 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
         ]);
         // MySQL sums BIGINT into DECIMAL (a string, maybe with ".0"); SQLite into an integer
         for (const a of agg) sums.set(toNum(a.period_id), toBig(String(a.total).replace(/\.0+$/, '')));
+        // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
+        await Promise.all(
+          rows.map(async (r) => {
+            const profile = profileFor!(toNum(r.product_id), toNum(r.service_id), toNum(r.client_id));
+            const master = masters.get(toNum(r.master_id));
+            if (profile?.model !== 'p95' || !master) return;
+            const zone = String(master.time_zone);
+            const regdate = toDateOrNull(r.regdate);
+            const from = regdate ? maxDate(toDate(r.start_date), regdate) : toDate(r.start_date);
+            const rates = await knex('mod_overusage_rate_samples')
+              .where({ service_id: toNum(r.service_id) })
+              .andWhere('slot_at', '>=', sqlInstant(startOfDay(from, zone)))
+              .andWhere('slot_at', '<', sqlInstant(startOfDay(addDays(toDate(r.end_date), 1), zone)))
+              .select('bps');
+            r.five_minute_bps = rates.map((x) => toBig(x.bps));
+          }),
+        );
         return { rows, sums };
       };
 
@@ -274,7 +291,8 @@ function rate(r: Record<string, unknown>, master: MasterRule, used: bigint, prof
     plan = ratingPlan(profile, currency, limit);
     plans.set(planKey, plan);
   }
-  return rateUsage({ usedBytes: used, ...shape }, plan);
+  const fiveMinuteBps = r.five_minute_bps as bigint[] | undefined;
+  return rateUsage({ usedBytes: used, ...shape, ...(fiveMinuteBps ? { fiveMinuteBps } : {}) }, plan);
 }
 
 /** The stored explanation, byte for byte JSON.stringify({ rated, profile }) with bigints as strings; the profile is written once. */
