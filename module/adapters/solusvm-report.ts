@@ -57,6 +57,19 @@ export function failureReport(e: unknown, ctx: ReportContext, latencyMs: number 
 }
 
 /** A warning added to a successful test when certificate checks are off. */
+/** A successful connection test, in the same words for both versions. */
+export function okReport(version: 1 | 2, http: { hostPort: string; isTls: boolean; peerFingerprint256: string | null }, mode: string, latencyMs: number, found: string, serverCount: number | null): ConnectionReport {
+  return {
+    ok: true,
+    message: `Connected to SolusVM ${version} at ${http.hostPort} in ${latencyMs} ms: ${found}.` + insecureNote(mode, http.isTls, http.peerFingerprint256),
+    version,
+    fingerprint256: http.peerFingerprint256,
+    latencyMs,
+    serverCount,
+    errorKind: null,
+  };
+}
+
 export const insecureNote = (mode: string, isTls: boolean, fp: string | null): string =>
   !isTls
     ? ' The connection is plain http: the API key travels unencrypted.'

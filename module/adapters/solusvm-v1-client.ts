@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { invalidInput } from '../domain/errors.js';
 import type { SpeedSettings } from '../domain/limit-policy.js';
 import { createSolusVmHttp, type HttpReply, type SolusVmHttp, type SolusVmHttpOptions } from './solusvm-http.js';
-import { failureReport, insecureNote, type ReportContext } from './solusvm-report.js';
+import { failureReport, okReport, type ReportContext } from './solusvm-report.js';
 import {
   type ConnectionReport,
   type MasterConnection,
@@ -241,15 +241,7 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
       const counted = nodes.length === 0
         ? 'it lists no nodes (check that the API user may see them)'
         : servers === null ? `${nodes.length} nodes (too many to count their servers here)` : `${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${servers} server${servers === 1 ? '' : 's'}`;
-      return {
-        ok: true,
-        message: `Connected to SolusVM 1 at ${http.hostPort} in ${latencyMs} ms: ${counted}.` + insecureNote(conn.tls.mode, http.isTls, http.peerFingerprint256),
-        version: 1,
-        fingerprint256: http.peerFingerprint256,
-        latencyMs,
-        serverCount: servers,
-        errorKind: null,
-      };
+      return okReport(1, http, conn.tls.mode, latencyMs, counted, servers);
     } catch (e) {
       return failureReport(e, ctx(), latencyMs);
     }

@@ -8,7 +8,7 @@ import { isByteUnit, parseByteAmount } from '../domain/bytes.js';
 import { invalidInput } from '../domain/errors.js';
 import { sameSpeed, type BandwidthLimit, type SpeedSettings } from '../domain/limit-policy.js';
 import { createSolusVmHttp, parseRetryAfter, type HttpReply, type SolusVmHttp, type SolusVmHttpOptions } from './solusvm-http.js';
-import { failureReport, insecureNote, type ReportContext } from './solusvm-report.js';
+import { failureReport, okReport, type ReportContext } from './solusvm-report.js';
 import {
   type ConnectionReport,
   type MasterConnection,
@@ -450,17 +450,7 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
       const page = await listServerPage(1);
       const latencyMs = Math.round(performance.now() - started);
       const count = page.total ?? (page.lastPage === null || page.lastPage <= 1 ? page.servers.length : null);
-      return {
-        ok: true,
-        message:
-          `Connected to SolusVM 2 at ${http.hostPort} in ${latencyMs} ms: ${count === null ? 'servers found' : `${count} server${count === 1 ? '' : 's'}`}.` +
-          insecureNote(conn.tls.mode, http.isTls, http.peerFingerprint256),
-        version: 2,
-        fingerprint256: http.peerFingerprint256,
-        latencyMs,
-        serverCount: count,
-        errorKind: null,
-      };
+      return okReport(2, http, conn.tls.mode, latencyMs, count === null ? 'servers found' : `${count} server${count === 1 ? '' : 's'}`, count);
     } catch (e) {
       return failureReport(e, ctx(), null);
     }

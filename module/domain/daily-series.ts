@@ -26,8 +26,8 @@ export function splitEvenly(total: bigint, n: number): bigint[] {
   if (total < 0n) throw new RangeError('cannot split a negative number of bytes');
   const parts = BigInt(n);
   const base = total / parts;
-  const rest = Number(total % parts);
-  return Array.from({ length: n }, (_, i) => base + (i < rest ? 1n : 0n));
+  const rest = total % parts;
+  return Array.from({ length: n }, (_, i) => base + (BigInt(i) < rest ? 1n : 0n));
 }
 
 /**
