@@ -241,13 +241,17 @@ export function createBillingSettingsService(deps: { knex: Knex; clock: Clock; a
       await upsert(CLIENT_OVERRIDES, 'client_id', clientId, o, actor, 'billing.client_window_set');
     },
     async forService(productId, serviceId, clientId) {
-      const product = await service.getProduct(productId);
-      if (!product) return null;
-      const [so, co] = await Promise.all([
-        knex(SERVICE_OVERRIDES).where({ service_id: serviceId }).first('settings'),
-        knex(CLIENT_OVERRIDES).where({ client_id: clientId }).first('settings'),
-      ]);
-      const eff = effectiveProfile(product, read(so), read(co)?.window ?? null);
+      // The product's settings and both overrides in one round trip: every invoice line asks.
+      const rows: Array<{ k: string; settings: string }> = await knex
+        .select(knex.raw("'p' AS k"), 'settings')
+        .from(PROFILES)
+        .where({ product_id: productId })
+        .unionAll((q) => q.select(knex.raw("'s' AS k"), 'settings').from(SERVICE_OVERRIDES).where({ service_id: serviceId }))
+        .unionAll((q) => q.select(knex.raw("'c' AS k"), 'settings').from(CLIENT_OVERRIDES).where({ client_id: clientId }));
+      const of = (k: string) => rows.find((r) => r.k === k);
+      if (!of('p')) return null;
+      const product = parseOrThrow(profileSchema, read(of('p')), `product ${productId}`);
+      const eff = effectiveProfile(product, read(of('s')), read(of('c'))?.window ?? null);
       return eff.enabled ? eff : null;
     },
     async snapshot() {
