@@ -142,9 +142,10 @@ export async function loadPayments(db: Db, invoiceId: number): Promise<Payment[]
 
 export async function loadInvoice(db: Db, invoiceId: number): Promise<Invoice | null> {
   if (!Number.isSafeInteger(invoiceId) || invoiceId <= 0) return null;
-  const row = await db('tblinvoices').where({ id: invoiceId }).first();
+  // The three reads do not depend on each other: outside a transaction they go out side by side.
+  const [row, items, payments] = await Promise.all([db('tblinvoices').where({ id: invoiceId }).first(), loadItems(db, invoiceId), loadPayments(db, invoiceId)]);
   if (!row) return null;
-  return parseInvoiceRow(row, await loadItems(db, invoiceId), await loadPayments(db, invoiceId));
+  return parseInvoiceRow(row, items, payments);
 }
 
 /**
