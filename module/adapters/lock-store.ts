@@ -1,4 +1,7 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
 import type { Knex } from 'knex';
+import type { Clock } from '../domain/clock.js';
 import type { DateTime } from 'luxon';
 import { sqlInstant } from './rows.js';
 
@@ -54,4 +57,36 @@ export function createLockStore(knex: Knex): LockStore {
       await knex(TABLE).where({ name, owner }).delete();
     },
   };
+}
+
+/** A holder name that is unique per call: host, process and a random part. */
+export const leaseOwner = (): string => `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+
+export interface LeaseOptions {
+  ttlMs: number;
+  /** how long to wait for another holder to finish; 0 gives up at once */
+  waitMs: number;
+  /** the error when the lease stays taken */
+  busy: (heldBy: string | null) => Error;
+  /** release without making the caller wait; failures go here (the lease then expires on its own) */
+  releaseInBackground?: (err: Error) => void;
+}
+
+/** Runs `work` while holding the named lease, waiting (with jitter) for another holder up to `waitMs`. */
+export async function withLease<T>(locks: LockStore, clock: Clock, name: string, opts: LeaseOptions, work: () => Promise<T>): Promise<T> {
+  const owner = leaseOwner();
+  const started = Date.now();
+  for (;;) {
+    const lease = await locks.acquire(name, owner, clock.now(), opts.ttlMs);
+    if (lease.acquired) break;
+    if (Date.now() - started >= opts.waitMs) throw opts.busy(lease.heldBy);
+    await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 25)));
+  }
+  try {
+    return await work();
+  } finally {
+    const release = locks.release(name, owner);
+    if (opts.releaseInBackground) void release.catch(opts.releaseInBackground);
+    else await release.catch(() => {});
+  }
 }

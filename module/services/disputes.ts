@@ -9,7 +9,7 @@ import { divRoundHalfUp, moneyToDecimalString, parseDecimal, parseMoney } from '
 import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
-import type { LockStore } from '../adapters/lock-store.js';
+import { withLease, type LockStore } from '../adapters/lock-store.js';
 import type { PanelApi, PanelInvoice } from '../adapters/panel-api.js';
 import { sqlInstant, toBig, toBool, toInstant, toNum } from '../adapters/rows.js';
 import { ratingPlan, type BillingProfile } from './billing-settings.js';
@@ -116,21 +116,8 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
   };
 
   /** One request at a time per key (a line while it is being disputed, a dispute while it is being carried out). */
-  async function exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const owner = `${process.pid}:${Math.random().toString(36).slice(2)}`;
-    const started = Date.now();
-    for (;;) {
-      const lease = await deps.locks.acquire(key, owner, deps.clock.now(), 60_000);
-      if (lease.acquired) break;
-      if (Date.now() - started > 20_000) throw new ModuleError('LOCKED', 'another request is handling this dispute; try again in a moment');
-      await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 20)));
-    }
-    try {
-      return await work();
-    } finally {
-      await deps.locks.release(key, owner).catch(() => {});
-    }
-  }
+  const exclusive = <T>(key: string, work: () => Promise<T>): Promise<T> =>
+    withLease(deps.locks, deps.clock, key, { ttlMs: 60_000, waitMs: 20_000, busy: () => new ModuleError('LOCKED', 'another request is handling this dispute; try again in a moment') }, work);
 
   const actorOf = (a: Actor): DisputeActor => (a.type === 'client' ? 'client' : a.type === 'admin' || a.type === 'cli' ? 'admin' : 'system');
 

@@ -1,12 +1,11 @@
 import crypto from 'node:crypto';
-import os from 'node:os';
 import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import { addDays, isIsoDate, type IsoDate } from '../domain/calendar.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import { reclamationDeadline } from '../domain/reclamation-deadline.js';
 import { ratedChargeFromJson, type RatedCharge } from '../domain/usage-rating.js';
-import type { LockStore } from '../adapters/lock-store.js';
+import { withLease, type LockStore } from '../adapters/lock-store.js';
 import type { AuditLog } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi, PanelInvoice } from '../adapters/panel-api.js';
@@ -75,24 +74,20 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
   const { knex } = deps;
   const waitMs = deps.waitMs ?? 20_000;
 
-  async function withInvoiceLease<T>(invoiceId: number, work: () => Promise<T>): Promise<T> {
-    const name = `invoice:${invoiceId}`;
-    const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
-    const started = Date.now();
-    for (;;) {
-      const lease = await deps.locks.acquire(name, owner, deps.clock.now(), 60_000);
-      if (lease.acquired) break;
-      if (Date.now() - started > waitMs) throw new Error(`invoice ${invoiceId} is being handled by another delivery (${lease.heldBy}); try again`);
-      await new Promise((r) => setTimeout(r, 25 + Math.floor(Math.random() * 25)));
-    }
-    try {
-      return await work();
-    } finally {
-      // The panel need not wait for the lease to go: the answer is final once the work is done.
-      // A release that fails leaves a lease that expires on its own.
-      void deps.locks.release(name, owner).catch((err: unknown) => deps.log.warn('lines.lease_release_failed', { invoiceId, error: (err as Error).message }));
-    }
-  }
+  const withInvoiceLease = <T>(invoiceId: number, work: () => Promise<T>): Promise<T> =>
+    withLease(
+      deps.locks,
+      deps.clock,
+      `invoice:${invoiceId}`,
+      {
+        ttlMs: 60_000,
+        waitMs,
+        busy: (heldBy) => new Error(`invoice ${invoiceId} is being handled by another delivery (${heldBy}); try again`),
+        // The panel need not wait for the lease to go: the answer is final once the work is done.
+        releaseInBackground: (err) => deps.log.warn('lines.lease_release_failed', { invoiceId, error: err.message }),
+      },
+      work,
+    );
 
   /**
    * Marks pending lines of the invoice placed when their item is on it; removes duplicates of one
@@ -129,17 +124,6 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
     if (duplicates.length) {
       await deps.panel.updateInvoice({ invoiceId: invoice.invoiceId, deleteLineIds: duplicates });
       deps.log.warn('lines.duplicates_removed', { invoiceId: invoice.invoiceId, items: duplicates });
-    }
-  }
-
-  async function withLease<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
-    const lease = await deps.locks.acquire(name, owner, deps.clock.now(), 120_000);
-    if (!lease.acquired) throw new Error(`${name} is being handled by another run (${lease.heldBy})`);
-    try {
-      return await work();
-    } finally {
-      await deps.locks.release(name, owner).catch(() => {});
     }
   }
 
@@ -237,7 +221,13 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
       let placed = 0;
       for (const [key, charges] of groups) {
         const clientId = Number(key.split('|')[0]);
-        const out = await withLease(`standalone:client:${clientId}`, () => billStandaloneFor(clientId, charges, today));
+        const out = await withLease(
+          deps.locks,
+          deps.clock,
+          `standalone:client:${clientId}`,
+          { ttlMs: 120_000, waitMs: 0, busy: (heldBy) => new Error(`standalone:client:${clientId} is being handled by another run (${heldBy})`) },
+          () => billStandaloneFor(clientId, charges, today),
+        );
         invoices += out.invoices;
         placed += out.lines;
       }
