@@ -128,6 +128,41 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
   }
 
   /**
+   * The line a charge becomes, written as pending before the panel is asked to add it: its text in
+   * the client's language, the reclamation deadline from the invoice date (kept with the line), and
+   * the reference code that finds it on the invoice again. The unique charge_id makes a second
+   * line for the same charge impossible.
+   */
+  async function writePendingLine(c: Record<string, unknown>, profile: BillingProfile, language: string, invoiceId: number, invoiceDate: IsoDate): Promise<void> {
+    const deadline = reclamationDeadline(invoiceDate, profile.window, deps.zone);
+    const refCode = newRef();
+    const rated = ratedChargeFromJson((JSON.parse(String(c.explanation)) as { rated: Record<string, unknown> }).rated);
+    const { text, locale } = deps.describe({ rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode }, language);
+    await knex(LINES)
+      .insert({
+        charge_id: toNum(c.id),
+        service_id: toNum(c.service_id),
+        client_id: toNum(c.client_id),
+        invoice_id: invoiceId,
+        ref_code: refCode,
+        status: 'pending',
+        amount_minor: String(c.amount_minor),
+        currency: String(c.currency),
+        description: text,
+        locale,
+        invoice_date: invoiceDate,
+        window_days: profile.window.days,
+        window_counting: profile.window.counting,
+        window_holidays: profile.window.holidays,
+        deadline_last_day: deadline.lastDay,
+        deadline_closes_at: sqlInstant(deadline.closesAt),
+        created_at: sqlInstant(deps.clock.now()),
+      })
+      .onConflict('charge_id')
+      .ignore();
+  }
+
+  /**
    * One standalone invoice for a client's unpicked charges. The lines are written as pending with
    * invoice 0 first; their reference codes let a retry find an invoice that was created but not
    * recorded, so a crash never gives the client a second invoice.
@@ -149,37 +184,11 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
     const client = await deps.panel.getClientsDetails(clientId);
     for (const c of charges) {
       if (c.line_id) continue;
-      const chargeId = toNum(c.id);
       const profile = await deps.billing.forService(toNum(c.product_id), toNum(c.service_id), clientId);
       if (!profile || String(c.currency) !== client.currencyCode) continue;
       const refusal = await doubleBilling(deps.panel, toNum(c.product_id), profile);
       if (refusal) continue;
-      const deadline = reclamationDeadline(today, profile.window, deps.zone);
-      const refCode = newRef();
-      const rated = ratedChargeFromJson((JSON.parse(String(c.explanation)) as { rated: Record<string, unknown> }).rated);
-      const { text, locale } = deps.describe({ rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode }, client.language);
-      await knex(LINES)
-        .insert({
-          charge_id: chargeId,
-          service_id: toNum(c.service_id),
-          client_id: clientId,
-          invoice_id: 0,
-          ref_code: refCode,
-          status: 'pending',
-          amount_minor: String(c.amount_minor),
-          currency: String(c.currency),
-          description: text,
-          locale,
-          invoice_date: today,
-          window_days: profile.window.days,
-          window_counting: profile.window.counting,
-          window_holidays: profile.window.holidays,
-          deadline_last_day: deadline.lastDay,
-          deadline_closes_at: sqlInstant(deadline.closesAt),
-          created_at: sqlInstant(deps.clock.now()),
-        })
-        .onConflict('charge_id')
-        .ignore();
+      await writePendingLine(c, profile, client.language, 0, today);
     }
     const lines = await knex(LINES).where({ client_id: clientId, status: 'pending', invoice_id: 0 });
     if (lines.length === 0) return { invoices: 0, lines: 0 };
@@ -314,38 +323,7 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
             await deps.panel.logActivity(`Overusage: charge ${chargeId} of service ${toNum(c.service_id)} not billed: ${refusal}`, invoice.userId).catch(() => {});
             continue;
           }
-          const deadline = reclamationDeadline(invoiceDate, profile!.window, deps.zone);
-          const refCode = newRef();
-          const explanation = JSON.parse(String(c.explanation)) as { rated: Record<string, unknown> };
-          const rated = ratedChargeFromJson(explanation.rated);
-          const { text, locale } = deps.describe(
-            { rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode },
-            client.language,
-          );
-          const now = deps.clock.now();
-          // The unique charge_id makes a second line for the same charge impossible.
-          await knex(LINES)
-            .insert({
-              charge_id: chargeId,
-              service_id: toNum(c.service_id),
-              client_id: toNum(c.client_id),
-              invoice_id: invoiceId,
-              ref_code: refCode,
-              status: 'pending',
-              amount_minor: String(c.amount_minor),
-              currency: String(c.currency),
-              description: text,
-              locale,
-              invoice_date: invoiceDate,
-              window_days: profile!.window.days,
-              window_counting: profile!.window.counting,
-              window_holidays: profile!.window.holidays,
-              deadline_last_day: deadline.lastDay,
-              deadline_closes_at: sqlInstant(deadline.closesAt),
-              created_at: sqlInstant(now),
-            })
-            .onConflict('charge_id')
-            .ignore();
+          await writePendingLine(c, profile!, client.language, invoiceId, invoiceDate);
         }
 
         // Everything pending on this invoice that is not on it yet goes on in one call. The placed
