@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { addDays, type IsoDate, localDate } from './calendar.js';
+import { addDays, daysBetween, type IsoDate, localDate } from './calendar.js';
 import { invalidInput } from './errors.js';
 
 /**
@@ -107,4 +107,25 @@ export function expectedEndDate(rule: ResetRule, startDate: IsoDate): IsoDate | 
   if (rule.policy === 'never') return null;
   const next = nextBoundaryAfter(rule, boundaryInstant(startDate, rule.zone));
   return next ? addDays(localDate(next, rule.zone), -1) : null;
+}
+
+const nominalCache = new Map<string, number | null>();
+
+/**
+ * Days in the full policy period that contains `start` (null when the policy never resets): what a
+ * period that starts late (a manual reset, a service registered mid-period) is prorated against.
+ * Most services share their policy and period, so each answer is worked out once.
+ */
+export function nominalPeriodDays(rule: ResetRule, start: IsoDate): number | null {
+  const key = `${rule.policy}|${rule.anchorDay}|${rule.zone}|${start}`;
+  let n = nominalCache.get(key);
+  if (n === undefined) {
+    const b = lastBoundaryAtOrBefore(rule, boundaryInstant(start, rule.zone));
+    const first = b ? localDate(b, rule.zone) : null;
+    const last = first ? expectedEndDate(rule, first) : null;
+    n = first && last ? daysBetween(first, last) + 1 : null;
+    if (nominalCache.size > 10_000) nominalCache.clear();
+    nominalCache.set(key, n);
+  }
+  return n;
 }

@@ -1,4 +1,5 @@
-import { addDays, daysBetween, type IsoDate, startOfDay } from './calendar.js';
+import { addDays, daysBetween, type IsoDate, maxDate, startOfDay } from './calendar.js';
+import { nominalPeriodDays, type ResetRule } from './reset-policy.js';
 import { invalidInput } from './errors.js';
 import { divCeil, divRoundHalfUp, fractionToDecimalString } from './money.js';
 import { proratedAllowance, rateUsage, type RatingPlan } from './usage-rating.js';
@@ -69,6 +70,18 @@ export interface PeriodShape {
   end: IsoDate | null;
   /** days in a full period of the reset policy; null when it never resets */
   nominalDays: number | null;
+}
+
+/**
+ * An open period's shape and the day it is measured to, from the period's dates, the service's
+ * registration day and the day its latest sample closes.
+ */
+export function openPeriodShape(p: { start: IsoDate; end: IsoDate | null; regdate: IsoDate | null; lastSampleDate: IsoDate; rule: ResetRule }): { shape: PeriodShape; asOf: IsoDate } {
+  const from = p.regdate ? maxDate(p.start, p.regdate) : p.start;
+  return {
+    shape: { from, end: p.end === null ? null : maxDate(p.end, from), nominalDays: p.end === null ? null : nominalPeriodDays(p.rule, p.start) },
+    asOf: maxDate(p.lastSampleDate, from),
+  };
 }
 
 /** The allowance that applies to this period: the plan's, prorated (rounded up) when the service had only part of it. */

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calendar.js';
+import type { IsoDate } from '../domain/calendar.js';
 import type { ObservedState } from '../domain/limit-policy.js';
-import { expectedEndDate, lastBoundaryAtOrBefore, parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
-import { crossedThresholds, percentUsed, periodAllowance, projectCost, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
+import { parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
+import { crossedThresholds, openPeriodShape, percentUsed, periodAllowance, projectCost, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
 import type { RatingPlan } from '../domain/usage-rating.js';
 import { toBig, toBigOrNull, toDate, toDateOrNull, toInstantOrNull, toNum } from '../adapters/rows.js';
 import { PlanNotPossible, ratingPlan, type BillingProfile } from './billing-settings.js';
@@ -60,27 +60,10 @@ export function createOpenUsageReader(knex: Knex) {
     return new Map(rows.map((m) => [toNum(m.id), { policy: m.reset_policy, zone: String(m.time_zone) }]));
   }
 
-  // Most services share their period and policy: the calendar arithmetic is done once per shape.
-  const nominal = new Map<string, number | null>();
-  function nominalDays(rule: ResetRule, start: IsoDate): number | null {
-    const key = `${rule.policy}|${rule.anchorDay}|${rule.zone}|${start}`;
-    if (!nominal.has(key)) {
-      // the days of the full policy period that contains the start, as rating counts them
-      const b = lastBoundaryAtOrBefore(rule, startOfDay(start, rule.zone));
-      const first = b ? b.setZone(rule.zone).toISODate()! : null;
-      const last = first ? expectedEndDate(rule, first) : null;
-      nominal.set(key, first && last ? daysBetween(first, last) + 1 : null);
-    }
-    return nominal.get(key)!;
-  }
-
   function toUsage(r: Record<string, unknown>, master: MasterRule): OpenUsage {
     const start = toDate(r.open_period_start);
-    const end = toDateOrNull(r.open_period_end);
-    const regdate = toDateOrNull(r.regdate);
     const rule: ResetRule = { policy: parseResetPolicy(r.reset_policy ?? master.policy), anchorDay: r.reset_day ? toNum(r.reset_day) : 1, zone: master.zone };
-    const from = regdate ? maxDate(start, regdate) : start;
-    const asOf = maxDate(toDate(r.last_sample_date), from);
+    const { shape, asOf } = openPeriodShape({ start, end: toDateOrNull(r.open_period_end), regdate: toDateOrNull(r.regdate), lastSampleDate: toDate(r.last_sample_date), rule });
     return {
       serviceId: toNum(r.service_id),
       clientId: toNum(r.client_id),
@@ -88,7 +71,7 @@ export function createOpenUsageReader(knex: Knex) {
       masterId: toNum(r.master_id),
       serverRef: String(r.server_ref),
       periodId: toNum(r.open_period_id),
-      shape: { from, end: end === null ? null : maxDate(end, from), nominalDays: end === null ? null : nominalDays(rule, start) },
+      shape,
       periodStart: start,
       asOf,
       usedBytes: toBig(r.open_period_used_bytes),

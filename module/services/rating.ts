@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import { addDays, daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calendar.js';
-import { expectedEndDate, lastBoundaryAtOrBefore, parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
+import { nominalPeriodDays, parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
 import { rateUsage, type RatedCharge, type RatingPlan } from '../domain/usage-rating.js';
 import { engineOf } from '../adapters/database.js';
 import { sqlBig, sqlInstant, toBig, toBigOrNull, toDate, toDateOrNull, toNum } from '../adapters/rows.js';
@@ -275,7 +275,7 @@ function rate(r: Record<string, unknown>, master: MasterRule, used: bigint, prof
     const policy = parseResetPolicy(rawPolicy);
     const rule: ResetRule = { policy, anchorDay, zone };
     const days = Math.max(1, daysBetween(from, end) + 1);
-    const nominalDays = nominalLength(rule, start) ?? days;
+    const nominalDays = nominalPeriodDays(rule, start) ?? days;
     const seconds = BigInt(Math.round(startOfDay(addDays(end, 1), zone).diff(startOfDay(from, zone), 'seconds').seconds));
     shape = { days, nominalDays, seconds };
     memo.shapes.set(shapeKey, shape);
@@ -308,13 +308,4 @@ function explain(rated: RatedCharge, profile: BillingProfile, memo: RatingMemo):
     flat[k] = typeof v === 'bigint' ? v.toString() : v;
   }
   return `{"rated":${JSON.stringify(flat)},"profile":${p}}`;
-}
-
-/** Days in the full policy period that contains `start` (null when the policy never resets). */
-function nominalLength(rule: ResetRule, start: IsoDate): number | null {
-  const b = lastBoundaryAtOrBefore(rule, startOfDay(start, rule.zone));
-  if (!b) return null;
-  const first = b.setZone(rule.zone).toISODate()!;
-  const last = expectedEndDate(rule, first);
-  return last ? daysBetween(first, last) + 1 : null;
 }

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import { daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calendar.js';
+import { daysBetween, type IsoDate } from '../domain/calendar.js';
 import { dailySeries, type DayFigure } from '../domain/daily-series.js';
 import { invalidInput, notFound } from '../domain/errors.js';
-import { expectedEndDate, lastBoundaryAtOrBefore, parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
-import { crossedThresholds, DEFAULT_THRESHOLDS, percentUsed, periodAllowance, periodSeconds, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
+import { parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
+import { crossedThresholds, openPeriodShape, DEFAULT_THRESHOLDS, percentUsed, periodAllowance, periodSeconds, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
 import { ratedChargeFromJson, rateUsage, type RatedCharge, type RatingPlan, type SoldUnit } from '../domain/usage-rating.js';
 import { toBig, toBigOrNull, toDate, toDateOrNull, toInstant, toInstantOrNull, toNum } from '../adapters/rows.js';
 import { PlanNotPossible, ratingPlan, type BillingProfile, type BillingSettingsService } from './billing-settings.js';
@@ -268,21 +268,7 @@ export interface UsageReads {
 export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsService }): UsageReads {
   const { knex } = deps;
 
-  // Most services share their period and policy: the calendar arithmetic is done once per shape.
-  const nominal = new Map<string, number | null>();
-  function nominalDays(rule: ResetRule, start: IsoDate): number | null {
-    const key = `${rule.policy}|${rule.anchorDay}|${rule.zone}|${start}`;
-    let n = nominal.get(key);
-    if (n === undefined) {
-      const b = lastBoundaryAtOrBefore(rule, startOfDay(start, rule.zone));
-      const first = b ? b.setZone(rule.zone).toISODate()! : null;
-      const last = first ? expectedEndDate(rule, first) : null;
-      n = first && last ? daysBetween(first, last) + 1 : null;
-      if (nominal.size > 10_000) nominal.clear();
-      nominal.set(key, n);
-    }
-    return n;
-  }
+
 
   // projectCost (domain/thresholds.ts) with the period's seconds worked out once per shape: the
   // dashboard rates thousands of services that share a handful of periods.
@@ -311,11 +297,8 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
     if (r.open_period_id === null || r.open_period_id === undefined || !r.open_period_start || !r.last_sample_date) return { open: null, assessment: null, zone: master.zone };
     const start = toDate(r.open_period_start);
     const end = toDateOrNull(r.open_period_end);
-    const regdate = toDateOrNull(r.regdate);
     const rule: ResetRule = { policy: parseResetPolicy(r.reset_policy ?? master.policy), anchorDay: r.reset_day ? toNum(r.reset_day) : 1, zone: master.zone };
-    const from = regdate ? maxDate(start, regdate) : start;
-    const asOf = maxDate(toDate(r.last_sample_date), from);
-    const shape: PeriodShape = { from, end: end === null ? null : maxDate(end, from), nominalDays: end === null ? null : nominalDays(rule, start) };
+    const { shape, asOf } = openPeriodShape({ start, end, regdate: toDateOrNull(r.regdate), lastSampleDate: toDate(r.last_sample_date), rule });
     const open: OpenPeriodUsage = { periodId: toNum(r.open_period_id), start, end, shape, asOf, usedBytes: toBig(r.open_period_used_bytes ?? 0) };
     if (!profile) return { open, assessment: null, zone: master.zone };
     let plan: RatingPlan;
