@@ -25,6 +25,18 @@ const INTERVALS = 'mod_overusage_intervals';
 const FAILURES = 'mod_overusage_read_failures';
 const RUNS = 'mod_overusage_runs';
 
+/** The metering state cached on each service row: its latest good sample and its open period. */
+const STATE_COLUMNS = [
+  'last_sample_id',
+  'last_used_bytes',
+  'last_sampled_at',
+  'last_sample_date',
+  'open_period_id',
+  'open_period_start',
+  'open_period_end',
+  'open_period_used_bytes',
+] as const;
+
 /** A service to read, with its metering state (the cached last sample and open period). */
 export interface ServiceToRead {
   serviceId: number;
@@ -144,20 +156,7 @@ export function createMeteringStore(knex: Knex): MeteringStore {
 
     async pageToRead(masterId, sampleDate, afterServiceId, limit) {
       const rows = await knex(SERVICES)
-        .select(
-          'service_id',
-          'server_ref',
-          'reset_policy',
-          'reset_day',
-          'last_sample_id',
-          'last_used_bytes',
-          'last_sampled_at',
-          'last_sample_date',
-          'open_period_id',
-          'open_period_start',
-          'open_period_end',
-          'open_period_used_bytes',
-        )
+        .select('service_id', 'server_ref', 'reset_policy', 'reset_day', ...STATE_COLUMNS)
         .where({ master_id: masterId, active: true })
         .andWhere('service_id', '>', afterServiceId)
         .andWhere((q) => q.whereNull('last_sample_date').orWhere('last_sample_date', '<', sampleDate))
@@ -295,17 +294,7 @@ export function createMeteringStore(knex: Knex): MeteringStore {
         }
         await insertChunked(trx, INTERVALS, intervals);
         await updateManyByKey(trx, PERIODS, 'id', periodUpdates, ['used_bytes', 'last_sample_id']);
-        await updateManyByKey(trx, SERVICES, 'service_id', serviceUpdates, [
-          'last_sample_id',
-          'last_used_bytes',
-          'last_sampled_at',
-          'last_sample_date',
-          'open_period_id',
-          'open_period_start',
-          'open_period_end',
-          'open_period_used_bytes',
-          'updated_at',
-        ]);
+        await updateManyByKey(trx, SERVICES, 'service_id', serviceUpdates, [...STATE_COLUMNS, 'updated_at']);
         return {
           stored: mine.length,
           duplicates: results.length - mine.length,
