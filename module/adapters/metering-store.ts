@@ -89,7 +89,8 @@ export interface RunCounts {
 export interface MeteringStore {
   startRun(kind: string, sampleDate: IsoDate, owner: string, at: DateTime): Promise<number>;
   finishRun(runId: number, status: 'finished' | 'failed', counts: RunCounts, message: string | null, at: DateTime): Promise<void>;
-  countServices(masterId: number): Promise<{ active: number; toRead: number }>;
+  /** active services of the master */
+  countServices(masterId: number): Promise<number>;
   pageToRead(masterId: number, sampleDate: IsoDate, afterServiceId: number, limit: number): Promise<ServiceToRead[]>;
   writeBatch(masterId: number, runId: number, results: ReadResult[], at: DateTime): Promise<BatchOutcome>;
   recordFailures(runId: number, failures: ReadFailure[]): Promise<void>;
@@ -151,7 +152,7 @@ export function createMeteringStore(knex: Knex): MeteringStore {
         .where({ master_id: masterId, active: true })
         .count({ n: '*' })
         .first();
-      return { active: toNum(row?.n ?? 0), toRead: 0 };
+      return toNum(row?.n ?? 0);
     },
 
     async pageToRead(masterId, sampleDate, afterServiceId, limit) {

@@ -103,7 +103,13 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
       const outcomes: MasterOutcome[] = [];
       const all = (await deps.masters.list()).filter((m) => m.active && (!opts.masterIds || opts.masterIds.includes(m.id)));
 
-      for (const m of all) counts.services += (await deps.store.countServices(m.id)).active;
+      // Counted once per master: the total for progress, and per master what was sampled before.
+      const activeOf = new Map<number, number>();
+      for (const m of all) {
+        const n = await deps.store.countServices(m.id);
+        activeOf.set(m.id, n);
+        counts.services += n;
+      }
       let done = 0;
       let failedSoFar = 0;
       // One writer for the whole run: batches of different masters go to the database one after
@@ -175,7 +181,7 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
           anchorDay: s.resetDay ?? 1,
           zone: settings.zone,
         });
-        const alreadyBefore = (await deps.store.countServices(settings.id)).active;
+        const alreadyBefore = activeOf.get(settings.id) ?? 0;
         let queued = 0;
         let cursor = 0;
         let exhausted = false;
