@@ -75,11 +75,13 @@ export function createModule(deps: ModuleDeps) {
   const sqliteFile = engineOf(deps.knex) === 'sqlite' ? (deps.knex.client.config.connection as { filename?: string }).filename : undefined;
   const threaded =
     (writer ?? 'thread') === 'thread' && sqliteFile && sqliteFile !== ':memory:' ? createThreadedMeteringStore(baseStore, `sqlite:${sqliteFile}`) : null;
+  // one lease table for every part that takes a lease
+  const locks = createLockStore(deps.knex);
   const metering = createMeteringService({
     clock: deps.clock,
     zone,
     store: threaded ?? baseStore,
-    locks: createLockStore(deps.knex),
+    locks,
     masters,
     gatewayFor: deps.gatewayFor,
     log: (event, fields) => log.info(event, fields),
@@ -91,11 +93,11 @@ export function createModule(deps: ModuleDeps) {
   const billing = createBillingSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
   const rating = createRatingService({ knex: deps.knex, clock: deps.clock, billing, log });
   const lines = deps.panel
-    ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks: createLockStore(deps.knex), audit: auditLog, log, describe: describeLineForClient })
+    ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks, audit: auditLog, log, describe: describeLineForClient })
     : undefined;
   const evidence = createEvidenceService({ knex: deps.knex });
   const rateSamples = createRateSampleService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
-  const disputes = deps.panel ? createDisputeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, audit: auditLog, log, locks: createLockStore(deps.knex) }) : undefined;
+  const disputes = deps.panel ? createDisputeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, audit: auditLog, log, locks }) : undefined;
   const sync = deps.panel ? createPanelSyncService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, masters, links, log }) : undefined;
   const everyTick = async () => {
     if (lines) await lines.reconcilePending();
@@ -113,7 +115,7 @@ export function createModule(deps: ModuleDeps) {
   const limitStore = createLimitActionStore(deps.knex);
   const watchOwner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
   const thresholds = deps.panel
-    ? createThresholdNoticeService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, usage, limits: limitStore, locks: createLockStore(deps.knex), log, owner: watchOwner })
+    ? createThresholdNoticeService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, usage, limits: limitStore, locks, log, owner: watchOwner })
     : undefined;
   const limits = createLimitActionService({
     knex: deps.knex,
@@ -124,7 +126,7 @@ export function createModule(deps: ModuleDeps) {
     masters,
     gatewayFor: deps.gatewayFor,
     audit: auditLog,
-    locks: createLockStore(deps.knex),
+    locks,
     log,
     owner: watchOwner,
     ...(deps.panel ? { panel: deps.panel } : {}),

@@ -125,11 +125,10 @@ export function createMasterService(deps: {
     panel_server_id: m.panelServerId ?? null,
   });
 
-  const settingsOf = (r: Record<string, unknown>, input?: z.output<typeof masterInput>): MasterSettings => {
+  const settingsOf = (r: Record<string, unknown>): MasterSettings => {
     const v = view(r);
     const creds = JSON.parse(secrets.open(String(r.credentials_enc)));
     const basic = r.basic_auth_enc ? JSON.parse(secrets.open(String(r.basic_auth_enc))) : null;
-    void input;
     return {
       id: v.id,
       name: v.name,
@@ -165,10 +164,9 @@ export function createMasterService(deps: {
       return knex.transaction(async (trx) => {
         const exists = await trx(TABLE).where({ name: m.name }).first('id');
         if (exists) throw new ModuleError('CONFLICT', `a master named "${m.name}" already exists`);
-        const [id] = await trx(TABLE).insert({ ...toRow(m), created_at: sqlInstant(now), updated_at: sqlInstant(now) });
+        await trx(TABLE).insert({ ...toRow(m), created_at: sqlInstant(now), updated_at: sqlInstant(now) });
         const created = await trx(TABLE).where({ name: m.name }).first();
         await audit.record(trx, { actor, action: 'master.added', entityType: 'master', entityId: toNum(created.id), details: auditable(input) }, now);
-        void id;
         return view(created);
       });
     },
