@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { HookDefinition } from '../hooks/hook-types.js';
 import type { Logger } from './adapters/logger.js';
@@ -10,7 +11,8 @@ import type { SettingsService } from './services/settings.js';
  * way (the reference panel, or WHMCS through the bridge) can load it.
  */
 export const MODULE_NAME = 'overusage';
-export const MODULE_VERSION = '0.1.0';
+/** package.json's version: the one number the WHMCS addon shares (modules/addons/overusage/lib/Version.php) */
+export const MODULE_VERSION: string = (JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 export interface AddonVarsIn {
   [field: string]: unknown;
@@ -58,11 +60,11 @@ export function createAddonDefinition(deps: AddonDefinitionDeps) {
       }
     },
     async deactivate() {
-      // Data stays unless the admin asked for it to go.
+      // Data stays unless the admin asked for it to go; dataDeleted tells a host (the WHMCS bridge) to drop its own tables too.
       const drop = (await deps.settings.get('drop_data_on_deactivate').catch(() => '')) === 'on';
-      if (!drop) return { status: 'success' as const, description: 'Overusage is deactivated; its data is kept and will be used again on activation.' };
+      if (!drop) return { status: 'success' as const, description: 'Overusage is deactivated; its data is kept and will be used again on activation.', dataDeleted: false };
       await deps.migrateDown();
-      return { status: 'success' as const, description: 'Overusage is deactivated and its data deleted.' };
+      return { status: 'success' as const, description: 'Overusage is deactivated and its data deleted.', dataDeleted: true };
     },
     async upgrade(_vars: { version: string }) {
       await deps.migrate();

@@ -3,15 +3,16 @@ import express from 'express';
 import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { answerSignature, newNonce, requestSignature } from '../../module/adapters/bridge-signing.js';
-import { createTestDatabase, type TestDatabase } from '../support/engines.js';
+import type { TestDatabase } from '../support/engines.js';
 import { testCert } from '../support/solusvm-stub.js';
-import { buildBridgeWorld, closeMay, deadUrl, listenOn, php, phpErrors, requirePhp, SECRET, type BridgeWorld, type HarnessOutput } from './support.js';
+import { bridgeDatabase, buildBridgeWorld, closeMay, deadUrl, listenOn, php, phpErrors, SECRET, type BridgeWorld, type HarnessOutput } from './support.js';
 
 const overusageItems = (inv: { items: Array<{ description: string }> }) => inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
 const logged = (out: HarnessOutput, re: RegExp) => out.activity.some((a) => re.test(a.description));
 
 /**
- * The PHP bridge under php-cli (E_ALL, every warning fails the test) against a running service:
+ * The PHP bridge under php-cli (E_ALL, every warning fails the test) against a running service,
+ * with WHMCS's database layer for real (Illuminate's Capsule on MariaDB, holding WHMCS's tables):
  * hook answers reach WHMCS with WHMCS's return semantics, signatures are enforced both ways, the
  * service being down gives the configured fail mode and a message in the activity log, and panel
  * changes relayed through localAPI are applied once and reported.
@@ -22,8 +23,7 @@ describe('the WHMCS bridge under php-cli', function () {
   let w: BridgeWorld;
 
   before(async function () {
-    requirePhp(this);
-    db = await createTestDatabase('sqlite');
+    db = await bridgeDatabase(this);
     knex = db.knex;
   });
 
@@ -43,7 +43,7 @@ describe('the WHMCS bridge under php-cli', function () {
 
   describe('hook answers, with WHMCS return semantics', () => {
     beforeEach(async () => {
-      w = await buildBridgeWorld(knex);
+      w = await buildBridgeWorld(db);
     });
 
     it('EmailPreSend: abortsend and merge fields come back as the array WHMCS merges', async () => {
@@ -77,15 +77,13 @@ describe('the WHMCS bridge under php-cli', function () {
       expect(out.ret).to.deep.equal({ abortcmd: true, suspendreason: 'Overdue' });
     });
 
-    it('output hooks: the HTML comes back as the string WHMCS shows (product details, client summary)', async () => {
-      w.extraHooks.push({ name: 'ClientAreaProductDetailsOutput', priority: 10, handler: (v) => `<p>Service ${(v.service as { id: number }).id}: 4.2 TB used</p>` });
-      w.extraHooks.push({ name: 'AdminAreaClientSummaryPage', priority: 10, handler: (v) => `<div>Client ${String(v.userid)}: 1 open dispute</div>` });
+    it('output hooks: the HTML comes back as the string WHMCS shows (product details), and the service password stays in WHMCS', async () => {
+      const seen: Array<Record<string, unknown>> = [];
+      w.extraHooks.push({ name: 'ClientAreaProductDetailsOutput', priority: 5, handler: (v) => (seen.push(v.service as Record<string, unknown>), `<p>Service ${(v.service as { id: number }).id}: 4.2 TB used</p>`) });
       const details = await w.php({ action: 'hook', hook: 'ClientAreaProductDetailsOutput', service: { id: 9, userid: 3, packageid: 1, password: 'secret' } });
+      // service 9 is not metered: the module's own handler adds nothing to ours
       expect(details.ret).to.equal('<p>Service 9: 4.2 TB used</p>');
-      const summary = await w.fire('AdminAreaClientSummaryPage', { userid: 3 });
-      expect(summary.ret).to.equal('<div>Client 3: 1 open dispute</div>');
-      const none = await w.fire('AdminAreaClientSummaryPage', { userid: 4, nothing: true });
-      expect(none.ret).to.equal('<div>Client 4: 1 open dispute</div>');
+      expect(seen[0]).to.deep.equal({ id: 9, userid: 3, packageid: 1 });
     });
 
     it('ClientAreaHomepagePanels: the changes made to the menu are replayed on WHMCS’s own menu object', async () => {
@@ -116,8 +114,8 @@ describe('the WHMCS bridge under php-cli', function () {
     });
 
     it('hooks whose answer WHMCS ignores return nothing, whatever a handler says', async () => {
-      w.extraHooks.push({ name: 'InvoicePaid', priority: 10, handler: () => ({ something: 1 }) });
-      const out = await w.fire('InvoicePaid', { invoiceid: 5 });
+      w.extraHooks.push({ name: 'AddInvoiceLateFee', priority: 5, handler: () => ({ something: 1 }) });
+      const out = await w.fire('AddInvoiceLateFee', { invoiceid: 5 });
       expect(out.ret).to.equal(null);
       expect(w.gate.seen).to.include('hook');
     });
@@ -125,7 +123,7 @@ describe('the WHMCS bridge under php-cli', function () {
 
   describe('signatures', () => {
     beforeEach(async () => {
-      w = await buildBridgeWorld(knex, { failMode: 'closed' });
+      w = await buildBridgeWorld(db, { failMode: 'closed' });
     });
 
     it('a bridge with another secret is refused, nothing runs, and the admin is told the secrets differ', async () => {
@@ -140,7 +138,7 @@ describe('the WHMCS bridge under php-cli', function () {
     });
 
     it('a captured request sent again is refused as a replay; changed in transit, as a bad signature', async () => {
-      await w.fire('InvoicePaid', { invoiceid: 5 });
+      await w.fire('AddInvoiceLateFee', { invoiceid: 5 });
       const captured = w.gate.captured.find((c) => c.endpoint === 'hook')!;
       const send = (body: Buffer) => fetch(`${w.serviceUrl}/bridge/v1/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-overusage-timestamp': captured.headers['x-overusage-timestamp']!, 'x-overusage-nonce': captured.headers['x-overusage-nonce']!, 'x-overusage-signature': captured.headers['x-overusage-signature']! }, body });
       const replay = await send(captured.body);
@@ -212,7 +210,7 @@ describe('the WHMCS bridge under php-cli', function () {
       });
       const { server, url } = await listenOn(fake);
       try {
-        const out = await w.fire('InvoiceCancelled', { invoiceid: 9 }, { settings: { service_url: url } });
+        const out = await w.fire('AddInvoiceLateFee', { invoiceid: 9 }, { settings: { service_url: url } });
         expect(out.localApi).to.deep.equal(['LogActivity']);
         expect(reported[0]).to.deep.equal([
           { key: 'w-test-1', status: 'ok', result: { result: 'success' } },
@@ -229,7 +227,7 @@ describe('the WHMCS bridge under php-cli', function () {
 
   describe('when the service is down', () => {
     it('fail open: reminders go, suspensions go ahead, each failure is in the activity log in plain words', async () => {
-      w = await buildBridgeWorld(knex, { failMode: 'open' });
+      w = await buildBridgeWorld(db, { failMode: 'open' });
       const down = { settings: { service_url: await deadUrl() } };
       const email = await w.fire('EmailPreSend', { messagename: 'First Invoice Overdue Notice', relid: 41 }, down);
       expect(email.ret).to.deep.equal([]);
@@ -242,7 +240,7 @@ describe('the WHMCS bridge under php-cli', function () {
     });
 
     it('fail closed: dunning emails are held and suspensions postponed; other emails still go', async () => {
-      w = await buildBridgeWorld(knex, { failMode: 'closed' });
+      w = await buildBridgeWorld(db, { failMode: 'closed' });
       const down = { settings: { service_url: await deadUrl() } };
       expect((await w.fire('EmailPreSend', { messagename: 'Second Invoice Overdue Notice', relid: 41 }, down)).ret).to.deep.equal({ abortsend: true });
       expect((await w.fire('EmailPreSend', { messagename: 'Welcome Email', relid: 3 })).ret).to.deep.equal([]);
@@ -252,13 +250,15 @@ describe('the WHMCS bridge under php-cli', function () {
     });
 
     it('pages and cron hooks give WHMCS nothing to show, and a repeated failure is logged once per 15 minutes', async () => {
-      w = await buildBridgeWorld(knex);
+      w = await buildBridgeWorld(db);
       const down = { settings: { service_url: await deadUrl() } };
-      const first = await w.fire('AdminAreaClientSummaryPage', { userid: 3 }, down);
+      const first = await w.php({ action: 'hook', hook: 'ClientAreaProductDetailsOutput', service: { id: 9, userid: 3 }, ...down });
       expect(first.ret).to.equal('');
       expect(first.activity).to.have.length(1);
-      const again = await w.fire('AdminAreaClientSummaryPage', { userid: 3 });
+      const again = await w.php({ action: 'hook', hook: 'ClientAreaProductDetailsOutput', service: { id: 9, userid: 3 } });
       expect(again.activity).to.have.length(0);
+      // the count of what was left out is kept in the bridge's table
+      expect(await knex('mod_overusage_bridge_throttle').where({ kind: 'ClientAreaProductDetailsOutput' }).first()).to.deep.include({ suppressed: 1 });
       const cron = await w.fire('AfterCronJob', {});
       expect(cron.ret).to.equal(null);
       expect(logged(cron, /could not handle AfterCronJob/)).to.equal(true);
@@ -268,7 +268,7 @@ describe('the WHMCS bridge under php-cli', function () {
     });
 
     it("InvoiceCreation goes ahead without the line; a later cron run adds it once the service is back, never twice", async () => {
-      w = await buildBridgeWorld(knex);
+      w = await buildBridgeWorld(db);
       await closeMay(w);
       const up = w.settings.service_url!;
       const down = await deadUrl();
@@ -299,7 +299,7 @@ describe('the WHMCS bridge under php-cli', function () {
 
   describe('relayed panel changes', () => {
     it('a result lost on the way back is reported on the next cron run: the line is on the invoice once, and confirmed', async () => {
-      w = await buildBridgeWorld(knex, { idleTimeoutMs: 1500 });
+      w = await buildBridgeWorld(db, { idleTimeoutMs: 1500 });
       await closeMay(w);
       w.connectPanel(['InvoiceCreation']);
       // the bridge applies UpdateInvoice, then the connection breaks before the service hears of it
@@ -325,14 +325,17 @@ describe('the WHMCS bridge under php-cli', function () {
       // queued writes (the service's activity-log note) were handed over on that cron run
       expect(await w.store.list({ status: 'queued' })).to.deep.equal([]);
       expect(await w.store.list({ status: 'handed_out' })).to.deep.equal([]);
-      // and nothing is left for the bridge to report or re-deliver
-      const state = JSON.parse((await import('node:fs')).readFileSync(w.stateFile, 'utf8')) as Array<{ setting: string; value: string }>;
-      expect(state.filter((r) => r.setting.startsWith('bridge_missed_'))).to.deep.equal([]);
-      expect(state.filter((r) => r.setting.startsWith('bridge_outbox_')).map((r) => JSON.parse(r.value).state)).to.satisfy((s: string[]) => s.length > 0 && s.every((x) => x === 'reported'));
+      // and nothing is left for the bridge to report or re-deliver (its tables in WHMCS's database)
+      expect(await knex('mod_overusage_bridge_missed')).to.deep.equal([]);
+      const outbox = await knex('mod_overusage_bridge_outbox').select('command', 'state', 'result');
+      expect(outbox.length).to.be.greaterThan(0);
+      expect(outbox.every((r) => r.state === 'reported')).to.equal(true);
+      // the UpdateInvoice result is kept, so the same key handed out again is not applied twice
+      expect(JSON.parse(outbox.find((r) => r.command === 'UpdateInvoice')!.result)).to.deep.include({ result: 'success' });
     });
 
     it('a command localAPI throws on is reported "unknown", not repeated under its key; the next delivery still places the line once', async () => {
-      w = await buildBridgeWorld(knex);
+      w = await buildBridgeWorld(db);
       await closeMay(w);
       w.f.clock.set('2013-06-02T07:00:00Z');
       await w.f.panel.runDailyAutomation('2013-06-02');
@@ -357,7 +360,7 @@ describe('the WHMCS bridge under php-cli', function () {
     });
 
     it("works the same over PHP's HTTP streams when the curl extension is missing", async () => {
-      w = await buildBridgeWorld(knex);
+      w = await buildBridgeWorld(db);
       await closeMay(w);
       w.f.clock.set('2013-06-02T07:00:00Z');
       await w.f.panel.runDailyAutomation('2013-06-02');
@@ -368,7 +371,7 @@ describe('the WHMCS bridge under php-cli', function () {
     });
 
     it("with WHMCS's External API reachable, the service calls it itself and the bridge only relays the hook", async () => {
-      w = await buildBridgeWorld(knex, { mode: 'api' });
+      w = await buildBridgeWorld(db, { mode: 'api' });
       await closeMay(w);
       w.connectPanel(['InvoiceCreation']);
       w.f.clock.set('2013-06-02T07:00:00Z');
@@ -386,90 +389,17 @@ describe('the WHMCS bridge under php-cli', function () {
       it(`verifies the service's certificate by default (${transport}), and accepts it with the admin's CA file`, async function () {
         if (transport === 'curl' && !(php() as { curl?: boolean }).curl) this.skip();
         const cert = await testCert();
-        w = await buildBridgeWorld(knex, { tls: cert });
+        w = await buildBridgeWorld(db, { tls: cert });
         const noCurl = transport === 'streams';
-        const refused = await w.fire('AdminAreaClientSummaryPage', { userid: 3 }, { noCurl });
+        const refused = await w.php({ action: 'hook', hook: 'ClientAreaProductDetailsOutput', service: { id: 9, userid: 3 }, noCurl });
         expect(refused.ret).to.equal('');
         expect(logged(refused, /TLS certificate could not be verified/)).to.equal(true);
-        const caFile = `${w.stateFile}.ca.pem`;
+        const caFile = `${w.dir}/ca.pem`;
         (await import('node:fs')).writeFileSync(caFile, cert.cert);
-        w.extraHooks.push({ name: 'AdminAreaClientSummaryPage', priority: 10, handler: () => '<p>over TLS</p>' });
-        const ok = await w.fire('AdminAreaClientSummaryPage', { userid: 3 }, { noCurl, settings: { ca_file: caFile } });
+        w.extraHooks.push({ name: 'ClientAreaProductDetailsOutput', priority: 5, handler: () => '<p>over TLS</p>' });
+        const ok = await w.php({ action: 'hook', hook: 'ClientAreaProductDetailsOutput', service: { id: 9, userid: 3 }, noCurl, settings: { ca_file: caFile } });
         expect(ok.ret).to.equal('<p>over TLS</p>');
       });
     }
-  });
-
-  describe('the addon functions', () => {
-    beforeEach(async () => {
-      w = await buildBridgeWorld(knex);
-    });
-
-    it('activate before the URL and secret are set: success, with what to do next', async () => {
-      const out = await w.php({ action: 'activate', settings: { service_url: '', shared_secret: '' } });
-      expect(out.ret).to.deep.equal({ status: 'success', description: 'Overusage is active. Now click Configure and set the service URL and the shared secret.' });
-      expect(w.gate.seen).to.deep.equal([]);
-    });
-
-    it('activate, upgrade and deactivate are relayed; the service applies its migrations and keeps its data', async () => {
-      const act = await w.php({ action: 'activate', settings: { service_url: w.serviceUrl, shared_secret: SECRET } });
-      expect(act.ret).to.deep.include({ status: 'success' });
-      expect((act.ret as { description: string }).description).to.match(/^Overusage is active/);
-      await w.php({ action: 'upgrade', fromVersion: '0.9.0' });
-      expect(w.addonCalls.map((c) => c.fn)).to.deep.equal(['activate', 'upgrade']);
-      expect(w.addonCalls[1]!.vars).to.deep.equal({ version: '0.9.0' });
-      const deact = await w.php({ action: 'deactivate' });
-      expect(deact.ret).to.deep.equal({ status: 'success', description: 'Overusage is deactivated; its data is kept and will be used again on activation.' });
-      expect(await knex.schema.hasTable('mod_overusage_samples')).to.equal(true);
-    });
-
-    it('deactivating works with the service gone, and says the service was not told', async () => {
-      const out = await w.php({ action: 'deactivate', settings: { service_url: await deadUrl() } });
-      expect(out.ret).to.deep.include({ status: 'info' });
-      expect((out.ret as { description: string }).description).to.match(/the service could not be told: The Overusage service could not be reached: could not connect/);
-    });
-
-    it("the admin tab is the service's page for the admin of the WHMCS session, whatever the browser claims", async () => {
-      const out = await w.php({ action: 'output', session: { adminid: 4 }, get: { module: 'overusage', adminid: '1' }, post: { adminid: '1' }, method: 'POST' });
-      const call = w.addonCalls.find((c) => c.fn === 'output')!;
-      // WHMCS echoes exactly the page the module rendered
-      expect(call.result).to.be.a('string').and.not.equal('');
-      expect(out.echoed).to.equal(call.result);
-      expect(call.vars).to.deep.include({ adminid: 4, modulelink: 'addonmodules.php?module=overusage' });
-      expect(call.vars.request).to.deep.equal({ method: 'POST', query: { module: 'overusage', adminid: '1' }, body: { adminid: '1' } });
-    });
-
-    it('the admin tab without an admin session asks the service nothing', async () => {
-      const out = await w.php({ action: 'output', get: { adminid: '1' } });
-      expect(out.echoed).to.include('no administrator is logged in');
-      expect(w.gate.seen).to.deep.equal([]);
-    });
-
-    it('the client page shows the signed-in client’s usage; without a session WHMCS asks for a login', async () => {
-      const page = await w.php({ action: 'clientarea', session: { uid: w.story.clientId }, get: { m: 'overusage', clientid: '999' } });
-      const ret = page.ret as { templatefile: string; requirelogin: boolean; pagetitle: string; vars: { overusage_html: string } };
-      const call = w.addonCalls.find((c) => c.fn === 'clientarea')!;
-      expect(call.vars).to.deep.include({ clientid: w.story.clientId, modulelink: 'index.php?m=overusage' });
-      const module = call.result as { pagetitle: string; templatefile: string };
-      // the module's page, rendered by the service from its template, in WHMCS's clientarea.tpl
-      expect(ret).to.deep.include({ templatefile: 'clientarea', requirelogin: true, pagetitle: module.pagetitle });
-      expect(ret.vars.overusage_html).to.be.a('string').and.not.equal('');
-      expect(ret.vars.overusage_html).to.not.include('cannot be shown right now');
-      expect(page.activity).to.deep.equal([]);
-      const anonymous = await w.php({ action: 'clientarea', get: { clientid: String(w.story.clientId) } });
-      expect(anonymous.ret).to.deep.include({ requirelogin: true });
-      expect((anonymous.ret as { vars: { overusage_html: string } }).vars.overusage_html).to.equal('');
-      expect(w.gate.seen.filter((e) => e === 'clientarea')).to.have.length(1);
-    });
-
-    it('with the service down the admin tab says so, and the client page apologises; both are logged', async () => {
-      const down = await deadUrl();
-      const tab = await w.php({ action: 'output', session: { adminid: 1 }, settings: { service_url: down } });
-      expect(tab.echoed).to.include('The Overusage service cannot be reached.');
-      expect(logged(tab, /the admin tab could not be shown: could not connect/)).to.equal(true);
-      const page = await w.php({ action: 'clientarea', session: { uid: 3 } });
-      expect((page.ret as { vars: { overusage_html: string } }).vars.overusage_html).to.include('cannot be shown right now');
-      expect(logged(page, /the usage page could not be shown to client 3/)).to.equal(true);
-    });
   });
 });

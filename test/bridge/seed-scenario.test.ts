@@ -25,7 +25,7 @@ describeEachEngine('the seed scenario through the WHMCS bridge', ({ db }) => {
 
   beforeEach(async () => {
     knex = db().knex;
-    w = await buildBridgeWorld(knex);
+    w = await buildBridgeWorld(db());
     await closeMay(w);
     w.connectPanel();
   });

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -17,6 +18,7 @@ import type { HookDefinition } from '../../hooks/hook-types.js';
 import { buildPanel, seedStory, serveApi, type PanelFixture, type ServedApi, type Story } from '../panel/support.js';
 import { FakeMaster } from '../support/fake-gateway.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
+import { checkMysql, createTestDatabase, MYSQL_URL, REQUIRE_MYSQL, type TestDatabase } from '../support/engines.js';
 
 export const REQUIRE_PHP = process.env.OVERUSAGE_TEST_REQUIRE_PHP === '1';
 export const HARNESS = path.resolve(import.meta.dirname, 'harness', 'run.php');
@@ -37,6 +39,26 @@ export function php(): { ok: true; curl: boolean; version: string } | { ok: fals
   return phpCheck;
 }
 
+/**
+ * WHMCS's database for a bridge test: MariaDB, a database of the test's own (dropped by the
+ * caller). Skips without php or MariaDB, unless CI requires them (OVERUSAGE_TEST_REQUIRE_PHP=1,
+ * OVERUSAGE_TEST_REQUIRE_MYSQL=1), where a missing one fails.
+ */
+export async function bridgeDatabase(ctx: Mocha.Context): Promise<TestDatabase> {
+  requirePhp(ctx);
+  const reason = await checkMysql();
+  if (reason) {
+    if (REQUIRE_MYSQL) throw new Error(`MariaDB/MySQL is required but unreachable at ${MYSQL_URL}: ${reason}`);
+    ctx.skip();
+  }
+  return createTestDatabase('mysql');
+}
+
+/** WHMCS's form token for a session's tkval (the harness's generate_token; php-cli has no session id). */
+export function whmcsToken(tkval: string, sessionId = ''): string {
+  return crypto.createHash('sha1').update(`${tkval}${sessionId}:whmcscrsf`).digest('hex');
+}
+
 /** Skips when php is missing, unless OVERUSAGE_TEST_REQUIRE_PHP=1 (CI), where it fails. */
 export function requirePhp(ctx: Mocha.Context): void {
   const p = php();
@@ -46,7 +68,7 @@ export function requirePhp(ctx: Mocha.Context): void {
 }
 
 export interface HarnessInput {
-  action: 'hook' | 'activate' | 'deactivate' | 'upgrade' | 'output' | 'clientarea' | 'config';
+  action: 'hook' | 'hooks' | 'activate' | 'deactivate' | 'upgrade' | 'output' | 'clientarea' | 'config';
   hook?: string;
   vars?: unknown;
   session?: Record<string, unknown>;
@@ -59,6 +81,10 @@ export interface HarnessInput {
   menu?: Array<{ name: string; label: string; order: number; bodyHtml?: string }>;
   service?: Record<string, unknown>;
   fromVersion?: string;
+  /** what WHMCS's check_token does on a bad token: end the request (as WHMCS does) or answer false */
+  tokenFailure?: 'exit' | 'false';
+  /** the addon folder to load (default: the repository's modules/addons/overusage) */
+  addonDir?: string;
 }
 
 export interface HarnessOutput {
@@ -69,10 +95,16 @@ export interface HarnessOutput {
   errors: string[];
   menu: Array<{ name: string; label: string; order: number; bodyHtml: string; footerHtml: string; icon: string; badge: string; extras: Record<string, string>; children: unknown[] }> | null;
   answers?: number;
+  /** WHMCS's module log as logModuleCall() kept it (its replace list masked) */
+  moduleLog: Array<{ module: string; action: string; request: string; response: string; processed: string }>;
+  /** what hooks.php registered: hook name → priorities */
+  hooks: Record<string, number[]>;
+  /** the namespace of a check_token() call that failed, if one did */
+  tokenRefused: string | null;
 }
 
 /** Runs one "WHMCS page load" of the harness under php-cli with every error reported. */
-export function runHarness(input: HarnessInput & { stateFile: string; panelApi?: { url: string; identifier: string; secret: string } }): Promise<HarnessOutput> {
+export function runHarness(input: HarnessInput & { db: string; panelApi?: { url: string; identifier: string; secret: string } }): Promise<HarnessOutput> {
   return new Promise((resolve, reject) => {
     const child = spawn('php', ['-d', 'error_reporting=-1', '-d', 'display_errors=stderr', '-d', 'log_errors=0', HARNESS], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -115,7 +147,10 @@ export interface BridgeWorld {
   store: BridgeStore;
   relay: BridgeRelay;
   serviceUrl: string;
-  stateFile: string;
+  /** WHMCS's database as the bridge's Capsule connects to it (the panel's, which holds WHMCS's tables) */
+  dbUrl: string;
+  /** a folder of the world's own, removed on close */
+  dir: string;
   gate: Gate;
   /** handlers added to the module's own (tests of return semantics for hooks the module does not handle yet) */
   extraHooks: HookDefinition[];
@@ -130,19 +165,8 @@ export interface BridgeWorld {
   close(): Promise<void>;
 }
 
-export const BRIDGED_HOOKS = [
-  'InvoiceCreation',
-  'DailyCronJob',
-  'AfterCronJob',
-  'EmailPreSend',
-  'PreModuleSuspend',
-  'InvoicePaid',
-  'AddInvoicePayment',
-  'InvoiceCancelled',
-  'ClientAreaHomepagePanels',
-  'ClientAreaProductDetailsOutput',
-  'AdminAreaClientSummaryPage',
-];
+/** The bridge's own tables in WHMCS's database (modules/addons/overusage/lib/Schema.php). */
+export const BRIDGE_TABLES = ['mod_overusage_bridge_outbox', 'mod_overusage_bridge_missed', 'mod_overusage_bridge_throttle'];
 
 export async function listenOn(app: Express, tls?: { key: string; cert: string }): Promise<{ server: http.Server; url: string }> {
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, app) : http.createServer(app);
@@ -162,7 +186,10 @@ export async function deadUrl(): Promise<string> {
  * (its API served on 127.0.0.1 for localAPI), the module composed with it — through the relay
  * (the default) or through the External API —, and the bridge router serving the module.
  */
-export async function buildBridgeWorld(knex: Knex, opts: { mode?: 'relay' | 'api'; failMode?: 'open' | 'closed'; log?: Logger; idleTimeoutMs?: number; tls?: { key: string; cert: string } } = {}): Promise<BridgeWorld> {
+export async function buildBridgeWorld(db: { knex: Knex; url: string }, opts: { mode?: 'relay' | 'api'; failMode?: 'open' | 'closed'; log?: Logger; idleTimeoutMs?: number; tls?: { key: string; cert: string } } = {}): Promise<BridgeWorld> {
+  const knex = db.knex;
+  // the bridge's tables of an earlier world in this database are not this world's
+  for (const t of BRIDGE_TABLES) await knex.schema.dropTableIfExists(t);
   const f = await buildPanel(knex, { start: '2013-04-30T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
   const story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-06-09' });
   const api = await serveApi(f);
@@ -226,7 +253,6 @@ export async function buildBridgeWorld(knex: Knex, opts: { mode?: 'relay' | 'api
   const { server, url: serviceUrl } = await listenOn(app, opts.tls);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-bridge-'));
-  const stateFile = path.join(dir, 'tbladdonmodules.json');
   const settings: Record<string, string> = { service_url: serviceUrl, shared_secret: SECRET, timeout: '10', fail_mode: opts.failMode ?? 'open' };
   const runs: HarnessOutput[] = [];
   let settingsWritten = false;
@@ -240,7 +266,8 @@ export async function buildBridgeWorld(knex: Knex, opts: { mode?: 'relay' | 'api
     store,
     relay,
     serviceUrl,
-    stateFile,
+    dbUrl: db.url,
+    dir,
     gate,
     extraHooks,
     addonCalls,
@@ -250,14 +277,14 @@ export async function buildBridgeWorld(knex: Knex, opts: { mode?: 'relay' | 'api
       // the admin's configuration goes in once, and again whenever a test changes it
       const withSettings = input.settings ? { ...settings, ...input.settings } : settingsWritten ? undefined : settings;
       settingsWritten = true;
-      const out = await runHarness({ ...input, ...(withSettings ? { settings: withSettings } : {}), stateFile, panelApi: { url: api.url, identifier: api.identifier, secret: api.secret } });
+      const out = await runHarness({ ...input, ...(withSettings ? { settings: withSettings } : {}), db: db.url, panelApi: { url: api.url, identifier: api.identifier, secret: api.secret } });
       runs.push(out);
       return out;
     },
     fire(hook, vars = {}, extra = {}) {
       return world.php({ action: 'hook', hook, vars, ...extra });
     },
-    connectPanel(hooks = ['InvoiceCreation', 'DailyCronJob', 'AfterCronJob', 'EmailPreSend', 'PreModuleSuspend', 'InvoicePaid', 'AddInvoicePayment', 'InvoiceCancelled']) {
+    connectPanel(hooks = ['InvoiceCreation', 'DailyCronJob', 'AfterCronJob', 'EmailPreSend', 'PreModuleSuspend', 'AddInvoiceLateFee']) {
       for (const name of hooks) {
         f.panel.hooks.add(name, 10, async (vars: Record<string, unknown>) => (await world.fire(name, vars)).ret, 'bridge (php)');
       }

@@ -1,8 +1,9 @@
 <?php
 /**
- * The Overusage add-on's hooks: each one forwards WHMCS's vars to the Overusage service and
- * returns the service's answer the way WHMCS expects it for that hook (abortsend, abortcmd, HTML,
- * home page panels, or nothing). See docs/whmcs.md.
+ * The Overusage add-on's hooks: exactly the WHMCS hooks the service handles (the module's
+ * moduleHooks() in hooks/index.ts; test/bridge/hook-list.test.ts fails when the two differ), with
+ * the same priorities. Each forwards WHMCS's vars to the service and returns its answer the way
+ * WHMCS expects for that hook (abortsend, abortcmd, HTML, home page panels, or nothing).
  */
 
 if (!defined('WHMCS')) {
@@ -12,20 +13,17 @@ if (!defined('WHMCS')) {
 require_once __DIR__ . '/lib/bootstrap.php';
 
 foreach ([
-    'InvoiceCreation',
-    'DailyCronJob',
-    'AfterCronJob',
-    'EmailPreSend',
-    'PreModuleSuspend',
-    'InvoicePaid',
-    'AddInvoicePayment',
-    'InvoiceCancelled',
-    'ClientAreaHomepagePanels',
-    'ClientAreaProductDetailsOutput',
-    'AdminAreaClientSummaryPage',
-] as $overusageHook) {
-    add_hook($overusageHook, 10, static function ($vars = []) use ($overusageHook) {
-        return \WHMCS\Module\Addon\Overusage\Bridge::relayHook($overusageHook, $vars);
+    'DailyCronJob' => 10,
+    'AfterCronJob' => 10,
+    'InvoiceCreation' => 10,
+    'EmailPreSend' => 10,
+    'PreModuleSuspend' => 10,
+    'AddInvoiceLateFee' => 10,
+    'ClientAreaHomepagePanels' => 10,
+    'ClientAreaProductDetailsOutput' => 10,
+] as $overusageHook => $overusagePriority) {
+    add_hook($overusageHook, $overusagePriority, static function ($vars = []) use ($overusageHook) {
+        return \WHMCS\Module\Addon\Overusage\Hooks::relay($overusageHook, $vars);
     });
 }
-unset($overusageHook);
+unset($overusageHook, $overusagePriority);

@@ -5,10 +5,14 @@
  * Overusage service it relays to (install guide: docs/whmcs.md).
  */
 
-use WHMCS\Module\Addon\Overusage\Bridge;
-use WHMCS\Module\Addon\Overusage\BridgeFailure;
+use WHMCS\Module\Addon\Overusage\HttpClient;
+use WHMCS\Module\Addon\Overusage\Lang;
+use WHMCS\Module\Addon\Overusage\Lifecycle;
+use WHMCS\Module\Addon\Overusage\Pages;
+use WHMCS\Module\Addon\Overusage\Relay;
 use WHMCS\Module\Addon\Overusage\Settings;
 use WHMCS\Module\Addon\Overusage\Store;
+use WHMCS\Module\Addon\Overusage\Version;
 
 if (!defined('WHMCS')) {
     die('This file cannot be accessed directly');
@@ -21,7 +25,7 @@ function overusage_config()
     return [
         'name' => 'Overusage',
         'description' => 'Bills SolusVM bandwidth overusage on renewal invoices, with a reclamation window and per-line disputes. Relays to the Overusage service.',
-        'version' => '1.0.0',
+        'version' => Version::NUMBER,
         'author' => 'Overusage',
         'language' => 'english',
         'fields' => [
@@ -69,88 +73,57 @@ function overusage_config()
     ];
 }
 
-/**
- * On first activation the URL and secret are not set yet (WHMCS shows the fields after
- * activating): the service applies its database changes itself when it starts.
- */
 function overusage_activate()
 {
-    return overusage_lifecycle('activate', [], 'Overusage is active. Now click Configure and set the service URL and the shared secret.');
+    return (new Lifecycle(Lang::forAdmin()))->activate();
 }
 
 function overusage_deactivate()
 {
-    $result = overusage_lifecycle('deactivate', [], 'Overusage is deactivated.');
-    // deactivating must always be possible, even with the service gone
-    if ($result['status'] === 'error') {
-        return ['status' => 'info', 'description' => 'Overusage is deactivated in WHMCS, but the service could not be told: ' . $result['description']];
-    }
-    return $result;
+    return (new Lifecycle(Lang::forAdmin()))->deactivate();
 }
 
 function overusage_upgrade($vars)
 {
-    $result = overusage_lifecycle('upgrade', ['version' => (string) ($vars['version'] ?? '')], '');
-    if ($result['status'] === 'error' && function_exists('logActivity')) {
-        logActivity('Overusage: the service could not be told about the upgrade from version ' . (string) ($vars['version'] ?? '?') . ': ' . $result['description']);
-    }
+    (new Lifecycle(Lang::forAdmin()))->upgrade(is_array($vars) ? (string) ($vars['version'] ?? '') : '');
 }
 
 /**
- * @param array<string, mixed> $payload
- * @return array{status: string, description: string}
+ * @param array<string, mixed> $vars
+ * @throws \Throwable when the settings are not usable (the callers say so in their own way)
  */
-function overusage_lifecycle(string $endpoint, array $payload, string $unconfigured): array
+function overusage_pages(array $vars, Lang $lang): Pages
 {
-    try {
-        $bridge = new Bridge(Settings::from(Store::settings()));
-    } catch (BridgeFailure $e) {
-        if ($e->getCode() === BridgeFailure::NOT_CONFIGURED && $unconfigured !== '') {
-            return ['status' => 'success', 'description' => $unconfigured];
-        }
-        return ['status' => 'error', 'description' => 'Overusage: ' . $e->getMessage()];
-    } catch (\Throwable $e) {
-        return ['status' => 'error', 'description' => 'Overusage: ' . $e->getMessage()];
-    }
-    try {
-        return $bridge->lifecycle($endpoint, $payload);
-    } catch (\Throwable $e) {
-        if (function_exists('logActivity')) {
-            logActivity('Overusage: ' . $endpoint . ' could not reach the service: ' . $e->getMessage());
-        }
-        return ['status' => 'error', 'description' => 'The Overusage service could not be reached: ' . $e->getMessage()];
-    }
+    $settings = Settings::from($vars);
+    return new Pages(new Relay($settings, new HttpClient($settings), new Store()), $lang);
 }
 
 /** The admin tab: the service's page for the admin of this WHMCS session. */
 function overusage_output($vars)
 {
+    $vars = is_array($vars) ? $vars : [];
+    $lang = Lang::fromVars($vars, (string) ($_SESSION['adminlang'] ?? ''));
     try {
-        $bridge = new Bridge(Settings::from(is_array($vars) ? $vars : []));
+        $pages = overusage_pages($vars, $lang);
     } catch (\Throwable $e) {
-        echo '<div class="alert alert-warning">Overusage is not set up yet: ' . htmlspecialchars($e->getMessage(), ENT_QUOTES, 'UTF-8') . '.</div>';
+        echo Pages::alert('warning', $lang->get('not_configured', $e->getMessage()));
         return;
     }
-    echo $bridge->adminOutput(is_array($vars) ? $vars : []);
+    echo $pages->admin($vars);
 }
 
 /** The client page (index.php?m=overusage): the service's page for the client of this session. */
 function overusage_clientarea($vars)
 {
     $vars = is_array($vars) ? $vars : [];
+    $lang = Lang::fromVars($vars, (string) ($_SESSION['Language'] ?? ''));
     try {
-        $bridge = new Bridge(Settings::from($vars));
+        $pages = overusage_pages($vars, $lang);
     } catch (\Throwable $e) {
-        if (function_exists('logActivity')) {
-            logActivity('Overusage: the usage page is not available: ' . $e->getMessage());
-        }
-        return [
-            'pagetitle' => 'Bandwidth usage',
-            'breadcrumb' => [(string) ($vars['modulelink'] ?? 'index.php?m=overusage') => 'Bandwidth usage'],
-            'templatefile' => 'clientarea',
-            'requirelogin' => true,
-            'vars' => ['overusage_html' => '<div class="alert alert-warning">Your usage figures cannot be shown right now. Please try again later.</div>'],
-        ];
+        \WHMCS\Module\Addon\Overusage\ActivityLog::log('Overusage: the usage page is not available: ' . $e->getMessage());
+        $page = Pages::clientShell((string) ($vars['modulelink'] ?? 'index.php?m=overusage'), $lang);
+        $page['vars']['overusage_html'] = Pages::alert('warning', $lang->get('client_unavailable'));
+        return $page;
     }
-    return $bridge->clientArea($vars);
+    return $pages->client($vars);
 }

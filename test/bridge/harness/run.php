@@ -1,14 +1,16 @@
 <?php
 /**
- * One WHMCS page load with the bridge installed: reads what to do as JSON on stdin, loads the
- * addon like WHMCS does (overusage.php, hooks.php), does it, and writes JSON on stdout:
- * {ret, echoed, activity, localApi, errors, menu}. Every PHP error, warning, notice or deprecation
- * is caught and reported in `errors`, so a test can insist there are none.
+ * One WHMCS page load with the bridge installed, under php-cli: reads what to do as JSON on stdin,
+ * loads the addon like WHMCS does (overusage.php, hooks.php), does it, and writes JSON on stdout:
+ * {ret, echoed, activity, localApi, moduleLog, errors, menu, hooks, tokenRefused}. Every PHP error,
+ * warning, notice or deprecation is caught and reported in `errors`, so a test can insist there are
+ * none.
  *
- * Input: {action: hook|activate|deactivate|upgrade|output|clientarea|config, hook?, vars?,
- *         session?, get?, post?, method?, stateFile, panelApi?: {url, identifier, secret},
+ * Input: {action: hook|hooks|activate|deactivate|upgrade|output|clientarea|config, hook?, vars?,
+ *         session?, get?, post?, method?, db, panelApi?: {url, identifier, secret},
  *         settings?: {service_url, …} (written to tbladdonmodules first), noCurl?, failLocalApi?,
- *         menu?: [{name, label, order}] (ClientAreaHomepagePanels), service?: {...} (product details)}
+ *         tokenFailure?: exit|false, addonDir?, menu?: [{name, label, order}]
+ *         (ClientAreaHomepagePanels), service?: {...} (product details), fromVersion?}
  */
 
 error_reporting(E_ALL);
@@ -30,7 +32,13 @@ if (!is_array($input)) {
 }
 
 require __DIR__ . '/whmcs.php';
-$GLOBALS['__harness']['input'] = $input;
+require __DIR__ . '/addon-vars.php';
+harness_boot([
+    'db' => (string) $input['db'],
+    'panelApi' => $input['panelApi'] ?? null,
+    'failLocalApi' => $input['failLocalApi'] ?? [],
+    'tokenFailure' => (string) ($input['tokenFailure'] ?? 'exit'),
+]);
 $GLOBALS['__out'] = ['ret' => null, 'echoed' => '', 'menu' => null];
 
 register_shutdown_function(static function (): void {
@@ -46,8 +54,11 @@ register_shutdown_function(static function (): void {
     $out['echoed'] = ($out['echoed'] ?? '') . $echoed;
     $out['activity'] = $GLOBALS['__harness']['activity'];
     $out['localApi'] = $GLOBALS['__harness']['localApi'];
+    $out['moduleLog'] = $GLOBALS['__harness']['moduleLog'];
+    $out['hooks'] = harness_registered_hooks();
+    $out['tokenRefused'] = $GLOBALS['__harness']['tokenRefused'] ?? null;
     $out['errors'] = $GLOBALS['__errors'];
-    echo json_encode($out, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PARTIAL_OUTPUT_ON_ERROR | JSON_INVALID_UTF8_SUBSTITUTE), "\n";
+    echo "\n", json_encode($out, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PARTIAL_OUTPUT_ON_ERROR | JSON_INVALID_UTF8_SUBSTITUTE), "\n";
 });
 
 if (!empty($input['noCurl'])) {
@@ -57,6 +68,7 @@ if (!empty($input['noCurl'])) {
 $_SESSION = is_array($input['session'] ?? null) ? $input['session'] : [];
 $_GET = is_array($input['get'] ?? null) ? $input['get'] : [];
 $_POST = is_array($input['post'] ?? null) ? $input['post'] : [];
+$_REQUEST = array_merge($_GET, $_POST);
 $_SERVER['REQUEST_METHOD'] = (string) ($input['method'] ?? 'GET');
 
 // the admin's saved configuration, as WHMCS keeps it in tbladdonmodules
@@ -66,21 +78,14 @@ if (is_array($input['settings'] ?? null)) {
     }
 }
 
-$addonDir = dirname(__DIR__, 3) . '/modules/addons/overusage';
+$addonDir = (string) ($input['addonDir'] ?? dirname(__DIR__, 3) . '/modules/addons/overusage');
 ob_start();
 require $addonDir . '/overusage.php';
 require $addonDir . '/hooks.php';
 
-/** $vars of the addon functions: the saved settings, as WHMCS passes them */
-$addonVars = static function (string $link) {
-    $vars = ['modulelink' => $link, 'version' => '1.0.0', '_lang' => []];
-    foreach (\WHMCS\Database\Capsule::table('tbladdonmodules')->where('module', 'overusage')->get() as $row) {
-        $vars[$row->setting] = $row->value;
-    }
-    return $vars;
-};
-
 switch ($input['action'] ?? '') {
+    case 'hooks':
+        break;
     case 'hook':
         $name = (string) $input['hook'];
         if ($name === 'ClientAreaHomepagePanels') {
@@ -108,13 +113,13 @@ switch ($input['action'] ?? '') {
         $GLOBALS['__out']['ret'] = overusage_deactivate();
         break;
     case 'upgrade':
-        $GLOBALS['__out']['ret'] = overusage_upgrade(['version' => (string) ($input['fromVersion'] ?? '0.9.0')]);
+        $GLOBALS['__out']['ret'] = overusage_upgrade(['version' => (string) ($input['fromVersion'] ?? '0.0.1')]);
         break;
     case 'output':
-        overusage_output($addonVars('addonmodules.php?module=overusage'));
+        overusage_output(harness_addon_vars($addonDir, 'addonmodules.php?module=overusage', (string) ($_SESSION['adminlang'] ?? '')));
         break;
     case 'clientarea':
-        $GLOBALS['__out']['ret'] = overusage_clientarea($addonVars('index.php?m=overusage'));
+        $GLOBALS['__out']['ret'] = overusage_clientarea(harness_addon_vars($addonDir, 'index.php?m=overusage', (string) ($_SESSION['Language'] ?? '')));
         break;
     default:
         fwrite(STDERR, "run.php: unknown action\n");

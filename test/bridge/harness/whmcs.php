@@ -1,23 +1,74 @@
 <?php
 /**
- * The part of WHMCS the bridge touches, for tests under php-cli: add_hook/run_hook, logActivity,
- * localAPI (forwarded to the reference panel's External API at /includes/api.php with API
- * credentials, so the bridge meets the same panel the module meets in-process), the session,
- * Capsule over tbladdonmodules (kept in a JSON file so it outlives one PHP process, like a
- * database), and the menu object of ClientAreaHomepagePanels.
+ * The part of WHMCS the bridge touches, for tests: the one stand-in shared by the php-cli runs
+ * (run.php) and the page shell served by `php -S` (web/). What exists for real is used for real:
+ *
+ *  - WHMCS\Database\Capsule is Laravel's Illuminate Capsule (Debian's php-illuminate-database),
+ *    extended and set as global the way WHMCS does it, connected to the test's database, which
+ *    holds WHMCS's tables (the reference panel's schema);
+ *  - localAPI() is the reference panel's External API (/includes/api.php) with API credentials, so
+ *    the bridge meets the same panel the module meets in-process;
+ *  - logActivity() writes the reference panel's activity log through that API.
+ *
+ * Written here, after WHMCS's documented or publicly readable behaviour: add_hook and running a hook
+ * point; logModuleCall (its replace list is masked); generate_token / check_token (WHMCS's session
+ * token: sha1 of a per-session random value, the session id and a fixed salt; a form's `token`
+ * field is compared with it; a mismatch ends the request: "Invalid Token" in the admin area, a
+ * redirect to clientarea.php with the session ended in the client area); the menu object of
+ * ClientAreaHomepagePanels; the service model of ClientAreaProductDetailsOutput.
  */
 
 namespace {
-    define('WHMCS', true);
+    require_once 'Illuminate/Database/autoload.php';
 
-    $GLOBALS['__harness'] = ['hooks' => [], 'activity' => [], 'localApi' => []];
+    if (!defined('WHMCS')) {
+        define('WHMCS', true);
+    }
+
+    $GLOBALS['__harness'] = ['config' => [], 'hooks' => [], 'activity' => [], 'localApi' => [], 'moduleLog' => []];
+
+    /**
+     * @param array{db: string, panelApi?: array{url: string, identifier: string, secret: string}, moduleLogFile?: string, tokenFailure?: string, failLocalApi?: list<string>} $config
+     */
+    function harness_boot(array $config): void
+    {
+        $GLOBALS['__harness']['config'] = $config;
+        $capsule = new \WHMCS\Database\Capsule();
+        $capsule->addConnection(harness_connection((string) $config['db']));
+        $capsule->setAsGlobal();
+    }
+
+    /** mysql://user:pass@host:port/name or sqlite:/path/to/file → Illuminate's connection array. */
+    function harness_connection(string $url): array
+    {
+        if (str_starts_with($url, 'sqlite:')) {
+            return ['driver' => 'sqlite', 'database' => substr($url, strlen('sqlite:')), 'prefix' => '', 'foreign_key_constraints' => false];
+        }
+        $u = parse_url($url);
+        if (!is_array($u) || ($u['scheme'] ?? '') !== 'mysql') {
+            throw new \InvalidArgumentException("not a database URL: {$url}");
+        }
+        parse_str((string) ($u['query'] ?? ''), $q);
+        return [
+            'driver' => 'mysql',
+            'host' => (string) ($u['host'] ?? '127.0.0.1'),
+            'port' => (int) ($u['port'] ?? 3306),
+            'unix_socket' => (string) ($q['socketPath'] ?? ''),
+            'database' => ltrim((string) ($u['path'] ?? ''), '/'),
+            'username' => rawurldecode((string) ($u['user'] ?? 'root')),
+            'password' => rawurldecode((string) ($u['pass'] ?? '')),
+            'charset' => 'utf8mb4',
+            'collation' => 'utf8mb4_unicode_ci',
+            'prefix' => '',
+        ];
+    }
 
     function add_hook($name, $priority, $fn)
     {
-        $GLOBALS['__harness']['hooks'][$name][] = ['priority' => $priority, 'fn' => $fn];
+        $GLOBALS['__harness']['hooks'][$name][] = ['priority' => (int) $priority, 'fn' => $fn];
     }
 
-    /** WHMCS calls every handler of a hook point and collects their answers. */
+    /** WHMCS calls every handler of a hook point, by priority, and collects their answers. */
     function harness_run_hook(string $name, $vars): array
     {
         $out = [];
@@ -29,6 +80,12 @@ namespace {
         return $out;
     }
 
+    /** @return array<string, list<int>> hook name => priorities, as registered */
+    function harness_registered_hooks(): array
+    {
+        return array_map(static fn (array $hs) => array_map(static fn ($h) => $h['priority'], $hs), $GLOBALS['__harness']['hooks']);
+    }
+
     function logActivity($description, $userId = 0)
     {
         $GLOBALS['__harness']['activity'][] = ['description' => (string) $description, 'userid' => (int) $userId];
@@ -36,10 +93,30 @@ namespace {
         harness_panel_call('LogActivity', ['description' => (string) $description, 'clientid' => (int) $userId]);
     }
 
+    /** WHMCS's module log: each value of $replaceVars is masked in what is kept. */
+    function logModuleCall($module, $action, $requestString, $responseData, $processedData = '', $replaceVars = [])
+    {
+        $mask = static function ($v) use ($replaceVars) {
+            $text = is_string($v) ? $v : print_r($v, true);
+            foreach ((array) $replaceVars as $secret) {
+                if (is_string($secret) && $secret !== '') {
+                    $text = str_replace($secret, str_repeat('*', strlen($secret)), $text);
+                }
+            }
+            return $text;
+        };
+        $entry = ['module' => (string) $module, 'action' => (string) $action, 'request' => $mask($requestString), 'response' => $mask($responseData), 'processed' => $mask($processedData)];
+        $GLOBALS['__harness']['moduleLog'][] = $entry;
+        $file = $GLOBALS['__harness']['config']['moduleLogFile'] ?? '';
+        if ($file !== '') {
+            file_put_contents($file, json_encode($entry, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE) . "\n", FILE_APPEND | LOCK_EX);
+        }
+    }
+
     function localAPI($command, $values = [], $adminUser = '')
     {
         $GLOBALS['__harness']['localApi'][] = $command;
-        $fail = $GLOBALS['__harness']['input']['failLocalApi'] ?? [];
+        $fail = $GLOBALS['__harness']['config']['failLocalApi'] ?? [];
         if (in_array($command, is_array($fail) ? $fail : [], true)) {
             throw new \RuntimeException('injected localAPI failure');
         }
@@ -48,7 +125,7 @@ namespace {
 
     function harness_panel_call(string $command, array $values): array
     {
-        $api = $GLOBALS['__harness']['input']['panelApi'] ?? null;
+        $api = $GLOBALS['__harness']['config']['panelApi'] ?? null;
         if (!is_array($api)) {
             return ['result' => 'error', 'message' => 'no panel API in this harness run'];
         }
@@ -69,128 +146,52 @@ namespace {
         $decoded = is_string($text) ? json_decode($text, true) : null;
         return is_array($decoded) ? $decoded : ['result' => 'error', 'message' => 'the panel API did not answer'];
     }
+
+    /** The session's form token ('plain'), or the hidden field ('form') or query part ('link'). */
+    function generate_token($type = 'form')
+    {
+        if (!isset($_SESSION['tkval']) || !is_string($_SESSION['tkval']) || $_SESSION['tkval'] === '') {
+            $_SESSION['tkval'] = bin2hex(random_bytes(16));
+        }
+        $token = sha1($_SESSION['tkval'] . session_id() . ':whmcscrsf');
+        return match ($type) {
+            'plain' => $token,
+            'link' => '&token=' . $token,
+            default => '<input type="hidden" name="token" value="' . $token . '" />',
+        };
+    }
+
+    /**
+     * The request's token against the session's. A mismatch ends the request as WHMCS does (or,
+     * with tokenFailure "false", answers false: how the bridge behaves when check_token returns).
+     */
+    function check_token($namespace = 'WHMCS.default')
+    {
+        $given = $_REQUEST['token'] ?? '';
+        $valid = is_string($given) && isset($_SESSION['tkval']) && hash_equals(sha1($_SESSION['tkval'] . session_id() . ':whmcscrsf'), $given);
+        if ($valid) {
+            return true;
+        }
+        $GLOBALS['__harness']['tokenRefused'] = (string) $namespace;
+        if (($GLOBALS['__harness']['config']['tokenFailure'] ?? 'exit') === 'false') {
+            return false;
+        }
+        if (str_starts_with((string) $namespace, 'WHMCS.admin.')) {
+            exit('Invalid Token');
+        }
+        $_SESSION = [];
+        if (session_status() === PHP_SESSION_ACTIVE) {
+            session_destroy();
+        }
+        header('Location: clientarea.php', true, 302);
+        exit;
+    }
 }
 
 namespace WHMCS\Database {
-    /** Capsule::table() for the one table the bridge uses, backed by a JSON file. */
-    final class Capsule
+    /** As WHMCS ships it: Laravel's Capsule manager under WHMCS's name. */
+    class Capsule extends \Illuminate\Database\Capsule\Manager
     {
-        public static function table(string $name): HarnessQuery
-        {
-            if ($name !== 'tbladdonmodules') {
-                throw new \LogicException("the harness has no table {$name}");
-            }
-            return new HarnessQuery();
-        }
-    }
-
-    final class HarnessQuery
-    {
-        /** @var list<callable> */
-        private array $wheres = [];
-
-        private static function file(): string
-        {
-            return (string) $GLOBALS['__harness']['input']['stateFile'];
-        }
-
-        /** Runs $fn on the rows under an exclusive lock; returns what it returns. */
-        private static function locked(callable $fn)
-        {
-            $fp = fopen(self::file() . '.lock', 'c');
-            flock($fp, LOCK_EX);
-            try {
-                $text = is_file(self::file()) ? (string) file_get_contents(self::file()) : '';
-                $rows = $text === '' ? [] : (json_decode($text, true) ?: []);
-                $before = $rows;
-                $result = $fn($rows);
-                if ($rows !== $before) {
-                    file_put_contents(self::file(), json_encode(array_values($rows), JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE));
-                }
-                return $result;
-            } finally {
-                flock($fp, LOCK_UN);
-                fclose($fp);
-            }
-        }
-
-        public function where(string $column, $opOrValue, $value = null): self
-        {
-            if (func_num_args() === 2) {
-                $this->wheres[] = static fn (array $r) => (string) ($r[$column] ?? '') === (string) $opOrValue;
-            } elseif (strtolower((string) $opOrValue) === 'like') {
-                $re = '';
-                foreach (str_split((string) $value) as $ch) {
-                    $re .= $ch === '%' ? '.*' : ($ch === '_' ? '.' : preg_quote($ch, '/'));
-                }
-                $re = '/^' . $re . '$/s';
-                $this->wheres[] = static fn (array $r) => preg_match($re, (string) ($r[$column] ?? '')) === 1;
-            } else {
-                $this->wheres[] = static fn (array $r) => (string) ($r[$column] ?? '') === (string) $value;
-            }
-            return $this;
-        }
-
-        public function whereIn(string $column, array $values): self
-        {
-            $values = array_map('strval', $values);
-            $this->wheres[] = static fn (array $r) => in_array((string) ($r[$column] ?? ''), $values, true);
-            return $this;
-        }
-
-        private function matches(array $r): bool
-        {
-            foreach ($this->wheres as $w) {
-                if (!$w($r)) {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        public function get(): array
-        {
-            return self::locked(fn (array &$rows) => array_values(array_map(static fn ($r) => (object) $r, array_filter($rows, fn ($r) => $this->matches($r)))));
-        }
-
-        public function first(): ?object
-        {
-            return $this->get()[0] ?? null;
-        }
-
-        public function count(): int
-        {
-            return count($this->get());
-        }
-
-        public function delete(): int
-        {
-            return self::locked(function (array &$rows) {
-                $n = count($rows);
-                $rows = array_values(array_filter($rows, fn ($r) => !$this->matches($r)));
-                return $n - count($rows);
-            });
-        }
-
-        public function updateOrInsert(array $attributes, array $values): bool
-        {
-            return self::locked(static function (array &$rows) use ($attributes, $values) {
-                foreach ($rows as $i => $r) {
-                    $hit = true;
-                    foreach ($attributes as $k => $v) {
-                        if ((string) ($r[$k] ?? '') !== (string) $v) {
-                            $hit = false;
-                        }
-                    }
-                    if ($hit) {
-                        $rows[$i] = array_merge($r, $values);
-                        return true;
-                    }
-                }
-                $rows[] = array_merge($attributes, $values);
-                return true;
-            });
-        }
     }
 }
 

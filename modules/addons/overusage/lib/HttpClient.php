@@ -23,16 +23,14 @@ final class HttpClient
 
     /**
      * @param array<string, mixed> $payload
+     * @param list<string> $secrets values in the payload the module log must not show (identity and form tokens)
      * @return array<string, mixed> the answer, signed by the service for this very request
      * @throws BridgeFailure
      */
-    public function post(string $endpoint, array $payload, int $timeout): array
+    public function post(string $endpoint, array $payload, int $timeout, array $secrets = []): array
     {
         // an empty PHP array would go as [], and the service takes an object
-        $body = json_encode($payload === [] ? new \stdClass() : $payload, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PARTIAL_OUTPUT_ON_ERROR);
-        if (!is_string($body)) {
-            throw new BridgeFailure('the data for the service could not be encoded as JSON');
-        }
+        $body = PlainData::json($payload === [] ? new \stdClass() : $payload);
         $timestamp = time();
         $nonce = Signer::nonce();
         $headers = [
@@ -44,10 +42,19 @@ final class HttpClient
         ];
         $url = $this->settings->url . '/bridge/v1/' . $endpoint;
         $timeout = max(1, $timeout);
-        [$status, $answerHeaders, $answer] = (function_exists('curl_init') && !defined('OVERUSAGE_BRIDGE_NO_CURL'))
-            ? $this->viaCurl($url, $headers, $body, $timeout)
-            : $this->viaStreams($url, $headers, $body, $timeout);
-        return $this->verified($status, $answerHeaders, $answer, $nonce);
+        $secrets[] = $this->settings->secret;
+        $answer = '';
+        try {
+            [$status, $answerHeaders, $answer] = (function_exists('curl_init') && !defined('OVERUSAGE_BRIDGE_NO_CURL'))
+                ? $this->viaCurl($url, $headers, $body, $timeout)
+                : $this->viaStreams($url, $headers, $body, $timeout);
+            $decoded = $this->verified($status, $answerHeaders, $answer, $nonce);
+        } catch (BridgeFailure $e) {
+            ModuleLog::record($endpoint, $body, $answer, 'failed: ' . $e->getMessage(), $secrets);
+            throw $e;
+        }
+        ModuleLog::record($endpoint, $body, $answer, (string) ($decoded['status'] ?? ''), $secrets);
+        return $decoded;
     }
 
     /**

@@ -7,116 +7,119 @@ namespace WHMCS\Module\Addon\Overusage;
 use WHMCS\Database\Capsule;
 
 /**
- * The little the bridge keeps on the WHMCS side, as rows of its own in tbladdonmodules (no schema
- * change): the outbox of applied panel commands whose results the service has not acknowledged
- * yet, the event hooks the service missed (re-delivered on the next cron run), and when a repeated
- * failure was last written to the activity log. WHMCS deletes these rows when the addon is
- * deactivated.
+ * The little the bridge keeps on the WHMCS side (tables in Schema): the outbox of applied panel
+ * commands whose results the service has not acknowledged yet, the event hooks the service missed,
+ * and when a repeated failure was last written to the activity log.
  */
 final class Store
 {
     public const MODULE = 'overusage';
-    private const OUTBOX = 'bridge_outbox_';
-    private const MISSED = 'bridge_missed_';
-    private const THROTTLE = 'bridge_logged_';
     /** missed hooks kept at most; older ones are reported and dropped */
     public const MAX_MISSED = 1000;
+
+    public function __construct()
+    {
+        Schema::ready();
+    }
 
     /** @return array<string, string> the addon's settings (hooks get no $vars with them) */
     public static function settings(): array
     {
         $out = [];
-        foreach (Capsule::table('tbladdonmodules')->where('module', self::MODULE)->get() as $row) {
-            $setting = (string) $row->setting;
-            if (!str_starts_with($setting, 'bridge_')) {
-                $out[$setting] = (string) $row->value;
-            }
+        foreach (Capsule::table('tbladdonmodules')->where('module', self::MODULE)->get(['setting', 'value']) as $row) {
+            $out[(string) $row->setting] = (string) $row->value;
         }
         return $out;
     }
 
-    /** @param array<string, mixed> $entry */
-    public function saveOutbox(string $key, array $entry): void
+    /**
+     * Claims a command key before its command runs. False when the key is known already (applied
+     * before, or being applied by another PHP process right now).
+     */
+    public function claim(string $key, string $command): bool
     {
-        $this->put(self::OUTBOX . $key, $entry);
+        $now = time();
+        return Capsule::table(Schema::OUTBOX)->insertOrIgnore([
+            'command_key' => $key, 'command' => $command, 'state' => 'applying', 'created_at' => $now, 'updated_at' => $now,
+        ]) === 1;
     }
 
-    /** @return array<string, mixed>|null */
+    /** @param array<mixed>|null $result */
+    public function settle(string $key, string $state, ?array $result, ?string $message = null): void
+    {
+        Capsule::table(Schema::OUTBOX)->where('command_key', $key)->update([
+            'state' => $state,
+            'result' => $result === null ? null : PlainData::json($result),
+            'message' => $message,
+            'updated_at' => time(),
+        ]);
+    }
+
+    /** @return array{state: string, command: string, result: array<mixed>|null, message: string|null}|null */
     public function outboxEntry(string $key): ?array
     {
-        $row = Capsule::table('tbladdonmodules')->where('module', self::MODULE)->where('setting', self::OUTBOX . $key)->first();
-        return $row === null ? null : self::decode((string) $row->value);
+        $row = Capsule::table(Schema::OUTBOX)->where('command_key', $key)->first();
+        return $row === null ? null : self::entry($row);
     }
 
-    /** @return array<string, array<string, mixed>> key => entry not yet reported, oldest first */
+    /** @return array<string, array{state: string, command: string, result: array<mixed>|null, message: string|null}> key => entry not yet reported, oldest first */
     public function outbox(int $limit): array
     {
-        return array_slice(array_filter($this->prefixed(self::OUTBOX, PHP_INT_MAX), static fn (array $e): bool => ($e['state'] ?? '') !== 'reported'), 0, $limit, true);
+        $out = [];
+        foreach (Capsule::table(Schema::OUTBOX)->where('state', '<>', 'reported')->orderBy('id')->limit(max(0, $limit))->get() as $row) {
+            $out[(string) $row->command_key] = self::entry($row);
+        }
+        return $out;
     }
 
     /**
-     * The service has the results: they are no longer reported, but kept for a day so that a
-     * key handed out again is answered from here instead of being applied twice.
+     * The service has the results: they are no longer reported, but kept (with the result) for a
+     * day so that a key handed out again is answered from here instead of being applied twice.
      *
      * @param list<string> $keys
      */
     public function markReported(array $keys): void
     {
-        foreach ($keys as $key) {
-            $entry = $this->outboxEntry($key);
-            if ($entry !== null && ($entry['state'] ?? '') !== 'reported') {
-                $this->saveOutbox($key, ['state' => 'reported', 'was' => $entry['state'] ?? '', 'command' => $entry['command'] ?? '', 'result' => $entry['result'] ?? null, 'at' => time()]);
-            }
+        foreach (array_chunk($keys, 200) as $chunk) {
+            Capsule::table(Schema::OUTBOX)->whereIn('command_key', $chunk)->where('state', '<>', 'reported')->update(['state' => 'reported', 'updated_at' => time()]);
         }
     }
 
     /** Forgets reported entries older than $seconds. */
     public function pruneReported(int $seconds): void
     {
-        $old = [];
-        foreach ($this->prefixed(self::OUTBOX, PHP_INT_MAX) as $key => $entry) {
-            if (($entry['state'] ?? '') === 'reported' && (int) ($entry['at'] ?? 0) < time() - $seconds) {
-                $old[] = (string) $key;
-            }
-        }
-        $this->deleteOutbox($old);
-    }
-
-    /** @param list<string> $keys */
-    public function deleteOutbox(array $keys): void
-    {
-        foreach (array_chunk($keys, 200) as $chunk) {
-            Capsule::table('tbladdonmodules')->where('module', self::MODULE)->whereIn('setting', array_map(static fn (string $k): string => self::OUTBOX . $k, $chunk))->delete();
-        }
+        Capsule::table(Schema::OUTBOX)->where('state', 'reported')->where('updated_at', '<', time() - $seconds)->delete();
     }
 
     /** @param array<string, mixed> $vars */
     public function saveMissed(string $hook, array $vars): void
     {
-        $id = sprintf('%013d_%s', (int) (microtime(true) * 1000), bin2hex(random_bytes(4)));
-        $this->put(self::MISSED . $id, ['hook' => $hook, 'vars' => $vars, 'firedAt' => gmdate('Y-m-d\TH:i:s\Z')]);
-        $all = Capsule::table('tbladdonmodules')->where('module', self::MODULE)->where('setting', 'like', self::MISSED . '%')->count();
+        Capsule::table(Schema::MISSED)->insert(['hook' => $hook, 'vars' => PlainData::json($vars), 'fired_at' => gmdate('Y-m-d\TH:i:s\Z')]);
+        $all = Capsule::table(Schema::MISSED)->count();
         if ($all > self::MAX_MISSED) {
             // never grow without bound while the service is away for long
-            $oldest = array_slice(array_keys($this->prefixed(self::MISSED, $all)), 0, $all - self::MAX_MISSED);
-            $this->deleteMissed($oldest);
-            if (function_exists('logActivity')) {
-                logActivity('Overusage: more than ' . self::MAX_MISSED . ' hook deliveries are waiting for the service; the oldest ' . count($oldest) . ' were dropped. Check the service, then look at recent invoices for missing overusage lines.');
-            }
+            $oldest = Capsule::table(Schema::MISSED)->orderBy('id')->limit($all - self::MAX_MISSED)->pluck('id')->all();
+            $this->deleteMissed(array_map('intval', $oldest));
+            ActivityLog::log('Overusage: more than ' . self::MAX_MISSED . ' hook deliveries are waiting for the service; the oldest ' . count($oldest) . ' were dropped. Check the service, then look at recent invoices for missing overusage lines.');
         }
     }
 
-    /** @return array<string, array<string, mixed>> id => {hook, vars, firedAt}, oldest first */
+    /** @return array<int, array{hook: string, vars: array<mixed>, firedAt: string}> id => missed hook, oldest first */
     public function missed(int $limit): array
     {
-        return $this->prefixed(self::MISSED, $limit);
+        $out = [];
+        foreach (Capsule::table(Schema::MISSED)->orderBy('id')->limit(max(0, $limit))->get() as $row) {
+            $vars = json_decode((string) $row->vars, true);
+            $out[(int) $row->id] = ['hook' => (string) $row->hook, 'vars' => is_array($vars) ? $vars : [], 'firedAt' => (string) $row->fired_at];
+        }
+        return $out;
     }
 
-    /** @param list<string> $ids */
+    /** @param list<int> $ids */
     public function deleteMissed(array $ids): void
     {
         foreach (array_chunk($ids, 200) as $chunk) {
-            Capsule::table('tbladdonmodules')->where('module', self::MODULE)->whereIn('setting', array_map(static fn (string $k): string => self::MISSED . $k, $chunk))->delete();
+            Capsule::table(Schema::MISSED)->whereIn('id', $chunk)->delete();
         }
     }
 
@@ -128,48 +131,26 @@ final class Store
      */
     public function throttle(string $kind, int $seconds): array
     {
-        $name = self::THROTTLE . preg_replace('/[^A-Za-z0-9_]/', '_', $kind);
-        $row = Capsule::table('tbladdonmodules')->where('module', self::MODULE)->where('setting', $name)->first();
-        $state = $row === null ? null : self::decode((string) $row->value);
+        $kind = substr((string) preg_replace('/[^A-Za-z0-9_]/', '_', $kind), 0, 64);
         $now = time();
-        if ($state !== null && $now - (int) ($state['at'] ?? 0) < $seconds) {
-            $this->put($name, ['at' => (int) ($state['at'] ?? 0), 'suppressed' => (int) ($state['suppressed'] ?? 0) + 1]);
+        $row = Capsule::table(Schema::THROTTLE)->where('kind', $kind)->first();
+        if ($row !== null && $now - (int) $row->logged_at < $seconds) {
+            Capsule::table(Schema::THROTTLE)->where('kind', $kind)->increment('suppressed');
             return ['log' => false, 'suppressed' => 0];
         }
-        $this->put($name, ['at' => $now, 'suppressed' => 0]);
-        return ['log' => true, 'suppressed' => $state === null ? 0 : (int) ($state['suppressed'] ?? 0)];
+        Capsule::table(Schema::THROTTLE)->updateOrInsert(['kind' => $kind], ['logged_at' => $now, 'suppressed' => 0]);
+        return ['log' => true, 'suppressed' => $row === null ? 0 : (int) $row->suppressed];
     }
 
-    /** @param array<string, mixed> $value */
-    private function put(string $setting, array $value): void
+    /** @return array{state: string, command: string, result: array<mixed>|null, message: string|null} */
+    private static function entry(object $row): array
     {
-        Capsule::table('tbladdonmodules')->updateOrInsert(
-            ['module' => self::MODULE, 'setting' => $setting],
-            ['value' => (string) json_encode($value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PARTIAL_OUTPUT_ON_ERROR)],
-        );
-    }
-
-    /** @return array<string, array<string, mixed>> */
-    private function prefixed(string $prefix, int $limit): array
-    {
-        $out = [];
-        foreach (Capsule::table('tbladdonmodules')->where('module', self::MODULE)->where('setting', 'like', $prefix . '%')->get() as $row) {
-            $setting = (string) $row->setting;
-            $entry = self::decode((string) $row->value);
-            // LIKE's _ matches any character: keep only the exact prefix
-            if ($entry !== null && str_starts_with($setting, $prefix)) {
-                $out[substr($setting, strlen($prefix))] = $entry;
-            }
-        }
-        // oldest first: by the time recorded, then by name (missed ids start with the time)
-        uksort($out, static fn (string $a, string $b): int => [(int) ($out[$a]['at'] ?? 0), $a] <=> [(int) ($out[$b]['at'] ?? 0), $b]);
-        return array_slice($out, 0, max(0, $limit), true);
-    }
-
-    /** @return array<string, mixed>|null */
-    private static function decode(string $json): ?array
-    {
-        $v = json_decode($json, true);
-        return is_array($v) ? $v : null;
+        $result = $row->result === null ? null : json_decode((string) $row->result, true);
+        return [
+            'state' => (string) $row->state,
+            'command' => (string) $row->command,
+            'result' => is_array($result) ? $result : null,
+            'message' => $row->message === null ? null : (string) $row->message,
+        ];
     }
 }
