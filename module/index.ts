@@ -91,7 +91,7 @@ export function createModule(deps: ModuleDeps) {
   const migrate = () => migrateLatest(deps.knex);
   const migrateDown = () => migrateDownAll(deps.knex);
   const billing = createBillingSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
-  const rating = createRatingService({ knex: deps.knex, clock: deps.clock, billing, log });
+  const rating = createRatingService({ knex: deps.knex, clock: deps.clock, billing, log, audit: auditLog });
   const lines = deps.panel
     ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks, audit: auditLog, log, describe: describeLineForClient })
     : undefined;

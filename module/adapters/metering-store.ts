@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
+import { calendarLabel, type CalendarPeriod, type ServiceCalendar } from '../domain/billing-calendar.js';
 import { meterStep, type GoodSample, type MeterStep } from '../domain/metering.js';
-import { parseResetPolicy, type ResetPolicy, type ResetRule } from '../domain/reset-policy.js';
+import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import { chunks, insertChunked, updateManyByKey, withTxRetry } from './sql-helpers.js';
 import {
   sqlBig,
@@ -22,10 +23,11 @@ const SERVICES = 'mod_overusage_services';
 const SAMPLES = 'mod_overusage_samples';
 const PERIODS = 'mod_overusage_periods';
 const INTERVALS = 'mod_overusage_intervals';
+const ANOMALIES = 'mod_overusage_anomalies';
 const FAILURES = 'mod_overusage_read_failures';
 const RUNS = 'mod_overusage_runs';
 
-/** The metering state cached on each service row: its latest good sample and its open period. */
+/** The metering state cached on each service row: its latest good sample and its current period. */
 const STATE_COLUMNS = [
   'last_sample_id',
   'last_used_bytes',
@@ -35,20 +37,28 @@ const STATE_COLUMNS = [
   'open_period_start',
   'open_period_end',
   'open_period_used_bytes',
+  'reset_due_on',
+  'solusvm_reset_policy',
+  'solusvm_created_on',
 ] as const;
 
-/** A service to read, with its metering state (the cached last sample and open period). */
+/** A service to read, with its metering state (the cached last sample and current period) and what decides its calendar. */
 export interface ServiceToRead {
   serviceId: number;
   serverRef: string;
   resetPolicy: ResetPolicy | null;
   resetDay: number | null;
+  regdate: IsoDate | null;
+  billingDay: number | null;
+  solusvmResetPolicy: ResetPolicy | null;
+  solusvmCreatedOn: IsoDate | null;
   lastSampleId: number | null;
   last: GoodSample | null;
   openPeriodId: number | null;
   openPeriodStart: IsoDate | null;
   openPeriodEnd: IsoDate | null;
   openPeriodUsed: bigint | null;
+  resetDueOn: IsoDate | null;
 }
 
 export interface ReadResult {
@@ -56,7 +66,7 @@ export interface ReadResult {
   reading: TrafficReading;
   sampledAt: DateTime;
   sampleDate: IsoDate;
-  rule: ResetRule;
+  calendar: ServiceCalendar;
 }
 
 export interface ReadFailure {
@@ -107,6 +117,10 @@ function toService(r: Record<string, unknown>): ServiceToRead {
     serverRef: String(r.server_ref),
     resetPolicy: r.reset_policy ? parseResetPolicy(r.reset_policy) : null,
     resetDay: toNumOrNull(r.reset_day),
+    regdate: toDateOrNull(r.regdate),
+    billingDay: toNumOrNull(r.billing_day),
+    solusvmResetPolicy: r.solusvm_reset_policy ? parseResetPolicy(r.solusvm_reset_policy) : null,
+    solusvmCreatedOn: toDateOrNull(r.solusvm_created_on),
     lastSampleId,
     last:
       lastSampleId === null
@@ -120,8 +134,18 @@ function toService(r: Record<string, unknown>): ServiceToRead {
     openPeriodStart: toDateOrNull(r.open_period_start),
     openPeriodEnd: toDateOrNull(r.open_period_end),
     openPeriodUsed: toBigOrNull(r.open_period_used_bytes),
+    resetDueOn: toDateOrNull(r.reset_due_on),
   };
 }
+
+/** One sample's step with what the store needs to apply it. */
+interface Applied {
+  r: ReadResult;
+  sampleId: number;
+  step: MeterStep;
+}
+
+const periodKey = (serviceId: number, start: IsoDate) => `${serviceId}|${start}`;
 
 export function createMeteringStore(knex: Knex): MeteringStore {
   return {
@@ -157,7 +181,7 @@ export function createMeteringStore(knex: Knex): MeteringStore {
 
     async pageToRead(masterId, sampleDate, afterServiceId, limit) {
       const rows = await knex(SERVICES)
-        .select('service_id', 'server_ref', 'reset_policy', 'reset_day', ...STATE_COLUMNS)
+        .select('service_id', 'server_ref', 'reset_policy', 'reset_day', 'regdate', 'billing_day', ...STATE_COLUMNS)
         .where({ master_id: masterId, active: true })
         .andWhere('service_id', '>', afterServiceId)
         .andWhere((q) => q.whereNull('last_sample_date').orWhere('last_sample_date', '<', sampleDate))
@@ -202,106 +226,21 @@ export function createMeteringStore(knex: Knex): MeteringStore {
         }
 
         const mine = results.filter((r) => ids.has(r.service.serviceId));
-        const steps = mine.map((r) => ({
+        const applied: Applied[] = mine.map((r) => ({
           r,
           sampleId: ids.get(r.service.serviceId)!,
           step: meterStep(
-            r.service.last,
-            r.service.openPeriodId !== null ? { startDate: r.service.openPeriodStart!, endDate: r.service.openPeriodEnd } : null,
+            {
+              last: r.service.last,
+              period: r.service.openPeriodId !== null && r.service.openPeriodEnd !== null ? { start: r.service.openPeriodStart!, end: r.service.openPeriodEnd } : null,
+              resetDueOn: r.service.resetDueOn,
+            },
             { usedBytes: r.reading.usedBytes, sampledAt: r.sampledAt, sampleDate: r.sampleDate },
-            r.rule,
+            r.calendar,
           ),
         }));
-
-        // Close the periods a reset ended, and flag the ones where a reset was due but not seen.
-        const closes: Record<string, unknown>[] = [];
-        const anomalies: Record<string, unknown>[] = [];
-        for (const { r, step } of steps) {
-          if (step.kind === 'reset' && r.service.openPeriodId !== null) {
-            closes.push({
-              id: r.service.openPeriodId,
-              status: 'closed',
-              end_date: step.closeEndDate,
-              closed_by: step.resetKind === 'policy' ? 'policy_reset' : 'manual_reset',
-              reset_at: step.resetAt ? sqlInstant(step.resetAt) : null,
-              unmeasured_after: sqlInstant(step.unmeasuredAfter),
-              closed_at: now,
-            });
-          } else if (step.kind === 'continue' && step.anomaly && r.service.openPeriodId !== null) {
-            anomalies.push({ id: r.service.openPeriodId, anomaly: step.anomaly });
-          }
-        }
-        await updateManyByKey(trx, PERIODS, 'id', closes, ['status', 'end_date', 'closed_by', 'reset_at', 'unmeasured_after', 'closed_at']);
-        await updateManyByKey(trx, PERIODS, 'id', anomalies, ['anomaly']);
-
-        const opening = steps.filter((s) => s.step.kind === 'first' || s.step.kind === 'reset');
-        await insertChunked(
-          trx,
-          PERIODS,
-          opening.map(({ r, step }) => {
-            const p = (step as Extract<MeterStep, { period: unknown }>).period;
-            return {
-              service_id: r.service.serviceId,
-              start_date: p.startDate,
-              end_date: p.endDate,
-              status: 'open',
-              opened_by: p.openedBy,
-              used_bytes: 0,
-              created_at: now,
-            };
-          }),
-        );
-        const newPeriodIds = new Map<number, number>();
-        for (const part of chunks(opening, 800)) {
-          const rows = await trx(PERIODS)
-            .select('id', 'service_id')
-            .where({ status: 'open' })
-            .whereIn('service_id', part.map((s) => s.r.service.serviceId));
-          for (const row of rows) newPeriodIds.set(toNum(row.service_id), toNum(row.id));
-        }
-
-        const intervals: Record<string, unknown>[] = [];
-        const periodUpdates: Record<string, unknown>[] = [];
-        const serviceUpdates: Record<string, unknown>[] = [];
-        for (const { r, sampleId, step } of steps) {
-          const svc = r.service;
-          const opened = step.kind === 'first' || step.kind === 'reset';
-          const periodId = opened ? newPeriodIds.get(svc.serviceId)! : svc.openPeriodId!;
-          const period = opened ? (step as Extract<MeterStep, { period: unknown }>).period : null;
-          const used = (opened ? 0n : svc.openPeriodUsed ?? 0n) + step.interval.bytes;
-          intervals.push({
-            service_id: svc.serviceId,
-            period_id: periodId,
-            from_sample_id: step.kind === 'first' ? null : svc.lastSampleId,
-            to_sample_id: sampleId,
-            kind: step.interval.kind,
-            from_date: step.interval.fromDate,
-            to_date: step.interval.toDate,
-            bytes: sqlBig(step.interval.bytes),
-          });
-          periodUpdates.push({ id: periodId, used_bytes: sqlBig(used), last_sample_id: sampleId });
-          serviceUpdates.push({
-            service_id: svc.serviceId,
-            last_sample_id: sampleId,
-            last_used_bytes: sqlBig(r.reading.usedBytes),
-            last_sampled_at: sqlInstant(r.sampledAt),
-            last_sample_date: r.sampleDate,
-            open_period_id: periodId,
-            open_period_start: period ? period.startDate : svc.openPeriodStart,
-            open_period_end: period ? period.endDate : svc.openPeriodEnd,
-            open_period_used_bytes: sqlBig(used),
-            updated_at: now,
-          });
-        }
-        await insertChunked(trx, INTERVALS, intervals);
-        await updateManyByKey(trx, PERIODS, 'id', periodUpdates, ['used_bytes', 'last_sample_id']);
-        await updateManyByKey(trx, SERVICES, 'service_id', serviceUpdates, [...STATE_COLUMNS, 'updated_at']);
-        return {
-          stored: mine.length,
-          duplicates: results.length - mine.length,
-          resets: steps.filter((s) => s.step.kind === 'reset').length,
-          anomalies: anomalies.length,
-        };
+        const out = await applySteps(trx, applied, now);
+        return { ...out, duplicates: results.length - mine.length };
       }));
     },
 
@@ -337,4 +276,171 @@ export function createMeteringStore(knex: Knex): MeteringStore {
       return toNum(row?.n ?? 0);
     },
   };
+}
+
+/**
+ * Writes what a batch of steps means: the periods they reach (created on the calendar, closed when
+ * a sample reads their last day), the interval parts, each period's total, the anomalies, and the
+ * service's cached state. The current period's id and total come from the cache on the service
+ * row (one sample a day moves it on); only periods the steps open are looked up.
+ */
+async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string): Promise<BatchOutcome> {
+  // Periods: the ones the steps reach beyond each service's current one are new.
+  const fresh: Record<string, unknown>[] = [];
+  const closing: Record<string, unknown>[] = [];
+  const resetInfo: Record<string, unknown>[] = [];
+  for (const { r, step } of applied) {
+    const svc = r.service;
+    const closes = new Set(step.closes.map((p) => p.start));
+    for (const p of step.periods) {
+      const closed = closes.has(p.start);
+      if (svc.openPeriodId !== null && p.start === svc.openPeriodStart) {
+        if (closed) closing.push({ id: svc.openPeriodId, status: 'closed', closed_by: 'calendar', closed_at: now });
+        continue;
+      }
+      fresh.push(periodRow(svc.serviceId, p, r.calendar, closed, now));
+    }
+    if ((step.reading === 'reset' || step.reading === 'late_reset') && svc.openPeriodId !== null) {
+      resetInfo.push({ id: svc.openPeriodId, reset_at: step.resetAt ? sqlInstant(step.resetAt) : null, unmeasured_after: step.unmeasuredAfter ? sqlInstant(step.unmeasuredAfter) : null });
+    }
+  }
+  await insertChunked(trx, PERIODS, fresh, { ignoreOn: ['service_id', 'start_date'] });
+  await updateManyByKey(trx, PERIODS, 'id', closing, ['status', 'closed_by', 'closed_at']);
+  await updateManyByKey(trx, PERIODS, 'id', resetInfo, ['reset_at', 'unmeasured_after']);
+
+  // Ids and totals: the cached current period, and the stored rows of the others.
+  const period = new Map<string, { id: number; used: bigint }>();
+  for (const { r } of applied) {
+    const svc = r.service;
+    if (svc.openPeriodId !== null && svc.openPeriodStart !== null) period.set(periodKey(svc.serviceId, svc.openPeriodStart), { id: svc.openPeriodId, used: svc.openPeriodUsed ?? 0n });
+  }
+  const wanted = applied.filter(({ r, step }) => step.periods.some((p) => !period.has(periodKey(r.service.serviceId, p.start))));
+  for (const part of chunks(wanted, 400)) {
+    const starts = [...new Set(part.flatMap(({ step }) => step.periods.map((p) => p.start)))];
+    const rows = await trx(PERIODS)
+      .select('id', 'service_id', 'start_date', 'used_bytes')
+      .whereIn('service_id', part.map(({ r }) => r.service.serviceId))
+      .whereIn('start_date', starts);
+    for (const row of rows) {
+      const key = periodKey(toNum(row.service_id), toDate(row.start_date));
+      if (!period.has(key)) period.set(key, { id: toNum(row.id), used: toBig(row.used_bytes) });
+    }
+  }
+  const idOf = (serviceId: number, p: CalendarPeriod) => period.get(periodKey(serviceId, p.start))!;
+
+  // Interval parts, and what they add to each period. Added, not set: an admin's decision on a
+  // drop may move a total while a run is under way.
+  const intervals: Record<string, unknown>[] = [];
+  const added = new Map<number, { bytes: bigint; sampleId: number }>();
+  for (const { r, sampleId, step } of applied) {
+    for (const part of step.parts) {
+      const pid = idOf(r.service.serviceId, part.period);
+      intervals.push({
+        service_id: r.service.serviceId,
+        period_id: pid.id,
+        from_sample_id: step.reading === 'first' ? null : r.service.lastSampleId,
+        to_sample_id: sampleId,
+        kind: part.kind,
+        from_date: part.fromDate,
+        to_date: part.toDate,
+        bytes: sqlBig(part.bytes),
+        estimated: part.estimated,
+        candidate_bytes: sqlBigOrNull(part.candidateBytes),
+      });
+      const t = added.get(pid.id) ?? { bytes: 0n, sampleId };
+      t.bytes += part.bytes;
+      t.sampleId = sampleId;
+      added.set(pid.id, t);
+    }
+  }
+  await insertChunked(trx, INTERVALS, intervals);
+  await updateManyByKey(
+    trx,
+    PERIODS,
+    'id',
+    [...added].map(([id, t]) => ({ id, used_bytes: sqlBig(t.bytes), last_sample_id: t.sampleId })),
+    ['used_bytes', 'last_sample_id'],
+    400,
+    ['used_bytes'],
+  );
+
+  // Anomalies, with the undecided interval of a drop; a reset seen settles the ones that said it was due.
+  const withAnomalies = applied.filter(({ step }) => step.anomalies.length > 0);
+  const dropIntervals = new Map<number, number>();
+  const drops = withAnomalies.filter(({ step }) => step.reading === 'drop');
+  for (const part of chunks(drops, 800)) {
+    const rows = await trx(INTERVALS).select('id', 'to_sample_id').whereIn('to_sample_id', part.map((a) => a.sampleId)).andWhere({ kind: 'drop' });
+    for (const row of rows) dropIntervals.set(toNum(row.to_sample_id), toNum(row.id));
+  }
+  const anomalies = withAnomalies.flatMap(({ r, sampleId, step }) =>
+    step.anomalies.map((a) => ({
+      service_id: r.service.serviceId,
+      period_id: idOf(r.service.serviceId, a.period).id,
+      kind: a.kind,
+      sample_id: sampleId,
+      interval_id: a.kind === 'mid_period_drop' ? (dropIntervals.get(sampleId) ?? null) : null,
+      seen_on: r.sampleDate,
+      details: JSON.stringify(a.details),
+      status: a.kind === 'mid_period_drop' || a.kind === 'reset_not_seen' ? 'open' : 'info',
+      created_at: now,
+    })),
+  );
+  await insertChunked(trx, ANOMALIES, anomalies, { ignoreOn: ['sample_id', 'kind', 'period_id'] });
+  const settled = applied.filter(({ r, step }) => (step.reading === 'reset' || step.reading === 'late_reset') && r.service.resetDueOn !== null).map(({ r }) => r.service.serviceId);
+  for (const part of chunks(settled, 800)) {
+    await trx(ANOMALIES).whereIn('service_id', part).andWhere({ kind: 'reset_not_seen', status: 'open' }).update({ status: 'resolved' });
+  }
+
+  // The service's cached state: the latest sample and the period it ends in.
+  const serviceUpdates = applied.map(({ r, sampleId, step }) => {
+    const svc = r.service;
+    const current = step.state.period!;
+    const cur = idOf(svc.serviceId, current);
+    const created = r.reading.createdAt ? r.reading.createdAt.slice(0, 10) : null;
+    return {
+      service_id: svc.serviceId,
+      last_sample_id: sampleId,
+      last_used_bytes: sqlBig(r.reading.usedBytes),
+      last_sampled_at: sqlInstant(r.sampledAt),
+      last_sample_date: r.sampleDate,
+      open_period_id: cur.id,
+      open_period_start: current.start,
+      open_period_end: current.end,
+      reset_due_on: step.state.resetDueOn,
+      solusvm_reset_policy: r.reading.planResetPolicy ?? svc.solusvmResetPolicy,
+      solusvm_created_on: created && /^\d{4}-\d{2}-\d{2}$/.test(created) ? created : svc.solusvmCreatedOn,
+      updated_at: now,
+    };
+  });
+  await updateManyByKey(trx, SERVICES, 'service_id', serviceUpdates, [...STATE_COLUMNS.filter((c) => c !== 'open_period_used_bytes'), 'updated_at']);
+  for (const part of chunks(applied, 800)) await cacheCurrentTotal(trx, part.map(({ r }) => r.service.serviceId));
+  return {
+    stored: applied.length,
+    duplicates: 0,
+    resets: applied.filter(({ step }) => step.reading === 'reset' || step.reading === 'late_reset').length,
+    anomalies: anomalies.length,
+  };
+}
+
+function periodRow(serviceId: number, p: CalendarPeriod, cal: ServiceCalendar, closed: boolean, now: string): Record<string, unknown> {
+  return {
+    service_id: serviceId,
+    start_date: p.start,
+    end_date: p.end,
+    status: closed ? 'closed' : 'open',
+    opened_by: 'calendar',
+    closed_by: closed ? 'calendar' : null,
+    used_bytes: 0,
+    calendar: calendarLabel(cal.calendar),
+    created_at: now,
+    closed_at: closed ? now : null,
+  };
+}
+
+/** The current period's total, copied onto the service rows (what the widget and the usage watch read). */
+export async function cacheCurrentTotal(db: Knex | Knex.Transaction, serviceIds: number[]): Promise<void> {
+  if (serviceIds.length === 0) return;
+  await db(SERVICES)
+    .whereIn('service_id', serviceIds)
+    .update({ open_period_used_bytes: db.raw(`(SELECT p.used_bytes FROM ${PERIODS} p WHERE p.id = ${SERVICES}.open_period_id)`) });
 }

@@ -9,6 +9,7 @@ import * as createBridge from '../../migrations/20261128100000_create_bridge.js'
 import * as createLimitActions from '../../migrations/20261129000000_create_limit_actions.js';
 import * as indexWebLists from '../../migrations/20261130000000_index_web_lists.js';
 import * as createRateSamples from '../../migrations/20261130100000_create_rate_samples.js';
+import * as billingCalendar from '../../migrations/20261205000000_billing_calendar.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -28,6 +29,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261129000000_create_limit_actions', createLimitActions],
   ['20261130000000_index_web_lists', indexWebLists],
   ['20261130100000_create_rate_samples', createRateSamples],
+  ['20261205000000_billing_calendar', billingCalendar],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';

@@ -40,6 +40,8 @@ export interface MasterSettings extends MasterConnection {
   /** IANA zone of the master's clock (its reset cron runs at local midnight) */
   zone: string;
   resetPolicy: ResetPolicy;
+  /** where an anniversary day comes from when a service does not say (default SolusVM's creation day) */
+  anniversaryFrom?: 'solusvm' | 'panel';
 }
 
 /** `disabled` in SolusVM 1 and `is_suspended` in SolusVM 2 both map to `suspended`. */
@@ -55,6 +57,10 @@ export interface TrafficReading {
   state: ServerState;
   /** the counter fields exactly as SolusVM sent them, kept as evidence (short) */
   raw: string;
+  /** SolusVM 2: when the server's plan resets the counter (plan.reset_limit_policy); absent for SolusVM 1 */
+  planResetPolicy?: ResetPolicy | null;
+  /** SolusVM 2: when the VM was made (created_at, ISO 8601): its anniversary; absent for SolusVM 1 */
+  createdAt?: string | null;
 }
 
 export interface ServerSummary {

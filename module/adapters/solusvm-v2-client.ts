@@ -7,6 +7,7 @@ import { parse as parseLosslessJson, stringify as stringifyLosslessJson } from '
 import { isByteUnit, parseByteAmount } from '../domain/bytes.js';
 import { invalidInput } from '../domain/errors.js';
 import { sameSpeed, type BandwidthLimit, type SpeedSettings } from '../domain/limit-policy.js';
+import type { ResetPolicy } from '../domain/reset-policy.js';
 import { createSolusVmHttp, parseRetryAfter, type HttpReply, type SolusVmHttp, type SolusVmHttpOptions } from './solusvm-http.js';
 import { failureReport, okReport, type ReportContext } from './solusvm-report.js';
 import {
@@ -217,6 +218,14 @@ export function parseV2Server(d: unknown): V2Server {
   };
 }
 
+/** plan.reset_limit_policy in the module's words; an unknown value is left to the master's setting. */
+function planPolicy(v: string | null): ResetPolicy | null {
+  if (v === 'first_day_of_month') return 'first_of_month';
+  if (v === 'vm_created_day') return 'anniversary';
+  if (v === 'never') return 'never';
+  return null;
+}
+
 export function parseV2Task(v: unknown): V2Task | null {
   const t = isObj(v) && isObj(v['data']) ? v['data'] : v;
   if (!isObj(t) || str(t['id']) === null || str(t['status']) === null) return null;
@@ -397,6 +406,8 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
       outgoingBytes: s.outgoingBytes,
       state: s.state,
       raw: `in=${s.incomingBytes};out=${s.outgoingBytes};limit=${limit ? `${limit.isEnabled ? '' : 'off:'}${limit.limit}${limit.unit}` : 'none'};type=${s.networkTrafficLimitType ?? ''};suspended=${s.isSuspended}`.slice(0, 200),
+      planResetPolicy: planPolicy(s.resetLimitPolicy),
+      createdAt: s.createdAt,
     };
   }
 

@@ -13,7 +13,10 @@ export async function updateManyByKey(
   rows: ReadonlyArray<Record<string, unknown>>,
   columns: readonly string[],
   chunkSize = 400, // SQLite allows 500 terms in a compound SELECT
+  /** columns that add the given value to what is stored (a total others may move too), instead of replacing it */
+  add: readonly string[] = [],
 ): Promise<void> {
+  const set = (c: string, v: string, mysql: boolean) => (add.includes(c) ? `${quote(c, mysql)} = ${mysql ? `${quote(table, true)}.` : ''}${quote(c, mysql)} + ${v}` : `${quote(c, mysql)} = ${v}`);
   const mysql = (db as Knex).client.config.client === 'mysql2';
   const cols = [key, ...columns];
   for (let i = 0; i < rows.length; i += chunkSize) {
@@ -25,12 +28,12 @@ export async function updateManyByKey(
     let sql: string;
     if (mysql) {
       const selects = chunk.map((_, n) => (n === 0 ? `SELECT ${cols.map((c) => `? AS ${quote(c, true)}`).join(', ')}` : `SELECT ${cols.map(() => '?').join(', ')}`));
-      sql = `UPDATE ${t} JOIN (${selects.join(' UNION ALL ')}) AS v ON ${t}.${k} = v.${k} SET ${columns.map((c) => `${t}.${quote(c, true)} = v.${quote(c, true)}`).join(', ')}`;
+      sql = `UPDATE ${t} JOIN (${selects.join(' UNION ALL ')}) AS v ON ${t}.${k} = v.${k} SET ${columns.map((c) => `${t}.${set(c, `v.${quote(c, true)}`, true)}`).join(', ')}`;
     } else {
       // SQLite compiles a multi-row VALUES list far faster than a UNION ALL of SELECTs; its
       // columns are named column1, column2, … in order.
       const row = `(${cols.map(() => '?').join(', ')})`;
-      sql = `UPDATE ${t} SET ${columns.map((c, i) => `${quote(c, false)} = v.column${i + 2}`).join(', ')} FROM (VALUES ${chunk.map(() => row).join(', ')}) AS v WHERE ${t}.${k} = v.column1`;
+      sql = `UPDATE ${t} SET ${columns.map((c, i) => set(c, `v.column${i + 2}`, false)).join(', ')} FROM (VALUES ${chunk.map(() => row).join(', ')}) AS v WHERE ${t}.${k} = v.column1`;
     }
     await db.raw(sql, bindings as Knex.RawBinding[]);
   }

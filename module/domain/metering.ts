@@ -1,12 +1,28 @@
 import type { DateTime } from 'luxon';
-import { addDays, type IsoDate, localDate, maxDate } from './calendar.js';
+import { addDays, daysBetween, type IsoDate, localDate, maxDate, minDate } from './calendar.js';
+import { type CalendarPeriod, periodOf, periodsCovering, type ServiceCalendar } from './billing-calendar.js';
 import { ModuleError } from './errors.js';
-import { boundaryBetween, expectedEndDate, policyPeriodAt, type ResetRule } from './reset-policy.js';
+import { boundaryBetween } from './reset-policy.js';
 
 /**
- * Deriving traffic from a cumulative counter. SolusVM only tells us "used since the last reset";
- * every figure we bill is the difference between two good samples (an interval). A decrease is a
- * reset. Nothing here reads or writes: the store applies the step this returns.
+ * Deriving traffic from a cumulative counter. SolusVM only tells us "used since the last reset",
+ * so every figure we bill is the difference between two good samples (an interval), booked into
+ * the usage periods of the service's billing calendar (`billing-calendar.ts`) by the days it
+ * covers. What the counter does never moves a period; it only decides what an interval means:
+ *
+ * - an increase is traffic;
+ * - a drop to a value a restart from zero could have reached, when SolusVM was due to reset (a
+ *   reset boundary passed since the last sample, or passed earlier without a reset), is the
+ *   reset: the new value is traffic since it; what came between the last read and the reset was
+ *   never counted by us ("unmeasured") and is never billed;
+ * - any other drop is a manual reset or a correction on the master, which no program can tell
+ *   apart: nothing is booked, and an admin decides (`decideDrop`);
+ * - a boundary passed without a drop is a reset SolusVM did not do: the increase is traffic, and
+ *   the reset is due until a drop comes (late).
+ *
+ * A failed read is a gap: the next good sample closes one interval over the missing days, exact in
+ * total, split over the days (and over periods, when it spans a boundary) as an estimate. Nothing
+ * here reads or writes: the store applies the step this returns.
  */
 
 export interface GoodSample {
@@ -16,74 +32,151 @@ export interface GoodSample {
   sampleDate: IsoDate;
 }
 
-export interface OpenPeriod {
-  startDate: IsoDate;
-  endDate: IsoDate | null;
+export interface MeterState {
+  /** the latest good sample */
+  last: GoodSample | null;
+  /** the service's latest period: open, or closed by the last sample when it read the period's last day */
+  period: CalendarPeriod | null;
+  /** the reset boundary (its first day) since which SolusVM should have reset the counter and has not */
+  resetDueOn: IsoDate | null;
 }
 
 export type IntervalKind =
-  /** between the samples that close two consecutive days: one day, measured */
+  /** the increase over one day between the samples that close two consecutive days: measured */
   | 'daily'
-  /** between samples more than a day apart (a gap): exact in total, per day only an estimate */
+  /** an increase over several days (a gap): exact in total, per day only an estimate */
   | 'span'
   /** from a counter reset to the first sample after it: the counter restarted at 0 */
   | 'since_reset'
   /** from the start of the period to the first sample we ever took of this service */
-  | 'before_metering';
+  | 'before_metering'
+  /** a drop no one can read: nothing booked until an admin says it was a reset or a correction */
+  | 'drop'
+  /** a drop an admin said was a reset: the new value booked */
+  | 'manual_reset'
+  /** a drop an admin said was a correction: nothing booked */
+  | 'correction';
 
-export interface IntervalPlan {
+export interface IntervalPart {
+  period: CalendarPeriod;
   kind: IntervalKind;
   bytes: bigint;
-  /** first and last day the bytes belong to, inclusive */
+  /** first and last day the bytes belong to, inclusive, inside the period */
   fromDate: IsoDate;
   toDate: IsoDate;
+  /** the split over days (or over periods) is an estimate */
+  estimated: boolean;
+  /** a drop: what the counter read after it (what a reset would book) */
+  candidateBytes: bigint | null;
 }
 
-export interface PeriodPlan {
-  startDate: IsoDate;
-  endDate: IsoDate | null;
-  openedBy: 'policy_reset' | 'manual_reset' | 'first_sample';
+export type AnomalyKind =
+  /** a reset boundary passed and the counter did not go down */
+  | 'reset_not_seen'
+  /** the counter went down after a boundary it should have reset at */
+  | 'late_reset'
+  /** the counter went down with no reset due: a manual reset or a correction (needs a decision) */
+  | 'mid_period_drop'
+  /** more than a day between the last read and a reset: that traffic was never counted */
+  | 'unmeasured'
+  /** several days without a good read: the days' split is an estimate */
+  | 'long_gap';
+
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['reset_not_seen', 'late_reset', 'mid_period_drop', 'unmeasured', 'long_gap'];
+
+export interface AnomalyPlan {
+  kind: AnomalyKind;
+  period: CalendarPeriod;
+  /** figures as strings (bytes), dates and instants (ISO) */
+  details: Record<string, string | number>;
 }
 
-export type MeterStep =
-  | { kind: 'first'; period: PeriodPlan; interval: IntervalPlan }
-  | { kind: 'continue'; interval: IntervalPlan; anomaly: 'reset_not_seen' | null }
-  | {
-      kind: 'reset';
-      resetKind: 'policy' | 'manual';
-      /** the old period ends the day before the new one starts */
-      closeEndDate: IsoDate;
-      /** the reset instant when the policy gives it; else null (a manual reset happened somewhere between the samples) */
-      resetAt: DateTime | null;
-      /** traffic after this instant and before the reset is gone: SolusVM zeroed it before we read it */
-      unmeasuredAfter: DateTime;
-      period: PeriodPlan;
-      interval: IntervalPlan;
-    };
+export type Reading =
+  | 'first'
+  | 'increase'
+  /** a drop at a reset boundary (or a counter already at zero when one passed) */
+  | 'reset'
+  /** a drop when a reset was overdue */
+  | 'late_reset'
+  /** a drop nobody can read */
+  | 'drop'
+  /** a boundary passed without a reset */
+  | 'missed_reset';
 
-const spanKind = (from: IsoDate, to: IsoDate): IntervalKind => (from === to ? 'daily' : 'span');
+export interface MeterStep {
+  reading: Reading;
+  parts: IntervalPart[];
+  /** every period from the service's latest one to the one the sample ends in, oldest first */
+  periods: CalendarPeriod[];
+  /** periods whose last day this sample closes (or passes): they close now */
+  closes: CalendarPeriod[];
+  anomalies: AnomalyPlan[];
+  state: MeterState;
+  /** the reset instant when the policy gives it */
+  resetAt: DateTime | null;
+  /** traffic after this instant and before the reset was never counted */
+  unmeasuredAfter: DateTime | null;
+}
 
-/** The one step of metering: what a new good sample means, given the last good one. */
-export function meterStep(
-  last: GoodSample | null,
-  open: OpenPeriod | null,
-  sample: GoodSample,
-  rule: ResetRule,
-): MeterStep {
-  if (!last || !open) {
-    const policyPeriod = policyPeriodAt(rule, sample.sampledAt);
-    const period: PeriodPlan = policyPeriod
-      ? { ...policyPeriod, openedBy: 'first_sample' }
-      : { startDate: sample.sampleDate, endDate: null, openedBy: 'first_sample' };
+/** A counter this small may drop any way near a reset: what could be at stake is negligible. */
+export const RESET_FLOOR_BYTES = 1n << 30n;
+
+/** Intervals over this many days or more are flagged as long gaps. */
+export const LONG_GAP_DAYS = 3;
+
+/**
+ * A drop a restart from zero explains: the new value is at most half the old one (a month's
+ * traffic against a day's at most), or the old one was negligible. Anything else (1.5 GB → 1.4 GB)
+ * is more likely a correction, and is left to an admin even at a reset boundary.
+ */
+export function looksLikeReset(last: bigint, now: bigint): boolean {
+  return now < last && (now * 2n <= last || last < RESET_FLOOR_BYTES);
+}
+
+/** Splits bytes over periods in proportion to the days each covers; the sum stays exact (the rest goes to the last). */
+function place(cal: ServiceCalendar, periods: CalendarPeriod[], from: IsoDate, to: IsoDate, bytes: bigint, kind: IntervalKind): IntervalPart[] {
+  const touched = periods.filter((p) => p.end >= from && p.start <= to);
+  const span = daysBetween(from, to) + 1;
+  if (touched.length <= 1) {
+    const period = touched[0] ?? periodOf(cal.calendar, to);
+    return [{ period, kind, bytes, fromDate: from, toDate: to, estimated: span > 1, candidateBytes: null }];
+  }
+  let given = 0n;
+  return touched.map((period, i) => {
+    const f = maxDate(from, period.start);
+    const t = minDate(to, period.end);
+    const share = i === touched.length - 1 ? bytes - given : (bytes * BigInt(daysBetween(f, t) + 1)) / BigInt(span);
+    given += share;
+    return { period, kind, bytes: share, fromDate: f, toDate: t, estimated: true, candidateBytes: null };
+  });
+}
+
+const closingNow = (periods: CalendarPeriod[], last: IsoDate | null, now: IsoDate): CalendarPeriod[] =>
+  periods.filter((p) => p.end <= now && (last === null || p.end > last));
+
+/** The one step of metering: what a new good sample means, given the service's state. */
+export function meterStep(state: MeterState, sample: GoodSample, cal: ServiceCalendar): MeterStep {
+  const zone = cal.counter.zone;
+  const last = state.last;
+  if (!last || !state.period) {
+    const period = state.period ?? periodOf(cal.calendar, sample.sampleDate);
+    const periods = periodsCovering(cal.calendar, period, sample.sampleDate);
+    const current = periods[periods.length - 1]!;
+    // A counter that never resets holds everything since the VPS was made: the first read is
+    // only the baseline. One that resets holds this period's traffic so far.
+    const parts =
+      cal.counter.policy === 'never'
+        ? []
+        : [{ period: current, kind: 'before_metering' as const, bytes: sample.usedBytes, fromDate: current.start, toDate: maxDate(sample.sampleDate, current.start), estimated: sample.sampleDate > current.start, candidateBytes: null }];
     return {
-      kind: 'first',
-      period,
-      interval: {
-        kind: 'before_metering',
-        bytes: sample.usedBytes,
-        fromDate: period.startDate,
-        toDate: maxDate(sample.sampleDate, period.startDate),
-      },
+      reading: 'first',
+      parts,
+      periods,
+      closes: closingNow(periods, null, sample.sampleDate),
+      anomalies: [],
+      state: { last: sample, period: current, resetDueOn: null },
+      resetAt: null,
+      unmeasuredAfter: null,
     };
   }
   if (sample.sampledAt <= last.sampledAt || sample.sampleDate <= last.sampleDate) {
@@ -92,43 +185,101 @@ export function meterStep(
       sample: sample.sampledAt.toISO(),
     });
   }
-  const boundary = boundaryBetween(rule, last.sampledAt, sample.sampledAt);
-  const decreased = sample.usedBytes < last.usedBytes;
-  // A boundary passed but the counter did not go down. With nothing counted before, both readings
-  // agree (a reset from 0); otherwise we cannot tell, so we keep counting and flag it.
-  const policyReset = boundary !== null && (decreased || last.usedBytes === 0n);
 
-  if (policyReset || decreased) {
-    const resetKind = policyReset ? 'policy' : 'manual';
-    let startDate: IsoDate;
-    let endDate: IsoDate | null;
-    if (policyReset) {
-      startDate = localDate(boundary!, rule.zone);
-      endDate = expectedEndDate(rule, startDate);
-    } else {
-      // The reset happened somewhere after the last sample: the new period takes the first day
-      // the last sample did not close; SolusVM still resets on its policy afterwards.
-      startDate = maxDate(addDays(last.sampleDate, 1), addDays(open.startDate, 1));
-      endDate = policyPeriodAt(rule, sample.sampledAt)?.endDate ?? null;
-      if (endDate !== null && endDate < startDate) endDate = expectedEndDate(rule, startDate);
-    }
-    const fromDate = maxDate(addDays(last.sampleDate, 1), startDate);
-    return {
-      kind: 'reset',
-      resetKind,
-      closeEndDate: addDays(startDate, -1),
-      resetAt: policyReset ? boundary : null,
-      unmeasuredAfter: last.sampledAt,
-      period: { startDate, endDate, openedBy: policyReset ? 'policy_reset' : 'manual_reset' },
-      interval: { kind: 'since_reset', bytes: sample.usedBytes, fromDate, toDate: maxDate(sample.sampleDate, fromDate) },
-    };
+  const boundary = cal.counter.policy === 'never' ? null : boundaryBetween(cal.counter, last.sampledAt, sample.sampledAt);
+  const boundaryDate = boundary ? localDate(boundary, zone) : null;
+  const fromDay = addDays(last.sampleDate, 1);
+  const anomalies: AnomalyPlan[] = [];
+  let resetDueOn = state.resetDueOn;
+  let reading: Reading;
+  let from = fromDay;
+  let to = sample.sampleDate;
+  let resetAt: DateTime | null = null;
+  let unmeasuredAfter: DateTime | null = null;
+  let kind: IntervalKind;
+  let bytes: bigint;
+
+  const resetNow = boundary !== null && (last.usedBytes === 0n || looksLikeReset(last.usedBytes, sample.usedBytes));
+  if (resetNow) {
+    // The counter restarted at the boundary: what it holds is traffic since then.
+    reading = 'reset';
+    resetDueOn = null;
+    resetAt = boundary;
+    from = maxDate(fromDay, boundaryDate!);
+    to = maxDate(sample.sampleDate, from);
+    kind = 'since_reset';
+    bytes = sample.usedBytes;
+    if (last.usedBytes > 0n) unmeasuredAfter = last.sampledAt;
+  } else if (resetDueOn !== null && looksLikeReset(last.usedBytes, sample.usedBytes)) {
+    // The reset SolusVM owed came late, somewhere in this interval; the period stays where it is.
+    reading = 'late_reset';
+    kind = 'since_reset';
+    bytes = sample.usedBytes;
+    unmeasuredAfter = last.sampledAt;
+    resetDueOn = null;
+  } else if (sample.usedBytes < last.usedBytes) {
+    reading = 'drop';
+    kind = 'drop';
+    bytes = 0n;
+    if (boundaryDate !== null) resetDueOn ??= boundaryDate;
+  } else {
+    reading = boundaryDate !== null ? 'missed_reset' : 'increase';
+    if (boundaryDate !== null) resetDueOn ??= boundaryDate;
+    kind = from === to ? 'daily' : 'span';
+    bytes = sample.usedBytes - last.usedBytes;
   }
 
-  const fromDate = maxDate(addDays(last.sampleDate, 1), open.startDate);
-  const toDate = maxDate(sample.sampleDate, fromDate);
+  const periods = periodsCovering(cal.calendar, state.period, maxDate(to, sample.sampleDate));
+  let parts: IntervalPart[];
+  if (kind === 'drop') {
+    // One undecided interval, in the period the sample ends in: a decision books it whole.
+    const period = periods.find((p) => p.start <= to && p.end >= to) ?? periods[periods.length - 1]!;
+    parts = [{ period, kind, bytes: 0n, fromDate: maxDate(from, period.start), toDate: to, estimated: false, candidateBytes: sample.usedBytes }];
+  } else {
+    parts = place(cal, periods, from, to, bytes, kind);
+  }
+  const current = periods[periods.length - 1]!;
+  const periodOfDay = (d: IsoDate) => periods.find((p) => p.start <= d && p.end >= d) ?? current;
+
+  if (reading === 'missed_reset') {
+    anomalies.push({ kind: 'reset_not_seen', period: periodOfDay(boundaryDate!), details: { expectedOn: boundaryDate!, counterBytes: sample.usedBytes.toString(), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()! } });
+  }
+  if (reading === 'late_reset') {
+    anomalies.push({ kind: 'late_reset', period: periodOfDay(to), details: { dueOn: state.resetDueOn!, seenOn: sample.sampleDate, daysLate: daysBetween(state.resetDueOn!, sample.sampleDate), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()!, counterBytes: sample.usedBytes.toString() } });
+  }
+  if (reading === 'drop') {
+    anomalies.push({ kind: 'mid_period_drop', period: parts[0]!.period, details: { fromBytes: last.usedBytes.toString(), toBytes: sample.usedBytes.toString(), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()! } });
+  }
+  if (reading === 'reset' && unmeasuredAfter && boundary && boundary.diff(unmeasuredAfter, 'hours').hours > 24) {
+    // a gap across the reset: the last days before it were never read
+    for (const p of periods.filter((x) => x.end >= fromDay && x.start < from)) {
+      anomalies.push({ kind: 'unmeasured', period: p, details: { fromDate: maxDate(fromDay, p.start), toDate: minDate(addDays(from, -1), p.end), lastReadAt: last.sampledAt.toISO()!, resetAt: boundary.toISO()! } });
+    }
+  }
+  if (daysBetween(last.sampleDate, sample.sampleDate) >= LONG_GAP_DAYS) {
+    anomalies.push({ kind: 'long_gap', period: current, details: { fromDate: fromDay, toDate: sample.sampleDate, days: daysBetween(last.sampleDate, sample.sampleDate) } });
+  }
+
   return {
-    kind: 'continue',
-    anomaly: boundary !== null ? 'reset_not_seen' : null,
-    interval: { kind: spanKind(fromDate, toDate), bytes: sample.usedBytes - last.usedBytes, fromDate, toDate },
+    reading,
+    parts,
+    periods,
+    closes: closingNow(periods, last.sampleDate, sample.sampleDate),
+    anomalies,
+    state: { last: sample, period: current, resetDueOn },
+    resetAt,
+    unmeasuredAfter,
   };
+}
+
+/** Folds samples, oldest first, into the steps metering takes: what a rebuild from the evidence replays. */
+export function meterAll(samples: readonly GoodSample[], calendarAt: (s: GoodSample) => ServiceCalendar, start: MeterState = { last: null, period: null, resetDueOn: null }): { steps: MeterStep[]; state: MeterState } {
+  let state = start;
+  const steps: MeterStep[] = [];
+  for (const s of samples) {
+    const step = meterStep(state, s, calendarAt(s));
+    steps.push(step);
+    state = step.state;
+  }
+  return { steps, state };
 }

@@ -1,5 +1,4 @@
 import { addDays, daysBetween, type IsoDate, maxDate, startOfDay } from './calendar.js';
-import { nominalPeriodDays, type ResetRule } from './reset-policy.js';
 import { invalidInput } from './errors.js';
 import { divCeil, divRoundHalfUp, fractionToDecimalString } from './money.js';
 import { proratedAllowance, rateUsage, type RatingPlan } from './usage-rating.js';
@@ -73,13 +72,14 @@ export interface PeriodShape {
 }
 
 /**
- * An open period's shape and the day it is measured to, from the period's dates, the service's
- * registration day and the day its latest sample closes.
+ * An open period's shape and the day it is measured to, from the period's dates (a whole span of
+ * the billing calendar: only a service registered during it had less), the service's registration
+ * day and the day its latest sample closes.
  */
-export function openPeriodShape(p: { start: IsoDate; end: IsoDate | null; regdate: IsoDate | null; lastSampleDate: IsoDate; rule: ResetRule }): { shape: PeriodShape; asOf: IsoDate } {
+export function openPeriodShape(p: { start: IsoDate; end: IsoDate | null; regdate: IsoDate | null; lastSampleDate: IsoDate }): { shape: PeriodShape; asOf: IsoDate } {
   const from = p.regdate ? maxDate(p.start, p.regdate) : p.start;
   return {
-    shape: { from, end: p.end === null ? null : maxDate(p.end, from), nominalDays: p.end === null ? null : nominalPeriodDays(p.rule, p.start) },
+    shape: { from, end: p.end === null ? null : maxDate(p.end, from), nominalDays: p.end === null ? null : daysBetween(p.start, p.end) + 1 },
     asOf: maxDate(p.lastSampleDate, from),
   };
 }

@@ -19,6 +19,8 @@ export interface MasterView {
   tlsFingerprint: string | null;
   timeZone: string;
   resetPolicy: ResetPolicy;
+  /** where an anniversary day comes from when a service does not say: SolusVM's creation day (SolusVM 2) or the panel's registration day */
+  anniversaryFrom: 'solusvm' | 'panel';
   concurrency: number;
   timeoutMs: number;
   retries: number;
@@ -44,6 +46,7 @@ const masterInput = z
     basicAuthPassword: z.string().nullish(),
     timeZone: z.string().min(1).default('UTC'),
     resetPolicy: z.string().default('first_of_month'),
+    anniversaryFrom: z.enum(['solusvm', 'panel']).default('solusvm'),
     concurrency: z.number().int().min(1).max(64).default(8),
     timeoutMs: z.number().int().min(1000).max(600000).default(60000),
     retries: z.number().int().min(0).max(10).default(2),
@@ -100,6 +103,7 @@ export function createMasterService(deps: {
     tlsFingerprint: (r.tls_fingerprint as string | null) ?? null,
     timeZone: String(r.time_zone),
     resetPolicy: parseResetPolicy(r.reset_policy),
+    anniversaryFrom: r.anniversary_from === 'panel' ? 'panel' : 'solusvm',
     concurrency: toNum(r.concurrency),
     timeoutMs: toNum(r.timeout_ms),
     retries: toNum(r.retries),
@@ -118,6 +122,7 @@ export function createMasterService(deps: {
     tls_fingerprint: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null,
     time_zone: m.timeZone,
     reset_policy: parseResetPolicy(m.resetPolicy),
+    anniversary_from: m.anniversaryFrom,
     concurrency: m.concurrency,
     timeout_ms: m.timeoutMs,
     retries: m.retries,
@@ -142,6 +147,7 @@ export function createMasterService(deps: {
       retries: v.retries,
       zone: v.timeZone,
       resetPolicy: v.resetPolicy,
+      anniversaryFrom: v.anniversaryFrom,
     };
   };
 
@@ -185,6 +191,7 @@ export function createMasterService(deps: {
         basicAuthPassword: current.basicAuth?.password ?? null,
         timeZone: current.zone,
         resetPolicy: current.resetPolicy,
+        anniversaryFrom: currentView.anniversaryFrom,
         concurrency: current.concurrency,
         timeoutMs: current.timeoutMs,
         retries: current.retries,

@@ -1,13 +1,13 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
-import type { DateTime } from 'luxon';
+import { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
 import { closingDateOf, type IsoDate, samplingWindow } from '../domain/calendar.js';
 import { ModuleError } from '../domain/errors.js';
-import type { ResetRule } from '../domain/reset-policy.js';
+import { serviceCalendar, type ServiceCalendar } from '../domain/billing-calendar.js';
 import type { LockStore } from '../adapters/lock-store.js';
 import type { MeteringStore, ReadFailure, ReadResult, RunCounts, ServiceToRead } from '../adapters/metering-store.js';
-import { SolusVmError, type MasterSettings, type SolusVmGateway } from '../adapters/solusvm-types.js';
+import { SolusVmError, type MasterSettings, type SolusVmGateway, type TrafficReading } from '../adapters/solusvm-types.js';
 import type { MasterService } from './masters.js';
 
 export interface CollectProgress {
@@ -63,6 +63,16 @@ export interface MeteringDeps {
   pageSize?: number;
   batchSize?: number;
   lockTtlMs?: number;
+}
+
+/** The day a VM was made, in the master's zone (its anniversary), from SolusVM 2's created_at; null when unreadable. */
+export function createdOn(createdAt: string, zone: string): IsoDate | null {
+  try {
+    const t = DateTime.fromISO(createdAt, { setZone: true });
+    return t.isValid ? t.setZone(zone).toISODate() : null;
+  } catch {
+    return null; // luxon throws on an invalid date when told to
+  }
 }
 
 /**
@@ -176,11 +186,19 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
       }
 
       async function meterMaster(settings: MasterSettings, gateway: SolusVmGateway, outcome: MasterOutcome): Promise<void> {
-        const ruleFor = (s: ServiceToRead): ResetRule => ({
-          policy: s.resetPolicy ?? settings.resetPolicy,
-          anchorDay: s.resetDay ?? 1,
-          zone: settings.zone,
-        });
+        // The calendar follows what SolusVM 2 says of this server's plan in the very read it bills.
+        const calendarFor = (s: ServiceToRead, reading: TrafficReading): ServiceCalendar =>
+          serviceCalendar({
+            servicePolicy: s.resetPolicy,
+            serviceDay: s.resetDay,
+            solusvmPolicy: reading.planResetPolicy ?? s.solusvmResetPolicy,
+            solusvmCreatedOn: reading.createdAt ? createdOn(reading.createdAt, settings.zone) : s.solusvmCreatedOn,
+            masterPolicy: settings.resetPolicy,
+            zone: settings.zone,
+            regdate: s.regdate,
+            billingDay: s.billingDay,
+            anniversaryFrom: settings.anniversaryFrom ?? 'solusvm',
+          });
         const alreadyBefore = activeOf.get(settings.id) ?? 0;
         let queued = 0;
         let cursor = 0;
@@ -243,7 +261,7 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
             try {
               const reading = await gateway.readTraffic(svc.serverRef);
               const sampledAt: DateTime = deps.clock.now();
-              pending.push({ service: svc, reading, sampledAt, sampleDate: closingDateOf(sampledAt, deps.zone), rule: ruleFor(svc) });
+              pending.push({ service: svc, reading, sampledAt, sampleDate: closingDateOf(sampledAt, deps.zone), calendar: calendarFor(svc, reading) });
             } catch (err) {
               const e = err instanceof SolusVmError ? err : null;
               const kind = e?.kind ?? 'internal';

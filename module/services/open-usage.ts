@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import type { ObservedState } from '../domain/limit-policy.js';
-import { parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
 import { crossedThresholds, openPeriodShape, percentUsed, periodAllowance, projectCost, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
 import type { RatingPlan } from '../domain/usage-rating.js';
 import { toBig, toBigOrNull, toDate, toDateOrNull, toInstantOrNull, toNum } from '../adapters/rows.js';
@@ -62,8 +61,7 @@ export function createOpenUsageReader(knex: Knex) {
 
   function toUsage(r: Record<string, unknown>, master: MasterRule): OpenUsage {
     const start = toDate(r.open_period_start);
-    const rule: ResetRule = { policy: parseResetPolicy(r.reset_policy ?? master.policy), anchorDay: r.reset_day ? toNum(r.reset_day) : 1, zone: master.zone };
-    const { shape, asOf } = openPeriodShape({ start, end: toDateOrNull(r.open_period_end), regdate: toDateOrNull(r.regdate), lastSampleDate: toDate(r.last_sample_date), rule });
+    const { shape, asOf } = openPeriodShape({ start, end: toDateOrNull(r.open_period_end), regdate: toDateOrNull(r.regdate), lastSampleDate: toDate(r.last_sample_date) });
     return {
       serviceId: toNum(r.service_id),
       clientId: toNum(r.client_id),

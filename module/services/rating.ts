@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import { addDays, daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calendar.js';
-import { nominalPeriodDays, parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
 import { rateUsage, type RatedCharge, type RatingPlan } from '../domain/usage-rating.js';
 import { engineOf } from '../adapters/database.js';
 import { sqlBig, sqlInstant, toBig, toBigOrNull, toDate, toDateOrNull, toNum } from '../adapters/rows.js';
 import type { Logger } from '../adapters/logger.js';
+import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import { PlanNotPossible, ratingPlan, type BillingProfile, type BillingSettingsService } from './billing-settings.js';
 
 /**
@@ -26,8 +26,34 @@ export interface RatingResult {
   skipped: RatingSkip[];
 }
 
+/** What rating a period again did to its charges. */
+export type RerateOutcome =
+  /** not rated yet (still open, or waiting for rating): nothing to replace */
+  | { kind: 'not_rated' }
+  /** the figures did not change what it bills */
+  | { kind: 'unchanged'; chargeId: number }
+  /** not on any invoice yet: the charge now says what the period bills */
+  | { kind: 'replaced'; chargeId: number; beforeMinor: bigint; afterMinor: bigint }
+  /** already invoiced: a correction charge for the difference goes on the next invoice (held for an admin when a line of the period is disputed) */
+  | { kind: 'corrected'; chargeId: number; billedMinor: bigint; afterMinor: bigint; differenceMinor: bigint; status: string }
+  /** the period cannot be rated as it stands (its figures do not add up, its plan is impossible) */
+  | { kind: 'skipped'; reason: string };
+
+export interface RerateCause {
+  actor: Actor;
+  /** what changed the period, for the audit row ("anomaly.decided", "periods.rebuilt") */
+  because: string;
+  details?: Record<string, unknown>;
+}
+
 export interface RatingService {
   rateClosedPeriods(opts?: { serviceIds?: number[]; pageSize?: number }): Promise<RatingResult>;
+  /**
+   * Rates one closed period again after its figures changed (an admin's decision on a counter
+   * drop, a rebuild from the samples). Never edits what was invoiced: while no line carries the
+   * period's charge it is replaced; once one does, the difference becomes a correction charge.
+   */
+  reratePeriod(periodId: number, cause: RerateCause): Promise<RerateOutcome>;
 }
 
 const PERIODS = 'mod_overusage_periods';
@@ -39,9 +65,10 @@ const CHARGE_COLUMNS = ['period_id', 'service_id', 'client_id', 'product_id', 'p
 const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 const NOT_BILLED = JSON.stringify({ reason: 'the product is not billed for overusage' });
 
-export function createRatingService(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; log: Logger }): RatingService {
+export function createRatingService(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; log: Logger; audit: AuditLog }): RatingService {
   const { knex } = deps;
   return {
+    reratePeriod: (periodId, cause) => reratePeriod(deps, periodId, cause),
     async rateClosedPeriods(opts = {}) {
       const pageSize = opts.pageSize ?? 2000;
       const result: RatingResult = { rated: 0, skipped: [] };
@@ -64,7 +91,7 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
       const fetchPage = async (after: number): Promise<{ rows: Record<string, unknown>[]; sums: Map<number, bigint> }> => {
         const q = knex(`${PERIODS} as p`)
           .join('mod_overusage_services as s', 's.service_id', 'p.service_id')
-          .leftJoin(`${CHARGES} as c`, 'c.period_id', 'p.id')
+          .leftJoin(`${CHARGES} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
           .leftJoin('mod_overusage_samples as smp', 'smp.id', 'p.last_sample_id')
           .where('p.status', 'closed')
           .whereNull('c.id')
@@ -201,7 +228,7 @@ async function insertCharges(db: Knex | Knex.Transaction, charges: Record<string
     const values = part.map(() => tuple).join(', ');
     const sql = mysql
       ? `INSERT IGNORE INTO ${CHARGES} (${CHARGE_COLUMNS.join(', ')}) VALUES ${values}`
-      : `INSERT INTO ${CHARGES} (${CHARGE_COLUMNS.join(', ')}) VALUES ${values} ON CONFLICT (period_id) DO NOTHING`;
+      : `INSERT INTO ${CHARGES} (${CHARGE_COLUMNS.join(', ')}) VALUES ${values} ON CONFLICT (period_id, seq) DO NOTHING`;
     await db.raw(sql, bindings as Knex.RawBinding[]);
   }
 }
@@ -262,20 +289,17 @@ interface RatingMemo {
 /** One period through the product's model: partial periods prorated, the allowance from SolusVM when asked. */
 function rate(r: Record<string, unknown>, master: MasterRule, used: bigint, profile: BillingProfile, memo: RatingMemo): RatedCharge {
   const zone = String(master.time_zone);
-  const rawPolicy = r.reset_policy ?? master.reset_policy;
-  const anchorDay = r.reset_day ? toNum(r.reset_day) : 1;
   const start = toDate(r.start_date);
   const end = toDate(r.end_date);
-  // A service registered during the period only had part of it.
+  // A service registered during the period only had part of it; the period itself is always a
+  // whole span of the billing calendar, whatever the counter did, so nothing else is prorated.
   const regdate = toDateOrNull(r.regdate);
   const from: IsoDate = regdate ? maxDate(start, regdate) : start;
-  const shapeKey = `${zone}|${String(rawPolicy)}|${anchorDay}|${start}|${end}|${from}`;
+  const shapeKey = `${zone}|${start}|${end}|${from}`;
   let shape = memo.shapes.get(shapeKey);
   if (!shape) {
-    const policy = parseResetPolicy(rawPolicy);
-    const rule: ResetRule = { policy, anchorDay, zone };
     const days = Math.max(1, daysBetween(from, end) + 1);
-    const nominalDays = nominalPeriodDays(rule, start) ?? days;
+    const nominalDays = Math.max(days, daysBetween(start, end) + 1);
     const seconds = BigInt(Math.round(startOfDay(addDays(end, 1), zone).diff(startOfDay(from, zone), 'seconds').seconds));
     shape = { days, nominalDays, seconds };
     memo.shapes.set(shapeKey, shape);
@@ -308,4 +332,100 @@ function explain(rated: RatedCharge, profile: BillingProfile, memo: RatingMemo):
     flat[k] = typeof v === 'bigint' ? v.toString() : v;
   }
   return `{"rated":${JSON.stringify(flat)},"profile":${p}}`;
+}
+
+const LINES = 'mod_overusage_lines';
+const DISPUTES = 'mod_overusage_disputes';
+// charges no invoice carries yet: rating them again replaces them
+const REPLACEABLE = new Set(['unbilled', 'within_allowance', 'written_off', 'not_billed']);
+
+async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; audit: AuditLog }, periodId: number, cause: RerateCause): Promise<RerateOutcome> {
+  const { knex } = deps;
+  const r = await knex(`${PERIODS} as p`)
+    .join('mod_overusage_services as s', 's.service_id', 'p.service_id')
+    .leftJoin('mod_overusage_samples as smp', 'smp.id', 'p.last_sample_id')
+    .where('p.id', periodId)
+    .first('p.id', 'p.service_id', 'p.start_date', 'p.end_date', 'p.status', 'p.used_bytes', 's.client_id', 's.product_id', 's.currency', 's.regdate', 's.master_id', 'smp.limit_bytes');
+  if (!r || r.status !== 'closed') return { kind: 'not_rated' };
+  const [masters, profile, agg] = await Promise.all([
+    loadMasters(knex),
+    deps.billing.forService(toNum(r.product_id), toNum(r.service_id), toNum(r.client_id)),
+    knex('mod_overusage_intervals').where({ period_id: periodId }).first(knex.raw('SUM(bytes) AS total')),
+  ]);
+  const master = masters.get(toNum(r.master_id));
+  if (!master) return { kind: 'skipped', reason: 'its SolusVM master is gone' };
+  const used = toBig(r.used_bytes);
+  const sum = agg?.total === null || agg?.total === undefined ? 0n : toBig(String(agg.total).replace(/\.0+$/, ''));
+  if (sum !== used) return { kind: 'skipped', reason: `its daily figures sum to ${sum} bytes, not the ${used} bytes counted; not rated` };
+  if (profile?.model === 'p95') {
+    const regdate = toDateOrNull(r.regdate);
+    const from = regdate ? maxDate(toDate(r.start_date), regdate) : toDate(r.start_date);
+    const zone = String(master.time_zone);
+    const rates = await knex('mod_overusage_rate_samples')
+      .where({ service_id: toNum(r.service_id) })
+      .andWhere('slot_at', '>=', sqlInstant(startOfDay(from, zone)))
+      .andWhere('slot_at', '<', sqlInstant(startOfDay(addDays(toDate(r.end_date), 1), zone)))
+      .select('bps');
+    r.five_minute_bps = rates.map((x) => toBig(x.bps));
+  }
+  const memo: RatingMemo = { shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() };
+  const now = deps.clock.now();
+  const key: ChargeKey = { periodId, serviceId: toNum(r.service_id), clientId: toNum(r.client_id), productId: toNum(r.product_id), used, now: sqlInstant(now) };
+  let fresh: Record<string, unknown>;
+  try {
+    fresh = profile ? chargeRow(r, key, rate(r, master, used, profile, memo), profile, memo) : chargeRow(r, key, null, null, memo);
+  } catch (err) {
+    if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
+    return { kind: 'skipped', reason: (err as Error).message };
+  }
+  const after = toBig(fresh.amount_minor);
+
+  return knex.transaction(async (trx) => {
+    // Locked in the order line placement takes them: a line being written waits, or is seen.
+    const charges = await trx(CHARGES).where({ period_id: periodId }).orderBy('seq').forUpdate();
+    if (charges.length === 0) return { kind: 'not_rated' } as const;
+    const lines = await trx(LINES).whereIn('charge_id', charges.map((c) => c.id)).select('charge_id', 'id', 'status');
+    const lineOf = new Map(lines.map((l) => [toNum(l.charge_id), l]));
+    const invoiced = charges.filter((c) => lineOf.has(toNum(c.id)) || !REPLACEABLE.has(String(c.status)));
+    const usage = charges[0]!;
+    if (invoiced.length === 0) {
+      const before = toBig(usage.amount_minor);
+      const changed = ['used_bytes', 'allowance_bytes', 'over_bytes', 'amount_minor', 'status'].some((k) => String(usage[k]) !== String(fresh[k]));
+      if (!changed) return { kind: 'unchanged', chargeId: toNum(usage.id) } as const;
+      const { period_id: _p, ...update } = fresh;
+      await trx(CHARGES).where({ id: usage.id }).update(update);
+      await deps.audit.record(
+        trx,
+        {
+          actor: cause.actor,
+          action: 'charge.rerated',
+          entityType: 'charge',
+          entityId: toNum(usage.id),
+          details: { because: cause.because, ...cause.details, periodId, before: { usedBytes: String(usage.used_bytes), overBytes: String(usage.over_bytes), amountMinor: String(usage.amount_minor), status: usage.status }, after: { usedBytes: String(fresh.used_bytes), overBytes: String(fresh.over_bytes), amountMinor: String(fresh.amount_minor), status: fresh.status } },
+        },
+        now,
+      );
+      return { kind: 'replaced', chargeId: toNum(usage.id), beforeMinor: before, afterMinor: after } as const;
+    }
+    // Invoiced: what the invoices already bill for the period (its rating and earlier corrections);
+    // corrections not yet on an invoice are replaced by this one.
+    const billed = invoiced.reduce((s, c) => s + toBig(c.amount_minor), 0n);
+    const stale = charges.filter((c) => !invoiced.includes(c));
+    if (stale.length) await trx(CHARGES).whereIn('id', stale.map((c) => c.id)).update({ status: 'void' });
+    const difference = after - billed;
+    if (difference === 0n) return { kind: 'unchanged', chargeId: toNum(usage.id) } as const;
+    // A disputed line of the period: the admin settles the dispute and the correction together.
+    const disputed = await trx(DISPUTES).whereIn('line_id', lines.map((l) => l.id)).whereNot({ state: 'withdrawn' }).first('id');
+    const status = disputed ? 'review' : 'unbilled';
+    const seq = Math.max(...charges.map((c) => toNum(c.seq))) + 1;
+    const explanation = JSON.stringify({ rated: JSON.parse(String(fresh.explanation)).rated ?? null, correction: { billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), because: cause.because }, profile: JSON.parse(String(fresh.explanation)).profile ?? null });
+    await trx(CHARGES).insert({ ...fresh, seq, kind: 'correction', amount_minor: String(difference), rounded_minor: String(difference), status, explanation });
+    const created = await trx(CHARGES).where({ period_id: periodId, seq }).first('id');
+    await deps.audit.record(
+      trx,
+      { actor: cause.actor, action: 'charge.corrected', entityType: 'charge', entityId: toNum(created.id), details: { because: cause.because, ...cause.details, periodId, billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), status } },
+      now,
+    );
+    return { kind: 'corrected', chargeId: toNum(created.id), billedMinor: billed, afterMinor: after, differenceMinor: difference, status } as const;
+  });
 }

@@ -30,7 +30,8 @@ export function createUpgradeSuggestionService(deps: { knex: Knex; clock: Clock;
       const latest = await knex('mod_overusage_charges as c')
         .whereIn('c.status', ['unbilled', 'billed', 'written_off'])
         .andWhere('c.over_bytes', '>', 0)
-        .whereNotExists(knex('mod_overusage_charges as n').whereRaw('n.service_id = c.service_id').andWhereRaw('n.period_start > c.period_start'))
+        .andWhere('c.seq', 0)
+        .whereNotExists(knex('mod_overusage_charges as n').whereRaw('n.service_id = c.service_id').andWhere('n.seq', 0).andWhereRaw('n.period_start > c.period_start'))
         .select('c.service_id', 'c.client_id', 'c.product_id', 'c.period_id');
       let suggested = 0;
       let failed = 0;
@@ -39,7 +40,7 @@ export function createUpgradeSuggestionService(deps: { knex: Knex; clock: Clock;
         const profile = profileFor(toNum(l.product_id), serviceId, toNum(l.client_id));
         if (!profile) continue;
         const n = profile.upgradeAfterPeriods;
-        const recent = await knex('mod_overusage_charges').where({ service_id: serviceId }).orderBy('period_start', 'desc').limit(n).select('period_id', 'period_start', 'period_end', 'used_bytes', 'allowance_bytes', 'over_bytes', 'status');
+        const recent = await knex('mod_overusage_charges').where({ service_id: serviceId, seq: 0 }).orderBy('period_start', 'desc').limit(n).select('period_id', 'period_start', 'period_end', 'used_bytes', 'allowance_bytes', 'over_bytes', 'status');
         if (recent.length < n || !recent.every((c) => toBig(c.over_bytes) > 0n && c.status !== 'not_billed')) continue;
         const key = `period:${toNum(l.period_id)}`;
         const now = sqlInstant(deps.clock.now());

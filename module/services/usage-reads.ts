@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import { daysBetween, type IsoDate } from '../domain/calendar.js';
 import { dailySeries, type DayFigure } from '../domain/daily-series.js';
 import { invalidInput, notFound } from '../domain/errors.js';
-import { parseResetPolicy, type ResetRule } from '../domain/reset-policy.js';
 import { crossedThresholds, openPeriodShape, DEFAULT_THRESHOLDS, percentUsed, periodAllowance, periodSeconds, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
 import { ratedChargeFromJson, rateUsage, type RatedCharge, type RatingPlan, type SoldUnit } from '../domain/usage-rating.js';
 import { toBig, toBigOrNull, toDate, toDateOrNull, toInstant, toInstantOrNull, toNum } from '../adapters/rows.js';
@@ -297,8 +296,7 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
     if (r.open_period_id === null || r.open_period_id === undefined || !r.open_period_start || !r.last_sample_date) return { open: null, assessment: null, zone: master.zone };
     const start = toDate(r.open_period_start);
     const end = toDateOrNull(r.open_period_end);
-    const rule: ResetRule = { policy: parseResetPolicy(r.reset_policy ?? master.policy), anchorDay: r.reset_day ? toNum(r.reset_day) : 1, zone: master.zone };
-    const { shape, asOf } = openPeriodShape({ start, end, regdate: toDateOrNull(r.regdate), lastSampleDate: toDate(r.last_sample_date), rule });
+    const { shape, asOf } = openPeriodShape({ start, end, regdate: toDateOrNull(r.regdate), lastSampleDate: toDate(r.last_sample_date) });
     const open: OpenPeriodUsage = { periodId: toNum(r.open_period_id), start, end, shape, asOf, usedBytes: toBig(r.open_period_used_bytes ?? 0) };
     if (!profile) return { open, assessment: null, zone: master.zone };
     let plan: RatingPlan;
@@ -359,7 +357,7 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
 
   const periodsQuery = () =>
     knex(`${PERIODS} as p`)
-      .leftJoin(`${CHARGES} as c`, 'c.period_id', 'p.id')
+      .leftJoin(`${CHARGES} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
       .select('p.id', 'p.service_id', 'p.start_date', 'p.end_date', 'p.status', 'p.used_bytes', 'p.closed_by', 'p.anomaly', 'c.id as c_id', 'c.status as c_status', 'c.currency as c_currency', 'c.allowance_bytes as c_allowance_bytes', 'c.over_bytes as c_over_bytes', 'c.amount_minor as c_amount_minor', 'c.explanation as c_explanation');
 
   const reads: UsageReads = {

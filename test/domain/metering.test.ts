@@ -1,100 +1,194 @@
 import { expect } from 'chai';
 import { DateTime } from 'luxon';
+import { serviceCalendar, type ServiceCalendar } from '../../module/domain/billing-calendar.js';
 import { closingDateOf } from '../../module/domain/calendar.js';
 import { dailySeries, splitEvenly } from '../../module/domain/daily-series.js';
-import { meterStep, type GoodSample } from '../../module/domain/metering.js';
-import type { ResetRule } from '../../module/domain/reset-policy.js';
+import { looksLikeReset, meterAll, meterStep, type GoodSample, type MeterState } from '../../module/domain/metering.js';
 
 const Z = 'Europe/Brussels';
-const rule: ResetRule = { policy: 'first_of_month', anchorDay: 1, zone: Z };
+const monthly: ServiceCalendar = serviceCalendar({ servicePolicy: null, serviceDay: null, solusvmPolicy: null, solusvmCreatedOn: null, masterPolicy: 'first_of_month', zone: Z, regdate: null, billingDay: null });
+const never: ServiceCalendar = serviceCalendar({ servicePolicy: null, serviceDay: null, solusvmPolicy: null, solusvmCreatedOn: null, masterPolicy: 'never', zone: Z, regdate: '2013-03-17', billingDay: 5 });
 const sample = (iso: string, used: bigint): GoodSample => {
   const sampledAt = DateTime.fromISO(iso, { setZone: true });
   return { usedBytes: used, sampledAt, sampleDate: closingDateOf(sampledAt, Z) };
 };
+const may = { start: '2013-05-01', end: '2013-05-31' };
+const june = { start: '2013-06-01', end: '2013-06-30' };
+const at = (s: GoodSample, period = may, resetDueOn: string | null = null): MeterState => ({ last: s, period, resetDueOn });
 const TB = 10n ** 12n;
+const GB = 10n ** 9n;
 
 describe('meterStep', () => {
-  it('opens the policy period on the first sample and books what the counter already holds before metering', () => {
+  it('opens the calendar period on the first sample and books what the counter already holds before metering', () => {
     const s = sample('2013-05-10T23:50:00+02:00', 2n * TB);
-    const step = meterStep(null, null, s, rule);
-    expect(step.kind).to.equal('first');
-    if (step.kind !== 'first') return;
-    expect(step.period).to.deep.equal({ startDate: '2013-05-01', endDate: '2013-05-31', openedBy: 'first_sample' });
-    expect(step.interval).to.deep.equal({ kind: 'before_metering', bytes: 2n * TB, fromDate: '2013-05-01', toDate: '2013-05-10' });
+    const step = meterStep({ last: null, period: null, resetDueOn: null }, s, monthly);
+    expect(step.reading).to.equal('first');
+    expect(step.periods).to.deep.equal([may]);
+    expect(step.parts).to.deep.equal([{ period: may, kind: 'before_metering', bytes: 2n * TB, fromDate: '2013-05-01', toDate: '2013-05-10', estimated: true, candidateBytes: null }]);
+    expect(step.state).to.deep.include({ period: may, resetDueOn: null });
+  });
+
+  it('books nothing on the first read of a counter that never resets: it holds the VPS\'s whole life', () => {
+    const s = sample('2013-05-10T23:50:00+02:00', 40n * TB);
+    const step = meterStep({ last: null, period: null, resetDueOn: null }, s, never);
+    // billed on the 5th (the panel's due day): 5 May – 4 June
+    expect(step.periods).to.deep.equal([{ start: '2013-05-05', end: '2013-06-04' }]);
+    expect(step.parts).to.deep.equal([]);
   });
 
   it('counts a day as the increase between two daily samples', () => {
     const a = sample('2013-05-10T23:50:00+02:00', 2n * TB);
     const b = sample('2013-05-11T23:50:00+02:00', 2n * TB + 123n);
-    const step = meterStep(a, { startDate: '2013-05-01', endDate: '2013-05-31' }, b, rule);
-    expect(step).to.deep.include({ kind: 'continue', anomaly: null });
-    expect(step.interval).to.deep.equal({ kind: 'daily', bytes: 123n, fromDate: '2013-05-11', toDate: '2013-05-11' });
+    const step = meterStep(at(a), b, monthly);
+    expect(step.reading).to.equal('increase');
+    expect(step.parts).to.deep.equal([{ period: may, kind: 'daily', bytes: 123n, fromDate: '2013-05-11', toDate: '2013-05-11', estimated: false, candidateBytes: null }]);
+    expect(step.closes).to.deep.equal([]);
   });
 
   it('keeps a gap as one interval spanning the missing days, never a zero day', () => {
     const a = sample('2013-05-10T23:50:00+02:00', 100n);
     const b = sample('2013-05-13T23:50:00+02:00', 400n);
-    const step = meterStep(a, { startDate: '2013-05-01', endDate: '2013-05-31' }, b, rule);
-    expect(step.interval).to.deep.equal({ kind: 'span', bytes: 300n, fromDate: '2013-05-11', toDate: '2013-05-13' });
+    const step = meterStep(at(a), b, monthly);
+    expect(step.parts).to.deep.equal([{ period: may, kind: 'span', bytes: 300n, fromDate: '2013-05-11', toDate: '2013-05-13', estimated: true, candidateBytes: null }]);
+    expect(step.anomalies.map((x) => x.kind)).to.deep.equal(['long_gap']);
   });
 
-  it('treats a decrease at the policy boundary as a reset and starts the new period on the 1st', () => {
-    const a = sample('2013-05-31T23:50:00+02:00', 6n * TB);
-    const b = sample('2013-06-01T23:50:00+02:00', 40n * 10n ** 9n);
-    const step = meterStep(a, { startDate: '2013-05-01', endDate: '2013-05-31' }, b, rule);
-    expect(step.kind).to.equal('reset');
-    if (step.kind !== 'reset') return;
-    expect(step.resetKind).to.equal('policy');
-    expect(step.closeEndDate).to.equal('2013-05-31');
-    expect(step.period).to.deep.equal({ startDate: '2013-06-01', endDate: '2013-06-30', openedBy: 'policy_reset' });
-    expect(step.interval).to.deep.equal({ kind: 'since_reset', bytes: 40n * 10n ** 9n, fromDate: '2013-06-01', toDate: '2013-06-01' });
-    expect(step.unmeasuredAfter.toISO()).to.equal(a.sampledAt.toISO());
+  it('closes the period with the sample that reads its last day, and starts the next from the reset', () => {
+    const a = sample('2013-05-30T23:50:00+02:00', 5n * TB);
+    const b = sample('2013-05-31T23:50:00+02:00', 6n * TB);
+    const close = meterStep(at(a), b, monthly);
+    expect(close.closes).to.deep.equal([may]);
+    expect(close.state.period).to.deep.equal(may);
+    const c = sample('2013-06-01T23:50:00+02:00', 40n * GB);
+    const step = meterStep(close.state, c, monthly);
+    expect(step.reading).to.equal('reset');
+    expect(step.periods).to.deep.equal([may, june]);
+    expect(step.closes).to.deep.equal([]);
+    expect(step.parts).to.deep.equal([{ period: june, kind: 'since_reset', bytes: 40n * GB, fromDate: '2013-06-01', toDate: '2013-06-01', estimated: false, candidateBytes: null }]);
+    expect(step.resetAt!.toISO()).to.equal('2013-06-01T00:00:00.000+02:00');
+    expect(step.unmeasuredAfter!.toISO()).to.equal(b.sampledAt.toISO());
+    expect(step.anomalies).to.deep.equal([]);
   });
 
   it('puts what a just-after-midnight sample read after the reset into the new period', () => {
     const a = sample('2013-05-31T00:30:00+02:00', 6n * TB); // closes 30 May
     const b = sample('2013-06-01T00:30:00+02:00', 5n); // closes 31 May, but the counter reset at 00:00
-    const step = meterStep(a, { startDate: '2013-05-01', endDate: '2013-05-31' }, b, rule);
-    expect(step.kind).to.equal('reset');
-    expect(step.interval).to.deep.equal({ kind: 'since_reset', bytes: 5n, fromDate: '2013-06-01', toDate: '2013-06-01' });
+    const step = meterStep(at(a), b, monthly);
+    expect(step.reading).to.equal('reset');
+    expect(step.closes).to.deep.equal([may]);
+    expect(step.parts).to.deep.equal([{ period: june, kind: 'since_reset', bytes: 5n, fromDate: '2013-06-01', toDate: '2013-06-01', estimated: false, candidateBytes: null }]);
   });
 
-  it('detects a manual reset as a decrease with no boundary between the samples', () => {
-    const a = sample('2013-05-10T23:50:00+02:00', 3n * TB);
-    const b = sample('2013-05-11T23:50:00+02:00', 7n);
-    const step = meterStep(a, { startDate: '2013-05-01', endDate: '2013-05-31' }, b, rule);
-    expect(step.kind).to.equal('reset');
-    if (step.kind !== 'reset') return;
-    expect(step.resetKind).to.equal('manual');
-    expect(step.period).to.deep.equal({ startDate: '2013-05-11', endDate: '2013-05-31', openedBy: 'manual_reset' });
-    expect(step.closeEndDate).to.equal('2013-05-10');
-    expect(step.interval.bytes).to.equal(7n);
+  it('books nothing for a drop in mid-period, keeps the period whole, and asks for a decision', () => {
+    const a = sample('2013-05-14T23:50:00+02:00', 1_300n * GB);
+    const b = sample('2013-05-15T23:50:00+02:00', 40n * GB);
+    const step = meterStep(at(a), b, monthly);
+    expect(step.reading).to.equal('drop');
+    expect(step.periods).to.deep.equal([may]);
+    expect(step.parts).to.deep.equal([{ period: may, kind: 'drop', bytes: 0n, fromDate: '2013-05-15', toDate: '2013-05-15', estimated: false, candidateBytes: 40n * GB }]);
+    expect(step.anomalies).to.have.length(1);
+    expect(step.anomalies[0]).to.deep.include({ kind: 'mid_period_drop', period: may });
+    expect(step.anomalies[0]!.details).to.deep.include({ fromBytes: '1300000000000', toBytes: '40000000000' });
+    // the next day counts from the new value
+    const c = sample('2013-05-16T23:50:00+02:00', 90n * GB);
+    expect(meterStep(step.state, c, monthly).parts[0]!.bytes).to.equal(50n * GB);
   });
 
-  it('flags a boundary the counter did not follow instead of guessing', () => {
-    const a = sample('2013-05-31T23:50:00+02:00', 100n);
-    const b = sample('2013-06-01T23:50:00+02:00', 150n);
-    const step = meterStep(a, { startDate: '2013-05-01', endDate: '2013-05-31' }, b, rule);
-    expect(step).to.deep.include({ kind: 'continue', anomaly: 'reset_not_seen' });
-    expect(step.interval.bytes).to.equal(50n);
+  it('never books a small correction as new traffic, even at a reset boundary', () => {
+    // 1.5 GB → 1.4 GB: a restart from zero would have to read at most half of 1.5 GB
+    expect(looksLikeReset(1_500_000_000n, 1_400_000_000n)).to.equal(false);
+    const a = sample('2013-05-20T23:50:00+02:00', 1_500n * GB);
+    const b = sample('2013-05-21T23:50:00+02:00', 1_400n * GB);
+    expect(meterStep(at(a), b, monthly).parts[0]).to.deep.include({ kind: 'drop', bytes: 0n });
+    const c = sample('2013-05-31T23:50:00+02:00', 1_500n * GB);
+    const d = sample('2013-06-01T23:50:00+02:00', 1_400n * GB);
+    const step = meterStep(at(c), d, monthly);
+    expect(step.reading).to.equal('drop');
+    expect(step.state.resetDueOn).to.equal('2013-06-01');
+  });
+
+  it('flags a boundary the counter did not follow, counts the increase, and takes the late reset when it comes', () => {
+    const a = sample('2013-05-31T23:50:00+02:00', 1n * TB);
+    const b = sample('2013-06-01T23:50:00+02:00', 1n * TB + 50n * GB);
+    const missed = meterStep(at(a), b, monthly);
+    expect(missed.reading).to.equal('missed_reset');
+    expect(missed.parts).to.deep.equal([{ period: june, kind: 'daily', bytes: 50n * GB, fromDate: '2013-06-01', toDate: '2013-06-01', estimated: false, candidateBytes: null }]);
+    expect(missed.anomalies.map((x) => [x.kind, x.period])).to.deep.equal([['reset_not_seen', june]]);
+    expect(missed.state).to.deep.include({ period: june, resetDueOn: '2013-06-01' });
+    const c = sample('2013-06-02T23:50:00+02:00', 30n * GB);
+    const late = meterStep(missed.state, c, monthly);
+    expect(late.reading).to.equal('late_reset');
+    // the reset came somewhere on 2 June: the 30 GB since it are 2 June's, in June
+    expect(late.parts).to.deep.equal([{ period: june, kind: 'since_reset', bytes: 30n * GB, fromDate: '2013-06-02', toDate: '2013-06-02', estimated: false, candidateBytes: null }]);
+    expect(late.anomalies[0]).to.deep.include({ kind: 'late_reset', period: june });
+    expect(late.anomalies[0]!.details).to.deep.include({ dueOn: '2013-06-01', daysLate: 1 });
+    expect(late.state.resetDueOn).to.equal(null);
   });
 
   it('treats a boundary after an empty month as a reset from zero', () => {
     const a = sample('2013-05-31T23:50:00+02:00', 0n);
     const b = sample('2013-06-01T23:50:00+02:00', 150n);
-    expect(meterStep(a, { startDate: '2013-05-01', endDate: '2013-05-31' }, b, rule).kind).to.equal('reset');
+    const step = meterStep(at(a), b, monthly);
+    expect(step.reading).to.equal('reset');
+    expect(step.anomalies).to.deep.equal([]);
+  });
+
+  it('splits an increase over a period boundary by days, as an estimate, with the sum exact', () => {
+    // never resets, billed from the 5th; 2 → 9 days of 1000 bytes over 2–8 June? Last read 1 June,
+    // next 8 June: 7 days (2–8 June), 4 in the period ending 4 June (2, 3, 4 June), 4 in the next.
+    // 2–4 June is 3 days, 5–8 June is 4: 7000 × 3 / 7 = 3000 and the rest, 4000.
+    const p1 = { start: '2013-05-05', end: '2013-06-04' };
+    const a = sample('2013-06-01T23:50:00+02:00', 10_000n);
+    const b = sample('2013-06-08T23:50:00+02:00', 17_000n);
+    const step = meterStep({ last: a, period: p1, resetDueOn: null }, b, never);
+    expect(step.parts.map((p) => [p.period.start, p.fromDate, p.toDate, p.bytes, p.estimated])).to.deep.equal([
+      ['2013-05-05', '2013-06-02', '2013-06-04', 3000n, true],
+      ['2013-06-05', '2013-06-05', '2013-06-08', 4000n, true],
+    ]);
+    expect(step.closes).to.deep.equal([p1]);
+  });
+
+  it('keeps a period whose calendar changed under it, and starts the next one on the new calendar', () => {
+    // a plan moved from the 1st to the VM's creation day (the 17th) in May: May stays 1–31 May, then 1–16 June, then from the 17th
+    const anniversary = serviceCalendar({ servicePolicy: null, serviceDay: null, solusvmPolicy: 'anniversary', solusvmCreatedOn: '2012-02-17', masterPolicy: 'first_of_month', zone: Z, regdate: null, billingDay: null });
+    const a = sample('2013-05-31T23:50:00+02:00', 1n * TB);
+    const b = sample('2013-06-01T23:50:00+02:00', 1n * TB + 5n);
+    const step = meterStep(at(a), b, anniversary);
+    expect(step.periods).to.deep.equal([may, { start: '2013-06-01', end: '2013-06-16' }]);
   });
 
   it('refuses a sample that is not later than the last one', () => {
     const a = sample('2013-05-10T23:50:00+02:00', 1n);
-    expect(() => meterStep(a, { startDate: '2013-05-01', endDate: null }, a, rule)).to.throw(/later than the last good sample/);
+    expect(() => meterStep(at(a), a, monthly)).to.throw(/later than the last good sample/);
   });
 
   it('handles values above 2^53 exactly', () => {
     const big = 2n ** 53n + 1n;
     const a = sample('2013-05-10T23:50:00+02:00', big);
     const b = sample('2013-05-11T23:50:00+02:00', big + 2n);
-    expect(meterStep(a, { startDate: '2013-05-01', endDate: null }, b, rule).interval.bytes).to.equal(2n);
+    expect(meterStep(at(a), b, monthly).parts[0]!.bytes).to.equal(2n);
+  });
+
+  it('replays a month with a reset SolusVM skipped into calendar months, never one 63-day period', () => {
+    // December: 10 GB a day from 0 on 1 Dec; the 1 Jan reset is skipped; the counter goes on until
+    // a reset on 2 Feb (32 days late). December = 31 × 10 = 310 GB, January = 31 × 10 = 310 GB,
+    // February: 1 Feb = 10 GB (increase), 2 Feb = the counter after the reset (7 GB).
+    const samples: GoodSample[] = [];
+    for (let d = 1; d <= 31; d++) samples.push(sample(`2013-12-${String(d).padStart(2, '0')}T23:50:00+01:00`, BigInt(d) * 10n * GB));
+    for (let d = 1; d <= 31; d++) samples.push(sample(`2014-01-${String(d).padStart(2, '0')}T23:50:00+01:00`, (31n + BigInt(d)) * 10n * GB));
+    samples.push(sample('2014-02-01T23:50:00+01:00', 630n * GB));
+    samples.push(sample('2014-02-02T23:50:00+01:00', 7n * GB));
+    const { steps, state } = meterAll(samples, () => monthly);
+    const sums = new Map<string, bigint>();
+    for (const st of steps) for (const p of st.parts) sums.set(p.period.start, (sums.get(p.period.start) ?? 0n) + p.bytes);
+    expect([...sums]).to.deep.equal([
+      ['2013-12-01', 310n * GB],
+      ['2014-01-01', 310n * GB],
+      ['2014-02-01', 17n * GB],
+    ]);
+    expect(steps.flatMap((st) => st.anomalies.map((a) => `${a.kind}@${a.period.start}`))).to.deep.equal(['reset_not_seen@2014-01-01', 'reset_not_seen@2014-02-01', 'late_reset@2014-02-01']);
+    expect(steps[steps.length - 1]!.anomalies[0]!.details).to.deep.include({ dueOn: '2014-01-01', daysLate: 32 });
+    expect(state.resetDueOn).to.equal(null);
   });
 });
 

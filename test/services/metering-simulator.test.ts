@@ -114,7 +114,7 @@ describeEachEngine('metering against the SolusVM simulator', ({ db }) => {
     expect(closed).to.have.length(2 * N);
     for (const p of closed) {
       expect(p.end_date).to.equal('2013-05-31');
-      expect(p.closed_by).to.equal('policy_reset');
+      expect(p.closed_by).to.equal('calendar');
     }
     const june = await knex('mod_overusage_periods').where({ status: 'open', start_date: '2013-06-01' });
     expect(june).to.have.length(2 * N);

@@ -89,10 +89,14 @@ describeEachEngine('metering', ({ db }) => {
     const run = await fx.mod.metering.collect({ masterIds: [master.id] });
     expect(run.resets).to.equal(3);
     const ps = await periods([ids[0]!]);
+    // May closes on the calendar with the read of its last day; the reset at midnight Brussels
+    // (22:00 UTC) is noted on it, with the 10 minutes before it that nobody measured.
     expect(ps.map((p) => [p.start_date, p.end_date, p.status, p.closed_by, toBig(p.used_bytes)])).to.deep.equal([
-      ['2013-05-01', '2013-05-31', 'closed', 'policy_reset', 6000n * GB],
+      ['2013-05-01', '2013-05-31', 'closed', 'calendar', 6000n * GB],
       ['2013-06-01', '2013-06-30', 'open', null, 12n * GB],
     ]);
+    expect(String(ps[0]!.reset_at).slice(0, 19)).to.equal('2013-05-31 22:00:00');
+    expect(String(ps[0]!.unmeasured_after).slice(0, 19)).to.equal('2013-05-31 21:50:00');
     // the intervals of each period sum to its total
     for (const p of ps) {
       const sum = (await knex('mod_overusage_intervals').where({ period_id: p.id })).reduce((s, r) => s + toBig(r.bytes), 0n);
