@@ -19,6 +19,7 @@ export async function up(knex: Knex): Promise<void> {
       t.tinyint('billing_day').nullable();
       // 1 once the service's periods were rebuilt on the billing calendar
       t.integer('calendar_version').notNullable().defaultTo(0);
+      t.index(['calendar_version']);
     });
   }
   if (!(await knex.schema.hasColumn('mod_overusage_masters', 'anniversary_from'))) {
@@ -119,6 +120,7 @@ export async function down(knex: Knex): Promise<void> {
   });
   await knex.schema.alterTable('mod_overusage_masters', (t) => t.dropColumn('anniversary_from'));
   await knex.schema.alterTable('mod_overusage_services', (t) => {
+    t.dropIndex(['calendar_version']);
     for (const c of ['reset_due_on', 'solusvm_reset_policy', 'solusvm_created_on', 'billing_day', 'calendar_version']) t.dropColumn(c);
   });
 }

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { Settings } from 'luxon';
 import type { Clock } from './domain/clock.js';
 import { assertZone } from './domain/calendar.js';
-import { auditLog } from './adapters/audit-store.js';
+import { auditLog, SYSTEM } from './adapters/audit-store.js';
 import { createLockStore } from './adapters/lock-store.js';
 import { createMeteringStore } from './adapters/metering-store.js';
 import { createThreadedMeteringStore } from './adapters/sqlite-writer.js';
@@ -22,6 +22,7 @@ import { createWeb, type WebOptions } from './web/web-module.js';
 import { moduleHooks } from '../hooks/index.js';
 import { createBillingSettingsService } from './services/billing-settings.js';
 import { createRatingService } from './services/rating.js';
+import { createUsagePeriodService } from './services/usage-periods.js';
 import { createInvoiceLineService } from './services/invoice-lines.js';
 import { createUpgradeSuggestionService } from './services/upgrade-suggestions.js';
 import { createEvidenceService } from './services/evidence.js';
@@ -88,10 +89,17 @@ export function createModule(deps: ModuleDeps) {
     ...meteringTuning,
   });
   const settings = createSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
-  const migrate = () => migrateLatest(deps.knex);
+  // Periods made before the billing calendar are rebuilt from their samples once, right after the
+  // upgrade's migrations, before anything meters or bills on them.
+  const migrate = async () => {
+    const applied = await migrateLatest(deps.knex);
+    await usagePeriods.rebuildPending(SYSTEM);
+    return applied;
+  };
   const migrateDown = () => migrateDownAll(deps.knex);
   const billing = createBillingSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
   const rating = createRatingService({ knex: deps.knex, clock: deps.clock, billing, log, audit: auditLog });
+  const usagePeriods = createUsagePeriodService({ knex: deps.knex, clock: deps.clock, audit: auditLog, rating });
   const lines = deps.panel
     ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks, audit: auditLog, log, describe: describeLineForClient })
     : undefined;
@@ -178,6 +186,7 @@ export function createModule(deps: ModuleDeps) {
     settings,
     billing,
     rating,
+    usagePeriods,
     lines,
     evidence,
     rateSamples,

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
-import { calendarLabel, type CalendarPeriod, type ServiceCalendar } from '../domain/billing-calendar.js';
+import { calendarLabel, createdOnIn, type CalendarPeriod, type ServiceCalendar } from '../domain/billing-calendar.js';
 import { meterStep, type GoodSample, type MeterStep } from '../domain/metering.js';
 import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import { chunks, insertChunked, updateManyByKey, withTxRetry } from './sql-helpers.js';
@@ -396,7 +396,7 @@ async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string
     const svc = r.service;
     const current = step.state.period!;
     const cur = idOf(svc.serviceId, current);
-    const created = r.reading.createdAt ? r.reading.createdAt.slice(0, 10) : null;
+    const created = r.reading.createdAt ? createdOnIn(r.reading.createdAt, r.calendar.counter.zone) : null;
     return {
       service_id: svc.serviceId,
       last_sample_id: sampleId,
@@ -408,11 +408,12 @@ async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string
       open_period_end: current.end,
       reset_due_on: step.state.resetDueOn,
       solusvm_reset_policy: r.reading.planResetPolicy ?? svc.solusvmResetPolicy,
-      solusvm_created_on: created && /^\d{4}-\d{2}-\d{2}$/.test(created) ? created : svc.solusvmCreatedOn,
+      solusvm_created_on: created ?? svc.solusvmCreatedOn,
+      calendar_version: 1,
       updated_at: now,
     };
   });
-  await updateManyByKey(trx, SERVICES, 'service_id', serviceUpdates, [...STATE_COLUMNS.filter((c) => c !== 'open_period_used_bytes'), 'updated_at']);
+  await updateManyByKey(trx, SERVICES, 'service_id', serviceUpdates, [...STATE_COLUMNS.filter((c) => c !== 'open_period_used_bytes'), 'calendar_version', 'updated_at']);
   for (const part of chunks(applied, 800)) await cacheCurrentTotal(trx, part.map(({ r }) => r.service.serviceId));
   return {
     stored: applied.length,

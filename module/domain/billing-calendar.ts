@@ -152,3 +152,13 @@ export function serviceCalendar(s: CalendarSources): ServiceCalendar {
   const day = s.billingDay ?? dayOfDate(s.regdate) ?? 1;
   return { counter: { policy: 'never', anchorDay: 1, zone: s.zone }, calendar: { basis: 'billing_cycle', anchorDay: checkAnchor(day) } };
 }
+
+/** The day a VM was made, in the master's zone (its anniversary), from SolusVM 2's created_at; null when unreadable. */
+export function createdOnIn(createdAt: string, zone: string): IsoDate | null {
+  try {
+    const t = DateTime.fromISO(createdAt, { setZone: true });
+    return t.isValid ? t.setZone(zone).toISODate() : null;
+  } catch {
+    return null; // luxon throws on an invalid date when told to
+  }
+}

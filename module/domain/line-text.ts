@@ -37,6 +37,8 @@ export interface OverusageLineInput {
   deadlineLastDay?: IsoDate | null;
   /** the line's reference code, appended as "[OU-123]" so the line can be found again on the invoice */
   refCode?: string | null;
+  /** a correction after the period was re-measured: what the invoices already billed for it (the line bills the difference) */
+  correction?: { billedMinor: bigint } | null;
 }
 
 // Thin spaces (en-GB date ranges) are missing from many invoice PDF fonts; narrow no-break spaces
@@ -116,6 +118,10 @@ export const formatMbps = (bps: bigint, locale: string): string => `${formatQuan
 const WORDS = {
   en: {
     overusage: 'Bandwidth overusage',
+    correction: 'Correction of bandwidth overusage',
+    remeasured: 're-measured',
+    nowBills: 'now',
+    alreadyBilled: 'already billed',
     traffic: 'Bandwidth',
     used: 'used',
     included: 'included',
@@ -136,6 +142,10 @@ const WORDS = {
   },
   nl: {
     overusage: 'Overschrijding dataverkeer',
+    correction: 'Correctie overschrijding dataverkeer',
+    remeasured: 'opnieuw gemeten',
+    nowBills: 'nu',
+    alreadyBilled: 'al gefactureerd',
     traffic: 'Dataverkeer',
     used: 'gebruikt',
     included: 'inbegrepen',
@@ -231,6 +241,12 @@ export function describeOverusageLine(input: OverusageLineInput, locale: string)
   const { rated } = input;
   const w = WORDS[textLanguage(locale)];
   const period = formatPeriod(input.periodStart, input.periodEnd, locale);
+  if (input.correction) {
+    // "Correction of bandwidth overusage 1 – 30 November 2013 (re-measured): 2.600 TiB used, …; now €307.20, already billed €250.00"
+    const money = (minor: bigint) => formatAmount(minor, rated.currency, locale);
+    const dispute = input.deadlineLastDay ? ` (${w.disputeBy} ${formatDay(input.deadlineLastDay, locale)})` : '';
+    return `${w.correction} ${period} (${w.remeasured}): ${facts(rated, locale).join(', ')}; ${w.nowBills} ${money(rated.amountMinor)}, ${w.alreadyBilled} ${money(input.correction.billedMinor)}${dispute}${reference(input.refCode)}`;
+  }
   const head = `${rated.outcome === 'within_allowance' ? w.traffic : w.overusage} ${period}: ${facts(rated, locale).join(', ')}`;
   let tail: string;
   if (rated.outcome === 'billed') {

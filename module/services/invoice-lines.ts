@@ -25,6 +25,8 @@ export interface LineTextInput {
   periodEnd: IsoDate;
   deadlineLastDay: IsoDate;
   refCode: string;
+  /** a correction charge: what the invoices already billed for the period */
+  correction?: { billedMinor: bigint } | null;
 }
 
 export type DescribeLine = (input: LineTextInput, language: string) => { text: string; locale: string };
@@ -136,9 +138,16 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
   async function writePendingLine(c: Record<string, unknown>, profile: BillingProfile, language: string, invoiceId: number, invoiceDate: IsoDate): Promise<void> {
     const deadline = reclamationDeadline(invoiceDate, profile.window, deps.zone);
     const refCode = newRef();
-    const rated = ratedChargeFromJson((JSON.parse(String(c.explanation)) as { rated: Record<string, unknown> }).rated);
-    const { text, locale } = deps.describe({ rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode }, language);
-    await knex(LINES)
+    await knex.transaction(async (trx) => {
+      // Read again under a lock: a period rated again meanwhile (an admin's decision) has replaced
+      // or voided the charge, and the line must bill what the charge says now, or nothing.
+      const fresh = await trx(CHARGES).where({ id: c.id }).forUpdate().first();
+      if (!fresh || fresh.status !== 'unbilled') return;
+      const explained = JSON.parse(String(fresh.explanation)) as { rated: Record<string, unknown>; correction?: { billedMinor: string } };
+      const rated = ratedChargeFromJson(explained.rated);
+      const correction = explained.correction ? { billedMinor: BigInt(explained.correction.billedMinor) } : null;
+      const { text, locale } = deps.describe({ rated, periodStart: String(fresh.period_start), periodEnd: String(fresh.period_end), deadlineLastDay: deadline.lastDay, refCode, correction }, language);
+      await trx(LINES)
       .insert({
         charge_id: toNum(c.id),
         service_id: toNum(c.service_id),
@@ -146,8 +155,8 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
         invoice_id: invoiceId,
         ref_code: refCode,
         status: 'pending',
-        amount_minor: String(c.amount_minor),
-        currency: String(c.currency),
+        amount_minor: String(fresh.amount_minor),
+        currency: String(fresh.currency),
         description: text,
         locale,
         invoice_date: invoiceDate,
@@ -160,6 +169,7 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
       })
       .onConflict('charge_id')
       .ignore();
+    });
   }
 
   /**

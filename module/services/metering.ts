@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
-import { DateTime } from 'luxon';
+import type { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
 import { closingDateOf, type IsoDate, samplingWindow } from '../domain/calendar.js';
 import { ModuleError } from '../domain/errors.js';
-import { serviceCalendar, type ServiceCalendar } from '../domain/billing-calendar.js';
+import { createdOnIn, serviceCalendar, type ServiceCalendar } from '../domain/billing-calendar.js';
 import type { LockStore } from '../adapters/lock-store.js';
 import type { MeteringStore, ReadFailure, ReadResult, RunCounts, ServiceToRead } from '../adapters/metering-store.js';
 import { SolusVmError, type MasterSettings, type SolusVmGateway, type TrafficReading } from '../adapters/solusvm-types.js';
@@ -63,16 +63,6 @@ export interface MeteringDeps {
   pageSize?: number;
   batchSize?: number;
   lockTtlMs?: number;
-}
-
-/** The day a VM was made, in the master's zone (its anniversary), from SolusVM 2's created_at; null when unreadable. */
-export function createdOn(createdAt: string, zone: string): IsoDate | null {
-  try {
-    const t = DateTime.fromISO(createdAt, { setZone: true });
-    return t.isValid ? t.setZone(zone).toISODate() : null;
-  } catch {
-    return null; // luxon throws on an invalid date when told to
-  }
 }
 
 /**
@@ -192,7 +182,7 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
             servicePolicy: s.resetPolicy,
             serviceDay: s.resetDay,
             solusvmPolicy: reading.planResetPolicy ?? s.solusvmResetPolicy,
-            solusvmCreatedOn: reading.createdAt ? createdOn(reading.createdAt, settings.zone) : s.solusvmCreatedOn,
+            solusvmCreatedOn: reading.createdAt ? createdOnIn(reading.createdAt, settings.zone) : s.solusvmCreatedOn,
             masterPolicy: settings.resetPolicy,
             zone: settings.zone,
             regdate: s.regdate,

@@ -5,7 +5,7 @@ import { rateUsage, type RatedCharge, type RatingPlan } from '../domain/usage-ra
 import { engineOf } from '../adapters/database.js';
 import { sqlBig, sqlInstant, toBig, toBigOrNull, toDate, toDateOrNull, toNum } from '../adapters/rows.js';
 import type { Logger } from '../adapters/logger.js';
-import type { Actor, AuditLog } from '../adapters/audit-store.js';
+import { SYSTEM, type Actor, type AuditLog } from '../adapters/audit-store.js';
 import { PlanNotPossible, ratingPlan, type BillingProfile, type BillingSettingsService } from './billing-settings.js';
 
 /**
@@ -88,7 +88,10 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
           masters = m;
         }));
 
-      const fetchPage = async (after: number): Promise<{ rows: Record<string, unknown>[]; sums: Map<number, bigint> }> => {
+      // Periods that carry charges from before a rebuild (legacy lines of their days) are rated
+      // against what those lines billed, one by one, after the pages.
+      const carried: number[] = [];
+      const fetchPage = async (after: number): Promise<{ rows: Record<string, unknown>[]; sums: Map<number, bigint>; lastId: number | null; full: boolean }> => {
         const q = knex(`${PERIODS} as p`)
           .join('mod_overusage_services as s', 's.service_id', 'p.service_id')
           .leftJoin(`${CHARGES} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
@@ -115,17 +118,25 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
           .orderBy('p.id')
           .limit(pageSize);
         if (opts.serviceIds) q.whereIn('p.service_id', opts.serviceIds);
-        const rows: Record<string, unknown>[] = await q;
+        let rows: Record<string, unknown>[] = await q;
+        const lastId = rows.length ? toNum(rows[rows.length - 1]!.id) : null;
+        const full = rows.length === pageSize;
         // The evidence must add up: the daily rows of each period sum to its total, or it is not rated.
         const sums = new Map<number, bigint>();
-        if (rows.length === 0) return { rows, sums };
-        const [agg]: [Array<{ period_id: unknown; total: unknown }>, void] = await Promise.all([
+        if (rows.length === 0) return { rows, sums, lastId, full };
+        const [agg, others]: [Array<{ period_id: unknown; total: unknown }>, Array<{ period_id: unknown }>, void] = await Promise.all([
           knex('mod_overusage_intervals')
             .whereIn('period_id', rows.map((r) => r.id as number))
             .groupBy('period_id')
             .select('period_id', knex.raw('SUM(bytes) AS total')),
+          knex(CHARGES).whereIn('period_id', rows.map((r) => r.id as number)).distinct('period_id'),
           loadSettings(),
         ]);
+        if (others.length) {
+          const ids = new Set(others.map((o) => toNum(o.period_id)));
+          carried.push(...ids);
+          rows = rows.filter((r) => !ids.has(toNum(r.id)));
+        }
         // MySQL sums BIGINT into DECIMAL (a string, maybe with ".0"); SQLite into an integer
         for (const a of agg) sums.set(toNum(a.period_id), toBig(String(a.total).replace(/\.0+$/, '')));
         // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
@@ -145,7 +156,7 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
             r.five_minute_bps = rates.map((x) => toBig(x.bps));
           }),
         );
-        return { rows, sums };
+        return { rows, sums, lastId, full };
       };
 
       const ratePage = (rows: Record<string, unknown>[], sums: Map<number, bigint>): Record<string, unknown>[] => {
@@ -186,11 +197,11 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
       let writing: Promise<void> = Promise.resolve();
       try {
         while (next) {
-          const { rows, sums } = await next;
+          const { rows, sums, lastId, full } = await next;
           next = null;
-          if (rows.length === 0) break;
-          if (rows.length === pageSize) {
-            next = fetchPage(toNum(rows[rows.length - 1]!.id));
+          if (lastId === null) break;
+          if (full) {
+            next = fetchPage(lastId);
             next.catch(() => {}); // handled when awaited; never an unhandled rejection meanwhile
           }
           if (rows.some((r) => !masters.has(toNum(r.master_id)))) masters = await loadMasters(knex);
@@ -206,6 +217,11 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
       } finally {
         // on a failure, nothing is left running behind the caller's back
         await Promise.allSettled([next, writing]);
+      }
+      for (const periodId of carried) {
+        const out = await reratePeriod(deps, periodId, { actor: SYSTEM, because: 'period.closed' });
+        if (out.kind === 'skipped') result.skipped.push({ periodId, serviceId: 0, reason: out.reason });
+        else if (out.kind !== 'not_rated') result.rated++;
       }
       if (result.skipped.length) deps.log.warn('rating.skipped', { count: result.skipped.length, first: result.skipped[0] });
       return result;
@@ -381,51 +397,47 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
   const after = toBig(fresh.amount_minor);
 
   return knex.transaction(async (trx) => {
-    // Locked in the order line placement takes them: a line being written waits, or is seen.
+    // Locked as line placement reads them: a line being written waits, or is seen.
     const charges = await trx(CHARGES).where({ period_id: periodId }).orderBy('seq').forUpdate();
-    if (charges.length === 0) return { kind: 'not_rated' } as const;
-    const lines = await trx(LINES).whereIn('charge_id', charges.map((c) => c.id)).select('charge_id', 'id', 'status');
+    const audit = (action: string, chargeId: number, details: Record<string, unknown>) =>
+      deps.audit.record(trx, { actor: cause.actor, action, entityType: 'charge', entityId: chargeId, details: { because: cause.because, ...cause.details, periodId, ...details } }, now);
+    const figures = (c: Record<string, unknown>) => ({ usedBytes: String(c.used_bytes), overBytes: String(c.over_bytes), amountMinor: String(c.amount_minor), status: c.status });
+    const usage = charges.find((c) => toNum(c.seq) === 0);
+    const lines = charges.length ? await trx(LINES).whereIn('charge_id', charges.map((c) => c.id)).select('charge_id', 'id', 'status') : [];
     const lineOf = new Map(lines.map((l) => [toNum(l.charge_id), l]));
     const invoiced = charges.filter((c) => lineOf.has(toNum(c.id)) || !REPLACEABLE.has(String(c.status)));
-    const usage = charges[0]!;
-    if (invoiced.length === 0) {
-      const before = toBig(usage.amount_minor);
+    const stale = charges.filter((c) => !invoiced.includes(c) && c !== usage);
+    if (stale.length) await trx(CHARGES).whereIn('id', stale.map((c) => c.id)).update({ status: 'void' });
+    if (invoiced.length === 0 && !usage) {
+      await insertCharges(trx, [fresh]);
+      const created = await trx(CHARGES).where({ period_id: periodId, seq: 0 }).first('id');
+      await audit('charge.rated', toNum(created.id), { after: figures(fresh) });
+      return { kind: 'replaced', chargeId: toNum(created.id), beforeMinor: 0n, afterMinor: after } as const;
+    }
+    if (invoiced.length === 0 && usage) {
       const changed = ['used_bytes', 'allowance_bytes', 'over_bytes', 'amount_minor', 'status'].some((k) => String(usage[k]) !== String(fresh[k]));
       if (!changed) return { kind: 'unchanged', chargeId: toNum(usage.id) } as const;
       const { period_id: _p, ...update } = fresh;
       await trx(CHARGES).where({ id: usage.id }).update(update);
-      await deps.audit.record(
-        trx,
-        {
-          actor: cause.actor,
-          action: 'charge.rerated',
-          entityType: 'charge',
-          entityId: toNum(usage.id),
-          details: { because: cause.because, ...cause.details, periodId, before: { usedBytes: String(usage.used_bytes), overBytes: String(usage.over_bytes), amountMinor: String(usage.amount_minor), status: usage.status }, after: { usedBytes: String(fresh.used_bytes), overBytes: String(fresh.over_bytes), amountMinor: String(fresh.amount_minor), status: fresh.status } },
-        },
-        now,
-      );
-      return { kind: 'replaced', chargeId: toNum(usage.id), beforeMinor: before, afterMinor: after } as const;
+      await audit('charge.rerated', toNum(usage.id), { before: figures(usage), after: figures(fresh) });
+      return { kind: 'replaced', chargeId: toNum(usage.id), beforeMinor: toBig(usage.amount_minor), afterMinor: after } as const;
     }
-    // Invoiced: what the invoices already bill for the period (its rating and earlier corrections);
-    // corrections not yet on an invoice are replaced by this one.
-    const billed = invoiced.reduce((s, c) => s + toBig(c.amount_minor), 0n);
-    const stale = charges.filter((c) => !invoiced.includes(c));
-    if (stale.length) await trx(CHARGES).whereIn('id', stale.map((c) => c.id)).update({ status: 'void' });
+    // Invoiced: what the invoices already bill for these days (the rating, earlier corrections,
+    // lines from before a rebuild); the difference is a correction for the next invoice.
+    const billed = invoiced.reduce((sum, c) => sum + toBig(c.amount_minor), 0n);
     const difference = after - billed;
-    if (difference === 0n) return { kind: 'unchanged', chargeId: toNum(usage.id) } as const;
-    // A disputed line of the period: the admin settles the dispute and the correction together.
-    const disputed = await trx(DISPUTES).whereIn('line_id', lines.map((l) => l.id)).whereNot({ state: 'withdrawn' }).first('id');
-    const status = disputed ? 'review' : 'unbilled';
-    const seq = Math.max(...charges.map((c) => toNum(c.seq))) + 1;
-    const explanation = JSON.stringify({ rated: JSON.parse(String(fresh.explanation)).rated ?? null, correction: { billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), because: cause.because }, profile: JSON.parse(String(fresh.explanation)).profile ?? null });
+    if (usage && !invoiced.includes(usage)) await trx(CHARGES).where({ id: usage.id }).update({ status: 'void' });
+    if (difference === 0n && usage) return { kind: 'unchanged', chargeId: toNum(usage.id) } as const;
+    // A disputed line of these days: the admin settles the dispute and the correction together.
+    const disputed = lines.length ? await trx(DISPUTES).whereIn('line_id', lines.map((l) => l.id)).whereNot({ state: 'withdrawn' }).first('id') : null;
+    // Without a rating of its own yet (lines from before a rebuild), the correction is the period's rating.
+    const seq = usage ? Math.max(...charges.map((c) => toNum(c.seq))) + 1 : 0;
+    const status = difference === 0n ? 'void' : disputed ? 'review' : 'unbilled';
+    const parsed = JSON.parse(String(fresh.explanation)) as { rated?: unknown; profile?: unknown; reason?: unknown };
+    const explanation = JSON.stringify({ ...parsed, correction: { billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), because: cause.because } });
     await trx(CHARGES).insert({ ...fresh, seq, kind: 'correction', amount_minor: String(difference), rounded_minor: String(difference), status, explanation });
     const created = await trx(CHARGES).where({ period_id: periodId, seq }).first('id');
-    await deps.audit.record(
-      trx,
-      { actor: cause.actor, action: 'charge.corrected', entityType: 'charge', entityId: toNum(created.id), details: { because: cause.because, ...cause.details, periodId, billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), status } },
-      now,
-    );
+    await audit('charge.corrected', toNum(created.id), { billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), status });
     return { kind: 'corrected', chargeId: toNum(created.id), billedMinor: billed, afterMinor: after, differenceMinor: difference, status } as const;
   });
 }

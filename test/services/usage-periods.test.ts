@@ -1,0 +1,180 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { silentLogger } from '../../module/adapters/logger.js';
+import { toBig, toNum } from '../../module/adapters/rows.js';
+import { createModule, type OverusageModule } from '../../module/index.js';
+import { buildPanel, seedStory, type PanelFixture, type Story } from '../panel/support.js';
+import { describeEachEngine } from '../support/engines.js';
+import { FakeMaster } from '../support/fake-gateway.js';
+import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
+
+/**
+ * A month on the billing calendar whatever the counter did, with money computed by hand.
+ *
+ * The plan: 2 TiB a month (2 × 2^40 = 2 199 023 255 552 bytes), sold per GiB at €0.50, periods on
+ * the 1st (Europe/Brussels). In November 2013 the client moves 2 TiB + 614.4 GiB
+ * (2 858 730 232 218 bytes: 614.4 GiB is 659 706 976 665.6 bytes, rounded up). An admin resets
+ * the counter on the master at 23:55 on 14 November, just after that day's read:
+ *   - 1–14 Nov: the counter climbs to A = 1 429 365 116 109 bytes;
+ *   - 15 Nov: it reads B = 100 GiB = 107 374 182 400 (traffic since the reset);
+ *   - 30 Nov: it reads C = 1 429 365 116 109 (so A + C = 2 858 730 232 218).
+ * Booked without a decision: A + (C − B) = 2 751 356 049 818 → over 552 332 794 266 bytes =
+ * 514.4 GiB → €257.20 (the drop itself is not billed). With "it was a reset": A + C → over
+ * 659 706 976 666 bytes = 614.4 GiB → €307.20. Never split into two periods with shrunken
+ * allowances.
+ */
+const GiB = 2n ** 30n;
+const A = 1_429_365_116_109n;
+const B = 100n * GiB;
+const C = 1_429_365_116_109n;
+const ALLOWANCE = 2n * 2n ** 40n;
+
+interface Story2 {
+  f: PanelFixture;
+  story: Story;
+  mod: OverusageModule;
+  fake: FakeMaster;
+}
+
+async function build(knex: Knex): Promise<Story2> {
+  const f = await buildPanel(knex, { start: '2013-10-31T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
+  const story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-12-09' });
+  const fake = new FakeMaster();
+  const mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => fake.gateway(), panel: f.panel.api, log: silentLogger, metering: { writer: 'inline' } });
+  await mod.migrateDown();
+  f.panel.addons.register(mod.addon);
+  await f.panel.addons.activate('overusage');
+  const master = await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: 'Europe/Brussels' }, CLI_ACTOR);
+  await mod.links.link({ serviceId: story.serviceId, clientId: story.clientId, productId: story.productId, masterId: master.id, serverRef: '101' }, CLI_ACTOR);
+  await mod.billing.setProduct(story.productId, { unit: 'GiB', model: 'per_unit', allowance: '2 TiB', prices: { EUR: { overage: '0.50', precommit: '0.35' } }, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR);
+  return { f, story, mod, fake };
+}
+
+const pad = (d: number) => String(d).padStart(2, '0');
+
+/** Reads the counter at 23:50 Brussels (22:50 UTC in November) on each day from `from` to `to`. */
+async function sampleDays(s: Story2, month: string, from: number, to: number, counter: (day: number) => bigint): Promise<void> {
+  for (let d = from; d <= to; d++) {
+    s.f.clock.set(`${month}-${pad(d)}T22:50:00Z`);
+    s.fake.set('101', counter(d));
+    await s.mod.metering.collect();
+  }
+}
+
+/** November as the story tells it: the first half, the reset after the 14th's read, the second half. */
+async function november(s: Story2, upTo = 30): Promise<void> {
+  await sampleDays(s, '2013-11', 1, Math.min(14, upTo), (d) => (A * BigInt(d)) / 14n);
+  if (upTo >= 15) await sampleDays(s, '2013-11', 15, upTo, (d) => B + ((C - B) * BigInt(d - 15)) / 15n);
+}
+
+async function novemberPeriod(knex: Knex, serviceId: number) {
+  return knex('mod_overusage_periods').where({ service_id: serviceId, start_date: '2013-11-01' }).first();
+}
+
+describeEachEngine('usage periods on the billing calendar', ({ db }) => {
+  let knex: Knex;
+  let s: Story2;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    s = await build(knex);
+  });
+
+  it('keeps a month with a manual reset whole: nothing booked for the drop until an admin decides, then 614.4 GiB over', async () => {
+    await november(s, 20);
+    const periods = await knex('mod_overusage_periods').where({ service_id: s.story.serviceId }).orderBy('start_date');
+    expect(periods.map((p) => [p.start_date, p.end_date, p.status])).to.deep.equal([['2013-11-01', '2013-11-30', 'open']]);
+    const open = await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId });
+    expect(open.rows.map((a) => [a.kind, a.seenOn, a.status])).to.deep.equal([['mid_period_drop', '2013-11-15', 'open']]);
+    expect(open.rows[0]!.details).to.deep.include({ fromBytes: A.toString(), toBytes: B.toString() });
+    // used so far: A, then 16–20 Nov (C − B) × 5 / 15, the drop itself not booked
+    const sofar = A + ((C - B) * 5n) / 15n;
+    expect(toBig((await novemberPeriod(knex, s.story.serviceId)).used_bytes)).to.equal(sofar);
+
+    const out = await s.mod.usagePeriods.decide(open.rows[0]!.id, { decision: 'reset', reason: 'reset by hand on the master at 23:55 on 14 Nov (its log)' }, { type: 'admin', id: '1' });
+    expect(out.bookedBytes).to.equal(B);
+    expect(out.rerate).to.equal(null); // still open: nothing rated yet
+    expect(toBig((await novemberPeriod(knex, s.story.serviceId)).used_bytes)).to.equal(sofar + B);
+    // the service row the widget and the usage watch read says the same
+    expect(toBig((await knex('mod_overusage_services').where({ service_id: s.story.serviceId }).first()).open_period_used_bytes)).to.equal(sofar + B);
+    const again = await s.mod.usagePeriods.decide(open.rows[0]!.id, { decision: 'correction', reason: 'changed my mind' }, { type: 'admin', id: '1' }).then(
+      () => null,
+      (err: { code?: string; message: string }) => err,
+    );
+    expect(again).to.deep.include({ code: 'CONFLICT' });
+    expect(again!.message).to.match(/already decided/);
+
+    await november(s, 30);
+    s.f.clock.set('2013-12-01T08:00:00Z');
+    await s.mod.rating.rateClosedPeriods();
+    const charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
+    expect(toBig(charge.used_bytes)).to.equal(A + C);
+    expect(toBig(charge.allowance_bytes)).to.equal(ALLOWANCE); // the whole month's: never prorated for a reset
+    expect(toBig(charge.over_bytes)).to.equal(659_706_976_666n);
+    expect(toBig(charge.amount_minor)).to.equal(30720n); // 614.4 GiB × €0.50 = €307.20
+    const audit = await knex('mod_overusage_audit').where({ action: 'anomaly.decided' });
+    expect(audit).to.have.length(1);
+    expect(JSON.parse(audit[0].details)).to.deep.include({ decision: 'reset', bookedBytes: B.toString() });
+  });
+
+  it('rates the month without the drop while undecided, and replaces the charge when the decision comes before invoicing', async () => {
+    await november(s);
+    s.f.clock.set('2013-12-01T08:00:00Z');
+    await s.mod.rating.rateClosedPeriods();
+    let charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
+    expect(toBig(charge.over_bytes)).to.equal(552_332_794_266n); // 514.4 GiB
+    expect(toBig(charge.amount_minor)).to.equal(25720n); // €257.20
+    const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
+    const out = await s.mod.usagePeriods.decide(anomaly!.id, { decision: 'reset', reason: 'the master log shows a manual reset' }, { type: 'admin', id: '1' });
+    expect(out.rerate).to.deep.include({ kind: 'replaced', beforeMinor: 25720n, afterMinor: 30720n });
+    charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId });
+    expect(charge).to.have.length(1);
+    expect(toBig(charge[0].amount_minor)).to.equal(30720n);
+    const rerated = await knex('mod_overusage_audit').where({ action: 'charge.rerated' }).first();
+    expect(JSON.parse(rerated.details)).to.deep.include({ because: 'anomaly.decided' });
+  });
+
+  it('books nothing when the admin says the drop was a correction', async () => {
+    await november(s);
+    const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
+    const out = await s.mod.usagePeriods.decide(anomaly!.id, { decision: 'correction', reason: 'the provider corrected a double count' }, { type: 'admin', id: '1' });
+    expect(out.bookedBytes).to.equal(0n);
+    s.f.clock.set('2013-12-01T08:00:00Z');
+    await s.mod.rating.rateClosedPeriods();
+    const charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
+    expect(toBig(charge.amount_minor)).to.equal(25720n);
+    const interval = await knex('mod_overusage_intervals').where({ id: (await knex('mod_overusage_anomalies').where({ id: anomaly!.id }).first()).interval_id }).first();
+    expect([interval.kind, toBig(interval.bytes)]).to.deep.equal(['correction', 0n]);
+  });
+
+  it('puts a decision made after invoicing on the next invoice as a correction line, never editing the sent one', async () => {
+    await november(s);
+    // SolusVM resets the counter at midnight on 1 December; 1 December moves 5 GiB
+    s.fake.set('101', 5n * GiB);
+    // 2 December: the renewal invoice for 9 December takes November's line (€257.20)
+    s.f.clock.set('2013-12-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-12-02');
+    const first = await knex('mod_overusage_lines').first();
+    expect(toBig(first.amount_minor)).to.equal(25720n);
+    const sentItem = await knex('tblinvoiceitems').where({ id: first.invoice_item_id }).first();
+
+    const pending = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
+    expect(pending.map((a) => a.kind)).to.deep.equal(['mid_period_drop']);
+    const out = await s.mod.usagePeriods.decide(pending[0]!.id, { decision: 'reset', reason: 'master log: manual reset 14 Nov 23:55' }, { type: 'admin', id: '1' });
+    // billed €257.20, the month now rates €307.20: €50.00 more (100 GiB × €0.50)
+    expect(out.rerate).to.deep.include({ kind: 'corrected', billedMinor: 25720n, afterMinor: 30720n, differenceMinor: 5000n, status: 'unbilled' });
+    expect(await knex('tblinvoiceitems').where({ id: first.invoice_item_id }).first()).to.deep.equal(sentItem);
+
+    // keep December quiet and let the January renewal (due 9 January) carry the correction
+    s.f.clock.set('2013-12-03T08:00:00Z');
+    await s.f.panel.api.addInvoicePayment({ invoiceId: toNum(first.invoice_id), transId: 'T1', gateway: 'banktransfer' });
+    s.f.clock.set('2014-01-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2014-01-02');
+    const lines = await knex('mod_overusage_lines').orderBy('id');
+    expect(lines).to.have.length(2);
+    expect(toBig(lines[1].amount_minor)).to.equal(5000n);
+    expect(lines[1].description).to.match(/^Correction of bandwidth overusage 1\s?–\s?30 November 2013 \(re-measured\): .*now €307\.20, already billed €257\.20/);
+    const item = await knex('tblinvoiceitems').where({ id: lines[1].invoice_item_id }).first();
+    expect(String(item.amount)).to.match(/^50(\.00?)?$/);
+  });
+});
