@@ -99,6 +99,8 @@ export async function down(knex: Knex): Promise<void> {
   // migration; the extra columns are harmless there and go with the tables when the first
   // migration is undone.
   if (knex.client.config.client !== 'mysql2') return;
+  // the schema before has one charge per period: corrections cannot go back with it
+  await knex('mod_overusage_charges').where('seq', '>', 0).delete();
   await knex.schema.alterTable('mod_overusage_charges', (t) => {
     t.dropUnique(['period_id', 'seq']);
   });
@@ -111,7 +113,8 @@ export async function down(knex: Knex): Promise<void> {
     t.dropUnique(['to_sample_id', 'period_id']);
   });
   await knex.schema.alterTable('mod_overusage_intervals', (t) => {
-    t.unique(['to_sample_id']);
+    // split intervals share their sample: the old key comes back as a plain index of its name
+    t.index(['to_sample_id'], 'mod_overusage_intervals_to_sample_id_unique');
     t.dropColumn('estimated');
     t.dropColumn('candidate_bytes');
   });

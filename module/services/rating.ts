@@ -428,11 +428,13 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
     const difference = after - billed;
     if (usage && !invoiced.includes(usage)) await trx(CHARGES).where({ id: usage.id }).update({ status: 'void' });
     if (difference === 0n && usage) return { kind: 'unchanged', chargeId: toNum(usage.id) } as const;
-    // A disputed line of these days: the admin settles the dispute and the correction together.
+    // A disputed line of these days: the admin settles the dispute and the correction together. A
+    // counter drop still undecided may change the figure again: the admin decides it first.
     const disputed = lines.length ? await trx(DISPUTES).whereIn('line_id', lines.map((l) => l.id)).whereNot({ state: 'withdrawn' }).first('id') : null;
+    const undecided = await trx('mod_overusage_anomalies').where({ period_id: periodId, kind: 'mid_period_drop', status: 'open' }).first('id');
     // Without a rating of its own yet (lines from before a rebuild), the correction is the period's rating.
     const seq = usage ? Math.max(...charges.map((c) => toNum(c.seq))) + 1 : 0;
-    const status = difference === 0n ? 'void' : disputed ? 'review' : 'unbilled';
+    const status = difference === 0n ? 'void' : disputed || undecided ? 'review' : 'unbilled';
     const parsed = JSON.parse(String(fresh.explanation)) as { rated?: unknown; profile?: unknown; reason?: unknown };
     const explanation = JSON.stringify({ ...parsed, correction: { billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), because: cause.because } });
     await trx(CHARGES).insert({ ...fresh, seq, kind: 'correction', amount_minor: String(difference), rounded_minor: String(difference), status, explanation });

@@ -177,4 +177,79 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     const item = await knex('tblinvoiceitems').where({ id: lines[1].invoice_item_id }).first();
     expect(String(item.amount)).to.match(/^50(\.00?)?$/);
   });
+
+  it('rebuilds months an earlier version merged when SolusVM skipped a reset, and credits what was billed too much on the next invoice', async () => {
+    // December and January each move 1.5 TiB (within the 2 TiB allowance); SolusVM skipped the
+    // reset on 1 January and reset on 2 February. The earlier version kept one period from
+    // 1 December to 1 February (3 TiB + 1 February's 10 GiB) against one month's allowance and
+    // billed it: over 1 TiB + 10 GiB = 1034 GiB × €0.50 = €517.00. On the calendar both months
+    // are within the allowance: €0.00 each, so the next invoice credits −€517.00.
+    const TiB = 2n ** 40n;
+    const perDay = (3n * TiB) / 62n; // 62 days: December and January
+    await sampleDays(s, '2013-12', 1, 31, (d) => perDay * BigInt(d));
+    await sampleDays(s, '2014-01', 1, 31, (d) => perDay * BigInt(31 + d));
+    await sampleDays(s, '2014-02', 1, 1, () => perDay * 62n + 10n * GiB);
+    await sampleDays(s, '2014-02', 2, 2, () => 7n * GiB);
+    const dec = perDay * 31n;
+    const jan = perDay * 31n;
+    const merged = dec + jan + 10n * GiB;
+
+    // What the earlier version left: periods split by the counter, the merged one rated and billed.
+    await knex('mod_overusage_anomalies').delete();
+    await knex('mod_overusage_intervals').delete();
+    await knex('mod_overusage_charges').delete();
+    await knex('mod_overusage_periods').delete();
+    const sampleIds = (await knex('mod_overusage_samples').orderBy('sampled_at').select('id', 'sample_date')).map((r) => [toNum(r.id), String(r.sample_date)] as const);
+    await knex('mod_overusage_periods').insert([
+      { service_id: s.story.serviceId, start_date: '2013-12-01', end_date: '2014-02-01', status: 'closed', opened_by: 'first_sample', closed_by: 'policy_reset', used_bytes: merged.toString(), anomaly: 'reset_not_seen', created_at: '2013-12-01 22:50:00.000' },
+      { service_id: s.story.serviceId, start_date: '2014-02-02', end_date: '2014-02-28', status: 'open', opened_by: 'policy_reset', used_bytes: (7n * GiB).toString(), created_at: '2014-02-02 22:50:00.000' },
+    ]);
+    const old = await knex('mod_overusage_periods').orderBy('start_date');
+    await knex('mod_overusage_intervals').insert([
+      { service_id: s.story.serviceId, period_id: old[0].id, from_sample_id: null, to_sample_id: sampleIds[0]![0], kind: 'before_metering', from_date: '2013-12-01', to_date: '2014-02-01', bytes: merged.toString() },
+      { service_id: s.story.serviceId, period_id: old[1].id, from_sample_id: sampleIds[sampleIds.length - 2]![0], to_sample_id: sampleIds[sampleIds.length - 1]![0], kind: 'since_reset', from_date: '2014-02-02', to_date: '2014-02-02', bytes: (7n * GiB).toString() },
+    ]);
+    const invoice = await s.f.panel.api.createInvoice({ userId: s.story.clientId, date: '2014-02-03', dueDate: '2014-02-17', items: [{ description: 'Bandwidth overusage 1 December 2013 – 1 February 2014 [OU-LEGACY1]', amount: '517.00', taxed: false }] });
+    const item = (await knex('tblinvoiceitems').where({ invoiceid: invoice.invoiceId }).first('id')).id;
+    const overBytes = merged - ALLOWANCE;
+    await knex('mod_overusage_charges').insert({ period_id: old[0].id, service_id: s.story.serviceId, client_id: s.story.clientId, product_id: s.story.productId, period_start: '2013-12-01', period_end: '2014-02-01', currency: 'EUR', used_bytes: merged.toString(), allowance_bytes: ALLOWANCE.toString(), over_bytes: overBytes.toString(), amount_minor: '51700', rounded_minor: '51700', status: 'billed', explanation: '{}', taxed: false, rated_at: '2014-02-03 08:00:00.000', billed_at: '2014-02-03 08:00:00.000' });
+    const charge = await knex('mod_overusage_charges').first('id');
+    await knex('mod_overusage_lines').insert({ charge_id: charge.id, service_id: s.story.serviceId, client_id: s.story.clientId, invoice_id: invoice.invoiceId, invoice_item_id: item, ref_code: 'OU-LEGACY1', status: 'placed', amount_minor: '51700', currency: 'EUR', description: 'Bandwidth overusage 1 December 2013 – 1 February 2014 [OU-LEGACY1]', locale: 'en-GB', invoice_date: '2014-02-03', window_days: 14, window_counting: 'calendar', window_holidays: 'BE', deadline_last_day: '2014-02-17', deadline_closes_at: '2014-02-17 23:00:00.000', created_at: '2014-02-03 08:00:00.000', placed_at: '2014-02-03 08:00:00.000' });
+    await knex('mod_overusage_services').where({ service_id: s.story.serviceId }).update({ calendar_version: 0, open_period_id: old[1].id, open_period_start: '2014-02-02', open_period_end: '2014-02-28', open_period_used_bytes: (7n * GiB).toString(), reset_due_on: null });
+
+    // The upgrade: migrations, then the rebuild from the kept samples.
+    s.f.clock.set('2014-02-03T09:00:00Z');
+    await s.mod.migrate();
+    const periods = await knex('mod_overusage_periods').where({ service_id: s.story.serviceId }).orderBy('start_date');
+    expect(periods.map((p) => [p.start_date, p.end_date, p.status, toBig(p.used_bytes)])).to.deep.equal([
+      ['2013-12-01', '2013-12-31', 'closed', dec],
+      ['2014-01-01', '2014-01-31', 'closed', jan],
+      ['2014-02-01', '2014-02-28', 'open', 17n * GiB],
+    ]);
+    // the billed line kept its period id (December starts where the merged one did)
+    expect(toNum(periods[0].id)).to.equal(toNum(old[0].id));
+    const kinds = (await knex('mod_overusage_anomalies').where({ service_id: s.story.serviceId }).orderBy('id')).map((a) => `${a.kind}:${a.status}`);
+    expect(kinds).to.deep.equal(['reset_not_seen:resolved', 'reset_not_seen:resolved', 'late_reset:info']);
+    const charges = await knex('mod_overusage_charges').where({ period_id: periods[0].id }).orderBy('seq');
+    expect(charges.map((c) => [toNum(c.seq), c.kind, c.status, toBig(c.amount_minor)])).to.deep.equal([
+      [0, 'usage', 'billed', 51700n],
+      [1, 'correction', 'unbilled', -51700n],
+    ]);
+    expect(JSON.parse((await knex('mod_overusage_audit').where({ action: 'periods.rebuilt' }).first()).details)).to.deep.include({ periodsBefore: 2, periodsAfter: 3, calendar: 'first_of_month' });
+
+    // January is rated like any closed period: within the allowance, nothing to bill
+    await s.mod.rating.rateClosedPeriods();
+    const janCharge = await knex('mod_overusage_charges').where({ period_id: periods[1].id }).first();
+    expect([janCharge.status, toBig(janCharge.amount_minor)]).to.deep.equal(['within_allowance', 0n]);
+
+    // The next renewal (due 9 March, invoiced 2 March) carries the credit line.
+    s.fake.set('101', 20n * GiB);
+    s.f.clock.set('2014-03-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2014-03-02');
+    const credit = await knex('mod_overusage_lines').where({ charge_id: charges[1].id }).first();
+    expect(toBig(credit.amount_minor)).to.equal(-51700n);
+    expect(credit.description).to.match(/^Correction of bandwidth overusage 1\s?–\s?31 December 2013 \(re-measured\): .*now €0\.00, already billed €517\.00/);
+    const creditItem = await knex('tblinvoiceitems').where({ id: credit.invoice_item_id }).first();
+    expect(String(creditItem.amount)).to.match(/^-517(\.00?)?$/);
+  });
 });
