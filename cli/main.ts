@@ -7,6 +7,7 @@ import { SolusVmError } from '../module/adapters/solusvm-types.js';
 import { loadConfig, parseListen } from './config.js';
 import { openApp, type App } from './app.js';
 import { createProgress } from './progress.js';
+import { registerPeriodCommands } from './period-commands.js';
 // The server, the demo (panel, simulator) and the web mounts are loaded by the commands that use
 // them: `overusage collect` at 100 000 services runs in less memory without them.
 import { createLogger } from '../module/adapters/logger.js';
@@ -394,6 +395,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       }
     });
 
+  registerPeriodCommands(program, ctx);
   for (const r of extraRegistrars) r(program, ctx);
 
   try {

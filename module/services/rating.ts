@@ -30,12 +30,14 @@ export interface RatingResult {
 export type RerateOutcome =
   /** not rated yet (still open, or waiting for rating): nothing to replace */
   | { kind: 'not_rated' }
+  /** closed but not rated yet: rated now */
+  | { kind: 'rated'; chargeId: number; currency: string; afterMinor: bigint }
   /** the figures did not change what it bills */
   | { kind: 'unchanged'; chargeId: number }
   /** not on any invoice yet: the charge now says what the period bills */
-  | { kind: 'replaced'; chargeId: number; beforeMinor: bigint; afterMinor: bigint }
+  | { kind: 'replaced'; chargeId: number; currency: string; beforeMinor: bigint; afterMinor: bigint }
   /** already invoiced: a correction charge for the difference goes on the next invoice (held for an admin when a line of the period is disputed) */
-  | { kind: 'corrected'; chargeId: number; billedMinor: bigint; afterMinor: bigint; differenceMinor: bigint; status: string }
+  | { kind: 'corrected'; chargeId: number; currency: string; billedMinor: bigint; afterMinor: bigint; differenceMinor: bigint; status: string }
   /** the period cannot be rated as it stands (its figures do not add up, its plan is impossible) */
   | { kind: 'skipped'; reason: string };
 
@@ -395,6 +397,7 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
     return { kind: 'skipped', reason: (err as Error).message };
   }
   const after = toBig(fresh.amount_minor);
+  const currency = String(fresh.currency);
 
   return knex.transaction(async (trx) => {
     // Locked as line placement reads them: a line being written waits, or is seen.
@@ -412,7 +415,7 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
       await insertCharges(trx, [fresh]);
       const created = await trx(CHARGES).where({ period_id: periodId, seq: 0 }).first('id');
       await audit('charge.rated', toNum(created.id), { after: figures(fresh) });
-      return { kind: 'replaced', chargeId: toNum(created.id), beforeMinor: 0n, afterMinor: after } as const;
+      return { kind: 'rated', chargeId: toNum(created.id), currency, afterMinor: after } as const;
     }
     if (invoiced.length === 0 && usage) {
       const changed = ['used_bytes', 'allowance_bytes', 'over_bytes', 'amount_minor', 'status'].some((k) => String(usage[k]) !== String(fresh[k]));
@@ -420,7 +423,7 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
       const { period_id: _p, ...update } = fresh;
       await trx(CHARGES).where({ id: usage.id }).update(update);
       await audit('charge.rerated', toNum(usage.id), { before: figures(usage), after: figures(fresh) });
-      return { kind: 'replaced', chargeId: toNum(usage.id), beforeMinor: toBig(usage.amount_minor), afterMinor: after } as const;
+      return { kind: 'replaced', chargeId: toNum(usage.id), currency, beforeMinor: toBig(usage.amount_minor), afterMinor: after } as const;
     }
     // Invoiced: what the invoices already bill for these days (the rating, earlier corrections,
     // lines from before a rebuild); the difference is a correction for the next invoice.
@@ -440,6 +443,6 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
     await trx(CHARGES).insert({ ...fresh, seq, kind: 'correction', amount_minor: String(difference), rounded_minor: String(difference), status, explanation });
     const created = await trx(CHARGES).where({ period_id: periodId, seq }).first('id');
     await audit('charge.corrected', toNum(created.id), { billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), status });
-    return { kind: 'corrected', chargeId: toNum(created.id), billedMinor: billed, afterMinor: after, differenceMinor: difference, status } as const;
+    return { kind: 'corrected', chargeId: toNum(created.id), currency, billedMinor: billed, afterMinor: after, differenceMinor: difference, status } as const;
   });
 }

@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
+import { EXIT, run } from '../../cli/main.js';
 import type { Knex } from 'knex';
 import { silentLogger } from '../../module/adapters/logger.js';
 import { toBig, toNum } from '../../module/adapters/rows.js';
@@ -126,7 +130,7 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     expect(toBig(charge.amount_minor)).to.equal(25720n); // €257.20
     const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
     const out = await s.mod.usagePeriods.decide(anomaly!.id, { decision: 'reset', reason: 'the master log shows a manual reset' }, { type: 'admin', id: '1' });
-    expect(out.rerate).to.deep.include({ kind: 'replaced', beforeMinor: 25720n, afterMinor: 30720n });
+    expect(out.rerate).to.deep.include({ kind: 'replaced', currency: 'EUR', beforeMinor: 25720n, afterMinor: 30720n });
     charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId });
     expect(charge).to.have.length(1);
     expect(toBig(charge[0].amount_minor)).to.equal(30720n);
@@ -251,5 +255,32 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     expect(credit.description).to.match(/^Correction of bandwidth overusage 1\s?–\s?31 December 2013 \(re-measured\): .*now €0\.00, already billed €517\.00/);
     const creditItem = await knex('tblinvoiceitems').where({ id: credit.invoice_item_id }).first();
     expect(String(creditItem.amount)).to.match(/^-517(\.00?)?$/);
+  });
+
+  it('lets an operator see the periods and decide the drop from the command line', async () => {
+    await november(s);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-cli-'));
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), isTTY: false, env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' } as NodeJS.ProcessEnv };
+    const cli = (...args: string[]) => run(['--db', db().url, '--zone', 'Europe/Brussels', ...args], io);
+    try {
+      expect(await cli('anomaly', 'list')).to.equal(EXIT.ok);
+      expect(out.pop()).to.match(/\tservice \d+\t2013-11-01 – 2013-11-30\tmid_period_drop\topen\tcounter dropped from 1\.43 TB to 107\.37 GB \(read 2013-11-15\)/);
+      const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
+      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'maybe', '--reason', 'x')).to.equal(EXIT.usage);
+      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'reset', '--reason', 'master log shows the reset')).to.equal(EXIT.ok);
+      // 100 GiB = 107 374 182 400 bytes = 107.37 GB; November was read to its last day, so it is rated now: €307.20
+      expect(out.pop()).to.equal(`anomaly ${anomaly!.id}: reset, 107.37 GB booked; the period is rated: €307.20`);
+      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'reset', '--reason', 'again')).to.equal(EXIT.conflict);
+      expect(await cli('--json', 'periods', '--service', String(s.story.serviceId))).to.equal(EXIT.ok);
+      const json = JSON.parse(out.pop()!) as { periods: Array<{ start: string; end: string; state: string; usedBytes: string; anomalies: Array<{ status: string; decision: string }> }> };
+      // A + C = 2 858 730 232 218 bytes: the whole month, read to its last day
+      expect(json.periods.map((p) => [p.start, p.end, p.state, p.usedBytes])).to.deep.equal([['2013-11-01', '2013-11-30', 'rated', '2858730232218']]);
+      expect(json.periods[0]!.anomalies.map((a) => [a.status, a.decision])).to.deep.equal([['decided', 'reset']]);
+      expect(await cli('periods', '--service', '999999')).to.equal(EXIT.notFound);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,124 @@
+import { Option, type Command } from 'commander';
+import { humanBytes } from '../module/domain/bytes.js';
+import { ModuleError } from '../module/domain/errors.js';
+import { formatAmount } from '../module/domain/line-text.js';
+import type { AnomalyRow, PeriodView } from '../module/services/usage-periods.js';
+import type { CommandContext } from './main.js';
+
+/**
+ * Usage periods and their anomalies for operators without the admin tab: `overusage periods`,
+ * `overusage anomaly list|decide` and `overusage correction bill|drop`.
+ */
+const CLI = { type: 'cli' as const, id: null };
+
+function wholeNumber(text: string, what: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new ModuleError('INVALID_INPUT', `${what} must be a positive whole number, not "${text}"`);
+  }
+  return Number(text);
+}
+
+const money = (minor: bigint, currency: string) => formatAmount(minor, currency, 'en-GB');
+
+/** "counter dropped from 1.43 TB to 107.37 GB on 2013-11-15 — decide: overusage anomaly decide 7 …" */
+export function describeAnomaly(a: AnomalyRow): string {
+  const d = a.details;
+  const bytes = (k: string) => humanBytes(BigInt(String(d[k] ?? '0')));
+  switch (a.kind) {
+    case 'mid_period_drop':
+      return `counter dropped from ${bytes('fromBytes')} to ${bytes('toBytes')} (read ${a.seenOn}): a manual reset or a correction${a.status === 'open' ? `, not booked until decided` : `; decided: ${a.decision}${a.decisionReason ? ` (${a.decisionReason})` : ''}`}`;
+    case 'reset_not_seen':
+      return `SolusVM did not reset the counter on ${String(d.expectedOn)}${a.status === 'resolved' ? ' (the reset came later)' : '; the increase is counted and the reset is still due'}`;
+    case 'late_reset':
+      return `the reset due on ${String(d.dueOn)} came ${String(d.daysLate)} day(s) late (read ${a.seenOn}); the period did not move`;
+    case 'unmeasured':
+      return `traffic from ${String(d.fromDate)} to ${String(d.toDate)} was not measured (no read before the reset) and is not billed`;
+    case 'long_gap':
+      return `no good read for ${String(d.days)} day(s) up to ${String(d.toDate)}: the daily split is an estimate, the total is exact`;
+  }
+}
+
+function periodLine(p: PeriodView): string {
+  const live = p.charges.filter((c) => c.status !== 'void');
+  const usage = live.find((c) => c.seq === 0) ?? null;
+  const money$ = live.map((c) => `${c.kind === 'correction' ? 'correction ' : ''}${money(c.amountMinor, c.currency)} ${c.status}${c.invoiceId ? ` on invoice ${c.invoiceId}` : ''}`).join('; ');
+  const allowance = usage ? `, allowance ${humanBytes(usage.allowanceBytes)}, over ${humanBytes(usage.overBytes)}` : '';
+  const anomalies = p.anomalies.length ? `\n    ${p.anomalies.map((a) => `[${a.id} ${a.kind} ${a.status}] ${describeAnomaly(a)}`).join('\n    ')}` : '';
+  return `${p.id}\t${p.start} – ${p.end ?? '…'}\t${p.state}\t${humanBytes(p.usedBytes)} used${allowance}${money$ ? `\t${money$}` : ''}${anomalies}`;
+}
+
+export function registerPeriodCommands(program: Command, ctx: CommandContext): void {
+  program
+    .command('periods')
+    .description("a service's usage periods (billing calendar) with their state, the allowance applied, money, anomalies and decisions")
+    .requiredOption('--service <id>', 'the panel service')
+    .option('--limit <n>', 'how many, newest first', '24')
+    .option('--rebuild', 'rebuild the periods from the kept samples first (the evidence); invoiced ones get a correction where they differ')
+    .action(async (o: { service: string; limit: string; rebuild?: boolean }) => {
+      const app = await ctx.ready();
+      const serviceId = wholeNumber(o.service, '--service');
+      const report = o.rebuild ? await app.module.usagePeriods.rebuild(serviceId, CLI) : null;
+      const periods = await app.module.usagePeriods.periods(serviceId, { limit: wholeNumber(o.limit, '--limit') });
+      const head = report ? `rebuilt from ${report.samples} samples: ${report.periodsBefore} → ${report.periodsAfter} periods${report.rerated.length ? `, ${report.rerated.length} rated again (${report.rerated.map((r) => r.outcome).join(', ')})` : ''}\n` : '';
+      ctx.print(head + (periods.length ? periods.map(periodLine).join('\n') : `service ${serviceId} has no periods yet (no sample)`), report ? { rebuild: report, periods } : { periods });
+    });
+
+  const anomaly = program.command('anomaly').description('what metering found in the counters: resets skipped or late, drops to decide, unmeasured traffic, long gaps');
+  anomaly
+    .command('list')
+    .description('anomalies, newest first (open ones unless --all)')
+    .option('--service <id>', 'only this service')
+    .option('--all', 'decided, resolved and informational ones too')
+    .option('--limit <n>', 'how many', '50')
+    .action(async (o: { service?: string; all?: boolean; limit: string }) => {
+      const app = await ctx.ready();
+      const page = await app.module.usagePeriods.anomalies(
+        { ...(o.service ? { serviceId: wholeNumber(o.service, '--service') } : {}), status: o.all ? 'all' : 'open' },
+        { limit: Math.min(wholeNumber(o.limit, '--limit'), 200) },
+      );
+      ctx.print(
+        page.rows.length
+          ? page.rows.map((a) => `${a.id}\tservice ${a.serviceId}\t${a.periodStart} – ${a.periodEnd ?? '…'}\t${a.kind}\t${a.status}\t${describeAnomaly(a)}`).join('\n')
+          : o.all
+            ? 'no anomalies'
+            : 'no open anomalies',
+        page,
+      );
+    });
+  anomaly
+    .command('decide <id>')
+    .description('say what a counter drop was: a reset (book what the counter read after it) or a correction (book nothing); the period is rated again')
+    .addOption(new Option('--as <decision>', 'what it was').choices(['reset', 'correction']).makeOptionMandatory())
+    .requiredOption('--reason <text>', 'what you checked (kept in the audit log)')
+    .action(async (id: string, o: { as: 'reset' | 'correction'; reason: string }) => {
+      const app = await ctx.ready();
+      const out = await app.module.usagePeriods.decide(wholeNumber(id, 'id'), { decision: o.as, reason: o.reason }, CLI);
+      const r = out.rerate;
+      const effect =
+        r === null
+          ? 'the period is still open; it is rated when it closes'
+          : r.kind === 'rated'
+            ? `the period is rated: ${money(r.afterMinor, r.currency)}`
+            : r.kind === 'replaced'
+              ? `its charge went from ${money(r.beforeMinor, r.currency)} to ${money(r.afterMinor, r.currency)}, not yet invoiced`
+              : r.kind === 'corrected'
+                ? `already invoiced: a correction of ${money(r.differenceMinor, r.currency)} is ${r.status === 'review' ? 'held for review' : 'on the next invoice'}`
+                : r.kind === 'skipped'
+                  ? `not rated: ${r.reason}`
+                  : 'the charge did not change';
+      ctx.print(`anomaly ${id}: ${o.as}, ${humanBytes(out.bookedBytes)} booked; ${effect}`, out);
+    });
+
+  const correction = program.command('correction').description('corrections held for review (a line of their period is disputed, or a drop is undecided)');
+  for (const action of ['bill', 'drop'] as const) {
+    correction
+      .command(`${action} <chargeId>`)
+      .description(action === 'bill' ? 'put the correction on the next invoice' : 'never bill the correction')
+      .requiredOption('--reason <text>', 'why (kept in the audit log)')
+      .action(async (chargeId: string, o: { reason: string }) => {
+        const app = await ctx.ready();
+        const c = await app.module.usagePeriods.settleCorrection(wholeNumber(chargeId, 'chargeId'), { action, reason: o.reason }, CLI);
+        ctx.print(`correction ${c.id}: ${money(c.amountMinor, c.currency)} ${c.status}`, c);
+      });
+  }
+}
