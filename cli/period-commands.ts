@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import { humanBytes } from '../module/domain/bytes.js';
 import { ModuleError } from '../module/domain/errors.js';
 import { formatAmount } from '../module/domain/line-text.js';
-import type { AnomalyRow, PeriodView } from '../module/services/usage-periods.js';
+import { describeAnomaly } from '../module/domain/anomaly-text.js';
+import type { PeriodView } from '../module/services/usage-periods.js';
 import type { CommandContext } from './main.js';
 
 /**
@@ -19,24 +20,6 @@ function wholeNumber(text: string, what: string): number {
 }
 
 const money = (minor: bigint, currency: string) => formatAmount(minor, currency, 'en-GB');
-
-/** "counter dropped from 1.43 TB to 107.37 GB on 2013-11-15 — decide: overusage anomaly decide 7 …" */
-export function describeAnomaly(a: AnomalyRow): string {
-  const d = a.details;
-  const bytes = (k: string) => humanBytes(BigInt(String(d[k] ?? '0')));
-  switch (a.kind) {
-    case 'mid_period_drop':
-      return `counter dropped from ${bytes('fromBytes')} to ${bytes('toBytes')} (read ${a.seenOn}): a manual reset or a correction${a.status === 'open' ? `, not booked until decided` : `; decided: ${a.decision}${a.decisionReason ? ` (${a.decisionReason})` : ''}`}`;
-    case 'reset_not_seen':
-      return `SolusVM did not reset the counter on ${String(d.expectedOn)}${a.status === 'resolved' ? ' (the reset came later)' : '; the increase is counted and the reset is still due'}`;
-    case 'late_reset':
-      return `the reset due on ${String(d.dueOn)} came ${String(d.daysLate)} day(s) late (read ${a.seenOn}); the period did not move`;
-    case 'unmeasured':
-      return `traffic from ${String(d.fromDate)} to ${String(d.toDate)} was not measured (no read before the reset) and is not billed`;
-    case 'long_gap':
-      return `no good read for ${String(d.days)} day(s) up to ${String(d.toDate)}: the daily split is an estimate, the total is exact`;
-  }
-}
 
 function periodLine(p: PeriodView): string {
   const live = p.charges.filter((c) => c.status !== 'void');

@@ -5,6 +5,10 @@ export interface IntervalFigure {
   fromDate: IsoDate;
   toDate: IsoDate;
   bytes: bigint;
+  /** the bytes are an estimate even over one day (a share of an interval split between periods) */
+  estimated?: boolean;
+  /** a counter drop waiting for a decision: nothing booked, and not a day without traffic */
+  undecided?: boolean;
 }
 
 export interface DayFigure {
@@ -15,6 +19,8 @@ export interface DayFigure {
   estimatedBytes: bigint;
   /** true when no interval touches the day (no data at all, not zero traffic) */
   missing: boolean;
+  /** the counter dropped on the day and nobody has said yet what it was: its traffic is not booked */
+  undecided?: boolean;
 }
 
 /**
@@ -55,7 +61,8 @@ export function dailySeries(intervals: readonly IntervalFigure[], from: IsoDate,
       const day = days[daysBetween(from, d)]!;
       const share = shares[daysBetween(iv.fromDate, d)]!;
       day.bytes += share;
-      if (span > 1) day.estimatedBytes += share;
+      if (span > 1 || iv.estimated) day.estimatedBytes += share;
+      if (iv.undecided) day.undecided = true;
       day.missing = false;
     }
   }

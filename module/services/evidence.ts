@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { dailySeries, type DayFigure } from '../domain/daily-series.js';
 import { notFound } from '../domain/errors.js';
 import { ratedChargeFromJson, type RatedCharge } from '../domain/usage-rating.js';
-import { toBig, toBigOrNull, toDate, toInstant, toNum } from '../adapters/rows.js';
+import { toBig, toBigOrNull, toBool, toDate, toInstant, toNum } from '../adapters/rows.js';
 
 /**
  * The evidence behind a line: the daily figures that sum to the billed bytes (estimates marked as
@@ -67,6 +67,8 @@ export function createEvidenceService(deps: { knex: Knex }): EvidenceService {
         bytes: toBig(i.bytes),
         fromSampleId: i.from_sample_id === null ? null : toNum(i.from_sample_id),
         toSampleId: toNum(i.to_sample_id),
+        estimated: toBool(i.estimated),
+        undecided: i.kind === 'drop',
       }));
       return {
         line: {
@@ -125,7 +127,7 @@ export const toCsv = (header: string[], rows: Array<Array<string | number | bigi
 export function daysCsv(e: LineEvidence): string {
   return toCsv(
     ['date', 'bytes', 'estimated_bytes', 'measured', 'note'],
-    e.days.map((d) => [d.date, d.bytes, d.estimatedBytes, !d.missing && d.estimatedBytes === 0n, d.missing ? 'no data' : d.estimatedBytes > 0n ? 'estimate: a longer interval spread evenly over its days' : '']),
+    e.days.map((d) => [d.date, d.bytes, d.estimatedBytes, !d.missing && d.estimatedBytes === 0n && !d.undecided, d.missing ? 'no data' : d.undecided ? 'counter dropped: not booked until decided' : d.estimatedBytes > 0n ? 'estimate: a longer interval spread evenly over its days' : '']),
   );
 }
 

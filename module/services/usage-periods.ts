@@ -113,6 +113,10 @@ export interface UsagePeriodService {
   decide(anomalyId: number, input: DecideInput, actor: Actor): Promise<DecideOutcome>;
   /** a correction charge held because a line of its period is disputed: bill it on the next invoice, or drop it */
   settleCorrection(chargeId: number, input: { action: 'bill' | 'drop'; reason: string }, actor: Actor): Promise<ChargeSummary>;
+  /** corrections waiting for an admin, oldest first */
+  corrections(opts?: { limit?: number }): Promise<Array<ChargeSummary & { serviceId: number; clientId: number; periodStart: IsoDate; periodEnd: IsoDate }>>;
+  /** what waits for an admin: drops to decide, corrections to review */
+  waiting(): Promise<{ anomalies: number; corrections: number }>;
   rebuild(serviceId: number, actor: Actor): Promise<RebuildReport>;
   /** services whose periods were made before the billing calendar (rebuilt once, at upgrade) */
   rebuildPending(actor: Actor): Promise<RebuildReport[]>;
@@ -258,6 +262,19 @@ export function createUsagePeriodService(deps: { knex: Knex; clock: Clock; audit
       });
       const c = await knex(`${CHARGES} as c`).leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id').where('c.id', chargeId).first('c.*', 'l.id as line_id', 'l.invoice_id');
       return chargeSummary(c);
+    },
+
+    async corrections(opts = {}) {
+      const rows = await knex(`${CHARGES} as c`).leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id').where('c.status', 'review').orderBy('c.id').limit(Math.min(opts.limit ?? 50, 200)).select('c.*', 'l.id as line_id', 'l.invoice_id');
+      return rows.map((c) => ({ ...chargeSummary(c), serviceId: toNum(c.service_id), clientId: toNum(c.client_id), periodStart: toDate(c.period_start), periodEnd: toDate(c.period_end) }));
+    },
+
+    async waiting() {
+      const [a, c] = await Promise.all([
+        knex(ANOMALIES).where({ status: 'open', kind: 'mid_period_drop' }).count({ n: '*' }).first(),
+        knex(CHARGES).where({ status: 'review' }).count({ n: '*' }).first(),
+      ]);
+      return { anomalies: toNum(a?.n ?? 0), corrections: toNum(c?.n ?? 0) };
     },
 
     rebuild: (serviceId, actor) => rebuildService(deps, serviceId, actor),

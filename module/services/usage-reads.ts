@@ -70,6 +70,17 @@ export interface ServiceUsage {
   /** the open period's days, from its first day to the last day measured */
   days: DayFigure[];
   solusvmLimitBytes: bigint | null;
+  /** what metering found in the open period's counter */
+  notes: PeriodNote[];
+}
+
+/** What metering found in a period's counter, for the words beside its figures. */
+export interface PeriodNote {
+  kind: string;
+  status: string;
+  decision: string | null;
+  seenOn: IsoDate;
+  details: Record<string, string | number>;
 }
 
 export interface PeriodRow {
@@ -81,6 +92,7 @@ export interface PeriodRow {
   usedBytes: bigint;
   closedBy: string | null;
   anomaly: string | null;
+  notes: PeriodNote[];
   charge: { id: number; status: string; currency: string; allowanceBytes: bigint; overBytes: bigint; amountMinor: bigint; unit: SoldUnit | null } | null;
 }
 
@@ -341,6 +353,7 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
     usedBytes: toBig(p.used_bytes),
     closedBy: (p.closed_by as string | null) ?? null,
     anomaly: (p.anomaly as string | null) ?? null,
+    notes: [],
     charge:
       p.c_id === null || p.c_id === undefined
         ? null
@@ -359,6 +372,20 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
     knex(`${PERIODS} as p`)
       .leftJoin(`${CHARGES} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
       .select('p.id', 'p.service_id', 'p.start_date', 'p.end_date', 'p.status', 'p.used_bytes', 'p.closed_by', 'p.anomaly', 'c.id as c_id', 'c.status as c_status', 'c.currency as c_currency', 'c.allowance_bytes as c_allowance_bytes', 'c.over_bytes as c_over_bytes', 'c.amount_minor as c_amount_minor', 'c.explanation as c_explanation');
+
+  /** The anomalies of these periods, as notes (oldest first). */
+  async function notesOf(periodIds: number[]): Promise<Map<number, PeriodNote[]>> {
+    const out = new Map<number, PeriodNote[]>();
+    if (periodIds.length === 0) return out;
+    const rows = await knex('mod_overusage_anomalies').whereIn('period_id', periodIds).orderBy('id').select('period_id', 'kind', 'status', 'decision', 'seen_on', 'details');
+    for (const a of rows) {
+      const id = toNum(a.period_id);
+      const list = out.get(id) ?? [];
+      list.push({ kind: String(a.kind), status: String(a.status), decision: (a.decision as string | null) ?? null, seenOn: toDate(a.seen_on), details: JSON.parse(String(a.details)) as Record<string, string | number> });
+      out.set(id, list);
+    }
+    return out;
+  }
 
   const reads: UsageReads = {
     masters,
@@ -379,15 +406,16 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
       const limitBytes = toBigOrNull(limitRow?.limit_bytes ?? null);
       const { open, assessment, zone } = assess(r, profile, limitBytes, ms);
       let days: DayFigure[] = [];
+      let notes: PeriodNote[] = [];
       if (open) {
-        const intervals = await knex('mod_overusage_intervals').where({ period_id: open.periodId }).select('from_date', 'to_date', 'bytes');
-        days = dailySeries(
-          intervals.map((i) => ({ fromDate: toDate(i.from_date), toDate: toDate(i.to_date), bytes: toBig(i.bytes) })),
-          open.start,
-          open.asOf,
-        );
+        const [intervals, found] = await Promise.all([
+          knex('mod_overusage_intervals').where({ period_id: open.periodId }).select('from_date', 'to_date', 'bytes', 'estimated', 'kind'),
+          notesOf([open.periodId]),
+        ]);
+        days = dailySeries(intervals.map(intervalFigure), open.start, open.asOf);
+        notes = found.get(open.periodId) ?? [];
       }
-      return { service: serviceRow(r), zone, profile, unit: (profile?.unit ?? 'GB') as SoldUnit, open, assessment, days, solusvmLimitBytes: limitBytes };
+      return { service: serviceRow(r), zone, profile, unit: (profile?.unit ?? 'GB') as SoldUnit, open, assessment, days, solusvmLimitBytes: limitBytes, notes };
     },
 
     async periods(serviceId, opts = {}) {
@@ -396,6 +424,8 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
       const q = periodsQuery().where('p.service_id', serviceId).orderBy('p.start_date', 'desc').limit(limit + 1);
       if (opts.before) q.andWhere('p.start_date', '<', dateCursor(opts.before));
       const rows = (await q).map((p) => periodRow(p));
+      const notes = await notesOf(rows.map((p) => p.id));
+      for (const p of rows) p.notes = notes.get(p.id) ?? [];
       return pageOf(rows, limit, (last) => last.startDate);
     },
 
@@ -404,11 +434,12 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
       const p = await periodsQuery().where({ 'p.id': periodId, 'p.service_id': serviceId }).first();
       if (!p) throw notFound(`period ${periodId} of service ${serviceId} does not exist`);
       const period = periodRow(p);
-      const intervals = await knex('mod_overusage_intervals').where({ period_id: periodId }).select('from_date', 'to_date', 'bytes');
+      const [intervals, notes] = await Promise.all([knex('mod_overusage_intervals').where({ period_id: periodId }).select('from_date', 'to_date', 'bytes', 'estimated', 'kind'), notesOf([periodId])]);
+      period.notes = notes.get(periodId) ?? [];
       // an open period runs to the last day measured; a closed one to its last day
       const last = period.status === 'open' ? (toDateOrNull(svc.last_sample_date) ?? period.startDate) : (period.endDate ?? period.startDate);
       const until = opts.until && opts.until < last ? opts.until : last;
-      const days = until < period.startDate ? [] : dailySeries(intervals.map((i) => ({ fromDate: toDate(i.from_date), toDate: toDate(i.to_date), bytes: toBig(i.bytes) })), period.startDate, until);
+      const days = until < period.startDate ? [] : dailySeries(intervals.map(intervalFigure), period.startDate, until);
       return { period, days };
     },
 
@@ -431,6 +462,15 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
   };
   return reads;
 }
+
+/** An interval as the daily series reads it: split parts and gaps are estimates; an undecided drop is marked. */
+const intervalFigure = (i: Record<string, unknown>) => ({
+  fromDate: toDate(i.from_date),
+  toDate: toDate(i.to_date),
+  bytes: toBig(i.bytes),
+  estimated: i.estimated === true || i.estimated === 1 || i.estimated === 1n || i.estimated === '1',
+  undecided: i.kind === 'drop',
+});
 
 /** A profile's threshold percentages (the setting may not exist in older profiles). */
 export function thresholdsOf(profile: BillingProfile | null): number[] {

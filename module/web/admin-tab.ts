@@ -17,11 +17,14 @@ import type { MasterService } from '../services/masters.js';
 import type { ServiceLinkService } from '../services/service-links.js';
 import { SETTING_SCHEMAS, type SettingsService } from '../services/settings.js';
 import { idCursor, type UsageReads } from '../services/usage-reads.js';
+import type { UsagePeriodService } from '../services/usage-periods.js';
 import {
   ADMIN_LOCALE,
   TABS,
   lineFilterQuery,
+  presentAnomaly,
   presentAudit,
+  presentCorrection,
   presentDashboard,
   presentDisputeRow,
   presentLineRow,
@@ -53,6 +56,7 @@ export interface AdminTabDeps {
   links: ServiceLinkService;
   evidence: EvidenceService;
   disputes: DisputeService | undefined;
+  usagePeriods: UsagePeriodService;
   panel: PanelApi | undefined;
   signer: TokenSigner;
   clock: Clock;
@@ -142,6 +146,38 @@ export function createAdminTab(deps: AdminTabDeps) {
           deps.invalidateClient(outcome.value.clientId);
           return { flash: { kind: 'success', text: `Dispute ${outcome.value.id} opened; the line is ${outcome.value.holdState}.` } };
         }
+        case 'decide_anomaly': {
+          const anomalyId = idCursor(str(body.anomaly), 'anomaly');
+          if (anomalyId === null) throw invalidInput('which anomaly?');
+          const decision = str(body.decision);
+          if (decision !== 'reset' && decision !== 'correction') throw invalidInput('choose what the drop was: a reset or a correction');
+          const out = await deps.usagePeriods.decide(anomalyId, { decision, reason: str(body.reason) }, actor);
+          const usage = await deps.reads.serviceUsage(out.anomaly.serviceId);
+          deps.invalidateClient(usage.service.clientId);
+          const r = out.rerate;
+          const money = (minor: bigint, currency: string) => formatAmount(minor, currency, ADMIN_LOCALE);
+          const effect =
+            r === null
+              ? 'The period is still open; it is rated when it closes.'
+              : r.kind === 'rated'
+                ? `The period is rated: ${money(r.afterMinor, r.currency)}.`
+                : r.kind === 'replaced'
+                  ? `Its charge went from ${money(r.beforeMinor, r.currency)} to ${money(r.afterMinor, r.currency)} (not invoiced yet).`
+                  : r.kind === 'corrected'
+                    ? `It was invoiced already: a correction of ${money(r.differenceMinor, r.currency)} ${r.status === 'review' ? 'waits for review' : 'goes on the next invoice'}.`
+                    : r.kind === 'skipped'
+                      ? `It could not be rated: ${r.reason}`
+                      : 'What it bills did not change.';
+          return { flash: { kind: 'success', text: `Anomaly ${anomalyId}: ${decision === 'reset' ? 'a reset' : 'a correction'}. ${effect}` } };
+        }
+        case 'settle_correction': {
+          const chargeId = idCursor(str(body.charge), 'correction');
+          if (chargeId === null) throw invalidInput('which correction?');
+          const action = str(body.action);
+          if (action !== 'bill' && action !== 'drop') throw invalidInput('choose to bill or to drop the correction');
+          const c = await deps.usagePeriods.settleCorrection(chargeId, { action, reason: str(body.reason) }, actor);
+          return { flash: { kind: 'success', text: `Correction ${c.id} (${formatAmount(c.amountMinor, c.currency, ADMIN_LOCALE)}) ${action === 'bill' ? 'goes on the next invoice' : 'is dropped'}.` } };
+        }
         case 'service_active': {
           const serviceId = idCursor(str(body.service), 'service');
           if (serviceId === null) throw invalidInput('which service?');
@@ -220,7 +256,22 @@ export function createAdminTab(deps: AdminTabDeps) {
     try {
       switch (page) {
         case 'dashboard': {
-          data = presentDashboard(await deps.admin.dashboard({ fresh: str(q.fresh) === '1' }), ctx);
+          const [d, waiting] = await Promise.all([deps.admin.dashboard({ fresh: str(q.fresh) === '1' }), deps.usagePeriods.waiting()]);
+          data = { ...presentDashboard(d, ctx), waiting, anomaliesHref: href({ a: 'anomalies' }) };
+          break;
+        }
+        case 'anomalies': {
+          const list = str(q.list) || 'open';
+          if (!['open', 'all'].includes(list)) throw invalidInput('list is open or all');
+          const [p, corrections] = await Promise.all([deps.usagePeriods.anomalies({ status: list as 'open' | 'all' }, { before: idCursor(str(q.before)) }), deps.usagePeriods.corrections()]);
+          data = {
+            list,
+            lists: ['open', 'all'].map((l) => ({ name: l, href: href({ a: 'anomalies', list: l }), current: l === list })),
+            rows: p.rows.map((a) => presentAnomaly(a, ctx)),
+            next: p.next ? href({ a: 'anomalies', list, before: p.next }) : null,
+            corrections: corrections.map((c) => presentCorrection(c, ctx)),
+            action: href({ a: 'anomalies', list }),
+          };
           break;
         }
         case 'services': {
@@ -232,11 +283,12 @@ export function createAdminTab(deps: AdminTabDeps) {
           const id = idCursor(str(q.id), 'service');
           if (id === null) throw notFound('which service?');
           const usage = await deps.reads.serviceUsage(id);
-          const [periods, samples, lines, label] = await Promise.all([
+          const [periods, samples, lines, label, anomalies] = await Promise.all([
             deps.reads.periods(id, { before: str(q.periods) || null, limit: 12 }),
             deps.admin.samples(id, { before: str(q.samples), limit: 31 }),
             deps.reads.lines({ serviceId: id }, { before: idCursor(str(q.lines)), limit: 25 }),
             serviceLabel(id),
+            deps.usagePeriods.anomalies({ serviceId: id, status: 'all' }, { limit: 50 }),
           ]);
           const links: WidgetLinks = {
             service: (sid) => href({ a: 'service', id: sid }),
@@ -259,6 +311,8 @@ export function createAdminTab(deps: AdminTabDeps) {
             samplesNext: samples.next ? href({ a: 'service', id, samples: samples.next }) : null,
             lines: lines.rows.map((l) => presentLineRow(l, ctx)),
             linesNext: lines.next ? href({ a: 'service', id, lines: lines.next }) : null,
+            anomalies: anomalies.rows.map((a) => presentAnomaly(a, ctx)),
+            anomalyAction: href({ a: 'service', id }),
           };
           break;
         }

@@ -5,6 +5,9 @@ import type { DisputeView } from '../services/disputes.js';
 import type { AuditRow, DisputeRow, SampleRow, ServiceListRow } from '../services/admin-reads.js';
 import type { LineRow, PeriodRow, ServiceRow, ServiceUsage, UsageAssessment } from '../services/usage-reads.js';
 import { lineState } from './present-usage.js';
+import { describeAnomaly } from '../domain/anomaly-text.js';
+import type { AnomalyRow, ChargeSummary, PeriodView as UsagePeriodView } from '../services/usage-periods.js';
+import type { RerateOutcome } from '../services/rating.js';
 
 /**
  * How the JSON API spells things (docs/openapi.yaml): bytes and money as strings (exact; JSON
@@ -19,7 +22,68 @@ export interface MoneyJson {
 export const money = (minor: bigint, currency: string): MoneyJson => ({ amount: moneyToDecimalString({ amountMinor: minor, currency }), currency });
 const bytes = (b: bigint | null) => (b === null ? null : b.toString());
 
-export const dayJson = (d: DayFigure) => ({ date: d.date, bytes: d.missing ? null : d.bytes.toString(), estimatedBytes: d.estimatedBytes.toString(), missing: d.missing });
+export const dayJson = (d: DayFigure) => ({ date: d.date, bytes: d.missing ? null : d.bytes.toString(), estimatedBytes: d.estimatedBytes.toString(), missing: d.missing, undecided: d.undecided === true });
+
+/** An anomaly for operators: what it is, in words, and what was decided. */
+export const anomalyJson = (a: AnomalyRow) => ({
+  id: a.id,
+  serviceId: a.serviceId,
+  period: { id: a.periodId, start: a.periodStart, end: a.periodEnd },
+  kind: a.kind,
+  status: a.status,
+  seenOn: a.seenOn,
+  details: a.details,
+  text: describeAnomaly(a),
+  decision: a.decision,
+  decisionReason: a.decisionReason,
+  decidedBy: a.decidedBy,
+  decidedAt: a.decidedAt,
+});
+
+/** The same for the client: what happened to his counter, without who decided and why. */
+export const clientAnomalyJson = (a: AnomalyRow) => ({ kind: a.kind, status: a.status, seenOn: a.seenOn, details: a.details, decision: a.decision });
+
+export const chargeJson = (c: ChargeSummary) => ({
+  id: c.id,
+  seq: c.seq,
+  kind: c.kind,
+  status: c.status,
+  usedBytes: c.usedBytes.toString(),
+  allowanceBytes: c.allowanceBytes.toString(),
+  overBytes: c.overBytes.toString(),
+  amount: money(c.amountMinor, c.currency),
+  lineId: c.lineId,
+  invoiceId: c.invoiceId,
+});
+
+/** A period on the billing calendar with its state (open, closed, rated, invoiced), charges and anomalies. */
+export const usagePeriodJson = (p: UsagePeriodView) => ({
+  id: p.id,
+  serviceId: p.serviceId,
+  start: p.start,
+  end: p.end,
+  calendar: p.calendar,
+  state: p.state,
+  usedBytes: p.usedBytes.toString(),
+  charges: p.charges.map(chargeJson),
+  anomalies: p.anomalies.map(anomalyJson),
+});
+
+export const rerateJson = (r: RerateOutcome | null) => {
+  if (r === null) return null;
+  switch (r.kind) {
+    case 'rated':
+      return { kind: r.kind, chargeId: r.chargeId, amount: money(r.afterMinor, r.currency) };
+    case 'replaced':
+      return { kind: r.kind, chargeId: r.chargeId, before: money(r.beforeMinor, r.currency), amount: money(r.afterMinor, r.currency) };
+    case 'corrected':
+      return { kind: r.kind, chargeId: r.chargeId, billed: money(r.billedMinor, r.currency), amount: money(r.afterMinor, r.currency), difference: money(r.differenceMinor, r.currency), status: r.status };
+    case 'skipped':
+      return { kind: r.kind, reason: r.reason };
+    default:
+      return { kind: r.kind };
+  }
+};
 
 function assessmentJson(a: UsageAssessment | null) {
   if (!a) return null;

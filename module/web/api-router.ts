@@ -18,9 +18,13 @@ import type { MasterService } from '../services/masters.js';
 import type { ServiceLinkService } from '../services/service-links.js';
 import type { SettingsService } from '../services/settings.js';
 import { idCursor, pageLimit, type UsageReads } from '../services/usage-reads.js';
+import type { UsagePeriodService } from '../services/usage-periods.js';
 import type { AdminTab } from './admin-tab.js';
 import {
+  anomalyJson,
   auditJson,
+  chargeJson,
+  clientAnomalyJson,
   clientDisputeJson,
   dayJson,
   disputeRowJson,
@@ -32,6 +36,8 @@ import {
   serviceListJson,
   serviceRowJson,
   serviceUsageJson,
+  rerateJson,
+  usagePeriodJson,
 } from './api-json.js';
 import type { Href, PanelLinks } from './present-admin.js';
 import { lineState, type WidgetLinks } from './present-usage.js';
@@ -64,6 +70,7 @@ export interface WebRouterDeps {
   reads: UsageReads;
   admin: AdminReads;
   disputes: DisputeService | undefined;
+  usagePeriods: UsagePeriodService;
   evidence: EvidenceService;
   masters: MasterService;
   billing: BillingSettingsService;
@@ -97,6 +104,7 @@ export const WEB_ROUTES: ReadonlyArray<readonly [method: string, path: string]> 
   ['GET', '/api/v1/client/services'],
   ['GET', '/api/v1/client/services/{serviceId}'],
   ['GET', '/api/v1/client/services/{serviceId}/periods'],
+  ['GET', '/api/v1/client/services/{serviceId}/usage-periods'],
   ['GET', '/api/v1/client/services/{serviceId}/periods/{periodId}/days'],
   ['GET', '/api/v1/client/services/{serviceId}/periods/{periodId}/days.csv'],
   ['GET', '/api/v1/client/lines'],
@@ -114,6 +122,11 @@ export const WEB_ROUTES: ReadonlyArray<readonly [method: string, path: string]> 
   ['GET', '/api/v1/admin/services/{serviceId}/samples'],
   ['GET', '/api/v1/admin/services/{serviceId}/periods'],
   ['GET', '/api/v1/admin/services/{serviceId}/periods/{periodId}/days.csv'],
+  ['GET', '/api/v1/admin/services/{serviceId}/usage-periods'],
+  ['GET', '/api/v1/admin/anomalies'],
+  ['POST', '/api/v1/admin/anomalies/{anomalyId}/decide'],
+  ['GET', '/api/v1/admin/corrections'],
+  ['POST', '/api/v1/admin/corrections/{chargeId}/settle'],
   ['GET', '/api/v1/admin/disputes'],
   ['GET', '/api/v1/admin/disputes/{disputeId}'],
   ['POST', '/api/v1/admin/disputes/{disputeId}/preview'],
@@ -389,6 +402,11 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const p = await deps.reads.periods(pathId(req.params.serviceId, 'service'), { clientId: me(res), before: text(q.before) || null, limit: pageLimit(q.limit, 12, 100) });
     res.json({ periods: p.rows.map(periodJson), next: p.next });
   });
+  client.get('/services/:serviceId/usage-periods', async (req, res) => {
+    // the client's own view: what metering found, without the operators' notes
+    const periods = await deps.usagePeriods.periods(pathId(req.params.serviceId, 'service'), { clientId: me(res), limit: pageLimit((req.query as Record<string, unknown>).limit, 24, 240) });
+    res.json({ periods: periods.map((p) => ({ ...usagePeriodJson(p), anomalies: p.anomalies.map(clientAnomalyJson) })) });
+  });
   client.get('/services/:serviceId/periods/:periodId/days', async (req, res) => {
     const { period, days } = await deps.reads.periodDays(pathId(req.params.serviceId, 'service'), pathId(req.params.periodId, 'period'), { clientId: me(res) });
     res.json({ period: periodJson(period), days: days.map(dayJson) });
@@ -495,6 +513,36 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const sid = pathId(req.params.serviceId, 'service');
     const { period, days } = await deps.reads.periodDays(sid, pathId(req.params.periodId, 'period'));
     csv(res, `overusage-${sid}-${period.startDate}-days.csv`, periodDaysCsv(days));
+  });
+  admin.get('/anomalies', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const status = text(q.status) || 'open';
+    if (!['open', 'decided', 'resolved', 'info', 'all'].includes(status)) throw invalidInput('status must be open, decided, resolved, info or all');
+    const service = idCursor(text(q.service), 'service');
+    const p = await deps.usagePeriods.anomalies({ status: status as 'all', ...(service !== null ? { serviceId: service } : {}) }, { before: idCursor(text(q.before)), limit: pageLimit(q.limit) });
+    res.json({ anomalies: p.rows.map(anomalyJson), next: p.next });
+  });
+  admin.post('/anomalies/:anomalyId/decide', json, async (req, res) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    if (b.decision !== 'reset' && b.decision !== 'correction') throw invalidInput('decision must be "reset" or "correction"');
+    if (typeof b.reason !== 'string') throw invalidInput('reason is required: say what you checked on the master');
+    const out = await deps.usagePeriods.decide(pathId(req.params.anomalyId, 'anomaly'), { decision: b.decision, reason: b.reason }, adminActor(res));
+    const s = await deps.reads.serviceUsage(out.anomaly.serviceId).catch(() => null);
+    if (s) deps.widget.invalidate(s.service.clientId);
+    res.json({ anomaly: anomalyJson(out.anomaly), bookedBytes: out.bookedBytes.toString(), rerate: rerateJson(out.rerate) });
+  });
+  admin.get('/services/:serviceId/usage-periods', async (req, res) => {
+    const periods = await deps.usagePeriods.periods(pathId(req.params.serviceId, 'service'), { limit: pageLimit((req.query as Record<string, unknown>).limit, 24, 240) });
+    res.json({ periods: periods.map(usagePeriodJson) });
+  });
+  admin.get('/corrections', async (_req, res) => {
+    res.json({ corrections: (await deps.usagePeriods.corrections()).map((c) => ({ ...chargeJson(c), serviceId: c.serviceId, clientId: c.clientId, periodStart: c.periodStart, periodEnd: c.periodEnd })) });
+  });
+  admin.post('/corrections/:chargeId/settle', json, async (req, res) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    if (b.action !== 'bill' && b.action !== 'drop') throw invalidInput('action must be "bill" or "drop"');
+    if (typeof b.reason !== 'string') throw invalidInput('reason is required');
+    res.json({ correction: chargeJson(await deps.usagePeriods.settleCorrection(pathId(req.params.chargeId, 'correction'), { action: b.action, reason: b.reason }, adminActor(res))) });
   });
   admin.get('/disputes', async (req, res) => {
     const q = req.query as Record<string, unknown>;

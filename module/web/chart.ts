@@ -60,6 +60,8 @@ export interface ChartInput {
     estimate: string;
     missing: string;
     future: string;
+    /** a day whose counter drop is not decided yet */
+    undecided?: string;
     pace: (amount: string) => string;
     chartSummary: (period: string, days: number, missing: number, estimated: number) => string;
   };
@@ -121,7 +123,7 @@ export function buildChart(input: ChartInput): ChartView {
     const value = formatIn(d.bytes, input.unit, input.locale);
     const y = yOf(Number(d.bytes) / per);
     bars.push({ x, y: round(y), w: round(barW), h: round(PLOT.y + PLOT.h - y), kind, title: `${label}: ${value}${kind === 'estimated' ? ` (${input.words.estimateShort})` : ''}` });
-    rows.push({ iso, date: label, value, kind, note: kind === 'estimated' ? input.words.estimate : input.words.measured });
+    rows.push({ iso, date: label, value, kind, note: d.undecided && input.words.undecided ? input.words.undecided : kind === 'estimated' ? input.words.estimate : input.words.measured });
   }
 
   const yTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ y: round(yOf(top * f)), label: `${nf.format(top * f)} ${input.unit}` }));

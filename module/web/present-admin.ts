@@ -1,4 +1,6 @@
 import { DateTime } from 'luxon';
+import { describeAnomaly } from '../domain/anomaly-text.js';
+import type { AnomalyRow, ChargeSummary } from '../services/usage-periods.js';
 import { dateTimeFormat } from '../domain/intl-cache.js';
 import { displayUnit, formatAmount, formatByteAmount, formatDay, formatInteger } from '../domain/line-text.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
@@ -30,6 +32,7 @@ export const TABS = [
   ['dashboard', 'Dashboard'],
   ['services', 'Services'],
   ['disputes', 'Disputes'],
+  ['anomalies', 'Anomalies'],
   ['lines', 'Lines'],
   ['settings', 'Settings'],
   ['audit', 'Audit log'],
@@ -128,6 +131,35 @@ export function presentDashboard(d: Dashboard, ctx: AdminCtx) {
     masters: d.masters.map((m) => ({ name: m.name, version: `SolusVM ${m.version}`, active: m.active })),
     runs: d.runs.map((r) => ({ ...r, date: formatDay(r.date, L) })),
     settingsHref: href({ a: 'settings' }),
+  };
+}
+
+/** An anomaly row of the tab: what it is in words, its period, and whether it asks for a decision. */
+export function presentAnomaly(a: AnomalyRow, ctx: AdminCtx) {
+  return {
+    id: a.id,
+    serviceId: a.serviceId,
+    serviceHref: ctx.href({ a: 'service', id: a.serviceId }),
+    period: `${formatDay(a.periodStart, L)} – ${a.periodEnd ? formatDay(a.periodEnd, L) : '…'}`,
+    kind: a.kind.replace(/_/g, ' '),
+    status: a.status,
+    seenOn: formatDay(a.seenOn, L),
+    text: describeAnomaly(a),
+    decidable: a.kind === 'mid_period_drop' && a.status === 'open',
+    decided: a.decidedAt ? `${a.decision} by ${a.decidedBy?.type ?? ''} ${a.decidedBy?.id ?? ''} on ${DateTime.fromISO(a.decidedAt, { zone: ctx.zone }).toFormat('d LLL yyyy HH:mm')}` : null,
+  };
+}
+
+/** A correction waiting for review. */
+export function presentCorrection(c: ChargeSummary & { serviceId: number; clientId: number; periodStart: string; periodEnd: string }, ctx: AdminCtx) {
+  return {
+    id: c.id,
+    serviceHref: ctx.href({ a: 'service', id: c.serviceId }),
+    serviceId: c.serviceId,
+    clientId: c.clientId,
+    clientHref: ctx.panel?.client(c.clientId) ?? null,
+    period: `${formatDay(c.periodStart, L)} – ${formatDay(c.periodEnd, L)}`,
+    amount: formatAmount(c.amountMinor, c.currency, L),
   };
 }
 

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { daysBetween, type IsoDate } from '../domain/calendar.js';
 import { displayUnit, formatAmount, formatByteAmount, formatDay, formatPeriod, textLanguage } from '../domain/line-text.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
-import type { DayFigure, LineRow, Page, PeriodRow, ServiceRow, ServiceUsage } from '../services/usage-reads.js';
+import type { DayFigure, LineRow, Page, PeriodNote, PeriodRow, ServiceRow, ServiceUsage } from '../services/usage-reads.js';
 import { buildChart, type ChartView } from './chart.js';
 import { wordsFor, type WidgetWords } from './words.js';
 
@@ -56,6 +56,8 @@ export interface LineView {
 export interface PeriodView {
   id: number;
   label: string;
+  /** what happened to the counter in the period, in words */
+  notes: string[];
   used: string;
   allowance: string;
   over: string;
@@ -293,6 +295,7 @@ export function presentService(u: ServiceUsage, label: string, periods: Page<Per
     if (limit) notices.push({ kind: 'warn', text: limit === 'suspend' ? w.limitSuspended : w.limitThrottled });
     notices.push({ kind: 'info', text: w.noticeSent(b.pct, formatDay(DateTime.fromISO(b.decidedAt).toISODate()!, locale)) });
   }
+  if (open) for (const text of counterNotes(u.notes, shown, locale, u.zone, w)) notices.push({ kind: 'info', text });
   const action = (u.profile as { limitPolicy?: { action?: string } } | null)?.limitPolicy?.action;
   return {
     id: u.service.serviceId,
@@ -313,13 +316,52 @@ export function presentService(u: ServiceUsage, label: string, periods: Page<Per
     chartBack: focus ? links.service(u.service.serviceId) : null,
     legend: { measured: w.legendMeasured, estimated: w.legendEstimated, missing: w.legendMissing },
     csv: focus ? links.periodCsv(u.service.serviceId, focus.period.id) : open ? links.periodCsv(u.service.serviceId, open.periodId) : null,
-    periods: past.map((p) => ({ ...presentPeriod(p, u.unit, u.service.currency, locale, w, links.periodCsv(u.service.serviceId, p.id)), chart: links.periodChart(u.service.serviceId, p.id), shown: focus?.period.id === p.id })),
+    periods: past.map((p) => ({ ...presentPeriod(p, u.unit, u.service.currency, locale, w, links.periodCsv(u.service.serviceId, p.id), u.zone), chart: links.periodChart(u.service.serviceId, p.id), shown: focus?.period.id === p.id })),
     morePeriods: periods?.next ? links.morePeriods(u.service.serviceId, periods.next) : null,
     lines: lines.map((l) => presentLine(l, locale, now, w, links)),
   };
 }
 
-export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, locale: string, w: WidgetWords, csv: string): PeriodView {
+/**
+ * What metering found in a period's counter, in the client's words: a reset SolusVM skipped or
+ * made late, a drop waiting for a decision or decided, traffic never measured, long gaps.
+ */
+export function counterNotes(notes: readonly PeriodNote[], shown: 'TB' | 'TiB', locale: string, zone: string, w: WidgetWords): string[] {
+  const c = w.counter;
+  const day = (d: unknown) => formatDay(String(d).slice(0, 10), locale);
+  const bytes = (v: unknown) => formatByteAmount(BigInt(String(v ?? '0')), shown, locale);
+  const time = dateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', timeZone: zone });
+  const at = (iso: unknown) => {
+    const t = DateTime.fromISO(String(iso), { setZone: true });
+    return c.at(time.format(new Date(t.toMillis())), formatDay(t.setZone(zone).toISODate()!, locale));
+  };
+  const out: string[] = [];
+  for (const n of notes) {
+    const d = n.details;
+    switch (n.kind) {
+      case 'reset_not_seen':
+        out.push(n.status === 'resolved' ? c.resetMissedCame(day(d.expectedOn)) : c.resetMissed(day(d.expectedOn)));
+        break;
+      case 'late_reset':
+        out.push(c.resetLate(day(d.dueOn), Number(d.daysLate), day(d.seenOn ?? n.seenOn)));
+        break;
+      case 'mid_period_drop':
+        if (n.decision === 'reset') out.push(c.dropReset(day(n.seenOn), at(d.lastReadAt)));
+        else if (n.decision === 'correction') out.push(c.dropCorrection(day(n.seenOn)));
+        else out.push(c.dropOpen(day(n.seenOn), bytes(d.fromBytes), bytes(d.toBytes)));
+        break;
+      case 'unmeasured':
+        out.push(c.unmeasured(day(d.fromDate), day(d.toDate)));
+        break;
+      case 'long_gap':
+        out.push(c.longGap(Number(d.days), day(d.toDate)));
+        break;
+    }
+  }
+  return out;
+}
+
+export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, locale: string, w: WidgetWords, csv: string, zone = 'UTC'): PeriodView {
   const shown = displayUnit(p.charge?.unit ?? unit);
   const c = p.charge;
   let outcome = w.notRated;
@@ -331,6 +373,7 @@ export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, lo
   return {
     id: p.id,
     label: formatPeriod(p.startDate, p.endDate ?? p.startDate, locale),
+    notes: counterNotes(p.notes, shown, locale, zone, w),
     used: formatByteAmount(p.usedBytes, shown, locale),
     allowance: c ? formatByteAmount(c.allowanceBytes, shown, locale) : '–',
     over: c ? formatByteAmount(c.overBytes, shown, locale) : '–',

@@ -16,6 +16,7 @@ import type { MasterService } from '../services/masters.js';
 import type { ServiceLinkService } from '../services/service-links.js';
 import type { SettingsService } from '../services/settings.js';
 import { createUsageReads, idCursor } from '../services/usage-reads.js';
+import type { UsagePeriodService } from '../services/usage-periods.js';
 import { createAdminTab } from './admin-tab.js';
 import { createWebRouter } from './api-router.js';
 import type { Href, PanelLinks } from './present-admin.js';
@@ -58,6 +59,7 @@ export interface WebDeps {
   settings: SettingsService;
   evidence: EvidenceService;
   disputes: DisputeService | undefined;
+  usagePeriods: UsagePeriodService;
   log: Logger;
   /** the threshold notice and the action at the limit of a service's open period (when notices are sent) */
   banner?: (serviceId: number) => Promise<UsageBanner | null>;
@@ -104,6 +106,7 @@ export function createWeb(deps: WebDeps) {
     links: deps.links,
     evidence: deps.evidence,
     disputes: deps.disputes,
+    usagePeriods: deps.usagePeriods,
     panel: deps.panel,
     signer,
     clock: deps.clock,
@@ -214,6 +217,7 @@ export function createWeb(deps: WebDeps) {
       reads,
       admin,
       disputes: deps.disputes,
+      usagePeriods: deps.usagePeriods,
       evidence: deps.evidence,
       masters: deps.masters,
       billing: deps.billing,
