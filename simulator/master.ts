@@ -236,16 +236,35 @@ export class SimMaster {
     return civilDate(this.cal.dayOf(rec.createdAtMs)).day;
   }
 
-  /** The instant the counter last went to zero at or before `ms`: creation, policy reset or manual reset. */
+  /** The server's reset policy: its plan's (SolusVM 2), else the master's. */
+  policyOf(rec: ServerRecord): ResetPolicy {
+    return rec.resetPolicy ?? this.resetPolicy;
+  }
+
+  /** Policy resets the master's cron did not do (it was down that night): the counter went on. */
+  private readonly skipped = new Set<number>();
+  /** The cron run late: every server's counter went to zero at these instants. */
+  private readonly lateResets: number[] = [];
+
+  /** The latest policy reset that happened at or before `ms` (one the cron skipped did not). */
+  private policyResetBefore(rec: ServerRecord, ms: number): number | null {
+    let b = lastPolicyReset(this.cal, this.policyOf(rec), this.anchorDay(rec), ms);
+    while (b !== null && this.skipped.has(b) && b > rec.createdAtMs) b = lastPolicyReset(this.cal, this.policyOf(rec), this.anchorDay(rec), b - 1);
+    return b;
+  }
+
+  /** The instant the counter last went to zero at or before `ms`: creation, policy reset, a late cron run or a manual reset. */
   lastResetOf(rec: ServerRecord, ms: number): number {
     let last = rec.createdAtMs;
-    const policy = lastPolicyReset(this.cal, this.resetPolicy, this.anchorDay(rec), ms);
+    const policy = this.policyResetBefore(rec, ms);
     if (policy !== null && policy > last) last = policy;
-    for (let i = rec.manualResets.length - 1; i >= 0; i--) {
-      const r = rec.manualResets[i]!;
-      if (r <= ms) {
-        if (r > last) last = r;
-        break;
+    for (const list of [rec.manualResets, this.lateResets]) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const r = list[i]!;
+        if (r <= ms) {
+          if (r > last) last = r;
+          break;
+        }
       }
     }
     return last;
@@ -253,7 +272,11 @@ export class SimMaster {
 
   counterOf(rec: ServerRecord, ms: number): bigint {
     if (ms <= rec.createdAtMs) return 0n;
-    return bytesBetween(this.cal, rec.profile, this.lastResetOf(rec, ms), ms);
+    const from = this.lastResetOf(rec, ms);
+    let counter = bytesBetween(this.cal, rec.profile, from, ms);
+    // corrections since the last reset lower what the counter shows (never below zero)
+    for (const c of rec.corrections) if (c.atMs > from && c.atMs <= ms) counter -= c.bytes;
+    return counter < 0n ? 0n : counter;
   }
 
   trafficOf(rec: ServerRecord, fromMs: number, toMs: number): bigint {
@@ -285,7 +308,7 @@ export class SimMaster {
   private view(rec: ServerRecord, now: number): ServerView {
     const counter = this.counterOf(rec, now);
     const { incoming, outgoing } = splitCounter(rec, counter);
-    const next = nextPolicyReset(this.cal, this.resetPolicy, this.anchorDay(rec), now);
+    const next = nextPolicyReset(this.cal, this.policyOf(rec), this.anchorDay(rec), now);
     return {
       id: rec.id,
       uuid: rec.uuid,
@@ -321,6 +344,29 @@ export class SimMaster {
     const rec = this.mustMutable(id);
     rec.manualResets.push(atMs ?? this.now());
     rec.manualResets.sort((a, b) => a - b);
+  }
+
+  /** The master's daily cron did not run at this policy boundary (epoch ms of the local midnight): no counter reset then. */
+  skipPolicyReset(boundaryMs: number): void {
+    this.skipped.add(boundaryMs);
+  }
+
+  /** The cron ran late: every counter goes to zero at `atMs`. */
+  resetAllAt(atMs: number): void {
+    this.lateResets.push(atMs);
+    this.lateResets.sort((a, b) => a - b);
+  }
+
+  /** An admin corrects a server's counter down by `bytes` at `atMs` (default now): a drop that is not a reset. */
+  correctCounter(id: number, bytes: bigint, atMs?: number): void {
+    const rec = this.mustMutable(id);
+    rec.corrections.push({ atMs: atMs ?? this.now(), bytes });
+    rec.corrections.sort((a, b) => a.atMs - b.atMs);
+  }
+
+  /** SolusVM 2: move a server to a plan that resets on another policy. */
+  setResetPolicy(id: number, policy: ResetPolicy | null): void {
+    this.mustMutable(id).resetPolicy = policy;
   }
 
   /** SolusVM changing state on its own (auto-suspend, a crash, an admin in the UI). */

@@ -1,3 +1,4 @@
+import type { ResetPolicy } from './resets.js';
 import type { TrafficProfile } from './traffic.js';
 import { compileProfile } from './traffic.js';
 import { toEpochMs } from './zone-calendar.js';
@@ -46,6 +47,8 @@ export interface ServerSpec {
   incomingPercent?: number;
   hddBytes?: bigint;
   memoryBytes?: bigint;
+  /** SolusVM 2: this server's plan resets on its own policy (reset_limit_policy), not the master's */
+  resetPolicy?: ResetPolicy;
 }
 
 export interface BulkTemplate extends Omit<ServerSpec, 'id' | 'uuid' | 'hostname' | 'ip' | 'profile' | 'createdAt' | 'node'> {
@@ -88,6 +91,10 @@ export interface ServerRecord {
   limits: Record<string, PlanLimit>;
   /** manual counter resets, ascending epoch ms */
   manualResets: number[];
+  /** the plan's own reset policy (SolusVM 2), else the master's */
+  resetPolicy: ResetPolicy | null;
+  /** an admin lowering the counter on the master (not to zero), ascending */
+  corrections: Array<{ atMs: number; bytes: bigint }>;
 }
 
 interface Range {
@@ -175,6 +182,8 @@ export class ServerStore {
       plan: spec.plan ? { ...spec.plan } : { id: 1, name: 'VPS' },
       limits: {},
       manualResets: [],
+      resetPolicy: spec.resetPolicy ?? null,
+      corrections: [],
     };
     if (rec.incomingPercent < 0 || rec.incomingPercent > 100) throw new Error('incomingPercent must be 0..100');
     this.records.set(id, rec);
@@ -260,6 +269,8 @@ export class ServerStore {
       plan: t.plan ?? { id: 1, name: 'VPS' },
       limits: {},
       manualResets: [],
+      resetPolicy: t.resetPolicy ?? null,
+      corrections: [],
     };
   }
 

@@ -81,7 +81,7 @@ export function serverJson(m: SimMaster, rec: ServerRecord, now: number): Record
     plan: {
       id: rec.plan.id,
       name: rec.plan.name,
-      reset_limit_policy: policyName(m.resetPolicy),
+      reset_limit_policy: policyName(m.policyOf(rec)),
       network_traffic_limit_type: 'total',
       limits,
     },

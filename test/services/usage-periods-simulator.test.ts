@@ -1,0 +1,135 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import { createSolusVmGateway } from '../../module/adapters/solusvm-gateway.js';
+import { toBig, toNum } from '../../module/adapters/rows.js';
+import { createSimulator, type SimMaster, type Simulator } from '../../simulator/index.js';
+import { describeEachEngine } from '../support/engines.js';
+import { buildModule, CLI_ACTOR, type ModuleFixture } from '../support/module-fixture.js';
+
+const GiB = 1024n ** 3n;
+const ZONE = 'Europe/Brussels';
+
+/** Epoch ms of a local time in Brussels. */
+const at = (local: string) => DateTime.fromISO(local, { zone: ZONE }).toMillis();
+
+/**
+ * Counters as real SolusVM masters keep them, over HTTP through the simulator, against the ground
+ * truth it keeps (bytes moved in any span): the periods follow the billing calendar whatever the
+ * counter did, and each period holds exactly the traffic measured in it.
+ */
+describeEachEngine('usage periods against the SolusVM simulator', ({ db }) => {
+  let knex: Knex;
+  let fx: ModuleFixture;
+  let sim: Simulator;
+
+  beforeEach(() => {
+    knex = db().knex;
+  });
+  afterEach(async () => {
+    await fx?.mod.close();
+    await sim?.close();
+    await fx?.mod.migrateDown();
+  });
+
+  async function setUp(start: string, master: { version: 1 | 2; resetPolicy: 'first_of_month' | 'anniversary' | 'never' }, server: { createdAt: string; resetPolicy?: 'first_of_month' | 'anniversary' | 'never'; gibPerDay: bigint }) {
+    fx = await buildModule(knex, { start, zone: ZONE, gatewayFor: (s) => createSolusVmGateway(s), writer: 'inline' });
+    sim = createSimulator({ now: () => fx.clock.nowMs() });
+    const m = sim.addMaster({ name: 'm', version: master.version, zone: ZONE, resetPolicy: master.resetPolicy, credentials: master.version === 1 ? { apiId: 'id', apiKey: 'key' } : { token: 'tok' } });
+    m.addServer({ id: 101, hostname: 'vps101.example.net', node: { id: 1, name: 'node-1' }, clientId: 7, type: 'kvm', limitBytes: 0n, createdAt: server.createdAt, profile: { kind: 'constant', bytesPerDay: server.gibPerDay * GiB }, ...(server.resetPolicy ? { resetPolicy: server.resetPolicy } : {}) });
+    await m.listen();
+    const added = await fx.mod.masters.add(master.version === 1 ? { name: 'm', version: 1, baseUrl: m.url, apiId: 'id', apiKey: 'key', timeZone: ZONE, resetPolicy: master.resetPolicy, retries: 0 } : { name: 'm', version: 2, baseUrl: m.url, token: 'tok', timeZone: ZONE, resetPolicy: master.resetPolicy, retries: 0 }, CLI_ACTOR);
+    await fx.mod.links.link({ serviceId: 1, clientId: 7, productId: 5, masterId: added.id, serverRef: '101' }, CLI_ACTOR);
+    return m;
+  }
+
+  /** Reads the counter at 23:50 Brussels every day from `from` to `to`. */
+  async function everyDay(from: string, to: string): Promise<void> {
+    for (let d = DateTime.fromISO(from, { zone: ZONE }); d.toISODate()! <= to; d = d.plus({ days: 1 })) {
+      fx.clock.set(d.set({ hour: 23, minute: 50 }).toUTC().toISO()!);
+      const run = await fx.mod.metering.collect();
+      expect(run.readOk, `read on ${d.toISODate()}`).to.equal(1);
+    }
+  }
+
+  const periods = async () => (await knex('mod_overusage_periods').where({ service_id: 1 }).orderBy('start_date')).map((p) => ({ start: String(p.start_date), end: String(p.end_date), status: String(p.status), used: toBig(p.used_bytes) }));
+  const anomalies = async () => (await knex('mod_overusage_anomalies').where({ service_id: 1 }).orderBy('id')).map((a) => `${a.kind}:${a.status}`);
+
+  it("follows a SolusVM 2 plan that resets on the VM's creation day (the 17th), not the master's 1st", async () => {
+    // created 17 February 2012 at 10:00; 2 GiB a day; the plan resets on vm_created_day
+    const m = await setUp('2013-03-10T22:50:00Z', { version: 2, resetPolicy: 'first_of_month' }, { createdAt: '2012-02-17T10:00:00', resetPolicy: 'anniversary', gibPerDay: 2n });
+    await everyDay('2013-03-10', '2013-05-20');
+    const ps = await periods();
+    expect(ps.map((p) => [p.start, p.end, p.status])).to.deep.equal([
+      ['2013-02-17', '2013-03-16', 'closed'],
+      ['2013-03-17', '2013-04-16', 'closed'],
+      ['2013-04-17', '2013-05-16', 'closed'],
+      ['2013-05-17', '2013-06-16', 'open'],
+    ]);
+    // Each full period holds what the counter counted from its reset at local midnight to the
+    // 23:50 read of its last day: 31 days minus 10 minutes of 2 GiB a day (March has the DST
+    // change: the simulator's truth counts the real hours).
+    expect(ps[1]!.used).to.equal(m.trafficBetween(101, at('2013-03-17T00:00'), at('2013-04-16T23:50')));
+    expect(ps[2]!.used).to.equal(m.trafficBetween(101, at('2013-04-17T00:00'), at('2013-05-16T23:50')));
+    expect(ps[3]!.used).to.equal(m.trafficBetween(101, at('2013-05-17T00:00'), at('2013-05-20T23:50')));
+    expect(await anomalies()).to.deep.equal([]);
+    const svc = await knex('mod_overusage_services').where({ service_id: 1 }).first();
+    expect([svc.solusvm_reset_policy, svc.solusvm_created_on]).to.deep.equal(['anniversary', '2012-02-17']);
+  });
+
+  it('keeps calendar months when SolusVM skips two resets and resets 32 days late, and says so', async () => {
+    // SolusVM 1 resetting on the 1st, 3 GiB a day; the cron did not run on 1 January nor on
+    // 1 February, and ran on 2 February at 00:00.
+    const m = await setUp('2013-12-01T22:50:00Z', { version: 1, resetPolicy: 'first_of_month' }, { createdAt: '2012-01-01T00:00:00', gibPerDay: 3n });
+    m.skipPolicyReset(at('2014-01-01T00:00'));
+    m.skipPolicyReset(at('2014-02-01T00:00'));
+    m.resetAllAt(at('2014-02-02T00:00'));
+    await everyDay('2013-12-01', '2014-02-10');
+    const ps = await periods();
+    expect(ps.map((p) => [p.start, p.end, p.status])).to.deep.equal([
+      ['2013-12-01', '2013-12-31', 'closed'],
+      ['2014-01-01', '2014-01-31', 'closed'],
+      ['2014-02-01', '2014-02-28', 'open'],
+    ]);
+    // December: from the reset on 1 December to the read of 31 December; January: the increases
+    // from that read to the read of 31 January (no reset came); February: 1 February's increase,
+    // then what the counter held after the late reset. Only the 10 minutes between the read of
+    // 1 February and the reset were never counted.
+    expect(ps[0]!.used).to.equal(m.trafficBetween(101, at('2013-12-01T00:00'), at('2013-12-31T23:50')));
+    expect(ps[1]!.used).to.equal(m.trafficBetween(101, at('2013-12-31T23:50'), at('2014-01-31T23:50')));
+    expect(ps[2]!.used).to.equal(m.trafficBetween(101, at('2014-01-31T23:50'), at('2014-02-01T23:50')) + m.trafficBetween(101, at('2014-02-02T00:00'), at('2014-02-10T23:50')));
+    expect(await anomalies()).to.deep.equal(['reset_not_seen:resolved', 'reset_not_seen:resolved', 'late_reset:info']);
+    const late = await knex('mod_overusage_anomalies').where({ kind: 'late_reset' }).first();
+    expect(JSON.parse(late.details)).to.deep.include({ dueOn: '2014-01-01', seenOn: '2014-02-02', daysLate: 32 });
+    // rated as calendar months, each against its own month's allowance, never 63 days against one
+    await fx.mod.billing.setProduct(5, { unit: 'GiB', model: 'per_unit', allowance: '50 GiB', prices: { EUR: { overage: '1.00' } } }, CLI_ACTOR);
+    await fx.mod.rating.rateClosedPeriods();
+    const charges = await knex('mod_overusage_charges').orderBy('period_start');
+    expect(charges.map((c) => [c.period_start, c.period_end, toBig(c.allowance_bytes)])).to.deep.equal([
+      ['2013-12-01', '2013-12-31', 50n * GiB],
+      ['2014-01-01', '2014-01-31', 50n * GiB],
+    ]);
+  });
+
+  it('books nothing for a correction on the master until an admin says what it was', async () => {
+    // 3 GiB a day; on 15 March at 12:00 an admin lowers the counter by 5 GiB on the master
+    const m = await setUp('2013-03-01T22:50:00Z', { version: 1, resetPolicy: 'first_of_month' }, { createdAt: '2012-01-01T00:00:00', gibPerDay: 3n });
+    m.correctCounter(101, 5n * GiB, at('2013-03-15T12:00'));
+    await everyDay('2013-03-01', '2013-03-31');
+    const [anomaly] = (await fx.mod.usagePeriods.anomalies({ serviceId: 1 })).rows;
+    expect(anomaly).to.deep.include({ kind: 'mid_period_drop', seenOn: '2013-03-15', status: 'open' });
+    const truth = m.trafficBetween(101, at('2013-03-01T00:00'), at('2013-03-31T23:50'));
+    const day15 = m.trafficBetween(101, at('2013-03-14T23:50'), at('2013-03-15T23:50'));
+    // what the counter showed on the 15th, after the correction: the 14th's reading + the day − 5 GiB
+    const shown15 = m.trafficBetween(101, at('2013-03-01T00:00'), at('2013-03-15T23:50')) - 5n * GiB;
+    let march = (await periods())[0]!;
+    // undecided: the increases before and after the drop, not the day of the drop
+    expect(march.used).to.equal(truth - day15);
+    const out = await fx.mod.usagePeriods.decide(anomaly!.id, { decision: 'correction', reason: 'the host corrected a double count of 5 GiB' }, CLI_ACTOR);
+    expect(out.bookedBytes).to.equal(0n);
+    march = (await periods())[0]!;
+    expect(march.used).to.equal(truth - day15);
+    expect(toNum((await knex('mod_overusage_anomalies').where({ id: anomaly!.id }).first()).interval_id)).to.be.greaterThan(0);
+    expect(shown15 > 0n).to.equal(true);
+  });
+});
