@@ -273,10 +273,15 @@ export class SimMaster {
   counterOf(rec: ServerRecord, ms: number): bigint {
     if (ms <= rec.createdAtMs) return 0n;
     const from = this.lastResetOf(rec, ms);
-    let counter = bytesBetween(this.cal, rec.profile, from, ms);
-    // corrections since the last reset lower what the counter shows (never below zero)
-    for (const c of rec.corrections) if (c.atMs > from && c.atMs <= ms) counter -= c.bytes;
-    return counter < 0n ? 0n : counter;
+    // A correction sets the counter lower at its instant (never below zero); traffic after it
+    // counts on from there.
+    let lowered = 0n;
+    for (const c of rec.corrections) {
+      if (c.atMs <= from || c.atMs > ms) continue;
+      const then = bytesBetween(this.cal, rec.profile, from, c.atMs) - lowered;
+      lowered += c.bytes < then ? c.bytes : then;
+    }
+    return bytesBetween(this.cal, rec.profile, from, ms) - lowered;
   }
 
   trafficOf(rec: ServerRecord, fromMs: number, toMs: number): bigint {

@@ -162,3 +162,16 @@ export function createdOnIn(createdAt: string, zone: string): IsoDate | null {
     return null; // luxon throws on an invalid date when told to
   }
 }
+
+/**
+ * The day of the month a panel bills a service on, from its next due date: WHMCS keeps a monthly
+ * service on its registration day, so a due date on a short month's last day (28 February for a
+ * service registered on the 31st) stands for the registration day.
+ */
+export function billingDayOf(nextDueDate: IsoDate | null, regdate: IsoDate | null): number | null {
+  if (!nextDueDate) return null;
+  const day = Number(nextDueDate.slice(8, 10));
+  const reg = regdate ? Number(regdate.slice(8, 10)) : null;
+  const lastOfMonth = day === daysIn(Number(nextDueDate.slice(0, 4)), Number(nextDueDate.slice(5, 7)));
+  return reg !== null && lastOfMonth && reg > day ? reg : day;
+}

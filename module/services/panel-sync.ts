@@ -4,6 +4,7 @@ import type { Actor } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi, PanelService } from '../adapters/panel-api.js';
 import { toNum } from '../adapters/rows.js';
+import { billingDayOf } from '../domain/billing-calendar.js';
 import type { BillingSettingsService } from './billing-settings.js';
 import type { MasterService } from './masters.js';
 import type { LinkInput, ServiceLinkService } from './service-links.js';
@@ -36,7 +37,7 @@ export function createPanelSyncService(deps: { knex: Knex; clock: Clock; panel: 
       const masters = (await deps.masters.list()).filter((m) => m.panelServerId !== null);
       const byServer = new Map(masters.map((m) => [m.panelServerId!, m]));
       const currencies = new Map<number, string>();
-      const existing = new Map((await deps.knex('mod_overusage_services').select('service_id', 'master_id', 'server_ref', 'active', 'currency', 'product_id')).map((r) => [toNum(r.service_id), r]));
+      const existing = new Map((await deps.knex('mod_overusage_services').select('service_id', 'master_id', 'server_ref', 'active', 'currency', 'product_id', 'billing_day')).map((r) => [toNum(r.service_id), r]));
       for (const { productId } of await deps.billing.listProducts()) {
         for (let start = 0; ; start += 250) {
           const page = await deps.panel.getClientsProducts({ pid: productId, limitStart: start, limitNum: 250 });
@@ -67,7 +68,8 @@ export function createPanelSyncService(deps: { knex: Knex; clock: Clock; panel: 
           currency = (await deps.panel.getClientsDetails(svc.clientId)).currencyCode;
           currencies.set(svc.clientId, currency);
         }
-        if (link && toNum(link.master_id) === master.id && String(link.server_ref) === ref && String(link.currency) === currency && toNum(link.product_id) === productId && toNum(link.active) === 1) return;
+        const billingDay = billingDayOf(svc.nextDueDate, svc.regDate);
+        if (link && toNum(link.master_id) === master.id && String(link.server_ref) === ref && String(link.currency) === currency && toNum(link.product_id) === productId && toNum(link.active) === 1 && (link.billing_day === null || link.billing_day === undefined ? null : toNum(link.billing_day)) === billingDay) return;
         const input: LinkInput = {
           serviceId: svc.id,
           clientId: svc.clientId,
@@ -78,6 +80,8 @@ export function createPanelSyncService(deps: { knex: Knex; clock: Clock; panel: 
           ...(svc.regDate ? { regdate: svc.regDate } : {}),
           // an anniversary reset falls on the day of the month the VPS was made: its registration day
           ...(master.resetPolicy === 'anniversary' && svc.regDate ? { resetDay: Number(svc.regDate.slice(8, 10)) } : {}),
+          // a counter that never resets is billed on the panel's own cycle: its due day
+          ...(billingDay !== null ? { billingDay } : {}),
         };
         try {
           await deps.links.link(input, actor);

@@ -20,6 +20,8 @@ export interface ServiceLink {
   serverUuid: string | null;
   resetPolicy: ResetPolicy | null;
   resetDay: number | null;
+  /** the day of the month the panel bills the service on: the calendar of a counter that never resets */
+  billingDay: number | null;
   currency: string;
   regdate: string | null;
   active: boolean;
@@ -36,6 +38,8 @@ const linkInput = z
     serverUuid: z.string().trim().min(1).max(64).nullish(),
     resetPolicy: z.string().nullish(),
     resetDay: z.number().int().min(1).max(31).nullish(),
+    /** the day of the month the panel bills the service on (its next due date's day) */
+    billingDay: z.number().int().min(1).max(31).nullish(),
     /** the client's currency in the panel (charges are rated in it) */
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO currency code such as EUR').default('EUR'),
     /** the service's registration day: a first period that starts earlier is prorated */
@@ -69,6 +73,7 @@ export function createServiceLinkService(deps: { knex: Knex; clock: Clock; audit
     serverUuid: (r.server_uuid as string | null) ?? null,
     resetPolicy: r.reset_policy ? parseResetPolicy(r.reset_policy) : null,
     resetDay: toNumOrNull(r.reset_day),
+    billingDay: toNumOrNull(r.billing_day),
     currency: String(r.currency ?? 'EUR'),
     regdate: toDateOrNull(r.regdate),
     active: toBool(r.active),
@@ -83,11 +88,12 @@ export function createServiceLinkService(deps: { knex: Knex; clock: Clock; audit
     }
     const l = parsed.data;
     const policy = l.resetPolicy ? parseResetPolicy(l.resetPolicy) : null;
-    const master = await trx('mod_overusage_masters').where({ id: l.masterId }).first('id', 'reset_policy');
+    const master = await trx('mod_overusage_masters').where({ id: l.masterId }).first('id', 'reset_policy', 'version');
     if (!master) throw notFound(`SolusVM master ${l.masterId} does not exist`);
     const effective = policy ?? parseResetPolicy(master.reset_policy);
-    if (effective === 'anniversary' && !l.resetDay) {
-      throw invalidInput(`service ${l.serviceId} resets on its anniversary: give resetDay (the day of the month the VPS was created)`);
+    // SolusVM 2 tells the VM's creation day with every read; SolusVM 1 does not
+    if (effective === 'anniversary' && !l.resetDay && !l.regdate && toNum(master.version) !== 2) {
+      throw invalidInput(`service ${l.serviceId} resets on its anniversary: give resetDay (the day of the month the VPS was created) or its registration date`);
     }
     return { ...l, resetPolicy: policy };
   }
@@ -101,6 +107,7 @@ export function createServiceLinkService(deps: { knex: Knex; clock: Clock; audit
     server_uuid: l.serverUuid ?? null,
     reset_policy: l.resetPolicy,
     reset_day: l.resetDay ?? null,
+    billing_day: l.billingDay ?? null,
     currency: l.currency,
     regdate: l.regdate ?? null,
     active: l.active,
@@ -135,16 +142,17 @@ export function createServiceLinkService(deps: { knex: Knex; clock: Clock; audit
       const now = clock.now();
       return knex.transaction(async (trx) => {
         const masters = new Map<number, string>();
-        for (const m of await trx('mod_overusage_masters').select('id', 'reset_policy')) masters.set(toNum(m.id), String(m.reset_policy));
+        for (const m of await trx('mod_overusage_masters').select('id', 'reset_policy', 'version')) masters.set(toNum(m.id), `${String(m.reset_policy)}|${toNum(m.version)}`);
         const rows = inputs.map((input) => {
           const parsed = linkInput.safeParse(input);
           if (!parsed.success) throw invalidInput(`service ${String((input as { serviceId?: unknown }).serviceId)}: ${parsed.error.issues[0]!.message}`);
           const l = parsed.data;
-          const masterPolicy = masters.get(l.masterId);
-          if (!masterPolicy) throw notFound(`SolusVM master ${l.masterId} does not exist`);
+          const master = masters.get(l.masterId);
+          if (!master) throw notFound(`SolusVM master ${l.masterId} does not exist`);
+          const [masterPolicy, version] = master.split('|') as [string, string];
           const policy = l.resetPolicy ? parseResetPolicy(l.resetPolicy) : null;
-          if ((policy ?? parseResetPolicy(masterPolicy)) === 'anniversary' && !l.resetDay) {
-            throw invalidInput(`service ${l.serviceId} resets on its anniversary: give resetDay`);
+          if ((policy ?? parseResetPolicy(masterPolicy)) === 'anniversary' && !l.resetDay && !l.regdate && version !== '2') {
+            throw invalidInput(`service ${l.serviceId} resets on its anniversary: give resetDay or its registration date`);
           }
           return toRow({ ...l, resetPolicy: policy }, sqlInstant(now));
         });

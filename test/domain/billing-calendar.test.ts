@@ -1,0 +1,58 @@
+import { expect } from 'chai';
+import { billingDayOf, calendarLabel, fullPeriodDays, parseCalendarLabel, periodAfter, periodOf, periodsCovering, serviceCalendar } from '../../module/domain/billing-calendar.js';
+
+const base = { servicePolicy: null, serviceDay: null, solusvmPolicy: null, solusvmCreatedOn: null, masterPolicy: 'first_of_month' as const, zone: 'Europe/Brussels', regdate: null, billingDay: null };
+
+describe('the billing calendar', () => {
+  it('makes calendar months for the 1st, whatever the day asked about', () => {
+    const cal = { basis: 'first_of_month' as const, anchorDay: 1 };
+    expect(periodOf(cal, '2013-05-01')).to.deep.equal({ start: '2013-05-01', end: '2013-05-31' });
+    expect(periodOf(cal, '2013-05-31')).to.deep.equal({ start: '2013-05-01', end: '2013-05-31' });
+    expect(periodOf(cal, '2012-02-29')).to.deep.equal({ start: '2012-02-01', end: '2012-02-29' });
+    expect(periodOf(cal, '2013-12-15')).to.deep.equal({ start: '2013-12-01', end: '2013-12-31' });
+  });
+
+  it('puts an anniversary on the 29th–31st on a shorter month\'s last day, as SolusVM resets it', () => {
+    const on31 = { basis: 'anniversary' as const, anchorDay: 31 };
+    // 31 Jan – 27 Feb (the next starts on 28 Feb), 28 Feb – 30 Mar, 31 Mar – 29 Apr, 30 Apr – 30 May
+    expect(periodOf(on31, '2013-02-10')).to.deep.equal({ start: '2013-01-31', end: '2013-02-27' });
+    expect(periodOf(on31, '2013-02-28')).to.deep.equal({ start: '2013-02-28', end: '2013-03-30' });
+    expect(periodOf(on31, '2013-04-29')).to.deep.equal({ start: '2013-03-31', end: '2013-04-29' });
+    expect(periodOf(on31, '2013-04-30')).to.deep.equal({ start: '2013-04-30', end: '2013-05-30' });
+    const on29 = { basis: 'anniversary' as const, anchorDay: 29 };
+    // a leap year keeps 29 February; 2013 falls back to the 28th
+    expect(periodOf(on29, '2012-03-01')).to.deep.equal({ start: '2012-02-29', end: '2012-03-28' });
+    expect(periodOf(on29, '2013-03-01')).to.deep.equal({ start: '2013-02-28', end: '2013-03-28' });
+    expect(fullPeriodDays(on29, '2013-03-01')).to.equal(29);
+  });
+
+  it('walks periods one after another, even from a period a changed calendar left shorter', () => {
+    const cal = { basis: 'anniversary' as const, anchorDay: 17 };
+    expect(periodAfter(cal, '2013-05-31')).to.deep.equal({ start: '2013-06-01', end: '2013-06-16' });
+    expect(periodsCovering(cal, { start: '2013-05-01', end: '2013-05-31' }, '2013-07-20').map((p) => p.start)).to.deep.equal(['2013-05-01', '2013-06-01', '2013-06-17', '2013-07-17']);
+  });
+
+  it('takes the service\'s own setting first, then SolusVM 2\'s plan, then the master\'s', () => {
+    expect(serviceCalendar({ ...base, solusvmPolicy: 'anniversary', solusvmCreatedOn: '2012-02-17' }).calendar).to.deep.equal({ basis: 'anniversary', anchorDay: 17 });
+    expect(serviceCalendar({ ...base, servicePolicy: 'first_of_month', solusvmPolicy: 'anniversary', solusvmCreatedOn: '2012-02-17' }).calendar).to.deep.equal({ basis: 'first_of_month', anchorDay: 1 });
+    // the anniversary day: the service's, else SolusVM's creation day, else the registration day (or the other way round by setting)
+    expect(serviceCalendar({ ...base, masterPolicy: 'anniversary', regdate: '2013-01-09', solusvmCreatedOn: '2013-01-08' }).calendar.anchorDay).to.equal(8);
+    expect(serviceCalendar({ ...base, masterPolicy: 'anniversary', regdate: '2013-01-09', solusvmCreatedOn: '2013-01-08', anniversaryFrom: 'panel' }).calendar.anchorDay).to.equal(9);
+    expect(serviceCalendar({ ...base, masterPolicy: 'anniversary', serviceDay: 30, regdate: '2013-01-09' }).calendar.anchorDay).to.equal(30);
+    // a counter that never resets: the panel's billing day; the counter rule says never
+    const never = serviceCalendar({ ...base, masterPolicy: 'never', billingDay: 5, regdate: '2013-01-09' });
+    expect(never.calendar).to.deep.equal({ basis: 'billing_cycle', anchorDay: 5 });
+    expect(never.counter.policy).to.equal('never');
+    expect(calendarLabel(never.calendar)).to.equal('billing_cycle:5');
+    expect(parseCalendarLabel('anniversary:31')).to.deep.equal({ basis: 'anniversary', anchorDay: 31 });
+    expect(() => parseCalendarLabel('anniversary:32')).to.throw(/1 to 31/);
+  });
+
+  it('reads the billing day from the next due date, keeping a registration day past a short month\'s end', () => {
+    expect(billingDayOf('2013-06-09', '2013-01-09')).to.equal(9);
+    expect(billingDayOf('2013-02-28', '2012-10-31')).to.equal(31);
+    expect(billingDayOf('2013-02-28', '2012-10-28')).to.equal(28);
+    expect(billingDayOf('2013-04-30', null)).to.equal(30);
+    expect(billingDayOf(null, '2013-01-09')).to.equal(null);
+  });
+});
