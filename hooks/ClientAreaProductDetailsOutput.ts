@@ -7,7 +7,7 @@ import type { HookDefinition } from './hook-types.js';
  * service is the client's; its language comes from the client's record. Fails open (no block).
  */
 export function ClientAreaProductDetailsOutput(deps: {
-  productDetails: (serviceId: number, clientId: number, language: string | null) => Promise<string>;
+  productDetails: (serviceId: number, clientId: number, language: string | null, host?: Record<string, unknown>) => Promise<string>;
   languageOf: (clientId: number) => Promise<string>;
   log: Logger;
 }): HookDefinition {
@@ -20,7 +20,9 @@ export function ClientAreaProductDetailsOutput(deps: {
       const clientId = Number(service.userid);
       if (!Number.isSafeInteger(serviceId) || serviceId <= 0 || !Number.isSafeInteger(clientId) || clientId <= 0) return '';
       try {
-        return await deps.productDetails(serviceId, clientId, await deps.languageOf(clientId));
+        // `host`: added by a host that serves the module's files itself (the WHMCS bridge)
+        const host = vars.host && typeof vars.host === 'object' ? (vars.host as Record<string, unknown>) : {};
+        return await deps.productDetails(serviceId, clientId, await deps.languageOf(clientId), host);
       } catch (err) {
         deps.log.warn('hook.product_details_failed', { serviceId, error: (err as Error).message });
         return '';

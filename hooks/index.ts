@@ -39,8 +39,9 @@ export interface HookDeps {
   watchUsage?: (ran: { collected: boolean }) => Promise<void>;
   /** the client widget's home panel and product details block (module/web/web-module.ts) */
   clientPages?: {
-    homePanel(clientId: number, language: string | null): Promise<HomePanelContent | null>;
-    productDetails(serviceId: number, clientId: number, language: string | null): Promise<string>;
+    /** `host`: what a host such as the WHMCS bridge says about itself (where it serves the assets, how downloads go) */
+    homePanel(clientId: number, language: string | null, host?: Record<string, unknown>): Promise<HomePanelContent | null>;
+    productDetails(serviceId: number, clientId: number, language: string | null, host?: Record<string, unknown>): Promise<string>;
     languageOf(clientId: number): Promise<string>;
   };
 }
@@ -56,8 +57,8 @@ export function moduleHooks(deps: HookDeps): HookDefinition[] {
   if (deps.clientPages) {
     const c = deps.clientPages;
     hooks.push(
-      ClientAreaHomepagePanels({ homePanel: (id, lang) => c.homePanel(id, lang), log: deps.log }),
-      ClientAreaProductDetailsOutput({ productDetails: (sid, cid, lang) => c.productDetails(sid, cid, lang), languageOf: (id) => c.languageOf(id), log: deps.log }),
+      ClientAreaHomepagePanels({ homePanel: (id, lang, host) => c.homePanel(id, lang, host), log: deps.log }),
+      ClientAreaProductDetailsOutput({ productDetails: (sid, cid, lang, host) => c.productDetails(sid, cid, lang, host), languageOf: (id) => c.languageOf(id), log: deps.log }),
     );
   }
   return hooks;

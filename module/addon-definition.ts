@@ -21,6 +21,10 @@ export interface AddonVarsIn {
   adminid?: number | null;
   clientid?: number | null;
   language?: string;
+  /** a host's word on itself (module/web/page-host.ts): where it serves the assets, that it streams downloads, its form token */
+  assets?: unknown;
+  downloads?: unknown;
+  csrf?: unknown;
 }
 
 export interface AddonDefinitionDeps {
@@ -30,6 +34,7 @@ export interface AddonDefinitionDeps {
   hooks: () => HookDefinition[];
   adminOutput: (vars: AddonVarsIn) => Promise<string>;
   clientArea: (vars: AddonVarsIn) => Promise<{ pagetitle: string; breadcrumb: Record<string, string>; templatefile: string; requirelogin: boolean; vars: Record<string, unknown> }>;
+  download: (vars: AddonVarsIn) => Promise<{ filename: string; contentType: string; body: string }>;
   log: Logger;
 }
 
@@ -71,6 +76,8 @@ export function createAddonDefinition(deps: AddonDefinitionDeps) {
     },
     output: (vars: AddonVarsIn) => deps.adminOutput(vars),
     clientarea: (vars: AddonVarsIn) => deps.clientArea(vars),
+    /** a file of the admin tab or the client page, for a host that streams it (the WHMCS bridge) */
+    download: (vars: AddonVarsIn) => deps.download(vars),
     hooks: () => deps.hooks(),
   };
 }

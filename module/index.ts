@@ -171,6 +171,7 @@ export function createModule(deps: ModuleDeps) {
     hooks,
     adminOutput: web.adminOutput,
     clientArea: web.clientArea,
+    download: web.download,
     log,
   });
   return {

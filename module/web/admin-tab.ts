@@ -39,6 +39,8 @@ import {
 import { presentService, type WidgetLinks } from './present-usage.js';
 import type { TokenSigner } from './tokens.js';
 import { wordsFor } from './words.js';
+import type { FormToken, PageUi } from './page-host.js';
+import { lineFilterOf } from './downloads.js';
 
 /**
  * The admin tab: one function from (admin, request) to HTML, for the panel's output() and for the
@@ -62,7 +64,6 @@ export interface AdminTabDeps {
   clock: Clock;
   zone: string;
   log: Logger;
-  assets: string;
   apiBase: string;
   /** a change an admin makes to a client's line shows on the client's page at once */
   invalidateClient(clientId: number): void;
@@ -73,8 +74,12 @@ export interface AdminTabRequest {
   request: { method: string; query: Record<string, unknown>; body: Record<string, unknown> };
   href: Href;
   panel: PanelLinks | null;
-  /** the embed page's own CSRF field; null inside the panel, which adds its token itself */
-  csrf: string | null;
+  /** the form field every POST form carries (the embed page's, or WHMCS's through the bridge); null inside the reference panel, which adds its token itself */
+  csrf: FormToken | null;
+  /** the stylesheets and script the page links to */
+  ui: PageUi;
+  /** download links: the JSON API's with a read-only token, or back to the host's page (the WHMCS bridge streams them) */
+  downloads: 'api' | 'host';
 }
 
 type Flash = { kind: 'success' | 'error'; text: string } | null;
@@ -225,6 +230,15 @@ export function createAdminTab(deps: AdminTabDeps) {
     }
   }
 
+  /** through the host's page: `modulelink&download=<kind>&…` */
+  const hostLinks = (href: Href) => ({
+    lineCsv: (id: number) => href({ download: 'line_days', id }),
+    samplesCsv: (id: number) => href({ download: 'line_samples', id }),
+    evidence: (id: number) => href({ download: 'line_evidence', id }),
+    periodCsv: (serviceId: number, periodId: number) => href({ download: 'period', service: serviceId, period: periodId }),
+    linesCsv: (f: LineFilter) => href({ download: 'lines', ...lineFilterQuery(f) }),
+  });
+
   const tokenLinks = (token: string) => ({
     lineCsv: (id: number) => `${deps.apiBase}/admin/lines/${id}/days.csv?token=${encodeURIComponent(token)}`,
     samplesCsv: (id: number) => `${deps.apiBase}/admin/lines/${id}/samples.csv?token=${encodeURIComponent(token)}`,
@@ -238,9 +252,10 @@ export function createAdminTab(deps: AdminTabDeps) {
     const q = request.query;
     let page = str(q.a) || 'dashboard';
     const ctx: AdminCtx = { href, panel: input.panel, now: deps.clock.now(), zone: deps.zone };
-    // the page's script posts previews with a full token; its download links carry a read-only one
-    const { token } = deps.signer.issue({ type: 'admin', id: input.adminId });
-    const files = tokenLinks(deps.signer.issue({ type: 'admin', id: input.adminId }, { readOnly: true }).token);
+    // on its own origin the page's script posts previews with a full token and its download links
+    // carry a read-only one; inside a host the files come through the host, and previews by form
+    const api = input.downloads === 'host' ? null : { base: deps.apiBase, token: deps.signer.issue({ type: 'admin', id: input.adminId }).token };
+    const files = input.downloads === 'host' ? hostLinks(href) : tokenLinks(deps.signer.issue({ type: 'admin', id: input.adminId }, { readOnly: true }).token);
     let flash: Flash = null;
     let preview: { amount: string; explanation: string } | null = null;
     let report: { masterId: number; report: ConnectionReport } | undefined;
@@ -340,17 +355,9 @@ export function createAdminTab(deps: AdminTabDeps) {
           break;
         }
         case 'lines': {
-          const filter: LineFilter = {};
-          if (str(q.q).trim()) filter.q = str(q.q).trim();
-          if (str(q.status)) filter.status = str(q.status);
-          const client = idCursor(str(q.client), 'client');
-          const service = idCursor(str(q.service), 'service');
-          const invoice = idCursor(str(q.invoice), 'invoice');
-          if (client !== null) filter.clientId = client;
-          if (service !== null) filter.serviceId = service;
-          if (invoice !== null) filter.invoiceId = invoice;
+          const filter = lineFilterOf(q);
           const p = await deps.admin.lines(filter, { before: str(q.before) });
-          data = { filter: { q: filter.q ?? '', status: filter.status ?? '', client: client ?? '', service: service ?? '', invoice: invoice ?? '' }, rows: p.rows.map((l) => presentLineRow(l, ctx)), next: p.next ? href({ a: 'lines', ...lineFilterQuery(filter), before: p.next }) : null, csv: files.linesCsv(filter) };
+          data = { filter: { q: filter.q ?? '', status: filter.status ?? '', client: filter.clientId ?? '', service: filter.serviceId ?? '', invoice: filter.invoiceId ?? '' }, rows: p.rows.map((l) => presentLineRow(l, ctx)), next: p.next ? href({ a: 'lines', ...lineFilterQuery(filter), before: p.next }) : null, csv: files.linesCsv(filter) };
           break;
         }
         case 'line': {
@@ -396,8 +403,8 @@ export function createAdminTab(deps: AdminTabDeps) {
           tabs: TABS.map(([name, label]) => ({ name, label, href: href({ a: name }), current: name === page || (page === 'service' && name === 'services') || (page === 'dispute' && name === 'disputes') || (page === 'line' && name === 'lines') })),
           flash,
           csrf: input.csrf,
-          assets: deps.assets,
-          api: { base: deps.apiBase, token },
+          ui: input.ui,
+          api,
           href,
           data,
         },

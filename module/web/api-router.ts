@@ -45,6 +45,8 @@ import type { DisputeLimiter } from './rate-limit.js';
 import { TtlCache } from './ttl-cache.js';
 import type { Subject, TokenSigner, VerifiedToken } from './tokens.js';
 import type { Widget } from './widget.js';
+import { LINES_CSV_HEADER, lineCsvRow, lineFilterOf, periodDaysCsv } from './downloads.js';
+import { uiFor } from './page-host.js';
 import { formatAmount } from '../domain/line-text.js';
 import { ADMIN_LOCALE } from './present-admin.js';
 
@@ -95,6 +97,7 @@ const CLIENT_VIEWS = path.resolve(import.meta.dirname, '..', '..', 'views', 'cli
 /** Every route, for the tests that check each one is answered and documented. */
 export const WEB_ROUTES: ReadonlyArray<readonly [method: string, path: string]> = [
   ['GET', '/assets/overusage.css'],
+  ['GET', '/assets/overusage-page.css'],
   ['GET', '/assets/overusage.js'],
   ['GET', '/embed/client'],
   ['POST', '/embed/client'],
@@ -200,7 +203,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   // ---- assets ---------------------------------------------------------------------------------
   r.get('/assets/:file', (req, res, next) => {
     const file = req.params.file;
-    if (file !== 'overusage.css' && file !== 'overusage.js') return next();
+    if (file !== 'overusage.css' && file !== 'overusage-page.css' && file !== 'overusage.js') return next();
     res.set('Cache-Control', 'public, max-age=3600').type(file.endsWith('.css') ? 'css' : 'js').sendFile(path.join(ASSETS_DIR, file));
   });
 
@@ -263,12 +266,6 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   const csv = (res: Response, name: string, body: string) => {
     res.set('Content-Type', 'text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9_.-]/g, '_')}"`).send(body);
   };
-  const periodDaysCsv = (days: Parameters<typeof dayJson>[0][]) =>
-    toCsv(
-      ['date', 'bytes', 'estimated_bytes', 'measured', 'note'],
-      days.map((d) => [d.date, d.missing ? null : d.bytes, d.estimatedBytes, !d.missing && d.estimatedBytes === 0n, d.missing ? 'no data' : d.estimatedBytes > 0n ? 'estimate: a longer interval spread evenly over its days' : '']),
-    );
-
   const requireDisputes = (): DisputeService => {
     if (!deps.disputes) throw notFound('disputes are not available: the module has no panel API');
     return deps.disputes;
@@ -289,8 +286,9 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   // ---- embed pages ------------------------------------------------------------------------------
   const parseCookies = cookieParser();
   const cookies: RequestHandler = (req, res, next) => (req.headers.authorization ? next() : parseCookies(req, res, next));
+  const ui = uiFor(null, assets);
   const embedShell = (lang: string, title: string, body: string) =>
-    `<!doctype html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="${assets}/overusage.css"></head><body class="ou-embed"><main style="max-width:1100px;margin:0 auto;padding:1rem">${body}</main></body></html>`;
+    `<!doctype html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>${ui.styles.map((href) => `<link rel="stylesheet" href="${href}">`).join('')}</head><body class="ou-embed"><main style="max-width:1100px;margin:0 auto;padding:1rem">${body}</main></body></html>`;
 
   /** A token in the URL is moved into the httpOnly cookie, and the URL cleaned of it. */
   function moveTokenToCookie(req: Request, res: Response, type: 'a' | 'c'): boolean {
@@ -338,7 +336,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     let page = flash ? undefined : pages.get(key);
     if (page === undefined) {
       const view = await deps.widget.view({ clientId: v.id, locale, serviceId, periodsBefore: periods, periodId, surface: 'embed', links: clientLinks(deps.signer.issue({ type: 'client', id: v.id }, { readOnly: true }).token) });
-      const html = embedShell(view.lang, view.w.title, await ejs.renderFile(path.join(CLIENT_VIEWS, 'usage.ejs'), { view: flash ? { ...view, flash } : view, csrf: deps.signer.csrfFor(v) }, { cache: true }));
+      const html = embedShell(view.lang, view.w.title, await ejs.renderFile(path.join(CLIENT_VIEWS, 'usage.ejs'), { view: flash ? { ...view, flash } : view, ui, csrf: { name: 'csrf', value: deps.signer.csrfFor(v) } }, { cache: true }));
       // kept as bytes with their ETag: express would encode and hash the same page on every request
       const body = Buffer.from(html, 'utf8');
       page = { body, etag: `W/"${crypto.createHash('sha1').update(body).digest('base64url')}"` };
@@ -365,7 +363,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const v = subjectOf(res);
     const query = { ...(req.query as Record<string, unknown>) };
     delete query.token;
-    const html = await deps.adminTab({ adminId: v.id, request: { method: req.method, query, body: (req.body ?? {}) as Record<string, unknown> }, href: adminHref, panel: null as PanelLinks | null, csrf: deps.signer.csrfFor(v) });
+    const html = await deps.adminTab({ adminId: v.id, request: { method: req.method, query, body: (req.body ?? {}) as Record<string, unknown> }, href: adminHref, panel: null as PanelLinks | null, csrf: { name: 'csrf', value: deps.signer.csrfFor(v) }, ui, downloads: 'api' });
     res.set('Cache-Control', 'private, no-store').type('html').send(embedShell('en', 'Overusage', html));
   }
   r.get('/embed/admin', cookies, authenticate('admin', 'a'), async (req, res) => {
@@ -579,33 +577,20 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     deps.widget.invalidate(outcome.value.clientId);
     res.json({ dispute: disputeViewJson(outcome.value) });
   });
-  const lineFilter = (q: Record<string, unknown>): LineFilter => {
-    const f: LineFilter = {};
-    if (text(q.q)) f.q = text(q.q);
-    if (text(q.status)) f.status = text(q.status);
-    const c = idCursor(text(q.client), 'client');
-    const s = idCursor(text(q.service), 'service');
-    const i = idCursor(text(q.invoice), 'invoice');
-    if (c !== null) f.clientId = c;
-    if (s !== null) f.serviceId = s;
-    if (i !== null) f.invoiceId = i;
-    return f;
-  };
   admin.get('/lines', async (req, res) => {
     const q = req.query as Record<string, unknown>;
-    const p = await deps.admin.lines(lineFilter(q), { before: text(q.before), limit: pageLimit(q.limit) });
+    const p = await deps.admin.lines(lineFilterOf(q), { before: text(q.before), limit: pageLimit(q.limit) });
     res.json({ lines: p.rows.map((l) => lineJson(l, now())), next: p.next });
   });
   admin.get('/lines.csv', async (req, res) => {
-    const filter = lineFilter(req.query as Record<string, unknown>);
-    const header = ['line_id', 'ref', 'client_id', 'service_id', 'invoice_id', 'status', 'state', 'amount', 'currency', 'period_start', 'period_end', 'dispute_by', 'dispute_id', 'dispute_state', 'description'];
+    const filter = lineFilterOf(req.query as Record<string, unknown>);
     const first = await deps.admin.lines(filter, { limit: 1000 });
     res.set('Content-Type', 'text/csv; charset=utf-8').set('Content-Disposition', 'attachment; filename="overusage-lines.csv"');
     // a page at a time: an export of 100 000 lines never sits in memory whole
     let page = first;
     let head = true;
     for (;;) {
-      const body = toCsv(header, page.rows.map((l) => [l.id, l.refCode, l.clientId, l.serviceId, l.invoiceId, l.status, lineState(l), money(l.amountMinor, l.currency).amount, l.currency, l.periodStart, l.periodEnd, l.deadlineLastDay, l.dispute?.id ?? null, l.dispute?.state ?? null, l.description]));
+      const body = toCsv(LINES_CSV_HEADER, page.rows.map(lineCsvRow));
       res.write(head ? body : body.slice(body.indexOf('\r\n') + 2));
       head = false;
       if (!page.next) break;

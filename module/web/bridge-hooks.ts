@@ -204,8 +204,12 @@ export function menuFromVars(vars: HookVars): { root: RecordingMenuItem; ops: Me
     if (typeof i.name !== 'string') continue;
     root.adopt(i.name, { label: typeof i.label === 'string' ? i.label : i.name, order: Number(i.order) || 0 });
   }
-  // the context a handler needs that WHMCS's menu object does not carry
+  // the context a handler needs that WHMCS's menu object does not carry: Menu::context('client')
+  // names the page's client in WHMCS; 'host' is what the bridge says about serving our files
+  const client = typeof vars.clientid === 'number' && vars.clientid > 0 ? { id: vars.clientid, language: typeof vars.language === 'string' ? vars.language : null } : null;
+  const host = vars.host && typeof vars.host === 'object' ? vars.host : null;
   (root as unknown as Record<string, unknown>).clientid = vars.clientid ?? null;
+  (root as unknown as Record<string, unknown>).context = (name: string): unknown => (name === 'client' ? client : name === 'host' ? host : null);
   return { root, ops };
 }
 

@@ -8,8 +8,14 @@
  *   results      {conversation, results}  → the bridge's results for relayed panel commands
  *   report       {results}                → results the bridge could not deliver earlier
  *   activate | deactivate | upgrade {version}
- *   output       {identity, request, modulelink, language}  → the admin tab's HTML
- *   clientarea   {identity, request, modulelink, language}  → the client page's HTML
+ *   output       {identity, request, modulelink, language, csrf?, assets?, downloads?}  → the admin tab's HTML
+ *   clientarea   {identity, request, modulelink, language, csrf?, assets?, downloads?}  → the client page's HTML
+ *   download     {identity, request, modulelink, language}  → {filename, contentType, body} of the file the
+ *                                           request's query names (`download=<kind>`), or {error}
+ *
+ * `csrf` ({name, value}: WHMCS's form token, put in every form), `assets` ({base, version}: where WHMCS
+ * serves the addon's stylesheet and script) and `downloads` ("host": links come back to WHMCS's
+ * page, which asks for the file here) make the pages whole inside WHMCS (module/web/page-host.ts).
  *
  * Every answer that is not an error is a relay step: `done` with the answer, `commands` for the
  * bridge to apply (relay mode), `working` (poll again), or `failed`. Refusals are 4xx with
@@ -40,6 +46,7 @@ import type { BridgeStore } from '../adapters/bridge-store.js';
 import type { BridgeRelay, RelayStep, ReportedResult } from '../adapters/bridge-relay.js';
 import type { HookDefinition, HookVars } from '../../hooks/hook-types.js';
 import { dispatchBridgeHook } from './bridge-hooks.js';
+import { ModuleError } from '../domain/errors.js';
 
 export const BRIDGE_BASE = '/bridge/v1';
 
@@ -52,6 +59,7 @@ export interface BridgedAddon {
   deactivate(): MaybePromise<{ status: string; description: string } | void>;
   upgrade(vars: { version: string }): MaybePromise<unknown>;
   output(vars: Record<string, unknown>): MaybePromise<string>;
+  download(vars: Record<string, unknown>): MaybePromise<{ filename: string; contentType: string; body: string }>;
   clientarea(vars: Record<string, unknown>): MaybePromise<{ pagetitle: string; breadcrumb: Record<string, string>; templatefile: string; requirelogin?: boolean; vars?: Record<string, unknown> }>;
 }
 
@@ -68,7 +76,7 @@ export interface BridgeRouterDeps {
   maxBodyBytes?: number;
 }
 
-const ENDPOINTS = new Set(['hook', 'results', 'report', 'activate', 'deactivate', 'upgrade', 'output', 'clientarea']);
+const ENDPOINTS = new Set(['hook', 'results', 'report', 'activate', 'deactivate', 'upgrade', 'output', 'clientarea', 'download']);
 const HOOK_NAME = /^[A-Za-z][A-Za-z0-9]{1,60}$/;
 const PRUNE_EVERY_MS = 60_000;
 
@@ -137,9 +145,9 @@ export function createBridgeRouter(deps: BridgeRouterDeps): Router {
   const refuse = (res: Response, requestNonce: string | null, code: Refusal, detail?: string) =>
     send(res, requestNonce, STATUS[code], { status: 'error', code, message: detail ? `${MESSAGES[code]} (${detail})` : MESSAGES[code] });
 
-  function identityOf(body: Record<string, unknown>, sub: Identity['sub']): Identity | null {
+  function identityOf(body: Record<string, unknown>, sub: Identity['sub'] | 'any'): Identity | null {
     const r = readIdentityToken(deps.secret, body.identity, nowMs());
-    if (!r.ok || r.identity.sub !== sub) return null;
+    if (!r.ok || (sub !== 'any' && r.identity.sub !== sub)) return null;
     return r.identity;
   }
 
@@ -183,6 +191,7 @@ export function createBridgeRouter(deps: BridgeRouterDeps): Router {
       }
       case 'output':
       case 'clientarea':
+      case 'download':
         throw new Error('identity endpoints are handled before');
       default:
         throw new BadRequest('unknown endpoint');
@@ -229,23 +238,37 @@ export function createBridgeRouter(deps: BridgeRouterDeps): Router {
       }
 
       let step: RelayStep;
-      if (endpoint === 'output' || endpoint === 'clientarea') {
-        const sub = endpoint === 'output' ? 'admin' : 'client';
-        const who = identityOf(body, sub);
+      if (endpoint === 'output' || endpoint === 'clientarea' || endpoint === 'download') {
+        const who = identityOf(body, endpoint === 'output' ? 'admin' : endpoint === 'clientarea' ? 'client' : 'any');
         if (!who) {
           log.warn('bridge.refused', { endpoint, reason: 'bad_identity' });
           return refuse(res, requestNonce, 'bad_identity');
         }
         const request = requestShape(body.request);
-        const modulelink = typeof body.modulelink === 'string' ? body.modulelink.slice(0, 500) : endpoint === 'output' ? 'addonmodules.php?module=overusage' : 'index.php?m=overusage';
+        const modulelink = typeof body.modulelink === 'string' ? body.modulelink.slice(0, 500) : who.sub === 'admin' ? 'addonmodules.php?module=overusage' : 'index.php?m=overusage';
         const language = typeof body.language === 'string' ? body.language.slice(0, 40) : '';
-        step =
-          endpoint === 'output'
-            ? await deps.relay.converse(async () => ({ html: await deps.addon.output({ modulelink, request, adminid: who.id, language }) }))
-            : await deps.relay.converse(async () => {
-                const r = await deps.addon.clientarea({ modulelink, request, clientid: who.id, language });
-                return { pagetitle: r.pagetitle, breadcrumb: r.breadcrumb, requirelogin: Boolean(r.requirelogin), html: await renderClientPage(r, { modulelink, clientid: who.id, language, token: '' }) };
-              });
+        // what WHMCS says about itself; the module checks it (page-host.ts)
+        const host = { csrf: body.csrf, assets: body.assets, downloads: body.downloads };
+        const person = who.sub === 'admin' ? { adminid: who.id } : { clientid: who.id };
+        if (endpoint === 'download') {
+          step = await deps.relay.converse(async () => {
+            try {
+              const file = await deps.addon.download({ modulelink, request, language, ...person });
+              return { filename: file.filename, contentType: file.contentType, body: file.body };
+            } catch (err) {
+              // another client's line, a line that is not there: said, not failed
+              if (err instanceof ModuleError && ['NOT_FOUND', 'INVALID_INPUT'].includes(err.code)) return { error: err.message };
+              throw err;
+            }
+          });
+        } else if (endpoint === 'output') {
+          step = await deps.relay.converse(async () => ({ html: await deps.addon.output({ modulelink, request, adminid: who.id, language, ...host }) }));
+        } else {
+          step = await deps.relay.converse(async () => {
+            const r = await deps.addon.clientarea({ modulelink, request, clientid: who.id, language, ...host });
+            return { pagetitle: r.pagetitle, breadcrumb: r.breadcrumb, requirelogin: Boolean(r.requirelogin), html: await renderClientPage(r, { modulelink, clientid: who.id, language, token: '' }) };
+          });
+        }
       } else {
         step = await handle(endpoint, body);
       }

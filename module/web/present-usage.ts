@@ -101,7 +101,6 @@ export interface WidgetView {
   services: Array<{ id: number; label: string; href: string; selected: boolean; pct: string }>;
   service: ServiceView | null;
   flash: { kind: 'success' | 'error'; text: string } | null;
-  assets: string;
 }
 
 export interface WidgetInput {
@@ -116,7 +115,6 @@ export interface WidgetInput {
   banner?: UsageBanner | null;
   links: WidgetLinks;
   flash?: WidgetView['flash'];
-  assets: string;
 }
 
 const dailyUnit = (u: SoldUnit): 'GB' | 'GiB' => (u === 'GiB' || u === 'TiB' ? 'GiB' : 'GB');
@@ -401,6 +399,5 @@ export function presentWidget(input: WidgetInput): WidgetView {
     })),
     service: input.usage ? presentService(input.usage, input.labels.get(input.usage.service.serviceId) ?? `#${input.usage.service.serviceId}`, input.periods, input.lines, input) : null,
     flash: input.flash ?? null,
-    assets: input.assets,
   };
 }

@@ -25,6 +25,8 @@ import { createDisputeLimiter } from './rate-limit.js';
 import { createTokenSigner } from './tokens.js';
 import { createWidget } from './widget.js';
 import { wordsFor } from './words.js';
+import { createDownloads, type DownloadFile } from './downloads.js';
+import { pageHostOf, uiFor, type PageHost } from './page-host.js';
 
 /**
  * The module's web side, built once: the client page and the admin tab the panel embeds (through
@@ -96,7 +98,8 @@ export function createWeb(deps: WebDeps) {
   const admin = createAdminReads({ knex: deps.knex, billing: deps.billing, reads, now });
   const signer = createTokenSigner(deps.secretKey, now);
   const limiter = createDisputeLimiter(o.disputeRateLimit ?? { windowMs: 15 * 60_000, limit: 10 });
-  const widget = createWidget({ reads, disputes: deps.disputes, panel: deps.panel, clock: deps.clock, limiter, log: deps.log, assets, cacheMs, now, ...(deps.banner ? { banner: deps.banner } : {}) });
+  const widget = createWidget({ reads, disputes: deps.disputes, panel: deps.panel, clock: deps.clock, limiter, log: deps.log, cacheMs, now, ...(deps.banner ? { banner: deps.banner } : {}) });
+  const downloads = createDownloads({ reads, admin, evidence: deps.evidence });
   const adminTab = createAdminTab({
     reads,
     admin,
@@ -112,22 +115,24 @@ export function createWeb(deps: WebDeps) {
     clock: deps.clock,
     zone: deps.zone,
     log: deps.log,
-    assets,
     apiBase,
     invalidateClient: (id) => widget.invalidate(id),
   });
 
-  /** The panel's client page links: the page itself, and downloads through the API with a short token. */
+  /**
+   * The panel's client page links: the page itself, and downloads through the API with a short
+   * token, or back through the host's page (the WHMCS bridge streams them).
+   */
   const panelLinks =
-    (modulelink: string, clientId: number) =>
+    (modulelink: string, clientId: number, host: PageHost) =>
     (): WidgetLinks => {
-      const token = encodeURIComponent(signer.issue({ type: 'client', id: clientId }, { readOnly: true }).token);
       const page = (serviceId: number) => `${modulelink}&service=${serviceId}`;
+      const token = host.downloads === 'host' ? '' : encodeURIComponent(signer.issue({ type: 'client', id: clientId }, { readOnly: true }).token);
       return {
         service: page,
         form: page,
-        periodCsv: (sid, pid) => `${apiBase}/client/services/${sid}/periods/${pid}/days.csv?token=${token}`,
-        lineCsv: (id) => `${apiBase}/client/lines/${id}/days.csv?token=${token}`,
+        periodCsv: (sid, pid) => (host.downloads === 'host' ? `${modulelink}&download=period&service=${sid}&period=${pid}` : `${apiBase}/client/services/${sid}/periods/${pid}/days.csv?token=${token}`),
+        lineCsv: (id) => (host.downloads === 'host' ? `${modulelink}&download=line&line=${id}` : `${apiBase}/client/lines/${id}/days.csv?token=${token}`),
         morePeriods: (sid, cursor) => `${page(sid)}&periods=${encodeURIComponent(cursor)}`,
         periodChart: (sid, pid) => `${page(sid)}&period=${pid}#ou-days-${sid}`,
       };
@@ -141,6 +146,7 @@ export function createWeb(deps: WebDeps) {
     const shell = { pagetitle: w.title, breadcrumb: { [modulelink]: w.title }, templatefile: 'usage', requirelogin: true };
     const clientId = typeof vars.clientid === 'number' && vars.clientid > 0 ? vars.clientid : null;
     if (clientId === null) return { ...shell, vars: {} };
+    const host = pageHostOf(vars);
     const request = vars.request ?? GET;
     let flash = request.method === 'POST' ? await widget.post(clientId, request.body ?? {}, locale) : null;
     const idOf = (v: unknown) => {
@@ -151,7 +157,8 @@ export function createWeb(deps: WebDeps) {
       }
     };
     const periods = str(request.query.periods) || null;
-    const ask = (sid: number | null, before: string | null, periodId: number | null) => widget.view({ clientId, locale, serviceId: sid, periodsBefore: before, periodId, surface: 'panel', links: panelLinks(modulelink, clientId) });
+    const ask = (sid: number | null, before: string | null, periodId: number | null) =>
+      widget.view({ clientId, locale, serviceId: sid, periodsBefore: before, periodId, surface: `panel-${host.downloads}`, links: panelLinks(modulelink, clientId, host) });
     let view;
     try {
       view = await ask(idOf(request.query.service), periods, idOf(request.query.period));
@@ -161,32 +168,51 @@ export function createWeb(deps: WebDeps) {
       view = await ask(null, null, null);
       flash = { kind: 'error', text: w.notFound };
     }
-    return { ...shell, vars: { view: flash ? { ...view, flash } : view } };
+    return { ...shell, vars: { view: flash ? { ...view, flash } : view, ui: uiFor(host.assets, assets), csrf: host.csrf } };
   }
 
   /** output(): the admin tab, links relative to the panel's admin area. */
   async function adminOutput(vars: AddonVarsIn): Promise<string> {
     const adminId = typeof vars.adminid === 'number' && vars.adminid > 0 ? vars.adminid : null;
     if (adminId === null) throw new ModuleError('UNAUTHORIZED', 'the admin tab needs a logged-in admin');
-    return adminTab({ adminId, request: vars.request ?? GET, href: tabHref(vars.modulelink ?? 'addonmodules.php?module=overusage'), panel: o.panelLinks === undefined ? WHMCS_ADMIN_LINKS : o.panelLinks, csrf: null });
+    const host = pageHostOf(vars);
+    return adminTab({
+      adminId,
+      request: vars.request ?? GET,
+      href: tabHref(vars.modulelink ?? 'addonmodules.php?module=overusage'),
+      panel: o.panelLinks === undefined ? WHMCS_ADMIN_LINKS : o.panelLinks,
+      csrf: host.csrf,
+      ui: uiFor(host.assets, assets),
+      downloads: host.downloads,
+    });
+  }
+
+  /** A file of the admin tab or the client page, for a host that streams it (`download=<kind>` in the request's query). */
+  async function download(vars: AddonVarsIn): Promise<DownloadFile> {
+    const query = vars.request?.query ?? {};
+    if (typeof vars.adminid === 'number' && vars.adminid > 0) return downloads.forAdmin(query);
+    if (typeof vars.clientid === 'number' && vars.clientid > 0) return downloads.forClient(vars.clientid, query);
+    throw new ModuleError('UNAUTHORIZED', 'a download needs a logged-in admin or client');
   }
 
   /** The client home panel (ClientAreaHomepagePanels): null when the client has no metered service. */
-  async function homePanel(clientId: number, language: string | null | undefined) {
+  async function homePanel(clientId: number, language: string | null | undefined, hostVars: Record<string, unknown> = {}) {
+    const host = pageHostOf(hostVars);
     const locale = localeForClient(language);
     const s = await widget.summary(clientId, locale);
     if (!s) return null;
     const modulelink = 'index.php?m=overusage';
     const bodyHtml = await ejs.renderFile(
       path.join(CLIENT_VIEWS, 'home-panel.ejs'),
-      { assets, lang: textLanguage(locale), rows: s.rows.map((r) => ({ ...r, href: `${modulelink}&service=${r.id}` })), underDispute: s.underDispute, disputable: s.disputable },
+      { ui: uiFor(host.assets, assets), lang: textLanguage(locale), rows: s.rows.map((r) => ({ ...r, href: `${modulelink}&service=${r.id}` })), underDispute: s.underDispute, disputable: s.disputable },
       { cache: true },
     );
     return { label: s.w.title, bodyHtml, btnLink: modulelink, btnText: s.w.homeDetails, badge: s.underDispute ? '!' : '' };
   }
 
   /** The block on a service's page (ClientAreaProductDetailsOutput); empty when it is not metered. */
-  async function productDetails(serviceId: number, clientId: number, language: string | null | undefined): Promise<string> {
+  async function productDetails(serviceId: number, clientId: number, language: string | null | undefined, hostVars: Record<string, unknown> = {}): Promise<string> {
+    const host = pageHostOf(hostVars);
     const locale = localeForClient(language);
     let usage;
     try {
@@ -197,9 +223,9 @@ export function createWeb(deps: WebDeps) {
     }
     const modulelink = 'index.php?m=overusage';
     const labels = await widget.labels(clientId);
-    const s = presentService(usage, labels.get(serviceId) ?? `#${serviceId}`, null, [], { locale, now: deps.clock.now(), links: panelLinks(modulelink, clientId)() });
+    const s = presentService(usage, labels.get(serviceId) ?? `#${serviceId}`, null, [], { locale, now: deps.clock.now(), links: panelLinks(modulelink, clientId, host)() });
     const view = { lang: textLanguage(locale), w: wordsFor(textLanguage(locale)) };
-    return ejs.renderFile(path.join(CLIENT_VIEWS, 'product-details.ejs'), { view, s, assets, href: `${modulelink}&service=${serviceId}` }, { cache: true });
+    return ejs.renderFile(path.join(CLIENT_VIEWS, 'product-details.ejs'), { view, s, ui: uiFor(host.assets, assets), href: `${modulelink}&service=${serviceId}` }, { cache: true });
   }
 
   /** The client's panel language, for hooks that are given only ids. */
@@ -243,6 +269,7 @@ export function createWeb(deps: WebDeps) {
     widget,
     clientArea,
     adminOutput,
+    download,
     homePanel,
     productDetails,
     languageOf,

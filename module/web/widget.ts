@@ -26,7 +26,6 @@ export interface WidgetDeps {
   clock: Clock;
   limiter: DisputeLimiter;
   log: Logger;
-  assets: string;
   /** the threshold notice and the action at the limit of a service's open period, when the module sends notices */
   banner?: (serviceId: number) => Promise<UsageBanner | null>;
   /** how long a built page is served as it was (ms); 0 turns the cache off */
@@ -84,7 +83,7 @@ export function createWidget(deps: WidgetDeps) {
 
   async function build(req: WidgetRequest): Promise<WidgetView> {
     const services = await deps.reads.clientServices(req.clientId);
-    const base = { locale: req.locale, now: deps.clock.now(), services, links: req.links(), assets: deps.assets, lines: [] as never[] };
+    const base = { locale: req.locale, now: deps.clock.now(), services, links: req.links(), lines: [] as never[] };
     if (services.length === 0) return presentWidget({ ...base, labels: new Map(), usage: null, periods: null });
     const wanted = req.serviceId ?? services[0]!.serviceId;
     if (!services.some((s) => s.serviceId === wanted)) throw new ModuleError('NOT_FOUND', `service ${wanted} is not one of yours`);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ModuleError } from '../../module/domain/errors.js';
 import express from 'express';
 import request from 'supertest';
 import type { Knex } from 'knex';
@@ -49,6 +50,7 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
     upgrade: () => undefined,
     output: (vars) => (outputs.push(vars), `<p>admin ${String(vars.adminid)}</p>`),
     clientarea: () => ({ pagetitle: 'x', breadcrumb: {}, templatefile: 'missing' }),
+    download: (vars) => ({ filename: 'f.csv', contentType: 'text/csv; charset=utf-8', body: `for ${String(vars.adminid ?? vars.clientid)}` }),
   };
 
   before(async () => {
@@ -154,6 +156,31 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
       expect(res.status, String(identity)).to.equal(401);
       expect(res.body.code).to.equal('bad_identity');
     }
+  });
+
+  it("hands WHMCS's word on itself (its form token, where it serves the assets, downloads through its page) to the admin tab", async () => {
+    const token = mintIdentityToken(SECRET, { sub: 'admin', id: 7 }, Date.now());
+    const host = { csrf: { name: 'token', value: 'a'.repeat(40) }, assets: { base: '../modules/addons/overusage/assets', version: '0.1.0' }, downloads: 'host' };
+    const res = await post('output', { identity: token, request: { method: 'GET', query: {}, body: {} }, ...host }).req;
+    expect(res.status).to.equal(200);
+    expect(outputs.at(-1)).to.deep.include({ adminid: 7, ...host });
+  });
+
+  it('download: the file for the admin or the client the token names, and a missing line said in words', async () => {
+    const now = Date.now();
+    for (const [sub, id] of [['admin', 7], ['client', 12]] as const) {
+      const res = await post('download', { identity: mintIdentityToken(SECRET, { sub, id }, now), request: { method: 'GET', query: { download: 'line', line: '1', clientid: '999' }, body: {} } }).req;
+      expect(res.status).to.equal(200);
+      expect(res.body).to.deep.equal({ status: 'done', answer: { filename: 'f.csv', contentType: 'text/csv; charset=utf-8', body: `for ${id}` } });
+    }
+    const refused = await post('download', { identity: 'nope', request: {} }).req;
+    expect(refused.status).to.equal(401);
+    expect(refused.body.code).to.equal('bad_identity');
+    addon.download = () => {
+      throw new ModuleError('NOT_FOUND', 'line 5 does not exist');
+    };
+    const missing = await post('download', { identity: mintIdentityToken(SECRET, { sub: 'client', id: 12 }, now), request: { method: 'GET', query: { download: 'line', line: '5' }, body: {} } }).req;
+    expect(missing.body).to.deep.equal({ status: 'done', answer: { error: 'line 5 does not exist' } });
   });
 
   it('relays lifecycle calls to the addon definition', async () => {

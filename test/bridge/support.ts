@@ -155,7 +155,7 @@ export interface BridgeWorld {
   /** handlers added to the module's own (tests of return semantics for hooks the module does not handle yet) */
   extraHooks: HookDefinition[];
   /** what the module's addon functions were called with, through the bridge */
-  addonCalls: Array<{ fn: 'activate' | 'deactivate' | 'upgrade' | 'output' | 'clientarea'; vars: Record<string, unknown>; result?: unknown }>;
+  addonCalls: Array<{ fn: 'activate' | 'deactivate' | 'upgrade' | 'output' | 'clientarea' | 'download'; vars: Record<string, unknown>; result?: unknown }>;
   settings: Record<string, string>;
   runs: HarnessOutput[];
   php(input: HarnessInput): Promise<HarnessOutput>;
@@ -228,6 +228,11 @@ export async function buildBridgeWorld(db: { knex: Knex; url: string }, opts: { 
       const call: BridgeWorld['addonCalls'][number] = { fn: 'clientarea', vars: v };
       addonCalls.push(call);
       return (call.result = await a.clientarea(v));
+    },
+    download: async (v: Record<string, unknown>) => {
+      const call: BridgeWorld['addonCalls'][number] = { fn: 'download', vars: v };
+      addonCalls.push(call);
+      return (call.result = await a.download(v));
     },
   };
   const app = express();

@@ -520,6 +520,8 @@ describeEachEngine('the web JSON API', ({ db }) => {
     it('serves the stylesheet and the script from its own origin', async () => {
       const css = await call('GET', '/assets/overusage.css');
       expect(css.headers['content-type']).to.match(/text\/css/);
+      const pageCss = await call('GET', '/assets/overusage-page.css');
+      expect(pageCss.text).to.include('.ou-card {');
       const js = await call('GET', '/assets/overusage.js');
       expect(js.headers['content-type']).to.match(/javascript/);
       expect((await request(s.app).get(`${BASE}/assets/other.js`)).status).to.equal(404);

@@ -138,7 +138,7 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     const t = textOf(after.text);
     expect(t).to.include("On 5 June 2013 we told you this period's traffic had reached 100 % of the allowance.");
     expect(t).to.include('The allowance is used up: the speed of this VPS is limited until the next period starts.');
-    expect(after.text).to.include('class="ou-notice ou-notice-warn" role="alert"');
+    expect(after.text).to.include('class="ou-notice ou-notice-warn alert alert-danger" role="alert"');
   });
 
   it('says why a line can no longer be disputed once the window has closed, naming the deadline', async () => {

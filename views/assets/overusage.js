@@ -9,7 +9,8 @@
 
   // The admin's resolve form: show the adjusted amount while it is typed (the JSON API's preview).
   var root = document.getElementById('overusage-admin');
-  if (!root || !window.fetch) return;
+  // inside a host (WHMCS) the page has no API to ask: the form's preview button does it instead
+  if (!root || !window.fetch || !root.getAttribute('data-api')) return;
   var api = root.getAttribute('data-api');
   var token = root.getAttribute('data-token');
   Array.prototype.forEach.call(root.querySelectorAll('form.ou-resolve'), function (form) {

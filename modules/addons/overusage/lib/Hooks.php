@@ -90,10 +90,20 @@ final class Hooks
                     }
                 }
             }
-            return ['items' => $items, 'clientid' => (int) ($_SESSION['uid'] ?? 0) ?: null];
+            return ['items' => $items, 'clientid' => (int) ($_SESSION['uid'] ?? 0) ?: null, 'language' => (string) ($_SESSION['Language'] ?? ''), 'host' => self::host()];
         }
         $plain = PlainData::of($vars, true);
-        return is_array($plain) ? $plain : [];
+        $plain = is_array($plain) ? $plain : [];
+        if ((self::STYLE[$hook] ?? '') === 'html') {
+            $plain['host'] = self::host();
+        }
+        return $plain;
+    }
+
+    /** For HTML the client sees inside WHMCS: our stylesheet from this folder, downloads through the client page. */
+    private static function host(): array
+    {
+        return ['assets' => ['base' => 'modules/addons/overusage/assets', 'version' => Version::NUMBER], 'downloads' => 'host'];
     }
 
     private function toWhmcs(string $hook, mixed $answer, mixed $vars): mixed

@@ -134,6 +134,10 @@ final class Pages
         $who = $payload['audience'] === 'admin' ? 'admin' : 'client';
         try {
             $answer = $this->relay->converse('download', $payload, $this->relay->settings->timeout * 3, self::secretsOf($payload));
+            if (is_array($answer) && is_string($answer['error'] ?? null)) {
+                // not there, or not this person's: the service says so in words
+                return self::alert('warning', ucfirst($answer['error']) . '.');
+            }
             $name = is_array($answer) ? (string) ($answer['filename'] ?? '') : '';
             $type = is_array($answer) ? (string) ($answer['contentType'] ?? '') : '';
             $body = is_array($answer) && is_string($answer['body'] ?? null) ? $answer['body'] : null;
