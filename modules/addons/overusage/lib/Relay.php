@@ -62,7 +62,8 @@ final class Relay
             }
             $conversation = (string) ($answer['conversation'] ?? '');
             $results = $status === 'commands' ? $this->applyAll(is_array($answer['commands'] ?? null) ? $answer['commands'] : []) : [];
-            $answer = $this->http->post('results', ['conversation' => $conversation, 'results' => $results], $this->timeoutBefore($deadline));
+            // the rest of the conversation carries the same secrets (a page with WHMCS's form token in it)
+            $answer = $this->http->post('results', ['conversation' => $conversation, 'results' => $results], $this->timeoutBefore($deadline), $secrets);
             // a signed answer means the service has recorded the results
             $this->store->markReported(array_values(array_filter(array_map(static fn (array $r): string => (string) $r['key'], $results), static fn (string $k): bool => !str_starts_with($k, 'r-'))));
         }
