@@ -144,6 +144,8 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
     const page = watch(await ctx.newPage());
     await login(page, 'client', w.story.clientId, '/index.php?m=overusage');
     expect(await page.locator('h1').innerText()).to.equal('Bandwidth usage');
+    // the service's name from WHMCS (GetClientsProducts through the bridge's localAPI, nested 8 deep)
+    expect(await page.locator('.ou-now h2').innerText()).to.equal('vps1.example.net (VPS 5 TB)');
     // our stylesheet from the addon's folder: June so far (150 GB of 5 TB, 3 %) fills the meter in our green
     expect(await style(page, '.ou-meter-fill', 'fill')).to.equal('rgb(46, 139, 87)');
     // WHMCS's Bootstrap 4 styles the rest: a card's border and radius, the primary button's blue

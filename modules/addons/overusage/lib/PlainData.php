@@ -11,12 +11,13 @@ final class PlainData
     private const SECRET_KEY = '/pass(word)?$|password|secret|accesshash|apikey|api_key|token/i';
 
     /**
-     * Scalars, arrays, objects through toArray() (WHMCS's models); nothing deeper than 6 levels, at
-     * most 1000 entries a level. With $dropSecrets, keys that hold secrets are left out.
+     * Scalars, arrays, objects through toArray() (WHMCS's models); nothing deeper than 12 levels (a
+     * localAPI answer nests 8 deep: products.product[].customfields.customfield[].id), at most 1000
+     * entries a level. With $dropSecrets, keys that hold secrets are left out.
      */
     public static function of(mixed $v, bool $dropSecrets = false, int $depth = 0): mixed
     {
-        if ($depth > 6) {
+        if ($depth > 12) {
             return null;
         }
         if ($v === null || is_scalar($v)) {
