@@ -84,6 +84,8 @@ interface DemoClient {
   traffic: { byDate: Record<string, bigint>; perDay: bigint };
   /** the client pays invoices this many days after they are issued; null: never (the open dispute) */
   paysAfterDays: number | null;
+  /** an admin reset the counter by hand on the master at these local times (a drop to decide) */
+  manualResets?: string[];
 }
 
 const CLIENTS: DemoClient[] = [
@@ -102,7 +104,7 @@ const CLIENTS: DemoClient[] = [
     traffic: { byDate: { ...monthEndingAt(2013, 5, 6n * TB, 144n * GB) }, perDay: 150n * GB },
     paysAfterDays: 3,
   },
-  { first: 'Anna', last: 'Smith', email: 'anna@example.net', language: 'english', product: 'VPS 2 TB', vserver: 102, master: 'v1', amount: '24.95', regdate: '2012-12-15', nextduedate: '2013-03-15', story: 'well below her allowance (about 40 %)', traffic: { byDate: {}, perDay: 27n * GB }, paysAfterDays: 1 },
+  { first: 'Anna', last: 'Smith', email: 'anna@example.net', language: 'english', product: 'VPS 2 TB', vserver: 102, master: 'v1', amount: '24.95', regdate: '2012-12-15', nextduedate: '2013-03-15', story: 'well below her allowance (about 40 %); her counter was reset by hand on 15 May, a drop for the admin to decide', traffic: { byDate: {}, perDay: 27n * GB }, paysAfterDays: 1, manualResets: ['2013-05-15T14:00'] },
   { first: 'Bert', last: 'De Smet', email: 'bert@example.be', language: 'dutch', product: 'VPS 1 TB', vserver: 103, master: 'v1', amount: '14.95', regdate: '2013-01-20', nextduedate: '2013-03-20', story: 'close to his allowance every month (about 92 %)', traffic: { byDate: {}, perDay: 30n * GB }, paysAfterDays: 5 },
   { first: 'Chris', last: 'Jones', email: 'chris@example.net', language: 'english', product: 'VPS 500 GB', vserver: 104, master: 'v1', amount: '9.95', regdate: '2012-10-05', nextduedate: '2013-03-05', story: 'over his allowance three months in a row: an upgrade is suggested', traffic: { byDate: {}, perDay: 21n * GB }, paysAfterDays: 2 },
   { first: 'Dana', last: 'Peeters', email: 'dana@example.be', language: 'dutch', product: 'VPS 1 TiB (SolusVM 2)', vserver: 201, master: 'v2', amount: '19.95', regdate: '2013-02-12', nextduedate: '2013-03-12', story: 'on SolusVM 2, a little over in May', traffic: { byDate: { ...monthEndingAt(2013, 5, 1100n * GiB, 40n * GiB) }, perDay: 30n * GiB }, paysAfterDays: 4 },
@@ -139,6 +141,7 @@ export async function startDemoData(config: AppConfig, log: Logger, opts: { data
       createdAt: `${c.regdate}T10:00:00Z`,
       profile: { kind: 'days', byDate: c.traffic.byDate, defaultBytesPerDay: c.traffic.perDay },
     });
+    for (const at of c.manualResets ?? []) masters[c.master].resetCounter(c.vserver, DateTime.fromISO(at, { zone: DEMO_ZONE }).toMillis());
   }
   await masters.v1.listen();
   await masters.v2.listen();

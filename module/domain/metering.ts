@@ -2,7 +2,7 @@ import type { DateTime } from 'luxon';
 import { addDays, daysBetween, type IsoDate, localDate, maxDate, minDate } from './calendar.js';
 import { type CalendarPeriod, periodOf, periodsCovering, type ServiceCalendar } from './billing-calendar.js';
 import { ModuleError } from './errors.js';
-import { boundaryBetween } from './reset-policy.js';
+import { boundaryBetween, lastBoundaryAtOrBefore } from './reset-policy.js';
 
 /**
  * Deriving traffic from a cumulative counter. SolusVM only tells us "used since the last reset",
@@ -159,7 +159,10 @@ export function meterStep(state: MeterState, sample: GoodSample, cal: ServiceCal
   const zone = cal.counter.zone;
   const last = state.last;
   if (!last || !state.period) {
-    const period = state.period ?? periodOf(cal.calendar, sample.sampleDate);
+    // A read just after a reset at midnight closes the day before, but its counter is already the
+    // new period's: the period is the one the counter's last reset opened.
+    const reset = cal.counter.policy === 'never' ? null : lastBoundaryAtOrBefore(cal.counter, sample.sampledAt);
+    const period = state.period ?? periodOf(cal.calendar, reset ? maxDate(sample.sampleDate, localDate(reset, zone)) : sample.sampleDate);
     const periods = periodsCovering(cal.calendar, period, sample.sampleDate);
     const current = periods[periods.length - 1]!;
     // A counter that never resets holds everything since the VPS was made: the first read is

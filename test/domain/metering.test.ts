@@ -28,6 +28,19 @@ describe('meterStep', () => {
     expect(step.state).to.deep.include({ period: may, resetDueOn: null });
   });
 
+  it('puts a first read taken just after the reset at midnight into the new period, not the day it closes', () => {
+    // 09:00 on 1 March closes 28 February, but SolusVM reset the counter at 00:00 on 1 March
+    const s = sample('2013-03-01T09:00:00+01:00', 10n * GB);
+    expect(s.sampleDate).to.equal('2013-02-28');
+    const step = meterStep({ last: null, period: null, resetDueOn: null }, s, monthly);
+    expect(step.periods).to.deep.equal([{ start: '2013-03-01', end: '2013-03-31' }]);
+    expect(step.parts).to.deep.equal([{ period: { start: '2013-03-01', end: '2013-03-31' }, kind: 'before_metering', bytes: 10n * GB, fromDate: '2013-03-01', toDate: '2013-03-01', estimated: false, candidateBytes: null }]);
+    expect(step.closes).to.deep.equal([]);
+    // the evening read goes on in March
+    const next = meterStep(step.state, sample('2013-03-01T23:50:00+01:00', 25n * GB), monthly);
+    expect(next.parts).to.deep.equal([{ period: { start: '2013-03-01', end: '2013-03-31' }, kind: 'daily', bytes: 15n * GB, fromDate: '2013-03-01', toDate: '2013-03-01', estimated: false, candidateBytes: null }]);
+  });
+
   it('books nothing on the first read of a counter that never resets: it holds the VPS\'s whole life', () => {
     const s = sample('2013-05-10T23:50:00+02:00', 40n * TB);
     const step = meterStep({ last: null, period: null, resetDueOn: null }, s, never);

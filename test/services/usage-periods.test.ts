@@ -65,10 +65,12 @@ async function sampleDays(s: Story2, month: string, from: number, to: number, co
   }
 }
 
-/** November as the story tells it: the first half, the reset after the 14th's read, the second half. */
-async function november(s: Story2, upTo = 30): Promise<void> {
-  await sampleDays(s, '2013-11', 1, Math.min(14, upTo), (d) => (A * BigInt(d)) / 14n);
-  if (upTo >= 15) await sampleDays(s, '2013-11', 15, upTo, (d) => B + ((C - B) * BigInt(d - 15)) / 15n);
+/** The counter at 23:50 on day `d` of November: the first half, the reset after the 14th's read, the second half. */
+const novemberCounter = (d: number) => (d <= 14 ? (A * BigInt(d)) / 14n : B + ((C - B) * BigInt(d - 15)) / 15n);
+
+/** November as the story tells it, read every evening up to day `upTo`. */
+async function november(s: Story2, upTo = 30, from = 1): Promise<void> {
+  await sampleDays(s, '2013-11', from, upTo, novemberCounter);
 }
 
 async function novemberPeriod(knex: Knex, serviceId: number) {
@@ -108,7 +110,7 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     expect(again).to.deep.include({ code: 'CONFLICT' });
     expect(again!.message).to.match(/already decided/);
 
-    await november(s, 30);
+    await november(s, 30, 21);
     s.f.clock.set('2013-12-01T08:00:00Z');
     await s.mod.rating.rateClosedPeriods();
     const charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
@@ -282,5 +284,19 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('tells the client at 100 % of the whole month\'s allowance across a manual reset, when the month really reaches it', async () => {
+    // Undecided, the month so far is A + (C − B) × (d − 15) / 15 from the 15th on; it reaches
+    // 2 TiB (2 199 023 255 552) when (C − B) × (d − 15) / 15 ≥ 769 658 139 443, i.e. d − 15 ≥ 8.73:
+    // on the read of 24 November, not before, and never against a shrunken half-month allowance.
+    const keys = async () => (await knex('mod_overusage_notices').where({ service_id: s.story.serviceId, kind: 'threshold' }).orderBy('id')).map((n) => String(n.notice_key).split(':')[2]);
+    for (let d = 1; d <= 24; d++) {
+      await november(s, d, d);
+      await s.mod.watchUsage({ collected: true });
+      if (d === 14) expect(await keys(), 'by 14 November').to.deep.equal([]); // 1.3 TiB: 65 %
+      if (d === 23) expect(await keys(), 'by 23 November').to.deep.equal(['80', '90']);
+    }
+    expect(await keys(), 'by 24 November').to.deep.equal(['80', '90', '100']);
   });
 });

@@ -147,4 +147,36 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
       expect(fs.statSync(path.join(SHOTS, f)).size, f).to.be.greaterThan(5000);
     }
   });
+
+  it("lets an admin decide a counter drop, and shows the client in words what happened to his counter", async () => {
+    // Anna's counter was reset by hand on the master at 14:00 on 15 May: a drop no program can read
+    await ctx!.clearCookies();
+    const page = watch(await ctx!.newPage());
+    page.on('dialog', (d) => void d.accept());
+    await loginAs(page, `${demo!.url}/admin/login.php`, 'admin', 'demo-admin');
+    await page.goto(`${demo!.url}/admin/addonmodules.php?module=overusage`);
+    expect(await page.locator('[data-waiting-anomalies]').innerText()).to.match(/^1\s+counter drops to decide/);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Anomalies', exact: true }).click()]);
+    const row = page.locator('tr[data-kind="mid period drop"][data-status="open"]');
+    expect(await row.count()).to.equal(1);
+    expect(await row.innerText()).to.match(/counter dropped from [\d.]+ GB to [\d.]+ GB \(read 2013-05-15\): a manual reset or a correction, not booked until decided/);
+    await page.screenshot({ path: path.join(SHOTS, 'tab-anomalies.png'), fullPage: true });
+    await row.locator('input[name=decision][value=reset]').check();
+    await row.locator('input[name=reason]').fill('the master log shows a reset by hand at 14:00');
+    await Promise.all([page.waitForNavigation(), row.getByRole('button', { name: 'Decide' }).click()]);
+    expect(await page.locator('.ou-flash-success').innerText()).to.match(/^Anomaly \d+: a reset\. /);
+    expect(await page.locator('tr[data-kind="mid period drop"][data-status="open"]').count()).to.equal(0);
+    await page.close();
+
+    // Pieter is still logged in from the first test: Anna logs in afresh
+    await ctx!.clearCookies();
+    const client = watch(await ctx!.newPage());
+    await loginAs(client, `${demo!.url}/login.php`, 'anna@example.net', 'demo');
+    await client.goto(`${demo!.url}/index.php?m=overusage`);
+    const notes = client.locator('tr.ou-period-notes');
+    expect(await notes.innerText()).to.include('The counter was reset on 15 May 2013; traffic between 23:50 on 14 May 2013 and the reset was not measured and is not billed.');
+    await client.screenshot({ path: path.join(SHOTS, 'widget-counter-note.png'), fullPage: true });
+    await client.close();
+    expect(problems, 'errors in the pages').to.deep.equal([]);
+  });
 });
