@@ -104,7 +104,7 @@ export function createModule(deps: ModuleDeps) {
     ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks, audit: auditLog, log, describe: describeLineForClient })
     : undefined;
   const evidence = createEvidenceService({ knex: deps.knex });
-  const rateSamples = createRateSampleService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
+  const rateSamples = createRateSampleService({ knex: deps.knex, clock: deps.clock, audit: auditLog, rating });
   const disputes = deps.panel ? createDisputeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, audit: auditLog, log, locks }) : undefined;
   const sync = deps.panel ? createPanelSyncService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, masters, links, log }) : undefined;
   const everyTick = async () => {

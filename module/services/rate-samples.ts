@@ -5,6 +5,8 @@ import { sqlInstant, toBig, toInstant } from '../adapters/rows.js';
 import { chunks } from '../adapters/sql-helpers.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { Clock } from '../domain/clock.js';
+import { addDays } from '../domain/calendar.js';
+import type { RatingService } from './rating.js';
 
 /**
  * Five-minute rates for the 95th-percentile model. SolusVM has no such series, so they come from
@@ -19,6 +21,8 @@ export interface RateImportResult {
   read: number;
   inserted: number;
   unchanged: number;
+  /** closed periods the new rates fell in, rated again (a charge not invoiced replaced, an invoiced one corrected) */
+  rerated: number;
 }
 
 export interface RateSampleService {
@@ -48,7 +52,7 @@ export function parseRateCsv(csv: string): Array<{ at: DateTime; bps: bigint }> 
   return out;
 }
 
-export function createRateSampleService(deps: { knex: Knex; clock: Clock; audit: AuditLog }): RateSampleService {
+export function createRateSampleService(deps: { knex: Knex; clock: Clock; audit: AuditLog; rating?: Pick<RatingService, 'reratePeriod'> }): RateSampleService {
   const { knex } = deps;
   return {
     async importCsv(serviceId, csv, actor) {
@@ -60,7 +64,7 @@ export function createRateSampleService(deps: { knex: Knex; clock: Clock; audit:
         seen.set(k, r.bps);
       }
       if (!(await knex('mod_overusage_services').where({ service_id: serviceId }).first('service_id'))) throw invalidInput(`service ${serviceId} is not metered`);
-      return knex.transaction(async (trx) => {
+      const result = await knex.transaction(async (trx) => {
         let unchanged = 0;
         const fresh: Array<{ service_id: number; slot_at: string; bps: string }> = [];
         for (const part of chunks([...seen], 500)) {
@@ -75,8 +79,21 @@ export function createRateSampleService(deps: { knex: Knex; clock: Clock; audit:
         }
         for (const part of chunks(fresh, 500)) await trx(TABLE).insert(part);
         await deps.audit.record(trx, { actor, action: 'rates.imported', entityType: 'service', entityId: serviceId, details: { read: rows.length, inserted: fresh.length, unchanged } }, deps.clock.now());
-        return { read: rows.length, inserted: fresh.length, unchanged };
+        return { read: rows.length, inserted: fresh.length, unchanged, rerated: 0, slots: fresh.map((f) => f.slot_at).sort() };
       });
+      // Rates that arrive after a period was rated change its 95th percentile: it is rated again.
+      const { slots, ...out } = result;
+      if (deps.rating && slots.length) {
+        const from = addDays(slots[0]!.slice(0, 10), -1);
+        const to = addDays(slots[slots.length - 1]!.slice(0, 10), 1);
+        const periods = await knex('mod_overusage_periods').where({ service_id: serviceId, status: 'closed' }).andWhere('end_date', '>=', from).andWhere('start_date', '<=', to).select('id');
+        for (const p of periods) {
+          if (!(await knex('mod_overusage_charges').where({ period_id: p.id }).first('id'))) continue;
+          const r = await deps.rating.reratePeriod(Number(p.id), { actor, because: 'rates.imported' });
+          if (r.kind !== 'not_rated' && r.kind !== 'skipped') out.rerated++;
+        }
+      }
+      return out;
     },
     async between(serviceId, from, to) {
       const rows = await knex(TABLE).where({ service_id: serviceId }).andWhere('slot_at', '>=', sqlInstant(from)).andWhere('slot_at', '<', sqlInstant(to)).select('bps');

@@ -30,12 +30,33 @@ describeEachEngine('the 95th percentile on imported five-minute rates', ({ db })
 
   it('bills the highest rate left after dropping the top 5 %, above the commit', async () => {
     const r = await s.mod.rateSamples.importCsv(s.story.serviceId, mayCsv(12, 100), CLI);
-    expect(r).to.deep.equal({ read: 8928, inserted: 8928, unchanged: 0 });
+    expect(r).to.deep.equal({ read: 8928, inserted: 8928, unchanged: 0, rerated: 0 });
     await s.mod.rating.rateClosedPeriods({ serviceIds: [s.story.serviceId] });
     const charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
     // 12 Mbit/s at the 95th percentile, 10 committed: 2 Mbit/s × €4.00
     expect(String(charge.amount_minor)).to.equal('800');
     expect(JSON.parse(charge.explanation).rated).to.include({ model: 'p95', measuredBps: '12000000', quantity: '2.000000' });
+  });
+
+  it('rates a period again when rates arrive after it was rated', async () => {
+    // 1–30 May first: 8640 slots, 446 of them bursts at 100 Mbit/s (5 % of the whole month's
+    // 8928), the rest at 12. The 95th percentile drops the top 432 (5 % of 8640): 14 bursts are
+    // left, so it bills 100 Mbit/s: (100 − 10) × €4.00 = €360.00.
+    const all = mayCsv(12, 100).split('\n').slice(1);
+    const lastDay = all.filter((l) => l >= '2013-05-30T22:00:00');
+    const before = all.filter((l) => !lastDay.includes(l));
+    expect(lastDay).to.have.length(288);
+    await s.mod.rateSamples.importCsv(s.story.serviceId, before.join('\n'), CLI);
+    await s.mod.rating.rateClosedPeriods({ serviceIds: [s.story.serviceId] });
+    expect(String((await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first()).amount_minor)).to.equal('36000');
+    // 31 May arrives late at 50 Mbit/s: 8928 slots, the top 446 (all the bursts) dropped, so the
+    // 95th percentile is 50 Mbit/s: (50 − 10) × €4.00 = €160.00, replacing €360.00.
+    const late = lastDay.map((l) => `${l.split(',')[0]},${50 * MBPS}`);
+    const r = await s.mod.rateSamples.importCsv(s.story.serviceId, late.join('\n'), CLI);
+    expect(r).to.deep.equal({ read: 288, inserted: 288, unchanged: 0, rerated: 1 });
+    const charges = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId });
+    expect(charges.map((c) => String(c.amount_minor))).to.deep.equal(['16000']);
+    expect(JSON.parse((await knex('mod_overusage_audit').where({ action: 'charge.rerated' }).first()).details)).to.deep.include({ because: 'rates.imported' });
   });
 
   it('leaves the period unrated, saying why, until the rates are there', async () => {
