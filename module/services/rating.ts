@@ -147,15 +147,7 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
             const profile = profileFor!(toNum(r.product_id), toNum(r.service_id), toNum(r.client_id));
             const master = masters.get(toNum(r.master_id));
             if (profile?.model !== 'p95' || !master) return;
-            const zone = String(master.time_zone);
-            const regdate = toDateOrNull(r.regdate);
-            const from = regdate ? maxDate(toDate(r.start_date), regdate) : toDate(r.start_date);
-            const rates = await knex('mod_overusage_rate_samples')
-              .where({ service_id: toNum(r.service_id) })
-              .andWhere('slot_at', '>=', sqlInstant(startOfDay(from, zone)))
-              .andWhere('slot_at', '<', sqlInstant(startOfDay(addDays(toDate(r.end_date), 1), zone)))
-              .select('bps');
-            r.five_minute_bps = rates.map((x) => toBig(x.bps));
+            r.five_minute_bps = await fiveMinuteRates(knex, r, String(master.time_zone));
           }),
         );
         return { rows, sums, lastId, full };
@@ -282,6 +274,18 @@ function chargeRow(r: Record<string, unknown>, k: ChargeKey, rated: RatedCharge 
   };
 }
 
+/** A period's five-minute rates, from the day the service had it (the 95th-percentile model; SolusVM keeps none). */
+async function fiveMinuteRates(knex: Knex, r: Record<string, unknown>, zone: string): Promise<bigint[]> {
+  const regdate = toDateOrNull(r.regdate);
+  const from = regdate ? maxDate(toDate(r.start_date), regdate) : toDate(r.start_date);
+  const rates = await knex('mod_overusage_rate_samples')
+    .where({ service_id: toNum(r.service_id) })
+    .andWhere('slot_at', '>=', sqlInstant(startOfDay(from, zone)))
+    .andWhere('slot_at', '<', sqlInstant(startOfDay(addDays(toDate(r.end_date), 1), zone)))
+    .select('bps');
+  return rates.map((x) => toBig(x.bps));
+}
+
 interface MasterRule {
   reset_policy: unknown;
   time_zone: unknown;
@@ -375,17 +379,7 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
   const used = toBig(r.used_bytes);
   const sum = agg?.total === null || agg?.total === undefined ? 0n : toBig(String(agg.total).replace(/\.0+$/, ''));
   if (sum !== used) return { kind: 'skipped', reason: `its daily figures sum to ${sum} bytes, not the ${used} bytes counted; not rated` };
-  if (profile?.model === 'p95') {
-    const regdate = toDateOrNull(r.regdate);
-    const from = regdate ? maxDate(toDate(r.start_date), regdate) : toDate(r.start_date);
-    const zone = String(master.time_zone);
-    const rates = await knex('mod_overusage_rate_samples')
-      .where({ service_id: toNum(r.service_id) })
-      .andWhere('slot_at', '>=', sqlInstant(startOfDay(from, zone)))
-      .andWhere('slot_at', '<', sqlInstant(startOfDay(addDays(toDate(r.end_date), 1), zone)))
-      .select('bps');
-    r.five_minute_bps = rates.map((x) => toBig(x.bps));
-  }
+  if (profile?.model === 'p95') r.five_minute_bps = await fiveMinuteRates(knex, r, String(master.time_zone));
   const memo: RatingMemo = { shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() };
   const now = deps.clock.now();
   const key: ChargeKey = { periodId, serviceId: toNum(r.service_id), clientId: toNum(r.client_id), productId: toNum(r.product_id), used, now: sqlInstant(now) };
