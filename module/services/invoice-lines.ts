@@ -10,6 +10,7 @@ import type { AuditLog } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi, PanelInvoice } from '../adapters/panel-api.js';
 import { sqlInstant, toBig, toBool, toNum } from '../adapters/rows.js';
+import { engineOf } from '../adapters/database.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
 import type { RatingService } from './rating.js';
 
@@ -138,38 +139,37 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
   async function writePendingLine(c: Record<string, unknown>, profile: BillingProfile, language: string, invoiceId: number, invoiceDate: IsoDate): Promise<void> {
     const deadline = reclamationDeadline(invoiceDate, profile.window, deps.zone);
     const refCode = newRef();
-    await knex.transaction(async (trx) => {
-      // Read again under a lock: a period rated again meanwhile (an admin's decision) has replaced
-      // or voided the charge, and the line must bill what the charge says now, or nothing.
-      const fresh = await trx(CHARGES).where({ id: c.id }).forUpdate().first();
-      if (!fresh || fresh.status !== 'unbilled') return;
-      const explained = JSON.parse(String(fresh.explanation)) as { rated: Record<string, unknown>; correction?: { billedMinor: string } };
-      const rated = ratedChargeFromJson(explained.rated);
-      const correction = explained.correction ? { billedMinor: BigInt(explained.correction.billedMinor) } : null;
-      const { text, locale } = deps.describe({ rated, periodStart: String(fresh.period_start), periodEnd: String(fresh.period_end), deadlineLastDay: deadline.lastDay, refCode, correction }, language);
-      await trx(LINES)
-      .insert({
-        charge_id: toNum(c.id),
-        service_id: toNum(c.service_id),
-        client_id: toNum(c.client_id),
-        invoice_id: invoiceId,
-        ref_code: refCode,
-        status: 'pending',
-        amount_minor: String(fresh.amount_minor),
-        currency: String(fresh.currency),
-        description: text,
-        locale,
-        invoice_date: invoiceDate,
-        window_days: profile.window.days,
-        window_counting: profile.window.counting,
-        window_holidays: profile.window.holidays,
-        deadline_last_day: deadline.lastDay,
-        deadline_closes_at: sqlInstant(deadline.closesAt),
-        created_at: sqlInstant(deps.clock.now()),
-      })
-      .onConflict('charge_id')
-      .ignore();
-    });
+    const explained = JSON.parse(String(c.explanation)) as { rated: Record<string, unknown>; correction?: { billedMinor: string } };
+    const rated = ratedChargeFromJson(explained.rated);
+    const correction = explained.correction ? { billedMinor: BigInt(explained.correction.billedMinor) } : null;
+    const { text, locale } = deps.describe({ rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode, correction }, language);
+    const line: Record<string, unknown> = {
+      charge_id: toNum(c.id),
+      service_id: toNum(c.service_id),
+      client_id: toNum(c.client_id),
+      invoice_id: invoiceId,
+      ref_code: refCode,
+      status: 'pending',
+      amount_minor: String(c.amount_minor),
+      currency: String(c.currency),
+      description: text,
+      locale,
+      invoice_date: invoiceDate,
+      window_days: profile.window.days,
+      window_counting: profile.window.counting,
+      window_holidays: profile.window.holidays,
+      deadline_last_day: deadline.lastDay,
+      deadline_closes_at: sqlInstant(deadline.closesAt),
+      created_at: sqlInstant(deps.clock.now()),
+    };
+    // One statement that writes the line only while the charge is still unbilled at the amount
+    // read: a period rated again meanwhile (an admin's decision) has replaced or voided it, and
+    // then the line is not written (the charge waits for the next invoice). It locks the charge
+    // row as rating again does, so the two never cross.
+    const cols = Object.keys(line);
+    const mysql = engineOf(knex) === 'mysql';
+    const sql = `INSERT ${mysql ? 'IGNORE ' : ''}INTO ${LINES} (${cols.join(', ')}) SELECT ${cols.map(() => '?').join(', ')} FROM ${CHARGES} WHERE id = ? AND status = 'unbilled' AND amount_minor = ?${mysql ? '' : ' ON CONFLICT (charge_id) DO NOTHING'}`;
+    await knex.raw(sql, [...cols.map((k) => line[k]), toNum(c.id), String(c.amount_minor)] as Knex.RawBinding[]);
   }
 
   /**

@@ -38,20 +38,36 @@ interface Story2 {
   story: Story;
   mod: OverusageModule;
   fake: FakeMaster;
+  /** runs once, inside the next GetClientsDetails the module asks the panel for */
+  duringClientDetails: (() => Promise<void>) | null;
 }
 
 async function build(knex: Knex): Promise<Story2> {
   const f = await buildPanel(knex, { start: '2013-10-31T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
   const story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-12-09' });
   const fake = new FakeMaster();
-  const mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => fake.gateway(), panel: f.panel.api, log: silentLogger, metering: { writer: 'inline' } });
+  const out = { duringClientDetails: null } as { duringClientDetails: (() => Promise<void>) | null };
+  // the panel as the module sees it, with a way to act between two of its calls
+  const panel = new Proxy(f.panel.api, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== 'getClientsDetails' || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const act = out.duringClientDetails;
+        out.duringClientDetails = null;
+        if (act) await act();
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => fake.gateway(), panel, log: silentLogger, metering: { writer: 'inline' } });
   await mod.migrateDown();
   f.panel.addons.register(mod.addon);
   await f.panel.addons.activate('overusage');
   const master = await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: 'Europe/Brussels' }, CLI_ACTOR);
   await mod.links.link({ serviceId: story.serviceId, clientId: story.clientId, productId: story.productId, masterId: master.id, serverRef: '101' }, CLI_ACTOR);
   await mod.billing.setProduct(story.productId, { unit: 'GiB', model: 'per_unit', allowance: '2 TiB', prices: { EUR: { overage: '0.50', precommit: '0.35' } }, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR);
-  return { f, story, mod, fake };
+  return Object.assign(out, { f, story, mod, fake });
 }
 
 const pad = (d: number) => String(d).padStart(2, '0');
@@ -298,5 +314,31 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
       if (d === 23) expect(await keys(), 'by 23 November').to.deep.equal(['80', '90']);
     }
     expect(await keys(), 'by 24 November').to.deep.equal(['80', '90', '100']);
+  });
+
+  it('never places a line at a figure a decision changed while the renewal was being built', async () => {
+    await november(s);
+    s.fake.set('101', 5n * GiB);
+    const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
+    // The renewal rates November (€257.20) and reads the charge; before it writes the line, an
+    // admin decides the drop was a reset: the charge becomes €307.20. The line at €257.20 must not
+    // be written; the charge waits for the next renewal at its new figure.
+    s.duringClientDetails = async () => {
+      await s.mod.usagePeriods.decide(anomaly!.id, { decision: 'reset', reason: 'decided while the invoice was being made' }, { type: 'admin', id: '1' });
+    };
+    s.f.clock.set('2013-12-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-12-02');
+    expect(s.duringClientDetails).to.equal(null);
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
+    const charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
+    expect([charge.status, toBig(charge.amount_minor)]).to.deep.equal(['unbilled', 30720n]);
+    const december = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: s.story.serviceId }).first('invoiceid');
+    expect(await knex('tblinvoiceitems').where({ invoiceid: december.invoiceid })).to.have.length(1);
+    // the January renewal carries it, at the figure the decision gave
+    await s.f.panel.api.addInvoicePayment({ invoiceId: toNum(december.invoiceid), transId: 'T1', gateway: 'banktransfer' });
+    s.f.clock.set('2014-01-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2014-01-02');
+    const line = await knex('mod_overusage_lines').first();
+    expect(toBig(line.amount_minor)).to.equal(30720n);
   });
 });
