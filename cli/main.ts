@@ -145,6 +145,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       .option('--fingerprint <sha256>', 'the pinned certificate fingerprint (with --tls pinned)')
       .option('--master-zone <tz>', "the master's time zone (its reset runs at local midnight)")
       .addOption(new Option('--reset-policy <policy>', 'when SolusVM resets counters').choices(['first_of_month', 'anniversary', 'never']))
+      .addOption(new Option('--anniversary-from <source>', "where an anniversary day comes from when a service does not set one: SolusVM's creation day (SolusVM 2), or the panel's registration day").choices(['solusvm', 'panel']))
       .option('--concurrency <n>', 'calls at once to this master')
       .option('--timeout <ms>', 'per call')
       .option('--panel-server <id>', "the panel's server entry (tblservers.id) whose services run on this master");
@@ -162,6 +163,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (o.fingerprint !== undefined) input.tlsFingerprint = o.fingerprint;
     if (o.masterZone !== undefined) input.timeZone = o.masterZone;
     if (o.resetPolicy !== undefined) input.resetPolicy = o.resetPolicy;
+    if (o.anniversaryFrom !== undefined) input.anniversaryFrom = o.anniversaryFrom;
     if (o.concurrency !== undefined) input.concurrency = positiveInt(o.concurrency, '--concurrency');
     if (o.timeout !== undefined) input.timeoutMs = positiveInt(o.timeout, '--timeout');
     if (o.panelServer !== undefined) input.panelServerId = positiveInt(o.panelServer, '--panel-server');

@@ -280,7 +280,7 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-cli-'));
     const out: string[] = [];
     const err: string[] = [];
-    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), isTTY: false, env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' } as NodeJS.ProcessEnv };
+    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), isTTY: false, env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex') } as NodeJS.ProcessEnv };
     const cli = (...args: string[]) => run(['--db', db().url, '--zone', 'Europe/Brussels', ...args], io);
     try {
       expect(await cli('anomaly', 'list')).to.equal(EXIT.ok);
@@ -297,6 +297,10 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
       expect(json.periods.map((p) => [p.start, p.end, p.state, p.usedBytes])).to.deep.equal([['2013-11-01', '2013-11-30', 'rated', '2858730232218']]);
       expect(json.periods[0]!.anomalies.map((a) => [a.status, a.decision])).to.deep.equal([['decided', 'reset']]);
       expect(await cli('periods', '--service', '999999')).to.equal(EXIT.notFound);
+      // where an anniversary day comes from, per master
+      expect(await cli('master', 'update', '1', '--anniversary-from', 'sometimes')).to.equal(EXIT.usage);
+      expect(await cli('--json', 'master', 'update', '1', '--anniversary-from', 'panel')).to.equal(EXIT.ok);
+      expect(JSON.parse(out.pop()!)).to.deep.include({ anniversaryFrom: 'panel' });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
