@@ -12,6 +12,8 @@ export async function up(knex: Knex): Promise<void> {
     await knex.schema.alterTable('mod_overusage_services', (t) => {
       // the reset boundary since which SolusVM should have reset the counter and has not
       t.date('reset_due_on').nullable();
+      // the traffic per day of the last interval that booked any: what a fresh counter could hold
+      t.bigInteger('daily_bytes').nullable();
       // SolusVM 2: the server's plan reset_limit_policy and the VM's creation day, from the latest read
       t.string('solusvm_reset_policy', 20).nullable();
       t.date('solusvm_created_on').nullable();
@@ -124,6 +126,6 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('mod_overusage_masters', (t) => t.dropColumn('anniversary_from'));
   await knex.schema.alterTable('mod_overusage_services', (t) => {
     t.dropIndex(['calendar_version']);
-    for (const c of ['reset_due_on', 'solusvm_reset_policy', 'solusvm_created_on', 'billing_day', 'calendar_version']) t.dropColumn(c);
+    for (const c of ['reset_due_on', 'daily_bytes', 'solusvm_reset_policy', 'solusvm_created_on', 'billing_day', 'calendar_version']) t.dropColumn(c);
   });
 }

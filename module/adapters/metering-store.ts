@@ -38,6 +38,7 @@ const STATE_COLUMNS = [
   'open_period_end',
   'open_period_used_bytes',
   'reset_due_on',
+  'daily_bytes',
   'solusvm_reset_policy',
   'solusvm_created_on',
 ] as const;
@@ -59,6 +60,7 @@ export interface ServiceToRead {
   openPeriodEnd: IsoDate | null;
   openPeriodUsed: bigint | null;
   resetDueOn: IsoDate | null;
+  dailyBytes: bigint | null;
 }
 
 export interface ReadResult {
@@ -135,6 +137,7 @@ function toService(r: Record<string, unknown>): ServiceToRead {
     openPeriodEnd: toDateOrNull(r.open_period_end),
     openPeriodUsed: toBigOrNull(r.open_period_used_bytes),
     resetDueOn: toDateOrNull(r.reset_due_on),
+    dailyBytes: toBigOrNull(r.daily_bytes),
   };
 }
 
@@ -234,6 +237,7 @@ export function createMeteringStore(knex: Knex): MeteringStore {
               last: r.service.last,
               period: r.service.openPeriodId !== null && r.service.openPeriodEnd !== null ? { start: r.service.openPeriodStart!, end: r.service.openPeriodEnd } : null,
               resetDueOn: r.service.resetDueOn,
+              dailyBytes: r.service.dailyBytes,
             },
             { usedBytes: r.reading.usedBytes, sampledAt: r.sampledAt, sampleDate: r.sampleDate },
             r.calendar,
@@ -407,6 +411,7 @@ async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string
       open_period_start: current.start,
       open_period_end: current.end,
       reset_due_on: step.state.resetDueOn,
+      daily_bytes: sqlBigOrNull(step.state.dailyBytes ?? null),
       solusvm_reset_policy: r.reading.planResetPolicy ?? svc.solusvmResetPolicy,
       solusvm_created_on: created ?? svc.solusvmCreatedOn,
       calendar_version: 1,

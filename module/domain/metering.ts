@@ -39,6 +39,8 @@ export interface MeterState {
   period: CalendarPeriod | null;
   /** the reset boundary (its first day) since which SolusVM should have reset the counter and has not */
   resetDueOn: IsoDate | null;
+  /** the traffic per day of the last interval that booked any (what a fresh counter could plausibly hold) */
+  dailyBytes?: bigint | null;
 }
 
 export type IntervalKind =
@@ -126,11 +128,19 @@ export const LONG_GAP_DAYS = 3;
 
 /**
  * A drop a restart from zero explains: the new value is at most half the old one (a month's
- * traffic against a day's at most), or the old one was negligible. Anything else (1.5 GB → 1.4 GB)
- * is more likely a correction, and is left to an admin even at a reset boundary.
+ * traffic against a day's at most), or the old one was negligible; and, when a pace is given, no
+ * more than three times what it moves over the days since the last read (a counter that
+ * restarted holds only what came after). Anything else (1.5 GB → 1.4 GB, or an admin's correction
+ * that happens to halve a counter whose reset was overdue) is more likely a correction, and is
+ * left to an admin even at a reset boundary.
  */
-export function looksLikeReset(last: bigint, now: bigint): boolean {
-  return now < last && (now * 2n <= last || last < RESET_FLOOR_BYTES);
+export function looksLikeReset(last: bigint, now: bigint, pace: { dailyBytes: bigint | null; days: number } = { dailyBytes: null, days: 1 }): boolean {
+  if (now >= last) return false;
+  if (last < RESET_FLOOR_BYTES) return true;
+  if (now * 2n > last) return false;
+  if (pace.dailyBytes === null) return true;
+  const plausible = 3n * pace.dailyBytes * BigInt(Math.max(1, pace.days));
+  return now <= (plausible > RESET_FLOOR_BYTES ? plausible : RESET_FLOOR_BYTES);
 }
 
 /** Splits bytes over periods in proportion to the days each covers; the sum stays exact (the rest goes to the last). */
@@ -177,7 +187,7 @@ export function meterStep(state: MeterState, sample: GoodSample, cal: ServiceCal
       periods,
       closes: closingNow(periods, null, sample.sampleDate),
       anomalies: [],
-      state: { last: sample, period: current, resetDueOn: null },
+      state: { last: sample, period: current, resetDueOn: null, dailyBytes: null },
       resetAt: null,
       unmeasuredAfter: null,
     };
@@ -202,6 +212,9 @@ export function meterStep(state: MeterState, sample: GoodSample, cal: ServiceCal
   let kind: IntervalKind;
   let bytes: bigint;
 
+  const pace = { dailyBytes: state.dailyBytes ?? null, days: daysBetween(last.sampleDate, sample.sampleDate) };
+  // At a boundary the reset's moment is known and a correction would have to fall on the same
+  // day; a reset that is overdue has no such anchor, so it must also fit the recent pace.
   const resetNow = boundary !== null && (last.usedBytes === 0n || looksLikeReset(last.usedBytes, sample.usedBytes));
   if (resetNow) {
     // The counter restarted at the boundary: what it holds is traffic since then.
@@ -213,7 +226,7 @@ export function meterStep(state: MeterState, sample: GoodSample, cal: ServiceCal
     kind = 'since_reset';
     bytes = sample.usedBytes;
     if (last.usedBytes > 0n) unmeasuredAfter = last.sampledAt;
-  } else if (resetDueOn !== null && looksLikeReset(last.usedBytes, sample.usedBytes)) {
+  } else if (resetDueOn !== null && looksLikeReset(last.usedBytes, sample.usedBytes, pace)) {
     // The reset SolusVM owed came late, somewhere in this interval; the period stays where it is.
     reading = 'late_reset';
     kind = 'since_reset';
@@ -269,14 +282,14 @@ export function meterStep(state: MeterState, sample: GoodSample, cal: ServiceCal
     periods,
     closes: closingNow(periods, last.sampleDate, sample.sampleDate),
     anomalies,
-    state: { last: sample, period: current, resetDueOn },
+    state: { last: sample, period: current, resetDueOn, dailyBytes: kind === 'drop' ? (state.dailyBytes ?? null) : bytes / BigInt(Math.max(1, daysBetween(from, to) + 1)) },
     resetAt,
     unmeasuredAfter,
   };
 }
 
 /** Folds samples, oldest first, into the steps metering takes: what a rebuild from the evidence replays. */
-export function meterAll(samples: readonly GoodSample[], calendarAt: (s: GoodSample) => ServiceCalendar, start: MeterState = { last: null, period: null, resetDueOn: null }): { steps: MeterStep[]; state: MeterState } {
+export function meterAll(samples: readonly GoodSample[], calendarAt: (s: GoodSample) => ServiceCalendar, start: MeterState = { last: null, period: null, resetDueOn: null, dailyBytes: null }): { steps: MeterStep[]; state: MeterState } {
   let state = start;
   const steps: MeterStep[] = [];
   for (const s of samples) {

@@ -444,6 +444,7 @@ async function rebuildService(deps: { knex: Knex; clock: Clock; audit: AuditLog;
         open_period_start: current?.start ?? null,
         open_period_end: current?.end ?? null,
         reset_due_on: state.resetDueOn,
+        daily_bytes: state.dailyBytes === null || state.dailyBytes === undefined ? null : sqlBig(state.dailyBytes),
         calendar_version: 1,
         updated_at: sqlInstant(now),
       });

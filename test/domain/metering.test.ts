@@ -138,6 +138,23 @@ describe('meterStep', () => {
     expect(late.state.resetDueOn).to.equal(null);
   });
 
+  it('leaves a drop to an admin when a reset is overdue but the new value is more than a fresh counter could hold', () => {
+    // the reset due on 9 October never came; the counter went on at about 4.28 GB a day (the
+    // last interval). On 19 October an admin corrects it from 46.37 GB to 21.64 GB: half, as a
+    // reset would leave it, but a counter restarted since yesterday's read could hold at most
+    // 3 × 4.28 GB = 12.84 GB. It is left undecided, never booked as 21.64 GB of new traffic.
+    const a = sample('2014-10-18T23:50:00+02:00', 46_365_514_138n);
+    const b = sample('2014-10-19T23:50:00+02:00', 21_639_626_024n);
+    const state: MeterState = { last: a, period: { start: '2014-10-01', end: '2014-10-31' }, resetDueOn: '2014-10-09', dailyBytes: 4_280_054_215n };
+    const step = meterStep(state, b, monthly);
+    expect(step.reading).to.equal('drop');
+    expect(step.parts[0]).to.deep.include({ kind: 'drop', bytes: 0n, candidateBytes: 21_639_626_024n });
+    expect(step.state.resetDueOn).to.equal('2014-10-09');
+    // the same drop to a value a day's traffic explains is the late reset
+    const c = sample('2014-10-19T23:50:00+02:00', 4_000_000_000n);
+    expect(meterStep(state, c, monthly).reading).to.equal('late_reset');
+  });
+
   it('treats a boundary after an empty month as a reset from zero', () => {
     const a = sample('2013-05-31T23:50:00+02:00', 0n);
     const b = sample('2013-06-01T23:50:00+02:00', 150n);

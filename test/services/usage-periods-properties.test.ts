@@ -200,7 +200,8 @@ describeEachEngine('usage periods: properties over random counter traces', ({ db
     // each run meters several services side by side (one master each), day by day
     await fc.assert(
       fc.asyncProperty(fc.array(traceArb, { minLength: 4, maxLength: 6 }), (traces) => check(db(), traces)),
-      { numRuns: engine === 'sqlite' ? 4 : 2, endOnFailure: true },
+      // OVERUSAGE_PROPERTY_SEED replays a failing run (fast-check prints its seed)
+      { numRuns: engine === 'sqlite' ? 4 : 2, endOnFailure: true, ...(process.env.OVERUSAGE_PROPERTY_SEED ? { seed: Number(process.env.OVERUSAGE_PROPERTY_SEED) } : {}) },
     );
   });
 });
