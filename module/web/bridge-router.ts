@@ -181,7 +181,9 @@ export function createBridgeRouter(deps: BridgeRouterDeps): Router {
       case 'activate':
         return deps.relay.converse(async () => (await deps.addon.activate()) ?? { status: 'success', description: 'Overusage is active.' });
       case 'deactivate':
-        return deps.relay.converse(async () => (await deps.addon.deactivate()) ?? { status: 'success', description: 'Overusage is deactivated.' });
+        // answered in this one exchange, never "working": deleting the data drops the tables a
+        // follow-up request would need (its nonce is remembered in one), and it needs no panel call
+        return { status: 'done', answer: (await deps.addon.deactivate()) ?? { status: 'success', description: 'Overusage is deactivated.' } };
       case 'upgrade': {
         const version = typeof body.version === 'string' ? body.version.slice(0, 40) : '';
         return deps.relay.converse(async () => {

@@ -46,7 +46,8 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
   const addon: BridgedAddon = {
     templatesDir: undefined,
     activate: () => ({ status: 'success', description: 'active' }),
-    deactivate: () => ({ status: 'success', description: 'inactive' }),
+    // slower than the relay's poll (200 ms): deleting the data takes a while
+    deactivate: () => new Promise((r) => setTimeout(() => r({ status: 'success', description: 'inactive' }), 500)),
     upgrade: () => undefined,
     output: (vars) => (outputs.push(vars), `<p>admin ${String(vars.adminid)}</p>`),
     clientarea: () => ({ pagetitle: 'x', breadcrumb: {}, templatefile: 'missing' }),
@@ -186,6 +187,8 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
   it('relays lifecycle calls to the addon definition', async () => {
     expect((await post('activate', []).req).body).to.deep.equal({ status: 'done', answer: { status: 'success', description: 'active' } });
     expect((await post('upgrade', { version: '0.9' }).req).body).to.deep.equal({ status: 'done', answer: { status: 'success', description: 'Overusage is up to date.' } });
+    // deactivation may drop the tables a follow-up poll would need: it is answered in one exchange, however long it takes
+    expect((await post('deactivate', {}).req).body).to.deep.equal({ status: 'done', answer: { status: 'success', description: 'inactive' } });
   });
 
   it('forgets nonces once their timestamps would be refused anyway', async () => {

@@ -87,7 +87,8 @@ final class Lifecycle
         }
         try {
             $relay = new Relay($settings, new HttpClient($settings), new Store());
-            $answer = $relay->converse($endpoint, $payload, $settings->timeout * 6);
+            // deleting the data is answered in one exchange (the service's tables go): it gets the whole minute
+            $answer = $relay->converse($endpoint, $payload, $settings->timeout * 6, [], $endpoint === 'deactivate');
         } catch (\Throwable $e) {
             ActivityLog::log('Overusage: ' . $endpoint . ' could not reach the service: ' . $e->getMessage());
             return ['status' => 'error', 'description' => $this->lang->get('service_unreachable', $e->getMessage()), 'dataDeleted' => false];

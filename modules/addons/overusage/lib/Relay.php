@@ -40,12 +40,13 @@ final class Relay
      *
      * @param array<string, mixed> $payload
      * @param list<string> $secrets values of the payload kept out of the module log
+     * @param bool $oneExchange the service answers this request in one go, however long it takes (deactivation): the whole time is its
      * @throws BridgeFailure
      */
-    public function converse(string $endpoint, array $payload, int $seconds, array $secrets = []): mixed
+    public function converse(string $endpoint, array $payload, int $seconds, array $secrets = [], bool $oneExchange = false): mixed
     {
         $deadline = microtime(true) + $seconds;
-        $answer = $this->http->post($endpoint, $payload, $this->timeoutBefore($deadline), $secrets);
+        $answer = $this->http->post($endpoint, $payload, $oneExchange ? $seconds : $this->timeoutBefore($deadline), $secrets);
         for ($round = 0; ; $round++) {
             $status = $answer['status'] ?? null;
             if ($status === 'done') {
