@@ -34,6 +34,8 @@ export const MUTATE = [
   'module/services/invoice-lines.ts',
   'module/services/rating.ts',
   'module/services/metering.ts',
+  // the period code of the billing calendar (issue 11)
+  'module/services/usage-periods.ts',
 ];
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */

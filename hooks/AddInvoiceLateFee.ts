@@ -1,6 +1,6 @@
 import type { Logger } from '../module/adapters/logger.js';
-import type { PanelApi } from '../module/adapters/panel-api.js';
-import { divRoundHalfUp, moneyToDecimalString, parseMoney } from '../module/domain/money.js';
+import { panelAmount, panelHundredths, type PanelApi } from '../module/adapters/panel-api.js';
+import { divRoundHalfUp } from '../module/domain/money.js';
 import type { DisputeService } from '../module/services/disputes.js';
 import type { HookDefinition } from './hook-types.js';
 
@@ -23,8 +23,9 @@ export function AddInvoiceLateFee(deps: { disputes: DisputeService; panel: Panel
         const invoice = await deps.panel.getInvoice(invoiceId);
         const fee = invoice.items.find((i) => i.type === 'LateFee');
         if (!fee) return undefined;
-        const money = (s: string) => parseMoney(s, 'EUR', 'amount', true).amountMinor;
-        const heldTotal = held.reduce((a, i) => a + i.amountMinor, 0n);
+        // Every amount as the panel counts them: two decimals in every currency, as its fee is.
+        const money = (s: string) => panelHundredths(s);
+        const heldTotal = held.reduce((a, i) => a + money(i.panelAmount), 0n);
         // What is late is what is unpaid and not disputed: the balance before the fee, less the held lines.
         const base = money(invoice.balance) - money(fee.amount) - heldTotal;
         const type = await deps.panel.getConfigurationValue('LateFeeType').catch(() => 'Percentage');
@@ -39,8 +40,8 @@ export function AddInvoiceLateFee(deps: { disputes: DisputeService; panel: Panel
         }
         if (newFee === money(fee.amount)) return undefined;
         if (newFee === 0n) await deps.panel.updateInvoice({ invoiceId, deleteLineIds: [fee.id] });
-        else await deps.panel.updateInvoice({ invoiceId, changeItems: [{ id: fee.id, description: fee.description, amount: moneyToDecimalString({ amountMinor: newFee, currency: 'EUR' }), taxed: fee.taxed }] });
-        await deps.panel.logActivity(`Overusage: late fee on invoice ${invoiceId} set to ${moneyToDecimalString({ amountMinor: newFee, currency: 'EUR' })}: disputed lines are not part of its base`, invoice.userId);
+        else await deps.panel.updateInvoice({ invoiceId, changeItems: [{ id: fee.id, description: fee.description, amount: panelAmount(newFee), taxed: fee.taxed }] });
+        await deps.panel.logActivity(`Overusage: late fee on invoice ${invoiceId} set to ${panelAmount(newFee)}: disputed lines are not part of its base`, invoice.userId);
         return undefined;
       } catch (err) {
         deps.log.warn('hook.add_invoice_late_fee.failed', { invoiceId, error: (err as Error).message });

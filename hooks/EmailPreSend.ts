@@ -1,7 +1,6 @@
 import type { Logger } from '../module/adapters/logger.js';
-import type { PanelApi } from '../module/adapters/panel-api.js';
+import { panelHundredths, type PanelApi } from '../module/adapters/panel-api.js';
 import { formatAmount, localeForClient, textLanguage } from '../module/domain/line-text.js';
-import { parseMoney } from '../module/domain/money.js';
 import type { DisputeService } from '../module/services/disputes.js';
 import type { HookDefinition } from './hook-types.js';
 
@@ -32,8 +31,9 @@ export function EmailPreSend(deps: { disputes: DisputeService; panel: PanelApi; 
       try {
         const invoice = await deps.panel.getInvoice(invoiceId);
         const onInvoice = await deps.disputes.heldItemsOnInvoice(invoiceId);
-        const balance = parseMoney(invoice.balance, 'EUR', 'balance', true).amountMinor;
-        const held = onInvoice.reduce((a, i) => a + i.amountMinor, 0n);
+        // both as the panel counts them (two decimals in every currency)
+        const balance = panelHundredths(invoice.balance, 'balance');
+        const held = onInvoice.reduce((a, i) => a + panelHundredths(i.panelAmount), 0n);
         if (DUNNING_TEMPLATES.has(name) && onInvoice.length > 0 && balance <= held) {
           deps.log.info('hook.email_pre_send.aborted', { invoiceId, template: name, reason: 'only disputed amounts are unpaid' });
           return { abortsend: true };

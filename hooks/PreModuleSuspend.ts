@@ -1,7 +1,6 @@
 import type { Logger } from '../module/adapters/logger.js';
-import type { PanelApi } from '../module/adapters/panel-api.js';
+import { panelHundredths, type PanelApi } from '../module/adapters/panel-api.js';
 import type { Clock } from '../module/domain/clock.js';
-import { parseMoney } from '../module/domain/money.js';
 import type { DisputeService } from '../module/services/disputes.js';
 import type { HookDefinition } from './hook-types.js';
 
@@ -29,8 +28,9 @@ export function PreModuleSuspend(deps: { disputes: DisputeService; panel: PanelA
         let disputedOverdue = 0n;
         for (const s of invoices.filter((i) => i.dueDate !== null && i.dueDate < today)) {
           const inv = await deps.panel.getInvoice(s.id);
-          const held = (await deps.disputes.heldItemsOnInvoice(s.id)).reduce((a, i) => a + i.amountMinor, 0n);
-          const balance = parseMoney(inv.balance, 'EUR', 'balance', true).amountMinor;
+          // both as the panel counts them (two decimals in every currency)
+          const held = (await deps.disputes.heldItemsOnInvoice(s.id)).reduce((a, i) => a + panelHundredths(i.panelAmount), 0n);
+          const balance = panelHundredths(inv.balance, 'balance');
           disputedOverdue += held < balance ? held : balance;
           undisputedOverdue += balance > held ? balance - held : 0n;
         }

@@ -1,3 +1,5 @@
+import { parseDecimal, rescale, scaledToString } from '../domain/money.js';
+
 /**
  * The panel port: the WHMCS API commands the add-on uses, with WHMCS's command and parameter names.
  * Two adapters implement it: an HTTP client of the WHMCS External API (whmcs-http-api.ts) and the
@@ -323,6 +325,19 @@ export function int(command: string, v: unknown, what: string): number {
 }
 
 const intOr0 = (command: string, v: unknown, what: string): number => (v === null || v === undefined || v === '' ? 0 : int(command, v, what));
+
+/**
+ * The panel keeps every amount with two decimals, whatever the currency (WHMCS's decimal(16,2)
+ * columns): a JPY invoice reads "82980.00", and a BHD line of 187.654 is 187.65 on it. Amounts the
+ * panel gives are added and compared in these hundredths, never mixed with a currency's minor units.
+ */
+export const PANEL_DECIMALS = 2;
+
+/** "519.95" → 51995n; more than two decimals is refused (no panel writes them). */
+export const panelHundredths = (amount: string, what = 'amount'): bigint => rescale(parseDecimal(amount, what, PANEL_DECIMALS, true), PANEL_DECIMALS);
+
+/** 200n → "2.00" */
+export const panelAmount = (hundredths: bigint): string => scaledToString(hundredths, PANEL_DECIMALS);
 
 /** Money or rate: an exact decimal string, normalised to at least two decimals. */
 export function decimal(command: string, v: unknown, what: string): string {

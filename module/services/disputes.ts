@@ -61,8 +61,11 @@ export interface DisputeService {
   resume(): Promise<{ resumed: number; failed: number }>;
   /** the client's open disputes with their lines (for reminders and the widget) */
   openForClient(clientId: number): Promise<Array<{ disputeId: number; lineId: number; description: string; amountMinor: bigint; currency: string }>>;
-  /** open disputes' lines, by panel invoice item: what dunning must leave alone */
-  heldItemsOnInvoice(invoiceId: number): Promise<Array<{ itemId: number; amountMinor: bigint; description: string }>>;
+  /**
+   * open disputes' lines on an invoice, by panel item: what dunning must leave alone. `panelAmount`
+   * is the item's amount as the panel has it (see PANEL_DECIMALS), to weigh against its balance.
+   */
+  heldItemsOnInvoice(invoiceId: number): Promise<Array<{ itemId: number; amountMinor: bigint; panelAmount: string; description: string }>>;
 }
 
 export interface DisputeDeps {
@@ -485,7 +488,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       const inv = await deps.panel.getInvoice(invoiceId);
       return rows.flatMap((r) => {
         const item = inv.items.find((i) => i.description.includes(refPattern(String(r.ref_code))));
-        return item ? [{ itemId: item.id, amountMinor: toBig(r.amount_minor), description: String(r.description) }] : [];
+        return item ? [{ itemId: item.id, amountMinor: toBig(r.amount_minor), panelAmount: item.amount, description: String(r.description) }] : [];
       });
     },
   };

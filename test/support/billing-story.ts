@@ -52,13 +52,39 @@ export interface BillingStory {
   masterId: number;
 }
 
+/** What the story's (English) client pays in: the currency, the VPS's monthly price, the rates. */
+export interface StoryMoney {
+  code: string;
+  /** the hosting price as the panel keeps it (two decimals, as WHMCS does for every currency) */
+  hosting: string;
+  /** per GB over the allowance, and the rate agreed in advance */
+  overage: string;
+  precommit: string;
+}
+
+export const STORY_EUR: StoryMoney = { code: 'EUR', hosting: '19.95', overage: '0.50', precommit: '0.35' };
+
+/** The panel's currencies beyond its seeded EUR (1) and USD (2), as WHMCS rows. */
+const MORE_CURRENCIES: Record<string, { id: number; prefix: string; suffix: string; format: number }> = {
+  JPY: { id: 3, prefix: '¥', suffix: ' JPY', format: 4 },
+  BHD: { id: 4, prefix: 'BD ', suffix: ' BHD', format: 1 },
+};
+
 /**
  * The seed thread as data: a VPS on a 5 TB plan (€0.50 per GB over, €0.35 agreed in advance),
  * renewing on the 9th, whose counter reached 6 TB in May 2013; the panel invoices 7 days ahead.
+ * With `money`, the English client pays in that currency at those prices instead.
  */
-export async function buildBillingStory(knex: Knex): Promise<BillingStory> {
+export async function buildBillingStory(knex: Knex, money: StoryMoney = STORY_EUR): Promise<BillingStory> {
   const f = await buildPanel(knex, { start: '2013-04-30T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
   const story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-06-09' });
+  if (money.code !== 'EUR') {
+    const extra = MORE_CURRENCIES[money.code];
+    if (extra) await knex('tblcurrencies').insert({ id: extra.id, code: money.code, prefix: extra.prefix, suffix: extra.suffix, format: extra.format, rate: '1.00000', default: 0 });
+    const currency = await knex('tblcurrencies').where({ code: money.code }).first('id');
+    await knex('tblclients').where({ id: story.clientId }).update({ currency: currency.id });
+    await knex('tblhosting').where({ id: story.serviceId }).update({ amount: money.hosting, firstpaymentamount: money.hosting });
+  }
   const fake = new FakeMaster();
   const faulty = new FaultyPanel(f.panel.api);
   const mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => fake.gateway(), panel: faulty.api(), log: silentLogger, metering: { writer: 'inline' } });
@@ -70,9 +96,11 @@ export async function buildBillingStory(knex: Knex): Promise<BillingStory> {
     [story.serviceId, story.clientId, '101'],
     [story.dutchServiceId, story.dutchClientId, '102'],
   ] as const) {
-    await mod.links.link({ serviceId, clientId, productId: story.productId, masterId: master.id, serverRef: ref }, CLI_ACTOR);
+    const currency = serviceId === story.serviceId ? money.code : 'EUR';
+    await mod.links.link({ serviceId, clientId, productId: story.productId, masterId: master.id, serverRef: ref, currency }, CLI_ACTOR);
   }
-  await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50', precommit: '0.35' } }, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR);
+  const prices = { EUR: { overage: STORY_EUR.overage, precommit: STORY_EUR.precommit }, [money.code]: { overage: money.overage, precommit: money.precommit } };
+  await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR);
   return { f, story, mod, faulty, fake, masterId: master.id };
 }
 
