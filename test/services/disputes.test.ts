@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { addDays } from '../../module/domain/calendar.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
+import { buildBillingStory, closeMay, type BillingStory, type StoryMoney } from '../support/billing-story.js';
 
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
 const ADMIN = { type: 'admin' as const, id: '1' };
@@ -126,13 +126,63 @@ describeEachEngine('per-line disputes', ({ db }) => {
   });
 
   it("lets a client dispute only their own lines", async () => {
-    try {
-      await s.mod.disputes!.open({ lineId, reason: 'not mine', actor: CLIENT(s.story.dutchClientId) });
-      expect.fail('another client opened a dispute');
-    } catch (err) {
-      expect((err as { code?: string }).code).to.equal('NOT_FOUND');
-    }
+    const err = await s.mod.disputes!.open({ lineId, reason: 'not mine', actor: CLIENT(s.story.dutchClientId) }).then(
+      () => null,
+      (e: { code?: string }) => e,
+    );
+    expect(err?.code).to.equal('NOT_FOUND');
+    expect(await knex('mod_overusage_disputes')).to.have.length(0);
   });
+
+  it("accepts a dispute in the window's last second and refuses one from the first second after", async () => {
+    // Invoice of 2 June, 14 calendar days: the last day is 16 June. Brussels is UTC+2 in June, so
+    // the window closes at 17 June 00:00 CEST = 16 June 22:00:00 UTC.
+    expect((await knex('mod_overusage_lines').where({ id: lineId }).first()).deadline_last_day).to.equal('2013-06-16');
+    s.f.clock.set('2013-06-16T22:00:00Z');
+    const late = await s.mod.disputes!.open({ lineId, reason: 'a second too late', actor: CLIENT(s.story.clientId) });
+    expect(late.ok ? 'opened' : late.code).to.equal('WINDOW_CLOSED');
+    const adminLate = await s.mod.disputes!.open({ lineId, reason: 'for the client', actor: ADMIN });
+    expect(adminLate.ok ? 'opened' : [adminLate.code, adminLate.message]).to.deep.equal(['WINDOW_CLOSED', 'the window closed on 16 June 2013; an admin can still open a dispute with an override reason']);
+    expect(await knex('mod_overusage_disputes')).to.have.length(0);
+    s.f.clock.set('2013-06-16T21:59:59Z');
+    const inTime = await s.mod.disputes!.open({ lineId, reason: 'just in time', actor: CLIENT(s.story.clientId) });
+    expect(inTime.ok).to.equal(true);
+    expect((await knex('mod_overusage_disputes').first()).override_reason).to.equal(null);
+  });
+
+  it('lets an admin open a dispute after the window only with an override reason, which is kept', async () => {
+    s.f.clock.set('2013-06-20T09:00:00Z');
+    const bare = await s.mod.disputes!.open({ lineId, reason: 'for the client', actor: ADMIN, overrideReason: '  ' });
+    expect(bare.ok ? 'opened' : bare.code).to.equal('WINDOW_CLOSED');
+    const opened = await s.mod.disputes!.open({ lineId, reason: 'for the client', actor: ADMIN, overrideReason: ' reviewed on request ' });
+    if (!opened.ok) throw new Error(opened.message);
+    expect(opened.value.overrideReason).to.equal('reviewed on request');
+    const audit = await knex('mod_overusage_audit').where({ action: 'dispute.opened' }).first();
+    expect(JSON.parse(audit.details)).to.include({ override: ' reviewed on request ', amountMinor: '50000' });
+  });
+
+  // What dunning must leave alone: an open dispute's line, and nothing once the dispute is decided.
+  for (const [to, actor] of [
+    ['upheld', ADMIN],
+    ['waived', ADMIN],
+    ['adjusted', ADMIN],
+    ['withdrawn', null],
+  ] as const) {
+    it(`shields the line from dunning while the dispute is open, and no longer once it is ${to}`, async () => {
+      const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+      if (!opened.ok) throw new Error(opened.message);
+      const held = opened.value.heldInvoiceId!;
+      const heldItem = (await s.f.panel.api.getInvoice(held)).items[0]!;
+      expect(await s.mod.disputes!.heldItemsOnInvoice(held)).to.deep.equal([{ itemId: heldItem.id, amountMinor: 50000n, panelAmount: '500.00', description: heldItem.description.replace(' — on hold, under dispute', '') }]);
+      expect(await s.mod.disputes!.heldItemsOnInvoice(renewal), 'the line left the renewal').to.deep.equal([]);
+      expect((await s.mod.disputes!.openForClient(s.story.clientId)).map((d) => [d.disputeId, d.lineId, d.amountMinor, d.currency])).to.deep.equal([[opened.value.id, lineId, 50000n, 'EUR']]);
+      expect(await s.mod.disputes!.openForClient(s.story.dutchClientId)).to.deep.equal([]);
+      const resolved = await s.mod.disputes!.resolve({ disputeId: opened.value.id, to, actor: actor ?? CLIENT(s.story.clientId), ...(to === 'adjusted' ? { adjustment: { kind: 'share', percent: '50' } as const } : {}) });
+      expect(resolved.ok ? resolved.value.state : resolved.code).to.equal(to);
+      expect(await s.mod.disputes!.heldItemsOnInvoice(held)).to.deep.equal([]);
+      expect(await s.mod.disputes!.openForClient(s.story.clientId)).to.deep.equal([]);
+    });
+  }
 
   const holdSteps: Array<[string, 'before' | 'after']> = [
     ['getInvoice', 'before'],
@@ -157,21 +207,24 @@ describeEachEngine('per-line disputes', ({ db }) => {
     });
   }
 
-  for (const [method, when] of [
-    ['getInvoice', 'before'],
-    ['updateInvoice', 'before'],
-    ['updateInvoice', 'after'],
-    ['sendEmail', 'before'],
-  ] as Array<[string, 'before' | 'after']>) {
+  // A failure while the panel is changed interrupts the resolution (UPSTREAM, retried by resume());
+  // one while the client is told does not: the decision stands and only the email is lost.
+  for (const [method, when, interrupted] of [
+    ['getInvoice', 'before', true],
+    ['updateInvoice', 'before', true],
+    ['updateInvoice', 'after', true],
+    ['sendEmail', 'before', false],
+  ] as Array<[string, 'before' | 'after', boolean]>) {
     it(`finishes an upheld resolution after a failure ${when} ${method}: published once, the dispute upheld`, async () => {
       const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
       if (!opened.ok) throw new Error(opened.message);
       s.faulty.failNext = { method, when, times: 1 };
-      try {
-        await s.mod.disputes!.resolve({ disputeId: opened.value.id, to: 'upheld', actor: ADMIN });
-      } catch (err) {
-        expect((err as { code?: string }).code).to.equal('UPSTREAM');
-      }
+      const outcome = await s.mod.disputes!.resolve({ disputeId: opened.value.id, to: 'upheld', actor: ADMIN }).then(
+        (r) => ({ ok: r.ok, state: r.ok ? r.value.state : null }),
+        (err: { code?: string }) => ({ code: err.code }),
+      );
+      expect(outcome).to.deep.equal(interrupted ? { code: 'UPSTREAM' } : { ok: true, state: 'upheld' });
+      expect(s.faulty.failNext!.times, 'the injected failure happened').to.equal(0);
       s.faulty.failNext = null;
       await s.mod.disputes!.resume();
       const d = await s.mod.disputes!.get(opened.value.id);
@@ -245,5 +298,65 @@ describeEachEngine('reminders while a line is held', ({ db }) => {
     expect(notice, 'the overdue notice for the undisputed rest').to.not.equal(undefined);
     expect(notice.message).to.include('19.95');
     expect(notice.message).to.match(/Bandwidth overusage 1 – 31 May 2013.*€500\.00 \(on hold, under dispute: not due until we decide\)/s);
+  });
+});
+
+describeEachEngine('adjusting a disputed line to a share', ({ db }) => {
+  async function disputed(money: StoryMoney) {
+    const knex = db().knex;
+    const s = await buildBillingStory(knex, money);
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const line = await knex('mod_overusage_lines').where({ client_id: s.story.clientId }).first();
+    s.f.clock.set('2013-06-04T10:00:00Z');
+    const opened = await s.mod.disputes!.open({ lineId: toNum(line.id), reason: 'too much', actor: CLIENT(s.story.clientId) });
+    if (!opened.ok) throw new Error(opened.message);
+    return { s, d: opened.value };
+  }
+
+  it('rounds a share half-up to the cent (USD)', async () => {
+    // 1 000 GB × $0.55 = $550.00. 33.33 % → 183.3150 → $183.32 (cut off: 183.31); 66.67 % →
+    // 366.6850 → $366.69; 12.34 % → 67.8700 → $67.87; 0.01 % → 0.0550 → $0.06; 100 % → $550.00.
+    const { s, d } = await disputed({ code: 'USD', hosting: '21.95', overage: '0.55', precommit: '0.40' });
+    const share = async (percent: string) => (await s.mod.disputes!.preview(d.id, { kind: 'share', percent })).amountMinor;
+    expect(await share('33.33')).to.equal(18332n);
+    expect(await share('66.67')).to.equal(36669n);
+    expect(await share('12.34')).to.equal(6787n);
+    expect(await share('0.01')).to.equal(6n);
+    expect(await share('100')).to.equal(55000n);
+    expect(await share('0')).to.equal(0n);
+    for (const bad of ['100.01', '-1', '33.333']) {
+      const err = await share(bad).then(() => null, (e: { code?: string }) => e.code);
+      expect(err, bad).to.equal('INVALID_INPUT');
+    }
+    const resolved = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'share', percent: '33.33' } });
+    expect(resolved.ok ? resolved.value.amountAfterMinor : resolved.code).to.equal(18332n);
+    expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('183.32');
+  });
+
+  it('rounds a share half-up to the fils (BHD, three decimals)', async () => {
+    // 1 000 GB × BD 0.187654 = BD 187.654. 66.67 % → 125.1089218 → BD 125.109 (cut off: 125.108);
+    // 33.33 % → 62.5450782 → BD 62.545 (rounded up: 62.546). The panel keeps two decimals: 125.11.
+    const { s, d } = await disputed({ code: 'BHD', hosting: '7.50', overage: '0.187654', precommit: '0.15' });
+    expect(d.amountBeforeMinor).to.equal(187654n);
+    expect((await s.mod.disputes!.preview(d.id, { kind: 'share', percent: '33.33' })).amountMinor).to.equal(62545n);
+    const resolved = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'share', percent: '66.67' } });
+    expect(resolved.ok ? resolved.value.amountAfterMinor : resolved.code).to.equal(125109n);
+    expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('125.11');
+  });
+
+  it('sets an amount by hand, never above the original (JPY, no minor unit)', async () => {
+    // 1 000 GB × ¥80 = ¥80 000
+    const { s, d } = await disputed({ code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' });
+    expect((await s.mod.disputes!.preview(d.id, { kind: 'amount', amount: '80000' })).amountMinor).to.equal(80000n);
+    for (const bad of ['80001', '100.5']) {
+      const err = await s.mod.disputes!.preview(d.id, { kind: 'amount', amount: bad }).then(() => null, (e: { code?: string }) => e.code);
+      expect(err, bad).to.equal('INVALID_INPUT');
+    }
+    // re-rated at the rate agreed in advance: 1 000 GB × ¥60 = ¥60 000
+    const resolved = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'precommit' } });
+    expect(resolved.ok ? resolved.value.amountAfterMinor : resolved.code).to.equal(60000n);
+    expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('60000.00');
   });
 });

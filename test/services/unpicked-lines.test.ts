@@ -43,11 +43,9 @@ describeEachEngine('periods no renewal picks up, and lines that never reached an
   it('does not create a second invoice when the first one was created but not recorded', async () => {
     s.f.clock.set('2013-07-05T10:00:00Z');
     s.faulty.failNext = { method: 'createInvoice', when: 'after', times: 1 };
-    try {
-      await s.mod.dailyBilling();
-    } catch {
-      // the failure surfaced; the cron tries again later
-    }
+    // the failure surfaces (the cron logs it and tries again the next day)
+    const failed = await s.mod.dailyBilling().then(() => null, (err: Error) => err.message);
+    expect(failed).to.equal('injected failure after createInvoice took effect');
     s.faulty.failNext = null;
     await s.mod.dailyBilling();
     const invoices = await s.f.panel.api.getInvoices({ userId: s.story.clientId });
