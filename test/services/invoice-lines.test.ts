@@ -44,6 +44,19 @@ describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
     expect(dutch.status).to.equal('within_allowance');
   });
 
+  it('counts a business-day window on the line it places: weekends skipped, the deadline kept with the line', async () => {
+    // Invoice date Sunday 2 June 2013; 10 business days after it: 3–7 and 10–14 June, so the last
+    // day is Friday 14 June (calendar counting would say 12 June). No Belgian holiday falls in it.
+    // The window closes at 15 June 00:00 in Brussels (UTC+2 in June) = 14 June 22:00 UTC.
+    await s.mod.billing.setProduct(s.story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50', precommit: '0.35' } }, window: { days: 10, counting: 'business', holidays: 'BE' } }, { type: 'cli', id: null });
+    const invoiceId = await renewalInvoiceId();
+    const [line] = overusageItems(await s.f.panel.api.getInvoice(invoiceId));
+    expect(line!.description).to.include('(dispute by 14 June 2013)');
+    const row = await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first();
+    expect(row).to.include({ deadline_last_day: '2013-06-14', window_counting: 'business', window_holidays: 'BE' });
+    expect(String(row.deadline_closes_at).slice(0, 19).replace('T', ' ')).to.equal('2013-06-14 22:00:00');
+  });
+
   it('never adds a second line however often the hook is delivered, even 50 times at once', async () => {
     const invoiceId = await renewalInvoiceId();
     await Promise.all(Array.from({ length: 50 }, () => s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId, source: 'autogen', user: 'system', status: 'Unpaid' })));
@@ -106,3 +119,32 @@ describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
     expect((await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first()).status).to.equal('unbilled');
   });
 });
+
+/**
+ * A line in each currency the panel bills in, through InvoiceCreation. 1 000 GB over in May:
+ *   USD 1 000 × $0.55 = $550.00; JPY 1 000 × ¥80 = ¥80 000 (no minor unit); BHD 1 000 × BD 0.187654
+ *   = BD 187.654 (three decimals; the panel keeps two: 187.65). Renewal totals: 21.95 + 550.00 =
+ *   571.95; 2980.00 + 80000.00 = 82980.00; 7.50 + 187.65 = 195.15.
+ */
+for (const [money, onPanel, minor, rate, total] of [
+  [{ code: 'USD', hosting: '21.95', overage: '0.55', precommit: '0.40' }, '550.00', 55000n, 'US$0.55', '571.95'],
+  [{ code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' }, '80000.00', 80000n, 'JP¥80', '82980.00'],
+  [{ code: 'BHD', hosting: '7.50', overage: '0.187654', precommit: '0.15' }, '187.65', 187654n, 'BHD\u00a00.187654', '195.15'],
+] as const) {
+  describeEachEngine(`an overusage line in ${money.code}`, ({ db }) => {
+    it('is placed in the client\'s currency, rounded to its minor unit (the panel keeps two decimals)', async () => {
+      const knex = db().knex;
+      const s = await buildBillingStory(knex, money);
+      await closeMay(s);
+      s.f.clock.set('2013-06-02T07:00:00Z');
+      await s.f.panel.runDailyAutomation('2013-06-02');
+      const row = await knex('mod_overusage_lines').where({ client_id: s.story.clientId }).first();
+      expect([row.currency, toBig(row.amount_minor), row.status]).to.deep.equal([money.code, minor, 'placed']);
+      const inv = await s.f.panel.api.getInvoice(toNum(row.invoice_id));
+      const [line] = overusageItems(inv);
+      expect(line!.amount).to.equal(onPanel);
+      expect(line!.description).to.include(`1,000 GB × ${rate} (dispute by 16 June 2013)`);
+      expect(inv.total).to.equal(total);
+    });
+  });
+}
