@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { EXIT, run } from '../../cli/main.js';
+import { run } from '../../cli/main.js';
 import type { Knex } from 'knex';
 import { silentLogger } from '../../module/adapters/logger.js';
 import { toBig, toNum } from '../../module/adapters/rows.js';
@@ -281,25 +281,26 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     const out: string[] = [];
     const err: string[] = [];
     const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), isTTY: false, env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex') } as NodeJS.ProcessEnv };
+    // exit codes as the README lists them: 0 done, 2 bad input, 3 not found, 4 conflict
     const cli = (...args: string[]) => run(['--db', db().url, '--zone', 'Europe/Brussels', ...args], io);
     try {
-      expect(await cli('anomaly', 'list')).to.equal(EXIT.ok);
+      expect(await cli('anomaly', 'list')).to.equal(0);
       expect(out.pop()).to.match(/\tservice \d+\t2013-11-01 – 2013-11-30\tmid_period_drop\topen\tcounter dropped from 1\.43 TB to 107\.37 GB \(read 2013-11-15\)/);
       const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
-      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'maybe', '--reason', 'x')).to.equal(EXIT.usage);
-      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'reset', '--reason', 'master log shows the reset')).to.equal(EXIT.ok);
+      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'maybe', '--reason', 'x')).to.equal(2);
+      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'reset', '--reason', 'master log shows the reset')).to.equal(0);
       // 100 GiB = 107 374 182 400 bytes = 107.37 GB; November was read to its last day, so it is rated now: €307.20
       expect(out.pop()).to.equal(`anomaly ${anomaly!.id}: reset, 107.37 GB booked; the period is rated: €307.20`);
-      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'reset', '--reason', 'again')).to.equal(EXIT.conflict);
-      expect(await cli('--json', 'periods', '--service', String(s.story.serviceId))).to.equal(EXIT.ok);
+      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'reset', '--reason', 'again')).to.equal(4);
+      expect(await cli('--json', 'periods', '--service', String(s.story.serviceId))).to.equal(0);
       const json = JSON.parse(out.pop()!) as { periods: Array<{ start: string; end: string; state: string; usedBytes: string; anomalies: Array<{ status: string; decision: string }> }> };
       // A + C = 2 858 730 232 218 bytes: the whole month, read to its last day
       expect(json.periods.map((p) => [p.start, p.end, p.state, p.usedBytes])).to.deep.equal([['2013-11-01', '2013-11-30', 'rated', '2858730232218']]);
       expect(json.periods[0]!.anomalies.map((a) => [a.status, a.decision])).to.deep.equal([['decided', 'reset']]);
-      expect(await cli('periods', '--service', '999999')).to.equal(EXIT.notFound);
+      expect(await cli('periods', '--service', '999999')).to.equal(3);
       // where an anniversary day comes from, per master
-      expect(await cli('master', 'update', '1', '--anniversary-from', 'sometimes')).to.equal(EXIT.usage);
-      expect(await cli('--json', 'master', 'update', '1', '--anniversary-from', 'panel')).to.equal(EXIT.ok);
+      expect(await cli('master', 'update', '1', '--anniversary-from', 'sometimes')).to.equal(2);
+      expect(await cli('--json', 'master', 'update', '1', '--anniversary-from', 'panel')).to.equal(0);
       expect(JSON.parse(out.pop()!)).to.deep.include({ anniversaryFrom: 'panel' });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
