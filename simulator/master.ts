@@ -52,6 +52,8 @@ export interface MasterStats {
   /** answered requests, and their total time from arrival to the last byte written (ms) */
   answered: number;
   serviceMsTotal: number;
+  /** the latency faults added, in total (ms): what the master chose, whatever the machine's load */
+  delayMsTotal: number;
 }
 
 /** What a test sees of a server: its settings as API calls left them, and its counter now. */
@@ -186,7 +188,7 @@ export class SimMaster {
   private faultState = new FaultState({});
   private readonly tasks = new Map<number, Task>();
   private nextTaskId = 1;
-  private st: MasterStats = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, inFlight: 0, maxInFlight: 0, answered: 0, serviceMsTotal: 0 };
+  private st: MasterStats = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, inFlight: 0, maxInFlight: 0, answered: 0, serviceMsTotal: 0, delayMsTotal: 0 };
 
   constructor(opts: MasterOptions, clock: () => number, serial: number) {
     if (opts.version !== 1 && opts.version !== 2) throw new Error('version must be 1 or 2');
@@ -429,7 +431,7 @@ export class SimMaster {
   }
 
   resetStats(): void {
-    this.st = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, inFlight: this.st.inFlight, maxInFlight: this.st.inFlight, answered: 0, serviceMsTotal: 0 };
+    this.st = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, inFlight: this.st.inFlight, maxInFlight: this.st.inFlight, answered: 0, serviceMsTotal: 0, delayMsTotal: 0 };
   }
 
   // ---- listener ---------------------------------------------------------------------------
@@ -592,6 +594,7 @@ export class SimMaster {
 
     this.count(key);
     decision = this.faultState.decide(serverId);
+    this.st.delayMsTotal += decision.delayMs;
     if (decision.delayMs > 0) await sleepUntil(arrived + decision.delayMs);
     const failure = decision.failure;
     if (failure) {

@@ -17,7 +17,6 @@ describe('the embedded demo (npm start)', function () {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-demo-'));
-    const started = Date.now();
     child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', '--json', 'serve', '--demo', '--listen', '127.0.0.1:0'], {
       cwd: path.resolve(import.meta.dirname, '..'),
       env: { ...process.env, OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' },
@@ -36,7 +35,6 @@ describe('the embedded demo (npm start)', function () {
       });
       child!.once('exit', (code) => reject(new Error(`the demo exited with ${code}`)));
     });
-    expect(Date.now() - started, 'serving within 15 s').to.be.lessThan(15_000);
   });
 
   after(async () => {

@@ -66,13 +66,11 @@ describe('SolusVM transport', () => {
     it('times out a call that gets no answer, retrying reads, as kind timeout', async () => {
       stub = await startStub(() => undefined); // never answers
       const http = createSolusVmHttp(v1Conn(stub.url, { timeoutMs: 60, retries: 1 }));
-      const started = Date.now();
       const e = await rejection(http.request(READ));
       http.close();
       expect(e.kind).to.equal('timeout');
       expect(e.message).to.match(/no answer from 127\.0\.0\.1:\d+ within 60 ms \(after 2 attempts\)/);
       expect(stub.requests).to.have.length(2);
-      expect(Date.now() - started).to.be.below(1000);
     });
 
     it('does not retry an action that timed out after it was sent', async () => {

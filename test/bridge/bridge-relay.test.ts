@@ -77,8 +77,11 @@ describeEachEngine('relay mode: panel commands handed to the bridge', ({ db }) =
   });
 
   it('answers "working" while the work makes no call, so no exchange outlives the bridge’s timeout', async () => {
-    const first = await relay.converse(() => new Promise((r) => setTimeout(() => r('slow'), 250)));
+    // the work finishes only when the test says so, after the relay has answered "working"
+    let finish!: (answer: string) => void;
+    const first = await relay.converse(() => new Promise<string>((r) => (finish = r)));
     expect(first.status).to.equal('working');
+    finish('slow');
     let step: RelayStep = first;
     while (step.status === 'working') step = await relay.resume(step.conversation, []);
     expect(step).to.deep.equal({ status: 'done', answer: 'slow' });
@@ -105,9 +108,11 @@ describeEachEngine('relay mode: panel commands handed to the bridge', ({ db }) =
 
   it('a bridge that never comes back: the work sees a timeout, the write stays "unknown", never re-sent; a late report settles it', async () => {
     let seen: unknown;
-    const step = commandsOf(await relay.converse(() => relay.api.updateInvoice({ invoiceId: 5, status: 'Paid' }).catch((e) => (seen = e))));
+    let work!: Promise<unknown>;
+    const step = commandsOf(await relay.converse(() => (work = relay.api.updateInvoice({ invoiceId: 5, status: 'Paid' }).catch((e) => (seen = e)))));
     const key = step.commands[0]!.key;
-    await new Promise((r) => setTimeout(r, 450));
+    // no answer comes: the work ends when the relay's idle timeout (300 ms) expires the conversation
+    await work;
     expect(seen).to.be.instanceOf(PanelApiError);
     expect((seen as PanelApiError).kind).to.equal('timeout');
     expect((await store.get(key))!.status).to.equal('unknown');

@@ -64,7 +64,7 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
     app.use(createBridgeRouter({ secret: SECRET, store, relay, hooks: () => hooks, addon, log: silentLogger }));
   });
 
-  after(() => relay.close());
+  after(() => relay?.close()); // no relay when the engine's suite was skipped (no MariaDB)
 
   const post = (endpoint: string, payload: unknown, o: Parameters<typeof signed>[2] = {}) => {
     const body = JSON.stringify(payload);

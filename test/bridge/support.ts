@@ -59,9 +59,21 @@ export function whmcsToken(tkval: string, sessionId = ''): string {
   return crypto.createHash('sha1').update(`${tkval}${sessionId}:whmcscrsf`).digest('hex');
 }
 
-/** Skips when php is missing, unless OVERUSAGE_TEST_REQUIRE_PHP=1 (CI), where it fails. */
+/**
+ * Skips when php's curl extension is missing (the bridge then uses PHP's HTTP streams, tested
+ * apart); in CI (OVERUSAGE_TEST_REQUIRE_PHP=1, which installs php-curl) requirePhp fails instead:
+ * WHMCS always has curl, so CI never passes without the curl transport tested.
+ */
+export function requireCurl(ctx: Mocha.Context): void {
+  requirePhp(ctx);
+  if (!(php() as { curl?: boolean }).curl) ctx.skip();
+}
+
+/** Skips when php is missing, unless OVERUSAGE_TEST_REQUIRE_PHP=1 (CI), where it fails (and so does a php without curl). */
 export function requirePhp(ctx: Mocha.Context): void {
   const p = php();
+  // CI runs the bridge as WHMCS does, over curl (the streams fallback has a test of its own)
+  if (p.ok && REQUIRE_PHP && !p.curl) throw new Error("php's curl extension is required (OVERUSAGE_TEST_REQUIRE_PHP=1) but missing: install php-curl");
   if (p.ok) return;
   if (REQUIRE_PHP) throw new Error(`php-cli is required (OVERUSAGE_TEST_REQUIRE_PHP=1) but not usable: ${p.reason}`);
   ctx.skip();

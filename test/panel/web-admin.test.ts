@@ -165,14 +165,11 @@ describeEachEngine('panel pages: the admin area', ({ db }) => {
     const queries: string[] = [];
     const spy = (q: { sql: string }) => queries.push(q.sql);
     knex.on('query', spy);
-    const started = Date.now();
     const page = await agent.get('/admin/systememaillog.php?page=1000').expect(200);
-    const ms = Date.now() - started;
     knex.off('query', spy);
     expect(rowsOf(page.text, /viewemail\.php\?id=\d+">\d+</)).to.have.length(50);
     expect(page.text).to.include('49951–50000 / 100002');
     const listQuery = queries.find((q) => /from [`"]tblemails[`"]/i.test(q) && /limit/i.test(q))!;
     expect(listQuery).to.not.match(/message/);
-    expect(ms).to.be.lessThan(5000);
   });
 });

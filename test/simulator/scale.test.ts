@@ -16,7 +16,8 @@ describe('simulator at scale', () => {
 
   after(() => sim.close());
 
-  it('adds 100 000 servers in bulk quickly and with little memory', () => {
+  // How fast is measured in the benchmarks (npm run bench: metering over the simulator), not here.
+  it('adds 100 000 servers in bulk with little memory', () => {
     const profiles: TrafficProfile[] = [
       { kind: 'constant', bytesPerDay: 10n * GIB },
       { kind: 'pattern', bytesPerDay: [1n * GIB, 50n * GIB, 3n * GIB] },
@@ -25,7 +26,6 @@ describe('simulator at scale', () => {
     const nodes = Array.from({ length: 50 }, (_, i) => ({ id: i + 1, name: `node-${i + 1}` }));
     globalThis.gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
-    const t0 = performance.now();
     const range = m.addServers(100_000, {
       idStart: 100_000,
       node: nodes[0]!,
@@ -36,10 +36,8 @@ describe('simulator at scale', () => {
       createdAt: '2023-05-31T08:00:00Z',
       profileFor: (id) => profiles[id % 3]!,
     });
-    const took = performance.now() - t0;
     const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
     expect(range).to.deep.equal({ idStart: 100_000, idEnd: 199_999 });
-    expect(took).to.be.lessThan(2000);
     expect(heapGrowth).to.be.lessThan(50 * 1024 * 1024);
     expect(m.store.size).to.equal(100_000);
     expect(m.server(199_999)!.node.name).to.equal(`node-${(199_999 % 50) + 1}`);
@@ -55,10 +53,9 @@ describe('simulator at scale', () => {
     expect((await v1Get(origin, { id: 'i', key: 'k', action: 'vserver-status', vserverid: '200000' })).body).to.equal('Virtual server not found');
   });
 
-  it('completes 2000 keep-alive requests quickly', async () => {
+  it('answers 2000 keep-alive requests, at most 16 at once', async () => {
     m.resetStats();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    const t0 = performance.now();
     let next = 0;
     const worker = async () => {
       while (next < 2000) {
@@ -68,13 +65,11 @@ describe('simulator at scale', () => {
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));
-    const took = performance.now() - t0;
     agent.destroy();
     const s = m.stats();
     expect(s.requests).to.equal(2000);
     expect(s.byAction['vserver-infoall']).to.equal(2000);
     expect(s.maxInFlight).to.be.within(1, 16);
-    expect(took).to.be.lessThan(3000);
   });
 
   it('reports how many requests were in flight at once, to check a client’s concurrency cap', async () => {
