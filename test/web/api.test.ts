@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import { expect } from 'chai';
 import request from 'supertest';
 import { toNum } from '../../module/adapters/rows.js';
-import { projectCost } from '../../module/domain/thresholds.js';
 import { WEB_ROUTES } from '../../module/web/api-router.js';
 import { createTokenSigner } from '../../module/web/tokens.js';
 import { describeEachEngine } from '../support/engines.js';
@@ -170,11 +169,17 @@ describeEachEngine('the web JSON API', ({ db }) => {
         { date: '2013-06-02', bytes: '150000000000', estimatedBytes: '150000000000', missing: false, undecided: false },
         { date: '2013-06-03', bytes: '150000000000', estimatedBytes: '150000000000', missing: false, undecided: false },
       ]);
-      // the projected cost is the domain's projectCost, the period's seconds worked out once
-      for (const id of [s.ann.serviceId, s.jan.serviceId]) {
+      // The projection, by hand: 1–3 June of 30 days. Ann 450 GB so far → 450 × 30 / 3 = 4 500 GB
+      // at the end; Jan 270 GB → 2 700 GB. Both stay under the 5 000 GB allowance: nothing to pay,
+      // so far or at the end.
+      for (const [id, soFar, atEnd] of [
+        [s.ann.serviceId, 450n, 4500n],
+        [s.jan.serviceId, 270n, 2700n],
+      ] as const) {
         const u = await s.mod.web.reads.serviceUsage(id);
         const a = u.assessment!;
-        expect(a.cost).to.deep.equal(projectCost(a.plan, u.open!.shape, u.open!.usedBytes, a.projection.projectedUsedBytes, u.zone));
+        expect([u.open!.usedBytes, a.projection.projectedUsedBytes]).to.deep.equal([soFar * 10n ** 9n, atEnd * 10n ** 9n]);
+        expect(a.cost).to.deep.equal({ soFarMinor: 0n, atEndMinor: 0n, currency: 'EUR' });
       }
       const list = await call('GET', '/api/v1/client/services', { token: annToken });
       expect(list.body.services[0]).to.include({ serviceId: s.ann.serviceId, label: 'vps1.example.net (VPS 5 TB)' });
