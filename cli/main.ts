@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ModuleError, type ErrorCode } from '../module/domain/errors.js';
@@ -307,8 +308,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .requiredOption('--file <csv>', 'lines "slot start (ISO 8601),bits per second"; "-" for standard input')
     .action(async (o: { service: string; file: string }) => {
       const app = await ctx.ready();
-      const fs = await import('node:fs');
-      const csv = o.file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(o.file, 'utf8');
+      const csv = o.file === '-' ? fs.readFileSync(0, 'utf8') : readInputFile(o.file, '--file');
       const r = await app.module.rateSamples.importCsv(positiveInt(o.service, '--service'), csv, { type: 'cli', id: null });
       ctx.print(`${r.read} read, ${r.inserted} new, ${r.unchanged} already held`, r);
     });
@@ -320,7 +320,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .requiredOption('--settings <json>', 'the settings as JSON, or @file.json')
     .action(async (productId: string, o: { settings: string }) => {
       const app = await ctx.ready();
-      const text = o.settings.startsWith('@') ? (await import('node:fs')).readFileSync(o.settings.slice(1), 'utf8') : o.settings;
+      const text = o.settings.startsWith('@') ? readInputFile(o.settings.slice(1), '--settings') : o.settings;
       let input: unknown;
       try {
         input = JSON.parse(text);
@@ -429,12 +429,25 @@ function reportError(err: unknown, ctx: CommandContext, io: Io): number {
   } else {
     const e = err as NodeJS.ErrnoException;
     code = 'FAILURE';
-    message = e.code === 'ECONNREFUSED' ? `cannot reach the database (${e.message})` : (e?.message ?? String(err));
+    message = DB_UNREACHABLE.has(String(e?.code)) ? `cannot reach the database (${e.message})` : e?.code === 'ER_ACCESS_DENIED_ERROR' ? `the database refused the login (${e.message})` : (e?.message ?? String(err));
     exit = EXIT.failure;
   }
   if (ctx.json()) io.out(stringify({ error: { code, message } }));
   else io.err(`overusage: ${message}`);
   return exit;
+}
+
+// the network errors of a database that is not there (mysql2 and Node's), said in one line
+const DB_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
+
+/** A file an option names (`@file`, `--file`): one it cannot read is bad input (exit 2), not a failure. */
+export function readInputFile(file: string, what: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ModuleError('INVALID_INPUT', `${what}: cannot read "${file}" (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory' : (err as Error).message})`);
+  }
 }
 
 function positiveInt(text: string, what: string): number {

@@ -16,11 +16,12 @@ export function createServerApp(app: App, mounts: Array<(server: Express) => voi
     const id = crypto.randomBytes(6).toString('hex');
     res.setHeader('X-Request-Id', id);
     res.on('finish', () => {
-      // Only the path: query strings can carry tokens.
+      // Only the path: query strings can carry tokens. The original URL's: a nested router has
+      // cut its mount point from req.path by the time the answer is sent.
       app.log.info('http.request', {
         id,
         method: req.method,
-        path: req.path,
+        path: requestPath(req),
         status: res.statusCode,
         ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
       });
@@ -39,6 +40,9 @@ export function createServerApp(app: App, mounts: Array<(server: Express) => voi
   for (const mount of mounts) mount(server);
   return server;
 }
+
+/** The whole path of a request, without its query string. */
+export const requestPath = (req: { originalUrl: string }): string => req.originalUrl.split('?', 1)[0]!;
 
 export async function listen(server: Express, host: string, port: number): Promise<http.Server> {
   return new Promise((resolve, reject) => {

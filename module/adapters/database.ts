@@ -105,13 +105,29 @@ export function redact(url: string): string {
   return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
 
+/**
+ * knex's own warnings: a failed connection is also thrown to the caller, who says it in one line;
+ * knex would print it a second time with a stack. Anything else is one line on stderr.
+ */
+const knexLog = {
+  warn(message: unknown) {
+    const text = String(message);
+    if (!text.startsWith('Acquire connection error')) process.stderr.write(`knex: ${text.split('\n')[0]}\n`);
+  },
+};
+
 export function openDatabase(url: string): Database {
   const { engine, config, safeUrl } = parseDatabaseUrl(url);
   if (engine === 'sqlite') {
     const file = (config.connection as { filename: string }).filename;
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+      // created private, like the secret key: it holds clients' usage and sealed credentials
+      // (SQLite gives its -wal and -shm files the database file's mode)
+      fs.closeSync(fs.openSync(file, 'a', 0o600));
+    }
   }
-  const knex = knexFactory(config);
+  const knex = knexFactory({ ...config, log: knexLog });
   return { knex, engine, safeUrl, close: () => knex.destroy() };
 }
 

@@ -346,7 +346,9 @@ export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsSer
           const n = Number(text);
           q.where((w) => w.where('l.id', n).orWhere('l.invoice_id', n).orWhere('l.service_id', n).orWhere('l.client_id', n));
         } else {
-          q.where('l.description', 'like', `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+          // % _ and the escape character itself taken literally, on both engines: SQLite's LIKE has
+          // no escape character unless it is named, and MySQL's default (\\) is not SQLite's
+          q.whereRaw(`l.description LIKE ? ESCAPE '!'`, [`%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`]);
         }
       }
       const before = idCursor(opts.before);

@@ -1,3 +1,4 @@
+import { stringify } from 'csv-stringify/sync';
 import type { Knex } from 'knex';
 import { dailySeries, type DayFigure } from '../domain/daily-series.js';
 import { notFound } from '../domain/errors.js';
@@ -113,15 +114,21 @@ export function createEvidenceService(deps: { knex: Knex }): EvidenceService {
 /** JSON with bigints as strings (exact), for downloads and the API. */
 export const evidenceJson = (e: LineEvidence): string => JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
 
-const csvCell = (v: string | number | bigint | boolean | null): string => {
-  const s = v === null ? '' : String(v);
-  // Quote when needed, and defuse cells a spreadsheet would run as a formula.
-  const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-};
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
 
+/**
+ * CSV through csv-stringify (quoting and its formula guard, so a spreadsheet never runs a cell
+ * such as `-1+cmd|' /C calc'!A0`: every text cell starting with = + - @ tab or CR gets a leading
+ * quote). Numbers and bigints are not text; a plain signed decimal string (an amount such as
+ * "-517.00") is a number too, and stays as it is.
+ */
 export const toCsv = (header: string[], rows: Array<Array<string | number | bigint | boolean | null>>): string =>
-  [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+  stringify([header, ...rows], {
+    escape_formulas: true,
+    record_delimiter: '\r\n',
+    quoted_match: /[\r\n]/,
+    cast: { string: (v) => (PLAIN_DECIMAL.test(v) ? { value: v, escape_formulas: false } : v), boolean: (b) => String(b) },
+  });
 
 /** One row per day: bytes as counted, the part that is an even split of a longer interval, and whether data exists. */
 export function daysCsv(e: LineEvidence): string {

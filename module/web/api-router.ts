@@ -673,7 +673,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     res.set('Cache-Control', 'no-store');
     if (err instanceof ModuleError) {
       const status = HTTP_STATUS[err.code];
-      if (status >= 500) deps.log.error('web.failed', { path: req.path, code: err.code, message: err.message });
+      if (status >= 500) deps.log.error('web.failed', { path: req.originalUrl.split('?', 1)[0], code: err.code, message: err.message });
       const answer = { error: { code: err.code, message: status >= 500 && err.code === 'CONFIG' ? 'the module is not configured for this' : err.message } };
       if (req.path.startsWith('/embed/')) return res.status(status).type('html').send(embedShell('en', 'Overusage', `<p class="ou-flash ou-flash-error">${escapeHtml(answer.error.message)}</p>`));
       return res.status(status).json(answer);
@@ -682,7 +682,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
       return res.status(e.status).json({ error: { code: e.status === 413 ? 'TOO_LARGE' : 'BAD_REQUEST', message: e.status === 413 ? 'the request is too large' : 'the request body could not be read (send JSON)' } });
     }
-    deps.log.error('web.failed', { method: req.method, path: req.path, message: e?.message, stack: e?.stack?.split('\n').slice(0, 6).join(' | ') });
+    deps.log.error('web.failed', { method: req.method, path: req.originalUrl.split('?', 1)[0], message: e?.message, stack: e?.stack?.split('\n').slice(0, 6).join(' | ') });
     res.status(500).json({ error: { code: 'INTERNAL', message: 'something went wrong; it has been logged' } });
   });
 
