@@ -21,12 +21,15 @@
  * bridge to apply (relay mode), `working` (poll again), or `failed`. Refusals are 4xx with
  * `{status: "error", code, message}`: bad_signature, stale, replayed, bad_identity, bad_request.
  *
- * Order of checks: timestamp (±5 min of this machine's real clock), signature over the raw body,
- * then the nonce is remembered (so unsigned junk never fills the table), then the body is read.
+ * Order of checks: before the body is read, the headers (a nonce of the right form, a timestamp
+ * within ±5 min of this machine's real clock, a signature of the right form, a length within the
+ * limit); then the signature over the raw body, then the nonce is remembered (so unsigned junk
+ * never fills the table), then the body is parsed.
  */
 import path from 'node:path';
 import fs from 'node:fs';
 import ejs from 'ejs';
+import pLimit from 'p-limit';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { silentLogger, type Logger } from '../adapters/logger.js';
 import { parsePanelJson } from '../adapters/whmcs-http-api.js';
@@ -73,8 +76,14 @@ export interface BridgeRouterDeps {
   log?: Logger;
   /** the machine's real time in ms: timestamps and token expiry are transport matters, not billing */
   nowMs?: () => number;
+  /** the largest signed body read (default 4 MB) */
   maxBodyBytes?: number;
+  /** bodies above 64 KB read at the same time (default 2); the others wait, unread */
+  largeReadsAtOnce?: number;
 }
+
+/** Bodies up to this size are read without waiting for a turn. */
+export const SMALL_BODY_BYTES = 64 * 1024;
 
 const ENDPOINTS = new Set(['hook', 'results', 'report', 'activate', 'deactivate', 'upgrade', 'output', 'clientarea', 'download']);
 const HOOK_NAME = /^[A-Za-z][A-Za-z0-9]{1,60}$/;
@@ -200,7 +209,41 @@ export function createBridgeRouter(deps: BridgeRouterDeps): Router {
     }
   }
 
-  router.post(`${BRIDGE_BASE}/:endpoint`, express.raw({ type: () => true, limit: deps.maxBodyBytes ?? 4 * 1024 * 1024 }), async (req: Request, res: Response) => {
+  const maxBody = deps.maxBodyBytes ?? 4 * 1024 * 1024;
+  const readBody = express.raw({ type: () => true, limit: maxBody });
+  // bodies above the small cap are read a few at a time: a signature is only known good once the
+  // whole body is in, so well-formed but forged requests must not hold 4 MB each at once
+  const largeReads = pLimit(deps.largeReadsAtOnce ?? 2);
+
+  /**
+   * The headers are checked before a byte of the body is read: no nonce, a stale or missing
+   * timestamp, or no signature of the right form is refused at once and the connection closed, so
+   * an unsigned request costs no memory. A body that says it is larger than the limit is refused
+   * before it is read as well.
+   */
+  const preflight = (req: Request, res: Response, next: NextFunction): void => {
+    const endpoint = String(req.params.endpoint);
+    const ts = checkTimestamp(req.get(SIGNATURE_HEADERS.timestamp), nowMs());
+    const reason = !isValidNonce(req.get(SIGNATURE_HEADERS.nonce)) ? 'no_nonce' : !ts.ok ? ts.problem : !/^[0-9a-f]{64}$/i.test(req.get(SIGNATURE_HEADERS.signature) ?? '') ? 'no_signature' : null;
+    const length = Number(req.get('content-length') ?? NaN);
+    if (reason || length > maxBody) {
+      log.warn('bridge.refused', { endpoint, reason: reason ?? 'too_large', unread: true });
+      res.setHeader('Connection', 'close');
+      if (reason) refuse(res, null, reason === 'stale' ? 'stale' : 'bad_signature');
+      else res.status(413).json({ status: 'error', code: 'bad_request', message: 'the request body is too large' });
+      return;
+    }
+    if (!Number.isFinite(length) || length > SMALL_BODY_BYTES) {
+      void largeReads(() => new Promise<void>((done) => {
+        res.once('close', done);
+        readBody(req, res, (err?: unknown) => (err ? next(err) : next()));
+      }));
+      return;
+    }
+    readBody(req, res, next);
+  };
+
+  router.post(`${BRIDGE_BASE}/:endpoint`, preflight, async (req: Request, res: Response) => {
     const endpoint = String(req.params.endpoint);
     const nonceHeader = req.get(SIGNATURE_HEADERS.nonce);
     const requestNonce = isValidNonce(nonceHeader) ? nonceHeader : null;
