@@ -8,6 +8,7 @@ import { InvoiceCreation } from './InvoiceCreation.js';
 import { EmailPreSend } from './EmailPreSend.js';
 import { PreModuleSuspend } from './PreModuleSuspend.js';
 import { AddInvoiceLateFee } from './AddInvoiceLateFee.js';
+import { AdminLogout } from './AdminLogout.js';
 import type { DisputeService } from '../module/services/disputes.js';
 import type { PanelApi } from '../module/adapters/panel-api.js';
 import type { InvoiceLineService } from '../module/services/invoice-lines.js';
@@ -37,6 +38,8 @@ export interface HookDeps {
    * ticks for what is due (retries with backoff, lifts)
    */
   watchUsage?: (ran: { collected: boolean }) => Promise<void>;
+  /** the admin's login session ended: its session-bound web tokens are revoked */
+  revokeAdminSessions?: (adminId: number) => Promise<void>;
   /** the client widget's home panel and product details block (module/web/web-module.ts) */
   clientPages?: {
     /** `host`: what a host such as the WHMCS bridge says about itself (where it serves the assets, how downloads go) */
@@ -54,6 +57,7 @@ export function moduleHooks(deps: HookDeps): HookDefinition[] {
     const d = { disputes: deps.disputes, panel: deps.panel, log: deps.log };
     hooks.push(EmailPreSend(d), PreModuleSuspend({ ...d, clock: deps.clock, zone: deps.zone }), AddInvoiceLateFee(d));
   }
+  if (deps.revokeAdminSessions) hooks.push(AdminLogout({ revokeAdminSessions: deps.revokeAdminSessions, log: deps.log }));
   if (deps.clientPages) {
     const c = deps.clientPages;
     hooks.push(

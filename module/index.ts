@@ -151,6 +151,7 @@ export function createModule(deps: ModuleDeps) {
     moduleHooks({
       ...(sync ? { beforeSampling: async () => void (await sync.sync()) } : {}),
       clientPages: web,
+      revokeAdminSessions: web.revokeAdminSessions,
       watchUsage,
       dailyBilling,
       everyTick,

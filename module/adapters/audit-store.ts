@@ -7,6 +7,8 @@ export type ActorType = 'system' | 'admin' | 'client' | 'cli';
 export interface Actor {
   type: ActorType;
   id: string | null;
+  /** the admin who acts as this actor, through a token minted for it ("admin X acting as client Y") */
+  actingAdminId?: string | null;
 }
 
 export const SYSTEM: Actor = { type: 'system', id: null };
@@ -32,6 +34,7 @@ export const auditLog: AuditLog = {
       at: sqlInstant(at),
       actor_type: entry.actor.type,
       actor_id: entry.actor.id,
+      acting_admin_id: entry.actor.actingAdminId ?? null,
       action: entry.action,
       entity_type: entry.entityType,
       entity_id: entry.entityId === null ? null : String(entry.entityId),

@@ -59,7 +59,7 @@ export class PanelApiError extends Error {
 
 /** Commands that only read: the only ones a client may repeat after a transport failure. */
 export const SAFE_TO_REPEAT: ReadonlySet<string> = new Set(
-  ['GetInvoice', 'GetInvoices', 'GetClientsDetails', 'GetClientsProducts', 'GetConfigurationValue', 'GetActivityLog', 'GetEmails', 'GetProducts'].map((c) => c.toLowerCase()),
+  ['GetInvoice', 'GetInvoices', 'GetClientsDetails', 'GetClientsProducts', 'GetConfigurationValue', 'GetActivityLog', 'GetEmails', 'GetProducts', 'GetAdminUsers'].map((c) => c.toLowerCase()),
 );
 
 export const isSafeToRepeat = (command: string): boolean => SAFE_TO_REPEAT.has(command.toLowerCase());

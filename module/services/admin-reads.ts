@@ -57,6 +57,8 @@ export interface AuditRow {
   id: number;
   at: string;
   actorType: string;
+  /** the admin who acted as this actor through a token minted for it */
+  actingAdminId: string | null;
   actorId: string | null;
   action: string;
   entityType: string;
@@ -123,6 +125,7 @@ const auditRow = (r: Record<string, unknown>): AuditRow => ({
   at: toInstant(r.at).toISO()!,
   actorType: String(r.actor_type),
   actorId: (r.actor_id as string | null) ?? null,
+  actingAdminId: (r.acting_admin_id as string | null | undefined) ?? null,
   action: String(r.action),
   entityType: String(r.entity_type),
   entityId: (r.entity_id as string | null) ?? null,

@@ -37,7 +37,7 @@ import {
   type PanelLinks,
 } from './present-admin.js';
 import { presentService, type WidgetLinks } from './present-usage.js';
-import type { TokenSigner } from './tokens.js';
+import { TAB_TOKEN_TTL_SECONDS, type TokenSigner } from './tokens.js';
 import { wordsFor } from './words.js';
 import type { FormToken, PageUi } from './page-host.js';
 import { lineFilterOf } from './downloads.js';
@@ -78,6 +78,8 @@ export interface AdminTabRequest {
   csrf: FormToken | null;
   /** the stylesheets and script the page links to */
   ui: PageUi;
+  /** the session the page's tokens are bound to: the embed page's cookie token nonce; default `h`, the host panel's login session */
+  session?: string;
   /** download links: the JSON API's with a read-only token, or back to the host's page (the WHMCS bridge streams them) */
   downloads: 'api' | 'host';
 }
@@ -254,8 +256,11 @@ export function createAdminTab(deps: AdminTabDeps) {
     const ctx: AdminCtx = { href, panel: input.panel, now: deps.clock.now(), zone: deps.zone };
     // on its own origin the page's script posts previews with a full token and its download links
     // carry a read-only one; inside a host the files come through the host, and previews by form
-    const api = input.downloads === 'host' ? null : { base: deps.apiBase, token: deps.signer.issue({ type: 'admin', id: input.adminId }).token };
-    const files = input.downloads === 'host' ? hostLinks(href) : tokenLinks(deps.signer.issue({ type: 'admin', id: input.adminId }, { readOnly: true }).token);
+    // both short and bound to the page's session: a copied one dies with the logout, and the
+    // script's token only reads and previews (it never mints nor writes)
+    const bound = input.session ?? 'h';
+    const api = input.downloads === 'host' ? null : { base: deps.apiBase, token: deps.signer.issue({ type: 'admin', id: input.adminId }, { scope: 'tab', ttlSeconds: TAB_TOKEN_TTL_SECONDS, bound }).token };
+    const files = input.downloads === 'host' ? hostLinks(href) : tokenLinks(deps.signer.issue({ type: 'admin', id: input.adminId }, { scope: 'read', ttlSeconds: TAB_TOKEN_TTL_SECONDS, bound }).token);
     let flash: Flash = null;
     let preview: { amount: string; explanation: string } | null = null;
     let report: { masterId: number; report: ConnectionReport } | undefined;

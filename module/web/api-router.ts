@@ -4,12 +4,13 @@ import cookieParser from 'cookie-parser';
 import ejs from 'ejs';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
+import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import type { Adjustment, Resolution } from '../domain/dispute-state.js';
 import { HTTP_STATUS, invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import { localeForClient } from '../domain/line-text.js';
 import type { Logger } from '../adapters/logger.js';
-import type { PanelApi } from '../adapters/panel-api.js';
+import { PanelApiError, type PanelApi } from '../adapters/panel-api.js';
 import type { AdminReads, LineFilter } from '../services/admin-reads.js';
 import type { BillingSettingsService } from '../services/billing-settings.js';
 import type { DisputeService } from '../services/disputes.js';
@@ -43,7 +44,11 @@ import type { Href, PanelLinks } from './present-admin.js';
 import { lineState, type WidgetLinks } from './present-usage.js';
 import type { DisputeLimiter } from './rate-limit.js';
 import { TtlCache } from './ttl-cache.js';
-import type { Subject, TokenSigner, VerifiedToken } from './tokens.js';
+import { DEFAULT_TOKEN_TTL_SECONDS, type Subject, type TokenSigner, type VerifiedToken } from './tokens.js';
+import type { TokenRevocations } from '../adapters/token-revocations.js';
+import type { AdminDirectory } from '../services/admin-directory.js';
+import type { Actor } from '../adapters/audit-store.js';
+import { auditLog } from '../adapters/audit-store.js';
 import type { Widget } from './widget.js';
 import { LINES_CSV_HEADER, lineCsvRow, lineFilterOf, periodDaysCsv } from './downloads.js';
 import { uiFor } from './page-host.js';
@@ -80,6 +85,11 @@ export interface WebRouterDeps {
   links: ServiceLinkService;
   panel: PanelApi | undefined;
   limiter: DisputeLimiter;
+  /** revoked tokens (logout, disabled admins), kept in the database */
+  revocations: TokenRevocations;
+  knex: Knex;
+  /** the panel's admins: a token of an admin who is disabled or gone is refused */
+  admins: AdminDirectory;
   clock: Clock;
   log: Logger;
   now: () => number;
@@ -104,6 +114,7 @@ export const WEB_ROUTES: ReadonlyArray<readonly [method: string, path: string]> 
   ['GET', '/embed/admin'],
   ['POST', '/embed/admin'],
   ['GET', '/api/v1/me'],
+  ['POST', '/api/v1/logout'],
   ['GET', '/api/v1/client/services'],
   ['GET', '/api/v1/client/services/{serviceId}'],
   ['GET', '/api/v1/client/services/{serviceId}/periods'],
@@ -208,6 +219,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   });
 
   // ---- authentication -------------------------------------------------------------------------
+  const parseCookies = cookieParser();
   const cookieName = (type: 'a' | 'c') => `ou_embed_${type}`;
 
   function tokenOf(req: Request, cookie: 'a' | 'c' | null): { token: string; via: 'bearer' | 'query' | 'cookie' } | null {
@@ -226,15 +238,51 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     return null;
   }
 
+  /** The token of an embed page's cookie, if the request carries a good one. */
+  function cookieToken(req: Request, type: 'a' | 'c'): VerifiedToken | null {
+    const c = (req.cookies as Record<string, unknown> | undefined)?.[cookieName(type)];
+    if (typeof c !== 'string' || c === '') return null;
+    try {
+      return verify(c);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Why a token that verifies is refused all the same (revoked, its admin gone, its session missing), or null. */
+  async function refusedToken(req: Request, v: VerifiedToken): Promise<string | null> {
+    const revoked = await deps.revocations.check(v);
+    if (revoked) return `the access token was revoked (${revoked})`;
+    // the admins behind it must still be the panel's admins: a disabled one's tokens are revoked for good
+    for (const adminId of new Set([v.type === 'admin' ? v.id : null, v.by].filter((x): x is number => x !== null))) {
+      const status = await deps.admins.status(adminId);
+      if (status === 'disabled') await deps.revocations.revokeSubject({ type: 'admin', id: adminId }, 'admin disabled');
+      if (status === 'disabled' || status === 'missing') return `the access token names an admin who is ${status === 'disabled' ? 'disabled' : 'not an admin of the panel'}`;
+    }
+    // bound to an embed page's session: only with that page's cookie
+    if (v.bound !== null && v.bound !== 'h') {
+      if (!req.cookies) await new Promise<void>((done, fail) => parseCookies(req, {} as Response, (err?: unknown) => (err ? fail(err) : done())));
+      const session = cookieToken(req, v.type === 'admin' ? 'a' : 'c');
+      if (!session || session.nonce !== v.bound) return 'the access token belongs to a page session this request does not come from';
+    }
+    return null;
+  }
+
   const authenticate =
     (want: 'admin' | 'client' | 'any', cookie: 'a' | 'c' | null = null): RequestHandler =>
-    (req, res, next) => {
+    async (req, res, next) => {
       const found = tokenOf(req, cookie);
       if (!found) throw new ModuleError('UNAUTHORIZED', 'an access token is required (Authorization: Bearer <token>)');
       const v = verify(found.token);
       if (want !== 'any' && v.type !== want) throw new ModuleError('NOT_ALLOWED', want === 'admin' ? 'this needs an admin token' : 'this needs a client token');
       // a download link's token reads; it neither posts nor opens a page that posts
       if (v.readOnly && (cookie !== null || (req.method !== 'GET' && req.method !== 'HEAD'))) throw new ModuleError('NOT_ALLOWED', 'this token is for reading only');
+      // the admin tab's script token reads and previews a resolution; nothing else
+      if (v.scope === 'tab' && (cookie !== null || !(req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && /\/disputes\/[^/]+\/preview$/.test(req.path))))) {
+        throw new ModuleError('NOT_ALLOWED', "the admin tab's token only reads and previews");
+      }
+      const refused = await refusedToken(req, v);
+      if (refused) throw new ModuleError('UNAUTHORIZED', refused);
       res.locals.subject = v;
       res.locals.subjectKey = `${v.type}:${v.id}`;
       res.locals.via = found.via;
@@ -243,6 +291,8 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     };
 
   const subjectOf = (res: Response): VerifiedToken => res.locals.subject as VerifiedToken;
+  /** who acts: the token's subject, and the admin who minted it for them ("admin X acting as client Y") */
+  const actorOf = (v: VerifiedToken): Actor => ({ type: v.type, id: String(v.id), ...(v.by !== null ? { actingAdminId: String(v.by) } : {}) });
 
   async function clientLocale(req: Request, clientId: number): Promise<string> {
     const lang = text((req.query as Record<string, unknown>).lang);
@@ -284,7 +334,6 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   }
 
   // ---- embed pages ------------------------------------------------------------------------------
-  const parseCookies = cookieParser();
   const cookies: RequestHandler = (req, res, next) => (req.headers.authorization ? next() : parseCookies(req, res, next));
   const ui = uiFor(null, assets);
   const embedShell = (lang: string, title: string, body: string) =>
@@ -351,7 +400,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   });
   r.post('/embed/client', cookies, form, authenticate('client', 'c'), checkCsrf, async (req, res) => {
     const v = subjectOf(res);
-    const flash = await deps.widget.post(v.id, (req.body ?? {}) as Record<string, unknown>, await clientLocale(req, v.id));
+    const flash = await deps.widget.post(v.id, (req.body ?? {}) as Record<string, unknown>, await clientLocale(req, v.id), v.by);
     await clientPage(req, res, flash);
   });
 
@@ -363,7 +412,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const v = subjectOf(res);
     const query = { ...(req.query as Record<string, unknown>) };
     delete query.token;
-    const html = await deps.adminTab({ adminId: v.id, request: { method: req.method, query, body: (req.body ?? {}) as Record<string, unknown> }, href: adminHref, panel: null as PanelLinks | null, csrf: { name: 'csrf', value: deps.signer.csrfFor(v) }, ui, downloads: 'api' });
+    const html = await deps.adminTab({ adminId: v.id, request: { method: req.method, query, body: (req.body ?? {}) as Record<string, unknown> }, href: adminHref, panel: null as PanelLinks | null, csrf: { name: 'csrf', value: deps.signer.csrfFor(v) }, ui, downloads: 'api', session: res.locals.via === 'cookie' ? v.nonce : 'h' });
     res.set('Cache-Control', 'private, no-store').type('html').send(embedShell('en', 'Overusage', html));
   }
   r.get('/embed/admin', cookies, authenticate('admin', 'a'), async (req, res) => {
@@ -378,6 +427,12 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   api.get('/me', authenticate('any'), (_req, res) => {
     const v = subjectOf(res);
     res.json({ subject: { type: v.type, id: v.id }, expiresAt: new Date(v.expiresAt * 1000).toISOString() });
+  });
+  // the token that calls it is revoked, and every token bound to it; kept in the database
+  api.post('/logout', authenticate('any'), async (_req, res) => {
+    const v = subjectOf(res);
+    await deps.revocations.revokeToken(v, 'logout');
+    res.status(204).end();
   });
 
   // ---- JSON API: client -------------------------------------------------------------------------
@@ -440,7 +495,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const lineId = pathId(req.params.lineId, 'line');
     const reason = (req.body as Record<string, unknown> | undefined)?.reason;
     if (typeof reason !== 'string') throw invalidInput('reason is required: say why you dispute this line');
-    const outcome = await disputes.open({ lineId, reason: reason.slice(0, 4000), actor: { type: 'client', id: String(clientId) } });
+    const outcome = await disputes.open({ lineId, reason: reason.slice(0, 4000), actor: actorOf(subjectOf(res)) });
     deps.widget.invalidate(clientId);
     if (!outcome.ok) return refusal(res, outcome);
     res.status(201).json({ dispute: clientDisputeJson(outcome.value) });
@@ -453,7 +508,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const clientId = me(res);
     const disputeId = pathId(req.params.disputeId, 'dispute');
     await disputes.get(disputeId, { clientId });
-    const outcome = await disputes.resolve({ disputeId, to: 'withdrawn', actor: { type: 'client', id: String(clientId) } });
+    const outcome = await disputes.resolve({ disputeId, to: 'withdrawn', actor: actorOf(subjectOf(res)) });
     deps.widget.invalidate(clientId);
     if (!outcome.ok) return refusal(res, outcome);
     res.json({ dispute: clientDisputeJson(outcome.value) });
@@ -462,7 +517,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   // ---- JSON API: admin -------------------------------------------------------------------------
   const admin = express.Router();
   admin.use(authenticate('admin'));
-  const adminActor = (res: Response) => ({ type: 'admin' as const, id: String(subjectOf(res).id) });
+  const adminActor = (res: Response) => actorOf(subjectOf(res));
 
   admin.get('/dashboard', async (req, res) => {
     const d = await deps.admin.dashboard({ fresh: text((req.query as Record<string, unknown>).fresh) === '1' });
@@ -650,15 +705,50 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const p = await deps.admin.audit(filter, { before: text(q.before), limit: pageLimit(q.limit) });
     res.json({ entries: p.rows.map(auditJson), next: p.next });
   });
-  admin.post('/tokens', json, (req, res) => {
+  /**
+   * Minting: only a full admin token mints, and only tokens no stronger (a full or a read-only
+   * one) and no longer-lived than itself, for an admin the panel has (enabled) or a client the
+   * panel or the module knows. A token for someone else carries the minting admin (`by`), so what
+   * is done with it is audited as that admin acting as them; the minting is audited too.
+   */
+  admin.post('/tokens', json, async (req, res) => {
+    const v = subjectOf(res);
+    if (v.scope !== 'full') throw new ModuleError('NOT_ALLOWED', 'only a full admin token mints tokens');
     const b = (req.body ?? {}) as Record<string, unknown>;
     if (b.type !== 'client' && b.type !== 'admin') throw invalidInput('type must be client or admin');
     if (!Number.isSafeInteger(b.id) || (b.id as number) < 1) throw invalidInput('id must be a positive whole number');
-    if (b.ttlSeconds !== undefined && !Number.isSafeInteger(b.ttlSeconds)) throw invalidInput('ttlSeconds must be a whole number');
+    if (b.ttlSeconds !== undefined && (!Number.isSafeInteger(b.ttlSeconds) || (b.ttlSeconds as number) < 1)) throw invalidInput('ttlSeconds must be a positive whole number');
+    if (b.readOnly !== undefined && typeof b.readOnly !== 'boolean') throw invalidInput('readOnly must be true or false');
+    const left = v.expiresAt - Math.floor(deps.now() / 1000);
+    const ttl = (b.ttlSeconds as number | undefined) ?? Math.min(DEFAULT_TOKEN_TTL_SECONDS, left);
+    if (ttl > left) throw invalidInput(`a token cannot outlive the one that mints it (${left} seconds left)`);
     const subject: Subject = { type: b.type, id: b.id as number };
-    const t = deps.signer.issue(subject, b.ttlSeconds === undefined ? {} : { ttlSeconds: b.ttlSeconds as number });
+    const self = subject.type === 'admin' && subject.id === v.id;
+    if (subject.type === 'admin' && !self) {
+      const status = await deps.admins.status(subject.id);
+      if (status === null) throw new ModuleError('NOT_ALLOWED', "a token for another admin needs the panel's word that the admin exists, and the panel API cannot be asked");
+      if (status !== 'enabled') throw notFound(`the panel has no ${status === 'disabled' ? 'enabled ' : ''}admin ${subject.id}`);
+    }
+    if (subject.type === 'client' && !(await clientExists(subject.id))) throw notFound(`the panel has no client ${subject.id}`);
+    const by = self ? v.by : (v.by ?? v.id);
+    const t = deps.signer.issue(subject, { ttlSeconds: ttl, scope: b.readOnly === true ? 'read' : 'full', by, bound: v.bound });
+    await auditLog.record(deps.knex, { actor: adminActor(res), action: 'token.issued', entityType: subject.type, entityId: subject.id, details: { scope: b.readOnly === true ? 'read' : 'full', expiresAt: new Date(t.expiresAt * 1000).toISOString(), ...(by !== null ? { actingAdmin: by } : {}) } }, deps.clock.now());
     res.status(201).json({ token: t.token, expiresAt: new Date(t.expiresAt * 1000).toISOString(), subject });
   });
+
+  async function clientExists(clientId: number): Promise<boolean> {
+    if (deps.panel) {
+      return deps.panel.getClientsDetails(clientId).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof PanelApiError && err.kind === 'api' && /not found/i.test(err.message)) return false;
+          throw err;
+        },
+      );
+    }
+    // no panel API: the clients the module meters for
+    return (await deps.reads.clientServices(clientId)).length > 0;
+  }
 
   api.use('/client', client);
   api.use('/admin', admin);

@@ -208,7 +208,7 @@ export function presentAudit(page: Page<AuditRow>, zone: string) {
   return page.rows.map((a) => ({
     id: a.id,
     at: when(a.at),
-    actor: a.actorId ? `${a.actorType} ${a.actorId}` : a.actorType,
+    actor: `${a.actingAdminId ? `admin ${a.actingAdminId} acting as ` : ''}${a.actorId ? `${a.actorType} ${a.actorId}` : a.actorType}`,
     action: a.action,
     entity: a.entityId ? `${a.entityType} ${a.entityId}` : a.entityType,
     details: a.details ?? '',

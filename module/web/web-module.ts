@@ -23,6 +23,8 @@ import type { Href, PanelLinks } from './present-admin.js';
 import { presentService, type UsageBanner, type WidgetLinks } from './present-usage.js';
 import { createDisputeLimiter } from './rate-limit.js';
 import { createTokenSigner } from './tokens.js';
+import { createTokenRevocations } from '../adapters/token-revocations.js';
+import { createAdminDirectory } from '../services/admin-directory.js';
 import { createWidget } from './widget.js';
 import { wordsFor } from './words.js';
 import { createDownloads, type DownloadFile } from './downloads.js';
@@ -45,6 +47,8 @@ export interface WebOptions {
   helmet?: HelmetOptions;
   frameAncestors?: string[];
   secureCookies?: boolean;
+  /** how long the panel's list of admins is trusted (ms, default 30 000) */
+  adminsTtlMs?: number;
   /** links into the host's own admin pages (default: WHMCS's, which the reference panel shares); null: none */
   panelLinks?: PanelLinks | null;
 }
@@ -97,6 +101,8 @@ export function createWeb(deps: WebDeps) {
   const reads = createUsageReads({ knex: deps.knex, billing: deps.billing });
   const admin = createAdminReads({ knex: deps.knex, billing: deps.billing, reads, now });
   const signer = createTokenSigner(deps.secretKey, now);
+  const revocations = createTokenRevocations(deps.knex, { now });
+  const admins = createAdminDirectory({ panel: deps.panel, log: deps.log, now, ...(o.adminsTtlMs !== undefined ? { ttlMs: o.adminsTtlMs } : {}) });
   const limiter = createDisputeLimiter(o.disputeRateLimit ?? { windowMs: 15 * 60_000, limit: 10 });
   const widget = createWidget({ reads, disputes: deps.disputes, panel: deps.panel, clock: deps.clock, limiter, log: deps.log, cacheMs, now, ...(deps.banner ? { banner: deps.banner } : {}) });
   const downloads = createDownloads({ reads, admin, evidence: deps.evidence });
@@ -251,6 +257,9 @@ export function createWeb(deps: WebDeps) {
       links: deps.links,
       panel: deps.panel,
       limiter,
+      revocations,
+      admins,
+      knex: deps.knex,
       clock: deps.clock,
       log: deps.log,
       now,
@@ -277,6 +286,8 @@ export function createWeb(deps: WebDeps) {
     router,
     /** a short-lived token naming an admin or a client (the JSON API, the embed pages) */
     issueToken: signer.issue,
+    /** the admin logged out of the panel: the tokens bound to a login session of theirs are revoked */
+    revokeAdminSessions: (adminId: number) => revocations.revokeSessions(adminId, 'logout'),
   };
 }
 

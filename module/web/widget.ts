@@ -121,11 +121,12 @@ export function createWidget(deps: WidgetDeps) {
     },
 
     /** Carries out a form post of the client page; answers with the message to show. */
-    async post(clientId: number, body: Record<string, unknown>, locale: string): Promise<Flash> {
+    async post(clientId: number, body: Record<string, unknown>, locale: string, actingAdminId: number | null = null): Promise<Flash> {
       const w = wordsFor(textLanguage(locale));
       const action = String(body.do ?? '');
       if (!deps.disputes) return { kind: 'error', text: w.disputesOff };
-      const actor = { type: 'client' as const, id: String(clientId) };
+      // a token an admin minted for the client: audited as that admin acting as the client
+      const actor = { type: 'client' as const, id: String(clientId), ...(actingAdminId !== null ? { actingAdminId: String(actingAdminId) } : {}) };
       try {
         if (action === 'dispute') {
           if (!(await deps.limiter.hit(`client:${clientId}`))) return { kind: 'error', text: w.rateLimited };

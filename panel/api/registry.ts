@@ -46,6 +46,7 @@ const COMMANDS: Record<string, CommandFn> = {
   GetConfigurationValue: system.GetConfigurationValue,
   SetConfigurationValue: system.SetConfigurationValue,
   GetActivityLog: system.GetActivityLog,
+  GetAdminUsers: system.GetAdminUsers,
   GetEmails: system.GetEmails,
   GetProducts: products.GetProducts,
   AddCredit: credit.AddCredit,

@@ -1,7 +1,7 @@
 import { isPhpArray } from '../domain/php-params.js';
 import { decodeSerializedMap } from '../domain/php-serialize.js';
 import { loadClient } from '../db/clients.js';
-import { datetimeCell, intCell, textCell } from '../db/rows.js';
+import { datetimeCell, flagCell, intCell, textCell } from '../db/rows.js';
 import { getSetting, hasSetting, setSetting } from '../db/settings.js';
 import { SUPPORTED_TYPES, CLIENT_TEMPLATE_TYPES, sendAdminEmail, sendClientEmail } from '../core/emails.js';
 import { CommandError, MSG } from '../core/errors.js';
@@ -157,4 +157,30 @@ export const GetEmails: CommandFn = async (p, { core }) => {
       })),
     },
   };
+};
+
+/**
+ * GetAdminUsers (WHMCS 8: developers.whmcs.com/api-reference/getadminusers): `admin_users` with
+ * each admin's id, roleId, username, names, email and isDisabled; disabled admins only with
+ * include_disabled; `roleid` and `email` (partial) filter. Never the password hash.
+ */
+export const GetAdminUsers: CommandFn = async (p, { core }) => {
+  const q = core.knex('tbladmins').orderBy('id');
+  if (!p.bool('include_disabled')) q.where((w) => w.where('disabled', 0).orWhereNull('disabled'));
+  if (p.given('roleid')) q.where('roleid', p.id('roleid'));
+  const email = p.text('email').trim();
+  if (email !== '') q.whereRaw(`email LIKE ? ESCAPE '!'`, [`%${email.replace(/[!%_]/g, (c) => `!${c}`)}%`]);
+  const rows = await q;
+  const admin_users = rows.map((r: Record<string, unknown>) => ({
+    id: intCell(r.id),
+    uuid: textCell(r.uuid),
+    roleId: intCell(r.roleid),
+    username: textCell(r.username),
+    firstname: textCell(r.firstname),
+    lastname: textCell(r.lastname),
+    email: textCell(r.email),
+    language: textCell(r.language),
+    isDisabled: flagCell(r.disabled),
+  }));
+  return { count: admin_users.length, admin_users };
 };

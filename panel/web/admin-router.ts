@@ -107,7 +107,10 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
   });
 
   router.post('/logout.php', ...guard, async (req, res) => {
-    ctx.sessions.revoke(req, res, 'admin', ctx.sessions.read(req, 'admin'));
+    const session = ctx.sessions.read(req, 'admin');
+    ctx.sessions.revoke(req, res, 'admin', session);
+    // as WHMCS: addons learn that the admin's session ended (the add-on revokes the tab's tokens)
+    if (session && session.uid > 0) await ctx.panel.hooks.run('AdminLogout', { adminid: session.uid });
     flash(req, res, 'info', 'You have been logged out.');
     res.redirect(303, to(req, 'login.php'));
   });

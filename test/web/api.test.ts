@@ -476,6 +476,15 @@ describeEachEngine('the web JSON API', ({ db }) => {
       expectError(await call('POST', '/api/v1/admin/tokens', { token: adminToken, body: { type: 'root', id: 1 } }), 422);
       expectError(await call('POST', '/api/v1/admin/tokens', { token: adminToken, body: { type: 'client', id: 1, ttlSeconds: 10 ** 7 } }), 422);
     });
+
+    it('logs a token out: it is refused from then on', async () => {
+      const t = s.token('client', s.ann.clientId);
+      expect((await call('POST', '/api/v1/logout', { token: t })).status).to.equal(204);
+      const res = await call('GET', '/api/v1/me', { token: t });
+      expectError(res, 401, 'UNAUTHORIZED');
+      expect(res.body.error.message).to.equal('the access token was revoked (logout)');
+      expect((await call('GET', '/api/v1/me', { token: annToken })).status).to.equal(200);
+    });
   });
 
   describe('embed pages and assets', () => {
@@ -484,7 +493,7 @@ describeEachEngine('the web JSON API', ({ db }) => {
       expect(open.status).to.equal(303);
       expect(open.headers.location).to.equal(`${BASE}/embed/client?service=${s.jan.serviceId}`);
       const cookie = open.headers['set-cookie']![0]!;
-      expect(cookie).to.match(/^ou_embed_c=ou1\./);
+      expect(cookie).to.match(/^ou_embed_c=ou2\.c\./);
       expect(cookie).to.match(/HttpOnly/i);
       expect(cookie).to.match(/SameSite=Lax/i);
       const agent = request.agent(s.app);

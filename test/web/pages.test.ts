@@ -52,7 +52,7 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     expect(t).to.include('€500.00 on the invoice');
     expect(t).to.include('Dispute by: 16 June 2013 · 11 days left');
     expect(page.text).to.match(/<form method="post" action="index\.php\?m=overusage&amp;service=\d+" class="ou-dispute-form"><input type="hidden" name="token"/);
-    expect(page.text).to.match(/href="\/overusage\/api\/v1\/client\/lines\/\d+\/days\.csv\?token=ou1r\.c\./);
+    expect(page.text).to.match(/href="\/overusage\/api\/v1\/client\/lines\/\d+\/days\.csv\?token=ou2\.c\.\d+\.\d+\.\d+\.r\./);
     const csv = /href="(\/overusage\/api\/v1\/client\/services\/\d+\/periods\/\d+\/days\.csv\?token=[^"]+)"/.exec(page.text)![1]!.replace(/&amp;/g, '&');
     const download = await request(s.app).get(csv).expect(200);
     expect(download.text.split('\r\n')[0]).to.equal('date,bytes,estimated_bytes,measured,note');

@@ -20,33 +20,41 @@ describe('web tokens', () => {
     expect.fail('the token was accepted');
   };
 
-  it('names the subject, the expiry and a nonce, signed with HMAC-SHA256 under a key derived by HKDF', () => {
+  it('names the subject, when it was issued, the expiry, its scope, who minted it, its session and a nonce, signed with HMAC-SHA256 under a key derived by HKDF', () => {
     const { token, expiresAt } = signer.issue({ type: 'client', id: 42 }, { ttlSeconds: 600 });
-    const [prefix, type, id, exp, nonce, mac] = token.split('.');
-    expect([prefix, type, id, exp]).to.deep.equal(['ou1', 'c', '42', String(now / 1000 + 600)]);
+    const [prefix, type, id, iat, exp, scope, by, bound, nonce, mac] = token.split('.');
+    expect([prefix, type, id, iat, exp, scope, by, bound]).to.deep.equal(['ou2', 'c', '42', String(now), String(now / 1000 + 600), 'f', '0', '-']);
     expect(expiresAt).to.equal(now / 1000 + 600);
     expect(Buffer.from(nonce!, 'base64url')).to.have.length(16);
     const key = Buffer.from(crypto.hkdfSync('sha256', KEY, Buffer.from('overusage'), Buffer.from('overusage web tokens v1'), 32));
     expect(deriveTokenKey(KEY).equals(key)).to.equal(true);
     expect(mac).to.equal(crypto.createHmac('sha256', key).update(token.slice(0, token.lastIndexOf('.'))).digest('base64url'));
-    expect(signer.verify(token)).to.deep.equal({ type: 'client', id: 42, expiresAt: now / 1000 + 600, nonce, readOnly: false });
+    expect(signer.verify(token)).to.deep.equal({ type: 'client', id: 42, issuedAt: now, expiresAt: now / 1000 + 600, nonce, readOnly: false, scope: 'full', by: null, bound: null });
     // two tokens for the same subject differ
     expect(signer.issue({ type: 'client', id: 42 }).token).to.not.equal(token);
+    // minted by admin 7 for client 42, bound to the host's session: both in the signed part
+    const minted = signer.issue({ type: 'client', id: 42 }, { by: 7, bound: 'h' }).token;
+    expect(signer.verify(minted)).to.include({ by: 7, bound: 'h' });
+    refused(() => signer.verify(minted.replace('.f.7.h.', '.f.0.h.')), /not valid/);
+    refused(() => signer.verify(minted.replace('.f.7.h.', '.f.7.-.')), /not valid/);
   });
 
-  it('marks a read-only token in its signed part, so it cannot be made a full one', () => {
+  it('marks a read-only or a tab token in its signed part, so it cannot be made a full one', () => {
     const { token } = signer.issue({ type: 'client', id: 42 }, { readOnly: true });
-    expect(token.startsWith('ou1r.c.42.')).to.equal(true);
-    expect(signer.verify(token).readOnly).to.equal(true);
-    refused(() => signer.verify(token.replace(/^ou1r\./, 'ou1.')), /not valid/);
+    expect(token.split('.')[5]).to.equal('r');
+    expect(signer.verify(token)).to.include({ readOnly: true, scope: 'read' });
+    refused(() => signer.verify(token.replace('.r.0.', '.f.0.')), /not valid/);
+    const tab = signer.issue({ type: 'admin', id: 1 }, { scope: 'tab' }).token;
+    expect(signer.verify(tab).scope).to.equal('tab');
+    refused(() => signer.verify(tab.replace('.t.0.', '.f.0.')), /not valid/);
   });
 
   it('refuses malformed, changed, foreign and expired tokens', () => {
     const { token } = signer.issue({ type: 'admin', id: 1 }, { ttlSeconds: 60 });
     refused(() => signer.verify(''), /malformed/);
     refused(() => signer.verify(token + 'x'), /malformed/);
-    refused(() => signer.verify(token.replace('.a.1.', '.c.1.')), /not valid/);
-    refused(() => signer.verify(token.replace('.a.1.', '.a.2.')), /not valid/);
+    refused(() => signer.verify(token.replace('ou2.a.1.', 'ou2.c.1.')), /not valid/);
+    refused(() => signer.verify(token.replace('ou2.a.1.', 'ou2.a.2.')), /not valid/);
     refused(() => createTokenSigner(crypto.randomBytes(32), () => now).verify(token), /not valid/);
     now += 60_000;
     refused(() => signer.verify(token), /expired/);

@@ -21,6 +21,7 @@ foreach ([
     'AddInvoiceLateFee' => 10,
     'ClientAreaHomepagePanels' => 10,
     'ClientAreaProductDetailsOutput' => 10,
+    'AdminLogout' => 10,
 ] as $overusageHook => $overusagePriority) {
     add_hook($overusageHook, $overusagePriority, static function ($vars = []) use ($overusageHook) {
         return \WHMCS\Module\Addon\Overusage\Hooks::relay($overusageHook, $vars);
