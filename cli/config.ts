@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import { ModuleError } from '../module/domain/errors.js';
 import { assertZone } from '../module/domain/calendar.js';
 import { parseSecretKey } from '../module/adapters/secret-box.js';
+import { parseTrustProxy, type TrustProxy } from '../module/web/client-address.js';
 
 /**
  * Configuration comes from the environment (documented in the README). Every setting has an
@@ -24,6 +25,8 @@ export interface AppConfig {
   bridge?: BridgeConfig;
   /** WHMCS's External API; without it, and with the bridge set, panel calls are relayed through the bridge */
   whmcsApi?: WhmcsApiConfig;
+  /** OVERUSAGE_TRUST_PROXY: the proxies in front, a hop count or addresses (default: loopback) */
+  trustProxy: TrustProxy;
 }
 
 export interface BridgeConfig {
@@ -54,7 +57,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (meteringWriter !== 'thread' && meteringWriter !== 'inline') throw new ModuleError('CONFIG', 'OVERUSAGE_METERING_WRITER must be thread or inline');
   const bridge = loadBridge(env);
   const whmcsApi = loadWhmcsApi(env);
-  return { databaseUrl, secretKey: key, secretKeySource: source, zone, listen, dataDir, logLevel: level, meteringWriter, ...(bridge ? { bridge } : {}), ...(whmcsApi ? { whmcsApi } : {}) };
+  let trustProxy: TrustProxy;
+  try {
+    trustProxy = parseTrustProxy(env.OVERUSAGE_TRUST_PROXY, ['loopback']);
+  } catch (err) {
+    throw new ModuleError('CONFIG', `OVERUSAGE_TRUST_PROXY must be a hop count or proxy addresses (${(err as Error).message})`);
+  }
+  return { trustProxy, databaseUrl, secretKey: key, secretKeySource: source, zone, listen, dataDir, logLevel: level, meteringWriter, ...(bridge ? { bridge } : {}), ...(whmcsApi ? { whmcsApi } : {}) };
 }
 
 /** OVERUSAGE_BRIDGE_SECRET, or a file holding it (OVERUSAGE_BRIDGE_SECRET_FILE); at least 32 characters. */

@@ -2,6 +2,7 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import express, { type Express } from 'express';
 import type { App } from './app.js';
+import { trustFunction } from '../module/web/client-address.js';
 
 /**
  * The HTTP server: health check and request logging for now; the panel host, the admin tab, the
@@ -10,7 +11,8 @@ import type { App } from './app.js';
 export function createServerApp(app: App, mounts: Array<(server: Express) => void> = []): Express {
   const server = express();
   server.disable('x-powered-by');
-  server.set('trust proxy', 'loopback');
+  // the proxies in front (OVERUSAGE_TRUST_PROXY): req.ip is the right-most address none of them is
+  server.set('trust proxy', trustFunction(app.config?.trustProxy ?? ['loopback']));
   server.use((req, res, next) => {
     const started = process.hrtime.bigint();
     const id = crypto.randomBytes(6).toString('hex');

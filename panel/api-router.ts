@@ -17,6 +17,8 @@ import { getSetting } from './db/settings.js';
 import type { CommandRegistry, Envelope } from './api/registry.js';
 import type { PanelCore } from './core/context.js';
 import { MSG } from './core/errors.js';
+import { clientAddress, normalizeIp, type TrustProxy } from '../module/web/client-address.js';
+import { createLoginThrottle, type LoginThrottle } from './login-throttle.js';
 
 export const API_PATH = '/includes/api.php';
 const MAX_PARAMS = 1000;
@@ -26,13 +28,14 @@ export interface ApiRouterOptions {
   commands: CommandRegistry;
   /** WHMCS's $api_access_key: a request carrying it skips the IP allow-list */
   accessKey?: string;
-  /** trust X-Forwarded-For (only behind a proxy you run) */
-  trustProxy?: boolean;
+  /** the proxies in front (client-address.ts); default none: the socket's address */
+  trustProxy?: TrustProxy | boolean;
+  /** lockout after failed authentications (shared with the login pages) */
+  throttle?: LoginThrottle;
   maxBodyBytes?: number;
 }
 
-/** '::ffff:127.0.0.1' → '127.0.0.1' */
-export const normalizeIp = (ip: string): string => ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+export { normalizeIp };
 
 /** APIAllowedIPs: addresses separated by commas, spaces or new lines; '*' allows any. */
 export async function ipAllowed(db: Knex, ip: string): Promise<boolean> {
@@ -50,11 +53,12 @@ export function createApiRouter(opts: ApiRouterOptions): Router {
   const { core, commands } = opts;
   const router = express.Router();
   const log = core.log.child({ component: 'panel-api' });
+  const throttle = opts.throttle ?? createLoginThrottle();
 
   router.post(API_PATH, express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 2 * 1024 * 1024 }), async (req: Request, res: Response) => {
     const started = Date.now();
-    const forwarded = opts.trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
-    const remote = normalizeIp(forwarded || req.socket.remoteAddress || '');
+    // the right-most address no trusted proxy wrote: never the client's own X-Forwarded-For entry
+    const remote = clientAddress(req, opts.trustProxy);
     let action = '';
     const finish = (status: number, body: Envelope) => {
       log.info('panel.api_request', { action, ip: remote, status, result: body.result, ...(body.result === 'error' ? { error: body.message } : {}), ms: Date.now() - started });
@@ -69,14 +73,25 @@ export function createApiRouter(opts: ApiRouterOptions): Router {
       const accessKey = scalar(tree.accesskey);
       const keyOk = opts.accessKey !== undefined && opts.accessKey !== '' && accessKey === opts.accessKey;
       if (!keyOk && !(await ipAllowed(core.knex, remote))) return finish(403, { result: 'error', message: MSG.invalidIp(remote) });
+      const identifier = scalar(tree.identifier) ?? scalar(tree.username) ?? '';
+      const keys = [`api:ip:${remote}`, ...(identifier ? [`api:id:${identifier.slice(0, 120)}`] : [])];
+      const locked = throttle.lockedFor(keys);
+      if (locked > 0) return finish(429, { result: 'error', message: MSG.tooManyAttempts(Math.ceil(locked / 1000)) });
       const auth = await authenticateApi(core.knex, {
         ...(scalar(tree.identifier) !== undefined ? { identifier: scalar(tree.identifier)! } : {}),
         ...(scalar(tree.secret) !== undefined ? { secret: scalar(tree.secret)! } : {}),
         ...(scalar(tree.username) !== undefined ? { username: scalar(tree.username)! } : {}),
         ...(scalar(tree.password) !== undefined ? { password: scalar(tree.password)! } : {}),
       });
-      if (!auth) return finish(403, { result: 'error', message: MSG.authFailed });
-      const identifier = scalar(tree.identifier) ?? scalar(tree.username);
+      if (!auth) {
+        const lock = throttle.fail(keys);
+        if (lock > 0) {
+          // the start of each lock, as WHMCS logs failed logins and bans
+          await core.activity({ description: `API authentication locked for ${Math.ceil(lock / 1000)} seconds after repeated failures - Identifier: ${identifier.slice(0, 60)}`, ipaddr: remote }).catch(() => undefined);
+        }
+        return finish(403, { result: 'error', message: MSG.authFailed });
+      }
+      throttle.succeed(keys);
       if (identifier) await touchCredential(core.knex, identifier, core.clock.now(), core.zone).catch(() => undefined);
       // the transport's own fields are not the command's parameters
       for (const k of ['action', 'identifier', 'secret', 'username', 'password', 'accesskey', 'responsetype']) delete tree[k];

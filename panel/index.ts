@@ -21,6 +21,8 @@ import { createHookManager, type HookManager } from './hooks.js';
 import { createLocalApi } from './local-api.js';
 import { logActivity } from './db/activity-log.js';
 import { migratePanel, panelMigrationStatus, rollbackPanel } from './schema-migrator.js';
+import type { TrustProxy } from '../module/web/client-address.js';
+import { createLoginThrottle, type LoginThrottle, type ThrottleOptions } from './login-throttle.js';
 
 // Invalid dates must fail loudly, and nothing may silently use the host's local zone.
 Settings.throwOnInvalid = true;
@@ -36,8 +38,14 @@ export interface PanelOptions {
   serverModules?: Record<string, ServerModule>;
   /** WHMCS's $api_access_key: lets a caller past the API IP allow-list */
   apiAccessKey?: string;
-  /** read the client address from X-Forwarded-For (only behind your own proxy) */
-  trustProxy?: boolean;
+  /**
+   * the proxies in front (a hop count, or their addresses): the client address is then the
+   * right-most X-Forwarded-For entry that is not one of them (module/web/client-address.ts), for
+   * the API allow-list, the login lockouts and the activity log alike; default none
+   */
+  trustProxy?: TrustProxy | boolean;
+  /** lockout after failed logins and API authentications (default: 5 failures, then 30 s doubling up to 15 min) */
+  loginLockout?: ThrottleOptions;
 }
 
 export interface Panel {
@@ -64,6 +72,10 @@ export interface Panel {
   core: PanelCore;
   /** writes an activity log entry (tblactivitylog) */
   logActivity(description: string, clientId?: number): Promise<void>;
+  /** the proxies in front, for every reader of a client address */
+  trustProxy: TrustProxy | boolean;
+  /** failed logins of the pages and the API share one lockout */
+  loginThrottle: LoginThrottle;
 }
 
 export function createPanel(opts: PanelOptions): Panel {
@@ -78,11 +90,14 @@ export function createPanel(opts: PanelOptions): Panel {
   const commands = createCommandRegistry(core);
   const automation = createAutomation(core);
   const addons = createAddonHost({ knex: opts.knex, hooks, log });
+  const trustProxy = opts.trustProxy ?? false;
+  const loginThrottle = createLoginThrottle(opts.loginLockout);
   const apiRouter = createApiRouter({
     core,
     commands,
     ...(opts.apiAccessKey !== undefined ? { accessKey: opts.apiAccessKey } : {}),
-    ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
+    trustProxy,
+    throttle: loginThrottle,
   });
   return {
     knex: opts.knex,
@@ -100,6 +115,8 @@ export function createPanel(opts: PanelOptions): Panel {
     apiRouter,
     core,
     logActivity: (description, clientId) => core.activity({ description, userid: clientId ?? 0 }),
+    trustProxy,
+    loginThrottle,
   };
 }
 

@@ -21,6 +21,7 @@ import { optionValues } from '../addon-host.js';
 import { addonRequest, injectFormToken } from './addon-embed.js';
 import { bodyOf, clientIp, csrfGuard, field, formBody, idOf, queryText, safeGoto, type WebContext } from './context.js';
 import { adminFormat } from './format.js';
+import { MSG } from '../core/errors.js';
 import { serviceModel, LOGIN_FAILED } from './client-router.js';
 import { pageParam, pagerFor } from './pagination.js';
 import { activityPage, clientPage, countOf, currencies, currencyOf, emailPage, invoicePage, runCounts, runPage, servicePage, stepPage } from './queries.js';
@@ -93,16 +94,23 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     const username = field(res, 'username').trim().slice(0, 100);
     const password = field(res, 'password').slice(0, 1024);
     const goto = safeGoto(field(res, 'goto'));
+    const ip = clientIp(req, ctx.panel.trustProxy);
+    const keys = [`admin:ip:${ip}`, `admin:user:${username.toLowerCase()}`];
+    const locked = ctx.panel.loginThrottle.lockedFor(keys);
+    if (locked > 0) return page(req, res, null, 429, 'admin/login', { title: 'Admin Login', goto: goto ?? '', username, error: MSG.tooManyAttempts(Math.ceil(locked / 1000)) });
     const row = username === '' ? undefined : await db('tbladmins').where({ username }).first();
     // the same work and the same answer for an unknown name, a wrong password and a disabled admin
     const ok = verifyAdminPassword(row ? textCell(row.password) : DUMMY_ADMIN_HASH, { password }) && row !== undefined && intCell(row.disabled) !== 1;
     if (!ok || !row) {
-      ctx.log.info('panel_web.login_failed', { surface: 'admin', ip: clientIp(req) });
-      await ctx.panel.core.activity({ description: `Failed Admin Login Attempt - Username: ${username.slice(0, 60)}`, ipaddr: clientIp(req) });
+      ctx.log.info('panel_web.login_failed', { surface: 'admin', ip: clientIp(req, ctx.panel.trustProxy) });
+      await ctx.panel.core.activity({ description: `Failed Admin Login Attempt - Username: ${username.slice(0, 60)}`, ipaddr: ip });
+      const lock = ctx.panel.loginThrottle.fail(keys);
+      if (lock > 0) await ctx.panel.core.activity({ description: `Admin login locked for ${Math.ceil(lock / 1000)} seconds after repeated failures - Username: ${username.slice(0, 60)}`, ipaddr: ip });
       return page(req, res, null, 401, 'admin/login', { title: 'Admin Login', goto: goto ?? '', username, error: LOGIN_FAILED });
     }
+    ctx.panel.loginThrottle.succeed(keys);
     ctx.sessions.issue(req, res, 'admin', intCell(row.id), passwordFingerprint(textCell(row.password)));
-    await ctx.panel.core.activity({ description: `Admin Logged In - Username: ${textCell(row.username)}`, user: textCell(row.username), ipaddr: clientIp(req) });
+    await ctx.panel.core.activity({ description: `Admin Logged In - Username: ${textCell(row.username)}`, user: textCell(row.username), ipaddr: clientIp(req, ctx.panel.trustProxy) });
     res.redirect(303, to(req, goto ?? 'index.php'));
   });
 
@@ -357,7 +365,7 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     const amount = parseDecimalExact(form.amount, 2, 12);
     if (amount === null || amount <= 0n) return invoiceView(req, res, st, 400, 'The amount must be greater than zero, with at most two decimals.', form);
     if (form.date !== '' && !isIsoDate(form.date)) return invoiceView(req, res, st, 400, 'The date must be YYYY-MM-DD.', form);
-    const actor: Actor = { source: 'adminarea', user: st.admin.id, ip: clientIp(req) };
+    const actor: Actor = { source: 'adminarea', user: st.admin.id, ip: clientIp(req, ctx.panel.trustProxy) };
     const envelope = await ctx.panel.commands.execute(
       'AddInvoicePayment',
       {
@@ -487,7 +495,7 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     const info = /^[a-z][a-z0-9_]{0,63}$/.test(name) ? await ctx.panel.addons.info(name) : null;
     if (!info) return notFound(req, res, st, 'Addon module');
     const action = field(res, 'action');
-    const who = { description: '', userid: 0, user: st.admin.username, ipaddr: clientIp(req) };
+    const who = { description: '', userid: 0, user: st.admin.username, ipaddr: clientIp(req, ctx.panel.trustProxy) };
     if (action === 'activate' || action === 'deactivate') {
       const result = action === 'activate' ? await ctx.panel.addons.activate(name) : await ctx.panel.addons.deactivate(name);
       if (result.status !== 'error') await ctx.panel.core.activity({ ...who, description: `Addon Module ${action === 'activate' ? 'Activated' : 'Deactivated'}: ${name}` });

@@ -5,6 +5,7 @@
  * A client sees only their own services and invoices: anything else is a 404, as if it did not
  * exist. Payments go through the panel's AddInvoicePayment command, never straight to a table.
  */
+import { MSG } from '../core/errors.js';
 import crypto from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { formatMoney, parseDecimalExact } from '../domain/money.js';
@@ -101,14 +102,21 @@ export function createClientRouter(ctx: WebContext, loginLimiter: RequestHandler
     const email = field(res, 'username').trim().slice(0, 255);
     const password = field(res, 'password').slice(0, 1024);
     const goto = safeGoto(field(res, 'goto'));
+    const ip = clientIp(req, ctx.panel.trustProxy);
+    const keys = [`client:ip:${ip}`, `client:email:${email.toLowerCase()}`];
+    const locked = ctx.panel.loginThrottle.lockedFor(keys);
+    if (locked > 0) return page(req, res, await stateOf(req), 429, 'client/login', { title: 'Login', goto: goto ?? '', email, error: MSG.tooManyAttempts(Math.ceil(locked / 1000)) });
     const client = email === '' || password === '' ? null : await checkClientLogin(email, password);
     if (!client) {
-      ctx.log.info('panel_web.login_failed', { surface: 'client', ip: clientIp(req) });
+      ctx.log.info('panel_web.login_failed', { surface: 'client', ip });
+      const lock = ctx.panel.loginThrottle.fail(keys);
+      if (lock > 0) await ctx.panel.core.activity({ description: `Client login locked for ${Math.ceil(lock / 1000)} seconds after repeated failures - Email: ${email.slice(0, 60)}`, ipaddr: ip });
       const st = await stateOf(req);
       return page(req, res, st, 401, 'client/login', { title: 'Login', goto: goto ?? '', email, error: LOGIN_FAILED });
     }
+    ctx.panel.loginThrottle.succeed(keys);
     ctx.sessions.issue(req, res, 'client', client.id, passwordFingerprint(client.passwordHash));
-    await ctx.panel.core.activity({ description: `Client Logged In - User ID: ${client.id}`, userid: client.id, user: 'Client', ipaddr: clientIp(req) });
+    await ctx.panel.core.activity({ description: `Client Logged In - User ID: ${client.id}`, userid: client.id, user: 'Client', ipaddr: clientIp(req, ctx.panel.trustProxy) });
     res.redirect(303, to(req, goto ?? 'clientarea.php'));
   });
 
@@ -337,7 +345,7 @@ export function createClientRouter(ctx: WebContext, loginLimiter: RequestHandler
     const transid = /^[A-Za-z0-9_-]{8,64}$/.test(nonce) ? `DEMO-${nonce}` : `DEMO-${crypto.randomBytes(12).toString('base64url')}`;
     const done = await db('tblaccounts').where({ invoiceid: inv.id, transid }).first('id');
     if (!done) {
-      const actor: Actor = { source: 'clientarea', user: 'system', ip: clientIp(req) };
+      const actor: Actor = { source: 'clientarea', user: 'system', ip: clientIp(req, ctx.panel.trustProxy) };
       const envelope = await ctx.panel.commands.execute(
         'AddInvoicePayment',
         { invoiceid: String(inv.id), amount: formatMoney(amount), gateway: inv.paymentmethod || 'banktransfer', transid },

@@ -11,6 +11,7 @@ import type { Clock } from '../../module/domain/clock.js';
 import { localDate } from '../../module/domain/calendar.js';
 import { formPairs, parsePhpPairs } from '../domain/php-params.js';
 import type { Panel } from '../index.js';
+import { clientAddress, type TrustProxy } from '../../module/web/client-address.js';
 import { safeEqual, type SessionData, type SessionManager, type Surface } from './session.js';
 
 export const VIEWS_DIR = path.resolve(import.meta.dirname, '..', 'views');
@@ -115,4 +116,5 @@ export function safeGoto(text: string): string | null {
   return /^[a-z0-9_]+\.php(\?[A-Za-z0-9_=&%.\-[\]]*)?$/.test(text) && text.length <= 500 ? text : null;
 }
 
-export const clientIp = (req: Request): string => (req.ip ?? req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+/** The client's address by the panel's one rule (right-most untrusted X-Forwarded-For hop; client-address.ts). */
+export const clientIp = (req: Request, trust: TrustProxy | boolean): string => clientAddress(req, trust);

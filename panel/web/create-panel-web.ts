@@ -11,7 +11,7 @@
  */
 import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Knex } from 'knex';
 import path from 'node:path';
@@ -20,7 +20,7 @@ import type { Clock } from '../../module/domain/clock.js';
 import type { Panel } from '../index.js';
 import { createAdminRouter } from './admin-router.js';
 import { createClientRouter, TOO_MANY_LOGINS } from './client-router.js';
-import { VIEWS_DIR, createRenderer, todayOf, type WebContext } from './context.js';
+import { VIEWS_DIR, clientIp, createRenderer, todayOf, type WebContext } from './context.js';
 import { createSessionManager } from './session.js';
 
 export interface PanelWebOptions {
@@ -88,8 +88,11 @@ export function createPanelWeb(opts: PanelWebOptions): Router {
       skipSuccessfulRequests: true,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
+      // counted per client address by the panel's one rule (never a client-written X-Forwarded-For entry)
+      keyGenerator: (req) => ipKeyGenerator(clientIp(req, panel.trustProxy)),
+      validate: { xForwardedForHeader: false },
       handler: (req, res) => {
-        log.warn('panel_web.login_rate_limited', { ip: req.ip });
+        log.warn('panel_web.login_rate_limited', { ip: clientIp(req, panel.trustProxy) });
         res.status(429).type('text').send(TOO_MANY_LOGINS);
       },
     });
