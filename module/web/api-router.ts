@@ -340,21 +340,61 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     `<!doctype html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>${ui.styles.map((href) => `<link rel="stylesheet" href="${href}">`).join('')}</head><body class="ou-embed"><main style="max-width:1100px;margin:0 auto;padding:1rem">${body}</main></body></html>`;
 
   /** A token in the URL is moved into the httpOnly cookie, and the URL cleaned of it. */
+  /**
+   * A token in the URL is moved into the httpOnly cookie, and the URL cleaned of it; but it never
+   * silently replaces the cookie of someone else (login CSRF: an attacker's link would put the
+   * victim in the attacker's account). Then the page asks, and only the person's own click, a
+   * form carrying the current session's CSRF field, makes the switch.
+   */
   function moveTokenToCookie(req: Request, res: Response, type: 'a' | 'c'): boolean {
     if (res.locals.via !== 'query') return false;
     const v = subjectOf(res);
-    res.cookie(cookieName(type), res.locals.token as string, {
+    const current = cookieToken(req, type);
+    if (current && (current.type !== v.type || current.id !== v.id)) {
+      askBeforeSwitching(req, res, current, v, res.locals.token as string);
+      return true;
+    }
+    setEmbedCookie(req, res, type, res.locals.token as string, v);
+    const params = new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
+    params.delete('token');
+    const qs = params.toString();
+    res.redirect(303, `${req.baseUrl}${req.path}${qs ? `?${qs}` : ''}`);
+    return true;
+  }
+
+  const who = (v: VerifiedToken) => `${v.type} ${v.id}`;
+
+  function askBeforeSwitching(req: Request, res: Response, current: VerifiedToken, next: VerifiedToken, token: string): void {
+    const page = `${req.baseUrl}${req.path}`;
+    const body =
+      `<div class="ou"><h1>Switch account?</h1><p>This page is signed in as <strong>${escapeHtml(who(current))}</strong>. The link you followed would sign it in as <strong>${escapeHtml(who(next))}</strong> instead.</p>` +
+      `<form method="post" action="${escapeHtml(page)}"><input type="hidden" name="csrf" value="${escapeHtml(deps.signer.csrfFor(current))}"><input type="hidden" name="do" value="switch_identity"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
+      `<button type="submit" class="btn btn-primary">Continue as ${escapeHtml(who(next))}</button> <a class="btn btn-default" href="${escapeHtml(page)}">Stay ${escapeHtml(who(current))}</a></form></div>`;
+    res.status(200).set('Cache-Control', 'no-store').type('html').send(embedShell('en', 'Overusage', body));
+  }
+
+  /** The person's own click on "Continue as …" (a form with the current session's CSRF field). */
+  async function switchIdentity(req: Request, res: Response, type: 'a' | 'c'): Promise<boolean> {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    if (b.do !== 'switch_identity') return false;
+    if (typeof b.token !== 'string') throw invalidInput('the form names no account to switch to');
+    const v = verify(b.token);
+    if (v.type !== (type === 'a' ? 'admin' : 'client') || v.readOnly || v.scope !== 'full') throw new ModuleError('NOT_ALLOWED', 'that link cannot open this page');
+    const refused = await refusedToken(req, v);
+    if (refused) throw new ModuleError('UNAUTHORIZED', refused);
+    setEmbedCookie(req, res, type, b.token, v);
+    res.redirect(303, `${req.baseUrl}${req.path}`);
+    return true;
+  }
+
+  function setEmbedCookie(req: Request, res: Response, type: 'a' | 'c', token: string, v: VerifiedToken): void {
+    res.cookie(cookieName(type), token, {
       httpOnly: true,
       sameSite: 'lax',
       secure: deps.secureCookies || req.secure,
       path: base || '/',
       maxAge: Math.max(1, v.expiresAt * 1000 - deps.now()),
     });
-    const params = new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
-    params.delete('token');
-    const qs = params.toString();
-    res.redirect(303, `${req.baseUrl}${req.path}${qs ? `?${qs}` : ''}`);
-    return true;
   }
 
   const checkCsrf: RequestHandler = (req, res, next) => {
@@ -399,6 +439,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     await clientPage(req, res, null);
   });
   r.post('/embed/client', cookies, form, authenticate('client', 'c'), checkCsrf, async (req, res) => {
+    if (await switchIdentity(req, res, 'c')) return;
     const v = subjectOf(res);
     const flash = await deps.widget.post(v.id, (req.body ?? {}) as Record<string, unknown>, await clientLocale(req, v.id), v.by);
     await clientPage(req, res, flash);
@@ -419,7 +460,10 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     if (moveTokenToCookie(req, res, 'a')) return;
     await adminPage(req, res);
   });
-  r.post('/embed/admin', cookies, form, authenticate('admin', 'a'), checkCsrf, adminPage);
+  r.post('/embed/admin', cookies, form, authenticate('admin', 'a'), checkCsrf, async (req, res) => {
+    if (await switchIdentity(req, res, 'a')) return;
+    await adminPage(req, res);
+  });
 
   // ---- JSON API: who am I ----------------------------------------------------------------------
   const api = express.Router();
