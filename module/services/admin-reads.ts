@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { addDays, daysBetween, type IsoDate } from '../domain/calendar.js';
+import { addDays, daysBetween, isIsoDate, type IsoDate } from '../domain/calendar.js';
 import { invalidInput } from '../domain/errors.js';
 import { toBig, toBigOrNull, toDate, toInstant, toNum } from '../adapters/rows.js';
 import { engineOf } from '../adapters/database.js';
@@ -144,7 +144,7 @@ export interface AdminReads {
   audit(filter: { entityType?: string; entityId?: string; actorType?: string }, opts?: { before?: unknown; limit?: number }): Promise<Page<AuditRow>>;
 }
 
-export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsService; reads: UsageReads; now?: () => number; cacheMs?: number }): AdminReads {
+export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsService; reads: UsageReads; now?: () => number; cacheMs?: number; today?: () => IsoDate }): AdminReads {
   const { knex } = deps;
   const now = deps.now ?? Date.now;
   const cacheMs = deps.cacheMs ?? 60_000;
@@ -270,7 +270,7 @@ export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsSer
 
     async samples(serviceId, opts = {}) {
       const limit = opts.limit ?? 62;
-      const before = opts.before === undefined || opts.before === null || opts.before === '' ? null : isoCursor(opts.before);
+      const before = opts.before === undefined || opts.before === null || opts.before === '' ? null : isoCursor(opts.before, addDays(deps.today ? deps.today() : new Date(now()).toISOString().slice(0, 10), 1));
       const q = knex('mod_overusage_samples').where({ service_id: serviceId }).orderBy('sample_date', 'desc').limit(limit + 1).select('id', 'sample_date', 'sampled_at', 'used_bytes', 'limit_bytes', 'state', 'raw');
       if (before) q.andWhere('sample_date', '<', before);
       const rows = await q;
@@ -373,8 +373,13 @@ export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsSer
   return reads;
 }
 
-function isoCursor(v: unknown): IsoDate {
-  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) throw invalidInput('cursor must be a date written YYYY-MM-DD');
+/**
+ * A day to page back from: a real calendar day (2013-13-45 is not one) from 2000-01-01 to
+ * `latest` (tomorrow): a later one has no samples and would only list invented gap days.
+ */
+function isoCursor(v: unknown, latest: IsoDate): IsoDate {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || !isIsoDate(v)) throw invalidInput('cursor must be a calendar day written YYYY-MM-DD');
+  if (v < '2000-01-01' || v > latest) throw invalidInput(`cursor must be a day from 2000-01-01 to ${latest}`);
   return v;
 }
 

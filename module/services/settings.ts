@@ -48,7 +48,8 @@ export function createSettingsService(deps: { knex: Knex; clock: Clock; audit: A
     async set(values, actor) {
       const entries = Object.entries(values) as Array<[SettingName, unknown]>;
       for (const [name, value] of entries) {
-        const schema = SETTING_SCHEMAS[name];
+        // own names only: toString, constructor or __proto__ are Object's, not settings
+        const schema = Object.hasOwn(SETTING_SCHEMAS, name) ? SETTING_SCHEMAS[name] : undefined;
         if (!schema) throw invalidInput(`there is no setting "${name}"`);
         const parsed = schema.safeParse(value);
         if (!parsed.success) throw invalidInput(`${name}: ${parsed.error.issues[0]!.message}`);

@@ -41,6 +41,7 @@ import { TAB_TOKEN_TTL_SECONDS, type TokenSigner } from './tokens.js';
 import { wordsFor } from './words.js';
 import type { FormToken, PageUi } from './page-host.js';
 import { lineFilterOf } from './downloads.js';
+import { flatFields, parseWith, refuseObjectKeys, wholeNumber } from './validation.js';
 
 /**
  * The admin tab: one function from (admin, request) to HTML, for the panel's output() and for the
@@ -88,6 +89,17 @@ type Flash = { kind: 'success' | 'error'; text: string } | null;
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v) ? String(v[0] ?? '') : v === undefined || v === null ? '' : String(v));
 
+/**
+ * Billing settings are for the panel's products only: a product id the panel does not have is
+ * refused. Without a panel API (the module on its own) there is nothing to ask.
+ */
+export async function panelHasProduct(panel: PanelApi | undefined, productId: number): Promise<boolean> {
+  if (!panel) return true;
+  const res = await panel.call('GetProducts', { pid: productId });
+  const list = (res.products as { product?: Array<Record<string, unknown>> } | undefined)?.product ?? [];
+  return list.some((p) => toNum(p.pid) === productId);
+}
+
 export function createAdminTab(deps: AdminTabDeps) {
   const actorOf = (adminId: number): Actor => ({ type: 'admin', id: String(adminId) });
 
@@ -129,14 +141,15 @@ export function createAdminTab(deps: AdminTabDeps) {
             return { flash: null, preview: { amount: formatAmount(p.amountMinor, p.currency, ADMIN_LOCALE), explanation: p.explanation } };
           }
           if (!['upheld', 'waived', 'adjusted'].includes(to)) throw invalidInput('choose uphold, waive or adjust');
-          const version = str(body.version) === '' ? undefined : Number(str(body.version));
+          // a version that is not a number is refused, never taken as "no check"
+          const version = str(body.version) === '' ? undefined : parseWith(wholeNumber('version'), str(body.version), 'the form');
           const outcome = await deps.disputes.resolve({
             disputeId,
             to,
             actor,
             ...(to === 'adjusted' ? { adjustment: adjustmentOf(body) } : {}),
             ...(str(body.note).trim() ? { note: str(body.note).trim().slice(0, 2000) } : {}),
-            ...(version !== undefined && Number.isSafeInteger(version) ? { expectedVersion: version } : {}),
+            ...(version !== undefined ? { expectedVersion: version } : {}),
             ...(str(body.settlement) === 'refund' || str(body.settlement) === 'credit' ? { settlement: str(body.settlement) as 'refund' | 'credit' } : {}),
           });
           if (!outcome.ok) return { flash: { kind: 'error', text: outcome.message } };
@@ -213,6 +226,8 @@ export function createAdminTab(deps: AdminTabDeps) {
           } catch {
             throw invalidInput('the settings must be JSON, like {"unit":"GB","allowance":"5 TB","prices":{"EUR":{"overage":"0.50"}}}');
           }
+          refuseObjectKeys(parsed, 'the settings');
+          if (!(await panelHasProduct(deps.panel, productId))) throw notFound(`the panel has no product ${productId}`);
           await deps.billing.setProduct(productId, parsed as never, actor);
           return { flash: { kind: 'success', text: `Billing settings of product ${productId} saved.` } };
         }
@@ -250,7 +265,10 @@ export function createAdminTab(deps: AdminTabDeps) {
   });
 
   return async function render(input: AdminTabRequest): Promise<string> {
-    const { request, href } = input;
+    const { href } = input;
+    // the validation layer: whatever the host parsed, one text value per field, no object keys
+    // (a list or a group answers INVALID_INPUT, 422, before anything runs)
+    const request = { method: input.request.method, query: flatFields(input.request.query, 'query'), body: flatFields(input.request.body, 'form') };
     const q = request.query;
     let page = str(q.a) || 'dashboard';
     const ctx: AdminCtx = { href, panel: input.panel, now: deps.clock.now(), zone: deps.zone };

@@ -20,7 +20,7 @@ import type { ServiceLinkService } from '../services/service-links.js';
 import type { SettingsService } from '../services/settings.js';
 import { idCursor, pageLimit, type UsageReads } from '../services/usage-reads.js';
 import type { UsagePeriodService } from '../services/usage-periods.js';
-import type { AdminTab } from './admin-tab.js';
+import { panelHasProduct, type AdminTab } from './admin-tab.js';
 import {
   anomalyJson,
   auditJson,
@@ -52,6 +52,7 @@ import { auditLog } from '../adapters/audit-store.js';
 import type { Widget } from './widget.js';
 import { LINES_CSV_HEADER, lineCsvRow, lineFilterOf, periodDaysCsv } from './downloads.js';
 import { uiFor } from './page-host.js';
+import { flatFields, refuseObjectKeys } from './validation.js';
 import { formatAmount } from '../domain/line-text.js';
 import { ADMIN_LOCALE } from './present-admin.js';
 
@@ -307,8 +308,26 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     return localeForClient(language);
   }
 
-  const json = express.json({ limit: '32kb' });
-  const form = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 });
+  // every body through the validation layer: no field named like Object's own properties, a form flat
+  const thenCheck =
+    (parser: RequestHandler, check: (body: unknown) => void): RequestHandler =>
+    (req, res, next) =>
+      parser(req, res, (err?: unknown) => {
+        if (err) return next(err);
+        try {
+          check(req.body);
+          next();
+        } catch (e) {
+          next(e);
+        }
+      });
+  const json = thenCheck(express.json({ limit: '32kb' }), (b) => refuseObjectKeys(b, 'body'));
+  const form = thenCheck(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 }), (b) => flatFields(b, 'form'));
+  // and every query: one value per field
+  r.use((req, _res, next) => {
+    flatFields(req.query, 'query');
+    next();
+  });
   const noStore: RequestHandler = (_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     next();
@@ -733,6 +752,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const settings = (req.body as Record<string, unknown> | undefined)?.settings;
     if (!settings || typeof settings !== 'object') throw invalidInput('settings must be an object');
     const productId = pathId(req.params.productId, 'product');
+    if (!(await panelHasProduct(deps.panel, productId))) throw notFound(`the panel has no product ${productId}`);
     res.json({ productId, settings: await deps.billing.setProduct(productId, settings as never, adminActor(res)) });
   });
   admin.get('/settings', async (_req, res) => {

@@ -5,6 +5,7 @@ import type { HelmetOptions } from 'helmet';
 import type { Clock } from '../domain/clock.js';
 import { ModuleError } from '../domain/errors.js';
 import { localeForClient, textLanguage } from '../domain/line-text.js';
+import { localDate } from '../domain/calendar.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { AddonVarsIn } from '../addon-definition.js';
@@ -29,6 +30,7 @@ import { createWidget } from './widget.js';
 import { wordsFor } from './words.js';
 import { createDownloads, type DownloadFile } from './downloads.js';
 import { pageHostOf, uiFor, type PageHost } from './page-host.js';
+import { flatFields } from './validation.js';
 
 /**
  * The module's web side, built once: the client page and the admin tab the panel embeds (through
@@ -99,7 +101,7 @@ export function createWeb(deps: WebDeps) {
   const now = o.now ?? Date.now;
   const cacheMs = o.cacheMs ?? 15_000;
   const reads = createUsageReads({ knex: deps.knex, billing: deps.billing });
-  const admin = createAdminReads({ knex: deps.knex, billing: deps.billing, reads, now });
+  const admin = createAdminReads({ knex: deps.knex, billing: deps.billing, reads, now, today: () => localDate(deps.clock.now(), deps.zone) });
   const signer = createTokenSigner(deps.secretKey, now);
   const revocations = createTokenRevocations(deps.knex, { now });
   const admins = createAdminDirectory({ panel: deps.panel, log: deps.log, now, ...(o.adminsTtlMs !== undefined ? { ttlMs: o.adminsTtlMs } : {}) });
@@ -153,8 +155,18 @@ export function createWeb(deps: WebDeps) {
     const clientId = typeof vars.clientid === 'number' && vars.clientid > 0 ? vars.clientid : null;
     if (clientId === null) return { ...shell, vars: {} };
     const host = pageHostOf(vars);
-    const request = vars.request ?? GET;
-    let flash = request.method === 'POST' ? await widget.post(clientId, request.body ?? {}, locale) : null;
+    // the validation layer: one text value per field, whatever the host parsed; anything else is said, not run
+    let request: { method: string; query: Record<string, string>; body: Record<string, string> };
+    let refused: string | null = null;
+    try {
+      const r = vars.request ?? GET;
+      request = { method: r.method, query: flatFields(r.query, 'query'), body: flatFields(r.body, 'form') };
+    } catch (err) {
+      if (!(err instanceof ModuleError)) throw err;
+      request = { method: 'GET', query: {}, body: {} };
+      refused = err.message;
+    }
+    let flash: { kind: 'success' | 'error'; text: string } | null = refused ? { kind: 'error', text: refused } : request.method === 'POST' ? await widget.post(clientId, request.body, locale) : null;
     const idOf = (v: unknown) => {
       try {
         return idCursor(str(v), 'id');
@@ -195,7 +207,7 @@ export function createWeb(deps: WebDeps) {
 
   /** A file of the admin tab or the client page, for a host that streams it (`download=<kind>` in the request's query). */
   async function download(vars: AddonVarsIn): Promise<DownloadFile> {
-    const query = vars.request?.query ?? {};
+    const query = flatFields(vars.request?.query ?? {}, 'query');
     if (typeof vars.adminid === 'number' && vars.adminid > 0) return downloads.forAdmin(query);
     if (typeof vars.clientid === 'number' && vars.clientid > 0) return downloads.forClient(vars.clientid, query);
     throw new ModuleError('UNAUTHORIZED', 'a download needs a logged-in admin or client');

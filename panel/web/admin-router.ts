@@ -543,7 +543,15 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     }
     const request = addonRequest(req, bodyOf(res));
     const language = st.admin.language || 'english';
-    const output = await ctx.panel.addons.output(name, { request, adminId: st.admin.id, language });
+    let output: unknown;
+    try {
+      output = await ctx.panel.addons.output(name, { request, adminId: st.admin.id, language });
+    } catch (err) {
+      // an addon that refuses the request's input (a list where one value goes, …) said why: 400 with its words
+      const e = err as { code?: unknown; message?: unknown };
+      if (e?.code === 'INVALID_INPUT' && typeof e.message === 'string') return page(req, res, st, 400, 'admin/message', { title: 'Bad Request', message: e.message });
+      throw err;
+    }
     const sidebar = info.has.sidebar ? await ctx.panel.addons.sidebar(name, { request, adminId: st.admin.id, language }) : '';
     await page(req, res, st, 200, 'admin/addon-page', {
       title: info.config.name,
