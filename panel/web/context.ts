@@ -12,6 +12,7 @@ import { localDate } from '../../module/domain/calendar.js';
 import { formPairs, parsePhpPairs } from '../domain/php-params.js';
 import type { Panel } from '../index.js';
 import { clientAddress, type TrustProxy } from '../../module/web/client-address.js';
+import { flatFields, refuseObjectKeys } from '../../module/web/validation.js';
 import { safeEqual, type SessionData, type SessionManager, type Surface } from './session.js';
 
 export const VIEWS_DIR = path.resolve(import.meta.dirname, '..', 'views');
@@ -67,10 +68,49 @@ export function formBody(): RequestHandler[] {
       } else {
         res.locals.body = req.body && typeof req.body === 'object' ? { ...(req.body as Record<string, unknown>) } : {};
       }
+      try {
+        if (!isAddonPage(req)) checkForm(res.locals.body as Record<string, unknown>);
+      } catch (err) {
+        return badRequest(res, (err as Error).message);
+      }
       next();
     },
   ];
 }
+
+// ---- the validation layer of the pages (the add-on's own: module/web/validation.ts) -----------
+
+/** 400 with a code and a message, for input no page takes. */
+export function badRequest(res: Response, message: string): void {
+  res.status(400).type('text').set('Cache-Control', 'no-store').send(`Bad request (INVALID_INPUT): ${message}`);
+}
+
+/**
+ * An addon's pages get $_GET and $_POST as PHP parses them, lists and groups included (WHMCS
+ * does); the addon validates its own input (the add-on's: module/web/validation.ts).
+ */
+const isAddonPage = (req: Request): boolean => /\/(addonmodules|index)\.php$/.test(req.path);
+
+/** Form fields that are groups on purpose (Setup > Addon Modules: fields[<name>]). */
+const GROUP_FIELDS = new Set(['fields']);
+
+function checkForm(body: Record<string, unknown>): void {
+  refuseObjectKeys(body, 'form');
+  for (const [k, v] of Object.entries(body)) {
+    if (!GROUP_FIELDS.has(k) && v !== null && typeof v === 'object') throw new Error(`form field "${k}" takes one value, not a list or a group`);
+  }
+}
+
+/** Every page's query: one value per field (a[]=, a[x]=, a=1&a=2 and Object's property names refused). */
+export const checkQuery: RequestHandler = (req, res, next) => {
+  if (isAddonPage(req)) return next();
+  try {
+    flatFields(req.query, 'query');
+  } catch (err) {
+    return badRequest(res, (err as Error).message);
+  }
+  next();
+};
 
 export const bodyOf = (res: Response): Record<string, unknown> => (res.locals.body as Record<string, unknown> | undefined) ?? {};
 

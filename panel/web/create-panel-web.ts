@@ -20,7 +20,7 @@ import type { Clock } from '../../module/domain/clock.js';
 import type { Panel } from '../index.js';
 import { createAdminRouter } from './admin-router.js';
 import { createClientRouter, TOO_MANY_LOGINS } from './client-router.js';
-import { VIEWS_DIR, clientIp, createRenderer, todayOf, type WebContext } from './context.js';
+import { VIEWS_DIR, checkQuery, clientIp, createRenderer, todayOf, type WebContext } from './context.js';
 import { createSessionManager } from './session.js';
 
 export interface PanelWebOptions {
@@ -110,7 +110,7 @@ export function createPanelWeb(opts: PanelWebOptions): Router {
   );
 
   const router = express.Router();
-  router.use([...CLIENT_PATHS, '/admin'], headers, cookieParser());
+  router.use([...CLIENT_PATHS, '/admin'], headers, cookieParser(), checkQuery);
   router.get('/assets/panel.css', (_req, res) => {
     res.type('css').set('Cache-Control', 'public, max-age=3600').sendFile(path.join(VIEWS_DIR, 'assets', 'panel.css'));
   });

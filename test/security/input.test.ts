@@ -67,7 +67,7 @@ describeEachEngine('security: bad input gets a 4xx with a code and a message', (
     for (const q of ['a[]=x', 'a[x]=1', 'a=service&id[]=1', 'a=dispute&id[]=1', 'a=line&id[]=1', 'a=lines&q[]=x', 'a=disputes&list[]=x', 'a=services&after[]=1', 'a=audit&before[]=1', 'a=anomalies&list[]=x', `a=service&id=${s.ann.serviceId}&samples[]=1`, 'a=dashboard&fresh[]=1', 'download=lines&q[]=x']) {
       const res = await agent.get(`${tab}&${q}`);
       expect(res.status, q).to.equal(400);
-      expect(res.text, q).to.match(/takes one value, not a list or a group/);
+      expect(res.text, q).to.match(/query field (&#34;|")[a-z_]+(&#34;|") takes one value, not a list or a group/);
     }
   });
 
@@ -79,5 +79,21 @@ describeEachEngine('security: bad input gets a 4xx with a code and a message', (
     const res = await agent.post(`/admin/addonmodules.php?module=overusage&a=dispute&id=${id}`).type('form').send({ token, do: 'resolve', dispute: String(id), to: 'waived', version: 'abc' });
     expect(res.text).to.include('version must be a whole number');
     expect((await db().knex('mod_overusage_disputes').where({ id }).first()).state).to.equal('open');
+  });
+
+  it("answers the reference panel's own pages 400 with a code and a message for lists, groups and Object's property names", async () => {
+    const { agent, token } = await login(s.app, ADMIN);
+    for (const p of ['clients.php?search[]=x', 'clients.php?page=1&page=2', 'invoices.php?status[]=x', 'automationstatus.php?date[x]=1', 'systemactivitylog.php?toString=1']) {
+      const res = await agent.get(`/admin/${p}`);
+      expect(res.status, p).to.equal(400);
+      expect(res.text, p).to.match(/^Bad request \(INVALID_INPUT\): /);
+    }
+    const form = await agent.post('/admin/invoices.php?action=edit&id=1').type('form').send(`token=${encodeURIComponent(token)}&sub=addpayment&__proto__[amount]=1`);
+    expect(form.status).to.equal(400);
+    expect(form.text).to.equal('Bad request (INVALID_INPUT): form: "__proto__" is not a field this takes');
+    const list = await agent.post('/admin/invoices.php?action=edit&id=1').type('form').send(`token=${encodeURIComponent(token)}&sub=addpayment&amount[]=1`);
+    expect(list.text).to.equal('Bad request (INVALID_INPUT): form field "amount" takes one value, not a list or a group');
+    const client = await login(s.app, { email: 'ann@example.net', password: 'ann-password' });
+    expect((await client.agent.get('/viewinvoice.php?id[]=1')).status).to.equal(400);
   });
 });
