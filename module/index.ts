@@ -106,7 +106,7 @@ export function createModule(deps: ModuleDeps) {
   const evidence = createEvidenceService({ knex: deps.knex });
   const rateSamples = createRateSampleService({ knex: deps.knex, clock: deps.clock, audit: auditLog, rating });
   const disputes = deps.panel ? createDisputeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, audit: auditLog, log, locks }) : undefined;
-  const sync = deps.panel ? createPanelSyncService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, masters, links, log }) : undefined;
+  const sync = deps.panel ? createPanelSyncService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, masters, links, settings, log }) : undefined;
   const everyTick = async () => {
     if (lines) await lines.reconcilePending();
     if (disputes) await disputes.resume();

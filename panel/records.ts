@@ -177,3 +177,11 @@ export async function addService(db: Db, s: NewService, now: DateTime, zone: str
   }
   return serviceId;
 }
+
+/**
+ * What the official SolusVM 2 module's CreateAccount leaves for a service: a row of
+ * solusiovps_servers with the server id and the server as SolusVM answered it.
+ */
+export async function addSolusIoServer(db: Db, serviceId: number, serverId: number, payload: Record<string, unknown> = {}): Promise<void> {
+  await db('solusiovps_servers').insert({ service_id: serviceId, server_id: serverId, payload: JSON.stringify({ id: serverId, ...payload }) });
+}

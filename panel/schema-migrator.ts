@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as createSchema from './migrations/20261127120000_create_whmcs_schema.js';
 import * as seedDefaults from './migrations/20261127120100_seed_whmcs_defaults.js';
 import * as templatesHeldLines from './migrations/20261127170000_templates_held_lines.js';
+import * as solusioVpsServers from './migrations/20261205100000_solusiovps_servers.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261127120000_create_whmcs_schema', createSchema],
   ['20261127120100_seed_whmcs_defaults', seedDefaults],
   ['20261127170000_templates_held_lines', templatesHeldLines],
+  ['20261205100000_solusiovps_servers', solusioVpsServers],
 ];
 
 export const PANEL_MIGRATION_TABLE = 'tblpanel_migrations';

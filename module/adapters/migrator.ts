@@ -10,6 +10,7 @@ import * as createLimitActions from '../../migrations/20261129000000_create_limi
 import * as indexWebLists from '../../migrations/20261130000000_index_web_lists.js';
 import * as createRateSamples from '../../migrations/20261130100000_create_rate_samples.js';
 import * as billingCalendar from '../../migrations/20261205000000_billing_calendar.js';
+import * as solusvmOperations from '../../migrations/20261205200000_solusvm_operations.js';
 import * as tokenRevocations from '../../migrations/20261218000000_token_revocations.js';
 
 interface Migration {
@@ -31,6 +32,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261130000000_index_web_lists', indexWebLists],
   ['20261130100000_create_rate_samples', createRateSamples],
   ['20261205000000_billing_calendar', billingCalendar],
+  ['20261205200000_solusvm_operations', solusvmOperations],
   ['20261218000000_token_revocations', tokenRevocations],
 ];
 

@@ -215,6 +215,8 @@ export interface PanelService {
   name: string;
   groupName: string;
   domain: string;
+  /** the service's dedicated (main) IP address */
+  dedicatedIp: string;
   serverId: number;
   regDate: string | null;
   billingCycle: string;
@@ -416,6 +418,7 @@ function parseService(c: string, p: Record<string, unknown>): PanelService {
     name: text(p.name),
     groupName: text(p.groupname),
     domain: text(p.domain),
+    dedicatedIp: text(p.dedicatedip),
     serverId: intOr0(c, p.serverid, 'serverid'),
     regDate: dateOrNull(p.regdate),
     billingCycle: text(p.billingcycle),

@@ -71,6 +71,8 @@ export interface ServerSummary {
   node: string | null;
   clientRef: string | null;
   createdAt: string | null;
+  /** the main IPv4 address, where the list gives it */
+  ip: string | null;
 }
 
 export type SolusVmErrorKind =

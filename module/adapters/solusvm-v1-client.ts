@@ -174,7 +174,7 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
       }
       for (const s of servers) {
         // node-virtualservers gives no node name; the node id is what we have
-        yield { ref: s.vserverid, uuid: null, hostname: s.hostname, node: nodeid, clientRef: s.clientid, createdAt: null };
+        yield { ref: s.vserverid, uuid: null, hostname: s.hostname, node: nodeid, clientRef: s.clientid, createdAt: null, ip: s.ipaddress };
       }
     }
   }

@@ -486,7 +486,7 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
     setSpeed,
     listServers: async function* (): AsyncIterable<ServerSummary> {
       for await (const s of listV2Servers()) {
-        yield { ref: s.id, uuid: s.uuid, hostname: s.name, node: s.computeResource, clientRef: s.userId, createdAt: s.createdAt };
+        yield { ref: s.id, uuid: s.uuid, hostname: s.name, node: s.computeResource, clientRef: s.userId, createdAt: s.createdAt, ip: s.ips[0] ?? null };
       }
     },
     testConnection,

@@ -7,7 +7,7 @@ import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import type { SecretBox } from '../adapters/secret-box.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import { sqlInstant, toBool, toNum } from '../adapters/rows.js';
-import type { ConnectionReport, MasterSettings, SolusVmGateway, TlsMode } from '../adapters/solusvm-types.js';
+import type { ConnectionReport, MasterSettings, ServerSummary, SolusVmGateway, TlsMode } from '../adapters/solusvm-types.js';
 
 /** A master as shown to admins and scripts: never the secrets. */
 export interface MasterView {
@@ -82,6 +82,8 @@ export interface MasterService {
   /** with secrets opened: for the gateway only */
   settings(id: number): Promise<MasterSettings>;
   test(idOrInput: number | MasterInput): Promise<ConnectionReport>;
+  /** every server the master lists (hostname, main IP …), for linking by name or address */
+  servers(id: number): Promise<ServerSummary[]>;
   remove(id: number, actor: Actor): Promise<void>;
 }
 
@@ -242,6 +244,16 @@ export function createMasterService(deps: {
       } finally {
         gateway.close();
       }
+    },
+    async servers(id) {
+      const gateway = deps.gatewayFor(settingsOf(await row(id)));
+      const out: ServerSummary[] = [];
+      try {
+        for await (const s of gateway.listServers()) out.push(s);
+      } finally {
+        gateway.close();
+      }
+      return out;
     },
     async remove(id, actor) {
       await row(id);

@@ -3,41 +3,87 @@ import type { Clock } from '../domain/clock.js';
 import type { Actor } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi, PanelService } from '../adapters/panel-api.js';
-import { toNum } from '../adapters/rows.js';
+import { sqlInstant, toInstant, toNum } from '../adapters/rows.js';
+import { insertChunked } from '../adapters/sql-helpers.js';
+import type { ServerSummary } from '../adapters/solusvm-types.js';
 import { billingDayOf } from '../domain/billing-calendar.js';
 import type { BillingSettingsService } from './billing-settings.js';
-import type { MasterService } from './masters.js';
+import type { MasterService, MasterView } from './masters.js';
+import type { SettingsService } from './settings.js';
 import type { LinkInput, ServiceLinkService } from './service-links.js';
 
 /**
- * Links the panel's services to SolusVM servers the way the SolusVM WHMCS module knows them: the
- * product's custom field `vserverid` (v1 id, or v2 server id) on a service of a server entry that
- * a master is mapped to (panel_server_id). Services that end (Terminated, Cancelled, Fraud) stop
- * being metered; their data is kept.
+ * Links the panel's services to SolusVM servers the way the official WHMCS modules know them (on a
+ * service of a server entry that a master is mapped to, panel_server_id):
+ *   1. SolusVM 2 (`solusio/solusiovps`): its own table `solusiovps_servers` (service_id →
+ *      server_id), which it writes at CreateAccount and keeps no custom field for;
+ *   2. SolusVM 1 (`solusvmpro`), or a SolusVM 2 server id kept by hand: the product's custom field
+ *      `vserverid`;
+ *   3. opt-in (setting sync_match_by): the service's hostname (domain) or dedicated IP against the
+ *      master's own server list, when exactly one server matches.
+ * Services that end (Terminated, Cancelled, Fraud) stop being metered; their data is kept. Every
+ * active service of a billed product that could not be linked is kept with why (sync issues), for
+ * the CLI, the admin tab and the JSON API.
  */
 const METERED = new Set(['Active', 'Suspended']);
 export const VSERVER_FIELD = 'vserverid';
+export const SOLUSIO_TABLE = 'solusiovps_servers';
+const ISSUES = 'mod_overusage_sync_issues';
+
+export interface SyncSkip {
+  serviceId: number;
+  clientId: number;
+  productId: number;
+  domain: string;
+  reason: string;
+}
 
 export interface PanelSyncResult {
   linked: number;
   updated: number;
   stopped: number;
-  skipped: Array<{ serviceId: number; reason: string }>;
+  skipped: SyncSkip[];
 }
 
 export interface PanelSyncService {
   sync(): Promise<PanelSyncResult>;
+  /** the services of billed products the last sync could not link, with why */
+  issues(): Promise<Array<SyncSkip & { seenAt: string }>>;
 }
 
-export function createPanelSyncService(deps: { knex: Knex; clock: Clock; panel: PanelApi; billing: BillingSettingsService; masters: MasterService; links: ServiceLinkService; log: Logger }): PanelSyncService {
+export function createPanelSyncService(deps: { knex: Knex; clock: Clock; panel: PanelApi; billing: BillingSettingsService; masters: MasterService; links: ServiceLinkService; settings: SettingsService; log: Logger }): PanelSyncService {
   const actor: Actor = { type: 'system', id: 'panel-sync' };
+
+  /** service id → SolusVM 2 server id, from the official module's table when the panel has it */
+  async function solusIoServers(): Promise<Map<number, string>> {
+    if (!(await deps.knex.schema.hasTable(SOLUSIO_TABLE))) return new Map();
+    const rows = await deps.knex(SOLUSIO_TABLE).select('service_id', 'server_id').orderBy('id');
+    // the newest row of a service wins (a rebuild writes another)
+    return new Map(rows.map((r) => [toNum(r.service_id), String(toNum(r.server_id))]));
+  }
+
   return {
+    async issues() {
+      const rows = await deps.knex(ISSUES).orderBy('service_id');
+      return rows.map((r) => ({ serviceId: toNum(r.service_id), clientId: toNum(r.client_id), productId: toNum(r.product_id), domain: String(r.domain), reason: String(r.reason), seenAt: toInstant(r.seen_at).toISO()! }));
+    },
+
     async sync() {
       const result: PanelSyncResult = { linked: 0, updated: 0, stopped: 0, skipped: [] };
-      const masters = (await deps.masters.list()).filter((m) => m.panelServerId !== null);
+      const all = await deps.masters.list();
+      const masters = all.filter((m) => m.panelServerId !== null);
       const byServer = new Map(masters.map((m) => [m.panelServerId!, m]));
       const currencies = new Map<number, string>();
       const existing = new Map((await deps.knex('mod_overusage_services').select('service_id', 'master_id', 'server_ref', 'active', 'currency', 'product_id', 'billing_day')).map((r) => [toNum(r.service_id), r]));
+      const taken = new Map((await deps.knex('mod_overusage_services').select('service_id', 'master_id', 'server_ref')).map((r) => [`${toNum(r.master_id)}|${String(r.server_ref)}`, toNum(r.service_id)]));
+      const [v2Servers, matchBy] = await Promise.all([solusIoServers(), deps.settings.get('sync_match_by')]);
+      // the masters' server lists, read once per sync and only when a service needs them
+      const lists = new Map<number, Promise<ServerSummary[]>>();
+      const serversOf = (masterId: number) => {
+        let l = lists.get(masterId);
+        if (!l) lists.set(masterId, (l = deps.masters.servers(masterId)));
+        return l;
+      };
       for (const { productId } of await deps.billing.listProducts()) {
         for (let start = 0; ; start += 250) {
           const page = await deps.panel.getClientsProducts({ pid: productId, limitStart: start, limitNum: 250 });
@@ -45,8 +91,39 @@ export function createPanelSyncService(deps: { knex: Knex; clock: Clock; panel: 
           if (page.products.length < 250 || start + 250 >= page.totalResults) break;
         }
       }
+      await deps.knex.transaction(async (trx) => {
+        await trx(ISSUES).delete();
+        const now = sqlInstant(deps.clock.now());
+        await insertChunked(trx, ISSUES, result.skipped.map((x) => ({ service_id: x.serviceId, client_id: x.clientId, product_id: x.productId, domain: x.domain.slice(0, 255), reason: x.reason.slice(0, 500), seen_at: now })));
+      });
       if (result.skipped.length) deps.log.warn('panel_sync.skipped', { count: result.skipped.length, first: result.skipped[0] });
       return result;
+
+      function skip(svc: PanelService, productId: number, reason: string) {
+        result.skipped.push({ serviceId: svc.id, clientId: svc.clientId, productId, domain: svc.domain, reason });
+      }
+
+      /** Which server the service is, and how we know; null with the reason when we do not. */
+      async function serverRefOf(svc: PanelService, master: MasterView): Promise<{ ref: string } | { reason: string }> {
+        const v2 = master.version === 2 ? v2Servers.get(svc.id) : undefined;
+        if (v2) return { ref: v2 };
+        const field = (svc.customFields[VSERVER_FIELD] ?? '').trim();
+        if (field) return { ref: field };
+        const where = master.version === 2 ? `no row in ${SOLUSIO_TABLE} (the SolusVM 2 module's table) and no ${VSERVER_FIELD} custom field value` : `no ${VSERVER_FIELD} custom field value`;
+        if (matchBy === 'none') return { reason: `${where}; to link by hostname or IP, set sync_match_by (Settings), or link it by hand: overusage service link --service ${svc.id} --server <id>` };
+        let servers: ServerSummary[];
+        try {
+          servers = await serversOf(master.id);
+        } catch (err) {
+          return { reason: `${where}, and master "${master.name}" could not list its servers to match by ${matchBy.replace(/_/g, ' ')}: ${(err as Error).message}` };
+        }
+        const host = svc.domain.trim().toLowerCase();
+        const ip = svc.dedicatedIp.trim();
+        const found = servers.filter((s) => ((matchBy === 'hostname' || matchBy === 'hostname_or_ip') && host !== '' && (s.hostname ?? '').toLowerCase() === host) || ((matchBy === 'ip' || matchBy === 'hostname_or_ip') && ip !== '' && s.ip === ip));
+        if (found.length === 1) return { ref: found[0]!.ref };
+        if (found.length > 1) return { reason: `${where}; ${found.length} servers on master "${master.name}" match ${host || ip} (${found.map((f) => f.ref).join(', ')}): link it by hand` };
+        return { reason: `${where}; no server on master "${master.name}" has the hostname ${host || '(none)'}${matchBy !== 'hostname' ? ` or the IP ${ip || '(none)'}` : ''}` };
+      }
 
       async function one(svc: PanelService, productId: number) {
         const link = existing.get(svc.id);
@@ -57,10 +134,20 @@ export function createPanelSyncService(deps: { knex: Knex; clock: Clock; panel: 
           }
           return;
         }
-        const ref = (svc.customFields[VSERVER_FIELD] ?? '').trim();
         const master = byServer.get(svc.serverId);
-        if (!ref || !master) {
-          result.skipped.push({ serviceId: svc.id, reason: !ref ? `no ${VSERVER_FIELD} custom field value` : `its server ${svc.serverId} is not mapped to a SolusVM master` });
+        if (!master) {
+          skip(svc, productId, svc.serverId === 0 ? 'it is on no server in the panel (no server entry is set on the service)' : `its server entry ${svc.serverId} is not mapped to a SolusVM master (overusage master update <id> --panel-server ${svc.serverId})`);
+          return;
+        }
+        const found = await serverRefOf(svc, master);
+        if ('reason' in found) {
+          skip(svc, productId, found.reason);
+          return;
+        }
+        const ref = found.ref;
+        const holder = taken.get(`${master.id}|${ref}`);
+        if (holder !== undefined && holder !== svc.id) {
+          skip(svc, productId, `server ${ref} on master "${master.name}" is already linked to service ${holder}`);
           return;
         }
         let currency = currencies.get(svc.clientId);
@@ -85,10 +172,11 @@ export function createPanelSyncService(deps: { knex: Knex; clock: Clock; panel: 
         };
         try {
           await deps.links.link(input, actor);
+          taken.set(`${master.id}|${ref}`, svc.id);
           if (link) result.updated++;
           else result.linked++;
         } catch (err) {
-          result.skipped.push({ serviceId: svc.id, reason: (err as Error).message });
+          skip(svc, productId, (err as Error).message);
         }
       }
     },

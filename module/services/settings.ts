@@ -14,6 +14,8 @@ export const SETTING_SCHEMAS = {
   sample_at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)'),
   /** drop the module's tables when it is deactivated */
   drop_data_on_deactivate: z.enum(['on', '']),
+  /** sync: link a service with no SolusVM id by its hostname or main IP on the master's server list (opt-in) */
+  sync_match_by: z.enum(['none', 'hostname', 'ip', 'hostname_or_ip']),
 } as const;
 
 export type SettingName = keyof typeof SETTING_SCHEMAS;
@@ -22,6 +24,7 @@ export type Settings = { [K in SettingName]: z.infer<(typeof SETTING_SCHEMAS)[K]
 export const SETTING_DEFAULTS: Settings = {
   sample_at: '23:50',
   drop_data_on_deactivate: '',
+  sync_match_by: 'none',
 };
 
 const TABLE = 'mod_overusage_settings';

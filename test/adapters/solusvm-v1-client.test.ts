@@ -276,10 +276,10 @@ describe('SolusVM 1 client', () => {
     it('walks node-idlist for every virtualization type, then node-virtualservers per node', async () => {
       const found: ServerSummary[] = [];
       for await (const s of client.listServers()) found.push(s);
-      expect(found.map((s) => [s.ref, s.node, s.hostname, s.clientRef])).to.deep.equal([
-        ['103', '2', 'vps103.example.net', '7'],
-        ['101', '1', 'vps101.example.net', '7'],
-        ['102', '1', 'vps102.example.net', '7'],
+      expect(found.map((s) => [s.ref, s.node, s.hostname, s.clientRef, s.ip])).to.deep.equal([
+        ['103', '2', 'vps103.example.net', '7', null],
+        ['101', '1', 'vps101.example.net', '7', null],
+        ['102', '1', 'vps102.example.net', '7', null],
       ]);
       const idlistTypes = stub.requests.filter((r) => r.form.get('action') === 'node-idlist').map((r) => r.form.get('type'));
       expect(idlistTypes).to.deep.equal(['openvz', 'xen', 'xen hvm', 'kvm']);
