@@ -146,7 +146,7 @@ export function createModule(deps: ModuleDeps) {
     await limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));
     if (failure) throw failure;
   };
-  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, usagePeriods, log, ...(thresholds ? { banner: (id: number) => thresholds.bannerFor(id) } : {}), ...(deps.web ? { options: deps.web } : {}) });
+  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, usagePeriods, sync, log, ...(thresholds ? { banner: (id: number) => thresholds.bannerFor(id) } : {}), ...(deps.web ? { options: deps.web } : {}) });
   const hooks = () =>
     moduleHooks({
       ...(sync ? { beforeSampling: async () => void (await sync.sync()) } : {}),

@@ -60,6 +60,8 @@ export interface AdminTabDeps {
   evidence: EvidenceService;
   disputes: DisputeService | undefined;
   usagePeriods: UsagePeriodService;
+  /** services of billed products the last panel sync could not link, with why */
+  syncIssues: () => Promise<Array<{ serviceId: number; clientId: number; productId: number; domain: string; reason: string; seenAt: string }>>;
   panel: PanelApi | undefined;
   signer: TokenSigner;
   clock: Clock;
@@ -313,8 +315,13 @@ export function createAdminTab(deps: AdminTabDeps) {
           break;
         }
         case 'services': {
-          const p = await deps.admin.services({ after: str(q.after) });
-          data = { rows: p.rows.map((s) => presentServiceListRow(s, ctx)), next: p.next ? href({ a: 'services', after: p.next }) : null, first: str(q.after) ? href({ a: 'services' }) : null };
+          const [p, issues] = await Promise.all([deps.admin.services({ after: str(q.after) }), deps.syncIssues()]);
+          data = {
+            rows: p.rows.map((s) => presentServiceListRow(s, ctx)),
+            next: p.next ? href({ a: 'services', after: p.next }) : null,
+            first: str(q.after) ? href({ a: 'services' }) : null,
+            notLinked: issues.map((x) => ({ ...x, serviceHref: input.panel?.service(x.serviceId) ?? null, clientHref: input.panel?.client(x.clientId) ?? null })),
+          };
           break;
         }
         case 'service': {

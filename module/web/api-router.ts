@@ -79,6 +79,7 @@ export interface WebRouterDeps {
   admin: AdminReads;
   disputes: DisputeService | undefined;
   usagePeriods: UsagePeriodService;
+  syncIssues: () => Promise<Array<{ serviceId: number; clientId: number; productId: number; domain: string; reason: string; seenAt: string }>>;
   evidence: EvidenceService;
   masters: MasterService;
   billing: BillingSettingsService;
@@ -138,6 +139,7 @@ export const WEB_ROUTES: ReadonlyArray<readonly [method: string, path: string]> 
   ['GET', '/api/v1/admin/services/{serviceId}/periods'],
   ['GET', '/api/v1/admin/services/{serviceId}/periods/{periodId}/days.csv'],
   ['GET', '/api/v1/admin/services/{serviceId}/usage-periods'],
+  ['GET', '/api/v1/admin/sync-issues'],
   ['GET', '/api/v1/admin/anomalies'],
   ['POST', '/api/v1/admin/anomalies/{anomalyId}/decide'],
   ['GET', '/api/v1/admin/corrections'],
@@ -629,6 +631,9 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const sid = pathId(req.params.serviceId, 'service');
     const { period, days } = await deps.reads.periodDays(sid, pathId(req.params.periodId, 'period'));
     csv(res, `overusage-${sid}-${period.startDate}-days.csv`, periodDaysCsv(days));
+  });
+  admin.get('/sync-issues', async (_req, res) => {
+    res.json({ notLinked: await deps.syncIssues() });
   });
   admin.get('/anomalies', async (req, res) => {
     const q = req.query as Record<string, unknown>;

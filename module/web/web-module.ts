@@ -18,6 +18,7 @@ import type { ServiceLinkService } from '../services/service-links.js';
 import type { SettingsService } from '../services/settings.js';
 import { createUsageReads, idCursor } from '../services/usage-reads.js';
 import type { UsagePeriodService } from '../services/usage-periods.js';
+import type { PanelSyncService } from '../services/panel-sync.js';
 import { createAdminTab } from './admin-tab.js';
 import { createWebRouter } from './api-router.js';
 import type { Href, PanelLinks } from './present-admin.js';
@@ -68,6 +69,8 @@ export interface WebDeps {
   evidence: EvidenceService;
   disputes: DisputeService | undefined;
   usagePeriods: UsagePeriodService;
+  /** the panel sync (only with a panel API): what it could not link */
+  sync?: PanelSyncService | undefined;
   log: Logger;
   /** the threshold notice and the action at the limit of a service's open period (when notices are sent) */
   banner?: (serviceId: number) => Promise<UsageBanner | null>;
@@ -118,6 +121,7 @@ export function createWeb(deps: WebDeps) {
     evidence: deps.evidence,
     disputes: deps.disputes,
     usagePeriods: deps.usagePeriods,
+    syncIssues: async () => (deps.sync ? deps.sync.issues() : []),
     panel: deps.panel,
     signer,
     clock: deps.clock,
@@ -262,6 +266,7 @@ export function createWeb(deps: WebDeps) {
       admin,
       disputes: deps.disputes,
       usagePeriods: deps.usagePeriods,
+      syncIssues: async () => (deps.sync ? deps.sync.issues() : []),
       evidence: deps.evidence,
       masters: deps.masters,
       billing: deps.billing,

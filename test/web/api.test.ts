@@ -468,6 +468,18 @@ describeEachEngine('the web JSON API', ({ db }) => {
       ]);
     });
 
+    it('lists the services of billed products the last sync could not link, with why', async () => {
+      // Ann's and Jan's services are on no server entry in the story: the sync says so for each
+      await s.mod.sync!.sync();
+      const res = await call('GET', '/api/v1/admin/sync-issues', { token: adminToken });
+      expect(res.status).to.equal(200);
+      expect(res.body.notLinked.map((x: { serviceId: number; reason: string }) => [x.serviceId, x.reason])).to.deep.equal([
+        [s.ann.serviceId, 'it is on no server in the panel (no server entry is set on the service)'],
+        [s.jan.serviceId, 'it is on no server in the panel (no server entry is set on the service)'],
+      ]);
+      await db().knex('mod_overusage_sync_issues').delete();
+    });
+
     it('issues tokens for a client, which then reach only that client', async () => {
       const made = await call('POST', '/api/v1/admin/tokens', { token: adminToken, body: { type: 'client', id: s.jan.clientId, ttlSeconds: 300 } });
       expect(made.status).to.equal(201);
