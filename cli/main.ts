@@ -124,7 +124,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         .filter((m) => m.status !== 'done')
         .map((m) => `\n  ${m.name}: ${m.status}${m.message ? ` (${m.message})` : ''}`)
         .join('');
-      const reasons = summary.failureReasons.map((r) => `\n  ${r.count} × ${r.message}`).join('');
+      const reasons = summary.failureReasons.map((r) => `\n  ${r.count} × ${r.message}${r.services.length ? ` (${r.services.join(', ')}${r.count > r.services.length ? ', …' : ''})` : ''}`).join('');
       ctx.print(
         `collect ${summary.sampleDate}: ${summary.readOk} read, ${summary.already} already sampled, ${summary.failed} failed, ${summary.gaps} gaps, ${summary.resets} resets` +
           `${summary.anomalies ? `, ${summary.anomalies} anomalies` : ''} in ${(summary.durationMs / 1000).toFixed(1)} s${masters}${reasons}`,
@@ -149,7 +149,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
       .addOption(new Option('--anniversary-from <source>', "where an anniversary day comes from when a service does not set one: SolusVM's creation day (SolusVM 2), or the panel's registration day").choices(['solusvm', 'panel']))
       .option('--concurrency <n>', 'calls at once to this master')
       .option('--timeout <ms>', 'per call')
-      .option('--panel-server <id>', "the panel's server entry (tblservers.id) whose services run on this master");
+      .option('--panel-server <id>', "the panel's server entry (tblservers.id) whose services run on this master")
+      .addOption(new Option('--api-user-type <type>', 'SolusVM 1: the Admin API (default) or a Reseller API user, as the official module\'s "Module User Type"').choices(['admin', 'reseller']))
+      .addOption(new Option('--unit-labels <reading>', "SolusVM 2: read KB/MB/GB/TB labels as 1024-based (binary, SolusIO's meaning before 2022; default) or as 10^n (decimal)").choices(['binary', 'decimal']))
+      .option('--basic-auth-user <user>', 'an htpasswd user in front of the master (stored sealed)')
+      .option('--basic-auth-password <password>', 'its password (stored sealed); or set OVERUSAGE_SOLUSVM_BASIC_PASSWORD');
   const masterInput = (o: Record<string, string | undefined>) => {
     const input: Record<string, unknown> = {};
     if (o.name !== undefined) input.name = o.name;
@@ -168,16 +172,23 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (o.concurrency !== undefined) input.concurrency = positiveInt(o.concurrency, '--concurrency');
     if (o.timeout !== undefined) input.timeoutMs = positiveInt(o.timeout, '--timeout');
     if (o.panelServer !== undefined) input.panelServerId = positiveInt(o.panelServer, '--panel-server');
+    if (o.apiUserType !== undefined) input.apiUserType = o.apiUserType;
+    if (o.unitLabels !== undefined) input.unitLabels = o.unitLabels;
+    if (o.basicAuthUser !== undefined) input.basicAuthUser = o.basicAuthUser;
+    const basic = o.basicAuthPassword ?? io.env.OVERUSAGE_SOLUSVM_BASIC_PASSWORD;
+    if (basic !== undefined) input.basicAuthPassword = basic;
     return input;
   };
   masterOptions(master.command('add').description('add a SolusVM master')).action(async (o) => {
     const app = await ctx.ready();
     const m = await app.module.masters.add(masterInput(o) as never, { type: 'cli', id: null });
+    for (const n of m.notes) io.err(`overusage: note: ${n.replace('<id>', String(m.id))}`);
     ctx.print(`added master ${m.id} "${m.name}" (SolusVM ${m.version}, ${m.baseUrl}); test it with: overusage master test ${m.id}`, m);
   });
   masterOptions(master.command('update <id>').description('change a master')).action(async (id: string, o) => {
     const app = await ctx.ready();
     const m = await app.module.masters.update(positiveInt(id, 'id'), masterInput(o) as never, { type: 'cli', id: null });
+    for (const n of m.notes) io.err(`overusage: note: ${n.replace('<id>', String(m.id))}`);
     ctx.print(`updated master ${m.id} "${m.name}"`, m);
   });
   master
@@ -196,11 +207,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
   master
     .command('test <id>')
     .description('connect to a master and say in words what works or what is wrong')
-    .action(async (id: string) => {
+    .option('--server <ref>', 'also check that the master has this server (v1 vserverid or v2 server id)')
+    .action(async (id: string, o: { server?: string }) => {
       const app = await ctx.ready();
-      const report = await app.module.masters.test(positiveInt(id, 'id'));
-      ctx.print(`${report.ok ? 'OK' : 'FAILED'}: ${report.message}${report.fingerprint256 ? `\ncertificate SHA-256: ${report.fingerprint256}` : ''}`, report);
-      if (!report.ok) exitCode = EXIT.failure;
+      const masterId = positiveInt(id, 'id');
+      const report = await app.module.masters.test(masterId);
+      let server = '';
+      let found: { exists: boolean } | { unknown: string } | null = null;
+      if (o.server !== undefined && report.ok) {
+        found = await app.module.masters.checkServer(masterId, o.server);
+        server = 'exists' in found ? (found.exists ? `\nserver ${o.server}: found` : `\nserver ${o.server}: NOT FOUND on this master (check the id)`) : `\nserver ${o.server}: could not be checked (${found.unknown})`;
+      }
+      ctx.print(`${report.ok ? 'OK' : 'FAILED'}: ${report.message}${report.fingerprint256 ? `\ncertificate SHA-256: ${report.fingerprint256}` : ''}${server}`, { ...report, ...(found ? { server: { ref: o.server, ...found } } : {}) });
+      if (!report.ok || (found && !('exists' in found && found.exists))) exitCode = EXIT.failure;
     });
   master
     .command('remove <id>')
@@ -223,18 +242,31 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--uuid <uuid>', 'v2 server uuid')
     .addOption(new Option('--reset-policy <policy>', "override the master's reset policy").choices(['first_of_month', 'anniversary', 'never']))
     .option('--reset-day <day>', 'day of month of the anniversary reset')
-    .action(async (o: Record<string, string | undefined>) => {
+    .option('--no-check', 'link without asking the master whether it has the server')
+    .action(async (o: Record<string, string | undefined | boolean>) => {
       const app = await ctx.ready();
+      const masterId = positiveInt(String(o.master), '--master');
+      const serviceId = positiveInt(String(o.service), '--service');
+      const server = String(o.server);
+      if (o.check !== false) {
+        // a link to a server the master does not have would only ever give failed reads
+        const master = await app.module.masters.get(masterId);
+        const found = await app.module.masters.checkServer(masterId, server);
+        if ('exists' in found && !found.exists) {
+          throw new ModuleError('NOT_FOUND', `master ${masterId} ("${master.name}") has no server ${server} (for service ${serviceId}): check the ${master.version === 1 ? 'vserverid (SolusVM: Virtual Servers)' : 'server id (SolusVM 2: Servers)'}; nothing was linked`);
+        }
+        if ('unknown' in found) io.err(`overusage: warning: master ${masterId} ("${master.name}") could not be asked whether it has server ${server} (${found.unknown}); the link is kept: run overusage master test ${masterId}`);
+      }
       const l = await app.module.links.link(
         {
-          serviceId: positiveInt(o.service!, '--service'),
-          clientId: positiveInt(o.client!, '--client'),
-          masterId: positiveInt(o.master!, '--master'),
-          serverRef: o.server!,
-          ...(o.product ? { productId: positiveInt(o.product, '--product') } : {}),
-          ...(o.uuid ? { serverUuid: o.uuid } : {}),
-          ...(o.resetPolicy ? { resetPolicy: o.resetPolicy } : {}),
-          ...(o.resetDay ? { resetDay: positiveInt(o.resetDay, '--reset-day') } : {}),
+          serviceId,
+          clientId: positiveInt(String(o.client), '--client'),
+          masterId,
+          serverRef: server,
+          ...(o.product ? { productId: positiveInt(String(o.product), '--product') } : {}),
+          ...(o.uuid ? { serverUuid: String(o.uuid) } : {}),
+          ...(o.resetPolicy ? { resetPolicy: String(o.resetPolicy) } : {}),
+          ...(o.resetDay ? { resetDay: positiveInt(String(o.resetDay), '--reset-day') } : {}),
         },
         { type: 'cli', id: null },
       );

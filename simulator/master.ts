@@ -39,6 +39,10 @@ export interface MasterOptions {
   port?: number;
   /** v1 unknown vserverid: bare text (the 2015 behaviour, default) or status=error (later versions, §1.3) */
   v1NotFound?: 'bare' | 'status';
+  /** v1: a reseller API user (/api/reseller/command.php) who sees only the servers of these clients */
+  reseller?: { apiId: string; apiKey: string; clientIds: number[] };
+  /** v2: label 1024-based units as SolusIO did before 2022 (KB, MB, GB, TB) instead of KiB … */
+  oldUnitLabels?: boolean;
 }
 
 export interface MasterStats {
@@ -47,6 +51,8 @@ export interface MasterStats {
   byAction: Record<string, number>;
   byStatus: Record<string, number>;
   faultsInjected: number;
+  /** v1 reads that made the node check the server's live state (vserver-infoall without nostatus, vserver-status) */
+  liveStateChecks: number;
   inFlight: number;
   maxInFlight: number;
   /** answered requests, and their total time from arrival to the last byte written (ms) */
@@ -188,7 +194,8 @@ export class SimMaster {
   private faultState = new FaultState({});
   private readonly tasks = new Map<number, Task>();
   private nextTaskId = 1;
-  private st: MasterStats = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, inFlight: 0, maxInFlight: 0, answered: 0, serviceMsTotal: 0, delayMsTotal: 0 };
+  private st: MasterStats = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, liveStateChecks: 0, inFlight: 0, maxInFlight: 0, answered: 0, serviceMsTotal: 0, delayMsTotal: 0 };
+  private keyRevoked = false;
 
   constructor(opts: MasterOptions, clock: () => number, serial: number) {
     if (opts.version !== 1 && opts.version !== 2) throw new Error('version must be 1 or 2');
@@ -426,12 +433,34 @@ export class SimMaster {
     return this.isDown;
   }
 
+  /** The API key (v1) or token (v2) is revoked on the master: every call is refused from now on. */
+  revokeKey(): void {
+    this.keyRevoked = true;
+  }
+
+  get revoked(): boolean {
+    return this.keyRevoked;
+  }
+
+  get reseller(): MasterOptions['reseller'] | null {
+    return this.opts.reseller ?? null;
+  }
+
+  get oldUnitLabels(): boolean {
+    return this.opts.oldUnitLabels === true;
+  }
+
+  /** counted by the v1 API when a read makes the node look at the server's live state */
+  noteLiveStateCheck(): void {
+    this.st.liveStateChecks++;
+  }
+
   stats(): MasterStats {
     return { ...this.st, byAction: { ...this.st.byAction }, byStatus: { ...this.st.byStatus } };
   }
 
   resetStats(): void {
-    this.st = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, inFlight: this.st.inFlight, maxInFlight: this.st.inFlight, answered: 0, serviceMsTotal: 0, delayMsTotal: 0 };
+    this.st = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, liveStateChecks: 0, inFlight: this.st.inFlight, maxInFlight: this.st.inFlight, answered: 0, serviceMsTotal: 0, delayMsTotal: 0 };
   }
 
   // ---- listener ---------------------------------------------------------------------------
@@ -568,7 +597,8 @@ export class SimMaster {
     let decision: FaultDecision | null = null;
 
     if (this.version === 1) {
-      if (path !== '/api/admin/command.php') {
+      const scope = path === '/api/admin/command.php' ? 'admin' : path === '/api/reseller/command.php' && this.opts.reseller ? 'reseller' : null;
+      if (scope === null) {
         req.resume();
         key = `${method} ${path}`;
         produce = () => ({ status: 404, headers: { 'content-type': 'text/html; charset=iso-8859-1' }, body: HTML_404, kind: 'html' });
@@ -577,7 +607,7 @@ export class SimMaster {
         key = params.action || '(no action)';
         serverId = v1ServerId(params);
         const remoteIp = normaliseIp(req.socket.remoteAddress);
-        produce = () => this.basicAuthReply(req) ?? handleV1(this, params, remoteIp);
+        produce = () => this.basicAuthReply(req) ?? handleV1(this, params, remoteIp, scope);
       }
     } else {
       const body = method === 'GET' || method === 'HEAD' ? (req.resume(), '') : await readBody(req);
@@ -636,7 +666,7 @@ export class SimMaster {
   private bearerOk(req: http.IncomingMessage): boolean {
     const h = req.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(h);
-    return m !== null && m[1]!.trim() === this.v2Token;
+    return m !== null && m[1]!.trim() === this.v2Token && !this.keyRevoked;
   }
 }
 

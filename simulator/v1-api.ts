@@ -94,9 +94,10 @@ export function v1ServerId(params: V1Params): number | undefined {
   return Number(v.trim());
 }
 
-export function handleV1(m: SimMaster, params: V1Params, remoteIp: string): Reply {
-  const creds = m.v1Credentials;
-  if (!creds || params.id !== creds.apiId || params.key !== creds.apiKey) return bareText('Invalid id or key');
+export function handleV1(m: SimMaster, params: V1Params, remoteIp: string, scope: 'admin' | 'reseller' = 'admin'): Reply {
+  const reseller = scope === 'reseller' ? m.reseller : null;
+  const creds = scope === 'reseller' ? reseller : m.v1Credentials;
+  if (!creds || params.id !== creds.apiId || params.key !== creds.apiKey || m.revoked) return bareText('Invalid id or key');
   if (m.allowedIps && !m.allowedIps.has(remoteIp)) return bareText('Invalid ipaddress');
 
   const json = params.rdtype === 'json';
@@ -104,25 +105,32 @@ export function handleV1(m: SimMaster, params: V1Params, remoteIp: string): Repl
   const now = m.now();
 
   const notFound = () => (m.v1NotFound === 'status' ? error(json, 'Virtual server not found') : bareText('Virtual server not found'));
+  // a reseller sees only the servers of its own clients
+  const visible = (rec: ServerRecord | undefined) => (rec && (!reseller || reseller.clientIds.includes(rec.clientId)) ? rec : undefined);
   const withServer = (fn: (rec: ServerRecord) => Reply): Reply => {
     const id = v1ServerId(params);
-    const rec = id === undefined ? undefined : m.store.get(id);
+    const rec = visible(id === undefined ? undefined : m.store.get(id));
     return rec ? fn(rec) : notFound();
   };
   const mutate = (fn: (rec: ServerRecord) => Reply): Reply => {
     const id = v1ServerId(params);
-    const rec = id === undefined ? undefined : m.store.mutable(id);
+    const rec = visible(id === undefined ? undefined : m.store.get(id)) ? m.store.mutable(id!) : undefined;
     return rec ? fn(rec) : notFound();
   };
+  // the reseller API has no node calls
+  if (reseller && /^(node-|listnodes)/.test(action)) return error(json, 'Invalid action');
 
   switch (action) {
     case 'vserver-infoall':
       return withServer((rec) => {
         const used = m.counterOf(rec, now);
+        // nostatus: the node does not look at the server's live state, and no state is sent
+        const live = params.nostatus !== 'true';
+        if (live) m.noteLiveStateCheck();
         const pairs: Array<[string, Value]> = [
           ['status', 'success'],
           ['statusmsg', ''],
-          ['state', v1State(rec)],
+          ...(live ? ([['state', v1State(rec)]] as Array<[string, Value]>) : []),
           ['node', rec.node.name],
           ['mainipaddress', rec.ip],
           ['ipaddresses', rec.ip],
@@ -141,7 +149,10 @@ export function handleV1(m: SimMaster, params: V1Params, remoteIp: string): Repl
       });
 
     case 'vserver-status':
-      return withServer((rec) => success(json, v1State(rec)));
+      return withServer((rec) => {
+        m.noteLiveStateCheck();
+        return success(json, v1State(rec));
+      });
 
     case 'vserver-checkexists':
       return withServer(() => success(json, 'Virtual server exists'));

@@ -59,7 +59,9 @@ export function splitCounter(rec: ServerRecord, total: bigint): { incoming: bigi
 
 export function serverJson(m: SimMaster, rec: ServerRecord, now: number): Record<string, unknown> {
   const { incoming, outgoing } = splitCounter(rec, m.counterOf(rec, now));
-  const total = rec.limitBytes > 0n ? limitInUnit(rec.limitBytes, rec.limits.network_total_traffic?.unit) : null;
+  const inUnit = rec.limitBytes > 0n ? limitInUnit(rec.limitBytes, rec.limits.network_total_traffic?.unit) : null;
+  // masters before 2022 label the same 1024-based units KB, MB, GB, TB
+  const total = inUnit && m.oldUnitLabels ? { ...inUnit, unit: inUnit.unit.replace('iB', 'B') } : inUnit;
   const limits: Record<string, unknown> = {
     network_total_traffic: total ? { is_enabled: true, limit: total.limit, unit: total.unit } : disabled(rec.limits.network_total_traffic?.unit ?? 'GiB'),
     network_incoming_traffic: rec.limits.network_incoming_traffic ?? disabled('GiB'),

@@ -25,6 +25,10 @@ export interface MasterConnection {
   tls: { mode: TlsMode; fingerprint256?: string | null };
   /** optional htpasswd in front of a v1 master */
   basicAuth?: { user: string; password: string } | null;
+  /** SolusVM 1: the Admin API (default) or a Reseller API user (/api/reseller/command.php), as the official module's "Module User Type" */
+  apiUserType?: 'admin' | 'reseller';
+  /** SolusVM 2: how KB/MB/GB/TB unit labels are read: 1024-based (binary, default: what SolusIO meant before it relabelled them KiB/MiB/GiB/TiB in 2022) or 10^n */
+  unitLabels?: 'binary' | 'decimal';
   timeoutMs: number;
   /** concurrent calls to this master, at most */
   concurrency: number;
@@ -150,6 +154,8 @@ export interface ConnectionReport {
 export interface SolusVmGateway {
   readonly version: SolusVmVersion;
   readTraffic(serverRef: string): Promise<TrafficReading>;
+  /** whether the master has this server (false when it answers "not found") */
+  serverExists(serverRef: string): Promise<boolean>;
   getState(serverRef: string): Promise<ServerState>;
   suspend(serverRef: string): Promise<void>;
   unsuspend(serverRef: string): Promise<void>;

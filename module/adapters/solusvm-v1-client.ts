@@ -29,6 +29,7 @@ import {
 } from './solusvm-v1-parse.js';
 
 export const V1_COMMAND_PATH = '/api/admin/command.php';
+export const V1_RESELLER_PATH = '/api/reseller/command.php';
 export const V1_VIRTUALIZATION_TYPES: readonly string[] = ['openvz', 'xen', 'xen hvm', 'kvm'];
 
 export interface SolusVmV1ClientOptions extends SolusVmHttpOptions {
@@ -52,6 +53,8 @@ export interface SolusVmV1Client extends SolusVmGateway {
   readonly http: SolusVmHttp;
   call(action: string, params: Record<string, string>, opts: V1CallOptions): Promise<V1Response>;
   vserverInfoAll(vserverid: string, opts?: { json?: boolean; nostatus?: boolean }): Promise<V1InfoAll>;
+  /** whether the server exists on the master (vserver-checkexists) */
+  vserverExists(vserverid: string): Promise<boolean>;
   vserverStatus(vserverid: string): Promise<ServerState>;
   vserverSuspend(vserverid: string): Promise<V1Response>;
   vserverUnsuspend(vserverid: string): Promise<V1Response>;
@@ -83,6 +86,8 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
   const { apiId, apiKey } = conn.credentials;
   const http = createSolusVmHttp(conn, opts);
   const useJson = !opts.useXml;
+  const reseller = conn.apiUserType === 'reseller';
+  const commandPath = reseller ? V1_RESELLER_PATH : V1_COMMAND_PATH;
   const types = opts.virtualizationTypes ?? V1_VIRTUALIZATION_TYPES;
   const maxNodesToCount = opts.maxNodesToCount ?? 50;
 
@@ -97,9 +102,13 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
       );
     }
     if (s === 404) {
-      return new SolusVmError('transport', `HTTP 404: there is no SolusVM Admin API at ${V1_COMMAND_PATH} on ${http.hostPort}; check the master URL`, { ...common, code: 'HTTP_404' });
+      return new SolusVmError('transport', `HTTP 404: there is no SolusVM ${reseller ? 'Reseller' : 'Admin'} API at ${commandPath} on ${http.hostPort}; check the master URL (its origin only, e.g. https://master.example.net:5656)`, { ...common, code: 'HTTP_404' });
     }
-    return new SolusVmError('transport', `Bad HTTP status ${s} from ${http.hostPort}`, { ...common, retryable: s >= 500, code: `HTTP_${s}` });
+    const advice =
+      s >= 500
+        ? 'an error inside SolusVM or the web server in front of it: look at the master\'s web server error log; reads are tried again on the next run'
+        : 'the master (or a proxy in front of it) refused the request: check the URL and any proxy or firewall rules';
+    return new SolusVmError('transport', `HTTP ${s} from ${http.hostPort}: ${advice}`, { ...common, retryable: s >= 500, code: `HTTP_${s}` });
   }
 
   async function call(action: string, params: Record<string, string>, callOpts: V1CallOptions): Promise<V1Response> {
@@ -107,7 +116,7 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
     if (callOpts.json) form.set('rdtype', 'json');
     const reply = await http.request({
       method: 'POST',
-      path: V1_COMMAND_PATH,
+      path: commandPath,
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json, text/xml, */*' },
       body: form.toString(),
       idempotent: callOpts.idempotent,
@@ -124,6 +133,16 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
     const params: Record<string, string> = { vserverid: checkId(vserverid, 'vserverid'), nographs: 'true' };
     if (o.nostatus) params['nostatus'] = 'true';
     return parseInfoAll(await read('vserver-infoall', params, o.json ?? useJson));
+  }
+
+  async function vserverExists(vserverid: string): Promise<boolean> {
+    try {
+      await read('vserver-checkexists', { vserverid: checkId(vserverid, 'vserverid') });
+      return true;
+    } catch (e) {
+      if (e instanceof SolusVmError && e.kind === 'not_found') return false;
+      throw e;
+    }
   }
 
   const vserverStatus = async (vserverid: string): Promise<ServerState> =>
@@ -164,6 +183,9 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
   }
 
   async function* listServers(): AsyncIterable<ServerSummary> {
+    if (reseller) {
+      throw new SolusVmError('app_error', 'the SolusVM 1 Reseller API cannot list servers (it has no node calls): link services by their vserverid, or use an Admin API user to match by hostname or IP', { code: 'RESELLER_NO_LIST' });
+    }
     for (const nodeid of await allNodeIds()) {
       let servers: V1VirtualServer[];
       try {
@@ -180,7 +202,9 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
   }
 
   async function readTraffic(serverRef: string): Promise<TrafficReading> {
-    const info = await vserverInfoAll(serverRef, { json: useJson });
+    // nostatus: the counter needs no live state check on the node (slow, and a timeout per VPS when
+    // a node is down); the limit policy reads the state itself where it needs it
+    const info = await vserverInfoAll(serverRef, { json: useJson, nostatus: true });
     return {
       usedBytes: info.bandwidth.usedBytes,
       limitBytes: info.bandwidth.limitBytes,
@@ -226,6 +250,16 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
     const started = performance.now();
     let latencyMs: number | null = null;
     try {
+      if (reseller) {
+        // no node calls for a reseller: asking about a server that cannot exist shows whether the
+        // key, the address and the certificate are accepted ("Virtual server not found" = yes)
+        try {
+          await read('vserver-checkexists', { vserverid: '0' });
+        } catch (e) {
+          if (!(e instanceof SolusVmError && e.kind === 'not_found')) throw e;
+        }
+        return okReport(1, http, conn.tls.mode, Math.round(performance.now() - started), 'the Reseller API user is accepted (a reseller cannot list nodes or count servers)', null);
+      }
       const first = types[0] ?? 'kvm';
       await nodeIdsOfType(first); // the first call shows auth, IP and TLS problems
       latencyMs = Math.round(performance.now() - started);
@@ -252,6 +286,7 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
     http,
     call,
     vserverInfoAll,
+    vserverExists,
     vserverStatus,
     vserverSuspend,
     vserverUnsuspend,
@@ -261,6 +296,7 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
     listNodes,
     nodeVirtualServers,
     readTraffic,
+    serverExists: vserverExists,
     getState: vserverStatus,
     suspend,
     unsuspend,

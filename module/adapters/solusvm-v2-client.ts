@@ -116,7 +116,15 @@ function bytesOf(v: unknown, what: string): bigint {
   return BigInt(m[1]!);
 }
 
-function parseLimit(v: unknown, what: string): V2TrafficLimit | null {
+/**
+ * SolusIO labelled its 1024-based units KB, MB, GB, TB before March 2022 and KiB … after (a rename
+ * in the public Go SDK, plans.go); the official module converts with 1024 multipliers throughout
+ * (Helpers/Unit.php). So the old labels are read as 1024-based unless a master says otherwise.
+ */
+const BINARY_OF: Record<string, string> = { KB: 'KiB', MB: 'MiB', GB: 'GiB', TB: 'TiB', PB: 'PiB' };
+export const v2UnitMeaning = (unit: string, labels: 'binary' | 'decimal'): string => (labels === 'binary' ? (BINARY_OF[unit] ?? unit) : unit);
+
+function parseLimit(v: unknown, what: string, labels: 'binary' | 'decimal' = 'binary'): V2TrafficLimit | null {
   if (!isObj(v)) return null;
   const isEnabled = bool(v['is_enabled']);
   const limit = str(v['limit'])?.trim() ?? '0';
@@ -125,7 +133,7 @@ function parseLimit(v: unknown, what: string): V2TrafficLimit | null {
   if (isEnabled) {
     if (!isByteUnit(unit)) throw badField(`${what} has an unknown unit "${unit}"`);
     try {
-      bytes = parseByteAmount(`${limit} ${unit}`);
+      bytes = parseByteAmount(`${limit} ${v2UnitMeaning(unit, labels)}`);
     } catch {
       throw badField(`${what} limit "${limit} ${unit}" is not a whole number of bytes`);
     }
@@ -180,7 +188,7 @@ function ipsOf(d: Json): string[] {
 }
 
 /** One server object (GET /servers/{id} data, or an entry of GET /servers). */
-export function parseV2Server(d: unknown): V2Server {
+export function parseV2Server(d: unknown, opts: { unitLabels?: 'binary' | 'decimal' } = {}): V2Server {
   if (!isObj(d)) throw badField('the server is not an object');
   const id = str(d['id']);
   if (!id) throw badField('the server has no id');
@@ -205,7 +213,7 @@ export function parseV2Server(d: unknown): V2Server {
     isSuspended,
     incomingBytes: value('incoming'),
     outgoingBytes: value('outgoing'),
-    totalTrafficLimit: parseLimit(limits?.['network_total_traffic'], 'plan.limits.network_total_traffic'),
+    totalTrafficLimit: parseLimit(limits?.['network_total_traffic'], 'plan.limits.network_total_traffic', opts.unitLabels ?? 'binary'),
     resetLimitPolicy: plan ? str(plan['reset_limit_policy']) : null,
     networkTrafficLimitType: plan ? str(plan['network_traffic_limit_type']) : null,
     ips: ipsOf(d),
@@ -320,7 +328,7 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
   async function getServer(id: string): Promise<V2Server> {
     const json = await send('GET', `/servers/${checkId(id, 'server id')}`, undefined, true);
     if (!isObj(json) || !isObj(json['data'])) throw badField('GET /servers/{id} did not return {"data":{…}}');
-    return parseV2Server(json['data']);
+    return parseV2Server(json['data'], { unitLabels: conn.unitLabels ?? 'binary' });
   }
 
   async function listServerPage(page: number): Promise<V2Page> {
@@ -333,7 +341,7 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
       return s !== null && /^\d+$/.test(s) ? Number(s) : null;
     };
     return {
-      servers: json['data'].map(parseV2Server),
+      servers: json['data'].map((d: unknown) => parseV2Server(d, { unitLabels: conn.unitLabels ?? 'binary' })),
       currentPage: int(meta?.['current_page']),
       lastPage: int(meta?.['last_page']),
       total: int(meta?.['total']),
@@ -479,6 +487,15 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
     getTask,
     waitForTask,
     readTraffic,
+    serverExists: async (ref) => {
+      try {
+        await getServer(ref);
+        return true;
+      } catch (e) {
+        if (e instanceof SolusVmError && e.kind === 'not_found') return false;
+        throw e;
+      }
+    },
     getState: async (ref) => (await getServer(ref)).state,
     suspend: (ref) => ensure(ref, () => suspendServer(ref), (s) => s.isSuspended),
     unsuspend: (ref) => ensure(ref, () => resumeServer(ref), (s) => !s.isSuspended),

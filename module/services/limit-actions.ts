@@ -17,6 +17,7 @@ import {
   type LimitPolicy,
   type LimitStatus,
 } from '../domain/limit-policy.js';
+import type { ObservedState } from '../domain/limit-policy.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { LimitActionRow, LimitActionStore } from '../adapters/limit-action-store.js';
 import type { LockStore } from '../adapters/lock-store.js';
@@ -334,11 +335,17 @@ export function createLimitActionService(deps: {
         }
       }
       if (row.status === 'applied' && row.action === 'suspend' && row.appliedAt && n.usage?.lastSampledAt && n.usage.periodId === row.periodId) {
-        const sample = n.usage.state ? { state: n.usage.state, sampledAtMs: n.usage.lastSampledAt.toMillis() } : null;
+        // SolusVM 1 reads the counter without the live state (nostatus): what the VPS's state is now
+        // is asked here, only for the few servers we suspended
+        let sample: { state: ObservedState; sampledAtMs: number } | null = n.usage.state && n.usage.state !== 'unknown' ? { state: n.usage.state, sampledAtMs: n.usage.lastSampledAt.toMillis() } : null;
+        if (!sample) {
+          const live = await withGateway(row.masterId, (g) => g.getState(row.serverRef)).catch(() => null);
+          if (live) sample = { state: live, sampledAtMs: now().toMillis() };
+        }
         if (releasedBehindOurBack(row.appliedAt.toMillis(), sample)) {
           const panelState = row.panelState === 'suspended' || row.panelState === 'to_suspend' ? 'to_restore' : row.panelState;
           if (await store.transition(knex, row.id, 'applied', { status: 'released', panelState }, now())) {
-            await record(row, 'released', { state: n.usage.state, sampledAt: n.usage.lastSampledAt.toISO(), note: 'unsuspended by someone else mid-period: not suspended again this period' });
+            await record(row, 'released', { state: sample!.state, sampledAt: n.usage.lastSampledAt.toISO(), note: 'unsuspended by someone else mid-period: not suspended again this period' });
             result.released++;
             row = (await store.get(row.id))!;
           }

@@ -28,6 +28,10 @@ export interface MasterView {
   hasBasicAuth: boolean;
   /** the panel's server entry (tblhosting.server) whose services run on this master */
   panelServerId: number | null;
+  /** SolusVM 1: admin or reseller API user */
+  apiUserType: 'admin' | 'reseller';
+  /** SolusVM 2: how KB/MB/GB/TB labels are read (binary = 1024-based) */
+  unitLabels: 'binary' | 'decimal';
 }
 
 const FINGERPRINT = /^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/;
@@ -47,6 +51,8 @@ const masterInput = z
     timeZone: z.string().min(1).default('UTC'),
     resetPolicy: z.string().default('first_of_month'),
     anniversaryFrom: z.enum(['solusvm', 'panel']).default('solusvm'),
+    apiUserType: z.enum(['admin', 'reseller']).default('admin'),
+    unitLabels: z.enum(['binary', 'decimal']).default('binary'),
     concurrency: z.number().int().min(1).max(64).default(8),
     timeoutMs: z.number().int().min(1000).max(600000).default(60000),
     retries: z.number().int().min(0).max(10).default(2),
@@ -57,7 +63,49 @@ const masterInput = z
 
 export type MasterInput = z.input<typeof masterInput>;
 
-function validate(input: unknown): z.output<typeof masterInput> {
+/**
+ * A master's URL as the clients use it, with what was changed in words. SolusVM 1 takes the
+ * origin (the client adds /api/admin/command.php or /api/reseller/command.php, as the official
+ * module builds it); SolusVM 2 takes the API root …/api/v1 (as the official module's Connector).
+ * Credentials in the URL would be stored unsealed and shown wherever the URL is: refused.
+ */
+export function normaliseMasterUrl(version: 1 | 2, raw: string): { url: string; notes: string[] } {
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    throw invalidInput(`"${raw}" is not a URL; give the master's address, like ${version === 1 ? 'https://master.example.net:5656' : 'https://solus.example.net/api/v1'}`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalidInput(`the master URL must start with https:// (or http://), not ${u.protocol}//`);
+  if (u.username || u.password) {
+    throw invalidInput('do not put a user and password in the master URL (they would be stored unsealed and shown wherever the URL is): give the htpasswd user and password with --basic-auth-user and --basic-auth-password (stored sealed, never shown)');
+  }
+  if (u.search || u.hash) throw invalidInput(`the master URL takes no query or fragment; drop "${u.search}${u.hash}"`);
+  const notes: string[] = [];
+  let path = u.pathname.replace(/\/+$/, '');
+  if (version === 1) {
+    const m = /^(.*)\/api\/(admin|reseller)\/command\.php$/i.exec(path);
+    if (m) {
+      notes.push(`the URL's ${path.slice(m[1]!.length)} was dropped: the client adds the API path itself`);
+      path = m[1]!;
+    }
+    if (path !== '') throw invalidInput(`a SolusVM 1 master URL is the master's origin, like https://${u.host}; its path "${path}" is not one SolusVM 1 serves the API under`);
+  } else {
+    const at = path.toLowerCase().indexOf('/api/v1');
+    if (path === '') {
+      path = '/api/v1';
+      notes.push('/api/v1 was added: SolusVM 2 serves its API there');
+    } else if (at >= 0 && path.length > at + '/api/v1'.length) {
+      notes.push(`the URL's ${path.slice(at + '/api/v1'.length)} was dropped: the API root is …/api/v1`);
+      path = path.slice(0, at + '/api/v1'.length);
+    } else if (at < 0) {
+      throw invalidInput(`a SolusVM 2 master URL is its API root, ending in /api/v1 (like https://${u.host}/api/v1); "${u.pathname}" is not`);
+    }
+  }
+  return { url: `${u.protocol}//${u.host}${path}`, notes };
+}
+
+function validate(input: unknown): z.output<typeof masterInput> & { notes: string[] } {
   const parsed = masterInput.safeParse(input);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
@@ -69,19 +117,27 @@ function validate(input: unknown): z.output<typeof masterInput> {
   if (m.version === 1 && (!m.apiId || !m.apiKey)) throw invalidInput('a SolusVM 1 master needs apiId and apiKey (Configuration > API Access)');
   if (m.version === 2 && !m.token) throw invalidInput('a SolusVM 2 master needs an API token (Access > API Tokens)');
   if (m.tlsMode === 'pinned' && !m.tlsFingerprint) throw invalidInput('tlsMode "pinned" needs tlsFingerprint (the connection test shows it)');
-  return m;
+  if (m.version === 2 && m.apiUserType === 'reseller') throw invalidInput('the Reseller API user type is SolusVM 1\'s; a SolusVM 2 master takes an API token');
+  const { url, notes } = normaliseMasterUrl(m.version, m.baseUrl);
+  if ((input as { timeZone?: unknown }).timeZone === undefined) {
+    notes.push(`no time zone was given: SolusVM resets counters at midnight on the master's own clock, so the reset is assumed at midnight UTC; set the master's zone (overusage master update <id> --master-zone Europe/Brussels)`);
+  }
+  return { ...m, baseUrl: url, notes };
 }
 
 const TABLE = 'mod_overusage_masters';
 
 export interface MasterService {
-  add(input: MasterInput, actor: Actor): Promise<MasterView>;
-  update(id: number, patch: Partial<MasterInput>, actor: Actor): Promise<MasterView>;
+  /** the master, with notes on what was assumed or changed (a URL completed, a zone assumed) */
+  add(input: MasterInput, actor: Actor): Promise<MasterView & { notes: string[] }>;
+  update(id: number, patch: Partial<MasterInput>, actor: Actor): Promise<MasterView & { notes: string[] }>;
   list(): Promise<MasterView[]>;
   get(id: number): Promise<MasterView>;
   /** with secrets opened: for the gateway only */
   settings(id: number): Promise<MasterSettings>;
   test(idOrInput: number | MasterInput): Promise<ConnectionReport>;
+  /** whether the master has the server: yes, no, or it could not be asked (with why) */
+  checkServer(id: number, serverRef: string): Promise<{ exists: boolean } | { unknown: string }>;
   /** every server the master lists (hostname, main IP …), for linking by name or address */
   servers(id: number): Promise<ServerSummary[]>;
   remove(id: number, actor: Actor): Promise<void>;
@@ -112,9 +168,11 @@ export function createMasterService(deps: {
     active: toBool(r.active),
     hasBasicAuth: r.basic_auth_enc !== null && r.basic_auth_enc !== undefined,
     panelServerId: r.panel_server_id === null || r.panel_server_id === undefined ? null : toNum(r.panel_server_id),
+    apiUserType: r.api_user_type === 'reseller' ? 'reseller' : 'admin',
+    unitLabels: r.unit_labels === 'decimal' ? 'decimal' : 'binary',
   });
 
-  const toRow = (m: z.output<typeof masterInput>) => ({
+  const toRow = (m: z.output<typeof masterInput> & { notes?: string[] }) => ({
     name: m.name,
     version: m.version,
     base_url: m.baseUrl.replace(/\/+$/, ''),
@@ -125,6 +183,8 @@ export function createMasterService(deps: {
     time_zone: m.timeZone,
     reset_policy: parseResetPolicy(m.resetPolicy),
     anniversary_from: m.anniversaryFrom,
+    api_user_type: m.apiUserType,
+    unit_labels: m.unitLabels,
     concurrency: m.concurrency,
     timeout_ms: m.timeoutMs,
     retries: m.retries,
@@ -150,6 +210,8 @@ export function createMasterService(deps: {
       zone: v.timeZone,
       resetPolicy: v.resetPolicy,
       anniversaryFrom: v.anniversaryFrom,
+      apiUserType: v.apiUserType,
+      unitLabels: v.unitLabels,
     };
   };
 
@@ -175,7 +237,7 @@ export function createMasterService(deps: {
         await trx(TABLE).insert({ ...toRow(m), created_at: sqlInstant(now), updated_at: sqlInstant(now) });
         const created = await trx(TABLE).where({ name: m.name }).first();
         await audit.record(trx, { actor, action: 'master.added', entityType: 'master', entityId: toNum(created.id), details: auditable(input) }, now);
-        return view(created);
+        return { ...view(created), notes: m.notes };
       });
     },
     async update(id, patch, actor) {
@@ -194,6 +256,8 @@ export function createMasterService(deps: {
         timeZone: current.zone,
         resetPolicy: current.resetPolicy,
         anniversaryFrom: currentView.anniversaryFrom,
+        apiUserType: currentView.apiUserType,
+        unitLabels: currentView.unitLabels,
         concurrency: current.concurrency,
         timeoutMs: current.timeoutMs,
         retries: current.retries,
@@ -206,7 +270,7 @@ export function createMasterService(deps: {
       return knex.transaction(async (trx) => {
         await trx(TABLE).where({ id }).update({ ...toRow(m), updated_at: sqlInstant(now) });
         await audit.record(trx, { actor, action: 'master.updated', entityType: 'master', entityId: id, details: auditable(patch) }, now);
-        return view(await trx(TABLE).where({ id }).first());
+        return { ...view(await trx(TABLE).where({ id }).first()), notes: m.notes };
       });
     },
     async list() {
@@ -236,11 +300,24 @@ export function createMasterService(deps: {
           retries: 0,
           zone: m.timeZone,
           resetPolicy: parseResetPolicy(m.resetPolicy),
+          apiUserType: m.apiUserType,
+          unitLabels: m.unitLabels,
         };
       }
       const gateway = deps.gatewayFor(settings);
       try {
         return await gateway.testConnection();
+      } finally {
+        gateway.close();
+      }
+    },
+    async checkServer(id, serverRef) {
+      const settings = settingsOf(await row(id));
+      const gateway = deps.gatewayFor(settings);
+      try {
+        return { exists: await gateway.serverExists(serverRef) };
+      } catch (e) {
+        return { unknown: (e as Error).message };
       } finally {
         gateway.close();
       }

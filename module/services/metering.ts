@@ -26,13 +26,51 @@ export interface MasterOutcome {
   message: string | null;
 }
 
+export interface FailureReason {
+  masterId: number;
+  master: string;
+  kind: string;
+  message: string;
+  count: number;
+  /** a few of the services that failed so, "service 12 (server 104)" */
+  services: string[];
+}
+
 export interface CollectSummary extends RunCounts {
   runId: number;
   sampleDate: IsoDate;
   masters: MasterOutcome[];
   durationMs: number;
   /** the most frequent failure reasons, in words, with counts */
-  failureReasons: Array<{ kind: string; message: string; count: number }>;
+  failureReasons: FailureReason[];
+  /** every failure reason, by master */
+  failures: FailureReason[];
+}
+
+/**
+ * Failures that say the master as a whole cannot be read (not one VPS): a refused key or address,
+ * a certificate, a connection that does not come, an HTML page instead of the API.
+ */
+export function masterWideFailure(e: SolusVmError): boolean {
+  if (e.kind === 'auth' || e.kind === 'ip_refused' || e.kind === 'tls' || e.kind === 'timeout') return true;
+  if (e.kind === 'transport') return true;
+  return e.kind === 'bad_response' && e.code === 'HTML_PAGE';
+}
+
+/** What to do about a master that failed as a whole, in words. */
+function masterAdvice(e: SolusVmError, master: string): string {
+  switch (e.kind) {
+    case 'auth':
+      return `check the API id and key (or token) of master "${master}": overusage master update <id> --api-key … (SolusVM: Configuration > API Access)`;
+    case 'ip_refused':
+      return `allow this host's IP address for the API user on master "${master}" (SolusVM: Configuration > API Access)`;
+    case 'tls':
+      return `check master "${master}"'s certificate: overusage master test <id> shows the fingerprint to pin`;
+    case 'bad_response':
+      return `master "${master}"'s URL answers with a web page, not the API: check the URL (overusage master test <id>)`;
+    default:
+      return `check that master "${master}" is up and reachable from here (overusage master test <id>)`;
+  }
 }
 
 export interface CollectOptions {
@@ -63,6 +101,8 @@ export interface MeteringDeps {
   pageSize?: number;
   batchSize?: number;
   lockTtlMs?: number;
+  /** failures of the same master-wide kind in a row after which a run stops calling a master (default 5) */
+  breakerThreshold?: number;
 }
 
 /**
@@ -74,6 +114,7 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
   const pageSize = deps.pageSize ?? 1000;
   const batchSize = deps.batchSize ?? 500;
   const lockTtlMs = deps.lockTtlMs ?? 120_000;
+  const breakerThreshold = deps.breakerThreshold ?? 5;
   const log = deps.log ?? (() => {});
 
   return {
@@ -99,7 +140,7 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
       const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
       const runId = await deps.store.startRun('collect', sampleDate, owner, started);
       const counts: RunCounts = { services: 0, readOk: 0, already: 0, failed: 0, gaps: 0, resets: 0, anomalies: 0 };
-      const reasons = new Map<string, { kind: string; message: string; count: number }>();
+      const reasons = new Map<string, FailureReason>();
       const outcomes: MasterOutcome[] = [];
       const all = (await deps.masters.list()).filter((m) => m.active && (!opts.masterIds || opts.masterIds.includes(m.id)));
 
@@ -166,6 +207,7 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
           masters: outcomes.sort((a, b) => a.masterId - b.masterId),
           durationMs: finished.diff(started).toMillis(),
           failureReasons: [...reasons.values()].sort((a, b) => b.count - a.count).slice(0, 5),
+          failures: [...reasons.values()].sort((a, b) => a.masterId - b.masterId || b.count - a.count),
         };
         const errors = outcomes.filter((o) => o.status === 'error');
         await deps.store.finishRun(runId, errors.length ? 'failed' : 'finished', counts, errors.map((e) => `${e.name}: ${e.message}`).join('; ') || null, finished);
@@ -237,9 +279,43 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
           return writing;
         };
 
+        // The circuit breaker: until a read succeeds (and again after a master-wide failure), one
+        // call at a time; after `breakerThreshold` master-wide failures of one kind in a row, the
+        // run stops calling this master. A revoked key costs that many calls, not one per VPS.
+        let probing = true;
+        let probeTail: Promise<void> = Promise.resolve();
+        let streak: { key: string; count: number } | null = null;
+        let tripped: SolusVmError | null = null;
+        const noteFailure = (e: SolusVmError): void => {
+          if (!masterWideFailure(e)) {
+            streak = null;
+            return;
+          }
+          probing = true;
+          streak = streak && streak.key === e.kind ? { key: e.kind, count: streak.count + 1 } : { key: e.kind, count: 1 };
+          if (streak.count >= breakerThreshold && !tripped) {
+            tripped = e;
+            outcome.status = 'error';
+            outcome.message = `stopped after ${streak.count} failed reads in a row (${e.message}); the other services of this master were not called and are gaps today. What to do: ${masterAdvice(e, settings.name).replace(/<id>/g, String(settings.id))}`;
+            log('collect.master_tripped', { master: settings.name, kind: e.kind, code: e.code, failures: streak.count });
+          }
+        };
+        const oneAtATime = async <T>(fn: () => Promise<T>): Promise<T | null> => {
+          if (!probing) return tripped ? null : fn();
+          let release!: () => void;
+          const before = probeTail;
+          probeTail = new Promise<void>((r) => (release = r));
+          await before;
+          try {
+            return tripped ? null : await fn();
+          } finally {
+            release();
+          }
+        };
+
         const worker = async (): Promise<void> => {
           for (;;) {
-            if (writeError) return;
+            if (writeError || tripped) return;
             if (queue.length === 0) {
               if (exhausted && !refill) return;
               await fill();
@@ -249,7 +325,19 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
             if (queue.length < pageSize / 4 && !exhausted && !refill) void fill();
             const svc = queue.shift()!;
             try {
-              const reading = await gateway.readTraffic(svc.serverRef);
+              const reading = await oneAtATime(async () => {
+                try {
+                  const r = await gateway.readTraffic(svc.serverRef);
+                  probing = false;
+                  streak = null;
+                  return r;
+                } catch (err) {
+                  // counted before the next call may start, so a tripped breaker stops it
+                  if (err instanceof SolusVmError) noteFailure(err);
+                  throw err;
+                }
+              });
+              if (reading === null) return; // the breaker tripped while this one waited
               const sampledAt: DateTime = deps.clock.now();
               pending.push({ service: svc, reading, sampledAt, sampleDate: closingDateOf(sampledAt, deps.zone), calendar: calendarFor(svc, reading) });
             } catch (err) {
@@ -260,9 +348,10 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
               counts.failed++;
               outcome.failed++;
               failedSoFar++;
-              const key = `${kind}:${message}`;
-              const r = reasons.get(key) ?? { kind, message: `${settings.name}: ${message}`, count: 0 };
+              const key = `${settings.id}|${kind}:${e?.code ?? ''}:${message}`;
+              const r = reasons.get(key) ?? { masterId: settings.id, master: settings.name, kind, message: `${settings.name}: ${message}`, count: 0, services: [] };
               r.count++;
+              if (r.services.length < 3) r.services.push(`service ${svc.serviceId} (server ${svc.serverRef})`);
               reasons.set(key, r);
             }
             done++;

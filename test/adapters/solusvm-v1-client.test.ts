@@ -99,22 +99,23 @@ describe('SolusVM 1 client', () => {
   });
 
   describe('reading traffic', () => {
-    it('posts vserver-infoall as a form with id, key, nographs and rdtype=json, and reads bytes as bigint', async () => {
+    it('posts vserver-infoall as a form with id, key, nographs, nostatus and rdtype=json, and reads bytes as bigint', async () => {
       const r = await client.readTraffic('101');
       expect(r).to.deep.equal({
         usedBytes: 386547056640n,
         limitBytes: 1099511627776n,
         incomingBytes: null,
         outgoingBytes: null,
-        state: 'online',
-        raw: `bandwidth=${TIB};state=online`,
+        // nostatus: the node is not asked for the live state, and none comes back
+        state: 'unknown',
+        raw: `bandwidth=${TIB};state=`,
       });
       const req = stub.requests[0]!;
       expect(req.method).to.equal('POST');
       expect(req.url).to.equal('/api/admin/command.php');
       expect(req.headers['content-type']).to.equal('application/x-www-form-urlencoded');
       expect(req.headers.expect).to.equal(undefined);
-      expect(Object.fromEntries(req.form)).to.deep.equal({ id: APIID, key: APIKEY, action: 'vserver-infoall', vserverid: '101', nographs: 'true', rdtype: 'json' });
+      expect(Object.fromEntries(req.form)).to.deep.equal({ id: APIID, key: APIKEY, action: 'vserver-infoall', vserverid: '101', nographs: 'true', nostatus: 'true', rdtype: 'json' });
     });
 
     it('reads traffic from XML when the master is set to XML', async () => {

@@ -70,6 +70,7 @@ function directGateway(m: SimMaster, failing: (ms: number) => boolean): SolusVmG
       if (failing(now)) throw new SolusVmError('transport', 'connection refused', { retryable: true });
       return { usedBytes: m.counterAt(Number(ref), now), limitBytes: null, incomingBytes: null, outgoingBytes: null, state: 'online', raw: 'direct' };
     },
+    serverExists: async () => true,
     getState: async () => 'online',
     suspend: async () => {},
     unsuspend: async () => {},

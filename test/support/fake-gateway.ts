@@ -59,6 +59,9 @@ export class FakeMaster {
           m.inFlight--;
         }
       },
+      async serverExists(ref: string): Promise<boolean> {
+        return m.counters.has(ref) || m.failing.has(ref);
+      },
       async getState(ref: string): Promise<ServerState> {
         m.act(ref);
         return m.states.get(ref) ?? 'online';
