@@ -180,7 +180,18 @@ function parseXmlFields(text: string, body: string, opts: ParseOptions): V1Recor
   const fragment = repairXml(text.replace(/^<\?xml[^>]*\?>/i, ''));
   const wrapped = `<${XML_ROOT}>${fragment}</${XML_ROOT}>`;
   const valid = XMLValidator.validate(wrapped);
-  if (valid !== true) throw bad(`the master sent malformed XML (${valid.err.msg.replaceAll(XML_ROOT, 'root')})`, body, opts, 'MALFORMED_XML');
+  if (valid !== true) {
+    // a parser's own words ("Tag '</root' is an invalid name") tell an operator nothing
+    const cut = !/<\/status>/i.test(text) || !/>\s*$/.test(text.trim());
+    throw bad(
+      cut
+        ? `the master's answer was cut off before its end (${body.length} bytes arrived): the connection or a proxy broke it, or PHP on the master stopped; the read is tried again on the next run`
+        : `the master's answer is not well-formed XML (${valid.err.msg.replaceAll(XML_ROOT, 'answer').replace(/^Tag '<\/answer' is an invalid name\.?$/, 'an element is not closed')}); check the master's PHP error log`,
+      body,
+      opts,
+      'MALFORMED_XML',
+    );
+  }
   let parsed: unknown;
   try {
     parsed = xml.parse(wrapped);

@@ -471,6 +471,14 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
       const count = page.total ?? (page.lastPage === null || page.lastPage <= 1 ? page.servers.length : null);
       return okReport(2, http, conn.tls.mode, latencyMs, count === null ? 'servers found' : `${count} server${count === 1 ? '' : 's'}`, count);
     } catch (e) {
+      // the server list is always there: a 404 on it means the URL is not the API root
+      if (e instanceof SolusVmError && e.kind === 'not_found') {
+        return failureReport(
+          new SolusVmError('bad_response', `there is no SolusVM 2 API at ${conn.baseUrl} (GET /servers answered HTTP 404): the URL must be the API root, ending in /api/v1, like https://${new URL(conn.baseUrl).host}/api/v1`, { httpStatus: 404, code: 'NO_API' }),
+          ctx(),
+          null,
+        );
+      }
       return failureReport(e, ctx(), null);
     }
   }

@@ -79,6 +79,8 @@ describe('SolusVM 1 answer parsing', () => {
       const e = failure(() => parseV1Body('<status>success</status><bandwidth>1,2,3,4'));
       expect(e.kind).to.equal('bad_response');
       expect(e.code).to.equal('MALFORMED_XML');
+      // in words an operator can act on, not the XML parser's ("Tag '</root' is an invalid name")
+      expect(e.message).to.equal("the master's answer was cut off before its end (42 bytes arrived): the connection or a proxy broke it, or PHP on the master stopped; the read is tried again on the next run");
     });
 
     it('refuses XML carrying a DOCTYPE, which SolusVM never sends', () => {
