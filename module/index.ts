@@ -9,6 +9,7 @@ import { createLockStore } from './adapters/lock-store.js';
 import { createMeteringStore } from './adapters/metering-store.js';
 import { createThreadedMeteringStore } from './adapters/sqlite-writer.js';
 import { engineOf } from './adapters/database.js';
+import { DEFAULT_RECONNECT, describeError, reconnecting, type ReconnectPolicy } from './adapters/db-errors.js';
 import { migrateDownAll, migrateLatest, migrationStatus } from './adapters/migrator.js';
 import { createSecretBox } from './adapters/secret-box.js';
 import { silentLogger, type Logger } from './adapters/logger.js';
@@ -61,6 +62,8 @@ export interface ModuleDeps {
     lockTtlMs?: number;
     /** where SQLite metering writes run: a thread of their own (default for a file), or inline */
     writer?: 'thread' | 'inline';
+    /** pauses while the database is away during a run, before the run fails */
+    reconnect?: ReconnectPolicy;
   };
 }
 
@@ -71,19 +74,23 @@ export function createModule(deps: ModuleDeps) {
   const secrets = createSecretBox(deps.secretKey);
   const masters = createMasterService({ knex: deps.knex, secrets, clock: deps.clock, audit: auditLog, gatewayFor: deps.gatewayFor });
   const links = createServiceLinkService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
-  const { writer, ...meteringTuning } = deps.metering ?? {};
+  const { writer, reconnect, ...meteringTuning } = deps.metering ?? {};
   const baseStore = createMeteringStore(deps.knex);
   const sqliteFile = engineOf(deps.knex) === 'sqlite' ? (deps.knex.client.config.connection as { filename?: string }).filename : undefined;
   const threaded =
     (writer ?? 'thread') === 'thread' && sqliteFile && sqliteFile !== ':memory:' ? createThreadedMeteringStore(baseStore, `sqlite:${sqliteFile}`) : null;
   // one lease table for every part that takes a lease
   const locks = createLockStore(deps.knex);
+  // A run rides out a short database outage (a restart): its reads and writes are tried again
+  // with back-off, each of them safe to repeat; a longer one fails the run with the cause.
+  const policy = reconnect ?? DEFAULT_RECONNECT;
+  const retried = (method: string, err: unknown, attempt: number, delayMs: number) => log.warn('db.reconnecting', { method, attempt, delayMs, error: describeError(err) });
   const metering = createMeteringService({
     clock: deps.clock,
     zone,
-    store: threaded ?? baseStore,
-    locks,
-    masters,
+    store: reconnecting(threaded ?? baseStore, ['startRun', 'finishRun', 'runningRuns', 'abandonRun', 'countServices', 'pageToRead', 'writeBatch', 'recordFailures', 'countGaps', 'lastRunStarted'], policy, retried),
+    locks: reconnecting(locks, ['acquire', 'release', 'countHeldBy'], policy, retried),
+    masters: reconnecting(masters, ['list', 'settings'], policy, retried),
     gatewayFor: deps.gatewayFor,
     log: (event, fields) => log.info(event, fields),
     ...meteringTuning,
@@ -112,9 +119,11 @@ export function createModule(deps: ModuleDeps) {
     if (disputes) await disputes.resume();
   };
   const suggestions = deps.panel ? createUpgradeSuggestionService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, log }) : undefined;
-  /** the daily billing work: rate what closed, bill what no renewal picks up, suggest upgrades where a streak is on */
+  /** the daily billing work: rate what closed, finish interrupted deliveries, bill what no renewal picks up, suggest upgrades where a streak is on */
   const dailyBilling = async () => {
     await rating.rateClosedPeriods();
+    // deliveries that stopped part-way are finished before anything goes on an invoice of its own
+    if (lines) await lines.reconcile();
     if (lines) await lines.billUnpicked();
     if (suggestions) await suggestions.run();
   };

@@ -1,90 +1,173 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Knex } from 'knex';
-import type { Clock } from '../domain/clock.js';
-import type { DateTime } from 'luxon';
-import { sqlInstant } from './rows.js';
+import { DateTime } from 'luxon';
+import { sqlInstant, toInstant, toNumOrNull } from './rows.js';
 
 /**
  * Named leases in mod_overusage_locks. A lease expires unless renewed, so a crashed run never
- * blocks the next one for longer than its time-to-live. Works the same on SQLite and MySQL: the
- * primary key decides who inserts first, and only an expired lease (or one's own) is taken over.
+ * blocks the next one for longer than its time-to-live; and since each lease records the host and
+ * process holding it, a run on the same host takes over at once from a process that is gone.
+ * Works the same on SQLite and MySQL: the primary key decides who inserts first, and only an
+ * expired lease (or one's own, or a dead process's) is taken over.
+ *
+ * Leases run on real time, never on the billing clock: a clock that stands still (the demo, a
+ * replay) must not keep a crashed process's lease alive for ever.
  */
+export interface LeaseHolder {
+  owner: string;
+  host: string | null;
+  pid: number | null;
+  expiresAt: DateTime;
+}
+
+export interface LeaseResult {
+  acquired: boolean;
+  heldBy: string | null;
+  /** who holds it when it was not acquired */
+  holder: LeaseHolder | null;
+  /** taken over from a process on this host that no longer runs */
+  tookOverFrom: string | null;
+}
+
 export interface LockStore {
-  acquire(name: string, owner: string, now: DateTime, ttlMs: number): Promise<{ acquired: boolean; heldBy: string | null }>;
-  renew(name: string, owner: string, now: DateTime, ttlMs: number): Promise<boolean>;
+  acquire(name: string, owner: string, ttlMs: number): Promise<LeaseResult>;
+  renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
   release(name: string, owner: string): Promise<void>;
+  /** how many unexpired leases an owner holds (a sign of life of a run on another host) */
+  countHeldBy(owner: string): Promise<number>;
 }
 
 const TABLE = 'mod_overusage_locks';
 
-export function createLockStore(knex: Knex): LockStore {
+/** A holder name that is unique per call: host, process and a random part. */
+export const leaseOwner = (): string => `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+
+/** The host and process an owner name (leaseOwner's form) stands for. */
+export function ownerProcess(owner: string): { host: string; pid: number } | null {
+  const m = /^(.+):(\d+):[0-9a-f]+$/.exec(owner);
+  return m ? { host: m[1]!, pid: Number(m[2]) } : null;
+}
+
+/** Whether a process of this host is still there (EPERM: it is, but belongs to another user). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A holder that is certainly gone: on this host, and its process no longer runs. */
+export function holderIsGone(h: { host: string | null; pid: number | null }): boolean {
+  return h.host === os.hostname() && h.pid !== null && h.pid !== process.pid && !processAlive(h.pid);
+}
+
+export function describeHolder(h: LeaseHolder | null, now: DateTime = DateTime.utc()): string {
+  if (!h) return 'nobody';
+  const where = h.host ? `process ${h.pid ?? '?'} on ${h.host === os.hostname() ? 'this host' : `host ${h.host}`}` : h.owner;
+  const left = Math.max(0, Math.ceil(h.expiresAt.diff(now).as('seconds')));
+  return `${where}, lease runs ${left} s more unless renewed`;
+}
+
+export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {}): LockStore {
+  const now = opts.now ?? (() => DateTime.utc());
+
+  async function read(name: string): Promise<LeaseHolder | null> {
+    const row = await knex(TABLE).where({ name }).first('owner', 'host', 'pid', 'expires_at');
+    if (!row) return null;
+    return { owner: String(row.owner), host: (row.host as string | null) ?? null, pid: toNumOrNull(row.pid), expiresAt: toInstant(row.expires_at) };
+  }
+
   return {
-    async acquire(name, owner, now, ttlMs) {
-      const expires = sqlInstant(now.plus({ milliseconds: ttlMs }));
-      const at = sqlInstant(now);
+    async acquire(name, owner, ttlMs) {
+      const t = now();
+      const expires = sqlInstant(t.plus({ milliseconds: ttlMs }));
+      const at = sqlInstant(t);
+      const me = ownerProcess(owner);
+      const host = me?.host ?? null;
+      const pid = me?.pid ?? null;
       // One statement, one commit: insert the lease, or take it over when it has expired (or is
       // ours); then read who holds it. The hot path of every InvoiceCreation delivery pays one
       // commit for this instead of two.
       if (knex.client.config.client === 'mysql2') {
         await knex.raw(
-          `INSERT INTO ${TABLE} (name, owner, acquired_at, expires_at) VALUES (?, ?, ?, ?)
+          `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
            ON DUPLICATE KEY UPDATE
              owner = IF(expires_at < ? OR owner = VALUES(owner), VALUES(owner), owner),
+             host = IF(owner = VALUES(owner), VALUES(host), host),
+             pid = IF(owner = VALUES(owner), VALUES(pid), pid),
              acquired_at = IF(owner = VALUES(owner), VALUES(acquired_at), acquired_at),
              expires_at = IF(owner = VALUES(owner), VALUES(expires_at), expires_at)`,
-          [name, owner, at, expires, at],
+          [name, owner, host, pid, at, expires, at],
         );
       } else {
         await knex.raw(
-          `INSERT INTO ${TABLE} (name, owner, acquired_at, expires_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+          `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
            WHERE ${TABLE}.expires_at < ? OR ${TABLE}.owner = excluded.owner`,
-          [name, owner, at, expires, at],
+          [name, owner, host, pid, at, expires, at],
         );
       }
-      const row = await knex(TABLE).where({ name }).first('owner');
-      const heldBy = (row?.owner as string | undefined) ?? null;
-      return { acquired: heldBy === owner, heldBy };
+      let holder = await read(name);
+      if (holder?.owner === owner) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: null };
+      // A process of this host that is gone holds it: take it over now, not when it expires. The
+      // update names the dead owner, so of two runs taking over at once only one gets it.
+      if (holder && holderIsGone(holder)) {
+        const n = await knex(TABLE).where({ name, owner: holder.owner }).update({ owner, host, pid, acquired_at: at, expires_at: expires });
+        if (n === 1) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: holder.owner };
+        holder = await read(name);
+        if (holder?.owner === owner) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: null };
+      }
+      return { acquired: false, heldBy: holder?.owner ?? null, holder, tookOverFrom: null };
     },
-    async renew(name, owner, now, ttlMs) {
+    async renew(name, owner, ttlMs) {
       const n = await knex(TABLE)
         .where({ name, owner })
-        .update({ expires_at: sqlInstant(now.plus({ milliseconds: ttlMs })) });
+        .update({ expires_at: sqlInstant(now().plus({ milliseconds: ttlMs })) });
       return n === 1;
     },
     async release(name, owner) {
       await knex(TABLE).where({ name, owner }).delete();
     },
+    async countHeldBy(owner) {
+      const row = await knex(TABLE).where({ owner }).andWhere('expires_at', '>=', sqlInstant(now())).count({ n: '*' }).first();
+      return Number(row?.n ?? 0);
+    },
   };
 }
-
-/** A holder name that is unique per call: host, process and a random part. */
-export const leaseOwner = (): string => `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
 
 export interface LeaseOptions {
   ttlMs: number;
   /** how long to wait for another holder to finish; 0 gives up at once */
   waitMs: number;
   /** the error when the lease stays taken */
-  busy: (heldBy: string | null) => Error;
+  busy: (heldBy: string | null, holder: LeaseHolder | null) => Error;
   /** release without making the caller wait; failures go here (the lease then expires on its own) */
   releaseInBackground?: (err: Error) => void;
 }
 
-/** Runs `work` while holding the named lease, waiting (with jitter) for another holder up to `waitMs`. */
-export async function withLease<T>(locks: LockStore, clock: Clock, name: string, opts: LeaseOptions, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` while holding the named lease, waiting (with jitter) for another holder up to
+ * `waitMs`. The lease is renewed while the work runs, so a slow panel never lets a second holder in.
+ */
+export async function withLease<T>(locks: LockStore, name: string, opts: LeaseOptions, work: () => Promise<T>): Promise<T> {
   const owner = leaseOwner();
   const started = Date.now();
   for (;;) {
-    const lease = await locks.acquire(name, owner, clock.now(), opts.ttlMs);
+    const lease = await locks.acquire(name, owner, opts.ttlMs);
     if (lease.acquired) break;
-    if (Date.now() - started >= opts.waitMs) throw opts.busy(lease.heldBy);
+    if (Date.now() - started >= opts.waitMs) throw opts.busy(lease.heldBy, lease.holder);
     await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 25)));
   }
+  const renew = setInterval(() => void locks.renew(name, owner, opts.ttlMs).catch(() => {}), Math.max(1000, Math.floor(opts.ttlMs / 3)));
+  renew.unref();
   try {
     return await work();
   } finally {
+    clearInterval(renew);
     const release = locks.release(name, owner);
     if (opts.releaseInBackground) void release.catch(opts.releaseInBackground);
     else await release.catch(() => {});

@@ -101,6 +101,10 @@ export interface RunCounts {
 export interface MeteringStore {
   startRun(kind: string, sampleDate: IsoDate, owner: string, at: DateTime): Promise<number>;
   finishRun(runId: number, status: 'finished' | 'failed', counts: RunCounts, message: string | null, at: DateTime): Promise<void>;
+  /** runs of this kind still marked running: live ones, and those whose process died */
+  runningRuns(kind: string): Promise<Array<{ id: number; owner: string; startedAt: DateTime }>>;
+  /** marks a run that is still marked running as abandoned; false when it finished meanwhile */
+  abandonRun(runId: number, message: string, at: DateTime): Promise<boolean>;
   /** active services of the master */
   countServices(masterId: number): Promise<number>;
   pageToRead(masterId: number, sampleDate: IsoDate, afterServiceId: number, limit: number): Promise<ServiceToRead[]>;
@@ -172,6 +176,16 @@ export function createMeteringStore(knex: Knex): MeteringStore {
         anomalies: c.anomalies,
         message,
       });
+    },
+
+    async runningRuns(kind) {
+      const rows = await knex(RUNS).where({ kind, status: 'running' }).select('id', 'owner', 'started_at').orderBy('id');
+      return rows.map((r) => ({ id: toNum(r.id), owner: String(r.owner), startedAt: toInstantOrNull(r.started_at)! }));
+    },
+
+    async abandonRun(runId, message, at) {
+      const n = await knex(RUNS).where({ id: runId, status: 'running' }).update({ status: 'abandoned', finished_at: sqlInstant(at), message });
+      return n === 1;
     },
 
     async countServices(masterId) {

@@ -12,6 +12,7 @@ import * as createRateSamples from '../../migrations/20261130100000_create_rate_
 import * as billingCalendar from '../../migrations/20261205000000_billing_calendar.js';
 import * as solusvmOperations from '../../migrations/20261205200000_solusvm_operations.js';
 import * as tokenRevocations from '../../migrations/20261218000000_token_revocations.js';
+import * as crashConsistency from '../../migrations/20261220000000_crash_consistency.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -34,6 +35,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261205000000_billing_calendar', billingCalendar],
   ['20261205200000_solusvm_operations', solusvmOperations],
   ['20261218000000_token_revocations', tokenRevocations],
+  ['20261220000000_crash_consistency', crashConsistency],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';

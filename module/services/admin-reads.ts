@@ -81,6 +81,20 @@ export interface Dashboard {
   computedAt: number;
 }
 
+/** A charge whose line could not go on its invoice (paid or cancelled first): it waits for the next one. */
+export interface WaitingCharge {
+  chargeId: number;
+  serviceId: number;
+  clientId: number;
+  periodStart: IsoDate;
+  periodEnd: IsoDate;
+  amountMinor: bigint;
+  currency: string;
+  invoiceId: number;
+  invoiceStatus: string;
+  releasedAt: string;
+}
+
 export interface LineFilter {
   q?: string;
   status?: string;
@@ -142,6 +156,8 @@ export interface AdminReads {
   dispute(id: number): Promise<DisputeRow | null>;
   lines(filter: LineFilter, opts?: { before?: unknown; limit?: number }): Promise<Page<LineRow>>;
   audit(filter: { entityType?: string; entityId?: string; actorType?: string }, opts?: { before?: unknown; limit?: number }): Promise<Page<AuditRow>>;
+  /** charges still unbilled whose line was released because its invoice was paid or cancelled first */
+  waitingCharges(filter?: { serviceId?: number }): Promise<WaitingCharge[]>;
 }
 
 export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsService; reads: UsageReads; now?: () => number; cacheMs?: number; today?: () => IsoDate }): AdminReads {
@@ -244,6 +260,37 @@ export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsSer
   }
 
   const reads: AdminReads = {
+    async waitingCharges(filter = {}) {
+      const released = await knex('mod_overusage_audit').where({ action: 'line.released', entity_type: 'charge' }).orderBy('id', 'desc').limit(200).select('entity_id', 'details', 'at');
+      if (released.length === 0) return [];
+      const latest = new Map<number, Record<string, unknown>>();
+      for (const r of released) if (!latest.has(Number(r.entity_id))) latest.set(Number(r.entity_id), r);
+      const q = knex('mod_overusage_charges as c')
+        .leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id')
+        .whereIn('c.id', [...latest.keys()])
+        .andWhere('c.status', 'unbilled')
+        .whereNull('l.id')
+        .select('c.id', 'c.service_id', 'c.client_id', 'c.period_start', 'c.period_end', 'c.amount_minor', 'c.currency')
+        .orderBy('c.id');
+      if (filter.serviceId !== undefined) q.andWhere('c.service_id', filter.serviceId);
+      return (await q).map((c) => {
+        const a = latest.get(toNum(c.id))!;
+        const d = JSON.parse(String(a.details ?? '{}')) as { invoiceId?: number; invoiceStatus?: string };
+        return {
+          chargeId: toNum(c.id),
+          serviceId: toNum(c.service_id),
+          clientId: toNum(c.client_id),
+          periodStart: toDate(c.period_start),
+          periodEnd: toDate(c.period_end),
+          amountMinor: toBig(c.amount_minor),
+          currency: String(c.currency),
+          invoiceId: Number(d.invoiceId ?? 0),
+          invoiceStatus: String(d.invoiceStatus ?? 'closed'),
+          releasedAt: toInstant(a.at).toISO()!,
+        };
+      });
+    },
+
     async dashboard(opts = {}) {
       if (!opts.fresh && cached && now() - cached.computedAt < cacheMs) {
         // the lists are cheap: only the figures over all services come from the cache

@@ -120,7 +120,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
 
   /** One request at a time per key (a line while it is being disputed, a dispute while it is being carried out). */
   const exclusive = <T>(key: string, work: () => Promise<T>): Promise<T> =>
-    withLease(deps.locks, deps.clock, key, { ttlMs: 60_000, waitMs: 20_000, busy: () => new ModuleError('LOCKED', 'another request is handling this dispute; try again in a moment') }, work);
+    withLease(deps.locks, key, { ttlMs: 60_000, waitMs: 20_000, busy: () => new ModuleError('LOCKED', 'another request is handling this dispute; try again in a moment') }, work);
 
   const actorOf = (a: Actor): DisputeActor => (a.type === 'client' ? 'client' : a.type === 'admin' || a.type === 'cli' ? 'admin' : 'system');
 

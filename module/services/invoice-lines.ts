@@ -4,6 +4,7 @@ import type { Clock } from '../domain/clock.js';
 import { addDays, isIsoDate, type IsoDate } from '../domain/calendar.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import { reclamationDeadline } from '../domain/reclamation-deadline.js';
+import { ModuleError } from '../domain/errors.js';
 import { ratedChargeFromJson, type RatedCharge } from '../domain/usage-rating.js';
 import { withLease, type LockStore } from '../adapters/lock-store.js';
 import type { AuditLog } from '../adapters/audit-store.js';
@@ -37,6 +38,35 @@ export interface PlaceOutcome {
   added: number;
   alreadyPlaced: number;
   skipped: Array<{ chargeId: number; reason: string }>;
+  /** the lines this call recorded as placed */
+  placed?: PlacedLine[];
+}
+
+export interface PlacedLine {
+  lineId: number;
+  chargeId: number;
+  refCode: string;
+  amountMinor: bigint;
+  currency: string;
+}
+
+/**
+ * What a reconciliation did. An InvoiceCreation delivery that stopped part-way (a crash, a lost
+ * database connection) is finished: its pending lines go on the invoice while the invoice is still
+ * unpaid, and an invoice whose delivery never finished at all gets its lines as the hook would have
+ * given them. Only an invoice paid or cancelled first makes the charge wait for the next one.
+ */
+export interface ReconcileOutcome {
+  /** pending lines found on their invoice, recorded as placed */
+  confirmed: number;
+  /** pending lines put on their (still unpaid) invoice now */
+  placed: number;
+  /** pending lines whose invoice was paid or cancelled first: the charge waits for the next invoice */
+  released: Array<{ chargeId: number; invoiceId: number; invoiceStatus: string }>;
+  /** renewal invoices whose delivery never finished, done now, with the lines they got */
+  recovered: Array<{ invoiceId: number; added: number }>;
+  /** invoices another delivery is handling right now: left for the next reconciliation */
+  busy: number[];
 }
 
 export interface InvoiceLineService {
@@ -47,8 +77,17 @@ export interface InvoiceLineService {
    * days, on an invoice of their own, one per client and currency.
    */
   billUnpicked(): Promise<{ invoices: number; lines: number }>;
-  /** lines left pending by a delivery that never came back: confirmed if on the invoice, else released for the next one */
-  reconcilePending(olderThanMinutes?: number): Promise<{ confirmed: number; released: number }>;
+  /**
+   * Pending lines a delivery left behind (it crashed or lost the database): confirmed if on the
+   * invoice, put on it while it is unpaid, released (audited, in the activity log) once it is paid
+   * or cancelled. Cheap: the 5-minute tick runs it.
+   */
+  reconcilePending(): Promise<ReconcileOutcome>;
+  /**
+   * reconcilePending, then the renewal invoices whose delivery never finished (the daily job,
+   * `overusage reconcile`). Charges of periods not rated yet are not seen: rate closed periods first.
+   */
+  reconcile(): Promise<ReconcileOutcome>;
 }
 
 export interface InvoiceLineDeps {
@@ -68,6 +107,7 @@ export interface InvoiceLineDeps {
 
 const LINES = 'mod_overusage_lines';
 const CHARGES = 'mod_overusage_charges';
+const DELIVERIES = 'mod_overusage_deliveries';
 const EDITABLE = new Set(['Draft', 'Unpaid']);
 
 export const refPattern = (ref: string) => `[${ref}]`;
@@ -77,15 +117,14 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
   const { knex } = deps;
   const waitMs = deps.waitMs ?? 20_000;
 
-  const withInvoiceLease = <T>(invoiceId: number, work: () => Promise<T>): Promise<T> =>
+  const withInvoiceLease = <T>(invoiceId: number, work: () => Promise<T>, wait = waitMs): Promise<T> =>
     withLease(
       deps.locks,
-      deps.clock,
       `invoice:${invoiceId}`,
       {
         ttlMs: 60_000,
-        waitMs,
-        busy: (heldBy) => new Error(`invoice ${invoiceId} is being handled by another delivery (${heldBy}); try again`),
+        waitMs: wait,
+        busy: (heldBy) => new ModuleError('LOCKED', `invoice ${invoiceId} is being handled by another delivery (${heldBy}); try again`),
         // The panel need not wait for the lease to go: the answer is final once the work is done.
         releaseInBackground: (err) => deps.log.warn('lines.lease_release_failed', { invoiceId, error: err.message }),
       },
@@ -97,7 +136,7 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
    * reference. `pendingRows`: the invoice's pending lines when the caller, holding the invoice's
    * lease, has just read them (each update still checks that its line is pending).
    */
-  async function confirm(invoice: PanelInvoice, outcome: PlaceOutcome, pendingRows?: Record<string, unknown>[]): Promise<void> {
+  async function confirm(invoice: PanelInvoice, outcome: PlaceOutcome, pendingRows?: Record<string, unknown>[], via: 'hook' | 'reconcile' = 'hook'): Promise<void> {
     const pending = pendingRows ?? (await knex(LINES).where({ invoice_id: invoice.invoiceId, status: 'pending' }));
     const duplicates: number[] = [];
     for (const line of pending) {
@@ -106,9 +145,9 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
       // Should two deliveries ever both have added the line, the later copies go.
       duplicates.push(...items.slice(1).map((i) => i.id));
       const now = deps.clock.now();
-      await knex.transaction(async (trx) => {
+      const done = await knex.transaction(async (trx) => {
         const n = await trx(LINES).where({ id: line.id, status: 'pending' }).update({ status: 'placed', invoice_item_id: items[0]!.id, placed_at: sqlInstant(now) });
-        if (n !== 1) return;
+        if (n !== 1) return false;
         await trx(CHARGES).where({ id: line.charge_id }).update({ status: 'billed', billed_at: sqlInstant(now) });
         await deps.audit.record(
           trx,
@@ -117,12 +156,15 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
             action: 'line.placed',
             entityType: 'line',
             entityId: toNum(line.id),
-            details: { invoiceId: invoice.invoiceId, invoiceItemId: items[0]!.id, chargeId: toNum(line.charge_id), amountMinor: String(line.amount_minor), currency: line.currency, deadline: line.deadline_last_day },
+            details: { invoiceId: invoice.invoiceId, invoiceItemId: items[0]!.id, chargeId: toNum(line.charge_id), amountMinor: String(line.amount_minor), currency: line.currency, deadline: line.deadline_last_day, via },
           },
           now,
         );
+        return true;
       });
+      if (!done) continue;
       outcome.added++;
+      (outcome.placed ??= []).push({ lineId: toNum(line.id), chargeId: toNum(line.charge_id), refCode: String(line.ref_code), amountMinor: toBig(line.amount_minor), currency: String(line.currency) });
     }
     if (duplicates.length) {
       await deps.panel.updateInvoice({ invoiceId: invoice.invoiceId, deleteLineIds: duplicates });
@@ -217,6 +259,221 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
     return { invoices: 1, lines: outcome.added };
   }
 
+  /**
+   * The lines an invoice gets for the services it renews: one per unbilled charge (pending first,
+   * then on the invoice, then placed). `periodEndBefore`: only periods that ended before this day
+   * (a reconciliation after the fact gives what the delivery at the time would have given).
+   * The caller holds the invoice's lease.
+   */
+  async function placeOn(invoiceId: number, via: 'hook' | 'reconcile', periodEndBefore?: IsoDate): Promise<PlaceOutcome> {
+    const outcome: PlaceOutcome = { invoiceId, added: 0, alreadyPlaced: 0, skipped: [] };
+    let invoice = await deps.panel.getInvoice(invoiceId);
+    if (!EDITABLE.has(invoice.status)) return outcome;
+    // The services the invoice renews; those the module does not meter simply have no charges.
+    const ids = [...new Set(invoice.items.filter((i) => i.type === 'Hosting' && i.relId > 0).map((i) => i.relId))];
+    if (ids.length === 0) return outcome;
+
+    // Lines a crashed delivery left pending on this invoice are confirmed, not added again.
+    // Neither step touches what the other reads (new charges vs. this invoice's pending
+    // lines), so they run side by side: the delivery waits for the slower one, not for both.
+    await settleBoth(deps.rating.rateClosedPeriods({ serviceIds: ids }), confirm(invoice, outcome, undefined, via));
+
+    const charges = await knex(`${CHARGES} as c`)
+      .leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id')
+      .whereIn('c.service_id', ids)
+      .andWhere('c.status', 'unbilled')
+      // a late reconciliation gives the invoice only what its delivery would have found
+      .andWhere((q) => (periodEndBefore ? q.where('c.period_end', '<', periodEndBefore) : q))
+      .select('c.*', 'l.id as line_id', 'l.invoice_id as line_invoice', 'l.status as line_status')
+      .orderBy(['c.service_id', 'c.period_start']);
+    if (charges.length === 0) return outcome;
+
+    // What placing the lines needs, read side by side rather than one after the other: the
+    // client (currency, language), each open charge's settings, each product's overage flag.
+    const open = charges.filter((c) => !c.line_id);
+    const productIds = [...new Set(open.map((c) => toNum(c.product_id)))];
+    const [client, profiles, overages] = await allOrFirstError([
+      deps.panel.getClientsDetails(invoice.userId),
+      Promise.all(open.map((c) => deps.billing.forService(toNum(c.product_id), toNum(c.service_id), toNum(c.client_id)))),
+      Promise.all(productIds.map((id) => productOverage(deps.panel, id))),
+    ] as const);
+    const profileOf = new Map(open.map((c, i) => [toNum(c.id), profiles[i]!]));
+    const overageOf = new Map(productIds.map((id, i) => [id, overages[i]]));
+    const invoiceDate = invoice.date && isIsoDate(invoice.date.slice(0, 10)) ? invoice.date.slice(0, 10) : deps.clock.now().setZone(deps.zone).toISODate()!;
+    for (const c of charges) {
+      const chargeId = toNum(c.id);
+      if (c.line_id) {
+        // placed elsewhere already, or pending on another invoice: that invoice's delivery owns it
+        if (toNum(c.line_invoice) !== invoiceId) outcome.skipped.push({ chargeId, reason: `already on invoice ${toNum(c.line_invoice)}` });
+        continue;
+      }
+      if (String(c.currency) !== client.currencyCode) {
+        outcome.skipped.push({ chargeId, reason: `the charge is in ${c.currency} but the client pays in ${client.currencyCode}` });
+        continue;
+      }
+      const profile = profileOf.get(chargeId)!;
+      const refusal = profile ? doubleBillingRefusal(overageOf.get(toNum(c.product_id)), toNum(c.product_id), profile) : 'the product is no longer billed for overusage';
+      if (refusal) {
+        outcome.skipped.push({ chargeId, reason: refusal });
+        await deps.panel.logActivity(`Overusage: charge ${chargeId} of service ${toNum(c.service_id)} not billed: ${refusal}`, invoice.userId).catch(() => {});
+        continue;
+      }
+      await writePendingLine(c, profile!, client.language, invoiceId, invoiceDate);
+    }
+
+    // Everything pending on this invoice that is not on it yet goes on in one call. The placed
+    // ones are read in the same query: under the lease, nothing else changes them.
+    const current = await knex(LINES).where({ invoice_id: invoiceId }).whereIn('status', ['pending', 'placed']);
+    const pending = current.filter((l) => l.status === 'pending');
+    const placedBefore = current.length - pending.length;
+    const confirmedBefore = outcome.added;
+    const missing = pending.filter((l) => !invoice.items.some((i) => i.description.includes(refPattern(String(l.ref_code)))));
+    if (missing.length) {
+      const taxedByCharge = new Map(charges.map((c) => [toNum(c.id), Boolean(c.taxed === true || c.taxed === 1 || c.taxed === 1n || c.taxed === '1')]));
+      await deps.panel.updateInvoice({
+        invoiceId,
+        newItems: missing.map((l) => ({
+          description: String(l.description),
+          amount: moneyToDecimalString({ amountMinor: toBig(l.amount_minor), currency: String(l.currency) }),
+          taxed: taxedByCharge.get(toNum(l.charge_id)) ?? true,
+        })),
+      });
+    }
+    invoice = await deps.panel.getInvoice(invoiceId);
+    await confirm(invoice, outcome, pending, via);
+    // placed before this delivery: what was placed when read, less what its first confirm placed
+    outcome.alreadyPlaced = placedBefore - confirmedBefore;
+    if (outcome.added) deps.log.info('lines.added', { invoiceId, added: outcome.added });
+    return outcome;
+  }
+
+  /** The delivery of an invoice finished (whatever it placed): the reconciliation need not look at it again. */
+  async function finished(invoiceId: number, via: 'hook' | 'reconcile', outcome: PlaceOutcome): Promise<PlaceOutcome> {
+    const row = { invoice_id: invoiceId, finished_by: via, added: outcome.added, finished_at: sqlInstant(deps.clock.now()) };
+    await knex(DELIVERIES).insert(row).onConflict('invoice_id').merge(['added', 'finished_at']);
+    return outcome;
+  }
+
+  const emptyOutcome = (): ReconcileOutcome => ({ confirmed: 0, placed: 0, released: [], recovered: [], busy: [] });
+  const money = (l: { amountMinor: bigint; currency: string }) => `${moneyToDecimalString({ amountMinor: l.amountMinor, currency: l.currency })} ${l.currency}`;
+  const isBusy = (err: unknown) => err instanceof ModuleError && err.code === 'LOCKED';
+
+  /** Pending lines on invoices (never the standalone ones still being created: invoice 0). */
+  async function reconcilePending(): Promise<ReconcileOutcome> {
+    const out = emptyOutcome();
+    const invoices = await knex(LINES).where({ status: 'pending' }).andWhere('invoice_id', '>', 0).distinct('invoice_id');
+    for (const { invoice_id } of invoices) {
+      const invoiceId = toNum(invoice_id);
+      // A delivery still at work holds the invoice's lease; one that died has left it to expire
+      // (or to be taken over at once on its own host).
+      await withInvoiceLease(invoiceId, () => finishPending(invoiceId, out), 0).catch((err: unknown) => {
+        if (!isBusy(err)) throw err;
+        out.busy.push(invoiceId);
+      });
+    }
+    return out;
+  }
+
+  async function finishPending(invoiceId: number, out: ReconcileOutcome): Promise<void> {
+    let invoice = await deps.panel.getInvoice(invoiceId);
+    const found: PlaceOutcome = { invoiceId, added: 0, alreadyPlaced: 0, skipped: [] };
+    await confirm(invoice, found, undefined, 'reconcile');
+    out.confirmed += found.added;
+    const left = await knex(LINES).where({ invoice_id: invoiceId, status: 'pending' });
+    if (left.length === 0) return;
+    if (EDITABLE.has(invoice.status)) {
+      // Still unpaid: the line goes on, as the delivery meant it to.
+      const taxed = new Map((await knex(CHARGES).whereIn('id', left.map((l) => l.charge_id)).select('id', 'taxed')).map((c) => [toNum(c.id), toBool(c.taxed)]));
+      await deps.panel.updateInvoice({
+        invoiceId,
+        newItems: left.map((l) => ({ description: String(l.description), amount: moneyToDecimalString({ amountMinor: toBig(l.amount_minor), currency: String(l.currency) }), taxed: taxed.get(toNum(l.charge_id)) ?? true })),
+      });
+      invoice = await deps.panel.getInvoice(invoiceId);
+      const placed: PlaceOutcome = { invoiceId, added: 0, alreadyPlaced: 0, skipped: [] };
+      await confirm(invoice, placed, left, 'reconcile');
+      out.placed += placed.added;
+      for (const l of placed.placed ?? []) {
+        await deps.panel.logActivity(`Overusage: line ${l.refCode} (${money(l)}) added to invoice ${invoiceId} by the reconciliation; the delivery that began it had stopped before the line was on the invoice`, invoice.userId).catch(() => {});
+      }
+      deps.log.info('lines.reconciled', { invoiceId, placed: placed.added });
+      return;
+    }
+    // Paid or cancelled before the line got on: the client's invoice is not changed after the
+    // fact; the charge waits for the next invoice, and the admin is told (activity log, tab).
+    for (const l of left) {
+      const now = deps.clock.now();
+      const gone = await knex.transaction(async (trx) => {
+        const n = await trx(LINES).where({ id: l.id, status: 'pending' }).delete();
+        if (n !== 1) return false;
+        await deps.audit.record(
+          trx,
+          {
+            actor: { type: 'system', id: null },
+            action: 'line.released',
+            entityType: 'charge',
+            entityId: toNum(l.charge_id),
+            details: { invoiceId, invoiceStatus: invoice.status, refCode: l.ref_code, amountMinor: String(l.amount_minor), currency: l.currency, reason: `invoice ${invoiceId} was ${invoice.status.toLowerCase()} before the line could be added; the charge waits for the next invoice` },
+          },
+          now,
+        );
+        return true;
+      });
+      if (!gone) continue;
+      out.released.push({ chargeId: toNum(l.charge_id), invoiceId, invoiceStatus: invoice.status });
+      await deps.panel
+        .logActivity(`Overusage: line ${l.ref_code} (${money({ amountMinor: toBig(l.amount_minor), currency: String(l.currency) })}) could not be added to invoice ${invoiceId}: the invoice was ${invoice.status.toLowerCase()} first; charge ${toNum(l.charge_id)} waits for the next invoice`, invoice.userId)
+        .catch(() => {});
+      deps.log.warn('lines.released', { invoiceId, chargeId: toNum(l.charge_id), invoiceStatus: invoice.status });
+    }
+  }
+
+  /**
+   * Renewal invoices whose InvoiceCreation delivery never finished (the process died before even
+   * its first write): per client with an unbilled charge that has no line, its unpaid invoices
+   * dated after the charge's period, renewing the charge's service, get what the delivery would
+   * have given them. Finished deliveries are recorded, so each invoice is looked at once.
+   */
+  async function catchUpMissed(out: ReconcileOutcome): Promise<void> {
+    const waiting = await knex(`${CHARGES} as c`)
+      .leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id')
+      .whereNull('l.id')
+      .andWhere('c.status', 'unbilled')
+      .select('c.client_id', 'c.service_id', 'c.period_end');
+    const byClient = new Map<number, Map<number, IsoDate>>();
+    for (const c of waiting) {
+      const services = byClient.get(toNum(c.client_id)) ?? new Map<number, IsoDate>();
+      const end = String(c.period_end).slice(0, 10);
+      const sid = toNum(c.service_id);
+      if (!services.has(sid) || end < services.get(sid)!) services.set(sid, end);
+      byClient.set(toNum(c.client_id), services);
+    }
+    for (const [clientId, services] of byClient) {
+      const earliest = [...services.values()].sort()[0]!;
+      const { invoices } = await deps.panel.getInvoices({ userId: clientId, limitNum: 25, orderBy: 'id', order: 'desc' });
+      const open = invoices.filter((i) => EDITABLE.has(i.status) && i.date !== null && i.date.slice(0, 10) > earliest).sort((a, b) => a.id - b.id);
+      if (open.length === 0) continue;
+      const known = new Set((await knex(DELIVERIES).whereIn('invoice_id', open.map((i) => i.id)).select('invoice_id')).map((r) => toNum(r.invoice_id)));
+      for (const summary of open) {
+        if (known.has(summary.id)) continue;
+        const date = summary.date!.slice(0, 10);
+        const invoice = await deps.panel.getInvoice(summary.id);
+        const renews = invoice.items.some((i) => i.type === 'Hosting' && services.has(i.relId) && services.get(i.relId)! < date);
+        if (!renews) continue;
+        try {
+          const placed = await withInvoiceLease(summary.id, async () => finished(summary.id, 'reconcile', await placeOn(summary.id, 'reconcile', date)), 0);
+          out.recovered.push({ invoiceId: summary.id, added: placed.added });
+          for (const l of placed.placed ?? []) {
+            await deps.panel.logActivity(`Overusage: line ${l.refCode} (${money(l)}) added to invoice ${summary.id} by the reconciliation; the invoice's InvoiceCreation delivery had not finished`, clientId).catch(() => {});
+          }
+          deps.log.info('lines.recovered', { invoiceId: summary.id, added: placed.added });
+        } catch (err) {
+          if (!isBusy(err)) throw err;
+          out.busy.push(summary.id);
+        }
+      }
+    }
+  }
+
   return {
     async billUnpicked() {
       const today = deps.clock.now().setZone(deps.zone).toISODate()!;
@@ -242,7 +499,6 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
         const clientId = Number(key.split('|')[0]);
         const out = await withLease(
           deps.locks,
-          deps.clock,
           `standalone:client:${clientId}`,
           { ttlMs: 120_000, waitMs: 0, busy: (heldBy) => new Error(`standalone:client:${clientId} is being handled by another run (${heldBy})`) },
           () => billStandaloneFor(clientId, charges, today),
@@ -253,114 +509,16 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
       return { invoices, lines: placed };
     },
 
-    async reconcilePending(olderThanMinutes = 10) {
-      const before = sqlInstant(deps.clock.now().minus({ minutes: olderThanMinutes }));
-      const stale = await knex(LINES).where({ status: 'pending' }).andWhere('invoice_id', '>', 0).andWhere('created_at', '<', before).select('invoice_id').distinct();
-      let confirmed = 0;
-      let released = 0;
-      for (const s of stale) {
-        const invoiceId = toNum(s.invoice_id);
-        await withInvoiceLease(invoiceId, async () => {
-          const invoice = await deps.panel.getInvoice(invoiceId);
-          const outcome: PlaceOutcome = { invoiceId, added: 0, alreadyPlaced: 0, skipped: [] };
-          await confirm(invoice, outcome);
-          confirmed += outcome.added;
-          // Not on the invoice, and the invoice has gone out: the charge waits for the next one
-          // rather than changing an invoice the client already has.
-          const left = await knex(LINES).where({ invoice_id: invoiceId, status: 'pending' }).andWhere('created_at', '<', before);
-          for (const l of left) {
-            await knex.transaction(async (trx) => {
-              const n = await trx(LINES).where({ id: l.id, status: 'pending' }).delete();
-              if (n !== 1) return;
-              await deps.audit.record(trx, { actor: { type: 'system', id: null }, action: 'line.released', entityType: 'charge', entityId: toNum(l.charge_id), details: { invoiceId, refCode: l.ref_code, reason: 'the line never reached the invoice' } }, deps.clock.now());
-            });
-            released++;
-          }
-        });
-      }
-      return { confirmed, released };
+    reconcilePending,
+
+    async reconcile() {
+      const out = await reconcilePending();
+      await catchUpMissed(out);
+      return out;
     },
 
     async addToRenewalInvoice(invoiceId) {
-      return withInvoiceLease(invoiceId, async () => {
-        const outcome: PlaceOutcome = { invoiceId, added: 0, alreadyPlaced: 0, skipped: [] };
-        let invoice = await deps.panel.getInvoice(invoiceId);
-        if (!EDITABLE.has(invoice.status)) return outcome;
-        // The services the invoice renews; those the module does not meter simply have no charges.
-        const ids = [...new Set(invoice.items.filter((i) => i.type === 'Hosting' && i.relId > 0).map((i) => i.relId))];
-        if (ids.length === 0) return outcome;
-
-        // Lines a crashed delivery left pending on this invoice are confirmed, not added again.
-        // Neither step touches what the other reads (new charges vs. this invoice's pending
-        // lines), so they run side by side: the delivery waits for the slower one, not for both.
-        await settleBoth(deps.rating.rateClosedPeriods({ serviceIds: ids }), confirm(invoice, outcome));
-
-        const charges = await knex(`${CHARGES} as c`)
-          .leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id')
-          .whereIn('c.service_id', ids)
-          .andWhere('c.status', 'unbilled')
-          .select('c.*', 'l.id as line_id', 'l.invoice_id as line_invoice', 'l.status as line_status')
-          .orderBy(['c.service_id', 'c.period_start']);
-        if (charges.length === 0) return outcome;
-
-        // What placing the lines needs, read side by side rather than one after the other: the
-        // client (currency, language), each open charge's settings, each product's overage flag.
-        const open = charges.filter((c) => !c.line_id);
-        const productIds = [...new Set(open.map((c) => toNum(c.product_id)))];
-        const [client, profiles, overages] = await allOrFirstError([
-          deps.panel.getClientsDetails(invoice.userId),
-          Promise.all(open.map((c) => deps.billing.forService(toNum(c.product_id), toNum(c.service_id), toNum(c.client_id)))),
-          Promise.all(productIds.map((id) => productOverage(deps.panel, id))),
-        ] as const);
-        const profileOf = new Map(open.map((c, i) => [toNum(c.id), profiles[i]!]));
-        const overageOf = new Map(productIds.map((id, i) => [id, overages[i]]));
-        const invoiceDate = invoice.date && isIsoDate(invoice.date.slice(0, 10)) ? invoice.date.slice(0, 10) : deps.clock.now().setZone(deps.zone).toISODate()!;
-        for (const c of charges) {
-          const chargeId = toNum(c.id);
-          if (c.line_id) {
-            // placed elsewhere already, or pending on another invoice: that invoice's delivery owns it
-            if (toNum(c.line_invoice) !== invoiceId) outcome.skipped.push({ chargeId, reason: `already on invoice ${toNum(c.line_invoice)}` });
-            continue;
-          }
-          if (String(c.currency) !== client.currencyCode) {
-            outcome.skipped.push({ chargeId, reason: `the charge is in ${c.currency} but the client pays in ${client.currencyCode}` });
-            continue;
-          }
-          const profile = profileOf.get(chargeId)!;
-          const refusal = profile ? doubleBillingRefusal(overageOf.get(toNum(c.product_id)), toNum(c.product_id), profile) : 'the product is no longer billed for overusage';
-          if (refusal) {
-            outcome.skipped.push({ chargeId, reason: refusal });
-            await deps.panel.logActivity(`Overusage: charge ${chargeId} of service ${toNum(c.service_id)} not billed: ${refusal}`, invoice.userId).catch(() => {});
-            continue;
-          }
-          await writePendingLine(c, profile!, client.language, invoiceId, invoiceDate);
-        }
-
-        // Everything pending on this invoice that is not on it yet goes on in one call. The placed
-        // ones are read in the same query: under the lease, nothing else changes them.
-        const current = await knex(LINES).where({ invoice_id: invoiceId }).whereIn('status', ['pending', 'placed']);
-        const pending = current.filter((l) => l.status === 'pending');
-        const placedBefore = current.length - pending.length;
-        const confirmedBefore = outcome.added;
-        const missing = pending.filter((l) => !invoice.items.some((i) => i.description.includes(refPattern(String(l.ref_code)))));
-        if (missing.length) {
-          const taxedByCharge = new Map(charges.map((c) => [toNum(c.id), Boolean(c.taxed === true || c.taxed === 1 || c.taxed === 1n || c.taxed === '1')]));
-          await deps.panel.updateInvoice({
-            invoiceId,
-            newItems: missing.map((l) => ({
-              description: String(l.description),
-              amount: moneyToDecimalString({ amountMinor: toBig(l.amount_minor), currency: String(l.currency) }),
-              taxed: taxedByCharge.get(toNum(l.charge_id)) ?? true,
-            })),
-          });
-        }
-        invoice = await deps.panel.getInvoice(invoiceId);
-        await confirm(invoice, outcome, pending);
-        // placed before this delivery: what was placed when read, less what its first confirm placed
-        outcome.alreadyPlaced = placedBefore - confirmedBefore;
-        if (outcome.added) deps.log.info('lines.added', { invoiceId, added: outcome.added });
-        return outcome;
-      });
+      return withInvoiceLease(invoiceId, async () => finished(invoiceId, 'hook', await placeOn(invoiceId, 'hook')));
     },
   };
 }

@@ -365,9 +365,9 @@ export function createLimitActionService(deps: {
   }
 
   async function withLease<T>(fn: () => Promise<T>): Promise<T | null> {
-    const lease = await deps.locks.acquire(LOCK, deps.owner, now(), LEASE_MS);
+    const lease = await deps.locks.acquire(LOCK, deps.owner, LEASE_MS);
     if (!lease.acquired) return null;
-    const renew = setInterval(() => void deps.locks.renew(LOCK, deps.owner, now(), LEASE_MS).catch(() => {}), LEASE_MS / 3);
+    const renew = setInterval(() => void deps.locks.renew(LOCK, deps.owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
     renew.unref();
     try {
       return await fn();

@@ -5,7 +5,8 @@ import type { Clock } from '../domain/clock.js';
 import { closingDateOf, type IsoDate, samplingWindow } from '../domain/calendar.js';
 import { ModuleError } from '../domain/errors.js';
 import { createdOnIn, serviceCalendar, type ServiceCalendar } from '../domain/billing-calendar.js';
-import type { LockStore } from '../adapters/lock-store.js';
+import { describeHolder, holderIsGone, ownerProcess, type LockStore } from '../adapters/lock-store.js';
+import { describeError } from '../adapters/db-errors.js';
 import type { MeteringStore, ReadFailure, ReadResult, RunCounts, ServiceToRead } from '../adapters/metering-store.js';
 import { SolusVmError, type MasterSettings, type SolusVmGateway, type TrafficReading } from '../adapters/solusvm-types.js';
 import type { MasterService } from './masters.js';
@@ -38,6 +39,8 @@ export interface FailureReason {
 
 export interface CollectSummary extends RunCounts {
   runId: number;
+  /** earlier runs left 'running' by a process that died, marked abandoned by this one */
+  abandonedRuns: number[];
   sampleDate: IsoDate;
   masters: MasterOutcome[];
   durationMs: number;
@@ -138,6 +141,7 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
         );
       }
       const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+      const abandonedRuns = await abandonDeadRuns(started);
       const runId = await deps.store.startRun('collect', sampleDate, owner, started);
       const counts: RunCounts = { services: 0, readOk: 0, already: 0, failed: 0, gaps: 0, resets: 0, anomalies: 0 };
       const reasons = new Map<string, FailureReason>();
@@ -169,28 +173,36 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
         await Promise.all(
           all.map(async (m) => {
             const lockName = `collect:master:${m.id}`;
-            const lease = await deps.locks.acquire(lockName, owner, deps.clock.now(), lockTtlMs);
-            if (!lease.acquired) {
-              outcomes.push({ masterId: m.id, name: m.name, status: 'locked', read: 0, failed: 0, message: `another run holds the lease (${lease.heldBy})` });
-              return;
-            }
-            const renew = setInterval(() => {
-              void deps.locks.renew(lockName, owner, deps.clock.now(), lockTtlMs).catch(() => {});
-            }, Math.max(1000, Math.floor(lockTtlMs / 3)));
-            renew.unref();
-            const settings = await deps.masters.settings(m.id);
-            const gateway = deps.gatewayFor(settings);
             const outcome: MasterOutcome = { masterId: m.id, name: m.name, status: 'done', read: 0, failed: 0, message: null };
+            let renew: NodeJS.Timeout | null = null;
+            let gateway: SolusVmGateway | null = null;
+            let leased = false;
+            // Whatever fails here (the database too) is this master's outcome: every master is
+            // settled before the run is, and nothing is left running behind it.
             try {
+              const lease = await deps.locks.acquire(lockName, owner, lockTtlMs);
+              if (!lease.acquired) {
+                outcome.status = 'locked';
+                outcome.message = `another run holds its lease (${describeHolder(lease.holder)}) and samples it`;
+                return;
+              }
+              leased = true;
+              if (lease.tookOverFrom) log('collect.lease_taken_over', { master: m.name, from: lease.tookOverFrom });
+              renew = setInterval(() => {
+                void deps.locks.renew(lockName, owner, lockTtlMs).catch(() => {});
+              }, Math.max(1000, Math.floor(lockTtlMs / 3)));
+              renew.unref();
+              const settings = await deps.masters.settings(m.id);
+              gateway = deps.gatewayFor(settings);
               await meterMaster(settings, gateway, outcome);
             } catch (err) {
               outcome.status = 'error';
-              outcome.message = (err as Error).message;
-              log('collect.master_error', { master: m.name, error: (err as Error).message });
+              outcome.message = describeError(err);
+              log('collect.master_error', { master: m.name, error: outcome.message });
             } finally {
-              clearInterval(renew);
-              gateway.close();
-              await deps.locks.release(lockName, owner).catch(() => {});
+              if (renew) clearInterval(renew);
+              gateway?.close();
+              if (leased) await deps.locks.release(lockName, owner).catch(() => {});
               outcomes.push(outcome);
             }
           }),
@@ -203,6 +215,7 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
         const summary: CollectSummary = {
           ...counts,
           runId,
+          abandonedRuns,
           sampleDate,
           masters: outcomes.sort((a, b) => a.masterId - b.masterId),
           durationMs: finished.diff(started).toMillis(),
@@ -210,11 +223,30 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
           failures: [...reasons.values()].sort((a, b) => a.masterId - b.masterId || b.count - a.count),
         };
         const errors = outcomes.filter((o) => o.status === 'error');
-        await deps.store.finishRun(runId, errors.length ? 'failed' : 'finished', counts, errors.map((e) => `${e.name}: ${e.message}`).join('; ') || null, finished);
+        await deps.store.finishRun(runId, errors.length ? 'failed' : 'finished', counts, errors.map((e) => `${e.name}: ${e.message}`).join('; ').slice(0, 2000) || null, finished);
         return summary;
       } catch (err) {
-        await deps.store.finishRun(runId, 'failed', counts, (err as Error).message, deps.clock.now()).catch(() => {});
+        await deps.store.finishRun(runId, 'failed', counts, describeError(err), deps.clock.now()).catch(() => {});
         throw err;
+      }
+
+      /**
+       * Runs left 'running' by a process that died: on this host, its process is gone; elsewhere,
+       * it holds no lease and started more than two lease lengths ago.
+       */
+      async function abandonDeadRuns(now: DateTime): Promise<number[]> {
+        const out: number[] = [];
+        for (const r of await deps.store.runningRuns('collect')) {
+          const p = ownerProcess(r.owner);
+          let why: string | null = null;
+          if (p && holderIsGone(p)) why = `its process (${p.pid}) on this host is gone`;
+          else if (now.diff(r.startedAt).toMillis() > 2 * lockTtlMs && (await deps.locks.countHeldBy(r.owner)) === 0) why = `it holds no lease and gave no sign of life since ${r.startedAt.toISO()}`;
+          if (why && (await deps.store.abandonRun(r.id, `abandoned: ${why}`, now))) {
+            out.push(r.id);
+            log('collect.run_abandoned', { runId: r.id, owner: r.owner, why });
+          }
+        }
+        return out;
       }
 
       async function meterMaster(settings: MasterSettings, gateway: SolusVmGateway, outcome: MasterOutcome): Promise<void> {
@@ -322,7 +354,8 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
               continue;
             }
             // Keep the next page coming before the queue runs dry.
-            if (queue.length < pageSize / 4 && !exhausted && !refill) void fill();
+            // a failed prefetch stops the master like a failed write (never an unhandled rejection)
+            if (queue.length < pageSize / 4 && !exhausted && !refill) fill().catch((err: unknown) => void (writeError ??= err as Error));
             const svc = queue.shift()!;
             try {
               const reading = await oneAtATime(async () => {
@@ -366,7 +399,13 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
         };
 
         await fill();
-        await Promise.all(Array.from({ length: settings.concurrency }, worker));
+        await Promise.all(
+          Array.from({ length: settings.concurrency }, () =>
+            worker().catch((err: unknown) => {
+              writeError ??= err as Error;
+            }),
+          ),
+        );
         await flush(true);
         await writing;
         if (writeError) throw writeError;

@@ -243,9 +243,9 @@ export function createThresholdNoticeService(deps: {
   return {
     async run(opts = {}) {
       const result: ThresholdRunResult = { decided: 0, sent: 0, failed: 0, unassessed: 0, locked: false };
-      const lease = await deps.locks.acquire(LOCK, deps.owner, deps.clock.now(), LEASE_MS);
+      const lease = await deps.locks.acquire(LOCK, deps.owner, LEASE_MS);
       if (!lease.acquired) return { ...result, locked: true };
-      const renew = setInterval(() => void deps.locks.renew(LOCK, deps.owner, deps.clock.now(), LEASE_MS).catch(() => {}), LEASE_MS / 3);
+      const renew = setInterval(() => void deps.locks.renew(LOCK, deps.owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
       renew.unref();
       try {
         // We hold the lease, so a notice still 'sending' was left by a run that stopped mid-way: it is

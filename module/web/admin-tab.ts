@@ -26,6 +26,7 @@ import {
   presentAudit,
   presentCorrection,
   presentDashboard,
+  presentWaitingCharge,
   presentDisputeRow,
   presentLineRow,
   presentMaster,
@@ -296,8 +297,8 @@ export function createAdminTab(deps: AdminTabDeps) {
     try {
       switch (page) {
         case 'dashboard': {
-          const [d, waiting] = await Promise.all([deps.admin.dashboard({ fresh: str(q.fresh) === '1' }), deps.usagePeriods.waiting()]);
-          data = { ...presentDashboard(d, ctx), waiting, anomaliesHref: href({ a: 'anomalies' }) };
+          const [d, waiting, charges] = await Promise.all([deps.admin.dashboard({ fresh: str(q.fresh) === '1' }), deps.usagePeriods.waiting(), deps.admin.waitingCharges()]);
+          data = { ...presentDashboard(d, ctx), waiting, waitingCharges: charges.map((c) => presentWaitingCharge(c, ctx)), anomaliesHref: href({ a: 'anomalies' }) };
           break;
         }
         case 'anomalies': {
@@ -328,12 +329,13 @@ export function createAdminTab(deps: AdminTabDeps) {
           const id = idCursor(str(q.id), 'service');
           if (id === null) throw notFound('which service?');
           const usage = await deps.reads.serviceUsage(id);
-          const [periods, samples, lines, label, anomalies] = await Promise.all([
+          const [periods, samples, lines, label, anomalies, charges] = await Promise.all([
             deps.reads.periods(id, { before: str(q.periods) || null, limit: 12 }),
             deps.admin.samples(id, { before: str(q.samples), limit: 31 }),
             deps.reads.lines({ serviceId: id }, { before: idCursor(str(q.lines)), limit: 25 }),
             serviceLabel(id),
             deps.usagePeriods.anomalies({ serviceId: id, status: 'all' }, { limit: 50 }),
+            deps.admin.waitingCharges({ serviceId: id }),
           ]);
           const links: WidgetLinks = {
             service: (sid) => href({ a: 'service', id: sid }),
@@ -358,6 +360,7 @@ export function createAdminTab(deps: AdminTabDeps) {
             linesNext: lines.next ? href({ a: 'service', id, lines: lines.next }) : null,
             anomalies: anomalies.rows.map((a) => presentAnomaly(a, ctx)),
             anomalyAction: href({ a: 'service', id }),
+            waitingCharges: charges.map((c) => presentWaitingCharge(c, ctx)),
           };
           break;
         }

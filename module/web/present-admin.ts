@@ -5,7 +5,7 @@ import { dateTimeFormat } from '../domain/intl-cache.js';
 import { displayUnit, formatAmount, formatByteAmount, formatDay, formatInteger } from '../domain/line-text.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
 import type { MasterView } from '../services/masters.js';
-import type { AuditRow, Dashboard, DisputeRow, LineFilter, SampleRow, ServiceListRow } from '../services/admin-reads.js';
+import type { AuditRow, Dashboard, DisputeRow, LineFilter, SampleRow, ServiceListRow, WaitingCharge } from '../services/admin-reads.js';
 import type { LineRow, Page } from '../services/usage-reads.js';
 import type { BillingProfile } from '../services/billing-settings.js';
 import type { ConnectionReport } from '../adapters/solusvm-types.js';
@@ -58,6 +58,19 @@ const whenIn = (zone: string) => {
 const shown = (unit: SoldUnit | null | undefined) => displayUnit(unit ?? 'GB');
 
 export const DISPUTE_STATE_LABEL: Record<string, string> = { open: 'open', upheld: 'upheld', waived: 'waived', adjusted: 'adjusted', withdrawn: 'withdrawn' };
+
+/** A charge whose invoice was paid or cancelled before its line got on: where it stands, in words. */
+export function presentWaitingCharge(c: WaitingCharge, ctx: AdminCtx) {
+  const when = whenIn(ctx.zone);
+  return {
+    chargeId: c.chargeId,
+    serviceHref: ctx.href({ a: 'service', id: c.serviceId }),
+    invoiceHref: ctx.panel ? ctx.panel.invoice(c.invoiceId) : null,
+    text:
+      `Charge ${c.chargeId} of service #${c.serviceId} (${formatAmount(c.amountMinor, c.currency, L)}, ${formatDay(c.periodStart, L)} – ${formatDay(c.periodEnd, L)}) ` +
+      `waits for the service's next invoice: invoice #${c.invoiceId} was ${c.invoiceStatus.toLowerCase()} before its line could be added (seen ${when(c.releasedAt)}).`,
+  };
+}
 
 export function presentLineRow(l: LineRow, { href, panel, now }: AdminCtx) {
   const w = wordsFor('en');
