@@ -36,6 +36,7 @@ import { createOpenUsageReader } from './services/open-usage.js';
 import { createThresholdNoticeService } from './services/threshold-notices.js';
 import { createLimitActionService } from './services/limit-actions.js';
 import { describeLineForClient } from './domain/line-text.js';
+import { createOutbox } from './services/outbox.js';
 
 export { MODULE_NAME, MODULE_VERSION } from './addon-definition.js';
 
@@ -112,13 +113,19 @@ export function createModule(deps: ModuleDeps) {
     : undefined;
   const evidence = createEvidenceService({ knex: deps.knex });
   const rateSamples = createRateSampleService({ knex: deps.knex, clock: deps.clock, audit: auditLog, rating });
-  const disputes = deps.panel ? createDisputeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, audit: auditLog, log, locks }) : undefined;
+  // every email the module sends: written with the change that causes it, sent by one worker
+  const outbox = deps.panel ? createOutbox({ knex: deps.knex, clock: deps.clock, panel: deps.panel, locks, log }) : undefined;
+  const disputes = deps.panel && outbox ? createDisputeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, audit: auditLog, log, locks, outbox }) : undefined;
   const sync = deps.panel ? createPanelSyncService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, masters, links, settings, log }) : undefined;
+  /** intents a stopped process left (deliveries, holds, resolutions) and emails not sent yet */
   const everyTick = async () => {
-    if (lines) await lines.reconcilePending();
-    if (disputes) await disputes.resume();
+    let failure: unknown = null;
+    if (lines) await lines.reconcilePending().catch((err: unknown) => (failure = err));
+    if (disputes) await disputes.resume().catch((err: unknown) => (failure ??= err));
+    if (outbox) await outbox.drain().catch((err: unknown) => (failure ??= err));
+    if (failure) throw failure;
   };
-  const suggestions = deps.panel ? createUpgradeSuggestionService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, log }) : undefined;
+  const suggestions = deps.panel ? createUpgradeSuggestionService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, log, outbox: outbox! }) : undefined;
   /** the daily billing work: rate what closed, finish interrupted deliveries, bill what no renewal picks up, suggest upgrades where a streak is on */
   const dailyBilling = async () => {
     await rating.rateClosedPeriods();
@@ -132,7 +139,7 @@ export function createModule(deps: ModuleDeps) {
   const limitStore = createLimitActionStore(deps.knex);
   const watchOwner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
   const thresholds = deps.panel
-    ? createThresholdNoticeService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, usage, limits: limitStore, locks, log, owner: watchOwner })
+    ? createThresholdNoticeService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, usage, limits: limitStore, locks, log, owner: watchOwner, outbox: outbox! })
     : undefined;
   const limits = createLimitActionService({
     knex: deps.knex,
@@ -202,6 +209,9 @@ export function createModule(deps: ModuleDeps) {
     evidence,
     rateSamples,
     disputes,
+    outbox,
+    /** the 5-minute tick's work: finish what stopped processes left, send the outbox */
+    everyTick,
     sync,
     suggestions,
     thresholds,

@@ -15,6 +15,7 @@
  * does each thing once; a completed day is not run again at all. Draft, paid and cancelled
  * invoices are never dunned.
  */
+import os from 'node:os';
 import type { DateTime } from 'luxon';
 import { addDays, isIsoDate, localDate, type IsoDate } from '../module/domain/calendar.js';
 import { isRecurring } from './domain/billing-cycle.js';
@@ -36,6 +37,8 @@ export interface AutomationReport {
   alreadyRan: boolean;
   /** another run of the same day is in progress: nothing was done now */
   inProgress: boolean;
+  /** the day was begun by a run whose process is gone; this run finished it */
+  resumed: boolean;
   invoicesCreated: number[];
   notices: Array<{ invoiceid: number; type: NoticeType; outcome: 'sent' | 'aborted' | 'skipped_client_override' | 'not_sent' }>;
   lateFees: Array<{ invoiceid: number; amount: string }>;
@@ -52,6 +55,20 @@ export interface Automation {
 // a run that has been "running" longer than this (on the panel's clock) is taken as crashed
 const STALE_RUN_MINUTES = 30;
 
+const RUNNER = `${os.hostname()}:${process.pid}`;
+
+/** A runner of this host whose process no longer runs (EPERM: it runs, as another user). */
+function runnerGone(runner: string): boolean {
+  const m = /^(.+):(\d+)$/.exec(runner);
+  if (!m || m[1] !== os.hostname() || Number(m[2]) === process.pid) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'EPERM';
+  }
+}
+
 export function createAutomation(core: PanelCore): Automation {
   const db = core.knex;
 
@@ -63,19 +80,25 @@ export function createAutomation(core: PanelCore): Automation {
     return { today: date, now: now.set({ year: y, month: m, day: d }).toUTC() };
   };
 
-  async function claimRun(date: IsoDate, now: DateTime): Promise<'go' | 'done' | 'busy'> {
+  async function claimRun(date: IsoDate, now: DateTime): Promise<'go' | 'resume' | 'done' | 'busy'> {
     const stamp = sqlLocalDatetime(now, core.zone);
     const row = await db('tblpanel_automation_runs').where({ run_date: date }).first();
     if (row) {
       if (textCell(row.status) === 'completed') return 'done';
       const started = datetimeCell(row.started_at);
-      const fresh = textCell(row.status) === 'running' && started !== null && started > sqlLocalDatetime(now.minus({ minutes: STALE_RUN_MINUTES }), core.zone);
+      const runner = row.runner === null || row.runner === undefined ? null : textCell(row.runner);
+      const dead = runner !== null && runnerGone(runner);
+      const fresh = textCell(row.status) === 'running' && !dead && started !== null && started > sqlLocalDatetime(now.minus({ minutes: STALE_RUN_MINUTES }), core.zone);
       if (fresh) return 'busy';
-      await db('tblpanel_automation_runs').where({ run_date: date }).update({ status: 'running', started_at: stamp, finished_at: null });
-      return 'go';
+      // the update names what it read, so of two reruns at once only one goes on
+      const n = await db('tblpanel_automation_runs')
+        .where({ run_date: date, status: textCell(row.status), started_at: row.started_at })
+        .update({ status: 'running', started_at: stamp, finished_at: null, runner: RUNNER });
+      if (n !== 1) return 'busy';
+      return textCell(row.status) === 'running' ? 'resume' : 'go';
     }
     try {
-      await db('tblpanel_automation_runs').insert({ run_date: date, status: 'running', started_at: stamp });
+      await db('tblpanel_automation_runs').insert({ run_date: date, status: 'running', started_at: stamp, runner: RUNNER });
       return 'go';
     } catch (err) {
       if (isUniqueViolation(err)) return 'busy';
@@ -211,6 +234,7 @@ export function createAutomation(core: PanelCore): Automation {
       date: today,
       alreadyRan: false,
       inProgress: false,
+      resumed: false,
       invoicesCreated: [],
       notices: [],
       lateFees: [],
@@ -225,6 +249,10 @@ export function createAutomation(core: PanelCore): Automation {
       return { ...report, ...previous, date: today, alreadyRan: true, inProgress: false };
     }
     if (claim === 'busy') return { ...report, inProgress: true };
+    if (claim === 'resume') {
+      report.resumed = true;
+      core.log.warn('panel.cron_resumed', { date: today, reason: 'the run that began the day stopped' });
+    }
 
     try {
       return await runClaimedDay(today, when, report);
@@ -262,7 +290,7 @@ export function createAutomation(core: PanelCore): Automation {
     }
     await core.hooks.run('AfterCronJob', {});
     await core.activity({ description: `Cron Job: Completed Daily Automation Tasks (${today})` }, when);
-    const { alreadyRan: _a, inProgress: _b, ...summary } = report;
+    const { alreadyRan: _a, inProgress: _b, resumed: _c, ...summary } = report;
     await db('tblpanel_automation_runs')
       .where({ run_date: today })
       .update({ status: 'completed', finished_at: sqlLocalDatetime(when.now, core.zone), summary: JSON.stringify(summary) });

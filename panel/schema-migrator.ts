@@ -3,6 +3,7 @@ import * as createSchema from './migrations/20261127120000_create_whmcs_schema.j
 import * as seedDefaults from './migrations/20261127120100_seed_whmcs_defaults.js';
 import * as templatesHeldLines from './migrations/20261127170000_templates_held_lines.js';
 import * as solusioVpsServers from './migrations/20261205100000_solusiovps_servers.js';
+import * as automationRunner from './migrations/20261206130000_automation_runner.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261127120100_seed_whmcs_defaults', seedDefaults],
   ['20261127170000_templates_held_lines', templatesHeldLines],
   ['20261205100000_solusiovps_servers', solusioVpsServers],
+  ['20261206130000_automation_runner', automationRunner],
 ];
 
 export const PANEL_MIGRATION_TABLE = 'tblpanel_migrations';

@@ -10,7 +10,8 @@ import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
 import { withLease, type LockStore } from '../adapters/lock-store.js';
-import type { PanelApi, PanelInvoice } from '../adapters/panel-api.js';
+import type { PanelApi, PanelClient, PanelInvoice } from '../adapters/panel-api.js';
+import type { Outbox, OutboxEmail } from './outbox.js';
 import { sqlInstant, toBig, toBool, toInstant, toNum } from '../adapters/rows.js';
 import { ratingPlan, type BillingProfile } from './billing-settings.js';
 import { refPattern } from './invoice-lines.js';
@@ -76,6 +77,8 @@ export interface DisputeDeps {
   audit: AuditLog;
   log: Logger;
   locks: LockStore;
+  /** the emails to the client and the admin, written with the change that causes them */
+  outbox: Outbox;
   /** days until an upheld or adjusted line is due once published */
   dueDays?: number;
 }
@@ -128,6 +131,14 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     await trx(DISPUTES)
       .where({ id })
       .update({ ...changes, version: knex.raw('version + 1'), updated_at: sqlInstant(now) });
+  }
+
+  /** Whether the client's credit log (GetCredits) holds a credit with this description. */
+  async function creditGiven(clientId: number, description: string): Promise<boolean> {
+    const r = await deps.panel.call('GetCredits', { clientid: clientId });
+    const list = (r.credits as { credit?: unknown } | undefined)?.credit;
+    const credits = Array.isArray(list) ? (list as Array<Record<string, unknown>>) : list && typeof list === 'object' ? (Object.values(list) as Array<Record<string, unknown>>) : [];
+    return credits.some((c) => String(c.description ?? '') === description);
   }
 
   /** Finds the draft invoice that holds a line, after a crash between creating it and recording it. */
@@ -258,7 +269,12 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       // Paid already: the difference goes back as credit (or is recorded for a refund by the admin).
       const back = toBig(d.amount_before_minor) - (to === 'waived' ? 0n : after);
       if (back > 0n && d.settlement !== 'refund' && d.settlement !== 'credited') {
-        await deps.panel.call('AddCredit', { clientid: toNum(d.client_id), description: `Overusage dispute ${disputeId}: ${to} (line ${String(line.ref_code)})`, amount: moneyToDecimalString({ amountMinor: back, currency: String(d.currency) }) });
+        // The intent is recorded before the panel is asked: after a crash between the two, the
+        // client's credit log says whether the credit went through, so it is never given twice.
+        const description = `Overusage dispute ${disputeId}: ${to} (line ${String(line.ref_code)})`;
+        const given = d.settlement === 'crediting' && (await creditGiven(toNum(d.client_id), description));
+        if (d.settlement !== 'crediting') await bump(disputeId, { settlement: 'crediting' }, now());
+        if (!given) await deps.panel.call('AddCredit', { clientid: toNum(d.client_id), description, amount: moneyToDecimalString({ amountMinor: back, currency: String(d.currency) }) });
         await bump(disputeId, { settlement: 'credited' }, now());
       }
       if (to === 'waived') lineStatus = 'waived';
@@ -268,6 +284,20 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       const n = await trx(DISPUTES).where({ id: disputeId, resolving_to: to }).update({ state: to, resolving_to: null, resolved_at: sqlInstant(now()), hold_state: d.hold_state === 'held' ? (to === 'waived' ? 'released' : 'published') : d.hold_state, version: knex.raw('version + 1'), updated_at: sqlInstant(now()) });
       if (n !== 1) return;
       await trx(LINES).where({ id: d.line_id }).update({ status: lineStatus, amount_minor: String(to === 'waived' ? 0n : after) });
+      await deps.outbox.enqueue(
+        trx,
+        disputeEmails({
+          disputeId,
+          what: to,
+          client,
+          line,
+          amountBeforeMinor: toBig(d.amount_before_minor),
+          amountAfterMinor: d.amount_after_minor === null ? null : toBig(d.amount_after_minor),
+          currency: String(d.currency),
+          newDueDate: (d.new_due_date as string | null) ?? null,
+          reason: String(d.reason),
+        }),
+      );
       await deps.audit.record(
         trx,
         {
@@ -280,38 +310,12 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
         now(),
       );
     });
-    await notify(disputeId, 'resolved').catch((err) => deps.log.warn('dispute.notify_failed', { disputeId, error: (err as Error).message }));
+    await sendNow(disputeId);
   }
 
-  /** Tells the client (in their language) and the admin what happened to the dispute. */
-  async function notify(disputeId: number, what: 'opened' | 'resolved'): Promise<void> {
-    const d = view(await row(disputeId));
-    const line = await knex(LINES).where({ id: d.lineId }).first('ref_code', 'description', 'service_id');
-    const client = await deps.panel.getClientsDetails(d.clientId);
-    const locale = localeForClient(client.language);
-    const nl = textLanguage(locale) === 'nl';
-    const amount = (m: bigint) => formatAmount(m, d.currency, locale);
-    const due = d.newDueDate ? formatDay(d.newDueDate, locale) : '';
-    const outcome: Record<string, [string, string]> = {
-      opened: [`We received your dispute of ${line.ref_code}. The line (${amount(d.amountBeforeMinor)}) is on hold and not due while we look at it; the rest of the invoice stays due as usual.`, `We hebben uw bezwaar tegen ${line.ref_code} ontvangen. De regel (${amount(d.amountBeforeMinor)}) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.`],
-      upheld: [`After review the line ${line.ref_code} stands at ${amount(d.amountBeforeMinor)}, due on ${due}.`, `Na onderzoek blijft de regel ${line.ref_code} staan op ${amount(d.amountBeforeMinor)}, te betalen uiterlijk ${due}.`],
-      adjusted: [`After review the line ${line.ref_code} is adjusted from ${amount(d.amountBeforeMinor)} to ${amount(d.amountAfterMinor ?? 0n)}, due on ${due}.`, `Na onderzoek is de regel ${line.ref_code} aangepast van ${amount(d.amountBeforeMinor)} naar ${amount(d.amountAfterMinor ?? 0n)}, te betalen uiterlijk ${due}.`],
-      waived: [`After review the line ${line.ref_code} (${amount(d.amountBeforeMinor)}) is waived: you owe nothing for it.`, `Na onderzoek schelden we de regel ${line.ref_code} (${amount(d.amountBeforeMinor)}) kwijt: u hoeft hiervoor niets te betalen.`],
-      withdrawn: [`You withdrew your dispute of ${line.ref_code}; the line (${amount(d.amountBeforeMinor)}) is due on ${due}.`, `U hebt uw bezwaar tegen ${line.ref_code} ingetrokken; de regel (${amount(d.amountBeforeMinor)}) is te betalen uiterlijk ${due}.`],
-    };
-    const key = what === 'opened' ? 'opened' : d.state;
-    const [en, nlText] = outcome[key] ?? outcome.opened!;
-    const text = nl ? nlText : en;
-    await deps.panel.sendEmail({
-      customType: 'product',
-      customSubject: nl ? `Uw bezwaar tegen ${line.ref_code}` : `Your dispute of ${line.ref_code}`,
-      customMessage: `<p>${escapeHtml(text)}</p><p>${escapeHtml(String(line.description))}</p>`,
-      id: toNum(line.service_id),
-    });
-    await deps.panel.sendAdminEmail({
-      customSubject: `Overusage dispute ${disputeId} ${what === 'opened' ? 'opened' : d.state}: ${client.firstName} ${client.lastName}, ${line.ref_code}`,
-      customMessage: `<p>${escapeHtml(en)}</p><p>Reason given: ${escapeHtml(d.reason)}</p>`,
-    });
+  /** The emails just written go out now; what fails is retried by the outbox's worker. */
+  async function sendNow(disputeId: number): Promise<void> {
+    await deps.outbox.drain().catch((err) => deps.log.warn('dispute.notify_failed', { disputeId, error: (err as Error).message }));
   }
 
   async function openNow({ lineId, reason, actor, overrideReason }: Parameters<DisputeService['open']>[0]): Promise<Outcome<DisputeView, OpenRefusal>> {
@@ -343,6 +347,8 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
         return { ok: false, code: 'WINDOW_CLOSED', message: `the window closed on ${last}; an admin can still open a dispute with an override reason`, details: { deadlineLastDay: String(line.deadline_last_day) } };
       }
     }
+    // the client's language and name for the emails, asked before anything is written
+    const client = await deps.panel.getClientsDetails(toNum(line.client_id));
     const inserted = await knex.transaction(async (trx) => {
       await trx(DISPUTES)
         .insert({
@@ -369,6 +375,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       // another process got there between our check and our insert (the lease normally prevents it)
       if (d.opened_by_type !== actor.type || d.reason !== text.slice(0, 4000)) return null;
       await deps.audit.record(trx, { actor, action: 'dispute.opened', entityType: 'dispute', entityId: toNum(d.id), details: { lineId, reason: text, override: now >= closesAt ? overrideReason : null, amountMinor: String(line.amount_minor) } }, now);
+      await deps.outbox.enqueue(trx, disputeEmails({ disputeId: toNum(d.id), what: 'opened', client, line, amountBeforeMinor: toBig(line.amount_minor), amountAfterMinor: null, currency: String(line.currency), newDueDate: null, reason: text }));
       return d;
     });
     if (!inserted) {
@@ -382,7 +389,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       // The dispute stands; the hold is finished by resume() on the next cron tick.
       deps.log.warn('dispute.hold_failed', { disputeId: id, error: (err as Error).message });
     }
-    await notify(id, 'opened').catch((err) => deps.log.warn('dispute.notify_failed', { disputeId: id, error: (err as Error).message }));
+    await sendNow(id);
     return { ok: true, value: view(await row(id)) };
   }
 
@@ -493,6 +500,54 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     },
   };
   return service;
+}
+
+/**
+ * What the client (in their language) and the admin are told about a dispute: opened, or how it
+ * was resolved. Built from what the change itself holds, in its transaction.
+ */
+export function disputeEmails(input: {
+  disputeId: number;
+  what: 'opened' | Resolution;
+  client: PanelClient;
+  line: Record<string, unknown>;
+  amountBeforeMinor: bigint;
+  amountAfterMinor: bigint | null;
+  currency: string;
+  newDueDate: string | null;
+  reason: string;
+}): OutboxEmail[] {
+  const { disputeId, what, client, line } = input;
+  const locale = localeForClient(client.language);
+  const nl = textLanguage(locale) === 'nl';
+  const amount = (m: bigint) => formatAmount(m, input.currency, locale);
+  const due = input.newDueDate ? formatDay(input.newDueDate, locale) : '';
+  const ref = String(line.ref_code);
+  const texts: Record<string, [string, string]> = {
+    opened: [`We received your dispute of ${ref}. The line (${amount(input.amountBeforeMinor)}) is on hold and not due while we look at it; the rest of the invoice stays due as usual.`, `We hebben uw bezwaar tegen ${ref} ontvangen. De regel (${amount(input.amountBeforeMinor)}) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.`],
+    upheld: [`After review the line ${ref} stands at ${amount(input.amountBeforeMinor)}, due on ${due}.`, `Na onderzoek blijft de regel ${ref} staan op ${amount(input.amountBeforeMinor)}, te betalen uiterlijk ${due}.`],
+    adjusted: [`After review the line ${ref} is adjusted from ${amount(input.amountBeforeMinor)} to ${amount(input.amountAfterMinor ?? 0n)}, due on ${due}.`, `Na onderzoek is de regel ${ref} aangepast van ${amount(input.amountBeforeMinor)} naar ${amount(input.amountAfterMinor ?? 0n)}, te betalen uiterlijk ${due}.`],
+    waived: [`After review the line ${ref} (${amount(input.amountBeforeMinor)}) is waived: you owe nothing for it.`, `Na onderzoek schelden we de regel ${ref} (${amount(input.amountBeforeMinor)}) kwijt: u hoeft hiervoor niets te betalen.`],
+    withdrawn: [`You withdrew your dispute of ${ref}; the line (${amount(input.amountBeforeMinor)}) is due on ${due}.`, `U hebt uw bezwaar tegen ${ref} ingetrokken; de regel (${amount(input.amountBeforeMinor)}) is te betalen uiterlijk ${due}.`],
+  };
+  const [en, nlText] = texts[what] ?? texts.opened!;
+  const kind = `dispute_${what}`;
+  return [
+    {
+      key: `dispute:${disputeId}:${what}:client`,
+      kind,
+      to: { client: { clientId: client.id, customType: 'product', relatedId: toNum(line.service_id) } },
+      subject: nl ? `Uw bezwaar tegen ${ref}` : `Your dispute of ${ref}`,
+      html: `<p>${escapeHtml(nl ? nlText : en)}</p><p>${escapeHtml(String(line.description))}</p>`,
+    },
+    {
+      key: `dispute:${disputeId}:${what}:admin`,
+      kind,
+      to: { admin: true },
+      subject: `Overusage dispute ${disputeId} ${what}: ${client.firstName} ${client.lastName}, ${ref}`,
+      html: `<p>${escapeHtml(en)}</p><p>Reason given: ${escapeHtml(input.reason)}</p>`,
+    },
+  ];
 }
 
 function escapeHtml(s: string): string {

@@ -17,6 +17,7 @@ import type { PanelApi } from '../adapters/panel-api.js';
 import { sqlInstant, toInstantOrNull, toNum } from '../adapters/rows.js';
 import type { BillingSettingsService } from './billing-settings.js';
 import { assessUsage, type OpenUsage, type OpenUsageReader } from './open-usage.js';
+import type { Outbox, OutboxEmail } from './outbox.js';
 
 const TEMPLATE = path.resolve(import.meta.dirname, '..', '..', 'views', 'email', 'threshold-notice.ejs');
 const NOTICES = 'mod_overusage_notices';
@@ -180,6 +181,7 @@ export function createThresholdNoticeService(deps: {
   locks: LockStore;
   log: Logger;
   owner: string;
+  outbox: Outbox;
 }): ThresholdNoticeService {
   const { knex } = deps;
 
@@ -198,7 +200,6 @@ export function createThresholdNoticeService(deps: {
     const row = await knex(NOTICES).where({ id }).first();
     const stored = JSON.parse(String(row.details)) as StoredNotice;
     const d = stored.delivery;
-    const save = () => knex(NOTICES).where({ id }).update({ details: JSON.stringify(stored) });
     const serviceId = toNum(row.service_id);
     const clientId = toNum(row.client_id);
     try {
@@ -208,26 +209,30 @@ export function createThresholdNoticeService(deps: {
       const company = await deps.panel.getConfigurationValue('CompanyName').catch(() => '');
       const who = { firstName: client.firstName, domain, company };
       const facts = factsOf(stored, who);
+      const emails: OutboxEmail[] = [];
+      const at = deps.clock.now().toISO();
       if (!d.clientSentAt) {
         const locale = localeForClient(client.language);
         const text = presentThresholdNotice(facts, locale);
         const html = noMergeFields(await ejs.renderFile(TEMPLATE, { text }));
-        await deps.panel.sendEmail({ customType: 'product', customSubject: text.subject, customMessage: html, id: serviceId });
-        d.clientSentAt = deps.clock.now().toISO();
+        emails.push({ key: `threshold:${id}:client`, kind: 'threshold', to: { client: { clientId, customType: 'product', relatedId: serviceId } }, subject: text.subject, html });
+        d.clientSentAt = at;
         d.locale = locale;
         d.subject = text.subject;
-        await save();
       }
       if (!d.adminSentAt) {
         const clientName = `${client.firstName} ${client.lastName}`.trim();
         const admin = presentThresholdNoticeForAdmin({ ...facts, clientName, serviceId });
         const copy = presentThresholdNotice(facts, 'en-GB');
         const html = noMergeFields(`<p>${ejs.escapeXML(admin.summary)}</p><p>The client was sent this notice:</p>${await ejs.renderFile(TEMPLATE, { text: copy })}`);
-        await deps.panel.sendAdminEmail({ customSubject: admin.subject, customMessage: html });
-        d.adminSentAt = deps.clock.now().toISO();
-        await save();
+        emails.push({ key: `threshold:${id}:admin`, kind: 'threshold', to: { admin: true }, subject: admin.subject, html });
+        d.adminSentAt = at;
       }
-      await knex(NOTICES).where({ id }).update({ status: 'sent', sent_at: sqlInstant(deps.clock.now()) });
+      // the notice is told once: its emails go to the outbox with it, and the outbox sends them
+      await knex.transaction(async (trx) => {
+        await deps.outbox.enqueue(trx, emails);
+        await trx(NOTICES).where({ id }).update({ status: 'sent', sent_at: sqlInstant(deps.clock.now()), details: JSON.stringify(stored) });
+      });
       await deps.panel.logActivity(`Overusage: service ${serviceId} reached ${stored.pct}% of its traffic allowance; client and admin told`, clientId).catch(() => {});
       return 'sent';
     } catch (err) {
@@ -338,6 +343,8 @@ export function createThresholdNoticeService(deps: {
           if (out === 'sent') result.sent++;
           else if (out === 'failed') result.failed++;
         }
+        // the emails go now (and those a failure left waiting), before the policy at the limit acts on the VPS
+        await deps.outbox.drain().catch((err: unknown) => deps.log.warn('threshold_notice.outbox_failed', { error: (err as Error).message }));
         return result;
       } finally {
         clearInterval(renew);

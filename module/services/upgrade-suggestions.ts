@@ -8,6 +8,7 @@ import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { sqlInstant, toBig, toNum } from '../adapters/rows.js';
 import type { BillingSettingsService } from './billing-settings.js';
+import type { Outbox, OutboxEmail } from './outbox.js';
 
 const TEMPLATE = path.resolve(import.meta.dirname, '..', '..', 'views', 'email', 'upgrade-suggestion.ejs');
 const NOTICES = 'mod_overusage_notices';
@@ -21,7 +22,7 @@ export interface UpgradeSuggestionService {
   run(): Promise<{ suggested: number; failed: number }>;
 }
 
-export function createUpgradeSuggestionService(deps: { knex: Knex; clock: Clock; panel: PanelApi; billing: BillingSettingsService; log: Logger }): UpgradeSuggestionService {
+export function createUpgradeSuggestionService(deps: { knex: Knex; clock: Clock; panel: PanelApi; billing: BillingSettingsService; log: Logger; outbox: Outbox }): UpgradeSuggestionService {
   const { knex } = deps;
   return {
     async run() {
@@ -48,8 +49,13 @@ export function createUpgradeSuggestionService(deps: { knex: Knex; clock: Clock;
         const notice = await knex(NOTICES).where({ service_id: serviceId, kind: 'upgrade_suggestion', notice_key: key }).first();
         if (notice.status === 'sent') continue;
         try {
-          await send(serviceId, toNum(l.client_id), profile.unit as SoldUnit, recent.reverse());
-          await knex(NOTICES).where({ id: notice.id }).update({ status: 'sent', sent_at: sqlInstant(deps.clock.now()) });
+          const emails = await compose(toNum(notice.id), serviceId, toNum(l.client_id), profile.unit as SoldUnit, recent.reverse());
+          // decided and told in one step: the emails go to the outbox with the notice's new state
+          await knex.transaction(async (trx) => {
+            await deps.outbox.enqueue(trx, emails);
+            await trx(NOTICES).where({ id: notice.id }).update({ status: 'sent', sent_at: sqlInstant(deps.clock.now()) });
+          });
+          await deps.panel.logActivity(`Overusage: suggested a bigger plan for service ${serviceId} (${recent.length} periods over the allowance in a row)`, toNum(l.client_id)).catch(() => {});
           suggested++;
         } catch (err) {
           failed++;
@@ -57,11 +63,12 @@ export function createUpgradeSuggestionService(deps: { knex: Knex; clock: Clock;
           deps.log.warn('upgrade_suggestion.failed', { serviceId, error: (err as Error).message });
         }
       }
+      if (suggested) await deps.outbox.drain().catch((err: unknown) => deps.log.warn('upgrade_suggestion.outbox_failed', { error: (err as Error).message }));
       return { suggested, failed };
     },
   };
 
-  async function send(serviceId: number, clientId: number, unit: SoldUnit, rows: Array<Record<string, unknown>>): Promise<void> {
+  async function compose(noticeId: number, serviceId: number, clientId: number, unit: SoldUnit, rows: Array<Record<string, unknown>>): Promise<OutboxEmail[]> {
     const client = await deps.panel.getClientsDetails(clientId);
     const { products } = await deps.panel.getClientsProducts({ serviceId });
     const domain = products[0]?.domain || `#${serviceId}`;
@@ -84,17 +91,22 @@ export function createUpgradeSuggestionService(deps: { knex: Knex; clock: Clock;
       return { lang, html };
     };
     const forClient = await render(localeForClient(client.language));
-    await deps.panel.sendEmail({
-      customType: 'product',
-      customSubject: forClient.lang === 'nl' ? `Een groter pakket voor ${domain}?` : `A bigger plan for ${domain}?`,
-      customMessage: forClient.html,
-      id: serviceId,
-    });
     const forAdmin = await render('en-GB');
-    await deps.panel.sendAdminEmail({
-      customSubject: `Overusage: ${client.firstName} ${client.lastName} (${domain}) was over the allowance ${rows.length} periods in a row`,
-      customMessage: `<p>Service #${serviceId} (${domain}) of ${client.firstName} ${client.lastName} was over its allowance in each of the last ${rows.length} periods. The client was sent this suggestion:</p>${forAdmin.html}`,
-    });
-    await deps.panel.logActivity(`Overusage: suggested a bigger plan for service ${serviceId} (${rows.length} periods over the allowance in a row)`, clientId);
+    return [
+      {
+        key: `upgrade:${noticeId}:client`,
+        kind: 'upgrade_suggestion',
+        to: { client: { clientId, customType: 'product', relatedId: serviceId } },
+        subject: forClient.lang === 'nl' ? `Een groter pakket voor ${domain}?` : `A bigger plan for ${domain}?`,
+        html: forClient.html,
+      },
+      {
+        key: `upgrade:${noticeId}:admin`,
+        kind: 'upgrade_suggestion',
+        to: { admin: true },
+        subject: `Overusage: ${client.firstName} ${client.lastName} (${domain}) was over the allowance ${rows.length} periods in a row`,
+        html: `<p>Service #${serviceId} (${domain}) of ${client.firstName} ${client.lastName} was over its allowance in each of the last ${rows.length} periods. The client was sent this suggestion:</p>${forAdmin.html}`,
+      },
+    ];
   }
 }

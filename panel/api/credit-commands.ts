@@ -1,5 +1,5 @@
 import { loadClient } from '../db/clients.js';
-import { sqlMoney } from '../db/rows.js';
+import { dateCell, intCell, moneyCell, sqlMoney, textCell } from '../db/rows.js';
 import { formatMoney } from '../domain/money.js';
 import { CommandError } from '../core/errors.js';
 import type { CommandFn } from './registry.js';
@@ -26,4 +26,17 @@ export const AddCredit: CommandFn = async (p, { core, when }) => {
     await trx('tblcredit').insert({ clientid: clientId, date, description, amount: sqlMoney(delta), relid: 0 });
     return { newbalance: formatMoney(balance) };
   });
+};
+
+/** GetCredits: a client's credit log (tblcredit), oldest first, as WHMCS lists it. */
+export const GetCredits: CommandFn = async (p, { core }) => {
+  const clientId = p.id('clientid');
+  const client = await loadClient(core.knex, clientId);
+  if (!client) throw new CommandError('Client ID Not Found');
+  const rows = await core.knex('tblcredit').where({ clientid: clientId }).orderBy('id');
+  return {
+    totalresults: rows.length,
+    clientid: clientId,
+    credits: { credit: rows.map((r) => ({ id: intCell(r.id), date: dateCell(r.date) ?? '', description: textCell(r.description), amount: formatMoney(moneyCell(r.amount)), relid: intCell(r.relid) })) },
+  };
 };

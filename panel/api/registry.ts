@@ -50,6 +50,7 @@ const COMMANDS: Record<string, CommandFn> = {
   GetEmails: system.GetEmails,
   GetProducts: products.GetProducts,
   AddCredit: credit.AddCredit,
+  GetCredits: credit.GetCredits,
 };
 
 export function createCommandRegistry(core: PanelCore): CommandRegistry {

@@ -138,8 +138,15 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
     const adminMails = () => knex('tblemails').where('subject', 'like', 'Overusage:%traffic allowance');
     expect(await clientMails()).to.have.length(1);
     expect(await adminMails()).to.have.length(0);
+    // the notice is decided and both emails are in the outbox; the admin's failed and waits 5 minutes
     const [notice] = await knex('mod_overusage_notices').where({ kind: 'threshold', service_id: s.story.serviceId });
-    expect(notice.status).to.equal('failed');
+    expect(notice.status).to.equal('sent');
+    const outbox = await knex('mod_overusage_outbox').where('message_key', 'like', `threshold:${notice.id}:%`).orderBy('id');
+    expect(outbox.map((o) => [o.audience, o.status, toNum(o.attempts)])).to.deep.equal([
+      ['client', 'sent', 1],
+      ['admin', 'failed', 1],
+    ]);
+    expect(outbox[1].last_error).to.include('injected failure before sendAdminEmail');
     await tick('2013-05-20T21:52:00Z');
     expect(await adminMails()).to.have.length(0);
     await tick('2013-05-20T21:56:00Z');
