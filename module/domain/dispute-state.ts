@@ -2,8 +2,12 @@
  * A dispute of one overusage line, as a transition table: who may take which step. The service
  * saves, audits and tells people; this only says whether a step is allowed.
  */
-export type DisputeState = 'open' | 'upheld' | 'waived' | 'adjusted' | 'withdrawn';
+import { storedWord, storedWordOrNull } from './stored-value.js';
+
+export const DISPUTE_STATES = ['open', 'upheld', 'waived', 'adjusted', 'withdrawn'] as const;
+export type DisputeState = (typeof DISPUTE_STATES)[number];
 export type Resolution = Exclude<DisputeState, 'open'>;
+export const RESOLUTIONS: readonly Resolution[] = ['upheld', 'waived', 'adjusted', 'withdrawn'];
 export type DisputeActor = 'client' | 'admin' | 'system';
 
 export const TRANSITIONS: Readonly<Record<DisputeState, Partial<Record<Resolution, readonly DisputeActor[]>>>> = {
@@ -27,6 +31,9 @@ export function checkTransition(from: DisputeState, to: Resolution, actor: Dispu
   if (!allowed.includes(actor)) return { ok: false, code: 'NOT_ALLOWED', message: `only ${allowed.join(' or ')} may make a dispute ${to}` };
   return { ok: true };
 }
+
+export const parseDisputeState = (value: unknown): DisputeState => storedWord(DISPUTE_STATES, value, 'mod_overusage_disputes.state');
+export const parseResolvingTo = (value: unknown): Resolution | null => storedWordOrNull(RESOLUTIONS, value, 'mod_overusage_disputes.resolving_to');
 
 /** How an adjustment sets the new amount. */
 export type Adjustment =

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { parseDisputeState, parseResolvingTo, type DisputeState, type Resolution } from '../domain/dispute-state.js';
+import { parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { addDays, daysBetween, isIsoDate, type IsoDate } from '../domain/calendar.js';
 import { invalidInput } from '../domain/errors.js';
 import { toBig, toBigOrNull, toDate, toInstant, toNum } from '../adapters/rows.js';
@@ -33,9 +35,9 @@ export interface DisputeRow {
   lineId: number;
   clientId: number;
   serviceId: number;
-  state: string;
-  resolvingTo: string | null;
-  holdState: string;
+  state: DisputeState;
+  resolvingTo: Resolution | null;
+  holdState: HoldState;
   reason: string;
   openedByType: string;
   overrideReason: string | null;
@@ -114,9 +116,9 @@ const disputeRow = (r: Record<string, unknown>): DisputeRow => ({
   lineId: toNum(r.line_id),
   clientId: toNum(r.client_id),
   serviceId: toNum(r.service_id),
-  state: String(r.state),
-  resolvingTo: (r.resolving_to as string | null) ?? null,
-  holdState: String(r.hold_state),
+  state: parseDisputeState(r.state),
+  resolvingTo: parseResolvingTo(r.resolving_to),
+  holdState: parseHoldState(r.hold_state),
   reason: String(r.reason),
   openedByType: String(r.opened_by_type),
   overrideReason: (r.override_reason as string | null) ?? null,

@@ -2,7 +2,9 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
 import { addDays, type IsoDate } from '../domain/calendar.js';
-import { checkTransition, type Adjustment, type DisputeActor, type DisputeState, type Resolution } from '../domain/dispute-state.js';
+import { checkTransition, parseDisputeState, parseResolvingTo, type Adjustment, type DisputeActor, type DisputeState, type Resolution } from '../domain/dispute-state.js';
+import { holdAfterDecision, parseHoldState, type HoldState } from '../domain/hold-state.js';
+import { isDisputable, parseLineStatus, type LineStatus } from '../domain/line-status.js';
 import { invalidInput, ModuleError, notFound, type Outcome } from '../domain/errors.js';
 import { formatDay, formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
 import { divRoundHalfUp, moneyToDecimalString, parseDecimal, parseMoney } from '../domain/money.js';
@@ -36,7 +38,7 @@ export interface DisputeView {
   openedBy: { type: string; id: string | null };
   overrideReason: string | null;
   openedAt: string;
-  holdState: string;
+  holdState: HoldState;
   originalInvoiceId: number;
   heldInvoiceId: number | null;
   amountBeforeMinor: bigint;
@@ -97,13 +99,13 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     lineId: toNum(r.line_id),
     clientId: toNum(r.client_id),
     serviceId: toNum(r.service_id),
-    state: String(r.state) as DisputeState,
-    resolvingTo: (r.resolving_to as Resolution | null) ?? null,
+    state: parseDisputeState(r.state),
+    resolvingTo: parseResolvingTo(r.resolving_to),
     reason: String(r.reason),
     openedBy: { type: String(r.opened_by_type), id: (r.opened_by_id as string | null) ?? null },
     overrideReason: (r.override_reason as string | null) ?? null,
     openedAt: toInstant(r.opened_at).toISO()!,
-    holdState: String(r.hold_state),
+    holdState: parseHoldState(r.hold_state),
     originalInvoiceId: toNum(r.original_invoice_id),
     heldInvoiceId: r.held_invoice_id === null ? null : toNum(r.held_invoice_id),
     amountBeforeMinor: toBig(r.amount_before_minor),
@@ -235,7 +237,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
 
   async function carryOutNow(disputeId: number): Promise<void> {
     let d = await row(disputeId);
-    const to = d.resolving_to as Resolution | null;
+    const to = parseResolvingTo(d.resolving_to);
     if (!to) return;
     if (d.hold_state === 'holding') {
       await holdNow(disputeId);
@@ -246,7 +248,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     const now = () => deps.clock.now();
     const client = await deps.panel.getClientsDetails(toNum(d.client_id));
     const locale = localeForClient(client.language);
-    let lineStatus = 'placed';
+    let lineStatus: LineStatus = 'placed';
 
     if (d.hold_state === 'held') {
       const held = await deps.panel.getInvoice(toNum(d.held_invoice_id));
@@ -281,7 +283,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     }
 
     await knex.transaction(async (trx) => {
-      const n = await trx(DISPUTES).where({ id: disputeId, resolving_to: to }).update({ state: to, resolving_to: null, resolved_at: sqlInstant(now()), hold_state: d.hold_state === 'held' ? (to === 'waived' ? 'released' : 'published') : d.hold_state, version: knex.raw('version + 1'), updated_at: sqlInstant(now()) });
+      const n = await trx(DISPUTES).where({ id: disputeId, resolving_to: to }).update({ state: to, resolving_to: null, resolved_at: sqlInstant(now()), hold_state: holdAfterDecision(parseHoldState(d.hold_state), to), version: knex.raw('version + 1'), updated_at: sqlInstant(now()) });
       if (n !== 1) return;
       await trx(LINES).where({ id: d.line_id }).update({ status: lineStatus, amount_minor: String(to === 'waived' ? 0n : after) });
       await deps.outbox.enqueue(
@@ -326,7 +328,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     if (!line) throw notFound(`line ${lineId} does not exist`);
     const existing = await knex(DISPUTES).where({ line_id: lineId }).first();
     if (existing) return { ok: false, code: 'ALREADY_DISPUTED', message: `this line is already disputed (dispute ${toNum(existing.id)}, ${existing.state})`, details: { disputeId: toNum(existing.id) } };
-    if (!['placed', 'held'].includes(String(line.status))) return { ok: false, code: 'NOT_DISPUTABLE', message: `this line cannot be disputed (it is ${line.status})` };
+    if (!isDisputable(parseLineStatus(line.status))) return { ok: false, code: 'NOT_DISPUTABLE', message: `this line cannot be disputed (it is ${line.status})` };
     const text = reason.trim();
     if (text.length < 3) return { ok: false, code: 'REASON_REQUIRED', message: 'say why you dispute this line' };
     const now = deps.clock.now();
@@ -401,9 +403,11 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     async resolve({ disputeId, to, actor, adjustment, note, expectedVersion, settlement }) {
       const d = await row(disputeId);
       if (actor.type === 'client' && toNum(d.client_id) !== Number(actor.id)) throw notFound(`dispute ${disputeId} does not exist`);
-      const check = checkTransition(String(d.state) as DisputeState, to, actorOf(actor));
+      const check = checkTransition(parseDisputeState(d.state), to, actorOf(actor));
       if (!check.ok) return { ok: false, code: check.code, message: check.message };
       if (d.resolving_to) return { ok: false, code: 'CONFLICT', message: `the dispute is already being ${d.resolving_to}` };
+      // A hold state changed by hand stops the decision here, before it is claimed, not half-way.
+      parseHoldState(d.hold_state);
       if (to === 'adjusted' && !adjustment) throw invalidInput('an adjustment needs a new amount: precommit, a share, or an amount');
       let after: bigint | null = null;
       if (to === 'adjusted') {

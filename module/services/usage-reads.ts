@@ -1,4 +1,7 @@
 import type { Knex } from 'knex';
+import { parseDisputeState, parseResolvingTo, type DisputeState, type Resolution } from '../domain/dispute-state.js';
+import { parseHoldState, type HoldState } from '../domain/hold-state.js';
+import { parseLineStatus } from '../domain/line-status.js';
 import { daysBetween, type IsoDate } from '../domain/calendar.js';
 import { dailySeries, type DayFigure } from '../domain/daily-series.js';
 import { invalidInput, notFound } from '../domain/errors.js';
@@ -116,9 +119,9 @@ export interface LineRow {
   chargeAmountMinor: bigint;
   dispute: {
     id: number;
-    state: string;
-    resolvingTo: string | null;
-    holdState: string;
+    state: DisputeState;
+    resolvingTo: Resolution | null;
+    holdState: HoldState;
     reason: string;
     openedByType: string;
     openedAt: string;
@@ -162,7 +165,7 @@ export const lineRow = (r: Record<string, unknown>): LineRow => ({
   serviceId: toNum(r.service_id),
   clientId: toNum(r.client_id),
   invoiceId: toNum(r.invoice_id),
-  status: String(r.status),
+  status: parseLineStatus(r.status),
   amountMinor: toBig(r.amount_minor),
   currency: String(r.currency),
   description: String(r.description),
@@ -179,9 +182,9 @@ export const lineRow = (r: Record<string, unknown>): LineRow => ({
       ? null
       : {
           id: toNum(r.d_id),
-          state: String(r.d_state),
-          resolvingTo: (r.d_resolving_to as string | null) ?? null,
-          holdState: String(r.d_hold_state),
+          state: parseDisputeState(r.d_state),
+          resolvingTo: parseResolvingTo(r.d_resolving_to),
+          holdState: parseHoldState(r.d_hold_state),
           reason: String(r.d_reason),
           openedByType: String(r.d_opened_by_type),
           openedAt: toInstant(r.d_opened_at).toISO()!,

@@ -98,7 +98,7 @@ describe('the widget presenters', () => {
   });
 
   it("shows a disputed line as held, and a resolved one with its outcome", () => {
-    const d = { id: 9, state: 'open', resolvingTo: null, holdState: 'held', reason: 'no idea where this came from', openedByType: 'client', openedAt: '2013-06-05T09:00:00.000Z', amountBeforeMinor: 50000n, amountAfterMinor: null, resolvedAt: null, newDueDate: null, heldInvoiceId: 12, version: 1 };
+    const d = { id: 9, state: 'open' as const, resolvingTo: null, holdState: 'held' as const, reason: 'no idea where this came from', openedByType: 'client', openedAt: '2013-06-05T09:00:00.000Z', amountBeforeMinor: 50000n, amountAfterMinor: null, resolvedAt: null, newDueDate: null, heldInvoiceId: 12, version: 1 };
     const held = presentLine(line({ status: 'held', dispute: d }), 'en-GB', now, wordsFor('en'), links);
     expect(held).to.deep.include({ state: 'held', stateLabel: 'on hold, under dispute', canDispute: false, refusal: null });
     expect(held.dispute).to.deep.include({ opened: 'Disputed on 5 June 2013', canWithdraw: true });
