@@ -10,7 +10,6 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Knex } from 'knex';
-import type { Logger } from '../module/adapters/logger.js';
 import { formPairs, parsePhpPairs } from './domain/php-params.js';
 import { authenticateApi, touchCredential } from './auth.js';
 import { getSetting } from './db/settings.js';

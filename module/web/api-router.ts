@@ -11,7 +11,7 @@ import { HTTP_STATUS, invalidInput, ModuleError, notFound } from '../domain/erro
 import { localeForClient } from '../domain/line-text.js';
 import type { Logger } from '../adapters/logger.js';
 import { PanelApiError, type PanelApi } from '../adapters/panel-api.js';
-import type { AdminReads, LineFilter } from '../services/admin-reads.js';
+import type { AdminReads } from '../services/admin-reads.js';
 import type { BillingSettingsService } from '../services/billing-settings.js';
 import type { DisputeService } from '../services/disputes.js';
 import { daysCsv, evidenceJson, samplesCsv, toCsv, type EvidenceService } from '../services/evidence.js';
@@ -41,7 +41,7 @@ import {
   usagePeriodJson,
 } from './api-json.js';
 import type { Href, PanelLinks } from './present-admin.js';
-import { lineState, type WidgetLinks } from './present-usage.js';
+import type { WidgetLinks } from './present-usage.js';
 import type { DisputeLimiter } from './rate-limit.js';
 import { TtlCache } from './ttl-cache.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, type Subject, type TokenSigner, type VerifiedToken } from './tokens.js';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { DateTime } from 'luxon';
+import type { DateTime } from 'luxon';
 import { toNum } from '../../module/adapters/rows.js';
 import { formatDecimal, parseDecimalExact } from '../domain/money.js';
 

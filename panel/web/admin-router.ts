@@ -62,7 +62,7 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
   }
 
   async function page(req: Request, res: Response, st: AdminState | null, status: number, view: string, data: Record<string, unknown>): Promise<void> {
-    let addonsMenu: Array<{ name: string; label: string }> = [];
+    const addonsMenu: Array<{ name: string; label: string }> = [];
     if (st) {
       for (const a of await ctx.panel.addons.list()) {
         if (a.active && a.has.output && (await ctx.panel.addons.canAccess(a.name, st.admin.roleid))) addonsMenu.push({ name: a.name, label: a.config.name });

@@ -14,7 +14,6 @@ import {
 
 const GB = UNIT_BYTES.GB;
 const TB = UNIT_BYTES.TB;
-const GiB = UNIT_BYTES.GiB;
 const TiB = UNIT_BYTES.TiB;
 const DAY = 86_400n;
 

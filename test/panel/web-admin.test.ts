@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { engineOf } from '../../module/adapters/database.js';
 import { describeEachEngine } from '../support/engines.js';
-import { adminLogin, buildWeb, tokenOf, type Agent, type WebFixture } from './web-support.js';
+import { adminLogin, buildWeb, type Agent, type WebFixture } from './web-support.js';
 
 const rowsOf = (html: string, pattern: RegExp): string[] => html.match(new RegExp(pattern.source, 'g')) ?? [];
 

@@ -7,7 +7,6 @@ import { buildBillingStory, closeMay, type BillingStory, type StoryMoney } from 
 
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
 const ADMIN = { type: 'admin' as const, id: '1' };
-const DUNNING = ['Invoice Payment Reminder', 'First Invoice Overdue Notice', 'Second Invoice Overdue Notice', 'Third Invoice Overdue Notice'];
 
 /**
  * The seed thread replayed on the reference panel: a 5 TB plan, 6 TB used in May, the renewal

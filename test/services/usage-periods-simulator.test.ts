@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { createSolusVmGateway } from '../../module/adapters/solusvm-gateway.js';
 import { toBig, toNum } from '../../module/adapters/rows.js';
-import { createSimulator, type SimMaster, type Simulator } from '../../simulator/index.js';
+import { createSimulator, type Simulator } from '../../simulator/index.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildModule, CLI_ACTOR, type ModuleFixture } from '../support/module-fixture.js';
 

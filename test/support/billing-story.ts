@@ -16,7 +16,6 @@ export class FaultyPanel {
   constructor(readonly real: PanelApi) {}
 
   api(): PanelApi {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     return new Proxy(this.real, {
       get(target, prop, receiver) {
