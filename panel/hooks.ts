@@ -1,20 +1,10 @@
 /**
  * WHMCS's hook dispatcher: `add_hook(name, priority, handler)`, handlers run in ascending priority
  * (registration order breaks ties), each with its own copy of the vars (PHP passes arrays by
- * value). What a hook point does with the answers depends on the point (reference §2, §8.2):
- *
- *  - ignored: most points ("No response supported");
- *  - merged: key/value answers are merged into one map; on the same key the LATER handler (higher
- *    priority number) wins, as PHP's array_merge over the answers in run order would;
- *  - control keys inside merged answers are sticky: once any handler answers `abortcmd`,
- *    `abortsend`, `abortCancel` or `abortLogging` with a true value, a later handler cannot
- *    un-abort (a guard must not be undone by another add-on merging its own vars);
- *    `attachments` are concatenated;
- *  - DailyCronJobPreEmail: any handler answering `true` suppresses the report email;
- *  - output hooks: the HTML strings are concatenated in run order;
- *  - menu hooks (ClientAreaHomepagePanels, the client sidebars): the handler receives the menu
- *    object itself and changes it (addChild, removeChild…); PHP passes objects by handle, so
- *    these are the one place where a handler's changes reach the caller. Answers are ignored.
+ * value). What a hook point does with the answers (merged, any true, HTML concatenated, a menu
+ * changed in place, or ignored) is WHMCS's rule kept in module/domain/hook-answers.ts, which the
+ * bridge's dispatcher uses too. Menu hooks' handlers receive the menu object itself: PHP passes
+ * objects by handle, so they are the one place where a handler's changes reach the caller.
  *
  * A handler that throws does not stop the panel: the error goes to the activity log ("Hook
  * Error: …") and the structured log, and the handler counts as having given no answer; the
@@ -23,35 +13,13 @@
  * and the admin pages can see the order hooks fired in.
  */
 import type { Logger } from '../module/adapters/logger.js';
+import { combineAnswers, HOOK_STYLE, hookStyle, isEmptyAnswer, type HookStyle } from '../module/domain/hook-answers.js';
 
 export type HookVars = Record<string, unknown>;
 export type HookHandler = (vars: any) => unknown;
 
-export type HookStyle = 'ignored' | 'merge' | 'any_true' | 'html' | 'menu';
-
-const CONTROL_KEYS = new Set(['abortcmd', 'abortsend', 'abortCancel', 'abortLogging']);
-
-/** How each hook point the panel fires treats answers; unknown points are 'ignored'. */
-export const HOOK_STYLE: Record<string, HookStyle> = {
-  PreModuleSuspend: 'merge',
-  PreModuleUnsuspend: 'merge',
-  PreModuleTerminate: 'merge',
-  EmailPreSend: 'merge',
-  EmailPreLog: 'merge',
-  PreInvoiceAutomaticCancellation: 'merge',
-  ClientAreaPageViewInvoice: 'merge',
-  ClientAreaPageProductDetails: 'merge',
-  AdminAreaPage: 'merge',
-  AdminClientServicesTabFields: 'merge',
-  DailyCronJobPreEmail: 'any_true',
-  ClientAreaHomepage: 'html',
-  ClientAreaProductDetailsOutput: 'html',
-  AdminAreaClientSummaryPage: 'html',
-  AdminInvoicesControlsOutput: 'html',
-  ClientAreaHomepagePanels: 'menu',
-  ClientAreaPrimarySidebar: 'menu',
-  ClientAreaSecondarySidebar: 'menu',
-};
+export type { HookStyle };
+export { HOOK_STYLE };
 
 export interface HookRegistration {
   name: string;
@@ -128,15 +96,6 @@ export function summarizeVars(vars: HookVars): Record<string, unknown> {
   return out;
 }
 
-function isEmptyAnswer(v: unknown): boolean {
-  if (v === undefined || v === null || v === false || v === '') return true;
-  if (Array.isArray(v)) return v.length === 0;
-  if (typeof v === 'object') return Object.keys(v as object).length === 0;
-  return false;
-}
-
-const truthy = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 'true' || v === 'on';
-
 export function createHookManager(deps: HookManagerDeps): HookManager {
   const hooks: HookRegistration[] = [];
   const traceLog: HookTraceEntry[] = [];
@@ -176,7 +135,7 @@ export function createHookManager(deps: HookManagerDeps): HookManager {
     },
 
     async run(name, vars = {}) {
-      const style = HOOK_STYLE[name] ?? 'ignored';
+      const style = hookStyle(name);
       const result: HookRunResult = { hook: name, style, answers: [], merged: {}, aborted: false, anyTrue: false, html: '', handlers: [] };
       const entry: HookTraceEntry = { seq: ++traceSeq, hook: name, vars: summarizeVars(vars), handlers: result.handlers, result: undefined };
       traceLog.push(entry);
@@ -203,29 +162,8 @@ export function createHookManager(deps: HookManagerDeps): HookManager {
         }
         result.handlers.push({ source: h.source, priority: h.priority, outcome: 'answered', answer });
         result.answers.push(answer);
-        if (answer === true) result.anyTrue = true;
-        if (typeof answer === 'string') result.html += answer;
-        if (typeof answer === 'object' && answer !== null && !Array.isArray(answer)) {
-          for (const [k, v] of Object.entries(answer as Record<string, unknown>)) {
-            if (CONTROL_KEYS.has(k)) {
-              if (truthy(v)) {
-                result.merged[k] = true;
-                result.aborted = true;
-              } else if (!(k in result.merged)) result.merged[k] = false;
-            } else if (k === 'attachments' && Array.isArray(v)) {
-              result.merged.attachments = [...((result.merged.attachments as unknown[]) ?? []), ...v];
-            } else {
-              result.merged[k] = v;
-            }
-          }
-        }
       }
-      if (style !== 'merge') {
-        result.merged = {};
-        result.aborted = false;
-      }
-      if (style !== 'any_true') result.anyTrue = false;
-      if (style !== 'html') result.html = '';
+      Object.assign(result, combineAnswers(style, result.answers));
       entry.result = style === 'merge' ? result.merged : style === 'any_true' ? result.anyTrue : style === 'html' ? result.html : undefined;
       return result;
     },

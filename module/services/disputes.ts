@@ -6,6 +6,7 @@ import { checkTransition, parseDisputeState, parseResolvingTo, type Adjustment, 
 import { holdAfterDecision, parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { isDisputable, parseLineStatus, type LineStatus } from '../domain/line-status.js';
 import { invalidInput, ModuleError, notFound, type Outcome } from '../domain/errors.js';
+import { escapeHtml } from '../domain/html.js';
 import { formatDay, formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
 import { divRoundHalfUp, moneyToDecimalString, parseDecimal, parseMoney } from '../domain/money.js';
 import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
@@ -552,8 +553,4 @@ export function disputeEmails(input: {
       html: `<p>${escapeHtml(en)}</p><p>Reason given: ${escapeHtml(input.reason)}</p>`,
     },
   ];
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }

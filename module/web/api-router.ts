@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import cookieParser from 'cookie-parser';
 import ejs from 'ejs';
+import { escapeHtml } from '../domain/html.js';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Knex } from 'knex';
@@ -184,7 +185,6 @@ const pathId = (v: unknown, what: string): number => {
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function createWebRouter(deps: WebRouterDeps): Router {
   const base = deps.basePath.replace(/\/+$/, '');

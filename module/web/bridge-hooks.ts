@@ -1,41 +1,16 @@
 /**
  * Running the module's hook handlers for a hook the WHMCS bridge forwarded, and shaping the
  * combined answer so the PHP side can hand it to WHMCS with WHMCS's return semantics
- * (reference whmcs.md §2): the same rules the reference panel's dispatcher applies in-process.
- *
- *  - merge (EmailPreSend, PreModuleSuspend …): key/values merged, a later handler wins on a key,
- *    but a control key (abortsend, abortcmd …) once true stays true; attachments concatenate;
- *  - html (ClientAreaProductDetailsOutput, AdminAreaClientSummaryPage …): strings concatenated;
- *  - menu (ClientAreaHomepagePanels): handlers change a menu object; here they get a recording
- *    stand-in, and the changes go back as operations the bridge replays on WHMCS's real menu;
- *  - everything else: no answer.
+ * (module/domain/hook-answers.ts, the rules the reference panel's dispatcher applies too). Menu
+ * hooks' handlers change a menu object; here they get a recording stand-in, and the changes go back
+ * as operations the bridge replays on WHMCS's real menu. Every other style but merge and html
+ * sends no answer back.
  *
  * A handler that throws counts as no answer (and is logged), as in the panel.
  */
 import type { Logger } from '../adapters/logger.js';
+import { combineAnswers, hookStyle } from '../domain/hook-answers.js';
 import type { HookDefinition, HookVars } from '../../hooks/hook-types.js';
-
-export type BridgeHookStyle = 'ignored' | 'merge' | 'html' | 'menu';
-
-export const BRIDGE_HOOK_STYLE: Record<string, BridgeHookStyle> = {
-  PreModuleSuspend: 'merge',
-  PreModuleUnsuspend: 'merge',
-  PreModuleTerminate: 'merge',
-  EmailPreSend: 'merge',
-  PreInvoiceAutomaticCancellation: 'merge',
-  ClientAreaPageViewInvoice: 'merge',
-  ClientAreaPageProductDetails: 'merge',
-  ClientAreaHomepage: 'html',
-  ClientAreaProductDetailsOutput: 'html',
-  AdminAreaClientSummaryPage: 'html',
-  AdminInvoicesControlsOutput: 'html',
-  ClientAreaHomepagePanels: 'menu',
-  ClientAreaPrimarySidebar: 'menu',
-  ClientAreaSecondarySidebar: 'menu',
-};
-
-const CONTROL_KEYS = new Set(['abortcmd', 'abortsend', 'abortCancel', 'abortLogging']);
-const truthy = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 'true' || v === 'on';
 
 export type MenuField = 'label' | 'uri' | 'order' | 'icon' | 'badge' | 'bodyHtml' | 'footerHtml';
 
@@ -186,13 +161,6 @@ export type BridgeHookAnswer =
   | { kind: 'html'; html: string }
   | { kind: 'menu'; ops: MenuOp[] };
 
-function isEmptyAnswer(v: unknown): boolean {
-  if (v === undefined || v === null || v === false || v === '') return true;
-  if (Array.isArray(v)) return v.length === 0;
-  if (typeof v === 'object') return Object.keys(v as object).length === 0;
-  return false;
-}
-
 /** The menu a menu hook's handlers change: the items WHMCS already has, as the bridge listed them. */
 export function menuFromVars(vars: HookVars): { root: RecordingMenuItem; ops: MenuOp[] } {
   const ops: MenuOp[] = [];
@@ -215,31 +183,18 @@ export function menuFromVars(vars: HookVars): { root: RecordingMenuItem; ops: Me
 
 /** Runs the handlers registered for `name` in priority order and combines their answers. */
 export async function dispatchBridgeHook(hooks: readonly HookDefinition[], name: string, vars: HookVars, log: Logger): Promise<BridgeHookAnswer> {
-  const style = BRIDGE_HOOK_STYLE[name] ?? 'ignored';
+  const style = hookStyle(name);
   const handlers = hooks.filter((h) => h.name === name).map((h, i) => ({ h, i })).sort((a, b) => a.h.priority - b.h.priority || a.i - b.i);
   const menu = style === 'menu' ? menuFromVars(vars) : null;
-  const merged: Record<string, unknown> = {};
-  let html = '';
+  const answers: unknown[] = [];
   for (const { h } of handlers) {
-    let answer: unknown;
     try {
-      answer = await h.handler(menu ? (menu.root as unknown as HookVars) : structuredClone(vars));
+      answers.push(await h.handler(menu ? (menu.root as unknown as HookVars) : structuredClone(vars)));
     } catch (err) {
       log.warn('bridge.hook_handler_failed', { hook: name, priority: h.priority, message: (err as Error).message });
-      continue;
-    }
-    if (isEmptyAnswer(answer)) continue;
-    if (typeof answer === 'string') html += answer;
-    if (typeof answer === 'object' && answer !== null && !Array.isArray(answer)) {
-      for (const [k, v] of Object.entries(answer as Record<string, unknown>)) {
-        if (CONTROL_KEYS.has(k)) {
-          if (truthy(v)) merged[k] = true;
-          else if (!(k in merged)) merged[k] = false;
-        } else if (k === 'attachments' && Array.isArray(v)) merged.attachments = [...((merged.attachments as unknown[]) ?? []), ...v];
-        else merged[k] = v;
-      }
     }
   }
+  const { merged, html } = combineAnswers(style, answers);
   if (style === 'merge') return Object.keys(merged).length ? { kind: 'merge', values: merged } : { kind: 'none' };
   if (style === 'html') return html ? { kind: 'html', html } : { kind: 'none' };
   if (style === 'menu') return menu!.ops.length ? { kind: 'menu', ops: menu!.ops } : { kind: 'none' };

@@ -5,7 +5,8 @@
  */
 import { DateTime } from 'luxon';
 import { formatDecimal } from '../domain/money.js';
-import { escapeHtml, renderMergeFields, type MergeValue } from '../domain/merge-fields.js';
+import { escapeHtml } from '../../module/domain/html.js';
+import { renderMergeFields, type MergeValue } from '../domain/merge-fields.js';
 import { loadClient, loadCurrency, type Client, type Currency } from '../db/clients.js';
 import { loadInvoice, type Invoice } from '../db/invoices.js';
 import { sqlLocalDatetime, textCell, type Db } from '../db/rows.js';

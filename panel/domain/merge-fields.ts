@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../module/domain/html.js';
 /**
  * Email templates use Smarty merge fields, `{$client_name}`. The panel renders the plain `{$name}`
  * form (and `{$name.key}` for one level of nesting); modifiers and control blocks are not
@@ -10,9 +11,6 @@ export type MergeValue = string | number | null | undefined | { [key: string]: M
 const FIELD = /\{\$([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z0-9_]+))?(?:\|[^}]*)?\}/g;
 const BLOCK = /\{\/?(?:if|foreach|else|elseif)[^}]*\}/g;
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 export function renderMergeFields(template: string, fields: Record<string, MergeValue>, opts: { html: boolean; raw?: ReadonlySet<string> } = { html: false }): string {
   return template

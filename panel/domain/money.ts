@@ -1,8 +1,10 @@
 /**
  * Exact decimal money for the panel: amounts are bigint minor units at a fixed scale (2 for money,
  * 3 for tax rates, 4 for overage prices), parsed from and written as decimal strings. JS numbers
- * never hold money.
+ * never hold money. Rounding and writing are the add-on's own (module/domain/money.ts); parsing
+ * here follows MySQL's DECIMAL storage (extra digits rounded), which the add-on's exact parser refuses.
  */
+import { divRoundHalfUp, scaledToString } from '../../module/domain/money.js';
 
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?$/;
 
@@ -32,28 +34,13 @@ export function parseDecimalExact(text: string, scale: number, maxIntegerDigits 
   return parseDecimal(text, scale, maxIntegerDigits);
 }
 
-/** 1234n at scale 2 → "12.34"; -5n → "-0.05" */
-export function formatDecimal(minor: bigint, scale: number): string {
-  const neg = minor < 0n;
-  const digits = (neg ? -minor : minor).toString().padStart(scale + 1, '0');
-  const whole = digits.slice(0, digits.length - scale);
-  const frac = digits.slice(digits.length - scale);
-  return `${neg ? '-' : ''}${whole}${scale > 0 ? `.${frac}` : ''}`;
-}
+/** 1234n at scale 2 → "12.34"; -5n → "-0.05" (the add-on's writer: one way to write a decimal) */
+export const formatDecimal = (minor: bigint, scale: number): string => scaledToString(minor, scale);
 
 export const formatMoney = (minor: bigint): string => formatDecimal(minor, 2);
 
-/** a × num / den, rounded half away from zero (the one rounding rule of the panel). */
-export function mulDivHalfUp(a: bigint, num: bigint, den: bigint): bigint {
-  if (den === 0n) throw new RangeError('division by zero');
-  const neg = (a < 0n) !== (num < 0n) !== (den < 0n);
-  const abs = (x: bigint) => (x < 0n ? -x : x);
-  const p = abs(a) * abs(num);
-  const d = abs(den);
-  const q = p / d;
-  const rounded = (p % d) * 2n >= d ? q + 1n : q;
-  return neg ? -rounded : rounded;
-}
+/** a × num / den, rounded half away from zero: the add-on's one rounding rule (module/domain/money.ts). */
+export const mulDivHalfUp = (a: bigint, num: bigint, den: bigint): bigint => divRoundHalfUp(a * num, den);
 
 /** A percentage held at `rateScale` decimals (e.g. 21.000% → 21000n at scale 3) of an amount. */
 export const percentOf = (amountMinor: bigint, rateScaled: bigint, rateScale: number): bigint =>
