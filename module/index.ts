@@ -23,6 +23,7 @@ import { createWeb, type WebOptions } from './web/web-module.js';
 import { moduleHooks } from '../hooks/index.js';
 import { createBillingSettingsService } from './services/billing-settings.js';
 import { createRatingService } from './services/rating.js';
+import { createPoolService } from './services/pools.js';
 import { createUsagePeriodService } from './services/usage-periods.js';
 import { createInvoiceLineService } from './services/invoice-lines.js';
 import { createUpgradeSuggestionService } from './services/upgrade-suggestions.js';
@@ -108,8 +109,9 @@ export function createModule(deps: ModuleDeps) {
   const billing = createBillingSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
   const rating = createRatingService({ knex: deps.knex, clock: deps.clock, billing, log, audit: auditLog });
   const usagePeriods = createUsagePeriodService({ knex: deps.knex, clock: deps.clock, audit: auditLog, rating });
+  const pools = createPoolService({ knex: deps.knex, clock: deps.clock, zone, billing, audit: auditLog, log, locks });
   const lines = deps.panel
-    ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, locks, audit: auditLog, log, describe: describeLineForClient })
+    ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, pools, locks, audit: auditLog, log, describe: describeLineForClient })
     : undefined;
   const evidence = createEvidenceService({ knex: deps.knex });
   const rateSamples = createRateSampleService({ knex: deps.knex, clock: deps.clock, audit: auditLog, rating });
@@ -129,6 +131,9 @@ export function createModule(deps: ModuleDeps) {
   /** the daily billing work: rate what closed, finish interrupted deliveries, bill what no renewal picks up, suggest upgrades where a streak is on */
   const dailyBilling = async () => {
     await rating.rateClosedPeriods();
+    // pools: who joined and left, then the months that ended (their charges go on invoices below)
+    await pools.syncMembers();
+    await pools.ratePools();
     // deliveries that stopped part-way are finished before anything goes on an invoice of its own
     if (lines) await lines.reconcile();
     if (lines) await lines.billUnpicked();
@@ -165,7 +170,8 @@ export function createModule(deps: ModuleDeps) {
   const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, usagePeriods, sync, log, ...(thresholds ? { banner: (id: number) => thresholds.bannerFor(id) } : {}), ...(deps.web ? { options: deps.web } : {}) });
   const hooks = () =>
     moduleHooks({
-      ...(sync ? { beforeSampling: async () => void (await sync.sync()) } : {}),
+      // membership is recorded as the panel shows it, before each sampling: spans to the hour the sync ran
+      ...(sync ? { beforeSampling: async () => void (await sync.sync(), await pools.syncMembers()) } : {}),
       clientPages: web,
       revokeAdminSessions: web.revokeAdminSessions,
       watchUsage,
@@ -204,6 +210,7 @@ export function createModule(deps: ModuleDeps) {
     settings,
     billing,
     rating,
+    pools,
     usagePeriods,
     lines,
     evidence,

@@ -13,6 +13,7 @@ import * as billingCalendar from '../../migrations/20261205000000_billing_calend
 import * as solusvmOperations from '../../migrations/20261205200000_solusvm_operations.js';
 import * as tokenRevocations from '../../migrations/20261218000000_token_revocations.js';
 import * as crashConsistency from '../../migrations/20261220000000_crash_consistency.js';
+import * as poolsAndCaps from '../../migrations/20261222000000_pools_and_caps.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -36,6 +37,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261205200000_solusvm_operations', solusvmOperations],
   ['20261218000000_token_revocations', tokenRevocations],
   ['20261220000000_crash_consistency', crashConsistency],
+  ['20261222000000_pools_and_caps', poolsAndCaps],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';

@@ -102,9 +102,26 @@ export const profileSchema = z
     thresholds: thresholdsSchema.default([80, 90, 100]),
     /** at 100 %: bill the overusage (default), throttle or suspend until the next period */
     limitPolicy: limitPolicySchema.default({ action: 'bill' }),
+    /**
+     * A transfer pool: a client's services of products with the same pool name share one
+     * allowance per calendar month (module/domain/pools.ts); their own periods are not billed.
+     */
+    pool: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'a pool name is 1 to 40 lower-case letters, digits, - or _').optional(),
+    /** what a client may choose as his own monthly cap (module/services/caps.ts); absent: no caps */
+    clientCaps: z
+      .object({
+        actions: z.array(z.enum(['throttle', 'suspend'])).min(1),
+        /** the speed a throttle at the cap sets (SolusVM 1 customnspeed, SolusVM 2 in/out Mbit/s) */
+        throttleMbps: z.number().int().min(1).max(100_000).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
+    if (p.pool !== undefined && p.allowance === 'solusvm') ctx.addIssue({ code: 'custom', path: ['allowance'], message: 'a pooled product needs an allowance in bytes, not SolusVM\'s limit' });
+    if (p.pool !== undefined && p.model !== 'per_unit' && p.model !== 'per_block') ctx.addIssue({ code: 'custom', path: ['pool'], message: 'a pool is billed per unit or per block of bytes' });
+    if (p.clientCaps?.actions.includes('throttle') && !p.clientCaps.throttleMbps) ctx.addIssue({ code: 'custom', path: ['clientCaps', 'throttleMbps'], message: 'a throttle at the cap needs throttleMbps' });
     if (p.model === 'per_block' && !p.blockUnits) ctx.addIssue({ code: 'custom', path: ['blockUnits'], message: 'per_block needs blockUnits' });
     if ((p.model === 'avg_mbps' || p.model === 'p95') && !p.commitMbps) ctx.addIssue({ code: 'custom', path: ['commitMbps'], message: `${p.model} needs commitMbps` });
     for (const [cur, price] of Object.entries(p.prices)) {

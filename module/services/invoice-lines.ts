@@ -97,6 +97,8 @@ export interface InvoiceLineDeps {
   panel: PanelApi;
   billing: BillingSettingsService;
   rating: RatingService;
+  /** transfer pools: months that ended are rated before a renewal invoice gets its lines */
+  pools?: { ratePools(): Promise<unknown> };
   locks: LockStore;
   audit: AuditLog;
   log: Logger;
@@ -276,7 +278,11 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
     // Lines a crashed delivery left pending on this invoice are confirmed, not added again.
     // Neither step touches what the other reads (new charges vs. this invoice's pending
     // lines), so they run side by side: the delivery waits for the slower one, not for both.
-    await settleBoth(deps.rating.rateClosedPeriods({ serviceIds: ids }), confirm(invoice, outcome, undefined, via));
+    const rateFirst = async () => {
+      await deps.rating.rateClosedPeriods({ serviceIds: ids });
+      if (deps.pools) await deps.pools.ratePools();
+    };
+    await settleBoth(rateFirst(), confirm(invoice, outcome, undefined, via));
 
     const charges = await knex(`${CHARGES} as c`)
       .leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id')

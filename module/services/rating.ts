@@ -13,7 +13,7 @@ import { PlanNotPossible, ratingPlan, type BillingProfile, type BillingSettingsS
  * makes a second rating impossible), with the rating's full explanation. Periods of products the
  * module does not bill are recorded as not billed, so they are never looked at again.
  */
-export type ChargeStatus = 'unbilled' | 'billed' | 'written_off' | 'within_allowance' | 'not_billed' | 'void';
+export type ChargeStatus = 'unbilled' | 'billed' | 'written_off' | 'within_allowance' | 'not_billed' | 'pooled' | 'void';
 
 export interface RatingSkip {
   periodId: number;
@@ -266,9 +266,10 @@ function chargeRow(r: Record<string, unknown>, k: ChargeKey, rated: RatedCharge 
     rated_at: k.now,
     allowance_bytes: rated ? sqlBig(rated.allowanceBytes) : '0',
     over_bytes: rated ? sqlBig(rated.overBytes) : '0',
-    amount_minor: rated ? sqlBig(rated.amountMinor) : '0',
+    // a pooled service's own period is evidence only: the pool's charge bills (module/services/pools.ts)
+    amount_minor: rated && !profile?.pool ? sqlBig(rated.amountMinor) : '0',
     rounded_minor: rated ? sqlBig(rated.roundedMinor) : '0',
-    status: rated ? (rated.outcome === 'billed' ? 'unbilled' : rated.outcome) : 'not_billed',
+    status: rated ? (profile?.pool ? 'pooled' : rated.outcome === 'billed' ? 'unbilled' : rated.outcome) : 'not_billed',
     taxed: rated && profile ? profile.taxed : false,
     explanation: rated && profile ? explain(rated, profile, memo) : NOT_BILLED,
   };
@@ -359,7 +360,7 @@ function explain(rated: RatedCharge, profile: BillingProfile, memo: RatingMemo):
 const LINES = 'mod_overusage_lines';
 const DISPUTES = 'mod_overusage_disputes';
 // charges no invoice carries yet: rating them again replaces them
-const REPLACEABLE = new Set(['unbilled', 'within_allowance', 'written_off', 'not_billed']);
+const REPLACEABLE = new Set(['unbilled', 'within_allowance', 'written_off', 'not_billed', 'pooled']);
 
 async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; audit: AuditLog }, periodId: number, cause: RerateCause): Promise<RerateOutcome> {
   const { knex } = deps;

@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { silentLogger } from '../../module/adapters/logger.js';
+import { toBig, toNum } from '../../module/adapters/rows.js';
+import { createModule, type OverusageModule } from '../../module/index.js';
+import { addProduct, addService } from '../../panel/records.js';
+import { describeEachEngine } from '../support/engines.js';
+import { FakeMaster } from '../support/fake-gateway.js';
+import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
+import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
+
+const GB = 10n ** 9n;
+
+/*
+ * A transfer pool through the whole module: metered by a SolusVM stand-in, rated when October 2026
+ * ends, its one line placed on the anchor's renewal invoice, on SQLite and MariaDB.
+ *
+ * Ann has three VPSs in pool "main", priced €0.50 per GB:
+ *  - A (VPS 1 TB), registered in January, renewing on 9 November: the whole month, 745 hours.
+ *  - C (VPS 1 TB), cancelled on 10 October at 12:30 CEST (10:30Z): 229 started hours.
+ *  - B (VPS 2 TB), registered on 16 October: from 16 October 00:00 CEST, 385 hours.
+ * Counters (bytes since SolusVM's reset on the 1st), read each day at 21:50Z:
+ *   A: 1 Oct 100 GB, 9 Oct 800 GB, 16 Oct 1 000 GB, 31 Oct 2 500 GB, 1 Nov 20 GB (reset)
+ *   C: 1 Oct 50 GB, 9 Oct 400 GB, then cancelled (not read again)
+ *   B: 16 Oct 100 GB (its first read: the traffic since the 1st, of its days), 31 Oct 500 GB, 1 Nov 10 GB
+ * So October: A 2 500 GB, B 500 GB, C 400 GB — the figures of test/domain/pools.test.ts:
+ * shares 1 000 000 000 000 + 1 033 557 046 980 + 307 382 550 336 = 2 340 939 597 316 B,
+ * over 3 400 000 000 000 − 2 340 939 597 316 = 1 059 060 402 684 B × €0.50/GB = €529.530… → €529.53.
+ * A on its own would be over by 1 500 GB (€750.00), C by 92 617 449 664 B (€46.31): €796.31 unpooled.
+ */
+describeEachEngine('transfer pools: rated once, billed once on the anchor\'s renewal invoice', ({ db }) => {
+  let knex: Knex;
+  let f: PanelFixture;
+  let story: Story;
+  let mod: OverusageModule;
+  let fake: FakeMaster;
+  let a: number;
+  let b: number;
+  let c: number;
+  let masterId: number;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    f = await buildPanel(knex, { start: '2026-10-01T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
+    story = await seedStory(f, { regdate: '2026-01-09', nextduedate: '2026-11-09' });
+    a = story.serviceId;
+    const big = await addProduct(knex, { name: 'VPS 2 TB', servertype: 'solusvmpro', tax: false }, f.clock.now(), ZONE);
+    c = await addService(knex, { userid: story.clientId, packageid: story.productId, domain: 'vps3.example.net', regdate: '2026-03-01', nextduedate: '2026-11-01', amount: '19.95' }, f.clock.now(), ZONE);
+    b = await addService(knex, { userid: story.clientId, packageid: big, domain: 'vps4.example.net', regdate: '2026-10-16', nextduedate: '2026-11-16', amount: '29.95' }, f.clock.now(), ZONE);
+    fake = new FakeMaster();
+    mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: ZONE, gatewayFor: () => fake.gateway(), panel: f.panel.api, log: silentLogger, metering: { writer: 'inline' } });
+    await mod.migrateDown();
+    f.panel.addons.register(mod.addon);
+    await f.panel.addons.activate('overusage');
+    masterId = (await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: ZONE }, CLI_ACTOR)).id;
+    const prices = { EUR: { overage: '0.50' } };
+    await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '1 TB', prices, pool: 'main' }, CLI_ACTOR);
+    await mod.billing.setProduct(big, { unit: 'GB', model: 'per_unit', allowance: '2 TB', prices, pool: 'main' }, CLI_ACTOR);
+    await mod.links.link({ serviceId: a, clientId: story.clientId, productId: story.productId, masterId, serverRef: '101', currency: 'EUR', regdate: '2026-01-09' }, CLI_ACTOR);
+    await mod.links.link({ serviceId: c, clientId: story.clientId, productId: story.productId, masterId, serverRef: '103', currency: 'EUR', regdate: '2026-03-01' }, CLI_ACTOR);
+    await mod.pools.syncMembers();
+
+    const read = async (at: string, counters: Record<string, bigint>) => {
+      f.clock.set(at);
+      for (const [ref, v] of Object.entries(counters)) fake.set(ref, v);
+      await mod.metering.collect();
+    };
+    await read('2026-10-01T21:50:00Z', { '101': 100n * GB, '103': 50n * GB });
+    await read('2026-10-09T21:50:00Z', { '101': 800n * GB, '103': 400n * GB });
+    // C is cancelled at 12:30 in Brussels
+    f.clock.set('2026-10-10T10:30:00Z');
+    await mod.links.setActive(c, false, CLI_ACTOR);
+    await mod.pools.syncMembers();
+    // B is ordered on the 16th
+    f.clock.set('2026-10-16T08:00:00Z');
+    await mod.links.link({ serviceId: b, clientId: story.clientId, productId: big, masterId, serverRef: '104', currency: 'EUR', regdate: '2026-10-16' }, CLI_ACTOR);
+    await mod.pools.syncMembers();
+    await read('2026-10-16T21:50:00Z', { '101': 1000n * GB, '104': 100n * GB });
+    await read('2026-10-31T21:50:00Z', { '101': 2500n * GB, '104': 500n * GB });
+    await read('2026-11-01T21:50:00Z', { '101': 20n * GB, '104': 10n * GB });
+  });
+
+  const overusageItems = (inv: { items: Array<{ description: string; amount: string }> }) => inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
+
+  it('records each member\'s span to the hour: joined, cancelled, and joined mid-month', async () => {
+    const rows = await knex('mod_overusage_pool_members').orderBy('service_id').select('service_id', 'pool_key', 'joined_at', 'left_at');
+    const iso = (v: unknown) => (v === null ? null : String(v instanceof Date ? v.toISOString() : v).replace(' ', 'T').slice(0, 16));
+    expect(rows.map((r) => [toNum(r.service_id), r.pool_key, iso(r.joined_at), iso(r.left_at)])).to.deep.equal([
+      [a, 'main', '2026-01-08T23:00', null], // 9 Jan 00:00 CET
+      [c, 'main', '2026-02-28T23:00', '2026-10-10T10:30'], // 1 Mar 00:00 CET; cancelled 12:30 CEST
+      [b, 'main', '2026-10-15T22:00', null], // 16 Oct 00:00 CEST
+    ]);
+  });
+
+  it('rates October once with exact figures, and puts one line of €529.53 on A\'s renewal invoice', async () => {
+    // 2 November: the renewal invoice for 9 November is generated (7 days ahead) and gets the line
+    f.clock.set('2026-11-02T07:00:00Z');
+    await f.panel.runDailyAutomation('2026-11-02');
+    const [period] = await mod.pools.poolPeriods(story.clientId);
+    expect(period).to.deep.include({ pool: 'main', start: '2026-10-01', end: '2026-10-31', currency: 'EUR', periodHours: 745, anchorServiceId: a });
+    expect([period!.allowanceBytes, period!.usedBytes, period!.overBytes, period!.amountMinor]).to.deep.equal([2_340_939_597_316n, 3_400_000_000_000n, 1_059_060_402_684n, 52953n]);
+    const byService = new Map(period!.members.map((m) => [m.serviceId, m]));
+    expect([a, b, c].map((id) => [byService.get(id)!.hours, byService.get(id)!.shareBytes, byService.get(id)!.usedBytes])).to.deep.equal([
+      [745, 1_000_000_000_000n, 2500n * GB],
+      [385, 1_033_557_046_980n, 500n * GB],
+      [229, 307_382_550_336n, 400n * GB],
+    ]);
+    // the evidence's days: C's 1–10 October, B's 16–31
+    expect(byService.get(c)!.days).to.have.length(10);
+    expect(byService.get(b)!.days[0]).to.equal('2026-10-16');
+    expect(byService.get(b)!.days).to.have.length(16);
+    // split back: 997 471 554 993 B and €498.74 on A, 61 588 847 691 B and €30.79 on C (test/domain/pools.test.ts)
+    expect([a, b, c].map((id) => [byService.get(id)!.billedOverBytes, byService.get(id)!.amountMinor])).to.deep.equal([
+      [997_471_554_993n, 49874n],
+      [0n, 0n],
+      [61_588_847_691n, 3079n],
+    ]);
+
+    const item = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: a }).orderBy('id', 'desc').first('invoiceid');
+    const inv = await f.panel.api.getInvoice(toNum(item.invoiceid));
+    const lines = overusageItems(inv);
+    expect(lines.map((l) => l.amount)).to.deep.equal(['529.53']);
+    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 October 2026: 3\.400 TB used, 2\.341 TB included/);
+    // A's and B's own October periods are evidence only: rated, not billed
+    const own = await knex('mod_overusage_charges').whereIn('service_id', [a, b]).andWhere('kind', 'usage').andWhere('period_start', '2026-10-01').orderBy('service_id');
+    expect(own.map((x) => [toNum(x.service_id), x.status, toBig(x.amount_minor)])).to.deep.equal([
+      [a, 'pooled', 0n],
+      [b, 'pooled', 0n],
+    ]);
+    // one pool charge, billed; rating again and delivering the hook again change nothing
+    await mod.pools.ratePools();
+    await f.panel.hooks.run('InvoiceCreation', { invoiceid: inv.invoiceId, source: 'autogen', user: 'system', status: 'Unpaid' });
+    const pool = await knex('mod_overusage_charges').where({ kind: 'pool' });
+    expect(pool.map((x) => [toNum(x.service_id), x.status, toBig(x.amount_minor), toBig(x.over_bytes)])).to.deep.equal([[a, 'billed', 52953n, 1_059_060_402_684n]]);
+    expect(overusageItems(await f.panel.api.getInvoice(inv.invoiceId))).to.have.length(1);
+    expect(await knex('mod_overusage_lines')).to.have.length(1);
+  });
+
+  it('refuses to rate a pool whose members pay in two currencies, and says so', async () => {
+    await knex('mod_overusage_services').where({ service_id: b }).update({ currency: 'USD' });
+    f.clock.set('2026-11-02T07:00:00Z');
+    const out = await mod.pools.ratePools();
+    expect(out.rated).to.equal(0);
+    expect(out.skipped).to.deep.equal([{ clientId: story.clientId, pool: 'main', start: '2026-10-01', reason: 'a pool holds services of one currency; this one has EUR and USD' }]);
+    expect(await knex('mod_overusage_charges').where({ kind: 'pool' })).to.deep.equal([]);
+    expect(await knex('mod_overusage_pool_periods')).to.deep.equal([]);
+  });
+});
