@@ -44,7 +44,7 @@ import {
 import type { Href, PanelLinks } from './present-admin.js';
 import type { WidgetLinks } from './present-usage.js';
 import type { DisputeLimiter } from './rate-limit.js';
-import { TtlCache } from './ttl-cache.js';
+import { ttlCache } from './ttl-cache.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, type Subject, type TokenSigner, type VerifiedToken } from './tokens.js';
 import type { TokenRevocations } from '../adapters/token-revocations.js';
 import type { AdminDirectory } from '../services/admin-directory.js';
@@ -191,8 +191,8 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   const apiBase = `${base}/api/v1`;
   const assets = `${base}/assets`;
   const r = express.Router();
-  const languages = new TtlCache<string>(5 * 60_000, 10_000, deps.now);
-  const pages = new TtlCache<{ body: Buffer; etag: string }>(deps.cacheMs, 2000, deps.now);
+  const languages = ttlCache<string>(5 * 60_000, 10_000, deps.now);
+  const pages = ttlCache<{ body: Buffer; etag: string }>(deps.cacheMs, 2000, deps.now);
   // a token is checked once and remembered (its expiry is still checked on every use)
   const verified = new Map<string, VerifiedToken>();
   const verify = (token: string): VerifiedToken => {

@@ -1,41 +1,21 @@
+import { LRUCache } from 'lru-cache';
+
+/** What the web layer needs of a cache. */
+export interface TtlCache<V> {
+  get(key: string): V | undefined;
+  set(key: string, value: V): void;
+  clear(): void;
+}
+
 /**
- * A small in-memory cache with a time to live and a size bound (least recently used goes first).
- * Real time, not the billing clock: it only decides how long a page may be served as it was.
+ * An in-memory cache with a time to live and a size bound (least recently used goes first), on
+ * lru-cache. Real time, not the billing clock: it only decides how long a page may be served as it
+ * was; `now` is injectable for tests. A time to live of 0 turns caching off (lru-cache would read 0
+ * as "never expires").
  */
-export class TtlCache<V> {
-  private readonly map = new Map<string, { value: V; until: number }>();
-
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  get(key: string): V | undefined {
-    const e = this.map.get(key);
-    if (!e) return undefined;
-    if (e.until <= this.now()) {
-      this.map.delete(key);
-      return undefined;
-    }
-    // most recently used last
-    this.map.delete(key);
-    this.map.set(key, e);
-    return e.value;
-  }
-
-  set(key: string, value: V): void {
-    if (this.ttlMs <= 0) return;
-    this.map.delete(key);
-    this.map.set(key, { value, until: this.now() + this.ttlMs });
-    while (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value!);
-  }
-
-  clear(): void {
-    this.map.clear();
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
+export function ttlCache<V>(ttlMs: number, maxEntries: number, now: () => number = Date.now): TtlCache<V> {
+  if (ttlMs <= 0) return { get: () => undefined, set: () => {}, clear: () => {} };
+  // boxed: lru-cache takes no null or undefined values, and a cached "nothing to show" is a value here
+  const cache = new LRUCache<string, { v: V }>({ max: maxEntries, ttl: ttlMs, ttlResolution: 0, perf: { now } });
+  return { get: (k) => cache.get(k)?.v, set: (k, v) => void cache.set(k, { v }), clear: () => cache.clear() };
 }

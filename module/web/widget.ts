@@ -8,7 +8,7 @@ import type { DisputeService } from '../services/disputes.js';
 import { idCursor, type UsageReads } from '../services/usage-reads.js';
 import { presentMeter, presentWidget, pctText, type UsageBanner, type WidgetLinks, type WidgetView } from './present-usage.js';
 import type { DisputeLimiter } from './rate-limit.js';
-import { TtlCache } from './ttl-cache.js';
+import { ttlCache } from './ttl-cache.js';
 import { wordsFor } from './words.js';
 
 /**
@@ -46,9 +46,9 @@ export interface WidgetRequest {
 }
 
 export function createWidget(deps: WidgetDeps) {
-  const views = new TtlCache<WidgetView>(deps.cacheMs, 5000, deps.now);
-  const labels = new TtlCache<Map<number, string>>(5 * 60_000, 5000, deps.now);
-  const summaries = new TtlCache<Awaited<ReturnType<typeof summarize>>>(deps.cacheMs, 5000, deps.now);
+  const views = ttlCache<WidgetView>(deps.cacheMs, 5000, deps.now);
+  const labels = ttlCache<Map<number, string>>(5 * 60_000, 5000, deps.now);
+  const summaries = ttlCache<Awaited<ReturnType<typeof summarize>>>(deps.cacheMs, 5000, deps.now);
   // bumped by every change a client makes here, so their next page is built afresh
   const generation = new Map<number, number>();
   const invalidate = (clientId: number): void => {
