@@ -28,11 +28,15 @@ export interface ChartRow {
   note: string;
 }
 
+/**
+ * Horizontal positions (a bar's x and w, a day label's x) are percentages of the plot's width and
+ * vertical ones pixels: the SVG has no viewBox, so it stretches to any width without scaling its
+ * text (a viewBox drew 11 px text at 5 px on a phone).
+ */
 export interface ChartView {
   id: string;
-  width: number;
   height: number;
-  plot: { x: number; y: number; w: number; h: number };
+  plot: { y: number; h: number };
   bars: ChartBar[];
   yTicks: Array<{ y: number; label: string }>;
   xLabels: Array<{ x: number; label: string }>;
@@ -70,9 +74,8 @@ export interface ChartInput {
   formatDate: (d: IsoDate) => string;
 }
 
-const WIDTH = 720;
 const HEIGHT = 220;
-const PLOT = { x: 58, y: 10, w: WIDTH - 58 - 10, h: HEIGHT - 10 - 26 };
+const PLOT = { y: 10, h: HEIGHT - 10 - 26 };
 
 /** An exact byte figure in a unit with `decimals` decimals, in the locale. */
 export function formatIn(bytes: bigint, unit: ByteUnit, locale: string, decimals = 2): string {
@@ -80,11 +83,12 @@ export function formatIn(bytes: bigint, unit: ByteUnit, locale: string, decimals
   return `${nf.format(bytesInUnit(bytes, unit, decimals) as Intl.StringNumericLiteral).replace(/\u202f/g, '\u00a0')}\u00a0${unit}`;
 }
 
-/** 1, 2, 2.5, 5 × 10^k at or above v */
-function niceCeil(v: number): number {
+/** The axis' step: 1, 2 or 5 × 10^k, so that about four steps reach v; ticks are whole multiples of it (0/10/20/30 GB, never 13/25/38). */
+export function tickStep(v: number): number {
   if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  const raw = v / 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
   return 10 * p;
 }
 
@@ -93,12 +97,16 @@ export function buildChart(input: ChartInput): ChartView {
   const per = Number(UNIT_BYTES[input.unit]);
   const byDate = new Map(input.days.map((d) => [d.date, d]));
   const maxBytes = input.days.reduce((m, d) => (!d.missing && d.bytes > m ? d.bytes : m), 0n);
-  const top = niceCeil(Math.max(Number(maxBytes) / per, input.paceBytes === null ? 0 : (Number(input.paceBytes) / per) * 1.1, 0.001));
+  const highest = Math.max(Number(maxBytes) / per, input.paceBytes === null ? 0 : (Number(input.paceBytes) / per) * 1.1, 0.001);
+  const step = tickStep(highest);
+  const steps = Math.max(1, Math.ceil(highest / step - 1e-9));
+  const top = steps * step;
   const yOf = (units: number) => PLOT.y + PLOT.h - (units / top) * PLOT.h;
-  const slot = PLOT.w / n;
-  const barW = Math.max(1, slot * 0.72);
-  const round = (v: number) => Math.round(v * 10) / 10;
-  const nf = numberFormat(input.locale, { maximumFractionDigits: top < 10 ? 2 : 0 });
+  const slot = 100 / n;
+  const barW = slot * 0.72;
+  const round = (v: number) => Math.round(v * 100) / 100;
+  const decimals = step >= 1 ? 0 : Math.ceil(-Math.log10(step) - 1e-9);
+  const nf = numberFormat(input.locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 
   const bars: ChartBar[] = [];
   const rows: ChartRow[] = [];
@@ -106,7 +114,7 @@ export function buildChart(input: ChartInput): ChartView {
   for (let i = 0; i < n; i++) {
     const iso = addDays(input.from, i);
     const d = byDate.get(iso);
-    const x = round(PLOT.x + i * slot + (slot - barW) / 2);
+    const x = round(i * slot + (slot - barW) / 2);
     const label = input.formatDate(iso);
     if (!d) {
       bars.push({ x, y: PLOT.y, w: round(barW), h: PLOT.h, kind: 'future', title: `${label}: ${input.words.future}` });
@@ -126,17 +134,16 @@ export function buildChart(input: ChartInput): ChartView {
     rows.push({ iso, date: label, value, kind, note: d.undecided && input.words.undecided ? input.words.undecided : kind === 'estimated' ? input.words.estimate : input.words.measured });
   }
 
-  const yTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ y: round(yOf(top * f)), label: `${nf.format(top * f)} ${input.unit}` }));
-  const step = n <= 10 ? 1 : n <= 20 ? 2 : 5;
+  const yTicks = Array.from({ length: steps + 1 }, (_, k) => ({ y: round(yOf(k * step)), label: `${nf.format(Number((k * step).toFixed(decimals)))} ${input.unit}` }));
+  const every = n <= 10 ? 1 : n <= 20 ? 2 : 5;
   const xLabels: ChartView['xLabels'] = [];
   for (let i = 0; i < n; i++) {
     const day = Number(addDays(input.from, i).slice(8, 10));
-    if (i === 0 || day % step === 0) xLabels.push({ x: round(PLOT.x + i * slot + slot / 2), label: String(day) });
+    if (i === 0 || day % every === 0) xLabels.push({ x: round(i * slot + slot / 2), label: String(day) });
   }
   const pace = input.paceBytes === null || input.paceBytes <= 0n ? null : { y: round(yOf(Number(input.paceBytes) / per)), label: input.words.pace(formatIn(input.paceBytes, input.unit, input.locale)) };
   return {
     id: input.id.replace(/[^A-Za-z0-9_-]/g, ''),
-    width: WIDTH,
     height: HEIGHT,
     plot: PLOT,
     bars,

@@ -28,7 +28,8 @@ export interface MeterView {
   fill: number;
   projected: number | null;
   state: 'ok' | 'near' | 'over';
-  marks: Array<{ pct: number; at: number; reached: boolean; label: string }>;
+  /** row 1 is a second line under the first, for a mark too close to its neighbour to share a line at phone width; align keeps the first and last inside the meter */
+  marks: Array<{ pct: number; at: number; reached: boolean; label: string; row: 0 | 1; align: 'start' | 'middle' | 'end' }>;
   label: string;
 }
 
@@ -195,6 +196,21 @@ export function presentLine(l: LineRow, locale: string, now: DateTime, w: Widget
   };
 }
 
+/**
+ * Where each threshold's label goes under the meter. A label is about 2.5 rem wide, 12 % of a
+ * meter on a 390 px phone (about 330 px): a mark closer than 15 points to the last one on its line
+ * goes on the second line (80/90/100 % read 80 and 100 above, 90 below); the labels at the ends are
+ * aligned inwards so "100 %" stays inside the card.
+ */
+export function placeMarks(marks: Array<{ pct: number; at: number; reached: boolean; label: string }>): MeterView['marks'] {
+  const lastOnRow: [number, number] = [-Infinity, -Infinity];
+  return marks.map((m) => {
+    const row: 0 | 1 = m.at - lastOnRow[0] >= 15 ? 0 : m.at - lastOnRow[1] >= 15 ? 1 : 0;
+    lastOnRow[row] = m.at;
+    return { ...m, row, align: m.at >= 95 ? 'end' : m.at <= 5 ? 'start' : 'middle' };
+  });
+}
+
 export function presentMeter(pctDecimal: string | null, projectedPct: number | null, thresholds: number[], crossed: number[], locale: string, w: WidgetWords): MeterView | null {
   if (pctDecimal === null) return null;
   const pct = Number(pctDecimal);
@@ -207,7 +223,7 @@ export function presentMeter(pctDecimal: string | null, projectedPct: number | n
     fill: at(pct),
     projected: projectedPct === null ? null : at(projectedPct),
     state: pct >= 100 ? 'over' : pct >= lowest ? 'near' : 'ok',
-    marks: thresholds.map((p) => ({ pct: p, at: at(p), reached: crossed.includes(p), label: `${p}\u00a0%` })),
+    marks: placeMarks(thresholds.map((p) => ({ pct: p, at: at(p), reached: crossed.includes(p), label: `${p}\u00a0%` }))),
     label: w.meterLabel(text),
   };
 }

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, needChromium, SHOTS, type Browser } from '../support/browser.js';
 import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import type { TestDatabase } from '../support/engines.js';
@@ -11,9 +12,6 @@ import { packageVersion, ROOT } from '../../tools/whmcs-package.js';
 import { bridgeDatabase, buildBridgeWorld, closeMay, phpErrors, SECRET, type BridgeWorld } from './support.js';
 import { startWhmcsShell, type WhmcsShell } from './whmcs-shell.js';
 
-const CHROMIUM = process.env.OVERUSAGE_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const REQUIRE_BROWSER = process.env.OVERUSAGE_TEST_REQUIRE_BROWSER === '1';
-const SHOTS = path.resolve(ROOT, 'test-output', 'screenshots');
 const DOC = path.join(ROOT, 'docs', 'whmcs.md');
 
 /** The shell commands of the install guide's step 3, as an admin would paste them. */
@@ -44,37 +42,27 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
   let w: BridgeWorld;
   let shell: WhmcsShell;
   let ctx: BrowserContext;
-  let profile = '';
+  let browser: Browser | undefined;
   let invoiceId = 0;
   const problems: string[] = [];
   const requested: string[] = [];
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      if (REQUIRE_BROWSER) throw new Error(`OVERUSAGE_TEST_REQUIRE_BROWSER=1 but there is no Chromium at ${CHROMIUM}`);
-      this.skip();
-    }
+    needChromium(this);
     db = await bridgeDatabase(this);
     knex = db.knex;
     w = await buildBridgeWorld(db);
     await closeMay(w);
     fs.mkdirSync(SHOTS, { recursive: true });
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      acceptDownloads: true,
-      viewport: { width: 1200, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium({ width: 1200, height: 900, acceptDownloads: true });
+    ctx = browser.ctx;
   });
 
   after(async () => {
-    await ctx?.close();
+    await browser?.close();
     await shell?.close();
     await w?.close();
     await db?.drop();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
   });
 
   const watch = (page: Page) => {

@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../../cli/config.js';
 import { serveDemo, type RunningDemo } from '../../cli/serve-demo.js';
 import { createLogger } from '../../module/adapters/logger.js';
+import { launchChromium, needChromium, SHOTS, type Browser } from '../support/browser.js';
 
 /**
  * The demo app in headless Chromium (Debian's; never a downloaded browser): Pieter, the seed
@@ -14,40 +15,28 @@ import { createLogger } from '../../module/adapters/logger.js';
  * asks the JSON API). Screenshots go to test-output/screenshots/. Skipped without Chromium, unless
  * OVERUSAGE_TEST_REQUIRE_BROWSER=1, which makes a missing browser a failure.
  */
-const CHROMIUM = process.env.OVERUSAGE_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const REQUIRE_BROWSER = process.env.OVERUSAGE_TEST_REQUIRE_BROWSER === '1';
-const SHOTS = path.resolve(import.meta.dirname, '..', '..', 'test-output', 'screenshots');
 
 describe('the widget and the tab in a browser (headless Chromium)', function () {
   this.timeout(120_000);
   let dataDir = '';
-  let profile = '';
+  let browser: Browser | null = null;
   let demo: RunningDemo | null = null;
   let ctx: BrowserContext | null = null;
   const problems: string[] = [];
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      if (REQUIRE_BROWSER) throw new Error(`OVERUSAGE_TEST_REQUIRE_BROWSER=1 but there is no Chromium at ${CHROMIUM}`);
-      this.skip();
-    }
+    needChromium(this);
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-browser-'));
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
-    fs.mkdirSync(SHOTS, { recursive: true });
     const config = loadConfig({ OVERUSAGE_DATA_DIR: dataDir, OVERUSAGE_LOG_LEVEL: 'error' });
     demo = await serveDemo(config, createLogger({ level: 'error' }), { host: '127.0.0.1', port: 0 });
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1100, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium({ width: 1100, height: 900 });
+    ctx = browser.ctx;
   });
 
   after(async () => {
-    await ctx?.close();
+    await browser?.close();
     await demo?.close();
-    for (const d of [dataDir, profile]) if (d) fs.rmSync(d, { recursive: true, force: true });
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   const watch = (page: Page) => {

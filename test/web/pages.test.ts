@@ -42,7 +42,9 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     const kinds = [...page.text.matchAll(/<rect class="ou-bar ou-bar-(\w+)"/g)].map((m) => m[1]);
     expect(kinds).to.have.length(30);
     expect(kinds.slice(0, 3)).to.deep.equal(['measured', 'estimated', 'estimated']);
-    expect(page.text).to.match(/<svg viewBox="0 0 720 220" role="img" aria-labelledby="ou-chart-\d+-d"/);
+    // no viewBox: the plot stretches to the card without shrinking its text (bars placed in %)
+    expect(page.text).to.match(/<svg class="ou-chart-plot" height="220" role="img" aria-labelledby="ou-chart-\d+-d"/);
+    expect(page.text).to.not.match(/<svg[^>]*viewBox="0 0 720/);
     expect([...page.text.matchAll(/<tr class="ou-row-(\w+)" data-date="([\d-]+)"/g)].map((m) => [m[2], m[1]])).to.deep.equal([
       ['2013-06-01', 'measured'],
       ['2013-06-02', 'estimated'],

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { DateTime } from 'luxon';
 import { dailySeries } from '../../module/domain/daily-series.js';
 import { buildChart } from '../../module/web/chart.js';
-import { countdown, lineState, presentLine, presentMeter, shortDay } from '../../module/web/present-usage.js';
+import { countdown, lineState, placeMarks, presentLine, presentMeter, shortDay } from '../../module/web/present-usage.js';
 import { wordsFor } from '../../module/web/words.js';
 import type { LineRow } from '../../module/services/usage-reads.js';
 
@@ -50,6 +50,23 @@ describe('the daily chart', () => {
     expect(first.h).to.be.closeTo(chart.plot.h / 2, 0.2);
     expect(chart.pace!.label).to.equal('even pace: 166.67\u00a0GB a day');
     expect(chart.xLabels.map((x) => x.label)).to.deep.equal(['1', '5', '10', '15', '20', '25', '30']);
+  });
+
+  it('puts the axis ticks on round figures: the highest of the day (150.5 GB) and 1.1 × the pace (183.3 GB) in about four steps of 50', () => {
+    // 183.3 / 4 = 45.8 → a step of 50 (1, 2 or 5 × 10^k at or above it), 4 steps to 200
+    expect(chart.yTicks.map((t) => t.label)).to.deep.equal(['0 GB', '50 GB', '100 GB', '150 GB', '200 GB']);
+    // 1 June, 100 GB of 200: half the plot's height; bars sit in % of the plot's width: 30 days, 3.33 % a day
+    expect(chart.bars[0]!.x).to.be.closeTo((100 / 30) * 0.14, 0.01);
+    expect(chart.bars[29]!.x + chart.bars[29]!.w).to.be.closeTo(100 - (100 / 30) * 0.14, 0.01);
+  });
+
+  it('steps a small axis in tenths: 27 GB with no pace → 0/10/20/30 GB; 0.37 GB → 0.0/0.1/…/0.4 GB', () => {
+    const small = (gb: bigint, tenths = false) =>
+      buildChart({ id: 'c2', days: dailySeries([{ fromDate: '2013-06-01', toDate: '2013-06-01', bytes: tenths ? (gb * GB) / 100n : gb * GB }], '2013-06-01', '2013-06-01'), from: '2013-06-01', to: '2013-06-30', paceBytes: null, unit: 'GB', locale: 'en-GB', words: w, periodLabel: 'June', formatDate: shortDay('en-GB') }).yTicks.map((t) => t.label);
+    // 27 / 4 = 6.75 → step 10, 3 steps
+    expect(small(27n)).to.deep.equal(['0 GB', '10 GB', '20 GB', '30 GB']);
+    // 0.37 / 4 = 0.0925 → step 0.1, 4 steps, one decimal
+    expect(small(37n, true)).to.deep.equal(['0.0 GB', '0.1 GB', '0.2 GB', '0.3 GB', '0.4 GB']);
   });
 });
 
@@ -122,5 +139,30 @@ describe('the widget presenters', () => {
     expect(m.label).to.equal('92,4\u00a0% van de bundel gebruikt');
     expect(presentMeter('101.0', null, [80, 90, 100], [80, 90, 100], 'en-GB', wordsFor('en'))!.state).to.equal('over');
     expect(presentMeter(null, null, [80], [], 'en-GB', wordsFor('en'))).to.equal(null);
+  });
+
+  it('lays the marks out so they do not collide on a phone: close ones on a second line, the ends aligned inwards', () => {
+    // 80/90/100 on a meter to 120 %: at 66.7, 75, 83.3 — 90 is 8.3 points from 80 (< 15): second line;
+    // 100 is 16.6 from 80: back on the first; none at the ends (≥ 95 or ≤ 5), all centred
+    const m = presentMeter('92.4', 120, [80, 90, 100], [80, 90], 'nl-NL', wordsFor('nl'))!;
+    expect(m.marks.map((x) => [x.pct, x.row, x.align])).to.deep.equal([
+      [80, 0, 'middle'],
+      [90, 1, 'middle'],
+      [100, 0, 'middle'],
+    ]);
+    // on a meter to 100 %: 100 sits at the right end and is aligned to end inside the meter
+    const full = presentMeter('50.0', null, [50, 80, 90, 100], [50], 'en-GB', wordsFor('en'))!;
+    expect(full.marks.map((x) => [x.pct, x.at, x.row, x.align])).to.deep.equal([
+      [50, 50, 0, 'middle'],
+      [80, 80, 0, 'middle'],
+      [90, 90, 1, 'middle'],
+      [100, 100, 0, 'end'],
+    ]);
+    // three within 15 points of each other on both lines: the third goes back to the first line
+    expect(placeMarks([1, 5, 9].map((at) => ({ pct: at, at, reached: false, label: `${at} %` }))).map((x) => [x.row, x.align])).to.deep.equal([
+      [0, 'start'],
+      [1, 'start'],
+      [0, 'middle'],
+    ]);
   });
 });
