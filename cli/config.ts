@@ -12,6 +12,8 @@ import { parseTrustProxy, type TrustProxy } from '../module/web/client-address.j
  */
 export interface AppConfig {
   databaseUrl: string;
+  /** where databaseUrl came from: `demo` is the demo's database, chosen by --demo or because it is the only one in the data directory */
+  databaseSource: 'option' | 'env' | 'default' | 'demo';
   secretKey: Buffer;
   /** where the key came from, for `overusage config` (never the key itself) */
   secretKeySource: string;
@@ -45,9 +47,26 @@ export interface WhmcsApiConfig {
 
 export const DEFAULT_DATA_DIR = 'data';
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<{ databaseUrl: string; zone: string; listen: string }> = {}): AppConfig {
+/** The database of `npm start` (`serve --demo`) and `panel cron --demo`, unless OVERUSAGE_DB says otherwise. */
+export const demoDatabaseUrl = (dataDir: string): string => `sqlite:${path.join(dataDir, 'demo.sqlite')}`;
+
+/**
+ * The database: --db, then OVERUSAGE_DB; with neither, the demo's when asked (`--demo`) or when the
+ * data directory holds the demo's database and no other (a checkout where `npm start` ran: the CLI
+ * then sees what the demo's pages show), else `data/overusage.sqlite`.
+ */
+function chooseDatabase(env: NodeJS.ProcessEnv, dataDir: string, overrides: { databaseUrl?: string; demo?: boolean }): { url: string; source: AppConfig['databaseSource'] } {
+  if (overrides.databaseUrl) return { url: overrides.databaseUrl, source: 'option' };
+  if (env.OVERUSAGE_DB) return { url: env.OVERUSAGE_DB, source: 'env' };
+  if (overrides.demo) return { url: demoDatabaseUrl(dataDir), source: 'demo' };
+  const own = path.join(dataDir, 'overusage.sqlite');
+  if (!fs.existsSync(own) && fs.existsSync(path.join(dataDir, 'demo.sqlite'))) return { url: demoDatabaseUrl(dataDir), source: 'demo' };
+  return { url: `sqlite:${own}`, source: 'default' };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<{ databaseUrl: string; zone: string; listen: string; demo: boolean }> = {}): AppConfig {
   const dataDir = env.OVERUSAGE_DATA_DIR ?? DEFAULT_DATA_DIR;
-  const databaseUrl = overrides.databaseUrl ?? env.OVERUSAGE_DB ?? `sqlite:${path.join(dataDir, 'overusage.sqlite')}`;
+  const { url: databaseUrl, source: databaseSource } = chooseDatabase(env, dataDir, overrides);
   const zone = assertZone(overrides.zone ?? env.OVERUSAGE_TIME_ZONE ?? 'Europe/Brussels');
   const listen = parseListen(overrides.listen ?? env.OVERUSAGE_LISTEN ?? '127.0.0.1:8080');
   const level = (env.OVERUSAGE_LOG_LEVEL ?? 'info') as AppConfig['logLevel'];
@@ -63,7 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   } catch (err) {
     throw new ModuleError('CONFIG', `OVERUSAGE_TRUST_PROXY must be a hop count or proxy addresses (${(err as Error).message})`);
   }
-  return { trustProxy, databaseUrl, secretKey: key, secretKeySource: source, zone, listen, dataDir, logLevel: level, meteringWriter, ...(bridge ? { bridge } : {}), ...(whmcsApi ? { whmcsApi } : {}) };
+  return { trustProxy, databaseUrl, databaseSource, secretKey: key, secretKeySource: source, zone, listen, dataDir, logLevel: level, meteringWriter, ...(bridge ? { bridge } : {}), ...(whmcsApi ? { whmcsApi } : {}) };
 }
 
 /** OVERUSAGE_BRIDGE_SECRET, or a file holding it (OVERUSAGE_BRIDGE_SECRET_FILE); at least 32 characters. */

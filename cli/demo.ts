@@ -1,4 +1,4 @@
-import path from 'node:path';
+import os from 'node:os';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { ManualClock } from '../module/adapters/clocks.js';
@@ -12,7 +12,7 @@ import { addClient, addProduct, addProductCustomField, addService } from '../pan
 import { setClientPassword } from '../panel/web/passwords.js';
 import { setSetting } from '../panel/db/settings.js';
 import { createSimulator, type SimMaster, type Simulator } from '../simulator/index.js';
-import type { AppConfig } from './config.js';
+import { demoDatabaseUrl, type AppConfig } from './config.js';
 
 /**
  * The embedded demo behind `npm start`: the reference panel with the add-on active, a SolusVM
@@ -25,6 +25,10 @@ export const DEMO_ZONE = 'Europe/Brussels';
 export const DEMO_NOW = '2013-06-04T15:28:00Z';
 const HISTORY_FROM: IsoDate = '2013-03-01';
 const SEEDED_KEY = 'OverusageDemoSeeded';
+/** the masters the demo made (ids), the only ones whose URL it moves to its simulator at each start */
+const MASTERS_KEY = 'OverusageDemoMasters';
+/** the running demo server (process, host, URL), so `panel cron --demo` does not change its data under it */
+const SERVER_KEY = 'OverusageDemoServer';
 /** where the demo's clock stands, so `panel cron --demo` moves it for the next start too */
 const NOW_KEY = 'OverusageDemoNow';
 
@@ -122,7 +126,7 @@ export const DEMO_ADMIN = { username: 'admin', password: 'demo-admin' };
 const CLIENT_PASSWORD = 'demo';
 
 export async function startDemoData(config: AppConfig, log: Logger, opts: { databaseUrl?: string; now?: string } = {}): Promise<Demo> {
-  const databaseUrl = opts.databaseUrl ?? process.env.OVERUSAGE_DB ?? `sqlite:${path.join(config.dataDir, 'demo.sqlite')}`;
+  const databaseUrl = opts.databaseUrl ?? process.env.OVERUSAGE_DB ?? demoDatabaseUrl(config.dataDir);
   const db = openDatabase(databaseUrl);
   const clock = new ManualClock(opts.now ?? DEMO_NOW);
   const sim = createSimulator({ now: () => clock.nowMs() });
@@ -165,9 +169,14 @@ export async function startDemoData(config: AppConfig, log: Logger, opts: { data
   if (!seeded) {
     await seed(db.knex, panel, module, clock, masters, log);
   } else {
-    // The simulator listens on new ports at every start.
+    // The simulator listens on new ports at every start: the demo's own masters follow it; a master
+    // an operator added (the admin tab, the CLI) is never touched.
+    const recorded = (await db.knex('tblconfiguration').where({ setting: MASTERS_KEY }).first('value'))?.value as string | undefined;
+    const ours = recorded === undefined ? null : new Set(recorded.split(',').filter(Boolean).map(Number));
     for (const m of await module.masters.list()) {
-      const sm = m.name === 'demo-solusvm-2' ? masters.v2 : masters.v1;
+      const sm = m.name === 'demo-solusvm-2' ? masters.v2 : m.name === 'demo-solusvm-1' ? masters.v1 : null;
+      // a database seeded before the ids were recorded: the demo's masters by their names
+      if (!sm || (ours !== null && !ours.has(m.id))) continue;
       if (m.baseUrl !== sm.url) await module.masters.update(m.id, { baseUrl: sm.url }, { type: 'system', id: 'demo' });
     }
   }
@@ -232,6 +241,7 @@ async function seed(knex: Knex, panel: Panel, module: OverusageModule, clock: Ma
   const actor = { type: 'system' as const, id: 'demo' };
   const mv1 = await module.masters.add({ name: 'demo-solusvm-1', version: 1, baseUrl: masters.v1.url, apiId: 'demo-id', apiKey: 'demo-key', timeZone: DEMO_ZONE, concurrency: 4, retries: 0 }, actor);
   const mv2 = await module.masters.add({ name: 'demo-solusvm-2', version: 2, baseUrl: masters.v2.url, token: 'demo-token', timeZone: DEMO_ZONE, concurrency: 4, retries: 0 }, actor);
+  await setting(MASTERS_KEY, `${mv1.id},${mv2.id}`);
 
   const productIds = new Map<string, number>();
   for (const [name, p] of Object.entries(PRODUCTS)) {
@@ -272,4 +282,58 @@ async function seed(knex: Knex, panel: Panel, module: OverusageModule, clock: Ma
   }
   await setting(SEEDED_KEY, '1');
   log.info('demo.seeded', { days: HISTORY_FROM + '..' + end, ms: Date.now() - started });
+}
+
+export interface DemoServerRecord {
+  pid: number;
+  host: string;
+  url: string;
+  startedAt: string;
+}
+
+/** Records the running demo server in its database; `panel cron --demo` asks before it runs. */
+export async function recordDemoServer(demo: Demo, url: string): Promise<void> {
+  const rec: DemoServerRecord = { pid: process.pid, host: os.hostname(), url, startedAt: new Date().toISOString() };
+  await setSetting(demo.db.knex, SERVER_KEY, JSON.stringify(rec), demo.clock.now(), DEMO_ZONE);
+}
+
+export async function clearDemoServer(demo: Demo): Promise<void> {
+  await demo.db.knex('tblconfiguration').where({ setting: SERVER_KEY }).del();
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * What `panel cron --demo` must know before it touches the demo's database: a demo server that
+ * runs on it (on this host, its process alive: a record a killed server left is ignored), and where
+ * the demo's clock stands. Read without starting the demo, which would move its masters.
+ */
+export async function demoState(databaseUrl: string): Promise<{ server: DemoServerRecord | null; now: string | null }> {
+  const db = openDatabase(databaseUrl);
+  try {
+    if (!(await db.knex.schema.hasTable('tblconfiguration'))) return { server: null, now: null };
+    const rows = await db.knex('tblconfiguration').whereIn('setting', [SERVER_KEY, NOW_KEY]).select('setting', 'value');
+    const get = (k: string) => rows.find((r) => r.setting === k)?.value as string | undefined;
+    let server: DemoServerRecord | null = null;
+    const raw = get(SERVER_KEY);
+    if (raw) {
+      try {
+        const rec = JSON.parse(raw) as DemoServerRecord;
+        if (rec.host === os.hostname() && Number.isInteger(rec.pid) && rec.pid !== process.pid && alive(rec.pid)) server = rec;
+      } catch {
+        server = null;
+      }
+    }
+    return { server, now: get(NOW_KEY) ?? null };
+  } finally {
+    await db.close();
+  }
 }

@@ -62,11 +62,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const program = new Command('overusage');
   let opened: App | null = null;
   let exitCode: number = EXIT.ok;
-  const globals = () => program.opts<{ json?: boolean; db?: string; zone?: string }>();
+  const globals = () => program.opts<{ json?: boolean; db?: string; zone?: string; demo?: boolean }>();
   const ctx: CommandContext = {
     io,
     app() {
-      opened ??= openApp(loadConfig(io.env, { ...(globals().db ? { databaseUrl: globals().db! } : {}), ...(globals().zone ? { zone: globals().zone! } : {}) }));
+      if (!opened) {
+        const config = loadConfig(io.env, { ...(globals().db ? { databaseUrl: globals().db! } : {}), ...(globals().zone ? { zone: globals().zone! } : {}), ...(globals().demo ? { demo: true } : {}) });
+        // say so when the demo's database was taken because it is the only one here
+        if (config.databaseSource === 'demo' && !globals().demo) io.err(`(the demo's database, ${config.databaseUrl.replace(/^sqlite:/, '')}: the only one in ${config.dataDir}; --db or OVERUSAGE_DB chooses another)`);
+        opened = openApp(config);
+      }
       return opened;
     },
     async ready() {
@@ -85,6 +90,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--json', 'machine-readable output on stdout')
     .option('--db <url>', 'database URL (overrides OVERUSAGE_DB)')
     .option('--zone <tz>', "the panel's time zone (overrides OVERUSAGE_TIME_ZONE)")
+    .option('--demo', "the demo's database (what `npm start` shows), also the default when it is the only database in the data directory")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError();
@@ -289,6 +295,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--listen <host:port>', 'overrides OVERUSAGE_LISTEN')
     .option('--demo', 'the embedded demo: reference panel, SolusVM simulator and demo data')
     .action(async (o: { listen?: string; demo?: boolean }) => {
+      // `--demo` after the command name is read by the program's own `--demo` as well
+      o.demo ||= globals().demo;
       const config = loadConfig(io.env, globals().zone ? { zone: globals().zone! } : {});
       const { host, port } = o.listen ? parseListen(o.listen) : config.listen;
       let close: () => Promise<void>;
@@ -299,10 +307,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
         const running = await serveDemo(config, log, { host, port, ...(globals().db ? { databaseUrl: globals().db! } : {}) });
         close = running.close;
         const logins = running.demo.logins.map((l) => `  ${l.who.padEnd(18)} ${l.login.padEnd(20)} ${l.password.padEnd(11)} ${l.story}`).join('\n');
+        const dbNote = running.demo.db.safeUrl;
         ctx.print(
           `Overusage demo on ${running.url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s; the demo's clock stands at ${running.demo.clock.now().setZone('Europe/Brussels').toFormat('d LLLL yyyy HH:mm')} in Brussels)\n` +
-            `  admin area:  ${running.url}/admin/\n  client area: ${running.url}/clientarea.php\n  health:      ${running.url}/health\n\nLogins:\n${logins}`,
-          { url: running.url, admin: `${running.url}/admin/`, client: `${running.url}/clientarea.php`, logins: running.demo.logins },
+            `  admin area:  ${running.url}/admin/\n  client area: ${running.url}/clientarea.php\n  health:      ${running.url}/health\n  database:    ${dbNote} (the CLI in this checkout reads it too: npm run overusage -- --demo master list)\n\nLogins:\n${logins}`,
+          { url: running.url, admin: `${running.url}/admin/`, client: `${running.url}/clientarea.php`, database: dbNote, logins: running.demo.logins },
         );
       } else {
         const app = await ctx.ready();
@@ -404,6 +413,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--to <YYYY-MM-DD>', 'run every day up to and including this one')
     .option('--demo', "on the demo's data (the default database of `npm start`), with its SolusVM simulator")
     .action(async (o: { date: string; to?: string; demo?: boolean }) => {
+      o.demo ||= globals().demo;
       const from = parseIsoDate(o.date, '--date');
       const to = o.to ? parseIsoDate(o.to, '--to') : from;
       if (to < from) throw new ModuleError('INVALID_INPUT', `--to ${to} is before --date ${from}`);
@@ -415,9 +425,21 @@ export async function run(argv: string[], io: Io): Promise<number> {
       }
       const config = loadConfig(io.env, globals().zone ? { zone: globals().zone! } : {});
       const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
-      const { advanceDemo, startDemoData } = await import('./demo.js');
+      const { advanceDemo, demoState, startDemoData, DEMO_ZONE } = await import('./demo.js');
+      const { demoDatabaseUrl } = await import('./config.js');
+      const url = globals().db ?? io.env.OVERUSAGE_DB ?? demoDatabaseUrl(config.dataDir);
+      // Under a running demo server this would move the data and the simulator's masters beneath it
+      // while the server's clock stays where it was: refused, with what to do.
+      const state = await demoState(url);
+      if (state.server) {
+        throw new ModuleError('CONFLICT', `the demo server is running on this database (process ${state.server.pid}, ${state.server.url}): stop it (Ctrl-C), run panel cron --demo, then start it again; it starts at the moved clock`);
+      }
       const demo = await startDemoData(config, log, globals().db ? { databaseUrl: globals().db! } : {});
       try {
+        const standsAt = demo.clock.now().setZone(DEMO_ZONE);
+        if (from < standsAt.toISODate()!) {
+          throw new ModuleError('INVALID_INPUT', `the demo's clock stands at ${standsAt.toFormat('yyyy-MM-dd HH:mm')} (Brussels) and does not go back: --date must be ${standsAt.toISODate()} or later`);
+        }
         const days = await advanceDemo(demo, from, to);
         ctx.print(
           days.map((d) => `${d.date}: ${d.invoices} invoice(s) created, ${d.notices} notice(s), ${d.suspensions} suspension(s)`).join('\n') +

@@ -4,7 +4,7 @@ import type { Express } from 'express';
 import type { Logger } from '../module/adapters/logger.js';
 import { createPanelWeb } from '../panel/web/create-panel-web.js';
 import type { AppConfig } from './config.js';
-import { startDemoData, type Demo } from './demo.js';
+import { clearDemoServer, recordDemoServer, startDemoData, type Demo } from './demo.js';
 import { createServerApp, listen } from './serve.js';
 import type { App } from './app.js';
 
@@ -31,12 +31,14 @@ export async function serveDemo(config: AppConfig, log: Logger, opts: { host: st
   const server = await listen(createServerApp(app, mounts), opts.host, opts.port);
   const port = (server.address() as { port: number }).port;
   const url = `http://${opts.host}:${port}`;
+  await recordDemoServer(demo, url);
   return {
     demo,
     server,
     url,
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
+      await clearDemoServer(demo);
       await demo.close();
     },
   };

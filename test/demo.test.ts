@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import readline from 'node:readline';
 import { expect } from 'chai';
 
@@ -10,7 +10,7 @@ import { expect } from 'chai';
  * and the logins it prints work (checked over HTTP with a cookie jar, as a browser would).
  */
 describe('the embedded demo (npm start)', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let dir: string;
   let child: ReturnType<typeof spawn> | null = null;
   let printed: { url: string; admin: string; client: string; logins: Array<{ who: string; login: string; password: string }> };
@@ -113,5 +113,63 @@ describe('the embedded demo (npm start)', function () {
     const form = await b.get(`${printed.url}/login.php`);
     const login = await b.request(`${printed.url}/dologin.php`, { method: 'POST', form: { username: 'pieter@example.be', password: 'wrong', token: Browser.token(form.text) } });
     expect(login.status).to.equal(401);
+  });
+
+  /** the CLI in the same checkout as `npm start`: same data directory, no OVERUSAGE_DB, no --db */
+  const cli = (...args: string[]) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' };
+    delete env.OVERUSAGE_DB;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: path.resolve(import.meta.dirname, '..'), env, encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const masters = () => {
+    const r = cli('--json', 'master', 'list');
+    expect(r.code, r.err).to.equal(0);
+    return (JSON.parse(r.out) as Array<{ id: number; name: string; baseUrl: string }>).map((m) => ({ id: m.id, name: m.name, baseUrl: m.baseUrl }));
+  };
+
+  it("shows the CLI of the same checkout the demo's masters, by default and with --demo, and says which database it reads", async () => {
+    const r = cli('--json', 'master', 'list');
+    expect(r.code, r.err).to.equal(0);
+    expect((JSON.parse(r.out) as Array<{ name: string }>).map((m) => m.name)).to.deep.equal(['demo-solusvm-1', 'demo-solusvm-2']);
+    expect(r.err).to.include(`the demo's database, ${path.join(dir, 'demo.sqlite')}`);
+    const explicit = cli('--json', '--demo', 'master', 'list');
+    expect(explicit.code, explicit.err).to.equal(0);
+    expect(JSON.parse(explicit.out)).to.deep.equal(JSON.parse(r.out));
+    // the master the admin tab shows is the one the CLI lists: same id, same URL
+    const b = new Browser();
+    const admin = printed.logins.find((l) => l.who === 'admin')!;
+    const form = await b.get(`${printed.url}/admin/login.php`);
+    await b.request(`${printed.url}/admin/dologin.php`, { method: 'POST', form: { username: admin.login, password: admin.password, token: Browser.token(form.text) } });
+    const tab = await b.get(`${printed.url}/admin/addonmodules.php?module=overusage&a=settings`);
+    for (const m of masters()) expect(tab.text).to.include(`data-master="${m.id}"`);
+  });
+
+  it('refuses panel cron --demo while the demo server runs on the same database, and changes nothing', () => {
+    const before = masters();
+    const r = cli('panel', 'cron', '--demo', '--date', '2013-06-05');
+    expect(r.code).to.equal(4);
+    expect(r.err).to.match(/the demo server is running on this database \(process \d+, http:\/\/127\.0\.0\.1:\d+\): stop it/);
+    // the running demo's masters still point at its own simulator
+    expect(masters()).to.deep.equal(before);
+  });
+
+  it('after the server stops: runs panel cron --demo, refuses to go back in time, and leaves a master the operator added alone', async () => {
+    child!.kill('SIGTERM');
+    await new Promise((r) => child!.once('exit', r));
+    child = null;
+    const added = cli('--json', 'master', 'add', '--name', 'ops-added', '--solusvm', '1', '--url', 'https://solusvm.example.net:5656', '--api-id', 'id', '--api-key', 'key');
+    expect(added.code, added.err).to.equal(0);
+    // the demo's clock stands at 4 June 2013 17:28 (Brussels): the 3rd is behind it
+    const back = cli('panel', 'cron', '--demo', '--date', '2013-06-03');
+    expect(back.code).to.equal(2);
+    expect(back.err).to.include("the demo's clock stands at 2013-06-04 17:28 (Brussels) and does not go back: --date must be 2013-06-04 or later");
+    const ran = cli('panel', 'cron', '--demo', '--date', '2013-06-05');
+    expect(ran.code, ran.err).to.equal(0);
+    expect(ran.out).to.include("the demo's clock now stands at 2013-06-05 23:50 (Brussels)");
+    const after = masters();
+    expect(after.find((m) => m.name === 'ops-added')!.baseUrl).to.equal('https://solusvm.example.net:5656');
+    // and now the 4th is behind it too
+    expect(cli('panel', 'cron', '--demo', '--date', '2013-06-04').code).to.equal(2);
   });
 });
