@@ -248,7 +248,8 @@ async function seed(knex: Knex, panel: Panel, module: OverusageModule, clock: Ma
     const id = await addProduct(knex, { name, servertype: 'solusvmpro', tax: true }, now, DEMO_ZONE);
     await addProductCustomField(knex, id, 'vserverid', { adminonly: true });
     productIds.set(name, id);
-    await module.billing.setProduct(id, { unit: p.unit, model: 'per_unit', allowance: p.allowance, prices: { EUR: { overage: p.rate, precommit: p.precommit } }, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, actor);
+    // clients may choose their own monthly cap on overusage (throttle to 10 Mbit/s or suspend)
+    await module.billing.setProduct(id, { unit: p.unit, model: 'per_unit', allowance: p.allowance, prices: { EUR: { overage: p.rate, precommit: p.precommit } }, window: { days: 14, counting: 'calendar', holidays: 'BE' }, clientCaps: { actions: ['throttle', 'suspend'], throttleMbps: 10 } }, actor);
   }
   const fields = new Map((await knex('tblcustomfields').select('id', 'relid')).map((r) => [Number(r.relid), Number(r.id)]));
   const payers: Array<{ clientId: number; after: number | null }> = [];

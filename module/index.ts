@@ -24,6 +24,7 @@ import { moduleHooks } from '../hooks/index.js';
 import { createBillingSettingsService } from './services/billing-settings.js';
 import { createRatingService } from './services/rating.js';
 import { createPoolService } from './services/pools.js';
+import { createCapService } from './services/caps.js';
 import { createUsagePeriodService } from './services/usage-periods.js';
 import { createInvoiceLineService } from './services/invoice-lines.js';
 import { createUpgradeSuggestionService } from './services/upgrade-suggestions.js';
@@ -107,7 +108,8 @@ export function createModule(deps: ModuleDeps) {
   };
   const migrateDown = () => migrateDownAll(deps.knex);
   const billing = createBillingSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
-  const rating = createRatingService({ knex: deps.knex, clock: deps.clock, billing, log, audit: auditLog });
+  const caps = createCapService({ knex: deps.knex, clock: deps.clock, billing, audit: auditLog });
+  const rating = createRatingService({ knex: deps.knex, clock: deps.clock, billing, log, audit: auditLog, caps });
   const usagePeriods = createUsagePeriodService({ knex: deps.knex, clock: deps.clock, audit: auditLog, rating });
   const pools = createPoolService({ knex: deps.knex, clock: deps.clock, zone, billing, audit: auditLog, log, locks });
   const lines = deps.panel
@@ -158,6 +160,7 @@ export function createModule(deps: ModuleDeps) {
     locks,
     log,
     owner: watchOwner,
+    caps,
     ...(deps.panel ? { panel: deps.panel } : {}),
   });
   /** After a collect: notices first (the 100 % email goes out before the VPS is acted on), then the policy; otherwise only what is due. */
@@ -167,7 +170,7 @@ export function createModule(deps: ModuleDeps) {
     await limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));
     if (failure) throw failure;
   };
-  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, usagePeriods, sync, log, ...(thresholds ? { banner: (id: number) => thresholds.bannerFor(id) } : {}), ...(deps.web ? { options: deps.web } : {}) });
+  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, usagePeriods, sync, log, ...(thresholds ? { banner: (id: number) => thresholds.bannerFor(id) } : {}), caps: { service: caps, applyNow: () => limits.run({ decide: true }) }, ...(deps.web ? { options: deps.web } : {}) });
   const hooks = () =>
     moduleHooks({
       // membership is recorded as the panel shows it, before each sampling: spans to the hour the sync ran
@@ -211,6 +214,7 @@ export function createModule(deps: ModuleDeps) {
     billing,
     rating,
     pools,
+    caps,
     usagePeriods,
     lines,
     evidence,

@@ -28,6 +28,8 @@ import { SolusVmError, type MasterSettings, type SolusVmGateway } from '../adapt
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
 import type { MasterService } from './masters.js';
 import { assessUsage, type OpenUsage, type OpenUsageReader } from './open-usage.js';
+import { policyWithCap } from './caps.js';
+import type { ClientCap } from '../domain/client-cap.js';
 
 const LOCK = 'usage-watch:limits';
 const LEASE_MS = 10 * 60_000;
@@ -86,7 +88,10 @@ export interface LimitRunResult {
 interface Now {
   usage: OpenUsage | null;
   profile: BillingProfile | null;
+  /** the bytes at which the policy acts: the allowance, or past it by what a client's cap pays for */
   allowanceBytes: bigint | null;
+  /** the policy in force: the product's, or the client's cap's action */
+  policy: LimitPolicy | null;
 }
 
 export function createLimitActionService(deps: {
@@ -102,6 +107,8 @@ export function createLimitActionService(deps: {
   log: Logger;
   owner: string;
   panel?: PanelApi;
+  /** client-chosen caps (module/services/caps.ts) */
+  caps?: { activeFor(serviceIds: readonly number[]): Promise<Map<number, ClientCap>> };
 }): LimitActionService {
   const { knex, store, audit } = deps;
   const SYSTEM: Actor = { type: 'system', id: null };
@@ -126,13 +133,14 @@ export function createLimitActionService(deps: {
   /** The service now: its open period and what its product asks for. */
   async function serviceNow(serviceIds: number[]): Promise<Map<number, Now>> {
     const profileFor = await deps.billing.snapshot();
-    const usages = await deps.usage.some(serviceIds);
+    const [usages, caps] = await Promise.all([deps.usage.some(serviceIds), deps.caps ? deps.caps.activeFor(serviceIds) : new Map<number, ClientCap>()]);
     const out = new Map<number, Now>();
     for (const id of serviceIds) {
       const u = usages.get(id) ?? null;
       const profile = u ? profileFor(u.productId, u.serviceId, u.clientId) : null;
       const a = u && profile ? assessUsage(u, profile) : null;
-      out.set(id, { usage: u, profile, allowanceBytes: a?.allowanceBytes ?? null });
+      const eff = a && profile ? policyWithCap(profile, a.plan, a.allowanceBytes, caps.get(id) ?? null) : null;
+      out.set(id, { usage: u, profile, allowanceBytes: eff?.limitBytes ?? null, policy: eff?.policy ?? profile?.limitPolicy ?? null });
     }
     return out;
   }
@@ -276,13 +284,17 @@ export function createLimitActionService(deps: {
     const profileFor = await deps.billing.snapshot();
     for await (const page of deps.usage.pages()) {
       const wanted: Array<{ u: OpenUsage; action: 'throttle' | 'suspend'; allowanceBytes: bigint }> = [];
+      const caps = deps.caps ? await deps.caps.activeFor(page.map((u) => u.serviceId)) : new Map<number, ClientCap>();
       for (const u of page) {
         const profile = profileFor(u.productId, u.serviceId, u.clientId);
-        if (!profile || profile.limitPolicy.action === 'bill') continue;
+        const cap = caps.get(u.serviceId) ?? null;
+        if (!profile || (profile.limitPolicy.action === 'bill' && !cap)) continue;
         const a = assessUsage(u, profile);
         if (!a) continue;
-        const action = actionAtLimit(profile.limitPolicy, u.usedBytes, a.allowanceBytes);
-        if (action) wanted.push({ u, action, allowanceBytes: a.allowanceBytes });
+        const { policy, limitBytes } = policyWithCap(profile, a.plan, a.allowanceBytes, cap);
+        if (limitBytes === null) continue;
+        const action = actionAtLimit(policy, u.usedBytes, limitBytes);
+        if (action) wanted.push({ u, action, allowanceBytes: limitBytes });
       }
       if (!wanted.length) continue;
       const active = await store.activeFor(wanted.map((w) => w.u.serviceId));
@@ -324,7 +336,7 @@ export function createLimitActionService(deps: {
           openPeriodId: n.usage?.periodId ?? null,
           usedBytes: n.usage?.usedBytes ?? row.usedBytes,
           allowanceBytes: n.allowanceBytes,
-          policyAction: n.profile?.limitPolicy.action ?? null,
+          policyAction: n.policy?.action ?? null,
         });
         if (reason) {
           const moved = await callItOff(row, reason, SYSTEM);
@@ -353,8 +365,8 @@ export function createLimitActionService(deps: {
       }
       const due = row.nextAttemptAt === null || row.nextAttemptAt <= now();
       if (row.status === 'pending' && due) {
-        if (!n.profile) continue;
-        await apply(row, n.profile.limitPolicy, result);
+        if (!n.policy) continue;
+        await apply(row, n.policy, result);
         row = (await store.get(row.id))!;
       } else if (row.status === 'lifting' && due) {
         await undo(row, result);

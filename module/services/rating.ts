@@ -7,12 +7,14 @@ import { sqlBig, sqlInstant, toBig, toBigOrNull, toDate, toDateOrNull, toNum } f
 import type { Logger } from '../adapters/logger.js';
 import { SYSTEM, type Actor, type AuditLog } from '../adapters/audit-store.js';
 import { PlanNotPossible, ratingPlan, type BillingProfile, type BillingSettingsService } from './billing-settings.js';
+import { cappedPlan, type ClientCap } from '../domain/client-cap.js';
+import type { DateTime } from 'luxon';
 
-/**
- * Closing and rating: every closed usage period becomes exactly one charge (the unique period_id
- * makes a second rating impossible), with the rating's full explanation. Periods of products the
- * module does not bill are recorded as not billed, so they are never looked at again.
- */
+/** client-chosen caps, set and lifted (module/services/caps.ts) */
+export interface CapsInForce {
+  history(serviceIds: readonly number[]): Promise<Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }>>;
+}
+
 export type ChargeStatus = 'unbilled' | 'billed' | 'written_off' | 'within_allowance' | 'not_billed' | 'pooled' | 'void';
 
 export interface RatingSkip {
@@ -67,7 +69,7 @@ const CHARGE_COLUMNS = ['period_id', 'service_id', 'client_id', 'product_id', 'p
 const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 const NOT_BILLED = JSON.stringify({ reason: 'the product is not billed for overusage' });
 
-export function createRatingService(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; log: Logger; audit: AuditLog }): RatingService {
+export function createRatingService(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; log: Logger; audit: AuditLog; caps?: CapsInForce }): RatingService {
   const { knex } = deps;
   return {
     reratePeriod: (periodId, cause) => reratePeriod(deps, periodId, cause),
@@ -141,6 +143,7 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
         }
         // MySQL sums BIGINT into DECIMAL (a string, maybe with ".0"); SQLite into an integer
         for (const a of agg) sums.set(toNum(a.period_id), toBig(String(a.total).replace(/\.0+$/, '')));
+        await attachCaps(deps.caps, rows, masters);
         // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
         await Promise.all(
           rows.map(async (r) => {
@@ -176,7 +179,7 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
             continue;
           }
           try {
-            charges.push(chargeRow(r, key, rate(r, master, used, profile, memo), profile, memo));
+            charges.push(chargeRow(r, key, rate(r, master, used, profile, memo, (r.client_cap as ClientCap | undefined) ?? null), profile, memo));
           } catch (err) {
             if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
             result.skipped.push({ periodId, serviceId, reason: (err as Error).message });
@@ -310,7 +313,26 @@ interface RatingMemo {
 }
 
 /** One period through the product's model: partial periods prorated, the allowance from SolusVM when asked. */
-function rate(r: Record<string, unknown>, master: MasterRule, used: bigint, profile: BillingProfile, memo: RatingMemo): RatedCharge {
+/** The client's cap in force at each period's end (midnight after its last day, in its master's zone). */
+async function attachCaps(caps: CapsInForce | undefined, rows: Record<string, unknown>[], masters: Map<number, MasterRule>): Promise<void> {
+  if (!caps || rows.length === 0) return;
+  const endOf = new Map<number, DateTime>();
+  for (const r of rows) {
+    const m = masters.get(toNum(r.master_id));
+    if (m) endOf.set(toNum(r.id), startOfDay(addDays(toDate(r.end_date), 1), String(m.time_zone)));
+  }
+  // one query per page: the caps of its services, matched to each period's end here
+  const history = await caps.history([...new Set(rows.map((r) => toNum(r.service_id)))]);
+  if (history.length === 0) return;
+  for (const r of rows) {
+    const end = endOf.get(toNum(r.id));
+    if (!end) continue;
+    const inForce = history.filter((h) => h.serviceId === toNum(r.service_id) && h.setAt < end && (h.liftedAt === null || h.liftedAt >= end)).at(-1);
+    if (inForce) r.client_cap = inForce.cap;
+  }
+}
+
+function rate(r: Record<string, unknown>, master: MasterRule, used: bigint, profile: BillingProfile, memo: RatingMemo, cap: ClientCap | null = null): RatedCharge {
   const zone = String(master.time_zone);
   const start = toDate(r.start_date);
   const end = toDate(r.end_date);
@@ -339,6 +361,14 @@ function rate(r: Record<string, unknown>, master: MasterRule, used: bigint, prof
     plans.set(planKey, plan);
   }
   const fiveMinuteBps = r.five_minute_bps as bigint[] | undefined;
+  if (cap) {
+    // the client's cap: the period never bills more (a cap the plan no longer fits is left out)
+    try {
+      plan = cappedPlan(plan, cap);
+    } catch {
+      /* the product's plan as it is */
+    }
+  }
   return rateUsage({ usedBytes: used, ...shape, ...(fiveMinuteBps ? { fiveMinuteBps } : {}) }, plan);
 }
 
@@ -362,7 +392,7 @@ const DISPUTES = 'mod_overusage_disputes';
 // charges no invoice carries yet: rating them again replaces them
 const REPLACEABLE = new Set(['unbilled', 'within_allowance', 'written_off', 'not_billed', 'pooled']);
 
-async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; audit: AuditLog }, periodId: number, cause: RerateCause): Promise<RerateOutcome> {
+async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; audit: AuditLog; caps?: CapsInForce }, periodId: number, cause: RerateCause): Promise<RerateOutcome> {
   const { knex } = deps;
   const r = await knex(`${PERIODS} as p`)
     .join('mod_overusage_services as s', 's.service_id', 'p.service_id')
@@ -381,12 +411,14 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
   const sum = agg?.total === null || agg?.total === undefined ? 0n : toBig(String(agg.total).replace(/\.0+$/, ''));
   if (sum !== used) return { kind: 'skipped', reason: `its daily figures sum to ${sum} bytes, not the ${used} bytes counted; not rated` };
   if (profile?.model === 'p95') r.five_minute_bps = await fiveMinuteRates(knex, r, String(master.time_zone));
+  r.id = periodId;
+  await attachCaps(deps.caps, [r], masters);
   const memo: RatingMemo = { shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() };
   const now = deps.clock.now();
   const key: ChargeKey = { periodId, serviceId: toNum(r.service_id), clientId: toNum(r.client_id), productId: toNum(r.product_id), used, now: sqlInstant(now) };
   let fresh: Record<string, unknown>;
   try {
-    fresh = profile ? chargeRow(r, key, rate(r, master, used, profile, memo), profile, memo) : chargeRow(r, key, null, null, memo);
+    fresh = profile ? chargeRow(r, key, rate(r, master, used, profile, memo, (r.client_cap as ClientCap | undefined) ?? null), profile, memo) : chargeRow(r, key, null, null, memo);
   } catch (err) {
     if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
     return { kind: 'skipped', reason: (err as Error).message };

@@ -6,6 +6,8 @@ import { escapeHtml } from '../domain/html.js';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Knex } from 'knex';
+import { capActionInForce, type CapService } from '../services/caps.js';
+import { moneyToDecimalString } from '../domain/money.js';
 import type { Clock } from '../domain/clock.js';
 import type { Adjustment, Resolution } from '../domain/dispute-state.js';
 import { HTTP_STATUS, invalidInput, ModuleError, notFound } from '../domain/errors.js';
@@ -91,6 +93,8 @@ export interface WebRouterDeps {
   /** revoked tokens (logout, disabled admins), kept in the database */
   revocations: TokenRevocations;
   knex: Knex;
+  /** client-chosen caps, and the limit policy run that carries a change out at once */
+  caps?: { service: CapService; applyNow: () => Promise<unknown> };
   /** the panel's admins: a token of an admin who is disabled or gone is refused */
   admins: AdminDirectory;
   clock: Clock;
@@ -132,6 +136,9 @@ export const WEB_ROUTES: ReadonlyArray<readonly [method: string, path: string]> 
   ['POST', '/api/v1/client/lines/{lineId}/dispute'],
   ['GET', '/api/v1/client/disputes/{disputeId}'],
   ['POST', '/api/v1/client/disputes/{disputeId}/withdraw'],
+  ['GET', '/api/v1/client/services/{serviceId}/cap'],
+  ['PUT', '/api/v1/client/services/{serviceId}/cap'],
+  ['POST', '/api/v1/client/services/{serviceId}/cap/lift'],
   ['GET', '/api/v1/admin/dashboard'],
   ['GET', '/api/v1/admin/services'],
   ['GET', '/api/v1/admin/services/{serviceId}'],
@@ -577,6 +584,50 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     deps.widget.invalidate(clientId);
     if (!outcome.ok) return refusal(res, outcome);
     res.json({ dispute: clientDisputeJson(outcome.value) });
+  });
+
+  // ---- JSON API: client caps --------------------------------------------------------------------
+  const requireCaps = () => {
+    if (!deps.caps) throw new ModuleError('NOT_FOUND', 'spending caps are not available here');
+    return deps.caps;
+  };
+  /** the cap as the client sees it: money as a decimal string with its currency, bytes as a string */
+  const capJson = async (clientId: number, serviceId: number) => {
+    const caps = requireCaps();
+    // his own services only: another client's is answered as not found
+    await deps.reads.serviceUsage(serviceId, { clientId });
+    const [cap, options, reached] = await Promise.all([caps.service.get(serviceId), caps.service.options(serviceId), capActionInForce(deps.knex, serviceId)]);
+    return {
+      serviceId,
+      cap: cap
+        ? { kind: cap.kind, amount: cap.kind === 'money' ? moneyToDecimalString({ amountMinor: cap.amount, currency: cap.currency! }) : cap.amount.toString(), currency: cap.currency, action: cap.action, setAt: cap.setAt.toISO() }
+        : null,
+      reached,
+      options,
+    };
+  };
+  client.get('/services/:serviceId/cap', async (req, res) => {
+    res.json(await capJson(me(res), pathId(req.params.serviceId, 'service')));
+  });
+  client.put('/services/:serviceId/cap', json, async (req, res) => {
+    const caps = requireCaps();
+    const clientId = me(res);
+    const serviceId = pathId(req.params.serviceId, 'service');
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    await caps.service.set(clientId, serviceId, { kind: b.kind, amount: b.amount, action: b.action }, actorOf(subjectOf(res)));
+    deps.widget.invalidate(clientId);
+    await caps.applyNow().catch((err: unknown) => deps.log.warn('api.cap_apply_failed', { serviceId, error: (err as Error).message }));
+    res.json(await capJson(clientId, serviceId));
+  });
+  client.post('/services/:serviceId/cap/lift', json, async (req, res) => {
+    const caps = requireCaps();
+    const clientId = me(res);
+    const serviceId = pathId(req.params.serviceId, 'service');
+    await caps.service.lift(clientId, serviceId, actorOf(subjectOf(res)));
+    deps.widget.invalidate(clientId);
+    // the server is put back at once, not at the next cron tick
+    await caps.applyNow().catch((err: unknown) => deps.log.warn('api.cap_apply_failed', { serviceId, error: (err as Error).message }));
+    res.json(await capJson(clientId, serviceId));
   });
 
   // ---- JSON API: admin -------------------------------------------------------------------------

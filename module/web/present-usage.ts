@@ -102,6 +102,8 @@ export interface WidgetView {
   services: Array<{ id: number; label: string; href: string; selected: boolean; pct: string }>;
   service: ServiceView | null;
   flash: { kind: 'success' | 'error'; text: string } | null;
+  /** the spending-cap block (module/web/cap-section.ts), when the plan offers caps or one is set */
+  cap?: import('./cap-section.js').CapSectionView | null;
 }
 
 export interface WidgetInput {

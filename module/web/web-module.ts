@@ -1,6 +1,7 @@
 import path from 'node:path';
 import ejs from 'ejs';
 import type { Knex } from 'knex';
+import type { CapService } from '../services/caps.js';
 import type { HelmetOptions } from 'helmet';
 import type { Clock } from '../domain/clock.js';
 import { ModuleError } from '../domain/errors.js';
@@ -74,6 +75,8 @@ export interface WebDeps {
   log: Logger;
   /** the threshold notice and the action at the limit of a service's open period (when notices are sent) */
   banner?: (serviceId: number) => Promise<UsageBanner | null>;
+  /** client-chosen caps and the limit policy run that carries a change out at once */
+  caps?: { service: CapService; applyNow: () => Promise<unknown> };
   options?: WebOptions;
 }
 
@@ -109,7 +112,18 @@ export function createWeb(deps: WebDeps) {
   const revocations = createTokenRevocations(deps.knex, { now });
   const admins = createAdminDirectory({ panel: deps.panel, log: deps.log, now, ...(o.adminsTtlMs !== undefined ? { ttlMs: o.adminsTtlMs } : {}) });
   const limiter = createDisputeLimiter(o.disputeRateLimit ?? { windowMs: 15 * 60_000, limit: 10 });
-  const widget = createWidget({ reads, disputes: deps.disputes, panel: deps.panel, clock: deps.clock, limiter, log: deps.log, cacheMs, now, ...(deps.banner ? { banner: deps.banner } : {}) });
+  const widget = createWidget({
+    reads,
+    disputes: deps.disputes,
+    panel: deps.panel,
+    clock: deps.clock,
+    limiter,
+    log: deps.log,
+    cacheMs,
+    now,
+    ...(deps.banner ? { banner: deps.banner } : {}),
+    ...(deps.caps ? { caps: { ...deps.caps, knex: deps.knex } } : {}),
+  });
   const downloads = createDownloads({ reads, admin, evidence: deps.evidence });
   const adminTab = createAdminTab({
     reads,
@@ -277,6 +291,7 @@ export function createWeb(deps: WebDeps) {
       revocations,
       admins,
       knex: deps.knex,
+      ...(deps.caps ? { caps: deps.caps } : {}),
       clock: deps.clock,
       log: deps.log,
       now,

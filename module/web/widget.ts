@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
 import { ModuleError } from '../domain/errors.js';
+import type { Actor } from '../adapters/audit-store.js';
 import { localeForClient, textLanguage } from '../domain/line-text.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
@@ -10,6 +11,9 @@ import { presentMeter, presentWidget, pctText, type UsageBanner, type WidgetLink
 import type { DisputeLimiter } from './rate-limit.js';
 import { ttlCache } from './ttl-cache.js';
 import { wordsFor } from './words.js';
+import type { Knex } from 'knex';
+import type { CapService } from '../services/caps.js';
+import { capSection, capWordsFor } from './cap-section.js';
 
 /**
  * The client widget's use cases: build the page's view-model for a client (kept for a few seconds:
@@ -31,6 +35,8 @@ export interface WidgetDeps {
   /** how long a built page is served as it was (ms); 0 turns the cache off */
   cacheMs: number;
   now: () => number;
+  /** client-chosen caps, and the limit policy run that carries a change out at once */
+  caps?: { service: CapService; knex: Knex; applyNow: () => Promise<unknown> };
 }
 
 export interface WidgetRequest {
@@ -95,7 +101,32 @@ export function createWidget(deps: WidgetDeps) {
       req.periodId ? deps.reads.periodDays(wanted, req.periodId, { clientId: req.clientId }) : Promise.resolve(null),
       bannerOf(wanted),
     ]);
-    return presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus, banner });
+    const view = presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus, banner });
+    if (deps.caps) view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale);
+    return view;
+  }
+
+  /** Sets or lifts a cap from the page's form; the limit policy then acts (or lets go) at once. */
+  async function postCap(clientId: number, body: Record<string, unknown>, locale: string, actor: Actor): Promise<Flash> {
+    const w = capWordsFor(locale);
+    const caps = deps.caps!;
+    const serviceId = idCursor(body.service, 'service');
+    if (serviceId === null) return { kind: 'error', text: wordsFor(textLanguage(locale)).badRequest };
+    try {
+      if (body.do === 'lift_cap') await caps.service.lift(clientId, serviceId, actor);
+      else {
+        // "25,00" as a Dutch client writes it is 25.00; bytes are GB over the allowance
+        const raw = String(body.amount ?? '').trim();
+        const amount = body.kind === 'bytes' ? (/^\d+([.,]\d+)?$/.test(raw) ? `${raw.replace(',', '.')} GB` : raw) : raw.replace(/^(\d+),(\d{1,2})$/, '$1.$2');
+        await caps.service.set(clientId, serviceId, { kind: body.kind, amount, action: body.action }, actor);
+      }
+    } catch (err) {
+      if (err instanceof ModuleError && err.code === 'INVALID_INPUT') return { kind: 'error', text: w.badAmount };
+      if (err instanceof ModuleError && err.code === 'CONFLICT') return { kind: 'error', text: w.notOffered };
+      throw err;
+    }
+    await caps.applyNow().catch((err: unknown) => deps.log.warn('widget.cap_apply_failed', { clientId, serviceId, error: (err as Error).message }));
+    return { kind: 'success', text: body.do === 'lift_cap' ? w.flashLifted : w.flashSet };
   }
 
   return {
@@ -124,9 +155,19 @@ export function createWidget(deps: WidgetDeps) {
     async post(clientId: number, body: Record<string, unknown>, locale: string, actingAdminId: number | null = null): Promise<Flash> {
       const w = wordsFor(textLanguage(locale));
       const action = String(body.do ?? '');
-      if (!deps.disputes) return { kind: 'error', text: w.disputesOff };
       // a token an admin minted for the client: audited as that admin acting as the client
       const actor = { type: 'client' as const, id: String(clientId), ...(actingAdminId !== null ? { actingAdminId: String(actingAdminId) } : {}) };
+      if ((action === 'set_cap' || action === 'lift_cap') && deps.caps) {
+        try {
+          return await postCap(clientId, body, locale, actor);
+        } catch (err) {
+          if (err instanceof ModuleError && err.code === 'NOT_FOUND') return { kind: 'error', text: w.notFound };
+          throw err;
+        } finally {
+          invalidate(clientId);
+        }
+      }
+      if (!deps.disputes) return { kind: 'error', text: w.disputesOff };
       try {
         if (action === 'dispute') {
           if (!(await deps.limiter.hit(`client:${clientId}`))) return { kind: 'error', text: w.rateLimited };

@@ -1,0 +1,79 @@
+import type { Knex } from 'knex';
+import { formatByteAmount, textLanguage } from '../domain/line-text.js';
+import { formatMoney } from '../domain/money.js';
+import { capActionInForce, type CapService } from '../services/caps.js';
+
+/**
+ * The widget's spending-cap block, in English and Dutch: the cap in force (or none), whether it is
+ * reached, and the form to set or lift it (the actions the product allows). Money through Intl for
+ * the client's locale, bytes in GB (10^9).
+ */
+export const CAP_WORDS = {
+  en: {
+    title: 'Spending cap',
+    none: 'You have not set a cap: overusage is billed in full on your next invoice.',
+    current: (amount: string, action: 'throttle' | 'suspend') =>
+      `Your cap: ${amount} of overusage a month. When it is reached, your server is ${action === 'throttle' ? 'slowed down' : 'suspended'} until the next period starts, and you are never billed more than the cap.`,
+    reached: (action: 'throttle' | 'suspend') => `The cap is reached: your server is ${action === 'throttle' ? 'slowed down' : 'suspended'} until the next period starts.`,
+    amount: 'At most, each month',
+    kindMoney: (currency: string) => `an amount (${currency})`,
+    kindBytes: 'traffic over the allowance (GB)',
+    action: 'When it is reached',
+    throttle: 'slow my server down',
+    suspend: 'suspend my server',
+    set: 'Set cap',
+    lift: 'Lift the cap now',
+    flashSet: 'Your cap is set.',
+    flashLifted: 'Your cap is lifted.',
+    badAmount: 'Enter an amount more than zero, like 25.00 or 500 GB.',
+    notOffered: 'This plan does not offer a spending cap.',
+  },
+  nl: {
+    title: 'Uitgavenplafond',
+    none: 'U hebt geen plafond ingesteld: overschrijding wordt volledig gefactureerd op uw volgende factuur.',
+    current: (amount: string, action: 'throttle' | 'suspend') =>
+      `Uw plafond: ${amount} aan overschrijding per maand. Wanneer het bereikt is, wordt uw server ${action === 'throttle' ? 'vertraagd' : 'geschorst'} tot de volgende periode begint, en betaalt u nooit meer dan het plafond.`,
+    reached: (action: 'throttle' | 'suspend') => `Het plafond is bereikt: uw server is ${action === 'throttle' ? 'vertraagd' : 'geschorst'} tot de volgende periode begint.`,
+    amount: 'Hoogstens, per maand',
+    kindMoney: (currency: string) => `een bedrag (${currency})`,
+    kindBytes: 'dataverkeer boven de bundel (GB)',
+    action: 'Wanneer het bereikt is',
+    throttle: 'mijn server vertragen',
+    suspend: 'mijn server schorsen',
+    set: 'Plafond instellen',
+    lift: 'Plafond nu opheffen',
+    flashSet: 'Uw plafond is ingesteld.',
+    flashLifted: 'Uw plafond is opgeheven.',
+    badAmount: 'Geef een bedrag groter dan nul, zoals 25,00 of 500 GB.',
+    notOffered: 'Dit pakket biedt geen uitgavenplafond.',
+  },
+} as const;
+
+export type CapWords = (typeof CAP_WORDS)['en'] | (typeof CAP_WORDS)['nl'];
+export const capWordsFor = (locale: string): CapWords => CAP_WORDS[textLanguage(locale)];
+
+export interface CapSectionView {
+  serviceId: number;
+  w: CapWords;
+  current: string | null;
+  reached: string | null;
+  currency: string;
+  actions: Array<{ value: 'throttle' | 'suspend'; label: string }>;
+}
+
+export async function capSection(knex: Knex, caps: CapService, serviceId: number, locale: string): Promise<CapSectionView | null> {
+  const options = await caps.options(serviceId);
+  const cap = await caps.get(serviceId);
+  if (!options && !cap) return null;
+  const w = capWordsFor(locale);
+  const amount = cap ? (cap.kind === 'money' ? formatMoney({ amountMinor: cap.amount, currency: cap.currency! }, locale) : formatByteAmount(cap.amount, 'GB', locale)) : null;
+  const inForce = cap ? await capActionInForce(knex, serviceId) : null;
+  return {
+    serviceId,
+    w,
+    current: cap ? w.current(amount!, cap.action) : null,
+    reached: inForce ? w.reached(inForce) : null,
+    currency: options?.currency ?? cap?.currency ?? '',
+    actions: (options?.actions ?? []).map((a) => ({ value: a, label: w[a] })),
+  };
+}
