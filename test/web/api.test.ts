@@ -499,6 +499,37 @@ describeEachEngine('the web JSON API', ({ db }) => {
     });
   });
 
+  describe('spending caps', () => {
+    it('reads, sets and lifts a client\'s own cap; refuses what the plan does not offer', async () => {
+      const knex = db().knex;
+      const params = { serviceId: s.ann.serviceId };
+      // the plan offers no caps yet: the cap reads as none, and setting one is a conflict
+      const none = await call('GET', '/api/v1/client/services/{serviceId}/cap', { params, token: annToken });
+      expect(none.status).to.equal(200);
+      expect(none.body).to.deep.equal({ serviceId: s.ann.serviceId, cap: null, reached: null, options: null });
+      expectError(await call('PUT', '/api/v1/client/services/{serviceId}/cap', { params, token: annToken, body: { kind: 'money', amount: '40.00', action: 'suspend' } }), 409, 'CONFLICT');
+      const product = (await s.mod.billing.getProduct(s.story.productId))!;
+      await s.mod.billing.setProduct(s.story.productId, { ...product, clientCaps: { actions: ['suspend'] } }, { type: 'cli', id: null });
+      try {
+        // throttle is not among what this plan allows; money must be whole cents
+        expectError(await call('PUT', '/api/v1/client/services/{serviceId}/cap', { params, token: annToken, body: { kind: 'money', amount: '40.00', action: 'throttle' } }), 422, 'INVALID_INPUT');
+        expectError(await call('PUT', '/api/v1/client/services/{serviceId}/cap', { params, token: annToken, body: { kind: 'money', amount: '0', action: 'suspend' } }), 422, 'INVALID_INPUT');
+        const set = await call('PUT', '/api/v1/client/services/{serviceId}/cap', { params, token: annToken, body: { kind: 'bytes', amount: '1.5 TB', action: 'suspend' } });
+        expect(set.status, set.text).to.equal(200);
+        expect(set.body.cap).to.deep.include({ kind: 'bytes', amount: '1500000000000', currency: null, action: 'suspend' });
+        expect(set.body.options).to.deep.equal({ actions: ['suspend'], currency: 'EUR' });
+        // Jan cannot read it
+        expectError(await call('GET', '/api/v1/client/services/{serviceId}/cap', { params, token: janToken }), 404, 'NOT_FOUND');
+        const lifted = await call('POST', '/api/v1/client/services/{serviceId}/cap/lift', { params, token: annToken });
+        expect(lifted.status).to.equal(200);
+        expect(lifted.body.cap).to.equal(null);
+        expect((await knex('mod_overusage_caps').where({ service_id: s.ann.serviceId })).map((c) => c.status)).to.deep.equal(['lifted']);
+      } finally {
+        await s.mod.billing.setProduct(s.story.productId, product, { type: 'cli', id: null });
+      }
+    });
+  });
+
   describe('embed pages and assets', () => {
     it('moves a token from the URL into an httpOnly cookie, shows the widget, and takes a form only with its CSRF field', async () => {
       const open = await call('GET', '/embed/client', { query: { token: janToken, service: String(s.jan.serviceId) } });
