@@ -59,230 +59,237 @@ const MEMBERS = 'mod_overusage_pool_members';
 const POOL_PERIODS = 'mod_overusage_pool_periods';
 const CHARGES = 'mod_overusage_charges';
 
-export function createPoolService(deps: { knex: Knex; clock: Clock; zone: string; billing: BillingSettingsService; audit: AuditLog; log: Logger; locks: LockStore }): PoolService {
-  const { knex, zone } = deps;
+type PoolDeps = { knex: Knex; clock: Clock; zone: string; billing: BillingSettingsService; audit: AuditLog; log: Logger; locks: LockStore };
+
+export function createPoolService(deps: PoolDeps): PoolService {
   // one run at a time: two runs reading the same open spans would both open a new one
   const exclusive = <T>(name: string, work: () => Promise<T>) =>
     withLease(deps.locks, `pools:${name}`, { ttlMs: 60_000, waitMs: 30_000, busy: (heldBy) => new ModuleError('LOCKED', `pools are being ${name === 'members' ? 'updated' : 'rated'} by ${heldBy}; try again`) }, work);
 
-  async function syncMembers(): Promise<{ joined: number; left: number }> {
-    const profileFor = await deps.billing.snapshot();
-    const now = deps.clock.now();
-    const services = await knex('mod_overusage_services').select('service_id', 'client_id', 'product_id', 'active', 'regdate');
-    const open = new Map((await knex(MEMBERS).whereNull('left_at').select('id', 'service_id', 'product_id', 'pool_key', 'client_id')).map((m) => [toNum(m.service_id), m]));
-    const seenBefore = new Set((await knex(MEMBERS).distinct('service_id')).map((r) => toNum(r.service_id)));
-    let joined = 0;
-    let left = 0;
-    await knex.transaction(async (trx) => {
-      for (const s of services) {
-        const serviceId = toNum(s.service_id);
-        const clientId = toNum(s.client_id);
-        const productId = toNum(s.product_id);
-        const profile = toNum(s.active) === 1 ? profileFor(productId, serviceId, clientId) : null;
-        const pool = profile?.pool ?? null;
-        const current = open.get(serviceId);
-        const same = current && pool !== null && String(current.pool_key) === pool && toNum(current.product_id) === productId && toNum(current.client_id) === clientId;
-        if (current && !same) {
-          await trx(MEMBERS).where({ id: current.id }).update({ left_at: sqlInstant(now) });
-          left++;
-        }
-        if (pool !== null && !same) {
-          // First seen: a member since the start of its registration day (the panel keeps no hour);
-          // afterwards (moved to this plan, reactivated) from now.
-          const regdate = toDateOrNull(s.regdate);
-          const joinedAt = !seenBefore.has(serviceId) && regdate ? DateTime.min(startOfDay(regdate, zone), now)! : now;
-          await trx(MEMBERS).insert({ client_id: clientId, pool_key: pool, service_id: serviceId, product_id: productId, joined_at: sqlInstant(joinedAt), left_at: null, created_at: sqlInstant(now) });
-          joined++;
-        }
-      }
-    });
-    if (joined || left) deps.log.info('pools.members', { joined, left });
-    return { joined, left };
-  }
-
-  async function ratePools(): Promise<{ rated: number; skipped: PoolSkip[] }> {
-    const today = localDate(deps.clock.now(), zone);
-    const thisMonth = poolMonth(today).start;
-    const spans = await knex(MEMBERS).select('*').orderBy('id');
-    // per client and pool: the months from the first the module knew of, to the last that ended
-    const pools = new Map<string, Array<Record<string, unknown>>>();
-    for (const s of spans) {
-      const key = `${toNum(s.client_id)}|${String(s.pool_key)}`;
-      pools.set(key, [...(pools.get(key) ?? []), s]);
-    }
-    const done = new Set((await knex(POOL_PERIODS).select('client_id', 'pool_key', 'start_date')).map((p) => `${toNum(p.client_id)}|${String(p.pool_key)}|${toDate(p.start_date)}`));
-    const result = { rated: 0, skipped: [] as PoolSkip[] };
-    for (const [key, rows] of pools) {
-      const firstKnown = rows.map((r) => localDate(toInstant(r.created_at), zone)).sort()[0]!;
-      for (let start = poolMonth(firstKnown).start; start < thisMonth; start = addDays(poolMonth(start).end, 1)) {
-        if (done.has(`${key}|${start}`)) continue;
-        const month = poolMonth(start);
-        const out = await rateMonth(rows, month).catch((err: unknown) => {
-          if ((err as { code?: string }).code !== 'INVALID_INPUT' && !(err instanceof PlanNotPossible)) throw err;
-          return { skipped: (err as Error).message };
-        });
-        if (out === null) continue;
-        if ('skipped' in out) {
-          result.skipped.push({ clientId: toNum(rows[0]!.client_id), pool: String(rows[0]!.pool_key), start, reason: out.skipped });
-          continue;
-        }
-        if (out.written) result.rated++;
-      }
-    }
-    if (result.skipped.length) deps.log.warn('pools.skipped', { count: result.skipped.length, first: result.skipped[0] });
-    return result;
-  }
-
-  /** One pool month: null when no member had hours in it. */
-  async function rateMonth(rows: Array<Record<string, unknown>>, month: { start: IsoDate; end: IsoDate }): Promise<{ written: boolean } | null> {
-    const from = startOfDay(month.start, zone);
-    const to = startOfDay(addDays(month.end, 1), zone);
-    const inMonth = rows.filter((r) => toInstant(r.joined_at) < to && (r.left_at === null || toInstant(r.left_at) > from));
-    if (inMonth.length === 0) return null;
-    const clientId = toNum(inMonth[0]!.client_id);
-    const poolKey = String(inMonth[0]!.pool_key);
-    const serviceIds = [...new Set(inMonth.map((r) => toNum(r.service_id)))];
-    const [services, intervals] = await Promise.all([
-      knex('mod_overusage_services').whereIn('service_id', serviceIds).select('service_id', 'currency', 'client_id'),
-      knex('mod_overusage_intervals').whereIn('service_id', serviceIds).andWhere('to_date', '>=', month.start).andWhere('to_date', '<=', month.end).select('service_id', 'to_date', 'bytes'),
-    ]);
-    const currencyOf = new Map(services.map((s) => [toNum(s.service_id), String(s.currency)]));
-    const profiles = new Map<number, BillingProfile>();
-    const members: PoolMemberInput[] = [];
-    const daysOf = new Map<number, IsoDate[]>();
-    for (const serviceId of serviceIds) {
-      const mine = inMonth.filter((r) => toNum(r.service_id) === serviceId);
-      const spans: PoolSpan[] = mine.map((r) => ({ from: toInstant(r.joined_at), to: r.left_at === null ? null : toInstant(r.left_at) }));
-      // the allowance of the plan of its latest span in the month (an upgrade: see the issue's note)
-      const productId = toNum(mine[mine.length - 1]!.product_id);
-      const profile = await deps.billing.forService(productId, serviceId, clientId);
-      if (!profile || profile.allowance === 'solusvm') throw new PlanNotPossible(`service ${serviceId}: its product ${productId} is no longer billed with an allowance in bytes`);
-      profiles.set(serviceId, profile);
-      const days = new Set<IsoDate>();
-      for (const s of spans) {
-        const first = localDate(s.from < from ? from : s.from, zone);
-        const lastInstant = s.to === null || s.to >= to ? to.minus({ milliseconds: 1 }) : s.to;
-        for (let d = first; d <= localDate(lastInstant, zone); d = addDays(d, 1)) days.add(d);
-      }
-      const used = intervals.filter((i) => toNum(i.service_id) === serviceId && days.has(toDate(i.to_date))).reduce((sum, i) => sum + toBig(i.bytes), 0n);
-      daysOf.set(serviceId, [...days].sort());
-      members.push({ serviceId, currency: currencyOf.get(serviceId) ?? 'EUR', allowanceBytes: BigInt(profile.allowance), usedBytes: used, spans });
-    }
-    // Priced with the anchor's plan: its anchor is known from the hours alone, before any price.
-    const first = profiles.get(serviceIds[0]!)!;
-    let rating: PoolRating = ratePool({ start: month.start, end: month.end, zone, members, plan: ratingPlan(first, members[0]!.currency, null) });
-    const anchorProfile = profiles.get(rating.anchorServiceId)!;
-    const anchorCurrency = currencyOf.get(rating.anchorServiceId) ?? 'EUR';
-    if (anchorProfile !== first || anchorCurrency !== members[0]!.currency) {
-      rating = ratePool({ start: month.start, end: month.end, zone, members, plan: ratingPlan(anchorProfile, anchorCurrency, null) });
-    }
-    const anchorProduct = toNum(inMonth.filter((r) => toNum(r.service_id) === rating.anchorServiceId).at(-1)!.product_id);
-    return { written: await write(clientId, poolKey, rating, anchorProduct, anchorProfile, daysOf) };
-  }
-
-  async function write(clientId: number, poolKey: string, r: PoolRating, anchorProduct: number, profile: BillingProfile, daysOf: Map<number, IsoDate[]>): Promise<boolean> {
-    const now = deps.clock.now();
-    const details = {
-      periodHours: r.periodHours,
-      members: r.members.map((m) => ({
-        serviceId: m.serviceId,
-        hours: m.hours,
-        fullAllowanceBytes: String(m.fullAllowanceBytes),
-        shareBytes: String(m.shareBytes),
-        usedBytes: String(m.usedBytes),
-        ownOverBytes: String(m.ownOverBytes),
-        billedOverBytes: String(m.billedOverBytes),
-        amountMinor: String(m.amountMinor),
-        memberAtEnd: m.memberAtEnd,
-        days: daysOf.get(m.serviceId) ?? [],
-      })),
-    };
-    const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
-    return knex.transaction(async (trx) => {
-      const row = {
-        client_id: clientId,
-        pool_key: poolKey,
-        start_date: r.start,
-        end_date: r.end,
-        currency: r.currency,
-        period_hours: r.periodHours,
-        anchor_service_id: r.anchorServiceId,
-        allowance_bytes: String(r.pooledAllowanceBytes),
-        used_bytes: String(r.pooledUsedBytes),
-        over_bytes: String(r.rated.overBytes),
-        amount_minor: String(r.rated.amountMinor),
-        details: JSON.stringify(details),
-        rated_at: sqlInstant(now),
-      };
-      // a second run (or a concurrent one) finds the month rated and writes nothing
-      await trx(POOL_PERIODS).insert(row).onConflict(['client_id', 'pool_key', 'start_date']).ignore();
-      const stored = await trx(POOL_PERIODS).where({ client_id: clientId, pool_key: poolKey, start_date: r.start }).first('id');
-      if (await trx(CHARGES).where({ period_id: -toNum(stored.id) }).first('id')) return false;
-      const status = r.rated.outcome === 'billed' ? 'unbilled' : r.rated.outcome;
-      await trx(CHARGES).insert({
-        // the pool's month has no usage period of its own: its charge is keyed by the pool period, negated
-        period_id: -toNum(stored.id),
-        seq: 0,
-        kind: 'pool',
-        service_id: r.anchorServiceId,
-        client_id: clientId,
-        product_id: anchorProduct,
-        period_start: r.start,
-        period_end: r.end,
-        currency: r.currency,
-        used_bytes: String(r.pooledUsedBytes),
-        allowance_bytes: String(r.pooledAllowanceBytes),
-        over_bytes: String(r.rated.overBytes),
-        amount_minor: String(r.rated.amountMinor),
-        rounded_minor: String(r.rated.roundedMinor),
-        status,
-        taxed: profile.taxed,
-        explanation: JSON.stringify({ rated: r.rated, profile, pool: { key: poolKey, ...details } }, bigintJson),
-        rated_at: sqlInstant(now),
-      });
-      await deps.audit.record(
-        trx,
-        { actor: SYSTEM, action: 'pool.rated', entityType: 'pool_period', entityId: toNum(stored.id), details: { clientId, pool: poolKey, start: r.start, overBytes: String(r.rated.overBytes), amountMinor: String(r.rated.amountMinor), currency: r.currency, anchor: r.anchorServiceId } },
-        now,
-      );
-      return true;
-    });
-  }
-
   return {
-    syncMembers: () => exclusive('members', syncMembers),
-    ratePools: () => exclusive('rating', ratePools),
-    async poolPeriods(clientId) {
-      const rows = await knex(POOL_PERIODS).where({ client_id: clientId }).orderBy('start_date', 'desc');
-      const charges = rows.length ? await knex(CHARGES).whereIn('period_id', rows.map((r) => -toNum(r.id))).select('id', 'period_id') : [];
-      const chargeOf = new Map(charges.map((c) => [-toNum(c.period_id), toNum(c.id)]));
-      return rows.map((r) => {
-        const d = JSON.parse(String(r.details)) as { periodHours: number; members: Array<Record<string, unknown>> };
-        return {
-          id: toNum(r.id),
-          pool: String(r.pool_key),
-          start: toDate(r.start_date),
-          end: toDate(r.end_date),
-          currency: String(r.currency),
-          periodHours: toNum(r.period_hours),
-          anchorServiceId: toNum(r.anchor_service_id),
-          allowanceBytes: toBig(r.allowance_bytes),
-          usedBytes: toBig(r.used_bytes),
-          overBytes: toBig(r.over_bytes),
-          amountMinor: toBig(r.amount_minor),
-          chargeId: chargeOf.get(toNum(r.id)) ?? null,
-          members: d.members.map((m) => ({
-            serviceId: Number(m.serviceId),
-            hours: Number(m.hours),
-            shareBytes: BigInt(String(m.shareBytes)),
-            usedBytes: BigInt(String(m.usedBytes)),
-            ownOverBytes: BigInt(String(m.ownOverBytes)),
-            billedOverBytes: BigInt(String(m.billedOverBytes)),
-            amountMinor: BigInt(String(m.amountMinor)),
-            days: (m.days as IsoDate[]) ?? [],
-          })),
-        };
-      });
-    },
+    syncMembers: () => exclusive('members', () => syncMembers(deps)),
+    ratePools: () => exclusive('rating', () => ratePools(deps)),
+    poolPeriods: (clientId) => poolPeriods(deps.knex, clientId),
   };
 }
+
+async function poolPeriods(knex: Knex, clientId: number): Promise<PoolPeriodView[]> {
+  const rows = await knex(POOL_PERIODS).where({ client_id: clientId }).orderBy('start_date', 'desc');
+  const charges = rows.length ? await knex(CHARGES).whereIn('period_id', rows.map((r) => -toNum(r.id))).select('id', 'period_id') : [];
+  const chargeOf = new Map(charges.map((c) => [-toNum(c.period_id), toNum(c.id)]));
+  return rows.map((r) => {
+    const d = JSON.parse(String(r.details)) as { periodHours: number; members: Array<Record<string, unknown>> };
+    return {
+      id: toNum(r.id),
+      pool: String(r.pool_key),
+      start: toDate(r.start_date),
+      end: toDate(r.end_date),
+      currency: String(r.currency),
+      periodHours: toNum(r.period_hours),
+      anchorServiceId: toNum(r.anchor_service_id),
+      allowanceBytes: toBig(r.allowance_bytes),
+      usedBytes: toBig(r.used_bytes),
+      overBytes: toBig(r.over_bytes),
+      amountMinor: toBig(r.amount_minor),
+      chargeId: chargeOf.get(toNum(r.id)) ?? null,
+      members: d.members.map((m) => ({
+        serviceId: Number(m.serviceId),
+        hours: Number(m.hours),
+        shareBytes: BigInt(String(m.shareBytes)),
+        usedBytes: BigInt(String(m.usedBytes)),
+        ownOverBytes: BigInt(String(m.ownOverBytes)),
+        billedOverBytes: BigInt(String(m.billedOverBytes)),
+        amountMinor: BigInt(String(m.amountMinor)),
+        days: (m.days as IsoDate[]) ?? [],
+      })),
+    };
+  });
+}
+
+async function syncMembers(deps: PoolDeps): Promise<{ joined: number; left: number }> {
+  const { knex, zone } = deps;
+  const profileFor = await deps.billing.snapshot();
+  const now = deps.clock.now();
+  const services = await knex('mod_overusage_services').select('service_id', 'client_id', 'product_id', 'active', 'regdate');
+  const open = new Map((await knex(MEMBERS).whereNull('left_at').select('id', 'service_id', 'product_id', 'pool_key', 'client_id')).map((m) => [toNum(m.service_id), m]));
+  const seenBefore = new Set((await knex(MEMBERS).distinct('service_id')).map((r) => toNum(r.service_id)));
+  let joined = 0;
+  let left = 0;
+  await knex.transaction(async (trx) => {
+    for (const s of services) {
+      const serviceId = toNum(s.service_id);
+      const clientId = toNum(s.client_id);
+      const productId = toNum(s.product_id);
+      const profile = toNum(s.active) === 1 ? profileFor(productId, serviceId, clientId) : null;
+      const pool = profile?.pool ?? null;
+      const current = open.get(serviceId);
+      const same = current && pool !== null && String(current.pool_key) === pool && toNum(current.product_id) === productId && toNum(current.client_id) === clientId;
+      if (current && !same) {
+        await trx(MEMBERS).where({ id: current.id }).update({ left_at: sqlInstant(now) });
+        left++;
+      }
+      if (pool !== null && !same) {
+        // First seen: a member since the start of its registration day (the panel keeps no hour);
+        // afterwards (moved to this plan, reactivated) from now.
+        const regdate = toDateOrNull(s.regdate);
+        const joinedAt = !seenBefore.has(serviceId) && regdate ? DateTime.min(startOfDay(regdate, zone), now)! : now;
+        await trx(MEMBERS).insert({ client_id: clientId, pool_key: pool, service_id: serviceId, product_id: productId, joined_at: sqlInstant(joinedAt), left_at: null, created_at: sqlInstant(now) });
+        joined++;
+      }
+    }
+  });
+  if (joined || left) deps.log.info('pools.members', { joined, left });
+  return { joined, left };
+}
+
+async function ratePools(deps: PoolDeps): Promise<{ rated: number; skipped: PoolSkip[] }> {
+  const { knex, zone } = deps;
+  const today = localDate(deps.clock.now(), zone);
+  const thisMonth = poolMonth(today).start;
+  const spans = await knex(MEMBERS).select('*').orderBy('id');
+  // per client and pool: the months from the first the module knew of, to the last that ended
+  const pools = new Map<string, Array<Record<string, unknown>>>();
+  for (const s of spans) {
+    const key = `${toNum(s.client_id)}|${String(s.pool_key)}`;
+    pools.set(key, [...(pools.get(key) ?? []), s]);
+  }
+  const done = new Set((await knex(POOL_PERIODS).select('client_id', 'pool_key', 'start_date')).map((p) => `${toNum(p.client_id)}|${String(p.pool_key)}|${toDate(p.start_date)}`));
+  const result = { rated: 0, skipped: [] as PoolSkip[] };
+  for (const [key, rows] of pools) {
+    const firstKnown = rows.map((r) => localDate(toInstant(r.created_at), zone)).sort()[0]!;
+    for (let start = poolMonth(firstKnown).start; start < thisMonth; start = addDays(poolMonth(start).end, 1)) {
+      if (done.has(`${key}|${start}`)) continue;
+      const month = poolMonth(start);
+      const out = await rateMonth(deps, rows, month).catch((err: unknown) => {
+        if ((err as { code?: string }).code !== 'INVALID_INPUT' && !(err instanceof PlanNotPossible)) throw err;
+        return { skipped: (err as Error).message };
+      });
+      if (out === null) continue;
+      if ('skipped' in out) {
+        result.skipped.push({ clientId: toNum(rows[0]!.client_id), pool: String(rows[0]!.pool_key), start, reason: out.skipped });
+        continue;
+      }
+      if (out.written) result.rated++;
+    }
+  }
+  if (result.skipped.length) deps.log.warn('pools.skipped', { count: result.skipped.length, first: result.skipped[0] });
+  return result;
+}
+
+/** One pool month: null when no member had hours in it. */
+async function rateMonth(deps: PoolDeps, rows: Array<Record<string, unknown>>, month: { start: IsoDate; end: IsoDate }): Promise<{ written: boolean } | null> {
+  const { knex, zone } = deps;
+  const from = startOfDay(month.start, zone);
+  const to = startOfDay(addDays(month.end, 1), zone);
+  const inMonth = rows.filter((r) => toInstant(r.joined_at) < to && (r.left_at === null || toInstant(r.left_at) > from));
+  if (inMonth.length === 0) return null;
+  const clientId = toNum(inMonth[0]!.client_id);
+  const poolKey = String(inMonth[0]!.pool_key);
+  const serviceIds = [...new Set(inMonth.map((r) => toNum(r.service_id)))];
+  const [services, intervals] = await Promise.all([
+    knex('mod_overusage_services').whereIn('service_id', serviceIds).select('service_id', 'currency', 'client_id'),
+    knex('mod_overusage_intervals').whereIn('service_id', serviceIds).andWhere('to_date', '>=', month.start).andWhere('to_date', '<=', month.end).select('service_id', 'to_date', 'bytes'),
+  ]);
+  const currencyOf = new Map(services.map((s) => [toNum(s.service_id), String(s.currency)]));
+  const profiles = new Map<number, BillingProfile>();
+  const members: PoolMemberInput[] = [];
+  const daysOf = new Map<number, IsoDate[]>();
+  for (const serviceId of serviceIds) {
+    const mine = inMonth.filter((r) => toNum(r.service_id) === serviceId);
+    const spans: PoolSpan[] = mine.map((r) => ({ from: toInstant(r.joined_at), to: r.left_at === null ? null : toInstant(r.left_at) }));
+    // the allowance of the plan of its latest span in the month (an upgrade: see the issue's note)
+    const productId = toNum(mine[mine.length - 1]!.product_id);
+    const profile = await deps.billing.forService(productId, serviceId, clientId);
+    if (!profile || profile.allowance === 'solusvm') throw new PlanNotPossible(`service ${serviceId}: its product ${productId} is no longer billed with an allowance in bytes`);
+    profiles.set(serviceId, profile);
+    const days = new Set<IsoDate>();
+    for (const s of spans) {
+      const first = localDate(s.from < from ? from : s.from, zone);
+      const lastInstant = s.to === null || s.to >= to ? to.minus({ milliseconds: 1 }) : s.to;
+      for (let d = first; d <= localDate(lastInstant, zone); d = addDays(d, 1)) days.add(d);
+    }
+    const used = intervals.filter((i) => toNum(i.service_id) === serviceId && days.has(toDate(i.to_date))).reduce((sum, i) => sum + toBig(i.bytes), 0n);
+    daysOf.set(serviceId, [...days].sort());
+    members.push({ serviceId, currency: currencyOf.get(serviceId) ?? 'EUR', allowanceBytes: BigInt(profile.allowance), usedBytes: used, spans });
+  }
+  // Priced with the anchor's plan: its anchor is known from the hours alone, before any price.
+  const first = profiles.get(serviceIds[0]!)!;
+  let rating: PoolRating = ratePool({ start: month.start, end: month.end, zone, members, plan: ratingPlan(first, members[0]!.currency, null) });
+  const anchorProfile = profiles.get(rating.anchorServiceId)!;
+  const anchorCurrency = currencyOf.get(rating.anchorServiceId) ?? 'EUR';
+  if (anchorProfile !== first || anchorCurrency !== members[0]!.currency) {
+    rating = ratePool({ start: month.start, end: month.end, zone, members, plan: ratingPlan(anchorProfile, anchorCurrency, null) });
+  }
+  const anchorProduct = toNum(inMonth.filter((r) => toNum(r.service_id) === rating.anchorServiceId).at(-1)!.product_id);
+  return { written: await write(deps, clientId, poolKey, rating, anchorProduct, anchorProfile, daysOf) };
+}
+
+async function write(deps: PoolDeps, clientId: number, poolKey: string, r: PoolRating, anchorProduct: number, profile: BillingProfile, daysOf: Map<number, IsoDate[]>): Promise<boolean> {
+  const now = deps.clock.now();
+  const details = {
+    periodHours: r.periodHours,
+    members: r.members.map((m) => ({
+      serviceId: m.serviceId,
+      hours: m.hours,
+      fullAllowanceBytes: String(m.fullAllowanceBytes),
+      shareBytes: String(m.shareBytes),
+      usedBytes: String(m.usedBytes),
+      ownOverBytes: String(m.ownOverBytes),
+      billedOverBytes: String(m.billedOverBytes),
+      amountMinor: String(m.amountMinor),
+      memberAtEnd: m.memberAtEnd,
+      days: daysOf.get(m.serviceId) ?? [],
+    })),
+  };
+  const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+  return deps.knex.transaction(async (trx) => {
+    const row = {
+      client_id: clientId,
+      pool_key: poolKey,
+      start_date: r.start,
+      end_date: r.end,
+      currency: r.currency,
+      period_hours: r.periodHours,
+      anchor_service_id: r.anchorServiceId,
+      allowance_bytes: String(r.pooledAllowanceBytes),
+      used_bytes: String(r.pooledUsedBytes),
+      over_bytes: String(r.rated.overBytes),
+      amount_minor: String(r.rated.amountMinor),
+      details: JSON.stringify(details),
+      rated_at: sqlInstant(now),
+    };
+    // a second run (or a concurrent one) finds the month rated and writes nothing
+    await trx(POOL_PERIODS).insert(row).onConflict(['client_id', 'pool_key', 'start_date']).ignore();
+    const stored = await trx(POOL_PERIODS).where({ client_id: clientId, pool_key: poolKey, start_date: r.start }).first('id');
+    if (await trx(CHARGES).where({ period_id: -toNum(stored.id) }).first('id')) return false;
+    const status = r.rated.outcome === 'billed' ? 'unbilled' : r.rated.outcome;
+    await trx(CHARGES).insert({
+      // the pool's month has no usage period of its own: its charge is keyed by the pool period, negated
+      period_id: -toNum(stored.id),
+      seq: 0,
+      kind: 'pool',
+      service_id: r.anchorServiceId,
+      client_id: clientId,
+      product_id: anchorProduct,
+      period_start: r.start,
+      period_end: r.end,
+      currency: r.currency,
+      used_bytes: String(r.pooledUsedBytes),
+      allowance_bytes: String(r.pooledAllowanceBytes),
+      over_bytes: String(r.rated.overBytes),
+      amount_minor: String(r.rated.amountMinor),
+      rounded_minor: String(r.rated.roundedMinor),
+      status,
+      taxed: profile.taxed,
+      explanation: JSON.stringify({ rated: r.rated, profile, pool: { key: poolKey, ...details } }, bigintJson),
+      rated_at: sqlInstant(now),
+    });
+    await deps.audit.record(
+      trx,
+      { actor: SYSTEM, action: 'pool.rated', entityType: 'pool_period', entityId: toNum(stored.id), details: { clientId, pool: poolKey, start: r.start, overBytes: String(r.rated.overBytes), amountMinor: String(r.rated.amountMinor), currency: r.currency, anchor: r.anchorServiceId } },
+      now,
+    );
+    return true;
+  });
+}
+

@@ -94,7 +94,7 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
         }
       }
       const server = (id: number) => m.server(id)!;
-      const throttled = (id: number) => (version === 1 ? server(id).nspeed === 10 : server(id).limits.network_incoming_bandwidth?.is_enabled === true && server(id).limits.network_incoming_bandwidth.limit === 10);
+      const throttled = (id: number) => (version === 1 ? server(id).nspeed === 10 : server(id).limits.network_incoming_bandwidth?.is_enabled === true && server(id).limits.network_incoming_bandwidth?.limit === 10);
       const api = (method: 'get' | 'put' | 'post', p: string, who: number, body?: object) => {
         const token = mod.web.issueToken({ type: 'client', id: who }).token;
         const r = request(app)[method](`${BASE}/api/v1/client${p}`).set('Authorization', `Bearer ${token}`);
