@@ -43,6 +43,7 @@ import { wordsFor } from './words.js';
 import type { FormToken, PageUi } from './page-host.js';
 import { lineFilterOf } from './downloads.js';
 import { flatFields, parseWith, refuseObjectKeys, wholeNumber } from './validation.js';
+import { createNameDirectory, nameThePage, type NameDirectory } from './name-directory.js';
 
 /**
  * The admin tab: one function from (admin, request) to HTML, for the panel's output() and for the
@@ -71,6 +72,8 @@ export interface AdminTabDeps {
   apiBase: string;
   /** a change an admin makes to a client's line shows on the client's page at once */
   invalidateClient(clientId: number): void;
+  /** the panel's names for the ids on a page (default: asked through `panel`, kept a minute) */
+  names?: NameDirectory;
 }
 
 export interface AdminTabRequest {
@@ -104,6 +107,7 @@ export async function panelHasProduct(panel: PanelApi | undefined, productId: nu
 }
 
 export function createAdminTab(deps: AdminTabDeps) {
+  const names = deps.names ?? createNameDirectory({ panel: deps.panel, log: deps.log });
   const actorOf = (adminId: number): Actor => ({ type: 'admin', id: String(adminId) });
 
   async function productNames(): Promise<Map<number, string>> {
@@ -348,10 +352,12 @@ export function createAdminTab(deps: AdminTabDeps) {
           const periodId = idCursor(str(q.period), 'period');
           const focus = periodId === null ? null : await deps.reads.periodDays(id, periodId);
           const s = presentService(usage, label, periods, lines.rows, { locale: ADMIN_LOCALE, now: ctx.now, links, focus });
+          const master = (await deps.masters.list()).find((m) => m.id === usage.service.masterId);
           data = {
             s,
             w: wordsFor('en'),
-            service: usage.service,
+            service: { ...usage.service, serviceId: id },
+            masterName: master?.name ?? null,
             clientHref: input.panel?.client(usage.service.clientId) ?? null,
             panelHref: input.panel?.service(id) ?? null,
             samples: presentSamples(samples, usage.unit, deps.zone),
@@ -427,6 +433,8 @@ export function createAdminTab(deps: AdminTabDeps) {
       page = 'message';
       data = {};
     }
+    // clients by name, services by hostname and product: the ids stay as the links' text beside them
+    await nameThePage(data, names);
 
     return ejs.renderFile(
       path.join(VIEWS, 'tab.ejs'),

@@ -184,6 +184,7 @@ export function presentServiceListRow(s: ServiceListRow, { href, panel }: AdminC
   const lowest = a?.thresholds[0] ?? 80;
   return {
     id: s.serviceId,
+    serviceId: s.serviceId,
     href: href({ a: 'service', id: s.serviceId }),
     panelHref: panel?.service(s.serviceId) ?? null,
     clientId: s.clientId,

@@ -137,6 +137,38 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     }
   });
 
+  it("shows the admin tab's pages with the panel's names: clients by name, services by hostname and product, masters by name", async () => {
+    await ctx!.clearCookies();
+    const page = watch(await ctx!.newPage());
+    await loginAs(page, `${demo!.url}/admin/login.php`, 'admin', 'demo-admin');
+    const tab = `${demo!.url}/admin/addonmodules.php?module=overusage`;
+    const bare = /\b(client|service|master) #?\d+\b/i;
+    for (const a of ['dashboard', 'services', 'disputes&list=all', 'lines']) {
+      await page.goto(`${tab}&a=${a}`);
+      const text = await page.locator('#overusage-admin').innerText();
+      // every client and service reference on the page is named; the id stays beside it
+      const clients = await page.locator('[data-client-ref]').allInnerTexts();
+      const services = await page.locator('[data-service-ref]').allInnerTexts();
+      expect(clients.length + services.length, `${a}: references`).to.be.greaterThan(0);
+      for (const c of clients) expect(c, `${a}: a client`).to.match(/^[A-Z][a-z]+ [A-Z][a-z]+/);
+      for (const x of services) expect(x, `${a}: a service`).to.match(/^vps\d{3}\.example\.net · VPS /);
+      expect(text, a).to.not.match(bare);
+    }
+    await page.goto(`${tab}&a=lines`);
+    expect(await page.locator('[data-client-ref]').allInnerTexts()).to.include('Pieter Timmermans');
+    expect(await page.locator('[data-service-ref]').allInnerTexts()).to.include('vps101.example.net · VPS 5 TB');
+    // a service's page: its client and its master by name
+    await Promise.all([page.waitForNavigation(), page.locator('[data-service-ref]', { hasText: 'vps101.example.net' }).first().click()]);
+    const facts = await page.locator('#overusage-admin dl').first().innerText();
+    expect(facts).to.include('Pieter Timmermans');
+    expect(facts).to.match(/demo-solusvm-1, server 101/);
+    await page.screenshot({ path: path.join(SHOTS, 'tab-service-names.png'), fullPage: true });
+    await page.goto(`${tab}&a=services`);
+    await page.screenshot({ path: path.join(SHOTS, 'tab-services-names.png'), fullPage: true });
+    await page.close();
+    expect(problems, 'errors in the pages').to.deep.equal([]);
+  });
+
   it("lets an admin decide a counter drop, and shows the client in words what happened to his counter", async () => {
     // Anna's counter was reset by hand on the master at 14:00 on 15 May: a drop no program can read
     await ctx!.clearCookies();
