@@ -6,6 +6,7 @@ import type { SoldUnit } from '../domain/usage-rating.js';
 import type { DayFigure, LineRow, Page, PeriodNote, PeriodRow, ServiceRow, ServiceUsage } from '../services/usage-reads.js';
 import { buildChart, type ChartView } from './chart.js';
 import { wordsFor, type WidgetWords } from './words.js';
+import type { CapSectionView } from './cap-section.js';
 
 /**
  * The client widget's view-model, built from the reads by pure functions: every number, amount
@@ -103,7 +104,7 @@ export interface WidgetView {
   service: ServiceView | null;
   flash: { kind: 'success' | 'error'; text: string } | null;
   /** the spending-cap block (module/web/cap-section.ts), when the plan offers caps or one is set */
-  cap?: import('./cap-section.js').CapSectionView | null;
+  cap?: CapSectionView | null;
 }
 
 export interface WidgetInput {
