@@ -173,87 +173,96 @@ export function rateFor(rates: Readonly<Record<string, string>>, currency: strin
   return parseDecimal(text, `the ${currency} rate`, RATE_SCALE);
 }
 
+/** What a pricing model measured: the amount as an exact fraction of minor units, and its figures. */
+interface Measured {
+  /** amount in minor units = numerator / denominator, exact until the one rounding */
+  numerator: bigint;
+  denominator: bigint;
+  quantity: string;
+  quantityUnit: RatedCharge['quantityUnit'];
+  allowanceBytes: bigint;
+  overBytes: bigint;
+  toleranceBytes: bigint;
+  blockUnits: number | null;
+  /** whether anything at all is over the allowance (the amount may still round to 0) */
+  over: boolean;
+  measuredBps: bigint | null;
+  commitBps: bigint | null;
+}
+
+/** Per unit and per started block: bytes over the (prorated) allowance and the tolerance. */
+function measureVolume(usage: PeriodUsage, plan: RatingPlan, model: Extract<PricingModel, { kind: 'per_unit' | 'per_block' }>): Measured {
+  const digits = 10n ** BigInt(minorDigits(plan.currency));
+  const rateScale = 10n ** BigInt(plan.rate.scale);
+  const unitBytes = UNIT_BYTES[plan.unit];
+  const allowanceBytes = plan.prorate ? proratedAllowance(plan.allowanceBytes, usage.days, usage.nominalDays) : plan.allowanceBytes;
+  const overBytes = maxZero(usage.usedBytes - allowanceBytes - plan.toleranceBytes);
+  const common = { allowanceBytes, overBytes, toleranceBytes: plan.toleranceBytes, over: overBytes > 0n, measuredBps: null, commitBps: null };
+  if (model.kind === 'per_unit') {
+    return { ...common, numerator: overBytes * plan.rate.units * digits, denominator: unitBytes * rateScale, quantity: fractionToDecimalString(overBytes, unitBytes, RATE_SCALE), quantityUnit: plan.unit, blockUnits: null };
+  }
+  const blocks = divCeil(overBytes, unitBytes * BigInt(model.blockUnits));
+  return { ...common, numerator: blocks * plan.rate.units * digits, denominator: rateScale, quantity: blocks.toString(), quantityUnit: 'block', blockUnits: model.blockUnits };
+}
+
+/** Average Mbit/s and 95th percentile: the rate over the commit, in Mbit/s. */
+function measureRate(usage: PeriodUsage, plan: RatingPlan, model: Extract<PricingModel, { kind: 'avg_mbps' | 'p95' }>): Measured {
+  if (usage.seconds <= 0n) throw invalidInput('a period must last at least one second to have an average rate');
+  const digits = 10n ** BigInt(minorDigits(plan.currency));
+  const rateScale = 10n ** BigInt(plan.rate.scale);
+  // exact: the commit has at most 6 decimals of Mbit/s, i.e. whole bits per second
+  const commitBps = (model.commitMbps.units * MBPS) / 10n ** BigInt(model.commitMbps.scale);
+  // What the commit moves in the period, rounded down so that overBytes > 0 exactly when the
+  // average is over the commit.
+  const allowanceBytes = (commitBps * usage.seconds) / 8n;
+  const toleranceBytes = model.kind === 'p95' ? 0n : plan.toleranceBytes;
+  const overBytes = maxZero(usage.usedBytes - allowanceBytes - toleranceBytes);
+  // over Mbit/s = overNum / den
+  let overNum: bigint;
+  let den: bigint;
+  let measuredBps: bigint;
+  if (model.kind === 'avg_mbps') {
+    measuredBps = divRoundHalfUp(usage.usedBytes * 8n, usage.seconds);
+    overNum = maxZero((usage.usedBytes - toleranceBytes) * 8n - commitBps * usage.seconds);
+    den = usage.seconds * MBPS;
+  } else {
+    measuredBps = percentile95(usage.fiveMinuteBps ?? []);
+    overNum = maxZero(measuredBps - commitBps);
+    den = MBPS;
+  }
+  return {
+    numerator: overNum * plan.rate.units * digits,
+    denominator: den * rateScale,
+    quantity: fractionToDecimalString(overNum, den, RATE_SCALE),
+    quantityUnit: 'Mbit/s',
+    allowanceBytes,
+    overBytes,
+    toleranceBytes,
+    blockUnits: null,
+    over: overNum > 0n,
+    measuredBps,
+    commitBps,
+  };
+}
+
 export function rateUsage(usage: PeriodUsage, plan: RatingPlan): RatedCharge {
   validatePlan(plan);
   validateUsage(usage);
-  const digits = BigInt(minorDigits(plan.currency));
-  const rateScale = 10n ** BigInt(plan.rate.scale);
-  const rateText = scaledToString(plan.rate.units, plan.rate.scale);
-  const unitBytes = UNIT_BYTES[plan.unit];
+  const model = plan.model;
+  const m = model.kind === 'per_unit' || model.kind === 'per_block' ? measureVolume(usage, plan, model) : measureRate(usage, plan, model);
+  return finalise(usage, plan, m);
+}
 
-  // amount in minor units = numerator / denominator, exact until the one rounding
-  let numerator: bigint;
-  let denominator: bigint;
-  let quantity: string;
-  let quantityUnit: RatedCharge['quantityUnit'];
-  let allowanceBytes: bigint;
-  let overBytes: bigint;
-  let toleranceBytes = plan.toleranceBytes;
-  let blockUnits: number | null = null;
-  // whether anything at all is over the allowance (the amount may still round to 0)
-  let over: boolean;
-  let measuredBps: bigint | null = null;
-  let commitBps: bigint | null = null;
-
-  switch (plan.model.kind) {
-    case 'per_unit':
-    case 'per_block': {
-      allowanceBytes = plan.prorate ? proratedAllowance(plan.allowanceBytes, usage.days, usage.nominalDays) : plan.allowanceBytes;
-      overBytes = maxZero(usage.usedBytes - allowanceBytes - toleranceBytes);
-      over = overBytes > 0n;
-      if (plan.model.kind === 'per_unit') {
-        numerator = overBytes * plan.rate.units * 10n ** digits;
-        denominator = unitBytes * rateScale;
-        quantity = fractionToDecimalString(overBytes, unitBytes, RATE_SCALE);
-        quantityUnit = plan.unit;
-      } else {
-        blockUnits = plan.model.blockUnits;
-        const blocks = divCeil(overBytes, unitBytes * BigInt(blockUnits));
-        numerator = blocks * plan.rate.units * 10n ** digits;
-        denominator = rateScale;
-        quantity = blocks.toString();
-        quantityUnit = 'block';
-      }
-      break;
-    }
-    case 'avg_mbps':
-    case 'p95': {
-      if (usage.seconds <= 0n) throw invalidInput('a period must last at least one second to have an average rate');
-      // exact: the commit has at most 6 decimals of Mbit/s, i.e. whole bits per second
-      commitBps = (plan.model.commitMbps.units * MBPS) / 10n ** BigInt(plan.model.commitMbps.scale);
-      // What the commit moves in the period, rounded down so that overBytes > 0 exactly when the
-      // average is over the commit.
-      allowanceBytes = (commitBps * usage.seconds) / 8n;
-      if (plan.model.kind === 'p95') toleranceBytes = 0n;
-      overBytes = maxZero(usage.usedBytes - allowanceBytes - toleranceBytes);
-      // over Mbit/s = overNum / den
-      let overNum: bigint;
-      let den: bigint;
-      if (plan.model.kind === 'avg_mbps') {
-        measuredBps = divRoundHalfUp(usage.usedBytes * 8n, usage.seconds);
-        overNum = maxZero((usage.usedBytes - toleranceBytes) * 8n - commitBps * usage.seconds);
-        den = usage.seconds * MBPS;
-      } else {
-        measuredBps = percentile95(usage.fiveMinuteBps ?? []);
-        overNum = maxZero(measuredBps - commitBps);
-        den = MBPS;
-      }
-      over = overNum > 0n;
-      numerator = overNum * plan.rate.units * 10n ** digits;
-      denominator = den * rateScale;
-      quantity = fractionToDecimalString(overNum, den, RATE_SCALE);
-      quantityUnit = 'Mbit/s';
-      break;
-    }
-  }
-
-  const roundedMinor = divRoundHalfUp(numerator, denominator);
+/** The shared end of every model: the one rounding, the cap, the minimum, and the explanation. */
+function finalise(usage: PeriodUsage, plan: RatingPlan, m: Measured): RatedCharge {
+  const digits = 10n ** BigInt(minorDigits(plan.currency));
+  const roundedMinor = divRoundHalfUp(m.numerator, m.denominator);
   const capped = plan.capMinor !== null && roundedMinor > plan.capMinor;
   const afterCap = capped ? plan.capMinor! : roundedMinor;
   // Over the allowance is never "within" it, even when the amount rounds to nothing: it is
   // written off, so that it stays visible (and counts for the upgrade suggestion).
   let outcome: RatingOutcome;
-  if (!over) outcome = 'within_allowance';
+  if (!m.over) outcome = 'within_allowance';
   else if (afterCap === 0n || afterCap < plan.minimumMinor) outcome = 'written_off';
   else outcome = 'billed';
   const volume = plan.model.kind === 'per_unit' || plan.model.kind === 'per_block';
@@ -262,19 +271,19 @@ export function rateUsage(usage: PeriodUsage, plan: RatingPlan): RatedCharge {
     unit: plan.unit,
     currency: plan.currency,
     usedBytes: usage.usedBytes,
-    fullAllowanceBytes: volume ? plan.allowanceBytes : allowanceBytes,
-    allowanceBytes,
-    prorated: volume && allowanceBytes !== plan.allowanceBytes,
+    fullAllowanceBytes: volume ? plan.allowanceBytes : m.allowanceBytes,
+    allowanceBytes: m.allowanceBytes,
+    prorated: volume && m.allowanceBytes !== plan.allowanceBytes,
     days: usage.days,
     nominalDays: usage.nominalDays,
     periodSeconds: usage.seconds,
-    toleranceBytes,
-    overBytes,
-    quantity,
-    quantityUnit,
-    blockUnits,
-    rate: rateText,
-    preciseAmount: fractionToDecimalString(numerator, denominator * 10n ** digits, 10),
+    toleranceBytes: m.toleranceBytes,
+    overBytes: m.overBytes,
+    quantity: m.quantity,
+    quantityUnit: m.quantityUnit,
+    blockUnits: m.blockUnits,
+    rate: scaledToString(plan.rate.units, plan.rate.scale),
+    preciseAmount: fractionToDecimalString(m.numerator, m.denominator * digits, 10),
     roundedMinor,
     capped,
     capMinor: plan.capMinor,
@@ -282,8 +291,8 @@ export function rateUsage(usage: PeriodUsage, plan: RatingPlan): RatedCharge {
     amountMinor: outcome === 'billed' ? afterCap : 0n,
     writtenOffMinor: outcome === 'written_off' ? afterCap : 0n,
     outcome,
-    measuredBps,
-    commitBps,
+    measuredBps: m.measuredBps,
+    commitBps: m.commitBps,
   };
 }
 
