@@ -166,126 +166,126 @@ const closingNow = (periods: CalendarPeriod[], last: IsoDate | null, now: IsoDat
 
 /** The one step of metering: what a new good sample means, given the service's state. */
 export function meterStep(state: MeterState, sample: GoodSample, cal: ServiceCalendar): MeterStep {
-  const zone = cal.counter.zone;
   const last = state.last;
-  if (!last || !state.period) {
-    // A read just after a reset at midnight closes the day before, but its counter is already the
-    // new period's: the period is the one the counter's last reset opened.
-    const reset = cal.counter.policy === 'never' ? null : lastBoundaryAtOrBefore(cal.counter, sample.sampledAt);
-    const period = state.period ?? periodOf(cal.calendar, reset ? maxDate(sample.sampleDate, localDate(reset, zone)) : sample.sampleDate);
-    const periods = periodsCovering(cal.calendar, period, sample.sampleDate);
-    const current = periods[periods.length - 1]!;
-    // A counter that never resets holds everything since the VPS was made: the first read is
-    // only the baseline. One that resets holds this period's traffic so far.
-    const parts =
-      cal.counter.policy === 'never'
-        ? []
-        : [{ period: current, kind: 'before_metering' as const, bytes: sample.usedBytes, fromDate: current.start, toDate: maxDate(sample.sampleDate, current.start), estimated: sample.sampleDate > current.start, candidateBytes: null }];
-    return {
-      reading: 'first',
-      parts,
-      periods,
-      closes: closingNow(periods, null, sample.sampleDate),
-      anomalies: [],
-      state: { last: sample, period: current, resetDueOn: null, dailyBytes: null },
-      resetAt: null,
-      unmeasuredAfter: null,
-    };
-  }
+  if (!last || !state.period) return firstReading(state, sample, cal);
   if (sample.sampledAt <= last.sampledAt || sample.sampleDate <= last.sampleDate) {
     throw new ModuleError('UNEXPECTED_STATE', 'a sample must be later than the last good sample of its service', {
       last: last.sampledAt.toISO(),
       sample: sample.sampledAt.toISO(),
     });
   }
-
-  const boundary = cal.counter.policy === 'never' ? null : boundaryBetween(cal.counter, last.sampledAt, sample.sampledAt);
-  const boundaryDate = boundary ? localDate(boundary, zone) : null;
-  const fromDay = addDays(last.sampleDate, 1);
-  const anomalies: AnomalyPlan[] = [];
-  let resetDueOn = state.resetDueOn;
-  let reading: Reading;
-  let from = fromDay;
-  let to = sample.sampleDate;
-  let resetAt: DateTime | null = null;
-  let unmeasuredAfter: DateTime | null = null;
-  let kind: IntervalKind;
-  let bytes: bigint;
-
-  const pace = { dailyBytes: state.dailyBytes ?? null, days: daysBetween(last.sampleDate, sample.sampleDate) };
-  // At a boundary the reset's moment is known and a correction would have to fall on the same
-  // day; a reset that is overdue has no such anchor, so it must also fit the recent pace.
-  const resetNow = boundary !== null && (last.usedBytes === 0n || looksLikeReset(last.usedBytes, sample.usedBytes));
-  if (resetNow) {
-    // The counter restarted at the boundary: what it holds is traffic since then.
-    reading = 'reset';
-    resetDueOn = null;
-    resetAt = boundary;
-    from = maxDate(fromDay, boundaryDate!);
-    to = maxDate(sample.sampleDate, from);
-    kind = 'since_reset';
-    bytes = sample.usedBytes;
-    if (last.usedBytes > 0n) unmeasuredAfter = last.sampledAt;
-  } else if (resetDueOn !== null && looksLikeReset(last.usedBytes, sample.usedBytes, pace)) {
-    // The reset SolusVM owed came late, somewhere in this interval; the period stays where it is.
-    reading = 'late_reset';
-    kind = 'since_reset';
-    bytes = sample.usedBytes;
-    unmeasuredAfter = last.sampledAt;
-    resetDueOn = null;
-  } else if (sample.usedBytes < last.usedBytes) {
-    reading = 'drop';
-    kind = 'drop';
-    bytes = 0n;
-    if (boundaryDate !== null) resetDueOn ??= boundaryDate;
-  } else {
-    reading = boundaryDate !== null ? 'missed_reset' : 'increase';
-    if (boundaryDate !== null) resetDueOn ??= boundaryDate;
-    kind = from === to ? 'daily' : 'span';
-    bytes = sample.usedBytes - last.usedBytes;
-  }
-
-  const periods = periodsCovering(cal.calendar, state.period, maxDate(to, sample.sampleDate));
+  const c = classify({ ...state, last, period: state.period }, sample, cal);
+  const periods = periodsCovering(cal.calendar, state.period, maxDate(c.to, sample.sampleDate));
   let parts: IntervalPart[];
-  if (kind === 'drop') {
+  if (c.kind === 'drop') {
     // One undecided interval, in the period the sample ends in: a decision books it whole.
-    const period = periods.find((p) => p.start <= to && p.end >= to) ?? periods[periods.length - 1]!;
-    parts = [{ period, kind, bytes: 0n, fromDate: maxDate(from, period.start), toDate: to, estimated: false, candidateBytes: sample.usedBytes }];
+    const period = periods.find((p) => p.start <= c.to && p.end >= c.to) ?? periods[periods.length - 1]!;
+    parts = [{ period, kind: c.kind, bytes: 0n, fromDate: maxDate(c.from, period.start), toDate: c.to, estimated: false, candidateBytes: sample.usedBytes }];
   } else {
-    parts = place(cal, periods, from, to, bytes, kind);
+    parts = place(cal, periods, c.from, c.to, c.bytes, c.kind);
   }
   const current = periods[periods.length - 1]!;
-  const periodOfDay = (d: IsoDate) => periods.find((p) => p.start <= d && p.end >= d) ?? current;
-
-  if (reading === 'missed_reset') {
-    anomalies.push({ kind: 'reset_not_seen', period: periodOfDay(boundaryDate!), details: { expectedOn: boundaryDate!, counterBytes: sample.usedBytes.toString(), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()! } });
-  }
-  if (reading === 'late_reset') {
-    anomalies.push({ kind: 'late_reset', period: periodOfDay(to), details: { dueOn: state.resetDueOn!, seenOn: sample.sampleDate, daysLate: daysBetween(state.resetDueOn!, sample.sampleDate), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()!, counterBytes: sample.usedBytes.toString() } });
-  }
-  if (reading === 'drop') {
-    anomalies.push({ kind: 'mid_period_drop', period: parts[0]!.period, details: { fromBytes: last.usedBytes.toString(), toBytes: sample.usedBytes.toString(), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()! } });
-  }
-  if (reading === 'reset' && unmeasuredAfter && boundary && boundary.diff(unmeasuredAfter, 'hours').hours > 24) {
-    // a gap across the reset: the last days before it were never read
-    for (const p of periods.filter((x) => x.end >= fromDay && x.start < from)) {
-      anomalies.push({ kind: 'unmeasured', period: p, details: { fromDate: maxDate(fromDay, p.start), toDate: minDate(addDays(from, -1), p.end), lastReadAt: last.sampledAt.toISO()!, resetAt: boundary.toISO()! } });
-    }
-  }
-  if (daysBetween(last.sampleDate, sample.sampleDate) >= LONG_GAP_DAYS) {
-    anomalies.push({ kind: 'long_gap', period: current, details: { fromDate: fromDay, toDate: sample.sampleDate, days: daysBetween(last.sampleDate, sample.sampleDate) } });
-  }
-
   return {
-    reading,
+    reading: c.reading,
     parts,
     periods,
     closes: closingNow(periods, last.sampleDate, sample.sampleDate),
-    anomalies,
-    state: { last: sample, period: current, resetDueOn, dailyBytes: kind === 'drop' ? (state.dailyBytes ?? null) : bytes / BigInt(Math.max(1, daysBetween(from, to) + 1)) },
-    resetAt,
-    unmeasuredAfter,
+    anomalies: anomaliesOf(c, { state, last, sample, periods, parts }),
+    state: { last: sample, period: current, resetDueOn: c.resetDueOn, dailyBytes: c.kind === 'drop' ? (state.dailyBytes ?? null) : c.bytes / BigInt(Math.max(1, daysBetween(c.from, c.to) + 1)) },
+    resetAt: c.resetAt,
+    unmeasuredAfter: c.unmeasuredAfter,
   };
+}
+
+/** A service's first good sample: the baseline, and for a resetting counter this period's traffic so far. */
+function firstReading(state: MeterState, sample: GoodSample, cal: ServiceCalendar): MeterStep {
+  // A read just after a reset at midnight closes the day before, but its counter is already the
+  // new period's: the period is the one the counter's last reset opened.
+  const reset = cal.counter.policy === 'never' ? null : lastBoundaryAtOrBefore(cal.counter, sample.sampledAt);
+  const period = state.period ?? periodOf(cal.calendar, reset ? maxDate(sample.sampleDate, localDate(reset, cal.counter.zone)) : sample.sampleDate);
+  const periods = periodsCovering(cal.calendar, period, sample.sampleDate);
+  const current = periods[periods.length - 1]!;
+  // A counter that never resets holds everything since the VPS was made: the first read is
+  // only the baseline. One that resets holds this period's traffic so far.
+  const parts =
+    cal.counter.policy === 'never'
+      ? []
+      : [{ period: current, kind: 'before_metering' as const, bytes: sample.usedBytes, fromDate: current.start, toDate: maxDate(sample.sampleDate, current.start), estimated: sample.sampleDate > current.start, candidateBytes: null }];
+  return {
+    reading: 'first',
+    parts,
+    periods,
+    closes: closingNow(periods, null, sample.sampleDate),
+    anomalies: [],
+    state: { last: sample, period: current, resetDueOn: null, dailyBytes: null },
+    resetAt: null,
+    unmeasuredAfter: null,
+  };
+}
+
+/** What the counter did between two reads, and the days and bytes that makes an interval of. */
+interface Classified {
+  reading: Reading;
+  kind: IntervalKind;
+  bytes: bigint;
+  from: IsoDate;
+  to: IsoDate;
+  fromDay: IsoDate;
+  boundary: DateTime | null;
+  boundaryDate: IsoDate | null;
+  resetAt: DateTime | null;
+  unmeasuredAfter: DateTime | null;
+  resetDueOn: IsoDate | null;
+}
+
+function classify(state: MeterState & { last: GoodSample }, sample: GoodSample, cal: ServiceCalendar): Classified {
+  const last = state.last;
+  const boundary = cal.counter.policy === 'never' ? null : boundaryBetween(cal.counter, last.sampledAt, sample.sampledAt);
+  const boundaryDate = boundary ? localDate(boundary, cal.counter.zone) : null;
+  const fromDay = addDays(last.sampleDate, 1);
+  const base = { from: fromDay, to: sample.sampleDate, fromDay, boundary, boundaryDate, resetAt: null, unmeasuredAfter: null };
+  const pace = { dailyBytes: state.dailyBytes ?? null, days: daysBetween(last.sampleDate, sample.sampleDate) };
+  // At a boundary the reset's moment is known and a correction would have to fall on the same
+  // day; a reset that is overdue has no such anchor, so it must also fit the recent pace.
+  if (boundary !== null && (last.usedBytes === 0n || looksLikeReset(last.usedBytes, sample.usedBytes))) {
+    // The counter restarted at the boundary: what it holds is traffic since then.
+    const from = maxDate(fromDay, boundaryDate!);
+    return { ...base, reading: 'reset', kind: 'since_reset', bytes: sample.usedBytes, from, to: maxDate(sample.sampleDate, from), resetAt: boundary, unmeasuredAfter: last.usedBytes > 0n ? last.sampledAt : null, resetDueOn: null };
+  }
+  if (state.resetDueOn !== null && looksLikeReset(last.usedBytes, sample.usedBytes, pace)) {
+    // The reset SolusVM owed came late, somewhere in this interval; the period stays where it is.
+    return { ...base, reading: 'late_reset', kind: 'since_reset', bytes: sample.usedBytes, unmeasuredAfter: last.sampledAt, resetDueOn: null };
+  }
+  const resetDueOn = boundaryDate !== null ? (state.resetDueOn ?? boundaryDate) : state.resetDueOn;
+  if (sample.usedBytes < last.usedBytes) return { ...base, reading: 'drop', kind: 'drop', bytes: 0n, resetDueOn };
+  return { ...base, reading: boundaryDate !== null ? 'missed_reset' : 'increase', kind: fromDay === sample.sampleDate ? 'daily' : 'span', bytes: sample.usedBytes - last.usedBytes, resetDueOn };
+}
+
+/** What the step must tell an admin about: resets not seen or late, drops, days never read, long gaps. */
+function anomaliesOf(c: Classified, x: { state: MeterState; last: GoodSample; sample: GoodSample; periods: CalendarPeriod[]; parts: IntervalPart[] }): AnomalyPlan[] {
+  const { last, sample, periods } = x;
+  const current = periods[periods.length - 1]!;
+  const periodOfDay = (d: IsoDate) => periods.find((p) => p.start <= d && p.end >= d) ?? current;
+  const anomalies: AnomalyPlan[] = [];
+  if (c.reading === 'missed_reset') {
+    anomalies.push({ kind: 'reset_not_seen', period: periodOfDay(c.boundaryDate!), details: { expectedOn: c.boundaryDate!, counterBytes: sample.usedBytes.toString(), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()! } });
+  }
+  if (c.reading === 'late_reset') {
+    const dueOn = x.state.resetDueOn!;
+    anomalies.push({ kind: 'late_reset', period: periodOfDay(c.to), details: { dueOn, seenOn: sample.sampleDate, daysLate: daysBetween(dueOn, sample.sampleDate), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()!, counterBytes: sample.usedBytes.toString() } });
+  }
+  if (c.reading === 'drop') {
+    anomalies.push({ kind: 'mid_period_drop', period: x.parts[0]!.period, details: { fromBytes: last.usedBytes.toString(), toBytes: sample.usedBytes.toString(), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()! } });
+  }
+  if (c.reading === 'reset' && c.unmeasuredAfter && c.boundary && c.boundary.diff(c.unmeasuredAfter, 'hours').hours > 24) {
+    // a gap across the reset: the last days before it were never read
+    for (const p of periods.filter((q) => q.end >= c.fromDay && q.start < c.from)) {
+      anomalies.push({ kind: 'unmeasured', period: p, details: { fromDate: maxDate(c.fromDay, p.start), toDate: minDate(addDays(c.from, -1), p.end), lastReadAt: last.sampledAt.toISO()!, resetAt: c.boundary.toISO()! } });
+    }
+  }
+  const gap = daysBetween(last.sampleDate, sample.sampleDate);
+  if (gap >= LONG_GAP_DAYS) anomalies.push({ kind: 'long_gap', period: current, details: { fromDate: c.fromDay, toDate: sample.sampleDate, days: gap } });
+  return anomalies;
 }
 
 /** Folds samples, oldest first, into the steps metering takes: what a rebuild from the evidence replays. */
