@@ -24,7 +24,10 @@ const byteText = z
     }
   });
 
-const rateText = z.string().refine((s) => {
+/** a decimal as text; a JSON number is taken too ("commitMbps": 2), as its shortest decimal text */
+const decimalText = z.union([z.string(), z.number().finite()]).transform((v) => (typeof v === 'number' ? String(v) : v));
+
+const rateText = decimalText.refine((s) => {
   try {
     parseDecimal(s, 'rate', RATE_SCALE);
     return true;
@@ -38,8 +41,8 @@ const priceSchema = z
     overage: rateText,
     /** the rate agreed in advance: what a dispute may re-rate to */
     precommit: rateText.optional(),
-    minimum: z.string().optional(),
-    cap: z.string().optional(),
+    minimum: decimalText.optional(),
+    cap: decimalText.optional(),
   })
   .strict();
 

@@ -44,6 +44,7 @@ import type { FormToken, PageUi } from './page-host.js';
 import { lineFilterOf } from './downloads.js';
 import { flatFields, parseWith, refuseObjectKeys, wholeNumber } from './validation.js';
 import { createNameDirectory, nameThePage, type NameDirectory } from './name-directory.js';
+import { masterForm, masterFromForm, masterValues, PRICE_ROWS, productForm, productFromForm, productValues, SIZE_UNITS, withoutSecrets, type FieldErrors, type FormValues } from './admin-forms.js';
 
 /**
  * The admin tab: one function from (admin, request) to HTML, for the panel's output() and for the
@@ -131,11 +132,72 @@ export function createAdminTab(deps: AdminTabDeps) {
     throw invalidInput('choose how to adjust: the rate agreed in advance, a share, or an amount');
   }
 
+  /** A form shown again after a POST: what was typed (never a secret) and what is wrong, by field. */
+  type FormState = { values: FormValues; errors: FieldErrors; report?: ConnectionReport };
+  type Acted = { flash: Flash; preview?: { amount: string; explanation: string } | null; report?: { masterId: number; report: ConnectionReport }; form?: FormState; goTo?: string };
+
+  /** the product form and the master form (module/web/admin-forms.ts) */
+  async function actOnForm(action: string, body: Record<string, unknown>, actor: Actor): Promise<Acted | null> {
+    switch (action) {
+      case 'save_product_form': {
+        const productId = idCursor(str(body.product), 'product');
+        const values = productValues(body);
+        if (productId === null) return { flash: { kind: 'error', text: 'Which product? Choose one.' }, form: { values, errors: { product: 'choose the product these settings are for' } } };
+        if (!(await panelHasProduct(deps.panel, productId))) return { flash: { kind: 'error', text: `The panel has no product ${productId}.` }, form: { values, errors: { product: `the panel has no product ${productId}` } } };
+        const out = productFromForm(values, await deps.billing.getProduct(productId));
+        if (!out.ok) return { flash: { kind: 'error', text: `Not saved: ${Object.keys(out.errors).length === 1 ? 'one field needs' : `${Object.keys(out.errors).length} fields need`} a change (marked below).` }, form: { values, errors: out.errors } };
+        await deps.billing.setProduct(productId, out.settings as never, actor);
+        return { flash: { kind: 'success', text: `Billing settings of product ${productId} saved.` } };
+      }
+      case 'save_master':
+      case 'test_master_form': {
+        const masterId = str(body.master) === '' ? null : idCursor(str(body.master), 'master');
+        const current = masterId === null ? null : await deps.masters.get(masterId);
+        const values = masterValues(body);
+        const out = masterFromForm(values, current);
+        if (!out.ok) return { flash: { kind: 'error', text: `${action === 'save_master' ? 'Not saved' : 'Not tested'}: ${Object.keys(out.errors).length === 1 ? 'one field needs' : `${Object.keys(out.errors).length} fields need`} a change (marked below).` }, form: { values: withoutSecrets(values), errors: out.errors } };
+        if (action === 'test_master_form') {
+          // an empty secret on an edit means the stored one: the test uses it without showing it
+          let input = out.input;
+          if (current) {
+            const stored = await deps.masters.settings(current.id);
+            const creds = stored.credentials.kind === 'v1' ? { apiId: stored.credentials.apiId, apiKey: stored.credentials.apiKey } : { token: stored.credentials.token };
+            const basic = stored.basicAuth ? { basicAuthUser: stored.basicAuth.user, basicAuthPassword: stored.basicAuth.password } : {};
+            input = { ...creds, ...basic, ...input };
+          }
+          const report = await deps.masters.test(input);
+          // the report is shown once, beside the form (not again as the page's message)
+          return { flash: null, form: { values: withoutSecrets(values), errors: {}, report } };
+        }
+        try {
+          const m = current ? await deps.masters.update(current.id, out.input, actor) : await deps.masters.add(out.input, actor);
+          const notes = m.notes.length ? ` ${m.notes.map((n) => n[0]!.toUpperCase() + n.slice(1)).join('. ')}.` : '';
+          return { flash: { kind: 'success', text: `Master ${m.name} ${current ? 'saved' : 'added'}.${notes}` }, goTo: 'settings' };
+        } catch (err) {
+          if (!(err instanceof ModuleError) || !['INVALID_INPUT', 'CONFLICT'].includes(err.code)) throw err;
+          const field = /named/.test(err.message) ? 'name' : /url|address/i.test(err.message) ? 'url' : null;
+          return { flash: { kind: 'error', text: `Not saved: ${err.message}` }, form: { values: withoutSecrets(values), errors: field ? { [field]: err.message } : {} } };
+        }
+      }
+      case 'remove_master': {
+        const masterId = idCursor(str(body.master), 'master');
+        if (masterId === null) throw invalidInput('which master?');
+        const m = await deps.masters.get(masterId);
+        await deps.masters.remove(masterId, actor);
+        return { flash: { kind: 'success', text: `Master ${m.name} removed.` }, goTo: 'settings' };
+      }
+      default:
+        return null;
+    }
+  }
+
   /** Carries out one POST; returns the message and anything the page shows because of it. */
-  async function act(adminId: number, body: Record<string, unknown>): Promise<{ flash: Flash; preview?: { amount: string; explanation: string } | null; report?: { masterId: number; report: ConnectionReport } }> {
+  async function act(adminId: number, body: Record<string, unknown>): Promise<Acted> {
     const action = str(body.do);
     const actor = actorOf(adminId);
     try {
+      const formOutcome = await actOnForm(action, body, actor);
+      if (formOutcome) return formOutcome;
       switch (action) {
         case 'preview':
         case 'resolve': {
@@ -216,7 +278,8 @@ export function createAdminTab(deps: AdminTabDeps) {
           const masterId = idCursor(str(body.master), 'master');
           if (masterId === null) throw invalidInput('which master?');
           const report = await deps.masters.test(masterId);
-          return { flash: { kind: report.ok ? 'success' : 'error', text: report.message }, report: { masterId, report } };
+          // shown once, in the master's row (not again as the page's message)
+          return { flash: null, report: { masterId, report } };
         }
         case 'master_active': {
           const masterId = idCursor(str(body.master), 'master');
@@ -289,12 +352,15 @@ export function createAdminTab(deps: AdminTabDeps) {
     let flash: Flash = null;
     let preview: { amount: string; explanation: string } | null = null;
     let report: { masterId: number; report: ConnectionReport } | undefined;
+    let form: FormState | undefined;
     const body = request.body ?? {};
     if (request.method === 'POST') {
       const done = await act(input.adminId, body);
       flash = done.flash;
       preview = done.preview ?? null;
       report = done.report;
+      form = done.form;
+      if (done.goTo) page = done.goTo;
     }
 
     let data: Record<string, unknown> = {};
@@ -411,9 +477,47 @@ export function createAdminTab(deps: AdminTabDeps) {
           const [masters, products, names, settings] = await Promise.all([deps.masters.list(), deps.billing.listProducts(), productNames(), deps.settings.all()]);
           data = {
             masters: masters.map((m) => presentMaster(m, report && report.masterId === m.id ? report.report : null)),
-            products: products.map((p) => presentProduct(p.productId, p.profile, names.get(p.productId) ?? `product ${p.productId}`)),
+            products: products.map((p) => ({ ...presentProduct(p.productId, p.profile, names.get(p.productId) ?? `product ${p.productId}`), editHref: href({ a: 'product', id: p.productId }) })),
+            newProductHref: href({ a: 'product' }),
+            newMasterHref: href({ a: 'master' }),
+            masterHref: (id: number) => href({ a: 'master', id }),
             settings,
             newProduct: str(body.do) === 'save_product' && flash?.kind === 'error' ? { id: str(body.product), json: str(body.settings) } : { id: '', json: '' },
+          };
+          break;
+        }
+        case 'product': {
+          // a product's billing settings as a form; `id` empty: a product not billed yet
+          const id = str(q.id) === '' ? null : idCursor(str(q.id), 'product');
+          const [stored, names, billed] = await Promise.all([id === null ? null : deps.billing.getProduct(id), productNames(), deps.billing.listProducts()]);
+          if (id !== null && !stored && !names.has(id) && deps.panel) throw notFound(`the panel has no product ${id}`);
+          const billedIds = new Set(billed.map((b) => b.productId));
+          data = {
+            id,
+            name: id === null ? null : (names.get(id) ?? `product ${id}`),
+            isNew: !stored,
+            values: form?.values ?? productForm(stored),
+            errors: form?.errors ?? {},
+            priceRows: PRICE_ROWS,
+            sizeUnits: SIZE_UNITS,
+            choices: [...names].filter(([pid]) => !billedIds.has(pid)).map(([pid, name]) => ({ id: pid, name })),
+            action: href({ a: 'product', ...(id === null ? {} : { id }) }),
+            back: href({ a: 'settings' }),
+            product: id === null ? str(body.product) : String(id),
+          };
+          break;
+        }
+        case 'master': {
+          const id = str(q.id) === '' ? null : idCursor(str(q.id), 'master');
+          const current = id === null ? null : await deps.masters.get(id);
+          data = {
+            id,
+            current: current ? { name: current.name, hasBasicAuth: current.hasBasicAuth, version: current.version } : null,
+            values: form?.values ?? masterForm(current),
+            errors: form?.errors ?? {},
+            report: form?.report ? presentMaster(current ?? ({ id: 0, name: '', version: 1, baseUrl: '', tlsMode: 'verify', tlsFingerprint: null, timeZone: '', resetPolicy: 'first_of_month', anniversaryFrom: 'solusvm', concurrency: 1, timeoutMs: 1000, retries: 0, active: true, hasBasicAuth: false, panelServerId: null, apiUserType: 'admin', unitLabels: 'binary' } as const), form.report).report : null,
+            action: href({ a: 'master', ...(id === null ? {} : { id }) }),
+            back: href({ a: 'settings' }),
           };
           break;
         }
@@ -441,7 +545,7 @@ export function createAdminTab(deps: AdminTabDeps) {
       {
         vm: {
           page,
-          tabs: TABS.map(([name, label]) => ({ name, label, href: href({ a: name }), current: name === page || (page === 'service' && name === 'services') || (page === 'dispute' && name === 'disputes') || (page === 'line' && name === 'lines') })),
+          tabs: TABS.map(([name, label]) => ({ name, label, href: href({ a: name }), current: name === page || (['product', 'master'].includes(page) && name === 'settings') || (page === 'service' && name === 'services') || (page === 'dispute' && name === 'disputes') || (page === 'line' && name === 'lines') })),
           flash,
           csrf: input.csrf,
           ui: input.ui,

@@ -235,7 +235,8 @@ export function presentMaster(m: MasterView, report: ConnectionReport | null) {
     name: m.name,
     version: `SolusVM ${m.version}`,
     url: m.baseUrl,
-    tls: m.tlsMode + (m.tlsFingerprint ? ` (${m.tlsFingerprint.slice(0, 23)}…)` : ''),
+    // a plain-http URL has no certificate to verify
+    tls: m.baseUrl.startsWith('http://') ? 'none (http)' : m.tlsMode + (m.tlsFingerprint ? ` (${m.tlsFingerprint.slice(0, 23)}…)` : ''),
     zone: m.timeZone,
     reset: m.resetPolicy.replace(/_/g, ' '),
     tuning: `${m.concurrency} at once, ${m.timeoutMs / 1000} s timeout, ${m.retries} retries`,
@@ -252,7 +253,12 @@ export function presentProduct(productId: number, p: BillingProfile, name: strin
     id: productId,
     name,
     enabled: p.enabled,
-    model: `${p.model.replace('_', ' ')} per ${p.unit}${p.model === 'per_block' ? ` (blocks of ${p.blockUnits} ${p.unit})` : ''}${p.commitMbps ? `, commit ${p.commitMbps} Mbit/s` : ''}`,
+    model:
+      p.model === 'per_unit'
+        ? `per ${p.unit} over the allowance`
+        : p.model === 'per_block'
+          ? `per started block of ${p.blockUnits} ${p.unit}`
+          : `${p.model === 'p95' ? '95th percentile' : 'average'} over a commitment of ${p.commitMbps} Mbit/s`,
     allowance: p.allowance === 'solusvm' ? 'the limit SolusVM applies' : formatByteAmount(BigInt(p.allowance), shown(p.unit as SoldUnit), L),
     tolerance: p.tolerance === '0' ? 'none' : formatByteAmount(BigInt(p.tolerance), shown(p.unit as SoldUnit), L),
     prices: prices.join('; '),

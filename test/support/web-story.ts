@@ -5,6 +5,7 @@ import { silentLogger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { createModule, type OverusageModule } from '../../module/index.js';
 import type { WebOptions } from '../../module/web/web-module.js';
+import type { MasterSettings, SolusVmGateway } from '../../module/adapters/solusvm-types.js';
 import { createAdmin, createPanelWeb } from '../../panel/index.js';
 import { setClientPassword } from '../../panel/web/passwords.js';
 import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
@@ -37,7 +38,7 @@ export interface WebStory {
  * overusage (dispute by 16 June). June is sampled on the 1st and the 3rd (the 2nd failed: an
  * estimate), and the clock stands at 5 June 10:00 UTC.
  */
-export async function buildWebStory(knex: Knex, opts: { web?: WebOptions } = {}): Promise<WebStory> {
+export async function buildWebStory(knex: Knex, opts: { web?: WebOptions; gatewayFor?: (s: MasterSettings) => SolusVmGateway | null } = {}): Promise<WebStory> {
   const f = await buildPanel(knex, { start: '2013-04-30T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
   const story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-06-09' });
   const fake = new FakeMaster();
@@ -46,7 +47,8 @@ export async function buildWebStory(knex: Knex, opts: { web?: WebOptions } = {})
     clock: f.clock,
     secretKey: TEST_SECRET_KEY,
     zone: 'Europe/Brussels',
-    gatewayFor: () => fake.gateway(),
+    // a test may reach a master of its own (the simulator) through the real client
+    gatewayFor: (settings) => opts.gatewayFor?.(settings) ?? fake.gateway(),
     panel: f.panel.api,
     log: silentLogger,
     metering: { writer: 'inline' },
