@@ -95,7 +95,91 @@ const NOTHING_SENT_RETRYABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'
 
 type Attempt = { ok: true; reply: Omit<HttpReply, 'attempts'> } | { ok: false; error: SolusVmError; requestSent: boolean };
 
+/** Where the calls go, and how its messages name it. */
+interface Target {
+  base: URL;
+  isTls: boolean;
+  hostPort: string;
+  scrub(text: string): string;
+}
+
+/** What one attempt needs: the target, the shared agent and what it knows of its sockets, the limits. */
+interface AttemptEnv {
+  target: Target;
+  agent: http.Agent;
+  /** sockets that finished connecting and passed our TLS check; a reused one is not checked again */
+  verdicts: WeakMap<Socket, SolusVmError | 'ok'>;
+  judge(socket: TLSSocket): SolusVmError | 'ok';
+  basicAuth: MasterConnection['basicAuth'];
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  maxBodyBytes: number;
+  lookup: LookupFunction | undefined;
+}
+
 export function createSolusVmHttp(conn: MasterConnection, opts: SolusVmHttpOptions & StatusRetryPolicy = {}): SolusVmHttp {
+  const target = targetOf(conn);
+  const pin = conn.tls.fingerprint256 ? normalizeFingerprint(conn.tls.fingerprint256) : null;
+  let peerFingerprint256: string | null = null;
+  const verdicts = new WeakMap<Socket, SolusVmError | 'ok'>();
+  // Our own check replaces Node's rejectUnauthorized, so that a failure can name the fingerprint to pin.
+  // The request is written only after this verdict, so credentials never reach an unchecked peer.
+  const judge = (socket: TLSSocket): SolusVmError | 'ok' => {
+    const seen = judgePeer(socket, conn.tls.mode, pin, target);
+    peerFingerprint256 = seen.fingerprint256;
+    return seen.verdict;
+  };
+  const agent: http.Agent = target.isTls ? checkingTlsAgent(conn, opts, verdicts, judge) : new http.Agent({ keepAlive: true, maxSockets: conn.concurrency });
+  const env: AttemptEnv = {
+    target,
+    agent,
+    verdicts,
+    judge,
+    basicAuth: conn.basicAuth,
+    timeoutMs: conn.timeoutMs,
+    connectTimeoutMs: opts.connectTimeoutMs ?? conn.timeoutMs,
+    maxBodyBytes: opts.maxBodyBytes ?? 64 * 1024 * 1024,
+    lookup: opts.lookup,
+  };
+  const retry: RetryPolicy = {
+    retries: Math.max(0, Math.trunc(conn.retries)),
+    retryBaseMs: conn.retryBaseMs ?? 500,
+    maxBackoffMs: opts.maxBackoffMs ?? 30_000,
+    maxRetryAfterMs: opts.maxRetryAfterMs ?? 60_000,
+    random: opts.random ?? Math.random,
+    retryStatus: opts.retryStatus ?? DEFAULT_RETRY_STATUS,
+    honourRetryAfter: opts.honourRetryAfter ?? false,
+  };
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const limit: LimitFunction = pLimit(Math.max(1, Math.trunc(conn.concurrency)));
+
+  async function request(call: HttpCall): Promise<HttpReply> {
+    if (!target.isTls && conn.tls.mode === 'pinned') {
+      throw new SolusVmError('tls', `a certificate fingerprint is pinned but the URL ${target.base.origin} is plain http; use https://`, { code: 'PIN_WITHOUT_TLS' });
+    }
+    for (let retryNo = 0; ; retryNo++) {
+      const result = await limit(() => attempt(call, env));
+      const next = nextStep(result, call, retryNo, retry);
+      if ('reply' in next) return next.reply;
+      // the backoff sleeps outside the concurrency slot, so other calls to the master can go on
+      await sleep(next.delayMs);
+    }
+  }
+
+  return {
+    request,
+    get peerFingerprint256() {
+      return peerFingerprint256;
+    },
+    hostPort: target.hostPort,
+    isTls: target.isTls,
+    scrub: target.scrub,
+    snippet: (text: string): string => target.scrub(text.slice(0, 400)).slice(0, 200),
+    close: () => agent.destroy(),
+  };
+}
+
+function targetOf(conn: MasterConnection): Target {
   let base: URL;
   try {
     base = new URL(conn.baseUrl);
@@ -106,48 +190,29 @@ export function createSolusVmHttp(conn: MasterConnection, opts: SolusVmHttpOptio
     throw invalidInput(`the SolusVM URL must start with http:// or https://, not ${base.protocol}`);
   }
   const isTls = base.protocol === 'https:';
-  const hostPort = `${base.hostname}:${base.port || (isTls ? '443' : '80')}`;
   const secrets = [
     ...(conn.credentials.kind === 'v1' ? [conn.credentials.apiId, conn.credentials.apiKey] : [conn.credentials.token]),
     ...(conn.basicAuth ? [conn.basicAuth.password] : []),
   ];
-  const scrub = (text: string): string => scrubSecrets(text, secrets);
-  const snippet = (text: string): string => scrub(text.slice(0, 400)).slice(0, 200);
+  return { base, isTls, hostPort: `${base.hostname}:${base.port || (isTls ? '443' : '80')}`, scrub: (text) => scrubSecrets(text, secrets) };
+}
 
-  const timeoutMs = conn.timeoutMs;
-  const connectTimeoutMs = opts.connectTimeoutMs ?? conn.timeoutMs;
-  const retries = Math.max(0, Math.trunc(conn.retries));
-  const retryBaseMs = conn.retryBaseMs ?? 500;
-  const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
-  const maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
-  const maxBodyBytes = opts.maxBodyBytes ?? 64 * 1024 * 1024;
-  const random = opts.random ?? Math.random;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const retryStatus = opts.retryStatus ?? DEFAULT_RETRY_STATUS;
-  const limit: LimitFunction = pLimit(Math.max(1, Math.trunc(conn.concurrency)));
-  const pin = conn.tls.fingerprint256 ? normalizeFingerprint(conn.tls.fingerprint256) : null;
-
-  let peerFingerprint256: string | null = null;
-  /** sockets that finished connecting and passed our TLS check; a reused one is not checked again */
-  const verdicts = new WeakMap<Socket, SolusVmError | 'ok'>();
-
-  // Our own check replaces Node's rejectUnauthorized, so that a failure can name the fingerprint to pin.
-  // The request is written only after this verdict, so credentials never reach an unchecked peer.
-  const judge = (socket: TLSSocket): SolusVmError | 'ok' => {
-    const cert = socket.getPeerCertificate();
-    const fp = cert && typeof cert.fingerprint256 === 'string' ? cert.fingerprint256 : null;
-    peerFingerprint256 = fp;
-    if (conn.tls.mode === 'insecure') return 'ok';
-    if (conn.tls.mode === 'pinned') {
+/** Whether the peer's certificate passes the master's TLS mode, and the fingerprint it showed. */
+function judgePeer(socket: TLSSocket, mode: MasterConnection['tls']['mode'], pin: string | null, t: Target): { verdict: SolusVmError | 'ok'; fingerprint256: string | null } {
+  const cert = socket.getPeerCertificate();
+  const fp = cert && typeof cert.fingerprint256 === 'string' ? cert.fingerprint256 : null;
+  const verdict = (): SolusVmError | 'ok' => {
+    if (mode === 'insecure') return 'ok';
+    if (mode === 'pinned') {
       if (!pin) {
-        return new SolusVmError('tls', `TLS mode is "pinned" but no fingerprint is set; the master at ${hostPort} presents ${fp ?? 'no certificate'}`, {
+        return new SolusVmError('tls', `TLS mode is "pinned" but no fingerprint is set; the master at ${t.hostPort} presents ${fp ?? 'no certificate'}`, {
           code: 'NO_PIN', fingerprint256: fp,
         });
       }
       if (!fp || normalizeFingerprint(fp) !== pin) {
         return new SolusVmError(
           'tls',
-          `the master at ${hostPort} presented a certificate with fingerprint ${fp ?? '(none)'}, but ${formatFingerprint(pin)} is pinned; ` +
+          `the master at ${t.hostPort} presented a certificate with fingerprint ${fp ?? '(none)'}, but ${formatFingerprint(pin)} is pinned; ` +
             'if the certificate was renewed, pin the new fingerprint, otherwise something is intercepting the connection',
           { code: 'FINGERPRINT_MISMATCH', fingerprint256: fp },
         );
@@ -155,235 +220,219 @@ export function createSolusVmHttp(conn: MasterConnection, opts: SolusVmHttpOptio
       return 'ok';
     }
     if (socket.authorized) return 'ok';
-    return untrusted(String(socket.authorizationError ?? 'UNKNOWN'), fp);
+    return untrusted(String(socket.authorizationError ?? 'UNKNOWN'), fp, t.base.hostname);
   };
+  return { verdict: verdict(), fingerprint256: fp };
+}
 
-  const untrusted = (code: string, fp: string | null): SolusVmError => {
-    const why =
-      code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN'
-        ? 'self-signed?'
-        : code === 'CERT_HAS_EXPIRED'
-          ? 'expired'
-          : code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-            ? `issued for another host name than ${base.hostname}`
-            : code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'
-              ? 'issued by an unknown CA'
-              : code;
-    return new SolusVmError(
-      'tls',
-      `the master's certificate is not trusted (${why}; ${code}); pin its fingerprint ${fp ?? '(unknown)'} ` +
-        '(TLS mode "pinned") or install a certificate from a trusted CA on the master',
-      { code, fingerprint256: fp },
-    );
+function untrusted(code: string, fp: string | null, hostname: string): SolusVmError {
+  const why =
+    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN'
+      ? 'self-signed?'
+      : code === 'CERT_HAS_EXPIRED'
+        ? 'expired'
+        : code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+          ? `issued for another host name than ${hostname}`
+          : code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'
+            ? 'issued by an unknown CA'
+            : code;
+  return new SolusVmError(
+    'tls',
+    `the master's certificate is not trusted (${why}; ${code}); pin its fingerprint ${fp ?? '(unknown)'} ` +
+      '(TLS mode "pinned") or install a certificate from a trusted CA on the master',
+    { code, fingerprint256: fp },
+  );
+}
+
+/** A keep-alive agent whose every new socket is judged once its TLS handshake is done. */
+function checkingTlsAgent(conn: MasterConnection, opts: SolusVmHttpOptions, verdicts: AttemptEnv['verdicts'], judge: AttemptEnv['judge']): https.Agent {
+  const agentOpts: https.AgentOptions = {
+    keepAlive: true,
+    maxSockets: conn.concurrency,
+    // no TLS session resumption: every new socket shows its certificate and is checked
+    maxCachedSessions: 0,
+    rejectUnauthorized: false,
+    ...(opts.ca ? { ca: opts.ca } : {}),
   };
+  class CheckingAgent extends https.Agent {
+    override createConnection(options: ConnectionOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex {
+      const socket = super.createConnection(options, callback) as TLSSocket;
+      socket.once('secureConnect', () => verdicts.set(socket, judge(socket)));
+      return socket;
+    }
+  }
+  return new CheckingAgent(agentOpts);
+}
 
-  const agent: http.Agent = isTls ? makeTlsAgent() : new http.Agent({ keepAlive: true, maxSockets: conn.concurrency });
+function transportError(err: NodeJS.ErrnoException, connected: boolean, t: Target): SolusVmError {
+  if (err instanceof SolusVmError) return err;
+  const code = err.code ?? 'UNKNOWN';
+  if (code === 'ECONNREFUSED') {
+    return new SolusVmError('transport', `the connection to ${t.hostPort} was refused (nothing listens on that port, or a firewall rejects it)`, { retryable: true, code });
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
+    return new SolusVmError('transport', `the host name ${t.base.hostname} could not be resolved (DNS: ${code})`, { retryable: true, code });
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE') {
+    return new SolusVmError('transport', `the connection to ${t.hostPort} was closed unexpectedly (${err.message === 'socket hang up' ? 'socket hang up' : code})`, { retryable: true, code });
+  }
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') {
+    return new SolusVmError('transport', `${t.hostPort} cannot be reached (${code})`, { retryable: true, code });
+  }
+  if (code.startsWith('ERR_SSL_') || code === 'EPROTO' || (!connected && t.isTls && /ssl|tls/i.test(err.message))) {
+    return new SolusVmError('tls', `the TLS handshake with ${t.hostPort} failed (${code}); is this port really HTTPS, or does it speak plain HTTP?`, { code });
+  }
+  return new SolusVmError('transport', `the request to ${t.hostPort} failed: ${t.scrub(err.message)} (${code})`, { retryable: true, code });
+}
 
-  function makeTlsAgent(): https.Agent {
-    const agentOpts: https.AgentOptions = {
-      keepAlive: true,
-      maxSockets: conn.concurrency,
-      // no TLS session resumption: every new socket shows its certificate and is checked
-      maxCachedSessions: 0,
-      rejectUnauthorized: false,
-      ...(opts.ca ? { ca: opts.ca } : {}),
+function requestHeaders(call: HttpCall, basicAuth: MasterConnection['basicAuth'], body: Buffer | null): Record<string, string> {
+  const headers: Record<string, string> = { 'User-Agent': 'overusage-solusvm/1', ...(call.headers ?? {}) };
+  if (basicAuth && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
+    headers['Authorization'] = 'Basic ' + Buffer.from(`${basicAuth.user}:${basicAuth.password}`).toString('base64');
+  }
+  if (body || call.method !== 'GET') headers['Content-Length'] = String(body?.length ?? 0);
+  // PHP clients send "Expect:" to cURL, which *removes* the header (no 100-continue). Node never adds
+  // Expect by itself, and a literally empty Expect header gets 417 from Node servers, so we send none.
+  return headers;
+}
+
+/** One try of a call: connect (or reuse a checked socket), send, read the whole answer. Never rejects. */
+function attempt(call: HttpCall, env: AttemptEnv): Promise<Attempt> {
+  const { target: t } = env;
+  return new Promise<Attempt>((resolve) => {
+    const started = performance.now();
+    const state = { settled: false, requestSent: false, connected: false, connectTimer: undefined as NodeJS.Timeout | undefined };
+    const body = call.body !== undefined ? Buffer.from(call.body, 'utf8') : null;
+    const finish = (result: Attempt): void => {
+      if (state.settled) return;
+      state.settled = true;
+      clearTimeout(totalTimer);
+      clearTimeout(state.connectTimer);
+      resolve(result);
     };
-    class CheckingAgent extends https.Agent {
-      override createConnection(options: ConnectionOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex {
-        const socket = super.createConnection(options, callback) as TLSSocket;
-        socket.once('secureConnect', () => verdicts.set(socket, judge(socket)));
-        return socket;
-      }
-    }
-    return new CheckingAgent(agentOpts);
-  }
-
-  function transportError(err: NodeJS.ErrnoException, connected: boolean): SolusVmError {
-    if (err instanceof SolusVmError) return err;
-    const code = err.code ?? 'UNKNOWN';
-    if (code === 'ECONNREFUSED') {
-      return new SolusVmError('transport', `the connection to ${hostPort} was refused (nothing listens on that port, or a firewall rejects it)`, { retryable: true, code });
-    }
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
-      return new SolusVmError('transport', `the host name ${base.hostname} could not be resolved (DNS: ${code})`, { retryable: true, code });
-    }
-    if (code === 'ECONNRESET' || code === 'EPIPE') {
-      return new SolusVmError('transport', `the connection to ${hostPort} was closed unexpectedly (${err.message === 'socket hang up' ? 'socket hang up' : code})`, { retryable: true, code });
-    }
-    if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') {
-      return new SolusVmError('transport', `${hostPort} cannot be reached (${code})`, { retryable: true, code });
-    }
-    if (code.startsWith('ERR_SSL_') || code === 'EPROTO' || (!connected && isTls && /ssl|tls/i.test(err.message))) {
-      return new SolusVmError('tls', `the TLS handshake with ${hostPort} failed (${code}); is this port really HTTPS, or does it speak plain HTTP?`, { code });
-    }
-    return new SolusVmError('transport', `the request to ${hostPort} failed: ${scrub(err.message)} (${code})`, { retryable: true, code });
-  }
-
-  function attempt(call: HttpCall): Promise<Attempt> {
-    return new Promise<Attempt>((resolve) => {
-      const started = performance.now();
-      let settled = false;
-      let requestSent = false;
-      let connected = false;
-      let connectTimer: NodeJS.Timeout | undefined;
-      const path = joinPath(base.pathname, call.path);
-      const headers: Record<string, string> = { 'User-Agent': 'overusage-solusvm/1', ...(call.headers ?? {}) };
-      if (conn.basicAuth && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
-        headers['Authorization'] = 'Basic ' + Buffer.from(`${conn.basicAuth.user}:${conn.basicAuth.password}`).toString('base64');
-      }
-      const body = call.body !== undefined ? Buffer.from(call.body, 'utf8') : null;
-      if (body || call.method !== 'GET') headers['Content-Length'] = String(body?.length ?? 0);
-      // PHP clients send "Expect:" to cURL, which *removes* the header (no 100-continue). Node never adds
-      // Expect by itself, and a literally empty Expect header gets 417 from Node servers, so we send none.
-
-      const finish = (result: Attempt): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(totalTimer);
-        clearTimeout(connectTimer);
-        resolve(result);
-      };
-      const fail = (error: SolusVmError): void => finish({ ok: false, error, requestSent });
-
-      const mod = isTls ? https : http;
-      const req = mod.request({
-        protocol: base.protocol,
-        hostname: base.hostname.replace(/^\[|\]$/g, ''),
-        port: base.port || (isTls ? 443 : 80),
-        method: call.method,
-        path,
-        headers,
-        agent,
-        ...(opts.lookup ? { lookup: opts.lookup } : {}),
-      });
-
-      const totalTimer = setTimeout(() => {
-        const code = connected ? 'TIMEOUT' : 'CONNECT_TIMEOUT';
-        fail(new SolusVmError('timeout', `no answer from ${hostPort} within ${timeoutMs} ms`, { retryable: true, code }));
+    const fail = (error: SolusVmError): void => finish({ ok: false, error, requestSent: state.requestSent });
+    const req = (t.isTls ? https : http).request({
+      protocol: t.base.protocol,
+      hostname: t.base.hostname.replace(/^\[|\]$/g, ''),
+      port: t.base.port || (t.isTls ? 443 : 80),
+      method: call.method,
+      path: joinPath(t.base.pathname, call.path),
+      headers: requestHeaders(call, env.basicAuth, body),
+      agent: env.agent,
+      ...(env.lookup ? { lookup: env.lookup } : {}),
+    });
+    const totalTimer = setTimeout(() => {
+      fail(new SolusVmError('timeout', `no answer from ${t.hostPort} within ${env.timeoutMs} ms`, { retryable: true, code: state.connected ? 'TIMEOUT' : 'CONNECT_TIMEOUT' }));
+      req.destroy();
+    }, env.timeoutMs);
+    const send = (): void => {
+      if (state.settled) return;
+      state.connected = true;
+      clearTimeout(state.connectTimer);
+      state.requestSent = true;
+      req.end(body ?? undefined);
+    };
+    req.once('socket', (socket: Socket) => {
+      if (env.verdicts.get(socket) === 'ok') return send();
+      state.connectTimer = setTimeout(() => {
+        fail(new SolusVmError('timeout', `could not connect to ${t.hostPort} within ${env.connectTimeoutMs} ms`, { retryable: true, code: 'CONNECT_TIMEOUT' }));
         req.destroy();
-      }, timeoutMs);
-
-      const send = (): void => {
-        if (settled) return;
-        connected = true;
-        clearTimeout(connectTimer);
-        requestSent = true;
-        req.end(body ?? undefined);
-      };
-
-      req.once('socket', (socket: Socket) => {
-        const known = verdicts.get(socket);
-        if (known === 'ok') return send();
-        connectTimer = setTimeout(() => {
-          fail(new SolusVmError('timeout', `could not connect to ${hostPort} within ${connectTimeoutMs} ms`, { retryable: true, code: 'CONNECT_TIMEOUT' }));
-          req.destroy();
-        }, connectTimeoutMs);
-        if (isTls) {
-          socket.once('secureConnect', () => {
-            const v = verdicts.get(socket) ?? judge(socket as TLSSocket);
-            if (v === 'ok') return send();
-            socket.destroy();
-            fail(v);
-            req.destroy();
-          });
-        } else if (socket.connecting) {
-          socket.once('connect', () => {
-            verdicts.set(socket, 'ok');
-            send();
-          });
-        } else {
-          verdicts.set(socket, 'ok');
-          send();
-        }
-      });
-
-      req.on('error', (err: NodeJS.ErrnoException) => fail(transportError(err, connected)));
-
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBodyBytes) {
-            fail(new SolusVmError('bad_response', `the answer from ${hostPort} is larger than ${maxBodyBytes} bytes`, { httpStatus: res.statusCode ?? null }));
-            req.destroy();
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('error', (err: NodeJS.ErrnoException) => fail(transportError(err, true)));
-        res.on('aborted', () => fail(new SolusVmError('transport', `the answer from ${hostPort} was cut off`, { retryable: true, code: 'ECONNRESET' })));
-        res.on('end', () => {
-          finish({
-            ok: true,
-            reply: {
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString('utf8'),
-              latencyMs: Math.round(performance.now() - started),
-            },
-          });
-        });
+      }, env.connectTimeoutMs);
+      whenChecked(socket, env, send, (v) => {
+        fail(v);
+        req.destroy();
       });
     });
+    req.on('error', (err: NodeJS.ErrnoException) => fail(transportError(err, state.connected, t)));
+    req.on('response', (res) => readAnswer(res, env, started, finish, fail, () => req.destroy()));
+  });
+}
+
+/** Calls `send` once the socket is connected and (on TLS) its certificate passed; `refuse` otherwise. */
+function whenChecked(socket: Socket, env: AttemptEnv, send: () => void, refuse: (v: SolusVmError) => void): void {
+  if (env.target.isTls) {
+    socket.once('secureConnect', () => {
+      const v = env.verdicts.get(socket) ?? env.judge(socket as TLSSocket);
+      if (v === 'ok') return send();
+      socket.destroy();
+      refuse(v);
+    });
+  } else if (socket.connecting) {
+    socket.once('connect', () => {
+      env.verdicts.set(socket, 'ok');
+      send();
+    });
+  } else {
+    env.verdicts.set(socket, 'ok');
+    send();
   }
+}
 
-  const backoff = (retryNo: number): number => {
-    const exp = Math.min(maxBackoffMs, retryBaseMs * 2 ** (retryNo - 1));
-    return Math.round(exp * (0.5 + random() * 0.5)); // jitter keeps parallel workers from retrying in step
-  };
-
-  const withAttempts = (e: SolusVmError, attempts: number): SolusVmError =>
-    attempts <= 1
-      ? e
-      : new SolusVmError(e.kind, `${e.message} (after ${attempts} attempts)`, {
-          retryable: e.retryable, httpStatus: e.httpStatus, snippet: e.snippet, code: e.code, fingerprint256: e.fingerprint256, retryAfterMs: e.retryAfterMs,
-        });
-
-  async function request(call: HttpCall): Promise<HttpReply> {
-    if (!isTls && conn.tls.mode === 'pinned') {
-      throw new SolusVmError('tls', `a certificate fingerprint is pinned but the URL ${base.origin} is plain http; use https://`, { code: 'PIN_WITHOUT_TLS' });
+/** Reads an answer whole, up to the size limit. */
+function readAnswer(res: http.IncomingMessage, env: AttemptEnv, started: number, finish: (a: Attempt) => void, fail: (e: SolusVmError) => void, abort: () => void): void {
+  const t = env.target;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  res.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > env.maxBodyBytes) {
+      fail(new SolusVmError('bad_response', `the answer from ${t.hostPort} is larger than ${env.maxBodyBytes} bytes`, { httpStatus: res.statusCode ?? null }));
+      abort();
+      return;
     }
-    let retryNo = 0;
-    for (;;) {
-      const result = await limit(() => attempt(call));
-      let delay: number | null = null;
-      if (result.ok) {
-        const r = result.reply;
-        if (call.idempotent && retryNo < retries) {
-          if (r.status === 429 && opts.honourRetryAfter) {
-            const advised = parseRetryAfter(r.headers['retry-after']);
-            // an advice longer than we are willing to wait goes back to the caller as rate_limited
-            delay = advised === null ? backoff(retryNo + 1) : advised <= maxRetryAfterMs ? advised : null;
-          } else if (retryStatus(r.status)) {
-            delay = backoff(retryNo + 1);
-          }
-        }
-        if (delay === null) return { ...r, attempts: retryNo + 1 };
-      } else {
-        const e = result.error;
-        // an action may run twice if retried after its request left; only "nothing was sent" is safe
-        const mayRetry = e.retryable && (call.idempotent || (!result.requestSent && NOTHING_SENT_RETRYABLE.has(e.code ?? '')));
-        if (!mayRetry || retryNo >= retries) throw withAttempts(e, retryNo + 1);
-        delay = backoff(retryNo + 1);
+    chunks.push(chunk);
+  });
+  res.on('error', (err: NodeJS.ErrnoException) => fail(transportError(err, true, t)));
+  res.on('aborted', () => fail(new SolusVmError('transport', `the answer from ${t.hostPort} was cut off`, { retryable: true, code: 'ECONNRESET' })));
+  res.on('end', () => {
+    finish({ ok: true, reply: { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), latencyMs: Math.round(performance.now() - started) } });
+  });
+}
+
+interface RetryPolicy {
+  retries: number;
+  retryBaseMs: number;
+  maxBackoffMs: number;
+  maxRetryAfterMs: number;
+  random: () => number;
+  retryStatus: (status: number) => boolean;
+  honourRetryAfter: boolean;
+}
+
+function backoff(retryNo: number, p: RetryPolicy): number {
+  const exp = Math.min(p.maxBackoffMs, p.retryBaseMs * 2 ** (retryNo - 1));
+  return Math.round(exp * (0.5 + p.random() * 0.5)); // jitter keeps parallel workers from retrying in step
+}
+
+function withAttempts(e: SolusVmError, attempts: number): SolusVmError {
+  return attempts <= 1
+    ? e
+    : new SolusVmError(e.kind, `${e.message} (after ${attempts} attempts)`, {
+        retryable: e.retryable, httpStatus: e.httpStatus, snippet: e.snippet, code: e.code, fingerprint256: e.fingerprint256, retryAfterMs: e.retryAfterMs,
+      });
+}
+
+/** After attempt number retryNo + 1: the answer to give, or how long to wait before the next try. Throws when giving up. */
+function nextStep(result: Attempt, call: HttpCall, retryNo: number, p: RetryPolicy): { reply: HttpReply } | { delayMs: number } {
+  if (result.ok) {
+    const r = result.reply;
+    let delay: number | null = null;
+    if (call.idempotent && retryNo < p.retries) {
+      if (r.status === 429 && p.honourRetryAfter) {
+        const advised = parseRetryAfter(r.headers['retry-after']);
+        // an advice longer than we are willing to wait goes back to the caller as rate_limited
+        delay = advised === null ? backoff(retryNo + 1, p) : advised <= p.maxRetryAfterMs ? advised : null;
+      } else if (p.retryStatus(r.status)) {
+        delay = backoff(retryNo + 1, p);
       }
-      // the backoff sleeps outside the concurrency slot, so other calls to the master can go on
-      await sleep(delay);
-      retryNo++;
     }
+    return delay === null ? { reply: { ...r, attempts: retryNo + 1 } } : { delayMs: delay };
   }
-
-  return {
-    request,
-    get peerFingerprint256() {
-      return peerFingerprint256;
-    },
-    hostPort,
-    isTls,
-    scrub,
-    snippet,
-    close: () => agent.destroy(),
-  };
+  const e = result.error;
+  // an action may run twice if retried after its request left; only "nothing was sent" is safe
+  const mayRetry = e.retryable && (call.idempotent || (!result.requestSent && NOTHING_SENT_RETRYABLE.has(e.code ?? '')));
+  if (!mayRetry || retryNo >= p.retries) throw withAttempts(e, retryNo + 1);
+  return { delayMs: backoff(retryNo + 1, p) };
 }
 
 function joinPath(basePath: string, path: string): string {
