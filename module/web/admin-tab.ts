@@ -451,7 +451,7 @@ export function createAdminTab(deps: AdminTabDeps) {
             d: presentDisputeRow(d, ctx),
             explanation: explainCharge(ev.rated, ADMIN_LOCALE),
             files: { days: files.lineCsv(d.lineId), samples: files.samplesCsv(d.lineId), evidence: files.evidence(d.lineId) },
-            form: { to: str(body.to) || 'upheld', kind: str(body.kind) || 'precommit', percent: str(body.percent), amount: str(body.amount), note: str(body.note), settlement: str(body.settlement) },
+            form: { to: str(body.to), kind: str(body.kind) || 'precommit', percent: str(body.percent), amount: str(body.amount), note: str(body.note), settlement: str(body.settlement) },
             preview,
             lineHref: href({ a: 'line', id: d.lineId }),
             canResolve: !!deps.disputes && d.state === 'open' && !d.resolvingTo,

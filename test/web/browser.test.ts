@@ -68,7 +68,8 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     expect(await page.locator('.ou-meter svg').isVisible()).to.equal(true);
     // May, the disputed period, day by day
     await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Dagcijfers van deze periode tonen' }).click()]);
-    expect(await page.locator('#overusage h3').first().innerText()).to.match(/Verkeer per dag, 1–31 mei 2013/);
+    // (the chart's heading: the widget also has a spending-cap block with a heading of its own)
+    expect(await page.locator('#overusage h3', { hasText: 'Verkeer per dag' }).innerText()).to.match(/Verkeer per dag, 1–31 mei 2013/);
     expect(await page.locator('.ou-chart svg rect.ou-bar').count()).to.equal(31);
     await page.locator('details.ou-days > summary').click();
     expect(await page.locator('details.ou-days table tbody tr').count()).to.equal(31);
@@ -112,6 +113,9 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     await Promise.all([page.waitForNavigation(), row.locator('a').first().click()]);
 
     const form = page.locator('form.ou-resolve');
+    // no decision is made for the admin, and an empty preview takes no room
+    expect(await form.locator('input[name=to]:checked').count()).to.equal(0);
+    expect(await form.locator('[data-preview]').isVisible()).to.equal(false);
     await form.locator('input[name=to][value=adjusted]').check();
     await form.locator('select[name=kind]').selectOption('share');
     await form.locator('input[name=percent]').fill('50');
@@ -119,7 +123,15 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     await page.locator('[data-preview]', { hasText: 'New amount: €250.00' }).waitFor({ timeout: 10_000 });
     await page.screenshot({ path: path.join(SHOTS, 'tab-dispute.png'), fullPage: true });
     await form.locator('textarea[name=note]').fill('half: the first days were a backup gone wrong');
+    // the decision is confirmed, naming the amount before and after
+    const asked: string[] = [];
+    page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
     await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: 'Resolve the dispute' }).click()]);
+    expect(asked).to.have.length(1);
+    expect(asked[0]).to.match(/^Adjust dispute \d+ from €500\.00 to €250\.00\?$/);
     expect(await page.locator('.ou-flash-success').innerText()).to.match(/^Dispute \d+ adjusted\.$/);
     expect(await page.locator('[data-dispute][data-state]').getAttribute('data-state')).to.equal('adjusted');
 

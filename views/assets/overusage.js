@@ -7,6 +7,16 @@
     if (form && form.getAttribute && form.getAttribute('data-confirm') && !window.confirm(form.getAttribute('data-confirm'))) e.preventDefault();
   });
 
+  // A dispute's decision moves money: ask, naming the amount (the adjusted one once previewed).
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (!form || !form.classList || !form.classList.contains('ou-resolve') || !e.submitter || e.submitter.value !== 'resolve') return;
+    var to = form.querySelector('input[name="to"]:checked');
+    if (!to) return;
+    var text = to.getAttribute('data-confirm').replace('{amount}', form.getAttribute('data-new-amount') || 'the new amount');
+    if (!window.confirm(text)) e.preventDefault();
+  });
+
   // The admin's resolve form: show the adjusted amount while it is typed (the JSON API's preview).
   var root = document.getElementById('overusage-admin');
   // inside a host (WHMCS) the page has no API to ask: the form's preview button does it instead
@@ -40,6 +50,8 @@
         .then(function (r) { return r.json(); })
         .then(function (j) {
           out.textContent = j.error ? j.error.message : 'New amount: ' + j.preview.formatted + ' (' + j.preview.explanation + ')';
+          if (j.error) form.removeAttribute('data-new-amount');
+          else form.setAttribute('data-new-amount', j.preview.formatted);
         })
         .catch(function () {});
     }
