@@ -25,6 +25,7 @@ import { createBillingSettingsService } from './services/billing-settings.js';
 import { createRatingService } from './services/rating.js';
 import { createPoolService } from './services/pools.js';
 import { createCapService } from './services/caps.js';
+import { createUpgradeService } from './services/upgrades.js';
 import { createUsagePeriodService } from './services/usage-periods.js';
 import { createInvoiceLineService } from './services/invoice-lines.js';
 import { createUpgradeSuggestionService } from './services/upgrade-suggestions.js';
@@ -129,7 +130,8 @@ export function createModule(deps: ModuleDeps) {
     if (outbox) await outbox.drain().catch((err: unknown) => (failure ??= err));
     if (failure) throw failure;
   };
-  const suggestions = deps.panel ? createUpgradeSuggestionService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, log, outbox: outbox! }) : undefined;
+  const upgrades = deps.panel ? createUpgradeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, audit: auditLog }) : undefined;
+  const suggestions = deps.panel ? createUpgradeSuggestionService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, log, outbox: outbox!, upgrades: upgrades! }) : undefined;
   /** the daily billing work: rate what closed, finish interrupted deliveries, bill what no renewal picks up, suggest upgrades where a streak is on */
   const dailyBilling = async () => {
     await rating.rateClosedPeriods();
@@ -170,7 +172,7 @@ export function createModule(deps: ModuleDeps) {
     await limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));
     if (failure) throw failure;
   };
-  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, usagePeriods, sync, log, ...(thresholds ? { banner: (id: number) => thresholds.bannerFor(id) } : {}), caps: { service: caps, applyNow: () => limits.run({ decide: true }) }, ...(deps.web ? { options: deps.web } : {}) });
+  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, usagePeriods, sync, log, ...(thresholds ? { banner: (id: number) => thresholds.bannerFor(id) } : {}), caps: { service: caps, applyNow: () => limits.run({ decide: true }) }, ...(upgrades ? { upgrades } : {}), ...(deps.web ? { options: deps.web } : {}) });
   const hooks = () =>
     moduleHooks({
       // membership is recorded as the panel shows it, before each sampling: spans to the hour the sync ran
@@ -215,6 +217,7 @@ export function createModule(deps: ModuleDeps) {
     rating,
     pools,
     caps,
+    upgrades,
     usagePeriods,
     lines,
     evidence,

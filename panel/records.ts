@@ -77,6 +77,8 @@ export interface NewProduct {
   overagesenabled?: string;
   overagesbwlimit?: number;
   overagesbwprice?: string;
+  /** monthly prices by currency code ({ EUR: '19.95' }), as tblpricing rows; other cycles not offered */
+  monthly?: Record<string, string>;
 }
 
 export async function addProduct(db: Db, p: NewProduct, now: DateTime, zone: string): Promise<number> {
@@ -99,7 +101,15 @@ export async function addProduct(db: Db, p: NewProduct, now: DateTime, zone: str
   }
   for (const [n, v] of Object.entries(p.configoptions ?? {})) row[`configoption${n}`] = v;
   const [id] = await db('tblproducts').insert(row);
-  return intCell(id);
+  const productId = intCell(id);
+  for (const [code, price] of Object.entries(p.monthly ?? {})) {
+    const cur = await db('tblcurrencies').where({ code }).first('id');
+    if (!cur) throw new RangeError(`there is no currency ${code}`);
+    const minor = parseDecimal(price, 2);
+    if (minor === null) throw new RangeError(`the ${code} monthly price must be a decimal with up to 2 places`);
+    await db('tblpricing').insert({ type: 'product', currency: intCell(cur.id), relid: productId, monthly: sqlMoney(minor) });
+  }
+  return productId;
 }
 
 /** A product custom field, e.g. the SolusVM module's 'vserverid'. */

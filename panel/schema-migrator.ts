@@ -4,6 +4,7 @@ import * as seedDefaults from './migrations/20261127120100_seed_whmcs_defaults.j
 import * as templatesHeldLines from './migrations/20261127170000_templates_held_lines.js';
 import * as solusioVpsServers from './migrations/20261205100000_solusiovps_servers.js';
 import * as automationRunner from './migrations/20261206130000_automation_runner.js';
+import * as pricingUpgrades from './migrations/20261222100000_pricing_upgrades.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261127170000_templates_held_lines', templatesHeldLines],
   ['20261205100000_solusiovps_servers', solusioVpsServers],
   ['20261206130000_automation_runner', automationRunner],
+  ['20261222100000_pricing_upgrades', pricingUpgrades],
 ];
 
 export const PANEL_MIGRATION_TABLE = 'tblpanel_migrations';

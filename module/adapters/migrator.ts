@@ -14,6 +14,7 @@ import * as solusvmOperations from '../../migrations/20261205200000_solusvm_oper
 import * as tokenRevocations from '../../migrations/20261218000000_token_revocations.js';
 import * as crashConsistency from '../../migrations/20261220000000_crash_consistency.js';
 import * as poolsAndCaps from '../../migrations/20261222000000_pools_and_caps.js';
+import * as upgrades from '../../migrations/20261222200000_upgrades.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -38,6 +39,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261218000000_token_revocations', tokenRevocations],
   ['20261220000000_crash_consistency', crashConsistency],
   ['20261222000000_pools_and_caps', poolsAndCaps],
+  ['20261222200000_upgrades', upgrades],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';

@@ -39,6 +39,8 @@ export interface OverusageLineInput {
   refCode?: string | null;
   /** a correction after the period was re-measured: what the invoices already billed for it (the line bills the difference) */
   correction?: { billedMinor: bigint } | null;
+  /** the provider's credit on an upgrade: this share of the overusage is not billed */
+  upgradeCredit?: { percent: number; creditedMinor: bigint } | null;
 }
 
 // Thin spaces (en-GB date ranges) are missing from many invoice PDF fonts; narrow no-break spaces
@@ -132,6 +134,7 @@ const WORDS = {
     committed: 'committed',
     blocks: (count: string, size: string, one: boolean) => `${count} × ${size} ${one ? 'block' : 'blocks'}`,
     cappedAt: 'capped at',
+    upgradeCredit: (pct: number, amount: string) => `less ${pct} % credited on your upgrade (${amount})`,
     disputeBy: 'dispute by',
     withinNote: 'within the allowance, nothing to bill',
     withinCommitNote: 'within the committed rate, nothing to bill',
@@ -156,6 +159,7 @@ const WORDS = {
     committed: 'afgesproken',
     blocks: (count: string, size: string) => `${count} × blok van ${size}`,
     cappedAt: 'gemaximeerd op',
+    upgradeCredit: (pct: number, amount: string) => `min ${pct} % gecrediteerd bij uw upgrade (${amount})`,
     disputeBy: 'bezwaar uiterlijk',
     withinNote: 'binnen de bundel, niets te factureren',
     withinCommitNote: 'binnen de afgesproken snelheid, niets te factureren',
@@ -251,6 +255,7 @@ export function describeOverusageLine(input: OverusageLineInput, locale: string)
   let tail: string;
   if (rated.outcome === 'billed') {
     tail = rated.capped && rated.capMinor !== null ? `, ${w.cappedAt} ${formatAmount(rated.capMinor, rated.currency, locale)}` : '';
+    if (input.upgradeCredit) tail += `, ${w.upgradeCredit(input.upgradeCredit.percent, formatAmount(input.upgradeCredit.creditedMinor, rated.currency, locale))}`;
     if (input.deadlineLastDay) tail += ` (${w.disputeBy} ${formatDay(input.deadlineLastDay, locale)})`;
   } else {
     tail = ` — ${outcomeNote(rated, locale)}`;

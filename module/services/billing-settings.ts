@@ -99,6 +99,8 @@ export const profileSchema = z
     unpicked: z.object({ policy: z.enum(['next_renewal', 'standalone']), afterDays: z.number().int().min(0).max(366) }).strict().default({ policy: 'standalone', afterDays: 35 }),
     /** over the allowance this many periods in a row → suggest a bigger plan */
     upgradeAfterPeriods: z.number().int().min(1).max(24).default(3),
+    /** on an upgrade the client asks for, this share of the current period's overusage is credited */
+    upgradeCreditPercent: z.number().int().min(0).max(100).optional(),
     /** the admin confirms the panel's own overage billing is off for this product (when the panel cannot tell) */
     panelOverageOff: z.boolean().default(false),
     /** tell the client and the admin at these percentages of the allowance, once each per period */

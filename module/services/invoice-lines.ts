@@ -29,6 +29,8 @@ export interface LineTextInput {
   refCode: string;
   /** a correction charge: what the invoices already billed for the period */
   correction?: { billedMinor: bigint } | null;
+  /** the provider's credit on an upgrade (module/services/upgrades.ts) */
+  upgradeCredit?: { percent: number; creditedMinor: bigint } | null;
 }
 
 export type DescribeLine = (input: LineTextInput, language: string) => { text: string; locale: string };
@@ -183,10 +185,11 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
   async function writePendingLine(c: Record<string, unknown>, profile: BillingProfile, language: string, invoiceId: number, invoiceDate: IsoDate): Promise<void> {
     const deadline = reclamationDeadline(invoiceDate, profile.window, deps.zone);
     const refCode = newRef();
-    const explained = JSON.parse(String(c.explanation)) as { rated: Record<string, unknown>; correction?: { billedMinor: string } };
+    const explained = JSON.parse(String(c.explanation)) as { rated: Record<string, unknown>; correction?: { billedMinor: string }; upgradeCredit?: { percent: number; creditedMinor: string } };
     const rated = ratedChargeFromJson(explained.rated);
     const correction = explained.correction ? { billedMinor: BigInt(explained.correction.billedMinor) } : null;
-    const { text, locale } = deps.describe({ rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode, correction }, language);
+    const upgradeCredit = explained.upgradeCredit ? { percent: explained.upgradeCredit.percent, creditedMinor: BigInt(explained.upgradeCredit.creditedMinor) } : null;
+    const { text, locale } = deps.describe({ rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode, correction, upgradeCredit }, language);
     const line: Record<string, unknown> = {
       charge_id: toNum(c.id),
       service_id: toNum(c.service_id),

@@ -8,6 +8,7 @@ import type { Logger } from '../adapters/logger.js';
 import { SYSTEM, type Actor, type AuditLog } from '../adapters/audit-store.js';
 import { PlanNotPossible, ratingPlan, type BillingProfile, type BillingSettingsService } from './billing-settings.js';
 import { cappedPlan, type ClientCap } from '../domain/client-cap.js';
+import { upgradeCredit } from '../domain/upgrade-figures.js';
 import type { DateTime } from 'luxon';
 
 /** client-chosen caps, set and lifted (module/services/caps.ts) */
@@ -144,6 +145,7 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
         // MySQL sums BIGINT into DECIMAL (a string, maybe with ".0"); SQLite into an integer
         for (const a of agg) sums.set(toNum(a.period_id), toBig(String(a.total).replace(/\.0+$/, '')));
         await attachCaps(deps.caps, rows, masters);
+        await attachUpgrades(knex, rows);
         // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
         await Promise.all(
           rows.map(async (r) => {
@@ -170,7 +172,9 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
             result.skipped.push({ periodId, serviceId, reason: `its daily figures sum to ${sums.get(periodId) ?? 0n} bytes, not the ${used} bytes counted; not rated` });
             continue;
           }
-          const productId = toNum(r.product_id);
+          const upgrade = (r.upgrade as UpgradeInPeriod | undefined) ?? null;
+          // the period an upgrade falls in is rated on the plan it began on (less the credit)
+          const productId = upgrade ? upgrade.fromProductId : toNum(r.product_id);
           const clientId = toNum(r.client_id);
           const profile = profileFor!(productId, serviceId, clientId);
           const key: ChargeKey = { periodId, serviceId, clientId, productId, used, now };
@@ -179,7 +183,7 @@ export function createRatingService(deps: { knex: Knex; clock: Clock; billing: B
             continue;
           }
           try {
-            charges.push(chargeRow(r, key, rate(r, master, used, profile, memo, (r.client_cap as ClientCap | undefined) ?? null), profile, memo));
+            charges.push(creditUpgrade(chargeRow(r, key, rate(r, master, used, profile, memo, (r.client_cap as ClientCap | undefined) ?? null), profile, memo), upgrade));
           } catch (err) {
             if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
             result.skipped.push({ periodId, serviceId, reason: (err as Error).message });
@@ -313,6 +317,36 @@ interface RatingMemo {
 }
 
 /** One period through the product's model: partial periods prorated, the allowance from SolusVM when asked. */
+interface UpgradeInPeriod {
+  fromProductId: number;
+  toProductId: number;
+  percent: number;
+}
+
+/** Upgrades asked for during each period (module/services/upgrades.ts): one query per page. */
+async function attachUpgrades(knex: Knex, rows: Record<string, unknown>[]): Promise<void> {
+  if (rows.length === 0) return;
+  const ups = await knex('mod_overusage_upgrades').whereIn('service_id', [...new Set(rows.map((r) => toNum(r.service_id)))]).orderBy('id').select('service_id', 'from_product_id', 'to_product_id', 'requested_on', 'credit_percent');
+  if (ups.length === 0) return;
+  for (const r of rows) {
+    const start = toDate(r.start_date);
+    const end = toDate(r.end_date);
+    const u = ups.find((x) => toNum(x.service_id) === toNum(r.service_id) && toDate(x.requested_on) >= start && toDate(x.requested_on) <= end);
+    if (u) r.upgrade = { fromProductId: toNum(u.from_product_id), toProductId: toNum(u.to_product_id), percent: toNum(u.credit_percent) } satisfies UpgradeInPeriod;
+  }
+}
+
+/** The provider's credit on an upgrade: a share of the period's billed overusage, said in the explanation. */
+function creditUpgrade(row: Record<string, unknown>, upgrade: UpgradeInPeriod | null): Record<string, unknown> {
+  if (!upgrade || upgrade.percent === 0 || row.status !== 'unbilled') return row;
+  const amount = toBig(row.amount_minor);
+  const credited = upgradeCredit(amount, upgrade.percent);
+  const explanation = JSON.parse(String(row.explanation)) as Record<string, unknown>;
+  explanation.upgradeCredit = { percent: upgrade.percent, creditedMinor: credited.toString(), toProductId: upgrade.toProductId };
+  const after = amount - credited;
+  return { ...row, amount_minor: sqlBig(after), status: after > 0n ? 'unbilled' : 'written_off', explanation: JSON.stringify(explanation) };
+}
+
 /** The client's cap in force at each period's end (midnight after its last day, in its master's zone). */
 async function attachCaps(caps: CapsInForce | undefined, rows: Record<string, unknown>[], masters: Map<number, MasterRule>): Promise<void> {
   if (!caps || rows.length === 0) return;
@@ -400,7 +434,7 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
     .where('p.id', periodId)
     .first('p.id', 'p.service_id', 'p.start_date', 'p.end_date', 'p.status', 'p.used_bytes', 's.client_id', 's.product_id', 's.currency', 's.regdate', 's.master_id', 'smp.limit_bytes');
   if (!r || r.status !== 'closed') return { kind: 'not_rated' };
-  const [masters, profile, agg] = await Promise.all([
+  const [masters, currentProfile, agg] = await Promise.all([
     loadMasters(knex),
     deps.billing.forService(toNum(r.product_id), toNum(r.service_id), toNum(r.client_id)),
     knex('mod_overusage_intervals').where({ period_id: periodId }).first(knex.raw('SUM(bytes) AS total')),
@@ -410,15 +444,20 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
   const used = toBig(r.used_bytes);
   const sum = agg?.total === null || agg?.total === undefined ? 0n : toBig(String(agg.total).replace(/\.0+$/, ''));
   if (sum !== used) return { kind: 'skipped', reason: `its daily figures sum to ${sum} bytes, not the ${used} bytes counted; not rated` };
-  if (profile?.model === 'p95') r.five_minute_bps = await fiveMinuteRates(knex, r, String(master.time_zone));
+  if (currentProfile?.model === 'p95') r.five_minute_bps = await fiveMinuteRates(knex, r, String(master.time_zone));
   r.id = periodId;
   await attachCaps(deps.caps, [r], masters);
+  await attachUpgrades(knex, [r]);
+  const upgrade = (r.upgrade as UpgradeInPeriod | undefined) ?? null;
+  // the period an upgrade falls in is rated on the plan it began on
+  const profile = upgrade ? await deps.billing.forService(upgrade.fromProductId, toNum(r.service_id), toNum(r.client_id)) : currentProfile;
+  if (upgrade) r.product_id = upgrade.fromProductId;
   const memo: RatingMemo = { shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() };
   const now = deps.clock.now();
   const key: ChargeKey = { periodId, serviceId: toNum(r.service_id), clientId: toNum(r.client_id), productId: toNum(r.product_id), used, now: sqlInstant(now) };
   let fresh: Record<string, unknown>;
   try {
-    fresh = profile ? chargeRow(r, key, rate(r, master, used, profile, memo, (r.client_cap as ClientCap | undefined) ?? null), profile, memo) : chargeRow(r, key, null, null, memo);
+    fresh = profile ? creditUpgrade(chargeRow(r, key, rate(r, master, used, profile, memo, (r.client_cap as ClientCap | undefined) ?? null), profile, memo), upgrade) : chargeRow(r, key, null, null, memo);
   } catch (err) {
     if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
     return { kind: 'skipped', reason: (err as Error).message };

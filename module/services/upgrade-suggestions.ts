@@ -9,6 +9,8 @@ import type { PanelApi } from '../adapters/panel-api.js';
 import { sqlInstant, toBig, toNum } from '../adapters/rows.js';
 import type { BillingSettingsService } from './billing-settings.js';
 import type { Outbox, OutboxEmail } from './outbox.js';
+import type { UpgradeService } from './upgrades.js';
+import { formatMoney } from '../domain/money.js';
 
 const TEMPLATE = path.resolve(import.meta.dirname, '..', '..', 'views', 'email', 'upgrade-suggestion.ejs');
 const NOTICES = 'mod_overusage_notices';
@@ -22,7 +24,7 @@ export interface UpgradeSuggestionService {
   run(): Promise<{ suggested: number; failed: number }>;
 }
 
-export function createUpgradeSuggestionService(deps: { knex: Knex; clock: Clock; panel: PanelApi; billing: BillingSettingsService; log: Logger; outbox: Outbox }): UpgradeSuggestionService {
+export function createUpgradeSuggestionService(deps: { knex: Knex; clock: Clock; panel: PanelApi; billing: BillingSettingsService; log: Logger; outbox: Outbox; upgrades?: UpgradeService }): UpgradeSuggestionService {
   const { knex } = deps;
   return {
     async run() {
@@ -73,6 +75,10 @@ export function createUpgradeSuggestionService(deps: { knex: Knex; clock: Clock;
     const { products } = await deps.panel.getClientsProducts({ serviceId });
     const domain = products[0]?.domain || `#${serviceId}`;
     const company = await deps.panel.getConfigurationValue('CompanyName').catch(() => '');
+    // the money: the cheapest bigger plan over these periods against what they cost (none when the panel lists no prices)
+    const figures = deps.upgrades ? await deps.upgrades.figures(serviceId, clientId).catch(() => null) : null;
+    const best = figures?.offers[0] ?? null;
+    const money = (minor: bigint, locale: string) => formatMoney({ amountMinor: minor, currency: figures!.currency }, locale);
     const render = async (locale: string) => {
       const lang = textLanguage(locale);
       const shown = displayUnit(unit);
@@ -82,6 +88,7 @@ export function createUpgradeSuggestionService(deps: { knex: Knex; clock: Clock;
         domain,
         periods: rows.length,
         company,
+        offer: best ? { name: best.name, would: money(best.totalMinor, locale), paid: money(figures!.currentMinor, locale), months: figures!.periods } : null,
         rows: rows.map((r) => ({
           period: formatPeriod(String(r.period_start), String(r.period_end), locale),
           used: formatByteAmount(toBig(r.used_bytes), shown, locale),

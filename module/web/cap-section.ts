@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { formatByteAmount, textLanguage } from '../domain/line-text.js';
 import { formatMoney } from '../domain/money.js';
 import { capActionInForce, type CapService } from '../services/caps.js';
+import type { UpgradeService } from '../services/upgrades.js';
+import { toNum } from '../adapters/rows.js';
 
 /**
  * The widget's spending-cap block, in English and Dutch: the cap in force (or none), whether it is
@@ -76,4 +78,49 @@ export async function capSection(knex: Knex, caps: CapService, serviceId: number
     currency: options?.currency ?? cap?.currency ?? '',
     actions: (options?.actions ?? []).map((a) => ({ value: a, label: w[a] })),
   };
+}
+
+/** The upgrade suggestion on the widget: the plan, the money, one button. */
+export const UPGRADE_WORDS = {
+  en: {
+    title: 'A bigger plan',
+    figure: (name: string, would: string, paid: string, months: number) => `On ${name} you would have paid ${would} instead of ${paid} over the last ${months} months.`,
+    button: (name: string) => `Upgrade to ${name}`,
+    note: 'The part of your current plan you have not used yet is credited on the upgrade invoice.',
+    ordered: 'Your upgrade is ordered.',
+    orderedInvoice: (id: number) => `Your upgrade is ordered: invoice #${id} charges the difference for the rest of this month; the plan changes once it is paid.`,
+    refused: 'The upgrade could not be ordered; please contact us.',
+  },
+  nl: {
+    title: 'Een groter pakket',
+    figure: (name: string, would: string, paid: string, months: number) => `Met ${name} had u over de laatste ${months} maanden ${would} betaald in plaats van ${paid}.`,
+    button: (name: string) => `Overstappen naar ${name}`,
+    note: 'Het deel van uw huidige pakket dat u nog niet gebruikte, wordt verrekend op de factuur van de upgrade.',
+    ordered: 'Uw upgrade is besteld.',
+    orderedInvoice: (id: number) => `Uw upgrade is besteld: factuur #${id} rekent het verschil aan voor de rest van deze maand; het pakket verandert zodra ze betaald is.`,
+    refused: 'De upgrade kon niet besteld worden; neem contact met ons op.',
+  },
+} as const;
+
+export type UpgradeWords = (typeof UPGRADE_WORDS)['en'] | (typeof UPGRADE_WORDS)['nl'];
+export const upgradeWordsFor = (locale: string): UpgradeWords => UPGRADE_WORDS[textLanguage(locale)];
+
+export interface UpgradeSectionView {
+  serviceId: number;
+  productId: number;
+  w: UpgradeWords;
+  figure: string;
+  button: string;
+}
+
+/** Shown while a suggestion stands for the service (sent, not yet taken up) and the panel prices a bigger plan. */
+export async function upgradeSection(knex: Knex, upgrades: UpgradeService, serviceId: number, clientId: number, locale: string): Promise<UpgradeSectionView | null> {
+  const notice = await knex('mod_overusage_notices').where({ service_id: serviceId, kind: 'upgrade_suggestion', status: 'sent' }).orderBy('id', 'desc').first('id');
+  if (!notice || toNum(notice.id) <= 0) return null;
+  const figures = await upgrades.figures(serviceId, clientId);
+  const best = figures?.offers[0];
+  if (!figures || !best) return null;
+  const w = upgradeWordsFor(locale);
+  const money = (minor: bigint) => formatMoney({ amountMinor: minor, currency: figures.currency }, locale);
+  return { serviceId, productId: best.productId, w, figure: w.figure(best.name, money(best.totalMinor), money(figures.currentMinor), figures.periods), button: w.button(best.name) };
 }

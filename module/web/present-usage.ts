@@ -6,7 +6,7 @@ import type { SoldUnit } from '../domain/usage-rating.js';
 import type { DayFigure, LineRow, Page, PeriodNote, PeriodRow, ServiceRow, ServiceUsage } from '../services/usage-reads.js';
 import { buildChart, type ChartView } from './chart.js';
 import { wordsFor, type WidgetWords } from './words.js';
-import type { CapSectionView } from './cap-section.js';
+import type { CapSectionView, UpgradeSectionView } from './cap-section.js';
 
 /**
  * The client widget's view-model, built from the reads by pure functions: every number, amount
@@ -105,6 +105,8 @@ export interface WidgetView {
   flash: { kind: 'success' | 'error'; text: string } | null;
   /** the spending-cap block (module/web/cap-section.ts), when the plan offers caps or one is set */
   cap?: CapSectionView | null;
+  /** the upgrade suggestion with its figures and the one-click form */
+  upgrade?: UpgradeSectionView | null;
 }
 
 export interface WidgetInput {

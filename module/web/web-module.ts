@@ -2,6 +2,7 @@ import path from 'node:path';
 import ejs from 'ejs';
 import type { Knex } from 'knex';
 import type { CapService } from '../services/caps.js';
+import type { UpgradeService } from '../services/upgrades.js';
 import type { HelmetOptions } from 'helmet';
 import type { Clock } from '../domain/clock.js';
 import { ModuleError } from '../domain/errors.js';
@@ -77,6 +78,8 @@ export interface WebDeps {
   banner?: (serviceId: number) => Promise<UsageBanner | null>;
   /** client-chosen caps and the limit policy run that carries a change out at once */
   caps?: { service: CapService; applyNow: () => Promise<unknown> };
+  /** upgrades with the money shown (module/services/upgrades.ts) */
+  upgrades?: UpgradeService;
   options?: WebOptions;
 }
 
@@ -123,6 +126,7 @@ export function createWeb(deps: WebDeps) {
     now,
     ...(deps.banner ? { banner: deps.banner } : {}),
     ...(deps.caps ? { caps: { ...deps.caps, knex: deps.knex } } : {}),
+    ...(deps.upgrades ? { upgrades: deps.upgrades } : {}),
   });
   const downloads = createDownloads({ reads, admin, evidence: deps.evidence });
   const adminTab = createAdminTab({

@@ -13,7 +13,8 @@ import { ttlCache } from './ttl-cache.js';
 import { wordsFor } from './words.js';
 import type { Knex } from 'knex';
 import type { CapService } from '../services/caps.js';
-import { capSection, capWordsFor } from './cap-section.js';
+import { capSection, capWordsFor, upgradeSection, upgradeWordsFor } from './cap-section.js';
+import type { UpgradeService } from '../services/upgrades.js';
 
 /**
  * The client widget's use cases: build the page's view-model for a client (kept for a few seconds:
@@ -37,6 +38,7 @@ export interface WidgetDeps {
   now: () => number;
   /** client-chosen caps, and the limit policy run that carries a change out at once */
   caps?: { service: CapService; knex: Knex; applyNow: () => Promise<unknown> };
+  upgrades?: UpgradeService;
 }
 
 export interface WidgetRequest {
@@ -103,6 +105,11 @@ export function createWidget(deps: WidgetDeps) {
     ]);
     const view = presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus, banner });
     if (deps.caps) view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale);
+    if (deps.upgrades && deps.caps) view.upgrade = await upgradeSection(deps.caps.knex, deps.upgrades, wanted, req.clientId, req.locale).catch((err: unknown) => {
+      // the suggestion is a courtesy: the page shows without it when the panel cannot price it
+      deps.log.warn('widget.upgrade_failed', { serviceId: wanted, error: (err as Error).message });
+      return null;
+    });
     return view;
   }
 
@@ -157,6 +164,22 @@ export function createWidget(deps: WidgetDeps) {
       const action = String(body.do ?? '');
       // a token an admin minted for the client: audited as that admin acting as the client
       const actor = { type: 'client' as const, id: String(clientId), ...(actingAdminId !== null ? { actingAdminId: String(actingAdminId) } : {}) };
+      if (action === 'upgrade' && deps.upgrades) {
+        const uw = upgradeWordsFor(locale);
+        try {
+          const serviceId = idCursor(body.service, 'service');
+          const productId = idCursor(body.product, 'product');
+          if (serviceId === null || productId === null) return { kind: 'error', text: w.badRequest };
+          const out = await deps.upgrades.request(clientId, serviceId, productId, actor);
+          return { kind: 'success', text: out.invoiceId ? uw.orderedInvoice(out.invoiceId) : uw.ordered };
+        } catch (err) {
+          if (err instanceof ModuleError && err.code === 'NOT_FOUND') return { kind: 'error', text: w.notFound };
+          if (err instanceof ModuleError && (err.code === 'INVALID_INPUT' || err.code === 'CONFLICT')) return { kind: 'error', text: uw.refused };
+          throw err;
+        } finally {
+          invalidate(clientId);
+        }
+      }
       if ((action === 'set_cap' || action === 'lift_cap') && deps.caps) {
         try {
           return await postCap(clientId, body, locale, actor);

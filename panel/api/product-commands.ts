@@ -1,4 +1,14 @@
-import { intCell, textCell } from '../db/rows.js';
+import { DateTime } from 'luxon';
+import { daysBetween } from '../../module/domain/calendar.js';
+import { intCell, moneyCell, textCell } from '../db/rows.js';
+import { loadClient } from '../db/clients.js';
+import { loadProduct, loadService } from '../db/services.js';
+import { cycleMonths, parseBillingCycle } from '../domain/billing-cycle.js';
+import { formatMoney, maxBig, mulDivHalfUp } from '../domain/money.js';
+import { createInvoice } from '../core/billing.js';
+import type { PanelCore } from '../core/context.js';
+import { completeUpgrades } from '../core/upgrades.js';
+import { CommandError, MSG } from '../core/errors.js';
 import type { CommandFn } from './registry.js';
 
 /**
@@ -20,6 +30,7 @@ export const GetProducts: CommandFn = async (p, { core }) => {
   if (p.given('gid')) q = q.where({ gid: p.id('gid') });
   if (p.given('module')) q = q.where({ servertype: p.text('module') });
   const rows = await q.orderBy('id');
+  const pricingById = new Map(await Promise.all(rows.map(async (r) => [intCell(r.id), await pricingOf(core, intCell(r.id))] as const)));
   return {
     totalresults: String(rows.length),
     products: {
@@ -32,7 +43,115 @@ export const GetProducts: CommandFn = async (p, { core }) => {
         module: textCell(r.servertype ?? ''),
         paytype: textCell(r.paytype ?? 'recurring'),
         overagesenabled: textCell(r.overagesenabled ?? ''),
+        pricing: pricingById.get(intCell(r.id)) ?? {},
       })),
     },
   };
 };
+
+const CYCLE_COLUMN: Record<string, string> = {
+  Monthly: 'monthly',
+  Quarterly: 'quarterly',
+  'Semi-Annually': 'semiannually',
+  Annually: 'annually',
+  Biennially: 'biennially',
+  Triennially: 'triennially',
+};
+
+/** A product's prices by currency code, as GetProducts lists them (WHMCS's `pricing` block). */
+async function pricingOf(core: PanelCore, productId: number): Promise<Record<string, Record<string, string>>> {
+  const rows = await core.knex('tblpricing as p').join('tblcurrencies as c', 'c.id', 'p.currency').where({ 'p.type': 'product', 'p.relid': productId }).select('p.*', 'c.code', 'c.prefix', 'c.suffix');
+  const out: Record<string, Record<string, string>> = {};
+  for (const r of rows) {
+    const entry: Record<string, string> = { prefix: textCell(r.prefix), suffix: textCell(r.suffix) };
+    for (const c of ['msetupfee', 'qsetupfee', 'ssetupfee', 'asetupfee', 'bsetupfee', 'tsetupfee', 'monthly', 'quarterly', 'semiannually', 'annually', 'biennially', 'triennially']) entry[c] = formatMoney(moneyCell(r[c]));
+    out[textCell(r.code)] = entry;
+  }
+  return out;
+}
+
+/** The recurring price of a product in a client's currency for a cycle; null when not offered. */
+async function recurringPrice(core: PanelCore, productId: number, currencyId: number, cycle: string): Promise<bigint | null> {
+  const column = CYCLE_COLUMN[cycle];
+  if (!column) return null;
+  const row = await core.knex('tblpricing').where({ type: 'product', relid: productId, currency: currencyId }).first(column);
+  if (!row) return null;
+  const price = moneyCell(row[column]);
+  return price < 0n ? null : price;
+}
+
+/**
+ * UpgradeProduct (type=product): moves a service to another product. As WHMCS does for a product
+ * upgrade, the price difference is charged for the days left until the next due date: (new − old
+ * recurring price) × days remaining ÷ days in the current cycle, rounded once — the unused part of
+ * the old plan is credited against the new one (credit_amount). With calconly it only answers the
+ * figures. Otherwise a tblupgrades row and, when something is due, an invoice with an "Upgrade"
+ * line; the upgrade is carried out when that invoice is paid (at once when nothing is due), and
+ * AfterProductUpgrade runs. WHMCS documents only result/upgradeinprogress; the figures and ids
+ * answered here are the reference host's.
+ */
+export const UpgradeProduct: CommandFn = async (p, { core, actor, when }) => {
+  const type = p.text('type').trim().toLowerCase();
+  if (type !== 'product') throw new CommandError(type === 'configoptions' ? 'Configurable option upgrades are not available on this panel' : 'Invalid upgrade type. Use product or configoptions');
+  if (!p.given('paymentmethod') || p.text('paymentmethod').trim() === '') throw new CommandError('Invalid Payment Method. Valid options include banktransfer');
+  const svc = await loadService(core.knex, p.id('serviceid'));
+  if (!svc) throw new CommandError(MSG.serviceIdNotFound);
+  const newProduct = p.given('newproductid') ? await loadProduct(core.knex, p.id('newproductid')) : null;
+  if (!newProduct) throw new CommandError('Invalid New Product ID');
+  const oldProduct = await loadProduct(core.knex, svc.packageid);
+  if (newProduct.id === svc.packageid) throw new CommandError('The service is already on this product');
+  const cycle = p.given('newproductbillingcycle') ? parseBillingCycle(p.text('newproductbillingcycle')) : svc.billingcycle;
+  if (!cycle || !svc.nextduedate || !cycleMonths(cycle)) throw new CommandError('Invalid Billing Cycle');
+  const client = await loadClient(core.knex, svc.userid);
+  if (!client) throw new CommandError(MSG.clientIdNotFound);
+  const newPrice = await recurringPrice(core, newProduct.id, client.currency, cycle);
+  if (newPrice === null) throw new CommandError(`The new product has no ${cycle} price in the client's currency`);
+  const next = svc.nextduedate;
+  const previous = DateTime.fromISO(next, { zone: 'utc' }).minus({ months: cycleMonths(cycle)! }).toISODate()!;
+  const totalDays = daysBetween(previous, next);
+  const daysRemaining = Math.max(0, Math.min(totalDays, daysBetween(when.today, next)));
+  const oldPrice = svc.amountMinor;
+  const credit = mulDivHalfUp(oldPrice, BigInt(daysRemaining), BigInt(totalDays));
+  const due = maxBig(0n, mulDivHalfUp(newPrice - oldPrice, BigInt(daysRemaining), BigInt(totalDays)));
+  const figures = {
+    oldproductid: svc.packageid,
+    oldproductname: oldProduct?.name ?? '',
+    newproductid: newProduct.id,
+    newproductname: newProduct.name,
+    daysuntilrenewal: daysRemaining,
+    totaldays: totalDays,
+    newproductbillingcycle: cycle,
+    credit: formatMoney(credit),
+    price: formatMoney(due),
+  };
+  if (p.bool('calconly')) return { ...figures, upgradeinprogress: false };
+  const pending = await core.knex('tblupgrades').where({ relid: svc.id, status: 'Pending' }).first('id');
+  if (pending) throw new CommandError('An upgrade is already in progress for this service');
+  const [id] = await core.knex('tblupgrades').insert({
+    userid: svc.userid,
+    type: 'package',
+    date: when.today,
+    relid: svc.id,
+    originalvalue: String(svc.packageid),
+    newvalue: `${newProduct.id},${cycle}`,
+    amount: formatMoney(due),
+    credit_amount: formatMoney(credit),
+    days_remaining: daysRemaining,
+    total_days_in_cycle: totalDays,
+    new_recurring_amount: formatMoney(newPrice),
+    recurringchange: formatMoney(newPrice - oldPrice),
+    status: 'Pending',
+    paid: 'N',
+  });
+  const upgradeId = intCell(id);
+  let invoiceId = 0;
+  if (due > 0n) {
+    const last = DateTime.fromISO(next, { zone: 'utc' }).minus({ days: 1 }).toISODate()!;
+    const item = { type: 'Upgrade', relid: upgradeId, description: `Upgrade/Downgrade: ${oldProduct?.name ?? svc.packageid} => ${newProduct.name} (${when.today} - ${last})`, amountMinor: due, taxed: newProduct.tax, duedate: when.today };
+    const r = await createInvoice(core, { userid: svc.userid, status: 'Unpaid', date: when.today, duedate: when.today, paymentmethod: p.text('paymentmethod'), notes: '', items: [item], sendinvoice: true, autoapplycredit: false }, actor, when);
+    invoiceId = r.invoiceid;
+  } else await completeUpgrades(core, [upgradeId], when);
+  await core.activity({ description: `Upgrade Order Placed - Service ID: ${svc.id} - Upgrade ID: ${upgradeId}`, userid: svc.userid }, when);
+  return { ...figures, upgradeid: upgradeId, invoiceid: invoiceId };
+};
+

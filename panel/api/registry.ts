@@ -49,6 +49,7 @@ const COMMANDS: Record<string, CommandFn> = {
   GetAdminUsers: system.GetAdminUsers,
   GetEmails: system.GetEmails,
   GetProducts: products.GetProducts,
+  UpgradeProduct: products.UpgradeProduct,
   AddCredit: credit.AddCredit,
   GetCredits: credit.GetCredits,
 };

@@ -10,6 +10,7 @@ import { advanceDueDate, anchorDayOf, isRecurring, periodEnd } from '../domain/b
 import { stillSuspendable, type DunningSettings } from '../domain/dunning-schedule.js';
 import { formatMoney, maxBig, minBig } from '../domain/money.js';
 import { clientTaxRates, loadClient, loadCurrency } from '../db/clients.js';
+import { completeUpgrades } from './upgrades.js';
 import { insertItems, loadInvoice, recalcInvoice, type Invoice, type InvoiceStatus, type NewItem } from '../db/invoices.js';
 import { intCell, sqlLocalDatetime, sqlMoney, textCell, type Db } from '../db/rows.js';
 import { loadProduct, parseService, type Service } from '../db/services.js';
@@ -274,6 +275,9 @@ export async function addInvoicePayment(core: PanelCore, input: PaymentInput, ac
   }
   if (!input.noemail) await sendClientEmail(core, { messagename: 'Invoice Payment Confirmation', relid: inv.id }, when);
   if (outcome.becomesPaid) {
+    // an upgrade ordered with UpgradeProduct is carried out once its invoice is paid
+    const upgrades = inv.items.filter((i) => i.type === 'Upgrade' && i.relid > 0).map((i) => i.relid);
+    if (upgrades.length) await completeUpgrades(core, upgrades, when);
     await autoUnsuspend(core, outcome.renewed, when);
     const paid = await loadInvoice(core.knex, inv.id);
     await core.hooks.run('InvoicePaid', { invoiceid: inv.id, invoice: paid ? invoiceView(paid) : null });

@@ -1,0 +1,145 @@
+import type { Knex } from 'knex';
+import type { Clock } from '../domain/clock.js';
+import { localDate } from '../domain/calendar.js';
+import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
+import { parseMoney } from '../domain/money.js';
+import { compareUpgrades, type PastPeriod, type PlanOffer, type UpgradeFigures } from '../domain/upgrade-figures.js';
+import { ratedChargeFromJson } from '../domain/usage-rating.js';
+import type { Actor, AuditLog } from '../adapters/audit-store.js';
+import type { PanelApi } from '../adapters/panel-api.js';
+import { sqlInstant, toBig, toNum } from '../adapters/rows.js';
+import { ratingPlan, type BillingSettingsService } from './billing-settings.js';
+
+/**
+ * Upgrades with the money shown. The figures: what the last N rated periods (the product's
+ * upgradeAfterPeriods) cost on the client's plan — its monthly price from the panel's products
+ * plus what each period's overusage billed — against each bigger plan the module bills (its
+ * price plus the overusage its own allowance would have given for the same traffic). The request:
+ * one call to the panel's UpgradeProduct (WHMCS's command; the reference panel's), recorded with
+ * the share of the current period's overusage the provider credits (upgradeCreditPercent), which
+ * rating applies to the period the upgrade falls in (module/services/rating.ts).
+ */
+export interface UpgradeView extends UpgradeFigures {
+  serviceId: number;
+  currentProductId: number;
+  currentName: string;
+}
+
+export interface UpgradeRequestOutcome {
+  upgradeId: number;
+  toProductId: number;
+  panelUpgradeId: number | null;
+  invoiceId: number | null;
+  creditPercent: number;
+  /** an earlier request for the same plan: nothing asked of the panel again */
+  repeated: boolean;
+}
+
+export interface UpgradeService {
+  figures(serviceId: number, clientId: number): Promise<UpgradeView | null>;
+  request(clientId: number, serviceId: number, productId: number, actor: Actor): Promise<UpgradeRequestOutcome>;
+}
+
+interface PanelProduct {
+  name: string;
+  monthly: Map<string, bigint>;
+}
+
+async function panelProducts(panel: PanelApi): Promise<Map<number, PanelProduct>> {
+  const res = await panel.call('GetProducts', {});
+  const list = ((res.products as { product?: unknown } | undefined)?.product ?? []) as Array<Record<string, unknown>>;
+  const out = new Map<number, PanelProduct>();
+  for (const p of list) {
+    const monthly = new Map<string, bigint>();
+    for (const [code, prices] of Object.entries((p.pricing ?? {}) as Record<string, Record<string, string>>)) {
+      const text = prices?.monthly;
+      // -1.00: the cycle is not offered
+      if (typeof text === 'string' && !text.startsWith('-')) monthly.set(code, parseMoney(text, code, `the ${code} price`).amountMinor);
+    }
+    out.set(Number(p.pid), { name: String(p.name ?? ''), monthly });
+  }
+  return out;
+}
+
+export function createUpgradeService(deps: { knex: Knex; clock: Clock; zone: string; panel: PanelApi; billing: BillingSettingsService; audit: AuditLog }): UpgradeService {
+  const { knex } = deps;
+
+  async function figures(serviceId: number, clientId: number): Promise<UpgradeView | null> {
+    const s = await knex('mod_overusage_services').where({ service_id: serviceId }).first('client_id', 'product_id', 'currency');
+    if (!s || toNum(s.client_id) !== clientId) throw notFound(`there is no service ${serviceId} of yours`);
+    const productId = toNum(s.product_id);
+    const currency = String(s.currency);
+    const profile = await deps.billing.forService(productId, serviceId, clientId);
+    if (!profile || profile.allowance === 'solusvm') return null;
+    const rows = await knex('mod_overusage_charges')
+      .where({ service_id: serviceId, seq: 0, kind: 'usage' })
+      .whereIn('status', ['unbilled', 'billed', 'written_off', 'within_allowance'])
+      .orderBy('period_start', 'desc')
+      .limit(profile.upgradeAfterPeriods)
+      .select('amount_minor', 'explanation');
+    if (rows.length === 0) return null;
+    const past: PastPeriod[] = rows.map((r) => {
+      const rated = ratedChargeFromJson((JSON.parse(String(r.explanation)) as { rated: Record<string, unknown> }).rated);
+      return { usage: { usedBytes: rated.usedBytes, days: rated.days, nominalDays: rated.nominalDays, seconds: rated.periodSeconds }, billedMinor: toBig(r.amount_minor) };
+    });
+    const products = await panelProducts(deps.panel);
+    const current = products.get(productId);
+    const currentPrice = current?.monthly.get(currency);
+    if (currentPrice === undefined) return null;
+    const offers: PlanOffer[] = [];
+    for (const { productId: id, profile: p } of await deps.billing.listProducts()) {
+      const price = products.get(id)?.monthly.get(currency);
+      if (id === productId || price === undefined || !p.enabled || p.allowance === 'solusvm' || !p.prices[currency]) continue;
+      offers.push({ productId: id, name: products.get(id)!.name, priceMinor: price, plan: ratingPlan(p, currency, null) });
+    }
+    const compared = compareUpgrades(past, { priceMinor: currentPrice, plan: ratingPlan(profile, currency, null) }, offers);
+    return { serviceId, currentProductId: productId, currentName: current!.name, ...compared };
+  }
+
+  return {
+    figures,
+    async request(clientId, serviceId, productId, actor) {
+      const view = await figures(serviceId, clientId);
+      const offer = view?.offers.find((o) => o.productId === productId);
+      if (!view || !offer) throw invalidInput(`product ${productId} is not a bigger plan on offer for service ${serviceId}`);
+      const now = deps.clock.now();
+      const today = localDate(now, deps.zone);
+      // a second click (or a retry) the same day for the same plan asks the panel nothing again
+      const earlier = await knex('mod_overusage_upgrades').where({ service_id: serviceId, to_product_id: productId, requested_on: today }).first();
+      if (earlier) return { upgradeId: toNum(earlier.id), toProductId: productId, panelUpgradeId: earlier.panel_upgrade_id === null ? null : toNum(earlier.panel_upgrade_id), invoiceId: earlier.invoice_id === null ? null : toNum(earlier.invoice_id), creditPercent: toNum(earlier.credit_percent), repeated: true };
+      const profile = await deps.billing.forService(view.currentProductId, serviceId, clientId);
+      const creditPercent = profile?.upgradeCreditPercent ?? 0;
+      const { products } = await deps.panel.getClientsProducts({ serviceId });
+      const paymentMethod = products[0]?.paymentMethod || 'banktransfer';
+      let answer: Record<string, unknown>;
+      try {
+        answer = await deps.panel.call('UpgradeProduct', { serviceid: serviceId, type: 'product', newproductid: productId, paymentmethod: paymentMethod });
+      } catch (err) {
+        throw new ModuleError('CONFLICT', `the panel refused the upgrade: ${(err as Error).message}`);
+      }
+      const panelUpgradeId = answer.upgradeid === undefined ? null : Number(answer.upgradeid);
+      const invoiceId = answer.invoiceid === undefined || Number(answer.invoiceid) === 0 ? null : Number(answer.invoiceid);
+      const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+      const upgradeId = await knex.transaction(async (trx) => {
+        await trx('mod_overusage_upgrades').insert({
+          service_id: serviceId,
+          client_id: clientId,
+          from_product_id: view.currentProductId,
+          to_product_id: productId,
+          requested_on: today,
+          requested_at: sqlInstant(now),
+          credit_percent: creditPercent,
+          panel_upgrade_id: panelUpgradeId,
+          invoice_id: invoiceId,
+          figures: JSON.stringify({ currentMinor: view.currentMinor, offer, periods: view.periods, currency: view.currency }, bigintJson),
+        });
+        const row = await trx('mod_overusage_upgrades').where({ service_id: serviceId, to_product_id: productId, requested_on: today }).orderBy('id', 'desc').first('id');
+        await trx('mod_overusage_notices').where({ service_id: serviceId, kind: 'upgrade_suggestion' }).whereIn('status', ['sent', 'pending']).update({ status: 'accepted' });
+        await deps.audit.record(trx, { actor, action: 'upgrade.requested', entityType: 'service', entityId: serviceId, details: { from: view.currentProductId, to: productId, panelUpgradeId, invoiceId, creditPercent, wouldHavePaid: String(offer.totalMinor), paid: String(view.currentMinor) } }, now);
+        return toNum(row.id);
+      });
+      await deps.panel.logActivity(`Overusage: service ${serviceId} upgraded to product ${productId} at the client's request (upgrade ${panelUpgradeId ?? '-'}, invoice ${invoiceId ?? '-'})`, clientId).catch(() => {});
+      return { upgradeId, toProductId: productId, panelUpgradeId, invoiceId, creditPercent, repeated: false };
+    },
+  };
+}
