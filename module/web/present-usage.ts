@@ -1,4 +1,5 @@
 import { numberFormat, dateTimeFormat } from '../domain/intl-cache.js';
+import type { CapSectionView, UpgradeSectionView } from './cap-section.js';
 import { DateTime } from 'luxon';
 import { daysBetween, type IsoDate } from '../domain/calendar.js';
 import { displayUnit, formatAmount, formatByteAmount, formatDay, formatPeriod, textLanguage } from '../domain/line-text.js';
