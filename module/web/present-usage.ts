@@ -7,7 +7,6 @@ import type { SoldUnit } from '../domain/usage-rating.js';
 import type { DayFigure, LineRow, Page, PeriodNote, PeriodRow, ServiceRow, ServiceUsage } from '../services/usage-reads.js';
 import { buildChart, type ChartView } from './chart.js';
 import { wordsFor, type WidgetWords } from './words.js';
-import type { CapSectionView, UpgradeSectionView } from './cap-section.js';
 
 /**
  * The client widget's view-model, built from the reads by pure functions: every number, amount
