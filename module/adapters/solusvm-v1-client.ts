@@ -82,35 +82,55 @@ const checkWhole = (value: bigint | number, what: string): string => {
 };
 
 export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1ClientOptions = {}): SolusVmV1Client {
+  const core = v1Core(conn, opts);
+  const calls = v1Calls(core);
+  const vserverStatus = calls.vserverStatus;
+  return {
+    version: 1,
+    http: core.http,
+    call: core.call,
+    ...calls,
+    ...v1Gateway(core, calls),
+    serverExists: calls.vserverExists,
+    getState: vserverStatus,
+    testConnection: () => v1TestConnection(core, calls),
+    close: () => core.http.close(),
+  };
+}
+
+/** The master's transport and its one call, with what the master's settings decide. */
+interface V1Core {
+  conn: MasterConnection;
+  http: SolusVmHttp;
+  useJson: boolean;
+  reseller: boolean;
+  commandPath: string;
+  types: readonly string[];
+  maxNodesToCount: number;
+  call(action: string, params: Record<string, string>, callOpts: V1CallOptions): Promise<V1Response>;
+  read(action: string, params: Record<string, string>, json?: boolean): Promise<V1Response>;
+  act(action: string, params: Record<string, string>): Promise<V1Response>;
+}
+
+function v1Core(conn: MasterConnection, opts: SolusVmV1ClientOptions): V1Core {
   if (conn.credentials.kind !== 'v1') throw invalidInput('a SolusVM 1 master needs an API id and key');
   const { apiId, apiKey } = conn.credentials;
   const http = createSolusVmHttp(conn, opts);
   const useJson = !opts.useXml;
   const reseller = conn.apiUserType === 'reseller';
   const commandPath = reseller ? V1_RESELLER_PATH : V1_COMMAND_PATH;
-  const types = opts.virtualizationTypes ?? V1_VIRTUALIZATION_TYPES;
-  const maxNodesToCount = opts.maxNodesToCount ?? 50;
-
-  function httpStatusError(reply: HttpReply): SolusVmError {
-    const s = reply.status;
-    const common = { httpStatus: s, snippet: http.snippet(reply.body) };
-    if (s === 401) {
-      return new SolusVmError(
-        'auth',
-        `HTTP 401: the master (or a proxy in front of it) asks for a password; ${conn.basicAuth ? 'the htpasswd user/password was refused' : 'set the htpasswd (basic auth) user and password'}`,
-        { ...common, code: 'HTTP_401' },
-      );
-    }
-    if (s === 404) {
-      return new SolusVmError('transport', `HTTP 404: there is no SolusVM ${reseller ? 'Reseller' : 'Admin'} API at ${commandPath} on ${http.hostPort}; check the master URL (its origin only, e.g. https://master.example.net:5656)`, { ...common, code: 'HTTP_404' });
-    }
-    const advice =
-      s >= 500
-        ? 'an error inside SolusVM or the web server in front of it: look at the master\'s web server error log; reads are tried again on the next run'
-        : 'the master (or a proxy in front of it) refused the request: check the URL and any proxy or firewall rules';
-    return new SolusVmError('transport', `HTTP ${s} from ${http.hostPort}: ${advice}`, { ...common, retryable: s >= 500, code: `HTTP_${s}` });
-  }
-
+  const core: V1Core = {
+    conn,
+    http,
+    useJson,
+    reseller,
+    commandPath,
+    types: opts.virtualizationTypes ?? V1_VIRTUALIZATION_TYPES,
+    maxNodesToCount: opts.maxNodesToCount ?? 50,
+    call,
+    read: (action, params, json = useJson) => call(action, params, { idempotent: true, json }),
+    act: (action, params) => call(action, params, { idempotent: false, json: useJson }),
+  };
   async function call(action: string, params: Record<string, string>, callOpts: V1CallOptions): Promise<V1Response> {
     const form = new URLSearchParams({ id: apiId, key: apiKey, action, ...params });
     if (callOpts.json) form.set('rdtype', 'json');
@@ -121,13 +141,37 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
       body: form.toString(),
       idempotent: callOpts.idempotent,
     });
-    if (reply.status < 200 || reply.status >= 300) throw httpStatusError(reply);
+    if (reply.status < 200 || reply.status >= 300) throw httpStatusError(reply, core);
     return parseV1Body(reply.body, { scrub: http.scrub, httpStatus: reply.status });
   }
 
-  const read = (action: string, params: Record<string, string>, json = useJson): Promise<V1Response> => call(action, params, { idempotent: true, json });
-  const act = (action: string, params: Record<string, string>): Promise<V1Response> => call(action, params, { idempotent: false, json: useJson });
+  return core;
+}
 
+function httpStatusError(reply: HttpReply, core: Pick<V1Core, 'conn' | 'http' | 'reseller' | 'commandPath'>): SolusVmError {
+  const { conn, http, reseller, commandPath } = core;
+  const s = reply.status;
+  const common = { httpStatus: s, snippet: http.snippet(reply.body) };
+  if (s === 401) {
+    return new SolusVmError(
+      'auth',
+      `HTTP 401: the master (or a proxy in front of it) asks for a password; ${conn.basicAuth ? 'the htpasswd user/password was refused' : 'set the htpasswd (basic auth) user and password'}`,
+      { ...common, code: 'HTTP_401' },
+    );
+  }
+  if (s === 404) {
+    return new SolusVmError('transport', `HTTP 404: there is no SolusVM ${reseller ? 'Reseller' : 'Admin'} API at ${commandPath} on ${http.hostPort}; check the master URL (its origin only, e.g. https://master.example.net:5656)`, { ...common, code: 'HTTP_404' });
+  }
+  const advice =
+    s >= 500
+      ? 'an error inside SolusVM or the web server in front of it: look at the master\'s web server error log; reads are tried again on the next run'
+      : 'the master (or a proxy in front of it) refused the request: check the URL and any proxy or firewall rules';
+  return new SolusVmError('transport', `HTTP ${s} from ${http.hostPort}: ${advice}`, { ...common, retryable: s >= 500, code: `HTTP_${s}` });
+}
+
+/** The Admin and Reseller API calls the add-on makes, each checked and parsed. */
+function v1Calls(core: V1Core) {
+  const { read, act, useJson, types } = core;
   async function vserverInfoAll(vserverid: string, o: { json?: boolean; nostatus?: boolean } = {}): Promise<V1InfoAll> {
     // nographs always: without it the master renders PNG graphs on every call, which is slow
     const params: Record<string, string> = { vserverid: checkId(vserverid, 'vserverid'), nographs: 'true' };
@@ -182,6 +226,15 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
     return [...ids];
   }
 
+  return { vserverInfoAll, vserverExists, vserverStatus, vserverSuspend, vserverUnsuspend, vserverBandwidth, vserverChangeNspeed, nodeIdList, listNodes, nodeVirtualServers, nodeIdsOfType, allNodeIds };
+}
+
+type V1Calls = ReturnType<typeof v1Calls>;
+
+/** What every SolusVM gateway does (solusvm-types.ts), in SolusVM 1's calls. */
+function v1Gateway(core: V1Core, calls: V1Calls): Pick<SolusVmGateway, 'readTraffic' | 'listServers' | 'suspend' | 'unsuspend' | 'readSpeed' | 'setSpeed'> {
+  const { useJson, reseller } = core;
+  const { vserverInfoAll, vserverStatus, vserverSuspend, vserverUnsuspend, vserverChangeNspeed, nodeVirtualServers, allNodeIds } = calls;
   async function* listServers(): AsyncIterable<ServerSummary> {
     if (reseller) {
       throw new SolusVmError('app_error', 'the SolusVM 1 Reseller API cannot list servers (it has no node calls): link services by their vserverid, or use an Admin API user to match by hostname or IP', { code: 'RESELLER_NO_LIST' });
@@ -245,65 +298,44 @@ export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1Cli
   const suspend = (ref: string): Promise<void> => ensure(ref, () => vserverSuspend(ref), (s) => s === 'suspended');
   const unsuspend = (ref: string): Promise<void> => ensure(ref, () => vserverUnsuspend(ref), (s) => s === 'online' || s === 'offline');
 
-  async function testConnection(): Promise<ConnectionReport> {
-    const ctx = (): ReportContext => ({ version: 1, hostPort: http.hostPort, host: new URL(conn.baseUrl).hostname, timeoutMs: conn.timeoutMs, fingerprint256: http.peerFingerprint256 });
-    const started = performance.now();
-    let latencyMs: number | null = null;
-    try {
-      if (reseller) {
-        // no node calls for a reseller: asking about a server that cannot exist shows whether the
-        // key, the address and the certificate are accepted ("Virtual server not found" = yes)
-        try {
-          await read('vserver-checkexists', { vserverid: '0' });
-        } catch (e) {
-          if (!(e instanceof SolusVmError && e.kind === 'not_found')) throw e;
-        }
-        return okReport(1, http, conn.tls.mode, Math.round(performance.now() - started), 'the Reseller API user is accepted (a reseller cannot list nodes or count servers)', null);
-      }
-      const first = types[0] ?? 'kvm';
-      await nodeIdsOfType(first); // the first call shows auth, IP and TLS problems
-      latencyMs = Math.round(performance.now() - started);
-      const nodes = await allNodeIds();
-      let servers: number | null = null;
-      if (nodes.length <= maxNodesToCount) {
-        servers = 0;
-        for (const n of nodes) servers += (await nodeVirtualServers(n).catch((e: unknown) => {
-          if (e instanceof SolusVmError && e.kind === 'not_found') return [];
-          throw e;
-        })).length;
-      }
-      const counted = nodes.length === 0
-        ? 'it lists no nodes (check that the API user may see them)'
-        : servers === null ? `${nodes.length} nodes (too many to count their servers here)` : `${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${servers} server${servers === 1 ? '' : 's'}`;
-      return okReport(1, http, conn.tls.mode, latencyMs, counted, servers);
-    } catch (e) {
-      return failureReport(e, ctx(), latencyMs);
-    }
-  }
-
-  return {
-    version: 1,
-    http,
-    call,
-    vserverInfoAll,
-    vserverExists,
-    vserverStatus,
-    vserverSuspend,
-    vserverUnsuspend,
-    vserverBandwidth,
-    vserverChangeNspeed,
-    nodeIdList,
-    listNodes,
-    nodeVirtualServers,
-    readTraffic,
-    serverExists: vserverExists,
-    getState: vserverStatus,
-    suspend,
-    unsuspend,
-    readSpeed,
-    setSpeed,
-    listServers,
-    testConnection,
-    close: () => http.close(),
-  };
+  return { readTraffic, listServers, suspend, unsuspend, readSpeed, setSpeed };
 }
+
+async function v1TestConnection(core: V1Core, calls: V1Calls): Promise<ConnectionReport> {
+  const { conn, http, reseller, read, types, maxNodesToCount } = core;
+  const { nodeIdsOfType, allNodeIds, nodeVirtualServers } = calls;
+  const ctx = (): ReportContext => ({ version: 1, hostPort: http.hostPort, host: new URL(conn.baseUrl).hostname, timeoutMs: conn.timeoutMs, fingerprint256: http.peerFingerprint256 });
+  const started = performance.now();
+  let latencyMs: number | null = null;
+  try {
+    if (reseller) {
+      // no node calls for a reseller: asking about a server that cannot exist shows whether the
+      // key, the address and the certificate are accepted ("Virtual server not found" = yes)
+      try {
+        await read('vserver-checkexists', { vserverid: '0' });
+      } catch (e) {
+        if (!(e instanceof SolusVmError && e.kind === 'not_found')) throw e;
+      }
+      return okReport(1, http, conn.tls.mode, Math.round(performance.now() - started), 'the Reseller API user is accepted (a reseller cannot list nodes or count servers)', null);
+    }
+    const first = types[0] ?? 'kvm';
+    await nodeIdsOfType(first); // the first call shows auth, IP and TLS problems
+    latencyMs = Math.round(performance.now() - started);
+    const nodes = await allNodeIds();
+    let servers: number | null = null;
+    if (nodes.length <= maxNodesToCount) {
+      servers = 0;
+      for (const n of nodes) servers += (await nodeVirtualServers(n).catch((e: unknown) => {
+        if (e instanceof SolusVmError && e.kind === 'not_found') return [];
+        throw e;
+      })).length;
+    }
+    const counted = nodes.length === 0
+      ? 'it lists no nodes (check that the API user may see them)'
+      : servers === null ? `${nodes.length} nodes (too many to count their servers here)` : `${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${servers} server${servers === 1 ? '' : 's'}`;
+    return okReport(1, http, conn.tls.mode, latencyMs, counted, servers);
+  } catch (e) {
+    return failureReport(e, ctx(), latencyMs);
+  }
+}
+
