@@ -255,57 +255,34 @@ const checkId = (value: string, what: string): string => {
 };
 
 export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2ClientOptions = {}): SolusVmV2Client {
+  const core = v2Core(conn, opts);
+  const reads = v2Reads(core, opts);
+  const tasks = v2Tasks(core, opts);
+  return {
+    version: 2,
+    http: core.http,
+    send: core.send,
+    getServer: reads.getServer,
+    listServerPage: reads.listServerPage,
+    ...tasks,
+    ...v2Gateway(core, reads, tasks),
+    testConnection: () => v2TestConnection(core, reads),
+    close: () => core.http.close(),
+  };
+}
+
+/** The master's transport and its one request, answers read as exact JSON and errors in words. */
+interface V2Core {
+  conn: MasterConnection;
+  http: SolusVmHttp;
+  send(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body: unknown, idempotent: boolean): Promise<unknown>;
+}
+
+function v2Core(conn: MasterConnection, opts: SolusVmV2ClientOptions): V2Core {
   if (conn.credentials.kind !== 'v2') throw invalidInput('a SolusVM 2 master needs an API token');
   const token = conn.credentials.token;
   // the Go SDK retries ≥ 500; 429 is retried for reads after Retry-After
   const http = createSolusVmHttp(conn, { ...opts, retryStatus: (s) => s >= 500, honourRetryAfter: true });
-  const pollIntervalMs = opts.pollIntervalMs ?? 2000;
-  const taskDeadlineMs = opts.taskDeadlineMs ?? 10 * 60_000;
-  const maxPages = opts.maxPages ?? 100_000;
-  const now = opts.now ?? (() => performance.now());
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-
-  const rawText = (body: string): string => {
-    const t = /<[a-z!][^>]*>/i.test(body) ? body.replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, ' ').replace(/<[^>]+>/g, ' ') : body;
-    return http.scrub(t.replace(/\s+/g, ' ').trim()).slice(0, 200);
-  };
-
-  const tryJson = (body: string): unknown => {
-    try {
-      return parseLosslessJson(body, null, (n: string) => n); // numbers as text: exact beyond 2^53
-    } catch {
-      return undefined;
-    }
-  };
-
-  function errorFor(reply: HttpReply): SolusVmError {
-    const s = reply.status;
-    const json = tryJson(reply.body);
-    let text: string;
-    if (isObj(json) && (str(json['message']) || json['errors'])) {
-      const flat = flattenErrors(json['errors']);
-      const message = http.scrub(str(json['message']) ?? '').slice(0, 300);
-      text = message && flat ? `${message} (${http.scrub(flat).slice(0, 500)})` : message || http.scrub(flat).slice(0, 500);
-    } else {
-      text = rawText(reply.body) || `HTTP ${s}`;
-    }
-    const common = { httpStatus: s, snippet: http.snippet(reply.body), code: `HTTP_${s}` };
-    if (s === 401) return new SolusVmError('auth', `the API token was refused (HTTP 401: ${text}); create a token under Access > API Tokens`, common);
-    if (s === 403) return new SolusVmError('auth', `the token's user may not do this (HTTP 403: ${text}); the token needs a user with the Admin role`, common);
-    if (s === 404) return new SolusVmError('not_found', `not found (HTTP 404): ${text}`, common);
-    if (s === 422) return new SolusVmError('validation', `SolusVM refused the request (HTTP 422): ${text}`, common);
-    if (s === 429) {
-      const retryAfterMs = parseRetryAfter(reply.headers['retry-after']);
-      return new SolusVmError(
-        'rate_limited',
-        `SolusVM asks us to slow down (HTTP 429)${retryAfterMs !== null ? `; retry after ${Math.ceil(retryAfterMs / 1000)} s` : ''}: ${text}`,
-        { ...common, retryable: true, retryAfterMs },
-      );
-    }
-    if (s >= 500) return new SolusVmError('transport', `SolusVM failed (HTTP ${s}): ${text}`, { ...common, retryable: true });
-    return new SolusVmError('app_error', `SolusVM answered HTTP ${s}: ${text}`, common);
-  }
-
   async function send(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body: unknown, idempotent: boolean): Promise<unknown> {
     const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
     let payload: string | undefined;
@@ -316,15 +293,63 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
       headers['Content-Type'] = 'application/json';
     }
     const reply = await http.request({ method, path, headers, ...(payload !== undefined ? { body: payload } : {}), idempotent });
-    if (reply.status < 200 || reply.status >= 300) throw errorFor(reply);
+    if (reply.status < 200 || reply.status >= 300) throw errorFor(reply, http);
     if (reply.body.trim() === '') return null;
     const json = tryJson(reply.body);
     if (json === undefined) {
-      throw new SolusVmError('bad_response', `the answer is not JSON: ${rawText(reply.body)}`, { httpStatus: reply.status, snippet: http.snippet(reply.body), code: 'NOT_JSON' });
+      throw new SolusVmError('bad_response', `the answer is not JSON: ${rawText(reply.body, http)}`, { httpStatus: reply.status, snippet: http.snippet(reply.body), code: 'NOT_JSON' });
     }
     return json;
   }
 
+  return { conn, http, send };
+}
+
+const rawText = (body: string, http: SolusVmHttp): string => {
+  const t = /<[a-z!][^>]*>/i.test(body) ? body.replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, ' ').replace(/<[^>]+>/g, ' ') : body;
+  return http.scrub(t.replace(/\s+/g, ' ').trim()).slice(0, 200);
+};
+
+const tryJson = (body: string): unknown => {
+  try {
+    return parseLosslessJson(body, null, (n: string) => n); // numbers as text: exact beyond 2^53
+  } catch {
+    return undefined;
+  }
+};
+
+function errorFor(reply: HttpReply, http: SolusVmHttp): SolusVmError {
+  const s = reply.status;
+  const json = tryJson(reply.body);
+  let text: string;
+  if (isObj(json) && (str(json['message']) || json['errors'])) {
+    const flat = flattenErrors(json['errors']);
+    const message = http.scrub(str(json['message']) ?? '').slice(0, 300);
+    text = message && flat ? `${message} (${http.scrub(flat).slice(0, 500)})` : message || http.scrub(flat).slice(0, 500);
+  } else {
+    text = rawText(reply.body, http) || `HTTP ${s}`;
+  }
+  const common = { httpStatus: s, snippet: http.snippet(reply.body), code: `HTTP_${s}` };
+  if (s === 401) return new SolusVmError('auth', `the API token was refused (HTTP 401: ${text}); create a token under Access > API Tokens`, common);
+  if (s === 403) return new SolusVmError('auth', `the token's user may not do this (HTTP 403: ${text}); the token needs a user with the Admin role`, common);
+  if (s === 404) return new SolusVmError('not_found', `not found (HTTP 404): ${text}`, common);
+  if (s === 422) return new SolusVmError('validation', `SolusVM refused the request (HTTP 422): ${text}`, common);
+  if (s === 429) {
+    const retryAfterMs = parseRetryAfter(reply.headers['retry-after']);
+    return new SolusVmError(
+      'rate_limited',
+      `SolusVM asks us to slow down (HTTP 429)${retryAfterMs !== null ? `; retry after ${Math.ceil(retryAfterMs / 1000)} s` : ''}: ${text}`,
+      { ...common, retryable: true, retryAfterMs },
+    );
+  }
+  if (s >= 500) return new SolusVmError('transport', `SolusVM failed (HTTP ${s}): ${text}`, { ...common, retryable: true });
+  return new SolusVmError('app_error', `SolusVM answered HTTP ${s}: ${text}`, common);
+}
+
+/** Servers: one, a page of them, all of them. */
+function v2Reads(core: V2Core, opts: SolusVmV2ClientOptions) {
+  const { conn, send } = core;
+  const maxPages = opts.maxPages ?? 100_000;
   async function getServer(id: string): Promise<V2Server> {
     const json = await send('GET', `/servers/${checkId(id, 'server id')}`, undefined, true);
     if (!isObj(json) || !isObj(json['data'])) throw badField('GET /servers/{id} did not return {"data":{…}}');
@@ -364,6 +389,18 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
     throw new SolusVmError('bad_response', `GET /servers still had more pages after ${maxPages}`, { code: 'TOO_MANY_PAGES' });
   }
 
+  return { getServer, listServerPage, listV2Servers };
+}
+
+type V2Reads = ReturnType<typeof v2Reads>;
+
+/** Actions run as tasks, waited for until they end or the deadline passes. */
+function v2Tasks(core: V2Core, opts: SolusVmV2ClientOptions) {
+  const { http, send } = core;
+  const pollIntervalMs = opts.pollIntervalMs ?? 2000;
+  const taskDeadlineMs = opts.taskDeadlineMs ?? 10 * 60_000;
+  const now = opts.now ?? (() => performance.now());
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   async function getTask(id: string): Promise<V2Task> {
     const t = parseV2Task(await send('GET', `/tasks/${checkId(id, 'task id')}`, undefined, true));
     if (!t) throw badField('GET /tasks/{id} did not return a task');
@@ -401,6 +438,26 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
   const resumeServer = async (id: string): Promise<V2Task | null> => runTask(`/servers/${checkId(id, 'server id')}/resume`, undefined);
   const resize = async (id: string, body: Record<string, unknown>): Promise<V2Task | null> => runTask(`/servers/${checkId(id, 'server id')}/resize`, body);
 
+  return { getTask, waitForTask, suspendServer, resumeServer, resize };
+}
+
+type V2Tasks = ReturnType<typeof v2Tasks>;
+
+const NO_LIMIT: BandwidthLimit = { isEnabled: false, limit: 0, unit: 'Kbps' };
+
+/** The plan and in/out bandwidth limits of a server, as a throttle changes them. */
+function speedOf(s: V2Server): SpeedSettings {
+  if (s.planId === null || !/^\d+$/.test(s.planId)) throw badField(`server ${s.id} has no numeric plan id`);
+  return { version: 2, planId: Number(s.planId), incoming: s.incomingBandwidth ?? NO_LIMIT, outgoing: s.outgoingBandwidth ?? NO_LIMIT };
+}
+
+const limitJson = (l: BandwidthLimit) => ({ is_enabled: l.isEnabled, limit: l.limit, unit: l.isEnabled ? l.unit : l.unit || 'Kbps' });
+
+/** What every SolusVM gateway does (solusvm-types.ts), in SolusVM 2's calls. */
+function v2Gateway(core: V2Core, reads: V2Reads, tasks: V2Tasks): Omit<SolusVmGateway, 'version' | 'testConnection' | 'close'> {
+  const { http } = core;
+  const { getServer, listV2Servers } = reads;
+  const { suspendServer, resumeServer, resize } = tasks;
   async function readTraffic(ref: string): Promise<TrafficReading> {
     const s = await getServer(ref);
     if (s.incomingBytes === null || s.outgoingBytes === null) {
@@ -441,16 +498,6 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
     if (!reached(server)) throw failure;
   }
 
-  const NO_LIMIT: BandwidthLimit = { isEnabled: false, limit: 0, unit: 'Kbps' };
-
-  /** The plan and in/out bandwidth limits of a server, as a throttle changes them. */
-  function speedOf(s: V2Server): SpeedSettings {
-    if (s.planId === null || !/^\d+$/.test(s.planId)) throw badField(`server ${s.id} has no numeric plan id`);
-    return { version: 2, planId: Number(s.planId), incoming: s.incomingBandwidth ?? NO_LIMIT, outgoing: s.outgoingBandwidth ?? NO_LIMIT };
-  }
-
-  const limitJson = (l: BandwidthLimit) => ({ is_enabled: l.isEnabled, limit: l.limit, unit: l.isEnabled ? l.unit : l.unit || 'Kbps' });
-
   /** A resize to the plan with custom in/out bandwidth limits (reference §3.5: throttling by custom plan). */
   async function setSpeed(ref: string, speed: SpeedSettings): Promise<void> {
     if (speed.version !== 2) throw invalidInput('SolusVM 2 takes a plan and bandwidth limits, not a customnspeed');
@@ -462,40 +509,9 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
     await ensure(ref, () => resize(ref, body), (s) => sameSpeed(speedOf(s), speed));
   }
 
-  async function testConnection(): Promise<ConnectionReport> {
-    const ctx = (): ReportContext => ({ version: 2, hostPort: http.hostPort, host: new URL(conn.baseUrl).hostname, timeoutMs: conn.timeoutMs, fingerprint256: http.peerFingerprint256 });
-    const started = performance.now();
-    try {
-      const page = await listServerPage(1);
-      const latencyMs = Math.round(performance.now() - started);
-      const count = page.total ?? (page.lastPage === null || page.lastPage <= 1 ? page.servers.length : null);
-      return okReport(2, http, conn.tls.mode, latencyMs, count === null ? 'servers found' : `${count} server${count === 1 ? '' : 's'}`, count);
-    } catch (e) {
-      // the server list is always there: a 404 on it means the URL is not the API root
-      if (e instanceof SolusVmError && e.kind === 'not_found') {
-        return failureReport(
-          new SolusVmError('bad_response', `there is no SolusVM 2 API at ${conn.baseUrl} (GET /servers answered HTTP 404): the URL must be the API root, ending in /api/v1, like https://${new URL(conn.baseUrl).host}/api/v1`, { httpStatus: 404, code: 'NO_API' }),
-          ctx(),
-          null,
-        );
-      }
-      return failureReport(e, ctx(), null);
-    }
-  }
-
   return {
-    version: 2,
-    http,
-    send,
-    getServer,
-    listServerPage,
-    suspendServer,
-    resumeServer,
-    resize,
-    getTask,
-    waitForTask,
     readTraffic,
-    serverExists: async (ref) => {
+    serverExists: async (ref: string) => {
       try {
         await getServer(ref);
         return true;
@@ -504,17 +520,39 @@ export function createSolusVmV2Client(conn: MasterConnection, opts: SolusVmV2Cli
         throw e;
       }
     },
-    getState: async (ref) => (await getServer(ref)).state,
-    suspend: (ref) => ensure(ref, () => suspendServer(ref), (s) => s.isSuspended),
-    unsuspend: (ref) => ensure(ref, () => resumeServer(ref), (s) => !s.isSuspended),
-    readSpeed: async (ref) => speedOf(await getServer(ref)),
+    getState: async (ref: string) => (await getServer(ref)).state,
+    suspend: (ref: string) => ensure(ref, () => suspendServer(ref), (s) => s.isSuspended),
+    unsuspend: (ref: string) => ensure(ref, () => resumeServer(ref), (s) => !s.isSuspended),
+    readSpeed: async (ref: string) => speedOf(await getServer(ref)),
     setSpeed,
     listServers: async function* (): AsyncIterable<ServerSummary> {
       for await (const s of listV2Servers()) {
         yield { ref: s.id, uuid: s.uuid, hostname: s.name, node: s.computeResource, clientRef: s.userId, createdAt: s.createdAt, ip: s.ips[0] ?? null };
       }
     },
-    testConnection,
-    close: () => http.close(),
   };
 }
+
+async function v2TestConnection(core: V2Core, reads: V2Reads): Promise<ConnectionReport> {
+  const { conn, http } = core;
+  const { listServerPage } = reads;
+  const ctx = (): ReportContext => ({ version: 2, hostPort: http.hostPort, host: new URL(conn.baseUrl).hostname, timeoutMs: conn.timeoutMs, fingerprint256: http.peerFingerprint256 });
+  const started = performance.now();
+  try {
+    const page = await listServerPage(1);
+    const latencyMs = Math.round(performance.now() - started);
+    const count = page.total ?? (page.lastPage === null || page.lastPage <= 1 ? page.servers.length : null);
+    return okReport(2, http, conn.tls.mode, latencyMs, count === null ? 'servers found' : `${count} server${count === 1 ? '' : 's'}`, count);
+  } catch (e) {
+    // the server list is always there: a 404 on it means the URL is not the API root
+    if (e instanceof SolusVmError && e.kind === 'not_found') {
+      return failureReport(
+        new SolusVmError('bad_response', `there is no SolusVM 2 API at ${conn.baseUrl} (GET /servers answered HTTP 404): the URL must be the API root, ending in /api/v1, like https://${new URL(conn.baseUrl).host}/api/v1`, { httpStatus: 404, code: 'NO_API' }),
+        ctx(),
+        null,
+      );
+    }
+    return failureReport(e, ctx(), null);
+  }
+}
+
