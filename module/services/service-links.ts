@@ -61,115 +61,15 @@ export interface ServiceLinkService {
   list(opts?: { masterId?: number; clientId?: number; limit?: number; afterServiceId?: number }): Promise<ServiceLink[]>;
 }
 
-export function createServiceLinkService(deps: { knex: Knex; clock: Clock; audit: AuditLog }): ServiceLinkService {
-  const { knex, clock, audit } = deps;
+type Deps = { knex: Knex; clock: Clock; audit: AuditLog };
+type ValidLink = z.output<typeof linkInput> & { resetPolicy: ResetPolicy | null };
 
-  const view = (r: Record<string, unknown>): ServiceLink => ({
-    serviceId: toNum(r.service_id),
-    clientId: toNum(r.client_id),
-    productId: toNum(r.product_id),
-    masterId: toNum(r.master_id),
-    serverRef: String(r.server_ref),
-    serverUuid: (r.server_uuid as string | null) ?? null,
-    resetPolicy: r.reset_policy ? parseResetPolicy(r.reset_policy) : null,
-    resetDay: toNumOrNull(r.reset_day),
-    billingDay: toNumOrNull(r.billing_day),
-    currency: String(r.currency ?? 'EUR'),
-    regdate: toDateOrNull(r.regdate),
-    active: toBool(r.active),
-    lastSampleDate: toDateOrNull(r.last_sample_date),
-  });
-
-  async function validate(trx: Knex | Knex.Transaction, input: LinkInput) {
-    const parsed = linkInput.safeParse(input);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0]!;
-      throw invalidInput(`${first.path.join('.') || 'link'}: ${first.message}`);
-    }
-    const l = parsed.data;
-    const policy = l.resetPolicy ? parseResetPolicy(l.resetPolicy) : null;
-    const master = await trx('mod_overusage_masters').where({ id: l.masterId }).first('id', 'reset_policy', 'version');
-    if (!master) throw notFound(`SolusVM master ${l.masterId} does not exist`);
-    const effective = policy ?? parseResetPolicy(master.reset_policy);
-    // SolusVM 2 tells the VM's creation day with every read; SolusVM 1 does not
-    if (effective === 'anniversary' && !l.resetDay && !l.regdate && toNum(master.version) !== 2) {
-      throw invalidInput(`service ${l.serviceId} resets on its anniversary: give resetDay (the day of the month the VPS was created) or its registration date`);
-    }
-    return { ...l, resetPolicy: policy };
-  }
-
-  const toRow = (l: Awaited<ReturnType<typeof validate>>, now: string) => ({
-    service_id: l.serviceId,
-    client_id: l.clientId,
-    product_id: l.productId,
-    master_id: l.masterId,
-    server_ref: l.serverRef,
-    server_uuid: l.serverUuid ?? null,
-    reset_policy: l.resetPolicy,
-    reset_day: l.resetDay ?? null,
-    billing_day: l.billingDay ?? null,
-    currency: l.currency,
-    regdate: l.regdate ?? null,
-    active: l.active,
-    created_at: now,
-    updated_at: now,
-  });
-
+export function createServiceLinkService(deps: Deps): ServiceLinkService {
+  const { knex } = deps;
   return {
-    async link(input, actor) {
-      const now = clock.now();
-      return knex.transaction(async (trx) => {
-        const l = await validate(trx, input);
-        const clash = await trx(TABLE).where({ master_id: l.masterId, server_ref: l.serverRef }).whereNot({ service_id: l.serviceId }).first('service_id');
-        if (clash) throw new ModuleError('CONFLICT', `server ${l.serverRef} on master ${l.masterId} is already linked to service ${toNum(clash.service_id)}`);
-        const existing = await trx(TABLE).where({ service_id: l.serviceId }).first();
-        if (existing && (toNum(existing.master_id) !== l.masterId || String(existing.server_ref) !== l.serverRef) && existing.last_sample_id !== null) {
-          // A different server means a different counter: its samples must not continue the old ones.
-          throw new ModuleError('CONFLICT', `service ${l.serviceId} already has samples from server ${existing.server_ref}; a move to another server needs a new service link`);
-        }
-        const row = toRow(l, sqlInstant(now));
-        if (existing) {
-          const { created_at: _c, ...update } = row;
-          await trx(TABLE).where({ service_id: l.serviceId }).update(update);
-        } else {
-          await trx(TABLE).insert(row);
-        }
-        await audit.record(trx, { actor, action: existing ? 'service.relinked' : 'service.linked', entityType: 'service', entityId: l.serviceId, details: { masterId: l.masterId, serverRef: l.serverRef } }, now);
-        return view(await trx(TABLE).where({ service_id: l.serviceId }).first());
-      });
-    },
-    async linkMany(inputs, actor) {
-      const now = clock.now();
-      return knex.transaction(async (trx) => {
-        const masters = new Map<number, string>();
-        for (const m of await trx('mod_overusage_masters').select('id', 'reset_policy', 'version')) masters.set(toNum(m.id), `${String(m.reset_policy)}|${toNum(m.version)}`);
-        const rows = inputs.map((input) => {
-          const parsed = linkInput.safeParse(input);
-          if (!parsed.success) throw invalidInput(`service ${String((input as { serviceId?: unknown }).serviceId)}: ${parsed.error.issues[0]!.message}`);
-          const l = parsed.data;
-          const master = masters.get(l.masterId);
-          if (!master) throw notFound(`SolusVM master ${l.masterId} does not exist`);
-          const [masterPolicy, version] = master.split('|') as [string, string];
-          const policy = l.resetPolicy ? parseResetPolicy(l.resetPolicy) : null;
-          if ((policy ?? parseResetPolicy(masterPolicy)) === 'anniversary' && !l.resetDay && !l.regdate && version !== '2') {
-            throw invalidInput(`service ${l.serviceId} resets on its anniversary: give resetDay or its registration date`);
-          }
-          return toRow({ ...l, resetPolicy: policy }, sqlInstant(now));
-        });
-        await insertChunked(trx, TABLE, rows);
-        await audit.record(trx, { actor, action: 'service.linked_many', entityType: 'service', entityId: null, details: { count: rows.length } }, now);
-        return rows.length;
-      });
-    },
-    async setActive(serviceId, active, actor) {
-      const now = clock.now();
-      return knex.transaction(async (trx) => {
-        const n = await trx(TABLE).where({ service_id: serviceId }).update({ active, updated_at: sqlInstant(now) });
-        if (n === 0) throw notFound(`service ${serviceId} is not linked to a SolusVM server`);
-        await audit.record(trx, { actor, action: active ? 'service.activated' : 'service.deactivated', entityType: 'service', entityId: serviceId }, now);
-        return view(await trx(TABLE).where({ service_id: serviceId }).first());
-      });
-    },
+    link: (input, actor) => linkOne(deps, input, actor),
+    linkMany: (inputs, actor) => linkMany(deps, inputs, actor),
+    setActive: (serviceId, active, actor) => setActive(deps, serviceId, active, actor),
     async get(serviceId) {
       const r = await knex(TABLE).where({ service_id: serviceId }).first();
       if (!r) throw notFound(`service ${serviceId} is not linked to a SolusVM server`);
@@ -183,4 +83,108 @@ export function createServiceLinkService(deps: { knex: Knex; clock: Clock; audit
       return (await q).map(view);
     },
   };
+}
+
+const view = (r: Record<string, unknown>): ServiceLink => ({
+  serviceId: toNum(r.service_id),
+  clientId: toNum(r.client_id),
+  productId: toNum(r.product_id),
+  masterId: toNum(r.master_id),
+  serverRef: String(r.server_ref),
+  serverUuid: (r.server_uuid as string | null) ?? null,
+  resetPolicy: r.reset_policy ? parseResetPolicy(r.reset_policy) : null,
+  resetDay: toNumOrNull(r.reset_day),
+  billingDay: toNumOrNull(r.billing_day),
+  currency: String(r.currency ?? 'EUR'),
+  regdate: toDateOrNull(r.regdate),
+  active: toBool(r.active),
+  lastSampleDate: toDateOrNull(r.last_sample_date),
+});
+
+/**
+ * A link's input checked against its master: `label` names it in the message. SolusVM 2 tells the
+ * VM's creation day with every read; SolusVM 1 does not, so an anniversary reset needs the day.
+ */
+function checkLink(input: LinkInput, master: { resetPolicy: string; version: number } | undefined, label: (l: { serviceId: number }) => string): ValidLink {
+  const parsed = linkInput.safeParse(input);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    throw invalidInput(`${label({ serviceId: Number((input as { serviceId?: unknown }).serviceId) })}${first.path.join('.') || 'link'}: ${first.message}`);
+  }
+  const l = parsed.data;
+  if (!master) throw notFound(`SolusVM master ${l.masterId} does not exist`);
+  const policy = l.resetPolicy ? parseResetPolicy(l.resetPolicy) : null;
+  if ((policy ?? parseResetPolicy(master.resetPolicy)) === 'anniversary' && !l.resetDay && !l.regdate && master.version !== 2) {
+    throw invalidInput(`service ${l.serviceId} resets on its anniversary: give resetDay (the day of the month the VPS was created) or its registration date`);
+  }
+  return { ...l, resetPolicy: policy };
+}
+
+const masterOf = (m: Record<string, unknown> | undefined) => (m ? { resetPolicy: String(m.reset_policy), version: toNum(m.version) } : undefined);
+
+const toRow = (l: ValidLink, now: string) => ({
+  service_id: l.serviceId,
+  client_id: l.clientId,
+  product_id: l.productId,
+  master_id: l.masterId,
+  server_ref: l.serverRef,
+  server_uuid: l.serverUuid ?? null,
+  reset_policy: l.resetPolicy,
+  reset_day: l.resetDay ?? null,
+  billing_day: l.billingDay ?? null,
+  currency: l.currency,
+  regdate: l.regdate ?? null,
+  active: l.active,
+  created_at: now,
+  updated_at: now,
+});
+
+async function linkOne({ knex, clock, audit }: Deps, input: LinkInput, actor: Actor): Promise<ServiceLink> {
+  const now = clock.now();
+  return knex.transaction(async (trx) => {
+    const masterId = Number((input as { masterId?: unknown }).masterId);
+    const master = Number.isSafeInteger(masterId) && masterId > 0 ? await trx('mod_overusage_masters').where({ id: masterId }).first('id', 'reset_policy', 'version') : undefined;
+    const l = checkLink(input, masterOf(master), () => '');
+    const clash = await trx(TABLE).where({ master_id: l.masterId, server_ref: l.serverRef }).whereNot({ service_id: l.serviceId }).first('service_id');
+    if (clash) throw new ModuleError('CONFLICT', `server ${l.serverRef} on master ${l.masterId} is already linked to service ${toNum(clash.service_id)}`);
+    const existing = await trx(TABLE).where({ service_id: l.serviceId }).first();
+    if (existing && (toNum(existing.master_id) !== l.masterId || String(existing.server_ref) !== l.serverRef) && existing.last_sample_id !== null) {
+      // A different server means a different counter: its samples must not continue the old ones.
+      throw new ModuleError('CONFLICT', `service ${l.serviceId} already has samples from server ${existing.server_ref}; a move to another server needs a new service link`);
+    }
+    const row = toRow(l, sqlInstant(now));
+    if (existing) {
+      const { created_at: _c, ...update } = row;
+      await trx(TABLE).where({ service_id: l.serviceId }).update(update);
+    } else {
+      await trx(TABLE).insert(row);
+    }
+    await audit.record(trx, { actor, action: existing ? 'service.relinked' : 'service.linked', entityType: 'service', entityId: l.serviceId, details: { masterId: l.masterId, serverRef: l.serverRef } }, now);
+    return view(await trx(TABLE).where({ service_id: l.serviceId }).first());
+  });
+}
+
+async function linkMany({ knex, clock, audit }: Deps, inputs: LinkInput[], actor: Actor): Promise<number> {
+  const now = clock.now();
+  return knex.transaction(async (trx) => {
+    const masters = new Map<number, Record<string, unknown>>();
+    for (const m of await trx('mod_overusage_masters').select('id', 'reset_policy', 'version')) masters.set(toNum(m.id), m);
+    const rows = inputs.map((input) => {
+      const masterId = Number((input as { masterId?: unknown }).masterId);
+      return toRow(checkLink(input, masterOf(masters.get(masterId)), (l) => `service ${l.serviceId}: `), sqlInstant(now));
+    });
+    await insertChunked(trx, TABLE, rows);
+    await audit.record(trx, { actor, action: 'service.linked_many', entityType: 'service', entityId: null, details: { count: rows.length } }, now);
+    return rows.length;
+  });
+}
+
+async function setActive({ knex, clock, audit }: Deps, serviceId: number, active: boolean, actor: Actor): Promise<ServiceLink> {
+  const now = clock.now();
+  return knex.transaction(async (trx) => {
+    const n = await trx(TABLE).where({ service_id: serviceId }).update({ active, updated_at: sqlInstant(now) });
+    if (n === 0) throw notFound(`service ${serviceId} is not linked to a SolusVM server`);
+    await audit.record(trx, { actor, action: active ? 'service.activated' : 'service.deactivated', entityType: 'service', entityId: serviceId }, now);
+    return view(await trx(TABLE).where({ service_id: serviceId }).first());
+  });
 }
