@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
@@ -8,7 +9,7 @@ import { createSolusVmGateway } from '../module/adapters/solusvm-gateway.js';
 import { addDays, type IsoDate } from '../module/domain/calendar.js';
 import { createModule, type OverusageModule } from '../module/index.js';
 import { createPanel, createAdmin, type Panel } from '../panel/index.js';
-import { addClient, addProduct, addProductCustomField, addService } from '../panel/records.js';
+import { addClient, addProduct, addProductCustomField, addServer, addService } from '../panel/records.js';
 import { setClientPassword } from '../panel/web/passwords.js';
 import { setSetting } from '../panel/db/settings.js';
 import { createSimulator, type SimMaster, type Simulator } from '../simulator/index.js';
@@ -125,7 +126,27 @@ const PRODUCTS: Record<string, { allowance: string; unit: 'GB' | 'GiB'; rate: st
 export const DEMO_ADMIN = { username: 'admin', password: 'demo-admin' };
 const CLIENT_PASSWORD = 'demo';
 
-export async function startDemoData(config: AppConfig, log: Logger, opts: { databaseUrl?: string; now?: string } = {}): Promise<Demo> {
+/**
+ * The log as the demo's panel and module see it: while the history is replayed (96 days of
+ * automation at the first start) only warnings and errors pass, so a start says what matters.
+ */
+function gatedLog(log: Logger, quiet: { on: boolean }): Logger {
+  return {
+    log: (level, event, fields) => {
+      if (!quiet.on || level === 'warn' || level === 'error') log.log(level, event, fields);
+    },
+    info: (event, fields) => {
+      if (!quiet.on) log.info(event, fields);
+    },
+    warn: (event, fields) => log.warn(event, fields),
+    error: (event, fields) => log.error(event, fields),
+    child: (fields) => gatedLog(log.child(fields), quiet),
+  };
+}
+
+export async function startDemoData(config: AppConfig, outerLog: Logger, opts: { databaseUrl?: string; now?: string } = {}): Promise<Demo> {
+  const quiet = { on: false };
+  const log = gatedLog(outerLog, quiet);
   const databaseUrl = opts.databaseUrl ?? process.env.OVERUSAGE_DB ?? demoDatabaseUrl(config.dataDir);
   const db = openDatabase(databaseUrl);
   const clock = new ManualClock(opts.now ?? DEMO_NOW);
@@ -167,7 +188,12 @@ export async function startDemoData(config: AppConfig, log: Logger, opts: { data
 
   const seeded = (await db.knex('tblconfiguration').where({ setting: SEEDED_KEY }).first('value'))?.value === '1';
   if (!seeded) {
-    await seed(db.knex, panel, module, clock, masters, log);
+    quiet.on = true;
+    try {
+      await seed(db.knex, panel, module, clock, masters, outerLog);
+    } finally {
+      quiet.on = false;
+    }
   } else {
     // The simulator listens on new ports at every start: the demo's own masters follow it; a master
     // an operator added (the admin tab, the CLI) is never touched.
@@ -239,8 +265,14 @@ async function seed(knex: Knex, panel: Panel, module: OverusageModule, clock: Ma
   await createAdmin(knex, { username: DEMO_ADMIN.username, password: DEMO_ADMIN.password, email: 'admin@demo-hosting.example', firstname: 'Demo', lastname: 'Admin' }, now, DEMO_ZONE);
   await panel.addons.activate('overusage');
   const actor = { type: 'system' as const, id: 'demo' };
-  const mv1 = await module.masters.add({ name: 'demo-solusvm-1', version: 1, baseUrl: masters.v1.url, apiId: 'demo-id', apiKey: 'demo-key', timeZone: DEMO_ZONE, concurrency: 4, retries: 0 }, actor);
-  const mv2 = await module.masters.add({ name: 'demo-solusvm-2', version: 2, baseUrl: masters.v2.url, token: 'demo-token', timeZone: DEMO_ZONE, concurrency: 4, retries: 0 }, actor);
+  // the panel's server entries the services run on, mapped to the masters, as a provider sets them
+  // up: the morning sync then finds every demo service linked (no warnings of the demo's making)
+  const servers = {
+    v1: await addServer(knex, { name: 'demo-solusvm-1', type: 'solusvmpro', hostname: '127.0.0.1' }),
+    v2: await addServer(knex, { name: 'demo-solusvm-2', type: 'solusvmpro', hostname: '127.0.0.1' }),
+  };
+  const mv1 = await module.masters.add({ name: 'demo-solusvm-1', version: 1, baseUrl: masters.v1.url, apiId: 'demo-id', apiKey: 'demo-key', timeZone: DEMO_ZONE, concurrency: 4, retries: 0, panelServerId: servers.v1 }, actor);
+  const mv2 = await module.masters.add({ name: 'demo-solusvm-2', version: 2, baseUrl: masters.v2.url, token: 'demo-token', timeZone: DEMO_ZONE, concurrency: 4, retries: 0, panelServerId: servers.v2 }, actor);
   await setting(MASTERS_KEY, `${mv1.id},${mv2.id}`);
 
   const productIds = new Map<string, number>();
@@ -257,7 +289,7 @@ async function seed(knex: Knex, panel: Panel, module: OverusageModule, clock: Ma
     const clientId = await addClient(knex, { firstname: c.first, lastname: c.last, email: c.email, language: c.language, country: c.email.endsWith('.be') ? 'BE' : 'GB' }, now, DEMO_ZONE);
     await setClientPassword(knex, clientId, CLIENT_PASSWORD, now, DEMO_ZONE);
     const productId = productIds.get(c.product)!;
-    const serviceId = await addService(knex, { userid: clientId, packageid: productId, domain: `vps${c.vserver}.example.net`, regdate: c.regdate, nextduedate: c.nextduedate, amount: c.amount, customfields: { [fields.get(productId)!]: String(c.vserver) } }, now, DEMO_ZONE);
+    const serviceId = await addService(knex, { userid: clientId, packageid: productId, server: servers[c.master], domain: `vps${c.vserver}.example.net`, regdate: c.regdate, nextduedate: c.nextduedate, amount: c.amount, customfields: { [fields.get(productId)!]: String(c.vserver) } }, now, DEMO_ZONE);
     await module.links.link({ serviceId, clientId, productId, masterId: c.master === 'v1' ? mv1.id : mv2.id, serverRef: String(c.vserver), regdate: c.regdate }, actor);
     payers.push({ clientId, after: c.paysAfterDays });
   }
@@ -318,6 +350,8 @@ const alive = (pid: number): boolean => {
  * the demo's clock stands. Read without starting the demo, which would move its masters.
  */
 export async function demoState(databaseUrl: string): Promise<{ server: DemoServerRecord | null; now: string | null }> {
+  // asking must not create an SQLite file that is not there
+  if (databaseUrl.startsWith('sqlite:') && databaseUrl !== 'sqlite::memory:' && !fs.existsSync(databaseUrl.slice('sqlite:'.length))) return { server: null, now: null };
   const db = openDatabase(databaseUrl);
   try {
     if (!(await db.knex.schema.hasTable('tblconfiguration'))) return { server: null, now: null };

@@ -451,6 +451,27 @@ export async function run(argv: string[], io: Io): Promise<number> {
       }
     });
 
+  program
+    .command('demo')
+    .description('the embedded demo of `npm start`')
+    .command('reset')
+    .description("removes the demo's database, so the next `npm start` seeds the story again from 1 March 2013")
+    .action(async () => {
+      const config = loadConfig(io.env);
+      const { demoDatabaseUrl } = await import('./config.js');
+      const { demoState } = await import('./demo.js');
+      const url = globals().db ?? io.env.OVERUSAGE_DB ?? demoDatabaseUrl(config.dataDir);
+      if (!url.startsWith('sqlite:') || url === 'sqlite::memory:') {
+        throw new ModuleError('INVALID_INPUT', `demo reset removes the demo's SQLite database only; ${url.replace(/\/\/[^@/]*@/, '//')} is not one (drop that database yourself)`);
+      }
+      const state = await demoState(url);
+      if (state.server) throw new ModuleError('CONFLICT', `the demo server is running on this database (process ${state.server.pid}, ${state.server.url}): stop it first`);
+      const file = url.slice('sqlite:'.length);
+      const removed = [file, `${file}-wal`, `${file}-shm`, `${file}-journal`].filter((f) => fs.existsSync(f));
+      for (const f of removed) fs.rmSync(f);
+      ctx.print(removed.length ? `removed ${file}: the next npm start seeds the demo again` : `there was no demo database at ${file}`, { removed });
+    });
+
   registerPeriodCommands(program, ctx);
   for (const r of extraRegistrars) r(program, ctx);
 

@@ -13,15 +13,17 @@ describe('the embedded demo (npm start)', function () {
   this.timeout(180_000);
   let dir: string;
   let child: ReturnType<typeof spawn> | null = null;
+  let logged = '';
   let printed: { url: string; admin: string; client: string; logins: Array<{ who: string; login: string; password: string }> };
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-demo-'));
     child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', '--json', 'serve', '--demo', '--listen', '127.0.0.1:0'], {
       cwd: path.resolve(import.meta.dirname, '..'),
-      env: { ...process.env, OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    child.stderr!.on('data', (b: Buffer) => (logged += b.toString()));
     let out = '';
     const rl = readline.createInterface({ input: child.stdout! });
     printed = await new Promise((resolve, reject) => {
@@ -69,6 +71,18 @@ describe('the embedded demo (npm start)', function () {
       return m[1]!;
     }
   }
+
+  it('starts quietly: the replay of its history logs one line, and no warning of its own data', () => {
+    const lines = logged.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: string; event: string });
+    expect(lines.map((l) => l.event)).to.deep.equal(['demo.seeded']);
+  });
+
+  it('has an icon at /favicon.ico (browsers ask for it on every page)', async () => {
+    const res = await fetch(`${printed.url}/favicon.ico`);
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.match(/^image\/svg\+xml/);
+    expect(await res.text()).to.match(/^<svg /);
+  });
 
   it('answers the health check', async () => {
     const res = await fetch(`${printed.url}/health`);
@@ -129,6 +143,13 @@ describe('the embedded demo (npm start)', function () {
   };
 
   it("shows the CLI of the same checkout the demo's masters, by default and with --demo, and says which database it reads", async () => {
+    // the masters the admin tab shows (read first: spawnSync below blocks this process longer than
+    // the server keeps an idle connection, and fetch would reuse a closed one)
+    const b = new Browser();
+    const admin = printed.logins.find((l) => l.who === 'admin')!;
+    const form = await b.get(`${printed.url}/admin/login.php`);
+    await b.request(`${printed.url}/admin/dologin.php`, { method: 'POST', form: { username: admin.login, password: admin.password, token: Browser.token(form.text) } });
+    const tab = await b.get(`${printed.url}/admin/addonmodules.php?module=overusage&a=settings`);
     const r = cli('--json', 'master', 'list');
     expect(r.code, r.err).to.equal(0);
     expect((JSON.parse(r.out) as Array<{ name: string }>).map((m) => m.name)).to.deep.equal(['demo-solusvm-1', 'demo-solusvm-2']);
@@ -136,12 +157,6 @@ describe('the embedded demo (npm start)', function () {
     const explicit = cli('--json', '--demo', 'master', 'list');
     expect(explicit.code, explicit.err).to.equal(0);
     expect(JSON.parse(explicit.out)).to.deep.equal(JSON.parse(r.out));
-    // the master the admin tab shows is the one the CLI lists: same id, same URL
-    const b = new Browser();
-    const admin = printed.logins.find((l) => l.who === 'admin')!;
-    const form = await b.get(`${printed.url}/admin/login.php`);
-    await b.request(`${printed.url}/admin/dologin.php`, { method: 'POST', form: { username: admin.login, password: admin.password, token: Browser.token(form.text) } });
-    const tab = await b.get(`${printed.url}/admin/addonmodules.php?module=overusage&a=settings`);
     for (const m of masters()) expect(tab.text).to.include(`data-master="${m.id}"`);
   });
 
@@ -171,5 +186,13 @@ describe('the embedded demo (npm start)', function () {
     expect(after.find((m) => m.name === 'ops-added')!.baseUrl).to.equal('https://solusvm.example.net:5656');
     // and now the 4th is behind it too
     expect(cli('panel', 'cron', '--demo', '--date', '2013-06-04').code).to.equal(2);
+  });
+
+  it('resets the demo: its database removed, the next start seeds the story again', () => {
+    const r = cli('demo', 'reset');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.include(`removed ${path.join(dir, 'demo.sqlite')}`);
+    expect(fs.existsSync(path.join(dir, 'demo.sqlite'))).to.equal(false);
+    expect(cli('demo', 'reset').out).to.include('there was no demo database');
   });
 });

@@ -114,6 +114,10 @@ export function createPanelWeb(opts: PanelWebOptions): Router {
   router.get('/assets/panel.css', (_req, res) => {
     res.type('css').set('Cache-Control', 'public, max-age=3600').sendFile(path.join(VIEWS_DIR, 'assets', 'panel.css'));
   });
+  // browsers ask for /favicon.ico on every page: an SVG icon, not a 404
+  router.get('/favicon.ico', (_req, res) => {
+    res.type('image/svg+xml').set('Cache-Control', 'public, max-age=86400').sendFile(path.join(VIEWS_DIR, 'assets', 'favicon.svg'));
+  });
   router.use('/admin', createAdminRouter(ctx, limiter()));
   router.use(createClientRouter(ctx, limiter()));
 

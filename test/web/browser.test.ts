@@ -6,7 +6,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { loadConfig } from '../../cli/config.js';
 import { serveDemo, type RunningDemo } from '../../cli/serve-demo.js';
 import { createLogger } from '../../module/adapters/logger.js';
-import { launchChromium, needChromium, SHOTS, type Browser } from '../support/browser.js';
+import { launchChromium, measureLayout, needChromium, SHOTS, type Browser } from '../support/browser.js';
 
 /**
  * The demo app in headless Chromium (Debian's; never a downloaded browser): Pieter, the seed
@@ -177,6 +177,54 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     await page.screenshot({ path: path.join(SHOTS, 'tab-service-names.png'), fullPage: true });
     await page.goto(`${tab}&a=services`);
     await page.screenshot({ path: path.join(SHOTS, 'tab-services-names.png'), fullPage: true });
+    await page.close();
+    expect(problems, 'errors in the pages').to.deep.equal([]);
+  });
+
+  it('lets an admin change a product and test a master with forms, on a laptop and on a phone', async () => {
+    await ctx!.clearCookies();
+    const page = watch(await ctx!.newPage());
+    await loginAs(page, `${demo!.url}/admin/login.php`, 'admin', 'demo-admin');
+    const tab = `${demo!.url}/admin/addonmodules.php?module=overusage`;
+    const pid = Number((await demo!.demo.db.knex('tblproducts').where({ name: 'VPS 5 TB' }).first('id'))!.id);
+    await page.goto(`${tab}&a=settings`);
+    await page.locator(`details[data-product="${pid}"] > summary`).click();
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Edit the billing of VPS 5 TB' }).click()]);
+    const form = page.locator('[data-product-form] form');
+    expect(await form.locator('input[name=allowance]').inputValue()).to.equal('5');
+    expect(await form.locator('select[name=allowance_unit]').inputValue()).to.equal('TB');
+    await page.screenshot({ path: path.join(SHOTS, 'tab-product-form.png'), fullPage: true });
+    // a wrong figure: refused beside its field, the page keeps what was typed
+    await form.locator('input[name=allowance]').fill('5,5');
+    await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: 'Save the billing settings' }).click()]);
+    expect(await page.locator('[data-error-for=allowance]').innerText()).to.equal('the allowance: a number like 5 or 2.5, not "5,5"');
+    expect(await page.locator('input[name=allowance]').getAttribute('aria-invalid')).to.equal('true');
+    await page.locator('input[name=allowance]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, 'tab-product-refused.png'), fullPage: true });
+    await page.locator('input[name=allowance]').fill('5.5');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Save the billing settings' }).click()]);
+    expect(await page.locator('.ou-flash-success').innerText()).to.equal(`Billing settings of product ${pid} saved.`);
+    // 5.5 TB = 5 500 000 000 000 bytes
+    expect((await demo!.demo.module.billing.getProduct(pid))!.allowance).to.equal('5500000000000');
+
+    // the demo's first master: its form, the key never shown, the test's result once
+    const m = (await demo!.demo.module.masters.list()).find((x) => x.name === 'demo-solusvm-1')!;
+    await page.goto(`${tab}&a=master&id=${m.id}`);
+    expect(await page.locator('input[name=api_key]').inputValue()).to.equal('');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Test the connection' }).click()]);
+    expect(await page.locator('[data-report]').count()).to.equal(1);
+    expect(await page.locator('[data-report]').innerText()).to.match(/\(\d+ ms, 4 servers\)/);
+    expect(await page.content()).to.not.include('demo-key');
+    await page.screenshot({ path: path.join(SHOTS, 'tab-master-form.png'), fullPage: true });
+
+    // on a phone the tab's pages stay within the screen (tables scroll inside their cards)
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const a of ['dashboard', 'services', 'settings', `product&id=${pid}`, `master&id=${m.id}`]) {
+      await page.goto(`${tab}&a=${a}`);
+      const l = await measureLayout(page);
+      expect(l.scrollWidth, `${a}: no sideways scrolling`).to.be.at.most(l.clientWidth);
+    }
+    await page.screenshot({ path: path.join(SHOTS, 'tab-master-form-phone.png'), fullPage: true });
     await page.close();
     expect(problems, 'errors in the pages').to.deep.equal([]);
   });
