@@ -138,78 +138,88 @@ interface Conversation {
   expired: boolean;
 }
 
-export function createBridgeRelay(opts: BridgeRelayOptions): BridgeRelay {
-  const store = opts.store;
-  const log = opts.log ?? silentLogger;
-  const nowMs = opts.nowMs ?? Date.now;
-  const pollMs = opts.pollMs ?? 4_000;
-  const idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
-  const queuedBatch = opts.queuedBatch ?? 100;
-  const als = new AsyncLocalStorage<Conversation>();
-  const conversations = new Map<string, Conversation>();
+/** One relay's state: the conversations in progress and who waits for which result. */
+class Relay implements Omit<BridgeRelay, 'api'> {
+  private readonly store: BridgeStore;
+  private readonly log: Logger;
+  private readonly nowMs: () => number;
+  private readonly pollMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly queuedBatch: number;
+  private readonly als = new AsyncLocalStorage<Conversation>();
+  private readonly conversations = new Map<string, Conversation>();
   // which conversation waits for a key, for results that arrive through report()
-  const owner = new Map<string, Conversation>();
+  private readonly owner = new Map<string, Conversation>();
 
-  function settle(conv: Conversation, key: string, outcome: { ok: true; value: Record<string, unknown> } | { ok: false; error: Error }): void {
+  constructor(opts: BridgeRelayOptions) {
+    this.store = opts.store;
+    this.log = opts.log ?? silentLogger;
+    this.nowMs = opts.nowMs ?? Date.now;
+    this.pollMs = opts.pollMs ?? 4_000;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
+    this.queuedBatch = opts.queuedBatch ?? 100;
+  }
+
+  private settle(conv: Conversation, key: string, outcome: { ok: true; value: Record<string, unknown> } | { ok: false; error: Error }): void {
     const w = conv.waiting.get(key);
     if (!w) return;
     conv.waiting.delete(key);
-    owner.delete(key);
+    this.owner.delete(key);
     if (outcome.ok) w.resolve(outcome.value);
     else w.reject(outcome.error);
   }
 
   /** Records a reported result and hands it to whoever waits for it. */
-  async function apply(r: ReportedResult, conv: Conversation | undefined): Promise<void> {
+  private async apply(r: ReportedResult, conv: Conversation | undefined): Promise<void> {
     const w = conv?.waiting.get(r.key);
     const write = w ? w.write : !r.key.startsWith('r-');
     const command = w?.command ?? 'command';
     if (write) {
       const envelopeOk = r.status === 'ok' && r.result !== undefined && (r.result.result ?? r.result.status) === 'success';
-      await store.recordResult(
+      await this.store.recordResult(
         r.key,
         {
           status: r.status === 'unknown' ? 'unknown' : r.status === 'ok' && envelopeOk ? 'done' : 'failed',
           result: r.result ?? null,
           message: r.message ?? (r.status === 'ok' && !envelopeOk && typeof r.result?.message === 'string' ? r.result.message : null),
         },
-        nowMs(),
+        this.nowMs(),
       );
     }
     if (!conv) return;
-    if (r.status === 'ok' && r.result && typeof r.result === 'object') settle(conv, r.key, { ok: true, value: r.result });
-    else if (r.status === 'refused') settle(conv, r.key, { ok: false, error: new PanelApiError('api', `the WHMCS bridge refused ${command}: ${r.message ?? 'no reason given'}`, { command }) });
-    else settle(conv, r.key, { ok: false, error: new PanelApiError('transport', `the WHMCS bridge cannot tell whether ${command} was applied${r.message ? ` (${r.message})` : ''}`, { command }) });
+    if (r.status === 'ok' && r.result && typeof r.result === 'object') this.settle(conv, r.key, { ok: true, value: r.result });
+    else if (r.status === 'refused') this.settle(conv, r.key, { ok: false, error: new PanelApiError('api', `the WHMCS bridge refused ${command}: ${r.message ?? 'no reason given'}`, { command }) });
+    else this.settle(conv, r.key, { ok: false, error: new PanelApiError('transport', `the WHMCS bridge cannot tell whether ${command} was applied${r.message ? ` (${r.message})` : ''}`, { command }) });
   }
 
-  function armIdle(conv: Conversation): void {
+  private armIdle(conv: Conversation): void {
     if (conv.idle) clearTimeout(conv.idle);
-    conv.idle = setTimeout(() => void expire(conv), idleTimeoutMs);
+    conv.idle = setTimeout(() => void this.expire(conv), this.idleTimeoutMs);
     conv.idle.unref?.();
   }
 
   /** The bridge went away: everything it was asked stays unknown; the work sees a timeout. */
-  async function expire(conv: Conversation): Promise<void> {
+  private async expire(conv: Conversation): Promise<void> {
     if (conv.expired) return;
     conv.expired = true;
     conv.idle = null;
     const handed = [...conv.waiting.entries()].filter(([k, w]) => w.write && !conv.outgoing.some((c) => c.key === k)).map(([k]) => k);
     conv.outgoing.length = 0;
-    await store.markUnknown(handed).catch((err) => log.error('bridge.mark_unknown_failed', { message: (err as Error).message }));
+    await this.store.markUnknown(handed).catch((err) => this.log.error('bridge.mark_unknown_failed', { message: (err as Error).message }));
     for (const [key, w] of [...conv.waiting.entries()]) {
-      settle(conv, key, { ok: false, error: new PanelApiError('timeout', `the WHMCS bridge did not report the result of ${w.command} in time`, { command: w.command }) });
+      this.settle(conv, key, { ok: false, error: new PanelApiError('timeout', `the WHMCS bridge did not report the result of ${w.command} in time`, { command: w.command }) });
     }
-    if (handed.length) log.warn('bridge.conversation_abandoned', { conversation: conv.id, unknown: handed });
-    if (conv.finished) conversations.delete(conv.id);
+    if (handed.length) this.log.warn('bridge.conversation_abandoned', { conversation: conv.id, unknown: handed });
+    if (conv.finished) this.conversations.delete(conv.id);
   }
 
-  function waitForProgress(conv: Conversation): Promise<void> {
+  private waitForProgress(conv: Conversation): Promise<void> {
     return new Promise((resolve) => {
       if (conv.finished || conv.outgoing.length > 0) return resolve();
       const timer = setTimeout(() => {
         conv.wake = null;
         resolve();
-      }, pollMs);
+      }, this.pollMs);
       conv.wake = () => {
         clearTimeout(timer);
         conv.wake = null;
@@ -218,13 +228,13 @@ export function createBridgeRelay(opts: BridgeRelayOptions): BridgeRelay {
     });
   }
 
-  async function step(conv: Conversation): Promise<RelayStep> {
+  private async step(conv: Conversation): Promise<RelayStep> {
     if (conv.idle) clearTimeout(conv.idle);
     conv.idle = null;
     conv.busy = true;
     try {
       for (;;) {
-        await waitForProgress(conv);
+        await this.waitForProgress(conv);
         if (conv.outgoing.length > 0) {
           // calls made at the same time leave in one answer
           await new Promise((r) => setImmediate(r));
@@ -232,17 +242,17 @@ export function createBridgeRelay(opts: BridgeRelayOptions): BridgeRelay {
           try {
             const fresh = batch.filter((c) => conv.waiting.get(c.key)?.write && !conv.waiting.get(c.key)?.recorded);
             const queued = batch.filter((c) => conv.waiting.get(c.key)?.recorded).map((c) => c.key);
-            for (const c of fresh) await store.insertCommand({ key: c.key, conversationId: conv.id, command: c.command, params: c.params, status: 'handed_out' }, nowMs());
-            await store.markHandedOut(queued, conv.id, nowMs());
+            for (const c of fresh) await this.store.insertCommand({ key: c.key, conversationId: conv.id, command: c.command, params: c.params, status: 'handed_out' }, this.nowMs());
+            await this.store.markHandedOut(queued, conv.id, this.nowMs());
           } catch (err) {
             // not recorded, so not sent: the work sees the failure and nothing reached the panel
-            for (const c of batch) settle(conv, c.key, { ok: false, error: new PanelApiError('transport', `could not record ${c.command} before relaying it: ${(err as Error).message}`, { command: c.command }) });
+            for (const c of batch) this.settle(conv, c.key, { ok: false, error: new PanelApiError('transport', `could not record ${c.command} before relaying it: ${(err as Error).message}`, { command: c.command }) });
             continue;
           }
           return { status: 'commands', conversation: conv.id, commands: batch };
         }
         if (conv.finished) {
-          conversations.delete(conv.id);
+          this.conversations.delete(conv.id);
           const o = conv.outcome!;
           return o.ok ? { status: 'done', answer: o.value } : { status: 'failed', message: o.error.message };
         }
@@ -250,36 +260,36 @@ export function createBridgeRelay(opts: BridgeRelayOptions): BridgeRelay {
       }
     } finally {
       conv.busy = false;
-      if (conversations.has(conv.id)) armIdle(conv);
+      if (this.conversations.has(conv.id)) this.armIdle(conv);
     }
   }
 
-  async function deliverQueued(conv: Conversation): Promise<void> {
-    const rows = await store.queued(queuedBatch);
+  private async deliverQueued(conv: Conversation): Promise<void> {
+    const rows = await this.store.queued(this.queuedBatch);
     if (rows.length === 0) return;
     const waits = rows.map(
       (row) =>
         new Promise<Record<string, unknown>>((resolve, reject) => {
           conv.waiting.set(row.key, { command: row.command, write: true, recorded: true, resolve, reject });
-          owner.set(row.key, conv);
+          this.owner.set(row.key, conv);
           conv.outgoing.push({ key: row.key, command: row.command, params: row.params as LocalApiParams });
         }),
     );
     conv.wake?.();
     const settled = await Promise.allSettled(waits);
     const failed = settled.filter((s) => s.status === 'rejected').length;
-    log.info('bridge.queued_delivered', { conversation: conv.id, delivered: rows.length, failed });
+    this.log.info('bridge.queued_delivered', { conversation: conv.id, delivered: rows.length, failed });
   }
 
-  async function call(command: string, params: PanelParams = {}): Promise<PanelResult> {
-    const conv = als.getStore();
+  async call(command: string, params: PanelParams = {}): Promise<PanelResult> {
+    const conv = this.als.getStore();
     const write = !isSafeToRepeat(command);
     const localParams = toLocalApiParams(params);
     if (!conv || conv.expired) {
       if (write && DEFERRABLE.has(command.toLowerCase())) {
         const key = `q-${crypto.randomBytes(12).toString('hex')}`;
-        await store.insertCommand({ key, conversationId: null, command, params: localParams, status: 'queued' }, nowMs());
-        log.info('bridge.command_queued', { key, command });
+        await this.store.insertCommand({ key, conversationId: null, command, params: localParams, status: 'queued' }, this.nowMs());
+        this.log.info('bridge.command_queued', { key, command });
         return { result: 'success', queued: true };
       }
       throw new PanelApiError(
@@ -293,72 +303,82 @@ export function createBridgeRelay(opts: BridgeRelayOptions): BridgeRelay {
     const key = `${write ? 'w' : 'r'}-${conv.id}-${++conv.seq}`;
     const answer = await new Promise<Record<string, unknown>>((resolve, reject) => {
       conv.waiting.set(key, { command, write, recorded: false, resolve, reject });
-      owner.set(key, conv);
+      this.owner.set(key, conv);
       conv.outgoing.push({ key, command, params: localParams });
       conv.wake?.();
     });
     return interpretEnvelope(command, answer);
   }
 
+  async converse<T>(work: () => Promise<T>, o: { deliverQueued?: boolean } = {}): Promise<RelayStep<T>> {
+    const conv: Conversation = { id: crypto.randomBytes(12).toString('hex'), outgoing: [], waiting: new Map(), seq: 0, finished: false, outcome: null, wake: null, idle: null, busy: false, expired: false };
+    this.conversations.set(conv.id, conv);
+    this.als
+      .run(conv, async () => {
+        if (o.deliverQueued) await this.deliverQueued(conv).catch((err) => this.log.error('bridge.queued_failed', { message: (err as Error).message }));
+        return work();
+      })
+      .then(
+        (value) => {
+          conv.outcome = { ok: true, value };
+        },
+        (error) => {
+          conv.outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+        },
+      )
+      .finally(() => {
+        conv.finished = true;
+        if (conv.expired) this.conversations.delete(conv.id);
+        conv.wake?.();
+      });
+    return this.step(conv) as Promise<RelayStep<T>>;
+  }
+
+  async resume(conversationId: string, results: ReportedResult[]): Promise<RelayStep> {
+    const conv = this.conversations.get(conversationId);
+    if (!conv || conv.expired) {
+      // too late for the work, but the results still count
+      for (const r of results) await this.apply(r, undefined);
+      return { status: 'failed', message: 'this conversation is over (it took too long or the service restarted)' };
+    }
+    if (conv.busy) return { status: 'failed', message: 'this conversation is already being answered' };
+    for (const r of results) await this.apply(r, conv.waiting.has(r.key) ? conv : undefined);
+    return this.step(conv);
+  }
+
+  async report(results: ReportedResult[]): Promise<string[]> {
+    const accepted: string[] = [];
+    // The bridge reports here only what it could not deliver in its conversation: a
+    // conversation still waiting for one of these keys has been abandoned by the bridge.
+    const abandoned = new Set<Conversation>();
+    for (const r of results) {
+      const conv = this.owner.get(r.key);
+      if (conv) abandoned.add(conv);
+      await this.apply(r, undefined);
+      accepted.push(r.key);
+    }
+    for (const conv of abandoned) await this.expire(conv);
+    if (accepted.length) this.log.info('bridge.results_reported', { count: accepted.length });
+    return accepted;
+  }
+
+  active(): number {
+    return this.conversations.size;
+  }
+
+  close(): void {
+    for (const c of this.conversations.values()) if (c.idle) clearTimeout(c.idle);
+  }
+}
+
+export function createBridgeRelay(opts: BridgeRelayOptions): BridgeRelay {
+  const relay = new Relay(opts);
   return {
-    api: createPanelApi(call),
-
-    async converse(work, o = {}) {
-      const conv: Conversation = { id: crypto.randomBytes(12).toString('hex'), outgoing: [], waiting: new Map(), seq: 0, finished: false, outcome: null, wake: null, idle: null, busy: false, expired: false };
-      conversations.set(conv.id, conv);
-      als
-        .run(conv, async () => {
-          if (o.deliverQueued) await deliverQueued(conv).catch((err) => log.error('bridge.queued_failed', { message: (err as Error).message }));
-          return work();
-        })
-        .then(
-          (value) => {
-            conv.outcome = { ok: true, value };
-          },
-          (error) => {
-            conv.outcome = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
-          },
-        )
-        .finally(() => {
-          conv.finished = true;
-          if (conv.expired) conversations.delete(conv.id);
-          conv.wake?.();
-        });
-      return step(conv) as Promise<RelayStep<never>>;
-    },
-
-    async resume(conversationId, results) {
-      const conv = conversations.get(conversationId);
-      if (!conv || conv.expired) {
-        // too late for the work, but the results still count
-        for (const r of results) await apply(r, undefined);
-        return { status: 'failed', message: 'this conversation is over (it took too long or the service restarted)' };
-      }
-      if (conv.busy) return { status: 'failed', message: 'this conversation is already being answered' };
-      for (const r of results) await apply(r, conv.waiting.has(r.key) ? conv : undefined);
-      return step(conv);
-    },
-
-    async report(results) {
-      const accepted: string[] = [];
-      // The bridge reports here only what it could not deliver in its conversation: a
-      // conversation still waiting for one of these keys has been abandoned by the bridge.
-      const abandoned = new Set<Conversation>();
-      for (const r of results) {
-        const conv = owner.get(r.key);
-        if (conv) abandoned.add(conv);
-        await apply(r, undefined);
-        accepted.push(r.key);
-      }
-      for (const conv of abandoned) await expire(conv);
-      if (accepted.length) log.info('bridge.results_reported', { count: accepted.length });
-      return accepted;
-    },
-
-    active: () => conversations.size,
-
-    close() {
-      for (const c of conversations.values()) if (c.idle) clearTimeout(c.idle);
-    },
+    api: createPanelApi((command, params) => relay.call(command, params)),
+    converse: (work, o) => relay.converse(work, o),
+    resume: (id, results) => relay.resume(id, results),
+    report: (results) => relay.report(results),
+    active: () => relay.active(),
+    close: () => relay.close(),
   };
 }
