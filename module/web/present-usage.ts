@@ -28,6 +28,8 @@ export interface MeterView {
   pct: string;
   fill: number;
   projected: number | null;
+  /** what the dashed projection mark means, in words beside its key */
+  projectedLabel: string | null;
   state: 'ok' | 'near' | 'over';
   /** row 1 is a second line under the first, for a mark too close to its neighbour to share a line at phone width; align keeps the first and last inside the meter */
   marks: Array<{ pct: number; at: number; reached: boolean; label: string; row: 0 | 1; align: 'start' | 'middle' | 'end' }>;
@@ -227,6 +229,7 @@ export function presentMeter(pctDecimal: string | null, projectedPct: number | n
     pct: text,
     fill: at(pct),
     projected: projectedPct === null ? null : at(projectedPct),
+    projectedLabel: projectedPct === null ? null : w.projectedMark(pctText(projectedPct.toFixed(1), locale)),
     state: pct >= 100 ? 'over' : pct >= lowest ? 'near' : 'ok',
     marks: placeMarks(thresholds.map((p) => ({ pct: p, at: at(p), reached: crossed.includes(p), label: `${p}\u00a0%` }))),
     label: w.meterLabel(text),

@@ -136,6 +136,8 @@ describe('the widget presenters', () => {
       [100, 83.3, false],
     ]);
     expect(m.projected).to.equal(100);
+    // the dashed mark is labelled: 120 % projected (the mark itself sits at the meter's end, 120 of 120)
+    expect(m.projectedLabel).to.equal('in dit tempo op het einde van de periode: 120,0\u00a0%');
     expect(m.label).to.equal('92,4\u00a0% van de bundel gebruikt');
     expect(presentMeter('101.0', null, [80, 90, 100], [80, 90, 100], 'en-GB', wordsFor('en'))!.state).to.equal('over');
     expect(presentMeter(null, null, [80], [], 'en-GB', wordsFor('en'))).to.equal(null);
