@@ -217,13 +217,77 @@ export function presentSamples(page: Page<SampleRow>, unitName: SoldUnit, zone: 
   }));
 }
 
+type AuditDetails = Record<string, unknown>;
+
+/** an amount in the details (amountMinor and currency, EUR when the record has none) */
+const auditAmount = (d: AuditDetails): string | null => {
+  const minor = d.amountMinor;
+  if (typeof minor !== 'string' && typeof minor !== 'number') return null;
+  if (!/^-?\d+$/.test(String(minor))) return null;
+  return formatAmount(BigInt(String(minor)), typeof d.currency === 'string' ? d.currency : 'EUR', L);
+};
+
+const ACTORS: Record<string, string> = { admin: 'admin', client: 'client', system: 'the module', cli: 'the command line' };
+
+/** What an audit record says, as a sentence; the record's own fields stay behind a toggle. */
+export function auditSentence(a: Pick<AuditRow, 'action' | 'entityType' | 'entityId' | 'details'>): string {
+  let d: AuditDetails = {};
+  try {
+    const parsed: unknown = a.details ? JSON.parse(a.details) : {};
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) d = parsed as AuditDetails;
+  } catch {
+    d = {};
+  }
+  const id = a.entityId ?? '';
+  const amount = auditAmount(d);
+  const money = amount ? ` (${amount})` : '';
+  const text = (k: string) => (typeof d[k] === 'string' || typeof d[k] === 'number' ? String(d[k]) : '');
+  switch (a.action) {
+    case 'billing.product_set':
+      return `Billing settings of product ${id} saved.`;
+    case 'line.placed':
+      return `Overusage line ${id}${money} placed on invoice #${text('invoiceId')}${text('deadline') ? `, dispute by ${formatDay(text('deadline'), L)}` : ''}.`;
+    case 'line.released':
+      return `Line ${id}${money} taken off invoice #${text('invoiceId')}: ${text('reason') || 'the charge waits for the next invoice'}.`;
+    case 'master.added':
+      return `SolusVM master “${text('name')}” added (SolusVM ${text('version')}, ${text('baseUrl')}).`;
+    case 'master.updated':
+      return `SolusVM master ${id} changed: ${Object.keys(d).join(', ') || 'nothing'}.`;
+    case 'master.removed':
+      return `SolusVM master ${id} removed.`;
+    case 'service.linked':
+    case 'service.relinked':
+      return `Service ${id} ${a.action === 'service.relinked' ? 're-linked' : 'linked'} to master ${text('masterId')}, server ${text('serverRef')}.`;
+    case 'dispute.opened':
+      return `Dispute ${id} opened on line ${text('lineId')}${money}${text('override') ? ` after the window (override: ${text('override')})` : ''}: “${text('reason')}”.`;
+    case 'dispute.held':
+      return `Dispute ${id}: the line${money} moved from invoice #${text('from')} to draft invoice #${text('heldInvoiceId')}.`;
+    case 'dispute.refund_decision':
+      return `Dispute ${id}: invoice #${text('invoiceId')} was already ${text('status').toLowerCase()}; a refund or credit is to be decided.`;
+    case 'dispute.upheld':
+    case 'dispute.waived':
+    case 'dispute.adjusted':
+    case 'dispute.withdrawn':
+      return `Dispute ${id} ${a.action.slice('dispute.'.length)}${money}.`;
+    case 'anomaly.decided':
+      return `Counter drop ${id} on service ${text('serviceId')} decided as ${text('decision') === 'reset' ? 'a reset' : 'a correction'}: “${text('reason')}”.`;
+    case 'settings.changed':
+      return `Module settings changed: ${Object.keys(d).join(', ') || 'none'}.`;
+    default: {
+      const words = a.action.replace(/[._]/g, ' ');
+      return `${words[0]!.toUpperCase()}${words.slice(1)}${a.entityType ? ` (${a.entityType}${id ? ` ${id}` : ''})` : ''}${money}.`;
+    }
+  }
+}
+
 export function presentAudit(page: Page<AuditRow>, zone: string) {
   const when = whenIn(zone);
   return page.rows.map((a) => ({
     id: a.id,
     at: when(a.at),
-    actor: `${a.actingAdminId ? `admin ${a.actingAdminId} acting as ` : ''}${a.actorId ? `${a.actorType} ${a.actorId}` : a.actorType}`,
+    actor: `${a.actingAdminId ? `admin ${a.actingAdminId} acting as ` : ''}${a.actorId ? `${ACTORS[a.actorType] ?? a.actorType} ${a.actorId}` : (ACTORS[a.actorType] ?? a.actorType)}`,
     action: a.action,
+    sentence: auditSentence(a),
     entity: a.entityId ? `${a.entityType} ${a.entityId}` : a.entityType,
     details: a.details ?? '',
   }));

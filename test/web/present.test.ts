@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import { dailySeries } from '../../module/domain/daily-series.js';
 import { buildChart } from '../../module/web/chart.js';
 import { countdown, lineState, placeMarks, presentLine, presentMeter, shortDay } from '../../module/web/present-usage.js';
+import { auditSentence } from '../../module/web/present-admin.js';
 import { wordsFor } from '../../module/web/words.js';
 import type { LineRow } from '../../module/services/usage-reads.js';
 
@@ -166,5 +167,22 @@ describe('the widget presenters', () => {
       [1, 'start'],
       [0, 'middle'],
     ]);
+  });
+});
+
+describe('the audit log in sentences', () => {
+  const row = (action: string, entityType: string, entityId: string | null, details: unknown) => ({ action, entityType, entityId, details: details === null ? null : JSON.stringify(details) });
+
+  it('says what happened with the amounts in money and the dates in words', () => {
+    // 12068 minor units of EUR = €120.68
+    expect(auditSentence(row('line.placed', 'line', '7', { invoiceId: 11, chargeId: 5, amountMinor: '12068', currency: 'EUR', deadline: '2013-05-12', via: 'hook' }))).to.equal('Overusage line 7 (€120.68) placed on invoice #11, dispute by 12 May 2013.');
+    expect(auditSentence(row('dispute.opened', 'dispute', '3', { lineId: 7, reason: 'not mine', override: null, amountMinor: '50000' }))).to.equal('Dispute 3 opened on line 7 (€500.00): “not mine”.');
+    expect(auditSentence(row('master.added', 'master', '1', { name: 'ams-1', version: 1, baseUrl: 'https://m.example.net:5656', apiKey: '[sealed]' }))).to.equal('SolusVM master “ams-1” added (SolusVM 1, https://m.example.net:5656).');
+    expect(auditSentence(row('anomaly.decided', 'anomaly', '4', { serviceId: 2, decision: 'reset', reason: 'by hand' }))).to.equal('Counter drop 4 on service 2 decided as a reset: “by hand”.');
+  });
+
+  it('reads an action it has no sentence for, and details that are not JSON, without failing', () => {
+    expect(auditSentence(row('cap.lifted', 'service', '9', { amountMinor: '2500', currency: 'USD' }))).to.equal('Cap lifted (service 9) (US$25.00).');
+    expect(auditSentence({ action: 'token.issued', entityType: 'admin', entityId: null, details: 'not json' })).to.equal('Token issued (admin).');
   });
 });
