@@ -200,6 +200,12 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
 
   it('the admin tab: styled, the dispute refused without the token, then resolved, and the files downloaded through WHMCS', async () => {
     const page = watch(await ctx.newPage());
+    // a decision moves money: the page asks first, naming the amount (views/assets/overusage.js)
+    const asked: string[] = [];
+    page.on('dialog', (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
     await login(page, 'admin', 1, '/admin/addonmodules.php?module=overusage');
     // WHMCS's Bootstrap 3 draws the tabs and the panels; our stylesheet is the addon's file
     expect(await style(page, '.ou-tabs.nav-tabs', 'border-bottom-color')).to.equal('rgb(221, 221, 221)');
@@ -219,6 +225,7 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
     expect(await form.locator('input[name=token]').count()).to.equal(0);
     await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: 'Resolve the dispute' }).click()]);
     expect(await page.locator('body').innerText()).to.equal('Invalid Token');
+    expect(asked).to.deep.equal([`Waive dispute ${(await knex('mod_overusage_disputes').first()).id}: the client no longer owes €500.00?`]);
     expect((await knex('mod_overusage_disputes').first()).state).to.equal('open');
     await page.goBack();
     await page.reload();
@@ -234,6 +241,8 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
     const resolve = page.locator('form.ou-resolve');
     await resolve.locator('textarea[name=note]').fill('half: the first days were a backup gone wrong');
     await Promise.all([page.waitForNavigation(), resolve.getByRole('button', { name: 'Resolve the dispute' }).click()]);
+    // by hand: from the line's €500.00 to half of it
+    expect(asked[1]).to.match(/^Adjust dispute \d+ from €500\.00 to €250\.00\?$/);
     expect(await page.locator('.ou-flash-success.alert-success').innerText()).to.match(/^Dispute \d+ adjusted\.$/);
     expect(await style(page, '.ou-flash.alert-success', 'background-color')).to.equal('rgb(223, 240, 216)');
     const dispute = await knex('mod_overusage_disputes').first();

@@ -59,6 +59,9 @@ export async function startWhmcsShell(w: BridgeWorld, root: string): Promise<Whm
     child = spawn('php', ['-d', 'error_reporting=-1', '-d', 'display_errors=0', '-d', 'log_errors=0', '-S', `127.0.0.1:${port}`, '-t', root, ROUTER], {
       env: { ...process.env, OVERUSAGE_HARNESS_CONFIG: configFile, PHP_CLI_SERVER_WORKERS: '4' },
       stdio: ['ignore', 'ignore', 'pipe'],
+      // its own process group: with PHP_CLI_SERVER_WORKERS the server forks workers, which a
+      // signal to the parent alone leaves running (seen: php -S processes alive long after the tests)
+      detached: true,
     });
     child.stderr!.on('data', (d) => (stderr += String(d)));
     for (let i = 0; i < 100; i++) {
@@ -71,10 +74,12 @@ export async function startWhmcsShell(w: BridgeWorld, root: string): Promise<Whm
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    if (!url) child.kill('SIGKILL');
+    if (!url) killGroup(child, 'SIGKILL');
   }
   if (!url || !child) throw new Error(`php -S did not start: ${stderr}`);
   const running = child;
+  const onExit = () => killGroup(running, 'SIGKILL');
+  process.once('exit', onExit);
   return {
     url,
     root,
@@ -86,11 +91,22 @@ export async function startWhmcsShell(w: BridgeWorld, root: string): Promise<Whm
         .filter(Boolean)
         .map((l) => JSON.parse(l) as { module: string; action: string; request: string; response: string; processed: string }),
     close: async () => {
+      process.removeListener('exit', onExit);
       if (running.exitCode === null) {
         const exited = new Promise((r) => running.once('exit', r));
-        running.kill('SIGTERM');
+        killGroup(running, 'SIGTERM');
         await exited;
       }
+      killGroup(running, 'SIGKILL'); // workers that outlived their parent
     },
   };
+}
+
+/** Signals the server and the workers it forked (its process group). */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
 }
