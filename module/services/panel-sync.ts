@@ -51,17 +51,9 @@ export interface PanelSyncService {
   issues(): Promise<Array<SyncSkip & { seenAt: string }>>;
 }
 
-export function createPanelSyncService(deps: { knex: Knex; clock: Clock; panel: PanelApi; billing: BillingSettingsService; masters: MasterService; links: ServiceLinkService; settings: SettingsService; log: Logger }): PanelSyncService {
-  const actor: Actor = { type: 'system', id: 'panel-sync' };
+type SyncDeps = { knex: Knex; clock: Clock; panel: PanelApi; billing: BillingSettingsService; masters: MasterService; links: ServiceLinkService; settings: SettingsService; log: Logger };
 
-  /** service id → SolusVM 2 server id, from the official module's table when the panel has it */
-  async function solusIoServers(): Promise<Map<number, string>> {
-    if (!(await deps.knex.schema.hasTable(SOLUSIO_TABLE))) return new Map();
-    const rows = await deps.knex(SOLUSIO_TABLE).select('service_id', 'server_id').orderBy('id');
-    // the newest row of a service wins (a rebuild writes another)
-    return new Map(rows.map((r) => [toNum(r.service_id), String(toNum(r.server_id))]));
-  }
-
+export function createPanelSyncService(deps: SyncDeps): PanelSyncService {
   return {
     async issues() {
       const rows = await deps.knex(ISSUES).orderBy('service_id');
@@ -69,116 +61,154 @@ export function createPanelSyncService(deps: { knex: Knex; clock: Clock; panel: 
     },
 
     async sync() {
-      const result: PanelSyncResult = { linked: 0, updated: 0, stopped: 0, skipped: [] };
-      const all = await deps.masters.list();
-      const masters = all.filter((m) => m.panelServerId !== null);
-      const byServer = new Map(masters.map((m) => [m.panelServerId!, m]));
-      const currencies = new Map<number, string>();
-      const existing = new Map((await deps.knex('mod_overusage_services').select('service_id', 'master_id', 'server_ref', 'active', 'currency', 'product_id', 'billing_day')).map((r) => [toNum(r.service_id), r]));
-      const taken = new Map((await deps.knex('mod_overusage_services').select('service_id', 'master_id', 'server_ref')).map((r) => [`${toNum(r.master_id)}|${String(r.server_ref)}`, toNum(r.service_id)]));
-      const [v2Servers, matchBy] = await Promise.all([solusIoServers(), deps.settings.get('sync_match_by')]);
-      // the masters' server lists, read once per sync and only when a service needs them
-      const lists = new Map<number, Promise<ServerSummary[]>>();
-      const serversOf = (masterId: number) => {
-        let l = lists.get(masterId);
-        if (!l) lists.set(masterId, (l = deps.masters.servers(masterId)));
-        return l;
-      };
+      const run = await startRun(deps);
       for (const { productId } of await deps.billing.listProducts()) {
         for (let start = 0; ; start += 250) {
           const page = await deps.panel.getClientsProducts({ pid: productId, limitStart: start, limitNum: 250 });
-          for (const svc of page.products) await one(svc, productId);
+          for (const svc of page.products) await syncService(run, svc, productId);
           if (page.products.length < 250 || start + 250 >= page.totalResults) break;
         }
       }
       await deps.knex.transaction(async (trx) => {
         await trx(ISSUES).delete();
         const now = sqlInstant(deps.clock.now());
-        await insertChunked(trx, ISSUES, result.skipped.map((x) => ({ service_id: x.serviceId, client_id: x.clientId, product_id: x.productId, domain: x.domain.slice(0, 255), reason: x.reason.slice(0, 500), seen_at: now })));
+        await insertChunked(trx, ISSUES, run.result.skipped.map((x) => ({ service_id: x.serviceId, client_id: x.clientId, product_id: x.productId, domain: x.domain.slice(0, 255), reason: x.reason.slice(0, 500), seen_at: now })));
       });
-      if (result.skipped.length) deps.log.warn('panel_sync.skipped', { count: result.skipped.length, first: result.skipped[0] });
-      return result;
-
-      function skip(svc: PanelService, productId: number, reason: string) {
-        result.skipped.push({ serviceId: svc.id, clientId: svc.clientId, productId, domain: svc.domain, reason });
-      }
-
-      /** Which server the service is, and how we know; null with the reason when we do not. */
-      async function serverRefOf(svc: PanelService, master: MasterView): Promise<{ ref: string } | { reason: string }> {
-        const v2 = master.version === 2 ? v2Servers.get(svc.id) : undefined;
-        if (v2) return { ref: v2 };
-        const field = (svc.customFields[VSERVER_FIELD] ?? '').trim();
-        if (field) return { ref: field };
-        const where = master.version === 2 ? `no row in ${SOLUSIO_TABLE} (the SolusVM 2 module's table) and no ${VSERVER_FIELD} custom field value` : `no ${VSERVER_FIELD} custom field value`;
-        if (matchBy === 'none') return { reason: `${where}; to link by hostname or IP, set sync_match_by (Settings), or link it by hand: overusage service link --service ${svc.id} --server <id>` };
-        let servers: ServerSummary[];
-        try {
-          servers = await serversOf(master.id);
-        } catch (err) {
-          return { reason: `${where}, and master "${master.name}" could not list its servers to match by ${matchBy.replace(/_/g, ' ')}: ${(err as Error).message}` };
-        }
-        const host = svc.domain.trim().toLowerCase();
-        const ip = svc.dedicatedIp.trim();
-        const found = servers.filter((s) => ((matchBy === 'hostname' || matchBy === 'hostname_or_ip') && host !== '' && (s.hostname ?? '').toLowerCase() === host) || ((matchBy === 'ip' || matchBy === 'hostname_or_ip') && ip !== '' && s.ip === ip));
-        if (found.length === 1) return { ref: found[0]!.ref };
-        if (found.length > 1) return { reason: `${where}; ${found.length} servers on master "${master.name}" match ${host || ip} (${found.map((f) => f.ref).join(', ')}): link it by hand` };
-        return { reason: `${where}; no server on master "${master.name}" has the hostname ${host || '(none)'}${matchBy !== 'hostname' ? ` or the IP ${ip || '(none)'}` : ''}` };
-      }
-
-      async function one(svc: PanelService, productId: number) {
-        const link = existing.get(svc.id);
-        if (!METERED.has(svc.status)) {
-          if (link && toNum(link.active) === 1) {
-            await deps.links.setActive(svc.id, false, actor);
-            result.stopped++;
-          }
-          return;
-        }
-        const master = byServer.get(svc.serverId);
-        if (!master) {
-          skip(svc, productId, svc.serverId === 0 ? 'it is on no server in the panel (no server entry is set on the service)' : `its server entry ${svc.serverId} is not mapped to a SolusVM master (overusage master update <id> --panel-server ${svc.serverId})`);
-          return;
-        }
-        const found = await serverRefOf(svc, master);
-        if ('reason' in found) {
-          skip(svc, productId, found.reason);
-          return;
-        }
-        const ref = found.ref;
-        const holder = taken.get(`${master.id}|${ref}`);
-        if (holder !== undefined && holder !== svc.id) {
-          skip(svc, productId, `server ${ref} on master "${master.name}" is already linked to service ${holder}`);
-          return;
-        }
-        let currency = currencies.get(svc.clientId);
-        if (!currency) {
-          currency = (await deps.panel.getClientsDetails(svc.clientId)).currencyCode;
-          currencies.set(svc.clientId, currency);
-        }
-        const billingDay = billingDayOf(svc.nextDueDate, svc.regDate);
-        if (link && toNum(link.master_id) === master.id && String(link.server_ref) === ref && String(link.currency) === currency && toNum(link.product_id) === productId && toNum(link.active) === 1 && (link.billing_day === null || link.billing_day === undefined ? null : toNum(link.billing_day)) === billingDay) return;
-        const input: LinkInput = {
-          serviceId: svc.id,
-          clientId: svc.clientId,
-          productId,
-          masterId: master.id,
-          serverRef: ref,
-          currency,
-          ...(svc.regDate ? { regdate: svc.regDate } : {}),
-          // an anniversary reset falls on the day of the month the VPS was made: its registration day
-          ...(master.resetPolicy === 'anniversary' && svc.regDate ? { resetDay: Number(svc.regDate.slice(8, 10)) } : {}),
-          // a counter that never resets is billed on the panel's own cycle: its due day
-          ...(billingDay !== null ? { billingDay } : {}),
-        };
-        try {
-          await deps.links.link(input, actor);
-          taken.set(`${master.id}|${ref}`, svc.id);
-          if (link) result.updated++;
-          else result.linked++;
-        } catch (err) {
-          skip(svc, productId, (err as Error).message);
-        }
-      }
+      if (run.result.skipped.length) deps.log.warn('panel_sync.skipped', { count: run.result.skipped.length, first: run.result.skipped[0] });
+      return run.result;
     },
   };
+}
+
+const ACTOR: Actor = { type: 'system', id: 'panel-sync' };
+
+/** One sync: what it read once at the start, what it has linked so far, and its result. */
+interface SyncRun {
+  deps: SyncDeps;
+  result: PanelSyncResult;
+  byServer: Map<number, MasterView>;
+  existing: Map<number, Record<string, unknown>>;
+  /** "master|server" → the service linked to it */
+  taken: Map<string, number>;
+  v2Servers: Map<number, string>;
+  matchBy: string;
+  /** the masters' server lists, read once per sync and only when a service needs them */
+  serversOf(masterId: number): Promise<ServerSummary[]>;
+  currencies: Map<number, string>;
+}
+
+async function startRun(deps: SyncDeps): Promise<SyncRun> {
+  const masters = (await deps.masters.list()).filter((m) => m.panelServerId !== null);
+  const rows = await deps.knex('mod_overusage_services').select('service_id', 'master_id', 'server_ref', 'active', 'currency', 'product_id', 'billing_day');
+  const [v2Servers, matchBy] = await Promise.all([solusIoServers(deps.knex), deps.settings.get('sync_match_by')]);
+  const lists = new Map<number, Promise<ServerSummary[]>>();
+  return {
+    deps,
+    result: { linked: 0, updated: 0, stopped: 0, skipped: [] },
+    byServer: new Map(masters.map((m) => [m.panelServerId!, m])),
+    existing: new Map(rows.map((r) => [toNum(r.service_id), r])),
+    taken: new Map(rows.map((r) => [`${toNum(r.master_id)}|${String(r.server_ref)}`, toNum(r.service_id)])),
+    v2Servers,
+    matchBy,
+    serversOf(masterId) {
+      let l = lists.get(masterId);
+      if (!l) lists.set(masterId, (l = deps.masters.servers(masterId)));
+      return l;
+    },
+    currencies: new Map(),
+  };
+}
+
+/** service id → SolusVM 2 server id, from the official module's table when the panel has it */
+async function solusIoServers(knex: Knex): Promise<Map<number, string>> {
+  if (!(await knex.schema.hasTable(SOLUSIO_TABLE))) return new Map();
+  const rows = await knex(SOLUSIO_TABLE).select('service_id', 'server_id').orderBy('id');
+  // the newest row of a service wins (a rebuild writes another)
+  return new Map(rows.map((r) => [toNum(r.service_id), String(toNum(r.server_id))]));
+}
+
+function skip(run: SyncRun, svc: PanelService, productId: number, reason: string): void {
+  run.result.skipped.push({ serviceId: svc.id, clientId: svc.clientId, productId, domain: svc.domain, reason });
+}
+
+/** Which server the service is, and how we know; the reason when we do not. */
+async function serverRefOf(run: SyncRun, svc: PanelService, master: MasterView): Promise<{ ref: string } | { reason: string }> {
+  const v2 = master.version === 2 ? run.v2Servers.get(svc.id) : undefined;
+  if (v2) return { ref: v2 };
+  const field = (svc.customFields[VSERVER_FIELD] ?? '').trim();
+  if (field) return { ref: field };
+  const where = master.version === 2 ? `no row in ${SOLUSIO_TABLE} (the SolusVM 2 module's table) and no ${VSERVER_FIELD} custom field value` : `no ${VSERVER_FIELD} custom field value`;
+  if (run.matchBy === 'none') return { reason: `${where}; to link by hostname or IP, set sync_match_by (Settings), or link it by hand: overusage service link --service ${svc.id} --server <id>` };
+  return matchOnMaster(run, svc, master, where);
+}
+
+/** By hostname or dedicated IP against the master's own list, when exactly one server matches. */
+async function matchOnMaster(run: SyncRun, svc: PanelService, master: MasterView, where: string): Promise<{ ref: string } | { reason: string }> {
+  const matchBy = run.matchBy;
+  let servers: ServerSummary[];
+  try {
+    servers = await run.serversOf(master.id);
+  } catch (err) {
+    return { reason: `${where}, and master "${master.name}" could not list its servers to match by ${matchBy.replace(/_/g, ' ')}: ${(err as Error).message}` };
+  }
+  const host = svc.domain.trim().toLowerCase();
+  const ip = svc.dedicatedIp.trim();
+  const found = servers.filter((s) => ((matchBy === 'hostname' || matchBy === 'hostname_or_ip') && host !== '' && (s.hostname ?? '').toLowerCase() === host) || ((matchBy === 'ip' || matchBy === 'hostname_or_ip') && ip !== '' && s.ip === ip));
+  if (found.length === 1) return { ref: found[0]!.ref };
+  if (found.length > 1) return { reason: `${where}; ${found.length} servers on master "${master.name}" match ${host || ip} (${found.map((f) => f.ref).join(', ')}): link it by hand` };
+  return { reason: `${where}; no server on master "${master.name}" has the hostname ${host || '(none)'}${matchBy !== 'hostname' ? ` or the IP ${ip || '(none)'}` : ''}` };
+}
+
+async function currencyOf(run: SyncRun, clientId: number): Promise<string> {
+  let currency = run.currencies.get(clientId);
+  if (!currency) {
+    currency = (await run.deps.panel.getClientsDetails(clientId)).currencyCode;
+    run.currencies.set(clientId, currency);
+  }
+  return currency;
+}
+
+/** One panel service: stopped, skipped with why, left as it is, or linked. */
+async function syncService(run: SyncRun, svc: PanelService, productId: number): Promise<void> {
+  const link = run.existing.get(svc.id);
+  if (!METERED.has(svc.status)) {
+    if (link && toNum(link.active) === 1) {
+      await run.deps.links.setActive(svc.id, false, ACTOR);
+      run.result.stopped++;
+    }
+    return;
+  }
+  const master = run.byServer.get(svc.serverId);
+  if (!master) {
+    return skip(run, svc, productId, svc.serverId === 0 ? 'it is on no server in the panel (no server entry is set on the service)' : `its server entry ${svc.serverId} is not mapped to a SolusVM master (overusage master update <id> --panel-server ${svc.serverId})`);
+  }
+  const found = await serverRefOf(run, svc, master);
+  if ('reason' in found) return skip(run, svc, productId, found.reason);
+  const ref = found.ref;
+  const holder = run.taken.get(`${master.id}|${ref}`);
+  if (holder !== undefined && holder !== svc.id) return skip(run, svc, productId, `server ${ref} on master "${master.name}" is already linked to service ${holder}`);
+  const currency = await currencyOf(run, svc.clientId);
+  const billingDay = billingDayOf(svc.nextDueDate, svc.regDate);
+  if (link && toNum(link.master_id) === master.id && String(link.server_ref) === ref && String(link.currency) === currency && toNum(link.product_id) === productId && toNum(link.active) === 1 && (link.billing_day === null || link.billing_day === undefined ? null : toNum(link.billing_day)) === billingDay) return;
+  const input: LinkInput = {
+    serviceId: svc.id,
+    clientId: svc.clientId,
+    productId,
+    masterId: master.id,
+    serverRef: ref,
+    currency,
+    ...(svc.regDate ? { regdate: svc.regDate } : {}),
+    // an anniversary reset falls on the day of the month the VPS was made: its registration day
+    ...(master.resetPolicy === 'anniversary' && svc.regDate ? { resetDay: Number(svc.regDate.slice(8, 10)) } : {}),
+    // a counter that never resets is billed on the panel's own cycle: its due day
+    ...(billingDay !== null ? { billingDay } : {}),
+  };
+  try {
+    await run.deps.links.link(input, ACTOR);
+    run.taken.set(`${master.id}|${ref}`, svc.id);
+    if (link) run.result.updated++;
+    else run.result.linked++;
+  } catch (err) {
+    skip(run, svc, productId, (err as Error).message);
+  }
 }
