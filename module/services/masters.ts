@@ -143,98 +143,39 @@ export interface MasterService {
   remove(id: number, actor: Actor): Promise<void>;
 }
 
-export function createMasterService(deps: {
+type MasterDeps = {
   knex: Knex;
   secrets: SecretBox;
   clock: Clock;
   audit: AuditLog;
   gatewayFor: (settings: MasterSettings) => SolusVmGateway;
-}): MasterService {
+};
+
+export function createMasterService(deps: MasterDeps): MasterService {
   const { knex, secrets, clock, audit } = deps;
-
-  const view = (r: Record<string, unknown>): MasterView => ({
-    id: toNum(r.id),
-    name: String(r.name),
-    version: toNum(r.version) as 1 | 2,
-    baseUrl: String(r.base_url),
-    tlsMode: String(r.tls_mode) as TlsMode,
-    tlsFingerprint: (r.tls_fingerprint as string | null) ?? null,
-    timeZone: String(r.time_zone),
-    resetPolicy: parseResetPolicy(r.reset_policy),
-    anniversaryFrom: r.anniversary_from === 'panel' ? 'panel' : 'solusvm',
-    concurrency: toNum(r.concurrency),
-    timeoutMs: toNum(r.timeout_ms),
-    retries: toNum(r.retries),
-    active: toBool(r.active),
-    hasBasicAuth: r.basic_auth_enc !== null && r.basic_auth_enc !== undefined,
-    panelServerId: r.panel_server_id === null || r.panel_server_id === undefined ? null : toNum(r.panel_server_id),
-    apiUserType: r.api_user_type === 'reseller' ? 'reseller' : 'admin',
-    unitLabels: r.unit_labels === 'decimal' ? 'decimal' : 'binary',
-  });
-
-  const toRow = (m: z.output<typeof masterInput> & { notes?: string[] }) => ({
-    name: m.name,
-    version: m.version,
-    base_url: m.baseUrl.replace(/\/+$/, ''),
-    credentials_enc: secrets.seal(JSON.stringify(m.version === 1 ? { kind: 'v1', apiId: m.apiId, apiKey: m.apiKey } : { kind: 'v2', token: m.token })),
-    basic_auth_enc: m.basicAuthUser ? secrets.seal(JSON.stringify({ user: m.basicAuthUser, password: m.basicAuthPassword ?? '' })) : null,
-    tls_mode: m.tlsMode,
-    tls_fingerprint: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null,
-    time_zone: m.timeZone,
-    reset_policy: parseResetPolicy(m.resetPolicy),
-    anniversary_from: m.anniversaryFrom,
-    api_user_type: m.apiUserType,
-    unit_labels: m.unitLabels,
-    concurrency: m.concurrency,
-    timeout_ms: m.timeoutMs,
-    retries: m.retries,
-    active: m.active,
-    panel_server_id: m.panelServerId ?? null,
-  });
-
-  const settingsOf = (r: Record<string, unknown>): MasterSettings => {
-    const v = view(r);
-    const creds = JSON.parse(secrets.open(String(r.credentials_enc)));
-    const basic = r.basic_auth_enc ? JSON.parse(secrets.open(String(r.basic_auth_enc))) : null;
-    return {
-      id: v.id,
-      name: v.name,
-      version: v.version,
-      baseUrl: v.baseUrl,
-      credentials: creds,
-      basicAuth: basic,
-      tls: { mode: v.tlsMode, fingerprint256: v.tlsFingerprint },
-      timeoutMs: v.timeoutMs,
-      concurrency: v.concurrency,
-      retries: v.retries,
-      zone: v.timeZone,
-      resetPolicy: v.resetPolicy,
-      anniversaryFrom: v.anniversaryFrom,
-      apiUserType: v.apiUserType,
-      unitLabels: v.unitLabels,
-    };
-  };
-
   async function row(id: number): Promise<Record<string, unknown>> {
     const r = await knex(TABLE).where({ id }).first();
     if (!r) throw notFound(`SolusVM master ${id} does not exist`);
     return r;
   }
+  /** a gateway to the master for one job, closed after it */
+  async function withGateway<T>(settings: MasterSettings, job: (g: SolusVmGateway) => Promise<T>): Promise<T> {
+    const gateway = deps.gatewayFor(settings);
+    try {
+      return await job(gateway);
+    } finally {
+      gateway.close();
+    }
+  }
 
-  // Secrets never reach the audit log: only which fields changed.
-  const auditable = (input: Partial<MasterInput>) =>
-    Object.fromEntries(
-      Object.entries(input).map(([k, v]) => [k, /key|token|password/i.test(k) ? '[sealed]' : v]),
-    );
-
-  const service: MasterService = {
+  return {
     async add(input, actor) {
       const m = validate(input);
       const now = clock.now();
       return knex.transaction(async (trx) => {
         const exists = await trx(TABLE).where({ name: m.name }).first('id');
         if (exists) throw new ModuleError('CONFLICT', `a master named "${m.name}" already exists`);
-        await trx(TABLE).insert({ ...toRow(m), created_at: sqlInstant(now), updated_at: sqlInstant(now) });
+        await trx(TABLE).insert({ ...toRow(m, secrets), created_at: sqlInstant(now), updated_at: sqlInstant(now) });
         const created = await trx(TABLE).where({ name: m.name }).first();
         await audit.record(trx, { actor, action: 'master.added', entityType: 'master', entityId: toNum(created.id), details: auditable(input) }, now);
         return { ...view(created), notes: m.notes };
@@ -242,95 +183,36 @@ export function createMasterService(deps: {
     },
     async update(id, patch, actor) {
       const currentRow = await row(id);
-      const current = settingsOf(currentRow);
-      const currentView = view(currentRow);
-      const merged: MasterInput = {
-        name: current.name,
-        version: current.version,
-        baseUrl: current.baseUrl,
-        ...(current.credentials.kind === 'v1' ? { apiId: current.credentials.apiId, apiKey: current.credentials.apiKey } : { token: current.credentials.token }),
-        tlsMode: current.tls.mode,
-        tlsFingerprint: current.tls.fingerprint256 ?? null,
-        basicAuthUser: current.basicAuth?.user ?? null,
-        basicAuthPassword: current.basicAuth?.password ?? null,
-        timeZone: current.zone,
-        resetPolicy: current.resetPolicy,
-        anniversaryFrom: currentView.anniversaryFrom,
-        apiUserType: currentView.apiUserType,
-        unitLabels: currentView.unitLabels,
-        concurrency: current.concurrency,
-        timeoutMs: current.timeoutMs,
-        retries: current.retries,
-        active: currentView.active,
-        panelServerId: currentView.panelServerId,
-        ...patch,
-      };
-      const m = validate(merged);
+      const m = validate({ ...inputOf(settingsOf(currentRow, secrets), view(currentRow)), ...patch });
       const now = clock.now();
       return knex.transaction(async (trx) => {
-        await trx(TABLE).where({ id }).update({ ...toRow(m), updated_at: sqlInstant(now) });
+        await trx(TABLE).where({ id }).update({ ...toRow(m, secrets), updated_at: sqlInstant(now) });
         await audit.record(trx, { actor, action: 'master.updated', entityType: 'master', entityId: id, details: auditable(patch) }, now);
         return { ...view(await trx(TABLE).where({ id }).first()), notes: m.notes };
       });
     },
-    async list() {
-      return (await knex(TABLE).orderBy('id')).map(view);
-    },
-    async get(id) {
-      return view(await row(id));
-    },
-    async settings(id) {
-      return settingsOf(await row(id));
-    },
+    list: async () => (await knex(TABLE).orderBy('id')).map(view),
+    get: async (id) => view(await row(id)),
+    settings: async (id) => settingsOf(await row(id), secrets),
     async test(idOrInput) {
-      let settings: MasterSettings;
-      if (typeof idOrInput === 'number') settings = settingsOf(await row(idOrInput));
-      else {
-        const m = validate(idOrInput);
-        settings = {
-          id: 0,
-          name: m.name,
-          version: m.version,
-          baseUrl: m.baseUrl.replace(/\/+$/, ''),
-          credentials: m.version === 1 ? { kind: 'v1', apiId: m.apiId!, apiKey: m.apiKey! } : { kind: 'v2', token: m.token! },
-          basicAuth: m.basicAuthUser ? { user: m.basicAuthUser, password: m.basicAuthPassword ?? '' } : null,
-          tls: { mode: m.tlsMode, fingerprint256: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null },
-          timeoutMs: m.timeoutMs,
-          concurrency: m.concurrency,
-          retries: 0,
-          zone: m.timeZone,
-          resetPolicy: parseResetPolicy(m.resetPolicy),
-          apiUserType: m.apiUserType,
-          unitLabels: m.unitLabels,
-        };
-      }
-      const gateway = deps.gatewayFor(settings);
-      try {
-        return await gateway.testConnection();
-      } finally {
-        gateway.close();
-      }
+      const settings = typeof idOrInput === 'number' ? settingsOf(await row(idOrInput), secrets) : settingsFromInput(validate(idOrInput));
+      return withGateway(settings, (g) => g.testConnection());
     },
     async checkServer(id, serverRef) {
-      const settings = settingsOf(await row(id));
-      const gateway = deps.gatewayFor(settings);
-      try {
-        return { exists: await gateway.serverExists(serverRef) };
-      } catch (e) {
-        return { unknown: (e as Error).message };
-      } finally {
-        gateway.close();
-      }
+      return withGateway(settingsOf(await row(id), secrets), async (g) => {
+        try {
+          return { exists: await g.serverExists(serverRef) };
+        } catch (e) {
+          return { unknown: (e as Error).message };
+        }
+      });
     },
     async servers(id) {
-      const gateway = deps.gatewayFor(settingsOf(await row(id)));
-      const out: ServerSummary[] = [];
-      try {
-        for await (const s of gateway.listServers()) out.push(s);
-      } finally {
-        gateway.close();
-      }
-      return out;
+      return withGateway(settingsOf(await row(id), secrets), async (g) => {
+        const out: ServerSummary[] = [];
+        for await (const s of g.listServers()) out.push(s);
+        return out;
+      });
     },
     async remove(id, actor) {
       await row(id);
@@ -345,8 +227,120 @@ export function createMasterService(deps: {
       });
     },
   };
-  return service;
 }
+
+const view = (r: Record<string, unknown>): MasterView => ({
+  id: toNum(r.id),
+  name: String(r.name),
+  version: toNum(r.version) as 1 | 2,
+  baseUrl: String(r.base_url),
+  tlsMode: String(r.tls_mode) as TlsMode,
+  tlsFingerprint: (r.tls_fingerprint as string | null) ?? null,
+  timeZone: String(r.time_zone),
+  resetPolicy: parseResetPolicy(r.reset_policy),
+  anniversaryFrom: r.anniversary_from === 'panel' ? 'panel' : 'solusvm',
+  concurrency: toNum(r.concurrency),
+  timeoutMs: toNum(r.timeout_ms),
+  retries: toNum(r.retries),
+  active: toBool(r.active),
+  hasBasicAuth: r.basic_auth_enc !== null && r.basic_auth_enc !== undefined,
+  panelServerId: r.panel_server_id === null || r.panel_server_id === undefined ? null : toNum(r.panel_server_id),
+  apiUserType: r.api_user_type === 'reseller' ? 'reseller' : 'admin',
+  unitLabels: r.unit_labels === 'decimal' ? 'decimal' : 'binary',
+});
+
+const toRow = (m: z.output<typeof masterInput> & { notes?: string[] }, secrets: SecretBox) => ({
+  name: m.name,
+  version: m.version,
+  base_url: m.baseUrl.replace(/\/+$/, ''),
+  credentials_enc: secrets.seal(JSON.stringify(m.version === 1 ? { kind: 'v1', apiId: m.apiId, apiKey: m.apiKey } : { kind: 'v2', token: m.token })),
+  basic_auth_enc: m.basicAuthUser ? secrets.seal(JSON.stringify({ user: m.basicAuthUser, password: m.basicAuthPassword ?? '' })) : null,
+  tls_mode: m.tlsMode,
+  tls_fingerprint: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null,
+  time_zone: m.timeZone,
+  reset_policy: parseResetPolicy(m.resetPolicy),
+  anniversary_from: m.anniversaryFrom,
+  api_user_type: m.apiUserType,
+  unit_labels: m.unitLabels,
+  concurrency: m.concurrency,
+  timeout_ms: m.timeoutMs,
+  retries: m.retries,
+  active: m.active,
+  panel_server_id: m.panelServerId ?? null,
+});
+
+const settingsOf = (r: Record<string, unknown>, secrets: SecretBox): MasterSettings => {
+  const v = view(r);
+  const creds = JSON.parse(secrets.open(String(r.credentials_enc)));
+  const basic = r.basic_auth_enc ? JSON.parse(secrets.open(String(r.basic_auth_enc))) : null;
+  return {
+    id: v.id,
+    name: v.name,
+    version: v.version,
+    baseUrl: v.baseUrl,
+    credentials: creds,
+    basicAuth: basic,
+    tls: { mode: v.tlsMode, fingerprint256: v.tlsFingerprint },
+    timeoutMs: v.timeoutMs,
+    concurrency: v.concurrency,
+    retries: v.retries,
+    zone: v.timeZone,
+    resetPolicy: v.resetPolicy,
+    anniversaryFrom: v.anniversaryFrom,
+    apiUserType: v.apiUserType,
+    unitLabels: v.unitLabels,
+  };
+};
+
+/** A stored master as the input it was made from: what an update patches. */
+function inputOf(current: MasterSettings, v: MasterView): MasterInput {
+  return {
+    name: current.name,
+    version: current.version,
+    baseUrl: current.baseUrl,
+    ...(current.credentials.kind === 'v1' ? { apiId: current.credentials.apiId, apiKey: current.credentials.apiKey } : { token: current.credentials.token }),
+    tlsMode: current.tls.mode,
+    tlsFingerprint: current.tls.fingerprint256 ?? null,
+    basicAuthUser: current.basicAuth?.user ?? null,
+    basicAuthPassword: current.basicAuth?.password ?? null,
+    timeZone: current.zone,
+    resetPolicy: current.resetPolicy,
+    anniversaryFrom: v.anniversaryFrom,
+    apiUserType: v.apiUserType,
+    unitLabels: v.unitLabels,
+    concurrency: current.concurrency,
+    timeoutMs: current.timeoutMs,
+    retries: current.retries,
+    active: v.active,
+    panelServerId: v.panelServerId,
+  };
+}
+
+/** The settings a connection test of a master not yet saved uses (no retries: a test says what it saw). */
+function settingsFromInput(m: ReturnType<typeof validate>): MasterSettings {
+  return {
+    id: 0,
+    name: m.name,
+    version: m.version,
+    baseUrl: m.baseUrl.replace(/\/+$/, ''),
+    credentials: m.version === 1 ? { kind: 'v1', apiId: m.apiId!, apiKey: m.apiKey! } : { kind: 'v2', token: m.token! },
+    basicAuth: m.basicAuthUser ? { user: m.basicAuthUser, password: m.basicAuthPassword ?? '' } : null,
+    tls: { mode: m.tlsMode, fingerprint256: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null },
+    timeoutMs: m.timeoutMs,
+    concurrency: m.concurrency,
+    retries: 0,
+    zone: m.timeZone,
+    resetPolicy: parseResetPolicy(m.resetPolicy),
+    apiUserType: m.apiUserType,
+    unitLabels: m.unitLabels,
+  };
+}
+
+// Secrets never reach the audit log: only which fields changed.
+const auditable = (input: Partial<MasterInput>) =>
+  Object.fromEntries(
+    Object.entries(input).map(([k, v]) => [k, /key|token|password/i.test(k) ? '[sealed]' : v]),
+  );
 
 export function normaliseFingerprint(fp: string): string {
   const hex = fp.replace(/:/g, '').toUpperCase();
