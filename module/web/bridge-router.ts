@@ -132,104 +132,68 @@ function resultsOf(v: unknown): ReportedResult[] {
   });
 }
 
+/** What every request of the bridge endpoint shares. */
+interface Ctx {
+  deps: BridgeRouterDeps;
+  log: Logger;
+  nowMs: () => number;
+  maxBody: number;
+  lastPrune: number;
+}
+
 export function createBridgeRouter(deps: BridgeRouterDeps): Router {
-  const log = (deps.log ?? silentLogger).child({ component: 'bridge' });
-  const nowMs = deps.nowMs ?? Date.now;
+  const ctx: Ctx = { deps, log: (deps.log ?? silentLogger).child({ component: 'bridge' }), nowMs: deps.nowMs ?? Date.now, maxBody: deps.maxBodyBytes ?? 4 * 1024 * 1024, lastPrune: 0 };
   const router = express.Router();
-  let lastPrune = 0;
+  router.post(`${BRIDGE_BASE}/:endpoint`, preflight(ctx), (req: Request, res: Response) => answer(ctx, req, res));
+  router.all(`${BRIDGE_BASE}/:endpoint`, (_req: Request, res: Response) => {
+    res.status(405).json({ status: 'error', code: 'method', message: 'the bridge only takes POST' });
+  });
+  // a body that cannot be read (too large, aborted) still gets the error envelope
+  router.use(BRIDGE_BASE, (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 400;
+    res.status(status >= 400 && status < 500 ? status : 400).json({ status: 'error', code: 'bad_request', message: status === 413 ? 'the request body is too large' : 'the request body could not be read' });
+  });
+  return router;
+}
 
-  function send(res: Response, requestNonce: string | null, status: number, body: unknown): void {
-    const text = JSON.stringify(body);
-    if (requestNonce) {
-      const timestamp = Math.floor(nowMs() / 1000);
-      const nonce = newNonce();
-      res.setHeader(SIGNATURE_HEADERS.timestamp, String(timestamp));
-      res.setHeader(SIGNATURE_HEADERS.nonce, nonce);
-      res.setHeader(SIGNATURE_HEADERS.signature, answerSignature(deps.secret, { timestamp, requestNonce, nonce, status, body: text }));
-    }
-    res.status(status).type('application/json').setHeader('Cache-Control', 'no-store');
-    res.send(text);
+/** An answer, signed back when the request carried a good nonce (the bridge checks it). */
+function send(ctx: Ctx, res: Response, requestNonce: string | null, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  if (requestNonce) {
+    const timestamp = Math.floor(ctx.nowMs() / 1000);
+    const nonce = newNonce();
+    res.setHeader(SIGNATURE_HEADERS.timestamp, String(timestamp));
+    res.setHeader(SIGNATURE_HEADERS.nonce, nonce);
+    res.setHeader(SIGNATURE_HEADERS.signature, answerSignature(ctx.deps.secret, { timestamp, requestNonce, nonce, status, body: text }));
   }
+  res.status(status).type('application/json').setHeader('Cache-Control', 'no-store');
+  res.send(text);
+}
 
-  const refuse = (res: Response, requestNonce: string | null, code: Refusal, detail?: string) =>
-    send(res, requestNonce, STATUS[code], { status: 'error', code, message: detail ? `${MESSAGES[code]} (${detail})` : MESSAGES[code] });
+const refuse = (ctx: Ctx, res: Response, requestNonce: string | null, code: Refusal, detail?: string) =>
+  send(ctx, res, requestNonce, STATUS[code], { status: 'error', code, message: detail ? `${MESSAGES[code]} (${detail})` : MESSAGES[code] });
 
-  function identityOf(body: Record<string, unknown>, sub: Identity['sub'] | 'any'): Identity | null {
-    const r = readIdentityToken(deps.secret, body.identity, nowMs());
-    if (!r.ok || (sub !== 'any' && r.identity.sub !== sub)) return null;
-    return r.identity;
-  }
-
-  async function renderClientPage(result: Awaited<ReturnType<BridgedAddon['clientarea']>>, extra: Record<string, unknown>): Promise<string> {
-    const dir = deps.addon.templatesDir;
-    if (!dir || !/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(result.templatefile)) throw new Error(`no template "${result.templatefile}" for the client page`);
-    const root = path.resolve(dir);
-    const file = path.resolve(root, `${result.templatefile}.ejs`);
-    if (!file.startsWith(root + path.sep) || !fs.existsSync(file)) throw new Error(`no template "${result.templatefile}" for the client page`);
-    // the host's values win, as in the reference panel: an addon cannot replace the link
-    return ejs.renderFile(file, { ...(result.vars ?? {}), ...extra }, { root });
-  }
-
-  async function handle(endpoint: string, body: Record<string, unknown>): Promise<RelayStep> {
-    switch (endpoint) {
-      case 'hook': {
-        const hook = body.hook;
-        if (typeof hook !== 'string' || !HOOK_NAME.test(hook)) throw new BadRequest('hook must be a WHMCS hook name');
-        const vars = objectOf(body.vars) as HookVars;
-        if (isObject(body.replay)) log.info('bridge.hook_replayed', { hook, firedAt: String(body.replay.firedAt ?? '') });
-        return deps.relay.converse(() => dispatchBridgeHook(deps.hooks(), hook, vars, log), { deliverQueued: hook === 'AfterCronJob' });
-      }
-      case 'results': {
-        if (typeof body.conversation !== 'string' || !/^[0-9a-f]{24}$/.test(body.conversation)) throw new BadRequest('conversation is missing');
-        return deps.relay.resume(body.conversation, resultsOf(body.results ?? []));
-      }
-      case 'report': {
-        const accepted = await deps.relay.report(resultsOf(body.results ?? []));
-        return { status: 'done', answer: { accepted } };
-      }
-      case 'activate':
-        return deps.relay.converse(async () => (await deps.addon.activate()) ?? { status: 'success', description: 'Overusage is active.' });
-      case 'deactivate':
-        // answered in this one exchange, never "working": deleting the data drops the tables a
-        // follow-up request would need (its nonce is remembered in one), and it needs no panel call
-        return { status: 'done', answer: (await deps.addon.deactivate()) ?? { status: 'success', description: 'Overusage is deactivated.' } };
-      case 'upgrade': {
-        const version = typeof body.version === 'string' ? body.version.slice(0, 40) : '';
-        return deps.relay.converse(async () => {
-          await deps.addon.upgrade({ version });
-          return { status: 'success', description: 'Overusage is up to date.' };
-        });
-      }
-      case 'output':
-      case 'clientarea':
-      case 'download':
-        throw new Error('identity endpoints are handled before');
-      default:
-        throw new BadRequest('unknown endpoint');
-    }
-  }
-
-  const maxBody = deps.maxBodyBytes ?? 4 * 1024 * 1024;
-  const readBody = express.raw({ type: () => true, limit: maxBody });
+/**
+ * The headers are checked before a byte of the body is read: no nonce, a stale or missing
+ * timestamp, or no signature of the right form is refused at once and the connection closed, so
+ * an unsigned request costs no memory. A body that says it is larger than the limit is refused
+ * before it is read as well.
+ */
+function preflight(ctx: Ctx) {
+  const readBody = express.raw({ type: () => true, limit: ctx.maxBody });
   // bodies above the small cap are read a few at a time: a signature is only known good once the
   // whole body is in, so well-formed but forged requests must not hold 4 MB each at once
-  const largeReads = pLimit(deps.largeReadsAtOnce ?? 2);
-
-  /**
-   * The headers are checked before a byte of the body is read: no nonce, a stale or missing
-   * timestamp, or no signature of the right form is refused at once and the connection closed, so
-   * an unsigned request costs no memory. A body that says it is larger than the limit is refused
-   * before it is read as well.
-   */
-  const preflight = (req: Request, res: Response, next: NextFunction): void => {
+  const largeReads = pLimit(ctx.deps.largeReadsAtOnce ?? 2);
+  return (req: Request, res: Response, next: NextFunction): void => {
     const endpoint = String(req.params.endpoint);
-    const ts = checkTimestamp(req.get(SIGNATURE_HEADERS.timestamp), nowMs());
+    const ts = checkTimestamp(req.get(SIGNATURE_HEADERS.timestamp), ctx.nowMs());
     const reason = !isValidNonce(req.get(SIGNATURE_HEADERS.nonce)) ? 'no_nonce' : !ts.ok ? ts.problem : !/^[0-9a-f]{64}$/i.test(req.get(SIGNATURE_HEADERS.signature) ?? '') ? 'no_signature' : null;
     const length = Number(req.get('content-length') ?? NaN);
-    if (reason || length > maxBody) {
-      log.warn('bridge.refused', { endpoint, reason: reason ?? 'too_large', unread: true });
+    if (reason || length > ctx.maxBody) {
+      ctx.log.warn('bridge.refused', { endpoint, reason: reason ?? 'too_large', unread: true });
       res.setHeader('Connection', 'close');
-      if (reason) refuse(res, null, reason === 'stale' ? 'stale' : 'bad_signature');
+      if (reason) refuse(ctx, res, null, reason === 'stale' ? 'stale' : 'bad_signature');
       else res.status(413).json({ status: 'error', code: 'bad_request', message: 'the request body is too large' });
       return;
     }
@@ -242,100 +206,153 @@ export function createBridgeRouter(deps: BridgeRouterDeps): Router {
     }
     readBody(req, res, next);
   };
+}
 
-  router.post(`${BRIDGE_BASE}/:endpoint`, preflight, async (req: Request, res: Response) => {
-    const endpoint = String(req.params.endpoint);
-    const nonceHeader = req.get(SIGNATURE_HEADERS.nonce);
-    const requestNonce = isValidNonce(nonceHeader) ? nonceHeader : null;
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    try {
-      const ts = checkTimestamp(req.get(SIGNATURE_HEADERS.timestamp), nowMs());
-      if (!requestNonce || !ts.ok) {
-        log.warn('bridge.refused', { endpoint, reason: !requestNonce ? 'no_nonce' : ts.ok ? '' : ts.problem });
-        return refuse(res, null, ts.ok || !requestNonce ? 'bad_signature' : ts.problem === 'stale' ? 'stale' : 'bad_signature');
-      }
-      const expected = requestSignature(deps.secret, { timestamp: ts.timestamp, nonce: requestNonce, endpoint, body: raw });
-      if (!sameSignature(expected, req.get(SIGNATURE_HEADERS.signature))) {
-        log.warn('bridge.refused', { endpoint, reason: 'bad_signature' });
-        // not signed back: whoever sent this does not hold the secret
-        return refuse(res, null, 'bad_signature');
-      }
-      if (!(await deps.store.rememberNonce(requestNonce, nowMs()))) {
-        log.warn('bridge.refused', { endpoint, reason: 'replayed' });
-        return refuse(res, requestNonce, 'replayed');
-      }
-      if (nowMs() - lastPrune > PRUNE_EVERY_MS) {
-        lastPrune = nowMs();
-        // a nonce older than twice the skew window can only come with a stale timestamp
-        void deps.store.pruneNonces(nowMs() - 2 * MAX_SKEW_SECONDS * 1000).catch((err) => log.warn('bridge.prune_failed', { message: (err as Error).message }));
-      }
-      if (!ENDPOINTS.has(endpoint)) return refuse(res, requestNonce, 'not_found');
+/** Signature, then the nonce (once only); the refusal already sent when it says false. */
+async function verified(ctx: Ctx, req: Request, res: Response, endpoint: string, raw: Buffer, requestNonce: string | null): Promise<boolean> {
+  const ts = checkTimestamp(req.get(SIGNATURE_HEADERS.timestamp), ctx.nowMs());
+  if (!requestNonce || !ts.ok) {
+    ctx.log.warn('bridge.refused', { endpoint, reason: !requestNonce ? 'no_nonce' : ts.ok ? '' : ts.problem });
+    refuse(ctx, res, null, ts.ok || !requestNonce ? 'bad_signature' : ts.problem === 'stale' ? 'stale' : 'bad_signature');
+    return false;
+  }
+  const expected = requestSignature(ctx.deps.secret, { timestamp: ts.timestamp, nonce: requestNonce, endpoint, body: raw });
+  if (!sameSignature(expected, req.get(SIGNATURE_HEADERS.signature))) {
+    ctx.log.warn('bridge.refused', { endpoint, reason: 'bad_signature' });
+    // not signed back: whoever sent this does not hold the secret
+    refuse(ctx, res, null, 'bad_signature');
+    return false;
+  }
+  if (!(await ctx.deps.store.rememberNonce(requestNonce, ctx.nowMs()))) {
+    ctx.log.warn('bridge.refused', { endpoint, reason: 'replayed' });
+    refuse(ctx, res, requestNonce, 'replayed');
+    return false;
+  }
+  if (ctx.nowMs() - ctx.lastPrune > PRUNE_EVERY_MS) {
+    ctx.lastPrune = ctx.nowMs();
+    // a nonce older than twice the skew window can only come with a stale timestamp
+    void ctx.deps.store.pruneNonces(ctx.nowMs() - 2 * MAX_SKEW_SECONDS * 1000).catch((err) => ctx.log.warn('bridge.prune_failed', { message: (err as Error).message }));
+  }
+  return true;
+}
 
-      let body: Record<string, unknown>;
-      try {
-        const parsed = parsePanelJson(raw.toString('utf8'));
-        // PHP's json_encode writes an empty array for an empty payload
-        if (Array.isArray(parsed) && parsed.length === 0) body = {};
-        else if (!isObject(parsed)) throw new Error('not an object');
-        else body = parsed;
-      } catch {
-        return refuse(res, requestNonce, 'bad_request', 'the body is not a JSON object');
-      }
+/** The body as a JSON object (PHP's json_encode writes an empty payload as []); null when it is not one. */
+function bodyOf(raw: Buffer): Record<string, unknown> | null {
+  try {
+    const parsed = parsePanelJson(raw.toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 0) return {};
+    return isObject(parsed) ? parsed : null;
+  } catch {
+    return null;
+  }
+}
 
-      let step: RelayStep;
-      if (endpoint === 'output' || endpoint === 'clientarea' || endpoint === 'download') {
-        const who = identityOf(body, endpoint === 'output' ? 'admin' : endpoint === 'clientarea' ? 'client' : 'any');
-        if (!who) {
-          log.warn('bridge.refused', { endpoint, reason: 'bad_identity' });
-          return refuse(res, requestNonce, 'bad_identity');
-        }
-        const request = requestShape(body.request);
-        const modulelink = typeof body.modulelink === 'string' ? body.modulelink.slice(0, 500) : who.sub === 'admin' ? 'addonmodules.php?module=overusage' : 'index.php?m=overusage';
-        const language = typeof body.language === 'string' ? body.language.slice(0, 40) : '';
-        // what WHMCS says about itself; the module checks it (page-host.ts)
-        const host = { csrf: body.csrf, assets: body.assets, downloads: body.downloads };
-        const person = who.sub === 'admin' ? { adminid: who.id } : { clientid: who.id };
-        if (endpoint === 'download') {
-          step = await deps.relay.converse(async () => {
-            try {
-              const file = await deps.addon.download({ modulelink, request, language, ...person });
-              return { filename: file.filename, contentType: file.contentType, body: file.body };
-            } catch (err) {
-              // another client's line, a line that is not there: said, not failed
-              if (err instanceof ModuleError && ['NOT_FOUND', 'INVALID_INPUT'].includes(err.code)) return { error: err.message };
-              throw err;
-            }
-          });
-        } else if (endpoint === 'output') {
-          step = await deps.relay.converse(async () => ({ html: await deps.addon.output({ modulelink, request, adminid: who.id, language, ...host }) }));
-        } else {
-          step = await deps.relay.converse(async () => {
-            const r = await deps.addon.clientarea({ modulelink, request, clientid: who.id, language, ...host });
-            return { pagetitle: r.pagetitle, breadcrumb: r.breadcrumb, requirelogin: Boolean(r.requirelogin), html: await renderClientPage(r, { modulelink, clientid: who.id, language, token: '' }) };
-          });
-        }
-      } else {
-        step = await handle(endpoint, body);
+async function answer(ctx: Ctx, req: Request, res: Response): Promise<void> {
+  const endpoint = String(req.params.endpoint);
+  const nonceHeader = req.get(SIGNATURE_HEADERS.nonce);
+  const requestNonce = isValidNonce(nonceHeader) ? nonceHeader : null;
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  try {
+    if (!(await verified(ctx, req, res, endpoint, raw, requestNonce)) || !requestNonce) return;
+    if (!ENDPOINTS.has(endpoint)) return refuse(ctx, res, requestNonce, 'not_found');
+    const body = bodyOf(raw);
+    if (!body) return refuse(ctx, res, requestNonce, 'bad_request', 'the body is not a JSON object');
+    let step: RelayStep;
+    if (endpoint === 'output' || endpoint === 'clientarea' || endpoint === 'download') {
+      const who = identityOf(ctx, body, endpoint === 'output' ? 'admin' : endpoint === 'clientarea' ? 'client' : 'any');
+      if (!who) {
+        ctx.log.warn('bridge.refused', { endpoint, reason: 'bad_identity' });
+        return refuse(ctx, res, requestNonce, 'bad_identity');
       }
-      if (step.status === 'failed') log.warn('bridge.step_failed', { endpoint, message: step.message });
-      return send(res, requestNonce, 200, step);
-    } catch (err) {
-      if (err instanceof BadRequest) return refuse(res, requestNonce, 'bad_request', err.message);
-      log.error('bridge.failed', { endpoint, message: (err as Error).message });
-      return refuse(res, requestNonce, 'internal');
+      step = await pageStep(ctx, endpoint, body, who);
+    } else {
+      step = await handle(ctx, endpoint, body);
     }
-  });
+    if (step.status === 'failed') ctx.log.warn('bridge.step_failed', { endpoint, message: step.message });
+    return send(ctx, res, requestNonce, 200, step);
+  } catch (err) {
+    if (err instanceof BadRequest) return refuse(ctx, res, requestNonce, 'bad_request', err.message);
+    ctx.log.error('bridge.failed', { endpoint, message: (err as Error).message });
+    return refuse(ctx, res, requestNonce, 'internal');
+  }
+}
 
-  router.all(`${BRIDGE_BASE}/:endpoint`, (_req: Request, res: Response) => {
-    res.status(405).json({ status: 'error', code: 'method', message: 'the bridge only takes POST' });
-  });
+function identityOf(ctx: Ctx, body: Record<string, unknown>, sub: Identity['sub'] | 'any'): Identity | null {
+  const r = readIdentityToken(ctx.deps.secret, body.identity, ctx.nowMs());
+  if (!r.ok || (sub !== 'any' && r.identity.sub !== sub)) return null;
+  return r.identity;
+}
 
-  // a body that cannot be read (too large, aborted) still gets the error envelope
-  router.use(BRIDGE_BASE, (err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
-    const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 400;
-    res.status(status >= 400 && status < 500 ? status : 400).json({ status: 'error', code: 'bad_request', message: status === 413 ? 'the request body is too large' : 'the request body could not be read' });
+/** The admin tab, the client page or a download, for the person WHMCS vouched for. */
+function pageStep(ctx: Ctx, endpoint: 'output' | 'clientarea' | 'download', body: Record<string, unknown>, who: Identity): Promise<RelayStep> {
+  const { deps } = ctx;
+  const request = requestShape(body.request);
+  const modulelink = typeof body.modulelink === 'string' ? body.modulelink.slice(0, 500) : who.sub === 'admin' ? 'addonmodules.php?module=overusage' : 'index.php?m=overusage';
+  const language = typeof body.language === 'string' ? body.language.slice(0, 40) : '';
+  // what WHMCS says about itself; the module checks it (page-host.ts)
+  const host = { csrf: body.csrf, assets: body.assets, downloads: body.downloads };
+  const person = who.sub === 'admin' ? { adminid: who.id } : { clientid: who.id };
+  if (endpoint === 'download') {
+    return deps.relay.converse(async () => {
+      try {
+        const file = await deps.addon.download({ modulelink, request, language, ...person });
+        return { filename: file.filename, contentType: file.contentType, body: file.body };
+      } catch (err) {
+        // another client's line, a line that is not there: said, not failed
+        if (err instanceof ModuleError && ['NOT_FOUND', 'INVALID_INPUT'].includes(err.code)) return { error: err.message };
+        throw err;
+      }
+    });
+  }
+  if (endpoint === 'output') return deps.relay.converse(async () => ({ html: await deps.addon.output({ modulelink, request, adminid: who.id, language, ...host }) }));
+  return deps.relay.converse(async () => {
+    const r = await deps.addon.clientarea({ modulelink, request, clientid: who.id, language, ...host });
+    return { pagetitle: r.pagetitle, breadcrumb: r.breadcrumb, requirelogin: Boolean(r.requirelogin), html: await renderClientPage(deps, r, { modulelink, clientid: who.id, language, token: '' }) };
   });
+}
 
-  return router;
+async function renderClientPage(deps: BridgeRouterDeps, result: Awaited<ReturnType<BridgedAddon['clientarea']>>, extra: Record<string, unknown>): Promise<string> {
+  const dir = deps.addon.templatesDir;
+  if (!dir || !/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(result.templatefile)) throw new Error(`no template "${result.templatefile}" for the client page`);
+  const root = path.resolve(dir);
+  const file = path.resolve(root, `${result.templatefile}.ejs`);
+  if (!file.startsWith(root + path.sep) || !fs.existsSync(file)) throw new Error(`no template "${result.templatefile}" for the client page`);
+  // the host's values win, as in the reference panel: an addon cannot replace the link
+  return ejs.renderFile(file, { ...(result.vars ?? {}), ...extra }, { root });
+}
+
+async function handle(ctx: Ctx, endpoint: string, body: Record<string, unknown>): Promise<RelayStep> {
+  const { deps, log } = ctx;
+  switch (endpoint) {
+    case 'hook': {
+      const hook = body.hook;
+      if (typeof hook !== 'string' || !HOOK_NAME.test(hook)) throw new BadRequest('hook must be a WHMCS hook name');
+      const vars = objectOf(body.vars) as HookVars;
+      if (isObject(body.replay)) log.info('bridge.hook_replayed', { hook, firedAt: String(body.replay.firedAt ?? '') });
+      return deps.relay.converse(() => dispatchBridgeHook(deps.hooks(), hook, vars, log), { deliverQueued: hook === 'AfterCronJob' });
+    }
+    case 'results': {
+      if (typeof body.conversation !== 'string' || !/^[0-9a-f]{24}$/.test(body.conversation)) throw new BadRequest('conversation is missing');
+      return deps.relay.resume(body.conversation, resultsOf(body.results ?? []));
+    }
+    case 'report': {
+      const accepted = await deps.relay.report(resultsOf(body.results ?? []));
+      return { status: 'done', answer: { accepted } };
+    }
+    case 'activate':
+      return deps.relay.converse(async () => (await deps.addon.activate()) ?? { status: 'success', description: 'Overusage is active.' });
+    case 'deactivate':
+      // answered in this one exchange, never "working": deleting the data drops the tables a
+      // follow-up request would need (its nonce is remembered in one), and it needs no panel call
+      return { status: 'done', answer: (await deps.addon.deactivate()) ?? { status: 'success', description: 'Overusage is deactivated.' } };
+    case 'upgrade': {
+      const version = typeof body.version === 'string' ? body.version.slice(0, 40) : '';
+      return deps.relay.converse(async () => {
+        await deps.addon.upgrade({ version });
+        return { status: 'success', description: 'Overusage is up to date.' };
+      });
+    }
+    default:
+      throw new BadRequest('unknown endpoint');
+  }
 }
