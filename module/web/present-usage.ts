@@ -199,7 +199,8 @@ export function presentLine(l: LineRow, locale: string, now: DateTime, w: Widget
         }
       : null,
     csv: links.lineCsv(l.id),
-    chart: links.periodChart(l.serviceId, l.periodId),
+    // a pool's line has no usage period of its own to chart (its evidence is the members' days)
+    chart: l.periodId > 0 ? links.periodChart(l.serviceId, l.periodId) : '',
   };
 }
 

@@ -134,6 +134,22 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     expect(pool.map((x) => [toNum(x.service_id), x.status, toBig(x.amount_minor), toBig(x.over_bytes)])).to.deep.equal([[a, 'billed', 52953n, 1_059_060_402_684n]]);
     expect(overusageItems(await f.panel.api.getInvoice(inv.invoiceId))).to.have.length(1);
     expect(await knex('mod_overusage_lines')).to.have.length(1);
+
+    // the evidence Ann gets for the line: each member's hours, share and days, and the members'
+    // daily figures together, which sum to the pool's 3 400 GB
+    const line = await knex('mod_overusage_lines').first('id');
+    const e = await mod.evidence.forLine(toNum(line.id), { clientId: story.clientId });
+    expect(e.period).to.deep.include({ startDate: '2026-10-01', endDate: '2026-10-31', usedBytes: 3_400_000_000_000n });
+    expect(e.days.reduce((sum, d) => sum + d.bytes, 0n)).to.equal(3_400_000_000_000n);
+    expect(e.pool!.members.map((m) => [m.serviceId, m.hours, m.days.length])).to.deep.equal([
+      [a, 745, 31],
+      [c, 229, 10],
+      [b, 385, 16],
+    ]);
+    expect(e.rated.overBytes).to.equal(1_059_060_402_684n);
+    // nobody else's
+    const other = await mod.evidence.forLine(toNum(line.id), { clientId: story.dutchClientId }).catch((err: unknown) => err as { code: string });
+    expect((other as { code: string }).code).to.equal('NOT_FOUND');
   });
 
   it('refuses to rate a pool whose members pay in two currencies, and says so', async () => {
