@@ -216,6 +216,37 @@ describeEachEngine('PanelApi contract', ({ db }) => {
         await refused('pay.date', 'AddInvoicePayment', { invoiceid: renewal.id, transid: 'T-6', gateway: 'banktransfer', date: 'yesterday' }, "Invalid Date Format - Expected: 'YYYY-mm-dd'");
       });
 
+      it('UpgradeProduct answers the prorated figures, orders the upgrade on an invoice, and carries it out when paid; bad calls change nothing', async () => {
+        const knex = db().knex;
+        const bigger = await addProduct(knex, { name: 'VPS 10 TB', servertype: 'solusvmpro', monthly: { EUR: '30.00' } }, f.clock.now(), ZONE);
+        const unpriced = await addProduct(knex, { name: 'VPS 20 TB', servertype: 'solusvmpro' }, f.clock.now(), ZONE);
+        const sid = await addService(knex, { userid: story.clientId, packageid: story.productId, domain: 'vps9.example.net', regdate: '2024-12-05', nextduedate: '2025-02-05', amount: '20.00' }, f.clock.now(), ZONE);
+        const products = await call('GetProducts.pricing', 'GetProducts', { pid: bigger });
+        expect(((products.products as { product: Array<{ pricing: Record<string, Record<string, string>> }> }).product[0]!.pricing.EUR)).to.deep.include({ monthly: '30.00', quarterly: '-1.00', msetupfee: '0.00' });
+        const base = { serviceid: sid, type: 'product', paymentmethod: 'banktransfer', newproductid: bigger };
+        // today 20 January; due 5 February; the cycle 5 January – 5 February is 31 days, 16 left:
+        // due (30.00 − 20.00) × 16 / 31 = 5.161… → 5.16; the unused 20.00 × 16 / 31 = 10.322… → 10.32 credited
+        const calc = await call('UpgradeProduct.calconly', 'UpgradeProduct', { ...base, calconly: true });
+        expect(calc).to.deep.include({ oldproductid: story.productId, oldproductname: 'VPS 5 TB', newproductid: bigger, newproductname: 'VPS 10 TB', daysuntilrenewal: 16, totaldays: 31, newproductbillingcycle: 'Monthly', credit: '10.32', price: '5.16', upgradeinprogress: false });
+        await refused('UpgradeProduct.configoptions', 'UpgradeProduct', { ...base, type: 'configoptions' }, 'Configurable option upgrades are not available on this panel');
+        await refused('UpgradeProduct.nopayment', 'UpgradeProduct', { ...base, paymentmethod: '' }, 'Invalid Payment Method. Valid options include banktransfer');
+        await refused('UpgradeProduct.noservice', 'UpgradeProduct', { ...base, serviceid: 99999 }, 'Service ID Not Found');
+        await refused('UpgradeProduct.noproduct', 'UpgradeProduct', { ...base, newproductid: 99999 }, 'Invalid New Product ID');
+        await refused('UpgradeProduct.unpriced', 'UpgradeProduct', { ...base, newproductid: unpriced }, "The new product has no Monthly price in the client's currency");
+        expect(await knex('tblupgrades')).to.deep.equal([]);
+        const ordered = await call('UpgradeProduct.order', 'UpgradeProduct', base);
+        expect(ordered).to.deep.include({ price: '5.16', credit: '10.32' });
+        await refused('UpgradeProduct.twice', 'UpgradeProduct', base, 'An upgrade is already in progress for this service');
+        const inv = await api.getInvoice(Number(ordered.invoiceid));
+        expect(inv.items.map((i) => [i.type, i.relId, i.amount])).to.deep.equal([['Upgrade', Number(ordered.upgradeid), '5.16']]);
+        expect(Number((await knex('tblhosting').where({ id: sid }).first('packageid')).packageid)).to.equal(story.productId);
+        f.panel.hooks.clearTrace();
+        await api.addInvoicePayment({ invoiceId: inv.invoiceId, transId: 'UP-1', gateway: 'banktransfer' });
+        expect(f.panel.hooks.fired()).to.include('AfterProductUpgrade');
+        const svc = await knex('tblhosting').where({ id: sid }).first('packageid', 'amount');
+        expect([Number(svc.packageid), String(svc.amount)]).to.deep.equal([bigger, '30.00']);
+      });
+
       it('UpdateClientProduct sets the suspension override, usage and due date; bad values change nothing', async () => {
         const r = await call('svc.update', 'UpdateClientProduct', {
           serviceid: story.dutchServiceId,
