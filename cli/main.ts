@@ -1,10 +1,13 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ModuleError, type ErrorCode } from '../module/domain/errors.js';
 import { parseIsoDate } from '../module/domain/calendar.js';
 import { humanBytes } from '../module/domain/bytes.js';
 import { SolusVmError } from '../module/adapters/solusvm-types.js';
+import { DatabaseGoneError } from '../module/adapters/db-errors.js';
+import { ownerProcess } from '../module/adapters/lock-store.js';
 import { loadConfig, parseListen } from './config.js';
 import { openApp, type App } from './app.js';
 import { createProgress } from './progress.js';
@@ -130,13 +133,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
         .filter((m) => m.status !== 'done')
         .map((m) => `\n  ${m.name}: ${m.status}${m.message ? ` (${m.message})` : ''}`)
         .join('');
+      // what this run found of runs that died: said, not only logged
+      const abandoned = summary.abandonedRuns.map((r) => `\n  run ${r.runId} ${r.message}`).join('');
+      const takenOver = summary.masters.filter((m) => m.tookOverFrom).map((m) => `\n  ${m.name}: took the lease over from ${ownerWords(m.tookOverFrom!)}, which is gone`).join('');
       const reasons = summary.failureReasons.map((r) => `\n  ${r.count} × ${r.message}${r.services.length ? ` (${r.services.join(', ')}${r.count > r.services.length ? ', …' : ''})` : ''}`).join('');
       ctx.print(
         `collect ${summary.sampleDate}: ${summary.readOk} read, ${summary.already} already sampled, ${summary.failed} failed, ${summary.gaps} gaps, ${summary.resets} resets` +
-          `${summary.anomalies ? `, ${summary.anomalies} anomalies` : ''} in ${(summary.durationMs / 1000).toFixed(1)} s${masters}${reasons}`,
+          `${summary.anomalies ? `, ${summary.anomalies} anomalies` : ''} in ${(summary.durationMs / 1000).toFixed(1)} s${abandoned}${takenOver}${masters}${reasons}`,
         summary,
       );
+      // Not the day's work done: a master errored (1), or another run holds a master (4, as a
+      // conflict); the summary above says which and why.
       if (summary.masters.some((m) => m.status === 'error')) exitCode = EXIT.failure;
+      else if (summary.masters.some((m) => m.status === 'locked')) exitCode = EXIT.conflict;
     });
 
   const master = program.command('master').description('SolusVM masters: add, list, test, update, remove');
@@ -497,6 +506,10 @@ function reportError(err: unknown, ctx: CommandContext, io: Io): number {
     code = err.code;
     message = err.message;
     exit = EXIT_FOR[err.code];
+  } else if (err instanceof DatabaseGoneError) {
+    code = err.code;
+    message = `${err.message}${err.note ? `; ${err.note}` : ''}. Run the command again once the database is back: what was done is kept, and collect reads only the services still missing`;
+    exit = EXIT.failure;
   } else if (err instanceof SolusVmError) {
     code = `SOLUSVM_${err.kind.toUpperCase()}`;
     message = err.message;
@@ -523,6 +536,12 @@ export function readInputFile(file: string, what: string): string {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ModuleError('INVALID_INPUT', `${what}: cannot read "${file}" (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory' : (err as Error).message})`);
   }
+}
+
+/** A lease owner (host:pid:random) as an operator reads it. */
+function ownerWords(owner: string): string {
+  const p = ownerProcess(owner);
+  return p ? `process ${p.pid} on ${p.host === os.hostname() ? 'this host' : `host ${p.host}`}` : owner;
 }
 
 function positiveInt(text: string, what: string): number {

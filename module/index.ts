@@ -9,7 +9,7 @@ import { createLockStore } from './adapters/lock-store.js';
 import { createMeteringStore } from './adapters/metering-store.js';
 import { createThreadedMeteringStore } from './adapters/sqlite-writer.js';
 import { engineOf } from './adapters/database.js';
-import { DEFAULT_RECONNECT, describeError, reconnecting, type ReconnectPolicy } from './adapters/db-errors.js';
+import { DEFAULT_RECONNECT, describeError, reconnecting, type ReconnectPolicy, type ReconnectState } from './adapters/db-errors.js';
 import { migrateDownAll, migrateLatest, migrationStatus } from './adapters/migrator.js';
 import { createSecretBox } from './adapters/secret-box.js';
 import { silentLogger, type Logger } from './adapters/logger.js';
@@ -88,13 +88,14 @@ export function createModule(deps: ModuleDeps) {
   // A run rides out a short database outage (a restart): its reads and writes are tried again
   // with back-off, each of them safe to repeat; a longer one fails the run with the cause.
   const policy = reconnect ?? DEFAULT_RECONNECT;
+  const dbState: ReconnectState = { gone: null };
   const retried = (method: string, err: unknown, attempt: number, delayMs: number) => log.warn('db.reconnecting', { method, attempt, delayMs, error: describeError(err) });
   const metering = createMeteringService({
     clock: deps.clock,
     zone,
-    store: reconnecting(threaded ?? baseStore, ['startRun', 'finishRun', 'runningRuns', 'abandonRun', 'countServices', 'pageToRead', 'writeBatch', 'recordFailures', 'countGaps', 'lastRunStarted'], policy, retried),
-    locks: reconnecting(locks, ['acquire', 'release', 'countHeldBy'], policy, retried),
-    masters: reconnecting(masters, ['list', 'settings'], policy, retried),
+    store: reconnecting(threaded ?? baseStore, ['startRun', 'finishRun', 'runningRuns', 'abandonRun', 'countServices', 'pageToRead', 'writeBatch', 'recordFailures', 'countGaps', 'lastRunStarted'], policy, retried, dbState),
+    locks: reconnecting(locks, ['acquire', 'release', 'countHeldBy'], policy, retried, dbState),
+    masters: reconnecting(masters, ['list', 'settings'], policy, retried, dbState),
     gatewayFor: deps.gatewayFor,
     log: (event, fields) => log.info(event, fields),
     ...meteringTuning,

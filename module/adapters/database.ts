@@ -109,11 +109,16 @@ export function redact(url: string): string {
  * knex's own warnings: a failed connection is also thrown to the caller, who says it in one line;
  * knex would print it a second time with a stack. Anything else is one line on stderr.
  */
+const toStderr = (message: unknown) => process.stderr.write(`knex: ${String(message).split('\n')[0]}\n`);
+// knex prints what has no handler here with console.log, on stdout: every kind goes to stderr,
+// so a command's --json output stays the only thing on stdout
 const knexLog = {
   warn(message: unknown) {
-    const text = String(message);
-    if (!text.startsWith('Acquire connection error')) process.stderr.write(`knex: ${text.split('\n')[0]}\n`);
+    if (!String(message).startsWith('Acquire connection error')) toStderr(message);
   },
+  error: toStderr,
+  deprecate: toStderr,
+  debug: toStderr,
 };
 
 export function openDatabase(url: string): Database {

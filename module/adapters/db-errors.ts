@@ -95,6 +95,8 @@ export const DEFAULT_RECONNECT: ReconnectPolicy = { delaysMs: [250, 500, 1000, 2
 /** Thrown when the database stayed away through every pause. */
 export class DatabaseGoneError extends Error {
   readonly code = 'DATABASE_GONE';
+  /** what became of the work, said by the part that knows (e.g. the run's record) */
+  note: string | null = null;
   constructor(
     readonly last: unknown,
     readonly attempts: number,
@@ -105,16 +107,37 @@ export class DatabaseGoneError extends Error {
   }
 }
 
+/**
+ * Shared by the parts of one job: once one of them has waited through every pause in vain, the
+ * others try once and give up at once, instead of each waiting the whole back-off again (a run
+ * would otherwise take minutes to say the database is gone). A success clears it.
+ */
+export interface ReconnectState {
+  gone: DatabaseGoneError | null;
+}
+
 /** Runs `work`, trying again with back-off while the database is away; other errors pass at once. */
-export async function withReconnect<T>(work: () => Promise<T>, policy: ReconnectPolicy = DEFAULT_RECONNECT, onRetry?: (err: unknown, attempt: number, delayMs: number) => void): Promise<T> {
+export async function withReconnect<T>(
+  work: () => Promise<T>,
+  policy: ReconnectPolicy = DEFAULT_RECONNECT,
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void,
+  state?: ReconnectState,
+): Promise<T> {
   let waited = 0;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await work();
+      const out = await work();
+      if (state) state.gone = null;
+      return out;
     } catch (err) {
       if (!isConnectionLoss(err) || err instanceof DatabaseGoneError) throw err;
+      if (state?.gone) throw state.gone;
       const delay = policy.delaysMs[attempt - 1];
-      if (delay === undefined) throw new DatabaseGoneError(err, attempt, waited);
+      if (delay === undefined) {
+        const gone = new DatabaseGoneError(err, attempt, waited);
+        if (state) state.gone = gone;
+        throw gone;
+      }
       onRetry?.(err, attempt, delay);
       await new Promise((r) => setTimeout(r, delay));
       waited += delay;
@@ -123,13 +146,19 @@ export async function withReconnect<T>(work: () => Promise<T>, policy: Reconnect
 }
 
 /** The same object, with the named async methods retried through withReconnect. */
-export function reconnecting<T extends object>(target: T, methods: ReadonlyArray<keyof T>, policy: ReconnectPolicy, onRetry?: (method: string, err: unknown, attempt: number, delayMs: number) => void): T {
+export function reconnecting<T extends object>(
+  target: T,
+  methods: ReadonlyArray<keyof T>,
+  policy: ReconnectPolicy,
+  onRetry?: (method: string, err: unknown, attempt: number, delayMs: number) => void,
+  state?: ReconnectState,
+): T {
   const out = Object.create(null) as T;
   for (const key of Object.keys(target) as Array<keyof T>) out[key] = target[key];
   for (const m of methods) {
     const fn = target[m] as unknown as (...args: unknown[]) => Promise<unknown>;
     if (typeof fn !== 'function') continue;
-    (out as Record<keyof T, unknown>)[m] = (...args: unknown[]) => withReconnect(() => fn.apply(target, args), policy, (err, a, d) => onRetry?.(String(m), err, a, d));
+    (out as Record<keyof T, unknown>)[m] = (...args: unknown[]) => withReconnect(() => fn.apply(target, args), policy, (err, a, d) => onRetry?.(String(m), err, a, d), state);
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { closingDateOf, type IsoDate, samplingWindow } from '../domain/calendar.
 import { ModuleError } from '../domain/errors.js';
 import { createdOnIn, serviceCalendar, type ServiceCalendar } from '../domain/billing-calendar.js';
 import { describeHolder, holderIsGone, ownerProcess, type LockStore } from '../adapters/lock-store.js';
-import { describeError } from '../adapters/db-errors.js';
+import { DatabaseGoneError, describeError } from '../adapters/db-errors.js';
 import type { MeteringStore, ReadFailure, ReadResult, RunCounts, ServiceToRead } from '../adapters/metering-store.js';
 import { SolusVmError, type MasterSettings, type SolusVmGateway, type TrafficReading } from '../adapters/solusvm-types.js';
 import type { MasterService } from './masters.js';
@@ -25,6 +25,16 @@ export interface MasterOutcome {
   read: number;
   failed: number;
   message: string | null;
+  /** the owner of a lease this run took over from a process of this host that is gone */
+  tookOverFrom?: string;
+}
+
+/** An earlier run left 'running' by a process that died, marked abandoned by this one. */
+export interface AbandonedRun {
+  runId: number;
+  owner: string;
+  /** why it is taken for dead, in words (also the run's message) */
+  message: string;
 }
 
 export interface FailureReason {
@@ -40,7 +50,7 @@ export interface FailureReason {
 export interface CollectSummary extends RunCounts {
   runId: number;
   /** earlier runs left 'running' by a process that died, marked abandoned by this one */
-  abandonedRuns: number[];
+  abandonedRuns: AbandonedRun[];
   sampleDate: IsoDate;
   masters: MasterOutcome[];
   durationMs: number;
@@ -187,7 +197,10 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
                 return;
               }
               leased = true;
-              if (lease.tookOverFrom) log('collect.lease_taken_over', { master: m.name, from: lease.tookOverFrom });
+              if (lease.tookOverFrom) {
+                outcome.tookOverFrom = lease.tookOverFrom;
+                log('collect.lease_taken_over', { master: m.name, from: lease.tookOverFrom });
+              }
               renew = setInterval(() => {
                 void deps.locks.renew(lockName, owner, lockTtlMs).catch(() => {});
               }, Math.max(1000, Math.floor(lockTtlMs / 3)));
@@ -226,7 +239,13 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
         await deps.store.finishRun(runId, errors.length ? 'failed' : 'finished', counts, errors.map((e) => `${e.name}: ${e.message}`).join('; ').slice(0, 2000) || null, finished);
         return summary;
       } catch (err) {
-        await deps.store.finishRun(runId, 'failed', counts, describeError(err), deps.clock.now()).catch(() => {});
+        const marked = await deps.store.finishRun(runId, 'failed', counts, describeError(err), deps.clock.now()).then(
+          () => true,
+          () => false,
+        );
+        if (err instanceof DatabaseGoneError) {
+          err.note = marked ? `run ${runId} is marked failed` : `run ${runId} stays marked running until the next collect marks it abandoned`;
+        }
         throw err;
       }
 
@@ -234,15 +253,15 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
        * Runs left 'running' by a process that died: on this host, its process is gone; elsewhere,
        * it holds no lease and started more than two lease lengths ago.
        */
-      async function abandonDeadRuns(now: DateTime): Promise<number[]> {
-        const out: number[] = [];
+      async function abandonDeadRuns(now: DateTime): Promise<AbandonedRun[]> {
+        const out: AbandonedRun[] = [];
         for (const r of await deps.store.runningRuns('collect')) {
           const p = ownerProcess(r.owner);
           let why: string | null = null;
           if (p && holderIsGone(p)) why = `its process (${p.pid}) on this host is gone`;
           else if (now.diff(r.startedAt).toMillis() > 2 * lockTtlMs && (await deps.locks.countHeldBy(r.owner)) === 0) why = `it holds no lease and gave no sign of life since ${r.startedAt.toISO()}`;
           if (why && (await deps.store.abandonRun(r.id, `abandoned: ${why}`, now))) {
-            out.push(r.id);
+            out.push({ runId: r.id, owner: r.owner, message: `abandoned: ${why}` });
             log('collect.run_abandoned', { runId: r.id, owner: r.owner, why });
           }
         }
