@@ -173,7 +173,7 @@ export function createModule(deps: ModuleDeps) {
     await limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));
     if (failure) throw failure;
   };
-  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, usagePeriods, sync, log, ...(thresholds ? { banner: (id: number) => thresholds.bannerFor(id) } : {}), caps: { service: caps, applyNow: () => limits.run({ decide: true }) }, ...(upgrades ? { upgrades } : {}), ...(deps.web ? { options: deps.web } : {}) });
+  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, usagePeriods, sync, log, ...(thresholds ? { banner: (id: number) => thresholds.bannerFor(id) } : {}), caps: { service: caps, applyNow: () => limits.run({ decide: true }) }, pools, ...(upgrades ? { upgrades } : {}), ...(deps.web ? { options: deps.web } : {}) });
   const hooks = () =>
     moduleHooks({
       // membership is recorded as the panel shows it, before each sampling: spans to the hour the sync ran

@@ -44,6 +44,8 @@ export interface CapService {
   activeFor(serviceIds: readonly number[]): Promise<Map<number, ClientCap>>;
   /** every cap of these services, set and lifted, oldest first (what rating matches to a period's end) */
   history(serviceIds: readonly number[]): Promise<Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }>>;
+  /** every cap, newest first (the admin's view): active and lifted, with the client who set it */
+  list(opts?: { limit?: number }): Promise<Array<CapView & { clientId: number; status: 'active' | 'lifted'; liftedAt: DateTime | null }>>;
   /** what the product lets a client choose; null when it offers no caps */
   options(serviceId: number): Promise<{ actions: Array<'throttle' | 'suspend'>; currency: string } | null>;
 }
@@ -124,6 +126,11 @@ export function createCapService(deps: { knex: Knex; clock: Clock; billing: Bill
       if (!serviceIds.length) return [];
       const rows = await knex(CAPS).whereIn('service_id', [...serviceIds]).orderBy('id');
       return rows.map((r) => ({ serviceId: toNum(r.service_id), cap: asCap(view(r)), setAt: toInstant(r.set_at), liftedAt: r.lifted_at === null || r.lifted_at === undefined ? null : toInstant(r.lifted_at) }));
+    },
+
+    async list(opts = {}) {
+      const rows = await knex(CAPS).orderBy('id', 'desc').limit(Math.min(opts.limit ?? 200, 1000));
+      return rows.map((r) => ({ ...view(r), clientId: toNum(r.client_id), status: r.status === 'active' ? ('active' as const) : ('lifted' as const), liftedAt: r.lifted_at === null || r.lifted_at === undefined ? null : toInstant(r.lifted_at) }));
     },
 
     async options(serviceId) {

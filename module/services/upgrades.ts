@@ -7,7 +7,7 @@ import { compareUpgrades, type PastPeriod, type PlanOffer, type UpgradeFigures }
 import { ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { PanelApi } from '../adapters/panel-api.js';
-import { sqlInstant, toBig, toNum } from '../adapters/rows.js';
+import { sqlInstant, toBig, toDate, toInstant, toNum } from '../adapters/rows.js';
 import { ratingPlan, type BillingSettingsService } from './billing-settings.js';
 
 /**
@@ -35,7 +35,17 @@ export interface UpgradeRequestOutcome {
   repeated: boolean;
 }
 
+export interface UpgradeOutcomeRow {
+  serviceId: number;
+  clientId: number;
+  /** sent: suggested, not taken up (yet); accepted: the client ordered an upgrade; pending/failed: the email */
+  suggestion: { status: string; suggestedAt: string } | null;
+  upgrade: { toProductId: number; fromProductId: number; requestedOn: string; creditPercent: number; panelUpgradeId: number | null; invoiceId: number | null } | null;
+}
+
 export interface UpgradeService {
+  /** upgrade suggestions with their outcome, newest first (the admin's view) */
+  outcomes(opts?: { limit?: number }): Promise<UpgradeOutcomeRow[]>;
   figures(serviceId: number, clientId: number): Promise<UpgradeView | null>;
   request(clientId: number, serviceId: number, productId: number, actor: Actor): Promise<UpgradeRequestOutcome>;
 }
@@ -98,6 +108,7 @@ export function createUpgradeService(deps: { knex: Knex; clock: Clock; zone: str
 
   return {
     figures,
+    outcomes: (opts = {}) => upgradeOutcomes(knex, opts),
     async request(clientId, serviceId, productId, actor) {
       const view = await figures(serviceId, clientId);
       const offer = view?.offers.find((o) => o.productId === productId);
@@ -142,4 +153,32 @@ export function createUpgradeService(deps: { knex: Knex; clock: Clock; zone: str
       return { upgradeId, toProductId: productId, panelUpgradeId, invoiceId, creditPercent, repeated: false };
     },
   };
+}
+
+/** Suggestions with what came of them, one row per service (newest first). */
+async function upgradeOutcomes(knex: Knex, opts: { limit?: number }): Promise<UpgradeOutcomeRow[]> {
+  const limit = Math.min(opts.limit ?? 200, 1000);
+  const [notices, ups] = await Promise.all([
+    knex('mod_overusage_notices').where({ kind: 'upgrade_suggestion' }).orderBy('id', 'desc').limit(limit).select('service_id', 'client_id', 'status', 'created_at'),
+    knex('mod_overusage_upgrades').orderBy('id', 'desc').limit(limit),
+  ]);
+  const out = new Map<number, UpgradeOutcomeRow>();
+  for (const n of notices) {
+    const id = toNum(n.service_id);
+    if (!out.has(id)) out.set(id, { serviceId: id, clientId: toNum(n.client_id), suggestion: { status: String(n.status), suggestedAt: toInstant(n.created_at).toISO()! }, upgrade: null });
+  }
+  for (const u of ups) {
+    const id = toNum(u.service_id);
+    const row = out.get(id) ?? { serviceId: id, clientId: toNum(u.client_id), suggestion: null, upgrade: null };
+    row.upgrade ??= {
+      toProductId: toNum(u.to_product_id),
+      fromProductId: toNum(u.from_product_id),
+      requestedOn: toDate(u.requested_on),
+      creditPercent: toNum(u.credit_percent),
+      panelUpgradeId: u.panel_upgrade_id === null ? null : toNum(u.panel_upgrade_id),
+      invoiceId: u.invoice_id === null ? null : toNum(u.invoice_id),
+    };
+    out.set(id, row);
+  }
+  return [...out.values()];
 }

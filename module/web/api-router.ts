@@ -7,6 +7,8 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Knex } from 'knex';
 import { capActionInForce, type CapService } from '../services/caps.js';
+import type { PoolService } from '../services/pools.js';
+import type { UpgradeService } from '../services/upgrades.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import type { Clock } from '../domain/clock.js';
 import type { Adjustment, Resolution } from '../domain/dispute-state.js';
@@ -95,6 +97,10 @@ export interface WebRouterDeps {
   knex: Knex;
   /** client-chosen caps, and the limit policy run that carries a change out at once */
   caps?: { service: CapService; applyNow: () => Promise<unknown> };
+  /** transfer pools' rated months (module/services/pools.ts) */
+  pools?: PoolService;
+  /** upgrade suggestions and what came of them */
+  upgrades?: UpgradeService;
   /** the panel's admins: a token of an admin who is disabled or gone is refused */
   admins: AdminDirectory;
   clock: Clock;
@@ -148,6 +154,9 @@ export const WEB_ROUTES: ReadonlyArray<readonly [method: string, path: string]> 
   ['GET', '/api/v1/admin/services/{serviceId}/periods/{periodId}/days.csv'],
   ['GET', '/api/v1/admin/services/{serviceId}/usage-periods'],
   ['GET', '/api/v1/admin/sync-issues'],
+  ['GET', '/api/v1/admin/pools'],
+  ['GET', '/api/v1/admin/caps'],
+  ['GET', '/api/v1/admin/upgrades'],
   ['GET', '/api/v1/admin/anomalies'],
   ['POST', '/api/v1/admin/anomalies/{anomalyId}/decide'],
   ['GET', '/api/v1/admin/corrections'],
@@ -685,6 +694,22 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   });
   admin.get('/sync-issues', async (_req, res) => {
     res.json({ notLinked: await deps.syncIssues() });
+  });
+  const big = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+  const bigJson = (res: Response, body: unknown) => res.type('application/json').send(JSON.stringify(body, big));
+  admin.get('/pools', async (req, res) => {
+    // a client's pools: each rated month with every member's hours, share, days and part
+    const client = idCursor(text((req.query as Record<string, unknown>).client), 'client');
+    if (client === null) throw invalidInput('client is required: the pools of which client');
+    bigJson(res, { clientId: client, pools: deps.pools ? await deps.pools.poolPeriods(client) : [] });
+  });
+  admin.get('/caps', async (_req, res) => {
+    const rows = deps.caps ? await deps.caps.service.list() : [];
+    const withState = await Promise.all(rows.map(async (c) => ({ ...c, setAt: c.setAt.toISO(), liftedAt: c.liftedAt?.toISO() ?? null, reached: c.status === 'active' ? await capActionInForce(deps.knex, c.serviceId) : null })));
+    bigJson(res, { caps: withState });
+  });
+  admin.get('/upgrades', async (_req, res) => {
+    res.json({ upgrades: deps.upgrades ? await deps.upgrades.outcomes() : [] });
   });
   admin.get('/anomalies', async (req, res) => {
     const q = req.query as Record<string, unknown>;

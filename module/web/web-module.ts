@@ -3,6 +3,7 @@ import ejs from 'ejs';
 import type { Knex } from 'knex';
 import type { CapService } from '../services/caps.js';
 import type { UpgradeService } from '../services/upgrades.js';
+import type { PoolService } from '../services/pools.js';
 import type { HelmetOptions } from 'helmet';
 import type { Clock } from '../domain/clock.js';
 import { ModuleError } from '../domain/errors.js';
@@ -80,6 +81,8 @@ export interface WebDeps {
   caps?: { service: CapService; applyNow: () => Promise<unknown> };
   /** upgrades with the money shown (module/services/upgrades.ts) */
   upgrades?: UpgradeService;
+  /** transfer pools (module/services/pools.ts) */
+  pools?: PoolService;
   options?: WebOptions;
 }
 
@@ -296,6 +299,8 @@ export function createWeb(deps: WebDeps) {
       admins,
       knex: deps.knex,
       ...(deps.caps ? { caps: deps.caps } : {}),
+      ...(deps.pools ? { pools: deps.pools } : {}),
+      ...(deps.upgrades ? { upgrades: deps.upgrades } : {}),
       clock: deps.clock,
       log: deps.log,
       now,

@@ -134,6 +134,10 @@ describeEachEngine('an upgrade suggested with its figures, ordered through the r
     expect([panelUpgrade.status, String(panelUpgrade.amount), String(panelUpgrade.credit_amount), toNum(panelUpgrade.days_remaining), toNum(panelUpgrade.total_days_in_cycle)]).to.deep.equal(['Pending', '3.33', '6.67', 20, 30]);
     const inv = await f.panel.api.getInvoice(toNum(up.invoice_id));
     expect(inv.items.map((i) => [i.type, i.description, i.amount])).to.deep.equal([['Upgrade', 'Upgrade/Downgrade: VPS 500 GB => VPS 1 TB (2013-04-11 - 2013-04-30)', '3.33']]);
+    // the admin sees the suggestion taken up, and the upgrade it led to
+    const [outcome] = await mod.upgrades!.outcomes();
+    expect(outcome!.suggestion!.status).to.equal('accepted');
+    expect(outcome!.upgrade).to.deep.equal({ toProductId: plan['VPS 1 TB'], fromProductId: plan['VPS 500 GB'], requestedOn: '2013-04-11', creditPercent: 50, panelUpgradeId: toNum(up.panel_upgrade_id), invoiceId: toNum(up.invoice_id) });
     // a second click asks the panel nothing again
     await agent.post(`${BASE}/embed/client`).type('form').send({ csrf, do: 'upgrade', service: String(story.serviceId), product: String(plan['VPS 1 TB']) });
     expect(await knex('tblupgrades')).to.have.length(1);

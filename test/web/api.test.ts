@@ -520,6 +520,16 @@ describeEachEngine('the web JSON API', ({ db }) => {
         expect(set.body.options).to.deep.equal({ actions: ['suspend'], currency: 'EUR' });
         // Jan cannot read it
         expectError(await call('GET', '/api/v1/client/services/{serviceId}/cap', { params, token: janToken }), 404, 'NOT_FOUND');
+        // the admin sees the caps clients chose, and (none here) pools and upgrade outcomes
+        const caps = await call('GET', '/api/v1/admin/caps', { token: adminToken });
+        expect(caps.status).to.equal(200);
+        expect(caps.body.caps.map((c: Record<string, unknown>) => [c.serviceId, c.clientId, c.kind, c.amount, c.action, c.status, c.reached])).to.deep.equal([[s.ann.serviceId, s.ann.clientId, 'bytes', '1500000000000', 'suspend', 'active', null]]);
+        const pools = await call('GET', '/api/v1/admin/pools', { token: adminToken, query: { client: String(s.ann.clientId) } });
+        expect(pools.body).to.deep.equal({ clientId: s.ann.clientId, pools: [] });
+        expectError(await call('GET', '/api/v1/admin/pools', { token: adminToken }), 422, 'INVALID_INPUT');
+        const upgrades = await call('GET', '/api/v1/admin/upgrades', { token: adminToken });
+        expect(upgrades.status).to.equal(200);
+        expect(upgrades.body.upgrades).to.be.an('array');
         const lifted = await call('POST', '/api/v1/client/services/{serviceId}/cap/lift', { params, token: annToken });
         expect(lifted.status).to.equal(200);
         expect(lifted.body.cap).to.equal(null);
