@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
 import { run } from '../../cli/main.js';
 import { createSolusVmGateway } from '../../module/adapters/solusvm-gateway.js';
 import { createSimulator, type SimMaster, type Simulator } from '../../simulator/index.js';
 import { describeEachEngine } from '../support/engines.js';
+import { overusage, until, type Proc } from '../support/cli-process.js';
 import { buildModule, CLI_ACTOR, TEST_SECRET_KEY, type ModuleFixture } from '../support/module-fixture.js';
 
 /**
@@ -19,35 +19,7 @@ import { buildModule, CLI_ACTOR, TEST_SECRET_KEY, type ModuleFixture } from '../
  * written here as the README gives them.
  */
 const SERVICES = 30;
-const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'overusage.js');
 const OTHER_HOST = 'billing-2.example.net';
-
-interface Proc {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** The installed command in a process of its own, as cron or an operator runs it. */
-function overusage(args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += String(d)));
-  child.stderr!.on('data', (d) => (err += String(d)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-/** Polls a condition (never a fixed sleep: the machine may be loaded). */
-async function until(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describeEachEngine('collect after a run died, and beside a live one', ({ db }) => {
   let sim: Simulator;
