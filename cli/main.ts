@@ -324,8 +324,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         );
       } else {
         const app = await ctx.ready();
-        const [{ createServerApp, listen }, { bridgeMounts }, { webMounts }] = await Promise.all([import('./serve.js'), import('./bridge-mount.js'), import('./web-mount.js')]);
-        const server = await listen(createServerApp(app, [...bridgeMounts(app), ...webMounts(app)]), host, port);
+        const [{ busyPort, createServerApp, listen }, { bridgeMounts }, { webMounts }] = await Promise.all([import('./serve.js'), import('./bridge-mount.js'), import('./web-mount.js')]);
+        const server = await listen(createServerApp(app, [...bridgeMounts(app), ...webMounts(app)]), host, port).catch((err: unknown) => {
+          throw busyPort(err, host, port);
+        });
         const addr = server.address() as { port: number };
         const bridgeNote = app.bridge ? `; WHMCS bridge at /bridge/v1, panel calls ${app.bridge.mode === 'api' ? "over WHMCS's API" : 'relayed through the bridge'}` : '';
         ctx.print(`overusage listening on http://${host}:${addr.port} (health: /health; JSON API: ${app.module.web.apiBase}${bridgeNote})`, { url: `http://${host}:${addr.port}`, bridge: app.bridge ? { path: '/bridge/v1', mode: app.bridge.mode } : null });

@@ -5,7 +5,7 @@ import type { Logger } from '../module/adapters/logger.js';
 import { createPanelWeb } from '../panel/web/create-panel-web.js';
 import type { AppConfig } from './config.js';
 import { clearDemoServer, recordDemoServer, startDemoData, type Demo } from './demo.js';
-import { createServerApp, listen } from './serve.js';
+import { busyPort, createServerApp, listen } from './serve.js';
 import type { App } from './app.js';
 
 export interface RunningDemo {
@@ -28,7 +28,14 @@ export async function serveDemo(config: AppConfig, log: Logger, opts: { host: st
     (s) => s.use(demo.module.web.router()),
     (s) => s.get('/', (_req, res) => res.redirect('/clientarea.php')),
   ];
-  const server = await listen(createServerApp(app, mounts), opts.host, opts.port);
+  let server: http.Server;
+  try {
+    server = await listen(createServerApp(app, mounts), opts.host, opts.port);
+  } catch (err) {
+    // the demo's database, simulator and timers would keep the process alive with nothing served
+    await demo.close();
+    throw busyPort(err, opts.host, opts.port);
+  }
   const port = (server.address() as { port: number }).port;
   const url = `http://${opts.host}:${port}`;
   await recordDemoServer(demo, url);

@@ -53,3 +53,11 @@ export async function listen(server: Express, host: string, port: number): Promi
     s.listen(port, host, () => resolve(s));
   });
 }
+
+/** A port another program holds, said with what to do (exit 1); any other listen error as it is. */
+export function busyPort(err: unknown, host: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE') return new Error(`${host}:${port} is already in use by another program: stop it, or choose another address with --listen or OVERUSAGE_LISTEN`);
+  if (code === 'EACCES') return new Error(`${host}:${port} may not be used by this user (ports below 1024 need privileges): choose another with --listen or OVERUSAGE_LISTEN`);
+  return err instanceof Error ? err : new Error(String(err));
+}
