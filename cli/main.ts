@@ -102,8 +102,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .command('migrate')
     .description("apply the module's database migrations (mod_overusage_* tables)")
     .option('--status', 'list applied and pending migrations, change nothing')
-    .action(async (o: { status?: boolean }) => {
+    .option('--unlock', 'free the lock a migration stopped half-way left (only when no migrate is running)')
+    .action(async (o: { status?: boolean; unlock?: boolean }) => {
       const mod = ctx.app().module;
+      if (o.unlock) {
+        const freed = await mod.unlockMigrations({ type: 'cli', id: null });
+        ctx.print(freed ? 'the migration lock is freed; run overusage migrate again' : 'the migrations were not locked; nothing changed', { freed });
+        return;
+      }
       if (o.status) {
         const s = await mod.migrationStatus();
         ctx.print(`applied: ${s.applied.length ? s.applied.join(', ') : 'none'}\npending: ${s.pending.length ? s.pending.join(', ') : 'none'}`, s);

@@ -4,13 +4,13 @@ import type { Knex } from 'knex';
 import { Settings } from 'luxon';
 import type { Clock } from './domain/clock.js';
 import { assertZone } from './domain/calendar.js';
-import { auditLog, SYSTEM } from './adapters/audit-store.js';
+import { auditLog, SYSTEM, type Actor } from './adapters/audit-store.js';
 import { createLockStore } from './adapters/lock-store.js';
 import { createMeteringStore } from './adapters/metering-store.js';
 import { createThreadedMeteringStore } from './adapters/sqlite-writer.js';
 import { engineOf } from './adapters/database.js';
 import { DEFAULT_RECONNECT, describeError, reconnecting, type ReconnectPolicy, type ReconnectState } from './adapters/db-errors.js';
-import { migrateDownAll, migrateLatest, migrationStatus } from './adapters/migrator.js';
+import { migrateDownAll, migrateLatest, migrationStatus, unlockMigrations } from './adapters/migrator.js';
 import { createSecretBox } from './adapters/secret-box.js';
 import { silentLogger, type Logger } from './adapters/logger.js';
 import type { MasterSettings, SolusVmGateway } from './adapters/solusvm-types.js';
@@ -109,6 +109,11 @@ export function createModule(deps: ModuleDeps) {
     return applied;
   };
   const migrateDown = () => migrateDownAll(deps.knex);
+  const unlockMigrationsNow = async (actor: Actor) => {
+    const freed = await unlockMigrations(deps.knex);
+    if (freed) await auditLog.record(deps.knex, { actor, action: 'migrations.unlocked', entityType: 'module', entityId: null }, deps.clock.now());
+    return freed;
+  };
   const billing = createBillingSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
   const caps = createCapService({ knex: deps.knex, clock: deps.clock, billing, audit: auditLog });
   const rating = createRatingService({ knex: deps.knex, clock: deps.clock, billing, log, audit: auditLog, caps });
@@ -209,6 +214,7 @@ export function createModule(deps: ModuleDeps) {
     zone,
     migrate,
     migrateDown,
+    unlockMigrations: unlockMigrationsNow,
     migrationStatus: () => migrationStatus(deps.knex),
     masters,
     links,

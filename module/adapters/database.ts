@@ -114,7 +114,8 @@ const toStderr = (message: unknown) => process.stderr.write(`knex: ${String(mess
 // so a command's --json output stays the only thing on stdout
 const knexLog = {
   warn(message: unknown) {
-    if (!String(message).startsWith('Acquire connection error')) toStderr(message);
+    // said by the caller in one line of its own; knex's advice names its own CLI, not ours
+    if (!/^(Acquire connection error|Can't take lock to run migrations|If you are sure migrations are not running)/.test(String(message))) toStderr(message);
   },
   error: toStderr,
   deprecate: toStderr,

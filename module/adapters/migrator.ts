@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { ModuleError } from '../domain/errors.js';
 import * as createMetering from '../../migrations/20261127000000_create_metering.js';
 import * as createSettings from '../../migrations/20261127130000_create_settings.js';
 import * as createBilling from '../../migrations/20261127140000_create_billing.js';
@@ -54,8 +55,28 @@ const options = { migrationSource: source, tableName: MIGRATION_TABLE, lockTable
 
 /** Applies every pending migration; returns the names applied now. */
 export async function migrateLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = await knex.migrate.latest(options);
-  return applied as string[];
+  try {
+    const [, applied] = await knex.migrate.latest(options);
+    return applied as string[];
+  } catch (err) {
+    // knex says only "Migration table is already locked": the lock is a row, and a migration
+    // killed half-way leaves it set for good, so say both cases and the way out
+    if ((err as Error)?.name === 'MigrationLocked') {
+      throw new ModuleError(
+        'LOCKED',
+        `the migrations are locked (${MIGRATION_TABLE}_lock): another "overusage migrate" or upgrade is running now, or one was stopped half-way and left its lock; if none is running, free it with "overusage migrate --unlock" and run migrate again`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** Frees the lock a migration stopped half-way left; returns whether it was set. */
+export async function unlockMigrations(knex: Knex): Promise<boolean> {
+  const lock = `${MIGRATION_TABLE}_lock`;
+  if (!(await knex.schema.hasTable(lock))) return false;
+  const n = await knex(lock).where({ is_locked: 1 }).update({ is_locked: 0 });
+  return n > 0;
 }
 
 /** Undoes every migration of the module (drops only mod_overusage_* tables). */
