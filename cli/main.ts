@@ -359,6 +359,27 @@ export async function run(argv: string[], io: Io): Promise<number> {
     });
 
   program
+    .command('reconcile')
+    .description('finish InvoiceCreation deliveries a crash or a lost connection stopped part-way: a pending line goes on its invoice while it is unpaid, a renewal invoice whose delivery never finished gets its lines; a paid or cancelled invoice lets the charge wait for the next one (the daily job does the same)')
+    .action(async () => {
+      const app = await ctx.ready();
+      if (!app.module.lines) throw new ModuleError('CONFIG', 'no panel API is configured: set OVERUSAGE_WHMCS_URL and API credentials (see README)');
+      const r = await app.module.lines.reconcile();
+      const details = [
+        ...r.recovered.map((x) => `  invoice ${x.invoiceId}: its InvoiceCreation delivery had not finished; ${x.added} line(s) added now`),
+        ...r.released.map((x) => `  charge ${x.chargeId} waits for the next invoice: invoice ${x.invoiceId} was ${x.invoiceStatus.toLowerCase()} before its line could be added`),
+        ...r.busy.map((id) => `  invoice ${id} is being handled by another delivery right now: left for the next reconciliation`),
+      ];
+      ctx.print(
+        `reconcile: ${r.placed} pending line(s) put on their unpaid invoice, ${r.confirmed} found on their invoice already, ${r.recovered.length} renewal invoice(s) given the lines of a delivery that had not finished, ${r.released.length} charge(s) left to wait for the next invoice` +
+          details.map((d) => `\n${d}`).join(''),
+        r,
+      );
+      // an invoice another delivery holds is not done yet: a conflict, said above
+      if (r.busy.length) exitCode = EXIT.conflict;
+    });
+
+  program
     .command('rates')
     .description("import a service's five-minute rates for the 95th-percentile model (SolusVM keeps none)")
     .command('import')
