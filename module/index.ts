@@ -35,6 +35,7 @@ import { createPanelSyncService } from './services/panel-sync.js';
 import { createRateSampleService } from './services/rate-samples.js';
 import type { PanelApi } from './adapters/panel-api.js';
 import { createLimitActionStore } from './adapters/limit-action-store.js';
+import { createPanelUsageFields } from './services/panel-usage-fields.js';
 import { createOpenUsageReader } from './services/open-usage.js';
 import { createThresholdNoticeService } from './services/threshold-notices.js';
 import { createLimitActionService } from './services/limit-actions.js';
@@ -171,9 +172,12 @@ export function createModule(deps: ModuleDeps) {
     caps,
     ...(deps.panel ? { panel: deps.panel } : {}),
   });
+  const panelFields = deps.panel ? createPanelUsageFields({ usage, billing, panel: deps.panel, log }) : undefined;
   /** After a collect: notices first (the 100 % email goes out before the VPS is acted on), then the policy; otherwise only what is due. */
   const watchUsage = async (ran: { collected: boolean }) => {
     let failure: unknown = null;
+    // the panel's own bandwidth fields follow each sampling (one figure on the service page)
+    if (panelFields && ran.collected) await panelFields.run().catch((err: unknown) => log.warn('panel_fields.failed', { error: (err as Error).message }));
     if (thresholds) await thresholds.run({ decide: ran.collected }).catch((err: unknown) => (failure = err));
     await limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));
     if (failure) throw failure;
