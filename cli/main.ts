@@ -124,14 +124,20 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .description("sample every active service's traffic counter for a day (default: the day that is ending or just ended)")
     .option('--date <YYYY-MM-DD>', 'the day to close; only possible within 12 hours of its end')
     .option('--master <id...>', 'only these masters')
-    .action(async (o: { date?: string; master?: string[] }) => {
+    .option('--masters-at-once <n>', 'masters this run works on at a time (default all); with several collectors, 1 or 2 spreads the masters between them')
+    .option('--wait <seconds>', 'keep trying masters other runs hold for this long, and finish the share of a run that dies (default 0)')
+    .action(async (o: { date?: string; master?: string[]; mastersAtOnce?: string; wait?: string }) => {
       const app = await ctx.ready();
       const date = o.date ? parseIsoDate(o.date, '--date') : undefined;
       const masterIds = o.master?.map((m) => positiveInt(m, '--master'));
+      const mastersAtOnce = o.mastersAtOnce === undefined ? undefined : positiveInt(o.mastersAtOnce, '--masters-at-once');
+      const waitMs = o.wait === undefined ? undefined : nonNegativeInt(o.wait, '--wait') * 1000;
       const bar = !ctx.json() && io.isTTY ? createProgress() : null;
       const summary = await app.module.metering.collect({
         ...(date ? { date } : {}),
         ...(masterIds ? { masterIds } : {}),
+        ...(mastersAtOnce ? { mastersAtOnce } : {}),
+        ...(waitMs !== undefined ? { waitMs } : {}),
         ...(bar ? { onProgress: (p) => bar.update(p) } : {}),
       });
       bar?.stop();
@@ -576,6 +582,13 @@ function ownerWords(owner: string): string {
 function positiveInt(text: string, what: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
     throw new ModuleError('INVALID_INPUT', `${what} must be a positive whole number, not "${text}"`);
+  }
+  return Number(text);
+}
+
+function nonNegativeInt(text: string, what: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) > 86_400) {
+    throw new ModuleError('INVALID_INPUT', `${what} must be a whole number of seconds from 0 to 86400, not "${text}"`);
   }
   return Number(text);
 }

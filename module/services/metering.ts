@@ -10,6 +10,7 @@ import { DatabaseGoneError, describeError } from '../adapters/db-errors.js';
 import type { MeteringStore, ReadFailure, ReadResult, RunCounts, ServiceToRead } from '../adapters/metering-store.js';
 import { SolusVmError, type MasterSettings, type SolusVmGateway, type TrafficReading } from '../adapters/solusvm-types.js';
 import type { MasterService } from './masters.js';
+import { shareOut } from './master-share.js';
 
 export interface CollectProgress {
   total: number;
@@ -91,6 +92,13 @@ export interface CollectOptions {
   date?: IsoDate;
   masterIds?: number[];
   onProgress?: (p: CollectProgress) => void;
+  /** masters worked at once (default all); lower it when several collectors share the masters */
+  mastersAtOnce?: number;
+  /**
+   * how long to keep trying masters other runs hold (default 0: say they are held and go on);
+   * a run that dies meanwhile has its share finished by this one
+   */
+  waitMs?: number;
 }
 
 export interface MeteringService {
@@ -180,26 +188,32 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
       try {
         // Masters are metered side by side: each has its own concurrency limit, and a slow or dead
         // master must not hold up the others.
-        await Promise.all(
-          all.map(async (m) => {
+        await shareOut(all, { atOnce: opts.mastersAtOnce ?? all.length, waitMs: opts.waitMs ?? 0, pollMs: Math.min(1000, Math.max(50, Math.floor(lockTtlMs / 10))) }, async (m, last) => {
             const lockName = `collect:master:${m.id}`;
             const outcome: MasterOutcome = { masterId: m.id, name: m.name, status: 'done', read: 0, failed: 0, message: null };
             let renew: NodeJS.Timeout | null = null;
             let gateway: SolusVmGateway | null = null;
             let leased = false;
+            let retry = false;
             // Whatever fails here (the database too) is this master's outcome: every master is
             // settled before the run is, and nothing is left running behind it.
             try {
               const lease = await deps.locks.acquire(lockName, owner, lockTtlMs);
               if (!lease.acquired) {
+                if (!last) {
+                  retry = true;
+                  return false;
+                }
                 outcome.status = 'locked';
                 outcome.message = `another run holds its lease (${describeHolder(lease.holder)}) and samples it`;
-                return;
+                return true;
               }
               leased = true;
               if (lease.tookOverFrom) {
                 outcome.tookOverFrom = lease.tookOverFrom;
                 log('collect.lease_taken_over', { master: m.name, from: lease.tookOverFrom });
+                // the run that held it died while this one was going: it is marked now, not next time
+                abandonedRuns.push(...(await abandonDeadRuns(deps.clock.now())));
               }
               renew = setInterval(() => {
                 void deps.locks.renew(lockName, owner, lockTtlMs).catch(() => {});
@@ -208,6 +222,7 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
               const settings = await deps.masters.settings(m.id);
               gateway = deps.gatewayFor(settings);
               await meterMaster(settings, gateway, outcome);
+              return true;
             } catch (err) {
               outcome.status = 'error';
               outcome.message = describeError(err);
@@ -216,10 +231,10 @@ export function createMeteringService(deps: MeteringDeps): MeteringService {
               if (renew) clearInterval(renew);
               gateway?.close();
               if (leased) await deps.locks.release(lockName, owner).catch(() => {});
-              outcomes.push(outcome);
+              if (!retry) outcomes.push(outcome);
             }
-          }),
-        );
+            return true;
+          });
         counts.gaps = await deps.store.countGaps(
           all.map((m) => m.id),
           sampleDate,
