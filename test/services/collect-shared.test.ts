@@ -90,7 +90,7 @@ describeEachEngine('several collectors share the masters, and one is killed', ({
   }
 
   async function expectOneSamplePerService(total: number): Promise<void> {
-    const rows = await knex()('mod_overusage_samples').groupBy('service_id', 'sample_date').select('service_id').count({ n: '*' }).orderBy('service_id');
+    const rows = (await knex()('mod_overusage_samples').groupBy('service_id', 'sample_date').select('service_id').count({ n: '*' }).orderBy('service_id')) as { service_id: number | string; n: number | string }[];
     expect(rows.map((r) => Number(r.service_id))).to.deep.equal(Array.from({ length: total }, (_, i) => i + 1));
     expect(rows.map((r) => Number(r.n))).to.deep.equal(Array(total).fill(1));
     const days = await knex()('mod_overusage_samples').distinct('sample_date');
