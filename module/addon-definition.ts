@@ -5,7 +5,7 @@ import type { Logger } from './adapters/logger.js';
 import type { SettingsService } from './services/settings.js';
 
 /**
- * The module as a WHMCS addon sees it (reference whmcs.md §1): config() with typed fields,
+ * The module as a WHMCS addon sees it (docs/whmcs.md, "Addon module contract"): config() with typed fields,
  * activate/deactivate/upgrade returning {status, description}, output() for the admin tab,
  * clientarea() for the client page, and the hooks of hooks.php. Any panel that hosts addons this
  * way (the reference panel, or WHMCS through the bridge) can load it.

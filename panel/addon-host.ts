@@ -1,5 +1,5 @@
 /**
- * How the panel hosts an addon module, the WHMCS way (reference §1, §8.1): the module declares
+ * How the panel hosts an addon module, the WHMCS way (docs/whmcs.md, "Addon module contract"): the module declares
  * config() with typed fields (persisted in tbladdonmodules with its `version` and `access` rows),
  * is activated/deactivated by an admin, is upgraded the first time it is used after its version
  * changes, renders the admin tab (output) and a client area page (clientarea), and registers its

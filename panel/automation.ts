@@ -1,6 +1,6 @@
 /**
- * WHMCS's daily automation (the "cron"), run for one calendar day in the panel's zone (reference
- * §6 and the hook order of §8.3):
+ * WHMCS's daily automation (the "cron"), run for one calendar day in the panel's zone
+ * (docs/whmcs.md, "Automation and dunning"):
  *
  *   PreCronJob
  *   InvoiceGeneration    renewals due within CreateInvoiceDaysBefore days, once per due date

@@ -37,7 +37,7 @@ export interface MasterOptions {
   basicAuth?: { user: string; password: string };
   /** fixed port; default an ephemeral one */
   port?: number;
-  /** v1 unknown vserverid: bare text (the 2015 behaviour, default) or status=error (later versions, §1.3) */
+  /** v1 unknown vserverid: bare text (the 2015 behaviour, default) or status=error (later versions; docs/solusvm.md, "SolusVM 1 Admin API") */
   v1NotFound?: 'bare' | 'status';
   /** v1: a reseller API user (/api/reseller/command.php) who sees only the servers of these clients */
   reseller?: { apiId: string; apiKey: string; clientIds: number[] };

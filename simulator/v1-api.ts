@@ -3,7 +3,7 @@ import { bareText, PHP_CONTENT_TYPE, type Reply } from './reply.js';
 import type { ServerRecord, ServerType } from './server-store.js';
 
 /**
- * SolusVM 1 Admin API (/api/admin/command.php), reference §1: XML fragments without a root
+ * SolusVM 1 Admin API (/api/admin/command.php), docs/solusvm.md, "SolusVM 1 Admin API": XML fragments without a root
  * element by default (list actions start with an XML declaration), flat JSON with rdtype=json
  * mixing strings and numbers, and bare-text errors with HTTP 200 for auth, IP and lookups.
  */
@@ -188,7 +188,7 @@ export function handleV1(m: SimMaster, params: V1Params, remoteIp: string, scope
           over = wholeNumber(params.overlimit);
           if (over === null) return error(json, 'Invalid bandwidth overlimit');
         }
-        // GB in the API means GiB: 15000 GB shows up as 15000 × 1024³ bytes (§1.4, §1.9)
+        // GB in the API means GiB: 15000 GB shows up as 15000 × 1024³ bytes (docs/solusvm.md, "SolusVM 1 Admin API")
         rec.limitBytes = limit * GIB;
         if (over !== null) rec.overlimitBytes = over * GIB;
         return success(json, 'Bandwidth limit updated');

@@ -5,7 +5,7 @@ import type { ResetPolicy } from './resets.js';
 import type { PlanLimit, ServerRecord } from './server-store.js';
 
 /**
- * SolusVM 2 REST API under /api/v1 (reference §3): Bearer token, {"data":…} envelopes, Laravel
+ * SolusVM 2 REST API under /api/v1 (docs/solusvm.md, "SolusVM 2 REST API"): Bearer token, {"data":…} envelopes, Laravel
  * pagination and validation errors, asynchronous actions as tasks.
  */
 
@@ -180,7 +180,7 @@ function validateResize(body: unknown, rec: ServerRecord): { ok: true; value: Re
             if (typeof raw.is_enabled !== 'boolean') add(`${path}.is_enabled`, `The ${path}.is_enabled field must be true or false.`);
             else entry.is_enabled = raw.is_enabled;
           }
-          // a custom total-traffic limit is in the base plan's unit, so that limit must be enabled (§3.5)
+          // a custom total-traffic limit is in the base plan's unit, so that limit must be enabled (docs/solusvm.md, "SolusVM 2 REST API")
           if (key === 'network_total_traffic' && entry.limit !== undefined && entry.unit === undefined && rec.limitBytes === 0n) {
             add(`${path}.limit`, 'The base plan has no network_total_traffic limit enabled.');
           }

@@ -71,7 +71,7 @@ export function parseDatabaseUrl(url: string): { engine: Engine; config: Knex.Co
     password: decodeURIComponent(parsed.password || ''),
     database: database || undefined,
     // Exactness and time-zone safety: DECIMAL/BIGINT as strings, DATE/DATETIME as the stored text,
-    // and the session in UTC so DATETIME values are UTC instants (toolchain §3).
+    // and the session in UTC so DATETIME values are UTC instants.
     dateStrings: true,
     timezone: 'Z',
     supportBigNumbers: true,

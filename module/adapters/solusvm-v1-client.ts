@@ -1,5 +1,5 @@
 /**
- * SolusVM 1 Admin API client (reference/solusvm.md §1): the protocol calls, and the
+ * SolusVM 1 Admin API client (docs/solusvm.md, "SolusVM 1 Admin API"): the protocol calls, and the
  * SolusVmGateway the services use on top of them.
  */
 import { performance } from 'node:perf_hooks';
@@ -201,7 +201,7 @@ function v1Calls(core: V1Core) {
     return act('vserver-bandwidth', params);
   }
 
-  // customnspeed's unit is not documented (reference §1.10); the caller owns the number it sends
+  // customnspeed's unit is not documented (docs/solusvm.md, "SolusVM 1 Admin API"); the caller owns the number it sends
   const vserverChangeNspeed = async (vserverid: string, customnspeed: bigint | number): Promise<V1Response> =>
     act('vserver-change-nspeed', { vserverid: checkId(vserverid, 'vserverid'), customnspeed: checkWhole(customnspeed, 'customnspeed') });
 

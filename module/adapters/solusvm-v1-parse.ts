@@ -1,5 +1,5 @@
 /**
- * Pure parsing of SolusVM 1 Admin API answers (reference/solusvm.md §1.2–1.7, §7). A body is
+ * Pure parsing of SolusVM 1 Admin API answers (docs/solusvm.md, "SolusVM 1 Admin API"). A body is
  * trusted only when it parses and says status=success; everything else becomes a SolusVmError,
  * never a default value, so a bad read can never be stored as zero usage.
  */

@@ -1,5 +1,5 @@
 /**
- * SolusVM 2 REST client (reference/solusvm.md §3): bearer token, JSON with exact big integers,
+ * SolusVM 2 REST client (docs/solusvm.md, "SolusVM 2 REST API"): bearer token, JSON with exact big integers,
  * Laravel pagination and errors, asynchronous actions as tasks. Plus the SolusVmGateway on top.
  */
 import { performance } from 'node:perf_hooks';
@@ -498,7 +498,7 @@ function v2Gateway(core: V2Core, reads: V2Reads, tasks: V2Tasks): Omit<SolusVmGa
     if (!reached(server)) throw failure;
   }
 
-  /** A resize to the plan with custom in/out bandwidth limits (reference §3.5: throttling by custom plan). */
+  /** A resize to the plan with custom in/out bandwidth limits (docs/solusvm.md, "SolusVM 2 REST API": throttling by custom plan, unverified). */
   async function setSpeed(ref: string, speed: SpeedSettings): Promise<void> {
     if (speed.version !== 2) throw invalidInput('SolusVM 2 takes a plan and bandwidth limits, not a customnspeed');
     const body = {

@@ -1,5 +1,5 @@
 /**
- * WHMCS's rules for what a hook point does with its handlers' answers (docs/whmcs.md, hooks), in
+ * WHMCS's rules for what a hook point does with its handlers' answers (docs/whmcs.md, "Hook answers"), in
  * one place: the reference panel's dispatcher (panel/hooks.ts) and the bridge's (module/web/
  * bridge-hooks.ts, whose PHP side hands the result to WHMCS) both combine answers here.
  *

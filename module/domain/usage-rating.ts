@@ -155,7 +155,7 @@ export function proratedAllowance(allowance: bigint, days: number, nominalDays: 
 }
 
 /**
- * The 95th percentile (billing-anchors §6): sort, drop the top 5 % rounded down, bill the highest
+ * The 95th percentile (docs/billing-rules.md, "95th percentile"): sort, drop the top 5 % rounded down, bill the highest
  * sample left. 8 640 five-minute samples (30 days) → drop 432, bill the 8 208th from the bottom.
  */
 export function percentile95(samples: readonly bigint[]): bigint {

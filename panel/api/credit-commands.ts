@@ -5,7 +5,7 @@ import { CommandError } from '../core/errors.js';
 import type { CommandFn } from './registry.js';
 
 /**
- * AddCredit (whmcs.md §3.3): adds to (or with type=remove takes from) a client's credit balance,
+ * AddCredit (docs/whmcs.md, "API commands"): adds to (or with type=remove takes from) a client's credit balance,
  * recorded in tblcredit. Errors as WHMCS words them.
  */
 export const AddCredit: CommandFn = async (p, { core, when }) => {

@@ -169,7 +169,7 @@ export async function updateInvoice(core: PanelCore, input: UpdateInvoiceInput, 
       await trx('tblinvoiceitems').where({ id: c.id, invoiceid: before.id }).update({ description: c.description, amount: sqlMoney(c.amountMinor), taxed: c.taxed ? 1 : 0 });
     }
     if (input.delete.length > 0) await trx('tblinvoiceitems').where({ invoiceid: before.id }).whereIn('id', input.delete).delete();
-    // lines added through the API have no type and no related id (reference §3.3)
+    // lines added through the API have no type and no related id (docs/whmcs.md, "API commands")
     await insertItems(
       trx,
       before.id,

@@ -2,8 +2,8 @@ import { addDays, type IsoDate } from '../../module/domain/calendar.js';
 import { maxBig, percentOf } from './money.js';
 
 /**
- * WHMCS's dunning rules as pure functions of "today" and the automation settings (§6 of the
- * WHMCS reference). Days are calendar days in the panel's zone; 0 switches a step off.
+ * WHMCS's dunning rules as pure functions of "today" and the automation settings
+ * (docs/whmcs.md, "Automation and dunning"). Days are calendar days in the panel's zone; 0 switches a step off.
  */
 export type NoticeType = 'reminder' | 'firstoverdue' | 'secondoverdue' | 'thirdoverdue';
 

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 // A copy of the schema as it was when written: later migrations change it, never this file.
 //
-// WHMCS's table and column names (reference §4). Money is DECIMAL(16,2) on MySQL, read back as an
+// WHMCS's table and column names (docs/whmcs.md, "Tables and settings"). Money is DECIMAL(16,2) on MySQL, read back as an
 // exact string; SQLite has no DECIMAL (knex would make it a REAL, a float), so there the same
 // columns are TEXT holding the canonical decimal string ("12.30"). Both engines then return the
 // same string and one parser (panel/db/rows.ts) reads them. No SQL ever adds money up.

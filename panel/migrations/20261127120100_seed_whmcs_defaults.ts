@@ -10,7 +10,7 @@ const SETTINGS: Record<string, string> = {
   Signature: 'Overusage Demo Hosting',
   Language: 'english',
   DateFormat: 'DD/MM/YYYY',
-  // Automation Settings (reference §4.6, §6.1)
+  // Automation Settings (docs/whmcs.md, "Tables and settings")
   CreateInvoiceDaysBefore: '14',
   ContinuousInvoiceGeneration: '',
   SendReminder: 'on',

@@ -1,5 +1,5 @@
 /**
- * How an addon's pages are embedded, the WHMCS way (reference §1.5–1.7):
+ * How an addon's pages are embedded, the WHMCS way (docs/whmcs.md, "Addon module contract"):
  *
  *  - admin tab (`/admin/addonmodules.php?module=<name>`): the host checks the admin session, the
  *    module's access list (AddonHost.canAccess with the admin's role) and, for a POST, the CSRF

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { combineAnswers, hookStyle } from '../../module/domain/hook-answers.js';
 
-// WHMCS's answer rules (docs/whmcs.md, hooks), each case written out by hand.
+// WHMCS's answer rules (docs/whmcs.md, "Hook answers"), each case written out by hand.
 describe("hook answers combined as WHMCS combines them", () => {
   it('merges key/values with the later handler winning, keeps an abort once answered true, and concatenates attachments', () => {
     const c = combineAnswers('merge', [

@@ -5,7 +5,7 @@ import { assertLineStep, canMoveLine, isDisputable, LINE_STATUSES, parseLineStat
 import { ModuleError } from '../../module/domain/errors.js';
 
 // Every pair of states is asked, and compared with the steps written out here by hand from the
-// product's rules (DESIGN.md, the dispute flow) — not read back from the tables.
+// product's rules (docs/architecture.md, "From a SolusVM counter to a dispute's end") — not read back from the tables.
 const pairs = <T extends string>(all: readonly T[]): Array<[T, T]> => all.flatMap((a) => all.map((b) => [a, b] as [T, T]));
 
 describe('state tables', () => {

@@ -6,7 +6,7 @@ import { describeEachEngine } from '../support/engines.js';
 import { ZONE, buildPanel, type PanelFixture } from './support.js';
 
 /**
- * The per-client and per-service "do not" flags WHMCS has (reference §6.2), and how renewals are
+ * The per-client and per-service "do not" flags WHMCS has (docs/whmcs.md, "Automation and dunning"), and how renewals are
  * grouped into invoices, over four weeks of unpaid renewals all due on 1 February.
  */
 describeEachEngine('automation flags and grouping', ({ db }) => {

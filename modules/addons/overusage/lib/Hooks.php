@@ -6,7 +6,7 @@ namespace WHMCS\Module\Addon\Overusage;
 
 /**
  * What hooks.php registers for every hook: the vars go to the service, and its answer comes back
- * with the hook's own return semantics (reference whmcs.md §2): merged key/values (abortsend,
+ * with the hook's own return semantics (docs/whmcs.md, "Hook answers"): merged key/values (abortsend,
  * abortcmd), HTML, changes replayed on WHMCS's menu object, or nothing. When the service cannot be
  * asked, the documented failure behaviour applies and the activity log says so.
  */
