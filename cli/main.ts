@@ -160,6 +160,26 @@ export async function run(argv: string[], io: Io): Promise<number> {
       else if (summary.masters.some((m) => m.status === 'locked')) exitCode = EXIT.conflict;
     });
 
+  program
+    .command('prune')
+    .description('drop raw samples older than --keep-months, keeping the evidence of billed lines (--evidence-years) and of open disputes; daily figures and totals stay')
+    .option('--keep-months <n>', 'months of raw samples to keep (default 13)')
+    .option('--evidence-years <n>', 'years to keep the samples behind billed lines (default 7)')
+    .option('--dry-run', 'count only; delete nothing')
+    .action(async (o: { keepMonths?: string; evidenceYears?: string; dryRun?: boolean }) => {
+      const app = await ctx.ready();
+      const r = await app.module.retention.prune({
+        ...(o.keepMonths !== undefined ? { keepMonths: positiveInt(o.keepMonths, '--keep-months') } : {}),
+        ...(o.evidenceYears !== undefined ? { evidenceYears: positiveInt(o.evidenceYears, '--evidence-years') } : {}),
+        dryRun: Boolean(o.dryRun),
+        actor: { type: 'cli', id: null },
+      });
+      ctx.print(
+        `prune${r.dryRun ? ' (dry run)' : ''}: samples of days before ${r.cutoff}: ${r.examined} examined, ${r.deleted} ${r.dryRun ? 'would be ' : ''}deleted; kept ${r.keptBilled} behind billed lines (their evidence is kept from ${r.evidenceCutoff} on), ${r.keptDisputed} behind open disputes, ${r.keptOpenOrLatest} of open periods or latest readings`,
+        r,
+      );
+    });
+
   const master = program.command('master').description('SolusVM masters: add, list, test, update, remove');
   const masterOptions = (c: Command) =>
     c

@@ -30,6 +30,7 @@ import { createUsagePeriodService } from './services/usage-periods.js';
 import { createInvoiceLineService } from './services/invoice-lines.js';
 import { createUpgradeSuggestionService } from './services/upgrade-suggestions.js';
 import { createEvidenceService } from './services/evidence.js';
+import { createRetentionService } from './services/retention.js';
 import { createDisputeService } from './services/disputes.js';
 import { createPanelSyncService } from './services/panel-sync.js';
 import { createRateSampleService } from './services/rate-samples.js';
@@ -124,6 +125,7 @@ export function createModule(deps: ModuleDeps) {
     ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, pools, locks, audit: auditLog, log, describe: describeLineForClient })
     : undefined;
   const evidence = createEvidenceService({ knex: deps.knex });
+  const retention = createRetentionService({ knex: deps.knex, clock: deps.clock, zone });
   const rateSamples = createRateSampleService({ knex: deps.knex, clock: deps.clock, audit: auditLog, rating });
   // every email the module sends: written with the change that causes it, sent by one worker
   const outbox = deps.panel ? createOutbox({ knex: deps.knex, clock: deps.clock, panel: deps.panel, locks, log }) : undefined;
@@ -232,6 +234,7 @@ export function createModule(deps: ModuleDeps) {
     usagePeriods,
     lines,
     evidence,
+    retention,
     rateSamples,
     disputes,
     outbox,
