@@ -116,14 +116,20 @@ export interface ReconnectState {
   gone: DatabaseGoneError | null;
 }
 
-/** Runs `work`, trying again with back-off while the database is away; other errors pass at once. */
+/**
+ * Runs `work`, trying again with back-off while the database is away; other errors pass at once.
+ * The policy's pauses are also its deadline: an attempt that itself waits (SQLite's busy timeout
+ * on a file another process holds) counts, so nested waits cannot add up to minutes of silence.
+ */
 export async function withReconnect<T>(
   work: () => Promise<T>,
   policy: ReconnectPolicy = DEFAULT_RECONNECT,
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void,
   state?: ReconnectState,
+  nowMs: () => number = Date.now,
 ): Promise<T> {
-  let waited = 0;
+  const budget = policy.delaysMs.reduce((a, b) => a + b, 0);
+  let firstFailure: number | null = null;
   for (let attempt = 1; ; attempt++) {
     try {
       const out = await work();
@@ -132,15 +138,16 @@ export async function withReconnect<T>(
     } catch (err) {
       if (!isConnectionLoss(err) || err instanceof DatabaseGoneError) throw err;
       if (state?.gone) throw state.gone;
+      firstFailure ??= nowMs();
       const delay = policy.delaysMs[attempt - 1];
-      if (delay === undefined) {
-        const gone = new DatabaseGoneError(err, attempt, waited);
+      const spent = nowMs() - firstFailure;
+      if (delay === undefined || spent + delay > budget) {
+        const gone = new DatabaseGoneError(err, attempt, spent);
         if (state) state.gone = gone;
         throw gone;
       }
       onRetry?.(err, attempt, delay);
       await new Promise((r) => setTimeout(r, delay));
-      waited += delay;
     }
   }
 }

@@ -65,10 +65,15 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** Deadlocks and lock timeouts are normal under concurrency on InnoDB (and BUSY on SQLite): retry the whole transaction. */
+/**
+ * Deadlocks and lock timeouts are normal under concurrency on InnoDB: retry the whole transaction.
+ * Not SQLite's BUSY: it comes after the connection's busy timeout (10 s) has already waited, and
+ * the reconnecting layer (db-errors.ts) decides how much longer to wait for the file; retrying
+ * here too multiplied the waits (5 × 10 s per attempt, minutes before a run said anything).
+ */
 export function isRetryableTxError(err: unknown): boolean {
   const e = err as { errno?: number; code?: string };
-  return e?.errno === 1213 || e?.errno === 1205 || e?.code === 'ER_LOCK_DEADLOCK' || e?.code === 'ER_LOCK_WAIT_TIMEOUT' || e?.code === 'SQLITE_BUSY';
+  return e?.errno === 1213 || e?.errno === 1205 || e?.code === 'ER_LOCK_DEADLOCK' || e?.code === 'ER_LOCK_WAIT_TIMEOUT';
 }
 
 export async function withTxRetry<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
