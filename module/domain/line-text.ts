@@ -399,3 +399,38 @@ export function explainCharge(rated: RatedCharge, locale: string): string[] {
   out.push(`${e.outcome}: ${outcomeNote(rated, locale)}`);
   return out;
 }
+
+const DECIDED = {
+  en: {
+    agreedRate: 'agreed rate',
+    reduced: (amount: string) => `reduced to ${amount} after review of your dispute`,
+  },
+  nl: {
+    agreedRate: 'afgesproken tarief',
+    reduced: (amount: string) => `verlaagd naar ${amount} na beoordeling van uw bezwaar`,
+  },
+} as const;
+
+/**
+ * The line's text after an adjustment, from the text it was billed with: re-rated at the agreed
+ * rate, the rate it names becomes that rate ("1,000 GB × €0.35 (agreed rate)"); a share or an
+ * amount set by hand says what the line now bills ("… — reduced to €350.00 after review of your
+ * dispute"). The reference code stays last, so the line is still found on the invoice.
+ */
+export function describeAdjustedLine(
+  billedText: string,
+  input: { currency: string; afterMinor: bigint; rerated?: { from: string; to: string } | null },
+  locale: string,
+): string {
+  const w = DECIDED[textLanguage(locale)];
+  const m = /^(.*?)((?: \[[^\]]+\])?)$/s.exec(billedText)!;
+  let head = m[1]!;
+  const ref = m[2] ?? '';
+  if (input.rerated) {
+    const from = `× ${formatRate(input.rerated.from, input.currency, locale)}`;
+    const to = `× ${formatRate(input.rerated.to, input.currency, locale)} (${w.agreedRate})`;
+    if (head.includes(from)) return head.replace(from, to) + ref;
+  }
+  head = `${head} — ${w.reduced(formatAmount(input.afterMinor, input.currency, locale))}`;
+  return head + ref;
+}

@@ -7,7 +7,7 @@ import { holdAfterDecision, parseHoldState, type HoldState } from '../domain/hol
 import { isDisputable, parseLineStatus, type LineStatus } from '../domain/line-status.js';
 import { invalidInput, ModuleError, notFound, type Outcome } from '../domain/errors.js';
 import { escapeHtml } from '../domain/html.js';
-import { formatDay, formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
+import { describeAdjustedLine, formatDay, formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
 import { divRoundHalfUp, moneyToDecimalString, parseDecimal, parseMoney } from '../domain/money.js';
 import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
@@ -207,7 +207,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
   }
 
   /** The new amount of an adjustment, exactly, with a sentence saying how. */
-  async function adjustedAmount(d: Record<string, unknown>, adjustment: Adjustment): Promise<Outcome<{ amountMinor: bigint; explanation: string }, ResolveRefusal>> {
+  async function adjustedAmount(d: Record<string, unknown>, adjustment: Adjustment): Promise<Outcome<{ amountMinor: bigint; explanation: string; rerated?: { from: string; to: string } }, ResolveRefusal>> {
     const before = toBig(d.amount_before_minor);
     const currency = String(d.currency);
     if (adjustment.kind === 'share') {
@@ -230,7 +230,13 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     if (!precommit) return { ok: false, code: 'NO_PRECOMMIT_RATE', message: `the product has no ${currency} rate agreed in advance (precommit) to re-rate at` };
     const plan = { ...ratingPlan({ ...stored.profile, prices: { ...stored.profile.prices, [currency]: { ...stored.profile.prices[currency]!, overage: precommit } } }, currency, rated.allowanceBytes), allowanceBytes: rated.fullAllowanceBytes };
     const again = rateUsage({ usedBytes: rated.usedBytes, days: rated.days, nominalDays: rated.nominalDays, seconds: rated.periodSeconds }, plan);
-    return { ok: true, value: { amountMinor: again.amountMinor, explanation: `re-rated at the rate agreed in advance (${precommit} instead of ${rated.rate})` } };
+    return { ok: true, value: { amountMinor: again.amountMinor, explanation: `re-rated at the rate agreed in advance (${precommit} instead of ${rated.rate})`, rerated: { from: rated.rate, to: again.rate } } };
+  }
+
+  /** The text of an adjusted line, in the language it was billed in. */
+  function adjustedText(d: Record<string, unknown>, billedText: string, after: bigint, locale: string): string {
+    const resolution = d.resolution ? (JSON.parse(String(d.resolution)) as { rerated?: { from: string; to: string } | null }) : null;
+    return describeAdjustedLine(billedText, { currency: String(d.currency), afterMinor: after, rerated: resolution?.rerated ?? null }, locale);
   }
 
   /** Carries out a claimed resolution through the panel. Idempotent: each step checks first. */
@@ -250,6 +256,9 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     const client = await deps.panel.getClientsDetails(toNum(d.client_id));
     const locale = localeForClient(client.language);
     let lineStatus: LineStatus = 'placed';
+    // The line's text after the decision, from the text it was billed with and the decision's own figures.
+    const newText = to === 'adjusted' ? adjustedText(d, String(line.description), after, locale) : String(line.description);
+    let creditedMinor: bigint | null = null;
 
     if (d.hold_state === 'held') {
       const held = await deps.panel.getInvoice(toNum(d.held_invoice_id));
@@ -259,7 +268,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
         if (held.status === 'Draft') await deps.panel.updateInvoice({ invoiceId: held.invoiceId, status: 'Cancelled' });
       } else if (held.status === 'Draft') {
         const dueDate = String(d.new_due_date);
-        const description = String(line.description) + (to === 'adjusted' ? (textLanguage(locale) === 'nl' ? ` — aangepast na betwisting` : ` — adjusted after dispute`) : '');
+        const description = newText;
         await deps.panel.updateInvoice({
           invoiceId: held.invoiceId,
           dueDate,
@@ -280,13 +289,14 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
         if (!given) await deps.panel.call('AddCredit', { clientid: toNum(d.client_id), description, amount: moneyToDecimalString({ amountMinor: back, currency: String(d.currency) }) });
         await bump(disputeId, { settlement: 'credited' }, now());
       }
+      if (back > 0n && d.settlement !== 'refund') creditedMinor = back;
       if (to === 'waived') lineStatus = 'waived';
     }
 
     await knex.transaction(async (trx) => {
       const n = await trx(DISPUTES).where({ id: disputeId, resolving_to: to }).update({ state: to, resolving_to: null, resolved_at: sqlInstant(now()), hold_state: holdAfterDecision(parseHoldState(d.hold_state), to), version: knex.raw('version + 1'), updated_at: sqlInstant(now()) });
       if (n !== 1) return;
-      await trx(LINES).where({ id: d.line_id }).update({ status: lineStatus, amount_minor: String(to === 'waived' ? 0n : after) });
+      await trx(LINES).where({ id: d.line_id }).update({ status: lineStatus, amount_minor: String(to === 'waived' ? 0n : after), description: newText });
       await deps.outbox.enqueue(
         trx,
         disputeEmails({
@@ -299,6 +309,8 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
           currency: String(d.currency),
           newDueDate: (d.new_due_date as string | null) ?? null,
           reason: String(d.reason),
+          creditedMinor,
+          newText,
         }),
       );
       await deps.audit.record(
@@ -411,10 +423,12 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       parseHoldState(d.hold_state);
       if (to === 'adjusted' && !adjustment) throw invalidInput('an adjustment needs a new amount: precommit, a share, or an amount');
       let after: bigint | null = null;
+      let rerated: { from: string; to: string } | null = null;
       if (to === 'adjusted') {
         const a = await adjustedAmount(d, adjustment!);
         if (!a.ok) return a;
         after = a.value.amountMinor;
+        rerated = a.value.rerated ?? null;
       }
       const now = deps.clock.now();
       // Claiming the step: only one request moves an open dispute on; the other gets a conflict.
@@ -425,7 +439,8 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
         .update({
           resolving_to: to,
           amount_after_minor: after === null ? null : String(after),
-          resolution: JSON.stringify({ adjustment: adjustment ?? null, note: note ?? null }),
+          // the rates of a re-rating are kept with the decision: the line's new text names them
+          resolution: JSON.stringify({ adjustment: adjustment ?? null, note: note ?? null, rerated }),
           resolved_by_type: actor.type,
           resolved_by_id: actor.id,
           new_due_date: addDays(today(), dueDays),
@@ -521,36 +536,63 @@ export function disputeEmails(input: {
   currency: string;
   newDueDate: string | null;
   reason: string;
+  /** what went to the client's account credit (a paid line waived or reduced) */
+  creditedMinor?: bigint | null;
+  /** the line's text after the decision */
+  newText?: string;
 }): OutboxEmail[] {
   const { disputeId, what, client, line } = input;
   const locale = localeForClient(client.language);
   const nl = textLanguage(locale) === 'nl';
-  const amount = (m: bigint) => formatAmount(m, input.currency, locale);
-  const due = input.newDueDate ? formatDay(input.newDueDate, locale) : '';
   const ref = String(line.ref_code);
-  const texts: Record<string, [string, string]> = {
-    opened: [`We received your dispute of ${ref}. The line (${amount(input.amountBeforeMinor)}) is on hold and not due while we look at it; the rest of the invoice stays due as usual.`, `We hebben uw bezwaar tegen ${ref} ontvangen. De regel (${amount(input.amountBeforeMinor)}) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.`],
-    upheld: [`After review the line ${ref} stands at ${amount(input.amountBeforeMinor)}, due on ${due}.`, `Na onderzoek blijft de regel ${ref} staan op ${amount(input.amountBeforeMinor)}, te betalen uiterlijk ${due}.`],
-    adjusted: [`After review the line ${ref} is adjusted from ${amount(input.amountBeforeMinor)} to ${amount(input.amountAfterMinor ?? 0n)}, due on ${due}.`, `Na onderzoek is de regel ${ref} aangepast van ${amount(input.amountBeforeMinor)} naar ${amount(input.amountAfterMinor ?? 0n)}, te betalen uiterlijk ${due}.`],
-    waived: [`After review the line ${ref} (${amount(input.amountBeforeMinor)}) is waived: you owe nothing for it.`, `Na onderzoek schelden we de regel ${ref} (${amount(input.amountBeforeMinor)}) kwijt: u hoeft hiervoor niets te betalen.`],
-    withdrawn: [`You withdrew your dispute of ${ref}; the line (${amount(input.amountBeforeMinor)}) is due on ${due}.`, `U hebt uw bezwaar tegen ${ref} ingetrokken; de regel (${amount(input.amountBeforeMinor)}) is te betalen uiterlijk ${due}.`],
-  };
-  const [en, nlText] = texts[what] ?? texts.opened!;
+  const en = disputeText(input, 'en-GB');
+  const own = nl ? disputeText(input, locale) : en;
   const kind = `dispute_${what}`;
+  const greeting = nl ? `Beste ${client.firstName},` : `Dear ${client.firstName},`;
+  const signOff = nl ? 'Met vriendelijke groet,' : 'Kind regards,';
+  const lineText = input.newText ?? String(line.description);
   return [
     {
       key: `dispute:${disputeId}:${what}:client`,
       kind,
       to: { client: { clientId: client.id, customType: 'product', relatedId: toNum(line.service_id) } },
       subject: nl ? `Uw bezwaar tegen ${ref}` : `Your dispute of ${ref}`,
-      html: `<p>${escapeHtml(nl ? nlText : en)}</p><p>${escapeHtml(String(line.description))}</p>`,
+      html: `<p>${escapeHtml(greeting)}</p><p>${escapeHtml(own)}</p><p>${escapeHtml(lineText)}</p><p>${escapeHtml(signOff)}</p>`,
     },
     {
       key: `dispute:${disputeId}:${what}:admin`,
       kind,
       to: { admin: true },
       subject: `Overusage dispute ${disputeId} ${what}: ${client.firstName} ${client.lastName}, ${ref}`,
-      html: `<p>${escapeHtml(en)}</p><p>Reason given: ${escapeHtml(input.reason)}</p>`,
+      // the admin reads English, with English amounts and dates; what the client was sent is quoted as sent
+      html: `<p>${escapeHtml(en)}</p><p>Reason given: ${escapeHtml(input.reason)}</p>${nl ? `<p>The client was told (in Dutch): ${escapeHtml(own)}</p>` : ''}`,
     },
   ];
+}
+
+/** One dispute email's sentence in a locale, from the decision's own figures. */
+function disputeText(input: Parameters<typeof disputeEmails>[0], locale: string): string {
+  const nl = textLanguage(locale) === 'nl';
+  const amount = (m: bigint) => formatAmount(m, input.currency, locale);
+  const due = input.newDueDate ? formatDay(input.newDueDate, locale) : '';
+  const ref = String(input.line.ref_code);
+  const before = amount(input.amountBeforeMinor);
+  const after = amount(input.amountAfterMinor ?? 0n);
+  const credited = input.creditedMinor ? amount(input.creditedMinor) : null;
+  switch (input.what) {
+    case 'upheld':
+      return nl ? `Na onderzoek blijft de regel ${ref} staan op ${before}, te betalen uiterlijk ${due}.` : `After review the line ${ref} stands at ${before}, due on ${due}.`;
+    case 'adjusted':
+      if (credited) return nl ? `Na onderzoek is de regel ${ref} verlaagd van ${before} naar ${after}; u had hem al betaald, dus hebben we ${credited} op uw tegoed gezet.` : `After review the line ${ref} is reduced from ${before} to ${after}; you had paid it already, so we credited ${credited} to your account.`;
+      return nl ? `Na onderzoek is de regel ${ref} verlaagd van ${before} naar ${after}, te betalen uiterlijk ${due}.` : `After review the line ${ref} is reduced from ${before} to ${after}, due on ${due}.`;
+    case 'waived':
+      if (credited) return nl ? `Na onderzoek schelden we de regel ${ref} (${before}) kwijt; u had hem al betaald, dus hebben we ${credited} op uw tegoed gezet.` : `After review the line ${ref} (${before}) is waived; you had paid it already, so we credited ${credited} to your account.`;
+      return nl ? `Na onderzoek schelden we de regel ${ref} (${before}) kwijt: u hoeft hiervoor niets te betalen.` : `After review the line ${ref} (${before}) is waived: you owe nothing for it.`;
+    case 'withdrawn':
+      return nl ? `U hebt uw bezwaar tegen ${ref} ingetrokken; de regel (${before}) is te betalen uiterlijk ${due}.` : `You withdrew your dispute of ${ref}; the line (${before}) is due on ${due}.`;
+    default:
+      return nl
+        ? `We hebben uw bezwaar tegen ${ref} ontvangen. De regel (${before}) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.`
+        : `We received your dispute of ${ref}. The line (${before}) is on hold and not due while we look at it; the rest of the invoice stays due as usual.`;
+  }
 }
