@@ -7,6 +7,7 @@ import { holdAfterDecision, parseHoldState, type HoldState } from '../domain/hol
 import { isDisputable, parseLineStatus, type LineStatus } from '../domain/line-status.js';
 import { invalidInput, ModuleError, notFound, type Outcome } from '../domain/errors.js';
 import { escapeHtml } from '../domain/html.js';
+import { ADMIN_DISPUTE_REFUSALS, DISPUTE_REFUSALS } from '../domain/dispute-text.js';
 import { describeAdjustedLine, formatDay, formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
 import { divRoundHalfUp, moneyToDecimalString, parseDecimal, parseMoney } from '../domain/money.js';
 import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
@@ -339,27 +340,22 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     if (who === 'client') q.andWhere({ client_id: Number(actor.id) });
     const line = await q.first();
     if (!line) throw notFound(`line ${lineId} does not exist`);
+    // refusals in the words of who asked: the client in their language, an admin in English
+    const asker = who === 'admin' ? null : await deps.panel.getClientsDetails(toNum(line.client_id)).catch(() => null);
+    const locale = who === 'admin' ? 'en-GB' : localeForClient(asker?.language ?? '');
+    const words = DISPUTE_REFUSALS[textLanguage(locale)];
     const existing = await knex(DISPUTES).where({ line_id: lineId }).first();
-    if (existing) return { ok: false, code: 'ALREADY_DISPUTED', message: `this line is already disputed (dispute ${toNum(existing.id)}, ${existing.state})`, details: { disputeId: toNum(existing.id) } };
-    if (!isDisputable(parseLineStatus(line.status))) return { ok: false, code: 'NOT_DISPUTABLE', message: `this line cannot be disputed (it is ${line.status})` };
+    if (existing) return { ok: false, code: 'ALREADY_DISPUTED', message: who === 'admin' ? ADMIN_DISPUTE_REFUSALS.alreadyDisputed(toNum(existing.id), disputeStateWord(String(existing.state))) : words.alreadyDisputed, details: { disputeId: toNum(existing.id) } };
+    if (!isDisputable(parseLineStatus(line.status))) return { ok: false, code: 'NOT_DISPUTABLE', message: who === 'admin' ? ADMIN_DISPUTE_REFUSALS.notDisputable(String(line.status)) : words.notDisputable };
     const text = reason.trim();
-    if (text.length < 3) return { ok: false, code: 'REASON_REQUIRED', message: 'say why you dispute this line' };
+    if (text.length < 3) return { ok: false, code: 'REASON_REQUIRED', message: who === 'admin' ? ADMIN_DISPUTE_REFUSALS.reasonRequired : words.reasonRequired };
     const now = deps.clock.now();
     const closesAt = toInstant(line.deadline_closes_at);
     if (now >= closesAt) {
-      const client = await deps.panel.getClientsDetails(toNum(line.client_id)).catch(() => null);
-      const locale = localeForClient(client?.language ?? '');
       const last = formatDay(String(line.deadline_last_day), locale);
-      if (who !== 'admin') {
-        return {
-          ok: false,
-          code: 'WINDOW_CLOSED',
-          message: textLanguage(locale) === 'nl' ? `De termijn om bezwaar te maken tegen deze regel liep tot en met ${last}; een bezwaar daarna kunnen we niet aanvaarden.` : `The window to dispute this line ended on ${last}; a dispute after it cannot be accepted.`,
-          details: { deadlineLastDay: String(line.deadline_last_day) },
-        };
-      }
+      if (who !== 'admin') return { ok: false, code: 'WINDOW_CLOSED', message: words.windowClosed(last), details: { deadlineLastDay: String(line.deadline_last_day) } };
       if (!overrideReason || overrideReason.trim().length < 3) {
-        return { ok: false, code: 'WINDOW_CLOSED', message: `the window closed on ${last}; an admin can still open a dispute with an override reason`, details: { deadlineLastDay: String(line.deadline_last_day) } };
+        return { ok: false, code: 'WINDOW_CLOSED', message: ADMIN_DISPUTE_REFUSALS.windowClosed(last), details: { deadlineLastDay: String(line.deadline_last_day) } };
       }
     }
     // the client's language and name for the emails, asked before anything is written
@@ -395,7 +391,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     });
     if (!inserted) {
       const d = await knex(DISPUTES).where({ line_id: lineId }).first();
-      return { ok: false, code: 'ALREADY_DISPUTED', message: `this line is already disputed (dispute ${toNum(d.id)})`, details: { disputeId: toNum(d.id) } };
+      return { ok: false, code: 'ALREADY_DISPUTED', message: who === 'admin' ? ADMIN_DISPUTE_REFUSALS.alreadyDisputed(toNum(d.id), disputeStateWord(String(d.state))) : DISPUTE_REFUSALS[textLanguage(localeForClient(client.language))].alreadyDisputed, details: { disputeId: toNum(d.id) } };
     }
     const id = toNum(inserted.id);
     try {
@@ -568,6 +564,11 @@ export function disputeEmails(input: {
       html: `<p>${escapeHtml(en)}</p><p>Reason given: ${escapeHtml(input.reason)}</p>${nl ? `<p>The client was told (in Dutch): ${escapeHtml(own)}</p>` : ''}`,
     },
   ];
+}
+
+/** A dispute's state as a word for people (never the stored identifier). */
+function disputeStateWord(state: string): string {
+  return ({ open: 'open', upheld: 'upheld', waived: 'waived', adjusted: 'adjusted', withdrawn: 'withdrawn' } as Record<string, string>)[state] ?? 'decided';
 }
 
 /** One dispute email's sentence in a locale, from the decision's own figures. */

@@ -113,4 +113,22 @@ describeEachEngine('the money story after a decision', ({ db }) => {
     const toClient = (await emails()).filter((m) => toNum(m.userid) === s.story.clientId).at(-1)!;
     expect(toClient.message).to.include('u had hem al betaald, dus hebben we € 500,00 op uw tegoed gezet.');
   });
+
+  it("refuses a Dutch client in Dutch, and an admin in English with an English date", async () => {
+    await bill('dutch');
+    s.f.clock.set('2013-06-05T10:00:00Z');
+    const noReason = await s.mod.disputes!.open({ lineId, reason: ' x ', actor: CLIENT(s.story.clientId) });
+    expect(noReason.ok ? 'opened' : [noReason.code, noReason.message]).to.deep.equal(['REASON_REQUIRED', 'Zeg waarom u bezwaar maakt tegen deze regel (minstens 3 tekens).']);
+    const first = await s.mod.disputes!.open({ lineId, reason: 'Ik herken dit niet.', actor: CLIENT(s.story.clientId) });
+    expect(first.ok).to.equal(true);
+    const again = await s.mod.disputes!.open({ lineId, reason: 'Ik herken dit niet.', actor: CLIENT(s.story.clientId) });
+    expect(again.ok ? 'opened' : [again.code, again.message]).to.deep.equal(['ALREADY_DISPUTED', 'Tegen deze regel is al bezwaar gemaakt.']);
+    // another line of the same client, after its window (the last day is 16 June 2013)
+    await bill('dutch');
+    s.f.clock.set('2013-06-20T10:00:00Z');
+    const late = await s.mod.disputes!.open({ lineId, reason: 'Ik herken dit niet.', actor: CLIENT(s.story.clientId) });
+    expect(late.ok ? 'opened' : [late.code, plain(late.message)]).to.deep.equal(['WINDOW_CLOSED', 'De termijn om bezwaar te maken tegen deze regel liep tot en met 16 juni 2013; een bezwaar daarna kunnen we niet aanvaarden.']);
+    const admin = await s.mod.disputes!.open({ lineId, reason: 'client phoned', actor: ADMIN });
+    expect(admin.ok ? 'opened' : [admin.code, plain(admin.message)]).to.deep.equal(['WINDOW_CLOSED', 'the window closed on 16 June 2013; an admin can still open a dispute with an override reason']);
+  });
 });
