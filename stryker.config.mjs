@@ -31,6 +31,7 @@ export const MUTATE = [
   'hooks/**/*.ts',
   '!hooks/hook-types.ts',
   'module/services/disputes.ts',
+  'module/services/dunning-shield.ts',
   'module/services/invoice-lines.ts',
   'module/services/rating.ts',
   'module/services/metering.ts',

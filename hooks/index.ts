@@ -10,6 +10,7 @@ import { PreModuleSuspend } from './PreModuleSuspend.js';
 import { AddInvoiceLateFee } from './AddInvoiceLateFee.js';
 import { AdminLogout } from './AdminLogout.js';
 import type { DisputeService } from '../module/services/disputes.js';
+import type { DunningShield } from '../module/services/dunning-shield.js';
 import type { PanelApi } from '../module/adapters/panel-api.js';
 import type { InvoiceLineService } from '../module/services/invoice-lines.js';
 import type { HookDefinition } from './hook-types.js';
@@ -32,6 +33,8 @@ export interface HookDeps {
   everyTick?: () => Promise<void>;
   disputes?: DisputeService;
   panel?: PanelApi;
+  /** held amounts kept out of dunning (present with disputes and a panel) */
+  dunning?: DunningShield;
   logActivity?: (text: string) => Promise<void>;
   /**
    * threshold notices and the policy at the limit: after each collect (`collected`), and on other
@@ -53,9 +56,9 @@ export interface HookDeps {
 export function moduleHooks(deps: HookDeps): HookDefinition[] {
   const hooks = [DailyCronJob(deps), AfterCronJob(deps)];
   if (deps.lines) hooks.push(InvoiceCreation({ lines: deps.lines, log: deps.log, ...(deps.logActivity ? { logActivity: deps.logActivity } : {}) }));
-  if (deps.disputes && deps.panel) {
-    const d = { disputes: deps.disputes, panel: deps.panel, log: deps.log };
-    hooks.push(EmailPreSend(d), PreModuleSuspend({ ...d, clock: deps.clock, zone: deps.zone }), AddInvoiceLateFee(d));
+  if (deps.dunning) {
+    const d = { shield: deps.dunning, log: deps.log };
+    hooks.push(EmailPreSend(d), PreModuleSuspend(d), AddInvoiceLateFee(d));
   }
   if (deps.revokeAdminSessions) hooks.push(AdminLogout({ revokeAdminSessions: deps.revokeAdminSessions, log: deps.log }));
   if (deps.clientPages) {

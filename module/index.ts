@@ -32,6 +32,7 @@ import { createUpgradeSuggestionService } from './services/upgrade-suggestions.j
 import { createEvidenceService } from './services/evidence.js';
 import { createRetentionService } from './services/retention.js';
 import { createDisputeService } from './services/disputes.js';
+import { createDunningShield } from './services/dunning-shield.js';
 import { createPanelSyncService } from './services/panel-sync.js';
 import { createRateSampleService } from './services/rate-samples.js';
 import type { PanelApi } from './adapters/panel-api.js';
@@ -184,6 +185,7 @@ export function createModule(deps: ModuleDeps) {
     await limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));
     if (failure) throw failure;
   };
+  const dunning = disputes && deps.panel ? createDunningShield({ disputes, panel: deps.panel, clock: deps.clock, zone, log }) : undefined;
   const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, usagePeriods, sync, log, ...(thresholds ? { banner: (id: number) => thresholds.bannerFor(id) } : {}), caps: { service: caps, applyNow: () => limits.run({ decide: true }) }, pools, ...(upgrades ? { upgrades } : {}), ...(deps.web ? { options: deps.web } : {}) });
   const hooks = () =>
     moduleHooks({
@@ -196,6 +198,7 @@ export function createModule(deps: ModuleDeps) {
       everyTick,
       ...(disputes ? { disputes } : {}),
       ...(deps.panel ? { panel: deps.panel } : {}),
+      ...(dunning ? { dunning } : {}),
       metering,
       settings,
       clock: deps.clock,

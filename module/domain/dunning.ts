@@ -1,0 +1,40 @@
+import { divRoundHalfUp } from './money.js';
+
+/**
+ * What dunning may ask of a client with a disputed line: the rules the three dunning hooks apply
+ * (docs/billing-rules.md, held amounts in dunning). Amounts are the panel's hundredths, as the panel
+ * weighs its own balances and fees (two decimals in every currency).
+ */
+
+/** A reminder or overdue notice is held back only when nothing but held lines is unpaid. */
+export const onlyHeldUnpaid = (balance: bigint, held: bigint, heldLines: number): boolean => heldLines > 0 && balance <= held;
+
+/** An overdue invoice's balance, split into what is disputed (held) and what is not. */
+export function overdueSplit(invoices: ReadonlyArray<{ balance: bigint; held: bigint }>): { disputed: bigint; undisputed: bigint } {
+  let disputed = 0n;
+  let undisputed = 0n;
+  for (const { balance, held } of invoices) {
+    disputed += held < balance ? held : balance;
+    undisputed += balance > held ? balance - held : 0n;
+  }
+  return { disputed, undisputed };
+}
+
+/** A suspension for non-payment is stopped only when what is overdue is disputed, all of it. */
+export const suspensionShielded = (split: { disputed: bigint; undisputed: bigint }): boolean => split.undisputed === 0n && split.disputed > 0n;
+
+/** The panel's late fee setting: a percentage (in hundredths of a percent) or a fixed amount, and a minimum. */
+export interface LateFeeRule {
+  fixed: boolean;
+  /** hundredths: of a percent when not fixed, of the currency when fixed */
+  amount: bigint;
+  minimum: bigint;
+}
+
+/** The fee on what is late and not disputed: nothing when that is nothing, else as the panel computes it. */
+export function lateFeeOn(base: bigint, rule: LateFeeRule): bigint {
+  if (base <= 0n) return 0n;
+  if (rule.fixed) return rule.amount;
+  const fee = divRoundHalfUp(base * rule.amount, 10000n);
+  return fee < rule.minimum ? rule.minimum : fee;
+}

@@ -1,0 +1,91 @@
+import type { Logger } from '../adapters/logger.js';
+import { panelAmount, panelHundredths, type PanelApi } from '../adapters/panel-api.js';
+import type { Clock } from '../domain/clock.js';
+import { lateFeeOn, onlyHeldUnpaid, overdueSplit, suspensionShielded } from '../domain/dunning.js';
+import { formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
+import type { DisputeService } from './disputes.js';
+
+/** The dunning emails about an invoice (WHMCS's template names). */
+export const DUNNING_TEMPLATES: ReadonlySet<string> = new Set([
+  'Invoice Payment Reminder',
+  'First Invoice Overdue Notice',
+  'Second Invoice Overdue Notice',
+  'Third Invoice Overdue Notice',
+  'Credit Card Payment Due',
+]);
+
+const HELD_NOTE = { en: 'on hold, under dispute: not due until we decide', nl: 'opgeschort, in betwisting: niet verschuldigd tot we beslissen' };
+
+/**
+ * Keeps held (disputed) amounts out of the panel's dunning: the reminders, the suspension and the
+ * late fee. The hooks (hooks/EmailPreSend.ts, PreModuleSuspend.ts, AddInvoiceLateFee.ts) parse what
+ * the panel gives them, ask this, and answer; the rules themselves are in module/domain/dunning.ts.
+ */
+export interface DunningShield {
+  /** A dunning email is stopped, or gets the client's held lines as a merge field; undefined leaves it alone. */
+  dunningEmail(invoiceId: number, template: string): Promise<{ abortsend: true } | { overusage_held_lines: string } | undefined>;
+  /** Whether a suspension for non-payment must be stopped: only disputed amounts are overdue. */
+  suspensionShielded(clientId: number): Promise<boolean>;
+  /** Sets the late fee the panel added on an invoice with held lines to the fee on its undisputed rest. */
+  correctLateFee(invoiceId: number): Promise<void>;
+}
+
+export function createDunningShield(deps: { disputes: DisputeService; panel: PanelApi; clock: Clock; zone: string; log: Logger }): DunningShield {
+  const { disputes, panel } = deps;
+  /** held lines on an invoice, as the panel counts them (two decimals in every currency) */
+  const heldOn = async (invoiceId: number) => {
+    const items = await disputes.heldItemsOnInvoice(invoiceId);
+    return { count: items.length, total: items.reduce((a, i) => a + panelHundredths(i.panelAmount), 0n) };
+  };
+
+  return {
+    async dunningEmail(invoiceId, template) {
+      const invoice = await panel.getInvoice(invoiceId);
+      const held = await heldOn(invoiceId);
+      if (DUNNING_TEMPLATES.has(template) && onlyHeldUnpaid(panelHundredths(invoice.balance, 'balance'), held.total, held.count)) {
+        deps.log.info('hook.email_pre_send.aborted', { invoiceId, template, reason: 'only disputed amounts are unpaid' });
+        return { abortsend: true };
+      }
+      const open = await disputes.openForClient(invoice.userId);
+      if (open.length === 0) return undefined;
+      const locale = localeForClient((await panel.getClientsDetails(invoice.userId)).language);
+      const note = HELD_NOTE[textLanguage(locale)];
+      return { overusage_held_lines: open.map((d) => `${d.description} — ${formatAmount(d.amountMinor, d.currency, locale)} (${note})`).join('\n') };
+    },
+
+    async suspensionShielded(clientId) {
+      // Most suspensions have nothing to do with a dispute: decide that from our own table first.
+      if ((await disputes.openForClient(clientId)).length === 0) return false;
+      const today = deps.clock.now().setZone(deps.zone).toISODate()!;
+      const { invoices } = await panel.getInvoices({ userId: clientId, status: 'Unpaid', limitNum: 100 });
+      const overdue = [];
+      for (const s of invoices.filter((i) => i.dueDate !== null && i.dueDate < today)) {
+        const inv = await panel.getInvoice(s.id);
+        overdue.push({ balance: panelHundredths(inv.balance, 'balance'), held: (await heldOn(s.id)).total });
+      }
+      return suspensionShielded(overdueSplit(overdue));
+    },
+
+    async correctLateFee(invoiceId) {
+      const held = await heldOn(invoiceId);
+      if (held.count === 0) return;
+      const invoice = await panel.getInvoice(invoiceId);
+      const fee = invoice.items.find((i) => i.type === 'LateFee');
+      if (!fee) return;
+      const money = (s: string) => panelHundredths(s);
+      // What is late is what is unpaid and not disputed: the balance before the fee, less the held lines.
+      const base = money(invoice.balance) - money(fee.amount) - held.total;
+      const setting = (key: string, fallback: string) => panel.getConfigurationValue(key).catch(() => fallback);
+      const rule = {
+        fixed: /^fixed/i.test(await setting('LateFeeType', 'Percentage')),
+        amount: money((await setting('InvoiceLateFeeAmount', '0')) || '0'),
+        minimum: money((await setting('LateFeeMinimum', '0')) || '0'),
+      };
+      const newFee = lateFeeOn(base, rule);
+      if (newFee === money(fee.amount)) return;
+      if (newFee === 0n) await panel.updateInvoice({ invoiceId, deleteLineIds: [fee.id] });
+      else await panel.updateInvoice({ invoiceId, changeItems: [{ id: fee.id, description: fee.description, amount: panelAmount(newFee), taxed: fee.taxed }] });
+      await panel.logActivity(`Overusage: late fee on invoice ${invoiceId} set to ${panelAmount(newFee)}: disputed lines are not part of its base`, invoice.userId);
+    },
+  };
+}
