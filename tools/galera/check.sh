@@ -1,0 +1,12 @@
+#!/bin/sh
+# npm run test:galera: starts the 3-node loopback cluster (tools/galera/cluster.sh) and runs the
+# concurrency suites against it (databases created on node 1, replicated to the others). Exits 2
+# with the reason when the cluster cannot run here; never reports success without a cluster.
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+dir=$(mktemp -d /tmp/overusage-galera-XXXXXX)
+base=${OVERUSAGE_GALERA_BASE_PORT:-41300}
+trap '"$here/tools/galera/cluster.sh" stop "$dir"; rm -rf "$dir"' EXIT
+"$here/tools/galera/cluster.sh" start "$dir" "$base" || { echo "galera: no cluster, no check (docs/galera.md says why)" >&2; exit 2; }
+cd "$here" && OVERUSAGE_TEST_MYSQL_URL="mysql://root@127.0.0.1:$((base+1))/" OVERUSAGE_TEST_REQUIRE_MYSQL=1 \
+  npx mocha test/adapters/galera-rules.test.ts test/services/collect-shared.test.ts test/services/collect-crash.test.ts test/services/retention.test.ts
