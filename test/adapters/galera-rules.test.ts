@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { createSolusVmGateway } from '../../module/adapters/solusvm-gateway.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildModule, type ModuleFixture } from '../support/module-fixture.js';
 
@@ -21,7 +22,7 @@ describeEachEngine('the schema and SQL a Galera cluster accepts', ({ db, engine 
 
   it('gives every table of the add-on a primary key after the migrations', async () => {
     const knex = db().knex;
-    fx = await buildModule(knex, { start: '2026-12-05T12:00:00Z' });
+    fx = await buildModule(knex, { start: '2026-12-05T12:00:00Z', gatewayFor: (s) => createSolusVmGateway(s) });
     let tables: string[];
     let withKey: string[];
     if (engine === 'mysql') {
