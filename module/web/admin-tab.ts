@@ -36,6 +36,7 @@ import {
   type AdminCtx,
   type Href,
   type PanelLinks,
+  HOLD_STATE_LABEL,
 } from './present-admin.js';
 import { presentService, type WidgetLinks } from './present-usage.js';
 import { TAB_TOKEN_TTL_SECONDS, type TokenSigner } from './tokens.js';
@@ -233,7 +234,7 @@ export function createAdminTab(deps: AdminTabDeps) {
           const outcome = await deps.disputes.open({ lineId, reason: str(body.reason), actor, ...(override ? { overrideReason: override } : {}) });
           if (!outcome.ok) return { flash: { kind: 'error', text: outcome.message } };
           deps.invalidateClient(outcome.value.clientId);
-          return { flash: { kind: 'success', text: `Dispute ${outcome.value.id} opened; the line is ${outcome.value.holdState}.` } };
+          return { flash: { kind: 'success', text: `Dispute ${outcome.value.id} opened; the line is ${HOLD_STATE_LABEL[outcome.value.holdState] ?? outcome.value.holdState}.` } };
         }
         case 'decide_anomaly': {
           const anomalyId = idCursor(str(body.anomaly), 'anomaly');

@@ -97,6 +97,15 @@ export function presentLineRow(l: LineRow, { href, panel, now }: AdminCtx) {
   };
 }
 
+/** Where the disputed line's money stands, in words for the admin (never the stored identifier). */
+export const HOLD_STATE_LABEL: Record<string, string> = {
+  holding: 'being moved off its invoice',
+  held: 'held',
+  refund_decision: 'already paid: a refund or credit if it is waived or reduced',
+  published: 'back on an invoice, due',
+  released: 'taken off the invoices',
+};
+
 export function presentDisputeRow(d: DisputeRow, { href, panel, now, zone }: AdminCtx) {
   const when = whenIn(zone);
   const waiting = Math.max(0, Math.floor((now.toMillis() - Date.parse(d.openedAt)) / 86_400_000));
@@ -110,7 +119,7 @@ export function presentDisputeRow(d: DisputeRow, { href, panel, now, zone }: Adm
     serviceId: d.serviceId,
     serviceHref: href({ a: 'service', id: d.serviceId }),
     state: d.resolvingTo ? `being ${d.resolvingTo}` : (DISPUTE_STATE_LABEL[d.state] ?? d.state),
-    hold: d.holdState,
+    hold: HOLD_STATE_LABEL[d.holdState] ?? d.holdState,
     amountBefore: formatAmount(d.amountBeforeMinor, d.currency, L),
     amountAfter: d.amountAfterMinor === null ? null : formatAmount(d.amountAfterMinor, d.currency, L),
     opened: when(d.openedAt),

@@ -229,6 +229,19 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
     expect(page).to.match(/Aangepast op \d+ juni 2013 van €\s250,00 naar €\s100,00; te betalen uiterlijk \d+ juni 2013\./);
   });
 
+  it('says in words where a paid line stands once disputed, never the internal state name', async () => {
+    // Ann pays the whole renewal (hosting and the €500.00 line); the admin then opens a dispute for her
+    await s.f.panel.api.addInvoicePayment({ invoiceId: s.ann.invoiceId, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-05 09:00:00' });
+    const { agent, token } = await login(s.app, ADMIN);
+    const line = `${tab}&a=line&id=${s.ann.lineId}`;
+    const opened = await agent.post(line).type('form').send({ token, do: 'open_dispute', line: String(s.ann.lineId), reason: 'client phoned' }).expect(200);
+    expect(textOf(opened.text)).to.match(/Dispute \d+ opened; the line is already paid: a refund or credit if it is waived or reduced\./);
+    const d = await db().knex('mod_overusage_disputes').first('id');
+    const page = await agent.get(`${tab}&a=dispute&id=${d.id}`).expect(200);
+    expect(textOf(page.text)).to.include('Hold already paid: a refund or credit if it is waived or reduced');
+    expect(page.text).not.to.include('refund_decision');
+  });
+
   it('opens a dispute for a client after the window only with an override reason, tests a master and saves settings', async () => {
     s.f.clock.set('2013-06-20T08:00:00Z');
     const { agent, token } = await login(s.app, ADMIN);
