@@ -131,6 +131,8 @@ export interface LineRow {
     newDueDate: IsoDate | null;
     heldInvoiceId: number | null;
     version: number;
+    /** 'credited' once what was paid went back to the client's account credit */
+    settlement?: string | null;
   } | null;
 }
 
@@ -194,6 +196,7 @@ export const lineRow = (r: Record<string, unknown>): LineRow => ({
           newDueDate: toDateOrNull(r.d_new_due_date),
           heldInvoiceId: r.d_held_invoice_id === null || r.d_held_invoice_id === undefined ? null : toNum(r.d_held_invoice_id),
           version: toNum(r.d_version),
+          settlement: (r.d_settlement as string | null | undefined) ?? null,
         },
 });
 
@@ -233,6 +236,7 @@ export function linesQuery(knex: Knex) {
       'd.new_due_date as d_new_due_date',
       'd.held_invoice_id as d_held_invoice_id',
       'd.version as d_version',
+      'd.settlement as d_settlement',
     );
 }
 

@@ -165,7 +165,9 @@ export function presentLine(l: LineRow, locale: string, now: DateTime, w: Widget
   if (d && d.state !== 'open' && d.resolvedAt) {
     const on = formatDay(d.resolvedAt.slice(0, 10), locale);
     const due = d.newDueDate ? formatDay(d.newDueDate, locale) : '';
-    if (d.state === 'upheld') outcome = w.resolved.upheld(on, due);
+    const after = d.state === 'waived' ? 0n : (d.amountAfterMinor ?? d.amountBeforeMinor);
+    if (d.settlement === 'credited' && (d.state === 'waived' || d.state === 'adjusted')) outcome = w.resolved.credited(on, money(after), money(d.amountBeforeMinor - after));
+    else if (d.state === 'upheld') outcome = w.resolved.upheld(on, due);
     else if (d.state === 'adjusted') outcome = w.resolved.adjusted(on, money(d.amountBeforeMinor), money(d.amountAfterMinor ?? 0n), due);
     else if (d.state === 'waived') outcome = w.resolved.waived(on, money(d.amountBeforeMinor));
     else if (d.state === 'withdrawn') outcome = w.resolved.withdrawn(on, due);

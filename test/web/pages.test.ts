@@ -240,6 +240,13 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
     const page = await agent.get(`${tab}&a=dispute&id=${d.id}`).expect(200);
     expect(textOf(page.text)).to.include('Hold already paid: a refund or credit if it is waived or reduced');
     expect(page.text).not.to.include('refund_decision');
+    // waived: the €500.00 she paid goes to her account credit, and her page says so (not "you owe nothing")
+    const waived = await s.mod.disputes!.resolve({ disputeId: toNum(d.id), to: 'waived', actor: { type: 'admin', id: '1' }, settlement: 'credit' });
+    expect(waived.ok).to.equal(true);
+    const ann = await login(s.app, ANN);
+    const mine = textOf((await ann.agent.get('/index.php?m=overusage').expect(200)).text);
+    expect(mine).to.match(/Decided on \d+ June 2013: the line now bills €0\.00; you had paid it already, so we credited €500\.00 to your account\./);
+    expect(mine).not.to.include('you owe nothing');
   });
 
   it('opens a dispute for a client after the window only with an override reason, tests a master and saves settings', async () => {
