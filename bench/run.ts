@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark of the project, each figure printed as a ratio against a
  * baseline measured (or, where the issue defines it so, computed) in the same run, and written to
- * bench/results.json. Options: --only <name,...> (metering, rating, invoice_hook), --engines sqlite,mysql,
+ * bench/results.json. Options: --only <name,...> (metering, rating, invoice_hook, collectors), --engines sqlite,mysql,
  * --services N.
  */
 import { spawn } from 'node:child_process';
@@ -186,6 +186,23 @@ if (wanted('dispute_list')) {
         `JSON: first p99 ${json.p99} ms, deep p99 ${jsonDeep.p99} ms; lines filtered by status p99 ${lines.p99} ms; ${first.non2xx + deep.non2xx + json.non2xx + first.errors + deep.errors} failed`,
     });
   }
+}
+
+if (wanted('collectors') && engines.includes('mysql')) {
+  process.stderr.write('collectors: one collect process against three sharing 6 latency-bound masters, on mysql …\n');
+  const r = await runWorker('bench/collectors-worker.ts', ['--per', '150']);
+  const speedup = Number(r.one) / Number(r.three);
+  const { execFileSync } = await import('node:child_process');
+  results.push({
+    name: 'collectors.scaling',
+    value: round(speedup, 2),
+    unit: 'x one process',
+    baseline: Number(r.one),
+    ratio: round(speedup, 2),
+    goal: '>= 2.4 (3 processes against one, same run)',
+    engine: 'mysql',
+    notes: `${r.services} services on 6 masters (20 ms a call, 2 calls at once each), every process --masters-at-once 1: one process ${r.one} ms (${r.samplesOne} samples), three ${r.three} ms (${r.samplesThree} samples); machine load: ${execFileSync('uptime').toString().trim()}`,
+  });
 }
 
 const file = path.join(ROOT, 'bench', 'results.json');

@@ -1,0 +1,51 @@
+/**
+ * collectors.scaling (issue 22): the same day's collect on latency-bound masters, once by one
+ * `overusage collect` process and once by three sharing the masters, each working one master at a
+ * time (--masters-at-once 1 --wait 60). 6 masters of `per` services, each call answered after
+ * 20 ms, 2 calls at once per master. Prints { one, three } in ms and the counts, as JSON.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createSolusVmGateway } from '../module/adapters/solusvm-gateway.js';
+import { createSimulator } from '../simulator/index.js';
+import { createTestDatabase } from '../test/support/engines.js';
+import { overusage } from '../test/support/cli-process.js';
+import { buildModule, CLI_ACTOR, TEST_SECRET_KEY } from '../test/support/module-fixture.js';
+
+const a = parseArgs({ options: { per: { type: 'string', default: '150' } } }).values;
+const per = Number(a.per);
+const MASTERS = 6;
+
+async function once(processes: number): Promise<{ ms: number; samples: number }> {
+  const db = await createTestDatabase('mysql');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-bench-collectors-'));
+  const sim = createSimulator({ now: () => Date.now() });
+  const fx = await buildModule(db.knex, { start: new Date().toISOString(), gatewayFor: (s) => createSolusVmGateway(s) });
+  for (let k = 0; k < MASTERS; k++) {
+    const m = sim.addMaster({ name: `m${k + 1}`, version: 1, zone: 'Europe/Brussels', resetPolicy: 'first_of_month', credentials: { apiId: 'id', apiKey: 'k' } });
+    m.addServers(per, { idStart: 1000 + k * 10000, node: { id: 1, name: 'n' }, clientId: 7, type: 'kvm', limitBytes: 0n, createdAt: '2012-01-01T00:00:00', profile: { kind: 'constant', bytesPerDay: 1n << 30n } });
+    await m.listen();
+    await m.setFaults({ latencyMs: 20 });
+    await fx.mod.masters.add({ name: `m${k + 1}`, version: 1, baseUrl: m.url, apiId: 'id', apiKey: 'k', timeZone: 'Europe/Brussels', concurrency: 2, retries: 0 }, CLI_ACTOR);
+    await fx.mod.links.linkMany(Array.from({ length: per }, (_, i) => ({ serviceId: k * per + i + 1, clientId: 7, masterId: k + 1, serverRef: String(1000 + k * 10000 + i) })), CLI_ACTOR);
+  }
+  const env = { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex') };
+  const t0 = Date.now();
+  const procs = Array.from({ length: processes }, () => overusage(['--db', db.url, '--zone', 'Europe/Brussels', '--json', 'collect', '--masters-at-once', '1', '--wait', '60'], env));
+  const ends = await Promise.all(procs.map((p) => p.exited));
+  const ms = Date.now() - t0;
+  if (ends.some((e) => e.code !== 0)) throw new Error(`a collector failed: ${procs.map((p) => p.stderr()).join('\n')}`);
+  const samples = Number((await db.knex('mod_overusage_samples').count({ n: '*' }))[0]!.n);
+  await fx.mod.close();
+  await sim.close();
+  await db.drop();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { ms, samples };
+}
+
+const one = await once(1);
+const three = await once(3);
+process.stdout.write(JSON.stringify({ one: one.ms, three: three.ms, samplesOne: one.samples, samplesThree: three.samples, services: MASTERS * per }) + '\n');
+process.exit(0);
