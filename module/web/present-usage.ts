@@ -341,7 +341,7 @@ export function presentService(u: ServiceUsage, label: string, periods: Page<Per
     chartBack: focus ? links.service(u.service.serviceId) : null,
     legend: { measured: w.legendMeasured, estimated: w.legendEstimated, missing: w.legendMissing },
     csv: focus ? links.periodCsv(u.service.serviceId, focus.period.id) : open ? links.periodCsv(u.service.serviceId, open.periodId) : null,
-    periods: past.map((p) => ({ ...presentPeriod(p, u.unit, u.service.currency, locale, w, links.periodCsv(u.service.serviceId, p.id), u.zone), chart: links.periodChart(u.service.serviceId, p.id), shown: focus?.period.id === p.id })),
+    periods: past.map((p) => ({ ...presentPeriod(p, u.unit, u.service.currency, locale, w, links.periodCsv(u.service.serviceId, p.id), u.zone, lines), chart: links.periodChart(u.service.serviceId, p.id), shown: focus?.period.id === p.id })),
     morePeriods: periods?.next ? links.morePeriods(u.service.serviceId, periods.next) : null,
     lines: lines.map((l) => presentLine(l, locale, now, w, links)),
   };
@@ -386,14 +386,25 @@ export function counterNotes(notes: readonly PeriodNote[], shown: 'TB' | 'TiB', 
   return out;
 }
 
-export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, locale: string, w: WidgetWords, csv: string, zone = 'UTC'): PeriodView {
+export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, locale: string, w: WidgetWords, csv: string, zone = 'UTC', lines?: readonly LineRow[]): PeriodView {
   const shown = displayUnit(p.charge?.unit ?? unit);
   const c = p.charge;
   let outcome = w.notRated;
   if (c) {
     if (c.status === 'within_allowance') outcome = w.withinAllowance;
     else if (c.status === 'written_off') outcome = w.writtenOff;
-    else outcome = `${w.billed}: ${formatAmount(c.amountMinor, c.currency || currency, locale)}`;
+    else if (c.status === 'unbilled') outcome = `${w.toInvoice}: ${formatAmount(c.amountMinor, c.currency || currency, locale)}`;
+    else {
+      // what the period's lines bill now (after a dispute's decision), not what was first rated
+      const mine = (lines ?? []).filter((l) => l.periodId === p.id);
+      const states = mine.map(lineState);
+      if (mine.length > 0 && states.every((st) => st === 'waived')) outcome = w.lineStatus.waived!;
+      else {
+        const amount = mine.length > 0 ? mine.reduce((a, l) => a + l.amountMinor, 0n) : c.amountMinor;
+        outcome = `${w.billed}: ${formatAmount(amount, c.currency || currency, locale)}`;
+        if (states.includes('adjusted')) outcome += ` (${w.lineStatus.adjusted})`;
+      }
+    }
   }
   return {
     id: p.id,

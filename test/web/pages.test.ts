@@ -227,6 +227,8 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
     const page = textOf((await jan.agent.get('/index.php?m=overusage').expect(200)).text);
     expect(page).to.include('aangepast na betwisting');
     expect(page).to.match(/Aangepast op \d+ juni 2013 van €\s250,00 naar €\s100,00; te betalen uiterlijk \d+ juni 2013\./);
+    // past periods: May now bills 40 % of €250.00 = €100.00, not the €250.00 first rated
+    expect(page).to.match(/1–31 mei 2013 [^G]*Gefactureerd: €\s100,00 \(aangepast na betwisting\)/);
   });
 
   it('says in words where a paid line stands once disputed, never the internal state name', async () => {
