@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
 import { calendarLabel, serviceCalendar, type CalendarPeriod, type ServiceCalendar } from '../domain/billing-calendar.js';
 import type { IsoDate } from '../domain/calendar.js';
 import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
-import { meterAll, type AnomalyKind, type GoodSample, type IntervalPart } from '../domain/metering.js';
+import { meterAll, type AnomalyKind, type GoodSample, type IntervalPart, type MeterState, type MeterStep } from '../domain/metering.js';
 import { parseResetPolicy } from '../domain/reset-policy.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import { cacheCurrentTotal } from '../adapters/metering-store.js';
@@ -159,45 +160,20 @@ const chargeSummary = (c: Record<string, unknown>): ChargeSummary => ({
   invoiceId: toNumOrNull(c.invoice_id),
 });
 
-export function createUsagePeriodService(deps: { knex: Knex; clock: Clock; audit: AuditLog; rating: RatingService }): UsagePeriodService {
+type UsagePeriodDeps = { knex: Knex; clock: Clock; audit: AuditLog; rating: RatingService };
+
+async function serviceOf(knex: Knex, serviceId: number, clientId?: number): Promise<Record<string, unknown>> {
+  const q = knex(SERVICES).where({ service_id: serviceId });
+  if (clientId !== undefined) q.andWhere({ client_id: clientId });
+  const r = await q.first();
+  if (!r) throw notFound(`service ${serviceId} is not metered here`);
+  return r;
+}
+
+export function createUsagePeriodService(deps: UsagePeriodDeps): UsagePeriodService {
   const { knex } = deps;
-
-  async function serviceOf(serviceId: number, clientId?: number): Promise<Record<string, unknown>> {
-    const q = knex(SERVICES).where({ service_id: serviceId });
-    if (clientId !== undefined) q.andWhere({ client_id: clientId });
-    const r = await q.first();
-    if (!r) throw notFound(`service ${serviceId} is not metered here`);
-    return r;
-  }
-
   const service: UsagePeriodService = {
-    async periods(serviceId, opts = {}) {
-      await serviceOf(serviceId, opts.clientId);
-      const rows = await knex(PERIODS).where({ service_id: serviceId }).whereNot({ status: 'superseded' }).orderBy('start_date', 'desc').limit(Math.min(opts.limit ?? 24, 240));
-      if (rows.length === 0) return [];
-      const ids = rows.map((p) => toNum(p.id));
-      const [charges, anomalies] = await Promise.all([
-        knex(`${CHARGES} as c`).leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id').whereIn('c.period_id', ids).orderBy(['c.period_id', 'c.seq']).select('c.*', 'l.id as line_id', 'l.invoice_id'),
-        anomalyQuery(knex).whereIn('a.period_id', ids).orderBy('a.id'),
-      ]);
-      return rows.map((p) => {
-        const id = toNum(p.id);
-        const cs = charges.filter((c) => toNum(c.period_id) === id).map(chargeSummary);
-        const live = cs.filter((c) => c.status !== 'void');
-        const state: PeriodState = p.status === 'open' ? 'open' : live.some((c) => c.lineId !== null) ? 'invoiced' : cs.length ? 'rated' : 'closed';
-        return {
-          id,
-          serviceId,
-          start: toDate(p.start_date),
-          end: toDateOrNull(p.end_date),
-          calendar: (p.calendar as string | null) ?? null,
-          state,
-          usedBytes: toBig(p.used_bytes),
-          charges: cs,
-          anomalies: anomalies.filter((a) => toNum(a.period_id) === id).map(anomalyRow),
-        };
-      });
-    },
+    periods: (serviceId, opts = {}) => periodsOf(knex, serviceId, opts),
 
     async anomalies(filter, opts = {}) {
       const limit = Math.min(opts.limit ?? 50, 200);
@@ -220,49 +196,12 @@ export function createUsagePeriodService(deps: { knex: Knex; clock: Clock; audit
     },
 
     async decide(anomalyId, input, actor) {
-      if (!input || !DECISIONS.has(input.decision)) throw invalidInput('decision must be "reset" (the counter was reset: book what it read after the drop) or "correction" (the counter was corrected: book nothing)');
-      const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
-      if (reason.length < 3) throw invalidInput('give a reason for the decision (what you checked on the master), at least 3 characters');
-      const now = deps.clock.now();
-      const decided = await knex.transaction(async (trx) => {
-        const a = await trx(ANOMALIES).where({ id: anomalyId }).forUpdate().first();
-        if (!a) throw notFound(`anomaly ${anomalyId} does not exist`);
-        if (a.kind !== 'mid_period_drop') throw new ModuleError('CONFLICT', `a ${String(a.kind).replace(/_/g, ' ')} is told, not decided: only a counter drop in mid-period asks for a decision`);
-        if (a.status !== 'open') throw new ModuleError('CONFLICT', `anomaly ${anomalyId} was already decided (${String(a.decision)})`, { decision: a.decision });
-        const iv = a.interval_id === null ? null : await trx(INTERVALS).where({ id: a.interval_id }).forUpdate().first();
-        if (!iv || iv.kind !== 'drop') throw new ModuleError('UNEXPECTED_STATE', `the interval of anomaly ${anomalyId} is gone or was decided already`);
-        const booked = input.decision === 'reset' ? toBig(iv.candidate_bytes ?? 0) : 0n;
-        await trx(INTERVALS).where({ id: iv.id }).update({ kind: input.decision === 'reset' ? 'manual_reset' : 'correction', bytes: sqlBig(booked) });
-        if (booked !== 0n) await trx(PERIODS).where({ id: iv.period_id }).update({ used_bytes: trx.raw('used_bytes + ?', [sqlBig(booked)]) });
-        await cacheCurrentTotal(trx, [toNum(a.service_id)]);
-        await trx(ANOMALIES).where({ id: anomalyId }).update({ status: 'decided', decision: input.decision, decision_reason: reason.slice(0, 2000), decided_by_type: actor.type, decided_by_id: actor.id, decided_at: sqlInstant(now) });
-        await deps.audit.record(
-          trx,
-          { actor, action: 'anomaly.decided', entityType: 'anomaly', entityId: anomalyId, details: { serviceId: toNum(a.service_id), periodId: toNum(iv.period_id), decision: input.decision, bookedBytes: booked.toString(), reason: reason.slice(0, 2000) } },
-          now,
-        );
-        return { periodId: toNum(iv.period_id), booked };
-      });
+      const decided = await decideDrop(deps, anomalyId, input, actor);
       const rerate = await deps.rating.reratePeriod(decided.periodId, { actor, because: 'anomaly.decided', details: { anomalyId, decision: input.decision } });
       return { anomaly: await service.anomaly(anomalyId), bookedBytes: decided.booked, rerate: rerate.kind === 'not_rated' ? null : rerate };
     },
 
-    async settleCorrection(chargeId, input, actor) {
-      if (!input || (input.action !== 'bill' && input.action !== 'drop')) throw invalidInput('action must be "bill" (on the next invoice) or "drop" (never billed)');
-      const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
-      if (reason.length < 3) throw invalidInput('give a reason, at least 3 characters');
-      const now = deps.clock.now();
-      await knex.transaction(async (trx) => {
-        const c = await trx(CHARGES).where({ id: chargeId }).forUpdate().first();
-        if (!c || c.kind !== 'correction') throw notFound(`correction ${chargeId} does not exist`);
-        if (c.status !== 'review') throw new ModuleError('CONFLICT', `correction ${chargeId} is not waiting for review (it is ${String(c.status)})`);
-        const status = input.action === 'bill' ? 'unbilled' : 'void';
-        await trx(CHARGES).where({ id: chargeId }).update({ status });
-        await deps.audit.record(trx, { actor, action: input.action === 'bill' ? 'correction.released' : 'correction.dropped', entityType: 'charge', entityId: chargeId, details: { amountMinor: String(c.amount_minor), currency: c.currency, reason } }, now);
-      });
-      const c = await knex(`${CHARGES} as c`).leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id').where('c.id', chargeId).first('c.*', 'l.id as line_id', 'l.invoice_id');
-      return chargeSummary(c);
-    },
+    settleCorrection: (chargeId, input, actor) => settleCorrection(deps, chargeId, input, actor),
 
     async corrections(opts = {}) {
       const rows = await knex(`${CHARGES} as c`).leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id').where('c.status', 'review').orderBy('c.id').limit(Math.min(opts.limit ?? 50, 200)).select('c.*', 'l.id as line_id', 'l.invoice_id');
@@ -294,6 +233,80 @@ export function createUsagePeriodService(deps: { knex: Knex; clock: Clock; audit
   return service;
 }
 
+/** A service's periods, newest first, with their state, charges and anomalies. */
+async function periodsOf(knex: Knex, serviceId: number, opts: { clientId?: number; limit?: number }): Promise<PeriodView[]> {
+  await serviceOf(knex, serviceId, opts.clientId);
+  const rows = await knex(PERIODS).where({ service_id: serviceId }).whereNot({ status: 'superseded' }).orderBy('start_date', 'desc').limit(Math.min(opts.limit ?? 24, 240));
+  if (rows.length === 0) return [];
+  const ids = rows.map((p) => toNum(p.id));
+  const [charges, anomalies] = await Promise.all([
+    knex(`${CHARGES} as c`).leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id').whereIn('c.period_id', ids).orderBy(['c.period_id', 'c.seq']).select('c.*', 'l.id as line_id', 'l.invoice_id'),
+    anomalyQuery(knex).whereIn('a.period_id', ids).orderBy('a.id'),
+  ]);
+  return rows.map((p) => {
+    const id = toNum(p.id);
+    const cs = charges.filter((c) => toNum(c.period_id) === id).map(chargeSummary);
+    const live = cs.filter((c) => c.status !== 'void');
+    const state: PeriodState = p.status === 'open' ? 'open' : live.some((c) => c.lineId !== null) ? 'invoiced' : cs.length ? 'rated' : 'closed';
+    return {
+      id,
+      serviceId,
+      start: toDate(p.start_date),
+      end: toDateOrNull(p.end_date),
+      calendar: (p.calendar as string | null) ?? null,
+      state,
+      usedBytes: toBig(p.used_bytes),
+      charges: cs,
+      anomalies: anomalies.filter((a) => toNum(a.period_id) === id).map(anomalyRow),
+    };
+  });
+}
+
+/** An admin's decision on a counter drop: "reset" books what the counter read after it, "correction" nothing. */
+async function decideDrop(deps: UsagePeriodDeps, anomalyId: number, input: DecideInput, actor: Actor): Promise<{ periodId: number; booked: bigint }> {
+  if (!input || !DECISIONS.has(input.decision)) throw invalidInput('decision must be "reset" (the counter was reset: book what it read after the drop) or "correction" (the counter was corrected: book nothing)');
+  const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
+  if (reason.length < 3) throw invalidInput('give a reason for the decision (what you checked on the master), at least 3 characters');
+  const now = deps.clock.now();
+  return deps.knex.transaction(async (trx) => {
+    const a = await trx(ANOMALIES).where({ id: anomalyId }).forUpdate().first();
+    if (!a) throw notFound(`anomaly ${anomalyId} does not exist`);
+    if (a.kind !== 'mid_period_drop') throw new ModuleError('CONFLICT', `a ${String(a.kind).replace(/_/g, ' ')} is told, not decided: only a counter drop in mid-period asks for a decision`);
+    if (a.status !== 'open') throw new ModuleError('CONFLICT', `anomaly ${anomalyId} was already decided (${String(a.decision)})`, { decision: a.decision });
+    const iv = a.interval_id === null ? null : await trx(INTERVALS).where({ id: a.interval_id }).forUpdate().first();
+    if (!iv || iv.kind !== 'drop') throw new ModuleError('UNEXPECTED_STATE', `the interval of anomaly ${anomalyId} is gone or was decided already`);
+    const booked = input.decision === 'reset' ? toBig(iv.candidate_bytes ?? 0) : 0n;
+    await trx(INTERVALS).where({ id: iv.id }).update({ kind: input.decision === 'reset' ? 'manual_reset' : 'correction', bytes: sqlBig(booked) });
+    if (booked !== 0n) await trx(PERIODS).where({ id: iv.period_id }).update({ used_bytes: trx.raw('used_bytes + ?', [sqlBig(booked)]) });
+    await cacheCurrentTotal(trx, [toNum(a.service_id)]);
+    await trx(ANOMALIES).where({ id: anomalyId }).update({ status: 'decided', decision: input.decision, decision_reason: reason.slice(0, 2000), decided_by_type: actor.type, decided_by_id: actor.id, decided_at: sqlInstant(now) });
+    await deps.audit.record(
+      trx,
+      { actor, action: 'anomaly.decided', entityType: 'anomaly', entityId: anomalyId, details: { serviceId: toNum(a.service_id), periodId: toNum(iv.period_id), decision: input.decision, bookedBytes: booked.toString(), reason: reason.slice(0, 2000) } },
+      now,
+    );
+    return { periodId: toNum(iv.period_id), booked };
+  });
+}
+
+/** A correction held for review: bill it on the next invoice, or drop it. */
+async function settleCorrection(deps: UsagePeriodDeps, chargeId: number, input: { action: 'bill' | 'drop'; reason: string }, actor: Actor): Promise<ChargeSummary> {
+  if (!input || (input.action !== 'bill' && input.action !== 'drop')) throw invalidInput('action must be "bill" (on the next invoice) or "drop" (never billed)');
+  const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
+  if (reason.length < 3) throw invalidInput('give a reason, at least 3 characters');
+  const now = deps.clock.now();
+  await deps.knex.transaction(async (trx) => {
+    const c = await trx(CHARGES).where({ id: chargeId }).forUpdate().first();
+    if (!c || c.kind !== 'correction') throw notFound(`correction ${chargeId} does not exist`);
+    if (c.status !== 'review') throw new ModuleError('CONFLICT', `correction ${chargeId} is not waiting for review (it is ${String(c.status)})`);
+    const status = input.action === 'bill' ? 'unbilled' : 'void';
+    await trx(CHARGES).where({ id: chargeId }).update({ status });
+    await deps.audit.record(trx, { actor, action: input.action === 'bill' ? 'correction.released' : 'correction.dropped', entityType: 'charge', entityId: chargeId, details: { amountMinor: String(c.amount_minor), currency: c.currency, reason } }, now);
+  });
+  const c = await deps.knex(`${CHARGES} as c`).leftJoin(`${LINES} as l`, 'l.charge_id', 'c.id').where('c.id', chargeId).first('c.*', 'l.id as line_id', 'l.invoice_id');
+  return chargeSummary(c);
+}
+
 /** Everything a rebuild needs to know about one drop decision, keyed by the sample that showed the drop. */
 interface KeptDecision {
   decision: 'reset' | 'correction';
@@ -303,21 +316,13 @@ interface KeptDecision {
   at: string | null;
 }
 
-/**
- * A service's periods made again from its samples on its billing calendar. Old period rows are
- * kept where a calendar period starts on the same day (their ids carry charges and lines); others
- * give their charges to the calendar period that covers their first day, and go. Decisions on
- * drops are kept (by the sample that showed the drop). Then every closed period is rated again:
- * a charge not on an invoice is replaced, an invoiced one left with a correction where it differs.
- */
-async function rebuildService(deps: { knex: Knex; clock: Clock; audit: AuditLog; rating: RatingService }, serviceId: number, actor: Actor): Promise<RebuildReport> {
-  const { knex } = deps;
-  const now = deps.clock.now();
+/** A service's row and the billing calendar its periods follow. */
+async function calendarOfService(knex: Knex, serviceId: number): Promise<ServiceCalendar> {
   const svc = await knex(SERVICES).where({ service_id: serviceId }).first();
   if (!svc) throw notFound(`service ${serviceId} is not metered here`);
   const master = await knex('mod_overusage_masters').where({ id: svc.master_id }).first('reset_policy', 'time_zone', 'anniversary_from');
   if (!master) throw notFound(`the SolusVM master of service ${serviceId} does not exist`);
-  const cal: ServiceCalendar = serviceCalendar({
+  return serviceCalendar({
     servicePolicy: svc.reset_policy ? parseResetPolicy(svc.reset_policy) : null,
     serviceDay: toNumOrNull(svc.reset_day),
     solusvmPolicy: svc.solusvm_reset_policy ? parseResetPolicy(svc.solusvm_reset_policy) : null,
@@ -328,127 +333,39 @@ async function rebuildService(deps: { knex: Knex; clock: Clock; audit: AuditLog;
     billingDay: toNumOrNull(svc.billing_day),
     anniversaryFrom: master.anniversary_from === 'panel' ? 'panel' : 'solusvm',
   });
+}
+
+/**
+ * A service's periods made again from its samples on its billing calendar. Old period rows are
+ * kept where a calendar period starts on the same day (their ids carry charges and lines); others
+ * give their charges to the calendar period that covers their first day, and go. Decisions on
+ * drops are kept (by the sample that showed the drop). Then every closed period is rated again:
+ * a charge not on an invoice is replaced, an invoiced one left with a correction where it differs.
+ */
+async function rebuildService(deps: UsagePeriodDeps, serviceId: number, actor: Actor): Promise<RebuildReport> {
+  const { knex } = deps;
+  const now = deps.clock.now();
+  const cal = await calendarOfService(knex, serviceId);
   const sampleRows = await knex(SAMPLES).where({ service_id: serviceId }).orderBy('sampled_at').select('id', 'used_bytes', 'sampled_at', 'sample_date');
   const samples: GoodSample[] = sampleRows.map((s) => ({ usedBytes: toBig(s.used_bytes), sampledAt: toInstant(s.sampled_at), sampleDate: toDate(s.sample_date) }));
-  const sampleIds = sampleRows.map((s) => toNum(s.id));
-  const { steps, state } = meterAll(samples, () => cal);
+  const replay: Replay = { serviceId, cal, samples, sampleIds: sampleRows.map((s) => toNum(s.id)), ...meterAll(samples, () => cal), now };
 
   const report: RebuildReport = { serviceId, samples: samples.length, periodsBefore: 0, periodsAfter: 0, absorbed: 0, rerated: [] };
   const closedPeriods = await knex.transaction(async (trx) => {
     const old = await trx(PERIODS).where({ service_id: serviceId }).orderBy('start_date').forUpdate();
     report.periodsBefore = old.length;
-    const decisions = new Map<number, KeptDecision>();
-    for (const a of await trx(ANOMALIES).where({ service_id: serviceId, kind: 'mid_period_drop' }).whereNotNull('decision')) {
-      decisions.set(toNum(a.sample_id), { decision: a.decision, reason: a.decision_reason ?? null, byType: a.decided_by_type ?? null, byId: a.decided_by_id ?? null, at: a.decided_at ?? null });
-    }
+    const decisions = await keptDecisions(trx, serviceId);
     await trx(INTERVALS).where({ service_id: serviceId }).delete();
     await trx(ANOMALIES).where({ service_id: serviceId }).delete();
-
-    // The calendar periods the samples reach, oldest first, with their parts.
+    // The calendar periods the samples reach, oldest first.
     const periods: CalendarPeriod[] = [];
     const seen = new Set<string>();
-    for (const st of steps) for (const p of st.periods) if (!seen.has(p.start)) (seen.add(p.start), periods.push(p));
+    for (const st of replay.steps) for (const p of st.periods) if (!seen.has(p.start)) (seen.add(p.start), periods.push(p));
     const lastDate = samples.length ? samples[samples.length - 1]!.sampleDate : null;
-    const ids = new Map<string, number>();
-    const reused = new Set<number>();
-    for (const p of periods) {
-      const same = old.find((o) => toDate(o.start_date) === p.start);
-      const closed = lastDate !== null && p.end <= lastDate;
-      const row = { end_date: p.end, status: closed ? 'closed' : 'open', opened_by: 'calendar', closed_by: closed ? 'calendar' : null, closed_at: closed ? sqlInstant(now) : null, calendar: calendarLabel(cal.calendar), used_bytes: 0, anomaly: null, reset_at: null, unmeasured_after: null };
-      if (same) {
-        await trx(PERIODS).where({ id: same.id }).update(row);
-        ids.set(p.start, toNum(same.id));
-        reused.add(toNum(same.id));
-      } else {
-        await trx(PERIODS).insert({ service_id: serviceId, start_date: p.start, created_at: sqlInstant(now), ...row });
-        ids.set(p.start, toNum((await trx(PERIODS).where({ service_id: serviceId, start_date: p.start }).first('id')).id));
-      }
-    }
-    // Old rows no calendar period kept: their charges (and lines) go to the period covering their first day.
-    for (const o of old) {
-      const oid = toNum(o.id);
-      if (reused.has(oid)) continue;
-      const start = toDate(o.start_date);
-      const home = periods.find((p) => p.start <= start && p.end >= start) ?? periods.find((p) => p.start >= start);
-      const charges = await trx(CHARGES).where({ period_id: oid }).orderBy('seq');
-      if (charges.length && !home) {
-        await trx(PERIODS).where({ id: oid }).update({ status: 'superseded' });
-        continue;
-      }
-      if (charges.length) {
-        const homeId = ids.get(home!.start)!;
-        const top = await trx(CHARGES).where({ period_id: homeId }).max({ m: 'seq' }).first();
-        let seq = Math.max(toNum(top?.m ?? 0), 0) + 1;
-        for (const c of charges) await trx(CHARGES).where({ id: c.id }).update({ period_id: homeId, seq: seq++ });
-        report.absorbed++;
-      }
-      await trx(PERIODS).where({ id: oid }).delete();
-    }
-
-    // Interval parts, decisions kept, totals, anomalies.
-    const intervalRows: Record<string, unknown>[] = [];
-    const totals = new Map<number, bigint>();
-    const anomalyRows: Record<string, unknown>[] = [];
-    const resets: Array<{ id: number; reset_at: string | null; unmeasured_after: string | null }> = [];
-    steps.forEach((st, i) => {
-      const toSample = sampleIds[i]!;
-      const fromSample = i > 0 ? sampleIds[i - 1]! : null;
-      const kept = decisions.get(toSample);
-      for (const part of st.parts) {
-        const decided = part.kind === 'drop' && kept ? decidedPart(part, kept.decision) : part;
-        const pid = ids.get(part.period.start)!;
-        intervalRows.push({ service_id: serviceId, period_id: pid, from_sample_id: st.reading === 'first' ? null : fromSample, to_sample_id: toSample, kind: decided.kind, from_date: decided.fromDate, to_date: decided.toDate, bytes: sqlBig(decided.bytes), estimated: decided.estimated, candidate_bytes: sqlBigOrNull(decided.candidateBytes) });
-        totals.set(pid, (totals.get(pid) ?? 0n) + decided.bytes);
-      }
-      for (const a of st.anomalies) {
-        const decision = a.kind === 'mid_period_drop' ? kept : undefined;
-        const settled = a.kind === 'reset_not_seen' && steps.slice(i + 1).some((later) => later.reading === 'reset' || later.reading === 'late_reset');
-        anomalyRows.push({
-          service_id: serviceId,
-          period_id: ids.get(a.period.start)!,
-          kind: a.kind,
-          sample_id: toSample,
-          seen_on: samples[i]!.sampleDate,
-          details: JSON.stringify(a.details),
-          status: decision ? 'decided' : a.kind === 'mid_period_drop' || (a.kind === 'reset_not_seen' && !settled) ? 'open' : a.kind === 'reset_not_seen' ? 'resolved' : 'info',
-          decision: decision?.decision ?? null,
-          decision_reason: decision?.reason ?? null,
-          decided_by_type: decision?.byType ?? null,
-          decided_by_id: decision?.byId ?? null,
-          decided_at: decision?.at ?? null,
-          created_at: sqlInstant(now),
-        });
-      }
-      if (st.reading === 'reset' || st.reading === 'late_reset') {
-        resets.push({ id: ids.get(st.periods[0]!.start)!, reset_at: st.resetAt ? sqlInstant(st.resetAt) : null, unmeasured_after: st.unmeasuredAfter ? sqlInstant(st.unmeasuredAfter) : null });
-      }
-    });
-    for (const r of resets) await trx(PERIODS).where({ id: r.id }).update({ reset_at: r.reset_at, unmeasured_after: r.unmeasured_after });
-    await insertChunked(trx, INTERVALS, intervalRows);
-    for (const [pid, used] of totals) await trx(PERIODS).where({ id: pid }).update({ used_bytes: sqlBig(used), last_sample_id: null });
-    for (const part of chunks([...ids.values()], 500)) {
-      // each period's last sample: the latest interval that ends in it
-      const lastOf = await trx(INTERVALS).whereIn('period_id', part).groupBy('period_id').select('period_id', trx.raw('MAX(to_sample_id) AS s'));
-      for (const l of lastOf) await trx(PERIODS).where({ id: l.period_id }).update({ last_sample_id: toNum(l.s) });
-    }
-    await insertChunked(trx, ANOMALIES, anomalyRows);
-    // the undecided drops point at their interval
-    const drops = await trx(INTERVALS).where({ service_id: serviceId }).whereIn('kind', ['drop', 'manual_reset', 'correction']).select('id', 'to_sample_id');
-    for (const d of drops) await trx(ANOMALIES).where({ service_id: serviceId, kind: 'mid_period_drop', sample_id: d.to_sample_id }).update({ interval_id: d.id });
-
-    const current = state.period;
-    await trx(SERVICES)
-      .where({ service_id: serviceId })
-      .update({
-        open_period_id: current ? ids.get(current.start)! : null,
-        open_period_start: current?.start ?? null,
-        open_period_end: current?.end ?? null,
-        reset_due_on: state.resetDueOn,
-        daily_bytes: state.dailyBytes === null || state.dailyBytes === undefined ? null : sqlBig(state.dailyBytes),
-        calendar_version: 1,
-        updated_at: sqlInstant(now),
-      });
-    await cacheCurrentTotal(trx, [serviceId]);
+    const ids = await placePeriods(trx, replay, periods, old, lastDate);
+    report.absorbed = await absorbOldPeriods(trx, periods, old, ids);
+    await writeParts(trx, replay, decisions, ids);
+    await saveMeterState(trx, replay, ids);
     report.periodsAfter = periods.length;
     await deps.audit.record(trx, { actor, action: 'periods.rebuilt', entityType: 'service', entityId: serviceId, details: { samples: samples.length, periodsBefore: report.periodsBefore, periodsAfter: report.periodsAfter, absorbed: report.absorbed, calendar: calendarLabel(cal.calendar) } }, now);
     return periods.filter((p) => lastDate !== null && p.end <= lastDate).map((p) => ids.get(p.start)!);
@@ -460,6 +377,143 @@ async function rebuildService(deps: { knex: Knex; clock: Clock; audit: AuditLog;
     report.rerated.push({ periodId, outcome: out.kind });
   }
   return report;
+}
+
+/** A service's samples replayed through metering: what a rebuild writes. */
+interface Replay {
+  serviceId: number;
+  cal: ServiceCalendar;
+  samples: GoodSample[];
+  sampleIds: number[];
+  steps: MeterStep[];
+  state: MeterState;
+  now: DateTime;
+}
+
+/** The admins' decisions on drops, by the sample that showed the drop. */
+async function keptDecisions(trx: Knex.Transaction, serviceId: number): Promise<Map<number, KeptDecision>> {
+  const decisions = new Map<number, KeptDecision>();
+  for (const a of await trx(ANOMALIES).where({ service_id: serviceId, kind: 'mid_period_drop' }).whereNotNull('decision')) {
+    decisions.set(toNum(a.sample_id), { decision: a.decision, reason: a.decision_reason ?? null, byType: a.decided_by_type ?? null, byId: a.decided_by_id ?? null, at: a.decided_at ?? null });
+  }
+  return decisions;
+}
+
+/** One row per calendar period, reusing an old row that starts the same day; their ids by start. */
+async function placePeriods(trx: Knex.Transaction, r: Replay, periods: CalendarPeriod[], old: Array<Record<string, unknown>>, lastDate: IsoDate | null): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  for (const p of periods) {
+    const same = old.find((o) => toDate(o.start_date) === p.start);
+    const closed = lastDate !== null && p.end <= lastDate;
+    const row = { end_date: p.end, status: closed ? 'closed' : 'open', opened_by: 'calendar', closed_by: closed ? 'calendar' : null, closed_at: closed ? sqlInstant(r.now) : null, calendar: calendarLabel(r.cal.calendar), used_bytes: 0, anomaly: null, reset_at: null, unmeasured_after: null };
+    if (same) {
+      await trx(PERIODS).where({ id: same.id }).update(row);
+      ids.set(p.start, toNum(same.id));
+    } else {
+      await trx(PERIODS).insert({ service_id: r.serviceId, start_date: p.start, created_at: sqlInstant(r.now), ...row });
+      ids.set(p.start, toNum((await trx(PERIODS).where({ service_id: r.serviceId, start_date: p.start }).first('id')).id));
+    }
+  }
+  return ids;
+}
+
+/** Old rows no calendar period kept: their charges (and lines) go to the period covering their first day. How many gave charges. */
+async function absorbOldPeriods(trx: Knex.Transaction, periods: CalendarPeriod[], old: Array<Record<string, unknown>>, ids: Map<string, number>): Promise<number> {
+  const reused = new Set(ids.values());
+  let absorbed = 0;
+  for (const o of old) {
+    const oid = toNum(o.id);
+    if (reused.has(oid)) continue;
+    const start = toDate(o.start_date);
+    const home = periods.find((p) => p.start <= start && p.end >= start) ?? periods.find((p) => p.start >= start);
+    const charges = await trx(CHARGES).where({ period_id: oid }).orderBy('seq');
+    if (charges.length && !home) {
+      await trx(PERIODS).where({ id: oid }).update({ status: 'superseded' });
+      continue;
+    }
+    if (charges.length) {
+      const homeId = ids.get(home!.start)!;
+      const top = await trx(CHARGES).where({ period_id: homeId }).max({ m: 'seq' }).first();
+      let seq = Math.max(toNum(top?.m ?? 0), 0) + 1;
+      for (const c of charges) await trx(CHARGES).where({ id: c.id }).update({ period_id: homeId, seq: seq++ });
+      absorbed++;
+    }
+    await trx(PERIODS).where({ id: oid }).delete();
+  }
+  return absorbed;
+}
+
+/** The anomaly row of one step's finding, with the decision kept on a drop. */
+function anomalyRowOf(r: Replay, i: number, a: MeterStep['anomalies'][number], periodId: number, kept: KeptDecision | undefined): Record<string, unknown> {
+  const decision = a.kind === 'mid_period_drop' ? kept : undefined;
+  const settled = a.kind === 'reset_not_seen' && r.steps.slice(i + 1).some((later) => later.reading === 'reset' || later.reading === 'late_reset');
+  return {
+    service_id: r.serviceId,
+    period_id: periodId,
+    kind: a.kind,
+    sample_id: r.sampleIds[i]!,
+    seen_on: r.samples[i]!.sampleDate,
+    details: JSON.stringify(a.details),
+    status: decision ? 'decided' : a.kind === 'mid_period_drop' || (a.kind === 'reset_not_seen' && !settled) ? 'open' : a.kind === 'reset_not_seen' ? 'resolved' : 'info',
+    decision: decision?.decision ?? null,
+    decision_reason: decision?.reason ?? null,
+    decided_by_type: decision?.byType ?? null,
+    decided_by_id: decision?.byId ?? null,
+    decided_at: decision?.at ?? null,
+    created_at: sqlInstant(r.now),
+  };
+}
+
+/** Interval parts (decisions kept), each period's total and last sample, anomalies, and resets. */
+async function writeParts(trx: Knex.Transaction, r: Replay, decisions: Map<number, KeptDecision>, ids: Map<string, number>): Promise<void> {
+  const intervalRows: Record<string, unknown>[] = [];
+  const totals = new Map<number, bigint>();
+  const anomalyRows: Record<string, unknown>[] = [];
+  const resets: Array<{ id: number; reset_at: string | null; unmeasured_after: string | null }> = [];
+  r.steps.forEach((st, i) => {
+    const toSample = r.sampleIds[i]!;
+    const fromSample = i > 0 ? r.sampleIds[i - 1]! : null;
+    const kept = decisions.get(toSample);
+    for (const part of st.parts) {
+      const decided = part.kind === 'drop' && kept ? decidedPart(part, kept.decision) : part;
+      const pid = ids.get(part.period.start)!;
+      intervalRows.push({ service_id: r.serviceId, period_id: pid, from_sample_id: st.reading === 'first' ? null : fromSample, to_sample_id: toSample, kind: decided.kind, from_date: decided.fromDate, to_date: decided.toDate, bytes: sqlBig(decided.bytes), estimated: decided.estimated, candidate_bytes: sqlBigOrNull(decided.candidateBytes) });
+      totals.set(pid, (totals.get(pid) ?? 0n) + decided.bytes);
+    }
+    for (const a of st.anomalies) anomalyRows.push(anomalyRowOf(r, i, a, ids.get(a.period.start)!, kept));
+    if (st.reading === 'reset' || st.reading === 'late_reset') {
+      resets.push({ id: ids.get(st.periods[0]!.start)!, reset_at: st.resetAt ? sqlInstant(st.resetAt) : null, unmeasured_after: st.unmeasuredAfter ? sqlInstant(st.unmeasuredAfter) : null });
+    }
+  });
+  for (const x of resets) await trx(PERIODS).where({ id: x.id }).update({ reset_at: x.reset_at, unmeasured_after: x.unmeasured_after });
+  await insertChunked(trx, INTERVALS, intervalRows);
+  for (const [pid, used] of totals) await trx(PERIODS).where({ id: pid }).update({ used_bytes: sqlBig(used), last_sample_id: null });
+  for (const part of chunks([...ids.values()], 500)) {
+    // each period's last sample: the latest interval that ends in it
+    const lastOf = await trx(INTERVALS).whereIn('period_id', part).groupBy('period_id').select('period_id', trx.raw('MAX(to_sample_id) AS s'));
+    for (const l of lastOf) await trx(PERIODS).where({ id: l.period_id }).update({ last_sample_id: toNum(l.s) });
+  }
+  await insertChunked(trx, ANOMALIES, anomalyRows);
+  // the undecided drops point at their interval
+  const drops = await trx(INTERVALS).where({ service_id: r.serviceId }).whereIn('kind', ['drop', 'manual_reset', 'correction']).select('id', 'to_sample_id');
+  for (const d of drops) await trx(ANOMALIES).where({ service_id: r.serviceId, kind: 'mid_period_drop', sample_id: d.to_sample_id }).update({ interval_id: d.id });
+}
+
+/** Where metering goes on from: the open period, a reset still due, the recent pace. */
+async function saveMeterState(trx: Knex.Transaction, r: Replay, ids: Map<string, number>): Promise<void> {
+  const current = r.state.period;
+  await trx(SERVICES)
+    .where({ service_id: r.serviceId })
+    .update({
+      open_period_id: current ? ids.get(current.start)! : null,
+      open_period_start: current?.start ?? null,
+      open_period_end: current?.end ?? null,
+      reset_due_on: r.state.resetDueOn,
+      daily_bytes: r.state.dailyBytes === null || r.state.dailyBytes === undefined ? null : sqlBig(r.state.dailyBytes),
+      calendar_version: 1,
+      updated_at: sqlInstant(r.now),
+    });
+  await cacheCurrentTotal(trx, [r.serviceId]);
 }
 
 function decidedPart(part: IntervalPart, decision: 'reset' | 'correction'): IntervalPart {
