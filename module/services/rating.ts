@@ -70,164 +70,181 @@ const CHARGE_COLUMNS = ['period_id', 'service_id', 'client_id', 'product_id', 'p
 const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 const NOT_BILLED = JSON.stringify({ reason: 'the product is not billed for overusage' });
 
-export function createRatingService(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; log: Logger; audit: AuditLog; caps?: CapsInForce }): RatingService {
-  const { knex } = deps;
+type RatingDeps = { knex: Knex; clock: Clock; billing: BillingSettingsService; log: Logger; audit: AuditLog; caps?: CapsInForce };
+
+export function createRatingService(deps: RatingDeps): RatingService {
   return {
     reratePeriod: (periodId, cause) => reratePeriod(deps, periodId, cause),
-    async rateClosedPeriods(opts = {}) {
-      const pageSize = opts.pageSize ?? 2000;
-      const result: RatingResult = { rated: 0, skipped: [] };
-      // Most periods share their dates, zone and plan: the calendar arithmetic (luxon) and the
-      // plan parsing dominated a 100 000-period run when done per period.
-      const memo: RatingMemo = { shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() };
-      // Masters are few; joined in the page query, MySQL put them first and sorted every closed
-      // period after the cursor for each page. They and the billing settings are read with the
-      // first page that has periods: the InvoiceCreation hook asks about one service whose period
-      // is usually rated already, and then needs nothing else.
-      let masters = new Map<number, MasterRule>();
-      let profileFor: Awaited<ReturnType<BillingSettingsService['snapshot']>> | null = null;
-      let loading: Promise<void> | null = null;
-      const loadSettings = () =>
-        (loading ??= Promise.all([deps.billing.snapshot(), loadMasters(knex)]).then(([p, m]) => {
-          profileFor = p;
-          masters = m;
-        }));
-
-      // Periods that carry charges from before a rebuild (legacy lines of their days) are rated
-      // against what those lines billed, one by one, after the pages.
-      const carried: number[] = [];
-      const fetchPage = async (after: number): Promise<{ rows: Record<string, unknown>[]; sums: Map<number, bigint>; lastId: number | null; full: boolean }> => {
-        const q = knex(`${PERIODS} as p`)
-          .join('mod_overusage_services as s', 's.service_id', 'p.service_id')
-          .leftJoin(`${CHARGES} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
-          .leftJoin('mod_overusage_samples as smp', 'smp.id', 'p.last_sample_id')
-          .where('p.status', 'closed')
-          .whereNull('c.id')
-          .andWhere('p.id', '>', after)
-          .select(
-            'p.id',
-            'p.service_id',
-            'p.start_date',
-            'p.end_date',
-            'p.used_bytes',
-            'p.opened_by',
-            's.client_id',
-            's.product_id',
-            's.currency',
-            's.regdate',
-            's.reset_policy',
-            's.reset_day',
-            's.master_id',
-            'smp.limit_bytes',
-          )
-          .orderBy('p.id')
-          .limit(pageSize);
-        if (opts.serviceIds) q.whereIn('p.service_id', opts.serviceIds);
-        let rows: Record<string, unknown>[] = await q;
-        const lastId = rows.length ? toNum(rows[rows.length - 1]!.id) : null;
-        const full = rows.length === pageSize;
-        // The evidence must add up: the daily rows of each period sum to its total, or it is not rated.
-        const sums = new Map<number, bigint>();
-        if (rows.length === 0) return { rows, sums, lastId, full };
-        const [agg, others]: [Array<{ period_id: unknown; total: unknown }>, Array<{ period_id: unknown }>, void] = await Promise.all([
-          knex('mod_overusage_intervals')
-            .whereIn('period_id', rows.map((r) => r.id as number))
-            .groupBy('period_id')
-            .select('period_id', knex.raw('SUM(bytes) AS total')),
-          knex(CHARGES).whereIn('period_id', rows.map((r) => r.id as number)).distinct('period_id'),
-          loadSettings(),
-        ]);
-        if (others.length) {
-          const ids = new Set(others.map((o) => toNum(o.period_id)));
-          carried.push(...ids);
-          rows = rows.filter((r) => !ids.has(toNum(r.id)));
-        }
-        // MySQL sums BIGINT into DECIMAL (a string, maybe with ".0"); SQLite into an integer
-        for (const a of agg) sums.set(toNum(a.period_id), toBig(String(a.total).replace(/\.0+$/, '')));
-        await attachCaps(deps.caps, rows, masters);
-        await attachUpgrades(knex, rows);
-        // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
-        await Promise.all(
-          rows.map(async (r) => {
-            const profile = profileFor!(toNum(r.product_id), toNum(r.service_id), toNum(r.client_id));
-            const master = masters.get(toNum(r.master_id));
-            if (profile?.model !== 'p95' || !master) return;
-            r.five_minute_bps = await fiveMinuteRates(knex, r, String(master.time_zone));
-          }),
-        );
-        return { rows, sums, lastId, full };
-      };
-
-      const ratePage = (rows: Record<string, unknown>[], sums: Map<number, bigint>): Record<string, unknown>[] => {
-        const now = sqlInstant(deps.clock.now());
-        const charges: Record<string, unknown>[] = [];
-        for (const r of rows) {
-          const periodId = toNum(r.id);
-          const serviceId = toNum(r.service_id);
-          const master = masters.get(toNum(r.master_id));
-          // a service whose master is gone is not rated (as an inner join would leave it out)
-          if (!master) continue;
-          const used = toBig(r.used_bytes);
-          if ((sums.get(periodId) ?? 0n) !== used) {
-            result.skipped.push({ periodId, serviceId, reason: `its daily figures sum to ${sums.get(periodId) ?? 0n} bytes, not the ${used} bytes counted; not rated` });
-            continue;
-          }
-          const upgrade = (r.upgrade as UpgradeInPeriod | undefined) ?? null;
-          // the period an upgrade falls in is rated on the plan it began on (less the credit)
-          const productId = upgrade ? upgrade.fromProductId : toNum(r.product_id);
-          const clientId = toNum(r.client_id);
-          const profile = profileFor!(productId, serviceId, clientId);
-          const key: ChargeKey = { periodId, serviceId, clientId, productId, used, now };
-          if (!profile) {
-            charges.push(chargeRow(r, key, null, null, memo));
-            continue;
-          }
-          try {
-            charges.push(creditUpgrade(chargeRow(r, key, rate(r, master, used, profile, memo, (r.client_cap as ClientCap | undefined) ?? null), profile, memo), upgrade));
-          } catch (err) {
-            if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
-            result.skipped.push({ periodId, serviceId, reason: (err as Error).message });
-          }
-        }
-        return charges;
-      };
-
-      // The next page is read while this one is rated, and written while the next is rated: the
-      // database and the rating overlap instead of taking turns. One write at a time, in order.
-      let next: Promise<Awaited<ReturnType<typeof fetchPage>>> | null = fetchPage(0);
-      let writing: Promise<void> = Promise.resolve();
-      try {
-        while (next) {
-          const { rows, sums, lastId, full } = await next;
-          next = null;
-          if (lastId === null) break;
-          if (full) {
-            next = fetchPage(lastId);
-            next.catch(() => {}); // handled when awaited; never an unhandled rejection meanwhile
-          }
-          if (rows.some((r) => !masters.has(toNum(r.master_id)))) masters = await loadMasters(knex);
-          const charges = ratePage(rows, sums);
-          await writing;
-          // A page of several statements in one transaction (one commit); a single one needs none.
-          const insert = (db: Knex | Knex.Transaction) => insertCharges(db, charges);
-          writing = charges.length > INSERT_CHUNK ? knex.transaction(insert) : insert(knex);
-          writing.catch(() => {});
-          result.rated += charges.length;
-        }
-        await writing;
-      } finally {
-        // on a failure, nothing is left running behind the caller's back
-        await Promise.allSettled([next, writing]);
-      }
-      for (const periodId of carried) {
-        const out = await reratePeriod(deps, periodId, { actor: SYSTEM, because: 'period.closed' });
-        if (out.kind === 'skipped') result.skipped.push({ periodId, serviceId: 0, reason: out.reason });
-        else if (out.kind !== 'not_rated') result.rated++;
-      }
-      if (result.skipped.length) deps.log.warn('rating.skipped', { count: result.skipped.length, first: result.skipped[0] });
-      return result;
-    },
+    rateClosedPeriods: (opts = {}) => rateClosedPeriods(deps, opts),
   };
+}
+
+/** One rating run's shared state: what is memoised, loaded once, carried to the end, and its result. */
+interface RatingRun {
+  deps: RatingDeps;
+  opts: { serviceIds?: number[]; pageSize?: number };
+  pageSize: number;
+  result: RatingResult;
+  memo: RatingMemo;
+  masters: Map<number, MasterRule>;
+  profileFor: Awaited<ReturnType<BillingSettingsService['snapshot']>> | null;
+  loading: Promise<void> | null;
+  /** periods that carry charges from before a rebuild: rated one by one, after the pages */
+  carried: number[];
+}
+
+interface RatingPage {
+  rows: Record<string, unknown>[];
+  sums: Map<number, bigint>;
+  lastId: number | null;
+  full: boolean;
+}
+
+async function rateClosedPeriods(deps: RatingDeps, opts: { serviceIds?: number[]; pageSize?: number }): Promise<RatingResult> {
+  const { knex } = deps;
+  const run: RatingRun = {
+    deps,
+    opts,
+    pageSize: opts.pageSize ?? 2000,
+    result: { rated: 0, skipped: [] },
+    // Most periods share their dates, zone and plan: the calendar arithmetic (luxon) and the
+    // plan parsing dominated a 100 000-period run when done per period.
+    memo: { shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() },
+    masters: new Map(),
+    profileFor: null,
+    loading: null,
+    carried: [],
+  };
+  // The next page is read while this one is rated, and written while the next is rated: the
+  // database and the rating overlap instead of taking turns. One write at a time, in order.
+  let next: Promise<RatingPage> | null = fetchPage(run, 0);
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    while (next) {
+      const { rows, sums, lastId, full } = await next;
+      next = null;
+      if (lastId === null) break;
+      if (full) {
+        next = fetchPage(run, lastId);
+        next.catch(() => {}); // handled when awaited; never an unhandled rejection meanwhile
+      }
+      if (rows.some((r) => !run.masters.has(toNum(r.master_id)))) run.masters = await loadMasters(knex);
+      const charges = ratePage(run, rows, sums);
+      await writing;
+      // A page of several statements in one transaction (one commit); a single one needs none.
+      const insert = (db: Knex | Knex.Transaction) => insertCharges(db, charges);
+      writing = charges.length > INSERT_CHUNK ? knex.transaction(insert) : insert(knex);
+      writing.catch(() => {});
+      run.result.rated += charges.length;
+    }
+    await writing;
+  } finally {
+    // on a failure, nothing is left running behind the caller's back
+    await Promise.allSettled([next, writing]);
+  }
+  for (const periodId of run.carried) {
+    const out = await reratePeriod(deps, periodId, { actor: SYSTEM, because: 'period.closed' });
+    if (out.kind === 'skipped') run.result.skipped.push({ periodId, serviceId: 0, reason: out.reason });
+    else if (out.kind !== 'not_rated') run.result.rated++;
+  }
+  if (run.result.skipped.length) deps.log.warn('rating.skipped', { count: run.result.skipped.length, first: run.result.skipped[0] });
+  return run.result;
+}
+
+/**
+ * Masters are few; joined in the page query, MySQL put them first and sorted every closed period
+ * after the cursor for each page. They and the billing settings are read with the first page that
+ * has periods: the InvoiceCreation hook asks about one service whose period is usually rated
+ * already, and then needs nothing else.
+ */
+const loadSettings = (run: RatingRun): Promise<void> =>
+  (run.loading ??= Promise.all([run.deps.billing.snapshot(), loadMasters(run.deps.knex)]).then(([p, m]) => {
+    run.profileFor = p;
+    run.masters = m;
+  }));
+
+/** The closed periods not rated yet after `after`, one page, with their evidence's sums, caps, upgrades and rates. */
+async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
+  const { knex } = run.deps;
+  const q = knex(`${PERIODS} as p`)
+    .join('mod_overusage_services as s', 's.service_id', 'p.service_id')
+    .leftJoin(`${CHARGES} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
+    .leftJoin('mod_overusage_samples as smp', 'smp.id', 'p.last_sample_id')
+    .where('p.status', 'closed')
+    .whereNull('c.id')
+    .andWhere('p.id', '>', after)
+    .select('p.id', 'p.service_id', 'p.start_date', 'p.end_date', 'p.used_bytes', 'p.opened_by', 's.client_id', 's.product_id', 's.currency', 's.regdate', 's.reset_policy', 's.reset_day', 's.master_id', 'smp.limit_bytes')
+    .orderBy('p.id')
+    .limit(run.pageSize);
+  if (run.opts.serviceIds) q.whereIn('p.service_id', run.opts.serviceIds);
+  let rows: Record<string, unknown>[] = await q;
+  const lastId = rows.length ? toNum(rows[rows.length - 1]!.id) : null;
+  const full = rows.length === run.pageSize;
+  // The evidence must add up: the daily rows of each period sum to its total, or it is not rated.
+  const sums = new Map<number, bigint>();
+  if (rows.length === 0) return { rows, sums, lastId, full };
+  const [agg, others]: [Array<{ period_id: unknown; total: unknown }>, Array<{ period_id: unknown }>, void] = await Promise.all([
+    knex('mod_overusage_intervals')
+      .whereIn('period_id', rows.map((r) => r.id as number))
+      .groupBy('period_id')
+      .select('period_id', knex.raw('SUM(bytes) AS total')),
+    knex(CHARGES).whereIn('period_id', rows.map((r) => r.id as number)).distinct('period_id'),
+    loadSettings(run),
+  ]);
+  if (others.length) {
+    const ids = new Set(others.map((o) => toNum(o.period_id)));
+    run.carried.push(...ids);
+    rows = rows.filter((r) => !ids.has(toNum(r.id)));
+  }
+  // MySQL sums BIGINT into DECIMAL (a string, maybe with ".0"); SQLite into an integer
+  for (const a of agg) sums.set(toNum(a.period_id), toBig(String(a.total).replace(/\.0+$/, '')));
+  await attachCaps(run.deps.caps, rows, run.masters);
+  await attachUpgrades(knex, rows);
+  // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
+  await Promise.all(
+    rows.map(async (r) => {
+      const profile = run.profileFor!(toNum(r.product_id), toNum(r.service_id), toNum(r.client_id));
+      const master = run.masters.get(toNum(r.master_id));
+      if (profile?.model !== 'p95' || !master) return;
+      r.five_minute_bps = await fiveMinuteRates(knex, r, String(master.time_zone));
+    }),
+  );
+  return { rows, sums, lastId, full };
+}
+
+/** The charge rows of one page; a period whose figures do not add up, or whose plan is impossible, is skipped and said why. */
+function ratePage(run: RatingRun, rows: Record<string, unknown>[], sums: Map<number, bigint>): Record<string, unknown>[] {
+  const now = sqlInstant(run.deps.clock.now());
+  const charges: Record<string, unknown>[] = [];
+  for (const r of rows) {
+    const periodId = toNum(r.id);
+    const serviceId = toNum(r.service_id);
+    const master = run.masters.get(toNum(r.master_id));
+    // a service whose master is gone is not rated (as an inner join would leave it out)
+    if (!master) continue;
+    const used = toBig(r.used_bytes);
+    if ((sums.get(periodId) ?? 0n) !== used) {
+      run.result.skipped.push({ periodId, serviceId, reason: `its daily figures sum to ${sums.get(periodId) ?? 0n} bytes, not the ${used} bytes counted; not rated` });
+      continue;
+    }
+    const upgrade = (r.upgrade as UpgradeInPeriod | undefined) ?? null;
+    // the period an upgrade falls in is rated on the plan it began on (less the credit)
+    const productId = upgrade ? upgrade.fromProductId : toNum(r.product_id);
+    const clientId = toNum(r.client_id);
+    const profile = run.profileFor!(productId, serviceId, clientId);
+    const key: ChargeKey = { periodId, serviceId, clientId, productId, used, now };
+    if (!profile) {
+      charges.push(chargeRow(r, key, null, null, run.memo));
+      continue;
+    }
+    try {
+      charges.push(creditUpgrade(chargeRow(r, key, rate(r, master, used, profile, run.memo, (r.client_cap as ClientCap | undefined) ?? null), profile, run.memo), upgrade));
+    } catch (err) {
+      if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
+      run.result.skipped.push({ periodId, serviceId, reason: (err as Error).message });
+    }
+  }
+  return charges;
 }
 
 /**
