@@ -207,75 +207,10 @@ export function createMeteringStore(knex: Knex): MeteringStore {
       return rows.map(toService);
     },
 
-    async writeBatch(masterId, runId, results, at) {
-      if (results.length === 0) return { stored: 0, duplicates: 0, resets: 0, anomalies: 0 };
-      return withTxRetry(() => knex.transaction(async (trx) => {
-        const now = sqlInstant(at);
-        await insertChunked(
-          trx,
-          SAMPLES,
-          results.map((r) => ({
-            service_id: r.service.serviceId,
-            master_id: masterId,
-            server_ref: r.service.serverRef,
-            sample_date: r.sampleDate,
-            sampled_at: sqlInstant(r.sampledAt),
-            used_bytes: sqlBig(r.reading.usedBytes),
-            limit_bytes: sqlBigOrNull(r.reading.limitBytes),
-            incoming_bytes: sqlBigOrNull(r.reading.incomingBytes),
-            outgoing_bytes: sqlBigOrNull(r.reading.outgoingBytes),
-            state: r.reading.state,
-            raw: r.reading.raw.slice(0, 255),
-            run_id: runId,
-          })),
-          { ignoreOn: ['service_id', 'sample_date'] },
-        );
-        // Only samples this run wrote go on: a concurrent run that got there first owns the rest.
-        const ids = new Map<number, number>();
-        const dates = [...new Set(results.map((r) => r.sampleDate))];
-        for (const part of chunks(results, 800)) {
-          // By the unique (service_id, sample_date) key: a lookup per row, not a scan of the run.
-          const rows = await trx(SAMPLES)
-            .select('id', 'service_id', 'run_id')
-            .whereIn('service_id', part.map((r) => r.service.serviceId))
-            .whereIn('sample_date', dates);
-          for (const row of rows) if (toNum(row.run_id) === runId) ids.set(toNum(row.service_id), toNum(row.id));
-        }
-
-        const mine = results.filter((r) => ids.has(r.service.serviceId));
-        const applied: Applied[] = mine.map((r) => ({
-          r,
-          sampleId: ids.get(r.service.serviceId)!,
-          step: meterStep(
-            {
-              last: r.service.last,
-              period: r.service.openPeriodId !== null && r.service.openPeriodEnd !== null ? { start: r.service.openPeriodStart!, end: r.service.openPeriodEnd } : null,
-              resetDueOn: r.service.resetDueOn,
-              dailyBytes: r.service.dailyBytes,
-            },
-            { usedBytes: r.reading.usedBytes, sampledAt: r.sampledAt, sampleDate: r.sampleDate },
-            r.calendar,
-          ),
-        }));
-        const out = await applySteps(trx, applied, now);
-        return { ...out, duplicates: results.length - mine.length };
-      }));
-    },
+    writeBatch: (masterId, runId, results, at) => writeBatch(knex, masterId, runId, results, at),
 
     async recordFailures(runId, failures) {
-      await insertChunked(
-        knex,
-        FAILURES,
-        failures.map((f) => ({
-          run_id: runId,
-          service_id: f.serviceId,
-          master_id: f.masterId,
-          sample_date: f.sampleDate,
-          attempted_at: sqlInstant(f.attemptedAt),
-          error_kind: f.kind.slice(0, 20),
-          message: f.message.slice(0, 500),
-        })),
-      );
+      await insertChunked(knex, FAILURES, failures.map((f) => failureRow(runId, f)));
     },
 
     async lastRunStarted(sampleDate) {
@@ -296,6 +231,76 @@ export function createMeteringStore(knex: Knex): MeteringStore {
   };
 }
 
+/** Keeps a batch of reads as samples and applies what they mean; only samples this run wrote go on. */
+async function writeBatch(knex: Knex, masterId: number, runId: number, results: ReadResult[], at: DateTime): Promise<BatchOutcome> {
+  if (results.length === 0) return { stored: 0, duplicates: 0, resets: 0, anomalies: 0 };
+  return withTxRetry(() =>
+    knex.transaction(async (trx) => {
+      const now = sqlInstant(at);
+      await insertChunked(trx, SAMPLES, results.map((r) => sampleRow(masterId, runId, r)), { ignoreOn: ['service_id', 'sample_date'] });
+      // Only samples this run wrote go on: a concurrent run that got there first owns the rest.
+      const ids = new Map<number, number>();
+      const dates = [...new Set(results.map((r) => r.sampleDate))];
+      for (const part of chunks(results, 800)) {
+        // By the unique (service_id, sample_date) key: a lookup per row, not a scan of the run.
+        const rows = await trx(SAMPLES)
+          .select('id', 'service_id', 'run_id')
+          .whereIn('service_id', part.map((r) => r.service.serviceId))
+          .whereIn('sample_date', dates);
+        for (const row of rows) if (toNum(row.run_id) === runId) ids.set(toNum(row.service_id), toNum(row.id));
+      }
+      const mine = results.filter((r) => ids.has(r.service.serviceId));
+      const applied: Applied[] = mine.map((r) => ({ r, sampleId: ids.get(r.service.serviceId)!, step: stepOf(r) }));
+      const out = await applySteps(trx, applied, now);
+      return { ...out, duplicates: results.length - mine.length };
+    }),
+  );
+}
+
+function sampleRow(masterId: number, runId: number, r: ReadResult): Record<string, unknown> {
+  return {
+    service_id: r.service.serviceId,
+    master_id: masterId,
+    server_ref: r.service.serverRef,
+    sample_date: r.sampleDate,
+    sampled_at: sqlInstant(r.sampledAt),
+    used_bytes: sqlBig(r.reading.usedBytes),
+    limit_bytes: sqlBigOrNull(r.reading.limitBytes),
+    incoming_bytes: sqlBigOrNull(r.reading.incomingBytes),
+    outgoing_bytes: sqlBigOrNull(r.reading.outgoingBytes),
+    state: r.reading.state,
+    raw: r.reading.raw.slice(0, 255),
+    run_id: runId,
+  };
+}
+
+function failureRow(runId: number, f: ReadFailure): Record<string, unknown> {
+  return {
+    run_id: runId,
+    service_id: f.serviceId,
+    master_id: f.masterId,
+    sample_date: f.sampleDate,
+    attempted_at: sqlInstant(f.attemptedAt),
+    error_kind: f.kind.slice(0, 20),
+    message: f.message.slice(0, 500),
+  };
+}
+
+/** What one read means, from the service's cached meter state. */
+function stepOf(r: ReadResult): MeterStep {
+  const svc = r.service;
+  return meterStep(
+    {
+      last: svc.last,
+      period: svc.openPeriodId !== null && svc.openPeriodEnd !== null ? { start: svc.openPeriodStart!, end: svc.openPeriodEnd } : null,
+      resetDueOn: svc.resetDueOn,
+      dailyBytes: svc.dailyBytes,
+    },
+    { usedBytes: r.reading.usedBytes, sampledAt: r.sampledAt, sampleDate: r.sampleDate },
+    r.calendar,
+  );
+}
+
 /**
  * Writes what a batch of steps means: the periods they reach (created on the calendar, closed when
  * a sample reads their last day), the interval parts, each period's total, the anomalies, and the
@@ -303,7 +308,23 @@ export function createMeteringStore(knex: Knex): MeteringStore {
  * row (one sample a day moves it on); only periods the steps open are looked up.
  */
 async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string): Promise<BatchOutcome> {
-  // Periods: the ones the steps reach beyond each service's current one are new.
+  await writePeriods(trx, applied, now);
+  const idOf = await periodIds(trx, applied);
+  await writeIntervals(trx, applied, idOf);
+  const anomalies = await writeAnomalies(trx, applied, idOf, now);
+  await saveServiceStates(trx, applied, idOf, now);
+  return {
+    stored: applied.length,
+    duplicates: 0,
+    resets: applied.filter(({ step }) => step.reading === 'reset' || step.reading === 'late_reset').length,
+    anomalies,
+  };
+}
+
+type PeriodIdOf = (serviceId: number, p: CalendarPeriod) => { id: number; used: bigint };
+
+/** Periods: the ones the steps reach beyond each service's current one are new; closes and resets marked. */
+async function writePeriods(trx: Knex.Transaction, applied: Applied[], now: string): Promise<void> {
   const fresh: Record<string, unknown>[] = [];
   const closing: Record<string, unknown>[] = [];
   const resetInfo: Record<string, unknown>[] = [];
@@ -325,8 +346,10 @@ async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string
   await insertChunked(trx, PERIODS, fresh, { ignoreOn: ['service_id', 'start_date'] });
   await updateManyByKey(trx, PERIODS, 'id', closing, ['status', 'closed_by', 'closed_at']);
   await updateManyByKey(trx, PERIODS, 'id', resetInfo, ['reset_at', 'unmeasured_after']);
+}
 
-  // Ids and totals: the cached current period, and the stored rows of the others.
+/** Ids and totals: the cached current period, and the stored rows of the others. */
+async function periodIds(trx: Knex.Transaction, applied: Applied[]): Promise<PeriodIdOf> {
   const period = new Map<string, { id: number; used: bigint }>();
   for (const { r } of applied) {
     const svc = r.service;
@@ -344,10 +367,14 @@ async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string
       if (!period.has(key)) period.set(key, { id: toNum(row.id), used: toBig(row.used_bytes) });
     }
   }
-  const idOf = (serviceId: number, p: CalendarPeriod) => period.get(periodKey(serviceId, p.start))!;
+  return (serviceId, p) => period.get(periodKey(serviceId, p.start))!;
+}
 
-  // Interval parts, and what they add to each period. Added, not set: an admin's decision on a
-  // drop may move a total while a run is under way.
+/**
+ * Interval parts, and what they add to each period. Added, not set: an admin's decision on a drop
+ * may move a total while a run is under way.
+ */
+async function writeIntervals(trx: Knex.Transaction, applied: Applied[], idOf: PeriodIdOf): Promise<void> {
   const intervals: Record<string, unknown>[] = [];
   const added = new Map<number, { bytes: bigint; sampleId: number }>();
   for (const { r, sampleId, step } of applied) {
@@ -372,17 +399,12 @@ async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string
     }
   }
   await insertChunked(trx, INTERVALS, intervals);
-  await updateManyByKey(
-    trx,
-    PERIODS,
-    'id',
-    [...added].map(([id, t]) => ({ id, used_bytes: sqlBig(t.bytes), last_sample_id: t.sampleId })),
-    ['used_bytes', 'last_sample_id'],
-    400,
-    ['used_bytes'],
-  );
+  const totals = [...added].map(([id, t]) => ({ id, used_bytes: sqlBig(t.bytes), last_sample_id: t.sampleId }));
+  await updateManyByKey(trx, PERIODS, 'id', totals, ['used_bytes', 'last_sample_id'], 400, ['used_bytes']);
+}
 
-  // Anomalies, with the undecided interval of a drop; a reset seen settles the ones that said it was due.
+/** Anomalies, with the undecided interval of a drop; a reset seen settles the ones that said it was due. How many. */
+async function writeAnomalies(trx: Knex.Transaction, applied: Applied[], idOf: PeriodIdOf, now: string): Promise<number> {
   const withAnomalies = applied.filter(({ step }) => step.anomalies.length > 0);
   const dropIntervals = new Map<number, number>();
   const drops = withAnomalies.filter(({ step }) => step.reading === 'drop');
@@ -408,8 +430,11 @@ async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string
   for (const part of chunks(settled, 800)) {
     await trx(ANOMALIES).whereIn('service_id', part).andWhere({ kind: 'reset_not_seen', status: 'open' }).update({ status: 'resolved' });
   }
+  return anomalies.length;
+}
 
-  // The service's cached state: the latest sample and the period it ends in.
+/** The service's cached state: the latest sample and the period it ends in. */
+async function saveServiceStates(trx: Knex.Transaction, applied: Applied[], idOf: PeriodIdOf, now: string): Promise<void> {
   const serviceUpdates = applied.map(({ r, sampleId, step }) => {
     const svc = r.service;
     const current = step.state.period!;
@@ -434,12 +459,6 @@ async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string
   });
   await updateManyByKey(trx, SERVICES, 'service_id', serviceUpdates, [...STATE_COLUMNS.filter((c) => c !== 'open_period_used_bytes'), 'calendar_version', 'updated_at']);
   for (const part of chunks(applied, 800)) await cacheCurrentTotal(trx, part.map(({ r }) => r.service.serviceId));
-  return {
-    stored: applied.length,
-    duplicates: 0,
-    resets: applied.filter(({ step }) => step.reading === 'reset' || step.reading === 'late_reset').length,
-    anomalies: anomalies.length,
-  };
 }
 
 function periodRow(serviceId: number, p: CalendarPeriod, cal: ServiceCalendar, closed: boolean, now: string): Record<string, unknown> {
