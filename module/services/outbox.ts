@@ -61,107 +61,110 @@ export const withRef = (html: string, ref: string): string => `${html}<p style="
 
 type Payload = { client: { clientId: number; customType: 'product' | 'general' | 'invoice'; relatedId: number }; subject: string; html: string } | { admin: true; subject: string; html: string };
 
-export function createOutbox(deps: { knex: Knex; clock: Clock; panel: PanelApi; locks: LockStore; log: Logger }): Outbox {
+type OutboxDeps = { knex: Knex; clock: Clock; panel: PanelApi; locks: LockStore; log: Logger };
+
+export function createOutbox(deps: OutboxDeps): Outbox {
   const { knex } = deps;
-  const now = () => deps.clock.now();
-
-  async function alreadyInPanel(p: Extract<Payload, { client: unknown }>, ref: string): Promise<boolean> {
-    const r = await deps.panel.call('GetEmails', { clientid: p.client.clientId, subject: p.subject, limitnum: 100 });
-    const list = (r.emails as { email?: unknown } | undefined)?.email;
-    const emails = Array.isArray(list) ? (list as Array<Record<string, unknown>>) : list && typeof list === 'object' ? (Object.values(list) as Array<Record<string, unknown>>) : [];
-    return emails.some((e) => String(e.message ?? '').includes(ref));
-  }
-
-  async function send(row: Record<string, unknown>): Promise<'sent' | 'already' | 'failed'> {
-    const id = toNum(row.id);
-    const ref = String(row.ref);
-    const mayHaveGone = String(row.status) === 'sending' || toNum(row.attempts) > 0;
-    const attempts = toNum(row.attempts) + 1;
-    const claimed = await knex(TABLE).where({ id, status: row.status }).update({ status: 'sending', attempts });
-    if (claimed !== 1) return 'failed';
-    const p = JSON.parse(String(row.payload)) as Payload;
-    try {
-      let outcome: 'sent' | 'already' = 'sent';
-      if ('client' in p) {
-        if (mayHaveGone && (await alreadyInPanel(p, ref))) outcome = 'already';
-        else await deps.panel.sendEmail({ customType: p.client.customType, id: p.client.relatedId, customSubject: p.subject, customMessage: withRef(p.html, ref) });
-      } else {
-        await deps.panel.sendAdminEmail({ customSubject: p.subject, customMessage: withRef(p.html, ref) });
-      }
-      await knex(TABLE).where({ id }).update({ status: 'sent', outcome, sent_at: sqlInstant(now()), last_error: null });
-      return outcome;
-    } catch (err) {
-      const minutes = BACKOFF_MINUTES[Math.min(attempts, BACKOFF_MINUTES.length) - 1]!;
-      const error = describeError(err);
-      await knex(TABLE)
-        .where({ id })
-        .update({ status: 'failed', last_error: error, next_attempt_at: sqlInstant(now().plus({ minutes })) });
-      deps.log.warn('outbox.send_failed', { key: row.message_key, ref, attempt: attempts, retryInMinutes: minutes, error });
-      return 'failed';
-    }
-  }
-
-  async function acquire(owner: string): Promise<boolean> {
-    // a worker that just started holds it for a moment: wait a little rather than leave our email to the next tick
-    for (let i = 0; i < 20; i++) {
-      if ((await deps.locks.acquire(LOCK, owner, LEASE_MS)).acquired) return true;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return false;
-  }
-
   return {
     async enqueue(trx, emails) {
       if (emails.length === 0) return;
-      const at = sqlInstant(now());
-      const rows = emails.map((e) => {
-        const payload: Payload = 'admin' in e.to ? { admin: true, subject: e.subject, html: e.html } : { client: e.to.client, subject: e.subject, html: e.html };
-        return {
-          message_key: e.key,
-          ref: messageRef(e.key),
-          audience: 'admin' in e.to ? 'admin' : 'client',
-          client_id: 'client' in e.to ? e.to.client.clientId : null,
-          kind: e.kind,
-          payload: JSON.stringify(payload),
-          status: 'pending',
-          attempts: 0,
-          next_attempt_at: at,
-          created_at: at,
-        };
-      });
-      await trx(TABLE).insert(rows).onConflict('message_key').ignore();
+      await trx(TABLE).insert(emails.map((e) => outboxRow(e, sqlInstant(deps.clock.now())))).onConflict('message_key').ignore();
     },
-
-    async drain() {
-      const result: DrainResult = { sent: 0, alreadySent: 0, failed: 0, locked: false };
-      const owner = leaseOwner();
-      if (!(await acquire(owner))) return { ...result, locked: true };
-      const renew = setInterval(() => void deps.locks.renew(LOCK, owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
-      renew.unref();
-      try {
-        const tried = new Set<number>();
-        for (;;) {
-          // We hold the outbox: a row still 'sending' was left by a worker that stopped mid-way.
-          const due = (await knex(TABLE).whereIn('status', ['pending', 'sending', 'failed']).andWhere('next_attempt_at', '<=', sqlInstant(now())).orderBy('id').limit(100)).filter((r) => !tried.has(toNum(r.id)));
-          if (due.length === 0) break;
-          for (const row of due) {
-            tried.add(toNum(row.id));
-            const out = await send(row);
-            if (out === 'sent') result.sent++;
-            else if (out === 'already') result.alreadySent++;
-            else result.failed++;
-          }
-        }
-        return result;
-      } finally {
-        clearInterval(renew);
-        await deps.locks.release(LOCK, owner).catch(() => {});
-      }
-    },
-
+    drain: () => drain(deps),
     async waiting() {
       const rows = await knex(TABLE).whereIn('status', ['pending', 'sending', 'failed']).orderBy('id').limit(500);
       return rows.map((r) => ({ key: String(r.message_key), ref: String(r.ref), kind: String(r.kind), status: String(r.status), attempts: toNum(r.attempts), lastError: (r.last_error as string | null) ?? null, nextAttemptAt: toInstant(r.next_attempt_at).toISO()! }));
     },
   };
+}
+
+function outboxRow(e: OutboxEmail, at: string): Record<string, unknown> {
+  const payload: Payload = 'admin' in e.to ? { admin: true, subject: e.subject, html: e.html } : { client: e.to.client, subject: e.subject, html: e.html };
+  return {
+    message_key: e.key,
+    ref: messageRef(e.key),
+    audience: 'admin' in e.to ? 'admin' : 'client',
+    client_id: 'client' in e.to ? e.to.client.clientId : null,
+    kind: e.kind,
+    payload: JSON.stringify(payload),
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: at,
+    created_at: at,
+  };
+}
+
+/** Sends what is due under the outbox's lease; each row tried once per drain. */
+async function drain(deps: OutboxDeps): Promise<DrainResult> {
+  const result: DrainResult = { sent: 0, alreadySent: 0, failed: 0, locked: false };
+  const owner = leaseOwner();
+  if (!(await acquire(deps, owner))) return { ...result, locked: true };
+  const renew = setInterval(() => void deps.locks.renew(LOCK, owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
+  renew.unref();
+  try {
+    const tried = new Set<number>();
+    for (;;) {
+      // We hold the outbox: a row still 'sending' was left by a worker that stopped mid-way.
+      const due = (await deps.knex(TABLE).whereIn('status', ['pending', 'sending', 'failed']).andWhere('next_attempt_at', '<=', sqlInstant(deps.clock.now())).orderBy('id').limit(100)).filter((r) => !tried.has(toNum(r.id)));
+      if (due.length === 0) break;
+      for (const row of due) {
+        tried.add(toNum(row.id));
+        const out = await send(deps, row);
+        if (out === 'sent') result.sent++;
+        else if (out === 'already') result.alreadySent++;
+        else result.failed++;
+      }
+    }
+    return result;
+  } finally {
+    clearInterval(renew);
+    await deps.locks.release(LOCK, owner).catch(() => {});
+  }
+}
+
+async function acquire(deps: OutboxDeps, owner: string): Promise<boolean> {
+  // a worker that just started holds it for a moment: wait a little rather than leave our email to the next tick
+  for (let i = 0; i < 20; i++) {
+    if ((await deps.locks.acquire(LOCK, owner, LEASE_MS)).acquired) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+async function alreadyInPanel(deps: OutboxDeps, p: Extract<Payload, { client: unknown }>, ref: string): Promise<boolean> {
+  const r = await deps.panel.call('GetEmails', { clientid: p.client.clientId, subject: p.subject, limitnum: 100 });
+  const list = (r.emails as { email?: unknown } | undefined)?.email;
+  const emails = Array.isArray(list) ? (list as Array<Record<string, unknown>>) : list && typeof list === 'object' ? (Object.values(list) as Array<Record<string, unknown>>) : [];
+  return emails.some((e) => String(e.message ?? '').includes(ref));
+}
+
+/** Claims one row and sends it; a failure is kept with its next attempt after the back-off. */
+async function send(deps: OutboxDeps, row: Record<string, unknown>): Promise<'sent' | 'already' | 'failed'> {
+  const { knex } = deps;
+  const id = toNum(row.id);
+  const ref = String(row.ref);
+  const mayHaveGone = String(row.status) === 'sending' || toNum(row.attempts) > 0;
+  const attempts = toNum(row.attempts) + 1;
+  const claimed = await knex(TABLE).where({ id, status: row.status }).update({ status: 'sending', attempts });
+  if (claimed !== 1) return 'failed';
+  const p = JSON.parse(String(row.payload)) as Payload;
+  try {
+    let outcome: 'sent' | 'already' = 'sent';
+    if ('client' in p) {
+      if (mayHaveGone && (await alreadyInPanel(deps, p, ref))) outcome = 'already';
+      else await deps.panel.sendEmail({ customType: p.client.customType, id: p.client.relatedId, customSubject: p.subject, customMessage: withRef(p.html, ref) });
+    } else {
+      await deps.panel.sendAdminEmail({ customSubject: p.subject, customMessage: withRef(p.html, ref) });
+    }
+    await knex(TABLE).where({ id }).update({ status: 'sent', outcome, sent_at: sqlInstant(deps.clock.now()), last_error: null });
+    return outcome;
+  } catch (err) {
+    const minutes = BACKOFF_MINUTES[Math.min(attempts, BACKOFF_MINUTES.length) - 1]!;
+    const error = describeError(err);
+    await knex(TABLE)
+      .where({ id })
+      .update({ status: 'failed', last_error: error, next_attempt_at: sqlInstant(deps.clock.now().plus({ minutes })) });
+    deps.log.warn('outbox.send_failed', { key: row.message_key, ref, attempt: attempts, retryInMinutes: minutes, error });
+    return 'failed';
+  }
 }
