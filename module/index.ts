@@ -42,7 +42,15 @@ import { createOpenUsageReader } from './services/open-usage.js';
 import { createThresholdNoticeService } from './services/threshold-notices.js';
 import { createLimitActionService } from './services/limit-actions.js';
 import { describeLineForClient } from './domain/line-text.js';
-import { createOutbox } from './services/outbox.js';
+import { createOutbox, type Outbox } from './services/outbox.js';
+import { createDailyJobs } from './services/daily-jobs.js';
+import type { LockStore } from './adapters/lock-store.js';
+import type { MasterService } from './services/masters.js';
+import type { ServiceLinkService } from './services/service-links.js';
+import type { SettingsService } from './services/settings.js';
+import type { BillingSettingsService } from './services/billing-settings.js';
+import type { CapService } from './services/caps.js';
+import type { UsagePeriodService } from './services/usage-periods.js';
 
 export { MODULE_NAME, MODULE_VERSION } from './addon-definition.js';
 
@@ -74,181 +82,136 @@ export interface ModuleDeps {
   };
 }
 
-/** The one place where the module's objects are built. */
-export function createModule(deps: ModuleDeps) {
-  const zone = assertZone(deps.zone);
-  const log = deps.log ?? silentLogger;
-  const secrets = createSecretBox(deps.secretKey);
-  const masters = createMasterService({ knex: deps.knex, secrets, clock: deps.clock, audit: auditLog, gatewayFor: deps.gatewayFor });
-  const links = createServiceLinkService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
+type Built = { zone: string; log: Logger; locks: LockStore };
+
+/** Metering with its store (its own writer thread for a SQLite file), riding out short database outages. */
+function buildMetering(deps: ModuleDeps, b: Built, masters: MasterService) {
   const { writer, reconnect, ...meteringTuning } = deps.metering ?? {};
   const baseStore = createMeteringStore(deps.knex);
   const sqliteFile = engineOf(deps.knex) === 'sqlite' ? (deps.knex.client.config.connection as { filename?: string }).filename : undefined;
-  const threaded =
-    (writer ?? 'thread') === 'thread' && sqliteFile && sqliteFile !== ':memory:' ? createThreadedMeteringStore(baseStore, `sqlite:${sqliteFile}`) : null;
-  // one lease table for every part that takes a lease
-  const locks = createLockStore(deps.knex);
+  const threaded = (writer ?? 'thread') === 'thread' && sqliteFile && sqliteFile !== ':memory:' ? createThreadedMeteringStore(baseStore, `sqlite:${sqliteFile}`) : null;
   // A run rides out a short database outage (a restart): its reads and writes are tried again
   // with back-off, each of them safe to repeat; a longer one fails the run with the cause.
   const policy = reconnect ?? DEFAULT_RECONNECT;
   const dbState: ReconnectState = { gone: null };
-  const retried = (method: string, err: unknown, attempt: number, delayMs: number) => log.warn('db.reconnecting', { method, attempt, delayMs, error: describeError(err) });
+  const retried = (method: string, err: unknown, attempt: number, delayMs: number) => b.log.warn('db.reconnecting', { method, attempt, delayMs, error: describeError(err) });
   const metering = createMeteringService({
     clock: deps.clock,
-    zone,
+    zone: b.zone,
     store: reconnecting(threaded ?? baseStore, ['startRun', 'finishRun', 'runningRuns', 'abandonRun', 'countServices', 'pageToRead', 'writeBatch', 'recordFailures', 'countGaps', 'lastRunStarted'], policy, retried, dbState),
-    locks: reconnecting(locks, ['acquire', 'release', 'countHeldBy'], policy, retried, dbState),
+    locks: reconnecting(b.locks, ['acquire', 'release', 'countHeldBy'], policy, retried, dbState),
     masters: reconnecting(masters, ['list', 'settings'], policy, retried, dbState),
     gatewayFor: deps.gatewayFor,
-    log: (event, fields) => log.info(event, fields),
+    log: (event, fields) => b.log.info(event, fields),
     ...meteringTuning,
   });
-  const settings = createSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
-  // Periods made before the billing calendar are rebuilt from their samples once, right after the
-  // upgrade's migrations, before anything meters or bills on them.
-  const migrate = async () => {
-    const applied = await migrateLatest(deps.knex);
-    await usagePeriods.rebuildPending(SYSTEM);
-    return applied;
-  };
-  const migrateDown = () => migrateDownAll(deps.knex);
-  const unlockMigrationsNow = async (actor: Actor) => {
-    const freed = await unlockMigrations(deps.knex);
-    if (freed) await auditLog.record(deps.knex, { actor, action: 'migrations.unlocked', entityType: 'module', entityId: null }, deps.clock.now());
-    return freed;
-  };
-  const billing = createBillingSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
-  const caps = createCapService({ knex: deps.knex, clock: deps.clock, billing, audit: auditLog });
-  const rating = createRatingService({ knex: deps.knex, clock: deps.clock, billing, log, audit: auditLog, caps });
-  const usagePeriods = createUsagePeriodService({ knex: deps.knex, clock: deps.clock, audit: auditLog, rating });
-  const pools = createPoolService({ knex: deps.knex, clock: deps.clock, zone, billing, audit: auditLog, log, locks });
-  const lines = deps.panel
-    ? createInvoiceLineService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, rating, pools, locks, audit: auditLog, log, describe: describeLineForClient })
-    : undefined;
-  const evidence = createEvidenceService({ knex: deps.knex });
-  const retention = createRetentionService({ knex: deps.knex, clock: deps.clock, zone });
-  const rateSamples = createRateSampleService({ knex: deps.knex, clock: deps.clock, audit: auditLog, rating });
+  return { metering, threaded };
+}
+
+/** Rating, periods, pools and caps; and, with a panel, lines, disputes, emails, sync and upgrades. */
+function buildBilling(deps: ModuleDeps, b: Built, core: { masters: MasterService; links: ServiceLinkService; settings: SettingsService }) {
+  const { knex, clock } = deps;
+  const { zone, log, locks } = b;
+  const audit = auditLog;
+  const billing = createBillingSettingsService({ knex, clock, audit });
+  const caps = createCapService({ knex, clock, billing, audit });
+  const rating = createRatingService({ knex, clock, billing, log, audit, caps });
+  const usagePeriods = createUsagePeriodService({ knex, clock, audit, rating });
+  const pools = createPoolService({ knex, clock, zone, billing, audit, log, locks });
+  const evidence = createEvidenceService({ knex });
+  const retention = createRetentionService({ knex, clock, zone });
+  const rateSamples = createRateSampleService({ knex, clock, audit, rating });
+  const panel = deps.panel;
+  if (!panel) return { billing, caps, rating, usagePeriods, pools, evidence, retention, rateSamples, lines: undefined, outbox: undefined, disputes: undefined, sync: undefined, upgrades: undefined, suggestions: undefined };
+  const lines = createInvoiceLineService({ knex, clock, zone, panel, billing, rating, pools, locks, audit, log, describe: describeLineForClient });
   // every email the module sends: written with the change that causes it, sent by one worker
-  const outbox = deps.panel ? createOutbox({ knex: deps.knex, clock: deps.clock, panel: deps.panel, locks, log }) : undefined;
-  const disputes = deps.panel && outbox ? createDisputeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, audit: auditLog, log, locks, outbox }) : undefined;
-  const sync = deps.panel ? createPanelSyncService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, masters, links, settings, log }) : undefined;
-  /** intents a stopped process left (deliveries, holds, resolutions) and emails not sent yet */
-  const everyTick = async () => {
-    let failure: unknown = null;
-    if (lines) await lines.reconcilePending().catch((err: unknown) => (failure = err));
-    if (disputes) await disputes.resume().catch((err: unknown) => (failure ??= err));
-    if (outbox) await outbox.drain().catch((err: unknown) => (failure ??= err));
-    if (failure) throw failure;
+  const outbox = createOutbox({ knex, clock, panel, locks, log });
+  const disputes = createDisputeService({ knex, clock, zone, panel, audit, log, locks, outbox });
+  const sync = createPanelSyncService({ knex, clock, panel, billing, ...core, log });
+  const upgrades = createUpgradeService({ knex, clock, zone, panel, billing, audit });
+  const suggestions = createUpgradeSuggestionService({ knex, clock, panel, billing, log, outbox, upgrades });
+  return { billing, caps, rating, usagePeriods, pools, evidence, retention, rateSamples, lines, outbox, disputes, sync, upgrades, suggestions };
+}
+
+/** The usage watch: threshold notices (with a panel), the policy at the limit, the panel's bandwidth fields. */
+function buildUsageWatch(deps: ModuleDeps, b: Built, x: { billing: BillingSettingsService; masters: MasterService; caps: CapService; outbox: Outbox | undefined }) {
+  const { knex, clock } = deps;
+  const usage = createOpenUsageReader(knex);
+  const limitStore = createLimitActionStore(knex);
+  const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+  const thresholds = deps.panel && x.outbox ? createThresholdNoticeService({ knex, clock, panel: deps.panel, billing: x.billing, usage, limits: limitStore, locks: b.locks, log: b.log, owner, outbox: x.outbox }) : undefined;
+  const limits = createLimitActionService({ knex, clock, store: limitStore, usage, billing: x.billing, masters: x.masters, gatewayFor: deps.gatewayFor, audit: auditLog, locks: b.locks, log: b.log, owner, caps: x.caps, ...(deps.panel ? { panel: deps.panel } : {}) });
+  const panelFields = deps.panel ? createPanelUsageFields({ usage, billing: x.billing, panel: deps.panel, log: b.log }) : undefined;
+  return { thresholds, limits, panelFields };
+}
+
+/** Migrations; periods made before the billing calendar are rebuilt from their samples once, right after them, before anything meters or bills on them. */
+function buildMigrations(deps: ModuleDeps, usagePeriods: UsagePeriodService) {
+  return {
+    async migrate() {
+      const applied = await migrateLatest(deps.knex);
+      await usagePeriods.rebuildPending(SYSTEM);
+      return applied;
+    },
+    migrateDown: () => migrateDownAll(deps.knex),
+    async unlockMigrations(actor: Actor) {
+      const freed = await unlockMigrations(deps.knex);
+      if (freed) await auditLog.record(deps.knex, { actor, action: 'migrations.unlocked', entityType: 'module', entityId: null }, deps.clock.now());
+      return freed;
+    },
+    migrationStatus: () => migrationStatus(deps.knex),
   };
-  const upgrades = deps.panel ? createUpgradeService({ knex: deps.knex, clock: deps.clock, zone, panel: deps.panel, billing, audit: auditLog }) : undefined;
-  const suggestions = deps.panel ? createUpgradeSuggestionService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, log, outbox: outbox!, upgrades: upgrades! }) : undefined;
-  /** the daily billing work: rate what closed, finish interrupted deliveries, bill what no renewal picks up, suggest upgrades where a streak is on */
-  const dailyBilling = async () => {
-    await rating.rateClosedPeriods();
-    // pools: who joined and left, then the months that ended (their charges go on invoices below)
-    await pools.syncMembers();
-    await pools.ratePools();
-    // deliveries that stopped part-way are finished before anything goes on an invoice of its own
-    if (lines) await lines.reconcile();
-    if (lines) await lines.billUnpicked();
-    if (suggestions) await suggestions.run();
-  };
-  // The usage watch: threshold notices and the policy at the limit, after each metering run.
-  const usage = createOpenUsageReader(deps.knex);
-  const limitStore = createLimitActionStore(deps.knex);
-  const watchOwner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
-  const thresholds = deps.panel
-    ? createThresholdNoticeService({ knex: deps.knex, clock: deps.clock, panel: deps.panel, billing, usage, limits: limitStore, locks, log, owner: watchOwner, outbox: outbox! })
-    : undefined;
-  const limits = createLimitActionService({
-    knex: deps.knex,
-    clock: deps.clock,
-    store: limitStore,
-    usage,
-    billing,
-    masters,
-    gatewayFor: deps.gatewayFor,
-    audit: auditLog,
-    locks,
-    log,
-    owner: watchOwner,
-    caps,
-    ...(deps.panel ? { panel: deps.panel } : {}),
-  });
-  const panelFields = deps.panel ? createPanelUsageFields({ usage, billing, panel: deps.panel, log }) : undefined;
-  /** After a collect: notices first (the 100 % email goes out before the VPS is acted on), then the policy; otherwise only what is due. */
-  const watchUsage = async (ran: { collected: boolean }) => {
-    let failure: unknown = null;
-    // the panel's own bandwidth fields follow each sampling (one figure on the service page)
-    if (panelFields && ran.collected) await panelFields.run().catch((err: unknown) => log.warn('panel_fields.failed', { error: (err as Error).message }));
-    if (thresholds) await thresholds.run({ decide: ran.collected }).catch((err: unknown) => (failure = err));
-    await limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));
-    if (failure) throw failure;
-  };
+}
+
+/** The one place where the module's objects are built. */
+export function createModule(deps: ModuleDeps) {
+  const zone = assertZone(deps.zone);
+  const log = deps.log ?? silentLogger;
+  // one lease table for every part that takes a lease
+  const b: Built = { zone, log, locks: createLockStore(deps.knex) };
+  const masters = createMasterService({ knex: deps.knex, secrets: createSecretBox(deps.secretKey), clock: deps.clock, audit: auditLog, gatewayFor: deps.gatewayFor });
+  const links = createServiceLinkService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
+  const settings = createSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
+  const { metering, threaded } = buildMetering(deps, b, masters);
+  const money = buildBilling(deps, b, { masters, links, settings });
+  const { billing, caps, pools, disputes, sync, upgrades, lines } = money;
+  const watch = buildUsageWatch(deps, b, { billing, masters, caps, outbox: money.outbox });
+  const jobs = createDailyJobs({ ...money, ...watch, log });
+  const migrations = buildMigrations(deps, money.usagePeriods);
   const dunning = disputes && deps.panel ? createDunningShield({ disputes, panel: deps.panel, clock: deps.clock, zone, log }) : undefined;
-  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence, disputes, usagePeriods, sync, log, ...(thresholds ? { banner: (id: number) => thresholds.bannerFor(id) } : {}), caps: { service: caps, applyNow: () => limits.run({ decide: true }) }, pools, ...(upgrades ? { upgrades } : {}), ...(deps.web ? { options: deps.web } : {}) });
+  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence: money.evidence, disputes, usagePeriods: money.usagePeriods, sync, log, ...(watch.thresholds ? { banner: (id: number) => watch.thresholds!.bannerFor(id) } : {}), caps: { service: caps, applyNow: () => watch.limits.run({ decide: true }) }, pools, ...(upgrades ? { upgrades } : {}), ...(deps.web ? { options: deps.web } : {}) });
   const hooks = () =>
     moduleHooks({
       // membership is recorded as the panel shows it, before each sampling: spans to the hour the sync ran
       ...(sync ? { beforeSampling: async () => void (await sync.sync(), await pools.syncMembers()) } : {}),
       clientPages: web,
       revokeAdminSessions: web.revokeAdminSessions,
-      watchUsage,
-      dailyBilling,
-      everyTick,
+      ...jobs,
       ...(disputes ? { disputes } : {}),
-      ...(deps.panel ? { panel: deps.panel } : {}),
+      ...(deps.panel ? { panel: deps.panel, logActivity: (text: string) => deps.panel!.logActivity(text) } : {}),
       ...(dunning ? { dunning } : {}),
+      ...(lines ? { lines } : {}),
       metering,
       settings,
       clock: deps.clock,
       zone,
       log,
-      ...(lines ? { lines } : {}),
-      ...(deps.panel ? { logActivity: (text: string) => deps.panel!.logActivity(text) } : {}),
     });
-  const addon = createAddonDefinition({
-    migrate,
-    migrateDown,
-    settings,
-    hooks,
-    adminOutput: web.adminOutput,
-    clientArea: web.clientArea,
-    download: web.download,
-    log,
-  });
+  const addon = createAddonDefinition({ migrate: migrations.migrate, migrateDown: migrations.migrateDown, settings, hooks, adminOutput: web.adminOutput, clientArea: web.clientArea, download: web.download, log });
   return {
     name: MODULE_NAME,
     version: MODULE_VERSION,
     zone,
-    migrate,
-    migrateDown,
-    unlockMigrations: unlockMigrationsNow,
-    migrationStatus: () => migrationStatus(deps.knex),
+    ...migrations,
     masters,
     links,
     metering,
     settings,
-    billing,
-    rating,
-    pools,
-    caps,
-    upgrades,
-    usagePeriods,
-    lines,
-    evidence,
-    retention,
-    rateSamples,
-    disputes,
-    outbox,
-    /** the 5-minute tick's work: finish what stopped processes left, send the outbox */
-    everyTick,
-    sync,
-    suggestions,
-    thresholds,
-    limits,
-    watchUsage,
-    dailyBilling,
+    ...money,
+    thresholds: watch.thresholds,
+    limits: watch.limits,
+    /** the 5-minute tick's work (finish what stopped processes left, send the outbox), the daily billing, the usage watch */
+    ...jobs,
     hooks,
     /** the client widget, the admin tab, the JSON API and the embed pages (web.router()) */
     web,

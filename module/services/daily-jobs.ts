@@ -1,0 +1,63 @@
+import type { Logger } from '../adapters/logger.js';
+import type { DisputeService } from './disputes.js';
+import type { InvoiceLineService } from './invoice-lines.js';
+import type { LimitActionService } from './limit-actions.js';
+import type { Outbox } from './outbox.js';
+import type { PoolService } from './pools.js';
+import type { RatingService } from './rating.js';
+import type { ThresholdNoticeService } from './threshold-notices.js';
+import type { UpgradeSuggestionService } from './upgrade-suggestions.js';
+
+/** What the panel's cron ticks run; the parts that need the panel are absent without one. */
+export interface DailyJobDeps {
+  rating: RatingService;
+  pools: PoolService;
+  limits: LimitActionService;
+  log: Logger;
+  lines?: InvoiceLineService | undefined;
+  disputes?: DisputeService | undefined;
+  outbox?: Outbox | undefined;
+  suggestions?: UpgradeSuggestionService | undefined;
+  thresholds?: ThresholdNoticeService | undefined;
+  panelFields?: { run(): Promise<unknown> } | undefined;
+}
+
+export interface DailyJobs {
+  /** the 5-minute tick: intents a stopped process left (deliveries, holds, resolutions) and emails not sent yet */
+  everyTick(): Promise<void>;
+  /** the daily billing work: rate what closed, finish interrupted deliveries, bill what no renewal picks up, suggest upgrades where a streak is on */
+  dailyBilling(): Promise<void>;
+  /** after a collect: notices first (the 100 % email goes out before the VPS is acted on), then the policy; otherwise only what is due */
+  watchUsage(ran: { collected: boolean }): Promise<void>;
+}
+
+/** Each job runs all its parts; the first failure is thrown once every part has had its turn. */
+export function createDailyJobs(d: DailyJobDeps): DailyJobs {
+  return {
+    async everyTick() {
+      let failure: unknown = null;
+      if (d.lines) await d.lines.reconcilePending().catch((err: unknown) => (failure = err));
+      if (d.disputes) await d.disputes.resume().catch((err: unknown) => (failure ??= err));
+      if (d.outbox) await d.outbox.drain().catch((err: unknown) => (failure ??= err));
+      if (failure) throw failure;
+    },
+    async dailyBilling() {
+      await d.rating.rateClosedPeriods();
+      // pools: who joined and left, then the months that ended (their charges go on invoices below)
+      await d.pools.syncMembers();
+      await d.pools.ratePools();
+      // deliveries that stopped part-way are finished before anything goes on an invoice of its own
+      if (d.lines) await d.lines.reconcile();
+      if (d.lines) await d.lines.billUnpicked();
+      if (d.suggestions) await d.suggestions.run();
+    },
+    async watchUsage(ran) {
+      let failure: unknown = null;
+      // the panel's own bandwidth fields follow each sampling (one figure on the service page)
+      if (d.panelFields && ran.collected) await d.panelFields.run().catch((err: unknown) => d.log.warn('panel_fields.failed', { error: (err as Error).message }));
+      if (d.thresholds) await d.thresholds.run({ decide: ran.collected }).catch((err: unknown) => (failure = err));
+      await d.limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));
+      if (failure) throw failure;
+    },
+  };
+}
