@@ -52,8 +52,8 @@ describeEachEngine('evidence and upgrade suggestions', ({ db }) => {
     }
   });
 
-  it('suggests a bigger plan after three periods over the allowance in a row, once', async () => {
-    // March, April and May over 5 TB: each month ends at 6 TB and resets on the 1st.
+  /** March, April and May over 5 TB for the English client: each month ends at 6 TB and resets on the 1st. */
+  async function threeMonthsOver(): Promise<void> {
     for (const [end, next] of [
       ['2013-03-31', '2013-04-01'],
       ['2013-04-30', '2013-05-01'],
@@ -68,6 +68,10 @@ describeEachEngine('evidence and upgrade suggestions', ({ db }) => {
       s.fake.set('102', 1n * GB);
       await s.mod.metering.collect();
     }
+  }
+
+  it('suggests a bigger plan after three periods over the allowance in a row, once', async () => {
+    await threeMonthsOver();
     await s.mod.dailyBilling();
     const sent = await knex('tblemails').where('subject', 'like', '%bigger plan%');
     expect(sent).to.have.length(1);
@@ -79,5 +83,17 @@ describeEachEngine('evidence and upgrade suggestions', ({ db }) => {
     expect(await knex('tblemails').where('subject', 'like', '%bigger plan%')).to.have.length(1);
     // the Dutch client stayed within the allowance: no suggestion
     expect(await knex('mod_overusage_notices').where({ service_id: s.story.dutchServiceId })).to.have.length(0);
+  });
+
+  it("escapes the client's name in the admin's copy of the suggestion", async () => {
+    // a client chooses their own name: in the admin's HTML it is text, never markup
+    await knex('tblclients').where({ id: s.story.clientId }).update({ firstname: 'Eve <img src=x onerror=alert(1)>', lastname: 'O\'Hara & Co' });
+    await threeMonthsOver();
+    await s.mod.dailyBilling();
+    const admin = await knex('tblemails').where('subject', 'like', 'Overusage:%periods in a row');
+    expect(admin).to.have.length(1);
+    const html = String(admin[0].message);
+    expect(html).to.include('of Eve &lt;img src=x onerror=alert(1)&gt; O&#39;Hara &amp; Co was over');
+    expect(html).not.to.include('<img src=x');
   });
 });
