@@ -442,6 +442,133 @@ function parseService(c: string, p: Record<string, unknown>): PanelService {
 
 const optionalBool = (v: boolean | undefined): boolean | undefined => v;
 
+type RawCall = (command: string, params?: PanelParams) => Promise<PanelResult>;
+
+async function getInvoices(call: RawCall, filter: Parameters<PanelApi['getInvoices']>[0] = {}): ReturnType<PanelApi['getInvoices']> {
+  const c = 'GetInvoices';
+  const r = await call(c, {
+    userid: filter.userId,
+    status: filter.status,
+    limitstart: filter.limitStart,
+    limitnum: filter.limitNum,
+    orderby: filter.orderBy,
+    order: filter.order,
+  });
+  return {
+    totalResults: int(c, r.totalresults, 'totalresults'),
+    invoices: listOf(r.invoices, 'invoice').map((i) => ({
+      id: int(c, i.id, 'id'),
+      userId: int(c, i.userid, 'userid'),
+      invoiceNum: text(i.invoicenum),
+      date: dateOrNull(i.date),
+      dueDate: dateOrNull(i.duedate),
+      datePaid: dateOrNull(i.datepaid),
+      subtotal: decimal(c, i.subtotal, 'subtotal'),
+      credit: decimal(c, i.credit, 'credit'),
+      tax: decimal(c, i.tax, 'tax'),
+      tax2: decimal(c, i.tax2, 'tax2'),
+      total: decimal(c, i.total, 'total'),
+      status: text(i.status) as InvoiceStatus,
+      paymentMethod: text(i.paymentmethod),
+      currencyCode: text(i.currencycode),
+    })),
+  };
+}
+
+async function createInvoice(call: RawCall, input: Parameters<PanelApi['createInvoice']>[0]): ReturnType<PanelApi['createInvoice']> {
+  const c = 'CreateInvoice';
+  const params: Record<string, PanelParamValue> = {
+    userid: input.userId,
+    status: input.status,
+    draft: optionalBool(input.draft),
+    sendinvoice: optionalBool(input.sendInvoice),
+    paymentmethod: input.paymentMethod,
+    taxrate: input.taxRate,
+    taxrate2: input.taxRate2,
+    date: input.date,
+    duedate: input.dueDate,
+    notes: input.notes,
+    autoapplycredit: optionalBool(input.autoApplyCredit),
+  };
+  input.items.forEach((item, i) => {
+    params[`itemdescription${i + 1}`] = item.description;
+    params[`itemamount${i + 1}`] = item.amount;
+    params[`itemtaxed${i + 1}`] = item.taxed ?? false;
+  });
+  const r = await call(c, params);
+  return { invoiceId: int(c, r.invoiceid, 'invoiceid'), status: text(r.status) as InvoiceStatus };
+}
+
+async function updateInvoice(call: RawCall, input: Parameters<PanelApi['updateInvoice']>[0]): ReturnType<PanelApi['updateInvoice']> {
+  const c = 'UpdateInvoice';
+  const params: Record<string, PanelParamValue> = {
+    invoiceid: input.invoiceId,
+    status: input.status,
+    paymentmethod: input.paymentMethod,
+    taxrate: input.taxRate,
+    taxrate2: input.taxRate2,
+    date: input.date,
+    duedate: input.dueDate,
+    notes: input.notes,
+    publish: optionalBool(input.publish),
+    publishandsendemail: optionalBool(input.publishAndSendEmail),
+  };
+  if (input.changeItems?.length) {
+    params.itemdescription = Object.fromEntries(input.changeItems.map((i) => [String(i.id), i.description]));
+    params.itemamount = Object.fromEntries(input.changeItems.map((i) => [String(i.id), i.amount]));
+    params.itemtaxed = Object.fromEntries(input.changeItems.map((i) => [String(i.id), i.taxed]));
+  }
+  if (input.newItems?.length) {
+    params.newitemdescription = input.newItems.map((i) => i.description);
+    params.newitemamount = input.newItems.map((i) => i.amount);
+    params.newitemtaxed = input.newItems.map((i) => i.taxed ?? false);
+  }
+  if (input.deleteLineIds?.length) params.deletelineids = input.deleteLineIds;
+  const r = await call(c, params);
+  return { invoiceId: int(c, r.invoiceid, 'invoiceid') };
+}
+
+async function getClientsDetails(call: RawCall, clientId: number): ReturnType<PanelApi['getClientsDetails']> {
+  const c = 'GetClientsDetails';
+  const r = await call(c, { clientid: clientId });
+  const cl = (r.client && typeof r.client === 'object' ? r.client : r) as Record<string, unknown>;
+  return {
+    id: int(c, cl.id ?? cl.userid, 'client id'),
+    firstName: text(cl.firstname),
+    lastName: text(cl.lastname),
+    companyName: text(cl.companyname),
+    email: text(cl.email),
+    status: text(cl.status),
+    language: text(cl.language),
+    currency: intOr0(c, cl.currency, 'currency'),
+    currencyCode: text(cl.currency_code),
+    credit: decimal(c, cl.credit ?? '0', 'credit'),
+    lateFeeOveride: flag(cl.latefeeoveride),
+    overideDueNotices: flag(cl.overideduenotices),
+    taxExempt: flag(cl.taxexempt),
+  };
+}
+
+async function updateClientProduct(call: RawCall, input: Parameters<PanelApi['updateClientProduct']>[0]): ReturnType<PanelApi['updateClientProduct']> {
+  const c = 'UpdateClientProduct';
+  const r = await call(c, {
+    serviceid: input.serviceId,
+    status: input.status,
+    nextduedate: input.nextDueDate,
+    overideautosuspend: input.overideAutoSuspend === undefined ? undefined : input.overideAutoSuspend ? 'on' : 'off',
+    overidesuspenduntil: input.overideSuspendUntil,
+    suspendreason: input.suspendReason,
+    bwusage: input.bwUsage,
+    bwlimit: input.bwLimit,
+    diskusage: input.diskUsage,
+    disklimit: input.diskLimit,
+    recurringamount: input.recurringAmount,
+    notes: input.notes,
+    customfields: input.customFields ? base64PhpSerialize(input.customFields) : undefined,
+  });
+  return { serviceId: int(c, r.serviceid, 'serviceid') };
+}
+
 /** Builds the typed helpers over one raw `call`. */
 export function createPanelApi(call: (command: string, params?: PanelParams) => Promise<PanelResult>): PanelApi {
   return {
@@ -451,89 +578,9 @@ export function createPanelApi(call: (command: string, params?: PanelParams) => 
       return parseInvoice('GetInvoice', await call('GetInvoice', { invoiceid: invoiceId }));
     },
 
-    async getInvoices(filter = {}) {
-      const c = 'GetInvoices';
-      const r = await call(c, {
-        userid: filter.userId,
-        status: filter.status,
-        limitstart: filter.limitStart,
-        limitnum: filter.limitNum,
-        orderby: filter.orderBy,
-        order: filter.order,
-      });
-      return {
-        totalResults: int(c, r.totalresults, 'totalresults'),
-        invoices: listOf(r.invoices, 'invoice').map((i) => ({
-          id: int(c, i.id, 'id'),
-          userId: int(c, i.userid, 'userid'),
-          invoiceNum: text(i.invoicenum),
-          date: dateOrNull(i.date),
-          dueDate: dateOrNull(i.duedate),
-          datePaid: dateOrNull(i.datepaid),
-          subtotal: decimal(c, i.subtotal, 'subtotal'),
-          credit: decimal(c, i.credit, 'credit'),
-          tax: decimal(c, i.tax, 'tax'),
-          tax2: decimal(c, i.tax2, 'tax2'),
-          total: decimal(c, i.total, 'total'),
-          status: text(i.status) as InvoiceStatus,
-          paymentMethod: text(i.paymentmethod),
-          currencyCode: text(i.currencycode),
-        })),
-      };
-    },
-
-    async createInvoice(input) {
-      const c = 'CreateInvoice';
-      const params: Record<string, PanelParamValue> = {
-        userid: input.userId,
-        status: input.status,
-        draft: optionalBool(input.draft),
-        sendinvoice: optionalBool(input.sendInvoice),
-        paymentmethod: input.paymentMethod,
-        taxrate: input.taxRate,
-        taxrate2: input.taxRate2,
-        date: input.date,
-        duedate: input.dueDate,
-        notes: input.notes,
-        autoapplycredit: optionalBool(input.autoApplyCredit),
-      };
-      input.items.forEach((item, i) => {
-        params[`itemdescription${i + 1}`] = item.description;
-        params[`itemamount${i + 1}`] = item.amount;
-        params[`itemtaxed${i + 1}`] = item.taxed ?? false;
-      });
-      const r = await call(c, params);
-      return { invoiceId: int(c, r.invoiceid, 'invoiceid'), status: text(r.status) as InvoiceStatus };
-    },
-
-    async updateInvoice(input) {
-      const c = 'UpdateInvoice';
-      const params: Record<string, PanelParamValue> = {
-        invoiceid: input.invoiceId,
-        status: input.status,
-        paymentmethod: input.paymentMethod,
-        taxrate: input.taxRate,
-        taxrate2: input.taxRate2,
-        date: input.date,
-        duedate: input.dueDate,
-        notes: input.notes,
-        publish: optionalBool(input.publish),
-        publishandsendemail: optionalBool(input.publishAndSendEmail),
-      };
-      if (input.changeItems?.length) {
-        params.itemdescription = Object.fromEntries(input.changeItems.map((i) => [String(i.id), i.description]));
-        params.itemamount = Object.fromEntries(input.changeItems.map((i) => [String(i.id), i.amount]));
-        params.itemtaxed = Object.fromEntries(input.changeItems.map((i) => [String(i.id), i.taxed]));
-      }
-      if (input.newItems?.length) {
-        params.newitemdescription = input.newItems.map((i) => i.description);
-        params.newitemamount = input.newItems.map((i) => i.amount);
-        params.newitemtaxed = input.newItems.map((i) => i.taxed ?? false);
-      }
-      if (input.deleteLineIds?.length) params.deletelineids = input.deleteLineIds;
-      const r = await call(c, params);
-      return { invoiceId: int(c, r.invoiceid, 'invoiceid') };
-    },
+    getInvoices: (filter = {}) => getInvoices(call, filter),
+    createInvoice: (input) => createInvoice(call, input),
+    updateInvoice: (input) => updateInvoice(call, input),
 
     async addInvoicePayment(input) {
       await call('AddInvoicePayment', {
@@ -547,26 +594,7 @@ export function createPanelApi(call: (command: string, params?: PanelParams) => 
       });
     },
 
-    async getClientsDetails(clientId) {
-      const c = 'GetClientsDetails';
-      const r = await call(c, { clientid: clientId });
-      const cl = (r.client && typeof r.client === 'object' ? r.client : r) as Record<string, unknown>;
-      return {
-        id: int(c, cl.id ?? cl.userid, 'client id'),
-        firstName: text(cl.firstname),
-        lastName: text(cl.lastname),
-        companyName: text(cl.companyname),
-        email: text(cl.email),
-        status: text(cl.status),
-        language: text(cl.language),
-        currency: intOr0(c, cl.currency, 'currency'),
-        currencyCode: text(cl.currency_code),
-        credit: decimal(c, cl.credit ?? '0', 'credit'),
-        lateFeeOveride: flag(cl.latefeeoveride),
-        overideDueNotices: flag(cl.overideduenotices),
-        taxExempt: flag(cl.taxexempt),
-      };
-    },
+    getClientsDetails: (clientId) => getClientsDetails(call, clientId),
 
     async getClientsProducts(filter) {
       const c = 'GetClientsProducts';
@@ -574,25 +602,7 @@ export function createPanelApi(call: (command: string, params?: PanelParams) => 
       return { totalResults: int(c, r.totalresults, 'totalresults'), products: listOf(r.products, 'product').map((p) => parseService(c, p)) };
     },
 
-    async updateClientProduct(input) {
-      const c = 'UpdateClientProduct';
-      const r = await call(c, {
-        serviceid: input.serviceId,
-        status: input.status,
-        nextduedate: input.nextDueDate,
-        overideautosuspend: input.overideAutoSuspend === undefined ? undefined : input.overideAutoSuspend ? 'on' : 'off',
-        overidesuspenduntil: input.overideSuspendUntil,
-        suspendreason: input.suspendReason,
-        bwusage: input.bwUsage,
-        bwlimit: input.bwLimit,
-        diskusage: input.diskUsage,
-        disklimit: input.diskLimit,
-        recurringamount: input.recurringAmount,
-        notes: input.notes,
-        customfields: input.customFields ? base64PhpSerialize(input.customFields) : undefined,
-      });
-      return { serviceId: int(c, r.serviceid, 'serviceid') };
-    },
+    updateClientProduct: (input) => updateClientProduct(call, input),
 
     async moduleSuspend(serviceId, suspendReason) {
       await call('ModuleSuspend', { serviceid: serviceId, suspendreason: suspendReason });
