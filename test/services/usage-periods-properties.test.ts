@@ -209,13 +209,14 @@ async function check(db: TestDatabase, traces: Trace[]): Promise<void> {
 
 describeEachEngine('usage periods: properties over random counter traces', ({ db, engine }) => {
   it('keeps periods on the calendar, books every measured byte once, never bills what was not measured', async function () {
-    this.timeout(600_000);
+    const runs = Number(process.env.OVERUSAGE_PROPERTY_RUNS ?? (engine === 'sqlite' ? 4 : 2));
+    this.timeout(Math.max(4, runs) * 150_000);
     // each run meters several services side by side (one master each), day by day
     await fc.assert(
       fc.asyncProperty(fc.array(traceArb, { minLength: 4, maxLength: 6 }), (traces) => check(db(), traces)),
       // OVERUSAGE_PROPERTY_SEED replays a failing run (fast-check prints its seed);
       // OVERUSAGE_PROPERTY_RUNS searches longer
-      { numRuns: Number(process.env.OVERUSAGE_PROPERTY_RUNS ?? (engine === 'sqlite' ? 4 : 2)), endOnFailure: true, ...(process.env.OVERUSAGE_PROPERTY_SEED ? { seed: Number(process.env.OVERUSAGE_PROPERTY_SEED) } : {}) },
+      { numRuns: runs, endOnFailure: true, ...(process.env.OVERUSAGE_PROPERTY_SEED ? { seed: Number(process.env.OVERUSAGE_PROPERTY_SEED) } : {}) },
     );
   });
 });
