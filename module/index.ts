@@ -23,7 +23,7 @@ import { createWeb, type WebOptions } from './web/web-module.js';
 import { moduleHooks } from '../hooks/index.js';
 import { createBillingSettingsService } from './services/billing-settings.js';
 import { createRatingService } from './services/rating.js';
-import { createPoolService } from './services/pools.js';
+import { createPoolService, type PoolService } from './services/pools.js';
 import { createCapService } from './services/caps.js';
 import { createUpgradeService } from './services/upgrades.js';
 import { createUsagePeriodService } from './services/usage-periods.js';
@@ -134,13 +134,13 @@ function buildBilling(deps: ModuleDeps, b: Built, core: { masters: MasterService
 }
 
 /** The usage watch: threshold notices (with a panel), the policy at the limit, the panel's bandwidth fields. */
-function buildUsageWatch(deps: ModuleDeps, b: Built, x: { billing: BillingSettingsService; masters: MasterService; caps: CapService; outbox: Outbox | undefined }) {
+function buildUsageWatch(deps: ModuleDeps, b: Built, x: { billing: BillingSettingsService; masters: MasterService; caps: CapService; pools: PoolService; outbox: Outbox | undefined }) {
   const { knex, clock } = deps;
   const usage = createOpenUsageReader(knex);
   const limitStore = createLimitActionStore(knex);
   const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
-  const thresholds = deps.panel && x.outbox ? createThresholdNoticeService({ knex, clock, panel: deps.panel, billing: x.billing, usage, limits: limitStore, locks: b.locks, log: b.log, owner, outbox: x.outbox }) : undefined;
-  const limits = createLimitActionService({ knex, clock, store: limitStore, usage, billing: x.billing, masters: x.masters, gatewayFor: deps.gatewayFor, audit: auditLog, locks: b.locks, log: b.log, owner, caps: x.caps, ...(deps.panel ? { panel: deps.panel } : {}) });
+  const thresholds = deps.panel && x.outbox ? createThresholdNoticeService({ knex, clock, panel: deps.panel, billing: x.billing, usage, limits: limitStore, locks: b.locks, log: b.log, owner, outbox: x.outbox, pools: { standing: () => x.pools.standing(), zone: b.zone } }) : undefined;
+  const limits = createLimitActionService({ knex, clock, store: limitStore, usage, billing: x.billing, masters: x.masters, gatewayFor: deps.gatewayFor, audit: auditLog, locks: b.locks, log: b.log, owner, caps: x.caps, pools: x.pools, ...(deps.panel ? { panel: deps.panel } : {}) });
   const panelFields = deps.panel ? createPanelUsageFields({ usage, billing: x.billing, panel: deps.panel, log: b.log }) : undefined;
   return { thresholds, limits, panelFields };
 }
@@ -175,7 +175,7 @@ export function createModule(deps: ModuleDeps) {
   const { metering, threaded } = buildMetering(deps, b, masters);
   const money = buildBilling(deps, b, { masters, links, settings });
   const { billing, caps, pools, disputes, sync, upgrades, lines } = money;
-  const watch = buildUsageWatch(deps, b, { billing, masters, caps, outbox: money.outbox });
+  const watch = buildUsageWatch(deps, b, { billing, masters, caps, pools, outbox: money.outbox });
   const jobs = createDailyJobs({ ...money, ...watch, log });
   const migrations = buildMigrations(deps, money.usagePeriods);
   const dunning = disputes && deps.panel ? createDunningShield({ disputes, panel: deps.panel, clock: deps.clock, zone, log }) : undefined;

@@ -138,30 +138,7 @@ export function ratePool(input: { start: IsoDate; end: IsoDate; zone: string; me
       services: input.members.map((m) => `${m.serviceId}:${m.currency}`).join(', '),
     });
   }
-  const from = startOfDay(start, zone);
-  const to = startOfDay(addDays(end, 1), zone);
-  const total = periodHours(start, end, zone);
-  const lastLeft = new Map<number, number>();
-  const members: PoolMemberRating[] = input.members.map((m) => {
-    if (m.usedBytes < 0n || m.allowanceBytes < 0n) throw invalidInput(`service ${m.serviceId}: used bytes and allowance must not be negative`);
-    const hours = membershipHours(m.spans, from, to);
-    const shareBytes = hours >= total ? m.allowanceBytes : divCeil(m.allowanceBytes * BigInt(hours), BigInt(total));
-    const memberAtEnd = m.spans.some((s) => s.from.toMillis() < to.toMillis() && (s.to === null || s.to.toMillis() >= to.toMillis()));
-    lastLeft.set(m.serviceId, Math.max(...m.spans.map((s) => (s.to ?? to).toMillis())));
-    return {
-      serviceId: m.serviceId,
-      hours,
-      fullAllowanceBytes: m.allowanceBytes,
-      shareBytes,
-      usedBytes: m.usedBytes,
-      ownOverBytes: maxZero(m.usedBytes - shareBytes),
-      billedOverBytes: 0n,
-      amountMinor: 0n,
-      memberAtEnd,
-    };
-  });
-  const pooledAllowanceBytes = members.reduce((s, m) => s + m.shareBytes, 0n);
-  const pooledUsedBytes = members.reduce((s, m) => s + m.usedBytes, 0n);
+  const { members, pooledAllowanceBytes, pooledUsedBytes, periodHours: total, lastLeft, from, to } = poolShares({ start, end, zone, members: input.members });
   // The pool as one usage: the pooled allowance is already prorated, so nothing is prorated again.
   const rated = rateUsage(
     { usedBytes: pooledUsedBytes, days: 1, nominalDays: 1, seconds: BigInt((to.toMillis() - from.toMillis()) / 1000) },
@@ -190,5 +167,56 @@ export function ratePool(input: { start: IsoDate; end: IsoDate; zone: string; me
     anchorServiceId: anchorOf(members, lastLeft),
   };
 }
+
+export interface PoolShares {
+  members: PoolMemberRating[];
+  pooledAllowanceBytes: bigint;
+  pooledUsedBytes: bigint;
+  periodHours: number;
+  /** when each member left last (its period's end when it is still a member), ms */
+  lastLeft: Map<number, number>;
+  from: DateTime;
+  to: DateTime;
+}
+
+/**
+ * Each member's share of the period's allowance and what it used, summed: the pool's allowance and
+ * use, before any price. A member still in the pool (a span without an end) counts to the period's
+ * end, so in an open month this is the allowance the pool will have if nobody leaves.
+ */
+export function poolShares(input: { start: IsoDate; end: IsoDate; zone: string; members: readonly Omit<PoolMemberInput, 'currency'>[] }): PoolShares {
+  const { start, end, zone } = input;
+  const from = startOfDay(start, zone);
+  const to = startOfDay(addDays(end, 1), zone);
+  const total = periodHours(start, end, zone);
+  const lastLeft = new Map<number, number>();
+  const members: PoolMemberRating[] = input.members.map((m) => {
+    if (m.usedBytes < 0n || m.allowanceBytes < 0n) throw invalidInput(`service ${m.serviceId}: used bytes and allowance must not be negative`);
+    const hours = membershipHours(m.spans, from, to);
+    const shareBytes = hours >= total ? m.allowanceBytes : divCeil(m.allowanceBytes * BigInt(hours), BigInt(total));
+    const memberAtEnd = m.spans.some((s) => s.from.toMillis() < to.toMillis() && (s.to === null || s.to.toMillis() >= to.toMillis()));
+    lastLeft.set(m.serviceId, Math.max(...m.spans.map((s) => (s.to ?? to).toMillis())));
+    return {
+      serviceId: m.serviceId,
+      hours,
+      fullAllowanceBytes: m.allowanceBytes,
+      shareBytes,
+      usedBytes: m.usedBytes,
+      ownOverBytes: maxZero(m.usedBytes - shareBytes),
+      billedOverBytes: 0n,
+      amountMinor: 0n,
+      memberAtEnd,
+    };
+  });
+  const pooledAllowanceBytes = members.reduce((s, m) => s + m.shareBytes, 0n);
+  const pooledUsedBytes = members.reduce((s, m) => s + m.usedBytes, 0n);
+  return { members, pooledAllowanceBytes, pooledUsedBytes, periodHours: total, lastLeft, from, to };
+}
+
+/**
+ * A pool month as a period id where a per-period key needs one (limit actions): negative, so it
+ * never meets a usage period's id; October 2026 is −202610.
+ */
+export const poolMonthId = (start: IsoDate): number => -(Number(start.slice(0, 4)) * 100 + Number(start.slice(5, 7)));
 
 const maxZero = (v: bigint): bigint => (v > 0n ? v : 0n);

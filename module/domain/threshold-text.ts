@@ -32,6 +32,8 @@ export interface ThresholdNoticeFacts {
   /** the prices the notice quotes */
   plan: NoticePlan;
   policy: LimitPolicy;
+  /** a transfer pool's notice: the figures are the pool's, shared by these VPSs */
+  pool?: { name: string; domains: string[] };
 }
 
 export type NoticePlan = Pick<RatingPlan, 'unit' | 'currency' | 'rate' | 'model'>;
@@ -88,6 +90,12 @@ const WORDS = {
     suspendAhead: (until: string) => `When the allowance is used up, your VPS is suspended ${until}.`,
     suspendNow: (until: string) => `The allowance is used up, so your VPS is suspended ${until}.`,
     to: (mbps: string) => ` to ${mbps} Mbit/s`,
+    poolName: (name: string, n: number) => `Transfer pool ${name} (${n} VPS${n === 1 ? '' : 's'})`,
+    usedPool: (name: string, domains: string, used: string, included: string, period: string, pct: string, asOf: string) =>
+      `Your VPSs in transfer pool ${name} (${domains}) have together used ${used} of the ${included} of traffic they share for ${period} (${pct}), measured up to and including ${asOf}.`,
+    and: 'and',
+    yourVps: 'your VPS',
+    eachVps: 'each VPS in the pool',
     untilNext: (day: string) => `until the next period starts on ${day}`,
     untilRaised: 'until the allowance is raised',
     per: (unit: string) => `per ${unit}`,
@@ -118,6 +126,12 @@ const WORDS = {
     suspendAhead: (until: string) => `Zodra de bundel op is, wordt uw VPS geschorst ${until}.`,
     suspendNow: (until: string) => `De bundel is op, dus uw VPS wordt geschorst ${until}.`,
     to: (mbps: string) => ` tot ${mbps} Mbit/s`,
+    poolName: (name: string, n: number) => `Datapool ${name} (${n} VPS${n === 1 ? '' : '\'en'})`,
+    usedPool: (name: string, domains: string, used: string, included: string, period: string, pct: string, asOf: string) =>
+      `Uw VPS'en in datapool ${name} (${domains}) hebben samen ${used} verbruikt van de ${included} dataverkeer die zij delen voor ${period} (${pct}), gemeten tot en met ${asOf}.`,
+    and: 'en',
+    yourVps: 'uw VPS',
+    eachVps: 'elke VPS in de pool',
     untilNext: (day: string) => `tot de volgende periode begint op ${day}`,
     untilRaised: 'tot de bundel wordt verhoogd',
     per: (unit: string) => `per ${unit}`,
@@ -127,6 +141,9 @@ const WORDS = {
     closing: 'Met vriendelijke groeten,',
   },
 } as const;
+
+/** "a, b and c" */
+const listOf = (items: readonly string[], and: string): string => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} ${and} ${items.at(-1)!}`);
 
 /** "€0.50 per GB", "€10.00 per block of 1 TB", "€4.00 per Mbit/s". */
 function ratePer(plan: NoticePlan, locale: string): string {
@@ -153,9 +170,11 @@ export function presentThresholdNotice(f: ThresholdNoticeFacts, locale: string):
   const pctNamed = formatPercent(String(f.pct), locale, 0);
   const reachedLimit = f.usedBytes >= f.allowanceBytes;
 
-  const subject = f.pct === 100 ? w.subjectUpTo(f.domain) : w.subjectUsed(f.domain, pctNamed);
+  const named = f.pool ? w.poolName(f.pool.name, f.pool.domains.length) : f.domain;
+  const subject = f.pct === 100 ? w.subjectUpTo(named) : w.subjectUsed(named, pctNamed);
   const periodText = f.periodEnd ? formatPeriod(f.periodStart, f.periodEnd, locale) : `${day(f.periodStart)} –`;
-  const paragraphs: string[] = [w.used(f.domain, bytes(f.usedBytes), bytes(f.allowanceBytes), periodText, formatPercent(f.percentUsed, locale), day(f.asOf))];
+  const usedArgs = [bytes(f.usedBytes), bytes(f.allowanceBytes), periodText, formatPercent(f.percentUsed, locale), day(f.asOf)] as const;
+  const paragraphs: string[] = [f.pool ? w.usedPool(f.pool.name, listOf(f.pool.domains, w.and), ...usedArgs) : w.used(f.domain, ...usedArgs)];
 
   // where the period is heading
   const p = f.projection;
@@ -193,6 +212,8 @@ export function presentThresholdNotice(f: ThresholdNoticeFacts, locale: string):
   } else if (f.policy.action === 'suspend') {
     paragraphs.push(reachedLimit ? w.suspendNow(until) : w.suspendAhead(until));
   }
+  // in a pool the policy acts on every member once the pool is used up
+  if (f.pool && f.policy.action !== 'bill') paragraphs[paragraphs.length - 1] = paragraphs[paragraphs.length - 1]!.replace(w.yourVps, w.eachVps);
   paragraphs.push(w.followUp);
   return { lang, subject, greeting: w.greeting(f.firstName), paragraphs, closing: w.closing, signature: f.company };
 }

@@ -27,7 +27,8 @@ import { sqlInstant } from '../adapters/rows.js';
 import { SolusVmError, type MasterSettings, type SolusVmGateway } from '../adapters/solusvm-types.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
 import type { MasterService } from './masters.js';
-import { assessUsage, type OpenUsage, type OpenUsageReader } from './open-usage.js';
+import { asPool, assessUsage, type OpenUsage, type OpenUsageReader } from './open-usage.js';
+import type { PoolStanding } from './pools.js';
 import { policyWithCap } from './caps.js';
 import type { ClientCap } from '../domain/client-cap.js';
 
@@ -109,6 +110,8 @@ export function createLimitActionService(deps: {
   panel?: PanelApi;
   /** client-chosen caps (module/services/caps.ts) */
   caps?: { activeFor(serviceIds: readonly number[]): Promise<Map<number, ClientCap>> };
+  /** transfer pools: a pooled service is held to its pool's allowance (module/services/pools.ts) */
+  pools?: { standing(): Promise<Map<number, PoolStanding>> };
 }): LimitActionService {
   const { knex, store, audit } = deps;
   const SYSTEM: Actor = { type: 'system', id: null };
@@ -130,15 +133,31 @@ export function createLimitActionService(deps: {
     }
   }
 
+  /**
+   * A service as the policy sees it: on its own, or, when its product pools it, as its pool (the
+   * month, the members' use, the pool's allowance); null when a pooled service's pool cannot be told.
+   */
+  function asSeen(u: OpenUsage, profile: BillingProfile, standings: Map<number, PoolStanding>): { u: OpenUsage; a: ReturnType<typeof assessUsage> } | null {
+    if (profile.pool === undefined) return { u, a: assessUsage(u, profile) };
+    const s = standings.get(u.serviceId);
+    if (!s) return null;
+    const pooled = asPool(u, s);
+    return { u: pooled, a: assessUsage(pooled, profile, s.allowanceBytes) };
+  }
+
+  const standingsNow = async () => (deps.pools ? deps.pools.standing() : new Map<number, PoolStanding>());
+
   /** The service now: its open period and what its product asks for. */
   async function serviceNow(serviceIds: number[]): Promise<Map<number, Now>> {
     const profileFor = await deps.billing.snapshot();
-    const [usages, caps] = await Promise.all([deps.usage.some(serviceIds), deps.caps ? deps.caps.activeFor(serviceIds) : new Map<number, ClientCap>()]);
+    const [usages, caps, standings] = await Promise.all([deps.usage.some(serviceIds), deps.caps ? deps.caps.activeFor(serviceIds) : new Map<number, ClientCap>(), standingsNow()]);
     const out = new Map<number, Now>();
     for (const id of serviceIds) {
-      const u = usages.get(id) ?? null;
-      const profile = u ? profileFor(u.productId, u.serviceId, u.clientId) : null;
-      const a = u && profile ? assessUsage(u, profile) : null;
+      const own = usages.get(id) ?? null;
+      const profile = own ? profileFor(own.productId, own.serviceId, own.clientId) : null;
+      const seen = own && profile ? asSeen(own, profile, standings) : null;
+      const u = seen?.u ?? own;
+      const a = seen?.a ?? null;
       const eff = a && profile ? policyWithCap(profile, a.plan, a.allowanceBytes, caps.get(id) ?? null) : null;
       out.set(id, { usage: u, profile, allowanceBytes: eff?.limitBytes ?? null, policy: eff?.policy ?? profile?.limitPolicy ?? null });
     }
@@ -282,15 +301,17 @@ export function createLimitActionService(deps: {
 
   async function decide(result: LimitRunResult): Promise<void> {
     const profileFor = await deps.billing.snapshot();
+    const standings = await standingsNow();
     for await (const page of deps.usage.pages()) {
       const wanted: Array<{ u: OpenUsage; action: 'throttle' | 'suspend'; allowanceBytes: bigint }> = [];
       const caps = deps.caps ? await deps.caps.activeFor(page.map((u) => u.serviceId)) : new Map<number, ClientCap>();
-      for (const u of page) {
-        const profile = profileFor(u.productId, u.serviceId, u.clientId);
-        const cap = caps.get(u.serviceId) ?? null;
+      for (const own of page) {
+        const profile = profileFor(own.productId, own.serviceId, own.clientId);
+        const cap = caps.get(own.serviceId) ?? null;
         if (!profile || (profile.limitPolicy.action === 'bill' && !cap)) continue;
-        const a = assessUsage(u, profile);
-        if (!a) continue;
+        const seen = asSeen(own, profile, standings);
+        if (!seen?.a) continue;
+        const { u, a } = seen;
         const { policy, limitBytes } = policyWithCap(profile, a.plan, a.allowanceBytes, cap);
         if (limitBytes === null) continue;
         const action = actionAtLimit(policy, u.usedBytes, limitBytes);

@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import type { IsoDate } from '../domain/calendar.js';
+import { daysBetween, maxDate, type IsoDate } from '../domain/calendar.js';
 import type { ObservedState } from '../domain/limit-policy.js';
 import { crossedThresholds, openPeriodShape, percentUsed, periodAllowance, projectCost, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
 import type { RatingPlan } from '../domain/usage-rating.js';
 import { toBig, toBigOrNull, toDate, toDateOrNull, toInstantOrNull, toNum } from '../adapters/rows.js';
 import { PlanNotPossible, ratingPlan, type BillingProfile } from './billing-settings.js';
+import type { PoolStanding } from './pools.js';
 
 /**
  * The open usage period of each metered service, as the latest sample left it (the metering cache
@@ -142,7 +143,7 @@ export type OpenUsageReader = ReturnType<typeof createOpenUsageReader>;
  * What the product makes of a service's open period; null when it cannot be said (no price in the
  * client's currency, or the allowance comes from SolusVM and SolusVM reports none).
  */
-export function assessUsage(u: OpenUsage, profile: BillingProfile): UsageAssessment | null {
+export function assessUsage(u: OpenUsage, profile: BillingProfile, poolAllowanceBytes?: bigint): UsageAssessment | null {
   let plan: RatingPlan;
   try {
     plan = ratingPlan(profile, u.currency, u.solusvmLimitBytes);
@@ -150,6 +151,8 @@ export function assessUsage(u: OpenUsage, profile: BillingProfile): UsageAssessm
     if (err instanceof PlanNotPossible) return null;
     throw err;
   }
+  // a pool's allowance is already every member's prorated share, summed: nothing is prorated again
+  if (poolAllowanceBytes !== undefined) plan = { ...plan, allowanceBytes: poolAllowanceBytes, prorate: false };
   const allowanceBytes = periodAllowance(plan, u.shape);
   const projection = projectUsage({ shape: u.shape, asOf: u.asOf, usedBytes: u.usedBytes, allowanceBytes });
   return {
@@ -159,5 +162,21 @@ export function assessUsage(u: OpenUsage, profile: BillingProfile): UsageAssessm
     percentUsed: percentUsed(u.usedBytes, allowanceBytes),
     projection,
     cost: projectCost(plan, u.shape, u.usedBytes, projection.projectedUsedBytes, u.zone),
+  };
+}
+
+/**
+ * A pooled service seen as its pool: the pool's month for its period (keyed by the month's id), and
+ * what all members used in it; assess it with the pool's allowance (assessUsage's third argument).
+ * Notices and the limit policy then act when the pool is used up, never on one member's own share.
+ */
+export function asPool(u: OpenUsage, s: PoolStanding): OpenUsage {
+  return {
+    ...u,
+    periodId: s.monthId,
+    shape: { from: s.start, end: s.end, nominalDays: daysBetween(s.start, s.end) + 1 },
+    periodStart: s.start,
+    asOf: maxDate(s.asOf, s.start),
+    usedBytes: s.usedBytes,
   };
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
 import { addDays, type IsoDate, localDate, startOfDay } from '../domain/calendar.js';
-import { poolMonth, ratePool, type PoolMemberInput, type PoolRating, type PoolSpan } from '../domain/pools.js';
+import { anchorOf, poolMonth, poolMonthId, poolShares, ratePool, type PoolMemberInput, type PoolRating, type PoolShares, type PoolSpan } from '../domain/pools.js';
 import { sqlInstant, toBig, toDate, toDateOrNull, toInstant, toNum } from '../adapters/rows.js';
 import type { Logger } from '../adapters/logger.js';
 import { withLease, type LockStore } from '../adapters/lock-store.js';
@@ -37,6 +37,30 @@ export interface PoolService {
   ratePools(): Promise<{ rated: number; skipped: PoolSkip[] }>;
   /** a pool month's rating as stored: the arithmetic the evidence shows */
   poolPeriods(clientId: number): Promise<PoolPeriodView[]>;
+  /**
+   * Where each pool stands in the month that is open now (panel zone): its allowance (every member's
+   * share, a member still in it counted to the month's end) and what its members used so far; keyed
+   * by each member that is in a pool now. What threshold notices and the limit policy work on.
+   */
+  standing(): Promise<Map<number, PoolStanding>>;
+}
+
+export interface PoolStanding {
+  clientId: number;
+  pool: string;
+  start: IsoDate;
+  end: IsoDate;
+  /** the month as a period id for per-period keys (poolMonthId) */
+  monthId: number;
+  allowanceBytes: bigint;
+  usedBytes: bigint;
+  /** the last day with traffic measured in the month (its first day when none yet) */
+  asOf: IsoDate;
+  /** the member a pool's notice is addressed on: the anchor as things stand */
+  anchorServiceId: number;
+  /** the members now, lowest id first */
+  memberIds: number[];
+  members: PoolShares['members'];
 }
 
 export interface PoolPeriodView {
@@ -70,6 +94,7 @@ export function createPoolService(deps: PoolDeps): PoolService {
     syncMembers: () => exclusive('members', () => syncMembers(deps)),
     ratePools: () => exclusive('rating', () => ratePools(deps)),
     poolPeriods: (clientId) => poolPeriods(deps.knex, clientId),
+    standing: () => standing(deps),
   };
 }
 
@@ -104,6 +129,45 @@ async function poolPeriods(knex: Knex, clientId: number): Promise<PoolPeriodView
       })),
     };
   });
+}
+
+async function standing(deps: PoolDeps): Promise<Map<number, PoolStanding>> {
+  const { knex, zone } = deps;
+  const month = poolMonth(localDate(deps.clock.now(), zone));
+  const from = startOfDay(month.start, zone);
+  const rows = await knex(MEMBERS).where((q) => q.whereNull('left_at').orWhere('left_at', '>', sqlInstant(from))).orderBy('id').select('*');
+  const groups = new Map<string, Array<Record<string, unknown>>>();
+  for (const r of rows) {
+    const key = `${toNum(r.client_id)}|${String(r.pool_key)}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const out = new Map<number, PoolStanding>();
+  for (const group of groups.values()) {
+    const now = group.filter((r) => r.left_at === null).map((r) => toNum(r.service_id));
+    if (!now.length) continue;
+    const read = await memberInputs(deps, group, month).catch((err: unknown) => {
+      // a member whose product no longer gives bytes: the pool cannot be told, as rating would refuse it
+      if (err instanceof PlanNotPossible) return null;
+      throw err;
+    });
+    if (!read) continue;
+    const shares = poolShares({ start: month.start, end: month.end, zone, members: read.members });
+    const s: PoolStanding = {
+      clientId: read.clientId,
+      pool: read.poolKey,
+      start: month.start,
+      end: month.end,
+      monthId: poolMonthId(month.start),
+      allowanceBytes: shares.pooledAllowanceBytes,
+      usedBytes: shares.pooledUsedBytes,
+      asOf: read.lastDay ?? month.start,
+      anchorServiceId: anchorOf(shares.members, shares.lastLeft),
+      memberIds: [...new Set(now)].sort((a, b) => a - b),
+      members: shares.members,
+    };
+    for (const id of s.memberIds) out.set(id, s);
+  }
+  return out;
 }
 
 async function syncMembers(deps: PoolDeps): Promise<{ joined: number; left: number }> {
@@ -178,11 +242,29 @@ async function ratePools(deps: PoolDeps): Promise<{ rated: number; skipped: Pool
 
 /** One pool month: null when no member had hours in it. */
 async function rateMonth(deps: PoolDeps, rows: Array<Record<string, unknown>>, month: { start: IsoDate; end: IsoDate }): Promise<{ written: boolean } | null> {
-  const { knex, zone } = deps;
+  const { zone } = deps;
   const from = startOfDay(month.start, zone);
   const to = startOfDay(addDays(month.end, 1), zone);
   const inMonth = rows.filter((r) => toInstant(r.joined_at) < to && (r.left_at === null || toInstant(r.left_at) > from));
   if (inMonth.length === 0) return null;
+  const { clientId, poolKey, serviceIds, currencyOf, profiles, members, daysOf } = await memberInputs(deps, inMonth, month);
+  // Priced with the anchor's plan: its anchor is known from the hours alone, before any price.
+  const first = profiles.get(serviceIds[0]!)!;
+  let rating: PoolRating = ratePool({ start: month.start, end: month.end, zone, members, plan: ratingPlan(first, members[0]!.currency, null) });
+  const anchorProfile = profiles.get(rating.anchorServiceId)!;
+  const anchorCurrency = currencyOf.get(rating.anchorServiceId) ?? 'EUR';
+  if (anchorProfile !== first || anchorCurrency !== members[0]!.currency) {
+    rating = ratePool({ start: month.start, end: month.end, zone, members, plan: ratingPlan(anchorProfile, anchorCurrency, null) });
+  }
+  const anchorProduct = toNum(inMonth.filter((r) => toNum(r.service_id) === rating.anchorServiceId).at(-1)!.product_id);
+  return { written: await write(deps, clientId, poolKey, rating, anchorProduct, anchorProfile, daysOf) };
+}
+
+/** The members of one pool in a month (rows: their spans overlapping it) as rating takes them, with the evidence's days. */
+async function memberInputs(deps: PoolDeps, inMonth: Array<Record<string, unknown>>, month: { start: IsoDate; end: IsoDate }) {
+  const { knex, zone } = deps;
+  const from = startOfDay(month.start, zone);
+  const to = startOfDay(addDays(month.end, 1), zone);
   const clientId = toNum(inMonth[0]!.client_id);
   const poolKey = String(inMonth[0]!.pool_key);
   const serviceIds = [...new Set(inMonth.map((r) => toNum(r.service_id)))];
@@ -212,16 +294,7 @@ async function rateMonth(deps: PoolDeps, rows: Array<Record<string, unknown>>, m
     daysOf.set(serviceId, [...days].sort());
     members.push({ serviceId, currency: currencyOf.get(serviceId) ?? 'EUR', allowanceBytes: BigInt(profile.allowance), usedBytes: used, spans });
   }
-  // Priced with the anchor's plan: its anchor is known from the hours alone, before any price.
-  const first = profiles.get(serviceIds[0]!)!;
-  let rating: PoolRating = ratePool({ start: month.start, end: month.end, zone, members, plan: ratingPlan(first, members[0]!.currency, null) });
-  const anchorProfile = profiles.get(rating.anchorServiceId)!;
-  const anchorCurrency = currencyOf.get(rating.anchorServiceId) ?? 'EUR';
-  if (anchorProfile !== first || anchorCurrency !== members[0]!.currency) {
-    rating = ratePool({ start: month.start, end: month.end, zone, members, plan: ratingPlan(anchorProfile, anchorCurrency, null) });
-  }
-  const anchorProduct = toNum(inMonth.filter((r) => toNum(r.service_id) === rating.anchorServiceId).at(-1)!.product_id);
-  return { written: await write(deps, clientId, poolKey, rating, anchorProduct, anchorProfile, daysOf) };
+  return { clientId, poolKey, serviceIds, currencyOf, profiles, members, daysOf, lastDay: intervals.reduce<IsoDate | null>((d, i) => (d === null || toDate(i.to_date) > d ? toDate(i.to_date) : d), null) };
 }
 
 async function write(deps: PoolDeps, clientId: number, poolKey: string, r: PoolRating, anchorProduct: number, profile: BillingProfile, daysOf: Map<number, IsoDate[]>): Promise<boolean> {

@@ -3,7 +3,7 @@ import ejs from 'ejs';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
-import type { IsoDate } from '../domain/calendar.js';
+import { localDate, type IsoDate } from '../domain/calendar.js';
 import { localeForClient } from '../domain/line-text.js';
 import { retryDelayMs, type LimitAction, type LimitPolicy, type LimitStatus } from '../domain/limit-policy.js';
 import { decimalToString, parseDecimal } from '../domain/money.js';
@@ -16,7 +16,11 @@ import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { sqlInstant, toInstantOrNull, toNum } from '../adapters/rows.js';
 import type { BillingSettingsService } from './billing-settings.js';
-import { assessUsage, type OpenUsage, type OpenUsageReader } from './open-usage.js';
+
+type ProfileFor = Awaited<ReturnType<BillingSettingsService['snapshot']>>;
+import { asPool, assessUsage, type OpenUsage, type OpenUsageReader } from './open-usage.js';
+import type { PoolStanding } from './pools.js';
+import { poolMonth, poolMonthId } from '../domain/pools.js';
 import type { Outbox, OutboxEmail } from './outbox.js';
 
 const TEMPLATE = path.resolve(import.meta.dirname, '..', '..', 'views', 'email', 'threshold-notice.ejs');
@@ -75,6 +79,8 @@ export interface ThresholdBanner {
   cost: { soFarMinor: bigint; atEndMinor: bigint; currency: string } | null;
   unit: SoldUnit;
   policy: LimitPolicy['action'];
+  /** a transfer pool's notice: the figures are the pool's (its month, every member's use and share) */
+  pool: { name: string; serviceIds: number[] } | null;
   /** the latest action at the limit in this period, if any */
   limitAction: { id: number; action: LimitAction; status: LimitStatus } | null;
 }
@@ -95,6 +101,8 @@ interface StoredNotice {
   cost: { soFarMinor: string; atEndMinor: string; currency: string } | null;
   plan: { unit: SoldUnit; currency: string; rate: string; model: { kind: PricingModel['kind']; blockUnits?: number; commitMbps?: string } };
   policy: LimitPolicy;
+  /** a pool's notice: its name and members (the figures are the pool's) */
+  pool?: { name: string; serviceIds: number[] };
   delivery: { attempts: number; nextAttemptAt: string | null; lastError: string | null; clientSentAt: string | null; adminSentAt: string | null; locale: string | null; subject: string | null };
 }
 
@@ -103,6 +111,12 @@ const periodOfKey = (key: string): number | null => {
   const m = /^period:(\d+):(\d+)$/.exec(key);
   return m ? Number(m[1]) : null;
 };
+/** A pool's notice is the client's, for one pool and month: `pool:<name>:<first day>:<pct>`. */
+const poolScope = (pool: string, start: IsoDate) => `pool:${pool}:${start}`;
+const poolMonthOfKey = (key: string): IsoDate | null => /^pool:[a-z0-9_-]+:(\d{4}-\d{2}-\d{2}):\d+$/.exec(key)?.[1] ?? null;
+/** the key without its percentage: the period (or pool month) the notice belongs to */
+const scopeOfKey = (key: string) => key.replace(/:\d+$/, '');
+const pctOfKey = (key: string) => Number(key.split(':').at(-1));
 
 function storeFacts(u: OpenUsage, a: NonNullable<ReturnType<typeof assessUsage>>, notice: { pct: number; covers: number[] }, policy: LimitPolicy): StoredNotice {
   const m = a.plan.model;
@@ -182,6 +196,8 @@ export function createThresholdNoticeService(deps: {
   log: Logger;
   owner: string;
   outbox: Outbox;
+  /** transfer pools: a pooled service's notices are its pool's (module/services/pools.ts); zone: the panel's, for the pool's month */
+  pools?: { standing(): Promise<Map<number, PoolStanding>>; zone: string };
 }): ThresholdNoticeService {
   const { knex } = deps;
 
@@ -190,6 +206,13 @@ export function createThresholdNoticeService(deps: {
     for (let i = 0; i < serviceIds.length; i += 500) {
       out.push(...(await knex(NOTICES).where({ kind: KIND }).whereIn('service_id', serviceIds.slice(i, i + 500)).select('id', 'service_id', 'notice_key', 'status', 'details')));
     }
+    return out;
+  }
+
+  /** The members' names as the panel shows them (their ids where it has none). */
+  async function domainsOf(serviceIds: readonly number[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const id of serviceIds) out.push((await deps.panel.getClientsProducts({ serviceId: id })).products[0]?.domain || `#${id}`);
     return out;
   }
 
@@ -209,6 +232,7 @@ export function createThresholdNoticeService(deps: {
       const company = await deps.panel.getConfigurationValue('CompanyName').catch(() => '');
       const who = { firstName: client.firstName, domain, company };
       const facts = factsOf(stored, who);
+      if (stored.pool) facts.pool = { name: stored.pool.name, domains: await domainsOf(stored.pool.serviceIds) };
       const emails: OutboxEmail[] = [];
       const at = deps.clock.now().toISO();
       if (!d.clientSentAt) {
@@ -245,6 +269,120 @@ export function createThresholdNoticeService(deps: {
     }
   }
 
+  type Candidate = { u: OpenUsage; a: NonNullable<ReturnType<typeof assessUsage>>; policy: LimitPolicy; pool?: PoolStanding };
+
+  /** Writes the notice a candidate owes now, if any (before anything is sent: however often this runs, one notice). */
+  async function decideOne(c: Candidate, told: number[], toSend: number[], result: ThresholdRunResult): Promise<void> {
+    const notice = thresholdToNotify(c.a.crossed, told);
+    if (!notice) return;
+    const key = c.pool ? `${poolScope(c.pool.pool, c.pool.start)}:${notice.pct}` : keyOf(c.u.periodId, notice.pct);
+    const facts = storeFacts(c.u, c.a, notice, c.policy);
+    if (c.pool) facts.pool = { name: c.pool.pool, serviceIds: c.pool.memberIds };
+    await knex(NOTICES)
+      .insert({ service_id: c.u.serviceId, client_id: c.u.clientId, kind: KIND, notice_key: key, status: 'pending', details: JSON.stringify(facts), created_at: sqlInstant(deps.clock.now()) })
+      .onConflict(['service_id', 'kind', 'notice_key'])
+      .ignore();
+    const row = await knex(NOTICES).where({ service_id: c.u.serviceId, kind: KIND, notice_key: key }).first('id', 'status');
+    if (row.status === 'pending') {
+      result.decided++;
+      toSend.push(toNum(row.id));
+    }
+  }
+
+  const coversOf = (n: Record<string, unknown>) => (JSON.parse(String(n.details ?? '{}')) as Partial<StoredNotice>).covers ?? [];
+
+  /** Services on their own: a notice per open period. Pooled services are left to decidePools. */
+  async function decideServices(page: OpenUsage[], profileFor: ProfileFor, openPeriods: Map<number, number>, toSend: number[], result: ThresholdRunResult): Promise<void> {
+    const candidates: Candidate[] = [];
+    for (const u of page) {
+      openPeriods.set(u.serviceId, u.periodId);
+      const profile = profileFor(u.productId, u.serviceId, u.clientId);
+      if (!profile || profile.pool !== undefined) continue;
+      const a = assessUsage(u, profile);
+      if (!a) {
+        result.unassessed++;
+        continue;
+      }
+      if (a.crossed.length) candidates.push({ u, a, policy: profile.limitPolicy });
+    }
+    if (!candidates.length) return;
+    const told = new Map<number, number[]>();
+    for (const n of await noticesOf(candidates.map((c) => c.u.serviceId))) {
+      const sid = toNum(n.service_id);
+      if (periodOfKey(String(n.notice_key)) !== openPeriods.get(sid)) continue;
+      told.set(sid, [...(told.get(sid) ?? []), ...coversOf(n)]);
+    }
+    for (const c of candidates) await decideOne(c, told.get(c.u.serviceId) ?? [], toSend, result);
+  }
+
+  /**
+   * Pools: one notice per pool and month, on the pool's figures (what every member used against
+   * every member's share), addressed on the member that anchors the pool as things stand.
+   */
+  async function decidePools(standings: Map<number, PoolStanding>, profileFor: ProfileFor, only: readonly number[] | undefined, toSend: number[], result: ThresholdRunResult): Promise<void> {
+    const pools = [...new Set(standings.values())].filter((s) => !only || s.memberIds.some((id) => only.includes(id)));
+    if (!pools.length) return;
+    const usages = await deps.usage.some(pools.flatMap((s) => s.memberIds));
+    for (const s of pools) {
+      // the anchor when it was sampled, else the first member that was
+      const own = usages.get(s.anchorServiceId) ?? s.memberIds.map((id) => usages.get(id)).find((u) => u !== undefined);
+      const profile = own ? profileFor(own.productId, own.serviceId, own.clientId) : null;
+      if (!own || !profile) continue;
+      const u = asPool(own, s);
+      const a = assessUsage(u, profile, s.allowanceBytes);
+      if (!a) {
+        result.unassessed++;
+        continue;
+      }
+      if (!a.crossed.length) continue;
+      const scope = poolScope(s.pool, s.start);
+      const told = (await knex(NOTICES).where({ kind: KIND, client_id: s.clientId }).andWhere('notice_key', 'like', `${scope}:%`).select('details')).flatMap(coversOf);
+      await decideOne({ u, a, policy: profile.limitPolicy, pool: s }, told, toSend, result);
+    }
+  }
+
+  /** Notices still owed from earlier runs (the panel failed, or a run stopped mid-way), while their period is open. */
+  async function owedNotices(current: Map<number, number>, poolMonth: IsoDate | null, toSend: number[]): Promise<void> {
+    const owed = await knex(NOTICES).where({ kind: KIND }).whereIn('status', ['pending', 'failed']).select('id', 'service_id', 'notice_key', 'details');
+    const now = deps.clock.now();
+    for (const o of owed) {
+      const id = toNum(o.id);
+      if (toSend.includes(id)) continue;
+      const sid = toNum(o.service_id);
+      const key = String(o.notice_key);
+      const month = poolMonthOfKey(key);
+      if (month === null && !current.has(sid)) continue;
+      const stale = month === null ? periodOfKey(key) !== current.get(sid) : poolMonth !== null && month < poolMonth;
+      if (stale) {
+        await knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'expired' });
+        continue;
+      }
+      const stored = JSON.parse(String(o.details)) as StoredNotice;
+      const due = stored.delivery.nextAttemptAt === null || DateTime.fromISO(stored.delivery.nextAttemptAt) <= now;
+      if (due) toSend.push(id);
+    }
+  }
+
+  /** Sends each notice due, unless a higher one of the same period (or pool month) makes it pointless. */
+  async function sendDue(toSend: number[], result: ThresholdRunResult): Promise<void> {
+    for (const id of toSend) {
+      const row = await knex(NOTICES).where({ id }).first('client_id', 'notice_key');
+      const key = String(row.notice_key);
+      const higher = await knex(NOTICES)
+        .where({ client_id: row.client_id, kind: KIND })
+        .andWhere('notice_key', 'like', `${scopeOfKey(key)}:%`)
+        .whereIn('status', ['pending', 'sending', 'sent', 'failed'])
+        .select('notice_key');
+      if (higher.some((h) => pctOfKey(String(h.notice_key)) > pctOfKey(key))) {
+        await knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'superseded' });
+        continue;
+      }
+      const out = await deliver(id);
+      if (out === 'sent') result.sent++;
+      else if (out === 'failed') result.failed++;
+    }
+  }
+
   return {
     async run(opts = {}) {
       const result: ThresholdRunResult = { decided: 0, sent: 0, failed: 0, unassessed: 0, locked: false };
@@ -257,92 +395,22 @@ export function createThresholdNoticeService(deps: {
         // owed (its delivery record says which email, if any, already went).
         await knex(NOTICES).where({ kind: KIND, status: 'sending' }).update({ status: 'failed' });
         const profileFor = await deps.billing.snapshot();
+        const standings = deps.pools ? await deps.pools.standing() : new Map<number, PoolStanding>();
         const openPeriods = new Map<number, number>();
         const toSend: number[] = [];
-        const pages: AsyncIterable<OpenUsage[]> =
-          opts.decide === false
-            ? (async function* () {})()
-            : opts.serviceIds
-              ? (async function* () {
-                  yield [...(await deps.usage.some(opts.serviceIds!)).values()];
-                })()
-              : deps.usage.pages();
-        for await (const page of pages) {
-          const candidates: Array<{ u: OpenUsage; a: NonNullable<ReturnType<typeof assessUsage>>; policy: LimitPolicy }> = [];
-          for (const u of page) {
-            openPeriods.set(u.serviceId, u.periodId);
-            const profile = profileFor(u.productId, u.serviceId, u.clientId);
-            if (!profile) continue;
-            const a = assessUsage(u, profile);
-            if (!a) {
-              result.unassessed++;
-              continue;
-            }
-            if (a.crossed.length) candidates.push({ u, a, policy: profile.limitPolicy });
-          }
-          if (!candidates.length) continue;
-          const told = new Map<number, number[]>();
-          for (const n of await noticesOf(candidates.map((c) => c.u.serviceId))) {
-            const sid = toNum(n.service_id);
-            if (periodOfKey(String(n.notice_key)) !== openPeriods.get(sid)) continue;
-            const covers = (JSON.parse(String(n.details ?? '{}')) as Partial<StoredNotice>).covers ?? [];
-            told.set(sid, [...(told.get(sid) ?? []), ...covers]);
-          }
-          for (const { u, a, policy } of candidates) {
-            const notice = thresholdToNotify(a.crossed, told.get(u.serviceId) ?? []);
-            if (!notice) continue;
-            const key = keyOf(u.periodId, notice.pct);
-            const now = sqlInstant(deps.clock.now());
-            // the row is written before anything is sent: however often this runs, one notice
-            await knex(NOTICES)
-              .insert({ service_id: u.serviceId, client_id: u.clientId, kind: KIND, notice_key: key, status: 'pending', details: JSON.stringify(storeFacts(u, a, notice, policy)), created_at: now })
-              .onConflict(['service_id', 'kind', 'notice_key'])
-              .ignore();
-            const row = await knex(NOTICES).where({ service_id: u.serviceId, kind: KIND, notice_key: key }).first('id', 'status');
-            if (row.status === 'pending') {
-              result.decided++;
-              toSend.push(toNum(row.id));
-            }
-          }
+        if (opts.decide !== false) {
+          const pages: AsyncIterable<OpenUsage[]> = opts.serviceIds
+            ? (async function* () {
+                yield [...(await deps.usage.some(opts.serviceIds!)).values()];
+              })()
+            : deps.usage.pages();
+          for await (const page of pages) await decideServices(page, profileFor, openPeriods, toSend, result);
+          await decidePools(standings, profileFor, opts.serviceIds, toSend, result);
         }
-
-        // Notices still owed from earlier runs (the panel failed, or a run stopped mid-way), while their period is open and none higher was told.
-        const owed = await knex(NOTICES).where({ kind: KIND }).whereIn('status', ['pending', 'failed']).select('id', 'service_id', 'notice_key', 'details');
-        const now = deps.clock.now();
-        if (owed.length) {
-          const current = opts.serviceIds ? openPeriods : new Map([...(await deps.usage.some([...new Set(owed.map((o) => toNum(o.service_id)))]))].map(([sid, u]) => [sid, u.periodId]));
-          for (const o of owed) {
-            const id = toNum(o.id);
-            if (toSend.includes(id)) continue;
-            const sid = toNum(o.service_id);
-            const period = periodOfKey(String(o.notice_key));
-            if (!current.has(sid)) continue;
-            const stored = JSON.parse(String(o.details)) as StoredNotice;
-            if (period !== current.get(sid)) {
-              await knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'expired' });
-              continue;
-            }
-            const due = stored.delivery.nextAttemptAt === null || DateTime.fromISO(stored.delivery.nextAttemptAt) <= now;
-            if (due) toSend.push(id);
-          }
-        }
-        // a higher notice of the same period makes a lower one that was never sent pointless
-        for (const id of toSend) {
-          const row = await knex(NOTICES).where({ id }).first('service_id', 'notice_key');
-          const [, period, pct] = /^period:(\d+):(\d+)$/.exec(String(row.notice_key)) ?? [];
-          const higher = await knex(NOTICES)
-            .where({ service_id: row.service_id, kind: KIND })
-            .andWhere('notice_key', 'like', `period:${period}:%`)
-            .whereIn('status', ['pending', 'sending', 'sent', 'failed'])
-            .select('notice_key');
-          if (higher.some((h) => Number(String(h.notice_key).split(':')[2]) > Number(pct))) {
-            await knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'superseded' });
-            continue;
-          }
-          const out = await deliver(id);
-          if (out === 'sent') result.sent++;
-          else if (out === 'failed') result.failed++;
-        }
+        const owedSids = (await knex(NOTICES).where({ kind: KIND }).whereIn('status', ['pending', 'failed']).distinct('service_id')).map((o) => toNum(o.service_id));
+        const current = opts.serviceIds ? openPeriods : new Map([...(await deps.usage.some(owedSids))].map(([sid, u]) => [sid, u.periodId]));
+        await owedNotices(current, deps.pools ? poolMonth(localDate(deps.clock.now(), deps.pools.zone)).start : null, toSend);
+        await sendDue(toSend, result);
         // the emails go now (and those a failure left waiting), before the policy at the limit acts on the VPS
         await deps.outbox.drain().catch((err: unknown) => deps.log.warn('threshold_notice.outbox_failed', { error: (err as Error).message }));
         return result;
@@ -353,16 +421,26 @@ export function createThresholdNoticeService(deps: {
     },
 
     async bannerFor(serviceId) {
-      const svc = await knex('mod_overusage_services').where({ service_id: serviceId }).first('open_period_id');
+      const svc = await knex('mod_overusage_services').where({ service_id: serviceId }).first('open_period_id', 'client_id');
       if (!svc || svc.open_period_id === null) return null;
-      const periodId = toNum(svc.open_period_id);
-      const rows = await knex(NOTICES)
+      let periodId = toNum(svc.open_period_id);
+      let rows = await knex(NOTICES)
         .where({ service_id: serviceId, kind: KIND })
         .andWhere('notice_key', 'like', `period:${periodId}:%`)
         .whereNotIn('status', ['superseded', 'expired'])
         .select('notice_key', 'status', 'details', 'created_at');
+      if (!rows.length && deps.pools) {
+        // a pooled service shows its pool's notice of this month, whichever member it was addressed on
+        const month = poolMonth(localDate(deps.clock.now(), deps.pools.zone)).start;
+        const mine = (await knex(NOTICES).where({ client_id: svc.client_id, kind: KIND }).andWhere('notice_key', 'like', 'pool:%').whereNotIn('status', ['superseded', 'expired']).select('notice_key', 'status', 'details', 'created_at'))
+          .filter((r) => poolMonthOfKey(String(r.notice_key)) === month && ((JSON.parse(String(r.details)) as StoredNotice).pool?.serviceIds ?? []).includes(serviceId));
+        if (mine.length) {
+          rows = mine;
+          periodId = poolMonthId(month);
+        }
+      }
       if (!rows.length) return null;
-      const latest = rows.reduce((a, b) => (Number(String(b.notice_key).split(':')[2]) > Number(String(a.notice_key).split(':')[2]) ? b : a));
+      const latest = rows.reduce((a, b) => (pctOfKey(String(b.notice_key)) > pctOfKey(String(a.notice_key)) ? b : a));
       const s = JSON.parse(String(latest.details)) as StoredNotice;
       const action = (await deps.limits.forService(serviceId, periodId))[0] ?? null;
       return {
@@ -383,6 +461,7 @@ export function createThresholdNoticeService(deps: {
         cost: s.cost ? { soFarMinor: BigInt(s.cost.soFarMinor), atEndMinor: BigInt(s.cost.atEndMinor), currency: s.cost.currency } : null,
         unit: s.plan.unit,
         policy: s.policy.action,
+        pool: s.pool ?? null,
         limitAction: action ? { id: action.id, action: action.action, status: action.status } : null,
       };
     },

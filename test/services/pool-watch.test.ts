@@ -1,0 +1,144 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { silentLogger } from '../../module/adapters/logger.js';
+import { toBig, toNum } from '../../module/adapters/rows.js';
+import { createModule, type OverusageModule } from '../../module/index.js';
+import { addProduct, addService } from '../../panel/records.js';
+import { describeEachEngine } from '../support/engines.js';
+import { FakeMaster } from '../support/fake-gateway.js';
+import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
+import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
+
+const GiB = 2n ** 30n;
+
+/*
+ * Threshold notices and the policy at the limit work on a pool's shared allowance, not on each
+ * VPS's own (issue 21). Ann has three VPSs of "VPS 1 TiB" (1 TiB = 1 099 511 627 776 B each) in pool
+ * "main", all three for the whole of November 2026 (720 hours, no clock change), so the pool has
+ * 3 × 1 099 511 627 776 = 3 298 534 883 328 B (3 072 GiB). Thresholds 80/90/100 %; at 100 % the
+ * product throttles to 10 Mbit/s (SolusVM 1).
+ *
+ * Counters (GiB since the reset on the 1st), read at 21:50Z:
+ *   10 Nov: A 1 536, B 200, C 200 → pool 1 936 GiB = 1 936/3 072 = 63.02 %: nothing. (A alone is at
+ *           150 % of its own 1 TiB: before pools were watched, A got the 100 % notice and a throttle.)
+ *   20 Nov: A 2 000, B 300, C 300 → 2 600/3 072 = 84.64 %: one 80 % notice for the pool, on A (the
+ *           anchor: 720 hours each, lowest id), no throttle.
+ *   25 Nov: A 2 100, B 500, C 500 → 3 100/3 072 = 100.91 %: one 100 % notice (90 % is covered by
+ *           it), and all three VPSs throttled: the pool is used up, whichever VPS used it.
+ *    2 Dec: reset; A 1, B 1, C 1 → a new pool month: the three throttles lifted (next_period).
+ */
+describeEachEngine('transfer pools: threshold notices and the limit policy on the pool', ({ db }) => {
+  let knex: Knex;
+  let f: PanelFixture;
+  let story: Story;
+  let mod: OverusageModule;
+  let fake: FakeMaster;
+  let a: number;
+  let b: number;
+  let c: number;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    f = await buildPanel(knex, { start: '2026-11-01T08:00:00Z' });
+    story = await seedStory(f, { regdate: '2026-01-09', nextduedate: '2026-12-09' });
+    a = story.serviceId;
+    b = await addService(knex, { userid: story.clientId, packageid: story.productId, domain: 'vps3.example.net', regdate: '2026-03-01', nextduedate: '2026-12-01', amount: '19.95' }, f.clock.now(), ZONE);
+    c = await addService(knex, { userid: story.clientId, packageid: story.productId, domain: 'vps4.example.net', regdate: '2026-03-01', nextduedate: '2026-12-01', amount: '19.95' }, f.clock.now(), ZONE);
+    fake = new FakeMaster();
+    mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: ZONE, gatewayFor: () => fake.gateway(), panel: f.panel.api, log: silentLogger, metering: { writer: 'inline' } });
+    await mod.migrateDown();
+    f.panel.addons.register(mod.addon);
+    await f.panel.addons.activate('overusage');
+    const masterId = (await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: ZONE }, CLI_ACTOR)).id;
+    await mod.billing.setProduct(
+      story.productId,
+      { unit: 'GB', model: 'per_unit', allowance: '1 TiB', prices: { EUR: { overage: '0.50' } }, pool: 'main', limitPolicy: { action: 'throttle', throttleMbps: 10 } },
+      CLI_ACTOR,
+    );
+    for (const [id, ref] of [[a, '101'], [b, '103'], [c, '104']] as const) {
+      await mod.links.link({ serviceId: id, clientId: story.clientId, productId: story.productId, masterId, serverRef: ref, currency: 'EUR', regdate: id === a ? '2026-01-09' : '2026-03-01' }, CLI_ACTOR);
+    }
+    await mod.pools.syncMembers();
+  });
+
+  async function evening(date: string, gib: { a: bigint; b: bigint; c: bigint }): Promise<void> {
+    f.clock.set(`${date}T21:50:00Z`);
+    fake.set('101', gib.a * GiB);
+    fake.set('103', gib.b * GiB);
+    fake.set('104', gib.c * GiB);
+    await mod.metering.collect();
+    await mod.watchUsage({ collected: true });
+  }
+  const subjects = async () => (await knex('tblemails').where({ userid: story.clientId }).orderBy('id')).map((e) => String(e.subject));
+  const notices = async () => (await knex('mod_overusage_notices').where({ kind: 'threshold' }).orderBy('id')).map((n) => [toNum(n.service_id), String(n.notice_key), String(n.status)]);
+
+  it('tells the pool at 80 % and 100 % of its shared allowance, throttles every member at 100 %, and lifts them when the month ends', async () => {
+    await evening('2026-11-10', { a: 1536n, b: 200n, c: 200n });
+    const standing = (await mod.pools.standing()).get(b)!;
+    expect([standing.allowanceBytes, standing.usedBytes, standing.anchorServiceId, standing.memberIds]).to.deep.equal([3_298_534_883_328n, 1936n * GiB, a, [a, b, c]]);
+    // 63 %: nobody is told anything and nothing is throttled, although A alone used 150 % of its own
+    expect(await notices()).to.deep.equal([]);
+    expect(await subjects()).to.deep.equal([]);
+    expect(fake.actions).to.deep.equal([]);
+
+    await evening('2026-11-20', { a: 2000n, b: 300n, c: 300n });
+    expect(await notices()).to.deep.equal([[a, 'pool:main:2026-11-01:80', 'sent']]);
+    expect(await subjects()).to.deep.equal(['Transfer pool main (3 VPSs): 80% of your traffic allowance used']);
+    const first = await knex('tblemails').where({ userid: story.clientId }).first('message');
+    // 2 600 GiB = 2 791 728 742 400 B → "2.792 TB"; 3 072 GiB = 3 298 534 883 328 B → "3.299 TB"; 84.64 % → "84.6%"
+    expect(String(first.message)).to.include('Your VPSs in transfer pool main (vps1.example.net, vps3.example.net and vps4.example.net) have together used 2.792 TB of the 3.299 TB of traffic they share for 1 – 30 November 2026 (84.6%)');
+    expect(fake.actions).to.deep.equal([]);
+
+    await evening('2026-11-25', { a: 2100n, b: 500n, c: 500n });
+    expect(await notices()).to.deep.equal([
+      [a, 'pool:main:2026-11-01:80', 'sent'],
+      [a, 'pool:main:2026-11-01:100', 'sent'],
+    ]);
+    expect((await subjects())[1]).to.equal('Transfer pool main (3 VPSs): your traffic allowance is used up');
+    expect(fake.actions).to.deep.equal(['setSpeed 101 {"version":1,"customnspeed":10}', 'setSpeed 103 {"version":1,"customnspeed":10}', 'setSpeed 104 {"version":1,"customnspeed":10}']);
+    const rows = await knex('mod_overusage_limit_actions').orderBy('service_id');
+    // each action records the pool's month (−202611), the pool's use (3 100 GiB) and allowance
+    expect(rows.map((r) => [toNum(r.service_id), toNum(r.period_id), toBig(r.used_bytes), toBig(r.allowance_bytes), String(r.status)])).to.deep.equal(
+      [a, b, c].map((id) => [id, -202611, 3100n * GiB, 3_298_534_883_328n, 'applied']),
+    );
+    // B's banner shows the pool's notice, not one of its own (B alone is at 500 GiB, 48.8 %)
+    const banner = await mod.thresholds!.bannerFor(b);
+    expect(banner).to.deep.include({ pct: 100, usedBytes: 3100n * GiB, allowanceBytes: 3_298_534_883_328n, percentUsed: '100.9', periodId: -202611 });
+    expect(banner!.pool).to.deep.equal({ name: 'main', serviceIds: [a, b, c] });
+    expect(banner!.limitAction).to.deep.include({ action: 'throttle', status: 'applied' });
+
+    // December: a new pool month; the counters reset on the 1st
+    await evening('2026-12-01', { a: 1n, b: 1n, c: 1n });
+    await evening('2026-12-02', { a: 2n, b: 2n, c: 2n });
+    expect(fake.actions.slice(3).sort()).to.deep.equal(['setSpeed 101 {"version":1,"customnspeed":0}', 'setSpeed 103 {"version":1,"customnspeed":0}', 'setSpeed 104 {"version":1,"customnspeed":0}']);
+    expect((await knex('mod_overusage_limit_actions').orderBy('service_id')).map((r) => [String(r.status), r.lift_reason])).to.deep.equal([
+      ['lifted', 'next_period'],
+      ['lifted', 'next_period'],
+      ['lifted', 'next_period'],
+    ]);
+    expect(await notices()).to.have.length(2);
+  });
+
+  it('tells a Dutch client in Dutch, one notice for the pool, and a VPS of a product outside the pool on its own', async () => {
+    // D: "VPS 1 TiB solo", same allowance and prices, no pool; 1 000 GiB of its own 1 024 = 97.66 % → its own 90 % notice
+    const solo = await addProduct(knex, { name: 'VPS 1 TiB solo', servertype: 'solusvmpro', tax: false }, f.clock.now(), ZONE);
+    await mod.billing.setProduct(solo, { unit: 'GB', model: 'per_unit', allowance: '1 TiB', prices: { EUR: { overage: '0.50' } } }, CLI_ACTOR);
+    const d = await addService(knex, { userid: story.clientId, packageid: solo, domain: 'vps5.example.net', regdate: '2026-03-01', nextduedate: '2026-12-01', amount: '19.95' }, f.clock.now(), ZONE);
+    await mod.links.link({ serviceId: d, clientId: story.clientId, productId: solo, masterId: toNum((await knex('mod_overusage_masters').first('id')).id), serverRef: '105', currency: 'EUR', regdate: '2026-03-01' }, CLI_ACTOR);
+    await mod.pools.syncMembers();
+    await knex('tblclients').where({ id: story.clientId }).update({ language: 'dutch' });
+    fake.set('105', 1000n * GiB);
+    await evening('2026-11-20', { a: 2000n, b: 300n, c: 300n });
+    expect((await subjects()).sort()).to.deep.equal(["Datapool main (3 VPS'en): 80% van uw dataverkeer verbruikt", 'vps5.example.net: 90% van uw dataverkeer verbruikt']);
+    const mail = await knex('tblemails').where({ userid: story.clientId }).andWhere('subject', 'like', 'Datapool%').first('message');
+    expect(String(mail.message)).to.include('Uw VPS&#39;en in datapool main (vps1.example.net, vps3.example.net en vps4.example.net) hebben samen');
+    // D is no member: the pool is still A, B and C with 2 600 GiB
+    const standing = await mod.pools.standing();
+    expect(standing.has(d)).to.equal(false);
+    expect([standing.get(a)!.memberIds, standing.get(a)!.usedBytes]).to.deep.equal([[a, b, c], 2600n * GiB]);
+    expect(await notices()).to.deep.equal([
+      [d, `period:${toNum((await knex('mod_overusage_services').where({ service_id: d }).first('open_period_id')).open_period_id)}:90`, 'sent'],
+      [a, 'pool:main:2026-11-01:80', 'sent'],
+    ]);
+  });
+});
