@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Settings } from 'luxon';
 import { easterSunday, holidayName, holidaysOf, isBusinessDay, isWeekend } from '../../module/domain/holidays.js';
 
 describe('holidays', () => {
@@ -69,5 +70,57 @@ describe('holidays', () => {
     expect(isBusinessDay('2013-05-20', 'none')).to.equal(true);
     expect(isBusinessDay('2013-12-26', 'BE')).to.equal(true);
     expect(isBusinessDay('2013-12-26', 'NL')).to.equal(false);
+  });
+
+  // holidayName keeps each year's list once made; these read the lists themselves, names included
+  // (they are what the deadline's explanation names). Easter: 31 March 2013, 20 April 2014 and 2025.
+  it('lists each year with its names: Belgium 2013', () => {
+    expect(Object.fromEntries(holidaysOf('BE', 2013))).to.deep.equal({
+      '2013-01-01': "New Year's Day",
+      '2013-04-01': 'Easter Monday', // Easter + 1
+      '2013-05-01': 'Labour Day',
+      '2013-05-09': 'Ascension Day', // Easter + 39
+      '2013-05-20': 'Whit Monday', // Easter + 50
+      '2013-07-21': 'National Day',
+      '2013-08-15': 'Assumption',
+      '2013-11-01': "All Saints' Day",
+      '2013-11-11': 'Armistice Day',
+      '2013-12-25': 'Christmas Day',
+    });
+  });
+
+  it('lists each year with its names: the Netherlands, Queen’s Day on a Tuesday (2013), King’s Day off a Sunday (2014, 2025), Liberation Day in 2025', () => {
+    const nl = (y: number, royal: [string, string], extra: Record<string, string> = {}) => {
+      const easter = { 2013: ['03-31', '04-01', '05-09', '05-19', '05-20'], 2014: ['04-20', '04-21', '05-29', '06-08', '06-09'], 2025: ['04-20', '04-21', '05-29', '06-08', '06-09'] }[y]!;
+      return {
+        [`${y}-01-01`]: 'Nieuwjaarsdag',
+        [`${y}-${easter[0]}`]: 'Eerste Paasdag',
+        [`${y}-${easter[1]}`]: 'Tweede Paasdag',
+        [`${y}-${royal[0]}`]: royal[1],
+        [`${y}-${easter[2]}`]: 'Hemelvaartsdag',
+        [`${y}-${easter[3]}`]: 'Eerste Pinksterdag',
+        [`${y}-${easter[4]}`]: 'Tweede Pinksterdag',
+        [`${y}-12-25`]: 'Eerste Kerstdag',
+        [`${y}-12-26`]: 'Tweede Kerstdag',
+        ...extra,
+      };
+    };
+    expect(Object.fromEntries(holidaysOf('NL', 2013))).to.deep.equal(nl(2013, ['04-30', 'Koninginnedag']));
+    // 27 April 2014 and 2025 are Sundays: the Saturday before
+    expect(Object.fromEntries(holidaysOf('NL', 2014))).to.deep.equal(nl(2014, ['04-26', 'Koningsdag']));
+    expect(Object.fromEntries(holidaysOf('NL', 2025))).to.deep.equal(nl(2025, ['04-26', 'Koningsdag'], { '2025-05-05': 'Bevrijdingsdag' }));
+  });
+
+  it("counts weekends by the date, whatever the server's time zone", () => {
+    // Samoa skipped Friday 30 December 2011 (midnight there is 31 December 00:00 +14:00): read in
+    // that zone, the date would become Saturday the 31st
+    const zone = Settings.defaultZone;
+    Settings.defaultZone = 'Pacific/Apia';
+    try {
+      expect(isWeekend('2011-12-30')).to.equal(false);
+      expect(isWeekend('2011-12-31')).to.equal(true);
+    } finally {
+      Settings.defaultZone = zone;
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { combineAnswers, hookStyle } from '../../module/domain/hook-answers.js';
+import { combineAnswers, hookStyle, isEmptyAnswer } from '../../module/domain/hook-answers.js';
 
 // WHMCS's answer rules (docs/whmcs.md, "Hook answers"), each case written out by hand.
 describe("hook answers combined as WHMCS combines them", () => {
@@ -35,5 +35,25 @@ describe("hook answers combined as WHMCS combines them", () => {
       'ignored',
       'ignored',
     ]);
+  });
+
+  it("counts as no answer what a PHP handler returning nothing, false, '' or an empty array gives, and nothing else", () => {
+    // the panel's dispatcher records these as 'no_answer' (panel/hooks.ts)
+    for (const v of [undefined, null, false, '', [], {}]) expect(isEmptyAnswer(v), JSON.stringify(v) ?? 'undefined').to.equal(true);
+    for (const v of [0, '0', 'x', true, ['a.pdf'], { abortsend: false }]) expect(isEmptyAnswer(v), JSON.stringify(v)).to.equal(false);
+  });
+
+  it('takes an abort of true as an abort and one of false as none', () => {
+    expect(combineAnswers('merge', [{ abortsend: true }])).to.deep.include({ merged: { abortsend: true }, aborted: true });
+    expect(combineAnswers('merge', [{ abortsend: false }])).to.deep.include({ merged: { abortsend: false }, aborted: false });
+  });
+
+  it('merges only key/value answers, concatenates only attachments, and takes only strings as HTML', () => {
+    // a handler of a merge point answering a string or true: nothing to merge (PHP's array_merge would refuse it)
+    expect(combineAnswers('merge', ['abc', true, [['x']]])).to.deep.equal({ merged: {}, aborted: false, anyTrue: false, html: '' });
+    // another list-valued key is a plain value: the later handler's wins
+    expect(combineAnswers('merge', [{ cc: ['a@example.com'] }, { cc: ['b@example.com'] }]).merged).to.deep.equal({ cc: ['b@example.com'] });
+    // an HTML point ignores answers that are not strings
+    expect(combineAnswers('html', ['<p>a</p>', { html: '<p>b</p>' }, ['<p>c</p>'], true]).html).to.equal('<p>a</p>');
   });
 });

@@ -46,7 +46,8 @@ describe('money: decimals', () => {
 
   it('rescales exactly and renders back', () => {
     expect(rescale({ units: 5n, scale: 1 }, 6)).to.equal(500000n);
-    expect(() => rescale({ units: 5n, scale: 3 }, 2)).to.throw(RangeError);
+    // 0.005 has no exact value in hundredths: refused by name, not by BigInt's negative exponent
+    expect(() => rescale({ units: 5n, scale: 3 }, 2)).to.throw(RangeError, 'cannot rescale to fewer decimals exactly');
     expect(scaledToString(1234n, 2)).to.equal('12.34');
     expect(scaledToString(5n, 2)).to.equal('0.05');
     expect(scaledToString(-5n, 2)).to.equal('-0.05');
@@ -85,6 +86,8 @@ describe('money: amounts', () => {
     expect(() => parseMoney('12.345', 'EUR', 'the cap')).to.throw(/the cap has more than 2 decimals/);
     expect(() => parseMoney('100.5', 'JPY', 'the cap')).to.throw(/more than 0 decimals/);
     expect(() => parseMoney('-1', 'EUR', 'the cap')).to.throw(/must not be negative/);
+    // unnamed, the field is called "amount" in the message
+    expect(() => parseMoney('12,50', 'EUR')).to.throw(/^amount must be a decimal number/);
     expect(moneyToDecimalString({ amountMinor: 1234n, currency: 'EUR' })).to.equal('12.34');
     expect(moneyToDecimalString({ amountMinor: 1234n, currency: 'JPY' })).to.equal('1234');
     expect(moneyToDecimalString({ amountMinor: 5n, currency: 'BHD' })).to.equal('0.005');
@@ -106,7 +109,7 @@ describe('money: amounts', () => {
     expect(divRoundHalfUp(5n, 3n)).to.equal(2n);
     expect(divRoundHalfUp(0n, 7n)).to.equal(0n);
     expect(divRoundHalfUp(2n ** 80n + 1n, 2n)).to.equal(2n ** 79n + 1n);
-    expect(() => divRoundHalfUp(1n, 0n)).to.throw(RangeError);
+    expect(() => divRoundHalfUp(1n, 0n)).to.throw(RangeError, 'division by zero');
   });
 
   it('rounds up for started blocks', () => {
@@ -115,6 +118,8 @@ describe('money: amounts', () => {
     expect(divCeil(11n, 10n)).to.equal(2n);
     expect(divCeil(0n, 10n)).to.equal(0n);
     expect(divCeil(-5n, 10n)).to.equal(0n);
+    // no started block in a negative amount: 0, not (-25 + 9) / 10 = -1
+    expect(divCeil(-25n, 10n)).to.equal(0n);
   });
 
   it('formats money per locale, exactly, however big', () => {
@@ -148,7 +153,7 @@ describe('money: allocate', () => {
 
   it('refuses weights that cannot split anything', () => {
     expect(() => allocate(10n, [])).to.throw(RangeError);
-    expect(() => allocate(10n, [0n, 0n])).to.throw(RangeError);
+    expect(() => allocate(10n, [0n, 0n])).to.throw(RangeError, 'weights must sum to more than zero');
     expect(() => allocate(10n, [2n, -1n])).to.throw(/must not be negative/);
   });
 });

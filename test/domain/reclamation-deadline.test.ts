@@ -147,6 +147,9 @@ describe('reclamation deadline: bad settings', () => {
     expect(() => validateWindow({ days: 14, counting: 'business', holidays: 'FR' as never })).to.throw(/none, BE or NL/);
     expect(() => reclamationDeadline('2013-02-30', DEFAULT_WINDOW, BRUSSELS)).to.throw(/invoice date must be a real calendar date/);
     expect(() => reclamationDeadline('2013-06-01', DEFAULT_WINDOW, 'Mars/Olympus')).to.throw(/not a time zone/);
+    // a deadline is never computed from a bad window: 0 days would close the window on the invoice date itself
+    expect(() => reclamationDeadline('2013-06-01', cal(0), BRUSSELS)).to.throw(/1 to 365 days/);
+    expect(() => reclamationDeadline('2013-06-01', { days: 10, counting: 'business', holidays: 'FR' as never }, BRUSSELS)).to.throw(/none, BE or NL/);
   });
 });
 
