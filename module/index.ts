@@ -117,7 +117,7 @@ function buildBilling(deps: ModuleDeps, b: Built, core: { masters: MasterService
   const caps = createCapService({ knex, clock, billing, audit });
   const rating = createRatingService({ knex, clock, billing, log, audit, caps });
   const usagePeriods = createUsagePeriodService({ knex, clock, audit, rating });
-  const pools = createPoolService({ knex, clock, zone, billing, audit, log, locks });
+  const pools = createPoolService({ knex, clock, zone, billing, audit, log, locks, caps });
   const evidence = createEvidenceService({ knex });
   const retention = createRetentionService({ knex, clock, zone });
   const rateSamples = createRateSampleService({ knex, clock, audit, rating });

@@ -51,6 +51,25 @@ export interface CapService {
 }
 
 const CAPS = 'mod_overusage_caps';
+const MEMBERS = 'mod_overusage_pool_members';
+
+/**
+ * The services a cap of each of these covers: a service in a transfer pool now shares one cap with
+ * every member of its pool (set on any of them, it covers them all, as the pool is billed as one);
+ * any other service only itself. Each list is sorted, and holds the service itself.
+ */
+export async function capMates(knex: Knex | Knex.Transaction, serviceIds: readonly number[]): Promise<Map<number, number[]>> {
+  const out = new Map<number, number[]>(serviceIds.map((id) => [id, [id]]));
+  if (!serviceIds.length) return out;
+  const mine = await knex(MEMBERS).whereNull('left_at').whereIn('service_id', [...serviceIds]).select('service_id', 'client_id', 'pool_key');
+  if (!mine.length) return out;
+  const all = await knex(MEMBERS).whereNull('left_at').whereIn('client_id', [...new Set(mine.map((m) => toNum(m.client_id)))]).select('service_id', 'client_id', 'pool_key');
+  for (const m of mine) {
+    const same = all.filter((x) => toNum(x.client_id) === toNum(m.client_id) && String(x.pool_key) === String(m.pool_key)).map((x) => toNum(x.service_id));
+    out.set(toNum(m.service_id), [...new Set([toNum(m.service_id), ...same])].sort((a, b) => a - b));
+  }
+  return out;
+}
 
 const view = (r: Record<string, unknown>): CapView => ({
   id: toNum(r.id),
@@ -88,12 +107,14 @@ export function createCapService(deps: { knex: Knex; clock: Clock; billing: Bill
       if (amount <= 0n) throw invalidInput('the cap must be more than zero; lift it to have none');
       const now = deps.clock.now();
       return knex.transaction(async (trx) => {
-        const before = await trx(CAPS).where({ service_id: serviceId, status: 'active' }).forUpdate().select('id');
+        // a pooled service's cap is the pool's: it replaces the cap of every member
+        const mates = (await capMates(trx, [serviceId])).get(serviceId)!;
+        const before = await trx(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).forUpdate().select('id');
         if (before.length) await trx(CAPS).whereIn('id', before.map((b) => b.id)).update({ status: 'lifted', lifted_at: sqlInstant(now) });
         const row = { client_id: clientId, service_id: serviceId, kind: input.kind, amount: amount.toString(), currency: input.kind === 'money' ? currency : null, action: input.action, throttle_mbps: input.action === 'throttle' ? (profile.clientCaps!.throttleMbps ?? null) : null, status: 'active', set_at: sqlInstant(now) };
         await trx(CAPS).insert(row);
         const created = await trx(CAPS).where({ service_id: serviceId, status: 'active' }).orderBy('id', 'desc').first();
-        await deps.audit.record(trx, { actor, action: 'cap.set', entityType: 'service', entityId: serviceId, details: { kind: input.kind, amount: amount.toString(), currency: row.currency, action: input.action, replaced: before.length } }, now);
+        await deps.audit.record(trx, { actor, action: 'cap.set', entityType: 'service', entityId: serviceId, details: { kind: input.kind, amount: amount.toString(), currency: row.currency, action: input.action, replaced: before.length, ...(mates.length > 1 ? { pool: mates } : {}) } }, now);
         return view(created);
       });
     },
@@ -105,21 +126,30 @@ export function createCapService(deps: { knex: Knex; clock: Clock; billing: Bill
       });
       const now = deps.clock.now();
       return knex.transaction(async (trx) => {
-        const n = await trx(CAPS).where({ service_id: serviceId, status: 'active' }).update({ status: 'lifted', lifted_at: sqlInstant(now) });
-        if (n > 0) await deps.audit.record(trx, { actor, action: 'cap.lifted', entityType: 'service', entityId: serviceId, details: {} }, now);
+        const mates = (await capMates(trx, [serviceId])).get(serviceId)!;
+        const n = await trx(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).update({ status: 'lifted', lifted_at: sqlInstant(now) });
+        if (n > 0) await deps.audit.record(trx, { actor, action: 'cap.lifted', entityType: 'service', entityId: serviceId, details: mates.length > 1 ? { pool: mates } : {} }, now);
         return n > 0;
       });
     },
 
     async get(serviceId) {
-      const r = await knex(CAPS).where({ service_id: serviceId, status: 'active' }).orderBy('id', 'desc').first();
+      const mates = (await capMates(knex, [serviceId])).get(serviceId)!;
+      const r = await knex(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).orderBy('id', 'desc').first();
       return r ? view(r) : null;
     },
 
     async activeFor(serviceIds) {
       if (!serviceIds.length) return new Map();
-      const rows = await knex(CAPS).whereIn('service_id', [...serviceIds]).andWhere({ status: 'active' }).orderBy('id');
-      return new Map(rows.map((r) => [toNum(r.service_id), asCap(view(r))]));
+      const mates = await capMates(knex, serviceIds);
+      const rows = await knex(CAPS).whereIn('service_id', [...new Set([...mates.values()].flat())]).andWhere({ status: 'active' }).orderBy('id');
+      const out = new Map<number, ClientCap>();
+      for (const id of serviceIds) {
+        // the newest active cap among the services it covers (a member that joined with its own cap loses to a newer pool cap)
+        const r = rows.filter((x) => mates.get(id)!.includes(toNum(x.service_id))).at(-1);
+        if (r) out.set(id, asCap(view(r)));
+      }
+      return out;
     },
 
     async history(serviceIds) {
@@ -166,7 +196,8 @@ export function policyWithCap(profile: BillingProfile, plan: RatingPlan, allowan
 
 /** The limit action a cap caused that is in force now (the widget says the cap is reached), if any. */
 export async function capActionInForce(knex: Knex, serviceId: number): Promise<'throttle' | 'suspend' | null> {
-  const cap = await knex(CAPS).where({ service_id: serviceId, status: 'active' }).orderBy('id', 'desc').first('set_at');
+  const mates = (await capMates(knex, [serviceId])).get(serviceId)!;
+  const cap = await knex(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).orderBy('id', 'desc').first('set_at');
   if (!cap) return null;
   const row = await knex('mod_overusage_limit_actions').where({ service_id: serviceId }).whereIn('status', ['pending', 'applied']).orderBy('id', 'desc').first('action');
   return row ? (row.action === 'suspend' ? 'suspend' : 'throttle') : null;

@@ -8,6 +8,8 @@ import type { Logger } from '../adapters/logger.js';
 import { withLease, type LockStore } from '../adapters/lock-store.js';
 import { ModuleError } from '../domain/errors.js';
 import { SYSTEM, type AuditLog } from '../adapters/audit-store.js';
+import { cappedPlan, type ClientCap } from '../domain/client-cap.js';
+import type { RatingPlan } from '../domain/usage-rating.js';
 import { type BillingProfile, type BillingSettingsService, PlanNotPossible, ratingPlan } from './billing-settings.js';
 
 /**
@@ -83,7 +85,17 @@ const MEMBERS = 'mod_overusage_pool_members';
 const POOL_PERIODS = 'mod_overusage_pool_periods';
 const CHARGES = 'mod_overusage_charges';
 
-type PoolDeps = { knex: Knex; clock: Clock; zone: string; billing: BillingSettingsService; audit: AuditLog; log: Logger; locks: LockStore };
+type PoolDeps = {
+  knex: Knex;
+  clock: Clock;
+  zone: string;
+  billing: BillingSettingsService;
+  audit: AuditLog;
+  log: Logger;
+  locks: LockStore;
+  /** client-chosen caps: a pool's month never bills more than the cap in force at its end (module/services/caps.ts) */
+  caps?: { history(serviceIds: readonly number[]): Promise<Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }>> };
+};
 
 export function createPoolService(deps: PoolDeps): PoolService {
   // one run at a time: two runs reading the same open spans would both open a new one
@@ -253,8 +265,9 @@ async function rateMonth(deps: PoolDeps, rows: Array<Record<string, unknown>>, m
   let rating: PoolRating = ratePool({ start: month.start, end: month.end, zone, members, plan: ratingPlan(first, members[0]!.currency, null) });
   const anchorProfile = profiles.get(rating.anchorServiceId)!;
   const anchorCurrency = currencyOf.get(rating.anchorServiceId) ?? 'EUR';
-  if (anchorProfile !== first || anchorCurrency !== members[0]!.currency) {
-    rating = ratePool({ start: month.start, end: month.end, zone, members, plan: ratingPlan(anchorProfile, anchorCurrency, null) });
+  const cap = await capAtEnd(deps, serviceIds, to);
+  if (anchorProfile !== first || anchorCurrency !== members[0]!.currency || cap) {
+    rating = ratePool({ start: month.start, end: month.end, zone, members, plan: withCap(ratingPlan(anchorProfile, anchorCurrency, null), cap) });
   }
   const anchorProduct = toNum(inMonth.filter((r) => toNum(r.service_id) === rating.anchorServiceId).at(-1)!.product_id);
   return { written: await write(deps, clientId, poolKey, rating, anchorProduct, anchorProfile, daysOf) };
@@ -295,6 +308,22 @@ async function memberInputs(deps: PoolDeps, inMonth: Array<Record<string, unknow
     members.push({ serviceId, currency: currencyOf.get(serviceId) ?? 'EUR', allowanceBytes: BigInt(profile.allowance), usedBytes: used, spans });
   }
   return { clientId, poolKey, serviceIds, currencyOf, profiles, members, daysOf, lastDay: intervals.reduce<IsoDate | null>((d, i) => (d === null || toDate(i.to_date) > d ? toDate(i.to_date) : d), null) };
+}
+
+/** The pool's cap in force at the month's end: the newest of its members' caps set before it and not lifted by then. */
+async function capAtEnd(deps: PoolDeps, serviceIds: number[], end: DateTime): Promise<ClientCap | null> {
+  if (!deps.caps) return null;
+  const history = await deps.caps.history(serviceIds);
+  return history.filter((h) => h.setAt < end && (h.liftedAt === null || h.liftedAt >= end)).at(-1)?.cap ?? null;
+}
+
+/** The plan with the client's cap (a cap the plan no longer fits, another currency, is left out, as for a service). */
+function withCap(plan: RatingPlan, cap: ClientCap | null): RatingPlan {
+  try {
+    return cappedPlan(plan, cap);
+  } catch {
+    return plan;
+  }
 }
 
 async function write(deps: PoolDeps, clientId: number, poolKey: string, r: PoolRating, anchorProduct: number, profile: BillingProfile, daysOf: Map<number, IsoDate[]>): Promise<boolean> {

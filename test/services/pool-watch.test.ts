@@ -141,4 +141,69 @@ describeEachEngine('transfer pools: threshold notices and the limit policy on th
       [a, 'pool:main:2026-11-01:80', 'sent'],
     ]);
   });
+
+  /*
+   * A cap on the pool (issue 21): the product bills (no policy at 100 %) and lets the client choose a
+   * cap. Set on any member, it is the pool's: it replaces a cap set on another member and covers all.
+   * €25.00 at €0.50 per GB pays for 50 GB = 50 000 000 000 B over the pool's 3 298 534 883 328 B
+   * (no tolerance): the policy acts at 3 348 534 883 328 B.
+   *   20 Nov: 3 100 GiB = 3 328 599 654 400 B: over the allowance, under the cap's limit: nothing.
+   *   25 Nov: A 2 120 → 3 120 GiB = 3 350 074 490 880 B ≥ 3 348 534 883 328: all three throttled.
+   *   30 Nov: A 2 300 → 3 300 GiB; over 228 GiB = 244 813 135 872 B × €0.50/GB = €122.406… → €122.41,
+   *           billed €25.00 with the cap in force at the month's end.
+   */
+  async function cappedPool(): Promise<void> {
+    await mod.billing.setProduct(
+      story.productId,
+      { unit: 'GB', model: 'per_unit', allowance: '1 TiB', prices: { EUR: { overage: '0.50' } }, pool: 'main', clientCaps: { actions: ['throttle', 'suspend'], throttleMbps: 10 } },
+      CLI_ACTOR,
+    );
+    const ann = { type: 'client' as const, id: String(story.clientId) };
+    f.clock.set('2026-11-01T10:00:00Z');
+    await mod.caps.set(story.clientId, a, { kind: 'bytes', amount: '100 GB', action: 'suspend' }, ann);
+    f.clock.set('2026-11-02T10:00:00Z');
+    await mod.caps.set(story.clientId, b, { kind: 'money', amount: '25.00', action: 'throttle' }, ann);
+    // one cap for the pool: B's replaced A's, and every member reads it
+    expect((await knex('mod_overusage_caps').orderBy('id')).map((r) => [toNum(r.service_id), String(r.status)])).to.deep.equal([
+      [a, 'lifted'],
+      [b, 'active'],
+    ]);
+    for (const id of [a, b, c]) expect(await mod.caps.get(id)).to.deep.include({ serviceId: b, kind: 'money', amount: 2500n, action: 'throttle' });
+    await evening('2026-11-20', { a: 2100n, b: 500n, c: 500n });
+    expect(fake.actions).to.deep.equal([]);
+    await evening('2026-11-25', { a: 2120n, b: 500n, c: 500n });
+    expect(fake.actions).to.deep.equal(['setSpeed 101 {"version":1,"customnspeed":10}', 'setSpeed 103 {"version":1,"customnspeed":10}', 'setSpeed 104 {"version":1,"customnspeed":10}']);
+    const rows = await knex('mod_overusage_limit_actions').orderBy('service_id');
+    expect(rows.map((r) => [toNum(r.service_id), toNum(r.period_id), toBig(r.allowance_bytes)])).to.deep.equal([a, b, c].map((id) => [id, -202611, 3_348_534_883_328n]));
+  }
+
+  const ratedNovember = async () => {
+    f.clock.set('2026-12-02T07:00:00Z');
+    await mod.pools.ratePools();
+    const [p] = await mod.pools.poolPeriods(story.clientId);
+    const charge = await knex('mod_overusage_charges').where({ kind: 'pool' }).first('amount_minor', 'service_id');
+    return [p!.overBytes, p!.amountMinor, toBig(charge.amount_minor), toNum(charge.service_id)];
+  };
+
+  it('holds the pool to a cap set on one member: throttles all three past it, and bills November at most the cap', async () => {
+    await cappedPool();
+    await evening('2026-11-30', { a: 2300n, b: 500n, c: 500n });
+    expect(await ratedNovember()).to.deep.equal([244_813_135_872n, 2500n, 2500n, a]);
+  });
+
+  it('lifts the pool\'s cap from another member at once: every throttle put back, and November billed in full', async () => {
+    await cappedPool();
+    f.clock.set('2026-11-26T08:00:00Z');
+    expect(await mod.caps.lift(story.clientId, c, { type: 'client', id: String(story.clientId) })).to.equal(true);
+    await mod.limits.run({ decide: true });
+    expect(fake.actions.slice(3)).to.deep.equal(['setSpeed 101 {"version":1,"customnspeed":0}', 'setSpeed 103 {"version":1,"customnspeed":0}', 'setSpeed 104 {"version":1,"customnspeed":0}']);
+    expect((await knex('mod_overusage_limit_actions').orderBy('service_id')).map((r) => [String(r.status), r.lift_reason])).to.deep.equal([
+      ['lifted', 'policy_changed'],
+      ['lifted', 'policy_changed'],
+      ['lifted', 'policy_changed'],
+    ]);
+    expect(await knex('mod_overusage_caps').where({ status: 'active' })).to.deep.equal([]);
+    await evening('2026-11-30', { a: 2300n, b: 500n, c: 500n });
+    expect(await ratedNovember()).to.deep.equal([244_813_135_872n, 12241n, 12241n, a]);
+  });
 });
