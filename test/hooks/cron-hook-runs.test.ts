@@ -40,8 +40,8 @@ function fixture(o: { pending?: number; lastStarted?: string | null; sampleAt?: 
 
 describe('the cron hooks: when they collect, for which day, and what they log', () => {
   describe('AfterCronJob', () => {
-    const hook = (f: ReturnType<typeof fixture>, now: string, extra: { everyTick?: () => Promise<void>; watch?: (r: { collected: boolean }) => Promise<void> } = {}) =>
-      AfterCronJob({ metering: f.metering, settings: f.settings, clock: new ManualClock(now), zone: ZONE, log: f.log, ...(extra.everyTick ? { everyTick: extra.everyTick } : {}), ...(extra.watch ? { watchUsage: extra.watch } : {}) }).handler({});
+    const hook = (f: ReturnType<typeof fixture>, now: string, extra: { everyTick?: () => Promise<void>; watch?: (r: { collected: boolean }) => Promise<void> } = {}): Promise<unknown> =>
+      AfterCronJob({ metering: f.metering, settings: f.settings, clock: new ManualClock(now), zone: ZONE, log: f.log, ...(extra.everyTick ? { everyTick: extra.everyTick } : {}), ...(extra.watch ? { watchUsage: extra.watch } : {}) }).handler({}) as Promise<unknown>;
 
     it('collects 20 May at 23:50 local and logs the run’s figures', async () => {
       const f = fixture();
@@ -67,9 +67,10 @@ describe('the cron hooks: when they collect, for which day, and what they log', 
 
     it('retries the services still missing 15 minutes after the last run started, not sooner', async () => {
       // the last run started at 23:50 local (21:50 UTC)
-      const at = (now: string) => {
+      const at = async (now: string) => {
         const f = fixture({ pending: 3, lastStarted: '2013-05-20T21:50:00Z' });
-        return hook(f, now).then(() => f.asked.includes('collect 2013-05-20'));
+        await hook(f, now);
+        return f.asked.includes('collect 2013-05-20');
       };
       expect(await at('2013-05-20T21:55:00Z')).to.equal(false); // 5 minutes
       expect(await at('2013-05-20T22:04:59Z')).to.equal(false); // 14 min 59 s
