@@ -16,6 +16,7 @@ import * as tokenRevocations from '../../migrations/20261218000000_token_revocat
 import * as crashConsistency from '../../migrations/20261220000000_crash_consistency.js';
 import * as poolsAndCaps from '../../migrations/20261222000000_pools_and_caps.js';
 import * as upgrades from '../../migrations/20261222200000_upgrades.js';
+import * as serviceDirectory from '../../migrations/20261223000000_service_directory.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -41,6 +42,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261220000000_crash_consistency', crashConsistency],
   ['20261222000000_pools_and_caps', poolsAndCaps],
   ['20261222200000_upgrades', upgrades],
+  ['20261223000000_service_directory', serviceDirectory],
 ];
 
 export const MIGRATION_TABLE = 'mod_overusage_migrations';

@@ -217,6 +217,8 @@ export interface PanelService {
   domain: string;
   /** the service's dedicated (main) IP address */
   dedicatedIp: string;
+  /** the service's other IPs, one a line as WHMCS keeps them */
+  assignedIps: string;
   serverId: number;
   regDate: string | null;
   billingCycle: string;
@@ -419,6 +421,7 @@ function parseService(c: string, p: Record<string, unknown>): PanelService {
     groupName: text(p.groupname),
     domain: text(p.domain),
     dedicatedIp: text(p.dedicatedip),
+    assignedIps: text(p.assignedips),
     serverId: intOr0(c, p.serverid, 'serverid'),
     regDate: dateOrNull(p.regdate),
     billingCycle: text(p.billingcycle),

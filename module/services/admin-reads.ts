@@ -3,6 +3,7 @@ import { parseDisputeState, parseResolvingTo, type DisputeState, type Resolution
 import { parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { addDays, daysBetween, isIsoDate, type IsoDate } from '../domain/calendar.js';
 import { invalidInput } from '../domain/errors.js';
+import { containsPattern, foldForSearch } from '../domain/search-text.js';
 import { toBig, toBigOrNull, toDate, toInstant, toNum } from '../adapters/rows.js';
 import { engineOf } from '../adapters/database.js';
 import type { BillingSettingsService } from './billing-settings.js';
@@ -152,7 +153,8 @@ const SERVICE_COLUMNS = ['s.service_id', 's.client_id', 's.product_id', 's.maste
 
 export interface AdminReads {
   dashboard(opts?: { fresh?: boolean }): Promise<Dashboard>;
-  services(opts?: { after?: unknown; limit?: number; clientId?: number }): Promise<Page<ServiceListRow>>;
+  /** `q`: a client's name or company, a hostname, an IP or a product (module/domain/search-text.ts), or a service or client id */
+  services(opts?: { after?: unknown; limit?: number; clientId?: number; q?: string }): Promise<Page<ServiceListRow>>;
   samples(serviceId: number, opts?: { before?: unknown; limit?: number }): Promise<Page<SampleRow>>;
   disputes(opts?: { list?: string; after?: unknown; limit?: number }): Promise<Page<DisputeRow>>;
   dispute(id: number): Promise<DisputeRow | null>;
@@ -313,6 +315,15 @@ export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsSer
       const q = knex('mod_overusage_services as s').orderBy('s.service_id').limit(limit + 1).select(SERVICE_COLUMNS);
       if (after) q.where('s.service_id', '>', after);
       if (opts.clientId !== undefined) q.where('s.client_id', opts.clientId);
+      const text = (opts.q ?? '').trim();
+      if (text) {
+        if (text.length > 100) throw invalidInput('the search text is at most 100 characters');
+        // the names are the panel's, as the last panel sync read them (mod_overusage_directory)
+        q.leftJoin('mod_overusage_directory as dir', 'dir.service_id', 's.service_id').where((w) => {
+          w.whereRaw(`dir.search_text LIKE ? ESCAPE '!'`, [containsPattern(foldForSearch(text))]);
+          if (/^\d{1,15}$/.test(text)) w.orWhere('s.service_id', Number(text)).orWhere('s.client_id', Number(text));
+        });
+      }
       const rows = await assessRows(await q);
       return pageOf(rows, limit, (last) => String(last.serviceId));
     },

@@ -2,11 +2,12 @@ import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import type { Actor } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
-import type { PanelApi, PanelService } from '../adapters/panel-api.js';
+import type { PanelApi, PanelClient, PanelService } from '../adapters/panel-api.js';
 import { sqlInstant, toInstant, toNum } from '../adapters/rows.js';
 import { insertChunked } from '../adapters/sql-helpers.js';
 import type { ServerSummary } from '../adapters/solusvm-types.js';
 import { billingDayOf } from '../domain/billing-calendar.js';
+import { clientLabel, searchTextOf } from '../domain/search-text.js';
 import type { BillingSettingsService } from './billing-settings.js';
 import type { MasterService, MasterView } from './masters.js';
 import type { SettingsService } from './settings.js';
@@ -29,6 +30,7 @@ const METERED = new Set(['Active', 'Suspended']);
 export const VSERVER_FIELD = 'vserverid';
 export const SOLUSIO_TABLE = 'solusiovps_servers';
 const ISSUES = 'mod_overusage_sync_issues';
+const DIRECTORY = 'mod_overusage_directory';
 
 export interface SyncSkip {
   serviceId: number;
@@ -74,6 +76,7 @@ export function createPanelSyncService(deps: SyncDeps): PanelSyncService {
         const now = sqlInstant(deps.clock.now());
         await insertChunked(trx, ISSUES, run.result.skipped.map((x) => ({ service_id: x.serviceId, client_id: x.clientId, product_id: x.productId, domain: x.domain.slice(0, 255), reason: x.reason.slice(0, 500), seen_at: now })));
       });
+      await writeDirectory(deps.knex, [...run.directory.values()], sqlInstant(deps.clock.now()));
       if (run.result.skipped.length) deps.log.warn('panel_sync.skipped', { count: run.result.skipped.length, first: run.result.skipped[0] });
       return run.result;
     },
@@ -94,7 +97,10 @@ interface SyncRun {
   matchBy: string;
   /** the masters' server lists, read once per sync and only when a service needs them */
   serversOf(masterId: number): Promise<ServerSummary[]>;
-  currencies: Map<number, string>;
+  /** the panel's clients this sync asked about */
+  clients: Map<number, PanelClient>;
+  /** service id → its names, for the admin tab's search */
+  directory: Map<number, Record<string, unknown>>;
 }
 
 async function startRun(deps: SyncDeps): Promise<SyncRun> {
@@ -115,7 +121,8 @@ async function startRun(deps: SyncDeps): Promise<SyncRun> {
       if (!l) lists.set(masterId, (l = deps.masters.servers(masterId)));
       return l;
     },
-    currencies: new Map(),
+    clients: new Map(),
+    directory: new Map(),
   };
 }
 
@@ -159,18 +166,53 @@ async function matchOnMaster(run: SyncRun, svc: PanelService, master: MasterView
   return { reason: `${where}; no server on master "${master.name}" has the hostname ${host || '(none)'}${matchBy !== 'hostname' ? ` or the IP ${ip || '(none)'}` : ''}` };
 }
 
-async function currencyOf(run: SyncRun, clientId: number): Promise<string> {
-  let currency = run.currencies.get(clientId);
-  if (!currency) {
-    currency = (await run.deps.panel.getClientsDetails(clientId)).currencyCode;
-    run.currencies.set(clientId, currency);
+async function clientOf(run: SyncRun, clientId: number): Promise<PanelClient> {
+  let client = run.clients.get(clientId);
+  if (!client) {
+    client = await run.deps.panel.getClientsDetails(clientId);
+    run.clients.set(clientId, client);
   }
-  return currency;
+  return client;
+}
+
+async function currencyOf(run: SyncRun, clientId: number): Promise<string> {
+  return (await clientOf(run, clientId)).currencyCode;
+}
+
+/** The names the admin tab searches by: the client's, the hostname, the IPs and the product. */
+async function noteNames(run: SyncRun, svc: PanelService): Promise<void> {
+  let clientName = '';
+  try {
+    clientName = clientLabel(await clientOf(run, svc.clientId));
+  } catch (err) {
+    // the service is still found by hostname and IP; the name comes with the next sync
+    run.deps.log.warn('panel_sync.client_lookup_failed', { clientId: svc.clientId, message: (err as Error).message });
+  }
+  const ips = [svc.dedicatedIp, ...svc.assignedIps.split(/[\s,]+/)].map((x) => x.trim()).filter((x, i, all) => x !== '' && all.indexOf(x) === i);
+  const cut = (v: string, n: number) => v.slice(0, n);
+  run.directory.set(svc.id, {
+    service_id: svc.id,
+    client_id: svc.clientId,
+    client_name: cut(clientName, 255),
+    hostname: cut(svc.domain.trim(), 255),
+    ips: cut(ips.join(' '), 1000),
+    product_name: cut(svc.name, 255),
+    search_text: cut(searchTextOf([clientName, svc.domain, ...ips, svc.name]), 2000),
+  });
+}
+
+/** Upserts the entries, in chunks (one statement per chunk on both engines). */
+async function writeDirectory(knex: Knex, rows: Array<Record<string, unknown>>, now: string): Promise<void> {
+  for (let i = 0; i < rows.length; i += 200) {
+    const chunk = rows.slice(i, i + 200).map((r) => ({ ...r, updated_at: now }));
+    await knex(DIRECTORY).insert(chunk).onConflict('service_id').merge(['client_id', 'client_name', 'hostname', 'ips', 'product_name', 'search_text', 'updated_at']);
+  }
 }
 
 /** One panel service: stopped, skipped with why, left as it is, or linked. */
 async function syncService(run: SyncRun, svc: PanelService, productId: number): Promise<void> {
   const link = run.existing.get(svc.id);
+  if (link || METERED.has(svc.status)) await noteNames(run, svc);
   if (!METERED.has(svc.status)) {
     if (link && toNum(link.active) === 1) {
       await run.deps.links.setActive(svc.id, false, ACTOR);

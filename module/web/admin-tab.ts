@@ -387,11 +387,16 @@ export function createAdminTab(deps: AdminTabDeps) {
           break;
         }
         case 'services': {
-          const [p, issues] = await Promise.all([deps.admin.services({ after: str(q.after) }), deps.syncIssues()]);
+          const search = str(q.q).trim();
+          const keep = search ? { q: search } : {};
+          const [p, issues] = await Promise.all([deps.admin.services({ after: str(q.after), q: search }), deps.syncIssues()]);
           data = {
+            search,
+            searchForm: href({ a: 'services' }),
             rows: p.rows.map((s) => presentServiceListRow(s, ctx)),
-            next: p.next ? href({ a: 'services', after: p.next }) : null,
-            first: str(q.after) ? href({ a: 'services' }) : null,
+            next: p.next ? href({ a: 'services', ...keep, after: p.next }) : null,
+            first: str(q.after) ? href({ a: 'services', ...keep }) : null,
+            all: search ? href({ a: 'services' }) : null,
             notLinked: issues.map((x) => ({ ...x, serviceHref: input.panel?.service(x.serviceId) ?? null, clientHref: input.panel?.client(x.clientId) ?? null })),
           };
           break;

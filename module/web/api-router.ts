@@ -659,7 +659,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   admin.get('/services', async (req, res) => {
     const q = req.query as Record<string, unknown>;
     const clientId = idCursor(text(q.client), 'client');
-    const p = await deps.admin.services({ after: text(q.after), limit: pageLimit(q.limit), ...(clientId !== null ? { clientId } : {}) });
+    const p = await deps.admin.services({ after: text(q.after), limit: pageLimit(q.limit), q: text(q.q), ...(clientId !== null ? { clientId } : {}) });
     res.json({ services: p.rows.map(serviceListJson), next: p.next });
   });
   admin.get('/services/:serviceId', async (req, res) => {

@@ -1,6 +1,9 @@
 import pLimit from 'p-limit';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
+import { clientLabel, serviceLabel } from '../domain/search-text.js';
+
+export { clientLabel, serviceLabel };
 
 /**
  * The names a provider thinks in, for the admin tab: a client's name (and company), a service's
@@ -10,17 +13,6 @@ import type { PanelApi } from '../adapters/panel-api.js';
  */
 export interface NameDirectory {
   resolve(ids: { clients: Iterable<number>; services: Iterable<number> }): Promise<{ clients: Map<number, string>; services: Map<number, string> }>;
-}
-
-export function clientLabel(c: { firstName: string; lastName: string; companyName: string }): string {
-  const name = `${c.firstName} ${c.lastName}`.trim();
-  const company = c.companyName.trim();
-  return name && company ? `${name} (${company})` : name || company;
-}
-
-export function serviceLabel(s: { domain: string; name: string }): string {
-  const host = s.domain.trim();
-  return host ? (s.name ? `${host} · ${s.name}` : host) : s.name;
 }
 
 export function createNameDirectory(deps: { panel: PanelApi | undefined; log: Logger; now?: () => number; ttlMs?: number }): NameDirectory {
