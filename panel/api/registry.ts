@@ -52,6 +52,8 @@ const COMMANDS: Record<string, CommandFn> = {
   UpgradeProduct: products.UpgradeProduct,
   AddCredit: credit.AddCredit,
   GetCredits: credit.GetCredits,
+  ApplyCredit: credit.ApplyCredit,
+  GetTransactions: credit.GetTransactions,
 };
 
 export function createCommandRegistry(core: PanelCore): CommandRegistry {

@@ -269,20 +269,69 @@ export async function addInvoicePayment(core: PanelCore, input: PaymentInput, ac
     refundid: 0,
   });
   await core.hooks.run('AddInvoicePayment', { invoiceid: inv.id });
-  if (outcome.becomesPaid) {
-    await core.activity({ description: `Invoice Marked Paid - Invoice ID: ${inv.id}`, userid: inv.userid }, when);
-    await core.hooks.run('InvoicePaidPreEmail', { invoiceid: inv.id });
-  }
-  if (!input.noemail) await sendClientEmail(core, { messagename: 'Invoice Payment Confirmation', relid: inv.id }, when);
-  if (outcome.becomesPaid) {
-    // an upgrade ordered with UpgradeProduct is carried out once its invoice is paid
-    const upgrades = inv.items.filter((i) => i.type === 'Upgrade' && i.relid > 0).map((i) => i.relid);
-    if (upgrades.length) await completeUpgrades(core, upgrades, when);
-    await autoUnsuspend(core, outcome.renewed, when);
-    const paid = await loadInvoice(core.knex, inv.id);
-    await core.hooks.run('InvoicePaid', { invoiceid: inv.id, invoice: paid ? invoiceView(paid) : null });
-  }
+  if (outcome.becomesPaid) await afterPaid(core, inv, outcome.renewed, input.noemail, when);
+  else if (!input.noemail) await sendClientEmail(core, { messagename: 'Invoice Payment Confirmation', relid: inv.id }, when);
   return { paid: outcome.becomesPaid };
+}
+
+/** What follows an invoice becoming Paid (after the commit): hooks, the confirmation, upgrades, unsuspension. */
+async function afterPaid(core: PanelCore, inv: Invoice, renewed: ReadonlyArray<{ serviceId: number; nextduedate: IsoDate }>, noemail: boolean, when: When): Promise<void> {
+  await core.activity({ description: `Invoice Marked Paid - Invoice ID: ${inv.id}`, userid: inv.userid }, when);
+  await core.hooks.run('InvoicePaidPreEmail', { invoiceid: inv.id });
+  if (!noemail) await sendClientEmail(core, { messagename: 'Invoice Payment Confirmation', relid: inv.id }, when);
+  // an upgrade ordered with UpgradeProduct is carried out once its invoice is paid
+  const upgrades = inv.items.filter((i) => i.type === 'Upgrade' && i.relid > 0).map((i) => i.relid);
+  if (upgrades.length) await completeUpgrades(core, upgrades, when);
+  await autoUnsuspend(core, renewed, when);
+  const paid = await loadInvoice(core.knex, inv.id);
+  await core.hooks.run('InvoicePaid', { invoiceid: inv.id, invoice: paid ? invoiceView(paid) : null });
+}
+
+export interface ApplyCreditInput {
+  invoiceid: number;
+  /** undefined: as much as the credit and the balance allow */
+  amountMinor?: bigint;
+  noemail: boolean;
+}
+
+/**
+ * WHMCS's ApplyCredit (developers.whmcs.com/api-reference/applycredit/): moves client credit onto
+ * an Unpaid invoice — the client's balance down, the invoice's credit up (its total with it), a
+ * "Credit Applied to Invoice #N" row in the credit log — and marks the invoice Paid when nothing is
+ * left to pay. The checks run inside the transaction on locked rows, so two calls at once cannot
+ * spend the same credit twice.
+ */
+export async function applyCreditToInvoice(core: PanelCore, input: ApplyCreditInput, when: When): Promise<{ amountMinor: bigint; paid: boolean }> {
+  const stamp = sqlLocalDatetime(when.now, core.zone);
+  const outcome = await inTransaction(core.knex, async (trx) => {
+    const row = await trx('tblinvoices').where({ id: input.invoiceid }).forUpdate().first('id');
+    const inv = row ? await loadInvoice(trx, input.invoiceid) : null;
+    if (!inv) throw new CommandError(MSG.invoiceNotFound);
+    if (inv.status !== 'Unpaid') throw new CommandError(MSG.invoiceNotUnpaid);
+    const clientRow = await trx('tblclients').where({ id: inv.userid }).forUpdate().first('id');
+    const client = clientRow ? await loadClient(trx, inv.userid) : null;
+    const credit = client?.creditMinor ?? 0n;
+    const balance = maxBig(inv.balanceMinor, 0n);
+    const amount = input.amountMinor ?? minBig(credit, balance);
+    if (amount > credit) throw new CommandError(MSG.creditExceedsBalance);
+    if (amount > balance) throw new CommandError(MSG.creditExceedsInvoice);
+    if (amount <= 0n) throw new CommandError(MSG.creditNotPositive);
+    await trx('tblclients').where({ id: inv.userid }).update({ credit: sqlMoney(credit - amount), updated_at: stamp });
+    await trx('tblinvoices').where({ id: inv.id }).update({ credit: sqlMoney(inv.creditMinor + amount) });
+    await trx('tblcredit').insert({ clientid: inv.userid, date: when.today, description: `Credit Applied to Invoice #${inv.id}`, amount: sqlMoney(-amount), relid: inv.id });
+    const after = await recalcInvoice(trx, inv.id, stamp);
+    const paid = after.balanceMinor <= 0n;
+    const renewed: Array<{ serviceId: number; nextduedate: IsoDate }> = [];
+    if (paid) {
+      await trx('tblinvoices').where({ id: inv.id }).update({ status: 'Paid', datepaid: stamp, updated_at: stamp });
+      renewed.push(...(await advanceRenewedServices(trx, inv, stamp)));
+    }
+    return { inv, amount, paid, renewed };
+  });
+  await core.activity({ description: `Credit Applied - Invoice ID: ${outcome.inv.id} - Amount: ${formatMoney(outcome.amount)}`, userid: outcome.inv.userid }, when);
+  await core.hooks.run('UpdateInvoiceTotal', { invoiceid: outcome.inv.id });
+  if (outcome.paid) await afterPaid(core, outcome.inv, outcome.renewed, input.noemail, when);
+  return { amountMinor: outcome.amount, paid: outcome.paid };
 }
 
 /**
