@@ -5,7 +5,6 @@ import { ZONE } from '../panel/support.js';
 import { CLI_ACTOR } from './module-fixture.js';
 import type { WebStory } from './web-story.js';
 
-const CLI = CLI_ACTOR;
 
 /**
  * Hand-made clients for the search, added to the seed story's Ann (vps1.example.net) and Jan
