@@ -41,6 +41,8 @@ export interface OverusageLineInput {
   correction?: { billedMinor: bigint } | null;
   /** the provider's credit on an upgrade: this share of the overusage is not billed */
   upgradeCredit?: { percent: number; creditedMinor: bigint } | null;
+  /** one VPS's part of a transfer pool's charge: `rated` is the pool's, this line bills the part */
+  poolPart?: { pool: string; domain: string; overBytes: bigint; amountMinor: bigint } | null;
 }
 
 // Thin spaces (en-GB date ranges) are missing from many invoice PDF fonts; narrow no-break spaces
@@ -134,6 +136,8 @@ const WORDS = {
     committed: 'committed',
     blocks: (count: string, size: string, one: boolean) => `${count} × ${size} ${one ? 'block' : 'blocks'}`,
     cappedAt: 'capped at',
+    pool: (name: string) => `transfer pool ${name}`,
+    poolPart: (domain: string, bytes: string, amount: string, total: string) => `the part of ${domain}: ${bytes}, ${amount} of ${total}`,
     upgradeCredit: (pct: number, amount: string) => `less ${pct} % credited on your upgrade (${amount})`,
     disputeBy: 'dispute by',
     withinNote: 'within the allowance, nothing to bill',
@@ -159,6 +163,8 @@ const WORDS = {
     committed: 'afgesproken',
     blocks: (count: string, size: string) => `${count} × blok van ${size}`,
     cappedAt: 'gemaximeerd op',
+    pool: (name: string) => `datapool ${name}`,
+    poolPart: (domain: string, bytes: string, amount: string, total: string) => `deel van ${domain}: ${bytes}, ${amount} van ${total}`,
     upgradeCredit: (pct: number, amount: string) => `min ${pct} % gecrediteerd bij uw upgrade (${amount})`,
     disputeBy: 'bezwaar uiterlijk',
     withinNote: 'binnen de bundel, niets te factureren',
@@ -251,10 +257,13 @@ export function describeOverusageLine(input: OverusageLineInput, locale: string)
     const dispute = input.deadlineLastDay ? ` (${w.disputeBy} ${formatDay(input.deadlineLastDay, locale)})` : '';
     return `${w.correction} ${period} (${w.remeasured}): ${facts(rated, locale).join(', ')}; ${w.nowBills} ${money(rated.amountMinor)}, ${w.alreadyBilled} ${money(input.correction.billedMinor)}${dispute}${reference(input.refCode)}`;
   }
-  const head = `${rated.outcome === 'within_allowance' ? w.traffic : w.overusage} ${period}: ${facts(rated, locale).join(', ')}`;
+  const part = input.poolPart;
+  const head = `${rated.outcome === 'within_allowance' ? w.traffic : w.overusage} ${period}${part ? `, ${w.pool(part.pool)}` : ''}: ${facts(rated, locale).join(', ')}`;
   let tail: string;
   if (rated.outcome === 'billed') {
     tail = rated.capped && rated.capMinor !== null ? `, ${w.cappedAt} ${formatAmount(rated.capMinor, rated.currency, locale)}` : '';
+    // "…; the part of vps1.example.net: 0.997 TB, €498.74 of €529.53"
+    if (part) tail += `; ${w.poolPart(part.domain, formatByteAmount(part.overBytes, displayUnit(rated.unit), locale), formatAmount(part.amountMinor, rated.currency, locale), formatAmount(rated.amountMinor, rated.currency, locale))}`;
     if (input.upgradeCredit) tail += `, ${w.upgradeCredit(input.upgradeCredit.percent, formatAmount(input.upgradeCredit.creditedMinor, rated.currency, locale))}`;
     if (input.deadlineLastDay) tail += ` (${w.disputeBy} ${formatDay(input.deadlineLastDay, locale)})`;
   } else {

@@ -112,6 +112,11 @@ export const profileSchema = z
      * allowance per calendar month (module/domain/pools.ts); their own periods are not billed.
      */
     pool: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'a pool name is 1 to 40 lower-case letters, digits, - or _').optional(),
+    /**
+     * How a pool's month is billed (the anchor's product decides): one line on the anchor's renewal
+     * ('one'), or a line per VPS on its own renewal with its part of the charge ('per_service').
+     */
+    poolLines: z.enum(['one', 'per_service']).default('one'),
     /** what a client may choose as his own monthly cap (module/services/caps.ts); absent: no caps */
     clientCaps: z
       .object({

@@ -31,6 +31,8 @@ export interface LineTextInput {
   correction?: { billedMinor: bigint } | null;
   /** the provider's credit on an upgrade (module/services/upgrades.ts) */
   upgradeCredit?: { percent: number; creditedMinor: bigint } | null;
+  /** one VPS's part of a transfer pool's charge (module/services/pools.ts) */
+  poolPart?: { pool: string; domain: string; overBytes: bigint; amountMinor: bigint } | null;
 }
 
 export type DescribeLine = (input: LineTextInput, language: string) => { text: string; locale: string };
@@ -185,11 +187,14 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
   async function writePendingLine(c: Record<string, unknown>, profile: BillingProfile, language: string, invoiceId: number, invoiceDate: IsoDate): Promise<void> {
     const deadline = reclamationDeadline(invoiceDate, profile.window, deps.zone);
     const refCode = newRef();
-    const explained = JSON.parse(String(c.explanation)) as { rated: Record<string, unknown>; correction?: { billedMinor: string }; upgradeCredit?: { percent: number; creditedMinor: string } };
+    const explained = JSON.parse(String(c.explanation)) as { rated: Record<string, unknown>; correction?: { billedMinor: string }; upgradeCredit?: { percent: number; creditedMinor: string }; poolPart?: { pool: string; overBytes: string; amountMinor: string } };
     const rated = ratedChargeFromJson(explained.rated);
     const correction = explained.correction ? { billedMinor: BigInt(explained.correction.billedMinor) } : null;
     const upgradeCredit = explained.upgradeCredit ? { percent: explained.upgradeCredit.percent, creditedMinor: BigInt(explained.upgradeCredit.creditedMinor) } : null;
-    const { text, locale } = deps.describe({ rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode, correction, upgradeCredit }, language);
+    // a VPS's part of a pool may sit on another member's invoice: its line names the VPS
+    const domain = explained.poolPart ? (await deps.panel.getClientsProducts({ serviceId: toNum(c.service_id) })).products[0]?.domain || `#${toNum(c.service_id)}` : '';
+    const poolPart = explained.poolPart ? { pool: explained.poolPart.pool, domain, overBytes: BigInt(explained.poolPart.overBytes), amountMinor: BigInt(explained.poolPart.amountMinor) } : null;
+    const { text, locale } = deps.describe({ rated, periodStart: String(c.period_start), periodEnd: String(c.period_end), deadlineLastDay: deadline.lastDay, refCode, correction, upgradeCredit, poolPart }, language);
     const line: Record<string, unknown> = {
       charge_id: toNum(c.id),
       service_id: toNum(c.service_id),

@@ -269,8 +269,9 @@ async function rateMonth(deps: PoolDeps, rows: Array<Record<string, unknown>>, m
   if (anchorProfile !== first || anchorCurrency !== members[0]!.currency || cap) {
     rating = ratePool({ start: month.start, end: month.end, zone, members, plan: withCap(ratingPlan(anchorProfile, anchorCurrency, null), cap) });
   }
-  const anchorProduct = toNum(inMonth.filter((r) => toNum(r.service_id) === rating.anchorServiceId).at(-1)!.product_id);
-  return { written: await write(deps, clientId, poolKey, rating, anchorProduct, anchorProfile, daysOf) };
+  // each member's plan as of its latest span in the month: the product its own line is billed under
+  const productOf = new Map(serviceIds.map((id) => [id, toNum(inMonth.filter((r) => toNum(r.service_id) === id).at(-1)!.product_id)]));
+  return { written: await write(deps, { clientId, poolKey, r: rating, productOf, profiles, anchorProfile, daysOf }) };
 }
 
 /** The members of one pool in a month (rows: their spans overlapping it) as rating takes them, with the evidence's days. */
@@ -326,7 +327,66 @@ function withCap(plan: RatingPlan, cap: ClientCap | null): RatingPlan {
   }
 }
 
-async function write(deps: PoolDeps, clientId: number, poolKey: string, r: PoolRating, anchorProduct: number, profile: BillingProfile, daysOf: Map<number, IsoDate[]>): Promise<boolean> {
+interface PoolWrite {
+  clientId: number;
+  poolKey: string;
+  r: PoolRating;
+  productOf: Map<number, number>;
+  profiles: Map<number, BillingProfile>;
+  anchorProfile: BillingProfile;
+  daysOf: Map<number, IsoDate[]>;
+}
+
+const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+
+/**
+ * The charges of a rated pool month: one on the anchor (the pool's line), or, when the anchor's
+ * product bills pools per VPS and the month bills money, one per member with a part of it — its
+ * part of the bytes and of the money as the rating split them (exact, the remainders by largest
+ * remainder, ties to the member listed first), so the parts sum to the pool's charge.
+ */
+function poolCharges(w: PoolWrite, poolPeriodId: number, details: Record<string, unknown>, now: DateTime): Array<Record<string, unknown>> {
+  const { r } = w;
+  const base = { period_id: -poolPeriodId, kind: 'pool', client_id: w.clientId, period_start: r.start, period_end: r.end, currency: r.currency, rated_at: sqlInstant(now) };
+  const pool = { key: w.poolKey, ...details };
+  if (w.anchorProfile.poolLines === 'per_service' && r.rated.outcome === 'billed') {
+    return r.members
+      .filter((m) => m.amountMinor > 0n)
+      .map((m, i) => ({
+        ...base,
+        seq: i + 1,
+        service_id: m.serviceId,
+        product_id: w.productOf.get(m.serviceId)!,
+        used_bytes: String(m.usedBytes),
+        allowance_bytes: String(m.shareBytes),
+        over_bytes: String(m.billedOverBytes),
+        amount_minor: String(m.amountMinor),
+        rounded_minor: String(m.amountMinor),
+        status: 'unbilled',
+        taxed: (w.profiles.get(m.serviceId) ?? w.anchorProfile).taxed,
+        explanation: JSON.stringify({ rated: r.rated, profile: w.anchorProfile, pool, poolPart: { pool: w.poolKey, serviceId: m.serviceId, overBytes: m.billedOverBytes, amountMinor: m.amountMinor } }, bigintJson),
+      }));
+  }
+  return [
+    {
+      ...base,
+      seq: 0,
+      service_id: r.anchorServiceId,
+      product_id: w.productOf.get(r.anchorServiceId)!,
+      used_bytes: String(r.pooledUsedBytes),
+      allowance_bytes: String(r.pooledAllowanceBytes),
+      over_bytes: String(r.rated.overBytes),
+      amount_minor: String(r.rated.amountMinor),
+      rounded_minor: String(r.rated.roundedMinor),
+      status: r.rated.outcome === 'billed' ? 'unbilled' : r.rated.outcome,
+      taxed: w.anchorProfile.taxed,
+      explanation: JSON.stringify({ rated: r.rated, profile: w.anchorProfile, pool }, bigintJson),
+    },
+  ];
+}
+
+async function write(deps: PoolDeps, w: PoolWrite): Promise<boolean> {
+  const { clientId, poolKey, r, daysOf } = w;
   const now = deps.clock.now();
   const details = {
     periodHours: r.periodHours,
@@ -343,7 +403,6 @@ async function write(deps: PoolDeps, clientId: number, poolKey: string, r: PoolR
       days: daysOf.get(m.serviceId) ?? [],
     })),
   };
-  const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
   return deps.knex.transaction(async (trx) => {
     const row = {
       client_id: clientId,
@@ -364,31 +423,11 @@ async function write(deps: PoolDeps, clientId: number, poolKey: string, r: PoolR
     await trx(POOL_PERIODS).insert(row).onConflict(['client_id', 'pool_key', 'start_date']).ignore();
     const stored = await trx(POOL_PERIODS).where({ client_id: clientId, pool_key: poolKey, start_date: r.start }).first('id');
     if (await trx(CHARGES).where({ period_id: -toNum(stored.id) }).first('id')) return false;
-    const status = r.rated.outcome === 'billed' ? 'unbilled' : r.rated.outcome;
-    await trx(CHARGES).insert({
-      // the pool's month has no usage period of its own: its charge is keyed by the pool period, negated
-      period_id: -toNum(stored.id),
-      seq: 0,
-      kind: 'pool',
-      service_id: r.anchorServiceId,
-      client_id: clientId,
-      product_id: anchorProduct,
-      period_start: r.start,
-      period_end: r.end,
-      currency: r.currency,
-      used_bytes: String(r.pooledUsedBytes),
-      allowance_bytes: String(r.pooledAllowanceBytes),
-      over_bytes: String(r.rated.overBytes),
-      amount_minor: String(r.rated.amountMinor),
-      rounded_minor: String(r.rated.roundedMinor),
-      status,
-      taxed: profile.taxed,
-      explanation: JSON.stringify({ rated: r.rated, profile, pool: { key: poolKey, ...details } }, bigintJson),
-      rated_at: sqlInstant(now),
-    });
+    const charges = poolCharges(w, toNum(stored.id), details, now);
+    for (const c of charges) await trx(CHARGES).insert(c);
     await deps.audit.record(
       trx,
-      { actor: SYSTEM, action: 'pool.rated', entityType: 'pool_period', entityId: toNum(stored.id), details: { clientId, pool: poolKey, start: r.start, overBytes: String(r.rated.overBytes), amountMinor: String(r.rated.amountMinor), currency: r.currency, anchor: r.anchorServiceId } },
+      { actor: SYSTEM, action: 'pool.rated', entityType: 'pool_period', entityId: toNum(stored.id), details: { clientId, pool: poolKey, start: r.start, overBytes: String(r.rated.overBytes), amountMinor: String(r.rated.amountMinor), currency: r.currency, anchor: r.anchorServiceId, lines: charges.map((c) => [c.service_id, c.amount_minor]) } },
       now,
     );
     return true;

@@ -248,6 +248,7 @@ export function productFromForm(v: FormValues, stored: BillingProfile | null): {
       ...(throttlePlanId !== undefined ? { throttlePlanId } : {}),
     },
     ...(stored?.pool !== undefined ? { pool: stored.pool } : {}),
+    ...(stored?.poolLines !== undefined ? { poolLines: stored.poolLines } : {}),
     ...(stored?.clientCaps !== undefined ? { clientCaps: stored.clientCaps } : {}),
   };
   const r = profileSchema.safeParse(settings);

@@ -152,6 +152,38 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     expect((other as { code: string }).code).to.equal('NOT_FOUND');
   });
 
+  /*
+   * The same October billed as a line per VPS (poolLines 'per_service' on the anchor's product):
+   * the €529.53 split by what each used over its share — A 1 500 000 000 000 B, C 92 617 449 664 B,
+   * B nothing (1 592 617 449 664 B in all):
+   *   A 52 953 × 1 500 000 000 000 ÷ 1 592 617 449 664 = 49 873.56…, C 52 953 × 92 617 449 664 ÷ … = 3 079.43…
+   *   floors 49 873 + 3 079 = 52 952; the one cent left goes to the larger remainder (A, .56):
+   *   A €498.74 + C €30.79 = €529.53 exactly; B, with no part, gets no line.
+   * Both lines go on A's renewal invoice (C was cancelled), each naming its VPS.
+   */
+  it('bills the pool as a line per VPS by setting: parts in exact cents that sum to the pool\'s charge', async () => {
+    await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '1 TB', prices: { EUR: { overage: '0.50' } }, pool: 'main', poolLines: 'per_service' }, CLI_ACTOR);
+    f.clock.set('2026-11-02T07:00:00Z');
+    await f.panel.runDailyAutomation('2026-11-02');
+    const [period] = await mod.pools.poolPeriods(story.clientId);
+    expect(period!.amountMinor).to.equal(52953n);
+    const charges = await knex('mod_overusage_charges').where({ kind: 'pool' }).orderBy('seq');
+    expect(charges.map((x) => [toNum(x.service_id), toNum(x.seq), toBig(x.amount_minor), toBig(x.over_bytes), x.status])).to.deep.equal([
+      [a, 1, 49874n, 997_471_554_993n, 'billed'],
+      [c, 2, 3079n, 61_588_847_691n, 'billed'],
+    ]);
+    expect(charges.reduce((sum, x) => sum + toBig(x.amount_minor), 0n)).to.equal(52953n);
+    // both go on A's renewal invoice (C, cancelled, renews no more: the client's next invoice takes its charge), each naming its VPS
+    const item = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: a }).orderBy('id', 'desc').first('invoiceid');
+    const lines = overusageItems(await f.panel.api.getInvoice(toNum(item.invoiceid)));
+    expect(lines.map((l) => l.amount)).to.deep.equal(['498.74', '30.79']);
+    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 October 2026, transfer pool main: 3\.400 TB used, 2\.341 TB included, .*; the part of vps1\.example\.net: 0\.997 TB, €498\.74 of €529\.53 \(dispute by/);
+    expect(lines[1]!.description).to.match(/; the part of vps3\.example\.net: 0\.062 TB, €30\.79 of €529\.53 \(dispute by/);
+    // rating again adds nothing
+    await mod.pools.ratePools();
+    expect(await knex('mod_overusage_charges').where({ kind: 'pool' })).to.have.length(2);
+  });
+
   it('refuses to rate a pool whose members pay in two currencies, and says so', async () => {
     await knex('mod_overusage_services').where({ service_id: b }).update({ currency: 'USD' });
     f.clock.set('2026-11-02T07:00:00Z');
