@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { billingDayOf, calendarLabel, fullPeriodDays, parseCalendarLabel, periodAfter, periodOf, periodsCovering, serviceCalendar } from '../../module/domain/billing-calendar.js';
+import { billingDayOf, calendarLabel, createdOnIn, fullPeriodDays, parseCalendarLabel, periodAfter, periodOf, periodsCovering, serviceCalendar } from '../../module/domain/billing-calendar.js';
 
 const base = { servicePolicy: null, serviceDay: null, solusvmPolicy: null, solusvmCreatedOn: null, masterPolicy: 'first_of_month' as const, zone: 'Europe/Brussels', regdate: null, billingDay: null };
 
@@ -54,5 +54,39 @@ describe('the billing calendar', () => {
     expect(billingDayOf('2013-02-28', '2012-10-28')).to.equal(28);
     expect(billingDayOf('2013-04-30', null)).to.equal(30);
     expect(billingDayOf(null, '2013-01-09')).to.equal(null);
+    // a due day moved by the admin (registered on the 19th, due on the 9th): the due day, not a month's end
+    expect(billingDayOf('2013-06-09', '2013-01-19')).to.equal(9);
+    // registered on the 15th, due on 28 February: the end of a month, but not a shortened 29th-31st
+    expect(billingDayOf('2013-02-28', '2012-10-15')).to.equal(28);
+  });
+
+  it('stores calendars as labels and reads them back, refusing anything else', () => {
+    for (const cal of [
+      { basis: 'first_of_month', anchorDay: 1 },
+      { basis: 'anniversary', anchorDay: 17 },
+      { basis: 'billing_cycle', anchorDay: 5 },
+    ] as const) {
+      expect(parseCalendarLabel(calendarLabel(cal))).to.deep.equal(cal);
+    }
+    expect(calendarLabel({ basis: 'first_of_month', anchorDay: 1 })).to.equal('first_of_month');
+    expect(calendarLabel({ basis: 'anniversary', anchorDay: 17 })).to.equal('anniversary:17');
+    for (const bad of ['', 'monthly', 'old_anniversary:5', 'anniversary:5x', 'anniversary:123', 'anniversary:', 'first_of_month:1']) {
+      expect(() => parseCalendarLabel(bad), bad).to.throw(`"${bad}" is not a billing calendar`);
+    }
+    expect(() => parseCalendarLabel('billing_cycle:0')).to.throw('a period starts on a day of the month from 1 to 31, not 0');
+  });
+
+  it('refuses an anniversary or billing day outside 1-31 or not whole', () => {
+    for (const day of [0, 32, 2.5, -1]) {
+      expect(() => serviceCalendar({ ...base, masterPolicy: 'anniversary', serviceDay: day }), `anniversary ${day}`).to.throw(`from 1 to 31, not ${day}`);
+      expect(() => serviceCalendar({ ...base, masterPolicy: 'never', billingDay: day }), `billing ${day}`).to.throw(`from 1 to 31, not ${day}`);
+    }
+  });
+
+  it("reads a VM's creation day in the master's zone, and nothing from an unreadable date", () => {
+    // 23:30 in New York on 8 January is 05:30 on the 9th in Brussels
+    expect(createdOnIn('2013-01-08T23:30:00-05:00', 'Europe/Brussels')).to.equal('2013-01-09');
+    expect(createdOnIn('2013-01-08T23:30:00-05:00', 'America/New_York')).to.equal('2013-01-08');
+    expect(createdOnIn('yesterday', 'Europe/Brussels')).to.equal(null);
   });
 });
