@@ -172,7 +172,7 @@ describe('the dunning shield, asking a panel', () => {
     });
 
     it('reads empty or missing fee settings as no fee, and removes the fee the panel added', async () => {
-      for (const settings of [{}, { LateFeeType: 'Percentage', InvoiceLateFeeAmount: '', LateFeeMinimum: '' }]) {
+      for (const settings of [{}, { LateFeeType: 'Percentage', InvoiceLateFeeAmount: '', LateFeeMinimum: '' }] as Array<Record<string, string>>) {
         // €571.95 = €519.95 + the panel's €52.00 fee; base €19.95; 0 % of it is nothing
         const s = shieldFor({ invoices: [invoice({ invoiceId: 34, balance: '571.95', items: [fee('52.00')] })], held: { 34: ['500.00'] }, open: [MAY], settings });
         await s.shield.correctLateFee(34);
