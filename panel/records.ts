@@ -8,7 +8,7 @@ import type { DateTime } from 'luxon';
 import type { IsoDate } from '../module/domain/calendar.js';
 import { parseBillingCycle } from './domain/billing-cycle.js';
 import { parseDecimal } from './domain/money.js';
-import { intCell, sqlLocalDatetime, sqlMoney, type Db } from './db/rows.js';
+import { insertId, intCell, sqlLocalDatetime, sqlMoney, type Db } from './db/rows.js';
 
 const money = (text: string, what: string): string => {
   const m = parseDecimal(text, 2, 13);
@@ -113,7 +113,7 @@ export async function addProduct(db: Db, p: NewProduct, now: DateTime, zone: str
 }
 
 /** A product custom field, e.g. the SolusVM module's 'vserverid'. */
-export async function addProductCustomField(db: Db, productId: number, fieldname: string, opts: { adminonly?: boolean; description?: string } = {}): Promise<number> {
+export async function addProductCustomField(db: Db, productId: number, fieldname: string, opts: { adminonly?: boolean; description?: string; required?: boolean; showorder?: boolean } = {}): Promise<number> {
   const [id] = await db('tblcustomfields').insert({
     type: 'product',
     relid: productId,
@@ -121,6 +121,8 @@ export async function addProductCustomField(db: Db, productId: number, fieldname
     fieldtype: 'text',
     description: opts.description ?? '',
     adminonly: opts.adminonly ? 'on' : '',
+    required: opts.required ? 'on' : '',
+    showorder: opts.showorder ? 'on' : '',
   });
   return intCell(id);
 }
@@ -194,4 +196,46 @@ export async function addService(db: Db, s: NewService, now: DateTime, zone: str
  */
 export async function addSolusIoServer(db: Db, serviceId: number, serverId: number, payload: Record<string, unknown> = {}): Promise<void> {
   await db('solusiovps_servers').insert({ service_id: serviceId, server_id: serverId, payload: JSON.stringify({ id: serverId, ...payload }) });
+}
+
+export interface NewConfigOption {
+  name: string;
+  /** WHMCS's optiontype: 1 dropdown, 2 radio, 3 yes/no, 4 quantity */
+  type: 1 | 2 | 3 | 4;
+  qtyminimum?: number;
+  qtymaximum?: number;
+  /** the choices, each with its prices by currency code (cycle column → decimal) */
+  choices: Array<{ name: string; pricing?: Record<string, Record<string, string>> }>;
+}
+
+/** A configurable option group with its options, linked to a product (WHMCS: Setup › Configurable Options). */
+export async function addConfigOptionGroup(db: Db, productId: number, group: { name: string; options: NewConfigOption[] }): Promise<{ groupId: number; optionIds: number[]; choiceIds: number[][] }> {
+  const gid = await insertId(db, 'tblproductconfiggroups', { name: group.name, description: '' });
+  await db('tblproductconfiglinks').insert({ gid, pid: productId });
+  const optionIds: number[] = [];
+  const choiceIds: number[][] = [];
+  for (const [order, o] of group.options.entries()) {
+    const configid = await insertId(db, 'tblproductconfigoptions', { gid, optionname: o.name, optiontype: String(o.type), qtyminimum: o.qtyminimum ?? 0, qtymaximum: o.qtymaximum ?? 0, order, hidden: 0 });
+    optionIds.push(configid);
+    const ids: number[] = [];
+    for (const [sortorder, c] of o.choices.entries()) {
+      const subId = await insertId(db, 'tblproductconfigoptionssub', { configid, optionname: c.name, sortorder, hidden: 0 });
+      ids.push(subId);
+      for (const [code, prices] of Object.entries(c.pricing ?? {})) {
+        const cur = await db('tblcurrencies').where({ code }).first('id');
+        if (!cur) throw new RangeError(`there is no currency ${code}`);
+        const row: Record<string, unknown> = { type: 'configoptions', currency: intCell(cur.id), relid: subId };
+        // a config option's unpriced cycle is 0.00 in WHMCS, not -1.00 as for products
+        for (const col of ['monthly', 'quarterly', 'semiannually', 'annually', 'biennially', 'triennially']) row[col] = '0.00';
+        for (const [col, v] of Object.entries(prices)) {
+          const minor = parseDecimal(v, 2);
+          if (minor === null) throw new RangeError(`${code} ${col} must be a decimal with up to 2 places`);
+          row[col] = sqlMoney(minor);
+        }
+        await db('tblpricing').insert(row);
+      }
+    }
+    choiceIds.push(ids);
+  }
+  return { groupId: gid, optionIds, choiceIds };
 }

@@ -5,6 +5,7 @@ import * as templatesHeldLines from './migrations/20261127170000_templates_held_
 import * as solusioVpsServers from './migrations/20261205100000_solusiovps_servers.js';
 import * as automationRunner from './migrations/20261206130000_automation_runner.js';
 import * as pricingUpgrades from './migrations/20261222100000_pricing_upgrades.js';
+import * as loginConfigOptions from './migrations/20261228100000_login_config_options.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261205100000_solusiovps_servers', solusioVpsServers],
   ['20261206130000_automation_runner', automationRunner],
   ['20261222100000_pricing_upgrades', pricingUpgrades],
+  ['20261228100000_login_config_options', loginConfigOptions],
 ];
 
 export const PANEL_MIGRATION_TABLE = 'tblpanel_migrations';

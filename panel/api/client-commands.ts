@@ -1,6 +1,10 @@
 import { SERVICE_STATUSES, loadProduct, loadService, serviceCustomFields, type ServiceStatus } from '../db/services.js';
-import { loadClient, loadCurrency } from '../db/clients.js';
-import { intCell, sqlLocalDatetime, sqlMoney, textCell } from '../db/rows.js';
+import crypto from 'node:crypto';
+import { loadClient, loadCurrency, recordClientLogin, type Client } from '../db/clients.js';
+import { DUMMY_CLIENT_HASH, verifyClientPassword } from '../web/passwords.js';
+import { getSetting } from '../db/settings.js';
+import { countryName, lastLoginText, phoneParts } from '../domain/client-details.js';
+import { intCell, sqlLocalDatetime, sqlMoney, textCell, type Db } from '../db/rows.js';
 import { parseBillingCycle } from '../domain/billing-cycle.js';
 import { isPhpArray } from '../domain/php-params.js';
 import { decodeSerializedMap } from '../domain/php-serialize.js';
@@ -21,10 +25,27 @@ export const GetClientsDetails: CommandFn = async (p, { core, when }) => {
   } else throw new CommandError(MSG.clientIdOrEmail);
   const client = await loadClient(db, id);
   if (!client) throw new CommandError(MSG.clientNotFound);
-  const out: Record<string, unknown> = { client: clientView(client, await loadCurrency(db, client.currency)) };
+  const out: Record<string, unknown> = { client: { ...clientView(client, await loadCurrency(db, client.currency)), ...(await contactFields(db, client)) } };
   if (p.bool('stats')) out.stats = await clientStats(db, client.id, when.today);
   return out;
 };
+
+/**
+ * The fields WHMCS derives for the client block (https://developers.whmcs.com/api-reference/getclientsdetails/):
+ * statecode (the state as stored: the reference panel keeps no per-country state lists),
+ * countryname, phonecc, phonenumberformatted and telephoneNumber ("+32.470123456"), lastlogin.
+ */
+async function contactFields(db: Db, c: Client): Promise<Record<string, string>> {
+  const phone = phoneParts(c.phonenumber, c.country);
+  return {
+    statecode: c.state,
+    countryname: countryName(c.country),
+    phonecc: phone.phonecc,
+    phonenumberformatted: phone.formatted,
+    telephoneNumber: phone.formatted,
+    lastlogin: lastLoginText(c.lastlogin, c.ip, c.host, await getSetting(db, 'DateFormat')),
+  };
+}
 
 export const GetClientsProducts: CommandFn = async (p, { core }) => {
   const db = core.knex;
@@ -200,4 +221,32 @@ export const ModuleUnsuspend: CommandFn = async (p, { core, when }) => {
   const outcome = await unsuspendService(core, moduleServiceId(p), { requireModule: true }, when);
   if (!outcome.ok) throw new CommandError(outcome.message);
   return {};
+};
+
+/**
+ * ValidateLogin (https://developers.whmcs.com/api-reference/validatelogin/): `email` + `password2`
+ * against the client-area password. On success `userid`, `passwordhash` (a fresh session token;
+ * the reference panel offers no remote sign-in with it) and `twoFactorEnabled` (false: no 2FA
+ * here), and the client's last login is updated, as WHMCS documents. Every refusal is the same
+ * message and costs one password check, so the answer does not tell which part was wrong.
+ */
+export const ValidateLogin: CommandFn = async (p, { core, actor, when }) => {
+  const db = core.knex;
+  const email = p.text('email').trim();
+  const password = p.text('password2');
+  const rows = email === '' ? [] : await db('tblclients').whereRaw('LOWER(email) = ?', [email.toLowerCase()]).whereNot({ status: 'Closed' }).orderBy('id').limit(5).select('id', 'password');
+  const candidates = rows.filter((r) => textCell(r.password) !== '');
+  let userid = 0;
+  if (candidates.length === 0 || password === '') await verifyClientPassword(DUMMY_CLIENT_HASH, password);
+  else {
+    for (const r of candidates) {
+      if (await verifyClientPassword(textCell(r.password), password)) {
+        userid = intCell(r.id);
+        break;
+      }
+    }
+  }
+  if (userid === 0) throw new CommandError(MSG.loginInvalid);
+  await recordClientLogin(db, userid, { stamp: sqlLocalDatetime(when.now, core.zone), ip: actor.ip ?? '' });
+  return { userid, passwordhash: crypto.randomBytes(20).toString('hex'), twoFactorEnabled: false };
 };

@@ -34,7 +34,7 @@ export const GetProducts: CommandFn = async (p, { core }) => {
   return {
     totalresults: String(rows.length),
     products: {
-      product: rows.map((r) => ({
+      product: await Promise.all(rows.map(async (r) => ({
         pid: String(intCell(r.id)),
         gid: String(intCell(r.gid ?? 0)),
         type: textCell(r.type ?? 'server'),
@@ -44,7 +44,9 @@ export const GetProducts: CommandFn = async (p, { core }) => {
         paytype: textCell(r.paytype ?? 'recurring'),
         overagesenabled: textCell(r.overagesenabled ?? ''),
         pricing: pricingById.get(intCell(r.id)) ?? {},
-      })),
+        customfields: { customfield: await orderFormFields(core, intCell(r.id)) },
+        configoptions: { configoption: await configOptionsOf(core, intCell(r.id)) },
+      }))),
     },
   };
 };
@@ -66,6 +68,48 @@ async function pricingOf(core: PanelCore, productId: number): Promise<Record<str
     const entry: Record<string, string> = { prefix: textCell(r.prefix), suffix: textCell(r.suffix) };
     for (const c of ['msetupfee', 'qsetupfee', 'ssetupfee', 'asetupfee', 'bsetupfee', 'tsetupfee', 'monthly', 'quarterly', 'semiannually', 'annually', 'biennially', 'triennially']) entry[c] = formatMoney(moneyCell(r[c]));
     out[textCell(r.code)] = entry;
+  }
+  return out;
+}
+
+/**
+ * The product's custom fields shown on the order form (GetProducts lists only those, as WHMCS's
+ * reference says), in the shape of its example answer: id, name, description, required ('on'|'').
+ */
+async function orderFormFields(core: PanelCore, productId: number): Promise<Array<Record<string, unknown>>> {
+  const rows = await core.knex('tblcustomfields').where({ type: 'product', relid: productId, showorder: 'on' }).orderBy(['sortorder', 'id']);
+  return rows.map((r) => ({ id: intCell(r.id), name: textCell(r.fieldname), description: textCell(r.description), required: textCell(r.required) }));
+}
+
+const OPTION_PRICE_COLUMNS = ['msetupfee', 'qsetupfee', 'ssetupfee', 'asetupfee', 'bsetupfee', 'tsetupfee', 'monthly', 'quarterly', 'semiannually', 'annually', 'biennially', 'triennially'];
+
+/**
+ * The configurable options of the groups linked to the product, not hidden, in the shape of
+ * GetProducts' example answer (https://developers.whmcs.com/api-reference/getproducts/): each
+ * option's id, name, type ("1" dropdown … "4" quantity), minqty/maxqty, and its choices with their
+ * prices per currency code. A choice named "value|Label" shows the label; rawName keeps the whole.
+ * `recurring` is the price for a chosen cycle, and GetProducts chooses none: 0.
+ */
+async function configOptionsOf(core: PanelCore, productId: number): Promise<Array<Record<string, unknown>>> {
+  const db = core.knex;
+  const options = await db('tblproductconfigoptions as o')
+    .join('tblproductconfiglinks as l', 'l.gid', 'o.gid')
+    .where({ 'l.pid': productId, 'o.hidden': 0 })
+    .orderBy([{ column: 'o.order' }, { column: 'o.id' }])
+    .select('o.*');
+  const out: Array<Record<string, unknown>> = [];
+  for (const o of options) {
+    const subs = await db('tblproductconfigoptionssub').where({ configid: intCell(o.id), hidden: 0 }).orderBy(['sortorder', 'id']);
+    const choices = [];
+    for (const sub of subs) {
+      const prices = await db('tblpricing as p').join('tblcurrencies as c', 'c.id', 'p.currency').where({ 'p.type': 'configoptions', 'p.relid': intCell(sub.id) }).orderBy('c.id').select('p.*', 'c.code');
+      const pricing: Record<string, Record<string, string>> = {};
+      for (const p of prices) pricing[textCell(p.code)] = Object.fromEntries(OPTION_PRICE_COLUMNS.map((c) => [c, formatMoney(moneyCell(p[c]))]));
+      const raw = textCell(sub.optionname);
+      const bar = raw.indexOf('|');
+      choices.push({ id: intCell(sub.id), name: bar >= 0 ? raw.slice(bar + 1) : raw, rawName: raw, recurring: 0, required: null, pricing });
+    }
+    out.push({ id: intCell(o.id), name: textCell(o.optionname), type: textCell(o.optiontype), minqty: intCell(o.qtyminimum), maxqty: intCell(o.qtymaximum), options: { option: choices } });
   }
   return out;
 }

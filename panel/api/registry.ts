@@ -37,6 +37,7 @@ const COMMANDS: Record<string, CommandFn> = {
   GenInvoices: invoices.GenInvoices,
   GetClientsDetails: clients.GetClientsDetails,
   GetClientsProducts: clients.GetClientsProducts,
+  ValidateLogin: clients.ValidateLogin,
   UpdateClientProduct: clients.UpdateClientProduct,
   ModuleSuspend: clients.ModuleSuspend,
   ModuleUnsuspend: clients.ModuleUnsuspend,

@@ -12,6 +12,8 @@ export class CommandError extends Error {
 /** WHMCS's messages, and the panel's own for cases WHMCS leaves undocumented (marked "panel"). */
 export const MSG = {
   authFailed: 'Authentication Failed',
+  // ValidateLogin's refusal for an unknown email, a wrong password or a closed account alike
+  loginInvalid: 'Email or Password Invalid',
   tooManyAttempts: (seconds: number) => `Too many failed login attempts. Try again in ${seconds} seconds.`,
   invalidIp: (ip: string) => `Invalid IP ${ip}`,
   commandNotFound: 'Command Not Found',

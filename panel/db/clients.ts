@@ -37,6 +37,10 @@ export interface Client {
   groupid: number;
   status: string;
   language: string;
+  /** the last client-area login or ValidateLogin, panel-local 'YYYY-MM-DD HH:mm:ss'; null = never */
+  lastlogin: string | null;
+  ip: string;
+  host: string;
 }
 
 export function parseClient(r: Record<string, unknown>): Client {
@@ -70,6 +74,9 @@ export function parseClient(r: Record<string, unknown>): Client {
     groupid: intCell(r.groupid),
     status: textCell(r.status),
     language: textCell(r.language),
+    lastlogin: datetimeCell(r.lastlogin),
+    ip: textCell(r.ip),
+    host: textCell(r.host),
   };
 }
 
@@ -120,4 +127,10 @@ export function parseAdmin(r: Record<string, unknown>): Admin {
     disabled: flagCell(r.disabled),
     updatedAt: datetimeCell(r.updated_at),
   };
+}
+
+/** A client signed in (client area or ValidateLogin): WHMCS's lastlogin, ip and host. */
+export async function recordClientLogin(db: Db, clientId: number, at: { stamp: string; ip: string; host?: string }): Promise<void> {
+  // no reverse DNS here: the host is the address itself, as gethostbyaddr answers without a PTR record
+  await db('tblclients').where({ id: clientId }).update({ lastlogin: at.stamp, ip: at.ip.slice(0, 64), host: (at.host ?? at.ip).slice(0, 255) });
 }

@@ -9,9 +9,9 @@ import { MSG } from '../core/errors.js';
 import crypto from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { formatMoney, parseDecimalExact } from '../domain/money.js';
-import { loadCurrency, parseClient, type Client } from '../db/clients.js';
+import { loadCurrency, parseClient, recordClientLogin, type Client } from '../db/clients.js';
 import { loadInvoice } from '../db/invoices.js';
-import { dateCell, datetimeCell, intCell, moneyCell, textCell } from '../db/rows.js';
+import { dateCell, datetimeCell, intCell, moneyCell, sqlLocalDatetime, textCell } from '../db/rows.js';
 import { loadProduct, loadService } from '../db/services.js';
 import { getSetting } from '../db/settings.js';
 import { balanceOf, rateText } from '../core/views.js';
@@ -116,6 +116,7 @@ export function createClientRouter(ctx: WebContext, loginLimiter: RequestHandler
     }
     ctx.panel.loginThrottle.succeed(keys);
     ctx.sessions.issue(req, res, 'client', client.id, passwordFingerprint(client.passwordHash));
+    await recordClientLogin(db, client.id, { stamp: sqlLocalDatetime(ctx.panel.core.clock.now(), ctx.panel.core.zone), ip });
     await ctx.panel.core.activity({ description: `Client Logged In - User ID: ${client.id}`, userid: client.id, user: 'Client', ipaddr: clientIp(req, ctx.panel.trustProxy) });
     res.redirect(303, to(req, goto ?? 'clientarea.php'));
   });
