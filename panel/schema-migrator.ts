@@ -6,6 +6,7 @@ import * as solusioVpsServers from './migrations/20261205100000_solusiovps_serve
 import * as automationRunner from './migrations/20261206130000_automation_runner.js';
 import * as pricingUpgrades from './migrations/20261222100000_pricing_upgrades.js';
 import * as loginConfigOptions from './migrations/20261228100000_login_config_options.js';
+import * as orders from './migrations/20261230100000_orders.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261206130000_automation_runner', automationRunner],
   ['20261222100000_pricing_upgrades', pricingUpgrades],
   ['20261228100000_login_config_options', loginConfigOptions],
+  ['20261230100000_orders', orders],
 ];
 
 export const PANEL_MIGRATION_TABLE = 'tblpanel_migrations';

@@ -7,6 +7,8 @@ import * as invoices from './invoice-commands.js';
 import * as system from './system-commands.js';
 import * as products from './product-commands.js';
 import * as credit from './credit-commands.js';
+import * as setup from './setup-commands.js';
+import * as orders from './order-commands.js';
 
 export interface CommandContext {
   core: PanelCore;
@@ -55,6 +57,10 @@ const COMMANDS: Record<string, CommandFn> = {
   GetCredits: credit.GetCredits,
   ApplyCredit: credit.ApplyCredit,
   GetTransactions: credit.GetTransactions,
+  AddClient: setup.AddClient,
+  AddProduct: setup.AddProduct,
+  AddOrder: orders.AddOrder,
+  AcceptOrder: orders.AcceptOrder,
 };
 
 export function createCommandRegistry(core: PanelCore): CommandRegistry {

@@ -64,7 +64,7 @@ export interface CreateInvoiceInput {
 }
 
 /** After a new invoice is committed: InvoiceCreation (lines may change; totals recalculated after), then delivery. */
-async function afterCreation(core: PanelCore, invoiceId: number, status: InvoiceStatus, actor: Actor, sendEmail: boolean, when: When): Promise<void> {
+export async function afterCreation(core: PanelCore, invoiceId: number, status: InvoiceStatus, actor: Actor, sendEmail: boolean, when: When): Promise<void> {
   await core.hooks.run('InvoiceCreation', invoiceHookVars(invoiceId, status, actor));
   await recalcInvoice(core.knex, invoiceId, sqlLocalDatetime(when.now, core.zone));
   if (status === 'Draft') return;
