@@ -179,7 +179,7 @@ export const UpdateClientProduct: CommandFn = async (p, { core, when }) => {
   // the last usage import: set when the usage figures are written (as WHMCS's UsageUpdate does)
   if (usageChanged) row.lastupdate = stamp;
   if (p.given('promoid')) row.promoid = p.id('promoid');
-  const unset = p.array('unset');
+  const unset = p.list('unset');
   if (unset) {
     for (const v of Object.values(unset)) {
       if (isPhpArray(v) || !UNSETTABLE.includes(v)) continue;

@@ -179,7 +179,7 @@ function updateInput(p: Params): UpdateInvoiceInput {
     }
   }
 
-  const del = p.array('deletelineids');
+  const del = p.list('deletelineids');
   if (del) {
     for (const k of intKeys(del, 'deletelineids')) {
       const v = del[k];
@@ -224,7 +224,7 @@ export const GenInvoices: CommandFn = async (p, { core, actor, when }) => {
     if (!(await loadClient(core.knex, clientId))) throw new CommandError(MSG.clientIdNotFound);
   }
   let serviceIds: number[] | undefined;
-  const ids = p.array('serviceids');
+  const ids = p.list('serviceids');
   if (ids) {
     serviceIds = intKeys(ids, 'serviceids').map((k) => {
       const v = ids[k];

@@ -63,6 +63,19 @@ export class Params {
     return v;
   }
 
+  /**
+   * A list parameter (`deletelineids[]`, `serviceids[]`, `unset[]`): an array, or one value read
+   * as a list of that value. A client that repeats the name without brackets
+   * (`deletelineids=3&deletelineids=4`) sends what PHP reads as the last value, "4".
+   */
+  list(name: string): PhpArray | undefined {
+    const v = this.tree[name];
+    if (v === undefined || isPhpArray(v)) return v;
+    const one = Object.create(null) as PhpArray;
+    one['0'] = v;
+    return one;
+  }
+
   date(name: string): IsoDate | undefined {
     const v = this.str(name);
     if (v === undefined || v.trim() === '') return undefined;

@@ -103,7 +103,8 @@ describeEachEngine('External API endpoint', ({ db }) => {
     await refusedUnchanged(`${base}&newitemdescription[a]=x&newitemamount[a]=1`, 200, /^Invalid newitemdescription: an array is expected/);
     await refusedUnchanged(`${base}&itemdescription[1]=x&itemamount[1]=2`, 200, 'Missing Variables: itemdescription, itemamount and itemtaxed are required for each item being changed');
     await refusedUnchanged(`${base}&itemdescription[1]=x&itemamount[1]=1e5&itemtaxed[1]=0`, 200, 'Amount must be in decimal format: ### or ###.##');
-    await refusedUnchanged(`${base}&deletelineids=1`, 200, /^Invalid deletelineids: an array is expected/);
+    // one value where a list is expected is a list of that value (issue 19: what PHP reads from deletelineids=…&deletelineids=…)
+    await refusedUnchanged(`${base}&deletelineids=abc`, 200, 'Invoice Item ID Not Found: abc');
     await refusedUnchanged(`${base}&deletelineids[]=abc`, 200, 'Invoice Item ID Not Found: abc');
     await refusedUnchanged(`${base}&invoiceid[]=1&notes=x`, 200, 'Invoice ID Not Found');
     await refusedUnchanged(`${base}&notes[]=x`, 200, 'Invalid notes: a single value is expected, not an array');

@@ -6,7 +6,7 @@ import { REQUIRE_PHP } from '../bridge/support.js';
  * build their POST bodies, parse_str as PHP builds $_POST from them.
  */
 function runPhp(code: string, stdin: string): string {
-  const r = spawnSync('php', ['-r', code], { input: stdin, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync('php', ['-d', 'display_errors=stderr', '-r', code], { input: stdin, encoding: 'utf8', timeout: 20_000 });
   if (r.error || r.status !== 0) throw new Error(`php failed: ${r.error?.message ?? r.stderr}`);
   return r.stdout;
 }
