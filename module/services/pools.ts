@@ -39,6 +39,8 @@ export interface PoolService {
   ratePools(): Promise<{ rated: number; skipped: PoolSkip[] }>;
   /** a pool month's rating as stored: the arithmetic the evidence shows */
   poolPeriods(clientId: number): Promise<PoolPeriodView[]>;
+  /** every client's rated pool months, newest first (the admin's list) */
+  recentPeriods(limit?: number): Promise<Array<PoolPeriodView & { clientId: number }>>;
   /**
    * Where each pool stands in the month that is open now (panel zone): its allowance (every member's
    * share, a member still in it counted to the month's end) and what its members used so far; keyed
@@ -106,18 +108,23 @@ export function createPoolService(deps: PoolDeps): PoolService {
     syncMembers: () => exclusive('members', () => syncMembers(deps)),
     ratePools: () => exclusive('rating', () => ratePools(deps)),
     poolPeriods: (clientId) => poolPeriods(deps.knex, clientId),
+    recentPeriods: (limit = 50) => poolPeriods(deps.knex, null, Math.min(Math.max(1, limit), 500)),
     standing: () => standing(deps),
   };
 }
 
-async function poolPeriods(knex: Knex, clientId: number): Promise<PoolPeriodView[]> {
-  const rows = await knex(POOL_PERIODS).where({ client_id: clientId }).orderBy('start_date', 'desc');
+async function poolPeriods(knex: Knex, clientId: number): Promise<PoolPeriodView[]>;
+async function poolPeriods(knex: Knex, clientId: null, limit: number): Promise<Array<PoolPeriodView & { clientId: number }>>;
+async function poolPeriods(knex: Knex, clientId: number | null, limit?: number): Promise<Array<PoolPeriodView & { clientId: number }>> {
+  const q = knex(POOL_PERIODS).orderBy([{ column: 'start_date', order: 'desc' }, { column: 'id', order: 'desc' }]);
+  const rows = await (clientId === null ? q.limit(limit ?? 50) : q.where({ client_id: clientId }));
   const charges = rows.length ? await knex(CHARGES).whereIn('period_id', rows.map((r) => -toNum(r.id))).select('id', 'period_id') : [];
   const chargeOf = new Map(charges.map((c) => [-toNum(c.period_id), toNum(c.id)]));
   return rows.map((r) => {
     const d = JSON.parse(String(r.details)) as { periodHours: number; members: Array<Record<string, unknown>> };
     return {
       id: toNum(r.id),
+      clientId: toNum(r.client_id),
       pool: String(r.pool_key),
       start: toDate(r.start_date),
       end: toDate(r.end_date),

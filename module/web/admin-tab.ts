@@ -45,6 +45,7 @@ import type { FormToken, PageUi } from './page-host.js';
 import { lineFilterOf } from './downloads.js';
 import { flatFields, parseWith, refuseObjectKeys, wholeNumber } from './validation.js';
 import { createNameDirectory, nameThePage, type NameDirectory } from './name-directory.js';
+import { actOnPools, poolsPage, type PoolsPageDeps } from './admin-pools.js';
 import { masterForm, masterFromForm, masterValues, PRICE_ROWS, productForm, productFromForm, productValues, SIZE_UNITS, withoutSecrets, type FieldErrors, type FormValues } from './admin-forms.js';
 
 /**
@@ -76,6 +77,10 @@ export interface AdminTabDeps {
   invalidateClient(clientId: number): void;
   /** the panel's names for the ids on a page (default: asked through `panel`, kept a minute) */
   names?: NameDirectory;
+  /** transfer pools, client caps (and running the limit policy after a change), upgrade outcomes: the Pools & caps page */
+  pools?: PoolsPageDeps['pools'];
+  caps?: PoolsPageDeps['caps'];
+  upgrades?: PoolsPageDeps['upgrades'];
 }
 
 export interface AdminTabRequest {
@@ -111,6 +116,14 @@ export async function panelHasProduct(panel: PanelApi | undefined, productId: nu
 export function createAdminTab(deps: AdminTabDeps) {
   const names = deps.names ?? createNameDirectory({ panel: deps.panel, log: deps.log });
   const actorOf = (adminId: number): Actor => ({ type: 'admin', id: String(adminId) });
+  const poolsDeps: PoolsPageDeps = {
+    pools: deps.pools,
+    caps: deps.caps,
+    upgrades: deps.upgrades,
+    billing: deps.billing,
+    clientOf: async (serviceId) => (await deps.reads.serviceUsage(serviceId)).service.clientId,
+    productNames: () => productNames(),
+  };
 
   async function productNames(): Promise<Map<number, string>> {
     const out = new Map<number, string>();
@@ -197,7 +210,7 @@ export function createAdminTab(deps: AdminTabDeps) {
     const action = str(body.do);
     const actor = actorOf(adminId);
     try {
-      const formOutcome = await actOnForm(action, body, actor);
+      const formOutcome = (await actOnForm(action, body, actor)) ?? (await actOnPools(poolsDeps, action, body, actor));
       if (formOutcome) return formOutcome;
       switch (action) {
         case 'preview':
@@ -527,6 +540,9 @@ export function createAdminTab(deps: AdminTabDeps) {
           };
           break;
         }
+        case 'pools':
+          data = await poolsPage(poolsDeps, href);
+          break;
         case 'audit': {
           const filter = { entityType: str(q.entity_type).trim() || undefined, entityId: str(q.entity_id).trim() || undefined, actorType: str(q.actor).trim() || undefined };
           const p = await deps.admin.audit(filter, { before: str(q.before) });

@@ -34,6 +34,7 @@ export const TABS = [
   ['disputes', 'Disputes'],
   ['anomalies', 'Anomalies'],
   ['lines', 'Lines'],
+  ['pools', 'Pools & caps'],
   ['settings', 'Settings'],
   ['audit', 'Audit log'],
 ] as const;

@@ -150,6 +150,9 @@ export function createWeb(deps: WebDeps) {
     log: deps.log,
     apiBase,
     invalidateClient: (id) => widget.invalidate(id),
+    pools: deps.pools,
+    caps: deps.caps,
+    upgrades: deps.upgrades,
   });
 
   /**
