@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { sqlInstant, toInstant, toNumOrNull } from './rows.js';
+import { withTxRetry } from './sql-helpers.js';
 
 /**
  * Named leases in mod_overusage_locks. A lease expires unless renewed, so a crashed run never
@@ -81,62 +82,71 @@ export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {})
     return { owner: String(row.owner), host: (row.host as string | null) ?? null, pid: toNumOrNull(row.pid), expiresAt: toInstant(row.expires_at) };
   }
 
+  // On a Galera cluster two nodes writing one lease row at once both run; the later to certify
+  // fails at commit with a deadlock error (1213), even for one autocommit statement once the
+  // server's own retry (wsrep_retry_autocommit, 1 by default) is spent. Every step here can be
+  // run again: the insert names its owner, the update and delete name the owner they expect.
   return {
-    async acquire(name, owner, ttlMs) {
-      const t = now();
-      const expires = sqlInstant(t.plus({ milliseconds: ttlMs }));
-      const at = sqlInstant(t);
-      const me = ownerProcess(owner);
-      const host = me?.host ?? null;
-      const pid = me?.pid ?? null;
-      // One statement, one commit: insert the lease, or take it over when it has expired (or is
-      // ours); then read who holds it. The hot path of every InvoiceCreation delivery pays one
-      // commit for this instead of two.
-      if (knex.client.config.client === 'mysql2') {
-        await knex.raw(
-          `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-           ON DUPLICATE KEY UPDATE
-             owner = IF(expires_at < ? OR owner = VALUES(owner), VALUES(owner), owner),
-             host = IF(owner = VALUES(owner), VALUES(host), host),
-             pid = IF(owner = VALUES(owner), VALUES(pid), pid),
-             acquired_at = IF(owner = VALUES(owner), VALUES(acquired_at), acquired_at),
-             expires_at = IF(owner = VALUES(owner), VALUES(expires_at), expires_at)`,
-          [name, owner, host, pid, at, expires, at],
-        );
-      } else {
-        await knex.raw(
-          `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-           WHERE ${TABLE}.expires_at < ? OR ${TABLE}.owner = excluded.owner`,
-          [name, owner, host, pid, at, expires, at],
-        );
-      }
-      let holder = await read(name);
-      if (holder?.owner === owner) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: null };
-      // A process of this host that is gone holds it: take it over now, not when it expires. The
-      // update names the dead owner, so of two runs taking over at once only one gets it.
-      if (holder && holderIsGone(holder)) {
-        const n = await knex(TABLE).where({ name, owner: holder.owner }).update({ owner, host, pid, acquired_at: at, expires_at: expires });
-        if (n === 1) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: holder.owner };
-        holder = await read(name);
-        if (holder?.owner === owner) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: null };
-      }
-      return { acquired: false, heldBy: holder?.owner ?? null, holder, tookOverFrom: null };
-    },
-    async renew(name, owner, ttlMs) {
-      const n = await knex(TABLE)
-        .where({ name, owner })
-        .update({ expires_at: sqlInstant(now().plus({ milliseconds: ttlMs })) });
-      return n === 1;
-    },
-    async release(name, owner) {
-      await knex(TABLE).where({ name, owner }).delete();
-    },
-    async countHeldBy(owner) {
-      const row = await knex(TABLE).where({ owner }).andWhere('expires_at', '>=', sqlInstant(now())).count({ n: '*' }).first();
-      return Number(row?.n ?? 0);
-    },
+    acquire: (name, owner, ttlMs) => withTxRetry(() => acquire(name, owner, ttlMs), 8),
+    renew: (name, owner, ttlMs) => withTxRetry(() => renew(name, owner, ttlMs), 8),
+    release: (name, owner) => withTxRetry(() => release(name, owner), 8),
+    countHeldBy: (owner) => withTxRetry(() => countHeldBy(owner), 8),
   };
+
+  async function acquire(name: string, owner: string, ttlMs: number): Promise<LeaseResult> {
+    const t = now();
+    const expires = sqlInstant(t.plus({ milliseconds: ttlMs }));
+    const at = sqlInstant(t);
+    const me = ownerProcess(owner);
+    const host = me?.host ?? null;
+    const pid = me?.pid ?? null;
+    // One statement, one commit: insert the lease, or take it over when it has expired (or is
+    // ours); then read who holds it. The hot path of every InvoiceCreation delivery pays one
+    // commit for this instead of two.
+    if (knex.client.config.client === 'mysql2') {
+      await knex.raw(
+        `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON DUPLICATE KEY UPDATE
+           owner = IF(expires_at < ? OR owner = VALUES(owner), VALUES(owner), owner),
+           host = IF(owner = VALUES(owner), VALUES(host), host),
+           pid = IF(owner = VALUES(owner), VALUES(pid), pid),
+           acquired_at = IF(owner = VALUES(owner), VALUES(acquired_at), acquired_at),
+           expires_at = IF(owner = VALUES(owner), VALUES(expires_at), expires_at)`,
+        [name, owner, host, pid, at, expires, at],
+      );
+    } else {
+      await knex.raw(
+        `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+         WHERE ${TABLE}.expires_at < ? OR ${TABLE}.owner = excluded.owner`,
+        [name, owner, host, pid, at, expires, at],
+      );
+    }
+    let holder = await read(name);
+    if (holder?.owner === owner) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: null };
+    // A process of this host that is gone holds it: take it over now, not when it expires. The
+    // update names the dead owner, so of two runs taking over at once only one gets it.
+    if (holder && holderIsGone(holder)) {
+      const n = await knex(TABLE).where({ name, owner: holder.owner }).update({ owner, host, pid, acquired_at: at, expires_at: expires });
+      if (n === 1) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: holder.owner };
+      holder = await read(name);
+      if (holder?.owner === owner) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: null };
+    }
+    return { acquired: false, heldBy: holder?.owner ?? null, holder, tookOverFrom: null };
+  }
+  async function renew(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const n = await knex(TABLE)
+      .where({ name, owner })
+      .update({ expires_at: sqlInstant(now().plus({ milliseconds: ttlMs })) });
+    return n === 1;
+  }
+  async function release(name: string, owner: string): Promise<void> {
+    await knex(TABLE).where({ name, owner }).delete();
+  }
+  async function countHeldBy(owner: string): Promise<number> {
+    const row = await knex(TABLE).where({ owner }).andWhere('expires_at', '>=', sqlInstant(now())).count({ n: '*' }).first();
+    return Number(row?.n ?? 0);
+  }
 }
 
 export interface LeaseOptions {

@@ -13,6 +13,21 @@ import { openDatabase, type Database, type Engine } from '../../module/adapters/
 export const MYSQL_URL = process.env.OVERUSAGE_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/';
 export const REQUIRE_MYSQL = process.env.OVERUSAGE_TEST_REQUIRE_MYSQL === '1';
 
+/**
+ * The nodes of a Galera cluster (OVERUSAGE_TEST_GALERA_NODES, `host:port` comma-separated; set by
+ * tools/galera/check.sh), so that suites with several writers can send each to another node, as
+ * when collectors on several hosts each talk to their nearest node. Empty: one server.
+ */
+export const GALERA_NODES = (process.env.OVERUSAGE_TEST_GALERA_NODES ?? '').split(',').filter(Boolean);
+
+/** The same database on the k-th node of the cluster (round robin); the URL itself without one. */
+export function onNode(url: string, k: number): string {
+  if (GALERA_NODES.length === 0 || !url.startsWith('mysql:')) return url;
+  const u = new URL(url);
+  u.host = GALERA_NODES[k % GALERA_NODES.length]!;
+  return u.toString();
+}
+
 let mysqlReachable: Promise<string | null> | null = null;
 
 /** null when reachable, else the reason */

@@ -8,5 +8,7 @@ dir=$(mktemp -d /tmp/overusage-galera-XXXXXX)
 base=${OVERUSAGE_GALERA_BASE_PORT:-41300}
 trap '"$here/tools/galera/cluster.sh" stop "$dir"; rm -rf "$dir"' EXIT
 "$here/tools/galera/cluster.sh" start "$dir" "$base" || { echo "galera: no cluster, no check (docs/galera.md says why)" >&2; exit 2; }
-cd "$here" && OVERUSAGE_TEST_MYSQL_URL="mysql://root@127.0.0.1:$((base+1))/" OVERUSAGE_TEST_REQUIRE_MYSQL=1 \
-  npx mocha test/adapters/galera-rules.test.ts test/services/collect-shared.test.ts test/services/collect-crash.test.ts test/services/retention.test.ts
+# databases are made and checked on node 1; the suites send their other writers to nodes 2 and 3
+nodes="127.0.0.1:$((base+1)),127.0.0.1:$((base+2)),127.0.0.1:$((base+3))"
+cd "$here" && OVERUSAGE_TEST_MYSQL_URL="mysql://root@127.0.0.1:$((base+1))/" OVERUSAGE_TEST_REQUIRE_MYSQL=1 OVERUSAGE_TEST_GALERA_NODES="$nodes" \
+  npx mocha test/adapters/galera-rules.test.ts test/services/collect-shared.test.ts test/services/collect-crash.test.ts test/services/retention.test.ts test/services/galera-writers.test.ts

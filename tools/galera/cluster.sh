@@ -2,7 +2,15 @@
 # A 3-node MariaDB Galera cluster on loopback for the Galera checks (issue 22), from Debian's
 # packages: mariadb-server and galera-4 (/usr/lib/galera/libgalera_smm.so). Three mariadbd with
 # their own data directories and ports; the first bootstraps the cluster, the others join it by
-# rsync state transfer. Nothing of the machine's own MariaDB is touched.
+# rsync state transfer (SST). Nothing of the machine's own MariaDB is touched: --no-defaults (its
+# my.cnf is not read), our own data directories, sockets and pid files, 127.0.0.1 on high ports.
+#
+# The nodes run as a non-root user: `mysql` when the script runs as root, else the caller. Run as
+# root, the joiner's wsrep_sst_rsync starts an rsync daemon whose config has no `uid`, so rsync
+# drops to `nobody` and cannot write the root-owned data directory ("cannot stat destination:
+# Permission denied", the donor then reports "Unknown error 255"). As `mysql`, owning its data
+# directory, the daemon keeps that user and the transfer works as designed. (The 'skip' method
+# does not do: a joiner still waits for an IST of the bootstrap's writes and stalls.)
 #
 #   tools/galera/cluster.sh start DIR BASEPORT   # SQL ports BASEPORT+1..3, galera +11..13, SST +21..23, IST +31..33
 #   tools/galera/cluster.sh stop DIR
@@ -33,20 +41,33 @@ base=${3:?a base port}
 [ -f "$provider" ] || fail "$provider is missing (apt-get install galera-4)"
 command -v rsync >/dev/null || fail "rsync is missing: joining nodes receive their state by rsync (apt-get install rsync)"
 
+# the user the nodes run as, and who owns DIR (mariadbd switches to it when started by root)
+if [ "$(id -u)" = 0 ]; then
+  runuser=mysql
+  id "$runuser" >/dev/null 2>&1 || fail "user mysql is missing (it comes with mariadb-server)"
+else
+  runuser=$(id -un)
+fi
 addr="gcomm://127.0.0.1:$((base+11)),127.0.0.1:$((base+12)),127.0.0.1:$((base+13))"
 mkdir -p "$dir"
+# the user must reach DIR (mktemp -d makes it 0700, root's) and own everything under it
+chown "$runuser" "$dir"
 node() {
   n=$1
   d="$dir/n$n"
   mkdir -p "$d"
-  [ -d "$d/data/mysql" ] || "$install" --no-defaults --datadir="$d/data" --user=root --skip-test-db --auth-root-authentication-method=normal >"$d/install.log" 2>&1 || fail "mariadb-install-db failed for node $n (see $d/install.log)"
-  extra=""
-  [ "$n" = 1 ] && extra="--wsrep-new-cluster"
+  chown "$runuser" "$d"
+  [ -d "$d/data/mysql" ] || "$install" --no-defaults --datadir="$d/data" --user="$runuser" --skip-test-db --auth-root-authentication-method=normal >"$d/install.log" 2>&1 || fail "mariadb-install-db failed for node $n (see $d/install.log)"
+  # node 1 bootstraps the cluster; it also serves the checks' own reads, causally
+  # (wsrep_sync_wait=1: a read waits for what other nodes committed before it). Nodes 2 and 3 keep
+  # Galera's default (0), as a panel's cluster would: the add-on must not need causal reads.
+  extra="--wsrep-sync-wait=0"
+  [ "$n" = 1 ] && extra="--wsrep-new-cluster --wsrep-sync-wait=1"
   "$server" --no-defaults --datadir="$d/data" --port=$((base+n)) --bind-address=127.0.0.1 --socket="$d/sock" \
-    --user=root --skip-grant-tables --pid-file="$d/pid" --log-error="$d/error.log" --innodb-buffer-pool-size=64M \
+    --user="$runuser" --skip-grant-tables --pid-file="$d/pid" --log-error="$d/error.log" --innodb-buffer-pool-size=64M \
     --binlog-format=ROW --default-storage-engine=InnoDB --innodb-autoinc-lock-mode=2 --innodb-flush-log-at-trx-commit=0 \
     --wsrep-on=ON --wsrep-provider="$provider" --wsrep-cluster-name=overusage-check --wsrep-cluster-address="$addr" \
-    --wsrep-node-name="n$n" --wsrep-node-address="127.0.0.1:$((base+10+n))" --wsrep-sst-method=skip \
+    --wsrep-node-name="n$n" --wsrep-node-address="127.0.0.1:$((base+10+n))" --wsrep-sst-method=rsync \
     --wsrep-sst-receive-address="127.0.0.1:$((base+20+n))" \
     --wsrep-provider-options="base_port=$((base+10+n));gmcast.listen_addr=tcp://127.0.0.1:$((base+10+n));ist.recv_addr=127.0.0.1:$((base+30+n));pc.weight=1" \
     $extra >"$d/stdout.log" 2>&1 &
@@ -60,10 +81,6 @@ node() {
     sleep 0.1
   done
 }
-# A joiner would receive node 1's state by rsync SST, but wsrep_sst_rsync's daemon, started by
-# root, runs as nobody and cannot write a root-owned data directory ("cannot stat destination:
-# Permission denied"). Every node starts from the same fresh mariadb-install-db before the cluster
-# holds anything else, so the joiners use the 'skip' method: nothing to transfer.
 node 1
 node 2
 node 3
