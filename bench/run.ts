@@ -6,10 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkMysql } from '../test/support/engines.js';
 import { ROOT, round, type BenchResult } from './support.js';
+import { mergeResults, resultsFileText, stamp, type StampedResult } from './results-file.js';
 
 const args = parseArgs({
   options: {
@@ -30,7 +32,9 @@ if (engines.includes('mysql')) {
   }
 }
 
-const results: BenchResult[] = [];
+const results: StampedResult[] = [];
+/** a figure, stamped with when its benchmark ended and the machine's load then */
+const record = (r: BenchResult) => results.push(stamp(r, new Date(), os.loadavg(), os.cpus().length));
 
 function runWorker(script: string, argv: string[]): Promise<Record<string, number | string>> {
   return new Promise((resolve, reject) => {
@@ -54,7 +58,7 @@ if (wanted('metering')) {
     process.stderr.write(`metering ${args.services} services on ${engine} …\n`);
     const r = await runWorker('bench/metering-worker.ts', ['--engine', engine, '--services', args.services!]);
     const rate = Number(r.rate);
-    results.push({
+    record({
       name: 'metering.rate_vs_ideal',
       value: round(rate, 1),
       unit: 'services/s',
@@ -67,7 +71,7 @@ if (wanted('metering')) {
         `(10 ms configured: a Node timer never fires early and often a little late), so the ideal is ${round(Number(r.services) / Number(r.measuredIdealRate), 2)} s; ` +
         `${r.readOk} read, ${r.failed} failed, ${r.storedSamples} samples stored`,
     });
-    results.push({
+    record({
       name: 'metering.rate_vs_configured_10ms',
       value: round(rate, 1),
       unit: 'services/s',
@@ -76,7 +80,7 @@ if (wanted('metering')) {
       goal: 'informative: ideal from the configured 10 ms, which the simulated masters cannot beat',
       engine,
     });
-    results.push({
+    record({
       name: 'metering.rate_vs_bare_http',
       value: round(rate, 1),
       unit: 'services/s',
@@ -85,7 +89,7 @@ if (wanted('metering')) {
       goal: 'informative: the same reads with no storage, measured in this run',
       engine,
     });
-    results.push({
+    record({
       name: 'metering.peak_rss',
       value: round(Number(r.peakRssMB), 1),
       unit: 'MB',
@@ -105,7 +109,7 @@ if (wanted('rating')) {
     const rating = Number(r.rating);
     const baseline = Number(r.baseline);
     const runs = (k: string) => (r[k] as unknown as number[]).map((v) => round(v, 2)).join(', ');
-    results.push({
+    record({
       name: 'rating.close_and_rate_vs_sql',
       value: round(rating, 2),
       unit: 's',
@@ -133,7 +137,7 @@ if (wanted('invoice_hook')) {
       `baseline = bare UpdateInvoice adding one line, mean ${round(bare.mean!, 2)} ms, max ${round(bare.max!, 2)} ms` +
       (engine === 'mysql' ? `; InnoDB read ${round(Number(r.diskReadsPerDelivery), 1)} pages from disk per delivery and baseline call (server-wide)` : '');
     for (const p of ['p50', 'p99'] as const) {
-      results.push({
+      record({
         name: `invoice_creation.${p}`,
         value: round(hook[p]!, 2),
         unit: 'ms',
@@ -160,9 +164,9 @@ if (wanted('widget')) {
       `${r.bytes} bytes a page; ${r.samples} samples, ${r.periods} periods, ${r.lines} lines; ${r.duration} s per measure after 2 s of warm-up; ` +
       `widget p50 ${w.p50} ms, ${w.non2xx + w.errors} failed; bare route p50 ${bare.p50} ms p99 ${bare.p99} ms (no ETag computed, the bytes kept as a Buffer); ` +
       `the page is kept for 15 s (it changes once a day) — built on every request: ${round(uncached.rps, 0)} req/s, p99 ${uncached.p99} ms under 50 connections, one at a time p50 ${round(serial.p50, 2)} ms p99 ${round(serial.p99, 2)} ms`;
-    results.push({ name: 'widget.p99', value: w.p99, unit: 'ms', baseline: bare.p99, ratio: round(w.p99 / bare.p99), goal: '<= 20 ms (value), 50 connections; baseline = the bare route’s p99', engine, notes });
-    results.push({ name: 'widget.throughput_vs_bare', value: round(w.rps, 0), unit: 'req/s', baseline: round(bare.rps, 0), ratio: round(w.rps / bare.rps), goal: '>= 0.4 (bare express route serving the same bytes)', engine });
-    results.push({ name: 'widget.uncached_vs_bare', value: round(uncached.rps, 0), unit: 'req/s', baseline: round(bare.rps, 0), ratio: round(uncached.rps / bare.rps), goal: 'informative: the page built on every request (cache off)', engine });
+    record({ name: 'widget.p99', value: w.p99, unit: 'ms', baseline: bare.p99, ratio: round(w.p99 / bare.p99), goal: '<= 20 ms (value), 50 connections; baseline = the bare route’s p99', engine, notes });
+    record({ name: 'widget.throughput_vs_bare', value: round(w.rps, 0), unit: 'req/s', baseline: round(bare.rps, 0), ratio: round(w.rps / bare.rps), goal: '>= 0.4 (bare express route serving the same bytes)', engine });
+    record({ name: 'widget.uncached_vs_bare', value: round(uncached.rps, 0), unit: 'req/s', baseline: round(bare.rps, 0), ratio: round(uncached.rps / bare.rps), goal: 'informative: the page built on every request (cache off)', engine });
   }
 }
 
@@ -172,7 +176,7 @@ if (wanted('dispute_list')) {
     const r = await runWorker('bench/web-worker.ts', ['--engine', engine, '--scenario', 'dispute_list', '--lines', '100000', '--connections', '10']);
     const [first, deep, json, jsonDeep, lines, single] = ['html', 'htmlDeep', 'json', 'jsonDeep', 'linesList', 'single'].map((k) => webLoad(r, k)) as [WebLoad, WebLoad, WebLoad, WebLoad, WebLoad, WebLoad];
     const worst = Math.max(first.p99, deep.p99);
-    results.push({
+    record({
       name: 'dispute_list.p99',
       value: worst,
       unit: 'ms',
@@ -193,7 +197,7 @@ if (wanted('collectors') && engines.includes('mysql')) {
   const r = await runWorker('bench/collectors-worker.ts', ['--per', '150']);
   const speedup = Number(r.one) / Number(r.three);
   const { execFileSync } = await import('node:child_process');
-  results.push({
+  record({
     name: 'collectors.scaling',
     value: round(speedup, 2),
     unit: 'x one process',
@@ -206,17 +210,14 @@ if (wanted('collectors') && engines.includes('mysql')) {
 }
 
 const file = path.join(ROOT, 'bench', 'results.json');
-// Keep figures of benchmarks not run this time; replace the ones that were.
-let previous: BenchResult[] = [];
+// Keep figures of benchmarks not run this time (with their own times); replace the ones that were.
+let previous: unknown = null;
 try {
-  previous = JSON.parse(fs.readFileSync(file, 'utf8')).results ?? [];
+  previous = JSON.parse(fs.readFileSync(file, 'utf8'));
 } catch {
-  previous = [];
+  previous = null;
 }
-const key = (r: BenchResult) => `${r.name}|${r.engine}`;
-const fresh = new Set(results.map(key));
-const merged = [...previous.filter((r) => !fresh.has(key(r))), ...results];
-fs.writeFileSync(file, JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, results: merged }, null, 2) + '\n');
+fs.writeFileSync(file, resultsFileText(mergeResults(previous, results), process.version));
 
 const pad = (s: string, n: number) => s.padEnd(n);
 process.stdout.write(`\n${pad('figure', 30)} ${pad('engine', 7)} ${pad('value', 22)} ${pad('baseline', 18)} ${pad('ratio', 7)} goal\n`);
@@ -225,5 +226,6 @@ for (const r of results) {
     `${pad(r.name, 30)} ${pad(r.engine ?? '-', 7)} ${pad(`${r.value} ${r.unit}`, 22)} ${pad(r.baseline === null ? '-' : String(r.baseline), 18)} ${pad(r.ratio === null ? '-' : String(r.ratio), 7)} ${r.goal}\n`,
   );
   if (r.notes) process.stdout.write(`  ${r.notes}\n`);
+  process.stdout.write(`  measured ${r.measuredAt}, load ${r.load?.avg1} on ${r.load?.cores} cores\n`);
 }
 process.stdout.write(`\nwritten to ${path.relative(process.cwd(), file)}\n`);
