@@ -5,7 +5,7 @@ import { AdminLogout } from '../../hooks/AdminLogout.js';
 import { ClientAreaHomepagePanels, type HomePanelContent } from '../../hooks/ClientAreaHomepagePanels.js';
 import { ClientAreaProductDetailsOutput } from '../../hooks/ClientAreaProductDetailsOutput.js';
 import { InvoiceCreation } from '../../hooks/InvoiceCreation.js';
-import type { HookVars } from '../../hooks/index.js';
+import { moduleHooks, type HookDeps, type HookVars } from '../../hooks/index.js';
 
 /**
  * The invoice, logout and client page hooks as WHMCS calls them: what they do with the variables
@@ -73,8 +73,10 @@ describe('the invoice, logout and client page hooks with what the panel hands th
         log,
       });
       await call(hook, { adminid: '3' });
+      // the first admin of every installation is admin 1
+      await call(hook, { adminid: 1 });
       for (const adminid of [undefined, 0, -3, 'abc', 3.5]) await call(hook, { adminid });
-      expect(revoked).to.deep.equal([3]);
+      expect(revoked).to.deep.equal([3, 1]);
       fail = true;
       expect(await call(hook, { adminid: 4 })).to.equal(undefined);
       expect(events()).to.deep.equal([{ level: 'error', event: 'hook.admin_logout.failed', adminId: 4, error: 'database is locked' }]);
@@ -129,6 +131,9 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       expect(f.asked).to.deep.equal([]);
       expect(await f.run(null)).to.equal(undefined);
       expect(await f.run({ addChild: 'no' })).to.equal(undefined);
+      // a menu that names the client but cannot take a child: nothing is built, nothing fails
+      expect(await f.run({ addChild: 'no', context: () => ({ id: 12 }) })).to.equal(undefined);
+      expect(f.events()).to.deep.equal([]);
       const none = fixture(null);
       const m = menu({ client: { id: 12 } });
       await none.run(m);
@@ -183,5 +188,55 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       expect(await f.run({ service: { id: 7, userid: 12 } })).to.equal('');
       expect(f.events()).to.deep.equal([{ level: 'warn', event: 'hook.product_details_failed', serviceId: 7, error: 'database is locked' }]);
     });
+  });
+
+  it('registers each hook under its WHMCS name, at priority 10, and only those it has the services for', () => {
+    const some = { metering: {}, settings: {}, clock: {}, zone: 'Europe/Brussels', log: logged().log } as unknown as HookDeps;
+    const names = (deps: HookDeps) => moduleHooks(deps).map((h) => `${h.name}/${h.priority}`);
+    expect(names(some)).to.deep.equal(['DailyCronJob/10', 'AfterCronJob/10']);
+    const all = { ...some, lines: {}, dunning: {}, revokeAdminSessions: async () => {}, clientPages: {} } as unknown as HookDeps;
+    expect(names(all)).to.deep.equal([
+      'DailyCronJob/10',
+      'AfterCronJob/10',
+      'InvoiceCreation/10',
+      'EmailPreSend/10',
+      'PreModuleSuspend/10',
+      'AddInvoiceLateFee/10',
+      'AdminLogout/10',
+      'ClientAreaHomepagePanels/10',
+      'ClientAreaProductDetailsOutput/10',
+    ]);
+  });
+
+  it('hands the client pages and the activity log it was given to the hooks that use them', async () => {
+    const asked: unknown[] = [];
+    const deps = {
+      metering: {},
+      settings: {},
+      clock: {},
+      zone: 'Europe/Brussels',
+      log: logged().log,
+      lines: {
+        addToRenewalInvoice: async () => {
+          throw new Error('lease held');
+        },
+      },
+      logActivity: async (t: string) => void asked.push(t),
+      clientPages: {
+        homePanel: async (...a: unknown[]) => (asked.push(['home', ...a]), null),
+        productDetails: async (...a: unknown[]) => (asked.push(['details', ...a]), '<div>612 GB</div>'),
+        languageOf: async (id: number) => (asked.push(['language', id]), 'dutch'),
+      },
+    } as unknown as HookDeps;
+    const hook = (name: string) => moduleHooks(deps).find((h) => h.name === name)!;
+    await call(hook('InvoiceCreation'), { invoiceid: 41 });
+    await call(hook('ClientAreaHomepagePanels'), { addChild: () => {}, context: (k: string) => (k === 'client' ? { id: 12, language: 'english' } : { assets: '/a' }) });
+    expect(await call(hook('ClientAreaProductDetailsOutput'), { service: { id: 7, userid: 12 }, host: { downloads: 'relay' } })).to.equal('<div>612 GB</div>');
+    expect(asked).to.deep.equal([
+      'Overusage: could not add overusage lines to invoice 41: lease held',
+      ['home', 12, 'english', { assets: '/a' }],
+      ['language', 12],
+      ['details', 7, 12, 'dutch', { downloads: 'relay' }],
+    ]);
   });
 });
