@@ -120,4 +120,18 @@ describeEachEngine('API over HTTP: ApplyCredit and GetTransactions', ({ db }) =>
     // 10.00 + 14.50 = 24.50: Jan's invoice is Paid
     expect(await phpOk(served, `['action' => 'GetInvoice', 'invoiceid' => 2]`)).to.include({ status: 'Paid', balance: '0.00' });
   });
+
+  it('never spends the same credit twice: two ApplyCredit calls at once, one refused', async () => {
+    // Jan gets 25.00 credit and a 40.00 invoice; two calls of 15.00 each arrive together: 15 + 15 > 25
+    await phpOk(served, `['action' => 'AddCredit', 'clientid' => ${story.dutchClientId}, 'description' => 'Refund', 'amount' => '25.00']`);
+    const created = await phpOk(served, `['action' => 'CreateInvoice', 'userid' => ${story.dutchClientId}, 'itemdescription1' => 'Extra IP', 'itemamount1' => '40.00']`);
+    const id = Number(created.invoiceid);
+    const both = await Promise.all([1, 2].map(() => phpCall(served, `['action' => 'ApplyCredit', 'invoiceid' => ${id}, 'amount' => '15.00']`)));
+    const answers = both.map((a) => a.body.result === 'success' ? 'applied' : a.body.message).sort();
+    expect(answers).to.deep.equal(['Amount exceeds customer credit balance', 'applied']);
+    // 25.00 − 15.00 = 10.00 left; the invoice 40.00 − 15.00 = 25.00
+    const client = await phpOk(served, `['action' => 'GetClientsDetails', 'clientid' => ${story.dutchClientId}]`);
+    expect((client.client as Record<string, unknown>).credit).to.equal('10.00');
+    expect(await phpOk(served, `['action' => 'GetInvoice', 'invoiceid' => ${id}]`)).to.include({ credit: '15.00', total: '25.00' });
+  });
 });
