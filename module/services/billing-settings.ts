@@ -188,6 +188,11 @@ export function effectiveProfile(product: BillingProfile, service: ServiceOverri
   return parseOrThrow(profileSchema, merged, 'billing settings');
 }
 
+/** Product settings as setProduct would store them, for a preview that stores nothing. */
+export function parseProductSettings(input: unknown, what: string): BillingProfile {
+  return parseOrThrow(profileSchema, input, what);
+}
+
 export class PlanNotPossible extends Error {}
 
 /** The rating plan for a currency; allowance from SolusVM when the profile says so. */

@@ -300,7 +300,7 @@ function chargeRow(r: Record<string, unknown>, k: ChargeKey, rated: RatedCharge 
 }
 
 /** A period's five-minute rates, from the day the service had it (the 95th-percentile model; SolusVM keeps none). */
-async function fiveMinuteRates(knex: Knex, r: Record<string, unknown>, zone: string): Promise<bigint[]> {
+export async function fiveMinuteRates(knex: Knex, r: Record<string, unknown>, zone: string): Promise<bigint[]> {
   const regdate = toDateOrNull(r.regdate);
   const from = regdate ? maxDate(toDate(r.start_date), regdate) : toDate(r.start_date);
   const rates = await knex('mod_overusage_rate_samples')
@@ -311,12 +311,12 @@ async function fiveMinuteRates(knex: Knex, r: Record<string, unknown>, zone: str
   return rates.map((x) => toBig(x.bps));
 }
 
-interface MasterRule {
+export interface MasterRule {
   reset_policy: unknown;
   time_zone: unknown;
 }
 
-async function loadMasters(knex: Knex): Promise<Map<number, MasterRule>> {
+export async function loadMasters(knex: Knex): Promise<Map<number, MasterRule>> {
   const rows = await knex('mod_overusage_masters').select('id', 'reset_policy', 'time_zone');
   return new Map(rows.map((m) => [toNum(m.id), { reset_policy: m.reset_policy, time_zone: m.time_zone }]));
 }
@@ -327,7 +327,7 @@ interface PeriodShape {
   seconds: bigint;
 }
 
-interface RatingMemo {
+export interface RatingMemo {
   shapes: Map<string, PeriodShape>;
   plans: WeakMap<BillingProfile, Map<string, RatingPlan>>;
   profileJson: WeakMap<BillingProfile, string>;
@@ -383,7 +383,7 @@ async function attachCaps(caps: CapsInForce | undefined, rows: Record<string, un
   }
 }
 
-function rate(r: Record<string, unknown>, master: MasterRule, used: bigint, profile: BillingProfile, memo: RatingMemo, cap: ClientCap | null = null): RatedCharge {
+export function rate(r: Record<string, unknown>, master: MasterRule, used: bigint, profile: BillingProfile, memo: RatingMemo, cap: ClientCap | null = null): RatedCharge {
   const zone = String(master.time_zone);
   const start = toDate(r.start_date);
   const end = toDate(r.end_date);

@@ -4,13 +4,15 @@ import type { Clock } from '../domain/clock.js';
 import type { Adjustment, Resolution } from '../domain/dispute-state.js';
 import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import { explainCharge, formatAmount } from '../domain/line-text.js';
+import { bytesInUnit, type ByteUnit } from '../domain/bytes.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { ConnectionReport } from '../adapters/solusvm-types.js';
 import type { Actor } from '../adapters/audit-store.js';
 import { toNum } from '../adapters/rows.js';
 import type { AdminReads, LineFilter } from '../services/admin-reads.js';
-import type { BillingSettingsService } from '../services/billing-settings.js';
+import { parseProductSettings, type BillingProfile, type BillingSettingsService } from '../services/billing-settings.js';
+import type { ProductPreview } from '../services/rating-preview.js';
 import type { DisputeService } from '../services/disputes.js';
 import type { EvidenceService } from '../services/evidence.js';
 import type { MasterService } from '../services/masters.js';
@@ -81,6 +83,8 @@ export interface AdminTabDeps {
   pools?: PoolsPageDeps['pools'];
   caps?: PoolsPageDeps['caps'];
   upgrades?: PoolsPageDeps['upgrades'];
+  /** what each service's last closed period would have cost under a product's edited settings */
+  previewProduct?: (productId: number, profile: BillingProfile) => Promise<ProductPreview>;
 }
 
 export interface AdminTabRequest {
@@ -99,6 +103,28 @@ export interface AdminTabRequest {
 }
 
 type Flash = { kind: 'success' | 'error'; text: string } | null;
+
+/**
+ * The product form's preview in words: per service its last closed period, what it bills now and
+ * what it would under the edited settings; a total per currency.
+ */
+export function presentProductPreview(p: ProductPreview) {
+  const money = (minor: bigint | null, currency: string) => (minor === null ? '–' : formatAmount(minor, currency, ADMIN_LOCALE));
+  const OUTCOME: Record<string, string> = { within_allowance: 'within the allowance', billed: 'billed', written_off: 'under the minimum: written off' };
+  return {
+    rows: p.rows.map((r) => ({
+      serviceId: r.serviceId,
+      clientId: r.clientId,
+      period: `${r.periodStart} – ${r.periodEnd}`,
+      used: `${bytesInUnit(r.usedBytes, p.unit as ByteUnit)} ${p.unit}`,
+      now: r.nowMinor === null ? 'not rated yet' : money(r.nowMinor, r.currency),
+      then: r.previewMinor === null ? `not rated: ${r.reason}` : money(r.previewMinor, r.currency),
+      outcome: r.outcome ? OUTCOME[r.outcome] : '',
+    })),
+    totals: p.totals.map((t) => ({ currency: t.currency, now: money(t.nowMinor, t.currency), then: money(t.previewMinor, t.currency) })),
+    more: p.more,
+  };
+}
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v) ? String(v[0] ?? '') : v === undefined || v === null ? '' : String(v));
 
@@ -147,7 +173,7 @@ export function createAdminTab(deps: AdminTabDeps) {
   }
 
   /** A form shown again after a POST: what was typed (never a secret) and what is wrong, by field. */
-  type FormState = { values: FormValues; errors: FieldErrors; report?: ConnectionReport };
+  type FormState = { values: FormValues; errors: FieldErrors; report?: ConnectionReport; preview?: ReturnType<typeof presentProductPreview> };
   type Acted = { flash: Flash; preview?: { amount: string; explanation: string } | null; report?: { masterId: number; report: ConnectionReport }; form?: FormState; goTo?: string };
 
   /** the product form and the master form (module/web/admin-forms.ts) */
@@ -159,7 +185,14 @@ export function createAdminTab(deps: AdminTabDeps) {
         if (productId === null) return { flash: { kind: 'error', text: 'Which product? Choose one.' }, form: { values, errors: { product: 'choose the product these settings are for' } } };
         if (!(await panelHasProduct(deps.panel, productId))) return { flash: { kind: 'error', text: `The panel has no product ${productId}.` }, form: { values, errors: { product: `the panel has no product ${productId}` } } };
         const out = productFromForm(values, await deps.billing.getProduct(productId));
-        if (!out.ok) return { flash: { kind: 'error', text: `Not saved: ${Object.keys(out.errors).length === 1 ? 'one field needs' : `${Object.keys(out.errors).length} fields need`} a change (marked below).` }, form: { values, errors: out.errors } };
+        const previewing = str(body.preview) === '1';
+        if (!out.ok) return { flash: { kind: 'error', text: `${previewing ? 'Not previewed' : 'Not saved'}: ${Object.keys(out.errors).length === 1 ? 'one field needs' : `${Object.keys(out.errors).length} fields need`} a change (marked below).` }, form: { values, errors: out.errors } };
+        if (previewing) {
+          // nothing is saved: the same form comes back with what last period would have cost
+          if (!deps.previewProduct) return { flash: { kind: 'error', text: 'A preview needs the rating service, which this setup does not have.' }, form: { values, errors: {} } };
+          const preview = await deps.previewProduct(productId, parseProductSettings(out.settings, `product ${productId}`));
+          return { flash: null, form: { values, errors: {}, preview: presentProductPreview(preview) } };
+        }
         await deps.billing.setProduct(productId, out.settings as never, actor);
         return { flash: { kind: 'success', text: `Billing settings of product ${productId} saved.` } };
       }
@@ -517,6 +550,7 @@ export function createAdminTab(deps: AdminTabDeps) {
             isNew: !stored,
             values: form?.values ?? productForm(stored),
             errors: form?.errors ?? {},
+            preview: form?.preview ?? null,
             priceRows: PRICE_ROWS,
             sizeUnits: SIZE_UNITS,
             choices: [...names].filter(([pid]) => !billedIds.has(pid)).map(([pid, name]) => ({ id: pid, name })),

@@ -52,6 +52,7 @@ import { ttlCache } from './ttl-cache.js';
 import { DEFAULT_TOKEN_TTL_SECONDS, type Subject, type TokenSigner, type VerifiedToken } from './tokens.js';
 import type { TokenRevocations } from '../adapters/token-revocations.js';
 import type { AdminDirectory } from '../services/admin-directory.js';
+import { nameTheAnswer, type NameDirectory } from './name-directory.js';
 import type { Actor } from '../adapters/audit-store.js';
 import { auditLog } from '../adapters/audit-store.js';
 import type { Widget } from './widget.js';
@@ -103,6 +104,8 @@ export interface WebRouterDeps {
   upgrades?: UpgradeService;
   /** the panel's admins: a token of an admin who is disabled or gone is refused */
   admins: AdminDirectory;
+  /** the panel's names for the ids in an admin's answers */
+  names: NameDirectory;
   clock: Clock;
   log: Logger;
   now: () => number;
@@ -112,6 +115,29 @@ export interface WebRouterDeps {
   frameAncestors?: string[];
   /** mark the embed cookie Secure on every request (behind TLS); otherwise only over TLS */
   secureCookies?: boolean;
+}
+
+/**
+ * The JSON answers carry the panel's names beside the ids (name-directory.ts): res.json is
+ * wrapped once here rather than in each of the forty routes. Refusals go out as they are.
+ */
+function namedAnswers(names: NameDirectory, log: Logger): express.RequestHandler {
+  return (_req, res, next) => {
+    const send = res.json.bind(res);
+    res.json = ((body: unknown) => {
+      if (res.statusCode >= 400 || body === null || typeof body !== 'object') return send(body);
+      nameTheAnswer(body, names).then(
+        () => send(body),
+        (err: unknown) => {
+          // names are a courtesy: the answer goes out with its ids
+          log.warn('api.naming_failed', { message: (err as Error).message });
+          send(body);
+        },
+      );
+      return res;
+    }) as typeof res.json;
+    next();
+  };
 }
 
 const ASSETS_DIR = path.resolve(import.meta.dirname, '..', '..', 'views', 'assets');
@@ -519,6 +545,8 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   // ---- JSON API: client -------------------------------------------------------------------------
   const client = express.Router();
   client.use(authenticate('client'));
+  // a client's answers hold only their own ids: their own names beside them
+  client.use(namedAnswers(deps.names, deps.log));
   const me = (res: Response) => subjectOf(res).id;
 
   client.get('/services', async (_req, res) => {
@@ -642,6 +670,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   // ---- JSON API: admin -------------------------------------------------------------------------
   const admin = express.Router();
   admin.use(authenticate('admin'));
+  admin.use(namedAnswers(deps.names, deps.log));
   const adminActor = (res: Response) => actorOf(subjectOf(res));
 
   admin.get('/dashboard', async (req, res) => {
@@ -696,7 +725,8 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     res.json({ notLinked: await deps.syncIssues() });
   });
   const big = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
-  const bigJson = (res: Response, body: unknown) => res.type('application/json').send(JSON.stringify(body, big));
+  // bigints as strings, then through res.json like every answer (the names go beside the ids)
+  const bigJson = (res: Response, body: unknown) => res.json(JSON.parse(JSON.stringify(body, big)) as unknown);
   admin.get('/pools', async (req, res) => {
     // a client's pools: each rated month with every member's hours, share, days and part
     const client = idCursor(text((req.query as Record<string, unknown>).client), 'client');

@@ -23,6 +23,8 @@ import { createUsageReads, idCursor } from '../services/usage-reads.js';
 import type { UsagePeriodService } from '../services/usage-periods.js';
 import type { PanelSyncService } from '../services/panel-sync.js';
 import { createAdminTab } from './admin-tab.js';
+import { createNameDirectory } from './name-directory.js';
+import { previewLastPeriods } from '../services/rating-preview.js';
 import { createWebRouter } from './api-router.js';
 import type { Href, PanelLinks } from './present-admin.js';
 import { presentService, type UsageBanner, type WidgetLinks } from './present-usage.js';
@@ -132,6 +134,8 @@ export function createWeb(deps: WebDeps) {
     ...(deps.upgrades ? { upgrades: deps.upgrades } : {}),
   });
   const downloads = createDownloads({ reads, admin, evidence: deps.evidence });
+  // one cache of the panel's names for the admin tab and the admin API
+  const names = createNameDirectory({ panel: deps.panel, log: deps.log });
   const adminTab = createAdminTab({
     reads,
     admin,
@@ -153,6 +157,8 @@ export function createWeb(deps: WebDeps) {
     pools: deps.pools,
     caps: deps.caps,
     upgrades: deps.upgrades,
+    names,
+    previewProduct: (productId, profile) => previewLastPeriods(deps.knex, productId, profile),
   });
 
   /**
@@ -300,6 +306,7 @@ export function createWeb(deps: WebDeps) {
       limiter,
       revocations,
       admins,
+      names,
       knex: deps.knex,
       ...(deps.caps ? { caps: deps.caps } : {}),
       ...(deps.pools ? { pools: deps.pools } : {}),

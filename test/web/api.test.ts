@@ -325,7 +325,7 @@ describeEachEngine('the web JSON API', ({ db }) => {
       const one = await call('GET', '/api/v1/admin/services/{serviceId}', { params: { serviceId: s.jan.serviceId }, token: adminToken });
       expect(one.body.service.clientId).to.equal(s.jan.clientId);
       const off = await call('POST', '/api/v1/admin/services/{serviceId}/active', { params: { serviceId: s.jan.serviceId }, token: adminToken, body: { active: false } });
-      expect(off.body).to.deep.equal({ serviceId: s.jan.serviceId, active: false });
+      expect(off.body).to.deep.equal({ serviceId: s.jan.serviceId, serviceHostname: 'vps2.example.be', productName: 'VPS 5 TB', active: false });
       expectError(await call('POST', '/api/v1/admin/services/{serviceId}/active', { params: { serviceId: s.jan.serviceId }, token: adminToken, body: { active: 'yes' } }), 422);
       await call('POST', '/api/v1/admin/services/{serviceId}/active', { params: { serviceId: s.jan.serviceId }, token: adminToken, body: { active: true } });
     });
@@ -506,7 +506,7 @@ describeEachEngine('the web JSON API', ({ db }) => {
       // the plan offers no caps yet: the cap reads as none, and setting one is a conflict
       const none = await call('GET', '/api/v1/client/services/{serviceId}/cap', { params, token: annToken });
       expect(none.status).to.equal(200);
-      expect(none.body).to.deep.equal({ serviceId: s.ann.serviceId, cap: null, reached: null, options: null });
+      expect(none.body).to.deep.equal({ serviceId: s.ann.serviceId, serviceHostname: 'vps1.example.net', productName: 'VPS 5 TB', cap: null, reached: null, options: null });
       expectError(await call('PUT', '/api/v1/client/services/{serviceId}/cap', { params, token: annToken, body: { kind: 'money', amount: '40.00', action: 'suspend' } }), 409, 'CONFLICT');
       const product = (await s.mod.billing.getProduct(s.story.productId))!;
       await s.mod.billing.setProduct(s.story.productId, { ...product, clientCaps: { actions: ['suspend'] } }, { type: 'cli', id: null });
@@ -525,7 +525,7 @@ describeEachEngine('the web JSON API', ({ db }) => {
         expect(caps.status).to.equal(200);
         expect(caps.body.caps.map((c: Record<string, unknown>) => [c.serviceId, c.clientId, c.kind, c.amount, c.action, c.status, c.reached])).to.deep.equal([[s.ann.serviceId, s.ann.clientId, 'bytes', '1500000000000', 'suspend', 'active', null]]);
         const pools = await call('GET', '/api/v1/admin/pools', { token: adminToken, query: { client: String(s.ann.clientId) } });
-        expect(pools.body).to.deep.equal({ clientId: s.ann.clientId, pools: [] });
+        expect(pools.body).to.deep.equal({ clientId: s.ann.clientId, clientName: 'Ann Admin', pools: [] });
         expectError(await call('GET', '/api/v1/admin/pools', { token: adminToken }), 422, 'INVALID_INPUT');
         const upgrades = await call('GET', '/api/v1/admin/upgrades', { token: adminToken });
         expect(upgrades.status).to.equal(200);
