@@ -309,6 +309,10 @@ const EXPLAIN = {
     capNotHit: (cap: string) => `Cap: ${cap} per period, not reached`,
     minimum: (min: string) => `Minimum charge: ${min}; a smaller amount is written off (recorded, not billed)`,
     outcome: 'Outcome',
+    rated: (amount: string) => `rated ${amount}`,
+    afterAdjusted: (amount: string) => `after the dispute: adjusted to ${amount}`,
+    afterWaived: (amount: string) => `after the dispute: waived, ${amount} billed`,
+    credited: (amount: string) => `${amount} credited to the account`,
     bytes: (n: bigint) => (n === 1n ? 'byte' : 'bytes'),
   },
   nl: {
@@ -337,6 +341,10 @@ const EXPLAIN = {
     capNotHit: (cap: string) => `Maximum: ${cap} per periode, niet bereikt`,
     minimum: (min: string) => `Minimumbedrag: ${min}; een kleiner bedrag wordt kwijtgescholden (vastgelegd, niet gefactureerd)`,
     outcome: 'Uitkomst',
+    rated: (amount: string) => `berekend ${amount}`,
+    afterAdjusted: (amount: string) => `na het bezwaar: aangepast naar ${amount}`,
+    afterWaived: (amount: string) => `na het bezwaar: kwijtgescholden, ${amount} gefactureerd`,
+    credited: (amount: string) => `${amount} op het tegoed gezet`,
     bytes: (n: bigint) => (n === 1n ? 'byte' : 'bytes'),
   },
 } as const;
@@ -352,7 +360,7 @@ function formatPrecise(precise: string, currency: string, locale: string): strin
  * Every number that went into a charge, one line each, in the client's language: for the admin
  * tab, the client widget and the evidence file.
  */
-export function explainCharge(rated: RatedCharge, locale: string): string[] {
+export function explainCharge(rated: RatedCharge, locale: string, decided: DecidedFigures | null = null): string[] {
   const e = EXPLAIN[textLanguage(locale)];
   const shown = displayUnit(rated.unit);
   const bytes = (b: bigint) => `${formatByteAmount(b, shown, locale)} (${formatInteger(b, locale)} ${e.bytes(b)})`;
@@ -405,18 +413,47 @@ export function explainCharge(rated: RatedCharge, locale: string): string[] {
   out.push(e.exact(formatPrecise(rated.preciseAmount, rated.currency, locale), money(rated.roundedMinor)));
   if (rated.capMinor !== null) out.push(rated.capped ? e.capHit(money(rated.capMinor)) : e.capNotHit(money(rated.capMinor)));
   if (rated.minimumMinor > 0n) out.push(e.minimum(money(rated.minimumMinor)));
-  out.push(`${e.outcome}: ${outcomeNote(rated, locale)}`);
+  out.push(`${e.outcome}: ${decided ? decidedNote(rated, decided, locale) ?? outcomeNote(rated, locale) : outcomeNote(rated, locale)}`);
   return out;
+}
+
+/** A dispute's decision, in the figures that changed what the line bills. */
+export interface DecidedFigures {
+  state: string;
+  /** what the line bills now */
+  amountMinor: bigint;
+  /** given back as account credit (a paid line waived or reduced) */
+  creditedMinor: bigint;
+}
+
+/** "rated €500.00; after the dispute: adjusted to €350.00" — null when the decision left the amount as rated. */
+function decidedNote(rated: RatedCharge, d: DecidedFigures, locale: string): string | null {
+  if (d.state !== 'adjusted' && d.state !== 'waived') return null;
+  const e = EXPLAIN[textLanguage(locale)];
+  const money = (minor: bigint) => formatAmount(minor, rated.currency, locale);
+  const after = d.state === 'waived' ? e.afterWaived(money(0n)) : e.afterAdjusted(money(d.amountMinor));
+  return `${e.rated(money(rated.amountMinor))}; ${after}${d.creditedMinor > 0n ? `; ${e.credited(money(d.creditedMinor))}` : ''}`;
+}
+
+/** The figures of a line's decided dispute, for `explainCharge` (null while none is decided). */
+export function decidedFigures(line: { amountMinor: bigint; dispute: { state: string; amountBeforeMinor: bigint; amountAfterMinor: bigint | null; settlement?: string | null } | null }): DecidedFigures | null {
+  const d = line.dispute;
+  if (!d || d.state === 'open') return null;
+  const now = d.state === 'waived' ? 0n : line.amountMinor;
+  const creditedMinor = d.settlement === 'credited' ? d.amountBeforeMinor - now : 0n;
+  return { state: d.state, amountMinor: now, creditedMinor };
 }
 
 const DECIDED = {
   en: {
     agreedRate: 'agreed rate',
     reduced: (amount: string) => `reduced to ${amount} after review of your dispute`,
+    waived: (before: string) => `waived after review of your dispute (${before})`,
   },
   nl: {
     agreedRate: 'afgesproken tarief',
     reduced: (amount: string) => `verlaagd naar ${amount} na beoordeling van uw bezwaar`,
+    waived: (before: string) => `kwijtgescholden na beoordeling van uw bezwaar (${before})`,
   },
 } as const;
 
@@ -442,4 +479,10 @@ export function describeAdjustedLine(
   }
   head = `${head} — ${w.reduced(formatAmount(input.afterMinor, input.currency, locale))}`;
   return head + ref;
+}
+
+/** The line's text once waived: "… — waived after review of your dispute (€500.00) [OU-123]". */
+export function describeWaivedLine(billedText: string, input: { currency: string; beforeMinor: bigint }, locale: string): string {
+  const m = /^(.*?)((?: \[[^\]]+\])?)$/s.exec(billedText)!;
+  return `${m[1]!} — ${DECIDED[textLanguage(locale)].waived(formatAmount(input.beforeMinor, input.currency, locale))}${m[2] ?? ''}`;
 }

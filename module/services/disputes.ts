@@ -7,8 +7,8 @@ import { holdAfterDecision, parseHoldState, type HoldState } from '../domain/hol
 import { isDisputable, parseLineStatus, type LineStatus } from '../domain/line-status.js';
 import { invalidInput, ModuleError, notFound, type Outcome } from '../domain/errors.js';
 import { escapeHtml } from '../domain/html.js';
-import { ADMIN_DISPUTE_REFUSALS, DISPUTE_REFUSALS } from '../domain/dispute-text.js';
-import { describeAdjustedLine, formatDay, formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
+import { ADMIN_DISPUTE_REFUSALS, DISPUTE_MAIL, DISPUTE_REFUSALS, type DisputeMailFigures } from '../domain/dispute-text.js';
+import { describeAdjustedLine, describeWaivedLine, formatDay, formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
 import { divRoundHalfUp, moneyToDecimalString, parseDecimal, parseMoney } from '../domain/money.js';
 import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
@@ -258,7 +258,12 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     const locale = localeForClient(client.language);
     let lineStatus: LineStatus = 'placed';
     // The line's text after the decision, from the text it was billed with and the decision's own figures.
-    const newText = to === 'adjusted' ? adjustedText(d, String(line.description), after, locale) : String(line.description);
+    const newText =
+      to === 'adjusted'
+        ? adjustedText(d, String(line.description), after, locale)
+        : to === 'waived'
+          ? describeWaivedLine(String(line.description), { currency: String(d.currency), beforeMinor: toBig(d.amount_before_minor) }, locale)
+          : String(line.description);
     let creditedMinor: bigint | null = null;
 
     if (d.hold_state === 'held') {
@@ -266,7 +271,9 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       const item = held.items.find((i) => i.id === toNum(d.held_item_id));
       if (to === 'waived') {
         lineStatus = 'waived';
-        if (held.status === 'Draft') await deps.panel.updateInvoice({ invoiceId: held.invoiceId, status: 'Cancelled' });
+        // cancelled at 0.00 with the waived text: the client's invoice list shows nothing still owed
+        const zero = moneyToDecimalString({ amountMinor: 0n, currency: String(d.currency) });
+        if (held.status === 'Draft') await deps.panel.updateInvoice({ invoiceId: held.invoiceId, status: 'Cancelled', ...(item ? { changeItems: [{ id: item.id, description: newText, amount: zero, taxed: item.taxed }] } : {}) });
       } else if (held.status === 'Draft') {
         const dueDate = String(d.new_due_date);
         const description = newText;
@@ -541,18 +548,19 @@ export function disputeEmails(input: {
   const locale = localeForClient(client.language);
   const nl = textLanguage(locale) === 'nl';
   const ref = String(line.ref_code);
-  const en = disputeText(input, 'en-GB');
-  const own = nl ? disputeText(input, locale) : en;
+  const words = DISPUTE_MAIL[textLanguage(locale)];
+  const own = disputeText(input, nl ? locale : 'en-GB');
+  const toAdmin = disputeText(input, 'en-GB', 'admin');
   const kind = `dispute_${what}`;
-  const greeting = nl ? `Beste ${client.firstName},` : `Dear ${client.firstName},`;
-  const signOff = nl ? 'Met vriendelijke groet,' : 'Kind regards,';
+  const greeting = words.greeting(client.firstName);
+  const signOff = words.signOff;
   const lineText = input.newText ?? String(line.description);
   return [
     {
       key: `dispute:${disputeId}:${what}:client`,
       kind,
       to: { client: { clientId: client.id, customType: 'product', relatedId: toNum(line.service_id) } },
-      subject: nl ? `Uw bezwaar tegen ${ref}` : `Your dispute of ${ref}`,
+      subject: words.subject(ref),
       html: `<p>${escapeHtml(greeting)}</p><p>${escapeHtml(own)}</p><p>${escapeHtml(lineText)}</p><p>${escapeHtml(signOff)}</p>`,
     },
     {
@@ -561,7 +569,7 @@ export function disputeEmails(input: {
       to: { admin: true },
       subject: `Overusage dispute ${disputeId} ${what}: ${client.firstName} ${client.lastName}, ${ref}`,
       // the admin reads English, with English amounts and dates; what the client was sent is quoted as sent
-      html: `<p>${escapeHtml(en)}</p><p>Reason given: ${escapeHtml(input.reason)}</p>${nl ? `<p>The client was told (in Dutch): ${escapeHtml(own)}</p>` : ''}`,
+      html: `<p>${escapeHtml(toAdmin)}</p><p>Reason given: ${escapeHtml(input.reason)}</p>${nl ? `<p>The client was told (in Dutch): ${escapeHtml(own)}</p>` : ''}`,
     },
   ];
 }
@@ -571,29 +579,15 @@ function disputeStateWord(state: string): string {
   return ({ open: 'open', upheld: 'upheld', waived: 'waived', adjusted: 'adjusted', withdrawn: 'withdrawn' } as Record<string, string>)[state] ?? 'decided';
 }
 
-/** One dispute email's sentence in a locale, from the decision's own figures. */
-function disputeText(input: Parameters<typeof disputeEmails>[0], locale: string): string {
-  const nl = textLanguage(locale) === 'nl';
+/** One dispute email's sentence in a locale (the admin's: English, about the client), from the decision's own figures. */
+function disputeText(input: Parameters<typeof disputeEmails>[0], locale: string, reader: 'client' | 'admin' = 'client'): string {
   const amount = (m: bigint) => formatAmount(m, input.currency, locale);
-  const due = input.newDueDate ? formatDay(input.newDueDate, locale) : '';
-  const ref = String(input.line.ref_code);
-  const before = amount(input.amountBeforeMinor);
-  const after = amount(input.amountAfterMinor ?? 0n);
-  const credited = input.creditedMinor ? amount(input.creditedMinor) : null;
-  switch (input.what) {
-    case 'upheld':
-      return nl ? `Na onderzoek blijft de regel ${ref} staan op ${before}, te betalen uiterlijk ${due}.` : `After review the line ${ref} stands at ${before}, due on ${due}.`;
-    case 'adjusted':
-      if (credited) return nl ? `Na onderzoek is de regel ${ref} verlaagd van ${before} naar ${after}; u had hem al betaald, dus hebben we ${credited} op uw tegoed gezet.` : `After review the line ${ref} is reduced from ${before} to ${after}; you had paid it already, so we credited ${credited} to your account.`;
-      return nl ? `Na onderzoek is de regel ${ref} verlaagd van ${before} naar ${after}, te betalen uiterlijk ${due}.` : `After review the line ${ref} is reduced from ${before} to ${after}, due on ${due}.`;
-    case 'waived':
-      if (credited) return nl ? `Na onderzoek schelden we de regel ${ref} (${before}) kwijt; u had hem al betaald, dus hebben we ${credited} op uw tegoed gezet.` : `After review the line ${ref} (${before}) is waived; you had paid it already, so we credited ${credited} to your account.`;
-      return nl ? `Na onderzoek schelden we de regel ${ref} (${before}) kwijt: u hoeft hiervoor niets te betalen.` : `After review the line ${ref} (${before}) is waived: you owe nothing for it.`;
-    case 'withdrawn':
-      return nl ? `U hebt uw bezwaar tegen ${ref} ingetrokken; de regel (${before}) is te betalen uiterlijk ${due}.` : `You withdrew your dispute of ${ref}; the line (${before}) is due on ${due}.`;
-    default:
-      return nl
-        ? `We hebben uw bezwaar tegen ${ref} ontvangen. De regel (${before}) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.`
-        : `We received your dispute of ${ref}. The line (${before}) is on hold and not due while we look at it; the rest of the invoice stays due as usual.`;
-  }
+  const figures: DisputeMailFigures = {
+    ref: String(input.line.ref_code),
+    before: amount(input.amountBeforeMinor),
+    after: amount(input.amountAfterMinor ?? 0n),
+    due: input.newDueDate ? formatDay(input.newDueDate, locale) : '',
+    credited: input.creditedMinor ? amount(input.creditedMinor) : null,
+  };
+  return DISPUTE_MAIL[reader === 'admin' ? 'admin' : textLanguage(locale)][input.what](figures);
 }

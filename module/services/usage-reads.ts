@@ -96,7 +96,23 @@ export interface PeriodRow {
   closedBy: string | null;
   anomaly: string | null;
   notes: PeriodNote[];
-  charge: { id: number; status: string; currency: string; allowanceBytes: bigint; overBytes: bigint; amountMinor: bigint; unit: SoldUnit | null } | null;
+  charge: { id: number; status: string; currency: string; allowanceBytes: bigint; overBytes: bigint; amountMinor: bigint; unit: SoldUnit | null; billedNow?: BilledNow | null } | null;
+}
+
+/** What a period's invoice lines bill now, after any dispute's decision (null: no line yet). */
+export interface BilledNow {
+  amountMinor: bigint;
+  /** every line waived, or one adjusted after a dispute */
+  afterDispute: 'waived' | 'adjusted' | null;
+}
+
+/** The period's lines summed as they stand now: a waived line bills 0, an adjusted one its new amount. */
+export function billedNowOf(lines: readonly LineRow[]): BilledNow | null {
+  if (lines.length === 0) return null;
+  const waived = (l: LineRow) => l.status === 'waived' || l.dispute?.state === 'waived';
+  const amountMinor = lines.reduce((a, l) => a + (waived(l) ? 0n : l.amountMinor), 0n);
+  if (lines.every(waived)) return { amountMinor, afterDispute: 'waived' };
+  return { amountMinor, afterDispute: lines.some((l) => l.dispute?.state === 'adjusted') ? 'adjusted' : null };
 }
 
 export interface LineRow {
@@ -375,6 +391,15 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
           },
   });
 
+  /** What each period's lines bill now, by period id. */
+  const billedNow = async (periodIds: number[]): Promise<Map<number, BilledNow | null>> => {
+    const out = new Map<number, BilledNow | null>();
+    if (periodIds.length === 0) return out;
+    const lines = (await linesQuery(knex).whereIn('c.period_id', periodIds).whereNot('l.status', 'pending')).map(lineRow);
+    for (const id of periodIds) out.set(id, billedNowOf(lines.filter((l) => l.periodId === id)));
+    return out;
+  };
+
   const periodsQuery = () =>
     knex(`${PERIODS} as p`)
       .leftJoin(`${CHARGES} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
@@ -431,8 +456,11 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
       const q = periodsQuery().where('p.service_id', serviceId).orderBy('p.start_date', 'desc').limit(limit + 1);
       if (opts.before) q.andWhere('p.start_date', '<', dateCursor(opts.before));
       const rows = (await q).map((p) => periodRow(p));
-      const notes = await notesOf(rows.map((p) => p.id));
-      for (const p of rows) p.notes = notes.get(p.id) ?? [];
+      const [notes, billed] = await Promise.all([notesOf(rows.map((p) => p.id)), billedNow(rows.map((p) => p.id))]);
+      for (const p of rows) {
+        p.notes = notes.get(p.id) ?? [];
+        if (p.charge) p.charge.billedNow = billed.get(p.id) ?? null;
+      }
       return pageOf(rows, limit, (last) => last.startDate);
     },
 
@@ -441,6 +469,7 @@ export function createUsageReads(deps: { knex: Knex; billing: BillingSettingsSer
       const p = await periodsQuery().where({ 'p.id': periodId, 'p.service_id': serviceId }).first();
       if (!p) throw notFound(`period ${periodId} of service ${serviceId} does not exist`);
       const period = periodRow(p);
+      if (period.charge) period.charge.billedNow = (await billedNow([periodId])).get(periodId) ?? null;
       const [intervals, notes] = await Promise.all([knex('mod_overusage_intervals').where({ period_id: periodId }).select('from_date', 'to_date', 'bytes', 'estimated', 'kind'), notesOf([periodId])]);
       period.notes = notes.get(periodId) ?? [];
       // an open period runs to the last day measured; a closed one to its last day

@@ -3,7 +3,7 @@ import ejs from 'ejs';
 import type { Clock } from '../domain/clock.js';
 import type { Adjustment, Resolution } from '../domain/dispute-state.js';
 import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
-import { explainCharge, formatAmount } from '../domain/line-text.js';
+import { decidedFigures, explainCharge, formatAmount } from '../domain/line-text.js';
 import { bytesInUnit, type ByteUnit } from '../domain/bytes.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
@@ -498,10 +498,10 @@ export function createAdminTab(deps: AdminTabDeps) {
           const id = idCursor(str(q.id), 'dispute');
           const d = id === null ? null : await deps.admin.dispute(id);
           if (!d) throw notFound('that dispute does not exist');
-          const ev = await deps.evidence.forLine(d.lineId);
+          const [ev, line] = await Promise.all([deps.evidence.forLine(d.lineId), deps.reads.line(d.lineId)]);
           data = {
             d: presentDisputeRow(d, ctx),
-            explanation: explainCharge(ev.rated, ADMIN_LOCALE),
+            explanation: explainCharge(ev.rated, ADMIN_LOCALE, decidedFigures(line)),
             files: { days: files.lineCsv(d.lineId), samples: files.samplesCsv(d.lineId), evidence: files.evidence(d.lineId) },
             form: { to: str(body.to), kind: str(body.kind) || 'precommit', percent: str(body.percent), amount: str(body.amount), note: str(body.note), settlement: str(body.settlement) },
             preview,
@@ -522,7 +522,7 @@ export function createAdminTab(deps: AdminTabDeps) {
           if (id === null) throw notFound('which line?');
           const line = await deps.reads.line(id);
           const ev = await deps.evidence.forLine(id);
-          data = { l: presentLineRow(line, ctx), explanation: explainCharge(ev.rated, ADMIN_LOCALE), files: { days: files.lineCsv(id), samples: files.samplesCsv(id), evidence: files.evidence(id) }, canOpen: !!deps.disputes && !line.dispute && ['placed', 'held'].includes(line.status), windowOpen: ctx.now.toMillis() < Date.parse(line.deadlineClosesAt) };
+          data = { l: presentLineRow(line, ctx), explanation: explainCharge(ev.rated, ADMIN_LOCALE, decidedFigures(line)), files: { days: files.lineCsv(id), samples: files.samplesCsv(id), evidence: files.evidence(id) }, canOpen: !!deps.disputes && !line.dispute && ['placed', 'held'].includes(line.status), windowOpen: ctx.now.toMillis() < Date.parse(line.deadlineClosesAt) };
           break;
         }
         case 'settings': {

@@ -133,7 +133,13 @@ export const periodJson = (p: PeriodRow) => ({
   end: p.endDate,
   status: p.status,
   usedBytes: p.usedBytes.toString(),
-  charge: p.charge ? { id: p.charge.id, status: p.charge.status, allowanceBytes: p.charge.allowanceBytes.toString(), overBytes: p.charge.overBytes.toString(), amount: money(p.charge.amountMinor, p.charge.currency), unit: p.charge.unit } : null,
+  charge: p.charge ? { id: p.charge.id, status: p.charge.status, allowanceBytes: p.charge.allowanceBytes.toString(), overBytes: p.charge.overBytes.toString(), amount: money(p.charge.amountMinor, p.charge.currency), unit: p.charge.unit, ...billedJson(p.charge) } : null,
+});
+
+/** What the charge's lines bill now (amount is what was rated): null before it is on an invoice. */
+const billedJson = (c: NonNullable<PeriodRow['charge']>) => ({
+  billed: c.billedNow ? money(c.billedNow.amountMinor, c.currency) : null,
+  afterDispute: c.billedNow?.afterDispute ?? null,
 });
 
 export function lineJson(l: LineRow, now: DateTime) {

@@ -1,0 +1,245 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { toNum } from '../../module/adapters/rows.js';
+import { describeEachEngine } from '../support/engines.js';
+import { ADMIN, ANN, buildWebStory, JAN, login, type WebStory } from '../support/web-story.js';
+
+/** Text of a page without tags, entities decoded, no-break spaces as spaces. */
+const textOf = (html: string) =>
+  html
+    .replace(/<svg[\s\S]*?<\/svg>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&#34;|&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/[\u00a0\u202f]/g, ' ')
+    .replace(/\s+/g, ' ');
+
+type Who = WebStory['ann'];
+
+/** Everything that tells a client's money after a decision, read as the client, the admin and the panel see it. */
+async function readEverywhere(s: WebStory, who: Who, disputeId: number) {
+  const knex = s.f.knex;
+  const invoices = [];
+  for (const inv of await knex('tblinvoices').where({ userid: who.clientId }).orderBy('id').select('id', 'status', 'subtotal', 'total')) {
+    const items = await knex('tblinvoiceitems').where({ invoiceid: inv.id }).orderBy('id').select('description', 'amount');
+    invoices.push({ id: toNum(inv.id), status: String(inv.status), total: String(inv.total), items: items.map((i) => [String(i.amount), textOf(String(i.description))]) });
+  }
+  const credit = (await knex('tblclients').where({ id: who.clientId }).first('credit')).credit;
+  const client = await login(s.app, who === s.ann ? ANN : JAN);
+  const widget = textOf((await client.agent.get('/index.php?m=overusage').expect(200)).text);
+  const ctoken = s.token('client', who.clientId);
+  const api = (path: string, token: string) => request(s.app).get(`/overusage/api/v1${path}`).set('Authorization', `Bearer ${token}`).expect(200);
+  const apiLine = (await api(`/client/lines/${who.lineId}`, ctoken)).body.line;
+  const apiPeriods = (await api(`/client/services/${who.serviceId}/periods`, ctoken)).body.periods;
+  const apiMay = apiPeriods.find((p: { start: string }) => p.start === '2013-05-01');
+  const adminToken = s.token('admin', s.adminId);
+  const apiAdminDispute = (await api(`/admin/disputes/${disputeId}`, adminToken)).body;
+  const apiAdminMay = (await api(`/admin/services/${who.serviceId}/periods`, adminToken)).body.periods.find((p: { start: string }) => p.start === '2013-05-01');
+  const csvRow = (await api(`/admin/lines.csv`, adminToken)).text.split('\r\n').find((r: string) => r.startsWith(`${who.lineId},`))!;
+  const admin = await login(s.app, ADMIN);
+  const disputePage = textOf((await admin.agent.get(`/admin/addonmodules.php?module=overusage&a=dispute&id=${disputeId}`).expect(200)).text);
+  const linePage = textOf((await admin.agent.get(`/admin/addonmodules.php?module=overusage&a=line&id=${who.lineId}`).expect(200)).text);
+  const mails = await knex('tblemails').orderBy('id').select('userid', 'subject', 'message');
+  // the last email about this line, to the client and to the admin
+  const last = (userid: number) => textOf(String(mails.filter((m) => toNum(m.userid) === userid && String(m.subject).includes(apiLine.ref)).at(-1)!.message));
+  return { invoices, credit: String(credit), widget, apiLine, apiMay, apiAdminDispute, apiAdminMay, csvRow, disputePage, linePage, toClient: last(who.clientId), toAdmin: last(0) };
+}
+
+/**
+ * One test per decision: after it, the invoice (lines, totals), the client's widget and past
+ * periods, the admin's dispute and line pages, the JSON API, the lines CSV and both emails say
+ * the same money, for Ann (English) and Jan (Dutch).
+ *
+ * The story (test/support/web-story.ts): a 5 TB plan at €0.50 per GB over, €0.35 agreed in advance.
+ * Ann used 6 TB in May: 1,000 GB over × €0.50 = €500.00, on her renewal of 2 June with her VPS at
+ * €19.95 (519.95 in all). Jan used 5.5 TB: 500 GB × €0.50 = €250.00 beside his €24.50 (274.50).
+ * Each disputes on 5 June (the line moves to a draft of its own, the renewal keeps 19.95 / 24.50);
+ * the decision comes on 10 June, so a line still due is due 14 days later: 24 June 2013.
+ */
+describeEachEngine('the money after each dispute decision, everywhere it is told', ({ db }) => {
+  let s: WebStory;
+  beforeEach(async function () {
+    this.timeout(30_000);
+    s = await buildWebStory(db().knex);
+  });
+
+  /** Disputes both lines as the clients (over the API), then decides each on 10 June. */
+  async function decide(body: Record<string, unknown>, opts: { paid?: boolean } = {}) {
+    const ids: Record<'ann' | 'jan', number> = { ann: 0, jan: 0 };
+    for (const key of ['ann', 'jan'] as const) {
+      const who = s[key];
+      s.f.clock.set('2013-06-05T10:00:00Z');
+      if (opts.paid) await s.f.panel.api.addInvoicePayment({ invoiceId: who.invoiceId, transId: `pay-${key}`, gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
+      const ctoken = s.token('client', who.clientId);
+      const opened = await request(s.app).post(`/overusage/api/v1/client/lines/${who.lineId}/dispute`).set('Authorization', `Bearer ${ctoken}`).send({ reason: 'I cannot tell where this came from.' });
+      expect(opened.status, opened.text).to.equal(201);
+      ids[key] = opened.body.dispute.id;
+      s.f.clock.set('2013-06-10T09:00:00Z');
+      const res =
+        body.to === 'withdrawn'
+          ? await request(s.app).post(`/overusage/api/v1/client/disputes/${ids[key]}/withdraw`).set('Authorization', `Bearer ${ctoken}`).send({})
+          : await request(s.app).post(`/overusage/api/v1/admin/disputes/${ids[key]}/resolve`).set('Authorization', `Bearer ${s.token('admin', s.adminId)}`).send(body);
+      expect(res.status, res.text).to.equal(200);
+    }
+    return { ann: await readEverywhere(s, s.ann, ids.ann), jan: await readEverywhere(s, s.jan, ids.jan) };
+  }
+
+  const money = (amount: string) => ({ amount, currency: 'EUR' });
+  const ANN_TEXT = 'Bandwidth overusage 1 – 31 May 2013: 6.000 TB used, 5.000 TB included, 1,000 GB × €0.50 (dispute by 16 June 2013)';
+  const JAN_TEXT = 'Overschrijding dataverkeer 1–31 mei 2013: 5,500 TB gebruikt, 5,000 TB inbegrepen, 500 GB × € 0,50 (bezwaar uiterlijk 16 juni 2013)';
+
+  /** What every place must say of a line that bills `amount` now, published on the held invoice. */
+  function expectDue(r: Awaited<ReturnType<typeof readEverywhere>>, o: { hosting: string; amount: string; text: string; words: RegExp; past: string; admin: string }) {
+    const [renewal, held] = r.invoices;
+    expect(renewal).to.deep.include({ status: 'Unpaid', total: o.hosting });
+    expect(renewal!.items.map((i) => i[0])).to.deep.equal([o.hosting]);
+    expect(held!.status).to.equal('Unpaid');
+    expect(held!.total).to.equal(o.amount);
+    expect(held!.items).to.have.length(1);
+    expect(held!.items[0]![0]).to.equal(o.amount);
+    expect(held!.items[0]![1]).to.match(new RegExp(`^${esc(o.text)} \\[OU-[0-9A-F]+\\]$`));
+    expect(r.widget).to.match(o.words);
+    expect(r.widget).to.include(o.past);
+    expect(r.apiLine.amount).to.deep.equal(money(o.amount));
+    expect(textOf(r.apiLine.description)).to.equal(held!.items[0]![1]);
+    expect(r.apiLine.invoiceId).to.equal(held!.id);
+    expect(r.apiMay.charge.billed).to.deep.equal(money(o.amount));
+    expect(r.apiAdminMay.charge.billed).to.deep.equal(money(o.amount));
+    expect(r.apiAdminDispute.line.amount).to.deep.equal(money(o.amount));
+    expect(r.csvRow).to.include(`,${o.amount},EUR,`);
+    expect(r.disputePage).to.include(o.admin);
+    expect(r.linePage).to.include(o.admin);
+    expect(r.credit).to.equal('0.00');
+  }
+  const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  it('uphold: €500.00 / €250.00 stand, published with the old text, due 24 June; every page says so', async () => {
+    const r = await decide({ to: 'upheld' });
+    expectDue(r.ann, { hosting: '19.95', amount: '500.00', text: ANN_TEXT, words: /€500\.00 upheld after dispute/, past: '1 – 31 May 2013 6.000 TB 5.000 TB 1.000 TB Billed: €500.00', admin: 'Outcome: billed: €500.00' });
+    expect(r.ann.widget).to.include('Upheld on 10 June 2013; due on 24 June 2013.');
+    expect(r.ann.apiLine.state).to.equal('upheld');
+    expect(r.ann.toClient).to.include('After review the line OU-');
+    expect(r.ann.toClient).to.include(' stands at €500.00, due on 24 June 2013.');
+    expect(r.ann.toAdmin).to.include(' stands at €500.00, due on 24 June 2013.');
+    expectDue(r.jan, { hosting: '24.50', amount: '250.00', text: JAN_TEXT, words: /€ 250,00 gehandhaafd na betwisting/, past: '1–31 mei 2013 5,500 TB 5,000 TB 0,500 TB Gefactureerd: € 250,00', admin: 'Outcome: billed: €250.00' });
+    expect(r.jan.widget).to.include('Gehandhaafd op 10 juni 2013; te betalen uiterlijk 24 juni 2013.');
+    expect(r.jan.toClient).to.include('blijft de regel OU-');
+    expect(r.jan.toClient).to.include('staan op € 250,00, te betalen uiterlijk 24 juni 2013.');
+    expect(r.jan.toAdmin).to.match(/stands at €250\.00, due on 24 June 2013\. .*The client was told \(in Dutch\): /);
+  });
+
+  it('adjust to the agreed rate: 1,000 GB × €0.35 = €350.00 and 500 GB × €0.35 = €175.00, the rate named as agreed everywhere', async () => {
+    const r = await decide({ to: 'adjusted', adjustment: { kind: 'precommit' } });
+    const annText = ANN_TEXT.replace('× €0.50', '× €0.35 (agreed rate)');
+    expectDue(r.ann, { hosting: '19.95', amount: '350.00', text: annText, words: /€350\.00 €500\.00 adjusted after dispute/, past: 'Billed: €350.00 (adjusted after dispute)', admin: 'Outcome: rated €500.00; after the dispute: adjusted to €350.00' });
+    expect(r.ann.widget).to.include('Adjusted on 10 June 2013 from €500.00 to €350.00; due on 24 June 2013.');
+    expect(r.ann.widget).not.to.include('× €0.50');
+    expect(r.ann.toClient).to.include('is reduced from €500.00 to €350.00, due on 24 June 2013.');
+    expect(r.ann.toClient).to.include(annText);
+    expect(r.ann.toAdmin).to.include('is reduced from €500.00 to €350.00, due on 24 June 2013.');
+    const janText = JAN_TEXT.replace('× € 0,50', '× € 0,35 (afgesproken tarief)');
+    expectDue(r.jan, { hosting: '24.50', amount: '175.00', text: janText, words: /€ 175,00 € 250,00 aangepast na betwisting/, past: 'Gefactureerd: € 175,00 (aangepast na betwisting)', admin: 'Outcome: rated €250.00; after the dispute: adjusted to €175.00' });
+    expect(r.jan.toClient).to.include('verlaagd van € 250,00 naar € 175,00, te betalen uiterlijk 24 juni 2013.');
+    expect(r.jan.toClient).to.include(janText);
+    expect(r.jan.toAdmin).to.include('is reduced from €250.00 to €175.00, due on 24 June 2013.');
+  });
+
+  it('a share of 40 %: €500.00 × 0.40 = €200.00 and €250.00 × 0.40 = €100.00, "reduced to" on the line', async () => {
+    const r = await decide({ to: 'adjusted', adjustment: { kind: 'share', percent: '40' } });
+    const annText = `${ANN_TEXT} — reduced to €200.00 after review of your dispute`;
+    expectDue(r.ann, { hosting: '19.95', amount: '200.00', text: annText, words: /€200\.00 €500\.00 adjusted after dispute/, past: 'Billed: €200.00 (adjusted after dispute)', admin: 'Outcome: rated €500.00; after the dispute: adjusted to €200.00' });
+    expect(r.ann.toClient).to.include('is reduced from €500.00 to €200.00, due on 24 June 2013.');
+    expect(r.ann.toClient).to.include(annText);
+    const janText = `${JAN_TEXT} — verlaagd naar € 100,00 na beoordeling van uw bezwaar`;
+    expectDue(r.jan, { hosting: '24.50', amount: '100.00', text: janText, words: /€ 100,00 € 250,00 aangepast na betwisting/, past: 'Gefactureerd: € 100,00 (aangepast na betwisting)', admin: 'Outcome: rated €250.00; after the dispute: adjusted to €100.00' });
+    expect(r.jan.widget).to.include('Aangepast op 10 juni 2013 van € 250,00 naar € 100,00; te betalen uiterlijk 24 juni 2013.');
+    expect(r.jan.toClient).to.include('verlaagd van € 250,00 naar € 100,00');
+    expect(r.jan.toAdmin).to.include('is reduced from €250.00 to €100.00, due on 24 June 2013.');
+  });
+
+  it('an amount set by hand: €120.00 for both, "reduced to €120.00" on the line', async () => {
+    const r = await decide({ to: 'adjusted', adjustment: { kind: 'amount', amount: '120.00' } });
+    const annText = `${ANN_TEXT} — reduced to €120.00 after review of your dispute`;
+    expectDue(r.ann, { hosting: '19.95', amount: '120.00', text: annText, words: /€120\.00 €500\.00 adjusted after dispute/, past: 'Billed: €120.00 (adjusted after dispute)', admin: 'Outcome: rated €500.00; after the dispute: adjusted to €120.00' });
+    expect(r.ann.toClient).to.include('is reduced from €500.00 to €120.00, due on 24 June 2013.');
+    const janText = `${JAN_TEXT} — verlaagd naar € 120,00 na beoordeling van uw bezwaar`;
+    expectDue(r.jan, { hosting: '24.50', amount: '120.00', text: janText, words: /€ 120,00 € 250,00 aangepast na betwisting/, past: 'Gefactureerd: € 120,00 (aangepast na betwisting)', admin: 'Outcome: rated €250.00; after the dispute: adjusted to €120.00' });
+    expect(r.jan.toClient).to.include('verlaagd van € 250,00 naar € 120,00, te betalen uiterlijk 24 juni 2013.');
+  });
+
+  it('withdrawn by the client: €500.00 / €250.00 due on 24 June, told as withdrawn everywhere', async () => {
+    const r = await decide({ to: 'withdrawn' });
+    expectDue(r.ann, { hosting: '19.95', amount: '500.00', text: ANN_TEXT, words: /€500\.00 dispute withdrawn, on the invoice/, past: 'Billed: €500.00', admin: 'Outcome: billed: €500.00' });
+    expect(r.ann.widget).to.include('You withdrew the dispute on 10 June 2013; due on 24 June 2013.');
+    expect(r.ann.toClient).to.include('You withdrew your dispute of OU-');
+    expect(r.ann.toClient).to.include('the line (€500.00) is due on 24 June 2013.');
+    // the admin is told in the third person, not "you withdrew"
+    expect(r.ann.toAdmin).to.match(/The client withdrew the dispute of OU-[0-9A-F]+; the line \(€500\.00\) is due on 24 June 2013\./);
+    expectDue(r.jan, { hosting: '24.50', amount: '250.00', text: JAN_TEXT, words: /€ 250,00 bezwaar ingetrokken, op de factuur/, past: 'Gefactureerd: € 250,00', admin: 'Outcome: billed: €250.00' });
+    expect(r.jan.widget).to.include('U hebt het bezwaar ingetrokken op 10 juni 2013; te betalen uiterlijk 24 juni 2013.');
+    expect(r.jan.toAdmin).to.match(/The client withdrew the dispute of OU-[0-9A-F]+; the line \(€250\.00\) is due on 24 June 2013\./);
+  });
+
+  it('waive an unpaid line: the held draft is cancelled at €0.00 and says "waived"; €0.00 everywhere, nothing owed', async () => {
+    const r = await decide({ to: 'waived' });
+    for (const [x, hosting, before, text, waived] of [
+      [r.ann, '19.95', '€500.00', ANN_TEXT, 'waived after review of your dispute'],
+      [r.jan, '24.50', '€ 250,00', JAN_TEXT, 'kwijtgescholden na beoordeling van uw bezwaar'],
+    ] as const) {
+      const [renewal, held] = x.invoices;
+      expect(renewal).to.deep.include({ status: 'Unpaid', total: hosting });
+      // the cancelled draft shows no amount the client no longer owes, and no "on hold" any more
+      expect(held).to.deep.include({ status: 'Cancelled', total: '0.00' });
+      expect(held!.items[0]![0]).to.equal('0.00');
+      expect(held!.items[0]![1]).to.match(new RegExp(`^${esc(text)} — ${esc(waived)} \\(${esc(before)}\\) \\[OU-[0-9A-F]+\\]$`));
+      expect(held!.items[0]![1]).not.to.match(/on hold|opgeschort/);
+      expect(x.apiLine).to.deep.include({ state: 'waived', amount: money('0.00') });
+      expect(textOf(x.apiLine.description)).to.equal(held!.items[0]![1]);
+      expect(x.apiMay.charge.billed).to.deep.equal(money('0.00'));
+      expect(x.apiAdminMay.charge.billed).to.deep.equal(money('0.00'));
+      expect(x.csvRow).to.include(',0.00,EUR,');
+      expect(x.credit).to.equal('0.00');
+    }
+    expect(r.ann.widget).to.include('Waived on 10 June 2013: you owe nothing for it (was €500.00).');
+    expect(r.ann.widget).to.include('1 – 31 May 2013 6.000 TB 5.000 TB 1.000 TB waived');
+    expect(r.ann.disputePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed');
+    expect(r.ann.linePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed');
+    expect(r.ann.toClient).to.include('(€500.00) is waived: you owe nothing for it.');
+    expect(r.ann.toAdmin).to.include('(€500.00) is waived: the client owes nothing for it.');
+    expect(r.jan.widget).to.include('Kwijtgescholden op 10 juni 2013: u hoeft hiervoor niets te betalen (was € 250,00).');
+    expect(r.jan.widget).to.include('1–31 mei 2013 5,500 TB 5,000 TB 0,500 TB kwijtgescholden');
+    expect(r.jan.disputePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed');
+    expect(r.jan.toClient).to.include('u hoeft');
+    expect(r.jan.toAdmin).to.include('(€250.00) is waived: the client owes nothing for it.');
+  });
+
+  it('waive a paid line: €500.00 / €250.00 credited to the account, the line bills €0.00 and every page says "credited"', async () => {
+    const r = await decide({ to: 'waived', settlement: 'credit' }, { paid: true });
+    for (const [x, total, credit] of [
+      [r.ann, '519.95', '500.00'],
+      [r.jan, '274.50', '250.00'],
+    ] as const) {
+      // paid in full on 3 June (19.95 + 500.00 = 519.95; 24.50 + 250.00 = 274.50): nothing was held
+      expect(x.invoices).to.have.length(1);
+      expect(x.invoices[0]).to.deep.include({ status: 'Paid', total });
+      expect(x.credit).to.equal(credit);
+      expect(x.apiLine).to.deep.include({ state: 'waived', amount: money('0.00') });
+      expect(x.apiMay.charge.billed).to.deep.equal(money('0.00'));
+      expect(x.csvRow).to.include(',0.00,EUR,');
+      expect(x.apiAdminDispute.dispute.settlement).to.equal('credited');
+    }
+    expect(r.ann.widget).to.include('Decided on 10 June 2013: the line now bills €0.00; you had paid it already, so we credited €500.00 to your account.');
+    expect(r.ann.widget).to.include('1 – 31 May 2013 6.000 TB 5.000 TB 1.000 TB waived');
+    expect(r.ann.disputePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €500.00 credited to the account');
+    expect(r.ann.linePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €500.00 credited to the account');
+    expect(r.ann.toClient).to.include('is waived; you had paid it already, so we credited €500.00 to your account.');
+    expect(r.ann.toAdmin).to.include('is waived; the client had paid it already, so €500.00 was credited to their account.');
+    expect(r.jan.widget).to.include('Besloten op 10 juni 2013: de regel bedraagt nu € 0,00; u had hem al betaald, dus hebben we € 250,00 op uw tegoed gezet.');
+    expect(r.jan.disputePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed; €250.00 credited to the account');
+    expect(r.jan.toClient).to.include('u had hem al betaald, dus hebben we € 250,00 op uw tegoed gezet.');
+    expect(r.jan.toAdmin).to.include('is waived; the client had paid it already, so €250.00 was credited to their account.');
+  });
+});
