@@ -9,6 +9,7 @@ import { buildBillingStory, closeMay, type BillingStory } from '../support/billi
 import { TEST_SECRET_KEY } from '../support/module-fixture.js';
 
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
+const ADMIN = (id: number) => ({ type: 'admin' as const, id: String(id) });
 
 /**
  * Writers on different nodes at once (issue 22). Under tools/galera/check.sh the three writers
@@ -112,5 +113,23 @@ describeEachEngine('writers on different nodes at once', ({ db, engine }) => {
     const won = results.find((r) => r.ok);
     if (!won?.ok) throw new Error('no dispute opened');
     expect((await s.f.panel.api.getInvoice(won.value.heldInvoiceId!)).total).to.equal('500.00');
+  });
+
+  it('a dispute resolved by three admins on three nodes at once: one decision stands, the others are refused', async function () {
+    this.timeout(120_000);
+    await renewalInvoiceId();
+    const line = await db().knex('mod_overusage_lines').first('id');
+    s.f.clock.set('2013-06-05T10:00:00Z');
+    const opened = await s.mod.disputes!.open({ lineId: toNum(line.id), reason: 'too much', actor: CLIENT(s.story.clientId) });
+    if (!opened.ok) throw new Error(opened.message);
+    const to = ['waived', 'upheld', 'waived'] as const;
+    const results = await Promise.all(to.map((state, k) => mods[k]!.disputes!.resolve({ disputeId: opened.value.id, to: state, actor: ADMIN(k + 1) })));
+    expect(results.filter((r) => r.ok)).to.have.length(1);
+    // a loser that came while the winner was at work gets CONFLICT; one that came after it had
+    // finished reads a decided dispute (as on one server): 'the dispute is already waived'
+    for (const r of results) if (!r.ok) expect(r.code, r.message).to.be.oneOf(['CONFLICT', 'INVALID_TRANSITION']);
+    // the dispute ends in the state its one winner chose
+    const winner = results.findIndex((r) => r.ok);
+    expect((await s.mod.disputes!.get(opened.value.id)).state).to.equal(to[winner]);
   });
 });
