@@ -178,6 +178,19 @@ describe('meterStep', () => {
     expect(step.closes).to.deep.equal([p1]);
   });
 
+  it('splits a two-day increase that starts on a period\'s last day and ends on the next one\'s first, the odd byte to the later day', () => {
+    // billed from the 5th: reads on 3 and 5 June cover 4 June (last day of 5 May – 4 June) and
+    // 5 June (first of the next); 2 001 bytes over 2 days: 2 001 × 1 / 2 = 1 000, the rest 1 001
+    const p1 = { start: '2013-05-05', end: '2013-06-04' };
+    const a = sample('2013-06-03T23:50:00+02:00', 10_000n);
+    const b = sample('2013-06-05T23:50:00+02:00', 12_001n);
+    const step = meterStep({ last: a, period: p1, resetDueOn: null }, b, never);
+    expect(step.parts.map((p) => [p.period.start, p.fromDate, p.toDate, p.bytes])).to.deep.equal([
+      ['2013-05-05', '2013-06-04', '2013-06-04', 1000n],
+      ['2013-06-05', '2013-06-05', '2013-06-05', 1001n],
+    ]);
+  });
+
   it('keeps a period whose calendar changed under it, and starts the next one on the new calendar', () => {
     // a plan moved from the 1st to the VM's creation day (the 17th) in May: May stays 1–31 May, then 1–16 June, then from the 17th
     const anniversary = serviceCalendar({ servicePolicy: null, serviceDay: null, solusvmPolicy: 'anniversary', solusvmCreatedOn: '2012-02-17', masterPolicy: 'first_of_month', zone: Z, regdate: null, billingDay: null });
@@ -190,6 +203,15 @@ describe('meterStep', () => {
   it('refuses a sample that is not later than the last one', () => {
     const a = sample('2013-05-10T23:50:00+02:00', 1n);
     expect(() => meterStep(at(a), a, monthly)).to.throw(/later than the last good sample/);
+    // later in time but closing the same day (00:30 closes 10 May too): refused, with both instants
+    const b = sample('2013-05-11T00:30:00+02:00', 2n);
+    let err: unknown;
+    try {
+      meterStep(at(a), b, monthly);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.deep.include({ code: 'UNEXPECTED_STATE', details: { last: '2013-05-10T23:50:00.000+02:00', sample: '2013-05-11T00:30:00.000+02:00' } });
   });
 
   it('handles values above 2^53 exactly', () => {
@@ -219,6 +241,38 @@ describe('meterStep', () => {
     expect(steps.flatMap((st) => st.anomalies.map((a) => `${a.kind}@${a.period.start}`))).to.deep.equal(['reset_not_seen@2014-01-01', 'reset_not_seen@2014-02-01', 'late_reset@2014-02-01']);
     expect(steps[steps.length - 1]!.anomalies[0]!.details).to.deep.include({ dueOn: '2014-01-01', daysLate: 32 });
     expect(state.resetDueOn).to.equal(null);
+  });
+});
+
+describe('looksLikeReset', () => {
+  const GiB = 1n << 30n;
+  const MiB = 1n << 20n;
+  it('takes no drop for a reset: an equal reading is no drop, even of a tiny counter', () => {
+    expect(looksLikeReset(MiB, MiB)).to.equal(false);
+    expect(looksLikeReset(5n * GiB, 6n * GiB)).to.equal(false);
+  });
+
+  it('takes any drop of a counter under 1 GiB for a reset, and from 1 GiB on only a drop to half or less', () => {
+    expect(looksLikeReset(100n * MiB, 80n * MiB)).to.equal(true);
+    // 1 GiB to 600 MiB: more than half is left (1 200 MiB > 1 024 MiB)
+    expect(looksLikeReset(GiB, 600n * MiB)).to.equal(false);
+    // exactly half: 10 GiB to 5 GiB is a reset
+    expect(looksLikeReset(10n * GiB, 5n * GiB)).to.equal(true);
+    expect(looksLikeReset(10n * GiB, 5n * GiB + 1n)).to.equal(false);
+  });
+
+  it('with a pace, takes a drop for a reset only up to three times the traffic of the days since the last read', () => {
+    // 1 GiB a day over 4 days: a fresh counter holds at most 3 × 1 GiB × 4 = 12 GiB
+    const pace = { dailyBytes: GiB, days: 4 };
+    expect(looksLikeReset(100n * GiB, 11n * GiB, pace)).to.equal(true);
+    expect(looksLikeReset(100n * GiB, 12n * GiB, pace)).to.equal(true);
+    expect(looksLikeReset(100n * GiB, 12n * GiB + 1n, pace)).to.equal(false);
+    // 0 days counts as 1: 3 GiB
+    expect(looksLikeReset(100n * GiB, 3n * GiB, { dailyBytes: GiB, days: 0 })).to.equal(true);
+    expect(looksLikeReset(100n * GiB, 4n * GiB, { dailyBytes: GiB, days: 0 })).to.equal(false);
+    // a slow pace (100 MiB a day: 300 MiB) never asks less than 1 GiB of a fresh counter
+    expect(looksLikeReset(100n * GiB, 800n * MiB, { dailyBytes: 100n * MiB, days: 1 })).to.equal(true);
+    expect(looksLikeReset(100n * GiB, GiB + 1n, { dailyBytes: 100n * MiB, days: 1 })).to.equal(false);
   });
 });
 
