@@ -191,6 +191,25 @@ describe('meterStep', () => {
     ]);
   });
 
+  it('flags the days before a reset that were never read, when the last read is more than 24 hours before it', () => {
+    // last read 28 May 23:50 at 10 GB, next 2 June 23:50 at 3 GB: the counter reset on 1 June 00:00,
+    // 3 days and 10 minutes after the last read; 29-31 May were never read. The 3 GB are June's
+    // (1-2 June); the 5 days between the reads are a long gap
+    const a = sample('2013-05-28T23:50:00+02:00', 10n * GB);
+    const b = sample('2013-06-02T23:50:00+02:00', 3n * GB);
+    const step = meterStep(at(a), b, monthly);
+    expect(step.parts.map((p) => [p.period.start, p.kind, p.fromDate, p.toDate, p.bytes])).to.deep.equal([['2013-06-01', 'since_reset', '2013-06-01', '2013-06-02', 3n * GB]]);
+    expect(step.anomalies).to.deep.equal([
+      { kind: 'unmeasured', period: may, details: { fromDate: '2013-05-29', toDate: '2013-05-31', lastReadAt: '2013-05-28T23:50:00.000+02:00', resetAt: '2013-06-01T00:00:00.000+02:00' } },
+      { kind: 'long_gap', period: june, details: { fromDate: '2013-05-29', toDate: '2013-06-02', days: 5 } },
+    ]);
+    // 3 GB over 2 days: the pace the next drop is weighed against
+    expect(step.state.dailyBytes).to.equal(1_500_000_000n);
+    // read 10 minutes before the reset: nothing unmeasured; exactly 24 hours before: not flagged either
+    expect(meterStep(at(sample('2013-05-31T23:50:00+02:00', 10n * GB)), b, monthly).anomalies).to.deep.equal([]);
+    expect(meterStep(at(sample('2013-05-31T00:00:00+02:00', 10n * GB)), sample('2013-06-01T23:50:00+02:00', 3n * GB), monthly).anomalies).to.deep.equal([]);
+  });
+
   it('keeps a period whose calendar changed under it, and starts the next one on the new calendar', () => {
     // a plan moved from the 1st to the VM's creation day (the 17th) in May: May stays 1–31 May, then 1–16 June, then from the 17th
     const anniversary = serviceCalendar({ servicePolicy: null, serviceDay: null, solusvmPolicy: 'anniversary', solusvmCreatedOn: '2012-02-17', masterPolicy: 'first_of_month', zone: Z, regdate: null, billingDay: null });
