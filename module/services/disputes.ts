@@ -240,6 +240,13 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     return describeAdjustedLine(billedText, { currency: String(d.currency), afterMinor: after, rerated: resolution?.rerated ?? null }, locale);
   }
 
+  /** The line's text after a decision: adjusted or waived say so; upheld and withdrawn keep it. */
+  function decidedText(d: Record<string, unknown>, to: Resolution, billedText: string, after: bigint, locale: string): string {
+    if (to === 'adjusted') return adjustedText(d, billedText, after, locale);
+    if (to === 'waived') return describeWaivedLine(billedText, { currency: String(d.currency), beforeMinor: toBig(d.amount_before_minor) }, locale);
+    return billedText;
+  }
+
   /** Carries out a claimed resolution through the panel. Idempotent: each step checks first. */
   const carryOut = (disputeId: number): Promise<void> => exclusive(`dispute:${disputeId}`, () => carryOutNow(disputeId));
 
@@ -258,12 +265,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     const locale = localeForClient(client.language);
     let lineStatus: LineStatus = 'placed';
     // The line's text after the decision, from the text it was billed with and the decision's own figures.
-    const newText =
-      to === 'adjusted'
-        ? adjustedText(d, String(line.description), after, locale)
-        : to === 'waived'
-          ? describeWaivedLine(String(line.description), { currency: String(d.currency), beforeMinor: toBig(d.amount_before_minor) }, locale)
-          : String(line.description);
+    const newText = decidedText(d, to, String(line.description), after, locale);
     let creditedMinor: bigint | null = null;
 
     if (d.hold_state === 'held') {
@@ -272,8 +274,8 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       if (to === 'waived') {
         lineStatus = 'waived';
         // cancelled at 0.00 with the waived text: the client's invoice list shows nothing still owed
-        const zero = moneyToDecimalString({ amountMinor: 0n, currency: String(d.currency) });
-        if (held.status === 'Draft') await deps.panel.updateInvoice({ invoiceId: held.invoiceId, status: 'Cancelled', ...(item ? { changeItems: [{ id: item.id, description: newText, amount: zero, taxed: item.taxed }] } : {}) });
+        const zero = { id: item?.id ?? 0, description: newText, amount: moneyToDecimalString({ amountMinor: 0n, currency: String(d.currency) }), taxed: item?.taxed ?? true };
+        if (held.status === 'Draft') await deps.panel.updateInvoice({ invoiceId: held.invoiceId, status: 'Cancelled', ...(item ? { changeItems: [zero] } : {}) });
       } else if (held.status === 'Draft') {
         const dueDate = String(d.new_due_date);
         const description = newText;
