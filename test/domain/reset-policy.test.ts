@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import { DateTime } from 'luxon';
+import { ModuleError } from '../../module/domain/errors.js';
 import {
   boundaryBetween,
   expectedEndDate,
   lastBoundaryAtOrBefore,
+  nextBoundaryAfter,
+  nominalPeriodDays,
   parseResetPolicy,
   policyPeriodAt,
   resetDateInMonth,
@@ -44,5 +47,53 @@ describe('reset policy', () => {
     expect(expectedEndDate(first, '2013-05-01')).to.equal('2013-05-31');
     expect(expectedEndDate({ policy: 'anniversary', anchorDay: 15, zone: 'UTC' }, '2013-05-15')).to.equal('2013-06-14');
     expect(expectedEndDate({ ...first, policy: 'never' }, '2013-05-01')).to.equal(null);
+  });
+
+  it('takes its own policy names as they are, and names what it refused', () => {
+    for (const p of ['first_of_month', 'anniversary', 'never']) expect(parseResetPolicy(p)).to.equal(p);
+    let err: unknown;
+    try {
+      parseResetPolicy(7);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(ModuleError);
+    expect(err).to.deep.include({ message: 'reset policy must be one of first_of_month, anniversary, never', details: { value: '7' } });
+  });
+
+  it('has no boundaries, periods or lengths for a counter that never resets', () => {
+    const never: ResetRule = { ...first, policy: 'never' };
+    expect(resetDateInMonth(never, 2013, 5)).to.equal(null);
+    expect(lastBoundaryAtOrBefore(never, at('2013-06-01T00:30:00+02:00'))).to.equal(null);
+    expect(nextBoundaryAfter(never, at('2013-06-01T00:30:00+02:00'))).to.equal(null);
+    expect(nominalPeriodDays(never, '2013-06-10')).to.equal(null);
+  });
+
+  it('resets on the 1st whatever anchor day the rule carries', () => {
+    expect(resetDateInMonth({ ...first, anchorDay: 17 }, 2013, 5)).to.equal('2013-05-01');
+  });
+
+  it('counts a boundary at the very instant as passed, and a span (from, to] without its start', () => {
+    const june1 = at('2013-06-01T00:00:00.000+02:00');
+    expect(lastBoundaryAtOrBefore(first, june1)!.toISO()).to.equal('2013-06-01T00:00:00.000+02:00');
+    // a read exactly at the reset holds nothing of June's traffic before it: no boundary after it
+    expect(boundaryBetween(first, june1, at('2013-06-02T00:30:00+02:00'))).to.equal(null);
+    expect(boundaryBetween(first, at('2013-05-31T23:59:59+02:00'), june1)!.toISO()).to.equal('2013-06-01T00:00:00.000+02:00');
+  });
+
+  // The boundaries and period lengths are remembered per month: each run here asks about a year no
+  // earlier run in this process asked about (the count is kept on globalThis), so the answer is
+  // computed, not recalled.
+  it('puts boundaries at midnight in the master\'s zone and counts full periods, asked afresh', () => {
+    const runs = globalThis as { overusageResetRuns?: number };
+    const y = 2200 + (runs.overusageResetRuns = (runs.overusageResetRuns ?? 0) + 1);
+    // Brussels is on winter time (+01:00) on 1 March and on summer time (+02:00) on 1 April in
+    // every year (summer time starts on the last Sunday of March)
+    expect(lastBoundaryAtOrBefore(first, at(`${y}-03-15T12:00:00Z`))!.toISO()).to.equal(`${y}-03-01T00:00:00.000+01:00`);
+    // 22:30 UTC on 31 March is 00:30 on 1 April in Brussels: April's period has begun there
+    expect(lastBoundaryAtOrBefore(first, at(`${y}-03-31T22:30:00Z`))!.toISO()).to.equal(`${y}-04-01T00:00:00.000+02:00`);
+    // March has 31 days; an anniversary on the 31st from 31 March runs to 29 April: 30 days
+    expect(nominalPeriodDays(first, `${y}-03-10`)).to.equal(31);
+    expect(nominalPeriodDays({ policy: 'anniversary', anchorDay: 31, zone: 'Europe/Brussels' }, `${y}-04-10`)).to.equal(30);
   });
 });
