@@ -12,6 +12,7 @@ import { loadConfig, parseListen } from './config.js';
 import { openApp, type App } from './app.js';
 import { createProgress } from './progress.js';
 import { registerPeriodCommands } from './period-commands.js';
+import { registerPanelCommands } from './panel-commands.js';
 // The server, the demo (panel, simulator) and the web mounts are loaded by the commands that use
 // them: `overusage collect` at 100 000 services runs in less memory without them.
 import { createLogger } from '../module/adapters/logger.js';
@@ -469,51 +470,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       ctx.print(t.token, { token: t.token, expiresAt: new Date(t.expiresAt * 1000).toISOString(), subject });
     });
 
-  const panelCmd = program.command('panel').description('the reference panel host (the demo and tests run on it)');
-  panelCmd
-    .command('cron')
-    .description("run the panel's daily automation for a day (or a range of days) with the clock set to that day, then the add-on's evening sampling: a month replays in seconds")
-    .requiredOption('--date <YYYY-MM-DD>', 'the (first) day to run')
-    .option('--to <YYYY-MM-DD>', 'run every day up to and including this one')
-    .option('--demo', "on the demo's data (the default database of `npm start`), with its SolusVM simulator")
-    .action(async (o: { date: string; to?: string; demo?: boolean }) => {
-      o.demo ||= globals().demo;
-      const from = parseIsoDate(o.date, '--date');
-      const to = o.to ? parseIsoDate(o.to, '--to') : from;
-      if (to < from) throw new ModuleError('INVALID_INPUT', `--to ${to} is before --date ${from}`);
-      if (!o.demo) {
-        throw new ModuleError(
-          'INVALID_INPUT',
-          'panel cron needs --demo: the reference panel only runs on the demo data here; against a real WHMCS its own cron runs the automation and calls the add-on\'s hooks',
-        );
-      }
-      const config = loadConfig(io.env, globals().zone ? { zone: globals().zone! } : {});
-      const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
-      const { advanceDemo, demoState, startDemoData, DEMO_ZONE } = await import('./demo.js');
-      const { demoDatabaseUrl } = await import('./config.js');
-      const url = globals().db ?? io.env.OVERUSAGE_DB ?? demoDatabaseUrl(config.dataDir);
-      // Under a running demo server this would move the data and the simulator's masters beneath it
-      // while the server's clock stays where it was: refused, with what to do.
-      const state = await demoState(url);
-      if (state.server) {
-        throw new ModuleError('CONFLICT', `the demo server is running on this database (process ${state.server.pid}, ${state.server.url}): stop it (Ctrl-C), run panel cron --demo, then start it again; it starts at the moved clock`);
-      }
-      const demo = await startDemoData(config, log, globals().db ? { databaseUrl: globals().db! } : {});
-      try {
-        const standsAt = demo.clock.now().setZone(DEMO_ZONE);
-        if (from < standsAt.toISODate()!) {
-          throw new ModuleError('INVALID_INPUT', `the demo's clock stands at ${standsAt.toFormat('yyyy-MM-dd HH:mm')} (Brussels) and does not go back: --date must be ${standsAt.toISODate()} or later`);
-        }
-        const days = await advanceDemo(demo, from, to);
-        ctx.print(
-          days.map((d) => `${d.date}: ${d.invoices} invoice(s) created, ${d.notices} notice(s), ${d.suspensions} suspension(s)`).join('\n') +
-            `\nthe demo's clock now stands at ${demo.clock.now().setZone('Europe/Brussels').toFormat('yyyy-MM-dd HH:mm')} (Brussels)`,
-          { days, now: demo.clock.now().toISO() },
-        );
-      } finally {
-        await demo.close();
-      }
-    });
+  registerPanelCommands(program.command('panel').description('the reference panel: its API credentials, clients, products, services and daily cron, on any panel database'), ctx, globals);
 
   program
     .command('demo')

@@ -19,6 +19,7 @@ import type { Actor } from '../core/context.js';
 import type { AddonField } from '../addon-host.js';
 import { optionValues } from '../addon-host.js';
 import { addonRequest, injectFormToken } from './addon-embed.js';
+import { registerApiCredentialPages } from './admin-api-credentials.js';
 import { bodyOf, clientIp, csrfGuard, field, formBody, idOf, queryText, safeGoto, type WebContext } from './context.js';
 import { adminFormat } from './format.js';
 import { MSG } from '../core/errors.js';
@@ -561,6 +562,20 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
       sidebarHtml: injectFormToken(String(sidebar ?? ''), st.session.csrf),
     });
   };
+
+  registerApiCredentialPages(router, ctx, {
+    guard,
+    async requireFullAdmin(req, res) {
+      const st = await requireAdmin(req, res);
+      if (!st) return null;
+      if (st.admin.roleid === FULL_ADMIN_ROLE) return { username: st.admin.username };
+      await page(req, res, st, 403, 'admin/message', { title: 'Access Denied', message: 'Only a full administrator can manage API credentials.' });
+      return null;
+    },
+    page: async (req, res, status, view, data) => page(req, res, await stateOf(req), status, view, data),
+    flash,
+    to,
+  });
 
   router.get('/addonmodules.php', addonTab);
   router.post('/addonmodules.php', ...guard, addonTab);
