@@ -141,6 +141,22 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     const line = client.locator('li.ou-line').first();
     expect(await line.getAttribute('data-state')).to.equal('adjusted');
     expect(await line.innerText()).to.match(/Aangepast op \d+ juni 2013 van €\s500,00 naar €\s250,00/);
+    // every figure on the widget is what the line bills now: 50 % of €500,00 = €250,00, the old
+    // amount struck through, the line's own text saying so, the past period billed at €250,00
+    const nbsp = (t: string) => t.replace(/[\u00a0\u202f]/g, ' ');
+    expect(nbsp(await line.locator('.ou-amount').innerText())).to.equal('€ 250,00');
+    expect(nbsp(await line.locator('s').innerText())).to.equal('€ 500,00');
+    expect(await line.locator('.ou-state').innerText()).to.equal('aangepast na betwisting');
+    expect(nbsp(await line.locator('.ou-desc').innerText())).to.match(/ — verlaagd naar € 250,00 na beoordeling van uw bezwaar \[OU-[0-9A-F]+\]$/);
+    expect(await line.locator('form.ou-dispute-form').count(), 'no dispute form on a decided line').to.equal(0);
+    expect(await line.locator('input[name=do][value=withdraw]').count(), 'nothing to withdraw any more').to.equal(0);
+    const may = client.locator('section[aria-labelledby^="ou-past-"] tbody tr', { hasText: 'mei 2013' }).first();
+    expect(nbsp(await may.innerText())).to.include('Gefactureerd: € 250,00 (aangepast na betwisting)');
+    expect(nbsp(await client.locator('#overusage').innerText())).not.to.match(/opgeschort|in betwisting/);
+    await client.screenshot({ path: path.join(SHOTS, 'widget-decided.png'), fullPage: true });
+    // the home panel no longer counts a line under dispute
+    await client.goto(`${demo!.url}/clientarea.php`);
+    expect(await client.locator('[data-panel="overusage"]').innerText()).not.to.include('in betwisting');
     await client.close();
     await page.close();
     expect(problems, 'errors in the pages').to.deep.equal([]);
