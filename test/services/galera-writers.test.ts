@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { silentLogger } from '../../module/adapters/logger.js';
+import { createLogger } from '../../module/adapters/logger.js';
 import { openDatabase, type Database } from '../../module/adapters/database.js';
 import { createLockStore, type LockStore } from '../../module/adapters/lock-store.js';
 import { toNum } from '../../module/adapters/rows.js';
@@ -27,6 +27,8 @@ describeEachEngine('writers on different nodes at once', ({ db, engine }) => {
   let peers: Database[] = [];
   /** the module on node 1 (the story's), 2 and 3 */
   let mods: OverusageModule[] = [];
+  /** what the modules on nodes 2 and 3 logged at warn and above (a hook never throws: it logs) */
+  let logged: string[] = [];
 
   beforeEach(async function () {
     this.timeout(60_000);
@@ -34,9 +36,11 @@ describeEachEngine('writers on different nodes at once', ({ db, engine }) => {
     await closeMay(s);
     // SQLite has one writer per file: a second pool would only wait on the first
     peers = engine === 'mysql' ? [1, 2].map((k) => openDatabase(onNode(db().url, k))) : [];
+    logged = [];
+    const log = createLogger({ level: 'warn', write: (line) => logged.push(line) });
     mods = [
       s.mod,
-      ...peers.map((p) => createModule({ knex: p.knex, clock: s.f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => s.fake.gateway(), panel: s.faulty.api(), log: silentLogger, metering: { writer: 'inline' } })),
+      ...peers.map((p) => createModule({ knex: p.knex, clock: s.f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => s.fake.gateway(), panel: s.faulty.api(), log, metering: { writer: 'inline' } })),
     ];
     while (mods.length < 3) mods.push(s.mod);
   });
@@ -89,6 +93,8 @@ describeEachEngine('writers on different nodes at once', ({ db, engine }) => {
       return hook.handler({ invoiceid: invoiceId, source: 'autogen', user: 'system', status: 'Unpaid' });
     });
     await Promise.all(deliveries);
+    // none of the 20 deliveries through nodes 2 and 3 failed (a lost certification would say so here)
+    expect(logged.filter((l) => l.includes('hook.invoice_creation.failed'))).to.deep.equal([]);
     const inv = await s.f.panel.api.getInvoice(invoiceId);
     expect(inv.items.filter((i) => i.description.startsWith('Bandwidth overusage')).map((i) => i.amount)).to.deep.equal(['500.00']);
     expect(inv.total).to.equal('519.95');
