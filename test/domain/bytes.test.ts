@@ -48,7 +48,7 @@ describe('bytes', () => {
     expect(() => parseByteAmount('-5 TB')).to.throw(/not an amount of bytes/);
     expect(() => parseByteAmount('1,5 TB')).to.throw(/not an amount of bytes/);
     expect(() => parseByteAmount('')).to.throw(/not an amount of bytes/);
-    expect(() => parseByteAmount('5 XB')).to.throw(/"XB" is not a unit/);
+    expect(() => parseByteAmount('5 XB')).to.throw('"XB" is not a unit; use one of B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB');
   });
 
   it('renders bytes in a unit with fixed decimals, rounded half-up', () => {
@@ -66,6 +66,9 @@ describe('bytes', () => {
     expect(formatBytes(6_000_000_000_000n, 'TB')).to.equal('6.000 TB');
     expect(humanBytes(1_234_000_000n)).to.equal('1.23 GB');
     expect(humanBytes(999n)).to.equal('999 B');
+    // exactly 1 GB is 1 GB, not 1000 MB; no bytes are no bytes, not "-0"
+    expect(humanBytes(1_000_000_000n)).to.equal('1.00 GB');
+    expect(bytesInUnit(0n, 'TB')).to.equal('0.000');
   });
 
   it('parses counters without a float', () => {
@@ -80,6 +83,28 @@ describe('bytes', () => {
     expect(parseSignedBig('-5', 'free')).to.equal(-5n);
     expect(parseSignedBig(-5, 'free')).to.equal(-5n);
     expect(parseSignedBig('5', 'free')).to.equal(5n);
+    expect(parseSignedBig(' -12 ', 'free')).to.equal(-12n);
+    expect(parseUnsignedBig(0n, 'used')).to.equal(0n);
+    expect(parseUnsignedBig(0, 'used')).to.equal(0n);
+    expect(() => parseUnsignedBig(-1, 'used')).to.throw(/used must be a non-negative whole number/);
+  });
+
+  it('names the value it refused, as it was given', () => {
+    const refused = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as { details?: unknown }).details;
+      }
+      return 'accepted';
+    };
+    expect(refused(() => parseUnsignedBig(-1n, 'used'))).to.deep.equal({ value: '-1' });
+    expect(refused(() => parseUnsignedBig(-1, 'used'))).to.deep.equal({ value: -1 });
+    expect(refused(() => parseUnsignedBig(' 1x ', 'used'))).to.deep.equal({ value: ' 1x ' });
+    expect(refused(() => parseUnsignedBig(undefined, 'used'))).to.deep.equal({ value: 'undefined' });
+    // SolusVM's free: a minus only in front of digits, nothing after them
+    expect(refused(() => parseSignedBig('-5x', 'free'))).to.deep.equal({ value: '-5x' });
+    expect(refused(() => parseSignedBig('x-5', 'free'))).to.deep.equal({ value: 'x-5' });
   });
 
   it('gives whole percentages, half-up, and none for an unlimited total', () => {
