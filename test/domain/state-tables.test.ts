@@ -35,6 +35,7 @@ describe('state tables', () => {
     it('says what a refused step was', () => {
       expect(checkTransition('waived', 'upheld', 'admin')).to.deep.include({ ok: false, message: 'the dispute is already waived' });
       expect(checkTransition('open', 'upheld', 'client')).to.deep.include({ ok: false, message: 'only admin may make a dispute upheld' });
+      expect(checkTransition('open', 'withdrawn', 'system')).to.deep.include({ ok: false, code: 'NOT_ALLOWED', message: 'only client or admin may make a dispute withdrawn' });
     });
   });
 
@@ -47,7 +48,10 @@ describe('state tables', () => {
       it(`${ok ? 'goes' : 'never goes'} from ${from} to ${to}`, () => {
         expect(canHold(from, to)).to.equal(ok);
         if (ok) expect(() => assertHoldStep(from, to)).not.to.throw();
-        else expect(() => assertHoldStep(from, to)).to.throw(ModuleError, `a held line cannot go from ${from} to ${to}`);
+        else {
+          expect(() => assertHoldStep(from, to)).to.throw(ModuleError, `a held line cannot go from ${from} to ${to}`);
+          expect(() => assertHoldStep(from, to)).to.throw(ModuleError).with.property('details').that.deep.equals({ from, to });
+        }
       });
     }
     it('ends released after a waiver and published after any other decision, when it was held', () => {
