@@ -71,7 +71,10 @@ describe('state tables', () => {
       it(`${ok ? 'goes' : 'never goes'} from ${from} to ${to}`, () => {
         expect(canMoveLine(from, to)).to.equal(ok);
         if (ok) expect(() => assertLineStep(from, to)).not.to.throw();
-        else expect(() => assertLineStep(from, to)).to.throw(ModuleError, `a line cannot go from ${from} to ${to}`);
+        else {
+          expect(() => assertLineStep(from, to)).to.throw(ModuleError, `a line cannot go from ${from} to ${to}`);
+          expect(() => assertLineStep(from, to)).to.throw(ModuleError).with.property('details').that.deep.equals({ from, to });
+        }
       });
     }
     it('can be disputed only while billed', () => {
