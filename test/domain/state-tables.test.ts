@@ -89,6 +89,14 @@ describe('state tables', () => {
       expect(parseResolvingTo('waived')).to.equal('waived');
       expect(parseHoldState('refund_decision')).to.equal('refund_decision');
       expect(parseLineStatus('held')).to.equal('held');
+      // a column the database left empty (no row value at all) is no resolution either
+      expect(parseResolvingTo(undefined)).to.equal(null);
+    });
+    it('say which column held what, and which words it may hold', () => {
+      expect(() => parseLineStatus('released'))
+        .to.throw(ModuleError, 'mod_overusage_lines.status holds "released", which is not one of pending, placed, held, waived')
+        .with.property('details')
+        .that.deep.equals({ column: 'mod_overusage_lines.status', value: 'released' });
     });
     for (const [parse, value, column] of [
       [parseDisputeState, 'closed', 'mod_overusage_disputes.state'],
