@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { formatByteAmount, textLanguage } from '../domain/line-text.js';
 import { formatMoney } from '../domain/money.js';
-import { capActionInForce, type CapService } from '../services/caps.js';
+import { capActionInForce, capMates, type CapService } from '../services/caps.js';
 import type { UpgradeService } from '../services/upgrades.js';
 import { toNum } from '../adapters/rows.js';
 
@@ -29,6 +29,7 @@ export const CAP_WORDS = {
     flashLifted: 'Your cap is lifted.',
     badAmount: 'Enter an amount more than zero, like 25.00 or 500 GB.',
     notOffered: 'This plan does not offer a spending cap.',
+    pool: (n: number) => `Your ${n} servers share one traffic pool: a cap set here covers all of them, and all of them are slowed down or suspended when it is reached.`,
   },
   nl: {
     title: 'Uitgavenplafond',
@@ -48,6 +49,7 @@ export const CAP_WORDS = {
     flashLifted: 'Uw plafond is opgeheven.',
     badAmount: 'Geef een bedrag groter dan nul, zoals 25,00 of 500 GB.',
     notOffered: 'Dit pakket biedt geen uitgavenplafond.',
+    pool: (n: number) => `Uw ${n} servers delen één datapool: een plafond dat u hier instelt, geldt voor ze allemaal, en ze worden allemaal vertraagd of geschorst wanneer het bereikt is.`,
   },
 } as const;
 
@@ -59,6 +61,8 @@ export interface CapSectionView {
   w: CapWords;
   current: string | null;
   reached: string | null;
+  /** a pooled service: the cap is the pool's */
+  pool: string | null;
   currency: string;
   actions: Array<{ value: 'throttle' | 'suspend'; label: string }>;
 }
@@ -70,11 +74,13 @@ export async function capSection(knex: Knex, caps: CapService, serviceId: number
   const w = capWordsFor(locale);
   const amount = cap ? (cap.kind === 'money' ? formatMoney({ amountMinor: cap.amount, currency: cap.currency! }, locale) : formatByteAmount(cap.amount, 'GB', locale)) : null;
   const inForce = cap ? await capActionInForce(knex, serviceId) : null;
+  const mates = (await capMates(knex, [serviceId])).get(serviceId)!;
   return {
     serviceId,
     w,
     current: cap ? w.current(amount!, cap.action) : null,
     reached: inForce ? w.reached(inForce) : null,
+    pool: mates.length > 1 ? w.pool(mates.length) : null,
     currency: options?.currency ?? cap?.currency ?? '',
     actions: (options?.actions ?? []).map((a) => ({ value: a, label: w[a] })),
   };

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { silentLogger } from '../../module/adapters/logger.js';
 import { toBig, toNum } from '../../module/adapters/rows.js';
 import { createModule, type OverusageModule } from '../../module/index.js';
+import { capSection } from '../../module/web/cap-section.js';
 import { addProduct, addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
@@ -169,6 +170,9 @@ describeEachEngine('transfer pools: threshold notices and the limit policy on th
       [b, 'active'],
     ]);
     for (const id of [a, b, c]) expect(await mod.caps.get(id)).to.deep.include({ serviceId: b, kind: 'money', amount: 2500n, action: 'throttle' });
+    // the widget of any member says so
+    expect((await capSection(knex, mod.caps, c, 'en-GB'))!.pool).to.equal('Your 3 servers share one traffic pool: a cap set here covers all of them, and all of them are slowed down or suspended when it is reached.');
+    expect((await capSection(knex, mod.caps, a, 'nl-NL'))!.current).to.equal('Uw plafond: €\u00a025,00 aan overschrijding per maand. Wanneer het bereikt is, wordt uw server vertraagd tot de volgende periode begint, en betaalt u nooit meer dan het plafond.');
     await evening('2026-11-20', { a: 2100n, b: 500n, c: 500n });
     expect(fake.actions).to.deep.equal([]);
     await evening('2026-11-25', { a: 2120n, b: 500n, c: 500n });
