@@ -12,7 +12,7 @@ import { createPanel, createAdmin, type Panel } from '../panel/index.js';
 import { addClient, addProduct, addProductCustomField, addServer, addService } from '../panel/records.js';
 import { setClientPassword } from '../panel/web/passwords.js';
 import { setSetting } from '../panel/db/settings.js';
-import { createSimulator, type SimMaster, type Simulator } from '../simulator/index.js';
+import { createSimulator, type SimMaster, type SimMasterState, type Simulator } from '../simulator/index.js';
 import { demoDatabaseUrl, type AppConfig } from './config.js';
 
 /**
@@ -32,6 +32,12 @@ const MASTERS_KEY = 'OverusageDemoMasters';
 const SERVER_KEY = 'OverusageDemoServer';
 /** where the demo's clock stands, so `panel cron --demo` moves it for the next start too */
 const NOW_KEY = 'OverusageDemoNow';
+/**
+ * What the simulated SolusVM masters were told (a throttle or suspension by the limit policy, a
+ * speed, a plan): kept after every change, given back at the next start, so a restart or a
+ * `panel cron --demo` finds the servers as the module left them.
+ */
+const SIM_KEY = 'OverusageDemoSimulator';
 
 const GB = 10n ** 9n;
 const TB = 10n ** 12n;
@@ -52,6 +58,8 @@ export interface Demo {
   sim: Simulator;
   logins: DemoLogin[];
   seededNow: boolean;
+  /** writes the simulator's state now (it is also written after each change and at close) */
+  saveSimulator(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -206,8 +214,17 @@ export async function startDemoData(config: AppConfig, outerLog: Logger, opts: {
       if (m.baseUrl !== sm.url) await module.masters.update(m.id, { baseUrl: sm.url }, { type: 'system', id: 'demo' });
     }
   }
+  if (seeded) await restoreSimulator(db.knex, masters, outerLog);
   const stored = (await db.knex('tblconfiguration').where({ setting: NOW_KEY }).first('value'))?.value as string | undefined;
   clock.set(opts.now ?? stored ?? DEMO_NOW);
+  // one write at a time, in order; a failed write is said, and the next change writes again
+  let saving: Promise<void> = Promise.resolve();
+  const saveSimulator = () =>
+    (saving = saving.then(
+      () => setSetting(db.knex, SIM_KEY, JSON.stringify({ v1: masters.v1.exportState(), v2: masters.v2.exportState() }), clock.now(), DEMO_ZONE),
+    ).catch((err: unknown) => outerLog.warn('demo.simulator_not_saved', { message: (err as Error).message })));
+  if (!seeded) await saveSimulator();
+  for (const m of Object.values(masters)) m.onChange(() => void saveSimulator());
   return {
     db,
     clock,
@@ -219,29 +236,87 @@ export async function startDemoData(config: AppConfig, outerLog: Logger, opts: {
       { who: 'admin', login: DEMO_ADMIN.username, password: DEMO_ADMIN.password, story: 'the provider: clients, invoices, the email log and the Overusage tab' },
       ...CLIENTS.map((c) => ({ who: `${c.first} ${c.last}`, login: c.email, password: CLIENT_PASSWORD, story: c.story })),
     ],
+    saveSimulator,
     async close() {
       await module.close();
+      for (const m of Object.values(masters)) m.onChange(null);
+      await saveSimulator();
       await sim.close();
       await db.close();
     },
   };
 }
 
+/** The simulator's state as the demo last saved it; a server the demo no longer has is said and skipped. */
+async function restoreSimulator(knex: Knex, masters: Record<'v1' | 'v2', SimMaster>, log: Logger): Promise<void> {
+  const raw = (await knex('tblconfiguration').where({ setting: SIM_KEY }).first('value'))?.value as string | undefined;
+  if (!raw) return;
+  let saved: Partial<Record<'v1' | 'v2', SimMasterState>>;
+  try {
+    saved = JSON.parse(raw) as Partial<Record<'v1' | 'v2', SimMasterState>>;
+  } catch (err) {
+    log.warn('demo.simulator_state_unreadable', { message: (err as Error).message });
+    return;
+  }
+  for (const k of ['v1', 'v2'] as const) {
+    const state = saved[k];
+    if (!state) continue;
+    const { missing } = masters[k].importState(state);
+    if (missing.length) log.warn('demo.simulator_servers_gone', { master: masters[k].name, servers: missing });
+  }
+}
+
 /**
  * Moves the demo forward day by day: each day the panel's morning automation and the module's
  * evening sampling, as in the seeded history. The clock stays at the end, for the next start too.
  */
-export async function advanceDemo(demo: Demo, from: IsoDate, to: IsoDate): Promise<Array<{ date: IsoDate; invoices: number; notices: number; suspensions: number }>> {
-  const out = [];
-  for (let day = from; day <= to; day = addDays(day, 1)) {
-    demo.clock.set(DateTime.fromISO(`${day}T09:00:00`, { zone: DEMO_ZONE }));
-    const r = await demo.panel.runDailyAutomation(day);
-    demo.clock.set(DateTime.fromISO(`${day}T23:50:00`, { zone: DEMO_ZONE }));
-    await demo.panel.hooks.run('AfterCronJob', {});
-    out.push({ date: day, invoices: r.invoicesCreated.length, notices: r.notices.length, suspensions: r.suspensions.filter((s) => s.outcome === "suspended").length });
-  }
+export interface DemoDay {
+  date: IsoDate;
+  /** the panel's automation had run this day before: nothing of it was done again */
+  alreadyRan: boolean;
+  /** what this run did (0 when it had already run) */
+  invoices: number;
+  notices: number;
+  suspensions: number;
+  /** services read by this run's evening sampling (0: already read that day) */
+  sampled: number;
+}
+
+export async function advanceDemo(demo: Demo, from: IsoDate, to: IsoDate): Promise<DemoDay[]> {
+  const out = await runPanelDays({ knex: demo.db.knex, clock: demo.clock, panel: demo.panel, zone: DEMO_ZONE }, from, to);
   await setSetting(demo.db.knex, NOW_KEY, demo.clock.now().toISO()!, demo.clock.now(), DEMO_ZONE);
+  await demo.saveSimulator();
   return out;
+}
+
+/**
+ * The panel's days, one after the other: its morning automation at 09:00 and the add-on's
+ * evening sampling at 23:50 (panel time), and what each run did this time.
+ */
+export async function runPanelDays(h: { knex: Knex; clock: ManualClock; panel: Panel; zone: string }, from: IsoDate, to: IsoDate): Promise<DemoDay[]> {
+  const out: DemoDay[] = [];
+  const samplesOn = async (day: IsoDate) => Number((await h.knex('mod_overusage_samples').where({ sample_date: day }).count({ n: '*' }).first())?.n ?? 0);
+  for (let day = from; day <= to; day = addDays(day, 1)) {
+    h.clock.set(DateTime.fromISO(`${day}T09:00:00`, { zone: h.zone }));
+    const r = await h.panel.runDailyAutomation(day);
+    h.clock.set(DateTime.fromISO(`${day}T23:50:00`, { zone: h.zone }));
+    const before = await samplesOn(day);
+    await h.panel.hooks.run('AfterCronJob', {});
+    const sampled = (await samplesOn(day)) - before;
+    // a day run before answers with its old summary: this run did none of it
+    if (r.alreadyRan) out.push({ date: day, alreadyRan: true, invoices: 0, notices: 0, suspensions: 0, sampled });
+    else out.push({ date: day, alreadyRan: false, invoices: r.invoicesCreated.length, notices: r.notices.length, suspensions: r.suspensions.filter((x) => x.outcome === 'suspended').length, sampled });
+  }
+  return out;
+}
+
+const counted = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** One line per day of `panel cron --demo`: what this run did. */
+export function describeDemoDay(d: DemoDay): string {
+  const sampled = d.sampled > 0 ? `${counted(d.sampled, 'service')} sampled` : 'no new samples (already read that evening)';
+  if (d.alreadyRan) return `${d.date}: the panel's automation had already run this day, nothing done again; ${sampled}`;
+  return `${d.date}: ${counted(d.invoices, 'invoice')} created, ${counted(d.notices, 'notice')}, ${counted(d.suspensions, 'suspension')}; ${sampled}`;
 }
 
 async function seed(knex: Knex, panel: Panel, module: OverusageModule, clock: ManualClock, masters: Record<'v1' | 'v2', SimMaster>, log: Logger): Promise<void> {

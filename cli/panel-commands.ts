@@ -228,15 +228,9 @@ export function registerPanelCommands(panelCmd: Command, ctx: CommandContext, gl
       const { openPanelHost } = await import('./panel-host.js');
       const host = await openPanelHost(c, { clock, log: quietLog(c) });
       try {
-        const days = [];
-        for (let day: IsoDate = from; day <= to; day = addDays(day, 1)) {
-          clock.set(DateTime.fromISO(`${day}T09:00:00`, { zone: c.zone }));
-          const r = await host.panel.runDailyAutomation(day);
-          clock.set(DateTime.fromISO(`${day}T23:50:00`, { zone: c.zone }));
-          await host.panel.hooks.run('AfterCronJob', {});
-          days.push({ date: day, invoices: r.invoicesCreated.length, notices: r.notices.length, suspensions: r.suspensions.filter((s) => s.outcome === 'suspended').length });
-        }
-        ctx.print(days.map((d) => `${d.date}: ${d.invoices} invoice(s) created, ${d.notices} notice(s), ${d.suspensions} suspension(s)`).join('\n'), { days });
+        const { describeDemoDay, runPanelDays } = await import('./demo.js');
+        const days = await runPanelDays({ knex: host.db.knex, clock, panel: host.panel, zone: c.zone }, from, to);
+        ctx.print(days.map(describeDemoDay).join('\n'), { days });
       } finally {
         await host.close();
       }
@@ -245,7 +239,7 @@ export function registerPanelCommands(panelCmd: Command, ctx: CommandContext, gl
 
 async function cronOnDemo(ctx: CommandContext, config: AppConfig, url: string, from: IsoDate, to: IsoDate): Promise<void> {
   const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
-  const { advanceDemo, startDemoData, DEMO_ZONE } = await import('./demo.js');
+  const { advanceDemo, describeDemoDay, startDemoData, DEMO_ZONE } = await import('./demo.js');
   const demo = await startDemoData(config, log, { databaseUrl: url });
   try {
     const standsAt = demo.clock.now().setZone(DEMO_ZONE);
@@ -254,7 +248,7 @@ async function cronOnDemo(ctx: CommandContext, config: AppConfig, url: string, f
     }
     const days = await advanceDemo(demo, from, to);
     ctx.print(
-      days.map((d) => `${d.date}: ${d.invoices} invoice(s) created, ${d.notices} notice(s), ${d.suspensions} suspension(s)`).join('\n') +
+      days.map(describeDemoDay).join('\n') +
         `\nthe demo's clock now stands at ${demo.clock.now().setZone('Europe/Brussels').toFormat('yyyy-MM-dd HH:mm')} (Brussels)`,
       { days, now: demo.clock.now().toISO() },
     );

@@ -1,7 +1,7 @@
 import { SimMaster, type MasterOptions } from './master.js';
 
 export type { Faults, MalformedMode } from './faults.js';
-export type { MasterOptions, MasterStats, ServerView, V1Credentials, V2Credentials } from './master.js';
+export type { MasterOptions, MasterStats, ServerView, SimMasterState, V1Credentials, V2Credentials } from './master.js';
 export { SimMaster } from './master.js';
 export type { ResetPolicy } from './resets.js';
 export type { BulkTemplate, NodeRef, PlanLimit, PlanRef, ServerSpec, ServerState, ServerType } from './server-store.js';

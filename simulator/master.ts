@@ -168,6 +168,25 @@ const HTML_404 = `<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><hea
  * One simulated SolusVM master: its servers, their counters (computed from the clock on every
  * read, never stored), the API of its version on a loopback port, and the faults it shows.
  */
+/** A master's changed state, JSON-safe (bytes as decimal strings). */
+export interface SimMasterState {
+  servers: Array<{
+    id: number;
+    power: 'online' | 'offline';
+    suspended: boolean;
+    limitBytes: string;
+    overlimitBytes: string;
+    nspeed: number;
+    plan: PlanRef;
+    limits: Record<string, PlanLimit>;
+    manualResets: number[];
+    resetPolicy: ResetPolicy | null;
+    corrections: Array<{ atMs: number; bytes: string }>;
+  }>;
+  skipped: number[];
+  lateResets: number[];
+}
+
 export class SimMaster {
   readonly name: string;
   readonly version: 1 | 2;
@@ -381,6 +400,72 @@ export class SimMaster {
   /** SolusVM 2: move a server to a plan that resets on another policy. */
   setResetPolicy(id: number, policy: ResetPolicy | null): void {
     this.mustMutable(id).resetPolicy = policy;
+  }
+
+  /**
+   * What calls and test hooks changed (per server: power, suspension, limits, speed, plan, manual
+   * resets and corrections; the master's skipped and late resets), as JSON-safe data: a host that
+   * restarts the simulator (the demo) gives it back with `importState` so SolusVM "remembers".
+   */
+  exportState(): SimMasterState {
+    return {
+      servers: this.store.kept().map((r) => ({
+        id: r.id,
+        power: r.power,
+        suspended: r.suspended,
+        limitBytes: r.limitBytes.toString(),
+        overlimitBytes: r.overlimitBytes.toString(),
+        nspeed: r.nspeed,
+        plan: { ...r.plan },
+        limits: structuredClone(r.limits),
+        manualResets: [...r.manualResets],
+        resetPolicy: r.resetPolicy,
+        corrections: r.corrections.map((c) => ({ atMs: c.atMs, bytes: c.bytes.toString() })),
+      })),
+      skipped: [...this.skipped],
+      lateResets: [...this.lateResets],
+    };
+  }
+
+  /** Puts back what `exportState` gave; servers this master does not have are left out (and named). */
+  importState(state: SimMasterState): { missing: number[] } {
+    const missing: number[] = [];
+    for (const x of state.servers) {
+      if (!this.store.has(x.id)) {
+        missing.push(x.id);
+        continue;
+      }
+      const rec = this.mustMutable(x.id);
+      rec.power = x.power;
+      rec.suspended = x.suspended;
+      rec.limitBytes = BigInt(x.limitBytes);
+      rec.overlimitBytes = BigInt(x.overlimitBytes);
+      rec.nspeed = x.nspeed;
+      rec.plan = { ...x.plan };
+      rec.limits = structuredClone(x.limits);
+      rec.manualResets = [...x.manualResets].sort((a, b) => a - b);
+      rec.resetPolicy = x.resetPolicy;
+      rec.corrections = x.corrections.map((c) => ({ atMs: c.atMs, bytes: BigInt(c.bytes) })).sort((a, b) => a.atMs - b.atMs);
+    }
+    for (const b of state.skipped) this.skipped.add(b);
+    for (const at of state.lateResets) if (!this.lateResets.includes(at)) this.lateResets.push(at);
+    this.lateResets.sort((a, b) => a - b);
+    return { missing };
+  }
+
+  /** `fn` runs (once, on the next turn) after an API call or a hook changed a server. */
+  onChange(fn: (() => void) | null): void {
+    let queued = false;
+    this.store.onMutate = fn
+      ? () => {
+          if (queued) return;
+          queued = true;
+          setImmediate(() => {
+            queued = false;
+            fn();
+          });
+        }
+      : null;
   }
 
   /** SolusVM changing state on its own (auto-suspend, a crash, an admin in the UI). */

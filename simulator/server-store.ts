@@ -282,8 +282,17 @@ export class ServerStore {
     return r ? this.fromRange(r, id) : undefined;
   }
 
+  /** called each time a record is handed out to change (the change follows in the same tick) */
+  onMutate: (() => void) | null = null;
+
+  /** The servers something changed or added one by one (range servers are their template otherwise). */
+  kept(): ServerRecord[] {
+    return [...this.records.values()];
+  }
+
   /** The record to change: a range server is materialised and kept from now on. */
   mutable(id: number): ServerRecord | undefined {
+    this.onMutate?.();
     const rec = this.records.get(id);
     if (rec) return rec;
     const r = this.findRange(id);

@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { loadConfig } from '../cli/config.js';
+import { advanceDemo, describeDemoDay, startDemoData, type Demo } from '../cli/demo.js';
+import { createLogger } from '../module/adapters/logger.js';
+
+/**
+ * The demo's simulated SolusVM remembers what it was told: the limit policy suspends Pieter
+ * (vps101) and throttles Chris (vps104, customnspeed 10) on SolusVM 1 once their plans' allowances
+ * are lowered below what they used in June; after a
+ * restart (what `panel cron --demo` does) the servers are still suspended and throttled, the limit
+ * actions stay applied (never "unsuspended by someone else") and the panel keeps Pieter Suspended.
+ * A day run twice says what the second run did: nothing. The demo is SQLite by design.
+ */
+describe('the demo keeps its simulated SolusVM between runs', function () {
+  this.timeout(300_000);
+  let dir = '';
+  let demo: Demo | null = null;
+  const start = async () => {
+    const config = loadConfig({ OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' });
+    return startDemoData(config, createLogger({ level: 'error' }));
+  };
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-demo-sim-'));
+  });
+  after(async () => {
+    await demo?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const serviceOf = async (d: Demo, host: string) => {
+    const s = (await d.db.knex('tblhosting').where({ domain: host }).first('id', 'userid', 'domainstatus'))!;
+    return { serviceId: Number(s.id), clientId: Number(s.userid), status: String(s.domainstatus) };
+  };
+  const v1 = (d: Demo) => d.sim.master('demo-solusvm-1')!;
+  const actions = async (d: Demo) => (await d.db.knex('mod_overusage_limit_actions').orderBy('id').select('service_id', 'action', 'status')).map((r) => [Number(r.service_id), String(r.action), String(r.status)]);
+
+  it('keeps a suspension and a throttle set by the limit policy through a restart and panel cron --demo; a rerun of a day did nothing', async () => {
+    demo = await start();
+    const pieter = await serviceOf(demo, 'vps101.example.net');
+    const chris = await serviceOf(demo, 'vps104.example.net');
+    // 4 June: Pieter has moved about 3 × 150 GB in June, Chris 3 × 21 GB; their plans now include
+    // 100 GB and 50 GB, and act at the limit: suspend (VPS 5 TB) and throttle to 10 Mbit/s (VPS 500 GB)
+    const actor = { type: 'cli' as const, id: 'test' };
+    const limitAt = async (serviceId: number, allowance: string, limitPolicy: Record<string, unknown>) => {
+      const pid = Number((await demo!.db.knex('tblhosting').where({ id: serviceId }).first('packageid'))!.packageid);
+      await demo!.module.billing.setProduct(pid, { ...(await demo!.module.billing.getProduct(pid))!, allowance, limitPolicy } as never, actor);
+    };
+    await limitAt(pieter.serviceId, '100000000000', { action: 'suspend' });
+    await limitAt(chris.serviceId, '50000000000', { action: 'throttle', throttleMbps: 10 });
+    await demo.module.limits.run({ decide: true });
+    expect(v1(demo).server(101)!.suspended, 'Pieter suspended on SolusVM').to.equal(true);
+    const speed = v1(demo).server(104)!.nspeed;
+    expect(speed, 'Chris throttled on SolusVM').to.equal(10);
+    expect((await serviceOf(demo, 'vps101.example.net')).status).to.equal('Suspended');
+    const applied = [
+      [pieter.serviceId, 'suspend', 'applied'],
+      [chris.serviceId, 'throttle', 'applied'],
+    ];
+    expect(await actions(demo)).to.deep.equal(applied);
+    await demo.close();
+    demo = null;
+
+    // what panel cron --demo does: a new process starts the demo data and moves a day
+    demo = await start();
+    expect(v1(demo).server(101)!.suspended, 'still suspended after the restart').to.equal(true);
+    expect(v1(demo).server(104)!.nspeed, 'still throttled after the restart').to.equal(speed);
+    const [day] = await advanceDemo(demo, '2013-06-05', '2013-06-05');
+    // five services, one read each at 23:50; no invoice falls due on the 5th
+    expect(day).to.deep.include({ date: '2013-06-05', alreadyRan: false, sampled: 5 });
+    expect(describeDemoDay(day!)).to.match(/^2013-06-05: \d+ invoices? created, \d+ notices?, \d+ suspensions?; 5 services sampled$/);
+    expect(v1(demo).server(101)!.suspended).to.equal(true);
+    expect(v1(demo).server(104)!.nspeed).to.equal(speed);
+    expect(await actions(demo), 'never released as unsuspended by someone else').to.deep.equal(applied);
+    expect((await serviceOf(demo, 'vps101.example.net')).status).to.equal('Suspended');
+    const audit = await demo.db.knex('mod_overusage_audit').where('details', 'like', '%someone else%').count({ n: '*' }).first();
+    expect(Number(audit!.n)).to.equal(0);
+
+    // the same day again: the panel's automation does not run twice and every service was read
+    const [again] = await advanceDemo(demo, '2013-06-05', '2013-06-05');
+    expect(again).to.deep.equal({ date: '2013-06-05', alreadyRan: true, invoices: 0, notices: 0, suspensions: 0, sampled: 0 });
+    expect(describeDemoDay(again!)).to.equal("2013-06-05: the panel's automation had already run this day, nothing done again; no new samples (already read that evening)");
+    await demo.close();
+    demo = null;
+
+    // and a plain restart (npm start) finds it as it was
+    demo = await start();
+    expect(v1(demo).server(101)!.suspended).to.equal(true);
+    expect(v1(demo).server(104)!.nspeed).to.equal(speed);
+  });
+});
