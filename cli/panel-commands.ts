@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import { DateTime } from 'luxon';
 import { ModuleError, type ErrorCode } from '../module/domain/errors.js';
-import { addDays, parseIsoDate, type IsoDate } from '../module/domain/calendar.js';
+import { parseIsoDate, type IsoDate } from '../module/domain/calendar.js';
 import { ManualClock } from '../module/adapters/clocks.js';
 import { createLogger } from '../module/adapters/logger.js';
 import { base64PhpSerialize, toFormPairs, type PanelParams } from '../module/adapters/panel-api.js';
