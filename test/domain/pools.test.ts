@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { parseDecimal } from '../../module/domain/money.js';
-import { membershipHours, periodHours, poolMonth, ratePool, type PoolMemberInput } from '../../module/domain/pools.js';
+import { membershipHours, periodHours, poolMonth, poolMonthId, poolShares, ratePool, type PoolMemberInput } from '../../module/domain/pools.js';
 import type { RatingPlan } from '../../module/domain/usage-rating.js';
 
 const GB = 10n ** 9n;
@@ -194,6 +194,74 @@ describe('transfer pools: rating', () => {
       'a pool is rated per unit or per block of bytes, not by avg_mbps',
     );
     expect(() => ratePool({ start: '2026-01-01', end: '2026-01-31', zone: ZONE, plan: plan(), members: [] })).to.throw('a pool needs at least one member in the period');
+  });
+});
+
+describe('transfer pools: hours, the anchor and refusals, case by case', () => {
+  const jan = { start: '2026-01-01', end: '2026-01-31', zone: ZONE, plan: plan() };
+  const from = utc('2026-01-01T00:00:00Z');
+  const to = utc('2026-02-01T00:00:00Z');
+  const span = (a: string, b: string) => ({ from: utc(a), to: utc(b) });
+
+  it('merges spans whatever order they are recorded in, and keeps apart spans that do not meet', () => {
+    // 12:00-16:00 recorded before 10:00-14:00: still 10:00-16:00, 6 hours
+    expect(membershipHours([span('2026-01-05T12:00:00Z', '2026-01-05T16:00:00Z'), span('2026-01-05T10:00:00Z', '2026-01-05T14:00:00Z')], from, to)).to.equal(6);
+    // 10:00-11:00 and 13:00-14:00: 2 hours, not the 4 from 10:00 to 14:00
+    expect(membershipHours([span('2026-01-05T10:00:00Z', '2026-01-05T11:00:00Z'), span('2026-01-05T13:00:00Z', '2026-01-05T14:00:00Z')], from, to)).to.equal(2);
+    // 10:00-10:30 and 10:30-11:00 meet: one hour, not two started hours
+    expect(membershipHours([span('2026-01-05T10:00:00Z', '2026-01-05T10:30:00Z'), span('2026-01-05T10:30:00Z', '2026-01-05T11:00:00Z')], from, to)).to.equal(1);
+  });
+
+  it('anchors on the member with the most hours at the end, even when another at the end leaves later', () => {
+    // 71: the whole of January; 72: from the 15th (17 days, 408 h) and leaving on 5 February
+    const r = ratePool({ ...jan, members: [member(71, TB, 0n, [['2025-06-01T00:00:00Z', null]]), member(72, TB, 0n, [['2026-01-14T23:00:00Z', '2026-02-05T00:00:00Z']])] });
+    expect(r.members.map((m) => [m.serviceId, m.hours, m.memberAtEnd])).to.deep.equal([
+      [71, 744, true],
+      [72, 408, true],
+    ]);
+    expect(r.anchorServiceId).to.equal(71);
+    // the one with more hours wins whatever its id; on equal hours the lower id
+    const more = ratePool({ ...jan, members: [member(73, TB, 0n, [['2026-01-14T23:00:00Z', null]]), member(74, TB, 0n, [['2025-06-01T00:00:00Z', null]])] });
+    expect(more.anchorServiceId).to.equal(74);
+    const tie = ratePool({ ...jan, members: [member(82, TB, 0n, [['2025-06-01T00:00:00Z', null]]), member(81, TB, 0n, [['2025-06-01T00:00:00Z', null]])] });
+    expect(tie.anchorServiceId).to.equal(81);
+  });
+
+  it('with nobody left at the end, anchors on the last to leave, then on hours; a member that came back counts its last leaving', () => {
+    // both left on 20 January at 00:00; 92 had more hours (from 1 January, not the 10th)
+    const same = ratePool({ ...jan, members: [member(91, TB, 0n, [['2026-01-09T23:00:00Z', '2026-01-19T23:00:00Z']]), member(92, TB, 0n, [['2025-12-31T23:00:00Z', '2026-01-19T23:00:00Z']])] });
+    expect(same.anchorServiceId).to.equal(92);
+    // 93 left on the 10th, came back on the 20th and left on the 25th; 94 left on the 22nd
+    const back = ratePool({
+      ...jan,
+      members: [
+        member(93, TB, 0n, [
+          ['2025-12-31T23:00:00Z', '2026-01-09T23:00:00Z'],
+          ['2026-01-19T23:00:00Z', '2026-01-24T23:00:00Z'],
+        ]),
+        member(94, TB, 0n, [['2025-12-31T23:00:00Z', '2026-01-21T23:00:00Z']]),
+      ],
+    });
+    expect(back.anchorServiceId).to.equal(93);
+  });
+
+  it('refuses a pool in another currency than its price, naming the services, in the order of the codes', () => {
+    const usd = (id: number) => member(id, TB, 0n, [['2025-01-01T00:00:00Z', null]], 'USD');
+    // all in USD, priced in EUR
+    expect(() => ratePool({ ...jan, members: [usd(55), usd(56)] }))
+      .to.throw('a pool holds services of one currency; this one has EUR and USD')
+      .with.property('details')
+      .that.deep.equals({ services: '55:USD, 56:USD' });
+    // USD recorded first: the codes still read in order
+    expect(() => ratePool({ ...jan, members: [usd(57), member(58, TB, 0n, [['2025-01-01T00:00:00Z', null]], 'EUR')] })).to.throw('this one has EUR and USD');
+  });
+
+  it('refuses a member with negative use or allowance, and names the pool month as a negative id', () => {
+    const members = (used: bigint, allowance: bigint) => [{ serviceId: 61, allowanceBytes: allowance, usedBytes: used, spans: [span('2025-01-01T00:00:00Z', '2027-01-01T00:00:00Z')] }];
+    expect(() => poolShares({ ...jan, members: members(-1n, TB) })).to.throw('service 61: used bytes and allowance must not be negative');
+    expect(() => poolShares({ ...jan, members: members(0n, -1n) })).to.throw('service 61: used bytes and allowance must not be negative');
+    expect(poolShares({ ...jan, members: members(0n, 0n) }).pooledAllowanceBytes).to.equal(0n);
+    expect(poolMonthId('2026-10-01')).to.equal(-202610);
   });
 });
 
