@@ -94,3 +94,54 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
     withdrawn: (f) => `The client withdrew the dispute of ${f.ref}; the line (${f.before}) is due on ${f.due}.`,
   },
 };
+
+/**
+ * What the invoices say about a disputed line, in the client's language: the held line's own text
+ * while it waits, the draft it waits on (shown once published), and a paragraph on the invoice it
+ * came from — first that it is not part of it, then what was decided and where it is billed. Each
+ * paragraph names the line's reference, so it is replaced, never repeated, when the story moves on;
+ * amounts come formatted for the same locale. The draft's number is never given while it is a
+ * draft: the client cannot open it.
+ */
+export const INVOICE_NOTES = {
+  en: {
+    heldSuffix: ' — on hold, under dispute',
+    heldDraft: (ref: string, from: number) => `Overusage line [${ref}] of invoice #${from}, held while disputed.`,
+    published: (ref: string, from: number, what: string) => `Overusage line [${ref}] of invoice #${from}: ${what}.`,
+    onHold: (ref: string, amount: string) => `Overusage line [${ref}] (${amount}) is on hold while your dispute is decided: it is not part of this invoice.`,
+    upheld: (amount: string) => `upheld after your dispute (${amount})`,
+    withdrawn: (amount: string) => `you withdrew your dispute (${amount})`,
+    reduced: (before: string, after: string) => `reduced from ${before} to ${after} after your dispute`,
+    waived: (before: string) => `waived after your dispute (was ${before}); you owe nothing for it`,
+    billedOn: (invoice: number) => `billed on invoice #${invoice}`,
+    credited: (amount: string) => `we credited ${amount} to your account`,
+    refunded: (amount: string) => `we refund ${amount} to you`,
+    decided: (ref: string, what: string) => `Overusage line [${ref}]: ${what}.`,
+  },
+  nl: {
+    heldSuffix: ' — opgeschort, in betwisting',
+    heldDraft: (ref: string, from: number) => `Regel overschrijding [${ref}] van factuur #${from}, opgeschort tijdens het bezwaar.`,
+    published: (ref: string, from: number, what: string) => `Regel overschrijding [${ref}] van factuur #${from}: ${what}.`,
+    onHold: (ref: string, amount: string) => `Regel overschrijding [${ref}] (${amount}) is opgeschort tot over uw bezwaar is beslist: ze hoort niet bij deze factuur.`,
+    upheld: (amount: string) => `gehandhaafd na uw bezwaar (${amount})`,
+    withdrawn: (amount: string) => `u hebt uw bezwaar ingetrokken (${amount})`,
+    reduced: (before: string, after: string) => `verlaagd van ${before} naar ${after} na uw bezwaar`,
+    waived: (before: string) => `kwijtgescholden na uw bezwaar (was ${before}); u bent er niets voor verschuldigd`,
+    billedOn: (invoice: number) => `gefactureerd op factuur #${invoice}`,
+    credited: (amount: string) => `we hebben ${amount} op uw tegoed gezet`,
+    refunded: (amount: string) => `we betalen u ${amount} terug`,
+    decided: (ref: string, what: string) => `Regel overschrijding [${ref}]: ${what}.`,
+  },
+} satisfies Record<TextLanguage, unknown>;
+
+/**
+ * An invoice's notes with this line's paragraph put in (or replaced): every other paragraph, the
+ * provider's own included, stays as it was.
+ */
+export function withLineNote(notes: string, ref: string, paragraph: string | null): string {
+  const mark = `[${ref}]`;
+  const kept = notes.split('\n').filter((p) => !p.includes(mark));
+  while (kept.length && kept[kept.length - 1]!.trim() === '') kept.pop();
+  if (paragraph) kept.push(paragraph);
+  return kept.join('\n');
+}

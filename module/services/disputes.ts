@@ -7,7 +7,7 @@ import { holdAfterDecision, parseHoldState, type HoldState } from '../domain/hol
 import { isDisputable, parseLineStatus, type LineStatus } from '../domain/line-status.js';
 import { invalidInput, ModuleError, notFound, type Outcome } from '../domain/errors.js';
 import { escapeHtml } from '../domain/html.js';
-import { ADMIN_DISPUTE_REFUSALS, DISPUTE_MAIL, DISPUTE_REFUSALS, type DisputeMailFigures } from '../domain/dispute-text.js';
+import { ADMIN_DISPUTE_REFUSALS, DISPUTE_MAIL, DISPUTE_REFUSALS, INVOICE_NOTES, withLineNote, type DisputeMailFigures } from '../domain/dispute-text.js';
 import { describeAdjustedLine, describeWaivedLine, formatDay, formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
 import { divRoundHalfUp, moneyToDecimalString, parseDecimal, parseMoney } from '../domain/money.js';
 import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
@@ -89,7 +89,6 @@ export interface DisputeDeps {
 
 const DISPUTES = 'mod_overusage_disputes';
 const LINES = 'mod_overusage_lines';
-const HELD_SUFFIX: Record<'en' | 'nl', string> = { en: ' — on hold, under dispute', nl: ' — opgeschort, in betwisting' };
 
 export function createDisputeService(deps: DisputeDeps): DisputeService {
   const { knex } = deps;
@@ -185,8 +184,8 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
           draft: true,
           date: today(),
           dueDate: addDays(today(), dueDays),
-          notes: `Overusage line ${ref} of invoice ${toNum(d.original_invoice_id)}, held while disputed.`,
-          items: [{ description: `${String(line.description)}${HELD_SUFFIX[lang]}`, amount: moneyToDecimalString({ amountMinor: toBig(line.amount_minor), currency: String(line.currency) }), taxed: toBool(charge?.taxed ?? true) }],
+          notes: INVOICE_NOTES[lang].heldDraft(ref, toNum(d.original_invoice_id)),
+          items: [{ description: `${String(line.description)}${INVOICE_NOTES[lang].heldSuffix}`, amount: moneyToDecimalString({ amountMinor: toBig(line.amount_minor), currency: String(line.currency) }), taxed: toBool(charge?.taxed ?? true) }],
         });
         const inv = await deps.panel.getInvoice(created.invoiceId);
         const item = inv.items.find((i) => i.description.includes(refPattern(ref)));
@@ -199,7 +198,9 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     // Off the original invoice (if it is still there): what remains is what dunning sees.
     const original = await deps.panel.getInvoice(toNum(d.original_invoice_id));
     const stale = original.items.filter((i) => i.description.includes(refPattern(ref))).map((i) => i.id);
-    if (stale.length) await deps.panel.updateInvoice({ invoiceId: original.invoiceId, deleteLineIds: stale });
+    // and it says why the line is gone from it (the draft it waits on is not named: the client cannot open it)
+    const notes = withLineNote(original.notes, ref, INVOICE_NOTES[lang].onHold(ref, formatAmount(toBig(line.amount_minor), String(line.currency), localeForClient(client.language))));
+    if (stale.length || notes !== original.notes) await deps.panel.updateInvoice({ invoiceId: original.invoiceId, ...(stale.length ? { deleteLineIds: stale } : {}), ...(notes !== original.notes ? { notes } : {}) });
     await knex.transaction(async (trx) => {
       await trx(LINES).where({ id: d.line_id }).update({ status: 'held', invoice_id: d.held_invoice_id, invoice_item_id: d.held_item_id });
       await bump(disputeId, { hold_state: 'held' }, now(), trx);
@@ -247,6 +248,45 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     return billedText;
   }
 
+  /** What a paid line's decision gave back, and how: nothing for a line that was held (it was never paid). */
+  function settledBack(d: Record<string, unknown>, to: Resolution, after: bigint): { minor: bigint; how: 'credit' | 'refund' } | null {
+    if (d.hold_state !== 'refund_decision' || (to !== 'waived' && to !== 'adjusted')) return null;
+    const back = toBig(d.amount_before_minor) - (to === 'waived' ? 0n : after);
+    return back > 0n ? { minor: back, how: d.settlement === 'refund' ? 'refund' : 'credit' } : null;
+  }
+
+  /** The decision in the client's words, with the money: "reduced from €500.00 to €350.00 after your dispute; billed on invoice #12". */
+  function decisionWords(to: Resolution, d: Record<string, unknown>, after: bigint, locale: string, back: { minor: bigint; how: 'credit' | 'refund' } | null, naming = true): string {
+    const w = INVOICE_NOTES[textLanguage(locale)];
+    const money = (minor: bigint) => formatAmount(minor, String(d.currency), locale);
+    const before = toBig(d.amount_before_minor);
+    const gone = to === 'waived' || (to === 'adjusted' && after === 0n);
+    const what = gone ? w.waived(money(before)) : to === 'adjusted' ? w.reduced(money(before), money(after)) : to === 'withdrawn' ? w.withdrawn(money(after)) : w.upheld(money(after));
+    const where = naming && !gone && d.hold_state === 'held' && d.held_invoice_id !== null ? `; ${w.billedOn(toNum(d.held_invoice_id))}` : '';
+    const returned = back ? `; ${back.how === 'refund' ? w.refunded(money(back.minor)) : w.credited(money(back.minor))}` : '';
+    return `${what}${where}${returned}`;
+  }
+
+  /** The invoice the line came from says what was decided, in place of what it said before. Idempotent. */
+  async function noteOnOriginal(d: Record<string, unknown>, ref: string, what: string, locale: string): Promise<void> {
+    const original = await deps.panel.getInvoice(toNum(d.original_invoice_id));
+    const notes = withLineNote(original.notes, ref, INVOICE_NOTES[textLanguage(locale)].decided(ref, what));
+    if (notes !== original.notes) await deps.panel.updateInvoice({ invoiceId: original.invoiceId, notes });
+  }
+
+  /** The held draft, upheld or adjusted: the decided text and amount, a new due date, its note, then published (cancelled at 0.00). */
+  async function publishHeld(d: Record<string, unknown>, to: Resolution, held: PanelInvoice, item: PanelInvoice['items'][number] | undefined, x: { ref: string; text: string; after: bigint; locale: string }): Promise<void> {
+    const published = INVOICE_NOTES[textLanguage(x.locale)].published(x.ref, toNum(d.original_invoice_id), decisionWords(to, d, x.after, x.locale, null, false));
+    await deps.panel.updateInvoice({
+      invoiceId: held.invoiceId,
+      dueDate: String(d.new_due_date),
+      date: today(),
+      notes: withLineNote(held.notes, x.ref, published),
+      ...(item ? { changeItems: [{ id: item.id, description: x.text, amount: moneyToDecimalString({ amountMinor: x.after, currency: String(d.currency) }), taxed: item.taxed }] } : {}),
+      ...(x.after === 0n && to === 'adjusted' ? { status: 'Cancelled' as const } : { publish: true }),
+    });
+  }
+
   /** Carries out a claimed resolution through the panel. Idempotent: each step checks first. */
   const carryOut = (disputeId: number): Promise<void> => exclusive(`dispute:${disputeId}`, () => carryOutNow(disputeId));
 
@@ -277,15 +317,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
         const zero = { id: item?.id ?? 0, description: newText, amount: moneyToDecimalString({ amountMinor: 0n, currency: String(d.currency) }), taxed: item?.taxed ?? true };
         if (held.status === 'Draft') await deps.panel.updateInvoice({ invoiceId: held.invoiceId, status: 'Cancelled', ...(item ? { changeItems: [zero] } : {}) });
       } else if (held.status === 'Draft') {
-        const dueDate = String(d.new_due_date);
-        const description = newText;
-        await deps.panel.updateInvoice({
-          invoiceId: held.invoiceId,
-          dueDate,
-          date: today(),
-          ...(item ? { changeItems: [{ id: item.id, description, amount: moneyToDecimalString({ amountMinor: after, currency: String(d.currency) }), taxed: item.taxed }] } : {}),
-          ...(after === 0n && to === 'adjusted' ? { status: 'Cancelled' as const } : { publish: true }),
-        });
+        await publishHeld(d, to, held, item, { ref: String(line.ref_code), text: newText, after, locale });
       }
     } else if (d.hold_state === 'refund_decision' && (to === 'waived' || to === 'adjusted')) {
       // Paid already: the difference goes back as credit (or is recorded for a refund by the admin).
@@ -302,6 +334,8 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       if (back > 0n && d.settlement !== 'refund') creditedMinor = back;
       if (to === 'waived') lineStatus = 'waived';
     }
+
+    await noteOnOriginal(d, String(line.ref_code), decisionWords(to, d, after, locale, settledBack(d, to, after)), locale);
 
     await knex.transaction(async (trx) => {
       const n = await trx(DISPUTES).where({ id: disputeId, resolving_to: to }).update({ state: to, resolving_to: null, resolved_at: sqlInstant(now()), hold_state: holdAfterDecision(parseHoldState(d.hold_state), to), version: knex.raw('version + 1'), updated_at: sqlInstant(now()) });

@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { toNum } from '../../module/adapters/rows.js';
+import { describeEachEngine } from '../support/engines.js';
+import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
+
+const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
+const ADMIN = { type: 'admin' as const, id: '1' };
+/** no-break spaces (Intl puts them in "€ 200,00") read as spaces */
+const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
+
+/**
+ * What the invoices' notes say of a disputed line, as the client reads them on the invoice. The
+ * seed story: 6 TB used of 5 TB in May 2013, 1,000 GB over at €0.50/GB = €500.00 on the renewal of
+ * 2 June (with the provider's own note on it); disputed on 5 June, decided on 1 July.
+ */
+describeEachEngine('invoice notes after a dispute', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+  let renewal: number;
+  let lineId: number;
+  let ref: string;
+
+  async function bill(language: string) {
+    knex = db().knex;
+    s = await buildBillingStory(knex);
+    await knex('tblclients').where({ id: s.story.clientId }).update({ language });
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const line = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
+    renewal = toNum(line.invoice_id);
+    lineId = toNum(line.id);
+    ref = String(line.ref_code);
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, notes: 'Thank you for your business.' });
+  }
+
+  async function dispute() {
+    s.f.clock.set('2013-06-05T10:00:00Z');
+    const opened = await s.mod.disputes!.open({ lineId, reason: 'I cannot tell where this traffic came from.', actor: CLIENT(s.story.clientId) });
+    if (!opened.ok) throw new Error(opened.message);
+    return opened.value;
+  }
+
+  async function decide(disputeId: number, input: Omit<Parameters<NonNullable<typeof s.mod.disputes>['resolve']>[0], 'disputeId' | 'actor'>, actor: { type: 'admin' | 'client'; id: string } = ADMIN) {
+    s.f.clock.set('2013-07-01T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({ disputeId, actor, ...input });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+  }
+
+  const notesOf = async (invoiceId: number) => plain((await s.f.panel.api.getInvoice(invoiceId)).notes);
+
+  it('while held, the renewal says the line is not part of it, without naming the draft the client cannot open', async () => {
+    await bill('english');
+    const d = await dispute();
+    const notes = await notesOf(renewal);
+    expect(notes).to.equal(`Thank you for your business.\nOverusage line [${ref}] (€500.00) is on hold while your dispute is decided: it is not part of this invoice.`);
+    expect(notes).not.to.include(`#${d.heldInvoiceId}`);
+  });
+
+  it('upheld: the renewal says where the €500.00 is billed, and the published invoice says what it is, once each', async () => {
+    await bill('english');
+    const d = await dispute();
+    await decide(d.id, { to: 'upheld' });
+    expect(await notesOf(renewal)).to.equal(`Thank you for your business.\nOverusage line [${ref}]: upheld after your dispute (€500.00); billed on invoice #${d.heldInvoiceId}.`);
+    expect(await notesOf(d.heldInvoiceId!)).to.equal(`Overusage line [${ref}] of invoice #${renewal}: upheld after your dispute (€500.00).`);
+  });
+
+  it('a 40 % share for a Dutch client: "verlaagd van € 500,00 naar € 200,00" on both invoices', async () => {
+    await bill('dutch');
+    const d = await dispute();
+    // 40 % of €500.00 = €200.00
+    await decide(d.id, { to: 'adjusted', adjustment: { kind: 'share', percent: '40' } });
+    expect(await notesOf(renewal)).to.equal(`Thank you for your business.\nRegel overschrijding [${ref}]: verlaagd van € 500,00 naar € 200,00 na uw bezwaar; gefactureerd op factuur #${d.heldInvoiceId}.`);
+    expect(await notesOf(d.heldInvoiceId!)).to.equal(`Regel overschrijding [${ref}] van factuur #${renewal}: verlaagd van € 500,00 naar € 200,00 na uw bezwaar.`);
+    expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('200.00');
+  });
+
+  it('waived before it was paid: the renewal says the client owes nothing for it, and names no invoice', async () => {
+    await bill('english');
+    const d = await dispute();
+    await decide(d.id, { to: 'waived' });
+    const notes = await notesOf(renewal);
+    expect(notes).to.equal(`Thank you for your business.\nOverusage line [${ref}]: waived after your dispute (was €500.00); you owe nothing for it.`);
+    expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).status).to.equal('Cancelled');
+  });
+
+  it('waived after it was paid: the renewal says €500.00 was credited to the account', async () => {
+    await bill('english');
+    await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
+    const d = await dispute();
+    await decide(d.id, { to: 'waived', settlement: 'credit' });
+    expect(await notesOf(renewal)).to.equal(`Thank you for your business.\nOverusage line [${ref}]: waived after your dispute (was €500.00); you owe nothing for it; we credited €500.00 to your account.`);
+  });
+
+  it('withdrawn by the client: billed on the published invoice, said in Dutch', async () => {
+    await bill('dutch');
+    const d = await dispute();
+    await decide(d.id, { to: 'withdrawn' }, CLIENT(s.story.clientId));
+    expect(await notesOf(renewal)).to.equal(`Thank you for your business.\nRegel overschrijding [${ref}]: u hebt uw bezwaar ingetrokken (€ 500,00); gefactureerd op factuur #${d.heldInvoiceId}.`);
+    expect(await notesOf(d.heldInvoiceId!)).to.equal(`Regel overschrijding [${ref}] van factuur #${renewal}: u hebt uw bezwaar ingetrokken (€ 500,00).`);
+  });
+});
