@@ -82,6 +82,8 @@ describe('limit policy', () => {
       expect(releasedBehindOurBack(1000, { state: 'online', sampledAtMs: 999 })).to.equal(false);
       expect(releasedBehindOurBack(1000, { state: 'online', sampledAtMs: 1000 })).to.equal(false);
       expect(releasedBehindOurBack(1000, { state: 'online', sampledAtMs: 1001 })).to.equal(true);
+      // a stopped server is not suspended either: someone lifted the suspension
+      expect(releasedBehindOurBack(1000, { state: 'offline', sampledAtMs: 1001 })).to.equal(true);
       expect(releasedBehindOurBack(1000, { state: 'suspended', sampledAtMs: 2000 })).to.equal(false);
       expect(releasedBehindOurBack(1000, { state: 'unknown', sampledAtMs: 2000 })).to.equal(false);
       expect(releasedBehindOurBack(1000, null)).to.equal(false);
@@ -118,6 +120,21 @@ describe('limit policy', () => {
       expect(sameSpeed(saved, { ...saved, planId: 8 })).to.equal(false);
       expect(sameSpeed({ version: 1, customnspeed: 10 }, { version: 1, customnspeed: 10 })).to.equal(true);
       expect(sameSpeed({ version: 1, customnspeed: 10 }, saved)).to.equal(false);
+      // an enabled limit must match in number and unit, and enabled is never the same as disabled
+      const out = (o: Partial<SpeedSettings & { version: 2 }>['outgoing']) => ({ ...saved, outgoing: { ...saved.outgoing, ...o } });
+      expect(sameSpeed(saved, out({ limit: 2 }))).to.equal(false);
+      expect(sameSpeed(saved, out({ unit: 'Mbps' }))).to.equal(false);
+      expect(sameSpeed(saved, out({ isEnabled: false }))).to.equal(false);
+      expect(sameSpeed(saved, { ...saved, incoming: { isEnabled: true, limit: 0, unit: 'Kbps' } })).to.equal(false);
+      expect(sameSpeed(saved, out({}))).to.equal(true);
+      expect(sameSpeed({ version: 1, customnspeed: 10 }, { version: 1, customnspeed: 20 })).to.equal(false);
+      expect(sameSpeed(saved, { version: 1, customnspeed: 10 })).to.equal(false);
+    });
+    it('refuses a SolusVM 2 throttle with neither a speed nor a plan, and a lift with nothing read before', () => {
+      expect(() => throttledSpeed(2, { action: 'throttle' }, saved)).to.throw('throttling on SolusVM 2 needs limitPolicy.throttleMbps or limitPolicy.throttlePlanId');
+      expect(() => restoredSpeed(2, { action: 'throttle', throttleMbps: 10 }, null)).to.throw('there is no saved SolusVM 2 plan to put back');
+      // settings read from SolusVM 1 cannot be put back on a SolusVM 2 server
+      expect(() => restoredSpeed(2, { action: 'throttle', throttleMbps: 10 }, { version: 1, customnspeed: 10 })).to.throw('there is no saved SolusVM 2 plan to put back');
     });
   });
 });
