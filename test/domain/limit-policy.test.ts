@@ -11,6 +11,7 @@ import {
   retryDelayMs,
   sameSpeed,
   throttledSpeed,
+  type BandwidthLimit,
   type SpeedSettings,
 } from '../../module/domain/limit-policy.js';
 
@@ -121,7 +122,7 @@ describe('limit policy', () => {
       expect(sameSpeed({ version: 1, customnspeed: 10 }, { version: 1, customnspeed: 10 })).to.equal(true);
       expect(sameSpeed({ version: 1, customnspeed: 10 }, saved)).to.equal(false);
       // an enabled limit must match in number and unit, and enabled is never the same as disabled
-      const out = (o: Partial<SpeedSettings & { version: 2 }>['outgoing']) => ({ ...saved, outgoing: { ...saved.outgoing, ...o } });
+      const out = (o: Partial<BandwidthLimit>): SpeedSettings => ({ ...saved, outgoing: { ...saved.outgoing, ...o } });
       expect(sameSpeed(saved, out({ limit: 2 }))).to.equal(false);
       expect(sameSpeed(saved, out({ unit: 'Mbps' }))).to.equal(false);
       expect(sameSpeed(saved, out({ isEnabled: false }))).to.equal(false);
