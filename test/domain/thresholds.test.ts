@@ -41,6 +41,12 @@ describe('thresholds', () => {
     it('refuses fractions, zero, negatives, huge values, text and an empty list', () => {
       for (const bad of [[80.5], [0], [-10], [1001], ['80'], []]) expect(() => parseThresholds(bad)).to.throw(/threshold/);
     });
+    it('takes 1 and 1000 %, and up to 20 thresholds', () => {
+      expect(parseThresholds([1, 1000])).to.deep.equal([1, 1000]);
+      const twenty = Array.from({ length: 20 }, (_, i) => (i + 1) * 5);
+      expect(parseThresholds(twenty)).to.have.length(20);
+      expect(() => parseThresholds([...twenty, 105])).to.throw('at most 20 thresholds');
+    });
     it('has 80, 90 and 100 % as the default', () => {
       expect(DEFAULT_THRESHOLDS).to.deep.equal([80, 90, 100]);
     });
@@ -83,6 +89,13 @@ describe('thresholds', () => {
       expect(thresholdToNotify([80, 90], [80, 90])).to.equal(null);
       expect(thresholdToNotify([80], [90])).to.equal(null);
       expect(thresholdToNotify([], [])).to.equal(null);
+    });
+    it('lists what one notice covers in ascending order, whatever order it was given', () => {
+      expect(thresholdToNotify([100, 80, 90], [])).to.deep.equal({ pct: 100, covers: [80, 90, 100] });
+    });
+    it('refuses negative figures', () => {
+      expect(() => crossedThresholds(-1n, 5n, [80])).to.throw('used bytes and the allowance must not be negative');
+      expect(() => crossedThresholds(5n, -1n, [80])).to.throw('used bytes and the allowance must not be negative');
     });
   });
 
@@ -135,7 +148,20 @@ describe('thresholds', () => {
       expect(p.runOut).to.deep.equal({ kind: 'on', date: '2013-06-19' });
     });
     it('refuses a last day before the period', () => {
-      expect(() => projectUsage({ shape: may, asOf: '2013-04-30', usedBytes: 1n, allowanceBytes: 1n })).to.throw(/before the period/);
+      expect(() => projectUsage({ shape: may, asOf: '2013-04-30', usedBytes: 1n, allowanceBytes: 1n }))
+        .to.throw(/before the period/)
+        .with.property('details')
+        .that.deep.equals({ asOf: '2013-04-30', from: '2013-05-01' });
+      expect(() => projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: -1n, allowanceBytes: 1n })).to.throw('used bytes and the allowance must not be negative');
+      expect(() => projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 1n, allowanceBytes: -1n })).to.throw('used bytes and the allowance must not be negative');
+      // no allowance: any traffic has reached it
+      expect(projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 1n, allowanceBytes: 0n }).runOut).to.deep.equal({ kind: 'reached' });
+    });
+    it('on a period that never ends, says the allowance lasts when it would run out more than 36 500 days away', () => {
+      const never = { from: '2013-05-01', end: null, nominalDays: null };
+      // 1 byte on the first day, 36 501 allowed: 36 500 more days, on 7 April 2113
+      expect(projectUsage({ shape: never, asOf: '2013-05-01', usedBytes: 1n, allowanceBytes: 36_501n }).runOut).to.deep.equal({ kind: 'on', date: '2113-04-07' });
+      expect(projectUsage({ shape: never, asOf: '2013-05-01', usedBytes: 1n, allowanceBytes: 36_502n }).runOut).to.deep.equal({ kind: 'lasts' });
     });
     it('puts the run-out day where the straight line first reaches the allowance', () => {
       fc.assert(
