@@ -43,10 +43,21 @@ describe('a client-chosen cap', () => {
     expect([capped.amountMinor, capped.capped]).to.deep.equal([1500n, true]);
     // the provider's lower cap stays
     expect(cappedPlan(plan({ capMinor: 1000n }), money(2500n)).capMinor).to.equal(1000n);
+    // the client's lower cap replaces the provider's €30.00
+    expect(cappedPlan(plan({ capMinor: 3000n }), money(2500n)).capMinor).to.equal(2500n);
+  });
+
+  it('counts a bytes cap from the end of the tolerance, and a money cap per block at a rate with cents', () => {
+    // 100 GB included + 10 GB tolerance: 30 GB over that cost 30 × €0.50 = €15.00
+    expect(capMinor(bytes(30n * GB), plan({ toleranceBytes: 10n * GB }))).to.equal(1500n);
+    // blocks of 100 GB at €20.50: €50.00 buys ⌊50 / 20.50⌋ = 2 blocks, 200 GB
+    expect(capOverBytes(money(5000n), plan({ model: { kind: 'per_block', blockUnits: 100 }, rate: parseDecimal('20.50', 'r') }))).to.equal(200n * GB);
   });
 
   it('refuses a cap in another currency than the service\'s, and a Mbit/s plan', () => {
     expect(() => capOverBytes({ ...money(2500n), currency: 'USD' }, plan())).to.throw('the cap is in USD, but the service is billed in EUR');
     expect(() => capMinor(money(2500n), plan({ model: { kind: 'avg_mbps', commitMbps: parseDecimal('10', 'c') } }))).to.throw('a cap applies to billing per unit or per block of bytes, not avg_mbps');
+    expect(() => capOverBytes(money(2500n), plan({ model: { kind: 'p95', commitMbps: parseDecimal('10', 'c') } }))).to.throw('a cap applies to billing per unit or per block of bytes, not p95');
+    expect(() => capMinor({ ...money(2500n), currency: 'USD' }, plan())).to.throw('the cap is in USD, but the service is billed in EUR');
   });
 });
