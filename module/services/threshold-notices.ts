@@ -185,7 +185,7 @@ function factsOf(s: StoredNotice, who: { firstName: string; domain: string; comp
 // The panel reads {…} in a custom message as merge fields: none of our text may look like one.
 const noMergeFields = (html: string) => html.replace(/\{/g, '&#123;').replace(/\}/g, '&#125;');
 
-export function createThresholdNoticeService(deps: {
+type NoticeDeps = {
   knex: Knex;
   clock: Clock;
   panel: PanelApi;
@@ -198,272 +198,277 @@ export function createThresholdNoticeService(deps: {
   outbox: Outbox;
   /** transfer pools: a pooled service's notices are its pool's (module/services/pools.ts); zone: the panel's, for the pool's month */
   pools?: { standing(): Promise<Map<number, PoolStanding>>; zone: string };
-}): ThresholdNoticeService {
-  const { knex } = deps;
+};
 
-  async function noticesOf(serviceIds: readonly number[]): Promise<Array<Record<string, unknown>>> {
-    const out: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < serviceIds.length; i += 500) {
-      out.push(...(await knex(NOTICES).where({ kind: KIND }).whereIn('service_id', serviceIds.slice(i, i + 500)).select('id', 'service_id', 'notice_key', 'status', 'details')));
-    }
-    return out;
-  }
-
-  /** The members' names as the panel shows them (their ids where it has none). */
-  async function domainsOf(serviceIds: readonly number[]): Promise<string[]> {
-    const out: string[] = [];
-    for (const id of serviceIds) out.push((await deps.panel.getClientsProducts({ serviceId: id })).products[0]?.domain || `#${id}`);
-    return out;
-  }
-
-  /** Sends what a notice still lacks; the claim (pending|failed → sending) keeps two runs from sending it both. */
-  async function deliver(id: number): Promise<'sent' | 'failed' | 'skipped'> {
-    const claimed = await knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'sending' });
-    if (claimed !== 1) return 'skipped';
-    const row = await knex(NOTICES).where({ id }).first();
-    const stored = JSON.parse(String(row.details)) as StoredNotice;
-    const d = stored.delivery;
-    const serviceId = toNum(row.service_id);
-    const clientId = toNum(row.client_id);
-    try {
-      const client = await deps.panel.getClientsDetails(clientId);
-      const { products } = await deps.panel.getClientsProducts({ serviceId });
-      const domain = products[0]?.domain || `#${serviceId}`;
-      const company = await deps.panel.getConfigurationValue('CompanyName').catch(() => '');
-      const who = { firstName: client.firstName, domain, company };
-      const facts = factsOf(stored, who);
-      if (stored.pool) facts.pool = { name: stored.pool.name, domains: await domainsOf(stored.pool.serviceIds) };
-      const emails: OutboxEmail[] = [];
-      const at = deps.clock.now().toISO();
-      if (!d.clientSentAt) {
-        const locale = localeForClient(client.language);
-        const text = presentThresholdNotice(facts, locale);
-        const html = noMergeFields(await ejs.renderFile(TEMPLATE, { text }));
-        emails.push({ key: `threshold:${id}:client`, kind: 'threshold', to: { client: { clientId, customType: 'product', relatedId: serviceId } }, subject: text.subject, html });
-        d.clientSentAt = at;
-        d.locale = locale;
-        d.subject = text.subject;
-      }
-      if (!d.adminSentAt) {
-        const clientName = `${client.firstName} ${client.lastName}`.trim();
-        const admin = presentThresholdNoticeForAdmin({ ...facts, clientName, serviceId });
-        const copy = presentThresholdNotice(facts, 'en-GB');
-        const html = noMergeFields(`<p>${ejs.escapeXML(admin.summary)}</p><p>The client was sent this notice:</p>${await ejs.renderFile(TEMPLATE, { text: copy })}`);
-        emails.push({ key: `threshold:${id}:admin`, kind: 'threshold', to: { admin: true }, subject: admin.subject, html });
-        d.adminSentAt = at;
-      }
-      // the notice is told once: its emails go to the outbox with it, and the outbox sends them
-      await knex.transaction(async (trx) => {
-        await deps.outbox.enqueue(trx, emails);
-        await trx(NOTICES).where({ id }).update({ status: 'sent', sent_at: sqlInstant(deps.clock.now()), details: JSON.stringify(stored) });
-      });
-      await deps.panel.logActivity(`Overusage: service ${serviceId} reached ${stored.pct}% of its traffic allowance; client and admin told`, clientId).catch(() => {});
-      return 'sent';
-    } catch (err) {
-      d.attempts++;
-      d.lastError = (err as Error).message.slice(0, 500);
-      d.nextAttemptAt = deps.clock.now().plus({ milliseconds: retryDelayMs(d.attempts) }).toISO();
-      await knex(NOTICES).where({ id }).update({ status: 'failed', details: JSON.stringify(stored) });
-      deps.log.warn('threshold_notice.failed', { serviceId, notice: row.notice_key, attempt: d.attempts, error: d.lastError });
-      return 'failed';
-    }
-  }
-
-  type Candidate = { u: OpenUsage; a: NonNullable<ReturnType<typeof assessUsage>>; policy: LimitPolicy; pool?: PoolStanding };
-
-  /** Writes the notice a candidate owes now, if any (before anything is sent: however often this runs, one notice). */
-  async function decideOne(c: Candidate, told: number[], toSend: number[], result: ThresholdRunResult): Promise<void> {
-    const notice = thresholdToNotify(c.a.crossed, told);
-    if (!notice) return;
-    const key = c.pool ? `${poolScope(c.pool.pool, c.pool.start)}:${notice.pct}` : keyOf(c.u.periodId, notice.pct);
-    const facts = storeFacts(c.u, c.a, notice, c.policy);
-    if (c.pool) facts.pool = { name: c.pool.pool, serviceIds: c.pool.memberIds };
-    await knex(NOTICES)
-      .insert({ service_id: c.u.serviceId, client_id: c.u.clientId, kind: KIND, notice_key: key, status: 'pending', details: JSON.stringify(facts), created_at: sqlInstant(deps.clock.now()) })
-      .onConflict(['service_id', 'kind', 'notice_key'])
-      .ignore();
-    const row = await knex(NOTICES).where({ service_id: c.u.serviceId, kind: KIND, notice_key: key }).first('id', 'status');
-    if (row.status === 'pending') {
-      result.decided++;
-      toSend.push(toNum(row.id));
-    }
-  }
-
-  const coversOf = (n: Record<string, unknown>) => (JSON.parse(String(n.details ?? '{}')) as Partial<StoredNotice>).covers ?? [];
-
-  /** Services on their own: a notice per open period. Pooled services are left to decidePools. */
-  async function decideServices(page: OpenUsage[], profileFor: ProfileFor, openPeriods: Map<number, number>, toSend: number[], result: ThresholdRunResult): Promise<void> {
-    const candidates: Candidate[] = [];
-    for (const u of page) {
-      openPeriods.set(u.serviceId, u.periodId);
-      const profile = profileFor(u.productId, u.serviceId, u.clientId);
-      if (!profile || profile.pool !== undefined) continue;
-      const a = assessUsage(u, profile);
-      if (!a) {
-        result.unassessed++;
-        continue;
-      }
-      if (a.crossed.length) candidates.push({ u, a, policy: profile.limitPolicy });
-    }
-    if (!candidates.length) return;
-    const told = new Map<number, number[]>();
-    for (const n of await noticesOf(candidates.map((c) => c.u.serviceId))) {
-      const sid = toNum(n.service_id);
-      if (periodOfKey(String(n.notice_key)) !== openPeriods.get(sid)) continue;
-      told.set(sid, [...(told.get(sid) ?? []), ...coversOf(n)]);
-    }
-    for (const c of candidates) await decideOne(c, told.get(c.u.serviceId) ?? [], toSend, result);
-  }
-
-  /**
-   * Pools: one notice per pool and month, on the pool's figures (what every member used against
-   * every member's share), addressed on the member that anchors the pool as things stand.
-   */
-  async function decidePools(standings: Map<number, PoolStanding>, profileFor: ProfileFor, only: readonly number[] | undefined, toSend: number[], result: ThresholdRunResult): Promise<void> {
-    const pools = [...new Set(standings.values())].filter((s) => !only || s.memberIds.some((id) => only.includes(id)));
-    if (!pools.length) return;
-    const usages = await deps.usage.some(pools.flatMap((s) => s.memberIds));
-    for (const s of pools) {
-      // the anchor when it was sampled, else the first member that was
-      const own = usages.get(s.anchorServiceId) ?? s.memberIds.map((id) => usages.get(id)).find((u) => u !== undefined);
-      const profile = own ? profileFor(own.productId, own.serviceId, own.clientId) : null;
-      if (!own || !profile) continue;
-      const u = asPool(own, s);
-      const a = assessUsage(u, profile, s.allowanceBytes);
-      if (!a) {
-        result.unassessed++;
-        continue;
-      }
-      if (!a.crossed.length) continue;
-      const scope = poolScope(s.pool, s.start);
-      const told = (await knex(NOTICES).where({ kind: KIND, client_id: s.clientId }).andWhere('notice_key', 'like', `${scope}:%`).select('details')).flatMap(coversOf);
-      await decideOne({ u, a, policy: profile.limitPolicy, pool: s }, told, toSend, result);
-    }
-  }
-
-  /** Notices still owed from earlier runs (the panel failed, or a run stopped mid-way), while their period is open. */
-  async function owedNotices(current: Map<number, number>, poolMonth: IsoDate | null, toSend: number[]): Promise<void> {
-    const owed = await knex(NOTICES).where({ kind: KIND }).whereIn('status', ['pending', 'failed']).select('id', 'service_id', 'notice_key', 'details');
-    const now = deps.clock.now();
-    for (const o of owed) {
-      const id = toNum(o.id);
-      if (toSend.includes(id)) continue;
-      const sid = toNum(o.service_id);
-      const key = String(o.notice_key);
-      const month = poolMonthOfKey(key);
-      if (month === null && !current.has(sid)) continue;
-      const stale = month === null ? periodOfKey(key) !== current.get(sid) : poolMonth !== null && month < poolMonth;
-      if (stale) {
-        await knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'expired' });
-        continue;
-      }
-      const stored = JSON.parse(String(o.details)) as StoredNotice;
-      const due = stored.delivery.nextAttemptAt === null || DateTime.fromISO(stored.delivery.nextAttemptAt) <= now;
-      if (due) toSend.push(id);
-    }
-  }
-
-  /** Sends each notice due, unless a higher one of the same period (or pool month) makes it pointless. */
-  async function sendDue(toSend: number[], result: ThresholdRunResult): Promise<void> {
-    for (const id of toSend) {
-      const row = await knex(NOTICES).where({ id }).first('client_id', 'notice_key');
-      const key = String(row.notice_key);
-      const higher = await knex(NOTICES)
-        .where({ client_id: row.client_id, kind: KIND })
-        .andWhere('notice_key', 'like', `${scopeOfKey(key)}:%`)
-        .whereIn('status', ['pending', 'sending', 'sent', 'failed'])
-        .select('notice_key');
-      if (higher.some((h) => pctOfKey(String(h.notice_key)) > pctOfKey(key))) {
-        await knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'superseded' });
-        continue;
-      }
-      const out = await deliver(id);
-      if (out === 'sent') result.sent++;
-      else if (out === 'failed') result.failed++;
-    }
-  }
-
+export function createThresholdNoticeService(deps: NoticeDeps): ThresholdNoticeService {
   return {
-    async run(opts = {}) {
-      const result: ThresholdRunResult = { decided: 0, sent: 0, failed: 0, unassessed: 0, locked: false };
-      const lease = await deps.locks.acquire(LOCK, deps.owner, LEASE_MS);
-      if (!lease.acquired) return { ...result, locked: true };
-      const renew = setInterval(() => void deps.locks.renew(LOCK, deps.owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
-      renew.unref();
-      try {
-        // We hold the lease, so a notice still 'sending' was left by a run that stopped mid-way: it is
-        // owed (its delivery record says which email, if any, already went).
-        await knex(NOTICES).where({ kind: KIND, status: 'sending' }).update({ status: 'failed' });
-        const profileFor = await deps.billing.snapshot();
-        const standings = deps.pools ? await deps.pools.standing() : new Map<number, PoolStanding>();
-        const openPeriods = new Map<number, number>();
-        const toSend: number[] = [];
-        if (opts.decide !== false) {
-          const pages: AsyncIterable<OpenUsage[]> = opts.serviceIds
-            ? (async function* () {
-                yield [...(await deps.usage.some(opts.serviceIds!)).values()];
-              })()
-            : deps.usage.pages();
-          for await (const page of pages) await decideServices(page, profileFor, openPeriods, toSend, result);
-          await decidePools(standings, profileFor, opts.serviceIds, toSend, result);
-        }
-        const owedSids = (await knex(NOTICES).where({ kind: KIND }).whereIn('status', ['pending', 'failed']).distinct('service_id')).map((o) => toNum(o.service_id));
-        const current = opts.serviceIds ? openPeriods : new Map([...(await deps.usage.some(owedSids))].map(([sid, u]) => [sid, u.periodId]));
-        await owedNotices(current, deps.pools ? poolMonth(localDate(deps.clock.now(), deps.pools.zone)).start : null, toSend);
-        await sendDue(toSend, result);
-        // the emails go now (and those a failure left waiting), before the policy at the limit acts on the VPS
-        await deps.outbox.drain().catch((err: unknown) => deps.log.warn('threshold_notice.outbox_failed', { error: (err as Error).message }));
-        return result;
-      } finally {
-        clearInterval(renew);
-        await deps.locks.release(LOCK, deps.owner).catch(() => {});
-      }
-    },
+    run: (opts = {}) => runNotices(deps, opts),
+    bannerFor: (serviceId) => bannerFor(deps, serviceId),
+  };
+}
 
-    async bannerFor(serviceId) {
-      const svc = await knex('mod_overusage_services').where({ service_id: serviceId }).first('open_period_id', 'client_id');
-      if (!svc || svc.open_period_id === null) return null;
-      let periodId = toNum(svc.open_period_id);
-      let rows = await knex(NOTICES)
-        .where({ service_id: serviceId, kind: KIND })
-        .andWhere('notice_key', 'like', `period:${periodId}:%`)
-        .whereNotIn('status', ['superseded', 'expired'])
-        .select('notice_key', 'status', 'details', 'created_at');
-      if (!rows.length && deps.pools) {
-        // a pooled service shows its pool's notice of this month, whichever member it was addressed on
-        const month = poolMonth(localDate(deps.clock.now(), deps.pools.zone)).start;
-        const mine = (await knex(NOTICES).where({ client_id: svc.client_id, kind: KIND }).andWhere('notice_key', 'like', 'pool:%').whereNotIn('status', ['superseded', 'expired']).select('notice_key', 'status', 'details', 'created_at'))
-          .filter((r) => poolMonthOfKey(String(r.notice_key)) === month && ((JSON.parse(String(r.details)) as StoredNotice).pool?.serviceIds ?? []).includes(serviceId));
-        if (mine.length) {
-          rows = mine;
-          periodId = poolMonthId(month);
-        }
-      }
-      if (!rows.length) return null;
-      const latest = rows.reduce((a, b) => (pctOfKey(String(b.notice_key)) > pctOfKey(String(a.notice_key)) ? b : a));
-      const s = JSON.parse(String(latest.details)) as StoredNotice;
-      const action = (await deps.limits.forService(serviceId, periodId))[0] ?? null;
-      return {
-        serviceId,
-        periodId,
-        pct: s.pct,
-        covers: s.covers,
-        noticeStatus: String(latest.status),
-        decidedAt: toInstantOrNull(latest.created_at)!.toISO()!,
-        asOf: s.asOf,
-        periodStart: s.periodStart,
-        periodEnd: s.periodEnd,
-        usedBytes: BigInt(s.usedBytes),
-        allowanceBytes: BigInt(s.allowanceBytes),
-        percentUsed: s.percentUsed,
-        runOut: s.projection.runOut,
-        projectedUsedBytes: s.projection.projectedUsedBytes === null ? null : BigInt(s.projection.projectedUsedBytes),
-        cost: s.cost ? { soFarMinor: BigInt(s.cost.soFarMinor), atEndMinor: BigInt(s.cost.atEndMinor), currency: s.cost.currency } : null,
-        unit: s.plan.unit,
-        policy: s.policy.action,
-        pool: s.pool ?? null,
-        limitAction: action ? { id: action.id, action: action.action, status: action.status } : null,
-      };
-    },
+async function noticesOf(deps: NoticeDeps, serviceIds: readonly number[]): Promise<Array<Record<string, unknown>>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < serviceIds.length; i += 500) {
+    out.push(...(await deps.knex(NOTICES).where({ kind: KIND }).whereIn('service_id', serviceIds.slice(i, i + 500)).select('id', 'service_id', 'notice_key', 'status', 'details')));
+  }
+  return out;
+}
+
+/** The members' names as the panel shows them (their ids where it has none). */
+async function domainsOf(deps: NoticeDeps, serviceIds: readonly number[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const id of serviceIds) out.push((await deps.panel.getClientsProducts({ serviceId: id })).products[0]?.domain || `#${id}`);
+  return out;
+}
+
+/** Sends what a notice still lacks; the claim (pending|failed → sending) keeps two runs from sending it both. */
+async function deliver(deps: NoticeDeps, id: number): Promise<'sent' | 'failed' | 'skipped'> {
+  const claimed = await deps.knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'sending' });
+  if (claimed !== 1) return 'skipped';
+  const row = await deps.knex(NOTICES).where({ id }).first();
+  const stored = JSON.parse(String(row.details)) as StoredNotice;
+  const d = stored.delivery;
+  const serviceId = toNum(row.service_id);
+  const clientId = toNum(row.client_id);
+  try {
+    const client = await deps.panel.getClientsDetails(clientId);
+    const { products } = await deps.panel.getClientsProducts({ serviceId });
+    const domain = products[0]?.domain || `#${serviceId}`;
+    const company = await deps.panel.getConfigurationValue('CompanyName').catch(() => '');
+    const who = { firstName: client.firstName, domain, company };
+    const facts = factsOf(stored, who);
+    if (stored.pool) facts.pool = { name: stored.pool.name, domains: await domainsOf(deps, stored.pool.serviceIds) };
+    const emails: OutboxEmail[] = [];
+    const at = deps.clock.now().toISO();
+    if (!d.clientSentAt) {
+      const locale = localeForClient(client.language);
+      const text = presentThresholdNotice(facts, locale);
+      const html = noMergeFields(await ejs.renderFile(TEMPLATE, { text }));
+      emails.push({ key: `threshold:${id}:client`, kind: 'threshold', to: { client: { clientId, customType: 'product', relatedId: serviceId } }, subject: text.subject, html });
+      d.clientSentAt = at;
+      d.locale = locale;
+      d.subject = text.subject;
+    }
+    if (!d.adminSentAt) {
+      const clientName = `${client.firstName} ${client.lastName}`.trim();
+      const admin = presentThresholdNoticeForAdmin({ ...facts, clientName, serviceId });
+      const copy = presentThresholdNotice(facts, 'en-GB');
+      const html = noMergeFields(`<p>${ejs.escapeXML(admin.summary)}</p><p>The client was sent this notice:</p>${await ejs.renderFile(TEMPLATE, { text: copy })}`);
+      emails.push({ key: `threshold:${id}:admin`, kind: 'threshold', to: { admin: true }, subject: admin.subject, html });
+      d.adminSentAt = at;
+    }
+    // the notice is told once: its emails go to the outbox with it, and the outbox sends them
+    await deps.knex.transaction(async (trx) => {
+      await deps.outbox.enqueue(trx, emails);
+      await trx(NOTICES).where({ id }).update({ status: 'sent', sent_at: sqlInstant(deps.clock.now()), details: JSON.stringify(stored) });
+    });
+    await deps.panel.logActivity(`Overusage: service ${serviceId} reached ${stored.pct}% of its traffic allowance; client and admin told`, clientId).catch(() => {});
+    return 'sent';
+  } catch (err) {
+    d.attempts++;
+    d.lastError = (err as Error).message.slice(0, 500);
+    d.nextAttemptAt = deps.clock.now().plus({ milliseconds: retryDelayMs(d.attempts) }).toISO();
+    await deps.knex(NOTICES).where({ id }).update({ status: 'failed', details: JSON.stringify(stored) });
+    deps.log.warn('threshold_notice.failed', { serviceId, notice: row.notice_key, attempt: d.attempts, error: d.lastError });
+    return 'failed';
+  }
+}
+
+type Candidate = { u: OpenUsage; a: NonNullable<ReturnType<typeof assessUsage>>; policy: LimitPolicy; pool?: PoolStanding };
+
+/** Writes the notice a candidate owes now, if any (before anything is sent: however often this runs, one notice). */
+async function decideOne(deps: NoticeDeps, c: Candidate, told: number[], toSend: number[], result: ThresholdRunResult): Promise<void> {
+  const notice = thresholdToNotify(c.a.crossed, told);
+  if (!notice) return;
+  const key = c.pool ? `${poolScope(c.pool.pool, c.pool.start)}:${notice.pct}` : keyOf(c.u.periodId, notice.pct);
+  const facts = storeFacts(c.u, c.a, notice, c.policy);
+  if (c.pool) facts.pool = { name: c.pool.pool, serviceIds: c.pool.memberIds };
+  await deps.knex(NOTICES)
+    .insert({ service_id: c.u.serviceId, client_id: c.u.clientId, kind: KIND, notice_key: key, status: 'pending', details: JSON.stringify(facts), created_at: sqlInstant(deps.clock.now()) })
+    .onConflict(['service_id', 'kind', 'notice_key'])
+    .ignore();
+  const row = await deps.knex(NOTICES).where({ service_id: c.u.serviceId, kind: KIND, notice_key: key }).first('id', 'status');
+  if (row.status === 'pending') {
+    result.decided++;
+    toSend.push(toNum(row.id));
+  }
+}
+
+const coversOf = (n: Record<string, unknown>) => (JSON.parse(String(n.details ?? '{}')) as Partial<StoredNotice>).covers ?? [];
+
+/** Services on their own: a notice per open period. Pooled services are left to decidePools. */
+async function decideServices(deps: NoticeDeps, page: OpenUsage[], profileFor: ProfileFor, openPeriods: Map<number, number>, toSend: number[], result: ThresholdRunResult): Promise<void> {
+  const candidates: Candidate[] = [];
+  for (const u of page) {
+    openPeriods.set(u.serviceId, u.periodId);
+    const profile = profileFor(u.productId, u.serviceId, u.clientId);
+    if (!profile || profile.pool !== undefined) continue;
+    const a = assessUsage(u, profile);
+    if (!a) {
+      result.unassessed++;
+      continue;
+    }
+    if (a.crossed.length) candidates.push({ u, a, policy: profile.limitPolicy });
+  }
+  if (!candidates.length) return;
+  const told = new Map<number, number[]>();
+  for (const n of await noticesOf(deps, candidates.map((c) => c.u.serviceId))) {
+    const sid = toNum(n.service_id);
+    if (periodOfKey(String(n.notice_key)) !== openPeriods.get(sid)) continue;
+    told.set(sid, [...(told.get(sid) ?? []), ...coversOf(n)]);
+  }
+  for (const c of candidates) await decideOne(deps, c, told.get(c.u.serviceId) ?? [], toSend, result);
+}
+
+/**
+ * Pools: one notice per pool and month, on the pool's figures (what every member used against
+ * every member's share), addressed on the member that anchors the pool as things stand.
+ */
+async function decidePools(deps: NoticeDeps, standings: Map<number, PoolStanding>, profileFor: ProfileFor, only: readonly number[] | undefined, toSend: number[], result: ThresholdRunResult): Promise<void> {
+  const pools = [...new Set(standings.values())].filter((s) => !only || s.memberIds.some((id) => only.includes(id)));
+  if (!pools.length) return;
+  const usages = await deps.usage.some(pools.flatMap((s) => s.memberIds));
+  for (const s of pools) {
+    // the anchor when it was sampled, else the first member that was
+    const own = usages.get(s.anchorServiceId) ?? s.memberIds.map((id) => usages.get(id)).find((u) => u !== undefined);
+    const profile = own ? profileFor(own.productId, own.serviceId, own.clientId) : null;
+    if (!own || !profile) continue;
+    const u = asPool(own, s);
+    const a = assessUsage(u, profile, s.allowanceBytes);
+    if (!a) {
+      result.unassessed++;
+      continue;
+    }
+    if (!a.crossed.length) continue;
+    const scope = poolScope(s.pool, s.start);
+    const told = (await deps.knex(NOTICES).where({ kind: KIND, client_id: s.clientId }).andWhere('notice_key', 'like', `${scope}:%`).select('details')).flatMap(coversOf);
+    await decideOne(deps, { u, a, policy: profile.limitPolicy, pool: s }, told, toSend, result);
+  }
+}
+
+/** Notices still owed from earlier runs (the panel failed, or a run stopped mid-way), while their period is open. */
+async function owedNotices(deps: NoticeDeps, current: Map<number, number>, poolMonth: IsoDate | null, toSend: number[]): Promise<void> {
+  const owed = await deps.knex(NOTICES).where({ kind: KIND }).whereIn('status', ['pending', 'failed']).select('id', 'service_id', 'notice_key', 'details');
+  const now = deps.clock.now();
+  for (const o of owed) {
+    const id = toNum(o.id);
+    if (toSend.includes(id)) continue;
+    const sid = toNum(o.service_id);
+    const key = String(o.notice_key);
+    const month = poolMonthOfKey(key);
+    if (month === null && !current.has(sid)) continue;
+    const stale = month === null ? periodOfKey(key) !== current.get(sid) : poolMonth !== null && month < poolMonth;
+    if (stale) {
+      await deps.knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'expired' });
+      continue;
+    }
+    const stored = JSON.parse(String(o.details)) as StoredNotice;
+    const due = stored.delivery.nextAttemptAt === null || DateTime.fromISO(stored.delivery.nextAttemptAt) <= now;
+    if (due) toSend.push(id);
+  }
+}
+
+/** Sends each notice due, unless a higher one of the same period (or pool month) makes it pointless. */
+async function sendDue(deps: NoticeDeps, toSend: number[], result: ThresholdRunResult): Promise<void> {
+  for (const id of toSend) {
+    const row = await deps.knex(NOTICES).where({ id }).first('client_id', 'notice_key');
+    const key = String(row.notice_key);
+    const higher = await deps.knex(NOTICES)
+      .where({ client_id: row.client_id, kind: KIND })
+      .andWhere('notice_key', 'like', `${scopeOfKey(key)}:%`)
+      .whereIn('status', ['pending', 'sending', 'sent', 'failed'])
+      .select('notice_key');
+    if (higher.some((h) => pctOfKey(String(h.notice_key)) > pctOfKey(key))) {
+      await deps.knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'superseded' });
+      continue;
+    }
+    const out = await deliver(deps, id);
+    if (out === 'sent') result.sent++;
+    else if (out === 'failed') result.failed++;
+  }
+}
+
+/** Decides the notices owed now, then sends what is due, under the watch's lease. */
+async function runNotices(deps: NoticeDeps, opts: Parameters<ThresholdNoticeService['run']>[0] = {}): Promise<ThresholdRunResult> {
+  const result: ThresholdRunResult = { decided: 0, sent: 0, failed: 0, unassessed: 0, locked: false };
+  const lease = await deps.locks.acquire(LOCK, deps.owner, LEASE_MS);
+  if (!lease.acquired) return { ...result, locked: true };
+  const renew = setInterval(() => void deps.locks.renew(LOCK, deps.owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
+  renew.unref();
+  try {
+    // We hold the lease, so a notice still 'sending' was left by a run that stopped mid-way: it is
+    // owed (its delivery record says which email, if any, already went).
+    await deps.knex(NOTICES).where({ kind: KIND, status: 'sending' }).update({ status: 'failed' });
+    const profileFor = await deps.billing.snapshot();
+    const standings = deps.pools ? await deps.pools.standing() : new Map<number, PoolStanding>();
+    const openPeriods = new Map<number, number>();
+    const toSend: number[] = [];
+    if (opts.decide !== false) {
+      const pages: AsyncIterable<OpenUsage[]> = opts.serviceIds
+        ? (async function* () {
+            yield [...(await deps.usage.some(opts.serviceIds!)).values()];
+          })()
+        : deps.usage.pages();
+      for await (const page of pages) await decideServices(deps, page, profileFor, openPeriods, toSend, result);
+      await decidePools(deps, standings, profileFor, opts.serviceIds, toSend, result);
+    }
+    const owedSids = (await deps.knex(NOTICES).where({ kind: KIND }).whereIn('status', ['pending', 'failed']).distinct('service_id')).map((o) => toNum(o.service_id));
+    const current = opts.serviceIds ? openPeriods : new Map([...(await deps.usage.some(owedSids))].map(([sid, u]) => [sid, u.periodId]));
+    await owedNotices(deps, current, deps.pools ? poolMonth(localDate(deps.clock.now(), deps.pools.zone)).start : null, toSend);
+    await sendDue(deps, toSend, result);
+    // the emails go now (and those a failure left waiting), before the policy at the limit acts on the VPS
+    await deps.outbox.drain().catch((err: unknown) => deps.log.warn('threshold_notice.outbox_failed', { error: (err as Error).message }));
+    return result;
+  } finally {
+    clearInterval(renew);
+    await deps.locks.release(LOCK, deps.owner).catch(() => {});
+  }
+}
+
+/** The banner a service's page shows: its latest notice of the open period (or its pool's month), with the action taken. */
+async function bannerFor(deps: NoticeDeps, serviceId: number): ReturnType<ThresholdNoticeService['bannerFor']> {
+  const svc = await deps.knex('mod_overusage_services').where({ service_id: serviceId }).first('open_period_id', 'client_id');
+  if (!svc || svc.open_period_id === null) return null;
+  let periodId = toNum(svc.open_period_id);
+  let rows = await deps.knex(NOTICES)
+    .where({ service_id: serviceId, kind: KIND })
+    .andWhere('notice_key', 'like', `period:${periodId}:%`)
+    .whereNotIn('status', ['superseded', 'expired'])
+    .select('notice_key', 'status', 'details', 'created_at');
+  if (!rows.length && deps.pools) {
+    // a pooled service shows its pool's notice of this month, whichever member it was addressed on
+    const month = poolMonth(localDate(deps.clock.now(), deps.pools.zone)).start;
+    const mine = (await deps.knex(NOTICES).where({ client_id: svc.client_id, kind: KIND }).andWhere('notice_key', 'like', 'pool:%').whereNotIn('status', ['superseded', 'expired']).select('notice_key', 'status', 'details', 'created_at'))
+      .filter((r) => poolMonthOfKey(String(r.notice_key)) === month && ((JSON.parse(String(r.details)) as StoredNotice).pool?.serviceIds ?? []).includes(serviceId));
+    if (mine.length) {
+      rows = mine;
+      periodId = poolMonthId(month);
+    }
+  }
+  if (!rows.length) return null;
+  const latest = rows.reduce((a, b) => (pctOfKey(String(b.notice_key)) > pctOfKey(String(a.notice_key)) ? b : a));
+  const s = JSON.parse(String(latest.details)) as StoredNotice;
+  const action = (await deps.limits.forService(serviceId, periodId))[0] ?? null;
+  return {
+    serviceId,
+    periodId,
+    pct: s.pct,
+    covers: s.covers,
+    noticeStatus: String(latest.status),
+    decidedAt: toInstantOrNull(latest.created_at)!.toISO()!,
+    asOf: s.asOf,
+    periodStart: s.periodStart,
+    periodEnd: s.periodEnd,
+    usedBytes: BigInt(s.usedBytes),
+    allowanceBytes: BigInt(s.allowanceBytes),
+    percentUsed: s.percentUsed,
+    runOut: s.projection.runOut,
+    projectedUsedBytes: s.projection.projectedUsedBytes === null ? null : BigInt(s.projection.projectedUsedBytes),
+    cost: s.cost ? { soFarMinor: BigInt(s.cost.soFarMinor), atEndMinor: BigInt(s.cost.atEndMinor), currency: s.cost.currency } : null,
+    unit: s.plan.unit,
+    policy: s.policy.action,
+    pool: s.pool ?? null,
+    limitAction: action ? { id: action.id, action: action.action, status: action.status } : null,
   };
 }
