@@ -29,7 +29,30 @@ describe('dailySeries: edges', () => {
     expect(() => dailySeries([{ fromDate: '2013-05-04', toDate: '2013-05-01', bytes: 1n }], '2013-05-01', '2013-05-31')).to.throw(
       /must not end before it starts/,
     );
-    expect(() => splitEvenly(10n, 0)).to.throw(RangeError);
-    expect(() => splitEvenly(-1n, 2)).to.throw(RangeError);
+    expect(() => splitEvenly(10n, 0)).to.throw(RangeError, 'can only split over one or more days');
+    expect(() => splitEvenly(10n, -1)).to.throw(RangeError, 'can only split over one or more days');
+    expect(() => splitEvenly(10n, 1.5)).to.throw(RangeError, 'can only split over one or more days');
+    expect(() => splitEvenly(-1n, 2)).to.throw(RangeError, 'cannot split a negative number of bytes');
+    // a range reversed by two days has no days either
+    expect(dailySeries([], '2013-05-03', '2013-05-01')).to.deep.equal([]);
+    expect(() => dailySeries([{ fromDate: '2013-05-04', toDate: '2013-05-01', bytes: 1n }], '2013-05-01', '2013-05-31'))
+      .to.throw(/must not end before it starts/)
+      .with.property('details')
+      .that.deep.equals({ fromDate: '2013-05-04', toDate: '2013-05-01' });
+  });
+
+  it('marks the days of a drop waiting for a decision, and only those', () => {
+    const days = dailySeries(
+      [
+        { fromDate: '2013-05-01', toDate: '2013-05-01', bytes: 7n },
+        { fromDate: '2013-05-02', toDate: '2013-05-02', bytes: 0n, undecided: true },
+      ],
+      '2013-05-01',
+      '2013-05-02',
+    );
+    expect(days.map((d) => [d.date, d.bytes, d.missing, d.undecided ?? false])).to.deep.equal([
+      ['2013-05-01', 7n, false, false],
+      ['2013-05-02', 0n, false, true],
+    ]);
   });
 });
