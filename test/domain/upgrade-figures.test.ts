@@ -48,5 +48,24 @@ describe('upgrade figures', () => {
     expect(upgradeCredit(12345n, 100)).to.equal(12345n);
     expect(() => upgradeCredit(100n, 101)).to.throw('the upgrade credit is a whole percentage from 0 to 100');
     expect(() => upgradeCredit(100n, 12.5)).to.throw('the upgrade credit is a whole percentage from 0 to 100');
+    expect(() => upgradeCredit(100n, -1)).to.throw('the upgrade credit is a whole percentage from 0 to 100');
+  });
+
+  it('on equal totals puts the smaller allowance first, then the lower product id; leaves out a plan no bigger', () => {
+    // one month of 400 GB on a 500 GB plan at €10.00: nothing over, €10.00; every offer below bills no overusage
+    const past = [month(400n, 0n)];
+    const out = compareUpgrades(past, { priceMinor: 1000n, plan: plan(500n, '0.80') }, [
+      { productId: 9, name: 'B 2 TB', priceMinor: 2000n, plan: plan(2000n, '0.50') },
+      { productId: 8, name: 'A 1 TB', priceMinor: 2000n, plan: plan(1000n, '0.50') },
+      { productId: 7, name: 'C 2 TB', priceMinor: 2000n, plan: plan(2000n, '0.50') },
+      // the same allowance is no upgrade
+      { productId: 6, name: 'Same 500 GB', priceMinor: 100n, plan: plan(500n, '0.10') },
+    ]);
+    expect(out.offers.map((o) => [o.productId, o.totalMinor])).to.deep.equal([
+      [8, 2000n],
+      [7, 2000n],
+      [9, 2000n],
+    ]);
+    expect(() => compareUpgrades([], { priceMinor: 1000n, plan: plan(500n, '0.80') }, [])).to.throw('there are no rated periods to compare');
   });
 });
