@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
 import { formatByteAmount, displayUnit } from '../domain/line-text.js';
 import { ModuleError, notFound } from '../domain/errors.js';
@@ -95,7 +96,7 @@ interface Now {
   policy: LimitPolicy | null;
 }
 
-export function createLimitActionService(deps: {
+type LimitDeps = {
   knex: Knex;
   clock: Clock;
   store: LimitActionStore;
@@ -112,310 +113,37 @@ export function createLimitActionService(deps: {
   caps?: { activeFor(serviceIds: readonly number[]): Promise<Map<number, ClientCap>> };
   /** transfer pools: a pooled service is held to its pool's allowance (module/services/pools.ts) */
   pools?: { standing(): Promise<Map<number, PoolStanding>> };
-}): LimitActionService {
-  const { knex, store, audit } = deps;
-  const SYSTEM: Actor = { type: 'system', id: null };
-  const now = () => deps.clock.now();
+};
 
-  const record = (row: Pick<LimitActionRow, 'id' | 'serviceId' | 'action'>, action: string, details: Record<string, unknown>, actor: Actor = SYSTEM) =>
-    audit.record(knex, { actor, action: `limit.${action}`, entityType: 'limit_action', entityId: row.id, details: { serviceId: row.serviceId, action: row.action, ...details } }, now());
+/** The deps with the clock read, the audit row and the panel's activity line every step uses. */
+interface LimitCtx extends LimitDeps {
+  now(): DateTime;
+  record(row: Pick<LimitActionRow, 'id' | 'serviceId' | 'action'>, action: string, details: Record<string, unknown>, actor?: Actor): Promise<void>;
+  activity(text: string, clientId: number): Promise<void>;
+}
 
-  const activity = async (text: string, clientId: number) => {
-    await deps.panel?.logActivity(`Overusage: ${text}`, clientId).catch((err: unknown) => deps.log.warn('limit.activity_failed', { error: (err as Error).message }));
+const SYSTEM: Actor = { type: 'system', id: null };
+
+const busy = (what: string) => new SolusVmError('app_error', `the server is busy (${what}); tried again later`, { retryable: true, code: 'PROCESSING' });
+
+const standingsNow = async (deps: LimitCtx) => (deps.pools ? deps.pools.standing() : new Map<number, PoolStanding>());
+
+export function createLimitActionService(raw: LimitDeps): LimitActionService {
+  const deps: LimitCtx = {
+    ...raw,
+    now: () => raw.clock.now(),
+    record: (row, action, details, actor = SYSTEM) =>
+      raw.audit.record(raw.knex, { actor, action: `limit.${action}`, entityType: 'limit_action', entityId: row.id, details: { serviceId: row.serviceId, action: row.action, ...details } }, raw.clock.now()),
+    activity: async (text, clientId) => {
+      await raw.panel?.logActivity(`Overusage: ${text}`, clientId).catch((err: unknown) => raw.log.warn('limit.activity_failed', { error: (err as Error).message }));
+    },
   };
-
-  async function withGateway<T>(masterId: number, work: (g: SolusVmGateway) => Promise<T>): Promise<T> {
-    const gateway = deps.gatewayFor(await deps.masters.settings(masterId));
-    try {
-      return await work(gateway);
-    } finally {
-      gateway.close();
-    }
-  }
-
-  /**
-   * A service as the policy sees it: on its own, or, when its product pools it, as its pool (the
-   * month, the members' use, the pool's allowance); null when a pooled service's pool cannot be told.
-   */
-  function asSeen(u: OpenUsage, profile: BillingProfile, standings: Map<number, PoolStanding>): { u: OpenUsage; a: ReturnType<typeof assessUsage> } | null {
-    if (profile.pool === undefined) return { u, a: assessUsage(u, profile) };
-    const s = standings.get(u.serviceId);
-    if (!s) return null;
-    const pooled = asPool(u, s);
-    return { u: pooled, a: assessUsage(pooled, profile, s.allowanceBytes) };
-  }
-
-  const standingsNow = async () => (deps.pools ? deps.pools.standing() : new Map<number, PoolStanding>());
-
-  /** The service now: its open period and what its product asks for. */
-  async function serviceNow(serviceIds: number[]): Promise<Map<number, Now>> {
-    const profileFor = await deps.billing.snapshot();
-    const [usages, caps, standings] = await Promise.all([deps.usage.some(serviceIds), deps.caps ? deps.caps.activeFor(serviceIds) : new Map<number, ClientCap>(), standingsNow()]);
-    const out = new Map<number, Now>();
-    for (const id of serviceIds) {
-      const own = usages.get(id) ?? null;
-      const profile = own ? profileFor(own.productId, own.serviceId, own.clientId) : null;
-      const seen = own && profile ? asSeen(own, profile, standings) : null;
-      const u = seen?.u ?? own;
-      const a = seen?.a ?? null;
-      const eff = a && profile ? policyWithCap(profile, a.plan, a.allowanceBytes, caps.get(id) ?? null) : null;
-      out.set(id, { usage: u, profile, allowanceBytes: eff?.limitBytes ?? null, policy: eff?.policy ?? profile?.limitPolicy ?? null });
-    }
-    return out;
-  }
-
-  async function failAttempt(row: LimitActionRow, phase: 'apply' | 'lift', err: unknown): Promise<void> {
-    const attempts = row.attempts + 1;
-    const e = err instanceof SolusVmError ? err : null;
-    const message = (err as Error).message;
-    const next = now().plus({ milliseconds: retryDelayMs(attempts) });
-    await store.transition(knex, row.id, row.status, { attempts, nextAttemptAt: next, lastError: message }, now());
-    await record(row, 'attempt_failed', { phase, attempt: attempts, error: message, kind: e?.kind ?? 'internal', retryAt: next.toISO() });
-    deps.log.warn('limit.attempt_failed', { id: row.id, serviceId: row.serviceId, phase, attempt: attempts, error: message });
-  }
-
-  const busy = (what: string) => new SolusVmError('app_error', `the server is busy (${what}); tried again later`, { retryable: true, code: 'PROCESSING' });
-
-  /** Takes a pending action on SolusVM, after re-reading the server. */
-  async function apply(row: LimitActionRow, policy: LimitPolicy, result: LimitRunResult): Promise<void> {
-    try {
-      await withGateway(row.masterId, async (g) => {
-        const state = await g.getState(row.serverRef);
-        if (row.action === 'suspend') {
-          const step = beforeSuspend(state);
-          if (step === 'wait') throw busy(state);
-          if (step === 'observe') {
-            if (await store.transition(knex, row.id, 'pending', { status: 'observed', nextAttemptAt: null, lastError: null }, now())) {
-              await record(row, 'observed', { state, note: 'SolusVM already had the server suspended: left to SolusVM, never unsuspended by us' });
-              result.observed++;
-            }
-            return;
-          }
-          await g.suspend(row.serverRef);
-          if (await store.transition(knex, row.id, 'pending', { status: 'applied', appliedAt: now(), nextAttemptAt: null, lastError: null, panelState: deps.panel ? 'to_suspend' : 'none' }, now())) {
-            await record(row, 'applied', { stateBefore: state, version: g.version });
-            await activity(`service ${row.serviceId} suspended on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
-            result.applied++;
-          }
-          return;
-        }
-        // throttle: SolusVM 2's settings are read once, before the first attempt, and kept: a retry
-        // after a lost answer must not take the throttled settings for the ones to put back
-        let restore = row.speedRestore;
-        if (restore === null) {
-          restore = g.version === 2 ? await g.readSpeed(row.serverRef) : restoredSpeed(1, policy, null);
-          if (restore === null) throw new Error('SolusVM did not give the speed settings to put back');
-          await store.transition(knex, row.id, 'pending', { speedRestore: restore }, now());
-        }
-        const target = row.speedTarget ?? throttledSpeed(g.version, policy, restore);
-        if (row.speedTarget === null) await store.transition(knex, row.id, 'pending', { speedTarget: target }, now());
-        await g.setSpeed(row.serverRef, target);
-        if (await store.transition(knex, row.id, 'pending', { status: 'applied', appliedAt: now(), nextAttemptAt: null, lastError: null }, now())) {
-          await record(row, 'applied', { stateBefore: state, version: g.version, speed: target, restore });
-          await activity(`service ${row.serviceId} throttled on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
-          result.applied++;
-        }
-      });
-    } catch (err) {
-      await failAttempt(row, 'apply', err);
-      result.failed++;
-    }
-  }
-
-  /** Puts a server back; only what is still ours to put back. */
-  async function undo(row: LimitActionRow, result: LimitRunResult): Promise<void> {
-    try {
-      await withGateway(row.masterId, async (g) => {
-        let note: string;
-        if (row.action === 'suspend') {
-          const state = await g.getState(row.serverRef);
-          const step = beforeUnsuspend(state);
-          if (step === 'wait') throw busy(state);
-          if (step === 'act') {
-            await g.unsuspend(row.serverRef);
-            note = 'unsuspended';
-          } else note = `already ${state}: nothing to undo on SolusVM`;
-        } else if (row.speedRestore) {
-          await g.setSpeed(row.serverRef, row.speedRestore);
-          note = 'speed put back';
-        } else note = 'nothing was changed on SolusVM';
-        const panelState = row.panelState === 'suspended' || row.panelState === 'to_suspend' ? 'to_restore' : row.panelState;
-        if (await store.transition(knex, row.id, 'lifting', { status: 'lifted', liftedAt: now(), nextAttemptAt: null, lastError: null, panelState }, now())) {
-          await record(row, 'lifted', { reason: row.liftReason, note, version: g.version });
-          await activity(`service ${row.serviceId}: ${row.action === 'suspend' ? 'suspension' : 'throttle'} lifted (${row.liftReason ?? 'lifted'}): ${note}`, row.clientId);
-          result.lifted++;
-        }
-      });
-    } catch (err) {
-      await failAttempt(row, 'lift', err);
-      result.failed++;
-    }
-  }
-
-  /** Moves an action towards its lift: cancelled if nothing was sent yet, else lifting. */
-  async function callItOff(row: LimitActionRow, reason: LiftReason, actor: Actor, note?: string): Promise<LimitActionRow | null> {
-    if (row.status !== 'pending' && row.status !== 'applied') return null;
-    const to = callOff(row.status, row.attempts);
-    const liftedBy = actor.type === 'system' ? null : `${actor.type}:${actor.id ?? ''}`;
-    const moved = await store.transition(
-      knex,
-      row.id,
-      row.status,
-      to === 'cancelled'
-        ? { status: 'cancelled', liftReason: reason, liftRequestedAt: now(), liftedAt: now(), nextAttemptAt: null, liftedBy }
-        : { status: 'lifting', liftReason: reason, liftRequestedAt: now(), attempts: 0, nextAttemptAt: now(), lastError: null, liftedBy },
-      now(),
-    );
-    if (!moved) return null;
-    await record(row, to === 'cancelled' ? 'cancelled' : 'lift_requested', { reason, from: row.status, ...(note ? { note } : {}) }, actor);
-    return store.get(row.id);
-  }
-
-  /** The panel's record follows: our suspension shown, and taken away again only while it is ours. */
-  async function syncPanel(row: LimitActionRow): Promise<void> {
-    const panel = deps.panel;
-    if (!panel) return;
-    try {
-      const { products } = await panel.getClientsProducts({ serviceId: row.serviceId });
-      const p = products[0];
-      let to: 'suspended' | 'restored' | 'untouched';
-      if (row.panelState === 'to_suspend') {
-        // a service the panel already suspended (e.g. for non-payment) keeps the panel's reason
-        if (p?.status === 'Active' && row.status === 'applied') {
-          await panel.updateClientProduct({ serviceId: row.serviceId, status: 'Suspended', suspendReason: PANEL_SUSPEND_REASON });
-          to = 'suspended';
-        } else to = 'untouched';
-      } else {
-        if (p?.status === 'Suspended' && p.suspensionReason.startsWith(OUR_REASON_PREFIX)) {
-          await panel.updateClientProduct({ serviceId: row.serviceId, status: 'Active', suspendReason: '' });
-          to = 'restored';
-        } else to = 'untouched';
-      }
-      await knex('mod_overusage_limit_actions').where({ id: row.id, panel_state: row.panelState }).update({ panel_state: to, updated_at: sqlInstant(now()) });
-      await record(row, 'panel_synced', { panel: to, panelStatusBefore: p?.status ?? null });
-    } catch (err) {
-      // retried on the next run: the action itself stands
-      deps.log.warn('limit.panel_sync_failed', { id: row.id, serviceId: row.serviceId, error: (err as Error).message });
-    }
-  }
-
-  async function decide(result: LimitRunResult): Promise<void> {
-    const profileFor = await deps.billing.snapshot();
-    const standings = await standingsNow();
-    for await (const page of deps.usage.pages()) {
-      const wanted: Array<{ u: OpenUsage; action: 'throttle' | 'suspend'; allowanceBytes: bigint }> = [];
-      const caps = deps.caps ? await deps.caps.activeFor(page.map((u) => u.serviceId)) : new Map<number, ClientCap>();
-      for (const own of page) {
-        const profile = profileFor(own.productId, own.serviceId, own.clientId);
-        const cap = caps.get(own.serviceId) ?? null;
-        if (!profile || (profile.limitPolicy.action === 'bill' && !cap)) continue;
-        const seen = asSeen(own, profile, standings);
-        if (!seen?.a) continue;
-        const { u, a } = seen;
-        const { policy, limitBytes } = policyWithCap(profile, a.plan, a.allowanceBytes, cap);
-        if (limitBytes === null) continue;
-        const action = actionAtLimit(policy, u.usedBytes, limitBytes);
-        if (action) wanted.push({ u, action, allowanceBytes: limitBytes });
-      }
-      if (!wanted.length) continue;
-      const active = await store.activeFor(wanted.map((w) => w.u.serviceId));
-      for (const { u, action, allowanceBytes } of wanted) {
-        // one action in force per service, period and kind: a raised allowance reached again while
-        // the first action still stands needs nothing new
-        if (active.some((r) => r.serviceId === u.serviceId && r.periodId === u.periodId && r.action === action)) continue;
-        const key = limitActionKey(u.periodId, action, allowanceBytes);
-        const inserted = await knex.transaction(async (trx) => {
-          const ok = await store.insertIfNew(
-            trx,
-            { serviceId: u.serviceId, clientId: u.clientId, periodId: u.periodId, action, actionKey: key, masterId: u.masterId, serverRef: u.serverRef, allowanceBytes, usedBytes: u.usedBytes },
-            now(),
-          );
-          if (ok) {
-            const row = await trx('mod_overusage_limit_actions').where({ service_id: u.serviceId, action_key: key }).first('id');
-            await audit.record(
-              trx,
-              { actor: SYSTEM, action: 'limit.decided', entityType: 'limit_action', entityId: row.id, details: { serviceId: u.serviceId, action, periodId: u.periodId, usedBytes: u.usedBytes, allowanceBytes } },
-              now(),
-            );
-          }
-          return ok;
-        });
-        if (inserted) result.decided++;
-      }
-    }
-  }
-
-  /** Whatever is due: lifts to start, releases to note, attempts to make, the panel to update. */
-  async function work(result: LimitRunResult): Promise<void> {
-    const rows = await store.needingWork();
-    if (!rows.length) return;
-    const current = await serviceNow([...new Set(rows.map((r) => r.serviceId))]);
-    for (let row of rows) {
-      const n = current.get(row.serviceId)!;
-      if (row.status === 'pending' || row.status === 'applied') {
-        const reason = liftReason(row, {
-          openPeriodId: n.usage?.periodId ?? null,
-          usedBytes: n.usage?.usedBytes ?? row.usedBytes,
-          allowanceBytes: n.allowanceBytes,
-          policyAction: n.policy?.action ?? null,
-        });
-        if (reason) {
-          const moved = await callItOff(row, reason, SYSTEM);
-          if (moved) {
-            if (moved.status === 'cancelled') result.cancelled++;
-            row = moved;
-          }
-        }
-      }
-      if (row.status === 'applied' && row.action === 'suspend' && row.appliedAt && n.usage?.lastSampledAt && n.usage.periodId === row.periodId) {
-        // SolusVM 1 reads the counter without the live state (nostatus): what the VPS's state is now
-        // is asked here, only for the few servers we suspended
-        let sample: { state: ObservedState; sampledAtMs: number } | null = n.usage.state && n.usage.state !== 'unknown' ? { state: n.usage.state, sampledAtMs: n.usage.lastSampledAt.toMillis() } : null;
-        if (!sample) {
-          const live = await withGateway(row.masterId, (g) => g.getState(row.serverRef)).catch(() => null);
-          if (live) sample = { state: live, sampledAtMs: now().toMillis() };
-        }
-        if (releasedBehindOurBack(row.appliedAt.toMillis(), sample)) {
-          const panelState = row.panelState === 'suspended' || row.panelState === 'to_suspend' ? 'to_restore' : row.panelState;
-          if (await store.transition(knex, row.id, 'applied', { status: 'released', panelState }, now())) {
-            await record(row, 'released', { state: sample!.state, sampledAt: n.usage.lastSampledAt.toISO(), note: 'unsuspended by someone else mid-period: not suspended again this period' });
-            result.released++;
-            row = (await store.get(row.id))!;
-          }
-        }
-      }
-      const due = row.nextAttemptAt === null || row.nextAttemptAt <= now();
-      if (row.status === 'pending' && due) {
-        if (!n.policy) continue;
-        await apply(row, n.policy, result);
-        row = (await store.get(row.id))!;
-      } else if (row.status === 'lifting' && due) {
-        await undo(row, result);
-        row = (await store.get(row.id))!;
-      }
-      if (row.panelState === 'to_suspend' || row.panelState === 'to_restore') await syncPanel(row);
-    }
-  }
-
-  async function withLease<T>(fn: () => Promise<T>): Promise<T | null> {
-    const lease = await deps.locks.acquire(LOCK, deps.owner, LEASE_MS);
-    if (!lease.acquired) return null;
-    const renew = setInterval(() => void deps.locks.renew(LOCK, deps.owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
-    renew.unref();
-    try {
-      return await fn();
-    } finally {
-      clearInterval(renew);
-      await deps.locks.release(LOCK, deps.owner).catch(() => {});
-    }
-  }
-
   const service: LimitActionService = {
     async run(opts = {}) {
       const result: LimitRunResult = { decided: 0, applied: 0, observed: 0, released: 0, lifted: 0, cancelled: 0, failed: 0, locked: false };
-      const done = await withLease(async () => {
-        if (opts.decide) await decide(result);
-        await work(result);
+      const done = await withLease(deps, async () => {
+        if (opts.decide) await decide(deps, result);
+        await work(deps, result);
         return true;
       });
       return done ? result : { ...result, locked: true };
@@ -427,15 +155,15 @@ export function createLimitActionService(deps: {
       if (row.status !== 'pending' && row.status !== 'applied') {
         throw new ModuleError('CONFLICT', `action ${actionId} is ${row.status}: there is nothing of ours to lift`, { status: row.status });
       }
-      const moved = await callItOff(row, 'admin', actor, note);
+      const moved = await callItOff(deps, row, 'admin', actor, note);
       if (!moved) return service.get(actionId);
       // done now when no run is busy; otherwise the running one (or the next tick) does it
       if (moved.status === 'lifting') {
         const result: LimitRunResult = { decided: 0, applied: 0, observed: 0, released: 0, lifted: 0, cancelled: 0, failed: 0, locked: false };
-        await withLease(async () => {
-          await undo(moved, result);
-          const after = (await store.get(actionId))!;
-          if (after.panelState === 'to_restore') await syncPanel(after);
+        await withLease(deps, async () => {
+          await undo(deps, moved, result);
+          const after = (await deps.store.get(actionId))!;
+          if (after.panelState === 'to_restore') await syncPanel(deps, after);
         });
       }
       return service.get(actionId);
@@ -444,19 +172,301 @@ export function createLimitActionService(deps: {
     async retryNow(actionId, actor) {
       const row = await service.get(actionId);
       if (row.status !== 'pending' && row.status !== 'lifting') throw new ModuleError('CONFLICT', `action ${actionId} is ${row.status}: nothing to retry`, { status: row.status });
-      if (await store.transition(knex, row.id, row.status, { nextAttemptAt: now() }, now())) await record(row, 'retry_requested', {}, actor);
+      if (await deps.store.transition(deps.knex, row.id, row.status, { nextAttemptAt: deps.now() }, deps.now())) await deps.record(row, 'retry_requested', {}, actor);
       return service.get(actionId);
     },
 
-    list: (filter = {}) => store.list(filter),
+    list: (filter = {}) => deps.store.list(filter),
 
     async get(actionId) {
-      const row = await store.get(actionId);
+      const row = await deps.store.get(actionId);
       if (!row) throw notFound(`there is no limit action ${actionId}`);
       return row;
     },
   };
   return service;
+}
+
+async function withGateway<T>(deps: LimitCtx, masterId: number, work: (g: SolusVmGateway) => Promise<T>): Promise<T> {
+  const gateway = deps.gatewayFor(await deps.masters.settings(masterId));
+  try {
+    return await work(gateway);
+  } finally {
+    gateway.close();
+  }
+}
+
+/**
+ * A service as the policy sees it: on its own, or, when its product pools it, as its pool (the
+ * month, the members' use, the pool's allowance); null when a pooled service's pool cannot be told.
+ */
+function asSeen(deps: LimitCtx, u: OpenUsage, profile: BillingProfile, standings: Map<number, PoolStanding>): { u: OpenUsage; a: ReturnType<typeof assessUsage> } | null {
+  if (profile.pool === undefined) return { u, a: assessUsage(u, profile) };
+  const s = standings.get(u.serviceId);
+  if (!s) return null;
+  const pooled = asPool(u, s);
+  return { u: pooled, a: assessUsage(pooled, profile, s.allowanceBytes) };
+}
+
+/** The service now: its open period and what its product asks for. */
+async function serviceNow(deps: LimitCtx, serviceIds: number[]): Promise<Map<number, Now>> {
+  const profileFor = await deps.billing.snapshot();
+  const [usages, caps, standings] = await Promise.all([deps.usage.some(serviceIds), deps.caps ? deps.caps.activeFor(serviceIds) : new Map<number, ClientCap>(), standingsNow(deps)]);
+  const out = new Map<number, Now>();
+  for (const id of serviceIds) {
+    const own = usages.get(id) ?? null;
+    const profile = own ? profileFor(own.productId, own.serviceId, own.clientId) : null;
+    const seen = own && profile ? asSeen(deps, own, profile, standings) : null;
+    const u = seen?.u ?? own;
+    const a = seen?.a ?? null;
+    const eff = a && profile ? policyWithCap(profile, a.plan, a.allowanceBytes, caps.get(id) ?? null) : null;
+    out.set(id, { usage: u, profile, allowanceBytes: eff?.limitBytes ?? null, policy: eff?.policy ?? profile?.limitPolicy ?? null });
+  }
+  return out;
+}
+
+async function failAttempt(deps: LimitCtx, row: LimitActionRow, phase: 'apply' | 'lift', err: unknown): Promise<void> {
+  const attempts = row.attempts + 1;
+  const e = err instanceof SolusVmError ? err : null;
+  const message = (err as Error).message;
+  const next = deps.now().plus({ milliseconds: retryDelayMs(attempts) });
+  await deps.store.transition(deps.knex, row.id, row.status, { attempts, nextAttemptAt: next, lastError: message }, deps.now());
+  await deps.record(row, 'attempt_failed', { phase, attempt: attempts, error: message, kind: e?.kind ?? 'internal', retryAt: next.toISO() });
+  deps.log.warn('limit.attempt_failed', { id: row.id, serviceId: row.serviceId, phase, attempt: attempts, error: message });
+}
+
+/** Takes a pending action on SolusVM, after re-reading the server. */
+async function apply(deps: LimitCtx, row: LimitActionRow, policy: LimitPolicy, result: LimitRunResult): Promise<void> {
+  try {
+    await withGateway(deps, row.masterId, async (g) => {
+      const state = await g.getState(row.serverRef);
+      if (row.action === 'suspend') {
+        const step = beforeSuspend(state);
+        if (step === 'wait') throw busy(state);
+        if (step === 'observe') {
+          if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'observed', nextAttemptAt: null, lastError: null }, deps.now())) {
+            await deps.record(row, 'observed', { state, note: 'SolusVM already had the server suspended: left to SolusVM, never unsuspended by us' });
+            result.observed++;
+          }
+          return;
+        }
+        await g.suspend(row.serverRef);
+        if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'applied', appliedAt: deps.now(), nextAttemptAt: null, lastError: null, panelState: deps.panel ? 'to_suspend' : 'none' }, deps.now())) {
+          await deps.record(row, 'applied', { stateBefore: state, version: g.version });
+          await deps.activity(`service ${row.serviceId} suspended on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
+          result.applied++;
+        }
+        return;
+      }
+      // throttle: SolusVM 2's settings are read once, before the first attempt, and kept: a retry
+      // after a lost answer must not take the throttled settings for the ones to put back
+      let restore = row.speedRestore;
+      if (restore === null) {
+        restore = g.version === 2 ? await g.readSpeed(row.serverRef) : restoredSpeed(1, policy, null);
+        if (restore === null) throw new Error('SolusVM did not give the speed settings to put back');
+        await deps.store.transition(deps.knex, row.id, 'pending', { speedRestore: restore }, deps.now());
+      }
+      const target = row.speedTarget ?? throttledSpeed(g.version, policy, restore);
+      if (row.speedTarget === null) await deps.store.transition(deps.knex, row.id, 'pending', { speedTarget: target }, deps.now());
+      await g.setSpeed(row.serverRef, target);
+      if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'applied', appliedAt: deps.now(), nextAttemptAt: null, lastError: null }, deps.now())) {
+        await deps.record(row, 'applied', { stateBefore: state, version: g.version, speed: target, restore });
+        await deps.activity(`service ${row.serviceId} throttled on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
+        result.applied++;
+      }
+    });
+  } catch (err) {
+    await failAttempt(deps, row, 'apply', err);
+    result.failed++;
+  }
+}
+
+/** Puts a server back; only what is still ours to put back. */
+async function undo(deps: LimitCtx, row: LimitActionRow, result: LimitRunResult): Promise<void> {
+  try {
+    await withGateway(deps, row.masterId, async (g) => {
+      let note: string;
+      if (row.action === 'suspend') {
+        const state = await g.getState(row.serverRef);
+        const step = beforeUnsuspend(state);
+        if (step === 'wait') throw busy(state);
+        if (step === 'act') {
+          await g.unsuspend(row.serverRef);
+          note = 'unsuspended';
+        } else note = `already ${state}: nothing to undo on SolusVM`;
+      } else if (row.speedRestore) {
+        await g.setSpeed(row.serverRef, row.speedRestore);
+        note = 'speed put back';
+      } else note = 'nothing was changed on SolusVM';
+      const panelState = row.panelState === 'suspended' || row.panelState === 'to_suspend' ? 'to_restore' : row.panelState;
+      if (await deps.store.transition(deps.knex, row.id, 'lifting', { status: 'lifted', liftedAt: deps.now(), nextAttemptAt: null, lastError: null, panelState }, deps.now())) {
+        await deps.record(row, 'lifted', { reason: row.liftReason, note, version: g.version });
+        await deps.activity(`service ${row.serviceId}: ${row.action === 'suspend' ? 'suspension' : 'throttle'} lifted (${row.liftReason ?? 'lifted'}): ${note}`, row.clientId);
+        result.lifted++;
+      }
+    });
+  } catch (err) {
+    await failAttempt(deps, row, 'lift', err);
+    result.failed++;
+  }
+}
+
+/** Moves an action towards its lift: cancelled if nothing was sent yet, else lifting. */
+async function callItOff(deps: LimitCtx, row: LimitActionRow, reason: LiftReason, actor: Actor, note?: string): Promise<LimitActionRow | null> {
+  if (row.status !== 'pending' && row.status !== 'applied') return null;
+  const to = callOff(row.status, row.attempts);
+  const liftedBy = actor.type === 'system' ? null : `${actor.type}:${actor.id ?? ''}`;
+  const moved = await deps.store.transition(
+    deps.knex,
+    row.id,
+    row.status,
+    to === 'cancelled'
+      ? { status: 'cancelled', liftReason: reason, liftRequestedAt: deps.now(), liftedAt: deps.now(), nextAttemptAt: null, liftedBy }
+      : { status: 'lifting', liftReason: reason, liftRequestedAt: deps.now(), attempts: 0, nextAttemptAt: deps.now(), lastError: null, liftedBy },
+    deps.now(),
+  );
+  if (!moved) return null;
+  await deps.record(row, to === 'cancelled' ? 'cancelled' : 'lift_requested', { reason, from: row.status, ...(note ? { note } : {}) }, actor);
+  return deps.store.get(row.id);
+}
+
+/** The panel's record follows: our suspension shown, and taken away again only while it is ours. */
+async function syncPanel(deps: LimitCtx, row: LimitActionRow): Promise<void> {
+  const panel = deps.panel;
+  if (!panel) return;
+  try {
+    const { products } = await panel.getClientsProducts({ serviceId: row.serviceId });
+    const p = products[0];
+    let to: 'suspended' | 'restored' | 'untouched';
+    if (row.panelState === 'to_suspend') {
+      // a service the panel already suspended (e.g. for non-payment) keeps the panel's reason
+      if (p?.status === 'Active' && row.status === 'applied') {
+        await panel.updateClientProduct({ serviceId: row.serviceId, status: 'Suspended', suspendReason: PANEL_SUSPEND_REASON });
+        to = 'suspended';
+      } else to = 'untouched';
+    } else {
+      if (p?.status === 'Suspended' && p.suspensionReason.startsWith(OUR_REASON_PREFIX)) {
+        await panel.updateClientProduct({ serviceId: row.serviceId, status: 'Active', suspendReason: '' });
+        to = 'restored';
+      } else to = 'untouched';
+    }
+    await deps.knex('mod_overusage_limit_actions').where({ id: row.id, panel_state: row.panelState }).update({ panel_state: to, updated_at: sqlInstant(deps.now()) });
+    await deps.record(row, 'panel_synced', { panel: to, panelStatusBefore: p?.status ?? null });
+  } catch (err) {
+    // retried on the next run: the action itself stands
+    deps.log.warn('limit.panel_sync_failed', { id: row.id, serviceId: row.serviceId, error: (err as Error).message });
+  }
+}
+
+async function decide(deps: LimitCtx, result: LimitRunResult): Promise<void> {
+  const profileFor = await deps.billing.snapshot();
+  const standings = await standingsNow(deps);
+  for await (const page of deps.usage.pages()) {
+    const wanted: Array<{ u: OpenUsage; action: 'throttle' | 'suspend'; allowanceBytes: bigint }> = [];
+    const caps = deps.caps ? await deps.caps.activeFor(page.map((u) => u.serviceId)) : new Map<number, ClientCap>();
+    for (const own of page) {
+      const profile = profileFor(own.productId, own.serviceId, own.clientId);
+      const cap = caps.get(own.serviceId) ?? null;
+      if (!profile || (profile.limitPolicy.action === 'bill' && !cap)) continue;
+      const seen = asSeen(deps, own, profile, standings);
+      if (!seen?.a) continue;
+      const { u, a } = seen;
+      const { policy, limitBytes } = policyWithCap(profile, a.plan, a.allowanceBytes, cap);
+      if (limitBytes === null) continue;
+      const action = actionAtLimit(policy, u.usedBytes, limitBytes);
+      if (action) wanted.push({ u, action, allowanceBytes: limitBytes });
+    }
+    if (!wanted.length) continue;
+    const active = await deps.store.activeFor(wanted.map((w) => w.u.serviceId));
+    for (const { u, action, allowanceBytes } of wanted) {
+      // one action in force per service, period and kind: a raised allowance reached again while
+      // the first action still stands needs nothing new
+      if (active.some((r) => r.serviceId === u.serviceId && r.periodId === u.periodId && r.action === action)) continue;
+      const key = limitActionKey(u.periodId, action, allowanceBytes);
+      const inserted = await deps.knex.transaction(async (trx) => {
+        const ok = await deps.store.insertIfNew(
+          trx,
+          { serviceId: u.serviceId, clientId: u.clientId, periodId: u.periodId, action, actionKey: key, masterId: u.masterId, serverRef: u.serverRef, allowanceBytes, usedBytes: u.usedBytes },
+          deps.now(),
+        );
+        if (ok) {
+          const row = await trx('mod_overusage_limit_actions').where({ service_id: u.serviceId, action_key: key }).first('id');
+          await deps.audit.record(
+            trx,
+            { actor: SYSTEM, action: 'limit.decided', entityType: 'limit_action', entityId: row.id, details: { serviceId: u.serviceId, action, periodId: u.periodId, usedBytes: u.usedBytes, allowanceBytes } },
+            deps.now(),
+          );
+        }
+        return ok;
+      });
+      if (inserted) result.decided++;
+    }
+  }
+}
+
+/** Whatever is due: lifts to start, releases to note, attempts to make, the panel to update. */
+async function work(deps: LimitCtx, result: LimitRunResult): Promise<void> {
+  const rows = await deps.store.needingWork();
+  if (!rows.length) return;
+  const current = await serviceNow(deps, [...new Set(rows.map((r) => r.serviceId))]);
+  for (let row of rows) {
+    const n = current.get(row.serviceId)!;
+    if (row.status === 'pending' || row.status === 'applied') {
+      const reason = liftReason(row, {
+        openPeriodId: n.usage?.periodId ?? null,
+        usedBytes: n.usage?.usedBytes ?? row.usedBytes,
+        allowanceBytes: n.allowanceBytes,
+        policyAction: n.policy?.action ?? null,
+      });
+      if (reason) {
+        const moved = await callItOff(deps, row, reason, SYSTEM);
+        if (moved) {
+          if (moved.status === 'cancelled') result.cancelled++;
+          row = moved;
+        }
+      }
+    }
+    if (row.status === 'applied' && row.action === 'suspend' && row.appliedAt && n.usage?.lastSampledAt && n.usage.periodId === row.periodId) {
+      // SolusVM 1 reads the counter without the live state (nostatus): what the VPS's state is now
+      // is asked here, only for the few servers we suspended
+      let sample: { state: ObservedState; sampledAtMs: number } | null = n.usage.state && n.usage.state !== 'unknown' ? { state: n.usage.state, sampledAtMs: n.usage.lastSampledAt.toMillis() } : null;
+      if (!sample) {
+        const live = await withGateway(deps, row.masterId, (g) => g.getState(row.serverRef)).catch(() => null);
+        if (live) sample = { state: live, sampledAtMs: deps.now().toMillis() };
+      }
+      if (releasedBehindOurBack(row.appliedAt.toMillis(), sample)) {
+        const panelState = row.panelState === 'suspended' || row.panelState === 'to_suspend' ? 'to_restore' : row.panelState;
+        if (await deps.store.transition(deps.knex, row.id, 'applied', { status: 'released', panelState }, deps.now())) {
+          await deps.record(row, 'released', { state: sample!.state, sampledAt: n.usage.lastSampledAt.toISO(), note: 'unsuspended by someone else mid-period: not suspended again this period' });
+          result.released++;
+          row = (await deps.store.get(row.id))!;
+        }
+      }
+    }
+    const due = row.nextAttemptAt === null || row.nextAttemptAt <= deps.now();
+    if (row.status === 'pending' && due) {
+      if (!n.policy) continue;
+      await apply(deps, row, n.policy, result);
+      row = (await deps.store.get(row.id))!;
+    } else if (row.status === 'lifting' && due) {
+      await undo(deps, row, result);
+      row = (await deps.store.get(row.id))!;
+    }
+    if (row.panelState === 'to_suspend' || row.panelState === 'to_restore') await syncPanel(deps, row);
+  }
+}
+
+async function withLease<T>(deps: LimitCtx, fn: () => Promise<T>): Promise<T | null> {
+  const lease = await deps.locks.acquire(LOCK, deps.owner, LEASE_MS);
+  if (!lease.acquired) return null;
+  const renew = setInterval(() => void deps.locks.renew(LOCK, deps.owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
+  renew.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(renew);
+    await deps.locks.release(LOCK, deps.owner).catch(() => {});
+  }
 }
 
 // Log and activity lines only: the exact figures are in the audit details.
