@@ -58,7 +58,7 @@ export function createAddonDefinition(deps: AddonDefinitionDeps) {
     async activate() {
       try {
         const applied = await deps.migrate();
-        return { status: 'success' as const, description: applied.length ? `Overusage is active; ${applied.length} database change(s) applied.` : 'Overusage is active.' };
+        return { status: 'success' as const, description: applied.length ? `Overusage is active; ${applied.length} database ${applied.length === 1 ? 'change' : 'changes'} applied.` : 'Overusage is active.' };
       } catch (err) {
         deps.log.error('addon.activate_failed', { error: (err as Error).message });
         return { status: 'error' as const, description: `Overusage could not create its tables: ${(err as Error).message}` };

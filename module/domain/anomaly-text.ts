@@ -1,3 +1,4 @@
+import { counted } from './plural.js';
 import { humanBytes } from './bytes.js';
 
 /**
@@ -23,11 +24,11 @@ export function describeAnomaly(a: AnomalyFacts): string {
     case 'reset_not_seen':
       return `SolusVM did not reset the counter on ${String(d.expectedOn)}${a.status === 'resolved' ? ' (the reset came later)' : '; the increase is counted and the reset is still due'}`;
     case 'late_reset':
-      return `the reset due on ${String(d.dueOn)} came ${String(d.daysLate)} day(s) late (read ${a.seenOn}); the period did not move`;
+      return `the reset due on ${String(d.dueOn)} came ${counted(Number(d.daysLate), 'day', 'days')} late (read ${a.seenOn}); the period did not move`;
     case 'unmeasured':
       return `traffic from ${String(d.fromDate)} to ${String(d.toDate)} was not measured (no read before the reset) and is not billed`;
     case 'long_gap':
-      return `no good read for ${String(d.days)} day(s) up to ${String(d.toDate)}: the daily split is an estimate, the total is exact`;
+      return `no good read for ${counted(Number(d.days), 'day', 'days')} up to ${String(d.toDate)}: the daily split is an estimate, the total is exact`;
     default:
       return a.kind;
   }

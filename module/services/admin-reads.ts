@@ -81,7 +81,10 @@ export interface Dashboard {
   /** the SolusVM masters and the latest sampling runs: is metering working */
   masters: Array<{ id: number; name: string; version: number; active: boolean }>;
   runs: Array<{ id: number; date: IsoDate; status: string; read: number; failed: number; gaps: number; resets: number; message: string }>;
+  /** real time, for keeping the figures a minute */
   computedAt: number;
+  /** the panel's clock when they were computed (a replayed or demo clock in tests and the demo): what the page says */
+  asOf: number;
 }
 
 /** A charge whose line could not go on its invoice (paid or cancelled first): it waits for the next one. */
@@ -164,7 +167,7 @@ export interface AdminReads {
   waitingCharges(filter?: { serviceId?: number }): Promise<WaitingCharge[]>;
 }
 
-export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsService; reads: UsageReads; now?: () => number; cacheMs?: number; today?: () => IsoDate }): AdminReads {
+export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsService; reads: UsageReads; now?: () => number; cacheMs?: number; today?: () => IsoDate; clockNow?: () => number }): AdminReads {
   const { knex } = deps;
   const now = deps.now ?? Date.now;
   const cacheMs = deps.cacheMs ?? 60_000;
@@ -260,6 +263,7 @@ export function createAdminReads(deps: { knex: Knex; billing: BillingSettingsSer
       recentLines: recent.map(lineRow),
       ...(await sampling()),
       computedAt: now(),
+      asOf: deps.clockNow ? deps.clockNow() : now(),
     };
   }
 

@@ -682,7 +682,7 @@ export function createWebRouter(deps: WebRouterDeps): Router {
       projected: d.projected.map((p) => ({ ...money(p.amountMinor, p.currency), services: p.services })),
       oldestDisputes: d.oldestDisputes.map(disputeRowJson),
       recentLines: d.recentLines.map((l) => lineJson(l, now())),
-      computedAt: new Date(d.computedAt).toISOString(),
+      computedAt: new Date(d.asOf).toISOString(),
     });
   });
   admin.get('/services', async (req, res) => {

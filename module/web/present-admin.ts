@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { counted, plural } from '../domain/plural.js';
 import { describeAnomaly } from '../domain/anomaly-text.js';
 import type { AnomalyRow, ChargeSummary } from '../services/usage-periods.js';
 import { dateTimeFormat } from '../domain/intl-cache.js';
@@ -147,7 +148,11 @@ export function presentDashboard(d: Dashboard, ctx: AdminCtx) {
     openDisputes: formatInteger(BigInt(d.openDisputes), L),
     disputesHref: href({ a: 'disputes' }),
     projected: d.projected.map((p) => ({ amount: formatAmount(p.amountMinor, p.currency, L), services: p.services })),
-    computedAt: DateTime.fromMillis(d.computedAt, { zone: ctx.zone }).toFormat('d LLL HH:mm:ss'),
+    projectedServices: counted(d.projected.reduce((n, p) => n + p.services, 0), 'service', 'services'),
+    meteredLabel: plural(d.meteredServices, 'service metered', 'services metered'),
+    openDisputesLabel: plural(d.openDisputes, 'open dispute', 'open disputes'),
+    // the panel's clock (the demo's, a replay's), not the server's
+    computedAt: DateTime.fromMillis(d.asOf, { zone: ctx.zone }).toFormat('d LLL yyyy HH:mm:ss'),
     attention: d.attention.map((s) => presentServiceListRow(s, ctx)),
     oldestDisputes: d.oldestDisputes.map((x) => presentDisputeRow(x, ctx)),
     recentLines: d.recentLines.map((l) => presentLineRow(l, ctx)),
@@ -336,12 +341,12 @@ export function presentProduct(productId: number, p: BillingProfile, name: strin
     allowance: p.allowance === 'solusvm' ? 'the limit SolusVM applies' : formatByteAmount(BigInt(p.allowance), shown(p.unit as SoldUnit), L),
     tolerance: p.tolerance === '0' ? 'none' : formatByteAmount(BigInt(p.tolerance), shown(p.unit as SoldUnit), L),
     prices: prices.join('; '),
-    window: `${p.window.days} ${p.window.counting} days${p.window.counting === 'business' ? ` (holidays: ${p.window.holidays})` : ''}`,
+    window: `${p.window.days} ${p.window.counting} ${plural(p.window.days, 'day', 'days')}${p.window.counting === 'business' ? ` (holidays: ${p.window.holidays})` : ''}`,
     prorate: p.prorate ? 'yes' : 'no',
     thresholds: raw.thresholds ? raw.thresholds.map((t) => `${t} %`).join(', ') : '80 %, 90 %, 100 % (default)',
     policy: raw.limitPolicy ? `${raw.limitPolicy.action}${raw.limitPolicy.throttleMbps ? ` at ${raw.limitPolicy.throttleMbps} Mbit/s` : ''}${raw.limitPolicy.throttlePlanId ? ` (plan ${raw.limitPolicy.throttlePlanId})` : ''}` : 'bill the overusage (no limit policy setting in this version)',
-    upgradeAfter: `${p.upgradeAfterPeriods} periods over in a row`,
-    unpicked: `${p.unpicked.policy.replace('_', ' ')} after ${p.unpicked.afterDays} days`,
+    upgradeAfter: `${counted(p.upgradeAfterPeriods, 'period', 'periods')} over in a row`,
+    unpicked: `${p.unpicked.policy.replace('_', ' ')} after ${counted(p.unpicked.afterDays, 'day', 'days')}`,
     json: JSON.stringify(p, null, 2),
   };
 }

@@ -115,7 +115,7 @@ export function createWeb(deps: WebDeps) {
   const now = o.now ?? Date.now;
   const cacheMs = o.cacheMs ?? 15_000;
   const reads = createUsageReads({ knex: deps.knex, billing: deps.billing });
-  const admin = createAdminReads({ knex: deps.knex, billing: deps.billing, reads, now, today: () => localDate(deps.clock.now(), deps.zone) });
+  const admin = createAdminReads({ knex: deps.knex, billing: deps.billing, reads, now, today: () => localDate(deps.clock.now(), deps.zone), clockNow: () => deps.clock.now().toMillis() });
   const signer = createTokenSigner(deps.secretKey, now);
   const revocations = createTokenRevocations(deps.knex, { now });
   const admins = createAdminDirectory({ panel: deps.panel, log: deps.log, now, ...(o.adminsTtlMs !== undefined ? { ttlMs: o.adminsTtlMs } : {}) });

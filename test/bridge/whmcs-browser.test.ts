@@ -211,7 +211,7 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
     expect(await style(page, '.ou-tabs.nav-tabs', 'border-bottom-color')).to.equal('rgb(221, 221, 221)');
     expect(await style(page, '.ou-card.panel', 'border-top-left-radius')).to.equal('4px');
     expect(await page.locator('link[rel=stylesheet][href^="../modules/addons/overusage/assets/overusage.css?v="]').count()).to.equal(1);
-    expect(await page.locator('.ou-stat').nth(1).innerText()).to.match(/^1\s+open disputes/);
+    expect(await page.locator('.ou-stat').nth(1).innerText()).to.match(/^1\s+open dispute$/);
     await page.screenshot({ path: path.join(SHOTS, 'whmcs-admin.png'), fullPage: true });
 
     await page.getByRole('link', { name: 'Disputes', exact: true }).click();

@@ -104,7 +104,7 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     const page = watch(await ctx!.newPage());
     await loginAs(page, `${demo!.url}/admin/login.php`, 'admin', 'demo-admin');
     await page.goto(`${demo!.url}/admin/addonmodules.php?module=overusage`);
-    expect(await page.locator('.ou-stat').nth(1).innerText()).to.match(/^1\s+open disputes/);
+    expect(await page.locator('.ou-stat').nth(1).innerText()).to.match(/^1\s+open dispute$/);
     await page.screenshot({ path: path.join(SHOTS, 'tab-dashboard.png'), fullPage: true });
     await page.getByRole('link', { name: 'Disputes', exact: true }).click();
     const row = page.locator('tr[data-dispute]').first();
@@ -252,7 +252,7 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     page.on('dialog', (d) => void d.accept());
     await loginAs(page, `${demo!.url}/admin/login.php`, 'admin', 'demo-admin');
     await page.goto(`${demo!.url}/admin/addonmodules.php?module=overusage`);
-    expect(await page.locator('[data-waiting-anomalies]').innerText()).to.match(/^1\s+counter drops to decide/);
+    expect(await page.locator('[data-waiting-anomalies]').innerText()).to.match(/^1\s+counter drop to decide/);
     await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Anomalies', exact: true }).click()]);
     const row = page.locator('tr[data-kind="mid period drop"][data-status="open"]');
     expect(await row.count()).to.equal(1);

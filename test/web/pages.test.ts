@@ -185,7 +185,7 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
     const disputeId = toNum((await db().knex('mod_overusage_disputes').first('id')).id);
     const { agent } = await login(s.app, ADMIN);
     const expectations: Array<[string, string[]]> = [
-      ['', ['services metered', 'open disputes', 'Open disputes, oldest first', 'Recent lines', 'Sampling', 'solus (SolusVM 1)']],
+      ['', ['services metered', 'open dispute', 'Open disputes, oldest first', 'Recent lines', 'Sampling', 'solus (SolusVM 1)']],
       ['&a=services', ['Metered services', '#' + s.ann.serviceId]],
       [`&a=service&id=${s.ann.serviceId}`, ['Samples', 'gap: no good read this day', 'Periods', 'Lines', 'Stop metering this service']],
       ['&a=disputes', ['Disputes', 'Ik herken <b>dit</b> niet.']],
