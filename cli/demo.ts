@@ -365,6 +365,8 @@ async function seed(knex: Knex, panel: Panel, module: OverusageModule, clock: Ma
     await setClientPassword(knex, clientId, CLIENT_PASSWORD, now, DEMO_ZONE);
     const productId = productIds.get(c.product)!;
     const serviceId = await addService(knex, { userid: clientId, packageid: productId, server: servers[c.master], domain: `vps${c.vserver}.example.net`, regdate: c.regdate, nextduedate: c.nextduedate, amount: c.amount, customfields: { [fields.get(productId)!]: String(c.vserver) } }, now, DEMO_ZONE);
+    // the server's IP as the simulator gives it (10.0.0.<id>), so the admin tab finds it by IP too
+    await knex('tblhosting').where({ id: serviceId }).update({ dedicatedip: masters[c.master].server(c.vserver)!.ip });
     await module.links.link({ serviceId, clientId, productId, masterId: c.master === 'v1' ? mv1.id : mv2.id, serverRef: String(c.vserver), regdate: c.regdate }, actor);
     payers.push({ clientId, after: c.paysAfterDays });
   }

@@ -41,6 +41,8 @@ describe('the demo keeps its simulated SolusVM between runs', function () {
     demo = await start();
     const pieter = await serviceOf(demo, 'vps101.example.net');
     const chris = await serviceOf(demo, 'vps104.example.net');
+    // the admin tab's search knows the demo's names and the simulator's IPs (written by the morning sync)
+    expect(await demo.db.knex('mod_overusage_directory').where({ service_id: pieter.serviceId }).first('client_name', 'hostname', 'ips', 'product_name')).to.deep.equal({ client_name: 'Pieter Timmermans', hostname: 'vps101.example.net', ips: '10.0.0.101', product_name: 'VPS 5 TB' });
     // 4 June: Pieter has moved about 3 × 150 GB in June, Chris 3 × 21 GB; their plans now include
     // 100 GB and 50 GB, and act at the limit: suspend (VPS 5 TB) and throttle to 10 Mbit/s (VPS 500 GB)
     const actor = { type: 'cli' as const, id: 'test' };
