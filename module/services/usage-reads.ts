@@ -146,6 +146,8 @@ export interface LineRow {
     resolvedAt: string | null;
     newDueDate: IsoDate | null;
     heldInvoiceId: number | null;
+    /** the invoice the line was billed on before it was held (0 where not read) */
+    originalInvoiceId?: number;
     version: number;
     /** 'credited' once what was paid went back to the client's account credit */
     settlement?: string | null;
@@ -211,6 +213,7 @@ export const lineRow = (r: Record<string, unknown>): LineRow => ({
           resolvedAt: r.d_resolved_at ? toInstant(r.d_resolved_at).toISO() : null,
           newDueDate: toDateOrNull(r.d_new_due_date),
           heldInvoiceId: r.d_held_invoice_id === null || r.d_held_invoice_id === undefined ? null : toNum(r.d_held_invoice_id),
+          originalInvoiceId: toNum(r.d_original_invoice_id),
           version: toNum(r.d_version),
           settlement: (r.d_settlement as string | null | undefined) ?? null,
         },
@@ -251,6 +254,7 @@ export function linesQuery(knex: Knex) {
       'd.resolved_at as d_resolved_at',
       'd.new_due_date as d_new_due_date',
       'd.held_invoice_id as d_held_invoice_id',
+      'd.original_invoice_id as d_original_invoice_id',
       'd.version as d_version',
       'd.settlement as d_settlement',
     );

@@ -22,6 +22,8 @@ export interface WidgetLinks {
   morePeriods(serviceId: number, cursor: string): string;
   /** the page with a past period's daily chart */
   periodChart(serviceId: number, periodId: number): string;
+  /** the client's own page of an invoice in the panel (none where the page is not in the panel) */
+  invoice?(invoiceId: number): string;
 }
 
 export interface MeterView {
@@ -45,6 +47,7 @@ export interface LineView {
   originalAmount: string | null;
   invoice: string;
   invoiceId: number;
+  invoiceHref: string | null;
   state: string;
   stateLabel: string;
   deadline: string;
@@ -155,7 +158,21 @@ export function countdown(closesAt: DateTime, now: DateTime, w: WidgetWords): st
   return w.left(days, hours, minutes % 60);
 }
 
-export function presentLine(l: LineRow, locale: string, now: DateTime, w: WidgetWords, links: Pick<WidgetLinks, 'lineCsv' | 'periodChart'>): LineView {
+/**
+ * The invoice a client can open for a line: while it is held, the draft it sits on is hidden from
+ * the client (as in WHMCS), so the line is named by the invoice it was held back from; once waived
+ * the draft is cancelled, and the line names the invoice it was on.
+ */
+function clientInvoice(l: LineRow, w: WidgetWords): { id: number; label: string } {
+  const d = l.dispute;
+  if (d && d.originalInvoiceId && l.invoiceId !== d.originalInvoiceId) {
+    if (d.holdState === 'holding' || d.holdState === 'held') return { id: d.originalInvoiceId, label: w.heldFrom(d.originalInvoiceId) };
+    if (d.state === 'waived') return { id: d.originalInvoiceId, label: w.wasOn(d.originalInvoiceId) };
+  }
+  return { id: l.invoiceId, label: w.invoice(l.invoiceId) };
+}
+
+export function presentLine(l: LineRow, locale: string, now: DateTime, w: WidgetWords, links: Pick<WidgetLinks, 'lineCsv' | 'periodChart' | 'invoice'>): LineView {
   const state = lineState(l);
   const closesAt = DateTime.fromISO(l.deadlineClosesAt, { zone: 'utc' });
   const open = now < closesAt;
@@ -173,6 +190,7 @@ export function presentLine(l: LineRow, locale: string, now: DateTime, w: Widget
     else if (d.state === 'withdrawn') outcome = w.resolved.withdrawn(on, due);
   }
   const canDispute = !d && l.status === 'placed' && open;
+  const shown = clientInvoice(l, w);
   return {
     id: l.id,
     ref: l.refCode,
@@ -180,8 +198,9 @@ export function presentLine(l: LineRow, locale: string, now: DateTime, w: Widget
     description: l.description,
     amount: money(l.amountMinor),
     originalAmount: d && l.amountMinor !== d.amountBeforeMinor ? money(d.amountBeforeMinor) : null,
-    invoice: w.invoice(l.invoiceId),
-    invoiceId: l.invoiceId,
+    invoice: shown.label,
+    invoiceId: shown.id,
+    invoiceHref: links.invoice ? links.invoice(shown.id) : null,
     state,
     stateLabel: w.lineStatus[state] ?? state,
     deadline: formatDay(l.deadlineLastDay, locale),

@@ -177,6 +177,8 @@ export function createWeb(deps: WebDeps) {
         lineCsv: (id) => (host.downloads === 'host' ? `${modulelink}&download=line&line=${id}` : `${apiBase}/client/lines/${id}/days.csv?token=${token}`),
         morePeriods: (sid, cursor) => `${page(sid)}&periods=${encodeURIComponent(cursor)}`,
         periodChart: (sid, pid) => `${page(sid)}&period=${pid}#ou-days-${sid}`,
+        // the panel's own invoice page, next to the module's (index.php?m=…) in the client area
+        invoice: (id) => `viewinvoice.php?id=${id}`,
       };
     };
 

@@ -307,6 +307,8 @@ export function createClientRouter(ctx: WebContext, loginLimiter: RequestHandler
         payments: inv.payments.map((p) => ({ date: fmt.datetime(p.date), gateway: p.gateway, transid: p.transid, amount: money(p.amountInMinor - p.amountOutMinor) })),
         balance: money(balance),
         balanceValue: formatMoney(balance),
+        // WHMCS's viewinvoice.tpl shows the invoice's notes to the client under the lines
+        notes: inv.notes,
         payable: PAYABLE.has(inv.status) && balance > 0n,
       },
       paid: queryText(req, 'paymentsuccess') === 'true',

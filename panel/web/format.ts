@@ -71,6 +71,7 @@ const DUTCH: Record<string, string> = {
   'No services.': 'Geen diensten.',
   'No invoices.': 'Geen facturen.',
   'No payments yet.': 'Nog geen betalingen.',
+  Notes: 'Opmerkingen',
   'Thank you, your payment was received.': 'Bedankt, uw betaling is ontvangen.',
   'Demo payment: no money moves.': 'Demobetaling: er wordt geen geld overgemaakt.',
   Previous: 'Vorige',

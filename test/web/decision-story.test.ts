@@ -23,13 +23,18 @@ type Who = WebStory['ann'];
 async function readEverywhere(s: WebStory, who: Who, disputeId: number) {
   const knex = s.f.knex;
   const invoices = [];
-  for (const inv of await knex('tblinvoices').where({ userid: who.clientId }).orderBy('id').select('id', 'status', 'subtotal', 'total')) {
+  for (const inv of await knex('tblinvoices').where({ userid: who.clientId }).orderBy('id').select('id', 'status', 'subtotal', 'total', 'notes')) {
     const items = await knex('tblinvoiceitems').where({ invoiceid: inv.id }).orderBy('id').select('description', 'amount');
-    invoices.push({ id: toNum(inv.id), status: String(inv.status), total: String(inv.total), items: items.map((i) => [String(i.amount), textOf(String(i.description))]) });
+    invoices.push({ id: toNum(inv.id), status: String(inv.status), total: String(inv.total), notes: textOf(String(inv.notes ?? '')), items: items.map((i) => [String(i.amount), textOf(String(i.description))]) });
   }
   const credit = (await knex('tblclients').where({ id: who.clientId }).first('credit')).credit;
   const client = await login(s.app, who === s.ann ? ANN : JAN);
-  const widget = textOf((await client.agent.get('/index.php?m=overusage').expect(200)).text);
+  const widgetHtml = (await client.agent.get('/index.php?m=overusage').expect(200)).text;
+  const widget = textOf(widgetHtml);
+  // the invoice the widget names for the line, and whether the client can open it
+  const named = new RegExp(`data-line="${who.lineId}"[\\s\\S]*?<a href="viewinvoice\\.php\\?id=(\\d+)" class="ou-invoice">([^<]+)</a>`).exec(widgetHtml);
+  const invoiceLink = named ? { id: Number(named[1]), text: named[2]!, status: (await client.agent.get(`/viewinvoice.php?id=${named[1]}`)).status } : null;
+  const originalPage = textOf((await client.agent.get(`/viewinvoice.php?id=${who.invoiceId}`).expect(200)).text);
   const ctoken = s.token('client', who.clientId);
   const api = (path: string, token: string) => request(s.app).get(`/overusage/api/v1${path}`).set('Authorization', `Bearer ${token}`).expect(200);
   const apiLine = (await api(`/client/lines/${who.lineId}`, ctoken)).body.line;
@@ -45,7 +50,7 @@ async function readEverywhere(s: WebStory, who: Who, disputeId: number) {
   const mails = await knex('tblemails').orderBy('id').select('userid', 'subject', 'message');
   // the last email about this line, to the client and to the admin
   const last = (userid: number) => textOf(String(mails.filter((m) => toNum(m.userid) === userid && String(m.subject).includes(apiLine.ref)).at(-1)!.message));
-  return { invoices, credit: String(credit), widget, apiLine, apiMay, apiAdminDispute, apiAdminMay, csvRow, disputePage, linePage, toClient: last(who.clientId), toAdmin: last(0) };
+  return { invoices, credit: String(credit), widget, invoiceLink, originalPage, apiLine, apiMay, apiAdminDispute, apiAdminMay, csvRow, disputePage, linePage, toClient: last(who.clientId), toAdmin: last(0) };
 }
 
 /**
@@ -113,8 +118,34 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
     expect(r.disputePage).to.include(o.admin);
     expect(r.linePage).to.include(o.admin);
     expect(r.credit).to.equal('0.00');
+    // published, the held invoice is the client's to open, and the widget links it
+    const nl = o.hosting === '24.50';
+    expect(r.invoiceLink).to.deep.equal({ id: held!.id, text: `${nl ? 'factuur' : 'invoice'} #${held!.id}`, status: 200 });
+    // the invoice the line left says where it is billed now, under its notes
+    expect(r.originalPage).to.match(nl ? /Opmerkingen Regel overschrijding \[OU-[0-9A-F]+\]: / : /Notes Overusage line \[OU-[0-9A-F]+\]: /);
+    expect(r.originalPage).to.include(nl ? `gefactureerd op factuur #${held!.id}.` : `billed on invoice #${held!.id}.`);
   }
+  const MOVED_EN = /Notes Overusage line \[OU-[0-9A-F]+\] \(€500\.00\) is on hold while your dispute is decided: it is not part of this invoice\./;
+  const MOVED_NL = /Opmerkingen Regel overschrijding \[OU-[0-9A-F]+\] \(€ 250,00\) is opgeschort tot over uw bezwaar is beslist: ze hoort niet bij deze factuur\./;
   const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  it('while the dispute is open: the widget names the invoice the line was held back from (the draft stays hidden), which says where the line went', async () => {
+    for (const [who, key] of [[s.ann, 'ann'], [s.jan, 'jan']] as const) {
+      const opened = await request(s.app).post(`/overusage/api/v1/client/lines/${who.lineId}/dispute`).set('Authorization', `Bearer ${s.token('client', who.clientId)}`).send({ reason: 'I cannot tell where this came from.' });
+      expect(opened.status, key).to.equal(201);
+      const r = await readEverywhere(s, who, opened.body.dispute.id);
+      const [renewal, draft] = r.invoices;
+      expect(draft!.status).to.equal('Draft');
+      // the renewal keeps the VPS only (19.95 / 24.50); the line (500.00 / 250.00) waits on the draft
+      expect(renewal).to.deep.include({ status: 'Unpaid', total: key === 'ann' ? '19.95' : '24.50' });
+      expect(draft!.total).to.equal(key === 'ann' ? '500.00' : '250.00');
+      expect(r.invoiceLink).to.deep.equal({ id: renewal!.id, text: key === 'ann' ? `held back from invoice #${renewal!.id}` : `opgeschort van factuur #${renewal!.id}`, status: 200 });
+      expect(r.widget).not.to.match(new RegExp(`(invoice|factuur) #${draft!.id}\\b`));
+      expect(r.originalPage).to.match(key === 'ann' ? MOVED_EN : MOVED_NL);
+      const { agent } = await login(s.app, key === 'ann' ? ANN : JAN);
+      await agent.get(`/viewinvoice.php?id=${draft!.id}`).expect(404);
+    }
+  });
 
   it('uphold: €500.00 / €250.00 stand, published with the old text, due 24 June; every page says so', async () => {
     const r = await decide({ to: 'upheld' });
@@ -202,6 +233,9 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
       expect(x.apiAdminMay.charge.billed).to.deep.equal(money('0.00'));
       expect(x.csvRow).to.include(',0.00,EUR,');
       expect(x.credit).to.equal('0.00');
+      // the widget names the invoice the line was on (the cancelled draft was never the client's)
+      expect(x.invoiceLink).to.deep.equal({ id: renewal!.id, text: x === r.ann ? `was on invoice #${renewal!.id}` : `stond op factuur #${renewal!.id}`, status: 200 });
+      expect(x.originalPage).to.include(x === r.ann ? 'waived after your dispute (was €500.00); you owe nothing for it.' : 'kwijtgescholden na uw bezwaar (was € 250,00); u bent er niets voor verschuldigd.');
     }
     expect(r.ann.widget).to.include('Waived on 10 June 2013: you owe nothing for it (was €500.00).');
     expect(r.ann.widget).to.include('1 – 31 May 2013 6.000 TB 5.000 TB 1.000 TB waived');
@@ -230,7 +264,11 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
       expect(x.apiMay.charge.billed).to.deep.equal(money('0.00'));
       expect(x.csvRow).to.include(',0.00,EUR,');
       expect(x.apiAdminDispute.dispute.settlement).to.equal('credited');
+      expect(x.invoiceLink).to.deep.equal({ id: x.invoices[0]!.id, text: `${x === r.ann ? 'invoice' : 'factuur'} #${x.invoices[0]!.id}`, status: 200 });
     }
+    // the paid invoice the line stays on says what came back
+    expect(r.ann.originalPage).to.match(/Notes Overusage line \[OU-[0-9A-F]+\]: waived after your dispute \(was €500\.00\); you owe nothing for it; we credited €500\.00 to your account\./);
+    expect(r.jan.originalPage).to.match(/Opmerkingen Regel overschrijding \[OU-[0-9A-F]+\]: kwijtgescholden na uw bezwaar \(was € 250,00\); u bent er niets voor verschuldigd; we hebben € 250,00 op uw tegoed gezet\./);
     expect(r.ann.widget).to.include('Decided on 10 June 2013: the line now bills €0.00; you had paid it already, so we credited €500.00 to your account.');
     expect(r.ann.widget).to.include('1 – 31 May 2013 6.000 TB 5.000 TB 1.000 TB waived');
     expect(r.ann.disputePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €500.00 credited to the account');
