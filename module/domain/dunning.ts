@@ -38,3 +38,16 @@ export function lateFeeOn(base: bigint, rule: LateFeeRule): bigint {
   const fee = divRoundHalfUp(base * rule.amount, 10000n);
   return fee < rule.minimum ? rule.minimum : fee;
 }
+
+/**
+ * The part of a late fee that fell on a line held after the fee was added: the fee less the fee
+ * the panel would have charged without the held amount (lateFeeOn on the balance before the fee,
+ * less what is held), never below 0 or above the fee. The panel does not recompute a fee when a
+ * line leaves its invoice, so the add-on gives this back as credit.
+ */
+export function lateFeeShareOnHeld(input: { fee: bigint; balanceBeforeFee: bigint; held: bigint }, rule: LateFeeRule): bigint {
+  if (input.fee <= 0n || input.held <= 0n) return 0n;
+  const without = lateFeeOn(input.balanceBeforeFee - input.held, rule);
+  const share = input.fee - without;
+  return share <= 0n ? 0n : share > input.fee ? input.fee : share;
+}

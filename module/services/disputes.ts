@@ -19,6 +19,7 @@ import type { Outbox, OutboxEmail } from './outbox.js';
 import { sqlInstant, toBig, toBool, toInstant, toNum } from '../adapters/rows.js';
 import { ratingPlan, type BillingProfile } from './billing-settings.js';
 import { refPattern } from './invoice-lines.js';
+import { creditLateFeeShare } from './late-fee-share.js';
 
 /**
  * Disputing one overusage line. Opening a dispute in time holds the line: it moves off the
@@ -200,6 +201,8 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     const stale = original.items.filter((i) => i.description.includes(refPattern(ref))).map((i) => i.id);
     // and it says why the line is gone from it (the draft it waits on is not named: the client cannot open it)
     const notes = withLineNote(original.notes, ref, INVOICE_NOTES[lang].onHold(ref, formatAmount(toBig(line.amount_minor), String(line.currency), localeForClient(client.language))));
+    // a late fee already on the invoice counted the line: its share comes back as credit first
+    if (stale.length) await creditLateFeeShare({ knex, panel: deps.panel, audit: deps.audit }, { disputeId, clientId: toNum(d.client_id), ref, invoice: original, heldItemIds: stale }, now());
     if (stale.length || notes !== original.notes) await deps.panel.updateInvoice({ invoiceId: original.invoiceId, ...(stale.length ? { deleteLineIds: stale } : {}), ...(notes !== original.notes ? { notes } : {}) });
     await knex.transaction(async (trx) => {
       await trx(LINES).where({ id: d.line_id }).update({ status: 'held', invoice_id: d.held_invoice_id, invoice_item_id: d.held_item_id });

@@ -14,7 +14,7 @@ import { completeUpgrades } from './upgrades.js';
 import { insertItems, loadInvoice, recalcInvoice, type Invoice, type InvoiceStatus, type NewItem } from '../db/invoices.js';
 import { intCell, sqlLocalDatetime, sqlMoney, textCell, type Db } from '../db/rows.js';
 import { loadProduct, parseService, type Service } from '../db/services.js';
-import { dunningSettings, getSettings } from '../db/settings.js';
+import { dunningSettings, getSetting, getSettings } from '../db/settings.js';
 import { AUTOGEN, type Actor, type PanelCore, type When } from './context.js';
 import { sendClientEmail } from './emails.js';
 import { CommandError, MSG } from './errors.js';
@@ -63,11 +63,21 @@ export interface CreateInvoiceInput {
   autoapplycredit: boolean;
 }
 
-/** After a new invoice is committed: InvoiceCreation (lines may change; totals recalculated after), then delivery. */
-export async function afterCreation(core: PanelCore, invoiceId: number, status: InvoiceStatus, actor: Actor, sendEmail: boolean, when: When): Promise<void> {
+/**
+ * After a new invoice is committed: InvoiceCreation (lines may change; totals recalculated after),
+ * the client's credit when `autoCredit` (generated invoices, unless NoAutoApplyCredit is ticked),
+ * then delivery. The credit comes after InvoiceCreation so it also covers what hooks added (the
+ * add-on's overusage lines); as WHMCS, before InvoiceCreationPreEmail and the "Invoice Created"
+ * email, and an invoice it covers in full is paid.
+ */
+export async function afterCreation(core: PanelCore, invoiceId: number, status: InvoiceStatus, actor: Actor, sendEmail: boolean, when: When, autoCredit = false): Promise<void> {
   await core.hooks.run('InvoiceCreation', invoiceHookVars(invoiceId, status, actor));
-  await recalcInvoice(core.knex, invoiceId, sqlLocalDatetime(when.now, core.zone));
+  const inv = await recalcInvoice(core.knex, invoiceId, sqlLocalDatetime(when.now, core.zone));
   if (status === 'Draft') return;
+  if (autoCredit && inv.status === 'Unpaid' && inv.balanceMinor > 0n && ((await loadClient(core.knex, inv.userid))?.creditMinor ?? 0n) > 0n) {
+    const applied = await applyCreditToInvoice(core, { invoiceid: invoiceId, noemail: !sendEmail }, when);
+    await core.activity({ description: `Credit Automatically Applied at Invoice Creation - Invoice ID: ${invoiceId} - Amount: ${formatMoney(applied.amountMinor)}`, userid: inv.userid }, when);
+  }
   await deliverInvoice(core, invoiceId, actor, sendEmail, when);
 }
 
@@ -534,7 +544,8 @@ export async function generateInvoices(core: PanelCore, opts: GenerateOptions, w
     }
     created.push(invoiceId);
     await core.activity({ description: `Cron Job: Created Invoice - Invoice ID: ${invoiceId}`, userid: client.id }, when);
-    await afterCreation(core, invoiceId, 'Unpaid', actor, !opts.noemails, when);
+    // WHMCS's General Settings › Credit: "Disable Auto Credit Applying" (NoAutoApplyCredit), unticked by default
+    await afterCreation(core, invoiceId, 'Unpaid', actor, !opts.noemails, when, (await getSetting(db, 'NoAutoApplyCredit')) !== 'on');
   }
   await core.hooks.run('AfterInvoicingGenerateInvoiceItems', {});
   return created;

@@ -92,6 +92,8 @@ describeEachEngine('the whole story over HTTP: client, product, order, metering,
     this.timeout(240_000);
     // ---- the panel: client, product, order (3 April, 10:00 in Brussels) --------------------------
     await phpOk(served, `['action' => 'SetConfigurationValue', 'setting' => 'CreateInvoiceDaysBefore', 'value' => '0']`);
+    // credit is applied by hand here (ApplyCredit on 3 July): WHMCS's default would apply it when #4 is created (test/panel/auto-credit.test.ts)
+    await phpOk(served, `['action' => 'SetConfigurationValue', 'setting' => 'NoAutoApplyCredit', 'value' => 'on']`);
     const client = await phpOk(served, `['action' => 'AddClient', 'firstname' => 'Ann', 'lastname' => 'Peeters', 'email' => 'ann@example.be', 'address1' => 'Kerkstraat 1', 'city' => 'Gent', 'state' => 'Oost-Vlaanderen', 'postcode' => '9000', 'country' => 'BE', 'phonenumber' => '+32 9 123 45 67', 'password2' => 'ann-password', 'noemail' => true]`);
     const clientId = Number(client.clientid);
     const gid = await addProductGroup(f.knex, 'VPS');

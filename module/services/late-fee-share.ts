@@ -1,0 +1,51 @@
+import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
+import { lateFeeShareOnHeld } from '../domain/dunning.js';
+import type { AuditLog } from '../adapters/audit-store.js';
+import { panelAmount, panelHundredths, type PanelApi, type PanelInvoice } from '../adapters/panel-api.js';
+
+/**
+ * A line held after its invoice got a late fee (issue 19): WHMCS leaves the fee as it is, so the
+ * client would pay a fee on disputed money. Before the line leaves the invoice, the part of the
+ * fee that fell on it (module/domain/dunning.ts lateFeeShareOnHeld, with the panel's late fee
+ * settings) is given back with AddCredit, once: the credit's description names the dispute, line
+ * and invoice, and the client's credit log is asked first, so a retry after a crash never gives it
+ * twice. Audited as dispute.late_fee_credit.
+ */
+export async function creditLateFeeShare(
+  deps: { knex: Knex; panel: PanelApi; audit: AuditLog },
+  input: { disputeId: number; clientId: number; ref: string; invoice: PanelInvoice; heldItemIds: number[] },
+  now: DateTime,
+): Promise<bigint> {
+  const { invoice } = input;
+  if (invoice.status !== 'Unpaid') return 0n;
+  const fees = invoice.items.filter((i) => i.type === 'LateFee');
+  if (fees.length === 0) return 0n;
+  const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);
+  const held = invoice.items.filter((i) => input.heldItemIds.includes(i.id)).reduce((a, i) => a + panelHundredths(i.amount), 0n);
+  const setting = (key: string, fallback: string) => deps.panel.getConfigurationValue(key).catch(() => fallback);
+  const rule = {
+    fixed: /^fixed/i.test(await setting('LateFeeType', 'Percentage')),
+    amount: panelHundredths((await setting('InvoiceLateFeeAmount', '0')) || '0'),
+    minimum: panelHundredths((await setting('LateFeeMinimum', '0')) || '0'),
+  };
+  // the balance the fee was computed on: what is unpaid now, less the fee itself
+  const share = lateFeeShareOnHeld({ fee, balanceBeforeFee: panelHundredths(invoice.balance) - fee, held }, rule);
+  if (share === 0n) return 0n;
+  const description = `Overusage dispute ${input.disputeId}: late fee share on held line ${input.ref} (invoice ${invoice.invoiceId})`;
+  if (await creditLogged(deps.panel, input.clientId, description)) return share;
+  await deps.panel.call('AddCredit', { clientid: input.clientId, description, amount: panelAmount(share) });
+  await deps.audit.record(
+    deps.knex,
+    { actor: { type: 'system', id: null }, action: 'dispute.late_fee_credit', entityType: 'dispute', entityId: input.disputeId, details: { invoiceId: invoice.invoiceId, feeMinor: String(fee), heldMinor: String(held), creditMinor: String(share), rule } },
+    now,
+  );
+  return share;
+}
+
+async function creditLogged(panel: PanelApi, clientId: number, description: string): Promise<boolean> {
+  const r = await panel.call('GetCredits', { clientid: clientId });
+  const list = (r.credits as { credit?: unknown } | undefined)?.credit;
+  const credits = Array.isArray(list) ? (list as Array<Record<string, unknown>>) : list && typeof list === 'object' ? (Object.values(list) as Array<Record<string, unknown>>) : [];
+  return credits.some((c) => String(c.description ?? '') === description);
+}

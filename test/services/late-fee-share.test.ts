@@ -1,0 +1,113 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { addDays } from '../../module/domain/calendar.js';
+import { lateFeeShareOnHeld } from '../../module/domain/dunning.js';
+import { toNum } from '../../module/adapters/rows.js';
+import { describeEachEngine } from '../support/engines.js';
+import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
+
+const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
+
+describe('the late fee share of a held line (pure)', () => {
+  const pct10 = { fixed: false, amount: 1000n, minimum: 0n };
+  it('is the fee less the fee on what is not held, within 0 and the fee', () => {
+    // 519.95 late: fee 52.00 (51.995 half-up); without the 500.00 held: 19.95 × 10 % = 2.00 (1.995) → share 50.00
+    expect(lateFeeShareOnHeld({ fee: 5200n, balanceBeforeFee: 51995n, held: 50000n }, pct10)).to.equal(5000n);
+    // everything held: the whole fee
+    expect(lateFeeShareOnHeld({ fee: 5200n, balanceBeforeFee: 51995n, held: 51995n }, pct10)).to.equal(5200n);
+    // a fixed 5.00 fee stands while anything else is late; it all goes when only the held line was
+    expect(lateFeeShareOnHeld({ fee: 500n, balanceBeforeFee: 51995n, held: 50000n }, { fixed: true, amount: 500n, minimum: 0n })).to.equal(0n);
+    expect(lateFeeShareOnHeld({ fee: 500n, balanceBeforeFee: 50000n, held: 50000n }, { fixed: true, amount: 500n, minimum: 0n })).to.equal(500n);
+    // a minimum of 5.00 on the rest: 52.00 − 5.00 = 47.00
+    expect(lateFeeShareOnHeld({ fee: 5200n, balanceBeforeFee: 51995n, held: 50000n }, { ...pct10, minimum: 500n })).to.equal(4700n);
+    // nothing held, no fee, or a fee the admin lowered below what is due without the line: nothing
+    expect(lateFeeShareOnHeld({ fee: 5200n, balanceBeforeFee: 51995n, held: 0n }, pct10)).to.equal(0n);
+    expect(lateFeeShareOnHeld({ fee: 0n, balanceBeforeFee: 51995n, held: 50000n }, pct10)).to.equal(0n);
+    expect(lateFeeShareOnHeld({ fee: 100n, balanceBeforeFee: 51995n, held: 50000n }, pct10)).to.equal(0n);
+  });
+});
+
+/**
+ * A line disputed after its renewal got a late fee (issue 19): the panel keeps the fee as it is
+ * (WHMCS does not recompute it), so the add-on credits the part that fell on the held line, once,
+ * audited. The seed thread: hosting €19.95 + overusage €500.00 = €519.95 due 9 June 2013, late
+ * fee 10 % after 3 days, dispute window to 16 June.
+ */
+describeEachEngine('late fee share credited when a line is held after the fee (issue 19)', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+  let renewal: number;
+  let lineId: number;
+
+  async function day(date: string) {
+    s.f.clock.set(`${date}T07:00:00Z`);
+    await s.f.panel.runDailyAutomation(date);
+  }
+  const creditLog = async () => (await knex('tblcredit').where({ clientid: s.story.clientId }).orderBy('id').select('description', 'amount')).map((r) => [String(r.description), String(r.amount)]);
+
+  beforeEach(async () => {
+    knex = db().knex;
+    s = await buildBillingStory(knex);
+    await knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).update({ value: '3' });
+    await closeMay(s);
+    await day('2013-06-02');
+    const line = await knex('mod_overusage_lines').first();
+    renewal = toNum(line.invoice_id);
+    lineId = toNum(line.id);
+    // the days until the fee lands (WHMCS: due date more than AddLateFeeDays behind)
+    for (let d = '2013-06-03'; d <= '2013-06-14'; d = addDays(d, 1)) {
+      await day(d);
+      if ((await knex('tblinvoiceitems').where({ invoiceid: renewal, type: 'LateFee' })).length) break;
+    }
+    const fee = await knex('tblinvoiceitems').where({ invoiceid: renewal, type: 'LateFee' }).first('amount');
+    // 10 % of 519.95 = 51.995 → 52.00
+    expect(String(fee.amount)).to.equal('52.00');
+  });
+
+  it('credits 52.00 − 2.00 = 50.00 once: the fee stays on the renewal, the client has 50.00 of credit, audited', async () => {
+    s.f.clock.set('2013-06-15T10:00:00Z');
+    const opened = await s.mod.disputes!.open({ lineId, reason: 'I cannot tell where this traffic came from.', actor: CLIENT(s.story.clientId) });
+    expect(opened.ok, opened.ok ? '' : opened.message).to.equal(true);
+    if (!opened.ok) return;
+    const d = opened.value;
+    expect(d.holdState).to.equal('held');
+    // 19.95 + 52.00 = 71.95 left on the renewal, the fee untouched
+    const r = await s.f.panel.api.getInvoice(renewal);
+    expect(r.total).to.equal('71.95');
+    const ref = String((await knex('mod_overusage_lines').first('ref_code')).ref_code);
+    const description = `Overusage dispute ${d.id}: late fee share on held line ${ref} (invoice ${renewal})`;
+    expect(await creditLog()).to.deep.equal([[description, '50.00']]);
+    expect(String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit)).to.equal('50.00');
+    const audit = await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' }).select('entity_id', 'details');
+    expect(audit).to.have.length(1);
+    expect(JSON.parse(audit[0].details)).to.include({ invoiceId: renewal, feeMinor: '5200', heldMinor: '50000', creditMinor: '5000' });
+    await s.mod.disputes!.resume();
+    expect(await creditLog()).to.have.length(1);
+  });
+
+  it('gives the credit once when the hold fails after it, before the line leaves the renewal', async () => {
+    s.f.clock.set('2013-06-15T10:00:00Z');
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+    s.faulty.failNext = null;
+    expect(opened.ok).to.equal(true);
+    // credited, but the line is still on the renewal: 519.95 + 52.00
+    expect((await creditLog()).map(([, a]) => a)).to.deep.equal(['50.00']);
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('571.95');
+    await s.mod.disputes!.resume();
+    expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('held');
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('71.95');
+    expect((await creditLog()).map(([, a]) => a)).to.deep.equal(['50.00']);
+  });
+
+  it('credits nothing under a fixed 52.00 fee, which the late hosting part alone would also bear', async () => {
+    // as if the panel's fee were a fixed 52.00: it would be charged on the late 19.95 alone too, so none of it fell on the line
+    await knex('tblconfiguration').where({ setting: 'LateFeeType' }).update({ value: 'Fixed Amount' });
+    await knex('tblconfiguration').where({ setting: 'InvoiceLateFeeAmount' }).update({ value: '52.00' });
+    s.f.clock.set('2013-06-15T10:00:00Z');
+    const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+    expect(opened.ok).to.equal(true);
+    expect(await creditLog()).to.deep.equal([]);
+    expect(await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' })).to.have.length(0);
+  });
+});
