@@ -145,3 +145,10 @@ export function withLineNote(notes: string, ref: string, paragraph: string | nul
   if (paragraph) kept.push(paragraph);
   return kept.join('\n');
 }
+
+/** The admin tab's flashes after a dispute is opened or decided (English, the admin's language), with the money. */
+export const ADMIN_DISPUTE_FLASH = {
+  opened: (id: number, hold: string) => `Dispute ${id} opened; the line is ${hold}.`,
+  decided: (id: number, state: string, f: { now: string; before: string; credited: string | null }) =>
+    `Dispute ${id} ${state}: the line now bills ${f.now}${f.now === f.before ? '' : ` (was ${f.before})`}${f.credited ? `; ${f.credited} credited to the client's account` : ''}.`,
+};

@@ -13,7 +13,8 @@ import { toNum } from '../adapters/rows.js';
 import type { AdminReads, LineFilter } from '../services/admin-reads.js';
 import { parseProductSettings, type BillingProfile, type BillingSettingsService } from '../services/billing-settings.js';
 import type { ProductPreview } from '../services/rating-preview.js';
-import type { DisputeService } from '../services/disputes.js';
+import type { DisputeService, DisputeView } from '../services/disputes.js';
+import { ADMIN_DISPUTE_FLASH } from '../domain/dispute-text.js';
 import type { EvidenceService } from '../services/evidence.js';
 import type { MasterService } from '../services/masters.js';
 import type { ServiceLinkService } from '../services/service-links.js';
@@ -108,6 +109,14 @@ type Flash = { kind: 'success' | 'error'; text: string } | null;
  * The product form's preview in words: per service its last closed period, what it bills now and
  * what it would under the edited settings; a total per currency.
  */
+
+/** "Dispute 3 adjusted: the line now bills €350.00 (was €500.00)." — what the decision did to the money. */
+function decidedFlash(d: DisputeView): string {
+  const money = (minor: bigint) => formatAmount(minor, d.currency, ADMIN_LOCALE);
+  const now = d.state === 'waived' ? 0n : (d.amountAfterMinor ?? d.amountBeforeMinor);
+  const credited = d.settlement === 'credited' ? money(d.amountBeforeMinor - now) : null;
+  return ADMIN_DISPUTE_FLASH.decided(d.id, d.state, { now: money(now), before: money(d.amountBeforeMinor), credited });
+}
 export function presentProductPreview(p: ProductPreview) {
   const money = (minor: bigint | null, currency: string) => (minor === null ? '–' : formatAmount(minor, currency, ADMIN_LOCALE));
   const OUTCOME: Record<string, string> = { within_allowance: 'within the allowance', billed: 'billed', written_off: 'under the minimum: written off' };
@@ -270,7 +279,7 @@ export function createAdminTab(deps: AdminTabDeps) {
           });
           if (!outcome.ok) return { flash: { kind: 'error', text: outcome.message } };
           deps.invalidateClient(outcome.value.clientId);
-          return { flash: { kind: 'success', text: `Dispute ${disputeId} ${outcome.value.state}.` } };
+          return { flash: { kind: 'success', text: decidedFlash(outcome.value) } };
         }
         case 'open_dispute': {
           if (!deps.disputes) return { flash: { kind: 'error', text: 'disputes need the panel API, which is not configured' } };
@@ -280,7 +289,7 @@ export function createAdminTab(deps: AdminTabDeps) {
           const outcome = await deps.disputes.open({ lineId, reason: str(body.reason), actor, ...(override ? { overrideReason: override } : {}) });
           if (!outcome.ok) return { flash: { kind: 'error', text: outcome.message } };
           deps.invalidateClient(outcome.value.clientId);
-          return { flash: { kind: 'success', text: `Dispute ${outcome.value.id} opened; the line is ${HOLD_STATE_LABEL[outcome.value.holdState] ?? outcome.value.holdState}.` } };
+          return { flash: { kind: 'success', text: ADMIN_DISPUTE_FLASH.opened(outcome.value.id, HOLD_STATE_LABEL[outcome.value.holdState] ?? 'on hold') } };
         }
         case 'decide_anomaly': {
           const anomalyId = idCursor(str(body.anomaly), 'anomaly');

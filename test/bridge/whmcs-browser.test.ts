@@ -243,7 +243,7 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
     await Promise.all([page.waitForNavigation(), resolve.getByRole('button', { name: 'Resolve the dispute' }).click()]);
     // by hand: from the line's €500.00 to half of it
     expect(asked[1]).to.match(/^Adjust dispute \d+ from €500\.00 to €250\.00\?$/);
-    expect(await page.locator('.ou-flash-success.alert-success').innerText()).to.match(/^Dispute \d+ adjusted\.$/);
+    expect(await page.locator('.ou-flash-success.alert-success').innerText()).to.match(/^Dispute \d+ adjusted: the line now bills €250\.00 \(was €500\.00\)\.$/);
     expect(await style(page, '.ou-flash.alert-success', 'background-color')).to.equal('rgb(223, 240, 216)');
     const dispute = await knex('mod_overusage_disputes').first();
     expect(dispute.state).to.equal('adjusted');

@@ -132,7 +132,7 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: 'Resolve the dispute' }).click()]);
     expect(asked).to.have.length(1);
     expect(asked[0]).to.match(/^Adjust dispute \d+ from €500\.00 to €250\.00\?$/);
-    expect(await page.locator('.ou-flash-success').innerText()).to.match(/^Dispute \d+ adjusted\.$/);
+    expect(await page.locator('.ou-flash-success').innerText()).to.match(/^Dispute \d+ adjusted: the line now bills €250\.00 \(was €500\.00\)\.$/);
     expect(await page.locator('[data-dispute][data-state]').getAttribute('data-state')).to.equal('adjusted');
 
     // the client sees the outcome

@@ -222,7 +222,8 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
     expect(textOf(bad.text)).to.include('an adjustment cannot raise the amount');
     await agent.post(url).type('form').send({ do: 'resolve', dispute: String(d.id), to: 'waived' }).expect(403);
     const done = await agent.post(url).type('form').send({ token, do: 'resolve', dispute: String(d.id), to: 'adjusted', kind: 'share', percent: '40', version: String(d.version), note: 'compromise' }).expect(200);
-    expect(textOf(done.text)).to.include(`Dispute ${d.id} adjusted.`);
+    // 40 % of Jan's €250.00 = €100.00
+    expect(textOf(done.text)).to.include(`Dispute ${d.id} adjusted: the line now bills €100.00 (was €250.00).`);
     expect(done.text).not.to.include('Resolve the dispute');
     const page = textOf((await jan.agent.get('/index.php?m=overusage').expect(200)).text);
     expect(page).to.include('aangepast na betwisting');
@@ -243,8 +244,9 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
     expect(textOf(page.text)).to.include('Hold already paid: a refund or credit if it is waived or reduced');
     expect(page.text).not.to.include('refund_decision');
     // waived: the €500.00 she paid goes to her account credit, and her page says so (not "you owe nothing")
-    const waived = await s.mod.disputes!.resolve({ disputeId: toNum(d.id), to: 'waived', actor: { type: 'admin', id: '1' }, settlement: 'credit' });
-    expect(waived.ok).to.equal(true);
+    // waived from the dispute page's form: the flash tells the money (€500.00 → €0.00, €500.00 credited)
+    const waived = await agent.post(`${tab}&a=dispute&id=${d.id}`).type('form').send({ token, do: 'resolve', dispute: String(d.id), to: 'waived', settlement: 'credit' }).expect(200);
+    expect(textOf(waived.text)).to.include(`Dispute ${d.id} waived: the line now bills €0.00 (was €500.00); €500.00 credited to the client's account.`);
     const ann = await login(s.app, ANN);
     const mine = textOf((await ann.agent.get('/index.php?m=overusage').expect(200)).text);
     expect(mine).to.match(/Decided on \d+ June 2013: the line now bills €0\.00; you had paid it already, so we credited €500\.00 to your account\./);
