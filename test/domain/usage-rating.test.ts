@@ -403,6 +403,34 @@ describe('rateUsage: bad input', () => {
     expect(() => validatePlan(plan({ unit: 'MB' as never }))).to.throw(/unit sold/);
     expect(() => validatePlan(plan({ model: { kind: 'avg_mbps', commitMbps: { units: 1n, scale: 7 } } }))).to.throw(/committed rate/);
   });
+
+  it('names what is wrong with a plan, a usage or a rate', () => {
+    expect(() => validatePlan(plan({ unit: 'MB' as never }))).to.throw('the unit sold must be one of GB, GiB, TB, TiB');
+    expect(() => validatePlan(plan({ currency: 'XYZ' }))).to.throw('"XYZ" is not a currency');
+    expect(() => rateFor({ XYZ: '1' }, 'XYZ')).to.throw('"XYZ" is not a currency');
+    expect(() => validatePlan(plan({ toleranceBytes: -1n }))).to.throw('allowance and tolerance must not be negative');
+    for (const scale of [7, -1, 1.5]) expect(() => validatePlan(plan({ rate: { units: 5n, scale } })), String(scale)).to.throw('the rate has at most 6 decimals');
+    expect(validatePlan(plan({ rate: { units: 5n, scale: 6 } })).rate.scale).to.equal(6);
+    expect(() => validatePlan(plan({ model: { kind: 'avg_mbps', commitMbps: { units: -1n, scale: 0 } } }))).to.throw(/committed rate/);
+    expect(() => rateUsage(month(1n, { seconds: -1n }), plan())).to.throw('the length of a period must not be negative');
+    const p95 = plan({ model: { kind: 'p95', commitMbps: dec('10') } });
+    expect(() => rateUsage(month(1n, { fiveMinuteBps: [5n, -1n, 7n] }), p95)).to.throw('a 5-minute rate must not be negative');
+    // the plan is checked before any rating
+    expect(() => rateUsage(month(6n * TB), plan({ allowanceBytes: -1n }))).to.throw('allowance and tolerance must not be negative');
+    expect(() => rateFor({ EUR: '0,50' }, 'EUR')).to.throw(/^the EUR rate must be a decimal number/);
+  });
+
+  it('takes the 95th percentile of samples in any order: of 20, the second highest', () => {
+    // 20 samples, the top 5 % (1) dropped: the 19th from the bottom
+    expect(percentile95(Array.from({ length: 20 }, (_, i) => BigInt(20 - i)))).to.equal(19n);
+    expect(percentile95([3n, 20n, 1n, 19n, 2n, 18n, 4n, 17n, 5n, 16n, 6n, 15n, 7n, 14n, 8n, 13n, 9n, 12n, 10n, 11n])).to.equal(19n);
+  });
+
+  it('keeps the full allowance and the proration flag of a per-block charge over part of a period', () => {
+    // 15 of 30 days of a 5 TB plan: 2.5 TB allowed, the full 5 TB kept for the text
+    const r = rateUsage(month(3n * TB, { days: 15, nominalDays: 30, seconds: 15n * DAY }), plan({ model: { kind: 'per_block', blockUnits: 100 }, prorate: true }));
+    expect([r.fullAllowanceBytes, r.allowanceBytes, r.prorated]).to.deep.equal([5n * TB, 2500n * 10n ** 9n, true]);
+  });
 });
 
 describe('ratedChargeFromJson', () => {
@@ -412,5 +440,29 @@ describe('ratedChargeFromJson', () => {
     expect(ratedChargeFromJson(json)).to.deep.equal(r);
     expect(() => ratedChargeFromJson({ ...json, amountMinor: '1.5' })).to.throw(/bad amountMinor/);
     expect(() => ratedChargeFromJson({ ...json, usedBytes: null })).to.throw(/lacks usedBytes/);
+    expect(() => ratedChargeFromJson({ ...json, amountMinor: '1.5' }))
+      .to.throw(/bad amountMinor/)
+      .with.property('details')
+      .that.deep.equals({ value: '1.5' });
+  });
+
+  it('gives a record stored before a field existed the value that field implied', () => {
+    const stored = (r: ReturnType<typeof rateUsage>, drop: string[]) => {
+      const json = JSON.parse(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as Record<string, unknown>;
+      for (const k of drop) delete json[k];
+      return ratedChargeFromJson(json);
+    };
+    const old = ['writtenOffMinor', 'blockUnits', 'prorated', 'capMinor', 'minimumMinor', 'periodSeconds'];
+    // billed: €500.00 for 1 TB over; nothing written off, no block, not prorated, no cap, no minimum
+    const billed = stored(rateUsage(month(6n * TB), plan()), old);
+    expect([billed.writtenOffMinor, billed.blockUnits, billed.prorated, billed.capMinor, billed.minimumMinor, billed.periodSeconds]).to.deep.equal([0n, null, false, null, 0n, 0n]);
+    // 1 GB over at €0.50 under a €10.00 minimum: written off, the €0.50 it rounded to
+    const small = stored(rateUsage(month(5n * TB + 10n ** 9n), plan({ minimumMinor: 1000n })), ['writtenOffMinor']);
+    expect([small.outcome, small.writtenOffMinor]).to.deep.equal(['written_off', 50n]);
+    // 1 TB over capped at €0.30 under the €10.00 minimum: written off, the €0.30 of the cap
+    const capped = stored(rateUsage(month(6n * TB), plan({ minimumMinor: 1000n, capMinor: 30n })), ['writtenOffMinor']);
+    expect([capped.outcome, capped.writtenOffMinor]).to.deep.equal(['written_off', 30n]);
+    // 15 of 31 days: the allowance was prorated
+    expect(stored(rateUsage(month(6n * TB, { days: 15 }), plan({ prorate: true })), ['prorated']).prorated).to.equal(true);
   });
 });
