@@ -167,15 +167,21 @@ async function check(db: TestDatabase, traces: Trace[]): Promise<void> {
         const truth = m.trafficBetween(100 + i, a.ms, b.ms);
         const reset = m.lastResetOf(rec, b.ms);
         const corrected = rec.corrections.some((c) => c.atMs > a.ms && c.atMs <= b.ms);
-        // A correction on the day of a boundary whose reset SolusVM did not do (skipped or late)
-        // reads exactly like that reset followed by traffic: a counter read once a day cannot tell
-        // them apart, and the add-on reads a drop at a boundary as the reset (metering.ts, classify).
-        // There it books what the counter holds after the drop, which may exceed the day's truth;
-        // a found case: 56.08 GB on 31 July, reset of 1 August skipped, 51 GiB taken off at 20:29,
-        // 6.66 GB read at 23:50 and booked for 1 August where 5.34 GB moved. Everywhere else
-        // nothing books more than the truth.
+        // A correction on the day of a boundary whose reset SolusVM did not do (skipped or late),
+        // or while that reset is still overdue, reads exactly like the reset followed by traffic:
+        // a counter read once a day cannot tell them apart, and the add-on reads such a drop as
+        // the reset (metering.ts, classify; an overdue one only when the new value fits three days
+        // of the recent pace). There it books what the counter holds after the drop, which may
+        // exceed the day's truth. Found cases: 56.08 GB on 31 July, the 1 August reset skipped,
+        // 51 GiB taken off at 20:29, 6.66 GB read at 23:50 and booked where 5.34 GB moved (seed
+        // -190550671); the 1 March reset 40 days late, 63.88 GB on 1 March, 48 GiB taken off on
+        // 2 March at 01:29, 12.41 GB read that evening and booked as a late reset where 64 MiB
+        // moved (seed 828092641). An admin can see these as 'late reset' anomalies; deciding one
+        // as a correction is not possible yet (issue note). Everywhere else nothing books more
+        // than the truth.
         const boundaryInside = t.policy !== 'never' && periods.some((p) => localMs(p.start) > a.ms && localMs(p.start) <= b.ms);
-        if (corrected && boundaryInside && reset <= a.ms) {
+        const overdue = t.policy !== 'never' && periods.some((p) => localMs(p.start) > reset && localMs(p.start) <= a.ms);
+        if (corrected && (boundaryInside || overdue) && reset <= a.ms) {
           expect(booked <= m.counterAt(100 + i, b.ms), `${label}: correction at a skipped boundary books ${booked} > the counter`).to.equal(true);
           continue;
         }
