@@ -107,6 +107,32 @@ describe('meterStep', () => {
     expect(meterStep(step.state, c, monthly).parts[0]!.bytes).to.equal(50n * GB);
   });
 
+  it('keeps the pace it had over a drop, and counts the pace of an increase per day', () => {
+    // 100 GB a day before; the drop waits for a decision and tells nothing about the pace
+    const a = sample('2013-05-14T23:50:00+02:00', 1_300n * GB);
+    const drop = meterStep({ ...at(a), dailyBytes: 100n * GB }, sample('2013-05-15T23:50:00+02:00', 40n * GB), monthly);
+    expect(drop.state.dailyBytes).to.equal(100n * GB);
+    // 60 GB over 3 days (16-18 May): 20 GB a day
+    const span = meterStep(at(sample('2013-05-15T23:50:00+02:00', 100n * GB)), sample('2013-05-18T23:50:00+02:00', 160n * GB), monthly);
+    expect(span.state.dailyBytes).to.equal(20n * GB);
+  });
+
+  it('measures, not estimates, what a first read on the period\'s first day holds', () => {
+    const first = meterStep({ last: null, period: null, resetDueOn: null }, sample('2013-05-01T23:50:00+02:00', 7n * GB), monthly);
+    expect(first.parts).to.deep.equal([{ period: may, kind: 'before_metering', bytes: 7n * GB, fromDate: '2013-05-01', toDate: '2013-05-01', estimated: false, candidateBytes: null }]);
+  });
+
+  it('reads an unchanged counter as a day without traffic, not a drop', () => {
+    const step = meterStep(at(sample('2013-05-14T23:50:00+02:00', 40n * GB)), sample('2013-05-15T23:50:00+02:00', 40n * GB), monthly);
+    expect([step.reading, step.parts[0]!.kind, step.parts[0]!.bytes, step.anomalies]).to.deep.equal(['increase', 'daily', 0n, []]);
+  });
+
+  it('flags nothing unmeasured before a reset when the counter last read 0', () => {
+    // 0 on 28 May, 3 GB on 2 June: nothing was there to lose before the reset; only the 5-day gap
+    const step = meterStep(at(sample('2013-05-28T23:50:00+02:00', 0n)), sample('2013-06-02T23:50:00+02:00', 3n * GB), monthly);
+    expect(step.anomalies.map((x) => x.kind)).to.deep.equal(['long_gap']);
+  });
+
   it('never books a small correction as new traffic, even at a reset boundary', () => {
     // 1.5 GB → 1.4 GB: a restart from zero would have to read at most half of 1.5 GB
     expect(looksLikeReset(1_500_000_000n, 1_400_000_000n)).to.equal(false);
@@ -127,6 +153,12 @@ describe('meterStep', () => {
     expect(missed.reading).to.equal('missed_reset');
     expect(missed.parts).to.deep.equal([{ period: june, kind: 'daily', bytes: 50n * GB, fromDate: '2013-06-01', toDate: '2013-06-01', estimated: false, candidateBytes: null }]);
     expect(missed.anomalies.map((x) => [x.kind, x.period])).to.deep.equal([['reset_not_seen', june]]);
+    expect(missed.anomalies[0]!.details).to.deep.equal({
+      expectedOn: '2013-06-01',
+      counterBytes: '1050000000000',
+      lastReadAt: '2013-05-31T23:50:00.000+02:00',
+      readAt: '2013-06-01T23:50:00.000+02:00',
+    });
     expect(missed.state).to.deep.include({ period: june, resetDueOn: '2013-06-01' });
     const c = sample('2013-06-02T23:50:00+02:00', 30n * GB);
     const late = meterStep(missed.state, c, monthly);
