@@ -34,11 +34,13 @@ describe('anomalies in words', () => {
       'SolusVM did not reset the counter on 2013-11-01; the increase is counted and the reset is still due',
     );
     expect(describeAnomaly(facts('reset_not_seen', { expectedOn: '2013-11-01' }, { status: 'resolved' }))).to.equal('SolusVM did not reset the counter on 2013-11-01 (the reset came later)');
-    expect(describeAnomaly(facts('late_reset', { dueOn: '2013-11-01', daysLate: 3 }))).to.equal('the reset due on 2013-11-01 came 3 day(s) late (read 2013-11-15); the period did not move');
+    expect(describeAnomaly(facts('late_reset', { dueOn: '2013-11-01', daysLate: 3 }))).to.equal('the reset due on 2013-11-01 came 3 days late (read 2013-11-15); the period did not move');
     expect(describeAnomaly(facts('unmeasured', { fromDate: '2013-10-29', toDate: '2013-10-31' }))).to.equal(
       'traffic from 2013-10-29 to 2013-10-31 was not measured (no read before the reset) and is not billed',
     );
-    expect(describeAnomaly(facts('long_gap', { days: 5, toDate: '2013-11-15' }))).to.equal('no good read for 5 day(s) up to 2013-11-15: the daily split is an estimate, the total is exact');
+    expect(describeAnomaly(facts('long_gap', { days: 5, toDate: '2013-11-15' }))).to.equal('no good read for 5 days up to 2013-11-15: the daily split is an estimate, the total is exact');
+    // one day reads in the singular
+    expect(describeAnomaly(facts('late_reset', { dueOn: '2013-11-01', daysLate: 1 }))).to.equal('the reset due on 2013-11-01 came 1 day late (read 2013-11-15); the period did not move');
     expect(describeAnomaly(facts('something_new', {}))).to.equal('something_new');
   });
 });
