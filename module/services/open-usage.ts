@@ -143,7 +143,7 @@ export type OpenUsageReader = ReturnType<typeof createOpenUsageReader>;
  * What the product makes of a service's open period; null when it cannot be said (no price in the
  * client's currency, or the allowance comes from SolusVM and SolusVM reports none).
  */
-export function assessUsage(u: OpenUsage, profile: BillingProfile, poolAllowanceBytes?: bigint): UsageAssessment | null {
+export function assessUsage(u: Pick<OpenUsage, 'currency' | 'solusvmLimitBytes' | 'shape' | 'asOf' | 'usedBytes' | 'zone'>, profile: BillingProfile, poolAllowanceBytes?: bigint): UsageAssessment | null {
   let plan: RatingPlan;
   try {
     plan = ratingPlan(profile, u.currency, u.solusvmLimitBytes);

@@ -44,9 +44,10 @@ export interface PoolService {
   /**
    * Where each pool stands in the month that is open now (panel zone): its allowance (every member's
    * share, a member still in it counted to the month's end) and what its members used so far; keyed
-   * by each member that is in a pool now. What threshold notices and the limit policy work on.
+   * by each member that is in a pool now. What threshold notices and the limit policy work on;
+   * with a client, that client's pools only (the widget's page).
    */
-  standing(): Promise<Map<number, PoolStanding>>;
+  standing(clientId?: number): Promise<Map<number, PoolStanding>>;
 }
 
 export interface PoolStanding {
@@ -109,7 +110,7 @@ export function createPoolService(deps: PoolDeps): PoolService {
     ratePools: () => exclusive('rating', () => ratePools(deps)),
     poolPeriods: (clientId) => poolPeriods(deps.knex, clientId),
     recentPeriods: (limit = 50) => poolPeriods(deps.knex, null, Math.min(Math.max(1, limit), 500)),
-    standing: () => standing(deps),
+    standing: (clientId) => standing(deps, clientId),
   };
 }
 
@@ -150,11 +151,12 @@ async function poolPeriods(knex: Knex, clientId: number | null, limit?: number):
   });
 }
 
-async function standing(deps: PoolDeps): Promise<Map<number, PoolStanding>> {
+async function standing(deps: PoolDeps, clientId?: number): Promise<Map<number, PoolStanding>> {
   const { knex, zone } = deps;
   const month = poolMonth(localDate(deps.clock.now(), zone));
   const from = startOfDay(month.start, zone);
-  const rows = await knex(MEMBERS).where((q) => q.whereNull('left_at').orWhere('left_at', '>', sqlInstant(from))).orderBy('id').select('*');
+  const q = knex(MEMBERS).where((w) => w.whereNull('left_at').orWhere('left_at', '>', sqlInstant(from)));
+  const rows = await (clientId === undefined ? q : q.andWhere({ client_id: clientId })).orderBy('id').select('*');
   const groups = new Map<string, Array<Record<string, unknown>>>();
   for (const r of rows) {
     const key = `${toNum(r.client_id)}|${String(r.pool_key)}`;

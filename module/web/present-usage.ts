@@ -7,6 +7,8 @@ import type { SoldUnit } from '../domain/usage-rating.js';
 import type { DayFigure, LineRow, Page, PeriodNote, PeriodRow, ServiceRow, ServiceUsage } from '../services/usage-reads.js';
 import { buildChart, type ChartView } from './chart.js';
 import { wordsFor, type WidgetWords } from './words.js';
+import type { PoolFigures } from './pool-usage.js';
+import { percentUsed } from '../domain/thresholds.js';
 
 /**
  * The client widget's view-model, built from the reads by pure functions: every number, amount
@@ -85,6 +87,8 @@ export interface ServiceView {
   noAllowance: boolean;
   meter: MeterView | null;
   projection: { use: string; cost: string; runOut: string } | null;
+  /** a pooled service: the figures above are the pool's; what each VPS of it used */
+  pool: { note: string; title: string; members: Array<{ id: number; text: string; self: boolean }> } | null;
   thresholds: string;
   /** the notice sent this period, and the VPS throttled or suspended at the limit */
   notices: Array<{ kind: 'info' | 'warn'; text: string }>;
@@ -124,6 +128,8 @@ export interface WidgetInput {
   lines: LineRow[];
   focus?: PeriodFocus | null;
   banner?: UsageBanner | null;
+  /** the service's pool in the open month, when it is pooled */
+  pool?: PoolFigures | null;
   links: WidgetLinks;
   flash?: WidgetView['flash'];
 }
@@ -273,14 +279,50 @@ export interface PeriodFocus {
   days: DayFigure[];
 }
 
-export function presentService(u: ServiceUsage, label: string, periods: Page<PeriodRow> | null, lines: LineRow[], input: Pick<WidgetInput, 'locale' | 'now' | 'links'> & { focus?: PeriodFocus | null; banner?: UsageBanner | null }): ServiceView {
+function usedText(pool: PoolFigures | null, a: ServiceUsage['assessment'], used: string, shown: 'TB' | 'TiB', locale: string, w: WidgetWords): string {
+  if (!used) return '';
+  if (!a) return w.usedNoAllowance(used);
+  const allowance = formatByteAmount(a.allowanceBytes, shown, locale);
+  return pool ? w.poolUsed(pool.name, pool.members.length, used, allowance, pctText(a.percentUsed, locale)) : w.ofAllowance(used, allowance, pctText(a.percentUsed, locale));
+}
+
+/**
+ * A pooled service's pool under its meter: each VPS with what it used this month and its part of
+ * the pool's traffic (to one decimal; the parts are rounded, so they may not add up to 100 %).
+ */
+export function presentPool(pool: PoolFigures, selfId: number, labels: Map<number, string>, shown: 'TB' | 'TiB', locale: string, w: WidgetWords): NonNullable<ServiceView['pool']> {
+  return {
+    note: w.poolNote,
+    title: w.poolMembers,
+    members: pool.members.map((m) => ({
+      id: m.serviceId,
+      self: m.serviceId === selfId,
+      text: w.poolMember(
+        m.serviceId === selfId ? `${labels.get(m.serviceId) ?? `#${m.serviceId}`} (${w.poolThis})` : (labels.get(m.serviceId) ?? `#${m.serviceId}`),
+        formatByteAmount(m.usedBytes, shown, locale),
+        pctText(percentUsed(m.usedBytes, pool.usedBytes), locale),
+      ),
+    })),
+  };
+}
+
+export function presentService(
+  u: ServiceUsage,
+  label: string,
+  periods: Page<PeriodRow> | null,
+  lines: LineRow[],
+  input: Pick<WidgetInput, 'locale' | 'now' | 'links'> & { focus?: PeriodFocus | null; banner?: UsageBanner | null; pool?: PoolFigures | null; labels?: Map<number, string> },
+): ServiceView {
   const { locale, now, links } = input;
   const w = wordsFor(textLanguage(locale));
   const shown = displayUnit(u.unit);
-  const a = u.assessment;
+  const pool = u.open ? (input.pool ?? null) : null;
+  // a pooled service's meter, projection and thresholds are its pool's month; its chart stays its own
+  const a = pool ? pool.assessment : u.assessment;
   const open = u.open;
+  const ends = pool ? pool.end : (open?.end ?? null);
   const short = shortDay(locale);
-  const used = open ? formatByteAmount(open.usedBytes, shown, locale) : '';
+  const used = open ? formatByteAmount(pool ? pool.usedBytes : open.usedBytes, shown, locale) : '';
   let meter: MeterView | null = null;
   let projection: ServiceView['projection'] = null;
   if (open && a) {
@@ -288,12 +330,13 @@ export function presentService(u: ServiceUsage, label: string, periods: Page<Per
     meter = presentMeter(a.percentUsed, projectedPct, a.thresholds, a.crossed, locale, w);
     const r = a.projection.runOut;
     projection = {
-      use: a.projection.projectedUsedBytes !== null && open.end ? w.projectedUse(formatByteAmount(a.projection.projectedUsedBytes, shown, locale), formatDay(open.end, locale)) : '',
+      use: a.projection.projectedUsedBytes !== null && ends ? w.projectedUse(formatByteAmount(a.projection.projectedUsedBytes, shown, locale), formatDay(ends, locale)) : '',
       cost: a.cost ? (a.cost.atEndMinor > 0n ? w.projectedCost(formatAmount(a.cost.atEndMinor, a.cost.currency, locale)) : w.projectedNoCost) : '',
       runOut: r.kind === 'reached' ? w.runOutReached : r.kind === 'on' ? w.runsOutOn(formatDay(r.date, locale)) : r.kind === 'lasts' ? w.runOutLasts : w.noTraffic,
     };
   }
-  const periodLabel = open ? formatPeriod(open.start, open.end ?? open.asOf, locale) : '';
+  const ownLabel = open ? formatPeriod(open.start, open.end ?? open.asOf, locale) : '';
+  const periodLabel = pool ? formatPeriod(pool.start, pool.end, locale) : ownLabel;
   const daysInPeriod = open && open.shape.end ? daysBetween(open.shape.from, open.shape.end) + 1 : null;
   const focus = input.focus && input.focus.period.status !== 'open' ? input.focus : null;
   let chart: ChartView | null = null;
@@ -317,17 +360,19 @@ export function presentService(u: ServiceUsage, label: string, periods: Page<Per
       formatDate: short,
     });
   } else if (open) {
-    chartTitle = `${w.perDay}, ${periodLabel}`;
+    chartTitle = `${w.perDay}, ${ownLabel}`;
+    // the service's own days and, pooled, the pace of its own share
+    const own = u.assessment;
     chart = buildChart({
       id: `ou-chart-${u.service.serviceId}`,
       days: u.days,
       from: open.start,
       to: open.end ?? open.asOf,
-      paceBytes: a && daysInPeriod ? a.allowanceBytes / BigInt(daysInPeriod) : null,
+      paceBytes: own && daysInPeriod ? own.allowanceBytes / BigInt(daysInPeriod) : null,
       unit: dailyUnit(u.unit),
       locale,
       words: w,
-      periodLabel,
+      periodLabel: ownLabel,
       formatDate: short,
     });
   }
@@ -347,8 +392,9 @@ export function presentService(u: ServiceUsage, label: string, periods: Page<Per
     formAction: links.form(u.service.serviceId),
     hasData: open !== null,
     periodLabel,
-    measuredUntil: open ? w.measuredUntil(formatDay(open.asOf, locale)) : w.notMeasured,
-    usedText: open ? (a ? w.ofAllowance(used, formatByteAmount(a.allowanceBytes, shown, locale), pctText(a.percentUsed, locale)) : w.usedNoAllowance(used)) : '',
+    measuredUntil: open ? w.measuredUntil(formatDay(pool ? pool.asOf : open.asOf, locale)) : w.notMeasured,
+    usedText: usedText(pool, a, used, shown, locale, w),
+    pool: pool ? presentPool(pool, u.service.serviceId, input.labels ?? new Map(), shown, locale, w) : null,
     noAllowance: open !== null && a === null,
     meter,
     projection,
@@ -452,7 +498,7 @@ export function presentWidget(input: WidgetInput): WidgetView {
       label: input.labels.get(s.serviceId) ?? `#${s.serviceId}`,
       href: input.links.service(s.serviceId),
       selected: s.serviceId === selected,
-      pct: s.serviceId === selected && input.usage?.assessment ? pctText(input.usage.assessment.percentUsed, input.locale) : '',
+      pct: s.serviceId === selected && (input.pool?.assessment ?? input.usage?.assessment) ? pctText((input.pool?.assessment ?? input.usage!.assessment)!.percentUsed, input.locale) : '',
     })),
     service: input.usage ? presentService(input.usage, input.labels.get(input.usage.service.serviceId) ?? `#${input.usage.service.serviceId}`, input.periods, input.lines, input) : null,
     flash: input.flash ?? null,

@@ -132,6 +132,7 @@ export function createWeb(deps: WebDeps) {
     ...(deps.banner ? { banner: deps.banner } : {}),
     ...(deps.caps ? { caps: { ...deps.caps, knex: deps.knex } } : {}),
     ...(deps.upgrades ? { upgrades: deps.upgrades } : {}),
+    ...(deps.pools ? { pools: deps.pools } : {}),
   });
   const downloads = createDownloads({ reads, admin, evidence: deps.evidence });
   // one cache of the panel's names for the admin tab and the admin API

@@ -15,6 +15,8 @@ import type { Knex } from 'knex';
 import type { CapService } from '../services/caps.js';
 import { capSection, capWordsFor, upgradeSection, upgradeWordsFor } from './cap-section.js';
 import type { UpgradeService } from '../services/upgrades.js';
+import type { PoolStanding } from '../services/pools.js';
+import { poolFigures, type PoolFigures } from './pool-usage.js';
 
 /**
  * The client widget's use cases: build the page's view-model for a client (kept for a few seconds:
@@ -39,6 +41,8 @@ export interface WidgetDeps {
   /** client-chosen caps, and the limit policy run that carries a change out at once */
   caps?: { service: CapService; knex: Knex; applyNow: () => Promise<unknown> };
   upgrades?: UpgradeService;
+  /** transfer pools: a pooled service's meter is its pool's (module/services/pools.ts) */
+  pools?: { standing(clientId?: number): Promise<Map<number, PoolStanding>> };
 }
 
 export interface WidgetRequest {
@@ -89,21 +93,35 @@ export function createWidget(deps: WidgetDeps) {
         })
       : Promise.resolve(null);
 
+  // the client's pools as they stand this month; a page without them when they cannot be read
+  const standingOf = async (clientId: number): Promise<Map<number, PoolStanding>> =>
+    deps.pools
+      ? deps.pools.standing(clientId).catch((err: unknown) => {
+          deps.log.warn('widget.pool_failed', { clientId, error: (err as Error).message });
+          return new Map<number, PoolStanding>();
+        })
+      : new Map<number, PoolStanding>();
+  const poolOf = (usage: Awaited<ReturnType<UsageReads['serviceUsage']>>, standings: Map<number, PoolStanding>): PoolFigures | null => {
+    const s = standings.get(usage.service.serviceId);
+    return s ? poolFigures(usage, s) : null;
+  };
+
   async function build(req: WidgetRequest): Promise<WidgetView> {
     const services = await deps.reads.clientServices(req.clientId);
     const base = { locale: req.locale, now: deps.clock.now(), services, links: req.links(), lines: [] as never[] };
     if (services.length === 0) return presentWidget({ ...base, labels: new Map(), usage: null, periods: null });
     const wanted = req.serviceId ?? services[0]!.serviceId;
     if (!services.some((s) => s.serviceId === wanted)) throw new ModuleError('NOT_FOUND', `service ${wanted} is not one of yours`);
-    const [usage, periods, lines, names, focus, banner] = await Promise.all([
+    const [usage, periods, lines, names, focus, banner, standings] = await Promise.all([
       deps.reads.serviceUsage(wanted, { clientId: req.clientId }),
       deps.reads.periods(wanted, { clientId: req.clientId, before: req.periodsBefore ?? null, limit: 12 }),
       deps.reads.lines({ clientId: req.clientId, serviceId: wanted }, { limit: 50 }),
       labelsOf(req.clientId),
       req.periodId ? deps.reads.periodDays(wanted, req.periodId, { clientId: req.clientId }) : Promise.resolve(null),
       bannerOf(wanted),
+      standingOf(req.clientId),
     ]);
-    const view = presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus, banner });
+    const view = presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus, banner, pool: poolOf(usage, standings) });
     if (deps.caps) view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale);
     if (deps.upgrades && deps.caps) view.upgrade = await upgradeSection(deps.caps.knex, deps.upgrades, wanted, req.clientId, req.locale).catch((err: unknown) => {
       // the suggestion is a courtesy: the page shows without it when the panel cannot price it
@@ -242,9 +260,11 @@ export function createWidget(deps: WidgetDeps) {
     if (services.length === 0) return null;
     const names = await labelsOf(clientId);
     const rows = [];
+    const standings = await standingOf(clientId);
     for (const s of services.filter((x) => x.active).slice(0, 5)) {
       const u = await deps.reads.serviceUsage(s.serviceId, { clientId });
-      const a = u.assessment;
+      // a pooled service reads its pool's use of the pool's allowance, as on its page
+      const a = poolOf(u, standings)?.assessment ?? u.assessment;
       rows.push({
         id: s.serviceId,
         label: names.get(s.serviceId) ?? `#${s.serviceId}`,
