@@ -21,6 +21,8 @@ const NBSP = '\u00a0';
  *   A alone: 1 536 GiB = "1.500 TiB" = 150 % of its own 1 TiB; its part 1 536/1 936 = 79.34 % → "79.3 %"
  *   B, C: 200 GiB = 0.1953125 → "0.195 TiB"; part 200/1 936 = 10.33 % → "10.3 %"
  *   thresholds 80/90/100: none reached at 63 % (A's own 150 % would have reached all three).
+ *   at this pace (10 of November's 30 days): 1 936 × 3 = 5 808 GiB = 5.671875 → "5.672 TiB" by 30 November;
+ *   over 5 808 − 3 072 = 2 736 GiB × €0.50 = €1,368.00.
  * D, a VPS of another product (1 TiB, no pool) at 100 GiB: its own 100/1 024 = 9.77 % → "9.8 %".
  */
 describeEachEngine('the client widget of a pooled service shows the pool', ({ db }) => {
@@ -84,6 +86,7 @@ describeEachEngine('the client widget of a pooled service shows the pool', ({ db
       [100, false],
     ]);
     expect(s.periodLabel).to.equal('1 – 30 November 2026');
+    expect([s.projection!.use, s.projection!.cost]).to.deep.equal(['about 5.672 TiB by 30 November 2026', 'estimated overusage: €1,368.00']);
     expect(s.pool!.members.map((m) => [m.id, m.self, m.text])).to.deep.equal([
       [a, true, `vps1.example.net (VPS 5 TB) (this VPS): 1.500 TiB (79.3${NBSP}% of the pool's traffic)`],
       [b, false, `vps3.example.net (VPS 5 TB): 0.195 TiB (10.3${NBSP}% of the pool's traffic)`],
