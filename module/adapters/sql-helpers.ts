@@ -86,3 +86,15 @@ export async function withTxRetry<T>(work: () => Promise<T>, attempts = 5): Prom
     }
   }
 }
+
+/**
+ * A transaction that only touches the database, retried whole on a deadlock or lock timeout: on a
+ * Galera cluster a commit that loses certification answers 1213 with no lock conflict on this node.
+ * Never for a transaction that calls the panel or SolusVM inside it (a retry would repeat the
+ * call). Inside an outer transaction it runs once: a 1213 rolls back the outer one, whose owner
+ * decides.
+ */
+export function retryTransaction<T>(db: Knex | Knex.Transaction, work: (trx: Knex.Transaction) => Promise<T>, attempts = 5): Promise<T> {
+  if ((db as Knex.Transaction).isTransaction) return db.transaction(work);
+  return withTxRetry(() => db.transaction(work), attempts);
+}

@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Clock } from '../domain/clock.js';
@@ -243,7 +244,7 @@ export function createBillingSettingsService(deps: { knex: Knex; clock: Clock; a
 
   async function upsert(table: string, key: string, id: number, value: unknown, actor: Actor, action: string) {
     const now = clock.now();
-    await knex.transaction(async (trx) => {
+    await retryTransaction(knex, async (trx) => {
       if (value === null) await trx(table).where({ [key]: id }).delete();
       else await trx(table).insert({ [key]: id, settings: JSON.stringify(value), updated_at: sqlInstant(now) }).onConflict(key).merge(['settings', 'updated_at']);
       await audit.record(trx, { actor, action, entityType: key.replace('_id', ''), entityId: id, details: { settings: value } }, now);

@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
@@ -106,7 +107,7 @@ export function createCapService(deps: { knex: Knex; clock: Clock; billing: Bill
       const amount = input.kind === 'money' ? parseMoney(input.amount.trim(), currency, 'amount').amountMinor : parseByteAmount(input.amount.trim());
       if (amount <= 0n) throw invalidInput('the cap must be more than zero; lift it to have none');
       const now = deps.clock.now();
-      return knex.transaction(async (trx) => {
+      return retryTransaction(knex, async (trx) => {
         // a pooled service's cap is the pool's: it replaces the cap of every member
         const mates = (await capMates(trx, [serviceId])).get(serviceId)!;
         const before = await trx(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).forUpdate().select('id');
@@ -125,7 +126,7 @@ export function createCapService(deps: { knex: Knex; clock: Clock; billing: Bill
         if ((err as ModuleError).code !== 'CONFLICT') throw err;
       });
       const now = deps.clock.now();
-      return knex.transaction(async (trx) => {
+      return retryTransaction(knex, async (trx) => {
         const mates = (await capMates(trx, [serviceId])).get(serviceId)!;
         const n = await trx(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).update({ status: 'lifted', lifted_at: sqlInstant(now) });
         if (n > 0) await deps.audit.record(trx, { actor, action: 'cap.lifted', entityType: 'service', entityId: serviceId, details: mates.length > 1 ? { pool: mates } : {} }, now);

@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
@@ -204,7 +205,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     // a late fee already on the invoice counted the line: its share comes back as credit first
     if (stale.length) await creditLateFeeShare({ knex, panel: deps.panel, audit: deps.audit }, { disputeId, clientId: toNum(d.client_id), ref, invoice: original, heldItemIds: stale }, now());
     if (stale.length || notes !== original.notes) await deps.panel.updateInvoice({ invoiceId: original.invoiceId, ...(stale.length ? { deleteLineIds: stale } : {}), ...(notes !== original.notes ? { notes } : {}) });
-    await knex.transaction(async (trx) => {
+    await retryTransaction(knex, async (trx) => {
       await trx(LINES).where({ id: d.line_id }).update({ status: 'held', invoice_id: d.held_invoice_id, invoice_item_id: d.held_item_id });
       await bump(disputeId, { hold_state: 'held' }, now(), trx);
       await deps.audit.record(trx, { actor: { type: 'system', id: null }, action: 'dispute.held', entityType: 'dispute', entityId: disputeId, details: { from: toNum(d.original_invoice_id), heldInvoiceId: toNum(d.held_invoice_id), amountMinor: String(line.amount_minor) } }, now());
@@ -340,7 +341,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
 
     await noteOnOriginal(d, String(line.ref_code), decisionWords(to, d, after, locale, settledBack(d, to, after)), locale);
 
-    await knex.transaction(async (trx) => {
+    await retryTransaction(knex, async (trx) => {
       const n = await trx(DISPUTES).where({ id: disputeId, resolving_to: to }).update({ state: to, resolving_to: null, resolved_at: sqlInstant(now()), hold_state: holdAfterDecision(parseHoldState(d.hold_state), to), version: knex.raw('version + 1'), updated_at: sqlInstant(now()) });
       if (n !== 1) return;
       await trx(LINES).where({ id: d.line_id }).update({ status: lineStatus, amount_minor: String(to === 'waived' ? 0n : after), description: newText });
@@ -406,7 +407,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     }
     // the client's language and name for the emails, asked before anything is written
     const client = await deps.panel.getClientsDetails(toNum(line.client_id));
-    const inserted = await knex.transaction(async (trx) => {
+    const inserted = await retryTransaction(knex, async (trx) => {
       await trx(DISPUTES)
         .insert({
           line_id: lineId,

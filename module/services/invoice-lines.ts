@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
@@ -151,7 +152,7 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
       // Should two deliveries ever both have added the line, the later copies go.
       duplicates.push(...items.slice(1).map((i) => i.id));
       const now = deps.clock.now();
-      const done = await knex.transaction(async (trx) => {
+      const done = await retryTransaction(knex, async (trx) => {
         const n = await trx(LINES).where({ id: line.id, status: 'pending' }).update({ status: 'placed', invoice_item_id: items[0]!.id, placed_at: sqlInstant(now) });
         if (n !== 1) return false;
         await trx(CHARGES).where({ id: line.charge_id }).update({ status: 'billed', billed_at: sqlInstant(now) });
@@ -416,7 +417,7 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
     // fact; the charge waits for the next invoice, and the admin is told (activity log, tab).
     for (const l of left) {
       const now = deps.clock.now();
-      const gone = await knex.transaction(async (trx) => {
+      const gone = await retryTransaction(knex, async (trx) => {
         const n = await trx(LINES).where({ id: l.id, status: 'pending' }).delete();
         if (n !== 1) return false;
         await deps.audit.record(

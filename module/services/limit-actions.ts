@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
@@ -383,7 +384,7 @@ async function decide(deps: LimitCtx, result: LimitRunResult): Promise<void> {
       // the first action still stands needs nothing new
       if (active.some((r) => r.serviceId === u.serviceId && r.periodId === u.periodId && r.action === action)) continue;
       const key = limitActionKey(u.periodId, action, allowanceBytes);
-      const inserted = await deps.knex.transaction(async (trx) => {
+      const inserted = await retryTransaction(deps.knex, async (trx) => {
         const ok = await deps.store.insertIfNew(
           trx,
           { serviceId: u.serviceId, clientId: u.clientId, periodId: u.periodId, action, actionKey: key, masterId: u.masterId, serverRef: u.serverRef, allowanceBytes, usedBytes: u.usedBytes },

@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Clock } from '../domain/clock.js';
@@ -172,7 +173,7 @@ export function createMasterService(deps: MasterDeps): MasterService {
     async add(input, actor) {
       const m = validate(input);
       const now = clock.now();
-      return knex.transaction(async (trx) => {
+      return retryTransaction(knex, async (trx) => {
         const exists = await trx(TABLE).where({ name: m.name }).first('id');
         if (exists) throw new ModuleError('CONFLICT', `a master named "${m.name}" already exists`);
         await trx(TABLE).insert({ ...toRow(m, secrets), created_at: sqlInstant(now), updated_at: sqlInstant(now) });
@@ -185,7 +186,7 @@ export function createMasterService(deps: MasterDeps): MasterService {
       const currentRow = await row(id);
       const m = validate({ ...inputOf(settingsOf(currentRow, secrets), view(currentRow)), ...patch });
       const now = clock.now();
-      return knex.transaction(async (trx) => {
+      return retryTransaction(knex, async (trx) => {
         await trx(TABLE).where({ id }).update({ ...toRow(m, secrets), updated_at: sqlInstant(now) });
         await audit.record(trx, { actor, action: 'master.updated', entityType: 'master', entityId: id, details: auditable(patch) }, now);
         return { ...view(await trx(TABLE).where({ id }).first()), notes: m.notes };
@@ -221,7 +222,7 @@ export function createMasterService(deps: MasterDeps): MasterService {
         throw new ModuleError('CONFLICT', `master ${id} still has linked services; deactivate it instead, or unlink them first`);
       }
       const now = clock.now();
-      await knex.transaction(async (trx) => {
+      await retryTransaction(knex, async (trx) => {
         await trx(TABLE).where({ id }).delete();
         await audit.record(trx, { actor, action: 'master.removed', entityType: 'master', entityId: id }, now);
       });

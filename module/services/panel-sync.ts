@@ -4,7 +4,7 @@ import type { Actor } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi, PanelClient, PanelService } from '../adapters/panel-api.js';
 import { sqlInstant, toInstant, toNum } from '../adapters/rows.js';
-import { insertChunked } from '../adapters/sql-helpers.js';
+import { insertChunked, retryTransaction } from '../adapters/sql-helpers.js';
 import type { ServerSummary } from '../adapters/solusvm-types.js';
 import { billingDayOf } from '../domain/billing-calendar.js';
 import { clientLabel, searchTextOf } from '../domain/search-text.js';
@@ -71,7 +71,7 @@ export function createPanelSyncService(deps: SyncDeps): PanelSyncService {
           if (page.products.length < 250 || start + 250 >= page.totalResults) break;
         }
       }
-      await deps.knex.transaction(async (trx) => {
+      await retryTransaction(deps.knex, async (trx) => {
         await trx(ISSUES).delete();
         const now = sqlInstant(deps.clock.now());
         await insertChunked(trx, ISSUES, run.result.skipped.map((x) => ({ service_id: x.serviceId, client_id: x.clientId, product_id: x.productId, domain: x.domain.slice(0, 255), reason: x.reason.slice(0, 500), seen_at: now })));

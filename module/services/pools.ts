@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
@@ -200,7 +201,10 @@ async function syncMembers(deps: PoolDeps): Promise<{ joined: number; left: numb
   const seenBefore = new Set((await knex(MEMBERS).distinct('service_id')).map((r) => toNum(r.service_id)));
   let joined = 0;
   let left = 0;
-  await knex.transaction(async (trx) => {
+  await retryTransaction(knex, async (trx) => {
+    // counted afresh on each attempt: a retried transaction starts over
+    joined = 0;
+    left = 0;
     for (const s of services) {
       const serviceId = toNum(s.service_id);
       const clientId = toNum(s.client_id);
@@ -412,7 +416,7 @@ async function write(deps: PoolDeps, w: PoolWrite): Promise<boolean> {
       days: daysOf.get(m.serviceId) ?? [],
     })),
   };
-  return deps.knex.transaction(async (trx) => {
+  return retryTransaction(deps.knex, async (trx) => {
     const row = {
       client_id: clientId,
       pool_key: poolKey,

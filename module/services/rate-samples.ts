@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { invalidInput } from '../domain/errors.js';
 import { sqlInstant, toBig, toInstant } from '../adapters/rows.js';
-import { chunks } from '../adapters/sql-helpers.js';
+import { chunks, retryTransaction } from '../adapters/sql-helpers.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { Clock } from '../domain/clock.js';
 import { addDays } from '../domain/calendar.js';
@@ -64,7 +64,7 @@ export function createRateSampleService(deps: { knex: Knex; clock: Clock; audit:
         seen.set(k, r.bps);
       }
       if (!(await knex('mod_overusage_services').where({ service_id: serviceId }).first('service_id'))) throw invalidInput(`service ${serviceId} is not metered`);
-      const result = await knex.transaction(async (trx) => {
+      const result = await retryTransaction(knex, async (trx) => {
         let unchanged = 0;
         const fresh: Array<{ service_id: number; slot_at: string; bps: string }> = [];
         for (const part of chunks([...seen], 500)) {

@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import { addDays, daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calendar.js';
@@ -133,7 +134,7 @@ async function rateClosedPeriods(deps: RatingDeps, opts: { serviceIds?: number[]
       await writing;
       // A page of several statements in one transaction (one commit); a single one needs none.
       const insert = (db: Knex | Knex.Transaction) => insertCharges(db, charges);
-      writing = charges.length > INSERT_CHUNK ? knex.transaction(insert) : insert(knex);
+      writing = charges.length > INSERT_CHUNK ? retryTransaction(knex, insert) : insert(knex);
       writing.catch(() => {});
       run.result.rated += charges.length;
     }
@@ -482,7 +483,7 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
   const after = toBig(fresh.amount_minor);
   const currency = String(fresh.currency);
 
-  return knex.transaction(async (trx) => {
+  return retryTransaction(knex, async (trx) => {
     // Locked as line placement reads them: a line being written waits, or is seen.
     const charges = await trx(CHARGES).where({ period_id: periodId }).orderBy('seq').forUpdate();
     const audit = (action: string, chargeId: number, details: Record<string, unknown>) =>

@@ -4,7 +4,7 @@ import type { Clock } from '../domain/clock.js';
 import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
-import { insertChunked } from '../adapters/sql-helpers.js';
+import { insertChunked, retryTransaction } from '../adapters/sql-helpers.js';
 import { sqlInstant, toBool, toDateOrNull, toNum, toNumOrNull } from '../adapters/rows.js';
 
 /**
@@ -141,7 +141,7 @@ const toRow = (l: ValidLink, now: string) => ({
 
 async function linkOne({ knex, clock, audit }: Deps, input: LinkInput, actor: Actor): Promise<ServiceLink> {
   const now = clock.now();
-  return knex.transaction(async (trx) => {
+  return retryTransaction(knex, async (trx) => {
     const masterId = Number((input as { masterId?: unknown }).masterId);
     const master = Number.isSafeInteger(masterId) && masterId > 0 ? await trx('mod_overusage_masters').where({ id: masterId }).first('id', 'reset_policy', 'version') : undefined;
     const l = checkLink(input, masterOf(master), () => '');
@@ -166,7 +166,7 @@ async function linkOne({ knex, clock, audit }: Deps, input: LinkInput, actor: Ac
 
 async function linkMany({ knex, clock, audit }: Deps, inputs: LinkInput[], actor: Actor): Promise<number> {
   const now = clock.now();
-  return knex.transaction(async (trx) => {
+  return retryTransaction(knex, async (trx) => {
     const masters = new Map<number, Record<string, unknown>>();
     for (const m of await trx('mod_overusage_masters').select('id', 'reset_policy', 'version')) masters.set(toNum(m.id), m);
     const rows = inputs.map((input) => {
@@ -181,7 +181,7 @@ async function linkMany({ knex, clock, audit }: Deps, inputs: LinkInput[], actor
 
 async function setActive({ knex, clock, audit }: Deps, serviceId: number, active: boolean, actor: Actor): Promise<ServiceLink> {
   const now = clock.now();
-  return knex.transaction(async (trx) => {
+  return retryTransaction(knex, async (trx) => {
     const n = await trx(TABLE).where({ service_id: serviceId }).update({ active, updated_at: sqlInstant(now) });
     if (n === 0) throw notFound(`service ${serviceId} is not linked to a SolusVM server`);
     await audit.record(trx, { actor, action: active ? 'service.activated' : 'service.deactivated', entityType: 'service', entityId: serviceId }, now);

@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Clock } from '../domain/clock.js';
@@ -58,7 +59,7 @@ export function createSettingsService(deps: { knex: Knex; clock: Clock; audit: A
         if (!parsed.success) throw invalidInput(`${name}: ${parsed.error.issues[0]!.message}`);
       }
       const now = clock.now();
-      await knex.transaction(async (trx) => {
+      await retryTransaction(knex, async (trx) => {
         for (const [name, value] of entries) {
           await trx(TABLE).insert({ name, value: String(value), updated_at: sqlInstant(now) }).onConflict('name').merge(['value', 'updated_at']);
         }

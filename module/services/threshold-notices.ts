@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import path from 'node:path';
 import ejs from 'ejs';
 import type { Knex } from 'knex';
@@ -259,7 +260,7 @@ async function deliver(deps: NoticeDeps, id: number): Promise<'sent' | 'failed' 
       d.adminSentAt = at;
     }
     // the notice is told once: its emails go to the outbox with it, and the outbox sends them
-    await deps.knex.transaction(async (trx) => {
+    await retryTransaction(deps.knex, async (trx) => {
       await deps.outbox.enqueue(trx, emails);
       await trx(NOTICES).where({ id }).update({ status: 'sent', sent_at: sqlInstant(deps.clock.now()), details: JSON.stringify(stored) });
     });

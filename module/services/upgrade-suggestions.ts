@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import path from 'node:path';
 import ejs from 'ejs';
 import type { Knex } from 'knex';
@@ -70,7 +71,7 @@ async function suggest(deps: SuggestionDeps, s: { serviceId: number; clientId: n
   try {
     const emails = await compose(deps, toNum(notice.id), s.serviceId, s.clientId, unit, recent.reverse());
     // decided and told in one step: the emails go to the outbox with the notice's new state
-    await knex.transaction(async (trx) => {
+    await retryTransaction(knex, async (trx) => {
       await deps.outbox.enqueue(trx, emails);
       await trx(NOTICES).where({ id: notice.id }).update({ status: 'sent', sent_at: sqlInstant(deps.clock.now()) });
     });

@@ -1,3 +1,4 @@
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import { localDate } from '../domain/calendar.js';
@@ -131,7 +132,7 @@ export function createUpgradeService(deps: { knex: Knex; clock: Clock; zone: str
       const panelUpgradeId = answer.upgradeid === undefined ? null : Number(answer.upgradeid);
       const invoiceId = answer.invoiceid === undefined || Number(answer.invoiceid) === 0 ? null : Number(answer.invoiceid);
       const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
-      const upgradeId = await knex.transaction(async (trx) => {
+      const upgradeId = await retryTransaction(knex, async (trx) => {
         await trx('mod_overusage_upgrades').insert({
           service_id: serviceId,
           client_id: clientId,

@@ -8,7 +8,7 @@ import { meterAll, type AnomalyKind, type GoodSample, type IntervalPart, type Me
 import { parseResetPolicy } from '../domain/reset-policy.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import { cacheCurrentTotal } from '../adapters/metering-store.js';
-import { chunks, insertChunked } from '../adapters/sql-helpers.js';
+import { chunks, insertChunked, retryTransaction } from '../adapters/sql-helpers.js';
 import { sqlBig, sqlBigOrNull, sqlInstant, toBig, toDate, toDateOrNull, toInstant, toNum, toNumOrNull } from '../adapters/rows.js';
 import type { RatingService, RerateOutcome } from './rating.js';
 
@@ -268,7 +268,7 @@ async function decideDrop(deps: UsagePeriodDeps, anomalyId: number, input: Decid
   const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
   if (reason.length < 3) throw invalidInput('give a reason for the decision (what you checked on the master), at least 3 characters');
   const now = deps.clock.now();
-  return deps.knex.transaction(async (trx) => {
+  return retryTransaction(deps.knex, async (trx) => {
     const a = await trx(ANOMALIES).where({ id: anomalyId }).forUpdate().first();
     if (!a) throw notFound(`anomaly ${anomalyId} does not exist`);
     if (a.kind !== 'mid_period_drop') throw new ModuleError('CONFLICT', `a ${String(a.kind).replace(/_/g, ' ')} is told, not decided: only a counter drop in mid-period asks for a decision`);
@@ -295,7 +295,7 @@ async function settleCorrection(deps: UsagePeriodDeps, chargeId: number, input: 
   const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
   if (reason.length < 3) throw invalidInput('give a reason, at least 3 characters');
   const now = deps.clock.now();
-  await deps.knex.transaction(async (trx) => {
+  await retryTransaction(deps.knex, async (trx) => {
     const c = await trx(CHARGES).where({ id: chargeId }).forUpdate().first();
     if (!c || c.kind !== 'correction') throw notFound(`correction ${chargeId} does not exist`);
     if (c.status !== 'review') throw new ModuleError('CONFLICT', `correction ${chargeId} is not waiting for review (it is ${String(c.status)})`);
@@ -351,7 +351,7 @@ async function rebuildService(deps: UsagePeriodDeps, serviceId: number, actor: A
   const replay: Replay = { serviceId, cal, samples, sampleIds: sampleRows.map((s) => toNum(s.id)), ...meterAll(samples, () => cal), now };
 
   const report: RebuildReport = { serviceId, samples: samples.length, periodsBefore: 0, periodsAfter: 0, absorbed: 0, rerated: [] };
-  const closedPeriods = await knex.transaction(async (trx) => {
+  const closedPeriods = await retryTransaction(knex, async (trx) => {
     const old = await trx(PERIODS).where({ service_id: serviceId }).orderBy('start_date').forUpdate();
     report.periodsBefore = old.length;
     const decisions = await keptDecisions(trx, serviceId);
