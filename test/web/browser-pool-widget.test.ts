@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -28,7 +28,7 @@ describe("a pooled VPS's widget on a phone shows the pool (headless Chromium)", 
   this.timeout(120_000);
   let db: TestDatabase | null = null;
   let browser: Browser | null = null;
-  let server: http.Server | null = null;
+  let server: Server | null = null;
   let url = '';
   let mod: OverusageModule;
   let a = 0;
