@@ -4,7 +4,7 @@ import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputeView } from '../services/disputes.js';
 import type { AuditRow, DisputeRow, SampleRow, ServiceListRow } from '../services/admin-reads.js';
 import type { LineRow, PeriodRow, ServiceRow, ServiceUsage, UsageAssessment } from '../services/usage-reads.js';
-import { lineState } from './present-usage.js';
+import { clientInvoiceId, lineState } from './present-usage.js';
 import { describeAnomaly } from '../domain/anomaly-text.js';
 import type { AnomalyRow, ChargeSummary, PeriodView as UsagePeriodView } from '../services/usage-periods.js';
 import type { RerateOutcome } from '../services/rating.js';
@@ -188,8 +188,12 @@ export const disputeViewJson = (d: DisputeView) => ({
 /** What a client sees of their own dispute (no override notes, no admin ids). */
 export const clientDisputeJson = (d: DisputeView) => {
   const { overrideReason: _o, settlement: _s, ...rest } = disputeViewJson(d);
-  return rest;
+  // the held draft is not the client's until it is published (WHMCS hides drafts from clients)
+  return { ...rest, heldInvoiceId: d.holdState === 'published' ? d.heldInvoiceId : null };
 };
+
+/** A line as its client reads it: the invoice named is one the client can open (never the hidden draft). */
+export const clientLineJson = (l: LineRow, now: DateTime) => ({ ...lineJson(l, now), invoiceId: clientInvoiceId(l) });
 
 export const disputeRowJson = (d: DisputeRow) => ({
   id: d.id,

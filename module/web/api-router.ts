@@ -32,6 +32,7 @@ import {
   chargeJson,
   clientAnomalyJson,
   clientDisputeJson,
+  clientLineJson,
   dayJson,
   disputeRowJson,
   disputeViewJson,
@@ -582,10 +583,10 @@ export function createWebRouter(deps: WebRouterDeps): Router {
     const q = req.query as Record<string, unknown>;
     const service = idCursor(text(q.service), 'service');
     const p = await deps.reads.lines({ clientId: me(res), ...(service !== null ? { serviceId: service } : {}) }, { before: idCursor(text(q.before)), limit: pageLimit(q.limit) });
-    res.json({ lines: p.rows.map((l) => lineJson(l, now())), next: p.next });
+    res.json({ lines: p.rows.map((l) => clientLineJson(l, now())), next: p.next });
   });
   client.get('/lines/:lineId', async (req, res) => {
-    res.json({ line: lineJson(await deps.reads.line(pathId(req.params.lineId, 'line'), { clientId: me(res) }), now()) });
+    res.json({ line: clientLineJson(await deps.reads.line(pathId(req.params.lineId, 'line'), { clientId: me(res) }), now()) });
   });
   client.get('/lines/:lineId/evidence', async (req, res) => {
     res.type('json').send(evidenceJson(await deps.evidence.forLine(pathId(req.params.lineId, 'line'), { clientId: me(res) })));

@@ -169,13 +169,15 @@ export function countdown(closesAt: DateTime, now: DateTime, w: WidgetWords): st
  * the client (as in WHMCS), so the line is named by the invoice it was held back from; once waived
  * the draft is cancelled, and the line names the invoice it was on.
  */
-function clientInvoice(l: LineRow, w: WidgetWords): { id: number; label: string } {
+export const clientInvoiceId = (l: LineRow): number => clientInvoice(l, null).id;
+
+function clientInvoice(l: LineRow, w: WidgetWords | null): { id: number; label: string } {
   const d = l.dispute;
   if (d && d.originalInvoiceId && l.invoiceId !== d.originalInvoiceId) {
-    if (d.holdState === 'holding' || d.holdState === 'held') return { id: d.originalInvoiceId, label: w.heldFrom(d.originalInvoiceId) };
-    if (d.state === 'waived') return { id: d.originalInvoiceId, label: w.wasOn(d.originalInvoiceId) };
+    if (d.holdState === 'holding' || d.holdState === 'held') return { id: d.originalInvoiceId, label: w ? w.heldFrom(d.originalInvoiceId) : '' };
+    if (d.state === 'waived') return { id: d.originalInvoiceId, label: w ? w.wasOn(d.originalInvoiceId) : '' };
   }
-  return { id: l.invoiceId, label: w.invoice(l.invoiceId) };
+  return { id: l.invoiceId, label: w ? w.invoice(l.invoiceId) : '' };
 }
 
 export function presentLine(l: LineRow, locale: string, now: DateTime, w: WidgetWords, links: Pick<WidgetLinks, 'lineCsv' | 'periodChart' | 'invoice'>): LineView {

@@ -142,6 +142,10 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
       expect(r.invoiceLink).to.deep.equal({ id: renewal!.id, text: key === 'ann' ? `held back from invoice #${renewal!.id}` : `opgeschort van factuur #${renewal!.id}`, status: 200 });
       expect(r.widget).not.to.match(new RegExp(`(invoice|factuur) #${draft!.id}\\b`));
       expect(r.originalPage).to.match(key === 'ann' ? MOVED_EN : MOVED_NL);
+      // the client's API names the same invoice, and not the draft
+      expect(r.apiLine.invoiceId).to.equal(renewal!.id);
+      expect(opened.body.dispute.heldInvoiceId).to.equal(null);
+      expect(opened.body.dispute.originalInvoiceId).to.equal(renewal!.id);
       const { agent } = await login(s.app, key === 'ann' ? ANN : JAN);
       await agent.get(`/viewinvoice.php?id=${draft!.id}`).expect(404);
     }
