@@ -237,6 +237,12 @@ describe('meterStep', () => {
     ]);
     // 3 GB over 2 days: the pace the next drop is weighed against
     expect(step.state.dailyBytes).to.equal(1_500_000_000n);
+    // read on 30 May 23:50, 24 h 10 min before the reset: 31 May alone, the period's last day
+    expect(meterStep(at(sample('2013-05-30T23:50:00+02:00', 10n * GB)), b, monthly).anomalies[0]).to.deep.equal({
+      kind: 'unmeasured',
+      period: may,
+      details: { fromDate: '2013-05-31', toDate: '2013-05-31', lastReadAt: '2013-05-30T23:50:00.000+02:00', resetAt: '2013-06-01T00:00:00.000+02:00' },
+    });
     // read 10 minutes before the reset: nothing unmeasured; exactly 24 hours before: not flagged either
     expect(meterStep(at(sample('2013-05-31T23:50:00+02:00', 10n * GB)), b, monthly).anomalies).to.deep.equal([]);
     expect(meterStep(at(sample('2013-05-31T00:00:00+02:00', 10n * GB)), sample('2013-06-01T23:50:00+02:00', 3n * GB), monthly).anomalies).to.deep.equal([]);
