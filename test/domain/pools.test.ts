@@ -256,6 +256,30 @@ describe('transfer pools: hours, the anchor and refusals, case by case', () => {
     expect(() => ratePool({ ...jan, members: [usd(57), member(58, TB, 0n, [['2025-01-01T00:00:00Z', null]], 'EUR')] })).to.throw('this one has EUR and USD');
   });
 
+  it('counts as a member at the end one whose span reaches the end, or who came back; not one who joins when it ends', () => {
+    // January in Brussels ends at 1 Feb 00:00 CET = 31 Jan 23:00 UTC
+    const atEnd = (spans: Array<[string, string | null]>) => poolShares({ ...jan, members: [member(1, TB, 0n, spans)] }).members[0]!.memberAtEnd;
+    expect(atEnd([['2025-06-01T00:00:00Z', '2026-01-31T23:00:00Z']])).to.equal(true);
+    expect(atEnd([['2025-06-01T00:00:00Z', '2026-01-31T22:00:00Z']])).to.equal(false);
+    expect(
+      atEnd([
+        ['2025-06-01T00:00:00Z', '2026-01-10T00:00:00Z'],
+        ['2026-01-20T00:00:00Z', null],
+      ]),
+    ).to.equal(true);
+    expect(atEnd([['2026-01-31T23:00:00Z', null]])).to.equal(false);
+  });
+
+  it('rates a pool sold per started block', () => {
+    // 2 members × 1 TB, 2.15 TB used: 150 GB over, in blocks of 100 GB at €40.00: 2 blocks, €80.00
+    const r = ratePool({
+      ...jan,
+      plan: plan({ model: { kind: 'per_block', blockUnits: 100 }, rate: parseDecimal('40', 'rate') }),
+      members: [member(101, TB, 1150n * GB, [['2025-01-01T00:00:00Z', null]]), member(102, TB, TB, [['2025-01-01T00:00:00Z', null]])],
+    });
+    expect([r.rated.overBytes, r.rated.amountMinor]).to.deep.equal([150n * GB, 8000n]);
+  });
+
   it('refuses a member with negative use or allowance, and names the pool month as a negative id', () => {
     const members = (used: bigint, allowance: bigint) => [{ serviceId: 61, allowanceBytes: allowance, usedBytes: used, spans: [span('2025-01-01T00:00:00Z', '2027-01-01T00:00:00Z')] }];
     expect(() => poolShares({ ...jan, members: members(-1n, TB) })).to.throw('service 61: used bytes and allowance must not be negative');
