@@ -23,7 +23,7 @@ import { createWeb, type WebOptions } from './web/web-module.js';
 import { moduleHooks } from '../hooks/index.js';
 import { createBillingSettingsService } from './services/billing-settings.js';
 import { createRatingService } from './services/rating.js';
-import { createPoolService, type PoolService } from './services/pools.js';
+import { createPoolService, withPoolMembership, type PoolService } from './services/pools.js';
 import { createCapService } from './services/caps.js';
 import { createUpgradeService } from './services/upgrades.js';
 import { createUsagePeriodService } from './services/usage-periods.js';
@@ -170,11 +170,14 @@ export function createModule(deps: ModuleDeps) {
   // one lease table for every part that takes a lease
   const b: Built = { zone, log, locks: createLockStore(deps.knex) };
   const masters = createMasterService({ knex: deps.knex, secrets: createSecretBox(deps.secretKey), clock: deps.clock, audit: auditLog, gatewayFor: deps.gatewayFor });
-  const links = createServiceLinkService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
+  // pools are built with billing below; a link counts in its pool at once (withPoolMembership)
+  const built: { pools?: PoolService } = {};
+  const links = withPoolMembership(createServiceLinkService({ knex: deps.knex, clock: deps.clock, audit: auditLog }), () => built.pools, log);
   const settings = createSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
   const { metering, threaded } = buildMetering(deps, b, masters);
   const money = buildBilling(deps, b, { masters, links, settings });
   const { billing, caps, pools, disputes, sync, upgrades, lines } = money;
+  built.pools = pools;
   const watch = buildUsageWatch(deps, b, { billing, masters, caps, pools, outbox: money.outbox });
   const jobs = createDailyJobs({ ...money, ...watch, log });
   const migrations = buildMigrations(deps, money.usagePeriods);

@@ -11,6 +11,7 @@ import { ModuleError } from '../domain/errors.js';
 import { SYSTEM, type AuditLog } from '../adapters/audit-store.js';
 import { cappedPlan, type ClientCap } from '../domain/client-cap.js';
 import type { RatingPlan } from '../domain/usage-rating.js';
+import type { ServiceLinkService } from './service-links.js';
 import { type BillingProfile, type BillingSettingsService, PlanNotPossible, ratingPlan } from './billing-settings.js';
 
 /**
@@ -34,8 +35,8 @@ export interface PoolSkip {
 }
 
 export interface PoolService {
-  /** records joins and departures since the last call; returns how many spans opened and closed */
-  syncMembers(): Promise<{ joined: number; left: number }>;
+  /** records joins and departures since the last call (of these services only, when given); returns how many spans opened and closed */
+  syncMembers(serviceIds?: readonly number[]): Promise<{ joined: number; left: number }>;
   /** rates every pool month that ended before today (panel zone) and is not rated yet */
   ratePools(): Promise<{ rated: number; skipped: PoolSkip[] }>;
   /** a pool month's rating as stored: the arithmetic the evidence shows */
@@ -107,7 +108,7 @@ export function createPoolService(deps: PoolDeps): PoolService {
     withLease(deps.locks, `pools:${name}`, { ttlMs: 60_000, waitMs: 30_000, busy: (heldBy) => new ModuleError('LOCKED', `pools are being ${name === 'members' ? 'updated' : 'rated'} by ${heldBy}; try again`) }, work);
 
   return {
-    syncMembers: () => exclusive('members', () => syncMembers(deps)),
+    syncMembers: (serviceIds) => exclusive('members', () => syncMembers(deps, serviceIds)),
     ratePools: () => exclusive('rating', () => ratePools(deps)),
     poolPeriods: (clientId) => poolPeriods(deps.knex, clientId),
     recentPeriods: (limit = 50) => poolPeriods(deps.knex, null, Math.min(Math.max(1, limit), 500)),
@@ -192,13 +193,14 @@ async function standing(deps: PoolDeps, clientId?: number): Promise<Map<number, 
   return out;
 }
 
-async function syncMembers(deps: PoolDeps): Promise<{ joined: number; left: number }> {
+async function syncMembers(deps: PoolDeps, only?: readonly number[]): Promise<{ joined: number; left: number }> {
   const { knex, zone } = deps;
   const profileFor = await deps.billing.snapshot();
   const now = deps.clock.now();
-  const services = await knex('mod_overusage_services').select('service_id', 'client_id', 'product_id', 'active', 'regdate');
-  const open = new Map((await knex(MEMBERS).whereNull('left_at').select('id', 'service_id', 'product_id', 'pool_key', 'client_id')).map((m) => [toNum(m.service_id), m]));
-  const seenBefore = new Set((await knex(MEMBERS).distinct('service_id')).map((r) => toNum(r.service_id)));
+  const some = <Q extends Knex.QueryBuilder>(q: Q): Q => (only ? (q.whereIn('service_id', [...only]) as Q) : q);
+  const services = await some(knex('mod_overusage_services')).select('service_id', 'client_id', 'product_id', 'active', 'regdate');
+  const open = new Map((await some(knex(MEMBERS).whereNull('left_at')).select('id', 'service_id', 'product_id', 'pool_key', 'client_id')).map((m) => [toNum(m.service_id), m]));
+  const seenBefore = new Set((await some(knex(MEMBERS)).distinct('service_id')).map((r) => toNum(r.service_id)));
   let joined = 0;
   let left = 0;
   await retryTransaction(knex, async (trx) => {
@@ -447,3 +449,36 @@ async function write(deps: PoolDeps, w: PoolWrite): Promise<boolean> {
   });
 }
 
+
+/**
+ * Service links whose changes count in the pools at once: a service linked (or switched on or off)
+ * joins or leaves its pool now, as the next member sync would record it — a new service from the
+ * start of its registration day — so its pool's meter, notices and limit are right the same day.
+ * Best effort: when the sync is busy or fails, the next one records the same span.
+ */
+export function withPoolMembership(links: ServiceLinkService, pools: () => PoolService | undefined, log: Logger): ServiceLinkService {
+  const sync = async (serviceIds?: number[]): Promise<void> => {
+    await pools()
+      ?.syncMembers(serviceIds)
+      .catch((err: unknown) => log.warn('pools.sync_on_link_failed', { serviceIds: serviceIds?.slice(0, 10) ?? 'all', error: (err as Error).message }));
+  };
+  return {
+    ...links,
+    async link(input, actor) {
+      const l = await links.link(input, actor);
+      await sync([l.serviceId]);
+      return l;
+    },
+    // an import links many: one full sync rather than one per service
+    async linkMany(inputs, actor) {
+      const n = await links.linkMany(inputs, actor);
+      await sync();
+      return n;
+    },
+    async setActive(serviceId, active, actor) {
+      const l = await links.setActive(serviceId, active, actor);
+      await sync([serviceId]);
+      return l;
+    },
+  };
+}

@@ -22,7 +22,7 @@ export interface PoolFigures {
 
 /** The pool's assessment as the service's product reads it; null when the product cannot tell (no price in the currency). */
 export function poolFigures(u: ServiceUsage, s: PoolStanding): PoolFigures | null {
-  if (!u.profile || !u.open) return null;
+  if (!u.profile) return null;
   const asOf = maxDate(s.asOf, s.start);
   const shape = { from: s.start, end: s.end, nominalDays: daysBetween(s.start, s.end) + 1 };
   const a = assessUsage({ currency: u.service.currency, solusvmLimitBytes: null, shape, asOf, usedBytes: s.usedBytes, zone: u.zone }, u.profile, s.allowanceBytes);

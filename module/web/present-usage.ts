@@ -318,16 +318,17 @@ export function presentService(
   const { locale, now, links } = input;
   const w = wordsFor(textLanguage(locale));
   const shown = displayUnit(u.unit);
-  const pool = u.open ? (input.pool ?? null) : null;
+  // a member not read yet (linked today) still shows its pool, which has figures
+  const pool = input.pool ?? null;
   // a pooled service's meter, projection and thresholds are its pool's month; its chart stays its own
   const a = pool ? pool.assessment : u.assessment;
   const open = u.open;
   const ends = pool ? pool.end : (open?.end ?? null);
   const short = shortDay(locale);
-  const used = open ? formatByteAmount(pool ? pool.usedBytes : open.usedBytes, shown, locale) : '';
+  const used = pool ? formatByteAmount(pool.usedBytes, shown, locale) : open ? formatByteAmount(open.usedBytes, shown, locale) : '';
   let meter: MeterView | null = null;
   let projection: ServiceView['projection'] = null;
-  if (open && a) {
+  if ((open || pool) && a) {
     const projectedPct = a.projection.projectedUsedBytes !== null && a.allowanceBytes > 0n ? Number((a.projection.projectedUsedBytes * 1000n) / a.allowanceBytes) / 10 : null;
     meter = presentMeter(a.percentUsed, projectedPct, a.thresholds, a.crossed, locale, w);
     const r = a.projection.runOut;
@@ -380,7 +381,7 @@ export function presentService(
   }
   const past = (periods?.rows ?? []).filter((p) => p.status !== 'open');
   const notices: ServiceView['notices'] = [];
-  const b = open ? (input.banner ?? null) : null;
+  const b = open || pool ? (input.banner ?? null) : null;
   if (b) {
     const limit = b.limitAction && ACTIVE_LIMIT.includes(b.limitAction.status) ? b.limitAction.action : null;
     if (limit) notices.push({ kind: 'warn', text: limit === 'suspend' ? w.limitSuspended : w.limitThrottled });
@@ -392,9 +393,9 @@ export function presentService(
     id: u.service.serviceId,
     label,
     formAction: links.form(u.service.serviceId),
-    hasData: open !== null,
+    hasData: open !== null || pool !== null,
     periodLabel,
-    measuredUntil: open ? w.measuredUntil(formatDay(pool ? pool.asOf : open.asOf, locale)) : w.notMeasured,
+    measuredUntil: pool ? w.measuredUntil(formatDay(pool.asOf, locale)) : open ? w.measuredUntil(formatDay(open.asOf, locale)) : w.notMeasured,
     usedText: usedText(pool, a, used, shown, locale, w),
     pool: pool ? presentPool(pool, u.service.serviceId, input.labels ?? new Map(), shown, locale, w) : null,
     noAllowance: open !== null && a === null,
