@@ -464,5 +464,6 @@ describe('ratedChargeFromJson', () => {
     expect([capped.outcome, capped.writtenOffMinor]).to.deep.equal(['written_off', 30n]);
     // 15 of 31 days: the allowance was prorated
     expect(stored(rateUsage(month(6n * TB, { days: 15 }), plan({ prorate: true })), ['prorated']).prorated).to.equal(true);
+    expect(stored(rateUsage(month(6n * TB, { days: 15 }), plan({ prorate: true, model: { kind: 'per_block', blockUnits: 100 } })), ['prorated']).prorated).to.equal(true);
   });
 });
