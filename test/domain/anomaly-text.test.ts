@@ -41,6 +41,7 @@ describe('anomalies in words', () => {
     expect(describeAnomaly(facts('long_gap', { days: 5, toDate: '2013-11-15' }))).to.equal('no good read for 5 days up to 2013-11-15: the daily split is an estimate, the total is exact');
     // one day reads in the singular
     expect(describeAnomaly(facts('late_reset', { dueOn: '2013-11-01', daysLate: 1 }))).to.equal('the reset due on 2013-11-01 came 1 day late (read 2013-11-15); the period did not move');
+    expect(describeAnomaly(facts('long_gap', { days: 1, toDate: '2013-11-15' }))).to.equal('no good read for 1 day up to 2013-11-15: the daily split is an estimate, the total is exact');
     expect(describeAnomaly(facts('something_new', {}))).to.equal('something_new');
   });
 });
