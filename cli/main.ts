@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { plural } from '../module/domain/plural.js';
 import { ModuleError, type ErrorCode } from '../module/domain/errors.js';
 import { parseIsoDate } from '../module/domain/calendar.js';
 import { humanBytes } from '../module/domain/bytes.js';
@@ -117,7 +118,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return;
       }
       const applied = await mod.migrate();
-      ctx.print(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'already up to date', { applied });
+      ctx.print(applied.length ? `applied ${applied.length} ${plural(applied.length, 'migration', 'migrations')}: ${applied.join(', ')}` : 'already up to date', { applied });
     });
 
   program
@@ -393,12 +394,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
       if (!app.module.lines) throw new ModuleError('CONFIG', 'no panel API is configured: set OVERUSAGE_WHMCS_URL and API credentials (see README)');
       const r = await app.module.lines.reconcile();
       const details = [
-        ...r.recovered.map((x) => `  invoice ${x.invoiceId}: its InvoiceCreation delivery had not finished; ${x.added} line(s) added now`),
+        ...r.recovered.map((x) => `  invoice ${x.invoiceId}: its InvoiceCreation delivery had not finished; ${x.added} ${plural(x.added, 'line', 'lines')} added now`),
         ...r.released.map((x) => `  charge ${x.chargeId} waits for the next invoice: invoice ${x.invoiceId} was ${x.invoiceStatus.toLowerCase()} before its line could be added`),
         ...r.busy.map((id) => `  invoice ${id} is being handled by another delivery right now: left for the next reconciliation`),
       ];
       ctx.print(
-        `reconcile: ${r.placed} pending line(s) put on their unpaid invoice, ${r.confirmed} found on their invoice already, ${r.recovered.length} renewal invoice(s) given the lines of a delivery that had not finished, ${r.released.length} charge(s) left to wait for the next invoice` +
+        `reconcile: ${r.placed} pending ${plural(r.placed, 'line', 'lines')} put on ${plural(r.placed, 'its', 'their')} unpaid invoice, ${r.confirmed} found on their invoice already, ${r.recovered.length} renewal ${plural(r.recovered.length, 'invoice', 'invoices')} given the lines of a delivery that had not finished, ${r.released.length} ${plural(r.released.length, 'charge', 'charges')} left to wait for the next invoice` +
           details.map((d) => `\n${d}`).join(''),
         r,
       );

@@ -46,7 +46,7 @@ describe('the overusage command', function () {
   it('migrates once and then reports it is up to date', async () => {
     const a = io(dir);
     expect(await run(['migrate'], a.io)).to.equal(0);
-    expect(a.out.join('\n')).to.include(`applied ${MIGRATION_NAMES.length} migration(s)`);
+    expect(a.out.join('\n')).to.include(`applied ${MIGRATION_NAMES.length} migrations`);
     const b = io(dir);
     expect(await run(['--json', 'migrate', '--status'], b.io)).to.equal(0);
     expect(JSON.parse(b.out.join('\n'))).to.deep.equal({ applied: [...MIGRATION_NAMES], pending: [] });

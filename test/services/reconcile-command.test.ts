@@ -71,7 +71,7 @@ describeEachEngine('overusage reconcile', ({ db }) => {
 
     const r = await reconcile(false);
     expect(r.code, r.err).to.equal(0);
-    expect(r.out).to.equal('reconcile: 1 pending line(s) put on their unpaid invoice, 0 found on their invoice already, 0 renewal invoice(s) given the lines of a delivery that had not finished, 0 charge(s) left to wait for the next invoice');
+    expect(r.out).to.equal('reconcile: 1 pending line put on its unpaid invoice, 0 found on their invoice already, 0 renewal invoices given the lines of a delivery that had not finished, 0 charges left to wait for the next invoice');
     expect((await overusageItems(invoiceId)).map((i) => i.amount)).to.deep.equal(['500.00']);
     expect((await s.f.panel.api.getInvoice(invoiceId)).total).to.equal('519.95');
     expect((await knex('mod_overusage_lines').first()).status).to.equal('placed');
@@ -115,7 +115,7 @@ describeEachEngine('overusage reconcile', ({ db }) => {
     const r = await reconcile(false);
     expect(r.code, r.err).to.equal(0);
     expect(r.out.split('\n')).to.deep.equal([
-      'reconcile: 0 pending line(s) put on their unpaid invoice, 0 found on their invoice already, 0 renewal invoice(s) given the lines of a delivery that had not finished, 1 charge(s) left to wait for the next invoice',
+      'reconcile: 0 pending lines put on their unpaid invoice, 0 found on their invoice already, 0 renewal invoices given the lines of a delivery that had not finished, 1 charge left to wait for the next invoice',
       `  charge ${toNum(line.charge_id)} waits for the next invoice: invoice ${invoiceId} was paid before its line could be added`,
     ]);
   });
