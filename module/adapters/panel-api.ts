@@ -364,7 +364,14 @@ export function dateOrNull(v: unknown): string | null {
 }
 
 /** `items: {item: [...]}` or `""` (WHMCS's empty list) → array */
-function listOf(v: unknown, key: string): Record<string, unknown>[] {
+/** Whether the client's credit log (GetCredits) holds a credit with this description: a credit given before a crash is never given twice. */
+export async function creditLogged(panel: Pick<PanelApi, 'call'>, clientId: number, description: string): Promise<boolean> {
+  const r = await panel.call('GetCredits', { clientid: clientId });
+  return listOf(r.credits, 'credit').some((c) => String(c.description ?? '') === description);
+}
+
+/** A list in WHMCS's envelope (`{credits: {credit: [...]}}`; one item may come as an object): its items. */
+export function listOf(v: unknown, key: string): Record<string, unknown>[] {
   if (!v || typeof v !== 'object') return [];
   const inner = (v as Record<string, unknown>)[key];
   if (Array.isArray(inner)) return inner as Record<string, unknown>[];

@@ -15,7 +15,7 @@ import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
 import { withLease, type LockStore } from '../adapters/lock-store.js';
-import type { PanelApi, PanelClient, PanelInvoice } from '../adapters/panel-api.js';
+import { creditLogged, type PanelApi, type PanelClient, type PanelInvoice } from '../adapters/panel-api.js';
 import type { Outbox, OutboxEmail } from './outbox.js';
 import { sqlInstant, toBig, toBool, toInstant, toNum } from '../adapters/rows.js';
 import { ratingPlan, type BillingProfile } from './billing-settings.js';
@@ -136,14 +136,6 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     await trx(DISPUTES)
       .where({ id })
       .update({ ...changes, version: knex.raw('version + 1'), updated_at: sqlInstant(now) });
-  }
-
-  /** Whether the client's credit log (GetCredits) holds a credit with this description. */
-  async function creditGiven(clientId: number, description: string): Promise<boolean> {
-    const r = await deps.panel.call('GetCredits', { clientid: clientId });
-    const list = (r.credits as { credit?: unknown } | undefined)?.credit;
-    const credits = Array.isArray(list) ? (list as Array<Record<string, unknown>>) : list && typeof list === 'object' ? (Object.values(list) as Array<Record<string, unknown>>) : [];
-    return credits.some((c) => String(c.description ?? '') === description);
   }
 
   /** Finds the draft invoice that holds a line, after a crash between creating it and recording it. */
@@ -330,7 +322,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
         // The intent is recorded before the panel is asked: after a crash between the two, the
         // client's credit log says whether the credit went through, so it is never given twice.
         const description = `Overusage dispute ${disputeId}: ${to} (line ${String(line.ref_code)})`;
-        const given = d.settlement === 'crediting' && (await creditGiven(toNum(d.client_id), description));
+        const given = d.settlement === 'crediting' && (await creditLogged(deps.panel, toNum(d.client_id), description));
         if (d.settlement !== 'crediting') await bump(disputeId, { settlement: 'crediting' }, now());
         if (!given) await deps.panel.call('AddCredit', { clientid: toNum(d.client_id), description, amount: moneyToDecimalString({ amountMinor: back, currency: String(d.currency) }) });
         await bump(disputeId, { settlement: 'credited' }, now());

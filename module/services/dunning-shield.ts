@@ -1,7 +1,7 @@
 import type { Logger } from '../adapters/logger.js';
 import { panelAmount, panelHundredths, type PanelApi } from '../adapters/panel-api.js';
 import type { Clock } from '../domain/clock.js';
-import { lateFeeOn, onlyHeldUnpaid, overdueSplit, suspensionShielded } from '../domain/dunning.js';
+import { lateFeeOn, onlyHeldUnpaid, overdueSplit, suspensionShielded, type LateFeeRule } from '../domain/dunning.js';
 import { formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
 import type { DisputeService } from './disputes.js';
 
@@ -75,17 +75,21 @@ export function createDunningShield(deps: { disputes: DisputeService; panel: Pan
       const money = (s: string) => panelHundredths(s);
       // What is late is what is unpaid and not disputed: the balance before the fee, less the held lines.
       const base = money(invoice.balance) - money(fee.amount) - held.total;
-      const setting = (key: string, fallback: string) => panel.getConfigurationValue(key).catch(() => fallback);
-      const rule = {
-        fixed: /^fixed/i.test(await setting('LateFeeType', 'Percentage')),
-        amount: money((await setting('InvoiceLateFeeAmount', '0')) || '0'),
-        minimum: money((await setting('LateFeeMinimum', '0')) || '0'),
-      };
-      const newFee = lateFeeOn(base, rule);
+      const newFee = lateFeeOn(base, await lateFeeRule(panel));
       if (newFee === money(fee.amount)) return;
       if (newFee === 0n) await panel.updateInvoice({ invoiceId, deleteLineIds: [fee.id] });
       else await panel.updateInvoice({ invoiceId, changeItems: [{ id: fee.id, description: fee.description, amount: panelAmount(newFee), taxed: fee.taxed }] });
       await panel.logActivity(`Overusage: late fee on invoice ${invoiceId} set to ${panelAmount(newFee)}: disputed lines are not part of its base`, invoice.userId);
     },
+  };
+}
+
+/** The panel's late fee settings (WHMCS: Setup › General Settings › Invoices), as the domain's rule; unreadable ones as WHMCS's defaults. */
+export async function lateFeeRule(panel: Pick<PanelApi, 'getConfigurationValue'>): Promise<LateFeeRule> {
+  const setting = (key: string, fallback: string) => panel.getConfigurationValue(key).catch(() => fallback);
+  return {
+    fixed: /^fixed/i.test(await setting('LateFeeType', 'Percentage')),
+    amount: panelHundredths((await setting('InvoiceLateFeeAmount', '0')) || '0'),
+    minimum: panelHundredths((await setting('LateFeeMinimum', '0')) || '0'),
   };
 }

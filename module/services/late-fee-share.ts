@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import { lateFeeShareOnHeld } from '../domain/dunning.js';
 import type { AuditLog } from '../adapters/audit-store.js';
-import { panelAmount, panelHundredths, type PanelApi, type PanelInvoice } from '../adapters/panel-api.js';
+import { creditLogged, panelAmount, panelHundredths, type PanelApi, type PanelInvoice } from '../adapters/panel-api.js';
+import { lateFeeRule } from './dunning-shield.js';
 
 /**
  * A line held after its invoice got a late fee (issue 19): WHMCS leaves the fee as it is, so the
@@ -23,12 +24,7 @@ export async function creditLateFeeShare(
   if (fees.length === 0) return 0n;
   const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);
   const held = invoice.items.filter((i) => input.heldItemIds.includes(i.id)).reduce((a, i) => a + panelHundredths(i.amount), 0n);
-  const setting = (key: string, fallback: string) => deps.panel.getConfigurationValue(key).catch(() => fallback);
-  const rule = {
-    fixed: /^fixed/i.test(await setting('LateFeeType', 'Percentage')),
-    amount: panelHundredths((await setting('InvoiceLateFeeAmount', '0')) || '0'),
-    minimum: panelHundredths((await setting('LateFeeMinimum', '0')) || '0'),
-  };
+  const rule = await lateFeeRule(deps.panel);
   // the balance the fee was computed on: what is unpaid now, less the fee itself
   const share = lateFeeShareOnHeld({ fee, balanceBeforeFee: panelHundredths(invoice.balance) - fee, held }, rule);
   if (share === 0n) return 0n;
@@ -41,11 +37,4 @@ export async function creditLateFeeShare(
     now,
   );
   return share;
-}
-
-async function creditLogged(panel: PanelApi, clientId: number, description: string): Promise<boolean> {
-  const r = await panel.call('GetCredits', { clientid: clientId });
-  const list = (r.credits as { credit?: unknown } | undefined)?.credit;
-  const credits = Array.isArray(list) ? (list as Array<Record<string, unknown>>) : list && typeof list === 'object' ? (Object.values(list) as Array<Record<string, unknown>>) : [];
-  return credits.some((c) => String(c.description ?? '') === description);
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../domain/clock.js';
 import { describeError } from '../adapters/db-errors.js';
 import { leaseOwner, type LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
-import type { PanelApi } from '../adapters/panel-api.js';
+import { listOf, type PanelApi } from '../adapters/panel-api.js';
 import { sqlInstant, toInstant, toNum } from '../adapters/rows.js';
 
 /**
@@ -133,9 +133,7 @@ async function acquire(deps: OutboxDeps, owner: string): Promise<boolean> {
 
 async function alreadyInPanel(deps: OutboxDeps, p: Extract<Payload, { client: unknown }>, ref: string): Promise<boolean> {
   const r = await deps.panel.call('GetEmails', { clientid: p.client.clientId, subject: p.subject, limitnum: 100 });
-  const list = (r.emails as { email?: unknown } | undefined)?.email;
-  const emails = Array.isArray(list) ? (list as Array<Record<string, unknown>>) : list && typeof list === 'object' ? (Object.values(list) as Array<Record<string, unknown>>) : [];
-  return emails.some((e) => String(e.message ?? '').includes(ref));
+  return listOf(r.emails, 'email').some((e) => String(e.message ?? '').includes(ref));
 }
 
 /** Claims one row and sends it; a failure is kept with its next attempt after the back-off. */
