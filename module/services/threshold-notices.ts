@@ -402,10 +402,11 @@ async function runNotices(deps: NoticeDeps, opts: Parameters<ThresholdNoticeServ
     // owed (its delivery record says which email, if any, already went).
     await deps.knex(NOTICES).where({ kind: KIND, status: 'sending' }).update({ status: 'failed' });
     const profileFor = await deps.billing.snapshot();
-    const standings = deps.pools ? await deps.pools.standing() : new Map<number, PoolStanding>();
     const openPeriods = new Map<number, number>();
     const toSend: number[] = [];
     if (opts.decide !== false) {
+      // the pools' figures only when deciding: a tick that only sends what is owed needs none
+      const standings = deps.pools ? await deps.pools.standing() : new Map<number, PoolStanding>();
       const pages: AsyncIterable<OpenUsage[]> = opts.serviceIds
         ? (async function* () {
             yield [...(await deps.usage.some(opts.serviceIds!)).values()];
