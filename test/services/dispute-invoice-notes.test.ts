@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
+import { billMay, disputeLine, type BillingStory } from '../support/billing-story.js';
 
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
 const ADMIN = { type: 'admin' as const, id: '1' };
@@ -23,24 +22,11 @@ describeEachEngine('invoice notes after a dispute', ({ db }) => {
 
   async function bill(language: string) {
     knex = db().knex;
-    s = await buildBillingStory(knex);
-    await knex('tblclients').where({ id: s.story.clientId }).update({ language });
-    await closeMay(s);
-    s.f.clock.set('2013-06-02T07:00:00Z');
-    await s.f.panel.runDailyAutomation('2013-06-02');
-    const line = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
-    renewal = toNum(line.invoice_id);
-    lineId = toNum(line.id);
-    ref = String(line.ref_code);
+    ({ s, renewal, lineId, ref } = await billMay(knex, language));
     await s.f.panel.api.updateInvoice({ invoiceId: renewal, notes: 'Thank you for your business.' });
   }
 
-  async function dispute() {
-    s.f.clock.set('2013-06-05T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'I cannot tell where this traffic came from.', actor: CLIENT(s.story.clientId) });
-    if (!opened.ok) throw new Error(opened.message);
-    return opened.value;
-  }
+  const dispute = () => disputeLine(s, lineId);
 
   async function decide(disputeId: number, input: Omit<Parameters<NonNullable<typeof s.mod.disputes>['resolve']>[0], 'disputeId' | 'actor'>, actor: { type: 'admin' | 'client'; id: string } = ADMIN) {
     s.f.clock.set('2013-07-01T09:00:00Z');

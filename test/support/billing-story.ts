@@ -117,3 +117,22 @@ export async function closeMay(s: BillingStory): Promise<void> {
     await s.mod.metering.collect();
   }
 }
+
+/** Ann's May on the 2 June renewal (1,000 GB over at €0.50 = €500.00), her language set first: the story, the renewal and its line. */
+export async function billMay(knex: Knex, language: string): Promise<{ s: BillingStory; renewal: number; lineId: number; ref: string }> {
+  const s = await buildBillingStory(knex);
+  await knex('tblclients').where({ id: s.story.clientId }).update({ language });
+  await closeMay(s);
+  s.f.clock.set('2013-06-02T07:00:00Z');
+  await s.f.panel.runDailyAutomation('2013-06-02');
+  const line = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
+  return { s, renewal: Number(line.invoice_id), lineId: Number(line.id), ref: String(line.ref_code) };
+}
+
+/** Ann disputes the line on 5 June, in time. */
+export async function disputeLine(s: BillingStory, lineId: number) {
+  s.f.clock.set('2013-06-05T10:00:00Z');
+  const opened = await s.mod.disputes!.open({ lineId, reason: 'I cannot tell where this traffic came from.', actor: { type: 'client', id: String(s.story.clientId) } });
+  if (!opened.ok) throw new Error(opened.message);
+  return opened.value;
+}
