@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { ModuleError } from '../domain/errors.js';
+import { TABLES } from './tables.js';
 import * as createMetering from '../../migrations/20261127000000_create_metering.js';
 import * as createSettings from '../../migrations/20261127130000_create_settings.js';
 import * as createBilling from '../../migrations/20261127140000_create_billing.js';
@@ -45,7 +46,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261223000000_service_directory', serviceDirectory],
 ];
 
-export const MIGRATION_TABLE = 'mod_overusage_migrations';
+export const MIGRATION_TABLE = TABLES.migrations;
 
 const source: Knex.MigrationSource<readonly [string, Migration]> = {
   getMigrations: async () => [...MIGRATIONS],
