@@ -81,6 +81,11 @@ export async function afterCreation(core: PanelCore, invoiceId: number, status: 
   await deliverInvoice(core, invoiceId, actor, sendEmail, when);
 }
 
+/** WHMCS's General Settings › Credit: "Disable Auto Credit Applying" (NoAutoApplyCredit), unticked by default. */
+export async function autoCreditOn(db: Db): Promise<boolean> {
+  return (await getSetting(db, 'NoAutoApplyCredit')) !== 'on';
+}
+
 /** InvoiceCreationPreEmail → "Invoice Created" email → InvoiceCreated (also when a draft is published). */
 async function deliverInvoice(core: PanelCore, invoiceId: number, actor: Actor, sendEmail: boolean, when: When): Promise<void> {
   const inv = await loadInvoice(core.knex, invoiceId);
@@ -544,8 +549,7 @@ export async function generateInvoices(core: PanelCore, opts: GenerateOptions, w
     }
     created.push(invoiceId);
     await core.activity({ description: `Cron Job: Created Invoice - Invoice ID: ${invoiceId}`, userid: client.id }, when);
-    // WHMCS's General Settings › Credit: "Disable Auto Credit Applying" (NoAutoApplyCredit), unticked by default
-    await afterCreation(core, invoiceId, 'Unpaid', actor, !opts.noemails, when, (await getSetting(db, 'NoAutoApplyCredit')) !== 'on');
+    await afterCreation(core, invoiceId, 'Unpaid', actor, !opts.noemails, when, await autoCreditOn(db));
   }
   await core.hooks.run('AfterInvoicingGenerateInvoiceItems', {});
   return created;

@@ -12,7 +12,7 @@ import { clientTaxRates, type Client } from '../db/clients.js';
 import { insertItems, recalcInvoice, type NewItem } from '../db/invoices.js';
 import { intCell, sqlLocalDatetime, sqlMoney, textCell, type Db } from '../db/rows.js';
 import type { Product } from '../db/services.js';
-import { afterCreation, hostingLineDescription } from './billing.js';
+import { afterCreation, autoCreditOn, hostingLineDescription } from './billing.js';
 import type { Actor, PanelCore, When } from './context.js';
 import { sendClientEmail } from './emails.js';
 import { CommandError, MSG } from './errors.js';
@@ -142,7 +142,8 @@ export async function placeOrder(core: PanelCore, order: NewOrder, actor: Actor,
   await core.activity({ description: `New Order Placed - Order ID: ${placed.orderid} - User ID: ${order.client.id} - Amount: ${formatMoney(amount)}`, userid: order.client.id }, when);
   if (placed.invoiceid > 0) {
     await core.activity({ description: `Created Invoice - Invoice ID: ${placed.invoiceid}`, userid: order.client.id }, when);
-    await afterCreation(core, placed.invoiceid, 'Unpaid', actor, !order.noinvoiceemail, when);
+    // the order's invoice takes the client's credit like every other new invoice
+    await afterCreation(core, placed.invoiceid, 'Unpaid', actor, !order.noinvoiceemail, when, await autoCreditOn(core.knex));
   }
   if (!order.noemail) await sendClientEmail(core, { messagename: 'Order Confirmation', relid: order.client.id }, when);
   return placed;

@@ -205,4 +205,42 @@ describeEachEngine('API over HTTP: AddClient, AddProduct, AddOrder, AcceptOrder'
       ]);
     });
   });
+  describe('AddOrder and the client\'s credit', () => {
+    it('the order invoice takes the credit like every new invoice (audited), unless NoAutoApplyCredit is ticked', async () => {
+      const c = Number((await phpOk(served, `['action' => 'AddClient', ${EMILIE}, 'email' => 'credit@example.be', 'noemail' => true]`)).clientid);
+      const creditOf = async () => ((await phpOk(served, `['action' => 'GetClientsDetails', 'clientid' => ${c}]`)).client as Row).credit;
+      const order = async () => {
+        const placed = await phpOk(served, `['action' => 'AddOrder', 'clientid' => ${c}, 'paymentmethod' => 'banktransfer', 'pid' => [${backup}], 'billingcycle' => ['annually'], 'noemail' => true]`);
+        return phpOk(served, `['action' => 'GetInvoice', 'invoiceid' => ${placed.invoiceid}]`);
+      };
+      await phpOk(served, `['action' => 'AddCredit', 'clientid' => ${c}, 'description' => 'goodwill', 'amount' => '15.00']`);
+      const first = await order();
+      // the backup, annually, untaxed: 20.00; 15.00 of credit on it leaves 5.00 due and no credit
+      expect(first).to.include({ subtotal: '20.00', tax: '0.00', credit: '15.00', total: '5.00', balance: '5.00', status: 'Unpaid' });
+      expect(await creditOf()).to.equal('0.00');
+      const log = (await f.knex('tblactivitylog').where({ userid: c }).orderBy('id').select('description')).map((r) => String(r.description));
+      expect(log).to.include(`Credit Automatically Applied at Invoice Creation - Invoice ID: ${first.invoiceid} - Amount: 15.00`);
+
+      // 30.00 of credit covers the next 20.00 in full: paid, 30.00 − 20.00 = 10.00 left, the service renewed a year on
+      await phpOk(served, `['action' => 'AddCredit', 'clientid' => ${c}, 'description' => 'refund', 'amount' => '30.00']`);
+      const second = await order();
+      expect(second).to.include({ subtotal: '20.00', credit: '20.00', total: '0.00', balance: '0.00', status: 'Paid' });
+      expect(await creditOf()).to.equal('10.00');
+      const svc = ((await phpOk(served, `['action' => 'GetClientsProducts', 'clientid' => ${c}]`)).products as { product: Row[] }).product;
+      expect(svc.map((s) => [s.nextduedate, s.status])).to.deep.equal([
+        ['2025-03-10', 'Pending'],
+        ['2026-03-10', 'Pending'],
+      ]);
+
+      // ticked: the third order's invoice leaves the 10.00 alone
+      await f.setting('NoAutoApplyCredit', 'on');
+      try {
+        const third = await order();
+        expect(third).to.include({ subtotal: '20.00', credit: '0.00', total: '20.00', balance: '20.00', status: 'Unpaid' });
+        expect(await creditOf()).to.equal('10.00');
+      } finally {
+        await f.setting('NoAutoApplyCredit', '');
+      }
+    });
+  });
 });
