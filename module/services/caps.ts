@@ -12,6 +12,7 @@ import type { RatingPlan } from '../domain/usage-rating.js';
 import { sqlInstant, toBig, toInstant, toNum } from '../adapters/rows.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
+import { TABLES } from '../adapters/tables.js';
 
 /**
  * Client-chosen caps: per service, a monthly amount of money (or bytes) over the allowance the
@@ -51,8 +52,8 @@ export interface CapService {
   options(serviceId: number): Promise<{ actions: Array<'throttle' | 'suspend'>; currency: string } | null>;
 }
 
-const CAPS = 'mod_overusage_caps';
-const MEMBERS = 'mod_overusage_pool_members';
+const CAPS = TABLES.caps;
+const MEMBERS = TABLES.poolMembers;
 
 /**
  * The services a cap of each of these covers: a service in a transfer pool now shares one cap with
@@ -84,94 +85,105 @@ const view = (r: Record<string, unknown>): CapView => ({
 
 const asCap = (v: CapView): ClientCap => ({ kind: v.kind, amount: v.amount, currency: v.currency, action: v.action });
 
-export function createCapService(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; audit: AuditLog }): CapService {
+type CapDeps = { knex: Knex; clock: Clock; billing: BillingSettingsService; audit: AuditLog };
+
+/** The service as the client may act on it: his own, linked, on a product that offers caps. */
+async function ownService(deps: CapDeps, clientId: number, serviceId: number): Promise<{ currency: string; profile: BillingProfile }> {
+  const s = await deps.knex(TABLES.services).where({ service_id: serviceId }).first('client_id', 'product_id', 'currency');
+  // another client's service is answered as if it did not exist: nothing about it leaks
+  if (!s || toNum(s.client_id) !== clientId) throw notFound(`there is no service ${serviceId} of yours`);
+  const profile = await deps.billing.forService(toNum(s.product_id), serviceId, clientId);
+  if (!profile?.clientCaps || (profile.model !== 'per_unit' && profile.model !== 'per_block')) throw new ModuleError('CONFLICT', 'this plan does not offer a spending cap');
+  return { currency: String(s.currency), profile };
+}
+
+/** A client sets a cap on his own service (a pooled service's cap covers its pool); audited. */
+async function setCap(deps: CapDeps, clientId: number, serviceId: number, input: CapInput, actor: Actor): Promise<CapView> {
+  const { currency, profile } = await ownService(deps, clientId, serviceId);
+  if (input.kind !== 'money' && input.kind !== 'bytes') throw invalidInput('kind must be "money" or "bytes"');
+  if (input.action !== 'throttle' && input.action !== 'suspend') throw invalidInput('action must be "throttle" or "suspend"');
+  if (!profile.clientCaps!.actions.includes(input.action)) throw invalidInput(`this plan allows ${profile.clientCaps!.actions.join(' or ')} at the cap, not ${input.action}`);
+  if (typeof input.amount !== 'string' || input.amount.trim() === '') throw invalidInput('amount is required, like "25.00" or "500 GB"');
+  const amount = input.kind === 'money' ? parseMoney(input.amount.trim(), currency, 'amount').amountMinor : parseByteAmount(input.amount.trim());
+  if (amount <= 0n) throw invalidInput('the cap must be more than zero; lift it to have none');
+  const now = deps.clock.now();
+  return retryTransaction(deps.knex, async (trx) => {
+    // a pooled service's cap is the pool's: it replaces the cap of every member
+    const mates = (await capMates(trx, [serviceId])).get(serviceId)!;
+    const before = await trx(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).forUpdate().select('id');
+    if (before.length) await trx(CAPS).whereIn('id', before.map((b) => b.id)).update({ status: 'lifted', lifted_at: sqlInstant(now) });
+    const row = { client_id: clientId, service_id: serviceId, kind: input.kind, amount: amount.toString(), currency: input.kind === 'money' ? currency : null, action: input.action, throttle_mbps: input.action === 'throttle' ? (profile.clientCaps!.throttleMbps ?? null) : null, status: 'active', set_at: sqlInstant(now) };
+    await trx(CAPS).insert(row);
+    const created = await trx(CAPS).where({ service_id: serviceId, status: 'active' }).orderBy('id', 'desc').first();
+    await deps.audit.record(trx, { actor, action: 'cap.set', entityType: 'service', entityId: serviceId, details: { kind: input.kind, amount: amount.toString(), currency: row.currency, action: input.action, replaced: before.length, ...(mates.length > 1 ? { pool: mates } : {}) } }, now);
+    return view(created);
+  });
+}
+
+/** A client lifts the active cap of his service (or its pool); false when there was none. */
+async function liftCap(deps: CapDeps, clientId: number, serviceId: number, actor: Actor): Promise<boolean> {
+  await ownService(deps, clientId, serviceId).catch((err: unknown) => {
+    // a plan that stopped offering caps still lets the client lift his own
+    if ((err as ModuleError).code !== 'CONFLICT') throw err;
+  });
+  const now = deps.clock.now();
+  return retryTransaction(deps.knex, async (trx) => {
+    const mates = (await capMates(trx, [serviceId])).get(serviceId)!;
+    const n = await trx(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).update({ status: 'lifted', lifted_at: sqlInstant(now) });
+    if (n > 0) await deps.audit.record(trx, { actor, action: 'cap.lifted', entityType: 'service', entityId: serviceId, details: mates.length > 1 ? { pool: mates } : {} }, now);
+    return n > 0;
+  });
+}
+
+/** What the rating, the limit policy and the pages read of caps. */
+function capReads(deps: CapDeps): Pick<CapService, 'get' | 'activeFor' | 'history' | 'list' | 'options'> {
   const { knex } = deps;
+  return {
+  async get(serviceId) {
+    const mates = (await capMates(knex, [serviceId])).get(serviceId)!;
+    const r = await knex(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).orderBy('id', 'desc').first();
+    return r ? view(r) : null;
+  },
 
-  /** The service as the client may act on it: his own, linked, on a product that offers caps. */
-  async function ownService(clientId: number, serviceId: number): Promise<{ currency: string; profile: BillingProfile }> {
-    const s = await knex('mod_overusage_services').where({ service_id: serviceId }).first('client_id', 'product_id', 'currency');
-    // another client's service is answered as if it did not exist: nothing about it leaks
-    if (!s || toNum(s.client_id) !== clientId) throw notFound(`there is no service ${serviceId} of yours`);
-    const profile = await deps.billing.forService(toNum(s.product_id), serviceId, clientId);
-    if (!profile?.clientCaps || (profile.model !== 'per_unit' && profile.model !== 'per_block')) throw new ModuleError('CONFLICT', 'this plan does not offer a spending cap');
-    return { currency: String(s.currency), profile };
-  }
+  async activeFor(serviceIds) {
+    if (!serviceIds.length) return new Map();
+    const mates = await capMates(knex, serviceIds);
+    const rows = await knex(CAPS).whereIn('service_id', [...new Set([...mates.values()].flat())]).andWhere({ status: 'active' }).orderBy('id');
+    const out = new Map<number, ClientCap>();
+    for (const id of serviceIds) {
+      // the newest active cap among the services it covers (a member that joined with its own cap loses to a newer pool cap)
+      const r = rows.filter((x) => mates.get(id)!.includes(toNum(x.service_id))).at(-1);
+      if (r) out.set(id, asCap(view(r)));
+    }
+    return out;
+  },
 
-  const service: CapService = {
-    async set(clientId, serviceId, input, actor) {
-      const { currency, profile } = await ownService(clientId, serviceId);
-      if (input.kind !== 'money' && input.kind !== 'bytes') throw invalidInput('kind must be "money" or "bytes"');
-      if (input.action !== 'throttle' && input.action !== 'suspend') throw invalidInput('action must be "throttle" or "suspend"');
-      if (!profile.clientCaps!.actions.includes(input.action)) throw invalidInput(`this plan allows ${profile.clientCaps!.actions.join(' or ')} at the cap, not ${input.action}`);
-      if (typeof input.amount !== 'string' || input.amount.trim() === '') throw invalidInput('amount is required, like "25.00" or "500 GB"');
-      const amount = input.kind === 'money' ? parseMoney(input.amount.trim(), currency, 'amount').amountMinor : parseByteAmount(input.amount.trim());
-      if (amount <= 0n) throw invalidInput('the cap must be more than zero; lift it to have none');
-      const now = deps.clock.now();
-      return retryTransaction(knex, async (trx) => {
-        // a pooled service's cap is the pool's: it replaces the cap of every member
-        const mates = (await capMates(trx, [serviceId])).get(serviceId)!;
-        const before = await trx(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).forUpdate().select('id');
-        if (before.length) await trx(CAPS).whereIn('id', before.map((b) => b.id)).update({ status: 'lifted', lifted_at: sqlInstant(now) });
-        const row = { client_id: clientId, service_id: serviceId, kind: input.kind, amount: amount.toString(), currency: input.kind === 'money' ? currency : null, action: input.action, throttle_mbps: input.action === 'throttle' ? (profile.clientCaps!.throttleMbps ?? null) : null, status: 'active', set_at: sqlInstant(now) };
-        await trx(CAPS).insert(row);
-        const created = await trx(CAPS).where({ service_id: serviceId, status: 'active' }).orderBy('id', 'desc').first();
-        await deps.audit.record(trx, { actor, action: 'cap.set', entityType: 'service', entityId: serviceId, details: { kind: input.kind, amount: amount.toString(), currency: row.currency, action: input.action, replaced: before.length, ...(mates.length > 1 ? { pool: mates } : {}) } }, now);
-        return view(created);
-      });
-    },
+  async history(serviceIds) {
+    if (!serviceIds.length) return [];
+    const rows = await knex(CAPS).whereIn('service_id', [...serviceIds]).orderBy('id');
+    return rows.map((r) => ({ serviceId: toNum(r.service_id), cap: asCap(view(r)), setAt: toInstant(r.set_at), liftedAt: r.lifted_at === null || r.lifted_at === undefined ? null : toInstant(r.lifted_at) }));
+  },
 
-    async lift(clientId, serviceId, actor) {
-      await ownService(clientId, serviceId).catch((err: unknown) => {
-        // a plan that stopped offering caps still lets the client lift his own
-        if ((err as ModuleError).code !== 'CONFLICT') throw err;
-      });
-      const now = deps.clock.now();
-      return retryTransaction(knex, async (trx) => {
-        const mates = (await capMates(trx, [serviceId])).get(serviceId)!;
-        const n = await trx(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).update({ status: 'lifted', lifted_at: sqlInstant(now) });
-        if (n > 0) await deps.audit.record(trx, { actor, action: 'cap.lifted', entityType: 'service', entityId: serviceId, details: mates.length > 1 ? { pool: mates } : {} }, now);
-        return n > 0;
-      });
-    },
+  async list(opts = {}) {
+    const rows = await knex(CAPS).orderBy('id', 'desc').limit(Math.min(opts.limit ?? 200, 1000));
+    return rows.map((r) => ({ ...view(r), clientId: toNum(r.client_id), status: r.status === 'active' ? ('active' as const) : ('lifted' as const), liftedAt: r.lifted_at === null || r.lifted_at === undefined ? null : toInstant(r.lifted_at) }));
+  },
 
-    async get(serviceId) {
-      const mates = (await capMates(knex, [serviceId])).get(serviceId)!;
-      const r = await knex(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).orderBy('id', 'desc').first();
-      return r ? view(r) : null;
-    },
-
-    async activeFor(serviceIds) {
-      if (!serviceIds.length) return new Map();
-      const mates = await capMates(knex, serviceIds);
-      const rows = await knex(CAPS).whereIn('service_id', [...new Set([...mates.values()].flat())]).andWhere({ status: 'active' }).orderBy('id');
-      const out = new Map<number, ClientCap>();
-      for (const id of serviceIds) {
-        // the newest active cap among the services it covers (a member that joined with its own cap loses to a newer pool cap)
-        const r = rows.filter((x) => mates.get(id)!.includes(toNum(x.service_id))).at(-1);
-        if (r) out.set(id, asCap(view(r)));
-      }
-      return out;
-    },
-
-    async history(serviceIds) {
-      if (!serviceIds.length) return [];
-      const rows = await knex(CAPS).whereIn('service_id', [...serviceIds]).orderBy('id');
-      return rows.map((r) => ({ serviceId: toNum(r.service_id), cap: asCap(view(r)), setAt: toInstant(r.set_at), liftedAt: r.lifted_at === null || r.lifted_at === undefined ? null : toInstant(r.lifted_at) }));
-    },
-
-    async list(opts = {}) {
-      const rows = await knex(CAPS).orderBy('id', 'desc').limit(Math.min(opts.limit ?? 200, 1000));
-      return rows.map((r) => ({ ...view(r), clientId: toNum(r.client_id), status: r.status === 'active' ? ('active' as const) : ('lifted' as const), liftedAt: r.lifted_at === null || r.lifted_at === undefined ? null : toInstant(r.lifted_at) }));
-    },
-
-    async options(serviceId) {
-      const s = await knex('mod_overusage_services').where({ service_id: serviceId }).first('client_id', 'product_id', 'currency');
-      if (!s) return null;
-      const profile = await deps.billing.forService(toNum(s.product_id), serviceId, toNum(s.client_id));
-      return profile?.clientCaps ? { actions: profile.clientCaps.actions, currency: String(s.currency) } : null;
-    },
+  async options(serviceId) {
+    const s = await knex(TABLES.services).where({ service_id: serviceId }).first('client_id', 'product_id', 'currency');
+    if (!s) return null;
+    const profile = await deps.billing.forService(toNum(s.product_id), serviceId, toNum(s.client_id));
+    return profile?.clientCaps ? { actions: profile.clientCaps.actions, currency: String(s.currency) } : null;
+  },
   };
-  return service;
+}
+
+export function createCapService(deps: CapDeps): CapService {
+  return {
+    set: (clientId, serviceId, input, actor) => setCap(deps, clientId, serviceId, input, actor),
+    lift: (clientId, serviceId, actor) => liftCap(deps, clientId, serviceId, actor),
+    ...capReads(deps),
+  };
 }
 
 /**
@@ -200,6 +212,6 @@ export async function capActionInForce(knex: Knex, serviceId: number): Promise<'
   const mates = (await capMates(knex, [serviceId])).get(serviceId)!;
   const cap = await knex(CAPS).whereIn('service_id', mates).andWhere({ status: 'active' }).orderBy('id', 'desc').first('set_at');
   if (!cap) return null;
-  const row = await knex('mod_overusage_limit_actions').where({ service_id: serviceId }).whereIn('status', ['pending', 'applied']).orderBy('id', 'desc').first('action');
+  const row = await knex(TABLES.limitActions).where({ service_id: serviceId }).whereIn('status', ['pending', 'applied']).orderBy('id', 'desc').first('action');
   return row ? (row.action === 'suspend' ? 'suspend' : 'throttle') : null;
 }
