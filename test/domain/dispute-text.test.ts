@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { INVOICE_NOTES, withLineNote } from '../../module/domain/dispute-text.js';
+import { ADMIN_DISPUTE_FLASH, ADMIN_DISPUTE_REFUSALS, DISPUTE_MAIL, DISPUTE_REFUSALS, INVOICE_NOTES, withLineNote } from '../../module/domain/dispute-text.js';
 
 // An invoice's notes as a disputed line's story moves on: its paragraph put in, replaced, or taken
 // out, the provider's own notes left as they were.
@@ -19,5 +19,144 @@ describe("a disputed line's paragraph in an invoice's notes", () => {
     );
     // no paragraph: the line's is taken out
     expect(withLineNote(notes, 'OU-7', null)).to.equal('Pay by bank transfer.\nOverusage line [OU-8]: waived.');
+  });
+});
+
+// Every sentence of the dispute catalogs, in full: a word lost or a figure left out of one of them
+// is a client told the wrong thing about money. The figures are the decision story's (Ann's May
+// line OU-7 of €500.00, reduced to 40 %: €200.00, due 19 June 2026; €300.00 credited when she had
+// paid it), passed in already formatted, as the services do.
+describe('the dispute catalogs, sentence by sentence', () => {
+  const en = { ref: 'OU-7', before: '€500.00', after: '€200.00', due: '19 June 2026', credited: null };
+  const nl = { ref: 'OU-7', before: '€ 500,00', after: '€ 200,00', due: '19 juni 2026', credited: null };
+
+  it("refuses a dispute in the client's language and in the admin's words", () => {
+    expect(DISPUTE_REFUSALS.en).to.deep.include({
+      alreadyDisputed: 'This line is already disputed.',
+      notDisputable: 'This line cannot be disputed any more.',
+      reasonRequired: 'Please say why you dispute this line (at least 3 characters).',
+    });
+    expect(DISPUTE_REFUSALS.en.windowClosed('4 July 2026')).to.equal(
+      'The window to dispute this line ended on 4 July 2026; a dispute after it cannot be accepted.',
+    );
+    expect(DISPUTE_REFUSALS.nl).to.deep.include({
+      alreadyDisputed: 'Tegen deze regel is al bezwaar gemaakt.',
+      notDisputable: 'Tegen deze regel kan geen bezwaar meer worden gemaakt.',
+      reasonRequired: 'Zeg waarom u bezwaar maakt tegen deze regel (minstens 3 tekens).',
+    });
+    expect(DISPUTE_REFUSALS.nl.windowClosed('4 juli 2026')).to.equal(
+      'De termijn om bezwaar te maken tegen deze regel liep tot en met 4 juli 2026; een bezwaar daarna kunnen we niet aanvaarden.',
+    );
+    expect(ADMIN_DISPUTE_REFUSALS.alreadyDisputed(3, 'open')).to.equal('this line is already disputed (dispute 3, open)');
+    expect(ADMIN_DISPUTE_REFUSALS.notDisputable('credited')).to.equal('this line cannot be disputed (it is credited)');
+    expect(ADMIN_DISPUTE_REFUSALS.reasonRequired).to.equal('say why you dispute this line');
+    expect(ADMIN_DISPUTE_REFUSALS.windowClosed('2026-07-04')).to.equal(
+      'the window closed on 2026-07-04; an admin can still open a dispute with an override reason',
+    );
+  });
+
+  it('writes the English email of every step', () => {
+    const m = DISPUTE_MAIL.en;
+    expect([m.greeting('Ann'), m.signOff, m.subject('OU-7')]).to.deep.equal(['Dear Ann,', 'Kind regards,', 'Your dispute of OU-7']);
+    expect(m.opened(en)).to.equal(
+      'We received your dispute of OU-7. The line (€500.00) is on hold and not due while we look at it; the rest of the invoice stays due as usual.',
+    );
+    expect(m.upheld(en)).to.equal('After review the line OU-7 stands at €500.00, due on 19 June 2026.');
+    expect(m.adjusted(en)).to.equal('After review the line OU-7 is reduced from €500.00 to €200.00, due on 19 June 2026.');
+    expect(m.adjusted({ ...en, credited: '€300.00' })).to.equal(
+      'After review the line OU-7 is reduced from €500.00 to €200.00; you had paid it already, so we credited €300.00 to your account.',
+    );
+    expect(m.waived(en)).to.equal('After review the line OU-7 (€500.00) is waived: you owe nothing for it.');
+    expect(m.waived({ ...en, credited: '€500.00' })).to.equal(
+      'After review the line OU-7 (€500.00) is waived; you had paid it already, so we credited €500.00 to your account.',
+    );
+    expect(m.withdrawn(en)).to.equal('You withdrew your dispute of OU-7; the line (€500.00) is due on 19 June 2026.');
+  });
+
+  it('writes the Dutch email of every step', () => {
+    const m = DISPUTE_MAIL.nl;
+    expect([m.greeting('Jan'), m.signOff, m.subject('OU-7')]).to.deep.equal(['Beste Jan,', 'Met vriendelijke groet,', 'Uw bezwaar tegen OU-7']);
+    expect(m.opened(nl)).to.equal(
+      'We hebben uw bezwaar tegen OU-7 ontvangen. De regel (€ 500,00) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.',
+    );
+    expect(m.upheld(nl)).to.equal('Na onderzoek blijft de regel OU-7 staan op € 500,00, te betalen uiterlijk 19 juni 2026.');
+    expect(m.adjusted(nl)).to.equal('Na onderzoek is de regel OU-7 verlaagd van € 500,00 naar € 200,00, te betalen uiterlijk 19 juni 2026.');
+    expect(m.adjusted({ ...nl, credited: '€ 300,00' })).to.equal(
+      'Na onderzoek is de regel OU-7 verlaagd van € 500,00 naar € 200,00; u had hem al betaald, dus hebben we € 300,00 op uw tegoed gezet.',
+    );
+    expect(m.waived(nl)).to.equal('Na onderzoek schelden we de regel OU-7 (€ 500,00) kwijt: u hoeft hiervoor niets te betalen.');
+    expect(m.waived({ ...nl, credited: '€ 500,00' })).to.equal(
+      'Na onderzoek schelden we de regel OU-7 (€ 500,00) kwijt; u had hem al betaald, dus hebben we € 500,00 op uw tegoed gezet.',
+    );
+    expect(m.withdrawn(nl)).to.equal('U hebt uw bezwaar tegen OU-7 ingetrokken; de regel (€ 500,00) is te betalen uiterlijk 19 juni 2026.');
+  });
+
+  it("writes the admin's copy about the client, with no greeting or sign-off", () => {
+    const m = DISPUTE_MAIL.admin;
+    expect([m.greeting('Ann'), m.signOff, m.subject('OU-7')]).to.deep.equal(['', '', 'Dispute of OU-7']);
+    expect(m.opened(en)).to.equal(
+      'The line OU-7 (€500.00) is disputed: it is on hold and not due while it is reviewed; the rest of the invoice stays due as usual.',
+    );
+    expect(m.upheld(en)).to.equal('After review the line OU-7 stands at €500.00, due on 19 June 2026.');
+    expect(m.adjusted(en)).to.equal('After review the line OU-7 is reduced from €500.00 to €200.00, due on 19 June 2026.');
+    expect(m.adjusted({ ...en, credited: '€300.00' })).to.equal(
+      'After review the line OU-7 is reduced from €500.00 to €200.00; the client had paid it already, so €300.00 was credited to their account.',
+    );
+    expect(m.waived(en)).to.equal('After review the line OU-7 (€500.00) is waived: the client owes nothing for it.');
+    expect(m.waived({ ...en, credited: '€500.00' })).to.equal(
+      'After review the line OU-7 (€500.00) is waived; the client had paid it already, so €500.00 was credited to their account.',
+    );
+    expect(m.withdrawn(en)).to.equal('The client withdrew the dispute of OU-7; the line (€500.00) is due on 19 June 2026.');
+  });
+
+  it("writes the invoices' notes on a held line in English", () => {
+    const n = INVOICE_NOTES.en;
+    expect(`Overusage May 2026${n.heldSuffix}`).to.equal('Overusage May 2026 — on hold, under dispute');
+    expect(n.heldDraft('OU-7', 1)).to.equal('Overusage line [OU-7] of invoice #1, held while disputed.');
+    expect(n.published('OU-7', 1, n.upheld('€500.00'))).to.equal('Overusage line [OU-7] of invoice #1: upheld after your dispute (€500.00).');
+    expect(n.onHold('OU-7', '€500.00')).to.equal(
+      'Overusage line [OU-7] (€500.00) is on hold while your dispute is decided: it is not part of this invoice.',
+    );
+    expect(n.withdrawn('€500.00')).to.equal('you withdrew your dispute (€500.00)');
+    expect(n.reduced('€500.00', '€200.00')).to.equal('reduced from €500.00 to €200.00 after your dispute');
+    expect(n.waived('€500.00')).to.equal('waived after your dispute (was €500.00); you owe nothing for it');
+    expect(n.billedOn(3)).to.equal('billed on invoice #3');
+    expect(n.credited('€300.00')).to.equal('we credited €300.00 to your account');
+    expect(n.refunded('€300.00')).to.equal('we refund €300.00 to you');
+    expect(n.decided('OU-7', 'billed on invoice #3')).to.equal('Overusage line [OU-7]: billed on invoice #3.');
+  });
+
+  it("writes the invoices' notes on a held line in Dutch", () => {
+    const n = INVOICE_NOTES.nl;
+    expect(`Overschrijding mei 2026${n.heldSuffix}`).to.equal('Overschrijding mei 2026 — opgeschort, in betwisting');
+    expect(n.heldDraft('OU-7', 1)).to.equal('Regel overschrijding [OU-7] van factuur #1, opgeschort tijdens het bezwaar.');
+    expect(n.published('OU-7', 1, n.upheld('€ 500,00'))).to.equal(
+      'Regel overschrijding [OU-7] van factuur #1: gehandhaafd na uw bezwaar (€ 500,00).',
+    );
+    expect(n.onHold('OU-7', '€ 500,00')).to.equal(
+      'Regel overschrijding [OU-7] (€ 500,00) is opgeschort tot over uw bezwaar is beslist: ze hoort niet bij deze factuur.',
+    );
+    expect(n.withdrawn('€ 500,00')).to.equal('u hebt uw bezwaar ingetrokken (€ 500,00)');
+    expect(n.reduced('€ 500,00', '€ 200,00')).to.equal('verlaagd van € 500,00 naar € 200,00 na uw bezwaar');
+    expect(n.waived('€ 500,00')).to.equal('kwijtgescholden na uw bezwaar (was € 500,00); u bent er niets voor verschuldigd');
+    expect(n.billedOn(3)).to.equal('gefactureerd op factuur #3');
+    expect(n.credited('€ 300,00')).to.equal('we hebben € 300,00 op uw tegoed gezet');
+    expect(n.refunded('€ 300,00')).to.equal('we betalen u € 300,00 terug');
+    expect(n.decided('OU-7', 'gefactureerd op factuur #3')).to.equal('Regel overschrijding [OU-7]: gefactureerd op factuur #3.');
+  });
+
+  it("says in the admin's flash what a decision did to the money", () => {
+    expect(ADMIN_DISPUTE_FLASH.opened(3, 'on hold')).to.equal('Dispute 3 opened; the line is on hold.');
+    // 40 % of €250.00 = €100.00, nothing paid yet
+    expect(ADMIN_DISPUTE_FLASH.decided(3, 'adjusted', { now: '€100.00', before: '€250.00', credited: null })).to.equal(
+      'Dispute 3 adjusted: the line now bills €100.00 (was €250.00).',
+    );
+    expect(ADMIN_DISPUTE_FLASH.decided(1, 'waived', { now: '€0.00', before: '€500.00', credited: '€500.00' })).to.equal(
+      "Dispute 1 waived: the line now bills €0.00 (was €500.00); €500.00 credited to the client's account.",
+    );
+    // upheld: the figure does not change, so no "was"
+    expect(ADMIN_DISPUTE_FLASH.decided(2, 'upheld', { now: '€500.00', before: '€500.00', credited: null })).to.equal(
+      'Dispute 2 upheld: the line now bills €500.00.',
+    );
   });
 });
