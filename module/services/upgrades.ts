@@ -1,5 +1,6 @@
 import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
 import { localDate } from '../domain/calendar.js';
 import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
@@ -10,6 +11,7 @@ import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { sqlInstant, toBig, toDate, toInstant, toNum } from '../adapters/rows.js';
 import { ratingPlan, type BillingSettingsService } from './billing-settings.js';
+import { TABLES } from '../adapters/tables.js';
 
 /**
  * Upgrades with the money shown. The figures: what the last N rated periods (the product's
@@ -72,87 +74,128 @@ async function panelProducts(panel: PanelApi): Promise<Map<number, PanelProduct>
   return out;
 }
 
-export function createUpgradeService(deps: { knex: Knex; clock: Clock; zone: string; panel: PanelApi; billing: BillingSettingsService; audit: AuditLog }): UpgradeService {
-  const { knex } = deps;
+type UpgradeDeps = { knex: Knex; clock: Clock; zone: string; panel: PanelApi; billing: BillingSettingsService; audit: AuditLog };
 
-  async function figures(serviceId: number, clientId: number): Promise<UpgradeView | null> {
-    const s = await knex('mod_overusage_services').where({ service_id: serviceId }).first('client_id', 'product_id', 'currency');
-    if (!s || toNum(s.client_id) !== clientId) throw notFound(`there is no service ${serviceId} of yours`);
-    const productId = toNum(s.product_id);
-    const currency = String(s.currency);
-    const profile = await deps.billing.forService(productId, serviceId, clientId);
-    if (!profile || profile.allowance === 'solusvm') return null;
-    const rows = await knex('mod_overusage_charges')
-      .where({ service_id: serviceId, seq: 0, kind: 'usage' })
-      .whereIn('status', ['unbilled', 'billed', 'written_off', 'within_allowance'])
-      .orderBy('period_start', 'desc')
-      .limit(profile.upgradeAfterPeriods)
-      .select('amount_minor', 'explanation');
-    if (rows.length === 0) return null;
-    const past: PastPeriod[] = rows.map((r) => {
-      const rated = ratedChargeFromJson((JSON.parse(String(r.explanation)) as { rated: Record<string, unknown> }).rated);
-      return { usage: { usedBytes: rated.usedBytes, days: rated.days, nominalDays: rated.nominalDays, seconds: rated.periodSeconds }, billedMinor: toBig(r.amount_minor) };
-    });
-    const products = await panelProducts(deps.panel);
-    const current = products.get(productId);
-    const currentPrice = current?.monthly.get(currency);
-    if (currentPrice === undefined) return null;
-    const offers: PlanOffer[] = [];
-    for (const { productId: id, profile: p } of await deps.billing.listProducts()) {
-      const price = products.get(id)?.monthly.get(currency);
-      if (id === productId || price === undefined || !p.enabled || p.allowance === 'solusvm' || !p.prices[currency]) continue;
-      offers.push({ productId: id, name: products.get(id)!.name, priceMinor: price, plan: ratingPlan(p, currency, null) });
-    }
-    const compared = compareUpgrades(past, { priceMinor: currentPrice, plan: ratingPlan(profile, currency, null) }, offers);
-    return { serviceId, currentProductId: productId, currentName: current!.name, ...compared };
+/** The last periods' usage of a service and what each billed, newest first. */
+async function pastPeriods(knex: Knex, serviceId: number, count: number): Promise<PastPeriod[]> {
+  const rows = await knex(TABLES.charges)
+    .where({ service_id: serviceId, seq: 0, kind: 'usage' })
+    .whereIn('status', ['unbilled', 'billed', 'written_off', 'within_allowance'])
+    .orderBy('period_start', 'desc')
+    .limit(count)
+    .select('amount_minor', 'explanation');
+  return rows.map((r) => {
+    const rated = ratedChargeFromJson((JSON.parse(String(r.explanation)) as { rated: Record<string, unknown> }).rated);
+    return { usage: { usedBytes: rated.usedBytes, days: rated.days, nominalDays: rated.nominalDays, seconds: rated.periodSeconds }, billedMinor: toBig(r.amount_minor) };
+  });
+}
+
+/** The other enabled products priced in this currency, as plans the past periods can be rated on. */
+async function planOffers(deps: UpgradeDeps, products: Map<number, PanelProduct>, productId: number, currency: string): Promise<PlanOffer[]> {
+  const offers: PlanOffer[] = [];
+  for (const { productId: id, profile: p } of await deps.billing.listProducts()) {
+    const price = products.get(id)?.monthly.get(currency);
+    if (id === productId || price === undefined || !p.enabled || p.allowance === 'solusvm' || !p.prices[currency]) continue;
+    offers.push({ productId: id, name: products.get(id)!.name, priceMinor: price, plan: ratingPlan(p, currency, null) });
   }
+  return offers;
+}
 
+/** What the client's last periods would have cost on each bigger plan; null when there is nothing to compare. */
+async function upgradeFigures(deps: UpgradeDeps, serviceId: number, clientId: number): Promise<UpgradeView | null> {
+  const s = await deps.knex(TABLES.services).where({ service_id: serviceId }).first('client_id', 'product_id', 'currency');
+  if (!s || toNum(s.client_id) !== clientId) throw notFound(`there is no service ${serviceId} of yours`);
+  const productId = toNum(s.product_id);
+  const currency = String(s.currency);
+  const profile = await deps.billing.forService(productId, serviceId, clientId);
+  if (!profile || profile.allowance === 'solusvm') return null;
+  const past = await pastPeriods(deps.knex, serviceId, profile.upgradeAfterPeriods);
+  if (past.length === 0) return null;
+  const products = await panelProducts(deps.panel);
+  const current = products.get(productId);
+  const currentPrice = current?.monthly.get(currency);
+  if (currentPrice === undefined) return null;
+  const offers = await planOffers(deps, products, productId, currency);
+  const compared = compareUpgrades(past, { priceMinor: currentPrice, plan: ratingPlan(profile, currency, null) }, offers);
+  return { serviceId, currentProductId: productId, currentName: current!.name, ...compared };
+}
+
+/** UpgradeProduct on the panel; its upgrade and invoice ids (null where it gave none). */
+async function askPanelToUpgrade(deps: UpgradeDeps, serviceId: number, productId: number): Promise<{ panelUpgradeId: number | null; invoiceId: number | null }> {
+  const { products } = await deps.panel.getClientsProducts({ serviceId });
+  const paymentMethod = products[0]?.paymentMethod || 'banktransfer';
+  let answer: Record<string, unknown>;
+  try {
+    answer = await deps.panel.call('UpgradeProduct', { serviceid: serviceId, type: 'product', newproductid: productId, paymentmethod: paymentMethod });
+  } catch (err) {
+    throw new ModuleError('CONFLICT', `the panel refused the upgrade: ${(err as Error).message}`);
+  }
+  const panelUpgradeId = answer.upgradeid === undefined ? null : Number(answer.upgradeid);
+  const invoiceId = answer.invoiceid === undefined || Number(answer.invoiceid) === 0 ? null : Number(answer.invoiceid);
+  return { panelUpgradeId, invoiceId };
+}
+
+interface UpgradeRecord {
+  clientId: number;
+  serviceId: number;
+  productId: number;
+  today: string;
+  creditPercent: number;
+  panelUpgradeId: number | null;
+  invoiceId: number | null;
+  view: UpgradeView;
+  offer: UpgradeView['offers'][number];
+  now: DateTime;
+}
+
+/** The upgrade the panel made, with the figures the client saw; the suggestion accepted; audited. Its id. */
+async function recordUpgrade(deps: UpgradeDeps, u: UpgradeRecord, actor: Actor): Promise<number> {
+  const { clientId, serviceId, productId, today, creditPercent, panelUpgradeId, invoiceId, view, offer, now } = u;
+  const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+  return retryTransaction(deps.knex, async (trx) => {
+    await trx(TABLES.upgrades).insert({
+      service_id: serviceId,
+      client_id: clientId,
+      from_product_id: view.currentProductId,
+      to_product_id: productId,
+      requested_on: today,
+      requested_at: sqlInstant(now),
+      credit_percent: creditPercent,
+      panel_upgrade_id: panelUpgradeId,
+      invoice_id: invoiceId,
+      figures: JSON.stringify({ currentMinor: view.currentMinor, offer, periods: view.periods, currency: view.currency }, bigintJson),
+    });
+    const row = await trx(TABLES.upgrades).where({ service_id: serviceId, to_product_id: productId, requested_on: today }).orderBy('id', 'desc').first('id');
+    await trx(TABLES.notices).where({ service_id: serviceId, kind: 'upgrade_suggestion' }).whereIn('status', ['sent', 'pending']).update({ status: 'accepted' });
+    await deps.audit.record(trx, { actor, action: 'upgrade.requested', entityType: 'service', entityId: serviceId, details: { from: view.currentProductId, to: productId, panelUpgradeId, invoiceId, creditPercent, wouldHavePaid: String(offer.totalMinor), paid: String(view.currentMinor) } }, now);
+    return toNum(row.id);
+  });
+}
+
+/** A client asks for a bigger plan: the panel upgrades the service, the request is recorded and audited once a day per plan. */
+async function requestUpgrade(deps: UpgradeDeps, clientId: number, serviceId: number, productId: number, actor: Actor): Promise<UpgradeRequestOutcome> {
+  const { knex } = deps;
+  const view = await upgradeFigures(deps, serviceId, clientId);
+  const offer = view?.offers.find((o) => o.productId === productId);
+  if (!view || !offer) throw invalidInput(`product ${productId} is not a bigger plan on offer for service ${serviceId}`);
+  const now = deps.clock.now();
+  const today = localDate(now, deps.zone);
+  // a second click (or a retry) the same day for the same plan asks the panel nothing again
+  const earlier = await knex(TABLES.upgrades).where({ service_id: serviceId, to_product_id: productId, requested_on: today }).first();
+  if (earlier) return { upgradeId: toNum(earlier.id), toProductId: productId, panelUpgradeId: earlier.panel_upgrade_id === null ? null : toNum(earlier.panel_upgrade_id), invoiceId: earlier.invoice_id === null ? null : toNum(earlier.invoice_id), creditPercent: toNum(earlier.credit_percent), repeated: true };
+  const profile = await deps.billing.forService(view.currentProductId, serviceId, clientId);
+  const creditPercent = profile?.upgradeCreditPercent ?? 0;
+  const { panelUpgradeId, invoiceId } = await askPanelToUpgrade(deps, serviceId, productId);
+  const upgradeId = await recordUpgrade(deps, { clientId, serviceId, productId, today, creditPercent, panelUpgradeId, invoiceId, view, offer, now }, actor);
+  await deps.panel.logActivity(`Overusage: service ${serviceId} upgraded to product ${productId} at the client's request (upgrade ${panelUpgradeId ?? '-'}, invoice ${invoiceId ?? '-'})`, clientId).catch(() => {});
+  return { upgradeId, toProductId: productId, panelUpgradeId, invoiceId, creditPercent, repeated: false };
+}
+
+export function createUpgradeService(deps: UpgradeDeps): UpgradeService {
   return {
-    figures,
-    outcomes: (opts = {}) => upgradeOutcomes(knex, opts),
-    async request(clientId, serviceId, productId, actor) {
-      const view = await figures(serviceId, clientId);
-      const offer = view?.offers.find((o) => o.productId === productId);
-      if (!view || !offer) throw invalidInput(`product ${productId} is not a bigger plan on offer for service ${serviceId}`);
-      const now = deps.clock.now();
-      const today = localDate(now, deps.zone);
-      // a second click (or a retry) the same day for the same plan asks the panel nothing again
-      const earlier = await knex('mod_overusage_upgrades').where({ service_id: serviceId, to_product_id: productId, requested_on: today }).first();
-      if (earlier) return { upgradeId: toNum(earlier.id), toProductId: productId, panelUpgradeId: earlier.panel_upgrade_id === null ? null : toNum(earlier.panel_upgrade_id), invoiceId: earlier.invoice_id === null ? null : toNum(earlier.invoice_id), creditPercent: toNum(earlier.credit_percent), repeated: true };
-      const profile = await deps.billing.forService(view.currentProductId, serviceId, clientId);
-      const creditPercent = profile?.upgradeCreditPercent ?? 0;
-      const { products } = await deps.panel.getClientsProducts({ serviceId });
-      const paymentMethod = products[0]?.paymentMethod || 'banktransfer';
-      let answer: Record<string, unknown>;
-      try {
-        answer = await deps.panel.call('UpgradeProduct', { serviceid: serviceId, type: 'product', newproductid: productId, paymentmethod: paymentMethod });
-      } catch (err) {
-        throw new ModuleError('CONFLICT', `the panel refused the upgrade: ${(err as Error).message}`);
-      }
-      const panelUpgradeId = answer.upgradeid === undefined ? null : Number(answer.upgradeid);
-      const invoiceId = answer.invoiceid === undefined || Number(answer.invoiceid) === 0 ? null : Number(answer.invoiceid);
-      const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
-      const upgradeId = await retryTransaction(knex, async (trx) => {
-        await trx('mod_overusage_upgrades').insert({
-          service_id: serviceId,
-          client_id: clientId,
-          from_product_id: view.currentProductId,
-          to_product_id: productId,
-          requested_on: today,
-          requested_at: sqlInstant(now),
-          credit_percent: creditPercent,
-          panel_upgrade_id: panelUpgradeId,
-          invoice_id: invoiceId,
-          figures: JSON.stringify({ currentMinor: view.currentMinor, offer, periods: view.periods, currency: view.currency }, bigintJson),
-        });
-        const row = await trx('mod_overusage_upgrades').where({ service_id: serviceId, to_product_id: productId, requested_on: today }).orderBy('id', 'desc').first('id');
-        await trx('mod_overusage_notices').where({ service_id: serviceId, kind: 'upgrade_suggestion' }).whereIn('status', ['sent', 'pending']).update({ status: 'accepted' });
-        await deps.audit.record(trx, { actor, action: 'upgrade.requested', entityType: 'service', entityId: serviceId, details: { from: view.currentProductId, to: productId, panelUpgradeId, invoiceId, creditPercent, wouldHavePaid: String(offer.totalMinor), paid: String(view.currentMinor) } }, now);
-        return toNum(row.id);
-      });
-      await deps.panel.logActivity(`Overusage: service ${serviceId} upgraded to product ${productId} at the client's request (upgrade ${panelUpgradeId ?? '-'}, invoice ${invoiceId ?? '-'})`, clientId).catch(() => {});
-      return { upgradeId, toProductId: productId, panelUpgradeId, invoiceId, creditPercent, repeated: false };
-    },
+    figures: (serviceId, clientId) => upgradeFigures(deps, serviceId, clientId),
+    outcomes: (opts = {}) => upgradeOutcomes(deps.knex, opts),
+    request: (clientId, serviceId, productId, actor) => requestUpgrade(deps, clientId, serviceId, productId, actor),
   };
 }
 
@@ -160,8 +203,8 @@ export function createUpgradeService(deps: { knex: Knex; clock: Clock; zone: str
 async function upgradeOutcomes(knex: Knex, opts: { limit?: number }): Promise<UpgradeOutcomeRow[]> {
   const limit = Math.min(opts.limit ?? 200, 1000);
   const [notices, ups] = await Promise.all([
-    knex('mod_overusage_notices').where({ kind: 'upgrade_suggestion' }).orderBy('id', 'desc').limit(limit).select('service_id', 'client_id', 'status', 'created_at'),
-    knex('mod_overusage_upgrades').orderBy('id', 'desc').limit(limit),
+    knex(TABLES.notices).where({ kind: 'upgrade_suggestion' }).orderBy('id', 'desc').limit(limit).select('service_id', 'client_id', 'status', 'created_at'),
+    knex(TABLES.upgrades).orderBy('id', 'desc').limit(limit),
   ]);
   const out = new Map<number, UpgradeOutcomeRow>();
   for (const n of notices) {
