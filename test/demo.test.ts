@@ -118,7 +118,8 @@ describe('the embedded demo (npm start)', function () {
     const inv = await b.get(`${printed.url}/viewinvoice.php?id=${newest}`);
     expect(inv.status).to.equal(200);
     // Pieter reads Dutch: the line is in his language, with the seed thread's figures
-    expect(inv.text).to.match(/Overschrijding dataverkeer 1.31 mei 2013: 6,000\sTB gebruikt, 5,000\sTB inbegrepen, 1\.000\sGB × €\s0,50 \(bezwaar uiterlijk 17 juni 2013\)/);
+    // in GB, the unit sold, Dutch decimals: 6 000 − 5 000 = 1 000 GB × € 0,50 = € 500,00
+    expect(inv.text).to.match(/Overschrijding dataverkeer 1.31 mei 2013: 6\.000,00\sGB gebruikt, 5\.000,00\sGB inbegrepen, 1\.000,00\sGB × €\s0,50 = €\s500,00 \(bezwaar uiterlijk 17 juni 2013\)/);
     expect(inv.text).to.match(/500,00/);
   });
 

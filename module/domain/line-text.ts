@@ -1,8 +1,8 @@
 import { numberFormat, dateTimeFormat } from './intl-cache.js';
-import { bytesInUnit } from './bytes.js';
+import { bytesInUnit, UNIT_BYTES } from './bytes.js';
 import { type IsoDate, parseIsoDate } from './calendar.js';
 import { invalidInput } from './errors.js';
-import { formatMoney, minorDigits, RATE_SCALE, scaledToString } from './money.js';
+import { divRoundHalfUp, formatMoney, minorDigits, parseDecimal, RATE_SCALE, scaledToString } from './money.js';
 import type { RatedCharge, SoldUnit } from './usage-rating.js';
 
 /**
@@ -95,9 +95,51 @@ export function formatQuantity(decimal: string, locale: string): string {
   return plainSpaces(nf.format(exact(decimal)));
 }
 
-/** A quantity that is over the allowance but rounds to 0 at 6 decimals reads "< 0.000001", not "0". */
-function formatOverQuantity(decimal: string, locale: string): string {
-  return /^[0.]+$/.test(decimal) ? `< ${formatQuantity(scaledToString(1n, RATE_SCALE), locale)}` : formatQuantity(decimal, locale);
+/** An exact fraction with 2 decimals, half-up; one above 0 that rounds to 0.00 reads "< 0.01", never "0.00". */
+function formatHundredths(num: bigint, den: bigint, locale: string): string {
+  const nf = numberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const h = divRoundHalfUp(num * 100n, den);
+  return h === 0n && num > 0n ? `< ${nf.format(exact('0.01'))}` : plainSpaces(nf.format(exact(scaledToString(h, 2))));
+}
+
+/**
+ * Bytes in the unit the product sells, 2 decimals, half-up: "6,000.00 GB", "129,85 GB",
+ * "< 0.01 GB". What a line says in one unit throughout: used, included, tolerance, over, billed.
+ */
+export const formatSoldBytes = (bytes: bigint, unit: SoldUnit, locale: string): string => `${formatHundredths(bytes, UNIT_BYTES[unit], locale)} ${unit}`;
+
+/** Bits per second as Mbit/s with 2 decimals, half-up, for a line ("12.30 Mbit/s"). */
+const formatLineMbps = (bps: bigint, locale: string): string => `${formatHundredths(bps, 1_000_000n, locale)} Mbit/s`;
+
+/** What a charge bills, exactly, in its quantity unit: bytes over in the unit sold, Mbit/s over the commit, or whole blocks. */
+function billedFraction(r: RatedCharge): { num: bigint; den: bigint } {
+  const positive = (v: bigint) => (v > 0n ? v : 0n);
+  switch (r.model) {
+    case 'per_unit':
+      return { num: r.overBytes, den: UNIT_BYTES[r.unit] };
+    case 'per_block':
+      return { num: BigInt(r.quantity), den: 1n };
+    case 'avg_mbps':
+      // as the rating measured it: (used − tolerance) × 8 − commit × seconds, over seconds × 10^6
+      if (r.periodSeconds <= 0n) return { num: 0n, den: 1n };
+      return { num: positive((r.usedBytes - r.toleranceBytes) * 8n - (r.commitBps ?? 0n) * r.periodSeconds), den: r.periodSeconds * 1_000_000n };
+    case 'p95':
+      return { num: positive((r.measuredBps ?? 0n) - (r.commitBps ?? 0n)), den: 1_000_000n };
+  }
+}
+
+/**
+ * Whether the quantity as a line shows it (2 decimals, or a count of blocks) times the rate,
+ * rounded half-up once, is the amount the charge was rated at. The amount is computed from the
+ * exact bytes, so a rounded quantity can miss it by a cent or more; "< 0.01" never gives it.
+ */
+export function quantityGivesAmount(r: RatedCharge): boolean {
+  const { num, den } = billedFraction(r);
+  const shown = r.model === 'per_block' ? num * 100n : divRoundHalfUp(num * 100n, den);
+  if (num > 0n && shown === 0n) return false;
+  const rate = parseDecimal(r.rate, 'the rate', RATE_SCALE);
+  const digits = 10n ** BigInt(minorDigits(r.currency));
+  return divRoundHalfUp(shown * rate.units * digits, 100n * 10n ** BigInt(rate.scale)) === r.roundedMinor;
 }
 
 /** A unit price: at least the currency's decimals, up to the rate's 6 ("€0.50", "€0.000125", "¥80"). */
@@ -140,6 +182,7 @@ const WORDS = {
     poolPart: (domain: string, bytes: string, amount: string, total: string) => `the part of ${domain}: ${bytes}, ${amount} of ${total}`,
     upgradeCredit: (pct: number, amount: string) => `less ${pct} % credited on your upgrade (${amount})`,
     disputeBy: 'dispute by',
+    roundedNote: 'quantity rounded, amount from the exact usage',
     withinNote: 'within the allowance, nothing to bill',
     withinCommitNote: 'within the committed rate, nothing to bill',
     billedNote: (amount: string) => `billed: ${amount}`,
@@ -167,6 +210,7 @@ const WORDS = {
     poolPart: (domain: string, bytes: string, amount: string, total: string) => `deel van ${domain}: ${bytes}, ${amount} van ${total}`,
     upgradeCredit: (pct: number, amount: string) => `min ${pct} % gecrediteerd bij uw upgrade (${amount})`,
     disputeBy: 'bezwaar uiterlijk',
+    roundedNote: 'hoeveelheid afgerond, bedrag over het exacte verbruik',
     withinNote: 'binnen de bundel, niets te factureren',
     withinCommitNote: 'binnen de afgesproken snelheid, niets te factureren',
     billedNote: (amount: string) => `gefactureerd: ${amount}`,
@@ -177,41 +221,55 @@ const WORDS = {
   },
 } as const;
 
-/** "1,000 GB × €0.50", "2 × 1 TB blocks × €10.00", "2.3 Mbit/s × €4.00". */
-function quantityTimesRate(r: RatedCharge, locale: string): string {
-  const w = WORDS[textLanguage(locale)];
-  const rate = formatRate(r.rate, r.currency, locale);
+/** The quantity a line bills: "1,000.00 GB", "2 × 1 TB blocks", "2.30 Mbit/s", "< 0.01 GB". */
+function billedQuantity(r: RatedCharge, locale: string): string {
   if (r.quantityUnit === 'block') {
     const size = `${formatInteger(BigInt(r.blockUnits ?? 1), locale)} ${r.unit}`;
-    return `${w.blocks(formatInteger(BigInt(r.quantity), locale), size, r.quantity === '1')} × ${rate}`;
+    return WORDS[textLanguage(locale)].blocks(formatInteger(BigInt(r.quantity), locale), size, r.quantity === '1');
   }
-  return `${formatOverQuantity(r.quantity, locale)} ${r.quantityUnit} × ${rate}`;
+  const { num, den } = billedFraction(r);
+  return `${formatHundredths(num, den, locale)} ${r.quantityUnit}`;
 }
+
+/**
+ * The rate and the amount it gives: "× €0.50 = €500.00"; where the quantity shown times the rate
+ * does not give the amount to the cent, no "=": "× €0.80 ≈ €103.88 (quantity rounded, amount from
+ * the exact usage)". `agreed` names a rate set by a dispute's decision.
+ */
+function priced(rate: string, amountMinor: bigint, currency: string, exactly: boolean, locale: string, agreed = ''): string {
+  const w = WORDS[textLanguage(locale)];
+  const amount = formatAmount(amountMinor, currency, locale);
+  return `× ${formatRate(rate, currency, locale)}${agreed} ${exactly ? `= ${amount}` : `≈ ${amount} (${w.roundedNote})`}`;
+}
+
+/** "1,000.00 GB × €0.50 = €500.00", "2 × 1 TB blocks × €10.00 = €20.00", "2.30 Mbit/s × €4.00 = €9.20". */
+const quantityTimesRate = (r: RatedCharge, locale: string): string =>
+  `${billedQuantity(r, locale)} ${priced(r.rate, r.roundedMinor, r.currency, quantityGivesAmount(r), locale)}`;
 
 /** The facts of a period, in the order the line reads them. */
 function facts(r: RatedCharge, locale: string): string[] {
   const w = WORDS[textLanguage(locale)];
-  const shown = displayUnit(r.unit);
+  const bytes = (b: bigint) => formatSoldBytes(b, r.unit, locale);
   const out: string[] = [];
-  const tolerance = r.toleranceBytes > 0n ? [`${formatByteAmount(r.toleranceBytes, shown, locale)} ${w.tolerance}`] : [];
+  const tolerance = r.toleranceBytes > 0n ? [`${bytes(r.toleranceBytes)} ${w.tolerance}`] : [];
   switch (r.model) {
     case 'per_unit':
     case 'per_block': {
-      out.push(`${formatByteAmount(r.usedBytes, shown, locale)} ${w.used}`);
-      const included = `${formatByteAmount(r.allowanceBytes, shown, locale)} ${w.included}`;
+      out.push(`${bytes(r.usedBytes)} ${w.used}`);
+      const included = `${bytes(r.allowanceBytes)} ${w.included}`;
       out.push(r.prorated ? `${included} (${w.prorated(r.days, r.nominalDays)})` : included);
       out.push(...tolerance);
       break;
     }
     case 'avg_mbps':
-      out.push(`${formatByteAmount(r.usedBytes, shown, locale)} ${w.used}`);
-      out.push(`${w.average} ${formatMbps(r.measuredBps ?? 0n, locale)}`);
-      out.push(`${formatMbps(r.commitBps ?? 0n, locale)} ${w.committed}`);
+      out.push(`${bytes(r.usedBytes)} ${w.used}`);
+      out.push(`${w.average} ${formatLineMbps(r.measuredBps ?? 0n, locale)}`);
+      out.push(`${formatLineMbps(r.commitBps ?? 0n, locale)} ${w.committed}`);
       out.push(...tolerance);
       break;
     case 'p95':
-      out.push(`${w.p95} ${formatMbps(r.measuredBps ?? 0n, locale)}`);
-      out.push(`${formatMbps(r.commitBps ?? 0n, locale)} ${w.committed}`);
+      out.push(`${w.p95} ${formatLineMbps(r.measuredBps ?? 0n, locale)}`);
+      out.push(`${formatLineMbps(r.commitBps ?? 0n, locale)} ${w.committed}`);
       break;
   }
   if (r.outcome !== 'within_allowance') out.push(quantityTimesRate(r, locale));
@@ -243,7 +301,7 @@ export function outcomeNote(rated: RatedCharge, locale: string): string {
 
 /**
  * The invoice line text of a billed charge:
- *   "Bandwidth overusage 1 – 31 May 2013: 6.000 TB used, 5.000 TB included, 1,000 GB × €0.50 (dispute by 15 June 2013) [OU-123]"
+ *   "Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00 (dispute by 15 June 2013) [OU-123]"
  * A charge that bills nothing (within the allowance, written off) puts no line on an invoice; for
  * it this returns the same facts followed by a short note, for the admin tab and the widget.
  */
@@ -262,8 +320,8 @@ export function describeOverusageLine(input: OverusageLineInput, locale: string)
   let tail: string;
   if (rated.outcome === 'billed') {
     tail = rated.capped && rated.capMinor !== null ? `, ${w.cappedAt} ${formatAmount(rated.capMinor, rated.currency, locale)}` : '';
-    // "…; the part of vps1.example.net: 0.997 TB, €498.74 of €529.53"
-    if (part) tail += `; ${w.poolPart(part.domain, formatByteAmount(part.overBytes, displayUnit(rated.unit), locale), formatAmount(part.amountMinor, rated.currency, locale), formatAmount(rated.amountMinor, rated.currency, locale))}`;
+    // "…; the part of vps1.example.net: 997.38 GB, €498.74 of €529.53"
+    if (part) tail += `; ${w.poolPart(part.domain, formatSoldBytes(part.overBytes, rated.unit, locale), formatAmount(part.amountMinor, rated.currency, locale), formatAmount(rated.amountMinor, rated.currency, locale))}`;
     if (input.upgradeCredit) tail += `, ${w.upgradeCredit(input.upgradeCredit.percent, formatAmount(input.upgradeCredit.creditedMinor, rated.currency, locale))}`;
     if (input.deadlineLastDay) tail += ` (${w.disputeBy} ${formatDay(input.deadlineLastDay, locale)})`;
   } else {
@@ -362,8 +420,7 @@ function formatPrecise(precise: string, currency: string, locale: string): strin
  */
 export function explainCharge(rated: RatedCharge, locale: string, decided: DecidedFigures | null = null): string[] {
   const e = EXPLAIN[textLanguage(locale)];
-  const shown = displayUnit(rated.unit);
-  const bytes = (b: bigint) => `${formatByteAmount(b, shown, locale)} (${formatInteger(b, locale)} ${e.bytes(b)})`;
+  const bytes = (b: bigint) => `${formatSoldBytes(b, rated.unit, locale)} (${formatInteger(b, locale)} ${e.bytes(b)})`;
   const money = (minor: bigint) => formatAmount(minor, rated.currency, locale);
   const blockSize = `${formatInteger(BigInt(rated.blockUnits ?? 1), locale)} ${rated.unit}`;
   const out: string[] = [];
@@ -384,7 +441,7 @@ export function explainCharge(rated: RatedCharge, locale: string, decided: Decid
     const included = `${e.included}: ${bytes(rated.allowanceBytes)}`;
     out.push(
       rated.prorated
-        ? `${included}, ${e.prorated(formatByteAmount(rated.fullAllowanceBytes, shown, locale), rated.days, rated.nominalDays)}`
+        ? `${included}, ${e.prorated(formatSoldBytes(rated.fullAllowanceBytes, rated.unit, locale), rated.days, rated.nominalDays)}`
         : included,
     );
     out.push(`${e.used}: ${bytes(rated.usedBytes)}`);
@@ -400,13 +457,10 @@ export function explainCharge(rated: RatedCharge, locale: string, decided: Decid
     }
   }
   if (rated.toleranceBytes > 0n) out.push(`${e.tolerance}: ${bytes(rated.toleranceBytes)}`);
-  if (rated.model === 'p95') out.push(`${e.overCommit}: ${formatQuantity(rated.quantity, locale)} Mbit/s`);
+  if (rated.model === 'p95') out.push(`${e.overCommit}: ${billedQuantity(rated, locale)}`);
   else out.push(`${e.over}: ${bytes(rated.overBytes)}`);
 
-  const quantity =
-    rated.quantityUnit === 'block'
-      ? `${formatInteger(BigInt(rated.quantity), locale)} × ${e.block(blockSize)}`
-      : `${rated.outcome === 'within_allowance' ? formatQuantity(rated.quantity, locale) : formatOverQuantity(rated.quantity, locale)} ${rated.quantityUnit}`;
+  const quantity = rated.quantityUnit === 'block' ? `${formatInteger(BigInt(rated.quantity), locale)} × ${e.block(blockSize)}` : billedQuantity(rated, locale);
   out.push(`${e.quantity}: ${quantity}`);
   const per = rated.quantityUnit === 'block' ? e.block(blockSize) : rated.quantityUnit;
   out.push(`${e.rate}: ${formatRate(rated.rate, rated.currency, locale)} ${e.per} ${per}`);
@@ -458,27 +512,50 @@ const DECIDED = {
 } as const;
 
 /**
+ * A re-rating at the agreed rate, as a decision keeps it: the rates, and when known the amounts
+ * each gives before cap and minimum and whether the quantity shown gives the new one exactly
+ * (decisions recorded before the line text named its amount keep only the rates).
+ */
+export interface Rerated {
+  from: string;
+  to: string;
+  fromMinor?: bigint;
+  toMinor?: bigint;
+  exact?: boolean;
+}
+
+/**
  * The line's text after an adjustment, from the text it was billed with: re-rated at the agreed
- * rate, the rate it names becomes that rate ("1,000 GB × €0.35 (agreed rate)"); a share or an
- * amount set by hand says what the line now bills ("… — reduced to €350.00 after review of your
- * dispute"). The reference code stays last, so the line is still found on the invoice.
+ * rate, the rate and amount it names become the agreed ones ("1,000.00 GB × €0.35 (agreed rate) =
+ * €350.00"); a share or an amount set by hand says what the line now bills ("… — reduced to
+ * €350.00 after review of your dispute"). The reference code stays last, so the line is still
+ * found on the invoice.
  */
 export function describeAdjustedLine(
   billedText: string,
-  input: { currency: string; afterMinor: bigint; rerated?: { from: string; to: string } | null },
+  input: { currency: string; afterMinor: bigint; rerated?: Rerated | null },
   locale: string,
 ): string {
   const w = DECIDED[textLanguage(locale)];
   const m = /^(.*?)((?: \[[^\]]+\])?)$/s.exec(billedText)!;
-  let head = m[1]!;
+  const head = m[1]!;
   const ref = m[2] ?? '';
-  if (input.rerated) {
-    const from = `× ${formatRate(input.rerated.from, input.currency, locale)}`;
-    const to = `× ${formatRate(input.rerated.to, input.currency, locale)} (${w.agreedRate})`;
-    if (head.includes(from)) return head.replace(from, to) + ref;
+  const r = input.rerated;
+  if (r) {
+    const agreed = ` (${w.agreedRate})`;
+    if (r.fromMinor !== undefined && r.toMinor !== undefined) {
+      const now = priced(r.to, r.toMinor, input.currency, r.exact ?? false, locale, agreed);
+      for (const wasExact of [true, false]) {
+        const was = priced(r.from, r.fromMinor, input.currency, wasExact, locale);
+        if (head.includes(was)) return head.replace(was, () => now) + ref;
+      }
+    }
+    // a line billed before its text named the amount: "1,000 GB × €0.50"
+    const from = `× ${formatRate(r.from, input.currency, locale)}`;
+    const named = head.includes(`${from} =`) || head.includes(`${from} ≈`);
+    if (head.includes(from) && !named) return head.replace(from, () => `× ${formatRate(r.to, input.currency, locale)}${agreed}`) + ref;
   }
-  head = `${head} — ${w.reduced(formatAmount(input.afterMinor, input.currency, locale))}`;
-  return head + ref;
+  return `${head} — ${w.reduced(formatAmount(input.afterMinor, input.currency, locale))}${ref}`;
 }
 
 /** The line's text once waived: "… — waived after review of your dispute (€500.00) [OU-123]". */

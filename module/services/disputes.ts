@@ -9,7 +9,7 @@ import { isDisputable, parseLineStatus, type LineStatus } from '../domain/line-s
 import { invalidInput, ModuleError, notFound, type Outcome } from '../domain/errors.js';
 import { escapeHtml } from '../domain/html.js';
 import { ADMIN_DISPUTE_REFUSALS, DISPUTE_MAIL, DISPUTE_REFUSALS, INVOICE_NOTES, withLineNote, type DisputeMailFigures } from '../domain/dispute-text.js';
-import { describeAdjustedLine, describeWaivedLine, formatDay, formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
+import { describeAdjustedLine, describeWaivedLine, formatDay, formatAmount, localeForClient, quantityGivesAmount, textLanguage } from '../domain/line-text.js';
 import { divRoundHalfUp, moneyToDecimalString, parseDecimal, parseMoney } from '../domain/money.js';
 import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
@@ -56,6 +56,15 @@ export interface DisputeView {
 
 export type OpenRefusal = 'WINDOW_CLOSED' | 'ALREADY_DISPUTED' | 'NOT_DISPUTABLE' | 'REASON_REQUIRED';
 export type ResolveRefusal = 'CONFLICT' | 'INVALID_TRANSITION' | 'NOT_ALLOWED' | 'NO_PRECOMMIT_RATE';
+
+/** A re-rating as the decision stores it (JSON): the rates, the amounts before cap and minimum, and whether the line's quantity gives the new one exactly. */
+interface StoredRerate {
+  from: string;
+  to: string;
+  fromMinor?: string;
+  toMinor?: string;
+  exact?: boolean;
+}
 
 export interface DisputeService {
   open(input: { lineId: number; reason: string; actor: Actor; overrideReason?: string }): Promise<Outcome<DisputeView, OpenRefusal>>;
@@ -205,7 +214,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
   }
 
   /** The new amount of an adjustment, exactly, with a sentence saying how. */
-  async function adjustedAmount(d: Record<string, unknown>, adjustment: Adjustment): Promise<Outcome<{ amountMinor: bigint; explanation: string; rerated?: { from: string; to: string } }, ResolveRefusal>> {
+  async function adjustedAmount(d: Record<string, unknown>, adjustment: Adjustment): Promise<Outcome<{ amountMinor: bigint; explanation: string; rerated?: StoredRerate }, ResolveRefusal>> {
     const before = toBig(d.amount_before_minor);
     const currency = String(d.currency);
     if (adjustment.kind === 'share') {
@@ -228,13 +237,14 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     if (!precommit) return { ok: false, code: 'NO_PRECOMMIT_RATE', message: `the product has no ${currency} rate agreed in advance (precommit) to re-rate at` };
     const plan = { ...ratingPlan({ ...stored.profile, prices: { ...stored.profile.prices, [currency]: { ...stored.profile.prices[currency]!, overage: precommit } } }, currency, rated.allowanceBytes), allowanceBytes: rated.fullAllowanceBytes };
     const again = rateUsage({ usedBytes: rated.usedBytes, days: rated.days, nominalDays: rated.nominalDays, seconds: rated.periodSeconds }, plan);
-    return { ok: true, value: { amountMinor: again.amountMinor, explanation: `re-rated at the rate agreed in advance (${precommit} instead of ${rated.rate})`, rerated: { from: rated.rate, to: again.rate } } };
+    return { ok: true, value: { amountMinor: again.amountMinor, explanation: `re-rated at the rate agreed in advance (${precommit} instead of ${rated.rate})`, rerated: { from: rated.rate, to: again.rate, fromMinor: String(rated.roundedMinor), toMinor: String(again.roundedMinor), exact: quantityGivesAmount(again) } } };
   }
 
   /** The text of an adjusted line, in the language it was billed in. */
   function adjustedText(d: Record<string, unknown>, billedText: string, after: bigint, locale: string): string {
-    const resolution = d.resolution ? (JSON.parse(String(d.resolution)) as { rerated?: { from: string; to: string } | null }) : null;
-    return describeAdjustedLine(billedText, { currency: String(d.currency), afterMinor: after, rerated: resolution?.rerated ?? null }, locale);
+    const r = d.resolution ? (JSON.parse(String(d.resolution)) as { rerated?: StoredRerate | null }).rerated : null;
+    const rerated = r ? { from: r.from, to: r.to, exact: r.exact, ...(r.fromMinor && r.toMinor ? { fromMinor: BigInt(r.fromMinor), toMinor: BigInt(r.toMinor) } : {}) } : null;
+    return describeAdjustedLine(billedText, { currency: String(d.currency), afterMinor: after, rerated }, locale);
   }
 
   /** The line's text after a decision: adjusted or waived say so; upheld and withdrawn keep it. */
@@ -458,7 +468,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       parseHoldState(d.hold_state);
       if (to === 'adjusted' && !adjustment) throw invalidInput('an adjustment needs a new amount: precommit, a share, or an amount');
       let after: bigint | null = null;
-      let rerated: { from: string; to: string } | null = null;
+      let rerated: StoredRerate | null = null;
       if (to === 'adjusted') {
         const a = await adjustedAmount(d, adjustment!);
         if (!a.ok) return a;

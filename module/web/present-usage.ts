@@ -2,7 +2,7 @@ import { numberFormat, dateTimeFormat } from '../domain/intl-cache.js';
 import type { CapSectionView, UpgradeSectionView } from './cap-section.js';
 import { DateTime } from 'luxon';
 import { daysBetween, type IsoDate } from '../domain/calendar.js';
-import { displayUnit, formatAmount, formatByteAmount, formatDay, formatPeriod, textLanguage } from '../domain/line-text.js';
+import { displayUnit, formatAmount, formatByteAmount, formatDay, formatPeriod, formatSoldBytes, textLanguage } from '../domain/line-text.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
 import type { DayFigure, LineRow, Page, PeriodNote, PeriodRow, ServiceRow, ServiceUsage } from '../services/usage-reads.js';
 import { buildChart, type ChartView } from './chart.js';
@@ -455,7 +455,8 @@ export function counterNotes(notes: readonly PeriodNote[], shown: 'TB' | 'TiB', 
 }
 
 export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, locale: string, w: WidgetWords, csv: string, zone = 'UTC', lines?: readonly LineRow[]): PeriodView {
-  const shown = displayUnit(p.charge?.unit ?? unit);
+  const sold = p.charge?.unit ?? unit;
+  const shown = displayUnit(sold);
   const c = p.charge;
   let outcome = w.notRated;
   if (c) {
@@ -478,9 +479,10 @@ export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, lo
     id: p.id,
     label: formatPeriod(p.startDate, p.endDate ?? p.startDate, locale),
     notes: counterNotes(p.notes, shown, locale, zone, w),
-    used: formatByteAmount(p.usedBytes, shown, locale),
-    allowance: c ? formatByteAmount(c.allowanceBytes, shown, locale) : '–',
-    over: c ? formatByteAmount(c.overBytes, shown, locale) : '–',
+    // in the unit sold, as the period's invoice line says it
+    used: formatSoldBytes(p.usedBytes, sold, locale),
+    allowance: c ? formatSoldBytes(c.allowanceBytes, sold, locale) : '–',
+    over: c ? formatSoldBytes(c.overBytes, sold, locale) : '–',
     outcome,
     csv,
     chart: '',

@@ -50,7 +50,8 @@ describeEachEngine('the seed scenario through the WHMCS bridge', ({ db }) => {
     const lines = overusageItems(inv);
     expect(lines).to.have.length(1);
     expect(lines[0]!.amount).to.equal('500.00');
-    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 May 2013: 6\.000 TB used, 5\.000 TB included, 1,000 GB × €0\.50 \(dispute by 16 June 2013\) \[OU-[0-9A-F]{10}\]$/);
+    // 6 000 GB used, 5 000 included, 1 000 × €0.50 = €500.00, in GB (the unit sold) with 2 decimals
+    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 May 2013: 6,000\.00 GB used, 5,000\.00 GB included, 1,000\.00 GB × €0\.50 = €500\.00 \(dispute by 16 June 2013\) \[OU-[0-9A-F]{10}\]$/);
     expect(inv.total).to.equal('519.95');
     const row = await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first();
     expect(row.status).to.equal('placed');

@@ -2,8 +2,10 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { bytesInUnit, UNIT_BYTES } from '../../module/domain/bytes.js';
 import {
+  describeAdjustedLine,
   describeLineForClient,
   describeOverusageLine,
+  describeWaivedLine,
   displayUnit,
   explainCharge,
   formatByteAmount,
@@ -11,9 +13,11 @@ import {
   formatPeriod,
   formatQuantity,
   formatRate,
+  formatSoldBytes,
   localeForClient,
   type OverusageLineInput,
   outcomeNote,
+  quantityGivesAmount,
   textLanguage,
 } from '../../module/domain/line-text.js';
 import { parseDecimal } from '../../module/domain/money.js';
@@ -58,14 +62,17 @@ const line = (rated: RatedCharge, over: Partial<OverusageLineInput> = {}): Overu
 const seed = rateUsage(may(6n * TB), plan());
 
 describe('line text: the seed line', () => {
+  // One unit throughout, the unit sold (GB), 2 decimals: 6 000 GB used, 5 000 GB included,
+  // 1 000 GB over × €0.50 = €500.00 exactly.
   it('English', () => {
     expect(describeOverusageLine(line(seed), 'en-GB')).to.equal(
-      'Bandwidth overusage 1 – 31 May 2013: 6.000 TB used, 5.000 TB included, 1,000 GB × €0.50 (dispute by 15 June 2013) [OU-123]',
+      'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00 (dispute by 15 June 2013) [OU-123]',
     );
   });
 
   it('Dutch, for the Netherlands and for Belgium', () => {
-    const nl = `Overschrijding dataverkeer 1–31 mei 2013: 6,000 TB gebruikt, 5,000 TB inbegrepen, 1.000 GB × €${NBSP}0,50 (bezwaar uiterlijk 15 juni 2013) [OU-123]`;
+    // Dutch: decimal comma, a point between thousands
+    const nl = `Overschrijding dataverkeer 1–31 mei 2013: 6.000,00 GB gebruikt, 5.000,00 GB inbegrepen, 1.000,00 GB × €${NBSP}0,50 = €${NBSP}500,00 (bezwaar uiterlijk 15 juni 2013) [OU-123]`;
     expect(describeOverusageLine(line(seed), 'nl-NL')).to.equal(nl);
     expect(describeOverusageLine(line(seed), 'nl-BE')).to.equal(nl);
     expect(describeOverusageLine(line(seed), 'nl')).to.equal(nl);
@@ -74,7 +81,7 @@ describe('line text: the seed line', () => {
   it('the reference code is appended once, with or without its brackets, and only when given', () => {
     expect(describeOverusageLine(line(seed, { refCode: '[OU-123]' }), 'en-GB')).to.match(/\(dispute by 15 June 2013\) \[OU-123\]$/);
     expect(describeOverusageLine(line(seed, { refCode: null }), 'en-GB')).to.match(/\(dispute by 15 June 2013\)$/);
-    expect(describeOverusageLine(line(seed, { refCode: undefined, deadlineLastDay: null }), 'en-GB')).to.match(/1,000 GB × €0\.50$/);
+    expect(describeOverusageLine(line(seed, { refCode: undefined, deadlineLastDay: null }), 'en-GB')).to.match(/1,000\.00 GB × €0\.50 = €500\.00$/);
     expect(() => describeOverusageLine(line(seed, { refCode: 'OU\n1' }), 'en-GB')).to.throw(/one short code/);
     expect(() => describeOverusageLine(line(seed, { refCode: ' ' }), 'en-GB')).to.throw(/one short code/);
   });
@@ -98,55 +105,62 @@ describe('line text: the seed line', () => {
 });
 
 describe('line text: every model', () => {
-  it('per unit, in the binary family: bytes in TiB, quantity in GiB', () => {
+  it('per unit, sold in GiB: every figure of the line in GiB', () => {
+    // 3 TiB = 3 072 GiB used, 2 TiB = 2 048 GiB included, 1 024 GiB over × €0.01 = €10.24
     const r = rateUsage(may(3n * TiB), plan({ unit: 'GiB', allowanceBytes: 2n * TiB, rate: dec('0.01') }));
     expect(describeOverusageLine(line(r, { refCode: null }), 'en-GB')).to.equal(
-      'Bandwidth overusage 1 – 31 May 2013: 3.000 TiB used, 2.000 TiB included, 1,024 GiB × €0.01 (dispute by 15 June 2013)',
+      'Bandwidth overusage 1 – 31 May 2013: 3,072.00 GiB used, 2,048.00 GiB included, 1,024.00 GiB × €0.01 = €10.24 (dispute by 15 June 2013)',
     );
     expect(describeOverusageLine(line(r, { refCode: null }), 'nl-NL')).to.equal(
-      `Overschrijding dataverkeer 1–31 mei 2013: 3,000 TiB gebruikt, 2,000 TiB inbegrepen, 1.024 GiB × €${NBSP}0,01 (bezwaar uiterlijk 15 juni 2013)`,
+      `Overschrijding dataverkeer 1–31 mei 2013: 3.072,00 GiB gebruikt, 2.048,00 GiB inbegrepen, 1.024,00 GiB × €${NBSP}0,01 = €${NBSP}10,24 (bezwaar uiterlijk 15 juni 2013)`,
     );
   });
 
   it('per block: count × block size × rate, singular and plural', () => {
     const blocks = plan({ unit: 'TB', model: { kind: 'per_block', blockUnits: 1 }, rate: dec('10') });
     const two = rateUsage(may(6_500_000_000_000n), blocks);
+    // sold in TB: 6.50 TB used, 5.00 TB included, 1.5 TB over → 2 started blocks × €10.00 = €20.00
     expect(describeOverusageLine(line(two), 'en-GB')).to.equal(
-      'Bandwidth overusage 1 – 31 May 2013: 6.500 TB used, 5.000 TB included, 2 × 1 TB blocks × €10.00 (dispute by 15 June 2013) [OU-123]',
+      'Bandwidth overusage 1 – 31 May 2013: 6.50 TB used, 5.00 TB included, 2 × 1 TB blocks × €10.00 = €20.00 (dispute by 15 June 2013) [OU-123]',
     );
     expect(describeOverusageLine(line(two), 'nl-NL')).to.equal(
-      `Overschrijding dataverkeer 1–31 mei 2013: 6,500 TB gebruikt, 5,000 TB inbegrepen, 2 × blok van 1 TB × €${NBSP}10,00 (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
+      `Overschrijding dataverkeer 1–31 mei 2013: 6,50 TB gebruikt, 5,00 TB inbegrepen, 2 × blok van 1 TB × €${NBSP}10,00 = €${NBSP}20,00 (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
     );
+    // sold in TiB: 3 TiB used, 2 included, 1 TiB over → 1 block × €3.00 = €3.00
     const one = rateUsage(may(3n * TiB), plan({ unit: 'TiB', allowanceBytes: 2n * TiB, model: { kind: 'per_block', blockUnits: 1 }, rate: dec('3') }));
-    expect(describeOverusageLine(line(one), 'en-GB')).to.contain('3.000 TiB used, 2.000 TiB included, 1 × 1 TiB block × €3.00');
+    expect(describeOverusageLine(line(one), 'en-GB')).to.contain('3.00 TiB used, 2.00 TiB included, 1 × 1 TiB block × €3.00 = €3.00');
+    // 1 250 GB over in 500 GB blocks → 3 started × €2.50 = €7.50
     const big = rateUsage(may(5n * TB + 1_250n * GB), plan({ model: { kind: 'per_block', blockUnits: 500 }, rate: dec('2.5') }));
-    expect(describeOverusageLine(line(big), 'en-GB')).to.contain('3 × 500 GB blocks × €2.50');
-    expect(describeOverusageLine(line(big), 'nl-NL')).to.contain(`3 × blok van 500 GB × €${NBSP}2,50`);
+    expect(describeOverusageLine(line(big), 'en-GB')).to.contain('6,250.00 GB used, 5,000.00 GB included, 3 × 500 GB blocks × €2.50 = €7.50');
+    expect(describeOverusageLine(line(big), 'nl-NL')).to.contain(`3 × blok van 500 GB × €${NBSP}2,50 = €${NBSP}7,50`);
   });
 
   it('average Mbit/s: measured, committed, over × rate', () => {
     // 12.3 Mbit/s for 30 days = 3 985 200 000 000 bytes
     const r = rateUsage(june(3_985_200_000_000n), plan({ model: { kind: 'avg_mbps', commitMbps: dec('10') }, rate: dec('4') }));
     const input = line(r, { periodStart: '2013-06-01', periodEnd: '2013-06-30', deadlineLastDay: '2013-07-15', refCode: 'OU-7' });
+    // 3 985.20 GB used; 2.30 Mbit/s over × €4.00 = €9.20
     expect(describeOverusageLine(input, 'en-GB')).to.equal(
-      'Bandwidth overusage 1 – 30 June 2013: 3.985 TB used, average 12.3 Mbit/s, 10 Mbit/s committed, 2.3 Mbit/s × €4.00 (dispute by 15 July 2013) [OU-7]',
+      'Bandwidth overusage 1 – 30 June 2013: 3,985.20 GB used, average 12.30 Mbit/s, 10.00 Mbit/s committed, 2.30 Mbit/s × €4.00 = €9.20 (dispute by 15 July 2013) [OU-7]',
     );
     expect(describeOverusageLine(input, 'nl-NL')).to.equal(
-      `Overschrijding dataverkeer 1–30 juni 2013: 3,985 TB gebruikt, gemiddeld 12,3 Mbit/s, 10 Mbit/s afgesproken, 2,3 Mbit/s × €${NBSP}4,00 (bezwaar uiterlijk 15 juli 2013) [OU-7]`,
+      `Overschrijding dataverkeer 1–30 juni 2013: 3.985,20 GB gebruikt, gemiddeld 12,30 Mbit/s, 10,00 Mbit/s afgesproken, 2,30 Mbit/s × €${NBSP}4,00 = €${NBSP}9,20 (bezwaar uiterlijk 15 juli 2013) [OU-7]`,
     );
+    // 324 GB free: (3 985.2 − 324) GB × 8 ÷ 2 592 000 s = 11.3 Mbit/s, 1.30 over × €4.00 = €5.20
     const tol = rateUsage(june(3_985_200_000_000n), plan({ model: { kind: 'avg_mbps', commitMbps: dec('10') }, rate: dec('4'), toleranceBytes: 324n * GB }));
-    expect(describeOverusageLine(line(tol), 'en-GB')).to.contain('average 12.3 Mbit/s, 10 Mbit/s committed, 0.324 TB free tolerance, 1.3 Mbit/s × €4.00');
+    expect(describeOverusageLine(line(tol), 'en-GB')).to.contain('average 12.30 Mbit/s, 10.00 Mbit/s committed, 324.00 GB free tolerance, 1.30 Mbit/s × €4.00 = €5.20');
   });
 
   it('95th percentile: the billed rate, committed, over × rate', () => {
     const samples = [...Array.from({ length: 19 }, () => 12_300_000n), 900_000_000n];
     const r = rateUsage(june(1n, samples), plan({ model: { kind: 'p95', commitMbps: dec('10') }, rate: dec('4') }));
     const input = line(r, { periodStart: '2013-06-01', periodEnd: '2013-06-30', deadlineLastDay: '2013-07-15' });
+    // 2.30 Mbit/s over × €4.00 = €9.20
     expect(describeOverusageLine(input, 'en-GB')).to.equal(
-      'Bandwidth overusage 1 – 30 June 2013: 95th percentile 12.3 Mbit/s, 10 Mbit/s committed, 2.3 Mbit/s × €4.00 (dispute by 15 July 2013) [OU-123]',
+      'Bandwidth overusage 1 – 30 June 2013: 95th percentile 12.30 Mbit/s, 10.00 Mbit/s committed, 2.30 Mbit/s × €4.00 = €9.20 (dispute by 15 July 2013) [OU-123]',
     );
     expect(describeOverusageLine(input, 'nl-NL')).to.equal(
-      `Overschrijding dataverkeer 1–30 juni 2013: 95e percentiel 12,3 Mbit/s, 10 Mbit/s afgesproken, 2,3 Mbit/s × €${NBSP}4,00 (bezwaar uiterlijk 15 juli 2013) [OU-123]`,
+      `Overschrijding dataverkeer 1–30 juni 2013: 95e percentiel 12,30 Mbit/s, 10,00 Mbit/s afgesproken, 2,30 Mbit/s × €${NBSP}4,00 = €${NBSP}9,20 (bezwaar uiterlijk 15 juli 2013) [OU-123]`,
     );
   });
 });
@@ -155,35 +169,41 @@ describe('line text: tolerance, proration, cap, minimum', () => {
   it('a prorated allowance and a tolerance are stated on the line', () => {
     const r = rateUsage(may(6n * TB, { days: 16 }), plan({ prorate: true, toleranceBytes: 100n * GB }));
     const input = line(r, { periodStart: '2013-05-16' });
+    // included ⌈5 TB × 16/31⌉ = 2 580 645 161 291 B = 2 580.645… GB → 2 580.65; over 6 000 − 2 580.645161291 − 100
+    // = 3 319.354838709 GB → 3 319.35; exact × €0.50 = €1 659.677… → €1 659.68, and 3 319.35 × 0.50 =
+    // 1 659.675 → €1 659.68 too, so the line says "="
     expect(describeOverusageLine(input, 'en-GB')).to.equal(
-      'Bandwidth overusage 16 – 31 May 2013: 6.000 TB used, 2.581 TB included (prorated, 16 of 31 days), 0.100 TB free tolerance, 3,319.354839 GB × €0.50 (dispute by 15 June 2013) [OU-123]',
+      'Bandwidth overusage 16 – 31 May 2013: 6,000.00 GB used, 2,580.65 GB included (prorated, 16 of 31 days), 100.00 GB free tolerance, 3,319.35 GB × €0.50 = €1,659.68 (dispute by 15 June 2013) [OU-123]',
     );
     expect(describeOverusageLine(input, 'nl-NL')).to.equal(
-      `Overschrijding dataverkeer 16–31 mei 2013: 6,000 TB gebruikt, 2,581 TB inbegrepen (naar rato, 16 van 31 dagen), 0,100 TB vrije marge, 3.319,354839 GB × €${NBSP}0,50 (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
+      `Overschrijding dataverkeer 16–31 mei 2013: 6.000,00 GB gebruikt, 2.580,65 GB inbegrepen (naar rato, 16 van 31 dagen), 100,00 GB vrije marge, 3.319,35 GB × €${NBSP}0,50 = €${NBSP}1.659,68 (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
     );
   });
 
   it('a capped line says so', () => {
     const r = rateUsage(may(6n * TB), plan({ capMinor: 10_000n }));
-    expect(describeOverusageLine(line(r), 'en-GB')).to.contain('1,000 GB × €0.50, capped at €100.00 (dispute by 15 June 2013)');
-    expect(describeOverusageLine(line(r), 'nl-NL')).to.contain(`1.000 GB × €${NBSP}0,50, gemaximeerd op €${NBSP}100,00 (bezwaar`);
+    // 1 000 GB × €0.50 = €500.00, then the €100.00 cap
+    expect(describeOverusageLine(line(r), 'en-GB')).to.contain('1,000.00 GB × €0.50 = €500.00, capped at €100.00 (dispute by 15 June 2013)');
+    expect(describeOverusageLine(line(r), 'nl-NL')).to.contain(`1.000,00 GB × €${NBSP}0,50 = €${NBSP}500,00, gemaximeerd op €${NBSP}100,00 (bezwaar`);
     expect(outcomeNote(r, 'en-GB')).to.equal('billed: €100.00 (capped; €500.00 before the cap)');
   });
 
   it('written off: no invoice line, a short explanation instead', () => {
     const r = rateUsage(may(5n * TB + 5n * GB), plan({ minimumMinor: 500n }));
+    // 5 GB over × €0.50 = €2.50, under the €5.00 minimum
     expect(describeOverusageLine(line(r), 'en-GB')).to.equal(
-      'Bandwidth overusage 1 – 31 May 2013: 5.005 TB used, 5.000 TB included, 5 GB × €0.50 — written off: €2.50 is below the minimum charge of €5.00, not billed [OU-123]',
+      'Bandwidth overusage 1 – 31 May 2013: 5,005.00 GB used, 5,000.00 GB included, 5.00 GB × €0.50 = €2.50 — written off: €2.50 is below the minimum charge of €5.00, not billed [OU-123]',
     );
     expect(describeOverusageLine(line(r), 'nl-NL')).to.equal(
-      `Overschrijding dataverkeer 1–31 mei 2013: 5,005 TB gebruikt, 5,000 TB inbegrepen, 5 GB × €${NBSP}0,50 — kwijtgescholden: €${NBSP}2,50 ligt onder het minimumbedrag van €${NBSP}5,00, niet gefactureerd [OU-123]`,
+      `Overschrijding dataverkeer 1–31 mei 2013: 5.005,00 GB gebruikt, 5.000,00 GB inbegrepen, 5,00 GB × €${NBSP}0,50 = €${NBSP}2,50 — kwijtgescholden: €${NBSP}2,50 ligt onder het minimumbedrag van €${NBSP}5,00, niet gefactureerd [OU-123]`,
     );
   });
 
   it('one byte over: written off at €0.00, and the quantity is not shown as 0', () => {
     const r = rateUsage(may(5n * TB + 1n), plan());
+    // 1 B = 0.000000001 GB: "< 0.01", which times a rate gives no amount, so "≈" and why
     expect(describeOverusageLine(line(r, { refCode: null }), 'en-GB')).to.equal(
-      'Bandwidth overusage 1 – 31 May 2013: 5.000 TB used, 5.000 TB included, < 0.000001 GB × €0.50 — written off: the overusage comes to €0.00 after rounding, not billed',
+      'Bandwidth overusage 1 – 31 May 2013: 5,000.00 GB used, 5,000.00 GB included, < 0.01 GB × €0.50 ≈ €0.00 (quantity rounded, amount from the exact usage) — written off: the overusage comes to €0.00 after rounding, not billed',
     );
     expect(outcomeNote(r, 'nl-NL')).to.equal(`kwijtgescholden: de overschrijding komt afgerond op €${NBSP}0,00, niet gefactureerd`);
   });
@@ -191,14 +211,14 @@ describe('line text: tolerance, proration, cap, minimum', () => {
   it('within the allowance (or the commit): nothing to bill', () => {
     const r = rateUsage(may(4n * TB), plan());
     expect(describeOverusageLine(line(r, { refCode: null }), 'en-GB')).to.equal(
-      'Bandwidth 1 – 31 May 2013: 4.000 TB used, 5.000 TB included — within the allowance, nothing to bill',
+      'Bandwidth 1 – 31 May 2013: 4,000.00 GB used, 5,000.00 GB included — within the allowance, nothing to bill',
     );
     expect(describeOverusageLine(line(r, { refCode: null }), 'nl-NL')).to.equal(
-      'Dataverkeer 1–31 mei 2013: 4,000 TB gebruikt, 5,000 TB inbegrepen — binnen de bundel, niets te factureren',
+      'Dataverkeer 1–31 mei 2013: 4.000,00 GB gebruikt, 5.000,00 GB inbegrepen — binnen de bundel, niets te factureren',
     );
     const p = rateUsage(june(1n, [5_000_000n]), plan({ model: { kind: 'p95', commitMbps: dec('10') } }));
     expect(describeOverusageLine(line(p, { refCode: null, periodStart: '2013-06-01', periodEnd: '2013-06-30' }), 'en-GB')).to.equal(
-      'Bandwidth 1 – 30 June 2013: 95th percentile 5 Mbit/s, 10 Mbit/s committed — within the committed rate, nothing to bill',
+      'Bandwidth 1 – 30 June 2013: 95th percentile 5.00 Mbit/s, 10.00 Mbit/s committed — within the committed rate, nothing to bill',
     );
     expect(outcomeNote(p, 'nl-NL')).to.equal('binnen de afgesproken snelheid, niets te factureren');
   });
@@ -249,11 +269,13 @@ describe('line text: periods, days, numbers', () => {
 
   it('big numbers stay exact', () => {
     const r = rateUsage(may(10n ** 24n + 123_456_789n), plan({ rate: dec('999999.999999') }));
+    // 999 999 999 995 000.123456789 GB × €999 999.999999 = €999 999 999 994 000 123 456.79…, rounded once;
+    // the line's 999 999 999 995 000.12 GB × €999 999.999999 = €999 999 999 994 000 120 000.00… (€3 456.79
+    // less): the quantity shown does not give the amount, so "≈" and why
     expect(describeOverusageLine(line(r), 'en-GB')).to.equal(
-      'Bandwidth overusage 1 – 31 May 2013: 1,000,000,000,000.000 TB used, 5.000 TB included, 999,999,999,995,000.123457 GB × €999,999.999999 (dispute by 15 June 2013) [OU-123]',
+      'Bandwidth overusage 1 – 31 May 2013: 1,000,000,000,000,000.12 GB used, 5,000.00 GB included, 999,999,999,995,000.12 GB × €999,999.999999 ≈ €999,999,999,994,000,123,456.79 (quantity rounded, amount from the exact usage) (dispute by 15 June 2013) [OU-123]',
     );
-    expect(describeOverusageLine(line(r), 'nl-NL')).to.contain(`1.000.000.000.000,000 TB gebruikt, 5,000 TB inbegrepen, 999.999.999.995.000,123457 GB × €${NBSP}999.999,999999`);
-    // 999 999 999 995 000.123456789 GB × €999 999.999999 = €999 999 999 994 000 123 456.79…, rounded once
+    expect(describeOverusageLine(line(r), 'nl-NL')).to.contain(`1.000.000.000.000.000,12 GB gebruikt, 5.000,00 GB inbegrepen, 999.999.999.995.000,12 GB × €${NBSP}999.999,999999 ≈`);
     expect(r.amountMinor).to.equal(99_999_999_999_400_012_345_679n);
     expect(outcomeNote(r, 'en-GB')).to.equal('billed: €999,999,999,994,000,123,456.79');
   });
@@ -282,10 +304,10 @@ describe('explainCharge', () => {
   it('the seed, in English: every figure that made the amount', () => {
     expect(explainCharge(seed, 'en-GB')).to.deep.equal([
       'Pricing: per GB over the allowance',
-      'Included: 5.000 TB (5,000,000,000,000 bytes)',
-      'Used: 6.000 TB (6,000,000,000,000 bytes)',
-      'Over the allowance: 1.000 TB (1,000,000,000,000 bytes)',
-      'Billed quantity: 1,000 GB',
+      'Included: 5,000.00 GB (5,000,000,000,000 bytes)',
+      'Used: 6,000.00 GB (6,000,000,000,000 bytes)',
+      'Over the allowance: 1,000.00 GB (1,000,000,000,000 bytes)',
+      'Billed quantity: 1,000.00 GB',
       'Rate: €0.50 per GB',
       'Exact amount €500.00, rounded once (half-up) to €500.00',
       'Outcome: billed: €500.00',
@@ -296,11 +318,12 @@ describe('explainCharge', () => {
     const r = rateUsage(may(6n * TB, { days: 16 }), plan({ prorate: true, toleranceBytes: 100n * GB, capMinor: 1_000_000n, minimumMinor: 500n }));
     expect(explainCharge(r, 'nl-NL')).to.deep.equal([
       'Tarief: per GB boven de bundel',
-      'Inbegrepen: 2,581 TB (2.580.645.161.291 bytes), naar rato van 5,000 TB voor 16 van 31 dagen, naar boven afgerond op de byte',
-      'Gebruikt: 6,000 TB (6.000.000.000.000 bytes)',
-      'Vrije marge (niet gefactureerd): 0,100 TB (100.000.000.000 bytes)',
-      'Boven de bundel: 3,319 TB (3.319.354.838.709 bytes)',
-      'Gefactureerde hoeveelheid: 3.319,354839 GB',
+      // 2 580.645161291 GB → 2 580,65; 3 319.354838709 GB → 3 319,35
+      'Inbegrepen: 2.580,65 GB (2.580.645.161.291 bytes), naar rato van 5.000,00 GB voor 16 van 31 dagen, naar boven afgerond op de byte',
+      'Gebruikt: 6.000,00 GB (6.000.000.000.000 bytes)',
+      'Vrije marge (niet gefactureerd): 100,00 GB (100.000.000.000 bytes)',
+      'Boven de bundel: 3.319,35 GB (3.319.354.838.709 bytes)',
+      'Gefactureerde hoeveelheid: 3.319,35 GB',
       `Tarief: €${NBSP}0,50 per GB`,
       `Exact bedrag €${NBSP}1.659,6774193545, één keer afgerond (half naar boven) op €${NBSP}1.659,68`,
       `Maximum: €${NBSP}10.000,00 per periode, niet bereikt`,
@@ -323,11 +346,11 @@ describe('explainCharge', () => {
     const r = rateUsage(june(3_985_200_000_000n), plan({ model: { kind: 'avg_mbps', commitMbps: dec('10') }, rate: dec('4') }));
     expect(explainCharge(r, 'en-GB')).to.deep.equal([
       'Pricing: per Mbit/s of average rate over the committed rate',
-      'Committed rate: 10 Mbit/s, moves 3.240 TB (3,240,000,000,000 bytes) in this period',
-      'Used: 3.985 TB (3,985,200,000,000 bytes)',
+      'Committed rate: 10 Mbit/s, moves 3,240.00 GB (3,240,000,000,000 bytes) in this period',
+      'Used: 3,985.20 GB (3,985,200,000,000 bytes)',
       'Average rate: 3,985,200,000,000 bytes × 8 ÷ 2,592,000 s = 12.3 Mbit/s',
-      'Over the allowance: 0.745 TB (745,200,000,000 bytes)',
-      'Billed quantity: 2.3 Mbit/s',
+      'Over the allowance: 745.20 GB (745,200,000,000 bytes)',
+      'Billed quantity: 2.30 Mbit/s',
       'Rate: €4.00 per Mbit/s',
       'Exact amount €9.20, rounded once (half-up) to €9.20',
       'Outcome: billed: €9.20',
@@ -340,15 +363,162 @@ describe('explainCharge', () => {
     const r = rateUsage(june(TB, samples), plan({ model: { kind: 'p95', commitMbps: dec('10') }, rate: dec('4') }));
     const lines = explainCharge(r, 'en-GB');
     expect(lines).to.include('Billed rate (95th percentile): 12.3 Mbit/s');
-    expect(lines).to.include('Over the committed rate: 2.3 Mbit/s');
-    expect(lines).not.to.include.members(['Free tolerance (not billed): 0.000 TB (0 bytes)']);
+    expect(lines).to.include('Over the committed rate: 2.30 Mbit/s');
+    expect(lines.some((l) => l.startsWith('Free tolerance'))).to.equal(false);
     expect(explainCharge(r, 'nl-NL')).to.include('Gefactureerde snelheid (95e percentiel): 12,3 Mbit/s');
   });
 
   it('a single byte over, in English', () => {
     const lines = explainCharge(rateUsage(may(5n * TB + 1n), plan()), 'en-GB');
-    expect(lines).to.include('Over the allowance: 0.000 TB (1 byte)');
-    expect(lines).to.include('Billed quantity: < 0.000001 GB');
+    expect(lines).to.include('Over the allowance: < 0.01 GB (1 byte)');
+    expect(lines).to.include('Billed quantity: < 0.01 GB');
     expect(lines).to.include('Exact amount €0.0000000005, rounded once (half-up) to €0.00');
+  });
+});
+
+describe('line text: quantities in the unit sold, 2 decimals', () => {
+  const ROUNDED_EN = '(quantity rounded, amount from the exact usage)';
+  const ROUNDED_NL = '(hoeveelheid afgerond, bedrag over het exacte verbruik)';
+  const at80 = plan({ rate: dec('0.80') });
+
+  it('the issue’s 129.854167 GB reads 129.85 GB, and 129.85 × €0.80 = €103.88 is the amount', () => {
+    // exact: 129.854167 × 0.80 = 103.8833336 → €103.88; shown: 129.85 × 0.80 = 103.88
+    const r = rateUsage(may(5n * TB + 129_854_167_000n), at80);
+    expect(r.amountMinor).to.equal(10_388n);
+    expect(quantityGivesAmount(r)).to.equal(true);
+    expect(describeOverusageLine(line(r), 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 5,129.85 GB used, 5,000.00 GB included, 129.85 GB × €0.80 = €103.88 (dispute by 15 June 2013) [OU-123]',
+    );
+  });
+
+  it('rounds half-up at the 3rd decimal: 129.855 → 129.86, 129.854999999 → 129.85', () => {
+    expect(formatSoldBytes(129_855_000_000n, 'GB', 'en-GB')).to.equal('129.86 GB');
+    expect(formatSoldBytes(129_854_999_999n, 'GB', 'en-GB')).to.equal('129.85 GB');
+    expect(formatSoldBytes(129_845_000_000n, 'GB', 'nl-NL')).to.equal('129,85 GB');
+    expect(formatSoldBytes(0n, 'GB', 'en-GB')).to.equal('0.00 GB');
+  });
+
+  it('a line whose rounded quantity × rate misses the amount by a cent says "≈" and why, never "="', () => {
+    // over 129.855 GB: exact × €0.80 = 103.884 → €103.88 billed; shown 129.86 × 0.80 = 103.888 → €103.89,
+    // a cent more than the amount: the line must not claim 129.86 × €0.80 = €103.88
+    const r = rateUsage(may(5n * TB + 129_855_000_000n), at80);
+    expect(r.amountMinor).to.equal(10_388n);
+    expect(quantityGivesAmount(r)).to.equal(false);
+    const en = describeOverusageLine(line(r), 'en-GB');
+    expect(en).to.equal(
+      `Bandwidth overusage 1 – 31 May 2013: 5,129.86 GB used, 5,000.00 GB included, 129.86 GB × €0.80 ≈ €103.88 ${ROUNDED_EN} (dispute by 15 June 2013) [OU-123]`,
+    );
+    expect(en).not.to.contain('=');
+    expect(describeOverusageLine(line(r), 'nl-NL')).to.equal(
+      `Overschrijding dataverkeer 1–31 mei 2013: 5.129,86 GB gebruikt, 5.000,00 GB inbegrepen, 129,86 GB × €${NBSP}0,80 ≈ €${NBSP}103,88 ${ROUNDED_NL} (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
+    );
+    // one byte less: 129.854999999 GB → 129.85 shown, 129.85 × 0.80 = 103.88 = the amount (103.8839999992 → €103.88)
+    const below = rateUsage(may(5n * TB + 129_854_999_999n), at80);
+    expect(describeOverusageLine(line(below), 'en-GB')).to.contain('129.85 GB × €0.80 = €103.88 (dispute by');
+  });
+
+  it('one unit throughout, the one the product sells: GB, TB, GiB, TiB', () => {
+    // 6.5 TB used on a 5 TB plan: 1 500 GB × €0.50 = €750.00, or 1.50 TB × €500.00 = €750.00
+    const used = 6_500_000_000_000n;
+    expect(describeOverusageLine(line(rateUsage(may(used), plan()), { refCode: null, deadlineLastDay: null }), 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 6,500.00 GB used, 5,000.00 GB included, 1,500.00 GB × €0.50 = €750.00',
+    );
+    expect(describeOverusageLine(line(rateUsage(may(used), plan({ unit: 'TB', rate: dec('500') })), { refCode: null, deadlineLastDay: null }), 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 6.50 TB used, 5.00 TB included, 1.50 TB × €500.00 = €750.00',
+    );
+    // 6.5 TiB used on a 5 TiB plan: 6 656 GiB used, 5 120 included, 1 536 GiB × €0.50 = €768.00; in TiB 1.50 × €512.00 = €768.00
+    const binary = { allowanceBytes: 5n * TiB };
+    expect(describeOverusageLine(line(rateUsage(may(6n * TiB + TiB / 2n), plan({ unit: 'GiB', ...binary })), { refCode: null, deadlineLastDay: null }), 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 6,656.00 GiB used, 5,120.00 GiB included, 1,536.00 GiB × €0.50 = €768.00',
+    );
+    expect(describeOverusageLine(line(rateUsage(may(6n * TiB + TiB / 2n), plan({ unit: 'TiB', rate: dec('512'), ...binary })), { refCode: null, deadlineLastDay: null }), 'nl-NL')).to.equal(
+      `Overschrijding dataverkeer 1–31 mei 2013: 6,50 TiB gebruikt, 5,00 TiB inbegrepen, 1,50 TiB × €${NBSP}512,00 = €${NBSP}768,00`,
+    );
+    // decimal bytes sold in GiB: 6·10¹² ÷ 2³⁰ = 5 587.935… → 5 587.94; 5·10¹² → 4 656.612… → 4 656.61;
+    // over 10¹² B = 931.322… → 931.32 GiB; exact × €0.50 = 465.661… → €465.66, and 931.32 × 0.50 = 465.66
+    expect(describeOverusageLine(line(rateUsage(may(6n * TB), plan({ unit: 'GiB' })), { refCode: null, deadlineLastDay: null }), 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 5,587.94 GiB used, 4,656.61 GiB included, 931.32 GiB × €0.50 = €465.66',
+    );
+  });
+
+  it('Dutch: decimal comma and a point between thousands; English the other way round', () => {
+    // 1 234 567 891 000 000 B = 1 234 567.891 GB → 1 234 567.89
+    expect(formatSoldBytes(1_234_567_891_000_000n, 'GB', 'nl-NL')).to.equal('1.234.567,89 GB');
+    expect(formatSoldBytes(1_234_567_891_000_000n, 'GB', 'nl-BE')).to.equal('1.234.567,89 GB');
+    expect(formatSoldBytes(1_234_567_891_000_000n, 'GB', 'en-GB')).to.equal('1,234,567.89 GB');
+  });
+
+  it('a quantity under 0.01 of the unit reads "< 0.01", and the amount is not claimed from it', () => {
+    // 3 MB over = 0.003 GB at €10.00/GB = €0.03 exactly; shown "< 0.01 GB", so "≈ €0.03"
+    const r = rateUsage(may(5n * TB + 3_000_000n), plan({ rate: dec('10') }));
+    expect(r.amountMinor).to.equal(3n);
+    expect(describeOverusageLine(line(r, { refCode: null, deadlineLastDay: null }), 'en-GB')).to.equal(
+      `Bandwidth overusage 1 – 31 May 2013: 5,000.00 GB used, 5,000.00 GB included, < 0.01 GB × €10.00 ≈ €0.03 ${ROUNDED_EN}`,
+    );
+    expect(describeOverusageLine(line(r, { refCode: null, deadlineLastDay: null }), 'nl-NL')).to.contain(`< 0,01 GB × €${NBSP}10,00 ≈ €${NBSP}0,03 ${ROUNDED_NL}`);
+    // 4 999 999 B is still under 0.005 GB: "< 0.01"; 5 000 000 B = 0.005 rounds half-up to 0.01, yet
+    // 0.01 × €10.00 = €0.10 is not the €0.05 billed (0.005 × 10): "≈ €0.05"
+    expect(formatSoldBytes(4_999_999n, 'GB', 'en-GB')).to.equal('< 0.01 GB');
+    const half = rateUsage(may(5n * TB + 5_000_000n), plan({ rate: dec('10') }));
+    expect(describeOverusageLine(line(half, { refCode: null, deadlineLastDay: null }), 'en-GB')).to.match(/, 0\.01 GB × €10\.00 ≈ €0\.05 \(quantity rounded/);
+  });
+
+  it('the shown figures agree with the bytes: formatSoldBytes is bytesInUnit at 2 decimals', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 90n }), fc.constantFrom('GB' as const, 'TB' as const, 'GiB' as const, 'TiB' as const), (bytes, unit) => {
+        const exact2 = bytesInUnit(bytes, unit, 2);
+        const expected = exact2 === '0.00' && bytes > 0n ? '< 0.01' : exact2;
+        expect(formatSoldBytes(bytes, unit, 'en-GB').replace(/,/g, '')).to.equal(`${expected} ${unit}`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('line text after a dispute’s decision', () => {
+  const billed = describeOverusageLine(line(seed), 'en-GB');
+
+  it('re-rated at the agreed rate: the rate and the amount it gives, both named', () => {
+    // 1 000.00 GB × €0.35 = €350.00
+    expect(describeAdjustedLine(billed, { currency: 'EUR', afterMinor: 35_000n, rerated: { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true } }, 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.35 (agreed rate) = €350.00 (dispute by 15 June 2013) [OU-123]',
+    );
+    const nl = describeOverusageLine(line(seed), 'nl-NL');
+    expect(describeAdjustedLine(nl, { currency: 'EUR', afterMinor: 35_000n, rerated: { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true } }, 'nl-NL')).to.contain(
+      `1.000,00 GB × €${NBSP}0,35 (afgesproken tarief) = €${NBSP}350,00 (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
+    );
+  });
+
+  it('re-rated where the rounded quantity misses the new amount: "≈" at the agreed rate too', () => {
+    // 129.855 GB over: billed ≈ €103.88 at €0.80 (above); at €0.60 exact 77.913 → €77.91, shown 129.86 × 0.60 = 77.916 → €77.92
+    const r = rateUsage(may(5n * TB + 129_855_000_000n), plan({ rate: dec('0.80') }));
+    const again = rateUsage(may(5n * TB + 129_855_000_000n), plan({ rate: dec('0.60') }));
+    expect(again.roundedMinor).to.equal(7_791n);
+    expect(quantityGivesAmount(again)).to.equal(false);
+    const text = describeAdjustedLine(describeOverusageLine(line(r), 'en-GB'), { currency: 'EUR', afterMinor: 7_791n, rerated: { from: '0.80', to: '0.60', fromMinor: 10_388n, toMinor: 7_791n, exact: false } }, 'en-GB');
+    expect(text).to.contain('129.86 GB × €0.60 (agreed rate) ≈ €77.91 (quantity rounded, amount from the exact usage) (dispute by 15 June 2013) [OU-123]');
+    expect(text).not.to.contain('€0.80');
+  });
+
+  it('a share or an amount set by hand: the billed figures stay, and what the line bills now follows', () => {
+    expect(describeAdjustedLine(billed, { currency: 'EUR', afterMinor: 20_000n }, 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00 (dispute by 15 June 2013) — reduced to €200.00 after review of your dispute [OU-123]',
+    );
+    // a re-rating whose recorded amounts are not on the line is told as a reduction, never as "× €0.35 = €500.00"
+    const stale = describeAdjustedLine(billed, { currency: 'EUR', afterMinor: 35_000n, rerated: { from: '0.50', to: '0.35', fromMinor: 49_999n, toMinor: 35_000n, exact: true } }, 'en-GB');
+    expect(stale).to.contain('× €0.50 = €500.00 (dispute by 15 June 2013) — reduced to €350.00 after review of your dispute [OU-123]');
+  });
+
+  it('a line billed before its text named the amount keeps being rewritten as it was', () => {
+    const old = 'Bandwidth overusage 1 – 31 May 2013: 6.000 TB used, 5.000 TB included, 1,000 GB × €0.50 (dispute by 15 June 2013) [OU-123]';
+    expect(describeAdjustedLine(old, { currency: 'EUR', afterMinor: 35_000n, rerated: { from: '0.50', to: '0.35' } }, 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 6.000 TB used, 5.000 TB included, 1,000 GB × €0.35 (agreed rate) (dispute by 15 June 2013) [OU-123]',
+    );
+  });
+
+  it('waived: the billed text stays, the waiver follows, the reference last', () => {
+    expect(describeWaivedLine(billed, { currency: 'EUR', beforeMinor: 50_000n }, 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00 (dispute by 15 June 2013) — waived after review of your dispute (€500.00) [OU-123]',
+    );
   });
 });

@@ -38,11 +38,11 @@ describeEachEngine('the money story after a decision', ({ db }) => {
   it('re-rated at the agreed rate: the line names €0.35 as the agreed rate next to €350.00, and the email says the same (English)', async () => {
     await bill('english');
     const d = await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'precommit' } }));
-    // 1,000 GB × €0.35 = €350.00
+    // 1 000.00 GB × €0.35 = €350.00, the amount named after the agreed rate
     const inv = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
     expect(inv.total).to.equal('350.00');
     const item = inv.items.find((i) => i.description.includes('overusage'))!;
-    expect(item.description).to.include('1,000 GB × €0.35 (agreed rate)');
+    expect(item.description).to.include('1,000.00 GB × €0.35 (agreed rate) = €350.00');
     expect(item.description).not.to.include('€0.50');
     const line = await knex('mod_overusage_lines').where({ id: lineId }).first();
     expect(String(line.description)).to.equal(item.description);
@@ -51,7 +51,7 @@ describeEachEngine('the money story after a decision', ({ db }) => {
     const toClient = mails.filter((m) => toNum(m.userid) === s.story.clientId).at(-1)!;
     expect(toClient.message).to.include('Dear ');
     expect(toClient.message).to.include(`is reduced from €500.00 to €350.00, due on 15 July 2013.`);
-    expect(toClient.message).to.include('1,000 GB × €0.35 (agreed rate)');
+    expect(toClient.message).to.include('1,000.00 GB × €0.35 (agreed rate) = €350.00');
     expect(toClient.message).to.include('Kind regards,');
     expect(renewal).to.be.a('number');
   });

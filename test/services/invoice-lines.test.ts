@@ -30,7 +30,8 @@ describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
     const lines = overusageItems(inv);
     expect(lines).to.have.length(1);
     expect(lines[0]!.amount).to.equal('500.00');
-    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 May 2013: 6\.000 TB used, 5\.000 TB included, 1,000 GB × €0\.50 \(dispute by 16 June 2013\) \[OU-[0-9A-F]{10}\]$/);
+    // one unit, the one sold (GB), 2 decimals: 6 000 used, 5 000 included, 1 000 × €0.50 = €500.00
+    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 May 2013: 6,000\.00 GB used, 5,000\.00 GB included, 1,000\.00 GB × €0\.50 = €500\.00 \(dispute by 16 June 2013\) \[OU-[0-9A-F]{10}\]$/);
     expect(inv.total).to.equal('519.95'); // hosting 19.95 + overusage 500.00, totals recalculated after the hook
     const row = await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first();
     expect(row).to.include({ status: 'placed', deadline_last_day: '2013-06-16' });
@@ -124,12 +125,13 @@ describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
  * A line in each currency the panel bills in, through InvoiceCreation. 1 000 GB over in May:
  *   USD 1 000 × $0.55 = $550.00; JPY 1 000 × ¥80 = ¥80 000 (no minor unit); BHD 1 000 × BD 0.187654
  *   = BD 187.654 (three decimals; the panel keeps two: 187.65). Renewal totals: 21.95 + 550.00 =
- *   571.95; 2980.00 + 80000.00 = 82980.00; 7.50 + 187.65 = 195.15.
+ *   571.95; 2980.00 + 80000.00 = 82980.00; 7.50 + 187.65 = 195.15. The line names the amount in the
+ *   currency's own minor unit: US$550.00, JP¥80,000, BHD 187.654.
  */
-for (const [money, onPanel, minor, rate, total] of [
-  [{ code: 'USD', hosting: '21.95', overage: '0.55', precommit: '0.40' }, '550.00', 55000n, 'US$0.55', '571.95'],
-  [{ code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' }, '80000.00', 80000n, 'JP¥80', '82980.00'],
-  [{ code: 'BHD', hosting: '7.50', overage: '0.187654', precommit: '0.15' }, '187.65', 187654n, 'BHD\u00a00.187654', '195.15'],
+for (const [money, onPanel, minor, rate, total, amountText] of [
+  [{ code: 'USD', hosting: '21.95', overage: '0.55', precommit: '0.40' }, '550.00', 55000n, 'US$0.55', '571.95', 'US$550.00'],
+  [{ code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' }, '80000.00', 80000n, 'JP¥80', '82980.00', 'JP¥80,000'],
+  [{ code: 'BHD', hosting: '7.50', overage: '0.187654', precommit: '0.15' }, '187.65', 187654n, 'BHD\u00a00.187654', '195.15', 'BHD\u00a0187.654'],
 ] as const) {
   describeEachEngine(`an overusage line in ${money.code}`, ({ db }) => {
     it('is placed in the client\'s currency, rounded to its minor unit (the panel keeps two decimals)', async () => {
@@ -143,7 +145,7 @@ for (const [money, onPanel, minor, rate, total] of [
       const inv = await s.f.panel.api.getInvoice(toNum(row.invoice_id));
       const [line] = overusageItems(inv);
       expect(line!.amount).to.equal(onPanel);
-      expect(line!.description).to.include(`1,000 GB × ${rate} (dispute by 16 June 2013)`);
+      expect(line!.description).to.include(`1,000.00 GB × ${rate} = ${amountText} (dispute by 16 June 2013)`);
       expect(inv.total).to.equal(total);
     });
   });

@@ -120,7 +120,9 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     const inv = await f.panel.api.getInvoice(toNum(item.invoiceid));
     const lines = overusageItems(inv);
     expect(lines.map((l) => l.amount)).to.deep.equal(['529.53']);
-    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 October 2026: 3\.400 TB used, 2\.341 TB included/);
+    // in GB, the unit sold: 3 400.00 used, 2 340.939597316 → 2 340.94 included, 1 059.060402684 → 1 059.06 over;
+    // 1 059.06 × €0.50 = €529.53, the amount (exact 529.530201342 → €529.53)
+    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 October 2026: 3,400\.00 GB used, 2,340\.94 GB included, 1,059\.06 GB × €0\.50 = €529\.53 \(dispute by/);
     // A's and B's own October periods are evidence only: rated, not billed
     const own = await knex('mod_overusage_charges').whereIn('service_id', [a, b]).andWhere('kind', 'usage').andWhere('period_start', '2026-10-01').orderBy('service_id');
     expect(own.map((x) => [toNum(x.service_id), x.status, toBig(x.amount_minor)])).to.deep.equal([
@@ -177,8 +179,9 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     const item = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: a }).orderBy('id', 'desc').first('invoiceid');
     const lines = overusageItems(await f.panel.api.getInvoice(toNum(item.invoiceid)));
     expect(lines.map((l) => l.amount)).to.deep.equal(['498.74', '30.79']);
-    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 October 2026, transfer pool main: 3\.400 TB used, 2\.341 TB included, .*; the part of vps1\.example\.net: 0\.997 TB, €498\.74 of €529\.53 \(dispute by/);
-    expect(lines[1]!.description).to.match(/; the part of vps3\.example\.net: 0\.062 TB, €30\.79 of €529\.53 \(dispute by/);
+    // the parts in GB too: 997 471 554 993 B → 997.47 GB, 61 588 847 691 B → 61.59 GB
+    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 October 2026, transfer pool main: 3,400\.00 GB used, 2,340\.94 GB included, 1,059\.06 GB × €0\.50 = €529\.53; the part of vps1\.example\.net: 997\.47 GB, €498\.74 of €529\.53 \(dispute by/);
+    expect(lines[1]!.description).to.match(/; the part of vps3\.example\.net: 61\.59 GB, €30\.79 of €529\.53 \(dispute by/);
     // rating again adds nothing
     await mod.pools.ratePools();
     expect(await knex('mod_overusage_charges').where({ kind: 'pool' })).to.have.length(2);

@@ -166,6 +166,7 @@ describeEachEngine('an upgrade suggested with its figures, ordered through the r
     await f.panel.runDailyAutomation('2013-05-25');
     const line = await knex('mod_overusage_lines').where({ charge_id: april.id }).first('description', 'amount_minor', 'status');
     expect(toBig(line.amount_minor)).to.equal(6000n);
-    expect(line.description).to.match(/^Bandwidth overusage 1 – 30 April 2013: .*150 GB × €0\.80, less 50 % credited on your upgrade \(€60\.00\) \(dispute by/);
+    // 150.00 GB × €0.80 = €120.00 rated, half of it credited: €60.00 billed
+    expect(line.description).to.match(/^Bandwidth overusage 1 – 30 April 2013: .*150\.00 GB × €0\.80 = €120\.00, less 50 % credited on your upgrade \(€60\.00\) \(dispute by/);
   });
 });

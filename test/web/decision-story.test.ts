@@ -93,8 +93,9 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
   }
 
   const money = (amount: string) => ({ amount, currency: 'EUR' });
-  const ANN_TEXT = 'Bandwidth overusage 1 – 31 May 2013: 6.000 TB used, 5.000 TB included, 1,000 GB × €0.50 (dispute by 16 June 2013)';
-  const JAN_TEXT = 'Overschrijding dataverkeer 1–31 mei 2013: 5,500 TB gebruikt, 5,000 TB inbegrepen, 500 GB × € 0,50 (bezwaar uiterlijk 16 juni 2013)';
+  // in GB, the unit sold, 2 decimals: Ann 6 000 − 5 000 = 1 000 GB × €0.50 = €500.00; Jan 5 500 − 5 000 = 500 GB × €0.50 = €250.00
+  const ANN_TEXT = 'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00 (dispute by 16 June 2013)';
+  const JAN_TEXT = 'Overschrijding dataverkeer 1–31 mei 2013: 5.500,00 GB gebruikt, 5.000,00 GB inbegrepen, 500,00 GB × € 0,50 = € 250,00 (bezwaar uiterlijk 16 juni 2013)';
 
   /** What every place must say of a line that bills `amount` now, published on the held invoice. */
   function expectDue(r: Awaited<ReturnType<typeof readEverywhere>>, o: { hosting: string; amount: string; text: string; words: RegExp; past: string; admin: string }) {
@@ -153,13 +154,13 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
 
   it('uphold: €500.00 / €250.00 stand, published with the old text, due 24 June; every page says so', async () => {
     const r = await decide({ to: 'upheld' });
-    expectDue(r.ann, { hosting: '19.95', amount: '500.00', text: ANN_TEXT, words: /€500\.00 upheld after dispute/, past: '1 – 31 May 2013 6.000 TB 5.000 TB 1.000 TB Billed: €500.00', admin: 'Outcome: billed: €500.00' });
+    expectDue(r.ann, { hosting: '19.95', amount: '500.00', text: ANN_TEXT, words: /€500\.00 upheld after dispute/, past: '1 – 31 May 2013 6,000.00 GB 5,000.00 GB 1,000.00 GB Billed: €500.00', admin: 'Outcome: billed: €500.00' });
     expect(r.ann.widget).to.include('Upheld on 10 June 2013; due on 24 June 2013.');
     expect(r.ann.apiLine.state).to.equal('upheld');
     expect(r.ann.toClient).to.include('After review the line OU-');
     expect(r.ann.toClient).to.include(' stands at €500.00, due on 24 June 2013.');
     expect(r.ann.toAdmin).to.include(' stands at €500.00, due on 24 June 2013.');
-    expectDue(r.jan, { hosting: '24.50', amount: '250.00', text: JAN_TEXT, words: /€ 250,00 gehandhaafd na betwisting/, past: '1–31 mei 2013 5,500 TB 5,000 TB 0,500 TB Gefactureerd: € 250,00', admin: 'Outcome: billed: €250.00' });
+    expectDue(r.jan, { hosting: '24.50', amount: '250.00', text: JAN_TEXT, words: /€ 250,00 gehandhaafd na betwisting/, past: '1–31 mei 2013 5.500,00 GB 5.000,00 GB 500,00 GB Gefactureerd: € 250,00', admin: 'Outcome: billed: €250.00' });
     expect(r.jan.widget).to.include('Gehandhaafd op 10 juni 2013; te betalen uiterlijk 24 juni 2013.');
     expect(r.jan.toClient).to.include('blijft de regel OU-');
     expect(r.jan.toClient).to.include('staan op € 250,00, te betalen uiterlijk 24 juni 2013.');
@@ -168,14 +169,16 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
 
   it('adjust to the agreed rate: 1,000 GB × €0.35 = €350.00 and 500 GB × €0.35 = €175.00, the rate named as agreed everywhere', async () => {
     const r = await decide({ to: 'adjusted', adjustment: { kind: 'precommit' } });
-    const annText = ANN_TEXT.replace('× €0.50', '× €0.35 (agreed rate)');
+    // 1 000.00 × €0.35 = €350.00: the rate and the amount it gives both change
+    const annText = ANN_TEXT.replace('× €0.50 = €500.00', '× €0.35 (agreed rate) = €350.00');
     expectDue(r.ann, { hosting: '19.95', amount: '350.00', text: annText, words: /€350\.00 €500\.00 adjusted after dispute/, past: 'Billed: €350.00 (adjusted after dispute)', admin: 'Outcome: rated €500.00; after the dispute: adjusted to €350.00' });
     expect(r.ann.widget).to.include('Adjusted on 10 June 2013 from €500.00 to €350.00; due on 24 June 2013.');
     expect(r.ann.widget).not.to.include('× €0.50');
     expect(r.ann.toClient).to.include('is reduced from €500.00 to €350.00, due on 24 June 2013.');
     expect(r.ann.toClient).to.include(annText);
     expect(r.ann.toAdmin).to.include('is reduced from €500.00 to €350.00, due on 24 June 2013.');
-    const janText = JAN_TEXT.replace('× € 0,50', '× € 0,35 (afgesproken tarief)');
+    // 500,00 × € 0,35 = € 175,00
+    const janText = JAN_TEXT.replace('× € 0,50 = € 250,00', '× € 0,35 (afgesproken tarief) = € 175,00');
     expectDue(r.jan, { hosting: '24.50', amount: '175.00', text: janText, words: /€ 175,00 € 250,00 aangepast na betwisting/, past: 'Gefactureerd: € 175,00 (aangepast na betwisting)', admin: 'Outcome: rated €250.00; after the dispute: adjusted to €175.00' });
     expect(r.jan.toClient).to.include('verlaagd van € 250,00 naar € 175,00, te betalen uiterlijk 24 juni 2013.');
     expect(r.jan.toClient).to.include(janText);
@@ -242,13 +245,13 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
       expect(x.originalPage).to.include(x === r.ann ? 'waived after your dispute (was €500.00); you owe nothing for it.' : 'kwijtgescholden na uw bezwaar (was € 250,00); u bent er niets voor verschuldigd.');
     }
     expect(r.ann.widget).to.include('Waived on 10 June 2013: you owe nothing for it (was €500.00).');
-    expect(r.ann.widget).to.include('1 – 31 May 2013 6.000 TB 5.000 TB 1.000 TB waived');
+    expect(r.ann.widget).to.include('1 – 31 May 2013 6,000.00 GB 5,000.00 GB 1,000.00 GB waived');
     expect(r.ann.disputePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed');
     expect(r.ann.linePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed');
     expect(r.ann.toClient).to.include('(€500.00) is waived: you owe nothing for it.');
     expect(r.ann.toAdmin).to.include('(€500.00) is waived: the client owes nothing for it.');
     expect(r.jan.widget).to.include('Kwijtgescholden op 10 juni 2013: u hoeft hiervoor niets te betalen (was € 250,00).');
-    expect(r.jan.widget).to.include('1–31 mei 2013 5,500 TB 5,000 TB 0,500 TB kwijtgescholden');
+    expect(r.jan.widget).to.include('1–31 mei 2013 5.500,00 GB 5.000,00 GB 500,00 GB kwijtgescholden');
     expect(r.jan.disputePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed');
     expect(r.jan.toClient).to.include('u hoeft');
     expect(r.jan.toAdmin).to.include('(€250.00) is waived: the client owes nothing for it.');
@@ -274,7 +277,7 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
     expect(r.ann.originalPage).to.match(/Notes Overusage line \[OU-[0-9A-F]+\]: waived after your dispute \(was €500\.00\); you owe nothing for it; we credited €500\.00 to your account\./);
     expect(r.jan.originalPage).to.match(/Opmerkingen Regel overschrijding \[OU-[0-9A-F]+\]: kwijtgescholden na uw bezwaar \(was € 250,00\); u bent er niets voor verschuldigd; we hebben € 250,00 op uw tegoed gezet\./);
     expect(r.ann.widget).to.include('Decided on 10 June 2013: the line now bills €0.00; you had paid it already, so we credited €500.00 to your account.');
-    expect(r.ann.widget).to.include('1 – 31 May 2013 6.000 TB 5.000 TB 1.000 TB waived');
+    expect(r.ann.widget).to.include('1 – 31 May 2013 6,000.00 GB 5,000.00 GB 1,000.00 GB waived');
     expect(r.ann.disputePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €500.00 credited to the account');
     expect(r.ann.linePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €500.00 credited to the account');
     expect(r.ann.toClient).to.include('is waived; you had paid it already, so we credited €500.00 to your account.');

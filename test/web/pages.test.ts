@@ -58,7 +58,8 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     const csv = /href="(\/overusage\/api\/v1\/client\/services\/\d+\/periods\/\d+\/days\.csv\?token=[^"]+)"/.exec(page.text)![1]!.replace(/&amp;/g, '&');
     const download = await request(s.app).get(csv).expect(200);
     expect(download.text.split('\r\n')[0]).to.equal('date,bytes,estimated_bytes,measured,note');
-    expect(t).to.include('1 – 31 May 2013 6.000 TB 5.000 TB 1.000 TB Billed: €500.00');
+    // the past period in GB, as its invoice line: 6 000 used, 5 000 included, 1 000 over
+    expect(t).to.include('1 – 31 May 2013 6,000.00 GB 5,000.00 GB 1,000.00 GB Billed: €500.00');
     // the stylesheet and the script come from the module's router, same origin
     expect(page.text).to.include('<link rel="stylesheet" href="/overusage/assets/overusage.css">');
     expect(page.text).to.include('<script src="/overusage/assets/overusage.js" defer></script>');
@@ -229,7 +230,8 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
     expect(page).to.include('aangepast na betwisting');
     expect(page).to.match(/Aangepast op \d+ juni 2013 van €\s250,00 naar €\s100,00; te betalen uiterlijk \d+ juni 2013\./);
     // past periods: May now bills 40 % of €250.00 = €100.00, not the €250.00 first rated
-    expect(page).to.match(/1–31 mei 2013 [^G]*Gefactureerd: €\s100,00 \(aangepast na betwisting\)/);
+    // (the row in GB, as the line: 5 500 used, 5 000 included, 500 over)
+    expect(page).to.match(/1–31 mei 2013 5\.500,00 GB 5\.000,00 GB 500,00 GB Gefactureerd: €\s100,00 \(aangepast na betwisting\)/);
   });
 
   it('says in words where a paid line stands once disputed, never the internal state name', async () => {
