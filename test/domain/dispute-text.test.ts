@@ -10,6 +10,8 @@ describe("a disputed line's paragraph in an invoice's notes", () => {
       'Thank you for your business.\nOverusage line [OU-7] (€500.00) is on hold while your dispute is decided: it is not part of this invoice.',
     );
     expect(withLineNote('', 'OU-7', 'Overusage line [OU-7]: upheld.')).to.equal('Overusage line [OU-7]: upheld.');
+    // lines of spaces only at the end count as blank too (a textarea keeps them)
+    expect(withLineNote('Thank you.\n  \n\t\n', 'OU-7', 'Overusage line [OU-7]: upheld.')).to.equal('Thank you.\nOverusage line [OU-7]: upheld.');
   });
 
   it("replaces the line's earlier paragraph and leaves another line's alone", () => {

@@ -6,6 +6,7 @@ import { parseDecimal } from '../../module/domain/money.js';
 import {
   crossedThresholds,
   DEFAULT_THRESHOLDS,
+  openPeriodShape,
   parseThresholds,
   percentUsed,
   periodAllowance,
@@ -200,5 +201,32 @@ describe('thresholds', () => {
       expect(periodSeconds('2013-03-01', '2013-03-31', 'Europe/Brussels')).to.equal(31n * 86_400n - 3600n);
       expect(periodSeconds('2013-03-01', '2013-03-31', 'UTC')).to.equal(31n * 86_400n);
     });
+  });
+});
+
+// The open period a projection is made on: its length counts every day from start to end
+// inclusive (November: 30 days), whatever day the service came in.
+describe('the shape of an open period', () => {
+  it('counts the full period and starts a late service on its registration day', () => {
+    // registered 16 November, read up to the 20th: measured from the 16th, the period still 30 days
+    expect(openPeriodShape({ start: '2026-11-01', end: '2026-11-30', regdate: '2026-11-16', lastSampleDate: '2026-11-20' })).to.deep.equal({
+      shape: { from: '2026-11-16', end: '2026-11-30', nominalDays: 30 },
+      asOf: '2026-11-20',
+    });
+    // February 2028 (a leap year): 29 days; registered before the period, so from its start
+    expect(openPeriodShape({ start: '2028-02-01', end: '2028-02-29', regdate: '2027-06-10', lastSampleDate: '2028-02-03' })).to.deep.equal({
+      shape: { from: '2028-02-01', end: '2028-02-29', nominalDays: 29 },
+      asOf: '2028-02-03',
+    });
+  });
+
+  it('has no end and no length for a counter that never resets, and is never measured before it starts', () => {
+    // registered 10 June, the newest sample from the day before (an earlier owner): as of the 10th
+    expect(openPeriodShape({ start: '2026-06-01', end: null, regdate: '2026-06-10', lastSampleDate: '2026-06-09' })).to.deep.equal({
+      shape: { from: '2026-06-10', end: null, nominalDays: null },
+      asOf: '2026-06-10',
+    });
+    // no registration day known: from the period's start
+    expect(openPeriodShape({ start: '2026-06-01', end: '2026-06-30', regdate: null, lastSampleDate: '2026-06-05' }).shape.from).to.equal('2026-06-01');
   });
 });
