@@ -1,16 +1,21 @@
 /**
  * WHMCS's External API endpoint, POST /includes/api.php: a form body with PHP-style arrays,
- * `action`, API credentials, `responsetype=json`. The IP allow-list is checked first, then the
- * credentials, then the command. Every answer is a JSON envelope — a bad request never gets a 500
- * and never writes half of itself. Requests are logged without their parameters, so secrets and
- * passwords never reach a log.
+ * `action`, API credentials, `responsetype=json|xml`. The IP allow-list is checked first, then the
+ * credentials, then the command. Every answer is an envelope in the format asked for (JSON, or
+ * WHMCS's XML: domain/whmcs-xml.ts) — a bad request never gets a 500 and never writes half of
+ * itself. Requests are logged without their parameters, so secrets and passwords never reach a log.
+ *
+ * `responsetype` is read as WHMCS reads it (any case). Without it WHMCS answers XML for its list
+ * commands and `key=value;` text for the others; the panel answers JSON (docs/whmcs.md). Other
+ * values, `nvp` included, are refused in JSON with WHMCS's sentence, HTTP 400.
  *
  * HTTP status: 403 for a refused IP or credentials (WHMCS does not document it), 200 for every
  * command answer including `result: error` (as WHMCS), 400/413 for a body that cannot be read.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Knex } from 'knex';
-import { formPairs, parsePhpPairs } from './domain/php-params.js';
+import { formPairs, parsePhpPairs, type PhpValue } from './domain/php-params.js';
+import { normaliseAction, whmcsXml } from './domain/whmcs-xml.js';
 import { authenticateApi, touchCredential } from './auth.js';
 import { getSetting } from './db/settings.js';
 import type { CommandRegistry, Envelope } from './api/registry.js';
@@ -42,8 +47,29 @@ export async function ipAllowed(db: Knex, ip: string): Promise<boolean> {
   return list.includes('*') || list.includes(normalizeIp(ip));
 }
 
-function send(res: Response, status: number, body: Envelope): void {
-  res.status(status).type('application/json').send(JSON.stringify(body));
+type Format = 'json' | 'xml';
+
+function send(res: Response, status: number, body: Envelope, format: Format = 'json', action = ''): void {
+  if (format === 'json') {
+    res.status(status).type('application/json').send(JSON.stringify(body));
+    return;
+  }
+  let xml: string;
+  try {
+    xml = whmcsXml(action, body);
+  } catch {
+    // an answer XML cannot carry (a key that is no element name) is the panel's bug, said as one
+    [status, xml] = [500, whmcsXml(action, { result: 'error', message: MSG.internal })];
+  }
+  res.status(status).type('application/xml; charset=utf-8').send(xml);
+}
+
+/** `responsetype` as WHMCS's ActionResponseFormat reads it: lower-cased; absent → the panel's JSON. */
+function formatOf(v: PhpValue | undefined): Format | { refused: string } {
+  if (v === undefined || v === '') return 'json';
+  const t = typeof v === 'string' ? v.toLowerCase() : '';
+  if (t === 'json' || t === 'xml') return t;
+  return { refused: MSG.unsupportedResponseType(typeof v === 'string' ? v : 'Array') };
 }
 
 const scalar = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -59,9 +85,10 @@ export function createApiRouter(opts: ApiRouterOptions): Router {
     // the right-most address no trusted proxy wrote: never the client's own X-Forwarded-For entry
     const remote = clientAddress(req, opts.trustProxy);
     let action = '';
+    let format: Format = 'json';
     const finish = (status: number, body: Envelope) => {
-      log.info('panel.api_request', { action, ip: remote, status, result: body.result, ...(body.result === 'error' ? { error: body.message } : {}), ms: Date.now() - started });
-      send(res, status, body);
+      log.info('panel.api_request', { action, ip: remote, status, format, result: body.result, ...(body.result === 'error' ? { error: body.message } : {}), ms: Date.now() - started });
+      send(res, status, body, format, action);
     };
     try {
       const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
@@ -69,6 +96,10 @@ export function createApiRouter(opts: ApiRouterOptions): Router {
       if (pairs.length > MAX_PARAMS) return finish(400, { result: 'error', message: MSG.tooManyParams });
       const tree = parsePhpPairs(pairs);
       action = scalar(tree.action) ?? '';
+      const asked = formatOf(tree.responsetype);
+      if (typeof asked !== 'string') return finish(400, { result: 'error', message: asked.refused });
+      // WHMCS answers GetAdminUsers in JSON whatever was asked (ActionResponseFormat)
+      format = normaliseAction(action) === 'getadminusers' ? 'json' : asked;
       const accessKey = scalar(tree.accesskey);
       const keyOk = opts.accessKey !== undefined && opts.accessKey !== '' && accessKey === opts.accessKey;
       if (!keyOk && !(await ipAllowed(core.knex, remote))) return finish(403, { result: 'error', message: MSG.invalidIp(remote) });

@@ -58,6 +58,8 @@ export const MSG = {
   invalidId: (name: string) => `Invalid ${name}: a positive whole number is required`,
   adminTemplateNeeded: 'You must provide either an existing email template name or a custom subject and message',
   tooManyParams: 'Too many parameters (the limit is 1000)',
+  // WHMCS's InvalidResponseType, listing what the panel answers (no nvp)
+  unsupportedResponseType: (t: string) => `Unsupported API response type format "${t}". Supported formats include: json, xml`,
   badOverride: "overideautosuspend must be 'on' or 'off'",
   invalidCycle: (c: string) => `Invalid billing cycle ${c}`,
   integerRequired: (name: string) => `Invalid ${name}: a whole number is required`,
