@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { invalidInput } from '../domain/errors.js';
+import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
+import { idCursor, pageLimit } from '../services/usage-reads.js';
 
 /**
  * The one validation layer for what a request brings (the JSON API's query and body, the admin
@@ -62,3 +63,61 @@ export const wholeNumber = (what: string) =>
     .string()
     .regex(/^\d{1,15}$/, { message: `${what} must be a whole number` })
     .transform(Number);
+
+/*
+ * A route's input (module/web/*-router.ts): one zod schema per part, each issue carrying the whole
+ * message the answer gives, so the API's refusals read as they always have (docs/openapi.yaml).
+ */
+const firstIssue = (e: z.ZodError): string => e.issues[0]!.message;
+
+/** A query or a body through its schema; a failure is INVALID_INPUT (422) with the issue's message. */
+export function inputOf<T>(schema: z.ZodType<T>, v: unknown): T {
+  const r = schema.safeParse(v);
+  if (!r.success) throw invalidInput(firstIssue(r.error));
+  return r.data;
+}
+
+/** A JSON body's fields: a body that is not an object has none (an array, no body at all). */
+export const bodyOf = <T>(schema: z.ZodType<T>, body: unknown): T =>
+  inputOf(schema, body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {});
+
+/** The ids in a route's path: one that is not an id names nothing there, so NOT_FOUND (404). */
+export function pathOf<T>(schema: z.ZodType<T>, params: unknown): T {
+  const r = schema.safeParse(params);
+  if (!r.success) throw notFound(firstIssue(r.error));
+  return r.data;
+}
+
+/** A path id: digits, no leading zero, at most 16 of them. */
+export const pathId = (what: string) =>
+  z
+    .string({ error: `no such ${what}` })
+    .regex(/^[1-9]\d{0,15}$/, { error: `no such ${what}` })
+    .transform(Number);
+
+/** A query field read by one of the services' own rules (a page limit, a cursor): its refusal is the issue. */
+export const readBy = <T>(rule: (v: string | undefined) => T) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return rule(v);
+      } catch (err) {
+        if (!(err instanceof ModuleError)) throw err;
+        ctx.addIssue({ code: 'custom', message: err.message });
+        return z.NEVER;
+      }
+    });
+
+/** A query field of text; absent reads as ''. */
+export const queryText = z
+  .string()
+  .optional()
+  .transform((v) => v ?? '');
+
+/** `limit`: a page's size, by the reads' own rule (default and largest per route). */
+export const limitField = (fallback?: number, max?: number) => readBy((v) => pageLimit(v, fallback, max));
+
+/** An id in the query (a filter, a cursor): absent is null. */
+export const idField = (what?: string) => readBy((v) => idCursor(v, what));
