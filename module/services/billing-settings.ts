@@ -238,9 +238,47 @@ export interface BillingSettingsService {
   snapshot(): Promise<(productId: number, serviceId: number, clientId: number) => BillingProfile | null>;
 }
 
+const readSettings = (row: { settings: string } | undefined) => (row ? JSON.parse(row.settings) : null);
+
+/** A service's effective settings (its product's, with the service's and the client's overrides); null when not billed. */
+async function settingsForService(knex: Knex, productId: number, serviceId: number, clientId: number): Promise<BillingProfile | null> {
+  // The product's settings and both overrides in one round trip: every invoice line asks.
+  const rows: Array<{ k: string; settings: string }> = await knex
+    .select(knex.raw("'p' AS k"), 'settings')
+    .from(PROFILES)
+    .where({ product_id: productId })
+    .unionAll((q) => q.select(knex.raw("'s' AS k"), 'settings').from(SERVICE_OVERRIDES).where({ service_id: serviceId }))
+    .unionAll((q) => q.select(knex.raw("'c' AS k"), 'settings').from(CLIENT_OVERRIDES).where({ client_id: clientId }));
+  const of = (k: string) => rows.find((r) => r.k === k);
+  if (!of('p')) return null;
+  const product = parseOrThrow(profileSchema, readSettings(of('p')), `product ${productId}`);
+  const eff = effectiveProfile(product, readSettings(of('s')), readSettings(of('c'))?.window ?? null);
+  return eff.enabled ? eff : null;
+}
+
+/** Every product's settings and override read once, for a run that asks for thousands of services. */
+async function settingsSnapshot(knex: Knex, listProducts: BillingSettingsService['listProducts']): ReturnType<BillingSettingsService['snapshot']> {
+  const products = new Map((await listProducts()).map((p) => [p.productId, p.profile]));
+  const services = new Map((await knex(SERVICE_OVERRIDES).select('service_id', 'settings')).map((r) => [toNum(r.service_id), readSettings(r) as ServiceOverride]));
+  const clients = new Map((await knex(CLIENT_OVERRIDES).select('client_id', 'settings')).map((r) => [toNum(r.client_id), readSettings(r).window as ReclamationWindow]));
+  const cache = new Map<string, BillingProfile | null>();
+  return (productId, serviceId, clientId) => {
+    const product = products.get(productId);
+    if (!product) return null;
+    const so = services.get(serviceId) ?? null;
+    const cw = clients.get(clientId) ?? null;
+    // most services share their product's settings: build each combination once
+    const key = so || cw ? `${productId}|${serviceId}|${clientId}` : `${productId}`;
+    if (!cache.has(key)) {
+      const eff = so || cw ? effectiveProfile(product, so, cw) : product;
+      cache.set(key, eff.enabled ? eff : null);
+    }
+    return cache.get(key)!;
+  };
+}
+
 export function createBillingSettingsService(deps: { knex: Knex; clock: Clock; audit: AuditLog }): BillingSettingsService {
   const { knex, clock, audit } = deps;
-  const read = (row: { settings: string } | undefined) => (row ? JSON.parse(row.settings) : null);
 
   async function upsert(table: string, key: string, id: number, value: unknown, actor: Actor, action: string) {
     const now = clock.now();
@@ -259,11 +297,11 @@ export function createBillingSettingsService(deps: { knex: Knex; clock: Clock; a
     },
     async getProduct(productId) {
       const row = await knex(PROFILES).where({ product_id: productId }).first('settings');
-      return row ? parseOrThrow(profileSchema, read(row), `product ${productId}`) : null;
+      return row ? parseOrThrow(profileSchema, readSettings(row), `product ${productId}`) : null;
     },
     async listProducts() {
       const rows = await knex(PROFILES).select('product_id', 'settings').orderBy('product_id');
-      return rows.map((r) => ({ productId: toNum(r.product_id), profile: parseOrThrow(profileSchema, read(r), `product ${r.product_id}`) }));
+      return rows.map((r) => ({ productId: toNum(r.product_id), profile: parseOrThrow(profileSchema, readSettings(r), `product ${r.product_id}`) }));
     },
     async setServiceOverride(serviceId, input, actor) {
       const o = input === null ? null : parseOrThrow(overrideSchema, input, `service ${serviceId}`);
@@ -273,39 +311,8 @@ export function createBillingSettingsService(deps: { knex: Knex; clock: Clock; a
       const o = window === null ? null : parseOrThrow(clientOverrideSchema, { window: validateWindow(window) }, `client ${clientId}`);
       await upsert(CLIENT_OVERRIDES, 'client_id', clientId, o, actor, 'billing.client_window_set');
     },
-    async forService(productId, serviceId, clientId) {
-      // The product's settings and both overrides in one round trip: every invoice line asks.
-      const rows: Array<{ k: string; settings: string }> = await knex
-        .select(knex.raw("'p' AS k"), 'settings')
-        .from(PROFILES)
-        .where({ product_id: productId })
-        .unionAll((q) => q.select(knex.raw("'s' AS k"), 'settings').from(SERVICE_OVERRIDES).where({ service_id: serviceId }))
-        .unionAll((q) => q.select(knex.raw("'c' AS k"), 'settings').from(CLIENT_OVERRIDES).where({ client_id: clientId }));
-      const of = (k: string) => rows.find((r) => r.k === k);
-      if (!of('p')) return null;
-      const product = parseOrThrow(profileSchema, read(of('p')), `product ${productId}`);
-      const eff = effectiveProfile(product, read(of('s')), read(of('c'))?.window ?? null);
-      return eff.enabled ? eff : null;
-    },
-    async snapshot() {
-      const products = new Map((await service.listProducts()).map((p) => [p.productId, p.profile]));
-      const services = new Map((await knex(SERVICE_OVERRIDES).select('service_id', 'settings')).map((r) => [toNum(r.service_id), read(r) as ServiceOverride]));
-      const clients = new Map((await knex(CLIENT_OVERRIDES).select('client_id', 'settings')).map((r) => [toNum(r.client_id), read(r).window as ReclamationWindow]));
-      const cache = new Map<string, BillingProfile | null>();
-      return (productId, serviceId, clientId) => {
-        const product = products.get(productId);
-        if (!product) return null;
-        const so = services.get(serviceId) ?? null;
-        const cw = clients.get(clientId) ?? null;
-        // most services share their product's settings: build each combination once
-        const key = so || cw ? `${productId}|${serviceId}|${clientId}` : `${productId}`;
-        if (!cache.has(key)) {
-          const eff = so || cw ? effectiveProfile(product, so, cw) : product;
-          cache.set(key, eff.enabled ? eff : null);
-        }
-        return cache.get(key)!;
-      };
-    },
+    forService: (productId, serviceId, clientId) => settingsForService(knex, productId, serviceId, clientId),
+    snapshot: () => settingsSnapshot(knex, service.listProducts),
   };
   return service;
 }

@@ -9,6 +9,7 @@ import type { SecretBox } from '../adapters/secret-box.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import { sqlInstant, toBool, toNum } from '../adapters/rows.js';
 import type { ConnectionReport, MasterSettings, ServerSummary, SolusVmGateway, TlsMode } from '../adapters/solusvm-types.js';
+import { TABLES } from '../adapters/tables.js';
 
 /** A master as shown to admins and scripts: never the secrets. */
 export interface MasterView {
@@ -126,7 +127,7 @@ function validate(input: unknown): z.output<typeof masterInput> & { notes: strin
   return { ...m, baseUrl: url, notes };
 }
 
-const TABLE = 'mod_overusage_masters';
+const TABLE = TABLES.masters;
 
 export interface MasterService {
   /** the master, with notes on what was assumed or changed (a URL completed, a zone assumed) */
@@ -152,13 +153,59 @@ type MasterDeps = {
   gatewayFor: (settings: MasterSettings) => SolusVmGateway;
 };
 
-export function createMasterService(deps: MasterDeps): MasterService {
+/** A master's row; not found when there is none. */
+async function masterRow(knex: Knex, id: number): Promise<Record<string, unknown>> {
+  const r = await knex(TABLE).where({ id }).first();
+  if (!r) throw notFound(`SolusVM master ${id} does not exist`);
+  return r;
+}
+
+/** A new master, its keys sealed; audited without them. */
+async function addMaster(deps: MasterDeps, input: MasterInput, actor: Actor): Promise<MasterView & { notes: string[] }> {
   const { knex, secrets, clock, audit } = deps;
-  async function row(id: number): Promise<Record<string, unknown>> {
-    const r = await knex(TABLE).where({ id }).first();
-    if (!r) throw notFound(`SolusVM master ${id} does not exist`);
-    return r;
+  const m = validate(input);
+  const now = clock.now();
+  return retryTransaction(knex, async (trx) => {
+    const exists = await trx(TABLE).where({ name: m.name }).first('id');
+    if (exists) throw new ModuleError('CONFLICT', `a master named "${m.name}" already exists`);
+    await trx(TABLE).insert({ ...toRow(m, secrets), created_at: sqlInstant(now), updated_at: sqlInstant(now) });
+    const created = await trx(TABLE).where({ name: m.name }).first();
+    await audit.record(trx, { actor, action: 'master.added', entityType: 'master', entityId: toNum(created.id), details: auditable(input) }, now);
+    return { ...view(created), notes: m.notes };
+  });
+}
+
+/** A master's settings changed (what is not given stays); audited without the keys. */
+async function updateMaster(deps: MasterDeps, id: number, patch: Partial<MasterInput>, actor: Actor): Promise<MasterView & { notes: string[] }> {
+  const { knex, secrets, clock, audit } = deps;
+  const currentRow = await masterRow(knex, id);
+  const m = validate({ ...inputOf(settingsOf(currentRow, secrets), view(currentRow)), ...patch });
+  const now = clock.now();
+  return retryTransaction(knex, async (trx) => {
+    await trx(TABLE).where({ id }).update({ ...toRow(m, secrets), updated_at: sqlInstant(now) });
+    await audit.record(trx, { actor, action: 'master.updated', entityType: 'master', entityId: id, details: auditable(patch) }, now);
+    return { ...view(await trx(TABLE).where({ id }).first()), notes: m.notes };
+  });
+}
+
+/** A master with no linked services removed; audited. */
+async function removeMaster(deps: MasterDeps, id: number, actor: Actor): Promise<void> {
+  const { knex, clock, audit } = deps;
+  await masterRow(knex, id);
+  const linked = await knex(TABLES.services).where({ master_id: id }).count({ n: '*' }).first();
+  if (toNum(linked?.n ?? 0) > 0) {
+    throw new ModuleError('CONFLICT', `master ${id} still has linked services; deactivate it instead, or unlink them first`);
   }
+  const now = clock.now();
+  await retryTransaction(knex, async (trx) => {
+    await trx(TABLE).where({ id }).delete();
+    await audit.record(trx, { actor, action: 'master.removed', entityType: 'master', entityId: id }, now);
+  });
+}
+
+export function createMasterService(deps: MasterDeps): MasterService {
+  const { knex, secrets } = deps;
+  const row = (id: number) => masterRow(knex, id);
   /** a gateway to the master for one job, closed after it */
   async function withGateway<T>(settings: MasterSettings, job: (g: SolusVmGateway) => Promise<T>): Promise<T> {
     const gateway = deps.gatewayFor(settings);
@@ -170,28 +217,8 @@ export function createMasterService(deps: MasterDeps): MasterService {
   }
 
   return {
-    async add(input, actor) {
-      const m = validate(input);
-      const now = clock.now();
-      return retryTransaction(knex, async (trx) => {
-        const exists = await trx(TABLE).where({ name: m.name }).first('id');
-        if (exists) throw new ModuleError('CONFLICT', `a master named "${m.name}" already exists`);
-        await trx(TABLE).insert({ ...toRow(m, secrets), created_at: sqlInstant(now), updated_at: sqlInstant(now) });
-        const created = await trx(TABLE).where({ name: m.name }).first();
-        await audit.record(trx, { actor, action: 'master.added', entityType: 'master', entityId: toNum(created.id), details: auditable(input) }, now);
-        return { ...view(created), notes: m.notes };
-      });
-    },
-    async update(id, patch, actor) {
-      const currentRow = await row(id);
-      const m = validate({ ...inputOf(settingsOf(currentRow, secrets), view(currentRow)), ...patch });
-      const now = clock.now();
-      return retryTransaction(knex, async (trx) => {
-        await trx(TABLE).where({ id }).update({ ...toRow(m, secrets), updated_at: sqlInstant(now) });
-        await audit.record(trx, { actor, action: 'master.updated', entityType: 'master', entityId: id, details: auditable(patch) }, now);
-        return { ...view(await trx(TABLE).where({ id }).first()), notes: m.notes };
-      });
-    },
+    add: (input, actor) => addMaster(deps, input, actor),
+    update: (id, patch, actor) => updateMaster(deps, id, patch, actor),
     list: async () => (await knex(TABLE).orderBy('id')).map(view),
     get: async (id) => view(await row(id)),
     settings: async (id) => settingsOf(await row(id), secrets),
@@ -215,18 +242,7 @@ export function createMasterService(deps: MasterDeps): MasterService {
         return out;
       });
     },
-    async remove(id, actor) {
-      await row(id);
-      const linked = await knex('mod_overusage_services').where({ master_id: id }).count({ n: '*' }).first();
-      if (toNum(linked?.n ?? 0) > 0) {
-        throw new ModuleError('CONFLICT', `master ${id} still has linked services; deactivate it instead, or unlink them first`);
-      }
-      const now = clock.now();
-      await retryTransaction(knex, async (trx) => {
-        await trx(TABLE).where({ id }).delete();
-        await audit.record(trx, { actor, action: 'master.removed', entityType: 'master', entityId: id }, now);
-      });
-    },
+    remove: (id, actor) => removeMaster(deps, id, actor),
   };
 }
 
