@@ -7,6 +7,7 @@ import * as automationRunner from './migrations/20261206130000_automation_runner
 import * as pricingUpgrades from './migrations/20261222100000_pricing_upgrades.js';
 import * as loginConfigOptions from './migrations/20261228100000_login_config_options.js';
 import * as orders from './migrations/20261230100000_orders.js';
+import * as loginFailures from './migrations/20270102100000_login_failures.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +25,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261222100000_pricing_upgrades', pricingUpgrades],
   ['20261228100000_login_config_options', loginConfigOptions],
   ['20261230100000_orders', orders],
+  ['20270102100000_login_failures', loginFailures],
 ];
 
 export const PANEL_MIGRATION_TABLE = 'tblpanel_migrations';

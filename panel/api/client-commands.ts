@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { loadClient, loadCurrency, recordClientLogin, type Client } from '../db/clients.js';
 import { DUMMY_CLIENT_HASH, verifyClientPassword } from '../web/passwords.js';
 import { getSetting } from '../db/settings.js';
+import { LOGIN_THRESHOLD, claimLoginAttempt, loginFailed, loginSucceeded } from '../db/login-failures.js';
 import { countryName, lastLoginText, phoneParts } from '../domain/client-details.js';
 import { intCell, sqlLocalDatetime, sqlMoney, textCell, type Db } from '../db/rows.js';
 import { parseBillingCycle } from '../domain/billing-cycle.js';
@@ -229,12 +230,26 @@ export const ModuleUnsuspend: CommandFn = async (p, { core, when }) => {
  * the reference panel offers no remote sign-in with it) and `twoFactorEnabled` (false: no 2FA
  * here), and the client's last login is updated, as WHMCS documents. Every refusal is the same
  * message and costs one password check, so the answer does not tell which part was wrong.
+ *
+ * Lockout (stricter than WHMCS, which bans an address after 3 failed admin logins for
+ * InvalidLoginBanLength minutes but documents nothing for client logins): 3 wrong passwords for one
+ * email address lock that address for InvalidLoginBanLength minutes (15; 0 switches it off), the
+ * right password included, whatever the caller's address — the caller is the provider's own
+ * integration, whose address a ban would take from every client. Made-up addresses lock the same
+ * way, so the answer tells nothing about which exist. The start of each lock is in the activity log.
  */
 export const ValidateLogin: CommandFn = async (p, { core, actor, when }) => {
   const db = core.knex;
   const email = p.text('email').trim();
   const password = p.text('password2');
-  const rows = email === '' ? [] : await db('tblclients').whereRaw('LOWER(email) = ?', [email.toLowerCase()]).whereNot({ status: 'Closed' }).orderBy('id').limit(5).select('id', 'password');
+  const key = email.toLowerCase().slice(0, 191);
+  const banMs = Math.max(0, Number.parseInt(await getSetting(db, 'InvalidLoginBanLength'), 10) || 0) * 60_000;
+  const nowMs = when.now.toMillis();
+  if (key !== '' && banMs > 0) {
+    const wait = await claimLoginAttempt(db, key, nowMs, banMs);
+    if (wait > 0) throw new CommandError(MSG.tooManyAttempts(Math.ceil(wait / 1000)));
+  }
+  const rows = email === '' ? [] : await db('tblclients').whereRaw('LOWER(email) = ?', [key]).whereNot({ status: 'Closed' }).orderBy('id').limit(5).select('id', 'password');
   const candidates = rows.filter((r) => textCell(r.password) !== '');
   let userid = 0;
   if (candidates.length === 0 || password === '') await verifyClientPassword(DUMMY_CLIENT_HASH, password);
@@ -246,7 +261,15 @@ export const ValidateLogin: CommandFn = async (p, { core, actor, when }) => {
       }
     }
   }
-  if (userid === 0) throw new CommandError(MSG.loginInvalid);
+  if (userid === 0) {
+    const lock = key !== '' && banMs > 0 ? await loginFailed(db, key, nowMs, banMs) : 0;
+    if (lock > 0) {
+      const description = `ValidateLogin locked for ${lock / 60_000} minutes after ${LOGIN_THRESHOLD} failed login attempts - Email: ${email.slice(0, 120)}`;
+      await core.activity({ description, userid: rows.length > 0 ? intCell(rows[0]!.id) : 0, ipaddr: actor.ip ?? '' }, when);
+    }
+    throw new CommandError(MSG.loginInvalid);
+  }
+  if (banMs > 0) await loginSucceeded(db, key);
   await recordClientLogin(db, userid, { stamp: sqlLocalDatetime(when.now, core.zone), ip: actor.ip ?? '' });
   return { userid, passwordhash: crypto.randomBytes(20).toString('hex'), twoFactorEnabled: false };
 };
