@@ -308,6 +308,80 @@ export function presentPool(pool: PoolFigures, selfId: number, labels: Map<numbe
   };
 }
 
+/** The meter and the projection to the period's end, once there are figures to project from. */
+function meterAndProjection(a: ServiceUsage['assessment'], ends: IsoDate | null, shown: 'TB' | 'TiB', locale: string, w: WidgetWords): { meter: MeterView | null; projection: ServiceView['projection'] } {
+  if (!a) return { meter: null, projection: null };
+  const projectedPct = a.projection.projectedUsedBytes !== null && a.allowanceBytes > 0n ? Number((a.projection.projectedUsedBytes * 1000n) / a.allowanceBytes) / 10 : null;
+  const r = a.projection.runOut;
+  return {
+    meter: presentMeter(a.percentUsed, projectedPct, a.thresholds, a.crossed, locale, w),
+    projection: {
+      use: a.projection.projectedUsedBytes !== null && ends ? w.projectedUse(formatByteAmount(a.projection.projectedUsedBytes, shown, locale), formatDay(ends, locale)) : '',
+      cost: a.cost ? (a.cost.atEndMinor > 0n ? w.projectedCost(formatAmount(a.cost.atEndMinor, a.cost.currency, locale)) : w.projectedNoCost) : '',
+      runOut: r.kind === 'reached' ? w.runOutReached : r.kind === 'on' ? w.runsOutOn(formatDay(r.date, locale)) : r.kind === 'lasts' ? w.runOutLasts : w.noTraffic,
+    },
+  };
+}
+
+/** The daily chart: a past period's when one is asked for, else the open period's (the service's own days, pooled or not). */
+function serviceChart(u: ServiceUsage, focus: PeriodFocus | null, locale: string, w: WidgetWords): { chart: ChartView | null; chartTitle: string } {
+  const short = shortDay(locale);
+  const open = u.open;
+  if (focus) {
+    const p = focus.period;
+    const end = p.endDate ?? p.startDate;
+    const label = formatPeriod(p.startDate, end, locale);
+    const unit = p.charge?.unit ?? u.unit;
+    return {
+      chartTitle: `${w.perDay}, ${label}`,
+      chart: buildChart({
+        id: `ou-chart-${u.service.serviceId}-${p.id}`,
+        days: focus.days,
+        from: p.startDate,
+        to: end,
+        paceBytes: p.charge ? p.charge.allowanceBytes / BigInt(daysBetween(p.startDate, end) + 1) : null,
+        unit: dailyUnit(unit),
+        locale,
+        words: w,
+        periodLabel: label,
+        formatDate: short,
+      }),
+    };
+  }
+  if (!open) return { chart: null, chartTitle: w.perDay };
+  const ownLabel = formatPeriod(open.start, open.end ?? open.asOf, locale);
+  const daysInPeriod = open.shape.end ? daysBetween(open.shape.from, open.shape.end) + 1 : null;
+  // the service's own days and, pooled, the pace of its own share
+  const own = u.assessment;
+  return {
+    chartTitle: `${w.perDay}, ${ownLabel}`,
+    chart: buildChart({
+      id: `ou-chart-${u.service.serviceId}`,
+      days: u.days,
+      from: open.start,
+      to: open.end ?? open.asOf,
+      paceBytes: own && daysInPeriod ? own.allowanceBytes / BigInt(daysInPeriod) : null,
+      unit: dailyUnit(u.unit),
+      locale,
+      words: w,
+      periodLabel: ownLabel,
+      formatDate: short,
+    }),
+  };
+}
+
+/** The notice sent this period, the action at the limit, and what metering found in the counter. */
+function serviceNotices(u: ServiceUsage, banner: UsageBanner | null, shown: 'TB' | 'TiB', locale: string, w: WidgetWords): ServiceView['notices'] {
+  const notices: ServiceView['notices'] = [];
+  if (banner) {
+    const limit = banner.limitAction && ACTIVE_LIMIT.includes(banner.limitAction.status) ? banner.limitAction.action : null;
+    if (limit) notices.push({ kind: 'warn', text: limit === 'suspend' ? w.limitSuspended : w.limitThrottled });
+    notices.push({ kind: 'info', text: w.noticeSent(banner.pct, formatDay(DateTime.fromISO(banner.decidedAt).toISODate()!, locale)) });
+  }
+  if (u.open) for (const text of counterNotes(u.notes, shown, locale, u.zone, w)) notices.push({ kind: 'info', text });
+  return notices;
+}
+
 export function presentService(
   u: ServiceUsage,
   label: string,
@@ -324,77 +398,19 @@ export function presentService(
   const a = pool ? pool.assessment : u.assessment;
   const open = u.open;
   const ends = pool ? pool.end : (open?.end ?? null);
-  const short = shortDay(locale);
   const used = pool ? formatByteAmount(pool.usedBytes, shown, locale) : open ? formatByteAmount(open.usedBytes, shown, locale) : '';
-  let meter: MeterView | null = null;
-  let projection: ServiceView['projection'] = null;
-  if ((open || pool) && a) {
-    const projectedPct = a.projection.projectedUsedBytes !== null && a.allowanceBytes > 0n ? Number((a.projection.projectedUsedBytes * 1000n) / a.allowanceBytes) / 10 : null;
-    meter = presentMeter(a.percentUsed, projectedPct, a.thresholds, a.crossed, locale, w);
-    const r = a.projection.runOut;
-    projection = {
-      use: a.projection.projectedUsedBytes !== null && ends ? w.projectedUse(formatByteAmount(a.projection.projectedUsedBytes, shown, locale), formatDay(ends, locale)) : '',
-      cost: a.cost ? (a.cost.atEndMinor > 0n ? w.projectedCost(formatAmount(a.cost.atEndMinor, a.cost.currency, locale)) : w.projectedNoCost) : '',
-      runOut: r.kind === 'reached' ? w.runOutReached : r.kind === 'on' ? w.runsOutOn(formatDay(r.date, locale)) : r.kind === 'lasts' ? w.runOutLasts : w.noTraffic,
-    };
-  }
+  const { meter, projection } = open || pool ? meterAndProjection(a, ends, shown, locale, w) : { meter: null, projection: null };
   const ownLabel = open ? formatPeriod(open.start, open.end ?? open.asOf, locale) : '';
-  const periodLabel = pool ? formatPeriod(pool.start, pool.end, locale) : ownLabel;
-  const daysInPeriod = open && open.shape.end ? daysBetween(open.shape.from, open.shape.end) + 1 : null;
   const focus = input.focus && input.focus.period.status !== 'open' ? input.focus : null;
-  let chart: ChartView | null = null;
-  let chartTitle = w.perDay;
-  if (focus) {
-    const p = focus.period;
-    const end = p.endDate ?? p.startDate;
-    const label = formatPeriod(p.startDate, end, locale);
-    const unit = p.charge?.unit ?? u.unit;
-    chartTitle = `${w.perDay}, ${label}`;
-    chart = buildChart({
-      id: `ou-chart-${u.service.serviceId}-${p.id}`,
-      days: focus.days,
-      from: p.startDate,
-      to: end,
-      paceBytes: p.charge ? p.charge.allowanceBytes / BigInt(daysBetween(p.startDate, end) + 1) : null,
-      unit: dailyUnit(unit),
-      locale,
-      words: w,
-      periodLabel: label,
-      formatDate: short,
-    });
-  } else if (open) {
-    chartTitle = `${w.perDay}, ${ownLabel}`;
-    // the service's own days and, pooled, the pace of its own share
-    const own = u.assessment;
-    chart = buildChart({
-      id: `ou-chart-${u.service.serviceId}`,
-      days: u.days,
-      from: open.start,
-      to: open.end ?? open.asOf,
-      paceBytes: own && daysInPeriod ? own.allowanceBytes / BigInt(daysInPeriod) : null,
-      unit: dailyUnit(u.unit),
-      locale,
-      words: w,
-      periodLabel: ownLabel,
-      formatDate: short,
-    });
-  }
+  const { chart, chartTitle } = serviceChart(u, focus, locale, w);
   const past = (periods?.rows ?? []).filter((p) => p.status !== 'open');
-  const notices: ServiceView['notices'] = [];
-  const b = open || pool ? (input.banner ?? null) : null;
-  if (b) {
-    const limit = b.limitAction && ACTIVE_LIMIT.includes(b.limitAction.status) ? b.limitAction.action : null;
-    if (limit) notices.push({ kind: 'warn', text: limit === 'suspend' ? w.limitSuspended : w.limitThrottled });
-    notices.push({ kind: 'info', text: w.noticeSent(b.pct, formatDay(DateTime.fromISO(b.decidedAt).toISODate()!, locale)) });
-  }
-  if (open) for (const text of counterNotes(u.notes, shown, locale, u.zone, w)) notices.push({ kind: 'info', text });
   const action = (u.profile as { limitPolicy?: { action?: string } } | null)?.limitPolicy?.action;
   return {
     id: u.service.serviceId,
     label,
     formAction: links.form(u.service.serviceId),
     hasData: open !== null || pool !== null,
-    periodLabel,
+    periodLabel: pool ? formatPeriod(pool.start, pool.end, locale) : ownLabel,
     measuredUntil: pool ? w.measuredUntil(formatDay(pool.asOf, locale)) : open ? w.measuredUntil(formatDay(open.asOf, locale)) : w.notMeasured,
     usedText: usedText(pool, a, used, shown, locale, w),
     pool: pool ? presentPool(pool, u.service.serviceId, input.labels ?? new Map(), shown, locale, w) : null,
@@ -402,7 +418,7 @@ export function presentService(
     meter,
     projection,
     thresholds: a ? a.thresholds.map((p) => `${p}\u00a0%`).join(', ') : '',
-    notices,
+    notices: serviceNotices(u, open || pool ? (input.banner ?? null) : null, shown, locale, w),
     policy: action === 'throttle' ? w.policyThrottle : action === 'suspend' ? w.policySuspend : null,
     chart,
     chartTitle,

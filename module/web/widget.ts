@@ -57,15 +57,11 @@ export interface WidgetRequest {
   links: () => WidgetLinks;
 }
 
-export function createWidget(deps: WidgetDeps) {
-  const views = ttlCache<WidgetView>(deps.cacheMs, 5000, deps.now);
+type Usage = Awaited<ReturnType<UsageReads['serviceUsage']>>;
+
+/** What a page is built from besides the reads: names from the panel, the banner, the pools; each a courtesy. */
+function sourcesOf(deps: WidgetDeps) {
   const labels = ttlCache<Map<number, string>>(5 * 60_000, 5000, deps.now);
-  const summaries = ttlCache<Awaited<ReturnType<typeof summarize>>>(deps.cacheMs, 5000, deps.now);
-  // bumped by every change a client makes here, so their next page is built afresh
-  const generation = new Map<number, number>();
-  const invalidate = (clientId: number): void => {
-    generation.set(clientId, (generation.get(clientId) ?? 0) + 1);
-  };
 
   async function labelsOf(clientId: number): Promise<Map<number, string>> {
     const key = String(clientId);
@@ -101,58 +97,161 @@ export function createWidget(deps: WidgetDeps) {
           return new Map<number, PoolStanding>();
         })
       : new Map<number, PoolStanding>();
-  const poolOf = (usage: Awaited<ReturnType<UsageReads['serviceUsage']>>, standings: Map<number, PoolStanding>): PoolFigures | null => {
-    const s = standings.get(usage.service.serviceId);
-    return s ? poolFigures(usage, s) : null;
-  };
 
-  async function build(req: WidgetRequest): Promise<WidgetView> {
-    const services = await deps.reads.clientServices(req.clientId);
-    const base = { locale: req.locale, now: deps.clock.now(), services, links: req.links(), lines: [] as never[] };
-    if (services.length === 0) return presentWidget({ ...base, labels: new Map(), usage: null, periods: null });
-    const wanted = req.serviceId ?? services[0]!.serviceId;
-    if (!services.some((s) => s.serviceId === wanted)) throw new ModuleError('NOT_FOUND', `service ${wanted} is not one of yours`);
-    const [usage, periods, lines, names, focus, banner, standings] = await Promise.all([
-      deps.reads.serviceUsage(wanted, { clientId: req.clientId }),
-      deps.reads.periods(wanted, { clientId: req.clientId, before: req.periodsBefore ?? null, limit: 12 }),
-      deps.reads.lines({ clientId: req.clientId, serviceId: wanted }, { limit: 50 }),
-      labelsOf(req.clientId),
-      req.periodId ? deps.reads.periodDays(wanted, req.periodId, { clientId: req.clientId }) : Promise.resolve(null),
-      bannerOf(wanted),
-      standingOf(req.clientId),
-    ]);
-    const view = presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus, banner, pool: poolOf(usage, standings) });
-    if (deps.caps) view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale);
-    if (deps.upgrades && deps.caps) view.upgrade = await upgradeSection(deps.caps.knex, deps.upgrades, wanted, req.clientId, req.locale).catch((err: unknown) => {
-      // the suggestion is a courtesy: the page shows without it when the panel cannot price it
-      deps.log.warn('widget.upgrade_failed', { serviceId: wanted, error: (err as Error).message });
-      return null;
-    });
-    return view;
-  }
+  return { labels, labelsOf, bannerOf, standingOf };
+}
 
-  /** Sets or lifts a cap from the page's form; the limit policy then acts (or lets go) at once. */
-  async function postCap(clientId: number, body: Record<string, unknown>, locale: string, actor: Actor): Promise<Flash> {
-    const w = capWordsFor(locale);
-    const caps = deps.caps!;
-    const serviceId = idCursor(body.service, 'service');
-    if (serviceId === null) return { kind: 'error', text: wordsFor(textLanguage(locale)).badRequest };
-    try {
-      if (body.do === 'lift_cap') await caps.service.lift(clientId, serviceId, actor);
-      else {
-        // "25,00" as a Dutch client writes it is 25.00; bytes are GB over the allowance
-        const raw = String(body.amount ?? '').trim();
-        const amount = body.kind === 'bytes' ? (/^\d+([.,]\d+)?$/.test(raw) ? `${raw.replace(',', '.')} GB` : raw) : raw.replace(/^(\d+),(\d{1,2})$/, '$1.$2');
-        await caps.service.set(clientId, serviceId, { kind: body.kind, amount, action: body.action }, actor);
-      }
-    } catch (err) {
-      if (err instanceof ModuleError && err.code === 'INVALID_INPUT') return { kind: 'error', text: w.badAmount };
-      if (err instanceof ModuleError && err.code === 'CONFLICT') return { kind: 'error', text: w.notOffered };
-      throw err;
+type Sources = ReturnType<typeof sourcesOf>;
+
+const poolOf = (usage: Usage, standings: Map<number, PoolStanding>): PoolFigures | null => {
+  const s = standings.get(usage.service.serviceId);
+  return s ? poolFigures(usage, s) : null;
+};
+
+/** The page's view-model for one client and (one of their) services. */
+async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promise<WidgetView> {
+  const services = await deps.reads.clientServices(req.clientId);
+  const base = { locale: req.locale, now: deps.clock.now(), services, links: req.links(), lines: [] as never[] };
+  if (services.length === 0) return presentWidget({ ...base, labels: new Map(), usage: null, periods: null });
+  const wanted = req.serviceId ?? services[0]!.serviceId;
+  if (!services.some((s) => s.serviceId === wanted)) throw new ModuleError('NOT_FOUND', `service ${wanted} is not one of yours`);
+  const [usage, periods, lines, names, focus, banner, standings] = await Promise.all([
+    deps.reads.serviceUsage(wanted, { clientId: req.clientId }),
+    deps.reads.periods(wanted, { clientId: req.clientId, before: req.periodsBefore ?? null, limit: 12 }),
+    deps.reads.lines({ clientId: req.clientId, serviceId: wanted }, { limit: 50 }),
+    src.labelsOf(req.clientId),
+    req.periodId ? deps.reads.periodDays(wanted, req.periodId, { clientId: req.clientId }) : Promise.resolve(null),
+    src.bannerOf(wanted),
+    src.standingOf(req.clientId),
+  ]);
+  const view = presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus, banner, pool: poolOf(usage, standings) });
+  if (deps.caps) view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale);
+  if (deps.upgrades && deps.caps) view.upgrade = await upgradeSection(deps.caps.knex, deps.upgrades, wanted, req.clientId, req.locale).catch((err: unknown) => {
+    // the suggestion is a courtesy: the page shows without it when the panel cannot price it
+    deps.log.warn('widget.upgrade_failed', { serviceId: wanted, error: (err as Error).message });
+    return null;
+  });
+  return view;
+}
+
+/** Sets or lifts a cap from the page's form; the limit policy then acts (or lets go) at once. */
+async function postCap(deps: WidgetDeps, clientId: number, body: Record<string, unknown>, locale: string, actor: Actor): Promise<Flash> {
+  const w = capWordsFor(locale);
+  const caps = deps.caps!;
+  const serviceId = idCursor(body.service, 'service');
+  if (serviceId === null) return { kind: 'error', text: wordsFor(textLanguage(locale)).badRequest };
+  try {
+    if (body.do === 'lift_cap') await caps.service.lift(clientId, serviceId, actor);
+    else {
+      // "25,00" as a Dutch client writes it is 25.00; bytes are GB over the allowance
+      const raw = String(body.amount ?? '').trim();
+      const amount = body.kind === 'bytes' ? (/^\d+([.,]\d+)?$/.test(raw) ? `${raw.replace(',', '.')} GB` : raw) : raw.replace(/^(\d+),(\d{1,2})$/, '$1.$2');
+      await caps.service.set(clientId, serviceId, { kind: body.kind, amount, action: body.action }, actor);
     }
-    await caps.applyNow().catch((err: unknown) => deps.log.warn('widget.cap_apply_failed', { clientId, serviceId, error: (err as Error).message }));
-    return { kind: 'success', text: body.do === 'lift_cap' ? w.flashLifted : w.flashSet };
+  } catch (err) {
+    if (err instanceof ModuleError && err.code === 'INVALID_INPUT') return { kind: 'error', text: w.badAmount };
+    if (err instanceof ModuleError && err.code === 'CONFLICT') return { kind: 'error', text: w.notOffered };
+    throw err;
   }
+  await caps.applyNow().catch((err: unknown) => deps.log.warn('widget.cap_apply_failed', { clientId, serviceId, error: (err as Error).message }));
+  return { kind: 'success', text: body.do === 'lift_cap' ? w.flashLifted : w.flashSet };
+}
+
+/** A cap's form: a service that is not the client's answers as not found. */
+async function postCapForm(deps: WidgetDeps, clientId: number, body: Record<string, unknown>, locale: string, actor: Actor): Promise<Flash> {
+  try {
+    return await postCap(deps, clientId, body, locale, actor);
+  } catch (err) {
+    if (err instanceof ModuleError && err.code === 'NOT_FOUND') return { kind: 'error', text: wordsFor(textLanguage(locale)).notFound };
+    throw err;
+  }
+}
+
+/** The one-click upgrade the page suggests: ordered on the panel, with its invoice when there is one. */
+async function postUpgrade(upgrades: UpgradeService, clientId: number, body: Record<string, unknown>, locale: string, actor: Actor): Promise<Flash> {
+  const w = wordsFor(textLanguage(locale));
+  const uw = upgradeWordsFor(locale);
+  try {
+    const serviceId = idCursor(body.service, 'service');
+    const productId = idCursor(body.product, 'product');
+    if (serviceId === null || productId === null) return { kind: 'error', text: w.badRequest };
+    const out = await upgrades.request(clientId, serviceId, productId, actor);
+    return { kind: 'success', text: out.invoiceId ? uw.orderedInvoice(out.invoiceId) : uw.ordered };
+  } catch (err) {
+    if (err instanceof ModuleError && err.code === 'NOT_FOUND') return { kind: 'error', text: w.notFound };
+    if (err instanceof ModuleError && (err.code === 'INVALID_INPUT' || err.code === 'CONFLICT')) return { kind: 'error', text: uw.refused };
+    throw err;
+  }
+}
+
+/** A line disputed, or a dispute withdrawn; each refusal in the client's words. */
+async function postDispute(deps: WidgetDeps, disputes: DisputeService, clientId: number, body: Record<string, unknown>, locale: string, actor: Actor): Promise<Flash> {
+  const w = wordsFor(textLanguage(locale));
+  const action = String(body.do ?? '');
+  try {
+    if (action === 'dispute') {
+      if (!(await deps.limiter.hit(`client:${clientId}`))) return { kind: 'error', text: w.rateLimited };
+      const lineId = idCursor(body.line, 'line');
+      if (lineId === null) return { kind: 'error', text: w.badRequest };
+      const outcome = await disputes.open({ lineId, reason: String(body.reason ?? '').slice(0, 4000), actor });
+      if (outcome.ok) return { kind: 'success', text: w.flashOpened };
+      // the service words a closed window in the client's language, naming the deadline
+      const text = { WINDOW_CLOSED: outcome.message, REASON_REQUIRED: w.reasonHint, ALREADY_DISPUTED: w.alreadyDisputed, NOT_DISPUTABLE: w.notDisputable }[outcome.code];
+      return { kind: 'error', text };
+    }
+    if (action === 'withdraw') {
+      const disputeId = idCursor(body.dispute, 'dispute');
+      if (disputeId === null) return { kind: 'error', text: w.badRequest };
+      await disputes.get(disputeId, { clientId });
+      const outcome = await disputes.resolve({ disputeId, to: 'withdrawn', actor });
+      return outcome.ok ? { kind: 'success', text: w.flashWithdrawn } : { kind: 'error', text: w.notDisputable };
+    }
+    return { kind: 'error', text: w.badRequest };
+  } catch (err) {
+    if (err instanceof ModuleError) {
+      if (err.code === 'NOT_FOUND') return { kind: 'error', text: w.notFound };
+      if (err.code === 'INVALID_INPUT') return { kind: 'error', text: w.badRequest };
+      if (err.code === 'LOCKED') return { kind: 'error', text: w.busy };
+    }
+    throw err;
+  }
+}
+
+/** The client home panel's content: each metered service's use of its allowance, and lines to look at. */
+async function summarize(deps: WidgetDeps, src: Sources, clientId: number, locale: string) {
+  const w = wordsFor(textLanguage(locale));
+  const services = await deps.reads.clientServices(clientId);
+  if (services.length === 0) return null;
+  const names = await src.labelsOf(clientId);
+  const rows = [];
+  const standings = await src.standingOf(clientId);
+  for (const s of services.filter((x) => x.active).slice(0, 5)) {
+    const u = await deps.reads.serviceUsage(s.serviceId, { clientId });
+    // a pooled service reads its pool's use of the pool's allowance, as on its page
+    const a = poolOf(u, standings)?.assessment ?? u.assessment;
+    rows.push({
+      id: s.serviceId,
+      label: names.get(s.serviceId) ?? `#${s.serviceId}`,
+      meter: a ? presentMeter(a.percentUsed, null, a.thresholds, a.crossed, locale, w) : null,
+      pct: a ? pctText(a.percentUsed, locale) : '',
+    });
+  }
+  const lines = await deps.reads.lines({ clientId }, { limit: 50 });
+  const now = deps.clock.now();
+  const underDispute = lines.rows.filter((l) => l.dispute?.state === 'open').length;
+  const disputable = lines.rows.filter((l) => !l.dispute && l.status === 'placed' && now.toMillis() < DateTime.fromISO(l.deadlineClosesAt).toMillis()).length;
+  return { rows, underDispute: underDispute ? w.homeOpenDisputes(underDispute) : '', disputable: disputable ? w.homeDisputable(disputable) : '', w };
+}
+
+export function createWidget(deps: WidgetDeps) {
+  const src = sourcesOf(deps);
+  const views = ttlCache<WidgetView>(deps.cacheMs, 5000, deps.now);
+  const summaries = ttlCache<Awaited<ReturnType<typeof summarize>>>(deps.cacheMs, 5000, deps.now);
+  // bumped by every change a client makes here, so their next page is built afresh
+  const generation = new Map<number, number>();
+  const invalidate = (clientId: number): void => {
+    generation.set(clientId, (generation.get(clientId) ?? 0) + 1);
+  };
 
   return {
     /** the page's view-model, from the cache when it is fresh */
@@ -160,7 +259,7 @@ export function createWidget(deps: WidgetDeps) {
       const key = `${req.surface}|${req.clientId}|${generation.get(req.clientId) ?? 0}|${req.locale}|${req.serviceId ?? ''}|${req.periodsBefore ?? ''}|${req.periodId ?? ''}`;
       const hit = views.get(key);
       if (hit) return hit;
-      const v = await build(req);
+      const v = await build(deps, src, req);
       views.set(key, v);
       return v;
     },
@@ -172,69 +271,27 @@ export function createWidget(deps: WidgetDeps) {
 
     clearCache(): void {
       views.clear();
-      labels.clear();
+      src.labels.clear();
       summaries.clear();
     },
 
     /** Carries out a form post of the client page; answers with the message to show. */
     async post(clientId: number, body: Record<string, unknown>, locale: string, actingAdminId: number | null = null): Promise<Flash> {
-      const w = wordsFor(textLanguage(locale));
       const action = String(body.do ?? '');
       // a token an admin minted for the client: audited as that admin acting as the client
-      const actor = { type: 'client' as const, id: String(clientId), ...(actingAdminId !== null ? { actingAdminId: String(actingAdminId) } : {}) };
-      if (action === 'upgrade' && deps.upgrades) {
-        const uw = upgradeWordsFor(locale);
-        try {
-          const serviceId = idCursor(body.service, 'service');
-          const productId = idCursor(body.product, 'product');
-          if (serviceId === null || productId === null) return { kind: 'error', text: w.badRequest };
-          const out = await deps.upgrades.request(clientId, serviceId, productId, actor);
-          return { kind: 'success', text: out.invoiceId ? uw.orderedInvoice(out.invoiceId) : uw.ordered };
-        } catch (err) {
-          if (err instanceof ModuleError && err.code === 'NOT_FOUND') return { kind: 'error', text: w.notFound };
-          if (err instanceof ModuleError && (err.code === 'INVALID_INPUT' || err.code === 'CONFLICT')) return { kind: 'error', text: uw.refused };
-          throw err;
-        } finally {
-          invalidate(clientId);
-        }
-      }
-      if ((action === 'set_cap' || action === 'lift_cap') && deps.caps) {
-        try {
-          return await postCap(clientId, body, locale, actor);
-        } catch (err) {
-          if (err instanceof ModuleError && err.code === 'NOT_FOUND') return { kind: 'error', text: w.notFound };
-          throw err;
-        } finally {
-          invalidate(clientId);
-        }
-      }
-      if (!deps.disputes) return { kind: 'error', text: w.disputesOff };
+      const actor: Actor = { type: 'client' as const, id: String(clientId), ...(actingAdminId !== null ? { actingAdminId: String(actingAdminId) } : {}) };
+      const { upgrades, caps, disputes } = deps;
+      const run =
+        action === 'upgrade' && upgrades
+          ? () => postUpgrade(upgrades, clientId, body, locale, actor)
+          : (action === 'set_cap' || action === 'lift_cap') && caps
+            ? () => postCapForm(deps, clientId, body, locale, actor)
+            : disputes
+              ? () => postDispute(deps, disputes, clientId, body, locale, actor)
+              : null;
+      if (!run) return { kind: 'error', text: wordsFor(textLanguage(locale)).disputesOff };
       try {
-        if (action === 'dispute') {
-          if (!(await deps.limiter.hit(`client:${clientId}`))) return { kind: 'error', text: w.rateLimited };
-          const lineId = idCursor(body.line, 'line');
-          if (lineId === null) return { kind: 'error', text: w.badRequest };
-          const outcome = await deps.disputes.open({ lineId, reason: String(body.reason ?? '').slice(0, 4000), actor });
-          if (outcome.ok) return { kind: 'success', text: w.flashOpened };
-          // the service words a closed window in the client's language, naming the deadline
-          const text = { WINDOW_CLOSED: outcome.message, REASON_REQUIRED: w.reasonHint, ALREADY_DISPUTED: w.alreadyDisputed, NOT_DISPUTABLE: w.notDisputable }[outcome.code];
-          return { kind: 'error', text };
-        }
-        if (action === 'withdraw') {
-          const disputeId = idCursor(body.dispute, 'dispute');
-          if (disputeId === null) return { kind: 'error', text: w.badRequest };
-          await deps.disputes.get(disputeId, { clientId });
-          const outcome = await deps.disputes.resolve({ disputeId, to: 'withdrawn', actor });
-          return outcome.ok ? { kind: 'success', text: w.flashWithdrawn } : { kind: 'error', text: w.notDisputable };
-        }
-        return { kind: 'error', text: w.badRequest };
-      } catch (err) {
-        if (err instanceof ModuleError) {
-          if (err.code === 'NOT_FOUND') return { kind: 'error', text: w.notFound };
-          if (err.code === 'INVALID_INPUT') return { kind: 'error', text: w.badRequest };
-          if (err.code === 'LOCKED') return { kind: 'error', text: w.busy };
-        }
-        throw err;
+        return await run();
       } finally {
         invalidate(clientId);
       }
@@ -245,39 +302,14 @@ export function createWidget(deps: WidgetDeps) {
       const key = `${clientId}|${generation.get(clientId) ?? 0}|${locale}`;
       const hit = summaries.get(key);
       if (hit !== undefined) return hit;
-      const made = await summarize(clientId, locale);
+      const made = await summarize(deps, src, clientId, locale);
       summaries.set(key, made);
       return made;
     },
 
-    labels: labelsOf,
+    labels: src.labelsOf,
     localeOf: (language: string | null | undefined) => localeForClient(language),
   };
-
-  async function summarize(clientId: number, locale: string) {
-    const w = wordsFor(textLanguage(locale));
-    const services = await deps.reads.clientServices(clientId);
-    if (services.length === 0) return null;
-    const names = await labelsOf(clientId);
-    const rows = [];
-    const standings = await standingOf(clientId);
-    for (const s of services.filter((x) => x.active).slice(0, 5)) {
-      const u = await deps.reads.serviceUsage(s.serviceId, { clientId });
-      // a pooled service reads its pool's use of the pool's allowance, as on its page
-      const a = poolOf(u, standings)?.assessment ?? u.assessment;
-      rows.push({
-        id: s.serviceId,
-        label: names.get(s.serviceId) ?? `#${s.serviceId}`,
-        meter: a ? presentMeter(a.percentUsed, null, a.thresholds, a.crossed, locale, w) : null,
-        pct: a ? pctText(a.percentUsed, locale) : '',
-      });
-    }
-    const lines = await deps.reads.lines({ clientId }, { limit: 50 });
-    const now = deps.clock.now();
-    const underDispute = lines.rows.filter((l) => l.dispute?.state === 'open').length;
-    const disputable = lines.rows.filter((l) => !l.dispute && l.status === 'placed' && now.toMillis() < DateTime.fromISO(l.deadlineClosesAt).toMillis()).length;
-    return { rows, underDispute: underDispute ? w.homeOpenDisputes(underDispute) : '', disputable: disputable ? w.homeDisputable(disputable) : '', w };
-  }
 }
 
 export type Widget = ReturnType<typeof createWidget>;
