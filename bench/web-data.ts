@@ -74,34 +74,42 @@ export async function widgetData(db: TestDatabase, mod: OverusageModule, clock: 
   return { lines: n, periods: toNum((await db.knex('mod_overusage_periods').where({ service_id: 1 }).count({ n: '*' }).first())!.n), samples: toNum((await db.knex('mod_overusage_samples').count({ n: '*' }).first())!.n) };
 }
 
-/** 100 000 lines on 25 000 services of 20 000 clients; every 5th disputed, every 10th still open. */
+/**
+ * 100 000 lines on 25 000 services of 20 000 clients; every 5th disputed, every 10th still open.
+ * Written 10 000 lines at a time, so 1 000 000 lines (issue 22) never sit in memory at once.
+ */
 export async function disputeData(db: TestDatabase, lines: number) {
   const k = db.knex;
   const start = DateTime.fromISO('2013-06-01T08:00:00Z', { zone: 'utc' });
   const explanation = JSON.stringify({ rated: { unit: 'GB' } });
-  const charges: Array<Record<string, unknown>> = [];
-  const rows: Array<Record<string, unknown>> = [];
-  const disputes: Array<Record<string, unknown>> = [];
-  for (let i = 1; i <= lines; i++) {
-    const service = (i % 25_000) + 1;
-    const client = (service % 20_000) + 1;
-    const month = DateTime.fromISO('2013-01-01', { zone: 'utc' }).plus({ months: Math.floor(i / 25_000) });
-    const at = start.plus({ minutes: i * 5 });
-    charges.push({ id: i, period_id: i, service_id: service, client_id: client, product_id: 1, period_start: month.toISODate(), period_end: month.endOf('month').toISODate(), currency: 'EUR', used_bytes: '6000000000000', allowance_bytes: '5000000000000', over_bytes: '1000000000000', amount_minor: String(10000 + (i % 50000)), rounded_minor: String(10000 + (i % 50000)), status: 'billed', explanation, taxed: true, rated_at: sqlInstant(at), billed_at: sqlInstant(at) });
-    const disputed = i % 5 === 0;
-    const open = i % 10 === 0;
-    rows.push({ id: i, charge_id: i, service_id: service, client_id: client, invoice_id: 500_000 + i, invoice_item_id: 900_000 + i, ref_code: `OU-${i.toString(16).toUpperCase().padStart(10, '0')}`, status: open ? 'held' : 'placed', amount_minor: String(10000 + (i % 50000)), currency: 'EUR', description: `Bandwidth overusage ${month.toFormat('LLLL yyyy')}: 6.000 TB used, 5.000 TB included [OU-${i}]`, locale: 'en-GB', invoice_date: at.toISODate(), window_days: 14, window_counting: 'calendar', window_holidays: 'BE', deadline_last_day: at.plus({ days: 14 }).toISODate(), deadline_closes_at: sqlInstant(at.plus({ days: 15 })), created_at: sqlInstant(at), placed_at: sqlInstant(at) });
-    if (disputed) {
-      disputes.push({ line_id: i, client_id: client, service_id: service, state: open ? 'open' : 'upheld', reason: `reason ${i}: I do not recognise this traffic`, opened_by_type: 'client', opened_by_id: String(client), opened_at: sqlInstant(at.plus({ days: 2 })), hold_state: open ? 'held' : 'published', original_invoice_id: 500_000 + i, held_invoice_id: 700_000 + i, held_item_id: 800_000 + i, amount_before_minor: String(10000 + (i % 50000)), currency: 'EUR', version: open ? 1 : 3, updated_at: sqlInstant(at.plus({ days: 2 })), resolved_at: open ? null : sqlInstant(at.plus({ days: 9 })) });
+  let disputed = 0;
+  let open = 0;
+  const CHUNK = 10_000;
+  for (let from = 1; from <= lines; from += CHUNK) {
+    const charges: Array<Record<string, unknown>> = [];
+    const rows: Array<Record<string, unknown>> = [];
+    const disputes: Array<Record<string, unknown>> = [];
+    for (let i = from; i < from + CHUNK && i <= lines; i++) {
+      const service = (i % 25_000) + 1;
+      const client = (service % 20_000) + 1;
+      const month = DateTime.fromISO('2013-01-01', { zone: 'utc' }).plus({ months: Math.floor(i / 25_000) });
+      const at = start.plus({ minutes: i * 5 });
+      charges.push({ id: i, period_id: i, service_id: service, client_id: client, product_id: 1, period_start: month.toISODate(), period_end: month.endOf('month').toISODate(), currency: 'EUR', used_bytes: '6000000000000', allowance_bytes: '5000000000000', over_bytes: '1000000000000', amount_minor: String(10000 + (i % 50000)), rounded_minor: String(10000 + (i % 50000)), status: 'billed', explanation, taxed: true, rated_at: sqlInstant(at), billed_at: sqlInstant(at) });
+      const isOpen = i % 10 === 0;
+      rows.push({ id: i, charge_id: i, service_id: service, client_id: client, invoice_id: 500_000 + i, invoice_item_id: 900_000 + i, ref_code: `OU-${i.toString(16).toUpperCase().padStart(10, '0')}`, status: isOpen ? 'held' : 'placed', amount_minor: String(10000 + (i % 50000)), currency: 'EUR', description: `Bandwidth overusage ${month.toFormat('LLLL yyyy')}: 6.000 TB used, 5.000 TB included [OU-${i}]`, locale: 'en-GB', invoice_date: at.toISODate(), window_days: 14, window_counting: 'calendar', window_holidays: 'BE', deadline_last_day: at.plus({ days: 14 }).toISODate(), deadline_closes_at: sqlInstant(at.plus({ days: 15 })), created_at: sqlInstant(at), placed_at: sqlInstant(at) });
+      if (i % 5 === 0) {
+        disputed++;
+        if (isOpen) open++;
+        disputes.push({ line_id: i, client_id: client, service_id: service, state: isOpen ? 'open' : 'upheld', reason: `reason ${i}: I do not recognise this traffic`, opened_by_type: 'client', opened_by_id: String(client), opened_at: sqlInstant(at.plus({ days: 2 })), hold_state: isOpen ? 'held' : 'published', original_invoice_id: 500_000 + i, held_invoice_id: 700_000 + i, held_item_id: 800_000 + i, amount_before_minor: String(10000 + (i % 50000)), currency: 'EUR', version: isOpen ? 1 : 3, updated_at: sqlInstant(at.plus({ days: 2 })), resolved_at: isOpen ? null : sqlInstant(at.plus({ days: 9 })) });
+      }
     }
+    await k.transaction(async (trx) => {
+      await insertChunked(trx, 'mod_overusage_charges', charges, { chunkSize: 400 });
+      await insertChunked(trx, 'mod_overusage_lines', rows, { chunkSize: 400 });
+      await insertChunked(trx, 'mod_overusage_disputes', disputes, { chunkSize: 400 });
+    });
   }
-  await k.transaction(async (trx) => {
-    await insertChunked(trx, 'mod_overusage_charges', charges, { chunkSize: 400 });
-    await insertChunked(trx, 'mod_overusage_lines', rows, { chunkSize: 400 });
-    await insertChunked(trx, 'mod_overusage_disputes', disputes, { chunkSize: 400 });
-  });
   if (db.engine === 'sqlite') await k.raw('ANALYZE');
   else for (const t of ['mod_overusage_charges', 'mod_overusage_lines', 'mod_overusage_disputes']) await k.raw(`ANALYZE TABLE ${t}`);
-  return { lines, disputes: disputes.length, open: disputes.filter((d) => d.state === 'open').length };
+  return { lines, disputes: disputed, open };
 }
-
