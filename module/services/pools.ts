@@ -193,14 +193,48 @@ async function standing(deps: PoolDeps, clientId?: number): Promise<Map<number, 
   return out;
 }
 
+/** services per page of the member sync: what it holds in memory at once (issue 22: 1 000 000 services) */
+export const MEMBER_SYNC_PAGE = 2000;
+
+/**
+ * Records who joined or left a pool since the last sync: every service, or only the ones named. A
+ * page of services at a time (keyset on service_id, each page its own transaction), so the
+ * evening's sync over 1 000 000 services never holds them all (nor their pool spans) in memory.
+ */
 async function syncMembers(deps: PoolDeps, only?: readonly number[]): Promise<{ joined: number; left: number }> {
-  const { knex, zone } = deps;
   const profileFor = await deps.billing.snapshot();
   const now = deps.clock.now();
-  const some = <Q extends Knex.QueryBuilder>(q: Q): Q => (only ? (q.whereIn('service_id', [...only]) as Q) : q);
-  const services = await some(knex('mod_overusage_services')).select('service_id', 'client_id', 'product_id', 'active', 'regdate');
-  const open = new Map((await some(knex(MEMBERS).whereNull('left_at')).select('id', 'service_id', 'product_id', 'pool_key', 'client_id')).map((m) => [toNum(m.service_id), m]));
-  const seenBefore = new Set((await some(knex(MEMBERS)).distinct('service_id')).map((r) => toNum(r.service_id)));
+  const cols = ['service_id', 'client_id', 'product_id', 'active', 'regdate'];
+  const named = only ? [...new Set(only)].sort((x, y) => x - y) : null;
+  const total = { joined: 0, left: 0 };
+  let after = 0;
+  for (let i = 0; ; i += MEMBER_SYNC_PAGE) {
+    const services: Array<Record<string, unknown>> = named
+      ? await deps.knex('mod_overusage_services').whereIn('service_id', named.slice(i, i + MEMBER_SYNC_PAGE)).select(cols)
+      : await deps.knex('mod_overusage_services').where('service_id', '>', after).orderBy('service_id').limit(MEMBER_SYNC_PAGE).select(cols);
+    if (services.length) {
+      after = toNum(services[services.length - 1]!.service_id);
+      const r = await syncPage(deps, services, profileFor, now);
+      total.joined += r.joined;
+      total.left += r.left;
+    }
+    if (named ? i + MEMBER_SYNC_PAGE >= named.length : services.length < MEMBER_SYNC_PAGE) break;
+  }
+  if (total.joined || total.left) deps.log.info('pools.members', total);
+  return total;
+}
+
+/** One page of the member sync: its services' open spans closed or opened as their plans say now. */
+async function syncPage(
+  deps: PoolDeps,
+  services: Array<Record<string, unknown>>,
+  profileFor: Awaited<ReturnType<BillingSettingsService['snapshot']>>,
+  now: DateTime,
+): Promise<{ joined: number; left: number }> {
+  const { knex, zone } = deps;
+  const ids = services.map((s) => toNum(s.service_id));
+  const open = new Map((await knex(MEMBERS).whereIn('service_id', ids).whereNull('left_at').select('id', 'service_id', 'product_id', 'pool_key', 'client_id')).map((m) => [toNum(m.service_id), m]));
+  const seenBefore = new Set((await knex(MEMBERS).whereIn('service_id', ids).distinct('service_id')).map((r) => toNum(r.service_id)));
   let joined = 0;
   let left = 0;
   await retryTransaction(knex, async (trx) => {
@@ -229,7 +263,6 @@ async function syncMembers(deps: PoolDeps, only?: readonly number[]): Promise<{ 
       }
     }
   });
-  if (joined || left) deps.log.info('pools.members', { joined, left });
   return { joined, left };
 }
 
@@ -469,10 +502,11 @@ export function withPoolMembership(links: ServiceLinkService, pools: () => PoolS
       await sync([l.serviceId]);
       return l;
     },
-    // an import links many: one full sync rather than one per service
+    // an import links many: one sync of the services it linked (not of every service: at
+    // 1 000 000 services an import of 5 000 at a time read them all each time)
     async linkMany(inputs, actor) {
       const n = await links.linkMany(inputs, actor);
-      await sync();
+      await sync(inputs.map((l) => l.serviceId));
       return n;
     },
     async setActive(serviceId, active, actor) {
