@@ -157,7 +157,8 @@ async function linkOne({ knex, clock, audit }: Deps, input: LinkInput, actor: Ac
       const { created_at: _c, ...update } = row;
       await trx(TABLE).where({ service_id: l.serviceId }).update(update);
     } else {
-      await trx(TABLE).insert(row);
+      // never sampled: already on the billing calendar, nothing for migrate's rebuild to do
+      await trx(TABLE).insert({ ...row, calendar_version: 1 });
     }
     await audit.record(trx, { actor, action: existing ? 'service.relinked' : 'service.linked', entityType: 'service', entityId: l.serviceId, details: { masterId: l.masterId, serverRef: l.serverRef } }, now);
     return view(await trx(TABLE).where({ service_id: l.serviceId }).first());
@@ -171,7 +172,9 @@ async function linkMany({ knex, clock, audit }: Deps, inputs: LinkInput[], actor
     for (const m of await trx('mod_overusage_masters').select('id', 'reset_policy', 'version')) masters.set(toNum(m.id), m);
     const rows = inputs.map((input) => {
       const masterId = Number((input as { masterId?: unknown }).masterId);
-      return toRow(checkLink(input, masterOf(masters.get(masterId)), (l) => `service ${l.serviceId}: `), sqlInstant(now));
+      // new services, never sampled: already on the billing calendar (at 1 000 000 links, the next
+      // migrate would otherwise mark them all in one UPDATE before the first collect could start)
+      return { ...toRow(checkLink(input, masterOf(masters.get(masterId)), (l) => `service ${l.serviceId}: `), sqlInstant(now)), calendar_version: 1 };
     });
     await insertChunked(trx, TABLE, rows);
     await audit.record(trx, { actor, action: 'service.linked_many', entityType: 'service', entityId: null, details: { count: rows.length } }, now);
