@@ -2,8 +2,12 @@
  * collectors.scaling (issue 22): the same day's collect on latency-bound masters, once by one
  * `overusage collect` process and once by three sharing the masters, each working one master at a
  * time (--masters-at-once 1 --wait 60). 6 masters of `per` services, each call answered after
- * 20 ms, 2 calls at once per master. Prints { one, three } in ms and the counts, as JSON.
+ * 20 ms, 2 calls at once per master. Prints { one, three } in ms and the counts, as JSON, and
+ * each process's life split into its run (the summary's durationMs) and the rest (start-up, exit).
+ * The command runs as installed: the built bundle (npm run build), rebuilt here when stale; with
+ * --tsx also both runs again through tsx (OVERUSAGE_NO_BUNDLE=1), for comparison.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,12 +17,20 @@ import { createSimulator } from '../simulator/index.js';
 import { createTestDatabase } from '../test/support/engines.js';
 import { overusage } from '../test/support/cli-process.js';
 import { buildModule, CLI_ACTOR, TEST_SECRET_KEY } from '../test/support/module-fixture.js';
+import { ROOT } from './support.js';
 
-const a = parseArgs({ options: { per: { type: 'string', default: '150' } } }).values;
+const a = parseArgs({ options: { per: { type: 'string', default: '150' }, tsx: { type: 'boolean', default: false } } }).values;
 const per = Number(a.per);
 const MASTERS = 6;
 
-async function once(processes: number): Promise<{ ms: number; samples: number }> {
+interface Once {
+  ms: number;
+  samples: number;
+  /** per process: its run (summary durationMs) and its whole life, in ms */
+  runs: Array<{ run: number; life: number }>;
+}
+
+async function once(processes: number, extraEnv: Record<string, string> = {}): Promise<Once> {
   const db = await createTestDatabase('mysql');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-bench-collectors-'));
   const sim = createSimulator({ now: () => Date.now() });
@@ -31,10 +43,11 @@ async function once(processes: number): Promise<{ ms: number; samples: number }>
     await fx.mod.masters.add({ name: `m${k + 1}`, version: 1, baseUrl: m.url, apiId: 'id', apiKey: 'k', timeZone: 'Europe/Brussels', concurrency: 2, retries: 0 }, CLI_ACTOR);
     await fx.mod.links.linkMany(Array.from({ length: per }, (_, i) => ({ serviceId: k * per + i + 1, clientId: 7, masterId: k + 1, serverRef: String(1000 + k * 10000 + i) })), CLI_ACTOR);
   }
-  const env = { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex') };
+  const env = { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex'), ...extraEnv };
   const t0 = Date.now();
   const procs = Array.from({ length: processes }, () => overusage(['--db', db.url, '--zone', 'Europe/Brussels', '--json', 'collect', '--masters-at-once', '1', '--wait', '60'], env));
-  const ends = await Promise.all(procs.map((p) => p.exited));
+  const lives: number[] = [];
+  const ends = await Promise.all(procs.map((p, i) => p.exited.then((e) => ((lives[i] = Date.now() - t0), e))));
   const ms = Date.now() - t0;
   if (ends.some((e) => e.code !== 0)) throw new Error(`a collector failed: ${procs.map((p) => p.stderr()).join('\n')}`);
   const samples = Number((await db.knex('mod_overusage_samples').count({ n: '*' }))[0]!.n);
@@ -42,10 +55,24 @@ async function once(processes: number): Promise<{ ms: number; samples: number }>
   await sim.close();
   await db.drop();
   fs.rmSync(dir, { recursive: true, force: true });
-  return { ms, samples };
+  const runs = procs.map((p, i) => ({ run: Number((JSON.parse(p.stdout()) as { durationMs: number }).durationMs), life: lives[i]! }));
+  return { ms, samples, runs };
 }
 
+execFileSync(process.execPath, [path.join(ROOT, 'tools', 'build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
 const one = await once(1);
 const three = await once(3);
-process.stdout.write(JSON.stringify({ one: one.ms, three: three.ms, samplesOne: one.samples, samplesThree: three.samples, services: MASTERS * per }) + '\n');
+const viaTsx = a.tsx ? { one: await once(1, { OVERUSAGE_NO_BUNDLE: '1' }), three: await once(3, { OVERUSAGE_NO_BUNDLE: '1' }) } : null;
+process.stdout.write(
+  JSON.stringify({
+    one: one.ms,
+    three: three.ms,
+    samplesOne: one.samples,
+    samplesThree: three.samples,
+    services: MASTERS * per,
+    runsOne: one.runs,
+    runsThree: three.runs,
+    ...(viaTsx ? { tsxOne: viaTsx.one.ms, tsxThree: viaTsx.three.ms, tsxRunsOne: viaTsx.one.runs, tsxRunsThree: viaTsx.three.runs } : {}),
+  }) + '\n',
+);
 process.exit(0);

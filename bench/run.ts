@@ -221,9 +221,9 @@ if (wanted('dispute_list')) {
 
 if (wanted('collectors') && engines.includes('mysql')) {
   process.stderr.write('collectors: one collect process against three sharing 6 latency-bound masters, on mysql …\n');
-  const r = await runWorker('bench/collectors-worker.ts', ['--per', '150']);
+  const r = await runWorker('bench/collectors-worker.ts', ['--per', '150', '--tsx']);
   const speedup = Number(r.one) / Number(r.three);
-  const { execFileSync } = await import('node:child_process');
+  const runs = (k: string) => (r[k] as unknown as Array<{ run: number; life: number }>).map((p) => `${p.run} of ${p.life}`).join(', ');
   record({
     name: 'collectors.scaling',
     value: round(speedup, 2),
@@ -232,7 +232,10 @@ if (wanted('collectors') && engines.includes('mysql')) {
     ratio: round(speedup, 2),
     goal: '>= 2.4 (3 processes against one, same run)',
     engine: 'mysql',
-    notes: `${r.services} services on 6 masters (20 ms a call, 2 calls at once each), every process --masters-at-once 1: one process ${r.one} ms (${r.samplesOne} samples), three ${r.three} ms (${r.samplesThree} samples); machine load: ${execFileSync('uptime').toString().trim()}`,
+    notes:
+      `${r.services} services on 6 masters (20 ms a call, 2 calls at once each), every process --masters-at-once 1, the command as built (npm run build): ` +
+      `one process ${r.one} ms (${r.samplesOne} samples), three ${r.three} ms (${r.samplesThree} samples); ms collecting of each process's life: one ${runs('runsOne')}, three ${runs('runsThree')}; ` +
+      `the same through tsx (no build): one ${r.tsxOne} ms, three ${r.tsxThree} ms = ${round(Number(r.tsxOne) / Number(r.tsxThree), 2)}x (collecting of life: one ${runs('tsxRunsOne')}, three ${runs('tsxRunsThree')})`,
   });
 }
 
