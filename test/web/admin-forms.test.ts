@@ -260,55 +260,86 @@ describeEachEngine('the admin tab’s master form', ({ db }) => {
   });
   const post = (url: string, body: Record<string, string>) => agent.post(url).type('form').send({ token, ...body }).expect(200);
 
-  it('adds a master, tests it (wrong key, right key), edits it without its secrets and removes it, never showing the key', async () => {
-    const blank = await agent.get(`${tab}&a=master`).expect(200);
-    for (const f of Object.keys(form())) expect(blank.text, f).to.match(new RegExp(`name="${f}"`));
-    const pages: string[] = [blank.text];
-
-    // test before saving: the wrong key is refused by the master, the report shown once
-    const wrong = await post(`${tab}&a=master`, { do: 'test_master_form', master: '', ...form({ api_key: 'wrong-key' }) });
-    pages.push(wrong.text);
-    expect((wrong.text.match(/data-report/g) ?? []).length).to.equal(1);
-    expect(wrong.text).to.match(/<p class="ou-refusal[^"]*" data-report/);
-    expect(wrong.text).not.to.include('wrong-key');
-    const right = await post(`${tab}&a=master`, { do: 'test_master_form', master: '', ...form() });
-    pages.push(right.text);
-    expect(right.text).to.match(/<p class="ou-preview[^"]*" data-report role="status">[^<]* \(\d+ ms, 1 servers\)/);
-    expect(await s.mod.masters.list()).to.have.length(1);
-
-    const added = await post(`${tab}&a=master`, { do: 'save_master', master: '', ...form() });
-    pages.push(added.text);
-    expect(decode(added.text)).to.include('Master ams-1 added.');
-    const m = (await s.mod.masters.list()).find((x) => x.name === 'ams-1')!;
-    expect(m).to.deep.include({ version: 1, baseUrl: simMaster.url, timeZone: 'Europe/Amsterdam', concurrency: 4, timeoutMs: 30_000, retries: 1, active: true });
-    expect((await s.mod.masters.settings(m.id)).credentials).to.deep.equal({ kind: 'v1', apiId: 'ops-id', apiKey: KEY });
-
-    // edit: the secrets' fields are empty; left empty, the stored ones are kept
-    const edit = await agent.get(`${tab}&a=master&id=${m.id}`).expect(200);
-    pages.push(edit.text);
-    expect(edit.text).to.match(/name="api_key" value=""/);
-    expect(edit.text).to.match(/name="name" value="ams-1"/);
-    const tested = await post(`${tab}&a=master&id=${m.id}`, { do: 'test_master_form', master: String(m.id), ...form({ api_id: '', api_key: '' }) });
-    pages.push(tested.text);
-    expect(tested.text).to.match(/<p class="ou-preview[^"]*" data-report/);
-    const saved = await post(`${tab}&a=master&id=${m.id}`, { do: 'save_master', master: String(m.id), ...form({ name: 'ams-2', api_id: '', api_key: '', concurrency: '6', active: '' }) });
-    pages.push(saved.text);
-    expect(decode(saved.text)).to.include('Master ams-2 saved.');
-    expect(await s.mod.masters.get(m.id)).to.deep.include({ name: 'ams-2', concurrency: 6, active: false });
-    expect((await s.mod.masters.settings(m.id)).credentials).to.deep.equal({ kind: 'v1', apiId: 'ops-id', apiKey: KEY });
-    // a new key replaces it
-    await post(`${tab}&a=master&id=${m.id}`, { do: 'save_master', master: String(m.id), ...form({ name: 'ams-2', api_key: 'new-key-0001' }) });
-    expect((await s.mod.masters.settings(m.id)).credentials).to.deep.equal({ kind: 'v1', apiId: 'ops-id', apiKey: 'new-key-0001' });
-
-    pages.push((await agent.get(`${tab}&a=settings`).expect(200)).text, (await agent.get(`${tab}&a=audit`).expect(200)).text);
-    const removed = await post(`${tab}&a=master&id=${m.id}`, { do: 'remove_master', master: String(m.id) });
-    pages.push(removed.text);
-    expect(decode(removed.text)).to.include('Master ams-2 removed.');
-    expect((await s.mod.masters.list()).map((x) => x.name)).to.deep.equal(['solus']);
+  /** no page shows a master's key, the one it was added with nor the one that replaced it */
+  const expectNoKeys = (...pages: string[]) => {
     for (const p of pages) {
       expect(p).not.to.include(KEY);
       expect(p).not.to.include('new-key-0001');
     }
+  };
+
+  describe('a master added through the form', () => {
+    it('shows every field of a new master, and no key', async () => {
+      const blank = await agent.get(`${tab}&a=master`).expect(200);
+      for (const f of Object.keys(form())) expect(blank.text, f).to.match(new RegExp(`name="${f}"`));
+      expectNoKeys(blank.text);
+    });
+
+    it('tests the form before saving with a wrong key: the master refuses it, the report is shown once, the key is not', async () => {
+      const wrong = await post(`${tab}&a=master`, { do: 'test_master_form', master: '', ...form({ api_key: 'wrong-key' }) });
+      expect((wrong.text.match(/data-report/g) ?? []).length).to.equal(1);
+      expect(wrong.text).to.match(/<p class="ou-refusal[^"]*" data-report/);
+      expect(wrong.text).not.to.include('wrong-key');
+      expectNoKeys(wrong.text);
+    });
+
+    it('tests the form before saving with the right key: the servers are counted and nothing is added', async () => {
+      const right = await post(`${tab}&a=master`, { do: 'test_master_form', master: '', ...form() });
+      expect(right.text).to.match(/<p class="ou-preview[^"]*" data-report role="status">[^<]* \(\d+ ms, 1 servers\)/);
+      expect(await s.mod.masters.list()).to.have.length(1);
+      expectNoKeys(right.text);
+    });
+
+    it('adds the master as posted, its key stored but never shown', async () => {
+      const added = await post(`${tab}&a=master`, { do: 'save_master', master: '', ...form() });
+      expect(decode(added.text)).to.include('Master ams-1 added.');
+      const m = (await s.mod.masters.list()).find((x) => x.name === 'ams-1')!;
+      expect(m).to.deep.include({ version: 1, baseUrl: simMaster.url, timeZone: 'Europe/Amsterdam', concurrency: 4, timeoutMs: 30_000, retries: 1, active: true });
+      expect((await s.mod.masters.settings(m.id)).credentials).to.deep.equal({ kind: 'v1', apiId: 'ops-id', apiKey: KEY });
+      expectNoKeys(added.text);
+    });
+
+    describe('once added', () => {
+      let id = 0;
+      beforeEach(async () => {
+        await post(`${tab}&a=master`, { do: 'save_master', master: '', ...form() });
+        id = (await s.mod.masters.list()).find((x) => x.name === 'ams-1')!.id;
+      });
+
+      it('opens it for editing with the secrets’ fields empty', async () => {
+        const edit = await agent.get(`${tab}&a=master&id=${id}`).expect(200);
+        expect(edit.text).to.match(/name="api_key" value=""/);
+        expect(edit.text).to.match(/name="name" value="ams-1"/);
+        expectNoKeys(edit.text);
+      });
+
+      it('tests it with the stored secrets when their fields are left empty', async () => {
+        const tested = await post(`${tab}&a=master&id=${id}`, { do: 'test_master_form', master: String(id), ...form({ api_id: '', api_key: '' }) });
+        expect(tested.text).to.match(/<p class="ou-preview[^"]*" data-report/);
+        expectNoKeys(tested.text);
+      });
+
+      it('saves the edits with the secrets’ fields left empty, keeping the stored key', async () => {
+        const saved = await post(`${tab}&a=master&id=${id}`, { do: 'save_master', master: String(id), ...form({ name: 'ams-2', api_id: '', api_key: '', concurrency: '6', active: '' }) });
+        expect(decode(saved.text)).to.include('Master ams-2 saved.');
+        expect(await s.mod.masters.get(id)).to.deep.include({ name: 'ams-2', concurrency: 6, active: false });
+        expect((await s.mod.masters.settings(id)).credentials).to.deep.equal({ kind: 'v1', apiId: 'ops-id', apiKey: KEY });
+        expectNoKeys(saved.text);
+      });
+
+      it('takes a new key in place of the stored one, shown on neither the settings nor the audit page', async () => {
+        await post(`${tab}&a=master&id=${id}`, { do: 'save_master', master: String(id), ...form({ name: 'ams-2', api_key: 'new-key-0001' }) });
+        expect((await s.mod.masters.settings(id)).credentials).to.deep.equal({ kind: 'v1', apiId: 'ops-id', apiKey: 'new-key-0001' });
+        expectNoKeys((await agent.get(`${tab}&a=settings`).expect(200)).text, (await agent.get(`${tab}&a=audit`).expect(200)).text);
+      });
+
+      it('removes it, leaving the story’s own master', async () => {
+        const removed = await post(`${tab}&a=master&id=${id}`, { do: 'remove_master', master: String(id) });
+        expect(decode(removed.text)).to.include('Master ams-1 removed.');
+        expect((await s.mod.masters.list()).map((x) => x.name)).to.deep.equal(['solus']);
+        expectNoKeys(removed.text);
+      });
+    });
   });
 
   it('refuses a master with linked services to be removed', async () => {
