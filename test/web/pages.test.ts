@@ -29,41 +29,77 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     s = await buildWebStory(db().knex);
   });
 
-  it("shows Ann this period against her allowance with the marks, the daily chart with its table, the projection, her line with its countdown and form, and her past periods", async () => {
-    const { agent } = await login(s.app, ANN);
-    const page = await agent.get('/index.php?m=overusage').expect(200);
-    const t = textOf(page.text);
-    expect(t).to.include('vps1.example.net (VPS 5 TB)');
-    expect(t).to.include('This period: 1 – 30 June 2013 (still running). Measured up to and including 3 June 2013.');
-    expect(t).to.include('0.450 TB of 5.000 TB (9.0 %)');
-    expect(t).to.include('Notices are sent at 80 %, 90 %, 100 %.');
-    expect(t).to.include('At this pace: about 4.500 TB by 30 June 2013; the allowance lasts the period; no overusage expected.');
-    // the chart: 30 days, the 2nd and 3rd estimates (the read of the 2nd failed), the rest still to come
-    const kinds = [...page.text.matchAll(/<rect class="ou-bar ou-bar-(\w+)"/g)].map((m) => m[1]);
-    expect(kinds).to.have.length(30);
-    expect(kinds.slice(0, 3)).to.deep.equal(['measured', 'estimated', 'estimated']);
-    // no viewBox: the plot stretches to the card without shrinking its text (bars placed in %)
-    expect(page.text).to.match(/<svg class="ou-chart-plot" height="220" role="img" aria-labelledby="ou-chart-\d+-d"/);
-    expect(page.text).to.not.match(/<svg[^>]*viewBox="0 0 720/);
-    expect([...page.text.matchAll(/<tr class="ou-row-(\w+)" data-date="([\d-]+)"/g)].map((m) => [m[2], m[1]])).to.deep.equal([
-      ['2013-06-01', 'measured'],
-      ['2013-06-02', 'estimated'],
-      ['2013-06-03', 'estimated'],
-    ]);
-    // the line: status, deadline, countdown, the dispute form (with the panel's CSRF token), downloads
-    expect(t).to.include('€500.00 on the invoice');
-    expect(t).to.include('Dispute by: 16 June 2013 · 11 days left');
-    expect(page.text).to.match(/<form method="post" action="index\.php\?m=overusage&amp;service=\d+" class="ou-dispute-form"><input type="hidden" name="token"/);
-    expect(page.text).to.match(/href="\/overusage\/api\/v1\/client\/lines\/\d+\/days\.csv\?token=ou2\.c\.\d+\.\d+\.\d+\.r\./);
-    const csv = /href="(\/overusage\/api\/v1\/client\/services\/\d+\/periods\/\d+\/days\.csv\?token=[^"]+)"/.exec(page.text)![1]!.replace(/&amp;/g, '&');
-    const download = await request(s.app).get(csv).expect(200);
-    expect(download.text.split('\r\n')[0]).to.equal('date,bytes,estimated_bytes,measured,note');
-    // the past period in GB, as its invoice line: 6 000 used, 5 000 included, 1 000 over
-    expect(t).to.include('1 – 31 May 2013 6,000.00 GB 5,000.00 GB 1,000.00 GB Billed: €500.00');
-    // the stylesheet and the script come from the module's router, same origin
-    expect(page.text).to.include('<link rel="stylesheet" href="/overusage/assets/overusage.css">');
-    expect(page.text).to.include('<script src="/overusage/assets/overusage.js" defer></script>');
-    expect(page.text).not.to.match(/<script>(?!<\/script>)/);
+  describe("Ann's page this period", () => {
+    let page: request.Response;
+    let t = '';
+    beforeEach(async () => {
+      const { agent } = await login(s.app, ANN);
+      page = await agent.get('/index.php?m=overusage').expect(200);
+      t = textOf(page.text);
+    });
+
+    it('names her service by its hostname and product', () => {
+      expect(t).to.include('vps1.example.net (VPS 5 TB)');
+    });
+
+    it('says the period, how far it is measured, and what is used of the allowance', () => {
+      expect(t).to.include('This period: 1 – 30 June 2013 (still running). Measured up to and including 3 June 2013.');
+      expect(t).to.include('0.450 TB of 5.000 TB (9.0 %)');
+    });
+
+    it('names the marks at which notices are sent', () => {
+      expect(t).to.include('Notices are sent at 80 %, 90 %, 100 %.');
+    });
+
+    it('projects the period at this pace', () => {
+      expect(t).to.include('At this pace: about 4.500 TB by 30 June 2013; the allowance lasts the period; no overusage expected.');
+    });
+
+    it('draws the 30 days of June, the 2nd and 3rd as estimates (the read of the 2nd failed)', () => {
+      const kinds = [...page.text.matchAll(/<rect class="ou-bar ou-bar-(\w+)"/g)].map((m) => m[1]);
+      expect(kinds).to.have.length(30);
+      expect(kinds.slice(0, 3)).to.deep.equal(['measured', 'estimated', 'estimated']);
+    });
+
+    it('stretches the chart to the card without shrinking its text (no viewBox, bars placed in %)', () => {
+      expect(page.text).to.match(/<svg class="ou-chart-plot" height="220" role="img" aria-labelledby="ou-chart-\d+-d"/);
+      expect(page.text).to.not.match(/<svg[^>]*viewBox="0 0 720/);
+    });
+
+    it("tables the days measured so far, each measured or estimated", () => {
+      expect([...page.text.matchAll(/<tr class="ou-row-(\w+)" data-date="([\d-]+)"/g)].map((m) => [m[2], m[1]])).to.deep.equal([
+        ['2013-06-01', 'measured'],
+        ['2013-06-02', 'estimated'],
+        ['2013-06-03', 'estimated'],
+      ]);
+    });
+
+    it('shows her line with its amount, the deadline to dispute it and the days left', () => {
+      expect(t).to.include('€500.00 on the invoice');
+      expect(t).to.include('Dispute by: 16 June 2013 · 11 days left');
+    });
+
+    it("carries the dispute form with the panel's CSRF token, and the line's figures behind a read-only token", () => {
+      expect(page.text).to.match(/<form method="post" action="index\.php\?m=overusage&amp;service=\d+" class="ou-dispute-form"><input type="hidden" name="token"/);
+      expect(page.text).to.match(/href="\/overusage\/api\/v1\/client\/lines\/\d+\/days\.csv\?token=ou2\.c\.\d+\.\d+\.\d+\.r\./);
+    });
+
+    it("downloads the period's days as CSV from the page's link", async () => {
+      const csv = /href="(\/overusage\/api\/v1\/client\/services\/\d+\/periods\/\d+\/days\.csv\?token=[^"]+)"/.exec(page.text)![1]!.replace(/&amp;/g, '&');
+      const download = await request(s.app).get(csv).expect(200);
+      expect(download.text.split('\r\n')[0]).to.equal('date,bytes,estimated_bytes,measured,note');
+    });
+
+    it('lists her past periods with what each used and was billed', () => {
+      // the past period in GB, as its invoice line: 6 000 used, 5 000 included, 1 000 over
+      expect(t).to.include('1 – 31 May 2013 6,000.00 GB 5,000.00 GB 1,000.00 GB Billed: €500.00');
+    });
+
+    it("takes the stylesheet and the script from the module's router, same origin, and no inline script", () => {
+      expect(page.text).to.include('<link rel="stylesheet" href="/overusage/assets/overusage.css">');
+      expect(page.text).to.include('<script src="/overusage/assets/overusage.js" defer></script>');
+      expect(page.text).not.to.match(/<script>(?!<\/script>)/);
+    });
   });
 
   it('shows a May chart on request: the days before metering began as estimates', async () => {
