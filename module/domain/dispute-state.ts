@@ -35,6 +35,15 @@ export function checkTransition(from: DisputeState, to: Resolution, actor: Dispu
 export const parseDisputeState = (value: unknown): DisputeState => storedWord(DISPUTE_STATES, value, 'mod_overusage_disputes.state');
 export const parseResolvingTo = (value: unknown): Resolution | null => storedWordOrNull(RESOLUTIONS, value, 'mod_overusage_disputes.resolving_to');
 
+/**
+ * What becomes of the money of a line that was paid before its dispute: the admin's choice
+ * (`credit`, `refund`), then `crediting` while the account credit is being given (recorded before
+ * the panel is asked) and `credited` once it is.
+ */
+export const SETTLEMENTS = ['credit', 'refund', 'crediting', 'credited'] as const;
+export type Settlement = (typeof SETTLEMENTS)[number];
+export const parseSettlement = (value: unknown): Settlement | null => storedWordOrNull(SETTLEMENTS, value, 'mod_overusage_disputes.settlement');
+
 /** How an adjustment sets the new amount. */
 export type Adjustment =
   /** re-rated at the product's rate agreed in advance */
