@@ -365,9 +365,10 @@ export function dateOrNull(v: unknown): string | null {
 
 /** `items: {item: [...]}` or `""` (WHMCS's empty list) → array */
 /** Whether the client's credit log (GetCredits) holds a credit with this description: a credit given before a crash is never given twice. */
-export async function creditLogged(panel: Pick<PanelApi, 'call'>, clientId: number, description: string): Promise<boolean> {
+export async function creditLogged(panel: Pick<PanelApi, 'call'>, clientId: number, description: string | ((description: string) => boolean)): Promise<boolean> {
   const r = await panel.call('GetCredits', { clientid: clientId });
-  return listOf(r.credits, 'credit').some((c) => String(c.description ?? '') === description);
+  const matches = typeof description === 'string' ? (d: string) => d === description : description;
+  return listOf(r.credits, 'credit').some((c) => matches(String(c.description ?? '')));
 }
 
 /** A list in WHMCS's envelope (`{credits: {credit: [...]}}`; one item may come as an object): its items. */

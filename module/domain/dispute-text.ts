@@ -95,6 +95,51 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
   },
 };
 
+/** Language names as the admin reads them (English), for quoting what a client was sent. */
+const LANGUAGE_NAMES: Record<TextLanguage, string> = { en: 'English', nl: 'Dutch' };
+
+/**
+ * The admin's dispute email around its sentence (English, the admin's language): the subject, the
+ * client's reason, and what the client was sent, quoted in the language it was sent in.
+ */
+export const ADMIN_DISPUTE_MAIL = {
+  subject: (id: number, what: string, client: string, ref: string) => `Overusage dispute ${id} ${what}: ${client}, ${ref}`,
+  reasonGiven: (reason: string) => `Reason given: ${reason}`,
+  clientWasTold: (language: TextLanguage, sent: string) => `The client was told (in ${LANGUAGE_NAMES[language]}): ${sent}`,
+};
+
+/**
+ * A paid line's credit reference: the same in every language, written into the account credit's
+ * description. A resumed step finds the credit in the client's credit log by it, whatever language
+ * the description was written in.
+ */
+export const disputeCreditRef = (ref: string): string => `CR-${ref}`;
+
+/**
+ * The account credit a paid line's decision gives, as the client reads it in their credit log: in
+ * their language, with the amounts formatted for it, led by the credit reference.
+ */
+export const DISPUTE_CREDIT = {
+  en: {
+    waived: (ref: string, before: string) => `Credit ${disputeCreditRef(ref)}: overusage line ${ref} (${before}) waived after review of your dispute`,
+    adjusted: (ref: string, before: string, after: string) => `Credit ${disputeCreditRef(ref)}: overusage line ${ref} reduced from ${before} to ${after} after review of your dispute`,
+  },
+  nl: {
+    waived: (ref: string, before: string) => `Creditering ${disputeCreditRef(ref)}: regel overschrijding ${ref} (${before}) kwijtgescholden na onderzoek van uw bezwaar`,
+    adjusted: (ref: string, before: string, after: string) => `Creditering ${disputeCreditRef(ref)}: regel overschrijding ${ref} verlaagd van ${before} naar ${after} na onderzoek van uw bezwaar`,
+  },
+} satisfies Record<TextLanguage, unknown>;
+
+/**
+ * Whether a credit-log description is this decision's credit: by its credit reference (any
+ * language), or in the English form earlier versions wrote ("Overusage dispute 12: waived (line
+ * OU-…)"), so a step resumed after an upgrade never credits twice.
+ */
+export function isDisputeCredit(description: string, c: { disputeId: number; decision: string; ref: string }): boolean {
+  const tag = disputeCreditRef(c.ref).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^0-9A-Za-z-])${tag}(?![0-9A-Za-z])`).test(description) || description === `Overusage dispute ${c.disputeId}: ${c.decision} (line ${c.ref})`;
+}
+
 /**
  * What the invoices say about a disputed line, in the client's language: the held line's own text
  * while it waits, the draft it waits on (shown once published), and a paragraph on the invoice it

@@ -1,5 +1,5 @@
 import type { DisputeState, Resolution } from '../domain/dispute-state.js';
-import { DISPUTE_MAIL, type DisputeMailFigures } from '../domain/dispute-text.js';
+import { ADMIN_DISPUTE_MAIL, DISPUTE_MAIL, type DisputeMailFigures } from '../domain/dispute-text.js';
 import { escapeHtml } from '../domain/html.js';
 import { formatAmount, formatDay, localeForClient, textLanguage } from '../domain/line-text.js';
 import type { DisputedLine } from '../adapters/dispute-store.js';
@@ -29,10 +29,10 @@ export interface DisputeEmailInput {
 export function disputeEmails(input: DisputeEmailInput): OutboxEmail[] {
   const { disputeId, what, client, line } = input;
   const locale = localeForClient(client.language);
-  const nl = textLanguage(locale) === 'nl';
+  const language = textLanguage(locale);
   const ref = line.refCode;
-  const words = DISPUTE_MAIL[textLanguage(locale)];
-  const own = disputeText(input, nl ? locale : 'en-GB');
+  const words = DISPUTE_MAIL[language];
+  const own = disputeText(input, language === 'en' ? 'en-GB' : locale);
   const toAdmin = disputeText(input, 'en-GB', 'admin');
   const kind = `dispute_${what}`;
   const greeting = words.greeting(client.firstName);
@@ -50,9 +50,9 @@ export function disputeEmails(input: DisputeEmailInput): OutboxEmail[] {
       key: `dispute:${disputeId}:${what}:admin`,
       kind,
       to: { admin: true },
-      subject: `Overusage dispute ${disputeId} ${what}: ${client.firstName} ${client.lastName}, ${ref}`,
+      subject: ADMIN_DISPUTE_MAIL.subject(disputeId, what, `${client.firstName} ${client.lastName}`, ref),
       // the admin reads English, with English amounts and dates; what the client was sent is quoted as sent
-      html: `<p>${escapeHtml(toAdmin)}</p><p>Reason given: ${escapeHtml(input.reason)}</p>${nl ? `<p>The client was told (in Dutch): ${escapeHtml(own)}</p>` : ''}`,
+      html: `<p>${escapeHtml(toAdmin)}</p><p>${escapeHtml(ADMIN_DISPUTE_MAIL.reasonGiven(input.reason))}</p>${language === 'en' ? '' : `<p>${escapeHtml(ADMIN_DISPUTE_MAIL.clientWasTold(language, own))}</p>`}`,
     },
   ];
 }

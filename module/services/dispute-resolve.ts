@@ -77,7 +77,7 @@ async function carryOutNow(ctx: DisputeContext, disputeId: number): Promise<void
   if (d.holdState === 'held') {
     lineStatus = await decideHeldDraft(ctx, d, to, { ref: line.refCode, text: newText, after, locale });
   } else if (d.holdState === 'refund_decision' && (to === 'waived' || to === 'adjusted')) {
-    creditedMinor = await settlePaid(ctx, d, to, line, after);
+    creditedMinor = await settlePaid(ctx, d, to, { line, after, locale });
     if (to === 'waived') lineStatus = 'waived';
   }
   await noteOnOriginal(ctx, d, line.refCode, decisionWords(to, d, after, locale, settledBack(d, to, after)), locale);

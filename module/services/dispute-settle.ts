@@ -1,4 +1,5 @@
-import type { Resolution } from '../domain/dispute-state.js';
+import { DISPUTE_CREDIT, isDisputeCredit } from '../domain/dispute-text.js';
+import { formatAmount, textLanguage } from '../domain/line-text.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputedLine, DisputeRecord } from '../adapters/dispute-store.js';
 import { creditLogged } from '../adapters/panel-api.js';
@@ -9,17 +10,24 @@ import type { DisputeContext } from './dispute-context.js';
  * account credit (or, when the admin chose a refund, is recorded for the admin to pay back).
  * Gives what was credited, or null.
  */
-export async function settlePaid(ctx: DisputeContext, d: DisputeRecord, to: Resolution, line: DisputedLine, after: bigint): Promise<bigint | null> {
+export async function settlePaid(ctx: DisputeContext, d: DisputeRecord, to: 'waived' | 'adjusted', x: { line: DisputedLine; after: bigint; locale: string }): Promise<bigint | null> {
   const { deps, store } = ctx;
-  const back = d.amountBeforeMinor - (to === 'waived' ? 0n : after);
+  const back = d.amountBeforeMinor - (to === 'waived' ? 0n : x.after);
   if (back > 0n && d.settlement !== 'refund' && d.settlement !== 'credited') {
     // The intent is recorded before the panel is asked: after a crash between the two, the
-    // client's credit log says whether the credit went through, so it is never given twice.
-    const description = `Overusage dispute ${d.id}: ${to} (line ${line.refCode})`;
-    const given = d.settlement === 'crediting' && (await creditLogged(deps.panel, d.clientId, description));
+    // client's credit log says whether the credit went through (found by the line's credit
+    // reference, in any language, or by the English form of earlier versions), so it is never given twice.
+    const given = d.settlement === 'crediting' && (await creditLogged(deps.panel, d.clientId, (text) => isDisputeCredit(text, { disputeId: d.id, decision: to, ref: x.line.refCode })));
     if (d.settlement !== 'crediting') await store.update(d.id, { settlement: 'crediting' }, deps.clock.now());
-    if (!given) await deps.panel.call('AddCredit', { clientid: d.clientId, description, amount: moneyToDecimalString({ amountMinor: back, currency: d.currency }) });
+    if (!given) await deps.panel.call('AddCredit', { clientid: d.clientId, description: creditDescription(d, to, x), amount: moneyToDecimalString({ amountMinor: back, currency: d.currency }) });
     await store.update(d.id, { settlement: 'credited' }, deps.clock.now());
   }
   return back > 0n && d.settlement !== 'refund' ? back : null;
+}
+
+/** The credit as the client reads it in their credit log, in their language. */
+function creditDescription(d: DisputeRecord, to: 'waived' | 'adjusted', x: { line: DisputedLine; after: bigint; locale: string }): string {
+  const words = DISPUTE_CREDIT[textLanguage(x.locale)];
+  const money = (minor: bigint) => formatAmount(minor, d.currency, x.locale);
+  return to === 'waived' ? words.waived(x.line.refCode, money(d.amountBeforeMinor)) : words.adjusted(x.line.refCode, money(d.amountBeforeMinor), money(x.after));
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ADMIN_DISPUTE_FLASH, ADMIN_DISPUTE_REFUSALS, DISPUTE_MAIL, DISPUTE_REFUSALS, INVOICE_NOTES, withLineNote } from '../../module/domain/dispute-text.js';
+import { ADMIN_DISPUTE_FLASH, ADMIN_DISPUTE_REFUSALS, DISPUTE_CREDIT, DISPUTE_MAIL, DISPUTE_REFUSALS, INVOICE_NOTES, isDisputeCredit, withLineNote } from '../../module/domain/dispute-text.js';
 
 // An invoice's notes as a disputed line's story moves on: its paragraph put in, replaced, or taken
 // out, the provider's own notes left as they were.
@@ -160,5 +160,29 @@ describe('the dispute catalogs, sentence by sentence', () => {
     expect(ADMIN_DISPUTE_FLASH.decided(2, 'upheld', { now: '€500.00', before: '€500.00', credited: null })).to.equal(
       'Dispute 2 upheld: the line now bills €500.00.',
     );
+  });
+});
+
+// The account credit of a paid line, found again after a crash by its reference in any language,
+// or in the English form earlier versions wrote.
+describe("a paid line's credit in the client's credit log", () => {
+  const c = { disputeId: 12, decision: 'waived', ref: 'OU-0A1B2C3D4E' };
+  it('is found by its credit reference, in English and in Dutch', () => {
+    expect(isDisputeCredit(DISPUTE_CREDIT.en.waived('OU-0A1B2C3D4E', '€500.00'), c)).to.equal(true);
+    expect(isDisputeCredit(DISPUTE_CREDIT.nl.adjusted('OU-0A1B2C3D4E', '€ 500,00', '€ 350,00'), c)).to.equal(true);
+  });
+  it('is found in the English form written before the credit reference existed', () => {
+    expect(isDisputeCredit('Overusage dispute 12: waived (line OU-0A1B2C3D4E)', c)).to.equal(true);
+  });
+  it("is not another line's credit, another dispute's old-form credit, nor the late fee share of the same line", () => {
+    expect(isDisputeCredit(DISPUTE_CREDIT.en.waived('OU-0A1B2C3D4F', '€500.00'), c)).to.equal(false);
+    expect(isDisputeCredit('Overusage dispute 13: waived (line OU-0A1B2C3D4E)', c)).to.equal(false);
+    expect(isDisputeCredit('Overusage dispute 12: late fee share on held line OU-0A1B2C3D4E (invoice 31)', c)).to.equal(false);
+    // a longer reference that starts with this one is another line
+    expect(isDisputeCredit('Credit CR-OU-0A1B2C3D4E7: overusage line OU-0A1B2C3D4E7 (€1.00) waived after review of your dispute', c)).to.equal(false);
+  });
+  it('reads in the language of the client, with the amounts of the decision', () => {
+    expect(DISPUTE_CREDIT.en.waived('OU-7', '€500.00')).to.equal('Credit CR-OU-7: overusage line OU-7 (€500.00) waived after review of your dispute');
+    expect(DISPUTE_CREDIT.nl.adjusted('OU-7', '€ 500,00', '€ 350,00')).to.equal('Creditering CR-OU-7: regel overschrijding OU-7 verlaagd van € 500,00 naar € 350,00 na onderzoek van uw bezwaar');
   });
 });

@@ -19,10 +19,11 @@ describeEachEngine('the money story after a decision', ({ db }) => {
   let s: BillingStory;
   let renewal: number;
   let lineId: number;
+  let ref: string;
 
   async function bill(language: string) {
     knex = db().knex;
-    ({ s, renewal, lineId } = await billMay(knex, language));
+    ({ s, renewal, lineId, ref } = await billMay(knex, language));
   }
 
   async function disputeAndDecide(decide: (disputeId: number) => Promise<unknown>) {
@@ -103,6 +104,65 @@ describeEachEngine('the money story after a decision', ({ db }) => {
     await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'waived', actor: ADMIN, settlement: 'credit' }));
     const toClient = (await emails()).filter((m) => toNum(m.userid) === s.story.clientId).at(-1)!;
     expect(toClient.message).to.include('u had hem al betaald, dus hebben we € 500,00 op uw tegoed gezet.');
+  });
+
+  /** the client's credit log (description, amount), oldest first */
+  const creditLog = async () => (await knex('tblcredit').where({ clientid: s.story.clientId }).orderBy('id').select('description', 'amount')).map((r) => [plain(String(r.description)), String(r.amount)]);
+  const payRenewal = () => s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
+
+  it('waived after it was paid (English): the credit log reads "Credit CR-…: overusage line … (€500.00) waived after review of your dispute"', async () => {
+    await bill('english');
+    await payRenewal();
+    await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'waived', actor: ADMIN, settlement: 'credit' }));
+    // all of the paid €500.00 comes back
+    expect(await creditLog()).to.deep.equal([[`Credit CR-${ref}: overusage line ${ref} (€500.00) waived after review of your dispute`, '500.00']]);
+  });
+
+  it('reduced to 70 % after it was paid (Dutch): the credit log reads "verlaagd van € 500,00 naar € 350,00" beside € 150,00', async () => {
+    await bill('dutch');
+    await payRenewal();
+    // 70 % of €500.00 = €350.00; paid €500.00, so €500.00 − €350.00 = €150.00 comes back
+    await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'share', percent: '70' }, settlement: 'credit' }));
+    expect(await creditLog()).to.deep.equal([[`Creditering CR-${ref}: regel overschrijding ${ref} verlaagd van € 500,00 naar € 350,00 na onderzoek van uw bezwaar`, '150.00']]);
+  });
+
+  it('a waiver resumed after the panel took the credit (Dutch) finds it by its reference and credits €500.00 once', async () => {
+    await bill('dutch');
+    await payRenewal();
+    const d = await disputeLine(s, lineId);
+    s.f.clock.set('2013-07-01T09:00:00Z');
+    // the first call to the panel's API in the waiver is AddCredit: it takes effect, then the step fails
+    s.faulty.failNext = { method: 'call', when: 'after', times: 1 };
+    const failed = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(failed?.message).to.match(/the decision is recorded, but the panel did not take it all yet/);
+    s.faulty.failNext = null;
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    expect(await creditLog()).to.deep.equal([[`Creditering CR-${ref}: regel overschrijding ${ref} (€ 500,00) kwijtgescholden na onderzoek van uw bezwaar`, '500.00']]);
+    expect((await s.f.panel.api.getClientsDetails(s.story.clientId)).credit).to.equal('500.00');
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('waived');
+  });
+
+  it('a waiver resumed over a credit an earlier version gave in its English form credits nothing more', async () => {
+    await bill('dutch');
+    await payRenewal();
+    const d = await disputeLine(s, lineId);
+    s.f.clock.set('2013-07-01T09:00:00Z');
+    // the intent is recorded, then the step stops before AddCredit …
+    s.faulty.failNext = { method: 'call', when: 'before', times: 1 };
+    await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' }).catch(() => null);
+    s.faulty.failNext = null;
+    expect((await s.mod.disputes!.get(d.id)).settlement).to.equal('crediting');
+    // … where the earlier version had already given the credit, with its English description
+    const old = `Overusage dispute ${d.id}: waived (line ${ref})`;
+    await s.f.panel.api.call('AddCredit', { clientid: s.story.clientId, description: old, amount: '500.00' });
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    // €500.00 once, not €1,000.00
+    expect(await creditLog()).to.deep.equal([[old, '500.00']]);
+    expect((await s.f.panel.api.getClientsDetails(s.story.clientId)).credit).to.equal('500.00');
+    expect((await s.mod.disputes!.get(d.id)).settlement).to.equal('credited');
   });
 
   it("refuses a Dutch client in Dutch, and an admin in English with an English date", async () => {
