@@ -80,6 +80,8 @@ export interface ModuleDeps {
     /** pauses while the database is away during a run, before the run fails */
     reconnect?: ReconnectPolicy;
   };
+  /** tuning: services per page of the pool member sync (default 2 000) */
+  pools?: { memberPageSize?: number };
 }
 
 type Built = { zone: string; log: Logger; locks: LockStore };
@@ -117,7 +119,7 @@ function buildBilling(deps: ModuleDeps, b: Built, core: { masters: MasterService
   const caps = createCapService({ knex, clock, billing, audit });
   const rating = createRatingService({ knex, clock, billing, log, audit, caps });
   const usagePeriods = createUsagePeriodService({ knex, clock, audit, rating });
-  const pools = createPoolService({ knex, clock, zone, billing, audit, log, locks, caps });
+  const pools = createPoolService({ knex, clock, zone, billing, audit, log, locks, caps, ...(deps.pools?.memberPageSize ? { memberPageSize: deps.pools.memberPageSize } : {}) });
   const evidence = createEvidenceService({ knex });
   const retention = createRetentionService({ knex, clock, zone });
   const rateSamples = createRateSampleService({ knex, clock, audit, rating });

@@ -100,6 +100,8 @@ type PoolDeps = {
   locks: LockStore;
   /** client-chosen caps: a pool's month never bills more than the cap in force at its end (module/services/caps.ts) */
   caps?: { history(serviceIds: readonly number[]): Promise<Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }>> };
+  /** services per page of the member sync (default MEMBER_SYNC_PAGE) */
+  memberPageSize?: number;
 };
 
 export function createPoolService(deps: PoolDeps): PoolService {
@@ -206,19 +208,20 @@ async function syncMembers(deps: PoolDeps, only?: readonly number[]): Promise<{ 
   const now = deps.clock.now();
   const cols = ['service_id', 'client_id', 'product_id', 'active', 'regdate'];
   const named = only ? [...new Set(only)].sort((x, y) => x - y) : null;
+  const page = deps.memberPageSize ?? MEMBER_SYNC_PAGE;
   const total = { joined: 0, left: 0 };
   let after = 0;
-  for (let i = 0; ; i += MEMBER_SYNC_PAGE) {
+  for (let i = 0; ; i += page) {
     const services: Array<Record<string, unknown>> = named
-      ? await deps.knex('mod_overusage_services').whereIn('service_id', named.slice(i, i + MEMBER_SYNC_PAGE)).select(cols)
-      : await deps.knex('mod_overusage_services').where('service_id', '>', after).orderBy('service_id').limit(MEMBER_SYNC_PAGE).select(cols);
+      ? await deps.knex('mod_overusage_services').whereIn('service_id', named.slice(i, i + page)).select(cols)
+      : await deps.knex('mod_overusage_services').where('service_id', '>', after).orderBy('service_id').limit(page).select(cols);
     if (services.length) {
       after = toNum(services[services.length - 1]!.service_id);
       const r = await syncPage(deps, services, profileFor, now);
       total.joined += r.joined;
       total.left += r.left;
     }
-    if (named ? i + MEMBER_SYNC_PAGE >= named.length : services.length < MEMBER_SYNC_PAGE) break;
+    if (named ? i + page >= named.length : services.length < page) break;
   }
   if (total.joined || total.left) deps.log.info('pools.members', total);
   return total;
