@@ -9,6 +9,7 @@ import { buildChart, type ChartView } from './chart.js';
 import { wordsFor, type WidgetWords } from './words.js';
 import type { PoolFigures } from './pool-usage.js';
 import { percentUsed } from '../domain/thresholds.js';
+import { hundredthsToMinor, type CreditStanding } from '../domain/credit-use.js';
 
 /**
  * The client widget's view-model, built from the reads by pure functions: every number, amount
@@ -58,6 +59,8 @@ export interface LineView {
   canDispute: boolean;
   refusal: string | null;
   dispute: { id: number; opened: string; reason: string; outcome: string | null; canWithdraw: boolean; version: number } | null;
+  /** the credit the decision gave on a paid line, and the invoices it has paid since */
+  credit?: CreditView | null;
   csv: string;
   chart: string;
 }
@@ -71,9 +74,18 @@ export interface PeriodView {
   allowance: string;
   over: string;
   outcome: string;
+  /** the credits its lines' decisions gave, as on the lines */
+  credit?: CreditView[];
   csv: string;
   chart: string;
   shown: boolean;
+}
+
+/** "€500.00 credited to your account · €19.95 used on invoice #7 · €480.05 left": each part in words, an invoice with its link. */
+export interface CreditView {
+  given: string;
+  uses: Array<{ text: string; invoice: string | null; href: string | null }>;
+  left: string;
 }
 
 export interface ServiceView {
@@ -132,6 +144,8 @@ export interface WidgetInput {
   pool?: PoolFigures | null;
   links: WidgetLinks;
   flash?: WidgetView['flash'];
+  /** per line: what became of the credit its decision gave (from the client's credit log) */
+  credits?: Map<number, CreditStanding>;
 }
 
 const dailyUnit = (u: SoldUnit): 'GB' | 'GiB' => (u === 'GiB' || u === 'TiB' ? 'GiB' : 'GB');
@@ -308,6 +322,20 @@ export function presentPool(pool: PoolFigures, selfId: number, labels: Map<numbe
   };
 }
 
+/** What became of a credit, in the client's words; the panel's hundredths shown in the line's currency. */
+export function presentCredit(c: CreditStanding, currency: string, locale: string, w: WidgetWords, links: Pick<WidgetLinks, 'invoice'>): CreditView {
+  const money = (hundredths: bigint) => formatAmount(hundredthsToMinor(hundredths, currency), currency, locale);
+  return {
+    given: w.credit.given(money(c.given)),
+    uses: c.uses.map((u) =>
+      u.invoiceId === null
+        ? { text: w.credit.takenBack(money(u.amount)), invoice: null, href: null }
+        : { text: w.credit.usedOn(money(u.amount)), invoice: w.invoice(u.invoiceId), href: links.invoice ? links.invoice(u.invoiceId) : null },
+    ),
+    left: w.credit.left(money(c.left)),
+  };
+}
+
 /** The meter and the projection to the period's end, once there are figures to project from. */
 function meterAndProjection(a: ServiceUsage['assessment'], ends: IsoDate | null, shown: 'TB' | 'TiB', locale: string, w: WidgetWords): { meter: MeterView | null; projection: ServiceView['projection'] } {
   if (!a) return { meter: null, projection: null };
@@ -387,7 +415,7 @@ export function presentService(
   label: string,
   periods: Page<PeriodRow> | null,
   lines: LineRow[],
-  input: Pick<WidgetInput, 'locale' | 'now' | 'links'> & { focus?: PeriodFocus | null; banner?: UsageBanner | null; pool?: PoolFigures | null; labels?: Map<number, string> },
+  input: Pick<WidgetInput, 'locale' | 'now' | 'links' | 'credits'> & { focus?: PeriodFocus | null; banner?: UsageBanner | null; pool?: PoolFigures | null; labels?: Map<number, string> },
 ): ServiceView {
   const { locale, now, links } = input;
   const w = wordsFor(textLanguage(locale));
@@ -404,6 +432,11 @@ export function presentService(
   const focus = input.focus && input.focus.period.status !== 'open' ? input.focus : null;
   const { chart, chartTitle } = serviceChart(u, focus, locale, w);
   const past = (periods?.rows ?? []).filter((p) => p.status !== 'open');
+  const credits = input.credits ?? new Map<number, CreditStanding>();
+  const creditOf = (l: LineRow): CreditView | null => {
+    const c = credits.get(l.id);
+    return c ? presentCredit(c, l.currency, locale, w, links) : null;
+  };
   const action = (u.profile as { limitPolicy?: { action?: string } } | null)?.limitPolicy?.action;
   return {
     id: u.service.serviceId,
@@ -425,9 +458,14 @@ export function presentService(
     chartBack: focus ? links.service(u.service.serviceId) : null,
     legend: { measured: w.legendMeasured, estimated: w.legendEstimated, missing: w.legendMissing },
     csv: focus ? links.periodCsv(u.service.serviceId, focus.period.id) : open ? links.periodCsv(u.service.serviceId, open.periodId) : null,
-    periods: past.map((p) => ({ ...presentPeriod(p, u.unit, u.service.currency, locale, w, links.periodCsv(u.service.serviceId, p.id), u.zone, lines), chart: links.periodChart(u.service.serviceId, p.id), shown: focus?.period.id === p.id })),
+    periods: past.map((p) => ({
+      ...presentPeriod(p, u.unit, u.service.currency, locale, w, links.periodCsv(u.service.serviceId, p.id), u.zone, lines),
+      credit: lines.filter((l) => l.periodId === p.id).flatMap((l) => creditOf(l) ?? []),
+      chart: links.periodChart(u.service.serviceId, p.id),
+      shown: focus?.period.id === p.id,
+    })),
     morePeriods: periods?.next ? links.morePeriods(u.service.serviceId, periods.next) : null,
-    lines: lines.map((l) => presentLine(l, locale, now, w, links)),
+    lines: lines.map((l) => ({ ...presentLine(l, locale, now, w, links), credit: creditOf(l) })),
   };
 }
 

@@ -6,7 +6,7 @@ import { localeForClient, textLanguage } from '../domain/line-text.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { DisputeService } from '../services/disputes.js';
-import { idCursor, type UsageReads } from '../services/usage-reads.js';
+import { idCursor, type LineRow, type UsageReads } from '../services/usage-reads.js';
 import { presentMeter, presentWidget, pctText, type UsageBanner, type WidgetLinks, type WidgetView } from './present-usage.js';
 import type { DisputeLimiter } from './rate-limit.js';
 import { ttlCache } from './ttl-cache.js';
@@ -17,6 +17,9 @@ import { capSection, capWordsFor, upgradeSection, upgradeWordsFor } from './cap-
 import type { UpgradeService } from '../services/upgrades.js';
 import type { PoolStanding } from '../services/pools.js';
 import { poolFigures, type PoolFigures } from './pool-usage.js';
+import { creditStandings, type CreditStanding } from '../domain/credit-use.js';
+import { disputeCreditDescription } from '../domain/dispute-text.js';
+import { creditLog } from '../adapters/panel-credits.js';
 
 /**
  * The client widget's use cases: build the page's view-model for a client (kept for a few seconds:
@@ -108,6 +111,30 @@ const poolOf = (usage: Usage, standings: Map<number, PoolStanding>): PoolFigures
   return s ? poolFigures(usage, s) : null;
 };
 
+/**
+ * What became of the credit each decided line gave back (a paid line waived or reduced), from the
+ * client's own credit log, asked only when a line has such a credit. A courtesy: the page shows
+ * without it when the panel cannot be asked.
+ */
+async function creditsOf(deps: WidgetDeps, clientId: number, lines: readonly LineRow[]): Promise<Map<number, CreditStanding>> {
+  const out = new Map<number, CreditStanding>();
+  const credited = lines.filter((l) => l.clientId === clientId && l.dispute?.settlement === 'credited');
+  if (!deps.panel || credited.length === 0) return out;
+  try {
+    const log = await creditLog(deps.panel, clientId);
+    const standings = creditStandings(log);
+    for (const l of credited) {
+      const given = disputeCreditDescription(l.dispute!.id, l.dispute!.state, l.refCode);
+      const row = log.find((r) => r.amount > 0n && r.description === given);
+      const standing = row ? standings.get(row.id) : undefined;
+      if (standing) out.set(l.id, standing);
+    }
+  } catch (err) {
+    deps.log.warn('widget.credit_failed', { clientId, error: (err as Error).message });
+  }
+  return out;
+}
+
 /** The page's view-model for one client and (one of their) services. */
 async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promise<WidgetView> {
   const services = await deps.reads.clientServices(req.clientId);
@@ -124,7 +151,8 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
     src.bannerOf(wanted),
     src.standingOf(req.clientId),
   ]);
-  const view = presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus, banner, pool: poolOf(usage, standings) });
+  const credits = await creditsOf(deps, req.clientId, lines.rows);
+  const view = presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus, banner, pool: poolOf(usage, standings), credits });
   if (deps.caps) view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale);
   if (deps.upgrades && deps.caps) view.upgrade = await upgradeSection(deps.caps.knex, deps.upgrades, wanted, req.clientId, req.locale).catch((err: unknown) => {
     // the suggestion is a courtesy: the page shows without it when the panel cannot price it

@@ -113,6 +113,13 @@ export const WIDGET_WORDS = {
       credited: (date: string, after: string, credit: string) => `Decided on ${date}: the line now bills ${after}; you had paid it already, so we credited ${credit} to your account.`,
       withdrawn: (date: string, due: string) => `You withdrew the dispute on ${date}; due on ${due}.`,
     },
+    // what became of the credit a decision gave: "€500.00 credited to your account · €19.95 used on invoice #7 · €480.05 left"
+    credit: {
+      given: (amount: string) => `${amount} credited to your account`,
+      usedOn: (amount: string) => `${amount} used on`,
+      takenBack: (amount: string) => `${amount} taken off your credit`,
+      left: (amount: string) => `${amount} left`,
+    },
     withdraw: 'Withdraw the dispute',
     flashOpened: 'Your dispute was received. The line is on hold while we look at it.',
     flashWithdrawn: 'Your dispute was withdrawn.',
@@ -250,6 +257,12 @@ export const WIDGET_WORDS = {
       waived: (date: string, before: string) => `Kwijtgescholden op ${date}: u hoeft hiervoor niets te betalen (was ${before}).`,
       credited: (date: string, after: string, credit: string) => `Besloten op ${date}: de regel bedraagt nu ${after}; u had hem al betaald, dus hebben we ${credit} op uw tegoed gezet.`,
       withdrawn: (date: string, due: string) => `U hebt het bezwaar ingetrokken op ${date}; te betalen uiterlijk ${due}.`,
+    },
+    credit: {
+      given: (amount: string) => `${amount} op uw tegoed gezet`,
+      usedOn: (amount: string) => `${amount} gebruikt voor`,
+      takenBack: (amount: string) => `${amount} van uw tegoed afgehaald`,
+      left: (amount: string) => `nog ${amount} over`,
     },
     withdraw: 'Bezwaar intrekken',
     flashOpened: 'Uw bezwaar is ontvangen. De regel is opgeschort zolang we ernaar kijken.',

@@ -132,3 +132,19 @@ export async function login(app: express.Express, who: { email: string; password
   const home = await agent.get(admin ? '/admin/index.php' : '/clientarea.php').expect(200);
   return { agent, token: tokenOf(home.text) };
 }
+
+/**
+ * A client's May line waived after it was paid: the June renewal paid on 3 June, the line disputed
+ * on 5 June (over the client API) and waived on 10 June with the money back as account credit
+ * (Ann €500.00, Jan €250.00).
+ */
+export async function waivePaidLine(s: WebStory, key: 'ann' | 'jan'): Promise<void> {
+  const who = s[key];
+  s.f.clock.set('2013-06-05T10:00:00Z');
+  await s.f.panel.api.addInvoicePayment({ invoiceId: who.invoiceId, transId: `pay-${key}`, gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
+  const opened = await request(s.app).post(`/overusage/api/v1/client/lines/${who.lineId}/dispute`).set('Authorization', `Bearer ${s.token('client', who.clientId)}`).send({ reason: 'I cannot tell where this came from.' });
+  if (opened.status !== 201) throw new Error(`dispute refused: ${opened.status} ${opened.text}`);
+  s.f.clock.set('2013-06-10T09:00:00Z');
+  const waived = await request(s.app).post(`/overusage/api/v1/admin/disputes/${opened.body.dispute.id}/resolve`).set('Authorization', `Bearer ${s.token('admin', s.adminId)}`).send({ to: 'waived', settlement: 'credit' });
+  if (waived.status !== 200) throw new Error(`waiver refused: ${waived.status} ${waived.text}`);
+}
