@@ -17,6 +17,7 @@ import { parseWith, refuseObjectKeys, wholeNumber } from './validation.js';
 import { actOnPools, type PoolsPageDeps } from './admin-pools.js';
 import { masterFromForm, masterValues, productFromForm, productValues, withoutSecrets, type FieldErrors, type FormValues } from './admin-forms.js';
 import type { AdminTabDeps } from './admin-tab.js';
+import { ADMIN_FLASH, ADMIN_STATE } from './admin-words.js';
 
 /**
  * The admin tab's actions: each POST carries one (`do=`), carried out by one handler here, which
@@ -62,7 +63,6 @@ export async function panelHasProduct(panel: PanelApi | undefined, productId: nu
  */
 export function presentProductPreview(p: ProductPreview) {
   const money = (minor: bigint | null, currency: string) => (minor === null ? '–' : formatAmount(minor, currency, ADMIN_LOCALE));
-  const OUTCOME: Record<string, string> = { within_allowance: 'within the allowance', billed: 'billed', written_off: 'under the minimum: written off' };
   return {
     rows: p.rows.map((r) => ({
       serviceId: r.serviceId,
@@ -71,7 +71,7 @@ export function presentProductPreview(p: ProductPreview) {
       used: `${bytesInUnit(r.usedBytes, p.unit as ByteUnit)} ${p.unit}`,
       now: r.nowMinor === null ? 'not rated yet' : money(r.nowMinor, r.currency),
       then: r.previewMinor === null ? `not rated: ${r.reason}` : money(r.previewMinor, r.currency),
-      outcome: r.outcome ? OUTCOME[r.outcome] : '',
+      outcome: r.outcome ? (ADMIN_STATE.preview[r.outcome] ?? '') : '',
     })),
     totals: p.totals.map((t) => ({ currency: t.currency, now: money(t.nowMinor, t.currency), then: money(t.previewMinor, t.currency) })),
     more: p.more,
@@ -94,27 +94,23 @@ function adjustmentOf(body: Record<string, unknown>): Adjustment {
   throw invalidInput('choose how to adjust: the rate agreed in advance, a share, or an amount');
 }
 
-/** "Not saved: 2 fields need a change (marked below)." */
-const fieldsNeedChange = (what: string, errors: FieldErrors): string =>
-  `${what}: ${Object.keys(errors).length === 1 ? 'one field needs' : `${Object.keys(errors).length} fields need`} a change (marked below).`;
-
 /** The product form (module/web/admin-forms.ts): saved, or previewed against the last closed periods. */
 const saveProductForm: Handler = async ({ deps }, body, actor) => {
   const productId = idCursor(str(body.product), 'product');
   const values = productValues(body);
-  if (productId === null) return { flash: { kind: 'error', text: 'Which product? Choose one.' }, form: { values, errors: { product: 'choose the product these settings are for' } } };
-  if (!(await panelHasProduct(deps.panel, productId))) return { flash: { kind: 'error', text: `The panel has no product ${productId}.` }, form: { values, errors: { product: `the panel has no product ${productId}` } } };
+  if (productId === null) return { flash: { kind: 'error', text: ADMIN_FLASH.whichProduct }, form: { values, errors: { product: 'choose the product these settings are for' } } };
+  if (!(await panelHasProduct(deps.panel, productId))) return { flash: { kind: 'error', text: ADMIN_FLASH.noSuchProduct(productId) }, form: { values, errors: { product: `the panel has no product ${productId}` } } };
   const out = productFromForm(values, await deps.billing.getProduct(productId));
   const previewing = str(body.preview) === '1';
-  if (!out.ok) return { flash: { kind: 'error', text: fieldsNeedChange(previewing ? 'Not previewed' : 'Not saved', out.errors) }, form: { values, errors: out.errors } };
+  if (!out.ok) return { flash: { kind: 'error', text: previewing ? ADMIN_FLASH.notPreviewed(out.errors) : ADMIN_FLASH.notSaved(out.errors) }, form: { values, errors: out.errors } };
   if (previewing) {
     // nothing is saved: the same form comes back with what last period would have cost
-    if (!deps.previewProduct) return { flash: { kind: 'error', text: 'A preview needs the rating service, which this setup does not have.' }, form: { values, errors: {} } };
+    if (!deps.previewProduct) return { flash: { kind: 'error', text: ADMIN_FLASH.previewNeedsRating }, form: { values, errors: {} } };
     const preview = await deps.previewProduct(productId, parseProductSettings(out.settings, `product ${productId}`));
     return { flash: null, form: { values, errors: {}, preview: presentProductPreview(preview) } };
   }
   await deps.billing.setProduct(productId, out.settings as never, actor);
-  return ok(`Billing settings of product ${productId} saved.`);
+  return ok(ADMIN_FLASH.productSaved(productId));
 };
 
 /** The master form: saved (added or edited), or its connection tested without saving. */
@@ -123,7 +119,7 @@ const saveMasterForm: Handler = async ({ deps }, body, actor, action) => {
   const current = masterId === null ? null : await deps.masters.get(masterId);
   const values = masterValues(body);
   const out = masterFromForm(values, current);
-  if (!out.ok) return { flash: { kind: 'error', text: fieldsNeedChange(action === 'save_master' ? 'Not saved' : 'Not tested', out.errors) }, form: { values: withoutSecrets(values), errors: out.errors } };
+  if (!out.ok) return { flash: { kind: 'error', text: action === 'save_master' ? ADMIN_FLASH.notSaved(out.errors) : ADMIN_FLASH.notTested(out.errors) }, form: { values: withoutSecrets(values), errors: out.errors } };
   if (action === 'test_master_form') {
     // an empty secret on an edit means the stored one: the test uses it without showing it
     let input = out.input;
@@ -139,12 +135,11 @@ const saveMasterForm: Handler = async ({ deps }, body, actor, action) => {
   }
   try {
     const m = current ? await deps.masters.update(current.id, out.input, actor) : await deps.masters.add(out.input, actor);
-    const notes = m.notes.length ? ` ${m.notes.map((n) => n[0]!.toUpperCase() + n.slice(1)).join('. ')}.` : '';
-    return { flash: { kind: 'success', text: `Master ${m.name} ${current ? 'saved' : 'added'}.${notes}` }, goTo: 'settings' };
+    return { flash: { kind: 'success', text: ADMIN_FLASH.masterSaved(m.name, !current, m.notes) }, goTo: 'settings' };
   } catch (err) {
     if (!(err instanceof ModuleError) || !['INVALID_INPUT', 'CONFLICT'].includes(err.code)) throw err;
     const field = /named/.test(err.message) ? 'name' : /url|address/i.test(err.message) ? 'url' : null;
-    return { flash: { kind: 'error', text: `Not saved: ${err.message}` }, form: { values: withoutSecrets(values), errors: field ? { [field]: err.message } : {} } };
+    return { flash: { kind: 'error', text: ADMIN_FLASH.masterNotSaved(err.message) }, form: { values: withoutSecrets(values), errors: field ? { [field]: err.message } : {} } };
   }
 };
 
@@ -153,10 +148,10 @@ const removeMaster: Handler = async ({ deps }, body, actor) => {
   if (masterId === null) throw invalidInput('which master?');
   const m = await deps.masters.get(masterId);
   await deps.masters.remove(masterId, actor);
-  return { flash: { kind: 'success', text: `Master ${m.name} removed.` }, goTo: 'settings' };
+  return { flash: { kind: 'success', text: ADMIN_FLASH.masterRemoved(m.name) }, goTo: 'settings' };
 };
 
-const NO_DISPUTES = 'disputes need the panel API, which is not configured';
+const NO_DISPUTES = ADMIN_FLASH.disputesOff;
 
 /** A dispute's decision (uphold, waive, adjust), or what an adjustment would bill (a preview, nothing saved). */
 const resolveDispute: Handler = async ({ deps }, body, actor, action) => {
@@ -208,19 +203,20 @@ const decideAnomaly: Handler = async ({ deps }, body, actor) => {
   deps.invalidateClient(usage.service.clientId);
   const r = out.rerate;
   const money = (minor: bigint, currency: string) => formatAmount(minor, currency, ADMIN_LOCALE);
+  const w = ADMIN_FLASH.rerated;
   const effect =
     r === null
-      ? 'The period is still open; it is rated when it closes.'
+      ? w.stillOpen
       : r.kind === 'rated'
-        ? `The period is rated: ${money(r.afterMinor, r.currency)}.`
+        ? w.rated(money(r.afterMinor, r.currency))
         : r.kind === 'replaced'
-          ? `Its charge went from ${money(r.beforeMinor, r.currency)} to ${money(r.afterMinor, r.currency)} (not invoiced yet).`
+          ? w.replaced(money(r.beforeMinor, r.currency), money(r.afterMinor, r.currency))
           : r.kind === 'corrected'
-            ? `It was invoiced already: a correction of ${money(r.differenceMinor, r.currency)} ${r.status === 'review' ? 'waits for review' : 'goes on the next invoice'}.`
+            ? w.corrected(money(r.differenceMinor, r.currency), r.status === 'review')
             : r.kind === 'skipped'
-              ? `It could not be rated: ${r.reason}`
-              : 'What it bills did not change.';
-  return ok(`Anomaly ${anomalyId}: ${decision === 'reset' ? 'a reset' : 'a correction'}. ${effect}`);
+              ? w.skipped(r.reason)
+              : w.unchanged;
+  return ok(ADMIN_FLASH.anomalyDecided(anomalyId, decision, effect));
 };
 
 const settleCorrection: Handler = async ({ deps }, body, actor) => {
@@ -229,7 +225,7 @@ const settleCorrection: Handler = async ({ deps }, body, actor) => {
   const action = str(body.action);
   if (action !== 'bill' && action !== 'drop') throw invalidInput('choose to bill or to drop the correction');
   const c = await deps.usagePeriods.settleCorrection(chargeId, { action, reason: str(body.reason) }, actor);
-  return ok(`Correction ${c.id} (${formatAmount(c.amountMinor, c.currency, ADMIN_LOCALE)}) ${action === 'bill' ? 'goes on the next invoice' : 'is dropped'}.`);
+  return ok(ADMIN_FLASH.correctionSettled(c.id, formatAmount(c.amountMinor, c.currency, ADMIN_LOCALE), action === 'bill'));
 };
 
 const serviceActive: Handler = async ({ deps }, body, actor) => {
@@ -237,7 +233,7 @@ const serviceActive: Handler = async ({ deps }, body, actor) => {
   if (serviceId === null) throw invalidInput('which service?');
   const l = await deps.links.setActive(serviceId, str(body.active) === '1', actor);
   deps.invalidateClient(l.clientId);
-  return ok(`Metering of service ${serviceId} is ${l.active ? 'on' : 'off'}.`);
+  return ok(ADMIN_FLASH.metering(serviceId, l.active));
 };
 
 const testMaster: Handler = async ({ deps }, body) => {
@@ -252,7 +248,7 @@ const masterActive: Handler = async ({ deps }, body, actor) => {
   const masterId = idCursor(str(body.master), 'master');
   if (masterId === null) throw invalidInput('which master?');
   const m = await deps.masters.update(masterId, { active: str(body.active) === '1' }, actor);
-  return ok(`Master ${m.name} is ${m.active ? 'active' : 'inactive'}.`);
+  return ok(ADMIN_FLASH.masterActive(m.name, m.active));
 };
 
 /** A product's billing settings as JSON (the settings page's raw form). */
@@ -268,7 +264,7 @@ const saveProduct: Handler = async ({ deps }, body, actor) => {
   refuseObjectKeys(parsed, 'the settings');
   if (!(await panelHasProduct(deps.panel, productId))) throw notFound(`the panel has no product ${productId}`);
   await deps.billing.setProduct(productId, parsed as never, actor);
-  return ok(`Billing settings of product ${productId} saved.`);
+  return ok(ADMIN_FLASH.productSaved(productId));
 };
 
 const saveSettings: Handler = async ({ deps }, body, actor) => {
@@ -276,7 +272,7 @@ const saveSettings: Handler = async ({ deps }, body, actor) => {
   for (const name of Object.keys(SETTING_SCHEMAS)) if (name in body) values[name] = str(body[name]);
   if (!('drop_data_on_deactivate' in body)) values.drop_data_on_deactivate = '';
   await deps.settings.set(values, actor);
-  return ok('Settings saved.');
+  return ok(ADMIN_FLASH.settingsSaved);
 };
 
 const ACTIONS: Record<string, Handler> = {
@@ -303,7 +299,7 @@ export async function act(env: AdminEnv, adminId: number, body: Record<string, u
   try {
     const handler = Object.hasOwn(ACTIONS, action) ? ACTIONS[action]! : null;
     if (handler) return await handler(env, body, actor, action);
-    return (await actOnPools(env.pools, action, body, actor)) ?? refused('Unknown action.');
+    return (await actOnPools(env.pools, action, body, actor)) ?? refused(ADMIN_FLASH.unknownAction);
   } catch (err) {
     if (err instanceof ModuleError && err.code !== 'CONFIG') return refused(err.message);
     throw err;

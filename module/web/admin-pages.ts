@@ -52,6 +52,8 @@ export interface PageInput {
 
 type Page = (p: PageInput) => Promise<Record<string, unknown>>;
 
+const LINE_FILTER_STATUSES = ['pending', 'placed', 'held', 'waived', 'released'];
+
 /** `?a=disputes&list=open`: the lists a page offers, the current one marked. */
 const listLinks = (href: Href, a: string, names: string[], current: string) => names.map((l) => ({ name: l, href: href({ a, list: l }), current: l === current }));
 
@@ -163,6 +165,8 @@ const lines: Page = async ({ env: { deps }, q, ctx, files }) => {
   const p = await deps.admin.lines(filter, { before: str(q.before) });
   return {
     filter: { q: filter.q ?? '', status: filter.status ?? '', client: filter.clientId ?? '', service: filter.serviceId ?? '', invoice: filter.invoiceId ?? '' },
+    // the statuses a line can be filtered by, each named as the line rows name it
+    statuses: LINE_FILTER_STATUSES.map((value) => ({ value, label: wordsFor('en').lineStatus[value] ?? value })),
     rows: p.rows.map((l) => presentLineRow(l, ctx)),
     next: p.next ? ctx.href({ a: 'lines', ...lineFilterQuery(filter), before: p.next }) : null,
     csv: files.linesCsv(filter),

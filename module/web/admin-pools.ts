@@ -8,6 +8,7 @@ import type { PoolService } from '../services/pools.js';
 import type { UpgradeOutcomeRow } from '../services/upgrades.js';
 import { idCursor } from '../services/usage-reads.js';
 import { ADMIN_LOCALE, type Href } from './present-admin.js';
+import { ADMIN_FLASH, ADMIN_STATE } from './admin-words.js';
 
 /**
  * The admin tab's "Pools & caps" page: transfer pools as they stand this month and their rated
@@ -72,7 +73,7 @@ export async function poolsPage(deps: PoolsPageDeps, href: Href): Promise<Record
       clientId: c.clientId,
       serviceId: c.serviceId,
       amount: c.kind === 'money' ? formatAmount(c.amount, c.currency ?? 'EUR', ADMIN_LOCALE) : `${bytes(c.amount)} over the allowance`,
-      action: c.action,
+      action: ADMIN_STATE.capAction[c.action] ?? c.action,
       status: c.status,
       setOn: day(c.setAt.toISO()),
       liftedOn: c.liftedAt ? day(c.liftedAt.toISO()) : '',
@@ -80,7 +81,7 @@ export async function poolsPage(deps: PoolsPageDeps, href: Href): Promise<Record
     upgrades: upgrades.map((u) => ({
       serviceId: u.serviceId,
       clientId: u.clientId,
-      suggested: u.suggestion ? `${u.suggestion.status}, ${day(u.suggestion.suggestedAt)}` : '—',
+      suggested: u.suggestion ? `${ADMIN_STATE.suggestion[u.suggestion.status] ?? u.suggestion.status}, ${day(u.suggestion.suggestedAt)}` : '—',
       outcome: u.upgrade ? `to ${name(u.upgrade.toProductId)} on ${day(u.upgrade.requestedOn)}${u.upgrade.creditPercent ? `, ${u.upgrade.creditPercent} % of the overusage credited` : ''}${u.upgrade.invoiceId ? `, invoice #${u.upgrade.invoiceId}` : ''}` : 'not taken up',
     })),
   };
@@ -101,7 +102,7 @@ export async function actOnPools(deps: PoolsPageDeps, action: string, body: Reco
       const settings: BillingProfile = { ...rest, poolLines: lines, ...(pool ? { pool } : {}) } as BillingProfile;
       await deps.billing.setProduct(productId, settings as never, actor);
       const name = (await deps.productNames()).get(productId) ?? `product ${productId}`;
-      return { flash: { kind: 'success', text: pool ? `${name} pools as "${pool}", billed as ${lines === 'one' ? 'one line' : 'a line per VPS'}.` : `${name} is in no pool now.` }, goTo: 'pools' };
+      return { flash: { kind: 'success', text: pool ? ADMIN_FLASH.pooled(name, pool, lines === 'per_service') : ADMIN_FLASH.unpooled(name) }, goTo: 'pools' };
     }
     case 'set_cap':
     case 'lift_cap': {
@@ -112,12 +113,12 @@ export async function actOnPools(deps: PoolsPageDeps, action: string, body: Reco
       if (action === 'lift_cap') {
         const lifted = await deps.caps.service.lift(clientId, serviceId, actor);
         await deps.caps.applyNow();
-        return { flash: { kind: 'success', text: lifted ? `The cap of service ${serviceId} is lifted; what it caused is put back.` : `Service ${serviceId} has no cap.` }, goTo: 'pools' };
+        return { flash: { kind: 'success', text: lifted ? ADMIN_FLASH.capLifted(serviceId) : ADMIN_FLASH.noCap(serviceId) }, goTo: 'pools' };
       }
       const cap = await deps.caps.service.set(clientId, serviceId, { kind: str(body.kind), amount: str(body.amount), action: str(body.cap_action) }, actor);
       await deps.caps.applyNow();
       const amount = cap.kind === 'money' ? formatAmount(cap.amount, cap.currency ?? 'EUR', ADMIN_LOCALE) : bytes(cap.amount);
-      return { flash: { kind: 'success', text: `Cap of ${amount} set on service ${serviceId} (${cap.action} when reached).` }, goTo: 'pools' };
+      return { flash: { kind: 'success', text: ADMIN_FLASH.capSet(amount, serviceId, cap.action) }, goTo: 'pools' };
     }
     default:
       return null;

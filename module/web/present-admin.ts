@@ -12,6 +12,7 @@ import type { BillingProfile } from '../services/billing-settings.js';
 import type { ConnectionReport } from '../adapters/solusvm-types.js';
 import { lineState, pctText } from './present-usage.js';
 import { wordsFor } from './words.js';
+import { ADMIN_STATE } from './admin-words.js';
 
 /**
  * The admin tab's view-models (English, en-GB formatting), built by pure functions from the reads.
@@ -171,6 +172,7 @@ export function presentAnomaly(a: AnomalyRow, ctx: AdminCtx) {
     period: `${formatDay(a.periodStart, L)} – ${a.periodEnd ? formatDay(a.periodEnd, L) : '…'}`,
     kind: a.kind.replace(/_/g, ' '),
     status: a.status,
+    statusLabel: ADMIN_STATE.anomaly[a.status] ?? a.status,
     seenOn: formatDay(a.seenOn, L),
     text: describeAnomaly(a),
     decidable: a.kind === 'mid_period_drop' && a.status === 'open',

@@ -70,15 +70,15 @@ describeEachEngine('the admin tab’s pools, caps and upgrades page', ({ db }) =
     expect(flashOf(refused.text)).to.equal('amount has more than 2 decimals');
     expect(await db().knex('mod_overusage_caps')).to.deep.equal([]);
     const set = await post({ do: 'set_cap', service: String(s.ann.serviceId), kind: 'money', amount: '25.00', cap_action: 'throttle' });
-    expect(flashOf(set.text)).to.equal(`Cap of €25.00 set on service ${s.ann.serviceId} (throttle when reached).`);
+    expect(flashOf(set.text)).to.equal(`Cap of €25.00 set on service ${s.ann.serviceId} (slows the server down when reached).`);
     const row = decode((/<tr data-cap="\d+">([\s\S]*?)<\/tr>/.exec(set.text)?.[1] ?? '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim());
-    expect(row).to.match(/^Ann Admin #\d+ <img src=x onerror=alert\(1\)>\.example\.net · VPS 5 TB #\d+ €25\.00 throttle active \(set 5 June 2013\) Lift$/);
+    expect(row).to.match(/^Ann Admin #\d+ <img src=x onerror=alert\(1\)>\.example\.net · VPS 5 TB #\d+ €25\.00 slow the server down active \(set 5 June 2013\) Lift$/);
     expect(set.text).to.not.include('<img src=x');
     expect(set.text).to.include('&lt;img src=x onerror=alert(1)&gt;.example.net');
 
     const lifted = await post({ do: 'lift_cap', service: String(s.ann.serviceId) });
     expect(flashOf(lifted.text)).to.equal(`The cap of service ${s.ann.serviceId} is lifted; what it caused is put back.`);
-    expect(lifted.text).to.match(/€25\.00<\/td><td>throttle<\/td>\s*<td>lifted \(set 5 June 2013, lifted 5 June 2013\)/);
+    expect(lifted.text).to.match(/€25\.00<\/td><td>slow the server down<\/td>\s*<td>lifted \(set 5 June 2013, lifted 5 June 2013\)/);
     const audit = await db().knex('mod_overusage_audit').whereIn('action', ['cap.set', 'cap.lifted']).orderBy('id').select('action', 'actor_type', 'actor_id');
     expect(audit.map((a) => [a.action, a.actor_type, String(a.actor_id)])).to.deep.equal([
       ['cap.set', 'admin', String(s.adminId)],

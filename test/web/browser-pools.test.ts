@@ -79,9 +79,9 @@ describe('pools and caps on the admin tab in a browser (headless Chromium)', fun
     await cap.getByLabel('Service id').fill(String(anna));
     await cap.getByLabel('Cap in').selectOption({ label: "money (the client's currency)" });
     await cap.getByLabel(/^Amount/).fill('25.00');
-    await cap.getByLabel('When reached').selectOption({ label: 'throttle' });
+    await cap.getByLabel('When reached').selectOption({ label: 'slow the server down' });
     await Promise.all([page.waitForNavigation(), cap.getByRole('button', { name: 'Set the cap' }).click()]);
-    expect(await page.locator('.ou-flash-success').innerText()).to.equal(`Cap of €25.00 set on service ${anna} (throttle when reached).`);
+    expect(await page.locator('.ou-flash-success').innerText()).to.equal(`Cap of €25.00 set on service ${anna} (slows the server down when reached).`);
     const row = page.locator('[data-section=caps] tr[data-cap]', { hasText: 'Anna Smith' });
     expect(await row.innerText()).to.match(/Anna Smith.*vps102\.example\.net · VPS 2 TB.*€25\.00\s+throttle\s+active \(set /s);
     await page.screenshot({ path: path.join(SHOTS, 'tab-pools.png'), fullPage: true });
