@@ -197,10 +197,3 @@ export const ADMIN_DISPUTE_FLASH = {
   decided: (id: number, state: string, f: { now: string; before: string; credited: string | null }) =>
     `Dispute ${id} ${state}: the line now bills ${f.now}${f.now === f.before ? '' : ` (was ${f.before})`}${f.credited ? `; ${f.credited} credited to the client's account` : ''}.`,
 };
-
-/**
- * The description of the credit a decision gives back on a paid line, in the client's credit log:
- * written once by the decision (module/services/disputes.ts) and read back to find that credit
- * (the widget's "used on invoice #7"), so both must build it here.
- */
-export const disputeCreditDescription = (disputeId: number, decision: string, ref: string): string => `Overusage dispute ${disputeId}: ${decision} (line ${ref})`;

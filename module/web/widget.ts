@@ -18,7 +18,7 @@ import type { UpgradeService } from '../services/upgrades.js';
 import type { PoolStanding } from '../services/pools.js';
 import { poolFigures, type PoolFigures } from './pool-usage.js';
 import { creditStandings, type CreditStanding } from '../domain/credit-use.js';
-import { disputeCreditDescription } from '../domain/dispute-text.js';
+import { isDisputeCredit } from '../domain/dispute-text.js';
 import { creditLog } from '../adapters/panel-credits.js';
 
 /**
@@ -124,8 +124,7 @@ async function creditsOf(deps: WidgetDeps, clientId: number, lines: readonly Lin
     const log = await creditLog(deps.panel, clientId);
     const standings = creditStandings(log);
     for (const l of credited) {
-      const given = disputeCreditDescription(l.dispute!.id, l.dispute!.state, l.refCode);
-      const row = log.find((r) => r.amount > 0n && r.description === given);
+      const row = log.find((r) => r.amount > 0n && isDisputeCredit(r.description, { disputeId: l.dispute!.id, decision: l.dispute!.state, ref: l.refCode }));
       const standing = row ? standings.get(row.id) : undefined;
       if (standing) out.set(l.id, standing);
     }
