@@ -7,6 +7,8 @@ import { assertZone } from './domain/calendar.js';
 import { auditLog, SYSTEM, type Actor } from './adapters/audit-store.js';
 import { createLockStore } from './adapters/lock-store.js';
 import { createMeteringStore } from './adapters/metering-store.js';
+import { createLineStore } from './adapters/line-store.js';
+import { createChargeStore } from './adapters/charge-store.js';
 import { createThreadedMeteringStore } from './adapters/sqlite-writer.js';
 import { engineOf } from './adapters/database.js';
 import { DEFAULT_RECONNECT, describeError, reconnecting, type ReconnectPolicy, type ReconnectState } from './adapters/db-errors.js';
@@ -125,7 +127,7 @@ function buildBilling(deps: ModuleDeps, b: Built, core: { masters: MasterService
   const rateSamples = createRateSampleService({ knex, clock, audit, rating });
   const panel = deps.panel;
   if (!panel) return { billing, caps, rating, usagePeriods, pools, evidence, retention, rateSamples, lines: undefined, outbox: undefined, disputes: undefined, sync: undefined, upgrades: undefined, suggestions: undefined };
-  const lines = createInvoiceLineService({ knex, clock, zone, panel, billing, rating, pools, locks, audit, log, describe: describeLineForClient });
+  const lines = createInvoiceLineService({ lines: createLineStore(knex), charges: createChargeStore(knex), clock, zone, panel, billing, rating, pools, locks, audit, log, describe: describeLineForClient });
   // every email the module sends: written with the change that causes it, sent by one worker
   const outbox = createOutbox({ knex, clock, panel, locks, log });
   const disputes = createDisputeService({ knex, clock, zone, panel, audit, log, locks, outbox });

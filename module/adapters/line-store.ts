@@ -1,0 +1,349 @@
+import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
+import type { IsoDate } from '../domain/calendar.js';
+import { parseLineStatus, type LineStatus } from '../domain/line-status.js';
+import { parseDisputeState, parseResolvingTo, type DisputeState, type Resolution } from '../domain/dispute-state.js';
+import { parseHoldState, type HoldState } from '../domain/hold-state.js';
+import { engineOf } from './database.js';
+import { sqlInstant, toBig, toBigOrNull, toDate, toDateOrNull, toInstant, toNum } from './rows.js';
+import { retryTransaction } from './sql-helpers.js';
+import { TABLES } from './tables.js';
+
+/**
+ * The overusage lines (one per charge, on a panel invoice) and the record of finished
+ * InvoiceCreation deliveries, as the placing and the reconciliation read and change them. Rows are
+ * checked where they come in: a status outside the line's transition table is an error, not a cast.
+ */
+
+type Db = Knex | Knex.Transaction;
+
+/** A line as placing it needs it. */
+export interface StoredLine {
+  id: number;
+  chargeId: number;
+  serviceId: number;
+  clientId: number;
+  invoiceId: number;
+  refCode: string;
+  status: LineStatus;
+  amountMinor: bigint;
+  currency: string;
+  description: string;
+  deadlineLastDay: IsoDate;
+}
+
+/** A line to write as pending (module/services/line-placing.ts fills it in). */
+export interface NewLine {
+  chargeId: number;
+  serviceId: number;
+  clientId: number;
+  invoiceId: number;
+  refCode: string;
+  amountMinor: bigint;
+  currency: string;
+  description: string;
+  locale: string;
+  invoiceDate: IsoDate;
+  window: { days: number; counting: string; holidays: string };
+  deadlineLastDay: IsoDate;
+  deadlineClosesAt: DateTime;
+  createdAt: DateTime;
+}
+
+export interface LineStore {
+  /** runs `work` in one transaction, retried on a deadlock or a lost certification (module/adapters/sql-helpers.ts) */
+  transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  /** the invoice's lines in these statuses (all of them when none given), oldest first */
+  onInvoice(invoiceId: number, statuses?: readonly LineStatus[]): Promise<StoredLine[]>;
+  /** the client's lines written for a standalone invoice not yet created (invoice 0) */
+  awaitingStandalone(clientId: number): Promise<StoredLine[]>;
+  /** the invoices with a pending line (not invoice 0) */
+  invoicesWithPending(): Promise<number[]>;
+  /**
+   * Writes the line as pending only while its charge is still unbilled at the line's amount, in one
+   * statement; false when the charge was billed, replaced or re-rated meanwhile, or has a line.
+   */
+  insertPendingIfChargeUnbilled(line: NewLine): Promise<boolean>;
+  /** records the invoice the pending lines went on */
+  moveToInvoice(lineIds: number[], invoiceId: number): Promise<void>;
+  /** pending → placed on the invoice item; false when the line was no longer pending */
+  markPlaced(db: Db, lineId: number, invoiceItemId: number, at: DateTime): Promise<boolean>;
+  /** deletes a pending line (its invoice was paid first); false when it was no longer pending */
+  deletePending(db: Db, lineId: number): Promise<boolean>;
+  /** an invoice's delivery finished (by the hook or the reconciliation) with this many lines added */
+  recordDelivery(invoiceId: number, by: 'hook' | 'reconcile', added: number, at: DateTime): Promise<void>;
+  /** which of these invoices had their delivery finished */
+  deliveredOf(invoiceIds: number[]): Promise<Set<number>>;
+}
+
+export function parseStoredLine(r: Record<string, unknown>): StoredLine {
+  return {
+    id: toNum(r.id),
+    chargeId: toNum(r.charge_id),
+    serviceId: toNum(r.service_id),
+    clientId: toNum(r.client_id),
+    invoiceId: toNum(r.invoice_id),
+    refCode: String(r.ref_code),
+    status: parseLineStatus(r.status),
+    amountMinor: toBig(r.amount_minor),
+    currency: String(r.currency),
+    description: String(r.description),
+    deadlineLastDay: toDate(r.deadline_last_day),
+  };
+}
+
+const LINE_COLUMNS = ['id', 'charge_id', 'service_id', 'client_id', 'invoice_id', 'ref_code', 'status', 'amount_minor', 'currency', 'description', 'deadline_last_day'];
+
+const lineColumns = (l: NewLine): Record<string, string | number> => ({
+  charge_id: l.chargeId,
+  service_id: l.serviceId,
+  client_id: l.clientId,
+  invoice_id: l.invoiceId,
+  ref_code: l.refCode,
+  status: 'pending',
+  amount_minor: l.amountMinor.toString(),
+  currency: l.currency,
+  description: l.description,
+  locale: l.locale,
+  invoice_date: l.invoiceDate,
+  window_days: l.window.days,
+  window_counting: l.window.counting,
+  window_holidays: l.window.holidays,
+  deadline_last_day: l.deadlineLastDay,
+  deadline_closes_at: sqlInstant(l.deadlineClosesAt),
+  created_at: sqlInstant(l.createdAt),
+});
+
+export function createLineStore(knex: Knex): LineStore {
+  const mysql = engineOf(knex) === 'mysql';
+  const lines = (db: Db = knex) => db(TABLES.lines);
+  return {
+    transaction: (work) => retryTransaction(knex, work),
+    async onInvoice(invoiceId, statuses) {
+      const q = lines().where({ invoice_id: invoiceId }).orderBy('id').select(LINE_COLUMNS);
+      if (statuses) q.whereIn('status', statuses);
+      return (await q).map(parseStoredLine);
+    },
+    async awaitingStandalone(clientId) {
+      return (await lines().where({ client_id: clientId, status: 'pending', invoice_id: 0 }).orderBy('id').select(LINE_COLUMNS)).map(parseStoredLine);
+    },
+    async invoicesWithPending() {
+      const rows = await lines().where({ status: 'pending' }).andWhere('invoice_id', '>', 0).distinct('invoice_id').orderBy('invoice_id');
+      return rows.map((r) => toNum(r.invoice_id));
+    },
+    async insertPendingIfChargeUnbilled(line) {
+      // It locks the charge row as rating again does, so the two never cross; the unique
+      // charge_id keeps a second line for the same charge out on both engines.
+      const row = lineColumns(line);
+      const cols = Object.keys(row);
+      const sql = `INSERT ${mysql ? 'IGNORE ' : ''}INTO ${TABLES.lines} (${cols.join(', ')}) SELECT ${cols.map(() => '?').join(', ')} FROM ${TABLES.charges} WHERE id = ? AND status = 'unbilled' AND amount_minor = ?${mysql ? '' : ' ON CONFLICT (charge_id) DO NOTHING'}`;
+      const res: unknown = await knex.raw(sql, [...cols.map((k) => row[k]!), line.chargeId, line.amountMinor.toString()]);
+      return insertedRows(res, mysql) === 1;
+    },
+    async moveToInvoice(lineIds, invoiceId) {
+      if (lineIds.length) await lines().whereIn('id', lineIds).update({ invoice_id: invoiceId });
+    },
+    async markPlaced(db, lineId, invoiceItemId, at) {
+      const n = await lines(db).where({ id: lineId, status: 'pending' }).update({ status: 'placed', invoice_item_id: invoiceItemId, placed_at: sqlInstant(at) });
+      return n === 1;
+    },
+    async deletePending(db, lineId) {
+      return (await lines(db).where({ id: lineId, status: 'pending' }).delete()) === 1;
+    },
+    async recordDelivery(invoiceId, by, added, at) {
+      const row = { invoice_id: invoiceId, finished_by: by, added, finished_at: sqlInstant(at) };
+      await knex(TABLES.deliveries).insert(row).onConflict('invoice_id').merge(['added', 'finished_at']);
+    },
+    async deliveredOf(invoiceIds) {
+      if (invoiceIds.length === 0) return new Set();
+      const rows = await knex(TABLES.deliveries).whereIn('invoice_id', invoiceIds).select('invoice_id');
+      return new Set(rows.map((r) => toNum(r.invoice_id)));
+    },
+  };
+}
+
+/** Rows a raw INSERT wrote: mysql2 answers [ResultSetHeader, …], better-sqlite3 a RunResult. */
+function insertedRows(res: unknown, mysql: boolean): number {
+  const header = mysql ? (res as Array<{ affectedRows?: number }>)[0] : (res as { changes?: number });
+  const n = mysql ? (header as { affectedRows?: number }).affectedRows : (header as { changes?: number }).changes;
+  if (typeof n !== 'number') throw new TypeError('the database did not say how many rows the insert wrote');
+  return n;
+}
+
+export interface LineRow {
+  id: number;
+  refCode: string;
+  serviceId: number;
+  clientId: number;
+  invoiceId: number;
+  status: string;
+  amountMinor: bigint;
+  currency: string;
+  description: string;
+  locale: string;
+  invoiceDate: IsoDate;
+  deadlineLastDay: IsoDate;
+  deadlineClosesAt: string;
+  periodId: number;
+  periodStart: IsoDate;
+  periodEnd: IsoDate;
+  chargeAmountMinor: bigint;
+  dispute: {
+    id: number;
+    state: DisputeState;
+    resolvingTo: Resolution | null;
+    holdState: HoldState;
+    reason: string;
+    openedByType: string;
+    openedAt: string;
+    amountBeforeMinor: bigint;
+    amountAfterMinor: bigint | null;
+    resolvedAt: string | null;
+    newDueDate: IsoDate | null;
+    heldInvoiceId: number | null;
+    /** the invoice the line was billed on before it was held (0 where not read) */
+    originalInvoiceId?: number;
+    version: number;
+    /** 'credited' once what was paid went back to the client's account credit */
+    settlement?: string | null;
+  } | null;
+}
+
+export const parseLineRow = (r: Record<string, unknown>): LineRow => ({
+  id: toNum(r.id),
+  refCode: String(r.ref_code),
+  serviceId: toNum(r.service_id),
+  clientId: toNum(r.client_id),
+  invoiceId: toNum(r.invoice_id),
+  status: parseLineStatus(r.status),
+  amountMinor: toBig(r.amount_minor),
+  currency: String(r.currency),
+  description: String(r.description),
+  locale: String(r.locale),
+  invoiceDate: toDate(r.invoice_date),
+  deadlineLastDay: toDate(r.deadline_last_day),
+  deadlineClosesAt: toInstant(r.deadline_closes_at).toISO()!,
+  periodId: toNum(r.period_id),
+  periodStart: toDate(r.period_start),
+  periodEnd: toDate(r.period_end),
+  chargeAmountMinor: toBig(r.charge_amount_minor),
+  dispute:
+    r.d_id === null || r.d_id === undefined
+      ? null
+      : {
+          id: toNum(r.d_id),
+          state: parseDisputeState(r.d_state),
+          resolvingTo: parseResolvingTo(r.d_resolving_to),
+          holdState: parseHoldState(r.d_hold_state),
+          reason: String(r.d_reason),
+          openedByType: String(r.d_opened_by_type),
+          openedAt: toInstant(r.d_opened_at).toISO()!,
+          amountBeforeMinor: toBig(r.d_amount_before_minor),
+          amountAfterMinor: toBigOrNull(r.d_amount_after_minor),
+          resolvedAt: r.d_resolved_at ? toInstant(r.d_resolved_at).toISO() : null,
+          newDueDate: toDateOrNull(r.d_new_due_date),
+          heldInvoiceId: r.d_held_invoice_id === null || r.d_held_invoice_id === undefined ? null : toNum(r.d_held_invoice_id),
+          originalInvoiceId: toNum(r.d_original_invoice_id),
+          version: toNum(r.d_version),
+          settlement: (r.d_settlement as string | null | undefined) ?? null,
+        },
+});
+
+/** Lines with their period and dispute; callers add the filter, the order and the limit. */
+function linesQuery(knex: Knex) {
+  return knex(`${TABLES.lines} as l`)
+    .join(`${TABLES.charges} as c`, 'c.id', 'l.charge_id')
+    .leftJoin(`${TABLES.disputes} as d`, 'd.line_id', 'l.id')
+    .select(
+      'l.id',
+      'l.ref_code',
+      'l.service_id',
+      'l.client_id',
+      'l.invoice_id',
+      'l.status',
+      'l.amount_minor',
+      'l.currency',
+      'l.description',
+      'l.locale',
+      'l.invoice_date',
+      'l.deadline_last_day',
+      'l.deadline_closes_at',
+      'c.period_id',
+      'c.period_start',
+      'c.period_end',
+      'c.amount_minor as charge_amount_minor',
+      'd.id as d_id',
+      'd.state as d_state',
+      'd.resolving_to as d_resolving_to',
+      'd.hold_state as d_hold_state',
+      'd.reason as d_reason',
+      'd.opened_by_type as d_opened_by_type',
+      'd.opened_at as d_opened_at',
+      'd.amount_before_minor as d_amount_before_minor',
+      'd.amount_after_minor as d_amount_after_minor',
+      'd.resolved_at as d_resolved_at',
+      'd.new_due_date as d_new_due_date',
+      'd.held_invoice_id as d_held_invoice_id',
+      'd.original_invoice_id as d_original_invoice_id',
+      'd.version as d_version',
+      'd.settlement as d_settlement',
+    );
+}
+
+/** What a list of lines is narrowed to; `search` as the admin's search box gave it (module/services/admin-reads.ts). */
+export interface LineQuery {
+  clientId?: number;
+  serviceId?: number;
+  invoiceId?: number;
+  status?: string;
+  search?: { kind: 'ref'; prefix: string } | { kind: 'number'; n: number } | { kind: 'text'; text: string };
+}
+
+/** Lines as people read them: with their period and their dispute. */
+export interface LineReads {
+  /** newest first, ids below `before` when given, at most `limit` */
+  page(filter: LineQuery, before: number | null, limit: number): Promise<LineRow[]>;
+  /** the line; with `clientId`, only when it is that client's */
+  one(lineId: number, clientId?: number): Promise<LineRow | null>;
+  /** the lines of these periods that are on an invoice (not pending) */
+  onInvoicesOf(periodIds: number[]): Promise<LineRow[]>;
+}
+
+export function createLineReads(knex: Knex): LineReads {
+  const mysql = engineOf(knex) === 'mysql';
+  function search(q: Knex.QueryBuilder, s: NonNullable<LineQuery['search']>): void {
+    if (s.kind === 'ref') {
+      // a prefix read of its unique index (GLOB keeps SQLite on the index; its LIKE ignores case)
+      if (mysql) q.where('l.ref_code', 'like', `${s.prefix}%`);
+      else q.whereRaw('l.ref_code GLOB ?', [`${s.prefix}*`]);
+    } else if (s.kind === 'number') {
+      q.where((w) => w.where('l.id', s.n).orWhere('l.invoice_id', s.n).orWhere('l.service_id', s.n).orWhere('l.client_id', s.n));
+    } else {
+      // % _ and the escape character itself taken literally, on both engines: SQLite's LIKE has
+      // no escape character unless it is named, and MySQL's default (\\) is not SQLite's
+      q.whereRaw(`l.description LIKE ? ESCAPE '!'`, [`%${s.text.replace(/[!%_]/g, (c) => `!${c}`)}%`]);
+    }
+  }
+  return {
+    async page(filter, before, limit) {
+      const q = linesQuery(knex).orderBy('l.id', 'desc').limit(limit);
+      if (filter.status) q.where('l.status', filter.status);
+      if (filter.clientId !== undefined) q.where('l.client_id', filter.clientId);
+      if (filter.serviceId !== undefined) q.where('l.service_id', filter.serviceId);
+      if (filter.invoiceId !== undefined) q.where('l.invoice_id', filter.invoiceId);
+      if (filter.search) search(q, filter.search);
+      if (before) q.where('l.id', '<', before);
+      return (await q).map(parseLineRow);
+    },
+    async one(lineId, clientId) {
+      const q = linesQuery(knex).where('l.id', lineId);
+      if (clientId !== undefined) q.andWhere('l.client_id', clientId);
+      const r = await q.first();
+      return r ? parseLineRow(r) : null;
+    },
+    async onInvoicesOf(periodIds) {
+      if (periodIds.length === 0) return [];
+      return (await linesQuery(knex).whereIn('c.period_id', periodIds).whereNot('l.status', 'pending')).map(parseLineRow);
+    },
+  };
+}
