@@ -459,7 +459,7 @@ export function presentService(
     legend: { measured: w.legendMeasured, estimated: w.legendEstimated, missing: w.legendMissing },
     csv: focus ? links.periodCsv(u.service.serviceId, focus.period.id) : open ? links.periodCsv(u.service.serviceId, open.periodId) : null,
     periods: past.map((p) => ({
-      ...presentPeriod(p, u.unit, u.service.currency, locale, w, links.periodCsv(u.service.serviceId, p.id), u.zone, lines),
+      ...presentPeriod(p, u.unit, u.service.currency, locale, w, links.periodCsv(u.service.serviceId, p.id), u.zone),
       credit: lines.filter((l) => l.periodId === p.id).flatMap((l) => creditOf(l) ?? []),
       chart: links.periodChart(u.service.serviceId, p.id),
       shown: focus?.period.id === p.id,
@@ -508,7 +508,7 @@ export function counterNotes(notes: readonly PeriodNote[], shown: 'TB' | 'TiB', 
   return out;
 }
 
-export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, locale: string, w: WidgetWords, csv: string, zone = 'UTC', lines?: readonly LineRow[]): PeriodView {
+export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, locale: string, w: WidgetWords, csv: string, zone = 'UTC'): PeriodView {
   const sold = p.charge?.unit ?? unit;
   const shown = displayUnit(sold);
   const c = p.charge;
@@ -518,14 +518,12 @@ export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, lo
     else if (c.status === 'written_off') outcome = w.writtenOff;
     else if (c.status === 'unbilled') outcome = `${w.toInvoice}: ${formatAmount(c.amountMinor, c.currency || currency, locale)}`;
     else {
-      // what the period's lines bill now (after a dispute's decision), not what was first rated
-      const mine = (lines ?? []).filter((l) => l.periodId === p.id);
-      const states = mine.map(lineState);
-      if (mine.length > 0 && states.every((st) => st === 'waived')) outcome = w.lineStatus.waived!;
+      // what the period's lines bill now (after a dispute's decision), by the API's own rule (domain/billed-now.ts)
+      const now = c.billedNow ?? null;
+      if (now?.afterDispute === 'waived') outcome = w.lineStatus.waived!;
       else {
-        const amount = mine.length > 0 ? mine.reduce((a, l) => a + l.amountMinor, 0n) : c.amountMinor;
-        outcome = `${w.billed}: ${formatAmount(amount, c.currency || currency, locale)}`;
-        if (states.includes('adjusted')) outcome += ` (${w.lineStatus.adjusted})`;
+        outcome = `${w.billed}: ${formatAmount(now ? now.amountMinor : c.amountMinor, c.currency || currency, locale)}`;
+        if (now?.afterDispute === 'adjusted') outcome += ` (${w.lineStatus.adjusted})`;
       }
     }
   }

@@ -1,0 +1,189 @@
+import type { Knex } from 'knex';
+import type { BilledNow } from '../domain/billed-now.js';
+import type { IsoDate } from '../domain/calendar.js';
+import type { IntervalFigure } from '../domain/daily-series.js';
+import type { SoldUnit } from '../domain/usage-rating.js';
+import { toBig, toBigOrNull, toBool, toDate, toDateOrNull, toInstant, toNum, toNumOrNull } from './rows.js';
+import { TABLES } from './tables.js';
+
+/**
+ * What the client widget, the API and the admin tab read of a service's metering: the service row
+ * with its open period, its periods with their charge, the intervals and anomalies of a period,
+ * the masters' zones and the SolusVM limit of the latest sample. Read only; rows checked here.
+ */
+
+export interface ServiceRow {
+  serviceId: number;
+  clientId: number;
+  productId: number;
+  masterId: number;
+  serverRef: string;
+  active: boolean;
+  currency: string;
+  regdate: IsoDate | null;
+  lastSampleDate: IsoDate | null;
+  lastSampledAt: string | null;
+  /** the latest good sample (its SolusVM limit is the allowance of some products) */
+  lastSampleId: number | null;
+  openPeriodId: number | null;
+  openPeriodStart: IsoDate | null;
+  openPeriodEnd: IsoDate | null;
+  openPeriodUsedBytes: bigint | null;
+}
+
+/** What metering found in a period's counter, for the words beside its figures. */
+export interface PeriodNote {
+  kind: string;
+  status: string;
+  decision: string | null;
+  seenOn: IsoDate;
+  details: Record<string, string | number>;
+}
+
+export interface PeriodRow {
+  id: number;
+  serviceId: number;
+  startDate: IsoDate;
+  endDate: IsoDate | null;
+  status: string;
+  usedBytes: bigint;
+  closedBy: string | null;
+  anomaly: string | null;
+  notes: PeriodNote[];
+  charge: { id: number; status: string; currency: string; allowanceBytes: bigint; overBytes: bigint; amountMinor: bigint; unit: SoldUnit | null; billedNow?: BilledNow | null } | null;
+}
+
+export interface MasterRule {
+  policy: unknown;
+  zone: string;
+}
+
+export interface PeriodReadStore {
+  /** the metered service; with `clientId`, only when it is that client's */
+  service(serviceId: number, clientId?: number): Promise<ServiceRow | null>;
+  /** the client's metered services, by service id (at most 500) */
+  clientServices(clientId: number): Promise<ServiceRow[]>;
+  /** the SolusVM limit each of these samples read (null: none) */
+  limitsOf(sampleIds: number[]): Promise<Map<number, bigint | null>>;
+  masters(): Promise<Map<number, MasterRule>>;
+  /** the service's periods newest first, starting before `before` when given, at most `limit` */
+  periods(serviceId: number, before: IsoDate | null, limit: number): Promise<PeriodRow[]>;
+  period(serviceId: number, periodId: number): Promise<PeriodRow | null>;
+  intervals(periodId: number): Promise<IntervalFigure[]>;
+  /** the anomalies of these periods, as notes (oldest first) */
+  notesOf(periodIds: number[]): Promise<Map<number, PeriodNote[]>>;
+}
+
+export const SERVICE_COLUMNS = ['service_id', 'client_id', 'product_id', 'master_id', 'server_ref', 'active', 'currency', 'regdate', 'last_sample_date', 'last_sampled_at', 'open_period_id', 'open_period_start', 'open_period_end', 'open_period_used_bytes', 'reset_policy', 'reset_day', 'last_sample_id'];
+
+export const parseServiceRow = (r: Record<string, unknown>): ServiceRow => ({
+  serviceId: toNum(r.service_id),
+  clientId: toNum(r.client_id),
+  productId: toNum(r.product_id),
+  masterId: toNum(r.master_id),
+  serverRef: String(r.server_ref),
+  active: toBool(r.active),
+  currency: String(r.currency ?? 'EUR'),
+  regdate: toDateOrNull(r.regdate),
+  lastSampleDate: toDateOrNull(r.last_sample_date),
+  lastSampledAt: r.last_sampled_at ? toInstant(r.last_sampled_at).toISO() : null,
+  lastSampleId: toNumOrNull(r.last_sample_id),
+  openPeriodId: toNumOrNull(r.open_period_id),
+  openPeriodStart: toDateOrNull(r.open_period_start),
+  openPeriodEnd: toDateOrNull(r.open_period_end),
+  openPeriodUsedBytes: toBigOrNull(r.open_period_used_bytes),
+});
+
+/** The unit a charge was sold in, from its stored rating. */
+function unitOfExplanation(text: string): SoldUnit | null {
+  try {
+    return (JSON.parse(text) as { rated?: { unit?: SoldUnit } }).rated?.unit ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const parsePeriodRow = (p: Record<string, unknown>): PeriodRow => ({
+  id: toNum(p.id),
+  serviceId: toNum(p.service_id),
+  startDate: toDate(p.start_date),
+  endDate: toDateOrNull(p.end_date),
+  status: String(p.status),
+  usedBytes: toBig(p.used_bytes),
+  closedBy: (p.closed_by as string | null) ?? null,
+  anomaly: (p.anomaly as string | null) ?? null,
+  notes: [],
+  charge:
+    p.c_id === null || p.c_id === undefined
+      ? null
+      : {
+          id: toNum(p.c_id),
+          status: String(p.c_status),
+          currency: String(p.c_currency),
+          allowanceBytes: toBig(p.c_allowance_bytes),
+          overBytes: toBig(p.c_over_bytes),
+          amountMinor: toBig(p.c_amount_minor),
+          unit: p.c_explanation ? unitOfExplanation(String(p.c_explanation)) : null,
+        },
+});
+
+/** An interval as the daily series reads it: split parts and gaps are estimates; an undecided drop is marked. */
+const parseInterval = (i: Record<string, unknown>): IntervalFigure => ({
+  fromDate: toDate(i.from_date),
+  toDate: toDate(i.to_date),
+  bytes: toBig(i.bytes),
+  estimated: toBool(i.estimated),
+  undecided: i.kind === 'drop',
+});
+
+export function createPeriodReadStore(knex: Knex): PeriodReadStore {
+  // a period with its own rating (seq 0; corrections are read with the lines)
+  const periodsQuery = () =>
+    knex(`${TABLES.periods} as p`)
+      .leftJoin(`${TABLES.charges} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
+      .select('p.id', 'p.service_id', 'p.start_date', 'p.end_date', 'p.status', 'p.used_bytes', 'p.closed_by', 'p.anomaly', 'c.id as c_id', 'c.status as c_status', 'c.currency as c_currency', 'c.allowance_bytes as c_allowance_bytes', 'c.over_bytes as c_over_bytes', 'c.amount_minor as c_amount_minor', 'c.explanation as c_explanation');
+  return {
+    async service(serviceId, clientId) {
+      const q = knex(TABLES.services).where({ service_id: serviceId });
+      if (clientId !== undefined) q.andWhere({ client_id: clientId });
+      const r = await q.first(SERVICE_COLUMNS);
+      return r ? parseServiceRow(r) : null;
+    },
+    async clientServices(clientId) {
+      return (await knex(TABLES.services).where({ client_id: clientId }).orderBy('service_id').limit(500).select(SERVICE_COLUMNS)).map(parseServiceRow);
+    },
+    async limitsOf(sampleIds) {
+      const out = new Map<number, bigint | null>();
+      if (sampleIds.length === 0) return out;
+      for (const s of await knex(TABLES.samples).whereIn('id', sampleIds).select('id', 'limit_bytes')) out.set(toNum(s.id), toBigOrNull(s.limit_bytes));
+      return out;
+    },
+    async masters() {
+      const rows = await knex(TABLES.masters).select('id', 'reset_policy', 'time_zone');
+      return new Map(rows.map((m) => [toNum(m.id), { policy: m.reset_policy, zone: String(m.time_zone) }]));
+    },
+    async periods(serviceId, before, limit) {
+      const q = periodsQuery().where('p.service_id', serviceId).orderBy('p.start_date', 'desc').limit(limit);
+      if (before) q.andWhere('p.start_date', '<', before);
+      return (await q).map(parsePeriodRow);
+    },
+    async period(serviceId, periodId) {
+      const p = await periodsQuery().where({ 'p.id': periodId, 'p.service_id': serviceId }).first();
+      return p ? parsePeriodRow(p) : null;
+    },
+    async intervals(periodId) {
+      return (await knex(TABLES.intervals).where({ period_id: periodId }).select('from_date', 'to_date', 'bytes', 'estimated', 'kind')).map(parseInterval);
+    },
+    async notesOf(periodIds) {
+      const out = new Map<number, PeriodNote[]>();
+      if (periodIds.length === 0) return out;
+      const rows = await knex(TABLES.anomalies).whereIn('period_id', periodIds).orderBy('id').select('period_id', 'kind', 'status', 'decision', 'seen_on', 'details');
+      for (const a of rows) {
+        const list = out.get(toNum(a.period_id)) ?? [];
+        list.push({ kind: String(a.kind), status: String(a.status), decision: (a.decision as string | null) ?? null, seenOn: toDate(a.seen_on), details: JSON.parse(String(a.details)) as Record<string, string | number> });
+        out.set(toNum(a.period_id), list);
+      }
+      return out;
+    },
+  };
+}
