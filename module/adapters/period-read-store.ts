@@ -172,7 +172,7 @@ export function createPeriodReadStore(knex: Knex): PeriodReadStore {
       return p ? parsePeriodRow(p) : null;
     },
     async intervals(periodId) {
-      return (await knex(TABLES.intervals).where({ period_id: periodId }).select('from_date', 'to_date', 'bytes', 'estimated', 'kind')).map(parseInterval);
+      return (await knex(TABLES.intervals).where({ period_id: periodId }).orderBy(['from_date', 'to_date', 'to_sample_id']).select('from_date', 'to_date', 'bytes', 'estimated', 'kind')).map(parseInterval);
     },
     async notesOf(periodIds) {
       const out = new Map<number, PeriodNote[]>();
