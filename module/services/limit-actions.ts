@@ -129,8 +129,9 @@ const busy = (what: string) => new SolusVmError('app_error', `the server is busy
 
 const standingsNow = async (deps: LimitCtx) => (deps.pools ? deps.pools.standing() : new Map<number, PoolStanding>());
 
-export function createLimitActionService(raw: LimitDeps): LimitActionService {
-  const deps: LimitCtx = {
+/** The service's context: the clock read per step, audit and the panel's activity log in one place. */
+function limitContext(raw: LimitDeps): LimitCtx {
+  return {
     ...raw,
     now: () => raw.clock.now(),
     record: (row, action, details, actor = SYSTEM) =>
@@ -139,9 +140,41 @@ export function createLimitActionService(raw: LimitDeps): LimitActionService {
       await raw.panel?.logActivity(`Overusage: ${text}`, clientId).catch((err: unknown) => raw.log.warn('limit.activity_failed', { error: (err as Error).message }));
     },
   };
-  const service: LimitActionService = {
+}
+
+const noResult = (): LimitRunResult => ({ decided: 0, applied: 0, observed: 0, released: 0, lifted: 0, cancelled: 0, failed: 0, locked: false });
+
+async function limitAction(deps: LimitCtx, actionId: number): Promise<LimitActionRow> {
+  const row = await deps.store.get(actionId);
+  if (!row) throw notFound(`there is no limit action ${actionId}`);
+  return row;
+}
+
+/** An admin lifts an action of ours: called off, and undone now when no run is busy. */
+async function liftAction(deps: LimitCtx, actionId: number, actor: Actor, note: string | undefined): Promise<LimitActionRow> {
+  const row = await limitAction(deps, actionId);
+  if (row.status === 'lifting') return row;
+  if (row.status !== 'pending' && row.status !== 'applied') {
+    throw new ModuleError('CONFLICT', `action ${actionId} is ${row.status}: there is nothing of ours to lift`, { status: row.status });
+  }
+  const moved = await callItOff(deps, row, 'admin', actor, note);
+  if (!moved) return limitAction(deps, actionId);
+  // done now when no run is busy; otherwise the running one (or the next tick) does it
+  if (moved.status === 'lifting') {
+    await withLease(deps, async () => {
+      await undo(deps, moved, noResult());
+      const after = (await deps.store.get(actionId))!;
+      if (after.panelState === 'to_restore') await syncPanel(deps, after);
+    });
+  }
+  return limitAction(deps, actionId);
+}
+
+export function createLimitActionService(raw: LimitDeps): LimitActionService {
+  const deps = limitContext(raw);
+  return {
     async run(opts = {}) {
-      const result: LimitRunResult = { decided: 0, applied: 0, observed: 0, released: 0, lifted: 0, cancelled: 0, failed: 0, locked: false };
+      const result = noResult();
       const done = await withLease(deps, async () => {
         if (opts.decide) await decide(deps, result);
         await work(deps, result);
@@ -150,42 +183,18 @@ export function createLimitActionService(raw: LimitDeps): LimitActionService {
       return done ? result : { ...result, locked: true };
     },
 
-    async lift(actionId, actor, note) {
-      const row = await service.get(actionId);
-      if (row.status === 'lifting') return row;
-      if (row.status !== 'pending' && row.status !== 'applied') {
-        throw new ModuleError('CONFLICT', `action ${actionId} is ${row.status}: there is nothing of ours to lift`, { status: row.status });
-      }
-      const moved = await callItOff(deps, row, 'admin', actor, note);
-      if (!moved) return service.get(actionId);
-      // done now when no run is busy; otherwise the running one (or the next tick) does it
-      if (moved.status === 'lifting') {
-        const result: LimitRunResult = { decided: 0, applied: 0, observed: 0, released: 0, lifted: 0, cancelled: 0, failed: 0, locked: false };
-        await withLease(deps, async () => {
-          await undo(deps, moved, result);
-          const after = (await deps.store.get(actionId))!;
-          if (after.panelState === 'to_restore') await syncPanel(deps, after);
-        });
-      }
-      return service.get(actionId);
-    },
+    lift: (actionId, actor, note) => liftAction(deps, actionId, actor, note),
 
     async retryNow(actionId, actor) {
-      const row = await service.get(actionId);
+      const row = await limitAction(deps, actionId);
       if (row.status !== 'pending' && row.status !== 'lifting') throw new ModuleError('CONFLICT', `action ${actionId} is ${row.status}: nothing to retry`, { status: row.status });
       if (await deps.store.transition(deps.knex, row.id, row.status, { nextAttemptAt: deps.now() }, deps.now())) await deps.record(row, 'retry_requested', {}, actor);
-      return service.get(actionId);
+      return limitAction(deps, actionId);
     },
 
     list: (filter = {}) => deps.store.list(filter),
-
-    async get(actionId) {
-      const row = await deps.store.get(actionId);
-      if (!row) throw notFound(`there is no limit action ${actionId}`);
-      return row;
-    },
+    get: (actionId) => limitAction(deps, actionId),
   };
-  return service;
 }
 
 async function withGateway<T>(deps: LimitCtx, masterId: number, work: (g: SolusVmGateway) => Promise<T>): Promise<T> {
@@ -237,44 +246,51 @@ async function failAttempt(deps: LimitCtx, row: LimitActionRow, phase: 'apply' |
 }
 
 /** Takes a pending action on SolusVM, after re-reading the server. */
+/** Suspends the server unless SolusVM has it suspended already (then only observed). */
+async function applySuspend(deps: LimitCtx, g: SolusVmGateway, row: LimitActionRow, state: ObservedState, result: LimitRunResult): Promise<void> {
+  const step = beforeSuspend(state);
+  if (step === 'wait') throw busy(state);
+  if (step === 'observe') {
+    if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'observed', nextAttemptAt: null, lastError: null }, deps.now())) {
+      await deps.record(row, 'observed', { state, note: 'SolusVM already had the server suspended: left to SolusVM, never unsuspended by us' });
+      result.observed++;
+    }
+    return;
+  }
+  await g.suspend(row.serverRef);
+  if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'applied', appliedAt: deps.now(), nextAttemptAt: null, lastError: null, panelState: deps.panel ? 'to_suspend' : 'none' }, deps.now())) {
+    await deps.record(row, 'applied', { stateBefore: state, version: g.version });
+    await deps.activity(`service ${row.serviceId} suspended on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
+    result.applied++;
+  }
+}
+
+/** Throttles the server, keeping the settings to put back. */
+async function applyThrottle(deps: LimitCtx, g: SolusVmGateway, row: LimitActionRow, policy: LimitPolicy, state: ObservedState, result: LimitRunResult): Promise<void> {
+  // throttle: SolusVM 2's settings are read once, before the first attempt, and kept: a retry
+  // after a lost answer must not take the throttled settings for the ones to put back
+  let restore = row.speedRestore;
+  if (restore === null) {
+    restore = g.version === 2 ? await g.readSpeed(row.serverRef) : restoredSpeed(1, policy, null);
+    if (restore === null) throw new Error('SolusVM did not give the speed settings to put back');
+    await deps.store.transition(deps.knex, row.id, 'pending', { speedRestore: restore }, deps.now());
+  }
+  const target = row.speedTarget ?? throttledSpeed(g.version, policy, restore);
+  if (row.speedTarget === null) await deps.store.transition(deps.knex, row.id, 'pending', { speedTarget: target }, deps.now());
+  await g.setSpeed(row.serverRef, target);
+  if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'applied', appliedAt: deps.now(), nextAttemptAt: null, lastError: null }, deps.now())) {
+    await deps.record(row, 'applied', { stateBefore: state, version: g.version, speed: target, restore });
+    await deps.activity(`service ${row.serviceId} throttled on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
+    result.applied++;
+  }
+}
+
 async function apply(deps: LimitCtx, row: LimitActionRow, policy: LimitPolicy, result: LimitRunResult): Promise<void> {
   try {
     await withGateway(deps, row.masterId, async (g) => {
       const state = await g.getState(row.serverRef);
-      if (row.action === 'suspend') {
-        const step = beforeSuspend(state);
-        if (step === 'wait') throw busy(state);
-        if (step === 'observe') {
-          if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'observed', nextAttemptAt: null, lastError: null }, deps.now())) {
-            await deps.record(row, 'observed', { state, note: 'SolusVM already had the server suspended: left to SolusVM, never unsuspended by us' });
-            result.observed++;
-          }
-          return;
-        }
-        await g.suspend(row.serverRef);
-        if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'applied', appliedAt: deps.now(), nextAttemptAt: null, lastError: null, panelState: deps.panel ? 'to_suspend' : 'none' }, deps.now())) {
-          await deps.record(row, 'applied', { stateBefore: state, version: g.version });
-          await deps.activity(`service ${row.serviceId} suspended on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
-          result.applied++;
-        }
-        return;
-      }
-      // throttle: SolusVM 2's settings are read once, before the first attempt, and kept: a retry
-      // after a lost answer must not take the throttled settings for the ones to put back
-      let restore = row.speedRestore;
-      if (restore === null) {
-        restore = g.version === 2 ? await g.readSpeed(row.serverRef) : restoredSpeed(1, policy, null);
-        if (restore === null) throw new Error('SolusVM did not give the speed settings to put back');
-        await deps.store.transition(deps.knex, row.id, 'pending', { speedRestore: restore }, deps.now());
-      }
-      const target = row.speedTarget ?? throttledSpeed(g.version, policy, restore);
-      if (row.speedTarget === null) await deps.store.transition(deps.knex, row.id, 'pending', { speedTarget: target }, deps.now());
-      await g.setSpeed(row.serverRef, target);
-      if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'applied', appliedAt: deps.now(), nextAttemptAt: null, lastError: null }, deps.now())) {
-        await deps.record(row, 'applied', { stateBefore: state, version: g.version, speed: target, restore });
-        await deps.activity(`service ${row.serviceId} throttled on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
-        result.applied++;
-      }
+      if (row.action === 'suspend') await applySuspend(deps, g, row, state, result);
+      else await applyThrottle(deps, g, row, policy, state, result);
     });
   } catch (err) {
     await failAttempt(deps, row, 'apply', err);

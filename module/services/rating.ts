@@ -11,6 +11,7 @@ import { PlanNotPossible, ratingPlan, type BillingProfile, type BillingSettingsS
 import { cappedPlan, type ClientCap } from '../domain/client-cap.js';
 import { upgradeCredit } from '../domain/upgrade-figures.js';
 import type { DateTime } from 'luxon';
+import { TABLES } from '../adapters/tables.js';
 
 /** client-chosen caps, set and lifted (module/services/caps.ts) */
 export interface CapsInForce {
@@ -444,7 +445,12 @@ const DISPUTES = 'mod_overusage_disputes';
 // charges no invoice carries yet: rating them again replaces them
 const REPLACEABLE = new Set(['unbilled', 'within_allowance', 'written_off', 'not_billed', 'pooled']);
 
-async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSettingsService; audit: AuditLog; caps?: CapsInForce }, periodId: number, cause: RerateCause): Promise<RerateOutcome> {
+type RerateDeps = { knex: Knex; clock: Clock; billing: BillingSettingsService; audit: AuditLog; caps?: CapsInForce };
+
+/** What a period bills when rated now from its intervals, or why it is not rated. */
+type FreshRating = { kind: 'fresh'; fresh: Record<string, unknown>; after: bigint; currency: string; now: DateTime };
+
+async function rateAfresh(deps: RerateDeps, periodId: number): Promise<FreshRating | Extract<RerateOutcome, { kind: 'not_rated' | 'skipped' }>> {
   const { knex } = deps;
   const r = await knex(`${PERIODS} as p`)
     .join('mod_overusage_services as s', 's.service_id', 'p.service_id')
@@ -455,7 +461,7 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
   const [masters, currentProfile, agg] = await Promise.all([
     loadMasters(knex),
     deps.billing.forService(toNum(r.product_id), toNum(r.service_id), toNum(r.client_id)),
-    knex('mod_overusage_intervals').where({ period_id: periodId }).first(knex.raw('SUM(bytes) AS total')),
+    knex(TABLES.intervals).where({ period_id: periodId }).first(knex.raw('SUM(bytes) AS total')),
   ]);
   const master = masters.get(toNum(r.master_id));
   if (!master) return { kind: 'skipped', reason: 'its SolusVM master is gone' };
@@ -480,53 +486,80 @@ async function reratePeriod(deps: { knex: Knex; clock: Clock; billing: BillingSe
     if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
     return { kind: 'skipped', reason: (err as Error).message };
   }
-  const after = toBig(fresh.amount_minor);
-  const currency = String(fresh.currency);
+  return { kind: 'fresh', fresh, after: toBig(fresh.amount_minor), currency: String(fresh.currency), now };
+}
 
-  return retryTransaction(knex, async (trx) => {
+/** One rerating's transaction: the period's charges locked, who to tell in the audit log. */
+interface RerateTx {
+  trx: Knex.Transaction;
+  periodId: number;
+  rating: FreshRating;
+  audit: (action: string, chargeId: number, details: Record<string, unknown>) => Promise<void>;
+}
+
+const chargeFigures = (c: Record<string, unknown>) => ({ usedBytes: String(c.used_bytes), overBytes: String(c.over_bytes), amountMinor: String(c.amount_minor), status: c.status });
+
+/** Nothing of the period is invoiced: its usage charge is written or replaced by the fresh rating. */
+async function rerateUnbilled(t: RerateTx, usage: Record<string, unknown> | undefined): Promise<RerateOutcome> {
+  const { trx, periodId } = t;
+  const { fresh, after, currency } = t.rating;
+  if (!usage) {
+    await insertCharges(trx, [fresh]);
+    const created = await trx(CHARGES).where({ period_id: periodId, seq: 0 }).first('id');
+    await t.audit('charge.rated', toNum(created.id), { after: chargeFigures(fresh) });
+    return { kind: 'rated', chargeId: toNum(created.id), currency, afterMinor: after };
+  }
+  const changed = ['used_bytes', 'allowance_bytes', 'over_bytes', 'amount_minor', 'status'].some((k) => String(usage[k]) !== String(fresh[k]));
+  if (!changed) return { kind: 'unchanged', chargeId: toNum(usage.id) };
+  const { period_id: _p, ...update } = fresh;
+  await trx(CHARGES).where({ id: usage.id }).update(update);
+  await t.audit('charge.rerated', toNum(usage.id), { before: chargeFigures(usage), after: chargeFigures(fresh) });
+  return { kind: 'replaced', chargeId: toNum(usage.id), currency, beforeMinor: toBig(usage.amount_minor), afterMinor: after };
+}
+
+/** Some of the period is invoiced: the difference to what the invoices bill is a correction for the next one. */
+async function rerateInvoiced(t: RerateTx, cause: RerateCause, charges: Array<Record<string, unknown>>, invoiced: Array<Record<string, unknown>>, usage: Record<string, unknown> | undefined, lines: Array<Record<string, unknown>>): Promise<RerateOutcome> {
+  const { trx, periodId } = t;
+  const { fresh, after, currency } = t.rating;
+  const audit = t.audit;
+  // Invoiced: what the invoices already bill for these days (the rating, earlier corrections,
+  // lines from before a rebuild); the difference is a correction for the next invoice.
+  const billed = invoiced.reduce((sum, c) => sum + toBig(c.amount_minor), 0n);
+  const difference = after - billed;
+  if (usage && !invoiced.includes(usage)) await trx(CHARGES).where({ id: usage.id }).update({ status: 'void' });
+  if (difference === 0n && usage) return { kind: 'unchanged', chargeId: toNum(usage.id) } as const;
+  // A disputed line of these days: the admin settles the dispute and the correction together. A
+  // counter drop still undecided may change the figure again: the admin decides it first.
+  const disputed = lines.length ? await trx(DISPUTES).whereIn('line_id', lines.map((l) => toNum(l.id))).whereNot({ state: 'withdrawn' }).first('id') : null;
+  const undecided = await trx(TABLES.anomalies).where({ period_id: periodId, kind: 'mid_period_drop', status: 'open' }).first('id');
+  // Without a rating of its own yet (lines from before a rebuild), the correction is the period's rating.
+  const seq = usage ? Math.max(...charges.map((c) => toNum(c.seq))) + 1 : 0;
+  const status = difference === 0n ? 'void' : disputed || undecided ? 'review' : 'unbilled';
+  const parsed = JSON.parse(String(fresh.explanation)) as { rated?: unknown; profile?: unknown; reason?: unknown };
+  const explanation = JSON.stringify({ ...parsed, correction: { billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), because: cause.because } });
+  await trx(CHARGES).insert({ ...fresh, seq, kind: 'correction', amount_minor: String(difference), rounded_minor: String(difference), status, explanation });
+  const created = await trx(CHARGES).where({ period_id: periodId, seq }).first('id');
+  await audit('charge.corrected', toNum(created.id), { billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), status });
+  return { kind: 'corrected', chargeId: toNum(created.id), currency, billedMinor: billed, afterMinor: after, differenceMinor: difference, status } as const;
+}
+
+async function reratePeriod(deps: RerateDeps, periodId: number, cause: RerateCause): Promise<RerateOutcome> {
+  const rating = await rateAfresh(deps, periodId);
+  if (rating.kind !== 'fresh') return rating;
+  const { now } = rating;
+  return retryTransaction(deps.knex, async (trx) => {
     // Locked as line placement reads them: a line being written waits, or is seen.
     const charges = await trx(CHARGES).where({ period_id: periodId }).orderBy('seq').forUpdate();
     const audit = (action: string, chargeId: number, details: Record<string, unknown>) =>
       deps.audit.record(trx, { actor: cause.actor, action, entityType: 'charge', entityId: chargeId, details: { because: cause.because, ...cause.details, periodId, ...details } }, now);
-    const figures = (c: Record<string, unknown>) => ({ usedBytes: String(c.used_bytes), overBytes: String(c.over_bytes), amountMinor: String(c.amount_minor), status: c.status });
     const usage = charges.find((c) => toNum(c.seq) === 0);
     const lines = charges.length ? await trx(LINES).whereIn('charge_id', charges.map((c) => c.id)).select('charge_id', 'id', 'status') : [];
     const lineOf = new Map(lines.map((l) => [toNum(l.charge_id), l]));
     const invoiced = charges.filter((c) => lineOf.has(toNum(c.id)) || !REPLACEABLE.has(String(c.status)));
     const stale = charges.filter((c) => !invoiced.includes(c) && c !== usage);
     if (stale.length) await trx(CHARGES).whereIn('id', stale.map((c) => c.id)).update({ status: 'void' });
-    if (invoiced.length === 0 && !usage) {
-      await insertCharges(trx, [fresh]);
-      const created = await trx(CHARGES).where({ period_id: periodId, seq: 0 }).first('id');
-      await audit('charge.rated', toNum(created.id), { after: figures(fresh) });
-      return { kind: 'rated', chargeId: toNum(created.id), currency, afterMinor: after } as const;
-    }
-    if (invoiced.length === 0 && usage) {
-      const changed = ['used_bytes', 'allowance_bytes', 'over_bytes', 'amount_minor', 'status'].some((k) => String(usage[k]) !== String(fresh[k]));
-      if (!changed) return { kind: 'unchanged', chargeId: toNum(usage.id) } as const;
-      const { period_id: _p, ...update } = fresh;
-      await trx(CHARGES).where({ id: usage.id }).update(update);
-      await audit('charge.rerated', toNum(usage.id), { before: figures(usage), after: figures(fresh) });
-      return { kind: 'replaced', chargeId: toNum(usage.id), currency, beforeMinor: toBig(usage.amount_minor), afterMinor: after } as const;
-    }
-    // Invoiced: what the invoices already bill for these days (the rating, earlier corrections,
-    // lines from before a rebuild); the difference is a correction for the next invoice.
-    const billed = invoiced.reduce((sum, c) => sum + toBig(c.amount_minor), 0n);
-    const difference = after - billed;
-    if (usage && !invoiced.includes(usage)) await trx(CHARGES).where({ id: usage.id }).update({ status: 'void' });
-    if (difference === 0n && usage) return { kind: 'unchanged', chargeId: toNum(usage.id) } as const;
-    // A disputed line of these days: the admin settles the dispute and the correction together. A
-    // counter drop still undecided may change the figure again: the admin decides it first.
-    const disputed = lines.length ? await trx(DISPUTES).whereIn('line_id', lines.map((l) => l.id)).whereNot({ state: 'withdrawn' }).first('id') : null;
-    const undecided = await trx('mod_overusage_anomalies').where({ period_id: periodId, kind: 'mid_period_drop', status: 'open' }).first('id');
-    // Without a rating of its own yet (lines from before a rebuild), the correction is the period's rating.
-    const seq = usage ? Math.max(...charges.map((c) => toNum(c.seq))) + 1 : 0;
-    const status = difference === 0n ? 'void' : disputed || undecided ? 'review' : 'unbilled';
-    const parsed = JSON.parse(String(fresh.explanation)) as { rated?: unknown; profile?: unknown; reason?: unknown };
-    const explanation = JSON.stringify({ ...parsed, correction: { billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), because: cause.because } });
-    await trx(CHARGES).insert({ ...fresh, seq, kind: 'correction', amount_minor: String(difference), rounded_minor: String(difference), status, explanation });
-    const created = await trx(CHARGES).where({ period_id: periodId, seq }).first('id');
-    await audit('charge.corrected', toNum(created.id), { billedMinor: String(billed), afterMinor: String(after), differenceMinor: String(difference), status });
-    return { kind: 'corrected', chargeId: toNum(created.id), currency, billedMinor: billed, afterMinor: after, differenceMinor: difference, status } as const;
+    const t: RerateTx = { trx, periodId, rating, audit };
+    if (invoiced.length === 0) return rerateUnbilled(t, usage);
+    return rerateInvoiced(t, cause, charges, invoiced, usage, lines);
   });
 }
