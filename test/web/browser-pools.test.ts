@@ -73,7 +73,7 @@ describe('pools and caps on the admin tab in a browser (headless Chromium)', fun
     expect(await annaPool.innerText()).to.match(/vps102\.example\.net · VPS 2 TB/);
     expect(await annaPool.locator('[data-percent]').innerText()).to.match(/^\d+\.\d %$/);
 
-    // a cap for Anna: €25.00, throttle
+    // a cap for Anna: €25.00, slowing the server down
     await page.locator('[data-section=caps] details > summary').click();
     const cap = page.locator('form[data-form=cap]');
     await cap.getByLabel('Service id').fill(String(anna));
@@ -83,7 +83,7 @@ describe('pools and caps on the admin tab in a browser (headless Chromium)', fun
     await Promise.all([page.waitForNavigation(), cap.getByRole('button', { name: 'Set the cap' }).click()]);
     expect(await page.locator('.ou-flash-success').innerText()).to.equal(`Cap of €25.00 set on service ${anna} (slows the server down when reached).`);
     const row = page.locator('[data-section=caps] tr[data-cap]', { hasText: 'Anna Smith' });
-    expect(await row.innerText()).to.match(/Anna Smith.*vps102\.example\.net · VPS 2 TB.*€25\.00\s+throttle\s+active \(set /s);
+    expect(await row.innerText()).to.match(/Anna Smith.*vps102\.example\.net · VPS 2 TB.*€25\.00\s+slow the server down\s+active \(set /s);
     await page.screenshot({ path: path.join(SHOTS, 'tab-pools.png'), fullPage: true });
     await Promise.all([page.waitForNavigation(), row.getByRole('button', { name: 'Lift' }).click()]);
     expect(await page.locator('.ou-flash-success').innerText()).to.equal(`The cap of service ${anna} is lifted; what it caused is put back.`);
