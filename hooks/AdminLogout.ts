@@ -6,7 +6,10 @@ import type { HookDefinition } from './hook-types.js';
  * handed out (bound to that session) are revoked, in the database: a copied tab token dies with
  * the logout, even across a restart. Never throws.
  */
-export function AdminLogout(deps: { revokeAdminSessions: (adminId: number) => Promise<void>; log: Logger }): HookDefinition {
+export function AdminLogout(deps: {
+  revokeAdminSessions: (adminId: number) => Promise<void>;
+  log: Logger;
+}): HookDefinition {
   return {
     name: 'AdminLogout',
     priority: 10,

@@ -14,7 +14,15 @@ import type { HookDefinition } from './hook-types.js';
  */
 const RETRY_MINUTES = 15;
 
-export function AfterCronJob(deps: { metering: MeteringService; settings: SettingsService; clock: Clock; zone: string; log: Logger; watchUsage?: (ran: { collected: boolean }) => Promise<void>; everyTick?: () => Promise<void> }): HookDefinition {
+export function AfterCronJob(deps: {
+  metering: MeteringService;
+  settings: SettingsService;
+  clock: Clock;
+  zone: string;
+  log: Logger;
+  watchUsage?: (ran: { collected: boolean }) => Promise<void>;
+  everyTick?: () => Promise<void>;
+}): HookDefinition {
   return {
     name: 'AfterCronJob',
     priority: 10,
@@ -33,11 +41,21 @@ export function AfterCronJob(deps: { metering: MeteringService; settings: Settin
         if (last && deps.clock.now().diff(last, 'minutes').minutes < RETRY_MINUTES) return;
         const s = await deps.metering.collect({ date });
         collected = true;
-        deps.log.info('hook.after_cron.collect', { date, read: s.readOk, failed: s.failed, gaps: s.gaps, resets: s.resets });
+        deps.log.info('hook.after_cron.collect', {
+          date,
+          read: s.readOk,
+          failed: s.failed,
+          gaps: s.gaps,
+          resets: s.resets,
+        });
       } catch (err) {
         deps.log.error('hook.after_cron.failed', { error: (err as Error).message });
       } finally {
-        await deps.watchUsage?.({ collected }).catch((err: unknown) => deps.log.error('hook.after_cron.watch_failed', { error: (err as Error).message }));
+        await deps
+          .watchUsage?.({ collected })
+          .catch((err: unknown) =>
+            deps.log.error('hook.after_cron.watch_failed', { error: (err as Error).message }),
+          );
       }
     },
   };

@@ -7,7 +7,12 @@ import type { HookDefinition } from './hook-types.js';
  * service is the client's; its language comes from the client's record. Fails open (no block).
  */
 export function ClientAreaProductDetailsOutput(deps: {
-  productDetails: (serviceId: number, clientId: number, language: string | null, host?: Record<string, unknown>) => Promise<string>;
+  productDetails: (
+    serviceId: number,
+    clientId: number,
+    language: string | null,
+    host?: Record<string, unknown>,
+  ) => Promise<string>;
   languageOf: (clientId: number) => Promise<string>;
   log: Logger;
 }): HookDefinition {
@@ -18,7 +23,13 @@ export function ClientAreaProductDetailsOutput(deps: {
       const service = (vars.service ?? {}) as Record<string, unknown>;
       const serviceId = Number(service.id);
       const clientId = Number(service.userid);
-      if (!Number.isSafeInteger(serviceId) || serviceId <= 0 || !Number.isSafeInteger(clientId) || clientId <= 0) return '';
+      if (
+        !Number.isSafeInteger(serviceId) ||
+        serviceId <= 0 ||
+        !Number.isSafeInteger(clientId) ||
+        clientId <= 0
+      )
+        return '';
       try {
         // `host`: added by a host that serves the module's files itself (the WHMCS bridge)
         const host = vars.host && typeof vars.host === 'object' ? (vars.host as Record<string, unknown>) : {};

@@ -11,7 +11,15 @@ import type { HookDefinition } from './hook-types.js';
  * day's billing work (rating closed periods, upgrade suggestions).
  * Never throws: a failure is logged and the next run fills what it can.
  */
-export function DailyCronJob(deps: { metering: MeteringService; clock: Clock; zone: string; log: Logger; dailyBilling?: () => Promise<void>; watchUsage?: (ran: { collected: boolean }) => Promise<void>; beforeSampling?: () => Promise<void> }): HookDefinition {
+export function DailyCronJob(deps: {
+  metering: MeteringService;
+  clock: Clock;
+  zone: string;
+  log: Logger;
+  dailyBilling?: () => Promise<void>;
+  watchUsage?: (ran: { collected: boolean }) => Promise<void>;
+  beforeSampling?: () => Promise<void>;
+}): HookDefinition {
   return {
     name: 'DailyCronJob',
     priority: 10,
@@ -27,12 +35,22 @@ export function DailyCronJob(deps: { metering: MeteringService; clock: Clock; zo
         if ((await deps.metering.pending(date)) > 0) {
           const s = await deps.metering.collect({ date });
           collected = true;
-          deps.log.info('hook.daily_cron.collect', { date, read: s.readOk, failed: s.failed, gaps: s.gaps, resets: s.resets });
+          deps.log.info('hook.daily_cron.collect', {
+            date,
+            read: s.readOk,
+            failed: s.failed,
+            gaps: s.gaps,
+            resets: s.resets,
+          });
         }
       } catch (err) {
         deps.log.error('hook.daily_cron.failed', { date, error: (err as Error).message });
       }
-      await deps.watchUsage?.({ collected }).catch((err: unknown) => deps.log.error('hook.daily_cron.watch_failed', { error: (err as Error).message }));
+      await deps
+        .watchUsage?.({ collected })
+        .catch((err: unknown) =>
+          deps.log.error('hook.daily_cron.watch_failed', { error: (err as Error).message }),
+        );
       try {
         await deps.dailyBilling?.();
       } catch (err) {

@@ -23,7 +23,11 @@ export function EmailPreSend(deps: { shield: DunningShield; log: Logger }): Hook
       try {
         return await deps.shield.dunningEmail(invoiceId, name);
       } catch (err) {
-        deps.log.warn('hook.email_pre_send.failed', { invoiceId, template: name, error: (err as Error).message });
+        deps.log.warn('hook.email_pre_send.failed', {
+          invoiceId,
+          template: name,
+          error: (err as Error).message,
+        });
         return undefined;
       }
     },

@@ -8,7 +8,11 @@ import type { HookDefinition } from './hook-types.js';
  * service the invoice renews. Never throws: a failure is logged, and the lines go on a later
  * delivery or the next renewal.
  */
-export function InvoiceCreation(deps: { lines: InvoiceLineService; log: Logger; logActivity?: (text: string) => Promise<void> }): HookDefinition {
+export function InvoiceCreation(deps: {
+  lines: InvoiceLineService;
+  log: Logger;
+  logActivity?: (text: string) => Promise<void>;
+}): HookDefinition {
   return {
     name: 'InvoiceCreation',
     priority: 10,
@@ -23,7 +27,11 @@ export function InvoiceCreation(deps: { lines: InvoiceLineService; log: Logger; 
         for (const s of out.skipped) deps.log.warn('hook.invoice_creation.skipped', { invoiceId: id, ...s });
       } catch (err) {
         deps.log.error('hook.invoice_creation.failed', { invoiceId: id, error: (err as Error).message });
-        await deps.logActivity?.(`Overusage: could not add overusage lines to invoice ${id}: ${(err as Error).message}`).catch(() => {});
+        await deps
+          .logActivity?.(
+            `Overusage: could not add overusage lines to invoice ${id}: ${(err as Error).message}`,
+          )
+          .catch(() => {});
       }
     },
   };

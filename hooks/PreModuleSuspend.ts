@@ -19,7 +19,11 @@ export function PreModuleSuspend(deps: { shield: DunningShield; log: Logger }): 
       if (!Number.isSafeInteger(clientId) || clientId <= 0) return undefined;
       try {
         if (!(await deps.shield.suspensionShielded(clientId))) return undefined;
-        deps.log.info('hook.pre_module_suspend.aborted', { serviceId, clientId, reason: 'only disputed amounts are overdue' });
+        deps.log.info('hook.pre_module_suspend.aborted', {
+          serviceId,
+          clientId,
+          reason: 'only disputed amounts are overdue',
+        });
         return { abortcmd: true };
       } catch (err) {
         deps.log.warn('hook.pre_module_suspend.failed', { serviceId, error: (err as Error).message });

@@ -46,8 +46,17 @@ export interface HookDeps {
   /** the client widget's home panel and product details block (module/web/web-module.ts) */
   clientPages?: {
     /** `host`: what a host such as the WHMCS bridge says about itself (where it serves the assets, how downloads go) */
-    homePanel(clientId: number, language: string | null, host?: Record<string, unknown>): Promise<HomePanelContent | null>;
-    productDetails(serviceId: number, clientId: number, language: string | null, host?: Record<string, unknown>): Promise<string>;
+    homePanel(
+      clientId: number,
+      language: string | null,
+      host?: Record<string, unknown>,
+    ): Promise<HomePanelContent | null>;
+    productDetails(
+      serviceId: number,
+      clientId: number,
+      language: string | null,
+      host?: Record<string, unknown>,
+    ): Promise<string>;
     languageOf(clientId: number): Promise<string>;
   };
 }
@@ -55,17 +64,29 @@ export interface HookDeps {
 /** The module's hooks.php: every panel hook it handles, by WHMCS name and priority. */
 export function moduleHooks(deps: HookDeps): HookDefinition[] {
   const hooks = [DailyCronJob(deps), AfterCronJob(deps)];
-  if (deps.lines) hooks.push(InvoiceCreation({ lines: deps.lines, log: deps.log, ...(deps.logActivity ? { logActivity: deps.logActivity } : {}) }));
+  if (deps.lines)
+    hooks.push(
+      InvoiceCreation({
+        lines: deps.lines,
+        log: deps.log,
+        ...(deps.logActivity ? { logActivity: deps.logActivity } : {}),
+      }),
+    );
   if (deps.dunning) {
     const d = { shield: deps.dunning, log: deps.log };
     hooks.push(EmailPreSend(d), PreModuleSuspend(d), AddInvoiceLateFee(d));
   }
-  if (deps.revokeAdminSessions) hooks.push(AdminLogout({ revokeAdminSessions: deps.revokeAdminSessions, log: deps.log }));
+  if (deps.revokeAdminSessions)
+    hooks.push(AdminLogout({ revokeAdminSessions: deps.revokeAdminSessions, log: deps.log }));
   if (deps.clientPages) {
     const c = deps.clientPages;
     hooks.push(
       ClientAreaHomepagePanels({ homePanel: (id, lang, host) => c.homePanel(id, lang, host), log: deps.log }),
-      ClientAreaProductDetailsOutput({ productDetails: (sid, cid, lang, host) => c.productDetails(sid, cid, lang, host), languageOf: (id) => c.languageOf(id), log: deps.log }),
+      ClientAreaProductDetailsOutput({
+        productDetails: (sid, cid, lang, host) => c.productDetails(sid, cid, lang, host),
+        languageOf: (id) => c.languageOf(id),
+        log: deps.log,
+      }),
     );
   }
   return hooks;

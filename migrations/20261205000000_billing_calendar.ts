@@ -126,6 +126,14 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('mod_overusage_masters', (t) => t.dropColumn('anniversary_from'));
   await knex.schema.alterTable('mod_overusage_services', (t) => {
     t.dropIndex(['calendar_version']);
-    for (const c of ['reset_due_on', 'daily_bytes', 'solusvm_reset_policy', 'solusvm_created_on', 'billing_day', 'calendar_version']) t.dropColumn(c);
+    for (const c of [
+      'reset_due_on',
+      'daily_bytes',
+      'solusvm_reset_policy',
+      'solusvm_created_on',
+      'billing_day',
+      'calendar_version',
+    ])
+      t.dropColumn(c);
   });
 }

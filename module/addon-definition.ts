@@ -12,7 +12,11 @@ import type { SettingsService } from './services/settings.js';
  */
 export const MODULE_NAME = 'overusage';
 /** package.json's version: the one number the WHMCS addon shares (modules/addons/overusage/lib/Version.php) */
-export const MODULE_VERSION: string = (JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+export const MODULE_VERSION: string = (
+  JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 export interface AddonVarsIn {
   [field: string]: unknown;
@@ -33,7 +37,13 @@ export interface AddonDefinitionDeps {
   settings: SettingsService;
   hooks: () => HookDefinition[];
   adminOutput: (vars: AddonVarsIn) => Promise<string>;
-  clientArea: (vars: AddonVarsIn) => Promise<{ pagetitle: string; breadcrumb: Record<string, string>; templatefile: string; requirelogin: boolean; vars: Record<string, unknown> }>;
+  clientArea: (vars: AddonVarsIn) => Promise<{
+    pagetitle: string;
+    breadcrumb: Record<string, string>;
+    templatefile: string;
+    requirelogin: boolean;
+    vars: Record<string, unknown>;
+  }>;
   download: (vars: AddonVarsIn) => Promise<{ filename: string; contentType: string; body: string }>;
   log: Logger;
 }
@@ -46,7 +56,8 @@ export function createAddonDefinition(deps: AddonDefinitionDeps) {
     config() {
       return {
         name: 'Overusage',
-        description: 'Bills SolusVM bandwidth overusage on renewal invoices, with a reclamation window and per-line disputes.',
+        description:
+          'Bills SolusVM bandwidth overusage on renewal invoices, with a reclamation window and per-line disputes.',
         version: MODULE_VERSION,
         author: 'Overusage',
         language: 'english',
@@ -58,18 +69,35 @@ export function createAddonDefinition(deps: AddonDefinitionDeps) {
     async activate() {
       try {
         const applied = await deps.migrate();
-        return { status: 'success' as const, description: applied.length ? `Overusage is active; ${applied.length} database ${applied.length === 1 ? 'change' : 'changes'} applied.` : 'Overusage is active.' };
+        return {
+          status: 'success' as const,
+          description: applied.length
+            ? `Overusage is active; ${applied.length} database ${applied.length === 1 ? 'change' : 'changes'} applied.`
+            : 'Overusage is active.',
+        };
       } catch (err) {
         deps.log.error('addon.activate_failed', { error: (err as Error).message });
-        return { status: 'error' as const, description: `Overusage could not create its tables: ${(err as Error).message}` };
+        return {
+          status: 'error' as const,
+          description: `Overusage could not create its tables: ${(err as Error).message}`,
+        };
       }
     },
     async deactivate() {
       // Data stays unless the admin asked for it to go; dataDeleted tells a host (the WHMCS bridge) to drop its own tables too.
       const drop = (await deps.settings.get('drop_data_on_deactivate').catch(() => '')) === 'on';
-      if (!drop) return { status: 'success' as const, description: 'Overusage is deactivated; its data is kept and will be used again on activation.', dataDeleted: false };
+      if (!drop)
+        return {
+          status: 'success' as const,
+          description: 'Overusage is deactivated; its data is kept and will be used again on activation.',
+          dataDeleted: false,
+        };
       await deps.migrateDown();
-      return { status: 'success' as const, description: 'Overusage is deactivated and its data deleted.', dataDeleted: true };
+      return {
+        status: 'success' as const,
+        description: 'Overusage is deactivated and its data deleted.',
+        dataDeleted: true,
+      };
     },
     async upgrade(_vars: { version: string }) {
       await deps.migrate();

@@ -15,7 +15,9 @@ export interface SettableClock {
   readonly offsetMs: number;
 }
 
-export function createSettableClock(opts: { startMs?: number; frozen?: boolean; realNow?: () => number } = {}): SettableClock {
+export function createSettableClock(
+  opts: { startMs?: number; frozen?: boolean; realNow?: () => number } = {},
+): SettableClock {
   const real = opts.realNow ?? Date.now;
   let offset = opts.startMs === undefined ? 0 : opts.startMs - real();
   let frozenAt: number | null = opts.frozen ? real() + offset : null;

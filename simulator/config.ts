@@ -24,7 +24,8 @@ export function parseJson(text: string): unknown {
 type Obj = Record<string, unknown>;
 
 function obj(v: unknown, what: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${what} must be an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ConfigError(`${what} must be an object`);
   return v as Obj;
 }
 
@@ -58,14 +59,22 @@ export function profileFromJson(v: unknown, what = 'profile'): TrafficProfile {
       return { kind: 'constant', bytesPerDay: toBigint(p.bytesPerDay, `${what}.bytesPerDay`) };
     case 'pattern': {
       if (!Array.isArray(p.bytesPerDay)) throw new ConfigError(`${what}.bytesPerDay must be an array`);
-      const out: TrafficProfile = { kind: 'pattern', bytesPerDay: p.bytesPerDay.map((b, i) => toBigint(b, `${what}.bytesPerDay[${i}]`)) };
+      const out: TrafficProfile = {
+        kind: 'pattern',
+        bytesPerDay: p.bytesPerDay.map((b, i) => toBigint(b, `${what}.bytesPerDay[${i}]`)),
+      };
       if (p.startDate !== undefined) out.startDate = str(p.startDate, `${what}.startDate`);
       return out;
     }
     case 'days': {
       const byDate: Record<string, bigint> = {};
-      for (const [d, b] of Object.entries(obj(p.byDate ?? {}, `${what}.byDate`))) byDate[d] = toBigint(b, `${what}.byDate.${d}`);
-      return { kind: 'days', byDate, defaultBytesPerDay: toBigint(p.defaultBytesPerDay ?? 0, `${what}.defaultBytesPerDay`) };
+      for (const [d, b] of Object.entries(obj(p.byDate ?? {}, `${what}.byDate`)))
+        byDate[d] = toBigint(b, `${what}.byDate.${d}`);
+      return {
+        kind: 'days',
+        byDate,
+        defaultBytesPerDay: toBigint(p.defaultBytesPerDay ?? 0, `${what}.defaultBytesPerDay`),
+      };
     }
     default:
       throw new ConfigError(`${what}.kind must be constant, pattern or days`);
@@ -85,7 +94,8 @@ function commonFields(s: Obj, what: string): Partial<ServerSpec> {
     const p = obj(s.plan, `${what}.plan`);
     out.plan = { id: toInt(p.id, `${what}.plan.id`), name: str(p.name, `${what}.plan.name`) };
   }
-  if (s.incomingPercent !== undefined) out.incomingPercent = toInt(s.incomingPercent, `${what}.incomingPercent`);
+  if (s.incomingPercent !== undefined)
+    out.incomingPercent = toInt(s.incomingPercent, `${what}.incomingPercent`);
   if (s.hddBytes !== undefined) out.hddBytes = toBigint(s.hddBytes, `${what}.hddBytes`);
   if (s.memoryBytes !== undefined) out.memoryBytes = toBigint(s.memoryBytes, `${what}.memoryBytes`);
   return out;
@@ -95,7 +105,8 @@ export function serverFromJson(v: unknown, what = 'server'): ServerSpec {
   const s = obj(v, what);
   const spec: ServerSpec = {
     id: toInt(s.id, `${what}.id`),
-    hostname: s.hostname === undefined ? `vps${String(s.id)}.example.net` : str(s.hostname, `${what}.hostname`),
+    hostname:
+      s.hostname === undefined ? `vps${String(s.id)}.example.net` : str(s.hostname, `${what}.hostname`),
     node: nodeFromJson(s.node ?? { id: 1, name: 'node-1' }, `${what}.node`),
     clientId: toInt(s.clientId ?? 1, `${what}.clientId`),
     type: (s.type ?? 'kvm') as ServerSpec['type'],
@@ -117,9 +128,13 @@ export function bulkFromJson(v: unknown, what = 'bulk'): { count: number; templa
   const b = obj(v, what);
   const count = toInt(b.count, `${what}.count`);
   const idStart = toInt(b.idStart ?? 1, `${what}.idStart`);
-  const profiles = Array.isArray(b.profiles) ? b.profiles.map((p, i) => profileFromJson(p, `${what}.profiles[${i}]`)) : null;
+  const profiles = Array.isArray(b.profiles)
+    ? b.profiles.map((p, i) => profileFromJson(p, `${what}.profiles[${i}]`))
+    : null;
   const nodes = Array.isArray(b.nodes) ? b.nodes.map((n, i) => nodeFromJson(n, `${what}.nodes[${i}]`)) : null;
-  const createdAts = Array.isArray(b.createdAts) ? b.createdAts.map((c, i) => instant(c, `${what}.createdAts[${i}]`)) : null;
+  const createdAts = Array.isArray(b.createdAts)
+    ? b.createdAts.map((c, i) => instant(c, `${what}.createdAts[${i}]`))
+    : null;
   if (!profiles && b.profile === undefined) throw new ConfigError(`${what} needs profile or profiles`);
   const template: BulkTemplate = {
     idStart,
@@ -134,7 +149,8 @@ export function bulkFromJson(v: unknown, what = 'bulk'): { count: number; templa
   if (profiles) template.profileFor = (id) => profiles[(id - idStart) % profiles.length]!;
   else template.profile = profileFromJson(b.profile, `${what}.profile`);
   if (nodes && nodes.length > 1) template.nodeFor = (id) => nodes[(id - idStart) % nodes.length]!;
-  if (createdAts && createdAts.length > 1) template.createdAtFor = (id) => createdAts[(id - idStart) % createdAts.length]!;
+  if (createdAts && createdAts.length > 1)
+    template.createdAtFor = (id) => createdAts[(id - idStart) % createdAts.length]!;
   return { count, template };
 }
 
@@ -158,13 +174,22 @@ export function masterFromJson(v: unknown, what = 'master'): MasterConfig {
   const m = obj(v, what);
   const version = toInt(m.version ?? 1, `${what}.version`);
   if (version !== 1 && version !== 2) throw new ConfigError(`${what}.version must be 1 or 2`);
-  const c = obj(m.credentials ?? (version === 1 ? { apiId: 'sim-id', apiKey: 'sim-key' } : { token: 'sim-token' }), `${what}.credentials`);
+  const c = obj(
+    m.credentials ?? (version === 1 ? { apiId: 'sim-id', apiKey: 'sim-key' } : { token: 'sim-token' }),
+    `${what}.credentials`,
+  );
   const options: MasterOptions = {
     name: str(m.name, `${what}.name`),
     version,
     zone: typeof m.zone === 'string' ? m.zone : 'UTC',
     resetPolicy: (m.resetPolicy ?? 'first_of_month') as MasterOptions['resetPolicy'],
-    credentials: version === 1 ? { apiId: str(c.apiId, `${what}.credentials.apiId`), apiKey: str(c.apiKey, `${what}.credentials.apiKey`) } : { token: str(c.token, `${what}.credentials.token`) },
+    credentials:
+      version === 1
+        ? {
+            apiId: str(c.apiId, `${what}.credentials.apiId`),
+            apiKey: str(c.apiKey, `${what}.credentials.apiKey`),
+          }
+        : { token: str(c.token, `${what}.credentials.token`) },
   };
   if (m.tls !== undefined) options.tls = Boolean(m.tls);
   if (m.port !== undefined) options.port = toInt(m.port, `${what}.port`);
@@ -175,9 +200,14 @@ export function masterFromJson(v: unknown, what = 'master'): MasterConfig {
   }
   if (m.basicAuth !== undefined) {
     const ba = obj(m.basicAuth, `${what}.basicAuth`);
-    options.basicAuth = { user: str(ba.user, `${what}.basicAuth.user`), password: str(ba.password, `${what}.basicAuth.password`) };
+    options.basicAuth = {
+      user: str(ba.user, `${what}.basicAuth.user`),
+      password: str(ba.password, `${what}.basicAuth.password`),
+    };
   }
-  const servers = Array.isArray(m.servers) ? m.servers.map((s, i) => serverFromJson(s, `${what}.servers[${i}]`)) : [];
+  const servers = Array.isArray(m.servers)
+    ? m.servers.map((s, i) => serverFromJson(s, `${what}.servers[${i}]`))
+    : [];
   const bulk = Array.isArray(m.bulk) ? m.bulk.map((b, i) => bulkFromJson(b, `${what}.bulk[${i}]`)) : [];
   return { options, servers, bulk, faults: m.faults === undefined ? null : faultsFromJson(m.faults) };
 }

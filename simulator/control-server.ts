@@ -1,7 +1,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SettableClock } from './clock.js';
-import { bulkFromJson, ConfigError, faultsFromJson, instantMs, type MasterConfig, masterFromJson, parseJson, serverFromJson, toBigint } from './config.js';
+import {
+  bulkFromJson,
+  ConfigError,
+  faultsFromJson,
+  instantMs,
+  type MasterConfig,
+  masterFromJson,
+  parseJson,
+  serverFromJson,
+  toBigint,
+} from './config.js';
 import type { Simulator } from './index.js';
 import { toJsonText } from './json-text.js';
 import type { SimMaster } from './master.js';
@@ -75,7 +85,11 @@ function readBody(req: http.IncomingMessage): Promise<unknown> {
   });
 }
 
-export async function startControlServer(sim: Simulator, clock: SettableClock | null, opts: { port?: number; onShutdown?: () => void } = {}): Promise<ControlServer> {
+export async function startControlServer(
+  sim: Simulator,
+  clock: SettableClock | null,
+  opts: { port?: number; onShutdown?: () => void } = {},
+): Promise<ControlServer> {
   const getMaster = (name: string): SimMaster => {
     const m = sim.master(decodeURIComponent(name));
     if (!m) throw new HttpError(404, `no master named ${name}`);
@@ -83,12 +97,24 @@ export async function startControlServer(sim: Simulator, clock: SettableClock | 
   };
   const serverId = (m: SimMaster, raw: string): number => {
     const id = Number(raw);
-    if (!Number.isSafeInteger(id) || !m.store.has(id)) throw new HttpError(404, `no server ${raw} on master ${m.name}`);
+    if (!Number.isSafeInteger(id) || !m.store.has(id))
+      throw new HttpError(404, `no server ${raw} on master ${m.name}`);
     return id;
   };
-  const clockInfo = () => ({ nowMs: sim.now(), now: new Date(sim.now()).toISOString(), frozen: clock?.frozen ?? false, offsetMs: clock?.offsetMs ?? 0, settable: clock !== null });
+  const clockInfo = () => ({
+    nowMs: sim.now(),
+    now: new Date(sim.now()).toISOString(),
+    frozen: clock?.frozen ?? false,
+    offsetMs: clock?.offsetMs ?? 0,
+    settable: clock !== null,
+  });
 
-  async function route(method: string, parts: string[], q: URLSearchParams, req: http.IncomingMessage): Promise<unknown> {
+  async function route(
+    method: string,
+    parts: string[],
+    q: URLSearchParams,
+    req: http.IncomingMessage,
+  ): Promise<unknown> {
     const body = method === 'GET' || method === 'DELETE' ? {} : await readBody(req);
     const b = body as Record<string, unknown>;
     const [a0, a1, a2, a3, a4] = parts;
@@ -156,14 +182,20 @@ export async function startControlServer(sim: Simulator, clock: SettableClock | 
       if (parts.length === 5 && method === 'GET' && a4 === 'traffic') {
         const from = instantMs(q.get('from') ?? '', 'from');
         const to = instantMs(q.get('to') ?? '', 'to');
-        return { id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), bytes: m.trafficBetween(id, from, to) };
+        return {
+          id,
+          from: new Date(from).toISOString(),
+          to: new Date(to).toISOString(),
+          bytes: m.trafficBetween(id, from, to),
+        };
       }
       if (parts.length === 5 && method === 'POST' && a4 === 'reset') {
         m.resetCounter(id, b.at === undefined ? undefined : instantMs(b.at, 'at'));
         return m.server(id);
       }
       if (parts.length === 5 && method === 'POST' && a4 === 'state') {
-        if (b.state !== 'online' && b.state !== 'offline' && b.state !== 'disabled') throw new HttpError(400, 'state must be online, offline or disabled');
+        if (b.state !== 'online' && b.state !== 'offline' && b.state !== 'disabled')
+          throw new HttpError(400, 'state must be online, offline or disabled');
         m.setState(id, b.state);
         return m.server(id);
       }
@@ -182,7 +214,10 @@ export async function startControlServer(sim: Simulator, clock: SettableClock | 
     const q = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
     const send = (status: number, v: unknown) => {
       const text = toJsonText(plain(v));
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(text);
     };
     if (!path.startsWith('/_sim/')) return send(404, { error: 'routes live under /_sim/' });

@@ -74,25 +74,40 @@ export function seededRandom(seed: number): () => number {
 function firstFailure(f: Faults): Failure | null {
   if (f.down) return { kind: 'down' };
   if (f.timeout) return { kind: 'timeout' };
-  if (f.rateLimit) return { kind: 'rateLimit', retryAfterSec: typeof f.rateLimit === 'object' ? (f.rateLimit.retryAfterSec ?? 30) : 30 };
+  if (f.rateLimit)
+    return {
+      kind: 'rateLimit',
+      retryAfterSec: typeof f.rateLimit === 'object' ? (f.rateLimit.retryAfterSec ?? 30) : 30,
+    };
   if (f.httpStatus !== undefined) return { kind: 'httpStatus', status: f.httpStatus };
   if (f.html) return { kind: 'html', status: f.html === 401 ? 401 : 200 };
   if (f.bareText !== undefined) return { kind: 'bareText', text: f.bareText };
-  if (f.malformedXml) return { kind: 'malformed', mode: f.malformedXml === true ? 'truncated' : f.malformedXml };
+  if (f.malformedXml)
+    return { kind: 'malformed', mode: f.malformedXml === true ? 'truncated' : f.malformedXml };
   return null;
 }
 
 export function validateFaults(f: Faults): Faults {
   const num = (v: unknown, what: string, min: number, max = Infinity) => {
-    if (v !== undefined && (typeof v !== 'number' || !(v >= min && v <= max))) throw new Error(`${what} must be a number in ${min}..${max}`);
+    if (v !== undefined && (typeof v !== 'number' || !(v >= min && v <= max)))
+      throw new Error(`${what} must be a number in ${min}..${max}`);
   };
   num(f.latencyMs, 'latencyMs', 0);
   num(f.jitterMs, 'jitterMs', 0);
   num(f.failRate, 'failRate', 0, 1);
   num(f.failAfterRequests, 'failAfterRequests', 0);
-  if (f.httpStatus !== undefined && (!Number.isInteger(f.httpStatus) || f.httpStatus < 100 || f.httpStatus > 599)) throw new Error('httpStatus must be an HTTP status');
-  if (f.malformedXml !== undefined && ![true, false, 'truncated', 'garbled', 'sessionexpire', 'dots'].includes(f.malformedXml)) throw new Error('malformedXml must be true or truncated|garbled|sessionexpire|dots');
-  if (f.onlyServers !== undefined && !Array.isArray(f.onlyServers)) throw new Error('onlyServers must be an array of ids');
+  if (
+    f.httpStatus !== undefined &&
+    (!Number.isInteger(f.httpStatus) || f.httpStatus < 100 || f.httpStatus > 599)
+  )
+    throw new Error('httpStatus must be an HTTP status');
+  if (
+    f.malformedXml !== undefined &&
+    ![true, false, 'truncated', 'garbled', 'sessionexpire', 'dots'].includes(f.malformedXml)
+  )
+    throw new Error('malformedXml must be true or truncated|garbled|sessionexpire|dots');
+  if (f.onlyServers !== undefined && !Array.isArray(f.onlyServers))
+    throw new Error('onlyServers must be an array of ids');
   return { ...f, onlyServers: f.onlyServers ? [...f.onlyServers] : undefined };
 }
 
@@ -147,16 +162,36 @@ requested.</p>
 </body></html>
 `;
 
-export function htmlPage(status: 200 | 401): { status: number; headers: Record<string, string>; body: string } {
+export function htmlPage(status: 200 | 401): {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+} {
   if (status === 401) {
-    return { status, headers: { 'content-type': 'text/html; charset=iso-8859-1', 'www-authenticate': 'Basic realm="SolusVM"' }, body: HTML_401 };
+    return {
+      status,
+      headers: {
+        'content-type': 'text/html; charset=iso-8859-1',
+        'www-authenticate': 'Basic realm="SolusVM"',
+      },
+      body: HTML_401,
+    };
   }
   return { status, headers: { 'content-type': 'text/html; charset=UTF-8' }, body: HTML_PROXY };
 }
 
-const REASONS: Record<number, string> = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+const REASONS: Record<number, string> = {
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 
-export function statusPage(status: number): { status: number; headers: Record<string, string>; body: string } {
+export function statusPage(status: number): {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+} {
   const reason = REASONS[status] ?? 'Error';
   return {
     status,

@@ -1,10 +1,25 @@
 import { SimMaster, type MasterOptions } from './master.js';
 
 export type { Faults, MalformedMode } from './faults.js';
-export type { MasterOptions, MasterStats, ServerView, SimMasterState, V1Credentials, V2Credentials } from './master.js';
+export type {
+  MasterOptions,
+  MasterStats,
+  ServerView,
+  SimMasterState,
+  V1Credentials,
+  V2Credentials,
+} from './master.js';
 export { SimMaster } from './master.js';
 export type { ResetPolicy } from './resets.js';
-export type { BulkTemplate, NodeRef, PlanLimit, PlanRef, ServerSpec, ServerState, ServerType } from './server-store.js';
+export type {
+  BulkTemplate,
+  NodeRef,
+  PlanLimit,
+  PlanRef,
+  ServerSpec,
+  ServerState,
+  ServerType,
+} from './server-store.js';
 export type { TrafficProfile } from './traffic.js';
 export { createSettableClock, type SettableClock } from './clock.js';
 export { toEpochMs } from './zone-calendar.js';

@@ -66,7 +66,18 @@ async function main(): Promise<void> {
           resetPolicy: args['reset-policy'] ?? 'first_of_month',
           tls: Boolean(args.tls),
           ...(args.port ? { port: Number(args.port) } : {}),
-          bulk: count > 0 ? [{ count, idStart: 1, createdAt: '2024-01-15T00:00:00Z', limitBytes: String(1024n ** 4n), profile: { kind: 'constant', bytesPerDay: String(20n * 1024n ** 3n) } }] : [],
+          bulk:
+            count > 0
+              ? [
+                  {
+                    count,
+                    idStart: 1,
+                    createdAt: '2024-01-15T00:00:00Z',
+                    limitBytes: String(1024n ** 4n),
+                    profile: { kind: 'constant', bytesPerDay: String(20n * 1024n ** 3n) },
+                  },
+                ]
+              : [],
         },
       ],
     };
@@ -82,10 +93,13 @@ async function main(): Promise<void> {
 
   const masters = Array.isArray(config.masters) ? config.masters : [];
   try {
-    for (const [i, m] of masters.entries()) await startMasterFromConfig(sim, masterFromJson(m, `masters[${i}]`));
+    for (const [i, m] of masters.entries())
+      await startMasterFromConfig(sim, masterFromJson(m, `masters[${i}]`));
   } catch (e) {
     await sim.close();
-    fail(e instanceof ConfigError ? `bad config: ${e.message}` : `cannot start masters: ${(e as Error).message}`);
+    fail(
+      e instanceof ConfigError ? `bad config: ${e.message}` : `cannot start masters: ${(e as Error).message}`,
+    );
   }
 
   const controlCfg = (config.control ?? {}) as Record<string, unknown>;
@@ -97,11 +111,16 @@ async function main(): Promise<void> {
     await Promise.all([sim.close(), control.close()]);
     process.exit(0);
   };
-  const control = await startControlServer(sim, clock, { port: controlPort, onShutdown: () => void shutdown() });
+  const control = await startControlServer(sim, clock, {
+    port: controlPort,
+    onShutdown: () => void shutdown(),
+  });
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
 
-  process.stdout.write(`${JSON.stringify({ control: control.url, now: new Date(clock.now()).toISOString(), masters: sim.masters().map(masterInfo) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ control: control.url, now: new Date(clock.now()).toISOString(), masters: sim.masters().map(masterInfo) })}\n`,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -7,7 +7,17 @@ import { generate } from 'selfsigned';
 import { FaultState, type FaultDecision, type Faults, htmlPage, malform, statusPage } from './faults.js';
 import { bareText, jsonReply, type Reply } from './reply.js';
 import { lastPolicyReset, nextPolicyReset, RESET_POLICIES, type ResetPolicy } from './resets.js';
-import { type BulkTemplate, type NodeRef, type PlanLimit, type PlanRef, type ServerRecord, ServerStore, type ServerSpec, type ServerState, type ServerType } from './server-store.js';
+import {
+  type BulkTemplate,
+  type NodeRef,
+  type PlanLimit,
+  type PlanRef,
+  type ServerRecord,
+  ServerStore,
+  type ServerSpec,
+  type ServerState,
+  type ServerType,
+} from './server-store.js';
 import { bytesBetween } from './traffic.js';
 import { handleV1, v1ServerId, v1State, type V1Params } from './v1-api.js';
 import { routeV2, splitCounter, type Task } from './v2-api.js';
@@ -102,7 +112,15 @@ async function makeCert(): Promise<{ key: string; cert: string }> {
     algorithm: 'sha256',
     notBeforeDate: new Date(now - 86_400_000),
     notAfterDate: new Date(now + 5 * 365 * 86_400_000),
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }],
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 7, ip: '127.0.0.1' },
+          { type: 2, value: 'localhost' },
+        ],
+      },
+    ],
   });
   return { key: pems.private, cert: pems.cert };
 }
@@ -154,7 +172,8 @@ async function readV1Params(req: http.IncomingMessage, query: string): Promise<V
     else {
       const body = await readBody(req);
       // PHP fills $_POST only for form encodings; other bodies are ignored
-      if (ct === '' || ct.startsWith('application/x-www-form-urlencoded')) Object.assign(params, Object.fromEntries(new URLSearchParams(body)));
+      if (ct === '' || ct.startsWith('application/x-www-form-urlencoded'))
+        Object.assign(params, Object.fromEntries(new URLSearchParams(body)));
     }
   } else {
     req.resume();
@@ -213,12 +232,24 @@ export class SimMaster {
   private faultState = new FaultState({});
   private readonly tasks = new Map<number, Task>();
   private nextTaskId = 1;
-  private st: MasterStats = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, liveStateChecks: 0, inFlight: 0, maxInFlight: 0, answered: 0, serviceMsTotal: 0, delayMsTotal: 0 };
+  private st: MasterStats = {
+    requests: 0,
+    byAction: {},
+    byStatus: {},
+    faultsInjected: 0,
+    liveStateChecks: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+    answered: 0,
+    serviceMsTotal: 0,
+    delayMsTotal: 0,
+  };
   private keyRevoked = false;
 
   constructor(opts: MasterOptions, clock: () => number, serial: number) {
     if (opts.version !== 1 && opts.version !== 2) throw new Error('version must be 1 or 2');
-    if (!RESET_POLICIES.includes(opts.resetPolicy)) throw new Error(`resetPolicy must be one of ${RESET_POLICIES.join(', ')}`);
+    if (!RESET_POLICIES.includes(opts.resetPolicy))
+      throw new Error(`resetPolicy must be one of ${RESET_POLICIES.join(', ')}`);
     this.opts = opts;
     this.name = opts.name;
     this.version = opts.version;
@@ -231,7 +262,8 @@ export class SimMaster {
     this.v1NotFound = opts.v1NotFound ?? 'bare';
     const c = opts.credentials as Partial<V1Credentials & V2Credentials>;
     if (opts.version === 1) {
-      if (typeof c.apiId !== 'string' || typeof c.apiKey !== 'string') throw new Error('a SolusVM 1 master needs credentials {apiId, apiKey}');
+      if (typeof c.apiId !== 'string' || typeof c.apiKey !== 'string')
+        throw new Error('a SolusVM 1 master needs credentials {apiId, apiKey}');
       this.v1Credentials = { apiId: c.apiId, apiKey: c.apiKey };
       this.v2Token = null;
     } else {
@@ -277,7 +309,8 @@ export class SimMaster {
   /** The latest policy reset that happened at or before `ms` (one the cron skipped did not). */
   private policyResetBefore(rec: ServerRecord, ms: number): number | null {
     let b = lastPolicyReset(this.cal, this.policyOf(rec), this.anchorDay(rec), ms);
-    while (b !== null && this.skipped.has(b) && b > rec.createdAtMs) b = lastPolicyReset(this.cal, this.policyOf(rec), this.anchorDay(rec), b - 1);
+    while (b !== null && this.skipped.has(b) && b > rec.createdAtMs)
+      b = lastPolicyReset(this.cal, this.policyOf(rec), this.anchorDay(rec), b - 1);
     return b;
   }
 
@@ -445,7 +478,9 @@ export class SimMaster {
       rec.limits = structuredClone(x.limits);
       rec.manualResets = [...x.manualResets].sort((a, b) => a - b);
       rec.resetPolicy = x.resetPolicy;
-      rec.corrections = x.corrections.map((c) => ({ atMs: c.atMs, bytes: BigInt(c.bytes) })).sort((a, b) => a.atMs - b.atMs);
+      rec.corrections = x.corrections
+        .map((c) => ({ atMs: c.atMs, bytes: BigInt(c.bytes) }))
+        .sort((a, b) => a.atMs - b.atMs);
     }
     for (const b of state.skipped) this.skipped.add(b);
     for (const at of state.lateResets) if (!this.lateResets.includes(at)) this.lateResets.push(at);
@@ -486,7 +521,16 @@ export class SimMaster {
   // ---- tasks (SolusVM 2) ------------------------------------------------------------------
 
   createTask(rec: ServerRecord, action: string, willFail: boolean): Task {
-    const t: Task = { id: this.nextTaskId++, serverId: rec.id, computeResourceId: rec.node.id, action, status: 'pending', progress: 0, willFail, createdAtMs: this.now() };
+    const t: Task = {
+      id: this.nextTaskId++,
+      serverId: rec.id,
+      computeResourceId: rec.node.id,
+      action,
+      status: 'pending',
+      progress: 0,
+      willFail,
+      createdAtMs: this.now(),
+    };
     this.tasks.set(t.id, t);
     return t;
   }
@@ -502,7 +546,8 @@ export class SimMaster {
     const st = new FaultState(faults);
     this.faultState = st;
     const f = st.faults;
-    const downNow = Boolean(f.down) && f.failRate === undefined && f.failAfterRequests === undefined && !f.onlyServers;
+    const downNow =
+      Boolean(f.down) && f.failRate === undefined && f.failAfterRequests === undefined && !f.onlyServers;
     return downNow ? this.goDown() : this.goUp();
   }
 
@@ -545,7 +590,18 @@ export class SimMaster {
   }
 
   resetStats(): void {
-    this.st = { requests: 0, byAction: {}, byStatus: {}, faultsInjected: 0, liveStateChecks: 0, inFlight: this.st.inFlight, maxInFlight: this.st.inFlight, answered: 0, serviceMsTotal: 0, delayMsTotal: 0 };
+    this.st = {
+      requests: 0,
+      byAction: {},
+      byStatus: {},
+      faultsInjected: 0,
+      liveStateChecks: 0,
+      inFlight: this.st.inFlight,
+      maxInFlight: this.st.inFlight,
+      answered: 0,
+      serviceMsTotal: 0,
+      delayMsTotal: 0,
+    };
   }
 
   // ---- listener ---------------------------------------------------------------------------
@@ -563,7 +619,12 @@ export class SimMaster {
     let server: http.Server;
     const tls = this.opts.tls;
     if (tls) {
-      const pair = typeof tls === 'object' && tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : typeof tls === 'object' && tls.fresh ? await makeCert() : await (sharedCert ??= makeCert());
+      const pair =
+        typeof tls === 'object' && tls.cert && tls.key
+          ? { cert: tls.cert, key: tls.key }
+          : typeof tls === 'object' && tls.fresh
+            ? await makeCert()
+            : await (sharedCert ??= makeCert());
       this.fingerprint256 = new X509Certificate(pair.cert).fingerprint256;
       server = https.createServer({ key: pair.key, cert: pair.cert }, handler);
     } else {
@@ -682,11 +743,21 @@ export class SimMaster {
     let decision: FaultDecision | null = null;
 
     if (this.version === 1) {
-      const scope = path === '/api/admin/command.php' ? 'admin' : path === '/api/reseller/command.php' && this.opts.reseller ? 'reseller' : null;
+      const scope =
+        path === '/api/admin/command.php'
+          ? 'admin'
+          : path === '/api/reseller/command.php' && this.opts.reseller
+            ? 'reseller'
+            : null;
       if (scope === null) {
         req.resume();
         key = `${method} ${path}`;
-        produce = () => ({ status: 404, headers: { 'content-type': 'text/html; charset=iso-8859-1' }, body: HTML_404, kind: 'html' });
+        produce = () => ({
+          status: 404,
+          headers: { 'content-type': 'text/html; charset=iso-8859-1' },
+          body: HTML_404,
+          kind: 'html',
+        });
       } else {
         const params = await readV1Params(req, query);
         key = params.action || '(no action)';
@@ -700,7 +771,11 @@ export class SimMaster {
         key = `${method} ${path}`;
         produce = () => jsonReply(404, '{"message":"Not found."}');
       } else {
-        const route = routeV2(this, { method, path: path.slice('/api/v1'.length), query: new URLSearchParams(query), body }, () => decision?.taskFail ?? false);
+        const route = routeV2(
+          this,
+          { method, path: path.slice('/api/v1'.length), query: new URLSearchParams(query), body },
+          () => decision?.taskFail ?? false,
+        );
         key = route.key;
         serverId = route.serverId;
         produce = () => (this.bearerOk(req) ? route.run() : jsonReply(401, '{"message":"Unauthenticated."}'));
@@ -723,16 +798,32 @@ export class SimMaster {
         case 'timeout':
           return; // never answered; the socket dies with the client or with close()
         case 'rateLimit':
-          return this.send(res, jsonReply(429, '{"message":"Too Many Attempts."}', { 'retry-after': String(failure.retryAfterSec) }));
+          return this.send(
+            res,
+            jsonReply(429, '{"message":"Too Many Attempts."}', {
+              'retry-after': String(failure.retryAfterSec),
+            }),
+          );
         case 'httpStatus':
           return this.send(res, { ...statusPage(failure.status), kind: 'html' });
         case 'html':
           return this.send(res, { ...htmlPage(failure.status), kind: 'html' });
         case 'bareText':
-          return this.send(res, { ...bareText(failure.text), headers: { 'content-type': this.version === 1 ? 'text/html; charset=UTF-8' : 'text/plain; charset=UTF-8' } });
+          return this.send(res, {
+            ...bareText(failure.text),
+            headers: {
+              'content-type': this.version === 1 ? 'text/html; charset=UTF-8' : 'text/plain; charset=UTF-8',
+            },
+          });
         case 'malformed': {
           const reply = produce();
-          return this.send(res, { ...reply, body: reply.kind === 'xml' || reply.kind === 'json' ? malform(reply.body, failure.mode, reply.kind === 'xml') : reply.body });
+          return this.send(res, {
+            ...reply,
+            body:
+              reply.kind === 'xml' || reply.kind === 'json'
+                ? malform(reply.body, failure.mode, reply.kind === 'xml')
+                : reply.body,
+          });
         }
       }
     }
@@ -754,7 +845,6 @@ export class SimMaster {
     return m !== null && m[1]!.trim() === this.v2Token && !this.keyRevoked;
   }
 }
-
 
 // Latency is counted from the request's arrival, so the time spent reading the request is part of
 // it, as on a real master; the answer never leaves before the configured latency has passed.

@@ -15,5 +15,10 @@ export function bareText(text: string): Reply {
 }
 
 export function jsonReply(status: number, body: string, extra: Record<string, string> = {}): Reply {
-  return { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-cache, private', ...extra }, body, kind: 'json' };
+  return {
+    status,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-cache, private', ...extra },
+    body,
+    kind: 'json',
+  };
 }

@@ -15,7 +15,12 @@ function resetDayIn(policy: ResetPolicy, anchorDay: number, year: number, month:
  * The latest policy reset at or before `ms`: local midnight in the master's zone, where the
  * master's daily cron zeroes counters. Null for 'never'.
  */
-export function lastPolicyReset(cal: ZoneCalendar, policy: ResetPolicy, anchorDay: number, ms: number): number | null {
+export function lastPolicyReset(
+  cal: ZoneCalendar,
+  policy: ResetPolicy,
+  anchorDay: number,
+  ms: number,
+): number | null {
   if (policy === 'never') return null;
   const today = cal.dayOf(ms);
   const { year, month } = civilDate(today);
@@ -29,7 +34,12 @@ export function lastPolicyReset(cal: ZoneCalendar, policy: ResetPolicy, anchorDa
 }
 
 /** The next policy reset strictly after `ms`, or null for 'never'. */
-export function nextPolicyReset(cal: ZoneCalendar, policy: ResetPolicy, anchorDay: number, ms: number): number | null {
+export function nextPolicyReset(
+  cal: ZoneCalendar,
+  policy: ResetPolicy,
+  anchorDay: number,
+  ms: number,
+): number | null {
   if (policy === 'never') return null;
   const today = cal.dayOf(ms);
   const { year, month } = civilDate(today);

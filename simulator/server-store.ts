@@ -51,7 +51,10 @@ export interface ServerSpec {
   resetPolicy?: ResetPolicy;
 }
 
-export interface BulkTemplate extends Omit<ServerSpec, 'id' | 'uuid' | 'hostname' | 'ip' | 'profile' | 'createdAt' | 'node'> {
+export interface BulkTemplate extends Omit<
+  ServerSpec,
+  'id' | 'uuid' | 'hostname' | 'ip' | 'profile' | 'createdAt' | 'node'
+> {
   idStart: number;
   /** `{id}` is replaced by the server id; default vps{id}.example.net */
   hostname?: string;
@@ -118,7 +121,8 @@ function defaultIp(id: number): string {
 }
 
 function checkId(id: unknown): number {
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) throw new Error(`server id must be a positive integer, got ${String(id)}`);
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0)
+    throw new Error(`server id must be a positive integer, got ${String(id)}`);
   return id;
 }
 
@@ -185,7 +189,8 @@ export class ServerStore {
       resetPolicy: spec.resetPolicy ?? null,
       corrections: [],
     };
-    if (rec.incomingPercent < 0 || rec.incomingPercent > 100) throw new Error('incomingPercent must be 0..100');
+    if (rec.incomingPercent < 0 || rec.incomingPercent > 100)
+      throw new Error('incomingPercent must be 0..100');
     this.records.set(id, rec);
     this.singles.add(id);
     if (spec.uuid) this.uuids.set(uuid, id);
@@ -199,7 +204,8 @@ export class ServerStore {
     if (!Number.isSafeInteger(count) || count <= 0) throw new Error('count must be a positive integer');
     const end = start + count; // exclusive
     for (const r of this.ranges) {
-      if (start < r.start + r.count && r.start < end) throw new Error(`ids ${start}..${end - 1} overlap an existing range`);
+      if (start < r.start + r.count && r.start < end)
+        throw new Error(`ids ${start}..${end - 1} overlap an existing range`);
     }
     for (const id of this.singles) {
       if (id >= start && id < end) throw new Error(`server ${id} already exists`);
@@ -353,7 +359,8 @@ export class ServerStore {
     for (let i = lo; i < segs.length && out.length < limit; i++) {
       const s = segs[i]!;
       const before = ends[i]! - s.count;
-      for (let k = Math.max(0, offset - before); k < s.count && out.length < limit; k++) out.push(s.start + k);
+      for (let k = Math.max(0, offset - before); k < s.count && out.length < limit; k++)
+        out.push(s.start + k);
     }
     return out;
   }

@@ -98,7 +98,12 @@ export function cumulativeBytes(cal: ZoneCalendar, profile: TrafficProfile, ms: 
 }
 
 /** Bytes transferred in [fromMs, toMs); 0 when the span is empty or reversed. */
-export function bytesBetween(cal: ZoneCalendar, profile: TrafficProfile, fromMs: number, toMs: number): bigint {
+export function bytesBetween(
+  cal: ZoneCalendar,
+  profile: TrafficProfile,
+  fromMs: number,
+  toMs: number,
+): bigint {
   if (toMs <= fromMs) return 0n;
   return cumulativeBytes(cal, profile, toMs) - cumulativeBytes(cal, profile, fromMs);
 }

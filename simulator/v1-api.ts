@@ -27,17 +27,27 @@ function xmlFields(pairs: Array<[string, Value]>, sep: string): string {
   return pairs.map(([k, v]) => `<${k}>${esc(String(v))}</${k}>`).join(sep);
 }
 
-function answer(json: boolean, pairs: Array<[string, Value]>, opts: { decl?: boolean; sep?: string } = {}): Reply {
+function answer(
+  json: boolean,
+  pairs: Array<[string, Value]>,
+  opts: { decl?: boolean; sep?: string } = {},
+): Reply {
   if (json) return reply(JSON.stringify(Object.fromEntries(pairs)), 'json');
   return reply((opts.decl ? XML_DECL : '') + xmlFields(pairs, opts.sep ?? ''), 'xml');
 }
 
 function error(json: boolean, msg: string): Reply {
-  return answer(json, [['status', 'error'], ['statusmsg', msg]]);
+  return answer(json, [
+    ['status', 'error'],
+    ['statusmsg', msg],
+  ]);
 }
 
 function success(json: boolean, msg: string): Reply {
-  return answer(json, [['status', 'success'], ['statusmsg', msg]]);
+  return answer(json, [
+    ['status', 'success'],
+    ['statusmsg', msg],
+  ]);
 }
 
 export function v1State(rec: ServerRecord): 'online' | 'offline' | 'disabled' {
@@ -94,19 +104,29 @@ export function v1ServerId(params: V1Params): number | undefined {
   return Number(v.trim());
 }
 
-export function handleV1(m: SimMaster, params: V1Params, remoteIp: string, scope: 'admin' | 'reseller' = 'admin'): Reply {
+export function handleV1(
+  m: SimMaster,
+  params: V1Params,
+  remoteIp: string,
+  scope: 'admin' | 'reseller' = 'admin',
+): Reply {
   const reseller = scope === 'reseller' ? m.reseller : null;
   const creds = scope === 'reseller' ? reseller : m.v1Credentials;
-  if (!creds || params.id !== creds.apiId || params.key !== creds.apiKey || m.revoked) return bareText('Invalid id or key');
+  if (!creds || params.id !== creds.apiId || params.key !== creds.apiKey || m.revoked)
+    return bareText('Invalid id or key');
   if (m.allowedIps && !m.allowedIps.has(remoteIp)) return bareText('Invalid ipaddress');
 
   const json = params.rdtype === 'json';
   const action = params.action ?? '';
   const now = m.now();
 
-  const notFound = () => (m.v1NotFound === 'status' ? error(json, 'Virtual server not found') : bareText('Virtual server not found'));
+  const notFound = () =>
+    m.v1NotFound === 'status'
+      ? error(json, 'Virtual server not found')
+      : bareText('Virtual server not found');
   // a reseller sees only the servers of its own clients
-  const visible = (rec: ServerRecord | undefined) => (rec && (!reseller || reseller.clientIds.includes(rec.clientId)) ? rec : undefined);
+  const visible = (rec: ServerRecord | undefined) =>
+    rec && (!reseller || reseller.clientIds.includes(rec.clientId)) ? rec : undefined;
   const withServer = (fn: (rec: ServerRecord) => Reply): Reply => {
     const id = v1ServerId(params);
     const rec = visible(id === undefined ? undefined : m.store.get(id));
@@ -142,7 +162,11 @@ export function handleV1(m: SimMaster, params: V1Params, remoteIp: string, scope
         ];
         if (params.nographs !== 'true') {
           const c = ctid(rec);
-          pairs.push(['trafficgraph', `/graphs/${c}-traffic-86400.png`], ['loadgraph', `/graphs/${c}-load-86400.png`], ['memorygraph', `/graphs/${c}-memory-86400.png`]);
+          pairs.push(
+            ['trafficgraph', `/graphs/${c}-traffic-86400.png`],
+            ['loadgraph', `/graphs/${c}-load-86400.png`],
+            ['memorygraph', `/graphs/${c}-memory-86400.png`],
+          );
         }
         pairs.push(['internalips', ''], ['rescuemode', json ? 0 : '0']);
         return answer(json, pairs, { sep: '\n' });
@@ -159,7 +183,11 @@ export function handleV1(m: SimMaster, params: V1Params, remoteIp: string, scope
 
     case 'vserver-info':
       return withServer((rec) => {
-        const pairs: Array<[string, Value]> = [['status', 'success'], ['statusmsg', ''], ...vserverBrief(rec)];
+        const pairs: Array<[string, Value]> = [
+          ['status', 'success'],
+          ['statusmsg', ''],
+          ...vserverBrief(rec),
+        ];
         if (json) {
           // the real API mixes types: here the id and swap come back as numbers
           for (const p of pairs) if (p[0] === 'vserverid' || p[0] === 'swap-burst') p[1] = Number(p[1]);
@@ -219,7 +247,15 @@ export function handleV1(m: SimMaster, params: V1Params, remoteIp: string, scope
       }
       const nodes = m.store.nodes().filter((n) => type === null || n.type === type);
       const list = nodes.map((n) => (action === 'listnodes' ? n.name : String(n.id))).join(',');
-      return answer(json, [['status', 'success'], ['statusmsg', ''], ['nodes', list]], { decl: true });
+      return answer(
+        json,
+        [
+          ['status', 'success'],
+          ['statusmsg', ''],
+          ['nodes', list],
+        ],
+        { decl: true },
+      );
     }
 
     case 'node-virtualservers': {
@@ -232,10 +268,20 @@ export function handleV1(m: SimMaster, params: V1Params, remoteIp: string, scope
         if (rec.node.id === node.id) entries.push(vserverBrief(rec));
       }
       if (json) {
-        return reply(JSON.stringify({ status: 'success', statusmsg: '', virtualservers: entries.map((e) => Object.fromEntries(e)) }), 'json');
+        return reply(
+          JSON.stringify({
+            status: 'success',
+            statusmsg: '',
+            virtualservers: entries.map((e) => Object.fromEntries(e)),
+          }),
+          'json',
+        );
       }
       const inner = entries.map((e) => `<virtualserver>${xmlFields(e, '')}</virtualserver>`).join('');
-      return reply(`${XML_DECL}<status>success</status><statusmsg></statusmsg><virtualservers>${inner}</virtualservers>`, 'xml');
+      return reply(
+        `${XML_DECL}<status>success</status><statusmsg></statusmsg><virtualservers>${inner}</virtualservers>`,
+        'xml',
+      );
     }
 
     default:

@@ -9,12 +9,23 @@ import type { PlanLimit, ServerRecord } from './server-store.js';
  * pagination and validation errors, asynchronous actions as tasks.
  */
 
-export const TRAFFIC_UNITS: Record<string, bigint> = { KiB: 1024n, MiB: 1024n ** 2n, GiB: 1024n ** 3n, TiB: 1024n ** 4n, PiB: 1024n ** 5n };
+export const TRAFFIC_UNITS: Record<string, bigint> = {
+  KiB: 1024n,
+  MiB: 1024n ** 2n,
+  GiB: 1024n ** 3n,
+  TiB: 1024n ** 4n,
+  PiB: 1024n ** 5n,
+};
 const BANDWIDTH_UNITS = ['Kbps', 'Mbps', 'Gbps'];
 const TRAFFIC_KEYS = ['network_total_traffic', 'network_incoming_traffic', 'network_outgoing_traffic'];
-const BANDWIDTH_KEYS = ['network_incoming_bandwidth', 'network_outgoing_bandwidth', 'network_reduce_bandwidth'];
+const BANDWIDTH_KEYS = [
+  'network_incoming_bandwidth',
+  'network_outgoing_bandwidth',
+  'network_reduce_bandwidth',
+];
 
-export type TaskStatus = 'pending' | 'queued' | 'running' | 'done' | 'done_with_errors' | 'failed' | 'canceled';
+export type TaskStatus =
+  'pending' | 'queued' | 'running' | 'done' | 'done_with_errors' | 'failed' | 'canceled';
 
 export interface Task {
   id: number;
@@ -40,7 +51,8 @@ export function isoSeconds(ms: number): string {
 
 /** The largest unit in which a byte limit is a whole number (KiB floored for odd sizes). */
 function limitInUnit(bytes: bigint, preferred: string | undefined): { limit: bigint; unit: string } {
-  if (preferred && TRAFFIC_UNITS[preferred] && bytes % TRAFFIC_UNITS[preferred] === 0n) return { limit: bytes / TRAFFIC_UNITS[preferred], unit: preferred };
+  if (preferred && TRAFFIC_UNITS[preferred] && bytes % TRAFFIC_UNITS[preferred] === 0n)
+    return { limit: bytes / TRAFFIC_UNITS[preferred], unit: preferred };
   for (const unit of ['PiB', 'TiB', 'GiB', 'MiB']) {
     const size = TRAFFIC_UNITS[unit]!;
     if (bytes % size === 0n) return { limit: bytes / size, unit };
@@ -59,11 +71,14 @@ export function splitCounter(rec: ServerRecord, total: bigint): { incoming: bigi
 
 export function serverJson(m: SimMaster, rec: ServerRecord, now: number): Record<string, unknown> {
   const { incoming, outgoing } = splitCounter(rec, m.counterOf(rec, now));
-  const inUnit = rec.limitBytes > 0n ? limitInUnit(rec.limitBytes, rec.limits.network_total_traffic?.unit) : null;
+  const inUnit =
+    rec.limitBytes > 0n ? limitInUnit(rec.limitBytes, rec.limits.network_total_traffic?.unit) : null;
   // masters before 2022 label the same 1024-based units KB, MB, GB, TB
   const total = inUnit && m.oldUnitLabels ? { ...inUnit, unit: inUnit.unit.replace('iB', 'B') } : inUnit;
   const limits: Record<string, unknown> = {
-    network_total_traffic: total ? { is_enabled: true, limit: total.limit, unit: total.unit } : disabled(rec.limits.network_total_traffic?.unit ?? 'GiB'),
+    network_total_traffic: total
+      ? { is_enabled: true, limit: total.limit, unit: total.unit }
+      : disabled(rec.limits.network_total_traffic?.unit ?? 'GiB'),
     network_incoming_traffic: rec.limits.network_incoming_traffic ?? disabled('GiB'),
     network_outgoing_traffic: rec.limits.network_outgoing_traffic ?? disabled('GiB'),
     network_incoming_bandwidth: rec.limits.network_incoming_bandwidth ?? disabled('Kbps'),
@@ -87,7 +102,10 @@ export function serverJson(m: SimMaster, rec: ServerRecord, now: number): Record
       network_traffic_limit_type: 'total',
       limits,
     },
-    ip_addresses: { ipv4: [{ id: rec.id, ip: rec.ip, gateway: rec.ip.replace(/\.\d+$/, '.1'), netmask: '255.255.255.0' }], ipv6: [] },
+    ip_addresses: {
+      ipv4: [{ id: rec.id, ip: rec.ip, gateway: rec.ip.replace(/\.\d+$/, '.1'), netmask: '255.255.255.0' }],
+      ipv6: [],
+    },
     compute_resource: { id: rec.node.id, name: rec.node.name },
     user: { id: rec.clientId },
     created_at: isoSeconds(rec.createdAtMs),
@@ -142,14 +160,20 @@ interface ResizeRequest {
   limits: Record<string, { limit?: number; unit?: string; is_enabled?: boolean }>;
 }
 
-function validateResize(body: unknown, rec: ServerRecord): { ok: true; value: ResizeRequest } | { ok: false; errors: Record<string, string[]> } {
+function validateResize(
+  body: unknown,
+  rec: ServerRecord,
+): { ok: true; value: ResizeRequest } | { ok: false; errors: Record<string, string[]> } {
   const errors: Record<string, string[]> = {};
   const add = (k: string, msg: string) => (errors[k] ??= []).push(msg);
   const b = isObject(body) ? body : {};
   const planId = b.plan_id;
-  if (planId === undefined || planId === null || planId === '') add('plan_id', 'The plan id field is required.');
-  else if (typeof planId !== 'number' || !Number.isInteger(planId) || planId <= 0) add('plan_id', 'The plan id must be an integer.');
-  if (b.preserve_disk !== undefined && typeof b.preserve_disk !== 'boolean') add('preserve_disk', 'The preserve disk field must be true or false.');
+  if (planId === undefined || planId === null || planId === '')
+    add('plan_id', 'The plan id field is required.');
+  else if (typeof planId !== 'number' || !Number.isInteger(planId) || planId <= 0)
+    add('plan_id', 'The plan id must be an integer.');
+  if (b.preserve_disk !== undefined && typeof b.preserve_disk !== 'boolean')
+    add('preserve_disk', 'The preserve disk field must be true or false.');
   const limits: ResizeRequest['limits'] = {};
   if (b.custom_plan !== undefined) {
     if (!isObject(b.custom_plan)) add('custom_plan', 'The custom plan must be an array.');
@@ -167,21 +191,30 @@ function validateResize(body: unknown, rec: ServerRecord): { ok: true; value: Re
           }
           const entry: { limit?: number; unit?: string; is_enabled?: boolean } = {};
           if (raw.limit !== undefined) {
-            if (typeof raw.limit !== 'number' || !Number.isInteger(raw.limit)) add(`${path}.limit`, `The ${path}.limit must be an integer.`);
+            if (typeof raw.limit !== 'number' || !Number.isInteger(raw.limit))
+              add(`${path}.limit`, `The ${path}.limit must be an integer.`);
             else if (raw.limit < 0) add(`${path}.limit`, `The ${path}.limit must be at least 0.`);
             else entry.limit = raw.limit;
           }
           if (raw.unit !== undefined) {
-            const ok = isTraffic ? typeof raw.unit === 'string' && raw.unit in TRAFFIC_UNITS : BANDWIDTH_UNITS.includes(raw.unit as string);
+            const ok = isTraffic
+              ? typeof raw.unit === 'string' && raw.unit in TRAFFIC_UNITS
+              : BANDWIDTH_UNITS.includes(raw.unit as string);
             if (!ok) add(`${path}.unit`, `The selected ${path}.unit is invalid.`);
             else entry.unit = raw.unit as string;
           }
           if (raw.is_enabled !== undefined) {
-            if (typeof raw.is_enabled !== 'boolean') add(`${path}.is_enabled`, `The ${path}.is_enabled field must be true or false.`);
+            if (typeof raw.is_enabled !== 'boolean')
+              add(`${path}.is_enabled`, `The ${path}.is_enabled field must be true or false.`);
             else entry.is_enabled = raw.is_enabled;
           }
           // a custom total-traffic limit is in the base plan's unit, so that limit must be enabled (docs/solusvm.md, "SolusVM 2 REST API")
-          if (key === 'network_total_traffic' && entry.limit !== undefined && entry.unit === undefined && rec.limitBytes === 0n) {
+          if (
+            key === 'network_total_traffic' &&
+            entry.limit !== undefined &&
+            entry.unit === undefined &&
+            rec.limitBytes === 0n
+          ) {
             add(`${path}.limit`, 'The base plan has no network_total_traffic limit enabled.');
           }
           limits[key] = entry;
@@ -206,7 +239,11 @@ function applyResize(rec: ServerRecord, r: ResizeRequest): void {
     }
     const prev = rec.limits[key] ?? disabled(TRAFFIC_KEYS.includes(key) ? 'GiB' : 'Kbps');
     const limit = e.limit ?? prev.limit;
-    rec.limits[key] = { is_enabled: e.is_enabled ?? (e.limit !== undefined ? true : prev.is_enabled), limit, unit: e.unit ?? prev.unit };
+    rec.limits[key] = {
+      is_enabled: e.is_enabled ?? (e.limit !== undefined ? true : prev.is_enabled),
+      limit,
+      unit: e.unit ?? prev.unit,
+    };
   }
 }
 
@@ -223,11 +260,18 @@ export function routeV2(m: SimMaster, req: V2Request, taskFail: () => boolean): 
   const { method, path } = req;
   const parts = path.split('/').filter((p, i) => i > 0 || p !== '');
   const now = () => m.now();
-  const numeric = (s: string | undefined) => (s !== undefined && /^\d{1,15}$/.test(s) ? Number(s) : undefined);
+  const numeric = (s: string | undefined) =>
+    s !== undefined && /^\d{1,15}$/.test(s) ? Number(s) : undefined;
 
   const methodNotAllowed = (key: string, allowed: string): RouteMatch => ({
     key,
-    run: () => jsonReply(405, toJsonText({ message: `The ${method} method is not supported for this route. Supported methods: ${allowed}.` })),
+    run: () =>
+      jsonReply(
+        405,
+        toJsonText({
+          message: `The ${method} method is not supported for this route. Supported methods: ${allowed}.`,
+        }),
+      ),
   });
 
   if (parts[0] === 'servers' && parts.length === 1) {
@@ -325,7 +369,10 @@ function usageSeries(m: SimMaster, rec: ServerRecord, now: number): unknown[] {
     const { incoming, outgoing } = splitCounter(rec, m.trafficOf(rec, to - step, to));
     items.push({
       time: new Date(to).toISOString(),
-      derivative: { read_kb: Number((incoming * 1000n) / 1024n) / 1000, write_kb: Number((outgoing * 1000n) / 1024n) / 1000 },
+      derivative: {
+        read_kb: Number((incoming * 1000n) / 1024n) / 1000,
+        write_kb: Number((outgoing * 1000n) / 1024n) / 1000,
+      },
     });
   }
   return items;
@@ -378,7 +425,12 @@ function listServers(m: SimMaster, req: V2Request): Reply {
   };
   const body = {
     data: pageRecs.map((rec) => serverJson(m, rec, now)),
-    links: { first: link(1), last: link(lastPage), prev: page > 1 ? link(page - 1) : null, next: page < lastPage ? link(page + 1) : null },
+    links: {
+      first: link(1),
+      last: link(lastPage),
+      prev: page > 1 ? link(page - 1) : null,
+      next: page < lastPage ? link(page + 1) : null,
+    },
     meta: {
       current_page: page,
       from: pageRecs.length ? offset + 1 : null,

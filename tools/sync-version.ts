@@ -7,8 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const version = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
-if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) throw new Error(`package.json's version "${version}" is not x.y.z`);
+const version = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string })
+  .version;
+if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version))
+  throw new Error(`package.json's version "${version}" is not x.y.z`);
 const file = path.join(root, 'modules', 'addons', 'overusage', 'lib', 'Version.php');
 const text = fs.readFileSync(file, 'utf8');
 const next = text.replace(/public const NUMBER = '[^']*';/, `public const NUMBER = '${version}';`);

@@ -19,13 +19,16 @@ const ASSETS_SOURCE = path.join(ROOT, 'views', 'assets');
 /** what a page inside WHMCS loads; the page stylesheet is for hosts without Bootstrap and stays out */
 export const WHMCS_ASSETS = ['overusage.css', 'overusage.js'];
 
-export const packageVersion = (): string => (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export const packageVersion = (): string =>
+  (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Every file of the package: its path in the zip → where it comes from. */
 export function packageFiles(): Map<string, string> {
   const files = new Map<string, string>();
   const walk = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of fs
+      .readdirSync(dir, { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(dir, e.name);
       if (e.isDirectory()) walk(full);
       else if (e.isFile()) files.set(path.relative(ROOT, full).split(path.sep).join('/'), full);
@@ -33,8 +36,10 @@ export function packageFiles(): Map<string, string> {
   };
   walk(ADDON_DIR);
   // built assets, never stale copies lying in the folder
-  for (const name of [...files.keys()]) if (name.startsWith('modules/addons/overusage/assets/')) files.delete(name);
-  for (const f of WHMCS_ASSETS) files.set(`modules/addons/overusage/assets/${f}`, path.join(ASSETS_SOURCE, f));
+  for (const name of [...files.keys()])
+    if (name.startsWith('modules/addons/overusage/assets/')) files.delete(name);
+  for (const f of WHMCS_ASSETS)
+    files.set(`modules/addons/overusage/assets/${f}`, path.join(ASSETS_SOURCE, f));
   return files;
 }
 
@@ -61,7 +66,8 @@ export async function packageWhmcs(outDir: string): Promise<string> {
 /** The assets copied into the repository's addon folder, for a WHMCS that loads the folder as it is (tests, development). */
 export function buildWhmcsAssets(addonDir = ADDON_DIR): void {
   fs.mkdirSync(path.join(addonDir, 'assets'), { recursive: true });
-  for (const f of WHMCS_ASSETS) fs.copyFileSync(path.join(ASSETS_SOURCE, f), path.join(addonDir, 'assets', f));
+  for (const f of WHMCS_ASSETS)
+    fs.copyFileSync(path.join(ASSETS_SOURCE, f), path.join(addonDir, 'assets', f));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -28,7 +28,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import { silentLogger, type Logger } from './logger.js';
-import { PanelApiError, createPanelApi, interpretEnvelope, isSafeToRepeat, type PanelApi, type PanelParamValue, type PanelParams, type PanelResult } from './panel-api.js';
+import {
+  PanelApiError,
+  createPanelApi,
+  interpretEnvelope,
+  isSafeToRepeat,
+  type PanelApi,
+  type PanelParamValue,
+  type PanelParams,
+  type PanelResult,
+} from './panel-api.js';
 import type { BridgeStore } from './bridge-store.js';
 
 /** Parameters as localAPI takes them: what PHP would have parsed from the External API's form body. */
@@ -160,7 +169,11 @@ class Relay implements Omit<BridgeRelay, 'api'> {
     this.queuedBatch = opts.queuedBatch ?? 100;
   }
 
-  private settle(conv: Conversation, key: string, outcome: { ok: true; value: Record<string, unknown> } | { ok: false; error: Error }): void {
+  private settle(
+    conv: Conversation,
+    key: string,
+    outcome: { ok: true; value: Record<string, unknown> } | { ok: false; error: Error },
+  ): void {
     const w = conv.waiting.get(key);
     if (!w) return;
     conv.waiting.delete(key);
@@ -175,21 +188,43 @@ class Relay implements Omit<BridgeRelay, 'api'> {
     const write = w ? w.write : !r.key.startsWith('r-');
     const command = w?.command ?? 'command';
     if (write) {
-      const envelopeOk = r.status === 'ok' && r.result !== undefined && (r.result.result ?? r.result.status) === 'success';
+      const envelopeOk =
+        r.status === 'ok' && r.result !== undefined && (r.result.result ?? r.result.status) === 'success';
       await this.store.recordResult(
         r.key,
         {
           status: r.status === 'unknown' ? 'unknown' : r.status === 'ok' && envelopeOk ? 'done' : 'failed',
           result: r.result ?? null,
-          message: r.message ?? (r.status === 'ok' && !envelopeOk && typeof r.result?.message === 'string' ? r.result.message : null),
+          message:
+            r.message ??
+            (r.status === 'ok' && !envelopeOk && typeof r.result?.message === 'string'
+              ? r.result.message
+              : null),
         },
         this.nowMs(),
       );
     }
     if (!conv) return;
-    if (r.status === 'ok' && r.result && typeof r.result === 'object') this.settle(conv, r.key, { ok: true, value: r.result });
-    else if (r.status === 'refused') this.settle(conv, r.key, { ok: false, error: new PanelApiError('api', `the WHMCS bridge refused ${command}: ${r.message ?? 'no reason given'}`, { command }) });
-    else this.settle(conv, r.key, { ok: false, error: new PanelApiError('transport', `the WHMCS bridge cannot tell whether ${command} was applied${r.message ? ` (${r.message})` : ''}`, { command }) });
+    if (r.status === 'ok' && r.result && typeof r.result === 'object')
+      this.settle(conv, r.key, { ok: true, value: r.result });
+    else if (r.status === 'refused')
+      this.settle(conv, r.key, {
+        ok: false,
+        error: new PanelApiError(
+          'api',
+          `the WHMCS bridge refused ${command}: ${r.message ?? 'no reason given'}`,
+          { command },
+        ),
+      });
+    else
+      this.settle(conv, r.key, {
+        ok: false,
+        error: new PanelApiError(
+          'transport',
+          `the WHMCS bridge cannot tell whether ${command} was applied${r.message ? ` (${r.message})` : ''}`,
+          { command },
+        ),
+      });
   }
 
   private armIdle(conv: Conversation): void {
@@ -203,13 +238,25 @@ class Relay implements Omit<BridgeRelay, 'api'> {
     if (conv.expired) return;
     conv.expired = true;
     conv.idle = null;
-    const handed = [...conv.waiting.entries()].filter(([k, w]) => w.write && !conv.outgoing.some((c) => c.key === k)).map(([k]) => k);
+    const handed = [...conv.waiting.entries()]
+      .filter(([k, w]) => w.write && !conv.outgoing.some((c) => c.key === k))
+      .map(([k]) => k);
     conv.outgoing.length = 0;
-    await this.store.markUnknown(handed).catch((err) => this.log.error('bridge.mark_unknown_failed', { message: (err as Error).message }));
+    await this.store
+      .markUnknown(handed)
+      .catch((err) => this.log.error('bridge.mark_unknown_failed', { message: (err as Error).message }));
     for (const [key, w] of [...conv.waiting.entries()]) {
-      this.settle(conv, key, { ok: false, error: new PanelApiError('timeout', `the WHMCS bridge did not report the result of ${w.command} in time`, { command: w.command }) });
+      this.settle(conv, key, {
+        ok: false,
+        error: new PanelApiError(
+          'timeout',
+          `the WHMCS bridge did not report the result of ${w.command} in time`,
+          { command: w.command },
+        ),
+      });
     }
-    if (handed.length) this.log.warn('bridge.conversation_abandoned', { conversation: conv.id, unknown: handed });
+    if (handed.length)
+      this.log.warn('bridge.conversation_abandoned', { conversation: conv.id, unknown: handed });
     if (conv.finished) this.conversations.delete(conv.id);
   }
 
@@ -240,13 +287,33 @@ class Relay implements Omit<BridgeRelay, 'api'> {
           await new Promise((r) => setImmediate(r));
           const batch = conv.outgoing.splice(0);
           try {
-            const fresh = batch.filter((c) => conv.waiting.get(c.key)?.write && !conv.waiting.get(c.key)?.recorded);
+            const fresh = batch.filter(
+              (c) => conv.waiting.get(c.key)?.write && !conv.waiting.get(c.key)?.recorded,
+            );
             const queued = batch.filter((c) => conv.waiting.get(c.key)?.recorded).map((c) => c.key);
-            for (const c of fresh) await this.store.insertCommand({ key: c.key, conversationId: conv.id, command: c.command, params: c.params, status: 'handed_out' }, this.nowMs());
+            for (const c of fresh)
+              await this.store.insertCommand(
+                {
+                  key: c.key,
+                  conversationId: conv.id,
+                  command: c.command,
+                  params: c.params,
+                  status: 'handed_out',
+                },
+                this.nowMs(),
+              );
             await this.store.markHandedOut(queued, conv.id, this.nowMs());
           } catch (err) {
             // not recorded, so not sent: the work sees the failure and nothing reached the panel
-            for (const c of batch) this.settle(conv, c.key, { ok: false, error: new PanelApiError('transport', `could not record ${c.command} before relaying it: ${(err as Error).message}`, { command: c.command }) });
+            for (const c of batch)
+              this.settle(conv, c.key, {
+                ok: false,
+                error: new PanelApiError(
+                  'transport',
+                  `could not record ${c.command} before relaying it: ${(err as Error).message}`,
+                  { command: c.command },
+                ),
+              });
             continue;
           }
           return { status: 'commands', conversation: conv.id, commands: batch };
@@ -288,7 +355,10 @@ class Relay implements Omit<BridgeRelay, 'api'> {
     if (!conv || conv.expired) {
       if (write && DEFERRABLE.has(command.toLowerCase())) {
         const key = `q-${crypto.randomBytes(12).toString('hex')}`;
-        await this.store.insertCommand({ key, conversationId: null, command, params: localParams, status: 'queued' }, this.nowMs());
+        await this.store.insertCommand(
+          { key, conversationId: null, command, params: localParams, status: 'queued' },
+          this.nowMs(),
+        );
         this.log.info('bridge.command_queued', { key, command });
         return { result: 'success', queued: true };
       }
@@ -311,11 +381,25 @@ class Relay implements Omit<BridgeRelay, 'api'> {
   }
 
   async converse<T>(work: () => Promise<T>, o: { deliverQueued?: boolean } = {}): Promise<RelayStep<T>> {
-    const conv: Conversation = { id: crypto.randomBytes(12).toString('hex'), outgoing: [], waiting: new Map(), seq: 0, finished: false, outcome: null, wake: null, idle: null, busy: false, expired: false };
+    const conv: Conversation = {
+      id: crypto.randomBytes(12).toString('hex'),
+      outgoing: [],
+      waiting: new Map(),
+      seq: 0,
+      finished: false,
+      outcome: null,
+      wake: null,
+      idle: null,
+      busy: false,
+      expired: false,
+    };
     this.conversations.set(conv.id, conv);
     this.als
       .run(conv, async () => {
-        if (o.deliverQueued) await this.deliverQueued(conv).catch((err) => this.log.error('bridge.queued_failed', { message: (err as Error).message }));
+        if (o.deliverQueued)
+          await this.deliverQueued(conv).catch((err) =>
+            this.log.error('bridge.queued_failed', { message: (err as Error).message }),
+          );
         return work();
       })
       .then(
@@ -339,7 +423,10 @@ class Relay implements Omit<BridgeRelay, 'api'> {
     if (!conv || conv.expired) {
       // too late for the work, but the results still count
       for (const r of results) await this.apply(r, undefined);
-      return { status: 'failed', message: 'this conversation is over (it took too long or the service restarted)' };
+      return {
+        status: 'failed',
+        message: 'this conversation is over (it took too long or the service restarted)',
+      };
     }
     if (conv.busy) return { status: 'failed', message: 'this conversation is already being answered' };
     for (const r of results) await this.apply(r, conv.waiting.has(r.key) ? conv : undefined);

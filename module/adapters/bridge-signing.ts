@@ -35,18 +35,31 @@ const NONCE = /^[A-Za-z0-9_-]{16,64}$/;
 export const isValidNonce = (n: unknown): n is string => typeof n === 'string' && NONCE.test(n);
 export const newNonce = (): string => crypto.randomBytes(16).toString('hex');
 
-const hmacHex = (key: string | Buffer, text: string | Buffer): string => crypto.createHmac('sha256', key).update(text).digest('hex');
+const hmacHex = (key: string | Buffer, text: string | Buffer): string =>
+  crypto.createHmac('sha256', key).update(text).digest('hex');
 
 function concat(parts: Array<string | Buffer>): Buffer {
   return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
 }
 
-export function requestSignature(secret: string, m: { timestamp: number; nonce: string; endpoint: string; body: string | Buffer }): string {
-  return hmacHex(secret, concat([`overusage-v1-request\n${m.timestamp}\n${m.nonce}\n${m.endpoint}\n`, m.body]));
+export function requestSignature(
+  secret: string,
+  m: { timestamp: number; nonce: string; endpoint: string; body: string | Buffer },
+): string {
+  return hmacHex(
+    secret,
+    concat([`overusage-v1-request\n${m.timestamp}\n${m.nonce}\n${m.endpoint}\n`, m.body]),
+  );
 }
 
-export function answerSignature(secret: string, m: { timestamp: number; requestNonce: string; nonce: string; status: number; body: string | Buffer }): string {
-  return hmacHex(secret, concat([`overusage-v1-answer\n${m.timestamp}\n${m.requestNonce}\n${m.nonce}\n${m.status}\n`, m.body]));
+export function answerSignature(
+  secret: string,
+  m: { timestamp: number; requestNonce: string; nonce: string; status: number; body: string | Buffer },
+): string {
+  return hmacHex(
+    secret,
+    concat([`overusage-v1-answer\n${m.timestamp}\n${m.requestNonce}\n${m.nonce}\n${m.status}\n`, m.body]),
+  );
 }
 
 /** Constant-time comparison of two hex signatures. */
@@ -58,7 +71,11 @@ export function sameSignature(expected: string, given: unknown): boolean {
 export type FreshnessProblem = 'missing' | 'stale';
 
 /** A Unix timestamp in seconds within MAX_SKEW_SECONDS of `nowMs`, or why not. */
-export function checkTimestamp(value: unknown, nowMs: number, maxSkewSeconds = MAX_SKEW_SECONDS): { ok: true; timestamp: number } | { ok: false; problem: FreshnessProblem } {
+export function checkTimestamp(
+  value: unknown,
+  nowMs: number,
+  maxSkewSeconds = MAX_SKEW_SECONDS,
+): { ok: true; timestamp: number } | { ok: false; problem: FreshnessProblem } {
   if (typeof value !== 'string' || !/^\d{1,12}$/.test(value)) return { ok: false, problem: 'missing' };
   const ts = Number(value);
   if (Math.abs(nowMs / 1000 - ts) > maxSkewSeconds) return { ok: false, problem: 'stale' };
@@ -73,35 +90,56 @@ export interface Identity {
   id: number;
 }
 
-const identityKey = (secret: string): Buffer => crypto.createHmac('sha256', secret).update('overusage identity token v1').digest();
+const identityKey = (secret: string): Buffer =>
+  crypto.createHmac('sha256', secret).update('overusage identity token v1').digest();
 const b64url = (b: Buffer): string => b.toString('base64url');
 
 /** What the PHP bridge does in _output/_clientarea; here for tests and tools. */
-export function mintIdentityToken(secret: string, who: Identity, nowMs: number, ttlSeconds = IDENTITY_TTL_SECONDS): string {
+export function mintIdentityToken(
+  secret: string,
+  who: Identity,
+  nowMs: number,
+  ttlSeconds = IDENTITY_TTL_SECONDS,
+): string {
   const iat = Math.floor(nowMs / 1000);
-  const payload = b64url(Buffer.from(JSON.stringify({ v: 1, sub: who.sub, id: who.id, iat, exp: iat + ttlSeconds }), 'utf8'));
+  const payload = b64url(
+    Buffer.from(JSON.stringify({ v: 1, sub: who.sub, id: who.id, iat, exp: iat + ttlSeconds }), 'utf8'),
+  );
   return `${payload}.${b64url(crypto.createHmac('sha256', identityKey(secret)).update(payload).digest())}`;
 }
 
 export type IdentityProblem = 'missing' | 'malformed' | 'bad_signature' | 'expired';
 
-export function readIdentityToken(secret: string, token: unknown, nowMs: number): { ok: true; identity: Identity } | { ok: false; problem: IdentityProblem } {
+export function readIdentityToken(
+  secret: string,
+  token: unknown,
+  nowMs: number,
+): { ok: true; identity: Identity } | { ok: false; problem: IdentityProblem } {
   if (typeof token !== 'string' || token === '') return { ok: false, problem: 'missing' };
   const m = /^([A-Za-z0-9_-]{1,2000})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!m) return { ok: false, problem: 'malformed' };
   const expected = crypto.createHmac('sha256', identityKey(secret)).update(m[1]!).digest();
   const given = Buffer.from(m[2]!, 'base64url');
-  if (given.length !== expected.length || !crypto.timingSafeEqual(expected, given)) return { ok: false, problem: 'bad_signature' };
+  if (given.length !== expected.length || !crypto.timingSafeEqual(expected, given))
+    return { ok: false, problem: 'bad_signature' };
   let p: Record<string, unknown>;
   try {
     p = JSON.parse(Buffer.from(m[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
   } catch {
     return { ok: false, problem: 'malformed' };
   }
-  if (p.v !== 1 || (p.sub !== 'admin' && p.sub !== 'client') || typeof p.id !== 'number' || !Number.isSafeInteger(p.id) || p.id <= 0) return { ok: false, problem: 'malformed' };
+  if (
+    p.v !== 1 ||
+    (p.sub !== 'admin' && p.sub !== 'client') ||
+    typeof p.id !== 'number' ||
+    !Number.isSafeInteger(p.id) ||
+    p.id <= 0
+  )
+    return { ok: false, problem: 'malformed' };
   if (typeof p.iat !== 'number' || typeof p.exp !== 'number') return { ok: false, problem: 'malformed' };
   const now = nowMs / 1000;
   // a token from the future beyond the allowed skew is as suspect as an expired one
-  if (now > p.exp || p.iat > now + MAX_SKEW_SECONDS || p.exp - p.iat > 3600) return { ok: false, problem: 'expired' };
+  if (now > p.exp || p.iat > now + MAX_SKEW_SECONDS || p.exp - p.iat > 3600)
+    return { ok: false, problem: 'expired' };
   return { ok: true, identity: { sub: p.sub, id: p.id } };
 }

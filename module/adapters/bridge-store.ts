@@ -27,17 +27,26 @@ const at = (ms: number): string => sqlInstant(DateTime.fromMillis(ms, { zone: 'u
 
 function isDuplicate(err: unknown): boolean {
   const e = err as { code?: string; errno?: number; message?: string };
-  return e?.code === 'ER_DUP_ENTRY' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed|Duplicate entry/i.test(e?.message ?? '');
+  return (
+    e?.code === 'ER_DUP_ENTRY' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    /UNIQUE constraint failed|Duplicate entry/i.test(e?.message ?? '')
+  );
 }
 
 function rowOf(r: Record<string, unknown>): CommandRow {
   return {
     key: String(r.command_key),
-    conversationId: r.conversation_id === null || r.conversation_id === undefined ? null : String(r.conversation_id),
+    conversationId:
+      r.conversation_id === null || r.conversation_id === undefined ? null : String(r.conversation_id),
     command: String(r.command),
     params: JSON.parse(String(r.params)) as Record<string, unknown>,
     status: String(r.status) as CommandStatus,
-    result: r.result === null || r.result === undefined ? null : (JSON.parse(String(r.result)) as Record<string, unknown>),
+    result:
+      r.result === null || r.result === undefined
+        ? null
+        : (JSON.parse(String(r.result)) as Record<string, unknown>),
     message: r.message === null || r.message === undefined ? null : String(r.message),
   };
 }
@@ -47,13 +56,30 @@ export interface BridgeStore {
   rememberNonce(nonce: string, nowMs: number): Promise<boolean>;
   /** forgets nonces older than `olderThanMs` (their timestamps are refused as stale anyway) */
   pruneNonces(olderThanMs: number): Promise<number>;
-  insertCommand(c: { key: string; conversationId: string | null; command: string; params: Record<string, unknown>; status: 'queued' | 'handed_out' }, nowMs: number): Promise<void>;
+  insertCommand(
+    c: {
+      key: string;
+      conversationId: string | null;
+      command: string;
+      params: Record<string, unknown>;
+      status: 'queued' | 'handed_out';
+    },
+    nowMs: number,
+  ): Promise<void>;
   markHandedOut(keys: string[], conversationId: string, nowMs: number): Promise<void>;
   /**
    * Records what the bridge reported for a command. Idempotent: a result for a command already
    * done or failed changes nothing. Returns the row as it now stands, or null for an unknown key.
    */
-  recordResult(key: string, r: { status: 'done' | 'failed' | 'unknown'; result?: Record<string, unknown> | null; message?: string | null }, nowMs: number): Promise<CommandRow | null>;
+  recordResult(
+    key: string,
+    r: {
+      status: 'done' | 'failed' | 'unknown';
+      result?: Record<string, unknown> | null;
+      message?: string | null;
+    },
+    nowMs: number,
+  ): Promise<CommandRow | null>;
   /** commands handed out whose result never came back: their outcome is unknown until reported */
   markUnknown(keys: string[]): Promise<void>;
   queued(limit: number): Promise<CommandRow[]>;
@@ -91,14 +117,20 @@ export function createBridgeStore(knex: Knex): BridgeStore {
 
     async markHandedOut(keys, conversationId, nowMs) {
       if (keys.length === 0) return;
-      await knex(COMMANDS).whereIn('command_key', keys).andWhere('status', 'queued').update({ status: 'handed_out', conversation_id: conversationId, handed_at: at(nowMs) });
+      await knex(COMMANDS)
+        .whereIn('command_key', keys)
+        .andWhere('status', 'queued')
+        .update({ status: 'handed_out', conversation_id: conversationId, handed_at: at(nowMs) });
     },
 
     async recordResult(key, r, nowMs) {
       // done/failed are final; unknown may still be resolved by a later report
       await knex(COMMANDS)
         .where('command_key', key)
-        .whereIn('status', r.status === 'unknown' ? ['handed_out', 'queued'] : ['handed_out', 'queued', 'unknown'])
+        .whereIn(
+          'status',
+          r.status === 'unknown' ? ['handed_out', 'queued'] : ['handed_out', 'queued', 'unknown'],
+        )
         .update({
           status: r.status,
           result: r.result ? JSON.stringify(r.result) : null,
@@ -111,7 +143,10 @@ export function createBridgeStore(knex: Knex): BridgeStore {
 
     async markUnknown(keys) {
       if (keys.length === 0) return;
-      await knex(COMMANDS).whereIn('command_key', keys).andWhere('status', 'handed_out').update({ status: 'unknown' });
+      await knex(COMMANDS)
+        .whereIn('command_key', keys)
+        .andWhere('status', 'handed_out')
+        .update({ status: 'unknown' });
     },
 
     async queued(limit) {

@@ -8,7 +8,8 @@ export class ManualClock implements Clock {
   private current: DateTime;
 
   constructor(start: DateTime | string) {
-    this.current = typeof start === 'string' ? DateTime.fromISO(start, { setZone: true }).toUTC() : start.toUTC();
+    this.current =
+      typeof start === 'string' ? DateTime.fromISO(start, { setZone: true }).toUTC() : start.toUTC();
   }
 
   now(): DateTime {
@@ -23,7 +24,13 @@ export class ManualClock implements Clock {
     this.current = typeof to === 'string' ? DateTime.fromISO(to, { setZone: true }).toUTC() : to.toUTC();
   }
 
-  advance(by: { days?: number; hours?: number; minutes?: number; seconds?: number; milliseconds?: number }): DateTime {
+  advance(by: {
+    days?: number;
+    hours?: number;
+    minutes?: number;
+    seconds?: number;
+    milliseconds?: number;
+  }): DateTime {
     this.current = this.current.plus(by);
     return this.current;
   }

@@ -24,7 +24,8 @@ export interface Database {
 export function parseDatabaseUrl(url: string): { engine: Engine; config: Knex.Config; safeUrl: string } {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (!file) throw new ModuleError('CONFIG', 'the sqlite URL names no file (e.g. sqlite:data/overusage.sqlite)');
+    if (!file)
+      throw new ModuleError('CONFIG', 'the sqlite URL names no file (e.g. sqlite:data/overusage.sqlite)');
     return {
       engine: 'sqlite',
       safeUrl: url,
@@ -57,7 +58,10 @@ export function parseDatabaseUrl(url: string): { engine: Engine; config: Knex.Co
   try {
     parsed = new URL(url);
   } catch {
-    throw new ModuleError('CONFIG', `"${redact(url)}" is not a database URL (use sqlite:FILE or mysql://user:password@host:port/database)`);
+    throw new ModuleError(
+      'CONFIG',
+      `"${redact(url)}" is not a database URL (use sqlite:FILE or mysql://user:password@host:port/database)`,
+    );
   }
   if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
     throw new ModuleError('CONFIG', `unsupported database "${parsed.protocol}" (use sqlite: or mysql://)`);
@@ -93,7 +97,9 @@ export function parseDatabaseUrl(url: string): { engine: Engine; config: Knex.Co
           // passes over (under REPEATABLE READ two metering batches deadlocked on a small table).
           conn.query("SET time_zone = '+00:00'", (err: Error | null) => {
             if (err) return done(err, conn);
-            conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (err2: Error | null) => done(err2, conn));
+            conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (err2: Error | null) =>
+              done(err2, conn),
+            );
           });
         },
       },
@@ -115,7 +121,12 @@ const toStderr = (message: unknown) => process.stderr.write(`knex: ${String(mess
 const knexLog = {
   warn(message: unknown) {
     // said by the caller in one line of its own; knex's advice names its own CLI, not ours
-    if (!/^(Acquire connection error|Can't take lock to run migrations|If you are sure migrations are not running)/.test(String(message))) toStderr(message);
+    if (
+      !/^(Acquire connection error|Can't take lock to run migrations|If you are sure migrations are not running)/.test(
+        String(message),
+      )
+    )
+      toStderr(message);
   },
   error: toStderr,
   deprecate: toStderr,

@@ -23,9 +23,16 @@ const GONE_CODES = new Set([
   'ER_CON_COUNT_ERROR',
 ]);
 // a database that is there but busy for a moment (SQLite's file lock)
-const BUSY_CODES = new Set(['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY', 'SQLITE_LOCKED', 'SQLITE_PROTOCOL']);
+const BUSY_CODES = new Set([
+  'SQLITE_BUSY',
+  'SQLITE_BUSY_SNAPSHOT',
+  'SQLITE_BUSY_RECOVERY',
+  'SQLITE_LOCKED',
+  'SQLITE_PROTOCOL',
+]);
 
-const SQL_LEAD = /^\s*\(?\s*(select|insert|update|delete|replace|with|create|alter|drop|pragma|begin|commit|rollback|savepoint|release|set|show|truncate)\b/i;
+const SQL_LEAD =
+  /^\s*\(?\s*(select|insert|update|delete|replace|with|create|alter|drop|pragma|begin|commit|rollback|savepoint|release|set|show|truncate)\b/i;
 
 interface DbErr {
   code?: string;
@@ -43,7 +50,9 @@ export function isConnectionLoss(err: unknown): boolean {
   if (e.code && (GONE_CODES.has(e.code) || BUSY_CODES.has(e.code))) return true;
   if (e.errno === 2006 || e.errno === 2013 || e.errno === 1053) return true;
   if (e.name === 'KnexTimeoutError') return true;
-  return /connection is in closed state|Connection lost|server has gone away|Lost connection to/i.test(e.message ?? '');
+  return /connection is in closed state|Connection lost|server has gone away|Lost connection to/i.test(
+    e.message ?? '',
+  );
 }
 
 /** The driver's own message, without the statement knex put in front of it. */
@@ -68,16 +77,23 @@ export function describeError(err: unknown): string {
   const { cause, code } = causeOf(err);
   const e = err as DbErr;
   let text = cause.split('\n')[0]!.trim();
-  if (e?.name === 'KnexTimeoutError') text = 'no database connection could be had in time (the database is down or every connection is busy)';
+  if (e?.name === 'KnexTimeoutError')
+    text = 'no database connection could be had in time (the database is down or every connection is busy)';
   else if (code && GONE_CODES.has(code)) text = `the database is unreachable (${text})`;
-  else if (code === 'SQLITE_READONLY' || /readonly database/i.test(text)) text = `the database refuses writes: ${text}`;
+  else if (code === 'SQLITE_READONLY' || /readonly database/i.test(text))
+    text = `the database refuses writes: ${text}`;
   else if (code && BUSY_CODES.has(code)) text = `the database is locked by another process: ${text}`;
   if (code && !text.includes(code)) text += ` (${code})`;
   return cut(text);
 }
 
 /** describeError, and the statement (if any) to the debug log. */
-export function reportError(err: unknown, log: Logger, event: string, fields: Record<string, unknown> = {}): string {
+export function reportError(
+  err: unknown,
+  log: Logger,
+  event: string,
+  fields: Record<string, unknown> = {},
+): string {
   const message = describeError(err);
   const { statement } = causeOf(err);
   if (statement) log.log('debug', event, { ...fields, statement: cut(statement, 20_000) });
@@ -102,7 +118,9 @@ export class DatabaseGoneError extends Error {
     readonly attempts: number,
     readonly waitedMs: number,
   ) {
-    super(`${describeError(last)}; still so after ${attempts} attempts over ${(waitedMs / 1000).toFixed(1)} s`);
+    super(
+      `${describeError(last)}; still so after ${attempts} attempts over ${(waitedMs / 1000).toFixed(1)} s`,
+    );
     this.name = 'DatabaseGoneError';
   }
 }
@@ -165,7 +183,13 @@ export function reconnecting<T extends object>(
   for (const m of methods) {
     const fn = target[m] as unknown as (...args: unknown[]) => Promise<unknown>;
     if (typeof fn !== 'function') continue;
-    (out as Record<keyof T, unknown>)[m] = (...args: unknown[]) => withReconnect(() => fn.apply(target, args), policy, (err, a, d) => onRetry?.(String(m), err, a, d), state);
+    (out as Record<keyof T, unknown>)[m] = (...args: unknown[]) =>
+      withReconnect(
+        () => fn.apply(target, args),
+        policy,
+        (err, a, d) => onRetry?.(String(m), err, a, d),
+        state,
+      );
   }
   return out;
 }

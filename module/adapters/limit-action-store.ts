@@ -64,7 +64,8 @@ export interface LimitActionChange {
 }
 
 const json = (v: SpeedSettings | null): string | null => (v === null ? null : JSON.stringify(v));
-const parseJson = (v: unknown): SpeedSettings | null => (v === null || v === undefined || v === '' ? null : (JSON.parse(String(v)) as SpeedSettings));
+const parseJson = (v: unknown): SpeedSettings | null =>
+  v === null || v === undefined || v === '' ? null : (JSON.parse(String(v)) as SpeedSettings);
 
 function toRow(r: Record<string, unknown>): LimitActionRow {
   return {
@@ -85,7 +86,8 @@ function toRow(r: Record<string, unknown>): LimitActionRow {
     attempts: toNum(r.attempts),
     nextAttemptAt: toInstantOrNull(r.next_attempt_at),
     lastError: r.last_error === null || r.last_error === undefined ? null : String(r.last_error),
-    liftReason: r.lift_reason === null || r.lift_reason === undefined ? null : (String(r.lift_reason) as LiftReason),
+    liftReason:
+      r.lift_reason === null || r.lift_reason === undefined ? null : (String(r.lift_reason) as LiftReason),
     liftedBy: r.lifted_by === null || r.lifted_by === undefined ? null : String(r.lifted_by),
     decidedAt: toInstantOrNull(r.decided_at)!,
     appliedAt: toInstantOrNull(r.applied_at),
@@ -122,14 +124,25 @@ export interface LimitActionStore {
    * Applies a change only if the row is still in the status the caller read: two workers (a cron
    * tick and an admin's lift) never both move the same action. True when it moved.
    */
-  transition(db: Knex | Knex.Transaction, id: number, from: LimitStatus | readonly LimitStatus[], change: LimitActionChange, at: DateTime): Promise<boolean>;
+  transition(
+    db: Knex | Knex.Transaction,
+    id: number,
+    from: LimitStatus | readonly LimitStatus[],
+    change: LimitActionChange,
+    at: DateTime,
+  ): Promise<boolean>;
   /** rows that need work: active (pending, applied, lifting) or with the panel still to update */
   needingWork(): Promise<LimitActionRow[]>;
   /** the service's rows of a period (or all), newest first */
   forService(serviceId: number, periodId?: number): Promise<LimitActionRow[]>;
   /** active rows of these services, for the decision */
   activeFor(serviceIds: readonly number[]): Promise<LimitActionRow[]>;
-  list(filter: { serviceId?: number; status?: LimitStatus | readonly LimitStatus[]; limit?: number; beforeId?: number }): Promise<LimitActionRow[]>;
+  list(filter: {
+    serviceId?: number;
+    status?: LimitStatus | readonly LimitStatus[];
+    limit?: number;
+    beforeId?: number;
+  }): Promise<LimitActionRow[]>;
 }
 
 export function createLimitActionStore(knex: Knex): LimitActionStore {
@@ -193,7 +206,9 @@ export function createLimitActionStore(knex: Knex): LimitActionStore {
     async activeFor(serviceIds) {
       const out: LimitActionRow[] = [];
       for (let i = 0; i < serviceIds.length; i += 500) {
-        const rows = await knex(TABLE).whereIn('service_id', serviceIds.slice(i, i + 500)).whereIn('status', ['pending', 'applied', 'lifting']);
+        const rows = await knex(TABLE)
+          .whereIn('service_id', serviceIds.slice(i, i + 500))
+          .whereIn('status', ['pending', 'applied', 'lifting']);
         out.push(...rows.map(toRow));
       }
       return out;
@@ -201,7 +216,8 @@ export function createLimitActionStore(knex: Knex): LimitActionStore {
     async list(filter) {
       const q = knex(TABLE);
       if (filter.serviceId !== undefined) q.where({ service_id: filter.serviceId });
-      if (filter.status !== undefined) q.whereIn('status', typeof filter.status === 'string' ? [filter.status] : [...filter.status]);
+      if (filter.status !== undefined)
+        q.whereIn('status', typeof filter.status === 'string' ? [filter.status] : [...filter.status]);
       if (filter.beforeId !== undefined) q.where('id', '<', filter.beforeId);
       return (await q.orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 1000))).map(toRow);
     },

@@ -42,7 +42,8 @@ export interface LockStore {
 const TABLE = 'mod_overusage_locks';
 
 /** A holder name that is unique per call: host, process and a random part. */
-export const leaseOwner = (): string => `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+export const leaseOwner = (): string =>
+  `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
 
 /** The host and process an owner name (leaseOwner's form) stands for. */
 export function ownerProcess(owner: string): { host: string; pid: number } | null {
@@ -68,7 +69,9 @@ export function holderIsGone(h: { host: string | null; pid: number | null }): bo
 
 export function describeHolder(h: LeaseHolder | null, now: DateTime = DateTime.utc()): string {
   if (!h) return 'nobody';
-  const where = h.host ? `process ${h.pid ?? '?'} on ${h.host === os.hostname() ? 'this host' : `host ${h.host}`}` : h.owner;
+  const where = h.host
+    ? `process ${h.pid ?? '?'} on ${h.host === os.hostname() ? 'this host' : `host ${h.host}`}`
+    : h.owner;
   const left = Math.max(0, Math.ceil(h.expiresAt.diff(now).as('seconds')));
   return `${where}, lease runs ${left} s more unless renewed`;
 }
@@ -79,7 +82,12 @@ export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {})
   async function read(name: string): Promise<LeaseHolder | null> {
     const row = await knex(TABLE).where({ name }).first('owner', 'host', 'pid', 'expires_at');
     if (!row) return null;
-    return { owner: String(row.owner), host: (row.host as string | null) ?? null, pid: toNumOrNull(row.pid), expiresAt: toInstant(row.expires_at) };
+    return {
+      owner: String(row.owner),
+      host: (row.host as string | null) ?? null,
+      pid: toNumOrNull(row.pid),
+      expiresAt: toInstant(row.expires_at),
+    };
   }
 
   // On a Galera cluster two nodes writing one lease row at once both run; the later to certify
@@ -127,7 +135,9 @@ export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {})
     // A process of this host that is gone holds it: take it over now, not when it expires. The
     // update names the dead owner, so of two runs taking over at once only one gets it.
     if (holder && holderIsGone(holder)) {
-      const n = await knex(TABLE).where({ name, owner: holder.owner }).update({ owner, host, pid, acquired_at: at, expires_at: expires });
+      const n = await knex(TABLE)
+        .where({ name, owner: holder.owner })
+        .update({ owner, host, pid, acquired_at: at, expires_at: expires });
       if (n === 1) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: holder.owner };
       holder = await read(name);
       if (holder?.owner === owner) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: null };
@@ -144,7 +154,11 @@ export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {})
     await knex(TABLE).where({ name, owner }).delete();
   }
   async function countHeldBy(owner: string): Promise<number> {
-    const row = await knex(TABLE).where({ owner }).andWhere('expires_at', '>=', sqlInstant(now())).count({ n: '*' }).first();
+    const row = await knex(TABLE)
+      .where({ owner })
+      .andWhere('expires_at', '>=', sqlInstant(now()))
+      .count({ n: '*' })
+      .first();
     return Number(row?.n ?? 0);
   }
 }
@@ -163,7 +177,12 @@ export interface LeaseOptions {
  * Runs `work` while holding the named lease, waiting (with jitter) for another holder up to
  * `waitMs`. The lease is renewed while the work runs, so a slow panel never lets a second holder in.
  */
-export async function withLease<T>(locks: LockStore, name: string, opts: LeaseOptions, work: () => Promise<T>): Promise<T> {
+export async function withLease<T>(
+  locks: LockStore,
+  name: string,
+  opts: LeaseOptions,
+  work: () => Promise<T>,
+): Promise<T> {
   const owner = leaseOwner();
   const started = Date.now();
   for (;;) {
@@ -172,7 +191,10 @@ export async function withLease<T>(locks: LockStore, name: string, opts: LeaseOp
     if (Date.now() - started >= opts.waitMs) throw opts.busy(lease.heldBy, lease.holder);
     await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 25)));
   }
-  const renew = setInterval(() => void locks.renew(name, owner, opts.ttlMs).catch(() => {}), Math.max(1000, Math.floor(opts.ttlMs / 3)));
+  const renew = setInterval(
+    () => void locks.renew(name, owner, opts.ttlMs).catch(() => {}),
+    Math.max(1000, Math.floor(opts.ttlMs / 3)),
+  );
   renew.unref();
   try {
     return await work();

@@ -13,7 +13,8 @@ export interface Logger {
 }
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_NAME = /pass(word)?|secret|token|api_?key|apikey|authorization|cookie|credential|^key$|signature/i;
+const SECRET_NAME =
+  /pass(word)?|secret|token|api_?key|apikey|authorization|cookie|credential|^key$|signature/i;
 
 export function scrub(value: unknown, depth = 0): unknown {
   if (depth > 6) return '[deep]';
@@ -22,13 +23,21 @@ export function scrub(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_NAME.test(k) ? '[redacted]' : scrub(v, depth + 1);
+    for (const [k, v] of Object.entries(value))
+      out[k] = SECRET_NAME.test(k) ? '[redacted]' : scrub(v, depth + 1);
     return out;
   }
   return value;
 }
 
-export function createLogger(opts: { level?: LogLevel; write?: (line: string) => void; base?: Record<string, unknown>; now?: () => string } = {}): Logger {
+export function createLogger(
+  opts: {
+    level?: LogLevel;
+    write?: (line: string) => void;
+    base?: Record<string, unknown>;
+    now?: () => string;
+  } = {},
+): Logger {
   const min = ORDER[opts.level ?? 'info'];
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const now = opts.now ?? (() => new Date().toISOString());

@@ -54,7 +54,11 @@ const source: Knex.MigrationSource<readonly [string, Migration]> = {
   getMigration: async (m) => m[1],
 };
 
-const options = { migrationSource: source, tableName: MIGRATION_TABLE, lockTableName: `${MIGRATION_TABLE}_lock` };
+const options = {
+  migrationSource: source,
+  tableName: MIGRATION_TABLE,
+  lockTableName: `${MIGRATION_TABLE}_lock`,
+};
 
 /** Applies every pending migration; returns the names applied now. */
 export async function migrateLatest(knex: Knex): Promise<string[]> {

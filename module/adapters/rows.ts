@@ -36,7 +36,8 @@ export function toInstant(v: unknown): DateTime {
   return DateTime.fromMillis(ms, { zone: 'utc' });
 }
 
-export const toInstantOrNull = (v: unknown): DateTime | null => (v === null || v === undefined ? null : toInstant(v));
+export const toInstantOrNull = (v: unknown): DateTime | null =>
+  v === null || v === undefined ? null : toInstant(v);
 
 export const sqlInstant = (t: DateTime): string => {
   const iso = new Date(t.toMillis()).toISOString();

@@ -10,7 +10,10 @@ import { createSolusVmV2Client, type SolusVmV2ClientOptions } from './solusvm-v2
 
 export type SolusVmGatewayOptions = SolusVmHttpOptions & SolusVmV1ClientOptions & SolusVmV2ClientOptions;
 
-export function createSolusVmGateway(conn: MasterConnection, opts: SolusVmGatewayOptions = {}): SolusVmGateway {
+export function createSolusVmGateway(
+  conn: MasterConnection,
+  opts: SolusVmGatewayOptions = {},
+): SolusVmGateway {
   if (conn.version === 1) return createSolusVmV1Client(conn, opts);
   if (conn.version === 2) return createSolusVmV2Client(conn, opts);
   throw invalidInput(`unknown SolusVM version ${String(conn.version)}; use 1 or 2`);

@@ -77,7 +77,8 @@ const DEFAULT_RETRY_STATUS = (s: number): boolean => s === 502 || s === 503 || s
 export const normalizeFingerprint = (fp: string): string => fp.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
 
 /** AA:BB:... as Node and browsers show it. */
-export const formatFingerprint = (fp: string): string => normalizeFingerprint(fp).replace(/(..)(?!$)/g, '$1:');
+export const formatFingerprint = (fp: string): string =>
+  normalizeFingerprint(fp).replace(/(..)(?!$)/g, '$1:');
 
 /** Replaces secret values, and anything that looks like a credential parameter, with ***. */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
@@ -91,9 +92,17 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
     .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 ***');
 }
 
-const NOTHING_SENT_RETRYABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NOTHING_SENT_RETRYABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'CONNECT_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
-type Attempt = { ok: true; reply: Omit<HttpReply, 'attempts'> } | { ok: false; error: SolusVmError; requestSent: boolean };
+type Attempt =
+  { ok: true; reply: Omit<HttpReply, 'attempts'> } | { ok: false; error: SolusVmError; requestSent: boolean };
 
 /** Where the calls go, and how its messages name it. */
 interface Target {
@@ -117,7 +126,10 @@ interface AttemptEnv {
   lookup: LookupFunction | undefined;
 }
 
-export function createSolusVmHttp(conn: MasterConnection, opts: SolusVmHttpOptions & StatusRetryPolicy = {}): SolusVmHttp {
+export function createSolusVmHttp(
+  conn: MasterConnection,
+  opts: SolusVmHttpOptions & StatusRetryPolicy = {},
+): SolusVmHttp {
   const target = targetOf(conn);
   const pin = conn.tls.fingerprint256 ? normalizeFingerprint(conn.tls.fingerprint256) : null;
   let peerFingerprint256: string | null = null;
@@ -129,7 +141,9 @@ export function createSolusVmHttp(conn: MasterConnection, opts: SolusVmHttpOptio
     peerFingerprint256 = seen.fingerprint256;
     return seen.verdict;
   };
-  const agent: http.Agent = target.isTls ? checkingTlsAgent(conn, opts, verdicts, judge) : new http.Agent({ keepAlive: true, maxSockets: conn.concurrency });
+  const agent: http.Agent = target.isTls
+    ? checkingTlsAgent(conn, opts, verdicts, judge)
+    : new http.Agent({ keepAlive: true, maxSockets: conn.concurrency });
   const env: AttemptEnv = {
     target,
     agent,
@@ -155,7 +169,11 @@ export function createSolusVmHttp(conn: MasterConnection, opts: SolusVmHttpOptio
 
   async function request(call: HttpCall): Promise<HttpReply> {
     if (!target.isTls && conn.tls.mode === 'pinned') {
-      throw new SolusVmError('tls', `a certificate fingerprint is pinned but the URL ${target.base.origin} is plain http; use https://`, { code: 'PIN_WITHOUT_TLS' });
+      throw new SolusVmError(
+        'tls',
+        `a certificate fingerprint is pinned but the URL ${target.base.origin} is plain http; use https://`,
+        { code: 'PIN_WITHOUT_TLS' },
+      );
     }
     for (let retryNo = 0; ; retryNo++) {
       const result = await limit(() => attempt(call, env));
@@ -191,23 +209,40 @@ function targetOf(conn: MasterConnection): Target {
   }
   const isTls = base.protocol === 'https:';
   const secrets = [
-    ...(conn.credentials.kind === 'v1' ? [conn.credentials.apiId, conn.credentials.apiKey] : [conn.credentials.token]),
+    ...(conn.credentials.kind === 'v1'
+      ? [conn.credentials.apiId, conn.credentials.apiKey]
+      : [conn.credentials.token]),
     ...(conn.basicAuth ? [conn.basicAuth.password] : []),
   ];
-  return { base, isTls, hostPort: `${base.hostname}:${base.port || (isTls ? '443' : '80')}`, scrub: (text) => scrubSecrets(text, secrets) };
+  return {
+    base,
+    isTls,
+    hostPort: `${base.hostname}:${base.port || (isTls ? '443' : '80')}`,
+    scrub: (text) => scrubSecrets(text, secrets),
+  };
 }
 
 /** Whether the peer's certificate passes the master's TLS mode, and the fingerprint it showed. */
-function judgePeer(socket: TLSSocket, mode: MasterConnection['tls']['mode'], pin: string | null, t: Target): { verdict: SolusVmError | 'ok'; fingerprint256: string | null } {
+function judgePeer(
+  socket: TLSSocket,
+  mode: MasterConnection['tls']['mode'],
+  pin: string | null,
+  t: Target,
+): { verdict: SolusVmError | 'ok'; fingerprint256: string | null } {
   const cert = socket.getPeerCertificate();
   const fp = cert && typeof cert.fingerprint256 === 'string' ? cert.fingerprint256 : null;
   const verdict = (): SolusVmError | 'ok' => {
     if (mode === 'insecure') return 'ok';
     if (mode === 'pinned') {
       if (!pin) {
-        return new SolusVmError('tls', `TLS mode is "pinned" but no fingerprint is set; the master at ${t.hostPort} presents ${fp ?? 'no certificate'}`, {
-          code: 'NO_PIN', fingerprint256: fp,
-        });
+        return new SolusVmError(
+          'tls',
+          `TLS mode is "pinned" but no fingerprint is set; the master at ${t.hostPort} presents ${fp ?? 'no certificate'}`,
+          {
+            code: 'NO_PIN',
+            fingerprint256: fp,
+          },
+        );
       }
       if (!fp || normalizeFingerprint(fp) !== pin) {
         return new SolusVmError(
@@ -245,7 +280,12 @@ function untrusted(code: string, fp: string | null, hostname: string): SolusVmEr
 }
 
 /** A keep-alive agent whose every new socket is judged once its TLS handshake is done. */
-function checkingTlsAgent(conn: MasterConnection, opts: SolusVmHttpOptions, verdicts: AttemptEnv['verdicts'], judge: AttemptEnv['judge']): https.Agent {
+function checkingTlsAgent(
+  conn: MasterConnection,
+  opts: SolusVmHttpOptions,
+  verdicts: AttemptEnv['verdicts'],
+  judge: AttemptEnv['judge'],
+): https.Agent {
   const agentOpts: https.AgentOptions = {
     keepAlive: true,
     maxSockets: conn.concurrency,
@@ -255,7 +295,10 @@ function checkingTlsAgent(conn: MasterConnection, opts: SolusVmHttpOptions, verd
     ...(opts.ca ? { ca: opts.ca } : {}),
   };
   class CheckingAgent extends https.Agent {
-    override createConnection(options: ConnectionOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex {
+    override createConnection(
+      options: ConnectionOptions,
+      callback?: (err: Error | null, stream: Duplex) => void,
+    ): Duplex {
       const socket = super.createConnection(options, callback) as TLSSocket;
       socket.once('secureConnect', () => verdicts.set(socket, judge(socket)));
       return socket;
@@ -268,27 +311,59 @@ function transportError(err: NodeJS.ErrnoException, connected: boolean, t: Targe
   if (err instanceof SolusVmError) return err;
   const code = err.code ?? 'UNKNOWN';
   if (code === 'ECONNREFUSED') {
-    return new SolusVmError('transport', `the connection to ${t.hostPort} was refused (nothing listens on that port, or a firewall rejects it)`, { retryable: true, code });
+    return new SolusVmError(
+      'transport',
+      `the connection to ${t.hostPort} was refused (nothing listens on that port, or a firewall rejects it)`,
+      { retryable: true, code },
+    );
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
-    return new SolusVmError('transport', `the host name ${t.base.hostname} could not be resolved (DNS: ${code})`, { retryable: true, code });
+    return new SolusVmError(
+      'transport',
+      `the host name ${t.base.hostname} could not be resolved (DNS: ${code})`,
+      { retryable: true, code },
+    );
   }
   if (code === 'ECONNRESET' || code === 'EPIPE') {
-    return new SolusVmError('transport', `the connection to ${t.hostPort} was closed unexpectedly (${err.message === 'socket hang up' ? 'socket hang up' : code})`, { retryable: true, code });
+    return new SolusVmError(
+      'transport',
+      `the connection to ${t.hostPort} was closed unexpectedly (${err.message === 'socket hang up' ? 'socket hang up' : code})`,
+      { retryable: true, code },
+    );
   }
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') {
-    return new SolusVmError('transport', `${t.hostPort} cannot be reached (${code})`, { retryable: true, code });
+    return new SolusVmError('transport', `${t.hostPort} cannot be reached (${code})`, {
+      retryable: true,
+      code,
+    });
   }
-  if (code.startsWith('ERR_SSL_') || code === 'EPROTO' || (!connected && t.isTls && /ssl|tls/i.test(err.message))) {
-    return new SolusVmError('tls', `the TLS handshake with ${t.hostPort} failed (${code}); is this port really HTTPS, or does it speak plain HTTP?`, { code });
+  if (
+    code.startsWith('ERR_SSL_') ||
+    code === 'EPROTO' ||
+    (!connected && t.isTls && /ssl|tls/i.test(err.message))
+  ) {
+    return new SolusVmError(
+      'tls',
+      `the TLS handshake with ${t.hostPort} failed (${code}); is this port really HTTPS, or does it speak plain HTTP?`,
+      { code },
+    );
   }
-  return new SolusVmError('transport', `the request to ${t.hostPort} failed: ${t.scrub(err.message)} (${code})`, { retryable: true, code });
+  return new SolusVmError(
+    'transport',
+    `the request to ${t.hostPort} failed: ${t.scrub(err.message)} (${code})`,
+    { retryable: true, code },
+  );
 }
 
-function requestHeaders(call: HttpCall, basicAuth: MasterConnection['basicAuth'], body: Buffer | null): Record<string, string> {
+function requestHeaders(
+  call: HttpCall,
+  basicAuth: MasterConnection['basicAuth'],
+  body: Buffer | null,
+): Record<string, string> {
   const headers: Record<string, string> = { 'User-Agent': 'overusage-solusvm/1', ...(call.headers ?? {}) };
   if (basicAuth && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
-    headers['Authorization'] = 'Basic ' + Buffer.from(`${basicAuth.user}:${basicAuth.password}`).toString('base64');
+    headers['Authorization'] =
+      'Basic ' + Buffer.from(`${basicAuth.user}:${basicAuth.password}`).toString('base64');
   }
   if (body || call.method !== 'GET') headers['Content-Length'] = String(body?.length ?? 0);
   // PHP clients send "Expect:" to cURL, which *removes* the header (no 100-continue). Node never adds
@@ -301,7 +376,12 @@ function attempt(call: HttpCall, env: AttemptEnv): Promise<Attempt> {
   const { target: t } = env;
   return new Promise<Attempt>((resolve) => {
     const started = performance.now();
-    const state = { settled: false, requestSent: false, connected: false, connectTimer: undefined as NodeJS.Timeout | undefined };
+    const state = {
+      settled: false,
+      requestSent: false,
+      connected: false,
+      connectTimer: undefined as NodeJS.Timeout | undefined,
+    };
     const body = call.body !== undefined ? Buffer.from(call.body, 'utf8') : null;
     const finish = (result: Attempt): void => {
       if (state.settled) return;
@@ -322,7 +402,12 @@ function attempt(call: HttpCall, env: AttemptEnv): Promise<Attempt> {
       ...(env.lookup ? { lookup: env.lookup } : {}),
     });
     const totalTimer = setTimeout(() => {
-      fail(new SolusVmError('timeout', `no answer from ${t.hostPort} within ${env.timeoutMs} ms`, { retryable: true, code: state.connected ? 'TIMEOUT' : 'CONNECT_TIMEOUT' }));
+      fail(
+        new SolusVmError('timeout', `no answer from ${t.hostPort} within ${env.timeoutMs} ms`, {
+          retryable: true,
+          code: state.connected ? 'TIMEOUT' : 'CONNECT_TIMEOUT',
+        }),
+      );
       req.destroy();
     }, env.timeoutMs);
     const send = (): void => {
@@ -335,7 +420,13 @@ function attempt(call: HttpCall, env: AttemptEnv): Promise<Attempt> {
     req.once('socket', (socket: Socket) => {
       if (env.verdicts.get(socket) === 'ok') return send();
       state.connectTimer = setTimeout(() => {
-        fail(new SolusVmError('timeout', `could not connect to ${t.hostPort} within ${env.connectTimeoutMs} ms`, { retryable: true, code: 'CONNECT_TIMEOUT' }));
+        fail(
+          new SolusVmError(
+            'timeout',
+            `could not connect to ${t.hostPort} within ${env.connectTimeoutMs} ms`,
+            { retryable: true, code: 'CONNECT_TIMEOUT' },
+          ),
+        );
         req.destroy();
       }, env.connectTimeoutMs);
       whenChecked(socket, env, send, (v) => {
@@ -349,7 +440,12 @@ function attempt(call: HttpCall, env: AttemptEnv): Promise<Attempt> {
 }
 
 /** Calls `send` once the socket is connected and (on TLS) its certificate passed; `refuse` otherwise. */
-function whenChecked(socket: Socket, env: AttemptEnv, send: () => void, refuse: (v: SolusVmError) => void): void {
+function whenChecked(
+  socket: Socket,
+  env: AttemptEnv,
+  send: () => void,
+  refuse: (v: SolusVmError) => void,
+): void {
   if (env.target.isTls) {
     socket.once('secureConnect', () => {
       const v = env.verdicts.get(socket) ?? env.judge(socket as TLSSocket);
@@ -369,23 +465,51 @@ function whenChecked(socket: Socket, env: AttemptEnv, send: () => void, refuse: 
 }
 
 /** Reads an answer whole, up to the size limit. */
-function readAnswer(res: http.IncomingMessage, env: AttemptEnv, started: number, finish: (a: Attempt) => void, fail: (e: SolusVmError) => void, abort: () => void): void {
+function readAnswer(
+  res: http.IncomingMessage,
+  env: AttemptEnv,
+  started: number,
+  finish: (a: Attempt) => void,
+  fail: (e: SolusVmError) => void,
+  abort: () => void,
+): void {
   const t = env.target;
   const chunks: Buffer[] = [];
   let size = 0;
   res.on('data', (chunk: Buffer) => {
     size += chunk.length;
     if (size > env.maxBodyBytes) {
-      fail(new SolusVmError('bad_response', `the answer from ${t.hostPort} is larger than ${env.maxBodyBytes} bytes`, { httpStatus: res.statusCode ?? null }));
+      fail(
+        new SolusVmError(
+          'bad_response',
+          `the answer from ${t.hostPort} is larger than ${env.maxBodyBytes} bytes`,
+          { httpStatus: res.statusCode ?? null },
+        ),
+      );
       abort();
       return;
     }
     chunks.push(chunk);
   });
   res.on('error', (err: NodeJS.ErrnoException) => fail(transportError(err, true, t)));
-  res.on('aborted', () => fail(new SolusVmError('transport', `the answer from ${t.hostPort} was cut off`, { retryable: true, code: 'ECONNRESET' })));
+  res.on('aborted', () =>
+    fail(
+      new SolusVmError('transport', `the answer from ${t.hostPort} was cut off`, {
+        retryable: true,
+        code: 'ECONNRESET',
+      }),
+    ),
+  );
   res.on('end', () => {
-    finish({ ok: true, reply: { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), latencyMs: Math.round(performance.now() - started) } });
+    finish({
+      ok: true,
+      reply: {
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        latencyMs: Math.round(performance.now() - started),
+      },
+    });
   });
 }
 
@@ -408,12 +532,22 @@ function withAttempts(e: SolusVmError, attempts: number): SolusVmError {
   return attempts <= 1
     ? e
     : new SolusVmError(e.kind, `${e.message} (after ${attempts} attempts)`, {
-        retryable: e.retryable, httpStatus: e.httpStatus, snippet: e.snippet, code: e.code, fingerprint256: e.fingerprint256, retryAfterMs: e.retryAfterMs,
+        retryable: e.retryable,
+        httpStatus: e.httpStatus,
+        snippet: e.snippet,
+        code: e.code,
+        fingerprint256: e.fingerprint256,
+        retryAfterMs: e.retryAfterMs,
       });
 }
 
 /** After attempt number retryNo + 1: the answer to give, or how long to wait before the next try. Throws when giving up. */
-function nextStep(result: Attempt, call: HttpCall, retryNo: number, p: RetryPolicy): { reply: HttpReply } | { delayMs: number } {
+function nextStep(
+  result: Attempt,
+  call: HttpCall,
+  retryNo: number,
+  p: RetryPolicy,
+): { reply: HttpReply } | { delayMs: number } {
   if (result.ok) {
     const r = result.reply;
     let delay: number | null = null;
@@ -430,7 +564,8 @@ function nextStep(result: Attempt, call: HttpCall, retryNo: number, p: RetryPoli
   }
   const e = result.error;
   // an action may run twice if retried after its request left; only "nothing was sent" is safe
-  const mayRetry = e.retryable && (call.idempotent || (!result.requestSent && NOTHING_SENT_RETRYABLE.has(e.code ?? '')));
+  const mayRetry =
+    e.retryable && (call.idempotent || (!result.requestSent && NOTHING_SENT_RETRYABLE.has(e.code ?? '')));
   if (!mayRetry || retryNo >= p.retries) throw withAttempts(e, retryNo + 1);
   return { delayMs: backoff(retryNo + 1, p) };
 }
@@ -441,7 +576,10 @@ function joinPath(basePath: string, path: string): string {
 }
 
 /** Retry-After in seconds or as an HTTP date, in ms; null when absent or unreadable. */
-export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | null {
+export function parseRetryAfter(
+  value: string | string[] | undefined,
+  now: number = Date.now(),
+): number | null {
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined || v.trim() === '') return null;
   if (/^\s*\d+\s*$/.test(v)) return Number(v.trim()) * 1000;

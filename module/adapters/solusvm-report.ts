@@ -2,7 +2,12 @@
  * Words for the connection test: what is wrong with a master, and what the admin should do.
  * Shared by the v1 and v2 clients so both say the same thing for the same failure.
  */
-import { type ConnectionReport, type SolusVmErrorKind, SolusVmError, type SolusVmVersion } from './solusvm-types.js';
+import {
+  type ConnectionReport,
+  type SolusVmErrorKind,
+  SolusVmError,
+  type SolusVmVersion,
+} from './solusvm-types.js';
 
 export interface ReportContext {
   version: SolusVmVersion;
@@ -20,15 +25,23 @@ const sentence = (s: string): string => {
 
 /** One sentence (or two) an admin understands, for any failure of a test call. */
 export function describeFailure(e: unknown, ctx: ReportContext): string {
-  if (!(e instanceof SolusVmError)) return sentence(`Unexpected failure: ${(e as Error)?.message ?? String(e)}`);
-  const ports = ctx.version === 1 ? "SolusVM 1's Admin API listens on port 5656 (https) or 5353 (http) unless it was changed" : "SolusVM 2's API is normally served on port 443 (https)";
+  if (!(e instanceof SolusVmError))
+    return sentence(`Unexpected failure: ${(e as Error)?.message ?? String(e)}`);
+  const ports =
+    ctx.version === 1
+      ? "SolusVM 1's Admin API listens on port 5656 (https) or 5353 (http) unless it was changed"
+      : "SolusVM 2's API is normally served on port 443 (https)";
   switch (e.code) {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_NONAME':
-      return sentence(`Cannot resolve the host name ${ctx.host} (DNS lookup failed: ${e.code}); check the master's address`);
+      return sentence(
+        `Cannot resolve the host name ${ctx.host} (DNS lookup failed: ${e.code}); check the master's address`,
+      );
     case 'ECONNREFUSED':
-      return sentence(`The connection to ${ctx.hostPort} was refused: nothing listens there or a firewall rejects it. ${ports}; check the port and the master's firewall`);
+      return sentence(
+        `The connection to ${ctx.hostPort} was refused: nothing listens there or a firewall rejects it. ${ports}; check the port and the master's firewall`,
+      );
     case 'CONNECT_TIMEOUT':
     case 'TIMEOUT':
       return sentence(
@@ -58,10 +71,19 @@ export function failureReport(e: unknown, ctx: ReportContext, latencyMs: number 
 
 /** A warning added to a successful test when certificate checks are off. */
 /** A successful connection test, in the same words for both versions. */
-export function okReport(version: 1 | 2, http: { hostPort: string; isTls: boolean; peerFingerprint256: string | null }, mode: string, latencyMs: number, found: string, serverCount: number | null): ConnectionReport {
+export function okReport(
+  version: 1 | 2,
+  http: { hostPort: string; isTls: boolean; peerFingerprint256: string | null },
+  mode: string,
+  latencyMs: number,
+  found: string,
+  serverCount: number | null,
+): ConnectionReport {
   return {
     ok: true,
-    message: `Connected to SolusVM ${version} at ${http.hostPort} in ${latencyMs} ms: ${found}.` + insecureNote(mode, http.isTls, http.peerFingerprint256),
+    message:
+      `Connected to SolusVM ${version} at ${http.hostPort} in ${latencyMs} ms: ${found}.` +
+      insecureNote(mode, http.isTls, http.peerFingerprint256),
     version,
     fingerprint256: http.peerFingerprint256,
     latencyMs,

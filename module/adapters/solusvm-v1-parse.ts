@@ -92,7 +92,11 @@ export function classifyBareText(text: string, opts: ParseOptions = {}): SolusVm
   const snippet = (opts.scrub ?? ((s: string) => s))(t.slice(0, 200));
   const common = { httpStatus: opts.httpStatus ?? null, snippet };
   if (/invalid (id|key) or (key|hash)/i.test(t)) {
-    return new SolusVmError('auth', `the master refused the API id/key ("${snippet}"): check them under Configuration > API Access in SolusVM`, { ...common, code: 'INVALID_ID_OR_KEY' });
+    return new SolusVmError(
+      'auth',
+      `the master refused the API id/key ("${snippet}"): check them under Configuration > API Access in SolusVM`,
+      { ...common, code: 'INVALID_ID_OR_KEY' },
+    );
   }
   if (/invalid ip ?address/i.test(t)) {
     return new SolusVmError(
@@ -132,11 +136,20 @@ export function parseV1Body(body: string, opts: ParseOptions = {}): V1Response {
       );
     }
     // SolusVM never sends a DTD; refusing one also rules out entity-expansion tricks
-    if (/<!DOCTYPE/i.test(text)) throw bad('the master sent XML with a DOCTYPE, which SolusVM never does', body, opts, 'MALFORMED_XML');
+    if (/<!DOCTYPE/i.test(text))
+      throw bad('the master sent XML with a DOCTYPE, which SolusVM never does', body, opts, 'MALFORMED_XML');
     format = 'xml';
     fields = parseXmlFields(text, body, opts);
   } else {
-    throw classifyBareText(text, opts) ?? bad(`the master answered with plain text instead of XML or JSON: "${(opts.scrub ?? ((s: string) => s))(text.slice(0, 120))}"`, body, opts, 'BARE_TEXT');
+    throw (
+      classifyBareText(text, opts) ??
+      bad(
+        `the master answered with plain text instead of XML or JSON: "${(opts.scrub ?? ((s: string) => s))(text.slice(0, 120))}"`,
+        body,
+        opts,
+        'BARE_TEXT',
+      )
+    );
   }
   return checkStatus(format, fields, body, opts);
 }
@@ -219,16 +232,19 @@ function parseXmlFields(text: string, body: string, opts: ParseOptions): V1Recor
 export function repairXml(fragment: string): string {
   const stack: string[] = [];
   const escaped = fragment.replace(/&(?!(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);)/g, '&amp;');
-  return escaped.replace(/<(\/?)([A-Za-z_][\w.:-]*)([^>]*)>/g, (tag, slash: string, name: string, rest: string) => {
-    if (slash) {
-      const at = stack.lastIndexOf(name);
-      if (at === -1) return '';
-      stack.length = at;
+  return escaped.replace(
+    /<(\/?)([A-Za-z_][\w.:-]*)([^>]*)>/g,
+    (tag, slash: string, name: string, rest: string) => {
+      if (slash) {
+        const at = stack.lastIndexOf(name);
+        if (at === -1) return '';
+        stack.length = at;
+        return tag;
+      }
+      if (!rest.trimEnd().endsWith('/')) stack.push(name);
       return tag;
-    }
-    if (!rest.trimEnd().endsWith('/')) stack.push(name);
-    return tag;
-  });
+    },
+  );
 }
 
 /** The text of a field, whatever form it came in; null when absent. */
@@ -244,12 +260,20 @@ const INTEGER = /^-?\d+$/;
 /** Parses "total,used,free,percent". Bytes are bigint; nothing is derived from percent. */
 export function parsePacked(value: V1Value | undefined, what: string): PackedUsage {
   const raw = textOf(value);
-  if (raw === null || raw === '') throw new SolusVmError('bad_response', `the answer has no ${what} field`, { code: 'MISSING_FIELD' });
+  if (raw === null || raw === '')
+    throw new SolusVmError('bad_response', `the answer has no ${what} field`, { code: 'MISSING_FIELD' });
   const parts = raw.split(',').map((p) => p.trim());
-  if (parts.length < 2) throw new SolusVmError('bad_response', `${what} "${raw.slice(0, 80)}" is not "total,used,free,percent"`, { code: 'BAD_FIELD' });
+  if (parts.length < 2)
+    throw new SolusVmError('bad_response', `${what} "${raw.slice(0, 80)}" is not "total,used,free,percent"`, {
+      code: 'BAD_FIELD',
+    });
   const [totalText = '', usedText = '', freeText, percentText] = parts;
   if (!/^\d+$/.test(totalText) || !/^\d+$/.test(usedText)) {
-    throw new SolusVmError('bad_response', `${what} "${raw.slice(0, 80)}" does not start with whole byte counts`, { code: 'BAD_FIELD' });
+    throw new SolusVmError(
+      'bad_response',
+      `${what} "${raw.slice(0, 80)}" does not start with whole byte counts`,
+      { code: 'BAD_FIELD' },
+    );
   }
   const totalBytes = BigInt(totalText);
   const usedBytes = BigInt(usedText);
@@ -331,14 +355,19 @@ export function parseNodeVirtualServers(resp: V1Response): V1VirtualServer[] {
     // PHP's json_encode turns an array with gaps in its keys into {"0":{...},"3":{...}}
     else entries = Object.values(rec);
   } else {
-    throw new SolusVmError('bad_response', 'virtualservers is neither a list nor empty', { code: 'BAD_FIELD' });
+    throw new SolusVmError('bad_response', 'virtualservers is neither a list nor empty', {
+      code: 'BAD_FIELD',
+    });
   }
   return entries.map((e) => {
     if (e === null || typeof e !== 'object' || Array.isArray(e)) {
       throw new SolusVmError('bad_response', 'a virtualserver entry is not a record', { code: 'BAD_FIELD' });
     }
     const id = textOf(e['vserverid']);
-    if (!id) throw new SolusVmError('bad_response', 'a virtualserver entry has no vserverid', { code: 'MISSING_FIELD' });
+    if (!id)
+      throw new SolusVmError('bad_response', 'a virtualserver entry has no vserverid', {
+        code: 'MISSING_FIELD',
+      });
     return {
       vserverid: id,
       ctidXid: textOf(e['ctid-xid']) || null,

@@ -16,7 +16,10 @@ export async function updateManyByKey(
   /** columns that add the given value to what is stored (a total others may move too), instead of replacing it */
   add: readonly string[] = [],
 ): Promise<void> {
-  const set = (c: string, v: string, mysql: boolean) => (add.includes(c) ? `${quote(c, mysql)} = ${mysql ? `${quote(table, true)}.` : ''}${quote(c, mysql)} + ${v}` : `${quote(c, mysql)} = ${v}`);
+  const set = (c: string, v: string, mysql: boolean) =>
+    add.includes(c)
+      ? `${quote(c, mysql)} = ${mysql ? `${quote(table, true)}.` : ''}${quote(c, mysql)} + ${v}`
+      : `${quote(c, mysql)} = ${v}`;
   const mysql = (db as Knex).client.config.client === 'mysql2';
   const cols = [key, ...columns];
   for (let i = 0; i < rows.length; i += chunkSize) {
@@ -27,7 +30,11 @@ export async function updateManyByKey(
     const k = quote(key, mysql);
     let sql: string;
     if (mysql) {
-      const selects = chunk.map((_, n) => (n === 0 ? `SELECT ${cols.map((c) => `? AS ${quote(c, true)}`).join(', ')}` : `SELECT ${cols.map(() => '?').join(', ')}`));
+      const selects = chunk.map((_, n) =>
+        n === 0
+          ? `SELECT ${cols.map((c) => `? AS ${quote(c, true)}`).join(', ')}`
+          : `SELECT ${cols.map(() => '?').join(', ')}`,
+      );
       sql = `UPDATE ${t} JOIN (${selects.join(' UNION ALL ')}) AS v ON ${t}.${k} = v.${k} SET ${columns.map((c) => `${t}.${set(c, `v.${quote(c, true)}`, true)}`).join(', ')}`;
     } else {
       // SQLite compiles a multi-row VALUES list far faster than a UNION ALL of SELECTs; its
@@ -73,7 +80,12 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
  */
 export function isRetryableTxError(err: unknown): boolean {
   const e = err as { errno?: number; code?: string };
-  return e?.errno === 1213 || e?.errno === 1205 || e?.code === 'ER_LOCK_DEADLOCK' || e?.code === 'ER_LOCK_WAIT_TIMEOUT';
+  return (
+    e?.errno === 1213 ||
+    e?.errno === 1205 ||
+    e?.code === 'ER_LOCK_DEADLOCK' ||
+    e?.code === 'ER_LOCK_WAIT_TIMEOUT'
+  );
 }
 
 export async function withTxRetry<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
@@ -94,7 +106,11 @@ export async function withTxRetry<T>(work: () => Promise<T>, attempts = 5): Prom
  * call). Inside an outer transaction it runs once: a 1213 rolls back the outer one, whose owner
  * decides.
  */
-export function retryTransaction<T>(db: Knex | Knex.Transaction, work: (trx: Knex.Transaction) => Promise<T>, attempts = 5): Promise<T> {
+export function retryTransaction<T>(
+  db: Knex | Knex.Transaction,
+  work: (trx: Knex.Transaction) => Promise<T>,
+  attempts = 5,
+): Promise<T> {
   if ((db as Knex.Transaction).isTransaction) return db.transaction(work);
   return withTxRetry(() => db.transaction(work), attempts);
 }

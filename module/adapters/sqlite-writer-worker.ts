@@ -31,7 +31,11 @@ parentPort!.on('message', (msg: { id: number; op: string; [k: string]: unknown }
       parentPort!.postMessage({ id: msg.id, ok: true, value });
     } catch (err) {
       const e = err as { message?: string; code?: string; errno?: number };
-      parentPort!.postMessage({ id: msg.id, ok: false, error: { message: e.message ?? String(err), code: e.code, errno: e.errno } });
+      parentPort!.postMessage({
+        id: msg.id,
+        ok: false,
+        error: { message: e.message ?? String(err), code: e.code, errno: e.errno },
+      });
     }
   });
 });

@@ -17,7 +17,10 @@ type MsgBody =
 const pack = (r: ReadResult) => ({
   ...r,
   sampledAt: r.sampledAt.toMillis(),
-  service: { ...r.service, last: r.service.last ? { ...r.service.last, sampledAt: r.service.last.sampledAt.toMillis() } : null },
+  service: {
+    ...r.service,
+    last: r.service.last ? { ...r.service.last, sampledAt: r.service.last.sampledAt.toMillis() } : null,
+  },
 });
 
 export function unpackResult(r: ReturnType<typeof pack>): ReadResult {
@@ -25,7 +28,10 @@ export function unpackResult(r: ReturnType<typeof pack>): ReadResult {
   return {
     ...r,
     sampledAt: utc(r.sampledAt),
-    service: { ...r.service, last: r.service.last ? { ...r.service.last, sampledAt: utc(r.service.last.sampledAt) } : null },
+    service: {
+      ...r.service,
+      last: r.service.last ? { ...r.service.last, sampledAt: utc(r.service.last.sampledAt) } : null,
+    },
   };
 }
 
@@ -47,14 +53,29 @@ export function createThreadedMeteringStore(base: MeteringStore, databaseUrl: st
     const entry = new URL('./sqlite-writer-worker.ts', import.meta.url).href;
     // An eval worker does not inherit `--import tsx`, so it always registers tsx itself.
     const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
-    const w = new Worker(boot, { eval: true, workerData: { databaseUrl }, resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 96 } });
-    w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: { message: string; code?: string; errno?: number } }) => {
-      const p = pending.get(m.id);
-      if (!p) return;
-      pending.delete(m.id);
-      if (m.ok) p.resolve(m.value);
-      else p.reject(Object.assign(new Error(m.error!.message), { code: m.error!.code, errno: m.error!.errno }));
+    const w = new Worker(boot, {
+      eval: true,
+      workerData: { databaseUrl },
+      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 96 },
     });
+    w.on(
+      'message',
+      (m: {
+        id: number;
+        ok: boolean;
+        value?: unknown;
+        error?: { message: string; code?: string; errno?: number };
+      }) => {
+        const p = pending.get(m.id);
+        if (!p) return;
+        pending.delete(m.id);
+        if (m.ok) p.resolve(m.value);
+        else
+          p.reject(
+            Object.assign(new Error(m.error!.message), { code: m.error!.code, errno: m.error!.errno }),
+          );
+      },
+    );
     w.on('error', (err) => failAll(err));
     w.on('exit', (code) => {
       worker = null;
@@ -87,9 +108,14 @@ export function createThreadedMeteringStore(base: MeteringStore, databaseUrl: st
 
   return {
     ...base,
-    writeBatch: (masterId, runId, results, at) => send({ op: 'writeBatch', masterId, runId, results: results.map(pack), atMs: at.toMillis() }),
+    writeBatch: (masterId, runId, results, at) =>
+      send({ op: 'writeBatch', masterId, runId, results: results.map(pack), atMs: at.toMillis() }),
     recordFailures: (runId, failures) =>
-      send({ op: 'recordFailures', runId, failures: failures.map((f) => ({ ...f, attemptedAt: f.attemptedAt.toMillis() })) }),
+      send({
+        op: 'recordFailures',
+        runId,
+        failures: failures.map((f) => ({ ...f, attemptedAt: f.attemptedAt.toMillis() })),
+      }),
     async close() {
       const w = worker;
       worker = null;

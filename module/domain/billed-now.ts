@@ -23,5 +23,8 @@ export function billedNow(lines: readonly LineFigures[]): BilledNow | null {
   const waived = (l: LineFigures) => l.status === 'waived' || l.dispute?.state === 'waived';
   const amountMinor = invoiced.reduce((a, l) => a + (waived(l) ? 0n : l.amountMinor), 0n);
   if (invoiced.every(waived)) return { amountMinor, afterDispute: 'waived' };
-  return { amountMinor, afterDispute: invoiced.some((l) => l.dispute?.state === 'adjusted') ? 'adjusted' : null };
+  return {
+    amountMinor,
+    afterDispute: invoiced.some((l) => l.dispute?.state === 'adjusted') ? 'adjusted' : null,
+  };
 }

@@ -32,11 +32,13 @@ export interface CalendarPeriod {
 }
 
 function checkAnchor(day: number): number {
-  if (!Number.isInteger(day) || day < 1 || day > 31) throw invalidInput(`a period starts on a day of the month from 1 to 31, not ${day}`);
+  if (!Number.isInteger(day) || day < 1 || day > 31)
+    throw invalidInput(`a period starts on a day of the month from 1 to 31, not ${day}`);
   return day;
 }
 
-const daysIn = (year: number, month: number): number => DateTime.fromObject({ year, month, day: 1 }, { zone: 'utc' }).daysInMonth!;
+const daysIn = (year: number, month: number): number =>
+  DateTime.fromObject({ year, month, day: 1 }, { zone: 'utc' }).daysInMonth!;
 const pad = (n: number): string => String(n).padStart(2, '0');
 
 /** The day periods start on in a month, clamped to the month's last day. */
@@ -141,16 +143,28 @@ const dayOfDate = (d: IsoDate | null): number | null => (d ? Number(d.slice(8, 1
 export function serviceCalendar(s: CalendarSources): ServiceCalendar {
   const policy = s.servicePolicy ?? s.solusvmPolicy ?? s.masterPolicy;
   if (policy === 'first_of_month') {
-    return { counter: { policy, anchorDay: 1, zone: s.zone }, calendar: { basis: 'first_of_month', anchorDay: 1 } };
+    return {
+      counter: { policy, anchorDay: 1, zone: s.zone },
+      calendar: { basis: 'first_of_month', anchorDay: 1 },
+    };
   }
   if (policy === 'anniversary') {
     const fromSolusvm = dayOfDate(s.solusvmCreatedOn);
     const fromPanel = dayOfDate(s.regdate);
-    const day = s.serviceDay ?? (s.anniversaryFrom === 'panel' ? (fromPanel ?? fromSolusvm) : (fromSolusvm ?? fromPanel)) ?? 1;
-    return { counter: { policy, anchorDay: checkAnchor(day), zone: s.zone }, calendar: { basis: 'anniversary', anchorDay: checkAnchor(day) } };
+    const day =
+      s.serviceDay ??
+      (s.anniversaryFrom === 'panel' ? (fromPanel ?? fromSolusvm) : (fromSolusvm ?? fromPanel)) ??
+      1;
+    return {
+      counter: { policy, anchorDay: checkAnchor(day), zone: s.zone },
+      calendar: { basis: 'anniversary', anchorDay: checkAnchor(day) },
+    };
   }
   const day = s.billingDay ?? dayOfDate(s.regdate) ?? 1;
-  return { counter: { policy: 'never', anchorDay: 1, zone: s.zone }, calendar: { basis: 'billing_cycle', anchorDay: checkAnchor(day) } };
+  return {
+    counter: { policy: 'never', anchorDay: 1, zone: s.zone },
+    calendar: { basis: 'billing_cycle', anchorDay: checkAnchor(day) },
+  };
 }
 
 /** The day a VM was made, in the master's zone (its anniversary), from SolusVM 2's created_at; null when unreadable. */

@@ -17,12 +17,14 @@ export function isIsoDate(value: unknown): value is IsoDate {
 }
 
 export function parseIsoDate(value: unknown, what = 'date'): IsoDate {
-  if (!isIsoDate(value)) throw invalidInput(`${what} must be a real calendar date written YYYY-MM-DD`, { value: String(value) });
+  if (!isIsoDate(value))
+    throw invalidInput(`${what} must be a real calendar date written YYYY-MM-DD`, { value: String(value) });
   return value;
 }
 
 const DAY_MS = 86_400_000;
-const utcDay = (date: IsoDate): number => Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10));
+const utcDay = (date: IsoDate): number =>
+  Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10));
 
 /** Pure calendar arithmetic on UTC day numbers: days, not hours, so DST never moves a date. */
 export function addDays(date: IsoDate, days: number): IsoDate {
@@ -50,7 +52,8 @@ export function localDate(instant: DateTime, zone: string): IsoDate {
 export function assertZone(zone: string): string {
   // Checked on the zone itself: building a DateTime in a bad zone throws luxon's own error when
   // Settings.throwOnInvalid is on, instead of this one.
-  if (typeof zone !== 'string' || !Info.normalizeZone(zone).isValid) throw invalidInput(`"${zone}" is not a time zone (try "Europe/Brussels")`);
+  if (typeof zone !== 'string' || !Info.normalizeZone(zone).isValid)
+    throw invalidInput(`"${zone}" is not a time zone (try "Europe/Brussels")`);
   return zone;
 }
 

@@ -7,7 +7,17 @@ import { storedWord } from './stored-value.js';
  * (replaced by a rating again) never get a line; a correction charge waits in `review` while its
  * period is disputed or a drop in its counter is undecided.
  */
-export const CHARGE_STATUSES = ['unbilled', 'billed', 'written_off', 'within_allowance', 'not_billed', 'pooled', 'void', 'review'] as const;
+export const CHARGE_STATUSES = [
+  'unbilled',
+  'billed',
+  'written_off',
+  'within_allowance',
+  'not_billed',
+  'pooled',
+  'void',
+  'review',
+] as const;
 export type ChargeStatus = (typeof CHARGE_STATUSES)[number];
 
-export const parseChargeStatus = (value: unknown): ChargeStatus => storedWord(CHARGE_STATUSES, value, 'mod_overusage_charges.status');
+export const parseChargeStatus = (value: unknown): ChargeStatus =>
+  storedWord(CHARGE_STATUSES, value, 'mod_overusage_charges.status');

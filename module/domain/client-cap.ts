@@ -21,11 +21,13 @@ export interface ClientCap {
 }
 
 function assertVolume(plan: RatingPlan): void {
-  if (plan.model.kind !== 'per_unit' && plan.model.kind !== 'per_block') throw invalidInput(`a cap applies to billing per unit or per block of bytes, not ${plan.model.kind}`);
+  if (plan.model.kind !== 'per_unit' && plan.model.kind !== 'per_block')
+    throw invalidInput(`a cap applies to billing per unit or per block of bytes, not ${plan.model.kind}`);
 }
 
 function assertCurrencyOf(cap: ClientCap, plan: RatingPlan): void {
-  if (cap.kind === 'money' && cap.currency !== plan.currency) throw invalidInput(`the cap is in ${cap.currency}, but the service is billed in ${plan.currency}`);
+  if (cap.kind === 'money' && cap.currency !== plan.currency)
+    throw invalidInput(`the cap is in ${cap.currency}, but the service is billed in ${plan.currency}`);
 }
 
 /**
@@ -41,7 +43,8 @@ export function capOverBytes(cap: ClientCap, plan: RatingPlan): bigint | null {
   const perMinor = 10n ** BigInt(minorDigits(plan.currency));
   const rateScale = 10n ** BigInt(plan.rate.scale);
   const unitBytes = UNIT_BYTES[plan.unit];
-  if (plan.model.kind === 'per_unit') return (cap.amount * unitBytes * rateScale) / (plan.rate.units * perMinor);
+  if (plan.model.kind === 'per_unit')
+    return (cap.amount * unitBytes * rateScale) / (plan.rate.units * perMinor);
   const blockBytes = unitBytes * BigInt(plan.model.kind === 'per_block' ? plan.model.blockUnits : 1);
   return ((cap.amount * rateScale) / (plan.rate.units * perMinor)) * blockBytes;
 }
@@ -52,7 +55,10 @@ export function capMinor(cap: ClientCap, plan: RatingPlan): bigint {
   assertCurrencyOf(cap, plan);
   if (cap.kind === 'money') return cap.amount;
   const base = plan.allowanceBytes + plan.toleranceBytes;
-  return rateUsage({ usedBytes: base + cap.amount, days: 1, nominalDays: 1, seconds: 86_400n }, { ...plan, prorate: false, capMinor: null, minimumMinor: 0n }).roundedMinor;
+  return rateUsage(
+    { usedBytes: base + cap.amount, days: 1, nominalDays: 1, seconds: 86_400n },
+    { ...plan, prorate: false, capMinor: null, minimumMinor: 0n },
+  ).roundedMinor;
 }
 
 /** The plan with the client's cap as its cap (the lower of the provider's and the client's). */

@@ -51,7 +51,11 @@ export function dailySeries(intervals: readonly IntervalFigure[], from: IsoDate,
     missing: true,
   }));
   for (const iv of intervals) {
-    if (iv.toDate < iv.fromDate) throw invalidInput('an interval must not end before it starts', { fromDate: iv.fromDate, toDate: iv.toDate });
+    if (iv.toDate < iv.fromDate)
+      throw invalidInput('an interval must not end before it starts', {
+        fromDate: iv.fromDate,
+        toDate: iv.toDate,
+      });
     const span = daysBetween(iv.fromDate, iv.toDate) + 1;
     const shares = span === 1 ? [iv.bytes] : splitEvenly(iv.bytes, span);
     const lo = maxDate(iv.fromDate, from);

@@ -7,10 +7,14 @@ import { divRoundHalfUp } from './money.js';
  */
 
 /** A reminder or overdue notice is held back only when nothing but held lines is unpaid. */
-export const onlyHeldUnpaid = (balance: bigint, held: bigint, heldLines: number): boolean => heldLines > 0 && balance <= held;
+export const onlyHeldUnpaid = (balance: bigint, held: bigint, heldLines: number): boolean =>
+  heldLines > 0 && balance <= held;
 
 /** An overdue invoice's balance, split into what is disputed (held) and what is not. */
-export function overdueSplit(invoices: ReadonlyArray<{ balance: bigint; held: bigint }>): { disputed: bigint; undisputed: bigint } {
+export function overdueSplit(invoices: ReadonlyArray<{ balance: bigint; held: bigint }>): {
+  disputed: bigint;
+  undisputed: bigint;
+} {
   let disputed = 0n;
   let undisputed = 0n;
   for (const { balance, held } of invoices) {
@@ -21,7 +25,8 @@ export function overdueSplit(invoices: ReadonlyArray<{ balance: bigint; held: bi
 }
 
 /** A suspension for non-payment is stopped only when what is overdue is disputed, all of it. */
-export const suspensionShielded = (split: { disputed: bigint; undisputed: bigint }): boolean => split.undisputed === 0n && split.disputed > 0n;
+export const suspensionShielded = (split: { disputed: bigint; undisputed: bigint }): boolean =>
+  split.undisputed === 0n && split.disputed > 0n;
 
 /** The panel's late fee setting: a percentage (in hundredths of a percent) or a fixed amount, and a minimum. */
 export interface LateFeeRule {
@@ -45,7 +50,10 @@ export function lateFeeOn(base: bigint, rule: LateFeeRule): bigint {
  * less what is held), never below 0 or above the fee. The panel does not recompute a fee when a
  * line leaves its invoice, so the add-on gives this back as credit.
  */
-export function lateFeeShareOnHeld(input: { fee: bigint; balanceBeforeFee: bigint; held: bigint }, rule: LateFeeRule): bigint {
+export function lateFeeShareOnHeld(
+  input: { fee: bigint; balanceBeforeFee: bigint; held: bigint },
+  rule: LateFeeRule,
+): bigint {
   if (input.fee <= 0n || input.held <= 0n) return 0n;
   const without = lateFeeOn(input.balanceBeforeFee - input.held, rule);
   const share = input.fee - without;

@@ -46,5 +46,4 @@ export const notFound = (message: string, details?: Record<string, unknown>): Mo
 
 /** An expected outcome: success with a value, or a coded refusal the caller must handle. */
 export type Outcome<T, C extends string = string> =
-  | { ok: true; value: T }
-  | { ok: false; code: C; message: string; details?: Record<string, unknown> };
+  { ok: true; value: T } | { ok: false; code: C; message: string; details?: Record<string, unknown> };

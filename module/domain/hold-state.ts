@@ -32,13 +32,18 @@ export const canHold = (from: HoldState, to: HoldState): boolean => HOLD_TRANSIT
 
 /** Throws UNEXPECTED_STATE for a step the table does not have (a bug or a concurrent change). */
 export function assertHoldStep(from: HoldState, to: HoldState): void {
-  if (!canHold(from, to)) throw new ModuleError('UNEXPECTED_STATE', `a held line cannot go from ${from} to ${to}`, { from, to });
+  if (!canHold(from, to))
+    throw new ModuleError('UNEXPECTED_STATE', `a held line cannot go from ${from} to ${to}`, { from, to });
 }
 
 /** The hold's state after a decision is carried out, from the state it was in. */
-export function holdAfterDecision(from: HoldState, decision: 'upheld' | 'waived' | 'adjusted' | 'withdrawn'): HoldState {
+export function holdAfterDecision(
+  from: HoldState,
+  decision: 'upheld' | 'waived' | 'adjusted' | 'withdrawn',
+): HoldState {
   if (from !== 'held') return from;
   return decision === 'waived' ? 'released' : 'published';
 }
 
-export const parseHoldState = (value: unknown): HoldState => storedWord(HOLD_STATES, value, 'mod_overusage_disputes.hold_state');
+export const parseHoldState = (value: unknown): HoldState =>
+  storedWord(HOLD_STATES, value, 'mod_overusage_disputes.hold_state');

@@ -26,7 +26,8 @@ export function easterSunday(year: number): IsoDate {
   return DateTime.fromObject({ year, month, day }, { zone: 'utc' }).toISODate()!;
 }
 
-const fixed = (year: number, month: number, day: number) => DateTime.fromObject({ year, month, day }, { zone: 'utc' }).toISODate()!;
+const fixed = (year: number, month: number, day: number) =>
+  DateTime.fromObject({ year, month, day }, { zone: 'utc' }).toISODate()!;
 
 export function holidaysOf(calendar: HolidayCalendar, year: number): Map<IsoDate, string> {
   const out = new Map<IsoDate, string>();
@@ -51,7 +52,10 @@ export function holidaysOf(calendar: HolidayCalendar, year: number): Map<IsoDate
     // the Saturday before when it falls on a Sunday.
     const royalDay = year >= 2014 ? 27 : 30;
     const royal = DateTime.fromObject({ year, month: 4, day: royalDay }, { zone: 'utc' });
-    out.set(royal.weekday === 7 ? fixed(year, 4, royalDay - 1) : royal.toISODate()!, year >= 2014 ? 'Koningsdag' : 'Koninginnedag');
+    out.set(
+      royal.weekday === 7 ? fixed(year, 4, royalDay - 1) : royal.toISODate()!,
+      year >= 2014 ? 'Koningsdag' : 'Koninginnedag',
+    );
     // Liberation Day is a general day off once every five years (2025, 2030, …).
     if (year % 5 === 0) out.set(fixed(year, 5, 5), 'Bevrijdingsdag');
     out.set(addDays(easter, 39), 'Hemelvaartsdag');
@@ -81,4 +85,5 @@ export function isWeekend(date: IsoDate): boolean {
   return DateTime.fromISO(date, { zone: 'utc' }).weekday >= 6;
 }
 
-export const isBusinessDay = (date: IsoDate, calendar: HolidayCalendar): boolean => !isWeekend(date) && holidayName(calendar, date) === null;
+export const isBusinessDay = (date: IsoDate, calendar: HolidayCalendar): boolean =>
+  !isWeekend(date) && holidayName(calendar, date) === null;

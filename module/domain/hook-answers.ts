@@ -38,10 +38,16 @@ export const HOOK_STYLE: Readonly<Record<string, HookStyle>> = {
 
 export const hookStyle = (name: string): HookStyle => HOOK_STYLE[name] ?? 'ignored';
 
-export const CONTROL_KEYS: ReadonlySet<string> = new Set(['abortcmd', 'abortsend', 'abortCancel', 'abortLogging']);
+export const CONTROL_KEYS: ReadonlySet<string> = new Set([
+  'abortcmd',
+  'abortsend',
+  'abortCancel',
+  'abortLogging',
+]);
 
 /** PHP's idea of a true value in a hook's answer. */
-export const truthy = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 'true' || v === 'on';
+export const truthy = (v: unknown): boolean =>
+  v === true || v === 1 || v === '1' || v === 'true' || v === 'on';
 
 /** No answer: what a PHP handler returning nothing, false, '' or an empty array gives. */
 export function isEmptyAnswer(v: unknown): boolean {

@@ -17,7 +17,10 @@ export function numberFormat(locale: string, options: Intl.NumberFormatOptions =
   return f;
 }
 
-export function dateTimeFormat(locale: string, options: Intl.DateTimeFormatOptions = {}): Intl.DateTimeFormat {
+export function dateTimeFormat(
+  locale: string,
+  options: Intl.DateTimeFormatOptions = {},
+): Intl.DateTimeFormat {
   const key = `${locale}|${JSON.stringify(options)}`;
   let f = dates.get(key);
   if (!f) {

@@ -33,7 +33,8 @@ export interface LimitPolicy {
  * lifting: to be put back (next period, allowance raised, policy changed, admin), retried with backoff;
  * lifted: put back; cancelled: called off before anything was sent to SolusVM.
  */
-export type LimitStatus = 'pending' | 'applied' | 'observed' | 'released' | 'lifting' | 'lifted' | 'cancelled';
+export type LimitStatus =
+  'pending' | 'applied' | 'observed' | 'released' | 'lifting' | 'lifted' | 'cancelled';
 export const ACTIVE_LIMIT_STATUSES: readonly LimitStatus[] = ['pending', 'applied', 'lifting'];
 
 export type LiftReason = 'next_period' | 'allowance_raised' | 'policy_changed' | 'admin';
@@ -42,13 +43,18 @@ export type LiftReason = 'next_period' | 'allowance_raised' | 'policy_changed' |
  * What the policy asks for now: an action once the allowance is used up, else nothing. A VPS that
  * moved no traffic is never acted on, even with an allowance of 0.
  */
-export function actionAtLimit(policy: Pick<LimitPolicy, 'action'>, usedBytes: bigint, allowanceBytes: bigint): LimitAction | null {
+export function actionAtLimit(
+  policy: Pick<LimitPolicy, 'action'>,
+  usedBytes: bigint,
+  allowanceBytes: bigint,
+): LimitAction | null {
   if (policy.action === 'bill') return null;
   return usedBytes >= allowanceBytes && usedBytes > 0n ? policy.action : null;
 }
 
 /** The idempotency key of an action within a service. */
-export const limitActionKey = (periodId: number, action: LimitAction, allowanceBytes: bigint): string => `period:${periodId}:${action}:${allowanceBytes}`;
+export const limitActionKey = (periodId: number, action: LimitAction, allowanceBytes: bigint): string =>
+  `period:${periodId}:${action}:${allowanceBytes}`;
 
 export interface ActionInForce {
   action: LimitAction;
@@ -111,7 +117,10 @@ export function beforeUnsuspend(state: ObservedState): 'act' | 'done' | 'wait' {
  * running. The sample's state is compared only when it is newer than the suspension, so the sample
  * of the run that triggered it never counts.
  */
-export function releasedBehindOurBack(appliedAtMs: number, sample: { state: ObservedState; sampledAtMs: number } | null): boolean {
+export function releasedBehindOurBack(
+  appliedAtMs: number,
+  sample: { state: ObservedState; sampledAtMs: number } | null,
+): boolean {
   if (!sample || sample.sampledAtMs <= appliedAtMs) return false;
   return sample.state === 'online' || sample.state === 'offline';
 }
@@ -143,14 +152,25 @@ export type SpeedSettings =
  * read before; SolusVM 2 keeps the server's plan (or moves it to the throttle plan) and sets both
  * bandwidth limits, so `saved` (read before) is needed there.
  */
-export function throttledSpeed(version: 1 | 2, policy: LimitPolicy, saved: SpeedSettings | null): SpeedSettings {
+export function throttledSpeed(
+  version: 1 | 2,
+  policy: LimitPolicy,
+  saved: SpeedSettings | null,
+): SpeedSettings {
   if (version === 1) {
-    if (!policy.throttleMbps) throw invalidInput('throttling on SolusVM 1 needs limitPolicy.throttleMbps (the customnspeed to set)');
+    if (!policy.throttleMbps)
+      throw invalidInput('throttling on SolusVM 1 needs limitPolicy.throttleMbps (the customnspeed to set)');
     return { version: 1, customnspeed: policy.throttleMbps };
   }
-  if (!saved || saved.version !== 2) throw invalidInput('throttling on SolusVM 2 needs the server’s plan and limits read first');
-  if (!policy.throttleMbps && !policy.throttlePlanId) throw invalidInput('throttling on SolusVM 2 needs limitPolicy.throttleMbps or limitPolicy.throttlePlanId');
-  const limit: BandwidthLimit | null = policy.throttleMbps ? { isEnabled: true, limit: policy.throttleMbps, unit: 'Mbps' } : null;
+  if (!saved || saved.version !== 2)
+    throw invalidInput('throttling on SolusVM 2 needs the server’s plan and limits read first');
+  if (!policy.throttleMbps && !policy.throttlePlanId)
+    throw invalidInput(
+      'throttling on SolusVM 2 needs limitPolicy.throttleMbps or limitPolicy.throttlePlanId',
+    );
+  const limit: BandwidthLimit | null = policy.throttleMbps
+    ? { isEnabled: true, limit: policy.throttleMbps, unit: 'Mbps' }
+    : null;
   return {
     version: 2,
     planId: policy.throttlePlanId ?? saved.planId,
@@ -160,7 +180,11 @@ export function throttledSpeed(version: 1 | 2, policy: LimitPolicy, saved: Speed
 }
 
 /** What lifting a throttle puts back: SolusVM 2 what was read before; SolusVM 1 the configured speed. */
-export function restoredSpeed(version: 1 | 2, policy: LimitPolicy, saved: SpeedSettings | null): SpeedSettings {
+export function restoredSpeed(
+  version: 1 | 2,
+  policy: LimitPolicy,
+  saved: SpeedSettings | null,
+): SpeedSettings {
   if (version === 1) return { version: 1, customnspeed: policy.restoreMbps ?? 0 };
   if (!saved || saved.version !== 2) throw invalidInput('there is no saved SolusVM 2 plan to put back');
   return saved;

@@ -26,10 +26,12 @@ export const LINE_TRANSITIONS: Readonly<Record<LineStatus, readonly LineStatus[]
 export const canMoveLine = (from: LineStatus, to: LineStatus): boolean => LINE_TRANSITIONS[from].includes(to);
 
 export function assertLineStep(from: LineStatus, to: LineStatus): void {
-  if (!canMoveLine(from, to)) throw new ModuleError('UNEXPECTED_STATE', `a line cannot go from ${from} to ${to}`, { from, to });
+  if (!canMoveLine(from, to))
+    throw new ModuleError('UNEXPECTED_STATE', `a line cannot go from ${from} to ${to}`, { from, to });
 }
 
 /** A line can be disputed while it is billed: on its invoice, or already held by an earlier step. */
 export const isDisputable = (s: LineStatus): boolean => s === 'placed' || s === 'held';
 
-export const parseLineStatus = (value: unknown): LineStatus => storedWord(LINE_STATUSES, value, 'mod_overusage_lines.status');
+export const parseLineStatus = (value: unknown): LineStatus =>
+  storedWord(LINE_STATUSES, value, 'mod_overusage_lines.status');

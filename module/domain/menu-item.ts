@@ -37,7 +37,8 @@ function cleanOptions(o: MenuItemOptions): MenuItemOptions {
   const clean: MenuItemOptions = {};
   for (const [k, v] of Object.entries(o)) {
     if (v === undefined || v === '') continue;
-    (clean as Record<string, unknown>)[k] = k === 'order' ? Number(v) : k === 'extras' ? { ...(v as object) } : String(v);
+    (clean as Record<string, unknown>)[k] =
+      k === 'order' ? Number(v) : k === 'extras' ? { ...(v as object) } : String(v);
   }
   if (clean.extras && Object.keys(clean.extras).length === 0) delete clean.extras;
   return clean;
@@ -93,7 +94,19 @@ export class MenuItem {
   /** Adds (or replaces) a child and returns it. */
   addChild(name: string | MenuItem, opts: MenuItemOptions = {}): MenuItem {
     const n = typeof name === 'string' ? name : String(name.name);
-    const given = typeof name === 'string' ? opts : { label: name.label, uri: name.uri, order: name.order, icon: name.icon, badge: name.badge, bodyHtml: name.bodyHtml, footerHtml: name.footerHtml, extras: name.extras };
+    const given =
+      typeof name === 'string'
+        ? opts
+        : {
+            label: name.label,
+            uri: name.uri,
+            order: name.order,
+            icon: name.icon,
+            badge: name.badge,
+            bodyHtml: name.bodyHtml,
+            footerHtml: name.footerHtml,
+            extras: name.extras,
+          };
     let child: MenuItem;
     if (this.ops) {
       const options = cleanOptions(given);

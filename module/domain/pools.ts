@@ -83,7 +83,13 @@ export function periodHours(start: IsoDate, end: IsoDate, zone: string): number 
 /** Hours of the spans inside [from, to), each span's started hour counted whole; overlaps counted once. */
 export function membershipHours(spans: readonly PoolSpan[], from: DateTime, to: DateTime): number {
   const clipped = spans
-    .map((s) => [Math.max(s.from.toMillis(), from.toMillis()), Math.min((s.to ?? to).toMillis(), to.toMillis())] as const)
+    .map(
+      (s) =>
+        [
+          Math.max(s.from.toMillis(), from.toMillis()),
+          Math.min((s.to ?? to).toMillis(), to.toMillis()),
+        ] as const,
+    )
     .filter(([a, b]) => b > a)
     .sort((x, y) => x[0] - y[0]);
   // merged, so a service recorded twice for the same hours does not get twice the allowance
@@ -107,7 +113,10 @@ export function membershipHours(spans: readonly PoolSpan[], from: DateTime, to: 
  * another service joins later. When no member is left at the end, the one that left last: its
  * charge goes out as an unpicked charge (the product's unpicked policy).
  */
-export function anchorOf(members: readonly PoolMemberRating[], lastLeft: ReadonlyMap<number, number>): number {
+export function anchorOf(
+  members: readonly PoolMemberRating[],
+  lastLeft: ReadonlyMap<number, number>,
+): number {
   const atEnd = members.filter((m) => m.memberAtEnd);
   const pool = atEnd.length ? atEnd : members;
   const sorted = [...pool].sort((a, b) => {
@@ -125,7 +134,13 @@ export function anchorOf(members: readonly PoolMemberRating[], lastLeft: Readonl
  * is one sum of money), a member with no hours in the period, and the Mbit/s models (a pool adds
  * bytes, not rates).
  */
-export function ratePool(input: { start: IsoDate; end: IsoDate; zone: string; members: readonly PoolMemberInput[]; plan: RatingPlan }): PoolRating {
+export function ratePool(input: {
+  start: IsoDate;
+  end: IsoDate;
+  zone: string;
+  members: readonly PoolMemberInput[];
+  plan: RatingPlan;
+}): PoolRating {
   const { start, end, zone, plan } = input;
   if (input.members.length === 0) throw invalidInput('a pool needs at least one member in the period');
   if (plan.model.kind !== 'per_unit' && plan.model.kind !== 'per_block') {
@@ -138,10 +153,23 @@ export function ratePool(input: { start: IsoDate; end: IsoDate; zone: string; me
       services: input.members.map((m) => `${m.serviceId}:${m.currency}`).join(', '),
     });
   }
-  const { members, pooledAllowanceBytes, pooledUsedBytes, periodHours: total, lastLeft, from, to } = poolShares({ start, end, zone, members: input.members });
+  const {
+    members,
+    pooledAllowanceBytes,
+    pooledUsedBytes,
+    periodHours: total,
+    lastLeft,
+    from,
+    to,
+  } = poolShares({ start, end, zone, members: input.members });
   // The pool as one usage: the pooled allowance is already prorated, so nothing is prorated again.
   const rated = rateUsage(
-    { usedBytes: pooledUsedBytes, days: 1, nominalDays: 1, seconds: BigInt((to.toMillis() - from.toMillis()) / 1000) },
+    {
+      usedBytes: pooledUsedBytes,
+      days: 1,
+      nominalDays: 1,
+      seconds: BigInt((to.toMillis() - from.toMillis()) / 1000),
+    },
     { ...plan, allowanceBytes: pooledAllowanceBytes, prorate: false },
   );
   // Split in proportion to what each used over its own share. The pool is never over by more than
@@ -184,17 +212,26 @@ export interface PoolShares {
  * use, before any price. A member still in the pool (a span without an end) counts to the period's
  * end, so in an open month this is the allowance the pool will have if nobody leaves.
  */
-export function poolShares(input: { start: IsoDate; end: IsoDate; zone: string; members: readonly Omit<PoolMemberInput, 'currency'>[] }): PoolShares {
+export function poolShares(input: {
+  start: IsoDate;
+  end: IsoDate;
+  zone: string;
+  members: readonly Omit<PoolMemberInput, 'currency'>[];
+}): PoolShares {
   const { start, end, zone } = input;
   const from = startOfDay(start, zone);
   const to = startOfDay(addDays(end, 1), zone);
   const total = periodHours(start, end, zone);
   const lastLeft = new Map<number, number>();
   const members: PoolMemberRating[] = input.members.map((m) => {
-    if (m.usedBytes < 0n || m.allowanceBytes < 0n) throw invalidInput(`service ${m.serviceId}: used bytes and allowance must not be negative`);
+    if (m.usedBytes < 0n || m.allowanceBytes < 0n)
+      throw invalidInput(`service ${m.serviceId}: used bytes and allowance must not be negative`);
     const hours = membershipHours(m.spans, from, to);
-    const shareBytes = hours >= total ? m.allowanceBytes : divCeil(m.allowanceBytes * BigInt(hours), BigInt(total));
-    const memberAtEnd = m.spans.some((s) => s.from.toMillis() < to.toMillis() && (s.to === null || s.to.toMillis() >= to.toMillis()));
+    const shareBytes =
+      hours >= total ? m.allowanceBytes : divCeil(m.allowanceBytes * BigInt(hours), BigInt(total));
+    const memberAtEnd = m.spans.some(
+      (s) => s.from.toMillis() < to.toMillis() && (s.to === null || s.to.toMillis() >= to.toMillis()),
+    );
     lastLeft.set(m.serviceId, Math.max(...m.spans.map((s) => (s.to ?? to).toMillis())));
     return {
       serviceId: m.serviceId,
@@ -217,6 +254,7 @@ export function poolShares(input: { start: IsoDate; end: IsoDate; zone: string; 
  * A pool month as a period id where a per-period key needs one (limit actions): negative, so it
  * never meets a usage period's id; October 2026 is −202610.
  */
-export const poolMonthId = (start: IsoDate): number => -(Number(start.slice(0, 4)) * 100 + Number(start.slice(5, 7)));
+export const poolMonthId = (start: IsoDate): number =>
+  -(Number(start.slice(0, 4)) * 100 + Number(start.slice(5, 7)));
 
 const maxZero = (v: bigint): bigint => (v > 0n ? v : 0n);

@@ -18,8 +18,10 @@ export interface ReclamationWindow {
 export const DEFAULT_WINDOW: ReclamationWindow = { days: 14, counting: 'calendar', holidays: 'BE' };
 
 export function validateWindow(w: ReclamationWindow): ReclamationWindow {
-  if (!Number.isInteger(w.days) || w.days < 1 || w.days > 365) throw invalidInput('the reclamation window must be 1 to 365 days');
-  if (w.counting !== 'calendar' && w.counting !== 'business') throw invalidInput('the window counts calendar or business days');
+  if (!Number.isInteger(w.days) || w.days < 1 || w.days > 365)
+    throw invalidInput('the reclamation window must be 1 to 365 days');
+  if (w.counting !== 'calendar' && w.counting !== 'business')
+    throw invalidInput('the window counts calendar or business days');
   if (!['none', 'BE', 'NL'].includes(w.holidays)) throw invalidInput('holidays must be none, BE or NL');
   return w;
 }
@@ -55,4 +57,5 @@ export function reclamationDeadline(invoiceDate: IsoDate, window: ReclamationWin
 }
 
 /** Whether a dispute at `at` is still in time. */
-export const withinWindow = (deadline: { closesAt: DateTime }, at: DateTime): boolean => at < deadline.closesAt;
+export const withinWindow = (deadline: { closesAt: DateTime }, at: DateTime): boolean =>
+  at < deadline.closesAt;

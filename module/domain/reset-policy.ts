@@ -23,7 +23,8 @@ export interface ResetRule {
 export function parseResetPolicy(value: unknown): ResetPolicy {
   if (value === 'first_day_of_month') return 'first_of_month';
   if (value === 'vm_created_day') return 'anniversary';
-  if (typeof value === 'string' && (RESET_POLICIES as readonly string[]).includes(value)) return value as ResetPolicy;
+  if (typeof value === 'string' && (RESET_POLICIES as readonly string[]).includes(value))
+    return value as ResetPolicy;
   throw invalidInput(`reset policy must be one of ${RESET_POLICIES.join(', ')}`, { value: String(value) });
 }
 
@@ -95,7 +96,10 @@ export function boundaryBetween(rule: ResetRule, from: DateTime, to: DateTime): 
 }
 
 /** The usage period (as calendar dates in the master's zone) that the policy puts `t` in. */
-export function policyPeriodAt(rule: ResetRule, t: DateTime): { startDate: IsoDate; endDate: IsoDate | null } | null {
+export function policyPeriodAt(
+  rule: ResetRule,
+  t: DateTime,
+): { startDate: IsoDate; endDate: IsoDate | null } | null {
   const start = lastBoundaryAtOrBefore(rule, t);
   if (!start) return null;
   const next = nextBoundaryAfter(rule, t)!;

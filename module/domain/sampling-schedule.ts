@@ -10,6 +10,14 @@ export function samplingDue(now: DateTime, zone: string, sampleAt: string): { du
   const date = closingDateOf(now, zone);
   const [h, m] = sampleAt.split(':').map(Number) as [number, number];
   const local = now.setZone(zone);
-  const startOnDay = local.set({ year: +date.slice(0, 4), month: +date.slice(5, 7), day: +date.slice(8, 10), hour: h, minute: m, second: 0, millisecond: 0 });
+  const startOnDay = local.set({
+    year: +date.slice(0, 4),
+    month: +date.slice(5, 7),
+    day: +date.slice(8, 10),
+    hour: h,
+    minute: m,
+    second: 0,
+    millisecond: 0,
+  });
   return { due: now >= startOnDay, date };
 }

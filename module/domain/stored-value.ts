@@ -7,10 +7,18 @@ import { ModuleError } from './errors.js';
  */
 export function storedWord<const T extends string>(allowed: readonly T[], value: unknown, column: string): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new ModuleError('UNEXPECTED_STATE', `${column} holds ${JSON.stringify(value)}, which is not one of ${allowed.join(', ')}`, { column, value: String(value) });
+  throw new ModuleError(
+    'UNEXPECTED_STATE',
+    `${column} holds ${JSON.stringify(value)}, which is not one of ${allowed.join(', ')}`,
+    { column, value: String(value) },
+  );
 }
 
 /** The same for a column that may be NULL. */
-export function storedWordOrNull<const T extends string>(allowed: readonly T[], value: unknown, column: string): T | null {
+export function storedWordOrNull<const T extends string>(
+  allowed: readonly T[],
+  value: unknown,
+  column: string,
+): T | null {
   return value === null || value === undefined ? null : storedWord(allowed, value, column);
 }

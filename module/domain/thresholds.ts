@@ -14,11 +14,14 @@ export const DEFAULT_THRESHOLDS: readonly number[] = [80, 90, 100];
 
 /** Percentages of the allowance, whole numbers 1–1000, sorted, without repeats. */
 export function parseThresholds(input: readonly unknown[]): number[] {
-  if (!Array.isArray(input) || input.length === 0) throw invalidInput('give at least one threshold, like [80, 90, 100]');
+  if (!Array.isArray(input) || input.length === 0)
+    throw invalidInput('give at least one threshold, like [80, 90, 100]');
   if (input.length > 20) throw invalidInput('at most 20 thresholds');
   for (const p of input) {
     if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 1000) {
-      throw invalidInput(`a threshold is a whole percentage of the allowance from 1 to 1000, not ${JSON.stringify(p)}`);
+      throw invalidInput(
+        `a threshold is a whole percentage of the allowance from 1 to 1000, not ${JSON.stringify(p)}`,
+      );
     }
   }
   return [...new Set(input as number[])].sort((a, b) => a - b);
@@ -28,8 +31,13 @@ export function parseThresholds(input: readonly unknown[]): number[] {
  * The thresholds reached: used ≥ p % of the allowance, compared exactly (used × 100 ≥ allowance × p).
  * With no allowance at all every byte is over it, so every threshold is reached by the first byte.
  */
-export function crossedThresholds(usedBytes: bigint, allowanceBytes: bigint, thresholds: readonly number[]): number[] {
-  if (usedBytes < 0n || allowanceBytes < 0n) throw invalidInput('used bytes and the allowance must not be negative');
+export function crossedThresholds(
+  usedBytes: bigint,
+  allowanceBytes: bigint,
+  thresholds: readonly number[],
+): number[] {
+  if (usedBytes < 0n || allowanceBytes < 0n)
+    throw invalidInput('used bytes and the allowance must not be negative');
   if (allowanceBytes === 0n) return usedBytes > 0n ? [...thresholds] : [];
   return thresholds.filter((p) => usedBytes * 100n >= allowanceBytes * BigInt(p));
 }
@@ -47,7 +55,10 @@ export interface ThresholdNotice {
  * nothing. Crossing 80 % and 90 % between two samples gives one notice, for 90 %; once 90 % was told,
  * 80 % is never told this period.
  */
-export function thresholdToNotify(crossed: readonly number[], alreadyNotified: readonly number[]): ThresholdNotice | null {
+export function thresholdToNotify(
+  crossed: readonly number[],
+  alreadyNotified: readonly number[],
+): ThresholdNotice | null {
   if (crossed.length === 0) return null;
   const highest = Math.max(...crossed);
   const told = alreadyNotified.length ? Math.max(...alreadyNotified) : 0;
@@ -76,16 +87,28 @@ export interface PeriodShape {
  * the billing calendar: only a service registered during it had less), the service's registration
  * day and the day its latest sample closes.
  */
-export function openPeriodShape(p: { start: IsoDate; end: IsoDate | null; regdate: IsoDate | null; lastSampleDate: IsoDate }): { shape: PeriodShape; asOf: IsoDate } {
+export function openPeriodShape(p: {
+  start: IsoDate;
+  end: IsoDate | null;
+  regdate: IsoDate | null;
+  lastSampleDate: IsoDate;
+}): { shape: PeriodShape; asOf: IsoDate } {
   const from = p.regdate ? maxDate(p.start, p.regdate) : p.start;
   return {
-    shape: { from, end: p.end === null ? null : maxDate(p.end, from), nominalDays: p.end === null ? null : daysBetween(p.start, p.end) + 1 },
+    shape: {
+      from,
+      end: p.end === null ? null : maxDate(p.end, from),
+      nominalDays: p.end === null ? null : daysBetween(p.start, p.end) + 1,
+    },
     asOf: maxDate(p.lastSampleDate, from),
   };
 }
 
 /** The allowance that applies to this period: the plan's, prorated (rounded up) when the service had only part of it. */
-export function periodAllowance(plan: Pick<RatingPlan, 'allowanceBytes' | 'prorate'>, shape: PeriodShape): bigint {
+export function periodAllowance(
+  plan: Pick<RatingPlan, 'allowanceBytes' | 'prorate'>,
+  shape: PeriodShape,
+): bigint {
   if (!plan.prorate || shape.end === null || shape.nominalDays === null) return plan.allowanceBytes;
   const days = Math.max(1, daysBetween(shape.from, shape.end) + 1);
   return proratedAllowance(plan.allowanceBytes, days, shape.nominalDays);
@@ -127,13 +150,16 @@ export interface Projection {
  * asOf + ⌈(allowance − used) × daysElapsed ÷ used⌉.
  */
 export function projectUsage(u: UsageSoFar): Projection {
-  if (u.usedBytes < 0n || u.allowanceBytes < 0n) throw invalidInput('used bytes and the allowance must not be negative');
+  if (u.usedBytes < 0n || u.allowanceBytes < 0n)
+    throw invalidInput('used bytes and the allowance must not be negative');
   const { from, end } = u.shape;
-  if (u.asOf < from) throw invalidInput('the last day measured must not be before the period starts', { asOf: u.asOf, from });
+  if (u.asOf < from)
+    throw invalidInput('the last day measured must not be before the period starts', { asOf: u.asOf, from });
   const daysElapsed = daysBetween(from, u.asOf) + 1;
   const daysInPeriod = end === null ? null : Math.max(daysElapsed, daysBetween(from, end) + 1);
   const dailyAverageBytes = divRoundHalfUp(u.usedBytes, BigInt(daysElapsed));
-  const projectedUsedBytes = daysInPeriod === null ? null : divRoundHalfUp(u.usedBytes * BigInt(daysInPeriod), BigInt(daysElapsed));
+  const projectedUsedBytes =
+    daysInPeriod === null ? null : divRoundHalfUp(u.usedBytes * BigInt(daysInPeriod), BigInt(daysElapsed));
   let runOut: RunOut;
   if (u.usedBytes >= u.allowanceBytes) runOut = { kind: 'reached' };
   else if (u.usedBytes === 0n) runOut = { kind: 'no_traffic' };
@@ -167,11 +193,18 @@ export interface ProjectedCost {
  * when it cannot be projected: a 95th-percentile plan (it rates 5-minute rates, not bytes) or a
  * period without an end.
  */
-export function projectCost(plan: RatingPlan, shape: PeriodShape, usedBytes: bigint, projectedUsedBytes: bigint | null, zone: string): ProjectedCost | null {
+export function projectCost(
+  plan: RatingPlan,
+  shape: PeriodShape,
+  usedBytes: bigint,
+  projectedUsedBytes: bigint | null,
+  zone: string,
+): ProjectedCost | null {
   if (plan.model.kind === 'p95' || shape.end === null || projectedUsedBytes === null) return null;
   const days = Math.max(1, daysBetween(shape.from, shape.end) + 1);
   const nominalDays = shape.nominalDays ?? days;
   const seconds = periodSeconds(shape.from, shape.end, zone);
-  const rate = (bytes: bigint) => rateUsage({ usedBytes: bytes, days, nominalDays, seconds }, plan).amountMinor;
+  const rate = (bytes: bigint) =>
+    rateUsage({ usedBytes: bytes, days, nominalDays, seconds }, plan).amountMinor;
   return { soFarMinor: rate(usedBytes), atEndMinor: rate(projectedUsedBytes), currency: plan.currency };
 }

@@ -38,21 +38,49 @@ export interface UpgradeFigures {
   offers: PlanComparison[];
 }
 
-export function compareUpgrades(past: readonly PastPeriod[], current: { priceMinor: bigint; plan: RatingPlan }, offers: readonly PlanOffer[]): UpgradeFigures {
+export function compareUpgrades(
+  past: readonly PastPeriod[],
+  current: { priceMinor: bigint; plan: RatingPlan },
+  offers: readonly PlanOffer[],
+): UpgradeFigures {
   if (past.length === 0) throw invalidInput('there are no rated periods to compare');
   const n = BigInt(past.length);
   const currentMinor = current.priceMinor * n + past.reduce((s, p) => s + p.billedMinor, 0n);
-  const bigger = offers.filter((o) => o.plan.currency === current.plan.currency && o.plan.allowanceBytes > current.plan.allowanceBytes);
+  const bigger = offers.filter(
+    (o) => o.plan.currency === current.plan.currency && o.plan.allowanceBytes > current.plan.allowanceBytes,
+  );
   const compared = bigger.map((o) => {
     const overusageMinor = past.reduce((s, p) => s + rateUsage(p.usage, o.plan).amountMinor, 0n);
-    return { productId: o.productId, name: o.name, totalMinor: o.priceMinor * n + overusageMinor, overusageMinor, allowance: o.plan.allowanceBytes };
+    return {
+      productId: o.productId,
+      name: o.name,
+      totalMinor: o.priceMinor * n + overusageMinor,
+      overusageMinor,
+      allowance: o.plan.allowanceBytes,
+    };
   });
-  compared.sort((a, b) => (a.totalMinor !== b.totalMinor ? (a.totalMinor < b.totalMinor ? -1 : 1) : a.allowance < b.allowance ? -1 : a.allowance > b.allowance ? 1 : a.productId - b.productId));
-  return { currency: current.plan.currency, periods: past.length, currentMinor, offers: compared.map(({ allowance: _a, ...c }) => c) };
+  compared.sort((a, b) =>
+    a.totalMinor !== b.totalMinor
+      ? a.totalMinor < b.totalMinor
+        ? -1
+        : 1
+      : a.allowance < b.allowance
+        ? -1
+        : a.allowance > b.allowance
+          ? 1
+          : a.productId - b.productId,
+  );
+  return {
+    currency: current.plan.currency,
+    periods: past.length,
+    currentMinor,
+    offers: compared.map(({ allowance: _a, ...c }) => c),
+  };
 }
 
 /** The part of a period's overusage credited on an upgrade: percent of the amount, half-up. */
 export function upgradeCredit(amountMinor: bigint, percent: number): bigint {
-  if (!Number.isInteger(percent) || percent < 0 || percent > 100) throw invalidInput('the upgrade credit is a whole percentage from 0 to 100');
+  if (!Number.isInteger(percent) || percent < 0 || percent > 100)
+    throw invalidInput('the upgrade credit is a whole percentage from 0 to 100');
   return divRoundHalfUp(amountMinor * BigInt(percent), 100n);
 }

@@ -109,9 +109,11 @@ const MBPS = 1_000_000n;
 const isScale = (scale: number): boolean => Number.isInteger(scale) && scale >= 0 && scale <= RATE_SCALE;
 
 export function validatePlan(plan: RatingPlan): RatingPlan {
-  if (!SOLD_UNITS.includes(plan.unit)) throw invalidInput(`the unit sold must be one of ${SOLD_UNITS.join(', ')}`);
+  if (!SOLD_UNITS.includes(plan.unit))
+    throw invalidInput(`the unit sold must be one of ${SOLD_UNITS.join(', ')}`);
   assertCurrency(plan.currency);
-  if (plan.allowanceBytes < 0n || plan.toleranceBytes < 0n) throw invalidInput('allowance and tolerance must not be negative');
+  if (plan.allowanceBytes < 0n || plan.toleranceBytes < 0n)
+    throw invalidInput('allowance and tolerance must not be negative');
   if (plan.rate.units < 0n) throw invalidInput('the rate must not be negative');
   if (!isScale(plan.rate.scale)) throw invalidInput(`the rate has at most ${RATE_SCALE} decimals`);
   if (plan.minimumMinor < 0n) throw invalidInput('the minimum charge must not be negative');
@@ -127,11 +129,15 @@ export function validatePlan(plan: RatingPlan): RatingPlan {
     case 'p95':
     case 'avg_mbps':
       if (plan.model.commitMbps.units < 0n || !isScale(plan.model.commitMbps.scale)) {
-        throw invalidInput(`the committed rate must be a non-negative number of Mbit/s with at most ${RATE_SCALE} decimals`);
+        throw invalidInput(
+          `the committed rate must be a non-negative number of Mbit/s with at most ${RATE_SCALE} decimals`,
+        );
       }
       // A byte tolerance has no meaning against a percentile of rates; refuse it rather than ignore it.
       if (plan.model.kind === 'p95' && plan.toleranceBytes > 0n) {
-        throw invalidInput('a free tolerance in bytes does not apply to 95th-percentile billing; set it to 0 or raise the commit');
+        throw invalidInput(
+          'a free tolerance in bytes does not apply to 95th-percentile billing; set it to 0 or raise the commit',
+        );
       }
       break;
     default:
@@ -142,8 +148,10 @@ export function validatePlan(plan: RatingPlan): RatingPlan {
 
 function validateUsage(usage: PeriodUsage): void {
   if (usage.usedBytes < 0n) throw invalidInput('used bytes must not be negative');
-  if (!Number.isSafeInteger(usage.nominalDays) || usage.nominalDays < 1) throw invalidInput('a full period has at least one day');
-  if (!Number.isSafeInteger(usage.days) || usage.days < 0) throw invalidInput('the days of a period must be a whole number, not negative');
+  if (!Number.isSafeInteger(usage.nominalDays) || usage.nominalDays < 1)
+    throw invalidInput('a full period has at least one day');
+  if (!Number.isSafeInteger(usage.days) || usage.days < 0)
+    throw invalidInput('the days of a period must be a whole number, not negative');
   if (usage.seconds < 0n) throw invalidInput('the length of a period must not be negative');
   if (usage.fiveMinuteBps?.some((b) => b < 0n)) throw invalidInput('a 5-minute rate must not be negative');
 }
@@ -159,7 +167,8 @@ export function proratedAllowance(allowance: bigint, days: number, nominalDays: 
  * sample left. 8 640 five-minute samples (30 days) → drop 432, bill the 8 208th from the bottom.
  */
 export function percentile95(samples: readonly bigint[]): bigint {
-  if (samples.length === 0) throw invalidInput('the 95th percentile needs 5-minute samples, and this period has none');
+  if (samples.length === 0)
+    throw invalidInput('the 95th percentile needs 5-minute samples, and this period has none');
   const sorted = [...samples].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const keep = sorted.length - Math.floor(sorted.length / 20);
   return sorted[keep - 1]!;
@@ -191,23 +200,55 @@ interface Measured {
 }
 
 /** Per unit and per started block: bytes over the (prorated) allowance and the tolerance. */
-function measureVolume(usage: PeriodUsage, plan: RatingPlan, model: Extract<PricingModel, { kind: 'per_unit' | 'per_block' }>): Measured {
+function measureVolume(
+  usage: PeriodUsage,
+  plan: RatingPlan,
+  model: Extract<PricingModel, { kind: 'per_unit' | 'per_block' }>,
+): Measured {
   const digits = 10n ** BigInt(minorDigits(plan.currency));
   const rateScale = 10n ** BigInt(plan.rate.scale);
   const unitBytes = UNIT_BYTES[plan.unit];
-  const allowanceBytes = plan.prorate ? proratedAllowance(plan.allowanceBytes, usage.days, usage.nominalDays) : plan.allowanceBytes;
+  const allowanceBytes = plan.prorate
+    ? proratedAllowance(plan.allowanceBytes, usage.days, usage.nominalDays)
+    : plan.allowanceBytes;
   const overBytes = maxZero(usage.usedBytes - allowanceBytes - plan.toleranceBytes);
-  const common = { allowanceBytes, overBytes, toleranceBytes: plan.toleranceBytes, over: overBytes > 0n, measuredBps: null, commitBps: null };
+  const common = {
+    allowanceBytes,
+    overBytes,
+    toleranceBytes: plan.toleranceBytes,
+    over: overBytes > 0n,
+    measuredBps: null,
+    commitBps: null,
+  };
   if (model.kind === 'per_unit') {
-    return { ...common, numerator: overBytes * plan.rate.units * digits, denominator: unitBytes * rateScale, quantity: fractionToDecimalString(overBytes, unitBytes, RATE_SCALE), quantityUnit: plan.unit, blockUnits: null };
+    return {
+      ...common,
+      numerator: overBytes * plan.rate.units * digits,
+      denominator: unitBytes * rateScale,
+      quantity: fractionToDecimalString(overBytes, unitBytes, RATE_SCALE),
+      quantityUnit: plan.unit,
+      blockUnits: null,
+    };
   }
   const blocks = divCeil(overBytes, unitBytes * BigInt(model.blockUnits));
-  return { ...common, numerator: blocks * plan.rate.units * digits, denominator: rateScale, quantity: blocks.toString(), quantityUnit: 'block', blockUnits: model.blockUnits };
+  return {
+    ...common,
+    numerator: blocks * plan.rate.units * digits,
+    denominator: rateScale,
+    quantity: blocks.toString(),
+    quantityUnit: 'block',
+    blockUnits: model.blockUnits,
+  };
 }
 
 /** Average Mbit/s and 95th percentile: the rate over the commit, in Mbit/s. */
-function measureRate(usage: PeriodUsage, plan: RatingPlan, model: Extract<PricingModel, { kind: 'avg_mbps' | 'p95' }>): Measured {
-  if (usage.seconds <= 0n) throw invalidInput('a period must last at least one second to have an average rate');
+function measureRate(
+  usage: PeriodUsage,
+  plan: RatingPlan,
+  model: Extract<PricingModel, { kind: 'avg_mbps' | 'p95' }>,
+): Measured {
+  if (usage.seconds <= 0n)
+    throw invalidInput('a period must last at least one second to have an average rate');
   const digits = 10n ** BigInt(minorDigits(plan.currency));
   const rateScale = 10n ** BigInt(plan.rate.scale);
   // exact: the commit has at most 6 decimals of Mbit/s, i.e. whole bits per second
@@ -249,7 +290,10 @@ export function rateUsage(usage: PeriodUsage, plan: RatingPlan): RatedCharge {
   validatePlan(plan);
   validateUsage(usage);
   const model = plan.model;
-  const m = model.kind === 'per_unit' || model.kind === 'per_block' ? measureVolume(usage, plan, model) : measureRate(usage, plan, model);
+  const m =
+    model.kind === 'per_unit' || model.kind === 'per_block'
+      ? measureVolume(usage, plan, model)
+      : measureRate(usage, plan, model);
   return finalise(usage, plan, m);
 }
 
@@ -331,13 +375,23 @@ export function ratedChargeFromJson(record: Readonly<Record<string, unknown>>): 
   const out = { ...record } as Record<string, unknown>;
   for (const k of BIGINT_FIELDS) out[k] = big(k);
   const r = out as unknown as RatedCharge;
-  for (const k of ['usedBytes', 'fullAllowanceBytes', 'allowanceBytes', 'toleranceBytes', 'overBytes', 'roundedMinor', 'amountMinor'] as const) {
+  for (const k of [
+    'usedBytes',
+    'fullAllowanceBytes',
+    'allowanceBytes',
+    'toleranceBytes',
+    'overBytes',
+    'roundedMinor',
+    'amountMinor',
+  ] as const) {
     if (r[k] === null) throw invalidInput(`a stored charge lacks ${k}`);
   }
   r.minimumMinor ??= 0n;
   r.periodSeconds ??= 0n;
-  r.writtenOffMinor ??= r.outcome === 'written_off' ? (r.capped && r.capMinor !== null ? r.capMinor : r.roundedMinor) : 0n;
+  r.writtenOffMinor ??=
+    r.outcome === 'written_off' ? (r.capped && r.capMinor !== null ? r.capMinor : r.roundedMinor) : 0n;
   r.blockUnits ??= null;
-  r.prorated ??= r.allowanceBytes !== r.fullAllowanceBytes && (r.model === 'per_unit' || r.model === 'per_block');
+  r.prorated ??=
+    r.allowanceBytes !== r.fullAllowanceBytes && (r.model === 'per_unit' || r.model === 'per_block');
   return r;
 }

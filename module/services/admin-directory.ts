@@ -14,7 +14,12 @@ export interface AdminDirectory {
   status(adminId: number): Promise<AdminStatus | null>;
 }
 
-export function createAdminDirectory(deps: { panel: PanelApi | undefined; log: Logger; now?: () => number; ttlMs?: number }): AdminDirectory {
+export function createAdminDirectory(deps: {
+  panel: PanelApi | undefined;
+  log: Logger;
+  now?: () => number;
+  ttlMs?: number;
+}): AdminDirectory {
   const now = deps.now ?? Date.now;
   const ttlMs = deps.ttlMs ?? 30_000;
   let cache: { at: number; admins: Map<number, boolean> } | null = null;
@@ -26,7 +31,11 @@ export function createAdminDirectory(deps: { panel: PanelApi | undefined; log: L
       const res = await deps.panel.call('GetAdminUsers', { include_disabled: true });
       const list = Array.isArray(res.admin_users) ? (res.admin_users as Array<Record<string, unknown>>) : [];
       const admins = new Map<number, boolean>();
-      for (const a of list) admins.set(toNum(a.id), a.isDisabled === true || a.isDisabled === 1 || a.isDisabled === '1' || a.isDisabled === 'true');
+      for (const a of list)
+        admins.set(
+          toNum(a.id),
+          a.isDisabled === true || a.isDisabled === 1 || a.isDisabled === '1' || a.isDisabled === 'true',
+        );
       cache = { at: now(), admins };
       return admins;
     } catch (err) {

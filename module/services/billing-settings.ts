@@ -14,19 +14,19 @@ import type { Actor, AuditLog } from '../adapters/audit-store.js';
  * How a panel product bills overusage, with per-service and per-client overrides. Stored as
  * validated JSON; bytes and money as strings, parsed once into exact values when a plan is built.
  */
-const byteText = z
-  .union([z.string(), z.number().int().nonnegative()])
-  .transform((v, ctx) => {
-    try {
-      return parseByteAmount(String(v)).toString();
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
+const byteText = z.union([z.string(), z.number().int().nonnegative()]).transform((v, ctx) => {
+  try {
+    return parseByteAmount(String(v)).toString();
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
 
 /** a decimal as text; a JSON number is taken too ("commitMbps": 2), as its shortest decimal text */
-const decimalText = z.union([z.string(), z.number().finite()]).transform((v) => (typeof v === 'number' ? String(v) : v));
+const decimalText = z
+  .union([z.string(), z.number().finite()])
+  .transform((v) => (typeof v === 'number' ? String(v) : v));
 
 const rateText = decimalText.refine((s) => {
   try {
@@ -76,7 +76,11 @@ const limitPolicySchema = z
   .strict()
   .superRefine((p, ctx) => {
     if (p.action === 'throttle' && !p.throttleMbps && !p.throttlePlanId) {
-      ctx.addIssue({ code: 'custom', path: ['throttleMbps'], message: 'throttle needs throttleMbps (SolusVM 1 and 2) or throttlePlanId (SolusVM 2)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['throttleMbps'],
+        message: 'throttle needs throttleMbps (SolusVM 1 and 2) or throttlePlanId (SolusVM 2)',
+      });
     }
   });
 
@@ -92,12 +96,17 @@ export const profileSchema = z
     /** bytes included per full period ("5 TB"), or "solusvm" for the limit SolusVM applies */
     allowance: z.union([z.literal('solusvm'), byteText]),
     tolerance: byteText.default('0'),
-    prices: z.record(z.string().regex(/^[A-Z]{3}$/), priceSchema).refine((p) => Object.keys(p).length > 0, 'give a price for at least one currency'),
+    prices: z
+      .record(z.string().regex(/^[A-Z]{3}$/), priceSchema)
+      .refine((p) => Object.keys(p).length > 0, 'give a price for at least one currency'),
     prorate: z.boolean().default(true),
     taxed: z.boolean().default(true),
     window: windowSchema.default({ days: 14, counting: 'calendar', holidays: 'BE' }),
     /** periods no renewal picks up: on the next renewal, or on an invoice of their own after some days */
-    unpicked: z.object({ policy: z.enum(['next_renewal', 'standalone']), afterDays: z.number().int().min(0).max(366) }).strict().default({ policy: 'standalone', afterDays: 35 }),
+    unpicked: z
+      .object({ policy: z.enum(['next_renewal', 'standalone']), afterDays: z.number().int().min(0).max(366) })
+      .strict()
+      .default({ policy: 'standalone', afterDays: 35 }),
     /** over the allowance this many periods in a row → suggest a bigger plan */
     upgradeAfterPeriods: z.number().int().min(1).max(24).default(3),
     /** on an upgrade the client asks for, this share of the current period's overusage is credited */
@@ -112,7 +121,10 @@ export const profileSchema = z
      * A transfer pool: a client's services of products with the same pool name share one
      * allowance per calendar month (module/domain/pools.ts); their own periods are not billed.
      */
-    pool: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'a pool name is 1 to 40 lower-case letters, digits, - or _').optional(),
+    pool: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'a pool name is 1 to 40 lower-case letters, digits, - or _')
+      .optional(),
     /**
      * How a pool's month is billed (the anchor's product decides): one line on the anchor's renewal
      * ('one'), or a line per VPS on its own renewal with its part of the charge ('per_service').
@@ -130,11 +142,28 @@ export const profileSchema = z
   })
   .strict()
   .superRefine((p, ctx) => {
-    if (p.pool !== undefined && p.allowance === 'solusvm') ctx.addIssue({ code: 'custom', path: ['allowance'], message: 'a pooled product needs an allowance in bytes, not SolusVM\'s limit' });
-    if (p.pool !== undefined && p.model !== 'per_unit' && p.model !== 'per_block') ctx.addIssue({ code: 'custom', path: ['pool'], message: 'a pool is billed per unit or per block of bytes' });
-    if (p.clientCaps?.actions.includes('throttle') && !p.clientCaps.throttleMbps) ctx.addIssue({ code: 'custom', path: ['clientCaps', 'throttleMbps'], message: 'a throttle at the cap needs throttleMbps' });
-    if (p.model === 'per_block' && !p.blockUnits) ctx.addIssue({ code: 'custom', path: ['blockUnits'], message: 'per_block needs blockUnits' });
-    if ((p.model === 'avg_mbps' || p.model === 'p95') && !p.commitMbps) ctx.addIssue({ code: 'custom', path: ['commitMbps'], message: `${p.model} needs commitMbps` });
+    if (p.pool !== undefined && p.allowance === 'solusvm')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowance'],
+        message: "a pooled product needs an allowance in bytes, not SolusVM's limit",
+      });
+    if (p.pool !== undefined && p.model !== 'per_unit' && p.model !== 'per_block')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pool'],
+        message: 'a pool is billed per unit or per block of bytes',
+      });
+    if (p.clientCaps?.actions.includes('throttle') && !p.clientCaps.throttleMbps)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientCaps', 'throttleMbps'],
+        message: 'a throttle at the cap needs throttleMbps',
+      });
+    if (p.model === 'per_block' && !p.blockUnits)
+      ctx.addIssue({ code: 'custom', path: ['blockUnits'], message: 'per_block needs blockUnits' });
+    if ((p.model === 'avg_mbps' || p.model === 'p95') && !p.commitMbps)
+      ctx.addIssue({ code: 'custom', path: ['commitMbps'], message: `${p.model} needs commitMbps` });
     for (const [cur, price] of Object.entries(p.prices)) {
       try {
         assertCurrency(cur);
@@ -177,14 +206,24 @@ function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, what: stri
   const r = schema.safeParse(input);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw invalidInput(`${what}: ${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`, { issues: r.error.issues.map((x) => ({ path: x.path.join('.'), message: x.message })) });
+    throw invalidInput(`${what}: ${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`, {
+      issues: r.error.issues.map((x) => ({ path: x.path.join('.'), message: x.message })),
+    });
   }
   return r.data;
 }
 
 /** Profile + service override (+ client window): what applies to one service. */
-export function effectiveProfile(product: BillingProfile, service: ServiceOverride | null, clientWindow: ReclamationWindow | null): BillingProfile {
-  const merged: BillingProfile = { ...product, ...(service ?? {}), prices: { ...product.prices, ...(service?.prices ?? {}) } } as BillingProfile;
+export function effectiveProfile(
+  product: BillingProfile,
+  service: ServiceOverride | null,
+  clientWindow: ReclamationWindow | null,
+): BillingProfile {
+  const merged: BillingProfile = {
+    ...product,
+    ...(service ?? {}),
+    prices: { ...product.prices, ...(service?.prices ?? {}) },
+  } as BillingProfile;
   if (clientWindow) merged.window = clientWindow;
   return parseOrThrow(profileSchema, merged, 'billing settings');
 }
@@ -197,17 +236,25 @@ export function parseProductSettings(input: unknown, what: string): BillingProfi
 export class PlanNotPossible extends Error {}
 
 /** The rating plan for a currency; allowance from SolusVM when the profile says so. */
-export function ratingPlan(p: BillingProfile, currency: string, solusvmLimitBytes: bigint | null): RatingPlan {
+export function ratingPlan(
+  p: BillingProfile,
+  currency: string,
+  solusvmLimitBytes: bigint | null,
+): RatingPlan {
   const price = p.prices[currency];
   if (!price) throw new PlanNotPossible(`no ${currency} price is set for this product`);
   let allowanceBytes: bigint;
   if (p.allowance === 'solusvm') {
-    if (solusvmLimitBytes === null) throw new PlanNotPossible('the allowance comes from SolusVM, but SolusVM reports no limit for this server');
+    if (solusvmLimitBytes === null)
+      throw new PlanNotPossible(
+        'the allowance comes from SolusVM, but SolusVM reports no limit for this server',
+      );
     allowanceBytes = solusvmLimitBytes;
   } else allowanceBytes = BigInt(p.allowance);
   let model: PricingModel;
   if (p.model === 'per_block') model = { kind: 'per_block', blockUnits: p.blockUnits! };
-  else if (p.model === 'avg_mbps' || p.model === 'p95') model = { kind: p.model, commitMbps: parseDecimal(p.commitMbps!, 'commitMbps') };
+  else if (p.model === 'avg_mbps' || p.model === 'p95')
+    model = { kind: p.model, commitMbps: parseDecimal(p.commitMbps!, 'commitMbps') };
   else model = { kind: 'per_unit' };
   return {
     unit: p.unit as SoldUnit,
@@ -241,14 +288,23 @@ export interface BillingSettingsService {
 const readSettings = (row: { settings: string } | undefined) => (row ? JSON.parse(row.settings) : null);
 
 /** A service's effective settings (its product's, with the service's and the client's overrides); null when not billed. */
-async function settingsForService(knex: Knex, productId: number, serviceId: number, clientId: number): Promise<BillingProfile | null> {
+async function settingsForService(
+  knex: Knex,
+  productId: number,
+  serviceId: number,
+  clientId: number,
+): Promise<BillingProfile | null> {
   // The product's settings and both overrides in one round trip: every invoice line asks.
   const rows: Array<{ k: string; settings: string }> = await knex
     .select(knex.raw("'p' AS k"), 'settings')
     .from(PROFILES)
     .where({ product_id: productId })
-    .unionAll((q) => q.select(knex.raw("'s' AS k"), 'settings').from(SERVICE_OVERRIDES).where({ service_id: serviceId }))
-    .unionAll((q) => q.select(knex.raw("'c' AS k"), 'settings').from(CLIENT_OVERRIDES).where({ client_id: clientId }));
+    .unionAll((q) =>
+      q.select(knex.raw("'s' AS k"), 'settings').from(SERVICE_OVERRIDES).where({ service_id: serviceId }),
+    )
+    .unionAll((q) =>
+      q.select(knex.raw("'c' AS k"), 'settings').from(CLIENT_OVERRIDES).where({ client_id: clientId }),
+    );
   const of = (k: string) => rows.find((r) => r.k === k);
   if (!of('p')) return null;
   const product = parseOrThrow(profileSchema, readSettings(of('p')), `product ${productId}`);
@@ -257,10 +313,23 @@ async function settingsForService(knex: Knex, productId: number, serviceId: numb
 }
 
 /** Every product's settings and override read once, for a run that asks for thousands of services. */
-async function settingsSnapshot(knex: Knex, listProducts: BillingSettingsService['listProducts']): ReturnType<BillingSettingsService['snapshot']> {
+async function settingsSnapshot(
+  knex: Knex,
+  listProducts: BillingSettingsService['listProducts'],
+): ReturnType<BillingSettingsService['snapshot']> {
   const products = new Map((await listProducts()).map((p) => [p.productId, p.profile]));
-  const services = new Map((await knex(SERVICE_OVERRIDES).select('service_id', 'settings')).map((r) => [toNum(r.service_id), readSettings(r) as ServiceOverride]));
-  const clients = new Map((await knex(CLIENT_OVERRIDES).select('client_id', 'settings')).map((r) => [toNum(r.client_id), readSettings(r).window as ReclamationWindow]));
+  const services = new Map(
+    (await knex(SERVICE_OVERRIDES).select('service_id', 'settings')).map((r) => [
+      toNum(r.service_id),
+      readSettings(r) as ServiceOverride,
+    ]),
+  );
+  const clients = new Map(
+    (await knex(CLIENT_OVERRIDES).select('client_id', 'settings')).map((r) => [
+      toNum(r.client_id),
+      readSettings(r).window as ReclamationWindow,
+    ]),
+  );
   const cache = new Map<string, BillingProfile | null>();
   return (productId, serviceId, clientId) => {
     const product = products.get(productId);
@@ -277,15 +346,37 @@ async function settingsSnapshot(knex: Knex, listProducts: BillingSettingsService
   };
 }
 
-export function createBillingSettingsService(deps: { knex: Knex; clock: Clock; audit: AuditLog }): BillingSettingsService {
+export function createBillingSettingsService(deps: {
+  knex: Knex;
+  clock: Clock;
+  audit: AuditLog;
+}): BillingSettingsService {
   const { knex, clock, audit } = deps;
 
-  async function upsert(table: string, key: string, id: number, value: unknown, actor: Actor, action: string) {
+  async function upsert(
+    table: string,
+    key: string,
+    id: number,
+    value: unknown,
+    actor: Actor,
+    action: string,
+  ) {
     const now = clock.now();
     await retryTransaction(knex, async (trx) => {
-      if (value === null) await trx(table).where({ [key]: id }).delete();
-      else await trx(table).insert({ [key]: id, settings: JSON.stringify(value), updated_at: sqlInstant(now) }).onConflict(key).merge(['settings', 'updated_at']);
-      await audit.record(trx, { actor, action, entityType: key.replace('_id', ''), entityId: id, details: { settings: value } }, now);
+      if (value === null)
+        await trx(table)
+          .where({ [key]: id })
+          .delete();
+      else
+        await trx(table)
+          .insert({ [key]: id, settings: JSON.stringify(value), updated_at: sqlInstant(now) })
+          .onConflict(key)
+          .merge(['settings', 'updated_at']);
+      await audit.record(
+        trx,
+        { actor, action, entityType: key.replace('_id', ''), entityId: id, details: { settings: value } },
+        now,
+      );
     });
   }
 
@@ -301,14 +392,20 @@ export function createBillingSettingsService(deps: { knex: Knex; clock: Clock; a
     },
     async listProducts() {
       const rows = await knex(PROFILES).select('product_id', 'settings').orderBy('product_id');
-      return rows.map((r) => ({ productId: toNum(r.product_id), profile: parseOrThrow(profileSchema, readSettings(r), `product ${r.product_id}`) }));
+      return rows.map((r) => ({
+        productId: toNum(r.product_id),
+        profile: parseOrThrow(profileSchema, readSettings(r), `product ${r.product_id}`),
+      }));
     },
     async setServiceOverride(serviceId, input, actor) {
       const o = input === null ? null : parseOrThrow(overrideSchema, input, `service ${serviceId}`);
       await upsert(SERVICE_OVERRIDES, 'service_id', serviceId, o, actor, 'billing.service_override_set');
     },
     async setClientWindow(clientId, window, actor) {
-      const o = window === null ? null : parseOrThrow(clientOverrideSchema, { window: validateWindow(window) }, `client ${clientId}`);
+      const o =
+        window === null
+          ? null
+          : parseOrThrow(clientOverrideSchema, { window: validateWindow(window) }, `client ${clientId}`);
       await upsert(CLIENT_OVERRIDES, 'client_id', clientId, o, actor, 'billing.client_window_set');
     },
     forService: (productId, serviceId, clientId) => settingsForService(knex, productId, serviceId, clientId),

@@ -54,8 +54,12 @@ export function createDailyJobs(d: DailyJobDeps): DailyJobs {
     async watchUsage(ran) {
       let failure: unknown = null;
       // the panel's own bandwidth fields follow each sampling (one figure on the service page)
-      if (d.panelFields && ran.collected) await d.panelFields.run().catch((err: unknown) => d.log.warn('panel_fields.failed', { error: (err as Error).message }));
-      if (d.thresholds) await d.thresholds.run({ decide: ran.collected }).catch((err: unknown) => (failure = err));
+      if (d.panelFields && ran.collected)
+        await d.panelFields
+          .run()
+          .catch((err: unknown) => d.log.warn('panel_fields.failed', { error: (err as Error).message }));
+      if (d.thresholds)
+        await d.thresholds.run({ decide: ran.collected }).catch((err: unknown) => (failure = err));
       await d.limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));
       if (failure) throw failure;
     },

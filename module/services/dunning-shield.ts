@@ -1,7 +1,13 @@
 import type { Logger } from '../adapters/logger.js';
 import { panelAmount, panelHundredths, type PanelApi } from '../adapters/panel-api.js';
 import type { Clock } from '../domain/clock.js';
-import { lateFeeOn, onlyHeldUnpaid, overdueSplit, suspensionShielded, type LateFeeRule } from '../domain/dunning.js';
+import {
+  lateFeeOn,
+  onlyHeldUnpaid,
+  overdueSplit,
+  suspensionShielded,
+  type LateFeeRule,
+} from '../domain/dunning.js';
 import { formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
 import type { DisputeService } from './disputes.js';
 
@@ -14,7 +20,10 @@ export const DUNNING_TEMPLATES: ReadonlySet<string> = new Set([
   'Credit Card Payment Due',
 ]);
 
-const HELD_NOTE = { en: 'on hold, under dispute: not due until we decide', nl: 'opgeschort, in betwisting: niet verschuldigd tot we beslissen' };
+const HELD_NOTE = {
+  en: 'on hold, under dispute: not due until we decide',
+  nl: 'opgeschort, in betwisting: niet verschuldigd tot we beslissen',
+};
 
 /**
  * Keeps held (disputed) amounts out of the panel's dunning: the reminders, the suspension and the
@@ -23,14 +32,23 @@ const HELD_NOTE = { en: 'on hold, under dispute: not due until we decide', nl: '
  */
 export interface DunningShield {
   /** A dunning email is stopped, or gets the client's held lines as a merge field; undefined leaves it alone. */
-  dunningEmail(invoiceId: number, template: string): Promise<{ abortsend: true } | { overusage_held_lines: string } | undefined>;
+  dunningEmail(
+    invoiceId: number,
+    template: string,
+  ): Promise<{ abortsend: true } | { overusage_held_lines: string } | undefined>;
   /** Whether a suspension for non-payment must be stopped: only disputed amounts are overdue. */
   suspensionShielded(clientId: number): Promise<boolean>;
   /** Sets the late fee the panel added on an invoice with held lines to the fee on its undisputed rest. */
   correctLateFee(invoiceId: number): Promise<void>;
 }
 
-export function createDunningShield(deps: { disputes: DisputeService; panel: PanelApi; clock: Clock; zone: string; log: Logger }): DunningShield {
+export function createDunningShield(deps: {
+  disputes: DisputeService;
+  panel: PanelApi;
+  clock: Clock;
+  zone: string;
+  log: Logger;
+}): DunningShield {
   const { disputes, panel } = deps;
   /** held lines on an invoice, as the panel counts them (two decimals in every currency) */
   const heldOn = async (invoiceId: number) => {
@@ -42,15 +60,26 @@ export function createDunningShield(deps: { disputes: DisputeService; panel: Pan
     async dunningEmail(invoiceId, template) {
       const invoice = await panel.getInvoice(invoiceId);
       const held = await heldOn(invoiceId);
-      if (DUNNING_TEMPLATES.has(template) && onlyHeldUnpaid(panelHundredths(invoice.balance, 'balance'), held.total, held.count)) {
-        deps.log.info('hook.email_pre_send.aborted', { invoiceId, template, reason: 'only disputed amounts are unpaid' });
+      if (
+        DUNNING_TEMPLATES.has(template) &&
+        onlyHeldUnpaid(panelHundredths(invoice.balance, 'balance'), held.total, held.count)
+      ) {
+        deps.log.info('hook.email_pre_send.aborted', {
+          invoiceId,
+          template,
+          reason: 'only disputed amounts are unpaid',
+        });
         return { abortsend: true };
       }
       const open = await disputes.openForClient(invoice.userId);
       if (open.length === 0) return undefined;
       const locale = localeForClient((await panel.getClientsDetails(invoice.userId)).language);
       const note = HELD_NOTE[textLanguage(locale)];
-      return { overusage_held_lines: open.map((d) => `${d.description} — ${formatAmount(d.amountMinor, d.currency, locale)} (${note})`).join('\n') };
+      return {
+        overusage_held_lines: open
+          .map((d) => `${d.description} — ${formatAmount(d.amountMinor, d.currency, locale)} (${note})`)
+          .join('\n'),
+      };
     },
 
     async suspensionShielded(clientId) {
@@ -78,8 +107,17 @@ export function createDunningShield(deps: { disputes: DisputeService; panel: Pan
       const newFee = lateFeeOn(base, await lateFeeRule(panel));
       if (newFee === money(fee.amount)) return;
       if (newFee === 0n) await panel.updateInvoice({ invoiceId, deleteLineIds: [fee.id] });
-      else await panel.updateInvoice({ invoiceId, changeItems: [{ id: fee.id, description: fee.description, amount: panelAmount(newFee), taxed: fee.taxed }] });
-      await panel.logActivity(`Overusage: late fee on invoice ${invoiceId} set to ${panelAmount(newFee)}: disputed lines are not part of its base`, invoice.userId);
+      else
+        await panel.updateInvoice({
+          invoiceId,
+          changeItems: [
+            { id: fee.id, description: fee.description, amount: panelAmount(newFee), taxed: fee.taxed },
+          ],
+        });
+      await panel.logActivity(
+        `Overusage: late fee on invoice ${invoiceId} set to ${panelAmount(newFee)}: disputed lines are not part of its base`,
+        invoice.userId,
+      );
     },
   };
 }

@@ -25,16 +25,50 @@ export interface LineEvidence {
     deadlineLastDay: string;
     deadlineClosesAt: string;
   };
-  period: { id: number; startDate: string; endDate: string; usedBytes: bigint; closedBy: string | null; unmeasuredAfter: string | null };
+  period: {
+    id: number;
+    startDate: string;
+    endDate: string;
+    usedBytes: bigint;
+    closedBy: string | null;
+    unmeasuredAfter: string | null;
+  };
   rated: RatedCharge;
   /**
    * A transfer pool's line (module/services/pools.ts): the pool's month and each member's hours,
    * share of the allowance, days and use; the days and samples are the members' together.
    */
-  pool?: { key: string; periodHours: number; members: Array<{ serviceId: number; hours: number; shareBytes: bigint; usedBytes: bigint; billedOverBytes: bigint; amountMinor: bigint; days: string[] }> };
+  pool?: {
+    key: string;
+    periodHours: number;
+    members: Array<{
+      serviceId: number;
+      hours: number;
+      shareBytes: bigint;
+      usedBytes: bigint;
+      billedOverBytes: bigint;
+      amountMinor: bigint;
+      days: string[];
+    }>;
+  };
   days: DayFigure[];
-  intervals: Array<{ kind: string; fromDate: string; toDate: string; bytes: bigint; fromSampleId: number | null; toSampleId: number }>;
-  samples: Array<{ id: number; sampleDate: string; sampledAt: string; usedBytes: bigint; limitBytes: bigint | null; state: string; raw: string }>;
+  intervals: Array<{
+    kind: string;
+    fromDate: string;
+    toDate: string;
+    bytes: bigint;
+    fromSampleId: number | null;
+    toSampleId: number;
+  }>;
+  samples: Array<{
+    id: number;
+    sampleDate: string;
+    sampledAt: string;
+    usedBytes: bigint;
+    limitBytes: bigint | null;
+    state: string;
+    raw: string;
+  }>;
 }
 
 export interface EvidenceService {
@@ -46,7 +80,10 @@ export function createEvidenceService(deps: { knex: Knex }): EvidenceService {
   const { knex } = deps;
   return {
     async forLine(lineId, opts = {}) {
-      const q = knex('mod_overusage_lines as l').join('mod_overusage_charges as c', 'c.id', 'l.charge_id').leftJoin('mod_overusage_periods as p', 'p.id', 'c.period_id').where('l.id', lineId);
+      const q = knex('mod_overusage_lines as l')
+        .join('mod_overusage_charges as c', 'c.id', 'l.charge_id')
+        .leftJoin('mod_overusage_periods as p', 'p.id', 'c.period_id')
+        .where('l.id', lineId);
       if (opts.clientId !== undefined) q.andWhere('l.client_id', opts.clientId);
       const row = await q.first(
         'l.*',
@@ -61,7 +98,8 @@ export function createEvidenceService(deps: { knex: Knex }): EvidenceService {
         'p.unmeasured_after',
       );
       if (row && String(row.charge_kind) === 'pool') return poolEvidence(knex, row);
-      if (!row || row.period_id === null || row.period_id === undefined) throw notFound(`line ${lineId} does not exist`);
+      if (!row || row.period_id === null || row.period_id === undefined)
+        throw notFound(`line ${lineId} does not exist`);
       return usageEvidence(knex, row);
     },
   };
@@ -84,13 +122,20 @@ function lineOf(row: Record<string, unknown>): LineEvidence['line'] {
   };
 }
 
-async function samplesOf(knex: Knex, intervalRows: Array<Record<string, unknown>>): Promise<LineEvidence['samples']> {
+async function samplesOf(
+  knex: Knex,
+  intervalRows: Array<Record<string, unknown>>,
+): Promise<LineEvidence['samples']> {
   const sampleIds = new Set<number>();
   for (const i of intervalRows) {
     sampleIds.add(toNum(i.to_sample_id));
     if (i.from_sample_id !== null) sampleIds.add(toNum(i.from_sample_id));
   }
-  const sampleRows = sampleIds.size ? await knex('mod_overusage_samples').whereIn('id', [...sampleIds]).orderBy('sampled_at') : [];
+  const sampleRows = sampleIds.size
+    ? await knex('mod_overusage_samples')
+        .whereIn('id', [...sampleIds])
+        .orderBy('sampled_at')
+    : [];
   return sampleRows.map((s) => ({
     id: toNum(s.id),
     sampleDate: toDate(s.sample_date),
@@ -115,9 +160,14 @@ const intervalOf = (i: Record<string, unknown>) => ({
 
 /** A pool's line: the members' intervals on the days each was a member, which sum to the pool's use. */
 async function poolEvidence(knex: Knex, row: Record<string, unknown>): Promise<LineEvidence> {
-  const pp = await knex('mod_overusage_pool_periods').where({ id: -toNum(row.charge_period_id) }).first();
+  const pp = await knex('mod_overusage_pool_periods')
+    .where({ id: -toNum(row.charge_period_id) })
+    .first();
   if (!pp) throw notFound(`line ${toNum(row.id)} does not exist`);
-  const details = JSON.parse(String(pp.details)) as { periodHours: number; members: Array<Record<string, unknown>> };
+  const details = JSON.parse(String(pp.details)) as {
+    periodHours: number;
+    members: Array<Record<string, unknown>>;
+  };
   const start = toDate(pp.start_date);
   const end = toDate(pp.end_date);
   const members = details.members.map((m) => ({
@@ -129,12 +179,28 @@ async function poolEvidence(knex: Knex, row: Record<string, unknown>): Promise<L
     amountMinor: BigInt(String(m.amountMinor)),
     days: (m.days as string[]) ?? [],
   }));
-  const rows = await knex('mod_overusage_intervals').whereIn('service_id', members.map((m) => m.serviceId)).andWhere('to_date', '>=', start).andWhere('to_date', '<=', end).orderBy(['to_date', 'id']);
-  const mine = rows.filter((i) => members.some((m) => m.serviceId === toNum(i.service_id) && m.days.includes(toDate(i.to_date))));
+  const rows = await knex('mod_overusage_intervals')
+    .whereIn(
+      'service_id',
+      members.map((m) => m.serviceId),
+    )
+    .andWhere('to_date', '>=', start)
+    .andWhere('to_date', '<=', end)
+    .orderBy(['to_date', 'id']);
+  const mine = rows.filter((i) =>
+    members.some((m) => m.serviceId === toNum(i.service_id) && m.days.includes(toDate(i.to_date))),
+  );
   const intervals = mine.map(intervalOf);
   return {
     line: lineOf(row),
-    period: { id: toNum(pp.id), startDate: start, endDate: end, usedBytes: toBig(pp.used_bytes), closedBy: null, unmeasuredAfter: null },
+    period: {
+      id: toNum(pp.id),
+      startDate: start,
+      endDate: end,
+      usedBytes: toBig(pp.used_bytes),
+      closedBy: null,
+      unmeasuredAfter: null,
+    },
     rated: ratedChargeFromJson(JSON.parse(String(row.explanation)).rated),
     days: dailySeries(intervals, start, end),
     intervals,
@@ -145,7 +211,9 @@ async function poolEvidence(knex: Knex, row: Record<string, unknown>): Promise<L
 
 /** A usage period's line: its intervals and the samples behind them. */
 async function usageEvidence(knex: Knex, row: Record<string, unknown>): Promise<LineEvidence> {
-  const intervalRows = await knex('mod_overusage_intervals').where({ period_id: row.period_id }).orderBy(['to_date', 'id']);
+  const intervalRows = await knex('mod_overusage_intervals')
+    .where({ period_id: row.period_id })
+    .orderBy(['to_date', 'id']);
   const intervals = intervalRows.map(intervalOf);
   return {
     line: lineOf(row),
@@ -165,7 +233,8 @@ async function usageEvidence(knex: Knex, row: Record<string, unknown>): Promise<
 }
 
 /** JSON with bigints as strings (exact), for downloads and the API. */
-export const evidenceJson = (e: LineEvidence): string => JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+export const evidenceJson = (e: LineEvidence): string =>
+  JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
 
 const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
 
@@ -175,19 +244,37 @@ const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
  * quote). Numbers and bigints are not text; a plain signed decimal string (an amount such as
  * "-517.00") is a number too, and stays as it is.
  */
-export const toCsv = (header: string[], rows: Array<Array<string | number | bigint | boolean | null>>): string =>
+export const toCsv = (
+  header: string[],
+  rows: Array<Array<string | number | bigint | boolean | null>>,
+): string =>
   stringify([header, ...rows], {
     escape_formulas: true,
     record_delimiter: '\r\n',
     quoted_match: /[\r\n]/,
-    cast: { string: (v) => (PLAIN_DECIMAL.test(v) ? { value: v, escape_formulas: false } : v), boolean: (b) => String(b) },
+    cast: {
+      string: (v) => (PLAIN_DECIMAL.test(v) ? { value: v, escape_formulas: false } : v),
+      boolean: (b) => String(b),
+    },
   });
 
 /** One row per day: bytes as counted, the part that is an even split of a longer interval, and whether data exists. */
 export function daysCsv(e: LineEvidence): string {
   return toCsv(
     ['date', 'bytes', 'estimated_bytes', 'measured', 'note'],
-    e.days.map((d) => [d.date, d.bytes, d.estimatedBytes, !d.missing && d.estimatedBytes === 0n && !d.undecided, d.missing ? 'no data' : d.undecided ? 'counter dropped: not booked until decided' : d.estimatedBytes > 0n ? 'estimate: a longer interval spread evenly over its days' : '']),
+    e.days.map((d) => [
+      d.date,
+      d.bytes,
+      d.estimatedBytes,
+      !d.missing && d.estimatedBytes === 0n && !d.undecided,
+      d.missing
+        ? 'no data'
+        : d.undecided
+          ? 'counter dropped: not booked until decided'
+          : d.estimatedBytes > 0n
+            ? 'estimate: a longer interval spread evenly over its days'
+            : '',
+    ]),
   );
 }
 

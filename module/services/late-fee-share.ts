@@ -2,7 +2,13 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import { lateFeeShareOnHeld } from '../domain/dunning.js';
 import type { AuditLog } from '../adapters/audit-store.js';
-import { creditLogged, panelAmount, panelHundredths, type PanelApi, type PanelInvoice } from '../adapters/panel-api.js';
+import {
+  creditLogged,
+  panelAmount,
+  panelHundredths,
+  type PanelApi,
+  type PanelInvoice,
+} from '../adapters/panel-api.js';
 import { lateFeeRule } from './dunning-shield.js';
 
 /**
@@ -23,17 +29,34 @@ export async function creditLateFeeShare(
   const fees = invoice.items.filter((i) => i.type === 'LateFee');
   if (fees.length === 0) return 0n;
   const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);
-  const held = invoice.items.filter((i) => input.heldItemIds.includes(i.id)).reduce((a, i) => a + panelHundredths(i.amount), 0n);
+  const held = invoice.items
+    .filter((i) => input.heldItemIds.includes(i.id))
+    .reduce((a, i) => a + panelHundredths(i.amount), 0n);
   const rule = await lateFeeRule(deps.panel);
   // the balance the fee was computed on: what is unpaid now, less the fee itself
-  const share = lateFeeShareOnHeld({ fee, balanceBeforeFee: panelHundredths(invoice.balance) - fee, held }, rule);
+  const share = lateFeeShareOnHeld(
+    { fee, balanceBeforeFee: panelHundredths(invoice.balance) - fee, held },
+    rule,
+  );
   if (share === 0n) return 0n;
   const description = `Overusage dispute ${input.disputeId}: late fee share on held line ${input.ref} (invoice ${invoice.invoiceId})`;
   if (await creditLogged(deps.panel, input.clientId, description)) return share;
   await deps.panel.call('AddCredit', { clientid: input.clientId, description, amount: panelAmount(share) });
   await deps.audit.record(
     deps.knex,
-    { actor: { type: 'system', id: null }, action: 'dispute.late_fee_credit', entityType: 'dispute', entityId: input.disputeId, details: { invoiceId: invoice.invoiceId, feeMinor: String(fee), heldMinor: String(held), creditMinor: String(share), rule } },
+    {
+      actor: { type: 'system', id: null },
+      action: 'dispute.late_fee_credit',
+      entityType: 'dispute',
+      entityId: input.disputeId,
+      details: {
+        invoiceId: invoice.invoiceId,
+        feeMinor: String(fee),
+        heldMinor: String(held),
+        creditMinor: String(share),
+        rule,
+      },
+    },
     now,
   );
   return share;

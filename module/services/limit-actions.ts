@@ -42,7 +42,8 @@ const LEASE_MS = 10 * 60_000;
  * panel's AutoUnsuspend (which lifts only that reason, or none) never lifts it when an invoice is
  * paid; and the prefix tells our suspensions from anyone else's when we put the panel back.
  */
-export const PANEL_SUSPEND_REASON = 'Overusage: traffic allowance used up (lifted when the next period starts)';
+export const PANEL_SUSPEND_REASON =
+  'Overusage: traffic allowance used up (lifted when the next period starts)';
 const OUR_REASON_PREFIX = 'Overusage:';
 
 /**
@@ -73,7 +74,12 @@ export interface LimitActionService {
   lift(actionId: number, actor: Actor, note?: string): Promise<LimitActionRow>;
   /** Retries a pending or lifting action at the next run instead of waiting for its backoff. */
   retryNow(actionId: number, actor: Actor): Promise<LimitActionRow>;
-  list(filter?: { serviceId?: number; status?: LimitStatus | readonly LimitStatus[]; limit?: number; beforeId?: number }): Promise<LimitActionRow[]>;
+  list(filter?: {
+    serviceId?: number;
+    status?: LimitStatus | readonly LimitStatus[];
+    limit?: number;
+    beforeId?: number;
+  }): Promise<LimitActionRow[]>;
   get(actionId: number): Promise<LimitActionRow>;
 }
 
@@ -119,15 +125,25 @@ type LimitDeps = {
 /** The deps with the clock read, the audit row and the panel's activity line every step uses. */
 interface LimitCtx extends LimitDeps {
   now(): DateTime;
-  record(row: Pick<LimitActionRow, 'id' | 'serviceId' | 'action'>, action: string, details: Record<string, unknown>, actor?: Actor): Promise<void>;
+  record(
+    row: Pick<LimitActionRow, 'id' | 'serviceId' | 'action'>,
+    action: string,
+    details: Record<string, unknown>,
+    actor?: Actor,
+  ): Promise<void>;
   activity(text: string, clientId: number): Promise<void>;
 }
 
 const SYSTEM: Actor = { type: 'system', id: null };
 
-const busy = (what: string) => new SolusVmError('app_error', `the server is busy (${what}); tried again later`, { retryable: true, code: 'PROCESSING' });
+const busy = (what: string) =>
+  new SolusVmError('app_error', `the server is busy (${what}); tried again later`, {
+    retryable: true,
+    code: 'PROCESSING',
+  });
 
-const standingsNow = async (deps: LimitCtx) => (deps.pools ? deps.pools.standing() : new Map<number, PoolStanding>());
+const standingsNow = async (deps: LimitCtx) =>
+  deps.pools ? deps.pools.standing() : new Map<number, PoolStanding>();
 
 /** The service's context: the clock read per step, audit and the panel's activity log in one place. */
 function limitContext(raw: LimitDeps): LimitCtx {
@@ -135,14 +151,35 @@ function limitContext(raw: LimitDeps): LimitCtx {
     ...raw,
     now: () => raw.clock.now(),
     record: (row, action, details, actor = SYSTEM) =>
-      raw.audit.record(raw.knex, { actor, action: `limit.${action}`, entityType: 'limit_action', entityId: row.id, details: { serviceId: row.serviceId, action: row.action, ...details } }, raw.clock.now()),
+      raw.audit.record(
+        raw.knex,
+        {
+          actor,
+          action: `limit.${action}`,
+          entityType: 'limit_action',
+          entityId: row.id,
+          details: { serviceId: row.serviceId, action: row.action, ...details },
+        },
+        raw.clock.now(),
+      ),
     activity: async (text, clientId) => {
-      await raw.panel?.logActivity(`Overusage: ${text}`, clientId).catch((err: unknown) => raw.log.warn('limit.activity_failed', { error: (err as Error).message }));
+      await raw.panel
+        ?.logActivity(`Overusage: ${text}`, clientId)
+        .catch((err: unknown) => raw.log.warn('limit.activity_failed', { error: (err as Error).message }));
     },
   };
 }
 
-const noResult = (): LimitRunResult => ({ decided: 0, applied: 0, observed: 0, released: 0, lifted: 0, cancelled: 0, failed: 0, locked: false });
+const noResult = (): LimitRunResult => ({
+  decided: 0,
+  applied: 0,
+  observed: 0,
+  released: 0,
+  lifted: 0,
+  cancelled: 0,
+  failed: 0,
+  locked: false,
+});
 
 async function limitAction(deps: LimitCtx, actionId: number): Promise<LimitActionRow> {
   const row = await deps.store.get(actionId);
@@ -151,11 +188,20 @@ async function limitAction(deps: LimitCtx, actionId: number): Promise<LimitActio
 }
 
 /** An admin lifts an action of ours: called off, and undone now when no run is busy. */
-async function liftAction(deps: LimitCtx, actionId: number, actor: Actor, note: string | undefined): Promise<LimitActionRow> {
+async function liftAction(
+  deps: LimitCtx,
+  actionId: number,
+  actor: Actor,
+  note: string | undefined,
+): Promise<LimitActionRow> {
   const row = await limitAction(deps, actionId);
   if (row.status === 'lifting') return row;
   if (row.status !== 'pending' && row.status !== 'applied') {
-    throw new ModuleError('CONFLICT', `action ${actionId} is ${row.status}: there is nothing of ours to lift`, { status: row.status });
+    throw new ModuleError(
+      'CONFLICT',
+      `action ${actionId} is ${row.status}: there is nothing of ours to lift`,
+      { status: row.status },
+    );
   }
   const moved = await callItOff(deps, row, 'admin', actor, note);
   if (!moved) return limitAction(deps, actionId);
@@ -187,8 +233,14 @@ export function createLimitActionService(raw: LimitDeps): LimitActionService {
 
     async retryNow(actionId, actor) {
       const row = await limitAction(deps, actionId);
-      if (row.status !== 'pending' && row.status !== 'lifting') throw new ModuleError('CONFLICT', `action ${actionId} is ${row.status}: nothing to retry`, { status: row.status });
-      if (await deps.store.transition(deps.knex, row.id, row.status, { nextAttemptAt: deps.now() }, deps.now())) await deps.record(row, 'retry_requested', {}, actor);
+      if (row.status !== 'pending' && row.status !== 'lifting')
+        throw new ModuleError('CONFLICT', `action ${actionId} is ${row.status}: nothing to retry`, {
+          status: row.status,
+        });
+      if (
+        await deps.store.transition(deps.knex, row.id, row.status, { nextAttemptAt: deps.now() }, deps.now())
+      )
+        await deps.record(row, 'retry_requested', {}, actor);
       return limitAction(deps, actionId);
     },
 
@@ -197,7 +249,11 @@ export function createLimitActionService(raw: LimitDeps): LimitActionService {
   };
 }
 
-async function withGateway<T>(deps: LimitCtx, masterId: number, work: (g: SolusVmGateway) => Promise<T>): Promise<T> {
+async function withGateway<T>(
+  deps: LimitCtx,
+  masterId: number,
+  work: (g: SolusVmGateway) => Promise<T>,
+): Promise<T> {
   const gateway = deps.gatewayFor(await deps.masters.settings(masterId));
   try {
     return await work(gateway);
@@ -210,7 +266,12 @@ async function withGateway<T>(deps: LimitCtx, masterId: number, work: (g: SolusV
  * A service as the policy sees it: on its own, or, when its product pools it, as its pool (the
  * month, the members' use, the pool's allowance); null when a pooled service's pool cannot be told.
  */
-function asSeen(deps: LimitCtx, u: OpenUsage, profile: BillingProfile, standings: Map<number, PoolStanding>): { u: OpenUsage; a: ReturnType<typeof assessUsage> } | null {
+function asSeen(
+  deps: LimitCtx,
+  u: OpenUsage,
+  profile: BillingProfile,
+  standings: Map<number, PoolStanding>,
+): { u: OpenUsage; a: ReturnType<typeof assessUsage> } | null {
   if (profile.pool === undefined) return { u, a: assessUsage(u, profile) };
   const s = standings.get(u.serviceId);
   if (!s) return null;
@@ -221,7 +282,11 @@ function asSeen(deps: LimitCtx, u: OpenUsage, profile: BillingProfile, standings
 /** The service now: its open period and what its product asks for. */
 async function serviceNow(deps: LimitCtx, serviceIds: number[]): Promise<Map<number, Now>> {
   const profileFor = await deps.billing.snapshot();
-  const [usages, caps, standings] = await Promise.all([deps.usage.some(serviceIds), deps.caps ? deps.caps.activeFor(serviceIds) : new Map<number, ClientCap>(), standingsNow(deps)]);
+  const [usages, caps, standings] = await Promise.all([
+    deps.usage.some(serviceIds),
+    deps.caps ? deps.caps.activeFor(serviceIds) : new Map<number, ClientCap>(),
+    standingsNow(deps),
+  ]);
   const out = new Map<number, Now>();
   for (const id of serviceIds) {
     const own = usages.get(id) ?? null;
@@ -230,43 +295,112 @@ async function serviceNow(deps: LimitCtx, serviceIds: number[]): Promise<Map<num
     const u = seen?.u ?? own;
     const a = seen?.a ?? null;
     const eff = a && profile ? policyWithCap(profile, a.plan, a.allowanceBytes, caps.get(id) ?? null) : null;
-    out.set(id, { usage: u, profile, allowanceBytes: eff?.limitBytes ?? null, policy: eff?.policy ?? profile?.limitPolicy ?? null });
+    out.set(id, {
+      usage: u,
+      profile,
+      allowanceBytes: eff?.limitBytes ?? null,
+      policy: eff?.policy ?? profile?.limitPolicy ?? null,
+    });
   }
   return out;
 }
 
-async function failAttempt(deps: LimitCtx, row: LimitActionRow, phase: 'apply' | 'lift', err: unknown): Promise<void> {
+async function failAttempt(
+  deps: LimitCtx,
+  row: LimitActionRow,
+  phase: 'apply' | 'lift',
+  err: unknown,
+): Promise<void> {
   const attempts = row.attempts + 1;
   const e = err instanceof SolusVmError ? err : null;
   const message = (err as Error).message;
   const next = deps.now().plus({ milliseconds: retryDelayMs(attempts) });
-  await deps.store.transition(deps.knex, row.id, row.status, { attempts, nextAttemptAt: next, lastError: message }, deps.now());
-  await deps.record(row, 'attempt_failed', { phase, attempt: attempts, error: message, kind: e?.kind ?? 'internal', retryAt: next.toISO() });
-  deps.log.warn('limit.attempt_failed', { id: row.id, serviceId: row.serviceId, phase, attempt: attempts, error: message });
+  await deps.store.transition(
+    deps.knex,
+    row.id,
+    row.status,
+    { attempts, nextAttemptAt: next, lastError: message },
+    deps.now(),
+  );
+  await deps.record(row, 'attempt_failed', {
+    phase,
+    attempt: attempts,
+    error: message,
+    kind: e?.kind ?? 'internal',
+    retryAt: next.toISO(),
+  });
+  deps.log.warn('limit.attempt_failed', {
+    id: row.id,
+    serviceId: row.serviceId,
+    phase,
+    attempt: attempts,
+    error: message,
+  });
 }
 
 /** Takes a pending action on SolusVM, after re-reading the server. */
 /** Suspends the server unless SolusVM has it suspended already (then only observed). */
-async function applySuspend(deps: LimitCtx, g: SolusVmGateway, row: LimitActionRow, state: ObservedState, result: LimitRunResult): Promise<void> {
+async function applySuspend(
+  deps: LimitCtx,
+  g: SolusVmGateway,
+  row: LimitActionRow,
+  state: ObservedState,
+  result: LimitRunResult,
+): Promise<void> {
   const step = beforeSuspend(state);
   if (step === 'wait') throw busy(state);
   if (step === 'observe') {
-    if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'observed', nextAttemptAt: null, lastError: null }, deps.now())) {
-      await deps.record(row, 'observed', { state, note: 'SolusVM already had the server suspended: left to SolusVM, never unsuspended by us' });
+    if (
+      await deps.store.transition(
+        deps.knex,
+        row.id,
+        'pending',
+        { status: 'observed', nextAttemptAt: null, lastError: null },
+        deps.now(),
+      )
+    ) {
+      await deps.record(row, 'observed', {
+        state,
+        note: 'SolusVM already had the server suspended: left to SolusVM, never unsuspended by us',
+      });
       result.observed++;
     }
     return;
   }
   await g.suspend(row.serverRef);
-  if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'applied', appliedAt: deps.now(), nextAttemptAt: null, lastError: null, panelState: deps.panel ? 'to_suspend' : 'none' }, deps.now())) {
+  if (
+    await deps.store.transition(
+      deps.knex,
+      row.id,
+      'pending',
+      {
+        status: 'applied',
+        appliedAt: deps.now(),
+        nextAttemptAt: null,
+        lastError: null,
+        panelState: deps.panel ? 'to_suspend' : 'none',
+      },
+      deps.now(),
+    )
+  ) {
     await deps.record(row, 'applied', { stateBefore: state, version: g.version });
-    await deps.activity(`service ${row.serviceId} suspended on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
+    await deps.activity(
+      `service ${row.serviceId} suspended on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`,
+      row.clientId,
+    );
     result.applied++;
   }
 }
 
 /** Throttles the server, keeping the settings to put back. */
-async function applyThrottle(deps: LimitCtx, g: SolusVmGateway, row: LimitActionRow, policy: LimitPolicy, state: ObservedState, result: LimitRunResult): Promise<void> {
+async function applyThrottle(
+  deps: LimitCtx,
+  g: SolusVmGateway,
+  row: LimitActionRow,
+  policy: LimitPolicy,
+  state: ObservedState,
+  result: LimitRunResult,
+): Promise<void> {
   // throttle: SolusVM 2's settings are read once, before the first attempt, and kept: a retry
   // after a lost answer must not take the throttled settings for the ones to put back
   let restore = row.speedRestore;
@@ -276,16 +410,33 @@ async function applyThrottle(deps: LimitCtx, g: SolusVmGateway, row: LimitAction
     await deps.store.transition(deps.knex, row.id, 'pending', { speedRestore: restore }, deps.now());
   }
   const target = row.speedTarget ?? throttledSpeed(g.version, policy, restore);
-  if (row.speedTarget === null) await deps.store.transition(deps.knex, row.id, 'pending', { speedTarget: target }, deps.now());
+  if (row.speedTarget === null)
+    await deps.store.transition(deps.knex, row.id, 'pending', { speedTarget: target }, deps.now());
   await g.setSpeed(row.serverRef, target);
-  if (await deps.store.transition(deps.knex, row.id, 'pending', { status: 'applied', appliedAt: deps.now(), nextAttemptAt: null, lastError: null }, deps.now())) {
+  if (
+    await deps.store.transition(
+      deps.knex,
+      row.id,
+      'pending',
+      { status: 'applied', appliedAt: deps.now(), nextAttemptAt: null, lastError: null },
+      deps.now(),
+    )
+  ) {
     await deps.record(row, 'applied', { stateBefore: state, version: g.version, speed: target, restore });
-    await deps.activity(`service ${row.serviceId} throttled on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`, row.clientId);
+    await deps.activity(
+      `service ${row.serviceId} throttled on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`,
+      row.clientId,
+    );
     result.applied++;
   }
 }
 
-async function apply(deps: LimitCtx, row: LimitActionRow, policy: LimitPolicy, result: LimitRunResult): Promise<void> {
+async function apply(
+  deps: LimitCtx,
+  row: LimitActionRow,
+  policy: LimitPolicy,
+  result: LimitRunResult,
+): Promise<void> {
   try {
     await withGateway(deps, row.masterId, async (g) => {
       const state = await g.getState(row.serverRef);
@@ -315,10 +466,22 @@ async function undo(deps: LimitCtx, row: LimitActionRow, result: LimitRunResult)
         await g.setSpeed(row.serverRef, row.speedRestore);
         note = 'speed put back';
       } else note = 'nothing was changed on SolusVM';
-      const panelState = row.panelState === 'suspended' || row.panelState === 'to_suspend' ? 'to_restore' : row.panelState;
-      if (await deps.store.transition(deps.knex, row.id, 'lifting', { status: 'lifted', liftedAt: deps.now(), nextAttemptAt: null, lastError: null, panelState }, deps.now())) {
+      const panelState =
+        row.panelState === 'suspended' || row.panelState === 'to_suspend' ? 'to_restore' : row.panelState;
+      if (
+        await deps.store.transition(
+          deps.knex,
+          row.id,
+          'lifting',
+          { status: 'lifted', liftedAt: deps.now(), nextAttemptAt: null, lastError: null, panelState },
+          deps.now(),
+        )
+      ) {
         await deps.record(row, 'lifted', { reason: row.liftReason, note, version: g.version });
-        await deps.activity(`service ${row.serviceId}: ${row.action === 'suspend' ? 'suspension' : 'throttle'} lifted (${row.liftReason ?? 'lifted'}): ${note}`, row.clientId);
+        await deps.activity(
+          `service ${row.serviceId}: ${row.action === 'suspend' ? 'suspension' : 'throttle'} lifted (${row.liftReason ?? 'lifted'}): ${note}`,
+          row.clientId,
+        );
         result.lifted++;
       }
     });
@@ -329,7 +492,13 @@ async function undo(deps: LimitCtx, row: LimitActionRow, result: LimitRunResult)
 }
 
 /** Moves an action towards its lift: cancelled if nothing was sent yet, else lifting. */
-async function callItOff(deps: LimitCtx, row: LimitActionRow, reason: LiftReason, actor: Actor, note?: string): Promise<LimitActionRow | null> {
+async function callItOff(
+  deps: LimitCtx,
+  row: LimitActionRow,
+  reason: LiftReason,
+  actor: Actor,
+  note?: string,
+): Promise<LimitActionRow | null> {
   if (row.status !== 'pending' && row.status !== 'applied') return null;
   const to = callOff(row.status, row.attempts);
   const liftedBy = actor.type === 'system' ? null : `${actor.type}:${actor.id ?? ''}`;
@@ -338,12 +507,32 @@ async function callItOff(deps: LimitCtx, row: LimitActionRow, reason: LiftReason
     row.id,
     row.status,
     to === 'cancelled'
-      ? { status: 'cancelled', liftReason: reason, liftRequestedAt: deps.now(), liftedAt: deps.now(), nextAttemptAt: null, liftedBy }
-      : { status: 'lifting', liftReason: reason, liftRequestedAt: deps.now(), attempts: 0, nextAttemptAt: deps.now(), lastError: null, liftedBy },
+      ? {
+          status: 'cancelled',
+          liftReason: reason,
+          liftRequestedAt: deps.now(),
+          liftedAt: deps.now(),
+          nextAttemptAt: null,
+          liftedBy,
+        }
+      : {
+          status: 'lifting',
+          liftReason: reason,
+          liftRequestedAt: deps.now(),
+          attempts: 0,
+          nextAttemptAt: deps.now(),
+          lastError: null,
+          liftedBy,
+        },
     deps.now(),
   );
   if (!moved) return null;
-  await deps.record(row, to === 'cancelled' ? 'cancelled' : 'lift_requested', { reason, from: row.status, ...(note ? { note } : {}) }, actor);
+  await deps.record(
+    row,
+    to === 'cancelled' ? 'cancelled' : 'lift_requested',
+    { reason, from: row.status, ...(note ? { note } : {}) },
+    actor,
+  );
   return deps.store.get(row.id);
 }
 
@@ -358,7 +547,11 @@ async function syncPanel(deps: LimitCtx, row: LimitActionRow): Promise<void> {
     if (row.panelState === 'to_suspend') {
       // a service the panel already suspended (e.g. for non-payment) keeps the panel's reason
       if (p?.status === 'Active' && row.status === 'applied') {
-        await panel.updateClientProduct({ serviceId: row.serviceId, status: 'Suspended', suspendReason: PANEL_SUSPEND_REASON });
+        await panel.updateClientProduct({
+          serviceId: row.serviceId,
+          status: 'Suspended',
+          suspendReason: PANEL_SUSPEND_REASON,
+        });
         to = 'suspended';
       } else to = 'untouched';
     } else {
@@ -367,11 +560,18 @@ async function syncPanel(deps: LimitCtx, row: LimitActionRow): Promise<void> {
         to = 'restored';
       } else to = 'untouched';
     }
-    await deps.knex('mod_overusage_limit_actions').where({ id: row.id, panel_state: row.panelState }).update({ panel_state: to, updated_at: sqlInstant(deps.now()) });
+    await deps
+      .knex('mod_overusage_limit_actions')
+      .where({ id: row.id, panel_state: row.panelState })
+      .update({ panel_state: to, updated_at: sqlInstant(deps.now()) });
     await deps.record(row, 'panel_synced', { panel: to, panelStatusBefore: p?.status ?? null });
   } catch (err) {
     // retried on the next run: the action itself stands
-    deps.log.warn('limit.panel_sync_failed', { id: row.id, serviceId: row.serviceId, error: (err as Error).message });
+    deps.log.warn('limit.panel_sync_failed', {
+      id: row.id,
+      serviceId: row.serviceId,
+      error: (err as Error).message,
+    });
   }
 }
 
@@ -380,7 +580,9 @@ async function decide(deps: LimitCtx, result: LimitRunResult): Promise<void> {
   const standings = await standingsNow(deps);
   for await (const page of deps.usage.pages()) {
     const wanted: Array<{ u: OpenUsage; action: 'throttle' | 'suspend'; allowanceBytes: bigint }> = [];
-    const caps = deps.caps ? await deps.caps.activeFor(page.map((u) => u.serviceId)) : new Map<number, ClientCap>();
+    const caps = deps.caps
+      ? await deps.caps.activeFor(page.map((u) => u.serviceId))
+      : new Map<number, ClientCap>();
     for (const own of page) {
       const profile = profileFor(own.productId, own.serviceId, own.clientId);
       const cap = caps.get(own.serviceId) ?? null;
@@ -398,19 +600,44 @@ async function decide(deps: LimitCtx, result: LimitRunResult): Promise<void> {
     for (const { u, action, allowanceBytes } of wanted) {
       // one action in force per service, period and kind: a raised allowance reached again while
       // the first action still stands needs nothing new
-      if (active.some((r) => r.serviceId === u.serviceId && r.periodId === u.periodId && r.action === action)) continue;
+      if (active.some((r) => r.serviceId === u.serviceId && r.periodId === u.periodId && r.action === action))
+        continue;
       const key = limitActionKey(u.periodId, action, allowanceBytes);
       const inserted = await retryTransaction(deps.knex, async (trx) => {
         const ok = await deps.store.insertIfNew(
           trx,
-          { serviceId: u.serviceId, clientId: u.clientId, periodId: u.periodId, action, actionKey: key, masterId: u.masterId, serverRef: u.serverRef, allowanceBytes, usedBytes: u.usedBytes },
+          {
+            serviceId: u.serviceId,
+            clientId: u.clientId,
+            periodId: u.periodId,
+            action,
+            actionKey: key,
+            masterId: u.masterId,
+            serverRef: u.serverRef,
+            allowanceBytes,
+            usedBytes: u.usedBytes,
+          },
           deps.now(),
         );
         if (ok) {
-          const row = await trx('mod_overusage_limit_actions').where({ service_id: u.serviceId, action_key: key }).first('id');
+          const row = await trx('mod_overusage_limit_actions')
+            .where({ service_id: u.serviceId, action_key: key })
+            .first('id');
           await deps.audit.record(
             trx,
-            { actor: SYSTEM, action: 'limit.decided', entityType: 'limit_action', entityId: row.id, details: { serviceId: u.serviceId, action, periodId: u.periodId, usedBytes: u.usedBytes, allowanceBytes } },
+            {
+              actor: SYSTEM,
+              action: 'limit.decided',
+              entityType: 'limit_action',
+              entityId: row.id,
+              details: {
+                serviceId: u.serviceId,
+                action,
+                periodId: u.periodId,
+                usedBytes: u.usedBytes,
+                allowanceBytes,
+              },
+            },
             deps.now(),
           );
         }
@@ -443,18 +670,42 @@ async function work(deps: LimitCtx, result: LimitRunResult): Promise<void> {
         }
       }
     }
-    if (row.status === 'applied' && row.action === 'suspend' && row.appliedAt && n.usage?.lastSampledAt && n.usage.periodId === row.periodId) {
+    if (
+      row.status === 'applied' &&
+      row.action === 'suspend' &&
+      row.appliedAt &&
+      n.usage?.lastSampledAt &&
+      n.usage.periodId === row.periodId
+    ) {
       // SolusVM 1 reads the counter without the live state (nostatus): what the VPS's state is now
       // is asked here, only for the few servers we suspended
-      let sample: { state: ObservedState; sampledAtMs: number } | null = n.usage.state && n.usage.state !== 'unknown' ? { state: n.usage.state, sampledAtMs: n.usage.lastSampledAt.toMillis() } : null;
+      let sample: { state: ObservedState; sampledAtMs: number } | null =
+        n.usage.state && n.usage.state !== 'unknown'
+          ? { state: n.usage.state, sampledAtMs: n.usage.lastSampledAt.toMillis() }
+          : null;
       if (!sample) {
-        const live = await withGateway(deps, row.masterId, (g) => g.getState(row.serverRef)).catch(() => null);
+        const live = await withGateway(deps, row.masterId, (g) => g.getState(row.serverRef)).catch(
+          () => null,
+        );
         if (live) sample = { state: live, sampledAtMs: deps.now().toMillis() };
       }
       if (releasedBehindOurBack(row.appliedAt.toMillis(), sample)) {
-        const panelState = row.panelState === 'suspended' || row.panelState === 'to_suspend' ? 'to_restore' : row.panelState;
-        if (await deps.store.transition(deps.knex, row.id, 'applied', { status: 'released', panelState }, deps.now())) {
-          await deps.record(row, 'released', { state: sample!.state, sampledAt: n.usage.lastSampledAt.toISO(), note: 'unsuspended by someone else mid-period: not suspended again this period' });
+        const panelState =
+          row.panelState === 'suspended' || row.panelState === 'to_suspend' ? 'to_restore' : row.panelState;
+        if (
+          await deps.store.transition(
+            deps.knex,
+            row.id,
+            'applied',
+            { status: 'released', panelState },
+            deps.now(),
+          )
+        ) {
+          await deps.record(row, 'released', {
+            state: sample!.state,
+            sampledAt: n.usage.lastSampledAt.toISO(),
+            note: 'unsuspended by someone else mid-period: not suspended again this period',
+          });
           result.released++;
           row = (await deps.store.get(row.id))!;
         }
@@ -476,7 +727,10 @@ async function work(deps: LimitCtx, result: LimitRunResult): Promise<void> {
 async function withLease<T>(deps: LimitCtx, fn: () => Promise<T>): Promise<T | null> {
   const lease = await deps.locks.acquire(LOCK, deps.owner, LEASE_MS);
   if (!lease.acquired) return null;
-  const renew = setInterval(() => void deps.locks.renew(LOCK, deps.owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
+  const renew = setInterval(
+    () => void deps.locks.renew(LOCK, deps.owner, LEASE_MS).catch(() => {}),
+    LEASE_MS / 3,
+  );
   renew.unref();
   try {
     return await fn();

@@ -22,19 +22,34 @@ export const EDITABLE = new Set(['Draft', 'Unpaid']);
 export const refPattern = (ref: string) => `[${ref}]`;
 const newRef = () => `OU-${crypto.randomBytes(5).toString('hex').toUpperCase()}`;
 
-export const emptyPlaceOutcome = (invoiceId: number): PlaceOutcome => ({ invoiceId, added: 0, alreadyPlaced: 0, skipped: [] });
+export const emptyPlaceOutcome = (invoiceId: number): PlaceOutcome => ({
+  invoiceId,
+  added: 0,
+  alreadyPlaced: 0,
+  skipped: [],
+});
 
 /** The work under an invoice's lease: deliveries of the same invoice queue, one at a time. */
-export function withInvoiceLease<T>(deps: InvoiceLineDeps, invoiceId: number, work: () => Promise<T>, wait = deps.waitMs ?? 20_000): Promise<T> {
+export function withInvoiceLease<T>(
+  deps: InvoiceLineDeps,
+  invoiceId: number,
+  work: () => Promise<T>,
+  wait = deps.waitMs ?? 20_000,
+): Promise<T> {
   return withLease(
     deps.locks,
     `invoice:${invoiceId}`,
     {
       ttlMs: 60_000,
       waitMs: wait,
-      busy: (heldBy) => new ModuleError('LOCKED', `invoice ${invoiceId} is being handled by another delivery (${heldBy}); try again`),
+      busy: (heldBy) =>
+        new ModuleError(
+          'LOCKED',
+          `invoice ${invoiceId} is being handled by another delivery (${heldBy}); try again`,
+        ),
       // The panel need not wait for the lease to go: the answer is final once the work is done.
-      releaseInBackground: (err) => deps.log.warn('lines.lease_release_failed', { invoiceId, error: err.message }),
+      releaseInBackground: (err) =>
+        deps.log.warn('lines.lease_release_failed', { invoiceId, error: err.message }),
     },
     work,
   );
@@ -45,17 +60,31 @@ export function withInvoiceLease<T>(deps: InvoiceLineDeps, invoiceId: number, wo
  * reference. `pendingRows`: the invoice's pending lines when the caller, holding the invoice's
  * lease, has just read them (each update still checks that its line is pending).
  */
-export async function confirm(deps: InvoiceLineDeps, invoice: PanelInvoice, outcome: PlaceOutcome, pendingRows?: StoredLine[], via: 'hook' | 'reconcile' = 'hook'): Promise<void> {
+export async function confirm(
+  deps: InvoiceLineDeps,
+  invoice: PanelInvoice,
+  outcome: PlaceOutcome,
+  pendingRows?: StoredLine[],
+  via: 'hook' | 'reconcile' = 'hook',
+): Promise<void> {
   const pending = pendingRows ?? (await deps.lines.onInvoice(invoice.invoiceId, ['pending']));
   const duplicates: number[] = [];
   for (const line of pending) {
-    const items = invoice.items.filter((i) => i.description.includes(refPattern(line.refCode))).sort((a, b) => a.id - b.id);
+    const items = invoice.items
+      .filter((i) => i.description.includes(refPattern(line.refCode)))
+      .sort((a, b) => a.id - b.id);
     if (items.length === 0) continue;
     // Should two deliveries ever both have added the line, the later copies go.
     duplicates.push(...items.slice(1).map((i) => i.id));
     if (!(await markPlaced(deps, invoice.invoiceId, line, items[0]!.id, via))) continue;
     outcome.added++;
-    (outcome.placed ??= []).push({ lineId: line.id, chargeId: line.chargeId, refCode: line.refCode, amountMinor: line.amountMinor, currency: line.currency });
+    (outcome.placed ??= []).push({
+      lineId: line.id,
+      chargeId: line.chargeId,
+      refCode: line.refCode,
+      amountMinor: line.amountMinor,
+      currency: line.currency,
+    });
   }
   if (duplicates.length) {
     await deps.panel.updateInvoice({ invoiceId: invoice.invoiceId, deleteLineIds: duplicates });
@@ -64,7 +93,13 @@ export async function confirm(deps: InvoiceLineDeps, invoice: PanelInvoice, outc
 }
 
 /** A pending line found on its invoice: placed, its charge billed, audited; false when it was no longer pending. */
-async function markPlaced(deps: InvoiceLineDeps, invoiceId: number, line: StoredLine, invoiceItemId: number, via: 'hook' | 'reconcile'): Promise<boolean> {
+async function markPlaced(
+  deps: InvoiceLineDeps,
+  invoiceId: number,
+  line: StoredLine,
+  invoiceItemId: number,
+  via: 'hook' | 'reconcile',
+): Promise<boolean> {
   const now = deps.clock.now();
   return deps.lines.transaction(async (trx) => {
     if (!(await deps.lines.markPlaced(trx, line.id, invoiceItemId, now))) return false;
@@ -76,7 +111,15 @@ async function markPlaced(deps: InvoiceLineDeps, invoiceId: number, line: Stored
         action: 'line.placed',
         entityType: 'line',
         entityId: line.id,
-        details: { invoiceId, invoiceItemId, chargeId: line.chargeId, amountMinor: String(line.amountMinor), currency: line.currency, deadline: line.deadlineLastDay, via },
+        details: {
+          invoiceId,
+          invoiceItemId,
+          chargeId: line.chargeId,
+          amountMinor: String(line.amountMinor),
+          currency: line.currency,
+          deadline: line.deadlineLastDay,
+          via,
+        },
       },
       now,
     );
@@ -86,13 +129,33 @@ async function markPlaced(deps: InvoiceLineDeps, invoiceId: number, line: Stored
 
 /** The texts a charge's stored explanation gives its line. */
 async function lineInputs(deps: InvoiceLineDeps, c: StoredCharge) {
-  const explained = JSON.parse(c.explanation) as { rated: Record<string, unknown>; correction?: { billedMinor: string }; upgradeCredit?: { percent: number; creditedMinor: string }; poolPart?: { pool: string; overBytes: string; amountMinor: string } };
+  const explained = JSON.parse(c.explanation) as {
+    rated: Record<string, unknown>;
+    correction?: { billedMinor: string };
+    upgradeCredit?: { percent: number; creditedMinor: string };
+    poolPart?: { pool: string; overBytes: string; amountMinor: string };
+  };
   const rated = ratedChargeFromJson(explained.rated);
   const correction = explained.correction ? { billedMinor: BigInt(explained.correction.billedMinor) } : null;
-  const upgradeCredit = explained.upgradeCredit ? { percent: explained.upgradeCredit.percent, creditedMinor: BigInt(explained.upgradeCredit.creditedMinor) } : null;
+  const upgradeCredit = explained.upgradeCredit
+    ? {
+        percent: explained.upgradeCredit.percent,
+        creditedMinor: BigInt(explained.upgradeCredit.creditedMinor),
+      }
+    : null;
   // a VPS's part of a pool may sit on another member's invoice: its line names the VPS
-  const domain = explained.poolPart ? (await deps.panel.getClientsProducts({ serviceId: c.serviceId })).products[0]?.domain || `#${c.serviceId}` : '';
-  const poolPart = explained.poolPart ? { pool: explained.poolPart.pool, domain, overBytes: BigInt(explained.poolPart.overBytes), amountMinor: BigInt(explained.poolPart.amountMinor) } : null;
+  const domain = explained.poolPart
+    ? (await deps.panel.getClientsProducts({ serviceId: c.serviceId })).products[0]?.domain ||
+      `#${c.serviceId}`
+    : '';
+  const poolPart = explained.poolPart
+    ? {
+        pool: explained.poolPart.pool,
+        domain,
+        overBytes: BigInt(explained.poolPart.overBytes),
+        amountMinor: BigInt(explained.poolPart.amountMinor),
+      }
+    : null;
   return { rated, correction, upgradeCredit, poolPart };
 }
 
@@ -102,10 +165,26 @@ async function lineInputs(deps: InvoiceLineDeps, c: StoredCharge) {
  * the reference code that finds it on the invoice again. The unique charge_id makes a second
  * line for the same charge impossible.
  */
-export async function writePendingLine(deps: InvoiceLineDeps, c: StoredCharge, profile: BillingProfile, language: string, invoiceId: number, invoiceDate: IsoDate): Promise<void> {
+export async function writePendingLine(
+  deps: InvoiceLineDeps,
+  c: StoredCharge,
+  profile: BillingProfile,
+  language: string,
+  invoiceId: number,
+  invoiceDate: IsoDate,
+): Promise<void> {
   const deadline = reclamationDeadline(invoiceDate, profile.window, deps.zone);
   const refCode = newRef();
-  const { text, locale } = deps.describe({ ...(await lineInputs(deps, c)), periodStart: c.periodStart, periodEnd: c.periodEnd, deadlineLastDay: deadline.lastDay, refCode }, language);
+  const { text, locale } = deps.describe(
+    {
+      ...(await lineInputs(deps, c)),
+      periodStart: c.periodStart,
+      periodEnd: c.periodEnd,
+      deadlineLastDay: deadline.lastDay,
+      refCode,
+    },
+    language,
+  );
   // Written only while the charge is still unbilled at the amount read: a period rated again
   // meanwhile (an admin's decision) has replaced or voided it, and then the line is not written
   // (the charge waits for the next invoice).
@@ -142,12 +221,19 @@ export function itemsOf(lines: StoredLine[], taxed: Map<number, boolean>) {
  * (a reconciliation after the fact gives what the delivery at the time would have given).
  * The caller holds the invoice's lease.
  */
-export async function placeOn(deps: InvoiceLineDeps, invoiceId: number, via: 'hook' | 'reconcile', periodEndBefore?: IsoDate): Promise<PlaceOutcome> {
+export async function placeOn(
+  deps: InvoiceLineDeps,
+  invoiceId: number,
+  via: 'hook' | 'reconcile',
+  periodEndBefore?: IsoDate,
+): Promise<PlaceOutcome> {
   const outcome = emptyPlaceOutcome(invoiceId);
   const invoice = await deps.panel.getInvoice(invoiceId);
   if (!EDITABLE.has(invoice.status)) return outcome;
   // The services the invoice renews; those the module does not meter simply have no charges.
-  const ids = [...new Set(invoice.items.filter((i) => i.type === 'Hosting' && i.relId > 0).map((i) => i.relId))];
+  const ids = [
+    ...new Set(invoice.items.filter((i) => i.type === 'Hosting' && i.relId > 0).map((i) => i.relId)),
+  ];
   if (ids.length === 0) return outcome;
 
   // Lines a crashed delivery left pending on this invoice are confirmed, not added again.
@@ -167,25 +253,48 @@ export async function placeOn(deps: InvoiceLineDeps, invoiceId: number, via: 'ho
 }
 
 /** Each charge without a line gets one, pending on the invoice, unless it must not be billed here. */
-async function writeLinesFor(deps: InvoiceLineDeps, invoice: PanelInvoice, charges: StoredCharge[], outcome: PlaceOutcome): Promise<void> {
-  const { client, profileOf, overageOf } = await placingFacts(deps, invoice, charges.filter((c) => !c.line));
-  const invoiceDate = invoice.date && isIsoDate(invoice.date.slice(0, 10)) ? invoice.date.slice(0, 10) : deps.clock.now().setZone(deps.zone).toISODate()!;
+async function writeLinesFor(
+  deps: InvoiceLineDeps,
+  invoice: PanelInvoice,
+  charges: StoredCharge[],
+  outcome: PlaceOutcome,
+): Promise<void> {
+  const { client, profileOf, overageOf } = await placingFacts(
+    deps,
+    invoice,
+    charges.filter((c) => !c.line),
+  );
+  const invoiceDate =
+    invoice.date && isIsoDate(invoice.date.slice(0, 10))
+      ? invoice.date.slice(0, 10)
+      : deps.clock.now().setZone(deps.zone).toISODate()!;
   for (const c of charges) {
     const chargeId = c.id;
     if (c.line) {
       // placed elsewhere already, or pending on another invoice: that invoice's delivery owns it
-      if (c.line.invoiceId !== invoice.invoiceId) outcome.skipped.push({ chargeId, reason: `already on invoice ${c.line.invoiceId}` });
+      if (c.line.invoiceId !== invoice.invoiceId)
+        outcome.skipped.push({ chargeId, reason: `already on invoice ${c.line.invoiceId}` });
       continue;
     }
     if (c.currency !== client.currencyCode) {
-      outcome.skipped.push({ chargeId, reason: `the charge is in ${c.currency} but the client pays in ${client.currencyCode}` });
+      outcome.skipped.push({
+        chargeId,
+        reason: `the charge is in ${c.currency} but the client pays in ${client.currencyCode}`,
+      });
       continue;
     }
     const profile = profileOf.get(chargeId)!;
-    const refusal = profile ? doubleBillingRefusal(overageOf.get(c.productId), c.productId, profile) : 'the product is no longer billed for overusage';
+    const refusal = profile
+      ? doubleBillingRefusal(overageOf.get(c.productId), c.productId, profile)
+      : 'the product is no longer billed for overusage';
     if (refusal) {
       outcome.skipped.push({ chargeId, reason: refusal });
-      await deps.panel.logActivity(`Overusage: charge ${chargeId} of service ${c.serviceId} not billed: ${refusal}`, invoice.userId).catch(() => {});
+      await deps.panel
+        .logActivity(
+          `Overusage: charge ${chargeId} of service ${c.serviceId} not billed: ${refusal}`,
+          invoice.userId,
+        )
+        .catch(() => {});
       continue;
     }
     await writePendingLine(deps, c, profile!, client.language, invoice.invoiceId, invoiceDate);
@@ -214,13 +323,21 @@ async function placingFacts(deps: InvoiceLineDeps, invoice: PanelInvoice, open: 
  * Everything pending on this invoice that is not on it yet goes on in one call. The placed ones
  * are read in the same query: under the lease, nothing else changes them.
  */
-async function putPendingOn(deps: InvoiceLineDeps, invoice: PanelInvoice, charges: StoredCharge[], outcome: PlaceOutcome, via: 'hook' | 'reconcile'): Promise<PlaceOutcome> {
+async function putPendingOn(
+  deps: InvoiceLineDeps,
+  invoice: PanelInvoice,
+  charges: StoredCharge[],
+  outcome: PlaceOutcome,
+  via: 'hook' | 'reconcile',
+): Promise<PlaceOutcome> {
   const { invoiceId } = invoice;
   const current = await deps.lines.onInvoice(invoiceId, ['pending', 'placed']);
   const pending = current.filter((l) => l.status === 'pending');
   const placedBefore = current.length - pending.length;
   const confirmedBefore = outcome.added;
-  const missing = pending.filter((l) => !invoice.items.some((i) => i.description.includes(refPattern(l.refCode))));
+  const missing = pending.filter(
+    (l) => !invoice.items.some((i) => i.description.includes(refPattern(l.refCode))),
+  );
   if (missing.length) {
     const taxedByCharge = new Map(charges.map((c) => [c.id, c.taxed]));
     await deps.panel.updateInvoice({ invoiceId, newItems: itemsOf(missing, taxedByCharge) });
@@ -233,7 +350,12 @@ async function putPendingOn(deps: InvoiceLineDeps, invoice: PanelInvoice, charge
 }
 
 /** The delivery of an invoice finished (whatever it placed): the reconciliation need not look at it again. */
-export async function finished(deps: InvoiceLineDeps, invoiceId: number, via: 'hook' | 'reconcile', outcome: PlaceOutcome): Promise<PlaceOutcome> {
+export async function finished(
+  deps: InvoiceLineDeps,
+  invoiceId: number,
+  via: 'hook' | 'reconcile',
+  outcome: PlaceOutcome,
+): Promise<PlaceOutcome> {
   await deps.lines.recordDelivery(invoiceId, via, outcome.added, deps.clock.now());
   return outcome;
 }
@@ -246,19 +368,28 @@ async function settleBoth(a: Promise<unknown>, b: Promise<unknown>): Promise<voi
 }
 
 /** Waits for all, then fails with the first failure (in order): nothing is left running under the lease. */
-async function allOrFirstError<T extends readonly unknown[]>(work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+async function allOrFirstError<T extends readonly unknown[]>(work: {
+  [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
   const settled = await Promise.allSettled(work);
   for (const r of settled) if (r.status === 'rejected') throw r.reason;
   return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** A product whose panel overage billing is on would bill the same traffic twice. */
-export async function doubleBilling(panel: PanelApi, productId: number, profile: BillingProfile): Promise<string | null> {
+export async function doubleBilling(
+  panel: PanelApi,
+  productId: number,
+  profile: BillingProfile,
+): Promise<string | null> {
   return doubleBillingRefusal(await productOverage(panel, productId), productId, profile);
 }
 
 /** The product as the panel's GetProducts lists it; undefined when it cannot say. */
-async function productOverage(panel: PanelApi, productId: number): Promise<Record<string, unknown> | undefined> {
+async function productOverage(
+  panel: PanelApi,
+  productId: number,
+): Promise<Record<string, unknown> | undefined> {
   try {
     const res = await panel.call('GetProducts', { pid: productId });
     const list = (res.products as { product?: unknown } | undefined)?.product;
@@ -268,12 +399,19 @@ async function productOverage(panel: PanelApi, productId: number): Promise<Recor
   }
 }
 
-function doubleBillingRefusal(answer: Record<string, unknown> | undefined, productId: number, profile: BillingProfile): string | null {
+function doubleBillingRefusal(
+  answer: Record<string, unknown> | undefined,
+  productId: number,
+  profile: BillingProfile,
+): string | null {
   if (answer && 'overagesenabled' in answer) {
     const on = String(answer.overagesenabled ?? '').trim();
-    if (on !== '' && on !== '0') return `the panel's own overage billing is enabled on product ${productId}; switch it off there, or this traffic would be billed twice`;
+    if (on !== '' && on !== '0')
+      return `the panel's own overage billing is enabled on product ${productId}; switch it off there, or this traffic would be billed twice`;
     return null;
   }
   // The panel cannot tell (WHMCS's GetProducts does not list it): the admin must have confirmed.
-  return profile.panelOverageOff ? null : `product ${productId}: confirm in the settings that the panel's own overage billing is off for it (the panel cannot tell)`;
+  return profile.panelOverageOff
+    ? null
+    : `product ${productId}: confirm in the settings that the panel's own overage billing is off for it (the panel cannot tell)`;
 }

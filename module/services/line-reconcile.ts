@@ -4,15 +4,30 @@ import { ModuleError } from '../domain/errors.js';
 import type { PanelInvoice } from '../adapters/panel-api.js';
 import type { StoredLine } from '../adapters/line-store.js';
 import type { InvoiceLineDeps, ReconcileOutcome } from './invoice-lines.js';
-import { confirm, EDITABLE, emptyPlaceOutcome, finished, itemsOf, placeOn, withInvoiceLease } from './line-placing.js';
+import {
+  confirm,
+  EDITABLE,
+  emptyPlaceOutcome,
+  finished,
+  itemsOf,
+  placeOn,
+  withInvoiceLease,
+} from './line-placing.js';
 
 /**
  * Finishing what InvoiceCreation deliveries left undone: pending lines confirmed, put on their
  * unpaid invoice or released once it was paid first, and invoices whose delivery never finished.
  */
 
-export const emptyReconcileOutcome = (): ReconcileOutcome => ({ confirmed: 0, placed: 0, released: [], recovered: [], busy: [] });
-const money = (l: { amountMinor: bigint; currency: string }) => `${moneyToDecimalString({ amountMinor: l.amountMinor, currency: l.currency })} ${l.currency}`;
+export const emptyReconcileOutcome = (): ReconcileOutcome => ({
+  confirmed: 0,
+  placed: 0,
+  released: [],
+  recovered: [],
+  busy: [],
+});
+const money = (l: { amountMinor: bigint; currency: string }) =>
+  `${moneyToDecimalString({ amountMinor: l.amountMinor, currency: l.currency })} ${l.currency}`;
 const isBusy = (err: unknown) => err instanceof ModuleError && err.code === 'LOCKED';
 
 /** Pending lines on invoices (never the standalone ones still being created: invoice 0). */
@@ -21,10 +36,12 @@ export async function reconcilePending(deps: InvoiceLineDeps): Promise<Reconcile
   for (const invoiceId of await deps.lines.invoicesWithPending()) {
     // A delivery still at work holds the invoice's lease; one that died has left it to expire
     // (or to be taken over at once on its own host).
-    await withInvoiceLease(deps, invoiceId, () => finishPending(deps, invoiceId, out), 0).catch((err: unknown) => {
-      if (!isBusy(err)) throw err;
-      out.busy.push(invoiceId);
-    });
+    await withInvoiceLease(deps, invoiceId, () => finishPending(deps, invoiceId, out), 0).catch(
+      (err: unknown) => {
+        if (!isBusy(err)) throw err;
+        out.busy.push(invoiceId);
+      },
+    );
   }
   return out;
 }
@@ -43,7 +60,12 @@ async function finishPending(deps: InvoiceLineDeps, invoiceId: number, out: Reco
   for (const l of left) await release(deps, invoice, l, out);
 }
 
-async function putLeftOn(deps: InvoiceLineDeps, invoiceId: number, left: StoredLine[], out: ReconcileOutcome): Promise<void> {
+async function putLeftOn(
+  deps: InvoiceLineDeps,
+  invoiceId: number,
+  left: StoredLine[],
+  out: ReconcileOutcome,
+): Promise<void> {
   const taxed = await deps.charges.taxedOf(left.map((l) => l.chargeId));
   await deps.panel.updateInvoice({ invoiceId, newItems: itemsOf(left, taxed) });
   const invoice = await deps.panel.getInvoice(invoiceId);
@@ -51,13 +73,23 @@ async function putLeftOn(deps: InvoiceLineDeps, invoiceId: number, left: StoredL
   await confirm(deps, invoice, placed, left, 'reconcile');
   out.placed += placed.added;
   for (const l of placed.placed ?? []) {
-    await deps.panel.logActivity(`Overusage: line ${l.refCode} (${money(l)}) added to invoice ${invoiceId} by the reconciliation; the delivery that began it had stopped before the line was on the invoice`, invoice.userId).catch(() => {});
+    await deps.panel
+      .logActivity(
+        `Overusage: line ${l.refCode} (${money(l)}) added to invoice ${invoiceId} by the reconciliation; the delivery that began it had stopped before the line was on the invoice`,
+        invoice.userId,
+      )
+      .catch(() => {});
   }
   deps.log.info('lines.reconciled', { invoiceId, placed: placed.added });
 }
 
 /** A pending line whose invoice was paid or cancelled first: deleted (audited), its charge left unbilled. */
-async function release(deps: InvoiceLineDeps, invoice: PanelInvoice, l: StoredLine, out: ReconcileOutcome): Promise<void> {
+async function release(
+  deps: InvoiceLineDeps,
+  invoice: PanelInvoice,
+  l: StoredLine,
+  out: ReconcileOutcome,
+): Promise<void> {
   const { invoiceId } = invoice;
   const now = deps.clock.now();
   const gone = await deps.lines.transaction(async (trx) => {
@@ -69,7 +101,14 @@ async function release(deps: InvoiceLineDeps, invoice: PanelInvoice, l: StoredLi
         action: 'line.released',
         entityType: 'charge',
         entityId: l.chargeId,
-        details: { invoiceId, invoiceStatus: invoice.status, refCode: l.refCode, amountMinor: String(l.amountMinor), currency: l.currency, reason: `invoice ${invoiceId} was ${invoice.status.toLowerCase()} before the line could be added; the charge waits for the next invoice` },
+        details: {
+          invoiceId,
+          invoiceStatus: invoice.status,
+          refCode: l.refCode,
+          amountMinor: String(l.amountMinor),
+          currency: l.currency,
+          reason: `invoice ${invoiceId} was ${invoice.status.toLowerCase()} before the line could be added; the charge waits for the next invoice`,
+        },
       },
       now,
     );
@@ -78,7 +117,10 @@ async function release(deps: InvoiceLineDeps, invoice: PanelInvoice, l: StoredLi
   if (!gone) return;
   out.released.push({ chargeId: l.chargeId, invoiceId, invoiceStatus: invoice.status });
   await deps.panel
-    .logActivity(`Overusage: line ${l.refCode} (${money(l)}) could not be added to invoice ${invoiceId}: the invoice was ${invoice.status.toLowerCase()} first; charge ${l.chargeId} waits for the next invoice`, invoice.userId)
+    .logActivity(
+      `Overusage: line ${l.refCode} (${money(l)}) could not be added to invoice ${invoiceId}: the invoice was ${invoice.status.toLowerCase()} first; charge ${l.chargeId} waits for the next invoice`,
+      invoice.userId,
+    )
     .catch(() => {});
   deps.log.warn('lines.released', { invoiceId, chargeId: l.chargeId, invoiceStatus: invoice.status });
 }
@@ -88,7 +130,8 @@ async function waitingByClient(deps: InvoiceLineDeps): Promise<Map<number, Map<n
   const byClient = new Map<number, Map<number, IsoDate>>();
   for (const c of await deps.charges.waitingWithoutLine()) {
     const services = byClient.get(c.clientId) ?? new Map<number, IsoDate>();
-    if (!services.has(c.serviceId) || c.periodEnd < services.get(c.serviceId)!) services.set(c.serviceId, c.periodEnd);
+    if (!services.has(c.serviceId) || c.periodEnd < services.get(c.serviceId)!)
+      services.set(c.serviceId, c.periodEnd);
     byClient.set(c.clientId, services);
   }
   return byClient;
@@ -103,27 +146,52 @@ async function waitingByClient(deps: InvoiceLineDeps): Promise<Map<number, Map<n
 export async function catchUpMissed(deps: InvoiceLineDeps, out: ReconcileOutcome): Promise<void> {
   for (const [clientId, services] of await waitingByClient(deps)) {
     const earliest = [...services.values()].sort()[0]!;
-    const { invoices } = await deps.panel.getInvoices({ userId: clientId, limitNum: 25, orderBy: 'id', order: 'desc' });
-    const open = invoices.filter((i) => EDITABLE.has(i.status) && i.date !== null && i.date.slice(0, 10) > earliest).sort((a, b) => a.id - b.id);
+    const { invoices } = await deps.panel.getInvoices({
+      userId: clientId,
+      limitNum: 25,
+      orderBy: 'id',
+      order: 'desc',
+    });
+    const open = invoices
+      .filter((i) => EDITABLE.has(i.status) && i.date !== null && i.date.slice(0, 10) > earliest)
+      .sort((a, b) => a.id - b.id);
     if (open.length === 0) continue;
     const known = await deps.lines.deliveredOf(open.map((i) => i.id));
     for (const summary of open) {
       if (known.has(summary.id)) continue;
       const date = summary.date!.slice(0, 10);
       const invoice = await deps.panel.getInvoice(summary.id);
-      const renews = invoice.items.some((i) => i.type === 'Hosting' && services.has(i.relId) && services.get(i.relId)! < date);
+      const renews = invoice.items.some(
+        (i) => i.type === 'Hosting' && services.has(i.relId) && services.get(i.relId)! < date,
+      );
       if (renews) await recover(deps, clientId, summary.id, date, out);
     }
   }
 }
 
 /** Gives a missed invoice its lines now, as its delivery would have (or leaves it to a delivery at work). */
-async function recover(deps: InvoiceLineDeps, clientId: number, invoiceId: number, date: IsoDate, out: ReconcileOutcome): Promise<void> {
+async function recover(
+  deps: InvoiceLineDeps,
+  clientId: number,
+  invoiceId: number,
+  date: IsoDate,
+  out: ReconcileOutcome,
+): Promise<void> {
   try {
-    const placed = await withInvoiceLease(deps, invoiceId, async () => finished(deps, invoiceId, 'reconcile', await placeOn(deps, invoiceId, 'reconcile', date)), 0);
+    const placed = await withInvoiceLease(
+      deps,
+      invoiceId,
+      async () => finished(deps, invoiceId, 'reconcile', await placeOn(deps, invoiceId, 'reconcile', date)),
+      0,
+    );
     out.recovered.push({ invoiceId, added: placed.added });
     for (const l of placed.placed ?? []) {
-      await deps.panel.logActivity(`Overusage: line ${l.refCode} (${money(l)}) added to invoice ${invoiceId} by the reconciliation; the invoice's InvoiceCreation delivery had not finished`, clientId).catch(() => {});
+      await deps.panel
+        .logActivity(
+          `Overusage: line ${l.refCode} (${money(l)}) added to invoice ${invoiceId} by the reconciliation; the invoice's InvoiceCreation delivery had not finished`,
+          clientId,
+        )
+        .catch(() => {});
     }
     deps.log.info('lines.recovered', { invoiceId, added: placed.added });
   } catch (err) {

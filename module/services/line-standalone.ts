@@ -2,7 +2,14 @@ import { addDays, type IsoDate } from '../domain/calendar.js';
 import { withLease } from '../adapters/lock-store.js';
 import type { StoredCharge } from '../adapters/charge-store.js';
 import type { InvoiceLineDeps } from './invoice-lines.js';
-import { confirm, doubleBilling, emptyPlaceOutcome, itemsOf, refPattern, writePendingLine } from './line-placing.js';
+import {
+  confirm,
+  doubleBilling,
+  emptyPlaceOutcome,
+  itemsOf,
+  refPattern,
+  writePendingLine,
+} from './line-placing.js';
 
 /**
  * Charges no renewal picks up (annual cycles, cancelled services): after the product's number of
@@ -18,7 +25,12 @@ export async function billUnpicked(deps: InvoiceLineDeps): Promise<{ invoices: n
     const out = await withLease(
       deps.locks,
       `standalone:client:${clientId}`,
-      { ttlMs: 120_000, waitMs: 0, busy: (heldBy) => new Error(`standalone:client:${clientId} is being handled by another run (${heldBy})`) },
+      {
+        ttlMs: 120_000,
+        waitMs: 0,
+        busy: (heldBy) =>
+          new Error(`standalone:client:${clientId} is being handled by another run (${heldBy})`),
+      },
       () => billStandaloneFor(deps, clientId, charges, today),
     );
     invoices += out.invoices;
@@ -47,7 +59,12 @@ async function dueByClient(deps: InvoiceLineDeps, today: IsoDate): Promise<Map<s
  * invoice 0 first; their reference codes let a retry find an invoice that was created but not
  * recorded, so a crash never gives the client a second invoice.
  */
-async function billStandaloneFor(deps: InvoiceLineDeps, clientId: number, charges: StoredCharge[], today: IsoDate): Promise<{ invoices: number; lines: number }> {
+async function billStandaloneFor(
+  deps: InvoiceLineDeps,
+  clientId: number,
+  charges: StoredCharge[],
+  today: IsoDate,
+): Promise<{ invoices: number; lines: number }> {
   const adopted = await adoptCreated(deps, clientId);
   if (adopted !== null) return { invoices: 0, lines: adopted };
   const client = await deps.panel.getClientsDetails(clientId);
@@ -62,8 +79,17 @@ async function billStandaloneFor(deps: InvoiceLineDeps, clientId: number, charge
   const lines = await deps.lines.awaitingStandalone(clientId);
   if (lines.length === 0) return { invoices: 0, lines: 0 };
   const taxed = new Map(charges.map((c) => [c.id, c.taxed]));
-  const created = await deps.panel.createInvoice({ userId: clientId, date: today, dueDate: addDays(today, 14), sendInvoice: true, items: itemsOf(lines, taxed) });
-  await deps.lines.moveToInvoice(lines.map((l) => l.id), created.invoiceId);
+  const created = await deps.panel.createInvoice({
+    userId: clientId,
+    date: today,
+    dueDate: addDays(today, 14),
+    sendInvoice: true,
+    items: itemsOf(lines, taxed),
+  });
+  await deps.lines.moveToInvoice(
+    lines.map((l) => l.id),
+    created.invoiceId,
+  );
   const outcome = emptyPlaceOutcome(created.invoiceId);
   await confirm(deps, await deps.panel.getInvoice(created.invoiceId), outcome);
   deps.log.info('lines.standalone_invoice', { clientId, invoiceId: created.invoiceId, lines: outcome.added });
@@ -77,12 +103,20 @@ async function billStandaloneFor(deps: InvoiceLineDeps, clientId: number, charge
 async function adoptCreated(deps: InvoiceLineDeps, clientId: number): Promise<number | null> {
   const waiting = await deps.lines.awaitingStandalone(clientId);
   if (waiting.length === 0) return null;
-  const { invoices } = await deps.panel.getInvoices({ userId: clientId, limitNum: 25, orderBy: 'id', order: 'desc' });
+  const { invoices } = await deps.panel.getInvoices({
+    userId: clientId,
+    limitNum: 25,
+    orderBy: 'id',
+    order: 'desc',
+  });
   for (const s of invoices) {
     const inv = await deps.panel.getInvoice(s.id);
     const refs = waiting.filter((l) => inv.items.some((i) => i.description.includes(refPattern(l.refCode))));
     if (refs.length === 0) continue;
-    await deps.lines.moveToInvoice(refs.map((l) => l.id), inv.invoiceId);
+    await deps.lines.moveToInvoice(
+      refs.map((l) => l.id),
+      inv.invoiceId,
+    );
     const outcome = emptyPlaceOutcome(inv.invoiceId);
     await confirm(deps, inv, outcome);
     return outcome.added;

@@ -17,7 +17,11 @@ export interface ShareOptions {
  * run holds it. `last` says this is the final try (the wait is over): the attempt then records the
  * item as held by another run.
  */
-export async function shareOut<T>(items: T[], opts: ShareOptions, attempt: (item: T, last: boolean) => Promise<boolean>): Promise<void> {
+export async function shareOut<T>(
+  items: T[],
+  opts: ShareOptions,
+  attempt: (item: T, last: boolean) => Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + Math.max(0, opts.waitMs);
   const queue = items.map((item) => ({ item, at: 0 }));
   const worker = async (): Promise<void> => {

@@ -8,7 +8,13 @@ import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import type { SecretBox } from '../adapters/secret-box.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import { sqlInstant, toBool, toNum } from '../adapters/rows.js';
-import type { ConnectionReport, MasterSettings, ServerSummary, SolusVmGateway, TlsMode } from '../adapters/solusvm-types.js';
+import type {
+  ConnectionReport,
+  MasterSettings,
+  ServerSummary,
+  SolusVmGateway,
+  TlsMode,
+} from '../adapters/solusvm-types.js';
 import { TABLES } from '../adapters/tables.js';
 
 /** A master as shown to admins and scripts: never the secrets. */
@@ -42,12 +48,19 @@ const masterInput = z
   .object({
     name: z.string().trim().min(1).max(100),
     version: z.union([z.literal(1), z.literal(2)]),
-    baseUrl: z.string().trim().url().refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://'),
+    baseUrl: z
+      .string()
+      .trim()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://'),
     apiId: z.string().min(1).optional(),
     apiKey: z.string().min(1).optional(),
     token: z.string().min(1).optional(),
     tlsMode: z.enum(['verify', 'pinned', 'insecure']).default('verify'),
-    tlsFingerprint: z.string().regex(FINGERPRINT, 'must be a SHA-256 fingerprint (64 hex digits, colons allowed)').nullish(),
+    tlsFingerprint: z
+      .string()
+      .regex(FINGERPRINT, 'must be a SHA-256 fingerprint (64 hex digits, colons allowed)')
+      .nullish(),
     basicAuthUser: z.string().min(1).nullish(),
     basicAuthPassword: z.string().nullish(),
     timeZone: z.string().min(1).default('UTC'),
@@ -76,13 +89,19 @@ export function normaliseMasterUrl(version: 1 | 2, raw: string): { url: string; 
   try {
     u = new URL(raw.trim());
   } catch {
-    throw invalidInput(`"${raw}" is not a URL; give the master's address, like ${version === 1 ? 'https://master.example.net:5656' : 'https://solus.example.net/api/v1'}`);
+    throw invalidInput(
+      `"${raw}" is not a URL; give the master's address, like ${version === 1 ? 'https://master.example.net:5656' : 'https://solus.example.net/api/v1'}`,
+    );
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalidInput(`the master URL must start with https:// (or http://), not ${u.protocol}//`);
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw invalidInput(`the master URL must start with https:// (or http://), not ${u.protocol}//`);
   if (u.username || u.password) {
-    throw invalidInput('do not put a user and password in the master URL (they would be stored unsealed and shown wherever the URL is): give the htpasswd user and password with --basic-auth-user and --basic-auth-password (stored sealed, never shown)');
+    throw invalidInput(
+      'do not put a user and password in the master URL (they would be stored unsealed and shown wherever the URL is): give the htpasswd user and password with --basic-auth-user and --basic-auth-password (stored sealed, never shown)',
+    );
   }
-  if (u.search || u.hash) throw invalidInput(`the master URL takes no query or fragment; drop "${u.search}${u.hash}"`);
+  if (u.search || u.hash)
+    throw invalidInput(`the master URL takes no query or fragment; drop "${u.search}${u.hash}"`);
   const notes: string[] = [];
   let path = u.pathname.replace(/\/+$/, '');
   if (version === 1) {
@@ -91,7 +110,10 @@ export function normaliseMasterUrl(version: 1 | 2, raw: string): { url: string; 
       notes.push(`the URL's ${path.slice(m[1]!.length)} was dropped: the client adds the API path itself`);
       path = m[1]!;
     }
-    if (path !== '') throw invalidInput(`a SolusVM 1 master URL is the master's origin, like https://${u.host}; its path "${path}" is not one SolusVM 1 serves the API under`);
+    if (path !== '')
+      throw invalidInput(
+        `a SolusVM 1 master URL is the master's origin, like https://${u.host}; its path "${path}" is not one SolusVM 1 serves the API under`,
+      );
   } else {
     const at = path.toLowerCase().indexOf('/api/v1');
     if (path === '') {
@@ -101,7 +123,9 @@ export function normaliseMasterUrl(version: 1 | 2, raw: string): { url: string; 
       notes.push(`the URL's ${path.slice(at + '/api/v1'.length)} was dropped: the API root is …/api/v1`);
       path = path.slice(0, at + '/api/v1'.length);
     } else if (at < 0) {
-      throw invalidInput(`a SolusVM 2 master URL is its API root, ending in /api/v1 (like https://${u.host}/api/v1); "${u.pathname}" is not`);
+      throw invalidInput(
+        `a SolusVM 2 master URL is its API root, ending in /api/v1 (like https://${u.host}/api/v1); "${u.pathname}" is not`,
+      );
     }
   }
   return { url: `${u.protocol}//${u.host}${path}`, notes };
@@ -111,18 +135,26 @@ function validate(input: unknown): z.output<typeof masterInput> & { notes: strin
   const parsed = masterInput.safeParse(input);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    throw invalidInput(`${first.path.join('.') || 'master'}: ${first.message}`, { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    throw invalidInput(`${first.path.join('.') || 'master'}: ${first.message}`, {
+      issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    });
   }
   const m = parsed.data;
   assertZone(m.timeZone);
   parseResetPolicy(m.resetPolicy);
-  if (m.version === 1 && (!m.apiId || !m.apiKey)) throw invalidInput('a SolusVM 1 master needs apiId and apiKey (Configuration > API Access)');
-  if (m.version === 2 && !m.token) throw invalidInput('a SolusVM 2 master needs an API token (Access > API Tokens)');
-  if (m.tlsMode === 'pinned' && !m.tlsFingerprint) throw invalidInput('tlsMode "pinned" needs tlsFingerprint (the connection test shows it)');
-  if (m.version === 2 && m.apiUserType === 'reseller') throw invalidInput('the Reseller API user type is SolusVM 1\'s; a SolusVM 2 master takes an API token');
+  if (m.version === 1 && (!m.apiId || !m.apiKey))
+    throw invalidInput('a SolusVM 1 master needs apiId and apiKey (Configuration > API Access)');
+  if (m.version === 2 && !m.token)
+    throw invalidInput('a SolusVM 2 master needs an API token (Access > API Tokens)');
+  if (m.tlsMode === 'pinned' && !m.tlsFingerprint)
+    throw invalidInput('tlsMode "pinned" needs tlsFingerprint (the connection test shows it)');
+  if (m.version === 2 && m.apiUserType === 'reseller')
+    throw invalidInput("the Reseller API user type is SolusVM 1's; a SolusVM 2 master takes an API token");
   const { url, notes } = normaliseMasterUrl(m.version, m.baseUrl);
   if ((input as { timeZone?: unknown }).timeZone === undefined) {
-    notes.push(`no time zone was given: SolusVM resets counters at midnight on the master's own clock, so the reset is assumed at midnight UTC; set the master's zone (overusage master update <id> --master-zone Europe/Brussels)`);
+    notes.push(
+      `no time zone was given: SolusVM resets counters at midnight on the master's own clock, so the reset is assumed at midnight UTC; set the master's zone (overusage master update <id> --master-zone Europe/Brussels)`,
+    );
   }
   return { ...m, baseUrl: url, notes };
 }
@@ -161,29 +193,58 @@ async function masterRow(knex: Knex, id: number): Promise<Record<string, unknown
 }
 
 /** A new master, its keys sealed; audited without them. */
-async function addMaster(deps: MasterDeps, input: MasterInput, actor: Actor): Promise<MasterView & { notes: string[] }> {
+async function addMaster(
+  deps: MasterDeps,
+  input: MasterInput,
+  actor: Actor,
+): Promise<MasterView & { notes: string[] }> {
   const { knex, secrets, clock, audit } = deps;
   const m = validate(input);
   const now = clock.now();
   return retryTransaction(knex, async (trx) => {
     const exists = await trx(TABLE).where({ name: m.name }).first('id');
     if (exists) throw new ModuleError('CONFLICT', `a master named "${m.name}" already exists`);
-    await trx(TABLE).insert({ ...toRow(m, secrets), created_at: sqlInstant(now), updated_at: sqlInstant(now) });
+    await trx(TABLE).insert({
+      ...toRow(m, secrets),
+      created_at: sqlInstant(now),
+      updated_at: sqlInstant(now),
+    });
     const created = await trx(TABLE).where({ name: m.name }).first();
-    await audit.record(trx, { actor, action: 'master.added', entityType: 'master', entityId: toNum(created.id), details: auditable(input) }, now);
+    await audit.record(
+      trx,
+      {
+        actor,
+        action: 'master.added',
+        entityType: 'master',
+        entityId: toNum(created.id),
+        details: auditable(input),
+      },
+      now,
+    );
     return { ...view(created), notes: m.notes };
   });
 }
 
 /** A master's settings changed (what is not given stays); audited without the keys. */
-async function updateMaster(deps: MasterDeps, id: number, patch: Partial<MasterInput>, actor: Actor): Promise<MasterView & { notes: string[] }> {
+async function updateMaster(
+  deps: MasterDeps,
+  id: number,
+  patch: Partial<MasterInput>,
+  actor: Actor,
+): Promise<MasterView & { notes: string[] }> {
   const { knex, secrets, clock, audit } = deps;
   const currentRow = await masterRow(knex, id);
   const m = validate({ ...inputOf(settingsOf(currentRow, secrets), view(currentRow)), ...patch });
   const now = clock.now();
   return retryTransaction(knex, async (trx) => {
-    await trx(TABLE).where({ id }).update({ ...toRow(m, secrets), updated_at: sqlInstant(now) });
-    await audit.record(trx, { actor, action: 'master.updated', entityType: 'master', entityId: id, details: auditable(patch) }, now);
+    await trx(TABLE)
+      .where({ id })
+      .update({ ...toRow(m, secrets), updated_at: sqlInstant(now) });
+    await audit.record(
+      trx,
+      { actor, action: 'master.updated', entityType: 'master', entityId: id, details: auditable(patch) },
+      now,
+    );
     return { ...view(await trx(TABLE).where({ id }).first()), notes: m.notes };
   });
 }
@@ -194,7 +255,10 @@ async function removeMaster(deps: MasterDeps, id: number, actor: Actor): Promise
   await masterRow(knex, id);
   const linked = await knex(TABLES.services).where({ master_id: id }).count({ n: '*' }).first();
   if (toNum(linked?.n ?? 0) > 0) {
-    throw new ModuleError('CONFLICT', `master ${id} still has linked services; deactivate it instead, or unlink them first`);
+    throw new ModuleError(
+      'CONFLICT',
+      `master ${id} still has linked services; deactivate it instead, or unlink them first`,
+    );
   }
   const now = clock.now();
   await retryTransaction(knex, async (trx) => {
@@ -207,7 +271,10 @@ export function createMasterService(deps: MasterDeps): MasterService {
   const { knex, secrets } = deps;
   const row = (id: number) => masterRow(knex, id);
   /** a gateway to the master for one job, closed after it */
-  async function withGateway<T>(settings: MasterSettings, job: (g: SolusVmGateway) => Promise<T>): Promise<T> {
+  async function withGateway<T>(
+    settings: MasterSettings,
+    job: (g: SolusVmGateway) => Promise<T>,
+  ): Promise<T> {
     const gateway = deps.gatewayFor(settings);
     try {
       return await job(gateway);
@@ -223,7 +290,10 @@ export function createMasterService(deps: MasterDeps): MasterService {
     get: async (id) => view(await row(id)),
     settings: async (id) => settingsOf(await row(id), secrets),
     async test(idOrInput) {
-      const settings = typeof idOrInput === 'number' ? settingsOf(await row(idOrInput), secrets) : settingsFromInput(validate(idOrInput));
+      const settings =
+        typeof idOrInput === 'number'
+          ? settingsOf(await row(idOrInput), secrets)
+          : settingsFromInput(validate(idOrInput));
       return withGateway(settings, (g) => g.testConnection());
     },
     async checkServer(id, serverRef) {
@@ -261,7 +331,8 @@ const view = (r: Record<string, unknown>): MasterView => ({
   retries: toNum(r.retries),
   active: toBool(r.active),
   hasBasicAuth: r.basic_auth_enc !== null && r.basic_auth_enc !== undefined,
-  panelServerId: r.panel_server_id === null || r.panel_server_id === undefined ? null : toNum(r.panel_server_id),
+  panelServerId:
+    r.panel_server_id === null || r.panel_server_id === undefined ? null : toNum(r.panel_server_id),
   apiUserType: r.api_user_type === 'reseller' ? 'reseller' : 'admin',
   unitLabels: r.unit_labels === 'decimal' ? 'decimal' : 'binary',
 });
@@ -270,8 +341,14 @@ const toRow = (m: z.output<typeof masterInput> & { notes?: string[] }, secrets: 
   name: m.name,
   version: m.version,
   base_url: m.baseUrl.replace(/\/+$/, ''),
-  credentials_enc: secrets.seal(JSON.stringify(m.version === 1 ? { kind: 'v1', apiId: m.apiId, apiKey: m.apiKey } : { kind: 'v2', token: m.token })),
-  basic_auth_enc: m.basicAuthUser ? secrets.seal(JSON.stringify({ user: m.basicAuthUser, password: m.basicAuthPassword ?? '' })) : null,
+  credentials_enc: secrets.seal(
+    JSON.stringify(
+      m.version === 1 ? { kind: 'v1', apiId: m.apiId, apiKey: m.apiKey } : { kind: 'v2', token: m.token },
+    ),
+  ),
+  basic_auth_enc: m.basicAuthUser
+    ? secrets.seal(JSON.stringify({ user: m.basicAuthUser, password: m.basicAuthPassword ?? '' }))
+    : null,
   tls_mode: m.tlsMode,
   tls_fingerprint: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null,
   time_zone: m.timeZone,
@@ -315,7 +392,9 @@ function inputOf(current: MasterSettings, v: MasterView): MasterInput {
     name: current.name,
     version: current.version,
     baseUrl: current.baseUrl,
-    ...(current.credentials.kind === 'v1' ? { apiId: current.credentials.apiId, apiKey: current.credentials.apiKey } : { token: current.credentials.token }),
+    ...(current.credentials.kind === 'v1'
+      ? { apiId: current.credentials.apiId, apiKey: current.credentials.apiKey }
+      : { token: current.credentials.token }),
     tlsMode: current.tls.mode,
     tlsFingerprint: current.tls.fingerprint256 ?? null,
     basicAuthUser: current.basicAuth?.user ?? null,
@@ -340,9 +419,13 @@ function settingsFromInput(m: ReturnType<typeof validate>): MasterSettings {
     name: m.name,
     version: m.version,
     baseUrl: m.baseUrl.replace(/\/+$/, ''),
-    credentials: m.version === 1 ? { kind: 'v1', apiId: m.apiId!, apiKey: m.apiKey! } : { kind: 'v2', token: m.token! },
+    credentials:
+      m.version === 1 ? { kind: 'v1', apiId: m.apiId!, apiKey: m.apiKey! } : { kind: 'v2', token: m.token! },
     basicAuth: m.basicAuthUser ? { user: m.basicAuthUser, password: m.basicAuthPassword ?? '' } : null,
-    tls: { mode: m.tlsMode, fingerprint256: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null },
+    tls: {
+      mode: m.tlsMode,
+      fingerprint256: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null,
+    },
     timeoutMs: m.timeoutMs,
     concurrency: m.concurrency,
     retries: 0,

@@ -23,7 +23,9 @@ export interface OutboxEmail {
   key: string;
   /** what it is about: dispute_opened, dispute_upheld, upgrade_suggestion, threshold … */
   kind: string;
-  to: { client: { clientId: number; customType: 'product' | 'general' | 'invoice'; relatedId: number } } | { admin: true };
+  to:
+    | { client: { clientId: number; customType: 'product' | 'general' | 'invoice'; relatedId: number } }
+    | { admin: true };
   subject: string;
   /** HTML; the reference is added at its foot */
   html: string;
@@ -44,7 +46,17 @@ export interface Outbox {
   /** sends what is due, one worker at a time */
   drain(): Promise<DrainResult>;
   /** emails not sent yet (pending, being sent, or failed and waiting for their next attempt) */
-  waiting(): Promise<Array<{ key: string; ref: string; kind: string; status: string; attempts: number; lastError: string | null; nextAttemptAt: string }>>;
+  waiting(): Promise<
+    Array<{
+      key: string;
+      ref: string;
+      kind: string;
+      status: string;
+      attempts: number;
+      lastError: string | null;
+      nextAttemptAt: string;
+    }>
+  >;
 }
 
 const TABLE = 'mod_overusage_outbox';
@@ -54,12 +66,20 @@ const LEASE_MS = 60_000;
 const BACKOFF_MINUTES = [5, 15, 60, 240, 720];
 
 /** The identifier an email carries: the same for every sending of it. */
-export const messageRef = (key: string): string => `OUM-${crypto.createHash('sha256').update(key).digest('hex').slice(0, 10).toUpperCase()}`;
+export const messageRef = (key: string): string =>
+  `OUM-${crypto.createHash('sha256').update(key).digest('hex').slice(0, 10).toUpperCase()}`;
 
 /** The email's HTML with its reference at the foot (no braces: the panel reads {…} as merge fields). */
-export const withRef = (html: string, ref: string): string => `${html}<p style="color:#777;font-size:11px">Ref. ${ref}</p>`;
+export const withRef = (html: string, ref: string): string =>
+  `${html}<p style="color:#777;font-size:11px">Ref. ${ref}</p>`;
 
-type Payload = { client: { clientId: number; customType: 'product' | 'general' | 'invoice'; relatedId: number }; subject: string; html: string } | { admin: true; subject: string; html: string };
+type Payload =
+  | {
+      client: { clientId: number; customType: 'product' | 'general' | 'invoice'; relatedId: number };
+      subject: string;
+      html: string;
+    }
+  | { admin: true; subject: string; html: string };
 
 type OutboxDeps = { knex: Knex; clock: Clock; panel: PanelApi; locks: LockStore; log: Logger };
 
@@ -68,18 +88,35 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   return {
     async enqueue(trx, emails) {
       if (emails.length === 0) return;
-      await trx(TABLE).insert(emails.map((e) => outboxRow(e, sqlInstant(deps.clock.now())))).onConflict('message_key').ignore();
+      await trx(TABLE)
+        .insert(emails.map((e) => outboxRow(e, sqlInstant(deps.clock.now()))))
+        .onConflict('message_key')
+        .ignore();
     },
     drain: () => drain(deps),
     async waiting() {
-      const rows = await knex(TABLE).whereIn('status', ['pending', 'sending', 'failed']).orderBy('id').limit(500);
-      return rows.map((r) => ({ key: String(r.message_key), ref: String(r.ref), kind: String(r.kind), status: String(r.status), attempts: toNum(r.attempts), lastError: (r.last_error as string | null) ?? null, nextAttemptAt: toInstant(r.next_attempt_at).toISO()! }));
+      const rows = await knex(TABLE)
+        .whereIn('status', ['pending', 'sending', 'failed'])
+        .orderBy('id')
+        .limit(500);
+      return rows.map((r) => ({
+        key: String(r.message_key),
+        ref: String(r.ref),
+        kind: String(r.kind),
+        status: String(r.status),
+        attempts: toNum(r.attempts),
+        lastError: (r.last_error as string | null) ?? null,
+        nextAttemptAt: toInstant(r.next_attempt_at).toISO()!,
+      }));
     },
   };
 }
 
 function outboxRow(e: OutboxEmail, at: string): Record<string, unknown> {
-  const payload: Payload = 'admin' in e.to ? { admin: true, subject: e.subject, html: e.html } : { client: e.to.client, subject: e.subject, html: e.html };
+  const payload: Payload =
+    'admin' in e.to
+      ? { admin: true, subject: e.subject, html: e.html }
+      : { client: e.to.client, subject: e.subject, html: e.html };
   return {
     message_key: e.key,
     ref: messageRef(e.key),
@@ -105,7 +142,14 @@ async function drain(deps: OutboxDeps): Promise<DrainResult> {
     const tried = new Set<number>();
     for (;;) {
       // We hold the outbox: a row still 'sending' was left by a worker that stopped mid-way.
-      const due = (await deps.knex(TABLE).whereIn('status', ['pending', 'sending', 'failed']).andWhere('next_attempt_at', '<=', sqlInstant(deps.clock.now())).orderBy('id').limit(100)).filter((r) => !tried.has(toNum(r.id)));
+      const due = (
+        await deps
+          .knex(TABLE)
+          .whereIn('status', ['pending', 'sending', 'failed'])
+          .andWhere('next_attempt_at', '<=', sqlInstant(deps.clock.now()))
+          .orderBy('id')
+          .limit(100)
+      ).filter((r) => !tried.has(toNum(r.id)));
       if (due.length === 0) break;
       for (const row of due) {
         tried.add(toNum(row.id));
@@ -131,8 +175,16 @@ async function acquire(deps: OutboxDeps, owner: string): Promise<boolean> {
   return false;
 }
 
-async function alreadyInPanel(deps: OutboxDeps, p: Extract<Payload, { client: unknown }>, ref: string): Promise<boolean> {
-  const r = await deps.panel.call('GetEmails', { clientid: p.client.clientId, subject: p.subject, limitnum: 100 });
+async function alreadyInPanel(
+  deps: OutboxDeps,
+  p: Extract<Payload, { client: unknown }>,
+  ref: string,
+): Promise<boolean> {
+  const r = await deps.panel.call('GetEmails', {
+    clientid: p.client.clientId,
+    subject: p.subject,
+    limitnum: 100,
+  });
   return listOf(r.emails, 'email').some((e) => String(e.message ?? '').includes(ref));
 }
 
@@ -150,19 +202,37 @@ async function send(deps: OutboxDeps, row: Record<string, unknown>): Promise<'se
     let outcome: 'sent' | 'already' = 'sent';
     if ('client' in p) {
       if (mayHaveGone && (await alreadyInPanel(deps, p, ref))) outcome = 'already';
-      else await deps.panel.sendEmail({ customType: p.client.customType, id: p.client.relatedId, customSubject: p.subject, customMessage: withRef(p.html, ref) });
+      else
+        await deps.panel.sendEmail({
+          customType: p.client.customType,
+          id: p.client.relatedId,
+          customSubject: p.subject,
+          customMessage: withRef(p.html, ref),
+        });
     } else {
       await deps.panel.sendAdminEmail({ customSubject: p.subject, customMessage: withRef(p.html, ref) });
     }
-    await knex(TABLE).where({ id }).update({ status: 'sent', outcome, sent_at: sqlInstant(deps.clock.now()), last_error: null });
+    await knex(TABLE)
+      .where({ id })
+      .update({ status: 'sent', outcome, sent_at: sqlInstant(deps.clock.now()), last_error: null });
     return outcome;
   } catch (err) {
     const minutes = BACKOFF_MINUTES[Math.min(attempts, BACKOFF_MINUTES.length) - 1]!;
     const error = describeError(err);
     await knex(TABLE)
       .where({ id })
-      .update({ status: 'failed', last_error: error, next_attempt_at: sqlInstant(deps.clock.now().plus({ minutes })) });
-    deps.log.warn('outbox.send_failed', { key: row.message_key, ref, attempt: attempts, retryInMinutes: minutes, error });
+      .update({
+        status: 'failed',
+        last_error: error,
+        next_attempt_at: sqlInstant(deps.clock.now().plus({ minutes })),
+      });
+    deps.log.warn('outbox.send_failed', {
+      key: row.message_key,
+      ref,
+      attempt: attempts,
+      retryInMinutes: minutes,
+      error,
+    });
     return 'failed';
   }
 }

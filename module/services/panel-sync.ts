@@ -53,20 +53,40 @@ export interface PanelSyncService {
   issues(): Promise<Array<SyncSkip & { seenAt: string }>>;
 }
 
-type SyncDeps = { knex: Knex; clock: Clock; panel: PanelApi; billing: BillingSettingsService; masters: MasterService; links: ServiceLinkService; settings: SettingsService; log: Logger };
+type SyncDeps = {
+  knex: Knex;
+  clock: Clock;
+  panel: PanelApi;
+  billing: BillingSettingsService;
+  masters: MasterService;
+  links: ServiceLinkService;
+  settings: SettingsService;
+  log: Logger;
+};
 
 export function createPanelSyncService(deps: SyncDeps): PanelSyncService {
   return {
     async issues() {
       const rows = await deps.knex(ISSUES).orderBy('service_id');
-      return rows.map((r) => ({ serviceId: toNum(r.service_id), clientId: toNum(r.client_id), productId: toNum(r.product_id), domain: String(r.domain), reason: String(r.reason), seenAt: toInstant(r.seen_at).toISO()! }));
+      return rows.map((r) => ({
+        serviceId: toNum(r.service_id),
+        clientId: toNum(r.client_id),
+        productId: toNum(r.product_id),
+        domain: String(r.domain),
+        reason: String(r.reason),
+        seenAt: toInstant(r.seen_at).toISO()!,
+      }));
     },
 
     async sync() {
       const run = await startRun(deps);
       for (const { productId } of await deps.billing.listProducts()) {
         for (let start = 0; ; start += 250) {
-          const page = await deps.panel.getClientsProducts({ pid: productId, limitStart: start, limitNum: 250 });
+          const page = await deps.panel.getClientsProducts({
+            pid: productId,
+            limitStart: start,
+            limitNum: 250,
+          });
           for (const svc of page.products) await syncService(run, svc, productId);
           if (page.products.length < 250 || start + 250 >= page.totalResults) break;
         }
@@ -74,10 +94,25 @@ export function createPanelSyncService(deps: SyncDeps): PanelSyncService {
       await retryTransaction(deps.knex, async (trx) => {
         await trx(ISSUES).delete();
         const now = sqlInstant(deps.clock.now());
-        await insertChunked(trx, ISSUES, run.result.skipped.map((x) => ({ service_id: x.serviceId, client_id: x.clientId, product_id: x.productId, domain: x.domain.slice(0, 255), reason: x.reason.slice(0, 500), seen_at: now })));
+        await insertChunked(
+          trx,
+          ISSUES,
+          run.result.skipped.map((x) => ({
+            service_id: x.serviceId,
+            client_id: x.clientId,
+            product_id: x.productId,
+            domain: x.domain.slice(0, 255),
+            reason: x.reason.slice(0, 500),
+            seen_at: now,
+          })),
+        );
       });
       await writeDirectory(deps.knex, [...run.directory.values()], sqlInstant(deps.clock.now()));
-      if (run.result.skipped.length) deps.log.warn('panel_sync.skipped', { count: run.result.skipped.length, first: run.result.skipped[0] });
+      if (run.result.skipped.length)
+        deps.log.warn('panel_sync.skipped', {
+          count: run.result.skipped.length,
+          first: run.result.skipped[0],
+        });
       return run.result;
     },
   };
@@ -105,8 +140,13 @@ interface SyncRun {
 
 async function startRun(deps: SyncDeps): Promise<SyncRun> {
   const masters = (await deps.masters.list()).filter((m) => m.panelServerId !== null);
-  const rows = await deps.knex('mod_overusage_services').select('service_id', 'master_id', 'server_ref', 'active', 'currency', 'product_id', 'billing_day');
-  const [v2Servers, matchBy] = await Promise.all([solusIoServers(deps.knex), deps.settings.get('sync_match_by')]);
+  const rows = await deps
+    .knex('mod_overusage_services')
+    .select('service_id', 'master_id', 'server_ref', 'active', 'currency', 'product_id', 'billing_day');
+  const [v2Servers, matchBy] = await Promise.all([
+    solusIoServers(deps.knex),
+    deps.settings.get('sync_match_by'),
+  ]);
   const lists = new Map<number, Promise<ServerSummary[]>>();
   return {
     deps,
@@ -135,35 +175,69 @@ async function solusIoServers(knex: Knex): Promise<Map<number, string>> {
 }
 
 function skip(run: SyncRun, svc: PanelService, productId: number, reason: string): void {
-  run.result.skipped.push({ serviceId: svc.id, clientId: svc.clientId, productId, domain: svc.domain, reason });
+  run.result.skipped.push({
+    serviceId: svc.id,
+    clientId: svc.clientId,
+    productId,
+    domain: svc.domain,
+    reason,
+  });
 }
 
 /** Which server the service is, and how we know; the reason when we do not. */
-async function serverRefOf(run: SyncRun, svc: PanelService, master: MasterView): Promise<{ ref: string } | { reason: string }> {
+async function serverRefOf(
+  run: SyncRun,
+  svc: PanelService,
+  master: MasterView,
+): Promise<{ ref: string } | { reason: string }> {
   const v2 = master.version === 2 ? run.v2Servers.get(svc.id) : undefined;
   if (v2) return { ref: v2 };
   const field = (svc.customFields[VSERVER_FIELD] ?? '').trim();
   if (field) return { ref: field };
-  const where = master.version === 2 ? `no row in ${SOLUSIO_TABLE} (the SolusVM 2 module's table) and no ${VSERVER_FIELD} custom field value` : `no ${VSERVER_FIELD} custom field value`;
-  if (run.matchBy === 'none') return { reason: `${where}; to link by hostname or IP, set sync_match_by (Settings), or link it by hand: overusage service link --service ${svc.id} --server <id>` };
+  const where =
+    master.version === 2
+      ? `no row in ${SOLUSIO_TABLE} (the SolusVM 2 module's table) and no ${VSERVER_FIELD} custom field value`
+      : `no ${VSERVER_FIELD} custom field value`;
+  if (run.matchBy === 'none')
+    return {
+      reason: `${where}; to link by hostname or IP, set sync_match_by (Settings), or link it by hand: overusage service link --service ${svc.id} --server <id>`,
+    };
   return matchOnMaster(run, svc, master, where);
 }
 
 /** By hostname or dedicated IP against the master's own list, when exactly one server matches. */
-async function matchOnMaster(run: SyncRun, svc: PanelService, master: MasterView, where: string): Promise<{ ref: string } | { reason: string }> {
+async function matchOnMaster(
+  run: SyncRun,
+  svc: PanelService,
+  master: MasterView,
+  where: string,
+): Promise<{ ref: string } | { reason: string }> {
   const matchBy = run.matchBy;
   let servers: ServerSummary[];
   try {
     servers = await run.serversOf(master.id);
   } catch (err) {
-    return { reason: `${where}, and master "${master.name}" could not list its servers to match by ${matchBy.replace(/_/g, ' ')}: ${(err as Error).message}` };
+    return {
+      reason: `${where}, and master "${master.name}" could not list its servers to match by ${matchBy.replace(/_/g, ' ')}: ${(err as Error).message}`,
+    };
   }
   const host = svc.domain.trim().toLowerCase();
   const ip = svc.dedicatedIp.trim();
-  const found = servers.filter((s) => ((matchBy === 'hostname' || matchBy === 'hostname_or_ip') && host !== '' && (s.hostname ?? '').toLowerCase() === host) || ((matchBy === 'ip' || matchBy === 'hostname_or_ip') && ip !== '' && s.ip === ip));
+  const found = servers.filter(
+    (s) =>
+      ((matchBy === 'hostname' || matchBy === 'hostname_or_ip') &&
+        host !== '' &&
+        (s.hostname ?? '').toLowerCase() === host) ||
+      ((matchBy === 'ip' || matchBy === 'hostname_or_ip') && ip !== '' && s.ip === ip),
+  );
   if (found.length === 1) return { ref: found[0]!.ref };
-  if (found.length > 1) return { reason: `${where}; ${found.length} servers on master "${master.name}" match ${host || ip} (${found.map((f) => f.ref).join(', ')}): link it by hand` };
-  return { reason: `${where}; no server on master "${master.name}" has the hostname ${host || '(none)'}${matchBy !== 'hostname' ? ` or the IP ${ip || '(none)'}` : ''}` };
+  if (found.length > 1)
+    return {
+      reason: `${where}; ${found.length} servers on master "${master.name}" match ${host || ip} (${found.map((f) => f.ref).join(', ')}): link it by hand`,
+    };
+  return {
+    reason: `${where}; no server on master "${master.name}" has the hostname ${host || '(none)'}${matchBy !== 'hostname' ? ` or the IP ${ip || '(none)'}` : ''}`,
+  };
 }
 
 async function clientOf(run: SyncRun, clientId: number): Promise<PanelClient> {
@@ -186,9 +260,14 @@ async function noteNames(run: SyncRun, svc: PanelService): Promise<void> {
     clientName = clientLabel(await clientOf(run, svc.clientId));
   } catch (err) {
     // the service is still found by hostname and IP; the name comes with the next sync
-    run.deps.log.warn('panel_sync.client_lookup_failed', { clientId: svc.clientId, message: (err as Error).message });
+    run.deps.log.warn('panel_sync.client_lookup_failed', {
+      clientId: svc.clientId,
+      message: (err as Error).message,
+    });
   }
-  const ips = [svc.dedicatedIp, ...svc.assignedIps.split(/[\s,]+/)].map((x) => x.trim()).filter((x, i, all) => x !== '' && all.indexOf(x) === i);
+  const ips = [svc.dedicatedIp, ...svc.assignedIps.split(/[\s,]+/)]
+    .map((x) => x.trim())
+    .filter((x, i, all) => x !== '' && all.indexOf(x) === i);
   const cut = (v: string, n: number) => v.slice(0, n);
   run.directory.set(svc.id, {
     service_id: svc.id,
@@ -205,7 +284,10 @@ async function noteNames(run: SyncRun, svc: PanelService): Promise<void> {
 async function writeDirectory(knex: Knex, rows: Array<Record<string, unknown>>, now: string): Promise<void> {
   for (let i = 0; i < rows.length; i += 200) {
     const chunk = rows.slice(i, i + 200).map((r) => ({ ...r, updated_at: now }));
-    await knex(DIRECTORY).insert(chunk).onConflict('service_id').merge(['client_id', 'client_name', 'hostname', 'ips', 'product_name', 'search_text', 'updated_at']);
+    await knex(DIRECTORY)
+      .insert(chunk)
+      .onConflict('service_id')
+      .merge(['client_id', 'client_name', 'hostname', 'ips', 'product_name', 'search_text', 'updated_at']);
   }
 }
 
@@ -222,16 +304,39 @@ async function syncService(run: SyncRun, svc: PanelService, productId: number): 
   }
   const master = run.byServer.get(svc.serverId);
   if (!master) {
-    return skip(run, svc, productId, svc.serverId === 0 ? 'it is on no server in the panel (no server entry is set on the service)' : `its server entry ${svc.serverId} is not mapped to a SolusVM master (overusage master update <id> --panel-server ${svc.serverId})`);
+    return skip(
+      run,
+      svc,
+      productId,
+      svc.serverId === 0
+        ? 'it is on no server in the panel (no server entry is set on the service)'
+        : `its server entry ${svc.serverId} is not mapped to a SolusVM master (overusage master update <id> --panel-server ${svc.serverId})`,
+    );
   }
   const found = await serverRefOf(run, svc, master);
   if ('reason' in found) return skip(run, svc, productId, found.reason);
   const ref = found.ref;
   const holder = run.taken.get(`${master.id}|${ref}`);
-  if (holder !== undefined && holder !== svc.id) return skip(run, svc, productId, `server ${ref} on master "${master.name}" is already linked to service ${holder}`);
+  if (holder !== undefined && holder !== svc.id)
+    return skip(
+      run,
+      svc,
+      productId,
+      `server ${ref} on master "${master.name}" is already linked to service ${holder}`,
+    );
   const currency = await currencyOf(run, svc.clientId);
   const billingDay = billingDayOf(svc.nextDueDate, svc.regDate);
-  if (link && toNum(link.master_id) === master.id && String(link.server_ref) === ref && String(link.currency) === currency && toNum(link.product_id) === productId && toNum(link.active) === 1 && (link.billing_day === null || link.billing_day === undefined ? null : toNum(link.billing_day)) === billingDay) return;
+  if (
+    link &&
+    toNum(link.master_id) === master.id &&
+    String(link.server_ref) === ref &&
+    String(link.currency) === currency &&
+    toNum(link.product_id) === productId &&
+    toNum(link.active) === 1 &&
+    (link.billing_day === null || link.billing_day === undefined ? null : toNum(link.billing_day)) ===
+      billingDay
+  )
+    return;
   const input: LinkInput = {
     serviceId: svc.id,
     clientId: svc.clientId,
@@ -241,7 +346,9 @@ async function syncService(run: SyncRun, svc: PanelService, productId: number): 
     currency,
     ...(svc.regDate ? { regdate: svc.regDate } : {}),
     // an anniversary reset falls on the day of the month the VPS was made: its registration day
-    ...(master.resetPolicy === 'anniversary' && svc.regDate ? { resetDay: Number(svc.regDate.slice(8, 10)) } : {}),
+    ...(master.resetPolicy === 'anniversary' && svc.regDate
+      ? { resetDay: Number(svc.regDate.slice(8, 10)) }
+      : {}),
     // a counter that never resets is billed on the panel's own cycle: its due day
     ...(billingDay !== null ? { billingDay } : {}),
   };

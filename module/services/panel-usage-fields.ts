@@ -16,7 +16,13 @@ export const MB = 1024n * 1024n;
 /** bytes to whole MB, rounded half up, as the SolusVM module's round(bytes / 1024²) */
 export const toMb = (bytes: bigint): number => Number((bytes * 2n + MB) / (2n * MB));
 
-export function createPanelUsageFields(deps: { usage: OpenUsageReader; billing: BillingSettingsService; panel: PanelApi; log: Logger; concurrency?: number }) {
+export function createPanelUsageFields(deps: {
+  usage: OpenUsageReader;
+  billing: BillingSettingsService;
+  panel: PanelApi;
+  log: Logger;
+  concurrency?: number;
+}) {
   const written = new Map<number, string>();
   const limit = pLimit(deps.concurrency ?? 4);
   return {
@@ -40,7 +46,10 @@ export function createPanelUsageFields(deps: { usage: OpenUsageReader; billing: 
                 updated++;
               } catch (err) {
                 failed++;
-                deps.log.warn('panel_fields.update_failed', { serviceId: u.serviceId, error: (err as Error).message });
+                deps.log.warn('panel_fields.update_failed', {
+                  serviceId: u.serviceId,
+                  error: (err as Error).message,
+                });
               }
             }),
           ),

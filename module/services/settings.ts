@@ -61,9 +61,22 @@ export function createSettingsService(deps: { knex: Knex; clock: Clock; audit: A
       const now = clock.now();
       await retryTransaction(knex, async (trx) => {
         for (const [name, value] of entries) {
-          await trx(TABLE).insert({ name, value: String(value), updated_at: sqlInstant(now) }).onConflict('name').merge(['value', 'updated_at']);
+          await trx(TABLE)
+            .insert({ name, value: String(value), updated_at: sqlInstant(now) })
+            .onConflict('name')
+            .merge(['value', 'updated_at']);
         }
-        await audit.record(trx, { actor, action: 'settings.changed', entityType: 'settings', entityId: null, details: Object.fromEntries(entries) }, now);
+        await audit.record(
+          trx,
+          {
+            actor,
+            action: 'settings.changed',
+            entityType: 'settings',
+            entityId: null,
+            details: Object.fromEntries(entries),
+          },
+          now,
+        );
       });
       return all();
     },

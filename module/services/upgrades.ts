@@ -5,7 +5,12 @@ import type { Clock } from '../domain/clock.js';
 import { localDate } from '../domain/calendar.js';
 import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import { parseMoney } from '../domain/money.js';
-import { compareUpgrades, type PastPeriod, type PlanOffer, type UpgradeFigures } from '../domain/upgrade-figures.js';
+import {
+  compareUpgrades,
+  type PastPeriod,
+  type PlanOffer,
+  type UpgradeFigures,
+} from '../domain/upgrade-figures.js';
 import { ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { PanelApi } from '../adapters/panel-api.js';
@@ -43,14 +48,26 @@ export interface UpgradeOutcomeRow {
   clientId: number;
   /** sent: suggested, not taken up (yet); accepted: the client ordered an upgrade; pending/failed: the email */
   suggestion: { status: string; suggestedAt: string } | null;
-  upgrade: { toProductId: number; fromProductId: number; requestedOn: string; creditPercent: number; panelUpgradeId: number | null; invoiceId: number | null } | null;
+  upgrade: {
+    toProductId: number;
+    fromProductId: number;
+    requestedOn: string;
+    creditPercent: number;
+    panelUpgradeId: number | null;
+    invoiceId: number | null;
+  } | null;
 }
 
 export interface UpgradeService {
   /** upgrade suggestions with their outcome, newest first (the admin's view) */
   outcomes(opts?: { limit?: number }): Promise<UpgradeOutcomeRow[]>;
   figures(serviceId: number, clientId: number): Promise<UpgradeView | null>;
-  request(clientId: number, serviceId: number, productId: number, actor: Actor): Promise<UpgradeRequestOutcome>;
+  request(
+    clientId: number,
+    serviceId: number,
+    productId: number,
+    actor: Actor,
+  ): Promise<UpgradeRequestOutcome>;
 }
 
 interface PanelProduct {
@@ -60,21 +77,33 @@ interface PanelProduct {
 
 async function panelProducts(panel: PanelApi): Promise<Map<number, PanelProduct>> {
   const res = await panel.call('GetProducts', {});
-  const list = ((res.products as { product?: unknown } | undefined)?.product ?? []) as Array<Record<string, unknown>>;
+  const list = ((res.products as { product?: unknown } | undefined)?.product ?? []) as Array<
+    Record<string, unknown>
+  >;
   const out = new Map<number, PanelProduct>();
   for (const p of list) {
     const monthly = new Map<string, bigint>();
-    for (const [code, prices] of Object.entries((p.pricing ?? {}) as Record<string, Record<string, string>>)) {
+    for (const [code, prices] of Object.entries(
+      (p.pricing ?? {}) as Record<string, Record<string, string>>,
+    )) {
       const text = prices?.monthly;
       // -1.00: the cycle is not offered
-      if (typeof text === 'string' && !text.startsWith('-')) monthly.set(code, parseMoney(text, code, `the ${code} price`).amountMinor);
+      if (typeof text === 'string' && !text.startsWith('-'))
+        monthly.set(code, parseMoney(text, code, `the ${code} price`).amountMinor);
     }
     out.set(Number(p.pid), { name: String(p.name ?? ''), monthly });
   }
   return out;
 }
 
-type UpgradeDeps = { knex: Knex; clock: Clock; zone: string; panel: PanelApi; billing: BillingSettingsService; audit: AuditLog };
+type UpgradeDeps = {
+  knex: Knex;
+  clock: Clock;
+  zone: string;
+  panel: PanelApi;
+  billing: BillingSettingsService;
+  audit: AuditLog;
+};
 
 /** The last periods' usage of a service and what each billed, newest first. */
 async function pastPeriods(knex: Knex, serviceId: number, count: number): Promise<PastPeriod[]> {
@@ -85,25 +114,59 @@ async function pastPeriods(knex: Knex, serviceId: number, count: number): Promis
     .limit(count)
     .select('amount_minor', 'explanation');
   return rows.map((r) => {
-    const rated = ratedChargeFromJson((JSON.parse(String(r.explanation)) as { rated: Record<string, unknown> }).rated);
-    return { usage: { usedBytes: rated.usedBytes, days: rated.days, nominalDays: rated.nominalDays, seconds: rated.periodSeconds }, billedMinor: toBig(r.amount_minor) };
+    const rated = ratedChargeFromJson(
+      (JSON.parse(String(r.explanation)) as { rated: Record<string, unknown> }).rated,
+    );
+    return {
+      usage: {
+        usedBytes: rated.usedBytes,
+        days: rated.days,
+        nominalDays: rated.nominalDays,
+        seconds: rated.periodSeconds,
+      },
+      billedMinor: toBig(r.amount_minor),
+    };
   });
 }
 
 /** The other enabled products priced in this currency, as plans the past periods can be rated on. */
-async function planOffers(deps: UpgradeDeps, products: Map<number, PanelProduct>, productId: number, currency: string): Promise<PlanOffer[]> {
+async function planOffers(
+  deps: UpgradeDeps,
+  products: Map<number, PanelProduct>,
+  productId: number,
+  currency: string,
+): Promise<PlanOffer[]> {
   const offers: PlanOffer[] = [];
   for (const { productId: id, profile: p } of await deps.billing.listProducts()) {
     const price = products.get(id)?.monthly.get(currency);
-    if (id === productId || price === undefined || !p.enabled || p.allowance === 'solusvm' || !p.prices[currency]) continue;
-    offers.push({ productId: id, name: products.get(id)!.name, priceMinor: price, plan: ratingPlan(p, currency, null) });
+    if (
+      id === productId ||
+      price === undefined ||
+      !p.enabled ||
+      p.allowance === 'solusvm' ||
+      !p.prices[currency]
+    )
+      continue;
+    offers.push({
+      productId: id,
+      name: products.get(id)!.name,
+      priceMinor: price,
+      plan: ratingPlan(p, currency, null),
+    });
   }
   return offers;
 }
 
 /** What the client's last periods would have cost on each bigger plan; null when there is nothing to compare. */
-async function upgradeFigures(deps: UpgradeDeps, serviceId: number, clientId: number): Promise<UpgradeView | null> {
-  const s = await deps.knex(TABLES.services).where({ service_id: serviceId }).first('client_id', 'product_id', 'currency');
+async function upgradeFigures(
+  deps: UpgradeDeps,
+  serviceId: number,
+  clientId: number,
+): Promise<UpgradeView | null> {
+  const s = await deps
+    .knex(TABLES.services)
+    .where({ service_id: serviceId })
+    .first('client_id', 'product_id', 'currency');
   if (!s || toNum(s.client_id) !== clientId) throw notFound(`there is no service ${serviceId} of yours`);
   const productId = toNum(s.product_id);
   const currency = String(s.currency);
@@ -116,22 +179,36 @@ async function upgradeFigures(deps: UpgradeDeps, serviceId: number, clientId: nu
   const currentPrice = current?.monthly.get(currency);
   if (currentPrice === undefined) return null;
   const offers = await planOffers(deps, products, productId, currency);
-  const compared = compareUpgrades(past, { priceMinor: currentPrice, plan: ratingPlan(profile, currency, null) }, offers);
+  const compared = compareUpgrades(
+    past,
+    { priceMinor: currentPrice, plan: ratingPlan(profile, currency, null) },
+    offers,
+  );
   return { serviceId, currentProductId: productId, currentName: current!.name, ...compared };
 }
 
 /** UpgradeProduct on the panel; its upgrade and invoice ids (null where it gave none). */
-async function askPanelToUpgrade(deps: UpgradeDeps, serviceId: number, productId: number): Promise<{ panelUpgradeId: number | null; invoiceId: number | null }> {
+async function askPanelToUpgrade(
+  deps: UpgradeDeps,
+  serviceId: number,
+  productId: number,
+): Promise<{ panelUpgradeId: number | null; invoiceId: number | null }> {
   const { products } = await deps.panel.getClientsProducts({ serviceId });
   const paymentMethod = products[0]?.paymentMethod || 'banktransfer';
   let answer: Record<string, unknown>;
   try {
-    answer = await deps.panel.call('UpgradeProduct', { serviceid: serviceId, type: 'product', newproductid: productId, paymentmethod: paymentMethod });
+    answer = await deps.panel.call('UpgradeProduct', {
+      serviceid: serviceId,
+      type: 'product',
+      newproductid: productId,
+      paymentmethod: paymentMethod,
+    });
   } catch (err) {
     throw new ModuleError('CONFLICT', `the panel refused the upgrade: ${(err as Error).message}`);
   }
   const panelUpgradeId = answer.upgradeid === undefined ? null : Number(answer.upgradeid);
-  const invoiceId = answer.invoiceid === undefined || Number(answer.invoiceid) === 0 ? null : Number(answer.invoiceid);
+  const invoiceId =
+    answer.invoiceid === undefined || Number(answer.invoiceid) === 0 ? null : Number(answer.invoiceid);
   return { panelUpgradeId, invoiceId };
 }
 
@@ -150,7 +227,18 @@ interface UpgradeRecord {
 
 /** The upgrade the panel made, with the figures the client saw; the suggestion accepted; audited. Its id. */
 async function recordUpgrade(deps: UpgradeDeps, u: UpgradeRecord, actor: Actor): Promise<number> {
-  const { clientId, serviceId, productId, today, creditPercent, panelUpgradeId, invoiceId, view, offer, now } = u;
+  const {
+    clientId,
+    serviceId,
+    productId,
+    today,
+    creditPercent,
+    panelUpgradeId,
+    invoiceId,
+    view,
+    offer,
+    now,
+  } = u;
   const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
   return retryTransaction(deps.knex, async (trx) => {
     await trx(TABLES.upgrades).insert({
@@ -163,31 +251,84 @@ async function recordUpgrade(deps: UpgradeDeps, u: UpgradeRecord, actor: Actor):
       credit_percent: creditPercent,
       panel_upgrade_id: panelUpgradeId,
       invoice_id: invoiceId,
-      figures: JSON.stringify({ currentMinor: view.currentMinor, offer, periods: view.periods, currency: view.currency }, bigintJson),
+      figures: JSON.stringify(
+        { currentMinor: view.currentMinor, offer, periods: view.periods, currency: view.currency },
+        bigintJson,
+      ),
     });
-    const row = await trx(TABLES.upgrades).where({ service_id: serviceId, to_product_id: productId, requested_on: today }).orderBy('id', 'desc').first('id');
-    await trx(TABLES.notices).where({ service_id: serviceId, kind: 'upgrade_suggestion' }).whereIn('status', ['sent', 'pending']).update({ status: 'accepted' });
-    await deps.audit.record(trx, { actor, action: 'upgrade.requested', entityType: 'service', entityId: serviceId, details: { from: view.currentProductId, to: productId, panelUpgradeId, invoiceId, creditPercent, wouldHavePaid: String(offer.totalMinor), paid: String(view.currentMinor) } }, now);
+    const row = await trx(TABLES.upgrades)
+      .where({ service_id: serviceId, to_product_id: productId, requested_on: today })
+      .orderBy('id', 'desc')
+      .first('id');
+    await trx(TABLES.notices)
+      .where({ service_id: serviceId, kind: 'upgrade_suggestion' })
+      .whereIn('status', ['sent', 'pending'])
+      .update({ status: 'accepted' });
+    await deps.audit.record(
+      trx,
+      {
+        actor,
+        action: 'upgrade.requested',
+        entityType: 'service',
+        entityId: serviceId,
+        details: {
+          from: view.currentProductId,
+          to: productId,
+          panelUpgradeId,
+          invoiceId,
+          creditPercent,
+          wouldHavePaid: String(offer.totalMinor),
+          paid: String(view.currentMinor),
+        },
+      },
+      now,
+    );
     return toNum(row.id);
   });
 }
 
 /** A client asks for a bigger plan: the panel upgrades the service, the request is recorded and audited once a day per plan. */
-async function requestUpgrade(deps: UpgradeDeps, clientId: number, serviceId: number, productId: number, actor: Actor): Promise<UpgradeRequestOutcome> {
+async function requestUpgrade(
+  deps: UpgradeDeps,
+  clientId: number,
+  serviceId: number,
+  productId: number,
+  actor: Actor,
+): Promise<UpgradeRequestOutcome> {
   const { knex } = deps;
   const view = await upgradeFigures(deps, serviceId, clientId);
   const offer = view?.offers.find((o) => o.productId === productId);
-  if (!view || !offer) throw invalidInput(`product ${productId} is not a bigger plan on offer for service ${serviceId}`);
+  if (!view || !offer)
+    throw invalidInput(`product ${productId} is not a bigger plan on offer for service ${serviceId}`);
   const now = deps.clock.now();
   const today = localDate(now, deps.zone);
   // a second click (or a retry) the same day for the same plan asks the panel nothing again
-  const earlier = await knex(TABLES.upgrades).where({ service_id: serviceId, to_product_id: productId, requested_on: today }).first();
-  if (earlier) return { upgradeId: toNum(earlier.id), toProductId: productId, panelUpgradeId: earlier.panel_upgrade_id === null ? null : toNum(earlier.panel_upgrade_id), invoiceId: earlier.invoice_id === null ? null : toNum(earlier.invoice_id), creditPercent: toNum(earlier.credit_percent), repeated: true };
+  const earlier = await knex(TABLES.upgrades)
+    .where({ service_id: serviceId, to_product_id: productId, requested_on: today })
+    .first();
+  if (earlier)
+    return {
+      upgradeId: toNum(earlier.id),
+      toProductId: productId,
+      panelUpgradeId: earlier.panel_upgrade_id === null ? null : toNum(earlier.panel_upgrade_id),
+      invoiceId: earlier.invoice_id === null ? null : toNum(earlier.invoice_id),
+      creditPercent: toNum(earlier.credit_percent),
+      repeated: true,
+    };
   const profile = await deps.billing.forService(view.currentProductId, serviceId, clientId);
   const creditPercent = profile?.upgradeCreditPercent ?? 0;
   const { panelUpgradeId, invoiceId } = await askPanelToUpgrade(deps, serviceId, productId);
-  const upgradeId = await recordUpgrade(deps, { clientId, serviceId, productId, today, creditPercent, panelUpgradeId, invoiceId, view, offer, now }, actor);
-  await deps.panel.logActivity(`Overusage: service ${serviceId} upgraded to product ${productId} at the client's request (upgrade ${panelUpgradeId ?? '-'}, invoice ${invoiceId ?? '-'})`, clientId).catch(() => {});
+  const upgradeId = await recordUpgrade(
+    deps,
+    { clientId, serviceId, productId, today, creditPercent, panelUpgradeId, invoiceId, view, offer, now },
+    actor,
+  );
+  await deps.panel
+    .logActivity(
+      `Overusage: service ${serviceId} upgraded to product ${productId} at the client's request (upgrade ${panelUpgradeId ?? '-'}, invoice ${invoiceId ?? '-'})`,
+      clientId,
+    )
+    .catch(() => {});
   return { upgradeId, toProductId: productId, panelUpgradeId, invoiceId, creditPercent, repeated: false };
 }
 
@@ -195,7 +336,8 @@ export function createUpgradeService(deps: UpgradeDeps): UpgradeService {
   return {
     figures: (serviceId, clientId) => upgradeFigures(deps, serviceId, clientId),
     outcomes: (opts = {}) => upgradeOutcomes(deps.knex, opts),
-    request: (clientId, serviceId, productId, actor) => requestUpgrade(deps, clientId, serviceId, productId, actor),
+    request: (clientId, serviceId, productId, actor) =>
+      requestUpgrade(deps, clientId, serviceId, productId, actor),
   };
 }
 
@@ -203,17 +345,32 @@ export function createUpgradeService(deps: UpgradeDeps): UpgradeService {
 async function upgradeOutcomes(knex: Knex, opts: { limit?: number }): Promise<UpgradeOutcomeRow[]> {
   const limit = Math.min(opts.limit ?? 200, 1000);
   const [notices, ups] = await Promise.all([
-    knex(TABLES.notices).where({ kind: 'upgrade_suggestion' }).orderBy('id', 'desc').limit(limit).select('service_id', 'client_id', 'status', 'created_at'),
+    knex(TABLES.notices)
+      .where({ kind: 'upgrade_suggestion' })
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .select('service_id', 'client_id', 'status', 'created_at'),
     knex(TABLES.upgrades).orderBy('id', 'desc').limit(limit),
   ]);
   const out = new Map<number, UpgradeOutcomeRow>();
   for (const n of notices) {
     const id = toNum(n.service_id);
-    if (!out.has(id)) out.set(id, { serviceId: id, clientId: toNum(n.client_id), suggestion: { status: String(n.status), suggestedAt: toInstant(n.created_at).toISO()! }, upgrade: null });
+    if (!out.has(id))
+      out.set(id, {
+        serviceId: id,
+        clientId: toNum(n.client_id),
+        suggestion: { status: String(n.status), suggestedAt: toInstant(n.created_at).toISO()! },
+        upgrade: null,
+      });
   }
   for (const u of ups) {
     const id = toNum(u.service_id);
-    const row = out.get(id) ?? { serviceId: id, clientId: toNum(u.client_id), suggestion: null, upgrade: null };
+    const row = out.get(id) ?? {
+      serviceId: id,
+      clientId: toNum(u.client_id),
+      suggestion: null,
+      upgrade: null,
+    };
     row.upgrade ??= {
       toProductId: toNum(u.to_product_id),
       fromProductId: toNum(u.from_product_id),

@@ -18,5 +18,12 @@ if (!existsSync(eslint)) {
     process.exit(2);
   }
 }
+// Formatting first (Prettier, print width 110; .prettierignore lists the files not yet formatted).
+const prettier = join(root, 'node_modules', '.bin', 'prettier');
+const format = spawnSync(prettier, ['--check', '--log-level', 'warn', '**/*.ts'], { cwd: root, stdio: 'inherit' });
+if (format.status !== 0) {
+  console.error('lint: files not formatted (npm run format writes them)');
+  process.exit(1);
+}
 const run = spawnSync(eslint, ['--config', join(here, 'eslint.config.mjs'), '--suppressions-location', join(here, 'eslint-suppressions.json'), ...process.argv.slice(2), '.'], { cwd: root, stdio: 'inherit' });
 process.exit(run.status ?? 2);
