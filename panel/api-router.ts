@@ -64,7 +64,7 @@ function send(res: Response, status: number, body: Envelope, format: Format = 'j
   res.status(status).type('application/xml; charset=utf-8').send(xml);
 }
 
-/** `responsetype` as WHMCS's ActionResponseFormat reads it: lower-cased; absent → the panel's JSON. */
+/** `responsetype` read in any case; absent → the panel's JSON. */
 function formatOf(v: PhpValue | undefined): Format | { refused: string } {
   if (v === undefined || v === '') return 'json';
   const t = typeof v === 'string' ? v.toLowerCase() : '';
@@ -98,7 +98,7 @@ export function createApiRouter(opts: ApiRouterOptions): Router {
       action = scalar(tree.action) ?? '';
       const asked = formatOf(tree.responsetype);
       if (typeof asked !== 'string') return finish(400, { result: 'error', message: asked.refused });
-      // WHMCS answers GetAdminUsers in JSON whatever was asked (ActionResponseFormat)
+      // WHMCS answers GetAdminUsers in JSON whatever was asked
       format = normaliseAction(action) === 'getadminusers' ? 'json' : asked;
       const accessKey = scalar(tree.accesskey);
       const keyOk = opts.accessKey !== undefined && opts.accessKey !== '' && accessKey === opts.accessKey;

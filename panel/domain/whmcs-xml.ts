@@ -1,8 +1,8 @@
 /**
  * WHMCS's XML answer (`responsetype=xml`), written the way WHMCS 7 and 8 write it. No WHMCS page
- * describes the layout; it is learnt from WHMCS's own classes as their decoded copies sit in
- * public repositories (docs/whmcs.md, "API answers in XML", names the classes and the clients
- * that read the same layout):
+ * describes the layout; it follows WHMCS's answers as public clients' fixtures record them
+ * (docs/whmcs.md, "API answers in XML", names the sources and the details still to be checked
+ * against a licensed WHMCS):
  *
  * - `<?xml version="1.0" encoding="utf-8"?>`, then `<whmcsapi version="8.x.y">` — the version is
  *   empty in an answer holding `<result>error</result>` — then the elements, one per line, then
@@ -35,7 +35,7 @@ export function phpIsNumeric(key: string): boolean {
   return /^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*$/.test(key);
 }
 
-/** WHMCS's ActionFilter: lower case, anything but letters and digits removed. */
+/** The action as WHMCS names it in its answers: lower case, anything but letters and digits removed. */
 export function normaliseAction(action: string): string {
   return action.toLowerCase().replace(/[^0-9a-z]/g, '');
 }
@@ -86,7 +86,7 @@ function walk(val: Container, lastk: string, printed: boolean): string {
   return out;
 }
 
-/** The whole answer: `action` (as sent) goes first, as WHMCS's ResponseFactory puts it there. */
+/** The whole answer: `action` (as sent) goes first, as in WHMCS's answers. */
 export function whmcsXml(action: string, envelope: Record<string, unknown>, version = WHMCS_VERSION): string {
   const body = walk({ action: normaliseAction(action), ...envelope }, '', false).trim();
   const v = body.includes('<result>error</result>') ? '' : version;
