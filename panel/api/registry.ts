@@ -63,6 +63,14 @@ const COMMANDS: Record<string, CommandFn> = {
   AcceptOrder: orders.AcceptOrder,
 };
 
+/**
+ * Commands WHMCS runs only through localAPI(): over HTTP it answers "API Command Restricted to
+ * Internal API" (developers.whmcs.com/api-reference/setconfigurationvalue: "via the local API
+ * only"; a public Node client's test expects that message over HTTP). A scenario that needs a
+ * setting changes it as an admin would, not through the External API.
+ */
+const LOCAL_API_ONLY = new Set(['SetConfigurationValue']);
+
 export function createCommandRegistry(core: PanelCore): CommandRegistry {
   const byLower = new Map(Object.keys(COMMANDS).map((n) => [n.toLowerCase(), n]));
   return {
@@ -71,6 +79,7 @@ export function createCommandRegistry(core: PanelCore): CommandRegistry {
     async execute(action, tree, actor, when) {
       const name = byLower.get(action.trim().toLowerCase());
       if (!name) return { result: 'error', message: MSG.commandNotFound };
+      if (actor.source === 'api' && LOCAL_API_ONLY.has(name)) return { result: 'error', message: MSG.localApiOnly };
       try {
         const fields = await COMMANDS[name]!(new Params(tree), { core, actor, when: when ?? core.when() });
         return { result: 'success', ...fields };

@@ -17,6 +17,7 @@ export const MSG = {
   tooManyAttempts: (seconds: number) => `Too many failed login attempts. Try again in ${seconds} seconds.`,
   invalidIp: (ip: string) => `Invalid IP ${ip}`,
   commandNotFound: 'Command Not Found',
+  localApiOnly: 'API Command Restricted to Internal API',
   invoiceNotFound: 'Invoice ID Not Found',
   clientIdNotFound: 'Client ID Not Found',
   clientNotFound: 'Client Not Found',
