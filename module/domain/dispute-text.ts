@@ -141,6 +141,27 @@ export function isDisputeCredit(description: string, c: { disputeId: number; dec
 }
 
 /**
+ * The late fee's share that fell on a held line, given back as account credit: in the client's
+ * language, led by a reference that is the same in every language (`LF-<line ref>`), by which a
+ * resumed hold finds it in the credit log.
+ */
+export const lateFeeCreditRef = (ref: string): string => `LF-${ref}`;
+
+export const LATE_FEE_CREDIT = {
+  en: (ref: string, invoiceId: number) => `Credit ${lateFeeCreditRef(ref)}: the part of invoice #${invoiceId}'s late fee that fell on overusage line ${ref}, held while your dispute is decided`,
+  nl: (ref: string, invoiceId: number) => `Creditering ${lateFeeCreditRef(ref)}: het deel van de boete op factuur #${invoiceId} dat op regel overschrijding ${ref} viel, die opgeschort is zolang uw bezwaar loopt`,
+} satisfies Record<TextLanguage, unknown>;
+
+/**
+ * Whether a credit-log description is this line's late fee credit: by its reference (any language),
+ * or in the English form earlier versions wrote, so a hold resumed after an upgrade never credits twice.
+ */
+export function isLateFeeCredit(description: string, c: { disputeId: number; ref: string; invoiceId: number }): boolean {
+  const tag = lateFeeCreditRef(c.ref).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^0-9A-Za-z-])${tag}(?![0-9A-Za-z])`).test(description) || description === `Overusage dispute ${c.disputeId}: late fee share on held line ${c.ref} (invoice ${c.invoiceId})`;
+}
+
+/**
  * What the invoices say about a disputed line, in the client's language: the held line's own text
  * while it waits, the draft it waits on (shown once published), and a paragraph on the invoice it
  * came from — first that it is not part of it, then what was decided and where it is billed. Each

@@ -82,6 +82,6 @@ async function leaveOriginal(ctx: DisputeContext, d: DisputeRecord, line: Disput
   // the draft it waits on is not named: the client cannot open it
   const notes = withLineNote(original.notes, line.refCode, INVOICE_NOTES[textLanguage(locale)].onHold(line.refCode, formatAmount(line.amountMinor, line.currency, locale)));
   // a late fee already on the invoice counted the line: its share comes back as credit first
-  if (stale.length) await creditLateFeeShare({ knex: deps.knex, panel: deps.panel, audit: deps.audit }, { disputeId: d.id, clientId: d.clientId, ref: line.refCode, invoice: original, heldItemIds: stale }, deps.clock.now());
+  if (stale.length) await creditLateFeeShare({ knex: deps.knex, panel: deps.panel, audit: deps.audit }, { disputeId: d.id, clientId: d.clientId, ref: line.refCode, invoice: original, heldItemIds: stale, language: textLanguage(locale) }, deps.clock.now());
   if (stale.length || notes !== original.notes) await deps.panel.updateInvoice({ invoiceId: original.invoiceId, ...(stale.length ? { deleteLineIds: stale } : {}), ...(notes !== original.notes ? { notes } : {}) });
 }

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import { lateFeeShareOnHeld } from '../domain/dunning.js';
+import { isLateFeeCredit, LATE_FEE_CREDIT } from '../domain/dispute-text.js';
+import type { TextLanguage } from '../domain/line-text.js';
 import type { AuditLog } from '../adapters/audit-store.js';
 import {
   creditLogged,
@@ -15,13 +17,20 @@ import { lateFeeRule } from './dunning-shield.js';
  * A line held after its invoice got a late fee (issue 19): WHMCS leaves the fee as it is, so the
  * client would pay a fee on disputed money. Before the line leaves the invoice, the part of the
  * fee that fell on it (module/domain/dunning.ts lateFeeShareOnHeld, with the panel's late fee
- * settings) is given back with AddCredit, once: the credit's description names the dispute, line
- * and invoice, and the client's credit log is asked first, so a retry after a crash never gives it
+ * settings) is given back with AddCredit, once: the credit's description (in the client's language)
+ * names the line and invoice by a reference, and the client's credit log is asked first, so a retry after a crash never gives it
  * twice. Audited as dispute.late_fee_credit.
  */
 export async function creditLateFeeShare(
   deps: { knex: Knex; panel: PanelApi; audit: AuditLog },
-  input: { disputeId: number; clientId: number; ref: string; invoice: PanelInvoice; heldItemIds: number[] },
+  input: {
+    disputeId: number;
+    clientId: number;
+    ref: string;
+    invoice: PanelInvoice;
+    heldItemIds: number[];
+    language: TextLanguage;
+  },
   now: DateTime,
 ): Promise<bigint> {
   const { invoice } = input;
@@ -39,8 +48,9 @@ export async function creditLateFeeShare(
     rule,
   );
   if (share === 0n) return 0n;
-  const description = `Overusage dispute ${input.disputeId}: late fee share on held line ${input.ref} (invoice ${invoice.invoiceId})`;
-  if (await creditLogged(deps.panel, input.clientId, description)) return share;
+  const mine = { disputeId: input.disputeId, ref: input.ref, invoiceId: invoice.invoiceId };
+  if (await creditLogged(deps.panel, input.clientId, (d) => isLateFeeCredit(d, mine))) return share;
+  const description = LATE_FEE_CREDIT[input.language](input.ref, invoice.invoiceId);
   await deps.panel.call('AddCredit', { clientid: input.clientId, description, amount: panelAmount(share) });
   await deps.audit.record(
     deps.knex,

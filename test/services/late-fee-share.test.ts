@@ -75,7 +75,8 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     const r = await s.f.panel.api.getInvoice(renewal);
     expect(r.total).to.equal('71.95');
     const ref = String((await knex('mod_overusage_lines').first('ref_code')).ref_code);
-    const description = `Overusage dispute ${d.id}: late fee share on held line ${ref} (invoice ${renewal})`;
+    // in Ann's language (English), led by the line's late fee reference
+    const description = `Credit LF-${ref}: the part of invoice #${renewal}'s late fee that fell on overusage line ${ref}, held while your dispute is decided`;
     expect(await creditLog()).to.deep.equal([[description, '50.00']]);
     expect(String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit)).to.equal('50.00');
     const audit = await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' }).select('entity_id', 'details');
@@ -98,6 +99,36 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('held');
     expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('71.95');
     expect((await creditLog()).map(([, a]) => a)).to.deep.equal(['50.00']);
+  });
+
+  it('writes the credit in Dutch for a Dutch client, and credits once more never', async () => {
+    await knex('tblclients').where({ id: s.story.clientId }).update({ language: 'dutch' });
+    s.f.clock.set('2013-06-15T10:00:00Z');
+    const opened = await s.mod.disputes!.open({ lineId, reason: 'Dit verkeer herken ik niet.', actor: CLIENT(s.story.clientId) });
+    expect(opened.ok).to.equal(true);
+    const ref = String((await knex('mod_overusage_lines').first('ref_code')).ref_code);
+    // the same 52.00 − 2.00 = 50.00, told in Dutch
+    expect(await creditLog()).to.deep.equal([[`Creditering LF-${ref}: het deel van de boete op factuur #${renewal} dat op regel overschrijding ${ref} viel, die opgeschort is zolang uw bezwaar loopt`, '50.00']]);
+    await s.mod.disputes!.resume();
+    expect(await creditLog()).to.have.length(1);
+  });
+
+  it('knows a credit an earlier version wrote in English: a hold resumed after the upgrade does not credit again', async () => {
+    s.f.clock.set('2013-06-15T10:00:00Z');
+    // the hold fails before the credit; the credit is then found in the log in the old form
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+    s.faulty.failNext = null;
+    expect(opened.ok).to.equal(true);
+    if (!opened.ok) return;
+    const ref = String((await knex('mod_overusage_lines').first('ref_code')).ref_code);
+    // as an earlier version would have written it: rewrite the one credit to the old wording
+    await knex('tblcredit').where({ clientid: s.story.clientId }).update({ description: `Overusage dispute ${opened.value.id}: late fee share on held line ${ref} (invoice ${renewal})` });
+    await s.mod.disputes!.resume();
+    // held now, and still the one 50.00 credit (not 100.00)
+    expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('held');
+    expect((await creditLog()).map(([, a]) => a)).to.deep.equal(['50.00']);
+    expect(String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit)).to.equal('50.00');
   });
 
   it('credits nothing under a fixed 52.00 fee, which the late hosting part alone would also bear', async () => {
