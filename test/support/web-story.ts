@@ -148,3 +148,15 @@ export async function waivePaidLine(s: WebStory, key: 'ann' | 'jan'): Promise<vo
   const waived = await request(s.app).post(`/overusage/api/v1/admin/disputes/${opened.body.dispute.id}/resolve`).set('Authorization', `Bearer ${s.token('admin', s.adminId)}`).send({ to: 'waived', settlement: 'credit' });
   if (waived.status !== 200) throw new Error(`waiver refused: ${waived.status} ${waived.text}`);
 }
+
+/** Text of a page as the eye reads it: no tags or charts, entities decoded, every run of spaces (no-break ones too) one space. */
+export const pageText = (html: string): string =>
+  html
+    .replace(/<svg[\s\S]*?<\/svg>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&#34;|&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');

@@ -1,20 +1,9 @@
 import { expect } from 'chai';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { ANN, buildWebStory, JAN, login, waivePaidLine, type WebStory } from '../support/web-story.js';
+import { ANN, buildWebStory, JAN, login, waivePaidLine, type WebStory, pageText } from '../support/web-story.js';
 
-/** Text of a page without tags, entities decoded, no-break spaces as spaces. */
-const textOf = (html: string) =>
-  html
-    .replace(/<svg[\s\S]*?<\/svg>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&#39;/g, "'")
-    .replace(/&#34;|&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    .replace(/[\u00a0\u202f]/g, ' ')
-    .replace(/\s+/g, ' ');
+const textOf = pageText;
 
 /**
  * The credit a waived paid line gave, and where it went (issue 15 item 4), read on the client's

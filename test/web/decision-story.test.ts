@@ -2,20 +2,9 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { ADMIN, ANN, buildWebStory, JAN, login, type WebStory } from '../support/web-story.js';
+import { ADMIN, ANN, buildWebStory, JAN, login, type WebStory, pageText } from '../support/web-story.js';
 
-/** Text of a page without tags, entities decoded, no-break spaces as spaces. */
-const textOf = (html: string) =>
-  html
-    .replace(/<svg[\s\S]*?<\/svg>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&#39;/g, "'")
-    .replace(/&#34;|&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    .replace(/[\u00a0\u202f]/g, ' ')
-    .replace(/\s+/g, ' ');
+const textOf = pageText;
 
 type Who = WebStory['ann'];
 

@@ -2,20 +2,9 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { ADMIN, ANN, buildWebStory, JAN, login, tokenOf, type WebStory } from '../support/web-story.js';
+import { ADMIN, ANN, buildWebStory, JAN, login, tokenOf, type WebStory, pageText } from '../support/web-story.js';
 
-/** Text of a page without tags, entities decoded the way the eye reads them. */
-const textOf = (html: string) =>
-  html
-    .replace(/<svg[\s\S]*?<\/svg>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&#39;/g, "'")
-    .replace(/&#34;|&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    // no-break spaces read as spaces here (\s takes them too)
-    .replace(/\s+/g, ' ');
+const textOf = pageText;
 
 /**
  * The widget and the tab as the reference panel embeds them: the client page (index.php?m=overusage)
