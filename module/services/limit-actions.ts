@@ -368,28 +368,15 @@ async function applySuspend(
     return;
   }
   await g.suspend(row.serverRef);
-  if (
-    await deps.store.transition(
-      deps.knex,
-      row.id,
-      'pending',
-      {
-        status: 'applied',
-        appliedAt: deps.now(),
-        nextAttemptAt: null,
-        lastError: null,
-        panelState: deps.panel ? 'to_suspend' : 'none',
-      },
-      deps.now(),
-    )
-  ) {
-    await deps.record(row, 'applied', { stateBefore: state, version: g.version });
-    await deps.activity(
-      `service ${row.serviceId} suspended on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`,
-      row.clientId,
-    );
-    result.applied++;
-  }
+  const panelState = deps.panel ? 'to_suspend' : 'none';
+  await markApplied(
+    deps,
+    row,
+    { panelState },
+    { stateBefore: state, version: g.version },
+    'suspended',
+    result,
+  );
 }
 
 /** Throttles the server, keeping the settings to put back. */
@@ -413,22 +400,33 @@ async function applyThrottle(
   if (row.speedTarget === null)
     await deps.store.transition(deps.knex, row.id, 'pending', { speedTarget: target }, deps.now());
   await g.setSpeed(row.serverRef, target);
-  if (
-    await deps.store.transition(
-      deps.knex,
-      row.id,
-      'pending',
-      { status: 'applied', appliedAt: deps.now(), nextAttemptAt: null, lastError: null },
-      deps.now(),
-    )
-  ) {
-    await deps.record(row, 'applied', { stateBefore: state, version: g.version, speed: target, restore });
-    await deps.activity(
-      `service ${row.serviceId} throttled on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`,
-      row.clientId,
-    );
-    result.applied++;
-  }
+  const details = { stateBefore: state, version: g.version, speed: target, restore };
+  await markApplied(deps, row, {}, details, 'throttled', result);
+}
+
+/** The action applied on SolusVM: recorded once (a retry that lost the race records nothing), audited and logged on the panel. */
+async function markApplied(
+  deps: LimitCtx,
+  row: LimitActionRow,
+  patch: { panelState?: 'to_suspend' | 'none' },
+  details: Record<string, unknown>,
+  verb: 'suspended' | 'throttled',
+  result: LimitRunResult,
+): Promise<void> {
+  const applied = {
+    status: 'applied' as const,
+    appliedAt: deps.now(),
+    nextAttemptAt: null,
+    lastError: null,
+    ...patch,
+  };
+  if (!(await deps.store.transition(deps.knex, row.id, 'pending', applied, deps.now()))) return;
+  await deps.record(row, 'applied', details);
+  await deps.activity(
+    `service ${row.serviceId} ${verb} on SolusVM: traffic allowance of ${fmt(row.allowanceBytes)} used up`,
+    row.clientId,
+  );
+  result.applied++;
 }
 
 async function apply(
