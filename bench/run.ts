@@ -221,7 +221,7 @@ if (wanted('dispute_list')) {
 
 if (wanted('collectors') && engines.includes('mysql')) {
   process.stderr.write('collectors: one collect process against three sharing 6 latency-bound masters, on mysql …\n');
-  const r = await runWorker('bench/collectors-worker.ts', ['--per', '150', '--tsx']);
+  const r = await runWorker('bench/collectors-worker.ts', ['--per', '500', '--tsx']);
   const speedup = Number(r.one) / Number(r.three);
   const runs = (k: string) => (r[k] as unknown as Array<{ run: number; life: number }>).map((p) => `${p.run} of ${p.life}`).join(', ');
   record({
