@@ -13,7 +13,8 @@ export async function creditLog(panel: Pick<PanelApi, 'call'>, clientId: number)
   return listOf(r.credits, 'credit').map((c) => ({
     id: int('GetCredits', c.id, 'id'),
     amount: panelHundredths(String(c.amount ?? ''), 'credit amount'),
-    invoiceId: c.relid === undefined || c.relid === null || c.relid === '' ? 0 : int('GetCredits', c.relid, 'relid'),
+    invoiceId:
+      c.relid === undefined || c.relid === null || c.relid === '' ? 0 : int('GetCredits', c.relid, 'relid'),
     description: String(c.description ?? ''),
   }));
 }

@@ -43,7 +43,8 @@ export function parseUnsignedBig(value: unknown, what: string): bigint {
 
 /** Parses a signed integer string (SolusVM's `free` can go negative). */
 export function parseSignedBig(value: unknown, what: string): bigint {
-  if (typeof value === 'string' && /^-\d+$/.test(value.trim())) return -parseUnsignedBig(value.trim().slice(1), what);
+  if (typeof value === 'string' && /^-\d+$/.test(value.trim()))
+    return -parseUnsignedBig(value.trim().slice(1), what);
   if (typeof value === 'number' && Number.isSafeInteger(value) && value < 0) return BigInt(value);
   return parseUnsignedBig(value, what);
 }
@@ -56,8 +57,11 @@ export function parseByteAmount(text: string): bigint {
   const m = /^\s*(\d+)(?:\.(\d+))?\s*([A-Za-z]*)\s*$/.exec(text);
   if (!m) throw invalidInput(`"${text}" is not an amount of bytes (try "5 TB" or "750 GiB")`);
   const unitText = m[3] || 'B';
-  const unit = (Object.keys(UNIT_BYTES) as ByteUnit[]).find((u) => u.toLowerCase() === unitText.toLowerCase());
-  if (!unit) throw invalidInput(`"${unitText}" is not a unit; use one of ${Object.keys(UNIT_BYTES).join(', ')}`);
+  const unit = (Object.keys(UNIT_BYTES) as ByteUnit[]).find(
+    (u) => u.toLowerCase() === unitText.toLowerCase(),
+  );
+  if (!unit)
+    throw invalidInput(`"${unitText}" is not a unit; use one of ${Object.keys(UNIT_BYTES).join(', ')}`);
   const whole = BigInt(m[1] ?? '0');
   const frac = m[2] ?? '';
   const scale = 10n ** BigInt(frac.length);

@@ -63,5 +63,7 @@ export function creditStandings(log: readonly CreditEntry[]): Map<number, Credit
 /** The panel's hundredths in the currency's minor units: 50000n → 50000n in EUR, 500n in JPY, 500000n in BHD. */
 export function hundredthsToMinor(hundredths: bigint, currency: string): bigint {
   const digits = minorDigits(currency);
-  return digits >= 2 ? hundredths * 10n ** BigInt(digits - 2) : divRoundHalfUp(hundredths, 10n ** BigInt(2 - digits));
+  return digits >= 2
+    ? hundredths * 10n ** BigInt(digits - 2)
+    : divRoundHalfUp(hundredths, 10n ** BigInt(2 - digits));
 }

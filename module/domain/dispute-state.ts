@@ -10,7 +10,9 @@ export type Resolution = Exclude<DisputeState, 'open'>;
 export const RESOLUTIONS: readonly Resolution[] = ['upheld', 'waived', 'adjusted', 'withdrawn'];
 export type DisputeActor = 'client' | 'admin' | 'system';
 
-export const TRANSITIONS: Readonly<Record<DisputeState, Partial<Record<Resolution, readonly DisputeActor[]>>>> = {
+export const TRANSITIONS: Readonly<
+  Record<DisputeState, Partial<Record<Resolution, readonly DisputeActor[]>>>
+> = {
   // The admin decides; the client may only take the dispute back.
   open: { upheld: ['admin'], waived: ['admin'], adjusted: ['admin'], withdrawn: ['client', 'admin'] },
   upheld: {},
@@ -21,19 +23,31 @@ export const TRANSITIONS: Readonly<Record<DisputeState, Partial<Record<Resolutio
 
 export const isFinal = (s: DisputeState): boolean => Object.keys(TRANSITIONS[s]).length === 0;
 
-export type TransitionCheck = { ok: true } | { ok: false; code: 'INVALID_TRANSITION' | 'NOT_ALLOWED'; message: string };
+export type TransitionCheck =
+  { ok: true } | { ok: false; code: 'INVALID_TRANSITION' | 'NOT_ALLOWED'; message: string };
 
 export function checkTransition(from: DisputeState, to: Resolution, actor: DisputeActor): TransitionCheck {
   const allowed = TRANSITIONS[from][to];
   if (!allowed) {
-    return { ok: false, code: 'INVALID_TRANSITION', message: from === 'open' ? `a dispute cannot become ${to}` : `the dispute is already ${from}` };
+    return {
+      ok: false,
+      code: 'INVALID_TRANSITION',
+      message: from === 'open' ? `a dispute cannot become ${to}` : `the dispute is already ${from}`,
+    };
   }
-  if (!allowed.includes(actor)) return { ok: false, code: 'NOT_ALLOWED', message: `only ${allowed.join(' or ')} may make a dispute ${to}` };
+  if (!allowed.includes(actor))
+    return {
+      ok: false,
+      code: 'NOT_ALLOWED',
+      message: `only ${allowed.join(' or ')} may make a dispute ${to}`,
+    };
   return { ok: true };
 }
 
-export const parseDisputeState = (value: unknown): DisputeState => storedWord(DISPUTE_STATES, value, 'mod_overusage_disputes.state');
-export const parseResolvingTo = (value: unknown): Resolution | null => storedWordOrNull(RESOLUTIONS, value, 'mod_overusage_disputes.resolving_to');
+export const parseDisputeState = (value: unknown): DisputeState =>
+  storedWord(DISPUTE_STATES, value, 'mod_overusage_disputes.state');
+export const parseResolvingTo = (value: unknown): Resolution | null =>
+  storedWordOrNull(RESOLUTIONS, value, 'mod_overusage_disputes.resolving_to');
 
 /**
  * What becomes of the money of a line that was paid before its dispute: the admin's choice
@@ -42,7 +56,8 @@ export const parseResolvingTo = (value: unknown): Resolution | null => storedWor
  */
 export const SETTLEMENTS = ['credit', 'refund', 'crediting', 'credited'] as const;
 export type Settlement = (typeof SETTLEMENTS)[number];
-export const parseSettlement = (value: unknown): Settlement | null => storedWordOrNull(SETTLEMENTS, value, 'mod_overusage_disputes.settlement');
+export const parseSettlement = (value: unknown): Settlement | null =>
+  storedWordOrNull(SETTLEMENTS, value, 'mod_overusage_disputes.settlement');
 
 /** How an adjustment sets the new amount. */
 export type Adjustment =

@@ -9,13 +9,15 @@ export const DISPUTE_REFUSALS = {
     alreadyDisputed: 'This line is already disputed.',
     notDisputable: 'This line cannot be disputed any more.',
     reasonRequired: 'Please say why you dispute this line (at least 3 characters).',
-    windowClosed: (last: string) => `The window to dispute this line ended on ${last}; a dispute after it cannot be accepted.`,
+    windowClosed: (last: string) =>
+      `The window to dispute this line ended on ${last}; a dispute after it cannot be accepted.`,
   },
   nl: {
     alreadyDisputed: 'Tegen deze regel is al bezwaar gemaakt.',
     notDisputable: 'Tegen deze regel kan geen bezwaar meer worden gemaakt.',
     reasonRequired: 'Zeg waarom u bezwaar maakt tegen deze regel (minstens 3 tekens).',
-    windowClosed: (last: string) => `De termijn om bezwaar te maken tegen deze regel liep tot en met ${last}; een bezwaar daarna kunnen we niet aanvaarden.`,
+    windowClosed: (last: string) =>
+      `De termijn om bezwaar te maken tegen deze regel liep tot en met ${last}; een bezwaar daarna kunnen we niet aanvaarden.`,
   },
 } satisfies Record<TextLanguage, unknown>;
 
@@ -24,7 +26,8 @@ export const ADMIN_DISPUTE_REFUSALS = {
   alreadyDisputed: (id: number, state: string) => `this line is already disputed (dispute ${id}, ${state})`,
   notDisputable: (status: string) => `this line cannot be disputed (it is ${status})`,
   reasonRequired: 'say why you dispute this line',
-  windowClosed: (last: string) => `the window closed on ${last}; an admin can still open a dispute with an override reason`,
+  windowClosed: (last: string) =>
+    `the window closed on ${last}; an admin can still open a dispute with an override reason`,
 };
 
 /** The figures a dispute email's sentence is made of, already formatted for its locale. */
@@ -49,7 +52,8 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
     greeting: (name) => `Dear ${name},`,
     signOff: 'Kind regards,',
     subject: (ref) => `Your dispute of ${ref}`,
-    opened: (f) => `We received your dispute of ${f.ref}. The line (${f.before}) is on hold and not due while we look at it; the rest of the invoice stays due as usual.`,
+    opened: (f) =>
+      `We received your dispute of ${f.ref}. The line (${f.before}) is on hold and not due while we look at it; the rest of the invoice stays due as usual.`,
     upheld: (f) => `After review the line ${f.ref} stands at ${f.before}, due on ${f.due}.`,
     adjusted: (f) =>
       f.credited
@@ -65,8 +69,10 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
     greeting: (name) => `Beste ${name},`,
     signOff: 'Met vriendelijke groet,',
     subject: (ref) => `Uw bezwaar tegen ${ref}`,
-    opened: (f) => `We hebben uw bezwaar tegen ${f.ref} ontvangen. De regel (${f.before}) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.`,
-    upheld: (f) => `Na onderzoek blijft de regel ${f.ref} staan op ${f.before}, te betalen uiterlijk ${f.due}.`,
+    opened: (f) =>
+      `We hebben uw bezwaar tegen ${f.ref} ontvangen. De regel (${f.before}) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.`,
+    upheld: (f) =>
+      `Na onderzoek blijft de regel ${f.ref} staan op ${f.before}, te betalen uiterlijk ${f.due}.`,
     adjusted: (f) =>
       f.credited
         ? `Na onderzoek is de regel ${f.ref} verlaagd van ${f.before} naar ${f.after}; u had hem al betaald, dus hebben we ${f.credited} op uw tegoed gezet.`
@@ -75,13 +81,15 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
       f.credited
         ? `Na onderzoek schelden we de regel ${f.ref} (${f.before}) kwijt; u had hem al betaald, dus hebben we ${f.credited} op uw tegoed gezet.`
         : `Na onderzoek schelden we de regel ${f.ref} (${f.before}) kwijt: u hoeft hiervoor niets te betalen.`,
-    withdrawn: (f) => `U hebt uw bezwaar tegen ${f.ref} ingetrokken; de regel (${f.before}) is te betalen uiterlijk ${f.due}.`,
+    withdrawn: (f) =>
+      `U hebt uw bezwaar tegen ${f.ref} ingetrokken; de regel (${f.before}) is te betalen uiterlijk ${f.due}.`,
   },
   admin: {
     greeting: () => '',
     signOff: '',
     subject: (ref) => `Dispute of ${ref}`,
-    opened: (f) => `The line ${f.ref} (${f.before}) is disputed: it is on hold and not due while it is reviewed; the rest of the invoice stays due as usual.`,
+    opened: (f) =>
+      `The line ${f.ref} (${f.before}) is disputed: it is on hold and not due while it is reviewed; the rest of the invoice stays due as usual.`,
     upheld: (f) => `After review the line ${f.ref} stands at ${f.before}, due on ${f.due}.`,
     adjusted: (f) =>
       f.credited
@@ -91,7 +99,8 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
       f.credited
         ? `After review the line ${f.ref} (${f.before}) is waived; the client had paid it already, so ${f.credited} was credited to their account.`
         : `After review the line ${f.ref} (${f.before}) is waived: the client owes nothing for it.`,
-    withdrawn: (f) => `The client withdrew the dispute of ${f.ref}; the line (${f.before}) is due on ${f.due}.`,
+    withdrawn: (f) =>
+      `The client withdrew the dispute of ${f.ref}; the line (${f.before}) is due on ${f.due}.`,
   },
 };
 
@@ -103,9 +112,11 @@ const LANGUAGE_NAMES: Record<TextLanguage, string> = { en: 'English', nl: 'Dutch
  * client's reason, and what the client was sent, quoted in the language it was sent in.
  */
 export const ADMIN_DISPUTE_MAIL = {
-  subject: (id: number, what: string, client: string, ref: string) => `Overusage dispute ${id} ${what}: ${client}, ${ref}`,
+  subject: (id: number, what: string, client: string, ref: string) =>
+    `Overusage dispute ${id} ${what}: ${client}, ${ref}`,
   reasonGiven: (reason: string) => `Reason given: ${reason}`,
-  clientWasTold: (language: TextLanguage, sent: string) => `The client was told (in ${LANGUAGE_NAMES[language]}): ${sent}`,
+  clientWasTold: (language: TextLanguage, sent: string) =>
+    `The client was told (in ${LANGUAGE_NAMES[language]}): ${sent}`,
 };
 
 /**
@@ -121,12 +132,16 @@ export const disputeCreditRef = (ref: string): string => `CR-${ref}`;
  */
 export const DISPUTE_CREDIT = {
   en: {
-    waived: (ref: string, before: string) => `Credit ${disputeCreditRef(ref)}: overusage line ${ref} (${before}) waived after review of your dispute`,
-    adjusted: (ref: string, before: string, after: string) => `Credit ${disputeCreditRef(ref)}: overusage line ${ref} reduced from ${before} to ${after} after review of your dispute`,
+    waived: (ref: string, before: string) =>
+      `Credit ${disputeCreditRef(ref)}: overusage line ${ref} (${before}) waived after review of your dispute`,
+    adjusted: (ref: string, before: string, after: string) =>
+      `Credit ${disputeCreditRef(ref)}: overusage line ${ref} reduced from ${before} to ${after} after review of your dispute`,
   },
   nl: {
-    waived: (ref: string, before: string) => `Creditering ${disputeCreditRef(ref)}: regel overschrijding ${ref} (${before}) kwijtgescholden na onderzoek van uw bezwaar`,
-    adjusted: (ref: string, before: string, after: string) => `Creditering ${disputeCreditRef(ref)}: regel overschrijding ${ref} verlaagd van ${before} naar ${after} na onderzoek van uw bezwaar`,
+    waived: (ref: string, before: string) =>
+      `Creditering ${disputeCreditRef(ref)}: regel overschrijding ${ref} (${before}) kwijtgescholden na onderzoek van uw bezwaar`,
+    adjusted: (ref: string, before: string, after: string) =>
+      `Creditering ${disputeCreditRef(ref)}: regel overschrijding ${ref} verlaagd van ${before} naar ${after} na onderzoek van uw bezwaar`,
   },
 } satisfies Record<TextLanguage, unknown>;
 
@@ -135,9 +150,15 @@ export const DISPUTE_CREDIT = {
  * language), or in the English form earlier versions wrote ("Overusage dispute 12: waived (line
  * OU-…)"), so a step resumed after an upgrade never credits twice.
  */
-export function isDisputeCredit(description: string, c: { disputeId: number; decision: string; ref: string }): boolean {
+export function isDisputeCredit(
+  description: string,
+  c: { disputeId: number; decision: string; ref: string },
+): boolean {
   const tag = disputeCreditRef(c.ref).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(^|[^0-9A-Za-z-])${tag}(?![0-9A-Za-z])`).test(description) || description === `Overusage dispute ${c.disputeId}: ${c.decision} (line ${c.ref})`;
+  return (
+    new RegExp(`(^|[^0-9A-Za-z-])${tag}(?![0-9A-Za-z])`).test(description) ||
+    description === `Overusage dispute ${c.disputeId}: ${c.decision} (line ${c.ref})`
+  );
 }
 
 /**
@@ -148,17 +169,26 @@ export function isDisputeCredit(description: string, c: { disputeId: number; dec
 export const lateFeeCreditRef = (ref: string): string => `LF-${ref}`;
 
 export const LATE_FEE_CREDIT = {
-  en: (ref: string, invoiceId: number) => `Credit ${lateFeeCreditRef(ref)}: the part of invoice #${invoiceId}'s late fee that fell on overusage line ${ref}, held while your dispute is decided`,
-  nl: (ref: string, invoiceId: number) => `Creditering ${lateFeeCreditRef(ref)}: het deel van de boete op factuur #${invoiceId} dat op regel overschrijding ${ref} viel, die opgeschort is zolang uw bezwaar loopt`,
+  en: (ref: string, invoiceId: number) =>
+    `Credit ${lateFeeCreditRef(ref)}: the part of invoice #${invoiceId}'s late fee that fell on overusage line ${ref}, held while your dispute is decided`,
+  nl: (ref: string, invoiceId: number) =>
+    `Creditering ${lateFeeCreditRef(ref)}: het deel van de boete op factuur #${invoiceId} dat op regel overschrijding ${ref} viel, die opgeschort is zolang uw bezwaar loopt`,
 } satisfies Record<TextLanguage, unknown>;
 
 /**
  * Whether a credit-log description is this line's late fee credit: by its reference (any language),
  * or in the English form earlier versions wrote, so a hold resumed after an upgrade never credits twice.
  */
-export function isLateFeeCredit(description: string, c: { disputeId: number; ref: string; invoiceId: number }): boolean {
+export function isLateFeeCredit(
+  description: string,
+  c: { disputeId: number; ref: string; invoiceId: number },
+): boolean {
   const tag = lateFeeCreditRef(c.ref).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(^|[^0-9A-Za-z-])${tag}(?![0-9A-Za-z])`).test(description) || description === `Overusage dispute ${c.disputeId}: late fee share on held line ${c.ref} (invoice ${c.invoiceId})`;
+  return (
+    new RegExp(`(^|[^0-9A-Za-z-])${tag}(?![0-9A-Za-z])`).test(description) ||
+    description ===
+      `Overusage dispute ${c.disputeId}: late fee share on held line ${c.ref} (invoice ${c.invoiceId})`
+  );
 }
 
 /**
@@ -172,9 +202,12 @@ export function isLateFeeCredit(description: string, c: { disputeId: number; ref
 export const INVOICE_NOTES = {
   en: {
     heldSuffix: ' — on hold, under dispute',
-    heldDraft: (ref: string, from: number) => `Overusage line [${ref}] of invoice #${from}, held while disputed.`,
-    published: (ref: string, from: number, what: string) => `Overusage line [${ref}] of invoice #${from}: ${what}.`,
-    onHold: (ref: string, amount: string) => `Overusage line [${ref}] (${amount}) is on hold while your dispute is decided: it is not part of this invoice.`,
+    heldDraft: (ref: string, from: number) =>
+      `Overusage line [${ref}] of invoice #${from}, held while disputed.`,
+    published: (ref: string, from: number, what: string) =>
+      `Overusage line [${ref}] of invoice #${from}: ${what}.`,
+    onHold: (ref: string, amount: string) =>
+      `Overusage line [${ref}] (${amount}) is on hold while your dispute is decided: it is not part of this invoice.`,
     upheld: (amount: string) => `upheld after your dispute (${amount})`,
     withdrawn: (amount: string) => `you withdrew your dispute (${amount})`,
     reduced: (before: string, after: string) => `reduced from ${before} to ${after} after your dispute`,
@@ -186,13 +219,17 @@ export const INVOICE_NOTES = {
   },
   nl: {
     heldSuffix: ' — opgeschort, in betwisting',
-    heldDraft: (ref: string, from: number) => `Regel overschrijding [${ref}] van factuur #${from}, opgeschort tijdens het bezwaar.`,
-    published: (ref: string, from: number, what: string) => `Regel overschrijding [${ref}] van factuur #${from}: ${what}.`,
-    onHold: (ref: string, amount: string) => `Regel overschrijding [${ref}] (${amount}) is opgeschort tot over uw bezwaar is beslist: ze hoort niet bij deze factuur.`,
+    heldDraft: (ref: string, from: number) =>
+      `Regel overschrijding [${ref}] van factuur #${from}, opgeschort tijdens het bezwaar.`,
+    published: (ref: string, from: number, what: string) =>
+      `Regel overschrijding [${ref}] van factuur #${from}: ${what}.`,
+    onHold: (ref: string, amount: string) =>
+      `Regel overschrijding [${ref}] (${amount}) is opgeschort tot over uw bezwaar is beslist: ze hoort niet bij deze factuur.`,
     upheld: (amount: string) => `gehandhaafd na uw bezwaar (${amount})`,
     withdrawn: (amount: string) => `u hebt uw bezwaar ingetrokken (${amount})`,
     reduced: (before: string, after: string) => `verlaagd van ${before} naar ${after} na uw bezwaar`,
-    waived: (before: string) => `kwijtgescholden na uw bezwaar (was ${before}); u bent er niets voor verschuldigd`,
+    waived: (before: string) =>
+      `kwijtgescholden na uw bezwaar (was ${before}); u bent er niets voor verschuldigd`,
     billedOn: (invoice: number) => `gefactureerd op factuur #${invoice}`,
     credited: (amount: string) => `we hebben ${amount} op uw tegoed gezet`,
     refunded: (amount: string) => `we betalen u ${amount} terug`,

@@ -2,7 +2,14 @@ import { numberFormat, dateTimeFormat } from './intl-cache.js';
 import { bytesInUnit, UNIT_BYTES } from './bytes.js';
 import { type IsoDate, parseIsoDate } from './calendar.js';
 import { invalidInput } from './errors.js';
-import { divRoundHalfUp, formatMoney, minorDigits, parseDecimal, RATE_SCALE, scaledToString } from './money.js';
+import {
+  divRoundHalfUp,
+  formatMoney,
+  minorDigits,
+  parseDecimal,
+  RATE_SCALE,
+  scaledToString,
+} from './money.js';
 import type { RatedCharge, SoldUnit } from './usage-rating.js';
 
 /**
@@ -21,7 +28,8 @@ export type TextLanguage = 'en' | 'nl';
  * Belgium), English otherwise.
  */
 export function localeForClient(panelLanguage: string | null | undefined, country?: string | null): string {
-  if ((panelLanguage ?? '').trim().toLowerCase() === 'dutch') return country?.trim().toUpperCase() === 'BE' ? 'nl-BE' : 'nl-NL';
+  if ((panelLanguage ?? '').trim().toLowerCase() === 'dutch')
+    return country?.trim().toUpperCase() === 'BE' ? 'nl-BE' : 'nl-NL';
   return 'en-GB';
 }
 
@@ -53,7 +61,8 @@ const exact = (decimal: string): Intl.StringNumericLiteral => decimal as Intl.St
 
 const utcDate = (date: IsoDate): Date => new Date(`${parseIsoDate(date)}T00:00:00Z`);
 
-const dayFormat = (locale: string) => dateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const dayFormat = (locale: string) =>
+  dateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
 // Dates and periods repeat (every line, every page of a client): each is formatted once.
 // formatRange in particular costs tens of microseconds.
@@ -69,16 +78,20 @@ function remember(key: string, make: () => string): string {
 }
 
 /** "15 June 2013" / "15 juni 2013". */
-export const formatDay = (date: IsoDate, locale: string): string => remember(`d|${locale}|${date}`, () => plainSpaces(dayFormat(locale).format(utcDate(date))));
+export const formatDay = (date: IsoDate, locale: string): string =>
+  remember(`d|${locale}|${date}`, () => plainSpaces(dayFormat(locale).format(utcDate(date))));
 
 /** "1 – 31 May 2013", "15 May – 14 June 2013", "1–31 mei 2013": as compact as Intl makes it. */
 export function formatPeriod(start: IsoDate, end: IsoDate, locale: string): string {
   if (end < start) throw invalidInput('a period must not end before it starts', { start, end });
-  return remember(`p|${locale}|${start}|${end}`, () => plainSpaces(dayFormat(locale).formatRange(utcDate(start), utcDate(end))));
+  return remember(`p|${locale}|${start}|${end}`, () =>
+    plainSpaces(dayFormat(locale).formatRange(utcDate(start), utcDate(end))),
+  );
 }
 
 /** Bytes are shown in TB for products sold in GB or TB, in TiB for GiB or TiB. */
-export const displayUnit = (unit: SoldUnit): 'TB' | 'TiB' => (unit === 'GiB' || unit === 'TiB' ? 'TiB' : 'TB');
+export const displayUnit = (unit: SoldUnit): 'TB' | 'TiB' =>
+  unit === 'GiB' || unit === 'TiB' ? 'TiB' : 'TB';
 
 /** "6.000 TB" / "6,000 TB": 3 decimals, half-up. */
 export function formatByteAmount(bytes: bigint, unit: 'TB' | 'TiB' | SoldUnit, locale: string): string {
@@ -87,7 +100,8 @@ export function formatByteAmount(bytes: bigint, unit: 'TB' | 'TiB' | SoldUnit, l
 }
 
 /** A whole number with the locale's grouping: 6,000,000,000,000 / 6.000.000.000.000. */
-export const formatInteger = (value: bigint, locale: string): string => plainSpaces(numberFormat(locale).format(value));
+export const formatInteger = (value: bigint, locale: string): string =>
+  plainSpaces(numberFormat(locale).format(value));
 
 /** An exact decimal string with at most 6 decimals, trailing zeros dropped: "1,000", "2.345679". */
 export function formatQuantity(decimal: string, locale: string): string {
@@ -99,17 +113,21 @@ export function formatQuantity(decimal: string, locale: string): string {
 function formatHundredths(num: bigint, den: bigint, locale: string): string {
   const nf = numberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const h = divRoundHalfUp(num * 100n, den);
-  return h === 0n && num > 0n ? `< ${nf.format(exact('0.01'))}` : plainSpaces(nf.format(exact(scaledToString(h, 2))));
+  return h === 0n && num > 0n
+    ? `< ${nf.format(exact('0.01'))}`
+    : plainSpaces(nf.format(exact(scaledToString(h, 2))));
 }
 
 /**
  * Bytes in the unit the product sells, 2 decimals, half-up: "6,000.00 GB", "129,85 GB",
  * "< 0.01 GB". What a line says in one unit throughout: used, included, tolerance, over, billed.
  */
-export const formatSoldBytes = (bytes: bigint, unit: SoldUnit, locale: string): string => `${formatHundredths(bytes, UNIT_BYTES[unit], locale)} ${unit}`;
+export const formatSoldBytes = (bytes: bigint, unit: SoldUnit, locale: string): string =>
+  `${formatHundredths(bytes, UNIT_BYTES[unit], locale)} ${unit}`;
 
 /** Bits per second as Mbit/s with 2 decimals, half-up, for a line ("12.30 Mbit/s"). */
-const formatLineMbps = (bps: bigint, locale: string): string => `${formatHundredths(bps, 1_000_000n, locale)} Mbit/s`;
+const formatLineMbps = (bps: bigint, locale: string): string =>
+  `${formatHundredths(bps, 1_000_000n, locale)} Mbit/s`;
 
 /** What a charge bills, exactly, in its quantity unit: bytes over in the unit sold, Mbit/s over the commit, or whole blocks. */
 function billedFraction(r: RatedCharge): { num: bigint; den: bigint } {
@@ -122,7 +140,10 @@ function billedFraction(r: RatedCharge): { num: bigint; den: bigint } {
     case 'avg_mbps':
       // as the rating measured it: (used − tolerance) × 8 − commit × seconds, over seconds × 10^6
       if (r.periodSeconds <= 0n) return { num: 0n, den: 1n };
-      return { num: positive((r.usedBytes - r.toleranceBytes) * 8n - (r.commitBps ?? 0n) * r.periodSeconds), den: r.periodSeconds * 1_000_000n };
+      return {
+        num: positive((r.usedBytes - r.toleranceBytes) * 8n - (r.commitBps ?? 0n) * r.periodSeconds),
+        den: r.periodSeconds * 1_000_000n,
+      };
     case 'p95':
       return { num: positive((r.measuredBps ?? 0n) - (r.commitBps ?? 0n)), den: 1_000_000n };
   }
@@ -159,7 +180,8 @@ export const formatAmount = (amountMinor: bigint, currency: string, locale: stri
   plainSpaces(formatMoney({ amountMinor, currency }, locale));
 
 /** Bits per second as Mbit/s, exact (1 bit/s is the 6th decimal). */
-export const formatMbps = (bps: bigint, locale: string): string => `${formatQuantity(scaledToString(bps, 6), locale)} Mbit/s`;
+export const formatMbps = (bps: bigint, locale: string): string =>
+  `${formatQuantity(scaledToString(bps, 6), locale)} Mbit/s`;
 
 const WORDS = {
   en: {
@@ -179,16 +201,20 @@ const WORDS = {
     blocks: (count: string, size: string, one: boolean) => `${count} × ${size} ${one ? 'block' : 'blocks'}`,
     cappedAt: 'capped at',
     pool: (name: string) => `transfer pool ${name}`,
-    poolPart: (domain: string, bytes: string, amount: string, total: string) => `the part of ${domain}: ${bytes}, ${amount} of ${total}`,
+    poolPart: (domain: string, bytes: string, amount: string, total: string) =>
+      `the part of ${domain}: ${bytes}, ${amount} of ${total}`,
     upgradeCredit: (pct: number, amount: string) => `less ${pct} % credited on your upgrade (${amount})`,
     disputeBy: 'dispute by',
     roundedNote: 'quantity rounded, amount from the exact usage',
     withinNote: 'within the allowance, nothing to bill',
     withinCommitNote: 'within the committed rate, nothing to bill',
     billedNote: (amount: string) => `billed: ${amount}`,
-    billedCappedNote: (amount: string, before: string) => `billed: ${amount} (capped; ${before} before the cap)`,
-    writtenOffBelowMinimum: (amount: string, minimum: string) => `written off: ${amount} is below the minimum charge of ${minimum}, not billed`,
-    writtenOffZero: (zero: string) => `written off: the overusage comes to ${zero} after rounding, not billed`,
+    billedCappedNote: (amount: string, before: string) =>
+      `billed: ${amount} (capped; ${before} before the cap)`,
+    writtenOffBelowMinimum: (amount: string, minimum: string) =>
+      `written off: ${amount} is below the minimum charge of ${minimum}, not billed`,
+    writtenOffZero: (zero: string) =>
+      `written off: the overusage comes to ${zero} after rounding, not billed`,
   },
   nl: {
     overusage: 'Overschrijding dataverkeer',
@@ -207,17 +233,20 @@ const WORDS = {
     blocks: (count: string, size: string) => `${count} × blok van ${size}`,
     cappedAt: 'gemaximeerd op',
     pool: (name: string) => `datapool ${name}`,
-    poolPart: (domain: string, bytes: string, amount: string, total: string) => `deel van ${domain}: ${bytes}, ${amount} van ${total}`,
+    poolPart: (domain: string, bytes: string, amount: string, total: string) =>
+      `deel van ${domain}: ${bytes}, ${amount} van ${total}`,
     upgradeCredit: (pct: number, amount: string) => `min ${pct} % gecrediteerd bij uw upgrade (${amount})`,
     disputeBy: 'bezwaar uiterlijk',
     roundedNote: 'hoeveelheid afgerond, bedrag over het exacte verbruik',
     withinNote: 'binnen de bundel, niets te factureren',
     withinCommitNote: 'binnen de afgesproken snelheid, niets te factureren',
     billedNote: (amount: string) => `gefactureerd: ${amount}`,
-    billedCappedNote: (amount: string, before: string) => `gefactureerd: ${amount} (gemaximeerd; ${before} zonder maximum)`,
+    billedCappedNote: (amount: string, before: string) =>
+      `gefactureerd: ${amount} (gemaximeerd; ${before} zonder maximum)`,
     writtenOffBelowMinimum: (amount: string, minimum: string) =>
       `kwijtgescholden: ${amount} ligt onder het minimumbedrag van ${minimum}, niet gefactureerd`,
-    writtenOffZero: (zero: string) => `kwijtgescholden: de overschrijding komt afgerond op ${zero}, niet gefactureerd`,
+    writtenOffZero: (zero: string) =>
+      `kwijtgescholden: de overschrijding komt afgerond op ${zero}, niet gefactureerd`,
   },
 } as const;
 
@@ -225,7 +254,11 @@ const WORDS = {
 function billedQuantity(r: RatedCharge, locale: string): string {
   if (r.quantityUnit === 'block') {
     const size = `${formatInteger(BigInt(r.blockUnits ?? 1), locale)} ${r.unit}`;
-    return WORDS[textLanguage(locale)].blocks(formatInteger(BigInt(r.quantity), locale), size, r.quantity === '1');
+    return WORDS[textLanguage(locale)].blocks(
+      formatInteger(BigInt(r.quantity), locale),
+      size,
+      r.quantity === '1',
+    );
   }
   const { num, den } = billedFraction(r);
   return `${formatHundredths(num, den, locale)} ${r.quantityUnit}`;
@@ -236,7 +269,14 @@ function billedQuantity(r: RatedCharge, locale: string): string {
  * does not give the amount to the cent, no "=": "× €0.80 ≈ €103.88 (quantity rounded, amount from
  * the exact usage)". `agreed` names a rate set by a dispute's decision.
  */
-function priced(rate: string, amountMinor: bigint, currency: string, exactly: boolean, locale: string, agreed = ''): string {
+function priced(
+  rate: string,
+  amountMinor: bigint,
+  currency: string,
+  exactly: boolean,
+  locale: string,
+  agreed = '',
+): string {
   const w = WORDS[textLanguage(locale)];
   const amount = formatAmount(amountMinor, currency, locale);
   return `× ${formatRate(rate, currency, locale)}${agreed} ${exactly ? `= ${amount}` : `≈ ${amount} (${w.roundedNote})`}`;
@@ -278,8 +318,12 @@ function facts(r: RatedCharge, locale: string): string[] {
 
 function reference(ref: string | null | undefined): string {
   if (ref === null || ref === undefined) return '';
-  const code = ref.trim().replace(/^\[(.*)\]$/, '$1').trim();
-  if (!code || /[[\]\r\n]/.test(code)) throw invalidInput('a line reference is one short code without brackets or line breaks, like "OU-123"');
+  const code = ref
+    .trim()
+    .replace(/^\[(.*)\]$/, '$1')
+    .trim();
+  if (!code || /[[\]\r\n]/.test(code))
+    throw invalidInput('a line reference is one short code without brackets or line breaks, like "OU-123"');
   return ` [${code}]`;
 }
 
@@ -291,7 +335,9 @@ export function outcomeNote(rated: RatedCharge, locale: string): string {
     case 'within_allowance':
       return rated.model === 'p95' || rated.model === 'avg_mbps' ? w.withinCommitNote : w.withinNote;
     case 'billed':
-      return rated.capped ? w.billedCappedNote(money(rated.amountMinor), money(rated.roundedMinor)) : w.billedNote(money(rated.amountMinor));
+      return rated.capped
+        ? w.billedCappedNote(money(rated.amountMinor), money(rated.roundedMinor))
+        : w.billedNote(money(rated.amountMinor));
     case 'written_off':
       return rated.writtenOffMinor === 0n
         ? w.writtenOffZero(money(0n))
@@ -312,17 +358,24 @@ export function describeOverusageLine(input: OverusageLineInput, locale: string)
   if (input.correction) {
     // "Correction of bandwidth overusage 1 – 30 November 2013 (re-measured): 2.600 TiB used, …; now €307.20, already billed €250.00"
     const money = (minor: bigint) => formatAmount(minor, rated.currency, locale);
-    const dispute = input.deadlineLastDay ? ` (${w.disputeBy} ${formatDay(input.deadlineLastDay, locale)})` : '';
+    const dispute = input.deadlineLastDay
+      ? ` (${w.disputeBy} ${formatDay(input.deadlineLastDay, locale)})`
+      : '';
     return `${w.correction} ${period} (${w.remeasured}): ${facts(rated, locale).join(', ')}; ${w.nowBills} ${money(rated.amountMinor)}, ${w.alreadyBilled} ${money(input.correction.billedMinor)}${dispute}${reference(input.refCode)}`;
   }
   const part = input.poolPart;
   const head = `${rated.outcome === 'within_allowance' ? w.traffic : w.overusage} ${period}${part ? `, ${w.pool(part.pool)}` : ''}: ${facts(rated, locale).join(', ')}`;
   let tail: string;
   if (rated.outcome === 'billed') {
-    tail = rated.capped && rated.capMinor !== null ? `, ${w.cappedAt} ${formatAmount(rated.capMinor, rated.currency, locale)}` : '';
+    tail =
+      rated.capped && rated.capMinor !== null
+        ? `, ${w.cappedAt} ${formatAmount(rated.capMinor, rated.currency, locale)}`
+        : '';
     // "…; the part of vps1.example.net: 997.38 GB, €498.74 of €529.53"
-    if (part) tail += `; ${w.poolPart(part.domain, formatSoldBytes(part.overBytes, rated.unit, locale), formatAmount(part.amountMinor, rated.currency, locale), formatAmount(rated.amountMinor, rated.currency, locale))}`;
-    if (input.upgradeCredit) tail += `, ${w.upgradeCredit(input.upgradeCredit.percent, formatAmount(input.upgradeCredit.creditedMinor, rated.currency, locale))}`;
+    if (part)
+      tail += `; ${w.poolPart(part.domain, formatSoldBytes(part.overBytes, rated.unit, locale), formatAmount(part.amountMinor, rated.currency, locale), formatAmount(rated.amountMinor, rated.currency, locale))}`;
+    if (input.upgradeCredit)
+      tail += `, ${w.upgradeCredit(input.upgradeCredit.percent, formatAmount(input.upgradeCredit.creditedMinor, rated.currency, locale))}`;
     if (input.deadlineLastDay) tail += ` (${w.disputeBy} ${formatDay(input.deadlineLastDay, locale)})`;
   } else {
     tail = ` — ${outcomeNote(rated, locale)}`;
@@ -346,14 +399,17 @@ const EXPLAIN = {
       per_unit: (unit: string) => `Pricing: per ${unit} over the allowance`,
       per_block: (size: string) => `Pricing: per started block of ${size} over the allowance`,
       avg_mbps: () => 'Pricing: per Mbit/s of average rate over the committed rate',
-      p95: () => 'Pricing: per Mbit/s of 95th-percentile rate over the committed rate (5-minute rates, top 5 % dropped)',
+      p95: () =>
+        'Pricing: per Mbit/s of 95th-percentile rate over the committed rate (5-minute rates, top 5 % dropped)',
     },
     included: 'Included',
-    prorated: (full: string, days: number, nominal: number) => `prorated from ${full} for ${days} of ${nominal} days, rounded up to the byte`,
+    prorated: (full: string, days: number, nominal: number) =>
+      `prorated from ${full} for ${days} of ${nominal} days, rounded up to the byte`,
     committed: 'Committed rate',
     commitMoves: (bytes: string) => `moves ${bytes} in this period`,
     used: 'Used',
-    averageRate: (bytes: string, seconds: string, mbps: string) => `Average rate: ${bytes} bytes × 8 ÷ ${seconds} s = ${mbps}`,
+    averageRate: (bytes: string, seconds: string, mbps: string) =>
+      `Average rate: ${bytes} bytes × 8 ÷ ${seconds} s = ${mbps}`,
     p95Rate: 'Billed rate (95th percentile)',
     tolerance: 'Free tolerance (not billed)',
     over: 'Over the allowance',
@@ -362,10 +418,12 @@ const EXPLAIN = {
     rate: 'Rate',
     per: 'per',
     block: (size: string) => `block of ${size}`,
-    exact: (precise: string, rounded: string) => `Exact amount ${precise}, rounded once (half-up) to ${rounded}`,
+    exact: (precise: string, rounded: string) =>
+      `Exact amount ${precise}, rounded once (half-up) to ${rounded}`,
     capHit: (cap: string) => `Cap: ${cap} per period, reached`,
     capNotHit: (cap: string) => `Cap: ${cap} per period, not reached`,
-    minimum: (min: string) => `Minimum charge: ${min}; a smaller amount is written off (recorded, not billed)`,
+    minimum: (min: string) =>
+      `Minimum charge: ${min}; a smaller amount is written off (recorded, not billed)`,
     outcome: 'Outcome',
     rated: (amount: string) => `rated ${amount}`,
     afterAdjusted: (amount: string) => `after the dispute: adjusted to ${amount}`,
@@ -378,14 +436,17 @@ const EXPLAIN = {
       per_unit: (unit: string) => `Tarief: per ${unit} boven de bundel`,
       per_block: (size: string) => `Tarief: per begonnen blok van ${size} boven de bundel`,
       avg_mbps: () => 'Tarief: per Mbit/s gemiddelde snelheid boven de afgesproken snelheid',
-      p95: () => 'Tarief: per Mbit/s 95e-percentielsnelheid boven de afgesproken snelheid (5-minutenwaarden, hoogste 5 % vervallen)',
+      p95: () =>
+        'Tarief: per Mbit/s 95e-percentielsnelheid boven de afgesproken snelheid (5-minutenwaarden, hoogste 5 % vervallen)',
     },
     included: 'Inbegrepen',
-    prorated: (full: string, days: number, nominal: number) => `naar rato van ${full} voor ${days} van ${nominal} dagen, naar boven afgerond op de byte`,
+    prorated: (full: string, days: number, nominal: number) =>
+      `naar rato van ${full} voor ${days} van ${nominal} dagen, naar boven afgerond op de byte`,
     committed: 'Afgesproken snelheid',
     commitMoves: (bytes: string) => `goed voor ${bytes} in deze periode`,
     used: 'Gebruikt',
-    averageRate: (bytes: string, seconds: string, mbps: string) => `Gemiddelde snelheid: ${bytes} bytes × 8 ÷ ${seconds} s = ${mbps}`,
+    averageRate: (bytes: string, seconds: string, mbps: string) =>
+      `Gemiddelde snelheid: ${bytes} bytes × 8 ÷ ${seconds} s = ${mbps}`,
     p95Rate: 'Gefactureerde snelheid (95e percentiel)',
     tolerance: 'Vrije marge (niet gefactureerd)',
     over: 'Boven de bundel',
@@ -394,10 +455,12 @@ const EXPLAIN = {
     rate: 'Tarief',
     per: 'per',
     block: (size: string) => `blok van ${size}`,
-    exact: (precise: string, rounded: string) => `Exact bedrag ${precise}, één keer afgerond (half naar boven) op ${rounded}`,
+    exact: (precise: string, rounded: string) =>
+      `Exact bedrag ${precise}, één keer afgerond (half naar boven) op ${rounded}`,
     capHit: (cap: string) => `Maximum: ${cap} per periode, bereikt`,
     capNotHit: (cap: string) => `Maximum: ${cap} per periode, niet bereikt`,
-    minimum: (min: string) => `Minimumbedrag: ${min}; een kleiner bedrag wordt kwijtgescholden (vastgelegd, niet gefactureerd)`,
+    minimum: (min: string) =>
+      `Minimumbedrag: ${min}; een kleiner bedrag wordt kwijtgescholden (vastgelegd, niet gefactureerd)`,
     outcome: 'Uitkomst',
     rated: (amount: string) => `berekend ${amount}`,
     afterAdjusted: (amount: string) => `na het bezwaar: aangepast naar ${amount}`,
@@ -410,7 +473,12 @@ const EXPLAIN = {
 /** The precise amount (10 decimals) with the currency, trailing zeros beyond the minor unit dropped. */
 function formatPrecise(precise: string, currency: string, locale: string): string {
   const digits = minorDigits(currency);
-  const nf = numberFormat(locale, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: Math.max(digits, 10) });
+  const nf = numberFormat(locale, {
+    style: 'currency',
+    currency,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: Math.max(digits, 10),
+  });
   return plainSpaces(nf.format(exact(precise)));
 }
 
@@ -418,9 +486,14 @@ function formatPrecise(precise: string, currency: string, locale: string): strin
  * Every number that went into a charge, one line each, in the client's language: for the admin
  * tab, the client widget and the evidence file.
  */
-export function explainCharge(rated: RatedCharge, locale: string, decided: DecidedFigures | null = null): string[] {
+export function explainCharge(
+  rated: RatedCharge,
+  locale: string,
+  decided: DecidedFigures | null = null,
+): string[] {
   const e = EXPLAIN[textLanguage(locale)];
-  const bytes = (b: bigint) => `${formatSoldBytes(b, rated.unit, locale)} (${formatInteger(b, locale)} ${e.bytes(b)})`;
+  const bytes = (b: bigint) =>
+    `${formatSoldBytes(b, rated.unit, locale)} (${formatInteger(b, locale)} ${e.bytes(b)})`;
   const money = (minor: bigint) => formatAmount(minor, rated.currency, locale);
   const blockSize = `${formatInteger(BigInt(rated.blockUnits ?? 1), locale)} ${rated.unit}`;
   const out: string[] = [];
@@ -446,11 +519,17 @@ export function explainCharge(rated: RatedCharge, locale: string, decided: Decid
     );
     out.push(`${e.used}: ${bytes(rated.usedBytes)}`);
   } else {
-    out.push(`${e.committed}: ${formatMbps(rated.commitBps ?? 0n, locale)}, ${e.commitMoves(bytes(rated.allowanceBytes))}`);
+    out.push(
+      `${e.committed}: ${formatMbps(rated.commitBps ?? 0n, locale)}, ${e.commitMoves(bytes(rated.allowanceBytes))}`,
+    );
     out.push(`${e.used}: ${bytes(rated.usedBytes)}`);
     if (rated.model === 'avg_mbps') {
       out.push(
-        e.averageRate(formatInteger(rated.usedBytes, locale), formatInteger(rated.periodSeconds, locale), formatMbps(rated.measuredBps ?? 0n, locale)),
+        e.averageRate(
+          formatInteger(rated.usedBytes, locale),
+          formatInteger(rated.periodSeconds, locale),
+          formatMbps(rated.measuredBps ?? 0n, locale),
+        ),
       );
     } else {
       out.push(`${e.p95Rate}: ${formatMbps(rated.measuredBps ?? 0n, locale)}`);
@@ -460,14 +539,20 @@ export function explainCharge(rated: RatedCharge, locale: string, decided: Decid
   if (rated.model === 'p95') out.push(`${e.overCommit}: ${billedQuantity(rated, locale)}`);
   else out.push(`${e.over}: ${bytes(rated.overBytes)}`);
 
-  const quantity = rated.quantityUnit === 'block' ? `${formatInteger(BigInt(rated.quantity), locale)} × ${e.block(blockSize)}` : billedQuantity(rated, locale);
+  const quantity =
+    rated.quantityUnit === 'block'
+      ? `${formatInteger(BigInt(rated.quantity), locale)} × ${e.block(blockSize)}`
+      : billedQuantity(rated, locale);
   out.push(`${e.quantity}: ${quantity}`);
   const per = rated.quantityUnit === 'block' ? e.block(blockSize) : rated.quantityUnit;
   out.push(`${e.rate}: ${formatRate(rated.rate, rated.currency, locale)} ${e.per} ${per}`);
   out.push(e.exact(formatPrecise(rated.preciseAmount, rated.currency, locale), money(rated.roundedMinor)));
-  if (rated.capMinor !== null) out.push(rated.capped ? e.capHit(money(rated.capMinor)) : e.capNotHit(money(rated.capMinor)));
+  if (rated.capMinor !== null)
+    out.push(rated.capped ? e.capHit(money(rated.capMinor)) : e.capNotHit(money(rated.capMinor)));
   if (rated.minimumMinor > 0n) out.push(e.minimum(money(rated.minimumMinor)));
-  out.push(`${e.outcome}: ${decided ? decidedNote(rated, decided, locale) ?? outcomeNote(rated, locale) : outcomeNote(rated, locale)}`);
+  out.push(
+    `${e.outcome}: ${decided ? (decidedNote(rated, decided, locale) ?? outcomeNote(rated, locale)) : outcomeNote(rated, locale)}`,
+  );
   return out;
 }
 
@@ -490,7 +575,15 @@ function decidedNote(rated: RatedCharge, d: DecidedFigures, locale: string): str
 }
 
 /** The figures of a line's decided dispute, for `explainCharge` (null while none is decided). */
-export function decidedFigures(line: { amountMinor: bigint; dispute: { state: string; amountBeforeMinor: bigint; amountAfterMinor: bigint | null; settlement?: string | null } | null }): DecidedFigures | null {
+export function decidedFigures(line: {
+  amountMinor: bigint;
+  dispute: {
+    state: string;
+    amountBeforeMinor: bigint;
+    amountAfterMinor: bigint | null;
+    settlement?: string | null;
+  } | null;
+}): DecidedFigures | null {
   const d = line.dispute;
   if (!d || d.state === 'open') return null;
   const now = d.state === 'waived' ? 0n : line.amountMinor;
@@ -553,13 +646,18 @@ export function describeAdjustedLine(
     // a line billed before its text named the amount: "1,000 GB × €0.50"
     const from = `× ${formatRate(r.from, input.currency, locale)}`;
     const named = head.includes(`${from} =`) || head.includes(`${from} ≈`);
-    if (head.includes(from) && !named) return head.replace(from, () => `× ${formatRate(r.to, input.currency, locale)}${agreed}`) + ref;
+    if (head.includes(from) && !named)
+      return head.replace(from, () => `× ${formatRate(r.to, input.currency, locale)}${agreed}`) + ref;
   }
   return `${head} — ${w.reduced(formatAmount(input.afterMinor, input.currency, locale))}${ref}`;
 }
 
 /** The line's text once waived: "… — waived after review of your dispute (€500.00) [OU-123]". */
-export function describeWaivedLine(billedText: string, input: { currency: string; beforeMinor: bigint }, locale: string): string {
+export function describeWaivedLine(
+  billedText: string,
+  input: { currency: string; beforeMinor: bigint },
+  locale: string,
+): string {
   const m = /^(.*?)((?: \[[^\]]+\])?)$/s.exec(billedText)!;
   return `${m[1]!} — ${DECIDED[textLanguage(locale)].waived(formatAmount(input.beforeMinor, input.currency, locale))}${m[2] ?? ''}`;
 }

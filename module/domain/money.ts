@@ -35,7 +35,9 @@ const DIGITS = new Map<string, number>();
 export function minorDigits(currency: string): number {
   let d = DIGITS.get(currency);
   if (d === undefined) {
-    d = numberFormat('en', { style: 'currency', currency: assertCurrency(currency) }).resolvedOptions().maximumFractionDigits ?? 2;
+    d =
+      numberFormat('en', { style: 'currency', currency: assertCurrency(currency) }).resolvedOptions()
+        .maximumFractionDigits ?? 2;
     DIGITS.set(currency, d);
   }
   return d;
@@ -44,10 +46,19 @@ export function minorDigits(currency: string): number {
 const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
 
 /** Parses "0.50", "12", "0.000125" exactly; rejects more decimals than allowed, exponents, commas. */
-export function parseDecimal(text: unknown, what: string, maxScale = RATE_SCALE, allowNegative = false): Decimal {
-  if (typeof text !== 'string') throw invalidInput(`${what} must be a decimal number written as text, like "0.50"`);
+export function parseDecimal(
+  text: unknown,
+  what: string,
+  maxScale = RATE_SCALE,
+  allowNegative = false,
+): Decimal {
+  if (typeof text !== 'string')
+    throw invalidInput(`${what} must be a decimal number written as text, like "0.50"`);
   const m = DECIMAL.exec(text.trim());
-  if (!m) throw invalidInput(`${what} must be a decimal number like "0.50" (a dot, no thousands separators), not "${text}"`);
+  if (!m)
+    throw invalidInput(
+      `${what} must be a decimal number like "0.50" (a dot, no thousands separators), not "${text}"`,
+    );
   if (m[1] && !allowNegative) throw invalidInput(`${what} must not be negative`);
   const frac = m[3] ?? '';
   if (frac.length > maxScale) throw invalidInput(`${what} has more than ${maxScale} decimals`);
@@ -102,11 +113,14 @@ export function scaledToString(units: bigint, scale: number): string {
 export const decimalToString = (d: Decimal): string => scaledToString(d.units, d.scale);
 
 /** Minor units as a plain decimal string in major units: 1234n EUR → "12.34" (for the panel API and CSV). */
-export const moneyToDecimalString = (m: Money): string => scaledToString(m.amountMinor, minorDigits(m.currency));
+export const moneyToDecimalString = (m: Money): string =>
+  scaledToString(m.amountMinor, minorDigits(m.currency));
 
 /** Localised currency text, e.g. "€ 1.234,50" (nl) or "€1,234.50" (en); exact: Intl gets a decimal string. */
 export function formatMoney(m: Money, locale: string): string {
-  return numberFormat(locale, { style: 'currency', currency: m.currency }).format(moneyToDecimalString(m) as unknown as number);
+  return numberFormat(locale, { style: 'currency', currency: m.currency }).format(
+    moneyToDecimalString(m) as unknown as number,
+  );
 }
 
 /**
