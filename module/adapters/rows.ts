@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { ModuleError } from '../domain/errors.js';
 
 /**
  * Row values differ by engine: SQLite (safe integers on) gives bigint for INTEGER columns, mysql2
@@ -55,3 +56,43 @@ export const toDateOrNull = (v: unknown): string | null => (v === null || v === 
 /** Bigints go to the database as decimal strings: both drivers bind them exactly. */
 export const sqlBig = (v: bigint): string => v.toString();
 export const sqlBigOrNull = (v: bigint | null): string | null => (v === null ? null : v.toString());
+
+/** TEXT and VARCHAR columns: both drivers give a string; anything else was not written by the module. */
+export function toText(v: unknown): string {
+  if (typeof v !== 'string') throw new TypeError(`not text: ${String(v)}`);
+  return v;
+}
+
+export const toTextOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : toText(v));
+
+/** A column the module writes as JSON text (JSON.stringify). */
+export const toJson = (v: unknown): unknown => JSON.parse(toText(v));
+
+export const toJsonOrNull = (v: unknown): unknown => (v === null || v === undefined ? null : toJson(v));
+
+/**
+ * One column of a stored row read with one of the parsers above: a value it refuses is reported as
+ * UNEXPECTED_STATE naming the table's column (the row was changed by hand, or by another version),
+ * instead of a bare TypeError far from the row. `secret`: the value is not repeated in the message.
+ */
+export function column<T>(
+  row: Record<string, unknown>,
+  table: string,
+  name: string,
+  parse: (v: unknown) => T,
+  opts: { secret?: boolean } = {},
+): T {
+  try {
+    return parse(row[name]);
+  } catch (err) {
+    if (err instanceof ModuleError && err.code === 'UNEXPECTED_STATE') throw err;
+    const shown = opts.secret
+      ? 'a value'
+      : JSON.stringify(row[name] ?? null, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+    throw new ModuleError(
+      'UNEXPECTED_STATE',
+      `${table}.${name} holds ${shown}, which the module cannot read: ${opts.secret ? 'not sealed text' : (err as Error).message}`,
+      { column: `${table}.${name}` },
+    );
+  }
+}

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Clock } from '../domain/clock.js';
 import { invalidInput } from '../domain/errors.js';
-import { sqlInstant } from '../adapters/rows.js';
+import { createSettingsStore, type SettingsStore } from '../adapters/settings-store.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 
 /**
@@ -28,20 +28,24 @@ export const SETTING_DEFAULTS: Settings = {
   sync_match_by: 'none',
 };
 
-const TABLE = 'mod_overusage_settings';
-
 export interface SettingsService {
   all(): Promise<Settings>;
   get<K extends SettingName>(name: K): Promise<Settings[K]>;
   set(values: Partial<Record<SettingName, unknown>>, actor: Actor): Promise<Settings>;
 }
 
-export function createSettingsService(deps: { knex: Knex; clock: Clock; audit: AuditLog }): SettingsService {
+export function createSettingsService(deps: {
+  knex: Knex;
+  clock: Clock;
+  audit: AuditLog;
+  store?: SettingsStore;
+}): SettingsService {
   const { knex, clock, audit } = deps;
+  const store = deps.store ?? createSettingsStore(knex);
   const all = async (): Promise<Settings> => {
-    const rows = await knex(TABLE).select('name', 'value');
     const out: Record<string, unknown> = { ...SETTING_DEFAULTS };
-    for (const r of rows) if (Object.hasOwn(SETTING_SCHEMAS, r.name)) out[r.name] = r.value;
+    for (const [name, value] of await store.all())
+      if (Object.hasOwn(SETTING_SCHEMAS, name)) out[name] = value;
     return out as Settings;
   };
   return {
@@ -60,12 +64,11 @@ export function createSettingsService(deps: { knex: Knex; clock: Clock; audit: A
       }
       const now = clock.now();
       await retryTransaction(knex, async (trx) => {
-        for (const [name, value] of entries) {
-          await trx(TABLE)
-            .insert({ name, value: String(value), updated_at: sqlInstant(now) })
-            .onConflict('name')
-            .merge(['value', 'updated_at']);
-        }
+        await store.put(
+          trx,
+          entries.map(([name, value]) => [name, String(value)] as const),
+          now,
+        );
         await audit.record(
           trx,
           {
