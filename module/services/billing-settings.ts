@@ -7,7 +7,11 @@ import { invalidInput } from '../domain/errors.js';
 import { assertCurrency, parseDecimal, parseMoney, RATE_SCALE } from '../domain/money.js';
 import { validateWindow, type ReclamationWindow } from '../domain/reclamation-deadline.js';
 import type { PricingModel, RatingPlan, SoldUnit } from '../domain/usage-rating.js';
-import { sqlInstant, toNum } from '../adapters/rows.js';
+import {
+  createBillingSettingsStore,
+  type BillingSettingsStore,
+  type SettingsScope,
+} from '../adapters/billing-settings-store.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 
 /**
@@ -269,10 +273,6 @@ export function ratingPlan(
   };
 }
 
-const PROFILES = 'mod_overusage_billing_profiles';
-const SERVICE_OVERRIDES = 'mod_overusage_service_overrides';
-const CLIENT_OVERRIDES = 'mod_overusage_client_overrides';
-
 export interface BillingSettingsService {
   setProduct(productId: number, input: BillingProfileInput, actor: Actor): Promise<BillingProfile>;
   getProduct(productId: number): Promise<BillingProfile | null>;
@@ -285,50 +285,30 @@ export interface BillingSettingsService {
   snapshot(): Promise<(productId: number, serviceId: number, clientId: number) => BillingProfile | null>;
 }
 
-const readSettings = (row: { settings: string } | undefined) => (row ? JSON.parse(row.settings) : null);
-
 /** A service's effective settings (its product's, with the service's and the client's overrides); null when not billed. */
 async function settingsForService(
-  knex: Knex,
+  store: BillingSettingsStore,
   productId: number,
   serviceId: number,
   clientId: number,
 ): Promise<BillingProfile | null> {
-  // The product's settings and both overrides in one round trip: every invoice line asks.
-  const rows: Array<{ k: string; settings: string }> = await knex
-    .select(knex.raw("'p' AS k"), 'settings')
-    .from(PROFILES)
-    .where({ product_id: productId })
-    .unionAll((q) =>
-      q.select(knex.raw("'s' AS k"), 'settings').from(SERVICE_OVERRIDES).where({ service_id: serviceId }),
-    )
-    .unionAll((q) =>
-      q.select(knex.raw("'c' AS k"), 'settings').from(CLIENT_OVERRIDES).where({ client_id: clientId }),
-    );
-  const of = (k: string) => rows.find((r) => r.k === k);
-  if (!of('p')) return null;
-  const product = parseOrThrow(profileSchema, readSettings(of('p')), `product ${productId}`);
-  const eff = effectiveProfile(product, readSettings(of('s')), readSettings(of('c'))?.window ?? null);
+  const stored = await store.forService(productId, serviceId, clientId);
+  if (stored.product === null) return null;
+  const product = parseOrThrow(profileSchema, stored.product, `product ${productId}`);
+  const clientWindow = (stored.client as { window?: ReclamationWindow } | null)?.window ?? null;
+  const eff = effectiveProfile(product, stored.service as ServiceOverride | null, clientWindow);
   return eff.enabled ? eff : null;
 }
 
 /** Every product's settings and override read once, for a run that asks for thousands of services. */
 async function settingsSnapshot(
-  knex: Knex,
+  store: BillingSettingsStore,
   listProducts: BillingSettingsService['listProducts'],
 ): ReturnType<BillingSettingsService['snapshot']> {
   const products = new Map((await listProducts()).map((p) => [p.productId, p.profile]));
-  const services = new Map(
-    (await knex(SERVICE_OVERRIDES).select('service_id', 'settings')).map((r) => [
-      toNum(r.service_id),
-      readSettings(r) as ServiceOverride,
-    ]),
-  );
+  const services = new Map((await store.all('service')).map((r) => [r.id, r.settings as ServiceOverride]));
   const clients = new Map(
-    (await knex(CLIENT_OVERRIDES).select('client_id', 'settings')).map((r) => [
-      toNum(r.client_id),
-      readSettings(r).window as ReclamationWindow,
-    ]),
+    (await store.all('client')).map((r) => [r.id, (r.settings as { window: ReclamationWindow }).window]),
   );
   const cache = new Map<string, BillingProfile | null>();
   return (productId, serviceId, clientId) => {
@@ -350,31 +330,18 @@ export function createBillingSettingsService(deps: {
   knex: Knex;
   clock: Clock;
   audit: AuditLog;
+  store?: BillingSettingsStore;
 }): BillingSettingsService {
   const { knex, clock, audit } = deps;
+  const store = deps.store ?? createBillingSettingsStore(knex);
 
-  async function upsert(
-    table: string,
-    key: string,
-    id: number,
-    value: unknown,
-    actor: Actor,
-    action: string,
-  ) {
+  async function upsert(scope: SettingsScope, id: number, value: unknown, actor: Actor, action: string) {
     const now = clock.now();
     await retryTransaction(knex, async (trx) => {
-      if (value === null)
-        await trx(table)
-          .where({ [key]: id })
-          .delete();
-      else
-        await trx(table)
-          .insert({ [key]: id, settings: JSON.stringify(value), updated_at: sqlInstant(now) })
-          .onConflict(key)
-          .merge(['settings', 'updated_at']);
+      await store.put(trx, scope, id, value, now);
       await audit.record(
         trx,
-        { actor, action, entityType: key.replace('_id', ''), entityId: id, details: { settings: value } },
+        { actor, action, entityType: scope, entityId: id, details: { settings: value } },
         now,
       );
     });
@@ -383,33 +350,32 @@ export function createBillingSettingsService(deps: {
   const service: BillingSettingsService = {
     async setProduct(productId, input, actor) {
       const p = parseOrThrow(profileSchema, input, `product ${productId}`);
-      await upsert(PROFILES, 'product_id', productId, p, actor, 'billing.product_set');
+      await upsert('product', productId, p, actor, 'billing.product_set');
       return p;
     },
     async getProduct(productId) {
-      const row = await knex(PROFILES).where({ product_id: productId }).first('settings');
-      return row ? parseOrThrow(profileSchema, readSettings(row), `product ${productId}`) : null;
+      const stored = await store.get('product', productId);
+      return stored === null ? null : parseOrThrow(profileSchema, stored, `product ${productId}`);
     },
     async listProducts() {
-      const rows = await knex(PROFILES).select('product_id', 'settings').orderBy('product_id');
-      return rows.map((r) => ({
-        productId: toNum(r.product_id),
-        profile: parseOrThrow(profileSchema, readSettings(r), `product ${r.product_id}`),
+      return (await store.all('product')).map((r) => ({
+        productId: r.id,
+        profile: parseOrThrow(profileSchema, r.settings, `product ${r.id}`),
       }));
     },
     async setServiceOverride(serviceId, input, actor) {
       const o = input === null ? null : parseOrThrow(overrideSchema, input, `service ${serviceId}`);
-      await upsert(SERVICE_OVERRIDES, 'service_id', serviceId, o, actor, 'billing.service_override_set');
+      await upsert('service', serviceId, o, actor, 'billing.service_override_set');
     },
     async setClientWindow(clientId, window, actor) {
       const o =
         window === null
           ? null
           : parseOrThrow(clientOverrideSchema, { window: validateWindow(window) }, `client ${clientId}`);
-      await upsert(CLIENT_OVERRIDES, 'client_id', clientId, o, actor, 'billing.client_window_set');
+      await upsert('client', clientId, o, actor, 'billing.client_window_set');
     },
-    forService: (productId, serviceId, clientId) => settingsForService(knex, productId, serviceId, clientId),
-    snapshot: () => settingsSnapshot(knex, service.listProducts),
+    forService: (productId, serviceId, clientId) => settingsForService(store, productId, serviceId, clientId),
+    snapshot: () => settingsSnapshot(store, service.listProducts),
   };
   return service;
 }

@@ -1,0 +1,90 @@
+import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
+import { column, sqlInstant, toJson, toNum } from './rows.js';
+import { TABLES } from './tables.js';
+
+/**
+ * How products bill overusage, with the overrides of a service and of a client, as stored: one JSON
+ * document per product, service or client. The store gives the documents back parsed as JSON; what
+ * they must hold is the billing settings service's to check (module/services/billing-settings.ts).
+ */
+
+type Db = Knex | Knex.Transaction;
+
+/** whose settings: a product's profile, a service's override, a client's override */
+export type SettingsScope = 'product' | 'service' | 'client';
+
+const SCOPES = {
+  product: { table: TABLES.billingProfiles, key: 'product_id' },
+  service: { table: TABLES.serviceOverrides, key: 'service_id' },
+  client: { table: TABLES.clientOverrides, key: 'client_id' },
+} as const satisfies Record<SettingsScope, { table: string; key: string }>;
+
+export interface BillingSettingsStore {
+  /** a product's settings and the overrides of one of its services and that service's client (null: none stored) */
+  forService(productId: number, serviceId: number, clientId: number): Promise<Record<SettingsScope, unknown>>;
+  /** one product's, service's or client's settings; null when none are stored */
+  get(scope: SettingsScope, id: number): Promise<unknown>;
+  /** every stored document of a scope, by id ascending */
+  all(scope: SettingsScope): Promise<Array<{ id: number; settings: unknown }>>;
+  /** writes the settings (replacing what was stored), or removes them when null */
+  put(db: Db, scope: SettingsScope, id: number, settings: unknown, now: DateTime): Promise<void>;
+}
+
+const settingsOf = (scope: SettingsScope, r: Record<string, unknown>) =>
+  column(r, SCOPES[scope].table, 'settings', toJson);
+
+export function createBillingSettingsStore(knex: Knex): BillingSettingsStore {
+  const { product, service, client } = SCOPES;
+  return {
+    async forService(productId, serviceId, clientId) {
+      // the three in one round trip: every invoice line asks
+      const rows: Array<Record<string, unknown>> = await knex
+        .select(knex.raw("'product' AS k"), 'settings')
+        .from(product.table)
+        .where({ [product.key]: productId })
+        .unionAll((q) =>
+          q
+            .select(knex.raw("'service' AS k"), 'settings')
+            .from(service.table)
+            .where({ [service.key]: serviceId }),
+        )
+        .unionAll((q) =>
+          q
+            .select(knex.raw("'client' AS k"), 'settings')
+            .from(client.table)
+            .where({ [client.key]: clientId }),
+        );
+      const of = (scope: SettingsScope) => {
+        const r = rows.find((x) => x.k === scope);
+        return r ? settingsOf(scope, r) : null;
+      };
+      return { product: of('product'), service: of('service'), client: of('client') };
+    },
+    async get(scope, id) {
+      const { table, key } = SCOPES[scope];
+      const r = await knex(table)
+        .where({ [key]: id })
+        .first('settings');
+      return r ? settingsOf(scope, r) : null;
+    },
+    async all(scope) {
+      const { table, key } = SCOPES[scope];
+      const rows = await knex(table).select(key, 'settings').orderBy(key);
+      return rows.map((r) => ({ id: column(r, table, key, toNum), settings: settingsOf(scope, r) }));
+    },
+    async put(db, scope, id, settings, now) {
+      const { table, key } = SCOPES[scope];
+      if (settings === null) {
+        await db(table)
+          .where({ [key]: id })
+          .delete();
+        return;
+      }
+      await db(table)
+        .insert({ [key]: id, settings: JSON.stringify(settings), updated_at: sqlInstant(now) })
+        .onConflict(key)
+        .merge(['settings', 'updated_at']);
+    },
+  };
+}
