@@ -1,6 +1,7 @@
 /**
- * `npm run build` (also run by `npm install`, as `prepare`): the `overusage` command as one
- * JavaScript file, dist/overusage.mjs, with its npm packages left as imports. Run through tsx,
+ * `npm run build` (also run by `npm install` and `npm ci`, as `prepare`): the `overusage` command
+ * as JavaScript, dist/overusage.mjs and the chunks it loads on demand, with its npm packages left
+ * as imports. Run through tsx,
  * every start transpiles-or-looks-up ~130 TypeScript files through a loader thread: 2–3 s of CPU
  * before any work, which three collectors starting on one 2-core host pay three times over
  * (issue 22, collectors.scaling). bin/overusage.js runs the bundle when it is newer than every
@@ -37,15 +38,25 @@ const banner = [
   'const __ouSource = (rel) => { const url = new URL(rel, import.meta.url).href; return { url, dirname: __ouToPath(url) }; };',
 ].join('\n');
 
+// The chunks' names carry hashes: the last build's go first, or they would pile up (dist/ also
+// holds what `npm run package:whmcs` writes, which stays).
 fs.mkdirSync(dist, { recursive: true });
+for (const f of fs.readdirSync(dist)) if (f.endsWith('.mjs') || f === 'overusage.inputs.json') fs.rmSync(path.join(dist, f));
 const result = await build({
-  entryPoints: [path.join(root, 'cli', 'main.ts')],
+  entryPoints: { overusage: path.join(root, 'cli', 'main.ts') },
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   packages: 'external',
-  outfile: out,
+  // Split at the commands' dynamic imports (the server, the demo, the panel): in one file every
+  // npm package the bundle names is imported at start, express and selfsigned included, even for
+  // `overusage collect`, which needs neither. Chunks sit beside the entry, so the source paths
+  // computed below stay one directory deep.
+  splitting: true,
+  outdir: dist,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: '[name]-[hash]',
   banner: { js: banner },
   plugins: [keepImportMeta],
   metafile: true,
