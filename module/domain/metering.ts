@@ -84,7 +84,13 @@ export type AnomalyKind =
   /** several days without a good read: the days' split is an estimate */
   | 'long_gap';
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['reset_not_seen', 'late_reset', 'mid_period_drop', 'unmeasured', 'long_gap'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = [
+  'reset_not_seen',
+  'late_reset',
+  'mid_period_drop',
+  'unmeasured',
+  'long_gap',
+];
 
 export interface AnomalyPlan {
   kind: AnomalyKind;
@@ -134,7 +140,11 @@ export const LONG_GAP_DAYS = 3;
  * that happens to halve a counter whose reset was overdue) is more likely a correction, and is
  * left to an admin even at a reset boundary.
  */
-export function looksLikeReset(last: bigint, now: bigint, pace: { dailyBytes: bigint | null; days: number } = { dailyBytes: null, days: 1 }): boolean {
+export function looksLikeReset(
+  last: bigint,
+  now: bigint,
+  pace: { dailyBytes: bigint | null; days: number } = { dailyBytes: null, days: 1 },
+): boolean {
   if (now >= last) return false;
   if (last < RESET_FLOOR_BYTES) return true;
   if (now * 2n > last) return false;
@@ -144,7 +154,14 @@ export function looksLikeReset(last: bigint, now: bigint, pace: { dailyBytes: bi
 }
 
 /** Splits bytes over periods in proportion to the days each covers; the sum stays exact (the rest goes to the last). */
-function place(cal: ServiceCalendar, periods: CalendarPeriod[], from: IsoDate, to: IsoDate, bytes: bigint, kind: IntervalKind): IntervalPart[] {
+function place(
+  cal: ServiceCalendar,
+  periods: CalendarPeriod[],
+  from: IsoDate,
+  to: IsoDate,
+  bytes: bigint,
+  kind: IntervalKind,
+): IntervalPart[] {
   const touched = periods.filter((p) => p.end >= from && p.start <= to);
   const span = daysBetween(from, to) + 1;
   if (touched.length <= 1) {
@@ -155,7 +172,8 @@ function place(cal: ServiceCalendar, periods: CalendarPeriod[], from: IsoDate, t
   return touched.map((period, i) => {
     const f = maxDate(from, period.start);
     const t = minDate(to, period.end);
-    const share = i === touched.length - 1 ? bytes - given : (bytes * BigInt(daysBetween(f, t) + 1)) / BigInt(span);
+    const share =
+      i === touched.length - 1 ? bytes - given : (bytes * BigInt(daysBetween(f, t) + 1)) / BigInt(span);
     given += share;
     return { period, kind, bytes: share, fromDate: f, toDate: t, estimated: true, candidateBytes: null };
   });
@@ -169,10 +187,14 @@ export function meterStep(state: MeterState, sample: GoodSample, cal: ServiceCal
   const last = state.last;
   if (!last || !state.period) return firstReading(state, sample, cal);
   if (sample.sampledAt <= last.sampledAt || sample.sampleDate <= last.sampleDate) {
-    throw new ModuleError('UNEXPECTED_STATE', 'a sample must be later than the last good sample of its service', {
-      last: last.sampledAt.toISO(),
-      sample: sample.sampledAt.toISO(),
-    });
+    throw new ModuleError(
+      'UNEXPECTED_STATE',
+      'a sample must be later than the last good sample of its service',
+      {
+        last: last.sampledAt.toISO(),
+        sample: sample.sampledAt.toISO(),
+      },
+    );
   }
   const c = classify({ ...state, last, period: state.period }, sample, cal);
   const periods = periodsCovering(cal.calendar, state.period, maxDate(c.to, sample.sampleDate));
@@ -180,7 +202,17 @@ export function meterStep(state: MeterState, sample: GoodSample, cal: ServiceCal
   if (c.kind === 'drop') {
     // One undecided interval, in the period the sample ends in: a decision books it whole.
     const period = periods.find((p) => p.start <= c.to && p.end >= c.to) ?? periods[periods.length - 1]!;
-    parts = [{ period, kind: c.kind, bytes: 0n, fromDate: maxDate(c.from, period.start), toDate: c.to, estimated: false, candidateBytes: sample.usedBytes }];
+    parts = [
+      {
+        period,
+        kind: c.kind,
+        bytes: 0n,
+        fromDate: maxDate(c.from, period.start),
+        toDate: c.to,
+        estimated: false,
+        candidateBytes: sample.usedBytes,
+      },
+    ];
   } else {
     parts = place(cal, periods, c.from, c.to, c.bytes, c.kind);
   }
@@ -191,7 +223,15 @@ export function meterStep(state: MeterState, sample: GoodSample, cal: ServiceCal
     periods,
     closes: closingNow(periods, last.sampleDate, sample.sampleDate),
     anomalies: anomaliesOf(c, { state, last, sample, periods, parts }),
-    state: { last: sample, period: current, resetDueOn: c.resetDueOn, dailyBytes: c.kind === 'drop' ? (state.dailyBytes ?? null) : c.bytes / BigInt(Math.max(1, daysBetween(c.from, c.to) + 1)) },
+    state: {
+      last: sample,
+      period: current,
+      resetDueOn: c.resetDueOn,
+      dailyBytes:
+        c.kind === 'drop'
+          ? (state.dailyBytes ?? null)
+          : c.bytes / BigInt(Math.max(1, daysBetween(c.from, c.to) + 1)),
+    },
     resetAt: c.resetAt,
     unmeasuredAfter: c.unmeasuredAfter,
   };
@@ -202,7 +242,12 @@ function firstReading(state: MeterState, sample: GoodSample, cal: ServiceCalenda
   // A read just after a reset at midnight closes the day before, but its counter is already the
   // new period's: the period is the one the counter's last reset opened.
   const reset = cal.counter.policy === 'never' ? null : lastBoundaryAtOrBefore(cal.counter, sample.sampledAt);
-  const period = state.period ?? periodOf(cal.calendar, reset ? maxDate(sample.sampleDate, localDate(reset, cal.counter.zone)) : sample.sampleDate);
+  const period =
+    state.period ??
+    periodOf(
+      cal.calendar,
+      reset ? maxDate(sample.sampleDate, localDate(reset, cal.counter.zone)) : sample.sampleDate,
+    );
   const periods = periodsCovering(cal.calendar, period, sample.sampleDate);
   const current = periods[periods.length - 1]!;
   // A counter that never resets holds everything since the VPS was made: the first read is
@@ -210,7 +255,17 @@ function firstReading(state: MeterState, sample: GoodSample, cal: ServiceCalenda
   const parts =
     cal.counter.policy === 'never'
       ? []
-      : [{ period: current, kind: 'before_metering' as const, bytes: sample.usedBytes, fromDate: current.start, toDate: maxDate(sample.sampleDate, current.start), estimated: sample.sampleDate > current.start, candidateBytes: null }];
+      : [
+          {
+            period: current,
+            kind: 'before_metering' as const,
+            bytes: sample.usedBytes,
+            fromDate: current.start,
+            toDate: maxDate(sample.sampleDate, current.start),
+            estimated: sample.sampleDate > current.start,
+            candidateBytes: null,
+          },
+        ];
   return {
     reading: 'first',
     parts,
@@ -238,58 +293,169 @@ interface Classified {
   resetDueOn: IsoDate | null;
 }
 
-function classify(state: MeterState & { last: GoodSample }, sample: GoodSample, cal: ServiceCalendar): Classified {
+function classify(
+  state: MeterState & { last: GoodSample },
+  sample: GoodSample,
+  cal: ServiceCalendar,
+): Classified {
   const last = state.last;
-  const boundary = cal.counter.policy === 'never' ? null : boundaryBetween(cal.counter, last.sampledAt, sample.sampledAt);
+  const boundary =
+    cal.counter.policy === 'never' ? null : boundaryBetween(cal.counter, last.sampledAt, sample.sampledAt);
   const boundaryDate = boundary ? localDate(boundary, cal.counter.zone) : null;
   const fromDay = addDays(last.sampleDate, 1);
-  const base = { from: fromDay, to: sample.sampleDate, fromDay, boundary, boundaryDate, resetAt: null, unmeasuredAfter: null };
-  const pace = { dailyBytes: state.dailyBytes ?? null, days: daysBetween(last.sampleDate, sample.sampleDate) };
+  const base = {
+    from: fromDay,
+    to: sample.sampleDate,
+    fromDay,
+    boundary,
+    boundaryDate,
+    resetAt: null,
+    unmeasuredAfter: null,
+  };
+  const pace = {
+    dailyBytes: state.dailyBytes ?? null,
+    days: daysBetween(last.sampleDate, sample.sampleDate),
+  };
   // At a boundary the reset's moment is known and a correction would have to fall on the same
   // day; a reset that is overdue has no such anchor, so it must also fit the recent pace.
   if (boundary !== null && (last.usedBytes === 0n || looksLikeReset(last.usedBytes, sample.usedBytes))) {
     // The counter restarted at the boundary: what it holds is traffic since then.
     const from = maxDate(fromDay, boundaryDate!);
-    return { ...base, reading: 'reset', kind: 'since_reset', bytes: sample.usedBytes, from, to: maxDate(sample.sampleDate, from), resetAt: boundary, unmeasuredAfter: last.usedBytes > 0n ? last.sampledAt : null, resetDueOn: null };
+    return {
+      ...base,
+      reading: 'reset',
+      kind: 'since_reset',
+      bytes: sample.usedBytes,
+      from,
+      to: maxDate(sample.sampleDate, from),
+      resetAt: boundary,
+      unmeasuredAfter: last.usedBytes > 0n ? last.sampledAt : null,
+      resetDueOn: null,
+    };
   }
   if (state.resetDueOn !== null && looksLikeReset(last.usedBytes, sample.usedBytes, pace)) {
     // The reset SolusVM owed came late, somewhere in this interval; the period stays where it is.
-    return { ...base, reading: 'late_reset', kind: 'since_reset', bytes: sample.usedBytes, unmeasuredAfter: last.sampledAt, resetDueOn: null };
+    return {
+      ...base,
+      reading: 'late_reset',
+      kind: 'since_reset',
+      bytes: sample.usedBytes,
+      unmeasuredAfter: last.sampledAt,
+      resetDueOn: null,
+    };
   }
   const resetDueOn = boundaryDate !== null ? (state.resetDueOn ?? boundaryDate) : state.resetDueOn;
-  if (sample.usedBytes < last.usedBytes) return { ...base, reading: 'drop', kind: 'drop', bytes: 0n, resetDueOn };
-  return { ...base, reading: boundaryDate !== null ? 'missed_reset' : 'increase', kind: fromDay === sample.sampleDate ? 'daily' : 'span', bytes: sample.usedBytes - last.usedBytes, resetDueOn };
+  if (sample.usedBytes < last.usedBytes)
+    return { ...base, reading: 'drop', kind: 'drop', bytes: 0n, resetDueOn };
+  return {
+    ...base,
+    reading: boundaryDate !== null ? 'missed_reset' : 'increase',
+    kind: fromDay === sample.sampleDate ? 'daily' : 'span',
+    bytes: sample.usedBytes - last.usedBytes,
+    resetDueOn,
+  };
 }
 
+type AnomalyFacts = {
+  state: MeterState;
+  last: GoodSample;
+  sample: GoodSample;
+  periods: CalendarPeriod[];
+  parts: IntervalPart[];
+};
+
 /** What the step must tell an admin about: resets not seen or late, drops, days never read, long gaps. */
-function anomaliesOf(c: Classified, x: { state: MeterState; last: GoodSample; sample: GoodSample; periods: CalendarPeriod[]; parts: IntervalPart[] }): AnomalyPlan[] {
-  const { last, sample, periods } = x;
-  const current = periods[periods.length - 1]!;
-  const periodOfDay = (d: IsoDate) => periods.find((p) => p.start <= d && p.end >= d) ?? current;
+function anomaliesOf(c: Classified, x: AnomalyFacts): AnomalyPlan[] {
+  const current = x.periods[x.periods.length - 1]!;
   const anomalies: AnomalyPlan[] = [];
-  if (c.reading === 'missed_reset') {
-    anomalies.push({ kind: 'reset_not_seen', period: periodOfDay(c.boundaryDate!), details: { expectedOn: c.boundaryDate!, counterBytes: sample.usedBytes.toString(), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()! } });
-  }
-  if (c.reading === 'late_reset') {
-    const dueOn = x.state.resetDueOn!;
-    anomalies.push({ kind: 'late_reset', period: periodOfDay(c.to), details: { dueOn, seenOn: sample.sampleDate, daysLate: daysBetween(dueOn, sample.sampleDate), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()!, counterBytes: sample.usedBytes.toString() } });
-  }
-  if (c.reading === 'drop') {
-    anomalies.push({ kind: 'mid_period_drop', period: x.parts[0]!.period, details: { fromBytes: last.usedBytes.toString(), toBytes: sample.usedBytes.toString(), lastReadAt: last.sampledAt.toISO()!, readAt: sample.sampledAt.toISO()! } });
-  }
-  if (c.reading === 'reset' && c.unmeasuredAfter && c.boundary && c.boundary.diff(c.unmeasuredAfter, 'hours').hours > 24) {
-    // a gap across the reset: the last days before it were never read
-    for (const p of periods.filter((q) => q.end >= c.fromDay && q.start < c.from)) {
-      anomalies.push({ kind: 'unmeasured', period: p, details: { fromDate: maxDate(c.fromDay, p.start), toDate: minDate(addDays(c.from, -1), p.end), lastReadAt: last.sampledAt.toISO()!, resetAt: c.boundary.toISO()! } });
-    }
-  }
-  const gap = daysBetween(last.sampleDate, sample.sampleDate);
-  if (gap >= LONG_GAP_DAYS) anomalies.push({ kind: 'long_gap', period: current, details: { fromDate: c.fromDay, toDate: sample.sampleDate, days: gap } });
+  const reading = readingAnomaly(c, x, current);
+  if (reading) anomalies.push(reading);
+  anomalies.push(...unmeasuredAcrossReset(c, x));
+  const gap = daysBetween(x.last.sampleDate, x.sample.sampleDate);
+  if (gap >= LONG_GAP_DAYS)
+    anomalies.push({
+      kind: 'long_gap',
+      period: current,
+      details: { fromDate: c.fromDay, toDate: x.sample.sampleDate, days: gap },
+    });
   return anomalies;
 }
 
+/** The anomaly the reading itself is: a reset not seen, a late reset or a drop (at most one). */
+function readingAnomaly(c: Classified, x: AnomalyFacts, current: CalendarPeriod): AnomalyPlan | null {
+  const { last, sample, periods } = x;
+  const periodOfDay = (d: IsoDate) => periods.find((p) => p.start <= d && p.end >= d) ?? current;
+  if (c.reading === 'missed_reset') {
+    return {
+      kind: 'reset_not_seen',
+      period: periodOfDay(c.boundaryDate!),
+      details: {
+        expectedOn: c.boundaryDate!,
+        counterBytes: sample.usedBytes.toString(),
+        lastReadAt: last.sampledAt.toISO()!,
+        readAt: sample.sampledAt.toISO()!,
+      },
+    };
+  }
+  if (c.reading === 'late_reset') {
+    const dueOn = x.state.resetDueOn!;
+    return {
+      kind: 'late_reset',
+      period: periodOfDay(c.to),
+      details: {
+        dueOn,
+        seenOn: sample.sampleDate,
+        daysLate: daysBetween(dueOn, sample.sampleDate),
+        lastReadAt: last.sampledAt.toISO()!,
+        readAt: sample.sampledAt.toISO()!,
+        counterBytes: sample.usedBytes.toString(),
+      },
+    };
+  }
+  if (c.reading === 'drop') {
+    return {
+      kind: 'mid_period_drop',
+      period: x.parts[0]!.period,
+      details: {
+        fromBytes: last.usedBytes.toString(),
+        toBytes: sample.usedBytes.toString(),
+        lastReadAt: last.sampledAt.toISO()!,
+        readAt: sample.sampledAt.toISO()!,
+      },
+    };
+  }
+  return null;
+}
+
+/** A gap across a reset: the last days before it were never read, one anomaly per period they fall in. */
+function unmeasuredAcrossReset(c: Classified, x: AnomalyFacts): AnomalyPlan[] {
+  const gapAcross =
+    c.reading === 'reset' &&
+    c.unmeasuredAfter &&
+    c.boundary &&
+    c.boundary.diff(c.unmeasuredAfter, 'hours').hours > 24;
+  if (!gapAcross || !c.boundary) return [];
+  const boundary = c.boundary;
+  return x.periods
+    .filter((q) => q.end >= c.fromDay && q.start < c.from)
+    .map((p) => ({
+      kind: 'unmeasured',
+      period: p,
+      details: {
+        fromDate: maxDate(c.fromDay, p.start),
+        toDate: minDate(addDays(c.from, -1), p.end),
+        lastReadAt: x.last.sampledAt.toISO()!,
+        resetAt: boundary.toISO()!,
+      },
+    }));
+}
+
 /** Folds samples, oldest first, into the steps metering takes: what a rebuild from the evidence replays. */
-export function meterAll(samples: readonly GoodSample[], calendarAt: (s: GoodSample) => ServiceCalendar, start: MeterState = { last: null, period: null, resetDueOn: null, dailyBytes: null }): { steps: MeterStep[]; state: MeterState } {
+export function meterAll(
+  samples: readonly GoodSample[],
+  calendarAt: (s: GoodSample) => ServiceCalendar,
+  start: MeterState = { last: null, period: null, resetDueOn: null, dailyBytes: null },
+): { steps: MeterStep[]; state: MeterState } {
   let state = start;
   const steps: MeterStep[] = [];
   for (const s of samples) {
