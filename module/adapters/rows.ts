@@ -86,9 +86,8 @@ export function column<T>(
     return parse(row[name]);
   } catch (err) {
     if (err instanceof ModuleError && err.code === 'UNEXPECTED_STATE') throw err;
-    const shown = opts.secret
-      ? 'a value'
-      : JSON.stringify(row[name] ?? null, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+    const v = row[name];
+    const shown = opts.secret ? 'a value' : typeof v === 'bigint' ? v.toString() : JSON.stringify(v ?? null);
     throw new ModuleError(
       'UNEXPECTED_STATE',
       `${table}.${name} holds ${shown}, which the module cannot read: ${opts.secret ? 'not sealed text' : (err as Error).message}`,

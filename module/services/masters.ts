@@ -7,7 +7,12 @@ import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import type { SecretBox } from '../adapters/secret-box.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
-import { sqlInstant, toBool, toNum } from '../adapters/rows.js';
+import {
+  createMasterStore,
+  type MasterFields,
+  type MasterStore,
+  type StoredMaster,
+} from '../adapters/master-store.js';
 import type {
   ConnectionReport,
   MasterSettings,
@@ -15,7 +20,6 @@ import type {
   SolusVmGateway,
   TlsMode,
 } from '../adapters/solusvm-types.js';
-import { TABLES } from '../adapters/tables.js';
 
 /** A master as shown to admins and scripts: never the secrets. */
 export interface MasterView {
@@ -159,8 +163,6 @@ function validate(input: unknown): z.output<typeof masterInput> & { notes: strin
   return { ...m, baseUrl: url, notes };
 }
 
-const TABLE = TABLES.masters;
-
 export interface MasterService {
   /** the master, with notes on what was assumed or changed (a URL completed, a zone assumed) */
   add(input: MasterInput, actor: Actor): Promise<MasterView & { notes: string[] }>;
@@ -179,44 +181,40 @@ export interface MasterService {
 
 type MasterDeps = {
   knex: Knex;
+  store?: MasterStore;
   secrets: SecretBox;
   clock: Clock;
   audit: AuditLog;
   gatewayFor: (settings: MasterSettings) => SolusVmGateway;
 };
 
-/** A master's row; not found when there is none. */
-async function masterRow(knex: Knex, id: number): Promise<Record<string, unknown>> {
-  const r = await knex(TABLE).where({ id }).first();
+/** A stored master; not found when there is none. */
+async function masterRow(store: MasterStore, db: Knex, id: number): Promise<StoredMaster> {
+  const r = await store.get(db, id);
   if (!r) throw notFound(`SolusVM master ${id} does not exist`);
   return r;
 }
 
 /** A new master, its keys sealed; audited without them. */
 async function addMaster(
-  deps: MasterDeps,
+  deps: MasterDeps & { store: MasterStore },
   input: MasterInput,
   actor: Actor,
 ): Promise<MasterView & { notes: string[] }> {
-  const { knex, secrets, clock, audit } = deps;
+  const { knex, store, secrets, clock, audit } = deps;
   const m = validate(input);
   const now = clock.now();
   return retryTransaction(knex, async (trx) => {
-    const exists = await trx(TABLE).where({ name: m.name }).first('id');
+    const exists = await store.byName(trx, m.name);
     if (exists) throw new ModuleError('CONFLICT', `a master named "${m.name}" already exists`);
-    await trx(TABLE).insert({
-      ...toRow(m, secrets),
-      created_at: sqlInstant(now),
-      updated_at: sqlInstant(now),
-    });
-    const created = await trx(TABLE).where({ name: m.name }).first();
+    const created = await store.insert(trx, fieldsOf(m, secrets), now);
     await audit.record(
       trx,
       {
         actor,
         action: 'master.added',
         entityType: 'master',
-        entityId: toNum(created.id),
+        entityId: created.id,
         details: auditable(input),
       },
       now,
@@ -227,34 +225,35 @@ async function addMaster(
 
 /** A master's settings changed (what is not given stays); audited without the keys. */
 async function updateMaster(
-  deps: MasterDeps,
+  deps: MasterDeps & { store: MasterStore },
   id: number,
   patch: Partial<MasterInput>,
   actor: Actor,
 ): Promise<MasterView & { notes: string[] }> {
-  const { knex, secrets, clock, audit } = deps;
-  const currentRow = await masterRow(knex, id);
-  const m = validate({ ...inputOf(settingsOf(currentRow, secrets), view(currentRow)), ...patch });
+  const { knex, store, secrets, clock, audit } = deps;
+  const current = await masterRow(store, knex, id);
+  const m = validate({ ...inputOf(settingsOf(current, secrets), view(current)), ...patch });
   const now = clock.now();
   return retryTransaction(knex, async (trx) => {
-    await trx(TABLE)
-      .where({ id })
-      .update({ ...toRow(m, secrets), updated_at: sqlInstant(now) });
+    const updated = await store.update(trx, id, fieldsOf(m, secrets), now);
     await audit.record(
       trx,
       { actor, action: 'master.updated', entityType: 'master', entityId: id, details: auditable(patch) },
       now,
     );
-    return { ...view(await trx(TABLE).where({ id }).first()), notes: m.notes };
+    return { ...view(updated), notes: m.notes };
   });
 }
 
 /** A master with no linked services removed; audited. */
-async function removeMaster(deps: MasterDeps, id: number, actor: Actor): Promise<void> {
-  const { knex, clock, audit } = deps;
-  await masterRow(knex, id);
-  const linked = await knex(TABLES.services).where({ master_id: id }).count({ n: '*' }).first();
-  if (toNum(linked?.n ?? 0) > 0) {
+async function removeMaster(
+  deps: MasterDeps & { store: MasterStore },
+  id: number,
+  actor: Actor,
+): Promise<void> {
+  const { knex, store, clock, audit } = deps;
+  await masterRow(store, knex, id);
+  if ((await store.linkedServices(id)) > 0) {
     throw new ModuleError(
       'CONFLICT',
       `master ${id} still has linked services; deactivate it instead, or unlink them first`,
@@ -262,14 +261,15 @@ async function removeMaster(deps: MasterDeps, id: number, actor: Actor): Promise
   }
   const now = clock.now();
   await retryTransaction(knex, async (trx) => {
-    await trx(TABLE).where({ id }).delete();
+    await store.remove(trx, id);
     await audit.record(trx, { actor, action: 'master.removed', entityType: 'master', entityId: id }, now);
   });
 }
 
-export function createMasterService(deps: MasterDeps): MasterService {
-  const { knex, secrets } = deps;
-  const row = (id: number) => masterRow(knex, id);
+export function createMasterService(given: MasterDeps): MasterService {
+  const deps = { ...given, store: given.store ?? createMasterStore(given.knex) };
+  const { knex, store, secrets } = deps;
+  const row = (id: number) => masterRow(store, knex, id);
   /** a gateway to the master for one job, closed after it */
   async function withGateway<T>(
     settings: MasterSettings,
@@ -286,7 +286,7 @@ export function createMasterService(deps: MasterDeps): MasterService {
   return {
     add: (input, actor) => addMaster(deps, input, actor),
     update: (id, patch, actor) => updateMaster(deps, id, patch, actor),
-    list: async () => (await knex(TABLE).orderBy('id')).map(view),
+    list: async () => (await store.list()).map(view),
     get: async (id) => view(await row(id)),
     settings: async (id) => settingsOf(await row(id), secrets),
     async test(idOrInput) {
@@ -316,57 +316,60 @@ export function createMasterService(deps: MasterDeps): MasterService {
   };
 }
 
-const view = (r: Record<string, unknown>): MasterView => ({
-  id: toNum(r.id),
-  name: String(r.name),
-  version: toNum(r.version) as 1 | 2,
-  baseUrl: String(r.base_url),
-  tlsMode: String(r.tls_mode) as TlsMode,
-  tlsFingerprint: (r.tls_fingerprint as string | null) ?? null,
-  timeZone: String(r.time_zone),
-  resetPolicy: parseResetPolicy(r.reset_policy),
-  anniversaryFrom: r.anniversary_from === 'panel' ? 'panel' : 'solusvm',
-  concurrency: toNum(r.concurrency),
-  timeoutMs: toNum(r.timeout_ms),
-  retries: toNum(r.retries),
-  active: toBool(r.active),
-  hasBasicAuth: r.basic_auth_enc !== null && r.basic_auth_enc !== undefined,
-  panelServerId:
-    r.panel_server_id === null || r.panel_server_id === undefined ? null : toNum(r.panel_server_id),
-  apiUserType: r.api_user_type === 'reseller' ? 'reseller' : 'admin',
-  unitLabels: r.unit_labels === 'decimal' ? 'decimal' : 'binary',
-});
+/** A stored master as shown: without its sealed secrets, saying only whether it has an htpasswd. */
+function view(m: StoredMaster): MasterView {
+  return {
+    id: m.id,
+    name: m.name,
+    version: m.version,
+    baseUrl: m.baseUrl,
+    tlsMode: m.tlsMode,
+    tlsFingerprint: m.tlsFingerprint,
+    timeZone: m.timeZone,
+    resetPolicy: m.resetPolicy,
+    anniversaryFrom: m.anniversaryFrom,
+    concurrency: m.concurrency,
+    timeoutMs: m.timeoutMs,
+    retries: m.retries,
+    active: m.active,
+    hasBasicAuth: m.basicAuthSealed !== null,
+    panelServerId: m.panelServerId,
+    apiUserType: m.apiUserType,
+    unitLabels: m.unitLabels,
+  };
+}
 
-const toRow = (m: z.output<typeof masterInput> & { notes?: string[] }, secrets: SecretBox) => ({
+/** A master's fields as stored, its keys, token and htpasswd sealed. */
+const fieldsOf = (m: z.output<typeof masterInput>, secrets: SecretBox): MasterFields => ({
   name: m.name,
   version: m.version,
-  base_url: m.baseUrl.replace(/\/+$/, ''),
-  credentials_enc: secrets.seal(
+  baseUrl: m.baseUrl.replace(/\/+$/, ''),
+  credentialsSealed: secrets.seal(
     JSON.stringify(
       m.version === 1 ? { kind: 'v1', apiId: m.apiId, apiKey: m.apiKey } : { kind: 'v2', token: m.token },
     ),
   ),
-  basic_auth_enc: m.basicAuthUser
+  basicAuthSealed: m.basicAuthUser
     ? secrets.seal(JSON.stringify({ user: m.basicAuthUser, password: m.basicAuthPassword ?? '' }))
     : null,
-  tls_mode: m.tlsMode,
-  tls_fingerprint: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null,
-  time_zone: m.timeZone,
-  reset_policy: parseResetPolicy(m.resetPolicy),
-  anniversary_from: m.anniversaryFrom,
-  api_user_type: m.apiUserType,
-  unit_labels: m.unitLabels,
+  tlsMode: m.tlsMode,
+  tlsFingerprint: m.tlsFingerprint ? normaliseFingerprint(m.tlsFingerprint) : null,
+  timeZone: m.timeZone,
+  resetPolicy: parseResetPolicy(m.resetPolicy),
+  anniversaryFrom: m.anniversaryFrom,
+  apiUserType: m.apiUserType,
+  unitLabels: m.unitLabels,
   concurrency: m.concurrency,
-  timeout_ms: m.timeoutMs,
+  timeoutMs: m.timeoutMs,
   retries: m.retries,
   active: m.active,
-  panel_server_id: m.panelServerId ?? null,
+  panelServerId: m.panelServerId ?? null,
 });
 
-const settingsOf = (r: Record<string, unknown>, secrets: SecretBox): MasterSettings => {
+const settingsOf = (r: StoredMaster, secrets: SecretBox): MasterSettings => {
   const v = view(r);
-  const creds = JSON.parse(secrets.open(String(r.credentials_enc)));
-  const basic = r.basic_auth_enc ? JSON.parse(secrets.open(String(r.basic_auth_enc))) : null;
+  const creds = JSON.parse(secrets.open(r.credentialsSealed));
+  const basic = r.basicAuthSealed ? JSON.parse(secrets.open(r.basicAuthSealed)) : null;
   return {
     id: v.id,
     name: v.name,

@@ -1,0 +1,158 @@
+import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
+import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
+import { storedWord } from '../domain/stored-value.js';
+import { column, sqlInstant, toBool, toNum, toNumOrNull, toText, toTextOrNull } from './rows.js';
+import type { TlsMode } from './solusvm-types.js';
+import { TABLES } from './tables.js';
+
+/**
+ * The SolusVM masters as stored. Their keys, tokens and htpasswd come in and go out sealed (the
+ * master service seals and opens them with the module's SecretBox): this store never sees them in
+ * the clear, and a column it cannot read is named without repeating its value.
+ */
+
+type Db = Knex | Knex.Transaction;
+
+/** What a master is stored with (the secrets sealed). */
+export interface MasterFields {
+  name: string;
+  version: 1 | 2;
+  baseUrl: string;
+  /** the API id and key or the token, sealed as JSON */
+  credentialsSealed: string;
+  /** the htpasswd user and password, sealed as JSON; null: none */
+  basicAuthSealed: string | null;
+  tlsMode: TlsMode;
+  tlsFingerprint: string | null;
+  timeZone: string;
+  resetPolicy: ResetPolicy;
+  anniversaryFrom: 'solusvm' | 'panel';
+  apiUserType: 'admin' | 'reseller';
+  unitLabels: 'binary' | 'decimal';
+  concurrency: number;
+  timeoutMs: number;
+  retries: number;
+  active: boolean;
+  panelServerId: number | null;
+}
+
+export interface StoredMaster extends MasterFields {
+  id: number;
+}
+
+/** What linking a service needs of its master. */
+export interface MasterLinkRule {
+  resetPolicy: ResetPolicy;
+  version: 1 | 2;
+}
+
+export interface MasterStore {
+  get(db: Db, id: number): Promise<StoredMaster | null>;
+  byName(db: Db, name: string): Promise<StoredMaster | null>;
+  /** every master, by id ascending */
+  list(): Promise<StoredMaster[]>;
+  /** a new master (names are unique: a second one of the same name is refused by the table) */
+  insert(db: Db, m: MasterFields, now: DateTime): Promise<StoredMaster>;
+  update(db: Db, id: number, m: MasterFields, now: DateTime): Promise<StoredMaster>;
+  remove(db: Db, id: number): Promise<void>;
+  /** how many services are linked to the master */
+  linkedServices(id: number): Promise<number>;
+  /** the reset policy and version of each master, by id */
+  linkRules(db: Db): Promise<Map<number, MasterLinkRule>>;
+}
+
+const T = TABLES.masters;
+const TLS_MODES = ['verify', 'pinned', 'insecure'] as const satisfies readonly TlsMode[];
+const word =
+  <const W extends string>(allowed: readonly W[], name: string) =>
+  (v: unknown): W =>
+    storedWord(allowed, v, `${T}.${name}`);
+
+function toVersion(v: unknown): 1 | 2 {
+  const n = toNum(v);
+  if (n !== 1 && n !== 2) throw new TypeError(`not a SolusVM version (1 or 2): ${String(v)}`);
+  return n;
+}
+
+const linkRuleFromRow = (r: Record<string, unknown>): MasterLinkRule => ({
+  resetPolicy: column(r, T, 'reset_policy', parseResetPolicy),
+  version: column(r, T, 'version', toVersion),
+});
+
+export function masterFromRow(r: Record<string, unknown>): StoredMaster {
+  return {
+    id: column(r, T, 'id', toNum),
+    name: column(r, T, 'name', toText),
+    baseUrl: column(r, T, 'base_url', toText),
+    credentialsSealed: column(r, T, 'credentials_enc', toText, { secret: true }),
+    basicAuthSealed: column(r, T, 'basic_auth_enc', toTextOrNull, { secret: true }),
+    tlsMode: word(TLS_MODES, 'tls_mode')(r.tls_mode),
+    tlsFingerprint: column(r, T, 'tls_fingerprint', toTextOrNull),
+    timeZone: column(r, T, 'time_zone', toText),
+    ...linkRuleFromRow(r),
+    anniversaryFrom: word(['solusvm', 'panel'], 'anniversary_from')(r.anniversary_from),
+    apiUserType: word(['admin', 'reseller'], 'api_user_type')(r.api_user_type),
+    unitLabels: word(['binary', 'decimal'], 'unit_labels')(r.unit_labels),
+    concurrency: column(r, T, 'concurrency', toNum),
+    timeoutMs: column(r, T, 'timeout_ms', toNum),
+    retries: column(r, T, 'retries', toNum),
+    active: toBool(r.active),
+    panelServerId: column(r, T, 'panel_server_id', toNumOrNull),
+  };
+}
+
+const toColumns = (m: MasterFields) => ({
+  name: m.name,
+  version: m.version,
+  base_url: m.baseUrl,
+  credentials_enc: m.credentialsSealed,
+  basic_auth_enc: m.basicAuthSealed,
+  tls_mode: m.tlsMode,
+  tls_fingerprint: m.tlsFingerprint,
+  time_zone: m.timeZone,
+  reset_policy: m.resetPolicy,
+  anniversary_from: m.anniversaryFrom,
+  api_user_type: m.apiUserType,
+  unit_labels: m.unitLabels,
+  concurrency: m.concurrency,
+  timeout_ms: m.timeoutMs,
+  retries: m.retries,
+  active: m.active,
+  panel_server_id: m.panelServerId,
+});
+
+export function createMasterStore(knex: Knex): MasterStore {
+  const one = async (db: Db, where: Record<string, unknown>) => {
+    const r = await db(T).where(where).first();
+    return r ? masterFromRow(r) : null;
+  };
+  return {
+    get: (db, id) => one(db, { id }),
+    byName: (db, name) => one(db, { name }),
+    async list() {
+      return (await knex(T).orderBy('id')).map(masterFromRow);
+    },
+    async insert(db, m, now) {
+      await db(T).insert({ ...toColumns(m), created_at: sqlInstant(now), updated_at: sqlInstant(now) });
+      return (await one(db, { name: m.name }))!;
+    },
+    async update(db, id, m, now) {
+      await db(T)
+        .where({ id })
+        .update({ ...toColumns(m), updated_at: sqlInstant(now) });
+      return (await one(db, { id }))!;
+    },
+    async remove(db, id) {
+      await db(T).where({ id }).delete();
+    },
+    async linkedServices(id) {
+      const r = await knex(TABLES.services).where({ master_id: id }).count({ n: '*' }).first();
+      return toNum(r?.n ?? 0);
+    },
+    async linkRules(db) {
+      const rows = await db(T).select('id', 'reset_policy', 'version');
+      return new Map(rows.map((r) => [column(r, T, 'id', toNum), linkRuleFromRow(r)]));
+    },
+  };
+}
