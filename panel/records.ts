@@ -239,3 +239,48 @@ export async function addConfigOptionGroup(db: Db, productId: number, group: { n
   }
   return { groupId: gid, optionIds, choiceIds };
 }
+
+export interface NewPromotion {
+  code: string;
+  type: 'Percentage' | 'Fixed Amount';
+  /** a percentage or an amount, as a decimal: '10', '5.00' */
+  value: string;
+  /** also off every renewal (WHMCS's "Recurring" with "Recur For" 0) */
+  recurring?: boolean;
+  /** the product ids it applies to */
+  appliesto?: number[];
+  /** WHMCS's cycle names ('Monthly', 'Annually'); none: every cycle */
+  cycles?: string[];
+  startdate?: IsoDate;
+  expirationdate?: IsoDate;
+  /** 0 or none: unlimited */
+  maxuses?: number;
+}
+
+/**
+ * A promotion code (WHMCS: Configuration › System Settings › Promotions; there is no API command
+ * to create one). Only the kinds the panel's orders apply: a Percentage (at most 100) or a Fixed
+ * Amount, once or on every renewal; cycle names are WHMCS's.
+ */
+export async function addPromotion(db: Db, p: NewPromotion): Promise<number> {
+  const code = p.code.trim();
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(code)) throw new RangeError(`a promotion code is 1 to 64 letters, digits, - or _, not "${p.code}"`);
+  const value = parseDecimal(p.value, 2, 13);
+  if (value === null || value <= 0n || (p.type === 'Percentage' && value > 10_000n)) throw new RangeError(`a ${p.type} promotion's value must be above 0${p.type === 'Percentage' ? ' and at most 100' : ''}, not "${p.value}"`);
+  for (const c of p.cycles ?? []) if (!parseBillingCycle(c)) throw new RangeError(`unknown billing cycle "${c}"`);
+  return insertId(db, 'tblpromotions', {
+    code,
+    type: p.type,
+    recurring: p.recurring ? 1 : 0,
+    value: sqlMoney(value),
+    cycles: (p.cycles ?? []).map((c) => parseBillingCycle(c)!).join(','),
+    appliesto: (p.appliesto ?? []).join(','),
+    requires: '',
+    startdate: p.startdate ?? null,
+    expirationdate: p.expirationdate ?? null,
+    maxuses: p.maxuses ?? 0,
+    uses: 0,
+    upgradeconfig: '',
+    notes: '',
+  });
+}

@@ -8,6 +8,7 @@ import * as pricingUpgrades from './migrations/20261222100000_pricing_upgrades.j
 import * as loginConfigOptions from './migrations/20261228100000_login_config_options.js';
 import * as orders from './migrations/20261230100000_orders.js';
 import * as loginFailures from './migrations/20270102100000_login_failures.js';
+import * as promotionsOrderOptions from './migrations/20270110100000_promotions_order_options.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -26,6 +27,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261228100000_login_config_options', loginConfigOptions],
   ['20261230100000_orders', orders],
   ['20270102100000_login_failures', loginFailures],
+  ['20270110100000_promotions_order_options', promotionsOrderOptions],
 ];
 
 export const PANEL_MIGRATION_TABLE = 'tblpanel_migrations';

@@ -1,4 +1,4 @@
-import { SERVICE_STATUSES, loadProduct, loadService, serviceCustomFields, type ServiceStatus } from '../db/services.js';
+import { SERVICE_STATUSES, loadProduct, loadService, serviceCustomFields, serviceConfigOptions, type ServiceStatus } from '../db/services.js';
 import crypto from 'node:crypto';
 import { loadClient, loadCurrency, recordClientLogin, type Client } from '../db/clients.js';
 import { DUMMY_CLIENT_HASH, verifyClientPassword } from '../web/passwords.js';
@@ -72,6 +72,7 @@ export const GetClientsProducts: CommandFn = async (p, { core }) => {
         product,
         server ? { name: textCell(server.name), ipaddress: textCell(server.ipaddress), hostname: textCell(server.hostname) } : null,
         await serviceCustomFields(db, svc),
+        await serviceConfigOptions(db, svc.id),
       ),
     );
   }

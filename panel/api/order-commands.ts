@@ -6,7 +6,10 @@ import { isPhpArray, type PhpValue } from '../domain/php-params.js';
 import { decodeSerializedMap } from '../domain/php-serialize.js';
 import { CommandError, MSG } from '../core/errors.js';
 import { PAYMENT_GATEWAYS, acceptOrder, placeOrder, type OrderItem } from '../core/orders.js';
+import { promotionApplies, promotionDiscount, type Promotion } from '../domain/promotion.js';
 import { intKeys, parseMoneyText, type Params } from './params.js';
+import { pricedOptions } from './order-options.js';
+import { usablePromotion } from './order-promo.js';
 import type { CommandContext, CommandFn } from './registry.js';
 
 /**
@@ -56,16 +59,19 @@ async function orderItem(p: Params, ctx: CommandContext, i: number, currency: { 
   const qty = qtyText === undefined || qtyText.trim() === '' ? 1 : /^[1-9]\d{0,3}$/.test(qtyText.trim()) ? Number(qtyText.trim()) : 0;
   if (qty === 0) throw new CommandError(MSG.integerRequired('qty'));
   const override = scalarAt(perItem(p, 'priceoverride'), i, 'priceoverride');
+  const columns = spec.cycle !== 'Free Account' && 'price' in spec ? { price: spec.price, setup: spec.setup } : null;
+  const options = await pricedOptions(db, product.id, scalarAt(perItem(p, 'configoptions'), i, 'configoptions'), currency.id, columns);
   let recurringMinor = 0n;
   let setupMinor = 0n;
-  if (spec.cycle !== 'Free Account' && 'price' in spec) {
+  if (columns) {
     const price = await db('tblpricing').where({ type: 'product', relid: product.id, currency: currency.id }).first();
+    // an override is the whole price the admin agreed, options included
     if (override !== undefined && override.trim() !== '') recurringMinor = parseMoneyText(override);
     else {
-      const listed = price ? moneyCell(price[spec.price]) : -100n;
+      const listed = price ? moneyCell(price[columns.price]) : -100n;
       if (listed < 0n) throw new CommandError(MSG.noPrice(product.name, key, currency.code));
-      recurringMinor = listed;
-      setupMinor = price ? moneyCell(price[spec.setup]) : 0n;
+      recurringMinor = listed + options.recurringMinor;
+      setupMinor = (price ? moneyCell(price[columns.setup]) : 0n) + options.setupMinor;
     }
     if (recurringMinor < 0n) throw new CommandError(MSG.amountNegative);
   }
@@ -78,13 +84,30 @@ async function orderItem(p: Params, ctx: CommandContext, i: number, currency: { 
     const ids = new Set((await db('tblcustomfields').where({ type: 'product', relid: product.id }).select('id')).map((f) => Number(f.id)));
     customfields = Object.fromEntries(Object.entries(map).filter(([k]) => ids.has(Number(k))));
   }
-  return { product, cycle: spec.cycle, domain: (scalarAt(perItem(p, 'domain'), i, 'domain') ?? '').trim(), qty, recurringMinor: recurringMinor * BigInt(qty), setupMinor: setupMinor * BigInt(qty), customfields };
+  const domain = (scalarAt(perItem(p, 'domain'), i, 'domain') ?? '').trim();
+  return { product, cycle: spec.cycle, domain, qty, recurringMinor: recurringMinor * BigInt(qty), setupMinor: setupMinor * BigInt(qty), customfields, options: options.chosen, discountMinor: 0n };
+}
+
+/**
+ * The promotion's discount on each item it applies to: off the first payment's price (setup fees
+ * not included), and off every renewal too when the promotion is recurring (placeOrder). None of
+ * the items qualifying refuses the order.
+ */
+function discountItems(promotion: Promotion, items: OrderItem[], override: boolean): void {
+  let applied = false;
+  for (const it of items) {
+    if (!promotionApplies(promotion, it.product.id, it.cycle, override)) continue;
+    it.discountMinor = promotionDiscount(promotion, it.recurringMinor);
+    applied = true;
+  }
+  if (!applied) throw new CommandError(MSG.promoNotApplicable);
 }
 
 /**
  * AddOrder (developers.whmcs.com/api-reference/addorder/): products only (pid[], billingcycle[],
- * domain[], qty[], priceoverride[], customfields[]), paid with `paymentmethod`; prices from the
- * product's pricing in the client's currency. Out: `orderid`, `serviceids`, `addonids`,
+ * domain[], qty[], priceoverride[], customfields[], configoptions[] — order-options.ts —,
+ * promocode and promooverride — order-promo.ts), paid with `paymentmethod`; prices from the
+ * product's and its options' pricing in the client's currency. Out: `orderid`, `serviceids`, `addonids`,
  * `domainids` (comma-separated), `invoiceid`, as strings like WHMCS's example answer.
  */
 export const AddOrder: CommandFn = async (p, ctx) => {
@@ -100,9 +123,11 @@ export const AddOrder: CommandFn = async (p, ctx) => {
   const currency = await loadCurrency(core.knex, client.currency);
   const items: OrderItem[] = [];
   for (let i = 0; i < perItem(p, 'pid').length; i++) items.push(await orderItem(p, ctx, i, currency));
+  const promotion = await usablePromotion(core.knex, p.text('promocode'), when.today);
+  if (promotion) discountItems(promotion, items, p.bool('promooverride'));
   const placed = await placeOrder(
     core,
-    { client, paymentmethod, items, noinvoice: p.bool('noinvoice'), noinvoiceemail: p.bool('noinvoiceemail'), noemail: p.bool('noemail'), ipaddress: p.text('clientip') || actor.ip || '' },
+    { client, paymentmethod, items, promotion, noinvoice: p.bool('noinvoice'), noinvoiceemail: p.bool('noinvoiceemail'), noemail: p.bool('noemail'), ipaddress: p.text('clientip') || actor.ip || '' },
     actor,
     when,
   );

@@ -9,6 +9,7 @@ import * as products from './product-commands.js';
 import * as credit from './credit-commands.js';
 import * as setup from './setup-commands.js';
 import * as orders from './order-commands.js';
+import * as promotions from './promotion-commands.js';
 
 export interface CommandContext {
   core: PanelCore;
@@ -61,6 +62,7 @@ const COMMANDS: Record<string, CommandFn> = {
   AddProduct: setup.AddProduct,
   AddOrder: orders.AddOrder,
   AcceptOrder: orders.AcceptOrder,
+  GetPromotions: promotions.GetPromotions,
 };
 
 /**

@@ -15,6 +15,8 @@ import type { Product } from '../db/services.js';
 import { afterCreation, autoCreditOn, hostingLineDescription } from './billing.js';
 import type { Actor, PanelCore, When } from './context.js';
 import { sendClientEmail } from './emails.js';
+import { promotionLineText, type Promotion } from '../domain/promotion.js';
+import type { ChosenOption } from '../api/order-options.js';
 import { CommandError, MSG } from './errors.js';
 
 export interface OrderItem {
@@ -26,12 +28,17 @@ export interface OrderItem {
   recurringMinor: bigint;
   setupMinor: bigint;
   customfields: Record<number, string>;
+  /** the configurable options chosen (their price is already in recurringMinor and setupMinor) */
+  options: ChosenOption[];
+  /** the promotion's discount on the first payment (0: none); off every renewal when it recurs */
+  discountMinor: bigint;
 }
 
 export interface NewOrder {
   client: Client;
   paymentmethod: string;
   items: OrderItem[];
+  promotion?: Promotion | undefined;
   noinvoice: boolean;
   noinvoiceemail: boolean;
   noemail: boolean;
@@ -57,6 +64,9 @@ async function freshOrderNumber(trx: Db): Promise<string> {
   }
 }
 
+/** What the service renews at: the price, less the discount when the promotion recurs. */
+const renewsAt = (order: NewOrder, it: OrderItem): bigint => it.recurringMinor - (order.promotion?.recurring ? it.discountMinor : 0n);
+
 async function insertServices(trx: Db, order: NewOrder, orderid: number, today: IsoDate, stamp: string): Promise<number[]> {
   const ids: number[] = [];
   for (const it of order.items) {
@@ -68,8 +78,9 @@ async function insertServices(trx: Db, order: NewOrder, orderid: number, today: 
       domain: it.domain,
       paymentmethod: order.paymentmethod,
       qty: it.qty,
-      firstpaymentamount: sqlMoney(it.recurringMinor + it.setupMinor),
-      amount: sqlMoney(it.recurringMinor),
+      firstpaymentamount: sqlMoney(it.recurringMinor + it.setupMinor - it.discountMinor),
+      amount: sqlMoney(renewsAt(order, it)),
+      promoid: it.discountMinor > 0n && order.promotion ? order.promotion.id : 0,
       billingcycle: it.cycle,
       nextduedate: today,
       nextinvoicedate: today,
@@ -78,6 +89,7 @@ async function insertServices(trx: Db, order: NewOrder, orderid: number, today: 
       updated_at: stamp,
     });
     const serviceId = intCell(id);
+    for (const o of it.options) await trx('tblhostingconfigoptions').insert({ relid: serviceId, configid: o.configid, optionid: o.optionid, qty: o.qty });
     for (const [fieldid, value] of Object.entries(it.customfields)) {
       await trx('tblcustomfieldsvalues').insert({ fieldid: Number(fieldid), relid: serviceId, value, created_at: stamp, updated_at: stamp });
     }
@@ -86,16 +98,22 @@ async function insertServices(trx: Db, order: NewOrder, orderid: number, today: 
   return ids;
 }
 
-/** The first payment's lines: the service for its first period, and a setup fee where there is one. */
+/**
+ * The first payment's lines: the service for its first period (its options named under it, one a
+ * line, their price in its amount), a setup fee where there is one, and the promotion's discount
+ * as a line of its own (type PromoHosting, a negative amount, taxed like the product).
+ */
 function invoiceItems(order: NewOrder, serviceids: number[], today: IsoDate): NewItem[] {
   const items: NewItem[] = [];
   order.items.forEach((it, i) => {
     const relid = serviceids[i]!;
     const recurring = it.cycle !== 'Free Account' && it.cycle !== 'One Time';
     const to = recurring ? periodEnd(today, it.cycle, Number(today.slice(8, 10))) : today;
-    const description = recurring ? hostingLineDescription(it.product.name, it.domain, today, to) : `${it.product.name}${it.domain ? ` - ${it.domain}` : ''}`;
+    const head = recurring ? hostingLineDescription(it.product.name, it.domain, today, to) : `${it.product.name}${it.domain ? ` - ${it.domain}` : ''}`;
+    const description = [head, ...it.options.map((o) => o.label)].join('\n');
     items.push({ type: 'Hosting', relid, description, amountMinor: it.recurringMinor, taxed: it.product.tax, duedate: today });
     if (it.setupMinor > 0n) items.push({ type: 'Setup', relid, description: `${it.product.name} - Setup Fee`, amountMinor: it.setupMinor, taxed: it.product.tax, duedate: today });
+    if (it.discountMinor > 0n && order.promotion) items.push({ type: 'PromoHosting', relid, description: promotionLineText(order.promotion), amountMinor: -it.discountMinor, taxed: it.product.tax, duedate: today });
   });
   return items;
 }
@@ -103,7 +121,9 @@ function invoiceItems(order: NewOrder, serviceids: number[], today: IsoDate): Ne
 export async function placeOrder(core: PanelCore, order: NewOrder, actor: Actor, when: When): Promise<PlacedOrder> {
   const stamp = sqlLocalDatetime(when.now, core.zone);
   const [rate1, rate2] = await clientTaxRates(core.knex, order.client);
-  const amount = sum(order.items.map((it) => it.recurringMinor + it.setupMinor));
+  const amount = sum(order.items.map((it) => it.recurringMinor + it.setupMinor - it.discountMinor));
+  const promo = order.promotion;
+  const used = promo !== undefined && order.items.some((it) => it.discountMinor > 0n);
   const placed = await core.knex.transaction(async (trx) => {
     const [oid] = await trx('tblorders').insert({
       ordernum: await freshOrderNumber(trx),
@@ -114,8 +134,11 @@ export async function placeOrder(core: PanelCore, order: NewOrder, actor: Actor,
       status: 'Pending',
       ipaddress: order.ipaddress,
       notes: '',
+      ...(used ? { promocode: promo.code, promotype: promo.type, promovalue: sqlMoney(promo.valueMinor) } : {}),
     });
     const orderid = intCell(oid);
+    // counted in the order's transaction: two orders cannot both take a promotion's last use
+    if (used && (await trx('tblpromotions').where({ id: promo.id }).andWhere((q) => q.where('maxuses', 0).orWhereRaw('uses < maxuses')).increment('uses', 1)) !== 1) throw new CommandError(MSG.promoUsedUp);
     const serviceids = await insertServices(trx, order, orderid, when.today, stamp);
     let invoiceid = 0;
     if (!order.noinvoice) {

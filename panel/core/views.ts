@@ -155,6 +155,7 @@ export function serviceView(
   product: Product | null,
   server: { name: string; ipaddress: string; hostname: string } | null,
   fields: CustomFieldValue[],
+  options: Array<Record<string, string>> = [],
 ): Record<string, unknown> {
   return {
     id: String(s.id),
@@ -198,6 +199,6 @@ export function serviceView(
     bwlimit: String(s.bwlimit),
     lastupdate: s.lastupdate ?? ZERO_DATETIME,
     customfields: { customfield: fields.map((f) => ({ id: String(f.id), name: f.name, translated_name: f.name, value: f.value })) },
-    configoptions: { configoption: [] },
+    configoptions: { configoption: options },
   };
 }

@@ -141,3 +141,26 @@ export async function serviceCustomFields(db: Db, service: { id: number; package
   // WHMCS field names may carry a display label after a pipe: "vserverid|VPS ID"
   return fields.map((f) => ({ id: intCell(f.id), name: textCell(f.fieldname).split('|')[0]!, value: byField.get(intCell(f.id)) ?? '' }));
 }
+
+const OPTION_TYPE_NAMES: Record<string, string> = { '1': 'dropdown', '2': 'radio', '3': 'yesno', '4': 'quantity' };
+
+/**
+ * The configurable options a service was ordered with, in the shape of GetClientsProducts'
+ * example answer (developers.whmcs.com/api-reference/getclientsproducts/): id, option, type
+ * ("dropdown", …) and value — the chosen choice's name ("value|Label" shows the label) for a
+ * dropdown or radio, the quantity for a quantity option, 1 or 0 for yes/no.
+ */
+export async function serviceConfigOptions(db: Db, serviceId: number): Promise<Array<Record<string, string>>> {
+  const rows = await db('tblhostingconfigoptions as h')
+    .join('tblproductconfigoptions as o', 'o.id', 'h.configid')
+    .leftJoin('tblproductconfigoptionssub as s', 's.id', 'h.optionid')
+    .where('h.relid', serviceId)
+    .orderBy([{ column: 'o.order' }, { column: 'o.id' }])
+    .select('o.id', 'o.optionname', 'o.optiontype', 'h.qty', { choice: 's.optionname' });
+  return rows.map((r) => {
+    const type = OPTION_TYPE_NAMES[textCell(r.optiontype)] ?? 'dropdown';
+    const choice = textCell(r.choice);
+    const value = type === 'quantity' || type === 'yesno' ? String(intCell(r.qty)) : choice.includes('|') ? choice.slice(choice.indexOf('|') + 1) : choice;
+    return { id: String(intCell(r.id)), option: textCell(r.optionname), type, value };
+  });
+}

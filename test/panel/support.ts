@@ -78,7 +78,7 @@ export async function serveApi(f: PanelFixture): Promise<ServedApi> {
 /** Row counts and contents of the tables a bad call must not touch. */
 export async function snapshot(knex: Knex): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
-  for (const t of ['tblinvoices', 'tblinvoiceitems', 'tblaccounts', 'tblhosting', 'tblclients', 'tblemails', 'tblcustomfieldsvalues', 'tblcredit', 'tblconfiguration', 'tblproducts', 'tblpricing', 'tblorders']) {
+  for (const t of ['tblinvoices', 'tblinvoiceitems', 'tblaccounts', 'tblhosting', 'tblclients', 'tblemails', 'tblcustomfieldsvalues', 'tblcredit', 'tblconfiguration', 'tblproducts', 'tblpricing', 'tblorders', 'tblpromotions', 'tblhostingconfigoptions']) {
     out[t] = JSON.parse(JSON.stringify(await knex(t).select('*').orderBy(t === 'tblconfiguration' ? 'setting' : 'id'), (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
   }
   return out;
