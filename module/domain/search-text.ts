@@ -20,12 +20,14 @@ const LETTERS: Record<string, string> = {
 };
 
 export function foldForSearch(text: string): string {
+  // the apostrophes first: NFKD takes the acute accent (´, U+00B4) apart into a space and a
+  // combining accent, which would leave "O´Brien" as "o brien"
   return text
+    .replace(APOSTROPHES, "'")
     .toLowerCase()
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .replace(/[ßøæœłđðþı]/g, (c) => LETTERS[c] ?? c)
-    .replace(APOSTROPHES, "'")
     .replace(/\s+/g, ' ')
     .trim();
 }

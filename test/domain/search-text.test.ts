@@ -13,8 +13,11 @@ describe('search text for the admin tab', () => {
     expect(foldForSearch('ıb')).to.equal('ib');
     // a ligature is taken apart (compatibility decomposition)
     expect(foldForSearch('ﬁle')).to.equal('file');
-    // ‘ ’ ‛ ʼ ʹ ` ′ are all the typed '
-    for (const a of ['\u2018', '\u2019', '\u201B', '\u02BC', '\u02B9', '`', '\u2032', "'"]) expect(foldForSearch(`O${a}Brien`), a).to.equal("o'brien");
+    // ‘ ’ ‛ ʼ ʹ ` ´ ′ are all the typed '
+    // the acute accent ´ (U+00B4) too: NFKD turns it into a space and a combining accent, so folded
+    // after normalising it read "o brien" and the typed "o'brien" did not find O´Brien
+    expect(foldForSearch('Siobhán O\u00B4Brien')).to.equal("siobhan o'brien");
+    for (const a of ['\u2018', '\u2019', '\u201B', '\u02BC', '\u02B9', '`', '\u00B4', '\u2032', "'"]) expect(foldForSearch(`O${a}Brien`), a).to.equal("o'brien");
     expect(foldForSearch('  Jan\t de   Vries \n')).to.equal('jan de vries');
   });
 
