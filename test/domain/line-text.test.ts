@@ -5,6 +5,7 @@ import {
   describeAdjustedLine,
   describeLineForClient,
   describeOverusageLine,
+  decidedFigures,
   describeWaivedLine,
   displayUnit,
   explainCharge,
@@ -520,5 +521,96 @@ describe('line text after a dispute’s decision', () => {
     expect(describeWaivedLine(billed, { currency: 'EUR', beforeMinor: 50_000n }, 'en-GB')).to.equal(
       'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00 (dispute by 15 June 2013) — waived after review of your dispute (€500.00) [OU-123]',
     );
+  });
+});
+
+// The sentences of a line the tests above do not reach (survivors of the mutation run, see
+// docs/mutation.md), each written out in English and Dutch: a correction, a pool's part, an
+// upgrade credit, and the outcome after a dispute's decision.
+describe('line text: corrections, pool parts, upgrade credits', () => {
+  // the seed: 1 000 GB over × €0.50 = €500.00
+  it('a correction after re-measuring: what the line bills now and what was billed already', () => {
+    const input = line(seed, { correction: { billedMinor: 25_000n } });
+    expect(describeOverusageLine(input, 'en-GB')).to.equal(
+      'Correction of bandwidth overusage 1 – 31 May 2013 (re-measured): 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00; now €500.00, already billed €250.00 (dispute by 15 June 2013) [OU-123]',
+    );
+    expect(describeOverusageLine(input, 'nl-NL')).to.equal(
+      `Correctie overschrijding dataverkeer 1–31 mei 2013 (opnieuw gemeten): 6.000,00 GB gebruikt, 5.000,00 GB inbegrepen, 1.000,00 GB × €${NBSP}0,50 = €${NBSP}500,00; nu €${NBSP}500,00, al gefactureerd €${NBSP}250,00 (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
+    );
+    expect(describeOverusageLine(line(seed, { correction: { billedMinor: 25_000n }, deadlineLastDay: null, refCode: null }), 'en-GB')).to.match(
+      /; now €500\.00, already billed €250\.00$/,
+    );
+  });
+
+  it('one VPS\u2019s part of a transfer pool\u2019s charge', () => {
+    // 600 GB of the pool's 1 000 GB over: €300.00 of €500.00
+    const input = line(seed, { poolPart: { pool: 'Rack 7', domain: 'vps1.example.net', overBytes: 600n * GB, amountMinor: 30_000n } });
+    expect(describeOverusageLine(input, 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013, transfer pool Rack 7: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00; the part of vps1.example.net: 600.00 GB, €300.00 of €500.00 (dispute by 15 June 2013) [OU-123]',
+    );
+    expect(describeOverusageLine(input, 'nl-NL')).to.equal(
+      `Overschrijding dataverkeer 1–31 mei 2013, datapool Rack 7: 6.000,00 GB gebruikt, 5.000,00 GB inbegrepen, 1.000,00 GB × €${NBSP}0,50 = €${NBSP}500,00; deel van vps1.example.net: 600,00 GB, €${NBSP}300,00 van €${NBSP}500,00 (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
+    );
+  });
+
+  it('the share credited on an upgrade', () => {
+    // 40 % of €500.00 = €200.00
+    const input = line(seed, { upgradeCredit: { percent: 40, creditedMinor: 20_000n } });
+    expect(describeOverusageLine(input, 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00, less 40 % credited on your upgrade (€200.00) (dispute by 15 June 2013) [OU-123]',
+    );
+    expect(describeOverusageLine(input, 'nl-NL')).to.equal(
+      `Overschrijding dataverkeer 1–31 mei 2013: 6.000,00 GB gebruikt, 5.000,00 GB inbegrepen, 1.000,00 GB × €${NBSP}0,50 = €${NBSP}500,00, min 40 % gecrediteerd bij uw upgrade (€${NBSP}200,00) (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
+    );
+  });
+});
+
+describe('line text: the outcome after a dispute\u2019s decision', () => {
+  const decided = (state: string, amountMinor: bigint, settlement: string | null = null) =>
+    decidedFigures({ amountMinor, dispute: { state, amountBeforeMinor: 50_000n, amountAfterMinor: null, settlement } });
+
+  it('the figures: what the line bills now and what was credited back', () => {
+    expect(decidedFigures({ amountMinor: 50_000n, dispute: null })).to.equal(null);
+    expect(decided('open', 50_000n)).to.equal(null);
+    expect(decided('upheld', 50_000n)).to.deep.equal({ state: 'upheld', amountMinor: 50_000n, creditedMinor: 0n });
+    // a paid €500.00 line waived: €0.00 billed, all €500.00 credited
+    expect(decided('waived', 50_000n, 'credited')).to.deep.equal({ state: 'waived', amountMinor: 0n, creditedMinor: 50_000n });
+    // a paid €500.00 line adjusted to €350.00: €150.00 credited; unpaid (no settlement): nothing credited
+    expect(decided('adjusted', 35_000n, 'credited')).to.deep.equal({ state: 'adjusted', amountMinor: 35_000n, creditedMinor: 15_000n });
+    expect(decided('adjusted', 35_000n, 'refunded')).to.deep.equal({ state: 'adjusted', amountMinor: 35_000n, creditedMinor: 0n });
+  });
+
+  it('the explanation\u2019s outcome line, in English and Dutch', () => {
+    const outcome = (locale: string, d: ReturnType<typeof decided>) => explainCharge(seed, locale, d).at(-1);
+    expect(outcome('en-GB', decided('adjusted', 35_000n, 'credited'))).to.equal(
+      'Outcome: rated €500.00; after the dispute: adjusted to €350.00; €150.00 credited to the account',
+    );
+    expect(outcome('en-GB', decided('adjusted', 35_000n))).to.equal('Outcome: rated €500.00; after the dispute: adjusted to €350.00');
+    expect(outcome('en-GB', decided('waived', 50_000n))).to.equal('Outcome: rated €500.00; after the dispute: waived, €0.00 billed');
+    // upheld: the amount is as rated, so the outcome is the rating's
+    expect(outcome('en-GB', decided('upheld', 50_000n))).to.equal('Outcome: billed: €500.00');
+    expect(outcome('nl-NL', decided('adjusted', 35_000n, 'credited'))).to.equal(
+      `Uitkomst: berekend €${NBSP}500,00; na het bezwaar: aangepast naar €${NBSP}350,00; €${NBSP}150,00 op het tegoed gezet`,
+    );
+    expect(outcome('nl-NL', decided('waived', 50_000n, 'credited'))).to.equal(
+      `Uitkomst: berekend €${NBSP}500,00; na het bezwaar: kwijtgescholden, €${NBSP}0,00 gefactureerd; €${NBSP}500,00 op het tegoed gezet`,
+    );
+  });
+
+  it('reduced and waived lines in Dutch, and a line without a reference code', () => {
+    const nl = describeOverusageLine(line(seed), 'nl-NL');
+    const nlHead = `Overschrijding dataverkeer 1–31 mei 2013: 6.000,00 GB gebruikt, 5.000,00 GB inbegrepen, 1.000,00 GB × €${NBSP}0,50 = €${NBSP}500,00 (bezwaar uiterlijk 15 juni 2013)`;
+    expect(describeAdjustedLine(nl, { currency: 'EUR', afterMinor: 20_000n }, 'nl-NL')).to.equal(
+      `${nlHead} — verlaagd naar €${NBSP}200,00 na beoordeling van uw bezwaar [OU-123]`,
+    );
+    expect(describeWaivedLine(nl, { currency: 'EUR', beforeMinor: 50_000n }, 'nl-NL')).to.equal(
+      `${nlHead} — kwijtgescholden na beoordeling van uw bezwaar (€${NBSP}500,00) [OU-123]`,
+    );
+    const bare = 'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00';
+    expect(describeWaivedLine(bare, { currency: 'EUR', beforeMinor: 50_000n }, 'en-GB')).to.equal(`${bare} — waived after review of your dispute (€500.00)`);
+    expect(describeAdjustedLine(bare, { currency: 'EUR', afterMinor: 20_000n }, 'en-GB')).to.equal(`${bare} — reduced to €200.00 after review of your dispute`);
+    // a bracketed code inside the text is not the reference at its end
+    const inner = `${bare} [OU-1] x`;
+    expect(describeWaivedLine(inner, { currency: 'EUR', beforeMinor: 50_000n }, 'en-GB')).to.equal(`${inner} — waived after review of your dispute (€500.00)`);
   });
 });

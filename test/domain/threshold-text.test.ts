@@ -114,3 +114,161 @@ describe('threshold notice text', () => {
     );
   });
 });
+
+// Every sentence of a notice the tests above do not reach, each written out in full: pools, the
+// block and Mbit/s prices, an open-ended period, the used-up and no-traffic paces, the cost so far
+// and the throttle without a speed (survivors of the mutation run: docs/mutation.md).
+describe('threshold notice text: pools, prices, open periods', () => {
+  const FOLLOW_EN = 'You can follow the traffic of every day in the client area. Reply to this email if a bigger plan would suit you better.';
+  const FOLLOW_NL = 'U kunt het dataverkeer van elke dag volgen in de klantenzone. Antwoord gerust op deze e-mail als een groter pakket beter bij u past.';
+  // 20 days measured of a 31-day May; the projections are given, not computed, so each figure below is the one the text must show
+  const base = (over: Partial<ThresholdNoticeFacts>): ThresholdNoticeFacts => ({
+    pct: 100,
+    firstName: 'Ann',
+    domain: 'vps1.example.net',
+    company: 'Hosting BV',
+    periodStart: '2013-05-01',
+    periodEnd: '2013-05-31',
+    asOf: '2013-05-20',
+    usedBytes: 5n * TB,
+    allowanceBytes: 5n * TB,
+    percentUsed: '100.0',
+    projection: { daysElapsed: 20, daysInPeriod: 31, dailyAverageBytes: 250n * GB, runOut: { kind: 'reached' }, projectedUsedBytes: 7750n * GB },
+    cost: null,
+    plan,
+    policy: { action: 'bill' },
+    ...over,
+  });
+
+  it('a pool of three, used up, throttled without a speed: every VPS in the pool is limited', () => {
+    const t = presentThresholdNotice(
+      base({ pool: { name: 'Rack 7', domains: ['a.example.net', 'b.example.net', 'c.example.net'] }, policy: { action: 'throttle' } }),
+      'en-GB',
+    );
+    expect(t.subject).to.equal('Transfer pool Rack 7 (3 VPSs): your traffic allowance is used up');
+    expect(t.paragraphs).to.deep.equal([
+      'Your VPSs in transfer pool Rack 7 (a.example.net, b.example.net and c.example.net) have together used 5.000 TB of the 5.000 TB of traffic they share for 1 – 31 May 2013 (100%), measured up to and including 20 May 2013.',
+      // 250 GB a day × 31 days = 7 750 GB
+      'The allowance is used up; at the pace so far the period ends on 31 May 2013 at about 7.750 TB.',
+      'The allowance is used up, so the network speed of each VPS in the pool is limited until the next period starts on 1 June 2013.',
+      FOLLOW_EN,
+    ]);
+  });
+
+  it('a pool of one in Dutch, open-ended and suspended: the bill so far, and suspended until the allowance is raised', () => {
+    // 5 200 GB used of 5 000 GB: 200 GB over × €0.50 = €100.00 so far
+    const t = presentThresholdNotice(
+      base({
+        pool: { name: 'Rek 7', domains: ['a.example.net'] },
+        periodEnd: null,
+        usedBytes: 5200n * GB,
+        percentUsed: '104.0',
+        projection: { daysElapsed: 20, daysInPeriod: null, dailyAverageBytes: 260n * GB, runOut: { kind: 'reached' }, projectedUsedBytes: null },
+        cost: { soFarMinor: 10000n, atEndMinor: 10000n, currency: 'EUR' },
+        policy: { action: 'suspend' },
+      }),
+      'nl-NL',
+    );
+    expect(t.subject).to.equal('Datapool Rek 7 (1 VPS): uw dataverkeer is op');
+    expect(t.paragraphs).to.deep.equal([
+      "Uw VPS'en in datapool Rek 7 (a.example.net) hebben samen 5,200 TB verbruikt van de 5,000 TB dataverkeer die zij delen voor 1 mei 2013 – (104%), gemeten tot en met 20 mei 2013.",
+      'De bundel is op.',
+      `Dataverkeer boven de bundel wordt gefactureerd aan €${NBSP}0,50 per GB op uw volgende factuur. Boven de bundel tot nu toe: €${NBSP}100,00.`,
+      'De bundel is op, dus elke VPS in de pool wordt geschorst tot de bundel wordt verhoogd.',
+      FOLLOW_NL,
+    ]);
+  });
+
+  it('a pool of two in Dutch, ahead of the limit and throttled: the plural and "en" between the last two', () => {
+    const t = presentThresholdNotice(
+      base({
+        pct: 90,
+        pool: { name: 'Rek 7', domains: ['a.example.net', 'b.example.net'] },
+        usedBytes: 4500n * GB,
+        percentUsed: '90.0',
+        // 4 500 GB in 20 days = 225 GB a day; (5 000 − 4 500) × 20 ÷ 4 500 = 2.2 → 3 days after 20 May; 225 × 31 = 6 975 GB
+        projection: { daysElapsed: 20, daysInPeriod: 31, dailyAverageBytes: 225n * GB, runOut: { kind: 'on', date: '2013-05-23' }, projectedUsedBytes: 6975n * GB },
+        policy: { action: 'throttle', throttleMbps: 10 },
+      }),
+      'nl-NL',
+    );
+    expect(t.subject).to.equal("Datapool Rek 7 (2 VPS'en): 90% van uw dataverkeer verbruikt");
+    expect(t.paragraphs).to.deep.equal([
+      "Uw VPS'en in datapool Rek 7 (a.example.net en b.example.net) hebben samen 4,500 TB verbruikt van de 5,000 TB dataverkeer die zij delen voor 1–31 mei 2013 (90%), gemeten tot en met 20 mei 2013.",
+      'In het tempo tot nu toe (gemiddeld 0,225 TB per dag) is de bundel op 23 mei 2013 op, met dan ongeveer 6,975 TB verbruikt.',
+      'Zodra de bundel op is, wordt de netwerksnelheid van elke VPS in de pool beperkt tot 10 Mbit/s tot de volgende periode begint op 1 juni 2013.',
+      FOLLOW_NL,
+    ]);
+  });
+
+  it('a block price, the cost at the end and so far; used up on the period\u2019s last day reads only "used up"', () => {
+    // blocks of 1 000 GB at €10.00: 5 200 GB used → 1 started block over = €10.00 so far; at the end 3 blocks = €30.00
+    const blocks = { ...plan, model: { kind: 'per_block' as const, blockUnits: 1000 }, rate: parseDecimal('10.00', 'rate') };
+    const t = presentThresholdNotice(
+      base({ asOf: '2013-05-31', usedBytes: 5200n * GB, percentUsed: '104.0', plan: blocks, cost: { soFarMinor: 1000n, atEndMinor: 3000n, currency: 'EUR' } }),
+      'en-GB',
+    );
+    expect(t.paragraphs.slice(1)).to.deep.equal([
+      'The allowance is used up.',
+      'Traffic over the allowance is billed at €10.00 per block of 1,000 GB on your next invoice. At this pace that comes to about €30.00 for this period. Over the allowance so far: €10.00.',
+      FOLLOW_EN,
+    ]);
+  });
+
+  it('a Mbit/s price with no traffic yet: no pace, nothing billed, the throttle ahead', () => {
+    const mbps = { ...plan, model: { kind: 'avg_mbps' as const, commitMbps: parseDecimal('100', 'commit') }, rate: parseDecimal('4.00', 'rate') };
+    const t = presentThresholdNotice(
+      base({
+        pct: 80,
+        usedBytes: 0n,
+        percentUsed: '0.0',
+        projection: { daysElapsed: 20, daysInPeriod: 31, dailyAverageBytes: 0n, runOut: { kind: 'no_traffic' }, projectedUsedBytes: 0n },
+        plan: mbps,
+        cost: { soFarMinor: 0n, atEndMinor: 0n, currency: 'EUR' },
+        policy: { action: 'throttle', throttleMbps: 10 },
+      }),
+      'en-GB',
+    );
+    expect(t.subject).to.equal('vps1.example.net: 80% of your traffic allowance used');
+    expect(t.paragraphs).to.deep.equal([
+      'Your VPS vps1.example.net has used 0.000 TB of the 5.000 TB of traffic included in your plan for 1 – 31 May 2013 (0%), measured up to and including 20 May 2013.',
+      'Traffic over the allowance is billed at €4.00 per Mbit/s on your next invoice. At this pace nothing over the allowance is billed for this period.',
+      'When the allowance is used up, the network speed of your VPS is limited to 10 Mbit/s until the next period starts on 1 June 2013.',
+      FOLLOW_EN,
+    ]);
+  });
+
+  it('an open-ended period: the run-out day without a total, a lasting pace says nothing, suspended until raised', () => {
+    const open = { periodEnd: null, usedBytes: 4n * TB, percentUsed: '80.0', pct: 80 };
+    const on = presentThresholdNotice(
+      base({ ...open, projection: { daysElapsed: 20, daysInPeriod: null, dailyAverageBytes: 200n * GB, runOut: { kind: 'on', date: '2013-05-25' }, projectedUsedBytes: null }, policy: { action: 'suspend' } }),
+      'en-GB',
+    );
+    expect(on.paragraphs).to.deep.equal([
+      'Your VPS vps1.example.net has used 4.000 TB of the 5.000 TB of traffic included in your plan for 1 May 2013 – (80%), measured up to and including 20 May 2013.',
+      'At the pace so far (0.200 TB a day on average), the allowance runs out on 25 May 2013.',
+      'When the allowance is used up, your VPS is suspended until the allowance is raised.',
+      FOLLOW_EN,
+    ]);
+    const lasts = presentThresholdNotice(
+      base({ ...open, projection: { daysElapsed: 20, daysInPeriod: null, dailyAverageBytes: 200n * GB, runOut: { kind: 'lasts' }, projectedUsedBytes: null } }),
+      'en-GB',
+    );
+    expect(lasts.paragraphs).to.have.length(2);
+    expect(lasts.paragraphs[1]).to.equal(FOLLOW_EN);
+  });
+
+  it('the admin summary: used up, lasting, no cost, and each policy', () => {
+    const admin = (over: Partial<ThresholdNoticeFacts>) => presentThresholdNoticeForAdmin({ ...base(over), clientName: 'Jan Peeters', serviceId: 12 }).summary;
+    expect(admin({ policy: { action: 'throttle', throttleMbps: 10 } })).to.equal(
+      'Service #12 (vps1.example.net) of Jan Peeters has used 5.000 TB of 5.000 TB (100%) up to 20 May 2013; the allowance is used up. Policy at the limit: throttle to 10 Mbit/s.',
+    );
+    const lasting = { usedBytes: 2n * TB, percentUsed: '40.0', projection: { daysElapsed: 20, daysInPeriod: 31, dailyAverageBytes: 100n * GB, runOut: { kind: 'lasts' as const }, projectedUsedBytes: 3100n * GB } };
+    expect(admin({ ...lasting, policy: { action: 'throttle' } })).to.equal(
+      'Service #12 (vps1.example.net) of Jan Peeters has used 2.000 TB of 5.000 TB (40%) up to 20 May 2013. Policy at the limit: throttle.',
+    );
+    expect(admin({ ...lasting, policy: { action: 'suspend' }, cost: { soFarMinor: 0n, atEndMinor: 0n, currency: 'EUR' } })).to.equal(
+      'Service #12 (vps1.example.net) of Jan Peeters has used 2.000 TB of 5.000 TB (40%) up to 20 May 2013; projected overusage for the period €0.00. Policy at the limit: suspend.',
+    );
+  });
+});
