@@ -1,16 +1,16 @@
-// A Stryker reporter (plugin "overusage-score", see stryker.config.mjs): after every run it writes
-//   docs/mutation-score.json     {"files": {"<path>": <score %>}, "total": <score %>}
-//   docs/mutation-survivors.md   every mutant left alive, with the reason it is left
-// The score is Stryker's: (killed + timed out) / (killed + timed out + survived + not covered),
-// in per cent, two decimals; compile errors (caught by the type checker) and ignored mutants do not
-// count. A narrowed run (--mutate other than the configured files) writes score.json and
-// survivors.md in test-output/mutation/ instead, leaving docs/ to full runs. Reasons come from
+// A Stryker reporter (plugin "overusage-score", see stryker.config.mjs): after every run it writes,
+// beside the run's JSON report (test-output/mutation/ or test-output/mutation/<group>/),
+//   score.json     {"files": {"<path>": <score %>}, "total": <score %>}
+//   survivors.md   every mutant left alive, with the reason it is left
+// test/mutation/run-groups.mjs merges the groups' reports into docs/mutation-score.json and
+// docs/mutation-survivors.md with the same functions. The score is Stryker's: (killed + timed out)
+// / (killed + timed out + survived + not covered), in per cent, two decimals; compile errors
+// (caught by the type checker) and ignored mutants do not count. Reasons come from
 // test/mutation/survivor-reasons.json, a list of { file, mutator, line, reason }: each explains the
 // survivors of that mutator in that file whose first source line contains `line`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { PluginKind, commonTokens, declareClassPlugin } from '@stryker-mutator/api/plugin';
-import { MUTATE } from '../../stryker.config.mjs';
 
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
@@ -46,12 +46,12 @@ export function survivors(files, reasons) {
 
 const cell = (s) => String(s).replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 120);
 
-export function survivorsMarkdown(rows, total) {
+export function survivorsMarkdown(rows, total, commit) {
   const unexplained = rows.filter((r) => !r.reason).length;
   return [
     '# Mutants left alive',
     '',
-    `Written by \`npm run test:mutation\` (test/mutation/score-reporter.mjs); total score ${total} %.`,
+    `Written by \`npm run test:mutation\` (test/mutation/run-groups.mjs) from every group's run on commit ${commit}; total score ${total} %.`,
     `${rows.length} left, ${unexplained} without a recorded reason (reasons: test/mutation/survivor-reasons.json).`,
     '',
     '| file:line | mutator | status | code | mutated to | reason |',
@@ -64,19 +64,19 @@ export function survivorsMarkdown(rows, total) {
 class ScoreReporter {
   static inject = [commonTokens.options];
   constructor(options) {
-    this.full = JSON.stringify(options.mutate) === JSON.stringify(MUTATE);
+    this.dir = path.dirname(options.jsonReporter.fileName);
   }
 
   onMutationTestReportReady(report) {
     const root = process.cwd();
-    const out = path.join(root, this.full ? 'docs' : 'test-output/mutation');
+    const out = path.join(root, this.dir);
     const reasonsFile = path.join(root, 'test/mutation/survivor-reasons.json');
     const reasons = fs.existsSync(reasonsFile) ? JSON.parse(fs.readFileSync(reasonsFile, 'utf8')) : [];
     const files = Object.fromEntries(Object.entries(report.files).map(([f, v]) => [path.relative(root, path.resolve(root, f)).split(path.sep).join('/'), v]));
     const s = scores(files);
     fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, this.full ? 'mutation-score.json' : 'score.json'), `${JSON.stringify(s, null, 2)}\n`);
-    fs.writeFileSync(path.join(out, this.full ? 'mutation-survivors.md' : 'survivors.md'), survivorsMarkdown(survivors(files, reasons), s.total));
+    fs.writeFileSync(path.join(out, 'score.json'), `${JSON.stringify(s, null, 2)}\n`);
+    fs.writeFileSync(path.join(out, 'survivors.md'), survivorsMarkdown(survivors(files, reasons), s.total, 'this run'));
   }
 }
 
