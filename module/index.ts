@@ -45,6 +45,7 @@ import { createThresholdNoticeService } from './services/threshold-notices.js';
 import { createLimitActionService } from './services/limit-actions.js';
 import { describeLineForClient } from './domain/line-text.js';
 import { createOutbox, type Outbox } from './services/outbox.js';
+import { createOutboxStore } from './adapters/outbox-store.js';
 import { createDailyJobs } from './services/daily-jobs.js';
 import type { LockStore } from './adapters/lock-store.js';
 import type { MasterService } from './services/masters.js';
@@ -129,7 +130,7 @@ function buildBilling(deps: ModuleDeps, b: Built, core: { masters: MasterService
   if (!panel) return { billing, caps, rating, usagePeriods, pools, evidence, retention, rateSamples, lines: undefined, outbox: undefined, disputes: undefined, sync: undefined, upgrades: undefined, suggestions: undefined };
   const lines = createInvoiceLineService({ lines: createLineStore(knex), charges: createChargeStore(knex), clock, zone, panel, billing, rating, pools, locks, audit, log, describe: describeLineForClient });
   // every email the module sends: written with the change that causes it, sent by one worker
-  const outbox = createOutbox({ knex, clock, panel, locks, log });
+  const outbox = createOutbox({ store: createOutboxStore(knex), clock, panel, locks, log });
   const disputes = createDisputeService({ knex, clock, zone, panel, audit, log, locks, outbox });
   const sync = createPanelSyncService({ knex, clock, panel, billing, ...core, log });
   const upgrades = createUpgradeService({ knex, clock, zone, panel, billing, audit });

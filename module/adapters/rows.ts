@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { ModuleError } from '../domain/errors.js';
+import { storedWord } from '../domain/stored-value.js';
 
 /**
  * Row values differ by engine: SQLite (safe integers on) gives bigint for INTEGER columns, mysql2
@@ -94,4 +95,42 @@ export function column<T>(
       { column: `${table}.${name}` },
     );
   }
+}
+
+/**
+ * Reads one stored row of `table` column by column with the parsers above (through `column`): a
+ * value a parser refuses (text in a number column, a word outside its set) is reported as
+ * UNEXPECTED_STATE naming `table.column`, so a row changed by hand is found from the message alone.
+ */
+export function rowReader(table: string, row: Record<string, unknown>) {
+  const at = <T>(name: string, parse: (v: unknown) => T): T => column(row, table, name, parse);
+  const orNull =
+    <T>(parse: (v: unknown) => T) =>
+    (v: unknown): T | null =>
+      v === null || v === undefined ? null : parse(v);
+  return {
+    at,
+    num: (c: string) => at(c, toWholeNumber),
+    numOrNull: (c: string) => at(c, orNull(toWholeNumber)),
+    big: (c: string) => at(c, toBig),
+    bigOrNull: (c: string) => at(c, orNull(toBig)),
+    str: (c: string) => at(c, toText),
+    strOrNull: (c: string) => at(c, toTextOrNull),
+    bool: (c: string) => at(c, toBool),
+    instant: (c: string) => at(c, toInstant),
+    instantOrNull: (c: string) => at(c, toInstantOrNull),
+    date: (c: string) => at(c, toDate),
+    word: <const T extends string>(allowed: readonly T[], c: string): T =>
+      storedWord(allowed, row[c], `${table}.${c}`),
+    json: (c: string): unknown => at(c, toJson),
+  };
+}
+
+export type RowReader = ReturnType<typeof rowReader>;
+
+/** A whole number a JS number holds exactly (ids, counts, percentages). */
+export function toWholeNumber(v: unknown): number {
+  const n = typeof v === 'string' && !/^-?\d+$/.test(v.trim()) ? NaN : toNum(v);
+  if (!Number.isSafeInteger(n)) throw new TypeError(`not a whole number: ${String(v)}`);
+  return n;
 }

@@ -5,7 +5,7 @@ import { describeError } from '../adapters/db-errors.js';
 import { leaseOwner, type LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
 import { listOf, type PanelApi } from '../adapters/panel-api.js';
-import { sqlInstant, toInstant, toNum } from '../adapters/rows.js';
+import type { NewOutboxRow, OutboxRow, OutboxStore } from '../adapters/outbox-store.js';
 
 /**
  * The outbox: every email the module sends is written in the same transaction as the change that
@@ -59,7 +59,6 @@ export interface Outbox {
   >;
 }
 
-const TABLE = 'mod_overusage_outbox';
 const LOCK = 'outbox';
 const LEASE_MS = 60_000;
 /** after the first failure: 5 min, 15 min, 1 h, 4 h, then every 12 h (the 5-minute tick sends) */
@@ -81,53 +80,38 @@ type Payload =
     }
   | { admin: true; subject: string; html: string };
 
-type OutboxDeps = { knex: Knex; clock: Clock; panel: PanelApi; locks: LockStore; log: Logger };
+type OutboxDeps = { store: OutboxStore; clock: Clock; panel: PanelApi; locks: LockStore; log: Logger };
 
 export function createOutbox(deps: OutboxDeps): Outbox {
-  const { knex } = deps;
   return {
-    async enqueue(trx, emails) {
-      if (emails.length === 0) return;
-      await trx(TABLE)
-        .insert(emails.map((e) => outboxRow(e, sqlInstant(deps.clock.now()))))
-        .onConflict('message_key')
-        .ignore();
-    },
+    enqueue: (trx, emails) => deps.store.enqueue(trx, emails.map(outboxRow), deps.clock.now()),
     drain: () => drain(deps),
     async waiting() {
-      const rows = await knex(TABLE)
-        .whereIn('status', ['pending', 'sending', 'failed'])
-        .orderBy('id')
-        .limit(500);
-      return rows.map((r) => ({
-        key: String(r.message_key),
-        ref: String(r.ref),
-        kind: String(r.kind),
-        status: String(r.status),
-        attempts: toNum(r.attempts),
-        lastError: (r.last_error as string | null) ?? null,
-        nextAttemptAt: toInstant(r.next_attempt_at).toISO()!,
+      return (await deps.store.unsent(500)).map((r) => ({
+        key: r.key,
+        ref: r.ref,
+        kind: r.kind,
+        status: r.status,
+        attempts: r.attempts,
+        lastError: r.lastError,
+        nextAttemptAt: r.nextAttemptAt.toISO()!,
       }));
     },
   };
 }
 
-function outboxRow(e: OutboxEmail, at: string): Record<string, unknown> {
+function outboxRow(e: OutboxEmail): NewOutboxRow {
   const payload: Payload =
     'admin' in e.to
       ? { admin: true, subject: e.subject, html: e.html }
       : { client: e.to.client, subject: e.subject, html: e.html };
   return {
-    message_key: e.key,
+    key: e.key,
     ref: messageRef(e.key),
     audience: 'admin' in e.to ? 'admin' : 'client',
-    client_id: 'client' in e.to ? e.to.client.clientId : null,
+    clientId: 'client' in e.to ? e.to.client.clientId : null,
     kind: e.kind,
     payload: JSON.stringify(payload),
-    status: 'pending',
-    attempts: 0,
-    next_attempt_at: at,
-    created_at: at,
   };
 }
 
@@ -142,17 +126,10 @@ async function drain(deps: OutboxDeps): Promise<DrainResult> {
     const tried = new Set<number>();
     for (;;) {
       // We hold the outbox: a row still 'sending' was left by a worker that stopped mid-way.
-      const due = (
-        await deps
-          .knex(TABLE)
-          .whereIn('status', ['pending', 'sending', 'failed'])
-          .andWhere('next_attempt_at', '<=', sqlInstant(deps.clock.now()))
-          .orderBy('id')
-          .limit(100)
-      ).filter((r) => !tried.has(toNum(r.id)));
+      const due = (await deps.store.due(deps.clock.now(), 100)).filter((r) => !tried.has(r.id));
       if (due.length === 0) break;
       for (const row of due) {
-        tried.add(toNum(row.id));
+        tried.add(row.id);
         const out = await send(deps, row);
         if (out === 'sent') result.sent++;
         else if (out === 'already') result.alreadySent++;
@@ -189,15 +166,12 @@ async function alreadyInPanel(
 }
 
 /** Claims one row and sends it; a failure is kept with its next attempt after the back-off. */
-async function send(deps: OutboxDeps, row: Record<string, unknown>): Promise<'sent' | 'already' | 'failed'> {
-  const { knex } = deps;
-  const id = toNum(row.id);
-  const ref = String(row.ref);
-  const mayHaveGone = String(row.status) === 'sending' || toNum(row.attempts) > 0;
-  const attempts = toNum(row.attempts) + 1;
-  const claimed = await knex(TABLE).where({ id, status: row.status }).update({ status: 'sending', attempts });
-  if (claimed !== 1) return 'failed';
-  const p = JSON.parse(String(row.payload)) as Payload;
+async function send(deps: OutboxDeps, row: OutboxRow): Promise<'sent' | 'already' | 'failed'> {
+  const { id, ref } = row;
+  const mayHaveGone = row.status === 'sending' || row.attempts > 0;
+  const attempts = row.attempts + 1;
+  if (!(await deps.store.claim(row, attempts))) return 'failed';
+  const p = JSON.parse(row.payload) as Payload;
   try {
     let outcome: 'sent' | 'already' = 'sent';
     if ('client' in p) {
@@ -212,22 +186,14 @@ async function send(deps: OutboxDeps, row: Record<string, unknown>): Promise<'se
     } else {
       await deps.panel.sendAdminEmail({ customSubject: p.subject, customMessage: withRef(p.html, ref) });
     }
-    await knex(TABLE)
-      .where({ id })
-      .update({ status: 'sent', outcome, sent_at: sqlInstant(deps.clock.now()), last_error: null });
+    await deps.store.markSent(id, outcome, deps.clock.now());
     return outcome;
   } catch (err) {
     const minutes = BACKOFF_MINUTES[Math.min(attempts, BACKOFF_MINUTES.length) - 1]!;
     const error = describeError(err);
-    await knex(TABLE)
-      .where({ id })
-      .update({
-        status: 'failed',
-        last_error: error,
-        next_attempt_at: sqlInstant(deps.clock.now().plus({ minutes })),
-      });
+    await deps.store.markFailed(id, error, deps.clock.now().plus({ minutes }));
     deps.log.warn('outbox.send_failed', {
-      key: row.message_key,
+      key: row.key,
       ref,
       attempt: attempts,
       retryInMinutes: minutes,
