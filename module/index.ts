@@ -32,6 +32,7 @@ import { createUsagePeriodService } from './services/usage-periods.js';
 import { createInvoiceLineService } from './services/invoice-lines.js';
 import { createUpgradeSuggestionService } from './services/upgrade-suggestions.js';
 import { createEvidenceService } from './services/evidence.js';
+import { createEvidenceStore } from './adapters/evidence-store.js';
 import { createRetentionService } from './services/retention.js';
 import { createDisputeService } from './services/disputes.js';
 import { createDunningShield } from './services/dunning-shield.js';
@@ -123,7 +124,7 @@ function buildBilling(deps: ModuleDeps, b: Built, core: { masters: MasterService
   const rating = createRatingService({ knex, clock, billing, log, audit, caps });
   const usagePeriods = createUsagePeriodService({ knex, clock, audit, rating });
   const pools = createPoolService({ knex, clock, zone, billing, audit, log, locks, caps, ...(deps.pools?.memberPageSize ? { memberPageSize: deps.pools.memberPageSize } : {}) });
-  const evidence = createEvidenceService({ knex });
+  const evidence = createEvidenceService({ store: createEvidenceStore(knex) });
   const retention = createRetentionService({ knex, clock, zone });
   const rateSamples = createRateSampleService({ knex, clock, audit, rating });
   const panel = deps.panel;

@@ -1,9 +1,14 @@
 import { stringify } from 'csv-stringify/sync';
-import type { Knex } from 'knex';
 import { dailySeries, type DayFigure } from '../domain/daily-series.js';
 import { notFound } from '../domain/errors.js';
 import { ratedChargeFromJson, type RatedCharge } from '../domain/usage-rating.js';
-import { toBig, toBigOrNull, toBool, toDate, toInstant, toNum } from '../adapters/rows.js';
+import type {
+  EvidenceLine,
+  EvidencePeriod,
+  EvidenceStore,
+  LineWithCharge,
+  StoredInterval,
+} from '../adapters/evidence-store.js';
 
 /**
  * The evidence behind a line: the daily figures that sum to the billed bytes (estimates marked as
@@ -76,100 +81,63 @@ export interface EvidenceService {
   forLine(lineId: number, opts?: { clientId?: number }): Promise<LineEvidence>;
 }
 
-export function createEvidenceService(deps: { knex: Knex }): EvidenceService {
-  const { knex } = deps;
+export function createEvidenceService(deps: { store: EvidenceStore }): EvidenceService {
+  const { store } = deps;
   return {
     async forLine(lineId, opts = {}) {
-      const q = knex('mod_overusage_lines as l')
-        .join('mod_overusage_charges as c', 'c.id', 'l.charge_id')
-        .leftJoin('mod_overusage_periods as p', 'p.id', 'c.period_id')
-        .where('l.id', lineId);
-      if (opts.clientId !== undefined) q.andWhere('l.client_id', opts.clientId);
-      const row = await q.first(
-        'l.*',
-        'c.explanation',
-        'c.kind as charge_kind',
-        'c.period_id as charge_period_id',
-        'p.id as period_id',
-        'p.start_date',
-        'p.end_date',
-        'p.used_bytes as period_used',
-        'p.closed_by',
-        'p.unmeasured_after',
-      );
-      if (row && String(row.charge_kind) === 'pool') return poolEvidence(knex, row);
-      if (!row || row.period_id === null || row.period_id === undefined)
-        throw notFound(`line ${lineId} does not exist`);
-      return usageEvidence(knex, row);
+      const found = await store.lineWithCharge(lineId, opts);
+      if (found?.charge.kind === 'pool') return poolEvidence(store, found, found.charge.poolPeriodId);
+      if (!found || found.charge.period === null) throw notFound(`line ${lineId} does not exist`);
+      return usageEvidence(store, found, found.charge.period);
     },
   };
 }
 
-function lineOf(row: Record<string, unknown>): LineEvidence['line'] {
-  return {
-    id: toNum(row.id),
-    refCode: String(row.ref_code),
-    invoiceId: toNum(row.invoice_id),
-    serviceId: toNum(row.service_id),
-    clientId: toNum(row.client_id),
-    status: String(row.status),
-    amountMinor: toBig(row.amount_minor),
-    currency: String(row.currency),
-    description: String(row.description),
-    invoiceDate: toDate(row.invoice_date),
-    deadlineLastDay: toDate(row.deadline_last_day),
-    deadlineClosesAt: toInstant(row.deadline_closes_at).toISO()!,
-  };
-}
+const lineOf = (l: EvidenceLine): LineEvidence['line'] => ({
+  ...l,
+  deadlineClosesAt: l.deadlineClosesAt.toISO()!,
+});
 
 async function samplesOf(
-  knex: Knex,
-  intervalRows: Array<Record<string, unknown>>,
+  store: EvidenceStore,
+  intervals: StoredInterval[],
 ): Promise<LineEvidence['samples']> {
   const sampleIds = new Set<number>();
-  for (const i of intervalRows) {
-    sampleIds.add(toNum(i.to_sample_id));
-    if (i.from_sample_id !== null) sampleIds.add(toNum(i.from_sample_id));
+  for (const i of intervals) {
+    sampleIds.add(i.toSampleId);
+    if (i.fromSampleId !== null) sampleIds.add(i.fromSampleId);
   }
-  const sampleRows = sampleIds.size
-    ? await knex('mod_overusage_samples')
-        .whereIn('id', [...sampleIds])
-        .orderBy('sampled_at')
-    : [];
-  return sampleRows.map((s) => ({
-    id: toNum(s.id),
-    sampleDate: toDate(s.sample_date),
-    sampledAt: toInstant(s.sampled_at).toISO()!,
-    usedBytes: toBig(s.used_bytes),
-    limitBytes: toBigOrNull(s.limit_bytes),
-    state: String(s.state),
-    raw: String(s.raw),
-  }));
+  return (await store.samples([...sampleIds])).map((s) => ({ ...s, sampledAt: s.sampledAt.toISO()! }));
 }
 
-const intervalOf = (i: Record<string, unknown>) => ({
-  kind: String(i.kind),
-  fromDate: toDate(i.from_date),
-  toDate: toDate(i.to_date),
-  bytes: toBig(i.bytes),
-  fromSampleId: i.from_sample_id === null ? null : toNum(i.from_sample_id),
-  toSampleId: toNum(i.to_sample_id),
-  estimated: toBool(i.estimated),
+const intervalOf = (i: StoredInterval) => ({
+  kind: i.kind,
+  fromDate: i.fromDate,
+  toDate: i.toDate,
+  bytes: i.bytes,
+  fromSampleId: i.fromSampleId,
+  toSampleId: i.toSampleId,
+  estimated: i.estimated,
   undecided: i.kind === 'drop',
 });
 
+const ratedOf = (explanation: unknown): RatedCharge =>
+  ratedChargeFromJson((explanation as { rated: Parameters<typeof ratedChargeFromJson>[0] }).rated);
+
 /** A pool's line: the members' intervals on the days each was a member, which sum to the pool's use. */
-async function poolEvidence(knex: Knex, row: Record<string, unknown>): Promise<LineEvidence> {
-  const pp = await knex('mod_overusage_pool_periods')
-    .where({ id: -toNum(row.charge_period_id) })
-    .first();
-  if (!pp) throw notFound(`line ${toNum(row.id)} does not exist`);
-  const details = JSON.parse(String(pp.details)) as {
+async function poolEvidence(
+  store: EvidenceStore,
+  found: LineWithCharge,
+  poolPeriodId: number,
+): Promise<LineEvidence> {
+  const pp = await store.poolMonth(poolPeriodId);
+  if (!pp) throw notFound(`line ${found.line.id} does not exist`);
+  const details = pp.details as {
     periodHours: number;
     members: Array<Record<string, unknown>>;
   };
-  const start = toDate(pp.start_date);
-  const end = toDate(pp.end_date);
+  const start = pp.startDate;
+  const end = pp.endDate;
   const members = details.members.map((m) => ({
     serviceId: Number(m.serviceId),
     hours: Number(m.hours),
@@ -179,56 +147,48 @@ async function poolEvidence(knex: Knex, row: Record<string, unknown>): Promise<L
     amountMinor: BigInt(String(m.amountMinor)),
     days: (m.days as string[]) ?? [],
   }));
-  const rows = await knex('mod_overusage_intervals')
-    .whereIn(
-      'service_id',
-      members.map((m) => m.serviceId),
-    )
-    .andWhere('to_date', '>=', start)
-    .andWhere('to_date', '<=', end)
-    .orderBy(['to_date', 'id']);
+  const rows = await store.intervalsOfServices(
+    members.map((m) => m.serviceId),
+    start,
+    end,
+  );
   const mine = rows.filter((i) =>
-    members.some((m) => m.serviceId === toNum(i.service_id) && m.days.includes(toDate(i.to_date))),
+    members.some((m) => m.serviceId === i.serviceId && m.days.includes(i.toDate)),
   );
   const intervals = mine.map(intervalOf);
   return {
-    line: lineOf(row),
+    line: lineOf(found.line),
     period: {
-      id: toNum(pp.id),
+      id: pp.id,
       startDate: start,
       endDate: end,
-      usedBytes: toBig(pp.used_bytes),
+      usedBytes: pp.usedBytes,
       closedBy: null,
       unmeasuredAfter: null,
     },
-    rated: ratedChargeFromJson(JSON.parse(String(row.explanation)).rated),
+    rated: ratedOf(found.explanation),
     days: dailySeries(intervals, start, end),
     intervals,
-    samples: await samplesOf(knex, mine),
-    pool: { key: String(pp.pool_key), periodHours: details.periodHours, members },
+    samples: await samplesOf(store, mine),
+    pool: { key: pp.poolKey, periodHours: details.periodHours, members },
   };
 }
 
 /** A usage period's line: its intervals and the samples behind them. */
-async function usageEvidence(knex: Knex, row: Record<string, unknown>): Promise<LineEvidence> {
-  const intervalRows = await knex('mod_overusage_intervals')
-    .where({ period_id: row.period_id })
-    .orderBy(['to_date', 'id']);
-  const intervals = intervalRows.map(intervalOf);
+async function usageEvidence(
+  store: EvidenceStore,
+  found: LineWithCharge,
+  period: EvidencePeriod,
+): Promise<LineEvidence> {
+  const stored = await store.intervalsOfPeriod(period.id);
+  const intervals = stored.map(intervalOf);
   return {
-    line: lineOf(row),
-    period: {
-      id: toNum(row.period_id),
-      startDate: toDate(row.start_date),
-      endDate: toDate(row.end_date),
-      usedBytes: toBig(row.period_used),
-      closedBy: row.closed_by ? String(row.closed_by) : null,
-      unmeasuredAfter: row.unmeasured_after ? toInstant(row.unmeasured_after).toISO() : null,
-    },
-    rated: ratedChargeFromJson(JSON.parse(String(row.explanation)).rated),
-    days: dailySeries(intervals, toDate(row.start_date), toDate(row.end_date)),
+    line: lineOf(found.line),
+    period: { ...period, unmeasuredAfter: period.unmeasuredAfter ? period.unmeasuredAfter.toISO() : null },
+    rated: ratedOf(found.explanation),
+    days: dailySeries(intervals, period.startDate, period.endDate),
     intervals,
-    samples: await samplesOf(knex, intervalRows),
+    samples: await samplesOf(store, stored),
   };
 }
 
