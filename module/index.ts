@@ -28,6 +28,7 @@ import { createRatingService } from './services/rating.js';
 import { createPoolService, withPoolMembership, type PoolService } from './services/pools.js';
 import { createCapService } from './services/caps.js';
 import { createUpgradeService } from './services/upgrades.js';
+import { createUpgradeStore } from './adapters/upgrade-store.js';
 import { createUsagePeriodService } from './services/usage-periods.js';
 import { createInvoiceLineService } from './services/invoice-lines.js';
 import { createUpgradeSuggestionService } from './services/upgrade-suggestions.js';
@@ -134,8 +135,9 @@ function buildBilling(deps: ModuleDeps, b: Built, core: { masters: MasterService
   const outbox = createOutbox({ store: createOutboxStore(knex), clock, panel, locks, log });
   const disputes = createDisputeService({ knex, clock, zone, panel, audit, log, locks, outbox });
   const sync = createPanelSyncService({ knex, clock, panel, billing, ...core, log });
-  const upgrades = createUpgradeService({ knex, clock, zone, panel, billing, audit });
-  const suggestions = createUpgradeSuggestionService({ knex, clock, panel, billing, log, outbox, upgrades });
+  const upgradeStore = createUpgradeStore(knex);
+  const upgrades = createUpgradeService({ store: upgradeStore, clock, zone, panel, billing, audit });
+  const suggestions = createUpgradeSuggestionService({ store: upgradeStore, clock, panel, billing, log, outbox, upgrades });
   return { billing, caps, rating, usagePeriods, pools, evidence, retention, rateSamples, lines, outbox, disputes, sync, upgrades, suggestions };
 }
 

@@ -1,7 +1,5 @@
-import { retryTransaction } from '../adapters/sql-helpers.js';
 import path from 'node:path';
 import ejs from 'ejs';
-import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import {
   displayUnit,
@@ -13,7 +11,7 @@ import {
 import type { SoldUnit } from '../domain/usage-rating.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
-import { sqlInstant, toBig, toNum } from '../adapters/rows.js';
+import type { RatedPeriod, UpgradeStore } from '../adapters/upgrade-store.js';
 import type { BillingSettingsService } from './billing-settings.js';
 import type { Outbox, OutboxEmail } from './outbox.js';
 import type { UpgradeService } from './upgrades.js';
@@ -21,7 +19,6 @@ import { formatMoney } from '../domain/money.js';
 import { escapeHtml } from '../domain/html.js';
 
 const TEMPLATE = path.resolve(import.meta.dirname, '..', '..', 'views', 'email', 'upgrade-suggestion.ejs');
-const NOTICES = 'mod_overusage_notices';
 
 /**
  * A service over its allowance N periods in a row (per product, default 3) gets a suggestion to
@@ -33,7 +30,7 @@ export interface UpgradeSuggestionService {
 }
 
 type SuggestionDeps = {
-  knex: Knex;
+  store: UpgradeStore;
   clock: Clock;
   panel: PanelApi;
   billing: BillingSettingsService;
@@ -48,13 +45,12 @@ export function createUpgradeSuggestionService(deps: SuggestionDeps): UpgradeSug
       const profileFor = await deps.billing.snapshot();
       let suggested = 0;
       let failed = 0;
-      for (const l of await latestOver(deps.knex)) {
-        const serviceId = toNum(l.service_id);
-        const profile = profileFor(toNum(l.product_id), serviceId, toNum(l.client_id));
+      for (const l of await deps.store.latestOver()) {
+        const profile = profileFor(l.productId, l.serviceId, l.clientId);
         if (!profile) continue;
         const out = await suggest(
           deps,
-          { serviceId, clientId: toNum(l.client_id), periodId: toNum(l.period_id) },
+          { serviceId: l.serviceId, clientId: l.clientId, periodId: l.periodId },
           profile.upgradeAfterPeriods,
           profile.unit as SoldUnit,
         );
@@ -72,21 +68,6 @@ export function createUpgradeSuggestionService(deps: SuggestionDeps): UpgradeSug
   };
 }
 
-/** Services whose latest rated period was over: only they can be on a streak. */
-function latestOver(knex: Knex): Promise<Array<Record<string, unknown>>> {
-  return knex('mod_overusage_charges as c')
-    .whereIn('c.status', ['unbilled', 'billed', 'written_off'])
-    .andWhere('c.over_bytes', '>', 0)
-    .andWhere('c.seq', 0)
-    .whereNotExists(
-      knex('mod_overusage_charges as n')
-        .whereRaw('n.service_id = c.service_id')
-        .andWhere('n.seq', 0)
-        .andWhereRaw('n.period_start > c.period_start'),
-    )
-    .select('c.service_id', 'c.client_id', 'c.product_id', 'c.period_id');
-}
-
 /** One service: a suggestion when its last `n` periods were all over, once per streak (keyed by its latest period). */
 async function suggest(
   deps: SuggestionDeps,
@@ -94,47 +75,20 @@ async function suggest(
   n: number,
   unit: SoldUnit,
 ): Promise<'sent' | 'failed' | 'none'> {
-  const { knex } = deps;
-  const recent = await knex('mod_overusage_charges')
-    .where({ service_id: s.serviceId, seq: 0 })
-    .orderBy('period_start', 'desc')
-    .limit(n)
-    .select(
-      'period_id',
-      'period_start',
-      'period_end',
-      'used_bytes',
-      'allowance_bytes',
-      'over_bytes',
-      'status',
-    );
-  if (recent.length < n || !recent.every((c) => toBig(c.over_bytes) > 0n && c.status !== 'not_billed'))
-    return 'none';
+  const recent = await deps.store.ratedPeriods(s.serviceId, n);
+  if (recent.length < n || !recent.every((c) => c.overBytes > 0n && c.status !== 'not_billed')) return 'none';
   const key = `period:${s.periodId}`;
-  const now = sqlInstant(deps.clock.now());
-  await knex(NOTICES)
-    .insert({
-      service_id: s.serviceId,
-      client_id: s.clientId,
-      kind: 'upgrade_suggestion',
-      notice_key: key,
-      status: 'pending',
-      created_at: now,
-    })
-    .onConflict(['service_id', 'kind', 'notice_key'])
-    .ignore();
-  const notice = await knex(NOTICES)
-    .where({ service_id: s.serviceId, kind: 'upgrade_suggestion', notice_key: key })
-    .first();
+  const notice = await deps.store.suggestionFor(
+    { serviceId: s.serviceId, clientId: s.clientId, key },
+    deps.clock.now(),
+  );
   if (notice.status === 'sent') return 'none';
   try {
-    const emails = await compose(deps, toNum(notice.id), s.serviceId, s.clientId, unit, recent.reverse());
+    const emails = await compose(deps, notice.id, s.serviceId, s.clientId, unit, recent.reverse());
     // decided and told in one step: the emails go to the outbox with the notice's new state
-    await retryTransaction(knex, async (trx) => {
+    await deps.store.transaction(async (tx, trx) => {
       await deps.outbox.enqueue(trx, emails);
-      await trx(NOTICES)
-        .where({ id: notice.id })
-        .update({ status: 'sent', sent_at: sqlInstant(deps.clock.now()) });
+      await tx.markSuggestion(notice.id, { status: 'sent', at: deps.clock.now() });
     });
     await deps.panel
       .logActivity(
@@ -144,9 +98,7 @@ async function suggest(
       .catch(() => {});
     return 'sent';
   } catch (err) {
-    await knex(NOTICES)
-      .where({ id: notice.id })
-      .update({ status: 'failed', details: (err as Error).message.slice(0, 500) });
+    await deps.store.markSuggestion(notice.id, { status: 'failed', details: (err as Error).message });
     deps.log.warn('upgrade_suggestion.failed', { serviceId: s.serviceId, error: (err as Error).message });
     return 'failed';
   }
@@ -159,7 +111,7 @@ async function compose(
   serviceId: number,
   clientId: number,
   unit: SoldUnit,
-  rows: Array<Record<string, unknown>>,
+  rows: RatedPeriod[],
 ): Promise<OutboxEmail[]> {
   const client = await deps.panel.getClientsDetails(clientId);
   const { products } = await deps.panel.getClientsProducts({ serviceId });
@@ -187,9 +139,9 @@ async function compose(
           }
         : null,
       rows: rows.map((r) => ({
-        period: formatPeriod(String(r.period_start), String(r.period_end), locale),
-        used: formatByteAmount(toBig(r.used_bytes), shown, locale),
-        included: formatByteAmount(toBig(r.allowance_bytes), shown, locale),
+        period: formatPeriod(r.periodStart, r.periodEnd, locale),
+        used: formatByteAmount(r.usedBytes, shown, locale),
+        included: formatByteAmount(r.allowanceBytes, shown, locale),
       })),
     });
     return { lang, html };

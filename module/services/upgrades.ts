@@ -1,5 +1,3 @@
-import { retryTransaction } from '../adapters/sql-helpers.js';
-import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
 import { localDate } from '../domain/calendar.js';
@@ -14,9 +12,8 @@ import {
 import { ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { PanelApi } from '../adapters/panel-api.js';
-import { sqlInstant, toBig, toDate, toInstant, toNum } from '../adapters/rows.js';
+import type { UpgradeStore } from '../adapters/upgrade-store.js';
 import { ratingPlan, type BillingSettingsService } from './billing-settings.js';
-import { TABLES } from '../adapters/tables.js';
 
 /**
  * Upgrades with the money shown. The figures: what the last N rated periods (the product's
@@ -97,7 +94,7 @@ async function panelProducts(panel: PanelApi): Promise<Map<number, PanelProduct>
 }
 
 type UpgradeDeps = {
-  knex: Knex;
+  store: UpgradeStore;
   clock: Clock;
   zone: string;
   panel: PanelApi;
@@ -106,17 +103,10 @@ type UpgradeDeps = {
 };
 
 /** The last periods' usage of a service and what each billed, newest first. */
-async function pastPeriods(knex: Knex, serviceId: number, count: number): Promise<PastPeriod[]> {
-  const rows = await knex(TABLES.charges)
-    .where({ service_id: serviceId, seq: 0, kind: 'usage' })
-    .whereIn('status', ['unbilled', 'billed', 'written_off', 'within_allowance'])
-    .orderBy('period_start', 'desc')
-    .limit(count)
-    .select('amount_minor', 'explanation');
+async function pastPeriods(store: UpgradeStore, serviceId: number, count: number): Promise<PastPeriod[]> {
+  const rows = await store.ratedPeriods(serviceId, count, { usageOnly: true });
   return rows.map((r) => {
-    const rated = ratedChargeFromJson(
-      (JSON.parse(String(r.explanation)) as { rated: Record<string, unknown> }).rated,
-    );
+    const rated = ratedChargeFromJson((r.explanation as { rated: Record<string, unknown> }).rated);
     return {
       usage: {
         usedBytes: rated.usedBytes,
@@ -124,7 +114,7 @@ async function pastPeriods(knex: Knex, serviceId: number, count: number): Promis
         nominalDays: rated.nominalDays,
         seconds: rated.periodSeconds,
       },
-      billedMinor: toBig(r.amount_minor),
+      billedMinor: r.amountMinor,
     };
   });
 }
@@ -163,16 +153,12 @@ async function upgradeFigures(
   serviceId: number,
   clientId: number,
 ): Promise<UpgradeView | null> {
-  const s = await deps
-    .knex(TABLES.services)
-    .where({ service_id: serviceId })
-    .first('client_id', 'product_id', 'currency');
-  if (!s || toNum(s.client_id) !== clientId) throw notFound(`there is no service ${serviceId} of yours`);
-  const productId = toNum(s.product_id);
-  const currency = String(s.currency);
+  const s = await deps.store.service(serviceId);
+  if (!s || s.clientId !== clientId) throw notFound(`there is no service ${serviceId} of yours`);
+  const { productId, currency } = s;
   const profile = await deps.billing.forService(productId, serviceId, clientId);
   if (!profile || profile.allowance === 'solusvm') return null;
-  const past = await pastPeriods(deps.knex, serviceId, profile.upgradeAfterPeriods);
+  const past = await pastPeriods(deps.store, serviceId, profile.upgradeAfterPeriods);
   if (past.length === 0) return null;
   const products = await panelProducts(deps.panel);
   const current = products.get(productId);
@@ -240,30 +226,22 @@ async function recordUpgrade(deps: UpgradeDeps, u: UpgradeRecord, actor: Actor):
     now,
   } = u;
   const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
-  return retryTransaction(deps.knex, async (trx) => {
-    await trx(TABLES.upgrades).insert({
-      service_id: serviceId,
-      client_id: clientId,
-      from_product_id: view.currentProductId,
-      to_product_id: productId,
-      requested_on: today,
-      requested_at: sqlInstant(now),
-      credit_percent: creditPercent,
-      panel_upgrade_id: panelUpgradeId,
-      invoice_id: invoiceId,
+  return deps.store.transaction(async (tx, trx) => {
+    const id = await tx.recordRequest({
+      serviceId,
+      clientId,
+      fromProductId: view.currentProductId,
+      toProductId: productId,
+      requestedOn: today,
+      requestedAt: now,
+      creditPercent,
+      panelUpgradeId,
+      invoiceId,
       figures: JSON.stringify(
         { currentMinor: view.currentMinor, offer, periods: view.periods, currency: view.currency },
         bigintJson,
       ),
     });
-    const row = await trx(TABLES.upgrades)
-      .where({ service_id: serviceId, to_product_id: productId, requested_on: today })
-      .orderBy('id', 'desc')
-      .first('id');
-    await trx(TABLES.notices)
-      .where({ service_id: serviceId, kind: 'upgrade_suggestion' })
-      .whereIn('status', ['sent', 'pending'])
-      .update({ status: 'accepted' });
     await deps.audit.record(
       trx,
       {
@@ -283,7 +261,7 @@ async function recordUpgrade(deps: UpgradeDeps, u: UpgradeRecord, actor: Actor):
       },
       now,
     );
-    return toNum(row.id);
+    return id;
   });
 }
 
@@ -295,7 +273,6 @@ async function requestUpgrade(
   productId: number,
   actor: Actor,
 ): Promise<UpgradeRequestOutcome> {
-  const { knex } = deps;
   const view = await upgradeFigures(deps, serviceId, clientId);
   const offer = view?.offers.find((o) => o.productId === productId);
   if (!view || !offer)
@@ -303,16 +280,14 @@ async function requestUpgrade(
   const now = deps.clock.now();
   const today = localDate(now, deps.zone);
   // a second click (or a retry) the same day for the same plan asks the panel nothing again
-  const earlier = await knex(TABLES.upgrades)
-    .where({ service_id: serviceId, to_product_id: productId, requested_on: today })
-    .first();
+  const earlier = await deps.store.requestOn(serviceId, productId, today);
   if (earlier)
     return {
-      upgradeId: toNum(earlier.id),
+      upgradeId: earlier.id,
       toProductId: productId,
-      panelUpgradeId: earlier.panel_upgrade_id === null ? null : toNum(earlier.panel_upgrade_id),
-      invoiceId: earlier.invoice_id === null ? null : toNum(earlier.invoice_id),
-      creditPercent: toNum(earlier.credit_percent),
+      panelUpgradeId: earlier.panelUpgradeId,
+      invoiceId: earlier.invoiceId,
+      creditPercent: earlier.creditPercent,
       repeated: true,
     };
   const profile = await deps.billing.forService(view.currentProductId, serviceId, clientId);
@@ -335,51 +310,42 @@ async function requestUpgrade(
 export function createUpgradeService(deps: UpgradeDeps): UpgradeService {
   return {
     figures: (serviceId, clientId) => upgradeFigures(deps, serviceId, clientId),
-    outcomes: (opts = {}) => upgradeOutcomes(deps.knex, opts),
+    outcomes: (opts = {}) => upgradeOutcomes(deps.store, opts),
     request: (clientId, serviceId, productId, actor) =>
       requestUpgrade(deps, clientId, serviceId, productId, actor),
   };
 }
 
 /** Suggestions with what came of them, one row per service (newest first). */
-async function upgradeOutcomes(knex: Knex, opts: { limit?: number }): Promise<UpgradeOutcomeRow[]> {
+async function upgradeOutcomes(store: UpgradeStore, opts: { limit?: number }): Promise<UpgradeOutcomeRow[]> {
   const limit = Math.min(opts.limit ?? 200, 1000);
-  const [notices, ups] = await Promise.all([
-    knex(TABLES.notices)
-      .where({ kind: 'upgrade_suggestion' })
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .select('service_id', 'client_id', 'status', 'created_at'),
-    knex(TABLES.upgrades).orderBy('id', 'desc').limit(limit),
-  ]);
+  const [notices, ups] = await Promise.all([store.recentSuggestions(limit), store.recentRequests(limit)]);
   const out = new Map<number, UpgradeOutcomeRow>();
   for (const n of notices) {
-    const id = toNum(n.service_id);
-    if (!out.has(id))
-      out.set(id, {
-        serviceId: id,
-        clientId: toNum(n.client_id),
-        suggestion: { status: String(n.status), suggestedAt: toInstant(n.created_at).toISO()! },
+    if (!out.has(n.serviceId))
+      out.set(n.serviceId, {
+        serviceId: n.serviceId,
+        clientId: n.clientId,
+        suggestion: { status: n.status, suggestedAt: n.createdAt.toISO()! },
         upgrade: null,
       });
   }
   for (const u of ups) {
-    const id = toNum(u.service_id);
-    const row = out.get(id) ?? {
-      serviceId: id,
-      clientId: toNum(u.client_id),
+    const row = out.get(u.serviceId) ?? {
+      serviceId: u.serviceId,
+      clientId: u.clientId,
       suggestion: null,
       upgrade: null,
     };
     row.upgrade ??= {
-      toProductId: toNum(u.to_product_id),
-      fromProductId: toNum(u.from_product_id),
-      requestedOn: toDate(u.requested_on),
-      creditPercent: toNum(u.credit_percent),
-      panelUpgradeId: u.panel_upgrade_id === null ? null : toNum(u.panel_upgrade_id),
-      invoiceId: u.invoice_id === null ? null : toNum(u.invoice_id),
+      toProductId: u.toProductId,
+      fromProductId: u.fromProductId,
+      requestedOn: u.requestedOn,
+      creditPercent: u.creditPercent,
+      panelUpgradeId: u.panelUpgradeId,
+      invoiceId: u.invoiceId,
     };
-    out.set(id, row);
+    out.set(u.serviceId, row);
   }
   return [...out.values()];
 }

@@ -1,0 +1,258 @@
+import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
+import type { IsoDate } from '../domain/calendar.js';
+import { parseChargeStatus, type ChargeStatus } from '../domain/charge-status.js';
+import { rowReader, sqlInstant } from './rows.js';
+import { retryTransaction } from './sql-helpers.js';
+import { TABLES } from './tables.js';
+
+/**
+ * Upgrades and the suggestions that lead to them (module/services/upgrades.ts and
+ * upgrade-suggestions.ts): the upgrade requests, the upgrade_suggestion notices (one per streak,
+ * keyed by its latest period), and the rated periods of a service both read. Every value parsed
+ * here, a bad one named by its column.
+ */
+
+type Db = Knex | Knex.Transaction;
+
+/** pending: decided, email not yet written; sent; failed; accepted: the client ordered an upgrade */
+export const SUGGESTION_STATUSES = ['pending', 'sent', 'failed', 'accepted'] as const;
+export type SuggestionStatus = (typeof SUGGESTION_STATUSES)[number];
+const KIND = 'upgrade_suggestion';
+
+/** A rated period (seq 0: the period's first rating) as the upgrade figures and the streak read it. */
+export interface RatedPeriod {
+  periodId: number;
+  periodStart: IsoDate;
+  periodEnd: IsoDate;
+  usedBytes: bigint;
+  allowanceBytes: bigint;
+  overBytes: bigint;
+  amountMinor: bigint;
+  status: ChargeStatus;
+  /** the rating as the charge stores it (JSON) */
+  explanation: unknown;
+}
+
+export interface UpgradeRequest {
+  id: number;
+  serviceId: number;
+  clientId: number;
+  fromProductId: number;
+  toProductId: number;
+  requestedOn: IsoDate;
+  creditPercent: number;
+  panelUpgradeId: number | null;
+  invoiceId: number | null;
+}
+
+export type NewUpgradeRequest = Omit<UpgradeRequest, 'id'> & {
+  requestedAt: DateTime;
+  /** the figures the client saw (JSON) */
+  figures: string;
+};
+
+export interface Suggestion {
+  id: number;
+  serviceId: number;
+  clientId: number;
+  status: SuggestionStatus;
+  createdAt: DateTime;
+}
+
+export interface UpgradeStore {
+  /** the service's client, product and currency; null when the module does not know it */
+  service(serviceId: number): Promise<{ clientId: number; productId: number; currency: string } | null>;
+  /** the service's last `count` rated usage periods, newest first; `usageOnly`: only usage charges that billed, will, were written off or within the allowance */
+  ratedPeriods(serviceId: number, count: number, opts?: { usageOnly?: boolean }): Promise<RatedPeriod[]>;
+  /** services whose latest rated period was over (billed, to bill or written off): only they can be on a streak */
+  latestOver(): Promise<Array<{ serviceId: number; clientId: number; productId: number; periodId: number }>>;
+  /** the request for this plan on this day, if any */
+  requestOn(serviceId: number, toProductId: number, day: IsoDate): Promise<UpgradeRequest | null>;
+  /** writes the request and marks the service's open suggestions accepted; the request's id */
+  recordRequest(r: NewUpgradeRequest): Promise<number>;
+  /** the suggestion for this key, written pending unless it exists */
+  suggestionFor(s: { serviceId: number; clientId: number; key: string }, now: DateTime): Promise<Suggestion>;
+  /** sent (its emails written in the same transaction), or failed with the reason (its first 500 characters) */
+  markSuggestion(
+    id: number,
+    change: { status: 'sent'; at: DateTime } | { status: 'failed'; details: string },
+  ): Promise<void>;
+  recentSuggestions(limit: number): Promise<Suggestion[]>;
+  recentRequests(limit: number): Promise<UpgradeRequest[]>;
+  /** work in one transaction (retried on a deadlock when not nested): the store and the transaction, for the audit and outbox */
+  transaction<T>(work: (tx: UpgradeStore, db: Knex.Transaction) => Promise<T>): Promise<T>;
+}
+
+export function parseRatedPeriod(r: Record<string, unknown>): RatedPeriod {
+  const c = rowReader(TABLES.charges, r);
+  return {
+    periodId: c.num('period_id'),
+    periodStart: c.date('period_start'),
+    periodEnd: c.date('period_end'),
+    usedBytes: c.big('used_bytes'),
+    allowanceBytes: c.big('allowance_bytes'),
+    overBytes: c.big('over_bytes'),
+    amountMinor: c.big('amount_minor'),
+    status: c.at('status', parseChargeStatus),
+    explanation: c.json('explanation'),
+  };
+}
+
+export function parseUpgradeRequest(r: Record<string, unknown>): UpgradeRequest {
+  const u = rowReader(TABLES.upgrades, r);
+  return {
+    id: u.num('id'),
+    serviceId: u.num('service_id'),
+    clientId: u.num('client_id'),
+    fromProductId: u.num('from_product_id'),
+    toProductId: u.num('to_product_id'),
+    requestedOn: u.date('requested_on'),
+    creditPercent: u.num('credit_percent'),
+    panelUpgradeId: u.numOrNull('panel_upgrade_id'),
+    invoiceId: u.numOrNull('invoice_id'),
+  };
+}
+
+export function parseSuggestion(r: Record<string, unknown>): Suggestion {
+  const n = rowReader(TABLES.notices, r);
+  return {
+    id: n.num('id'),
+    serviceId: n.num('service_id'),
+    clientId: n.num('client_id'),
+    status: n.word(SUGGESTION_STATUSES, 'status'),
+    createdAt: n.instant('created_at'),
+  };
+}
+
+const RATED_COLUMNS = [
+  'period_id',
+  'period_start',
+  'period_end',
+  'used_bytes',
+  'allowance_bytes',
+  'over_bytes',
+  'amount_minor',
+  'status',
+  'explanation',
+];
+
+export function createUpgradeStore(db: Db): UpgradeStore {
+  const suggestions = () => db(TABLES.notices).where({ kind: KIND });
+  return {
+    async service(serviceId) {
+      const s = await db(TABLES.services)
+        .where({ service_id: serviceId })
+        .first('client_id', 'product_id', 'currency');
+      if (!s) return null;
+      const r = rowReader(TABLES.services, s);
+      return { clientId: r.num('client_id'), productId: r.num('product_id'), currency: r.str('currency') };
+    },
+    async ratedPeriods(serviceId, count, opts = {}) {
+      const q = db(TABLES.charges).where({ service_id: serviceId, seq: 0 });
+      if (opts.usageOnly)
+        q.andWhere({ kind: 'usage' }).whereIn('status', [
+          'unbilled',
+          'billed',
+          'written_off',
+          'within_allowance',
+        ]);
+      return (await q.orderBy('period_start', 'desc').limit(count).select(RATED_COLUMNS)).map(
+        parseRatedPeriod,
+      );
+    },
+    async latestOver() {
+      const rows = await db(`${TABLES.charges} as c`)
+        .whereIn('c.status', ['unbilled', 'billed', 'written_off'])
+        .andWhere('c.over_bytes', '>', 0)
+        .andWhere('c.seq', 0)
+        .whereNotExists(
+          db(`${TABLES.charges} as n`)
+            .whereRaw('n.service_id = c.service_id')
+            .andWhere('n.seq', 0)
+            .andWhereRaw('n.period_start > c.period_start'),
+        )
+        .select('c.service_id', 'c.client_id', 'c.product_id', 'c.period_id');
+      return rows.map((r) => {
+        const c = rowReader(TABLES.charges, r);
+        return {
+          serviceId: c.num('service_id'),
+          clientId: c.num('client_id'),
+          productId: c.num('product_id'),
+          periodId: c.num('period_id'),
+        };
+      });
+    },
+    async requestOn(serviceId, toProductId, day) {
+      const r = await db(TABLES.upgrades)
+        .where({ service_id: serviceId, to_product_id: toProductId, requested_on: day })
+        .first();
+      return r ? parseUpgradeRequest(r) : null;
+    },
+    async recordRequest(u) {
+      await db(TABLES.upgrades).insert(requestRow(u));
+      const row = await db(TABLES.upgrades)
+        .where({ service_id: u.serviceId, to_product_id: u.toProductId, requested_on: u.requestedOn })
+        .orderBy('id', 'desc')
+        .first('id');
+      await suggestions()
+        .andWhere({ service_id: u.serviceId })
+        .whereIn('status', ['sent', 'pending'])
+        .update({ status: 'accepted' });
+      return rowReader(TABLES.upgrades, row).num('id');
+    },
+    ...suggestionRows(db),
+    async recentRequests(limit) {
+      return (await db(TABLES.upgrades).orderBy('id', 'desc').limit(limit)).map(parseUpgradeRequest);
+    },
+    transaction: (work) => retryTransaction(db, (trx) => work(createUpgradeStore(trx), trx)),
+  };
+}
+
+/** The upgrade_suggestion notices: one per streak, then sent or failed. */
+function suggestionRows(
+  db: Db,
+): Pick<UpgradeStore, 'suggestionFor' | 'markSuggestion' | 'recentSuggestions'> {
+  const suggestions = () => db(TABLES.notices).where({ kind: KIND });
+  return {
+    async suggestionFor(s, now) {
+      const where = { service_id: s.serviceId, kind: KIND, notice_key: s.key };
+      await db(TABLES.notices)
+        .insert({ ...where, client_id: s.clientId, status: 'pending', created_at: sqlInstant(now) })
+        .onConflict(['service_id', 'kind', 'notice_key'])
+        .ignore();
+      return parseSuggestion(await db(TABLES.notices).where(where).first());
+    },
+    async markSuggestion(id, change) {
+      await db(TABLES.notices)
+        .where({ id })
+        .update(
+          change.status === 'sent'
+            ? { status: 'sent', sent_at: sqlInstant(change.at) }
+            : { status: 'failed', details: change.details.slice(0, 500) },
+        );
+    },
+    async recentSuggestions(limit) {
+      const rows = await suggestions()
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .select('id', 'service_id', 'client_id', 'status', 'created_at');
+      return rows.map(parseSuggestion);
+    },
+  };
+}
+
+function requestRow(u: NewUpgradeRequest): Record<string, unknown> {
+  return {
+    service_id: u.serviceId,
+    client_id: u.clientId,
+    from_product_id: u.fromProductId,
+    to_product_id: u.toProductId,
+    requested_on: u.requestedOn,
+    requested_at: sqlInstant(u.requestedAt),
+    credit_percent: u.creditPercent,
+    panel_upgrade_id: u.panelUpgradeId,
+    invoice_id: u.invoiceId,
+    figures: u.figures,
+  };
+}
