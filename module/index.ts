@@ -38,6 +38,7 @@ import { createRetentionService } from './services/retention.js';
 import { createDisputeService } from './services/disputes.js';
 import { createDunningShield } from './services/dunning-shield.js';
 import { createPanelSyncService } from './services/panel-sync.js';
+import { createPanelSyncStore } from './adapters/panel-sync-store.js';
 import { createRateSampleService } from './services/rate-samples.js';
 import type { PanelApi } from './adapters/panel-api.js';
 import { createLimitActionStore } from './adapters/limit-action-store.js';
@@ -134,7 +135,7 @@ function buildBilling(deps: ModuleDeps, b: Built, core: { masters: MasterService
   // every email the module sends: written with the change that causes it, sent by one worker
   const outbox = createOutbox({ store: createOutboxStore(knex), clock, panel, locks, log });
   const disputes = createDisputeService({ knex, clock, zone, panel, audit, log, locks, outbox });
-  const sync = createPanelSyncService({ knex, clock, panel, billing, ...core, log });
+  const sync = createPanelSyncService({ store: createPanelSyncStore(knex), clock, panel, billing, ...core, log });
   const upgradeStore = createUpgradeStore(knex);
   const upgrades = createUpgradeService({ store: upgradeStore, clock, zone, panel, billing, audit });
   const suggestions = createUpgradeSuggestionService({ store: upgradeStore, clock, panel, billing, log, outbox, upgrades });

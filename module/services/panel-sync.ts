@@ -1,10 +1,13 @@
-import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import type { Actor } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi, PanelClient, PanelService } from '../adapters/panel-api.js';
-import { sqlInstant, toInstant, toNum } from '../adapters/rows.js';
-import { insertChunked, retryTransaction } from '../adapters/sql-helpers.js';
+import {
+  SOLUSIO_TABLE,
+  type DirectoryEntry,
+  type LinkedService,
+  type PanelSyncStore,
+} from '../adapters/panel-sync-store.js';
 import type { ServerSummary } from '../adapters/solusvm-types.js';
 import { billingDayOf } from '../domain/billing-calendar.js';
 import { clientLabel, searchTextOf } from '../domain/search-text.js';
@@ -28,9 +31,7 @@ import type { LinkInput, ServiceLinkService } from './service-links.js';
  */
 const METERED = new Set(['Active', 'Suspended']);
 export const VSERVER_FIELD = 'vserverid';
-export const SOLUSIO_TABLE = 'solusiovps_servers';
-const ISSUES = 'mod_overusage_sync_issues';
-const DIRECTORY = 'mod_overusage_directory';
+export { SOLUSIO_TABLE };
 
 export interface SyncSkip {
   serviceId: number;
@@ -54,7 +55,7 @@ export interface PanelSyncService {
 }
 
 type SyncDeps = {
-  knex: Knex;
+  store: PanelSyncStore;
   clock: Clock;
   panel: PanelApi;
   billing: BillingSettingsService;
@@ -67,15 +68,7 @@ type SyncDeps = {
 export function createPanelSyncService(deps: SyncDeps): PanelSyncService {
   return {
     async issues() {
-      const rows = await deps.knex(ISSUES).orderBy('service_id');
-      return rows.map((r) => ({
-        serviceId: toNum(r.service_id),
-        clientId: toNum(r.client_id),
-        productId: toNum(r.product_id),
-        domain: String(r.domain),
-        reason: String(r.reason),
-        seenAt: toInstant(r.seen_at).toISO()!,
-      }));
+      return (await deps.store.issues()).map((i) => ({ ...i, seenAt: i.seenAt.toISO()! }));
     },
 
     async sync() {
@@ -91,23 +84,8 @@ export function createPanelSyncService(deps: SyncDeps): PanelSyncService {
           if (page.products.length < 250 || start + 250 >= page.totalResults) break;
         }
       }
-      await retryTransaction(deps.knex, async (trx) => {
-        await trx(ISSUES).delete();
-        const now = sqlInstant(deps.clock.now());
-        await insertChunked(
-          trx,
-          ISSUES,
-          run.result.skipped.map((x) => ({
-            service_id: x.serviceId,
-            client_id: x.clientId,
-            product_id: x.productId,
-            domain: x.domain.slice(0, 255),
-            reason: x.reason.slice(0, 500),
-            seen_at: now,
-          })),
-        );
-      });
-      await writeDirectory(deps.knex, [...run.directory.values()], sqlInstant(deps.clock.now()));
+      await deps.store.replaceIssues(run.result.skipped, deps.clock.now());
+      await deps.store.writeDirectory([...run.directory.values()], deps.clock.now());
       if (run.result.skipped.length)
         deps.log.warn('panel_sync.skipped', {
           count: run.result.skipped.length,
@@ -125,7 +103,7 @@ interface SyncRun {
   deps: SyncDeps;
   result: PanelSyncResult;
   byServer: Map<number, MasterView>;
-  existing: Map<number, Record<string, unknown>>;
+  existing: Map<number, LinkedService>;
   /** "master|server" → the service linked to it */
   taken: Map<string, number>;
   v2Servers: Map<number, string>;
@@ -135,16 +113,14 @@ interface SyncRun {
   /** the panel's clients this sync asked about */
   clients: Map<number, PanelClient>;
   /** service id → its names, for the admin tab's search */
-  directory: Map<number, Record<string, unknown>>;
+  directory: Map<number, DirectoryEntry>;
 }
 
 async function startRun(deps: SyncDeps): Promise<SyncRun> {
   const masters = (await deps.masters.list()).filter((m) => m.panelServerId !== null);
-  const rows = await deps
-    .knex('mod_overusage_services')
-    .select('service_id', 'master_id', 'server_ref', 'active', 'currency', 'product_id', 'billing_day');
+  const rows = await deps.store.linkedServices();
   const [v2Servers, matchBy] = await Promise.all([
-    solusIoServers(deps.knex),
+    deps.store.solusIoServers(),
     deps.settings.get('sync_match_by'),
   ]);
   const lists = new Map<number, Promise<ServerSummary[]>>();
@@ -152,8 +128,8 @@ async function startRun(deps: SyncDeps): Promise<SyncRun> {
     deps,
     result: { linked: 0, updated: 0, stopped: 0, skipped: [] },
     byServer: new Map(masters.map((m) => [m.panelServerId!, m])),
-    existing: new Map(rows.map((r) => [toNum(r.service_id), r])),
-    taken: new Map(rows.map((r) => [`${toNum(r.master_id)}|${String(r.server_ref)}`, toNum(r.service_id)])),
+    existing: new Map(rows.map((r) => [r.serviceId, r])),
+    taken: new Map(rows.map((r) => [`${r.masterId}|${r.serverRef}`, r.serviceId])),
     v2Servers,
     matchBy,
     serversOf(masterId) {
@@ -164,14 +140,6 @@ async function startRun(deps: SyncDeps): Promise<SyncRun> {
     clients: new Map(),
     directory: new Map(),
   };
-}
-
-/** service id → SolusVM 2 server id, from the official module's table when the panel has it */
-async function solusIoServers(knex: Knex): Promise<Map<number, string>> {
-  if (!(await knex.schema.hasTable(SOLUSIO_TABLE))) return new Map();
-  const rows = await knex(SOLUSIO_TABLE).select('service_id', 'server_id').orderBy('id');
-  // the newest row of a service wins (a rebuild writes another)
-  return new Map(rows.map((r) => [toNum(r.service_id), String(toNum(r.server_id))]));
 }
 
 function skip(run: SyncRun, svc: PanelService, productId: number, reason: string): void {
@@ -270,25 +238,14 @@ async function noteNames(run: SyncRun, svc: PanelService): Promise<void> {
     .filter((x, i, all) => x !== '' && all.indexOf(x) === i);
   const cut = (v: string, n: number) => v.slice(0, n);
   run.directory.set(svc.id, {
-    service_id: svc.id,
-    client_id: svc.clientId,
-    client_name: cut(clientName, 255),
+    serviceId: svc.id,
+    clientId: svc.clientId,
+    clientName: cut(clientName, 255),
     hostname: cut(svc.domain.trim(), 255),
     ips: cut(ips.join(' '), 1000),
-    product_name: cut(svc.name, 255),
-    search_text: cut(searchTextOf([clientName, svc.domain, ...ips, svc.name]), 2000),
+    productName: cut(svc.name, 255),
+    searchText: cut(searchTextOf([clientName, svc.domain, ...ips, svc.name]), 2000),
   });
-}
-
-/** Upserts the entries, in chunks (one statement per chunk on both engines). */
-async function writeDirectory(knex: Knex, rows: Array<Record<string, unknown>>, now: string): Promise<void> {
-  for (let i = 0; i < rows.length; i += 200) {
-    const chunk = rows.slice(i, i + 200).map((r) => ({ ...r, updated_at: now }));
-    await knex(DIRECTORY)
-      .insert(chunk)
-      .onConflict('service_id')
-      .merge(['client_id', 'client_name', 'hostname', 'ips', 'product_name', 'search_text', 'updated_at']);
-  }
 }
 
 /** One panel service: stopped, skipped with why, left as it is, or linked. */
@@ -296,7 +253,7 @@ async function syncService(run: SyncRun, svc: PanelService, productId: number): 
   const link = run.existing.get(svc.id);
   if (link || METERED.has(svc.status)) await noteNames(run, svc);
   if (!METERED.has(svc.status)) {
-    if (link && toNum(link.active) === 1) {
+    if (link?.active) {
       await run.deps.links.setActive(svc.id, false, ACTOR);
       run.result.stopped++;
     }
@@ -328,13 +285,12 @@ async function syncService(run: SyncRun, svc: PanelService, productId: number): 
   const billingDay = billingDayOf(svc.nextDueDate, svc.regDate);
   if (
     link &&
-    toNum(link.master_id) === master.id &&
-    String(link.server_ref) === ref &&
-    String(link.currency) === currency &&
-    toNum(link.product_id) === productId &&
-    toNum(link.active) === 1 &&
-    (link.billing_day === null || link.billing_day === undefined ? null : toNum(link.billing_day)) ===
-      billingDay
+    link.masterId === master.id &&
+    link.serverRef === ref &&
+    link.currency === currency &&
+    link.productId === productId &&
+    link.active &&
+    link.billingDay === billingDay
   )
     return;
   const input: LinkInput = {
