@@ -2,9 +2,21 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import { daysBetween, maxDate, type IsoDate } from '../domain/calendar.js';
 import type { ObservedState } from '../domain/limit-policy.js';
-import { crossedThresholds, openPeriodShape, percentUsed, periodAllowance, projectCost, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
+import {
+  crossedThresholds,
+  openPeriodShape,
+  percentUsed,
+  periodAllowance,
+  projectCost,
+  projectUsage,
+  type PeriodShape,
+  type ProjectedCost,
+  type Projection,
+} from '../domain/thresholds.js';
 import type { RatingPlan } from '../domain/usage-rating.js';
-import { toBig, toBigOrNull, toDate, toDateOrNull, toInstantOrNull, toNum } from '../adapters/rows.js';
+import { createOpenUsageStore, type OpenPeriodRow } from '../adapters/open-usage-store.js';
+import { createPeriodReadStore, type MasterRule } from '../adapters/period-read-store.js';
+import { chunks } from '../adapters/sql-helpers.js';
 import { PlanNotPossible, ratingPlan, type BillingProfile } from './billing-settings.js';
 import type { PoolStanding } from './pools.js';
 
@@ -45,95 +57,69 @@ export interface UsageAssessment {
   cost: ProjectedCost | null;
 }
 
-interface MasterRule {
-  policy: unknown;
-  zone: string;
-}
-
-const STATES: readonly ObservedState[] = ['online', 'offline', 'suspended', 'processing', 'unknown'];
-const stateOf = (v: unknown): ObservedState | null => (typeof v === 'string' && (STATES as readonly string[]).includes(v) ? (v as ObservedState) : null);
-
 /** Reads the open periods of active services, a page at a time (or just the given services). */
 export function createOpenUsageReader(knex: Knex) {
-  async function masters(): Promise<Map<number, MasterRule>> {
-    const rows = await knex('mod_overusage_masters').select('id', 'reset_policy', 'time_zone');
-    return new Map(rows.map((m) => [toNum(m.id), { policy: m.reset_policy, zone: String(m.time_zone) }]));
-  }
-
-  function toUsage(r: Record<string, unknown>, master: MasterRule): OpenUsage {
-    const start = toDate(r.open_period_start);
-    const { shape, asOf } = openPeriodShape({ start, end: toDateOrNull(r.open_period_end), regdate: toDateOrNull(r.regdate), lastSampleDate: toDate(r.last_sample_date) });
-    return {
-      serviceId: toNum(r.service_id),
-      clientId: toNum(r.client_id),
-      productId: toNum(r.product_id),
-      masterId: toNum(r.master_id),
-      serverRef: String(r.server_ref),
-      periodId: toNum(r.open_period_id),
-      shape,
-      periodStart: start,
-      asOf,
-      usedBytes: toBig(r.open_period_used_bytes),
-      lastSampledAt: toInstantOrNull(r.last_sampled_at),
-      state: stateOf(r.state),
-      solusvmLimitBytes: toBigOrNull(r.limit_bytes),
-      currency: String(r.currency),
-      zone: master.zone,
-    };
-  }
-
-  const query = () =>
-    knex('mod_overusage_services as s')
-      .leftJoin('mod_overusage_samples as smp', 'smp.id', 's.last_sample_id')
-      .whereNotNull('s.open_period_id')
-      .whereNotNull('s.last_sample_date')
-      .select(
-        's.service_id',
-        's.client_id',
-        's.product_id',
-        's.master_id',
-        's.server_ref',
-        's.reset_policy',
-        's.reset_day',
-        's.regdate',
-        's.currency',
-        's.open_period_id',
-        's.open_period_start',
-        's.open_period_end',
-        's.open_period_used_bytes',
-        's.last_sample_date',
-        's.last_sampled_at',
-        'smp.limit_bytes',
-        'smp.state',
-      );
-
+  const store = createOpenUsageStore(knex);
+  const reads = createPeriodReadStore(knex);
   return {
     /** every active service with an open period, in pages of service ids */
     async *pages(pageSize = 1000): AsyncIterable<OpenUsage[]> {
-      const ms = await masters();
+      const ms = await reads.masters();
       let cursor = 0;
       for (;;) {
-        const rows: Record<string, unknown>[] = await query().where('s.active', true).andWhere('s.service_id', '>', cursor).orderBy('s.service_id').limit(pageSize);
+        const rows = await store.activePage(cursor, pageSize);
         if (rows.length === 0) return;
-        cursor = toNum(rows[rows.length - 1]!.service_id);
-        const page = rows.filter((r) => ms.has(toNum(r.master_id))).map((r) => toUsage(r, ms.get(toNum(r.master_id))!));
+        cursor = rows[rows.length - 1]!.serviceId;
+        const page = usagesOf(rows, ms);
         if (page.length) yield page;
         if (rows.length < pageSize) return;
       }
     },
     /** these services (active or not), by id */
     async some(serviceIds: readonly number[]): Promise<Map<number, OpenUsage>> {
-      const ms = await masters();
+      const ms = await reads.masters();
       const out = new Map<number, OpenUsage>();
-      for (let i = 0; i < serviceIds.length; i += 500) {
-        const rows: Record<string, unknown>[] = await query().whereIn('s.service_id', serviceIds.slice(i, i + 500));
-        for (const r of rows) {
-          const m = ms.get(toNum(r.master_id));
-          if (m) out.set(toNum(r.service_id), toUsage(r, m));
-        }
+      for (const part of chunks(serviceIds, 500)) {
+        for (const u of usagesOf(await store.ofServices(part), ms)) out.set(u.serviceId, u);
       }
       return out;
     },
+  };
+}
+
+/** The rows whose master is known, with their period's shape; a service on a master gone is left out. */
+function usagesOf(rows: OpenPeriodRow[], masters: Map<number, MasterRule>): OpenUsage[] {
+  const out: OpenUsage[] = [];
+  for (const r of rows) {
+    const master = masters.get(r.masterId);
+    if (master) out.push(toUsage(r, master));
+  }
+  return out;
+}
+
+function toUsage(r: OpenPeriodRow, master: MasterRule): OpenUsage {
+  const { shape, asOf } = openPeriodShape({
+    start: r.periodStart,
+    end: r.periodEnd,
+    regdate: r.regdate,
+    lastSampleDate: r.lastSampleDate,
+  });
+  return {
+    serviceId: r.serviceId,
+    clientId: r.clientId,
+    productId: r.productId,
+    masterId: r.masterId,
+    serverRef: r.serverRef,
+    periodId: r.periodId,
+    shape,
+    periodStart: r.periodStart,
+    asOf,
+    usedBytes: r.usedBytes,
+    lastSampledAt: r.lastSampledAt,
+    state: r.state,
+    solusvmLimitBytes: r.solusvmLimitBytes,
+    currency: r.currency,
+    zone: master.zone,
   };
 }
 
@@ -143,7 +129,11 @@ export type OpenUsageReader = ReturnType<typeof createOpenUsageReader>;
  * What the product makes of a service's open period; null when it cannot be said (no price in the
  * client's currency, or the allowance comes from SolusVM and SolusVM reports none).
  */
-export function assessUsage(u: Pick<OpenUsage, 'currency' | 'solusvmLimitBytes' | 'shape' | 'asOf' | 'usedBytes' | 'zone'>, profile: BillingProfile, poolAllowanceBytes?: bigint): UsageAssessment | null {
+export function assessUsage(
+  u: Pick<OpenUsage, 'currency' | 'solusvmLimitBytes' | 'shape' | 'asOf' | 'usedBytes' | 'zone'>,
+  profile: BillingProfile,
+  poolAllowanceBytes?: bigint,
+): UsageAssessment | null {
   let plan: RatingPlan;
   try {
     plan = ratingPlan(profile, u.currency, u.solusvmLimitBytes);
@@ -152,7 +142,8 @@ export function assessUsage(u: Pick<OpenUsage, 'currency' | 'solusvmLimitBytes' 
     throw err;
   }
   // a pool's allowance is already every member's prorated share, summed: nothing is prorated again
-  if (poolAllowanceBytes !== undefined) plan = { ...plan, allowanceBytes: poolAllowanceBytes, prorate: false };
+  if (poolAllowanceBytes !== undefined)
+    plan = { ...plan, allowanceBytes: poolAllowanceBytes, prorate: false };
   const allowanceBytes = periodAllowance(plan, u.shape);
   const projection = projectUsage({ shape: u.shape, asOf: u.asOf, usedBytes: u.usedBytes, allowanceBytes });
   return {

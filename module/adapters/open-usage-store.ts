@@ -1,0 +1,99 @@
+import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
+import type { IsoDate } from '../domain/calendar.js';
+import type { ObservedState } from '../domain/limit-policy.js';
+import { toBig, toBigOrNull, toDate, toDateOrNull, toInstantOrNull, toNum } from './rows.js';
+import { TABLES } from './tables.js';
+
+/**
+ * The open period of each metered service as the latest sample left it (the metering cache in
+ * the services table), with the state and SolusVM limit that sample read. The threshold notices,
+ * the limit policy and the panel's usage fields read it (module/services/open-usage.ts).
+ */
+export interface OpenPeriodRow {
+  serviceId: number;
+  clientId: number;
+  productId: number;
+  masterId: number;
+  serverRef: string;
+  currency: string;
+  regdate: IsoDate | null;
+  periodId: number;
+  periodStart: IsoDate;
+  periodEnd: IsoDate | null;
+  usedBytes: bigint;
+  lastSampleDate: IsoDate;
+  lastSampledAt: DateTime | null;
+  /** the state SolusVM reported with the latest sample; null when it is not one the limit policy knows */
+  state: ObservedState | null;
+  solusvmLimitBytes: bigint | null;
+}
+
+export interface OpenUsageStore {
+  /** active services with an open period and a sample, service ids above `after`, at most `limit`, by id */
+  activePage(after: number, limit: number): Promise<OpenPeriodRow[]>;
+  /** these services (active or not) that have an open period and a sample; at most 500 ids */
+  ofServices(serviceIds: readonly number[]): Promise<OpenPeriodRow[]>;
+}
+
+const STATES: readonly ObservedState[] = ['online', 'offline', 'suspended', 'processing', 'unknown'];
+const stateOf = (v: unknown): ObservedState | null =>
+  typeof v === 'string' && (STATES as readonly string[]).includes(v) ? (v as ObservedState) : null;
+
+export const parseOpenPeriodRow = (r: Record<string, unknown>): OpenPeriodRow => ({
+  serviceId: toNum(r.service_id),
+  clientId: toNum(r.client_id),
+  productId: toNum(r.product_id),
+  masterId: toNum(r.master_id),
+  serverRef: String(r.server_ref),
+  currency: String(r.currency),
+  regdate: toDateOrNull(r.regdate),
+  periodId: toNum(r.open_period_id),
+  periodStart: toDate(r.open_period_start),
+  periodEnd: toDateOrNull(r.open_period_end),
+  usedBytes: toBig(r.open_period_used_bytes),
+  lastSampleDate: toDate(r.last_sample_date),
+  lastSampledAt: toInstantOrNull(r.last_sampled_at),
+  state: stateOf(r.state),
+  solusvmLimitBytes: toBigOrNull(r.limit_bytes),
+});
+
+export function createOpenUsageStore(knex: Knex): OpenUsageStore {
+  const query = () =>
+    knex(`${TABLES.services} as s`)
+      .leftJoin(`${TABLES.samples} as smp`, 'smp.id', 's.last_sample_id')
+      .whereNotNull('s.open_period_id')
+      .whereNotNull('s.last_sample_date')
+      .select(
+        's.service_id',
+        's.client_id',
+        's.product_id',
+        's.master_id',
+        's.server_ref',
+        's.regdate',
+        's.currency',
+        's.open_period_id',
+        's.open_period_start',
+        's.open_period_end',
+        's.open_period_used_bytes',
+        's.last_sample_date',
+        's.last_sampled_at',
+        'smp.limit_bytes',
+        'smp.state',
+      );
+  return {
+    async activePage(after, limit) {
+      const rows: Record<string, unknown>[] = await query()
+        .where('s.active', true)
+        .andWhere('s.service_id', '>', after)
+        .orderBy('s.service_id')
+        .limit(limit);
+      return rows.map(parseOpenPeriodRow);
+    },
+    async ofServices(serviceIds) {
+      if (serviceIds.length === 0) return [];
+      const rows: Record<string, unknown>[] = await query().whereIn('s.service_id', serviceIds);
+      return rows.map(parseOpenPeriodRow);
+    },
+  };
+}
