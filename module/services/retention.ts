@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import { ModuleError } from '../domain/errors.js';
 import { auditLog, type Actor } from '../adapters/audit-store.js';
-import { toDate, toNum } from '../adapters/rows.js';
+import { createSampleStore, type SampleStore } from '../adapters/sample-store.js';
 
 /**
  * Retention of raw samples (issue 22). The daily figures (intervals) and every period's total stay
@@ -40,6 +40,7 @@ const BATCH = 2000;
 
 export function createRetentionService(deps: { knex: Knex; clock: Clock; zone: string }): RetentionService {
   const { knex } = deps;
+  const samples = createSampleStore(knex);
   return {
     async prune(opts) {
       const keepMonths = opts.keepMonths ?? 13;
@@ -67,31 +68,27 @@ export function createRetentionService(deps: { knex: Knex; clock: Clock; zone: s
         keptDisputed: 0,
         keptOpenOrLatest: 0,
       };
-      const poolEvidence = await poolSampleKeeps(knex);
+      const poolEvidence = await poolSampleKeeps(samples);
       let cursor = 0;
       for (;;) {
-        const rows = await knex('mod_overusage_samples')
-          .where('id', '>', cursor)
-          .andWhere('sample_date', '<', cutoff)
-          .orderBy('id')
-          .limit(BATCH)
-          .select('id', 'sample_date');
+        const rows = await samples.olderThan(cutoff, cursor, BATCH);
         if (!rows.length) break;
-        cursor = toNum(rows[rows.length - 1]!.id);
+        cursor = rows[rows.length - 1]!.id;
         report.examined += rows.length;
-        const ids = rows.map((r) => toNum(r.id));
-        const keep = await keepsAmong(knex, ids);
+        const keep = await keepsAmong(
+          samples,
+          rows.map((r) => r.id),
+        );
         const drop: number[] = [];
         for (const r of rows) {
-          const id = toNum(r.id);
-          const k = stronger(keep.get(id), poolEvidence.get(id));
+          const k = stronger(keep.get(r.id), poolEvidence.get(r.id));
           if (k === 'open') report.keptOpenOrLatest++;
           else if (k === 'disputed') report.keptDisputed++;
-          else if (k === 'billed' && toDate(r.sample_date) >= evidenceCutoff) report.keptBilled++;
-          else drop.push(id);
+          else if (k === 'billed' && r.sampleDate >= evidenceCutoff) report.keptBilled++;
+          else drop.push(r.id);
         }
         report.deleted += drop.length;
-        if (!opts.dryRun && drop.length) await knex('mod_overusage_samples').whereIn('id', drop).delete();
+        if (!opts.dryRun) await samples.delete(drop);
       }
       if (!opts.dryRun) {
         await auditLog.record(
@@ -121,65 +118,32 @@ const note = (m: Map<number, Keep>, id: number, k: Keep) => {
 };
 
 /** Of these samples, the ones to keep and why: latest of a service or period, open period, billed, disputed. */
-async function keepsAmong(knex: Knex, ids: number[]): Promise<Map<number, Keep>> {
+async function keepsAmong(samples: SampleStore, ids: number[]): Promise<Map<number, Keep>> {
   const out = new Map<number, Keep>();
-  for (const r of await knex('mod_overusage_services')
-    .whereIn('last_sample_id', ids)
-    .select('last_sample_id'))
-    note(out, toNum(r.last_sample_id), 'open');
+  for (const id of await samples.latestOfServices(ids)) note(out, id, 'open');
   // a period's latest reading (its limit) is read when it is rated: kept until it is
-  for (const r of await knex('mod_overusage_periods as p')
-    .leftJoin('mod_overusage_charges as c', 'c.period_id', 'p.id')
-    .whereIn('p.last_sample_id', ids)
-    .andWhere((q) => q.where('p.status', 'open').orWhereNull('c.id'))
-    .select('p.last_sample_id'))
-    note(out, toNum(r.last_sample_id), 'open');
-  for (const col of ['to_sample_id', 'from_sample_id'] as const) {
-    const rows = await knex('mod_overusage_intervals as i')
-      .join('mod_overusage_periods as p', 'p.id', 'i.period_id')
-      .leftJoin('mod_overusage_charges as c', 'c.period_id', 'p.id')
-      .leftJoin('mod_overusage_lines as l', 'l.charge_id', 'c.id')
-      .leftJoin('mod_overusage_disputes as d', 'd.line_id', 'l.id')
-      .whereIn(`i.${col}`, ids)
-      .select(`i.${col} as sid`, 'p.status', 'l.id as line_id', 'd.state as dispute');
-    for (const r of rows) {
-      const sid = toNum(r.sid);
-      if (r.status === 'open') note(out, sid, 'open');
-      else if (r.dispute === 'open') note(out, sid, 'disputed');
-      else if (r.line_id !== null && r.line_id !== undefined) note(out, sid, 'billed');
-    }
+  for (const id of await samples.latestOfUnratedPeriods(ids)) note(out, id, 'open');
+  for (const e of await samples.intervalEnds(ids)) {
+    if (e.periodStatus === 'open') note(out, e.sampleId, 'open');
+    else if (e.disputeState === 'open') note(out, e.sampleId, 'disputed');
+    else if (e.lineId !== null) note(out, e.sampleId, 'billed');
   }
   return out;
 }
 
 /** The samples behind pool lines: each member's intervals on its days in the pool's month. */
-async function poolSampleKeeps(knex: Knex): Promise<Map<number, Keep>> {
+async function poolSampleKeeps(samples: SampleStore): Promise<Map<number, Keep>> {
   const out = new Map<number, Keep>();
-  const lines = await knex('mod_overusage_lines as l')
-    .join('mod_overusage_charges as c', 'c.id', 'l.charge_id')
-    .leftJoin('mod_overusage_disputes as d', 'd.line_id', 'l.id')
-    .where('c.period_id', '<', 0)
-    .select('c.period_id', 'd.state as dispute');
-  for (const line of lines) {
-    const pp = await knex('mod_overusage_pool_periods')
-      .where({ id: -toNum(line.period_id) })
-      .first();
-    if (!pp) continue;
-    const members = (
-      JSON.parse(String(pp.details)) as { members: Array<{ serviceId: number; days?: string[] }> }
-    ).members;
-    for (const m of members) {
-      const days = new Set(m.days ?? []);
-      const rows = await knex('mod_overusage_intervals')
-        .where('service_id', Number(m.serviceId))
-        .andWhere('to_date', '>=', toDate(pp.start_date))
-        .andWhere('to_date', '<=', toDate(pp.end_date))
-        .select('to_date', 'from_sample_id', 'to_sample_id');
-      for (const i of rows) {
-        if (!days.has(toDate(i.to_date))) continue;
-        const k: Keep = line.dispute === 'open' ? 'disputed' : 'billed';
-        note(out, toNum(i.to_sample_id), k);
-        if (i.from_sample_id !== null) note(out, toNum(i.from_sample_id), k);
+  for (const line of await samples.poolLines()) {
+    const month = await samples.poolMonth(line.poolPeriodId);
+    if (!month) continue;
+    const k: Keep = line.disputeState === 'open' ? 'disputed' : 'billed';
+    for (const m of month.members) {
+      const days = new Set(m.days);
+      for (const i of await samples.intervalsEndingBetween(m.serviceId, month.start, month.end)) {
+        if (!days.has(i.toDate)) continue;
+        note(out, i.toSampleId, k);
+        if (i.fromSampleId !== null) note(out, i.fromSampleId, k);
       }
     }
   }
