@@ -1,8 +1,15 @@
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { invalidInput } from '../domain/errors.js';
-import { sqlInstant, toBig, toInstant } from '../adapters/rows.js';
-import { chunks, retryTransaction } from '../adapters/sql-helpers.js';
+import { createPeriodReadStore } from '../adapters/period-read-store.js';
+import {
+  createRateSampleStore,
+  type RateSample,
+  type RateSampleStore,
+} from '../adapters/rate-sample-store.js';
+import { sqlInstant } from '../adapters/rows.js';
+import { retryTransaction } from '../adapters/sql-helpers.js';
+import { createUsagePeriodStore } from '../adapters/usage-period-store.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { Clock } from '../domain/clock.js';
 import { addDays } from '../domain/calendar.js';
@@ -15,7 +22,6 @@ import type { RatingService } from './rating.js';
  * so evidence is never silently replaced.
  */
 const SLOT_MS = 5 * 60_000;
-const TABLE = 'mod_overusage_rate_samples';
 
 export interface RateImportResult {
   read: number;
@@ -38,66 +44,100 @@ export function parseRateCsv(csv: string): Array<{ at: DateTime; bps: bigint }> 
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || (i === 0 && /[a-z]/i.test(line.split(',')[1] ?? ''))) return;
     const [ts, bps, ...rest] = line.split(',').map((x) => x.trim());
-    if (!ts || bps === undefined || rest.length) throw invalidInput(`line ${i + 1}: expected "timestamp,bits_per_second"`);
+    if (!ts || bps === undefined || rest.length)
+      throw invalidInput(`line ${i + 1}: expected "timestamp,bits_per_second"`);
     let at: DateTime;
     try {
       at = DateTime.fromISO(ts, { setZone: true, zone: 'utc' }).toUTC();
     } catch {
       throw invalidInput(`line ${i + 1}: "${ts}" is not an ISO 8601 time`);
     }
-    if (at.toMillis() % SLOT_MS !== 0) throw invalidInput(`line ${i + 1}: ${ts} is not the start of a five-minute slot`);
-    if (!/^\d+$/.test(bps)) throw invalidInput(`line ${i + 1}: the rate must be a whole number of bits per second, not "${bps}"`);
+    if (at.toMillis() % SLOT_MS !== 0)
+      throw invalidInput(`line ${i + 1}: ${ts} is not the start of a five-minute slot`);
+    if (!/^\d+$/.test(bps))
+      throw invalidInput(`line ${i + 1}: the rate must be a whole number of bits per second, not "${bps}"`);
     out.push({ at, bps: BigInt(bps) });
   });
   return out;
 }
 
-export function createRateSampleService(deps: { knex: Knex; clock: Clock; audit: AuditLog; rating?: Pick<RatingService, 'reratePeriod'> }): RateSampleService {
-  const { knex } = deps;
+type RateSampleDeps = {
+  knex: Knex;
+  clock: Clock;
+  audit: AuditLog;
+  rating?: Pick<RatingService, 'reratePeriod'>;
+};
+
+export function createRateSampleService(deps: RateSampleDeps): RateSampleService {
+  const store = createRateSampleStore(deps.knex);
+  const periods = createUsagePeriodStore(deps.knex);
+  const reads = createPeriodReadStore(deps.knex);
   return {
     async importCsv(serviceId, csv, actor) {
       const rows = parseRateCsv(csv);
-      const seen = new Map<string, bigint>();
-      for (const r of rows) {
-        const k = sqlInstant(r.at);
-        if (seen.has(k) && seen.get(k) !== r.bps) throw invalidInput(`${r.at.toISO()} appears twice with different rates`);
-        seen.set(k, r.bps);
-      }
-      if (!(await knex('mod_overusage_services').where({ service_id: serviceId }).first('service_id'))) throw invalidInput(`service ${serviceId} is not metered`);
-      const result = await retryTransaction(knex, async (trx) => {
-        let unchanged = 0;
-        const fresh: Array<{ service_id: number; slot_at: string; bps: string }> = [];
-        for (const part of chunks([...seen], 500)) {
-          const held = await trx(TABLE).where({ service_id: serviceId }).whereIn('slot_at', part.map(([k]) => k)).select('slot_at', 'bps');
-          const heldAt = new Map(held.map((h) => [sqlInstant(toInstant(h.slot_at)), toBig(h.bps)]));
-          for (const [k, bps] of part) {
-            const old = heldAt.get(k);
-            if (old === undefined) fresh.push({ service_id: serviceId, slot_at: k, bps: bps.toString() });
-            else if (old === bps) unchanged++;
-            else throw invalidInput(`the slot ${k} UTC already holds ${old} bit/s, not ${bps}: evidence is not replaced; nothing was imported`);
-          }
-        }
-        for (const part of chunks(fresh, 500)) await trx(TABLE).insert(part);
-        await deps.audit.record(trx, { actor, action: 'rates.imported', entityType: 'service', entityId: serviceId, details: { read: rows.length, inserted: fresh.length, unchanged } }, deps.clock.now());
-        return { read: rows.length, inserted: fresh.length, unchanged, rerated: 0, slots: fresh.map((f) => f.slot_at).sort() };
+      const seen = slotsOnce(rows);
+      if (!(await reads.service(serviceId))) throw invalidInput(`service ${serviceId} is not metered`);
+      const result = await retryTransaction(deps.knex, async (trx) => {
+        const fresh = await freshRates(trx, store, serviceId, seen);
+        await store.insert(trx, serviceId, fresh);
+        const unchanged = seen.size - fresh.length;
+        const details = { read: rows.length, inserted: fresh.length, unchanged };
+        await deps.audit.record(
+          trx,
+          { actor, action: 'rates.imported', entityType: 'service', entityId: serviceId, details },
+          deps.clock.now(),
+        );
+        return { ...details, rerated: 0, slots: fresh.map((f) => sqlInstant(f.at)).sort() };
       });
       // Rates that arrive after a period was rated change its 95th percentile: it is rated again.
       const { slots, ...out } = result;
       if (deps.rating && slots.length) {
         const from = addDays(slots[0]!.slice(0, 10), -1);
         const to = addDays(slots[slots.length - 1]!.slice(0, 10), 1);
-        const periods = await knex('mod_overusage_periods').where({ service_id: serviceId, status: 'closed' }).andWhere('end_date', '>=', from).andWhere('start_date', '<=', to).select('id');
-        for (const p of periods) {
-          if (!(await knex('mod_overusage_charges').where({ period_id: p.id }).first('id'))) continue;
-          const r = await deps.rating.reratePeriod(Number(p.id), { actor, because: 'rates.imported' });
+        for (const periodId of await periods.ratedClosedBetween(serviceId, from, to)) {
+          const r = await deps.rating.reratePeriod(periodId, { actor, because: 'rates.imported' });
           if (r.kind !== 'not_rated' && r.kind !== 'skipped') out.rerated++;
         }
       }
       return out;
     },
-    async between(serviceId, from, to) {
-      const rows = await knex(TABLE).where({ service_id: serviceId }).andWhere('slot_at', '>=', sqlInstant(from)).andWhere('slot_at', '<', sqlInstant(to)).select('bps');
-      return rows.map((r) => toBig(r.bps));
-    },
+    between: (serviceId, from, to) => store.between(serviceId, from, to),
   };
+}
+
+/** The file's rates by slot (as stored: 'YYYY-MM-DD HH:mm:ss.SSS' UTC); a slot given twice must say the same. */
+function slotsOnce(rows: RateSample[]): Map<string, RateSample> {
+  const seen = new Map<string, RateSample>();
+  for (const r of rows) {
+    const k = sqlInstant(r.at);
+    const was = seen.get(k);
+    if (was && was.bps !== r.bps) throw invalidInput(`${r.at.toISO()} appears twice with different rates`);
+    seen.set(k, r);
+  }
+  return seen;
+}
+
+/** The rates of slots not held yet; a held slot with another figure refuses the whole file. */
+async function freshRates(
+  trx: Knex.Transaction,
+  store: RateSampleStore,
+  serviceId: number,
+  seen: Map<string, RateSample>,
+): Promise<RateSample[]> {
+  const held = await store.held(
+    trx,
+    serviceId,
+    [...seen.values()].map((r) => r.at),
+  );
+  const heldAt = new Map(held.map((h) => [sqlInstant(h.at), h.bps]));
+  const fresh: RateSample[] = [];
+  for (const [k, r] of seen) {
+    const old = heldAt.get(k);
+    if (old === undefined) fresh.push(r);
+    else if (old !== r.bps)
+      throw invalidInput(
+        `the slot ${k} UTC already holds ${old} bit/s, not ${r.bps}: evidence is not replaced; nothing was imported`,
+      );
+  }
+  return fresh;
 }
