@@ -57,6 +57,7 @@ const disputeStateOrNull = (v: unknown): DisputeState | null =>
 
 export function createSampleStore(knex: Knex): SampleStore {
   return {
+    ...poolEvidenceReads(knex),
     async olderThan(before, after, limit) {
       const rows = await knex(TABLES.samples)
         .where('id', '>', after)
@@ -102,6 +103,17 @@ export function createSampleStore(knex: Knex): SampleStore {
       }
       return out;
     },
+    async delete(sampleIds) {
+      if (sampleIds.length) await knex(TABLES.samples).whereIn('id', sampleIds).delete();
+    },
+  };
+}
+
+/** What a pool line bills: its month, its members' days, their intervals. */
+function poolEvidenceReads(
+  knex: Knex,
+): Pick<SampleStore, 'poolLines' | 'poolMonth' | 'intervalsEndingBetween'> {
+  return {
     async poolLines() {
       // a pool line's charge names its pool month as a negative period id
       const rows = await knex(`${TABLES.lines} as l`)
@@ -139,9 +151,6 @@ export function createSampleStore(knex: Knex): SampleStore {
         fromSampleId: toNumOrNull(i.from_sample_id),
         toSampleId: toNum(i.to_sample_id),
       }));
-    },
-    async delete(sampleIds) {
-      if (sampleIds.length) await knex(TABLES.samples).whereIn('id', sampleIds).delete();
     },
   };
 }
