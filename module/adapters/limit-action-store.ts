@@ -1,11 +1,49 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { LiftReason, LimitAction, LimitStatus, SpeedSettings } from '../domain/limit-policy.js';
-import { sqlBig, sqlInstant, toBig, toInstantOrNull, toNum } from './rows.js';
+import { storedWord, storedWordOrNull } from '../domain/stored-value.js';
+import {
+  bigIn,
+  instantIn,
+  instantOrNullIn,
+  intIn,
+  sqlBig,
+  sqlInstant,
+  textIn,
+  textOrNullIn,
+  storedValueError,
+} from './rows.js';
+import { TABLES } from './tables.js';
 
-const TABLE = 'mod_overusage_limit_actions';
+const TABLE = TABLES.limitActions;
 
-export type PanelState = 'none' | 'to_suspend' | 'suspended' | 'to_restore' | 'restored' | 'untouched';
+export const PANEL_STATES = [
+  'none',
+  'to_suspend',
+  'suspended',
+  'to_restore',
+  'restored',
+  'untouched',
+] as const;
+export type PanelState = (typeof PANEL_STATES)[number];
+
+// the words of module/domain/limit-policy.ts, checked where a row enters the code
+const ACTIONS = ['throttle', 'suspend'] as const satisfies readonly LimitAction[];
+const STATUSES = [
+  'pending',
+  'applied',
+  'observed',
+  'released',
+  'lifting',
+  'lifted',
+  'cancelled',
+] as const satisfies readonly LimitStatus[];
+const LIFT_REASONS = [
+  'next_period',
+  'allowance_raised',
+  'policy_changed',
+  'admin',
+] as const satisfies readonly LiftReason[];
 
 /** One throttle or suspension at the limit, as stored. */
 export interface LimitActionRow {
@@ -64,36 +102,45 @@ export interface LimitActionChange {
 }
 
 const json = (v: SpeedSettings | null): string | null => (v === null ? null : JSON.stringify(v));
-const parseJson = (v: unknown): SpeedSettings | null =>
-  v === null || v === undefined || v === '' ? null : (JSON.parse(String(v)) as SpeedSettings);
+function parseJson(v: unknown, column: string): SpeedSettings | null {
+  if (v === null || v === undefined || v === '') return null;
+  try {
+    return JSON.parse(textIn(v, column)) as SpeedSettings;
+  } catch (err) {
+    if (err instanceof SyntaxError) throw storedValueError(column, v, 'JSON');
+    throw err;
+  }
+}
 
-function toRow(r: Record<string, unknown>): LimitActionRow {
+const col = (name: string) => `${TABLE}.${name}`;
+
+/** A stored row, every column checked: a value outside its column's set is reported with the column. */
+export function parseLimitActionRow(r: Record<string, unknown>): LimitActionRow {
   return {
-    id: toNum(r.id),
-    serviceId: toNum(r.service_id),
-    clientId: toNum(r.client_id),
-    periodId: toNum(r.period_id),
-    action: String(r.action) as LimitAction,
-    actionKey: String(r.action_key),
-    status: String(r.status) as LimitStatus,
-    masterId: toNum(r.master_id),
-    serverRef: String(r.server_ref),
-    allowanceBytes: toBig(r.allowance_bytes),
-    usedBytes: toBig(r.used_bytes),
-    speedTarget: parseJson(r.speed_target),
-    speedRestore: parseJson(r.speed_restore),
-    panelState: String(r.panel_state) as PanelState,
-    attempts: toNum(r.attempts),
-    nextAttemptAt: toInstantOrNull(r.next_attempt_at),
-    lastError: r.last_error === null || r.last_error === undefined ? null : String(r.last_error),
-    liftReason:
-      r.lift_reason === null || r.lift_reason === undefined ? null : (String(r.lift_reason) as LiftReason),
-    liftedBy: r.lifted_by === null || r.lifted_by === undefined ? null : String(r.lifted_by),
-    decidedAt: toInstantOrNull(r.decided_at)!,
-    appliedAt: toInstantOrNull(r.applied_at),
-    liftRequestedAt: toInstantOrNull(r.lift_requested_at),
-    liftedAt: toInstantOrNull(r.lifted_at),
-    updatedAt: toInstantOrNull(r.updated_at)!,
+    id: intIn(r.id, col('id')),
+    serviceId: intIn(r.service_id, col('service_id')),
+    clientId: intIn(r.client_id, col('client_id')),
+    periodId: intIn(r.period_id, col('period_id')),
+    action: storedWord(ACTIONS, r.action, col('action')),
+    actionKey: textIn(r.action_key, col('action_key')),
+    status: storedWord(STATUSES, r.status, col('status')),
+    masterId: intIn(r.master_id, col('master_id')),
+    serverRef: textIn(r.server_ref, col('server_ref')),
+    allowanceBytes: bigIn(r.allowance_bytes, col('allowance_bytes')),
+    usedBytes: bigIn(r.used_bytes, col('used_bytes')),
+    speedTarget: parseJson(r.speed_target, col('speed_target')),
+    speedRestore: parseJson(r.speed_restore, col('speed_restore')),
+    panelState: storedWord(PANEL_STATES, r.panel_state, col('panel_state')),
+    attempts: intIn(r.attempts, col('attempts')),
+    nextAttemptAt: instantOrNullIn(r.next_attempt_at, col('next_attempt_at')),
+    lastError: textOrNullIn(r.last_error, col('last_error')),
+    liftReason: storedWordOrNull(LIFT_REASONS, r.lift_reason, col('lift_reason')),
+    liftedBy: textOrNullIn(r.lifted_by, col('lifted_by')),
+    decidedAt: instantIn(r.decided_at, col('decided_at')),
+    appliedAt: instantOrNullIn(r.applied_at, col('applied_at')),
+    liftRequestedAt: instantOrNullIn(r.lift_requested_at, col('lift_requested_at')),
+    liftedAt: instantOrNullIn(r.lifted_at, col('lifted_at')),
+    updatedAt: instantIn(r.updated_at, col('updated_at')),
   };
 }
 
@@ -116,8 +163,8 @@ function toColumns(c: LimitActionChange): Record<string, unknown> {
 }
 
 export interface LimitActionStore {
-  /** inserts the action unless its key exists; false when the key was there */
-  insertIfNew(db: Knex | Knex.Transaction, a: NewLimitAction, at: DateTime): Promise<boolean>;
+  /** inserts the action unless its key exists: the new row's id, null when the key was there */
+  insertIfNew(db: Knex | Knex.Transaction, a: NewLimitAction, at: DateTime): Promise<number | null>;
   get(id: number): Promise<LimitActionRow | null>;
   byKey(serviceId: number, actionKey: string): Promise<LimitActionRow | null>;
   /**
@@ -129,6 +176,17 @@ export interface LimitActionStore {
     id: number,
     from: LimitStatus | readonly LimitStatus[],
     change: LimitActionChange,
+    at: DateTime,
+  ): Promise<boolean>;
+  /**
+   * The panel's record followed: moved from the state the caller read to where it is now (a
+   * concurrent change of the row wins). True when it moved.
+   */
+  panelSynced(
+    db: Knex | Knex.Transaction,
+    id: number,
+    from: PanelState,
+    to: PanelState,
     at: DateTime,
   ): Promise<boolean>;
   /** rows that need work: active (pending, applied, lifting) or with the panel still to update */
@@ -145,43 +203,51 @@ export interface LimitActionStore {
   }): Promise<LimitActionRow[]>;
 }
 
+async function insertIfNew(
+  db: Knex | Knex.Transaction,
+  a: NewLimitAction,
+  at: DateTime,
+): Promise<number | null> {
+  const now = sqlInstant(at);
+  const key = { service_id: a.serviceId, action_key: a.actionKey };
+  const before = await db(TABLE).where(key).first('id');
+  if (before) return null;
+  await db(TABLE)
+    .insert({
+      service_id: a.serviceId,
+      client_id: a.clientId,
+      period_id: a.periodId,
+      action: a.action,
+      action_key: a.actionKey,
+      status: 'pending',
+      master_id: a.masterId,
+      server_ref: a.serverRef,
+      allowance_bytes: sqlBig(a.allowanceBytes),
+      used_bytes: sqlBig(a.usedBytes),
+      panel_state: 'none',
+      attempts: 0,
+      next_attempt_at: now,
+      decided_at: now,
+      updated_at: now,
+    })
+    .onConflict(['service_id', 'action_key'])
+    .ignore();
+  // the unique key keeps a racing run from adding a second row; runs hold a lease, so the
+  // answer is exact in practice
+  const created = await db(TABLE).where(key).first('id');
+  return intIn(created?.id, col('id'));
+}
+
 export function createLimitActionStore(knex: Knex): LimitActionStore {
   return {
-    async insertIfNew(db, a, at) {
-      const now = sqlInstant(at);
-      const before = await db(TABLE).where({ service_id: a.serviceId, action_key: a.actionKey }).first('id');
-      if (before) return false;
-      await db(TABLE)
-        .insert({
-          service_id: a.serviceId,
-          client_id: a.clientId,
-          period_id: a.periodId,
-          action: a.action,
-          action_key: a.actionKey,
-          status: 'pending',
-          master_id: a.masterId,
-          server_ref: a.serverRef,
-          allowance_bytes: sqlBig(a.allowanceBytes),
-          used_bytes: sqlBig(a.usedBytes),
-          panel_state: 'none',
-          attempts: 0,
-          next_attempt_at: now,
-          decided_at: now,
-          updated_at: now,
-        })
-        .onConflict(['service_id', 'action_key'])
-        .ignore();
-      // the unique key keeps a racing run from adding a second row; runs hold a lease, so the
-      // answer is exact in practice
-      return true;
-    },
+    insertIfNew,
     async get(id) {
       const r = await knex(TABLE).where({ id }).first();
-      return r ? toRow(r) : null;
+      return r ? parseLimitActionRow(r) : null;
     },
     async byKey(serviceId, actionKey) {
       const r = await knex(TABLE).where({ service_id: serviceId, action_key: actionKey }).first();
-      return r ? toRow(r) : null;
+      return r ? parseLimitActionRow(r) : null;
     },
     async transition(db, id, from, change, at) {
       const statuses = typeof from === 'string' ? [from] : [...from];
@@ -191,17 +257,23 @@ export function createLimitActionStore(knex: Knex): LimitActionStore {
         .update({ ...toColumns(change), updated_at: sqlInstant(at) });
       return n === 1;
     },
+    async panelSynced(db, id, from, to, at) {
+      const n = await db(TABLE)
+        .where({ id, panel_state: from })
+        .update({ panel_state: to, updated_at: sqlInstant(at) });
+      return n === 1;
+    },
     async needingWork() {
       const rows = await knex(TABLE)
         .whereIn('status', ['pending', 'applied', 'lifting'])
         .orWhereIn('panel_state', ['to_suspend', 'to_restore'])
         .orderBy('id');
-      return rows.map(toRow);
+      return rows.map(parseLimitActionRow);
     },
     async forService(serviceId, periodId) {
       const q = knex(TABLE).where({ service_id: serviceId });
       if (periodId !== undefined) q.andWhere({ period_id: periodId });
-      return (await q.orderBy('id', 'desc')).map(toRow);
+      return (await q.orderBy('id', 'desc')).map(parseLimitActionRow);
     },
     async activeFor(serviceIds) {
       const out: LimitActionRow[] = [];
@@ -209,7 +281,7 @@ export function createLimitActionStore(knex: Knex): LimitActionStore {
         const rows = await knex(TABLE)
           .whereIn('service_id', serviceIds.slice(i, i + 500))
           .whereIn('status', ['pending', 'applied', 'lifting']);
-        out.push(...rows.map(toRow));
+        out.push(...rows.map(parseLimitActionRow));
       }
       return out;
     },
@@ -219,7 +291,9 @@ export function createLimitActionStore(knex: Knex): LimitActionStore {
       if (filter.status !== undefined)
         q.whereIn('status', typeof filter.status === 'string' ? [filter.status] : [...filter.status]);
       if (filter.beforeId !== undefined) q.where('id', '<', filter.beforeId);
-      return (await q.orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 1000))).map(toRow);
+      return (await q.orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 1000))).map(
+        parseLimitActionRow,
+      );
     },
   };
 }

@@ -134,3 +134,77 @@ export function toWholeNumber(v: unknown): number {
   if (!Number.isSafeInteger(n)) throw new TypeError(`not a whole number: ${String(v)}`);
   return n;
 }
+/**
+ * The readers above for one column of a stored row, naming the column when the value is not what
+ * the column holds (UNEXPECTED_STATE, as storedWord does for words): a value changed by hand is
+ * reported where it enters the code, not as NaN or a bare TypeError further on.
+ */
+export function storedValueError(column: string, value: unknown, what: string): ModuleError {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return new ModuleError('UNEXPECTED_STATE', `${column} holds ${shown}, which is not ${what}`, {
+    column,
+    value: String(value),
+  });
+}
+
+const INTEGER = /^-?\d+$/;
+
+export function bigIn(v: unknown, column: string): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && INTEGER.test(v)) return BigInt(v);
+  throw storedValueError(column, v, 'an integer');
+}
+
+export const bigOrNullIn = (v: unknown, column: string): bigint | null =>
+  v === null || v === undefined ? null : bigIn(v, column);
+
+/** MySQL sums a BIGINT column into a DECIMAL (a string, maybe with ".0"), SQLite into an integer; no rows sum to 0. */
+export function sumIn(v: unknown, column: string): bigint {
+  if (v === null || v === undefined) return 0n;
+  return bigIn(typeof v === 'string' ? v.replace(/\.0+$/, '') : v, column);
+}
+
+/** An id or a count: an integer JavaScript holds exactly. */
+export function intIn(v: unknown, column: string): number {
+  const n =
+    typeof v === 'number'
+      ? v
+      : typeof v === 'bigint' || (typeof v === 'string' && INTEGER.test(v))
+        ? Number(v)
+        : NaN;
+  if (Number.isSafeInteger(n) && (typeof v !== 'bigint' || BigInt(n) === v)) return n;
+  throw storedValueError(column, v, 'an integer');
+}
+
+export const intOrNullIn = (v: unknown, column: string): number | null =>
+  v === null || v === undefined ? null : intIn(v, column);
+
+export function textIn(v: unknown, column: string): string {
+  if (typeof v === 'string') return v;
+  throw storedValueError(column, v, 'text');
+}
+
+export const textOrNullIn = (v: unknown, column: string): string | null =>
+  v === null || v === undefined ? null : textIn(v, column);
+
+const DAY = /^\d{4}-\d{2}-\d{2}/;
+
+export function dateIn(v: unknown, column: string): string {
+  if (typeof v === 'string' && DAY.test(v)) return v.slice(0, 10);
+  throw storedValueError(column, v, 'a date');
+}
+
+export const dateOrNullIn = (v: unknown, column: string): string | null =>
+  v === null || v === undefined ? null : dateIn(v, column);
+
+export function instantIn(v: unknown, column: string): DateTime {
+  if (typeof v === 'string' && v.length >= 19) {
+    const ms = Date.parse(`${v.slice(0, 10)}T${v.slice(11)}Z`);
+    if (Number.isFinite(ms)) return DateTime.fromMillis(ms, { zone: 'utc' });
+  }
+  throw storedValueError(column, v, 'a datetime');
+}
+
+export const instantOrNullIn = (v: unknown, column: string): DateTime | null =>
+  v === null || v === undefined ? null : instantIn(v, column);

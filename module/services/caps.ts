@@ -9,10 +9,10 @@ import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import type { LimitPolicy } from '../domain/limit-policy.js';
 import { parseMoney } from '../domain/money.js';
 import type { RatingPlan } from '../domain/usage-rating.js';
-import { sqlInstant, toBig, toInstant, toNum } from '../adapters/rows.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
-import { TABLES } from '../adapters/tables.js';
+import { createCapStore, type CapStore, type NewCap, type StoredCap } from '../adapters/cap-store.js';
+import { createLimitActionStore } from '../adapters/limit-action-store.js';
 
 /**
  * Client-chosen caps: per service, a monthly amount of money (or bytes) over the allowance the
@@ -56,52 +56,27 @@ export interface CapService {
   options(serviceId: number): Promise<{ actions: Array<'throttle' | 'suspend'>; currency: string } | null>;
 }
 
-const CAPS = TABLES.caps;
-const MEMBERS = TABLES.poolMembers;
-
 /**
  * The services a cap of each of these covers: a service in a transfer pool now shares one cap with
  * every member of its pool (set on any of them, it covers them all, as the pool is billed as one);
  * any other service only itself. Each list is sorted, and holds the service itself.
  */
-export async function capMates(
+export const capMates = (
   knex: Knex | Knex.Transaction,
   serviceIds: readonly number[],
-): Promise<Map<number, number[]>> {
-  const out = new Map<number, number[]>(serviceIds.map((id) => [id, [id]]));
-  if (!serviceIds.length) return out;
-  const mine = await knex(MEMBERS)
-    .whereNull('left_at')
-    .whereIn('service_id', [...serviceIds])
-    .select('service_id', 'client_id', 'pool_key');
-  if (!mine.length) return out;
-  const all = await knex(MEMBERS)
-    .whereNull('left_at')
-    .whereIn('client_id', [...new Set(mine.map((m) => toNum(m.client_id)))])
-    .select('service_id', 'client_id', 'pool_key');
-  for (const m of mine) {
-    const same = all
-      .filter((x) => toNum(x.client_id) === toNum(m.client_id) && String(x.pool_key) === String(m.pool_key))
-      .map((x) => toNum(x.service_id));
-    out.set(
-      toNum(m.service_id),
-      [...new Set([toNum(m.service_id), ...same])].sort((a, b) => a - b),
-    );
-  }
-  return out;
-}
+): Promise<Map<number, number[]>> => createCapStore(knex as Knex).mates(knex, serviceIds);
 
-const view = (r: Record<string, unknown>): CapView => ({
-  id: toNum(r.id),
-  serviceId: toNum(r.service_id),
-  kind: r.kind === 'bytes' ? 'bytes' : 'money',
-  amount: toBig(r.amount),
-  currency: r.currency === null || r.currency === undefined ? null : String(r.currency),
-  action: r.action === 'suspend' ? 'suspend' : 'throttle',
-  setAt: toInstant(r.set_at),
+const view = (c: StoredCap): CapView => ({
+  id: c.id,
+  serviceId: c.serviceId,
+  kind: c.kind,
+  amount: c.amount,
+  currency: c.currency,
+  action: c.action,
+  setAt: c.setAt,
 });
 
-const asCap = (v: CapView): ClientCap => ({
+const asCap = (v: CapView | StoredCap): ClientCap => ({
   kind: v.kind,
   amount: v.amount,
   currency: v.currency,
@@ -109,28 +84,26 @@ const asCap = (v: CapView): ClientCap => ({
 });
 
 type CapDeps = { knex: Knex; clock: Clock; billing: BillingSettingsService; audit: AuditLog };
+type CapCtx = CapDeps & { store: CapStore };
 
 /** The service as the client may act on it: his own, linked, on a product that offers caps. */
 async function ownService(
-  deps: CapDeps,
+  deps: CapCtx,
   clientId: number,
   serviceId: number,
 ): Promise<{ currency: string; profile: BillingProfile }> {
-  const s = await deps
-    .knex(TABLES.services)
-    .where({ service_id: serviceId })
-    .first('client_id', 'product_id', 'currency');
+  const s = await deps.store.service(serviceId);
   // another client's service is answered as if it did not exist: nothing about it leaks
-  if (!s || toNum(s.client_id) !== clientId) throw notFound(`there is no service ${serviceId} of yours`);
-  const profile = await deps.billing.forService(toNum(s.product_id), serviceId, clientId);
+  if (!s || s.clientId !== clientId) throw notFound(`there is no service ${serviceId} of yours`);
+  const profile = await deps.billing.forService(s.productId, serviceId, clientId);
   if (!profile?.clientCaps || (profile.model !== 'per_unit' && profile.model !== 'per_block'))
     throw new ModuleError('CONFLICT', 'this plan does not offer a spending cap');
-  return { currency: String(s.currency), profile };
+  return { currency: s.currency, profile };
 }
 
 /** A client sets a cap on his own service (a pooled service's cap covers its pool); audited. */
 async function setCap(
-  deps: CapDeps,
+  deps: CapCtx,
   clientId: number,
   serviceId: number,
   input: CapInput,
@@ -151,38 +124,26 @@ async function setCap(
       ? parseMoney(input.amount.trim(), currency, 'amount').amountMinor
       : parseByteAmount(input.amount.trim());
   if (amount <= 0n) throw invalidInput('the cap must be more than zero; lift it to have none');
+  const cap: NewCap = {
+    clientId,
+    serviceId,
+    kind: input.kind,
+    amount,
+    currency: input.kind === 'money' ? currency : null,
+    action: input.action,
+    throttleMbps: input.action === 'throttle' ? (profile.clientCaps!.throttleMbps ?? null) : null,
+  };
   const now = deps.clock.now();
   return retryTransaction(deps.knex, async (trx) => {
     // a pooled service's cap is the pool's: it replaces the cap of every member
-    const mates = (await capMates(trx, [serviceId])).get(serviceId)!;
-    const before = await trx(CAPS)
-      .whereIn('service_id', mates)
-      .andWhere({ status: 'active' })
-      .forUpdate()
-      .select('id');
-    if (before.length)
-      await trx(CAPS)
-        .whereIn(
-          'id',
-          before.map((b) => b.id),
-        )
-        .update({ status: 'lifted', lifted_at: sqlInstant(now) });
-    const row = {
-      client_id: clientId,
-      service_id: serviceId,
-      kind: input.kind,
-      amount: amount.toString(),
-      currency: input.kind === 'money' ? currency : null,
-      action: input.action,
-      throttle_mbps: input.action === 'throttle' ? (profile.clientCaps!.throttleMbps ?? null) : null,
-      status: 'active',
-      set_at: sqlInstant(now),
-    };
-    await trx(CAPS).insert(row);
-    const created = await trx(CAPS)
-      .where({ service_id: serviceId, status: 'active' })
-      .orderBy('id', 'desc')
-      .first();
+    const mates = (await deps.store.mates(trx, [serviceId])).get(serviceId)!;
+    const before = await deps.store.activeOf(trx, mates, { lock: true });
+    await deps.store.lift(
+      trx,
+      before.map((b) => b.id),
+      now,
+    );
+    const created = await deps.store.insert(trx, cap, now);
     await deps.audit.record(
       trx,
       {
@@ -191,10 +152,10 @@ async function setCap(
         entityType: 'service',
         entityId: serviceId,
         details: {
-          kind: input.kind,
+          kind: cap.kind,
           amount: amount.toString(),
-          currency: row.currency,
-          action: input.action,
+          currency: cap.currency,
+          action: cap.action,
           replaced: before.length,
           ...(mates.length > 1 ? { pool: mates } : {}),
         },
@@ -206,18 +167,15 @@ async function setCap(
 }
 
 /** A client lifts the active cap of his service (or its pool); false when there was none. */
-async function liftCap(deps: CapDeps, clientId: number, serviceId: number, actor: Actor): Promise<boolean> {
+async function liftCap(deps: CapCtx, clientId: number, serviceId: number, actor: Actor): Promise<boolean> {
   await ownService(deps, clientId, serviceId).catch((err: unknown) => {
     // a plan that stopped offering caps still lets the client lift his own
     if ((err as ModuleError).code !== 'CONFLICT') throw err;
   });
   const now = deps.clock.now();
   return retryTransaction(deps.knex, async (trx) => {
-    const mates = (await capMates(trx, [serviceId])).get(serviceId)!;
-    const n = await trx(CAPS)
-      .whereIn('service_id', mates)
-      .andWhere({ status: 'active' })
-      .update({ status: 'lifted', lifted_at: sqlInstant(now) });
+    const mates = (await deps.store.mates(trx, [serviceId])).get(serviceId)!;
+    const n = await deps.store.liftActiveOf(trx, mates, now);
     if (n > 0)
       await deps.audit.record(
         trx,
@@ -235,74 +193,54 @@ async function liftCap(deps: CapDeps, clientId: number, serviceId: number, actor
 }
 
 /** What the rating, the limit policy and the pages read of caps. */
-function capReads(deps: CapDeps): Pick<CapService, 'get' | 'activeFor' | 'history' | 'list' | 'options'> {
-  const { knex } = deps;
+function capReads(deps: CapCtx): Pick<CapService, 'get' | 'activeFor' | 'history' | 'list' | 'options'> {
+  const { knex, store } = deps;
   return {
     async get(serviceId) {
-      const mates = (await capMates(knex, [serviceId])).get(serviceId)!;
-      const r = await knex(CAPS)
-        .whereIn('service_id', mates)
-        .andWhere({ status: 'active' })
-        .orderBy('id', 'desc')
-        .first();
-      return r ? view(r) : null;
+      const mates = (await store.mates(knex, [serviceId])).get(serviceId)!;
+      const newest = (await store.activeOf(knex, mates)).at(-1);
+      return newest ? view(newest) : null;
     },
 
     async activeFor(serviceIds) {
       if (!serviceIds.length) return new Map();
-      const mates = await capMates(knex, serviceIds);
-      const rows = await knex(CAPS)
-        .whereIn('service_id', [...new Set([...mates.values()].flat())])
-        .andWhere({ status: 'active' })
-        .orderBy('id');
+      const mates = await store.mates(knex, serviceIds);
+      const rows = await store.activeOf(knex, [...new Set([...mates.values()].flat())]);
       const out = new Map<number, ClientCap>();
       for (const id of serviceIds) {
         // the newest active cap among the services it covers (a member that joined with its own cap loses to a newer pool cap)
-        const r = rows.filter((x) => mates.get(id)!.includes(toNum(x.service_id))).at(-1);
-        if (r) out.set(id, asCap(view(r)));
+        const r = rows.filter((x) => mates.get(id)!.includes(x.serviceId)).at(-1);
+        if (r) out.set(id, asCap(r));
       }
       return out;
     },
 
     async history(serviceIds) {
-      if (!serviceIds.length) return [];
-      const rows = await knex(CAPS)
-        .whereIn('service_id', [...serviceIds])
-        .orderBy('id');
+      const rows = await store.history(serviceIds);
       return rows.map((r) => ({
-        serviceId: toNum(r.service_id),
-        cap: asCap(view(r)),
-        setAt: toInstant(r.set_at),
-        liftedAt: r.lifted_at === null || r.lifted_at === undefined ? null : toInstant(r.lifted_at),
+        serviceId: r.serviceId,
+        cap: asCap(r),
+        setAt: r.setAt,
+        liftedAt: r.liftedAt,
       }));
     },
 
     async list(opts = {}) {
-      const rows = await knex(CAPS)
-        .orderBy('id', 'desc')
-        .limit(Math.min(opts.limit ?? 200, 1000));
-      return rows.map((r) => ({
-        ...view(r),
-        clientId: toNum(r.client_id),
-        status: r.status === 'active' ? ('active' as const) : ('lifted' as const),
-        liftedAt: r.lifted_at === null || r.lifted_at === undefined ? null : toInstant(r.lifted_at),
-      }));
+      const rows = await store.newest(Math.min(opts.limit ?? 200, 1000));
+      return rows.map((r) => ({ ...view(r), clientId: r.clientId, status: r.status, liftedAt: r.liftedAt }));
     },
 
     async options(serviceId) {
-      const s = await knex(TABLES.services)
-        .where({ service_id: serviceId })
-        .first('client_id', 'product_id', 'currency');
+      const s = await store.service(serviceId);
       if (!s) return null;
-      const profile = await deps.billing.forService(toNum(s.product_id), serviceId, toNum(s.client_id));
-      return profile?.clientCaps
-        ? { actions: profile.clientCaps.actions, currency: String(s.currency) }
-        : null;
+      const profile = await deps.billing.forService(s.productId, serviceId, s.clientId);
+      return profile?.clientCaps ? { actions: profile.clientCaps.actions, currency: s.currency } : null;
     },
   };
 }
 
-export function createCapService(deps: CapDeps): CapService {
+export function createCapService(raw: CapDeps): CapService {
+  const deps: CapCtx = { ...raw, store: createCapStore(raw.knex) };
   return {
     set: (clientId, serviceId, input, actor) => setCap(deps, clientId, serviceId, input, actor),
     lift: (clientId, serviceId, actor) => liftCap(deps, clientId, serviceId, actor),
@@ -346,17 +284,13 @@ export async function capActionInForce(
   knex: Knex,
   serviceId: number,
 ): Promise<'throttle' | 'suspend' | null> {
-  const mates = (await capMates(knex, [serviceId])).get(serviceId)!;
-  const cap = await knex(CAPS)
-    .whereIn('service_id', mates)
-    .andWhere({ status: 'active' })
-    .orderBy('id', 'desc')
-    .first('set_at');
-  if (!cap) return null;
-  const row = await knex(TABLES.limitActions)
-    .where({ service_id: serviceId })
-    .whereIn('status', ['pending', 'applied'])
-    .orderBy('id', 'desc')
-    .first('action');
-  return row ? (row.action === 'suspend' ? 'suspend' : 'throttle') : null;
+  const caps = createCapStore(knex);
+  const mates = (await caps.mates(knex, [serviceId])).get(serviceId)!;
+  if (!(await caps.activeOf(knex, mates)).length) return null;
+  const [action] = await createLimitActionStore(knex).list({
+    serviceId,
+    status: ['pending', 'applied'],
+    limit: 1,
+  });
+  return action?.action ?? null;
 }

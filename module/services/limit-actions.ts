@@ -25,7 +25,6 @@ import type { LimitActionRow, LimitActionStore } from '../adapters/limit-action-
 import type { LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
-import { sqlInstant } from '../adapters/rows.js';
 import { SolusVmError, type MasterSettings, type SolusVmGateway } from '../adapters/solusvm-types.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
 import type { MasterService } from './masters.js';
@@ -558,10 +557,7 @@ async function syncPanel(deps: LimitCtx, row: LimitActionRow): Promise<void> {
         to = 'restored';
       } else to = 'untouched';
     }
-    await deps
-      .knex('mod_overusage_limit_actions')
-      .where({ id: row.id, panel_state: row.panelState })
-      .update({ panel_state: to, updated_at: sqlInstant(deps.now()) });
+    await deps.store.panelSynced(deps.knex, row.id, row.panelState, to, deps.now());
     await deps.record(row, 'panel_synced', { panel: to, panelStatusBefore: p?.status ?? null });
   } catch (err) {
     // retried on the next run: the action itself stands
@@ -602,7 +598,7 @@ async function decide(deps: LimitCtx, result: LimitRunResult): Promise<void> {
         continue;
       const key = limitActionKey(u.periodId, action, allowanceBytes);
       const inserted = await retryTransaction(deps.knex, async (trx) => {
-        const ok = await deps.store.insertIfNew(
+        const id = await deps.store.insertIfNew(
           trx,
           {
             serviceId: u.serviceId,
@@ -617,17 +613,14 @@ async function decide(deps: LimitCtx, result: LimitRunResult): Promise<void> {
           },
           deps.now(),
         );
-        if (ok) {
-          const row = await trx('mod_overusage_limit_actions')
-            .where({ service_id: u.serviceId, action_key: key })
-            .first('id');
+        if (id !== null) {
           await deps.audit.record(
             trx,
             {
               actor: SYSTEM,
               action: 'limit.decided',
               entityType: 'limit_action',
-              entityId: row.id,
+              entityId: id,
               details: {
                 serviceId: u.serviceId,
                 action,
@@ -639,7 +632,7 @@ async function decide(deps: LimitCtx, result: LimitRunResult): Promise<void> {
             deps.now(),
           );
         }
-        return ok;
+        return id !== null;
       });
       if (inserted) result.decided++;
     }
