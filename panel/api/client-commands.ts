@@ -1,9 +1,8 @@
 import { SERVICE_STATUSES, loadProduct, loadService, serviceCustomFields, serviceConfigOptions, type ServiceStatus } from '../db/services.js';
 import crypto from 'node:crypto';
 import { loadClient, loadCurrency, recordClientLogin, type Client } from '../db/clients.js';
-import { DUMMY_CLIENT_HASH, verifyClientPassword } from '../web/passwords.js';
 import { getSetting } from '../db/settings.js';
-import { LOGIN_THRESHOLD, claimLoginAttempt, loginFailed, loginSucceeded } from '../db/login-failures.js';
+import { checkClientLogin } from '../core/client-login.js';
 import { countryName, lastLoginText, phoneParts } from '../domain/client-details.js';
 import { intCell, sqlLocalDatetime, sqlMoney, textCell, type Db } from '../db/rows.js';
 import { parseBillingCycle } from '../domain/billing-cycle.js';
@@ -232,45 +231,16 @@ export const ModuleUnsuspend: CommandFn = async (p, { core, when }) => {
  * here), and the client's last login is updated, as WHMCS documents. Every refusal is the same
  * message and costs one password check, so the answer does not tell which part was wrong.
  *
- * Lockout (stricter than WHMCS, which bans an address after 3 failed admin logins for
- * InvalidLoginBanLength minutes but documents nothing for client logins): 3 wrong passwords for one
- * email address lock that address for InvalidLoginBanLength minutes (15; 0 switches it off), the
- * right password included, whatever the caller's address — the caller is the provider's own
- * integration, whose address a ban would take from every client. Made-up addresses lock the same
- * way, so the answer tells nothing about which exist. The start of each lock is in the activity log.
+ * Lockout (core/client-login.ts, shared with the client area's login page): 3 wrong passwords for
+ * one email address, here or on dologin.php, lock that address on both for InvalidLoginBanLength
+ * minutes (15; 0 switches it off), the right password included, whatever the caller's address —
+ * the caller is the provider's own integration, whose address a ban would take from every client.
+ * Made-up addresses lock the same way, so the answer tells nothing about which exist. The start of
+ * each lock is in the activity log.
  */
 export const ValidateLogin: CommandFn = async (p, { core, actor, when }) => {
-  const db = core.knex;
-  const email = p.text('email').trim();
-  const password = p.text('password2');
-  const key = email.toLowerCase().slice(0, 191);
-  const banMs = Math.max(0, Number.parseInt(await getSetting(db, 'InvalidLoginBanLength'), 10) || 0) * 60_000;
-  const nowMs = when.now.toMillis();
-  if (key !== '' && banMs > 0) {
-    const wait = await claimLoginAttempt(db, key, nowMs, banMs);
-    if (wait > 0) throw new CommandError(MSG.tooManyAttempts(Math.ceil(wait / 1000)));
-  }
-  const rows = email === '' ? [] : await db('tblclients').whereRaw('LOWER(email) = ?', [key]).whereNot({ status: 'Closed' }).orderBy('id').limit(5).select('id', 'password');
-  const candidates = rows.filter((r) => textCell(r.password) !== '');
-  let userid = 0;
-  if (candidates.length === 0 || password === '') await verifyClientPassword(DUMMY_CLIENT_HASH, password);
-  else {
-    for (const r of candidates) {
-      if (await verifyClientPassword(textCell(r.password), password)) {
-        userid = intCell(r.id);
-        break;
-      }
-    }
-  }
-  if (userid === 0) {
-    const lock = key !== '' && banMs > 0 ? await loginFailed(db, key, nowMs, banMs) : 0;
-    if (lock > 0) {
-      const description = `ValidateLogin locked for ${lock / 60_000} minutes after ${LOGIN_THRESHOLD} failed login attempts - Email: ${email.slice(0, 120)}`;
-      await core.activity({ description, userid: rows.length > 0 ? intCell(rows[0]!.id) : 0, ipaddr: actor.ip ?? '' }, when);
-    }
-    throw new CommandError(MSG.loginInvalid);
-  }
-  if (banMs > 0) await loginSucceeded(db, key);
-  await recordClientLogin(db, userid, { stamp: sqlLocalDatetime(when.now, core.zone), ip: actor.ip ?? '' });
-  return { userid, passwordhash: crypto.randomBytes(20).toString('hex'), twoFactorEnabled: false };
+  const outcome = await checkClientLogin(core, { email: p.text('email'), password: p.text('password2'), surface: 'ValidateLogin', ip: actor.ip ?? '' }, when);
+  if (!outcome.ok) throw new CommandError(outcome.lockedMs > 0 ? MSG.tooManyAttempts(Math.ceil(outcome.lockedMs / 1000)) : MSG.loginInvalid);
+  await recordClientLogin(core.knex, outcome.clientId, { stamp: sqlLocalDatetime(when.now, core.zone), ip: actor.ip ?? '' });
+  return { userid: outcome.clientId, passwordhash: crypto.randomBytes(20).toString('hex'), twoFactorEnabled: false };
 };

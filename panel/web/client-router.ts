@@ -16,12 +16,12 @@ import { loadProduct, loadService } from '../db/services.js';
 import { getSetting } from '../db/settings.js';
 import { balanceOf, rateText } from '../core/views.js';
 import type { Actor } from '../core/context.js';
+import { checkClientLogin } from '../core/client-login.js';
 import { addonRequest, injectFormToken, renderAddonTemplate } from './addon-embed.js';
 import { bodyOf, clientIp, csrfGuard, field, formBody, idOf, queryText, safeGoto, type WebContext } from './context.js';
 import { clientFormat, translator, type Formatter, type Translate } from './format.js';
 import { MenuItem, panelViews } from './menu.js';
 import { pageParam, pagerFor } from './pagination.js';
-import { DUMMY_CLIENT_HASH, verifyClientPassword } from './passwords.js';
 import { invoicePage, servicePage } from './queries.js';
 import { passwordFingerprint, type Flash, type SessionData } from './session.js';
 
@@ -104,9 +104,13 @@ export function createClientRouter(ctx: WebContext, loginLimiter: RequestHandler
     const goto = safeGoto(field(res, 'goto'));
     const ip = clientIp(req, ctx.panel.trustProxy);
     const keys = [`client:ip:${ip}`, `client:email:${email.toLowerCase()}`];
+    const tooMany = async (ms: number) => page(req, res, await stateOf(req), 429, 'client/login', { title: 'Login', goto: goto ?? '', email, error: MSG.tooManyAttempts(Math.ceil(ms / 1000)) });
     const locked = ctx.panel.loginThrottle.lockedFor(keys);
-    if (locked > 0) return page(req, res, await stateOf(req), 429, 'client/login', { title: 'Login', goto: goto ?? '', email, error: MSG.tooManyAttempts(Math.ceil(locked / 1000)) });
-    const client = email === '' || password === '' ? null : await checkClientLogin(email, password);
+    if (locked > 0) return tooMany(locked);
+    // the address's failures count together with ValidateLogin's (core/client-login.ts)
+    const outcome = await checkClientLogin(ctx.panel.core, { email, password, surface: 'Client area login', ip }, ctx.panel.core.when());
+    if (!outcome.ok && outcome.lockedMs > 0) return tooMany(outcome.lockedMs);
+    const client = outcome.ok ? { id: outcome.clientId, passwordHash: outcome.passwordHash } : null;
     if (!client) {
       ctx.log.info('panel_web.login_failed', { surface: 'client', ip });
       const lock = ctx.panel.loginThrottle.fail(keys);
@@ -121,18 +125,6 @@ export function createClientRouter(ctx: WebContext, loginLimiter: RequestHandler
     res.redirect(303, to(req, goto ?? 'clientarea.php'));
   });
 
-  async function checkClientLogin(email: string, password: string): Promise<{ id: number; passwordHash: string } | null> {
-    const rows = await db('tblclients').whereRaw('LOWER(email) = ?', [email.toLowerCase()]).orderBy('id').limit(5).select('id', 'password', 'status');
-    const candidates = rows.filter((r) => textCell(r.password) !== '' && textCell(r.status) !== 'Closed');
-    if (candidates.length === 0) {
-      await verifyClientPassword(DUMMY_CLIENT_HASH, password);
-      return null;
-    }
-    for (const r of candidates) {
-      if (await verifyClientPassword(textCell(r.password), password)) return { id: intCell(r.id), passwordHash: textCell(r.password) };
-    }
-    return null;
-  }
 
   router.post('/logout.php', ...guard, async (req, res) => {
     ctx.sessions.revoke(req, res, 'client', ctx.sessions.read(req, 'client'));
