@@ -58,8 +58,8 @@ export interface MasterStore {
   remove(db: Db, id: number): Promise<void>;
   /** how many services are linked to the master */
   linkedServices(id: number): Promise<number>;
-  /** the reset policy and version of each master, by id */
-  linkRules(db: Db): Promise<Map<number, MasterLinkRule>>;
+  /** the reset policy and version of each master (or of the one given), by id */
+  linkRules(db: Db, onlyId?: number): Promise<Map<number, MasterLinkRule>>;
 }
 
 const T = TABLES.masters;
@@ -150,8 +150,10 @@ export function createMasterStore(knex: Knex): MasterStore {
       const r = await knex(TABLES.services).where({ master_id: id }).count({ n: '*' }).first();
       return toNum(r?.n ?? 0);
     },
-    async linkRules(db) {
-      const rows = await db(T).select('id', 'reset_policy', 'version');
+    async linkRules(db, onlyId) {
+      const q = db(T).select('id', 'reset_policy', 'version');
+      if (onlyId !== undefined) q.where({ id: onlyId });
+      const rows = await q;
       return new Map(rows.map((r) => [column(r, T, 'id', toNum), linkRuleFromRow(r)]));
     },
   };

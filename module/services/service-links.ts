@@ -4,8 +4,14 @@ import type { Clock } from '../domain/clock.js';
 import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
-import { insertChunked, retryTransaction } from '../adapters/sql-helpers.js';
-import { sqlInstant, toBool, toDateOrNull, toNum, toNumOrNull } from '../adapters/rows.js';
+import { retryTransaction } from '../adapters/sql-helpers.js';
+import { createMasterStore, type MasterLinkRule, type MasterStore } from '../adapters/master-store.js';
+import {
+  createServiceLinkStore,
+  type LinkFields,
+  type ServiceLinkStore,
+  type StoredLink,
+} from '../adapters/service-link-store.js';
 
 /**
  * Which SolusVM server a panel service is. The panel knows services and clients; SolusVM knows
@@ -41,16 +47,20 @@ const linkInput = z
     /** the day of the month the panel bills the service on (its next due date's day) */
     billingDay: z.number().int().min(1).max(31).nullish(),
     /** the client's currency in the panel (charges are rated in it) */
-    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO currency code such as EUR').default('EUR'),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO currency code such as EUR')
+      .default('EUR'),
     /** the service's registration day: a first period that starts earlier is prorated */
-    regdate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').nullish(),
+    regdate: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+      .nullish(),
     active: z.boolean().default(true),
   })
   .strict();
 
 export type LinkInput = z.input<typeof linkInput>;
-
-const TABLE = 'mod_overusage_services';
 
 export interface ServiceLinkService {
   link(input: LinkInput, actor: Actor): Promise<ServiceLink>;
@@ -58,136 +68,211 @@ export interface ServiceLinkService {
   linkMany(inputs: LinkInput[], actor: Actor): Promise<number>;
   setActive(serviceId: number, active: boolean, actor: Actor): Promise<ServiceLink>;
   get(serviceId: number): Promise<ServiceLink>;
-  list(opts?: { masterId?: number; clientId?: number; limit?: number; afterServiceId?: number }): Promise<ServiceLink[]>;
+  list(opts?: {
+    masterId?: number;
+    clientId?: number;
+    limit?: number;
+    afterServiceId?: number;
+  }): Promise<ServiceLink[]>;
 }
 
-type Deps = { knex: Knex; clock: Clock; audit: AuditLog };
+type Deps = {
+  knex: Knex;
+  clock: Clock;
+  audit: AuditLog;
+  store?: ServiceLinkStore;
+  masters?: MasterStore;
+};
+type Ctx = Deps & { store: ServiceLinkStore; masters: MasterStore };
 type ValidLink = z.output<typeof linkInput> & { resetPolicy: ResetPolicy | null };
 
+const unlinked = (serviceId: number) => notFound(`service ${serviceId} is not linked to a SolusVM server`);
+
 export function createServiceLinkService(deps: Deps): ServiceLinkService {
-  const { knex } = deps;
+  const ctx: Ctx = {
+    ...deps,
+    store: deps.store ?? createServiceLinkStore(deps.knex),
+    masters: deps.masters ?? createMasterStore(deps.knex),
+  };
+  const { knex, store } = ctx;
   return {
-    link: (input, actor) => linkOne(deps, input, actor),
-    linkMany: (inputs, actor) => linkMany(deps, inputs, actor),
-    setActive: (serviceId, active, actor) => setActive(deps, serviceId, active, actor),
+    link: (input, actor) => linkOne(ctx, input, actor),
+    linkMany: (inputs, actor) => linkMany(ctx, inputs, actor),
+    setActive: (serviceId, active, actor) => setActive(ctx, serviceId, active, actor),
     async get(serviceId) {
-      const r = await knex(TABLE).where({ service_id: serviceId }).first();
-      if (!r) throw notFound(`service ${serviceId} is not linked to a SolusVM server`);
-      return view(r);
+      const l = await store.get(knex, serviceId);
+      if (!l) throw unlinked(serviceId);
+      return view(l);
     },
     async list(opts = {}) {
-      const q = knex(TABLE).orderBy('service_id').limit(Math.min(opts.limit ?? 100, 1000));
-      if (opts.masterId) q.where({ master_id: opts.masterId });
-      if (opts.clientId) q.where({ client_id: opts.clientId });
-      if (opts.afterServiceId) q.where('service_id', '>', opts.afterServiceId);
-      return (await q).map(view);
+      const links = await store.list({ ...opts, limit: Math.min(opts.limit ?? 100, 1000) });
+      return links.map(view);
     },
   };
 }
 
-const view = (r: Record<string, unknown>): ServiceLink => ({
-  serviceId: toNum(r.service_id),
-  clientId: toNum(r.client_id),
-  productId: toNum(r.product_id),
-  masterId: toNum(r.master_id),
-  serverRef: String(r.server_ref),
-  serverUuid: (r.server_uuid as string | null) ?? null,
-  resetPolicy: r.reset_policy ? parseResetPolicy(r.reset_policy) : null,
-  resetDay: toNumOrNull(r.reset_day),
-  billingDay: toNumOrNull(r.billing_day),
-  currency: String(r.currency ?? 'EUR'),
-  regdate: toDateOrNull(r.regdate),
-  active: toBool(r.active),
-  lastSampleDate: toDateOrNull(r.last_sample_date),
+/** A stored link as shown (without its sampling state). */
+const view = (l: StoredLink): ServiceLink => ({
+  serviceId: l.serviceId,
+  clientId: l.clientId,
+  productId: l.productId,
+  masterId: l.masterId,
+  serverRef: l.serverRef,
+  serverUuid: l.serverUuid,
+  resetPolicy: l.resetPolicy,
+  resetDay: l.resetDay,
+  billingDay: l.billingDay,
+  currency: l.currency,
+  regdate: l.regdate,
+  active: l.active,
+  lastSampleDate: l.lastSampleDate,
 });
 
 /**
  * A link's input checked against its master: `label` names it in the message. SolusVM 2 tells the
  * VM's creation day with every read; SolusVM 1 does not, so an anniversary reset needs the day.
  */
-function checkLink(input: LinkInput, master: { resetPolicy: string; version: number } | undefined, label: (l: { serviceId: number }) => string): ValidLink {
+function checkLink(
+  input: LinkInput,
+  master: MasterLinkRule | undefined,
+  label: (l: { serviceId: number }) => string,
+): ValidLink {
   const parsed = linkInput.safeParse(input);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    throw invalidInput(`${label({ serviceId: Number((input as { serviceId?: unknown }).serviceId) })}${first.path.join('.') || 'link'}: ${first.message}`);
+    throw invalidInput(
+      `${label({ serviceId: Number((input as { serviceId?: unknown }).serviceId) })}${first.path.join('.') || 'link'}: ${first.message}`,
+    );
   }
   const l = parsed.data;
   if (!master) throw notFound(`SolusVM master ${l.masterId} does not exist`);
   const policy = l.resetPolicy ? parseResetPolicy(l.resetPolicy) : null;
-  if ((policy ?? parseResetPolicy(master.resetPolicy)) === 'anniversary' && !l.resetDay && !l.regdate && master.version !== 2) {
-    throw invalidInput(`service ${l.serviceId} resets on its anniversary: give resetDay (the day of the month the VPS was created) or its registration date`);
+  if (
+    (policy ?? parseResetPolicy(master.resetPolicy)) === 'anniversary' &&
+    !l.resetDay &&
+    !l.regdate &&
+    master.version !== 2
+  ) {
+    throw invalidInput(
+      `service ${l.serviceId} resets on its anniversary: give resetDay (the day of the month the VPS was created) or its registration date`,
+    );
   }
   return { ...l, resetPolicy: policy };
 }
 
-const masterOf = (m: Record<string, unknown> | undefined) => (m ? { resetPolicy: String(m.reset_policy), version: toNum(m.version) } : undefined);
-
-const toRow = (l: ValidLink, now: string) => ({
-  service_id: l.serviceId,
-  client_id: l.clientId,
-  product_id: l.productId,
-  master_id: l.masterId,
-  server_ref: l.serverRef,
-  server_uuid: l.serverUuid ?? null,
-  reset_policy: l.resetPolicy,
-  reset_day: l.resetDay ?? null,
-  billing_day: l.billingDay ?? null,
+const fieldsOf = (l: ValidLink): LinkFields => ({
+  serviceId: l.serviceId,
+  clientId: l.clientId,
+  productId: l.productId,
+  masterId: l.masterId,
+  serverRef: l.serverRef,
+  serverUuid: l.serverUuid ?? null,
+  resetPolicy: l.resetPolicy,
+  resetDay: l.resetDay ?? null,
+  billingDay: l.billingDay ?? null,
   currency: l.currency,
   regdate: l.regdate ?? null,
   active: l.active,
-  created_at: now,
-  updated_at: now,
 });
 
-async function linkOne({ knex, clock, audit }: Deps, input: LinkInput, actor: Actor): Promise<ServiceLink> {
+async function linkOne(
+  { knex, clock, audit, store, masters }: Ctx,
+  input: LinkInput,
+  actor: Actor,
+): Promise<ServiceLink> {
   const now = clock.now();
   return retryTransaction(knex, async (trx) => {
     const masterId = Number((input as { masterId?: unknown }).masterId);
-    const master = Number.isSafeInteger(masterId) && masterId > 0 ? await trx('mod_overusage_masters').where({ id: masterId }).first('id', 'reset_policy', 'version') : undefined;
-    const l = checkLink(input, masterOf(master), () => '');
-    const clash = await trx(TABLE).where({ master_id: l.masterId, server_ref: l.serverRef }).whereNot({ service_id: l.serviceId }).first('service_id');
-    if (clash) throw new ModuleError('CONFLICT', `server ${l.serverRef} on master ${l.masterId} is already linked to service ${toNum(clash.service_id)}`);
-    const existing = await trx(TABLE).where({ service_id: l.serviceId }).first();
-    if (existing && (toNum(existing.master_id) !== l.masterId || String(existing.server_ref) !== l.serverRef) && existing.last_sample_id !== null) {
+    const master =
+      Number.isSafeInteger(masterId) && masterId > 0
+        ? (await masters.linkRules(trx, masterId)).get(masterId)
+        : undefined;
+    const l = checkLink(input, master, () => '');
+    const clash = await store.serverTakenBy(trx, l.masterId, l.serverRef, l.serviceId);
+    if (clash !== null)
+      throw new ModuleError(
+        'CONFLICT',
+        `server ${l.serverRef} on master ${l.masterId} is already linked to service ${clash}`,
+      );
+    const existing = await store.get(trx, l.serviceId);
+    if (
+      existing &&
+      (existing.masterId !== l.masterId || existing.serverRef !== l.serverRef) &&
+      existing.lastSampleId !== null
+    ) {
       // A different server means a different counter: its samples must not continue the old ones.
-      throw new ModuleError('CONFLICT', `service ${l.serviceId} already has samples from server ${existing.server_ref}; a move to another server needs a new service link`);
+      throw new ModuleError(
+        'CONFLICT',
+        `service ${l.serviceId} already has samples from server ${existing.serverRef}; a move to another server needs a new service link`,
+      );
     }
-    const row = toRow(l, sqlInstant(now));
-    if (existing) {
-      const { created_at: _c, ...update } = row;
-      await trx(TABLE).where({ service_id: l.serviceId }).update(update);
-    } else {
-      // never sampled: already on the billing calendar, nothing for migrate's rebuild to do
-      await trx(TABLE).insert({ ...row, calendar_version: 1 });
-    }
-    await audit.record(trx, { actor, action: existing ? 'service.relinked' : 'service.linked', entityType: 'service', entityId: l.serviceId, details: { masterId: l.masterId, serverRef: l.serverRef } }, now);
-    return view(await trx(TABLE).where({ service_id: l.serviceId }).first());
+    // never sampled when new: already on the billing calendar, nothing for migrate's rebuild to do
+    if (existing) await store.update(trx, fieldsOf(l), now);
+    else await store.insert(trx, [fieldsOf(l)], now);
+    await audit.record(
+      trx,
+      {
+        actor,
+        action: existing ? 'service.relinked' : 'service.linked',
+        entityType: 'service',
+        entityId: l.serviceId,
+        details: { masterId: l.masterId, serverRef: l.serverRef },
+      },
+      now,
+    );
+    return view((await store.get(trx, l.serviceId))!);
   });
 }
 
-async function linkMany({ knex, clock, audit }: Deps, inputs: LinkInput[], actor: Actor): Promise<number> {
+async function linkMany(
+  { knex, clock, audit, store, masters }: Ctx,
+  inputs: LinkInput[],
+  actor: Actor,
+): Promise<number> {
   const now = clock.now();
   return retryTransaction(knex, async (trx) => {
-    const masters = new Map<number, Record<string, unknown>>();
-    for (const m of await trx('mod_overusage_masters').select('id', 'reset_policy', 'version')) masters.set(toNum(m.id), m);
+    const rules = await masters.linkRules(trx);
     const rows = inputs.map((input) => {
       const masterId = Number((input as { masterId?: unknown }).masterId);
-      // new services, never sampled: already on the billing calendar (at 1 000 000 links, the next
-      // migrate would otherwise mark them all in one UPDATE before the first collect could start)
-      return { ...toRow(checkLink(input, masterOf(masters.get(masterId)), (l) => `service ${l.serviceId}: `), sqlInstant(now)), calendar_version: 1 };
+      return fieldsOf(checkLink(input, rules.get(masterId), (l) => `service ${l.serviceId}: `));
     });
-    await insertChunked(trx, TABLE, rows);
-    await audit.record(trx, { actor, action: 'service.linked_many', entityType: 'service', entityId: null, details: { count: rows.length } }, now);
+    // new services, never sampled: already on the billing calendar (at 1 000 000 links, the next
+    // migrate would otherwise mark them all in one UPDATE before the first collect could start)
+    await store.insert(trx, rows, now);
+    await audit.record(
+      trx,
+      {
+        actor,
+        action: 'service.linked_many',
+        entityType: 'service',
+        entityId: null,
+        details: { count: rows.length },
+      },
+      now,
+    );
     return rows.length;
   });
 }
 
-async function setActive({ knex, clock, audit }: Deps, serviceId: number, active: boolean, actor: Actor): Promise<ServiceLink> {
+async function setActive(
+  { knex, clock, audit, store }: Ctx,
+  serviceId: number,
+  active: boolean,
+  actor: Actor,
+): Promise<ServiceLink> {
   const now = clock.now();
   return retryTransaction(knex, async (trx) => {
-    const n = await trx(TABLE).where({ service_id: serviceId }).update({ active, updated_at: sqlInstant(now) });
-    if (n === 0) throw notFound(`service ${serviceId} is not linked to a SolusVM server`);
-    await audit.record(trx, { actor, action: active ? 'service.activated' : 'service.deactivated', entityType: 'service', entityId: serviceId }, now);
-    return view(await trx(TABLE).where({ service_id: serviceId }).first());
+    if (!(await store.setActive(trx, serviceId, active, now))) throw unlinked(serviceId);
+    await audit.record(
+      trx,
+      {
+        actor,
+        action: active ? 'service.activated' : 'service.deactivated',
+        entityType: 'service',
+        entityId: serviceId,
+      },
+      now,
+    );
+    return view((await store.get(trx, serviceId))!);
   });
 }

@@ -122,6 +122,9 @@ describeEachEngine('masters store', ({ db }) => {
         [b.id, { resetPolicy: 'never', version: 2 }],
       ]),
     );
+    // one master asked for: only its own (a master added after it is not read)
+    expect(await store.linkRules(knex, b.id)).to.deep.equal(new Map([[b.id, { resetPolicy: 'never', version: 2 }]]));
+    expect(await store.linkRules(knex, b.id + 1)).to.deep.equal(new Map());
   });
 
   for (const [col, value, message] of [
