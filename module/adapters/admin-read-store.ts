@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
 import type { IsoDate } from '../domain/calendar.js';
-import { parseDisputeState, parseResolvingTo, type DisputeState, type Resolution } from '../domain/dispute-state.js';
-import { parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { engineOf } from './database.js';
+import { disputeFromRow, type DisputeRecord } from './dispute-store.js';
 import { parseServiceRow, type ServiceRow } from './period-read-store.js';
 import { toBig, toBigOrNull, toBool, toDate, toInstant, toNum } from './rows.js';
 import { TABLES } from './tables.js';
@@ -13,30 +12,36 @@ import { TABLES } from './tables.js';
  * Each list reads one page by a keyset, never an OFFSET. Rows are checked here.
  */
 
-export interface DisputeRow {
-  id: number;
-  lineId: number;
-  clientId: number;
-  serviceId: number;
-  state: DisputeState;
-  resolvingTo: Resolution | null;
-  holdState: HoldState;
-  reason: string;
-  openedByType: string;
-  overrideReason: string | null;
+/**
+ * A dispute as the admin tab lists it: the stored dispute (DisputeRecord, parsed by the dispute
+ * store's own row parser, so the two cannot drift) with its times as ISO text, and the line it is about.
+ */
+export type DisputeRow = Pick<
+  DisputeRecord,
+  | 'id'
+  | 'lineId'
+  | 'clientId'
+  | 'serviceId'
+  | 'state'
+  | 'resolvingTo'
+  | 'holdState'
+  | 'reason'
+  | 'overrideReason'
+  | 'amountBeforeMinor'
+  | 'amountAfterMinor'
+  | 'currency'
+  | 'heldInvoiceId'
+  | 'originalInvoiceId'
+  | 'version'
+> & {
+  openedByType: DisputeRecord['openedBy']['type'];
   openedAt: string;
   resolvedAt: string | null;
-  amountBeforeMinor: bigint;
-  amountAfterMinor: bigint | null;
-  currency: string;
-  heldInvoiceId: number | null;
-  originalInvoiceId: number;
-  version: number;
   refCode: string;
   description: string;
   deadlineLastDay: IsoDate;
   invoiceDate: IsoDate;
-}
+};
 
 export interface AuditRow {
   id: number;
@@ -105,11 +110,21 @@ export type AllowanceRule = { kind: 'bytes'; bytes: bigint } | { kind: 'solusvm'
 
 export interface AdminReadStore {
   /** active services of the product with an open, measured period at or past `pct` % of their allowance, most used first */
-  servicesAtLeast(productId: number, allowance: AllowanceRule, pct: number, limit: number): Promise<ServiceRow[]>;
+  servicesAtLeast(
+    productId: number,
+    allowance: AllowanceRule,
+    pct: number,
+    limit: number,
+  ): Promise<ServiceRow[]>;
   /** those whose use so far, spread over the whole period, would pass their allowance (a prefilter: exact figures after) */
   servicesOnPaceToPass(productId: number, allowance: AllowanceRule, limit: number): Promise<ServiceRow[]>;
   /** services by id, after `after`; `search`: a folded LIKE pattern over the panel's names, and an id to match */
-  services(opts: { after: number | null; limit: number; clientId?: number; search?: { pattern: string; id: number | null } }): Promise<ServiceRow[]>;
+  services(opts: {
+    after: number | null;
+    limit: number;
+    clientId?: number;
+    search?: { pattern: string; id: number | null };
+  }): Promise<ServiceRow[]>;
   countActiveServices(): Promise<number>;
   countOpenDisputes(): Promise<number>;
   /** open disputes, the oldest first, after the (opened_at, id) cursor */
@@ -122,35 +137,42 @@ export interface AdminReadStore {
   /** a service's samples, newest first, before `before` */
   samples(serviceId: number, before: IsoDate | null, limit: number): Promise<StoredSample[]>;
   failures(serviceId: number, from: IsoDate, to: IsoDate): Promise<ReadFailureRow[]>;
-  audit(filter: { entityType?: string; entityId?: string; actorType?: string }, before: number | null, limit: number): Promise<AuditRow[]>;
+  audit(
+    filter: { entityType?: string; entityId?: string; actorType?: string },
+    before: number | null,
+    limit: number,
+  ): Promise<AuditRow[]>;
   /** charges still unbilled and without a line whose line was released (its invoice was paid or cancelled first) */
   waitingCharges(serviceId?: number): Promise<WaitingCharge[]>;
 }
 
-const parseDisputeRow = (r: Record<string, unknown>): DisputeRow => ({
-  id: toNum(r.id),
-  lineId: toNum(r.line_id),
-  clientId: toNum(r.client_id),
-  serviceId: toNum(r.service_id),
-  state: parseDisputeState(r.state),
-  resolvingTo: parseResolvingTo(r.resolving_to),
-  holdState: parseHoldState(r.hold_state),
-  reason: String(r.reason),
-  openedByType: String(r.opened_by_type),
-  overrideReason: (r.override_reason as string | null) ?? null,
-  openedAt: toInstant(r.opened_at).toISO()!,
-  resolvedAt: r.resolved_at ? toInstant(r.resolved_at).toISO() : null,
-  amountBeforeMinor: toBig(r.amount_before_minor),
-  amountAfterMinor: toBigOrNull(r.amount_after_minor),
-  currency: String(r.currency),
-  heldInvoiceId: r.held_invoice_id === null || r.held_invoice_id === undefined ? null : toNum(r.held_invoice_id),
-  originalInvoiceId: toNum(r.original_invoice_id),
-  version: toNum(r.version),
-  refCode: String(r.ref_code),
-  description: String(r.description),
-  deadlineLastDay: toDate(r.deadline_last_day),
-  invoiceDate: toDate(r.invoice_date),
-});
+const parseDisputeRow = (r: Record<string, unknown>): DisputeRow => {
+  const d = disputeFromRow(r);
+  return {
+    id: d.id,
+    lineId: d.lineId,
+    clientId: d.clientId,
+    serviceId: d.serviceId,
+    state: d.state,
+    resolvingTo: d.resolvingTo,
+    holdState: d.holdState,
+    reason: d.reason,
+    openedByType: d.openedBy.type,
+    overrideReason: d.overrideReason,
+    openedAt: d.openedAt.toISO()!,
+    resolvedAt: d.resolvedAt ? d.resolvedAt.toISO() : null,
+    amountBeforeMinor: d.amountBeforeMinor,
+    amountAfterMinor: d.amountAfterMinor,
+    currency: d.currency,
+    heldInvoiceId: d.heldInvoiceId,
+    originalInvoiceId: d.originalInvoiceId,
+    version: d.version,
+    refCode: String(r.ref_code),
+    description: String(r.description),
+    deadlineLastDay: toDate(r.deadline_last_day),
+    invoiceDate: toDate(r.invoice_date),
+  };
+};
 
 const parseAuditRow = (r: Record<string, unknown>): AuditRow => ({
   id: toNum(r.id),
@@ -164,32 +186,84 @@ const parseAuditRow = (r: Record<string, unknown>): AuditRow => ({
   details: (r.details as string | null) ?? null,
 });
 
-const SERVICE_COLUMNS = ['s.service_id', 's.client_id', 's.product_id', 's.master_id', 's.server_ref', 's.active', 's.currency', 's.regdate', 's.last_sample_date', 's.last_sampled_at', 's.open_period_id', 's.open_period_start', 's.open_period_end', 's.open_period_used_bytes', 's.reset_policy', 's.reset_day', 's.last_sample_id'];
+const SERVICE_COLUMNS = [
+  's.service_id',
+  's.client_id',
+  's.product_id',
+  's.master_id',
+  's.server_ref',
+  's.active',
+  's.currency',
+  's.regdate',
+  's.last_sample_date',
+  's.last_sampled_at',
+  's.open_period_id',
+  's.open_period_start',
+  's.open_period_end',
+  's.open_period_used_bytes',
+  's.reset_policy',
+  's.reset_day',
+  's.last_sample_id',
+];
 
 export function createAdminReadStore(knex: Knex): AdminReadStore {
+  return {
+    ...serviceReads(knex),
+    ...disputeReads(knex),
+    ...meteringReads(knex),
+    audit: (filter, before, limit) => auditPage(knex, filter, before, limit),
+    waitingCharges: (serviceId) => waitingCharges(knex, serviceId),
+  };
+}
+
+const count = async (q: Knex.QueryBuilder) => toNum((await q.count({ n: '*' }).first())?.n ?? 0);
+
+/** Services by their use of the allowance, by id or name, and how many are active. */
+function serviceReads(
+  knex: Knex,
+): Pick<AdminReadStore, 'servicesAtLeast' | 'servicesOnPaceToPass' | 'services' | 'countActiveServices'> {
   const mysql = engineOf(knex) === 'mysql';
   // Days from a to b + 1, in SQL, per engine (a prefilter only: the exact figures are computed after).
-  const dayCount = (a: string, b: string) => (mysql ? `(DATEDIFF(${b}, ${a}) + 1)` : `(julianday(${b}) - julianday(${a}) + 1)`);
-  const measured = (productId: number) => knex(`${TABLES.services} as s`).where('s.product_id', productId).andWhere('s.active', true).whereNotNull('s.open_period_id').whereNotNull('s.last_sample_date');
-  const withLimit = (productId: number) => measured(productId).join(`${TABLES.samples} as smp`, 'smp.id', 's.last_sample_id').whereNotNull('smp.limit_bytes');
-  const disputesQuery = () => knex(`${TABLES.disputes} as d`).join(`${TABLES.lines} as l`, 'l.id', 'd.line_id').select('d.*', 'l.ref_code', 'l.description', 'l.deadline_last_day', 'l.invoice_date');
-  const count = async (q: Knex.QueryBuilder) => toNum((await q.count({ n: '*' }).first())?.n ?? 0);
+  const dayCount = (a: string, b: string) =>
+    mysql ? `(DATEDIFF(${b}, ${a}) + 1)` : `(julianday(${b}) - julianday(${a}) + 1)`;
+  const measured = (productId: number) =>
+    knex(`${TABLES.services} as s`)
+      .where('s.product_id', productId)
+      .andWhere('s.active', true)
+      .whereNotNull('s.open_period_id')
+      .whereNotNull('s.last_sample_date');
+  const withLimit = (productId: number) =>
+    measured(productId)
+      .join(`${TABLES.samples} as smp`, 'smp.id', 's.last_sample_id')
+      .whereNotNull('smp.limit_bytes');
   return {
     async servicesAtLeast(productId, allowance, pct, limit) {
       const q =
         allowance.kind === 'solusvm'
           ? withLimit(productId).whereRaw('s.open_period_used_bytes * 100 >= smp.limit_bytes * ?', [pct])
-          : measured(productId).andWhere('s.open_period_used_bytes', '>=', String((allowance.bytes * BigInt(pct) + 99n) / 100n));
-      return (await q.orderBy('s.open_period_used_bytes', 'desc').limit(limit).select(SERVICE_COLUMNS)).map(parseServiceRow);
+          : measured(productId).andWhere(
+              's.open_period_used_bytes',
+              '>=',
+              String((allowance.bytes * BigInt(pct) + 99n) / 100n),
+            );
+      return (await q.orderBy('s.open_period_used_bytes', 'desc').limit(limit).select(SERVICE_COLUMNS)).map(
+        parseServiceRow,
+      );
     },
     async servicesOnPaceToPass(productId, allowance, limit) {
       const pace = `s.open_period_used_bytes * ${dayCount('s.open_period_start', 's.open_period_end')}`;
       const sofar = dayCount('s.open_period_start', 's.last_sample_date');
-      const q = allowance.kind === 'solusvm' ? withLimit(productId).whereRaw(`${pace} > smp.limit_bytes * ${sofar}`) : measured(productId).whereRaw(`${pace} > ? * ${sofar}`, [String(allowance.bytes)]);
+      const q =
+        allowance.kind === 'solusvm'
+          ? withLimit(productId).whereRaw(`${pace} > smp.limit_bytes * ${sofar}`)
+          : measured(productId).whereRaw(`${pace} > ? * ${sofar}`, [String(allowance.bytes)]);
       return (await q.limit(limit).select(SERVICE_COLUMNS)).map(parseServiceRow);
     },
     async services(opts) {
-      const q = knex(`${TABLES.services} as s`).orderBy('s.service_id').limit(opts.limit).select(SERVICE_COLUMNS);
+      const q = knex(`${TABLES.services} as s`)
+        .orderBy('s.service_id')
+        .limit(opts.limit)
+        .select(SERVICE_COLUMNS);
       if (opts.after) q.where('s.service_id', '>', opts.after);
       if (opts.clientId !== undefined) q.where('s.client_id', opts.clientId);
       const search = opts.search;
@@ -203,13 +277,33 @@ export function createAdminReadStore(knex: Knex): AdminReadStore {
       return (await q).map(parseServiceRow);
     },
     countActiveServices: () => count(knex(TABLES.services).where({ active: true })),
+  };
+}
+
+/** Disputes with their line: open ones oldest first, all or the decided newest first, one by id. */
+function disputeReads(
+  knex: Knex,
+): Pick<AdminReadStore, 'countOpenDisputes' | 'openDisputes' | 'disputes' | 'dispute'> {
+  const disputesQuery = () =>
+    knex(`${TABLES.disputes} as d`)
+      .join(`${TABLES.lines} as l`, 'l.id', 'd.line_id')
+      .select('d.*', 'l.ref_code', 'l.description', 'l.deadline_last_day', 'l.invoice_date');
+  return {
     countOpenDisputes: () => count(knex(TABLES.disputes).where({ state: 'open' })),
     async openDisputes(after, limit) {
-      const q = disputesQuery().where('d.state', 'open').orderBy([{ column: 'd.opened_at', order: 'asc' }, { column: 'd.id', order: 'asc' }]).limit(limit);
+      const q = disputesQuery()
+        .where('d.state', 'open')
+        .orderBy([
+          { column: 'd.opened_at', order: 'asc' },
+          { column: 'd.id', order: 'asc' },
+        ])
+        .limit(limit);
       if (after) {
         const [at, id] = after;
         // (opened_at, id) > (at, id), written so both engines read it as a range of the (state, opened_at) index
-        q.andWhere('d.opened_at', '>=', at).andWhere((w) => w.where('d.opened_at', '>', at).orWhere('d.id', '>', id));
+        q.andWhere('d.opened_at', '>=', at).andWhere((w) =>
+          w.where('d.opened_at', '>', at).orWhere('d.id', '>', id),
+        );
       }
       return (await q).map(parseDisputeRow);
     },
@@ -223,30 +317,77 @@ export function createAdminReadStore(knex: Knex): AdminReadStore {
       const r = await disputesQuery().where('d.id', id).first();
       return r ? parseDisputeRow(r) : null;
     },
+  };
+}
+
+/** Masters, the daily runs, a service's samples and its failed reads. */
+function meteringReads(knex: Knex): Pick<AdminReadStore, 'masters' | 'recentRuns' | 'samples' | 'failures'> {
+  return {
     async masters() {
       const rows = await knex(TABLES.masters).orderBy('id').select('id', 'name', 'version', 'active');
-      return rows.map((m) => ({ id: toNum(m.id), name: String(m.name), version: toNum(m.version), active: toBool(m.active) }));
+      return rows.map((m) => ({
+        id: toNum(m.id),
+        name: String(m.name),
+        version: toNum(m.version),
+        active: toBool(m.active),
+      }));
     },
     async recentRuns(limit) {
-      const rows = await knex(TABLES.runs).orderBy('id', 'desc').limit(limit).select('id', 'sample_date', 'status', 'read_ok', 'failed', 'gaps', 'resets', 'message');
-      return rows.map((r) => ({ id: toNum(r.id), date: toDate(r.sample_date), status: String(r.status), read: toNum(r.read_ok), failed: toNum(r.failed), gaps: toNum(r.gaps), resets: toNum(r.resets), message: r.message ? String(r.message) : '' }));
+      const rows = await knex(TABLES.runs)
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .select('id', 'sample_date', 'status', 'read_ok', 'failed', 'gaps', 'resets', 'message');
+      return rows.map((r) => ({
+        id: toNum(r.id),
+        date: toDate(r.sample_date),
+        status: String(r.status),
+        read: toNum(r.read_ok),
+        failed: toNum(r.failed),
+        gaps: toNum(r.gaps),
+        resets: toNum(r.resets),
+        message: r.message ? String(r.message) : '',
+      }));
     },
     async samples(serviceId, before, limit) {
-      const q = knex(TABLES.samples).where({ service_id: serviceId }).orderBy('sample_date', 'desc').limit(limit).select('id', 'sample_date', 'sampled_at', 'used_bytes', 'limit_bytes', 'state', 'raw');
+      const q = knex(TABLES.samples)
+        .where({ service_id: serviceId })
+        .orderBy('sample_date', 'desc')
+        .limit(limit)
+        .select('id', 'sample_date', 'sampled_at', 'used_bytes', 'limit_bytes', 'state', 'raw');
       if (before) q.andWhere('sample_date', '<', before);
-      return (await q).map((r) => ({ id: toNum(r.id), date: toDate(r.sample_date), sampledAt: toInstant(r.sampled_at).toISO(), usedBytes: toBig(r.used_bytes), limitBytes: toBigOrNull(r.limit_bytes), state: String(r.state), raw: String(r.raw) }));
+      return (await q).map((r) => ({
+        id: toNum(r.id),
+        date: toDate(r.sample_date),
+        sampledAt: toInstant(r.sampled_at).toISO(),
+        usedBytes: toBig(r.used_bytes),
+        limitBytes: toBigOrNull(r.limit_bytes),
+        state: String(r.state),
+        raw: String(r.raw),
+      }));
     },
     async failures(serviceId, from, to) {
-      const rows = await knex(TABLES.readFailures).where({ service_id: serviceId }).andWhere('sample_date', '>=', from).andWhere('sample_date', '<=', to).orderBy('attempted_at').select('sample_date', 'attempted_at', 'error_kind', 'message');
-      return rows.map((f) => ({ date: toDate(f.sample_date), at: toInstant(f.attempted_at).toISO()!, kind: String(f.error_kind), message: String(f.message) }));
+      const rows = await knex(TABLES.readFailures)
+        .where({ service_id: serviceId })
+        .andWhere('sample_date', '>=', from)
+        .andWhere('sample_date', '<=', to)
+        .orderBy('attempted_at')
+        .select('sample_date', 'attempted_at', 'error_kind', 'message');
+      return rows.map((f) => ({
+        date: toDate(f.sample_date),
+        at: toInstant(f.attempted_at).toISO()!,
+        kind: String(f.error_kind),
+        message: String(f.message),
+      }));
     },
-    audit: (filter, before, limit) => auditPage(knex, filter, before, limit),
-    waitingCharges: (serviceId) => waitingCharges(knex, serviceId),
   };
 }
 
 async function waitingCharges(knex: Knex, serviceId?: number): Promise<WaitingCharge[]> {
-  const released = await knex(TABLES.audit).where({ action: 'line.released', entity_type: 'charge' }).orderBy('id', 'desc').limit(200).select('entity_id', 'details', 'at');
+  const released = await knex(TABLES.audit)
+    .where({ action: 'line.released', entity_type: 'charge' })
+    .orderBy('id', 'desc')
+    .limit(200)
+    .select('entity_id', 'details', 'at');
   if (released.length === 0) return [];
   const latest = new Map<number, Record<string, unknown>>();
   for (const r of released) if (!latest.has(Number(r.entity_id))) latest.set(Number(r.entity_id), r);
@@ -255,7 +396,15 @@ async function waitingCharges(knex: Knex, serviceId?: number): Promise<WaitingCh
     .whereIn('c.id', [...latest.keys()])
     .andWhere('c.status', 'unbilled')
     .whereNull('l.id')
-    .select('c.id', 'c.service_id', 'c.client_id', 'c.period_start', 'c.period_end', 'c.amount_minor', 'c.currency')
+    .select(
+      'c.id',
+      'c.service_id',
+      'c.client_id',
+      'c.period_start',
+      'c.period_end',
+      'c.amount_minor',
+      'c.currency',
+    )
     .orderBy('c.id');
   if (serviceId !== undefined) q.andWhere('c.service_id', serviceId);
   return (await q).map((c) => {
@@ -276,7 +425,12 @@ async function waitingCharges(knex: Knex, serviceId?: number): Promise<WaitingCh
   });
 }
 
-async function auditPage(knex: Knex, filter: { entityType?: string; entityId?: string; actorType?: string }, before: number | null, limit: number): Promise<AuditRow[]> {
+async function auditPage(
+  knex: Knex,
+  filter: { entityType?: string; entityId?: string; actorType?: string },
+  before: number | null,
+  limit: number,
+): Promise<AuditRow[]> {
   const q = knex(TABLES.audit).orderBy('id', 'desc').limit(limit);
   if (filter.entityType) q.where('entity_type', filter.entityType);
   if (filter.entityId) q.where('entity_id', filter.entityId);

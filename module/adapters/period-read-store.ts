@@ -50,7 +50,16 @@ export interface PeriodRow {
   closedBy: string | null;
   anomaly: string | null;
   notes: PeriodNote[];
-  charge: { id: number; status: string; currency: string; allowanceBytes: bigint; overBytes: bigint; amountMinor: bigint; unit: SoldUnit | null; billedNow?: BilledNow | null } | null;
+  charge: {
+    id: number;
+    status: string;
+    currency: string;
+    allowanceBytes: bigint;
+    overBytes: bigint;
+    amountMinor: bigint;
+    unit: SoldUnit | null;
+    billedNow?: BilledNow | null;
+  } | null;
 }
 
 export interface MasterRule {
@@ -74,7 +83,25 @@ export interface PeriodReadStore {
   notesOf(periodIds: number[]): Promise<Map<number, PeriodNote[]>>;
 }
 
-export const SERVICE_COLUMNS = ['service_id', 'client_id', 'product_id', 'master_id', 'server_ref', 'active', 'currency', 'regdate', 'last_sample_date', 'last_sampled_at', 'open_period_id', 'open_period_start', 'open_period_end', 'open_period_used_bytes', 'reset_policy', 'reset_day', 'last_sample_id'];
+export const SERVICE_COLUMNS = [
+  'service_id',
+  'client_id',
+  'product_id',
+  'master_id',
+  'server_ref',
+  'active',
+  'currency',
+  'regdate',
+  'last_sample_date',
+  'last_sampled_at',
+  'open_period_id',
+  'open_period_start',
+  'open_period_end',
+  'open_period_used_bytes',
+  'reset_policy',
+  'reset_day',
+  'last_sample_id',
+];
 
 export const parseServiceRow = (r: Record<string, unknown>): ServiceRow => ({
   serviceId: toNum(r.service_id),
@@ -137,11 +164,13 @@ const parseInterval = (i: Record<string, unknown>): IntervalFigure => ({
 });
 
 export function createPeriodReadStore(knex: Knex): PeriodReadStore {
-  // a period with its own rating (seq 0; corrections are read with the lines)
-  const periodsQuery = () =>
-    knex(`${TABLES.periods} as p`)
-      .leftJoin(`${TABLES.charges} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
-      .select('p.id', 'p.service_id', 'p.start_date', 'p.end_date', 'p.status', 'p.used_bytes', 'p.closed_by', 'p.anomaly', 'c.id as c_id', 'c.status as c_status', 'c.currency as c_currency', 'c.allowance_bytes as c_allowance_bytes', 'c.over_bytes as c_over_bytes', 'c.amount_minor as c_amount_minor', 'c.explanation as c_explanation');
+  return { ...serviceReads(knex), ...periodReads(knex) };
+}
+
+/** The service rows, the SolusVM limits of their samples and the masters' rules. */
+function serviceReads(
+  knex: Knex,
+): Pick<PeriodReadStore, 'service' | 'clientServices' | 'limitsOf' | 'masters'> {
   return {
     async service(serviceId, clientId) {
       const q = knex(TABLES.services).where({ service_id: serviceId });
@@ -150,18 +179,52 @@ export function createPeriodReadStore(knex: Knex): PeriodReadStore {
       return r ? parseServiceRow(r) : null;
     },
     async clientServices(clientId) {
-      return (await knex(TABLES.services).where({ client_id: clientId }).orderBy('service_id').limit(500).select(SERVICE_COLUMNS)).map(parseServiceRow);
+      return (
+        await knex(TABLES.services)
+          .where({ client_id: clientId })
+          .orderBy('service_id')
+          .limit(500)
+          .select(SERVICE_COLUMNS)
+      ).map(parseServiceRow);
     },
     async limitsOf(sampleIds) {
       const out = new Map<number, bigint | null>();
       if (sampleIds.length === 0) return out;
-      for (const s of await knex(TABLES.samples).whereIn('id', sampleIds).select('id', 'limit_bytes')) out.set(toNum(s.id), toBigOrNull(s.limit_bytes));
+      for (const s of await knex(TABLES.samples).whereIn('id', sampleIds).select('id', 'limit_bytes'))
+        out.set(toNum(s.id), toBigOrNull(s.limit_bytes));
       return out;
     },
     async masters() {
       const rows = await knex(TABLES.masters).select('id', 'reset_policy', 'time_zone');
       return new Map(rows.map((m) => [toNum(m.id), { policy: m.reset_policy, zone: String(m.time_zone) }]));
     },
+  };
+}
+
+/** A service's periods with their charge, a period's intervals and its anomalies as notes. */
+function periodReads(knex: Knex): Pick<PeriodReadStore, 'periods' | 'period' | 'intervals' | 'notesOf'> {
+  // a period with its own rating (seq 0; corrections are read with the lines)
+  const periodsQuery = () =>
+    knex(`${TABLES.periods} as p`)
+      .leftJoin(`${TABLES.charges} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
+      .select(
+        'p.id',
+        'p.service_id',
+        'p.start_date',
+        'p.end_date',
+        'p.status',
+        'p.used_bytes',
+        'p.closed_by',
+        'p.anomaly',
+        'c.id as c_id',
+        'c.status as c_status',
+        'c.currency as c_currency',
+        'c.allowance_bytes as c_allowance_bytes',
+        'c.over_bytes as c_over_bytes',
+        'c.amount_minor as c_amount_minor',
+        'c.explanation as c_explanation',
+      );
+  return {
     async periods(serviceId, before, limit) {
       const q = periodsQuery().where('p.service_id', serviceId).orderBy('p.start_date', 'desc').limit(limit);
       if (before) q.andWhere('p.start_date', '<', before);
@@ -172,15 +235,29 @@ export function createPeriodReadStore(knex: Knex): PeriodReadStore {
       return p ? parsePeriodRow(p) : null;
     },
     async intervals(periodId) {
-      return (await knex(TABLES.intervals).where({ period_id: periodId }).orderBy(['from_date', 'to_date', 'to_sample_id']).select('from_date', 'to_date', 'bytes', 'estimated', 'kind')).map(parseInterval);
+      return (
+        await knex(TABLES.intervals)
+          .where({ period_id: periodId })
+          .orderBy(['from_date', 'to_date', 'to_sample_id'])
+          .select('from_date', 'to_date', 'bytes', 'estimated', 'kind')
+      ).map(parseInterval);
     },
     async notesOf(periodIds) {
       const out = new Map<number, PeriodNote[]>();
       if (periodIds.length === 0) return out;
-      const rows = await knex(TABLES.anomalies).whereIn('period_id', periodIds).orderBy('id').select('period_id', 'kind', 'status', 'decision', 'seen_on', 'details');
+      const rows = await knex(TABLES.anomalies)
+        .whereIn('period_id', periodIds)
+        .orderBy('id')
+        .select('period_id', 'kind', 'status', 'decision', 'seen_on', 'details');
       for (const a of rows) {
         const list = out.get(toNum(a.period_id)) ?? [];
-        list.push({ kind: String(a.kind), status: String(a.status), decision: (a.decision as string | null) ?? null, seenOn: toDate(a.seen_on), details: JSON.parse(String(a.details)) as Record<string, string | number> });
+        list.push({
+          kind: String(a.kind),
+          status: String(a.status),
+          decision: (a.decision as string | null) ?? null,
+          seenOn: toDate(a.seen_on),
+          details: JSON.parse(String(a.details)) as Record<string, string | number>,
+        });
         out.set(toNum(a.period_id), list);
       }
       return out;
