@@ -5,9 +5,10 @@
  * WHMCS's XML: domain/whmcs-xml.ts) — a bad request never gets a 500 and never writes half of
  * itself. Requests are logged without their parameters, so secrets and passwords never reach a log.
  *
- * `responsetype` is read as WHMCS reads it (any case). Without it WHMCS answers XML for its list
- * commands and `key=value;` text for the others; the panel answers JSON (docs/whmcs.md). Other
- * values, `nvp` included, are refused in JSON with WHMCS's sentence, HTTP 400.
+ * `responsetype` is read in any case: json, xml or nvp, the three types WHMCS documents
+ * (developers.whmcs.com/api/response-types/; nvp deprecated, domain/whmcs-nvp.ts). WHMCS's public
+ * documentation names no default; without it the panel answers JSON, the recommended type that
+ * every documented example asks for (docs/whmcs.md). Other values are refused in JSON, HTTP 400.
  *
  * HTTP status: 403 for a refused IP or credentials (WHMCS does not document it), 200 for every
  * command answer including `result: error` (as WHMCS), 400/413 for a body that cannot be read.
@@ -16,6 +17,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Knex } from 'knex';
 import { formPairs, parsePhpPairs, type PhpValue } from './domain/php-params.js';
 import { normaliseAction, whmcsXml } from './domain/whmcs-xml.js';
+import { whmcsNvp } from './domain/whmcs-nvp.js';
 import { authenticateApi, touchCredential } from './auth.js';
 import { getSetting } from './db/settings.js';
 import type { CommandRegistry, Envelope } from './api/registry.js';
@@ -47,11 +49,15 @@ export async function ipAllowed(db: Knex, ip: string): Promise<boolean> {
   return list.includes('*') || list.includes(normalizeIp(ip));
 }
 
-type Format = 'json' | 'xml';
+type Format = 'json' | 'xml' | 'nvp';
 
 function send(res: Response, status: number, body: Envelope, format: Format = 'json', action = ''): void {
   if (format === 'json') {
     res.status(status).type('application/json').send(JSON.stringify(body));
+    return;
+  }
+  if (format === 'nvp') {
+    res.status(status).type('text/plain; charset=utf-8').send(whmcsNvp(body));
     return;
   }
   let xml: string;
@@ -64,11 +70,11 @@ function send(res: Response, status: number, body: Envelope, format: Format = 'j
   res.status(status).type('application/xml; charset=utf-8').send(xml);
 }
 
-/** `responsetype` read in any case; absent → the panel's JSON. */
+/** `responsetype` read in any case; absent → JSON (docs/whmcs.md, "API answer formats"). */
 function formatOf(v: PhpValue | undefined): Format | { refused: string } {
   if (v === undefined || v === '') return 'json';
   const t = typeof v === 'string' ? v.toLowerCase() : '';
-  if (t === 'json' || t === 'xml') return t;
+  if (t === 'json' || t === 'xml' || t === 'nvp') return t;
   return { refused: MSG.unsupportedResponseType(typeof v === 'string' ? v : 'Array') };
 }
 

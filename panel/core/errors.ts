@@ -59,8 +59,8 @@ export const MSG = {
   invalidId: (name: string) => `Invalid ${name}: a positive whole number is required`,
   adminTemplateNeeded: 'You must provide either an existing email template name or a custom subject and message',
   tooManyParams: 'Too many parameters (the limit is 1000)',
-  // WHMCS's InvalidResponseType, listing what the panel answers (no nvp)
-  unsupportedResponseType: (t: string) => `Unsupported API response type format "${t}". Supported formats include: json, xml`,
+  // an unknown responsetype, listing the three types WHMCS documents (developers.whmcs.com/api/response-types/)
+  unsupportedResponseType: (t: string) => `Unsupported API response type format "${t}". Supported formats include: json, xml, nvp`,
   badOverride: "overideautosuspend must be 'on' or 'off'",
   invalidCycle: (c: string) => `Invalid billing cycle ${c}`,
   // panel: AddOrder's configoptions[] and promocode; WHMCS documents no error for them

@@ -145,10 +145,10 @@ describeEachEngine('API over HTTP: responsetype=xml', ({ db }) => {
     const refused = await phpXmlCall(served, `['action' => 'AddOrder', 'clientid' => ${story.clientId}, 'paymentmethod' => 'banktransfer', 'pid' => [99]]`, { responsetype: 'XML' });
     expect(refused.simple).to.deep.equal({ '@attributes': { version: '' }, action: 'addorder', result: 'error', message: 'Product ID Not Found: 99' });
     expect(await snapshot(f.knex)).to.deep.equal(before);
-    for (const t of ['nvp', 'yaml']) {
+    for (const t of ['yaml', 'php']) {
       const a = await fetch(`${served.url}includes/api.php`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: phpForm(`['action' => 'GetInvoice', 'invoiceid' => 1]`, { identifier: served.identifier, secret: served.secret, responsetype: t }) });
       expect(a.status).to.equal(400);
-      expect(await a.json()).to.deep.equal({ result: 'error', message: `Unsupported API response type format "${t}". Supported formats include: json, xml` });
+      expect(await a.json()).to.deep.equal({ result: 'error', message: `Unsupported API response type format "${t}". Supported formats include: json, xml, nvp` });
     }
     const admins = await fetch(`${served.url}includes/api.php`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: phpForm(`['action' => 'GetAdminUsers']`, { identifier: served.identifier, secret: served.secret, responsetype: 'xml' }) });
     expect(admins.headers.get('content-type')).to.match(/^application\/json/);
