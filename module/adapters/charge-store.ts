@@ -43,7 +43,22 @@ export interface ChargeStore {
   markBilled(db: Db, chargeId: number, at: DateTime): Promise<void>;
 }
 
-const CHARGE_COLUMNS = ['c.id', 'c.service_id', 'c.client_id', 'c.product_id', 'c.period_start', 'c.period_end', 'c.status', 'c.amount_minor', 'c.currency', 'c.taxed', 'c.explanation', 'l.id as line_id', 'l.invoice_id as line_invoice_id', 'l.status as line_status'];
+const CHARGE_COLUMNS = [
+  'c.id',
+  'c.service_id',
+  'c.client_id',
+  'c.product_id',
+  'c.period_start',
+  'c.period_end',
+  'c.status',
+  'c.amount_minor',
+  'c.currency',
+  'c.taxed',
+  'c.explanation',
+  'l.id as line_id',
+  'l.invoice_id as line_invoice_id',
+  'l.status as line_status',
+];
 
 export function parseStoredCharge(r: Record<string, unknown>): StoredCharge {
   return {
@@ -58,29 +73,51 @@ export function parseStoredCharge(r: Record<string, unknown>): StoredCharge {
     currency: String(r.currency),
     taxed: toBool(r.taxed),
     explanation: String(r.explanation),
-    line: r.line_id === null || r.line_id === undefined ? null : { id: toNum(r.line_id), invoiceId: toNum(r.line_invoice_id), status: parseLineStatus(r.line_status) },
+    line:
+      r.line_id === null || r.line_id === undefined
+        ? null
+        : {
+            id: toNum(r.line_id),
+            invoiceId: toNum(r.line_invoice_id),
+            status: parseLineStatus(r.line_status),
+          },
   };
 }
 
 export function createChargeStore(knex: Knex): ChargeStore {
-  const withLine = () => knex(`${TABLES.charges} as c`).leftJoin(`${TABLES.lines} as l`, 'l.charge_id', 'c.id').where('c.status', 'unbilled');
+  const withLine = () =>
+    knex(`${TABLES.charges} as c`)
+      .leftJoin(`${TABLES.lines} as l`, 'l.charge_id', 'c.id')
+      .where('c.status', 'unbilled');
   return {
     async unbilledOf(serviceIds, periodEndBefore) {
       if (serviceIds.length === 0) return [];
-      const q = withLine().whereIn('c.service_id', serviceIds).select(CHARGE_COLUMNS).orderBy(['c.service_id', 'c.period_start', 'c.id']);
+      const q = withLine()
+        .whereIn('c.service_id', serviceIds)
+        .select(CHARGE_COLUMNS)
+        .orderBy(['c.service_id', 'c.period_start', 'c.id']);
       if (periodEndBefore) q.andWhere('c.period_end', '<', periodEndBefore);
       return (await q).map(parseStoredCharge);
     },
     async unbilledForStandalone() {
       const q = withLine()
-        .andWhere((w) => w.whereNull('l.id').orWhere((p) => p.where('l.status', 'pending').andWhere('l.invoice_id', 0)))
+        .andWhere((w) =>
+          w.whereNull('l.id').orWhere((p) => p.where('l.status', 'pending').andWhere('l.invoice_id', 0)),
+        )
         .select(CHARGE_COLUMNS)
         .orderBy(['c.client_id', 'c.period_start', 'c.id']);
       return (await q).map(parseStoredCharge);
     },
     async waitingWithoutLine() {
-      const rows = await withLine().whereNull('l.id').select('c.client_id', 'c.service_id', 'c.period_end').orderBy('c.id');
-      return rows.map((r) => ({ clientId: toNum(r.client_id), serviceId: toNum(r.service_id), periodEnd: toDate(r.period_end) }));
+      const rows = await withLine()
+        .whereNull('l.id')
+        .select('c.client_id', 'c.service_id', 'c.period_end')
+        .orderBy('c.id');
+      return rows.map((r) => ({
+        clientId: toNum(r.client_id),
+        serviceId: toNum(r.service_id),
+        periodEnd: toDate(r.period_end),
+      }));
     },
     async taxedOf(chargeIds) {
       if (chargeIds.length === 0) return new Map();
@@ -88,7 +125,9 @@ export function createChargeStore(knex: Knex): ChargeStore {
       return new Map(rows.map((r) => [toNum(r.id), toBool(r.taxed)]));
     },
     async markBilled(db, chargeId, at) {
-      await db(TABLES.charges).where({ id: chargeId }).update({ status: 'billed', billed_at: sqlInstant(at) });
+      await db(TABLES.charges)
+        .where({ id: chargeId })
+        .update({ status: 'billed', billed_at: sqlInstant(at) });
     },
   };
 }

@@ -1,11 +1,32 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { parseDisputeState, parseResolvingTo, parseSettlement, type Adjustment, type DisputeState, type Resolution, type Settlement } from '../domain/dispute-state.js';
+import {
+  parseDisputeState,
+  parseResolvingTo,
+  parseSettlement,
+  type Adjustment,
+  type DisputeState,
+  type Resolution,
+  type Settlement,
+} from '../domain/dispute-state.js';
 import { parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { parseLineStatus, type LineStatus } from '../domain/line-status.js';
 import { storedWord } from '../domain/stored-value.js';
 import type { ActorType } from './audit-store.js';
-import { sqlBig, sqlBigOrNull, sqlInstant, toBig, toBigOrNull, toBool, toDate, toDateOrNull, toInstant, toInstantOrNull, toNum, toNumOrNull } from './rows.js';
+import {
+  sqlBig,
+  sqlBigOrNull,
+  sqlInstant,
+  toBig,
+  toBigOrNull,
+  toBool,
+  toDate,
+  toDateOrNull,
+  toInstant,
+  toInstantOrNull,
+  toNum,
+  toNumOrNull,
+} from './rows.js';
 import { retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -126,17 +147,27 @@ export interface DisputeStore {
   /** the line now sits on the held draft */
   holdLine(lineId: number, at: { invoiceId: number; itemId: number | null }): Promise<void>;
   /** the line after the decision: its status, amount and text */
-  decideLine(lineId: number, d: { status: LineStatus; amountMinor: bigint; description: string }): Promise<void>;
+  decideLine(
+    lineId: number,
+    d: { status: LineStatus; amountMinor: bigint; description: string },
+  ): Promise<void>;
   /** disputes a failure left half-way (a hold not finished, a decision not carried out) */
   unfinished(limit: number): Promise<Array<{ id: number; deciding: boolean }>>;
-  openForClient(clientId: number): Promise<Array<{ disputeId: number; lineId: number; description: string; amountMinor: bigint; currency: string }>>;
+  openForClient(
+    clientId: number,
+  ): Promise<
+    Array<{ disputeId: number; lineId: number; description: string; amountMinor: bigint; currency: string }>
+  >;
   /** lines of open disputes that were on, or are held on, an invoice */
-  openLinesOfInvoice(invoiceId: number): Promise<Array<{ refCode: string; amountMinor: bigint; description: string }>>;
+  openLinesOfInvoice(
+    invoiceId: number,
+  ): Promise<Array<{ refCode: string; amountMinor: bigint; description: string }>>;
   /** work in one transaction (retried on a deadlock when not nested): the store and the transaction, for the audit and outbox */
   transaction<T>(work: (tx: DisputeStore, db: Knex.Transaction) => Promise<T>): Promise<T>;
 }
 
-const actorType = (v: unknown, column: string): ActorType => storedWord(ACTOR_TYPES, v, `${TABLES.disputes}.${column}`);
+const actorType = (v: unknown, column: string): ActorType =>
+  storedWord(ACTOR_TYPES, v, `${TABLES.disputes}.${column}`);
 const textOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 function parseResolution(v: unknown): DisputeResolutionRecord | null {
@@ -166,7 +197,10 @@ export function disputeFromRow(r: Record<string, unknown>): DisputeRecord {
     amountAfterMinor: toBigOrNull(r.amount_after_minor),
     currency: String(r.currency),
     resolution: parseResolution(r.resolution),
-    resolvedBy: r.resolved_by_type === null || r.resolved_by_type === undefined ? null : { type: actorType(r.resolved_by_type, 'resolved_by_type'), id: textOrNull(r.resolved_by_id) },
+    resolvedBy:
+      r.resolved_by_type === null || r.resolved_by_type === undefined
+        ? null
+        : { type: actorType(r.resolved_by_type, 'resolved_by_type'), id: textOrNull(r.resolved_by_id) },
     resolvedAt: toInstantOrNull(r.resolved_at),
     newDueDate: toDateOrNull(r.new_due_date),
     settlement: parseSettlement(r.settlement),
@@ -261,12 +295,30 @@ export function createDisputeStore(db: Knex | Knex.Transaction): DisputeStore {
     },
     ...writes,
     async unfinished(limit) {
-      const rows = await disputes().where({ hold_state: 'holding' }).orWhereNotNull('resolving_to').select('id', 'resolving_to').orderBy('id').limit(limit);
-      return rows.map((r) => ({ id: toNum(r.id), deciding: r.resolving_to !== null && r.resolving_to !== undefined }));
+      const rows = await disputes()
+        .where({ hold_state: 'holding' })
+        .orWhereNotNull('resolving_to')
+        .select('id', 'resolving_to')
+        .orderBy('id')
+        .limit(limit);
+      return rows.map((r) => ({
+        id: toNum(r.id),
+        deciding: r.resolving_to !== null && r.resolving_to !== undefined,
+      }));
     },
     async openForClient(clientId) {
-      const rows = await db(`${TABLES.disputes} as d`).join(`${TABLES.lines} as l`, 'l.id', 'd.line_id').where({ 'd.client_id': clientId, 'd.state': 'open' }).select('d.id', 'd.line_id', 'l.description', 'l.amount_minor', 'l.currency').orderBy('d.id');
-      return rows.map((r) => ({ disputeId: toNum(r.id), lineId: toNum(r.line_id), description: String(r.description), amountMinor: toBig(r.amount_minor), currency: String(r.currency) }));
+      const rows = await db(`${TABLES.disputes} as d`)
+        .join(`${TABLES.lines} as l`, 'l.id', 'd.line_id')
+        .where({ 'd.client_id': clientId, 'd.state': 'open' })
+        .select('d.id', 'd.line_id', 'l.description', 'l.amount_minor', 'l.currency')
+        .orderBy('d.id');
+      return rows.map((r) => ({
+        disputeId: toNum(r.id),
+        lineId: toNum(r.line_id),
+        description: String(r.description),
+        amountMinor: toBig(r.amount_minor),
+        currency: String(r.currency),
+      }));
     },
     async openLinesOfInvoice(invoiceId) {
       const rows = await db(`${TABLES.disputes} as d`)
@@ -275,14 +327,20 @@ export function createDisputeStore(db: Knex | Knex.Transaction): DisputeStore {
         .andWhere((q) => q.where('d.original_invoice_id', invoiceId).orWhere('d.held_invoice_id', invoiceId))
         .select('l.ref_code', 'l.amount_minor', 'l.description')
         .orderBy('l.id');
-      return rows.map((r) => ({ refCode: String(r.ref_code), amountMinor: toBig(r.amount_minor), description: String(r.description) }));
+      return rows.map((r) => ({
+        refCode: String(r.ref_code),
+        amountMinor: toBig(r.amount_minor),
+        description: String(r.description),
+      }));
     },
     transaction: (work) => retryTransaction(db, (trx) => work(createDisputeStore(trx), trx)),
   };
 }
 
 /** The store's writes: a dispute's steps and its line's, each bumping the dispute's version. */
-function createWrites(db: Knex | Knex.Transaction): Pick<DisputeStore, 'update' | 'claim' | 'finish' | 'holdLine' | 'decideLine'> {
+function createWrites(
+  db: Knex | Knex.Transaction,
+): Pick<DisputeStore, 'update' | 'claim' | 'finish' | 'holdLine' | 'decideLine'> {
   return {
     async update(id, change, now) {
       await db(TABLES.disputes)
@@ -300,14 +358,25 @@ function createWrites(db: Knex | Knex.Transaction): Pick<DisputeStore, 'update' 
     async finish(id, to, holdState, now) {
       const n = await db(TABLES.disputes)
         .where({ id, resolving_to: to })
-        .update({ state: to, resolving_to: null, resolved_at: sqlInstant(now), hold_state: holdState, version: db.raw('version + 1'), updated_at: sqlInstant(now) });
+        .update({
+          state: to,
+          resolving_to: null,
+          resolved_at: sqlInstant(now),
+          hold_state: holdState,
+          version: db.raw('version + 1'),
+          updated_at: sqlInstant(now),
+        });
       return n === 1;
     },
     async holdLine(lineId, at) {
-      await db(TABLES.lines).where({ id: lineId }).update({ status: 'held', invoice_id: at.invoiceId, invoice_item_id: at.itemId });
+      await db(TABLES.lines)
+        .where({ id: lineId })
+        .update({ status: 'held', invoice_id: at.invoiceId, invoice_item_id: at.itemId });
     },
     async decideLine(lineId, d) {
-      await db(TABLES.lines).where({ id: lineId }).update({ status: d.status, amount_minor: sqlBig(d.amountMinor), description: d.description });
+      await db(TABLES.lines)
+        .where({ id: lineId })
+        .update({ status: d.status, amount_minor: sqlBig(d.amountMinor), description: d.description });
     },
   };
 }

@@ -2,7 +2,12 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { parseLineStatus, type LineStatus } from '../domain/line-status.js';
-import { parseDisputeState, parseResolvingTo, type DisputeState, type Resolution } from '../domain/dispute-state.js';
+import {
+  parseDisputeState,
+  parseResolvingTo,
+  type DisputeState,
+  type Resolution,
+} from '../domain/dispute-state.js';
 import { parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { engineOf } from './database.js';
 import { sqlInstant, toBig, toBigOrNull, toDate, toDateOrNull, toInstant, toNum } from './rows.js';
@@ -92,7 +97,19 @@ export function parseStoredLine(r: Record<string, unknown>): StoredLine {
   };
 }
 
-const LINE_COLUMNS = ['id', 'charge_id', 'service_id', 'client_id', 'invoice_id', 'ref_code', 'status', 'amount_minor', 'currency', 'description', 'deadline_last_day'];
+const LINE_COLUMNS = [
+  'id',
+  'charge_id',
+  'service_id',
+  'client_id',
+  'invoice_id',
+  'ref_code',
+  'status',
+  'amount_minor',
+  'currency',
+  'description',
+  'deadline_last_day',
+];
 
 const lineColumns = (l: NewLine): Record<string, string | number> => ({
   charge_id: l.chargeId,
@@ -125,10 +142,19 @@ export function createLineStore(knex: Knex): LineStore {
       return (await q).map(parseStoredLine);
     },
     async awaitingStandalone(clientId) {
-      return (await lines().where({ client_id: clientId, status: 'pending', invoice_id: 0 }).orderBy('id').select(LINE_COLUMNS)).map(parseStoredLine);
+      return (
+        await lines()
+          .where({ client_id: clientId, status: 'pending', invoice_id: 0 })
+          .orderBy('id')
+          .select(LINE_COLUMNS)
+      ).map(parseStoredLine);
     },
     async invoicesWithPending() {
-      const rows = await lines().where({ status: 'pending' }).andWhere('invoice_id', '>', 0).distinct('invoice_id').orderBy('invoice_id');
+      const rows = await lines()
+        .where({ status: 'pending' })
+        .andWhere('invoice_id', '>', 0)
+        .distinct('invoice_id')
+        .orderBy('invoice_id');
       return rows.map((r) => toNum(r.invoice_id));
     },
     async insertPendingIfChargeUnbilled(line) {
@@ -137,14 +163,20 @@ export function createLineStore(knex: Knex): LineStore {
       const row = lineColumns(line);
       const cols = Object.keys(row);
       const sql = `INSERT ${mysql ? 'IGNORE ' : ''}INTO ${TABLES.lines} (${cols.join(', ')}) SELECT ${cols.map(() => '?').join(', ')} FROM ${TABLES.charges} WHERE id = ? AND status = 'unbilled' AND amount_minor = ?${mysql ? '' : ' ON CONFLICT (charge_id) DO NOTHING'}`;
-      const res: unknown = await knex.raw(sql, [...cols.map((k) => row[k]!), line.chargeId, line.amountMinor.toString()]);
+      const res: unknown = await knex.raw(sql, [
+        ...cols.map((k) => row[k]!),
+        line.chargeId,
+        line.amountMinor.toString(),
+      ]);
       return insertedRows(res, mysql) === 1;
     },
     async moveToInvoice(lineIds, invoiceId) {
       if (lineIds.length) await lines().whereIn('id', lineIds).update({ invoice_id: invoiceId });
     },
     async markPlaced(db, lineId, invoiceItemId, at) {
-      const n = await lines(db).where({ id: lineId, status: 'pending' }).update({ status: 'placed', invoice_item_id: invoiceItemId, placed_at: sqlInstant(at) });
+      const n = await lines(db)
+        .where({ id: lineId, status: 'pending' })
+        .update({ status: 'placed', invoice_item_id: invoiceItemId, placed_at: sqlInstant(at) });
       return n === 1;
     },
     async deletePending(db, lineId) {
@@ -165,7 +197,9 @@ export function createLineStore(knex: Knex): LineStore {
 /** Rows a raw INSERT wrote: mysql2 answers [ResultSetHeader, …], better-sqlite3 a RunResult. */
 function insertedRows(res: unknown, mysql: boolean): number {
   const header = mysql ? (res as Array<{ affectedRows?: number }>)[0] : (res as { changes?: number });
-  const n = mysql ? (header as { affectedRows?: number }).affectedRows : (header as { changes?: number }).changes;
+  const n = mysql
+    ? (header as { affectedRows?: number }).affectedRows
+    : (header as { changes?: number }).changes;
   if (typeof n !== 'number') throw new TypeError('the database did not say how many rows the insert wrote');
   return n;
 }
@@ -242,7 +276,10 @@ export const parseLineRow = (r: Record<string, unknown>): LineRow => ({
           amountAfterMinor: toBigOrNull(r.d_amount_after_minor),
           resolvedAt: r.d_resolved_at ? toInstant(r.d_resolved_at).toISO() : null,
           newDueDate: toDateOrNull(r.d_new_due_date),
-          heldInvoiceId: r.d_held_invoice_id === null || r.d_held_invoice_id === undefined ? null : toNum(r.d_held_invoice_id),
+          heldInvoiceId:
+            r.d_held_invoice_id === null || r.d_held_invoice_id === undefined
+              ? null
+              : toNum(r.d_held_invoice_id),
           originalInvoiceId: toNum(r.d_original_invoice_id),
           version: toNum(r.d_version),
           settlement: (r.d_settlement as string | null | undefined) ?? null,
@@ -317,7 +354,13 @@ export function createLineReads(knex: Knex): LineReads {
       if (mysql) q.where('l.ref_code', 'like', `${s.prefix}%`);
       else q.whereRaw('l.ref_code GLOB ?', [`${s.prefix}*`]);
     } else if (s.kind === 'number') {
-      q.where((w) => w.where('l.id', s.n).orWhere('l.invoice_id', s.n).orWhere('l.service_id', s.n).orWhere('l.client_id', s.n));
+      q.where((w) =>
+        w
+          .where('l.id', s.n)
+          .orWhere('l.invoice_id', s.n)
+          .orWhere('l.service_id', s.n)
+          .orWhere('l.client_id', s.n),
+      );
     } else {
       // % _ and the escape character itself taken literally, on both engines: SQLite's LIKE has
       // no escape character unless it is named, and MySQL's default (\\) is not SQLite's
@@ -343,7 +386,9 @@ export function createLineReads(knex: Knex): LineReads {
     },
     async onInvoicesOf(periodIds) {
       if (periodIds.length === 0) return [];
-      return (await linesQuery(knex).whereIn('c.period_id', periodIds).whereNot('l.status', 'pending')).map(parseLineRow);
+      return (await linesQuery(knex).whereIn('c.period_id', periodIds).whereNot('l.status', 'pending')).map(
+        parseLineRow,
+      );
     },
   };
 }
