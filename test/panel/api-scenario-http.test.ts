@@ -5,7 +5,7 @@ import express from 'express';
 import { silentLogger } from '../../module/adapters/logger.js';
 import { createWhmcsHttpApi } from '../../module/adapters/whmcs-http-api.js';
 import { createModule, type OverusageModule } from '../../module/index.js';
-import { addProductGroup } from '../../panel/records.js';
+import { addConfigOptionGroup, addProductGroup, addPromotion } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
 import { requirePhp } from '../bridge/support.js';
 import { FakeMaster } from '../support/fake-gateway.js';
@@ -22,13 +22,16 @@ const GB = 10n ** 9n;
  * own scripts send them; the add-on talks to the panel only over that same API (its WHMCS HTTP
  * adapter), and is set up and used through its own JSON API (product settings, lines, disputes).
  * The panel's daily cron (WHMCS's cron.php) runs at 23:50 in Brussels on the days that matter and
- * samples the SolusVM counter (a stand-in master). Two steps have no API in WHMCS and are done as
- * the admin would: the product group (Setup › Products) and the SolusVM master and link (the
+ * samples the SolusVM counter (a stand-in master). Four steps have no API in WHMCS and are done as
+ * the admin would: the product group (Setup › Products), its configurable option and the
+ * promotion code (Setup › Configurable Options, Promotions) and the SolusVM master and link (the
  * add-on's `overusage master add` / `service link`, whose calls these are).
  *
  * By hand:
- *  - 3 April 2025: Ann orders "VPS 5 TB" at €19.95 a month → invoice #1 €19.95 for 03/04–02/05, paid;
- *    due 3 May. 3 May: renewal #2 €19.95 (03/05–02/06), paid; due 3 June.
+ *  - 3 April 2025: Ann orders "VPS 5 TB" at €19.95 a month, Location Brussels (a €0.00 option),
+ *    with the one-time code WELCOME10 (10 %) → invoice #1 €19.95 for 03/04–02/05 less 10 % =
+ *    1.995 → €2.00 (half up) = €17.95, paid; due 3 May. 3 May: renewal #2 at the full €19.95
+ *    (03/05–02/06), paid; due 3 June.
  *  - May's counter: 5 800 GB on the 29th, 5 900, 6 000 on the 31st, reset to 150 GB on 1 June.
  *    Allowance 5 TB = 5 000 GB, so 1 000 GB over × €0.50 = €500.00.
  *  - 3 June: renewal #3 = €19.95 + €500.00 = €519.95, paid in full on 4 June; due 3 July.
@@ -101,11 +104,19 @@ describeEachEngine('the whole story over HTTP: client, product, order, metering,
     const gid = await addProductGroup(f.knex, 'VPS');
     const product = await phpOk(served, `['action' => 'AddProduct', 'name' => 'VPS 5 TB', 'gid' => ${gid}, 'type' => 'server', 'module' => 'solusvmpro', 'pricing' => [1 => ['monthly' => '19.95']]]`);
     const pid = Number(product.pid);
-    const order = await phpOk(served, `['action' => 'AddOrder', 'clientid' => ${clientId}, 'paymentmethod' => 'banktransfer', 'pid' => [${pid}], 'billingcycle' => ['monthly'], 'domain' => ['vps.ann.example'], 'noemail' => true]`);
+    const location = await addConfigOptionGroup(f.knex, pid, { name: 'VPS', options: [{ name: 'Location', type: 1, choices: [{ name: 'Brussels', pricing: { EUR: { monthly: '0.00' } } }, { name: 'Amsterdam', pricing: { EUR: { monthly: '0.00' } } }] }] });
+    await addPromotion(f.knex, { code: 'WELCOME10', type: 'Percentage', value: '10', appliesto: [pid] });
+    const configoptions = `base64_encode(serialize([${location.optionIds[0]} => ${location.choiceIds[0]![0]}]))`;
+    const order = await phpOk(served, `['action' => 'AddOrder', 'clientid' => ${clientId}, 'paymentmethod' => 'banktransfer', 'pid' => [${pid}], 'billingcycle' => ['monthly'], 'domain' => ['vps.ann.example'], 'configoptions' => [${configoptions}], 'promocode' => 'WELCOME10', 'noemail' => true]`);
     expect(order).to.include({ orderid: '1', serviceids: '1', invoiceid: '1' });
     const serviceId = Number(order.serviceids);
     await phpOk(served, `['action' => 'AcceptOrder', 'orderid' => 1, 'autosetup' => true]`);
-    expect(items(await invoice(1))).to.deep.equal([['VPS 5 TB - vps.ann.example (03/04/2025 - 02/05/2025)', '19.95']]);
+    const first = await invoice(1);
+    expect(items(first)).to.deep.equal([
+      ['VPS 5 TB - vps.ann.example (03/04/2025 - 02/05/2025)\nLocation: Brussels', '19.95'],
+      ['Promotional Code: WELCOME10 - 10.00% One Time Discount', '-2.00'],
+    ]);
+    expect(first).to.include({ total: '17.95' });
     await phpOk(served, `['action' => 'AddInvoicePayment', 'invoiceid' => 1, 'transid' => 'ORDER-1', 'gateway' => 'banktransfer', 'noemail' => true]`);
 
     // ---- the add-on: master, link, the product's overusage settings -----------------------------
@@ -166,10 +177,10 @@ describeEachEngine('the whole story over HTTP: client, product, order, metering,
     const after = await phpOk(served, `['action' => 'GetClientsDetails', 'clientid' => ${clientId}]`);
     // 150.00 − 19.95 = 130.05
     expect((after.client as Row).credit).to.equal('130.05');
-    // money that moved: 19.95 + 19.95 + 519.95 paid at the bank; the credit settled #4 without a transaction
+    // money that moved: 17.95 (the order, less WELCOME10) + 19.95 + 519.95 paid at the bank; the credit settled #4 without a transaction
     const tx = ((await phpOk(served, `['action' => 'GetTransactions', 'clientid' => ${clientId}]`)).transactions as { transaction: Row[] }).transaction;
     expect(tx.map((t) => [t.invoiceid, t.amountin])).to.deep.equal([
-      ['1', '19.95'],
+      ['1', '17.95'],
       ['2', '19.95'],
       ['3', '519.95'],
     ]);
