@@ -1,12 +1,14 @@
 import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { parseDisputeState, type DisputeState } from '../domain/dispute-state.js';
 import { parsePeriodStatus, type PeriodStatus } from '../domain/period-status.js';
-import { toDate, toNum, toNumOrNull } from './rows.js';
+import { toBig, toDate, toInstant, toNum, toNumOrNull } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
- * Raw samples (what each daily read of a SolusVM counter returned) and what keeps them: retention
+ * Raw samples (what each daily read of a SolusVM counter returned) and what keeps them: a rebuild
+ * of a service's periods replays them (module/services/usage-periods.ts); retention
  * (module/services/retention.ts) asks which samples are a service's or a period's latest, which
  * start or end an interval of a billed or disputed line, and deletes the rest.
  */
@@ -27,7 +29,17 @@ export interface PoolMonth {
   members: Array<{ serviceId: number; days: IsoDate[] }>;
 }
 
+/** A good sample as a rebuild replays it. */
+export interface StoredSample {
+  id: number;
+  usedBytes: bigint;
+  sampledAt: DateTime;
+  sampleDate: IsoDate;
+}
+
 export interface SampleStore {
+  /** the service's samples in the order they were taken */
+  ofService(serviceId: number): Promise<StoredSample[]>;
   /** samples of days before `before`, ids above `after`, by id, at most `limit` */
   olderThan(
     before: IsoDate,
@@ -58,6 +70,18 @@ const disputeStateOrNull = (v: unknown): DisputeState | null =>
 export function createSampleStore(knex: Knex): SampleStore {
   return {
     ...poolEvidenceReads(knex),
+    async ofService(serviceId) {
+      const rows = await knex(TABLES.samples)
+        .where({ service_id: serviceId })
+        .orderBy('sampled_at')
+        .select('id', 'used_bytes', 'sampled_at', 'sample_date');
+      return rows.map((s) => ({
+        id: toNum(s.id),
+        usedBytes: toBig(s.used_bytes),
+        sampledAt: toInstant(s.sampled_at),
+        sampleDate: toDate(s.sample_date),
+      }));
+    },
     async olderThan(before, after, limit) {
       const rows = await knex(TABLES.samples)
         .where('id', '>', after)

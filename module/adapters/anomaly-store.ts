@@ -1,0 +1,244 @@
+import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
+import type { IsoDate } from '../domain/calendar.js';
+import { ANOMALY_KINDS, type AnomalyKind } from '../domain/metering.js';
+import { storedWord } from '../domain/stored-value.js';
+import { sqlInstant, toDate, toDateOrNull, toInstant, toInstantOrNull, toNum, toNumOrNull } from './rows.js';
+import { TABLES } from './tables.js';
+
+/**
+ * What metering found in a service's counter (module/domain/metering.ts plans them): a reset
+ * SolusVM skipped or made late, a counter drop no one can read, traffic never measured, long gaps;
+ * and an admin's decision on a drop. module/services/usage-periods.ts lists, decides and, on a
+ * rebuild, writes them again. Kind and status are checked against their lists here.
+ */
+type Db = Knex | Knex.Transaction;
+
+export const ANOMALY_STATUSES = [
+  /** a drop waiting for a decision, or a reset still due */
+  'open',
+  /** a drop an admin decided */
+  'decided',
+  /** a reset that was due and came */
+  'resolved',
+  /** told, nothing to decide */
+  'info',
+] as const;
+export type AnomalyStatus = (typeof ANOMALY_STATUSES)[number];
+export type DropDecision = 'reset' | 'correction';
+
+export interface AnomalyRow {
+  id: number;
+  serviceId: number;
+  periodId: number;
+  periodStart: IsoDate;
+  periodEnd: IsoDate | null;
+  kind: AnomalyKind;
+  seenOn: IsoDate;
+  details: Record<string, string | number>;
+  status: AnomalyStatus;
+  decision: DropDecision | null;
+  decisionReason: string | null;
+  decidedBy: { type: string; id: string | null } | null;
+  decidedAt: string | null;
+}
+
+/** An anomaly as a decision sees it, locked. */
+export interface LockedAnomaly {
+  id: number;
+  serviceId: number;
+  kind: AnomalyKind;
+  status: AnomalyStatus;
+  decision: DropDecision | null;
+  intervalId: number | null;
+}
+
+/** An admin's decision on a drop, kept across a rebuild by the sample that showed the drop. */
+export interface KeptDecision {
+  decision: DropDecision;
+  reason: string | null;
+  byType: string | null;
+  byId: string | null;
+  at: DateTime | null;
+}
+
+/** An anomaly a rebuild writes. */
+export interface NewAnomaly {
+  serviceId: number;
+  periodId: number;
+  kind: AnomalyKind;
+  sampleId: number;
+  seenOn: IsoDate;
+  details: Record<string, string | number>;
+  status: AnomalyStatus;
+  decided: KeptDecision | null;
+  createdAt: DateTime;
+}
+
+export interface AnomalyFilter {
+  serviceId?: number;
+  clientId?: number;
+  status: AnomalyStatus | 'all';
+  /** only ids below this one (the page cursor) */
+  before?: number | null;
+}
+
+export interface AnomalyStore {
+  /** newest first, at most `limit` */
+  list(filter: AnomalyFilter, limit: number): Promise<AnomalyRow[]>;
+  one(id: number): Promise<AnomalyRow | null>;
+  /** the anomalies of these periods, oldest first */
+  ofPeriods(periodIds: number[]): Promise<AnomalyRow[]>;
+  /** drops waiting for a decision */
+  countUndecidedDrops(): Promise<number>;
+  lock(trx: Knex.Transaction, id: number): Promise<LockedAnomaly | null>;
+  markDecided(
+    trx: Knex.Transaction,
+    id: number,
+    d: { decision: DropDecision; reason: string; byType: string; byId: string | null; at: DateTime },
+  ): Promise<void>;
+  /** the decided drops of a service, by the sample that showed each */
+  keptDecisions(db: Db, serviceId: number): Promise<Map<number, KeptDecision>>;
+  deleteOfService(db: Db, serviceId: number): Promise<void>;
+  insertMany(db: Db, rows: NewAnomaly[]): Promise<void>;
+  /** points the drops of a service at the interval that ends at the sample that showed them */
+  linkDrops(db: Db, serviceId: number, intervals: Array<{ id: number; toSampleId: number }>): Promise<void>;
+}
+
+const COLUMN = (c: string) => `${TABLES.anomalies}.${c}`;
+const decisionOf = (v: unknown): DropDecision | null => (v === 'reset' || v === 'correction' ? v : null);
+
+export const parseAnomalyRow = (r: Record<string, unknown>): AnomalyRow => ({
+  id: toNum(r.id),
+  serviceId: toNum(r.service_id),
+  periodId: toNum(r.period_id),
+  periodStart: toDate(r.p_start_date),
+  periodEnd: toDateOrNull(r.p_end_date),
+  kind: storedWord(ANOMALY_KINDS, r.kind, COLUMN('kind')),
+  seenOn: toDate(r.seen_on),
+  details: JSON.parse(String(r.details)) as Record<string, string | number>,
+  status: storedWord(ANOMALY_STATUSES, r.status, COLUMN('status')),
+  decision: decisionOf(r.decision),
+  decisionReason: (r.decision_reason as string | null) ?? null,
+  decidedBy: r.decided_by_type
+    ? { type: String(r.decided_by_type), id: (r.decided_by_id as string | null) ?? null }
+    : null,
+  decidedAt: r.decided_at ? toInstant(r.decided_at).toISO() : null,
+});
+
+const newRow = (a: NewAnomaly): Record<string, unknown> => ({
+  service_id: a.serviceId,
+  period_id: a.periodId,
+  kind: a.kind,
+  sample_id: a.sampleId,
+  seen_on: a.seenOn,
+  details: JSON.stringify(a.details),
+  status: a.status,
+  decision: a.decided?.decision ?? null,
+  decision_reason: a.decided?.reason ?? null,
+  decided_by_type: a.decided?.byType ?? null,
+  decided_by_id: a.decided?.byId ?? null,
+  decided_at: a.decided?.at ? sqlInstant(a.decided.at) : null,
+  created_at: sqlInstant(a.createdAt),
+});
+
+export function createAnomalyStore(knex: Knex): AnomalyStore {
+  const withPeriod = () =>
+    knex(`${TABLES.anomalies} as a`)
+      .join(`${TABLES.periods} as p`, 'p.id', 'a.period_id')
+      .select('a.*', 'p.start_date as p_start_date', 'p.end_date as p_end_date');
+  return {
+    ...anomalyWrites(),
+    async list(filter, limit) {
+      const q = withPeriod().orderBy('a.id', 'desc').limit(limit);
+      if (filter.serviceId !== undefined) q.where('a.service_id', filter.serviceId);
+      if (filter.clientId !== undefined)
+        q.whereIn(
+          'a.service_id',
+          knex(TABLES.services).where({ client_id: filter.clientId }).select('service_id'),
+        );
+      if (filter.status !== 'all') q.where('a.status', filter.status);
+      if (filter.before) q.where('a.id', '<', filter.before);
+      return (await q).map(parseAnomalyRow);
+    },
+    async one(id) {
+      const r = await withPeriod().where('a.id', id).first();
+      return r ? parseAnomalyRow(r) : null;
+    },
+    async ofPeriods(periodIds) {
+      if (periodIds.length === 0) return [];
+      return (await withPeriod().whereIn('a.period_id', periodIds).orderBy('a.id')).map(parseAnomalyRow);
+    },
+    async countUndecidedDrops() {
+      const r = await knex(TABLES.anomalies)
+        .where({ status: 'open', kind: 'mid_period_drop' })
+        .count({ n: '*' })
+        .first();
+      return toNum(r?.n ?? 0);
+    },
+  };
+}
+
+/** A drop's decision, and what a rebuild deletes, keeps and writes again. */
+function anomalyWrites(): Pick<
+  AnomalyStore,
+  'lock' | 'markDecided' | 'keptDecisions' | 'deleteOfService' | 'insertMany' | 'linkDrops'
+> {
+  return {
+    async lock(trx, id) {
+      const a = await trx(TABLES.anomalies).where({ id }).forUpdate().first();
+      if (!a) return null;
+      return {
+        id: toNum(a.id),
+        serviceId: toNum(a.service_id),
+        kind: storedWord(ANOMALY_KINDS, a.kind, COLUMN('kind')),
+        status: storedWord(ANOMALY_STATUSES, a.status, COLUMN('status')),
+        decision: decisionOf(a.decision),
+        intervalId: toNumOrNull(a.interval_id),
+      };
+    },
+    async markDecided(trx, id, d) {
+      await trx(TABLES.anomalies)
+        .where({ id })
+        .update({
+          status: 'decided',
+          decision: d.decision,
+          decision_reason: d.reason,
+          decided_by_type: d.byType,
+          decided_by_id: d.byId,
+          decided_at: sqlInstant(d.at),
+        });
+    },
+    async keptDecisions(db, serviceId) {
+      const rows = await db(TABLES.anomalies)
+        .where({ service_id: serviceId, kind: 'mid_period_drop' })
+        .whereNotNull('decision');
+      const out = new Map<number, KeptDecision>();
+      for (const a of rows) {
+        const decision = decisionOf(a.decision);
+        if (!decision) continue;
+        out.set(toNum(a.sample_id), {
+          decision,
+          reason: a.decision_reason ?? null,
+          byType: a.decided_by_type ?? null,
+          byId: a.decided_by_id ?? null,
+          at: toInstantOrNull(a.decided_at),
+        });
+      }
+      return out;
+    },
+    async deleteOfService(db, serviceId) {
+      await db(TABLES.anomalies).where({ service_id: serviceId }).delete();
+    },
+    async insertMany(db, rows) {
+      for (let i = 0; i < rows.length; i += 500)
+        await db(TABLES.anomalies).insert(rows.slice(i, i + 500).map(newRow));
+    },
+    async linkDrops(db, serviceId, intervals) {
+      for (const d of intervals)
+        await db(TABLES.anomalies)
+          .where({ service_id: serviceId, kind: 'mid_period_drop', sample_id: d.toSampleId })
+          .update({ interval_id: d.id });
+    },
+  };
+}
