@@ -79,6 +79,10 @@ export interface DisputeRecord {
   resolvedAt: DateTime | null;
   newDueDate: string | null;
   settlement: Settlement | null;
+  /** the credit note that corrected a paid line's invoice (a Paid invoice of its own on the panel) */
+  creditNoteInvoiceId: number | null;
+  /** what a paid line's decision gave back, VAT included, in minor units (null: nothing, or decided before credit notes) */
+  creditedMinor: bigint | null;
   version: number;
 }
 
@@ -129,6 +133,8 @@ export interface DisputeChange {
   heldInvoiceId?: number;
   heldItemId?: number;
   settlement?: Settlement;
+  creditNoteInvoiceId?: number;
+  creditedMinor?: bigint;
 }
 
 export interface DisputeStore {
@@ -204,6 +210,8 @@ export function disputeFromRow(r: Record<string, unknown>): DisputeRecord {
     resolvedAt: toInstantOrNull(r.resolved_at),
     newDueDate: toDateOrNull(r.new_due_date),
     settlement: parseSettlement(r.settlement),
+    creditNoteInvoiceId: toNumOrNull(r.credit_note_invoice_id),
+    creditedMinor: toBigOrNull(r.credited_minor),
     version: toNum(r.version),
   };
 }
@@ -231,6 +239,8 @@ const changeColumns = (c: DisputeChange): Record<string, unknown> => ({
   ...(c.heldInvoiceId !== undefined ? { held_invoice_id: c.heldInvoiceId } : {}),
   ...(c.heldItemId !== undefined ? { held_item_id: c.heldItemId } : {}),
   ...(c.settlement !== undefined ? { settlement: c.settlement } : {}),
+  ...(c.creditNoteInvoiceId !== undefined ? { credit_note_invoice_id: c.creditNoteInvoiceId } : {}),
+  ...(c.creditedMinor !== undefined ? { credited_minor: sqlBig(c.creditedMinor) } : {}),
 });
 
 function newDisputeRow(d: NewDispute, now: DateTime): Record<string, unknown> {

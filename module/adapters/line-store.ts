@@ -10,7 +10,7 @@ import {
 } from '../domain/dispute-state.js';
 import { parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { engineOf } from './database.js';
-import { sqlInstant, toBig, toBigOrNull, toDate, toDateOrNull, toInstant, toNum } from './rows.js';
+import { sqlInstant, toBig, toBigOrNull, toDate, toDateOrNull, toInstant, toNum, toNumOrNull } from './rows.js';
 import { retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -240,6 +240,10 @@ export interface LineRow {
     version: number;
     /** 'credited' once what was paid went back to the client's account credit */
     settlement?: string | null;
+    /** what went back, VAT included (null before credit notes: the line's amounts tell it) */
+    creditedMinor?: bigint | null;
+    /** the credit note that corrected the paid invoice */
+    creditNoteInvoiceId?: number | null;
   } | null;
 }
 
@@ -283,6 +287,8 @@ export const parseLineRow = (r: Record<string, unknown>): LineRow => ({
           originalInvoiceId: toNum(r.d_original_invoice_id),
           version: toNum(r.d_version),
           settlement: (r.d_settlement as string | null | undefined) ?? null,
+          creditedMinor: toBigOrNull(r.d_credited_minor),
+          creditNoteInvoiceId: toNumOrNull(r.d_credit_note_invoice_id),
         },
 });
 
@@ -324,6 +330,8 @@ function linesQuery(knex: Knex) {
       'd.original_invoice_id as d_original_invoice_id',
       'd.version as d_version',
       'd.settlement as d_settlement',
+      'd.credited_minor as d_credited_minor',
+      'd.credit_note_invoice_id as d_credit_note_invoice_id',
     );
 }
 

@@ -18,6 +18,7 @@ import * as crashConsistency from '../../migrations/20261220000000_crash_consist
 import * as poolsAndCaps from '../../migrations/20261222000000_pools_and_caps.js';
 import * as upgrades from '../../migrations/20261222200000_upgrades.js';
 import * as serviceDirectory from '../../migrations/20261223000000_service_directory.js';
+import * as disputeCreditNotes from '../../migrations/20261230000000_dispute_credit_notes.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -44,6 +45,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261222000000_pools_and_caps', poolsAndCaps],
   ['20261222200000_upgrades', upgrades],
   ['20261223000000_service_directory', serviceDirectory],
+  ['20261230000000_dispute_credit_notes', disputeCreditNotes],
 ];
 
 export const MIGRATION_TABLE = TABLES.migrations;

@@ -189,6 +189,8 @@ export interface PanelInvoiceSummary {
   total: string;
   status: InvoiceStatus;
   paymentMethod: string;
+  /** the invoice's notes (shown to the client) */
+  notes: string;
   currencyCode: string;
 }
 
@@ -481,6 +483,7 @@ async function getInvoices(call: RawCall, filter: Parameters<PanelApi['getInvoic
       total: decimal(c, i.total, 'total'),
       status: text(i.status) as InvoiceStatus,
       paymentMethod: text(i.paymentmethod),
+      notes: text(i.notes),
       currencyCode: text(i.currencycode),
     })),
   };

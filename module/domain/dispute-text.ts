@@ -162,6 +162,37 @@ export function isDisputeCredit(
 }
 
 /**
+ * The credit note that corrects the paid invoice a waived or reduced line was on (a Paid invoice of
+ * its own with one negative line, docs/billing-rules.md "Credit notes"): its line and notes in the
+ * client's language, naming the invoice it corrects and led by the line's credit reference, which is
+ * the same in every language. Amounts are the line's own, before VAT; the panel adds the VAT at the
+ * corrected invoice's rate.
+ */
+export const CREDIT_NOTE = {
+  en: {
+    waived: (ref: string, invoiceId: number, before: string) => `Credit note ${disputeCreditRef(ref)} for invoice #${invoiceId}: overusage line ${ref} (${before}) waived after review of your dispute`,
+    adjusted: (ref: string, invoiceId: number, before: string, after: string) =>
+      `Credit note ${disputeCreditRef(ref)} for invoice #${invoiceId}: overusage line ${ref} reduced from ${before} to ${after} after review of your dispute`,
+    notes: (ref: string, invoiceId: number) => `Credit note [${disputeCreditRef(ref)}] correcting invoice #${invoiceId}: the VAT is reversed at that invoice's rate.`,
+  },
+  nl: {
+    waived: (ref: string, invoiceId: number, before: string) => `Creditnota ${disputeCreditRef(ref)} bij factuur #${invoiceId}: regel overschrijding ${ref} (${before}) kwijtgescholden na onderzoek van uw bezwaar`,
+    adjusted: (ref: string, invoiceId: number, before: string, after: string) =>
+      `Creditnota ${disputeCreditRef(ref)} bij factuur #${invoiceId}: regel overschrijding ${ref} verlaagd van ${before} naar ${after} na onderzoek van uw bezwaar`,
+    notes: (ref: string, invoiceId: number) => `Creditnota [${disputeCreditRef(ref)}] ter correctie van factuur #${invoiceId}: de btw wordt teruggeboekt tegen het tarief van die factuur.`,
+  },
+} satisfies Record<TextLanguage, unknown>;
+
+/** Whether an invoice's notes mark it as this line's credit note (by the bracketed credit reference, in any language). */
+export const isCreditNoteOf = (notes: string, ref: string): boolean => notes.includes(`[${disputeCreditRef(ref)}]`);
+
+/**
+ * What a paid line's decision gave back (as credit or refund): the figure stored with the decision,
+ * VAT included, or, for a decision taken before credit notes, the drop in the line's amount.
+ */
+export const givenBackMinor = (d: { amountBeforeMinor: bigint; creditedMinor?: bigint | null }, nowMinor: bigint): bigint => d.creditedMinor ?? d.amountBeforeMinor - nowMinor;
+
+/**
  * The late fee's share that fell on a held line, given back as account credit: in the client's
  * language, led by a reference that is the same in every language (`LF-<line ref>`), by which a
  * resumed hold finds it in the credit log.
@@ -215,6 +246,7 @@ export const INVOICE_NOTES = {
     billedOn: (invoice: number) => `billed on invoice #${invoice}`,
     credited: (amount: string) => `we credited ${amount} to your account`,
     refunded: (amount: string) => `we refund ${amount} to you`,
+    creditNote: (invoiceId: number) => `see credit note #${invoiceId}`,
     decided: (ref: string, what: string) => `Overusage line [${ref}]: ${what}.`,
   },
   nl: {
@@ -233,6 +265,7 @@ export const INVOICE_NOTES = {
     billedOn: (invoice: number) => `gefactureerd op factuur #${invoice}`,
     credited: (amount: string) => `we hebben ${amount} op uw tegoed gezet`,
     refunded: (amount: string) => `we betalen u ${amount} terug`,
+    creditNote: (invoiceId: number) => `zie creditnota #${invoiceId}`,
     decided: (ref: string, what: string) => `Regel overschrijding [${ref}]: ${what}.`,
   },
 } satisfies Record<TextLanguage, unknown>;

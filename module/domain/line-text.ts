@@ -582,12 +582,14 @@ export function decidedFigures(line: {
     amountBeforeMinor: bigint;
     amountAfterMinor: bigint | null;
     settlement?: string | null;
+    creditedMinor?: bigint | null;
   } | null;
 }): DecidedFigures | null {
   const d = line.dispute;
   if (!d || d.state === 'open') return null;
   const now = d.state === 'waived' ? 0n : line.amountMinor;
-  const creditedMinor = d.settlement === 'credited' ? d.amountBeforeMinor - now : 0n;
+  // VAT included where a credit note gave it back (stored); before credit notes, the drop in the amount
+  const creditedMinor = d.settlement === 'credited' ? (d.creditedMinor ?? d.amountBeforeMinor - now) : 0n;
   return { state: d.state, amountMinor: now, creditedMinor };
 }
 

@@ -1,5 +1,5 @@
 import type { Resolution } from '../domain/dispute-state.js';
-import { INVOICE_NOTES, withLineNote } from '../domain/dispute-text.js';
+import { givenBackMinor, INVOICE_NOTES, withLineNote } from '../domain/dispute-text.js';
 import { describeAdjustedLine, describeWaivedLine, formatAmount, textLanguage } from '../domain/line-text.js';
 import type { LineStatus } from '../domain/line-status.js';
 import { moneyToDecimalString } from '../domain/money.js';
@@ -14,7 +14,7 @@ import type { DisputeContext } from './dispute-context.js';
  */
 
 /** What a paid line's decision gave back, and how. */
-export type SettledBack = { minor: bigint; how: 'credit' | 'refund' } | null;
+export type SettledBack = { minor: bigint; how: 'credit' | 'refund'; creditNote: number | null } | null;
 
 /** The line's text after a decision: adjusted or waived say so; upheld and withdrawn keep it. */
 export function decidedText(d: DisputeRecord, to: Resolution, billedText: string, after: bigint, locale: string): string {
@@ -27,11 +27,11 @@ export function decidedText(d: DisputeRecord, to: Resolution, billedText: string
   return billedText;
 }
 
-/** What a paid line's decision gave back, and how: nothing for a line that was held (it was never paid). */
+/** What a paid line's decision gave back (VAT included), how, and the credit note: nothing for a line that was held (it was never paid). */
 export function settledBack(d: DisputeRecord, to: Resolution, after: bigint): SettledBack {
   if (d.holdState !== 'refund_decision' || (to !== 'waived' && to !== 'adjusted')) return null;
-  const back = d.amountBeforeMinor - (to === 'waived' ? 0n : after);
-  return back > 0n ? { minor: back, how: d.settlement === 'refund' ? 'refund' : 'credit' } : null;
+  const back = givenBackMinor(d, to === 'waived' ? 0n : after);
+  return back > 0n ? { minor: back, how: d.settlement === 'refund' ? 'refund' : 'credit', creditNote: d.creditNoteInvoiceId } : null;
 }
 
 /** The decision in the client's words, with the money: "reduced from €500.00 to €350.00 after your dispute; billed on invoice #12". */
@@ -42,7 +42,7 @@ export function decisionWords(to: Resolution, d: DisputeRecord, after: bigint, l
   const gone = to === 'waived' || (to === 'adjusted' && after === 0n);
   const what = gone ? w.waived(money(before)) : to === 'adjusted' ? w.reduced(money(before), money(after)) : to === 'withdrawn' ? w.withdrawn(money(after)) : w.upheld(money(after));
   const where = naming && !gone && d.holdState === 'held' && d.heldInvoiceId !== null ? `; ${w.billedOn(d.heldInvoiceId)}` : '';
-  const returned = back ? `; ${back.how === 'refund' ? w.refunded(money(back.minor)) : w.credited(money(back.minor))}` : '';
+  const returned = back ? `; ${back.how === 'refund' ? w.refunded(money(back.minor)) : w.credited(money(back.minor))}${back.creditNote ? ` (${w.creditNote(back.creditNote)})` : ''}` : '';
   return `${what}${where}${returned}`;
 }
 

@@ -79,6 +79,8 @@ async function carryOutNow(ctx: DisputeContext, disputeId: number): Promise<void
   } else if (d.holdState === 'refund_decision' && (to === 'waived' || to === 'adjusted')) {
     creditedMinor = await settlePaid(ctx, d, to, { line, after, locale });
     if (to === 'waived') lineStatus = 'waived';
+    // the credit note and what it gave back, VAT included, as the invoice notes and emails tell them
+    d = await ctx.dispute(disputeId);
   }
   await noteOnOriginal(ctx, d, line.refCode, decisionWords(to, d, after, locale, settledBack(d, to, after)), locale);
   await finish(ctx, d, to, { line, client, lineStatus, after, newText, creditedMinor });
@@ -106,5 +108,9 @@ async function finish(ctx: DisputeContext, d: DisputeRecord, to: Resolution, x: 
       },
       now(),
     );
+    if (d.creditNoteInvoiceId !== null) {
+      const details = { lineId: d.lineId, correctsInvoiceId: d.originalInvoiceId, netMinor: String(amountNow - d.amountBeforeMinor), grossMinor: String(-(d.creditedMinor ?? 0n)), currency: d.currency };
+      await deps.audit.record(trx, { actor: d.resolvedBy ?? { type: 'system', id: null }, action: 'dispute.credit_note', entityType: 'invoice', entityId: d.creditNoteInvoiceId, details }, now());
+    }
   });
 }

@@ -2,7 +2,7 @@ import type { Adjustment, Resolution } from '../domain/dispute-state.js';
 import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import { formatAmount } from '../domain/line-text.js';
 import { bytesInUnit, type ByteUnit } from '../domain/bytes.js';
-import { ADMIN_DISPUTE_FLASH } from '../domain/dispute-text.js';
+import { ADMIN_DISPUTE_FLASH, givenBackMinor } from '../domain/dispute-text.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { ConnectionReport } from '../adapters/solusvm-types.js';
 import type { Actor } from '../adapters/audit-store.js';
@@ -82,7 +82,7 @@ export function presentProductPreview(p: ProductPreview) {
 function decidedFlash(d: DisputeView): string {
   const money = (minor: bigint) => formatAmount(minor, d.currency, ADMIN_LOCALE);
   const now = d.state === 'waived' ? 0n : (d.amountAfterMinor ?? d.amountBeforeMinor);
-  const credited = d.settlement === 'credited' ? money(d.amountBeforeMinor - now) : null;
+  const credited = d.settlement === 'credited' ? money(givenBackMinor(d, now)) : null;
   return ADMIN_DISPUTE_FLASH.decided(d.id, d.state, { now: money(now), before: money(d.amountBeforeMinor), credited });
 }
 

@@ -158,7 +158,7 @@ export function lineJson(l: LineRow, now: DateTime) {
     period: { start: l.periodStart, end: l.periodEnd },
     deadline: { lastDay: l.deadlineLastDay, closesAt: l.deadlineClosesAt, open: now.toMillis() < Date.parse(l.deadlineClosesAt) },
     dispute: d
-      ? { id: d.id, state: d.state, resolvingTo: d.resolvingTo, holdState: d.holdState, reason: d.reason, openedBy: d.openedByType, openedAt: d.openedAt, amountBefore: money(d.amountBeforeMinor, l.currency), amountAfter: d.amountAfterMinor === null ? null : money(d.amountAfterMinor, l.currency), resolvedAt: d.resolvedAt, newDueDate: d.newDueDate, version: d.version }
+      ? { id: d.id, state: d.state, resolvingTo: d.resolvingTo, holdState: d.holdState, reason: d.reason, openedBy: d.openedByType, openedAt: d.openedAt, amountBefore: money(d.amountBeforeMinor, l.currency), amountAfter: d.amountAfterMinor === null ? null : money(d.amountAfterMinor, l.currency), resolvedAt: d.resolvedAt, newDueDate: d.newDueDate, creditNoteInvoiceId: d.creditNoteInvoiceId ?? null, credited: d.creditedMinor === null || d.creditedMinor === undefined ? null : money(d.creditedMinor, l.currency), version: d.version }
       : null,
   };
 }
@@ -182,6 +182,8 @@ export const disputeViewJson = (d: DisputeView) => ({
   resolvedAt: d.resolvedAt,
   newDueDate: d.newDueDate,
   settlement: d.settlement,
+  creditNoteInvoiceId: d.creditNoteInvoiceId,
+  credited: d.creditedMinor === null ? null : money(d.creditedMinor, d.currency),
   version: d.version,
 });
 

@@ -58,7 +58,7 @@ export interface LineView {
   countdown: string | null;
   canDispute: boolean;
   refusal: string | null;
-  dispute: { id: number; opened: string; reason: string; outcome: string | null; canWithdraw: boolean; version: number } | null;
+  dispute: { id: number; opened: string; reason: string; outcome: string | null; canWithdraw: boolean; version: number; creditNote?: { label: string; href: string | null } | null } | null;
   /** the credit the decision gave on a paid line, and the invoices it has paid since */
   credit?: CreditView | null;
   csv: string;
@@ -205,7 +205,8 @@ export function presentLine(l: LineRow, locale: string, now: DateTime, w: Widget
     const on = formatDay(d.resolvedAt.slice(0, 10), locale);
     const due = d.newDueDate ? formatDay(d.newDueDate, locale) : '';
     const after = d.state === 'waived' ? 0n : (d.amountAfterMinor ?? d.amountBeforeMinor);
-    if (d.settlement === 'credited' && (d.state === 'waived' || d.state === 'adjusted')) outcome = w.resolved.credited(on, money(after), money(d.amountBeforeMinor - after));
+    // what went back, VAT included where a credit note gave it (stored with the decision)
+    if (d.settlement === 'credited' && (d.state === 'waived' || d.state === 'adjusted')) outcome = w.resolved.credited(on, money(after), money(d.creditedMinor ?? d.amountBeforeMinor - after));
     else if (d.state === 'upheld') outcome = w.resolved.upheld(on, due);
     else if (d.state === 'adjusted') outcome = w.resolved.adjusted(on, money(d.amountBeforeMinor), money(d.amountAfterMinor ?? 0n), due);
     else if (d.state === 'waived') outcome = w.resolved.waived(on, money(d.amountBeforeMinor));
@@ -239,6 +240,8 @@ export function presentLine(l: LineRow, locale: string, now: DateTime, w: Widget
           outcome,
           canWithdraw: d.state === 'open' && !d.resolvingTo,
           version: d.version,
+          // the invoice that corrected a paid line's invoice, the client's to open
+          creditNote: d.creditNoteInvoiceId ? { label: w.creditNote(d.creditNoteInvoiceId), href: links.invoice ? links.invoice(d.creditNoteInvoiceId) : null } : null,
         }
       : null,
     csv: links.lineCsv(l.id),

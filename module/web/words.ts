@@ -106,11 +106,13 @@ export const WIDGET_WORDS = {
     disputeHelp: 'The line is put on hold while we look at it; the rest of the invoice stays due as usual.',
     disputed: (date: string) => `Disputed on ${date}`,
     yourReason: 'Reason given',
+    creditNote: (invoiceId: number) => `credit note #${invoiceId}`,
     resolved: {
       upheld: (date: string, due: string) => `Upheld on ${date}; due on ${due}.`,
       adjusted: (date: string, before: string, after: string, due: string) => `Adjusted on ${date} from ${before} to ${after}; due on ${due}.`,
       waived: (date: string, before: string) => `Waived on ${date}: you owe nothing for it (was ${before}).`,
       credited: (date: string, after: string, credit: string) => `Decided on ${date}: the line now bills ${after}; you had paid it already, so we credited ${credit} to your account.`,
+      // VAT included; the credit note (linked) shows the line and its VAT reversed
       withdrawn: (date: string, due: string) => `You withdrew the dispute on ${date}; due on ${due}.`,
     },
     // what became of the credit a decision gave: "€500.00 credited to your account · €19.95 used on invoice #7 · €480.05 left"
@@ -251,6 +253,7 @@ export const WIDGET_WORDS = {
     disputeHelp: 'De regel wordt opgeschort zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.',
     disputed: (date: string) => `Betwist op ${date}`,
     yourReason: 'Opgegeven reden',
+    creditNote: (invoiceId: number) => `creditnota #${invoiceId}`,
     resolved: {
       upheld: (date: string, due: string) => `Gehandhaafd op ${date}; te betalen uiterlijk ${due}.`,
       adjusted: (date: string, before: string, after: string, due: string) => `Aangepast op ${date} van ${before} naar ${after}; te betalen uiterlijk ${due}.`,

@@ -71,12 +71,15 @@ describeEachEngine('invoice notes after a dispute', ({ db }) => {
     expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).status).to.equal('Cancelled');
   });
 
-  it('waived after it was paid: the renewal says €500.00 was credited to the account', async () => {
+  it('waived after it was paid: the renewal says €500.00 was credited to the account, and names the credit note', async () => {
     await bill('english');
     await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
     const d = await dispute();
     await decide(d.id, { to: 'waived', settlement: 'credit' });
-    expect(await notesOf(renewal)).to.equal(`Thank you for your business.\nOverusage line [${ref}]: waived after your dispute (was €500.00); you owe nothing for it; we credited €500.00 to your account.`);
+    // no VAT in this story: the credit note gives back the €500.00 paid, and the notes name it
+    const note = (await s.mod.disputes!.get(d.id)).creditNoteInvoiceId;
+    expect(note).to.be.a('number');
+    expect(await notesOf(renewal)).to.equal(`Thank you for your business.\nOverusage line [${ref}]: waived after your dispute (was €500.00); you owe nothing for it; we credited €500.00 to your account (see credit note #${note}).`);
   });
 
   it('withdrawn by the client: billed on the published invoice, said in Dutch', async () => {

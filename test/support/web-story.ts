@@ -38,8 +38,10 @@ export interface WebStory {
  * overusage (dispute by 16 June). June is sampled on the 1st and the 3rd (the 2nd failed: an
  * estimate), and the clock stands at 5 June 10:00 UTC.
  */
-export async function buildWebStory(knex: Knex, opts: { web?: WebOptions; gatewayFor?: (s: MasterSettings) => SolusVmGateway | null } = {}): Promise<WebStory> {
-  const f = await buildPanel(knex, { start: '2013-04-30T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
+export async function buildWebStory(knex: Knex, opts: { web?: WebOptions; gatewayFor?: (s: MasterSettings) => SolusVmGateway | null; vat?: string } = {}): Promise<WebStory> {
+  const f = await buildPanel(knex, { start: '2013-04-30T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7', ...(opts.vat ? { TaxEnabled: 'on' } : {}) } });
+  // with `vat` (e.g. '21.000'), that rate for every country: the overusage lines are taxed, the VPS is not
+  if (opts.vat) await knex('tbltax').insert({ level: 1, name: 'VAT', state: '', country: '', taxrate: opts.vat });
   const story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-06-09' });
   const fake = new FakeMaster();
   const mod = createModule({

@@ -24,6 +24,10 @@ async function readEverywhere(s: WebStory, who: Who, disputeId: number) {
   const named = new RegExp(`data-line="${who.lineId}"[\\s\\S]*?<a href="viewinvoice\\.php\\?id=(\\d+)" class="ou-invoice">([^<]+)</a>`).exec(widgetHtml);
   const invoiceLink = named ? { id: Number(named[1]), text: named[2]!, status: (await client.agent.get(`/viewinvoice.php?id=${named[1]}`)).status } : null;
   const originalPage = textOf((await client.agent.get(`/viewinvoice.php?id=${who.invoiceId}`).expect(200)).text);
+  // the credit note a paid line's decision made, as the widget links it, and its page as the client opens it
+  const note = new RegExp(`data-line="${who.lineId}"[\\s\\S]*?<a href="viewinvoice\\.php\\?id=(\\d+)" class="ou-credit-note">([^<]+)</a>`).exec(widgetHtml);
+  const noteRes = note ? await client.agent.get(`/viewinvoice.php?id=${note[1]}`) : null;
+  const creditNoteLink = note ? { id: Number(note[1]), text: note[2]!, status: noteRes!.status, page: textOf(noteRes!.text) } : null;
   const ctoken = s.token('client', who.clientId);
   const api = (path: string, token: string) => request(s.app).get(`/overusage/api/v1${path}`).set('Authorization', `Bearer ${token}`).expect(200);
   const apiLine = (await api(`/client/lines/${who.lineId}`, ctoken)).body.line;
@@ -39,7 +43,7 @@ async function readEverywhere(s: WebStory, who: Who, disputeId: number) {
   const mails = await knex('tblemails').orderBy('id').select('userid', 'subject', 'message');
   // the last email about this line, to the client and to the admin
   const last = (userid: number) => textOf(String(mails.filter((m) => toNum(m.userid) === userid && String(m.subject).includes(apiLine.ref)).at(-1)!.message));
-  return { invoices, credit: String(credit), widget, invoiceLink, originalPage, apiLine, apiMay, apiAdminDispute, apiAdminMay, csvRow, disputePage, linePage, toClient: last(who.clientId), toAdmin: last(0) };
+  return { invoices, credit: String(credit), widget, invoiceLink, creditNoteLink, originalPage, apiLine, apiMay, apiAdminDispute, apiAdminMay, csvRow, disputePage, linePage, toClient: last(who.clientId), toAdmin: last(0) };
 }
 
 /**
@@ -246,34 +250,56 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
     expect(r.jan.toAdmin).to.include('(€250.00) is waived: the client owes nothing for it.');
   });
 
-  it('waive a paid line: €500.00 / €250.00 credited to the account, the line bills €0.00 and every page says "credited"', async () => {
+  it('waive a paid line with 21 % VAT: a credit note of −€500.00 and −€105.00 VAT, €605.00 / €302.50 credited, and every page says so', async function () {
+    this.timeout(60_000);
+    // the story again, with VAT at 21 % on the overusage (the VPS is not taxed)
+    s = await buildWebStory(db().knex, { vat: '21.000' });
     const r = await decide({ to: 'waived', settlement: 'credit' }, { paid: true });
-    for (const [x, total, credit] of [
-      [r.ann, '519.95', '500.00'],
-      [r.jan, '274.50', '250.00'],
+    for (const [x, total, net, vat, back, nl] of [
+      // Ann: 19.95 + 500.00 + 21 % of 500.00 (105.00) = 624.95; back 500.00 + 105.00 = 605.00
+      [r.ann, '624.95', '-500.00', 'Sub Total -€500.00 Tax 21.00% -€105.00 Total -€605.00', '605.00', false],
+      // Jan: 24.50 + 250.00 + 21 % of 250.00 (52.50) = 327.00; back 250.00 + 52.50 = 302.50
+      [r.jan, '327.00', '-250.00', 'Subtotaal € -250,00 Btw 21.00% € -52,50 Totaal € -302,50', '302.50', true],
     ] as const) {
-      // paid in full on 3 June (19.95 + 500.00 = 519.95; 24.50 + 250.00 = 274.50): nothing was held
-      expect(x.invoices).to.have.length(1);
-      expect(x.invoices[0]).to.deep.include({ status: 'Paid', total });
-      expect(x.credit).to.equal(credit);
+      // paid in full on 3 June: nothing was held; the credit note is an invoice of its own, paid
+      expect(x.invoices).to.have.length(2);
+      const [paid, note] = x.invoices;
+      expect(paid).to.deep.include({ status: 'Paid', total });
+      expect(note).to.deep.include({ status: 'Paid', total: `-${back}` });
+      expect(note!.items.map((i) => i[0])).to.deep.equal([net]);
+      const ref = x.apiLine.ref;
+      expect(note!.items[0]![1]).to.equal(
+        nl ? `Creditnota CR-${ref} bij factuur #${paid!.id}: regel overschrijding ${ref} (€ 250,00) kwijtgescholden na onderzoek van uw bezwaar` : `Credit note CR-${ref} for invoice #${paid!.id}: overusage line ${ref} (€500.00) waived after review of your dispute`,
+      );
+      expect(x.credit).to.equal(back);
       expect(x.apiLine).to.deep.include({ state: 'waived', amount: money('0.00') });
+      expect(x.apiLine.dispute).to.deep.include({ creditNoteInvoiceId: note!.id, credited: money(back) });
+      expect(x.apiAdminDispute.dispute).to.deep.include({ settlement: 'credited', creditNoteInvoiceId: note!.id, credited: money(back) });
       expect(x.apiMay.charge.billed).to.deep.equal(money('0.00'));
       expect(x.csvRow).to.include(',0.00,EUR,');
-      expect(x.apiAdminDispute.dispute.settlement).to.equal('credited');
-      expect(x.invoiceLink).to.deep.equal({ id: x.invoices[0]!.id, text: `${x === r.ann ? 'invoice' : 'factuur'} #${x.invoices[0]!.id}`, status: 200 });
+      expect(x.invoiceLink).to.deep.equal({ id: paid!.id, text: `${nl ? 'factuur' : 'invoice'} #${paid!.id}`, status: 200 });
+      // the widget links the credit note, which the client can open: the line and its VAT reversed
+      expect(x.creditNoteLink).to.deep.include({ id: note!.id, text: `${nl ? 'creditnota' : 'credit note'} #${note!.id}`, status: 200 });
+      expect(x.creditNoteLink!.page).to.include(note!.items[0]![1]);
+      expect(x.creditNoteLink!.page).to.include(vat);
     }
-    // the paid invoice the line stays on says what came back
-    expect(r.ann.originalPage).to.match(/Notes Overusage line \[OU-[0-9A-F]+\]: waived after your dispute \(was €500\.00\); you owe nothing for it; we credited €500\.00 to your account\./);
-    expect(r.jan.originalPage).to.match(/Opmerkingen Regel overschrijding \[OU-[0-9A-F]+\]: kwijtgescholden na uw bezwaar \(was € 250,00\); u bent er niets voor verschuldigd; we hebben € 250,00 op uw tegoed gezet\./);
-    expect(r.ann.widget).to.include('Decided on 10 June 2013: the line now bills €0.00; you had paid it already, so we credited €500.00 to your account.');
+    const [annPaid, annNote] = r.ann.invoices;
+    const [, janNote] = r.jan.invoices;
+    // the paid invoice the line stays on says what came back, and where
+    expect(r.ann.originalPage).to.match(new RegExp(`Notes Overusage line \\[OU-[0-9A-F]+\\]: waived after your dispute \\(was €500\\.00\\); you owe nothing for it; we credited €605\\.00 to your account \\(see credit note #${annNote!.id}\\)\\.`));
+    expect(r.jan.originalPage).to.match(new RegExp(`Opmerkingen Regel overschrijding \\[OU-[0-9A-F]+\\]: kwijtgescholden na uw bezwaar \\(was € 250,00\\); u bent er niets voor verschuldigd; we hebben € 302,50 op uw tegoed gezet \\(zie creditnota #${janNote!.id}\\)\\.`));
+    expect(annPaid!.id).to.equal(s.ann.invoiceId);
+    expect(r.ann.widget).to.include(`Decided on 10 June 2013: the line now bills €0.00; you had paid it already, so we credited €605.00 to your account. · credit note #${annNote!.id}`);
+    expect(r.ann.widget).to.include('€605.00 credited to your account · €605.00 left');
     expect(r.ann.widget).to.include('1 – 31 May 2013 6,000.00 GB 5,000.00 GB 1,000.00 GB waived');
-    expect(r.ann.disputePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €500.00 credited to the account');
-    expect(r.ann.linePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €500.00 credited to the account');
-    expect(r.ann.toClient).to.include('is waived; you had paid it already, so we credited €500.00 to your account.');
-    expect(r.ann.toAdmin).to.include('is waived; the client had paid it already, so €500.00 was credited to their account.');
-    expect(r.jan.widget).to.include('Besloten op 10 juni 2013: de regel bedraagt nu € 0,00; u had hem al betaald, dus hebben we € 250,00 op uw tegoed gezet.');
-    expect(r.jan.disputePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed; €250.00 credited to the account');
-    expect(r.jan.toClient).to.include('u had hem al betaald, dus hebben we € 250,00 op uw tegoed gezet.');
-    expect(r.jan.toAdmin).to.include('is waived; the client had paid it already, so €250.00 was credited to their account.');
+    expect(r.ann.disputePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €605.00 credited to the account');
+    expect(r.ann.linePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €605.00 credited to the account');
+    expect(r.ann.toClient).to.include('is waived; you had paid it already, so we credited €605.00 to your account.');
+    expect(r.ann.toAdmin).to.include('is waived; the client had paid it already, so €605.00 was credited to their account.');
+    expect(r.jan.widget).to.include(`Besloten op 10 juni 2013: de regel bedraagt nu € 0,00; u had hem al betaald, dus hebben we € 302,50 op uw tegoed gezet. · creditnota #${janNote!.id}`);
+    expect(r.jan.widget).to.include('€ 302,50 op uw tegoed gezet · nog € 302,50 over');
+    expect(r.jan.disputePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed; €302.50 credited to the account');
+    expect(r.jan.toClient).to.include('u had hem al betaald, dus hebben we € 302,50 op uw tegoed gezet.');
+    expect(r.jan.toAdmin).to.include('is waived; the client had paid it already, so €302.50 was credited to their account.');
   });
 });

@@ -1,0 +1,137 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { toNum } from '../../module/adapters/rows.js';
+import { describeEachEngine } from '../support/engines.js';
+import { buildBillingStory, closeMay, disputeLine, type BillingStory, type StoryMoney } from '../support/billing-story.js';
+
+const ADMIN = { type: 'admin' as const, id: '1' };
+
+/**
+ * A paid overusage line waived or reduced after its dispute (issue 15 item 1): a credit note of its
+ * own on the panel (a Paid invoice, one negative line, the VAT reversed at the paid invoice's rate),
+ * and the client's credit equal to what he paid for the line, VAT included.
+ *
+ * The story (test/support/billing-story.ts) with VAT on: 21 % for every country. The client's VPS
+ * (not taxed) and 1 000 GB over the 5 TB allowance in May on the renewal of 2 June, paid on 3 June,
+ * disputed on 5 June (a paid line: no hold, a refund-or-credit decision), decided on 10 June.
+ */
+describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) => {
+  let knex: Knex;
+
+  async function paidAndDisputed(money: StoryMoney, language: string) {
+    knex = db().knex;
+    const s = await buildBillingStory(knex, money);
+    await s.f.setting('TaxEnabled', 'on');
+    await knex('tbltax').insert({ level: 1, name: 'VAT', state: '', country: '', taxrate: '21.000' });
+    await knex('tblclients').where({ id: s.story.clientId }).update({ language });
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const line = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
+    const renewal = toNum(line.invoice_id);
+    const paid = await s.f.panel.api.getInvoice(renewal);
+    await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
+    const d = await disputeLine(s, toNum(line.id));
+    expect(d.holdState).to.equal('refund_decision');
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    return { s, renewal, paid, d, ref: String(line.ref_code) };
+  }
+
+  /** The client's invoices other than the renewal: the credit notes, with their lines. */
+  async function notesOf(s: BillingStory, renewal: number) {
+    const rows = await knex('tblinvoices').where({ userid: s.story.clientId }).whereNot({ id: renewal }).orderBy('id').select('id', 'status', 'date', 'subtotal', 'tax', 'total', 'notes');
+    const out = [];
+    for (const r of rows) {
+      const items = await knex('tblinvoiceitems').where({ invoiceid: r.id }).select('description', 'amount', 'taxed');
+      out.push({ id: toNum(r.id), status: String(r.status), subtotal: String(r.subtotal), tax: String(r.tax), total: String(r.total), notes: plain(String(r.notes)), items: items.map((i) => [String(i.amount), plain(String(i.description)), toNum(i.taxed)]) });
+    }
+    return out;
+  }
+  /** no-break spaces (Dutch amounts: "€\u00a0100,00") read as spaces */
+  const plain = (t: string) => t.replace(/\u00a0/g, ' ');
+  const notesOn = async (s: BillingStory, invoiceId: number) => plain((await s.f.panel.api.getInvoice(invoiceId)).notes);
+  const creditOf = async (s: BillingStory) => String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit);
+
+  it('EUR, English: €100.00 + 21 % VAT paid → a note of −€100.00 and −€21.00 VAT, €121.00 credited, told everywhere', async () => {
+    // 1 000 GB × €0.10 = €100.00, taxed; VAT 21 % of 100.00 = 21.00; with the VPS (19.95, not taxed) 140.95
+    const { s, renewal, paid, d, ref } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'english');
+    expect([paid.subtotal, paid.tax, paid.total]).to.deep.equal(['119.95', '21.00', '140.95']);
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const notes = await notesOf(s, renewal);
+    expect(notes).to.have.length(1);
+    const note = notes[0]!;
+    expect(note).to.deep.include({ status: 'Paid', subtotal: '-100.00', tax: '-21.00', total: '-121.00' });
+    expect(note.items).to.deep.equal([['-100.00', `Credit note CR-${ref} for invoice #${renewal}: overusage line ${ref} (€100.00) waived after review of your dispute`, 1]]);
+    expect(note.notes).to.equal(`Credit note [CR-${ref}] correcting invoice #${renewal}: the VAT is reversed at that invoice's rate.`);
+    // what he paid for the line: 100.00 + 21.00
+    expect(await creditOf(s)).to.equal('121.00');
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.creditNoteInvoiceId, after.creditedMinor, after.settlement]).to.deep.equal([note.id, 12100n, 'credited']);
+    // the paid invoice says what came back and where
+    expect((await notesOn(s, renewal))).to.equal(`Overusage line [${ref}]: waived after your dispute (was €100.00); you owe nothing for it; we credited €121.00 to your account (see credit note #${note.id}).`);
+    const audit = await knex('mod_overusage_audit').where({ action: 'dispute.credit_note' }).select('entity_type', 'entity_id', 'details');
+    expect(audit).to.have.length(1);
+    expect([String(audit[0].entity_type), String(audit[0].entity_id)]).to.deep.equal(['invoice', String(note.id)]);
+    expect(JSON.parse(String(audit[0].details))).to.deep.include({ correctsInvoiceId: renewal, netMinor: '-10000', grossMinor: '-12100', currency: 'EUR' });
+    const mail = await knex('tblemails').where({ userid: s.story.clientId }).andWhere('subject', 'like', `%${ref}%`).orderBy('id', 'desc').first('message');
+    expect(String(mail.message)).to.include(`is waived; you had paid it already, so we credited €121.00 to your account.`);
+  });
+
+  it('a retried decision makes no second note and no second credit (the panel failed after creating the note)', async () => {
+    const { s, renewal, d } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'english');
+    s.faulty.failNext = { method: 'createInvoice', when: 'after', times: 1 };
+    const first = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' }).then(
+      () => null,
+      (e: { code?: string }) => e.code,
+    );
+    expect(first).to.equal('UPSTREAM');
+    expect(s.faulty.failNext!.times, 'the note was created, then the call failed').to.equal(0);
+    s.faulty.failNext = null;
+    await s.mod.disputes!.resume();
+    await s.mod.disputes!.resume();
+    const notes = await notesOf(s, renewal);
+    expect(notes.map((n) => n.total)).to.deep.equal(['-121.00']);
+    expect(await creditOf(s)).to.equal('121.00');
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('waived');
+    expect(await knex('mod_overusage_audit').where({ action: 'dispute.credit_note' })).to.have.length(1);
+  });
+
+  it('reduced to a share, Dutch: the note carries the difference and its VAT', async () => {
+    // €100.00 → 40 % = €40.00: the note −60.00, VAT −12.60 (21 % of 60.00), −72.60; credit 72.60
+    const { s, renewal, d, ref } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'dutch');
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'share', percent: '40' }, settlement: 'credit' });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const [note] = await notesOf(s, renewal);
+    expect(note).to.deep.include({ status: 'Paid', subtotal: '-60.00', tax: '-12.60', total: '-72.60' });
+    expect(note!.items).to.deep.equal([['-60.00', `Creditnota CR-${ref} bij factuur #${renewal}: regel overschrijding ${ref} verlaagd van € 100,00 naar € 40,00 na onderzoek van uw bezwaar`, 1]]);
+    expect(note!.notes).to.equal(`Creditnota [CR-${ref}] ter correctie van factuur #${renewal}: de btw wordt teruggeboekt tegen het tarief van die factuur.`);
+    expect(await creditOf(s)).to.equal('72.60');
+    expect((await notesOn(s, renewal))).to.equal(`Regel overschrijding [${ref}]: verlaagd van € 100,00 naar € 40,00 na uw bezwaar; we hebben € 72,60 op uw tegoed gezet (zie creditnota #${note!.id}).`);
+  });
+
+  it('JPY, Dutch: ¥80 000 + 21 % VAT paid → a note of −¥80 000 and −¥16 800 VAT, ¥96 800 credited', async () => {
+    // 1 000 GB × ¥80 = ¥80 000, taxed; VAT 21 % = ¥16 800; with the VPS (¥2 980, not taxed) ¥99 780
+    const { s, renewal, paid, d, ref } = await paidAndDisputed({ code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' }, 'dutch');
+    expect([paid.subtotal, paid.tax, paid.total]).to.deep.equal(['82980.00', '16800.00', '99780.00']);
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const [note] = await notesOf(s, renewal);
+    expect(note).to.deep.include({ status: 'Paid', subtotal: '-80000.00', tax: '-16800.00', total: '-96800.00' });
+    expect(note!.items[0]![1]).to.equal(`Creditnota CR-${ref} bij factuur #${renewal}: regel overschrijding ${ref} (JP¥ 80.000) kwijtgescholden na onderzoek van uw bezwaar`);
+    expect(await creditOf(s)).to.equal('96800.00');
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.creditedMinor, after.currency]).to.deep.equal([96800n, 'JPY']);
+    expect((await notesOn(s, renewal))).to.include(`we hebben JP¥ 96.800 op uw tegoed gezet (zie creditnota #${note!.id}).`);
+  });
+
+  it('refund chosen: the same note, nothing on the account, the refund told VAT included', async () => {
+    const { s, renewal, d, ref } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'english');
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'refund' });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const [note] = await notesOf(s, renewal);
+    expect(note!.total).to.equal('-121.00');
+    expect(await creditOf(s)).to.equal('0.00');
+    expect((await notesOn(s, renewal))).to.equal(`Overusage line [${ref}]: waived after your dispute (was €100.00); you owe nothing for it; we refund €121.00 to you (see credit note #${note!.id}).`);
+  });
+});
