@@ -1,10 +1,20 @@
-import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
+import {
+  createRatingStore,
+  RATING_INSERT_CHUNK,
+  type MasterZone,
+  type NewCharge,
+  type PeriodCharge,
+  type PeriodToRate,
+  type RatingStore,
+} from '../adapters/rating-store.js';
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Clock } from '../domain/clock.js';
 import { addDays, daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calendar.js';
+import type { ChargeStatus } from '../domain/charge-status.js';
 import { rateUsage, type RatedCharge, type RatingPlan } from '../domain/usage-rating.js';
-import { engineOf } from '../adapters/database.js';
-import { sqlBig, sqlInstant, toBig, toBigOrNull, toDate, toDateOrNull, toNum } from '../adapters/rows.js';
+import { toBigOrNull, toDate, toDateOrNull, toNum } from '../adapters/rows.js';
 import type { Logger } from '../adapters/logger.js';
 import { SYSTEM, type Actor, type AuditLog } from '../adapters/audit-store.js';
 import {
@@ -15,8 +25,6 @@ import {
 } from './billing-settings.js';
 import { cappedPlan, type ClientCap } from '../domain/client-cap.js';
 import { upgradeCredit } from '../domain/upgrade-figures.js';
-import type { DateTime } from 'luxon';
-import { TABLES } from '../adapters/tables.js';
 
 /** client-chosen caps, set and lifted (module/services/caps.ts) */
 export interface CapsInForce {
@@ -25,8 +33,7 @@ export interface CapsInForce {
   ): Promise<Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }>>;
 }
 
-export type ChargeStatus =
-  'unbilled' | 'billed' | 'written_off' | 'within_allowance' | 'not_billed' | 'pooled' | 'void';
+export type { ChargeStatus } from '../domain/charge-status.js';
 
 export interface RatingSkip {
   periodId: number;
@@ -79,29 +86,6 @@ export interface RatingService {
   reratePeriod(periodId: number, cause: RerateCause): Promise<RerateOutcome>;
 }
 
-const PERIODS = 'mod_overusage_periods';
-const CHARGES = 'mod_overusage_charges';
-// rows per INSERT: 16 columns × 1000 stays under SQLite's 32 766 parameters
-const INSERT_CHUNK = 1000;
-const CHARGE_COLUMNS = [
-  'period_id',
-  'service_id',
-  'client_id',
-  'product_id',
-  'period_start',
-  'period_end',
-  'currency',
-  'used_bytes',
-  'rated_at',
-  'allowance_bytes',
-  'over_bytes',
-  'amount_minor',
-  'rounded_minor',
-  'status',
-  'taxed',
-  'explanation',
-] as const;
-
 const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 const NOT_BILLED = JSON.stringify({ reason: 'the product is not billed for overusage' });
 
@@ -114,21 +98,32 @@ type RatingDeps = {
   caps?: CapsInForce;
 };
 
+/** The deps with the store every step reads and writes through. */
+type RatingCtx = RatingDeps & { store: RatingStore };
+
 export function createRatingService(deps: RatingDeps): RatingService {
+  const ctx: RatingCtx = { ...deps, store: createRatingStore(deps.knex) };
   return {
-    reratePeriod: (periodId, cause) => reratePeriod(deps, periodId, cause),
-    rateClosedPeriods: (opts = {}) => rateClosedPeriods(deps, opts),
+    reratePeriod: (periodId, cause) => reratePeriod(ctx, periodId, cause),
+    rateClosedPeriods: (opts = {}) => rateClosedPeriods(ctx, opts),
   };
+}
+
+/** A closed period with what rating finds for it: its five-minute rates, the client's cap, an upgrade. */
+interface PeriodInRun extends PeriodToRate {
+  fiveMinuteBps?: bigint[];
+  clientCap?: ClientCap;
+  upgrade?: UpgradeInPeriod;
 }
 
 /** One rating run's shared state: what is memoised, loaded once, carried to the end, and its result. */
 interface RatingRun {
-  deps: RatingDeps;
+  deps: RatingCtx;
   opts: { serviceIds?: number[]; pageSize?: number };
   pageSize: number;
   result: RatingResult;
   memo: RatingMemo;
-  masters: Map<number, MasterRule>;
+  masters: Map<number, MasterZone>;
   profileFor: Awaited<ReturnType<BillingSettingsService['snapshot']>> | null;
   loading: Promise<void> | null;
   /** periods that carry charges from before a rebuild: rated one by one, after the pages */
@@ -136,17 +131,19 @@ interface RatingRun {
 }
 
 interface RatingPage {
-  rows: Record<string, unknown>[];
+  rows: PeriodInRun[];
   sums: Map<number, bigint>;
   lastId: number | null;
   full: boolean;
 }
 
+const newMemo = (): RatingMemo => ({ shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() });
+
 async function rateClosedPeriods(
-  deps: RatingDeps,
+  deps: RatingCtx,
   opts: { serviceIds?: number[]; pageSize?: number },
 ): Promise<RatingResult> {
-  const { knex } = deps;
+  const { knex, store } = deps;
   const run: RatingRun = {
     deps,
     opts,
@@ -154,7 +151,7 @@ async function rateClosedPeriods(
     result: { rated: 0, skipped: [] },
     // Most periods share their dates, zone and plan: the calendar arithmetic (luxon) and the
     // plan parsing dominated a 100 000-period run when done per period.
-    memo: { shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() },
+    memo: newMemo(),
     masters: new Map(),
     profileFor: null,
     loading: null,
@@ -173,12 +170,12 @@ async function rateClosedPeriods(
         next = fetchPage(run, lastId);
         next.catch(() => {}); // handled when awaited; never an unhandled rejection meanwhile
       }
-      if (rows.some((r) => !run.masters.has(toNum(r.master_id)))) run.masters = await loadMasters(knex);
+      if (rows.some((r) => !run.masters.has(r.masterId))) run.masters = await store.masters();
       const charges = ratePage(run, rows, sums);
       await writing;
       // A page of several statements in one transaction (one commit); a single one needs none.
-      const insert = (db: Knex | Knex.Transaction) => insertCharges(db, charges);
-      writing = charges.length > INSERT_CHUNK ? retryTransaction(knex, insert) : insert(knex);
+      const insert = (db: Knex | Knex.Transaction) => store.insertRatings(db, charges);
+      writing = charges.length > RATING_INSERT_CHUNK ? retryTransaction(knex, insert) : insert(knex);
       writing.catch(() => {});
       run.result.rated += charges.length;
     }
@@ -187,14 +184,19 @@ async function rateClosedPeriods(
     // on a failure, nothing is left running behind the caller's back
     await Promise.allSettled([next, writing]);
   }
-  for (const periodId of run.carried) {
-    const out = await reratePeriod(deps, periodId, { actor: SYSTEM, because: 'period.closed' });
-    if (out.kind === 'skipped') run.result.skipped.push({ periodId, serviceId: 0, reason: out.reason });
-    else if (out.kind !== 'not_rated') run.result.rated++;
-  }
+  await rateCarried(run);
   if (run.result.skipped.length)
     deps.log.warn('rating.skipped', { count: run.result.skipped.length, first: run.result.skipped[0] });
   return run.result;
+}
+
+/** Periods that carry charges from before a rebuild, rated again one by one. */
+async function rateCarried(run: RatingRun): Promise<void> {
+  for (const periodId of run.carried) {
+    const out = await reratePeriod(run.deps, periodId, { actor: SYSTEM, because: 'period.closed' });
+    if (out.kind === 'skipped') run.result.skipped.push({ periodId, serviceId: 0, reason: out.reason });
+    else if (out.kind !== 'not_rated') run.result.rated++;
+  }
 }
 
 /**
@@ -204,190 +206,106 @@ async function rateClosedPeriods(
  * already, and then needs nothing else.
  */
 const loadSettings = (run: RatingRun): Promise<void> =>
-  (run.loading ??= Promise.all([run.deps.billing.snapshot(), loadMasters(run.deps.knex)]).then(([p, m]) => {
+  (run.loading ??= Promise.all([run.deps.billing.snapshot(), run.deps.store.masters()]).then(([p, m]) => {
     run.profileFor = p;
     run.masters = m;
   }));
 
 /** The closed periods not rated yet after `after`, one page, with their evidence's sums, caps, upgrades and rates. */
 async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
-  const { knex } = run.deps;
-  const q = knex(`${PERIODS} as p`)
-    .join('mod_overusage_services as s', 's.service_id', 'p.service_id')
-    .leftJoin(`${CHARGES} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
-    .leftJoin('mod_overusage_samples as smp', 'smp.id', 'p.last_sample_id')
-    .where('p.status', 'closed')
-    .whereNull('c.id')
-    .andWhere('p.id', '>', after)
-    .select(
-      'p.id',
-      'p.service_id',
-      'p.start_date',
-      'p.end_date',
-      'p.used_bytes',
-      'p.opened_by',
-      's.client_id',
-      's.product_id',
-      's.currency',
-      's.regdate',
-      's.reset_policy',
-      's.reset_day',
-      's.master_id',
-      'smp.limit_bytes',
-    )
-    .orderBy('p.id')
-    .limit(run.pageSize);
-  if (run.opts.serviceIds) q.whereIn('p.service_id', run.opts.serviceIds);
-  let rows: Record<string, unknown>[] = await q;
-  const lastId = rows.length ? toNum(rows[rows.length - 1]!.id) : null;
+  const { store } = run.deps;
+  let rows: PeriodInRun[] = await store.unrated(after, run.pageSize, run.opts.serviceIds);
+  const lastId = rows.length ? rows[rows.length - 1]!.id : null;
   const full = rows.length === run.pageSize;
   // The evidence must add up: the daily rows of each period sum to its total, or it is not rated.
-  const sums = new Map<number, bigint>();
-  if (rows.length === 0) return { rows, sums, lastId, full };
-  const [agg, others]: [Array<{ period_id: unknown; total: unknown }>, Array<{ period_id: unknown }>, void] =
-    await Promise.all([
-      knex('mod_overusage_intervals')
-        .whereIn(
-          'period_id',
-          rows.map((r) => r.id as number),
-        )
-        .groupBy('period_id')
-        .select('period_id', knex.raw('SUM(bytes) AS total')),
-      knex(CHARGES)
-        .whereIn(
-          'period_id',
-          rows.map((r) => r.id as number),
-        )
-        .distinct('period_id'),
-      loadSettings(run),
-    ]);
-  if (others.length) {
-    const ids = new Set(others.map((o) => toNum(o.period_id)));
-    run.carried.push(...ids);
-    rows = rows.filter((r) => !ids.has(toNum(r.id)));
+  if (rows.length === 0) return { rows, sums: new Map(), lastId, full };
+  const ids = rows.map((r) => r.id);
+  const [sums, carried] = await Promise.all([
+    store.intervalSums(ids),
+    store.withCharges(ids),
+    loadSettings(run),
+  ]);
+  if (carried.size) {
+    run.carried.push(...carried);
+    rows = rows.filter((r) => !carried.has(r.id));
   }
-  // MySQL sums BIGINT into DECIMAL (a string, maybe with ".0"); SQLite into an integer
-  for (const a of agg) sums.set(toNum(a.period_id), toBig(String(a.total).replace(/\.0+$/, '')));
   await attachCaps(run.deps.caps, rows, run.masters);
-  await attachUpgrades(knex, rows);
+  await attachUpgrades(store, rows);
   // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
   await Promise.all(
     rows.map(async (r) => {
-      const profile = run.profileFor!(toNum(r.product_id), toNum(r.service_id), toNum(r.client_id));
-      const master = run.masters.get(toNum(r.master_id));
+      const profile = run.profileFor!(r.productId, r.serviceId, r.clientId);
+      const master = run.masters.get(r.masterId);
       if (profile?.model !== 'p95' || !master) return;
-      r.five_minute_bps = await fiveMinuteRates(knex, r, String(master.time_zone));
+      r.fiveMinuteBps = await ratesOf(store, r, master.timeZone);
     }),
   );
   return { rows, sums, lastId, full };
 }
 
-/** The charge rows of one page; a period whose figures do not add up, or whose plan is impossible, is skipped and said why. */
-function ratePage(
-  run: RatingRun,
-  rows: Record<string, unknown>[],
-  sums: Map<number, bigint>,
-): Record<string, unknown>[] {
-  const now = sqlInstant(run.deps.clock.now());
-  const charges: Record<string, unknown>[] = [];
+const notAddingUp = (sum: bigint, used: bigint) =>
+  `its daily figures sum to ${sum} bytes, not the ${used} bytes counted; not rated`;
+
+/** The charges of one page; a period whose figures do not add up, or whose plan is impossible, is skipped and said why. */
+function ratePage(run: RatingRun, rows: PeriodInRun[], sums: Map<number, bigint>): NewCharge[] {
+  const now = run.deps.clock.now();
+  const charges: NewCharge[] = [];
   for (const r of rows) {
-    const periodId = toNum(r.id);
-    const serviceId = toNum(r.service_id);
-    const master = run.masters.get(toNum(r.master_id));
+    const master = run.masters.get(r.masterId);
     // a service whose master is gone is not rated (as an inner join would leave it out)
     if (!master) continue;
-    const used = toBig(r.used_bytes);
-    if ((sums.get(periodId) ?? 0n) !== used) {
+    const sum = sums.get(r.id) ?? 0n;
+    if (sum !== r.usedBytes) {
       run.result.skipped.push({
-        periodId,
-        serviceId,
-        reason: `its daily figures sum to ${sums.get(periodId) ?? 0n} bytes, not the ${used} bytes counted; not rated`,
+        periodId: r.id,
+        serviceId: r.serviceId,
+        reason: notAddingUp(sum, r.usedBytes),
       });
       continue;
     }
-    const upgrade = (r.upgrade as UpgradeInPeriod | undefined) ?? null;
+    const upgrade = r.upgrade ?? null;
     // the period an upgrade falls in is rated on the plan it began on (less the credit)
-    const productId = upgrade ? upgrade.fromProductId : toNum(r.product_id);
-    const clientId = toNum(r.client_id);
-    const profile = run.profileFor!(productId, serviceId, clientId);
-    const key: ChargeKey = { periodId, serviceId, clientId, productId, used, now };
+    const productId = upgrade ? upgrade.fromProductId : r.productId;
+    const profile = run.profileFor!(productId, r.serviceId, r.clientId);
     if (!profile) {
-      charges.push(chargeRow(r, key, null, null, run.memo));
+      charges.push(chargeRow(r, productId, now, null, null, run.memo));
       continue;
     }
     try {
-      charges.push(
-        creditUpgrade(
-          chargeRow(
-            r,
-            key,
-            rate(r, master, used, profile, run.memo, (r.client_cap as ClientCap | undefined) ?? null),
-            profile,
-            run.memo,
-          ),
-          upgrade,
-        ),
-      );
+      const rated = ratePeriodShape(r, master.timeZone, r.usedBytes, profile, run.memo, r.clientCap ?? null);
+      charges.push(creditUpgrade(chargeRow(r, productId, now, rated, profile, run.memo), upgrade));
     } catch (err) {
       if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
-      run.result.skipped.push({ periodId, serviceId, reason: (err as Error).message });
+      run.result.skipped.push({ periodId: r.id, serviceId: r.serviceId, reason: (err as Error).message });
     }
   }
   return charges;
 }
 
-/**
- * INSERT … VALUES of many charges; a period rated meanwhile keeps its charge (the unique
- * period_id). Written out here because knex sends SQLite a multi-row insert as a compound SELECT,
- * which compiles far slower than a VALUES list and stops at 500 rows.
- */
-async function insertCharges(db: Knex | Knex.Transaction, charges: Record<string, unknown>[]): Promise<void> {
-  const mysql = engineOf(db as Knex) === 'mysql';
-  const tuple = `(${CHARGE_COLUMNS.map(() => '?').join(', ')})`;
-  for (let i = 0; i < charges.length; i += INSERT_CHUNK) {
-    const part = charges.slice(i, i + INSERT_CHUNK);
-    const bindings: unknown[] = [];
-    for (const c of part) for (const k of CHARGE_COLUMNS) bindings.push(c[k]);
-    const values = part.map(() => tuple).join(', ');
-    const sql = mysql
-      ? `INSERT IGNORE INTO ${CHARGES} (${CHARGE_COLUMNS.join(', ')}) VALUES ${values}`
-      : `INSERT INTO ${CHARGES} (${CHARGE_COLUMNS.join(', ')}) VALUES ${values} ON CONFLICT (period_id, seq) DO NOTHING`;
-    await db.raw(sql, bindings as Knex.RawBinding[]);
-  }
-}
-
-interface ChargeKey {
-  periodId: number;
-  serviceId: number;
-  clientId: number;
-  productId: number;
-  used: bigint;
-  now: string;
-}
-
-/** The charge row: rated, or recorded as not billed when the product has no profile. One literal, no spreads. */
+/** The charge: rated, or recorded as not billed when the product has no profile. One literal, no spreads. */
 function chargeRow(
-  r: Record<string, unknown>,
-  k: ChargeKey,
+  p: PeriodToRate,
+  productId: number,
+  now: DateTime,
   rated: RatedCharge | null,
   profile: BillingProfile | null,
   memo: RatingMemo,
-): Record<string, unknown> {
+): NewCharge {
   return {
-    period_id: k.periodId,
-    service_id: k.serviceId,
-    client_id: k.clientId,
-    product_id: k.productId,
-    period_start: toDate(r.start_date),
-    period_end: toDate(r.end_date),
-    currency: String(r.currency),
-    used_bytes: sqlBig(k.used),
-    rated_at: k.now,
-    allowance_bytes: rated ? sqlBig(rated.allowanceBytes) : '0',
-    over_bytes: rated ? sqlBig(rated.overBytes) : '0',
+    periodId: p.id,
+    serviceId: p.serviceId,
+    clientId: p.clientId,
+    productId,
+    periodStart: p.startDate,
+    periodEnd: p.endDate,
+    currency: p.currency,
+    usedBytes: p.usedBytes,
+    ratedAt: now,
+    allowanceBytes: rated ? rated.allowanceBytes : 0n,
+    overBytes: rated ? rated.overBytes : 0n,
     // a pooled service's own period is evidence only: the pool's charge bills (module/services/pools.ts)
-    amount_minor: rated && !profile?.pool ? sqlBig(rated.amountMinor) : '0',
-    rounded_minor: rated ? sqlBig(rated.roundedMinor) : '0',
+    amountMinor: rated && !profile?.pool ? rated.amountMinor : 0n,
+    roundedMinor: rated ? rated.roundedMinor : 0n,
     status: rated
       ? profile?.pool
         ? 'pooled'
@@ -400,20 +318,25 @@ function chargeRow(
   };
 }
 
-/** A period's five-minute rates, from the day the service had it (the 95th-percentile model; SolusVM keeps none). */
-export async function fiveMinuteRates(
-  knex: Knex,
-  r: Record<string, unknown>,
+/** The days of a period the service had, in its master's zone: from its first day (or registration) to the midnight after its last. */
+function ratesOf(
+  store: RatingStore,
+  p: Pick<PeriodToRate, 'serviceId' | 'startDate' | 'endDate' | 'regdate'>,
   zone: string,
 ): Promise<bigint[]> {
-  const regdate = toDateOrNull(r.regdate);
-  const from = regdate ? maxDate(toDate(r.start_date), regdate) : toDate(r.start_date);
-  const rates = await knex('mod_overusage_rate_samples')
-    .where({ service_id: toNum(r.service_id) })
-    .andWhere('slot_at', '>=', sqlInstant(startOfDay(from, zone)))
-    .andWhere('slot_at', '<', sqlInstant(startOfDay(addDays(toDate(r.end_date), 1), zone)))
-    .select('bps');
-  return rates.map((x) => toBig(x.bps));
+  const from = p.regdate ? maxDate(p.startDate, p.regdate) : p.startDate;
+  return store.fiveMinuteRates(p.serviceId, startOfDay(from, zone), startOfDay(addDays(p.endDate, 1), zone));
+}
+
+/** A period's five-minute rates, from the day the service had it (the 95th-percentile model; SolusVM keeps none). */
+export function fiveMinuteRates(knex: Knex, r: Record<string, unknown>, zone: string): Promise<bigint[]> {
+  const p = {
+    serviceId: toNum(r.service_id),
+    startDate: toDate(r.start_date),
+    endDate: toDate(r.end_date),
+    regdate: toDateOrNull(r.regdate),
+  };
+  return ratesOf(createRatingStore(knex), p, zone);
 }
 
 export interface MasterRule {
@@ -422,8 +345,8 @@ export interface MasterRule {
 }
 
 export async function loadMasters(knex: Knex): Promise<Map<number, MasterRule>> {
-  const rows = await knex('mod_overusage_masters').select('id', 'reset_policy', 'time_zone');
-  return new Map(rows.map((m) => [toNum(m.id), { reset_policy: m.reset_policy, time_zone: m.time_zone }]));
+  const zones = await createRatingStore(knex).masters();
+  return new Map([...zones].map(([id, m]) => [id, { reset_policy: m.resetPolicy, time_zone: m.timeZone }]));
 }
 
 interface PeriodShape {
@@ -438,7 +361,6 @@ export interface RatingMemo {
   profileJson: WeakMap<BillingProfile, string>;
 }
 
-/** One period through the product's model: partial periods prorated, the allowance from SolusVM when asked. */
 interface UpgradeInPeriod {
   fromProductId: number;
   toProductId: number;
@@ -446,49 +368,33 @@ interface UpgradeInPeriod {
 }
 
 /** Upgrades asked for during each period (module/services/upgrades.ts): one query per page. */
-async function attachUpgrades(knex: Knex, rows: Record<string, unknown>[]): Promise<void> {
+async function attachUpgrades(store: RatingStore, rows: PeriodInRun[]): Promise<void> {
   if (rows.length === 0) return;
-  const ups = await knex('mod_overusage_upgrades')
-    .whereIn('service_id', [...new Set(rows.map((r) => toNum(r.service_id)))])
-    .orderBy('id')
-    .select('service_id', 'from_product_id', 'to_product_id', 'requested_on', 'credit_percent');
+  const ups = await store.upgradesOf([...new Set(rows.map((r) => r.serviceId))]);
   if (ups.length === 0) return;
   for (const r of rows) {
-    const start = toDate(r.start_date);
-    const end = toDate(r.end_date);
     const u = ups.find(
-      (x) =>
-        toNum(x.service_id) === toNum(r.service_id) &&
-        toDate(x.requested_on) >= start &&
-        toDate(x.requested_on) <= end,
+      (x) => x.serviceId === r.serviceId && x.requestedOn >= r.startDate && x.requestedOn <= r.endDate,
     );
     if (u)
-      r.upgrade = {
-        fromProductId: toNum(u.from_product_id),
-        toProductId: toNum(u.to_product_id),
-        percent: toNum(u.credit_percent),
-      } satisfies UpgradeInPeriod;
+      r.upgrade = { fromProductId: u.fromProductId, toProductId: u.toProductId, percent: u.creditPercent };
   }
 }
 
 /** The provider's credit on an upgrade: a share of the period's billed overusage, said in the explanation. */
-function creditUpgrade(
-  row: Record<string, unknown>,
-  upgrade: UpgradeInPeriod | null,
-): Record<string, unknown> {
+function creditUpgrade(row: NewCharge, upgrade: UpgradeInPeriod | null): NewCharge {
   if (!upgrade || upgrade.percent === 0 || row.status !== 'unbilled') return row;
-  const amount = toBig(row.amount_minor);
-  const credited = upgradeCredit(amount, upgrade.percent);
-  const explanation = JSON.parse(String(row.explanation)) as Record<string, unknown>;
+  const credited = upgradeCredit(row.amountMinor, upgrade.percent);
+  const explanation = JSON.parse(row.explanation) as Record<string, unknown>;
   explanation.upgradeCredit = {
     percent: upgrade.percent,
     creditedMinor: credited.toString(),
     toProductId: upgrade.toProductId,
   };
-  const after = amount - credited;
+  const after = row.amountMinor - credited;
   return {
     ...row,
-    amount_minor: sqlBig(after),
+    amountMinor: after,
     status: after > 0n ? 'unbilled' : 'written_off',
     explanation: JSON.stringify(explanation),
   };
@@ -497,31 +403,36 @@ function creditUpgrade(
 /** The client's cap in force at each period's end (midnight after its last day, in its master's zone). */
 async function attachCaps(
   caps: CapsInForce | undefined,
-  rows: Record<string, unknown>[],
-  masters: Map<number, MasterRule>,
+  rows: PeriodInRun[],
+  masters: Map<number, MasterZone>,
 ): Promise<void> {
   if (!caps || rows.length === 0) return;
   const endOf = new Map<number, DateTime>();
   for (const r of rows) {
-    const m = masters.get(toNum(r.master_id));
-    if (m) endOf.set(toNum(r.id), startOfDay(addDays(toDate(r.end_date), 1), String(m.time_zone)));
+    const m = masters.get(r.masterId);
+    if (m) endOf.set(r.id, startOfDay(addDays(r.endDate, 1), m.timeZone));
   }
   // one query per page: the caps of its services, matched to each period's end here
-  const history = await caps.history([...new Set(rows.map((r) => toNum(r.service_id)))]);
+  const history = await caps.history([...new Set(rows.map((r) => r.serviceId))]);
   if (history.length === 0) return;
   for (const r of rows) {
-    const end = endOf.get(toNum(r.id));
+    const end = endOf.get(r.id);
     if (!end) continue;
     const inForce = history
       .filter(
-        (h) =>
-          h.serviceId === toNum(r.service_id) && h.setAt < end && (h.liftedAt === null || h.liftedAt >= end),
+        (h) => h.serviceId === r.serviceId && h.setAt < end && (h.liftedAt === null || h.liftedAt >= end),
       )
       .at(-1);
-    if (inForce) r.client_cap = inForce.cap;
+    if (inForce) r.clientCap = inForce.cap;
   }
 }
 
+/** What rating a period takes: its days, currency, SolusVM's limit and, for the 95th percentile, its rates. */
+type PeriodFigures = Pick<PeriodToRate, 'startDate' | 'endDate' | 'regdate' | 'currency' | 'limitBytes'> & {
+  fiveMinuteBps?: bigint[];
+};
+
+/** One period through the product's model: partial periods prorated, the allowance from SolusVM when asked. */
 export function rate(
   r: Record<string, unknown>,
   master: MasterRule,
@@ -530,13 +441,30 @@ export function rate(
   memo: RatingMemo,
   cap: ClientCap | null = null,
 ): RatedCharge {
-  const zone = String(master.time_zone);
-  const start = toDate(r.start_date);
-  const end = toDate(r.end_date);
+  const p: PeriodFigures = {
+    startDate: toDate(r.start_date),
+    endDate: toDate(r.end_date),
+    regdate: toDateOrNull(r.regdate),
+    currency: String(r.currency),
+    limitBytes: toBigOrNull(r.limit_bytes),
+    ...(r.five_minute_bps ? { fiveMinuteBps: r.five_minute_bps as bigint[] } : {}),
+  };
+  return ratePeriodShape(p, String(master.time_zone), used, profile, memo, cap);
+}
+
+function ratePeriodShape(
+  p: PeriodFigures,
+  zone: string,
+  used: bigint,
+  profile: BillingProfile,
+  memo: RatingMemo,
+  cap: ClientCap | null,
+): RatedCharge {
+  const start = p.startDate;
+  const end = p.endDate;
   // A service registered during the period only had part of it; the period itself is always a
   // whole span of the billing calendar, whatever the counter did, so nothing else is prorated.
-  const regdate = toDateOrNull(r.regdate);
-  const from: IsoDate = regdate ? maxDate(start, regdate) : start;
+  const from: IsoDate = p.regdate ? maxDate(start, p.regdate) : start;
   const shapeKey = `${zone}|${start}|${end}|${from}`;
   let shape = memo.shapes.get(shapeKey);
   if (!shape) {
@@ -548,8 +476,8 @@ export function rate(
     shape = { days, nominalDays, seconds };
     memo.shapes.set(shapeKey, shape);
   }
-  const currency = String(r.currency);
-  const limit = toBigOrNull(r.limit_bytes);
+  const currency = p.currency;
+  const limit = p.limitBytes;
   // the plan depends on SolusVM's limit only when the allowance comes from there
   const planKey = `${currency}|${profile.allowance === 'solusvm' ? String(limit) : ''}`;
   let plans = memo.plans.get(profile);
@@ -559,7 +487,7 @@ export function rate(
     plan = ratingPlan(profile, currency, limit);
     plans.set(planKey, plan);
   }
-  const fiveMinuteBps = r.five_minute_bps as bigint[] | undefined;
+  const fiveMinuteBps = p.fiveMinuteBps;
   if (cap) {
     // the client's cap: the period never bills more (a cap the plan no longer fits is left out)
     try {
@@ -587,152 +515,117 @@ function explain(rated: RatedCharge, profile: BillingProfile, memo: RatingMemo):
   return `{"rated":${JSON.stringify(flat)},"profile":${p}}`;
 }
 
-const LINES = 'mod_overusage_lines';
-const DISPUTES = 'mod_overusage_disputes';
 // charges no invoice carries yet: rating them again replaces them
-const REPLACEABLE = new Set(['unbilled', 'within_allowance', 'written_off', 'not_billed', 'pooled']);
-
-type RerateDeps = {
-  knex: Knex;
-  clock: Clock;
-  billing: BillingSettingsService;
-  audit: AuditLog;
-  caps?: CapsInForce;
-};
+const REPLACEABLE = new Set<ChargeStatus>([
+  'unbilled',
+  'within_allowance',
+  'written_off',
+  'not_billed',
+  'pooled',
+]);
 
 /** What a period bills when rated now from its intervals, or why it is not rated. */
 type FreshRating = {
   kind: 'fresh';
-  fresh: Record<string, unknown>;
+  fresh: NewCharge;
   after: bigint;
   currency: string;
   now: DateTime;
 };
 
 async function rateAfresh(
-  deps: RerateDeps,
+  deps: RatingCtx,
   periodId: number,
 ): Promise<FreshRating | Extract<RerateOutcome, { kind: 'not_rated' | 'skipped' }>> {
-  const { knex } = deps;
-  const r = await knex(`${PERIODS} as p`)
-    .join('mod_overusage_services as s', 's.service_id', 'p.service_id')
-    .leftJoin('mod_overusage_samples as smp', 'smp.id', 'p.last_sample_id')
-    .where('p.id', periodId)
-    .first(
-      'p.id',
-      'p.service_id',
-      'p.start_date',
-      'p.end_date',
-      'p.status',
-      'p.used_bytes',
-      's.client_id',
-      's.product_id',
-      's.currency',
-      's.regdate',
-      's.master_id',
-      'smp.limit_bytes',
-    );
-  if (!r || r.status !== 'closed') return { kind: 'not_rated' };
-  const [masters, currentProfile, agg] = await Promise.all([
-    loadMasters(knex),
-    deps.billing.forService(toNum(r.product_id), toNum(r.service_id), toNum(r.client_id)),
-    knex(TABLES.intervals).where({ period_id: periodId }).first(knex.raw('SUM(bytes) AS total')),
+  const { store } = deps;
+  const p: (PeriodInRun & { closed: boolean }) | null = await store.period(periodId);
+  if (!p || !p.closed) return { kind: 'not_rated' };
+  const [masters, currentProfile, sums] = await Promise.all([
+    store.masters(),
+    deps.billing.forService(p.productId, p.serviceId, p.clientId),
+    store.intervalSums([periodId]),
   ]);
-  const master = masters.get(toNum(r.master_id));
+  const master = masters.get(p.masterId);
   if (!master) return { kind: 'skipped', reason: 'its SolusVM master is gone' };
-  const used = toBig(r.used_bytes);
-  const sum =
-    agg?.total === null || agg?.total === undefined ? 0n : toBig(String(agg.total).replace(/\.0+$/, ''));
-  if (sum !== used)
-    return {
-      kind: 'skipped',
-      reason: `its daily figures sum to ${sum} bytes, not the ${used} bytes counted; not rated`,
-    };
-  if (currentProfile?.model === 'p95')
-    r.five_minute_bps = await fiveMinuteRates(knex, r, String(master.time_zone));
-  r.id = periodId;
-  await attachCaps(deps.caps, [r], masters);
-  await attachUpgrades(knex, [r]);
-  const upgrade = (r.upgrade as UpgradeInPeriod | undefined) ?? null;
+  const sum = sums.get(periodId) ?? 0n;
+  if (sum !== p.usedBytes) return { kind: 'skipped', reason: notAddingUp(sum, p.usedBytes) };
+  if (currentProfile?.model === 'p95') p.fiveMinuteBps = await ratesOf(store, p, master.timeZone);
+  await attachCaps(deps.caps, [p], masters);
+  await attachUpgrades(store, [p]);
+  const upgrade = p.upgrade ?? null;
   // the period an upgrade falls in is rated on the plan it began on
   const profile = upgrade
-    ? await deps.billing.forService(upgrade.fromProductId, toNum(r.service_id), toNum(r.client_id))
+    ? await deps.billing.forService(upgrade.fromProductId, p.serviceId, p.clientId)
     : currentProfile;
-  if (upgrade) r.product_id = upgrade.fromProductId;
-  const memo: RatingMemo = { shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() };
+  const productId = upgrade ? upgrade.fromProductId : p.productId;
+  const memo = newMemo();
   const now = deps.clock.now();
-  const key: ChargeKey = {
-    periodId,
-    serviceId: toNum(r.service_id),
-    clientId: toNum(r.client_id),
-    productId: toNum(r.product_id),
-    used,
-    now: sqlInstant(now),
-  };
-  let fresh: Record<string, unknown>;
+  let fresh: NewCharge;
   try {
     fresh = profile
       ? creditUpgrade(
           chargeRow(
-            r,
-            key,
-            rate(r, master, used, profile, memo, (r.client_cap as ClientCap | undefined) ?? null),
+            p,
+            productId,
+            now,
+            ratePeriodShape(p, master.timeZone, p.usedBytes, profile, memo, p.clientCap ?? null),
             profile,
             memo,
           ),
           upgrade,
         )
-      : chargeRow(r, key, null, null, memo);
+      : chargeRow(p, productId, now, null, null, memo);
   } catch (err) {
     if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
     return { kind: 'skipped', reason: (err as Error).message };
   }
-  return { kind: 'fresh', fresh, after: toBig(fresh.amount_minor), currency: String(fresh.currency), now };
+  return { kind: 'fresh', fresh, after: fresh.amountMinor, currency: fresh.currency, now };
 }
 
 /** One rerating's transaction: the period's charges locked, who to tell in the audit log. */
 interface RerateTx {
   trx: Knex.Transaction;
+  store: RatingStore;
   periodId: number;
   rating: FreshRating;
   audit: (action: string, chargeId: number, details: Record<string, unknown>) => Promise<void>;
 }
 
-const chargeFigures = (c: Record<string, unknown>) => ({
-  usedBytes: String(c.used_bytes),
-  overBytes: String(c.over_bytes),
-  amountMinor: String(c.amount_minor),
+const chargeFigures = (c: PeriodCharge | NewCharge) => ({
+  usedBytes: String(c.usedBytes),
+  overBytes: String(c.overBytes),
+  amountMinor: String(c.amountMinor),
   status: c.status,
 });
 
+const sameFigures = (a: PeriodCharge, b: NewCharge) =>
+  a.usedBytes === b.usedBytes &&
+  a.allowanceBytes === b.allowanceBytes &&
+  a.overBytes === b.overBytes &&
+  a.amountMinor === b.amountMinor &&
+  a.status === b.status;
+
 /** Nothing of the period is invoiced: its usage charge is written or replaced by the fresh rating. */
-async function rerateUnbilled(
-  t: RerateTx,
-  usage: Record<string, unknown> | undefined,
-): Promise<RerateOutcome> {
-  const { trx, periodId } = t;
+async function rerateUnbilled(t: RerateTx, usage: PeriodCharge | undefined): Promise<RerateOutcome> {
+  const { trx, store, periodId } = t;
   const { fresh, after, currency } = t.rating;
   if (!usage) {
-    await insertCharges(trx, [fresh]);
-    const created = await trx(CHARGES).where({ period_id: periodId, seq: 0 }).first('id');
-    await t.audit('charge.rated', toNum(created.id), { after: chargeFigures(fresh) });
-    return { kind: 'rated', chargeId: toNum(created.id), currency, afterMinor: after };
+    await store.insertRatings(trx, [fresh]);
+    const created = await store.chargeIdAt(trx, periodId, 0);
+    await t.audit('charge.rated', created, { after: chargeFigures(fresh) });
+    return { kind: 'rated', chargeId: created, currency, afterMinor: after };
   }
-  const changed = ['used_bytes', 'allowance_bytes', 'over_bytes', 'amount_minor', 'status'].some(
-    (k) => String(usage[k]) !== String(fresh[k]),
-  );
-  if (!changed) return { kind: 'unchanged', chargeId: toNum(usage.id) };
-  const { period_id: _p, ...update } = fresh;
-  await trx(CHARGES).where({ id: usage.id }).update(update);
-  await t.audit('charge.rerated', toNum(usage.id), {
+  if (sameFigures(usage, fresh)) return { kind: 'unchanged', chargeId: usage.id };
+  await store.replaceCharge(trx, usage.id, fresh);
+  await t.audit('charge.rerated', usage.id, {
     before: chargeFigures(usage),
     after: chargeFigures(fresh),
   });
   return {
     kind: 'replaced',
-    chargeId: toNum(usage.id),
+    chargeId: usage.id,
     currency,
-    beforeMinor: toBig(usage.amount_minor),
+    beforeMinor: usage.amountMinor,
     afterMinor: after,
   };
 }
@@ -741,71 +634,39 @@ async function rerateUnbilled(
 async function rerateInvoiced(
   t: RerateTx,
   cause: RerateCause,
-  charges: Array<Record<string, unknown>>,
-  invoiced: Array<Record<string, unknown>>,
-  usage: Record<string, unknown> | undefined,
-  lines: Array<Record<string, unknown>>,
+  charges: PeriodCharge[],
+  invoiced: PeriodCharge[],
+  usage: PeriodCharge | undefined,
+  lineIds: number[],
 ): Promise<RerateOutcome> {
-  const { trx, periodId } = t;
+  const { trx, store, periodId } = t;
   const { fresh, after, currency } = t.rating;
-  const audit = t.audit;
   // Invoiced: what the invoices already bill for these days (the rating, earlier corrections,
   // lines from before a rebuild); the difference is a correction for the next invoice.
-  const billed = invoiced.reduce((sum, c) => sum + toBig(c.amount_minor), 0n);
+  const billed = invoiced.reduce((sum, c) => sum + c.amountMinor, 0n);
   const difference = after - billed;
-  if (usage && !invoiced.includes(usage))
-    await trx(CHARGES).where({ id: usage.id }).update({ status: 'void' });
-  if (difference === 0n && usage) return { kind: 'unchanged', chargeId: toNum(usage.id) } as const;
+  if (usage && !invoiced.includes(usage)) await store.voidCharges(trx, [usage.id]);
+  if (difference === 0n && usage) return { kind: 'unchanged', chargeId: usage.id } as const;
   // A disputed line of these days: the admin settles the dispute and the correction together. A
   // counter drop still undecided may change the figure again: the admin decides it first.
-  const disputed = lines.length
-    ? await trx(DISPUTES)
-        .whereIn(
-          'line_id',
-          lines.map((l) => toNum(l.id)),
-        )
-        .whereNot({ state: 'withdrawn' })
-        .first('id')
-    : null;
-  const undecided = await trx(TABLES.anomalies)
-    .where({ period_id: periodId, kind: 'mid_period_drop', status: 'open' })
-    .first('id');
+  const disputed = await store.anyDisputed(trx, lineIds);
+  const undecided = await store.undecidedDrop(trx, periodId);
   // Without a rating of its own yet (lines from before a rebuild), the correction is the period's rating.
-  const seq = usage ? Math.max(...charges.map((c) => toNum(c.seq))) + 1 : 0;
-  const status = difference === 0n ? 'void' : disputed || undecided ? 'review' : 'unbilled';
-  const parsed = JSON.parse(String(fresh.explanation)) as {
-    rated?: unknown;
-    profile?: unknown;
-    reason?: unknown;
-  };
-  const explanation = JSON.stringify({
-    ...parsed,
-    correction: {
-      billedMinor: String(billed),
-      afterMinor: String(after),
-      differenceMinor: String(difference),
-      because: cause.because,
-    },
-  });
-  await trx(CHARGES).insert({
-    ...fresh,
-    seq,
-    kind: 'correction',
-    amount_minor: String(difference),
-    rounded_minor: String(difference),
-    status,
-    explanation,
-  });
-  const created = await trx(CHARGES).where({ period_id: periodId, seq }).first('id');
-  await audit('charge.corrected', toNum(created.id), {
+  const seq = usage ? Math.max(...charges.map((c) => c.seq)) + 1 : 0;
+  const status: ChargeStatus = difference === 0n ? 'void' : disputed || undecided ? 'review' : 'unbilled';
+  const parsed = JSON.parse(fresh.explanation) as { rated?: unknown; profile?: unknown; reason?: unknown };
+  const figures = {
     billedMinor: String(billed),
     afterMinor: String(after),
     differenceMinor: String(difference),
-    status,
-  });
+  };
+  const explanation = JSON.stringify({ ...parsed, correction: { ...figures, because: cause.because } });
+  const correction = { ...fresh, amountMinor: difference, roundedMinor: difference, status, explanation };
+  const created = await store.addCorrection(trx, correction, seq);
+  await t.audit('charge.corrected', created, { ...figures, status });
   return {
     kind: 'corrected',
-    chargeId: toNum(created.id),
+    chargeId: created,
     currency,
     billedMinor: billed,
     afterMinor: after,
@@ -814,13 +675,14 @@ async function rerateInvoiced(
   } as const;
 }
 
-async function reratePeriod(deps: RerateDeps, periodId: number, cause: RerateCause): Promise<RerateOutcome> {
+async function reratePeriod(deps: RatingCtx, periodId: number, cause: RerateCause): Promise<RerateOutcome> {
   const rating = await rateAfresh(deps, periodId);
   if (rating.kind !== 'fresh') return rating;
   const { now } = rating;
+  const { store } = deps;
   return retryTransaction(deps.knex, async (trx) => {
     // Locked as line placement reads them: a line being written waits, or is seen.
-    const charges = await trx(CHARGES).where({ period_id: periodId }).orderBy('seq').forUpdate();
+    const charges = await store.chargesOfPeriod(trx, periodId);
     const audit = (action: string, chargeId: number, details: Record<string, unknown>) =>
       deps.audit.record(
         trx,
@@ -833,27 +695,19 @@ async function reratePeriod(deps: RerateDeps, periodId: number, cause: RerateCau
         },
         now,
       );
-    const usage = charges.find((c) => toNum(c.seq) === 0);
-    const lines = charges.length
-      ? await trx(LINES)
-          .whereIn(
-            'charge_id',
-            charges.map((c) => c.id),
-          )
-          .select('charge_id', 'id', 'status')
-      : [];
-    const lineOf = new Map(lines.map((l) => [toNum(l.charge_id), l]));
-    const invoiced = charges.filter((c) => lineOf.has(toNum(c.id)) || !REPLACEABLE.has(String(c.status)));
+    const usage = charges.find((c) => c.seq === 0);
+    const lineOf = await store.linesOf(
+      trx,
+      charges.map((c) => c.id),
+    );
+    const invoiced = charges.filter((c) => lineOf.has(c.id) || !REPLACEABLE.has(c.status));
     const stale = charges.filter((c) => !invoiced.includes(c) && c !== usage);
-    if (stale.length)
-      await trx(CHARGES)
-        .whereIn(
-          'id',
-          stale.map((c) => c.id),
-        )
-        .update({ status: 'void' });
-    const t: RerateTx = { trx, periodId, rating, audit };
+    await store.voidCharges(
+      trx,
+      stale.map((c) => c.id),
+    );
+    const t: RerateTx = { trx, store, periodId, rating, audit };
     if (invoiced.length === 0) return rerateUnbilled(t, usage);
-    return rerateInvoiced(t, cause, charges, invoiced, usage, lines);
+    return rerateInvoiced(t, cause, charges, invoiced, usage, [...lineOf.values()]);
   });
 }

@@ -1,0 +1,397 @@
+import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
+import type { IsoDate } from '../domain/calendar.js';
+import { parseChargeStatus, type ChargeStatus } from '../domain/charge-status.js';
+import { engineOf } from './database.js';
+import {
+  bigIn,
+  bigOrNullIn,
+  dateIn,
+  dateOrNullIn,
+  intIn,
+  sqlBig,
+  sqlInstant,
+  sumIn,
+  textIn,
+  textOrNullIn,
+} from './rows.js';
+import { TABLES } from './tables.js';
+
+/**
+ * What rating a closed period reads and writes (module/services/rating.ts): the closed periods not
+ * rated yet with their service and SolusVM's limit, the evidence (the intervals' sums, the
+ * five-minute rates, upgrades asked for), the masters' zones; and the period's charges — the
+ * ratings of a page written in a few statements, a period rated again replaced or corrected in one
+ * transaction. Every read is set-based (one query per page, never one per period); rows are parsed
+ * here, each column checked.
+ */
+type Db = Knex | Knex.Transaction;
+
+const P = TABLES.periods;
+const S = TABLES.services;
+const C = TABLES.charges;
+
+/** A closed period as rating takes it: its figures, its service's client, plan, currency and master. */
+export interface PeriodToRate {
+  id: number;
+  serviceId: number;
+  startDate: IsoDate;
+  endDate: IsoDate;
+  usedBytes: bigint;
+  clientId: number;
+  productId: number;
+  currency: string;
+  /** the service's registration day: a service registered during the period only had part of it */
+  regdate: IsoDate | null;
+  masterId: number;
+  /** SolusVM's limit at the period's last sample (the allowance when a product takes it from there) */
+  limitBytes: bigint | null;
+}
+
+/** A charge as rating writes it. */
+export interface NewCharge {
+  periodId: number;
+  serviceId: number;
+  clientId: number;
+  productId: number;
+  periodStart: IsoDate;
+  periodEnd: IsoDate;
+  currency: string;
+  usedBytes: bigint;
+  ratedAt: DateTime;
+  allowanceBytes: bigint;
+  overBytes: bigint;
+  amountMinor: bigint;
+  roundedMinor: bigint;
+  status: ChargeStatus;
+  taxed: boolean;
+  /** the rating with every figure that went into it (JSON) */
+  explanation: string;
+}
+
+/** One of a period's charges, as rating it again compares them. */
+export interface PeriodCharge {
+  id: number;
+  /** 0: the period's own rating; 1, 2 …: corrections (or a pool's parts) */
+  seq: number;
+  status: ChargeStatus;
+  usedBytes: bigint;
+  allowanceBytes: bigint;
+  overBytes: bigint;
+  amountMinor: bigint;
+}
+
+export interface StoredUpgrade {
+  serviceId: number;
+  fromProductId: number;
+  toProductId: number;
+  requestedOn: IsoDate;
+  creditPercent: number;
+}
+
+export interface MasterZone {
+  resetPolicy: string | null;
+  timeZone: string;
+}
+
+export interface RatingStore {
+  /** closed periods after `after` (by id) with no rating yet, at most `limit`, lowest id first */
+  unrated(after: number, limit: number, serviceIds?: readonly number[]): Promise<PeriodToRate[]>;
+  /** a period (open or closed) as rating takes it; null when it or its service is gone */
+  period(periodId: number): Promise<(PeriodToRate & { closed: boolean }) | null>;
+  /** the sum of each period's intervals (a period without any is left out) */
+  intervalSums(periodIds: readonly number[]): Promise<Map<number, bigint>>;
+  /** which of these periods carry a charge of any kind (from before a rebuild) */
+  withCharges(periodIds: readonly number[]): Promise<Set<number>>;
+  /** the upgrades asked for on these services, oldest first */
+  upgradesOf(serviceIds: readonly number[]): Promise<StoredUpgrade[]>;
+  /** a service's five-minute rates (bits per second) in [from, to), by slot */
+  fiveMinuteRates(serviceId: number, from: DateTime, to: DateTime): Promise<bigint[]>;
+  masters(): Promise<Map<number, MasterZone>>;
+  /** writes ratings of periods not rated yet; a period rated meanwhile keeps its own (seq 0) */
+  insertRatings(db: Db, charges: readonly NewCharge[]): Promise<void>;
+  /** a period's charges by seq, locked until the transaction ends (as line placement reads them) */
+  chargesOfPeriod(trx: Knex.Transaction, periodId: number): Promise<PeriodCharge[]>;
+  /** the line of each of these charges that has one: charge id → line id */
+  linesOf(trx: Knex.Transaction, chargeIds: readonly number[]): Promise<Map<number, number>>;
+  voidCharges(trx: Knex.Transaction, chargeIds: readonly number[]): Promise<void>;
+  /** the charge now says what the fresh rating says (every column but its period) */
+  replaceCharge(trx: Knex.Transaction, chargeId: number, fresh: NewCharge): Promise<void>;
+  /** adds a correction to the period at `seq` (the figures of `c`, its amount the difference): its id */
+  addCorrection(trx: Knex.Transaction, c: NewCharge, seq: number): Promise<number>;
+  /** the id of the period's charge at `seq` */
+  chargeIdAt(trx: Knex.Transaction, periodId: number, seq: number): Promise<number>;
+  /** whether a dispute (not withdrawn) holds any of these lines */
+  anyDisputed(trx: Knex.Transaction, lineIds: readonly number[]): Promise<boolean>;
+  /** whether a drop of the period's counter waits for an admin's decision */
+  undecidedDrop(trx: Knex.Transaction, periodId: number): Promise<boolean>;
+}
+
+// rows per INSERT: 16 columns × 1000 stays under SQLite's 32 766 parameters
+export const RATING_INSERT_CHUNK = 1000;
+const CHARGE_COLUMNS = [
+  'period_id',
+  'service_id',
+  'client_id',
+  'product_id',
+  'period_start',
+  'period_end',
+  'currency',
+  'used_bytes',
+  'rated_at',
+  'allowance_bytes',
+  'over_bytes',
+  'amount_minor',
+  'rounded_minor',
+  'status',
+  'taxed',
+  'explanation',
+] as const;
+
+/** The bindings of one charge, in CHARGE_COLUMNS' order; `at`: its rated_at, written once per page. */
+function chargeValues(c: NewCharge, at: string): unknown[] {
+  return [
+    c.periodId,
+    c.serviceId,
+    c.clientId,
+    c.productId,
+    c.periodStart,
+    c.periodEnd,
+    c.currency,
+    sqlBig(c.usedBytes),
+    at,
+    sqlBig(c.allowanceBytes),
+    sqlBig(c.overBytes),
+    sqlBig(c.amountMinor),
+    sqlBig(c.roundedMinor),
+    c.status,
+    c.taxed,
+    c.explanation,
+  ];
+}
+
+const chargeColumns = (c: NewCharge): Record<string, unknown> => {
+  const values = chargeValues(c, sqlInstant(c.ratedAt));
+  return Object.fromEntries(CHARGE_COLUMNS.map((k, i) => [k, values[i]]));
+};
+
+/**
+ * INSERT … VALUES of many charges, the same rated_at string for the charges of one instant. Written
+ * out here because knex sends SQLite a multi-row insert as a compound SELECT, which compiles far
+ * slower than a VALUES list and stops at 500 rows.
+ */
+async function insertRatings(db: Db, charges: readonly NewCharge[]): Promise<void> {
+  const mysql = engineOf(db as Knex) === 'mysql';
+  const tuple = `(${CHARGE_COLUMNS.map(() => '?').join(', ')})`;
+  let lastAt: DateTime | null = null;
+  let lastSql = '';
+  for (let i = 0; i < charges.length; i += RATING_INSERT_CHUNK) {
+    const part = charges.slice(i, i + RATING_INSERT_CHUNK);
+    const bindings: unknown[] = [];
+    for (const c of part) {
+      if (c.ratedAt !== lastAt) [lastAt, lastSql] = [c.ratedAt, sqlInstant(c.ratedAt)];
+      bindings.push(...chargeValues(c, lastSql));
+    }
+    const values = part.map(() => tuple).join(', ');
+    const sql = mysql
+      ? `INSERT IGNORE INTO ${C} (${CHARGE_COLUMNS.join(', ')}) VALUES ${values}`
+      : `INSERT INTO ${C} (${CHARGE_COLUMNS.join(', ')}) VALUES ${values} ON CONFLICT (period_id, seq) DO NOTHING`;
+    await db.raw(sql, bindings as Knex.RawBinding[]);
+  }
+}
+
+const PERIOD_COLUMNS = [
+  'p.id',
+  'p.service_id',
+  'p.start_date',
+  'p.end_date',
+  'p.used_bytes',
+  's.client_id',
+  's.product_id',
+  's.currency',
+  's.regdate',
+  's.master_id',
+  'smp.limit_bytes',
+];
+
+export function parsePeriodToRate(r: Record<string, unknown>): PeriodToRate {
+  return {
+    id: intIn(r.id, `${P}.id`),
+    serviceId: intIn(r.service_id, `${P}.service_id`),
+    startDate: dateIn(r.start_date, `${P}.start_date`),
+    endDate: dateIn(r.end_date, `${P}.end_date`),
+    usedBytes: bigIn(r.used_bytes, `${P}.used_bytes`),
+    clientId: intIn(r.client_id, `${S}.client_id`),
+    productId: intIn(r.product_id, `${S}.product_id`),
+    currency: textIn(r.currency, `${S}.currency`),
+    regdate: dateOrNullIn(r.regdate, `${S}.regdate`),
+    masterId: intIn(r.master_id, `${S}.master_id`),
+    limitBytes: bigOrNullIn(r.limit_bytes, `${TABLES.samples}.limit_bytes`),
+  };
+}
+
+function parsePeriodCharge(r: Record<string, unknown>): PeriodCharge {
+  return {
+    id: intIn(r.id, `${C}.id`),
+    seq: intIn(r.seq, `${C}.seq`),
+    status: parseChargeStatus(r.status),
+    usedBytes: bigIn(r.used_bytes, `${C}.used_bytes`),
+    allowanceBytes: bigIn(r.allowance_bytes, `${C}.allowance_bytes`),
+    overBytes: bigIn(r.over_bytes, `${C}.over_bytes`),
+    amountMinor: bigIn(r.amount_minor, `${C}.amount_minor`),
+  };
+}
+
+const parseUpgrade = (u: Record<string, unknown>): StoredUpgrade => ({
+  serviceId: intIn(u.service_id, `${TABLES.upgrades}.service_id`),
+  fromProductId: intIn(u.from_product_id, `${TABLES.upgrades}.from_product_id`),
+  toProductId: intIn(u.to_product_id, `${TABLES.upgrades}.to_product_id`),
+  requestedOn: dateIn(u.requested_on, `${TABLES.upgrades}.requested_on`),
+  creditPercent: intIn(u.credit_percent, `${TABLES.upgrades}.credit_percent`),
+});
+
+/** The reads of rating: set-based, one query per page of periods. */
+function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites> {
+  const withService = () =>
+    knex(`${P} as p`)
+      .join(`${S} as s`, 's.service_id', 'p.service_id')
+      .leftJoin(`${TABLES.samples} as smp`, 'smp.id', 'p.last_sample_id');
+  return {
+    async unrated(after, limit, serviceIds) {
+      const q = withService()
+        .leftJoin(`${C} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
+        .where('p.status', 'closed')
+        .whereNull('c.id')
+        .andWhere('p.id', '>', after)
+        .select(PERIOD_COLUMNS)
+        .orderBy('p.id')
+        .limit(limit);
+      if (serviceIds) q.whereIn('p.service_id', [...serviceIds]);
+      return (await q).map(parsePeriodToRate);
+    },
+    async period(periodId) {
+      const r = await withService()
+        .where('p.id', periodId)
+        .first([...PERIOD_COLUMNS, 'p.status']);
+      return r ? { ...parsePeriodToRate(r), closed: r.status === 'closed' } : null;
+    },
+    async intervalSums(periodIds) {
+      if (!periodIds.length) return new Map();
+      const rows = await knex(TABLES.intervals)
+        .whereIn('period_id', [...periodIds])
+        .groupBy('period_id')
+        .select('period_id', knex.raw('SUM(bytes) AS total'));
+      const column = `SUM(${TABLES.intervals}.bytes)`;
+      return new Map(
+        rows.map((a) => [intIn(a.period_id, `${TABLES.intervals}.period_id`), sumIn(a.total, column)]),
+      );
+    },
+    async withCharges(periodIds) {
+      if (!periodIds.length) return new Set();
+      const rows = await knex(C)
+        .whereIn('period_id', [...periodIds])
+        .distinct('period_id');
+      return new Set(rows.map((o) => intIn(o.period_id, `${C}.period_id`)));
+    },
+    async upgradesOf(serviceIds) {
+      if (!serviceIds.length) return [];
+      const rows = await knex(TABLES.upgrades)
+        .whereIn('service_id', [...serviceIds])
+        .orderBy('id')
+        .select('service_id', 'from_product_id', 'to_product_id', 'requested_on', 'credit_percent');
+      return rows.map(parseUpgrade);
+    },
+    async fiveMinuteRates(serviceId, from, to) {
+      const rates = await knex(TABLES.rateSamples)
+        .where({ service_id: serviceId })
+        .andWhere('slot_at', '>=', sqlInstant(from))
+        .andWhere('slot_at', '<', sqlInstant(to))
+        .orderBy('slot_at')
+        .select('bps');
+      return rates.map((x) => bigIn(x.bps, `${TABLES.rateSamples}.bps`));
+    },
+    async masters() {
+      const rows = await knex(TABLES.masters).select('id', 'reset_policy', 'time_zone');
+      const m = (name: string) => `${TABLES.masters}.${name}`;
+      return new Map(
+        rows.map((r) => [
+          intIn(r.id, m('id')),
+          {
+            resetPolicy: textOrNullIn(r.reset_policy, m('reset_policy')),
+            timeZone: textIn(r.time_zone, m('time_zone')),
+          },
+        ]),
+      );
+    },
+  };
+}
+
+async function chargeIdAt(trx: Knex.Transaction, periodId: number, seq: number): Promise<number> {
+  const created = await trx(C).where({ period_id: periodId, seq }).first('id');
+  return intIn(created?.id, `${C}.id`);
+}
+
+/** The writes of rating to a period's charges, and what a correction asks of its lines. */
+type ChargeWrites = Pick<
+  RatingStore,
+  | 'insertRatings'
+  | 'chargesOfPeriod'
+  | 'linesOf'
+  | 'voidCharges'
+  | 'replaceCharge'
+  | 'addCorrection'
+  | 'chargeIdAt'
+  | 'anyDisputed'
+  | 'undecidedDrop'
+>;
+
+function chargeWrites(): ChargeWrites {
+  return {
+    insertRatings,
+    async chargesOfPeriod(trx, periodId) {
+      const rows = await trx(C).where({ period_id: periodId }).orderBy('seq').forUpdate();
+      return rows.map(parsePeriodCharge);
+    },
+    async linesOf(trx, chargeIds) {
+      if (!chargeIds.length) return new Map<number, number>();
+      const rows = await trx(TABLES.lines)
+        .whereIn('charge_id', [...chargeIds])
+        .select('charge_id', 'id');
+      const l = (name: string) => `${TABLES.lines}.${name}`;
+      return new Map(rows.map((r) => [intIn(r.charge_id, l('charge_id')), intIn(r.id, l('id'))]));
+    },
+    async voidCharges(trx, chargeIds) {
+      if (!chargeIds.length) return;
+      await trx(C)
+        .whereIn('id', [...chargeIds])
+        .update({ status: 'void' });
+    },
+    async replaceCharge(trx, chargeId, fresh) {
+      const { period_id: _p, ...update } = chargeColumns(fresh);
+      await trx(C).where({ id: chargeId }).update(update);
+    },
+    async addCorrection(trx, c, seq) {
+      await trx(C).insert({ ...chargeColumns(c), seq, kind: 'correction' });
+      return chargeIdAt(trx, c.periodId, seq);
+    },
+    chargeIdAt,
+    async anyDisputed(trx, lineIds) {
+      if (!lineIds.length) return false;
+      const d = await trx(TABLES.disputes)
+        .whereIn('line_id', [...lineIds])
+        .whereNot({ state: 'withdrawn' })
+        .first('id');
+      return d !== undefined;
+    },
+    async undecidedDrop(trx, periodId) {
+      const a = await trx(TABLES.anomalies)
+        .where({ period_id: periodId, kind: 'mid_period_drop', status: 'open' })
+        .first('id');
+      return a !== undefined;
+    },
+  };
+}
+
+export function createRatingStore(knex: Knex): RatingStore {
+  return { ...ratingReads(knex), ...chargeWrites() };
+}
