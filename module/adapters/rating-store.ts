@@ -170,7 +170,8 @@ function chargeValues(c: NewCharge, at: string): unknown[] {
   ];
 }
 
-const chargeColumns = (c: NewCharge): Record<string, unknown> => {
+/** A charge as the columns of one row (a single insert or update). */
+export const chargeRecord = (c: NewCharge): Record<string, unknown> => {
   const values = chargeValues(c, sqlInstant(c.ratedAt));
   return Object.fromEntries(CHARGE_COLUMNS.map((k, i) => [k, values[i]]));
 };
@@ -367,11 +368,11 @@ function chargeWrites(): ChargeWrites {
         .update({ status: 'void' });
     },
     async replaceCharge(trx, chargeId, fresh) {
-      const { period_id: _p, ...update } = chargeColumns(fresh);
+      const { period_id: _p, ...update } = chargeRecord(fresh);
       await trx(C).where({ id: chargeId }).update(update);
     },
     async addCorrection(trx, c, seq) {
-      await trx(C).insert({ ...chargeColumns(c), seq, kind: 'correction' });
+      await trx(C).insert({ ...chargeRecord(c), seq, kind: 'correction' });
       return chargeIdAt(trx, c.periodId, seq);
     },
     chargeIdAt,

@@ -1,10 +1,26 @@
-import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
+import {
+  createPoolStore,
+  type NewPoolCharge,
+  type PoolSpanRow,
+  type PoolStore,
+  type SyncedService,
+} from '../adapters/pool-store.js';
+import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Clock } from '../domain/clock.js';
 import { addDays, type IsoDate, localDate, startOfDay } from '../domain/calendar.js';
-import { anchorOf, poolMonth, poolMonthId, poolShares, ratePool, type PoolMemberInput, type PoolRating, type PoolShares, type PoolSpan } from '../domain/pools.js';
-import { sqlInstant, toBig, toDate, toDateOrNull, toInstant, toNum } from '../adapters/rows.js';
+import {
+  anchorOf,
+  poolMonth,
+  poolMonthId,
+  poolShares,
+  ratePool,
+  type PoolMemberInput,
+  type PoolRating,
+  type PoolShares,
+  type PoolSpan,
+} from '../domain/pools.js';
 import type { Logger } from '../adapters/logger.js';
 import { withLease, type LockStore } from '../adapters/lock-store.js';
 import { ModuleError } from '../domain/errors.js';
@@ -12,7 +28,12 @@ import { SYSTEM, type AuditLog } from '../adapters/audit-store.js';
 import { cappedPlan, type ClientCap } from '../domain/client-cap.js';
 import type { RatingPlan } from '../domain/usage-rating.js';
 import type { ServiceLinkService } from './service-links.js';
-import { type BillingProfile, type BillingSettingsService, PlanNotPossible, ratingPlan } from './billing-settings.js';
+import {
+  type BillingProfile,
+  type BillingSettingsService,
+  PlanNotPossible,
+  ratingPlan,
+} from './billing-settings.js';
 
 /**
  * Transfer pools in the database. Membership spans are kept from what the module knows of each
@@ -83,12 +104,17 @@ export interface PoolPeriodView {
   overBytes: bigint;
   amountMinor: bigint;
   chargeId: number | null;
-  members: Array<{ serviceId: number; hours: number; shareBytes: bigint; usedBytes: bigint; ownOverBytes: bigint; billedOverBytes: bigint; amountMinor: bigint; days: IsoDate[] }>;
+  members: Array<{
+    serviceId: number;
+    hours: number;
+    shareBytes: bigint;
+    usedBytes: bigint;
+    ownOverBytes: bigint;
+    billedOverBytes: bigint;
+    amountMinor: bigint;
+    days: IsoDate[];
+  }>;
 }
-
-const MEMBERS = 'mod_overusage_pool_members';
-const POOL_PERIODS = 'mod_overusage_pool_periods';
-const CHARGES = 'mod_overusage_charges';
 
 type PoolDeps = {
   knex: Knex;
@@ -99,76 +125,63 @@ type PoolDeps = {
   log: Logger;
   locks: LockStore;
   /** client-chosen caps: a pool's month never bills more than the cap in force at its end (module/services/caps.ts) */
-  caps?: { history(serviceIds: readonly number[]): Promise<Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }>> };
+  caps?: {
+    history(
+      serviceIds: readonly number[],
+    ): Promise<Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }>>;
+  };
   /** services per page of the member sync (default MEMBER_SYNC_PAGE) */
   memberPageSize?: number;
 };
 
-export function createPoolService(deps: PoolDeps): PoolService {
+/** The deps with the store every step reads and writes through. */
+type PoolCtx = PoolDeps & { store: PoolStore };
+
+export function createPoolService(raw: PoolDeps): PoolService {
+  const deps: PoolCtx = { ...raw, store: createPoolStore(raw.knex) };
   // one run at a time: two runs reading the same open spans would both open a new one
   const exclusive = <T>(name: string, work: () => Promise<T>) =>
-    withLease(deps.locks, `pools:${name}`, { ttlMs: 60_000, waitMs: 30_000, busy: (heldBy) => new ModuleError('LOCKED', `pools are being ${name === 'members' ? 'updated' : 'rated'} by ${heldBy}; try again`) }, work);
+    withLease(
+      deps.locks,
+      `pools:${name}`,
+      {
+        ttlMs: 60_000,
+        waitMs: 30_000,
+        busy: (heldBy) =>
+          new ModuleError(
+            'LOCKED',
+            `pools are being ${name === 'members' ? 'updated' : 'rated'} by ${heldBy}; try again`,
+          ),
+      },
+      work,
+    );
 
   return {
     syncMembers: (serviceIds) => exclusive('members', () => syncMembers(deps, serviceIds)),
     ratePools: () => exclusive('rating', () => ratePools(deps)),
-    poolPeriods: (clientId) => poolPeriods(deps.knex, clientId),
-    recentPeriods: (limit = 50) => poolPeriods(deps.knex, null, Math.min(Math.max(1, limit), 500)),
+    poolPeriods: (clientId) => deps.store.months(clientId),
+    recentPeriods: (limit = 50) => deps.store.months(null, Math.min(Math.max(1, limit), 500)),
     standing: (clientId) => standing(deps, clientId),
   };
 }
 
-async function poolPeriods(knex: Knex, clientId: number): Promise<PoolPeriodView[]>;
-async function poolPeriods(knex: Knex, clientId: null, limit: number): Promise<Array<PoolPeriodView & { clientId: number }>>;
-async function poolPeriods(knex: Knex, clientId: number | null, limit?: number): Promise<Array<PoolPeriodView & { clientId: number }>> {
-  const q = knex(POOL_PERIODS).orderBy([{ column: 'start_date', order: 'desc' }, { column: 'id', order: 'desc' }]);
-  const rows = await (clientId === null ? q.limit(limit ?? 50) : q.where({ client_id: clientId }));
-  const charges = rows.length ? await knex(CHARGES).whereIn('period_id', rows.map((r) => -toNum(r.id))).select('id', 'period_id') : [];
-  const chargeOf = new Map(charges.map((c) => [-toNum(c.period_id), toNum(c.id)]));
-  return rows.map((r) => {
-    const d = JSON.parse(String(r.details)) as { periodHours: number; members: Array<Record<string, unknown>> };
-    return {
-      id: toNum(r.id),
-      clientId: toNum(r.client_id),
-      pool: String(r.pool_key),
-      start: toDate(r.start_date),
-      end: toDate(r.end_date),
-      currency: String(r.currency),
-      periodHours: toNum(r.period_hours),
-      anchorServiceId: toNum(r.anchor_service_id),
-      allowanceBytes: toBig(r.allowance_bytes),
-      usedBytes: toBig(r.used_bytes),
-      overBytes: toBig(r.over_bytes),
-      amountMinor: toBig(r.amount_minor),
-      chargeId: chargeOf.get(toNum(r.id)) ?? null,
-      members: d.members.map((m) => ({
-        serviceId: Number(m.serviceId),
-        hours: Number(m.hours),
-        shareBytes: BigInt(String(m.shareBytes)),
-        usedBytes: BigInt(String(m.usedBytes)),
-        ownOverBytes: BigInt(String(m.ownOverBytes)),
-        billedOverBytes: BigInt(String(m.billedOverBytes)),
-        amountMinor: BigInt(String(m.amountMinor)),
-        days: (m.days as IsoDate[]) ?? [],
-      })),
-    };
-  });
+/** Spans grouped by client and pool, in the order first seen. */
+function byPool(spans: PoolSpanRow[]): Map<string, PoolSpanRow[]> {
+  const pools = new Map<string, PoolSpanRow[]>();
+  for (const s of spans) {
+    const key = `${s.clientId}|${s.poolKey}`;
+    pools.set(key, [...(pools.get(key) ?? []), s]);
+  }
+  return pools;
 }
 
-async function standing(deps: PoolDeps, clientId?: number): Promise<Map<number, PoolStanding>> {
-  const { knex, zone } = deps;
+async function standing(deps: PoolCtx, clientId?: number): Promise<Map<number, PoolStanding>> {
+  const { zone } = deps;
   const month = poolMonth(localDate(deps.clock.now(), zone));
-  const from = startOfDay(month.start, zone);
-  const q = knex(MEMBERS).where((w) => w.whereNull('left_at').orWhere('left_at', '>', sqlInstant(from)));
-  const rows = await (clientId === undefined ? q : q.andWhere({ client_id: clientId })).orderBy('id').select('*');
-  const groups = new Map<string, Array<Record<string, unknown>>>();
-  for (const r of rows) {
-    const key = `${toNum(r.client_id)}|${String(r.pool_key)}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
+  const rows = await deps.store.spansSince(startOfDay(month.start, zone), clientId);
   const out = new Map<number, PoolStanding>();
-  for (const group of groups.values()) {
-    const now = group.filter((r) => r.left_at === null).map((r) => toNum(r.service_id));
+  for (const group of byPool(rows).values()) {
+    const now = group.filter((r) => r.leftAt === null).map((r) => r.serviceId);
     if (!now.length) continue;
     const read = await memberInputs(deps, group, month).catch((err: unknown) => {
       // a member whose product no longer gives bytes: the pool cannot be told, as rating would refuse it
@@ -203,20 +216,22 @@ export const MEMBER_SYNC_PAGE = 2000;
  * page of services at a time (keyset on service_id, each page its own transaction), so the
  * evening's sync over 1 000 000 services never holds them all (nor their pool spans) in memory.
  */
-async function syncMembers(deps: PoolDeps, only?: readonly number[]): Promise<{ joined: number; left: number }> {
+async function syncMembers(
+  deps: PoolCtx,
+  only?: readonly number[],
+): Promise<{ joined: number; left: number }> {
   const profileFor = await deps.billing.snapshot();
   const now = deps.clock.now();
-  const cols = ['service_id', 'client_id', 'product_id', 'active', 'regdate'];
   const named = only ? [...new Set(only)].sort((x, y) => x - y) : null;
   const page = deps.memberPageSize ?? MEMBER_SYNC_PAGE;
   const total = { joined: 0, left: 0 };
   let after = 0;
   for (let i = 0; ; i += page) {
-    const services: Array<Record<string, unknown>> = named
-      ? await deps.knex('mod_overusage_services').whereIn('service_id', named.slice(i, i + page)).select(cols)
-      : await deps.knex('mod_overusage_services').where('service_id', '>', after).orderBy('service_id').limit(page).select(cols);
+    const services = await deps.store.services(
+      named ? { only: named.slice(i, i + page) } : { after, limit: page },
+    );
     if (services.length) {
-      after = toNum(services[services.length - 1]!.service_id);
+      after = services[services.length - 1]!.serviceId;
       const r = await syncPage(deps, services, profileFor, now);
       total.joined += r.joined;
       total.left += r.left;
@@ -229,39 +244,42 @@ async function syncMembers(deps: PoolDeps, only?: readonly number[]): Promise<{ 
 
 /** One page of the member sync: its services' open spans closed or opened as their plans say now. */
 async function syncPage(
-  deps: PoolDeps,
-  services: Array<Record<string, unknown>>,
+  deps: PoolCtx,
+  services: SyncedService[],
   profileFor: Awaited<ReturnType<BillingSettingsService['snapshot']>>,
   now: DateTime,
 ): Promise<{ joined: number; left: number }> {
-  const { knex, zone } = deps;
-  const ids = services.map((s) => toNum(s.service_id));
-  const open = new Map((await knex(MEMBERS).whereIn('service_id', ids).whereNull('left_at').select('id', 'service_id', 'product_id', 'pool_key', 'client_id')).map((m) => [toNum(m.service_id), m]));
-  const seenBefore = new Set((await knex(MEMBERS).whereIn('service_id', ids).distinct('service_id')).map((r) => toNum(r.service_id)));
+  const { store, zone } = deps;
+  const ids = services.map((s) => s.serviceId);
+  const open = await store.openSpansOf(ids);
+  const seenBefore = await store.everMembers(ids);
   let joined = 0;
   let left = 0;
-  await retryTransaction(knex, async (trx) => {
+  await retryTransaction(deps.knex, async (trx) => {
     // counted afresh on each attempt: a retried transaction starts over
     joined = 0;
     left = 0;
     for (const s of services) {
-      const serviceId = toNum(s.service_id);
-      const clientId = toNum(s.client_id);
-      const productId = toNum(s.product_id);
-      const profile = toNum(s.active) === 1 ? profileFor(productId, serviceId, clientId) : null;
+      const { serviceId, clientId, productId } = s;
+      const profile = s.active ? profileFor(productId, serviceId, clientId) : null;
       const pool = profile?.pool ?? null;
       const current = open.get(serviceId);
-      const same = current && pool !== null && String(current.pool_key) === pool && toNum(current.product_id) === productId && toNum(current.client_id) === clientId;
+      const same =
+        current &&
+        pool !== null &&
+        current.poolKey === pool &&
+        current.productId === productId &&
+        current.clientId === clientId;
       if (current && !same) {
-        await trx(MEMBERS).where({ id: current.id }).update({ left_at: sqlInstant(now) });
+        await store.closeSpan(trx, current.id, now);
         left++;
       }
       if (pool !== null && !same) {
         // First seen: a member since the start of its registration day (the panel keeps no hour);
         // afterwards (moved to this plan, reactivated) from now.
-        const regdate = toDateOrNull(s.regdate);
-        const joinedAt = !seenBefore.has(serviceId) && regdate ? DateTime.min(startOfDay(regdate, zone), now)! : now;
-        await trx(MEMBERS).insert({ client_id: clientId, pool_key: pool, service_id: serviceId, product_id: productId, joined_at: sqlInstant(joinedAt), left_at: null, created_at: sqlInstant(now) });
+        const joinedAt =
+          !seenBefore.has(serviceId) && s.regdate ? DateTime.min(startOfDay(s.regdate, zone), now)! : now;
+        await store.openSpan(trx, { clientId, poolKey: pool, serviceId, productId, joinedAt }, now);
         joined++;
       }
     }
@@ -269,104 +287,136 @@ async function syncPage(
   return { joined, left };
 }
 
-async function ratePools(deps: PoolDeps): Promise<{ rated: number; skipped: PoolSkip[] }> {
-  const { knex, zone } = deps;
+async function ratePools(deps: PoolCtx): Promise<{ rated: number; skipped: PoolSkip[] }> {
+  const { zone } = deps;
   const today = localDate(deps.clock.now(), zone);
   const thisMonth = poolMonth(today).start;
-  const spans = await knex(MEMBERS).select('*').orderBy('id');
   // per client and pool: the months from the first the module knew of, to the last that ended
-  const pools = new Map<string, Array<Record<string, unknown>>>();
-  for (const s of spans) {
-    const key = `${toNum(s.client_id)}|${String(s.pool_key)}`;
-    pools.set(key, [...(pools.get(key) ?? []), s]);
-  }
-  const done = new Set((await knex(POOL_PERIODS).select('client_id', 'pool_key', 'start_date')).map((p) => `${toNum(p.client_id)}|${String(p.pool_key)}|${toDate(p.start_date)}`));
+  const pools = byPool(await deps.store.spans());
+  const done = await deps.store.ratedMonths();
   const result = { rated: 0, skipped: [] as PoolSkip[] };
   for (const [key, rows] of pools) {
-    const firstKnown = rows.map((r) => localDate(toInstant(r.created_at), zone)).sort()[0]!;
-    for (let start = poolMonth(firstKnown).start; start < thisMonth; start = addDays(poolMonth(start).end, 1)) {
+    const firstKnown = rows.map((r) => localDate(r.createdAt, zone)).sort()[0]!;
+    for (
+      let start = poolMonth(firstKnown).start;
+      start < thisMonth;
+      start = addDays(poolMonth(start).end, 1)
+    ) {
       if (done.has(`${key}|${start}`)) continue;
       const month = poolMonth(start);
       const out = await rateMonth(deps, rows, month).catch((err: unknown) => {
-        if ((err as { code?: string }).code !== 'INVALID_INPUT' && !(err instanceof PlanNotPossible)) throw err;
+        if ((err as { code?: string }).code !== 'INVALID_INPUT' && !(err instanceof PlanNotPossible))
+          throw err;
         return { skipped: (err as Error).message };
       });
       if (out === null) continue;
       if ('skipped' in out) {
-        result.skipped.push({ clientId: toNum(rows[0]!.client_id), pool: String(rows[0]!.pool_key), start, reason: out.skipped });
+        result.skipped.push({
+          clientId: rows[0]!.clientId,
+          pool: rows[0]!.poolKey,
+          start,
+          reason: out.skipped,
+        });
         continue;
       }
       if (out.written) result.rated++;
     }
   }
-  if (result.skipped.length) deps.log.warn('pools.skipped', { count: result.skipped.length, first: result.skipped[0] });
+  if (result.skipped.length)
+    deps.log.warn('pools.skipped', { count: result.skipped.length, first: result.skipped[0] });
   return result;
 }
 
 /** One pool month: null when no member had hours in it. */
-async function rateMonth(deps: PoolDeps, rows: Array<Record<string, unknown>>, month: { start: IsoDate; end: IsoDate }): Promise<{ written: boolean } | null> {
+async function rateMonth(
+  deps: PoolCtx,
+  rows: PoolSpanRow[],
+  month: { start: IsoDate; end: IsoDate },
+): Promise<{ written: boolean } | null> {
   const { zone } = deps;
   const from = startOfDay(month.start, zone);
   const to = startOfDay(addDays(month.end, 1), zone);
-  const inMonth = rows.filter((r) => toInstant(r.joined_at) < to && (r.left_at === null || toInstant(r.left_at) > from));
+  const inMonth = rows.filter((r) => r.joinedAt < to && (r.leftAt === null || r.leftAt > from));
   if (inMonth.length === 0) return null;
-  const { clientId, poolKey, serviceIds, currencyOf, profiles, members, daysOf } = await memberInputs(deps, inMonth, month);
+  const { clientId, poolKey, serviceIds, currencyOf, profiles, members, daysOf } = await memberInputs(
+    deps,
+    inMonth,
+    month,
+  );
   // Priced with the anchor's plan: its anchor is known from the hours alone, before any price.
   const first = profiles.get(serviceIds[0]!)!;
-  let rating: PoolRating = ratePool({ start: month.start, end: month.end, zone, members, plan: ratingPlan(first, members[0]!.currency, null) });
+  const span = { start: month.start, end: month.end, zone, members };
+  let rating: PoolRating = ratePool({ ...span, plan: ratingPlan(first, members[0]!.currency, null) });
   const anchorProfile = profiles.get(rating.anchorServiceId)!;
   const anchorCurrency = currencyOf.get(rating.anchorServiceId) ?? 'EUR';
   const cap = await capAtEnd(deps, serviceIds, to);
   if (anchorProfile !== first || anchorCurrency !== members[0]!.currency || cap) {
-    rating = ratePool({ start: month.start, end: month.end, zone, members, plan: withCap(ratingPlan(anchorProfile, anchorCurrency, null), cap) });
+    rating = ratePool({ ...span, plan: withCap(ratingPlan(anchorProfile, anchorCurrency, null), cap) });
   }
   // each member's plan as of its latest span in the month: the product its own line is billed under
-  const productOf = new Map(serviceIds.map((id) => [id, toNum(inMonth.filter((r) => toNum(r.service_id) === id).at(-1)!.product_id)]));
-  return { written: await write(deps, { clientId, poolKey, r: rating, productOf, profiles, anchorProfile, daysOf }) };
+  const productOf = new Map(
+    serviceIds.map((id) => [id, inMonth.filter((r) => r.serviceId === id).at(-1)!.productId]),
+  );
+  const w: PoolWrite = { clientId, poolKey, r: rating, productOf, profiles, anchorProfile, daysOf };
+  return { written: await write(deps, w) };
+}
+
+/** The days (in the zone) a member's spans cover of the month [from, to). */
+function memberDays(spans: PoolSpan[], from: DateTime, to: DateTime, zone: string): Set<IsoDate> {
+  const days = new Set<IsoDate>();
+  for (const s of spans) {
+    const first = localDate(s.from < from ? from : s.from, zone);
+    const lastInstant = s.to === null || s.to >= to ? to.minus({ milliseconds: 1 }) : s.to;
+    for (let d = first; d <= localDate(lastInstant, zone); d = addDays(d, 1)) days.add(d);
+  }
+  return days;
 }
 
 /** The members of one pool in a month (rows: their spans overlapping it) as rating takes them, with the evidence's days. */
-async function memberInputs(deps: PoolDeps, inMonth: Array<Record<string, unknown>>, month: { start: IsoDate; end: IsoDate }) {
-  const { knex, zone } = deps;
+async function memberInputs(deps: PoolCtx, inMonth: PoolSpanRow[], month: { start: IsoDate; end: IsoDate }) {
+  const { zone } = deps;
   const from = startOfDay(month.start, zone);
   const to = startOfDay(addDays(month.end, 1), zone);
-  const clientId = toNum(inMonth[0]!.client_id);
-  const poolKey = String(inMonth[0]!.pool_key);
-  const serviceIds = [...new Set(inMonth.map((r) => toNum(r.service_id)))];
-  const [services, intervals] = await Promise.all([
-    knex('mod_overusage_services').whereIn('service_id', serviceIds).select('service_id', 'currency', 'client_id'),
-    knex('mod_overusage_intervals').whereIn('service_id', serviceIds).andWhere('to_date', '>=', month.start).andWhere('to_date', '<=', month.end).select('service_id', 'to_date', 'bytes'),
+  const clientId = inMonth[0]!.clientId;
+  const poolKey = inMonth[0]!.poolKey;
+  const serviceIds = [...new Set(inMonth.map((r) => r.serviceId))];
+  const [currencyOf, traffic] = await Promise.all([
+    deps.store.currencies(serviceIds),
+    deps.store.traffic(serviceIds, month.start, month.end),
   ]);
-  const currencyOf = new Map(services.map((s) => [toNum(s.service_id), String(s.currency)]));
   const profiles = new Map<number, BillingProfile>();
   const members: PoolMemberInput[] = [];
   const daysOf = new Map<number, IsoDate[]>();
   for (const serviceId of serviceIds) {
-    const mine = inMonth.filter((r) => toNum(r.service_id) === serviceId);
-    const spans: PoolSpan[] = mine.map((r) => ({ from: toInstant(r.joined_at), to: r.left_at === null ? null : toInstant(r.left_at) }));
+    const mine = inMonth.filter((r) => r.serviceId === serviceId);
+    const spans: PoolSpan[] = mine.map((r) => ({ from: r.joinedAt, to: r.leftAt }));
     // the allowance of the plan of its latest span in the month (an upgrade: see the issue's note)
-    const productId = toNum(mine[mine.length - 1]!.product_id);
+    const productId = mine[mine.length - 1]!.productId;
     const profile = await deps.billing.forService(productId, serviceId, clientId);
-    if (!profile || profile.allowance === 'solusvm') throw new PlanNotPossible(`service ${serviceId}: its product ${productId} is no longer billed with an allowance in bytes`);
+    if (!profile || profile.allowance === 'solusvm')
+      throw new PlanNotPossible(
+        `service ${serviceId}: its product ${productId} is no longer billed with an allowance in bytes`,
+      );
     profiles.set(serviceId, profile);
-    const days = new Set<IsoDate>();
-    for (const s of spans) {
-      const first = localDate(s.from < from ? from : s.from, zone);
-      const lastInstant = s.to === null || s.to >= to ? to.minus({ milliseconds: 1 }) : s.to;
-      for (let d = first; d <= localDate(lastInstant, zone); d = addDays(d, 1)) days.add(d);
-    }
-    const used = intervals.filter((i) => toNum(i.service_id) === serviceId && days.has(toDate(i.to_date))).reduce((sum, i) => sum + toBig(i.bytes), 0n);
+    const days = memberDays(spans, from, to, zone);
+    const used = traffic
+      .filter((i) => i.serviceId === serviceId && days.has(i.day))
+      .reduce((sum, i) => sum + i.bytes, 0n);
     daysOf.set(serviceId, [...days].sort());
-    members.push({ serviceId, currency: currencyOf.get(serviceId) ?? 'EUR', allowanceBytes: BigInt(profile.allowance), usedBytes: used, spans });
+    const currency = currencyOf.get(serviceId) ?? 'EUR';
+    members.push({ serviceId, currency, allowanceBytes: BigInt(profile.allowance), usedBytes: used, spans });
   }
-  return { clientId, poolKey, serviceIds, currencyOf, profiles, members, daysOf, lastDay: intervals.reduce<IsoDate | null>((d, i) => (d === null || toDate(i.to_date) > d ? toDate(i.to_date) : d), null) };
+  const lastDay = traffic.reduce<IsoDate | null>((d, i) => (d === null || i.day > d ? i.day : d), null);
+  return { clientId, poolKey, serviceIds, currencyOf, profiles, members, daysOf, lastDay };
 }
 
 /** The pool's cap in force at the month's end: the newest of its members' caps set before it and not lifted by then. */
-async function capAtEnd(deps: PoolDeps, serviceIds: number[], end: DateTime): Promise<ClientCap | null> {
+async function capAtEnd(deps: PoolCtx, serviceIds: number[], end: DateTime): Promise<ClientCap | null> {
   if (!deps.caps) return null;
   const history = await deps.caps.history(serviceIds);
-  return history.filter((h) => h.setAt < end && (h.liftedAt === null || h.liftedAt >= end)).at(-1)?.cap ?? null;
+  return (
+    history.filter((h) => h.setAt < end && (h.liftedAt === null || h.liftedAt >= end)).at(-1)?.cap ?? null
+  );
 }
 
 /** The plan with the client's cap (a cap the plan no longer fits, another currency, is left out, as for a service). */
@@ -396,9 +446,15 @@ const bigintJson = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toStri
  * part of the bytes and of the money as the rating split them (exact, the remainders by largest
  * remainder, ties to the member listed first), so the parts sum to the pool's charge.
  */
-function poolCharges(w: PoolWrite, poolPeriodId: number, details: Record<string, unknown>, now: DateTime): Array<Record<string, unknown>> {
+function poolCharges(w: PoolWrite, details: Record<string, unknown>, now: DateTime): NewPoolCharge[] {
   const { r } = w;
-  const base = { period_id: -poolPeriodId, kind: 'pool', client_id: w.clientId, period_start: r.start, period_end: r.end, currency: r.currency, rated_at: sqlInstant(now) };
+  const base = {
+    clientId: w.clientId,
+    periodStart: r.start,
+    periodEnd: r.end,
+    currency: r.currency,
+    ratedAt: now,
+  };
   const pool = { key: w.poolKey, ...details };
   if (w.anchorProfile.poolLines === 'per_service' && r.rated.outcome === 'billed') {
     return r.members
@@ -406,29 +462,42 @@ function poolCharges(w: PoolWrite, poolPeriodId: number, details: Record<string,
       .map((m, i) => ({
         ...base,
         seq: i + 1,
-        service_id: m.serviceId,
-        product_id: w.productOf.get(m.serviceId)!,
-        used_bytes: String(m.usedBytes),
-        allowance_bytes: String(m.shareBytes),
-        over_bytes: String(m.billedOverBytes),
-        amount_minor: String(m.amountMinor),
-        rounded_minor: String(m.amountMinor),
-        status: 'unbilled',
+        serviceId: m.serviceId,
+        productId: w.productOf.get(m.serviceId)!,
+        usedBytes: m.usedBytes,
+        allowanceBytes: m.shareBytes,
+        overBytes: m.billedOverBytes,
+        amountMinor: m.amountMinor,
+        roundedMinor: m.amountMinor,
+        status: 'unbilled' as const,
         taxed: (w.profiles.get(m.serviceId) ?? w.anchorProfile).taxed,
-        explanation: JSON.stringify({ rated: r.rated, profile: w.anchorProfile, pool, poolPart: { pool: w.poolKey, serviceId: m.serviceId, overBytes: m.billedOverBytes, amountMinor: m.amountMinor } }, bigintJson),
+        explanation: JSON.stringify(
+          {
+            rated: r.rated,
+            profile: w.anchorProfile,
+            pool,
+            poolPart: {
+              pool: w.poolKey,
+              serviceId: m.serviceId,
+              overBytes: m.billedOverBytes,
+              amountMinor: m.amountMinor,
+            },
+          },
+          bigintJson,
+        ),
       }));
   }
   return [
     {
       ...base,
       seq: 0,
-      service_id: r.anchorServiceId,
-      product_id: w.productOf.get(r.anchorServiceId)!,
-      used_bytes: String(r.pooledUsedBytes),
-      allowance_bytes: String(r.pooledAllowanceBytes),
-      over_bytes: String(r.rated.overBytes),
-      amount_minor: String(r.rated.amountMinor),
-      rounded_minor: String(r.rated.roundedMinor),
+      serviceId: r.anchorServiceId,
+      productId: w.productOf.get(r.anchorServiceId)!,
+      usedBytes: r.pooledUsedBytes,
+      allowanceBytes: r.pooledAllowanceBytes,
+      overBytes: r.rated.overBytes,
+      amountMinor: r.rated.amountMinor,
+      roundedMinor: r.rated.roundedMinor,
       status: r.rated.outcome === 'billed' ? 'unbilled' : r.rated.outcome,
       taxed: w.anchorProfile.taxed,
       explanation: JSON.stringify({ rated: r.rated, profile: w.anchorProfile, pool }, bigintJson),
@@ -436,55 +505,63 @@ function poolCharges(w: PoolWrite, poolPeriodId: number, details: Record<string,
   ];
 }
 
-async function write(deps: PoolDeps, w: PoolWrite): Promise<boolean> {
-  const { clientId, poolKey, r, daysOf } = w;
+/** Every member's hours, share, use and part, as the month's details keep them (bigints as strings). */
+const monthDetails = (w: PoolWrite) => ({
+  periodHours: w.r.periodHours,
+  members: w.r.members.map((m) => ({
+    serviceId: m.serviceId,
+    hours: m.hours,
+    fullAllowanceBytes: String(m.fullAllowanceBytes),
+    shareBytes: String(m.shareBytes),
+    usedBytes: String(m.usedBytes),
+    ownOverBytes: String(m.ownOverBytes),
+    billedOverBytes: String(m.billedOverBytes),
+    amountMinor: String(m.amountMinor),
+    memberAtEnd: m.memberAtEnd,
+    days: w.daysOf.get(m.serviceId) ?? [],
+  })),
+});
+
+async function write(deps: PoolCtx, w: PoolWrite): Promise<boolean> {
+  const { clientId, poolKey, r } = w;
+  const { store } = deps;
   const now = deps.clock.now();
-  const details = {
+  const details = monthDetails(w);
+  const month = {
+    clientId,
+    poolKey,
+    start: r.start,
+    end: r.end,
+    currency: r.currency,
     periodHours: r.periodHours,
-    members: r.members.map((m) => ({
-      serviceId: m.serviceId,
-      hours: m.hours,
-      fullAllowanceBytes: String(m.fullAllowanceBytes),
-      shareBytes: String(m.shareBytes),
-      usedBytes: String(m.usedBytes),
-      ownOverBytes: String(m.ownOverBytes),
-      billedOverBytes: String(m.billedOverBytes),
-      amountMinor: String(m.amountMinor),
-      memberAtEnd: m.memberAtEnd,
-      days: daysOf.get(m.serviceId) ?? [],
-    })),
+    anchorServiceId: r.anchorServiceId,
+    allowanceBytes: r.pooledAllowanceBytes,
+    usedBytes: r.pooledUsedBytes,
+    overBytes: r.rated.overBytes,
+    amountMinor: r.rated.amountMinor,
+    details: JSON.stringify(details),
   };
   return retryTransaction(deps.knex, async (trx) => {
-    const row = {
-      client_id: clientId,
-      pool_key: poolKey,
-      start_date: r.start,
-      end_date: r.end,
-      currency: r.currency,
-      period_hours: r.periodHours,
-      anchor_service_id: r.anchorServiceId,
-      allowance_bytes: String(r.pooledAllowanceBytes),
-      used_bytes: String(r.pooledUsedBytes),
-      over_bytes: String(r.rated.overBytes),
-      amount_minor: String(r.rated.amountMinor),
-      details: JSON.stringify(details),
-      rated_at: sqlInstant(now),
-    };
     // a second run (or a concurrent one) finds the month rated and writes nothing
-    await trx(POOL_PERIODS).insert(row).onConflict(['client_id', 'pool_key', 'start_date']).ignore();
-    const stored = await trx(POOL_PERIODS).where({ client_id: clientId, pool_key: poolKey, start_date: r.start }).first('id');
-    if (await trx(CHARGES).where({ period_id: -toNum(stored.id) }).first('id')) return false;
-    const charges = poolCharges(w, toNum(stored.id), details, now);
-    for (const c of charges) await trx(CHARGES).insert(c);
-    await deps.audit.record(
-      trx,
-      { actor: SYSTEM, action: 'pool.rated', entityType: 'pool_period', entityId: toNum(stored.id), details: { clientId, pool: poolKey, start: r.start, overBytes: String(r.rated.overBytes), amountMinor: String(r.rated.amountMinor), currency: r.currency, anchor: r.anchorServiceId, lines: charges.map((c) => [c.service_id, c.amount_minor]) } },
-      now,
-    );
+    const monthId = await store.recordMonth(trx, month, now);
+    if (await store.hasCharges(trx, monthId)) return false;
+    const charges = poolCharges(w, details, now);
+    await store.addCharges(trx, monthId, charges);
+    const audited = {
+      clientId,
+      pool: poolKey,
+      start: r.start,
+      overBytes: String(r.rated.overBytes),
+      amountMinor: String(r.rated.amountMinor),
+      currency: r.currency,
+      anchor: r.anchorServiceId,
+      lines: charges.map((c) => [c.serviceId, String(c.amountMinor)]),
+    };
+    const row = { actor: SYSTEM, action: 'pool.rated', entityType: 'pool_period', entityId: monthId };
+    await deps.audit.record(trx, { ...row, details: audited }, now);
     return true;
   });
 }
-
 
 /**
  * Service links whose changes count in the pools at once: a service linked (or switched on or off)
@@ -492,11 +569,20 @@ async function write(deps: PoolDeps, w: PoolWrite): Promise<boolean> {
  * start of its registration day — so its pool's meter, notices and limit are right the same day.
  * Best effort: when the sync is busy or fails, the next one records the same span.
  */
-export function withPoolMembership(links: ServiceLinkService, pools: () => PoolService | undefined, log: Logger): ServiceLinkService {
+export function withPoolMembership(
+  links: ServiceLinkService,
+  pools: () => PoolService | undefined,
+  log: Logger,
+): ServiceLinkService {
   const sync = async (serviceIds?: number[]): Promise<void> => {
     await pools()
       ?.syncMembers(serviceIds)
-      .catch((err: unknown) => log.warn('pools.sync_on_link_failed', { serviceIds: serviceIds?.slice(0, 10) ?? 'all', error: (err as Error).message }));
+      .catch((err: unknown) =>
+        log.warn('pools.sync_on_link_failed', {
+          serviceIds: serviceIds?.slice(0, 10) ?? 'all',
+          error: (err as Error).message,
+        }),
+      );
   };
   return {
     ...links,
