@@ -4,7 +4,8 @@
  * is the chosen choice's id for a dropdown (type 1) or radio (2), 1/0 for yes/no (3) and the
  * quantity for a quantity option (4). An option the product does not have is left out (as for
  * customfields); one not given takes what the order form shows first: a dropdown's or radio's
- * first choice, yes/no off, a quantity's minimum. Each choice is priced per currency in tblpricing
+ * first choice, yes/no off, a quantity's minimum — a hidden option (not on the order form) is
+ * only taken when given. Each choice is priced per currency in tblpricing
  * (type 'configoptions', relid the choice): the cycle's column and its setup fee, times the
  * quantity for a quantity option.
  */
@@ -77,6 +78,7 @@ export async function pricedOptions(db: Db, productId: number, encoded: string |
   const out: PricedOptions = { chosen: [], recurringMinor: 0n, setupMinor: 0n };
   for (const o of options) {
     const configid = intCell(o.id);
+    if (intCell(o.hidden) === 1 && given[String(configid)] === undefined) continue;
     const choices = (await db('tblproductconfigoptionssub').where({ configid }).orderBy(['sortorder', 'id']).select('id', 'optionname')).map((c) => ({ id: intCell(c.id), name: textCell(c.optionname) }));
     const { choice, qty, label } = choose(o, choices, given[String(configid)]);
     out.chosen.push({ configid, optionid: choice?.id ?? 0, qty, label });

@@ -144,6 +144,20 @@ describeEachEngine('API over HTTP: AddOrder with configoptions and promocode', (
     expect(await invoiceLines(placed.invoiceid)).to.deep.equal([['Hosting', 'VPS (10/03/2025 - 09/04/2025)\nMemory: 2 GB\nExtra IPv4: 0 x address\nBackups: No', '10.00']]);
   });
 
+  it('a hidden option (not on the order form) is left out unless the order names it', async () => {
+    // an admin hides Backups: an order that does not name it gets no Backups line and no price for it
+    await f.knex('tblproductconfigoptions').where({ id: backups }).update({ hidden: 1 });
+    try {
+      const plain = await phpOk(served, order(`'promocode' => ''`));
+      expect(await invoiceLines(plain.invoiceid)).to.deep.equal([['Hosting', 'VPS (10/03/2025 - 09/04/2025)\nMemory: 2 GB\nExtra IPv4: 0 x address', '10.00']]);
+      // named, it is taken and priced: 10.00 + 3.00 = 13.00
+      const named = await phpOk(served, order(`'configoptions' => [base64_encode(serialize([${backups} => 1]))]`));
+      expect(await invoiceLines(named.invoiceid)).to.deep.equal([['Hosting', 'VPS (10/03/2025 - 09/04/2025)\nMemory: 2 GB\nExtra IPv4: 0 x address\nBackups: Yes', '13.00']]);
+    } finally {
+      await f.knex('tblproductconfigoptions').where({ id: backups }).update({ hidden: 0 });
+    }
+  });
+
   it('a one-use code is used once; promooverride applies a code to a product it does not list', async () => {
     const first = await phpOk(served, order(`'promocode' => 'ONCE'`));
     // 10.00 − 1.00 = 9.00
