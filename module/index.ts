@@ -4,20 +4,25 @@ import type { Knex } from 'knex';
 import { Settings } from 'luxon';
 import type { Clock } from './domain/clock.js';
 import { assertZone } from './domain/calendar.js';
-import { auditLog, SYSTEM, type Actor } from './adapters/audit-store.js';
+import { auditLog } from './adapters/audit-store.js';
 import { createLockStore } from './adapters/lock-store.js';
 import { createMeteringStore } from './adapters/metering-store.js';
 import { createLineStore } from './adapters/line-store.js';
 import { createChargeStore } from './adapters/charge-store.js';
 import { createThreadedMeteringStore } from './adapters/sqlite-writer.js';
-import { engineOf } from './adapters/database.js';
-import { DEFAULT_RECONNECT, describeError, reconnecting, type ReconnectPolicy, type ReconnectState } from './adapters/db-errors.js';
-import { migrateDownAll, migrateLatest, migrationStatus, unlockMigrations } from './adapters/migrator.js';
+import { sqliteFileOf } from './adapters/sql-helpers.js';
+import {
+  DEFAULT_RECONNECT,
+  describeError,
+  reconnecting,
+  type ReconnectPolicy,
+  type ReconnectState,
+} from './adapters/db-errors.js';
 import { createSecretBox } from './adapters/secret-box.js';
 import { silentLogger, type Logger } from './adapters/logger.js';
 import type { MasterSettings, SolusVmGateway } from './adapters/solusvm-types.js';
 import { createMasterService } from './services/masters.js';
-import { createMeteringService } from './services/metering.js';
+import { createMeteringService, type MeteringService } from './services/metering.js';
 import { createServiceLinkService } from './services/service-links.js';
 import { createSettingsService } from './services/settings.js';
 import { createAddonDefinition, MODULE_NAME, MODULE_VERSION } from './addon-definition.js';
@@ -49,14 +54,13 @@ import { createLimitActionService } from './services/limit-actions.js';
 import { describeLineForClient } from './domain/line-text.js';
 import { createOutbox, type Outbox } from './services/outbox.js';
 import { createOutboxStore } from './adapters/outbox-store.js';
-import { createDailyJobs } from './services/daily-jobs.js';
+import { createDailyJobs, type DailyJobs } from './services/daily-jobs.js';
+import { createMigrationService } from './services/migrations.js';
 import type { LockStore } from './adapters/lock-store.js';
 import type { MasterService } from './services/masters.js';
-import type { ServiceLinkService } from './services/service-links.js';
 import type { SettingsService } from './services/settings.js';
 import type { BillingSettingsService } from './services/billing-settings.js';
 import type { CapService } from './services/caps.js';
-import type { UsagePeriodService } from './services/usage-periods.js';
 
 export { MODULE_NAME, MODULE_VERSION } from './addon-definition.js';
 
@@ -96,17 +100,38 @@ type Built = { zone: string; log: Logger; locks: LockStore };
 function buildMetering(deps: ModuleDeps, b: Built, masters: MasterService) {
   const { writer, reconnect, ...meteringTuning } = deps.metering ?? {};
   const baseStore = createMeteringStore(deps.knex);
-  const sqliteFile = engineOf(deps.knex) === 'sqlite' ? (deps.knex.client.config.connection as { filename?: string }).filename : undefined;
-  const threaded = (writer ?? 'thread') === 'thread' && sqliteFile && sqliteFile !== ':memory:' ? createThreadedMeteringStore(baseStore, `sqlite:${sqliteFile}`) : null;
+  const sqliteFile = sqliteFileOf(deps.knex);
+  const threaded =
+    (writer ?? 'thread') === 'thread' && sqliteFile && sqliteFile !== ':memory:'
+      ? createThreadedMeteringStore(baseStore, `sqlite:${sqliteFile}`)
+      : null;
   // A run rides out a short database outage (a restart): its reads and writes are tried again
   // with back-off, each of them safe to repeat; a longer one fails the run with the cause.
   const policy = reconnect ?? DEFAULT_RECONNECT;
   const dbState: ReconnectState = { gone: null };
-  const retried = (method: string, err: unknown, attempt: number, delayMs: number) => b.log.warn('db.reconnecting', { method, attempt, delayMs, error: describeError(err) });
+  const retried = (method: string, err: unknown, attempt: number, delayMs: number) =>
+    b.log.warn('db.reconnecting', { method, attempt, delayMs, error: describeError(err) });
   const metering = createMeteringService({
     clock: deps.clock,
     zone: b.zone,
-    store: reconnecting(threaded ?? baseStore, ['startRun', 'finishRun', 'runningRuns', 'abandonRun', 'countServices', 'pageToRead', 'writeBatch', 'recordFailures', 'countGaps', 'lastRunStarted'], policy, retried, dbState),
+    store: reconnecting(
+      threaded ?? baseStore,
+      [
+        'startRun',
+        'finishRun',
+        'runningRuns',
+        'abandonRun',
+        'countServices',
+        'pageToRead',
+        'writeBatch',
+        'recordFailures',
+        'countGaps',
+        'lastRunStarted',
+      ],
+      policy,
+      retried,
+      dbState,
+    ),
     locks: reconnecting(b.locks, ['acquire', 'release', 'countHeldBy'], policy, retried, dbState),
     masters: reconnecting(masters, ['list', 'settings'], policy, retried, dbState),
     gatewayFor: deps.gatewayFor,
@@ -116,8 +141,8 @@ function buildMetering(deps: ModuleDeps, b: Built, masters: MasterService) {
   return { metering, threaded };
 }
 
-/** Rating, periods, pools and caps; and, with a panel, lines, disputes, emails, sync and upgrades. */
-function buildBilling(deps: ModuleDeps, b: Built, core: { masters: MasterService; links: ServiceLinkService; settings: SettingsService }) {
+/** Billing settings, caps, rating, usage periods, pools and what reads them. */
+function buildRating(deps: ModuleDeps, b: Built) {
   const { knex, clock } = deps;
   const { zone, log, locks } = b;
   const audit = auditLog;
@@ -125,51 +150,220 @@ function buildBilling(deps: ModuleDeps, b: Built, core: { masters: MasterService
   const caps = createCapService({ knex, clock, billing, audit });
   const rating = createRatingService({ knex, clock, billing, log, audit, caps });
   const usagePeriods = createUsagePeriodService({ knex, clock, audit, rating });
-  const pools = createPoolService({ knex, clock, zone, billing, audit, log, locks, caps, ...(deps.pools?.memberPageSize ? { memberPageSize: deps.pools.memberPageSize } : {}) });
+  const pools = createPoolService({
+    knex,
+    clock,
+    zone,
+    billing,
+    audit,
+    log,
+    locks,
+    caps,
+    ...(deps.pools?.memberPageSize ? { memberPageSize: deps.pools.memberPageSize } : {}),
+  });
   const evidence = createEvidenceService({ store: createEvidenceStore(knex) });
   const retention = createRetentionService({ knex, clock, zone });
   const rateSamples = createRateSampleService({ knex, clock, audit, rating });
-  const panel = deps.panel;
-  if (!panel) return { billing, caps, rating, usagePeriods, pools, evidence, retention, rateSamples, lines: undefined, outbox: undefined, disputes: undefined, sync: undefined, upgrades: undefined, suggestions: undefined };
-  const lines = createInvoiceLineService({ lines: createLineStore(knex), charges: createChargeStore(knex), clock, zone, panel, billing, rating, pools, locks, audit, log, describe: describeLineForClient });
+  return { billing, caps, rating, usagePeriods, pools, evidence, retention, rateSamples };
+}
+
+/** With a panel: invoice lines, emails, disputes, the panel sync and upgrades. */
+function buildPanelWork(deps: ModuleDeps, b: Built, core: Core, r: ReturnType<typeof buildRating>) {
+  const { knex, clock, panel } = deps;
+  const { zone, log, locks } = b;
+  const { billing, rating, pools } = r;
+  const audit = auditLog;
+  if (!panel) return undefined;
+  const lines = createInvoiceLineService({
+    lines: createLineStore(knex),
+    charges: createChargeStore(knex),
+    clock,
+    zone,
+    panel,
+    billing,
+    rating,
+    pools,
+    locks,
+    audit,
+    log,
+    describe: describeLineForClient,
+  });
   // every email the module sends: written with the change that causes it, sent by one worker
   const outbox = createOutbox({ store: createOutboxStore(knex), clock, panel, locks, log });
   const disputes = createDisputeService({ knex, clock, zone, panel, audit, log, locks, outbox });
-  const sync = createPanelSyncService({ store: createPanelSyncStore(knex), clock, panel, billing, ...core, log });
+  const sync = createPanelSyncService({
+    store: createPanelSyncStore(knex),
+    clock,
+    panel,
+    billing,
+    ...core,
+    log,
+  });
   const upgradeStore = createUpgradeStore(knex);
   const upgrades = createUpgradeService({ store: upgradeStore, clock, zone, panel, billing, audit });
-  const suggestions = createUpgradeSuggestionService({ store: upgradeStore, clock, panel, billing, log, outbox, upgrades });
-  return { billing, caps, rating, usagePeriods, pools, evidence, retention, rateSamples, lines, outbox, disputes, sync, upgrades, suggestions };
+  const suggestions = createUpgradeSuggestionService({
+    store: upgradeStore,
+    clock,
+    panel,
+    billing,
+    log,
+    outbox,
+    upgrades,
+  });
+  return { lines, outbox, disputes, sync, upgrades, suggestions };
+}
+
+/** Rating, periods, pools and caps; and, with a panel, lines, disputes, emails, sync and upgrades. */
+function buildBilling(deps: ModuleDeps, b: Built, core: Core) {
+  const r = buildRating(deps, b);
+  const p = buildPanelWork(deps, b, core, r);
+  return {
+    ...r,
+    lines: p?.lines,
+    outbox: p?.outbox,
+    disputes: p?.disputes,
+    sync: p?.sync,
+    upgrades: p?.upgrades,
+    suggestions: p?.suggestions,
+  };
 }
 
 /** The usage watch: threshold notices (with a panel), the policy at the limit, the panel's bandwidth fields. */
-function buildUsageWatch(deps: ModuleDeps, b: Built, x: { billing: BillingSettingsService; masters: MasterService; caps: CapService; pools: PoolService; outbox: Outbox | undefined }) {
+function buildUsageWatch(
+  deps: ModuleDeps,
+  b: Built,
+  x: {
+    billing: BillingSettingsService;
+    masters: MasterService;
+    caps: CapService;
+    pools: PoolService;
+    outbox: Outbox | undefined;
+  },
+) {
   const { knex, clock } = deps;
   const usage = createOpenUsageReader(knex);
   const limitStore = createLimitActionStore(knex);
   const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
-  const thresholds = deps.panel && x.outbox ? createThresholdNoticeService({ knex, clock, panel: deps.panel, billing: x.billing, usage, limits: limitStore, locks: b.locks, log: b.log, owner, outbox: x.outbox, pools: { standing: () => x.pools.standing(), zone: b.zone } }) : undefined;
-  const limits = createLimitActionService({ knex, clock, store: limitStore, usage, billing: x.billing, masters: x.masters, gatewayFor: deps.gatewayFor, audit: auditLog, locks: b.locks, log: b.log, owner, caps: x.caps, pools: x.pools, ...(deps.panel ? { panel: deps.panel } : {}) });
-  const panelFields = deps.panel ? createPanelUsageFields({ usage, billing: x.billing, panel: deps.panel, log: b.log }) : undefined;
+  const thresholds =
+    deps.panel && x.outbox
+      ? createThresholdNoticeService({
+          knex,
+          clock,
+          panel: deps.panel,
+          billing: x.billing,
+          usage,
+          limits: limitStore,
+          locks: b.locks,
+          log: b.log,
+          owner,
+          outbox: x.outbox,
+          pools: { standing: () => x.pools.standing(), zone: b.zone },
+        })
+      : undefined;
+  const limits = createLimitActionService({
+    knex,
+    clock,
+    store: limitStore,
+    usage,
+    billing: x.billing,
+    masters: x.masters,
+    gatewayFor: deps.gatewayFor,
+    audit: auditLog,
+    locks: b.locks,
+    log: b.log,
+    owner,
+    caps: x.caps,
+    pools: x.pools,
+    ...(deps.panel ? { panel: deps.panel } : {}),
+  });
+  const panelFields = deps.panel
+    ? createPanelUsageFields({ usage, billing: x.billing, panel: deps.panel, log: b.log })
+    : undefined;
   return { thresholds, limits, panelFields };
 }
 
-/** Migrations; periods made before the billing calendar are rebuilt from their samples once, right after them, before anything meters or bills on them. */
-function buildMigrations(deps: ModuleDeps, usagePeriods: UsagePeriodService) {
-  return {
-    async migrate() {
-      const applied = await migrateLatest(deps.knex);
-      await usagePeriods.rebuildPending(SYSTEM);
-      return applied;
-    },
-    migrateDown: () => migrateDownAll(deps.knex),
-    async unlockMigrations(actor: Actor) {
-      const freed = await unlockMigrations(deps.knex);
-      if (freed) await auditLog.record(deps.knex, { actor, action: 'migrations.unlocked', entityType: 'module', entityId: null }, deps.clock.now());
-      return freed;
-    },
-    migrationStatus: () => migrationStatus(deps.knex),
-  };
+/** Masters, links and settings: what metering and billing are built on. */
+function buildCore(deps: ModuleDeps, log: Logger, built: { pools?: PoolService }) {
+  const { knex, clock } = deps;
+  const masters = createMasterService({
+    knex,
+    secrets: createSecretBox(deps.secretKey),
+    clock,
+    audit: auditLog,
+    gatewayFor: deps.gatewayFor,
+  });
+  // pools are built with billing later; a link counts in its pool at once (withPoolMembership)
+  const links = withPoolMembership(
+    createServiceLinkService({ knex, clock, audit: auditLog }),
+    () => built.pools,
+    log,
+  );
+  const settings = createSettingsService({ knex, clock, audit: auditLog });
+  return { masters, links, settings };
+}
+
+type Money = ReturnType<typeof buildBilling>;
+type Watch = ReturnType<typeof buildUsageWatch>;
+type Core = ReturnType<typeof buildCore>;
+
+/** The client widget, the admin tab, the JSON API and the embed pages. */
+function buildWeb(deps: ModuleDeps, b: Built, core: Core, money: Money, watch: Watch) {
+  const { billing, caps, pools, disputes, sync, upgrades } = money;
+  return createWeb({
+    knex: deps.knex,
+    clock: deps.clock,
+    zone: b.zone,
+    secretKey: deps.secretKey,
+    panel: deps.panel,
+    ...core,
+    billing,
+    evidence: money.evidence,
+    disputes,
+    usagePeriods: money.usagePeriods,
+    sync,
+    log: b.log,
+    ...(watch.thresholds ? { banner: (id: number) => watch.thresholds!.bannerFor(id) } : {}),
+    caps: { service: caps, applyNow: () => watch.limits.run({ decide: true }) },
+    pools,
+    ...(upgrades ? { upgrades } : {}),
+    ...(deps.web ? { options: deps.web } : {}),
+  });
+}
+
+/** The panel's hooks, built when the panel loads them. */
+function buildHooks(
+  deps: ModuleDeps,
+  b: Built,
+  x: {
+    money: Money;
+    jobs: DailyJobs;
+    web: ReturnType<typeof buildWeb>;
+    metering: MeteringService;
+    settings: SettingsService;
+  },
+) {
+  const { disputes, lines } = x.money;
+  const dunning =
+    disputes && deps.panel
+      ? createDunningShield({ disputes, panel: deps.panel, clock: deps.clock, zone: b.zone, log: b.log })
+      : undefined;
+  return () =>
+    moduleHooks({
+      clientPages: x.web,
+      revokeAdminSessions: x.web.revokeAdminSessions,
+      ...x.jobs,
+      ...(disputes ? { disputes } : {}),
+      ...(deps.panel
+        ? { panel: deps.panel, logActivity: (text: string) => deps.panel!.logActivity(text) }
+        : {}),
+      ...(dunning ? { dunning } : {}),
+      ...(lines ? { lines } : {}),
+      metering: x.metering,
+      settings: x.settings,
+      clock: deps.clock,
+      zone: b.zone,
+      log: b.log,
+    });
 }
 
 /** The one place where the module's objects are built. */
@@ -178,38 +372,32 @@ export function createModule(deps: ModuleDeps) {
   const log = deps.log ?? silentLogger;
   // one lease table for every part that takes a lease
   const b: Built = { zone, log, locks: createLockStore(deps.knex) };
-  const masters = createMasterService({ knex: deps.knex, secrets: createSecretBox(deps.secretKey), clock: deps.clock, audit: auditLog, gatewayFor: deps.gatewayFor });
-  // pools are built with billing below; a link counts in its pool at once (withPoolMembership)
   const built: { pools?: PoolService } = {};
-  const links = withPoolMembership(createServiceLinkService({ knex: deps.knex, clock: deps.clock, audit: auditLog }), () => built.pools, log);
-  const settings = createSettingsService({ knex: deps.knex, clock: deps.clock, audit: auditLog });
+  const core = buildCore(deps, log, built);
+  const { masters, links, settings } = core;
   const { metering, threaded } = buildMetering(deps, b, masters);
-  const money = buildBilling(deps, b, { masters, links, settings });
-  const { billing, caps, pools, disputes, sync, upgrades, lines } = money;
-  built.pools = pools;
-  const watch = buildUsageWatch(deps, b, { billing, masters, caps, pools, outbox: money.outbox });
+  const money = buildBilling(deps, b, core);
+  built.pools = money.pools;
+  const watch = buildUsageWatch(deps, b, { ...money, masters });
   const jobs = createDailyJobs({ ...money, ...watch, log });
-  const migrations = buildMigrations(deps, money.usagePeriods);
-  const dunning = disputes && deps.panel ? createDunningShield({ disputes, panel: deps.panel, clock: deps.clock, zone, log }) : undefined;
-  const web = createWeb({ knex: deps.knex, clock: deps.clock, zone, secretKey: deps.secretKey, panel: deps.panel, masters, links, billing, settings, evidence: money.evidence, disputes, usagePeriods: money.usagePeriods, sync, log, ...(watch.thresholds ? { banner: (id: number) => watch.thresholds!.bannerFor(id) } : {}), caps: { service: caps, applyNow: () => watch.limits.run({ decide: true }) }, pools, ...(upgrades ? { upgrades } : {}), ...(deps.web ? { options: deps.web } : {}) });
-  const hooks = () =>
-    moduleHooks({
-      // membership is recorded as the panel shows it, before each sampling: spans to the hour the sync ran
-      ...(sync ? { beforeSampling: async () => void (await sync.sync(), await pools.syncMembers()) } : {}),
-      clientPages: web,
-      revokeAdminSessions: web.revokeAdminSessions,
-      ...jobs,
-      ...(disputes ? { disputes } : {}),
-      ...(deps.panel ? { panel: deps.panel, logActivity: (text: string) => deps.panel!.logActivity(text) } : {}),
-      ...(dunning ? { dunning } : {}),
-      ...(lines ? { lines } : {}),
-      metering,
-      settings,
-      clock: deps.clock,
-      zone,
-      log,
-    });
-  const addon = createAddonDefinition({ migrate: migrations.migrate, migrateDown: migrations.migrateDown, settings, hooks, adminOutput: web.adminOutput, clientArea: web.clientArea, download: web.download, log });
+  const migrations = createMigrationService({
+    knex: deps.knex,
+    clock: deps.clock,
+    audit: auditLog,
+    usagePeriods: money.usagePeriods,
+  });
+  const web = buildWeb(deps, b, core, money, watch);
+  const hooks = buildHooks(deps, b, { money, jobs, web, metering, settings });
+  const addon = createAddonDefinition({
+    migrate: migrations.migrate,
+    migrateDown: migrations.migrateDown,
+    settings,
+    hooks,
+    adminOutput: web.adminOutput,
+    clientArea: web.clientArea,
+    download: web.download,
+    log,
+  });
   return {
     name: MODULE_NAME,
     version: MODULE_VERSION,

@@ -114,3 +114,9 @@ export function retryTransaction<T>(
   if ((db as Knex.Transaction).isTransaction) return db.transaction(work);
   return withTxRetry(() => db.transaction(work), attempts);
 }
+
+/** The file of a SQLite database (':memory:' for one in memory); undefined on MySQL/MariaDB. */
+export function sqliteFileOf(db: Knex): string | undefined {
+  if (db.client.config.client === 'mysql2') return undefined;
+  return (db.client.config.connection as { filename?: string } | undefined)?.filename;
+}

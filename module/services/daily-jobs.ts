@@ -3,6 +3,7 @@ import type { DisputeService } from './disputes.js';
 import type { InvoiceLineService } from './invoice-lines.js';
 import type { LimitActionService } from './limit-actions.js';
 import type { Outbox } from './outbox.js';
+import type { PanelSyncService } from './panel-sync.js';
 import type { PoolService } from './pools.js';
 import type { RatingService } from './rating.js';
 import type { ThresholdNoticeService } from './threshold-notices.js';
@@ -20,6 +21,7 @@ export interface DailyJobDeps {
   suggestions?: UpgradeSuggestionService | undefined;
   thresholds?: ThresholdNoticeService | undefined;
   panelFields?: { run(): Promise<unknown> } | undefined;
+  sync?: PanelSyncService | undefined;
 }
 
 export interface DailyJobs {
@@ -29,11 +31,22 @@ export interface DailyJobs {
   dailyBilling(): Promise<void>;
   /** after a collect: notices first (the 100 % email goes out before the VPS is acted on), then the policy; otherwise only what is due */
   watchUsage(ran: { collected: boolean }): Promise<void>;
+  /** with a panel, before each sampling: the links and pool membership as the panel shows them (spans to the hour the sync ran) */
+  beforeSampling?(): Promise<void>;
 }
 
 /** Each job runs all its parts; the first failure is thrown once every part has had its turn. */
 export function createDailyJobs(d: DailyJobDeps): DailyJobs {
+  const sync = d.sync;
   return {
+    ...(sync
+      ? {
+          async beforeSampling() {
+            await sync.sync();
+            await d.pools.syncMembers();
+          },
+        }
+      : {}),
     async everyTick() {
       let failure: unknown = null;
       if (d.lines) await d.lines.reconcilePending().catch((err: unknown) => (failure = err));
