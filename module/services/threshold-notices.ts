@@ -1,4 +1,3 @@
-import { retryTransaction } from '../adapters/sql-helpers.js';
 import path from 'node:path';
 import ejs from 'ejs';
 import type { Knex } from 'knex';
@@ -6,16 +5,31 @@ import { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
 import { localDate, type IsoDate } from '../domain/calendar.js';
 import { localeForClient } from '../domain/line-text.js';
-import { retryDelayMs, type LimitAction, type LimitPolicy, type LimitStatus } from '../domain/limit-policy.js';
+import {
+  retryDelayMs,
+  type LimitAction,
+  type LimitPolicy,
+  type LimitStatus,
+} from '../domain/limit-policy.js';
 import { decimalToString, parseDecimal } from '../domain/money.js';
-import { presentThresholdNotice, presentThresholdNoticeForAdmin, type NoticePlan, type ThresholdNoticeFacts } from '../domain/threshold-text.js';
+import {
+  presentThresholdNotice,
+  presentThresholdNoticeForAdmin,
+  type NoticePlan,
+  type ThresholdNoticeFacts,
+} from '../domain/threshold-text.js';
 import { thresholdToNotify, type RunOut } from '../domain/thresholds.js';
 import type { PricingModel, SoldUnit } from '../domain/usage-rating.js';
 import type { LimitActionStore } from '../adapters/limit-action-store.js';
 import type { LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
-import { sqlInstant, toInstantOrNull, toNum } from '../adapters/rows.js';
+import { createPeriodReadStore, type PeriodReadStore } from '../adapters/period-read-store.js';
+import {
+  createThresholdNoticeStore,
+  type NoticeRecord,
+  type ThresholdNoticeStore,
+} from '../adapters/threshold-notice-store.js';
 import type { BillingSettingsService } from './billing-settings.js';
 
 type ProfileFor = Awaited<ReturnType<BillingSettingsService['snapshot']>>;
@@ -25,8 +39,6 @@ import { poolMonth, poolMonthId } from '../domain/pools.js';
 import type { Outbox, OutboxEmail } from './outbox.js';
 
 const TEMPLATE = path.resolve(import.meta.dirname, '..', '..', 'views', 'email', 'threshold-notice.ejs');
-const NOTICES = 'mod_overusage_notices';
-const KIND = 'threshold';
 const LOCK = 'usage-watch:thresholds';
 const LEASE_MS = 10 * 60_000;
 
@@ -98,13 +110,32 @@ interface StoredNotice {
   usedBytes: string;
   allowanceBytes: string;
   percentUsed: string;
-  projection: { daysElapsed: number; daysInPeriod: number | null; dailyAverageBytes: string; runOut: RunOut; projectedUsedBytes: string | null };
+  projection: {
+    daysElapsed: number;
+    daysInPeriod: number | null;
+    dailyAverageBytes: string;
+    runOut: RunOut;
+    projectedUsedBytes: string | null;
+  };
   cost: { soFarMinor: string; atEndMinor: string; currency: string } | null;
-  plan: { unit: SoldUnit; currency: string; rate: string; model: { kind: PricingModel['kind']; blockUnits?: number; commitMbps?: string } };
+  plan: {
+    unit: SoldUnit;
+    currency: string;
+    rate: string;
+    model: { kind: PricingModel['kind']; blockUnits?: number; commitMbps?: string };
+  };
   policy: LimitPolicy;
   /** a pool's notice: its name and members (the figures are the pool's) */
   pool?: { name: string; serviceIds: number[] };
-  delivery: { attempts: number; nextAttemptAt: string | null; lastError: string | null; clientSentAt: string | null; adminSentAt: string | null; locale: string | null; subject: string | null };
+  delivery: {
+    attempts: number;
+    nextAttemptAt: string | null;
+    lastError: string | null;
+    clientSentAt: string | null;
+    adminSentAt: string | null;
+    locale: string | null;
+    subject: string | null;
+  };
 }
 
 const keyOf = (periodId: number, pct: number) => `period:${periodId}:${pct}`;
@@ -114,12 +145,18 @@ const periodOfKey = (key: string): number | null => {
 };
 /** A pool's notice is the client's, for one pool and month: `pool:<name>:<first day>:<pct>`. */
 const poolScope = (pool: string, start: IsoDate) => `pool:${pool}:${start}`;
-const poolMonthOfKey = (key: string): IsoDate | null => /^pool:[a-z0-9_-]+:(\d{4}-\d{2}-\d{2}):\d+$/.exec(key)?.[1] ?? null;
+const poolMonthOfKey = (key: string): IsoDate | null =>
+  /^pool:[a-z0-9_-]+:(\d{4}-\d{2}-\d{2}):\d+$/.exec(key)?.[1] ?? null;
 /** the key without its percentage: the period (or pool month) the notice belongs to */
 const scopeOfKey = (key: string) => key.replace(/:\d+$/, '');
 const pctOfKey = (key: string) => Number(key.split(':').at(-1));
 
-function storeFacts(u: OpenUsage, a: NonNullable<ReturnType<typeof assessUsage>>, notice: { pct: number; covers: number[] }, policy: LimitPolicy): StoredNotice {
+function storeFacts(
+  u: OpenUsage,
+  a: NonNullable<ReturnType<typeof assessUsage>>,
+  notice: { pct: number; covers: number[] },
+  policy: LimitPolicy,
+): StoredNotice {
   const m = a.plan.model;
   return {
     v: 1,
@@ -139,15 +176,34 @@ function storeFacts(u: OpenUsage, a: NonNullable<ReturnType<typeof assessUsage>>
       runOut: a.projection.runOut,
       projectedUsedBytes: a.projection.projectedUsedBytes?.toString() ?? null,
     },
-    cost: a.cost ? { soFarMinor: a.cost.soFarMinor.toString(), atEndMinor: a.cost.atEndMinor.toString(), currency: a.cost.currency } : null,
+    cost: a.cost
+      ? {
+          soFarMinor: a.cost.soFarMinor.toString(),
+          atEndMinor: a.cost.atEndMinor.toString(),
+          currency: a.cost.currency,
+        }
+      : null,
     plan: {
       unit: a.plan.unit,
       currency: a.plan.currency,
       rate: decimalToString(a.plan.rate),
-      model: m.kind === 'per_block' ? { kind: m.kind, blockUnits: m.blockUnits } : m.kind === 'per_unit' ? { kind: m.kind } : { kind: m.kind, commitMbps: decimalToString(m.commitMbps) },
+      model:
+        m.kind === 'per_block'
+          ? { kind: m.kind, blockUnits: m.blockUnits }
+          : m.kind === 'per_unit'
+            ? { kind: m.kind }
+            : { kind: m.kind, commitMbps: decimalToString(m.commitMbps) },
     },
     policy,
-    delivery: { attempts: 0, nextAttemptAt: null, lastError: null, clientSentAt: null, adminSentAt: null, locale: null, subject: null },
+    delivery: {
+      attempts: 0,
+      nextAttemptAt: null,
+      lastError: null,
+      clientSentAt: null,
+      adminSentAt: null,
+      locale: null,
+      subject: null,
+    },
   };
 }
 
@@ -155,12 +211,16 @@ function planOf(s: StoredNotice): NoticePlan {
   const m = s.plan.model;
   let model: PricingModel;
   if (m.kind === 'per_block') model = { kind: 'per_block', blockUnits: m.blockUnits ?? 1 };
-  else if (m.kind === 'avg_mbps' || m.kind === 'p95') model = { kind: m.kind, commitMbps: parseDecimal(m.commitMbps ?? '0', 'commitMbps') };
+  else if (m.kind === 'avg_mbps' || m.kind === 'p95')
+    model = { kind: m.kind, commitMbps: parseDecimal(m.commitMbps ?? '0', 'commitMbps') };
   else model = { kind: 'per_unit' };
   return { unit: s.plan.unit, currency: s.plan.currency, rate: parseDecimal(s.plan.rate, 'rate'), model };
 }
 
-function factsOf(s: StoredNotice, who: { firstName: string; domain: string; company: string }): ThresholdNoticeFacts {
+function factsOf(
+  s: StoredNotice,
+  who: { firstName: string; domain: string; company: string },
+): ThresholdNoticeFacts {
   return {
     ...who,
     pct: s.pct,
@@ -175,9 +235,16 @@ function factsOf(s: StoredNotice, who: { firstName: string; domain: string; comp
       daysInPeriod: s.projection.daysInPeriod,
       dailyAverageBytes: BigInt(s.projection.dailyAverageBytes),
       runOut: s.projection.runOut,
-      projectedUsedBytes: s.projection.projectedUsedBytes === null ? null : BigInt(s.projection.projectedUsedBytes),
+      projectedUsedBytes:
+        s.projection.projectedUsedBytes === null ? null : BigInt(s.projection.projectedUsedBytes),
     },
-    cost: s.cost ? { soFarMinor: BigInt(s.cost.soFarMinor), atEndMinor: BigInt(s.cost.atEndMinor), currency: s.cost.currency } : null,
+    cost: s.cost
+      ? {
+          soFarMinor: BigInt(s.cost.soFarMinor),
+          atEndMinor: BigInt(s.cost.atEndMinor),
+          currency: s.cost.currency,
+        }
+      : null,
     plan: planOf(s),
     policy: s.policy,
   };
@@ -188,6 +255,9 @@ const noMergeFields = (html: string) => html.replace(/\{/g, '&#123;').replace(/\
 
 type NoticeDeps = {
   knex: Knex;
+  store?: ThresholdNoticeStore;
+  /** the service's open period, for its banner */
+  services?: Pick<PeriodReadStore, 'service'>;
   clock: Clock;
   panel: PanelApi;
   billing: BillingSettingsService;
@@ -201,105 +271,162 @@ type NoticeDeps = {
   pools?: { standing(): Promise<Map<number, PoolStanding>>; zone: string };
 };
 
-export function createThresholdNoticeService(deps: NoticeDeps): ThresholdNoticeService {
+type Ctx = NoticeDeps & { store: ThresholdNoticeStore; services: Pick<PeriodReadStore, 'service'> };
+
+export function createThresholdNoticeService(given: NoticeDeps): ThresholdNoticeService {
+  const deps: Ctx = {
+    ...given,
+    store: given.store ?? createThresholdNoticeStore(given.knex),
+    services: given.services ?? createPeriodReadStore(given.knex),
+  };
   return {
     run: (opts = {}) => runNotices(deps, opts),
     bannerFor: (serviceId) => bannerFor(deps, serviceId),
   };
 }
 
-async function noticesOf(deps: NoticeDeps, serviceIds: readonly number[]): Promise<Array<Record<string, unknown>>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (let i = 0; i < serviceIds.length; i += 500) {
-    out.push(...(await deps.knex(NOTICES).where({ kind: KIND }).whereIn('service_id', serviceIds.slice(i, i + 500)).select('id', 'service_id', 'notice_key', 'status', 'details')));
-  }
+/** The members' names as the panel shows them (their ids where it has none). */
+async function domainsOf(deps: Ctx, serviceIds: readonly number[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const id of serviceIds)
+    out.push((await deps.panel.getClientsProducts({ serviceId: id })).products[0]?.domain || `#${id}`);
   return out;
 }
 
-/** The members' names as the panel shows them (their ids where it has none). */
-async function domainsOf(deps: NoticeDeps, serviceIds: readonly number[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const id of serviceIds) out.push((await deps.panel.getClientsProducts({ serviceId: id })).products[0]?.domain || `#${id}`);
-  return out;
+type ClientDetails = Awaited<ReturnType<PanelApi['getClientsDetails']>>;
+
+/** The emails a notice still owes (the client's, the admin's), its delivery record marked as if they went. */
+async function owedEmails(
+  deps: Ctx,
+  n: NoticeRecord,
+  stored: StoredNotice,
+  client: ClientDetails,
+): Promise<OutboxEmail[]> {
+  const { id, serviceId, clientId } = n;
+  const d = stored.delivery;
+  const { products } = await deps.panel.getClientsProducts({ serviceId });
+  const domain = products[0]?.domain || `#${serviceId}`;
+  const company = await deps.panel.getConfigurationValue('CompanyName').catch(() => '');
+  const facts = factsOf(stored, { firstName: client.firstName, domain, company });
+  if (stored.pool)
+    facts.pool = { name: stored.pool.name, domains: await domainsOf(deps, stored.pool.serviceIds) };
+  const emails: OutboxEmail[] = [];
+  const at = deps.clock.now().toISO();
+  if (!d.clientSentAt) {
+    const locale = localeForClient(client.language);
+    const text = presentThresholdNotice(facts, locale);
+    const html = noMergeFields(await ejs.renderFile(TEMPLATE, { text }));
+    emails.push({
+      key: `threshold:${id}:client`,
+      kind: 'threshold',
+      to: { client: { clientId, customType: 'product', relatedId: serviceId } },
+      subject: text.subject,
+      html,
+    });
+    d.clientSentAt = at;
+    d.locale = locale;
+    d.subject = text.subject;
+  }
+  if (!d.adminSentAt) {
+    const clientName = `${client.firstName} ${client.lastName}`.trim();
+    const admin = presentThresholdNoticeForAdmin({ ...facts, clientName, serviceId });
+    const copy = presentThresholdNotice(facts, 'en-GB');
+    const html = noMergeFields(
+      `<p>${ejs.escapeXML(admin.summary)}</p><p>The client was sent this notice:</p>${await ejs.renderFile(TEMPLATE, { text: copy })}`,
+    );
+    emails.push({
+      key: `threshold:${id}:admin`,
+      kind: 'threshold',
+      to: { admin: true },
+      subject: admin.subject,
+      html,
+    });
+    d.adminSentAt = at;
+  }
+  return emails;
 }
 
 /** Sends what a notice still lacks; the claim (pending|failed → sending) keeps two runs from sending it both. */
-async function deliver(deps: NoticeDeps, id: number): Promise<'sent' | 'failed' | 'skipped'> {
-  const claimed = await deps.knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'sending' });
-  if (claimed !== 1) return 'skipped';
-  const row = await deps.knex(NOTICES).where({ id }).first();
-  const stored = JSON.parse(String(row.details)) as StoredNotice;
+async function deliver(deps: Ctx, id: number): Promise<'sent' | 'failed' | 'skipped'> {
+  if (!(await deps.store.claim(id))) return 'skipped';
+  const n = (await deps.store.get(id))!;
+  const stored = n.details as StoredNotice;
   const d = stored.delivery;
-  const serviceId = toNum(row.service_id);
-  const clientId = toNum(row.client_id);
   try {
-    const client = await deps.panel.getClientsDetails(clientId);
-    const { products } = await deps.panel.getClientsProducts({ serviceId });
-    const domain = products[0]?.domain || `#${serviceId}`;
-    const company = await deps.panel.getConfigurationValue('CompanyName').catch(() => '');
-    const who = { firstName: client.firstName, domain, company };
-    const facts = factsOf(stored, who);
-    if (stored.pool) facts.pool = { name: stored.pool.name, domains: await domainsOf(deps, stored.pool.serviceIds) };
-    const emails: OutboxEmail[] = [];
-    const at = deps.clock.now().toISO();
-    if (!d.clientSentAt) {
-      const locale = localeForClient(client.language);
-      const text = presentThresholdNotice(facts, locale);
-      const html = noMergeFields(await ejs.renderFile(TEMPLATE, { text }));
-      emails.push({ key: `threshold:${id}:client`, kind: 'threshold', to: { client: { clientId, customType: 'product', relatedId: serviceId } }, subject: text.subject, html });
-      d.clientSentAt = at;
-      d.locale = locale;
-      d.subject = text.subject;
-    }
-    if (!d.adminSentAt) {
-      const clientName = `${client.firstName} ${client.lastName}`.trim();
-      const admin = presentThresholdNoticeForAdmin({ ...facts, clientName, serviceId });
-      const copy = presentThresholdNotice(facts, 'en-GB');
-      const html = noMergeFields(`<p>${ejs.escapeXML(admin.summary)}</p><p>The client was sent this notice:</p>${await ejs.renderFile(TEMPLATE, { text: copy })}`);
-      emails.push({ key: `threshold:${id}:admin`, kind: 'threshold', to: { admin: true }, subject: admin.subject, html });
-      d.adminSentAt = at;
-    }
+    const emails = await owedEmails(deps, n, stored, await deps.panel.getClientsDetails(n.clientId));
     // the notice is told once: its emails go to the outbox with it, and the outbox sends them
-    await retryTransaction(deps.knex, async (trx) => {
+    await deps.store.transaction(async (trx) => {
       await deps.outbox.enqueue(trx, emails);
-      await trx(NOTICES).where({ id }).update({ status: 'sent', sent_at: sqlInstant(deps.clock.now()), details: JSON.stringify(stored) });
+      await deps.store.markSent(trx, id, stored, deps.clock.now());
     });
-    await deps.panel.logActivity(`Overusage: service ${serviceId} reached ${stored.pct}% of its traffic allowance; client and admin told`, clientId).catch(() => {});
+    await deps.panel
+      .logActivity(
+        `Overusage: service ${n.serviceId} reached ${stored.pct}% of its traffic allowance; client and admin told`,
+        n.clientId,
+      )
+      .catch(() => {});
     return 'sent';
   } catch (err) {
     d.attempts++;
     d.lastError = (err as Error).message.slice(0, 500);
-    d.nextAttemptAt = deps.clock.now().plus({ milliseconds: retryDelayMs(d.attempts) }).toISO();
-    await deps.knex(NOTICES).where({ id }).update({ status: 'failed', details: JSON.stringify(stored) });
-    deps.log.warn('threshold_notice.failed', { serviceId, notice: row.notice_key, attempt: d.attempts, error: d.lastError });
+    d.nextAttemptAt = deps.clock
+      .now()
+      .plus({ milliseconds: retryDelayMs(d.attempts) })
+      .toISO();
+    await deps.store.markFailed(id, stored);
+    deps.log.warn('threshold_notice.failed', {
+      serviceId: n.serviceId,
+      notice: n.key,
+      attempt: d.attempts,
+      error: d.lastError,
+    });
     return 'failed';
   }
 }
 
-type Candidate = { u: OpenUsage; a: NonNullable<ReturnType<typeof assessUsage>>; policy: LimitPolicy; pool?: PoolStanding };
+type Candidate = {
+  u: OpenUsage;
+  a: NonNullable<ReturnType<typeof assessUsage>>;
+  policy: LimitPolicy;
+  pool?: PoolStanding;
+};
 
 /** Writes the notice a candidate owes now, if any (before anything is sent: however often this runs, one notice). */
-async function decideOne(deps: NoticeDeps, c: Candidate, told: number[], toSend: number[], result: ThresholdRunResult): Promise<void> {
+async function decideOne(
+  deps: Ctx,
+  c: Candidate,
+  told: number[],
+  toSend: number[],
+  result: ThresholdRunResult,
+): Promise<void> {
   const notice = thresholdToNotify(c.a.crossed, told);
   if (!notice) return;
-  const key = c.pool ? `${poolScope(c.pool.pool, c.pool.start)}:${notice.pct}` : keyOf(c.u.periodId, notice.pct);
+  const key = c.pool
+    ? `${poolScope(c.pool.pool, c.pool.start)}:${notice.pct}`
+    : keyOf(c.u.periodId, notice.pct);
   const facts = storeFacts(c.u, c.a, notice, c.policy);
   if (c.pool) facts.pool = { name: c.pool.pool, serviceIds: c.pool.memberIds };
-  await deps.knex(NOTICES)
-    .insert({ service_id: c.u.serviceId, client_id: c.u.clientId, kind: KIND, notice_key: key, status: 'pending', details: JSON.stringify(facts), created_at: sqlInstant(deps.clock.now()) })
-    .onConflict(['service_id', 'kind', 'notice_key'])
-    .ignore();
-  const row = await deps.knex(NOTICES).where({ service_id: c.u.serviceId, kind: KIND, notice_key: key }).first('id', 'status');
+  const row = await deps.store.insertPending(
+    { serviceId: c.u.serviceId, clientId: c.u.clientId, key, details: facts },
+    deps.clock.now(),
+  );
   if (row.status === 'pending') {
     result.decided++;
-    toSend.push(toNum(row.id));
+    toSend.push(row.id);
   }
 }
 
-const coversOf = (n: Record<string, unknown>) => (JSON.parse(String(n.details ?? '{}')) as Partial<StoredNotice>).covers ?? [];
+const coversOf = (n: NoticeRecord) => ((n.details ?? {}) as Partial<StoredNotice>).covers ?? [];
 
 /** Services on their own: a notice per open period. Pooled services are left to decidePools. */
-async function decideServices(deps: NoticeDeps, page: OpenUsage[], profileFor: ProfileFor, openPeriods: Map<number, number>, toSend: number[], result: ThresholdRunResult): Promise<void> {
+async function decideServices(
+  deps: Ctx,
+  page: OpenUsage[],
+  profileFor: ProfileFor,
+  openPeriods: Map<number, number>,
+  toSend: number[],
+  result: ThresholdRunResult,
+): Promise<void> {
   const candidates: Candidate[] = [];
   for (const u of page) {
     openPeriods.set(u.serviceId, u.periodId);
@@ -314,9 +441,9 @@ async function decideServices(deps: NoticeDeps, page: OpenUsage[], profileFor: P
   }
   if (!candidates.length) return;
   const told = new Map<number, number[]>();
-  for (const n of await noticesOf(deps, candidates.map((c) => c.u.serviceId))) {
-    const sid = toNum(n.service_id);
-    if (periodOfKey(String(n.notice_key)) !== openPeriods.get(sid)) continue;
+  for (const n of await deps.store.ofServices(candidates.map((c) => c.u.serviceId))) {
+    const sid = n.serviceId;
+    if (periodOfKey(n.key) !== openPeriods.get(sid)) continue;
     told.set(sid, [...(told.get(sid) ?? []), ...coversOf(n)]);
   }
   for (const c of candidates) await decideOne(deps, c, told.get(c.u.serviceId) ?? [], toSend, result);
@@ -326,13 +453,23 @@ async function decideServices(deps: NoticeDeps, page: OpenUsage[], profileFor: P
  * Pools: one notice per pool and month, on the pool's figures (what every member used against
  * every member's share), addressed on the member that anchors the pool as things stand.
  */
-async function decidePools(deps: NoticeDeps, standings: Map<number, PoolStanding>, profileFor: ProfileFor, only: readonly number[] | undefined, toSend: number[], result: ThresholdRunResult): Promise<void> {
-  const pools = [...new Set(standings.values())].filter((s) => !only || s.memberIds.some((id) => only.includes(id)));
+async function decidePools(
+  deps: Ctx,
+  standings: Map<number, PoolStanding>,
+  profileFor: ProfileFor,
+  only: readonly number[] | undefined,
+  toSend: number[],
+  result: ThresholdRunResult,
+): Promise<void> {
+  const pools = [...new Set(standings.values())].filter(
+    (s) => !only || s.memberIds.some((id) => only.includes(id)),
+  );
   if (!pools.length) return;
   const usages = await deps.usage.some(pools.flatMap((s) => s.memberIds));
   for (const s of pools) {
     // the anchor when it was sampled, else the first member that was
-    const own = usages.get(s.anchorServiceId) ?? s.memberIds.map((id) => usages.get(id)).find((u) => u !== undefined);
+    const own =
+      usages.get(s.anchorServiceId) ?? s.memberIds.map((id) => usages.get(id)).find((u) => u !== undefined);
     const profile = own ? profileFor(own.productId, own.serviceId, own.clientId) : null;
     if (!own || !profile) continue;
     const u = asPool(own, s);
@@ -343,45 +480,48 @@ async function decidePools(deps: NoticeDeps, standings: Map<number, PoolStanding
     }
     if (!a.crossed.length) continue;
     const scope = poolScope(s.pool, s.start);
-    const told = (await deps.knex(NOTICES).where({ kind: KIND, client_id: s.clientId }).andWhere('notice_key', 'like', `${scope}:%`).select('details')).flatMap(coversOf);
+    const told = (await deps.store.ofClient(s.clientId, `${scope}:`)).flatMap(coversOf);
     await decideOne(deps, { u, a, policy: profile.limitPolicy, pool: s }, told, toSend, result);
   }
 }
 
 /** Notices still owed from earlier runs (the panel failed, or a run stopped mid-way), while their period is open. */
-async function owedNotices(deps: NoticeDeps, current: Map<number, number>, poolMonth: IsoDate | null, toSend: number[]): Promise<void> {
-  const owed = await deps.knex(NOTICES).where({ kind: KIND }).whereIn('status', ['pending', 'failed']).select('id', 'service_id', 'notice_key', 'details');
+async function owedNotices(
+  deps: Ctx,
+  current: Map<number, number>,
+  poolMonth: IsoDate | null,
+  toSend: number[],
+): Promise<void> {
+  const owed = await deps.store.owed();
   const now = deps.clock.now();
   for (const o of owed) {
-    const id = toNum(o.id);
+    const id = o.id;
     if (toSend.includes(id)) continue;
-    const sid = toNum(o.service_id);
-    const key = String(o.notice_key);
+    const sid = o.serviceId;
+    const key = o.key;
     const month = poolMonthOfKey(key);
     if (month === null && !current.has(sid)) continue;
-    const stale = month === null ? periodOfKey(key) !== current.get(sid) : poolMonth !== null && month < poolMonth;
+    const stale =
+      month === null ? periodOfKey(key) !== current.get(sid) : poolMonth !== null && month < poolMonth;
     if (stale) {
-      await deps.knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'expired' });
+      await deps.store.retire(id, 'expired');
       continue;
     }
-    const stored = JSON.parse(String(o.details)) as StoredNotice;
-    const due = stored.delivery.nextAttemptAt === null || DateTime.fromISO(stored.delivery.nextAttemptAt) <= now;
+    const stored = o.details as StoredNotice;
+    const due =
+      stored.delivery.nextAttemptAt === null || DateTime.fromISO(stored.delivery.nextAttemptAt) <= now;
     if (due) toSend.push(id);
   }
 }
 
 /** Sends each notice due, unless a higher one of the same period (or pool month) makes it pointless. */
-async function sendDue(deps: NoticeDeps, toSend: number[], result: ThresholdRunResult): Promise<void> {
+async function sendDue(deps: Ctx, toSend: number[], result: ThresholdRunResult): Promise<void> {
   for (const id of toSend) {
-    const row = await deps.knex(NOTICES).where({ id }).first('client_id', 'notice_key');
-    const key = String(row.notice_key);
-    const higher = await deps.knex(NOTICES)
-      .where({ client_id: row.client_id, kind: KIND })
-      .andWhere('notice_key', 'like', `${scopeOfKey(key)}:%`)
-      .whereIn('status', ['pending', 'sending', 'sent', 'failed'])
-      .select('notice_key');
-    if (higher.some((h) => pctOfKey(String(h.notice_key)) > pctOfKey(key))) {
-      await deps.knex(NOTICES).where({ id }).whereIn('status', ['pending', 'failed']).update({ status: 'superseded' });
+    const row = await deps.store.get(id);
+    if (!row) continue;
+    const higher = await deps.store.ofClient(row.clientId, `${scopeOfKey(row.key)}:`, { live: true });
+    if (higher.some((h) => pctOfKey(h.key) > pctOfKey(row.key))) {
+      await deps.store.retire(id, 'superseded');
       continue;
     }
     const out = await deliver(deps, id);
@@ -391,16 +531,22 @@ async function sendDue(deps: NoticeDeps, toSend: number[], result: ThresholdRunR
 }
 
 /** Decides the notices owed now, then sends what is due, under the watch's lease. */
-async function runNotices(deps: NoticeDeps, opts: Parameters<ThresholdNoticeService['run']>[0] = {}): Promise<ThresholdRunResult> {
+async function runNotices(
+  deps: Ctx,
+  opts: Parameters<ThresholdNoticeService['run']>[0] = {},
+): Promise<ThresholdRunResult> {
   const result: ThresholdRunResult = { decided: 0, sent: 0, failed: 0, unassessed: 0, locked: false };
   const lease = await deps.locks.acquire(LOCK, deps.owner, LEASE_MS);
   if (!lease.acquired) return { ...result, locked: true };
-  const renew = setInterval(() => void deps.locks.renew(LOCK, deps.owner, LEASE_MS).catch(() => {}), LEASE_MS / 3);
+  const renew = setInterval(
+    () => void deps.locks.renew(LOCK, deps.owner, LEASE_MS).catch(() => {}),
+    LEASE_MS / 3,
+  );
   renew.unref();
   try {
     // We hold the lease, so a notice still 'sending' was left by a run that stopped mid-way: it is
     // owed (its delivery record says which email, if any, already went).
-    await deps.knex(NOTICES).where({ kind: KIND, status: 'sending' }).update({ status: 'failed' });
+    await deps.store.releaseSending();
     const profileFor = await deps.billing.snapshot();
     const openPeriods = new Map<number, number>();
     const toSend: number[] = [];
@@ -412,15 +558,27 @@ async function runNotices(deps: NoticeDeps, opts: Parameters<ThresholdNoticeServ
             yield [...(await deps.usage.some(opts.serviceIds!)).values()];
           })()
         : deps.usage.pages();
-      for await (const page of pages) await decideServices(deps, page, profileFor, openPeriods, toSend, result);
+      for await (const page of pages)
+        await decideServices(deps, page, profileFor, openPeriods, toSend, result);
       await decidePools(deps, standings, profileFor, opts.serviceIds, toSend, result);
     }
-    const owedSids = (await deps.knex(NOTICES).where({ kind: KIND }).whereIn('status', ['pending', 'failed']).distinct('service_id')).map((o) => toNum(o.service_id));
-    const current = opts.serviceIds ? openPeriods : new Map([...(await deps.usage.some(owedSids))].map(([sid, u]) => [sid, u.periodId]));
-    await owedNotices(deps, current, deps.pools ? poolMonth(localDate(deps.clock.now(), deps.pools.zone)).start : null, toSend);
+    const owedSids = await deps.store.owedServiceIds();
+    const current = opts.serviceIds
+      ? openPeriods
+      : new Map([...(await deps.usage.some(owedSids))].map(([sid, u]) => [sid, u.periodId]));
+    await owedNotices(
+      deps,
+      current,
+      deps.pools ? poolMonth(localDate(deps.clock.now(), deps.pools.zone)).start : null,
+      toSend,
+    );
     await sendDue(deps, toSend, result);
     // the emails go now (and those a failure left waiting), before the policy at the limit acts on the VPS
-    await deps.outbox.drain().catch((err: unknown) => deps.log.warn('threshold_notice.outbox_failed', { error: (err as Error).message }));
+    await deps.outbox
+      .drain()
+      .catch((err: unknown) =>
+        deps.log.warn('threshold_notice.outbox_failed', { error: (err as Error).message }),
+      );
     return result;
   } finally {
     clearInterval(renew);
@@ -429,36 +587,35 @@ async function runNotices(deps: NoticeDeps, opts: Parameters<ThresholdNoticeServ
 }
 
 /** The banner a service's page shows: its latest notice of the open period (or its pool's month), with the action taken. */
-async function bannerFor(deps: NoticeDeps, serviceId: number): ReturnType<ThresholdNoticeService['bannerFor']> {
-  const svc = await deps.knex('mod_overusage_services').where({ service_id: serviceId }).first('open_period_id', 'client_id');
-  if (!svc || svc.open_period_id === null) return null;
-  let periodId = toNum(svc.open_period_id);
-  let rows = await deps.knex(NOTICES)
-    .where({ service_id: serviceId, kind: KIND })
-    .andWhere('notice_key', 'like', `period:${periodId}:%`)
-    .whereNotIn('status', ['superseded', 'expired'])
-    .select('notice_key', 'status', 'details', 'created_at');
+async function bannerFor(deps: Ctx, serviceId: number): ReturnType<ThresholdNoticeService['bannerFor']> {
+  const svc = await deps.services.service(serviceId);
+  if (!svc || svc.openPeriodId === null) return null;
+  let periodId = svc.openPeriodId;
+  let rows = await deps.store.liveOfService(serviceId, `period:${periodId}:`);
   if (!rows.length && deps.pools) {
     // a pooled service shows its pool's notice of this month, whichever member it was addressed on
     const month = poolMonth(localDate(deps.clock.now(), deps.pools.zone)).start;
-    const mine = (await deps.knex(NOTICES).where({ client_id: svc.client_id, kind: KIND }).andWhere('notice_key', 'like', 'pool:%').whereNotIn('status', ['superseded', 'expired']).select('notice_key', 'status', 'details', 'created_at'))
-      .filter((r) => poolMonthOfKey(String(r.notice_key)) === month && ((JSON.parse(String(r.details)) as StoredNotice).pool?.serviceIds ?? []).includes(serviceId));
+    const mine = (await deps.store.ofClient(svc.clientId, 'pool:', { live: true })).filter(
+      (r) =>
+        poolMonthOfKey(r.key) === month &&
+        ((r.details as StoredNotice).pool?.serviceIds ?? []).includes(serviceId),
+    );
     if (mine.length) {
       rows = mine;
       periodId = poolMonthId(month);
     }
   }
   if (!rows.length) return null;
-  const latest = rows.reduce((a, b) => (pctOfKey(String(b.notice_key)) > pctOfKey(String(a.notice_key)) ? b : a));
-  const s = JSON.parse(String(latest.details)) as StoredNotice;
+  const latest = rows.reduce((a, b) => (pctOfKey(b.key) > pctOfKey(a.key) ? b : a));
+  const s = latest.details as StoredNotice;
   const action = (await deps.limits.forService(serviceId, periodId))[0] ?? null;
   return {
     serviceId,
     periodId,
     pct: s.pct,
     covers: s.covers,
-    noticeStatus: String(latest.status),
-    decidedAt: toInstantOrNull(latest.created_at)!.toISO()!,
+    noticeStatus: latest.status,
+    decidedAt: latest.createdAt.toISO()!,
     asOf: s.asOf,
     periodStart: s.periodStart,
     periodEnd: s.periodEnd,
@@ -466,8 +623,15 @@ async function bannerFor(deps: NoticeDeps, serviceId: number): ReturnType<Thresh
     allowanceBytes: BigInt(s.allowanceBytes),
     percentUsed: s.percentUsed,
     runOut: s.projection.runOut,
-    projectedUsedBytes: s.projection.projectedUsedBytes === null ? null : BigInt(s.projection.projectedUsedBytes),
-    cost: s.cost ? { soFarMinor: BigInt(s.cost.soFarMinor), atEndMinor: BigInt(s.cost.atEndMinor), currency: s.cost.currency } : null,
+    projectedUsedBytes:
+      s.projection.projectedUsedBytes === null ? null : BigInt(s.projection.projectedUsedBytes),
+    cost: s.cost
+      ? {
+          soFarMinor: BigInt(s.cost.soFarMinor),
+          atEndMinor: BigInt(s.cost.atEndMinor),
+          currency: s.cost.currency,
+        }
+      : null,
     unit: s.plan.unit,
     policy: s.policy.action,
     pool: s.pool ?? null,
