@@ -173,7 +173,8 @@ export function intIn(v: unknown, column: string): number {
       : typeof v === 'bigint' || (typeof v === 'string' && INTEGER.test(v))
         ? Number(v)
         : NaN;
-  if (Number.isSafeInteger(n) && (typeof v !== 'bigint' || BigInt(n) === v)) return n;
+  // a bigint or digits past 2^53 − 1 convert to an unsafe number: refused, never rounded
+  if (Number.isSafeInteger(n)) return n;
   throw storedValueError(column, v, 'an integer');
 }
 
