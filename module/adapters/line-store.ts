@@ -10,7 +10,16 @@ import {
 } from '../domain/dispute-state.js';
 import { parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { engineOf } from './database.js';
-import { sqlInstant, toBig, toBigOrNull, toDate, toDateOrNull, toInstant, toNum, toNumOrNull } from './rows.js';
+import {
+  sqlInstant,
+  toBig,
+  toBigOrNull,
+  toDate,
+  toDateOrNull,
+  toInstant,
+  toNum,
+  toNumOrNull,
+} from './rows.js';
 import { retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 

@@ -170,27 +170,35 @@ export function isDisputeCredit(
  */
 export const CREDIT_NOTE = {
   en: {
-    waived: (ref: string, invoiceId: number, before: string) => `Credit note ${disputeCreditRef(ref)} for invoice #${invoiceId}: overusage line ${ref} (${before}) waived after review of your dispute`,
+    waived: (ref: string, invoiceId: number, before: string) =>
+      `Credit note ${disputeCreditRef(ref)} for invoice #${invoiceId}: overusage line ${ref} (${before}) waived after review of your dispute`,
     adjusted: (ref: string, invoiceId: number, before: string, after: string) =>
       `Credit note ${disputeCreditRef(ref)} for invoice #${invoiceId}: overusage line ${ref} reduced from ${before} to ${after} after review of your dispute`,
-    notes: (ref: string, invoiceId: number) => `Credit note [${disputeCreditRef(ref)}] correcting invoice #${invoiceId}: the VAT is reversed at that invoice's rate.`,
+    notes: (ref: string, invoiceId: number) =>
+      `Credit note [${disputeCreditRef(ref)}] correcting invoice #${invoiceId}: the VAT is reversed at that invoice's rate.`,
   },
   nl: {
-    waived: (ref: string, invoiceId: number, before: string) => `Creditnota ${disputeCreditRef(ref)} bij factuur #${invoiceId}: regel overschrijding ${ref} (${before}) kwijtgescholden na onderzoek van uw bezwaar`,
+    waived: (ref: string, invoiceId: number, before: string) =>
+      `Creditnota ${disputeCreditRef(ref)} bij factuur #${invoiceId}: regel overschrijding ${ref} (${before}) kwijtgescholden na onderzoek van uw bezwaar`,
     adjusted: (ref: string, invoiceId: number, before: string, after: string) =>
       `Creditnota ${disputeCreditRef(ref)} bij factuur #${invoiceId}: regel overschrijding ${ref} verlaagd van ${before} naar ${after} na onderzoek van uw bezwaar`,
-    notes: (ref: string, invoiceId: number) => `Creditnota [${disputeCreditRef(ref)}] ter correctie van factuur #${invoiceId}: de btw wordt teruggeboekt tegen het tarief van die factuur.`,
+    notes: (ref: string, invoiceId: number) =>
+      `Creditnota [${disputeCreditRef(ref)}] ter correctie van factuur #${invoiceId}: de btw wordt teruggeboekt tegen het tarief van die factuur.`,
   },
 } satisfies Record<TextLanguage, unknown>;
 
 /** Whether an invoice's notes mark it as this line's credit note (by the bracketed credit reference, in any language). */
-export const isCreditNoteOf = (notes: string, ref: string): boolean => notes.includes(`[${disputeCreditRef(ref)}]`);
+export const isCreditNoteOf = (notes: string, ref: string): boolean =>
+  notes.includes(`[${disputeCreditRef(ref)}]`);
 
 /**
  * What a paid line's decision gave back (as credit or refund): the figure stored with the decision,
  * VAT included, or, for a decision taken before credit notes, the drop in the line's amount.
  */
-export const givenBackMinor = (d: { amountBeforeMinor: bigint; creditedMinor?: bigint | null }, nowMinor: bigint): bigint => d.creditedMinor ?? d.amountBeforeMinor - nowMinor;
+export const givenBackMinor = (
+  d: { amountBeforeMinor: bigint; creditedMinor?: bigint | null },
+  nowMinor: bigint,
+): bigint => d.creditedMinor ?? d.amountBeforeMinor - nowMinor;
 
 /**
  * The late fee's share that fell on a held line, given back as account credit: in the client's
