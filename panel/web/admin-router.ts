@@ -20,6 +20,7 @@ import type { AddonField } from '../addon-host.js';
 import { optionValues } from '../addon-host.js';
 import { addonRequest, injectFormToken } from './addon-embed.js';
 import { registerApiCredentialPages } from './admin-api-credentials.js';
+import { registerPromotionPages } from './admin-promotions.js';
 import { bodyOf, clientIp, csrfGuard, field, formBody, idOf, queryText, safeGoto, type WebContext } from './context.js';
 import { adminFormat } from './format.js';
 import { MSG } from '../core/errors.js';
@@ -563,19 +564,21 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     });
   };
 
-  registerApiCredentialPages(router, ctx, {
+  const setupKit = (what: string) => ({
     guard,
-    async requireFullAdmin(req, res) {
+    async requireFullAdmin(req: Request, res: Response) {
       const st = await requireAdmin(req, res);
       if (!st) return null;
       if (st.admin.roleid === FULL_ADMIN_ROLE) return { username: st.admin.username };
-      await page(req, res, st, 403, 'admin/message', { title: 'Access Denied', message: 'Only a full administrator can manage API credentials.' });
+      await page(req, res, st, 403, 'admin/message', { title: 'Access Denied', message: `Only a full administrator can manage ${what}.` });
       return null;
     },
-    page: async (req, res, status, view, data) => page(req, res, await stateOf(req), status, view, data),
+    page: async (req: Request, res: Response, status: number, view: string, data: Record<string, unknown>) => page(req, res, await stateOf(req), status, view, data),
     flash,
     to,
   });
+  registerApiCredentialPages(router, ctx, setupKit('API credentials'));
+  registerPromotionPages(router, ctx, setupKit('promotions'));
 
   router.get('/addonmodules.php', addonTab);
   router.post('/addonmodules.php', ...guard, addonTab);
