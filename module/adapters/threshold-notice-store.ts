@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
+import { startsWithPattern } from '../domain/search-text.js';
 import { rowReader, sqlInstant, toJsonOrNull } from './rows.js';
 import { chunks, retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
@@ -84,6 +85,10 @@ export function noticeFromRow(r: Record<string, unknown>): NoticeRecord {
   };
 }
 
+// A key's prefix holds a pool's name, which may hold % or _: taken literally (SQLite has no
+// escape character unless one is named, and MySQL's default is not SQLite's).
+const KEY_STARTS = "notice_key LIKE ? ESCAPE '!'";
+
 export function createThresholdNoticeStore(knex: Knex): ThresholdNoticeStore {
   const notices = (db: Db = knex) => db(T).where({ kind: KIND });
   const read = async (q: Knex.QueryBuilder) => (await q.select('*')).map(noticeFromRow);
@@ -99,12 +104,16 @@ export function createThresholdNoticeStore(knex: Knex): ThresholdNoticeStore {
       return out;
     },
     ofClient(clientId, keyPrefix, opts = {}) {
-      const q = notices().where({ client_id: clientId }).andWhere('notice_key', 'like', `${keyPrefix}%`);
+      const q = notices()
+        .where({ client_id: clientId })
+        .andWhereRaw(KEY_STARTS, [startsWithPattern(keyPrefix)]);
       if (opts.live) q.whereIn('status', LIVE);
       return read(q.orderBy('id'));
     },
     liveOfService(serviceId, keyPrefix) {
-      const q = notices().where({ service_id: serviceId }).andWhere('notice_key', 'like', `${keyPrefix}%`);
+      const q = notices()
+        .where({ service_id: serviceId })
+        .andWhereRaw(KEY_STARTS, [startsWithPattern(keyPrefix)]);
       return read(q.whereIn('status', LIVE).orderBy('id'));
     },
     async insertPending(n, now) {

@@ -46,8 +46,15 @@ export function searchTextOf(parts: readonly string[]): string {
  * MySQL's default, the backslash, is not SQLite's).
  */
 export function containsPattern(text: string): string {
-  return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+  return `%${likeLiteral(text)}%`;
 }
+
+/** A LIKE pattern (ESCAPE '!') for what starts with `text`: a pool named "eu_1" must not match "eu-1". */
+export function startsWithPattern(text: string): string {
+  return `${likeLiteral(text)}%`;
+}
+
+const likeLiteral = (text: string) => text.replace(/[!%_]/g, (c) => `!${c}`);
 
 /** A client as the admin tab names it: "Ann Smith (Smith BV)", or whichever of the two there is. */
 export function clientLabel(c: { firstName: string; lastName: string; companyName: string }): string {

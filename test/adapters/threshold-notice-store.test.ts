@@ -126,6 +126,16 @@ describeEachEngine('threshold notices store', ({ db }) => {
     expect(keys(await store.liveOfService(10, 'period:6:'))).to.deep.equal([]);
   });
 
+  it("takes a pool's name literally: 'eu_1' and '10%' do not find the notices of 'eu-1' and '100'", async () => {
+    // as LIKE wildcards, _ would match the '-' of eu-1 and % the '0:' of 100:…
+    await pending(10, 'pool:eu-1:2026-12-01:80', 1);
+    await pending(11, 'pool:100:2026-12-01:80', 1);
+    await pending(12, 'pool:eu_1:2026-12-01:90', 1);
+    expect(keys(await store.ofClient(1, 'pool:eu_1:2026-12-01:'))).to.deep.equal(['pool:eu_1:2026-12-01:90']);
+    expect(keys(await store.ofClient(1, 'pool:10%:'))).to.deep.equal([]);
+    expect(keys(await store.liveOfService(10, 'pool:eu_1:'))).to.deep.equal([]);
+  });
+
   it('reads the notices of 1 201 services (in chunks of 500), and of no services nothing', async () => {
     // 500 + 500 + 201 = 1 201 services, one notice each; service 2 000 has one too, not asked for
     const ids = Array.from({ length: 1201 }, (_, i) => 100 + i);
