@@ -16,9 +16,11 @@ export async function updateManyByKey(
   /** columns that add the given value to what is stored (a total others may move too), instead of replacing it */
   add: readonly string[] = [],
 ): Promise<void> {
+  // MySQL types the derived table's columns from the bound strings, and adds a string to an
+  // integer as a double (2^53 + 1 + 1 000 came out as …992): the added value is cast first.
   const set = (c: string, v: string, mysql: boolean) =>
     add.includes(c)
-      ? `${quote(c, mysql)} = ${mysql ? `${quote(table, true)}.` : ''}${quote(c, mysql)} + ${v}`
+      ? `${quote(c, mysql)} = ${mysql ? `${quote(table, true)}.` : ''}${quote(c, mysql)} + ${mysql ? `CAST(${v} AS SIGNED)` : v}`
       : `${quote(c, mysql)} = ${v}`;
   const mysql = (db as Knex).client.config.client === 'mysql2';
   const cols = [key, ...columns];

@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { toBig } from '../../module/adapters/rows.js';
+import { updateManyByKey } from '../../module/adapters/sql-helpers.js';
+import { describeEachEngine } from '../support/engines.js';
+
+describeEachEngine('updating many rows by key in one statement', ({ db }) => {
+  let knex: Knex;
+  const T = 'ou_test_totals';
+  const totals = async () =>
+    (await knex(T).orderBy('id').select('id', 'total', 'label')).map((r) => [Number(r.id), toBig(r.total), String(r.label)]);
+
+  before(async () => {
+    knex = db().knex;
+    await knex.schema.createTable(T, (t) => {
+      t.integer('id').primary();
+      t.bigInteger('total').notNullable();
+      t.string('label', 20).notNullable();
+    });
+  });
+  beforeEach(async () => {
+    await knex(T).delete();
+    await knex(T).insert([
+      { id: 1, total: 1000, label: 'a' },
+      { id: 2, total: 7, label: 'b' },
+      { id: 3, total: 5, label: 'c' },
+    ]);
+  });
+
+  it('adds to a stored total exactly past 2^53: 1 000 + 9 007 199 254 740 993 = 9 007 199 254 741 993', async () => {
+    // 2^53 + 1 = 9 007 199 254 740 993 is the first integer a double cannot hold; added as a
+    // double it would come out as …992.
+    await updateManyByKey(knex, T, 'id', [{ id: 1, total: '9007199254740993' }, { id: 2, total: '-3' }], ['total'], 400, ['total']);
+    expect(await totals()).to.deep.equal([
+      [1, 9007199254741993n, 'a'],
+      [2, 4n, 'b'],
+      [3, 5n, 'c'],
+    ]);
+  });
+
+  it('replaces the columns not added to, across chunks: 3 rows in chunks of 2', async () => {
+    await updateManyByKey(
+      knex,
+      T,
+      'id',
+      [
+        { id: 1, total: '9007199254740993', label: 'x' },
+        { id: 2, total: '8', label: 'y' },
+        { id: 3, total: '9', label: 'z' },
+      ],
+      ['total', 'label'],
+      2,
+    );
+    expect(await totals()).to.deep.equal([
+      [1, 9007199254740993n, 'x'],
+      [2, 8n, 'y'],
+      [3, 9n, 'z'],
+    ]);
+  });
+});
