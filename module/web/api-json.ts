@@ -1,6 +1,7 @@
 import type { DateTime } from 'luxon';
 import type { DayFigure } from '../domain/daily-series.js';
 import { moneyToDecimalString } from '../domain/money.js';
+import { hundredthsToMinor, type CreditStanding } from '../domain/credit-use.js';
 import type { DisputeView } from '../services/disputes.js';
 import type { AuditRow, DisputeRow, SampleRow, ServiceListRow } from '../services/admin-reads.js';
 import type { LineRow, PeriodRow, ServiceRow, ServiceUsage, UsageAssessment } from '../services/usage-reads.js';
@@ -194,8 +195,18 @@ export const clientDisputeJson = (d: DisputeView) => {
   return { ...rest, heldInvoiceId: d.holdState === 'published' ? d.heldInvoiceId : null };
 };
 
-/** A line as its client reads it: the invoice named is one the client can open (never the hidden draft). */
-export const clientLineJson = (l: LineRow, now: DateTime) => ({ ...lineJson(l, now), invoiceId: clientInvoiceId(l) });
+/**
+ * A line as its client reads it: the invoice named is one the client can open (never the hidden
+ * draft), and, for a paid line whose decision gave credit back, what became of that credit as the
+ * widget tells it: given, each use (the invoice it paid, or none when taken back by hand), left.
+ */
+export const clientLineJson = (l: LineRow, now: DateTime, credit?: CreditStanding) => ({ ...lineJson(l, now), invoiceId: clientInvoiceId(l), credit: credit ? creditJson(credit, l.currency) : null });
+
+/** A credit's standing in the line's currency (the panel keeps hundredths in every currency). */
+const creditJson = (c: CreditStanding, currency: string) => {
+  const m = (hundredths: bigint) => money(hundredthsToMinor(hundredths, currency), currency);
+  return { given: m(c.given), uses: c.uses.map((u) => ({ invoiceId: u.invoiceId, amount: m(u.amount) })), left: m(c.left) };
+};
 
 export const disputeRowJson = (d: DisputeRow) => ({
   id: d.id,

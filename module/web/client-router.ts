@@ -68,10 +68,12 @@ function lineRoutes(client: Router, deps: Deps): void {
   client.get('/lines', async (req, res) => {
     const q = inputOf(LinesQuery, req.query);
     const p = await deps.reads.lines({ clientId: me(res), ...(q.service !== null ? { serviceId: q.service } : {}) }, { before: q.before, limit: q.limit });
-    res.json({ lines: p.rows.map((l) => clientLineJson(l, now())), next: p.next });
+    const credits = await deps.widget.credits(me(res), p.rows);
+    res.json({ lines: p.rows.map((l) => clientLineJson(l, now(), credits.get(l.id))), next: p.next });
   });
   client.get('/lines/:lineId', async (req, res) => {
-    res.json({ line: clientLineJson(await deps.reads.line(pathOf(Line, req.params).lineId, { clientId: me(res) }), now()) });
+    const line = await deps.reads.line(pathOf(Line, req.params).lineId, { clientId: me(res) });
+    res.json({ line: clientLineJson(line, now(), (await deps.widget.credits(me(res), [line])).get(line.id)) });
   });
   client.get('/lines/:lineId/evidence', async (req, res) => {
     res.type('json').send(evidenceJson(await deps.evidence.forLine(pathOf(Line, req.params).lineId, { clientId: me(res) })));

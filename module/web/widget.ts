@@ -335,6 +335,8 @@ export function createWidget(deps: WidgetDeps) {
     },
 
     labels: src.labelsOf,
+    /** what became of the credit each of these decided lines gave (the widget's "credited · used on · left"), by line id */
+    credits: (clientId: number, lines: readonly LineRow[]) => creditsOf(deps, clientId, lines),
     localeOf: (language: string | null | undefined) => localeForClient(language),
   };
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import request from 'supertest';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { ANN, buildWebStory, JAN, login, waivePaidLine, type WebStory, pageText } from '../support/web-story.js';
@@ -23,11 +24,14 @@ describeEachEngine('the credit a waived paid line gave, and the invoice it paid,
   const widgetOf = async (who: typeof ANN) => (await (await login(s.app, who)).agent.get('/index.php?m=overusage').expect(200)).text;
 
   describe('before any invoice has used it', () => {
-    it('shows the whole €500.00 left', async function () {
+    it('shows the whole €500.00 left, and an undecided line has no credit in the API', async function () {
       this.timeout(40_000);
       s = await buildWebStory(db().knex);
       await waivePaidLine(s, 'ann');
       expect(textOf(await widgetOf(ANN))).to.include('€500.00 credited to your account · €500.00 left');
+      // Jan's line is not disputed: nothing credited
+      const jan = await request(s.app).get(`/overusage/api/v1/client/lines/${s.jan.lineId}`).set('Authorization', `Bearer ${s.token('client', s.jan.clientId)}`).expect(200);
+      expect(jan.body.line.credit).to.equal(null);
     });
   });
 
@@ -77,6 +81,20 @@ describeEachEngine('the credit a waived paid line gave, and the invoice it paid,
       const text = textOf(await widgetOf(JAN));
       // € 250,00 − € 24,50 = € 225,50
       expect(text).to.include(`€ 250,00 op uw tegoed gezet · € 24,50 gebruikt voor factuur #${july.jan} · nog € 225,50 over`);
+    });
+
+    it('gives the same credit in the client’s JSON API, on the line and in the list of lines', async () => {
+      const money = (amount: string) => ({ amount, currency: 'EUR' });
+      const api = (path: string, clientId: number) => request(s.app).get(`/overusage/api/v1${path}`).set('Authorization', `Bearer ${s.token('client', clientId)}`);
+      // Ann: 500.00 given, 19.95 used on the July renewal, 500.00 − 19.95 = 480.05 left (the €5.00 given by hand is not this line's)
+      const ann = { given: money('500.00'), uses: [{ invoiceId: july.ann, amount: money('19.95') }], left: money('480.05') };
+      expect((await api(`/client/lines/${s.ann.lineId}`, s.ann.clientId).expect(200)).body.line.credit).to.deep.equal(ann);
+      const list = (await api('/client/lines', s.ann.clientId).expect(200)).body.lines;
+      expect(list.map((l: { id: number; credit: unknown }) => [l.id, l.credit])).to.deep.equal([[s.ann.lineId, ann]]);
+      // Jan: 250.00 − 24.50 = 225.50
+      expect((await api(`/client/lines/${s.jan.lineId}`, s.jan.clientId).expect(200)).body.line.credit).to.deep.equal({ given: money('250.00'), uses: [{ invoiceId: july.jan, amount: money('24.50') }], left: money('225.50') });
+      // another client's line is not there at all
+      await api(`/client/lines/${s.jan.lineId}`, s.ann.clientId).expect(404);
     });
 
     it('shows each client only their own credit, and never the credit log’s own words', async () => {
