@@ -3,16 +3,30 @@ import { counted, plural } from '../domain/plural.js';
 import { describeAnomaly } from '../domain/anomaly-text.js';
 import type { AnomalyRow, ChargeSummary } from '../services/usage-periods.js';
 import { dateTimeFormat } from '../domain/intl-cache.js';
-import { displayUnit, formatAmount, formatByteAmount, formatDay, formatInteger } from '../domain/line-text.js';
+import {
+  displayUnit,
+  formatAmount,
+  formatByteAmount,
+  formatDay,
+  formatInteger,
+} from '../domain/line-text.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
 import type { MasterView } from '../services/masters.js';
-import type { AuditRow, Dashboard, DisputeRow, LineFilter, SampleRow, ServiceListRow, WaitingCharge } from '../services/admin-reads.js';
+import type {
+  AuditRow,
+  Dashboard,
+  DisputeRow,
+  LineFilter,
+  SampleRow,
+  ServiceListRow,
+  WaitingCharge,
+} from '../services/admin-reads.js';
 import type { LineRow, Page } from '../services/usage-reads.js';
 import type { BillingProfile } from '../services/billing-settings.js';
 import type { ConnectionReport } from '../adapters/solusvm-types.js';
 import { lineState, pctText } from './present-usage.js';
 import { wordsFor } from './words.js';
-import { ADMIN_STATE } from './admin-words.js';
+import { ADMIN_AUDIT, ADMIN_NAMES, ADMIN_STATE, ADMIN_TEXT } from './admin-words.js';
 
 /**
  * The admin tab's view-models (English, en-GB formatting), built by pure functions from the reads.
@@ -30,15 +44,16 @@ export interface PanelLinks {
   invoice(id: number): string;
 }
 
+const TAB = ADMIN_NAMES.tabs;
 export const TABS = [
-  ['dashboard', 'Dashboard'],
-  ['services', 'Services'],
-  ['disputes', 'Disputes'],
-  ['anomalies', 'Anomalies'],
-  ['lines', 'Lines'],
-  ['pools', 'Pools & caps'],
-  ['settings', 'Settings'],
-  ['audit', 'Audit log'],
+  ['dashboard', TAB.dashboard],
+  ['services', TAB.services],
+  ['disputes', TAB.disputes],
+  ['anomalies', TAB.anomalies],
+  ['lines', TAB.lines],
+  ['pools', TAB.pools],
+  ['settings', TAB.settings],
+  ['audit', TAB.audit],
 ] as const;
 
 export type TabName = (typeof TABS)[number][0] | 'service' | 'dispute';
@@ -54,13 +69,21 @@ export interface AdminCtx {
 
 /** "5 Jun 2013, 12:00" in the panel's zone (Intl, made once: luxon's zone conversion costs more per row) */
 const whenIn = (zone: string) => {
-  const f = dateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: zone });
+  const f = dateTimeFormat('en-GB', {
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZone: zone,
+  });
   return (iso: string | null): string => (iso ? f.format(new Date(iso)) : '–');
 };
 
 const shown = (unit: SoldUnit | null | undefined) => displayUnit(unit ?? 'GB');
 
-export const DISPUTE_STATE_LABEL: Record<string, string> = { open: 'open', upheld: 'upheld', waived: 'waived', adjusted: 'adjusted', withdrawn: 'withdrawn' };
+export const DISPUTE_STATE_LABEL = ADMIN_NAMES.disputeState;
 
 /** A charge whose invoice was paid or cancelled before its line got on: where it stands, in words. */
 export function presentWaitingCharge(c: WaitingCharge, ctx: AdminCtx) {
@@ -69,9 +92,15 @@ export function presentWaitingCharge(c: WaitingCharge, ctx: AdminCtx) {
     chargeId: c.chargeId,
     serviceHref: ctx.href({ a: 'service', id: c.serviceId }),
     invoiceHref: ctx.panel ? ctx.panel.invoice(c.invoiceId) : null,
-    text:
-      `Charge ${c.chargeId} of service #${c.serviceId} (${formatAmount(c.amountMinor, c.currency, L)}, ${formatDay(c.periodStart, L)} – ${formatDay(c.periodEnd, L)}) ` +
-      `waits for the service's next invoice: invoice #${c.invoiceId} was ${c.invoiceStatus.toLowerCase()} before its line could be added (seen ${when(c.releasedAt)}).`,
+    text: ADMIN_TEXT.waitingCharge({
+      chargeId: c.chargeId,
+      serviceId: c.serviceId,
+      amount: formatAmount(c.amountMinor, c.currency, L),
+      period: `${formatDay(c.periodStart, L)} – ${formatDay(c.periodEnd, L)}`,
+      invoiceId: c.invoiceId,
+      invoiceStatus: c.invoiceStatus,
+      seen: when(c.releasedAt),
+    }),
   };
 }
 
@@ -101,13 +130,7 @@ export function presentLineRow(l: LineRow, { href, panel, now }: AdminCtx) {
 }
 
 /** Where the disputed line's money stands, in words for the admin (never the stored identifier). */
-export const HOLD_STATE_LABEL: Record<string, string> = {
-  holding: 'being moved off its invoice',
-  held: 'held',
-  refund_decision: 'already paid: a refund or credit if it is waived or reduced',
-  published: 'back on an invoice, due',
-  released: 'taken off the invoices',
-};
+export const HOLD_STATE_LABEL = ADMIN_NAMES.holdState;
 
 export function presentDisputeRow(d: DisputeRow, { href, panel, now, zone }: AdminCtx) {
   const when = whenIn(zone);
@@ -121,13 +144,15 @@ export function presentDisputeRow(d: DisputeRow, { href, panel, now, zone }: Adm
     clientHref: panel?.client(d.clientId) ?? null,
     serviceId: d.serviceId,
     serviceHref: href({ a: 'service', id: d.serviceId }),
-    state: d.resolvingTo ? `being ${d.resolvingTo}` : (DISPUTE_STATE_LABEL[d.state] ?? d.state),
+    state: d.resolvingTo
+      ? ADMIN_NAMES.beingResolved(d.resolvingTo)
+      : (DISPUTE_STATE_LABEL[d.state] ?? d.state),
     hold: HOLD_STATE_LABEL[d.holdState] ?? d.holdState,
     amountBefore: formatAmount(d.amountBeforeMinor, d.currency, L),
     amountAfter: d.amountAfterMinor === null ? null : formatAmount(d.amountAfterMinor, d.currency, L),
     opened: when(d.openedAt),
     openedBy: d.openedByType,
-    waiting: d.state === 'open' ? `${waiting} ${waiting === 1 ? 'day' : 'days'}` : '',
+    waiting: d.state === 'open' ? ADMIN_TEXT.daysWaiting(waiting) : '',
     resolved: when(d.resolvedAt),
     reason: d.reason,
     override: d.overrideReason,
@@ -148,8 +173,15 @@ export function presentDashboard(d: Dashboard, ctx: AdminCtx) {
     metered: formatInteger(BigInt(d.meteredServices), L),
     openDisputes: formatInteger(BigInt(d.openDisputes), L),
     disputesHref: href({ a: 'disputes' }),
-    projected: d.projected.map((p) => ({ amount: formatAmount(p.amountMinor, p.currency, L), services: p.services })),
-    projectedServices: counted(d.projected.reduce((n, p) => n + p.services, 0), 'service', 'services'),
+    projected: d.projected.map((p) => ({
+      amount: formatAmount(p.amountMinor, p.currency, L),
+      services: p.services,
+    })),
+    projectedServices: counted(
+      d.projected.reduce((n, p) => n + p.services, 0),
+      'service',
+      'services',
+    ),
     meteredLabel: plural(d.meteredServices, 'service metered', 'services metered'),
     openDisputesLabel: plural(d.openDisputes, 'open dispute', 'open disputes'),
     // the panel's clock (the demo's, a replay's), not the server's
@@ -176,12 +208,21 @@ export function presentAnomaly(a: AnomalyRow, ctx: AdminCtx) {
     seenOn: formatDay(a.seenOn, L),
     text: describeAnomaly(a),
     decidable: a.kind === 'mid_period_drop' && a.status === 'open',
-    decided: a.decidedAt ? `${a.decision} by ${a.decidedBy?.type ?? ''} ${a.decidedBy?.id ?? ''} on ${DateTime.fromISO(a.decidedAt, { zone: ctx.zone }).toFormat('d LLL yyyy HH:mm')}` : null,
+    decided: a.decidedAt
+      ? ADMIN_TEXT.anomalyDecided(
+          String(a.decision),
+          `${a.decidedBy?.type ?? ''} ${a.decidedBy?.id ?? ''}`,
+          DateTime.fromISO(a.decidedAt, { zone: ctx.zone }).toFormat('d LLL yyyy HH:mm'),
+        )
+      : null,
   };
 }
 
 /** A correction waiting for review. */
-export function presentCorrection(c: ChargeSummary & { serviceId: number; clientId: number; periodStart: string; periodEnd: string }, ctx: AdminCtx) {
+export function presentCorrection(
+  c: ChargeSummary & { serviceId: number; clientId: number; periodStart: string; periodEnd: string },
+  ctx: AdminCtx,
+) {
   return {
     id: c.id,
     serviceHref: ctx.href({ a: 'service', id: c.serviceId }),
@@ -207,9 +248,11 @@ export function presentServiceListRow(s: ServiceListRow, { href, panel }: AdminC
     clientId: s.clientId,
     clientHref: panel?.client(s.clientId) ?? null,
     active: s.active,
-    period: s.openPeriodStart ? `${formatDay(s.openPeriodStart, L)} – ${s.openPeriodEnd ? formatDay(s.openPeriodEnd, L) : '…'}` : 'not measured yet',
+    period: s.openPeriodStart
+      ? `${formatDay(s.openPeriodStart, L)} – ${s.openPeriodEnd ? formatDay(s.openPeriodEnd, L) : '…'}`
+      : ADMIN_TEXT.notMeasuredYet,
     used: s.openPeriodUsedBytes === null ? '–' : formatByteAmount(s.openPeriodUsedBytes, unit, L),
-    allowance: a ? formatByteAmount(a.allowanceBytes, unit, L) : 'not billed',
+    allowance: a ? formatByteAmount(a.allowanceBytes, unit, L) : ADMIN_TEXT.notBilled,
     pct: pctText(pct, L),
     state: pct === null ? 'none' : n >= 100 ? 'over' : n >= lowest ? 'near' : 'ok',
     projected: a?.cost && a.cost.atEndMinor > 0n ? formatAmount(a.cost.atEndMinor, a.cost.currency, L) : '–',
@@ -226,7 +269,10 @@ export function presentSamples(page: Page<SampleRow>, unitName: SoldUnit, zone: 
     iso: s.date,
     id: s.id,
     at: when(s.sampledAt),
-    counter: s.usedBytes === null ? '' : `${formatByteAmount(s.usedBytes, unit, L)} (${formatInteger(s.usedBytes, L)} bytes)`,
+    counter:
+      s.usedBytes === null
+        ? ''
+        : ADMIN_TEXT.counterBytes(formatByteAmount(s.usedBytes, unit, L), formatInteger(s.usedBytes, L)),
     limit: s.limitBytes === null ? '' : formatByteAmount(s.limitBytes, unit, L),
     state: s.state ?? '',
     raw: s.raw ?? '',
@@ -244,7 +290,7 @@ const auditAmount = (d: AuditDetails): string | null => {
   return formatAmount(BigInt(String(minor)), typeof d.currency === 'string' ? d.currency : 'EUR', L);
 };
 
-const ACTORS: Record<string, string> = { admin: 'admin', client: 'client', system: 'the module', cli: 'the command line' };
+const ACTORS = ADMIN_NAMES.actors;
 
 /** What an audit record says, as a sentence; the record's own fields stay behind a toggle. */
 export function auditSentence(a: Pick<AuditRow, 'action' | 'entityType' | 'entityId' | 'details'>): string {
@@ -261,38 +307,48 @@ export function auditSentence(a: Pick<AuditRow, 'action' | 'entityType' | 'entit
   const text = (k: string) => (typeof d[k] === 'string' || typeof d[k] === 'number' ? String(d[k]) : '');
   switch (a.action) {
     case 'billing.product_set':
-      return `Billing settings of product ${id} saved.`;
+      return ADMIN_AUDIT.productSet(id);
     case 'line.placed':
-      return `Overusage line ${id}${money} placed on invoice #${text('invoiceId')}${text('deadline') ? `, dispute by ${formatDay(text('deadline'), L)}` : ''}.`;
+      return ADMIN_AUDIT.linePlaced(
+        id,
+        money,
+        text('invoiceId'),
+        text('deadline') ? formatDay(text('deadline'), L) : null,
+      );
     case 'line.released':
-      return `Line ${id}${money} taken off invoice #${text('invoiceId')}: ${text('reason') || 'the charge waits for the next invoice'}.`;
+      return ADMIN_AUDIT.lineReleased(id, money, text('invoiceId'), text('reason'));
     case 'master.added':
-      return `SolusVM master “${text('name')}” added (SolusVM ${text('version')}, ${text('baseUrl')}).`;
+      return ADMIN_AUDIT.masterAdded(text('name'), text('version'), text('baseUrl'));
     case 'master.updated':
-      return `SolusVM master ${id} changed: ${Object.keys(d).join(', ') || 'nothing'}.`;
+      return ADMIN_AUDIT.masterUpdated(id, Object.keys(d));
     case 'master.removed':
-      return `SolusVM master ${id} removed.`;
+      return ADMIN_AUDIT.masterRemoved(id);
     case 'service.linked':
     case 'service.relinked':
-      return `Service ${id} ${a.action === 'service.relinked' ? 're-linked' : 'linked'} to master ${text('masterId')}, server ${text('serverRef')}.`;
+      return ADMIN_AUDIT.serviceLinked(
+        id,
+        a.action === 'service.relinked',
+        text('masterId'),
+        text('serverRef'),
+      );
     case 'dispute.opened':
-      return `Dispute ${id} opened on line ${text('lineId')}${money}${text('override') ? ` after the window (override: ${text('override')})` : ''}: “${text('reason')}”.`;
+      return ADMIN_AUDIT.disputeOpened(id, text('lineId'), money, text('override'), text('reason'));
     case 'dispute.held':
-      return `Dispute ${id}: the line${money} moved from invoice #${text('from')} to draft invoice #${text('heldInvoiceId')}.`;
+      return ADMIN_AUDIT.disputeHeld(id, money, text('from'), text('heldInvoiceId'));
     case 'dispute.refund_decision':
-      return `Dispute ${id}: invoice #${text('invoiceId')} was already ${text('status').toLowerCase()}; a refund or credit is to be decided.`;
+      return ADMIN_AUDIT.disputeRefundDecision(id, text('invoiceId'), text('status'));
     case 'dispute.upheld':
     case 'dispute.waived':
     case 'dispute.adjusted':
     case 'dispute.withdrawn':
-      return `Dispute ${id} ${a.action.slice('dispute.'.length)}${money}.`;
+      return ADMIN_AUDIT.disputeDecided(id, a.action.slice('dispute.'.length), money);
     case 'anomaly.decided':
-      return `Counter drop ${id} on service ${text('serviceId')} decided as ${text('decision') === 'reset' ? 'a reset' : 'a correction'}: “${text('reason')}”.`;
+      return ADMIN_AUDIT.anomalyDecided(id, text('serviceId'), text('decision') === 'reset', text('reason'));
     case 'settings.changed':
-      return `Module settings changed: ${Object.keys(d).join(', ') || 'none'}.`;
+      return ADMIN_AUDIT.settingsChanged(Object.keys(d));
     default: {
       const words = a.action.replace(/[._]/g, ' ');
-      return `${words[0]!.toUpperCase()}${words.slice(1)}${a.entityType ? ` (${a.entityType}${id ? ` ${id}` : ''})` : ''}${money}.`;
+      return ADMIN_AUDIT.other(words, a.entityType ? `${a.entityType}${id ? ` ${id}` : ''}` : '', money);
     }
   }
 }
@@ -302,7 +358,7 @@ export function presentAudit(page: Page<AuditRow>, zone: string) {
   return page.rows.map((a) => ({
     id: a.id,
     at: when(a.at),
-    actor: `${a.actingAdminId ? `admin ${a.actingAdminId} acting as ` : ''}${a.actorId ? `${ACTORS[a.actorType] ?? a.actorType} ${a.actorId}` : (ACTORS[a.actorType] ?? a.actorType)}`,
+    actor: `${a.actingAdminId ? ADMIN_NAMES.actingAs(a.actingAdminId) : ''}${a.actorId ? `${ACTORS[a.actorType] ?? a.actorType} ${a.actorId}` : (ACTORS[a.actorType] ?? a.actorType)}`,
     action: a.action,
     sentence: auditSentence(a),
     entity: a.entityId ? `${a.entityType} ${a.entityId}` : a.entityType,
@@ -317,38 +373,65 @@ export function presentMaster(m: MasterView, report: ConnectionReport | null) {
     version: `SolusVM ${m.version}`,
     url: m.baseUrl,
     // a plain-http URL has no certificate to verify
-    tls: m.baseUrl.startsWith('http://') ? 'none (http)' : m.tlsMode + (m.tlsFingerprint ? ` (${m.tlsFingerprint.slice(0, 23)}…)` : ''),
+    tls: m.baseUrl.startsWith('http://')
+      ? ADMIN_TEXT.master.tlsNone
+      : m.tlsMode + (m.tlsFingerprint ? ` (${m.tlsFingerprint.slice(0, 23)}…)` : ''),
     zone: m.timeZone,
     reset: m.resetPolicy.replace(/_/g, ' '),
-    tuning: `${m.concurrency} at once, ${m.timeoutMs / 1000} s timeout, ${m.retries} retries`,
+    tuning: ADMIN_TEXT.master.tuning(m.concurrency, m.timeoutMs / 1000, m.retries),
     active: m.active,
-    report: report ? { ok: report.ok, message: report.message, latency: report.latencyMs === null ? '' : `${report.latencyMs} ms`, servers: report.serverCount === null ? '' : String(report.serverCount), fingerprint: report.fingerprint256 ?? '' } : null,
+    report: report
+      ? {
+          ok: report.ok,
+          message: report.message,
+          latency: report.latencyMs === null ? '' : `${report.latencyMs} ms`,
+          servers: report.serverCount === null ? '' : String(report.serverCount),
+          fingerprint: report.fingerprint256 ?? '',
+        }
+      : null,
   };
 }
 
 /** A product's billing settings as the admin reads them; thresholds and the limit policy where the profile has them. */
 export function presentProduct(productId: number, p: BillingProfile, name: string) {
-  const raw = p as BillingProfile & { thresholds?: number[]; limitPolicy?: { action: string; throttleMbps?: number; throttlePlanId?: number } };
-  const prices = Object.entries(p.prices).map(([cur, pr]) => `${cur} ${pr.overage}${pr.precommit ? ` (agreed in advance ${pr.precommit})` : ''}${pr.minimum ? `, minimum ${pr.minimum}` : ''}${pr.cap ? `, cap ${pr.cap}` : ''}`);
+  const raw = p as BillingProfile & {
+    thresholds?: number[];
+    limitPolicy?: { action: string; throttleMbps?: number; throttlePlanId?: number };
+  };
+  const T = ADMIN_TEXT.product;
+  const prices = Object.entries(p.prices).map(([cur, pr]) =>
+    T.price(cur, pr.overage, pr.precommit, pr.minimum, pr.cap),
+  );
   return {
     id: productId,
     name,
     enabled: p.enabled,
     model:
       p.model === 'per_unit'
-        ? `per ${p.unit} over the allowance`
+        ? T.perUnit(p.unit)
         : p.model === 'per_block'
-          ? `per started block of ${p.blockUnits} ${p.unit}`
-          : `${p.model === 'p95' ? '95th percentile' : 'average'} over a commitment of ${p.commitMbps} Mbit/s`,
-    allowance: p.allowance === 'solusvm' ? 'the limit SolusVM applies' : formatByteAmount(BigInt(p.allowance), shown(p.unit as SoldUnit), L),
-    tolerance: p.tolerance === '0' ? 'none' : formatByteAmount(BigInt(p.tolerance), shown(p.unit as SoldUnit), L),
+          ? T.perBlock(p.blockUnits, p.unit)
+          : T.commitment(p.model === 'p95', p.commitMbps),
+    allowance:
+      p.allowance === 'solusvm'
+        ? T.allowanceSolusvm
+        : formatByteAmount(BigInt(p.allowance), shown(p.unit as SoldUnit), L),
+    tolerance:
+      p.tolerance === '0' ? T.none : formatByteAmount(BigInt(p.tolerance), shown(p.unit as SoldUnit), L),
     prices: prices.join('; '),
-    window: `${p.window.days} ${p.window.counting} ${plural(p.window.days, 'day', 'days')}${p.window.counting === 'business' ? ` (holidays: ${p.window.holidays})` : ''}`,
-    prorate: p.prorate ? 'yes' : 'no',
-    thresholds: raw.thresholds ? raw.thresholds.map((t) => `${t} %`).join(', ') : '80 %, 90 %, 100 % (default)',
-    policy: raw.limitPolicy ? `${raw.limitPolicy.action}${raw.limitPolicy.throttleMbps ? ` at ${raw.limitPolicy.throttleMbps} Mbit/s` : ''}${raw.limitPolicy.throttlePlanId ? ` (plan ${raw.limitPolicy.throttlePlanId})` : ''}` : 'bill the overusage (no limit policy setting in this version)',
-    upgradeAfter: `${counted(p.upgradeAfterPeriods, 'period', 'periods')} over in a row`,
-    unpicked: `${p.unpicked.policy.replace('_', ' ')} after ${counted(p.unpicked.afterDays, 'day', 'days')}`,
+    window: T.window(
+      p.window.days,
+      p.window.counting,
+      plural(p.window.days, 'day', 'days'),
+      p.window.counting === 'business' ? String(p.window.holidays) : null,
+    ),
+    prorate: p.prorate ? T.yes : T.no,
+    thresholds: raw.thresholds ? raw.thresholds.map((t) => `${t} %`).join(', ') : T.defaultThresholds,
+    policy: raw.limitPolicy
+      ? T.policy(raw.limitPolicy.action, raw.limitPolicy.throttleMbps, raw.limitPolicy.throttlePlanId)
+      : T.defaultPolicy,
+    upgradeAfter: T.upgradeAfter(counted(p.upgradeAfterPeriods, 'period', 'periods')),
+    unpicked: T.unpicked(p.unpicked.policy.replace('_', ' '), counted(p.unpicked.afterDays, 'day', 'days')),
     json: JSON.stringify(p, null, 2),
   };
 }
