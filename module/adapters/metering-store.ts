@@ -1,7 +1,12 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
-import { calendarLabel, createdOnIn, type CalendarPeriod, type ServiceCalendar } from '../domain/billing-calendar.js';
+import {
+  calendarLabel,
+  createdOnIn,
+  type CalendarPeriod,
+  type ServiceCalendar,
+} from '../domain/billing-calendar.js';
 import { meterStep, type GoodSample, type MeterStep } from '../domain/metering.js';
 import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import { chunks, insertChunked, updateManyByKey, withTxRetry } from './sql-helpers.js';
@@ -100,14 +105,25 @@ export interface RunCounts {
 
 export interface MeteringStore {
   startRun(kind: string, sampleDate: IsoDate, owner: string, at: DateTime): Promise<number>;
-  finishRun(runId: number, status: 'finished' | 'failed', counts: RunCounts, message: string | null, at: DateTime): Promise<void>;
+  finishRun(
+    runId: number,
+    status: 'finished' | 'failed',
+    counts: RunCounts,
+    message: string | null,
+    at: DateTime,
+  ): Promise<void>;
   /** runs of this kind still marked running: live ones, and those whose process died */
   runningRuns(kind: string): Promise<Array<{ id: number; owner: string; startedAt: DateTime }>>;
   /** marks a run that is still marked running as abandoned; false when it finished meanwhile */
   abandonRun(runId: number, message: string, at: DateTime): Promise<boolean>;
   /** active services of the master */
   countServices(masterId: number): Promise<number>;
-  pageToRead(masterId: number, sampleDate: IsoDate, afterServiceId: number, limit: number): Promise<ServiceToRead[]>;
+  pageToRead(
+    masterId: number,
+    sampleDate: IsoDate,
+    afterServiceId: number,
+    limit: number,
+  ): Promise<ServiceToRead[]>;
   writeBatch(masterId: number, runId: number, results: ReadResult[], at: DateTime): Promise<BatchOutcome>;
   recordFailures(runId: number, failures: ReadFailure[]): Promise<void>;
   /** active services of these masters with no good sample for the date */
@@ -156,66 +172,109 @@ const periodKey = (serviceId: number, start: IsoDate) => `${serviceId}|${start}`
 
 export function createMeteringStore(knex: Knex): MeteringStore {
   return {
+    ...runRecords(knex),
+    ...servicesToRead(knex),
+    writeBatch: (masterId, runId, results, at) => writeBatch(knex, masterId, runId, results, at),
+
+    async recordFailures(runId, failures) {
+      await insertChunked(
+        knex,
+        FAILURES,
+        failures.map((f) => failureRow(runId, f)),
+      );
+    },
+  };
+}
+
+/** The runs: started, finished, still running, abandoned, and when the day's last one started. */
+function runRecords(
+  knex: Knex,
+): Pick<MeteringStore, 'startRun' | 'finishRun' | 'runningRuns' | 'abandonRun' | 'lastRunStarted'> {
+  return {
     async startRun(kind, sampleDate, owner, at) {
-      const [id] = await knex(RUNS).insert({ kind, sample_date: sampleDate, owner, status: 'running', started_at: sqlInstant(at) });
+      const [id] = await knex(RUNS).insert({
+        kind,
+        sample_date: sampleDate,
+        owner,
+        status: 'running',
+        started_at: sqlInstant(at),
+      });
       if (id !== undefined && id !== null) return toNum(id);
       const row = await knex(RUNS).where({ owner }).orderBy('id', 'desc').first('id');
       return toNum(row.id);
     },
 
     async finishRun(runId, status, c, message, at) {
-      await knex(RUNS).where({ id: runId }).update({
-        status,
-        finished_at: sqlInstant(at),
-        services: c.services,
-        read_ok: c.readOk,
-        already: c.already,
-        failed: c.failed,
-        gaps: c.gaps,
-        resets: c.resets,
-        anomalies: c.anomalies,
-        message,
-      });
+      await knex(RUNS)
+        .where({ id: runId })
+        .update({
+          status,
+          finished_at: sqlInstant(at),
+          services: c.services,
+          read_ok: c.readOk,
+          already: c.already,
+          failed: c.failed,
+          gaps: c.gaps,
+          resets: c.resets,
+          anomalies: c.anomalies,
+          message,
+        });
     },
 
     async runningRuns(kind) {
-      const rows = await knex(RUNS).where({ kind, status: 'running' }).select('id', 'owner', 'started_at').orderBy('id');
-      return rows.map((r) => ({ id: toNum(r.id), owner: String(r.owner), startedAt: toInstantOrNull(r.started_at)! }));
+      const rows = await knex(RUNS)
+        .where({ kind, status: 'running' })
+        .select('id', 'owner', 'started_at')
+        .orderBy('id');
+      return rows.map((r) => ({
+        id: toNum(r.id),
+        owner: String(r.owner),
+        startedAt: toInstantOrNull(r.started_at)!,
+      }));
     },
 
     async abandonRun(runId, message, at) {
-      const n = await knex(RUNS).where({ id: runId, status: 'running' }).update({ status: 'abandoned', finished_at: sqlInstant(at), message });
+      const n = await knex(RUNS)
+        .where({ id: runId, status: 'running' })
+        .update({ status: 'abandoned', finished_at: sqlInstant(at), message });
       return n === 1;
     },
 
+    async lastRunStarted(sampleDate) {
+      const row = await knex(RUNS)
+        .where({ sample_date: sampleDate, kind: 'collect' })
+        .orderBy('id', 'desc')
+        .first('started_at');
+      return row ? toInstantOrNull(row.started_at) : null;
+    },
+  };
+}
+
+/** The active services of a master still to be read on a day, and how many are left unread. */
+function servicesToRead(knex: Knex): Pick<MeteringStore, 'countServices' | 'pageToRead' | 'countGaps'> {
+  return {
     async countServices(masterId) {
-      const row = await knex(SERVICES)
-        .where({ master_id: masterId, active: true })
-        .count({ n: '*' })
-        .first();
+      const row = await knex(SERVICES).where({ master_id: masterId, active: true }).count({ n: '*' }).first();
       return toNum(row?.n ?? 0);
     },
 
     async pageToRead(masterId, sampleDate, afterServiceId, limit) {
       const rows = await knex(SERVICES)
-        .select('service_id', 'server_ref', 'reset_policy', 'reset_day', 'regdate', 'billing_day', ...STATE_COLUMNS)
+        .select(
+          'service_id',
+          'server_ref',
+          'reset_policy',
+          'reset_day',
+          'regdate',
+          'billing_day',
+          ...STATE_COLUMNS,
+        )
         .where({ master_id: masterId, active: true })
         .andWhere('service_id', '>', afterServiceId)
         .andWhere((q) => q.whereNull('last_sample_date').orWhere('last_sample_date', '<', sampleDate))
         .orderBy('service_id')
         .limit(limit);
       return rows.map(toService);
-    },
-
-    writeBatch: (masterId, runId, results, at) => writeBatch(knex, masterId, runId, results, at),
-
-    async recordFailures(runId, failures) {
-      await insertChunked(knex, FAILURES, failures.map((f) => failureRow(runId, f)));
-    },
-
-    async lastRunStarted(sampleDate) {
-      const row = await knex(RUNS).where({ sample_date: sampleDate, kind: 'collect' }).orderBy('id', 'desc').first('started_at');
-      return row ? toInstantOrNull(row.started_at) : null;
     },
 
     async countGaps(masterIds, sampleDate) {
@@ -232,12 +291,23 @@ export function createMeteringStore(knex: Knex): MeteringStore {
 }
 
 /** Keeps a batch of reads as samples and applies what they mean; only samples this run wrote go on. */
-async function writeBatch(knex: Knex, masterId: number, runId: number, results: ReadResult[], at: DateTime): Promise<BatchOutcome> {
+async function writeBatch(
+  knex: Knex,
+  masterId: number,
+  runId: number,
+  results: ReadResult[],
+  at: DateTime,
+): Promise<BatchOutcome> {
   if (results.length === 0) return { stored: 0, duplicates: 0, resets: 0, anomalies: 0 };
   return withTxRetry(() =>
     knex.transaction(async (trx) => {
       const now = sqlInstant(at);
-      await insertChunked(trx, SAMPLES, results.map((r) => sampleRow(masterId, runId, r)), { ignoreOn: ['service_id', 'sample_date'] });
+      await insertChunked(
+        trx,
+        SAMPLES,
+        results.map((r) => sampleRow(masterId, runId, r)),
+        { ignoreOn: ['service_id', 'sample_date'] },
+      );
       // Only samples this run wrote go on: a concurrent run that got there first owns the rest.
       const ids = new Map<number, number>();
       const dates = [...new Set(results.map((r) => r.sampleDate))];
@@ -245,12 +315,20 @@ async function writeBatch(knex: Knex, masterId: number, runId: number, results: 
         // By the unique (service_id, sample_date) key: a lookup per row, not a scan of the run.
         const rows = await trx(SAMPLES)
           .select('id', 'service_id', 'run_id')
-          .whereIn('service_id', part.map((r) => r.service.serviceId))
+          .whereIn(
+            'service_id',
+            part.map((r) => r.service.serviceId),
+          )
           .whereIn('sample_date', dates);
-        for (const row of rows) if (toNum(row.run_id) === runId) ids.set(toNum(row.service_id), toNum(row.id));
+        for (const row of rows)
+          if (toNum(row.run_id) === runId) ids.set(toNum(row.service_id), toNum(row.id));
       }
       const mine = results.filter((r) => ids.has(r.service.serviceId));
-      const applied: Applied[] = mine.map((r) => ({ r, sampleId: ids.get(r.service.serviceId)!, step: stepOf(r) }));
+      const applied: Applied[] = mine.map((r) => ({
+        r,
+        sampleId: ids.get(r.service.serviceId)!,
+        step: stepOf(r),
+      }));
       const out = await applySteps(trx, applied, now);
       return { ...out, duplicates: results.length - mine.length };
     }),
@@ -292,7 +370,10 @@ function stepOf(r: ReadResult): MeterStep {
   return meterStep(
     {
       last: svc.last,
-      period: svc.openPeriodId !== null && svc.openPeriodEnd !== null ? { start: svc.openPeriodStart!, end: svc.openPeriodEnd } : null,
+      period:
+        svc.openPeriodId !== null && svc.openPeriodEnd !== null
+          ? { start: svc.openPeriodStart!, end: svc.openPeriodEnd }
+          : null,
       resetDueOn: svc.resetDueOn,
       dailyBytes: svc.dailyBytes,
     },
@@ -334,13 +415,18 @@ async function writePeriods(trx: Knex.Transaction, applied: Applied[], now: stri
     for (const p of step.periods) {
       const closed = closes.has(p.start);
       if (svc.openPeriodId !== null && p.start === svc.openPeriodStart) {
-        if (closed) closing.push({ id: svc.openPeriodId, status: 'closed', closed_by: 'calendar', closed_at: now });
+        if (closed)
+          closing.push({ id: svc.openPeriodId, status: 'closed', closed_by: 'calendar', closed_at: now });
         continue;
       }
       fresh.push(periodRow(svc.serviceId, p, r.calendar, closed, now));
     }
     if ((step.reading === 'reset' || step.reading === 'late_reset') && svc.openPeriodId !== null) {
-      resetInfo.push({ id: svc.openPeriodId, reset_at: step.resetAt ? sqlInstant(step.resetAt) : null, unmeasured_after: step.unmeasuredAfter ? sqlInstant(step.unmeasuredAfter) : null });
+      resetInfo.push({
+        id: svc.openPeriodId,
+        reset_at: step.resetAt ? sqlInstant(step.resetAt) : null,
+        unmeasured_after: step.unmeasuredAfter ? sqlInstant(step.unmeasuredAfter) : null,
+      });
     }
   }
   await insertChunked(trx, PERIODS, fresh, { ignoreOn: ['service_id', 'start_date'] });
@@ -353,14 +439,23 @@ async function periodIds(trx: Knex.Transaction, applied: Applied[]): Promise<Per
   const period = new Map<string, { id: number; used: bigint }>();
   for (const { r } of applied) {
     const svc = r.service;
-    if (svc.openPeriodId !== null && svc.openPeriodStart !== null) period.set(periodKey(svc.serviceId, svc.openPeriodStart), { id: svc.openPeriodId, used: svc.openPeriodUsed ?? 0n });
+    if (svc.openPeriodId !== null && svc.openPeriodStart !== null)
+      period.set(periodKey(svc.serviceId, svc.openPeriodStart), {
+        id: svc.openPeriodId,
+        used: svc.openPeriodUsed ?? 0n,
+      });
   }
-  const wanted = applied.filter(({ r, step }) => step.periods.some((p) => !period.has(periodKey(r.service.serviceId, p.start))));
+  const wanted = applied.filter(({ r, step }) =>
+    step.periods.some((p) => !period.has(periodKey(r.service.serviceId, p.start))),
+  );
   for (const part of chunks(wanted, 400)) {
     const starts = [...new Set(part.flatMap(({ step }) => step.periods.map((p) => p.start)))];
     const rows = await trx(PERIODS)
       .select('id', 'service_id', 'start_date', 'used_bytes')
-      .whereIn('service_id', part.map(({ r }) => r.service.serviceId))
+      .whereIn(
+        'service_id',
+        part.map(({ r }) => r.service.serviceId),
+      )
       .whereIn('start_date', starts);
     for (const row of rows) {
       const key = periodKey(toNum(row.service_id), toDate(row.start_date));
@@ -399,17 +494,32 @@ async function writeIntervals(trx: Knex.Transaction, applied: Applied[], idOf: P
     }
   }
   await insertChunked(trx, INTERVALS, intervals);
-  const totals = [...added].map(([id, t]) => ({ id, used_bytes: sqlBig(t.bytes), last_sample_id: t.sampleId }));
+  const totals = [...added].map(([id, t]) => ({
+    id,
+    used_bytes: sqlBig(t.bytes),
+    last_sample_id: t.sampleId,
+  }));
   await updateManyByKey(trx, PERIODS, 'id', totals, ['used_bytes', 'last_sample_id'], 400, ['used_bytes']);
 }
 
 /** Anomalies, with the undecided interval of a drop; a reset seen settles the ones that said it was due. How many. */
-async function writeAnomalies(trx: Knex.Transaction, applied: Applied[], idOf: PeriodIdOf, now: string): Promise<number> {
+async function writeAnomalies(
+  trx: Knex.Transaction,
+  applied: Applied[],
+  idOf: PeriodIdOf,
+  now: string,
+): Promise<number> {
   const withAnomalies = applied.filter(({ step }) => step.anomalies.length > 0);
   const dropIntervals = new Map<number, number>();
   const drops = withAnomalies.filter(({ step }) => step.reading === 'drop');
   for (const part of chunks(drops, 800)) {
-    const rows = await trx(INTERVALS).select('id', 'to_sample_id').whereIn('to_sample_id', part.map((a) => a.sampleId)).andWhere({ kind: 'drop' });
+    const rows = await trx(INTERVALS)
+      .select('id', 'to_sample_id')
+      .whereIn(
+        'to_sample_id',
+        part.map((a) => a.sampleId),
+      )
+      .andWhere({ kind: 'drop' });
     for (const row of rows) dropIntervals.set(toNum(row.to_sample_id), toNum(row.id));
   }
   const anomalies = withAnomalies.flatMap(({ r, sampleId, step }) =>
@@ -426,15 +536,28 @@ async function writeAnomalies(trx: Knex.Transaction, applied: Applied[], idOf: P
     })),
   );
   await insertChunked(trx, ANOMALIES, anomalies, { ignoreOn: ['sample_id', 'kind', 'period_id'] });
-  const settled = applied.filter(({ r, step }) => (step.reading === 'reset' || step.reading === 'late_reset') && r.service.resetDueOn !== null).map(({ r }) => r.service.serviceId);
+  const settled = applied
+    .filter(
+      ({ r, step }) =>
+        (step.reading === 'reset' || step.reading === 'late_reset') && r.service.resetDueOn !== null,
+    )
+    .map(({ r }) => r.service.serviceId);
   for (const part of chunks(settled, 800)) {
-    await trx(ANOMALIES).whereIn('service_id', part).andWhere({ kind: 'reset_not_seen', status: 'open' }).update({ status: 'resolved' });
+    await trx(ANOMALIES)
+      .whereIn('service_id', part)
+      .andWhere({ kind: 'reset_not_seen', status: 'open' })
+      .update({ status: 'resolved' });
   }
   return anomalies.length;
 }
 
 /** The service's cached state: the latest sample and the period it ends in. */
-async function saveServiceStates(trx: Knex.Transaction, applied: Applied[], idOf: PeriodIdOf, now: string): Promise<void> {
+async function saveServiceStates(
+  trx: Knex.Transaction,
+  applied: Applied[],
+  idOf: PeriodIdOf,
+  now: string,
+): Promise<void> {
   const serviceUpdates = applied.map(({ r, sampleId, step }) => {
     const svc = r.service;
     const current = step.state.period!;
@@ -457,11 +580,25 @@ async function saveServiceStates(trx: Knex.Transaction, applied: Applied[], idOf
       updated_at: now,
     };
   });
-  await updateManyByKey(trx, SERVICES, 'service_id', serviceUpdates, [...STATE_COLUMNS.filter((c) => c !== 'open_period_used_bytes'), 'calendar_version', 'updated_at']);
-  for (const part of chunks(applied, 800)) await cacheCurrentTotal(trx, part.map(({ r }) => r.service.serviceId));
+  await updateManyByKey(trx, SERVICES, 'service_id', serviceUpdates, [
+    ...STATE_COLUMNS.filter((c) => c !== 'open_period_used_bytes'),
+    'calendar_version',
+    'updated_at',
+  ]);
+  for (const part of chunks(applied, 800))
+    await cacheCurrentTotal(
+      trx,
+      part.map(({ r }) => r.service.serviceId),
+    );
 }
 
-function periodRow(serviceId: number, p: CalendarPeriod, cal: ServiceCalendar, closed: boolean, now: string): Record<string, unknown> {
+function periodRow(
+  serviceId: number,
+  p: CalendarPeriod,
+  cal: ServiceCalendar,
+  closed: boolean,
+  now: string,
+): Record<string, unknown> {
   return {
     service_id: serviceId,
     start_date: p.start,
@@ -481,5 +618,9 @@ export async function cacheCurrentTotal(db: Knex | Knex.Transaction, serviceIds:
   if (serviceIds.length === 0) return;
   await db(SERVICES)
     .whereIn('service_id', serviceIds)
-    .update({ open_period_used_bytes: db.raw(`(SELECT p.used_bytes FROM ${PERIODS} p WHERE p.id = ${SERVICES}.open_period_id)`) });
+    .update({
+      open_period_used_bytes: db.raw(
+        `(SELECT p.used_bytes FROM ${PERIODS} p WHERE p.id = ${SERVICES}.open_period_id)`,
+      ),
+    });
 }

@@ -43,7 +43,9 @@ const RETRY_STATUS = new Set([502, 503, 504]);
  * number stays its exact text (WHMCS usually sends money as strings, but not always).
  */
 export function parsePanelJson(text: string): unknown {
-  return parseLosslessJson(text, null, (value: string) => (/^-?\d+$/.test(value) && Number.isSafeInteger(Number(value)) ? Number(value) : value));
+  return parseLosslessJson(text, null, (value: string) =>
+    /^-?\d+$/.test(value) && Number.isSafeInteger(Number(value)) ? Number(value) : value,
+  );
 }
 
 export function apiEndpoint(url: string): string {
@@ -53,7 +55,8 @@ export function apiEndpoint(url: string): string {
   } catch {
     throw new PanelApiError('transport', `the panel URL "${url}" is not a valid URL`, { command: '' });
   }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new PanelApiError('transport', `the panel URL must be http:// or https://`, { command: '' });
+  if (base.protocol !== 'http:' && base.protocol !== 'https:')
+    throw new PanelApiError('transport', `the panel URL must be http:// or https://`, { command: '' });
   const path = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
   return `${base.origin}${path}includes/api.php`;
 }
@@ -67,65 +70,32 @@ export function createWhmcsHttpApi(opts: WhmcsHttpApiOptions): PanelApi {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const log = opts.log ?? silentLogger;
 
-  async function attempt(command: string, body: string): Promise<PanelResult> {
-    let res: Response;
-    let text: string;
-    try {
-      res = await doFetch(endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body,
-        signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'error',
-      });
-      text = await res.text();
-    } catch (err) {
-      const name = (err as Error)?.name;
-      if (name === 'TimeoutError' || name === 'AbortError') {
-        throw new PanelApiError('timeout', `the panel did not answer ${command} within ${timeoutMs} ms`, { command, retryable: true, cause: err });
-      }
-      const code = (err as { cause?: { code?: string } })?.cause?.code;
-      throw new PanelApiError('transport', `could not reach the panel for ${command}${code ? ` (${code})` : ''}`, { command, retryable: true, cause: err });
-    }
-    let decoded: unknown;
-    try {
-      decoded = parsePanelJson(text);
-    } catch {
-      // A proxy's error page (502/503/504) is a transport failure; anything else is a bad answer.
-      if (RETRY_STATUS.has(res.status)) throw new PanelApiError('transport', `the panel answered ${command} with HTTP ${res.status}`, { command, status: res.status, retryable: true });
-      throw new PanelApiError('bad_response', `the panel answered ${command} with HTTP ${res.status} and a body that is not JSON`, { command, status: res.status });
-    }
-    return interpretEnvelope(command, decoded, res.status);
-  }
-
   async function call(command: string, params: PanelParams = {}): Promise<PanelResult> {
-    // The credentials go first so they are never mistaken for a command parameter of the same name.
-    const pairs: Array<[string, string]> = [
-      ['action', command],
-      ['identifier', opts.identifier],
-      ['secret', opts.secret],
-      ['responsetype', 'json'],
-    ];
-    if (opts.accessKey) pairs.push(['accesskey', opts.accessKey]);
-    for (const [k, v] of toFormPairs(params)) {
-      if (['action', 'identifier', 'secret', 'responsetype', 'accesskey', 'username', 'password'].includes(k)) continue;
-      pairs.push([k, v]);
-    }
-    const body = encodeForm(pairs);
+    const body = requestBody(opts, command, params);
     const repeatable = isSafeToRepeat(command);
     const started = Date.now();
     for (let n = 0; ; n++) {
       try {
-        const result = await attempt(command, body);
+        const result = await postOnce({ doFetch, endpoint, timeoutMs }, command, body);
         log.info('panel.call', { command, attempts: n + 1, ms: Date.now() - started });
         return result;
       } catch (err) {
         const retry = err instanceof PanelApiError && err.retryable && repeatable && n < retries;
-        log.warn('panel.call_failed', { command, attempt: n + 1, kind: (err as PanelApiError).kind, message: (err as Error).message, willRetry: retry });
+        log.warn('panel.call_failed', {
+          command,
+          attempt: n + 1,
+          kind: (err as PanelApiError).kind,
+          message: (err as Error).message,
+          willRetry: retry,
+        });
         if (!retry) {
           // A write that failed in transit may or may not have happened: the caller must check, not repeat.
           if (err instanceof PanelApiError && err.retryable && !repeatable) {
-            throw new PanelApiError(err.kind, `${err.message}; ${command} changes data, so it was not repeated`, { command, status: err.status, retryable: false, cause: err });
+            throw new PanelApiError(
+              err.kind,
+              `${err.message}; ${command} changes data, so it was not repeated`,
+              { command, status: err.status, retryable: false, cause: err },
+            );
           }
           throw err;
         }
@@ -135,4 +105,75 @@ export function createWhmcsHttpApi(opts: WhmcsHttpApiOptions): PanelApi {
   }
 
   return createPanelApi(call);
+}
+
+/** One POST of the command, its answer read as JSON: a timeout, an unreachable panel or a proxy's error page may be tried again. */
+async function postOnce(
+  x: { doFetch: typeof fetch; endpoint: string; timeoutMs: number },
+  command: string,
+  body: string,
+): Promise<PanelResult> {
+  const { doFetch, endpoint, timeoutMs } = x;
+  let res: Response;
+  let text: string;
+  try {
+    res = await doFetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'error',
+    });
+    text = await res.text();
+  } catch (err) {
+    const name = (err as Error)?.name;
+    if (name === 'TimeoutError' || name === 'AbortError') {
+      throw new PanelApiError('timeout', `the panel did not answer ${command} within ${timeoutMs} ms`, {
+        command,
+        retryable: true,
+        cause: err,
+      });
+    }
+    const code = (err as { cause?: { code?: string } })?.cause?.code;
+    throw new PanelApiError(
+      'transport',
+      `could not reach the panel for ${command}${code ? ` (${code})` : ''}`,
+      { command, retryable: true, cause: err },
+    );
+  }
+  let decoded: unknown;
+  try {
+    decoded = parsePanelJson(text);
+  } catch {
+    // A proxy's error page (502/503/504) is a transport failure; anything else is a bad answer.
+    if (RETRY_STATUS.has(res.status))
+      throw new PanelApiError('transport', `the panel answered ${command} with HTTP ${res.status}`, {
+        command,
+        status: res.status,
+        retryable: true,
+      });
+    throw new PanelApiError(
+      'bad_response',
+      `the panel answered ${command} with HTTP ${res.status} and a body that is not JSON`,
+      { command, status: res.status },
+    );
+  }
+  return interpretEnvelope(command, decoded, res.status);
+}
+
+/** The form body: the credentials first, so they are never mistaken for a command parameter of the same name. */
+function requestBody(opts: WhmcsHttpApiOptions, command: string, params: PanelParams): string {
+  const pairs: Array<[string, string]> = [
+    ['action', command],
+    ['identifier', opts.identifier],
+    ['secret', opts.secret],
+    ['responsetype', 'json'],
+  ];
+  if (opts.accessKey) pairs.push(['accesskey', opts.accessKey]);
+  for (const [k, v] of toFormPairs(params)) {
+    if (['action', 'identifier', 'secret', 'responsetype', 'accesskey', 'username', 'password'].includes(k))
+      continue;
+    pairs.push([k, v]);
+  }
+  return encodeForm(pairs);
 }
