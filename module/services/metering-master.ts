@@ -2,7 +2,12 @@ import type { DateTime } from 'luxon';
 import { closingDateOf } from '../domain/calendar.js';
 import { createdOnIn, serviceCalendar, type ServiceCalendar } from '../domain/billing-calendar.js';
 import type { ReadFailure, ReadResult, ServiceToRead } from '../adapters/metering-store.js';
-import { SolusVmError, type MasterSettings, type SolusVmGateway, type TrafficReading } from '../adapters/solusvm-types.js';
+import {
+  SolusVmError,
+  type MasterSettings,
+  type SolusVmGateway,
+  type TrafficReading,
+} from '../adapters/solusvm-types.js';
 import type { CollectRun, MasterOutcome } from './metering.js';
 
 /**
@@ -61,7 +66,8 @@ function createReadQueue(run: CollectRun, masterId: number, stop: Stop) {
       await fill();
     }
     // a failed prefetch stops the master like a failed write (never an unhandled rejection)
-    if (queue.length < pageSize / 4 && !exhausted && !refill) fill().catch((err: unknown) => void (stop.error ??= err as Error));
+    if (queue.length < pageSize / 4 && !exhausted && !refill)
+      fill().catch((err: unknown) => void (stop.error ??= err as Error));
     return queue.shift()!;
   };
   return { fill, next, state };
@@ -85,7 +91,9 @@ function createBatchWriter(run: CollectRun, masterId: number, outcome: MasterOut
       queuedBatches--;
       if (stop.error) return;
       try {
-        const out = await run.serialWrite(() => run.deps.store.writeBatch(masterId, run.runId, batch, run.deps.clock.now()));
+        const out = await run.serialWrite(() =>
+          run.deps.store.writeBatch(masterId, run.runId, batch, run.deps.clock.now()),
+        );
         run.counts.readOk += out.stored;
         run.counts.resets += out.resets;
         run.counts.anomalies += out.anomalies;
@@ -129,12 +137,18 @@ function createBreaker(run: CollectRun, settings: MasterSettings, outcome: Maste
       return;
     }
     probing = true;
-    streak = streak && streak.key === e.kind ? { key: e.kind, count: streak.count + 1 } : { key: e.kind, count: 1 };
+    streak =
+      streak && streak.key === e.kind ? { key: e.kind, count: streak.count + 1 } : { key: e.kind, count: 1 };
     if (streak.count >= run.tuning.breakerThreshold && !state.tripped) {
       state.tripped = e;
       outcome.status = 'error';
       outcome.message = `stopped after ${streak.count} failed reads in a row (${e.message}); the other services of this master were not called and are gaps today. What to do: ${masterAdvice(e, settings.name).replace(/<id>/g, String(settings.id))}`;
-      run.log('collect.master_tripped', { master: settings.name, kind: e.kind, code: e.code, failures: streak.count });
+      run.log('collect.master_tripped', {
+        master: settings.name,
+        kind: e.kind,
+        code: e.code,
+        failures: streak.count,
+      });
     }
   };
   const guarded = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -166,7 +180,13 @@ function createBreaker(run: CollectRun, settings: MasterSettings, outcome: Maste
 }
 
 /** A failed read: counted, and its reason grouped with the others of the same kind and message. */
-function failedRead(run: CollectRun, settings: MasterSettings, svc: ServiceToRead, err: unknown, outcome: MasterOutcome): ReadFailure {
+function failedRead(
+  run: CollectRun,
+  settings: MasterSettings,
+  svc: ServiceToRead,
+  err: unknown,
+  outcome: MasterOutcome,
+): ReadFailure {
   const e = err instanceof SolusVmError ? err : null;
   const kind = e?.kind ?? 'internal';
   const message = e ? e.message : `unexpected error: ${(err as Error).message}`;
@@ -174,15 +194,34 @@ function failedRead(run: CollectRun, settings: MasterSettings, svc: ServiceToRea
   outcome.failed++;
   run.failedSoFar++;
   const key = `${settings.id}|${kind}:${e?.code ?? ''}:${message}`;
-  const r = run.reasons.get(key) ?? { masterId: settings.id, master: settings.name, kind, message: `${settings.name}: ${message}`, count: 0, services: [] };
+  const r = run.reasons.get(key) ?? {
+    masterId: settings.id,
+    master: settings.name,
+    kind,
+    message: `${settings.name}: ${message}`,
+    count: 0,
+    services: [],
+  };
   r.count++;
   if (r.services.length < 3) r.services.push(`service ${svc.serviceId} (server ${svc.serverRef})`);
   run.reasons.set(key, r);
-  return { serviceId: svc.serviceId, masterId: settings.id, sampleDate: run.sampleDate, attemptedAt: run.deps.clock.now(), kind, message };
+  return {
+    serviceId: svc.serviceId,
+    masterId: settings.id,
+    sampleDate: run.sampleDate,
+    attemptedAt: run.deps.clock.now(),
+    kind,
+    message,
+  };
 }
 
 /** Reads one master's services still missing today, `settings.concurrency` at a time, and writes what it read. */
-export async function meterMaster(run: CollectRun, settings: MasterSettings, gateway: SolusVmGateway, outcome: MasterOutcome): Promise<void> {
+export async function meterMaster(
+  run: CollectRun,
+  settings: MasterSettings,
+  gateway: SolusVmGateway,
+  outcome: MasterOutcome,
+): Promise<void> {
   const { deps } = run;
   // The calendar follows what SolusVM 2 says of this server's plan in the very read it bills.
   const calendarFor = (s: ServiceToRead, reading: TrafficReading): ServiceCalendar =>
@@ -190,7 +229,9 @@ export async function meterMaster(run: CollectRun, settings: MasterSettings, gat
       servicePolicy: s.resetPolicy,
       serviceDay: s.resetDay,
       solusvmPolicy: reading.planResetPolicy ?? s.solusvmResetPolicy,
-      solusvmCreatedOn: reading.createdAt ? createdOnIn(reading.createdAt, settings.zone) : s.solusvmCreatedOn,
+      solusvmCreatedOn: reading.createdAt
+        ? createdOnIn(reading.createdAt, settings.zone)
+        : s.solusvmCreatedOn,
       masterPolicy: settings.resetPolicy,
       zone: settings.zone,
       regdate: s.regdate,
@@ -211,7 +252,13 @@ export async function meterMaster(run: CollectRun, settings: MasterSettings, gat
         const reading = await breaker.call(() => gateway.readTraffic(svc.serverRef));
         if (reading === null) return; // the breaker tripped while this one waited
         const sampledAt: DateTime = deps.clock.now();
-        writer.read({ service: svc, reading, sampledAt, sampleDate: closingDateOf(sampledAt, deps.zone), calendar: calendarFor(svc, reading) });
+        writer.read({
+          service: svc,
+          reading,
+          sampledAt,
+          sampleDate: closingDateOf(sampledAt, deps.zone),
+          calendar: calendarFor(svc, reading),
+        });
       } catch (err) {
         writer.failed(failedRead(run, settings, svc, err, outcome));
       }
@@ -222,7 +269,11 @@ export async function meterMaster(run: CollectRun, settings: MasterSettings, gat
   };
 
   await queue.fill();
-  await Promise.all(Array.from({ length: settings.concurrency }, () => worker().catch((err: unknown) => void (stop.error ??= err as Error))));
+  await Promise.all(
+    Array.from({ length: settings.concurrency }, () =>
+      worker().catch((err: unknown) => void (stop.error ??= err as Error)),
+    ),
+  );
   await writer.close();
   if (stop.error) throw stop.error;
   const already = (run.activeOf.get(settings.id) ?? 0) - queue.state.queued;

@@ -136,7 +136,12 @@ export interface CollectRun {
  * services still missing; two runs at once split the masters between them by lease.
  */
 export function createMeteringService(deps: MeteringDeps): MeteringService {
-  const tuning: Tuning = { pageSize: deps.pageSize ?? 1000, batchSize: deps.batchSize ?? 500, lockTtlMs: deps.lockTtlMs ?? 120_000, breakerThreshold: deps.breakerThreshold ?? 5 };
+  const tuning: Tuning = {
+    pageSize: deps.pageSize ?? 1000,
+    batchSize: deps.batchSize ?? 500,
+    lockTtlMs: deps.lockTtlMs ?? 120_000,
+    breakerThreshold: deps.breakerThreshold ?? 5,
+  };
   return {
     lastRunStarted: (date) => deps.store.lastRunStarted(date),
     async pending(date) {
@@ -168,17 +173,26 @@ async function collect(deps: MeteringDeps, tuning: Tuning, opts: CollectOptions)
   const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
   const abandonedRuns = await abandonDeadRuns(deps, tuning, log, started);
   const runId = await deps.store.startRun('collect', sampleDate, owner, started);
-  const all = (await deps.masters.list()).filter((m) => m.active && (!opts.masterIds || opts.masterIds.includes(m.id)));
+  const all = (await deps.masters.list()).filter(
+    (m) => m.active && (!opts.masterIds || opts.masterIds.includes(m.id)),
+  );
   let writeChain: Promise<unknown> = Promise.resolve();
   const run: CollectRun = {
-    deps, tuning, log, runId, owner, sampleDate, abandonedRuns,
+    deps,
+    tuning,
+    log,
+    runId,
+    owner,
+    sampleDate,
+    abandonedRuns,
     counts: { services: 0, readOk: 0, already: 0, failed: 0, gaps: 0, resets: 0, anomalies: 0 },
     reasons: new Map(),
     outcomes: [],
     activeOf: new Map(),
     done: 0,
     failedSoFar: 0,
-    progress: (master) => opts.onProgress?.({ total: run.counts.services, done: run.done, failed: run.failedSoFar, master }),
+    progress: (master) =>
+      opts.onProgress?.({ total: run.counts.services, done: run.done, failed: run.failedSoFar, master }),
     serialWrite: (work) => {
       const next = writeChain.then(work, work);
       writeChain = next.catch(() => {});
@@ -197,15 +211,27 @@ async function collect(deps: MeteringDeps, tuning: Tuning, opts: CollectOptions)
     // done learns within 250 ms that the others finished theirs (at 1 s, three collectors' day
     // ended up to a second after its last sample; issue 22, collectors.scaling).
     const pollMs = Math.min(250, Math.max(50, Math.floor(tuning.lockTtlMs / 10)));
-    await shareOut(all, { atOnce: opts.mastersAtOnce ?? all.length, waitMs: opts.waitMs ?? 0, pollMs }, (m, last) => collectMaster(run, m, last));
-    return await finish(run, all.map((m) => m.id), started);
-  } catch (err) {
-    const marked = await deps.store.finishRun(runId, 'failed', run.counts, describeError(err), deps.clock.now()).then(
-      () => true,
-      () => false,
+    await shareOut(
+      all,
+      { atOnce: opts.mastersAtOnce ?? all.length, waitMs: opts.waitMs ?? 0, pollMs },
+      (m, last) => collectMaster(run, m, last),
     );
+    return await finish(
+      run,
+      all.map((m) => m.id),
+      started,
+    );
+  } catch (err) {
+    const marked = await deps.store
+      .finishRun(runId, 'failed', run.counts, describeError(err), deps.clock.now())
+      .then(
+        () => true,
+        () => false,
+      );
     if (err instanceof DatabaseGoneError) {
-      err.note = marked ? `run ${runId} is marked failed` : `run ${runId} stays marked running until the next collect marks it abandoned`;
+      err.note = marked
+        ? `run ${runId} is marked failed`
+        : `run ${runId} stays marked running until the next collect marks it abandoned`;
     }
     throw err;
   }
@@ -227,7 +253,11 @@ async function finish(run: CollectRun, masterIds: number[], started: DateTime): 
     failures: [...reasons.values()].sort((a, b) => a.masterId - b.masterId || b.count - a.count),
   };
   const errors = outcomes.filter((o) => o.status === 'error');
-  const message = errors.map((e) => `${e.name}: ${e.message}`).join('; ').slice(0, 2000) || null;
+  const message =
+    errors
+      .map((e) => `${e.name}: ${e.message}`)
+      .join('; ')
+      .slice(0, 2000) || null;
   await deps.store.finishRun(run.runId, errors.length ? 'failed' : 'finished', counts, message, finished);
   return summary;
 }
@@ -237,11 +267,22 @@ async function finish(run: CollectRun, masterIds: number[], started: DateTime): 
  * Whatever fails here (the database too) is this master's outcome: every master is settled before
  * the run is, and nothing is left running behind it.
  */
-async function collectMaster(run: CollectRun, m: { id: number; name: string }, last: boolean): Promise<boolean> {
+async function collectMaster(
+  run: CollectRun,
+  m: { id: number; name: string },
+  last: boolean,
+): Promise<boolean> {
   const { deps, owner, log } = run;
   const { lockTtlMs } = run.tuning;
   const lockName = `collect:master:${m.id}`;
-  const outcome: MasterOutcome = { masterId: m.id, name: m.name, status: 'done', read: 0, failed: 0, message: null };
+  const outcome: MasterOutcome = {
+    masterId: m.id,
+    name: m.name,
+    status: 'done',
+    read: 0,
+    failed: 0,
+    message: null,
+  };
   let renew: NodeJS.Timeout | null = null;
   let gateway: SolusVmGateway | null = null;
   let leased = false;
@@ -264,14 +305,22 @@ async function collectMaster(run: CollectRun, m: { id: number; name: string }, l
       // the run that held it died while this one was going: it is marked now, not next time
       run.abandonedRuns.push(...(await abandonDeadRuns(deps, run.tuning, log, deps.clock.now())));
     }
-    renew = setInterval(() => void deps.locks.renew(lockName, owner, lockTtlMs).catch(() => {}), Math.max(1000, Math.floor(lockTtlMs / 3)));
+    renew = setInterval(
+      () => void deps.locks.renew(lockName, owner, lockTtlMs).catch(() => {}),
+      Math.max(1000, Math.floor(lockTtlMs / 3)),
+    );
     renew.unref();
     const settings = await deps.masters.settings(m.id);
     gateway = deps.gatewayFor(settings);
     const t0 = Date.now();
     await meterMaster(run, settings, gateway, outcome);
     // which run worked which master, and how long: what an operator of several collectors asks
-    log('collect.master_done', { master: m.name, read: outcome.read, failed: outcome.failed, ms: Date.now() - t0 });
+    log('collect.master_done', {
+      master: m.name,
+      read: outcome.read,
+      failed: outcome.failed,
+      ms: Date.now() - t0,
+    });
     return true;
   } catch (err) {
     outcome.status = 'error';
@@ -290,13 +339,22 @@ async function collectMaster(run: CollectRun, m: { id: number; name: string }, l
  * Runs left 'running' by a process that died: on this host, its process is gone; elsewhere,
  * it holds no lease and started more than two lease lengths ago.
  */
-async function abandonDeadRuns(deps: MeteringDeps, tuning: Tuning, log: CollectRun['log'], now: DateTime): Promise<AbandonedRun[]> {
+async function abandonDeadRuns(
+  deps: MeteringDeps,
+  tuning: Tuning,
+  log: CollectRun['log'],
+  now: DateTime,
+): Promise<AbandonedRun[]> {
   const out: AbandonedRun[] = [];
   for (const r of await deps.store.runningRuns('collect')) {
     const p = ownerProcess(r.owner);
     let why: string | null = null;
     if (p && holderIsGone(p)) why = `its process (${p.pid}) on this host is gone`;
-    else if (now.diff(r.startedAt).toMillis() > 2 * tuning.lockTtlMs && (await deps.locks.countHeldBy(r.owner)) === 0) why = `it holds no lease and gave no sign of life since ${r.startedAt.toISO()}`;
+    else if (
+      now.diff(r.startedAt).toMillis() > 2 * tuning.lockTtlMs &&
+      (await deps.locks.countHeldBy(r.owner)) === 0
+    )
+      why = `it holds no lease and gave no sign of life since ${r.startedAt.toISO()}`;
     if (why && (await deps.store.abandonRun(r.id, `abandoned: ${why}`, now))) {
       out.push({ runId: r.id, owner: r.owner, message: `abandoned: ${why}` });
       log('collect.run_abandoned', { runId: r.id, owner: r.owner, why });
