@@ -1,11 +1,26 @@
 import { addDays, daysBetween, isIsoDate, type IsoDate } from '../domain/calendar.js';
 import { invalidInput } from '../domain/errors.js';
 import { containsPattern, foldForSearch } from '../domain/search-text.js';
-import type { AdminReadStore, AllowanceRule, AuditRow, DisputeRow, WaitingCharge } from '../adapters/admin-read-store.js';
+import type {
+  AdminReadStore,
+  AllowanceRule,
+  AuditRow,
+  DisputeRow,
+  WaitingCharge,
+} from '../adapters/admin-read-store.js';
 import type { LineQuery, LineReads } from '../adapters/line-store.js';
 import type { PeriodReadStore } from '../adapters/period-read-store.js';
 import type { BillingSettingsService } from './billing-settings.js';
-import { assess, idCursor, pageOf, thresholdsOf, type LineRow, type Page, type ServiceRow, type UsageAssessment } from './usage-reads.js';
+import {
+  assess,
+  idCursor,
+  pageOf,
+  thresholdsOf,
+  type LineRow,
+  type Page,
+  type ServiceRow,
+  type UsageAssessment,
+} from './usage-reads.js';
 
 /**
  * The admin tab's lists. Each reads one page by a keyset (the last row's sort key), never an
@@ -42,7 +57,16 @@ export interface Dashboard {
   recentLines: LineRow[];
   /** the SolusVM masters and the latest sampling runs: is metering working */
   masters: Array<{ id: number; name: string; version: number; active: boolean }>;
-  runs: Array<{ id: number; date: IsoDate; status: string; read: number; failed: number; gaps: number; resets: number; message: string }>;
+  runs: Array<{
+    id: number;
+    date: IsoDate;
+    status: string;
+    read: number;
+    failed: number;
+    gaps: number;
+    resets: number;
+    message: string;
+  }>;
   /** real time, for keeping the figures a minute */
   computedAt: number;
   /** the panel's clock when they were computed (a replayed or demo clock in tests and the demo): what the page says */
@@ -60,16 +84,23 @@ export interface LineFilter {
 export const LINE_STATUSES = ['pending', 'placed', 'held', 'waived', 'released'] as const;
 export const DISPUTE_LISTS = ['open', 'resolved', 'all'] as const;
 
-
 export interface AdminReads {
   dashboard(opts?: { fresh?: boolean }): Promise<Dashboard>;
   /** `q`: a client's name or company, a hostname, an IP or a product (module/domain/search-text.ts), or a service or client id */
-  services(opts?: { after?: unknown; limit?: number; clientId?: number; q?: string }): Promise<Page<ServiceListRow>>;
+  services(opts?: {
+    after?: unknown;
+    limit?: number;
+    clientId?: number;
+    q?: string;
+  }): Promise<Page<ServiceListRow>>;
   samples(serviceId: number, opts?: { before?: unknown; limit?: number }): Promise<Page<SampleRow>>;
   disputes(opts?: { list?: string; after?: unknown; limit?: number }): Promise<Page<DisputeRow>>;
   dispute(id: number): Promise<DisputeRow | null>;
   lines(filter: LineFilter, opts?: { before?: unknown; limit?: number }): Promise<Page<LineRow>>;
-  audit(filter: { entityType?: string; entityId?: string; actorType?: string }, opts?: { before?: unknown; limit?: number }): Promise<Page<AuditRow>>;
+  audit(
+    filter: { entityType?: string; entityId?: string; actorType?: string },
+    opts?: { before?: unknown; limit?: number },
+  ): Promise<Page<AuditRow>>;
   /** charges still unbilled whose line was released because its invoice was paid or cancelled first */
   waitingCharges(filter?: { serviceId?: number }): Promise<WaitingCharge[]>;
 }
@@ -93,7 +124,8 @@ export function createAdminReads(deps: AdminReadDeps): AdminReads {
     waitingCharges: (filter = {}) => deps.store.waitingCharges(filter.serviceId),
     async dashboard(opts = {}) {
       // the lists are cheap: only the figures over all services come from the cache
-      if (!opts.fresh && cached && now() - cached.computedAt < cacheMs) return { ...cached, ...(await dashboardLists(deps)) };
+      if (!opts.fresh && cached && now() - cached.computedAt < cacheMs)
+        return { ...cached, ...(await dashboardLists(deps)) };
       cached = await computeDashboard(deps, now);
       return cached;
     },
@@ -103,11 +135,17 @@ export function createAdminReads(deps: AdminReadDeps): AdminReads {
     dispute: (id) => deps.store.dispute(id),
     async lines(filter, opts = {}) {
       const limit = opts.limit ?? 50;
-      return pageOf(await deps.lines.page(lineQuery(filter), idCursor(opts.before), limit + 1), limit, (last) => String(last.id));
+      return pageOf(
+        await deps.lines.page(lineQuery(filter), idCursor(opts.before), limit + 1),
+        limit,
+        (last) => String(last.id),
+      );
     },
     async audit(filter, opts = {}) {
       const limit = opts.limit ?? 50;
-      return pageOf(await deps.store.audit(filter, idCursor(opts.before), limit + 1), limit, (last) => String(last.id));
+      return pageOf(await deps.store.audit(filter, idCursor(opts.before), limit + 1), limit, (last) =>
+        String(last.id),
+      );
     },
   };
 }
@@ -115,7 +153,11 @@ export function createAdminReads(deps: AdminReadDeps): AdminReads {
 /** Services with what their open period means under their product (the SolusVM limit read where it is the allowance). */
 async function assessRows(deps: AdminReadDeps, rows: ServiceRow[]): Promise<ServiceListRow[]> {
   if (rows.length === 0) return [];
-  const [profileFor, ms, limits] = await Promise.all([deps.billing.snapshot(), deps.periods.masters(), deps.periods.limitsOf(rows.flatMap((r) => (r.lastSampleId === null ? [] : [r.lastSampleId])))]);
+  const [profileFor, ms, limits] = await Promise.all([
+    deps.billing.snapshot(),
+    deps.periods.masters(),
+    deps.periods.limitsOf(rows.flatMap((r) => (r.lastSampleId === null ? [] : [r.lastSampleId]))),
+  ]);
   return rows.map((r) => {
     const profile = profileFor(r.productId, r.serviceId, r.clientId);
     const limit = r.lastSampleId === null ? null : (limits.get(r.lastSampleId) ?? null);
@@ -124,8 +166,16 @@ async function assessRows(deps: AdminReadDeps, rows: ServiceRow[]): Promise<Serv
 }
 
 /** What the dashboard lists besides its figures: open disputes, the recent lines, metering's masters and runs. */
-async function dashboardLists(deps: AdminReadDeps): Promise<Pick<Dashboard, 'openDisputes' | 'oldestDisputes' | 'recentLines' | 'masters' | 'runs'>> {
-  const [openDisputes, oldestDisputes, recentLines, masters, runs] = await Promise.all([deps.store.countOpenDisputes(), deps.store.openDisputes(null, 10), deps.lines.page({}, null, 10), deps.store.masters(), deps.store.recentRuns(5)]);
+async function dashboardLists(
+  deps: AdminReadDeps,
+): Promise<Pick<Dashboard, 'openDisputes' | 'oldestDisputes' | 'recentLines' | 'masters' | 'runs'>> {
+  const [openDisputes, oldestDisputes, recentLines, masters, runs] = await Promise.all([
+    deps.store.countOpenDisputes(),
+    deps.store.openDisputes(null, 10),
+    deps.lines.page({}, null, 10),
+    deps.store.masters(),
+    deps.store.recentRuns(5),
+  ]);
   return { openDisputes, oldestDisputes, recentLines, masters, runs };
 }
 
@@ -135,7 +185,10 @@ async function computeDashboard(deps: AdminReadDeps, now: () => number): Promise
   const projectedRows: ServiceRow[] = [];
   for (const { productId, profile } of products) {
     const lowest = thresholdsOf(profile)[0] ?? 80;
-    const allowance: AllowanceRule = profile.allowance === 'solusvm' ? { kind: 'solusvm' } : { kind: 'bytes', bytes: BigInt(profile.allowance) };
+    const allowance: AllowanceRule =
+      profile.allowance === 'solusvm'
+        ? { kind: 'solusvm' }
+        : { kind: 'bytes', bytes: BigInt(profile.allowance) };
     attentionRows.push(...(await deps.store.servicesAtLeast(productId, allowance, lowest, 25)));
     projectedRows.push(...(await deps.store.servicesOnPaceToPass(productId, allowance, 20_000)));
   }
@@ -157,65 +210,133 @@ async function computeDashboard(deps: AdminReadDeps, now: () => number): Promise
   return {
     meteredServices: metered,
     attention,
-    projected: [...sums].map(([currency, v]) => ({ currency, ...v })).sort((a, b) => a.currency.localeCompare(b.currency)),
+    projected: [...sums]
+      .map(([currency, v]) => ({ currency, ...v }))
+      .sort((a, b) => a.currency.localeCompare(b.currency)),
     ...lists,
     computedAt: now(),
     asOf: deps.clockNow ? deps.clockNow() : now(),
   };
 }
 
-async function services(deps: AdminReadDeps, opts: { after?: unknown; limit?: number; clientId?: number; q?: string }): Promise<Page<ServiceListRow>> {
+async function services(
+  deps: AdminReadDeps,
+  opts: { after?: unknown; limit?: number; clientId?: number; q?: string },
+): Promise<Page<ServiceListRow>> {
   const limit = opts.limit ?? 50;
   const after = idCursor(opts.after);
   const text = (opts.q ?? '').trim();
   if (text.length > 100) throw invalidInput('the search text is at most 100 characters');
-  const search = text ? { pattern: containsPattern(foldForSearch(text)), id: /^\d{1,15}$/.test(text) ? Number(text) : null } : undefined;
+  const search = text
+    ? { pattern: containsPattern(foldForSearch(text)), id: /^\d{1,15}$/.test(text) ? Number(text) : null }
+    : undefined;
   const rows = await deps.store.services({ after, limit: limit + 1, clientId: opts.clientId, search });
   return pageOf(await assessRows(deps, rows), limit, (last) => String(last.serviceId));
 }
 
-async function samples(deps: AdminReadDeps, now: () => number, serviceId: number, opts: { before?: unknown; limit?: number }): Promise<Page<SampleRow>> {
+async function samples(
+  deps: AdminReadDeps,
+  now: () => number,
+  serviceId: number,
+  opts: { before?: unknown; limit?: number },
+): Promise<Page<SampleRow>> {
   const limit = opts.limit ?? 62;
-  const before = opts.before === undefined || opts.before === null || opts.before === '' ? null : isoCursor(opts.before, addDays(deps.today ? deps.today() : new Date(now()).toISOString().slice(0, 10), 1));
+  const before =
+    opts.before === undefined || opts.before === null || opts.before === ''
+      ? null
+      : isoCursor(
+          opts.before,
+          addDays(deps.today ? deps.today() : new Date(now()).toISOString().slice(0, 10), 1),
+        );
   const page = pageOf(await deps.store.samples(serviceId, before, limit + 1), limit, (last) => last.date);
   if (page.rows.length === 0) return { rows: [], next: null };
   const newest = before ? addDays(before, -1) : page.rows[0]!.date;
   const failuresOn = new Map<string, SampleRow['failures']>();
   for (const f of await deps.store.failures(serviceId, page.rows[page.rows.length - 1]!.date, newest)) {
-    failuresOn.set(f.date, [...(failuresOn.get(f.date) ?? []), { at: f.at, kind: f.kind, message: f.message }]);
+    failuresOn.set(f.date, [
+      ...(failuresOn.get(f.date) ?? []),
+      { at: f.at, kind: f.kind, message: f.message },
+    ]);
   }
   // Days between two good samples are gaps: shown, with the failed reads of the day if any.
   const out: SampleRow[] = [];
   let expect: IsoDate | null = before ? addDays(before, -1) : null;
   for (const r of page.rows) {
     if (expect !== null && daysBetween(r.date, expect) > 0 && daysBetween(r.date, expect) <= 400) {
-      for (let d = expect; d > r.date; d = addDays(d, -1)) out.push({ kind: 'gap', date: d, id: null, sampledAt: null, usedBytes: null, limitBytes: null, state: null, raw: null, failures: failuresOn.get(d) ?? [] });
+      for (let d = expect; d > r.date; d = addDays(d, -1))
+        out.push({
+          kind: 'gap',
+          date: d,
+          id: null,
+          sampledAt: null,
+          usedBytes: null,
+          limitBytes: null,
+          state: null,
+          raw: null,
+          failures: failuresOn.get(d) ?? [],
+        });
     }
-    out.push({ kind: 'sample', date: r.date, id: r.id, sampledAt: r.sampledAt, usedBytes: r.usedBytes, limitBytes: r.limitBytes, state: r.state, raw: r.raw, failures: failuresOn.get(r.date) ?? [] });
+    out.push({
+      kind: 'sample',
+      date: r.date,
+      id: r.id,
+      sampledAt: r.sampledAt,
+      usedBytes: r.usedBytes,
+      limitBytes: r.limitBytes,
+      state: r.state,
+      raw: r.raw,
+      failures: failuresOn.get(r.date) ?? [],
+    });
     expect = addDays(r.date, -1);
   }
   return { rows: out, next: page.next };
 }
 
-async function disputes(deps: AdminReadDeps, opts: { list?: string; after?: unknown; limit?: number }): Promise<Page<DisputeRow>> {
+async function disputes(
+  deps: AdminReadDeps,
+  opts: { list?: string; after?: unknown; limit?: number },
+): Promise<Page<DisputeRow>> {
   const list = opts.list ?? 'open';
-  if (!(DISPUTE_LISTS as readonly string[]).includes(list)) throw invalidInput(`list must be one of ${DISPUTE_LISTS.join(', ')}`);
+  if (!(DISPUTE_LISTS as readonly string[]).includes(list))
+    throw invalidInput(`list must be one of ${DISPUTE_LISTS.join(', ')}`);
   const limit = opts.limit ?? 50;
   if (list === 'open') {
     // the oldest waits longest: first
-    const after = opts.after !== undefined && opts.after !== null && opts.after !== '' ? openCursor(opts.after) : null;
-    return pageOf(await deps.store.openDisputes(after, limit + 1), limit, (last) => `${last.openedAt}|${last.id}`);
+    const after =
+      opts.after !== undefined && opts.after !== null && opts.after !== '' ? openCursor(opts.after) : null;
+    return pageOf(
+      await deps.store.openDisputes(after, limit + 1),
+      limit,
+      (last) => `${last.openedAt}|${last.id}`,
+    );
   }
-  return pageOf(await deps.store.disputes(list === 'resolved', idCursor(opts.after), limit + 1), limit, (last) => String(last.id));
+  return pageOf(
+    await deps.store.disputes(list === 'resolved', idCursor(opts.after), limit + 1),
+    limit,
+    (last) => String(last.id),
+  );
 }
 
 /** The admin's line filter as the store reads it: a reference prefix, an id of any kind, or words of the text. */
 function lineQuery(filter: LineFilter): LineQuery {
-  if (filter.status && !(LINE_STATUSES as readonly string[]).includes(filter.status)) throw invalidInput(`status must be one of ${LINE_STATUSES.join(', ')}`);
+  if (filter.status && !(LINE_STATUSES as readonly string[]).includes(filter.status))
+    throw invalidInput(`status must be one of ${LINE_STATUSES.join(', ')}`);
   const text = (filter.q ?? '').trim();
   if (text.length > 100) throw invalidInput('the search text is at most 100 characters');
-  const search: LineQuery['search'] = !text ? undefined : /^OU-[0-9A-F]*$/i.test(text) ? { kind: 'ref', prefix: text.toUpperCase() } : /^\d{1,15}$/.test(text) ? { kind: 'number', n: Number(text) } : { kind: 'text', text };
-  return { status: filter.status || undefined, clientId: filter.clientId, serviceId: filter.serviceId, invoiceId: filter.invoiceId, search };
+  const search: LineQuery['search'] = !text
+    ? undefined
+    : /^OU-[0-9A-F]*$/i.test(text)
+      ? { kind: 'ref', prefix: text.toUpperCase() }
+      : /^\d{1,15}$/.test(text)
+        ? { kind: 'number', n: Number(text) }
+        : { kind: 'text', text };
+  return {
+    status: filter.status || undefined,
+    clientId: filter.clientId,
+    serviceId: filter.serviceId,
+    invoiceId: filter.invoiceId,
+    search,
+  };
 }
 
 /**
@@ -223,14 +344,18 @@ function lineQuery(filter: LineFilter): LineQuery {
  * `latest` (tomorrow): a later one has no samples and would only list invented gap days.
  */
 function isoCursor(v: unknown, latest: IsoDate): IsoDate {
-  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || !isIsoDate(v)) throw invalidInput('cursor must be a calendar day written YYYY-MM-DD');
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || !isIsoDate(v))
+    throw invalidInput('cursor must be a calendar day written YYYY-MM-DD');
   if (v < '2000-01-01' || v > latest) throw invalidInput(`cursor must be a day from 2000-01-01 to ${latest}`);
   return v;
 }
 
 /** "2013-06-05T10:00:00.000Z|12" → the stored instant text and the id */
 function openCursor(v: unknown): [string, number] {
-  const m = typeof v === 'string' ? /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}\.\d{3})Z\|([1-9]\d{0,15})$/.exec(v) : null;
+  const m =
+    typeof v === 'string'
+      ? /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}\.\d{3})Z\|([1-9]\d{0,15})$/.exec(v)
+      : null;
   if (!m) throw invalidInput('cursor is not one this list gave out');
   return [`${m[1]} ${m[2]}`, Number(m[3])];
 }

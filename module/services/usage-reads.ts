@@ -2,12 +2,40 @@ import { daysBetween, type IsoDate } from '../domain/calendar.js';
 import { dailySeries, type DayFigure } from '../domain/daily-series.js';
 import { invalidInput, notFound } from '../domain/errors.js';
 import { billedNow, type BilledNow } from '../domain/billed-now.js';
-import { crossedThresholds, openPeriodShape, DEFAULT_THRESHOLDS, percentUsed, periodAllowance, periodSeconds, projectUsage, type PeriodShape, type ProjectedCost, type Projection } from '../domain/thresholds.js';
-import { ratedChargeFromJson, rateUsage, type RatedCharge, type RatingPlan, type SoldUnit } from '../domain/usage-rating.js';
+import {
+  crossedThresholds,
+  openPeriodShape,
+  DEFAULT_THRESHOLDS,
+  percentUsed,
+  periodAllowance,
+  periodSeconds,
+  projectUsage,
+  type PeriodShape,
+  type ProjectedCost,
+  type Projection,
+} from '../domain/thresholds.js';
+import {
+  ratedChargeFromJson,
+  rateUsage,
+  type RatedCharge,
+  type RatingPlan,
+  type SoldUnit,
+} from '../domain/usage-rating.js';
 import type { LineReads, LineRow } from '../adapters/line-store.js';
-import type { MasterRule, PeriodNote, PeriodReadStore, PeriodRow, ServiceRow } from '../adapters/period-read-store.js';
+import type {
+  MasterRule,
+  PeriodNote,
+  PeriodReadStore,
+  PeriodRow,
+  ServiceRow,
+} from '../adapters/period-read-store.js';
 import { toInstantOrNull } from '../adapters/rows.js';
-import { PlanNotPossible, ratingPlan, type BillingProfile, type BillingSettingsService } from './billing-settings.js';
+import {
+  PlanNotPossible,
+  ratingPlan,
+  type BillingProfile,
+  type BillingSettingsService,
+} from './billing-settings.js';
 
 /**
  * What the client widget and the admin tab read: a service's open period with what its product
@@ -76,7 +104,8 @@ export function idCursor(v: unknown, what = 'cursor'): number | null {
 export const pageLimit = (v: unknown, fallback = 50, max = 200): number => {
   if (v === undefined || v === null || v === '') return fallback;
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,4}$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > max) throw invalidInput(`limit must be a whole number from 1 to ${max}`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw invalidInput(`limit must be a whole number from 1 to ${max}`);
   return n;
 };
 
@@ -92,21 +121,42 @@ export interface UsageReads {
   clientServices(clientId: number): Promise<ServiceRow[]>;
   serviceUsage(serviceId: number, opts?: { clientId?: number }): Promise<ServiceUsage>;
   /** the service's periods, newest first (the open one included), a page at a time */
-  periods(serviceId: number, opts?: { clientId?: number; before?: string | null; limit?: number }): Promise<Page<PeriodRow>>;
+  periods(
+    serviceId: number,
+    opts?: { clientId?: number; before?: string | null; limit?: number },
+  ): Promise<Page<PeriodRow>>;
   /** one period's daily figures (the CSV download) */
-  periodDays(serviceId: number, periodId: number, opts?: { clientId?: number; until?: IsoDate | null }): Promise<{ period: PeriodRow; days: DayFigure[] }>;
+  periodDays(
+    serviceId: number,
+    periodId: number,
+    opts?: { clientId?: number; until?: IsoDate | null },
+  ): Promise<{ period: PeriodRow; days: DayFigure[] }>;
   /** lines, newest first */
-  lines(filter: { clientId?: number; serviceId?: number }, opts?: { before?: number | null; limit?: number }): Promise<Page<LineRow>>;
+  lines(
+    filter: { clientId?: number; serviceId?: number },
+    opts?: { before?: number | null; limit?: number },
+  ): Promise<Page<LineRow>>;
   line(lineId: number, opts?: { clientId?: number }): Promise<LineRow>;
   /** what a services row means under its product (shared with the admin dashboard) */
-  assess(service: ServiceRow, profile: BillingProfile | null, limitBytes: bigint | null, masters: Map<number, MasterRule>): { open: OpenPeriodUsage | null; assessment: UsageAssessment | null; zone: string };
+  assess(
+    service: ServiceRow,
+    profile: BillingProfile | null,
+    limitBytes: bigint | null,
+    masters: Map<number, MasterRule>,
+  ): { open: OpenPeriodUsage | null; assessment: UsageAssessment | null; zone: string };
   masters(): Promise<Map<number, MasterRule>>;
 }
 
 // projectCost (domain/thresholds.ts) with the period's seconds worked out once per shape: the
 // dashboard rates thousands of services that share a handful of periods.
 const seconds = new Map<string, bigint>();
-function costOf(plan: RatingPlan, shape: PeriodShape, usedBytes: bigint, projectedUsedBytes: bigint | null, zone: string): ProjectedCost | null {
+function costOf(
+  plan: RatingPlan,
+  shape: PeriodShape,
+  usedBytes: bigint,
+  projectedUsedBytes: bigint | null,
+  zone: string,
+): ProjectedCost | null {
   if (plan.model.kind === 'p95' || shape.end === null || projectedUsedBytes === null) return null;
   const key = `${shape.from}|${shape.end}|${zone}`;
   let secs = seconds.get(key);
@@ -116,18 +166,38 @@ function costOf(plan: RatingPlan, shape: PeriodShape, usedBytes: bigint, project
     seconds.set(key, secs);
   }
   const days = Math.max(1, daysBetween(shape.from, shape.end) + 1);
-  const usage = (bytes: bigint) => rateUsage({ usedBytes: bytes, days, nominalDays: shape.nominalDays ?? days, seconds: secs }, plan).amountMinor;
+  const usage = (bytes: bigint) =>
+    rateUsage({ usedBytes: bytes, days, nominalDays: shape.nominalDays ?? days, seconds: secs }, plan)
+      .amountMinor;
   return { soFarMinor: usage(usedBytes), atEndMinor: usage(projectedUsedBytes), currency: plan.currency };
 }
 
 /** What a service's open period means under its product: allowance, thresholds crossed, projection and cost. */
-export function assess(r: ServiceRow, profile: BillingProfile | null, limitBytes: bigint | null, ms: Map<number, MasterRule>): { open: OpenPeriodUsage | null; assessment: UsageAssessment | null; zone: string } {
+export function assess(
+  r: ServiceRow,
+  profile: BillingProfile | null,
+  limitBytes: bigint | null,
+  ms: Map<number, MasterRule>,
+): { open: OpenPeriodUsage | null; assessment: UsageAssessment | null; zone: string } {
   const master = ms.get(r.masterId) ?? { policy: 'first_of_month', zone: 'UTC' };
-  if (r.openPeriodId === null || !r.openPeriodStart || !r.lastSampleDate) return { open: null, assessment: null, zone: master.zone };
+  if (r.openPeriodId === null || !r.openPeriodStart || !r.lastSampleDate)
+    return { open: null, assessment: null, zone: master.zone };
   const start = r.openPeriodStart;
   const end = r.openPeriodEnd;
-  const { shape, asOf } = openPeriodShape({ start, end, regdate: r.regdate, lastSampleDate: r.lastSampleDate });
-  const open: OpenPeriodUsage = { periodId: r.openPeriodId, start, end, shape, asOf, usedBytes: r.openPeriodUsedBytes ?? 0n };
+  const { shape, asOf } = openPeriodShape({
+    start,
+    end,
+    regdate: r.regdate,
+    lastSampleDate: r.lastSampleDate,
+  });
+  const open: OpenPeriodUsage = {
+    periodId: r.openPeriodId,
+    start,
+    end,
+    shape,
+    asOf,
+    usedBytes: r.openPeriodUsedBytes ?? 0n,
+  };
   if (!profile) return { open, assessment: null, zone: master.zone };
   let plan: RatingPlan;
   try {
@@ -170,7 +240,9 @@ export function createUsageReads(deps: UsageReadDeps): UsageReads {
     periodDays: (serviceId, periodId, opts = {}) => periodDays(deps, serviceId, periodId, opts),
     async lines(filter, opts = {}) {
       const limit = opts.limit ?? 50;
-      return pageOf(await deps.lines.page(filter, opts.before ?? null, limit + 1), limit, (last) => String(last.id));
+      return pageOf(await deps.lines.page(filter, opts.before ?? null, limit + 1), limit, (last) =>
+        String(last.id),
+      );
     },
     async line(lineId, opts = {}) {
       const line = await deps.lines.one(lineId, opts.clientId);
@@ -186,19 +258,40 @@ async function serviceOf(deps: UsageReadDeps, serviceId: number, clientId?: numb
   return r;
 }
 
-async function serviceUsage(deps: UsageReadDeps, serviceId: number, clientId?: number): Promise<ServiceUsage> {
+async function serviceUsage(
+  deps: UsageReadDeps,
+  serviceId: number,
+  clientId?: number,
+): Promise<ServiceUsage> {
   const r = await serviceOf(deps, serviceId, clientId);
-  const [profile, limits, ms] = await Promise.all([deps.billing.forService(r.productId, serviceId, r.clientId), deps.store.limitsOf(r.lastSampleId === null ? [] : [r.lastSampleId]), deps.store.masters()]);
+  const [profile, limits, ms] = await Promise.all([
+    deps.billing.forService(r.productId, serviceId, r.clientId),
+    deps.store.limitsOf(r.lastSampleId === null ? [] : [r.lastSampleId]),
+    deps.store.masters(),
+  ]);
   const limitBytes = r.lastSampleId === null ? null : (limits.get(r.lastSampleId) ?? null);
   const { open, assessment, zone } = assess(r, profile, limitBytes, ms);
   let days: DayFigure[] = [];
   let notes: PeriodNote[] = [];
   if (open) {
-    const [intervals, found] = await Promise.all([deps.store.intervals(open.periodId), deps.store.notesOf([open.periodId])]);
+    const [intervals, found] = await Promise.all([
+      deps.store.intervals(open.periodId),
+      deps.store.notesOf([open.periodId]),
+    ]);
     days = dailySeries(intervals, open.start, open.asOf);
     notes = found.get(open.periodId) ?? [];
   }
-  return { service: r, zone, profile, unit: (profile?.unit ?? 'GB') as SoldUnit, open, assessment, days, solusvmLimitBytes: limitBytes, notes };
+  return {
+    service: r,
+    zone,
+    profile,
+    unit: (profile?.unit ?? 'GB') as SoldUnit,
+    open,
+    assessment,
+    days,
+    solusvmLimitBytes: limitBytes,
+    notes,
+  };
 }
 
 /** What each period's lines bill now, by period id. */
@@ -209,11 +302,21 @@ async function billedNowBy(deps: UsageReadDeps, periodIds: number[]): Promise<Ma
   return out;
 }
 
-async function periods(deps: UsageReadDeps, serviceId: number, opts: { clientId?: number; before?: string | null; limit?: number }): Promise<Page<PeriodRow>> {
+async function periods(
+  deps: UsageReadDeps,
+  serviceId: number,
+  opts: { clientId?: number; before?: string | null; limit?: number },
+): Promise<Page<PeriodRow>> {
   if (opts.clientId !== undefined) await serviceOf(deps, serviceId, opts.clientId);
   const limit = opts.limit ?? 12;
   const rows = await deps.store.periods(serviceId, opts.before ? dateCursor(opts.before) : null, limit + 1);
-  const [notes, billed] = await Promise.all([deps.store.notesOf(rows.map((p) => p.id)), billedNowBy(deps, rows.map((p) => p.id))]);
+  const [notes, billed] = await Promise.all([
+    deps.store.notesOf(rows.map((p) => p.id)),
+    billedNowBy(
+      deps,
+      rows.map((p) => p.id),
+    ),
+  ]);
   for (const p of rows) {
     p.notes = notes.get(p.id) ?? [];
     if (p.charge) p.charge.billedNow = billed.get(p.id) ?? null;
@@ -221,15 +324,26 @@ async function periods(deps: UsageReadDeps, serviceId: number, opts: { clientId?
   return pageOf(rows, limit, (last) => last.startDate);
 }
 
-async function periodDays(deps: UsageReadDeps, serviceId: number, periodId: number, opts: { clientId?: number; until?: IsoDate | null }): Promise<{ period: PeriodRow; days: DayFigure[] }> {
+async function periodDays(
+  deps: UsageReadDeps,
+  serviceId: number,
+  periodId: number,
+  opts: { clientId?: number; until?: IsoDate | null },
+): Promise<{ period: PeriodRow; days: DayFigure[] }> {
   const svc = await serviceOf(deps, serviceId, opts.clientId);
   const period = await deps.store.period(serviceId, periodId);
   if (!period) throw notFound(`period ${periodId} of service ${serviceId} does not exist`);
   if (period.charge) period.charge.billedNow = (await billedNowBy(deps, [periodId])).get(periodId) ?? null;
-  const [intervals, notes] = await Promise.all([deps.store.intervals(periodId), deps.store.notesOf([periodId])]);
+  const [intervals, notes] = await Promise.all([
+    deps.store.intervals(periodId),
+    deps.store.notesOf([periodId]),
+  ]);
   period.notes = notes.get(periodId) ?? [];
   // an open period runs to the last day measured; a closed one to its last day
-  const last = period.status === 'open' ? (svc.lastSampleDate ?? period.startDate) : (period.endDate ?? period.startDate);
+  const last =
+    period.status === 'open'
+      ? (svc.lastSampleDate ?? period.startDate)
+      : (period.endDate ?? period.startDate);
   const until = opts.until && opts.until < last ? opts.until : last;
   const days = until < period.startDate ? [] : dailySeries(intervals, period.startDate, until);
   return { period, days };
@@ -238,7 +352,9 @@ async function periodDays(deps: UsageReadDeps, serviceId: number, periodId: numb
 /** A profile's threshold percentages (the setting may not exist in older profiles). */
 export function thresholdsOf(profile: BillingProfile | null): number[] {
   const t = (profile as { thresholds?: unknown } | null)?.thresholds;
-  return Array.isArray(t) && t.length && t.every((x) => typeof x === 'number') ? [...(t as number[])].sort((a, b) => a - b) : [...DEFAULT_THRESHOLDS];
+  return Array.isArray(t) && t.length && t.every((x) => typeof x === 'number')
+    ? [...(t as number[])].sort((a, b) => a - b)
+    : [...DEFAULT_THRESHOLDS];
 }
 
 function dateCursor(v: string): IsoDate {
