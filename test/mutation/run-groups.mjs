@@ -7,6 +7,7 @@
 // test-output/mutation/<group>/run.json and are printed at the end.
 //   npm run test:mutation                       every group, then the merge
 //   npm run test:mutation -- --group domain     one group (or a,b); the merge if the set is complete
+//   npm run test:mutation -- --report           the groups run so far as markdown (for docs/mutation.md)
 //   npm run test:mutation -- --mutate FILE ...  a narrowed run, as before (stryker.config.mjs)
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,7 +20,7 @@ const stryker = path.join(import.meta.dirname, 'stryker.mjs');
 const args = process.argv.slice(2);
 const git = (...a) => execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim();
 
-if (args.length > 0 && args[0] !== '--group') {
+if (args.length > 0 && args[0] !== '--group' && args[0] !== '--report') {
   const r = spawnSync(process.execPath, [stryker, 'run', ...args], { cwd: root, stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
@@ -59,15 +60,16 @@ function runGroup(g) {
   return run;
 }
 
+if (args[0] === '--report') {
+  groupTable();
+  report();
+  process.exit(0);
+}
+
 const wanted = args[0] === '--group' ? (args[1] ?? '').split(',').map(groupNamed) : GROUPS;
 for (const g of wanted) runGroup(g);
 
-const runs = GROUPS.map((g) => readJson(path.join(groupDir(g.name), 'run.json')));
-console.log('\n| group | mutants | killed | timed out | survived | no coverage | compile errors | ignored | score % | minutes | commit |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-for (const r of runs.filter(Boolean)) {
-  console.log(`| ${r.group} | ${r.mutants} | ${r.killed} | ${r.timeout} | ${r.survived} | ${r.noCoverage} | ${r.compileError} | ${r.ignored} | ${r.score} | ${r.minutes} | ${r.commit?.slice(0, 7) ?? 'uncommitted'} |`);
-}
+const runs = groupTable();
 
 const commits = new Set(runs.map((r) => r?.commit ?? null));
 if (commits.size !== 1 || commits.has(null) || cleanCommit() !== [...commits][0]) {
@@ -82,3 +84,37 @@ fs.writeFileSync(path.join(root, 'docs/mutation-score.json'), `${JSON.stringify(
 const commit = [...commits][0];
 fs.writeFileSync(path.join(root, 'docs/mutation-survivors.md'), survivorsMarkdown(survivors(files, reasons), s.total, commit));
 console.log(`\ndocs/mutation-score.json written: total ${s.total} % (commit ${commit})`);
+
+/** The groups run so far, their files and the mutants left alive, as markdown tables. */
+function report() {
+  const reasons = readJson(path.join(root, 'test/mutation/survivor-reasons.json')) ?? [];
+  const pct = (d, v) => (v === 0 ? '100.00' : ((d / v) * 100).toFixed(2));
+  const lines = ['| file | group | killed | timed out | survived | no coverage | ignored | score % |', '|---|---|---|---|---|---|---|---|'];
+  const alive = [];
+  for (const g of GROUPS) {
+    const r = readJson(path.join(groupDir(g.name), 'mutation.json'));
+    if (!r) continue;
+    const files = Object.fromEntries(Object.entries(r.files).map(([f, v]) => [path.relative(root, path.resolve(root, f)).split(path.sep).join('/'), v]));
+    for (const [file, { mutants }] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
+      const n = (st) => mutants.filter((m) => m.status === st).length;
+      const d = n('Killed') + n('Timeout');
+      lines.push(`| ${file} | ${g.name} | ${n('Killed')} | ${n('Timeout')} | ${n('Survived')} | ${n('NoCoverage')} | ${n('Ignored')} | ${pct(d, d + n('Survived') + n('NoCoverage'))} |`);
+    }
+    alive.push(...survivors(files, reasons));
+  }
+  console.log(lines.join('\n'));
+  console.log('\n| file:line | mutator | status | code | mutated to | reason |\n|---|---|---|---|---|---|');
+  const cell = (x) => String(x).replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 120);
+  for (const a of alive) console.log(`| ${a.file}:${a.line} | ${a.mutator} | ${a.status} | \`${cell(a.text)}\` | \`${cell(a.replacement)}\` | ${cell(a.reason ?? 'none recorded yet')} |`);
+}
+
+/** Each group's last run: counts, minutes and commit. */
+function groupTable() {
+  const runs = GROUPS.map((g) => readJson(path.join(groupDir(g.name), 'run.json')));
+  console.log('\n| group | mutants | killed | timed out | survived | no coverage | ignored (static) | score % | minutes | load | commit |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of runs.filter(Boolean)) {
+    console.log(`| ${r.group} | ${r.mutants} | ${r.killed} | ${r.timeout} | ${r.survived} | ${r.noCoverage} | ${r.ignored} | ${r.score} | ${r.minutes} | ${r.load} | ${r.commit?.slice(0, 7) ?? 'uncommitted'} |`);
+  }
+  return runs;
+}
