@@ -47,7 +47,11 @@ export class PanelApiError extends Error {
   /** true only when repeating the same call may succeed and is safe */
   readonly retryable: boolean;
 
-  constructor(kind: PanelErrorKind, message: string, opts: { command: string; status?: number; retryable?: boolean; cause?: unknown }) {
+  constructor(
+    kind: PanelErrorKind,
+    message: string,
+    opts: { command: string; status?: number; retryable?: boolean; cause?: unknown },
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'PanelApiError';
     this.kind = kind;
@@ -59,7 +63,17 @@ export class PanelApiError extends Error {
 
 /** Commands that only read: the only ones a client may repeat after a transport failure. */
 export const SAFE_TO_REPEAT: ReadonlySet<string> = new Set(
-  ['GetInvoice', 'GetInvoices', 'GetClientsDetails', 'GetClientsProducts', 'GetConfigurationValue', 'GetActivityLog', 'GetEmails', 'GetProducts', 'GetAdminUsers'].map((c) => c.toLowerCase()),
+  [
+    'GetInvoice',
+    'GetInvoices',
+    'GetClientsDetails',
+    'GetClientsProducts',
+    'GetConfigurationValue',
+    'GetActivityLog',
+    'GetEmails',
+    'GetProducts',
+    'GetAdminUsers',
+  ].map((c) => c.toLowerCase()),
 );
 
 export const isSafeToRepeat = (command: string): boolean => SAFE_TO_REPEAT.has(command.toLowerCase());
@@ -73,7 +87,11 @@ const AUTH_MESSAGES = [/^Authentication Failed/i, /^Invalid IP/i, /^Invalid Acce
  */
 export function interpretEnvelope(command: string, body: unknown, status?: number): PanelResult {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new PanelApiError('bad_response', `the panel answered ${command} with something that is not a JSON object`, { command, status });
+    throw new PanelApiError(
+      'bad_response',
+      `the panel answered ${command} with something that is not a JSON object`,
+      { command, status },
+    );
   }
   const env = body as Record<string, unknown>;
   const result = env.result ?? env.status;
@@ -83,7 +101,10 @@ export function interpretEnvelope(command: string, body: unknown, status?: numbe
     const kind: PanelErrorKind = AUTH_MESSAGES.some((re) => re.test(message)) ? 'auth' : 'api';
     throw new PanelApiError(kind, message, { command, status });
   }
-  throw new PanelApiError('bad_response', `the panel answered ${command} without result=success|error`, { command, status });
+  throw new PanelApiError('bad_response', `the panel answered ${command} without result=success|error`, {
+    command,
+    status,
+  });
 }
 
 /**
@@ -102,7 +123,8 @@ export function toFormPairs(params: PanelParams): Array<[string, string]> {
       out.push([name, String(value)]);
     } else if (typeof value === 'bigint') out.push([name, value.toString()]);
     else if (Array.isArray(value)) value.forEach((v, i) => walk(`${name}[${i}]`, v));
-    else for (const [k, v] of Object.entries(value as Record<string, PanelParamValue>)) walk(`${name}[${k}]`, v);
+    else
+      for (const [k, v] of Object.entries(value as Record<string, PanelParamValue>)) walk(`${name}[${k}]`, v);
   };
   for (const [k, v] of Object.entries(params)) walk(k, v);
   return out;
@@ -129,19 +151,24 @@ export function phpSerialize(value: unknown): string {
   if (Array.isArray(value)) return phpSerialize(Object.fromEntries(value.map((v, i) => [String(i), v])));
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>);
-    const body = entries.map(([k, v]) => (/^(0|-?[1-9]\d*)$/.test(k) ? `i:${k};` : phpSerialize(k)) + phpSerialize(v)).join('');
+    const body = entries
+      .map(([k, v]) => (/^(0|-?[1-9]\d*)$/.test(k) ? `i:${k};` : phpSerialize(k)) + phpSerialize(v))
+      .join('');
     return `a:${entries.length}:{${body}}`;
   }
   throw new TypeError(`phpSerialize: cannot serialize ${typeof value}`);
 }
 
-export const base64PhpSerialize = (value: Record<string, unknown> | unknown[]): string => Buffer.from(phpSerialize(value), 'utf8').toString('base64');
+export const base64PhpSerialize = (value: Record<string, unknown> | unknown[]): string =>
+  Buffer.from(phpSerialize(value), 'utf8').toString('base64');
 
 // ---------------------------------------------------------------------------------------------
 // Typed shapes (parsed from the envelope; money as exact decimal strings)
 
-export type InvoiceStatus = 'Draft' | 'Unpaid' | 'Paid' | 'Cancelled' | 'Refunded' | 'Collections' | 'Payment Pending';
-export type ServiceStatus = 'Pending' | 'Active' | 'Suspended' | 'Terminated' | 'Cancelled' | 'Fraud' | 'Completed';
+export type InvoiceStatus =
+  'Draft' | 'Unpaid' | 'Paid' | 'Cancelled' | 'Refunded' | 'Collections' | 'Payment Pending';
+export type ServiceStatus =
+  'Pending' | 'Active' | 'Suspended' | 'Terminated' | 'Cancelled' | 'Fraud' | 'Completed';
 
 export interface PanelInvoiceItem {
   id: number;
@@ -172,7 +199,15 @@ export interface PanelInvoice {
   paymentMethod: string;
   notes: string;
   items: PanelInvoiceItem[];
-  transactions: Array<{ id: number; transId: string; gateway: string; date: string; amountIn: string; fees: string; amountOut: string }>;
+  transactions: Array<{
+    id: number;
+    transId: string;
+    gateway: string;
+    date: string;
+    amountIn: string;
+    fees: string;
+    amountOut: string;
+  }>;
 }
 
 export interface PanelInvoiceSummary {
@@ -303,26 +338,71 @@ export interface PanelApi {
   /** Any command, raw: the success envelope, or a thrown PanelApiError. */
   call(command: string, params?: PanelParams): Promise<PanelResult>;
   getInvoice(invoiceId: number): Promise<PanelInvoice>;
-  getInvoices(filter?: { userId?: number; status?: InvoiceStatus | 'Overdue'; limitStart?: number; limitNum?: number; orderBy?: string; order?: 'asc' | 'desc' }): Promise<{ totalResults: number; invoices: PanelInvoiceSummary[] }>;
+  getInvoices(filter?: {
+    userId?: number;
+    status?: InvoiceStatus | 'Overdue';
+    limitStart?: number;
+    limitNum?: number;
+    orderBy?: string;
+    order?: 'asc' | 'desc';
+  }): Promise<{ totalResults: number; invoices: PanelInvoiceSummary[] }>;
   createInvoice(input: CreateInvoiceInput): Promise<{ invoiceId: number; status: InvoiceStatus }>;
   updateInvoice(input: UpdateInvoiceInput): Promise<{ invoiceId: number }>;
-  addInvoicePayment(input: { invoiceId: number; transId: string; gateway: string; date?: string; amount?: string; fees?: string; noEmail?: boolean }): Promise<void>;
+  addInvoicePayment(input: {
+    invoiceId: number;
+    transId: string;
+    gateway: string;
+    date?: string;
+    amount?: string;
+    fees?: string;
+    noEmail?: boolean;
+  }): Promise<void>;
   getClientsDetails(clientId: number): Promise<PanelClient>;
-  getClientsProducts(filter: { clientId?: number; serviceId?: number; pid?: number; limitStart?: number; limitNum?: number }): Promise<{ totalResults: number; products: PanelService[] }>;
+  getClientsProducts(filter: {
+    clientId?: number;
+    serviceId?: number;
+    pid?: number;
+    limitStart?: number;
+    limitNum?: number;
+  }): Promise<{ totalResults: number; products: PanelService[] }>;
   updateClientProduct(input: UpdateClientProductInput): Promise<{ serviceId: number }>;
   moduleSuspend(serviceId: number, suspendReason?: string): Promise<void>;
   moduleUnsuspend(serviceId: number): Promise<void>;
-  sendEmail(input: { messageName: string; id: number; customVars?: Record<string, string> } | { customType: 'general' | 'product' | 'invoice'; customSubject: string; customMessage: string; id: number; customVars?: Record<string, string> }): Promise<void>;
-  sendAdminEmail(input: { messageName: string; mergeFields?: Record<string, string>; type?: 'system' | 'account' | 'support' } | { customSubject: string; customMessage: string; mergeFields?: Record<string, string>; type?: 'system' | 'account' | 'support' }): Promise<void>;
+  sendEmail(
+    input:
+      | { messageName: string; id: number; customVars?: Record<string, string> }
+      | {
+          customType: 'general' | 'product' | 'invoice';
+          customSubject: string;
+          customMessage: string;
+          id: number;
+          customVars?: Record<string, string>;
+        },
+  ): Promise<void>;
+  sendAdminEmail(
+    input:
+      | { messageName: string; mergeFields?: Record<string, string>; type?: 'system' | 'account' | 'support' }
+      | {
+          customSubject: string;
+          customMessage: string;
+          mergeFields?: Record<string, string>;
+          type?: 'system' | 'account' | 'support';
+        },
+  ): Promise<void>;
   logActivity(description: string, clientId?: number): Promise<void>;
-  genInvoices(input?: { clientId?: number; serviceIds?: number[]; noEmails?: boolean }): Promise<{ numCreated: number; latestInvoiceId: number | null }>;
+  genInvoices(input?: {
+    clientId?: number;
+    serviceIds?: number[];
+    noEmails?: boolean;
+  }): Promise<{ numCreated: number; latestInvoiceId: number | null }>;
   getConfigurationValue(setting: string): Promise<string>;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Parsing helpers: WHMCS's numbers-as-strings, "" for false, zero-dates for null
 
-const bad = (command: string, what: string): PanelApiError => new PanelApiError('bad_response', `${command}: ${what}`, { command });
+const bad = (command: string, what: string): PanelApiError =>
+  new PanelApiError('bad_response', `${command}: ${what}`, { command });
 
 export function int(command: string, v: unknown, what: string): number {
   if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
@@ -330,7 +410,8 @@ export function int(command: string, v: unknown, what: string): number {
   throw bad(command, `${what} is not an integer (${JSON.stringify(v)})`);
 }
 
-const intOr0 = (command: string, v: unknown, what: string): number => (v === null || v === undefined || v === '' ? 0 : int(command, v, what));
+const intOr0 = (command: string, v: unknown, what: string): number =>
+  v === null || v === undefined || v === '' ? 0 : int(command, v, what);
 
 /**
  * The panel keeps every amount with two decimals, whatever the currency (WHMCS's decimal(16,2)
@@ -340,7 +421,8 @@ const intOr0 = (command: string, v: unknown, what: string): number => (v === nul
 export const PANEL_DECIMALS = 2;
 
 /** "519.95" → 51995n; more than two decimals is refused (no panel writes them). */
-export const panelHundredths = (amount: string, what = 'amount'): bigint => rescale(parseDecimal(amount, what, PANEL_DECIMALS, true), PANEL_DECIMALS);
+export const panelHundredths = (amount: string, what = 'amount'): bigint =>
+  rescale(parseDecimal(amount, what, PANEL_DECIMALS, true), PANEL_DECIMALS);
 
 /** 200n → "2.00" */
 export const panelAmount = (hundredths: bigint): string => scaledToString(hundredths, PANEL_DECIMALS);
@@ -348,7 +430,8 @@ export const panelAmount = (hundredths: bigint): string => scaledToString(hundre
 /** Money or rate: an exact decimal string, normalised to at least two decimals. */
 export function decimal(command: string, v: unknown, what: string): string {
   const s = typeof v === 'number' ? String(v) : v;
-  if (typeof s !== 'string' || !/^-?\d+(\.\d+)?$/.test(s.trim())) throw bad(command, `${what} is not a decimal (${JSON.stringify(v)})`);
+  if (typeof s !== 'string' || !/^-?\d+(\.\d+)?$/.test(s.trim()))
+    throw bad(command, `${what} is not a decimal (${JSON.stringify(v)})`);
   const [whole, frac = ''] = s.trim().split('.');
   return `${whole}.${frac.padEnd(2, '0')}`;
 }
@@ -356,7 +439,8 @@ export function decimal(command: string, v: unknown, what: string): string {
 const text = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 
 /** WHMCS booleans: true, 1, "1", "on", "true" are true; "", 0, "0", false are false. */
-export const flag = (v: unknown): boolean => v === true || v === 1 || (typeof v === 'string' && ['1', 'on', 'true', 'yes'].includes(v.toLowerCase()));
+export const flag = (v: unknown): boolean =>
+  v === true || v === 1 || (typeof v === 'string' && ['1', 'on', 'true', 'yes'].includes(v.toLowerCase()));
 
 /** Zero-dates ('0000-00-00', '0000-00-00 00:00:00') and empty values are "unset". */
 export function dateOrNull(v: unknown): string | null {
@@ -367,7 +451,11 @@ export function dateOrNull(v: unknown): string | null {
 
 /** `items: {item: [...]}` or `""` (WHMCS's empty list) → array */
 /** Whether the client's credit log (GetCredits) holds a credit with this description: a credit given before a crash is never given twice. */
-export async function creditLogged(panel: Pick<PanelApi, 'call'>, clientId: number, description: string | ((description: string) => boolean)): Promise<boolean> {
+export async function creditLogged(
+  panel: Pick<PanelApi, 'call'>,
+  clientId: number,
+  description: string | ((description: string) => boolean),
+): Promise<boolean> {
   const r = await panel.call('GetCredits', { clientid: clientId });
   const matches = typeof description === 'string' ? (d: string) => d === description : description;
   return listOf(r.credits, 'credit').some((c) => matches(String(c.description ?? '')));
@@ -378,7 +466,8 @@ export function listOf(v: unknown, key: string): Record<string, unknown>[] {
   if (!v || typeof v !== 'object') return [];
   const inner = (v as Record<string, unknown>)[key];
   if (Array.isArray(inner)) return inner as Record<string, unknown>[];
-  if (inner && typeof inner === 'object') return Object.values(inner as Record<string, unknown>) as Record<string, unknown>[];
+  if (inner && typeof inner === 'object')
+    return Object.values(inner as Record<string, unknown>) as Record<string, unknown>[];
   return [];
 }
 
@@ -422,7 +511,11 @@ function parseInvoice(c: string, r: PanelResult): PanelInvoice {
 }
 
 function parseService(c: string, p: Record<string, unknown>): PanelService {
-  const fields = listOf(p.customfields, 'customfield').map((f) => ({ id: int(c, f.id, 'customfield id'), name: text(f.name), value: text(f.value) }));
+  const fields = listOf(p.customfields, 'customfield').map((f) => ({
+    id: int(c, f.id, 'customfield id'),
+    name: text(f.name),
+    value: text(f.value),
+  }));
   return {
     id: int(c, p.id, 'id'),
     clientId: int(c, p.clientid, 'clientid'),
@@ -457,7 +550,10 @@ const optionalBool = (v: boolean | undefined): boolean | undefined => v;
 
 type RawCall = (command: string, params?: PanelParams) => Promise<PanelResult>;
 
-async function getInvoices(call: RawCall, filter: Parameters<PanelApi['getInvoices']>[0] = {}): ReturnType<PanelApi['getInvoices']> {
+async function getInvoices(
+  call: RawCall,
+  filter: Parameters<PanelApi['getInvoices']>[0] = {},
+): ReturnType<PanelApi['getInvoices']> {
   const c = 'GetInvoices';
   const r = await call(c, {
     userid: filter.userId,
@@ -489,7 +585,10 @@ async function getInvoices(call: RawCall, filter: Parameters<PanelApi['getInvoic
   };
 }
 
-async function createInvoice(call: RawCall, input: Parameters<PanelApi['createInvoice']>[0]): ReturnType<PanelApi['createInvoice']> {
+async function createInvoice(
+  call: RawCall,
+  input: Parameters<PanelApi['createInvoice']>[0],
+): ReturnType<PanelApi['createInvoice']> {
   const c = 'CreateInvoice';
   const params: Record<string, PanelParamValue> = {
     userid: input.userId,
@@ -513,7 +612,10 @@ async function createInvoice(call: RawCall, input: Parameters<PanelApi['createIn
   return { invoiceId: int(c, r.invoiceid, 'invoiceid'), status: text(r.status) as InvoiceStatus };
 }
 
-async function updateInvoice(call: RawCall, input: Parameters<PanelApi['updateInvoice']>[0]): ReturnType<PanelApi['updateInvoice']> {
+async function updateInvoice(
+  call: RawCall,
+  input: Parameters<PanelApi['updateInvoice']>[0],
+): ReturnType<PanelApi['updateInvoice']> {
   const c = 'UpdateInvoice';
   const params: Record<string, PanelParamValue> = {
     invoiceid: input.invoiceId,
@@ -563,13 +665,17 @@ async function getClientsDetails(call: RawCall, clientId: number): ReturnType<Pa
   };
 }
 
-async function updateClientProduct(call: RawCall, input: Parameters<PanelApi['updateClientProduct']>[0]): ReturnType<PanelApi['updateClientProduct']> {
+async function updateClientProduct(
+  call: RawCall,
+  input: Parameters<PanelApi['updateClientProduct']>[0],
+): ReturnType<PanelApi['updateClientProduct']> {
   const c = 'UpdateClientProduct';
   const r = await call(c, {
     serviceid: input.serviceId,
     status: input.status,
     nextduedate: input.nextDueDate,
-    overideautosuspend: input.overideAutoSuspend === undefined ? undefined : input.overideAutoSuspend ? 'on' : 'off',
+    overideautosuspend:
+      input.overideAutoSuspend === undefined ? undefined : input.overideAutoSuspend ? 'on' : 'off',
     overidesuspenduntil: input.overideSuspendUntil,
     suspendreason: input.suspendReason,
     bwusage: input.bwUsage,
@@ -584,16 +690,33 @@ async function updateClientProduct(call: RawCall, input: Parameters<PanelApi['up
 }
 
 /** Builds the typed helpers over one raw `call`. */
-export function createPanelApi(call: (command: string, params?: PanelParams) => Promise<PanelResult>): PanelApi {
+export function createPanelApi(
+  call: (command: string, params?: PanelParams) => Promise<PanelResult>,
+): PanelApi {
   return {
     call: (command, params = {}) => call(command, params),
+    ...invoiceCommands(call),
+    ...serviceCommands(call),
+    ...messageCommands(call),
+  };
+}
 
+/** Invoices: read, listed, created, changed, paid, generated. */
+function invoiceCommands(
+  call: (command: string, params?: PanelParams) => Promise<PanelResult>,
+): Pick<
+  PanelApi,
+  'getInvoice' | 'getInvoices' | 'createInvoice' | 'updateInvoice' | 'addInvoicePayment' | 'genInvoices'
+> {
+  return {
     async getInvoice(invoiceId) {
       return parseInvoice('GetInvoice', await call('GetInvoice', { invoiceid: invoiceId }));
     },
 
     getInvoices: (filter = {}) => getInvoices(call, filter),
+
     createInvoice: (input) => createInvoice(call, input),
+
     updateInvoice: (input) => updateInvoice(call, input),
 
     async addInvoicePayment(input) {
@@ -608,12 +731,47 @@ export function createPanelApi(call: (command: string, params?: PanelParams) => 
       });
     },
 
+    async genInvoices(input = {}) {
+      const c = 'GenInvoices';
+      const r = await call(c, {
+        clientid: input.clientId,
+        serviceids: input.serviceIds,
+        noemails: optionalBool(input.noEmails),
+      });
+      return {
+        numCreated: intOr0(c, r.numcreated, 'numcreated'),
+        latestInvoiceId:
+          r.latestinvoiceid === undefined || r.latestinvoiceid === null || r.latestinvoiceid === ''
+            ? null
+            : int(c, r.latestinvoiceid, 'latestinvoiceid'),
+      };
+    },
+  };
+}
+
+/** Clients and their services: details, products, changes, suspension. */
+function serviceCommands(
+  call: (command: string, params?: PanelParams) => Promise<PanelResult>,
+): Pick<
+  PanelApi,
+  'getClientsDetails' | 'getClientsProducts' | 'updateClientProduct' | 'moduleSuspend' | 'moduleUnsuspend'
+> {
+  return {
     getClientsDetails: (clientId) => getClientsDetails(call, clientId),
 
     async getClientsProducts(filter) {
       const c = 'GetClientsProducts';
-      const r = await call(c, { clientid: filter.clientId, serviceid: filter.serviceId, pid: filter.pid, limitstart: filter.limitStart, limitnum: filter.limitNum });
-      return { totalResults: int(c, r.totalresults, 'totalresults'), products: listOf(r.products, 'product').map((p) => parseService(c, p)) };
+      const r = await call(c, {
+        clientid: filter.clientId,
+        serviceid: filter.serviceId,
+        pid: filter.pid,
+        limitstart: filter.limitStart,
+        limitnum: filter.limitNum,
+      });
+      return {
+        totalResults: int(c, r.totalresults, 'totalresults'),
+        products: listOf(r.products, 'product').map((p) => parseService(c, p)),
+      };
     },
 
     updateClientProduct: (input) => updateClientProduct(call, input),
@@ -625,29 +783,46 @@ export function createPanelApi(call: (command: string, params?: PanelParams) => 
     async moduleUnsuspend(serviceId) {
       await call('ModuleUnsuspend', { serviceid: serviceId });
     },
+  };
+}
 
+/** Emails to clients and admins, the activity log and the panel's settings. */
+function messageCommands(
+  call: (command: string, params?: PanelParams) => Promise<PanelResult>,
+): Pick<PanelApi, 'sendEmail' | 'sendAdminEmail' | 'logActivity' | 'getConfigurationValue'> {
+  return {
     async sendEmail(input) {
       const customvars = input.customVars ? base64PhpSerialize(input.customVars) : undefined;
-      if ('messageName' in input) await call('SendEmail', { messagename: input.messageName, id: input.id, customvars });
-      else await call('SendEmail', { customtype: input.customType, customsubject: input.customSubject, custommessage: input.customMessage, id: input.id, customvars });
+      if ('messageName' in input)
+        await call('SendEmail', { messagename: input.messageName, id: input.id, customvars });
+      else
+        await call('SendEmail', {
+          customtype: input.customType,
+          customsubject: input.customSubject,
+          custommessage: input.customMessage,
+          id: input.id,
+          customvars,
+        });
     },
 
     async sendAdminEmail(input) {
-      if ('messageName' in input) await call('SendAdminEmail', { messagename: input.messageName, mergefields: input.mergeFields, type: input.type });
-      else await call('SendAdminEmail', { customsubject: input.customSubject, custommessage: input.customMessage, mergefields: input.mergeFields, type: input.type });
+      if ('messageName' in input)
+        await call('SendAdminEmail', {
+          messagename: input.messageName,
+          mergefields: input.mergeFields,
+          type: input.type,
+        });
+      else
+        await call('SendAdminEmail', {
+          customsubject: input.customSubject,
+          custommessage: input.customMessage,
+          mergefields: input.mergeFields,
+          type: input.type,
+        });
     },
 
     async logActivity(description, clientId) {
       await call('LogActivity', { description, clientid: clientId });
-    },
-
-    async genInvoices(input = {}) {
-      const c = 'GenInvoices';
-      const r = await call(c, { clientid: input.clientId, serviceids: input.serviceIds, noemails: optionalBool(input.noEmails) });
-      return {
-        numCreated: intOr0(c, r.numcreated, 'numcreated'),
-        latestInvoiceId: r.latestinvoiceid === undefined || r.latestinvoiceid === null || r.latestinvoiceid === '' ? null : int(c, r.latestinvoiceid, 'latestinvoiceid'),
-      };
     },
 
     async getConfigurationValue(setting) {
