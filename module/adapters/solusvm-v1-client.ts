@@ -5,7 +5,12 @@
 import { performance } from 'node:perf_hooks';
 import { invalidInput } from '../domain/errors.js';
 import type { SpeedSettings } from '../domain/limit-policy.js';
-import { createSolusVmHttp, type HttpReply, type SolusVmHttp, type SolusVmHttpOptions } from './solusvm-http.js';
+import {
+  createSolusVmHttp,
+  type HttpReply,
+  type SolusVmHttp,
+  type SolusVmHttpOptions,
+} from './solusvm-http.js';
 import { failureReport, okReport, type ReportContext } from './solusvm-report.js';
 import {
   type ConnectionReport,
@@ -58,7 +63,11 @@ export interface SolusVmV1Client extends SolusVmGateway {
   vserverStatus(vserverid: string): Promise<ServerState>;
   vserverSuspend(vserverid: string): Promise<V1Response>;
   vserverUnsuspend(vserverid: string): Promise<V1Response>;
-  vserverBandwidth(vserverid: string, limitGb: bigint | number, overlimitGb?: bigint | number): Promise<V1Response>;
+  vserverBandwidth(
+    vserverid: string,
+    limitGb: bigint | number,
+    overlimitGb?: bigint | number,
+  ): Promise<V1Response>;
   vserverChangeNspeed(vserverid: string, customnspeed: bigint | number): Promise<V1Response>;
   nodeIdList(type: string): Promise<string[]>;
   listNodes(type: string): Promise<string[]>;
@@ -66,7 +75,12 @@ export interface SolusVmV1Client extends SolusVmGateway {
 }
 
 /** Errors after which an action may still have happened, or the server was already in the state. */
-const AMBIGUOUS: ReadonlySet<SolusVmErrorKind> = new Set(['app_error', 'timeout', 'transport', 'bad_response']);
+const AMBIGUOUS: ReadonlySet<SolusVmErrorKind> = new Set([
+  'app_error',
+  'timeout',
+  'transport',
+  'bad_response',
+]);
 
 const checkId = (value: string, what: string): string => {
   const v = String(value).trim();
@@ -81,7 +95,10 @@ const checkWhole = (value: bigint | number, what: string): string => {
   return String(value);
 };
 
-export function createSolusVmV1Client(conn: MasterConnection, opts: SolusVmV1ClientOptions = {}): SolusVmV1Client {
+export function createSolusVmV1Client(
+  conn: MasterConnection,
+  opts: SolusVmV1ClientOptions = {},
+): SolusVmV1Client {
   const core = v1Core(conn, opts);
   const calls = v1Calls(core);
   const vserverStatus = calls.vserverStatus;
@@ -131,13 +148,20 @@ function v1Core(conn: MasterConnection, opts: SolusVmV1ClientOptions): V1Core {
     read: (action, params, json = useJson) => call(action, params, { idempotent: true, json }),
     act: (action, params) => call(action, params, { idempotent: false, json: useJson }),
   };
-  async function call(action: string, params: Record<string, string>, callOpts: V1CallOptions): Promise<V1Response> {
+  async function call(
+    action: string,
+    params: Record<string, string>,
+    callOpts: V1CallOptions,
+  ): Promise<V1Response> {
     const form = new URLSearchParams({ id: apiId, key: apiKey, action, ...params });
     if (callOpts.json) form.set('rdtype', 'json');
     const reply = await http.request({
       method: 'POST',
       path: commandPath,
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json, text/xml, */*' },
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Accept: 'application/json, text/xml, */*',
+      },
       body: form.toString(),
       idempotent: callOpts.idempotent,
     });
@@ -148,7 +172,10 @@ function v1Core(conn: MasterConnection, opts: SolusVmV1ClientOptions): V1Core {
   return core;
 }
 
-function httpStatusError(reply: HttpReply, core: Pick<V1Core, 'conn' | 'http' | 'reseller' | 'commandPath'>): SolusVmError {
+function httpStatusError(
+  reply: HttpReply,
+  core: Pick<V1Core, 'conn' | 'http' | 'reseller' | 'commandPath'>,
+): SolusVmError {
   const { conn, http, reseller, commandPath } = core;
   const s = reply.status;
   const common = { httpStatus: s, snippet: http.snippet(reply.body) };
@@ -160,19 +187,30 @@ function httpStatusError(reply: HttpReply, core: Pick<V1Core, 'conn' | 'http' | 
     );
   }
   if (s === 404) {
-    return new SolusVmError('transport', `HTTP 404: there is no SolusVM ${reseller ? 'Reseller' : 'Admin'} API at ${commandPath} on ${http.hostPort}; check the master URL (its origin only, e.g. https://master.example.net:5656)`, { ...common, code: 'HTTP_404' });
+    return new SolusVmError(
+      'transport',
+      `HTTP 404: there is no SolusVM ${reseller ? 'Reseller' : 'Admin'} API at ${commandPath} on ${http.hostPort}; check the master URL (its origin only, e.g. https://master.example.net:5656)`,
+      { ...common, code: 'HTTP_404' },
+    );
   }
   const advice =
     s >= 500
-      ? 'an error inside SolusVM or the web server in front of it: look at the master\'s web server error log; reads are tried again on the next run'
+      ? "an error inside SolusVM or the web server in front of it: look at the master's web server error log; reads are tried again on the next run"
       : 'the master (or a proxy in front of it) refused the request: check the URL and any proxy or firewall rules';
-  return new SolusVmError('transport', `HTTP ${s} from ${http.hostPort}: ${advice}`, { ...common, retryable: s >= 500, code: `HTTP_${s}` });
+  return new SolusVmError('transport', `HTTP ${s} from ${http.hostPort}: ${advice}`, {
+    ...common,
+    retryable: s >= 500,
+    code: `HTTP_${s}`,
+  });
 }
 
 /** The Admin and Reseller API calls the add-on makes, each checked and parsed. */
 function v1Calls(core: V1Core) {
   const { read, act, useJson, types } = core;
-  async function vserverInfoAll(vserverid: string, o: { json?: boolean; nostatus?: boolean } = {}): Promise<V1InfoAll> {
+  async function vserverInfoAll(
+    vserverid: string,
+    o: { json?: boolean; nostatus?: boolean } = {},
+  ): Promise<V1InfoAll> {
     // nographs always: without it the master renders PNG graphs on every call, which is slow
     const params: Record<string, string> = { vserverid: checkId(vserverid, 'vserverid'), nographs: 'true' };
     if (o.nostatus) params['nostatus'] = 'true';
@@ -192,21 +230,35 @@ function v1Calls(core: V1Core) {
   const vserverStatus = async (vserverid: string): Promise<ServerState> =>
     parseStatusState(await read('vserver-status', { vserverid: checkId(vserverid, 'vserverid') }));
 
-  const vserverSuspend = async (vserverid: string): Promise<V1Response> => act('vserver-suspend', { vserverid: checkId(vserverid, 'vserverid') });
-  const vserverUnsuspend = async (vserverid: string): Promise<V1Response> => act('vserver-unsuspend', { vserverid: checkId(vserverid, 'vserverid') });
+  const vserverSuspend = async (vserverid: string): Promise<V1Response> =>
+    act('vserver-suspend', { vserverid: checkId(vserverid, 'vserverid') });
+  const vserverUnsuspend = async (vserverid: string): Promise<V1Response> =>
+    act('vserver-unsuspend', { vserverid: checkId(vserverid, 'vserverid') });
 
-  async function vserverBandwidth(vserverid: string, limitGb: bigint | number, overlimitGb?: bigint | number): Promise<V1Response> {
-    const params: Record<string, string> = { vserverid: checkId(vserverid, 'vserverid'), limit: checkWhole(limitGb, 'limit (GB)') };
+  async function vserverBandwidth(
+    vserverid: string,
+    limitGb: bigint | number,
+    overlimitGb?: bigint | number,
+  ): Promise<V1Response> {
+    const params: Record<string, string> = {
+      vserverid: checkId(vserverid, 'vserverid'),
+      limit: checkWhole(limitGb, 'limit (GB)'),
+    };
     if (overlimitGb !== undefined) params['overlimit'] = checkWhole(overlimitGb, 'overlimit (GB)');
     return act('vserver-bandwidth', params);
   }
 
   // customnspeed's unit is not documented (docs/solusvm.md, "SolusVM 1 Admin API"); the caller owns the number it sends
   const vserverChangeNspeed = async (vserverid: string, customnspeed: bigint | number): Promise<V1Response> =>
-    act('vserver-change-nspeed', { vserverid: checkId(vserverid, 'vserverid'), customnspeed: checkWhole(customnspeed, 'customnspeed') });
+    act('vserver-change-nspeed', {
+      vserverid: checkId(vserverid, 'vserverid'),
+      customnspeed: checkWhole(customnspeed, 'customnspeed'),
+    });
 
-  const nodeIdList = async (type: string): Promise<string[]> => parseNodeList(await read('node-idlist', { type }));
-  const listNodes = async (type: string): Promise<string[]> => parseNodeList(await read('listnodes', { type }));
+  const nodeIdList = async (type: string): Promise<string[]> =>
+    parseNodeList(await read('node-idlist', { type }));
+  const listNodes = async (type: string): Promise<string[]> =>
+    parseNodeList(await read('listnodes', { type }));
   const nodeVirtualServers = async (nodeid: string): Promise<V1VirtualServer[]> =>
     parseNodeVirtualServers(await read('node-virtualservers', { nodeid: checkId(nodeid, 'nodeid') }));
 
@@ -226,34 +278,32 @@ function v1Calls(core: V1Core) {
     return [...ids];
   }
 
-  return { vserverInfoAll, vserverExists, vserverStatus, vserverSuspend, vserverUnsuspend, vserverBandwidth, vserverChangeNspeed, nodeIdList, listNodes, nodeVirtualServers, nodeIdsOfType, allNodeIds };
+  return {
+    vserverInfoAll,
+    vserverExists,
+    vserverStatus,
+    vserverSuspend,
+    vserverUnsuspend,
+    vserverBandwidth,
+    vserverChangeNspeed,
+    nodeIdList,
+    listNodes,
+    nodeVirtualServers,
+    nodeIdsOfType,
+    allNodeIds,
+  };
 }
 
 type V1Calls = ReturnType<typeof v1Calls>;
 
 /** What every SolusVM gateway does (solusvm-types.ts), in SolusVM 1's calls. */
-function v1Gateway(core: V1Core, calls: V1Calls): Pick<SolusVmGateway, 'readTraffic' | 'listServers' | 'suspend' | 'unsuspend' | 'readSpeed' | 'setSpeed'> {
+function v1Gateway(
+  core: V1Core,
+  calls: V1Calls,
+): Pick<SolusVmGateway, 'readTraffic' | 'listServers' | 'suspend' | 'unsuspend' | 'readSpeed' | 'setSpeed'> {
   const { useJson, reseller } = core;
-  const { vserverInfoAll, vserverStatus, vserverSuspend, vserverUnsuspend, vserverChangeNspeed, nodeVirtualServers, allNodeIds } = calls;
-  async function* listServers(): AsyncIterable<ServerSummary> {
-    if (reseller) {
-      throw new SolusVmError('app_error', 'the SolusVM 1 Reseller API cannot list servers (it has no node calls): link services by their vserverid, or use an Admin API user to match by hostname or IP', { code: 'RESELLER_NO_LIST' });
-    }
-    for (const nodeid of await allNodeIds()) {
-      let servers: V1VirtualServer[];
-      try {
-        servers = await nodeVirtualServers(nodeid);
-      } catch (e) {
-        if (e instanceof SolusVmError && e.kind === 'not_found') continue; // node removed meanwhile
-        throw e;
-      }
-      for (const s of servers) {
-        // node-virtualservers gives no node name; the node id is what we have
-        yield { ref: s.vserverid, uuid: null, hostname: s.hostname, node: nodeid, clientRef: s.clientid, createdAt: null, ip: s.ipaddress };
-      }
-    }
-  }
-
+  const { vserverInfoAll, vserverStatus, vserverSuspend, vserverUnsuspend, vserverChangeNspeed } = calls;
+  const listServers = () => v1ListServers(reseller, calls);
   async function readTraffic(serverRef: string): Promise<TrafficReading> {
     // nostatus: the counter needs no live state check on the node (slow, and a timeout per VPS when
     // a node is down); the limit policy reads the state itself where it needs it
@@ -268,25 +318,6 @@ function v1Gateway(core: V1Core, calls: V1Calls): Pick<SolusVmGateway, 'readTraf
     };
   }
 
-  /**
-   * Runs an action; when it fails in a way that leaves doubt (an error message, a lost answer),
-   * re-reads the state and accepts only if the server is now in the wanted state.
-   */
-  async function ensure(serverRef: string, action: () => Promise<unknown>, reached: (s: ServerState) => boolean): Promise<void> {
-    try {
-      await action();
-    } catch (e) {
-      if (!(e instanceof SolusVmError) || !AMBIGUOUS.has(e.kind)) throw e;
-      let state: ServerState;
-      try {
-        state = await vserverStatus(serverRef);
-      } catch {
-        throw e;
-      }
-      if (!reached(state)) throw e;
-    }
-  }
-
   // SolusVM 1 has no call that reads customnspeed back: nothing to save, and a doubtful answer is
   // retried (setting the same speed again changes nothing).
   const readSpeed = async (): Promise<null> => null;
@@ -295,16 +326,91 @@ function v1Gateway(core: V1Core, calls: V1Calls): Pick<SolusVmGateway, 'readTraf
     await vserverChangeNspeed(ref, speed.customnspeed);
   }
 
-  const suspend = (ref: string): Promise<void> => ensure(ref, () => vserverSuspend(ref), (s) => s === 'suspended');
-  const unsuspend = (ref: string): Promise<void> => ensure(ref, () => vserverUnsuspend(ref), (s) => s === 'online' || s === 'offline');
+  const suspend = (ref: string): Promise<void> =>
+    ensureState(
+      vserverStatus,
+      ref,
+      () => vserverSuspend(ref),
+      (s) => s === 'suspended',
+    );
+  const unsuspend = (ref: string): Promise<void> =>
+    ensureState(
+      vserverStatus,
+      ref,
+      () => vserverUnsuspend(ref),
+      (s) => s === 'online' || s === 'offline',
+    );
 
   return { readTraffic, listServers, suspend, unsuspend, readSpeed, setSpeed };
+}
+
+/** Every server of every node (a reseller has no node calls: it cannot list). */
+async function* v1ListServers(reseller: boolean, calls: V1Calls): AsyncIterable<ServerSummary> {
+  const { nodeVirtualServers, allNodeIds } = calls;
+  if (reseller) {
+    throw new SolusVmError(
+      'app_error',
+      'the SolusVM 1 Reseller API cannot list servers (it has no node calls): link services by their vserverid, or use an Admin API user to match by hostname or IP',
+      { code: 'RESELLER_NO_LIST' },
+    );
+  }
+  for (const nodeid of await allNodeIds()) {
+    let servers: V1VirtualServer[];
+    try {
+      servers = await nodeVirtualServers(nodeid);
+    } catch (e) {
+      if (e instanceof SolusVmError && e.kind === 'not_found') continue; // node removed meanwhile
+      throw e;
+    }
+    for (const s of servers) {
+      // node-virtualservers gives no node name; the node id is what we have
+      yield {
+        ref: s.vserverid,
+        uuid: null,
+        hostname: s.hostname,
+        node: nodeid,
+        clientRef: s.clientid,
+        createdAt: null,
+        ip: s.ipaddress,
+      };
+    }
+  }
+}
+
+/**
+ * Runs an action; when it fails in a way that leaves doubt (an error message, a lost answer),
+ * re-reads the state and accepts only if the server is now in the wanted state.
+ */
+async function ensureState(
+  vserverStatus: V1Calls['vserverStatus'],
+  serverRef: string,
+  action: () => Promise<unknown>,
+  reached: (s: ServerState) => boolean,
+): Promise<void> {
+  try {
+    await action();
+  } catch (e) {
+    if (!(e instanceof SolusVmError) || !AMBIGUOUS.has(e.kind)) throw e;
+    let state: ServerState;
+    try {
+      state = await vserverStatus(serverRef);
+    } catch {
+      throw e;
+    }
+    if (!reached(state)) throw e;
+  }
 }
 
 async function v1TestConnection(core: V1Core, calls: V1Calls): Promise<ConnectionReport> {
   const { conn, http, reseller, read, types, maxNodesToCount } = core;
   const { nodeIdsOfType, allNodeIds, nodeVirtualServers } = calls;
-  const ctx = (): ReportContext => ({ version: 1, hostPort: http.hostPort, host: new URL(conn.baseUrl).hostname, timeoutMs: conn.timeoutMs, fingerprint256: http.peerFingerprint256 });
+  const ctx = (): ReportContext => ({
+    version: 1,
+    hostPort: http.hostPort,
+    host: new URL(conn.baseUrl).hostname,
+    timeoutMs: conn.timeoutMs,
+    fingerprint256: http.peerFingerprint256,
+  });
   const started = performance.now();
   let latencyMs: number | null = null;
   try {
@@ -316,7 +422,14 @@ async function v1TestConnection(core: V1Core, calls: V1Calls): Promise<Connectio
       } catch (e) {
         if (!(e instanceof SolusVmError && e.kind === 'not_found')) throw e;
       }
-      return okReport(1, http, conn.tls.mode, Math.round(performance.now() - started), 'the Reseller API user is accepted (a reseller cannot list nodes or count servers)', null);
+      return okReport(
+        1,
+        http,
+        conn.tls.mode,
+        Math.round(performance.now() - started),
+        'the Reseller API user is accepted (a reseller cannot list nodes or count servers)',
+        null,
+      );
     }
     const first = types[0] ?? 'kvm';
     await nodeIdsOfType(first); // the first call shows auth, IP and TLS problems
@@ -325,17 +438,22 @@ async function v1TestConnection(core: V1Core, calls: V1Calls): Promise<Connectio
     let servers: number | null = null;
     if (nodes.length <= maxNodesToCount) {
       servers = 0;
-      for (const n of nodes) servers += (await nodeVirtualServers(n).catch((e: unknown) => {
-        if (e instanceof SolusVmError && e.kind === 'not_found') return [];
-        throw e;
-      })).length;
+      for (const n of nodes)
+        servers += (
+          await nodeVirtualServers(n).catch((e: unknown) => {
+            if (e instanceof SolusVmError && e.kind === 'not_found') return [];
+            throw e;
+          })
+        ).length;
     }
-    const counted = nodes.length === 0
-      ? 'it lists no nodes (check that the API user may see them)'
-      : servers === null ? `${nodes.length} nodes (too many to count their servers here)` : `${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${servers} server${servers === 1 ? '' : 's'}`;
+    const counted =
+      nodes.length === 0
+        ? 'it lists no nodes (check that the API user may see them)'
+        : servers === null
+          ? `${nodes.length} nodes (too many to count their servers here)`
+          : `${nodes.length} node${nodes.length === 1 ? '' : 's'}, ${servers} server${servers === 1 ? '' : 's'}`;
     return okReport(1, http, conn.tls.mode, latencyMs, counted, servers);
   } catch (e) {
     return failureReport(e, ctx(), latencyMs);
   }
 }
-
