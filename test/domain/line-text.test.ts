@@ -189,6 +189,16 @@ describe('line text: tolerance, proration, cap, minimum', () => {
     expect(outcomeNote(r, 'en-GB')).to.equal('billed: €100.00 (capped; €500.00 before the cap)');
   });
 
+  it('a cap not reached is not on the line', () => {
+    // 1 000 GB × €0.50 = €500.00 under a €1,000.00 cap: billed in full, the line reads as the seed's
+    const r = rateUsage(may(6n * TB), plan({ capMinor: 100_000n }));
+    expect(r.capped).to.equal(false);
+    expect(describeOverusageLine(line(r), 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00 (dispute by 15 June 2013) [OU-123]',
+    );
+    expect(outcomeNote(r, 'en-GB')).to.equal('billed: €500.00');
+  });
+
   it('written off: no invoice line, a short explanation instead', () => {
     const r = rateUsage(may(5n * TB + 5n * GB), plan({ minimumMinor: 500n }));
     // 5 GB over × €0.50 = €2.50, under the €5.00 minimum
