@@ -121,6 +121,9 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
       await catchUpMissed(deps, out);
       return out;
     },
-    addToRenewalInvoice: (invoiceId) => withInvoiceLease(deps, invoiceId, async () => finished(deps, invoiceId, 'hook', await placeOn(deps, invoiceId, 'hook'))),
+    addToRenewalInvoice: (invoiceId) =>
+      withInvoiceLease(deps, invoiceId, async () =>
+        finished(deps, invoiceId, 'hook', await placeOn(deps, invoiceId, 'hook')),
+      ),
   };
 }
