@@ -536,10 +536,11 @@ async function writeAnomalies(
     })),
   );
   await insertChunked(trx, ANOMALIES, anomalies, { ignoreOn: ['sample_id', 'kind', 'period_id'] });
+  // the counter went down after the boundary (a reset, late or not, or a drop an admin decides)
   const settled = applied
     .filter(
       ({ r, step }) =>
-        (step.reading === 'reset' || step.reading === 'late_reset') && r.service.resetDueOn !== null,
+        ['reset', 'late_reset', 'drop'].includes(step.reading) && r.service.resetDueOn !== null,
     )
     .map(({ r }) => r.service.serviceId);
   for (const part of chunks(settled, 800)) {

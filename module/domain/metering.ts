@@ -16,7 +16,8 @@ import { boundaryBetween, lastBoundaryAtOrBefore } from './reset-policy.js';
  *   reset: the new value is traffic since it; what came between the last read and the reset was
  *   never counted by us ("unmeasured") and is never billed;
  * - any other drop is a manual reset or a correction on the master, which no program can tell
- *   apart: nothing is booked, and an admin decides (`decideDrop`);
+ *   apart: nothing is booked, and an admin decides (`decideDrop`); it may also be the reset that
+ *   was due, so after it no reset is due any more (a later drop is the admin's too);
  * - a boundary passed without a drop is a reset SolusVM did not do: the increase is traffic, and
  *   the reset is due until a drop comes (late).
  *
@@ -344,9 +345,12 @@ function classify(
       resetDueOn: null,
     };
   }
-  const resetDueOn = boundaryDate !== null ? (state.resetDueOn ?? boundaryDate) : state.resetDueOn;
+  // A drop no one can read may itself be the reset that was due: from then on no drop is read as
+  // that reset, or an admin's correction would book the counter's rest as new traffic (and a
+  // decision on this drop could book the same bytes again). The admin decides each drop.
   if (sample.usedBytes < last.usedBytes)
-    return { ...base, reading: 'drop', kind: 'drop', bytes: 0n, resetDueOn };
+    return { ...base, reading: 'drop', kind: 'drop', bytes: 0n, resetDueOn: null };
+  const resetDueOn = boundaryDate !== null ? (state.resetDueOn ?? boundaryDate) : state.resetDueOn;
   return {
     ...base,
     reading: boundaryDate !== null ? 'missed_reset' : 'increase',

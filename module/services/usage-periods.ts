@@ -506,9 +506,10 @@ function anomalyOf(
   kept: KeptDecision | undefined,
 ): NewAnomaly {
   const decided = a.kind === 'mid_period_drop' ? (kept ?? null) : null;
+  // the counter went down after the boundary (a reset, late or not, or a drop an admin decides)
   const settled =
     a.kind === 'reset_not_seen' &&
-    r.steps.slice(i + 1).some((later) => later.reading === 'reset' || later.reading === 'late_reset');
+    r.steps.slice(i + 1).some((later) => ['reset', 'late_reset', 'drop'].includes(later.reading));
   return {
     serviceId: r.serviceId,
     periodId,

@@ -143,7 +143,9 @@ describe('meterStep', () => {
     const d = sample('2013-06-01T23:50:00+02:00', 1_400n * GB);
     const step = meterStep(at(c), d, monthly);
     expect(step.reading).to.equal('drop');
-    expect(step.state.resetDueOn).to.equal('2013-06-01');
+    // the drop may be the 1 June reset followed by 1 400 GB: no reset is due after it, so a later
+    // drop (a correction, say) is never booked as that reset; the admin decides each drop
+    expect(step.state.resetDueOn).to.equal(null);
   });
 
   it('flags a boundary the counter did not follow, counts the increase, and takes the late reset when it comes', () => {
@@ -181,7 +183,9 @@ describe('meterStep', () => {
     const step = meterStep(state, b, monthly);
     expect(step.reading).to.equal('drop');
     expect(step.parts[0]).to.deep.include({ kind: 'drop', bytes: 0n, candidateBytes: 21_639_626_024n });
-    expect(step.state.resetDueOn).to.equal('2014-10-09');
+    // this drop may be the late reset itself: after it none is due, so a later drop goes to an
+    // admin too rather than be booked as the reset (found by the property test, seed 629525996)
+    expect(step.state.resetDueOn).to.equal(null);
     // the same drop to a value a day's traffic explains is the late reset
     const c = sample('2014-10-19T23:50:00+02:00', 4_000_000_000n);
     expect(meterStep(state, c, monthly).reading).to.equal('late_reset');

@@ -4,6 +4,7 @@ import { DateTime } from 'luxon';
 import { createSolusVmGateway } from '../../module/adapters/solusvm-gateway.js';
 import { toBig, toNum } from '../../module/adapters/rows.js';
 import { createSimulator, type Simulator } from '../../simulator/index.js';
+import type { TrafficProfile } from '../../simulator/traffic.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildModule, CLI_ACTOR, type ModuleFixture } from '../support/module-fixture.js';
 
@@ -32,14 +33,14 @@ describeEachEngine('usage periods against the SolusVM simulator', ({ db }) => {
     await fx?.mod.migrateDown();
   });
 
-  async function setUp(start: string, master: { version: 1 | 2; resetPolicy: 'first_of_month' | 'anniversary' | 'never' }, server: { createdAt: string; resetPolicy?: 'first_of_month' | 'anniversary' | 'never'; gibPerDay: bigint }) {
+  async function setUp(start: string, master: { version: 1 | 2; resetPolicy: 'first_of_month' | 'anniversary' | 'never' }, server: { createdAt: string; resetPolicy?: 'first_of_month' | 'anniversary' | 'never'; gibPerDay: bigint; profile?: TrafficProfile; resetDay?: number }) {
     fx = await buildModule(knex, { start, zone: ZONE, gatewayFor: (s) => createSolusVmGateway(s), writer: 'inline' });
     sim = createSimulator({ now: () => fx.clock.nowMs() });
     const m = sim.addMaster({ name: 'm', version: master.version, zone: ZONE, resetPolicy: master.resetPolicy, credentials: master.version === 1 ? { apiId: 'id', apiKey: 'key' } : { token: 'tok' } });
-    m.addServer({ id: 101, hostname: 'vps101.example.net', node: { id: 1, name: 'node-1' }, clientId: 7, type: 'kvm', limitBytes: 0n, createdAt: server.createdAt, profile: { kind: 'constant', bytesPerDay: server.gibPerDay * GiB }, ...(server.resetPolicy ? { resetPolicy: server.resetPolicy } : {}) });
+    m.addServer({ id: 101, hostname: 'vps101.example.net', node: { id: 1, name: 'node-1' }, clientId: 7, type: 'kvm', limitBytes: 0n, createdAt: server.createdAt, profile: server.profile ?? { kind: 'constant', bytesPerDay: server.gibPerDay * GiB }, ...(server.resetPolicy ? { resetPolicy: server.resetPolicy } : {}) });
     await m.listen();
     const added = await fx.mod.masters.add(master.version === 1 ? { name: 'm', version: 1, baseUrl: m.url, apiId: 'id', apiKey: 'key', timeZone: ZONE, resetPolicy: master.resetPolicy, retries: 0 } : { name: 'm', version: 2, baseUrl: m.url, token: 'tok', timeZone: ZONE, resetPolicy: master.resetPolicy, retries: 0 }, CLI_ACTOR);
-    await fx.mod.links.link({ serviceId: 1, clientId: 7, productId: 5, masterId: added.id, serverRef: '101' }, CLI_ACTOR);
+    await fx.mod.links.link({ serviceId: 1, clientId: 7, productId: 5, masterId: added.id, serverRef: '101', ...(server.resetDay ? { resetDay: server.resetDay } : {}) }, CLI_ACTOR);
     return m;
   }
 
@@ -131,5 +132,53 @@ describeEachEngine('usage periods against the SolusVM simulator', ({ db }) => {
     expect(march.used).to.equal(truth - day15);
     expect(toNum((await knex('mod_overusage_anomalies').where({ id: anomaly!.id }).first()).interval_id)).to.be.greaterThan(0);
     expect(shown15 > 0n).to.equal(true);
+  });
+
+  it('never books a correction as the late reset once a drop that may have been that reset was seen', async () => {
+    // The property test's seed 629525996, shrunk: SolusVM 1 resetting on the anniversary (the
+    // 20th); 7, 8, 0 GiB a day in turn from 2 September 2014 (so 19 Oct 0, 20 Oct 7, 21 Oct 8,
+    // 22 Oct 0, 23 Oct 7, … 1 Nov 7, 2 Nov 8). The 20 October reset comes 3 days late, on
+    // 23 October at 03:00; on 2 November at 05:29 an admin takes 51 GiB off the counter.
+    const m = await setUp('2014-10-19T21:50:00Z', { version: 1, resetPolicy: 'anniversary' }, { createdAt: '2010-01-20T09:00:00', gibPerDay: 0n, resetDay: 20, profile: { kind: 'pattern', bytesPerDay: [7n * GiB, 8n * GiB, 0n], startDate: '2014-09-02' } });
+    m.skipPolicyReset(at('2014-10-20T00:00'));
+    m.resetAllAt(at('2014-10-23T03:00'));
+    m.correctCounter(101, 51n * GiB, at('2014-11-02T05:29'));
+    await everyDay('2014-10-19', '2014-11-02');
+    // 23 Oct 23:50: the counter holds 20 h 50 of a 7 GiB day, ⌊7 GiB × 1250/1440⌋ = 6 524 472 888;
+    // the day before moved 10 min of 8 GiB (59 652 324), so a fresh counter could hold at most
+    // 1 GiB: the drop is left to an admin. It may well be the reset that was due.
+    // 2 Nov 23:50: the counter holds the traffic since 23 Oct 03:00 less 51 GiB:
+    //   ⌊7 GiB × 21/24⌋ = 6 576 668 672 + 45 GiB (24 Oct–1 Nov) + ⌊8 GiB × 143/144⌋ = 8 530 282 268
+    //   − 51 GiB = 8 664 499 996,
+    // less than half of the 54 842 854 968 read on 1 Nov and under 3 × 1 Nov's 7 463 996 984, so
+    // it read as the late reset and booked 8 664 499 996 where the day moved
+    // 7 GiB − ⌊7 GiB × 143/144⌋ = 52 195 784 + 8 530 282 268 = 8 582 478 052 (82 021 944 too many).
+    // Once a drop was seen no reset is due: this drop too is the admin's, nothing booked.
+    expect(m.trafficBetween(101, at('2014-11-01T23:50'), at('2014-11-02T23:50'))).to.equal(8_582_478_052n);
+    const ivs = (await knex('mod_overusage_intervals').where({ service_id: 1 }).orderBy('to_date')).map((iv) => [String(iv.to_date), String(iv.kind), toBig(iv.bytes), iv.candidate_bytes === null ? null : toBig(iv.candidate_bytes)]);
+    expect(ivs.filter((iv) => iv[1] !== 'daily')).to.deep.equal([
+      // the first read: 20 Sep–19 Oct, ten turns of 7 + 8 + 0 GiB
+      ['2014-10-19', 'before_metering', 150n * GiB, null],
+      ['2014-10-23', 'drop', 0n, 6_524_472_888n],
+      ['2014-11-02', 'drop', 0n, 8_664_499_996n],
+    ]);
+    // 20 Oct – 2 Nov: the increases only, 10 min of 19 Oct (0) + 7 + 8 GiB + 23 h 50 of 22 Oct (0),
+    // then 10 min of 23 Oct (52 195 784) + 38 GiB (24–31 Oct) + 7 463 996 984 = 45 GiB: 60 GiB
+    const ps = await periods();
+    expect(ps.map((p) => [p.start, p.end, p.status, p.used])).to.deep.equal([
+      ['2014-09-20', '2014-10-19', 'closed', 150n * GiB],
+      ['2014-10-20', '2014-11-19', 'open', 60n * GiB],
+    ]);
+    expect(await anomalies()).to.deep.equal(['reset_not_seen:resolved', 'mid_period_drop:open', 'mid_period_drop:open']);
+    // a rebuild from the kept samples reads them the same way
+    await fx.mod.usagePeriods.rebuild(1, CLI_ACTOR);
+    expect((await periods()).map((p) => p.used)).to.deep.equal([150n * GiB, 60n * GiB]);
+    expect(await anomalies()).to.deep.equal(['reset_not_seen:resolved', 'mid_period_drop:open', 'mid_period_drop:open']);
+    // the admin says the first drop was the reset (6 524 472 888 booked, ≤ the 7 463 996 984 the
+    // day moved) and the second a correction (nothing)
+    const [first, second] = (await fx.mod.usagePeriods.anomalies({ serviceId: 1, status: 'open' })).rows.sort((a, b) => a.id - b.id);
+    expect((await fx.mod.usagePeriods.decide(first!.id, { decision: 'reset', reason: 'the late cron of 23 October' }, CLI_ACTOR)).bookedBytes).to.equal(6_524_472_888n);
+    expect((await fx.mod.usagePeriods.decide(second!.id, { decision: 'correction', reason: '51 GiB double count taken off' }, CLI_ACTOR)).bookedBytes).to.equal(0n);
+    expect((await periods())[1]!.used).to.equal(60n * GiB + 6_524_472_888n);
   });
 });
