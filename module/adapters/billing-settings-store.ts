@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { column, sqlInstant, toJson, toNum } from './rows.js';
+import { column, intIn, jsonIn, sqlInstant } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -32,7 +32,7 @@ export interface BillingSettingsStore {
 }
 
 const settingsOf = (scope: SettingsScope, r: Record<string, unknown>) =>
-  column(r, SCOPES[scope].table, 'settings', toJson);
+  column(r, SCOPES[scope].table, 'settings', jsonIn);
 
 export function createBillingSettingsStore(knex: Knex): BillingSettingsStore {
   const { product, service, client } = SCOPES;
@@ -71,7 +71,7 @@ export function createBillingSettingsStore(knex: Knex): BillingSettingsStore {
     async all(scope) {
       const { table, key } = SCOPES[scope];
       const rows = await knex(table).select(key, 'settings').orderBy(key);
-      return rows.map((r) => ({ id: column(r, table, key, toNum), settings: settingsOf(scope, r) }));
+      return rows.map((r) => ({ id: column(r, table, key, intIn), settings: settingsOf(scope, r) }));
     },
     async put(db, scope, id, settings, now) {
       const { table, key } = SCOPES[scope];

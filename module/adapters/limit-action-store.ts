@@ -7,11 +7,11 @@ import {
   instantIn,
   instantOrNullIn,
   intIn,
+  jsonOrNullIn,
   sqlBig,
   sqlInstant,
   textIn,
   textOrNullIn,
-  storedValueError,
 } from './rows.js';
 import { TABLES } from './tables.js';
 
@@ -102,15 +102,8 @@ export interface LimitActionChange {
 }
 
 const json = (v: SpeedSettings | null): string | null => (v === null ? null : JSON.stringify(v));
-function parseJson(v: unknown, column: string): SpeedSettings | null {
-  if (v === null || v === undefined || v === '') return null;
-  try {
-    return JSON.parse(textIn(v, column)) as SpeedSettings;
-  } catch (err) {
-    if (err instanceof SyntaxError) throw storedValueError(column, v, 'JSON');
-    throw err;
-  }
-}
+const parseJson = (v: unknown, column: string): SpeedSettings | null =>
+  v === '' ? null : (jsonOrNullIn(v, column) as SpeedSettings | null);
 
 const col = (name: string) => `${TABLE}.${name}`;
 

@@ -1,8 +1,19 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
-import { storedWord } from '../domain/stored-value.js';
-import { column, sqlInstant, toBool, toNum, toNumOrNull, toText, toTextOrNull } from './rows.js';
+import { storedResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
+import { storedValueError, storedWord } from '../domain/stored-value.js';
+import {
+  column,
+  intIn,
+  intOrNullIn,
+  sealedIn,
+  sealedOrNullIn,
+  sqlInstant,
+  textIn,
+  textOrNullIn,
+  toBool,
+  toNum,
+} from './rows.js';
 import type { TlsMode } from './solusvm-types.js';
 import { TABLES } from './tables.js';
 
@@ -69,36 +80,36 @@ const word =
   (v: unknown): W =>
     storedWord(allowed, v, `${T}.${name}`);
 
-function toVersion(v: unknown): 1 | 2 {
-  const n = toNum(v);
-  if (n !== 1 && n !== 2) throw new TypeError(`not a SolusVM version (1 or 2): ${String(v)}`);
+function toVersion(v: unknown, c: string): 1 | 2 {
+  const n = intIn(v, c);
+  if (n !== 1 && n !== 2) throw storedValueError(c, v, 'a SolusVM version (1 or 2)');
   return n;
 }
 
 const linkRuleFromRow = (r: Record<string, unknown>): MasterLinkRule => ({
-  resetPolicy: column(r, T, 'reset_policy', parseResetPolicy),
+  resetPolicy: column(r, T, 'reset_policy', storedResetPolicy),
   version: column(r, T, 'version', toVersion),
 });
 
 export function masterFromRow(r: Record<string, unknown>): StoredMaster {
   return {
-    id: column(r, T, 'id', toNum),
-    name: column(r, T, 'name', toText),
-    baseUrl: column(r, T, 'base_url', toText),
-    credentialsSealed: column(r, T, 'credentials_enc', toText, { secret: true }),
-    basicAuthSealed: column(r, T, 'basic_auth_enc', toTextOrNull, { secret: true }),
+    id: column(r, T, 'id', intIn),
+    name: column(r, T, 'name', textIn),
+    baseUrl: column(r, T, 'base_url', textIn),
+    credentialsSealed: column(r, T, 'credentials_enc', sealedIn),
+    basicAuthSealed: column(r, T, 'basic_auth_enc', sealedOrNullIn),
     tlsMode: word(TLS_MODES, 'tls_mode')(r.tls_mode),
-    tlsFingerprint: column(r, T, 'tls_fingerprint', toTextOrNull),
-    timeZone: column(r, T, 'time_zone', toText),
+    tlsFingerprint: column(r, T, 'tls_fingerprint', textOrNullIn),
+    timeZone: column(r, T, 'time_zone', textIn),
     ...linkRuleFromRow(r),
     anniversaryFrom: word(['solusvm', 'panel'], 'anniversary_from')(r.anniversary_from),
     apiUserType: word(['admin', 'reseller'], 'api_user_type')(r.api_user_type),
     unitLabels: word(['binary', 'decimal'], 'unit_labels')(r.unit_labels),
-    concurrency: column(r, T, 'concurrency', toNum),
-    timeoutMs: column(r, T, 'timeout_ms', toNum),
-    retries: column(r, T, 'retries', toNum),
+    concurrency: column(r, T, 'concurrency', intIn),
+    timeoutMs: column(r, T, 'timeout_ms', intIn),
+    retries: column(r, T, 'retries', intIn),
     active: toBool(r.active),
-    panelServerId: column(r, T, 'panel_server_id', toNumOrNull),
+    panelServerId: column(r, T, 'panel_server_id', intOrNullIn),
   };
 }
 
@@ -154,7 +165,7 @@ export function createMasterStore(knex: Knex): MasterStore {
       const q = db(T).select('id', 'reset_policy', 'version');
       if (onlyId !== undefined) q.where({ id: onlyId });
       const rows = await q;
-      return new Map(rows.map((r) => [column(r, T, 'id', toNum), linkRuleFromRow(r)]));
+      return new Map(rows.map((r) => [column(r, T, 'id', intIn), linkRuleFromRow(r)]));
     },
   };
 }

@@ -1,21 +1,148 @@
 import { DateTime } from 'luxon';
-import { ModuleError } from '../domain/errors.js';
-import { storedWord } from '../domain/stored-value.js';
+import { storedValueError, storedWord } from '../domain/stored-value.js';
+
+export { storedValueError };
 
 /**
  * Row values differ by engine: SQLite (safe integers on) gives bigint for INTEGER columns, mysql2
- * gives strings for BIGINT and DECIMAL, numbers for INT. Every store reads through these, so both
- * engines produce the same values.
+ * gives strings for BIGINT and DECIMAL, numbers for INT. Every store reads through the checks below,
+ * so both engines produce the same values. Each check exists once and is used two ways: `xIn(v,
+ * column)` names the table's column when the value is refused (storedValueError: "T.c holds V, which
+ * is not …"), `toX(v)` throws a bare TypeError for values that come from no one column (a count, a
+ * sum in a service's own query).
  */
-export function toBig(v: unknown): bigint {
+const INTEGER = /^-?\d+$/;
+const DAY = /^\d{4}-\d{2}-\d{2}/;
+
+/** A reader of one stored column: the value, and `table.column` to name in a refusal. */
+export type ColumnParser<T> = (v: unknown, column: string) => T;
+
+/** The same reader for a column that may be NULL. */
+export const orNull =
+  <T>(parse: ColumnParser<T>): ColumnParser<T | null> =>
+  (v, column) =>
+    v === null || v === undefined ? null : parse(v, column);
+
+/** An integer as bigint, exact past 2^53; undefined when the value is none. */
+function asBig(v: unknown): bigint | undefined {
   if (typeof v === 'bigint') return v;
-  if (typeof v === 'number') return BigInt(v);
-  if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
-  throw new TypeError(`not an integer: ${String(v)}`);
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && INTEGER.test(v)) return BigInt(v);
+  return undefined;
+}
+
+/** An integer a JS number holds exactly: a bigint or digits past 2^53 − 1 are refused, never rounded. */
+function asInt(v: unknown): number | undefined {
+  const n =
+    typeof v === 'number'
+      ? v
+      : typeof v === 'bigint' || (typeof v === 'string' && INTEGER.test(v))
+        ? Number(v)
+        : NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * DATETIME(3) columns hold UTC instants written as 'YYYY-MM-DD HH:mm:ss.SSS'. Parsed by hand:
+ * a daily run reads and writes one per service, and luxon's parser dominated the profile.
+ */
+function asInstant(v: unknown): DateTime | undefined {
+  if (typeof v !== 'string' || v.length < 19) return undefined;
+  const ms = Date.parse(`${v.slice(0, 10)}T${v.slice(11)}Z`);
+  return Number.isFinite(ms) ? DateTime.fromMillis(ms, { zone: 'utc' }) : undefined;
+}
+
+/** DATE columns: SQLite stores the text, mysql2 with dateStrings gives it back as text. */
+const asDate = (v: unknown): string | undefined =>
+  typeof v === 'string' && DAY.test(v) ? v.slice(0, 10) : undefined;
+
+/** A JSON text the module wrote (JSON.stringify); undefined when it is not one. */
+function asJson(v: unknown): { value: unknown } | undefined {
+  if (typeof v !== 'string') return undefined;
+  try {
+    return { value: JSON.parse(v) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+// --- values named by their column (stored rows) ---
+
+export function bigIn(v: unknown, column: string): bigint {
+  const b = asBig(v);
+  if (b === undefined) throw storedValueError(column, v, 'an integer');
+  return b;
+}
+
+export const bigOrNullIn = orNull(bigIn);
+
+/** MySQL sums a BIGINT column into a DECIMAL (a string, maybe with ".0"), SQLite into an integer; no rows sum to 0. */
+export function sumIn(v: unknown, column: string): bigint {
+  if (v === null || v === undefined) return 0n;
+  return bigIn(typeof v === 'string' ? v.replace(/\.0+$/, '') : v, column);
+}
+
+/** An id, a count or a percentage: an integer JavaScript holds exactly. */
+export function intIn(v: unknown, column: string): number {
+  const n = asInt(v);
+  if (n === undefined) throw storedValueError(column, v, 'an integer');
+  return n;
+}
+
+export const intOrNullIn = orNull(intIn);
+
+/** TEXT and VARCHAR columns: both drivers give a string; anything else was not written by the module. */
+export function textIn(v: unknown, column: string): string {
+  if (typeof v === 'string') return v;
+  throw storedValueError(column, v, 'text');
+}
+
+export const textOrNullIn = orNull(textIn);
+
+/** Sealed secrets (keys, tokens): a refusal names the column but never repeats what it holds. */
+export function sealedIn(v: unknown, column: string): string {
+  if (typeof v === 'string') return v;
+  throw storedValueError(column, v, 'sealed text', { secret: true });
+}
+
+export const sealedOrNullIn = orNull(sealedIn);
+
+export function dateIn(v: unknown, column: string): string {
+  const d = asDate(v);
+  if (d === undefined) throw storedValueError(column, v, 'a date');
+  return d;
+}
+
+export const dateOrNullIn = orNull(dateIn);
+
+export function instantIn(v: unknown, column: string): DateTime {
+  const t = asInstant(v);
+  if (t === undefined) throw storedValueError(column, v, 'a datetime');
+  return t;
+}
+
+export const instantOrNullIn = orNull(instantIn);
+
+/** A column the module writes as JSON text (JSON.stringify). */
+export function jsonIn(v: unknown, column: string): unknown {
+  const j = asJson(v);
+  if (j === undefined) throw storedValueError(column, v, 'JSON');
+  return j.value;
+}
+
+export const jsonOrNullIn = orNull(jsonIn);
+
+// --- values of no one column (a service's own counts and sums) ---
+
+export function toBig(v: unknown): bigint {
+  const b = asBig(v);
+  if (b === undefined) throw new TypeError(`not an integer: ${String(v)}`);
+  return b;
 }
 
 export const toBigOrNull = (v: unknown): bigint | null => (v === null || v === undefined ? null : toBig(v));
 
+/** Lenient: a count or an average, possibly fractional (use intIn for a stored id or count). */
 export function toNum(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
@@ -27,15 +154,10 @@ export const toNumOrNull = (v: unknown): number | null => (v === null || v === u
 
 export const toBool = (v: unknown): boolean => v === true || v === 1 || v === 1n || v === '1';
 
-/**
- * DATETIME(3) columns hold UTC instants written as 'YYYY-MM-DD HH:mm:ss.SSS'. Parsed by hand:
- * a daily run reads and writes one per service, and luxon's parser dominated the profile.
- */
 export function toInstant(v: unknown): DateTime {
-  if (typeof v !== 'string' || v.length < 19) throw new TypeError(`not a datetime: ${String(v)}`);
-  const ms = Date.parse(`${v.slice(0, 10)}T${v.slice(11)}Z`);
-  if (!Number.isFinite(ms)) throw new TypeError(`not a datetime: ${v}`);
-  return DateTime.fromMillis(ms, { zone: 'utc' });
+  const t = asInstant(v);
+  if (t === undefined) throw new TypeError(`not a datetime: ${String(v)}`);
+  return t;
 }
 
 export const toInstantOrNull = (v: unknown): DateTime | null =>
@@ -46,10 +168,10 @@ export const sqlInstant = (t: DateTime): string => {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 };
 
-/** DATE columns: SQLite stores the text, mysql2 with dateStrings gives it back as text. */
 export function toDate(v: unknown): string {
-  if (typeof v !== 'string') throw new TypeError(`not a date: ${String(v)}`);
-  return v.slice(0, 10);
+  const d = asDate(v);
+  if (d === undefined) throw new TypeError(`not a date: ${String(v)}`);
+  return d;
 }
 
 export const toDateOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : toDate(v));
@@ -58,7 +180,6 @@ export const toDateOrNull = (v: unknown): string | null => (v === null || v === 
 export const sqlBig = (v: bigint): string => v.toString();
 export const sqlBigOrNull = (v: bigint | null): string | null => (v === null ? null : v.toString());
 
-/** TEXT and VARCHAR columns: both drivers give a string; anything else was not written by the module. */
 export function toText(v: unknown): string {
   if (typeof v !== 'string') throw new TypeError(`not text: ${String(v)}`);
   return v;
@@ -66,146 +187,40 @@ export function toText(v: unknown): string {
 
 export const toTextOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : toText(v));
 
-/** A column the module writes as JSON text (JSON.stringify). */
-export const toJson = (v: unknown): unknown => JSON.parse(toText(v));
-
-export const toJsonOrNull = (v: unknown): unknown => (v === null || v === undefined ? null : toJson(v));
-
-/**
- * One column of a stored row read with one of the parsers above: a value it refuses is reported as
- * UNEXPECTED_STATE naming the table's column (the row was changed by hand, or by another version),
- * instead of a bare TypeError far from the row. `secret`: the value is not repeated in the message.
- */
-export function column<T>(
+/** One column of a stored row read with one of the `xIn` readers (or storedWord's kind): `table.column` named. */
+export const column = <T>(
   row: Record<string, unknown>,
   table: string,
   name: string,
-  parse: (v: unknown) => T,
-  opts: { secret?: boolean } = {},
-): T {
-  try {
-    return parse(row[name]);
-  } catch (err) {
-    if (err instanceof ModuleError && err.code === 'UNEXPECTED_STATE') throw err;
-    const v = row[name];
-    const shown = opts.secret ? 'a value' : typeof v === 'bigint' ? v.toString() : JSON.stringify(v ?? null);
-    throw new ModuleError(
-      'UNEXPECTED_STATE',
-      `${table}.${name} holds ${shown}, which the module cannot read: ${opts.secret ? 'not sealed text' : (err as Error).message}`,
-      { column: `${table}.${name}` },
-    );
-  }
-}
+  parse: ColumnParser<T>,
+): T => parse(row[name], `${table}.${name}`);
 
 /**
- * Reads one stored row of `table` column by column with the parsers above (through `column`): a
- * value a parser refuses (text in a number column, a word outside its set) is reported as
- * UNEXPECTED_STATE naming `table.column`, so a row changed by hand is found from the message alone.
+ * Reads one stored row of `table` column by column with the `xIn` readers above: a value one refuses
+ * (text in a number column, a word outside its set) is reported as UNEXPECTED_STATE naming
+ * `table.column`, so a row changed by hand is found from the message alone. A hot page of many rows
+ * calls the readers directly instead (this builds its methods once per row).
  */
 export function rowReader(table: string, row: Record<string, unknown>) {
-  const at = <T>(name: string, parse: (v: unknown) => T): T => column(row, table, name, parse);
-  const orNull =
-    <T>(parse: (v: unknown) => T) =>
-    (v: unknown): T | null =>
-      v === null || v === undefined ? null : parse(v);
+  const at = <T>(name: string, parse: ColumnParser<T>): T => parse(row[name], `${table}.${name}`);
   return {
     at,
-    num: (c: string) => at(c, toWholeNumber),
-    numOrNull: (c: string) => at(c, orNull(toWholeNumber)),
-    big: (c: string) => at(c, toBig),
-    bigOrNull: (c: string) => at(c, orNull(toBig)),
-    str: (c: string) => at(c, toText),
-    strOrNull: (c: string) => at(c, toTextOrNull),
-    bool: (c: string) => at(c, toBool),
-    instant: (c: string) => at(c, toInstant),
-    instantOrNull: (c: string) => at(c, toInstantOrNull),
-    date: (c: string) => at(c, toDate),
+    num: (c: string) => at(c, intIn),
+    numOrNull: (c: string) => at(c, intOrNullIn),
+    big: (c: string) => at(c, bigIn),
+    bigOrNull: (c: string) => at(c, bigOrNullIn),
+    str: (c: string) => at(c, textIn),
+    strOrNull: (c: string) => at(c, textOrNullIn),
+    bool: (c: string) => toBool(row[c]),
+    instant: (c: string) => at(c, instantIn),
+    instantOrNull: (c: string) => at(c, instantOrNullIn),
+    date: (c: string) => at(c, dateIn),
+    dateOrNull: (c: string) => at(c, dateOrNullIn),
     word: <const T extends string>(allowed: readonly T[], c: string): T =>
       storedWord(allowed, row[c], `${table}.${c}`),
-    json: (c: string): unknown => at(c, toJson),
+    json: (c: string): unknown => at(c, jsonIn),
+    jsonOrNull: (c: string): unknown => at(c, jsonOrNullIn),
   };
 }
 
 export type RowReader = ReturnType<typeof rowReader>;
-
-/** A whole number a JS number holds exactly (ids, counts, percentages). */
-export function toWholeNumber(v: unknown): number {
-  const n = typeof v === 'string' && !/^-?\d+$/.test(v.trim()) ? NaN : toNum(v);
-  if (!Number.isSafeInteger(n)) throw new TypeError(`not a whole number: ${String(v)}`);
-  return n;
-}
-/**
- * The readers above for one column of a stored row, naming the column when the value is not what
- * the column holds (UNEXPECTED_STATE, as storedWord does for words): a value changed by hand is
- * reported where it enters the code, not as NaN or a bare TypeError further on.
- */
-export function storedValueError(column: string, value: unknown, what: string): ModuleError {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  return new ModuleError('UNEXPECTED_STATE', `${column} holds ${shown}, which is not ${what}`, {
-    column,
-    value: String(value),
-  });
-}
-
-const INTEGER = /^-?\d+$/;
-
-export function bigIn(v: unknown, column: string): bigint {
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
-  if (typeof v === 'string' && INTEGER.test(v)) return BigInt(v);
-  throw storedValueError(column, v, 'an integer');
-}
-
-export const bigOrNullIn = (v: unknown, column: string): bigint | null =>
-  v === null || v === undefined ? null : bigIn(v, column);
-
-/** MySQL sums a BIGINT column into a DECIMAL (a string, maybe with ".0"), SQLite into an integer; no rows sum to 0. */
-export function sumIn(v: unknown, column: string): bigint {
-  if (v === null || v === undefined) return 0n;
-  return bigIn(typeof v === 'string' ? v.replace(/\.0+$/, '') : v, column);
-}
-
-/** An id or a count: an integer JavaScript holds exactly. */
-export function intIn(v: unknown, column: string): number {
-  const n =
-    typeof v === 'number'
-      ? v
-      : typeof v === 'bigint' || (typeof v === 'string' && INTEGER.test(v))
-        ? Number(v)
-        : NaN;
-  // a bigint or digits past 2^53 − 1 convert to an unsafe number: refused, never rounded
-  if (Number.isSafeInteger(n)) return n;
-  throw storedValueError(column, v, 'an integer');
-}
-
-export const intOrNullIn = (v: unknown, column: string): number | null =>
-  v === null || v === undefined ? null : intIn(v, column);
-
-export function textIn(v: unknown, column: string): string {
-  if (typeof v === 'string') return v;
-  throw storedValueError(column, v, 'text');
-}
-
-export const textOrNullIn = (v: unknown, column: string): string | null =>
-  v === null || v === undefined ? null : textIn(v, column);
-
-const DAY = /^\d{4}-\d{2}-\d{2}/;
-
-export function dateIn(v: unknown, column: string): string {
-  if (typeof v === 'string' && DAY.test(v)) return v.slice(0, 10);
-  throw storedValueError(column, v, 'a date');
-}
-
-export const dateOrNullIn = (v: unknown, column: string): string | null =>
-  v === null || v === undefined ? null : dateIn(v, column);
-
-export function instantIn(v: unknown, column: string): DateTime {
-  if (typeof v === 'string' && v.length >= 19) {
-    const ms = Date.parse(`${v.slice(0, 10)}T${v.slice(11)}Z`);
-    if (Number.isFinite(ms)) return DateTime.fromMillis(ms, { zone: 'utc' });
-  }
-  throw storedValueError(column, v, 'a datetime');
-}
-
-export const instantOrNullIn = (v: unknown, column: string): DateTime | null =>
-  v === null || v === undefined ? null : instantIn(v, column);

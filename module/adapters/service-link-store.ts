@@ -1,15 +1,15 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
+import { storedResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import {
   column,
+  dateOrNullIn,
+  intIn,
+  intOrNullIn,
   sqlInstant,
+  textIn,
+  textOrNullIn,
   toBool,
-  toDateOrNull,
-  toNum,
-  toNumOrNull,
-  toText,
-  toTextOrNull,
 } from './rows.js';
 import { insertChunked } from './sql-helpers.js';
 import { TABLES } from './tables.js';
@@ -69,26 +69,26 @@ export interface ServiceLinkStore {
 const T = TABLES.services;
 
 /** `currency` was added with a default; a row without one bills in euros, as before. */
-const toCurrency = (v: unknown) => (v === null || v === undefined ? 'EUR' : toText(v));
-const toPolicyOrNull = (v: unknown) =>
-  v === null || v === undefined || v === '' ? null : parseResetPolicy(v);
+const toCurrency = (v: unknown, c: string) => (v === null || v === undefined ? 'EUR' : textIn(v, c));
+const toPolicyOrNull = (v: unknown, c: string) =>
+  v === null || v === undefined || v === '' ? null : storedResetPolicy(v, c);
 
 export function linkFromRow(r: Record<string, unknown>): StoredLink {
   return {
-    serviceId: column(r, T, 'service_id', toNum),
-    clientId: column(r, T, 'client_id', toNum),
-    productId: column(r, T, 'product_id', toNum),
-    masterId: column(r, T, 'master_id', toNum),
-    serverRef: column(r, T, 'server_ref', toText),
-    serverUuid: column(r, T, 'server_uuid', toTextOrNull),
+    serviceId: column(r, T, 'service_id', intIn),
+    clientId: column(r, T, 'client_id', intIn),
+    productId: column(r, T, 'product_id', intIn),
+    masterId: column(r, T, 'master_id', intIn),
+    serverRef: column(r, T, 'server_ref', textIn),
+    serverUuid: column(r, T, 'server_uuid', textOrNullIn),
     resetPolicy: column(r, T, 'reset_policy', toPolicyOrNull),
-    resetDay: column(r, T, 'reset_day', toNumOrNull),
-    billingDay: column(r, T, 'billing_day', toNumOrNull),
+    resetDay: column(r, T, 'reset_day', intOrNullIn),
+    billingDay: column(r, T, 'billing_day', intOrNullIn),
     currency: column(r, T, 'currency', toCurrency),
-    regdate: column(r, T, 'regdate', toDateOrNull),
+    regdate: column(r, T, 'regdate', dateOrNullIn),
     active: toBool(r.active),
-    lastSampleDate: column(r, T, 'last_sample_date', toDateOrNull),
-    lastSampleId: column(r, T, 'last_sample_id', toNumOrNull),
+    lastSampleDate: column(r, T, 'last_sample_date', dateOrNullIn),
+    lastSampleId: column(r, T, 'last_sample_id', intOrNullIn),
   };
 }
 
@@ -126,7 +126,7 @@ export function createServiceLinkStore(knex: Knex): ServiceLinkStore {
         .where({ master_id: masterId, server_ref: serverRef })
         .whereNot({ service_id: serviceId })
         .first('service_id');
-      return r ? column(r, T, 'service_id', toNum) : null;
+      return r ? column(r, T, 'service_id', intIn) : null;
     },
     async insert(db, links, now) {
       const rows = links.map((l) => ({

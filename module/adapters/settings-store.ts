@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { column, sqlInstant, toText } from './rows.js';
+import { column, sqlInstant, textIn } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -23,8 +23,8 @@ export function createSettingsStore(knex: Knex): SettingsStore {
       const rows = await knex(TABLES.settings).select('name', 'value');
       return new Map(
         rows.map((r) => [
-          column(r, TABLES.settings, 'name', toText),
-          column(r, TABLES.settings, 'value', toText),
+          column(r, TABLES.settings, 'name', textIn),
+          column(r, TABLES.settings, 'value', textIn),
         ]),
       );
     },

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import { startsWithPattern } from '../domain/search-text.js';
-import { rowReader, sqlInstant, toJsonOrNull } from './rows.js';
+import { rowReader, sqlInstant } from './rows.js';
 import { chunks, retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -80,7 +80,7 @@ export function noticeFromRow(r: Record<string, unknown>): NoticeRecord {
     clientId: n.num('client_id'),
     key: n.str('notice_key'),
     status: n.word(NOTICE_STATUSES, 'status'),
-    details: n.at('details', toJsonOrNull),
+    details: n.jsonOrNull('details'),
     createdAt: n.instant('created_at'),
   };
 }

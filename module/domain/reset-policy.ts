@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { addDays, daysBetween, type IsoDate, localDate } from './calendar.js';
 import { invalidInput } from './errors.js';
+import { storedValueError } from './stored-value.js';
 
 /**
  * When SolusVM zeroes a VPS's traffic counter. SolusVM 1 resets on the 1st by default or, with
@@ -26,6 +27,15 @@ export function parseResetPolicy(value: unknown): ResetPolicy {
   if (typeof value === 'string' && (RESET_POLICIES as readonly string[]).includes(value))
     return value as ResetPolicy;
   throw invalidInput(`reset policy must be one of ${RESET_POLICIES.join(', ')}`, { value: String(value) });
+}
+
+/** A stored policy (the same words, SolusVM 2's included): another value names its column. */
+export function storedResetPolicy(value: unknown, column: string): ResetPolicy {
+  try {
+    return parseResetPolicy(value);
+  } catch {
+    throw storedValueError(column, value, `one of ${RESET_POLICIES.join(', ')}`);
+  }
 }
 
 /** The reset date in a given month. An anniversary on the 29th–31st falls on the month's last day in shorter months. */

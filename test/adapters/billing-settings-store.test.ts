@@ -86,8 +86,8 @@ describeEachEngine('billing settings store', ({ db }) => {
     await knex(TABLES.billingProfiles).insert({ product_id: 3, settings: '{unit: GB', updated_at: '2026-12-05 22:00:00.000' });
     const err = await refusal(store.get('product', 3));
     expect(err?.code).to.equal('UNEXPECTED_STATE');
-    expect(err?.message).to.match(/^mod_overusage_billing_profiles\.settings holds "\{unit: GB", which the module cannot read: /);
-    expect(err?.details).to.deep.equal({ column: 'mod_overusage_billing_profiles.settings' });
+    expect(err?.message).to.equal('mod_overusage_billing_profiles.settings holds "{unit: GB", which is not JSON');
+    expect(err?.details).to.deep.equal({ column: 'mod_overusage_billing_profiles.settings', value: '{unit: GB' });
     expect((await refusal(store.forService(3, 10, 1)))?.code).to.equal('UNEXPECTED_STATE');
   });
 });

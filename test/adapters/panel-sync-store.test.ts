@@ -86,7 +86,7 @@ describeEachEngine('panel sync store', ({ db }) => {
     );
     await knex(SOLUSIO_TABLE).where({ service_id: 12 }).delete();
     expect(err).to.be.instanceOf(ModuleError);
-    expect((err as ModuleError).message).to.equal('solusiovps_servers.server_id holds null, which the module cannot read: not a number: null');
+    expect((err as ModuleError).message).to.equal('solusiovps_servers.server_id holds null, which is not an integer');
   });
 
   it("keeps only the last sync's issues, by service, their texts cut to the columns (255 and 500 characters)", async () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { bigIn, dateIn, instantIn, intIn, sumIn, textIn } from '../../module/adapters/rows.js';
+import { bigIn, column, dateIn, instantIn, intIn, jsonIn, rowReader, sealedIn, sumIn, textIn } from '../../module/adapters/rows.js';
+import { storedWord } from '../../module/domain/stored-value.js';
 import type { ModuleError } from '../../module/domain/errors.js';
 
 const refusal = (read: () => unknown) => {
@@ -7,6 +8,15 @@ const refusal = (read: () => unknown) => {
     read();
   } catch (e) {
     return [(e as ModuleError).code, (e as ModuleError).message];
+  }
+  return null;
+};
+
+const details = (read: () => unknown) => {
+  try {
+    read();
+  } catch (e) {
+    return (e as ModuleError).details;
   }
   return null;
 };
@@ -32,5 +42,34 @@ describe('stored column readers', () => {
     expect(refusal(() => dateIn('31/05/2013', 't.d'))).to.deep.equal(['UNEXPECTED_STATE', 't.d holds "31/05/2013", which is not a date']);
     expect(refusal(() => instantIn('yesterday at noon', 't.at'))).to.deep.equal(['UNEXPECTED_STATE', 't.at holds "yesterday at noon", which is not a datetime']);
     expect(refusal(() => textIn(5n, 't.s'))).to.deep.equal(['UNEXPECTED_STATE', 't.s holds 5, which is not text']);
+  });
+
+  it('reads a DECIMAL sum past 2^53 exactly: 9 007 199 254 740 993.0 is …993, not the double …992', () => {
+    expect(sumIn('9007199254740993.0', 'SUM(b)')).to.equal(9_007_199_254_740_993n);
+    expect(refusal(() => sumIn('12.5', 'SUM(b)'))).to.deep.equal(['UNEXPECTED_STATE', 'SUM(b) holds "12.5", which is not an integer']);
+  });
+
+  it('refuses text that is not JSON in a JSON column', () => {
+    expect(jsonIn('{"a":[1,2]}', 't.j')).to.deep.equal({ a: [1, 2] });
+    expect(refusal(() => jsonIn('{a: 1', 't.j'))).to.deep.equal(['UNEXPECTED_STATE', 't.j holds "{a: 1", which is not JSON']);
+  });
+
+  it('names a sealed column without repeating what it holds, in the message or the details', () => {
+    expect(refusal(() => sealedIn(4242, 't.key'))).to.deep.equal(['UNEXPECTED_STATE', 't.key holds a value, which is not sealed text']);
+    expect(details(() => sealedIn(4242, 't.key'))).to.deep.equal({ column: 't.key' });
+  });
+
+  it('refuses through rowReader and column() with the very message of the plain readers', () => {
+    const row = { id: '12abc', at: 'yesterday', bytes: '9007199254740993', pct: 1.5, word: 'gold' };
+    const r = rowReader('t', row);
+    // one family: the reader's method and the plain function give the same refusal, word for word
+    expect(refusal(() => r.num('id'))).to.deep.equal(refusal(() => intIn('12abc', 't.id')));
+    expect(refusal(() => r.num('id'))).to.deep.equal(['UNEXPECTED_STATE', 't.id holds "12abc", which is not an integer']);
+    expect(refusal(() => r.instant('at'))).to.deep.equal(['UNEXPECTED_STATE', 't.at holds "yesterday", which is not a datetime']);
+    expect(refusal(() => column(row, 't', 'pct', intIn))).to.deep.equal(['UNEXPECTED_STATE', 't.pct holds 1.5, which is not an integer']);
+    expect(refusal(() => r.word(['silver', 'bronze'], 'word'))).to.deep.equal(refusal(() => storedWord(['silver', 'bronze'], 'gold', 't.word')));
+    expect(refusal(() => r.word(['silver', 'bronze'], 'word'))).to.deep.equal(['UNEXPECTED_STATE', 't.word holds "gold", which is not one of silver, bronze']);
+    // 2^53 + 1 = 9 007 199 254 740 993 stays exact as a bigint; a null column reads as null
+    expect([r.big('bytes'), r.numOrNull('missing'), r.bigOrNull('missing')]).to.deep.equal([9_007_199_254_740_993n, null, null]);
   });
 });

@@ -145,7 +145,7 @@ describeEachEngine('service links store', ({ db }) => {
     const err = await refusal(store.get(knex, 10));
     expect([err?.code, err?.message]).to.deep.equal([
       'UNEXPECTED_STATE',
-      'mod_overusage_services.reset_policy holds "weekly", which the module cannot read: reset policy must be one of first_of_month, anniversary, never',
+      'mod_overusage_services.reset_policy holds "weekly", which is not one of first_of_month, anniversary, never',
     ]);
   });
 });

@@ -185,6 +185,10 @@ describeEachEngine('threshold notices store', ({ db }) => {
     const b = await pending(11, 'period:6:80');
     await knex(TABLES.notices).where({ id: b.id }).update({ details: '{"pct":' });
     const bad = await refusal(store.get(b.id));
-    expect([bad?.code, bad?.details]).to.deep.equal(['UNEXPECTED_STATE', { column: 'mod_overusage_notices.details' }]);
+    expect([bad?.code, bad?.message, bad?.details]).to.deep.equal([
+      'UNEXPECTED_STATE',
+      'mod_overusage_notices.details holds "{\\"pct\\":", which is not JSON',
+      { column: 'mod_overusage_notices.details', value: '{"pct":' },
+    ]);
   });
 });
