@@ -32,6 +32,7 @@ export interface LinkFields {
   serverUuid: string | null;
   resetPolicy: ResetPolicy | null;
   resetDay: number | null;
+  /** the day of the month the panel bills the service on: the calendar of a counter that never resets */
   billingDay: number | null;
   currency: string;
   regdate: string | null;

@@ -5,6 +5,7 @@ import {
   type NewPoolCharge,
   type PoolSpanRow,
   type PoolStore,
+  type StoredPoolMonth,
   type SyncedService,
 } from '../adapters/pool-store.js';
 import { retryTransaction } from '../adapters/sql-helpers.js';
@@ -91,30 +92,8 @@ export interface PoolStanding {
   members: PoolShares['members'];
 }
 
-export interface PoolPeriodView {
-  id: number;
-  pool: string;
-  start: IsoDate;
-  end: IsoDate;
-  currency: string;
-  periodHours: number;
-  anchorServiceId: number;
-  allowanceBytes: bigint;
-  usedBytes: bigint;
-  overBytes: bigint;
-  amountMinor: bigint;
-  chargeId: number | null;
-  members: Array<{
-    serviceId: number;
-    hours: number;
-    shareBytes: bigint;
-    usedBytes: bigint;
-    ownOverBytes: bigint;
-    billedOverBytes: bigint;
-    amountMinor: bigint;
-    days: IsoDate[];
-  }>;
-}
+/** A rated pool month as its pages show it: the stored month without the client it belongs to. */
+export type PoolPeriodView = Omit<StoredPoolMonth, 'clientId'>;
 
 type PoolDeps = {
   knex: Knex;

@@ -17,20 +17,7 @@ import {
  * Which SolusVM server a panel service is. The panel knows services and clients; SolusVM knows
  * servers; this link is what metering walks.
  */
-export interface ServiceLink {
-  serviceId: number;
-  clientId: number;
-  productId: number;
-  masterId: number;
-  serverRef: string;
-  serverUuid: string | null;
-  resetPolicy: ResetPolicy | null;
-  resetDay: number | null;
-  /** the day of the month the panel bills the service on: the calendar of a counter that never resets */
-  billingDay: number | null;
-  currency: string;
-  regdate: string | null;
-  active: boolean;
+export interface ServiceLink extends LinkFields {
   lastSampleDate: string | null;
 }
 
