@@ -97,7 +97,7 @@ describeEachEngine('the whole story over HTTP: client, product, order, metering,
     // settings are the admin's (WHMCS runs SetConfigurationValue through localAPI() only: over
     // HTTP it is refused, asserted in its own test), so the two this story needs go that way
     await f.panel.api.call('SetConfigurationValue', { setting: 'CreateInvoiceDaysBefore', value: '0' });
-    // credit is applied by hand here (ApplyCredit on 3 July): WHMCS's default would apply it when #4 is created (test/panel/auto-credit.test.ts)
+    // credit is applied by hand here (ApplyCredit on 3 July): WHMCS's default would apply it when #5 is created (test/panel/auto-credit.test.ts)
     await f.panel.api.call('SetConfigurationValue', { setting: 'NoAutoApplyCredit', value: 'on' });
     const client = await phpOk(served, `['action' => 'AddClient', 'firstname' => 'Ann', 'lastname' => 'Peeters', 'email' => 'ann@example.be', 'address1' => 'Kerkstraat 1', 'city' => 'Gent', 'state' => 'Oost-Vlaanderen', 'postcode' => '9000', 'country' => 'BE', 'phonenumber' => '+32 9 123 45 67', 'password2' => 'ann-password', 'noemail' => true]`);
     const clientId = Number(client.clientid);
@@ -167,13 +167,20 @@ describeEachEngine('the whole story over HTTP: client, product, order, metering,
     const credits = ((await phpOk(served, `['action' => 'GetCredits', 'clientid' => ${clientId}]`)).credits as { credit: Row[] }).credit;
     expect(credits.map((c) => c.amount)).to.deep.equal(['150.00']);
 
+    // the credit came with a credit note of its own (no tax in this story): #4, Paid, one line −150.00
+    const note = await invoice(4);
+    // 500.00 − 350.00 = 150.00, dated the decision day, no VAT (Ann is not taxed here), no money moved
+    expect(note).to.include({ status: 'Paid', date: '2025-06-05', subtotal: '-150.00', tax: '0.00', total: '-150.00', balance: '0.00', transactions: '' });
+    expect(items(note)).to.have.length(1);
+    expect(items(note)[0]![0]).to.match(/^Credit note CR-OU-\w+ for invoice #3: overusage line OU-\w+ reduced from €500\.00 to €350\.00 after review of your dispute$/);
+    expect(items(note)[0]![1]).to.equal('-150.00');
     // ---- 3 July: the renewal is settled from the credit -----------------------------------------
     await cron('2025-07-03', 900n);
-    const july = await invoice(4);
+    const july = await invoice(5);
     expect(july).to.include({ status: 'Unpaid', total: '19.95' });
-    const applied = await phpOk(served, `['action' => 'ApplyCredit', 'invoiceid' => 4]`);
-    expect(applied).to.deep.equal({ result: 'success', invoiceid: '4', amount: '19.95', invoicepaid: 'true' });
-    expect(await invoice(4)).to.include({ status: 'Paid', credit: '19.95', total: '0.00', balance: '0.00' });
+    const applied = await phpOk(served, `['action' => 'ApplyCredit', 'invoiceid' => 5]`);
+    expect(applied).to.deep.equal({ result: 'success', invoiceid: '5', amount: '19.95', invoicepaid: 'true' });
+    expect(await invoice(5)).to.include({ status: 'Paid', credit: '19.95', total: '0.00', balance: '0.00' });
     const after = await phpOk(served, `['action' => 'GetClientsDetails', 'clientid' => ${clientId}]`);
     // 150.00 − 19.95 = 130.05
     expect((after.client as Row).credit).to.equal('130.05');
