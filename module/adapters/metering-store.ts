@@ -7,7 +7,13 @@ import {
   type CalendarPeriod,
   type ServiceCalendar,
 } from '../domain/billing-calendar.js';
-import { meterStep, type GoodSample, type MeterStep } from '../domain/metering.js';
+import {
+  ENDS_RESET_DUE,
+  meterStep,
+  resetDueEnded,
+  type GoodSample,
+  type MeterStep,
+} from '../domain/metering.js';
 import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import { chunks, insertChunked, updateManyByKey, withTxRetry } from './sql-helpers.js';
 import {
@@ -536,20 +542,34 @@ async function writeAnomalies(
     })),
   );
   await insertChunked(trx, ANOMALIES, anomalies, { ignoreOn: ['sample_id', 'kind', 'period_id'] });
-  // the counter went down after the boundary (a reset, late or not, or a drop an admin decides)
-  const settled = applied
-    .filter(
-      ({ r, step }) =>
-        ['reset', 'late_reset', 'drop'].includes(step.reading) && r.service.resetDueOn !== null,
-    )
-    .map(({ r }) => r.service.serviceId);
-  for (const part of chunks(settled, 800)) {
-    await trx(ANOMALIES)
-      .whereIn('service_id', part)
-      .andWhere({ kind: 'reset_not_seen', status: 'open' })
-      .update({ status: 'resolved' });
-  }
+  await endResetsDue(trx, applied);
   return anomalies.length;
+}
+
+/**
+ * The counter went down after a boundary it should have reset at (a reset, late or not, or a
+ * drop an admin decides): the open `reset_not_seen` of the service are resolved, each saying how
+ * and when it ended.
+ */
+async function endResetsDue(trx: Knex.Transaction, applied: Applied[]): Promise<void> {
+  const ended = new Map(
+    applied
+      .filter(({ r, step }) => ENDS_RESET_DUE.includes(step.reading) && r.service.resetDueOn !== null)
+      .map(({ r, step }) => [r.service.serviceId, { reading: step.reading, on: r.sampleDate }]),
+  );
+  for (const part of chunks([...ended.keys()], 800)) {
+    const rows = await trx(ANOMALIES)
+      .select('id', 'service_id', 'details')
+      .whereIn('service_id', part)
+      .andWhere({ kind: 'reset_not_seen', status: 'open' });
+    for (const row of rows) {
+      const how = ended.get(toNum(row.service_id))!;
+      const details = JSON.parse(String(row.details)) as Record<string, string | number>;
+      await trx(ANOMALIES)
+        .where({ id: toNum(row.id) })
+        .update({ status: 'resolved', details: JSON.stringify(resetDueEnded(details, how.reading, how.on)) });
+    }
+  }
 }
 
 /** The service's cached state: the latest sample and the period it ends in. */

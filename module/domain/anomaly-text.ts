@@ -22,7 +22,7 @@ export function describeAnomaly(a: AnomalyFacts): string {
     case 'mid_period_drop':
       return `counter dropped from ${bytes('fromBytes')} to ${bytes('toBytes')} (read ${a.seenOn}): a manual reset or a correction${a.status === 'open' ? `, not booked until decided` : `; decided: ${a.decision}${a.decisionReason ? ` (${a.decisionReason})` : ''}`}`;
     case 'reset_not_seen':
-      return `SolusVM did not reset the counter on ${String(d.expectedOn)}${a.status === 'resolved' ? ' (the reset came later)' : '; the increase is counted and the reset is still due'}`;
+      return `SolusVM did not reset the counter on ${String(d.expectedOn)}${resetDueEnd(a)}`;
     case 'late_reset':
       return `the reset due on ${String(d.dueOn)} came ${counted(Number(d.daysLate), 'day', 'days')} late (read ${a.seenOn}); the period did not move`;
     case 'unmeasured':
@@ -32,4 +32,20 @@ export function describeAnomaly(a: AnomalyFacts): string {
     default:
       return a.kind;
   }
+}
+
+/**
+ * How a reset that was due ended (`endedBy`, `endedOn` in the details, metering.ts's
+ * `resetDueEnded`): the reset came, or the counter dropped in a way no reset explains, which may
+ * be that reset or a correction; that drop is the admin's to decide, and no reset is due after it.
+ * Rows resolved before the details said how only know the counter went down.
+ */
+function resetDueEnd(a: AnomalyFacts): string {
+  const d = a.details;
+  if (a.status !== 'resolved') return '; the increase is counted and the reset is still due';
+  if (d.endedBy === 'drop')
+    return `; the counter went down on ${String(d.endedOn)} in a way no reset explains (that reset or a correction, the drop's decision says which), so no reset is due any more`;
+  if (d.endedBy === 'reset' || d.endedBy === 'late_reset')
+    return ` (the reset came later, seen on ${String(d.endedOn)})`;
+  return ' (the counter went down later)';
 }

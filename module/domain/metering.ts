@@ -112,6 +112,25 @@ export type Reading =
   /** a boundary passed without a reset */
   | 'missed_reset';
 
+/**
+ * Readings that end a reset SolusVM owed: the reset, on time or late, or a drop no one can read
+ * (it may be that reset, or a correction: an admin decides the drop, and no reset is due after it).
+ */
+export const ENDS_RESET_DUE: readonly Reading[] = ['reset', 'late_reset', 'drop'];
+
+/**
+ * A `reset_not_seen`'s details once the counter went down: how (`endedBy`, the reading) and on
+ * which day (`endedOn`), so its text can say whether the reset came or a drop an admin decides
+ * took its place. Live metering and a rebuild both write it.
+ */
+export function resetDueEnded(
+  details: Record<string, string | number>,
+  reading: Reading,
+  on: IsoDate,
+): Record<string, string | number> {
+  return { ...details, endedBy: reading, endedOn: on };
+}
+
 export interface MeterStep {
   reading: Reading;
   parts: IntervalPart[];

@@ -10,7 +10,9 @@ import {
 import type { IsoDate } from '../domain/calendar.js';
 import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import {
+  ENDS_RESET_DUE,
   meterAll,
+  resetDueEnded,
   type GoodSample,
   type IntervalPart,
   type MeterState,
@@ -507,16 +509,20 @@ function anomalyOf(
 ): NewAnomaly {
   const decided = a.kind === 'mid_period_drop' ? (kept ?? null) : null;
   // the counter went down after the boundary (a reset, late or not, or a drop an admin decides)
-  const settled =
-    a.kind === 'reset_not_seen' &&
-    r.steps.slice(i + 1).some((later) => ['reset', 'late_reset', 'drop'].includes(later.reading));
+  const after =
+    a.kind === 'reset_not_seen'
+      ? r.steps.findIndex((s, j) => j > i && ENDS_RESET_DUE.includes(s.reading))
+      : -1;
+  const settled = after > i;
   return {
     serviceId: r.serviceId,
     periodId,
     kind: a.kind,
     sampleId: r.sampleIds[i]!,
     seenOn: r.samples[i]!.sampleDate,
-    details: a.details,
+    details: settled
+      ? resetDueEnded(a.details, r.steps[after]!.reading, r.samples[after]!.sampleDate)
+      : a.details,
     status: decided
       ? 'decided'
       : a.kind === 'mid_period_drop' || (a.kind === 'reset_not_seen' && !settled)

@@ -490,7 +490,9 @@ export function counterNotes(notes: readonly PeriodNote[], shown: 'TB' | 'TiB', 
     const d = n.details;
     switch (n.kind) {
       case 'reset_not_seen':
-        out.push(n.status === 'resolved' ? c.resetMissedCame(day(d.expectedOn)) : c.resetMissed(day(d.expectedOn)));
+        // ended by a drop no reset explains (metering.ts, resetDueEnded): not "the reset came later"
+        if (n.status === 'resolved' && d.endedBy === 'drop') out.push(c.resetMissedDropped(day(d.expectedOn), day(d.endedOn)));
+        else out.push(n.status === 'resolved' ? c.resetMissedCame(day(d.expectedOn)) : c.resetMissed(day(d.expectedOn)));
         break;
       case 'late_reset':
         out.push(c.resetLate(day(d.dueOn), Number(d.daysLate), day(d.seenOn ?? n.seenOn)));

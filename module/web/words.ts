@@ -145,6 +145,7 @@ export const WIDGET_WORDS = {
     counter: {
       resetMissed: (date: string) => `SolusVM did not reset the counter on ${date}. We go on counting from where it stood, so no traffic is counted twice, and this period still ends on its usual day.`,
       resetMissedCame: (date: string) => `SolusVM did not reset the counter on ${date}; the reset came later. No traffic was counted twice.`,
+      resetMissedDropped: (date: string, on: string) => `SolusVM did not reset the counter on ${date}. On ${on} the counter went down: that reset or a correction on the server, which we check before anything is billed for it. No traffic is counted twice.`,
       resetLate: (due: string, days: number, seen: string) => `The counter reset due on ${due} came ${days} ${plural(days, 'day', 'days')} late (seen on ${seen}). Your periods did not move.`,
       dropOpen: (date: string, from: string, to: string) => `The counter went down on ${date} (from ${from} to ${to}): a manual reset or a correction on the server. Until we have checked which, the ${to} it showed that day are not billed.`,
       dropReset: (date: string, since: string) => `The counter was reset on ${date}; traffic between ${since} and the reset was not measured and is not billed.`,
@@ -290,6 +291,7 @@ export const WIDGET_WORDS = {
     counter: {
       resetMissed: (date: string) => `SolusVM heeft de teller op ${date} niet teruggezet. We tellen verder vanaf de stand van dat moment, dus geen verkeer wordt dubbel geteld, en deze periode eindigt nog altijd op de gewone dag.`,
       resetMissedCame: (date: string) => `SolusVM heeft de teller op ${date} niet teruggezet; dat gebeurde later. Geen verkeer is dubbel geteld.`,
+      resetMissedDropped: (date: string, on: string) => `SolusVM heeft de teller op ${date} niet teruggezet. Op ${on} ging de teller omlaag: die reset of een correctie op de server, wat wij nakijken voordat er iets voor wordt gefactureerd. Geen verkeer wordt dubbel geteld.`,
       resetLate: (due: string, days: number, seen: string) => `De terugzetting van de teller, verwacht op ${due}, kwam ${days} ${plural(days, 'dag', 'dagen')} te laat (gezien op ${seen}). Uw periodes zijn niet verschoven.`,
       dropOpen: (date: string, from: string, to: string) => `De teller ging op ${date} omlaag (van ${from} naar ${to}): een handmatige terugzetting of een correctie op de server. Tot we hebben nagekeken welke, wordt de ${to} van die dag niet gefactureerd.`,
       dropReset: (date: string, since: string) => `De teller is op ${date} teruggezet; het verkeer tussen ${since} en de terugzetting is niet gemeten en wordt niet gefactureerd.`,

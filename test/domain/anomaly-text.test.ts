@@ -33,7 +33,15 @@ describe('anomalies in words', () => {
     expect(describeAnomaly(facts('reset_not_seen', { expectedOn: '2013-11-01' }))).to.equal(
       'SolusVM did not reset the counter on 2013-11-01; the increase is counted and the reset is still due',
     );
-    expect(describeAnomaly(facts('reset_not_seen', { expectedOn: '2013-11-01' }, { status: 'resolved' }))).to.equal('SolusVM did not reset the counter on 2013-11-01 (the reset came later)');
+    // resolved: by the reset (on time at a later boundary, or late), by a drop no reset explains,
+    // or, on rows from before the details said how, only "the counter went down"
+    const due = { expectedOn: '2013-11-01' };
+    expect(describeAnomaly(facts('reset_not_seen', { ...due, endedBy: 'late_reset', endedOn: '2013-11-04' }, { status: 'resolved' }))).to.equal('SolusVM did not reset the counter on 2013-11-01 (the reset came later, seen on 2013-11-04)');
+    expect(describeAnomaly(facts('reset_not_seen', { ...due, endedBy: 'reset', endedOn: '2013-12-01' }, { status: 'resolved' }))).to.equal('SolusVM did not reset the counter on 2013-11-01 (the reset came later, seen on 2013-12-01)');
+    expect(describeAnomaly(facts('reset_not_seen', { ...due, endedBy: 'drop', endedOn: '2013-11-04' }, { status: 'resolved' }))).to.equal(
+      "SolusVM did not reset the counter on 2013-11-01; the counter went down on 2013-11-04 in a way no reset explains (that reset or a correction, the drop's decision says which), so no reset is due any more",
+    );
+    expect(describeAnomaly(facts('reset_not_seen', due, { status: 'resolved' }))).to.equal('SolusVM did not reset the counter on 2013-11-01 (the counter went down later)');
     expect(describeAnomaly(facts('late_reset', { dueOn: '2013-11-01', daysLate: 3 }))).to.equal('the reset due on 2013-11-01 came 3 days late (read 2013-11-15); the period did not move');
     expect(describeAnomaly(facts('unmeasured', { fromDate: '2013-10-29', toDate: '2013-10-31' }))).to.equal(
       'traffic from 2013-10-29 to 2013-10-31 was not measured (no read before the reset) and is not billed',

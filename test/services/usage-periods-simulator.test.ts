@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { createSolusVmGateway } from '../../module/adapters/solusvm-gateway.js';
 import { toBig, toNum } from '../../module/adapters/rows.js';
+import { describeAnomaly } from '../../module/domain/anomaly-text.js';
 import { createSimulator, type Simulator } from '../../simulator/index.js';
 import type { TrafficProfile } from '../../simulator/traffic.js';
 import { describeEachEngine } from '../support/engines.js';
@@ -55,6 +56,8 @@ describeEachEngine('usage periods against the SolusVM simulator', ({ db }) => {
 
   const periods = async () => (await knex('mod_overusage_periods').where({ service_id: 1 }).orderBy('start_date')).map((p) => ({ start: String(p.start_date), end: String(p.end_date), status: String(p.status), used: toBig(p.used_bytes) }));
   const anomalies = async () => (await knex('mod_overusage_anomalies').where({ service_id: 1 }).orderBy('id')).map((a) => `${a.kind}:${a.status}`);
+  /** the resets not seen, in the admin's words (the tab, the JSON API and the CLI say the same) */
+  const resetsNotSeen = async () => (await fx.mod.usagePeriods.anomalies({ serviceId: 1, status: 'all' })).rows.filter((a) => a.kind === 'reset_not_seen').sort((a, b) => a.id - b.id).map((a) => describeAnomaly(a));
 
   it("follows a SolusVM 2 plan that resets on the VM's creation day (the 17th), not the master's 1st", async () => {
     // created 17 February 2012 at 10:00; 2 GiB a day; the plan resets on vm_created_day
@@ -102,6 +105,11 @@ describeEachEngine('usage periods against the SolusVM simulator', ({ db }) => {
     expect(await anomalies()).to.deep.equal(['reset_not_seen:resolved', 'reset_not_seen:resolved', 'late_reset:info']);
     const late = await knex('mod_overusage_anomalies').where({ kind: 'late_reset' }).first();
     expect(JSON.parse(late.details)).to.deep.include({ dueOn: '2014-01-01', seenOn: '2014-02-02', daysLate: 32 });
+    // both resets not seen ended with the late reset read on 2 February, live and after a rebuild
+    const came = ['SolusVM did not reset the counter on 2014-01-01 (the reset came later, seen on 2014-02-02)', 'SolusVM did not reset the counter on 2014-02-01 (the reset came later, seen on 2014-02-02)'];
+    expect(await resetsNotSeen()).to.deep.equal(came);
+    await fx.mod.usagePeriods.rebuild(1, CLI_ACTOR);
+    expect(await resetsNotSeen()).to.deep.equal(came);
     // rated as calendar months, each against its own month's allowance, never 63 days against one
     await fx.mod.billing.setProduct(5, { unit: 'GiB', model: 'per_unit', allowance: '50 GiB', prices: { EUR: { overage: '1.00' } } }, CLI_ACTOR);
     await fx.mod.rating.rateClosedPeriods();
@@ -170,10 +178,15 @@ describeEachEngine('usage periods against the SolusVM simulator', ({ db }) => {
       ['2014-10-20', '2014-11-19', 'open', 60n * GiB],
     ]);
     expect(await anomalies()).to.deep.equal(['reset_not_seen:resolved', 'mid_period_drop:open', 'mid_period_drop:open']);
+    // The reset due on 20 October did not "come later": what ended it is the drop read on
+    // 23 October, which the admin decides (it was that reset here, the simulator knows).
+    const endedByDrop = ["SolusVM did not reset the counter on 2014-10-20; the counter went down on 2014-10-23 in a way no reset explains (that reset or a correction, the drop's decision says which), so no reset is due any more"];
+    expect(await resetsNotSeen()).to.deep.equal(endedByDrop);
     // a rebuild from the kept samples reads them the same way
     await fx.mod.usagePeriods.rebuild(1, CLI_ACTOR);
     expect((await periods()).map((p) => p.used)).to.deep.equal([150n * GiB, 60n * GiB]);
     expect(await anomalies()).to.deep.equal(['reset_not_seen:resolved', 'mid_period_drop:open', 'mid_period_drop:open']);
+    expect(await resetsNotSeen()).to.deep.equal(endedByDrop);
     // the admin says the first drop was the reset (6 524 472 888 booked, ≤ the 7 463 996 984 the
     // day moved) and the second a correction (nothing)
     const [first, second] = (await fx.mod.usagePeriods.anomalies({ serviceId: 1, status: 'open' })).rows.sort((a, b) => a.id - b.id);
