@@ -11,22 +11,8 @@ import {
 } from '../domain/dispute-state.js';
 import { parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { parseLineStatus, type LineStatus } from '../domain/line-status.js';
-import { storedWord } from '../domain/stored-value.js';
 import type { ActorType } from './audit-store.js';
-import {
-  sqlBig,
-  sqlBigOrNull,
-  sqlInstant,
-  toBig,
-  toBigOrNull,
-  toBool,
-  toDate,
-  toDateOrNull,
-  toInstant,
-  toInstantOrNull,
-  toNum,
-  toNumOrNull,
-} from './rows.js';
+import { rowReader, sqlBig, sqlBigOrNull, sqlInstant } from './rows.js';
 import { retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -172,10 +158,6 @@ export interface DisputeStore {
   transaction<T>(work: (tx: DisputeStore, db: Knex.Transaction) => Promise<T>): Promise<T>;
 }
 
-const actorType = (v: unknown, column: string): ActorType =>
-  storedWord(ACTOR_TYPES, v, `${TABLES.disputes}.${column}`);
-const textOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-
 function parseResolution(v: unknown): DisputeResolutionRecord | null {
   if (v === null || v === undefined || v === '') return null;
   const r = JSON.parse(String(v)) as Partial<DisputeResolutionRecord>;
@@ -183,54 +165,56 @@ function parseResolution(v: unknown): DisputeResolutionRecord | null {
 }
 
 export function disputeFromRow(r: Record<string, unknown>): DisputeRecord {
+  const d = rowReader(TABLES.disputes, r);
   return {
-    id: toNum(r.id),
-    lineId: toNum(r.line_id),
-    clientId: toNum(r.client_id),
-    serviceId: toNum(r.service_id),
+    id: d.num('id'),
+    lineId: d.num('line_id'),
+    clientId: d.num('client_id'),
+    serviceId: d.num('service_id'),
     state: parseDisputeState(r.state),
     resolvingTo: parseResolvingTo(r.resolving_to),
-    reason: String(r.reason),
-    openedBy: { type: actorType(r.opened_by_type, 'opened_by_type'), id: textOrNull(r.opened_by_id) },
-    overrideReason: textOrNull(r.override_reason),
-    openedAt: toInstant(r.opened_at),
+    reason: d.str('reason'),
+    openedBy: { type: d.word(ACTOR_TYPES, 'opened_by_type'), id: d.strOrNull('opened_by_id') },
+    overrideReason: d.strOrNull('override_reason'),
+    openedAt: d.instant('opened_at'),
     holdState: parseHoldState(r.hold_state),
-    originalInvoiceId: toNum(r.original_invoice_id),
-    originalItemId: toNumOrNull(r.original_item_id),
-    heldInvoiceId: toNumOrNull(r.held_invoice_id),
-    heldItemId: toNumOrNull(r.held_item_id),
-    amountBeforeMinor: toBig(r.amount_before_minor),
-    amountAfterMinor: toBigOrNull(r.amount_after_minor),
-    currency: String(r.currency),
+    originalInvoiceId: d.num('original_invoice_id'),
+    originalItemId: d.numOrNull('original_item_id'),
+    heldInvoiceId: d.numOrNull('held_invoice_id'),
+    heldItemId: d.numOrNull('held_item_id'),
+    amountBeforeMinor: d.big('amount_before_minor'),
+    amountAfterMinor: d.bigOrNull('amount_after_minor'),
+    currency: d.str('currency'),
     resolution: parseResolution(r.resolution),
     resolvedBy:
       r.resolved_by_type === null || r.resolved_by_type === undefined
         ? null
-        : { type: actorType(r.resolved_by_type, 'resolved_by_type'), id: textOrNull(r.resolved_by_id) },
-    resolvedAt: toInstantOrNull(r.resolved_at),
-    newDueDate: toDateOrNull(r.new_due_date),
+        : { type: d.word(ACTOR_TYPES, 'resolved_by_type'), id: d.strOrNull('resolved_by_id') },
+    resolvedAt: d.instantOrNull('resolved_at'),
+    newDueDate: d.dateOrNull('new_due_date'),
     settlement: parseSettlement(r.settlement),
-    creditNoteInvoiceId: toNumOrNull(r.credit_note_invoice_id),
-    creditedMinor: toBigOrNull(r.credited_minor),
-    version: toNum(r.version),
+    creditNoteInvoiceId: d.numOrNull('credit_note_invoice_id'),
+    creditedMinor: d.bigOrNull('credited_minor'),
+    version: d.num('version'),
   };
 }
 
 function lineFromRow(r: Record<string, unknown>): DisputedLine {
+  const l = rowReader(TABLES.lines, r);
   return {
-    id: toNum(r.id),
-    chargeId: toNum(r.charge_id),
-    clientId: toNum(r.client_id),
-    serviceId: toNum(r.service_id),
-    invoiceId: toNum(r.invoice_id),
-    invoiceItemId: toNumOrNull(r.invoice_item_id),
-    refCode: String(r.ref_code),
+    id: l.num('id'),
+    chargeId: l.num('charge_id'),
+    clientId: l.num('client_id'),
+    serviceId: l.num('service_id'),
+    invoiceId: l.num('invoice_id'),
+    invoiceItemId: l.numOrNull('invoice_item_id'),
+    refCode: l.str('ref_code'),
     status: parseLineStatus(r.status),
-    amountMinor: toBig(r.amount_minor),
-    currency: String(r.currency),
-    description: String(r.description),
-    deadlineLastDay: toDate(r.deadline_last_day),
-    deadlineClosesAt: toInstant(r.deadline_closes_at),
+    amountMinor: l.big('amount_minor'),
+    currency: l.str('currency'),
+    description: l.str('description'),
+    deadlineLastDay: l.date('deadline_last_day'),
+    deadlineClosesAt: l.instant('deadline_closes_at'),
   };
 }
 
@@ -297,7 +281,9 @@ export function createDisputeStore(db: Knex | Knex.Transaction): DisputeStore {
     },
     async charge(chargeId) {
       const r = await db(TABLES.charges).where({ id: chargeId }).first('taxed', 'explanation');
-      return r ? { taxed: toBool(r.taxed), explanation: JSON.parse(String(r.explanation)) as unknown } : null;
+      if (!r) return null;
+      const c = rowReader(TABLES.charges, r);
+      return { taxed: c.bool('taxed'), explanation: c.json('explanation') };
     },
     async insertOpen(d, now) {
       await disputes().insert(newDisputeRow(d, now)).onConflict('line_id').ignore();
@@ -312,7 +298,7 @@ export function createDisputeStore(db: Knex | Knex.Transaction): DisputeStore {
         .orderBy('id')
         .limit(limit);
       return rows.map((r) => ({
-        id: toNum(r.id),
+        id: rowReader(TABLES.disputes, r).num('id'),
         deciding: r.resolving_to !== null && r.resolving_to !== undefined,
       }));
     },
@@ -322,13 +308,17 @@ export function createDisputeStore(db: Knex | Knex.Transaction): DisputeStore {
         .where({ 'd.client_id': clientId, 'd.state': 'open' })
         .select('d.id', 'd.line_id', 'l.description', 'l.amount_minor', 'l.currency')
         .orderBy('d.id');
-      return rows.map((r) => ({
-        disputeId: toNum(r.id),
-        lineId: toNum(r.line_id),
-        description: String(r.description),
-        amountMinor: toBig(r.amount_minor),
-        currency: String(r.currency),
-      }));
+      return rows.map((r) => {
+        const d = rowReader(TABLES.disputes, r);
+        const l = rowReader(TABLES.lines, r);
+        return {
+          disputeId: d.num('id'),
+          lineId: d.num('line_id'),
+          description: l.str('description'),
+          amountMinor: l.big('amount_minor'),
+          currency: l.str('currency'),
+        };
+      });
     },
     async openLinesOfInvoice(invoiceId) {
       const rows = await db(`${TABLES.disputes} as d`)
@@ -337,11 +327,14 @@ export function createDisputeStore(db: Knex | Knex.Transaction): DisputeStore {
         .andWhere((q) => q.where('d.original_invoice_id', invoiceId).orWhere('d.held_invoice_id', invoiceId))
         .select('l.ref_code', 'l.amount_minor', 'l.description')
         .orderBy('l.id');
-      return rows.map((r) => ({
-        refCode: String(r.ref_code),
-        amountMinor: toBig(r.amount_minor),
-        description: String(r.description),
-      }));
+      return rows.map((r) => {
+        const l = rowReader(TABLES.lines, r);
+        return {
+          refCode: l.str('ref_code'),
+          amountMinor: l.big('amount_minor'),
+          description: l.str('description'),
+        };
+      });
     },
     transaction: (work) => retryTransaction(db, (trx) => work(createDisputeStore(trx), trx)),
   };
