@@ -10,16 +10,7 @@ import {
 } from '../domain/dispute-state.js';
 import { parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { engineOf } from './database.js';
-import {
-  sqlInstant,
-  toBig,
-  toBigOrNull,
-  toDate,
-  toDateOrNull,
-  toInstant,
-  toNum,
-  toNumOrNull,
-} from './rows.js';
+import { bigIn, intIn, rowReader, sqlInstant } from './rows.js';
 import { retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -91,18 +82,19 @@ export interface LineStore {
 }
 
 export function parseStoredLine(r: Record<string, unknown>): StoredLine {
+  const l = rowReader(TABLES.lines, r);
   return {
-    id: toNum(r.id),
-    chargeId: toNum(r.charge_id),
-    serviceId: toNum(r.service_id),
-    clientId: toNum(r.client_id),
-    invoiceId: toNum(r.invoice_id),
-    refCode: String(r.ref_code),
+    id: l.num('id'),
+    chargeId: l.num('charge_id'),
+    serviceId: l.num('service_id'),
+    clientId: l.num('client_id'),
+    invoiceId: l.num('invoice_id'),
+    refCode: l.str('ref_code'),
     status: parseLineStatus(r.status),
-    amountMinor: toBig(r.amount_minor),
-    currency: String(r.currency),
-    description: String(r.description),
-    deadlineLastDay: toDate(r.deadline_last_day),
+    amountMinor: l.big('amount_minor'),
+    currency: l.str('currency'),
+    description: l.str('description'),
+    deadlineLastDay: l.date('deadline_last_day'),
   };
 }
 
@@ -164,7 +156,7 @@ export function createLineStore(knex: Knex): LineStore {
         .andWhere('invoice_id', '>', 0)
         .distinct('invoice_id')
         .orderBy('invoice_id');
-      return rows.map((r) => toNum(r.invoice_id));
+      return rows.map((r) => intIn(r.invoice_id, `${TABLES.lines}.invoice_id`));
     },
     async insertPendingIfChargeUnbilled(line) {
       // It locks the charge row as rating again does, so the two never cross; the unique
@@ -198,7 +190,7 @@ export function createLineStore(knex: Knex): LineStore {
     async deliveredOf(invoiceIds) {
       if (invoiceIds.length === 0) return new Set();
       const rows = await knex(TABLES.deliveries).whereIn('invoice_id', invoiceIds).select('invoice_id');
-      return new Set(rows.map((r) => toNum(r.invoice_id)));
+      return new Set(rows.map((r) => intIn(r.invoice_id, `${TABLES.deliveries}.invoice_id`)));
     },
   };
 }
@@ -256,50 +248,52 @@ export interface LineRow {
   } | null;
 }
 
-export const parseLineRow = (r: Record<string, unknown>): LineRow => ({
-  id: toNum(r.id),
-  refCode: String(r.ref_code),
-  serviceId: toNum(r.service_id),
-  clientId: toNum(r.client_id),
-  invoiceId: toNum(r.invoice_id),
-  status: parseLineStatus(r.status),
-  amountMinor: toBig(r.amount_minor),
-  currency: String(r.currency),
-  description: String(r.description),
-  locale: String(r.locale),
-  invoiceDate: toDate(r.invoice_date),
-  deadlineLastDay: toDate(r.deadline_last_day),
-  deadlineClosesAt: toInstant(r.deadline_closes_at).toISO()!,
-  periodId: toNum(r.period_id),
-  periodStart: toDate(r.period_start),
-  periodEnd: toDate(r.period_end),
-  chargeAmountMinor: toBig(r.charge_amount_minor),
-  dispute:
-    r.d_id === null || r.d_id === undefined
-      ? null
-      : {
-          id: toNum(r.d_id),
-          state: parseDisputeState(r.d_state),
-          resolvingTo: parseResolvingTo(r.d_resolving_to),
-          holdState: parseHoldState(r.d_hold_state),
-          reason: String(r.d_reason),
-          openedByType: String(r.d_opened_by_type),
-          openedAt: toInstant(r.d_opened_at).toISO()!,
-          amountBeforeMinor: toBig(r.d_amount_before_minor),
-          amountAfterMinor: toBigOrNull(r.d_amount_after_minor),
-          resolvedAt: r.d_resolved_at ? toInstant(r.d_resolved_at).toISO() : null,
-          newDueDate: toDateOrNull(r.d_new_due_date),
-          heldInvoiceId:
-            r.d_held_invoice_id === null || r.d_held_invoice_id === undefined
-              ? null
-              : toNum(r.d_held_invoice_id),
-          originalInvoiceId: toNum(r.d_original_invoice_id),
-          version: toNum(r.d_version),
-          settlement: (r.d_settlement as string | null | undefined) ?? null,
-          creditedMinor: toBigOrNull(r.d_credited_minor),
-          creditNoteInvoiceId: toNumOrNull(r.d_credit_note_invoice_id),
-        },
-});
+export function parseLineRow(r: Record<string, unknown>): LineRow {
+  const l = rowReader(TABLES.lines, r);
+  const c = rowReader(TABLES.charges, r);
+  const d = r.d_id === null || r.d_id === undefined ? null : rowReader(TABLES.disputes, r, 'd_');
+  return {
+    id: l.num('id'),
+    refCode: l.str('ref_code'),
+    serviceId: l.num('service_id'),
+    clientId: l.num('client_id'),
+    invoiceId: l.num('invoice_id'),
+    status: parseLineStatus(r.status),
+    amountMinor: l.big('amount_minor'),
+    currency: l.str('currency'),
+    description: l.str('description'),
+    locale: l.str('locale'),
+    invoiceDate: l.date('invoice_date'),
+    deadlineLastDay: l.date('deadline_last_day'),
+    deadlineClosesAt: l.instant('deadline_closes_at').toISO()!,
+    periodId: c.num('period_id'),
+    periodStart: c.date('period_start'),
+    periodEnd: c.date('period_end'),
+    chargeAmountMinor: c.at('charge_amount_minor', bigIn),
+    dispute:
+      d === null
+        ? null
+        : {
+            id: d.num('id'),
+            state: parseDisputeState(r.d_state),
+            resolvingTo: parseResolvingTo(r.d_resolving_to),
+            holdState: parseHoldState(r.d_hold_state),
+            reason: d.str('reason'),
+            openedByType: d.str('opened_by_type'),
+            openedAt: d.instant('opened_at').toISO()!,
+            amountBeforeMinor: d.big('amount_before_minor'),
+            amountAfterMinor: d.bigOrNull('amount_after_minor'),
+            resolvedAt: d.instantOrNull('resolved_at')?.toISO() ?? null,
+            newDueDate: d.dateOrNull('new_due_date'),
+            heldInvoiceId: d.numOrNull('held_invoice_id'),
+            originalInvoiceId: d.num('original_invoice_id'),
+            version: d.num('version'),
+            settlement: d.strOrNull('settlement'),
+            creditedMinor: d.bigOrNull('credited_minor'),
+            creditNoteInvoiceId: d.numOrNull('credit_note_invoice_id'),
+          },
+  };
+}
 
 /** Lines with their period and dispute; callers add the filter, the order and the limit. */
 function linesQuery(knex: Knex) {

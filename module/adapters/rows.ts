@@ -199,10 +199,11 @@ export const column = <T>(
  * Reads one stored row of `table` column by column with the `xIn` readers above: a value one refuses
  * (text in a number column, a word outside its set) is reported as UNEXPECTED_STATE naming
  * `table.column`, so a row changed by hand is found from the message alone. A hot page of many rows
- * calls the readers directly instead (this builds its methods once per row).
+ * calls the readers directly instead (this builds its methods once per row). A joined table's columns
+ * selected under a prefix (`d.id as d_id`) are read with that `prefix` and still named `table.column`.
  */
-export function rowReader(table: string, row: Record<string, unknown>) {
-  const at = <T>(name: string, parse: ColumnParser<T>): T => parse(row[name], `${table}.${name}`);
+export function rowReader(table: string, row: Record<string, unknown>, prefix = '') {
+  const at = <T>(name: string, parse: ColumnParser<T>): T => parse(row[prefix + name], `${table}.${name}`);
   return {
     at,
     num: (c: string) => at(c, intIn),
@@ -211,13 +212,13 @@ export function rowReader(table: string, row: Record<string, unknown>) {
     bigOrNull: (c: string) => at(c, bigOrNullIn),
     str: (c: string) => at(c, textIn),
     strOrNull: (c: string) => at(c, textOrNullIn),
-    bool: (c: string) => toBool(row[c]),
+    bool: (c: string) => toBool(row[prefix + c]),
     instant: (c: string) => at(c, instantIn),
     instantOrNull: (c: string) => at(c, instantOrNullIn),
     date: (c: string) => at(c, dateIn),
     dateOrNull: (c: string) => at(c, dateOrNullIn),
     word: <const T extends string>(allowed: readonly T[], c: string): T =>
-      storedWord(allowed, row[c], `${table}.${c}`),
+      storedWord(allowed, row[prefix + c], `${table}.${c}`),
     json: (c: string): unknown => at(c, jsonIn),
     jsonOrNull: (c: string): unknown => at(c, jsonOrNullIn),
   };

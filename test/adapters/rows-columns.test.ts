@@ -72,4 +72,13 @@ describe('stored column readers', () => {
     // 2^53 + 1 = 9 007 199 254 740 993 stays exact as a bigint; a null column reads as null
     expect([r.big('bytes'), r.numOrNull('missing'), r.bigOrNull('missing')]).to.deep.equal([9_007_199_254_740_993n, null, null]);
   });
+
+  it('reads a joined table under its prefix and names the stored column, not the alias', () => {
+    // linesQuery selects d.id as d_id, d.version as d_version: the dispute's columns under 'd_'
+    const row = { id: 3, d_id: '41', d_version: 'two', version: 7 };
+    const d = rowReader('mod_overusage_disputes', row, 'd_');
+    expect(d.num('id')).to.equal(41);
+    expect(refusal(() => d.num('version'))).to.deep.equal(['UNEXPECTED_STATE', 'mod_overusage_disputes.version holds "two", which is not an integer']);
+    expect(d.numOrNull('resolved_by_id')).to.equal(null);
+  });
 });
