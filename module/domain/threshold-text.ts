@@ -1,14 +1,12 @@
 import { addDays, type IsoDate } from './calendar.js';
-import { UNIT_BYTES } from './bytes.js';
 import { decimalToString, scaledToString } from './money.js';
 import {
-  displayUnit,
   formatAmount,
-  formatByteAmount,
   formatDay,
   formatInteger,
   formatPeriod,
   formatRate,
+  formatSoldBytes,
   textLanguage,
   type TextLanguage,
 } from './line-text.js';
@@ -70,18 +68,6 @@ export function formatPercent(percent: string, locale: string, maxDecimals = 1):
   })
     .format(fraction as Intl.StringNumericLiteral)
     .replace(/\u202f/g, '\u00a0');
-}
-
-/**
- * The unit a notice shows bytes in: the invoice line's TB (TiB), or GB (GiB) for an allowance under
- * one TB (TiB), where "0.090 TB" would say little.
- */
-export function noticeUnit(
-  plan: Pick<RatingPlan, 'unit'>,
-  allowanceBytes: bigint,
-): 'TB' | 'TiB' | 'GB' | 'GiB' {
-  const big = displayUnit(plan.unit);
-  return allowanceBytes >= UNIT_BYTES[big] ? big : big === 'TiB' ? 'GiB' : 'GB';
 }
 
 const WORDS = {
@@ -206,8 +192,8 @@ function ratePer(plan: NoticePlan, locale: string): string {
 export function presentThresholdNotice(f: ThresholdNoticeFacts, locale: string): ThresholdNoticeText {
   const lang = textLanguage(locale);
   const w = WORDS[lang];
-  const shown = noticeUnit(f.plan, f.allowanceBytes);
-  const bytes = (b: bigint) => formatByteAmount(b, shown, locale);
+  // in the unit the product sells, 2 decimals, as the invoice line says it
+  const bytes = (b: bigint) => formatSoldBytes(b, f.plan.unit, locale);
   const day = (d: IsoDate) => formatDay(d, locale);
   const money = (minor: bigint) => formatAmount(minor, f.plan.currency, locale);
   const pctNamed = formatPercent(String(f.pct), locale, 0);
@@ -321,10 +307,9 @@ export function presentThresholdNoticeForAdmin(
   f: ThresholdNoticeFacts & { clientName: string; serviceId: number },
 ): { subject: string; summary: string } {
   const locale = 'en-GB';
-  const shown = noticeUnit(f.plan, f.allowanceBytes);
   const pct = formatPercent(String(f.pct), locale, 0);
-  const used = formatByteAmount(f.usedBytes, shown, locale);
-  const included = formatByteAmount(f.allowanceBytes, shown, locale);
+  const used = formatSoldBytes(f.usedBytes, f.plan.unit, locale);
+  const included = formatSoldBytes(f.allowanceBytes, f.plan.unit, locale);
   const runOut =
     f.projection.runOut.kind === 'on'
       ? `; at this pace it runs out on ${formatDay(f.projection.runOut.date, locale)}`

@@ -1,13 +1,7 @@
 import path from 'node:path';
 import ejs from 'ejs';
 import type { Clock } from '../domain/clock.js';
-import {
-  displayUnit,
-  formatByteAmount,
-  formatPeriod,
-  localeForClient,
-  textLanguage,
-} from '../domain/line-text.js';
+import { formatPeriod, formatSoldBytes, localeForClient, textLanguage } from '../domain/line-text.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
@@ -123,7 +117,6 @@ async function compose(
     formatMoney({ amountMinor: minor, currency: figures!.currency }, locale);
   const render = async (locale: string) => {
     const lang = textLanguage(locale);
-    const shown = displayUnit(unit);
     const html = await ejs.renderFile(TEMPLATE, {
       lang,
       firstName: client.firstName,
@@ -140,8 +133,9 @@ async function compose(
         : null,
       rows: rows.map((r) => ({
         period: formatPeriod(r.periodStart, r.periodEnd, locale),
-        used: formatByteAmount(r.usedBytes, shown, locale),
-        included: formatByteAmount(r.allowanceBytes, shown, locale),
+        // in the unit sold, 2 decimals, as the invoice lines say it
+        used: formatSoldBytes(r.usedBytes, unit, locale),
+        included: formatSoldBytes(r.allowanceBytes, unit, locale),
       })),
     });
     return { lang, html };

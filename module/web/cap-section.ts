@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { formatByteAmount, textLanguage } from '../domain/line-text.js';
+import { formatSoldBytes, textLanguage } from '../domain/line-text.js';
 import { formatMoney } from '../domain/money.js';
 import { capActionInForce, capMates, type CapService } from '../services/caps.js';
 import type { UpgradeService } from '../services/upgrades.js';
@@ -72,7 +72,7 @@ export async function capSection(knex: Knex, caps: CapService, serviceId: number
   const cap = await caps.get(serviceId);
   if (!options && !cap) return null;
   const w = capWordsFor(locale);
-  const amount = cap ? (cap.kind === 'money' ? formatMoney({ amountMinor: cap.amount, currency: cap.currency! }, locale) : formatByteAmount(cap.amount, 'GB', locale)) : null;
+  const amount = cap ? (cap.kind === 'money' ? formatMoney({ amountMinor: cap.amount, currency: cap.currency! }, locale) : formatSoldBytes(cap.amount, 'GB', locale)) : null;
   const inForce = cap ? await capActionInForce(knex, serviceId) : null;
   const mates = (await capMates(knex, [serviceId])).get(serviceId)!;
   return {

@@ -2,7 +2,7 @@ import { numberFormat, dateTimeFormat } from '../domain/intl-cache.js';
 import type { CapSectionView, UpgradeSectionView } from './cap-section.js';
 import { DateTime } from 'luxon';
 import { daysBetween, type IsoDate } from '../domain/calendar.js';
-import { displayUnit, formatAmount, formatByteAmount, formatDay, formatPeriod, formatSoldBytes, textLanguage } from '../domain/line-text.js';
+import { formatAmount, formatDay, formatPeriod, formatSoldBytes, textLanguage } from '../domain/line-text.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
 import type { DayFigure, LineRow, Page, PeriodNote, PeriodRow, ServiceRow, ServiceUsage } from '../services/usage-reads.js';
 import { buildChart, type ChartView } from './chart.js';
@@ -298,10 +298,10 @@ export interface PeriodFocus {
   days: DayFigure[];
 }
 
-function usedText(pool: PoolFigures | null, a: ServiceUsage['assessment'], used: string, shown: 'TB' | 'TiB', locale: string, w: WidgetWords): string {
+function usedText(pool: PoolFigures | null, a: ServiceUsage['assessment'], used: string, sold: SoldUnit, locale: string, w: WidgetWords): string {
   if (!used) return '';
   if (!a) return w.usedNoAllowance(used);
-  const allowance = formatByteAmount(a.allowanceBytes, shown, locale);
+  const allowance = formatSoldBytes(a.allowanceBytes, sold, locale);
   return pool ? w.poolUsed(pool.name, pool.members.length, used, allowance, pctText(a.percentUsed, locale)) : w.ofAllowance(used, allowance, pctText(a.percentUsed, locale));
 }
 
@@ -309,7 +309,7 @@ function usedText(pool: PoolFigures | null, a: ServiceUsage['assessment'], used:
  * A pooled service's pool under its meter: each VPS with what it used this month and its part of
  * the pool's traffic (to one decimal; the parts are rounded, so they may not add up to 100 %).
  */
-export function presentPool(pool: PoolFigures, selfId: number, labels: Map<number, string>, shown: 'TB' | 'TiB', locale: string, w: WidgetWords): NonNullable<ServiceView['pool']> {
+export function presentPool(pool: PoolFigures, selfId: number, labels: Map<number, string>, sold: SoldUnit, locale: string, w: WidgetWords): NonNullable<ServiceView['pool']> {
   return {
     note: w.poolNote,
     title: w.poolMembers,
@@ -318,7 +318,7 @@ export function presentPool(pool: PoolFigures, selfId: number, labels: Map<numbe
       self: m.serviceId === selfId,
       text: w.poolMember(
         m.serviceId === selfId ? `${labels.get(m.serviceId) ?? `#${m.serviceId}`} (${w.poolThis})` : (labels.get(m.serviceId) ?? `#${m.serviceId}`),
-        formatByteAmount(m.usedBytes, shown, locale),
+        formatSoldBytes(m.usedBytes, sold, locale),
         pctText(percentUsed(m.usedBytes, pool.usedBytes), locale),
       ),
     })),
@@ -340,14 +340,14 @@ export function presentCredit(c: CreditStanding, currency: string, locale: strin
 }
 
 /** The meter and the projection to the period's end, once there are figures to project from. */
-function meterAndProjection(a: ServiceUsage['assessment'], ends: IsoDate | null, shown: 'TB' | 'TiB', locale: string, w: WidgetWords): { meter: MeterView | null; projection: ServiceView['projection'] } {
+function meterAndProjection(a: ServiceUsage['assessment'], ends: IsoDate | null, sold: SoldUnit, locale: string, w: WidgetWords): { meter: MeterView | null; projection: ServiceView['projection'] } {
   if (!a) return { meter: null, projection: null };
   const projectedPct = a.projection.projectedUsedBytes !== null && a.allowanceBytes > 0n ? Number((a.projection.projectedUsedBytes * 1000n) / a.allowanceBytes) / 10 : null;
   const r = a.projection.runOut;
   return {
     meter: presentMeter(a.percentUsed, projectedPct, a.thresholds, a.crossed, locale, w),
     projection: {
-      use: a.projection.projectedUsedBytes !== null && ends ? w.projectedUse(formatByteAmount(a.projection.projectedUsedBytes, shown, locale), formatDay(ends, locale)) : '',
+      use: a.projection.projectedUsedBytes !== null && ends ? w.projectedUse(formatSoldBytes(a.projection.projectedUsedBytes, sold, locale), formatDay(ends, locale)) : '',
       cost: a.cost ? (a.cost.atEndMinor > 0n ? w.projectedCost(formatAmount(a.cost.atEndMinor, a.cost.currency, locale)) : w.projectedNoCost) : '',
       runOut: r.kind === 'reached' ? w.runOutReached : r.kind === 'on' ? w.runsOutOn(formatDay(r.date, locale)) : r.kind === 'lasts' ? w.runOutLasts : w.noTraffic,
     },
@@ -402,14 +402,14 @@ function serviceChart(u: ServiceUsage, focus: PeriodFocus | null, locale: string
 }
 
 /** The notice sent this period, the action at the limit, and what metering found in the counter. */
-function serviceNotices(u: ServiceUsage, banner: UsageBanner | null, shown: 'TB' | 'TiB', locale: string, w: WidgetWords): ServiceView['notices'] {
+function serviceNotices(u: ServiceUsage, banner: UsageBanner | null, sold: SoldUnit, locale: string, w: WidgetWords): ServiceView['notices'] {
   const notices: ServiceView['notices'] = [];
   if (banner) {
     const limit = banner.limitAction && ACTIVE_LIMIT.includes(banner.limitAction.status) ? banner.limitAction.action : null;
     if (limit) notices.push({ kind: 'warn', text: limit === 'suspend' ? w.limitSuspended : w.limitThrottled });
     notices.push({ kind: 'info', text: w.noticeSent(banner.pct, formatDay(DateTime.fromISO(banner.decidedAt).toISODate()!, locale)) });
   }
-  if (u.open) for (const text of counterNotes(u.notes, shown, locale, u.zone, w)) notices.push({ kind: 'info', text });
+  if (u.open) for (const text of counterNotes(u.notes, sold, locale, u.zone, w)) notices.push({ kind: 'info', text });
   return notices;
 }
 
@@ -422,15 +422,16 @@ export function presentService(
 ): ServiceView {
   const { locale, now, links } = input;
   const w = wordsFor(textLanguage(locale));
-  const shown = displayUnit(u.unit);
+  // every quantity in the unit sold, 2 decimals, as the invoice line says it
+  const sold = u.unit;
   // a member not read yet (linked today) still shows its pool, which has figures
   const pool = input.pool ?? null;
   // a pooled service's meter, projection and thresholds are its pool's month; its chart stays its own
   const a = pool ? pool.assessment : u.assessment;
   const open = u.open;
   const ends = pool ? pool.end : (open?.end ?? null);
-  const used = pool ? formatByteAmount(pool.usedBytes, shown, locale) : open ? formatByteAmount(open.usedBytes, shown, locale) : '';
-  const { meter, projection } = open || pool ? meterAndProjection(a, ends, shown, locale, w) : { meter: null, projection: null };
+  const used = pool ? formatSoldBytes(pool.usedBytes, sold, locale) : open ? formatSoldBytes(open.usedBytes, sold, locale) : '';
+  const { meter, projection } = open || pool ? meterAndProjection(a, ends, sold, locale, w) : { meter: null, projection: null };
   const ownLabel = open ? formatPeriod(open.start, open.end ?? open.asOf, locale) : '';
   const focus = input.focus && input.focus.period.status !== 'open' ? input.focus : null;
   const { chart, chartTitle } = serviceChart(u, focus, locale, w);
@@ -448,13 +449,13 @@ export function presentService(
     hasData: open !== null || pool !== null,
     periodLabel: pool ? formatPeriod(pool.start, pool.end, locale) : ownLabel,
     measuredUntil: pool ? w.measuredUntil(formatDay(pool.asOf, locale)) : open ? w.measuredUntil(formatDay(open.asOf, locale)) : w.notMeasured,
-    usedText: usedText(pool, a, used, shown, locale, w),
-    pool: pool ? presentPool(pool, u.service.serviceId, input.labels ?? new Map(), shown, locale, w) : null,
+    usedText: usedText(pool, a, used, sold, locale, w),
+    pool: pool ? presentPool(pool, u.service.serviceId, input.labels ?? new Map(), sold, locale, w) : null,
     noAllowance: open !== null && a === null,
     meter,
     projection,
     thresholds: a ? a.thresholds.map((p) => `${p}\u00a0%`).join(', ') : '',
-    notices: serviceNotices(u, open || pool ? (input.banner ?? null) : null, shown, locale, w),
+    notices: serviceNotices(u, open || pool ? (input.banner ?? null) : null, sold, locale, w),
     policy: action === 'throttle' ? w.policyThrottle : action === 'suspend' ? w.policySuspend : null,
     chart,
     chartTitle,
@@ -476,10 +477,10 @@ export function presentService(
  * What metering found in a period's counter, in the client's words: a reset SolusVM skipped or
  * made late, a drop waiting for a decision or decided, traffic never measured, long gaps.
  */
-export function counterNotes(notes: readonly PeriodNote[], shown: 'TB' | 'TiB', locale: string, zone: string, w: WidgetWords): string[] {
+export function counterNotes(notes: readonly PeriodNote[], sold: SoldUnit, locale: string, zone: string, w: WidgetWords): string[] {
   const c = w.counter;
   const day = (d: unknown) => formatDay(String(d).slice(0, 10), locale);
-  const bytes = (v: unknown) => formatByteAmount(BigInt(String(v ?? '0')), shown, locale);
+  const bytes = (v: unknown) => formatSoldBytes(BigInt(String(v ?? '0')), sold, locale);
   const time = dateTimeFormat(locale, { hour: '2-digit', minute: '2-digit', timeZone: zone });
   const at = (iso: unknown) => {
     const t = DateTime.fromISO(String(iso), { setZone: true });
@@ -515,7 +516,6 @@ export function counterNotes(notes: readonly PeriodNote[], shown: 'TB' | 'TiB', 
 
 export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, locale: string, w: WidgetWords, csv: string, zone = 'UTC'): PeriodView {
   const sold = p.charge?.unit ?? unit;
-  const shown = displayUnit(sold);
   const c = p.charge;
   let outcome = w.notRated;
   if (c) {
@@ -535,7 +535,7 @@ export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, lo
   return {
     id: p.id,
     label: formatPeriod(p.startDate, p.endDate ?? p.startDate, locale),
-    notes: counterNotes(p.notes, shown, locale, zone, w),
+    notes: counterNotes(p.notes, sold, locale, zone, w),
     // in the unit sold, as the period's invoice line says it
     used: formatSoldBytes(p.usedBytes, sold, locale),
     allowance: c ? formatSoldBytes(c.allowanceBytes, sold, locale) : '–',

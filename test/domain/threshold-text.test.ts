@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseDecimal } from '../../module/domain/money.js';
-import { formatPercent, noticeUnit, presentThresholdNotice, presentThresholdNoticeForAdmin, type ThresholdNoticeFacts } from '../../module/domain/threshold-text.js';
+import { formatPercent, presentThresholdNotice, presentThresholdNoticeForAdmin, type ThresholdNoticeFacts } from '../../module/domain/threshold-text.js';
 import { percentUsed, projectCost, projectUsage, type PeriodShape } from '../../module/domain/thresholds.js';
 import type { RatingPlan } from '../../module/domain/usage-rating.js';
 
@@ -49,12 +49,20 @@ describe('threshold notice text', () => {
     expect(formatPercent('0.1', 'en-GB')).to.equal('0.1%');
   });
 
-  it('shows bytes in TB (TiB), or in GB (GiB) for an allowance under one TB (TiB)', () => {
-    expect(noticeUnit({ unit: 'GB' }, 5n * TB)).to.equal('TB');
-    expect(noticeUnit({ unit: 'TB' }, 1n * TB)).to.equal('TB');
-    expect(noticeUnit({ unit: 'GB' }, 100n * GB)).to.equal('GB');
-    expect(noticeUnit({ unit: 'GiB' }, 1024n ** 4n - 1n)).to.equal('GiB');
-    expect(noticeUnit({ unit: 'TiB' }, 1024n ** 4n)).to.equal('TiB');
+  it('shows bytes in the unit the product sells, 2 decimals half-up, as the invoice line does', () => {
+    // sold per TB: 4 100 GB = 4.1 TB → "4.10 TB" of 5 TB → "5.00 TB"
+    const tb = presentThresholdNotice(facts(4100n * GB, 80, { plan: { ...plan, unit: 'TB' } }), 'en-GB');
+    expect(tb.paragraphs[0]).to.include('has used 4.10 TB of the 5.00 TB of traffic');
+    // sold per GiB, 1 TiB included: 2^40 B = 1 024 GiB → "1.024,00 GiB";
+    // 100 GB = 10^11 B ÷ 2^30 = 93.132257… GiB → "93,13 GiB"
+    const gib = presentThresholdNotice(
+      facts(100n * GB, 80, { plan: { ...plan, unit: 'GiB' }, allowanceBytes: 1024n ** 4n, percentUsed: '9.1' }),
+      'nl-NL',
+    );
+    expect(gib.paragraphs[0]).to.include('heeft 93,13 GiB verbruikt van de 1.024,00 GiB dataverkeer');
+    // sold per GB: 4 999 999 B is under half a hundredth of a GB → "< 0.01 GB", never "0.00"
+    const tiny = presentThresholdNotice(facts(4_999_999n, 80), 'en-GB');
+    expect(tiny.paragraphs[0]).to.include('has used < 0.01 GB of the 5,000.00 GB of traffic');
   });
 
   it('tells an English client the traffic so far, the run-out day and the projected cost', () => {
@@ -62,9 +70,10 @@ describe('threshold notice text', () => {
     expect(t.subject).to.equal('vps1.example.net: 80% of your traffic allowance used');
     expect(t.greeting).to.equal('Dear Ann,');
     expect(t.paragraphs[0]).to.equal(
-      'Your VPS vps1.example.net has used 4.100 TB of the 5.000 TB of traffic included in your plan for 1 – 31 May 2013 (82%), measured up to and including 20 May 2013.',
+      'Your VPS vps1.example.net has used 4,100.00 GB of the 5,000.00 GB of traffic included in your plan for 1 – 31 May 2013 (82%), measured up to and including 20 May 2013.',
     );
-    expect(t.paragraphs[1]).to.equal('At the pace so far (0.205 TB a day on average), the allowance runs out on 25 May 2013, with about 6.355 TB used by then.');
+    // 4 100 GB in 20 days = 205 GB a day; 205 × 31 days = 6 355 GB by the period's end
+    expect(t.paragraphs[1]).to.equal('At the pace so far (205.00 GB a day on average), the allowance runs out on 25 May 2013, with about 6,355.00 GB used by then.');
     expect(t.paragraphs[2]).to.equal('Traffic over the allowance is billed at €0.50 per GB on your next invoice. At this pace that comes to about €677.50 for this period.');
     expect(t.closing).to.equal('Kind regards,');
     expect(t.signature).to.equal('Hosting BV');
@@ -76,23 +85,25 @@ describe('threshold notice text', () => {
     expect(t.subject).to.equal('vps1.example.net: 80% van uw dataverkeer verbruikt');
     expect(t.greeting).to.equal('Beste Ann,');
     expect(t.paragraphs[0]).to.equal(
-      'Uw VPS vps1.example.net heeft 4,100 TB verbruikt van de 5,000 TB dataverkeer in uw pakket voor 1–31 mei 2013 (82%), gemeten tot en met 20 mei 2013.',
+      'Uw VPS vps1.example.net heeft 4.100,00 GB verbruikt van de 5.000,00 GB dataverkeer in uw pakket voor 1–31 mei 2013 (82%), gemeten tot en met 20 mei 2013.',
     );
-    expect(t.paragraphs[1]).to.equal('In het tempo tot nu toe (gemiddeld 0,205 TB per dag) is de bundel op 25 mei 2013 op, met dan ongeveer 6,355 TB verbruikt.');
+    expect(t.paragraphs[1]).to.equal('In het tempo tot nu toe (gemiddeld 205,00 GB per dag) is de bundel op 25 mei 2013 op, met dan ongeveer 6.355,00 GB verbruikt.');
     expect(t.paragraphs[2]).to.equal(`Dataverkeer boven de bundel wordt gefactureerd aan €${NBSP}0,50 per GB op uw volgende factuur. In dit tempo komt dat voor deze periode op ongeveer €${NBSP}677,50.`);
     expect(t.closing).to.equal('Met vriendelijke groeten,');
   });
 
   it('says the allowance lasts, and that nothing is billed, when the pace stays under it', () => {
     const t = presentThresholdNotice(facts(2000n * GB, 80, { pct: 80 }), 'en-GB');
-    expect(t.paragraphs[1]).to.equal('At the pace so far (0.100 TB a day on average), the allowance lasts until the period ends on 31 May 2013, with about 3.100 TB used by then.');
+    // 2 000 GB in 20 days = 100 GB a day; × 31 = 3 100 GB
+    expect(t.paragraphs[1]).to.equal('At the pace so far (100.00 GB a day on average), the allowance lasts until the period ends on 31 May 2013, with about 3,100.00 GB used by then.');
     expect(t.paragraphs[2]).to.match(/nothing over the allowance is billed/);
   });
 
   it('names the allowance used up at 100 % and what the throttle or the suspension does until the next period', () => {
     const throttle = presentThresholdNotice(facts(5n * TB, 100, { policy: { action: 'throttle', throttleMbps: 10 } }), 'en-GB');
     expect(throttle.subject).to.equal('vps1.example.net: your traffic allowance is used up');
-    expect(throttle.paragraphs[1]).to.equal('The allowance is used up; at the pace so far the period ends on 31 May 2013 at about 7.750 TB.');
+    // 5 000 GB in 20 days = 250 GB a day; × 31 = 7 750 GB
+    expect(throttle.paragraphs[1]).to.equal('The allowance is used up; at the pace so far the period ends on 31 May 2013 at about 7,750.00 GB.');
     expect(throttle.paragraphs).to.include('The allowance is used up, so the network speed of your VPS is limited to 10 Mbit/s until the next period starts on 1 June 2013.');
     const suspend = presentThresholdNotice(facts(5n * TB, 100, { policy: { action: 'suspend' } }), 'nl-NL');
     expect(suspend.subject).to.equal('vps1.example.net: uw dataverkeer is op');
@@ -110,7 +121,7 @@ describe('threshold notice text', () => {
     const a = presentThresholdNoticeForAdmin({ ...facts(4500n * GB, 90), clientName: 'Jan Peeters', serviceId: 12 });
     expect(a.subject).to.equal('Overusage: Jan Peeters (vps1.example.net) at 90% of the traffic allowance');
     expect(a.summary).to.equal(
-      'Service #12 (vps1.example.net) of Jan Peeters has used 4.500 TB of 5.000 TB (90%) up to 20 May 2013; at this pace it runs out on 23 May 2013; projected overusage for the period €987.50. Policy at the limit: bill the overusage.',
+      'Service #12 (vps1.example.net) of Jan Peeters has used 4,500.00 GB of 5,000.00 GB (90%) up to 20 May 2013; at this pace it runs out on 23 May 2013; projected overusage for the period €987.50. Policy at the limit: bill the overusage.',
     );
   });
 });
@@ -147,9 +158,9 @@ describe('threshold notice text: pools, prices, open periods', () => {
     );
     expect(t.subject).to.equal('Transfer pool Rack 7 (3 VPSs): your traffic allowance is used up');
     expect(t.paragraphs).to.deep.equal([
-      'Your VPSs in transfer pool Rack 7 (a.example.net, b.example.net and c.example.net) have together used 5.000 TB of the 5.000 TB of traffic they share for 1 – 31 May 2013 (100%), measured up to and including 20 May 2013.',
+      'Your VPSs in transfer pool Rack 7 (a.example.net, b.example.net and c.example.net) have together used 5,000.00 GB of the 5,000.00 GB of traffic they share for 1 – 31 May 2013 (100%), measured up to and including 20 May 2013.',
       // 250 GB a day × 31 days = 7 750 GB
-      'The allowance is used up; at the pace so far the period ends on 31 May 2013 at about 7.750 TB.',
+      'The allowance is used up; at the pace so far the period ends on 31 May 2013 at about 7,750.00 GB.',
       'The allowance is used up, so the network speed of each VPS in the pool is limited until the next period starts on 1 June 2013.',
       FOLLOW_EN,
     ]);
@@ -171,7 +182,7 @@ describe('threshold notice text: pools, prices, open periods', () => {
     );
     expect(t.subject).to.equal('Datapool Rek 7 (1 VPS): uw dataverkeer is op');
     expect(t.paragraphs).to.deep.equal([
-      "Uw VPS'en in datapool Rek 7 (a.example.net) hebben samen 5,200 TB verbruikt van de 5,000 TB dataverkeer die zij delen voor 1 mei 2013 – (104%), gemeten tot en met 20 mei 2013.",
+      "Uw VPS'en in datapool Rek 7 (a.example.net) hebben samen 5.200,00 GB verbruikt van de 5.000,00 GB dataverkeer die zij delen voor 1 mei 2013 – (104%), gemeten tot en met 20 mei 2013.",
       'De bundel is op.',
       `Dataverkeer boven de bundel wordt gefactureerd aan €${NBSP}0,50 per GB op uw volgende factuur. Boven de bundel tot nu toe: €${NBSP}100,00.`,
       'De bundel is op, dus elke VPS in de pool wordt geschorst tot de bundel wordt verhoogd.',
@@ -194,8 +205,8 @@ describe('threshold notice text: pools, prices, open periods', () => {
     );
     expect(t.subject).to.equal("Datapool Rek 7 (2 VPS'en): 90% van uw dataverkeer verbruikt");
     expect(t.paragraphs).to.deep.equal([
-      "Uw VPS'en in datapool Rek 7 (a.example.net en b.example.net) hebben samen 4,500 TB verbruikt van de 5,000 TB dataverkeer die zij delen voor 1–31 mei 2013 (90%), gemeten tot en met 20 mei 2013.",
-      'In het tempo tot nu toe (gemiddeld 0,225 TB per dag) is de bundel op 23 mei 2013 op, met dan ongeveer 6,975 TB verbruikt.',
+      "Uw VPS'en in datapool Rek 7 (a.example.net en b.example.net) hebben samen 4.500,00 GB verbruikt van de 5.000,00 GB dataverkeer die zij delen voor 1–31 mei 2013 (90%), gemeten tot en met 20 mei 2013.",
+      'In het tempo tot nu toe (gemiddeld 225,00 GB per dag) is de bundel op 23 mei 2013 op, met dan ongeveer 6.975,00 GB verbruikt.',
       'Zodra de bundel op is, wordt de netwerksnelheid van elke VPS in de pool beperkt tot 10 Mbit/s tot de volgende periode begint op 1 juni 2013.',
       FOLLOW_NL,
     ]);
@@ -231,7 +242,7 @@ describe('threshold notice text: pools, prices, open periods', () => {
     );
     expect(t.subject).to.equal('vps1.example.net: 80% of your traffic allowance used');
     expect(t.paragraphs).to.deep.equal([
-      'Your VPS vps1.example.net has used 0.000 TB of the 5.000 TB of traffic included in your plan for 1 – 31 May 2013 (0%), measured up to and including 20 May 2013.',
+      'Your VPS vps1.example.net has used 0.00 GB of the 5,000.00 GB of traffic included in your plan for 1 – 31 May 2013 (0%), measured up to and including 20 May 2013.',
       'Traffic over the allowance is billed at €4.00 per Mbit/s on your next invoice. At this pace nothing over the allowance is billed for this period.',
       'When the allowance is used up, the network speed of your VPS is limited to 10 Mbit/s until the next period starts on 1 June 2013.',
       FOLLOW_EN,
@@ -245,8 +256,8 @@ describe('threshold notice text: pools, prices, open periods', () => {
       'en-GB',
     );
     expect(on.paragraphs).to.deep.equal([
-      'Your VPS vps1.example.net has used 4.000 TB of the 5.000 TB of traffic included in your plan for 1 May 2013 – (80%), measured up to and including 20 May 2013.',
-      'At the pace so far (0.200 TB a day on average), the allowance runs out on 25 May 2013.',
+      'Your VPS vps1.example.net has used 4,000.00 GB of the 5,000.00 GB of traffic included in your plan for 1 May 2013 – (80%), measured up to and including 20 May 2013.',
+      'At the pace so far (200.00 GB a day on average), the allowance runs out on 25 May 2013.',
       'When the allowance is used up, your VPS is suspended until the allowance is raised.',
       FOLLOW_EN,
     ]);
@@ -261,14 +272,14 @@ describe('threshold notice text: pools, prices, open periods', () => {
   it('the admin summary: used up, lasting, no cost, and each policy', () => {
     const admin = (over: Partial<ThresholdNoticeFacts>) => presentThresholdNoticeForAdmin({ ...base(over), clientName: 'Jan Peeters', serviceId: 12 }).summary;
     expect(admin({ policy: { action: 'throttle', throttleMbps: 10 } })).to.equal(
-      'Service #12 (vps1.example.net) of Jan Peeters has used 5.000 TB of 5.000 TB (100%) up to 20 May 2013; the allowance is used up. Policy at the limit: throttle to 10 Mbit/s.',
+      'Service #12 (vps1.example.net) of Jan Peeters has used 5,000.00 GB of 5,000.00 GB (100%) up to 20 May 2013; the allowance is used up. Policy at the limit: throttle to 10 Mbit/s.',
     );
     const lasting = { usedBytes: 2n * TB, percentUsed: '40.0', projection: { daysElapsed: 20, daysInPeriod: 31, dailyAverageBytes: 100n * GB, runOut: { kind: 'lasts' as const }, projectedUsedBytes: 3100n * GB } };
     expect(admin({ ...lasting, policy: { action: 'throttle' } })).to.equal(
-      'Service #12 (vps1.example.net) of Jan Peeters has used 2.000 TB of 5.000 TB (40%) up to 20 May 2013. Policy at the limit: throttle.',
+      'Service #12 (vps1.example.net) of Jan Peeters has used 2,000.00 GB of 5,000.00 GB (40%) up to 20 May 2013. Policy at the limit: throttle.',
     );
     expect(admin({ ...lasting, policy: { action: 'suspend' }, cost: { soFarMinor: 0n, atEndMinor: 0n, currency: 'EUR' } })).to.equal(
-      'Service #12 (vps1.example.net) of Jan Peeters has used 2.000 TB of 5.000 TB (40%) up to 20 May 2013; projected overusage for the period €0.00. Policy at the limit: suspend.',
+      'Service #12 (vps1.example.net) of Jan Peeters has used 2,000.00 GB of 5,000.00 GB (40%) up to 20 May 2013; projected overusage for the period €0.00. Policy at the limit: suspend.',
     );
   });
 });

@@ -133,7 +133,8 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
         const posted = await agent.post(`${BASE}/embed/client`).type('form').send({ csrf, ...form });
         expect(posted.status).to.equal(200);
         expect(posted.text).to.include('Uw plafond is ingesteld.');
-        expect(posted.text).to.include('Uw plafond: 30,000 GB aan overschrijding per maand. Wanneer het bereikt is, wordt uw server geschorst tot de volgende periode begint, en betaalt u nooit meer dan het plafond.');
+        // 30 GB as typed, 2 decimals as every quantity the client reads: "30,00 GB"
+        expect(posted.text).to.include('Uw plafond: 30,00 GB aan overschrijding per maand. Wanneer het bereikt is, wordt uw server geschorst tot de volgende periode begint, en betaalt u nooit meer dan het plafond.');
         const caps = await knex('mod_overusage_caps').orderBy('id');
         expect(caps.map((c) => [toNum(c.service_id), c.kind, toBig(c.amount), c.currency, c.action, c.status])).to.deep.equal([
           [story.serviceId, 'money', 2500n, 'EUR', 'throttle', 'active'],

@@ -25,8 +25,8 @@ const NBSP = '\u00a0';
  * On 16 November at 10:00Z the provider links C, registered on 16 November:
  *   C joins at the start of its registration day: 16 Nov 00:00 Brussels = 2026-11-15T23:00:00Z;
  *   its share: 15 days = 360 of 720 hours × 1 TiB = 549 755 813 888 B (0.5 TiB);
- *   the pool: 2 × 1 099 511 627 776 + 549 755 813 888 = 2 748 779 069 440 B = 2 560 GiB = "2.500 TiB";
- *   used 1 736 GiB = 1.6953125 → "1.695 TiB"; 1 736/2 560 = 67.8125 % → "67.8 %".
+ *   the pool: 2 × 1 099 511 627 776 + 549 755 813 888 = 2 748 779 069 440 B = 2 560 GiB = "2,560.00 GiB";
+ *   used 1 736 GiB → "1,736.00 GiB" (the unit sold); 1 736/2 560 = 67.8125 % → "67.8 %".
  * On 20 November at 12:00Z C is cancelled (switched off): it leaves at that instant, after
  *   15 Nov 23:00Z → 20 Nov 12:00Z = 4 days 13 hours = 109 hours; its share
  *   ⌈1 099 511 627 776 × 109 / 720⌉ = ⌈166 453 843 649.42⌉ = 166 453 843 650 B;
@@ -84,8 +84,8 @@ describeEachEngine('transfer pools: a service linked mid-month counts in its poo
     expect(s.members.find((m) => m.serviceId === c)!.shareBytes).to.equal(TiB / 2n);
 
     const v = (await mod.web.widget.view({ clientId: story.clientId, locale: 'en-GB', serviceId: c, surface: 'test', links: () => links })).service!;
-    expect(v.usedText).to.equal(`Transfer pool main (3 VPSs): 1.695 TiB of 2.500 TiB used together (67.8${NBSP}%)`);
-    expect(v.pool!.members.map((m) => m.text)[2]).to.equal(`vps4.example.net (VPS 5 TB) (this VPS): 0.000 TiB (0.0${NBSP}% of the pool's traffic)`);
+    expect(v.usedText).to.equal(`Transfer pool main (3 VPSs): 1,736.00 GiB of 2,560.00 GiB used together (67.8${NBSP}%)`);
+    expect(v.pool!.members.map((m) => m.text)[2]).to.equal(`vps4.example.net (VPS 5 TB) (this VPS): 0.00 GiB (0.0${NBSP}% of the pool's traffic)`);
     // the evening's sync finds nothing left to record
     expect(await mod.pools.syncMembers()).to.deep.equal({ joined: 0, left: 0 });
   });

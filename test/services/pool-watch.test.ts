@@ -86,8 +86,9 @@ describeEachEngine('transfer pools: threshold notices and the limit policy on th
     expect(await notices()).to.deep.equal([[a, 'pool:main:2026-11-01:80', 'sent']]);
     expect(await subjects()).to.deep.equal(['Transfer pool main (3 VPSs): 80% of your traffic allowance used']);
     const first = await knex('tblemails').where({ userid: story.clientId }).first('message');
-    // 2 600 GiB = 2 791 728 742 400 B → "2.792 TB"; 3 072 GiB = 3 298 534 883 328 B → "3.299 TB"; 84.64 % → "84.6%"
-    expect(String(first.message)).to.include('Your VPSs in transfer pool main (vps1.example.net, vps3.example.net and vps4.example.net) have together used 2.792 TB of the 3.299 TB of traffic they share for 1 – 30 November 2026 (84.6%)');
+    // in the unit sold (GB), 2 decimals: 2 600 GiB = 2 791 728 742 400 B = 2 791.7287… GB → "2,791.73 GB";
+    // 3 072 GiB = 3 298 534 883 328 B = 3 298.5348… GB → "3,298.53 GB"; 84.64 % → "84.6%"
+    expect(String(first.message)).to.include('Your VPSs in transfer pool main (vps1.example.net, vps3.example.net and vps4.example.net) have together used 2,791.73 GB of the 3,298.53 GB of traffic they share for 1 – 30 November 2026 (84.6%)');
     expect(fake.actions).to.deep.equal([]);
 
     await evening('2026-11-25', { a: 2100n, b: 500n, c: 500n });

@@ -115,6 +115,9 @@ describeEachEngine('an upgrade suggested with its figures, ordered through the r
     expect(out).to.deep.equal({ suggested: 1, failed: 0 });
     const mail = await knex('tblemails').where({ userid: story.clientId }).orderBy('id', 'desc').first('subject', 'message');
     expect(mail.subject).to.equal('A bigger plan for vps1.example.net?');
+    // each month in the unit sold (GB), 2 decimals, as its invoice line: 800, 700 and 900 GB of 500 GB
+    for (const [month, used] of [['January', '800.00'], ['February', '700.00'], ['March', '900.00']])
+      expect(mail.message).to.match(new RegExp(`1 – \\d\\d ${month} 2013: ${used} GB used, 500\\.00 GB included`));
     expect(mail.message).to.include('On VPS 1 TB you would have paid €45.00 instead of €750.00 over the last 3 months.');
     const { page } = await widget();
     expect(page.text).to.include('On VPS 1 TB you would have paid €45.00 instead of €750.00 over the last 3 months.');

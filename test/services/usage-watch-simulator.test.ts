@@ -149,9 +149,12 @@ describeEachEngine('threshold notices and the policy at the limit against the So
           `${domain('A')}: 90% of your traffic allowance used`,
           `${domain('A')}: your traffic allowance is used up`,
         ]);
-        // traffic so far, the run-out day and the projected cost at the overage rate, in English
-        expect(mails[0]!.message).to.include('has used 89.931 GB of the 100.000 GB of traffic included in your plan for 1 – 31 May 2013 (89.9%), measured up to and including 9 May 2013.');
-        expect(mails[0]!.message).to.include('At the pace so far (9.992 GB a day on average), the allowance runs out on 11 May 2013, with about 309.761 GB used by then.');
+        // traffic so far, the run-out day and the projected cost at the overage rate, in English, in the unit
+        // sold (GB) with 2 decimals: 1 May 00:00 Brussels (30 April 22:00Z) to 9 May 21:50Z is 9 days less
+        // 10 minutes = 12 950/1 440 = 8.993 days × 10 GB = 89.9306 GB → "89.93 GB"; over 9 days 9.9923 GB a
+        // day → "9.99 GB"; × 31 days = 309.761 GB → "309.76 GB"
+        expect(mails[0]!.message).to.include('has used 89.93 GB of the 100.00 GB of traffic included in your plan for 1 – 31 May 2013 (89.9%), measured up to and including 9 May 2013.');
+        expect(mails[0]!.message).to.include('At the pace so far (9.99 GB a day on average), the allowance runs out on 11 May 2013, with about 309.76 GB used by then.');
         expect(mails[0]!.message).to.include('Traffic over the allowance is billed at €0.50 per GB on your next invoice. At this pace that comes to about €104.88 for this period.');
         expect((await adminMails('A')).map((x) => x.subject)).to.deep.equal([
           `Overusage: Ann Admin (${domain('A')}) at 80% of the traffic allowance`,
@@ -171,7 +174,8 @@ describeEachEngine('threshold notices and the policy at the limit against the So
         expect(mails.map((x) => x.subject)).to.deep.equal([`${domain('B')}: 80% van uw dataverkeer verbruikt`, `${domain('B')}: uw dataverkeer is op`]);
         expect(toNum(mails[1]!.userid)).to.equal(story.dutchClientId);
         expect(mails[0]!.message).to.include('Beste Jan,');
-        expect(mails[0]!.message).to.include('heeft 84,410 GB verbruikt van de 100,000 GB dataverkeer in uw pakket voor 1–31 mei 2013 (84,4%)');
+        // 30 April 22:00Z to 1 May 21:50Z = 1 430 of 1 440 minutes × 85 GB = 84.4097 GB → "84,41 GB"
+        expect(mails[0]!.message).to.include('heeft 84,41 GB verbruikt van de 100,00 GB dataverkeer in uw pakket voor 1–31 mei 2013 (84,4%)');
         expect(mails[0]!.message).to.include('Dataverkeer boven de bundel wordt gefactureerd aan €&nbsp;0,50 per GB op uw volgende factuur.'.replace('&nbsp;', '\u00a0'));
         const notices = await knex('mod_overusage_notices').where({ service_id: svc.B, kind: 'threshold' }).orderBy('id');
         expect(notices.map((n) => n.notice_key.replace(/^period:\d+:/, ''))).to.deep.equal(['80', '100']);

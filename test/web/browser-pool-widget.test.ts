@@ -19,8 +19,8 @@ const GiB = 2n ** 30n;
 /*
  * The widget of a pooled VPS on a phone (390 × 844, headless Chromium as in test/web/browser.test.ts),
  * on the reference panel served on 127.0.0.1 (SQLite). Ann's three VPSs of 1 TiB each share pool
- * "main": 3 × 1 TiB = 3 072 GiB = "3.000 TiB". On 10 November 2026: A 1 536 + B 200 + C 200 GiB =
- * 1 936 GiB = "1.891 TiB" = 63.02 % → "63.0 %". A alone is at 1 536/1 024 = 150 %: the page must
+ * "main": 3 × 1 TiB = 3 072 GiB = "3,072.00 GiB" (the unit sold). On 10 November 2026: A 1 536 + B 200 +
+ * C 200 GiB = 1 936 GiB = "1,936.00 GiB" = 63.02 % → "63.0 %". A alone is at 1 536/1 024 = 150 %: the page must
  * show the pool's 63.0 %, never "150.0 %", with the three VPSs and their parts (79.3 %, 10.3 %,
  * 10.3 %), and stay within the screen.
  */
@@ -85,12 +85,12 @@ describe("a pooled VPS's widget on a phone shows the pool (headless Chromium)", 
     const now = page.locator('section.ou-now');
     // the page keeps a number and its unit together with a no-break space; read as plain spaces
     const text = async (sel: string) => (await now.locator(sel).innerText()).replace(/\u00a0/g, ' ');
-    expect(await text('.ou-used')).to.equal('Transfer pool main (3 VPSs): 1.891 TiB of 3.000 TiB used together (63.0 %)');
+    expect(await text('.ou-used')).to.equal('Transfer pool main (3 VPSs): 1,936.00 GiB of 3,072.00 GiB used together (63.0 %)');
     expect((await now.locator('.ou-meter svg').getAttribute('aria-label'))!.replace(/\u00a0/g, ' ')).to.equal('63.0 % of the allowance used');
     expect((await now.locator('[data-pool] li').allInnerTexts()).map((t) => t.replace(/\u00a0/g, ' '))).to.deep.equal([
-      "vps1.example.net (VPS 5 TB) (this VPS): 1.500 TiB (79.3 % of the pool's traffic)",
-      "vps3.example.net (VPS 5 TB): 0.195 TiB (10.3 % of the pool's traffic)",
-      "vps4.example.net (VPS 5 TB): 0.195 TiB (10.3 % of the pool's traffic)",
+      "vps1.example.net (VPS 5 TB) (this VPS): 1,536.00 GiB (79.3 % of the pool's traffic)",
+      "vps3.example.net (VPS 5 TB): 200.00 GiB (10.3 % of the pool's traffic)",
+      "vps4.example.net (VPS 5 TB): 200.00 GiB (10.3 % of the pool's traffic)",
     ]);
     expect(await page.locator('body').innerText()).not.to.match(/150[.,]0/);
     // the pool's list is on the screen, not below a sideways scroll

@@ -33,7 +33,8 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
 
     it('says the period, how far it is measured, and what is used of the allowance', () => {
       expect(t).to.include('This period: 1 – 30 June 2013 (still running). Measured up to and including 3 June 2013.');
-      expect(t).to.include('0.450 TB of 5.000 TB (9.0 %)');
+      // 450 GB of 5 000 GB = 9 %, in the unit sold (GB) as her invoice line says it
+      expect(t).to.include('450.00 GB of 5,000.00 GB (9.0 %)');
     });
 
     it('names the marks at which notices are sent', () => {
@@ -41,7 +42,8 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     });
 
     it('projects the period at this pace', () => {
-      expect(t).to.include('At this pace: about 4.500 TB by 30 June 2013; the allowance lasts the period; no overusage expected.');
+      // 450 GB in 3 days (1–3 June) = 150 GB a day; × 30 days = 4 500 GB
+      expect(t).to.include('At this pace: about 4,500.00 GB by 30 June 2013; the allowance lasts the period; no overusage expected.');
     });
 
     it('draws the 30 days of June, the 2nd and 3rd as estimates (the read of the 2nd failed)', () => {
@@ -106,7 +108,8 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     const { agent } = await login(s.app, JAN);
     const t = textOf((await agent.get('/index.php?m=overusage').expect(200)).text);
     expect(t).to.include('Deze periode: 1–30 juni 2013 (lopend). Gemeten tot en met 3 juni 2013.');
-    expect(t).to.include('0,270 TB van 5,000 TB (5,4 %)');
+    // 270 GB of 5 000 GB = 5.4 %
+    expect(t).to.include('270,00 GB van 5.000,00 GB (5,4 %)');
     expect(t).to.include('Bezwaar uiterlijk: 16 juni 2013 · nog 11 dagen');
     expect(t).to.include('€ 250,00 op de factuur');
     expect(t).to.include('Bezwaar maken tegen deze regel');
@@ -187,7 +190,7 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     expect(t).to.include('tegen 1 regel kan nog bezwaar worden gemaakt');
     expect(home.text).to.include('href="index.php?m=overusage"');
     const details = await agent.get(`/clientarea.php?action=productdetails&id=${s.jan.serviceId}`).expect(200);
-    expect(textOf(details.text)).to.include('0,270 TB van 5,000 TB (5,4 %)');
+    expect(textOf(details.text)).to.include('270,00 GB van 5.000,00 GB (5,4 %)');
     expect(details.text).to.include(`href="index.php?m=overusage&amp;service=${s.jan.serviceId}"`);
     // Ann's home page shows hers only
     const ann = await login(s.app, ANN);

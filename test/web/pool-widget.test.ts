@@ -16,14 +16,15 @@ const NBSP = '\u00a0';
 /*
  * A pooled service's widget shows its pool (issue 21). Ann has three VPSs of "VPS 5 TB" sold as
  * 1 TiB (unit GiB) each, in pool "main" for the whole of November 2026: the pool has
- * 3 × 1 TiB = 3 072 GiB = 3.000 TiB. On 10 November the counters read A 1 536, B 200, C 200 GiB:
- *   pool: 1 936 GiB = 1 936/1 024 = 1.890625 → "1.891 TiB" of "3.000 TiB"; 1 936/3 072 = 63.02 % → "63.0 %"
- *   A alone: 1 536 GiB = "1.500 TiB" = 150 % of its own 1 TiB; its part 1 536/1 936 = 79.34 % → "79.3 %"
- *   B, C: 200 GiB = 0.1953125 → "0.195 TiB"; part 200/1 936 = 10.33 % → "10.3 %"
+ * 3 × 1 TiB = 3 072 GiB. Every quantity in the unit sold (GiB), 2 decimals, as the invoice line says it.
+ * On 10 November the counters read A 1 536, B 200, C 200 GiB:
+ *   pool: 1 936 GiB → "1,936.00 GiB" of "3,072.00 GiB"; 1 936/3 072 = 63.02 % → "63.0 %"
+ *   A alone: "1,536.00 GiB" = 150 % of its own 1 024 GiB; its part 1 536/1 936 = 79.34 % → "79.3 %"
+ *   B, C: "200.00 GiB"; part 200/1 936 = 10.33 % → "10.3 %"
  *   thresholds 80/90/100: none reached at 63 % (A's own 150 % would have reached all three).
- *   at this pace (10 of November's 30 days): 1 936 × 3 = 5 808 GiB = 5.671875 → "5.672 TiB" by 30 November;
+ *   at this pace (10 of November's 30 days): 1 936 × 3 = 5 808 GiB → "5,808.00 GiB" by 30 November;
  *   over 5 808 − 3 072 = 2 736 GiB × €0.50 = €1,368.00.
- * D, a VPS of another product (1 TiB, no pool) at 100 GiB: its own 100/1 024 = 9.77 % → "9.8 %".
+ * D, a VPS of another product (1 TiB = 1 024 GiB, no pool) at 100 GiB: its own 100/1 024 = 9.77 % → "9.8 %".
  */
 describeEachEngine('the client widget of a pooled service shows the pool', ({ db }) => {
   let knex: Knex;
@@ -77,7 +78,7 @@ describeEachEngine('the client widget of a pooled service shows the pool', ({ db
   it("draws A's meter on the pool's 3 072 GiB (63.0 %), not on its own 1 TiB (150 %), and lists each VPS's part", async () => {
     const v = await view(a);
     const s = v.service!;
-    expect(s.usedText).to.equal(`Transfer pool main (3 VPSs): 1.891 TiB of 3.000 TiB used together (63.0${NBSP}%)`);
+    expect(s.usedText).to.equal(`Transfer pool main (3 VPSs): 1,936.00 GiB of 3,072.00 GiB used together (63.0${NBSP}%)`);
     expect(s.meter!.pct).to.equal(`63.0${NBSP}%`);
     expect(s.meter!.state).to.equal('ok');
     expect(s.meter!.marks.map((m) => [m.pct, m.reached])).to.deep.equal([
@@ -86,11 +87,11 @@ describeEachEngine('the client widget of a pooled service shows the pool', ({ db
       [100, false],
     ]);
     expect(s.periodLabel).to.equal('1 – 30 November 2026');
-    expect([s.projection!.use, s.projection!.cost]).to.deep.equal(['about 5.672 TiB by 30 November 2026', 'estimated overusage: €1,368.00']);
+    expect([s.projection!.use, s.projection!.cost]).to.deep.equal(['about 5,808.00 GiB by 30 November 2026', 'estimated overusage: €1,368.00']);
     expect(s.pool!.members.map((m) => [m.id, m.self, m.text])).to.deep.equal([
-      [a, true, `vps1.example.net (VPS 5 TB) (this VPS): 1.500 TiB (79.3${NBSP}% of the pool's traffic)`],
-      [b, false, `vps3.example.net (VPS 5 TB): 0.195 TiB (10.3${NBSP}% of the pool's traffic)`],
-      [c, false, `vps4.example.net (VPS 5 TB): 0.195 TiB (10.3${NBSP}% of the pool's traffic)`],
+      [a, true, `vps1.example.net (VPS 5 TB) (this VPS): 1,536.00 GiB (79.3${NBSP}% of the pool's traffic)`],
+      [b, false, `vps3.example.net (VPS 5 TB): 200.00 GiB (10.3${NBSP}% of the pool's traffic)`],
+      [c, false, `vps4.example.net (VPS 5 TB): 200.00 GiB (10.3${NBSP}% of the pool's traffic)`],
     ]);
     // the picker shows the pool's figure for the selected VPS too
     expect(v.services.find((o) => o.id === a)!.pct).to.equal(`63.0${NBSP}%`);
@@ -111,15 +112,15 @@ describeEachEngine('the client widget of a pooled service shows the pool', ({ db
   it('tells a Dutch client the same in Dutch', async () => {
     await knex('tblclients').where({ id: story.clientId }).update({ language: 'dutch' });
     const s = (await view(a, 'nl-NL')).service!;
-    expect(s.usedText).to.equal(`Datapool main (3 VPS'en): samen 1,891 TiB van 3,000 TiB verbruikt (63,0${NBSP}%)`);
+    expect(s.usedText).to.equal(`Datapool main (3 VPS'en): samen 1.936,00 GiB van 3.072,00 GiB verbruikt (63,0${NBSP}%)`);
     expect(s.pool!.title).to.equal("De VPS'en in de pool");
-    expect(s.pool!.members[1]!.text).to.equal(`vps3.example.net (VPS 5 TB): 0,195 TiB (10,3${NBSP}% van het verkeer van de pool)`);
+    expect(s.pool!.members[1]!.text).to.equal(`vps3.example.net (VPS 5 TB): 200,00 GiB (10,3${NBSP}% van het verkeer van de pool)`);
   });
 
   it('shows a VPS outside any pool on its own figures, as before', async () => {
     const s = (await view(d)).service!;
-    // 100 GiB = 0.09765625 TiB → "0.098 TiB" of "1.000 TiB"
-    expect(s.usedText).to.equal(`0.098 TiB of 1.000 TiB (9.8${NBSP}%)`);
+    // 100 GiB of its own 1 TiB = 1 024 GiB, in GiB as sold
+    expect(s.usedText).to.equal(`100.00 GiB of 1,024.00 GiB (9.8${NBSP}%)`);
     expect(s.pool).to.equal(null);
     expect(toNum((await knex('mod_overusage_pool_members').count({ n: '*' }).first())!.n)).to.equal(3);
   });
