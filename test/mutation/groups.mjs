@@ -30,6 +30,8 @@ export const GROUPS = [
     mutate: ['module/services/disputes.ts', 'module/services/dispute-*.ts', 'module/services/late-fee-share.ts'],
     tests: [
       'test/services/disputes.test.ts',
+      // a paid line reduced or waived: the credit note (EUR and JPY, English and Dutch)
+      'test/services/dispute-credit-note.test.ts',
       'test/services/dispute-invoice-notes.test.ts',
       'test/services/dispute-texts.test.ts',
       'test/services/late-fee-share.test.ts',
