@@ -34,6 +34,8 @@ export const GROUPS = [
       'test/services/dispute-credit-note.test.ts',
       'test/services/dispute-invoice-notes.test.ts',
       'test/services/dispute-texts.test.ts',
+      // the emails in full, no database (milliseconds a mutant)
+      'test/services/dispute-notify.test.ts',
       'test/services/late-fee-share.test.ts',
     ],
   },
