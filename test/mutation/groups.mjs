@@ -28,14 +28,16 @@ export const GROUPS = [
     // in the dispute-*.ts files and the late fee's share of a held line
     name: 'disputes',
     mutate: ['module/services/disputes.ts', 'module/services/dispute-*.ts', 'module/services/late-fee-share.ts'],
+    // the short, targeted files first: a mutant runs its covering tests in this order and stops at
+    // the first that fails (the emails need no database; a decision's test builds one story)
     tests: [
+      'test/services/dispute-notify.test.ts',
+      'test/services/dispute-decisions.test.ts',
       'test/services/disputes.test.ts',
       // a paid line reduced or waived: the credit note (EUR and JPY, English and Dutch)
       'test/services/dispute-credit-note.test.ts',
       'test/services/dispute-invoice-notes.test.ts',
       'test/services/dispute-texts.test.ts',
-      // the emails in full, no database (milliseconds a mutant)
-      'test/services/dispute-notify.test.ts',
       'test/services/late-fee-share.test.ts',
     ],
   },

@@ -1,0 +1,141 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { toNum } from '../../module/adapters/rows.js';
+import { describeEachEngine } from '../support/engines.js';
+import { buildBillingStory, closeMay, disputeLine, STORY_EUR, type BillingStory, type StoryMoney } from '../support/billing-story.js';
+
+const ADMIN = { type: 'admin' as const, id: '1' };
+const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
+
+/**
+ * What each decision on a held line leaves on the panel and in the line, and who may take it
+ * (issue 13: the disputes mutation run found these rules held by no test of its set). The story
+ * (test/support/billing-story.ts): 1 000 GB over the 5 TB allowance in May, billed on the renewal
+ * of 2 June at €0.50 = €500.00 (¥80 = ¥80 000 in JPY) beside the VPS (€19.95), disputed on 5 June
+ * (the line moves to a draft of its own), decided on 10 June: due 10 + 14 days = 24 June.
+ */
+describeEachEngine('a decision on a held line', ({ db }) => {
+  let knex: Knex;
+
+  async function held(money: StoryMoney = STORY_EUR) {
+    knex = db().knex;
+    const s = await buildBillingStory(knex, money);
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const row = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
+    const d = await disputeLine(s, toNum(row.id));
+    expect(d.holdState).to.equal('held');
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    return { s, d, renewal: toNum(row.invoice_id), lineId: toNum(row.id), ref: String(row.ref_code) };
+  }
+  const lineRow = async (lineId: number) => {
+    const r = await knex('mod_overusage_lines').where({ id: lineId }).first('status', 'amount_minor', 'description');
+    return { status: String(r.status), amountMinor: BigInt(r.amount_minor), description: String(r.description) };
+  };
+  const invoice = async (s: BillingStory, id: number) => {
+    const inv = await s.f.panel.api.getInvoice(id);
+    return { status: inv.status, total: inv.total, dueDate: inv.dueDate, notes: inv.notes, items: inv.items.map((i) => [i.amount, i.description]) };
+  };
+  const auditOf = async (action: string) => (await knex('mod_overusage_audit').where({ action }).select('details')).map((r) => JSON.parse(String(r.details)));
+
+  it('waived: the draft is cancelled with the line at €0.00 and the waived text, the line waived at 0, the renewal names no invoice', async () => {
+    const { s, d, renewal, lineId, ref } = await held();
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(res.ok ? [res.value.state, res.value.amountAfterMinor] : res.code).to.deep.equal(['waived', null]);
+    const draft = await invoice(s, d.heldInvoiceId!);
+    expect([draft.status, draft.total, draft.items.length, draft.items[0]![0]]).to.deep.equal(['Cancelled', '0.00', 1, '0.00']);
+    expect(draft.items[0]![1]).to.match(/ — waived after review of your dispute \(€500\.00\) \[OU-[0-9A-F]+\]$/);
+    const line = await lineRow(lineId);
+    expect([line.status, line.amountMinor, line.description]).to.deep.equal(['waived', 0n, draft.items[0]![1]]);
+    expect((await invoice(s, renewal)).notes).to.equal(`Overusage line [${ref}]: waived after your dispute (was €500.00); you owe nothing for it.`);
+    expect(await auditOf('dispute.waived')).to.deep.equal([{ lineId, amountBeforeMinor: '50000', amountAfterMinor: '0', currency: 'EUR', resolution: { adjustment: null, note: null, rerated: null }, dueDate: '2013-06-24' }]);
+    expect(await auditOf('dispute.credit_note'), 'a held line was never paid: no credit note').to.deep.equal([]);
+  });
+
+  it('adjusted to ¥0 by hand (JPY): the draft is cancelled, never published, and the renewal says waived', async () => {
+    // ¥80 000 set to ¥0: nothing is owed, told as a waiver
+    const { s, d, renewal, lineId, ref } = await held({ code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' });
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'amount', amount: '0' } });
+    expect(res.ok ? [res.value.state, res.value.amountAfterMinor] : res.code).to.deep.equal(['adjusted', 0n]);
+    const draft = await invoice(s, d.heldInvoiceId!);
+    expect([draft.status, draft.total, draft.items[0]![0]]).to.deep.equal(['Cancelled', '0.00', '0.00']);
+    expect((await lineRow(lineId)).amountMinor).to.equal(0n);
+    expect((await invoice(s, renewal)).notes).to.equal(`Overusage line [${ref}]: waived after your dispute (was JP¥80,000); you owe nothing for it.`);
+  });
+
+  it('upheld (JPY): the draft is published on 10 June, due 24 June, at ¥80 000, and both invoices say so', async () => {
+    const { s, d, renewal, lineId, ref } = await held({ code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' });
+    const before = await lineRow(lineId);
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN });
+    expect(res.ok ? [res.value.state, res.value.newDueDate] : res.code).to.deep.equal(['upheld', '2013-06-24']);
+    const published = await invoice(s, d.heldInvoiceId!);
+    expect([published.status, published.total, published.dueDate]).to.deep.equal(['Unpaid', '80000.00', '2013-06-24']);
+    expect(published.notes).to.equal(`Overusage line [${ref}] of invoice #${renewal}: upheld after your dispute (JP¥80,000).`);
+    expect((await invoice(s, renewal)).notes).to.equal(`Overusage line [${ref}]: upheld after your dispute (JP¥80,000); billed on invoice #${d.heldInvoiceId}.`);
+    // the line keeps its text and amount, placed on the published invoice
+    expect(await lineRow(lineId)).to.deep.equal({ ...before, status: 'placed' });
+    expect((await auditOf('dispute.upheld'))[0]).to.deep.include({ amountBeforeMinor: '80000', amountAfterMinor: '80000', currency: 'JPY' });
+  });
+
+  it('previews each adjustment with the sentence that says how (EUR)', async () => {
+    const { s, d } = await held();
+    // 40 % of €500.00 = €200.00; €120.00 by hand; 1 000 GB × €0.35 = €350.00
+    expect(await s.mod.disputes!.preview(d.id, { kind: 'share', percent: '40' })).to.deep.equal({ amountMinor: 20000n, currency: 'EUR', explanation: '40 % of the original amount' });
+    expect(await s.mod.disputes!.preview(d.id, { kind: 'amount', amount: '120.00' })).to.deep.equal({ amountMinor: 12000n, currency: 'EUR', explanation: 'set by hand' });
+    const rerated = await s.mod.disputes!.preview(d.id, { kind: 'precommit' });
+    expect([rerated.amountMinor, rerated.explanation]).to.deep.equal([35000n, 're-rated at the rate agreed in advance (0.35 instead of 0.50)']);
+  });
+
+  it('refuses what no one may decide: another client\'s dispute, an adjustment without an amount, a stale version, a second decision', async () => {
+    const { s, d } = await held();
+    const thrown = (p: Promise<unknown>) => p.then(() => null, (e: { code?: string }) => e.code);
+    // the Dutch client cannot see, let alone withdraw, Ann's dispute
+    expect(await thrown(s.mod.disputes!.resolve({ disputeId: d.id, to: 'withdrawn', actor: CLIENT(s.story.dutchClientId) }))).to.equal('NOT_FOUND');
+    expect(await thrown(s.mod.disputes!.get(d.id, { clientId: s.story.dutchClientId }))).to.equal('NOT_FOUND');
+    expect((await s.mod.disputes!.get(d.id, { clientId: s.story.clientId })).id).to.equal(d.id);
+    expect(await thrown(s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN }))).to.equal('INVALID_INPUT');
+    const stale = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN, expectedVersion: d.version - 1 });
+    expect(stale.ok ? 'decided' : [stale.code, stale.details]).to.deep.equal(['CONFLICT', { version: d.version }]);
+    expect((await s.mod.disputes!.get(d.id)).state, 'nothing decided').to.equal('open');
+    const first = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN, expectedVersion: d.version });
+    expect(first.ok).to.equal(true);
+    const again = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(again.ok ? 'decided' : again.code).to.equal('INVALID_TRANSITION');
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('upheld');
+  });
+
+  it('tells an admin why a line cannot be disputed again, with the dispute and its state in words', async () => {
+    const { s, d, lineId } = await held();
+    const open = await s.mod.disputes!.open({ lineId, reason: 'for the client', actor: ADMIN });
+    expect(open.ok ? 'opened' : [open.code, open.message, open.details]).to.deep.equal(['ALREADY_DISPUTED', `this line is already disputed (dispute ${d.id}, open)`, { disputeId: d.id }]);
+    await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    const waived = await s.mod.disputes!.open({ lineId, reason: 'for the client', actor: ADMIN });
+    expect(waived.ok ? 'opened' : waived.message).to.equal(`this line is already disputed (dispute ${d.id}, waived)`);
+    const client = await s.mod.disputes!.open({ lineId, reason: 'again', actor: CLIENT(s.story.clientId) });
+    expect(client.ok ? 'opened' : [client.code, client.message]).to.deep.equal(['ALREADY_DISPUTED', 'This line is already disputed.']);
+  });
+});
+
+describeEachEngine('opening a dispute: the reason and the override', ({ db }) => {
+  it('needs a reason of 3 characters after trimming, refused in the asker\'s words; an override given in time is not kept', async () => {
+    const knex = db().knex;
+    const s = await buildBillingStory(knex);
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const lineId = toNum((await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first()).id);
+    s.f.clock.set('2013-06-05T10:00:00Z');
+    const short = await s.mod.disputes!.open({ lineId, reason: '  ab  ', actor: CLIENT(s.story.clientId) });
+    expect(short.ok ? 'opened' : [short.code, short.message]).to.deep.equal(['REASON_REQUIRED', 'Please say why you dispute this line (at least 3 characters).']);
+    const admin = await s.mod.disputes!.open({ lineId, reason: 'no', actor: ADMIN });
+    expect(admin.ok ? 'opened' : [admin.code, admin.message]).to.deep.equal(['REASON_REQUIRED', 'say why you dispute this line']);
+    expect(await knex('mod_overusage_disputes')).to.have.length(0);
+    // three characters will do; an admin's override reason means nothing in time
+    const opened = await s.mod.disputes!.open({ lineId, reason: ' abc ', actor: ADMIN, overrideReason: 'not needed' });
+    if (!opened.ok) throw new Error(opened.message);
+    expect([opened.value.reason, opened.value.overrideReason]).to.deep.equal(['abc', null]);
+    const audit = await knex('mod_overusage_audit').where({ action: 'dispute.opened' }).first('details');
+    expect(JSON.parse(String(audit.details))).to.deep.equal({ lineId, reason: 'abc', override: null, amountMinor: '50000' });
+  });
+});
