@@ -1,26 +1,28 @@
 // `npm run test:mutation`: the groups of test/mutation/groups.mjs one after another, each a Stryker
 // run of its files against its own tests (perTest coverage, incremental: a mutant whose code and
 // covering tests did not change since the group's last run keeps its result), then the groups'
-// reports merged into docs/mutation-score.json and docs/mutation-survivors.md. Those two are
-// written only from a complete set: every group run on the same commit with module/, hooks/ and
-// test/ unchanged from it. Each group's figures (mutants, time, commit) go to
-// test-output/mutation/<group>/run.json and are printed at the end.
+// reports merged into docs/mutation-score.json and docs/mutation-survivors.md: the groups that ran
+// replace their own entries (files, counts, commit, date), the others are kept, the total is
+// recomputed over every group in the file, and a group whose files or tests changed since its
+// commit is marked stale (see merge() below). Each group's figures (mutants, time, commit) also go
+// to test-output/mutation/<group>/run.json and are printed at the end.
 //   npm run test:mutation                       every group, then the merge
-//   npm run test:mutation -- --group domain     one group (or a,b); the merge if the set is complete
+//   npm run test:mutation -- --group domain     one group (or a,b), merged into docs/
+//   npm run test:mutation -- --merge            no run: merge every group run on this machine again
 //   npm run test:mutation -- --report           the groups run so far as markdown (for docs/mutation.md)
 //   npm run test:mutation -- --mutate FILE ...  a narrowed run, as before (stryker.config.mjs)
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { GROUPS, groupNamed } from './groups.mjs';
-import { scores, survivors, survivorsMarkdown } from './score-reporter.mjs';
+import { scores, survivors } from './score-reporter.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const stryker = path.join(import.meta.dirname, 'stryker.mjs');
 const args = process.argv.slice(2);
 const git = (...a) => execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim();
 
-if (args.length > 0 && args[0] !== '--group' && args[0] !== '--report') {
+if (args.length > 0 && !['--group', '--report', '--merge'].includes(args[0])) {
   const r = spawnSync(process.execPath, [stryker, 'run', ...args], { cwd: root, stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
@@ -55,7 +57,7 @@ function runGroup(g) {
   const report = readJson(path.join(groupDir(g.name), 'mutation.json'));
   if (r.status !== 0 || !report) throw new Error(`mutation group ${g.name} failed (exit ${r.status})`);
   const s = scores(report.files);
-  const run = { group: g.name, commit: commit ?? null, started: started.toISOString(), minutes, ...counts(report), score: s.total, load: fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0] };
+  const run = { group: g.name, commit: commit ?? null, head: git('rev-parse', 'HEAD'), started: started.toISOString(), minutes, ...counts(report), score: s.total, load: fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0] };
   fs.writeFileSync(path.join(groupDir(g.name), 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
   return run;
 }
@@ -66,24 +68,119 @@ if (args[0] === '--report') {
   process.exit(0);
 }
 
-const wanted = args[0] === '--group' ? (args[1] ?? '').split(',').map(groupNamed) : GROUPS;
-for (const g of wanted) runGroup(g);
+const wanted = args[0] === '--merge' ? [] : args[0] === '--group' ? (args[1] ?? '').split(',').map(groupNamed) : GROUPS;
+const ran = wanted.map(runGroup);
+groupTable();
+// --merge alone re-merges every group run on this machine (after a reason is added, say)
+merge(args[0] === '--merge' ? GROUPS.filter((g) => fs.existsSync(path.join(groupDir(g.name), 'run.json'))) : wanted, ran);
 
-const runs = groupTable();
-
-const commits = new Set(runs.map((r) => r?.commit ?? null));
-if (commits.size !== 1 || commits.has(null) || cleanCommit() !== [...commits][0]) {
-  console.log('\nNot every group has run on this commit with no uncommitted changes: docs/mutation-score.json left as it is.');
-  process.exit(0);
+/**
+ * Merges the groups given (run on this machine: their test-output/mutation/<group>/ reports) into
+ * docs/mutation-score.json and docs/mutation-survivors.md; the groups in those files that did not
+ * run here keep what they had (a group's run is not kept across machines, its figures are).
+ *   {"files": {"<path>": <score %>}, "total": <score %>,
+ *    "groups": {"<group>": {commit, date, minutes, mutants, killed, timeout, survived, noCoverage,
+ *                           ignored, score, mutate, tests, files: [<path>], stale}}}
+ * total is recomputed from the counts of every group in the file. A group is stale when its
+ * mutated files or its test files (its globs in groups.mjs) differ now from its recorded commit,
+ * or groups.mjs names other files or tests for it than it ran with: its figures are then of other code.
+ */
+function merge(groups, runs = []) {
+  if (groups.length === 0) return;
+  const scoreFile = path.join(root, 'docs/mutation-score.json');
+  const survivorsFile = path.join(root, 'docs/mutation-survivors.md');
+  const old = readJson(scoreFile) ?? { files: {}, total: null, groups: {} };
+  const byGroup = { ...(old.groups ?? {}) };
+  const files = { ...old.files };
+  const reasons = readJson(path.join(root, 'test/mutation/survivor-reasons.json')) ?? [];
+  const sections = survivorSections(fs.existsSync(survivorsFile) ? fs.readFileSync(survivorsFile, 'utf8') : '');
+  for (const g of groups) {
+    const run = runs.find((r) => r.group === g.name) ?? readJson(path.join(groupDir(g.name), 'run.json'));
+    const report = readJson(path.join(groupDir(g.name), 'mutation.json'));
+    if (!run || !report) continue;
+    const mine = Object.fromEntries(Object.entries(report.files).map(([f, v]) => [path.relative(root, path.resolve(root, f)).split(path.sep).join('/'), v]));
+    for (const f of byGroup[g.name]?.files ?? []) delete files[f];
+    Object.assign(files, scores(mine).files);
+    // a run with uncommitted changes is recorded against the commit it started from: stale at once
+    const commit = run.commit ?? run.head ?? git('rev-parse', 'HEAD');
+    byGroup[g.name] = {
+      commit,
+      date: run.started,
+      minutes: run.minutes,
+      ...Object.fromEntries(['mutants', 'killed', 'timeout', 'survived', 'noCoverage', 'ignored'].map((k) => [k, run[k]])),
+      score: run.score,
+      ...(run.commit ? {} : { uncommitted: true }),
+      mutate: g.mutate,
+      tests: g.tests,
+      files: Object.keys(mine).sort(),
+    };
+    const alive = survivors(mine, reasons);
+    sections[g.name] = survivorsSection(g.name, byGroup[g.name], alive);
+  }
+  const names = GROUPS.map((g) => g.name).filter((n) => byGroup[n]);
+  for (const n of names) byGroup[n].stale = isStale(groupNamed(n), byGroup[n]);
+  const sum = (k) => names.reduce((a, n) => a + byGroup[n][k], 0);
+  const detected = sum('killed') + sum('timeout');
+  const valid = detected + sum('survived') + sum('noCoverage');
+  const total = valid === 0 ? 100 : Math.round((detected / valid) * 10000) / 100;
+  const sortedFiles = Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)));
+  const out = { files: sortedFiles, total, groups: Object.fromEntries(names.map((n) => [n, byGroup[n]])) };
+  fs.writeFileSync(scoreFile, `${JSON.stringify(out, null, 2)}\n`);
+  fs.writeFileSync(survivorsFile, survivorsDocument(out, names.map((n) => sections[n]).filter(Boolean)));
+  const missing = GROUPS.map((g) => g.name).filter((n) => !byGroup[n]);
+  const stale = names.filter((n) => byGroup[n].stale);
+  console.log(`\ndocs/mutation-score.json: total ${total} % over ${names.join(', ')}${missing.length ? ` (never run: ${missing.join(', ')})` : ''}${stale.length ? ` (stale: ${stale.join(', ')})` : ''}`);
 }
-const files = {};
-for (const g of GROUPS) Object.assign(files, readJson(path.join(groupDir(g.name), 'mutation.json')).files);
-const s = scores(files);
-const reasons = readJson(path.join(root, 'test/mutation/survivor-reasons.json')) ?? [];
-fs.writeFileSync(path.join(root, 'docs/mutation-score.json'), `${JSON.stringify(s, null, 2)}\n`);
-const commit = [...commits][0];
-fs.writeFileSync(path.join(root, 'docs/mutation-survivors.md'), survivorsMarkdown(survivors(files, reasons), s.total, commit));
-console.log(`\ndocs/mutation-score.json written: total ${s.total} % (commit ${commit})`);
+
+/** Whether a group's files or tests differ now (working tree included) from the commit its figures are of. */
+function isStale(g, entry) {
+  if (entry.uncommitted) return true;
+  if (JSON.stringify(entry.mutate) !== JSON.stringify(g.mutate) || JSON.stringify(entry.tests) !== JSON.stringify(g.tests)) return true;
+  const spec = [...g.mutate, ...g.tests].map((p) => (p.startsWith('!') ? `:(glob,exclude)${p.slice(1)}` : `:(glob)${p}`));
+  const changed = spawnSync('git', ['diff', '--quiet', entry.commit, '--', ...spec], { cwd: root });
+  if (changed.status !== 0) return true;
+  return git('ls-files', '--others', '--exclude-standard', '--', ...spec) !== '';
+}
+
+/** docs/mutation-survivors.md split into its groups' sections ("## <group>" to the next). */
+function survivorSections(text) {
+  const out = {};
+  for (const part of text.split(/^(?=## )/m).slice(1)) {
+    const name = /^## (\S+)/.exec(part)?.[1];
+    if (name) out[name] = part.trimEnd();
+  }
+  return out;
+}
+
+function survivorsSection(name, entry, alive) {
+  const cell = (x) => String(x).replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 120);
+  return [
+    `## ${name}`,
+    '',
+    `Commit ${entry.commit.slice(0, 7)}, ${entry.date}: ${entry.mutants} mutants, score ${entry.score} %; ${alive.length} left alive, ${alive.filter((a) => !a.reason).length} without a recorded reason.`,
+    '',
+    '| file:line | mutator | status | code | mutated to | reason |',
+    '|---|---|---|---|---|---|',
+    ...alive.map((a) => `| ${a.file}:${a.line} | ${a.mutator} | ${a.status} | \`${cell(a.text)}\` | \`${cell(a.replacement)}\` | ${cell(a.reason ?? 'none recorded yet')} |`),
+  ].join('\n');
+}
+
+function survivorsDocument(out, sections) {
+  const rows = Object.entries(out.groups).map(([n, e]) => `| ${n} | ${e.commit.slice(0, 7)} | ${e.date.slice(0, 16).replace('T', ' ')} | ${e.mutants} | ${e.survived} | ${e.noCoverage} | ${e.score} | ${e.stale ? 'yes' : 'no'} |`);
+  return [
+    '# Mutants left alive',
+    '',
+    'Written by `npm run test:mutation` (test/mutation/run-groups.mjs): each group\'s section is replaced when the group runs, the others are kept as they were. Reasons: test/mutation/survivor-reasons.json ("equivalent": no input tells the mutant from the code; "acceptable": an input could, but not one the panel or SolusVM sends).',
+    '',
+    `Total score over the groups below: ${out.total} %.`,
+    '',
+    '| group | commit | run (UTC) | mutants | survived | no coverage | score % | stale |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    ...sections.flatMap((x) => [x, '']),
+  ].join('\n');
+}
 
 /** The groups run so far, their files and the mutants left alive, as markdown tables. */
 function report() {
