@@ -3,7 +3,7 @@ import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { parseChargeStatus, type ChargeStatus } from '../domain/charge-status.js';
 import { parseLineStatus, type LineStatus } from '../domain/line-status.js';
-import { sqlInstant, toBig, toBool, toDate, toNum } from './rows.js';
+import { intIn, rowReader, sqlInstant, toBool } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -61,24 +61,26 @@ const CHARGE_COLUMNS = [
 ];
 
 export function parseStoredCharge(r: Record<string, unknown>): StoredCharge {
+  const c = rowReader(TABLES.charges, r);
+  const l = rowReader(TABLES.lines, r, 'line_');
   return {
-    id: toNum(r.id),
-    serviceId: toNum(r.service_id),
-    clientId: toNum(r.client_id),
-    productId: toNum(r.product_id),
-    periodStart: toDate(r.period_start),
-    periodEnd: toDate(r.period_end),
+    id: c.num('id'),
+    serviceId: c.num('service_id'),
+    clientId: c.num('client_id'),
+    productId: c.num('product_id'),
+    periodStart: c.date('period_start'),
+    periodEnd: c.date('period_end'),
     status: parseChargeStatus(r.status),
-    amountMinor: toBig(r.amount_minor),
-    currency: String(r.currency),
-    taxed: toBool(r.taxed),
-    explanation: String(r.explanation),
+    amountMinor: c.big('amount_minor'),
+    currency: c.str('currency'),
+    taxed: c.bool('taxed'),
+    explanation: c.str('explanation'),
     line:
       r.line_id === null || r.line_id === undefined
         ? null
         : {
-            id: toNum(r.line_id),
-            invoiceId: toNum(r.line_invoice_id),
+            id: l.num('id'),
+            invoiceId: l.num('invoice_id'),
             status: parseLineStatus(r.line_status),
           },
   };
@@ -113,16 +115,19 @@ export function createChargeStore(knex: Knex): ChargeStore {
         .whereNull('l.id')
         .select('c.client_id', 'c.service_id', 'c.period_end')
         .orderBy('c.id');
-      return rows.map((r) => ({
-        clientId: toNum(r.client_id),
-        serviceId: toNum(r.service_id),
-        periodEnd: toDate(r.period_end),
-      }));
+      return rows.map((r) => {
+        const c = rowReader(TABLES.charges, r);
+        return {
+          clientId: c.num('client_id'),
+          serviceId: c.num('service_id'),
+          periodEnd: c.date('period_end'),
+        };
+      });
     },
     async taxedOf(chargeIds) {
       if (chargeIds.length === 0) return new Map();
       const rows = await knex(TABLES.charges).whereIn('id', chargeIds).select('id', 'taxed');
-      return new Map(rows.map((r) => [toNum(r.id), toBool(r.taxed)]));
+      return new Map(rows.map((r) => [intIn(r.id, `${TABLES.charges}.id`), toBool(r.taxed)]));
     },
     async markBilled(db, chargeId, at) {
       await db(TABLES.charges)

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import type { ObservedState } from '../domain/limit-policy.js';
-import { toBig, toBigOrNull, toDate, toDateOrNull, toInstantOrNull, toNum } from './rows.js';
+import { rowReader } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -40,23 +40,27 @@ const STATES: readonly ObservedState[] = ['online', 'offline', 'suspended', 'pro
 const stateOf = (v: unknown): ObservedState | null =>
   typeof v === 'string' && (STATES as readonly string[]).includes(v) ? (v as ObservedState) : null;
 
-export const parseOpenPeriodRow = (r: Record<string, unknown>): OpenPeriodRow => ({
-  serviceId: toNum(r.service_id),
-  clientId: toNum(r.client_id),
-  productId: toNum(r.product_id),
-  masterId: toNum(r.master_id),
-  serverRef: String(r.server_ref),
-  currency: String(r.currency),
-  regdate: toDateOrNull(r.regdate),
-  periodId: toNum(r.open_period_id),
-  periodStart: toDate(r.open_period_start),
-  periodEnd: toDateOrNull(r.open_period_end),
-  usedBytes: toBig(r.open_period_used_bytes),
-  lastSampleDate: toDate(r.last_sample_date),
-  lastSampledAt: toInstantOrNull(r.last_sampled_at),
-  state: stateOf(r.state),
-  solusvmLimitBytes: toBigOrNull(r.limit_bytes),
-});
+export function parseOpenPeriodRow(r: Record<string, unknown>): OpenPeriodRow {
+  const s = rowReader(TABLES.services, r);
+  const smp = rowReader(TABLES.samples, r);
+  return {
+    serviceId: s.num('service_id'),
+    clientId: s.num('client_id'),
+    productId: s.num('product_id'),
+    masterId: s.num('master_id'),
+    serverRef: s.str('server_ref'),
+    currency: s.str('currency'),
+    regdate: s.dateOrNull('regdate'),
+    periodId: s.num('open_period_id'),
+    periodStart: s.date('open_period_start'),
+    periodEnd: s.dateOrNull('open_period_end'),
+    usedBytes: s.big('open_period_used_bytes'),
+    lastSampleDate: s.date('last_sample_date'),
+    lastSampledAt: s.instantOrNull('last_sampled_at'),
+    state: stateOf(r.state),
+    solusvmLimitBytes: smp.bigOrNull('limit_bytes'),
+  };
+}
 
 export function createOpenUsageStore(knex: Knex): OpenUsageStore {
   const query = () =>
