@@ -257,4 +257,3 @@ export class RowReader {
 
 export const rowReader = (table: string, row: Record<string, unknown>, prefix = ''): RowReader =>
   new RowReader(table, row, prefix);
-
