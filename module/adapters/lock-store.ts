@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
-import { sqlInstant, toInstant, toNumOrNull } from './rows.js';
+import { rowReader, sqlInstant } from './rows.js';
 import { withTxRetry } from './sql-helpers.js';
 
 /**
@@ -82,11 +82,12 @@ export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {})
   async function read(name: string): Promise<LeaseHolder | null> {
     const row = await knex(TABLE).where({ name }).first('owner', 'host', 'pid', 'expires_at');
     if (!row) return null;
+    const l = rowReader(TABLE, row);
     return {
-      owner: String(row.owner),
-      host: (row.host as string | null) ?? null,
-      pid: toNumOrNull(row.pid),
-      expiresAt: toInstant(row.expires_at),
+      owner: l.str('owner'),
+      host: l.strOrNull('host'),
+      pid: l.numOrNull('pid'),
+      expiresAt: l.instant('expires_at'),
     };
   }
 

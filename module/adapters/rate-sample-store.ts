@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { sqlBig, sqlInstant, toBig, toInstant } from './rows.js';
+import { bigIn, instantIn, sqlBig, sqlInstant } from './rows.js';
 import { chunks } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -24,6 +24,10 @@ export interface RateSampleStore {
   between(serviceId: number, from: DateTime, to: DateTime): Promise<bigint[]>;
 }
 
+// a month of five-minute rates is 8 928 rows a service: the column readers directly, names made once
+const SLOT_AT = `${TABLES.rateSamples}.slot_at`;
+const BPS = `${TABLES.rateSamples}.bps`;
+
 export function createRateSampleStore(knex: Knex): RateSampleStore {
   return {
     async held(db, serviceId, slots) {
@@ -33,7 +37,7 @@ export function createRateSampleStore(knex: Knex): RateSampleStore {
           .where({ service_id: serviceId })
           .whereIn('slot_at', part.map(sqlInstant))
           .select('slot_at', 'bps');
-        for (const r of rows) out.push({ at: toInstant(r.slot_at), bps: toBig(r.bps) });
+        for (const r of rows) out.push({ at: instantIn(r.slot_at, SLOT_AT), bps: bigIn(r.bps, BPS) });
       }
       return out;
     },
@@ -50,7 +54,7 @@ export function createRateSampleStore(knex: Knex): RateSampleStore {
         .andWhere('slot_at', '>=', sqlInstant(from))
         .andWhere('slot_at', '<', sqlInstant(to))
         .select('bps');
-      return rows.map((r) => toBig(r.bps));
+      return rows.map((r) => bigIn(r.bps, BPS));
     },
   };
 }

@@ -3,7 +3,7 @@ import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { parseDisputeState, type DisputeState } from '../domain/dispute-state.js';
 import { parsePeriodStatus, type PeriodStatus } from '../domain/period-status.js';
-import { toBig, toDate, toInstant, toNum, toNumOrNull } from './rows.js';
+import { intIn, intOrNullIn, rowReader } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -75,12 +75,15 @@ export function createSampleStore(knex: Knex): SampleStore {
         .where({ service_id: serviceId })
         .orderBy('sampled_at')
         .select('id', 'used_bytes', 'sampled_at', 'sample_date');
-      return rows.map((s) => ({
-        id: toNum(s.id),
-        usedBytes: toBig(s.used_bytes),
-        sampledAt: toInstant(s.sampled_at),
-        sampleDate: toDate(s.sample_date),
-      }));
+      return rows.map((row) => {
+        const s = rowReader(TABLES.samples, row);
+        return {
+          id: s.num('id'),
+          usedBytes: s.big('used_bytes'),
+          sampledAt: s.instant('sampled_at'),
+          sampleDate: s.date('sample_date'),
+        };
+      });
     },
     async olderThan(before, after, limit) {
       const rows = await knex(TABLES.samples)
@@ -89,12 +92,15 @@ export function createSampleStore(knex: Knex): SampleStore {
         .orderBy('id')
         .limit(limit)
         .select('id', 'sample_date');
-      return rows.map((r) => ({ id: toNum(r.id), sampleDate: toDate(r.sample_date) }));
+      return rows.map((row) => {
+        const s = rowReader(TABLES.samples, row);
+        return { id: s.num('id'), sampleDate: s.date('sample_date') };
+      });
     },
     async latestOfServices(sampleIds) {
       if (sampleIds.length === 0) return [];
       const rows = await knex(TABLES.services).whereIn('last_sample_id', sampleIds).select('last_sample_id');
-      return rows.map((r) => toNum(r.last_sample_id));
+      return rows.map((r) => intIn(r.last_sample_id, `${TABLES.services}.last_sample_id`));
     },
     async latestOfUnratedPeriods(sampleIds) {
       if (sampleIds.length === 0) return [];
@@ -103,7 +109,7 @@ export function createSampleStore(knex: Knex): SampleStore {
         .whereIn('p.last_sample_id', sampleIds)
         .andWhere((q) => q.where('p.status', 'open').orWhereNull('c.id'))
         .select('p.last_sample_id');
-      return rows.map((r) => toNum(r.last_sample_id));
+      return rows.map((r) => intIn(r.last_sample_id, `${TABLES.periods}.last_sample_id`));
     },
     async intervalEnds(sampleIds) {
       if (sampleIds.length === 0) return [];
@@ -118,9 +124,9 @@ export function createSampleStore(knex: Knex): SampleStore {
           .select(`i.${col} as sid`, 'p.status', 'l.id as line_id', 'd.state as dispute');
         for (const r of rows) {
           out.push({
-            sampleId: toNum(r.sid),
+            sampleId: intIn(r.sid, `${TABLES.intervals}.${col}`),
             periodStatus: parsePeriodStatus(r.status),
-            lineId: toNumOrNull(r.line_id),
+            lineId: intOrNullIn(r.line_id, `${TABLES.lines}.id`),
             disputeState: disputeStateOrNull(r.dispute),
           });
         }
@@ -146,7 +152,7 @@ function poolEvidenceReads(
         .where('c.period_id', '<', 0)
         .select('c.period_id', 'd.state as dispute');
       return rows.map((r) => ({
-        poolPeriodId: -toNum(r.period_id),
+        poolPeriodId: -intIn(r.period_id, `${TABLES.charges}.period_id`),
         disputeState: disputeStateOrNull(r.dispute),
       }));
     },
@@ -155,12 +161,13 @@ function poolEvidenceReads(
         .where({ id: poolPeriodId })
         .first('start_date', 'end_date', 'details');
       if (!pp) return null;
-      const details = JSON.parse(String(pp.details)) as {
+      const p = rowReader(TABLES.poolPeriods, pp);
+      const details = p.json('details') as {
         members: Array<{ serviceId: number | string; days?: string[] }>;
       };
       return {
-        start: toDate(pp.start_date),
-        end: toDate(pp.end_date),
+        start: p.date('start_date'),
+        end: p.date('end_date'),
         members: details.members.map((m) => ({ serviceId: Number(m.serviceId), days: m.days ?? [] })),
       };
     },
@@ -170,11 +177,14 @@ function poolEvidenceReads(
         .andWhere('to_date', '>=', from)
         .andWhere('to_date', '<=', to)
         .select('to_date', 'from_sample_id', 'to_sample_id');
-      return rows.map((i) => ({
-        toDate: toDate(i.to_date),
-        fromSampleId: toNumOrNull(i.from_sample_id),
-        toSampleId: toNum(i.to_sample_id),
-      }));
+      return rows.map((row) => {
+        const i = rowReader(TABLES.intervals, row);
+        return {
+          toDate: i.date('to_date'),
+          fromSampleId: i.numOrNull('from_sample_id'),
+          toSampleId: i.num('to_sample_id'),
+        };
+      });
     },
   };
 }
