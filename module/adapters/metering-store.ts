@@ -17,7 +17,10 @@ import {
 import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import { chunks, insertChunked, updateManyByKey, withTxRetry } from './sql-helpers.js';
 import {
+  bigListOrNullIn,
+  bigOrNullIn,
   sqlBig,
+  sqlBigList,
   sqlBigOrNull,
   sqlInstant,
   toBig,
@@ -50,6 +53,7 @@ const STATE_COLUMNS = [
   'open_period_used_bytes',
   'reset_due_on',
   'daily_bytes',
+  'recent_daily_bytes',
   'solusvm_reset_policy',
   'solusvm_created_on',
 ] as const;
@@ -71,7 +75,8 @@ export interface ServiceToRead {
   openPeriodEnd: IsoDate | null;
   openPeriodUsed: bigint | null;
   resetDueOn: IsoDate | null;
-  dailyBytes: bigint | null;
+  /** the latest metered days' traffic per day, newest last (metering.ts, MeterState) */
+  recentDaily: bigint[];
 }
 
 export interface ReadResult {
@@ -163,8 +168,16 @@ function toService(r: Record<string, unknown>): ServiceToRead {
     openPeriodEnd: toDateOrNull(r.open_period_end),
     openPeriodUsed: toBigOrNull(r.open_period_used_bytes),
     resetDueOn: toDateOrNull(r.reset_due_on),
-    dailyBytes: toBigOrNull(r.daily_bytes),
+    recentDaily: recentDailyOf(r),
   };
+}
+
+/** The latest days' traffic; a row last metered before it was kept has its last day's in daily_bytes. */
+function recentDailyOf(r: Record<string, unknown>): bigint[] {
+  const recent = bigListOrNullIn(r.recent_daily_bytes, `${SERVICES}.recent_daily_bytes`);
+  if (recent !== null) return recent;
+  const last = bigOrNullIn(r.daily_bytes, `${SERVICES}.daily_bytes`);
+  return last === null ? [] : [last];
 }
 
 /** One sample's step with what the store needs to apply it. */
@@ -381,7 +394,7 @@ function stepOf(r: ReadResult): MeterStep {
           ? { start: svc.openPeriodStart!, end: svc.openPeriodEnd }
           : null,
       resetDueOn: svc.resetDueOn,
-      dailyBytes: svc.dailyBytes,
+      recentDaily: svc.recentDaily,
     },
     { usedBytes: r.reading.usedBytes, sampledAt: r.sampledAt, sampleDate: r.sampleDate },
     r.calendar,
@@ -594,7 +607,7 @@ async function saveServiceStates(
       open_period_start: current.start,
       open_period_end: current.end,
       reset_due_on: step.state.resetDueOn,
-      daily_bytes: sqlBigOrNull(step.state.dailyBytes ?? null),
+      ...paceColumns(step.state.recentDaily ?? []),
       solusvm_reset_policy: r.reading.planResetPolicy ?? svc.solusvmResetPolicy,
       solusvm_created_on: created ?? svc.solusvmCreatedOn,
       calendar_version: 1,
@@ -645,3 +658,9 @@ export async function cacheCurrentTotal(db: Knex | Knex.Transaction, serviceIds:
       ),
     });
 }
+
+/** The recent pace as stored: the days' list, and the latest day alone in daily_bytes. */
+export const paceColumns = (recent: readonly bigint[]) => ({
+  daily_bytes: sqlBigOrNull(recent.length ? recent[recent.length - 1]! : null),
+  recent_daily_bytes: sqlBigList(recent),
+});

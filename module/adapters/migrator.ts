@@ -19,6 +19,7 @@ import * as poolsAndCaps from '../../migrations/20261222000000_pools_and_caps.js
 import * as upgrades from '../../migrations/20261222200000_upgrades.js';
 import * as serviceDirectory from '../../migrations/20261223000000_service_directory.js';
 import * as disputeCreditNotes from '../../migrations/20261230000000_dispute_credit_notes.js';
+import * as recentPace from '../../migrations/20261231000000_recent_pace.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -46,6 +47,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261222200000_upgrades', upgrades],
   ['20261223000000_service_directory', serviceDirectory],
   ['20261230000000_dispute_credit_notes', disputeCreditNotes],
+  ['20261231000000_recent_pace', recentPace],
 ];
 
 export const MIGRATION_TABLE = TABLES.migrations;

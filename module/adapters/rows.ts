@@ -132,6 +132,17 @@ export function jsonIn(v: unknown, column: string): unknown {
 
 export const jsonOrNullIn = orNull(jsonIn);
 
+/** A list of integers the module wrote as JSON decimal strings (`sqlBigList`). */
+export function bigListIn(v: unknown, column: string): bigint[] {
+  const j = asJson(v);
+  const list = j !== undefined && Array.isArray(j.value) ? j.value.map(asBig) : undefined;
+  if (list === undefined || list.some((b) => b === undefined))
+    throw storedValueError(column, v, 'a JSON list of integers');
+  return list as bigint[];
+}
+
+export const bigListOrNullIn = orNull(bigListIn);
+
 // --- values of no one column (a service's own counts and sums) ---
 
 export function toBig(v: unknown): bigint {
@@ -179,6 +190,7 @@ export const toDateOrNull = (v: unknown): string | null => (v === null || v === 
 /** Bigints go to the database as decimal strings: both drivers bind them exactly. */
 export const sqlBig = (v: bigint): string => v.toString();
 export const sqlBigOrNull = (v: bigint | null): string | null => (v === null ? null : v.toString());
+export const sqlBigList = (v: readonly bigint[]): string => JSON.stringify(v.map(String));
 
 export function toText(v: unknown): string {
   if (typeof v !== 'string') throw new TypeError(`not text: ${String(v)}`);

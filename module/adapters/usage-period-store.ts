@@ -18,6 +18,7 @@ import {
   toNum,
   toNumOrNull,
 } from './rows.js';
+import { paceColumns } from './metering-store.js';
 import { chunks, insertChunked } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -91,7 +92,8 @@ export interface NewInterval {
 export interface MeterStateRow {
   openPeriod: { id: number; start: IsoDate; end: IsoDate } | null;
   resetDueOn: IsoDate | null;
-  dailyBytes: bigint | null;
+  /** the latest metered days' traffic per day, newest last */
+  recentDaily: readonly bigint[];
   at: DateTime;
 }
 
@@ -510,7 +512,7 @@ function partWrites(): Pick<
           open_period_start: m.openPeriod?.start ?? null,
           open_period_end: m.openPeriod?.end ?? null,
           reset_due_on: m.resetDueOn,
-          daily_bytes: sqlBigOrNull(m.dailyBytes),
+          ...paceColumns(m.recentDaily),
           calendar_version: 1,
           updated_at: sqlInstant(m.at),
         });

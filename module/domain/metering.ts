@@ -19,7 +19,8 @@ import { boundaryBetween, lastBoundaryAtOrBefore } from './reset-policy.js';
  *   apart: nothing is booked, and an admin decides (`decideDrop`); it may also be the reset that
  *   was due, so after it no reset is due any more (a later drop is the admin's too);
  * - a boundary passed without a drop is a reset SolusVM did not do: the increase is traffic, and
- *   the reset is due until a drop comes (late).
+ *   the reset is due until a drop comes (late); a later drop is that reset only when the new value
+ *   fits the counter's recent pace (`recentPace`, the median of the latest days).
  *
  * A failed read is a gap: the next good sample closes one interval over the missing days, exact in
  * total, split over the days (and over periods, when it spans a boundary) as an estimate. Nothing
@@ -40,8 +41,12 @@ export interface MeterState {
   period: CalendarPeriod | null;
   /** the reset boundary (its first day) since which SolusVM should have reset the counter and has not */
   resetDueOn: IsoDate | null;
-  /** the traffic per day of the last interval that booked any (what a fresh counter could plausibly hold) */
-  dailyBytes?: bigint | null;
+  /**
+   * the traffic per day of the latest metered days, newest last, at most `PACE_DAYS` (each
+   * interval that booked traffic gives each of its days its share; a drop gives none): what a
+   * fresh counter could plausibly hold after an overdue reset (`recentPace`)
+   */
+  recentDaily?: readonly bigint[];
 }
 
 export type IntervalKind =
@@ -149,6 +154,32 @@ export interface MeterStep {
 /** A counter this small may drop any way near a reset: what could be at stake is negligible. */
 export const RESET_FLOOR_BYTES = 1n << 30n;
 
+/** The pace of a counter is judged on its latest metered days, this many at most. */
+export const PACE_DAYS = 7;
+
+/** Fewer metered days than this, and no pace is known: an overdue reset is not read, an admin decides. */
+export const PACE_MIN_DAYS = 3;
+
+/** The latest days' traffic after an interval of `days` days that booked `bytes`: each day its share, newest last. */
+export function withDays(recent: readonly bigint[], bytes: bigint, days: number): bigint[] {
+  const perDay = bytes / BigInt(Math.max(1, days));
+  const added = Array.from({ length: Math.min(Math.max(1, days), PACE_DAYS) }, () => perDay);
+  return [...recent, ...added].slice(-PACE_DAYS);
+}
+
+/**
+ * The counter's recent pace, for an overdue reset (see billing-rules.md, "Counter resets"): the
+ * median of the latest days' traffic (of an even count, the lower middle one), so one busy day
+ * (a backup, an attack) does not make a large correction look like a fresh counter's few days,
+ * and a quiet day alone does not either way. Null under `PACE_MIN_DAYS` days: no pace, no
+ * reading; the drop goes to an admin.
+ */
+export function recentPace(recent: readonly bigint[] | undefined): bigint | null {
+  if (!recent || recent.length < PACE_MIN_DAYS) return null;
+  const sorted = [...recent].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
 /** Intervals over this many days or more are flagged as long gaps. */
 export const LONG_GAP_DAYS = 3;
 
@@ -247,10 +278,10 @@ export function meterStep(state: MeterState, sample: GoodSample, cal: ServiceCal
       last: sample,
       period: current,
       resetDueOn: c.resetDueOn,
-      dailyBytes:
+      recentDaily:
         c.kind === 'drop'
-          ? (state.dailyBytes ?? null)
-          : c.bytes / BigInt(Math.max(1, daysBetween(c.from, c.to) + 1)),
+          ? (state.recentDaily ?? [])
+          : withDays(state.recentDaily ?? [], c.bytes, daysBetween(c.from, c.to) + 1),
     },
     resetAt: c.resetAt,
     unmeasuredAfter: c.unmeasuredAfter,
@@ -292,7 +323,7 @@ function firstReading(state: MeterState, sample: GoodSample, cal: ServiceCalenda
     periods,
     closes: closingNow(periods, null, sample.sampleDate),
     anomalies: [],
-    state: { last: sample, period: current, resetDueOn: null, dailyBytes: null },
+    state: { last: sample, period: current, resetDueOn: null, recentDaily: [] },
     resetAt: null,
     unmeasuredAfter: null,
   };
@@ -332,12 +363,11 @@ function classify(
     resetAt: null,
     unmeasuredAfter: null,
   };
-  const pace = {
-    dailyBytes: state.dailyBytes ?? null,
-    days: daysBetween(last.sampleDate, sample.sampleDate),
-  };
+  const dailyBytes = recentPace(state.recentDaily);
+  const days = daysBetween(last.sampleDate, sample.sampleDate);
   // At a boundary the reset's moment is known and a correction would have to fall on the same
-  // day; a reset that is overdue has no such anchor, so it must also fit the recent pace.
+  // day; a reset that is overdue has no such anchor, so it must also fit the recent pace, and
+  // with no pace known (fewer than PACE_MIN_DAYS days metered) it is not read at all.
   if (boundary !== null && (last.usedBytes === 0n || looksLikeReset(last.usedBytes, sample.usedBytes))) {
     // The counter restarted at the boundary: what it holds is traffic since then.
     const from = maxDate(fromDay, boundaryDate!);
@@ -353,7 +383,11 @@ function classify(
       resetDueOn: null,
     };
   }
-  if (state.resetDueOn !== null && looksLikeReset(last.usedBytes, sample.usedBytes, pace)) {
+  if (
+    state.resetDueOn !== null &&
+    dailyBytes !== null &&
+    looksLikeReset(last.usedBytes, sample.usedBytes, { dailyBytes, days })
+  ) {
     // The reset SolusVM owed came late, somewhere in this interval; the period stays where it is.
     return {
       ...base,
@@ -477,7 +511,7 @@ function unmeasuredAcrossReset(c: Classified, x: AnomalyFacts): AnomalyPlan[] {
 export function meterAll(
   samples: readonly GoodSample[],
   calendarAt: (s: GoodSample) => ServiceCalendar,
-  start: MeterState = { last: null, period: null, resetDueOn: null, dailyBytes: null },
+  start: MeterState = { last: null, period: null, resetDueOn: null, recentDaily: [] },
 ): { steps: MeterStep[]; state: MeterState } {
   let state = start;
   const steps: MeterStep[] = [];

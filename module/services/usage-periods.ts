@@ -591,7 +591,7 @@ async function saveMeterState(
   await ctx.periods.saveMeterState(trx, r.serviceId, {
     openPeriod: current ? { id: ids.get(current.start)!, start: current.start, end: current.end } : null,
     resetDueOn: r.state.resetDueOn,
-    dailyBytes: r.state.dailyBytes ?? null,
+    recentDaily: r.state.recentDaily ?? [],
     at: r.now,
   });
   await cacheCurrentTotal(trx, [r.serviceId]);

@@ -251,15 +251,16 @@ describeEachEngine('usage period store: periods, charges, decisions and rebuilds
       await store.setReset(trx, 6, AT, null);
       const dropId = Number((await trx(TABLES.intervals).where({ to_sample_id: 73 }).first('id')).id);
       expect(await store.dropIntervals(trx, 10)).to.deep.equal([{ id: dropId, toSampleId: 73 }]);
-      await store.saveMeterState(trx, 10, { openPeriod: { id: 6, start: '2013-06-01', end: '2013-06-14' }, resetDueOn: '2013-06-15', dailyBytes: 9_007_199_254_740_993n, at: AT });
+      await store.saveMeterState(trx, 10, { openPeriod: { id: 6, start: '2013-06-01', end: '2013-06-14' }, resetDueOn: '2013-06-15', recentDaily: [7n, 9_007_199_254_740_993n], at: AT });
     });
     const ps = await knex(TABLES.periods).whereIn('id', [5, 6]).orderBy('id').select('used_bytes', 'last_sample_id', 'reset_at');
     expect(ps.map((p) => [String(p.used_bytes), Number(p.last_sample_id), p.reset_at === null ? null : String(p.reset_at).slice(0, 19)])).to.deep.equal([
       ['9007199254741000', 72, null],
       ['0', 73, '2013-06-02 07:00:00'],
     ]);
-    const s = await knex(TABLES.services).where({ service_id: 10 }).first('open_period_id', 'open_period_end', 'reset_due_on', 'daily_bytes', 'calendar_version');
-    expect([Number(s.open_period_id), String(s.open_period_end), String(s.reset_due_on), String(s.daily_bytes), Number(s.calendar_version)]).to.deep.equal([6, '2013-06-14', '2013-06-15', '9007199254740993', 1]);
+    const s = await knex(TABLES.services).where({ service_id: 10 }).first('open_period_id', 'open_period_end', 'reset_due_on', 'daily_bytes', 'recent_daily_bytes', 'calendar_version');
+    // the recent days exact past 2^53 as decimal strings, the latest day alone in daily_bytes
+    expect([Number(s.open_period_id), String(s.open_period_end), String(s.reset_due_on), String(s.daily_bytes), String(s.recent_daily_bytes), Number(s.calendar_version)]).to.deep.equal([6, '2013-06-14', '2013-06-15', '9007199254740993', '["7","9007199254740993"]', 1]);
   });
 
   it('refuses an interval kind metering does not write, naming the column', async () => {

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { serviceCalendar, type ServiceCalendar } from '../../module/domain/billing-calendar.js';
 import { closingDateOf } from '../../module/domain/calendar.js';
 import { dailySeries, splitEvenly } from '../../module/domain/daily-series.js';
-import { looksLikeReset, meterAll, meterStep, type GoodSample, type MeterState } from '../../module/domain/metering.js';
+import { looksLikeReset, meterAll, meterStep, PACE_DAYS, recentPace, withDays, type GoodSample, type MeterState } from '../../module/domain/metering.js';
 
 const Z = 'Europe/Brussels';
 const monthly: ServiceCalendar = serviceCalendar({ servicePolicy: null, serviceDay: null, solusvmPolicy: null, solusvmCreatedOn: null, masterPolicy: 'first_of_month', zone: Z, regdate: null, billingDay: null });
@@ -17,6 +17,7 @@ const june = { start: '2013-06-01', end: '2013-06-30' };
 const at = (s: GoodSample, period = may, resetDueOn: string | null = null): MeterState => ({ last: s, period, resetDueOn });
 const TB = 10n ** 12n;
 const GB = 10n ** 9n;
+const GiB = 1n << 30n;
 
 describe('meterStep', () => {
   it('opens the calendar period on the first sample and books what the counter already holds before metering', () => {
@@ -110,11 +111,11 @@ describe('meterStep', () => {
   it('keeps the pace it had over a drop, and counts the pace of an increase per day', () => {
     // 100 GB a day before; the drop waits for a decision and tells nothing about the pace
     const a = sample('2013-05-14T23:50:00+02:00', 1_300n * GB);
-    const drop = meterStep({ ...at(a), dailyBytes: 100n * GB }, sample('2013-05-15T23:50:00+02:00', 40n * GB), monthly);
-    expect(drop.state.dailyBytes).to.equal(100n * GB);
-    // 60 GB over 3 days (16-18 May): 20 GB a day
+    const drop = meterStep({ ...at(a), recentDaily: [100n * GB, 100n * GB, 100n * GB] }, sample('2013-05-15T23:50:00+02:00', 40n * GB), monthly);
+    expect(drop.state.recentDaily).to.deep.equal([100n * GB, 100n * GB, 100n * GB]);
+    // 60 GB over 3 days (16-18 May): 20 GB on each day
     const span = meterStep(at(sample('2013-05-15T23:50:00+02:00', 100n * GB)), sample('2013-05-18T23:50:00+02:00', 160n * GB), monthly);
-    expect(span.state.dailyBytes).to.equal(20n * GB);
+    expect(span.state.recentDaily).to.deep.equal([20n * GB, 20n * GB, 20n * GB]);
   });
 
   it('measures, not estimates, what a first read on the period\'s first day holds', () => {
@@ -151,7 +152,8 @@ describe('meterStep', () => {
   it('flags a boundary the counter did not follow, counts the increase, and takes the late reset when it comes', () => {
     const a = sample('2013-05-31T23:50:00+02:00', 1n * TB);
     const b = sample('2013-06-01T23:50:00+02:00', 1n * TB + 50n * GB);
-    const missed = meterStep(at(a), b, monthly);
+    // 40, 50 and 45 GB on 29-31 May
+    const missed = meterStep({ ...at(a), recentDaily: [40n * GB, 50n * GB, 45n * GB] }, b, monthly);
     expect(missed.reading).to.equal('missed_reset');
     expect(missed.parts).to.deep.equal([{ period: june, kind: 'daily', bytes: 50n * GB, fromDate: '2013-06-01', toDate: '2013-06-01', estimated: false, candidateBytes: null }]);
     expect(missed.anomalies.map((x) => [x.kind, x.period])).to.deep.equal([['reset_not_seen', june]]);
@@ -162,6 +164,8 @@ describe('meterStep', () => {
       readAt: '2013-06-01T23:50:00.000+02:00',
     });
     expect(missed.state).to.deep.include({ period: june, resetDueOn: '2013-06-01' });
+    // the days 40, 50, 45, 50 GB: the lower middle one is 45 GB, a fresh counter may hold 3 × 45 GB
+    expect(recentPace(missed.state.recentDaily)).to.equal(45n * GB);
     const c = sample('2013-06-02T23:50:00+02:00', 30n * GB);
     const late = meterStep(missed.state, c, monthly);
     expect(late.reading).to.equal('late_reset');
@@ -179,7 +183,7 @@ describe('meterStep', () => {
     // 3 × 4.28 GB = 12.84 GB. It is left undecided, never booked as 21.64 GB of new traffic.
     const a = sample('2014-10-18T23:50:00+02:00', 46_365_514_138n);
     const b = sample('2014-10-19T23:50:00+02:00', 21_639_626_024n);
-    const state: MeterState = { last: a, period: { start: '2014-10-01', end: '2014-10-31' }, resetDueOn: '2014-10-09', dailyBytes: 4_280_054_215n };
+    const state: MeterState = { last: a, period: { start: '2014-10-01', end: '2014-10-31' }, resetDueOn: '2014-10-09', recentDaily: [4_280_054_215n, 4_280_054_215n, 4_280_054_215n] };
     const step = meterStep(state, b, monthly);
     expect(step.reading).to.equal('drop');
     expect(step.parts[0]).to.deep.include({ kind: 'drop', bytes: 0n, candidateBytes: 21_639_626_024n });
@@ -189,6 +193,50 @@ describe('meterStep', () => {
     // the same drop to a value a day's traffic explains is the late reset
     const c = sample('2014-10-19T23:50:00+02:00', 4_000_000_000n);
     expect(meterStep(state, c, monthly).reading).to.equal('late_reset');
+  });
+
+  it('weighs an overdue reset against the median of the latest days, not one busy day', () => {
+    // The reset due on 1 March never came. 1 GiB a day on 3-8 March, then a 50 GiB backup on
+    // 9 March: the counter reads 120 GiB that evening. On 10 March an admin takes 80 GiB off; with
+    // 1 GiB of traffic that day the counter reads 41 GiB. Half of 120 GiB, as a reset would leave
+    // it. Weighed against the one day before (3 × 50 GiB = 150 GiB) it was read as the late reset
+    // and booked 41 GiB where the day moved 1 GiB (40 GiB too many). The median of the seven
+    // days (1, 1, 1, 1, 1, 1, 50) is 1 GiB: a fresh counter could hold 3 GiB; 41 GiB goes to an admin.
+    const days = [GiB, GiB, GiB, GiB, GiB, GiB, 50n * GiB];
+    const a = sample('2014-03-09T23:50:00+01:00', 120n * GiB);
+    const state: MeterState = { last: a, period: { start: '2014-03-01', end: '2014-03-31' }, resetDueOn: '2014-03-01', recentDaily: days };
+    expect(recentPace(days)).to.equal(GiB);
+    const step = meterStep(state, sample('2014-03-10T23:50:00+01:00', 41n * GiB), monthly);
+    expect([step.reading, step.parts[0]!.bytes, step.parts[0]!.candidateBytes]).to.deep.equal(['drop', 0n, 41n * GiB]);
+    // the reset itself, 3 GiB at most (a day and its spread): the late reset, booked
+    const late = meterStep(state, sample('2014-03-10T23:50:00+01:00', 3n * GiB), monthly);
+    expect([late.reading, late.parts[0]!.bytes]).to.deep.equal(['late_reset', 3n * GiB]);
+    expect(meterStep(state, sample('2014-03-10T23:50:00+01:00', 3n * GiB + 1n), monthly).reading).to.equal('drop');
+  });
+
+  it('reads no overdue reset while fewer than three days of pace are known: an admin decides', () => {
+    // metered since 30 May (10 GB that day only); the 1 June reset due, 500 GB → 5 GB on 1 June's
+    // read would fit 3 × 10 GB, but one day is no pace: the drop goes to an admin
+    const a = sample('2013-06-01T23:50:00+02:00', 500n * GB);
+    const b = sample('2013-06-02T23:50:00+02:00', 5n * GB);
+    expect(meterStep({ ...at(a, june, '2013-06-01'), recentDaily: [10n * GB] }, b, monthly).reading).to.equal('drop');
+    expect(meterStep({ ...at(a, june, '2013-06-01'), recentDaily: [10n * GB, 10n * GB] }, b, monthly).reading).to.equal('drop');
+    expect(meterStep({ ...at(a, june, '2013-06-01'), recentDaily: [10n * GB, 10n * GB, 10n * GB] }, b, monthly).reading).to.equal('late_reset');
+    expect(meterStep({ ...at(a, june, '2013-06-01') }, b, monthly).reading).to.equal('drop');
+  });
+
+  it('keeps the latest seven days of pace, a gap giving each of its days its share', () => {
+    expect(PACE_DAYS).to.equal(7);
+    // 70 over 10 days: 7 a day, at most 7 of them kept
+    expect(withDays([1n, 2n], 70n, 10)).to.deep.equal([7n, 7n, 7n, 7n, 7n, 7n, 7n]);
+    // 10 over 3 days: 3 a day (the odd byte is not a day's pace), after the two kept, newest last
+    expect(withDays([1n, 2n], 10n, 3)).to.deep.equal([1n, 2n, 3n, 3n, 3n]);
+    expect(withDays([1n, 2n, 3n, 4n, 5n, 6n, 7n], 8n, 1)).to.deep.equal([2n, 3n, 4n, 5n, 6n, 7n, 8n]);
+    // the median, of an even count the lower middle one; none under three days
+    expect(recentPace([9n, 1n, 5n])).to.equal(5n);
+    expect(recentPace([9n, 1n, 5n, 7n])).to.equal(5n);
+    expect(recentPace([9n, 1n])).to.equal(null);
+    expect(recentPace(undefined)).to.equal(null);
   });
 
   it('treats a boundary after an empty month as a reset from zero', () => {
@@ -239,8 +287,8 @@ describe('meterStep', () => {
       { kind: 'unmeasured', period: may, details: { fromDate: '2013-05-29', toDate: '2013-05-31', lastReadAt: '2013-05-28T23:50:00.000+02:00', resetAt: '2013-06-01T00:00:00.000+02:00' } },
       { kind: 'long_gap', period: june, details: { fromDate: '2013-05-29', toDate: '2013-06-02', days: 5 } },
     ]);
-    // 3 GB over 2 days: the pace the next drop is weighed against
-    expect(step.state.dailyBytes).to.equal(1_500_000_000n);
+    // 3 GB over 2 days: 1.5 GB on each, the pace the next drop is weighed against
+    expect(step.state.recentDaily).to.deep.equal([1_500_000_000n, 1_500_000_000n]);
     // read on 30 May 23:50, 24 h 10 min before the reset: 31 May alone, the period's last day
     expect(meterStep(at(sample('2013-05-30T23:50:00+02:00', 10n * GB)), b, monthly).anomalies[0]).to.deep.equal({
       kind: 'unmeasured',
@@ -306,7 +354,6 @@ describe('meterStep', () => {
 });
 
 describe('looksLikeReset', () => {
-  const GiB = 1n << 30n;
   const MiB = 1n << 20n;
   it('takes no drop for a reset: an equal reading is no drop, even of a tiny counter', () => {
     expect(looksLikeReset(MiB, MiB)).to.equal(false);

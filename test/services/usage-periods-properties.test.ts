@@ -171,7 +171,7 @@ async function check(db: TestDatabase, traces: Trace[]): Promise<void> {
         // or while that reset is still overdue, reads exactly like the reset followed by traffic:
         // a counter read once a day cannot tell them apart, and the add-on reads such a drop as
         // the reset (metering.ts, classify; an overdue one only when the new value fits three days
-        // of the recent pace). There it books what the counter holds after the drop, which may
+        // of the recent pace, the median of the latest seven days). There it books what the counter holds after the drop, which may
         // exceed the day's truth. Found cases: 56.08 GB on 31 July, the 1 August reset skipped,
         // 51 GiB taken off at 20:29, 6.66 GB read at 23:50 and booked where 5.34 GB moved (seed
         // -190550671); the 1 March reset 40 days late, 63.88 GB on 1 March, 48 GiB taken off on

@@ -142,7 +142,7 @@ describeEachEngine('usage periods against the SolusVM simulator', ({ db }) => {
     expect(shown15 > 0n).to.equal(true);
   });
 
-  it('never books a correction as the late reset once a drop that may have been that reset was seen', async () => {
+  it("reads the property test's late reset (seed 629525996) by the latest days' pace, and leaves the later correction to an admin", async () => {
     // The property test's seed 629525996, shrunk: SolusVM 1 resetting on the anniversary (the
     // 20th); 7, 8, 0 GiB a day in turn from 2 September 2014 (so 19 Oct 0, 20 Oct 7, 21 Oct 8,
     // 22 Oct 0, 23 Oct 7, … 1 Nov 7, 2 Nov 8). The 20 October reset comes 3 days late, on
@@ -152,46 +152,98 @@ describeEachEngine('usage periods against the SolusVM simulator', ({ db }) => {
     m.resetAllAt(at('2014-10-23T03:00'));
     m.correctCounter(101, 51n * GiB, at('2014-11-02T05:29'));
     await everyDay('2014-10-19', '2014-11-02');
-    // 23 Oct 23:50: the counter holds 20 h 50 of a 7 GiB day, ⌊7 GiB × 1250/1440⌋ = 6 524 472 888;
-    // the day before moved 10 min of 8 GiB (59 652 324), so a fresh counter could hold at most
-    // 1 GiB: the drop is left to an admin. It may well be the reset that was due.
+    // 23 Oct 23:50: the counter holds 20 h 50 of a 7 GiB day, ⌊7 GiB × 1250/1440⌋ = 6 524 472 888.
+    // The three days before moved ⌊7 GiB × 1430/1440⌋ = 7 463 996 984 (20 Oct, after 10 min of a
+    // 0 day), 7 GiB − 7 463 996 984 + ⌊8 GiB × 1430/1440⌋ = 8 582 478 052 (21 Oct) and
+    // 8 GiB − 8 529 533 504 = 59 652 324 (22 Oct): their median is 7 463 996 984, and
+    // 6 524 472 888 ≤ 3 × that (22 391 990 952): the late reset, booked (≤ the 7 463 996 984 the
+    // day moved, 10 min of 22 Oct's 0 + ⌊7 GiB × 1430/1440⌋). Against the day before alone
+    // (59 652 324: a fresh counter could hold at most 1 GiB) it was a drop an admin had to decide.
     // 2 Nov 23:50: the counter holds the traffic since 23 Oct 03:00 less 51 GiB:
     //   ⌊7 GiB × 21/24⌋ = 6 576 668 672 + 45 GiB (24 Oct–1 Nov) + ⌊8 GiB × 143/144⌋ = 8 530 282 268
-    //   − 51 GiB = 8 664 499 996,
-    // less than half of the 54 842 854 968 read on 1 Nov and under 3 × 1 Nov's 7 463 996 984, so
-    // it read as the late reset and booked 8 664 499 996 where the day moved
-    // 7 GiB − ⌊7 GiB × 143/144⌋ = 52 195 784 + 8 530 282 268 = 8 582 478 052 (82 021 944 too many).
-    // Once a drop was seen no reset is due: this drop too is the admin's, nothing booked.
+    //   − 51 GiB = 8 664 499 996, where the day moved
+    //   7 GiB − ⌊7 GiB × 143/144⌋ = 52 195 784 + 8 530 282 268 = 8 582 478 052.
+    // No reset is due any more: the drop is the admin's, nothing booked.
     expect(m.trafficBetween(101, at('2014-11-01T23:50'), at('2014-11-02T23:50'))).to.equal(8_582_478_052n);
+    expect(m.trafficBetween(101, at('2014-10-22T23:50'), at('2014-10-23T23:50'))).to.equal(7_463_996_984n);
     const ivs = (await knex('mod_overusage_intervals').where({ service_id: 1 }).orderBy('to_date')).map((iv) => [String(iv.to_date), String(iv.kind), toBig(iv.bytes), iv.candidate_bytes === null ? null : toBig(iv.candidate_bytes)]);
     expect(ivs.filter((iv) => iv[1] !== 'daily')).to.deep.equal([
       // the first read: 20 Sep–19 Oct, ten turns of 7 + 8 + 0 GiB
       ['2014-10-19', 'before_metering', 150n * GiB, null],
-      ['2014-10-23', 'drop', 0n, 6_524_472_888n],
+      ['2014-10-23', 'since_reset', 6_524_472_888n, null],
       ['2014-11-02', 'drop', 0n, 8_664_499_996n],
     ]);
-    // 20 Oct – 2 Nov: the increases only, 10 min of 19 Oct (0) + 7 + 8 GiB + 23 h 50 of 22 Oct (0),
-    // then 10 min of 23 Oct (52 195 784) + 38 GiB (24–31 Oct) + 7 463 996 984 = 45 GiB: 60 GiB
+    // 20 Oct – 2 Nov: the increases, 10 min of 19 Oct (0) + 7 + 8 GiB + 23 h 50 of 22 Oct (0),
+    // then 10 min of 23 Oct (52 195 784) + 38 GiB (24–31 Oct) + 7 463 996 984 = 45 GiB: 60 GiB;
+    // and the 6 524 472 888 since the late reset: 64 424 509 440 + 6 524 472 888 = 70 948 982 328
     const ps = await periods();
     expect(ps.map((p) => [p.start, p.end, p.status, p.used])).to.deep.equal([
       ['2014-09-20', '2014-10-19', 'closed', 150n * GiB],
-      ['2014-10-20', '2014-11-19', 'open', 60n * GiB],
+      ['2014-10-20', '2014-11-19', 'open', 70_948_982_328n],
     ]);
-    expect(await anomalies()).to.deep.equal(['reset_not_seen:resolved', 'mid_period_drop:open', 'mid_period_drop:open']);
-    // The reset due on 20 October did not "come later": what ended it is the drop read on
-    // 23 October, which the admin decides (it was that reset here, the simulator knows).
-    const endedByDrop = ["SolusVM did not reset the counter on 2014-10-20; the counter went down on 2014-10-23 in a way no reset explains (that reset or a correction, the drop's decision says which), so no reset is due any more"];
-    expect(await resetsNotSeen()).to.deep.equal(endedByDrop);
+    expect(await anomalies()).to.deep.equal(['reset_not_seen:resolved', 'late_reset:info', 'mid_period_drop:open']);
+    const came = ['SolusVM did not reset the counter on 2014-10-20 (the reset came later, seen on 2014-10-23)'];
+    expect(await resetsNotSeen()).to.deep.equal(came);
     // a rebuild from the kept samples reads them the same way
     await fx.mod.usagePeriods.rebuild(1, CLI_ACTOR);
-    expect((await periods()).map((p) => p.used)).to.deep.equal([150n * GiB, 60n * GiB]);
-    expect(await anomalies()).to.deep.equal(['reset_not_seen:resolved', 'mid_period_drop:open', 'mid_period_drop:open']);
+    expect((await periods()).map((p) => p.used)).to.deep.equal([150n * GiB, 70_948_982_328n]);
+    expect(await anomalies()).to.deep.equal(['reset_not_seen:resolved', 'late_reset:info', 'mid_period_drop:open']);
+    expect(await resetsNotSeen()).to.deep.equal(came);
+    // the admin says the drop was a correction: nothing booked
+    const [drop] = (await fx.mod.usagePeriods.anomalies({ serviceId: 1, status: 'open' })).rows;
+    expect((await fx.mod.usagePeriods.decide(drop!.id, { decision: 'correction', reason: '51 GiB double count taken off' }, CLI_ACTOR)).bookedBytes).to.equal(0n);
+    expect((await periods())[1]!.used).to.equal(70_948_982_328n);
+  });
+
+  it('weighs an overdue reset against the latest days\' median, so a busy day does not make a correction read as the reset', async () => {
+    // SolusVM 1 resetting on the 1st, 1 GiB a day but 50 GiB on 9 March 2014 (a backup); the
+    // 1 March reset never comes; on 10 March at 12:00 an admin takes 80 GiB off the counter.
+    // Reads at 23:50 (no DST change until 30 March): a day's read moves 10 min of the day before
+    // and 23 h 50 of its own, ⌊b × 1430/1440⌋.
+    const m = await setUp('2014-02-25T22:50:00Z', { version: 1, resetPolicy: 'first_of_month' }, { createdAt: '2012-01-01T00:00:00', gibPerDay: 0n, profile: { kind: 'days', byDate: { '2014-03-09': 50n * GiB }, defaultBytesPerDay: GiB } });
+    m.skipPolicyReset(at('2014-03-01T00:00'));
+    m.correctCounter(101, 80n * GiB, at('2014-03-10T12:00'));
+    m.correctCounter(101, 6n * GiB, at('2014-03-12T10:00'));
+    await everyDay('2014-02-25', '2014-03-12');
+    // 9 March: 1 GiB − ⌊1 GiB × 1430/1440⌋ + ⌊50 GiB × 1430/1440⌋ = 1 073 741 824 − 1 066 285 283
+    //   + 53 314 264 177 = 53 321 720 718; the counter since 1 February: 36 GiB + 53 314 264 177
+    //   = 91 968 969 841.
+    // 10 March: 86 GiB + 1 066 285 283 − 80 GiB = 7 508 736 227, under half of the 9th's; the day
+    //   moved 53 687 091 200 − 53 314 264 177 + 1 066 285 283 = 1 439 112 306.
+    // Against the day before alone (3 × 53 321 720 718) it was the late reset and booked
+    // 7 508 736 227: 6 069 623 921 too many. The last seven days were 1 GiB (3–8 March) and
+    // 53 321 720 718: the median is 1 GiB, a fresh counter holds at most 3 GiB: the admin's drop.
+    // It may be the reset that was due: none is due after it (6795481). On 12 March at 10:00 the
+    // admin takes 6 GiB more off: 7 508 736 227 + 1 GiB (11 March) + 1 GiB − 6 GiB = 3 213 768 931,
+    // under half of 8 582 478 051 and under 3 GiB (3 221 225 472): were the reset still due, it
+    // would read as the late reset and book 3 213 768 931 where the day moved 1 GiB. A drop too.
+    expect(m.trafficBetween(101, at('2014-03-09T23:50'), at('2014-03-10T23:50'))).to.equal(1_439_112_306n);
+    expect(m.trafficBetween(101, at('2014-03-11T23:50'), at('2014-03-12T23:50'))).to.equal(GiB);
+    const ivs = (await knex('mod_overusage_intervals').where({ service_id: 1 }).orderBy('to_date')).map((iv) => [String(iv.to_date), String(iv.kind), toBig(iv.bytes), iv.candidate_bytes === null ? null : toBig(iv.candidate_bytes)]);
+    expect(ivs.slice(-4)).to.deep.equal([
+      ['2014-03-09', 'daily', 53_321_720_718n, null],
+      ['2014-03-10', 'drop', 0n, 7_508_736_227n],
+      ['2014-03-11', 'daily', GiB, null],
+      ['2014-03-12', 'drop', 0n, 3_213_768_931n],
+    ]);
+    // March: 8 GiB (1–8 March) + 53 321 720 718 + 1 GiB (11 March) = 62 985 397 134, the drops not booked
+    const march = [['2014-03-01', '2014-03-31', 'open', 62_985_397_134n]];
+    expect((await periods()).slice(-1).map((p) => [p.start, p.end, p.status, p.used])).to.deep.equal(march);
+    const found = ['reset_not_seen:resolved', 'mid_period_drop:open', 'mid_period_drop:open'];
+    expect(await anomalies()).to.deep.equal(found);
+    // what ended the reset due on 1 March is the drop of 10 March, not a reset that "came later"
+    const endedByDrop = ["SolusVM did not reset the counter on 2014-03-01; the counter went down on 2014-03-10 in a way no reset explains (that reset or a correction, the drop's decision says which), so no reset is due any more"];
     expect(await resetsNotSeen()).to.deep.equal(endedByDrop);
-    // the admin says the first drop was the reset (6 524 472 888 booked, ≤ the 7 463 996 984 the
-    // day moved) and the second a correction (nothing)
-    const [first, second] = (await fx.mod.usagePeriods.anomalies({ serviceId: 1, status: 'open' })).rows.sort((a, b) => a.id - b.id);
-    expect((await fx.mod.usagePeriods.decide(first!.id, { decision: 'reset', reason: 'the late cron of 23 October' }, CLI_ACTOR)).bookedBytes).to.equal(6_524_472_888n);
-    expect((await fx.mod.usagePeriods.decide(second!.id, { decision: 'correction', reason: '51 GiB double count taken off' }, CLI_ACTOR)).bookedBytes).to.equal(0n);
-    expect((await periods())[1]!.used).to.equal(60n * GiB + 6_524_472_888n);
+    // the pace kept on the service: the last seven days (a drop adds none), the last one alone in daily_bytes
+    const pace = ['1073741824', '1073741824', '1073741824', '1073741824', '1073741824', '53321720718', '1073741824'];
+    const svc = async () => knex('mod_overusage_services').where({ service_id: 1 }).first('recent_daily_bytes', 'daily_bytes');
+    expect(JSON.parse((await svc()).recent_daily_bytes)).to.deep.equal(pace);
+    expect(String((await svc()).daily_bytes)).to.equal('1073741824');
+    // a rebuild from the kept samples reads them the same way
+    await fx.mod.usagePeriods.rebuild(1, CLI_ACTOR);
+    expect((await periods()).slice(-1).map((p) => [p.start, p.end, p.status, p.used])).to.deep.equal(march);
+    expect(await anomalies()).to.deep.equal(found);
+    expect(await resetsNotSeen()).to.deep.equal(endedByDrop);
+    expect(JSON.parse((await svc()).recent_daily_bytes)).to.deep.equal(pace);
   });
 });
