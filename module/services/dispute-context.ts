@@ -35,22 +35,43 @@ export function disputeContext(deps: DisputeDeps, store: DisputeStore): DisputeC
       return d;
     },
     exclusive: (key, work) =>
-      withLease(deps.locks, key, { ttlMs: 60_000, waitMs: 20_000, busy: () => new ModuleError('LOCKED', 'another request is handling this dispute; try again in a moment') }, work),
+      withLease(
+        deps.locks,
+        key,
+        {
+          ttlMs: 60_000,
+          waitMs: 20_000,
+          busy: () =>
+            new ModuleError('LOCKED', 'another request is handling this dispute; try again in a moment'),
+        },
+        work,
+      ),
   };
 }
 
 /** The due date of a line published after a decision taken today. */
 export const dueAfterDecision = (ctx: DisputeContext): IsoDate => addDays(ctx.today(), ctx.dueDays);
 
-export const actorOf = (a: Actor): DisputeActor => (a.type === 'client' ? 'client' : a.type === 'admin' || a.type === 'cli' ? 'admin' : 'system');
+export const actorOf = (a: Actor): DisputeActor =>
+  a.type === 'client' ? 'client' : a.type === 'admin' || a.type === 'cli' ? 'admin' : 'system';
 
 /** A dispute as the module's callers see it. */
 export function viewOf(d: DisputeRecord): DisputeView {
-  const { openedAt, resolvedAt, originalItemId: _item, heldItemId: _held, resolution: _resolution, resolvedBy: _by, ...kept } = d;
+  const {
+    openedAt,
+    resolvedAt,
+    originalItemId: _item,
+    heldItemId: _held,
+    resolution: _resolution,
+    resolvedBy: _by,
+    ...kept
+  } = d;
   return { ...kept, openedAt: openedAt.toISO()!, resolvedAt: resolvedAt ? resolvedAt.toISO() : null };
 }
 
 /** The emails just written go out now; what fails is retried by the outbox's worker. */
 export async function sendNow(ctx: DisputeContext, disputeId: number): Promise<void> {
-  await ctx.deps.outbox.drain().catch((err) => ctx.deps.log.warn('dispute.notify_failed', { disputeId, error: (err as Error).message }));
+  await ctx.deps.outbox
+    .drain()
+    .catch((err) => ctx.deps.log.warn('dispute.notify_failed', { disputeId, error: (err as Error).message }));
 }

@@ -18,19 +18,38 @@ export interface CreditNote {
  * Idempotent: the note is found by its id on the dispute, else among the client's latest paid
  * invoices by its credit reference (a crash between creating it and storing the id), else created.
  */
-export async function creditNote(ctx: DisputeContext, d: DisputeRecord, to: 'waived' | 'adjusted', x: { line: DisputedLine; after: bigint; back: bigint; locale: string }): Promise<CreditNote> {
-  const invoiceId = d.creditNoteInvoiceId ?? (await findCreditNote(ctx, d.clientId, x.line.refCode)) ?? (await createCreditNote(ctx, d, to, x));
+export async function creditNote(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  to: 'waived' | 'adjusted',
+  x: { line: DisputedLine; after: bigint; back: bigint; locale: string },
+): Promise<CreditNote> {
+  const invoiceId =
+    d.creditNoteInvoiceId ??
+    (await findCreditNote(ctx, d.clientId, x.line.refCode)) ??
+    (await createCreditNote(ctx, d, to, x));
   const note = await ctx.deps.panel.getInvoice(invoiceId);
   // the note's total is negative: what it gives back is its opposite
   return { invoiceId, grossHundredths: -panelHundredths(note.total, 'total') };
 }
 
 async function findCreditNote(ctx: DisputeContext, clientId: number, ref: string): Promise<number | null> {
-  const { invoices } = await ctx.deps.panel.getInvoices({ userId: clientId, status: 'Paid', orderBy: 'id', order: 'desc', limitNum: 25 });
+  const { invoices } = await ctx.deps.panel.getInvoices({
+    userId: clientId,
+    status: 'Paid',
+    orderBy: 'id',
+    order: 'desc',
+    limitNum: 25,
+  });
   return invoices.find((i) => isCreditNoteOf(i.notes, ref))?.id ?? null;
 }
 
-async function createCreditNote(ctx: DisputeContext, d: DisputeRecord, to: 'waived' | 'adjusted', x: { line: DisputedLine; after: bigint; back: bigint; locale: string }): Promise<number> {
+async function createCreditNote(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  to: 'waived' | 'adjusted',
+  x: { line: DisputedLine; after: bigint; back: bigint; locale: string },
+): Promise<number> {
   const { panel } = ctx.deps;
   const original = await panel.getInvoice(d.originalInvoiceId);
   const item = original.items.find((i) => i.id === d.originalItemId);
@@ -38,7 +57,10 @@ async function createCreditNote(ctx: DisputeContext, d: DisputeRecord, to: 'waiv
   const words = CREDIT_NOTE[textLanguage(x.locale)];
   const money = (minor: bigint) => formatAmount(minor, d.currency, x.locale);
   const ref = x.line.refCode;
-  const description = to === 'waived' ? words.waived(ref, original.invoiceId, money(d.amountBeforeMinor)) : words.adjusted(ref, original.invoiceId, money(d.amountBeforeMinor), money(x.after));
+  const description =
+    to === 'waived'
+      ? words.waived(ref, original.invoiceId, money(d.amountBeforeMinor))
+      : words.adjusted(ref, original.invoiceId, money(d.amountBeforeMinor), money(x.after));
   const today = ctx.today();
   const created = await panel.createInvoice({
     userId: d.clientId,
@@ -49,7 +71,9 @@ async function createCreditNote(ctx: DisputeContext, d: DisputeRecord, to: 'waiv
     taxRate: original.taxRate,
     taxRate2: original.taxRate2,
     notes: words.notes(ref, original.invoiceId),
-    items: [{ description, amount: moneyToDecimalString({ amountMinor: -x.back, currency: d.currency }), taxed }],
+    items: [
+      { description, amount: moneyToDecimalString({ amountMinor: -x.back, currency: d.currency }), taxed },
+    ],
     sendInvoice: false,
     autoApplyCredit: false,
   });

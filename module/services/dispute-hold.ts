@@ -16,7 +16,8 @@ import { creditLateFeeShare } from './late-fee-share.js';
  * is then settled as credit or refund. Each step is recorded before the next touches the panel, so
  * a hold a failure interrupted is finished by the next sweep, never done twice.
  */
-export const hold = (ctx: DisputeContext, disputeId: number): Promise<void> => ctx.exclusive(`dispute:${disputeId}`, () => holdNow(ctx, disputeId));
+export const hold = (ctx: DisputeContext, disputeId: number): Promise<void> =>
+  ctx.exclusive(`dispute:${disputeId}`, () => holdNow(ctx, disputeId));
 
 export async function holdNow(ctx: DisputeContext, disputeId: number): Promise<void> {
   const { deps, store } = ctx;
@@ -28,27 +29,70 @@ export async function holdNow(ctx: DisputeContext, disputeId: number): Promise<v
   if (d.heldInvoiceId === null) {
     const original = await deps.panel.getInvoice(d.originalInvoiceId);
     const onOriginal = original.items.some((i) => i.description.includes(refPattern(line.refCode)));
-    if (original.status === 'Paid' || (!onOriginal && original.status !== 'Unpaid' && original.status !== 'Draft')) {
+    if (
+      original.status === 'Paid' ||
+      (!onOriginal && original.status !== 'Unpaid' && original.status !== 'Draft')
+    ) {
       // Paid already: nothing to hold back; the admin decides between refund and credit.
       await store.update(disputeId, { holdState: 'refund_decision' }, deps.clock.now());
-      await deps.audit.record(deps.knex, { actor: { type: 'system', id: null }, action: 'dispute.refund_decision', entityType: 'dispute', entityId: disputeId, details: { invoiceId: original.invoiceId, status: original.status } }, deps.clock.now());
+      await deps.audit.record(
+        deps.knex,
+        {
+          actor: { type: 'system', id: null },
+          action: 'dispute.refund_decision',
+          entityType: 'dispute',
+          entityId: disputeId,
+          details: { invoiceId: original.invoiceId, status: original.status },
+        },
+        deps.clock.now(),
+      );
       return;
     }
-    const held = (await findHeldDraft(ctx, d.clientId, line.refCode)) ?? (await createHeldDraft(ctx, d, line, textLanguage(locale)));
-    await store.update(disputeId, { heldInvoiceId: held.invoice.invoiceId, heldItemId: held.itemId }, deps.clock.now());
+    const held =
+      (await findHeldDraft(ctx, d.clientId, line.refCode)) ??
+      (await createHeldDraft(ctx, d, line, textLanguage(locale)));
+    await store.update(
+      disputeId,
+      { heldInvoiceId: held.invoice.invoiceId, heldItemId: held.itemId },
+      deps.clock.now(),
+    );
     d = await ctx.dispute(disputeId);
   }
   await leaveOriginal(ctx, d, line, locale);
   await store.transaction(async (tx, trx) => {
     await tx.holdLine(d.lineId, { invoiceId: d.heldInvoiceId!, itemId: d.heldItemId });
     await tx.update(disputeId, { holdState: 'held' }, deps.clock.now());
-    await deps.audit.record(trx, { actor: { type: 'system', id: null }, action: 'dispute.held', entityType: 'dispute', entityId: disputeId, details: { from: d.originalInvoiceId, heldInvoiceId: d.heldInvoiceId, amountMinor: String(line.amountMinor) } }, deps.clock.now());
+    await deps.audit.record(
+      trx,
+      {
+        actor: { type: 'system', id: null },
+        action: 'dispute.held',
+        entityType: 'dispute',
+        entityId: disputeId,
+        details: {
+          from: d.originalInvoiceId,
+          heldInvoiceId: d.heldInvoiceId,
+          amountMinor: String(line.amountMinor),
+        },
+      },
+      deps.clock.now(),
+    );
   });
 }
 
 /** Finds the draft invoice that holds a line, after a crash between creating it and recording it. */
-async function findHeldDraft(ctx: DisputeContext, clientId: number, ref: string): Promise<{ invoice: PanelInvoice; itemId: number } | null> {
-  const { invoices } = await ctx.deps.panel.getInvoices({ userId: clientId, status: 'Draft', limitNum: 25, orderBy: 'id', order: 'desc' });
+async function findHeldDraft(
+  ctx: DisputeContext,
+  clientId: number,
+  ref: string,
+): Promise<{ invoice: PanelInvoice; itemId: number } | null> {
+  const { invoices } = await ctx.deps.panel.getInvoices({
+    userId: clientId,
+    status: 'Draft',
+    limitNum: 25,
+    orderBy: 'id',
+    order: 'desc',
+  });
   for (const s of invoices) {
     const inv = await ctx.deps.panel.getInvoice(s.id);
     const item = inv.items.find((i) => i.description.includes(refPattern(ref)));
@@ -58,7 +102,12 @@ async function findHeldDraft(ctx: DisputeContext, clientId: number, ref: string)
 }
 
 /** A draft invoice of the line's own, with the line's text and amount, in the client's language. */
-async function createHeldDraft(ctx: DisputeContext, d: DisputeRecord, line: DisputedLine, lang: TextLanguage): Promise<{ invoice: PanelInvoice; itemId: number }> {
+async function createHeldDraft(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  line: DisputedLine,
+  lang: TextLanguage,
+): Promise<{ invoice: PanelInvoice; itemId: number }> {
   const charge = await ctx.store.charge(line.chargeId);
   const created = await ctx.deps.panel.createInvoice({
     userId: d.clientId,
@@ -66,22 +115,63 @@ async function createHeldDraft(ctx: DisputeContext, d: DisputeRecord, line: Disp
     date: ctx.today(),
     dueDate: addDays(ctx.today(), ctx.dueDays),
     notes: INVOICE_NOTES[lang].heldDraft(line.refCode, d.originalInvoiceId),
-    items: [{ description: `${line.description}${INVOICE_NOTES[lang].heldSuffix}`, amount: moneyToDecimalString({ amountMinor: line.amountMinor, currency: line.currency }), taxed: charge?.taxed ?? true }],
+    items: [
+      {
+        description: `${line.description}${INVOICE_NOTES[lang].heldSuffix}`,
+        amount: moneyToDecimalString({ amountMinor: line.amountMinor, currency: line.currency }),
+        taxed: charge?.taxed ?? true,
+      },
+    ],
   });
   const inv = await ctx.deps.panel.getInvoice(created.invoiceId);
   const item = inv.items.find((i) => i.description.includes(refPattern(line.refCode)));
-  if (!item) throw new ModuleError('UPSTREAM', `the held invoice ${created.invoiceId} does not show line ${line.refCode}`);
+  if (!item)
+    throw new ModuleError(
+      'UPSTREAM',
+      `the held invoice ${created.invoiceId} does not show line ${line.refCode}`,
+    );
   return { invoice: inv, itemId: item.id };
 }
 
 /** Off the original invoice (if it is still there): what remains is what dunning sees; its notes say why the line is gone. */
-async function leaveOriginal(ctx: DisputeContext, d: DisputeRecord, line: DisputedLine, locale: string): Promise<void> {
+async function leaveOriginal(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  line: DisputedLine,
+  locale: string,
+): Promise<void> {
   const { deps } = ctx;
   const original = await deps.panel.getInvoice(d.originalInvoiceId);
-  const stale = original.items.filter((i) => i.description.includes(refPattern(line.refCode))).map((i) => i.id);
+  const stale = original.items
+    .filter((i) => i.description.includes(refPattern(line.refCode)))
+    .map((i) => i.id);
   // the draft it waits on is not named: the client cannot open it
-  const notes = withLineNote(original.notes, line.refCode, INVOICE_NOTES[textLanguage(locale)].onHold(line.refCode, formatAmount(line.amountMinor, line.currency, locale)));
+  const notes = withLineNote(
+    original.notes,
+    line.refCode,
+    INVOICE_NOTES[textLanguage(locale)].onHold(
+      line.refCode,
+      formatAmount(line.amountMinor, line.currency, locale),
+    ),
+  );
   // a late fee already on the invoice counted the line: its share comes back as credit first
-  if (stale.length) await creditLateFeeShare({ knex: deps.knex, panel: deps.panel, audit: deps.audit }, { disputeId: d.id, clientId: d.clientId, ref: line.refCode, invoice: original, heldItemIds: stale, language: textLanguage(locale) }, deps.clock.now());
-  if (stale.length || notes !== original.notes) await deps.panel.updateInvoice({ invoiceId: original.invoiceId, ...(stale.length ? { deleteLineIds: stale } : {}), ...(notes !== original.notes ? { notes } : {}) });
+  if (stale.length)
+    await creditLateFeeShare(
+      { knex: deps.knex, panel: deps.panel, audit: deps.audit },
+      {
+        disputeId: d.id,
+        clientId: d.clientId,
+        ref: line.refCode,
+        invoice: original,
+        heldItemIds: stale,
+        language: textLanguage(locale),
+      },
+      deps.clock.now(),
+    );
+  if (stale.length || notes !== original.notes)
+    await deps.panel.updateInvoice({
+      invoiceId: original.invoiceId,
+      ...(stale.length ? { deleteLineIds: stale } : {}),
+      ...(notes !== original.notes ? { notes } : {}),
+    });
 }

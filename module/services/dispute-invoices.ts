@@ -17,13 +17,27 @@ import type { DisputeContext } from './dispute-context.js';
 export type SettledBack = { minor: bigint; how: 'credit' | 'refund'; creditNote: number | null } | null;
 
 /** The line's text after a decision: adjusted or waived say so; upheld and withdrawn keep it. */
-export function decidedText(d: DisputeRecord, to: Resolution, billedText: string, after: bigint, locale: string): string {
+export function decidedText(
+  d: DisputeRecord,
+  to: Resolution,
+  billedText: string,
+  after: bigint,
+  locale: string,
+): string {
   if (to === 'adjusted') {
     const r = d.resolution?.rerated ?? null;
-    const rerated = r ? { from: r.from, to: r.to, exact: r.exact, ...(r.fromMinor && r.toMinor ? { fromMinor: BigInt(r.fromMinor), toMinor: BigInt(r.toMinor) } : {}) } : null;
+    const rerated = r
+      ? {
+          from: r.from,
+          to: r.to,
+          exact: r.exact,
+          ...(r.fromMinor && r.toMinor ? { fromMinor: BigInt(r.fromMinor), toMinor: BigInt(r.toMinor) } : {}),
+        }
+      : null;
     return describeAdjustedLine(billedText, { currency: d.currency, afterMinor: after, rerated }, locale);
   }
-  if (to === 'waived') return describeWaivedLine(billedText, { currency: d.currency, beforeMinor: d.amountBeforeMinor }, locale);
+  if (to === 'waived')
+    return describeWaivedLine(billedText, { currency: d.currency, beforeMinor: d.amountBeforeMinor }, locale);
   return billedText;
 }
 
@@ -31,36 +45,77 @@ export function decidedText(d: DisputeRecord, to: Resolution, billedText: string
 export function settledBack(d: DisputeRecord, to: Resolution, after: bigint): SettledBack {
   if (d.holdState !== 'refund_decision' || (to !== 'waived' && to !== 'adjusted')) return null;
   const back = givenBackMinor(d, to === 'waived' ? 0n : after);
-  return back > 0n ? { minor: back, how: d.settlement === 'refund' ? 'refund' : 'credit', creditNote: d.creditNoteInvoiceId } : null;
+  return back > 0n
+    ? { minor: back, how: d.settlement === 'refund' ? 'refund' : 'credit', creditNote: d.creditNoteInvoiceId }
+    : null;
 }
 
 /** The decision in the client's words, with the money: "reduced from €500.00 to €350.00 after your dispute; billed on invoice #12". */
-export function decisionWords(to: Resolution, d: DisputeRecord, after: bigint, locale: string, back: SettledBack, naming = true): string {
+export function decisionWords(
+  to: Resolution,
+  d: DisputeRecord,
+  after: bigint,
+  locale: string,
+  back: SettledBack,
+  naming = true,
+): string {
   const w = INVOICE_NOTES[textLanguage(locale)];
   const money = (minor: bigint) => formatAmount(minor, d.currency, locale);
   const before = d.amountBeforeMinor;
   const gone = to === 'waived' || (to === 'adjusted' && after === 0n);
-  const what = gone ? w.waived(money(before)) : to === 'adjusted' ? w.reduced(money(before), money(after)) : to === 'withdrawn' ? w.withdrawn(money(after)) : w.upheld(money(after));
-  const where = naming && !gone && d.holdState === 'held' && d.heldInvoiceId !== null ? `; ${w.billedOn(d.heldInvoiceId)}` : '';
-  const returned = back ? `; ${back.how === 'refund' ? w.refunded(money(back.minor)) : w.credited(money(back.minor))}${back.creditNote ? ` (${w.creditNote(back.creditNote)})` : ''}` : '';
+  const what = gone
+    ? w.waived(money(before))
+    : to === 'adjusted'
+      ? w.reduced(money(before), money(after))
+      : to === 'withdrawn'
+        ? w.withdrawn(money(after))
+        : w.upheld(money(after));
+  const where =
+    naming && !gone && d.holdState === 'held' && d.heldInvoiceId !== null
+      ? `; ${w.billedOn(d.heldInvoiceId)}`
+      : '';
+  const returned = back
+    ? `; ${back.how === 'refund' ? w.refunded(money(back.minor)) : w.credited(money(back.minor))}${back.creditNote ? ` (${w.creditNote(back.creditNote)})` : ''}`
+    : '';
   return `${what}${where}${returned}`;
 }
 
 /** The invoice the line came from says what was decided, in place of what it said before. Idempotent. */
-export async function noteOnOriginal(ctx: DisputeContext, d: DisputeRecord, ref: string, what: string, locale: string): Promise<void> {
+export async function noteOnOriginal(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  ref: string,
+  what: string,
+  locale: string,
+): Promise<void> {
   const original = await ctx.deps.panel.getInvoice(d.originalInvoiceId);
   const notes = withLineNote(original.notes, ref, INVOICE_NOTES[textLanguage(locale)].decided(ref, what));
   if (notes !== original.notes) await ctx.deps.panel.updateInvoice({ invoiceId: original.invoiceId, notes });
 }
 
 /** The held draft after the decision; gives the line's status. A draft already published or cancelled is left as it is. */
-export async function decideHeldDraft(ctx: DisputeContext, d: DisputeRecord, to: Resolution, x: { ref: string; text: string; after: bigint; locale: string }): Promise<LineStatus> {
+export async function decideHeldDraft(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  to: Resolution,
+  x: { ref: string; text: string; after: bigint; locale: string },
+): Promise<LineStatus> {
   const held = await ctx.deps.panel.getInvoice(d.heldInvoiceId!);
   const item = held.items.find((i) => i.id === d.heldItemId);
   if (to === 'waived') {
     // cancelled at 0.00 with the waived text: the client's invoice list shows nothing still owed
-    const zero = { id: item?.id ?? 0, description: x.text, amount: moneyToDecimalString({ amountMinor: 0n, currency: d.currency }), taxed: item?.taxed ?? true };
-    if (held.status === 'Draft') await ctx.deps.panel.updateInvoice({ invoiceId: held.invoiceId, status: 'Cancelled', ...(item ? { changeItems: [zero] } : {}) });
+    const zero = {
+      id: item?.id ?? 0,
+      description: x.text,
+      amount: moneyToDecimalString({ amountMinor: 0n, currency: d.currency }),
+      taxed: item?.taxed ?? true,
+    };
+    if (held.status === 'Draft')
+      await ctx.deps.panel.updateInvoice({
+        invoiceId: held.invoiceId,
+        status: 'Cancelled',
+        ...(item ? { changeItems: [zero] } : {}),
+      });
     return 'waived';
   }
   if (held.status === 'Draft') await publishHeld(ctx, d, to, held, item, x);
@@ -68,14 +123,36 @@ export async function decideHeldDraft(ctx: DisputeContext, d: DisputeRecord, to:
 }
 
 /** The held draft, upheld or adjusted: the decided text and amount, a new due date, its note, then published (cancelled at 0.00). */
-async function publishHeld(ctx: DisputeContext, d: DisputeRecord, to: Resolution, held: PanelInvoice, item: PanelInvoice['items'][number] | undefined, x: { ref: string; text: string; after: bigint; locale: string }): Promise<void> {
-  const published = INVOICE_NOTES[textLanguage(x.locale)].published(x.ref, d.originalInvoiceId, decisionWords(to, d, x.after, x.locale, null, false));
+async function publishHeld(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  to: Resolution,
+  held: PanelInvoice,
+  item: PanelInvoice['items'][number] | undefined,
+  x: { ref: string; text: string; after: bigint; locale: string },
+): Promise<void> {
+  const published = INVOICE_NOTES[textLanguage(x.locale)].published(
+    x.ref,
+    d.originalInvoiceId,
+    decisionWords(to, d, x.after, x.locale, null, false),
+  );
   await ctx.deps.panel.updateInvoice({
     invoiceId: held.invoiceId,
     dueDate: d.newDueDate!,
     date: ctx.today(),
     notes: withLineNote(held.notes, x.ref, published),
-    ...(item ? { changeItems: [{ id: item.id, description: x.text, amount: moneyToDecimalString({ amountMinor: x.after, currency: d.currency }), taxed: item.taxed }] } : {}),
+    ...(item
+      ? {
+          changeItems: [
+            {
+              id: item.id,
+              description: x.text,
+              amount: moneyToDecimalString({ amountMinor: x.after, currency: d.currency }),
+              taxed: item.taxed,
+            },
+          ],
+        }
+      : {}),
     ...(x.after === 0n && to === 'adjusted' ? { status: 'Cancelled' as const } : { publish: true }),
   });
 }

@@ -59,11 +59,25 @@ export function disputeEmails(input: DisputeEmailInput): OutboxEmail[] {
 
 /** A dispute's state as a word for people (never the stored identifier). */
 export function disputeStateWord(state: DisputeState): string {
-  return ({ open: 'open', upheld: 'upheld', waived: 'waived', adjusted: 'adjusted', withdrawn: 'withdrawn' } as Record<string, string>)[state] ?? 'decided';
+  return (
+    (
+      {
+        open: 'open',
+        upheld: 'upheld',
+        waived: 'waived',
+        adjusted: 'adjusted',
+        withdrawn: 'withdrawn',
+      } as Record<string, string>
+    )[state] ?? 'decided'
+  );
 }
 
 /** One dispute email's sentence in a locale (the admin's: English, about the client), from the decision's own figures. */
-function disputeText(input: DisputeEmailInput, locale: string, reader: 'client' | 'admin' = 'client'): string {
+function disputeText(
+  input: DisputeEmailInput,
+  locale: string,
+  reader: 'client' | 'admin' = 'client',
+): string {
   const amount = (m: bigint) => formatAmount(m, input.currency, locale);
   const figures: DisputeMailFigures = {
     ref: input.line.refCode,

@@ -18,7 +18,10 @@ type Refused = Extract<Outcome<DisputeView, OpenRefusal>, { ok: false }>;
  * an admin in English), else written with its audit and emails in one transaction, then the line
  * is held. One request at a time per line.
  */
-export const openDispute = (ctx: DisputeContext, input: OpenInput): Promise<Outcome<DisputeView, OpenRefusal>> =>
+export const openDispute = (
+  ctx: DisputeContext,
+  input: OpenInput,
+): Promise<Outcome<DisputeView, OpenRefusal>> =>
   ctx.exclusive(`dispute-line:${input.lineId}`, () => openNow(ctx, input));
 
 async function openNow(ctx: DisputeContext, input: OpenInput): Promise<Outcome<DisputeView, OpenRefusal>> {
@@ -35,7 +38,15 @@ async function openNow(ctx: DisputeContext, input: OpenInput): Promise<Outcome<D
   if (!inserted) {
     const d = (await store.forLine(lineId))!;
     const words = DISPUTE_REFUSALS[textLanguage(localeForClient(client.language))];
-    return { ok: false, code: 'ALREADY_DISPUTED', message: actorOf(actor) === 'admin' ? ADMIN_DISPUTE_REFUSALS.alreadyDisputed(d.id, disputeStateWord(d.state)) : words.alreadyDisputed, details: { disputeId: d.id } };
+    return {
+      ok: false,
+      code: 'ALREADY_DISPUTED',
+      message:
+        actorOf(actor) === 'admin'
+          ? ADMIN_DISPUTE_REFUSALS.alreadyDisputed(d.id, disputeStateWord(d.state))
+          : words.alreadyDisputed,
+      details: { disputeId: d.id },
+    };
   }
   try {
     await hold(ctx, inserted.id);
@@ -48,25 +59,55 @@ async function openNow(ctx: DisputeContext, input: OpenInput): Promise<Outcome<D
 }
 
 /** Why this dispute cannot be opened, or null: already disputed, not disputable, no reason, or too late. */
-async function refusal(ctx: DisputeContext, { lineId, reason, actor, overrideReason }: OpenInput, line: DisputedLine, now: DateTime): Promise<Refused | null> {
+async function refusal(
+  ctx: DisputeContext,
+  { lineId, reason, actor, overrideReason }: OpenInput,
+  line: DisputedLine,
+  now: DateTime,
+): Promise<Refused | null> {
   const admin = actorOf(actor) === 'admin';
   const asker = admin ? null : await ctx.deps.panel.getClientsDetails(line.clientId).catch(() => null);
   const locale = admin ? 'en-GB' : localeForClient(asker?.language ?? '');
   const words = DISPUTE_REFUSALS[textLanguage(locale)];
   const existing = await ctx.store.forLine(lineId);
-  if (existing) return { ok: false, code: 'ALREADY_DISPUTED', message: admin ? ADMIN_DISPUTE_REFUSALS.alreadyDisputed(existing.id, disputeStateWord(existing.state)) : words.alreadyDisputed, details: { disputeId: existing.id } };
-  if (!isDisputable(line.status)) return { ok: false, code: 'NOT_DISPUTABLE', message: admin ? ADMIN_DISPUTE_REFUSALS.notDisputable(line.status) : words.notDisputable };
-  if (reason.trim().length < 3) return { ok: false, code: 'REASON_REQUIRED', message: admin ? ADMIN_DISPUTE_REFUSALS.reasonRequired : words.reasonRequired };
+  if (existing)
+    return {
+      ok: false,
+      code: 'ALREADY_DISPUTED',
+      message: admin
+        ? ADMIN_DISPUTE_REFUSALS.alreadyDisputed(existing.id, disputeStateWord(existing.state))
+        : words.alreadyDisputed,
+      details: { disputeId: existing.id },
+    };
+  if (!isDisputable(line.status))
+    return {
+      ok: false,
+      code: 'NOT_DISPUTABLE',
+      message: admin ? ADMIN_DISPUTE_REFUSALS.notDisputable(line.status) : words.notDisputable,
+    };
+  if (reason.trim().length < 3)
+    return {
+      ok: false,
+      code: 'REASON_REQUIRED',
+      message: admin ? ADMIN_DISPUTE_REFUSALS.reasonRequired : words.reasonRequired,
+    };
   if (now < line.deadlineClosesAt) return null;
   const last = formatDay(line.deadlineLastDay, locale);
   const details = { deadlineLastDay: line.deadlineLastDay };
   if (!admin) return { ok: false, code: 'WINDOW_CLOSED', message: words.windowClosed(last), details };
-  if (!overrideReason || overrideReason.trim().length < 3) return { ok: false, code: 'WINDOW_CLOSED', message: ADMIN_DISPUTE_REFUSALS.windowClosed(last), details };
+  if (!overrideReason || overrideReason.trim().length < 3)
+    return { ok: false, code: 'WINDOW_CLOSED', message: ADMIN_DISPUTE_REFUSALS.windowClosed(last), details };
   return null;
 }
 
 /** The dispute, its audit and its emails in one transaction; null when another request opened it first. */
-async function insert(ctx: DisputeContext, { lineId, reason, actor, overrideReason }: OpenInput, line: DisputedLine, client: PanelClient, now: DateTime): Promise<DisputeRecord | null> {
+async function insert(
+  ctx: DisputeContext,
+  { lineId, reason, actor, overrideReason }: OpenInput,
+  line: DisputedLine,
+  client: PanelClient,
+  now: DateTime,
+): Promise<DisputeRecord | null> {
   const { deps } = ctx;
   const text = reason.trim();
   const late = now >= line.deadlineClosesAt;
@@ -88,8 +129,36 @@ async function insert(ctx: DisputeContext, { lineId, reason, actor, overrideReas
     );
     // another process got there between our check and our insert (the lease normally prevents it)
     if (d.openedBy.type !== actor.type || d.reason !== text.slice(0, 4000)) return null;
-    await deps.audit.record(trx, { actor, action: 'dispute.opened', entityType: 'dispute', entityId: d.id, details: { lineId, reason: text, override: late ? overrideReason : null, amountMinor: String(line.amountMinor) } }, now);
-    await deps.outbox.enqueue(trx, disputeEmails({ disputeId: d.id, what: 'opened', client, line, amountBeforeMinor: line.amountMinor, amountAfterMinor: null, currency: line.currency, newDueDate: null, reason: text }));
+    await deps.audit.record(
+      trx,
+      {
+        actor,
+        action: 'dispute.opened',
+        entityType: 'dispute',
+        entityId: d.id,
+        details: {
+          lineId,
+          reason: text,
+          override: late ? overrideReason : null,
+          amountMinor: String(line.amountMinor),
+        },
+      },
+      now,
+    );
+    await deps.outbox.enqueue(
+      trx,
+      disputeEmails({
+        disputeId: d.id,
+        what: 'opened',
+        client,
+        line,
+        amountBeforeMinor: line.amountMinor,
+        amountAfterMinor: null,
+        currency: line.currency,
+        newDueDate: null,
+        reason: text,
+      }),
+    );
     return d;
   });
 }

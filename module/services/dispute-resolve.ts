@@ -8,7 +8,13 @@ import type { PanelClient } from '../adapters/panel-api.js';
 import { adjustedAmount } from './dispute-adjust.js';
 import { actorOf, dueAfterDecision, sendNow, viewOf, type DisputeContext } from './dispute-context.js';
 import { holdNow } from './dispute-hold.js';
-import { decidedText, decideHeldDraft, decisionWords, noteOnOriginal, settledBack } from './dispute-invoices.js';
+import {
+  decidedText,
+  decideHeldDraft,
+  decisionWords,
+  noteOnOriginal,
+  settledBack,
+} from './dispute-invoices.js';
 import { disputeEmails } from './dispute-notify.js';
 import { settlePaid } from './dispute-settle.js';
 import type { DisputeService, DisputeView, ResolveRefusal } from './disputes.js';
@@ -20,14 +26,20 @@ type ResolveInput = Parameters<DisputeService['resolve']>[0];
  * is claimed first (one request moves an open dispute on; another gets a conflict), then carried
  * out through the panel. A failure half-way leaves the claim, and `resume()` finishes it.
  */
-export async function resolveDispute(ctx: DisputeContext, input: ResolveInput): Promise<Outcome<DisputeView, ResolveRefusal>> {
+export async function resolveDispute(
+  ctx: DisputeContext,
+  input: ResolveInput,
+): Promise<Outcome<DisputeView, ResolveRefusal>> {
   const { disputeId, to, actor, adjustment, note, expectedVersion, settlement } = input;
   const d = await ctx.dispute(disputeId);
-  if (actor.type === 'client' && d.clientId !== Number(actor.id)) throw notFound(`dispute ${disputeId} does not exist`);
+  if (actor.type === 'client' && d.clientId !== Number(actor.id))
+    throw notFound(`dispute ${disputeId} does not exist`);
   const check = checkTransition(d.state, to, actorOf(actor));
   if (!check.ok) return { ok: false, code: check.code, message: check.message };
-  if (d.resolvingTo) return { ok: false, code: 'CONFLICT', message: `the dispute is already being ${d.resolvingTo}` };
-  if (to === 'adjusted' && !adjustment) throw invalidInput('an adjustment needs a new amount: precommit, a share, or an amount');
+  if (d.resolvingTo)
+    return { ok: false, code: 'CONFLICT', message: `the dispute is already being ${d.resolvingTo}` };
+  if (to === 'adjusted' && !adjustment)
+    throw invalidInput('an adjustment needs a new amount: precommit, a share, or an amount');
   let after: bigint | null = null;
   let rerated: StoredRerate | null = null;
   if (to === 'adjusted') {
@@ -39,24 +51,41 @@ export async function resolveDispute(ctx: DisputeContext, input: ResolveInput): 
   const claimed = await ctx.store.claim(
     disputeId,
     // the rates of a re-rating are kept with the decision: the line's new text names them
-    { to, amountAfterMinor: after, resolution: { adjustment: adjustment ?? null, note: note ?? null, rerated }, resolvedBy: { type: actor.type, id: actor.id }, newDueDate: dueAfterDecision(ctx), settlement: settlement ?? null, ...(expectedVersion === undefined ? {} : { expectedVersion }) },
+    {
+      to,
+      amountAfterMinor: after,
+      resolution: { adjustment: adjustment ?? null, note: note ?? null, rerated },
+      resolvedBy: { type: actor.type, id: actor.id },
+      newDueDate: dueAfterDecision(ctx),
+      settlement: settlement ?? null,
+      ...(expectedVersion === undefined ? {} : { expectedVersion }),
+    },
     ctx.deps.clock.now(),
   );
   if (!claimed) {
     const current = await ctx.dispute(disputeId);
-    return { ok: false, code: 'CONFLICT', message: `someone else changed the dispute first (it is now ${current.resolvingTo ? `being ${current.resolvingTo}` : current.state})`, details: { version: current.version } };
+    return {
+      ok: false,
+      code: 'CONFLICT',
+      message: `someone else changed the dispute first (it is now ${current.resolvingTo ? `being ${current.resolvingTo}` : current.state})`,
+      details: { version: current.version },
+    };
   }
   try {
     await carryOut(ctx, disputeId);
   } catch (err) {
     ctx.deps.log.warn('dispute.resolution_interrupted', { disputeId, error: (err as Error).message });
-    throw new ModuleError('UPSTREAM', `the decision is recorded, but the panel did not take it all yet (${(err as Error).message}); it is retried automatically`);
+    throw new ModuleError(
+      'UPSTREAM',
+      `the decision is recorded, but the panel did not take it all yet (${(err as Error).message}); it is retried automatically`,
+    );
   }
   return { ok: true, value: viewOf(await ctx.dispute(disputeId)) };
 }
 
 /** Carries out a claimed resolution through the panel. Idempotent: each step checks first. */
-export const carryOut = (ctx: DisputeContext, disputeId: number): Promise<void> => ctx.exclusive(`dispute:${disputeId}`, () => carryOutNow(ctx, disputeId));
+export const carryOut = (ctx: DisputeContext, disputeId: number): Promise<void> =>
+  ctx.exclusive(`dispute:${disputeId}`, () => carryOutNow(ctx, disputeId));
 
 async function carryOutNow(ctx: DisputeContext, disputeId: number): Promise<void> {
   let d = await ctx.dispute(disputeId);
@@ -82,20 +111,50 @@ async function carryOutNow(ctx: DisputeContext, disputeId: number): Promise<void
     // the credit note and what it gave back, VAT included, as the invoice notes and emails tell them
     d = await ctx.dispute(disputeId);
   }
-  await noteOnOriginal(ctx, d, line.refCode, decisionWords(to, d, after, locale, settledBack(d, to, after)), locale);
+  await noteOnOriginal(
+    ctx,
+    d,
+    line.refCode,
+    decisionWords(to, d, after, locale, settledBack(d, to, after)),
+    locale,
+  );
   await finish(ctx, d, to, { line, client, lineStatus, after, newText, creditedMinor });
   await sendNow(ctx, disputeId);
 }
 
 /** The decision done: the dispute's state, the line's status, amount and text, the emails and the audit, in one transaction. */
-async function finish(ctx: DisputeContext, d: DisputeRecord, to: Resolution, x: { line: DisputedLine; client: PanelClient; lineStatus: LineStatus; after: bigint; newText: string; creditedMinor: bigint | null }): Promise<void> {
+async function finish(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  to: Resolution,
+  x: {
+    line: DisputedLine;
+    client: PanelClient;
+    lineStatus: LineStatus;
+    after: bigint;
+    newText: string;
+    creditedMinor: bigint | null;
+  },
+): Promise<void> {
   const { deps } = ctx;
   const now = () => deps.clock.now();
   const amountNow = to === 'waived' ? 0n : x.after;
   await ctx.store.transaction(async (tx, trx) => {
     if (!(await tx.finish(d.id, to, holdAfterDecision(d.holdState, to), now()))) return;
     await tx.decideLine(d.lineId, { status: x.lineStatus, amountMinor: amountNow, description: x.newText });
-    const emails = disputeEmails({ disputeId: d.id, what: to, client: x.client, line: x.line, amountBeforeMinor: d.amountBeforeMinor, amountAfterMinor: d.amountAfterMinor, currency: d.currency, newDueDate: d.newDueDate, reason: d.reason, creditedMinor: x.creditedMinor, newText: x.newText });
+    const emails = disputeEmails({
+      disputeId: d.id,
+      what: to,
+      client: x.client,
+      line: x.line,
+      amountBeforeMinor: d.amountBeforeMinor,
+      amountAfterMinor: d.amountAfterMinor,
+      currency: d.currency,
+      newDueDate: d.newDueDate,
+      reason: d.reason,
+      creditedMinor: x.creditedMinor,
+      newText: x.newText,
+    });
     await deps.outbox.enqueue(trx, emails);
     await deps.audit.record(
       trx,
@@ -104,13 +163,36 @@ async function finish(ctx: DisputeContext, d: DisputeRecord, to: Resolution, x: 
         action: `dispute.${to}`,
         entityType: 'dispute',
         entityId: d.id,
-        details: { lineId: d.lineId, amountBeforeMinor: String(d.amountBeforeMinor), amountAfterMinor: String(amountNow), currency: d.currency, resolution: d.resolution, dueDate: d.newDueDate },
+        details: {
+          lineId: d.lineId,
+          amountBeforeMinor: String(d.amountBeforeMinor),
+          amountAfterMinor: String(amountNow),
+          currency: d.currency,
+          resolution: d.resolution,
+          dueDate: d.newDueDate,
+        },
       },
       now(),
     );
     if (d.creditNoteInvoiceId !== null) {
-      const details = { lineId: d.lineId, correctsInvoiceId: d.originalInvoiceId, netMinor: String(amountNow - d.amountBeforeMinor), grossMinor: String(-(d.creditedMinor ?? 0n)), currency: d.currency };
-      await deps.audit.record(trx, { actor: d.resolvedBy ?? { type: 'system', id: null }, action: 'dispute.credit_note', entityType: 'invoice', entityId: d.creditNoteInvoiceId, details }, now());
+      const details = {
+        lineId: d.lineId,
+        correctsInvoiceId: d.originalInvoiceId,
+        netMinor: String(amountNow - d.amountBeforeMinor),
+        grossMinor: String(-(d.creditedMinor ?? 0n)),
+        currency: d.currency,
+      };
+      await deps.audit.record(
+        trx,
+        {
+          actor: d.resolvedBy ?? { type: 'system', id: null },
+          action: 'dispute.credit_note',
+          entityType: 'invoice',
+          entityId: d.creditNoteInvoiceId,
+          details,
+        },
+        now(),
+      );
     }
   });
 }

@@ -12,29 +12,50 @@ import { creditNote } from './dispute-credit-note.js';
  * account credit (or, when the admin chose a refund, is recorded for the admin to pay back).
  * Gives what was credited, or null.
  */
-export async function settlePaid(ctx: DisputeContext, d: DisputeRecord, to: 'waived' | 'adjusted', x: { line: DisputedLine; after: bigint; locale: string }): Promise<bigint | null> {
+export async function settlePaid(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  to: 'waived' | 'adjusted',
+  x: { line: DisputedLine; after: bigint; locale: string },
+): Promise<bigint | null> {
   const { deps, store } = ctx;
   const back = d.amountBeforeMinor - (to === 'waived' ? 0n : x.after);
   if (back <= 0n) return null;
   const note = await creditNote(ctx, d, to, { ...x, back });
   const gross = hundredthsToMinor(note.grossHundredths, d.currency);
-  if (d.creditNoteInvoiceId === null) await store.update(d.id, { creditNoteInvoiceId: note.invoiceId, creditedMinor: gross }, deps.clock.now());
+  if (d.creditNoteInvoiceId === null)
+    await store.update(d.id, { creditNoteInvoiceId: note.invoiceId, creditedMinor: gross }, deps.clock.now());
   if (d.settlement === 'refund') return null;
   if (d.settlement !== 'credited') {
     // The intent is recorded before the panel is asked: after a crash between the two, the
     // client's credit log says whether the credit went through (found by the line's credit
     // reference, in any language, or by the English form of earlier versions), so it is never given twice.
-    const given = d.settlement === 'crediting' && (await creditLogged(deps.panel, d.clientId, (text) => isDisputeCredit(text, { disputeId: d.id, decision: to, ref: x.line.refCode })));
+    const given =
+      d.settlement === 'crediting' &&
+      (await creditLogged(deps.panel, d.clientId, (text) =>
+        isDisputeCredit(text, { disputeId: d.id, decision: to, ref: x.line.refCode }),
+      ));
     if (d.settlement !== 'crediting') await store.update(d.id, { settlement: 'crediting' }, deps.clock.now());
-    if (!given) await deps.panel.call('AddCredit', { clientid: d.clientId, description: creditDescription(d, to, x), amount: panelAmount(note.grossHundredths) });
+    if (!given)
+      await deps.panel.call('AddCredit', {
+        clientid: d.clientId,
+        description: creditDescription(d, to, x),
+        amount: panelAmount(note.grossHundredths),
+      });
     await store.update(d.id, { settlement: 'credited' }, deps.clock.now());
   }
   return gross;
 }
 
 /** The credit as the client reads it in their credit log, in their language. */
-function creditDescription(d: DisputeRecord, to: 'waived' | 'adjusted', x: { line: DisputedLine; after: bigint; locale: string }): string {
+function creditDescription(
+  d: DisputeRecord,
+  to: 'waived' | 'adjusted',
+  x: { line: DisputedLine; after: bigint; locale: string },
+): string {
   const words = DISPUTE_CREDIT[textLanguage(x.locale)];
   const money = (minor: bigint) => formatAmount(minor, d.currency, x.locale);
-  return to === 'waived' ? words.waived(x.line.refCode, money(d.amountBeforeMinor)) : words.adjusted(x.line.refCode, money(d.amountBeforeMinor), money(x.after));
+  return to === 'waived'
+    ? words.waived(x.line.refCode, money(d.amountBeforeMinor))
+    : words.adjusted(x.line.refCode, money(d.amountBeforeMinor), money(x.after));
 }

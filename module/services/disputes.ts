@@ -26,7 +26,10 @@ export { disputeEmails } from './dispute-notify.js';
  * goes to a refund-or-credit decision instead. Every step is recorded before and after it touches
  * the panel, so `resume()` finishes any step a failure interrupted, without doing one twice.
  */
-export type DisputeView = Omit<DisputeRecord, 'openedAt' | 'resolvedAt' | 'originalItemId' | 'heldItemId' | 'resolution' | 'resolvedBy'> & {
+export type DisputeView = Omit<
+  DisputeRecord,
+  'openedAt' | 'resolvedAt' | 'originalItemId' | 'heldItemId' | 'resolution' | 'resolvedBy'
+> & {
   /** ISO instants */
   openedAt: string;
   resolvedAt: string | null;
@@ -36,21 +39,43 @@ export type OpenRefusal = 'WINDOW_CLOSED' | 'ALREADY_DISPUTED' | 'NOT_DISPUTABLE
 export type ResolveRefusal = 'CONFLICT' | 'INVALID_TRANSITION' | 'NOT_ALLOWED' | 'NO_PRECOMMIT_RATE';
 
 export interface DisputeService {
-  open(input: { lineId: number; reason: string; actor: Actor; overrideReason?: string }): Promise<Outcome<DisputeView, OpenRefusal>>;
-  resolve(input: { disputeId: number; to: Resolution; actor: Actor; adjustment?: Adjustment; note?: string; expectedVersion?: number; settlement?: 'credit' | 'refund' }): Promise<Outcome<DisputeView, ResolveRefusal>>;
+  open(input: {
+    lineId: number;
+    reason: string;
+    actor: Actor;
+    overrideReason?: string;
+  }): Promise<Outcome<DisputeView, OpenRefusal>>;
+  resolve(input: {
+    disputeId: number;
+    to: Resolution;
+    actor: Actor;
+    adjustment?: Adjustment;
+    note?: string;
+    expectedVersion?: number;
+    settlement?: 'credit' | 'refund';
+  }): Promise<Outcome<DisputeView, ResolveRefusal>>;
   /** the new amount an adjustment would give, for the admin's preview */
-  preview(disputeId: number, adjustment: Adjustment): Promise<{ amountMinor: bigint; currency: string; explanation: string }>;
+  preview(
+    disputeId: number,
+    adjustment: Adjustment,
+  ): Promise<{ amountMinor: bigint; currency: string; explanation: string }>;
   get(disputeId: number, opts?: { clientId?: number }): Promise<DisputeView>;
   forLine(lineId: number): Promise<DisputeView | null>;
   /** finishes holds and resolutions that a failure interrupted */
   resume(): Promise<{ resumed: number; failed: number }>;
   /** the client's open disputes with their lines (for reminders and the widget) */
-  openForClient(clientId: number): Promise<Array<{ disputeId: number; lineId: number; description: string; amountMinor: bigint; currency: string }>>;
+  openForClient(
+    clientId: number,
+  ): Promise<
+    Array<{ disputeId: number; lineId: number; description: string; amountMinor: bigint; currency: string }>
+  >;
   /**
    * open disputes' lines on an invoice, by panel item: what dunning must leave alone. `panelAmount`
    * is the item's amount as the panel has it (see PANEL_DECIMALS), to weigh against its balance.
    */
-  heldItemsOnInvoice(invoiceId: number): Promise<Array<{ itemId: number; amountMinor: bigint; panelAmount: string; description: string }>>;
+  heldItemsOnInvoice(
+    invoiceId: number,
+  ): Promise<Array<{ itemId: number; amountMinor: bigint; panelAmount: string; description: string }>>;
 }
 
 export interface DisputeDeps {
@@ -88,7 +113,8 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
     },
     async get(disputeId, opts = {}) {
       const d = await ctx.dispute(disputeId);
-      if (opts.clientId !== undefined && d.clientId !== opts.clientId) throw notFound(`dispute ${disputeId} does not exist`);
+      if (opts.clientId !== undefined && d.clientId !== opts.clientId)
+        throw notFound(`dispute ${disputeId} does not exist`);
       return viewOf(d);
     },
     async forLine(lineId) {
@@ -117,7 +143,16 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       const inv = await deps.panel.getInvoice(invoiceId);
       return lines.flatMap((l) => {
         const item = inv.items.find((i) => i.description.includes(refPattern(l.refCode)));
-        return item ? [{ itemId: item.id, amountMinor: l.amountMinor, panelAmount: item.amount, description: l.description }] : [];
+        return item
+          ? [
+              {
+                itemId: item.id,
+                amountMinor: l.amountMinor,
+                panelAmount: item.amount,
+                description: l.description,
+              },
+            ]
+          : [];
       });
     },
   };
