@@ -15,7 +15,15 @@ import { idCursor } from '../services/usage-reads.js';
 import { ADMIN_LOCALE, HOLD_STATE_LABEL } from './present-admin.js';
 import { parseWith, refuseObjectKeys, wholeNumber } from './validation.js';
 import { actOnPools, type PoolsPageDeps } from './admin-pools.js';
-import { masterFromForm, masterValues, productFromForm, productValues, withoutSecrets, type FieldErrors, type FormValues } from './admin-forms.js';
+import {
+  masterFromForm,
+  masterValues,
+  productFromForm,
+  productValues,
+  withoutSecrets,
+  type FieldErrors,
+  type FormValues,
+} from './admin-forms.js';
 import type { AdminTabDeps } from './admin-tab.js';
 import { ADMIN_FLASH, ADMIN_STATE } from './admin-words.js';
 
@@ -26,8 +34,19 @@ import { ADMIN_FLASH, ADMIN_STATE } from './admin-words.js';
 export type Flash = { kind: 'success' | 'error'; text: string } | null;
 
 /** A form shown again after a POST: what was typed (never a secret) and what is wrong, by field. */
-export type FormState = { values: FormValues; errors: FieldErrors; report?: ConnectionReport; preview?: ReturnType<typeof presentProductPreview> };
-export type Acted = { flash: Flash; preview?: { amount: string; explanation: string } | null; report?: { masterId: number; report: ConnectionReport }; form?: FormState; goTo?: string };
+export type FormState = {
+  values: FormValues;
+  errors: FieldErrors;
+  report?: ConnectionReport;
+  preview?: ReturnType<typeof presentProductPreview>;
+};
+export type Acted = {
+  flash: Flash;
+  preview?: { amount: string; explanation: string } | null;
+  report?: { masterId: number; report: ConnectionReport };
+  form?: FormState;
+  goTo?: string;
+};
 
 /** What the actions and pages share: the tab's deps, the Pools & caps page's, and the panel's names. */
 export interface AdminEnv {
@@ -41,7 +60,14 @@ export interface AdminEnv {
 
 type Handler = (env: AdminEnv, body: Record<string, unknown>, actor: Actor, action: string) => Promise<Acted>;
 
-export const str = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v) ? String(v[0] ?? '') : v === undefined || v === null ? '' : String(v));
+export const str = (v: unknown): string =>
+  typeof v === 'string'
+    ? v
+    : Array.isArray(v)
+      ? String(v[0] ?? '')
+      : v === undefined || v === null
+        ? ''
+        : String(v);
 
 const ok = (text: string): Acted => ({ flash: { kind: 'success', text } });
 const refused = (text: string): Acted => ({ flash: { kind: 'error', text } });
@@ -62,7 +88,8 @@ export async function panelHasProduct(panel: PanelApi | undefined, productId: nu
  * what it would under the edited settings; a total per currency.
  */
 export function presentProductPreview(p: ProductPreview) {
-  const money = (minor: bigint | null, currency: string) => (minor === null ? '–' : formatAmount(minor, currency, ADMIN_LOCALE));
+  const money = (minor: bigint | null, currency: string) =>
+    minor === null ? '–' : formatAmount(minor, currency, ADMIN_LOCALE);
   return {
     rows: p.rows.map((r) => ({
       serviceId: r.serviceId,
@@ -73,7 +100,11 @@ export function presentProductPreview(p: ProductPreview) {
       then: r.previewMinor === null ? `not rated: ${r.reason}` : money(r.previewMinor, r.currency),
       outcome: r.outcome ? (ADMIN_STATE.preview[r.outcome] ?? '') : '',
     })),
-    totals: p.totals.map((t) => ({ currency: t.currency, now: money(t.nowMinor, t.currency), then: money(t.previewMinor, t.currency) })),
+    totals: p.totals.map((t) => ({
+      currency: t.currency,
+      now: money(t.nowMinor, t.currency),
+      then: money(t.previewMinor, t.currency),
+    })),
     more: p.more,
   };
 }
@@ -83,7 +114,11 @@ function decidedFlash(d: DisputeView): string {
   const money = (minor: bigint) => formatAmount(minor, d.currency, ADMIN_LOCALE);
   const now = d.state === 'waived' ? 0n : (d.amountAfterMinor ?? d.amountBeforeMinor);
   const credited = d.settlement === 'credited' ? money(givenBackMinor(d, now)) : null;
-  return ADMIN_DISPUTE_FLASH.decided(d.id, d.state, { now: money(now), before: money(d.amountBeforeMinor), credited });
+  return ADMIN_DISPUTE_FLASH.decided(d.id, d.state, {
+    now: money(now),
+    before: money(d.amountBeforeMinor),
+    credited,
+  });
 }
 
 function adjustmentOf(body: Record<string, unknown>): Adjustment {
@@ -98,15 +133,34 @@ function adjustmentOf(body: Record<string, unknown>): Adjustment {
 const saveProductForm: Handler = async ({ deps }, body, actor) => {
   const productId = idCursor(str(body.product), 'product');
   const values = productValues(body);
-  if (productId === null) return { flash: { kind: 'error', text: ADMIN_FLASH.whichProduct }, form: { values, errors: { product: 'choose the product these settings are for' } } };
-  if (!(await panelHasProduct(deps.panel, productId))) return { flash: { kind: 'error', text: ADMIN_FLASH.noSuchProduct(productId) }, form: { values, errors: { product: `the panel has no product ${productId}` } } };
+  if (productId === null)
+    return {
+      flash: { kind: 'error', text: ADMIN_FLASH.whichProduct },
+      form: { values, errors: { product: 'choose the product these settings are for' } },
+    };
+  if (!(await panelHasProduct(deps.panel, productId)))
+    return {
+      flash: { kind: 'error', text: ADMIN_FLASH.noSuchProduct(productId) },
+      form: { values, errors: { product: `the panel has no product ${productId}` } },
+    };
   const out = productFromForm(values, await deps.billing.getProduct(productId));
   const previewing = str(body.preview) === '1';
-  if (!out.ok) return { flash: { kind: 'error', text: previewing ? ADMIN_FLASH.notPreviewed(out.errors) : ADMIN_FLASH.notSaved(out.errors) }, form: { values, errors: out.errors } };
+  if (!out.ok)
+    return {
+      flash: {
+        kind: 'error',
+        text: previewing ? ADMIN_FLASH.notPreviewed(out.errors) : ADMIN_FLASH.notSaved(out.errors),
+      },
+      form: { values, errors: out.errors },
+    };
   if (previewing) {
     // nothing is saved: the same form comes back with what last period would have cost
-    if (!deps.previewProduct) return { flash: { kind: 'error', text: ADMIN_FLASH.previewNeedsRating }, form: { values, errors: {} } };
-    const preview = await deps.previewProduct(productId, parseProductSettings(out.settings, `product ${productId}`));
+    if (!deps.previewProduct)
+      return { flash: { kind: 'error', text: ADMIN_FLASH.previewNeedsRating }, form: { values, errors: {} } };
+    const preview = await deps.previewProduct(
+      productId,
+      parseProductSettings(out.settings, `product ${productId}`),
+    );
     return { flash: null, form: { values, errors: {}, preview: presentProductPreview(preview) } };
   }
   await deps.billing.setProduct(productId, out.settings as never, actor);
@@ -119,14 +173,26 @@ const saveMasterForm: Handler = async ({ deps }, body, actor, action) => {
   const current = masterId === null ? null : await deps.masters.get(masterId);
   const values = masterValues(body);
   const out = masterFromForm(values, current);
-  if (!out.ok) return { flash: { kind: 'error', text: action === 'save_master' ? ADMIN_FLASH.notSaved(out.errors) : ADMIN_FLASH.notTested(out.errors) }, form: { values: withoutSecrets(values), errors: out.errors } };
+  if (!out.ok)
+    return {
+      flash: {
+        kind: 'error',
+        text: action === 'save_master' ? ADMIN_FLASH.notSaved(out.errors) : ADMIN_FLASH.notTested(out.errors),
+      },
+      form: { values: withoutSecrets(values), errors: out.errors },
+    };
   if (action === 'test_master_form') {
     // an empty secret on an edit means the stored one: the test uses it without showing it
     let input = out.input;
     if (current) {
       const stored = await deps.masters.settings(current.id);
-      const creds = stored.credentials.kind === 'v1' ? { apiId: stored.credentials.apiId, apiKey: stored.credentials.apiKey } : { token: stored.credentials.token };
-      const basic = stored.basicAuth ? { basicAuthUser: stored.basicAuth.user, basicAuthPassword: stored.basicAuth.password } : {};
+      const creds =
+        stored.credentials.kind === 'v1'
+          ? { apiId: stored.credentials.apiId, apiKey: stored.credentials.apiKey }
+          : { token: stored.credentials.token };
+      const basic = stored.basicAuth
+        ? { basicAuthUser: stored.basicAuth.user, basicAuthPassword: stored.basicAuth.password }
+        : {};
       input = { ...creds, ...basic, ...input };
     }
     const report = await deps.masters.test(input);
@@ -134,12 +200,20 @@ const saveMasterForm: Handler = async ({ deps }, body, actor, action) => {
     return { flash: null, form: { values: withoutSecrets(values), errors: {}, report } };
   }
   try {
-    const m = current ? await deps.masters.update(current.id, out.input, actor) : await deps.masters.add(out.input, actor);
-    return { flash: { kind: 'success', text: ADMIN_FLASH.masterSaved(m.name, !current, m.notes) }, goTo: 'settings' };
+    const m = current
+      ? await deps.masters.update(current.id, out.input, actor)
+      : await deps.masters.add(out.input, actor);
+    return {
+      flash: { kind: 'success', text: ADMIN_FLASH.masterSaved(m.name, !current, m.notes) },
+      goTo: 'settings',
+    };
   } catch (err) {
     if (!(err instanceof ModuleError) || !['INVALID_INPUT', 'CONFLICT'].includes(err.code)) throw err;
     const field = /named/.test(err.message) ? 'name' : /url|address/i.test(err.message) ? 'url' : null;
-    return { flash: { kind: 'error', text: ADMIN_FLASH.masterNotSaved(err.message) }, form: { values: withoutSecrets(values), errors: field ? { [field]: err.message } : {} } };
+    return {
+      flash: { kind: 'error', text: ADMIN_FLASH.masterNotSaved(err.message) },
+      form: { values: withoutSecrets(values), errors: field ? { [field]: err.message } : {} },
+    };
   }
 };
 
@@ -161,11 +235,15 @@ const resolveDispute: Handler = async ({ deps }, body, actor, action) => {
   const to = str(body.to) as Resolution;
   if (action === 'preview' || (to === 'adjusted' && str(body.preview) === '1')) {
     const p = await deps.disputes.preview(disputeId, adjustmentOf(body));
-    return { flash: null, preview: { amount: formatAmount(p.amountMinor, p.currency, ADMIN_LOCALE), explanation: p.explanation } };
+    return {
+      flash: null,
+      preview: { amount: formatAmount(p.amountMinor, p.currency, ADMIN_LOCALE), explanation: p.explanation },
+    };
   }
   if (!['upheld', 'waived', 'adjusted'].includes(to)) throw invalidInput('choose uphold, waive or adjust');
   // a version that is not a number is refused, never taken as "no check"
-  const version = str(body.version) === '' ? undefined : parseWith(wholeNumber('version'), str(body.version), 'the form');
+  const version =
+    str(body.version) === '' ? undefined : parseWith(wholeNumber('version'), str(body.version), 'the form');
   const outcome = await deps.disputes.resolve({
     disputeId,
     to,
@@ -173,7 +251,9 @@ const resolveDispute: Handler = async ({ deps }, body, actor, action) => {
     ...(to === 'adjusted' ? { adjustment: adjustmentOf(body) } : {}),
     ...(str(body.note).trim() ? { note: str(body.note).trim().slice(0, 2000) } : {}),
     ...(version !== undefined ? { expectedVersion: version } : {}),
-    ...(str(body.settlement) === 'refund' || str(body.settlement) === 'credit' ? { settlement: str(body.settlement) as 'refund' | 'credit' } : {}),
+    ...(str(body.settlement) === 'refund' || str(body.settlement) === 'credit'
+      ? { settlement: str(body.settlement) as 'refund' | 'credit' }
+      : {}),
   });
   if (!outcome.ok) return refused(outcome.message);
   deps.invalidateClient(outcome.value.clientId);
@@ -186,10 +266,17 @@ const openDispute: Handler = async ({ deps }, body, actor) => {
   const lineId = idCursor(str(body.line), 'line');
   if (lineId === null) throw invalidInput('which line?');
   const override = str(body.override).trim();
-  const outcome = await deps.disputes.open({ lineId, reason: str(body.reason), actor, ...(override ? { overrideReason: override } : {}) });
+  const outcome = await deps.disputes.open({
+    lineId,
+    reason: str(body.reason),
+    actor,
+    ...(override ? { overrideReason: override } : {}),
+  });
   if (!outcome.ok) return refused(outcome.message);
   deps.invalidateClient(outcome.value.clientId);
-  return ok(ADMIN_DISPUTE_FLASH.opened(outcome.value.id, HOLD_STATE_LABEL[outcome.value.holdState] ?? 'on hold'));
+  return ok(
+    ADMIN_DISPUTE_FLASH.opened(outcome.value.id, HOLD_STATE_LABEL[outcome.value.holdState] ?? 'on hold'),
+  );
 };
 
 /** A drop in a counter decided: a reset or a correction, and what that did to the period's money. */
@@ -197,7 +284,8 @@ const decideAnomaly: Handler = async ({ deps }, body, actor) => {
   const anomalyId = idCursor(str(body.anomaly), 'anomaly');
   if (anomalyId === null) throw invalidInput('which anomaly?');
   const decision = str(body.decision);
-  if (decision !== 'reset' && decision !== 'correction') throw invalidInput('choose what the drop was: a reset or a correction');
+  if (decision !== 'reset' && decision !== 'correction')
+    throw invalidInput('choose what the drop was: a reset or a correction');
   const out = await deps.usagePeriods.decide(anomalyId, { decision, reason: str(body.reason) }, actor);
   const usage = await deps.reads.serviceUsage(out.anomaly.serviceId);
   deps.invalidateClient(usage.service.clientId);
@@ -225,7 +313,13 @@ const settleCorrection: Handler = async ({ deps }, body, actor) => {
   const action = str(body.action);
   if (action !== 'bill' && action !== 'drop') throw invalidInput('choose to bill or to drop the correction');
   const c = await deps.usagePeriods.settleCorrection(chargeId, { action, reason: str(body.reason) }, actor);
-  return ok(ADMIN_FLASH.correctionSettled(c.id, formatAmount(c.amountMinor, c.currency, ADMIN_LOCALE), action === 'bill'));
+  return ok(
+    ADMIN_FLASH.correctionSettled(
+      c.id,
+      formatAmount(c.amountMinor, c.currency, ADMIN_LOCALE),
+      action === 'bill',
+    ),
+  );
 };
 
 const serviceActive: Handler = async ({ deps }, body, actor) => {
@@ -259,10 +353,13 @@ const saveProduct: Handler = async ({ deps }, body, actor) => {
   try {
     parsed = JSON.parse(str(body.settings));
   } catch {
-    throw invalidInput('the settings must be JSON, like {"unit":"GB","allowance":"5 TB","prices":{"EUR":{"overage":"0.50"}}}');
+    throw invalidInput(
+      'the settings must be JSON, like {"unit":"GB","allowance":"5 TB","prices":{"EUR":{"overage":"0.50"}}}',
+    );
   }
   refuseObjectKeys(parsed, 'the settings');
-  if (!(await panelHasProduct(deps.panel, productId))) throw notFound(`the panel has no product ${productId}`);
+  if (!(await panelHasProduct(deps.panel, productId)))
+    throw notFound(`the panel has no product ${productId}`);
   await deps.billing.setProduct(productId, parsed as never, actor);
   return ok(ADMIN_FLASH.productSaved(productId));
 };

@@ -55,18 +55,31 @@ type Page = (p: PageInput) => Promise<Record<string, unknown>>;
 const LINE_FILTER_STATUSES = ['pending', 'placed', 'held', 'waived', 'released'];
 
 /** `?a=disputes&list=open`: the lists a page offers, the current one marked. */
-const listLinks = (href: Href, a: string, names: string[], current: string) => names.map((l) => ({ name: l, href: href({ a, list: l }), current: l === current }));
+const listLinks = (href: Href, a: string, names: string[], current: string) =>
+  names.map((l) => ({ name: l, href: href({ a, list: l }), current: l === current }));
 
 const dashboard: Page = async ({ env: { deps }, q, ctx }) => {
-  const [d, waiting, charges] = await Promise.all([deps.admin.dashboard({ fresh: str(q.fresh) === '1' }), deps.usagePeriods.waiting(), deps.admin.waitingCharges()]);
-  return { ...presentDashboard(d, ctx), waiting, waitingCharges: charges.map((c) => presentWaitingCharge(c, ctx)), anomaliesHref: ctx.href({ a: 'anomalies' }) };
+  const [d, waiting, charges] = await Promise.all([
+    deps.admin.dashboard({ fresh: str(q.fresh) === '1' }),
+    deps.usagePeriods.waiting(),
+    deps.admin.waitingCharges(),
+  ]);
+  return {
+    ...presentDashboard(d, ctx),
+    waiting,
+    waitingCharges: charges.map((c) => presentWaitingCharge(c, ctx)),
+    anomaliesHref: ctx.href({ a: 'anomalies' }),
+  };
 };
 
 const anomalies: Page = async ({ env: { deps }, q, ctx }) => {
   const { href } = ctx;
   const list = str(q.list) || 'open';
   if (!['open', 'all'].includes(list)) throw invalidInput('list is open or all');
-  const [p, corrections] = await Promise.all([deps.usagePeriods.anomalies({ status: list as 'open' | 'all' }, { before: idCursor(str(q.before)) }), deps.usagePeriods.corrections()]);
+  const [p, corrections] = await Promise.all([
+    deps.usagePeriods.anomalies({ status: list as 'open' | 'all' }, { before: idCursor(str(q.before)) }),
+    deps.usagePeriods.corrections(),
+  ]);
   return {
     list,
     lists: listLinks(href, 'anomalies', ['open', 'all'], list),
@@ -81,7 +94,10 @@ const services: Page = async ({ env: { deps }, q, ctx }) => {
   const { href, panel } = ctx;
   const search = str(q.q).trim();
   const keep = search ? { q: search } : {};
-  const [p, issues] = await Promise.all([deps.admin.services({ after: str(q.after), q: search }), deps.syncIssues()]);
+  const [p, issues] = await Promise.all([
+    deps.admin.services({ after: str(q.after), q: search }),
+    deps.syncIssues(),
+  ]);
   return {
     search,
     searchForm: href({ a: 'services' }),
@@ -89,7 +105,11 @@ const services: Page = async ({ env: { deps }, q, ctx }) => {
     next: p.next ? href({ a: 'services', ...keep, after: p.next }) : null,
     first: str(q.after) ? href({ a: 'services', ...keep }) : null,
     all: search ? href({ a: 'services' }) : null,
-    notLinked: issues.map((x) => ({ ...x, serviceHref: panel?.service(x.serviceId) ?? null, clientHref: panel?.client(x.clientId) ?? null })),
+    notLinked: issues.map((x) => ({
+      ...x,
+      serviceHref: panel?.service(x.serviceId) ?? null,
+      clientHref: panel?.client(x.clientId) ?? null,
+    })),
   };
 };
 
@@ -118,7 +138,12 @@ const service: Page = async ({ env, q, ctx, files }) => {
   };
   const periodId = idCursor(str(q.period), 'period');
   const focus = periodId === null ? null : await deps.reads.periodDays(id, periodId);
-  const s = presentService(usage, label, periods, lines.rows, { locale: ADMIN_LOCALE, now: ctx.now, links, focus });
+  const s = presentService(usage, label, periods, lines.rows, {
+    locale: ADMIN_LOCALE,
+    now: ctx.now,
+    links,
+    focus,
+  });
   const master = (await deps.masters.list()).find((m) => m.id === usage.service.masterId);
   return {
     s,
@@ -140,7 +165,12 @@ const service: Page = async ({ env, q, ctx, files }) => {
 const disputes: Page = async ({ env: { deps }, q, ctx }) => {
   const list = str(q.list) || 'open';
   const p = await deps.admin.disputes({ list, after: str(q.after) });
-  return { list, lists: listLinks(ctx.href, 'disputes', ['open', 'resolved', 'all'], list), rows: p.rows.map((d) => presentDisputeRow(d, ctx)), next: p.next ? ctx.href({ a: 'disputes', list, after: p.next }) : null };
+  return {
+    list,
+    lists: listLinks(ctx.href, 'disputes', ['open', 'resolved', 'all'], list),
+    rows: p.rows.map((d) => presentDisputeRow(d, ctx)),
+    next: p.next ? ctx.href({ a: 'disputes', list, after: p.next }) : null,
+  };
 };
 
 const dispute: Page = async ({ env: { deps }, q, body, ctx, files, done }) => {
@@ -151,8 +181,19 @@ const dispute: Page = async ({ env: { deps }, q, body, ctx, files, done }) => {
   return {
     d: presentDisputeRow(d, ctx),
     explanation: explainCharge(ev.rated, ADMIN_LOCALE, decidedFigures(line)),
-    files: { days: files.lineCsv(d.lineId), samples: files.samplesCsv(d.lineId), evidence: files.evidence(d.lineId) },
-    form: { to: str(body.to), kind: str(body.kind) || 'precommit', percent: str(body.percent), amount: str(body.amount), note: str(body.note), settlement: str(body.settlement) },
+    files: {
+      days: files.lineCsv(d.lineId),
+      samples: files.samplesCsv(d.lineId),
+      evidence: files.evidence(d.lineId),
+    },
+    form: {
+      to: str(body.to),
+      kind: str(body.kind) || 'precommit',
+      percent: str(body.percent),
+      amount: str(body.amount),
+      note: str(body.note),
+      settlement: str(body.settlement),
+    },
     preview: done.preview ?? null,
     lineHref: ctx.href({ a: 'line', id: d.lineId }),
     canResolve: !!deps.disputes && d.state === 'open' && !d.resolvingTo,
@@ -164,9 +205,18 @@ const lines: Page = async ({ env: { deps }, q, ctx, files }) => {
   const filter = lineFilterOf(q);
   const p = await deps.admin.lines(filter, { before: str(q.before) });
   return {
-    filter: { q: filter.q ?? '', status: filter.status ?? '', client: filter.clientId ?? '', service: filter.serviceId ?? '', invoice: filter.invoiceId ?? '' },
+    filter: {
+      q: filter.q ?? '',
+      status: filter.status ?? '',
+      client: filter.clientId ?? '',
+      service: filter.serviceId ?? '',
+      invoice: filter.invoiceId ?? '',
+    },
     // the statuses a line can be filtered by, each named as the line rows name it
-    statuses: LINE_FILTER_STATUSES.map((value) => ({ value, label: wordsFor('en').lineStatus[value] ?? value })),
+    statuses: LINE_FILTER_STATUSES.map((value) => ({
+      value,
+      label: wordsFor('en').lineStatus[value] ?? value,
+    })),
     rows: p.rows.map((l) => presentLineRow(l, ctx)),
     next: p.next ? ctx.href({ a: 'lines', ...lineFilterQuery(filter), before: p.next }) : null,
     csv: files.linesCsv(filter),
@@ -190,16 +240,27 @@ const line: Page = async ({ env: { deps }, q, ctx, files }) => {
 const settings: Page = async ({ env, body, ctx, done }) => {
   const { deps } = env;
   const { href } = ctx;
-  const [masters, products, names, values] = await Promise.all([deps.masters.list(), deps.billing.listProducts(), env.productNames(), deps.settings.all()]);
+  const [masters, products, names, values] = await Promise.all([
+    deps.masters.list(),
+    deps.billing.listProducts(),
+    env.productNames(),
+    deps.settings.all(),
+  ]);
   const report = done.report;
   return {
     masters: masters.map((m) => presentMaster(m, report && report.masterId === m.id ? report.report : null)),
-    products: products.map((p) => ({ ...presentProduct(p.productId, p.profile, names.get(p.productId) ?? `product ${p.productId}`), editHref: href({ a: 'product', id: p.productId }) })),
+    products: products.map((p) => ({
+      ...presentProduct(p.productId, p.profile, names.get(p.productId) ?? `product ${p.productId}`),
+      editHref: href({ a: 'product', id: p.productId }),
+    })),
     newProductHref: href({ a: 'product' }),
     newMasterHref: href({ a: 'master' }),
     masterHref: (id: number) => href({ a: 'master', id }),
     settings: values,
-    newProduct: str(body.do) === 'save_product' && done.flash?.kind === 'error' ? { id: str(body.product), json: str(body.settings) } : { id: '', json: '' },
+    newProduct:
+      str(body.do) === 'save_product' && done.flash?.kind === 'error'
+        ? { id: str(body.product), json: str(body.settings) }
+        : { id: '', json: '' },
   };
 };
 
@@ -208,8 +269,13 @@ const product: Page = async ({ env, q, body, ctx, done }) => {
   const { deps } = env;
   const { href } = ctx;
   const id = str(q.id) === '' ? null : idCursor(str(q.id), 'product');
-  const [stored, names, billed] = await Promise.all([id === null ? null : deps.billing.getProduct(id), env.productNames(), deps.billing.listProducts()]);
-  if (id !== null && !stored && !names.has(id) && deps.panel) throw notFound(`the panel has no product ${id}`);
+  const [stored, names, billed] = await Promise.all([
+    id === null ? null : deps.billing.getProduct(id),
+    env.productNames(),
+    deps.billing.listProducts(),
+  ]);
+  if (id !== null && !stored && !names.has(id) && deps.panel)
+    throw notFound(`the panel has no product ${id}`);
   const billedIds = new Set(billed.map((b) => b.productId));
   const form = done.form;
   return {
@@ -229,7 +295,25 @@ const product: Page = async ({ env, q, body, ctx, done }) => {
 };
 
 /** a master the test report is shown against before it is saved */
-const UNSAVED_MASTER = { id: 0, name: '', version: 1, baseUrl: '', tlsMode: 'verify', tlsFingerprint: null, timeZone: '', resetPolicy: 'first_of_month', anniversaryFrom: 'solusvm', concurrency: 1, timeoutMs: 1000, retries: 0, active: true, hasBasicAuth: false, panelServerId: null, apiUserType: 'admin', unitLabels: 'binary' } as const;
+const UNSAVED_MASTER = {
+  id: 0,
+  name: '',
+  version: 1,
+  baseUrl: '',
+  tlsMode: 'verify',
+  tlsFingerprint: null,
+  timeZone: '',
+  resetPolicy: 'first_of_month',
+  anniversaryFrom: 'solusvm',
+  concurrency: 1,
+  timeoutMs: 1000,
+  retries: 0,
+  active: true,
+  hasBasicAuth: false,
+  panelServerId: null,
+  apiUserType: 'admin',
+  unitLabels: 'binary',
+} as const;
 
 const master: Page = async ({ env: { deps }, q, ctx, done }) => {
   const id = str(q.id) === '' ? null : idCursor(str(q.id), 'master');
@@ -237,7 +321,9 @@ const master: Page = async ({ env: { deps }, q, ctx, done }) => {
   const form = done.form;
   return {
     id,
-    current: current ? { name: current.name, hasBasicAuth: current.hasBasicAuth, version: current.version } : null,
+    current: current
+      ? { name: current.name, hasBasicAuth: current.hasBasicAuth, version: current.version }
+      : null,
     values: form?.values ?? masterForm(current),
     errors: form?.errors ?? {},
     report: form?.report ? presentMaster(current ?? UNSAVED_MASTER, form.report).report : null,
@@ -247,15 +333,41 @@ const master: Page = async ({ env: { deps }, q, ctx, done }) => {
 };
 
 const audit: Page = async ({ env: { deps }, q, ctx }) => {
-  const filter = { entityType: str(q.entity_type).trim() || undefined, entityId: str(q.entity_id).trim() || undefined, actorType: str(q.actor).trim() || undefined };
+  const filter = {
+    entityType: str(q.entity_type).trim() || undefined,
+    entityId: str(q.entity_id).trim() || undefined,
+    actorType: str(q.actor).trim() || undefined,
+  };
   const p = await deps.admin.audit(filter, { before: str(q.before) });
   const keep = { entity_type: filter.entityType, entity_id: filter.entityId, actor: filter.actorType };
-  return { filter: { entityType: filter.entityType ?? '', entityId: filter.entityId ?? '', actor: filter.actorType ?? '' }, rows: presentAudit(p, deps.zone), next: p.next ? ctx.href({ a: 'audit', ...keep, before: p.next }) : null };
+  return {
+    filter: {
+      entityType: filter.entityType ?? '',
+      entityId: filter.entityId ?? '',
+      actor: filter.actorType ?? '',
+    },
+    rows: presentAudit(p, deps.zone),
+    next: p.next ? ctx.href({ a: 'audit', ...keep, before: p.next }) : null,
+  };
 };
 
 const pools: Page = ({ env, ctx }) => poolsPage(env.pools, ctx.href);
 
-export const PAGES: Record<string, Page> = { dashboard, anomalies, services, service, disputes, dispute, lines, line, settings, product, master, pools, audit };
+export const PAGES: Record<string, Page> = {
+  dashboard,
+  anomalies,
+  services,
+  service,
+  disputes,
+  dispute,
+  lines,
+  line,
+  settings,
+  product,
+  master,
+  pools,
+  audit,
+};
 
 /** The page's data; a page that does not exist is NOT_FOUND. */
 export async function pageData(page: string, input: PageInput): Promise<Record<string, unknown>> {

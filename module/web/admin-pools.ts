@@ -64,15 +64,38 @@ export async function poolsPage(deps: PoolsPageDeps, href: Href): Promise<Record
       used: bytes(p.usedBytes),
       over: bytes(p.overBytes),
       amount: formatAmount(p.amountMinor, p.currency, ADMIN_LOCALE),
-      members: p.members.map((m) => ({ serviceId: m.serviceId, hours: m.hours, share: bytes(m.shareBytes), used: bytes(m.usedBytes), part: formatAmount(m.amountMinor, p.currency, ADMIN_LOCALE) })),
+      members: p.members.map((m) => ({
+        serviceId: m.serviceId,
+        hours: m.hours,
+        share: bytes(m.shareBytes),
+        used: bytes(m.usedBytes),
+        part: formatAmount(m.amountMinor, p.currency, ADMIN_LOCALE),
+      })),
     })),
-    pooled: products.filter((p) => p.profile.pool !== undefined).map((p) => ({ productId: p.productId, name: name(p.productId), pool: p.profile.pool, lines: p.profile.poolLines === 'per_service' ? 'a line per VPS' : 'one line on the pool' })),
-    choices: products.filter((p) => p.profile.model === 'per_unit' || p.profile.model === 'per_block').map((p) => ({ id: p.productId, name: name(p.productId), pool: p.profile.pool ?? '', lines: p.profile.poolLines })),
+    pooled: products
+      .filter((p) => p.profile.pool !== undefined)
+      .map((p) => ({
+        productId: p.productId,
+        name: name(p.productId),
+        pool: p.profile.pool,
+        lines: p.profile.poolLines === 'per_service' ? 'a line per VPS' : 'one line on the pool',
+      })),
+    choices: products
+      .filter((p) => p.profile.model === 'per_unit' || p.profile.model === 'per_block')
+      .map((p) => ({
+        id: p.productId,
+        name: name(p.productId),
+        pool: p.profile.pool ?? '',
+        lines: p.profile.poolLines,
+      })),
     caps: caps.map((c) => ({
       id: c.id,
       clientId: c.clientId,
       serviceId: c.serviceId,
-      amount: c.kind === 'money' ? formatAmount(c.amount, c.currency ?? 'EUR', ADMIN_LOCALE) : `${bytes(c.amount)} over the allowance`,
+      amount:
+        c.kind === 'money'
+          ? formatAmount(c.amount, c.currency ?? 'EUR', ADMIN_LOCALE)
+          : `${bytes(c.amount)} over the allowance`,
       action: ADMIN_STATE.capAction[c.action] ?? c.action,
       status: c.status,
       setOn: day(c.setAt.toISO()),
@@ -81,28 +104,49 @@ export async function poolsPage(deps: PoolsPageDeps, href: Href): Promise<Record
     upgrades: upgrades.map((u) => ({
       serviceId: u.serviceId,
       clientId: u.clientId,
-      suggested: u.suggestion ? `${ADMIN_STATE.suggestion[u.suggestion.status] ?? u.suggestion.status}, ${day(u.suggestion.suggestedAt)}` : '—',
-      outcome: u.upgrade ? `to ${name(u.upgrade.toProductId)} on ${day(u.upgrade.requestedOn)}${u.upgrade.creditPercent ? `, ${u.upgrade.creditPercent} % of the overusage credited` : ''}${u.upgrade.invoiceId ? `, invoice #${u.upgrade.invoiceId}` : ''}` : 'not taken up',
+      suggested: u.suggestion
+        ? `${ADMIN_STATE.suggestion[u.suggestion.status] ?? u.suggestion.status}, ${day(u.suggestion.suggestedAt)}`
+        : '—',
+      outcome: u.upgrade
+        ? `to ${name(u.upgrade.toProductId)} on ${day(u.upgrade.requestedOn)}${u.upgrade.creditPercent ? `, ${u.upgrade.creditPercent} % of the overusage credited` : ''}${u.upgrade.invoiceId ? `, invoice #${u.upgrade.invoiceId}` : ''}`
+        : 'not taken up',
     })),
   };
 }
 
 /** One POST of the page; null when the action is not this page's. */
-export async function actOnPools(deps: PoolsPageDeps, action: string, body: Record<string, unknown>, actor: Actor): Promise<{ flash: Flash; goTo: 'pools' } | null> {
+export async function actOnPools(
+  deps: PoolsPageDeps,
+  action: string,
+  body: Record<string, unknown>,
+  actor: Actor,
+): Promise<{ flash: Flash; goTo: 'pools' } | null> {
   switch (action) {
     case 'save_pool': {
       const productId = idCursor(str(body.product), 'product');
       if (productId === null) throw invalidInput('Which product? Choose one.');
       const stored = await deps.billing.getProduct(productId);
-      if (!stored) throw invalidInput(`Product ${productId} is not billed yet: set its billing first (Settings).`);
+      if (!stored)
+        throw invalidInput(`Product ${productId} is not billed yet: set its billing first (Settings).`);
       const pool = str(body.pool).trim();
       const lines = str(body.lines) || 'one';
-      if (lines !== 'one' && lines !== 'per_service') throw invalidInput('bill a pool as one line or as a line per VPS');
+      if (lines !== 'one' && lines !== 'per_service')
+        throw invalidInput('bill a pool as one line or as a line per VPS');
       const { pool: _old, ...rest } = stored;
-      const settings: BillingProfile = { ...rest, poolLines: lines, ...(pool ? { pool } : {}) } as BillingProfile;
+      const settings: BillingProfile = {
+        ...rest,
+        poolLines: lines,
+        ...(pool ? { pool } : {}),
+      } as BillingProfile;
       await deps.billing.setProduct(productId, settings as never, actor);
       const name = (await deps.productNames()).get(productId) ?? `product ${productId}`;
-      return { flash: { kind: 'success', text: pool ? ADMIN_FLASH.pooled(name, pool, lines === 'per_service') : ADMIN_FLASH.unpooled(name) }, goTo: 'pools' };
+      return {
+        flash: {
+          kind: 'success',
+          text: pool ? ADMIN_FLASH.pooled(name, pool, lines === 'per_service') : ADMIN_FLASH.unpooled(name),
+        },
+        goTo: 'pools',
+      };
     }
     case 'set_cap':
     case 'lift_cap': {
@@ -113,12 +157,29 @@ export async function actOnPools(deps: PoolsPageDeps, action: string, body: Reco
       if (action === 'lift_cap') {
         const lifted = await deps.caps.service.lift(clientId, serviceId, actor);
         await deps.caps.applyNow();
-        return { flash: { kind: 'success', text: lifted ? ADMIN_FLASH.capLifted(serviceId) : ADMIN_FLASH.noCap(serviceId) }, goTo: 'pools' };
+        return {
+          flash: {
+            kind: 'success',
+            text: lifted ? ADMIN_FLASH.capLifted(serviceId) : ADMIN_FLASH.noCap(serviceId),
+          },
+          goTo: 'pools',
+        };
       }
-      const cap = await deps.caps.service.set(clientId, serviceId, { kind: str(body.kind), amount: str(body.amount), action: str(body.cap_action) }, actor);
+      const cap = await deps.caps.service.set(
+        clientId,
+        serviceId,
+        { kind: str(body.kind), amount: str(body.amount), action: str(body.cap_action) },
+        actor,
+      );
       await deps.caps.applyNow();
-      const amount = cap.kind === 'money' ? formatAmount(cap.amount, cap.currency ?? 'EUR', ADMIN_LOCALE) : bytes(cap.amount);
-      return { flash: { kind: 'success', text: ADMIN_FLASH.capSet(amount, serviceId, cap.action) }, goTo: 'pools' };
+      const amount =
+        cap.kind === 'money'
+          ? formatAmount(cap.amount, cap.currency ?? 'EUR', ADMIN_LOCALE)
+          : bytes(cap.amount);
+      return {
+        flash: { kind: 'success', text: ADMIN_FLASH.capSet(amount, serviceId, cap.action) },
+        goTo: 'pools',
+      };
     }
     default:
       return null;

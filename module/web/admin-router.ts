@@ -45,47 +45,89 @@ const Master = z.object({ masterId: pathId('master') });
 const Product = z.object({ productId: pathId('product') });
 
 const DashboardQuery = z.object({ fresh: queryText.transform((v) => v === '1') });
-const ServicesQuery = z.object({ client: idField('client'), after: queryText, limit: limitField(), q: queryText });
+const ServicesQuery = z.object({
+  client: idField('client'),
+  after: queryText,
+  limit: limitField(),
+  q: queryText,
+});
 const SamplesQuery = z.object({ before: queryText, limit: limitField(62, 400) });
 const PeriodsQuery = z.object({ before: queryText.transform((v) => v || null), limit: limitField(12, 100) });
 const UsagePeriodsQuery = z.object({ limit: limitField(24, 240) });
-const PoolsQuery = z.object({ client: idField('client').refine((v) => v !== null, { error: 'client is required: the pools of which client' }) });
+const PoolsQuery = z.object({
+  client: idField('client').refine((v) => v !== null, {
+    error: 'client is required: the pools of which client',
+  }),
+});
 const AnomaliesQuery = z.object({
-  status: queryText.transform((v) => v || 'open').pipe(z.enum(['open', 'decided', 'resolved', 'info', 'all'], { error: 'status must be open, decided, resolved, info or all' })),
+  status: queryText
+    .transform((v) => v || 'open')
+    .pipe(
+      z.enum(['open', 'decided', 'resolved', 'info', 'all'], {
+        error: 'status must be open, decided, resolved, info or all',
+      }),
+    ),
   service: idField('service'),
   before: idField(),
   limit: limitField(),
 });
-const DisputesQuery = z.object({ list: queryText.transform((v) => v || 'open'), after: queryText, limit: limitField() });
+const DisputesQuery = z.object({
+  list: queryText.transform((v) => v || 'open'),
+  after: queryText,
+  limit: limitField(),
+});
 const PageQuery = z.object({ before: queryText, limit: limitField() });
-const AuditQuery = z.object({ entity_type: queryText, entity_id: queryText, actor: queryText, before: queryText, limit: limitField() });
+const AuditQuery = z.object({
+  entity_type: queryText,
+  entity_id: queryText,
+  actor: queryText,
+  before: queryText,
+  limit: limitField(),
+});
 
 const ActiveBody = z.object({ active: z.boolean({ error: 'active must be true or false' }) });
 const DecideBody = z.object({
   decision: z.enum(['reset', 'correction'], { error: 'decision must be "reset" or "correction"' }),
   reason: z.string({ error: 'reason is required: say what you checked on the master' }),
 });
-const SettleBody = z.object({ action: z.enum(['bill', 'drop'], { error: 'action must be "bill" or "drop"' }), reason: z.string({ error: 'reason is required' }) });
-const ADJUSTMENT = 'adjustment must be {"kind":"precommit"}, {"kind":"share","percent":"50"} or {"kind":"amount","amount":"250.00"}';
+const SettleBody = z.object({
+  action: z.enum(['bill', 'drop'], { error: 'action must be "bill" or "drop"' }),
+  reason: z.string({ error: 'reason is required' }),
+});
+const ADJUSTMENT =
+  'adjustment must be {"kind":"precommit"}, {"kind":"share","percent":"50"} or {"kind":"amount","amount":"250.00"}';
 const Adjustment = z.union(
-  [z.object({ kind: z.literal('precommit') }), z.object({ kind: z.literal('share'), percent: z.string() }), z.object({ kind: z.literal('amount'), amount: z.string() })],
+  [
+    z.object({ kind: z.literal('precommit') }),
+    z.object({ kind: z.literal('share'), percent: z.string() }),
+    z.object({ kind: z.literal('amount'), amount: z.string() }),
+  ],
   { error: ADJUSTMENT },
 );
 const PreviewBody = z.object({ adjustment: Adjustment });
-const wholeNumber = (message: string) => z.number({ error: message }).refine(Number.isSafeInteger, { error: message });
+const wholeNumber = (message: string) =>
+  z.number({ error: message }).refine(Number.isSafeInteger, { error: message });
 const ResolveBody = z.object({
-  to: z.enum(['upheld', 'waived', 'adjusted', 'withdrawn'], { error: 'to must be upheld, waived, adjusted or withdrawn' }),
+  to: z.enum(['upheld', 'waived', 'adjusted', 'withdrawn'], {
+    error: 'to must be upheld, waived, adjusted or withdrawn',
+  }),
   expectedVersion: wholeNumber('expectedVersion must be a whole number').optional(),
   note: z.string({ error: 'note must be text' }).optional(),
   settlement: z.enum(['credit', 'refund'], { error: 'settlement must be credit or refund' }).optional(),
   // read after the dispute's id, and only for an adjusted resolution
   adjustment: z.unknown().optional(),
 });
-const DisputeBody = z.object({ reason: z.string({ error: 'reason is required' }), overrideReason: z.string({ error: 'overrideReason must be text' }).optional() });
+const DisputeBody = z.object({
+  reason: z.string({ error: 'reason is required' }),
+  overrideReason: z.string({ error: 'overrideReason must be text' }).optional(),
+});
 // the settings' own rules are the billing settings': an array too is theirs to refuse
-const ProductBody = z.object({ settings: z.union([z.looseObject({}), z.array(z.unknown())], { error: 'settings must be an object' }) });
+const ProductBody = z.object({
+  settings: z.union([z.looseObject({}), z.array(z.unknown())], { error: 'settings must be an object' }),
+});
 const SettingsBody = z.looseObject({}, { error: 'send the settings to change as an object' });
-const positive = (message: string) => z.number({ error: message }).refine((n) => Number.isSafeInteger(n) && n >= 1, { error: message });
+const positive = (message: string) =>
+  z.number({ error: message }).refine((n) => Number.isSafeInteger(n) && n >= 1, { error: message });
 const TokenBody = z.object({
   type: z.enum(['client', 'admin'], { error: 'type must be client or admin' }),
   id: positive('id must be a positive whole number'),
@@ -111,7 +153,12 @@ function serviceRoutes(admin: Router, deps: Deps): void {
   });
   admin.get('/services', async (req, res) => {
     const q = inputOf(ServicesQuery, req.query);
-    const p = await deps.admin.services({ after: q.after, limit: q.limit, q: q.q, ...(q.client !== null ? { clientId: q.client } : {}) });
+    const p = await deps.admin.services({
+      after: q.after,
+      limit: q.limit,
+      q: q.q,
+      ...(q.client !== null ? { clientId: q.client } : {}),
+    });
     res.json({ services: p.rows.map(serviceListJson), next: p.next });
   });
   admin.get('/services/:serviceId', async (req, res) => {
@@ -145,7 +192,9 @@ function serviceRoutes(admin: Router, deps: Deps): void {
   });
   admin.get('/services/:serviceId/usage-periods', async (req, res) => {
     const { serviceId } = pathOf(Service, req.params);
-    const periods = await deps.usagePeriods.periods(serviceId, { limit: inputOf(UsagePeriodsQuery, req.query).limit });
+    const periods = await deps.usagePeriods.periods(serviceId, {
+      limit: inputOf(UsagePeriodsQuery, req.query).limit,
+    });
     res.json({ periods: periods.map(usagePeriodJson) });
   });
   admin.get('/sync-issues', async (_req, res) => {
@@ -161,7 +210,14 @@ function meteringRoutes(admin: Router, deps: Deps): void {
   });
   admin.get('/caps', async (_req, res) => {
     const rows = deps.caps ? await deps.caps.service.list() : [];
-    const withState = await Promise.all(rows.map(async (c) => ({ ...c, setAt: c.setAt.toISO(), liftedAt: c.liftedAt?.toISO() ?? null, reached: c.status === 'active' ? await capActionInForce(deps.knex, c.serviceId) : null })));
+    const withState = await Promise.all(
+      rows.map(async (c) => ({
+        ...c,
+        setAt: c.setAt.toISO(),
+        liftedAt: c.liftedAt?.toISO() ?? null,
+        reached: c.status === 'active' ? await capActionInForce(deps.knex, c.serviceId) : null,
+      })),
+    );
     bigJson(res, { caps: withState });
   });
   admin.get('/upgrades', async (_req, res) => {
@@ -169,7 +225,10 @@ function meteringRoutes(admin: Router, deps: Deps): void {
   });
   admin.get('/anomalies', async (req, res) => {
     const q = inputOf(AnomaliesQuery, req.query);
-    const p = await deps.usagePeriods.anomalies({ status: q.status, ...(q.service !== null ? { serviceId: q.service } : {}) }, { before: q.before, limit: q.limit });
+    const p = await deps.usagePeriods.anomalies(
+      { status: q.status, ...(q.service !== null ? { serviceId: q.service } : {}) },
+      { before: q.before, limit: q.limit },
+    );
     res.json({ anomalies: p.rows.map(anomalyJson), next: p.next });
   });
   admin.post('/anomalies/:anomalyId/decide', jsonBody, async (req, res) => {
@@ -177,14 +236,30 @@ function meteringRoutes(admin: Router, deps: Deps): void {
     const out = await deps.usagePeriods.decide(pathOf(Anomaly, req.params).anomalyId, b, adminActor(res));
     const s = await deps.reads.serviceUsage(out.anomaly.serviceId).catch(() => null);
     if (s) deps.widget.invalidate(s.service.clientId);
-    res.json({ anomaly: anomalyJson(out.anomaly), bookedBytes: out.bookedBytes.toString(), rerate: rerateJson(out.rerate) });
+    res.json({
+      anomaly: anomalyJson(out.anomaly),
+      bookedBytes: out.bookedBytes.toString(),
+      rerate: rerateJson(out.rerate),
+    });
   });
   admin.get('/corrections', async (_req, res) => {
-    res.json({ corrections: (await deps.usagePeriods.corrections()).map((c) => ({ ...chargeJson(c), serviceId: c.serviceId, clientId: c.clientId, periodStart: c.periodStart, periodEnd: c.periodEnd })) });
+    res.json({
+      corrections: (await deps.usagePeriods.corrections()).map((c) => ({
+        ...chargeJson(c),
+        serviceId: c.serviceId,
+        clientId: c.clientId,
+        periodStart: c.periodStart,
+        periodEnd: c.periodEnd,
+      })),
+    });
   });
   admin.post('/corrections/:chargeId/settle', jsonBody, async (req, res) => {
     const b = bodyOf(SettleBody, req.body);
-    res.json({ correction: chargeJson(await deps.usagePeriods.settleCorrection(pathOf(Correction, req.params).chargeId, b, adminActor(res))) });
+    res.json({
+      correction: chargeJson(
+        await deps.usagePeriods.settleCorrection(pathOf(Correction, req.params).chargeId, b, adminActor(res)),
+      ),
+    });
   });
 }
 
@@ -203,7 +278,13 @@ function disputeRoutes(admin: Router, deps: Deps): void {
     const disputes = requireDisputes(deps.disputes);
     const { disputeId } = pathOf(Dispute, req.params);
     const p = await disputes.preview(disputeId, bodyOf(PreviewBody, req.body).adjustment);
-    res.json({ preview: { ...money(p.amountMinor, p.currency), formatted: formatAmount(p.amountMinor, p.currency, ADMIN_LOCALE), explanation: p.explanation } });
+    res.json({
+      preview: {
+        ...money(p.amountMinor, p.currency),
+        formatted: formatAmount(p.amountMinor, p.currency, ADMIN_LOCALE),
+        explanation: p.explanation,
+      },
+    });
   });
   admin.post('/disputes/:disputeId/resolve', jsonBody, async (req, res) => {
     const disputes = requireDisputes(deps.disputes);
@@ -226,7 +307,12 @@ function disputeRoutes(admin: Router, deps: Deps): void {
     const b = bodyOf(DisputeBody, req.body);
     const disputes = requireDisputes(deps.disputes);
     const { lineId } = pathOf(Line, req.params);
-    const outcome = await disputes.open({ lineId, reason: b.reason.slice(0, 4000), actor: adminActor(res), ...(b.overrideReason !== undefined ? { overrideReason: b.overrideReason } : {}) });
+    const outcome = await disputes.open({
+      lineId,
+      reason: b.reason.slice(0, 4000),
+      actor: adminActor(res),
+      ...(b.overrideReason !== undefined ? { overrideReason: b.overrideReason } : {}),
+    });
     if (!outcome.ok) return refusal(res, outcome);
     deps.widget.invalidate(outcome.value.clientId);
     res.status(201).json({ dispute: disputeViewJson(outcome.value) });
@@ -244,7 +330,9 @@ function lineRoutes(admin: Router, deps: Deps): void {
   admin.get('/lines.csv', async (req, res) => {
     const filter = lineFilterOf(req.query as Record<string, unknown>);
     let page = await deps.admin.lines(filter, { limit: 1000 });
-    res.set('Content-Type', 'text/csv; charset=utf-8').set('Content-Disposition', 'attachment; filename="overusage-lines.csv"');
+    res
+      .set('Content-Type', 'text/csv; charset=utf-8')
+      .set('Content-Disposition', 'attachment; filename="overusage-lines.csv"');
     // a page at a time: an export of 100 000 lines never sits in memory whole
     let head = true;
     for (;;) {
@@ -280,13 +368,22 @@ function configRoutes(admin: Router, deps: Deps): void {
     res.json({ report: await deps.masters.test(pathOf(Master, req.params).masterId) });
   });
   admin.get('/products', async (_req, res) => {
-    res.json({ products: (await deps.billing.listProducts()).map((p) => ({ productId: p.productId, settings: p.profile })) });
+    res.json({
+      products: (await deps.billing.listProducts()).map((p) => ({
+        productId: p.productId,
+        settings: p.profile,
+      })),
+    });
   });
   admin.put('/products/:productId', jsonBody, async (req, res) => {
     const { settings } = bodyOf(ProductBody, req.body);
     const { productId } = pathOf(Product, req.params);
-    if (!(await panelHasProduct(deps.panel, productId))) throw notFound(`the panel has no product ${productId}`);
-    res.json({ productId, settings: await deps.billing.setProduct(productId, settings as never, adminActor(res)) });
+    if (!(await panelHasProduct(deps.panel, productId)))
+      throw notFound(`the panel has no product ${productId}`);
+    res.json({
+      productId,
+      settings: await deps.billing.setProduct(productId, settings as never, adminActor(res)),
+    });
   });
   admin.get('/settings', async (_req, res) => {
     res.json({ settings: await deps.settings.all() });
@@ -296,7 +393,11 @@ function configRoutes(admin: Router, deps: Deps): void {
   });
   admin.get('/audit', async (req, res) => {
     const q = inputOf(AuditQuery, req.query);
-    const filter = { entityType: q.entity_type || undefined, entityId: q.entity_id || undefined, actorType: q.actor || undefined };
+    const filter = {
+      entityType: q.entity_type || undefined,
+      entityId: q.entity_id || undefined,
+      actorType: q.actor || undefined,
+    };
     const p = await deps.admin.audit(filter, { before: q.before, limit: q.limit });
     res.json({ entries: p.rows.map(auditJson), next: p.next });
   });
@@ -308,7 +409,8 @@ async function clientExists(deps: Deps, clientId: number): Promise<boolean> {
     return deps.panel.getClientsDetails(clientId).then(
       () => true,
       (err: unknown) => {
-        if (err instanceof PanelApiError && err.kind === 'api' && /not found/i.test(err.message)) return false;
+        if (err instanceof PanelApiError && err.kind === 'api' && /not found/i.test(err.message))
+          return false;
         throw err;
       },
     );
@@ -319,8 +421,13 @@ async function clientExists(deps: Deps, clientId: number): Promise<boolean> {
 /** An admin other than the minting one: the panel must say they exist and are enabled. */
 async function checkOtherAdmin(deps: Deps, adminId: number): Promise<void> {
   const status = await deps.admins.status(adminId);
-  if (status === null) throw new ModuleError('NOT_ALLOWED', "a token for another admin needs the panel's word that the admin exists, and the panel API cannot be asked");
-  if (status !== 'enabled') throw notFound(`the panel has no ${status === 'disabled' ? 'enabled ' : ''}admin ${adminId}`);
+  if (status === null)
+    throw new ModuleError(
+      'NOT_ALLOWED',
+      "a token for another admin needs the panel's word that the admin exists, and the panel API cannot be asked",
+    );
+  if (status !== 'enabled')
+    throw notFound(`the panel has no ${status === 'disabled' ? 'enabled ' : ''}admin ${adminId}`);
 }
 
 /**
@@ -340,12 +447,23 @@ function tokenRoutes(admin: Router, deps: Deps): void {
     const subject: Subject = { type: b.type, id: b.id };
     const self = subject.type === 'admin' && subject.id === v.id;
     if (subject.type === 'admin' && !self) await checkOtherAdmin(deps, subject.id);
-    if (subject.type === 'client' && !(await clientExists(deps, subject.id))) throw notFound(`the panel has no client ${subject.id}`);
+    if (subject.type === 'client' && !(await clientExists(deps, subject.id)))
+      throw notFound(`the panel has no client ${subject.id}`);
     const by = self ? v.by : (v.by ?? v.id);
     const scope = b.readOnly === true ? 'read' : 'full';
     const t = deps.signer.issue(subject, { ttlSeconds: ttl, scope, by, bound: v.bound });
     const expiresAt = new Date(t.expiresAt * 1000).toISOString();
-    await auditLog.record(deps.knex, { actor: adminActor(res), action: 'token.issued', entityType: subject.type, entityId: subject.id, details: { scope, expiresAt, ...(by !== null ? { actingAdmin: by } : {}) } }, deps.clock.now());
+    await auditLog.record(
+      deps.knex,
+      {
+        actor: adminActor(res),
+        action: 'token.issued',
+        entityType: subject.type,
+        entityId: subject.id,
+        details: { scope, expiresAt, ...(by !== null ? { actingAdmin: by } : {}) },
+      },
+      deps.clock.now(),
+    );
     res.status(201).json({ token: t.token, expiresAt, subject });
   });
 }

@@ -42,7 +42,16 @@ export interface AdminTabDeps {
   disputes: DisputeService | undefined;
   usagePeriods: UsagePeriodService;
   /** services of billed products the last panel sync could not link, with why */
-  syncIssues: () => Promise<Array<{ serviceId: number; clientId: number; productId: number; domain: string; reason: string; seenAt: string }>>;
+  syncIssues: () => Promise<
+    Array<{
+      serviceId: number;
+      clientId: number;
+      productId: number;
+      domain: string;
+      reason: string;
+      seenAt: string;
+    }>
+  >;
   panel: PanelApi | undefined;
   signer: TokenSigner;
   clock: Clock;
@@ -83,7 +92,8 @@ const hostLinks = (href: Href): FileLinks => ({
   lineCsv: (id: number) => href({ download: 'line_days', id }),
   samplesCsv: (id: number) => href({ download: 'line_samples', id }),
   evidence: (id: number) => href({ download: 'line_evidence', id }),
-  periodCsv: (serviceId: number, periodId: number) => href({ download: 'period', service: serviceId, period: periodId }),
+  periodCsv: (serviceId: number, periodId: number) =>
+    href({ download: 'period', service: serviceId, period: periodId }),
   linesCsv: (f: LineFilter) => href({ download: 'lines', ...lineFilterQuery(f) }),
 });
 
@@ -91,12 +101,20 @@ const tokenLinks = (apiBase: string, token: string): FileLinks => ({
   lineCsv: (id: number) => `${apiBase}/admin/lines/${id}/days.csv?token=${encodeURIComponent(token)}`,
   samplesCsv: (id: number) => `${apiBase}/admin/lines/${id}/samples.csv?token=${encodeURIComponent(token)}`,
   evidence: (id: number) => `${apiBase}/admin/lines/${id}/evidence?token=${encodeURIComponent(token)}`,
-  periodCsv: (serviceId: number, periodId: number) => `${apiBase}/admin/services/${serviceId}/periods/${periodId}/days.csv?token=${encodeURIComponent(token)}`,
-  linesCsv: (f: LineFilter) => `${apiBase}/admin/lines.csv?${new URLSearchParams({ ...lineFilterQuery(f), token }).toString()}`,
+  periodCsv: (serviceId: number, periodId: number) =>
+    `${apiBase}/admin/services/${serviceId}/periods/${periodId}/days.csv?token=${encodeURIComponent(token)}`,
+  linesCsv: (f: LineFilter) =>
+    `${apiBase}/admin/lines.csv?${new URLSearchParams({ ...lineFilterQuery(f), token }).toString()}`,
 });
 
 /** The tab a page sits under: a product's or master's form under Settings, one service under Services, … */
-const PARENT_TAB: Record<string, string> = { product: 'settings', master: 'settings', service: 'services', dispute: 'disputes', line: 'lines' };
+const PARENT_TAB: Record<string, string> = {
+  product: 'settings',
+  master: 'settings',
+  service: 'services',
+  dispute: 'disputes',
+  line: 'lines',
+};
 
 function envOf(deps: AdminTabDeps): AdminEnv {
   async function productNames(): Promise<Map<number, string>> {
@@ -138,9 +156,16 @@ function envOf(deps: AdminTabDeps): AdminEnv {
  * previews by form. Both short and bound to the page's session: a copied one dies with the logout,
  * and the script's token only reads and previews (it never mints nor writes).
  */
-function linksOf(deps: AdminTabDeps, input: AdminTabRequest): { api: { base: string; token: string } | null; files: FileLinks } {
+function linksOf(
+  deps: AdminTabDeps,
+  input: AdminTabRequest,
+): { api: { base: string; token: string } | null; files: FileLinks } {
   const bound = input.session ?? 'h';
-  const issue = (scope: 'tab' | 'read') => deps.signer.issue({ type: 'admin', id: input.adminId }, { scope, ttlSeconds: TAB_TOKEN_TTL_SECONDS, bound }).token;
+  const issue = (scope: 'tab' | 'read') =>
+    deps.signer.issue(
+      { type: 'admin', id: input.adminId },
+      { scope, ttlSeconds: TAB_TOKEN_TTL_SECONDS, bound },
+    ).token;
   if (input.downloads === 'host') return { api: null, files: hostLinks(input.href) };
   return { api: { base: deps.apiBase, token: issue('tab') }, files: tokenLinks(deps.apiBase, issue('read')) };
 }
@@ -158,7 +183,8 @@ export function createAdminTab(deps: AdminTabDeps) {
     let page = str(q.a) || 'dashboard';
     const ctx: AdminCtx = { href, panel: input.panel, now: deps.clock.now(), zone: deps.zone };
     const { api, files } = linksOf(deps, input);
-    const done: Acted = input.request.method === 'POST' ? await act(env, input.adminId, body) : { flash: null };
+    const done: Acted =
+      input.request.method === 'POST' ? await act(env, input.adminId, body) : { flash: null };
     if (done.goTo) page = done.goTo;
     let flash = done.flash;
     let data: Record<string, unknown> = {};
@@ -172,8 +198,17 @@ export function createAdminTab(deps: AdminTabDeps) {
     }
     // clients by name, services by hostname and product: the ids stay as the links' text beside them
     await nameThePage(data, names);
-    const tabs = TABS.map(([name, label]) => ({ name, label, href: href({ a: name }), current: name === page || PARENT_TAB[page] === name }));
-    return ejs.renderFile(path.join(VIEWS, 'tab.ejs'), { vm: { page, tabs, flash, csrf: input.csrf, ui: input.ui, api, href, data } }, { cache: true });
+    const tabs = TABS.map(([name, label]) => ({
+      name,
+      label,
+      href: href({ a: name }),
+      current: name === page || PARENT_TAB[page] === name,
+    }));
+    return ejs.renderFile(
+      path.join(VIEWS, 'tab.ejs'),
+      { vm: { page, tabs, flash, csrf: input.csrf, ui: input.ui, api, href, data } },
+      { cache: true },
+    );
   };
 }
 

@@ -4,7 +4,13 @@ import { moneyToDecimalString } from '../domain/money.js';
 import { hundredthsToMinor, type CreditStanding } from '../domain/credit-use.js';
 import type { DisputeView } from '../services/disputes.js';
 import type { AuditRow, DisputeRow, SampleRow, ServiceListRow } from '../services/admin-reads.js';
-import type { LineRow, PeriodRow, ServiceRow, ServiceUsage, UsageAssessment } from '../services/usage-reads.js';
+import type {
+  LineRow,
+  PeriodRow,
+  ServiceRow,
+  ServiceUsage,
+  UsageAssessment,
+} from '../services/usage-reads.js';
 import { clientInvoiceId, lineState } from './present-usage.js';
 import { describeAnomaly } from '../domain/anomaly-text.js';
 import type { AnomalyRow, ChargeSummary, PeriodView as UsagePeriodView } from '../services/usage-periods.js';
@@ -20,10 +26,19 @@ export interface MoneyJson {
   currency: string;
 }
 
-export const money = (minor: bigint, currency: string): MoneyJson => ({ amount: moneyToDecimalString({ amountMinor: minor, currency }), currency });
+export const money = (minor: bigint, currency: string): MoneyJson => ({
+  amount: moneyToDecimalString({ amountMinor: minor, currency }),
+  currency,
+});
 const bytes = (b: bigint | null) => (b === null ? null : b.toString());
 
-export const dayJson = (d: DayFigure) => ({ date: d.date, bytes: d.missing ? null : d.bytes.toString(), estimatedBytes: d.estimatedBytes.toString(), missing: d.missing, undecided: d.undecided === true });
+export const dayJson = (d: DayFigure) => ({
+  date: d.date,
+  bytes: d.missing ? null : d.bytes.toString(),
+  estimatedBytes: d.estimatedBytes.toString(),
+  missing: d.missing,
+  undecided: d.undecided === true,
+});
 
 /** An anomaly for operators: what it is, in words, and what was decided. */
 export const anomalyJson = (a: AnomalyRow) => ({
@@ -42,7 +57,13 @@ export const anomalyJson = (a: AnomalyRow) => ({
 });
 
 /** The same for the client: what happened to his counter, without who decided and why. */
-export const clientAnomalyJson = (a: AnomalyRow) => ({ kind: a.kind, status: a.status, seenOn: a.seenOn, details: a.details, decision: a.decision });
+export const clientAnomalyJson = (a: AnomalyRow) => ({
+  kind: a.kind,
+  status: a.status,
+  seenOn: a.seenOn,
+  details: a.details,
+  decision: a.decision,
+});
 
 export const chargeJson = (c: ChargeSummary) => ({
   id: c.id,
@@ -76,9 +97,21 @@ export const rerateJson = (r: RerateOutcome | null) => {
     case 'rated':
       return { kind: r.kind, chargeId: r.chargeId, amount: money(r.afterMinor, r.currency) };
     case 'replaced':
-      return { kind: r.kind, chargeId: r.chargeId, before: money(r.beforeMinor, r.currency), amount: money(r.afterMinor, r.currency) };
+      return {
+        kind: r.kind,
+        chargeId: r.chargeId,
+        before: money(r.beforeMinor, r.currency),
+        amount: money(r.afterMinor, r.currency),
+      };
     case 'corrected':
-      return { kind: r.kind, chargeId: r.chargeId, billed: money(r.billedMinor, r.currency), amount: money(r.afterMinor, r.currency), difference: money(r.differenceMinor, r.currency), status: r.status };
+      return {
+        kind: r.kind,
+        chargeId: r.chargeId,
+        billed: money(r.billedMinor, r.currency),
+        amount: money(r.afterMinor, r.currency),
+        difference: money(r.differenceMinor, r.currency),
+        status: r.status,
+      };
     case 'skipped':
       return { kind: r.kind, reason: r.reason };
     default:
@@ -99,7 +132,12 @@ function assessmentJson(a: UsageAssessment | null) {
       dailyAverageBytes: a.projection.dailyAverageBytes.toString(),
       projectedUsedBytes: bytes(a.projection.projectedUsedBytes),
       runOut: r.kind === 'on' ? { kind: r.kind, date: r.date } : { kind: r.kind },
-      cost: a.cost ? { soFar: money(a.cost.soFarMinor, a.cost.currency), atEnd: money(a.cost.atEndMinor, a.cost.currency) } : null,
+      cost: a.cost
+        ? {
+            soFar: money(a.cost.soFarMinor, a.cost.currency),
+            atEnd: money(a.cost.atEndMinor, a.cost.currency),
+          }
+        : null,
     },
   };
 }
@@ -112,16 +150,35 @@ export const serviceRowJson = (s: ServiceRow, label: string | null = null) => ({
   active: s.active,
   currency: s.currency,
   lastSampleDate: s.lastSampleDate,
-  openPeriod: s.openPeriodId === null ? null : { id: s.openPeriodId, start: s.openPeriodStart, end: s.openPeriodEnd, usedBytes: bytes(s.openPeriodUsedBytes) },
+  openPeriod:
+    s.openPeriodId === null
+      ? null
+      : {
+          id: s.openPeriodId,
+          start: s.openPeriodStart,
+          end: s.openPeriodEnd,
+          usedBytes: bytes(s.openPeriodUsedBytes),
+        },
 });
 
-export const serviceListJson = (s: ServiceListRow) => ({ ...serviceRowJson(s), usage: assessmentJson(s.assessment) });
+export const serviceListJson = (s: ServiceListRow) => ({
+  ...serviceRowJson(s),
+  usage: assessmentJson(s.assessment),
+});
 
 export function serviceUsageJson(u: ServiceUsage, label: string | null) {
   return {
     ...serviceRowJson(u.service, label),
     billed: u.profile !== null,
-    period: u.open ? { id: u.open.periodId, start: u.open.start, end: u.open.end, asOf: u.open.asOf, usedBytes: u.open.usedBytes.toString() } : null,
+    period: u.open
+      ? {
+          id: u.open.periodId,
+          start: u.open.start,
+          end: u.open.end,
+          asOf: u.open.asOf,
+          usedBytes: u.open.usedBytes.toString(),
+        }
+      : null,
     usage: assessmentJson(u.assessment),
     days: u.days.map(dayJson),
   };
@@ -134,7 +191,17 @@ export const periodJson = (p: PeriodRow) => ({
   end: p.endDate,
   status: p.status,
   usedBytes: p.usedBytes.toString(),
-  charge: p.charge ? { id: p.charge.id, status: p.charge.status, allowanceBytes: p.charge.allowanceBytes.toString(), overBytes: p.charge.overBytes.toString(), amount: money(p.charge.amountMinor, p.charge.currency), unit: p.charge.unit, ...billedJson(p.charge) } : null,
+  charge: p.charge
+    ? {
+        id: p.charge.id,
+        status: p.charge.status,
+        allowanceBytes: p.charge.allowanceBytes.toString(),
+        overBytes: p.charge.overBytes.toString(),
+        amount: money(p.charge.amountMinor, p.charge.currency),
+        unit: p.charge.unit,
+        ...billedJson(p.charge),
+      }
+    : null,
 });
 
 /** What the charge's lines bill now (amount is what was rated): null before it is on an invoice. */
@@ -157,9 +224,31 @@ export function lineJson(l: LineRow, now: DateTime) {
     description: l.description,
     locale: l.locale,
     period: { start: l.periodStart, end: l.periodEnd },
-    deadline: { lastDay: l.deadlineLastDay, closesAt: l.deadlineClosesAt, open: now.toMillis() < Date.parse(l.deadlineClosesAt) },
+    deadline: {
+      lastDay: l.deadlineLastDay,
+      closesAt: l.deadlineClosesAt,
+      open: now.toMillis() < Date.parse(l.deadlineClosesAt),
+    },
     dispute: d
-      ? { id: d.id, state: d.state, resolvingTo: d.resolvingTo, holdState: d.holdState, reason: d.reason, openedBy: d.openedByType, openedAt: d.openedAt, amountBefore: money(d.amountBeforeMinor, l.currency), amountAfter: d.amountAfterMinor === null ? null : money(d.amountAfterMinor, l.currency), resolvedAt: d.resolvedAt, newDueDate: d.newDueDate, creditNoteInvoiceId: d.creditNoteInvoiceId ?? null, credited: d.creditedMinor === null || d.creditedMinor === undefined ? null : money(d.creditedMinor, l.currency), version: d.version }
+      ? {
+          id: d.id,
+          state: d.state,
+          resolvingTo: d.resolvingTo,
+          holdState: d.holdState,
+          reason: d.reason,
+          openedBy: d.openedByType,
+          openedAt: d.openedAt,
+          amountBefore: money(d.amountBeforeMinor, l.currency),
+          amountAfter: d.amountAfterMinor === null ? null : money(d.amountAfterMinor, l.currency),
+          resolvedAt: d.resolvedAt,
+          newDueDate: d.newDueDate,
+          creditNoteInvoiceId: d.creditNoteInvoiceId ?? null,
+          credited:
+            d.creditedMinor === null || d.creditedMinor === undefined
+              ? null
+              : money(d.creditedMinor, l.currency),
+          version: d.version,
+        }
       : null,
   };
 }
@@ -200,12 +289,20 @@ export const clientDisputeJson = (d: DisputeView) => {
  * draft), and, for a paid line whose decision gave credit back, what became of that credit as the
  * widget tells it: given, each use (the invoice it paid, or none when taken back by hand), left.
  */
-export const clientLineJson = (l: LineRow, now: DateTime, credit?: CreditStanding) => ({ ...lineJson(l, now), invoiceId: clientInvoiceId(l), credit: credit ? creditJson(credit, l.currency) : null });
+export const clientLineJson = (l: LineRow, now: DateTime, credit?: CreditStanding) => ({
+  ...lineJson(l, now),
+  invoiceId: clientInvoiceId(l),
+  credit: credit ? creditJson(credit, l.currency) : null,
+});
 
 /** A credit's standing in the line's currency (the panel keeps hundredths in every currency). */
 const creditJson = (c: CreditStanding, currency: string) => {
   const m = (hundredths: bigint) => money(hundredthsToMinor(hundredths, currency), currency);
-  return { given: m(c.given), uses: c.uses.map((u) => ({ invoiceId: u.invoiceId, amount: m(u.amount) })), left: m(c.left) };
+  return {
+    given: m(c.given),
+    uses: c.uses.map((u) => ({ invoiceId: u.invoiceId, amount: m(u.amount) })),
+    left: m(c.left),
+  };
 };
 
 export const disputeRowJson = (d: DisputeRow) => ({
@@ -230,7 +327,17 @@ export const disputeRowJson = (d: DisputeRow) => ({
   version: d.version,
 });
 
-export const sampleJson = (s: SampleRow) => ({ kind: s.kind, date: s.date, id: s.id, sampledAt: s.sampledAt, usedBytes: bytes(s.usedBytes), limitBytes: bytes(s.limitBytes), state: s.state, raw: s.raw, failures: s.failures });
+export const sampleJson = (s: SampleRow) => ({
+  kind: s.kind,
+  date: s.date,
+  id: s.id,
+  sampledAt: s.sampledAt,
+  usedBytes: bytes(s.usedBytes),
+  limitBytes: bytes(s.limitBytes),
+  state: s.state,
+  raw: s.raw,
+  failures: s.failures,
+});
 
 export const auditJson = (a: AuditRow) => {
   let details: unknown = null;
@@ -243,4 +350,5 @@ export const auditJson = (a: AuditRow) => {
 };
 
 /** bigint-safe JSON for anything else (evidence): bigints as strings */
-export const jsonText = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+export const jsonText = (v: unknown): string =>
+  JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));

@@ -103,7 +103,9 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   r.use(
     helmet(
       deps.helmet ?? {
-        contentSecurityPolicy: { directives: { upgradeInsecureRequests: null, frameAncestors: deps.frameAncestors ?? ["'self'"] } },
+        contentSecurityPolicy: {
+          directives: { upgradeInsecureRequests: null, frameAncestors: deps.frameAncestors ?? ["'self'"] },
+        },
         // frame-ancestors says who may frame the pages; the older header would forbid every other origin
         ...(deps.frameAncestors ? { xFrameOptions: false } : {}),
       },
@@ -112,7 +114,10 @@ export function createWebRouter(deps: WebRouterDeps): Router {
   r.get('/assets/:file', (req, res, next) => {
     const file = req.params.file;
     if (file !== 'overusage.css' && file !== 'overusage-page.css' && file !== 'overusage.js') return next();
-    res.set('Cache-Control', 'public, max-age=3600').type(file.endsWith('.css') ? 'css' : 'js').sendFile(path.join(ASSETS_DIR, file));
+    res
+      .set('Cache-Control', 'public, max-age=3600')
+      .type(file.endsWith('.css') ? 'css' : 'js')
+      .sendFile(path.join(ASSETS_DIR, file));
   });
   r.use(flatQuery);
   r.use(createEmbedRouter({ deps, auth, base, apiBase, ui, embedShell }));

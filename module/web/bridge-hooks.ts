@@ -29,31 +29,52 @@ export function menuFromVars(vars: HookVars): { root: MenuItem; ops: MenuOp[] } 
     if (!it || typeof it !== 'object') continue;
     const i = it as Record<string, unknown>;
     if (typeof i.name !== 'string') continue;
-    root.adopt(i.name, { label: typeof i.label === 'string' ? i.label : i.name, order: Number(i.order) || 0 });
+    root.adopt(i.name, {
+      label: typeof i.label === 'string' ? i.label : i.name,
+      order: Number(i.order) || 0,
+    });
   }
   // the context a handler needs that WHMCS's menu object does not carry: Menu::context('client')
   // names the page's client in WHMCS; 'host' is what the bridge says about serving our files
-  const client = typeof vars.clientid === 'number' && vars.clientid > 0 ? { id: vars.clientid, language: typeof vars.language === 'string' ? vars.language : null } : null;
-  root.setContext('client', client).setContext('host', vars.host && typeof vars.host === 'object' ? vars.host : null);
+  const client =
+    typeof vars.clientid === 'number' && vars.clientid > 0
+      ? { id: vars.clientid, language: typeof vars.language === 'string' ? vars.language : null }
+      : null;
+  root
+    .setContext('client', client)
+    .setContext('host', vars.host && typeof vars.host === 'object' ? vars.host : null);
   (root as unknown as Record<string, unknown>).clientid = vars.clientid ?? null;
   return { root, ops };
 }
 
 /** Runs the handlers registered for `name` in priority order and combines their answers. */
-export async function dispatchBridgeHook(hooks: readonly HookDefinition[], name: string, vars: HookVars, log: Logger): Promise<BridgeHookAnswer> {
+export async function dispatchBridgeHook(
+  hooks: readonly HookDefinition[],
+  name: string,
+  vars: HookVars,
+  log: Logger,
+): Promise<BridgeHookAnswer> {
   const style = hookStyle(name);
-  const handlers = hooks.filter((h) => h.name === name).map((h, i) => ({ h, i })).sort((a, b) => a.h.priority - b.h.priority || a.i - b.i);
+  const handlers = hooks
+    .filter((h) => h.name === name)
+    .map((h, i) => ({ h, i }))
+    .sort((a, b) => a.h.priority - b.h.priority || a.i - b.i);
   const menu = style === 'menu' ? menuFromVars(vars) : null;
   const answers: unknown[] = [];
   for (const { h } of handlers) {
     try {
       answers.push(await h.handler(menu ? (menu.root as unknown as HookVars) : structuredClone(vars)));
     } catch (err) {
-      log.warn('bridge.hook_handler_failed', { hook: name, priority: h.priority, message: (err as Error).message });
+      log.warn('bridge.hook_handler_failed', {
+        hook: name,
+        priority: h.priority,
+        message: (err as Error).message,
+      });
     }
   }
   const { merged, html } = combineAnswers(style, answers);
-  if (style === 'merge') return Object.keys(merged).length ? { kind: 'merge', values: merged } : { kind: 'none' };
+  if (style === 'merge')
+    return Object.keys(merged).length ? { kind: 'merge', values: merged } : { kind: 'none' };
   if (style === 'html') return html ? { kind: 'html', html } : { kind: 'none' };
   if (style === 'menu') return menu!.ops.length ? { kind: 'menu', ops: menu!.ops } : { kind: 'none' };
   return { kind: 'none' };

@@ -62,8 +62,16 @@ export interface BridgedAddon {
   deactivate(): MaybePromise<{ status: string; description: string } | void>;
   upgrade(vars: { version: string }): MaybePromise<unknown>;
   output(vars: Record<string, unknown>): MaybePromise<string>;
-  download(vars: Record<string, unknown>): MaybePromise<{ filename: string; contentType: string; body: string }>;
-  clientarea(vars: Record<string, unknown>): MaybePromise<{ pagetitle: string; breadcrumb: Record<string, string>; templatefile: string; requirelogin?: boolean; vars?: Record<string, unknown> }>;
+  download(
+    vars: Record<string, unknown>,
+  ): MaybePromise<{ filename: string; contentType: string; body: string }>;
+  clientarea(vars: Record<string, unknown>): MaybePromise<{
+    pagetitle: string;
+    breadcrumb: Record<string, string>;
+    templatefile: string;
+    requirelogin?: boolean;
+    vars?: Record<string, unknown>;
+  }>;
 }
 
 export interface BridgeRouterDeps {
@@ -85,11 +93,22 @@ export interface BridgeRouterDeps {
 /** Bodies up to this size are read without waiting for a turn. */
 export const SMALL_BODY_BYTES = 64 * 1024;
 
-const ENDPOINTS = new Set(['hook', 'results', 'report', 'activate', 'deactivate', 'upgrade', 'output', 'clientarea', 'download']);
+const ENDPOINTS = new Set([
+  'hook',
+  'results',
+  'report',
+  'activate',
+  'deactivate',
+  'upgrade',
+  'output',
+  'clientarea',
+  'download',
+]);
 const HOOK_NAME = /^[A-Za-z][A-Za-z0-9]{1,60}$/;
 const PRUNE_EVERY_MS = 60_000;
 
-type Refusal = 'bad_signature' | 'stale' | 'replayed' | 'bad_identity' | 'bad_request' | 'not_found' | 'internal';
+type Refusal =
+  'bad_signature' | 'stale' | 'replayed' | 'bad_identity' | 'bad_request' | 'not_found' | 'internal';
 
 const MESSAGES: Record<Refusal, string> = {
   bad_signature: 'the signature does not match: the shared secret in WHMCS differs from the service’s',
@@ -101,15 +120,29 @@ const MESSAGES: Record<Refusal, string> = {
   internal: 'the service failed while answering; see its log',
 };
 
-const STATUS: Record<Refusal, number> = { bad_signature: 401, stale: 401, replayed: 401, bad_identity: 401, bad_request: 400, not_found: 404, internal: 500 };
+const STATUS: Record<Refusal, number> = {
+  bad_signature: 401,
+  stale: 401,
+  replayed: 401,
+  bad_identity: 401,
+  bad_request: 400,
+  not_found: 404,
+  internal: 500,
+};
 
 class BadRequest extends Error {}
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 /** PHP's json_encode writes an empty array as [] where an object was meant. */
-const objectOf = (v: unknown): Record<string, unknown> => (isObject(v) ? v : Array.isArray(v) && v.length === 0 ? {} : {});
+const objectOf = (v: unknown): Record<string, unknown> =>
+  isObject(v) ? v : Array.isArray(v) && v.length === 0 ? {} : {};
 
-function requestShape(v: unknown): { method: string; query: Record<string, unknown>; body: Record<string, unknown> } {
+function requestShape(v: unknown): {
+  method: string;
+  query: Record<string, unknown>;
+  body: Record<string, unknown>;
+} {
   const r = objectOf(v);
   const method = typeof r.method === 'string' && /^[A-Z]{3,7}$/.test(r.method) ? r.method : 'GET';
   return { method, query: objectOf(r.query), body: objectOf(r.body) };
@@ -120,8 +153,10 @@ function resultsOf(v: unknown): ReportedResult[] {
   if (v.length > 1000) throw new BadRequest('too many results at once');
   return v.map((x) => {
     const r = objectOf(x);
-    if (typeof r.key !== 'string' || !/^[a-z]-[A-Za-z0-9-]{1,76}$/.test(r.key)) throw new BadRequest('a result has no valid key');
-    if (r.status !== 'ok' && r.status !== 'refused' && r.status !== 'unknown') throw new BadRequest(`result ${r.key}: status must be ok, refused or unknown`);
+    if (typeof r.key !== 'string' || !/^[a-z]-[A-Za-z0-9-]{1,76}$/.test(r.key))
+      throw new BadRequest('a result has no valid key');
+    if (r.status !== 'ok' && r.status !== 'refused' && r.status !== 'unknown')
+      throw new BadRequest(`result ${r.key}: status must be ok, refused or unknown`);
     const out: ReportedResult = { key: r.key, status: r.status };
     if (r.status === 'ok') {
       if (!isObject(r.result)) throw new BadRequest(`result ${r.key}: an ok result needs localAPI's answer`);
@@ -142,17 +177,30 @@ interface Ctx {
 }
 
 export function createBridgeRouter(deps: BridgeRouterDeps): Router {
-  const ctx: Ctx = { deps, log: (deps.log ?? silentLogger).child({ component: 'bridge' }), nowMs: deps.nowMs ?? Date.now, maxBody: deps.maxBodyBytes ?? 4 * 1024 * 1024, lastPrune: 0 };
+  const ctx: Ctx = {
+    deps,
+    log: (deps.log ?? silentLogger).child({ component: 'bridge' }),
+    nowMs: deps.nowMs ?? Date.now,
+    maxBody: deps.maxBodyBytes ?? 4 * 1024 * 1024,
+    lastPrune: 0,
+  };
   const router = express.Router();
-  router.post(`${BRIDGE_BASE}/:endpoint`, preflight(ctx), (req: Request, res: Response) => answer(ctx, req, res));
+  router.post(`${BRIDGE_BASE}/:endpoint`, preflight(ctx), (req: Request, res: Response) =>
+    answer(ctx, req, res),
+  );
   router.all(`${BRIDGE_BASE}/:endpoint`, (_req: Request, res: Response) => {
     res.status(405).json({ status: 'error', code: 'method', message: 'the bridge only takes POST' });
   });
   // a body that cannot be read (too large, aborted) still gets the error envelope
   router.use(BRIDGE_BASE, (err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
-    const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 400;
-    res.status(status >= 400 && status < 500 ? status : 400).json({ status: 'error', code: 'bad_request', message: status === 413 ? 'the request body is too large' : 'the request body could not be read' });
+    const status =
+      typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 400;
+    res.status(status >= 400 && status < 500 ? status : 400).json({
+      status: 'error',
+      code: 'bad_request',
+      message: status === 413 ? 'the request body is too large' : 'the request body could not be read',
+    });
   });
   return router;
 }
@@ -165,14 +213,21 @@ function send(ctx: Ctx, res: Response, requestNonce: string | null, status: numb
     const nonce = newNonce();
     res.setHeader(SIGNATURE_HEADERS.timestamp, String(timestamp));
     res.setHeader(SIGNATURE_HEADERS.nonce, nonce);
-    res.setHeader(SIGNATURE_HEADERS.signature, answerSignature(ctx.deps.secret, { timestamp, requestNonce, nonce, status, body: text }));
+    res.setHeader(
+      SIGNATURE_HEADERS.signature,
+      answerSignature(ctx.deps.secret, { timestamp, requestNonce, nonce, status, body: text }),
+    );
   }
   res.status(status).type('application/json').setHeader('Cache-Control', 'no-store');
   res.send(text);
 }
 
 const refuse = (ctx: Ctx, res: Response, requestNonce: string | null, code: Refusal, detail?: string) =>
-  send(ctx, res, requestNonce, STATUS[code], { status: 'error', code, message: detail ? `${MESSAGES[code]} (${detail})` : MESSAGES[code] });
+  send(ctx, res, requestNonce, STATUS[code], {
+    status: 'error',
+    code,
+    message: detail ? `${MESSAGES[code]} (${detail})` : MESSAGES[code],
+  });
 
 /**
  * The headers are checked before a byte of the body is read: no nonce, a stale or missing
@@ -188,20 +243,32 @@ function preflight(ctx: Ctx) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const endpoint = String(req.params.endpoint);
     const ts = checkTimestamp(req.get(SIGNATURE_HEADERS.timestamp), ctx.nowMs());
-    const reason = !isValidNonce(req.get(SIGNATURE_HEADERS.nonce)) ? 'no_nonce' : !ts.ok ? ts.problem : !/^[0-9a-f]{64}$/i.test(req.get(SIGNATURE_HEADERS.signature) ?? '') ? 'no_signature' : null;
+    const reason = !isValidNonce(req.get(SIGNATURE_HEADERS.nonce))
+      ? 'no_nonce'
+      : !ts.ok
+        ? ts.problem
+        : !/^[0-9a-f]{64}$/i.test(req.get(SIGNATURE_HEADERS.signature) ?? '')
+          ? 'no_signature'
+          : null;
     const length = Number(req.get('content-length') ?? NaN);
     if (reason || length > ctx.maxBody) {
       ctx.log.warn('bridge.refused', { endpoint, reason: reason ?? 'too_large', unread: true });
       res.setHeader('Connection', 'close');
       if (reason) refuse(ctx, res, null, reason === 'stale' ? 'stale' : 'bad_signature');
-      else res.status(413).json({ status: 'error', code: 'bad_request', message: 'the request body is too large' });
+      else
+        res
+          .status(413)
+          .json({ status: 'error', code: 'bad_request', message: 'the request body is too large' });
       return;
     }
     if (!Number.isFinite(length) || length > SMALL_BODY_BYTES) {
-      void largeReads(() => new Promise<void>((done) => {
-        res.once('close', done);
-        readBody(req, res, (err?: unknown) => (err ? next(err) : next()));
-      }));
+      void largeReads(
+        () =>
+          new Promise<void>((done) => {
+            res.once('close', done);
+            readBody(req, res, (err?: unknown) => (err ? next(err) : next()));
+          }),
+      );
       return;
     }
     readBody(req, res, next);
@@ -209,14 +276,34 @@ function preflight(ctx: Ctx) {
 }
 
 /** Signature, then the nonce (once only); the refusal already sent when it says false. */
-async function verified(ctx: Ctx, req: Request, res: Response, endpoint: string, raw: Buffer, requestNonce: string | null): Promise<boolean> {
+async function verified(
+  ctx: Ctx,
+  req: Request,
+  res: Response,
+  endpoint: string,
+  raw: Buffer,
+  requestNonce: string | null,
+): Promise<boolean> {
   const ts = checkTimestamp(req.get(SIGNATURE_HEADERS.timestamp), ctx.nowMs());
   if (!requestNonce || !ts.ok) {
-    ctx.log.warn('bridge.refused', { endpoint, reason: !requestNonce ? 'no_nonce' : ts.ok ? '' : ts.problem });
-    refuse(ctx, res, null, ts.ok || !requestNonce ? 'bad_signature' : ts.problem === 'stale' ? 'stale' : 'bad_signature');
+    ctx.log.warn('bridge.refused', {
+      endpoint,
+      reason: !requestNonce ? 'no_nonce' : ts.ok ? '' : ts.problem,
+    });
+    refuse(
+      ctx,
+      res,
+      null,
+      ts.ok || !requestNonce ? 'bad_signature' : ts.problem === 'stale' ? 'stale' : 'bad_signature',
+    );
     return false;
   }
-  const expected = requestSignature(ctx.deps.secret, { timestamp: ts.timestamp, nonce: requestNonce, endpoint, body: raw });
+  const expected = requestSignature(ctx.deps.secret, {
+    timestamp: ts.timestamp,
+    nonce: requestNonce,
+    endpoint,
+    body: raw,
+  });
   if (!sameSignature(expected, req.get(SIGNATURE_HEADERS.signature))) {
     ctx.log.warn('bridge.refused', { endpoint, reason: 'bad_signature' });
     // not signed back: whoever sent this does not hold the secret
@@ -231,7 +318,9 @@ async function verified(ctx: Ctx, req: Request, res: Response, endpoint: string,
   if (ctx.nowMs() - ctx.lastPrune > PRUNE_EVERY_MS) {
     ctx.lastPrune = ctx.nowMs();
     // a nonce older than twice the skew window can only come with a stale timestamp
-    void ctx.deps.store.pruneNonces(ctx.nowMs() - 2 * MAX_SKEW_SECONDS * 1000).catch((err) => ctx.log.warn('bridge.prune_failed', { message: (err as Error).message }));
+    void ctx.deps.store
+      .pruneNonces(ctx.nowMs() - 2 * MAX_SKEW_SECONDS * 1000)
+      .catch((err) => ctx.log.warn('bridge.prune_failed', { message: (err as Error).message }));
   }
   return true;
 }
@@ -259,7 +348,11 @@ async function answer(ctx: Ctx, req: Request, res: Response): Promise<void> {
     if (!body) return refuse(ctx, res, requestNonce, 'bad_request', 'the body is not a JSON object');
     let step: RelayStep;
     if (endpoint === 'output' || endpoint === 'clientarea' || endpoint === 'download') {
-      const who = identityOf(ctx, body, endpoint === 'output' ? 'admin' : endpoint === 'clientarea' ? 'client' : 'any');
+      const who = identityOf(
+        ctx,
+        body,
+        endpoint === 'output' ? 'admin' : endpoint === 'clientarea' ? 'client' : 'any',
+      );
       if (!who) {
         ctx.log.warn('bridge.refused', { endpoint, reason: 'bad_identity' });
         return refuse(ctx, res, requestNonce, 'bad_identity');
@@ -284,10 +377,20 @@ function identityOf(ctx: Ctx, body: Record<string, unknown>, sub: Identity['sub'
 }
 
 /** The admin tab, the client page or a download, for the person WHMCS vouched for. */
-function pageStep(ctx: Ctx, endpoint: 'output' | 'clientarea' | 'download', body: Record<string, unknown>, who: Identity): Promise<RelayStep> {
+function pageStep(
+  ctx: Ctx,
+  endpoint: 'output' | 'clientarea' | 'download',
+  body: Record<string, unknown>,
+  who: Identity,
+): Promise<RelayStep> {
   const { deps } = ctx;
   const request = requestShape(body.request);
-  const modulelink = typeof body.modulelink === 'string' ? body.modulelink.slice(0, 500) : who.sub === 'admin' ? 'addonmodules.php?module=overusage' : 'index.php?m=overusage';
+  const modulelink =
+    typeof body.modulelink === 'string'
+      ? body.modulelink.slice(0, 500)
+      : who.sub === 'admin'
+        ? 'addonmodules.php?module=overusage'
+        : 'index.php?m=overusage';
   const language = typeof body.language === 'string' ? body.language.slice(0, 40) : '';
   // what WHMCS says about itself; the module checks it (page-host.ts)
   const host = { csrf: body.csrf, assets: body.assets, downloads: body.downloads };
@@ -299,24 +402,39 @@ function pageStep(ctx: Ctx, endpoint: 'output' | 'clientarea' | 'download', body
         return { filename: file.filename, contentType: file.contentType, body: file.body };
       } catch (err) {
         // another client's line, a line that is not there: said, not failed
-        if (err instanceof ModuleError && ['NOT_FOUND', 'INVALID_INPUT'].includes(err.code)) return { error: err.message };
+        if (err instanceof ModuleError && ['NOT_FOUND', 'INVALID_INPUT'].includes(err.code))
+          return { error: err.message };
         throw err;
       }
     });
   }
-  if (endpoint === 'output') return deps.relay.converse(async () => ({ html: await deps.addon.output({ modulelink, request, adminid: who.id, language, ...host }) }));
+  if (endpoint === 'output')
+    return deps.relay.converse(async () => ({
+      html: await deps.addon.output({ modulelink, request, adminid: who.id, language, ...host }),
+    }));
   return deps.relay.converse(async () => {
     const r = await deps.addon.clientarea({ modulelink, request, clientid: who.id, language, ...host });
-    return { pagetitle: r.pagetitle, breadcrumb: r.breadcrumb, requirelogin: Boolean(r.requirelogin), html: await renderClientPage(deps, r, { modulelink, clientid: who.id, language, token: '' }) };
+    return {
+      pagetitle: r.pagetitle,
+      breadcrumb: r.breadcrumb,
+      requirelogin: Boolean(r.requirelogin),
+      html: await renderClientPage(deps, r, { modulelink, clientid: who.id, language, token: '' }),
+    };
   });
 }
 
-async function renderClientPage(deps: BridgeRouterDeps, result: Awaited<ReturnType<BridgedAddon['clientarea']>>, extra: Record<string, unknown>): Promise<string> {
+async function renderClientPage(
+  deps: BridgeRouterDeps,
+  result: Awaited<ReturnType<BridgedAddon['clientarea']>>,
+  extra: Record<string, unknown>,
+): Promise<string> {
   const dir = deps.addon.templatesDir;
-  if (!dir || !/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(result.templatefile)) throw new Error(`no template "${result.templatefile}" for the client page`);
+  if (!dir || !/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(result.templatefile))
+    throw new Error(`no template "${result.templatefile}" for the client page`);
   const root = path.resolve(dir);
   const file = path.resolve(root, `${result.templatefile}.ejs`);
-  if (!file.startsWith(root + path.sep) || !fs.existsSync(file)) throw new Error(`no template "${result.templatefile}" for the client page`);
+  if (!file.startsWith(root + path.sep) || !fs.existsSync(file))
+    throw new Error(`no template "${result.templatefile}" for the client page`);
   // the host's values win, as in the reference panel: an addon cannot replace the link
   return ejs.renderFile(file, { ...(result.vars ?? {}), ...extra }, { root });
 }
@@ -326,13 +444,18 @@ async function handle(ctx: Ctx, endpoint: string, body: Record<string, unknown>)
   switch (endpoint) {
     case 'hook': {
       const hook = body.hook;
-      if (typeof hook !== 'string' || !HOOK_NAME.test(hook)) throw new BadRequest('hook must be a WHMCS hook name');
+      if (typeof hook !== 'string' || !HOOK_NAME.test(hook))
+        throw new BadRequest('hook must be a WHMCS hook name');
       const vars = objectOf(body.vars) as HookVars;
-      if (isObject(body.replay)) log.info('bridge.hook_replayed', { hook, firedAt: String(body.replay.firedAt ?? '') });
-      return deps.relay.converse(() => dispatchBridgeHook(deps.hooks(), hook, vars, log), { deliverQueued: hook === 'AfterCronJob' });
+      if (isObject(body.replay))
+        log.info('bridge.hook_replayed', { hook, firedAt: String(body.replay.firedAt ?? '') });
+      return deps.relay.converse(() => dispatchBridgeHook(deps.hooks(), hook, vars, log), {
+        deliverQueued: hook === 'AfterCronJob',
+      });
     }
     case 'results': {
-      if (typeof body.conversation !== 'string' || !/^[0-9a-f]{24}$/.test(body.conversation)) throw new BadRequest('conversation is missing');
+      if (typeof body.conversation !== 'string' || !/^[0-9a-f]{24}$/.test(body.conversation))
+        throw new BadRequest('conversation is missing');
       return deps.relay.resume(body.conversation, resultsOf(body.results ?? []));
     }
     case 'report': {
@@ -340,11 +463,20 @@ async function handle(ctx: Ctx, endpoint: string, body: Record<string, unknown>)
       return { status: 'done', answer: { accepted } };
     }
     case 'activate':
-      return deps.relay.converse(async () => (await deps.addon.activate()) ?? { status: 'success', description: 'Overusage is active.' });
+      return deps.relay.converse(
+        async () =>
+          (await deps.addon.activate()) ?? { status: 'success', description: 'Overusage is active.' },
+      );
     case 'deactivate':
       // answered in this one exchange, never "working": deleting the data drops the tables a
       // follow-up request would need (its nonce is remembered in one), and it needs no panel call
-      return { status: 'done', answer: (await deps.addon.deactivate()) ?? { status: 'success', description: 'Overusage is deactivated.' } };
+      return {
+        status: 'done',
+        answer: (await deps.addon.deactivate()) ?? {
+          status: 'success',
+          description: 'Overusage is deactivated.',
+        },
+      };
     case 'upgrade': {
       const version = typeof body.version === 'string' ? body.version.slice(0, 40) : '';
       return deps.relay.converse(async () => {

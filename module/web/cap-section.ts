@@ -16,7 +16,8 @@ export const CAP_WORDS = {
     none: 'You have not set a cap: overusage is billed in full on your next invoice.',
     current: (amount: string, action: 'throttle' | 'suspend') =>
       `Your cap: ${amount} of overusage a month. When it is reached, your server is ${action === 'throttle' ? 'slowed down' : 'suspended'} until the next period starts, and you are never billed more than the cap.`,
-    reached: (action: 'throttle' | 'suspend') => `The cap is reached: your server is ${action === 'throttle' ? 'slowed down' : 'suspended'} until the next period starts.`,
+    reached: (action: 'throttle' | 'suspend') =>
+      `The cap is reached: your server is ${action === 'throttle' ? 'slowed down' : 'suspended'} until the next period starts.`,
     amount: 'At most, each month',
     kindMoney: (currency: string) => `an amount (${currency})`,
     kindBytes: 'traffic over the allowance (GB)',
@@ -29,14 +30,16 @@ export const CAP_WORDS = {
     flashLifted: 'Your cap is lifted.',
     badAmount: 'Enter an amount more than zero, like 25.00 or 500 GB.',
     notOffered: 'This plan does not offer a spending cap.',
-    pool: (n: number) => `Your ${n} servers share one traffic pool: a cap set here covers all of them, and all of them are slowed down or suspended when it is reached.`,
+    pool: (n: number) =>
+      `Your ${n} servers share one traffic pool: a cap set here covers all of them, and all of them are slowed down or suspended when it is reached.`,
   },
   nl: {
     title: 'Uitgavenplafond',
     none: 'U hebt geen plafond ingesteld: overschrijding wordt volledig gefactureerd op uw volgende factuur.',
     current: (amount: string, action: 'throttle' | 'suspend') =>
       `Uw plafond: ${amount} aan overschrijding per maand. Wanneer het bereikt is, wordt uw server ${action === 'throttle' ? 'vertraagd' : 'geschorst'} tot de volgende periode begint, en betaalt u nooit meer dan het plafond.`,
-    reached: (action: 'throttle' | 'suspend') => `Het plafond is bereikt: uw server is ${action === 'throttle' ? 'vertraagd' : 'geschorst'} tot de volgende periode begint.`,
+    reached: (action: 'throttle' | 'suspend') =>
+      `Het plafond is bereikt: uw server is ${action === 'throttle' ? 'vertraagd' : 'geschorst'} tot de volgende periode begint.`,
     amount: 'Hoogstens, per maand',
     kindMoney: (currency: string) => `een bedrag (${currency})`,
     kindBytes: 'dataverkeer boven de bundel (GB)',
@@ -49,7 +52,8 @@ export const CAP_WORDS = {
     flashLifted: 'Uw plafond is opgeheven.',
     badAmount: 'Geef een bedrag groter dan nul, zoals 25,00 of 500 GB.',
     notOffered: 'Dit pakket biedt geen uitgavenplafond.',
-    pool: (n: number) => `Uw ${n} servers delen één datapool: een plafond dat u hier instelt, geldt voor ze allemaal, en ze worden allemaal vertraagd of geschorst wanneer het bereikt is.`,
+    pool: (n: number) =>
+      `Uw ${n} servers delen één datapool: een plafond dat u hier instelt, geldt voor ze allemaal, en ze worden allemaal vertraagd of geschorst wanneer het bereikt is.`,
   },
 } as const;
 
@@ -67,12 +71,21 @@ export interface CapSectionView {
   actions: Array<{ value: 'throttle' | 'suspend'; label: string }>;
 }
 
-export async function capSection(knex: Knex, caps: CapService, serviceId: number, locale: string): Promise<CapSectionView | null> {
+export async function capSection(
+  knex: Knex,
+  caps: CapService,
+  serviceId: number,
+  locale: string,
+): Promise<CapSectionView | null> {
   const options = await caps.options(serviceId);
   const cap = await caps.get(serviceId);
   if (!options && !cap) return null;
   const w = capWordsFor(locale);
-  const amount = cap ? (cap.kind === 'money' ? formatMoney({ amountMinor: cap.amount, currency: cap.currency! }, locale) : formatSoldBytes(cap.amount, 'GB', locale)) : null;
+  const amount = cap
+    ? cap.kind === 'money'
+      ? formatMoney({ amountMinor: cap.amount, currency: cap.currency! }, locale)
+      : formatSoldBytes(cap.amount, 'GB', locale)
+    : null;
   const inForce = cap ? await capActionInForce(knex, serviceId) : null;
   const mates = (await capMates(knex, [serviceId])).get(serviceId)!;
   return {
@@ -90,20 +103,24 @@ export async function capSection(knex: Knex, caps: CapService, serviceId: number
 export const UPGRADE_WORDS = {
   en: {
     title: 'A bigger plan',
-    figure: (name: string, would: string, paid: string, months: number) => `On ${name} you would have paid ${would} instead of ${paid} over the last ${months} months.`,
+    figure: (name: string, would: string, paid: string, months: number) =>
+      `On ${name} you would have paid ${would} instead of ${paid} over the last ${months} months.`,
     button: (name: string) => `Upgrade to ${name}`,
     note: 'The part of your current plan you have not used yet is credited on the upgrade invoice.',
     ordered: 'Your upgrade is ordered.',
-    orderedInvoice: (id: number) => `Your upgrade is ordered: invoice #${id} charges the difference for the rest of this month; the plan changes once it is paid.`,
+    orderedInvoice: (id: number) =>
+      `Your upgrade is ordered: invoice #${id} charges the difference for the rest of this month; the plan changes once it is paid.`,
     refused: 'The upgrade could not be ordered; please contact us.',
   },
   nl: {
     title: 'Een groter pakket',
-    figure: (name: string, would: string, paid: string, months: number) => `Met ${name} had u over de laatste ${months} maanden ${would} betaald in plaats van ${paid}.`,
+    figure: (name: string, would: string, paid: string, months: number) =>
+      `Met ${name} had u over de laatste ${months} maanden ${would} betaald in plaats van ${paid}.`,
     button: (name: string) => `Overstappen naar ${name}`,
     note: 'Het deel van uw huidige pakket dat u nog niet gebruikte, wordt verrekend op de factuur van de upgrade.',
     ordered: 'Uw upgrade is besteld.',
-    orderedInvoice: (id: number) => `Uw upgrade is besteld: factuur #${id} rekent het verschil aan voor de rest van deze maand; het pakket verandert zodra ze betaald is.`,
+    orderedInvoice: (id: number) =>
+      `Uw upgrade is besteld: factuur #${id} rekent het verschil aan voor de rest van deze maand; het pakket verandert zodra ze betaald is.`,
     refused: 'De upgrade kon niet besteld worden; neem contact met ons op.',
   },
 } as const;
@@ -120,13 +137,28 @@ export interface UpgradeSectionView {
 }
 
 /** Shown while a suggestion stands for the service (sent, not yet taken up) and the panel prices a bigger plan. */
-export async function upgradeSection(knex: Knex, upgrades: UpgradeService, serviceId: number, clientId: number, locale: string): Promise<UpgradeSectionView | null> {
-  const notice = await knex('mod_overusage_notices').where({ service_id: serviceId, kind: 'upgrade_suggestion', status: 'sent' }).orderBy('id', 'desc').first('id');
+export async function upgradeSection(
+  knex: Knex,
+  upgrades: UpgradeService,
+  serviceId: number,
+  clientId: number,
+  locale: string,
+): Promise<UpgradeSectionView | null> {
+  const notice = await knex('mod_overusage_notices')
+    .where({ service_id: serviceId, kind: 'upgrade_suggestion', status: 'sent' })
+    .orderBy('id', 'desc')
+    .first('id');
   if (!notice || toNum(notice.id) <= 0) return null;
   const figures = await upgrades.figures(serviceId, clientId);
   const best = figures?.offers[0];
   if (!figures || !best) return null;
   const w = upgradeWordsFor(locale);
   const money = (minor: bigint) => formatMoney({ amountMinor: minor, currency: figures.currency }, locale);
-  return { serviceId, productId: best.productId, w, figure: w.figure(best.name, money(best.totalMinor), money(figures.currentMinor), figures.periods), button: w.button(best.name) };
+  return {
+    serviceId,
+    productId: best.productId,
+    w,
+    figure: w.figure(best.name, money(best.totalMinor), money(figures.currentMinor), figures.periods),
+    button: w.button(best.name),
+  };
 }

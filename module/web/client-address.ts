@@ -23,7 +23,9 @@ export function parseTrustProxy(text: string | undefined, fallback: TrustProxy =
 }
 
 /** express's `trust proxy` setting for the same rule (req.ip then agrees with clientAddress). */
-export function trustFunction(trust: TrustProxy | boolean | undefined): (addr: string, hop: number) => boolean {
+export function trustFunction(
+  trust: TrustProxy | boolean | undefined,
+): (addr: string, hop: number) => boolean {
   if (trust === undefined || trust === false) return () => false;
   // the old boolean meant "one proxy of mine in front"
   if (trust === true) return (_a, hop) => hop < 1;

@@ -4,7 +4,16 @@ import { capActionInForce } from '../services/caps.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import { ModuleError } from '../domain/errors.js';
 import { daysCsv, evidenceJson, samplesCsv } from '../services/evidence.js';
-import { clientAnomalyJson, clientDisputeJson, clientLineJson, dayJson, periodJson, serviceRowJson, serviceUsageJson, usagePeriodJson } from './api-json.js';
+import {
+  clientAnomalyJson,
+  clientDisputeJson,
+  clientLineJson,
+  dayJson,
+  periodJson,
+  serviceRowJson,
+  serviceUsageJson,
+  usagePeriodJson,
+} from './api-json.js';
 import { periodDaysCsv } from './downloads.js';
 import type { WebRouterDeps as Deps } from './router-deps.js';
 import { actorOf, subjectOf, type WebAuth } from './web-auth.js';
@@ -22,22 +31,33 @@ const Dispute = z.object({ disputeId: pathId('dispute') });
 const PeriodsQuery = z.object({ before: queryText.transform((v) => v || null), limit: limitField(12, 100) });
 const UsagePeriodsQuery = z.object({ limit: limitField(24, 240) });
 const LinesQuery = z.object({ service: idField('service'), before: idField(), limit: limitField() });
-const DisputeBody = z.object({ reason: z.string({ error: 'reason is required: say why you dispute this line' }) });
+const DisputeBody = z.object({
+  reason: z.string({ error: 'reason is required: say why you dispute this line' }),
+});
 // the cap's own rules (kinds, amounts, actions) are the cap service's: it refuses with their words
-const CapBody = z.object({ kind: z.unknown().optional(), amount: z.unknown().optional(), action: z.unknown().optional() });
+const CapBody = z.object({
+  kind: z.unknown().optional(),
+  amount: z.unknown().optional(),
+  action: z.unknown().optional(),
+});
 
 const me = (res: Response) => subjectOf(res).id;
 
 function serviceRoutes(client: Router, deps: Deps): void {
   client.get('/services', async (_req, res) => {
     const clientId = me(res);
-    const [rows, labels] = await Promise.all([deps.reads.clientServices(clientId), deps.widget.labels(clientId)]);
+    const [rows, labels] = await Promise.all([
+      deps.reads.clientServices(clientId),
+      deps.widget.labels(clientId),
+    ]);
     res.json({ services: rows.map((s) => serviceRowJson(s, labels.get(s.serviceId) ?? null)) });
   });
   client.get('/services/:serviceId', async (req, res) => {
     const clientId = me(res);
     const u = await deps.reads.serviceUsage(pathOf(Service, req.params).serviceId, { clientId });
-    res.json({ service: serviceUsageJson(u, (await deps.widget.labels(clientId)).get(u.service.serviceId) ?? null) });
+    res.json({
+      service: serviceUsageJson(u, (await deps.widget.labels(clientId)).get(u.service.serviceId) ?? null),
+    });
   });
   client.get('/services/:serviceId/periods', async (req, res) => {
     const { serviceId } = pathOf(Service, req.params);
@@ -48,8 +68,13 @@ function serviceRoutes(client: Router, deps: Deps): void {
   client.get('/services/:serviceId/usage-periods', async (req, res) => {
     const { serviceId } = pathOf(Service, req.params);
     // the client's own view: what metering found, without the operators' notes
-    const periods = await deps.usagePeriods.periods(serviceId, { clientId: me(res), limit: inputOf(UsagePeriodsQuery, req.query).limit });
-    res.json({ periods: periods.map((p) => ({ ...usagePeriodJson(p), anomalies: p.anomalies.map(clientAnomalyJson) })) });
+    const periods = await deps.usagePeriods.periods(serviceId, {
+      clientId: me(res),
+      limit: inputOf(UsagePeriodsQuery, req.query).limit,
+    });
+    res.json({
+      periods: periods.map((p) => ({ ...usagePeriodJson(p), anomalies: p.anomalies.map(clientAnomalyJson) })),
+    });
   });
   client.get('/services/:serviceId/periods/:periodId/days', async (req, res) => {
     const { serviceId, periodId } = pathOf(ServicePeriod, req.params);
@@ -67,16 +92,25 @@ function lineRoutes(client: Router, deps: Deps): void {
   const now = () => deps.clock.now();
   client.get('/lines', async (req, res) => {
     const q = inputOf(LinesQuery, req.query);
-    const p = await deps.reads.lines({ clientId: me(res), ...(q.service !== null ? { serviceId: q.service } : {}) }, { before: q.before, limit: q.limit });
+    const p = await deps.reads.lines(
+      { clientId: me(res), ...(q.service !== null ? { serviceId: q.service } : {}) },
+      { before: q.before, limit: q.limit },
+    );
     const credits = await deps.widget.credits(me(res), p.rows);
     res.json({ lines: p.rows.map((l) => clientLineJson(l, now(), credits.get(l.id))), next: p.next });
   });
   client.get('/lines/:lineId', async (req, res) => {
     const line = await deps.reads.line(pathOf(Line, req.params).lineId, { clientId: me(res) });
-    res.json({ line: clientLineJson(line, now(), (await deps.widget.credits(me(res), [line])).get(line.id)) });
+    res.json({
+      line: clientLineJson(line, now(), (await deps.widget.credits(me(res), [line])).get(line.id)),
+    });
   });
   client.get('/lines/:lineId/evidence', async (req, res) => {
-    res.type('json').send(evidenceJson(await deps.evidence.forLine(pathOf(Line, req.params).lineId, { clientId: me(res) })));
+    res
+      .type('json')
+      .send(
+        evidenceJson(await deps.evidence.forLine(pathOf(Line, req.params).lineId, { clientId: me(res) })),
+      );
   });
   client.get('/lines/:lineId/days.csv', async (req, res) => {
     const e = await deps.evidence.forLine(pathOf(Line, req.params).lineId, { clientId: me(res) });
@@ -94,14 +128,22 @@ function disputeRoutes(client: Router, deps: Deps): void {
     const clientId = me(res);
     const { lineId } = pathOf(Line, req.params);
     const { reason } = bodyOf(DisputeBody, req.body);
-    const outcome = await disputes.open({ lineId, reason: reason.slice(0, 4000), actor: actorOf(subjectOf(res)) });
+    const outcome = await disputes.open({
+      lineId,
+      reason: reason.slice(0, 4000),
+      actor: actorOf(subjectOf(res)),
+    });
     deps.widget.invalidate(clientId);
     if (!outcome.ok) return refusal(res, outcome);
     res.status(201).json({ dispute: clientDisputeJson(outcome.value) });
   });
   client.get('/disputes/:disputeId', async (req, res) => {
     const disputes = requireDisputes(deps.disputes);
-    res.json({ dispute: clientDisputeJson(await disputes.get(pathOf(Dispute, req.params).disputeId, { clientId: me(res) })) });
+    res.json({
+      dispute: clientDisputeJson(
+        await disputes.get(pathOf(Dispute, req.params).disputeId, { clientId: me(res) }),
+      ),
+    });
   });
   client.post('/disputes/:disputeId/withdraw', jsonBody, async (req, res) => {
     const disputes = requireDisputes(deps.disputes);
@@ -125,11 +167,24 @@ async function capJson(deps: Deps, clientId: number, serviceId: number) {
   const caps = requireCaps(deps);
   // his own services only: another client's is answered as not found
   await deps.reads.serviceUsage(serviceId, { clientId });
-  const [cap, options, reached] = await Promise.all([caps.service.get(serviceId), caps.service.options(serviceId), capActionInForce(deps.knex, serviceId)]);
+  const [cap, options, reached] = await Promise.all([
+    caps.service.get(serviceId),
+    caps.service.options(serviceId),
+    capActionInForce(deps.knex, serviceId),
+  ]);
   return {
     serviceId,
     cap: cap
-      ? { kind: cap.kind, amount: cap.kind === 'money' ? moneyToDecimalString({ amountMinor: cap.amount, currency: cap.currency! }) : cap.amount.toString(), currency: cap.currency, action: cap.action, setAt: cap.setAt.toISO() }
+      ? {
+          kind: cap.kind,
+          amount:
+            cap.kind === 'money'
+              ? moneyToDecimalString({ amountMinor: cap.amount, currency: cap.currency! })
+              : cap.amount.toString(),
+          currency: cap.currency,
+          action: cap.action,
+          setAt: cap.setAt.toISO(),
+        }
       : null,
     reached,
     options,
@@ -141,7 +196,9 @@ function capRoutes(client: Router, deps: Deps): void {
   const applyNow = (serviceId: number) =>
     requireCaps(deps)
       .applyNow()
-      .catch((err: unknown) => deps.log.warn('api.cap_apply_failed', { serviceId, error: (err as Error).message }));
+      .catch((err: unknown) =>
+        deps.log.warn('api.cap_apply_failed', { serviceId, error: (err as Error).message }),
+      );
   client.get('/services/:serviceId/cap', async (req, res) => {
     res.json(await capJson(deps, me(res), pathOf(Service, req.params).serviceId));
   });
@@ -150,7 +207,12 @@ function capRoutes(client: Router, deps: Deps): void {
     const clientId = me(res);
     const { serviceId } = pathOf(Service, req.params);
     const b = bodyOf(CapBody, req.body);
-    await caps.service.set(clientId, serviceId, { kind: b.kind, amount: b.amount, action: b.action }, actorOf(subjectOf(res)));
+    await caps.service.set(
+      clientId,
+      serviceId,
+      { kind: b.kind, amount: b.amount, action: b.action },
+      actorOf(subjectOf(res)),
+    );
     deps.widget.invalidate(clientId);
     await applyNow(serviceId);
     res.json(await capJson(deps, clientId, serviceId));

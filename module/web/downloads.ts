@@ -27,13 +27,53 @@ export const fileName = (name: string): string => name.replace(/[^A-Za-z0-9_.-]/
 export const periodDaysCsv = (days: DayFigure[]): string =>
   toCsv(
     ['date', 'bytes', 'estimated_bytes', 'measured', 'note'],
-    days.map((d) => [d.date, d.missing ? null : d.bytes, d.estimatedBytes, !d.missing && d.estimatedBytes === 0n, d.missing ? 'no data' : d.estimatedBytes > 0n ? 'estimate: a longer interval spread evenly over its days' : '']),
+    days.map((d) => [
+      d.date,
+      d.missing ? null : d.bytes,
+      d.estimatedBytes,
+      !d.missing && d.estimatedBytes === 0n,
+      d.missing
+        ? 'no data'
+        : d.estimatedBytes > 0n
+          ? 'estimate: a longer interval spread evenly over its days'
+          : '',
+    ]),
   );
 
-export const LINES_CSV_HEADER = ['line_id', 'ref', 'client_id', 'service_id', 'invoice_id', 'status', 'state', 'amount', 'currency', 'period_start', 'period_end', 'dispute_by', 'dispute_id', 'dispute_state', 'description'];
+export const LINES_CSV_HEADER = [
+  'line_id',
+  'ref',
+  'client_id',
+  'service_id',
+  'invoice_id',
+  'status',
+  'state',
+  'amount',
+  'currency',
+  'period_start',
+  'period_end',
+  'dispute_by',
+  'dispute_id',
+  'dispute_state',
+  'description',
+];
 
 export const lineCsvRow = (l: LineRow): Array<string | number | null> => [
-  l.id, l.refCode, l.clientId, l.serviceId, l.invoiceId, l.status, lineState(l), money(l.amountMinor, l.currency).amount, l.currency, l.periodStart, l.periodEnd, l.deadlineLastDay, l.dispute?.id ?? null, l.dispute?.state ?? null, l.description,
+  l.id,
+  l.refCode,
+  l.clientId,
+  l.serviceId,
+  l.invoiceId,
+  l.status,
+  lineState(l),
+  money(l.amountMinor, l.currency).amount,
+  l.currency,
+  l.periodStart,
+  l.periodEnd,
+  l.deadlineLastDay,
+  l.dispute?.id ?? null,
+  l.dispute?.state ?? null,
+  l.description,
 ];
 
 const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
@@ -64,8 +104,16 @@ export function createDownloads(deps: { reads: UsageReads; admin: AdminReads; ev
 
   async function periodFile(q: Record<string, unknown>, clientId?: number): Promise<DownloadFile> {
     const sid = need(q, 'service', 'service');
-    const { period, days } = await deps.reads.periodDays(sid, need(q, 'period', 'period'), clientId === undefined ? {} : { clientId });
-    return { filename: fileName(`overusage-${sid}-${period.startDate}-days.csv`), contentType: CSV, body: periodDaysCsv(days) };
+    const { period, days } = await deps.reads.periodDays(
+      sid,
+      need(q, 'period', 'period'),
+      clientId === undefined ? {} : { clientId },
+    );
+    return {
+      filename: fileName(`overusage-${sid}-${period.startDate}-days.csv`),
+      contentType: CSV,
+      body: periodDaysCsv(days),
+    };
   }
 
   return {
@@ -92,7 +140,12 @@ export function createDownloads(deps: { reads: UsageReads; admin: AdminReads; ev
         case 'line_samples':
         case 'line_evidence': {
           const e = await deps.evidence.forLine(need(q, 'id', 'line'));
-          if (q.download === 'line_evidence') return { filename: fileName(`${e.line.refCode}-evidence.json`), contentType: JSON_TYPE, body: evidenceJson(e) };
+          if (q.download === 'line_evidence')
+            return {
+              filename: fileName(`${e.line.refCode}-evidence.json`),
+              contentType: JSON_TYPE,
+              body: evidenceJson(e),
+            };
           return q.download === 'line_days'
             ? { filename: fileName(`${e.line.refCode}-days.csv`), contentType: CSV, body: daysCsv(e) }
             : { filename: fileName(`${e.line.refCode}-samples.csv`), contentType: CSV, body: samplesCsv(e) };
@@ -105,9 +158,16 @@ export function createDownloads(deps: { reads: UsageReads; admin: AdminReads; ev
             const page = await deps.admin.lines(filter, { ...(before ? { before } : {}), limit: 1000 });
             rows.push(...page.rows);
             before = page.next ?? undefined;
-            if (rows.length > MAX_EXPORT_LINES) throw invalidInput(`more than ${MAX_EXPORT_LINES.toLocaleString('en-GB')} lines match: narrow the search, or export with the JSON API (GET /api/v1/admin/lines.csv)`);
+            if (rows.length > MAX_EXPORT_LINES)
+              throw invalidInput(
+                `more than ${MAX_EXPORT_LINES.toLocaleString('en-GB')} lines match: narrow the search, or export with the JSON API (GET /api/v1/admin/lines.csv)`,
+              );
           } while (before);
-          return { filename: 'overusage-lines.csv', contentType: CSV, body: toCsv(LINES_CSV_HEADER, rows.map(lineCsvRow)) };
+          return {
+            filename: 'overusage-lines.csv',
+            contentType: CSV,
+            body: toCsv(LINES_CSV_HEADER, rows.map(lineCsvRow)),
+          };
         }
         default:
           throw invalidInput('no such download');

@@ -46,7 +46,14 @@ type Flash = { kind: 'success' | 'error'; text: string } | null;
 
 const who = (v: VerifiedToken) => `${v.type} ${v.id}`;
 
-function setEmbedCookie(cx: EmbedContext, req: Request, res: Response, type: CookieType, token: string, v: VerifiedToken): void {
+function setEmbedCookie(
+  cx: EmbedContext,
+  req: Request,
+  res: Response,
+  type: CookieType,
+  token: string,
+  v: VerifiedToken,
+): void {
   res.cookie(cookieName(type), token, {
     httpOnly: true,
     sameSite: 'lax',
@@ -56,13 +63,24 @@ function setEmbedCookie(cx: EmbedContext, req: Request, res: Response, type: Coo
   });
 }
 
-function askBeforeSwitching(cx: EmbedContext, req: Request, res: Response, current: VerifiedToken, next: VerifiedToken, token: string): void {
+function askBeforeSwitching(
+  cx: EmbedContext,
+  req: Request,
+  res: Response,
+  current: VerifiedToken,
+  next: VerifiedToken,
+  token: string,
+): void {
   const page = `${req.baseUrl}${req.path}`;
   const body =
     `<div class="ou"><h1>Switch account?</h1><p>This page is signed in as <strong>${escapeHtml(who(current))}</strong>. The link you followed would sign it in as <strong>${escapeHtml(who(next))}</strong> instead.</p>` +
     `<form method="post" action="${escapeHtml(page)}"><input type="hidden" name="csrf" value="${escapeHtml(cx.deps.signer.csrfFor(current))}"><input type="hidden" name="do" value="switch_identity"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
     `<button type="submit" class="btn btn-primary">Continue as ${escapeHtml(who(next))}</button> <a class="btn btn-default" href="${escapeHtml(page)}">Stay ${escapeHtml(who(current))}</a></form></div>`;
-  res.status(200).set('Cache-Control', 'no-store').type('html').send(cx.embedShell('en', 'Overusage', body));
+  res
+    .status(200)
+    .set('Cache-Control', 'no-store')
+    .type('html')
+    .send(cx.embedShell('en', 'Overusage', body));
 }
 
 /**
@@ -80,7 +98,9 @@ function moveTokenToCookie(cx: EmbedContext, req: Request, res: Response, type: 
     return true;
   }
   setEmbedCookie(cx, req, res, type, res.locals.token as string, v);
-  const params = new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
+  const params = new URLSearchParams(
+    req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '',
+  );
   params.delete('token');
   const qs = params.toString();
   res.redirect(303, `${req.baseUrl}${req.path}${qs ? `?${qs}` : ''}`);
@@ -88,12 +108,18 @@ function moveTokenToCookie(cx: EmbedContext, req: Request, res: Response, type: 
 }
 
 /** The person's own click on "Continue as …" (a form with the current session's CSRF field). */
-async function switchIdentity(cx: EmbedContext, req: Request, res: Response, type: CookieType): Promise<boolean> {
+async function switchIdentity(
+  cx: EmbedContext,
+  req: Request,
+  res: Response,
+  type: CookieType,
+): Promise<boolean> {
   const b = (req.body ?? {}) as Record<string, unknown>;
   if (b.do !== 'switch_identity') return false;
   const { token } = inputOf(SwitchForm, b);
   const v = cx.auth.verify(token);
-  if (v.type !== (type === 'a' ? 'admin' : 'client') || v.readOnly || v.scope !== 'full') throw new ModuleError('NOT_ALLOWED', 'that link cannot open this page');
+  if (v.type !== (type === 'a' ? 'admin' : 'client') || v.readOnly || v.scope !== 'full')
+    throw new ModuleError('NOT_ALLOWED', 'that link cannot open this page');
   const refused = await cx.auth.refusedToken(req, v);
   if (refused) throw new ModuleError('UNAUTHORIZED', refused);
   setEmbedCookie(cx, req, res, type, token, v);
@@ -111,23 +137,28 @@ function clientLocales(cx: EmbedContext) {
     let language = languages.get(key);
     if (language === undefined) {
       const panel = cx.deps.panel;
-      language = panel ? await panel.getClientsDetails(clientId).then((c) => c.language, () => '') : '';
+      language = panel
+        ? await panel.getClientsDetails(clientId).then(
+            (c) => c.language,
+            () => '',
+          )
+        : '';
       languages.set(key, language);
     }
     return localeForClient(language);
   };
 }
 
-const clientLinks =
-  (cx: EmbedContext, token: string) =>
-  (): WidgetLinks => ({
-    service: (id) => `${cx.base}/embed/client?service=${id}`,
-    form: (id) => `${cx.base}/embed/client?service=${id}`,
-    periodCsv: (sid, pid) => `${cx.apiBase}/client/services/${sid}/periods/${pid}/days.csv?token=${encodeURIComponent(token)}`,
-    lineCsv: (id) => `${cx.apiBase}/client/lines/${id}/days.csv?token=${encodeURIComponent(token)}`,
-    morePeriods: (sid, cursor) => `${cx.base}/embed/client?service=${sid}&periods=${encodeURIComponent(cursor)}`,
-    periodChart: (sid, pid) => `${cx.base}/embed/client?service=${sid}&period=${pid}#ou-days-${sid}`,
-  });
+const clientLinks = (cx: EmbedContext, token: string) => (): WidgetLinks => ({
+  service: (id) => `${cx.base}/embed/client?service=${id}`,
+  form: (id) => `${cx.base}/embed/client?service=${id}`,
+  periodCsv: (sid, pid) =>
+    `${cx.apiBase}/client/services/${sid}/periods/${pid}/days.csv?token=${encodeURIComponent(token)}`,
+  lineCsv: (id) => `${cx.apiBase}/client/lines/${id}/days.csv?token=${encodeURIComponent(token)}`,
+  morePeriods: (sid, cursor) =>
+    `${cx.base}/embed/client?service=${sid}&periods=${encodeURIComponent(cursor)}`,
+  periodChart: (sid, pid) => `${cx.base}/embed/client?service=${sid}&period=${pid}#ou-days-${sid}`,
+});
 
 /** The client's page, kept as bytes with its ETag for a while unless it carries a flash. */
 function clientPages(cx: EmbedContext) {
@@ -141,9 +172,28 @@ function clientPages(cx: EmbedContext) {
     const key = `${v.id}|${deps.widget.generation(v.id)}|${v.nonce}|${q.service ?? ''}|${q.periods ?? ''}|${q.period ?? ''}|${locale}`;
     let cached = flash ? undefined : pages.get(key);
     if (cached === undefined) {
-      const links = clientLinks(cx, deps.signer.issue({ type: 'client', id: v.id }, { readOnly: true }).token);
-      const view = await deps.widget.view({ clientId: v.id, locale, serviceId: q.service, periodsBefore: q.periods, periodId: q.period, surface: 'embed', links });
-      const inner = await ejs.renderFile(path.join(CLIENT_VIEWS, 'usage.ejs'), { view: flash ? { ...view, flash } : view, ui: cx.ui, csrf: { name: 'csrf', value: deps.signer.csrfFor(v) } }, { cache: true });
+      const links = clientLinks(
+        cx,
+        deps.signer.issue({ type: 'client', id: v.id }, { readOnly: true }).token,
+      );
+      const view = await deps.widget.view({
+        clientId: v.id,
+        locale,
+        serviceId: q.service,
+        periodsBefore: q.periods,
+        periodId: q.period,
+        surface: 'embed',
+        links,
+      });
+      const inner = await ejs.renderFile(
+        path.join(CLIENT_VIEWS, 'usage.ejs'),
+        {
+          view: flash ? { ...view, flash } : view,
+          ui: cx.ui,
+          csrf: { name: 'csrf', value: deps.signer.csrfFor(v) },
+        },
+        { cache: true },
+      );
       // kept as bytes with their ETag: express would encode and hash the same page on every request
       const body = Buffer.from(cx.embedShell(view.lang, view.w.title, inner), 'utf8');
       cached = { body, etag: `W/"${crypto.createHash('sha1').update(body).digest('base64url')}"` };
@@ -156,7 +206,11 @@ function clientPages(cx: EmbedContext) {
 
 function adminPages(cx: EmbedContext) {
   const adminHref: Href = (params) => {
-    const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]): [string, string] => [k, String(v)])).toString();
+    const qs = new URLSearchParams(
+      Object.entries(params)
+        .filter(([, v]) => v !== undefined && v !== null && v !== '')
+        .map(([k, v]): [string, string] => [k, String(v)]),
+    ).toString();
     return `${cx.base}/embed/admin${qs ? `?${qs}` : ''}`;
   };
   return async (req: Request, res: Response) => {
@@ -165,8 +219,20 @@ function adminPages(cx: EmbedContext) {
     delete query.token;
     const request = { method: req.method, query, body: (req.body ?? {}) as Record<string, unknown> };
     const csrf = { name: 'csrf', value: cx.deps.signer.csrfFor(v) };
-    const html = await cx.deps.adminTab({ adminId: v.id, request, href: adminHref, panel: null as PanelLinks | null, csrf, ui: cx.ui, downloads: 'api', session: res.locals.via === 'cookie' ? v.nonce : 'h' });
-    res.set('Cache-Control', 'private, no-store').type('html').send(cx.embedShell('en', 'Overusage', html));
+    const html = await cx.deps.adminTab({
+      adminId: v.id,
+      request,
+      href: adminHref,
+      panel: null as PanelLinks | null,
+      csrf,
+      ui: cx.ui,
+      downloads: 'api',
+      session: res.locals.via === 'cookie' ? v.nonce : 'h',
+    });
+    res
+      .set('Cache-Control', 'private, no-store')
+      .type('html')
+      .send(cx.embedShell('en', 'Overusage', html));
   };
 }
 
@@ -174,26 +240,46 @@ function adminPages(cx: EmbedContext) {
 export function createEmbedRouter(cx: EmbedContext): Router {
   const { auth } = cx;
   const r = express.Router();
-  const cookies: RequestHandler = (req, res, next) => (req.headers.authorization ? next() : auth.parseCookies(req, res, next));
+  const cookies: RequestHandler = (req, res, next) =>
+    req.headers.authorization ? next() : auth.parseCookies(req, res, next);
   const client = clientPages(cx);
   const adminPage = adminPages(cx);
   r.get('/embed/client', cookies, auth.authenticate('client', 'c'), async (req, res) => {
     if (moveTokenToCookie(cx, req, res, 'c')) return;
     await client.page(req, res, null);
   });
-  r.post('/embed/client', cookies, formBody, auth.authenticate('client', 'c'), auth.checkCsrf, async (req, res) => {
-    if (await switchIdentity(cx, req, res, 'c')) return;
-    const v = subjectOf(res);
-    const flash = await cx.deps.widget.post(v.id, (req.body ?? {}) as Record<string, unknown>, await client.localeOf(inputOf(LangQuery, req.query).lang, v.id), v.by);
-    await client.page(req, res, flash);
-  });
+  r.post(
+    '/embed/client',
+    cookies,
+    formBody,
+    auth.authenticate('client', 'c'),
+    auth.checkCsrf,
+    async (req, res) => {
+      if (await switchIdentity(cx, req, res, 'c')) return;
+      const v = subjectOf(res);
+      const flash = await cx.deps.widget.post(
+        v.id,
+        (req.body ?? {}) as Record<string, unknown>,
+        await client.localeOf(inputOf(LangQuery, req.query).lang, v.id),
+        v.by,
+      );
+      await client.page(req, res, flash);
+    },
+  );
   r.get('/embed/admin', cookies, auth.authenticate('admin', 'a'), async (req, res) => {
     if (moveTokenToCookie(cx, req, res, 'a')) return;
     await adminPage(req, res);
   });
-  r.post('/embed/admin', cookies, formBody, auth.authenticate('admin', 'a'), auth.checkCsrf, async (req, res) => {
-    if (await switchIdentity(cx, req, res, 'a')) return;
-    await adminPage(req, res);
-  });
+  r.post(
+    '/embed/admin',
+    cookies,
+    formBody,
+    auth.authenticate('admin', 'a'),
+    auth.checkCsrf,
+    async (req, res) => {
+      if (await switchIdentity(cx, req, res, 'a')) return;
+      await adminPage(req, res);
+    },
+  );
   return r;
 }

@@ -32,7 +32,8 @@ export interface PageUi {
 
 export const OWN_HOST: PageHost = { assets: null, downloads: 'api', csrf: null };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A relative path within the host's site: `../` only in front, then plain names; no scheme, host, leading slash or `//`. */
 const RELATIVE_PATH = /^(\.\.\/)*[A-Za-z0-9_-]+(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/;
@@ -41,11 +42,22 @@ const RELATIVE_PATH = /^(\.\.\/)*[A-Za-z0-9_-]+(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*
 export function pageHostOf(v: { assets?: unknown; downloads?: unknown; csrf?: unknown }): PageHost {
   const a = v.assets;
   const assets =
-    isObject(a) && typeof a.base === 'string' && RELATIVE_PATH.test(a.base) && typeof a.version === 'string' && /^[0-9A-Za-z.+-]{1,40}$/.test(a.version)
+    isObject(a) &&
+    typeof a.base === 'string' &&
+    RELATIVE_PATH.test(a.base) &&
+    typeof a.version === 'string' &&
+    /^[0-9A-Za-z.+-]{1,40}$/.test(a.version)
       ? { base: a.base, version: a.version }
       : null;
   const c = v.csrf;
-  const csrf = isObject(c) && typeof c.name === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,30}$/.test(c.name) && typeof c.value === 'string' && /^[A-Za-z0-9_-]{8,128}$/.test(c.value) ? { name: c.name, value: c.value } : null;
+  const csrf =
+    isObject(c) &&
+    typeof c.name === 'string' &&
+    /^[A-Za-z_][A-Za-z0-9_]{0,30}$/.test(c.name) &&
+    typeof c.value === 'string' &&
+    /^[A-Za-z0-9_-]{8,128}$/.test(c.value)
+      ? { name: c.name, value: c.value }
+      : null;
   return { assets, downloads: v.downloads === 'host' ? 'host' : 'api', csrf };
 }
 
@@ -55,5 +67,8 @@ export function uiFor(assets: PageAssets | null, ownAssets: string): PageUi {
     const v = `?v=${encodeURIComponent(assets.version)}`;
     return { styles: [`${assets.base}/overusage.css${v}`], script: `${assets.base}/overusage.js${v}` };
   }
-  return { styles: [`${ownAssets}/overusage.css`, `${ownAssets}/overusage-page.css`], script: `${ownAssets}/overusage.js` };
+  return {
+    styles: [`${ownAssets}/overusage.css`, `${ownAssets}/overusage-page.css`],
+    script: `${ownAssets}/overusage.js`,
+  };
 }

@@ -50,11 +50,19 @@ export const WHMCS_ADMIN_LINKS: PanelLinks = {
 export const tabHref =
   (modulelink: string): Href =>
   (params) => {
-    const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]): [string, string] => [k, String(v)])).toString();
+    const qs = new URLSearchParams(
+      Object.entries(params)
+        .filter(([, v]) => v !== undefined && v !== null && v !== '')
+        .map(([k, v]): [string, string] => [k, String(v)]),
+    ).toString();
     return qs ? `${modulelink}${modulelink.includes('?') ? '&' : '?'}${qs}` : modulelink;
   };
 
-const GET: { method: string; query: Record<string, unknown>; body: Record<string, unknown> } = { method: 'GET', query: {}, body: {} };
+const GET: { method: string; query: Record<string, unknown>; body: Record<string, unknown> } = {
+  method: 'GET',
+  query: {},
+  body: {},
+};
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const positiveId = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null);
 
@@ -63,15 +71,23 @@ const positiveId = (v: unknown): number | null => (typeof v === 'number' && v > 
  * token, or back through the host's page (the WHMCS bridge streams them).
  */
 const panelLinks =
-  (d: PanelPagesDeps, modulelink: string, clientId: number, host: PageHost) =>
-  (): WidgetLinks => {
+  (d: PanelPagesDeps, modulelink: string, clientId: number, host: PageHost) => (): WidgetLinks => {
     const page = (serviceId: number) => `${modulelink}&service=${serviceId}`;
-    const token = host.downloads === 'host' ? '' : encodeURIComponent(d.signer.issue({ type: 'client', id: clientId }, { readOnly: true }).token);
+    const token =
+      host.downloads === 'host'
+        ? ''
+        : encodeURIComponent(d.signer.issue({ type: 'client', id: clientId }, { readOnly: true }).token);
     return {
       service: page,
       form: page,
-      periodCsv: (sid, pid) => (host.downloads === 'host' ? `${modulelink}&download=period&service=${sid}&period=${pid}` : `${d.apiBase}/client/services/${sid}/periods/${pid}/days.csv?token=${token}`),
-      lineCsv: (id) => (host.downloads === 'host' ? `${modulelink}&download=line&line=${id}` : `${d.apiBase}/client/lines/${id}/days.csv?token=${token}`),
+      periodCsv: (sid, pid) =>
+        host.downloads === 'host'
+          ? `${modulelink}&download=period&service=${sid}&period=${pid}`
+          : `${d.apiBase}/client/services/${sid}/periods/${pid}/days.csv?token=${token}`,
+      lineCsv: (id) =>
+        host.downloads === 'host'
+          ? `${modulelink}&download=line&line=${id}`
+          : `${d.apiBase}/client/lines/${id}/days.csv?token=${token}`,
       morePeriods: (sid, cursor) => `${page(sid)}&periods=${encodeURIComponent(cursor)}`,
       periodChart: (sid, pid) => `${page(sid)}&period=${pid}#ou-days-${sid}`,
       // the panel's own invoice page, next to the module's (index.php?m=…) in the client area
@@ -85,7 +101,10 @@ type FlatRequest = { method: string; query: Record<string, string>; body: Record
 function flatRequest(vars: AddonVarsIn): { request: FlatRequest; refused: string | null } {
   try {
     const r = vars.request ?? GET;
-    return { request: { method: r.method, query: flatFields(r.query, 'query'), body: flatFields(r.body, 'form') }, refused: null };
+    return {
+      request: { method: r.method, query: flatFields(r.query, 'query'), body: flatFields(r.body, 'form') },
+      refused: null,
+    };
   } catch (err) {
     if (!(err instanceof ModuleError)) throw err;
     return { request: { method: 'GET', query: {}, body: {} }, refused: err.message };
@@ -105,15 +124,32 @@ export async function clientArea(d: PanelPagesDeps, vars: AddonVarsIn) {
   const modulelink = vars.modulelink ?? CLIENT_PAGE;
   const locale = localeForClient(vars.language);
   const w = wordsFor(textLanguage(locale));
-  const shell = { pagetitle: w.title, breadcrumb: { [modulelink]: w.title }, templatefile: 'usage', requirelogin: true };
+  const shell = {
+    pagetitle: w.title,
+    breadcrumb: { [modulelink]: w.title },
+    templatefile: 'usage',
+    requirelogin: true,
+  };
   const clientId = positiveId(vars.clientid);
   if (clientId === null) return { ...shell, vars: {} };
   const host = pageHostOf(vars);
   const { request, refused } = flatRequest(vars);
-  let flash: { kind: 'success' | 'error'; text: string } | null = refused ? { kind: 'error', text: refused } : request.method === 'POST' ? await d.widget.post(clientId, request.body, locale) : null;
+  let flash: { kind: 'success' | 'error'; text: string } | null = refused
+    ? { kind: 'error', text: refused }
+    : request.method === 'POST'
+      ? await d.widget.post(clientId, request.body, locale)
+      : null;
   const periods = str(request.query.periods) || null;
   const ask = (sid: number | null, before: string | null, periodId: number | null) =>
-    d.widget.view({ clientId, locale, serviceId: sid, periodsBefore: before, periodId, surface: `panel-${host.downloads}`, links: panelLinks(d, modulelink, clientId, host) });
+    d.widget.view({
+      clientId,
+      locale,
+      serviceId: sid,
+      periodsBefore: before,
+      periodId,
+      surface: `panel-${host.downloads}`,
+      links: panelLinks(d, modulelink, clientId, host),
+    });
   let view;
   try {
     view = await ask(idOf(request.query.service), periods, idOf(request.query.period));
@@ -123,7 +159,10 @@ export async function clientArea(d: PanelPagesDeps, vars: AddonVarsIn) {
     view = await ask(null, null, null);
     flash = { kind: 'error', text: w.notFound };
   }
-  return { ...shell, vars: { view: flash ? { ...view, flash } : view, ui: uiFor(host.assets, d.assets), csrf: host.csrf } };
+  return {
+    ...shell,
+    vars: { view: flash ? { ...view, flash } : view, ui: uiFor(host.assets, d.assets), csrf: host.csrf },
+  };
 }
 
 /** output(): the admin tab, links relative to the panel's admin area. */
@@ -146,26 +185,50 @@ export async function adminOutput(d: PanelPagesDeps, vars: AddonVarsIn): Promise
 export async function download(d: PanelPagesDeps, vars: AddonVarsIn): Promise<DownloadFile> {
   const query = flatFields(vars.request?.query ?? {}, 'query');
   if (typeof vars.adminid === 'number' && vars.adminid > 0) return d.downloads.forAdmin(query);
-  if (typeof vars.clientid === 'number' && vars.clientid > 0) return d.downloads.forClient(vars.clientid, query);
+  if (typeof vars.clientid === 'number' && vars.clientid > 0)
+    return d.downloads.forClient(vars.clientid, query);
   throw new ModuleError('UNAUTHORIZED', 'a download needs a logged-in admin or client');
 }
 
 /** The client home panel (ClientAreaHomepagePanels): null when the client has no metered service. */
-export async function homePanel(d: PanelPagesDeps, clientId: number, language: string | null | undefined, hostVars: Record<string, unknown> = {}) {
+export async function homePanel(
+  d: PanelPagesDeps,
+  clientId: number,
+  language: string | null | undefined,
+  hostVars: Record<string, unknown> = {},
+) {
   const host = pageHostOf(hostVars);
   const locale = localeForClient(language);
   const s = await d.widget.summary(clientId, locale);
   if (!s) return null;
   const bodyHtml = await ejs.renderFile(
     path.join(CLIENT_VIEWS, 'home-panel.ejs'),
-    { ui: uiFor(host.assets, d.assets), lang: textLanguage(locale), rows: s.rows.map((r) => ({ ...r, href: `${CLIENT_PAGE}&service=${r.id}` })), underDispute: s.underDispute, disputable: s.disputable },
+    {
+      ui: uiFor(host.assets, d.assets),
+      lang: textLanguage(locale),
+      rows: s.rows.map((r) => ({ ...r, href: `${CLIENT_PAGE}&service=${r.id}` })),
+      underDispute: s.underDispute,
+      disputable: s.disputable,
+    },
     { cache: true },
   );
-  return { label: s.w.title, bodyHtml, btnLink: CLIENT_PAGE, btnText: s.w.homeDetails, badge: s.underDispute ? '!' : '' };
+  return {
+    label: s.w.title,
+    bodyHtml,
+    btnLink: CLIENT_PAGE,
+    btnText: s.w.homeDetails,
+    badge: s.underDispute ? '!' : '',
+  };
 }
 
 /** The block on a service's page (ClientAreaProductDetailsOutput); empty when it is not metered. */
-export async function productDetails(d: PanelPagesDeps, serviceId: number, clientId: number, language: string | null | undefined, hostVars: Record<string, unknown> = {}): Promise<string> {
+export async function productDetails(
+  d: PanelPagesDeps,
+  serviceId: number,
+  clientId: number,
+  language: string | null | undefined,
+  hostVars: Record<string, unknown> = {},
+): Promise<string> {
   const host = pageHostOf(hostVars);
   const locale = localeForClient(language);
   let usage;
@@ -176,13 +239,24 @@ export async function productDetails(d: PanelPagesDeps, serviceId: number, clien
     throw err;
   }
   const labels = await d.widget.labels(clientId);
-  const s = presentService(usage, labels.get(serviceId) ?? `#${serviceId}`, null, [], { locale, now: d.clock.now(), links: panelLinks(d, CLIENT_PAGE, clientId, host)() });
+  const s = presentService(usage, labels.get(serviceId) ?? `#${serviceId}`, null, [], {
+    locale,
+    now: d.clock.now(),
+    links: panelLinks(d, CLIENT_PAGE, clientId, host)(),
+  });
   const view = { lang: textLanguage(locale), w: wordsFor(textLanguage(locale)) };
-  return ejs.renderFile(path.join(CLIENT_VIEWS, 'product-details.ejs'), { view, s, ui: uiFor(host.assets, d.assets), href: `${CLIENT_PAGE}&service=${serviceId}` }, { cache: true });
+  return ejs.renderFile(
+    path.join(CLIENT_VIEWS, 'product-details.ejs'),
+    { view, s, ui: uiFor(host.assets, d.assets), href: `${CLIENT_PAGE}&service=${serviceId}` },
+    { cache: true },
+  );
 }
 
 /** The client's panel language, for hooks that are given only ids. */
 export async function languageOf(d: Pick<PanelPagesDeps, 'panel'>, clientId: number): Promise<string> {
   if (!d.panel) return '';
-  return d.panel.getClientsDetails(clientId).then((c) => c.language, () => '');
+  return d.panel.getClientsDetails(clientId).then(
+    (c) => c.language,
+    () => '',
+  );
 }

@@ -25,7 +25,18 @@ export function poolFigures(u: ServiceUsage, s: PoolStanding): PoolFigures | nul
   if (!u.profile) return null;
   const asOf = maxDate(s.asOf, s.start);
   const shape = { from: s.start, end: s.end, nominalDays: daysBetween(s.start, s.end) + 1 };
-  const a = assessUsage({ currency: u.service.currency, solusvmLimitBytes: null, shape, asOf, usedBytes: s.usedBytes, zone: u.zone }, u.profile, s.allowanceBytes);
+  const a = assessUsage(
+    {
+      currency: u.service.currency,
+      solusvmLimitBytes: null,
+      shape,
+      asOf,
+      usedBytes: s.usedBytes,
+      zone: u.zone,
+    },
+    u.profile,
+    s.allowanceBytes,
+  );
   if (!a) return null;
   const thresholds = thresholdsOf(u.profile);
   return {
@@ -35,6 +46,8 @@ export function poolFigures(u: ServiceUsage, s: PoolStanding): PoolFigures | nul
     asOf,
     usedBytes: s.usedBytes,
     assessment: { ...a, thresholds, crossed: crossedThresholds(s.usedBytes, a.allowanceBytes, thresholds) },
-    members: [...s.members].sort((x, y) => x.serviceId - y.serviceId).map((m) => ({ serviceId: m.serviceId, usedBytes: m.usedBytes, shareBytes: m.shareBytes })),
+    members: [...s.members]
+      .sort((x, y) => x.serviceId - y.serviceId)
+      .map((m) => ({ serviceId: m.serviceId, usedBytes: m.usedBytes, shareBytes: m.shareBytes })),
   };
 }

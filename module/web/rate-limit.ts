@@ -23,7 +23,9 @@ export function createDisputeLimiter(opts: { windowMs: number; limit: number }):
     // the authenticated subject, set by the API's authentication before this runs
     keyGenerator: (_req, res) => String(res.locals.subjectKey ?? 'anonymous'),
     handler: (_req, res) => {
-      res.status(429).json({ error: { code: 'RATE_LIMITED', message: 'too many disputes were posted; try again later' } });
+      res
+        .status(429)
+        .json({ error: { code: 'RATE_LIMITED', message: 'too many disputes were posted; try again later' } });
     },
   });
   return {

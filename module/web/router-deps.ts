@@ -33,7 +33,16 @@ export interface WebRouterDeps {
   admin: AdminReads;
   disputes: DisputeService | undefined;
   usagePeriods: UsagePeriodService;
-  syncIssues: () => Promise<Array<{ serviceId: number; clientId: number; productId: number; domain: string; reason: string; seenAt: string }>>;
+  syncIssues: () => Promise<
+    Array<{
+      serviceId: number;
+      clientId: number;
+      productId: number;
+      domain: string;
+      reason: string;
+      seenAt: string;
+    }>
+  >;
   evidence: EvidenceService;
   masters: MasterService;
   billing: BillingSettingsService;

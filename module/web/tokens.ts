@@ -66,7 +66,8 @@ export const TAB_TOKEN_TTL_SECONDS = 10 * 60;
 const SCOPE_LETTER: Record<TokenScope, string> = { full: 'f', tab: 't', read: 'r' };
 const LETTER_SCOPE: Record<string, TokenScope> = { f: 'full', t: 'tab', r: 'read' };
 const NONCE = /^[A-Za-z0-9_-]{22}$/;
-const TOKEN = /^ou2\.([ac])\.([1-9]\d{0,15})\.(\d{12,14})\.(\d{9,11})\.([ftr])\.(0|[1-9]\d{0,15})\.(-|h|[A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+const TOKEN =
+  /^ou2\.([ac])\.([1-9]\d{0,15})\.(\d{12,14})\.(\d{9,11})\.([ftr])\.(0|[1-9]\d{0,15})\.(-|h|[A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 
 export interface TokenSigner {
   issue(subject: Subject, opts?: IssueOptions): { token: string; expiresAt: number };
@@ -80,7 +81,15 @@ export interface TokenSigner {
 /** The web token key, derived from the module's secret key. */
 export function deriveTokenKey(secretKey: Buffer): Buffer {
   if (secretKey.length < 32) throw new Error('the secret key must be at least 32 bytes');
-  return Buffer.from(crypto.hkdfSync('sha256', secretKey, Buffer.from('overusage'), Buffer.from('overusage web tokens v1'), 32));
+  return Buffer.from(
+    crypto.hkdfSync(
+      'sha256',
+      secretKey,
+      Buffer.from('overusage'),
+      Buffer.from('overusage web tokens v1'),
+      32,
+    ),
+  );
 }
 
 const mac = (key: Buffer, text: string): Buffer => crypto.createHmac('sha256', key).update(text).digest();
@@ -90,18 +99,29 @@ export function createTokenSigner(secretKey: Buffer, now: () => number = Date.no
   const key = deriveTokenKey(secretKey);
   const csrfKey = mac(key, 'csrf');
   const seconds = () => Math.floor(now() / 1000);
-  const csrfFor = (v: VerifiedToken): string => mac(csrfKey, `${v.type}.${v.id}.${v.nonce}`).toString('base64url');
+  const csrfFor = (v: VerifiedToken): string =>
+    mac(csrfKey, `${v.type}.${v.id}.${v.nonce}`).toString('base64url');
 
   return {
     issue(subject, opts = {}) {
       const ttl = opts.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
-      if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS) throw new ModuleError('INVALID_INPUT', `a token lives from 1 second to ${MAX_TOKEN_TTL_SECONDS} seconds`);
-      if (!Number.isSafeInteger(subject.id) || subject.id < 1) throw new ModuleError('INVALID_INPUT', 'a token names an admin or a client by a positive id');
+      if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TOKEN_TTL_SECONDS)
+        throw new ModuleError(
+          'INVALID_INPUT',
+          `a token lives from 1 second to ${MAX_TOKEN_TTL_SECONDS} seconds`,
+        );
+      if (!Number.isSafeInteger(subject.id) || subject.id < 1)
+        throw new ModuleError('INVALID_INPUT', 'a token names an admin or a client by a positive id');
       const scope: TokenScope = opts.scope ?? (opts.readOnly ? 'read' : 'full');
       const by = opts.by ?? 0;
-      if (!Number.isSafeInteger(by) || by < 0) throw new ModuleError('INVALID_INPUT', 'a token is minted by an admin named by a positive id');
+      if (!Number.isSafeInteger(by) || by < 0)
+        throw new ModuleError('INVALID_INPUT', 'a token is minted by an admin named by a positive id');
       const bound = opts.bound ?? '-';
-      if (bound !== '-' && bound !== 'h' && !NONCE.test(bound)) throw new ModuleError('INVALID_INPUT', 'a token is bound to no session, the host session (h) or an embed session');
+      if (bound !== '-' && bound !== 'h' && !NONCE.test(bound))
+        throw new ModuleError(
+          'INVALID_INPUT',
+          'a token is bound to no session, the host session (h) or an embed session',
+        );
       const issuedAt = now();
       const expiresAt = Math.floor(issuedAt / 1000) + ttl;
       const nonce = crypto.randomBytes(16).toString('base64url');
@@ -114,11 +134,13 @@ export function createTokenSigner(secretKey: Buffer, now: () => number = Date.no
       if (!m) throw new ModuleError('UNAUTHORIZED', 'the access token is malformed');
       const body = token.slice(0, token.lastIndexOf('.'));
       // compared as text: base64url has more than one spelling of the same bytes
-      if (!crypto.timingSafeEqual(Buffer.from(m[9]!), Buffer.from(mac(key, body).toString('base64url')))) throw new ModuleError('UNAUTHORIZED', 'the access token is not valid');
+      if (!crypto.timingSafeEqual(Buffer.from(m[9]!), Buffer.from(mac(key, body).toString('base64url'))))
+        throw new ModuleError('UNAUTHORIZED', 'the access token is not valid');
       const expiresAt = Number(m[4]);
       const left = expiresAt - seconds();
       if (left <= 0) throw new ModuleError('UNAUTHORIZED', 'the access token has expired');
-      if (left > MAX_TOKEN_TTL_SECONDS) throw new ModuleError('UNAUTHORIZED', 'the access token lives longer than allowed');
+      if (left > MAX_TOKEN_TTL_SECONDS)
+        throw new ModuleError('UNAUTHORIZED', 'the access token lives longer than allowed');
       const scope = LETTER_SCOPE[m[5]!]!;
       return {
         type: m[1] === 'a' ? 'admin' : 'client',

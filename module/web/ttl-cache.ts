@@ -16,6 +16,11 @@ export interface TtlCache<V> {
 export function ttlCache<V>(ttlMs: number, maxEntries: number, now: () => number = Date.now): TtlCache<V> {
   if (ttlMs <= 0) return { get: () => undefined, set: () => {}, clear: () => {} };
   // boxed: lru-cache takes no null or undefined values, and a cached "nothing to show" is a value here
-  const cache = new LRUCache<string, { v: V }>({ max: maxEntries, ttl: ttlMs, ttlResolution: 0, perf: { now } });
+  const cache = new LRUCache<string, { v: V }>({
+    max: maxEntries,
+    ttl: ttlMs,
+    ttlResolution: 0,
+    perf: { now },
+  });
   return { get: (k) => cache.get(k)?.v, set: (k, v) => void cache.set(k, { v }), clear: () => cache.clear() };
 }

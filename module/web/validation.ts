@@ -27,20 +27,23 @@ export function refuseObjectKeys(v: unknown, where: string, depth = 0): void {
   // a literal "__proto__" key in JSON is an own property that Object.keys does see; one set through
   // a parser's prototype is not, so the prototype itself is checked too
   const proto = Object.getPrototypeOf(v);
-  if (proto !== null && proto !== Object.prototype && proto !== Array.prototype) throw invalidInput(`${where}: the value is not plain data`);
+  if (proto !== null && proto !== Object.prototype && proto !== Array.prototype)
+    throw invalidInput(`${where}: the value is not plain data`);
 }
 
 /** A query or a form as one text value per field; lists, groups and object keys refused. */
 export function flatFields(v: unknown, where: 'query' | 'form'): Record<string, string> {
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw invalidInput(`the ${where} must be fields with values`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw invalidInput(`the ${where} must be fields with values`);
   refuseObjectKeys(v, where);
   const out: Record<string, string> = {};
   for (const [k, x] of Object.entries(v)) {
     if (/[[\]]/.test(k)) throw invalidInput(`${where} field "${k}" takes one value, not a list or a group`);
     if (typeof x === 'string') out[k] = x;
     else if (typeof x === 'number' || typeof x === 'boolean') out[k] = String(x);
-    else if (x !== undefined && x !== null) throw invalidInput(`${where} field "${k}" takes one value, not a list or a group`);
+    else if (x !== undefined && x !== null)
+      throw invalidInput(`${where} field "${k}" takes one value, not a list or a group`);
   }
   return out;
 }

@@ -30,9 +30,16 @@ export const cookieName = (type: CookieType) => `ou_embed_${type}`;
 export const subjectOf = (res: Response): VerifiedToken => res.locals.subject as VerifiedToken;
 
 /** who acts: the token's subject, and the admin who minted it for them ("admin X acting as client Y") */
-export const actorOf = (v: VerifiedToken): Actor => ({ type: v.type, id: String(v.id), ...(v.by !== null ? { actingAdminId: String(v.by) } : {}) });
+export const actorOf = (v: VerifiedToken): Actor => ({
+  type: v.type,
+  id: String(v.id),
+  ...(v.by !== null ? { actingAdminId: String(v.by) } : {}),
+});
 
-function tokenOf(req: Request, cookie: CookieType | null): { token: string; via: 'bearer' | 'query' | 'cookie' } | null {
+function tokenOf(
+  req: Request,
+  cookie: CookieType | null,
+): { token: string; via: 'bearer' | 'query' | 'cookie' } | null {
   const h = req.get('authorization');
   if (h !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
@@ -40,7 +47,8 @@ function tokenOf(req: Request, cookie: CookieType | null): { token: string; via:
     return { token: m[1]!, via: 'bearer' };
   }
   const q = (req.query as Record<string, unknown>).token;
-  if ((req.method === 'GET' || req.method === 'HEAD') && typeof q === 'string' && q !== '') return { token: q, via: 'query' };
+  if ((req.method === 'GET' || req.method === 'HEAD') && typeof q === 'string' && q !== '')
+    return { token: q, via: 'query' };
   if (cookie) {
     const c = (req.cookies as Record<string, unknown> | undefined)?.[cookieName(cookie)];
     if (typeof c === 'string' && c !== '') return { token: c, via: 'cookie' };
@@ -72,33 +80,60 @@ function cookieTokenOf(verify: (token: string) => VerifiedToken) {
   };
 }
 
-function tokenRefusal(deps: WebRouterDeps, cookieToken: WebAuth['cookieToken'], parseCookies: RequestHandler): WebAuth['refusedToken'] {
+function tokenRefusal(
+  deps: WebRouterDeps,
+  cookieToken: WebAuth['cookieToken'],
+  parseCookies: RequestHandler,
+): WebAuth['refusedToken'] {
   return async (req, v) => {
     const revoked = await deps.revocations.check(v);
     if (revoked) return `the access token was revoked (${revoked})`;
     // the admins behind it must still be the panel's admins: a disabled one's tokens are revoked for good
-    for (const adminId of new Set([v.type === 'admin' ? v.id : null, v.by].filter((x): x is number => x !== null))) {
+    for (const adminId of new Set(
+      [v.type === 'admin' ? v.id : null, v.by].filter((x): x is number => x !== null),
+    )) {
       const status = await deps.admins.status(adminId);
-      if (status === 'disabled') await deps.revocations.revokeSubject({ type: 'admin', id: adminId }, 'admin disabled');
-      if (status === 'disabled' || status === 'missing') return `the access token names an admin who is ${status === 'disabled' ? 'disabled' : 'not an admin of the panel'}`;
+      if (status === 'disabled')
+        await deps.revocations.revokeSubject({ type: 'admin', id: adminId }, 'admin disabled');
+      if (status === 'disabled' || status === 'missing')
+        return `the access token names an admin who is ${status === 'disabled' ? 'disabled' : 'not an admin of the panel'}`;
     }
     // bound to an embed page's session: only with that page's cookie
     if (v.bound !== null && v.bound !== 'h') {
-      if (!req.cookies) await new Promise<void>((done, fail) => parseCookies(req, {} as Response, (err?: unknown) => (err ? fail(err) : done())));
+      if (!req.cookies)
+        await new Promise<void>((done, fail) =>
+          parseCookies(req, {} as Response, (err?: unknown) => (err ? fail(err) : done())),
+        );
       const session = cookieToken(req, v.type === 'admin' ? 'a' : 'c');
-      if (!session || session.nonce !== v.bound) return 'the access token belongs to a page session this request does not come from';
+      if (!session || session.nonce !== v.bound)
+        return 'the access token belongs to a page session this request does not come from';
     }
     return null;
   };
 }
 
 /** What a token's kind and scope may not do here, or null. */
-function scopeRefusal(req: Request, v: VerifiedToken, want: 'admin' | 'client' | 'any', cookie: CookieType | null): string | null {
-  if (want !== 'any' && v.type !== want) return want === 'admin' ? 'this needs an admin token' : 'this needs a client token';
+function scopeRefusal(
+  req: Request,
+  v: VerifiedToken,
+  want: 'admin' | 'client' | 'any',
+  cookie: CookieType | null,
+): string | null {
+  if (want !== 'any' && v.type !== want)
+    return want === 'admin' ? 'this needs an admin token' : 'this needs a client token';
   // a download link's token reads; it neither posts nor opens a page that posts
-  if (v.readOnly && (cookie !== null || (req.method !== 'GET' && req.method !== 'HEAD'))) return 'this token is for reading only';
+  if (v.readOnly && (cookie !== null || (req.method !== 'GET' && req.method !== 'HEAD')))
+    return 'this token is for reading only';
   // the admin tab's script token reads and previews a resolution; nothing else
-  if (v.scope === 'tab' && (cookie !== null || !(req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && /\/disputes\/[^/]+\/preview$/.test(req.path))))) {
+  if (
+    v.scope === 'tab' &&
+    (cookie !== null ||
+      !(
+        req.method === 'GET' ||
+        req.method === 'HEAD' ||
+        (req.method === 'POST' && /\/disputes\/[^/]+\/preview$/.test(req.path))
+      ))
+  ) {
     return "the admin tab's token only reads and previews";
   }
   return null;
@@ -113,7 +148,8 @@ export function createWebAuth(deps: WebRouterDeps): WebAuth {
     (want: 'admin' | 'client' | 'any', cookie: CookieType | null = null): RequestHandler =>
     async (req, res, next) => {
       const found = tokenOf(req, cookie);
-      if (!found) throw new ModuleError('UNAUTHORIZED', 'an access token is required (Authorization: Bearer <token>)');
+      if (!found)
+        throw new ModuleError('UNAUTHORIZED', 'an access token is required (Authorization: Bearer <token>)');
       const v = verify(found.token);
       const notAllowed = scopeRefusal(req, v, want, cookie);
       if (notAllowed) throw new ModuleError('NOT_ALLOWED', notAllowed);
@@ -127,8 +163,14 @@ export function createWebAuth(deps: WebRouterDeps): WebAuth {
     };
   const checkCsrf: RequestHandler = (req, res, next) => {
     // a bearer header cannot be sent by another site's form; a cookie can, so it needs the field
-    if (res.locals.via === 'cookie' && !deps.signer.checkCsrf(subjectOf(res), (req.body as Record<string, unknown> | undefined)?.csrf)) {
-      throw new ModuleError('NOT_ALLOWED', 'the form has expired or did not come from this page; reload it and try again');
+    if (
+      res.locals.via === 'cookie' &&
+      !deps.signer.checkCsrf(subjectOf(res), (req.body as Record<string, unknown> | undefined)?.csrf)
+    ) {
+      throw new ModuleError(
+        'NOT_ALLOWED',
+        'the form has expired or did not come from this page; reload it and try again',
+      );
     }
     next();
   };

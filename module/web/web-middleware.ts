@@ -25,8 +25,17 @@ const REFUSAL_STATUS: Record<string, number> = {
   NOT_ALLOWED: 403,
 };
 
-export function refusal(res: Response, outcome: { code: string; message: string; details?: Record<string, unknown> }) {
-  res.status(REFUSAL_STATUS[outcome.code] ?? 409).json({ error: { code: outcome.code, message: outcome.message, ...(outcome.details ? { details: outcome.details } : {}) } });
+export function refusal(
+  res: Response,
+  outcome: { code: string; message: string; details?: Record<string, unknown> },
+) {
+  res.status(REFUSAL_STATUS[outcome.code] ?? 409).json({
+    error: {
+      code: outcome.code,
+      message: outcome.message,
+      ...(outcome.details ? { details: outcome.details } : {}),
+    },
+  });
 }
 
 // every body through the validation layer: no field named like Object's own properties, a form flat
@@ -44,7 +53,10 @@ const thenCheck =
     });
 
 export const jsonBody = thenCheck(express.json({ limit: '32kb' }), (b) => refuseObjectKeys(b, 'body'));
-export const formBody = thenCheck(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 }), (b) => flatFields(b, 'form'));
+export const formBody = thenCheck(
+  express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 100 }),
+  (b) => flatFields(b, 'form'),
+);
 
 /** and every query: one value per field */
 export const flatQuery: RequestHandler = (req, _res, next) => {
@@ -58,7 +70,10 @@ export const noStore: RequestHandler = (_req, res, next) => {
 };
 
 export const csv = (res: Response, name: string, body: string) => {
-  res.set('Content-Type', 'text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9_.-]/g, '_')}"`).send(body);
+  res
+    .set('Content-Type', 'text/csv; charset=utf-8')
+    .set('Content-Disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9_.-]/g, '_')}"`)
+    .send(body);
 };
 
 export const requireDisputes = (disputes: DisputeService | undefined): DisputeService => {
@@ -68,7 +83,8 @@ export const requireDisputes = (disputes: DisputeService | undefined): DisputeSe
 
 const big = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 /** bigints as strings, then through res.json like every answer (the names go beside the ids) */
-export const bigJson = (res: Response, body: unknown) => res.json(JSON.parse(JSON.stringify(body, big)) as unknown);
+export const bigJson = (res: Response, body: unknown) =>
+  res.json(JSON.parse(JSON.stringify(body, big)) as unknown);
 
 /**
  * The JSON answers carry the panel's names beside the ids (name-directory.ts): res.json is
@@ -108,16 +124,50 @@ export function errorAnswers(log: Logger, embedShell: EmbedShell) {
     res.set('Cache-Control', 'no-store');
     if (err instanceof ModuleError) {
       const status = HTTP_STATUS[err.code];
-      if (status >= 500) log.error('web.failed', { path: req.originalUrl.split('?', 1)[0], code: err.code, message: err.message });
-      const answer = { error: { code: err.code, message: status >= 500 && err.code === 'CONFIG' ? 'the module is not configured for this' : err.message } };
-      if (req.path.startsWith('/embed/')) return res.status(status).type('html').send(embedShell('en', 'Overusage', `<p class="ou-flash ou-flash-error">${escapeHtml(answer.error.message)}</p>`));
+      if (status >= 500)
+        log.error('web.failed', {
+          path: req.originalUrl.split('?', 1)[0],
+          code: err.code,
+          message: err.message,
+        });
+      const answer = {
+        error: {
+          code: err.code,
+          message:
+            status >= 500 && err.code === 'CONFIG' ? 'the module is not configured for this' : err.message,
+        },
+      };
+      if (req.path.startsWith('/embed/'))
+        return res
+          .status(status)
+          .type('html')
+          .send(
+            embedShell(
+              'en',
+              'Overusage',
+              `<p class="ou-flash ou-flash-error">${escapeHtml(answer.error.message)}</p>`,
+            ),
+          );
       return res.status(status).json(answer);
     }
     const e = err as { status?: number; type?: string; message?: string; stack?: string };
     if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-      return res.status(e.status).json({ error: { code: e.status === 413 ? 'TOO_LARGE' : 'BAD_REQUEST', message: e.status === 413 ? 'the request is too large' : 'the request body could not be read (send JSON)' } });
+      return res.status(e.status).json({
+        error: {
+          code: e.status === 413 ? 'TOO_LARGE' : 'BAD_REQUEST',
+          message:
+            e.status === 413 ? 'the request is too large' : 'the request body could not be read (send JSON)',
+        },
+      });
     }
-    log.error('web.failed', { method: req.method, path: req.originalUrl.split('?', 1)[0], message: e?.message, stack: e?.stack?.split('\n').slice(0, 6).join(' | ') });
-    res.status(500).json({ error: { code: 'INTERNAL', message: 'something went wrong; it has been logged' } });
+    log.error('web.failed', {
+      method: req.method,
+      path: req.originalUrl.split('?', 1)[0],
+      message: e?.message,
+      stack: e?.stack?.split('\n').slice(0, 6).join(' | '),
+    });
+    res
+      .status(500)
+      .json({ error: { code: 'INTERNAL', message: 'something went wrong; it has been logged' } });
   };
 }

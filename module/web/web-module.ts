@@ -28,7 +28,16 @@ import type { UsageBanner } from './present-usage.js';
 import { createDownloads } from './downloads.js';
 import { createUsageReads } from '../services/usage-reads.js';
 import type { AddonVarsIn } from '../addon-definition.js';
-import { adminOutput, clientArea, download, homePanel, languageOf, productDetails, WHMCS_ADMIN_LINKS, type PanelPagesDeps } from './panel-pages.js';
+import {
+  adminOutput,
+  clientArea,
+  download,
+  homePanel,
+  languageOf,
+  productDetails,
+  WHMCS_ADMIN_LINKS,
+  type PanelPagesDeps,
+} from './panel-pages.js';
 import { createDisputeLimiter } from './rate-limit.js';
 import { createTokenSigner } from './tokens.js';
 import { createTokenRevocations } from '../adapters/token-revocations.js';
@@ -90,7 +99,13 @@ export { tabHref, WHMCS_ADMIN_LINKS } from './panel-pages.js';
 /** Where the router is mounted and how it keeps time, from the options. */
 function placeOf(o: WebOptions) {
   const basePath = (o.basePath ?? '/overusage').replace(/\/+$/, '');
-  return { basePath, apiBase: `${basePath}/api/v1`, assets: `${basePath}/assets`, now: o.now ?? Date.now, cacheMs: o.cacheMs ?? 15_000 };
+  return {
+    basePath,
+    apiBase: `${basePath}/api/v1`,
+    assets: `${basePath}/assets`,
+    now: o.now ?? Date.now,
+    cacheMs: o.cacheMs ?? 15_000,
+  };
 }
 type Place = ReturnType<typeof placeOf>;
 
@@ -101,10 +116,23 @@ function sharedParts(deps: WebDeps, place: Place) {
   const periodStore = createPeriodReadStore(deps.knex);
   const lineReads = createLineReads(deps.knex);
   const reads = createUsageReads({ store: periodStore, lines: lineReads, billing: deps.billing });
-  const admin = createAdminReads({ store: createAdminReadStore(deps.knex), periods: periodStore, lines: lineReads, billing: deps.billing, now, today: () => localDate(deps.clock.now(), deps.zone), clockNow: () => deps.clock.now().toMillis() });
+  const admin = createAdminReads({
+    store: createAdminReadStore(deps.knex),
+    periods: periodStore,
+    lines: lineReads,
+    billing: deps.billing,
+    now,
+    today: () => localDate(deps.clock.now(), deps.zone),
+    clockNow: () => deps.clock.now().toMillis(),
+  });
   const signer = createTokenSigner(deps.secretKey, now);
   const revocations = createTokenRevocations(deps.knex, { now });
-  const admins = createAdminDirectory({ panel: deps.panel, log: deps.log, now, ...(o.adminsTtlMs !== undefined ? { ttlMs: o.adminsTtlMs } : {}) });
+  const admins = createAdminDirectory({
+    panel: deps.panel,
+    log: deps.log,
+    now,
+    ...(o.adminsTtlMs !== undefined ? { ttlMs: o.adminsTtlMs } : {}),
+  });
   const limiter = createDisputeLimiter(o.disputeRateLimit ?? { windowMs: 15 * 60_000, limit: 10 });
   // one cache of the panel's names for the admin tab and the admin API
   const names = createNameDirectory({ panel: deps.panel, log: deps.log });
@@ -222,8 +250,14 @@ export function createWeb(deps: WebDeps) {
     clientArea: (vars: AddonVarsIn) => clientArea(pages, vars),
     adminOutput: (vars: AddonVarsIn) => adminOutput(pages, vars),
     download: (vars: AddonVarsIn) => download(pages, vars),
-    homePanel: (clientId: number, language: string | null | undefined, hostVars?: Record<string, unknown>) => homePanel(pages, clientId, language, hostVars),
-    productDetails: (serviceId: number, clientId: number, language: string | null | undefined, hostVars?: Record<string, unknown>) => productDetails(pages, serviceId, clientId, language, hostVars),
+    homePanel: (clientId: number, language: string | null | undefined, hostVars?: Record<string, unknown>) =>
+      homePanel(pages, clientId, language, hostVars),
+    productDetails: (
+      serviceId: number,
+      clientId: number,
+      language: string | null | undefined,
+      hostVars?: Record<string, unknown>,
+    ) => productDetails(pages, serviceId, clientId, language, hostVars),
     languageOf: (clientId: number) => languageOf(pages, clientId),
     /** the express router (JSON API, embed pages, assets); mount it with app.use() */
     router: () => createWebRouter(routerDeps(deps, place, shared, pages)),

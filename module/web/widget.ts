@@ -7,7 +7,14 @@ import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { DisputeService } from '../services/disputes.js';
 import { idCursor, type LineRow, type UsageReads } from '../services/usage-reads.js';
-import { presentMeter, presentWidget, pctText, type UsageBanner, type WidgetLinks, type WidgetView } from './present-usage.js';
+import {
+  presentMeter,
+  presentWidget,
+  pctText,
+  type UsageBanner,
+  type WidgetLinks,
+  type WidgetView,
+} from './present-usage.js';
 import type { DisputeLimiter } from './rate-limit.js';
 import { ttlCache } from './ttl-cache.js';
 import { wordsFor } from './words.js';
@@ -116,7 +123,11 @@ const poolOf = (usage: Usage, standings: Map<number, PoolStanding>): PoolFigures
  * client's own credit log, asked only when a line has such a credit. A courtesy: the page shows
  * without it when the panel cannot be asked.
  */
-async function creditsOf(deps: WidgetDeps, clientId: number, lines: readonly LineRow[]): Promise<Map<number, CreditStanding>> {
+async function creditsOf(
+  deps: WidgetDeps,
+  clientId: number,
+  lines: readonly LineRow[],
+): Promise<Map<number, CreditStanding>> {
   const out = new Map<number, CreditStanding>();
   const credited = lines.filter((l) => l.clientId === clientId && l.dispute?.settlement === 'credited');
   if (!deps.panel || credited.length === 0) return out;
@@ -124,7 +135,15 @@ async function creditsOf(deps: WidgetDeps, clientId: number, lines: readonly Lin
     const log = await creditLog(deps.panel, clientId);
     const standings = creditStandings(log);
     for (const l of credited) {
-      const row = log.find((r) => r.amount > 0n && isDisputeCredit(r.description, { disputeId: l.dispute!.id, decision: l.dispute!.state, ref: l.refCode }));
+      const row = log.find(
+        (r) =>
+          r.amount > 0n &&
+          isDisputeCredit(r.description, {
+            disputeId: l.dispute!.id,
+            decision: l.dispute!.state,
+            ref: l.refCode,
+          }),
+      );
       const standing = row ? standings.get(row.id) : undefined;
       if (standing) out.set(l.id, standing);
     }
@@ -137,32 +156,64 @@ async function creditsOf(deps: WidgetDeps, clientId: number, lines: readonly Lin
 /** The page's view-model for one client and (one of their) services. */
 async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promise<WidgetView> {
   const services = await deps.reads.clientServices(req.clientId);
-  const base = { locale: req.locale, now: deps.clock.now(), services, links: req.links(), lines: [] as never[] };
+  const base = {
+    locale: req.locale,
+    now: deps.clock.now(),
+    services,
+    links: req.links(),
+    lines: [] as never[],
+  };
   if (services.length === 0) return presentWidget({ ...base, labels: new Map(), usage: null, periods: null });
   const wanted = req.serviceId ?? services[0]!.serviceId;
-  if (!services.some((s) => s.serviceId === wanted)) throw new ModuleError('NOT_FOUND', `service ${wanted} is not one of yours`);
+  if (!services.some((s) => s.serviceId === wanted))
+    throw new ModuleError('NOT_FOUND', `service ${wanted} is not one of yours`);
   const [usage, periods, lines, names, focus, banner, standings] = await Promise.all([
     deps.reads.serviceUsage(wanted, { clientId: req.clientId }),
     deps.reads.periods(wanted, { clientId: req.clientId, before: req.periodsBefore ?? null, limit: 12 }),
     deps.reads.lines({ clientId: req.clientId, serviceId: wanted }, { limit: 50 }),
     src.labelsOf(req.clientId),
-    req.periodId ? deps.reads.periodDays(wanted, req.periodId, { clientId: req.clientId }) : Promise.resolve(null),
+    req.periodId
+      ? deps.reads.periodDays(wanted, req.periodId, { clientId: req.clientId })
+      : Promise.resolve(null),
     src.bannerOf(wanted),
     src.standingOf(req.clientId),
   ]);
   const credits = await creditsOf(deps, req.clientId, lines.rows);
-  const view = presentWidget({ ...base, labels: names, usage, periods, lines: lines.rows, focus, banner, pool: poolOf(usage, standings), credits });
-  if (deps.caps) view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale);
-  if (deps.upgrades && deps.caps) view.upgrade = await upgradeSection(deps.caps.knex, deps.upgrades, wanted, req.clientId, req.locale).catch((err: unknown) => {
-    // the suggestion is a courtesy: the page shows without it when the panel cannot price it
-    deps.log.warn('widget.upgrade_failed', { serviceId: wanted, error: (err as Error).message });
-    return null;
+  const view = presentWidget({
+    ...base,
+    labels: names,
+    usage,
+    periods,
+    lines: lines.rows,
+    focus,
+    banner,
+    pool: poolOf(usage, standings),
+    credits,
   });
+  if (deps.caps) view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale);
+  if (deps.upgrades && deps.caps)
+    view.upgrade = await upgradeSection(
+      deps.caps.knex,
+      deps.upgrades,
+      wanted,
+      req.clientId,
+      req.locale,
+    ).catch((err: unknown) => {
+      // the suggestion is a courtesy: the page shows without it when the panel cannot price it
+      deps.log.warn('widget.upgrade_failed', { serviceId: wanted, error: (err as Error).message });
+      return null;
+    });
   return view;
 }
 
 /** Sets or lifts a cap from the page's form; the limit policy then acts (or lets go) at once. */
-async function postCap(deps: WidgetDeps, clientId: number, body: Record<string, unknown>, locale: string, actor: Actor): Promise<Flash> {
+async function postCap(
+  deps: WidgetDeps,
+  clientId: number,
+  body: Record<string, unknown>,
+  locale: string,
+  actor: Actor,
+): Promise<Flash> {
   const w = capWordsFor(locale);
   const caps = deps.caps!;
   const serviceId = idCursor(body.service, 'service');
@@ -172,30 +223,53 @@ async function postCap(deps: WidgetDeps, clientId: number, body: Record<string, 
     else {
       // "25,00" as a Dutch client writes it is 25.00; bytes are GB over the allowance
       const raw = String(body.amount ?? '').trim();
-      const amount = body.kind === 'bytes' ? (/^\d+([.,]\d+)?$/.test(raw) ? `${raw.replace(',', '.')} GB` : raw) : raw.replace(/^(\d+),(\d{1,2})$/, '$1.$2');
+      const amount =
+        body.kind === 'bytes'
+          ? /^\d+([.,]\d+)?$/.test(raw)
+            ? `${raw.replace(',', '.')} GB`
+            : raw
+          : raw.replace(/^(\d+),(\d{1,2})$/, '$1.$2');
       await caps.service.set(clientId, serviceId, { kind: body.kind, amount, action: body.action }, actor);
     }
   } catch (err) {
-    if (err instanceof ModuleError && err.code === 'INVALID_INPUT') return { kind: 'error', text: w.badAmount };
+    if (err instanceof ModuleError && err.code === 'INVALID_INPUT')
+      return { kind: 'error', text: w.badAmount };
     if (err instanceof ModuleError && err.code === 'CONFLICT') return { kind: 'error', text: w.notOffered };
     throw err;
   }
-  await caps.applyNow().catch((err: unknown) => deps.log.warn('widget.cap_apply_failed', { clientId, serviceId, error: (err as Error).message }));
+  await caps
+    .applyNow()
+    .catch((err: unknown) =>
+      deps.log.warn('widget.cap_apply_failed', { clientId, serviceId, error: (err as Error).message }),
+    );
   return { kind: 'success', text: body.do === 'lift_cap' ? w.flashLifted : w.flashSet };
 }
 
 /** A cap's form: a service that is not the client's answers as not found. */
-async function postCapForm(deps: WidgetDeps, clientId: number, body: Record<string, unknown>, locale: string, actor: Actor): Promise<Flash> {
+async function postCapForm(
+  deps: WidgetDeps,
+  clientId: number,
+  body: Record<string, unknown>,
+  locale: string,
+  actor: Actor,
+): Promise<Flash> {
   try {
     return await postCap(deps, clientId, body, locale, actor);
   } catch (err) {
-    if (err instanceof ModuleError && err.code === 'NOT_FOUND') return { kind: 'error', text: wordsFor(textLanguage(locale)).notFound };
+    if (err instanceof ModuleError && err.code === 'NOT_FOUND')
+      return { kind: 'error', text: wordsFor(textLanguage(locale)).notFound };
     throw err;
   }
 }
 
 /** The one-click upgrade the page suggests: ordered on the panel, with its invoice when there is one. */
-async function postUpgrade(upgrades: UpgradeService, clientId: number, body: Record<string, unknown>, locale: string, actor: Actor): Promise<Flash> {
+async function postUpgrade(
+  upgrades: UpgradeService,
+  clientId: number,
+  body: Record<string, unknown>,
+  locale: string,
+  actor: Actor,
+): Promise<Flash> {
   const w = wordsFor(textLanguage(locale));
   const uw = upgradeWordsFor(locale);
   try {
@@ -206,13 +280,21 @@ async function postUpgrade(upgrades: UpgradeService, clientId: number, body: Rec
     return { kind: 'success', text: out.invoiceId ? uw.orderedInvoice(out.invoiceId) : uw.ordered };
   } catch (err) {
     if (err instanceof ModuleError && err.code === 'NOT_FOUND') return { kind: 'error', text: w.notFound };
-    if (err instanceof ModuleError && (err.code === 'INVALID_INPUT' || err.code === 'CONFLICT')) return { kind: 'error', text: uw.refused };
+    if (err instanceof ModuleError && (err.code === 'INVALID_INPUT' || err.code === 'CONFLICT'))
+      return { kind: 'error', text: uw.refused };
     throw err;
   }
 }
 
 /** A line disputed, or a dispute withdrawn; each refusal in the client's words. */
-async function postDispute(deps: WidgetDeps, disputes: DisputeService, clientId: number, body: Record<string, unknown>, locale: string, actor: Actor): Promise<Flash> {
+async function postDispute(
+  deps: WidgetDeps,
+  disputes: DisputeService,
+  clientId: number,
+  body: Record<string, unknown>,
+  locale: string,
+  actor: Actor,
+): Promise<Flash> {
   const w = wordsFor(textLanguage(locale));
   const action = String(body.do ?? '');
   try {
@@ -220,10 +302,19 @@ async function postDispute(deps: WidgetDeps, disputes: DisputeService, clientId:
       if (!(await deps.limiter.hit(`client:${clientId}`))) return { kind: 'error', text: w.rateLimited };
       const lineId = idCursor(body.line, 'line');
       if (lineId === null) return { kind: 'error', text: w.badRequest };
-      const outcome = await disputes.open({ lineId, reason: String(body.reason ?? '').slice(0, 4000), actor });
+      const outcome = await disputes.open({
+        lineId,
+        reason: String(body.reason ?? '').slice(0, 4000),
+        actor,
+      });
       if (outcome.ok) return { kind: 'success', text: w.flashOpened };
       // the service words a closed window in the client's language, naming the deadline
-      const text = { WINDOW_CLOSED: outcome.message, REASON_REQUIRED: w.reasonHint, ALREADY_DISPUTED: w.alreadyDisputed, NOT_DISPUTABLE: w.notDisputable }[outcome.code];
+      const text = {
+        WINDOW_CLOSED: outcome.message,
+        REASON_REQUIRED: w.reasonHint,
+        ALREADY_DISPUTED: w.alreadyDisputed,
+        NOT_DISPUTABLE: w.notDisputable,
+      }[outcome.code];
       return { kind: 'error', text };
     }
     if (action === 'withdraw') {
@@ -231,7 +322,9 @@ async function postDispute(deps: WidgetDeps, disputes: DisputeService, clientId:
       if (disputeId === null) return { kind: 'error', text: w.badRequest };
       await disputes.get(disputeId, { clientId });
       const outcome = await disputes.resolve({ disputeId, to: 'withdrawn', actor });
-      return outcome.ok ? { kind: 'success', text: w.flashWithdrawn } : { kind: 'error', text: w.notDisputable };
+      return outcome.ok
+        ? { kind: 'success', text: w.flashWithdrawn }
+        : { kind: 'error', text: w.notDisputable };
     }
     return { kind: 'error', text: w.badRequest };
   } catch (err) {
@@ -266,8 +359,16 @@ async function summarize(deps: WidgetDeps, src: Sources, clientId: number, local
   const lines = await deps.reads.lines({ clientId }, { limit: 50 });
   const now = deps.clock.now();
   const underDispute = lines.rows.filter((l) => l.dispute?.state === 'open').length;
-  const disputable = lines.rows.filter((l) => !l.dispute && l.status === 'placed' && now.toMillis() < DateTime.fromISO(l.deadlineClosesAt).toMillis()).length;
-  return { rows, underDispute: underDispute ? w.homeOpenDisputes(underDispute) : '', disputable: disputable ? w.homeDisputable(disputable) : '', w };
+  const disputable = lines.rows.filter(
+    (l) =>
+      !l.dispute && l.status === 'placed' && now.toMillis() < DateTime.fromISO(l.deadlineClosesAt).toMillis(),
+  ).length;
+  return {
+    rows,
+    underDispute: underDispute ? w.homeOpenDisputes(underDispute) : '',
+    disputable: disputable ? w.homeDisputable(disputable) : '',
+    w,
+  };
 }
 
 export function createWidget(deps: WidgetDeps) {
@@ -303,10 +404,19 @@ export function createWidget(deps: WidgetDeps) {
     },
 
     /** Carries out a form post of the client page; answers with the message to show. */
-    async post(clientId: number, body: Record<string, unknown>, locale: string, actingAdminId: number | null = null): Promise<Flash> {
+    async post(
+      clientId: number,
+      body: Record<string, unknown>,
+      locale: string,
+      actingAdminId: number | null = null,
+    ): Promise<Flash> {
       const action = String(body.do ?? '');
       // a token an admin minted for the client: audited as that admin acting as the client
-      const actor: Actor = { type: 'client' as const, id: String(clientId), ...(actingAdminId !== null ? { actingAdminId: String(actingAdminId) } : {}) };
+      const actor: Actor = {
+        type: 'client' as const,
+        id: String(clientId),
+        ...(actingAdminId !== null ? { actingAdminId: String(actingAdminId) } : {}),
+      };
       const { upgrades, caps, disputes } = deps;
       const run =
         action === 'upgrade' && upgrades

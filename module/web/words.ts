@@ -22,10 +22,13 @@ export const WIDGET_WORDS = {
     measuredUntil: (date: string) => `Measured up to and including ${date}.`,
     notMeasured: 'Not measured yet: the first figures appear the day after the first reading.',
     meterLabel: (pct: string) => `${pct} of the allowance used`,
-    poolUsed: (name: string, n: number, used: string, allowance: string, pct: string) => `Transfer pool ${name} (${n} ${plural(n, 'VPS', 'VPSs')}): ${used} of ${allowance} used together (${pct})`,
-    poolNote: 'Your VPSs in this pool share one allowance for the calendar month: the meter, the notices and what happens at the limit count the whole pool; the chart below is this VPS alone.',
+    poolUsed: (name: string, n: number, used: string, allowance: string, pct: string) =>
+      `Transfer pool ${name} (${n} ${plural(n, 'VPS', 'VPSs')}): ${used} of ${allowance} used together (${pct})`,
+    poolNote:
+      'Your VPSs in this pool share one allowance for the calendar month: the meter, the notices and what happens at the limit count the whole pool; the chart below is this VPS alone.',
     poolMembers: 'The VPSs in the pool',
-    poolMember: (label: string, used: string, part: string) => `${label}: ${used} (${part} of the pool's traffic)`,
+    poolMember: (label: string, used: string, part: string) =>
+      `${label}: ${used} (${part} of the pool's traffic)`,
     poolThis: 'this VPS',
     projectedMark: (pct: string) => `at this pace by the end of the period: ${pct}`,
     marks: 'Notices are sent at',
@@ -54,7 +57,8 @@ export const WIDGET_WORDS = {
     missing: 'no data (not zero: the reading failed)',
     missingShort: 'no data',
     future: 'not yet',
-    undecided: 'the counter dropped: its traffic after the drop is not booked until we have checked what happened',
+    undecided:
+      'the counter dropped: its traffic after the drop is not booked until we have checked what happened',
     pace: (amount: string) => `even pace: ${amount} a day`,
     legendMeasured: 'measured',
     legendEstimated: 'estimated',
@@ -97,8 +101,15 @@ export const WIDGET_WORDS = {
       resolving: 'dispute being resolved',
     } as Record<string, string>,
     left: (days: number, hours: number, minutes: number) =>
-      days >= 2 ? `${days} days left` : days === 1 ? `1 day and ${hours} ${plural(hours, 'hour', 'hours')} left` : hours >= 1 ? `${hours} ${plural(hours, 'hour', 'hours')} left` : `${Math.max(minutes, 1)} ${plural(minutes, 'minute', 'minutes')} left`,
-    windowClosed: (date: string) => `The window to dispute this line ended on ${date}; a dispute after it cannot be accepted.`,
+      days >= 2
+        ? `${days} days left`
+        : days === 1
+          ? `1 day and ${hours} ${plural(hours, 'hour', 'hours')} left`
+          : hours >= 1
+            ? `${hours} ${plural(hours, 'hour', 'hours')} left`
+            : `${Math.max(minutes, 1)} ${plural(minutes, 'minute', 'minutes')} left`,
+    windowClosed: (date: string) =>
+      `The window to dispute this line ended on ${date}; a dispute after it cannot be accepted.`,
     disputeThis: 'Dispute this line',
     reason: 'Why do you dispute it?',
     reasonHint: 'At least 3 characters. Say what you think is wrong, e.g. which days.',
@@ -109,9 +120,11 @@ export const WIDGET_WORDS = {
     creditNote: (invoiceId: number) => `credit note #${invoiceId}`,
     resolved: {
       upheld: (date: string, due: string) => `Upheld on ${date}; due on ${due}.`,
-      adjusted: (date: string, before: string, after: string, due: string) => `Adjusted on ${date} from ${before} to ${after}; due on ${due}.`,
+      adjusted: (date: string, before: string, after: string, due: string) =>
+        `Adjusted on ${date} from ${before} to ${after}; due on ${due}.`,
       waived: (date: string, before: string) => `Waived on ${date}: you owe nothing for it (was ${before}).`,
-      credited: (date: string, after: string, credit: string) => `Decided on ${date}: the line now bills ${after}; you had paid it already, so we credited ${credit} to your account.`,
+      credited: (date: string, after: string, credit: string) =>
+        `Decided on ${date}: the line now bills ${after}; you had paid it already, so we credited ${credit} to your account.`,
       // VAT included; the credit note (linked) shows the line and its VAT reversed
       withdrawn: (date: string, due: string) => `You withdrew the dispute on ${date}; due on ${due}.`,
     },
@@ -132,8 +145,10 @@ export const WIDGET_WORDS = {
     disputesOff: 'Disputes cannot be sent here at the moment; please contact us.',
     badRequest: 'The form could not be read; please try again.',
     busy: 'We are handling this dispute right now; please try again in a moment.',
-    noticeSent: (pct: number, date: string) => `On ${date} we told you this period's traffic had reached ${pct}\u00a0% of the allowance.`,
-    limitThrottled: 'The allowance is used up: the speed of this VPS is limited until the next period starts.',
+    noticeSent: (pct: number, date: string) =>
+      `On ${date} we told you this period's traffic had reached ${pct}\u00a0% of the allowance.`,
+    limitThrottled:
+      'The allowance is used up: the speed of this VPS is limited until the next period starts.',
     limitSuspended: 'The allowance is used up: this VPS is suspended until the next period starts.',
     policyThrottle: 'When the allowance is used up, the speed of this VPS is limited until the next period.',
     policySuspend: 'When the allowance is used up, this VPS is suspended until the next period.',
@@ -143,15 +158,24 @@ export const WIDGET_WORDS = {
     homeDisputable: (n: number) => `${n} ${plural(n, 'line', 'lines')} can still be disputed`,
     details: 'Details',
     counter: {
-      resetMissed: (date: string) => `SolusVM did not reset the counter on ${date}. We go on counting from where it stood, so no traffic is counted twice, and this period still ends on its usual day.`,
-      resetMissedCame: (date: string) => `SolusVM did not reset the counter on ${date}; the reset came later. No traffic was counted twice.`,
-      resetMissedDropped: (date: string, on: string) => `SolusVM did not reset the counter on ${date}. On ${on} the counter went down: that reset or a correction on the server, which we check before anything is billed for it. No traffic is counted twice.`,
-      resetLate: (due: string, days: number, seen: string) => `The counter reset due on ${due} came ${days} ${plural(days, 'day', 'days')} late (seen on ${seen}). Your periods did not move.`,
-      dropOpen: (date: string, from: string, to: string) => `The counter went down on ${date} (from ${from} to ${to}): a manual reset or a correction on the server. Until we have checked which, the ${to} it showed that day are not billed.`,
-      dropReset: (date: string, since: string) => `The counter was reset on ${date}; traffic between ${since} and the reset was not measured and is not billed.`,
-      dropCorrection: (date: string) => `The counter was corrected on ${date}; nothing was billed for the drop.`,
-      unmeasured: (from: string, to: string) => `Traffic from ${from} to ${to} was not measured (there was no reading before the reset) and is not billed.`,
-      longGap: (days: number, to: string) => `No reading for ${days} ${plural(days, 'day', 'days')} up to ${to}: the daily figures of those days are estimates; the total is exact.`,
+      resetMissed: (date: string) =>
+        `SolusVM did not reset the counter on ${date}. We go on counting from where it stood, so no traffic is counted twice, and this period still ends on its usual day.`,
+      resetMissedCame: (date: string) =>
+        `SolusVM did not reset the counter on ${date}; the reset came later. No traffic was counted twice.`,
+      resetMissedDropped: (date: string, on: string) =>
+        `SolusVM did not reset the counter on ${date}. On ${on} the counter went down: that reset or a correction on the server, which we check before anything is billed for it. No traffic is counted twice.`,
+      resetLate: (due: string, days: number, seen: string) =>
+        `The counter reset due on ${due} came ${days} ${plural(days, 'day', 'days')} late (seen on ${seen}). Your periods did not move.`,
+      dropOpen: (date: string, from: string, to: string) =>
+        `The counter went down on ${date} (from ${from} to ${to}): a manual reset or a correction on the server. Until we have checked which, the ${to} it showed that day are not billed.`,
+      dropReset: (date: string, since: string) =>
+        `The counter was reset on ${date}; traffic between ${since} and the reset was not measured and is not billed.`,
+      dropCorrection: (date: string) =>
+        `The counter was corrected on ${date}; nothing was billed for the drop.`,
+      unmeasured: (from: string, to: string) =>
+        `Traffic from ${from} to ${to} was not measured (there was no reading before the reset) and is not billed.`,
+      longGap: (days: number, to: string) =>
+        `No reading for ${days} ${plural(days, 'day', 'days')} up to ${to}: the daily figures of those days are estimates; the total is exact.`,
       at: (time: string, date: string) => `${time} on ${date}`,
     },
   },
@@ -170,10 +194,13 @@ export const WIDGET_WORDS = {
     measuredUntil: (date: string) => `Gemeten tot en met ${date}.`,
     notMeasured: 'Nog niet gemeten: de eerste cijfers verschijnen de dag na de eerste meting.',
     meterLabel: (pct: string) => `${pct} van de bundel gebruikt`,
-    poolUsed: (name: string, n: number, used: string, allowance: string, pct: string) => `Datapool ${name} (${n} ${plural(n, 'VPS', "VPS'en")}): samen ${used} van ${allowance} verbruikt (${pct})`,
-    poolNote: "Uw VPS'en in deze pool delen één bundel per kalendermaand: de meter, de meldingen en wat er bij de limiet gebeurt tellen de hele pool; de grafiek hieronder is alleen deze VPS.",
+    poolUsed: (name: string, n: number, used: string, allowance: string, pct: string) =>
+      `Datapool ${name} (${n} ${plural(n, 'VPS', "VPS'en")}): samen ${used} van ${allowance} verbruikt (${pct})`,
+    poolNote:
+      "Uw VPS'en in deze pool delen één bundel per kalendermaand: de meter, de meldingen en wat er bij de limiet gebeurt tellen de hele pool; de grafiek hieronder is alleen deze VPS.",
     poolMembers: "De VPS'en in de pool",
-    poolMember: (label: string, used: string, part: string) => `${label}: ${used} (${part} van het verkeer van de pool)`,
+    poolMember: (label: string, used: string, part: string) =>
+      `${label}: ${used} (${part} van het verkeer van de pool)`,
     poolThis: 'deze VPS',
     projectedMark: (pct: string) => `in dit tempo op het einde van de periode: ${pct}`,
     marks: 'Meldingen worden verstuurd bij',
@@ -202,7 +229,8 @@ export const WIDGET_WORDS = {
     missing: 'geen gegevens (niet nul: de meting mislukte)',
     missingShort: 'geen gegevens',
     future: 'nog niet',
-    undecided: 'de teller daalde: het verkeer na de daling telt pas mee als we hebben nagekeken wat er gebeurde',
+    undecided:
+      'de teller daalde: het verkeer na de daling telt pas mee als we hebben nagekeken wat er gebeurde',
     pace: (amount: string) => `gelijkmatig tempo: ${amount} per dag`,
     legendMeasured: 'gemeten',
     legendEstimated: 'geschat',
@@ -245,22 +273,34 @@ export const WIDGET_WORDS = {
       resolving: 'bezwaar wordt afgehandeld',
     } as Record<string, string>,
     left: (days: number, hours: number, minutes: number) =>
-      days >= 2 ? `nog ${days} dagen` : days === 1 ? `nog 1 dag en ${hours} uur` : hours >= 1 ? `nog ${hours} uur` : `nog ${Math.max(minutes, 1)} ${plural(minutes, 'minuut', 'minuten')}`,
-    windowClosed: (date: string) => `De termijn om bezwaar te maken tegen deze regel liep tot en met ${date}; een bezwaar daarna kunnen we niet aanvaarden.`,
+      days >= 2
+        ? `nog ${days} dagen`
+        : days === 1
+          ? `nog 1 dag en ${hours} uur`
+          : hours >= 1
+            ? `nog ${hours} uur`
+            : `nog ${Math.max(minutes, 1)} ${plural(minutes, 'minuut', 'minuten')}`,
+    windowClosed: (date: string) =>
+      `De termijn om bezwaar te maken tegen deze regel liep tot en met ${date}; een bezwaar daarna kunnen we niet aanvaarden.`,
     disputeThis: 'Bezwaar maken tegen deze regel',
     reason: 'Waarom maakt u bezwaar?',
     reasonHint: 'Minstens 3 tekens. Zeg wat volgens u niet klopt, bijvoorbeeld welke dagen.',
     send: 'Bezwaar indienen',
-    disputeHelp: 'De regel wordt opgeschort zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.',
+    disputeHelp:
+      'De regel wordt opgeschort zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.',
     disputed: (date: string) => `Betwist op ${date}`,
     yourReason: 'Opgegeven reden',
     creditNote: (invoiceId: number) => `creditnota #${invoiceId}`,
     resolved: {
       upheld: (date: string, due: string) => `Gehandhaafd op ${date}; te betalen uiterlijk ${due}.`,
-      adjusted: (date: string, before: string, after: string, due: string) => `Aangepast op ${date} van ${before} naar ${after}; te betalen uiterlijk ${due}.`,
-      waived: (date: string, before: string) => `Kwijtgescholden op ${date}: u hoeft hiervoor niets te betalen (was ${before}).`,
-      credited: (date: string, after: string, credit: string) => `Besloten op ${date}: de regel bedraagt nu ${after}; u had hem al betaald, dus hebben we ${credit} op uw tegoed gezet.`,
-      withdrawn: (date: string, due: string) => `U hebt het bezwaar ingetrokken op ${date}; te betalen uiterlijk ${due}.`,
+      adjusted: (date: string, before: string, after: string, due: string) =>
+        `Aangepast op ${date} van ${before} naar ${after}; te betalen uiterlijk ${due}.`,
+      waived: (date: string, before: string) =>
+        `Kwijtgescholden op ${date}: u hoeft hiervoor niets te betalen (was ${before}).`,
+      credited: (date: string, after: string, credit: string) =>
+        `Besloten op ${date}: de regel bedraagt nu ${after}; u had hem al betaald, dus hebben we ${credit} op uw tegoed gezet.`,
+      withdrawn: (date: string, due: string) =>
+        `U hebt het bezwaar ingetrokken op ${date}; te betalen uiterlijk ${due}.`,
     },
     credit: {
       given: (amount: string) => `${amount} op uw tegoed gezet`,
@@ -278,7 +318,8 @@ export const WIDGET_WORDS = {
     disputesOff: 'Bezwaar maken kan hier op dit moment niet; neem contact met ons op.',
     badRequest: 'Het formulier kon niet worden gelezen; probeer het opnieuw.',
     busy: 'We behandelen dit bezwaar op dit moment; probeer het zo meteen opnieuw.',
-    noticeSent: (pct: number, date: string) => `Op ${date} hebben we u laten weten dat het verkeer van deze periode ${pct}\u00a0% van de bundel had bereikt.`,
+    noticeSent: (pct: number, date: string) =>
+      `Op ${date} hebben we u laten weten dat het verkeer van deze periode ${pct}\u00a0% van de bundel had bereikt.`,
     limitThrottled: 'De bundel is op: de snelheid van deze VPS is beperkt tot de volgende periode begint.',
     limitSuspended: 'De bundel is op: deze VPS is opgeschort tot de volgende periode begint.',
     policyThrottle: 'Als de bundel op is, wordt de snelheid van deze VPS beperkt tot de volgende periode.',
@@ -286,18 +327,28 @@ export const WIDGET_WORDS = {
     homeUsage: (used: string, allowance: string) => `${used} van ${allowance}`,
     homeDetails: 'Dagcijfers en facturen',
     homeOpenDisputes: (n: number) => `${n} ${plural(n, 'regel', 'regels')} in betwisting`,
-    homeDisputable: (n: number) => `tegen ${n} ${plural(n, 'regel', 'regels')} kan nog bezwaar worden gemaakt`,
+    homeDisputable: (n: number) =>
+      `tegen ${n} ${plural(n, 'regel', 'regels')} kan nog bezwaar worden gemaakt`,
     details: 'Details',
     counter: {
-      resetMissed: (date: string) => `SolusVM heeft de teller op ${date} niet teruggezet. We tellen verder vanaf de stand van dat moment, dus geen verkeer wordt dubbel geteld, en deze periode eindigt nog altijd op de gewone dag.`,
-      resetMissedCame: (date: string) => `SolusVM heeft de teller op ${date} niet teruggezet; dat gebeurde later. Geen verkeer is dubbel geteld.`,
-      resetMissedDropped: (date: string, on: string) => `SolusVM heeft de teller op ${date} niet teruggezet. Op ${on} ging de teller omlaag: die reset of een correctie op de server, wat wij nakijken voordat er iets voor wordt gefactureerd. Geen verkeer wordt dubbel geteld.`,
-      resetLate: (due: string, days: number, seen: string) => `De terugzetting van de teller, verwacht op ${due}, kwam ${days} ${plural(days, 'dag', 'dagen')} te laat (gezien op ${seen}). Uw periodes zijn niet verschoven.`,
-      dropOpen: (date: string, from: string, to: string) => `De teller ging op ${date} omlaag (van ${from} naar ${to}): een handmatige terugzetting of een correctie op de server. Tot we hebben nagekeken welke, wordt de ${to} van die dag niet gefactureerd.`,
-      dropReset: (date: string, since: string) => `De teller is op ${date} teruggezet; het verkeer tussen ${since} en de terugzetting is niet gemeten en wordt niet gefactureerd.`,
-      dropCorrection: (date: string) => `De teller is op ${date} gecorrigeerd; voor de daling is niets gefactureerd.`,
-      unmeasured: (from: string, to: string) => `Het verkeer van ${from} tot en met ${to} is niet gemeten (er was geen meting vóór de terugzetting) en wordt niet gefactureerd.`,
-      longGap: (days: number, to: string) => `Geen meting gedurende ${days} ${plural(days, 'dag', 'dagen')} tot ${to}: de dagcijfers van die dagen zijn schattingen; het totaal is exact.`,
+      resetMissed: (date: string) =>
+        `SolusVM heeft de teller op ${date} niet teruggezet. We tellen verder vanaf de stand van dat moment, dus geen verkeer wordt dubbel geteld, en deze periode eindigt nog altijd op de gewone dag.`,
+      resetMissedCame: (date: string) =>
+        `SolusVM heeft de teller op ${date} niet teruggezet; dat gebeurde later. Geen verkeer is dubbel geteld.`,
+      resetMissedDropped: (date: string, on: string) =>
+        `SolusVM heeft de teller op ${date} niet teruggezet. Op ${on} ging de teller omlaag: die reset of een correctie op de server, wat wij nakijken voordat er iets voor wordt gefactureerd. Geen verkeer wordt dubbel geteld.`,
+      resetLate: (due: string, days: number, seen: string) =>
+        `De terugzetting van de teller, verwacht op ${due}, kwam ${days} ${plural(days, 'dag', 'dagen')} te laat (gezien op ${seen}). Uw periodes zijn niet verschoven.`,
+      dropOpen: (date: string, from: string, to: string) =>
+        `De teller ging op ${date} omlaag (van ${from} naar ${to}): een handmatige terugzetting of een correctie op de server. Tot we hebben nagekeken welke, wordt de ${to} van die dag niet gefactureerd.`,
+      dropReset: (date: string, since: string) =>
+        `De teller is op ${date} teruggezet; het verkeer tussen ${since} en de terugzetting is niet gemeten en wordt niet gefactureerd.`,
+      dropCorrection: (date: string) =>
+        `De teller is op ${date} gecorrigeerd; voor de daling is niets gefactureerd.`,
+      unmeasured: (from: string, to: string) =>
+        `Het verkeer van ${from} tot en met ${to} is niet gemeten (er was geen meting vóór de terugzetting) en wordt niet gefactureerd.`,
+      longGap: (days: number, to: string) =>
+        `Geen meting gedurende ${days} ${plural(days, 'dag', 'dagen')} tot ${to}: de dagcijfers van die dagen zijn schattingen; het totaal is exact.`,
       at: (time: string, date: string) => `${time} op ${date}`,
     },
   },
