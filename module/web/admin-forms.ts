@@ -18,17 +18,22 @@ export const SIZE_UNITS = ['GB', 'GiB', 'TB', 'TiB'] as const;
 /** price rows on the form: one per currency, the last one empty for another currency */
 export const PRICE_ROWS = 3;
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+const str = (v: unknown): string =>
+  typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
 
 /** Bytes in the largest unit of the product's family (decimal for GB/TB, binary for GiB/TiB) that shows them exactly, as "5" + "TB". */
 export function sizeFields(bytes: bigint, unit: string): { amount: string; unit: string } {
   const family = unit.endsWith('iB') ? (['TiB', 'GiB'] as const) : (['TB', 'GB'] as const);
-  for (const u of family) if (bytes % UNIT_BYTES[u] === 0n) return { amount: (bytes / UNIT_BYTES[u]).toString(), unit: u };
+  for (const u of family)
+    if (bytes % UNIT_BYTES[u] === 0n) return { amount: (bytes / UNIT_BYTES[u]).toString(), unit: u };
   // not whole in GB (GiB): GB (GiB) with the decimals it needs, exact
   const u = family[1];
   const per = UNIT_BYTES[u];
   const whole = bytes / per;
-  let frac = (bytes % per).toString().padStart(per.toString().length - 1, '0').replace(/0+$/, '');
+  let frac = (bytes % per)
+    .toString()
+    .padStart(per.toString().length - 1, '0')
+    .replace(/0+$/, '');
   if (frac === '') frac = '0';
   return { amount: `${whole}.${frac}`, unit: u };
 }
@@ -60,7 +65,14 @@ export function productForm(p: BillingProfile | null): FormValues {
     throttle_plan: '',
     panel_overage_off: '',
   };
-  for (let i = 1; i <= PRICE_ROWS; i++) Object.assign(v, { [`cur_${i}`]: i === 1 && !p ? 'EUR' : '', [`overage_${i}`]: '', [`precommit_${i}`]: '', [`minimum_${i}`]: '', [`cap_${i}`]: '' });
+  for (let i = 1; i <= PRICE_ROWS; i++)
+    Object.assign(v, {
+      [`cur_${i}`]: i === 1 && !p ? 'EUR' : '',
+      [`overage_${i}`]: '',
+      [`precommit_${i}`]: '',
+      [`minimum_${i}`]: '',
+      [`cap_${i}`]: '',
+    });
   if (!p) return v;
   v.enabled = p.enabled ? 'on' : '';
   v.unit = p.unit;
@@ -70,10 +82,18 @@ export function productForm(p: BillingProfile | null): FormValues {
   v.model = p.model;
   v.block_units = p.blockUnits === undefined ? '' : String(p.blockUnits);
   v.commit_mbps = p.commitMbps ?? '';
-  Object.entries(p.prices).slice(0, PRICE_ROWS - 1).forEach(([cur, pr], k) => {
-    const i = k + 1;
-    Object.assign(v, { [`cur_${i}`]: cur, [`overage_${i}`]: pr.overage, [`precommit_${i}`]: pr.precommit ?? '', [`minimum_${i}`]: pr.minimum ?? '', [`cap_${i}`]: pr.cap ?? '' });
-  });
+  Object.entries(p.prices)
+    .slice(0, PRICE_ROWS - 1)
+    .forEach(([cur, pr], k) => {
+      const i = k + 1;
+      Object.assign(v, {
+        [`cur_${i}`]: cur,
+        [`overage_${i}`]: pr.overage,
+        [`precommit_${i}`]: pr.precommit ?? '',
+        [`minimum_${i}`]: pr.minimum ?? '',
+        [`cap_${i}`]: pr.cap ?? '',
+      });
+    });
   v.prorate = p.prorate ? 'on' : '';
   v.taxed = p.taxed ? 'on' : '';
   v.window_days = String(p.window.days);
@@ -97,11 +117,20 @@ export function productValues(body: Record<string, unknown>): FormValues {
   const v: FormValues = {};
   for (const k of Object.keys(base)) v[k] = str(body[k]).trim();
   // a checkbox that is not ticked is not sent
-  for (const k of ['enabled', 'prorate', 'taxed', 'panel_overage_off']) v[k] = body[k] === undefined || str(body[k]) === '' ? '' : 'on';
+  for (const k of ['enabled', 'prorate', 'taxed', 'panel_overage_off'])
+    v[k] = body[k] === undefined || str(body[k]) === '' ? '' : 'on';
   return v;
 }
 
-const whole = (errors: FieldErrors, v: FormValues, field: string, what: string, min: number, max: number, optional = false): number | undefined => {
+const whole = (
+  errors: FieldErrors,
+  v: FormValues,
+  field: string,
+  what: string,
+  min: number,
+  max: number,
+  optional = false,
+): number | undefined => {
   const t = v[field] ?? '';
   if (t === '') {
     if (!optional) errors[field] = `${what}: required, a whole number from ${min} to ${max}`;
@@ -151,14 +180,23 @@ function fieldOfPath(path: ReadonlyArray<PropertyKey>, rowOf: Map<string, number
     case 'upgradeAfterPeriods':
       return 'upgrade_after';
     case 'limitPolicy':
-      return b === 'throttlePlanId' ? 'throttle_plan' : b === 'restoreMbps' ? 'restore_mbps' : b === 'throttleMbps' ? 'throttle_mbps' : 'limit_action';
+      return b === 'throttlePlanId'
+        ? 'throttle_plan'
+        : b === 'restoreMbps'
+          ? 'restore_mbps'
+          : b === 'throttleMbps'
+            ? 'throttle_mbps'
+            : 'limit_action';
     default:
       return '_form';
   }
 }
 
 /** the price rows: one currency each; a row left empty is no currency */
-function pricesFromForm(v: FormValues, errors: FieldErrors): { prices: Record<string, Record<string, string>>; rowOf: Map<string, number> } {
+function pricesFromForm(
+  v: FormValues,
+  errors: FieldErrors,
+): { prices: Record<string, Record<string, string>>; rowOf: Map<string, number> } {
   const prices: Record<string, Record<string, string>> = {};
   const rowOf = new Map<string, number>();
   for (let i = 1; i <= PRICE_ROWS; i++) {
@@ -166,7 +204,10 @@ function pricesFromForm(v: FormValues, errors: FieldErrors): { prices: Record<st
     const filled = ['overage', 'precommit', 'minimum', 'cap'].some((k) => (v[`${k}_${i}`] ?? '') !== '');
     if (cur === '' && !filled) continue;
     if (!/^[A-Z]{3}$/.test(cur)) {
-      errors[`cur_${i}`] = cur === '' ? 'the currency of these prices: three letters, like EUR' : `"${cur}" is not a currency code: three letters, like EUR`;
+      errors[`cur_${i}`] =
+        cur === ''
+          ? 'the currency of these prices: three letters, like EUR'
+          : `"${cur}" is not a currency code: three letters, like EUR`;
       continue;
     }
     if (rowOf.has(cur)) {
@@ -174,39 +215,62 @@ function pricesFromForm(v: FormValues, errors: FieldErrors): { prices: Record<st
       continue;
     }
     rowOf.set(cur, i);
-    if ((v[`overage_${i}`] ?? '') === '') errors[`overage_${i}`] = `the price of one ${v.unit} over the allowance in ${cur}: required, like 0.50`;
+    if ((v[`overage_${i}`] ?? '') === '')
+      errors[`overage_${i}`] = `the price of one ${v.unit} over the allowance in ${cur}: required, like 0.50`;
     prices[cur] = { overage: v[`overage_${i}`] ?? '' };
-    for (const k of ['precommit', 'minimum', 'cap']) if ((v[`${k}_${i}`] ?? '') !== '') prices[cur][k] = v[`${k}_${i}`]!;
+    for (const k of ['precommit', 'minimum', 'cap'])
+      if ((v[`${k}_${i}`] ?? '') !== '') prices[cur][k] = v[`${k}_${i}`]!;
   }
   if (rowOf.size === 0 && !errors.cur_1) errors.cur_1 = 'give a price for at least one currency';
   return { prices, rowOf };
 }
 
-/**
- * The form's values as the settings' JSON, validated: the settings, or what is wrong by field.
- * What the form does not show (a transfer pool, client caps) is kept from the stored settings.
- */
-export function productFromForm(v: FormValues, stored: BillingProfile | null): { ok: true; settings: Record<string, unknown> } | { ok: false; errors: FieldErrors } {
-  const errors: FieldErrors = {};
-  for (const [field, allowed] of Object.entries(ENUMS)) {
-    if (!allowed.includes(v[field] ?? '')) errors[field] = `choose one of ${allowed.join(', ')}`;
+/** a size on the form, as the settings write it: "5 TB" (the amount beside its unit's field) */
+function sizeFromForm(
+  errors: FieldErrors,
+  v: FormValues,
+  field: string,
+  unitField: string,
+  what: string,
+): string | undefined {
+  const t = v[field] ?? '';
+  if (!/^\d+(\.\d+)?$/.test(t)) {
+    errors[field] =
+      t === ''
+        ? `${what}: required, like 5 (with the unit beside it)`
+        : `${what}: a number like 5 or 2.5, not "${t}"`;
+    return undefined;
   }
-  const amount = (field: string, unitField: string, what: string): string | undefined => {
-    const t = v[field] ?? '';
-    if (!/^\d+(\.\d+)?$/.test(t)) {
-      errors[field] = t === '' ? `${what}: required, like 5 (with the unit beside it)` : `${what}: a number like 5 or 2.5, not "${t}"`;
-      return undefined;
-    }
-    return `${t} ${v[unitField]}`;
-  };
-  const allowance = v.allowance_kind === 'solusvm' ? 'solusvm' : amount('allowance', 'allowance_unit', 'the allowance');
-  const tolerance = amount('tolerance', 'tolerance_unit', 'the tolerance');
-  const blockUnits = v.model === 'per_block' ? whole(errors, v, 'block_units', 'the block size', 1, 1_000_000) : undefined;
-  if ((v.model === 'avg_mbps' || v.model === 'p95') && (v.commit_mbps ?? '') === '') errors.commit_mbps = 'the committed rate: required for this model, in Mbit/s, like 100';
-  const { prices, rowOf } = pricesFromForm(v, errors);
+  return `${t} ${v[unitField]}`;
+}
+
+/** the day counts: the reclamation window, the wait before an unpicked period is invoiced, the upgrade hint */
+function daysFromForm(
+  v: FormValues,
+  errors: FieldErrors,
+): { windowDays?: number; unpickedDays?: number; upgradeAfter?: number } {
   const windowDays = whole(errors, v, 'window_days', 'the reclamation window', 1, 365);
-  const unpickedDays = whole(errors, v, 'unpicked_days', 'the days before a period no renewal picks up is invoiced', 0, 366);
-  const upgradeAfter = whole(errors, v, 'upgrade_after', 'the periods over in a row before a bigger plan is suggested', 1, 24);
+  const unpickedDays = whole(
+    errors,
+    v,
+    'unpicked_days',
+    'the days before a period no renewal picks up is invoiced',
+    0,
+    366,
+  );
+  const upgradeAfter = whole(
+    errors,
+    v,
+    'upgrade_after',
+    'the periods over in a row before a bigger plan is suggested',
+    1,
+    24,
+  );
+  return { windowDays, unpickedDays, upgradeAfter };
+}
+
+/** the usage warnings: percentages of the allowance, like "80, 90, 100" */
+function thresholdsFromForm(v: FormValues, errors: FieldErrors): number[] {
   const thresholds: number[] = [];
   const parts = (v.thresholds ?? '').split(/[\s,;%]+/).filter(Boolean);
   if (parts.length === 0) errors.thresholds = 'at least one percentage, like 80, 90, 100';
@@ -217,12 +281,72 @@ export function productFromForm(v: FormValues, stored: BillingProfile | null): {
     }
     thresholds.push(Number(t));
   }
+  return thresholds;
+}
+
+/** what happens at the limit: bill, throttle (to a speed or a SolusVM 2 plan) or suspend */
+function limitPolicyFromForm(v: FormValues, errors: FieldErrors): Record<string, unknown> {
   const throttleMbps = whole(errors, v, 'throttle_mbps', 'the throttled speed', 1, 100_000, true);
   const restoreMbps = whole(errors, v, 'restore_mbps', 'the speed restored', 0, 100_000, true);
   const throttlePlanId = whole(errors, v, 'throttle_plan', 'the SolusVM 2 plan id', 1, 2 ** 31 - 1, true);
-  if (v.limit_action === 'throttle' && throttleMbps === undefined && throttlePlanId === undefined && !errors.throttle_mbps && !errors.throttle_plan) {
+  if (
+    v.limit_action === 'throttle' &&
+    throttleMbps === undefined &&
+    throttlePlanId === undefined &&
+    !errors.throttle_mbps &&
+    !errors.throttle_plan
+  ) {
     errors.throttle_mbps = 'a throttle needs the speed (SolusVM 1 and 2) or a SolusVM 2 plan to resize to';
   }
+  return {
+    action: v.limit_action,
+    ...(throttleMbps !== undefined ? { throttleMbps } : {}),
+    ...(restoreMbps !== undefined ? { restoreMbps } : {}),
+    ...(throttlePlanId !== undefined ? { throttlePlanId } : {}),
+  };
+}
+
+/** the settings schema's refusals, each at the form field that shows it (the first one per field) */
+function refusalsByField(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+  rowOf: Map<string, number>,
+  errors: FieldErrors,
+): FieldErrors {
+  for (const i of issues) {
+    let f = fieldOfPath(i.path, rowOf);
+    // a minimum or a cap the currency cannot hold is refused for the currency: shown at its field
+    const money = i.path[0] === 'prices' && i.path.length === 2 ? /\.(minimum|cap)\b/.exec(i.message) : null;
+    if (money) f = `${money[1]}_${rowOf.get(String(i.path[1])) ?? 1}`;
+    errors[f] ??= i.message;
+  }
+  return errors;
+}
+
+/**
+ * The form's values as the settings' JSON, validated: the settings, or what is wrong by field.
+ * What the form does not show (a transfer pool, client caps) is kept from the stored settings.
+ */
+export function productFromForm(
+  v: FormValues,
+  stored: BillingProfile | null,
+): { ok: true; settings: Record<string, unknown> } | { ok: false; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  for (const [field, allowed] of Object.entries(ENUMS)) {
+    if (!allowed.includes(v[field] ?? '')) errors[field] = `choose one of ${allowed.join(', ')}`;
+  }
+  const allowance =
+    v.allowance_kind === 'solusvm'
+      ? 'solusvm'
+      : sizeFromForm(errors, v, 'allowance', 'allowance_unit', 'the allowance');
+  const tolerance = sizeFromForm(errors, v, 'tolerance', 'tolerance_unit', 'the tolerance');
+  const blockUnits =
+    v.model === 'per_block' ? whole(errors, v, 'block_units', 'the block size', 1, 1_000_000) : undefined;
+  if ((v.model === 'avg_mbps' || v.model === 'p95') && (v.commit_mbps ?? '') === '')
+    errors.commit_mbps = 'the committed rate: required for this model, in Mbit/s, like 100';
+  const { prices, rowOf } = pricesFromForm(v, errors);
+  const { windowDays, unpickedDays, upgradeAfter } = daysFromForm(v, errors);
+  const thresholds = thresholdsFromForm(v, errors);
+  const limitPolicy = limitPolicyFromForm(v, errors);
   if (Object.keys(errors).length) return { ok: false, errors };
 
   const settings: Record<string, unknown> = {
@@ -241,27 +365,13 @@ export function productFromForm(v: FormValues, stored: BillingProfile | null): {
     upgradeAfterPeriods: upgradeAfter,
     panelOverageOff: v.panel_overage_off === 'on',
     thresholds,
-    limitPolicy: {
-      action: v.limit_action,
-      ...(throttleMbps !== undefined ? { throttleMbps } : {}),
-      ...(restoreMbps !== undefined ? { restoreMbps } : {}),
-      ...(throttlePlanId !== undefined ? { throttlePlanId } : {}),
-    },
+    limitPolicy,
     ...(stored?.pool !== undefined ? { pool: stored.pool } : {}),
     ...(stored?.poolLines !== undefined ? { poolLines: stored.poolLines } : {}),
     ...(stored?.clientCaps !== undefined ? { clientCaps: stored.clientCaps } : {}),
   };
   const r = profileSchema.safeParse(settings);
-  if (!r.success) {
-    for (const i of r.error.issues) {
-      let f = fieldOfPath(i.path, rowOf);
-      // a minimum or a cap the currency cannot hold is refused for the currency: shown at its field
-      const money = i.path[0] === 'prices' && i.path.length === 2 ? /\.(minimum|cap)\b/.exec(i.message) : null;
-      if (money) f = `${money[1]}_${rowOf.get(String(i.path[1])) ?? 1}`;
-      errors[f] ??= i.message;
-    }
-    return { ok: false, errors };
-  }
+  if (!r.success) return { ok: false, errors: refusalsByField(r.error.issues, rowOf, errors) };
   return { ok: true, settings };
 }
 
@@ -298,7 +408,8 @@ export function masterForm(m: MasterView | null): FormValues {
 
 export function masterValues(body: Record<string, unknown>): FormValues {
   const v: FormValues = {};
-  for (const k of Object.keys(masterForm(null))) v[k] = MASTER_SECRETS.includes(k as (typeof MASTER_SECRETS)[number]) ? str(body[k]) : str(body[k]).trim();
+  for (const k of Object.keys(masterForm(null)))
+    v[k] = MASTER_SECRETS.includes(k as (typeof MASTER_SECRETS)[number]) ? str(body[k]) : str(body[k]).trim();
   v.active = body.active === undefined || str(body.active) === '' ? '' : 'on';
   return v;
 }
@@ -318,36 +429,63 @@ const MASTER_ENUMS: Record<string, readonly string[]> = {
   unit_labels: ['binary', 'decimal'],
 };
 
-/**
- * A master from the form. Adding needs the credentials of its version; editing keeps a stored
- * secret whose field is left empty (secrets are never shown, so an empty field means "unchanged").
- */
-export function masterFromForm(v: FormValues, current: MasterView | null): { ok: true; input: MasterInput } | { ok: false; errors: FieldErrors } {
-  const errors: FieldErrors = {};
-  for (const [f, allowed] of Object.entries(MASTER_ENUMS)) if (!allowed.includes(v[f] ?? '')) errors[f] = `choose one of ${allowed.join(', ')}`;
-  const version = v.version === '2' ? 2 : 1;
+/** the master's name, and its address as its version writes it */
+function checkNameAndUrl(v: FormValues, version: 1 | 2, errors: FieldErrors): void {
   if ((v.name ?? '') === '') errors.name = 'a name to tell it by, like solus-ams-1';
   else if (v.name!.length > 100) errors.name = 'at most 100 characters';
-  if ((v.url ?? '') === '') errors.url = version === 1 ? 'the master’s address, like https://master.example.net:5656' : 'the API root, like https://solus.example.net/api/v1';
+  if ((v.url ?? '') === '')
+    errors.url =
+      version === 1
+        ? 'the master’s address, like https://master.example.net:5656'
+        : 'the API root, like https://solus.example.net/api/v1';
   else if (!errors.version) {
     try {
       normaliseMasterUrl(version, v.url!);
     } catch (e) {
-      errors.url = (e as Error).message.replace(/--basic-auth-user and --basic-auth-password/, 'the fields below');
+      errors.url = (e as Error).message.replace(
+        /--basic-auth-user and --basic-auth-password/,
+        'the fields below',
+      );
     }
   }
+}
+
+/** the API credentials of the version: required when adding or changing the version, else kept when empty */
+function checkCredentials(
+  v: FormValues,
+  version: 1 | 2,
+  current: MasterView | null,
+  errors: FieldErrors,
+): void {
   const versionChanged = current !== null && current.version !== version;
   if (version === 1) {
-    if ((v.api_id ?? '') === '' && (current === null || versionChanged)) errors.api_id = 'the API id (SolusVM: Configuration › API Access)';
-    if ((v.api_key ?? '') === '' && (current === null || versionChanged)) errors.api_key = 'the API key (SolusVM: Configuration › API Access)';
-    if (current !== null && !versionChanged && ((v.api_id ?? '') === '') !== ((v.api_key ?? '') === '')) errors[(v.api_id ?? '') === '' ? 'api_id' : 'api_key'] = 'give the API id and the key together, or neither to keep the stored ones';
+    if ((v.api_id ?? '') === '' && (current === null || versionChanged))
+      errors.api_id = 'the API id (SolusVM: Configuration › API Access)';
+    if ((v.api_key ?? '') === '' && (current === null || versionChanged))
+      errors.api_key = 'the API key (SolusVM: Configuration › API Access)';
+    if (current !== null && !versionChanged && ((v.api_id ?? '') === '') !== ((v.api_key ?? '') === ''))
+      errors[(v.api_id ?? '') === '' ? 'api_id' : 'api_key'] =
+        'give the API id and the key together, or neither to keep the stored ones';
   } else {
-    if ((v.api_token ?? '') === '' && (current === null || versionChanged)) errors.api_token = 'an API token (SolusVM 2: Access › API Tokens)';
+    if ((v.api_token ?? '') === '' && (current === null || versionChanged))
+      errors.api_token = 'an API token (SolusVM 2: Access › API Tokens)';
     if (v.api_user_type === 'reseller') errors.api_user_type = 'the reseller API user is SolusVM 1’s';
   }
-  if (v.tls === 'pinned' && (v.fingerprint ?? '') === '') errors.fingerprint = 'a pinned certificate needs its SHA-256 fingerprint (the connection test shows it)';
-  else if ((v.fingerprint ?? '') !== '' && !/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/.test(v.fingerprint!)) errors.fingerprint = 'a SHA-256 fingerprint: 64 hex digits, colons allowed';
-  if ((v.zone ?? '') === '') errors.zone = 'the master’s time zone: SolusVM resets its counters at midnight on its own clock (like Europe/Brussels)';
+}
+
+/** a pinned certificate's fingerprint */
+function checkTls(v: FormValues, errors: FieldErrors): void {
+  if (v.tls === 'pinned' && (v.fingerprint ?? '') === '')
+    errors.fingerprint = 'a pinned certificate needs its SHA-256 fingerprint (the connection test shows it)';
+  else if ((v.fingerprint ?? '') !== '' && !/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/.test(v.fingerprint!))
+    errors.fingerprint = 'a SHA-256 fingerprint: 64 hex digits, colons allowed';
+}
+
+/** the master's clock: its time zone and when its counters reset */
+function checkClock(v: FormValues, errors: FieldErrors): void {
+  if ((v.zone ?? '') === '')
+    errors.zone =
+      'the master’s time zone: SolusVM resets its counters at midnight on its own clock (like Europe/Brussels)';
   else {
     try {
       assertZone(v.zone!);
@@ -360,7 +498,26 @@ export function masterFromForm(v: FormValues, current: MasterView | null): { ok:
   } catch (e) {
     errors.reset_policy = (e as ModuleError).message;
   }
-  if ((v.basic_auth_password ?? '') !== '' && (v.basic_auth_user ?? '') === '' && !current?.hasBasicAuth) errors.basic_auth_user = 'the htpasswd user that goes with the password';
+}
+
+/**
+ * A master from the form. Adding needs the credentials of its version; editing keeps a stored
+ * secret whose field is left empty (secrets are never shown, so an empty field means "unchanged").
+ */
+export function masterFromForm(
+  v: FormValues,
+  current: MasterView | null,
+): { ok: true; input: MasterInput } | { ok: false; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  for (const [f, allowed] of Object.entries(MASTER_ENUMS))
+    if (!allowed.includes(v[f] ?? '')) errors[f] = `choose one of ${allowed.join(', ')}`;
+  const version = v.version === '2' ? 2 : 1;
+  checkNameAndUrl(v, version, errors);
+  checkCredentials(v, version, current, errors);
+  checkTls(v, errors);
+  checkClock(v, errors);
+  if ((v.basic_auth_password ?? '') !== '' && (v.basic_auth_user ?? '') === '' && !current?.hasBasicAuth)
+    errors.basic_auth_user = 'the htpasswd user that goes with the password';
   const concurrency = whole(errors, v, 'concurrency', 'reads at once', 1, 64);
   const timeout = whole(errors, v, 'timeout', 'the timeout in seconds', 1, 600);
   const retries = whole(errors, v, 'retries', 'retries', 0, 10);
@@ -384,7 +541,12 @@ export function masterFromForm(v: FormValues, current: MasterView | null): { ok:
     panelServerId: panelServerId ?? null,
     ...(version === 1 && v.api_id ? { apiId: v.api_id, apiKey: v.api_key! } : {}),
     ...(version === 2 && v.api_token ? { token: v.api_token } : {}),
-    ...(v.basic_auth_user ? { basicAuthUser: v.basic_auth_user, ...(v.basic_auth_password ? { basicAuthPassword: v.basic_auth_password } : {}) } : {}),
+    ...(v.basic_auth_user
+      ? {
+          basicAuthUser: v.basic_auth_user,
+          ...(v.basic_auth_password ? { basicAuthPassword: v.basic_auth_password } : {}),
+        }
+      : {}),
   };
   return { ok: true, input };
 }
