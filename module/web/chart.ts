@@ -92,22 +92,49 @@ export function tickStep(v: number): number {
   return 10 * p;
 }
 
-export function buildChart(input: ChartInput): ChartView {
-  const n = Math.max(1, daysBetween(input.from, input.to) + 1);
-  const per = Number(UNIT_BYTES[input.unit]);
-  const byDate = new Map(input.days.map((d) => [d.date, d]));
+/** a position to two decimals */
+const round = (v: number) => Math.round(v * 100) / 100;
+
+interface VerticalScale {
+  step: number;
+  steps: number;
+  decimals: number;
+  /** a figure (in the chart's unit) as its y in pixels */
+  yOf: (units: number) => number;
+}
+
+/** The y axis: whole steps up to the highest day or 110 % of the pace, whichever is higher (never zero). */
+function verticalScale(input: ChartInput, per: number): VerticalScale {
   const maxBytes = input.days.reduce((m, d) => (!d.missing && d.bytes > m ? d.bytes : m), 0n);
-  const highest = Math.max(Number(maxBytes) / per, input.paceBytes === null ? 0 : (Number(input.paceBytes) / per) * 1.1, 0.001);
+  const highest = Math.max(
+    Number(maxBytes) / per,
+    input.paceBytes === null ? 0 : (Number(input.paceBytes) / per) * 1.1,
+    0.001,
+  );
   const step = tickStep(highest);
   const steps = Math.max(1, Math.ceil(highest / step - 1e-9));
   const top = steps * step;
-  const yOf = (units: number) => PLOT.y + PLOT.h - (units / top) * PLOT.h;
+  return {
+    step,
+    steps,
+    decimals: step >= 1 ? 0 : Math.ceil(-Math.log10(step) - 1e-9),
+    yOf: (units: number) => PLOT.y + PLOT.h - (units / top) * PLOT.h,
+  };
+}
+
+/**
+ * A bar for each day of the axis and a table row for each day with data (measured, estimated or
+ * missing), with the count of each.
+ */
+function dayBars(
+  input: ChartInput,
+  n: number,
+  per: number,
+  yOf: VerticalScale['yOf'],
+): Pick<ChartView, 'bars' | 'rows' | 'counts'> {
   const slot = 100 / n;
   const barW = slot * 0.72;
-  const round = (v: number) => Math.round(v * 100) / 100;
-  const decimals = step >= 1 ? 0 : Math.ceil(-Math.log10(step) - 1e-9);
-  const nf = numberFormat(input.locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
-
+  const byDate = new Map(input.days.map((d) => [d.date, d]));
   const bars: ChartBar[] = [];
   const rows: ChartRow[] = [];
   const counts = { measured: 0, estimated: 0, missing: 0 };
@@ -117,12 +144,26 @@ export function buildChart(input: ChartInput): ChartView {
     const x = round(i * slot + (slot - barW) / 2);
     const label = input.formatDate(iso);
     if (!d) {
-      bars.push({ x, y: PLOT.y, w: round(barW), h: PLOT.h, kind: 'future', title: `${label}: ${input.words.future}` });
+      bars.push({
+        x,
+        y: PLOT.y,
+        w: round(barW),
+        h: PLOT.h,
+        kind: 'future',
+        title: `${label}: ${input.words.future}`,
+      });
       continue;
     }
     if (d.missing) {
       counts.missing++;
-      bars.push({ x, y: PLOT.y, w: round(barW), h: PLOT.h, kind: 'missing', title: `${label}: ${input.words.missingShort}` });
+      bars.push({
+        x,
+        y: PLOT.y,
+        w: round(barW),
+        h: PLOT.h,
+        kind: 'missing',
+        title: `${label}: ${input.words.missingShort}`,
+      });
       rows.push({ iso, date: label, value: '–', kind: 'missing', note: input.words.missing });
       continue;
     }
@@ -130,25 +171,71 @@ export function buildChart(input: ChartInput): ChartView {
     counts[kind]++;
     const value = formatIn(d.bytes, input.unit, input.locale);
     const y = yOf(Number(d.bytes) / per);
-    bars.push({ x, y: round(y), w: round(barW), h: round(PLOT.y + PLOT.h - y), kind, title: `${label}: ${value}${kind === 'estimated' ? ` (${input.words.estimateShort})` : ''}` });
-    rows.push({ iso, date: label, value, kind, note: d.undecided && input.words.undecided ? input.words.undecided : kind === 'estimated' ? input.words.estimate : input.words.measured });
+    bars.push({
+      x,
+      y: round(y),
+      w: round(barW),
+      h: round(PLOT.y + PLOT.h - y),
+      kind,
+      title: `${label}: ${value}${kind === 'estimated' ? ` (${input.words.estimateShort})` : ''}`,
+    });
+    rows.push({
+      iso,
+      date: label,
+      value,
+      kind,
+      note:
+        d.undecided && input.words.undecided
+          ? input.words.undecided
+          : kind === 'estimated'
+            ? input.words.estimate
+            : input.words.measured,
+    });
   }
+  return { bars, rows, counts };
+}
 
-  const yTicks = Array.from({ length: steps + 1 }, (_, k) => ({ y: round(yOf(k * step)), label: `${nf.format(Number((k * step).toFixed(decimals)))} ${input.unit}` }));
+/** the y axis' labels: each step, with the decimals the step needs, in the locale */
+function yTicksOf(input: ChartInput, scale: VerticalScale): ChartView['yTicks'] {
+  const { step, decimals } = scale;
+  const nf = numberFormat(input.locale, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  return Array.from({ length: scale.steps + 1 }, (_, k) => ({
+    y: round(scale.yOf(k * step)),
+    label: `${nf.format(Number((k * step).toFixed(decimals)))} ${input.unit}`,
+  }));
+}
+
+/** the x axis' day numbers: the first day, then every day (up to 10 days), every 2nd (up to 20) or every 5th */
+function xLabelsOf(from: IsoDate, n: number): ChartView['xLabels'] {
+  const slot = 100 / n;
   const every = n <= 10 ? 1 : n <= 20 ? 2 : 5;
   const xLabels: ChartView['xLabels'] = [];
   for (let i = 0; i < n; i++) {
-    const day = Number(addDays(input.from, i).slice(8, 10));
+    const day = Number(addDays(from, i).slice(8, 10));
     if (i === 0 || day % every === 0) xLabels.push({ x: round(i * slot + slot / 2), label: String(day) });
   }
-  const pace = input.paceBytes === null || input.paceBytes <= 0n ? null : { y: round(yOf(Number(input.paceBytes) / per)), label: input.words.pace(formatIn(input.paceBytes, input.unit, input.locale)) };
+  return xLabels;
+}
+
+export function buildChart(input: ChartInput): ChartView {
+  const n = Math.max(1, daysBetween(input.from, input.to) + 1);
+  const per = Number(UNIT_BYTES[input.unit]);
+  const scale = verticalScale(input, per);
+  const { bars, rows, counts } = dayBars(input, n, per, scale.yOf);
+  const pace =
+    input.paceBytes === null || input.paceBytes <= 0n
+      ? null
+      : {
+          y: round(scale.yOf(Number(input.paceBytes) / per)),
+          label: input.words.pace(formatIn(input.paceBytes, input.unit, input.locale)),
+        };
   return {
     id: input.id.replace(/[^A-Za-z0-9_-]/g, ''),
     height: HEIGHT,
     plot: PLOT,
     bars,
-    yTicks,
-    xLabels,
+    yTicks: yTicksOf(input, scale),
+    xLabels: xLabelsOf(input.from, n),
     pace,
     summary: input.words.chartSummary(input.periodLabel, rows.length, counts.missing, counts.estimated),
     rows,
