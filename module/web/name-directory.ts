@@ -1,4 +1,4 @@
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { toNum } from '../adapters/rows.js';
@@ -27,76 +27,126 @@ export interface FoundNames {
 
 export interface NameDirectory {
   /** labels: "Ann Smith (Smith BV)", "vps1.example.net · VPS 5 TB" */
-  resolve(ids: { clients: Iterable<number>; services: Iterable<number> }): Promise<{ clients: Map<number, string>; services: Map<number, string> }>;
+  resolve(ids: {
+    clients: Iterable<number>;
+    services: Iterable<number>;
+  }): Promise<{ clients: Map<number, string>; services: Map<number, string> }>;
   /** the pieces, for the JSON API */
-  details(ids: { clients: Iterable<number>; services: Iterable<number>; products: Iterable<number> }): Promise<FoundNames>;
+  details(ids: {
+    clients: Iterable<number>;
+    services: Iterable<number>;
+    products: Iterable<number>;
+  }): Promise<FoundNames>;
 }
 
 type Cache<T> = Map<number, { at: number; value: T | null }>;
 
-export function createNameDirectory(deps: { panel: PanelApi | undefined; log: Logger; now?: () => number; ttlMs?: number }): NameDirectory {
-  const now = deps.now ?? Date.now;
-  const ttlMs = deps.ttlMs ?? 60_000;
-  const limit = pLimit(4);
-  const clients: Cache<string> = new Map();
-  const services: Cache<ServiceNames> = new Map();
-  let products: { at: number; names: Map<number, string> } | null = null;
+/** how the caches ask and keep: the clock (real time), how long an answer is kept, a few asks at a time */
+interface Lookup {
+  now: () => number;
+  ttlMs: number;
+  limit: LimitFunction;
+  log: Logger;
+}
 
-  async function fill<T>(cache: Cache<T>, ids: Iterable<number>, ask: (id: number) => Promise<T | null>): Promise<Map<number, T>> {
-    const t = now();
-    const wanted = [...new Set(ids)].filter((id) => Number.isSafeInteger(id) && id > 0);
-    await Promise.all(
-      wanted
-        .filter((id) => {
-          const hit = cache.get(id);
-          return !hit || t - hit.at >= ttlMs;
-        })
-        .map((id) =>
-          limit(async () => {
-            try {
-              cache.set(id, { at: now(), value: await ask(id) });
-            } catch (err) {
-              // not cached: the next page asks again
-              deps.log.warn('admin_tab.name_lookup_failed', { id, message: (err as Error).message });
-            }
-          }),
-        ),
-    );
-    if (cache.size > 5000) cache.clear();
-    const out = new Map<number, T>();
-    for (const id of wanted) {
-      const value = cache.get(id)?.value;
-      if (value) out.set(id, value);
-    }
-    return out;
+/**
+ * The values of the ids (positive safe integers) the panel can name: from the cache while fresh,
+ * else asked. A failed ask is logged and not cached (the next page asks again).
+ */
+async function fill<T>(
+  lookup: Lookup,
+  cache: Cache<T>,
+  ids: Iterable<number>,
+  ask: (id: number) => Promise<T | null>,
+): Promise<Map<number, T>> {
+  const { now, ttlMs, limit } = lookup;
+  const t = now();
+  const wanted = [...new Set(ids)].filter((id) => Number.isSafeInteger(id) && id > 0);
+  await Promise.all(
+    wanted
+      .filter((id) => {
+        const hit = cache.get(id);
+        return !hit || t - hit.at >= ttlMs;
+      })
+      .map((id) =>
+        limit(async () => {
+          try {
+            cache.set(id, { at: now(), value: await ask(id) });
+          } catch (err) {
+            // not cached: the next page asks again
+            lookup.log.warn('admin_tab.name_lookup_failed', { id, message: (err as Error).message });
+          }
+        }),
+      ),
+  );
+  if (cache.size > 5000) cache.clear();
+  const out = new Map<number, T>();
+  for (const id of wanted) {
+    const value = cache.get(id)?.value;
+    if (value) out.set(id, value);
   }
+  return out;
+}
 
-  async function productNames(panel: PanelApi): Promise<Map<number, string>> {
-    if (products && now() - products.at < ttlMs) return products.names;
+/** Every product's name, in one GetProducts call, kept for the cache's time; none when the call fails. */
+function productNameCache(lookup: Lookup): (panel: PanelApi) => Promise<Map<number, string>> {
+  let products: { at: number; names: Map<number, string> } | null = null;
+  return async (panel) => {
+    if (products && lookup.now() - products.at < lookup.ttlMs) return products.names;
     try {
       const res = await panel.call('GetProducts', {});
       const list = (res.products as { product?: Array<Record<string, unknown>> } | undefined)?.product ?? [];
-      products = { at: now(), names: new Map(list.map((p) => [toNum(p.pid), String(p.name ?? '')])) };
+      products = { at: lookup.now(), names: new Map(list.map((p) => [toNum(p.pid), String(p.name ?? '')])) };
       return products.names;
     } catch (err) {
-      deps.log.warn('admin_tab.name_lookup_failed', { products: true, message: (err as Error).message });
+      lookup.log.warn('admin_tab.name_lookup_failed', { products: true, message: (err as Error).message });
       return new Map();
     }
-  }
+  };
+}
 
-  async function details(ids: { clients: Iterable<number>; services: Iterable<number>; products: Iterable<number> }): Promise<FoundNames> {
+export function createNameDirectory(deps: {
+  panel: PanelApi | undefined;
+  log: Logger;
+  now?: () => number;
+  ttlMs?: number;
+}): NameDirectory {
+  const lookup: Lookup = {
+    now: deps.now ?? Date.now,
+    ttlMs: deps.ttlMs ?? 60_000,
+    limit: pLimit(4),
+    log: deps.log,
+  };
+  const clients: Cache<string> = new Map();
+  const services: Cache<ServiceNames> = new Map();
+  const productNames = productNameCache(lookup);
+
+  async function details(ids: {
+    clients: Iterable<number>;
+    services: Iterable<number>;
+    products: Iterable<number>;
+  }): Promise<FoundNames> {
     const panel = deps.panel;
     if (!panel) return { clients: new Map(), services: new Map(), products: new Map() };
     const wantProducts = [...ids.products];
     const [c, s, p] = await Promise.all([
-      fill(clients, ids.clients, async (id) => clientLabel(await panel.getClientsDetails(id)) || null),
-      fill(services, ids.services, async (id) => {
+      fill(
+        lookup,
+        clients,
+        ids.clients,
+        async (id) => clientLabel(await panel.getClientsDetails(id)) || null,
+      ),
+      fill(lookup, services, ids.services, async (id) => {
         const found = (await panel.getClientsProducts({ serviceId: id })).products[0];
         return found ? { hostname: found.domain.trim(), productName: found.name } : null;
       }),
       wantProducts.length ? productNames(panel) : Promise.resolve(new Map<number, string>()),
     ]);
-    return { clients: c, services: s, products: new Map(wantProducts.filter((id) => p.get(id)).map((id) => [id, p.get(id)!])) };
+    return {
+      clients: c,
+      services: s,
+      products: new Map(wantProducts.filter((id) => p.get(id)).map((id) => [id, p.get(id)!])),
+    };
   }
 
   return {
@@ -131,7 +181,8 @@ function holdersOf(data: unknown, keys: readonly string[]): Array<Record<string,
   return holders;
 }
 
-const idsOf = (holders: Array<Record<string, unknown>>, key: string) => holders.map((o) => o[key]).filter((x): x is number => typeof x === 'number');
+const idsOf = (holders: Array<Record<string, unknown>>, key: string) =>
+  holders.map((o) => o[key]).filter((x): x is number => typeof x === 'number');
 
 /**
  * Gives every object of a page's data that carries a `clientId` or a `serviceId` its
@@ -141,7 +192,10 @@ const idsOf = (holders: Array<Record<string, unknown>>, key: string) => holders.
 export async function nameThePage(data: unknown, names: NameDirectory): Promise<void> {
   const holders = holdersOf(data, ['clientId', 'serviceId']);
   if (holders.length === 0) return;
-  const found = await names.resolve({ clients: idsOf(holders, 'clientId'), services: idsOf(holders, 'serviceId') });
+  const found = await names.resolve({
+    clients: idsOf(holders, 'clientId'),
+    services: idsOf(holders, 'serviceId'),
+  });
   for (const o of holders) {
     if (typeof o.clientId === 'number') o.clientName = found.clients.get(o.clientId) ?? null;
     if (typeof o.serviceId === 'number') o.serviceName = found.services.get(o.serviceId) ?? null;
@@ -157,7 +211,11 @@ export async function nameThePage(data: unknown, names: NameDirectory): Promise<
 export async function nameTheAnswer(data: unknown, names: NameDirectory): Promise<void> {
   const holders = holdersOf(data, ['clientId', 'serviceId', 'productId']);
   if (holders.length === 0) return;
-  const found = await names.details({ clients: idsOf(holders, 'clientId'), services: idsOf(holders, 'serviceId'), products: idsOf(holders, 'productId') });
+  const found = await names.details({
+    clients: idsOf(holders, 'clientId'),
+    services: idsOf(holders, 'serviceId'),
+    products: idsOf(holders, 'productId'),
+  });
   const put = (o: Record<string, unknown>, key: string, value: string | null) => {
     if (!(key in o)) o[key] = value;
   };
@@ -166,6 +224,7 @@ export async function nameTheAnswer(data: unknown, names: NameDirectory): Promis
     const service = typeof o.serviceId === 'number' ? found.services.get(o.serviceId) : undefined;
     if (typeof o.serviceId === 'number') put(o, 'serviceHostname', service ? service.hostname || null : null);
     const product = typeof o.productId === 'number' ? found.products.get(o.productId) : undefined;
-    if (typeof o.serviceId === 'number' || typeof o.productId === 'number') put(o, 'productName', product || service?.productName || null);
+    if (typeof o.serviceId === 'number' || typeof o.productId === 'number')
+      put(o, 'productName', product || service?.productName || null);
   }
 }
