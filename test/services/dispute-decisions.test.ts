@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay, disputeLine, STORY_EUR, type BillingStory, type StoryMoney } from '../support/billing-story.js';
+import { CLI_ACTOR } from '../support/module-fixture.js';
 
 const ADMIN = { type: 'admin' as const, id: '1' };
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
@@ -114,6 +115,99 @@ describeEachEngine('a decision on a held line', ({ db }) => {
     expect(waived.ok ? 'opened' : waived.message).to.equal(`this line is already disputed (dispute ${d.id}, waived)`);
     const client = await s.mod.disputes!.open({ lineId, reason: 'again', actor: CLIENT(s.story.clientId) });
     expect(client.ok ? 'opened' : [client.code, client.message]).to.deep.equal(['ALREADY_DISPUTED', 'This line is already disputed.']);
+  });
+
+  it('a decision asked while another is being carried out is refused; the first is finished by resume()', async () => {
+    const { s, d, renewal } = await held();
+    // the panel fails before it changes the held draft: the decision to uphold is recorded, not yet done
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const first = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN }).then(() => null, (e: { code?: string }) => e.code);
+    expect(first).to.equal('UPSTREAM');
+    s.faulty.failNext = null;
+    const second = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(second.ok ? 'decided' : [second.code, second.message]).to.deep.equal(['CONFLICT', 'the dispute is already being upheld']);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('upheld');
+    expect((await invoice(s, d.heldInvoiceId!)).total).to.equal('500.00');
+    expect((await invoice(s, renewal)).total).to.equal('19.95');
+  });
+
+  it('who decides: the command line as an admin; the system never', async () => {
+    const { s, d } = await held();
+    const system = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: { type: 'system', id: null } });
+    expect(system.ok ? 'decided' : [system.code, system.message]).to.deep.equal(['NOT_ALLOWED', 'only admin may make a dispute upheld']);
+    const cli = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: CLI_ACTOR });
+    expect(cli.ok ? cli.value.state : cli.code).to.equal('upheld');
+  });
+
+  it('says which adjustment it cannot take, in words (EUR)', async () => {
+    const { s, d } = await held();
+    const refused = (adjustment: Parameters<NonNullable<BillingStory['mod']['disputes']>['preview']>[1]) =>
+      s.mod.disputes!.preview(d.id, adjustment).then(
+        () => null,
+        (e: { code?: string; message?: string }) => [e.code, e.message],
+      );
+    expect(await refused({ kind: 'share', percent: '33.333' })).to.deep.equal(['INVALID_INPUT', 'percent has more than 2 decimals']);
+    expect(await refused({ kind: 'share', percent: '100.01' })).to.deep.equal(['INVALID_INPUT', 'percent must be between 0 and 100']);
+    expect(await refused({ kind: 'amount', amount: '500.001' })).to.deep.equal(['INVALID_INPUT', 'amount has more than 2 decimals']);
+    // €500.01 is one cent more than the line
+    expect(await refused({ kind: 'amount', amount: '500.01' })).to.deep.equal(['INVALID_INPUT', 'an adjustment cannot raise the amount; uphold the line instead']);
+    expect(await refused({ kind: 'amount', amount: '500.00' })).to.equal(null);
+    expect(await s.mod.disputes!.get(99999).then(() => null, (e: { code?: string; message?: string }) => [e.code, e.message])).to.deep.equal(['NOT_FOUND', 'dispute 99999 does not exist']);
+  });
+});
+
+describeEachEngine('a decision the panel or the product cannot carry out as asked', ({ db }) => {
+  async function billed(knex: Knex, product?: (s: BillingStory) => Promise<unknown>) {
+    const s = await buildBillingStory(knex);
+    if (product) await product(s);
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const row = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
+    return { s, lineId: toNum(row.id), renewal: toNum(row.invoice_id) };
+  }
+
+  it('a hold the panel never finished is finished by the decision: the €500.00 line leaves the renewal and is published', async () => {
+    const knex = db().knex;
+    const { s, lineId, renewal } = await billed(knex);
+    // the panel refuses the held draft while the dispute is opened: it stays "holding", the line on the renewal
+    s.faulty.failNext = { method: 'createInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    expect(d.holdState).to.equal('holding');
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('519.95');
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN });
+    expect(res.ok ? [res.value.state, res.value.holdState] : res.code).to.deep.equal(['upheld', 'published']);
+    const after = await s.mod.disputes!.get(d.id);
+    const published = await s.f.panel.api.getInvoice(after.heldInvoiceId!);
+    expect([published.status, published.total, published.dueDate]).to.deep.equal(['Unpaid', '500.00', '2013-06-24']);
+    // 519.95 − 500.00
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('19.95');
+  });
+
+  it('no rate agreed in advance: the re-rating is refused by name, the preview too', async () => {
+    const knex = db().knex;
+    const { s, lineId } = await billed(knex, (x) =>
+      x.mod.billing.setProduct(x.story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50' } }, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR),
+    );
+    const d = await disputeLine(s, lineId);
+    const message = 'the product has no EUR rate agreed in advance (precommit) to re-rate at';
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'precommit' } });
+    expect(res.ok ? 'decided' : [res.code, res.message]).to.deep.equal(['NO_PRECOMMIT_RATE', message]);
+    expect(await s.mod.disputes!.preview(d.id, { kind: 'precommit' }).then(() => null, (e: { code?: string; message?: string }) => [e.code, e.message])).to.deep.equal(['INVALID_INPUT', message]);
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('open');
+  });
+
+  it('a line not on an invoice yet cannot be disputed, said to the client and to the admin', async () => {
+    const knex = db().knex;
+    const { s, lineId } = await billed(knex);
+    await knex('mod_overusage_lines').where({ id: lineId }).update({ status: 'pending' });
+    s.f.clock.set('2013-06-05T10:00:00Z');
+    const client = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+    expect(client.ok ? 'opened' : [client.code, client.message]).to.deep.equal(['NOT_DISPUTABLE', 'This line cannot be disputed any more.']);
+    const admin = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: ADMIN });
+    expect(admin.ok ? 'opened' : [admin.code, admin.message]).to.deep.equal(['NOT_DISPUTABLE', 'this line cannot be disputed (it is pending)']);
   });
 });
 
