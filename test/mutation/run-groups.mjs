@@ -9,9 +9,11 @@
 //   npm run test:mutation                       every group, then the merge
 //   npm run test:mutation -- --group domain     one group (or a,b), merged into docs/
 //   npm run test:mutation -- --merge            no run: merge every group run on this machine again
+//   npm run test:mutation -- --group rating --minutes 40   stopped after 40 minutes: a partial
+//                                               result, and the next run goes on from it
 //   npm run test:mutation -- --report           the groups run so far as markdown (for docs/mutation.md)
 //   npm run test:mutation -- --mutate FILE ...  a narrowed run, as before (stryker.config.mjs)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { GROUPS, groupNamed } from './groups.mjs';
@@ -21,6 +23,12 @@ const root = path.resolve(import.meta.dirname, '../..');
 const stryker = path.join(import.meta.dirname, 'stryker.mjs');
 const args = process.argv.slice(2);
 const git = (...a) => execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim();
+
+// --minutes N (after the other arguments): stop each group after N minutes, keeping what it found
+const minutesAt = args.indexOf('--minutes');
+const limit = minutesAt >= 0 ? Number(args[minutesAt + 1]) : null;
+if (minutesAt >= 0) args.splice(minutesAt, 2);
+if (limit !== null && !(limit > 0)) throw new Error('--minutes needs a number of minutes above 0');
 
 if (args.length > 0 && !['--group', '--report', '--merge'].includes(args[0])) {
   const r = spawnSync(process.execPath, [stryker, 'run', ...args], { cwd: root, stdio: 'inherit' });
@@ -48,17 +56,38 @@ function cleanCommit() {
   return dirty === '' ? git('rev-parse', 'HEAD') : undefined;
 }
 
-function runGroup(g) {
+/**
+ * One group's Stryker run. With --minutes N it is stopped after N minutes (SIGTERM: Stryker then
+ * writes the results it has to the group's incremental file, and the next run goes on from there):
+ * the run is recorded as partial, from the mutants tested so far, against all it instrumented.
+ */
+async function runGroup(g) {
   const commit = cleanCommit();
   const started = new Date();
-  console.log(`\n== mutation group ${g.name} (${commit ?? 'uncommitted changes'}) ${started.toISOString()}`);
-  const r = spawnSync(process.execPath, [stryker, 'run'], { cwd: root, stdio: 'inherit', env: { ...process.env, MUTATION_GROUP: g.name } });
+  const mutationFile = path.join(groupDir(g.name), 'mutation.json');
+  const incrementalFile = path.join(groupDir(g.name), 'incremental.json');
+  console.log(`\n== mutation group ${g.name} (${commit ?? 'uncommitted changes'}) ${started.toISOString()}${limit ? `, stopped after ${limit} min if not done` : ''}`);
+  const child = spawn(process.execPath, [stryker, 'run'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MUTATION_GROUP: g.name } });
+  let instrumented = null;
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    const m = /Instrumented \d+ source file\(s\) with (\d+) mutant\(s\)/.exec(String(chunk));
+    if (m) instrumented = Number(m[1]);
+  });
+  const timer = limit ? setTimeout(() => child.kill('SIGTERM'), limit * 60_000) : null;
+  const [code, signal] = await new Promise((resolve) => child.on('close', (c, sig) => resolve([c, sig])));
+  if (timer) clearTimeout(timer);
   const minutes = Math.round((Date.now() - started.getTime()) / 600) / 100;
-  const report = readJson(path.join(groupDir(g.name), 'mutation.json'));
-  if (r.status !== 0 || !report) throw new Error(`mutation group ${g.name} failed (exit ${r.status})`);
+  const fresh = (file) => fs.existsSync(file) && fs.statSync(file).mtimeMs >= started.getTime();
+  const partial = !(code === 0 && fresh(mutationFile));
+  if (partial && !(signal === 'SIGTERM' && fresh(incrementalFile))) throw new Error(`mutation group ${g.name} failed (exit ${code ?? signal})`);
+  const report = readJson(partial ? incrementalFile : mutationFile);
+  if (partial) fs.writeFileSync(mutationFile, `${JSON.stringify(report)}\n`);
   const s = scores(report.files);
-  const run = { group: g.name, commit: commit ?? null, head: git('rev-parse', 'HEAD'), started: started.toISOString(), minutes, ...counts(report), score: s.total, load: fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0] };
+  const c = counts(report);
+  const run = { group: g.name, commit: commit ?? null, head: git('rev-parse', 'HEAD'), started: started.toISOString(), minutes, ...c, score: s.total, load: fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0], ...(partial ? { partial: true, instrumented } : {}) };
   fs.writeFileSync(path.join(groupDir(g.name), 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
+  if (partial) console.log(`\n${g.name} stopped after ${minutes} min: ${c.mutants} of ${instrumented ?? '?'} mutants have a result (${s.total} % over those); the next run goes on from them`);
   return run;
 }
 
@@ -69,7 +98,8 @@ if (args[0] === '--report') {
 }
 
 const wanted = args[0] === '--merge' ? [] : args[0] === '--group' ? (args[1] ?? '').split(',').map(groupNamed) : GROUPS;
-const ran = wanted.map(runGroup);
+const ran = [];
+for (const g of wanted) ran.push(await runGroup(g));
 groupTable();
 // --merge alone re-merges every group run on this machine (after a reason is added, say)
 merge(args[0] === '--merge' ? GROUPS.filter((g) => fs.existsSync(path.join(groupDir(g.name), 'run.json'))) : wanted, ran);
@@ -110,6 +140,8 @@ function merge(groups, runs = []) {
       ...Object.fromEntries(['mutants', 'killed', 'timeout', 'survived', 'noCoverage', 'ignored'].map((k) => [k, run[k]])),
       score: run.score,
       ...(run.commit ? {} : { uncommitted: true }),
+      // stopped by --minutes: the counts are of the mutants tested so far, of `instrumented`
+      ...(run.partial ? { partial: true, instrumented: run.instrumented } : {}),
       mutate: g.mutate,
       tests: g.tests,
       files: Object.keys(mine).sort(),
@@ -157,7 +189,7 @@ function survivorsSection(name, entry, alive) {
   return [
     `## ${name}`,
     '',
-    `Commit ${entry.commit.slice(0, 7)}, ${entry.date}: ${entry.mutants} mutants, score ${entry.score} %; ${alive.length} left alive, ${alive.filter((a) => !a.reason).length} without a recorded reason.`,
+    `Commit ${entry.commit.slice(0, 7)}, ${entry.date}: ${entry.mutants} mutants${entry.partial ? ` with a result of ${entry.instrumented ?? '?'} (stopped after ${entry.minutes} min)` : ''}, score ${entry.score} %; ${alive.length} left alive, ${alive.filter((a) => !a.reason).length} without a recorded reason.`,
     '',
     '| file:line | mutator | status | code | mutated to | reason |',
     '|---|---|---|---|---|---|',
