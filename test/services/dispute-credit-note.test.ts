@@ -76,6 +76,9 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     expect(JSON.parse(String(audit[0].details))).to.deep.include({ correctsInvoiceId: renewal, netMinor: '-10000', grossMinor: '-12100', currency: 'EUR' });
     const mail = await knex('tblemails').where({ userid: s.story.clientId }).andWhere('subject', 'like', `%${ref}%`).orderBy('id', 'desc').first('message');
     expect(String(mail.message)).to.include(`is waived; you had paid it already, so we credited €121.00 to your account.`);
+    // the note is not mailed as an invoice: on 10 June the client gets the dispute's email only
+    const sent = await knex('tblemails').where({ userid: s.story.clientId }).andWhere('date', '>=', '2013-06-10 00:00:00').select('subject');
+    expect(sent.map((m) => String(m.subject))).to.deep.equal([`Your dispute of ${ref}`]);
   });
 
   it('a retried decision makes no second note and no second credit (the panel failed after creating the note)', async () => {
@@ -123,6 +126,15 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     const after = await s.mod.disputes!.get(d.id);
     expect([after.creditedMinor, after.currency]).to.deep.equal([96800n, 'JPY']);
     expect((await notesOn(s, renewal))).to.include(`we hebben JP¥ 96.800 op uw tegoed gezet (zie creditnota #${note!.id}).`);
+  });
+
+  it('"reduced" to what was paid, €100.00 by hand: nothing comes back, so no note and no credit', async () => {
+    // 100.00 − 100.00 = 0.00 given back
+    const { s, renewal, d } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'english');
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'amount', amount: '100.00' }, settlement: 'credit' });
+    expect(res.ok ? [res.value.state, res.value.amountAfterMinor, res.value.creditNoteInvoiceId, res.value.creditedMinor] : res.code).to.deep.equal(['adjusted', 10000n, null, null]);
+    expect(await notesOf(s, renewal)).to.deep.equal([]);
+    expect(await creditOf(s)).to.equal('0.00');
   });
 
   it('refund chosen: the same note, nothing on the account, the refund told VAT included', async () => {

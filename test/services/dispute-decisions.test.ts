@@ -186,6 +186,19 @@ describeEachEngine('a decision the panel or the product cannot carry out as aske
     expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('19.95');
   });
 
+  it('resume() counts the holds it finished and those the panel still refused', async () => {
+    const knex = db().knex;
+    const { s, lineId } = await billed(knex);
+    // refused when the dispute is opened and at the first resume; taken at the second
+    s.faulty.failNext = { method: 'createInvoice', when: 'before', times: 2 };
+    const d = await disputeLine(s, lineId);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 0, failed: 1 });
+    expect((await s.mod.disputes!.get(d.id)).holdState).to.equal('holding');
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    expect((await s.mod.disputes!.get(d.id)).holdState).to.equal('held');
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 0, failed: 0 });
+  });
+
   it('no rate agreed in advance: the re-rating is refused by name, the preview too', async () => {
     const knex = db().knex;
     const { s, lineId } = await billed(knex, (x) =>
