@@ -3,7 +3,7 @@ import type { BilledNow } from '../domain/billed-now.js';
 import type { IsoDate } from '../domain/calendar.js';
 import type { IntervalFigure } from '../domain/daily-series.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
-import { toBig, toBigOrNull, toBool, toDate, toDateOrNull, toInstant, toNum, toNumOrNull } from './rows.js';
+import { bigOrNullIn, intIn, rowReader } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -103,23 +103,26 @@ export const SERVICE_COLUMNS = [
   'last_sample_id',
 ];
 
-export const parseServiceRow = (r: Record<string, unknown>): ServiceRow => ({
-  serviceId: toNum(r.service_id),
-  clientId: toNum(r.client_id),
-  productId: toNum(r.product_id),
-  masterId: toNum(r.master_id),
-  serverRef: String(r.server_ref),
-  active: toBool(r.active),
-  currency: String(r.currency ?? 'EUR'),
-  regdate: toDateOrNull(r.regdate),
-  lastSampleDate: toDateOrNull(r.last_sample_date),
-  lastSampledAt: r.last_sampled_at ? toInstant(r.last_sampled_at).toISO() : null,
-  lastSampleId: toNumOrNull(r.last_sample_id),
-  openPeriodId: toNumOrNull(r.open_period_id),
-  openPeriodStart: toDateOrNull(r.open_period_start),
-  openPeriodEnd: toDateOrNull(r.open_period_end),
-  openPeriodUsedBytes: toBigOrNull(r.open_period_used_bytes),
-});
+export function parseServiceRow(r: Record<string, unknown>): ServiceRow {
+  const s = rowReader(TABLES.services, r);
+  return {
+    serviceId: s.num('service_id'),
+    clientId: s.num('client_id'),
+    productId: s.num('product_id'),
+    masterId: s.num('master_id'),
+    serverRef: s.str('server_ref'),
+    active: s.bool('active'),
+    currency: s.strOrNull('currency') ?? 'EUR',
+    regdate: s.dateOrNull('regdate'),
+    lastSampleDate: s.dateOrNull('last_sample_date'),
+    lastSampledAt: s.instantOrNull('last_sampled_at')?.toISO() ?? null,
+    lastSampleId: s.numOrNull('last_sample_id'),
+    openPeriodId: s.numOrNull('open_period_id'),
+    openPeriodStart: s.dateOrNull('open_period_start'),
+    openPeriodEnd: s.dateOrNull('open_period_end'),
+    openPeriodUsedBytes: s.bigOrNull('open_period_used_bytes'),
+  };
+}
 
 /** The unit a charge was sold in, from its stored rating. */
 function unitOfExplanation(text: string): SoldUnit | null {
@@ -130,38 +133,45 @@ function unitOfExplanation(text: string): SoldUnit | null {
   }
 }
 
-const parsePeriodRow = (p: Record<string, unknown>): PeriodRow => ({
-  id: toNum(p.id),
-  serviceId: toNum(p.service_id),
-  startDate: toDate(p.start_date),
-  endDate: toDateOrNull(p.end_date),
-  status: String(p.status),
-  usedBytes: toBig(p.used_bytes),
-  closedBy: (p.closed_by as string | null) ?? null,
-  anomaly: (p.anomaly as string | null) ?? null,
-  notes: [],
-  charge:
-    p.c_id === null || p.c_id === undefined
-      ? null
-      : {
-          id: toNum(p.c_id),
-          status: String(p.c_status),
-          currency: String(p.c_currency),
-          allowanceBytes: toBig(p.c_allowance_bytes),
-          overBytes: toBig(p.c_over_bytes),
-          amountMinor: toBig(p.c_amount_minor),
-          unit: p.c_explanation ? unitOfExplanation(String(p.c_explanation)) : null,
-        },
-});
+function parsePeriodRow(row: Record<string, unknown>): PeriodRow {
+  const p = rowReader(TABLES.periods, row);
+  const c = row.c_id === null || row.c_id === undefined ? null : rowReader(TABLES.charges, row, 'c_');
+  return {
+    id: p.num('id'),
+    serviceId: p.num('service_id'),
+    startDate: p.date('start_date'),
+    endDate: p.dateOrNull('end_date'),
+    status: p.str('status'),
+    usedBytes: p.big('used_bytes'),
+    closedBy: p.strOrNull('closed_by'),
+    anomaly: p.strOrNull('anomaly'),
+    notes: [],
+    charge:
+      c === null
+        ? null
+        : {
+            id: c.num('id'),
+            status: c.str('status'),
+            currency: c.str('currency'),
+            allowanceBytes: c.big('allowance_bytes'),
+            overBytes: c.big('over_bytes'),
+            amountMinor: c.big('amount_minor'),
+            unit: row.c_explanation ? unitOfExplanation(c.str('explanation')) : null,
+          },
+  };
+}
 
 /** An interval as the daily series reads it: split parts and gaps are estimates; an undecided drop is marked. */
-const parseInterval = (i: Record<string, unknown>): IntervalFigure => ({
-  fromDate: toDate(i.from_date),
-  toDate: toDate(i.to_date),
-  bytes: toBig(i.bytes),
-  estimated: toBool(i.estimated),
-  undecided: i.kind === 'drop',
-});
+function parseInterval(row: Record<string, unknown>): IntervalFigure {
+  const i = rowReader(TABLES.intervals, row);
+  return {
+    fromDate: i.date('from_date'),
+    toDate: i.date('to_date'),
+    bytes: i.big('bytes'),
+    estimated: i.bool('estimated'),
+    undecided: row.kind === 'drop',
+  };
+}
 
 export function createPeriodReadStore(knex: Knex): PeriodReadStore {
   return { ...serviceReads(knex), ...periodReads(knex) };
@@ -191,12 +201,20 @@ function serviceReads(
       const out = new Map<number, bigint | null>();
       if (sampleIds.length === 0) return out;
       for (const s of await knex(TABLES.samples).whereIn('id', sampleIds).select('id', 'limit_bytes'))
-        out.set(toNum(s.id), toBigOrNull(s.limit_bytes));
+        out.set(
+          intIn(s.id, `${TABLES.samples}.id`),
+          bigOrNullIn(s.limit_bytes, `${TABLES.samples}.limit_bytes`),
+        );
       return out;
     },
     async masters() {
       const rows = await knex(TABLES.masters).select('id', 'reset_policy', 'time_zone');
-      return new Map(rows.map((m) => [toNum(m.id), { policy: m.reset_policy, zone: String(m.time_zone) }]));
+      return new Map(
+        rows.map((row) => {
+          const m = rowReader(TABLES.masters, row);
+          return [m.num('id'), { policy: row.reset_policy, zone: m.str('time_zone') }];
+        }),
+      );
     },
   };
 }
@@ -250,15 +268,17 @@ function periodReads(knex: Knex): Pick<PeriodReadStore, 'periods' | 'period' | '
         .orderBy('id')
         .select('period_id', 'kind', 'status', 'decision', 'seen_on', 'details');
       for (const a of rows) {
-        const list = out.get(toNum(a.period_id)) ?? [];
+        const n = rowReader(TABLES.anomalies, a);
+        const periodId = n.num('period_id');
+        const list = out.get(periodId) ?? [];
         list.push({
-          kind: String(a.kind),
-          status: String(a.status),
-          decision: (a.decision as string | null) ?? null,
-          seenOn: toDate(a.seen_on),
-          details: JSON.parse(String(a.details)) as Record<string, string | number>,
+          kind: n.str('kind'),
+          status: n.str('status'),
+          decision: n.strOrNull('decision'),
+          seenOn: n.date('seen_on'),
+          details: n.json('details') as Record<string, string | number>,
         });
-        out.set(toNum(a.period_id), list);
+        out.set(periodId, list);
       }
       return out;
     },
