@@ -80,7 +80,9 @@ async function runGroup(g) {
   const minutes = Math.round((Date.now() - started.getTime()) / 600) / 100;
   const fresh = (file) => fs.existsSync(file) && fs.statSync(file).mtimeMs >= started.getTime();
   const partial = !(code === 0 && fresh(mutationFile));
-  if (partial && !(signal === 'SIGTERM' && fresh(incrementalFile))) throw new Error(`mutation group ${g.name} failed (exit ${code ?? signal})`);
+  // Stryker saves what it has on SIGTERM and exits 143 (128 + 15)
+  const stopped = signal === 'SIGTERM' || code === 143;
+  if (partial && !(stopped && fresh(incrementalFile))) throw new Error(`mutation group ${g.name} failed (exit ${code ?? signal})`);
   const report = readJson(partial ? incrementalFile : mutationFile);
   if (partial) fs.writeFileSync(mutationFile, `${JSON.stringify(report)}\n`);
   const s = scores(report.files);
