@@ -199,6 +199,22 @@ describeEachEngine('a decision the panel or the product cannot carry out as aske
     expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 0, failed: 0 });
   });
 
+  it('two sweeps at once finish an interrupted hold once: one held draft, one "held" in the audit', async () => {
+    const knex = db().knex;
+    const { s, lineId, renewal } = await billed(knex);
+    s.faulty.failNext = { method: 'createInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    expect(d.holdState).to.equal('holding');
+    // both sweeps read the dispute as unfinished; the second waits for the first's lease, then finds it held
+    expect(await Promise.all([s.mod.disputes!.resume(), s.mod.disputes!.resume()])).to.deep.equal([
+      { resumed: 1, failed: 0 },
+      { resumed: 1, failed: 0 },
+    ]);
+    expect(await knex('mod_overusage_audit').where({ action: 'dispute.held' })).to.have.length(1);
+    expect((await s.f.panel.api.getInvoices({ userId: s.story.clientId, status: 'Draft' })).totalResults).to.equal(1);
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('19.95');
+  });
+
   it('no rate agreed in advance: the re-rating is refused by name, the preview too', async () => {
     const knex = db().knex;
     const { s, lineId } = await billed(knex, (x) =>
