@@ -68,6 +68,9 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     expect(await creditOf(s)).to.equal('121.00');
     const after = await s.mod.disputes!.get(d.id);
     expect([after.creditNoteInvoiceId, after.creditedMinor, after.settlement]).to.deep.equal([note.id, 12100n, 'credited']);
+    // the line itself: waived, nothing billed for it
+    const line = await knex('mod_overusage_lines').where({ id: d.lineId }).first('status', 'amount_minor');
+    expect([String(line.status), String(line.amount_minor)]).to.deep.equal(['waived', '0']);
     // the paid invoice says what came back and where
     expect((await notesOn(s, renewal))).to.equal(`Overusage line [${ref}]: waived after your dispute (was €100.00); you owe nothing for it; we credited €121.00 to your account (see credit note #${note.id}).`);
     const audit = await knex('mod_overusage_audit').where({ action: 'dispute.credit_note' }).select('entity_type', 'entity_id', 'details');
@@ -110,6 +113,9 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     expect(note!.items).to.deep.equal([['-60.00', `Creditnota CR-${ref} bij factuur #${renewal}: regel overschrijding ${ref} verlaagd van € 100,00 naar € 40,00 na onderzoek van uw bezwaar`, 1]]);
     expect(note!.notes).to.equal(`Creditnota [CR-${ref}] ter correctie van factuur #${renewal}: de btw wordt teruggeboekt tegen het tarief van die factuur.`);
     expect(await creditOf(s)).to.equal('72.60');
+    // the line stays on the paid invoice, at €40.00
+    const line = await knex('mod_overusage_lines').where({ id: d.lineId }).first('status', 'amount_minor');
+    expect([String(line.status), String(line.amount_minor)]).to.deep.equal(['placed', '4000']);
     expect((await notesOn(s, renewal))).to.equal(`Regel overschrijding [${ref}]: verlaagd van € 100,00 naar € 40,00 na uw bezwaar; we hebben € 72,60 op uw tegoed gezet (zie creditnota #${note!.id}).`);
   });
 

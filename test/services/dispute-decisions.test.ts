@@ -262,3 +262,22 @@ describeEachEngine('opening a dispute: the reason and the override', ({ db }) =>
     expect(JSON.parse(String(audit.details))).to.deep.equal({ lineId, reason: 'abc', override: null, amountMinor: '50000' });
   });
 });
+
+describeEachEngine('opening a dispute at the window\'s close, and long texts', ({ db }) => {
+  it('an admin at the closing instant itself (16 June 22:00:00 UTC) is late: the override is needed and kept; a reason is kept to 4 000 characters, an override to 2 000', async () => {
+    const knex = db().knex;
+    const s = await buildBillingStory(knex);
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const lineId = toNum((await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first()).id);
+    // invoice of 2 June + 14 days: last day 16 June, closing at 17 June 00:00 CEST = 16 June 22:00:00 UTC
+    s.f.clock.set('2013-06-16T22:00:00Z');
+    const reason = `${'r'.repeat(3999)}RX`; // 4 001 characters: the 4 000th is R
+    const override = `${'o'.repeat(1999)}OX`; // 2 001 characters: the 2 000th is O
+    const opened = await s.mod.disputes!.open({ lineId, reason, actor: ADMIN, overrideReason: override });
+    if (!opened.ok) throw new Error(opened.message);
+    expect([opened.value.reason.length, opened.value.reason.slice(-2)]).to.deep.equal([4000, 'rR']);
+    expect([opened.value.overrideReason!.length, opened.value.overrideReason!.slice(-2)]).to.deep.equal([2000, 'oO']);
+  });
+});
