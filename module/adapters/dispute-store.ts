@@ -30,6 +30,12 @@ export interface StoredRerate {
   fromMinor?: string;
   toMinor?: string;
   exact?: boolean;
+  /** the plan's cap, and whether it held the amount before and after the re-rating */
+  cap?: { minor: string; from: boolean; to: boolean };
+  /** a VPS's part of a pool: the pool's amount and the part, before and after */
+  pool?: { fromMinor: string; toMinor: string; partFromMinor: string; partToMinor: string };
+  /** the upgrade credit taken from the amount, before and after */
+  upgrade?: { percent: number; fromMinor: string; toMinor: string };
 }
 
 /** What an admin asked for when deciding (kept with the decision: the line's new text names it). */

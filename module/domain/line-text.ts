@@ -203,6 +203,7 @@ const WORDS = {
     pool: (name: string) => `transfer pool ${name}`,
     poolPart: (domain: string, bytes: string, amount: string, total: string) =>
       `the part of ${domain}: ${bytes}, ${amount} of ${total}`,
+    partOf: (amount: string, total: string) => `${amount} of ${total}`,
     upgradeCredit: (pct: number, amount: string) => `less ${pct} % credited on your upgrade (${amount})`,
     disputeBy: 'dispute by',
     roundedNote: 'quantity rounded, amount from the exact usage',
@@ -235,6 +236,7 @@ const WORDS = {
     pool: (name: string) => `datapool ${name}`,
     poolPart: (domain: string, bytes: string, amount: string, total: string) =>
       `deel van ${domain}: ${bytes}, ${amount} van ${total}`,
+    partOf: (amount: string, total: string) => `${amount} van ${total}`,
     upgradeCredit: (pct: number, amount: string) => `min ${pct} % gecrediteerd bij uw upgrade (${amount})`,
     disputeBy: 'bezwaar uiterlijk',
     roundedNote: 'hoeveelheid afgerond, bedrag over het exacte verbruik',
@@ -617,6 +619,40 @@ export interface Rerated {
   fromMinor?: bigint;
   toMinor?: bigint;
   exact?: boolean;
+  /** the plan's cap, and whether it held the amount before and after */
+  cap?: { minor: bigint; from: boolean; to: boolean };
+  /** a VPS's part of a pool: the pool's amount and the part, before and after */
+  pool?: { fromMinor: bigint; toMinor: bigint; partFromMinor: bigint; partToMinor: bigint };
+  /** the upgrade credit, before and after */
+  upgrade?: { percent: number; fromMinor: bigint; toMinor: bigint };
+}
+
+/**
+ * The parts of a re-rated line's text that follow its amount: "capped at" said only while the cap
+ * holds the new amount, a pool part's "€498.74 of €529.53" and an upgrade credit's "(€60.00)" with
+ * their new figures. `now` is the rewritten quantity × rate, which the cap follows.
+ */
+function rerateTail(head: string, now: string, r: Rerated, currency: string, locale: string): string {
+  const w = WORDS[textLanguage(locale)];
+  const money = (minor: bigint) => formatAmount(minor, currency, locale);
+  let text = head;
+  if (r.cap) {
+    const capped = `, ${w.cappedAt} ${money(r.cap.minor)}`;
+    if (r.cap.from && !r.cap.to) text = text.replace(`${now}${capped}`, () => now);
+    if (!r.cap.from && r.cap.to) text = text.replace(now, () => `${now}${capped}`);
+  }
+  if (r.pool) {
+    const was = w.partOf(money(r.pool.partFromMinor), money(r.pool.fromMinor));
+    text = text.replace(
+      `, ${was}`,
+      () => `, ${w.partOf(money(r.pool!.partToMinor), money(r.pool!.toMinor))}`,
+    );
+  }
+  if (r.upgrade) {
+    const was = w.upgradeCredit(r.upgrade.percent, money(r.upgrade.fromMinor));
+    text = text.replace(was, () => w.upgradeCredit(r.upgrade!.percent, money(r.upgrade!.toMinor)));
+  }
+  return text;
 }
 
 /**
@@ -642,7 +678,16 @@ export function describeAdjustedLine(
       const now = priced(r.to, r.toMinor, input.currency, r.exact ?? false, locale, agreed);
       for (const wasExact of [true, false]) {
         const was = priced(r.from, r.fromMinor, input.currency, wasExact, locale);
-        if (head.includes(was)) return head.replace(was, () => now) + ref;
+        if (head.includes(was))
+          return (
+            rerateTail(
+              head.replace(was, () => now),
+              now,
+              r,
+              input.currency,
+              locale,
+            ) + ref
+          );
       }
     }
     // a line billed before its text named the amount: "1,000 GB × €0.50"

@@ -1,7 +1,8 @@
 import type { Adjustment } from '../domain/dispute-state.js';
 import { invalidInput, type Outcome } from '../domain/errors.js';
 import { quantityGivesAmount } from '../domain/line-text.js';
-import { divRoundHalfUp, parseDecimal, parseMoney } from '../domain/money.js';
+import { allocate, divRoundHalfUp, parseDecimal, parseMoney } from '../domain/money.js';
+import { upgradeCredit } from '../domain/upgrade-figures.js';
 import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { DisputeRecord, StoredRerate } from '../adapters/dispute-store.js';
 import { ratingPlan, type BillingProfile } from './billing-settings.js';
@@ -42,17 +43,31 @@ export async function adjustedAmount(
   return reratedAtPrecommit(ctx, d);
 }
 
-/** Re-rated at the rate agreed in advance: the same period and plan, another rate. */
+/** What a charge's stored explanation keeps that a re-rating must carry over (module/services/rating.ts, pools.ts). */
+interface StoredExplanation {
+  rated: Record<string, unknown>;
+  profile: BillingProfile;
+  /** a pool's month: every member's own bytes over its share, the weights its money was split by */
+  pool?: { members?: Array<{ serviceId: number; ownOverBytes: string }> };
+  /** one VPS's part of a pool's charge */
+  poolPart?: { serviceId: number; amountMinor: string };
+  /** the provider's credit on an upgrade: this share of the overusage was not billed */
+  upgradeCredit?: { percent: number; creditedMinor: string };
+}
+
+/**
+ * Re-rated at the rate agreed in advance: the same period and plan, another rate. What the line
+ * bills follows as it did when rated: the plan's cap on the new amount, a VPS's part of a pool
+ * split again by the same weights (pools.ts: largest remainder), the upgrade credit taken again
+ * from the new amount. The old and new figures of each are kept for the line's text.
+ */
 async function reratedAtPrecommit(
   ctx: DisputeContext,
   d: DisputeRecord,
 ): Promise<Outcome<AdjustedAmount, ResolveRefusal>> {
   const currency = d.currency;
   const line = (await ctx.store.line(d.lineId))!;
-  const stored = (await ctx.store.charge(line.chargeId))!.explanation as {
-    rated: Record<string, unknown>;
-    profile: BillingProfile;
-  };
+  const stored = (await ctx.store.charge(line.chargeId))!.explanation as StoredExplanation;
   const rated = ratedChargeFromJson(stored.rated);
   const precommit = stored.profile.prices[currency]?.precommit;
   if (!precommit)
@@ -78,18 +93,54 @@ async function reratedAtPrecommit(
     },
     plan,
   );
+  const rerated: StoredRerate = {
+    from: rated.rate,
+    to: again.rate,
+    fromMinor: String(rated.roundedMinor),
+    toMinor: String(again.roundedMinor),
+    exact: quantityGivesAmount(again),
+  };
+  const capMinor = again.capMinor ?? rated.capMinor;
+  if ((rated.capped || again.capped) && capMinor !== null)
+    rerated.cap = { minor: String(capMinor), from: rated.capped, to: again.capped };
+  let amount = again.amountMinor;
+  const part = poolPartAgain(stored, amount, again.overBytes);
+  if (part !== null) {
+    rerated.pool = {
+      fromMinor: String(rated.amountMinor),
+      toMinor: String(again.amountMinor),
+      partFromMinor: stored.poolPart!.amountMinor,
+      partToMinor: String(part),
+    };
+    amount = part;
+  }
+  if (stored.upgradeCredit) {
+    const credited = upgradeCredit(amount, stored.upgradeCredit.percent);
+    rerated.upgrade = {
+      percent: stored.upgradeCredit.percent,
+      fromMinor: stored.upgradeCredit.creditedMinor,
+      toMinor: String(credited),
+    };
+    amount -= credited;
+  }
   return {
     ok: true,
     value: {
-      amountMinor: again.amountMinor,
+      amountMinor: amount,
       explanation: `re-rated at the rate agreed in advance (${precommit} instead of ${rated.rate})`,
-      rerated: {
-        from: rated.rate,
-        to: again.rate,
-        fromMinor: String(rated.roundedMinor),
-        toMinor: String(again.roundedMinor),
-        exact: quantityGivesAmount(again),
-      },
+      rerated,
     },
   };
+}
+
+/** A VPS's part of the pool's new amount, split by the weights the pool's money was split by (null: not a part). */
+function poolPartAgain(stored: StoredExplanation, poolMinor: bigint, overBytes: bigint): bigint | null {
+  const part = stored.poolPart;
+  const members = stored.pool?.members ?? [];
+  if (!part) return null;
+  const i = members.findIndex((m) => m.serviceId === part.serviceId);
+  const weights = members.map((m) => BigInt(m.ownOverBytes));
+  if (i < 0 || weights.reduce((a, b) => a + b, 0n) <= 0n)
+    throw new Error(`the pool's stored month has no weights for service ${part.serviceId}`);
+  return overBytes > 0n ? allocate(poolMinor, weights)[i]! : 0n;
 }

@@ -1,9 +1,15 @@
 import type { Resolution } from '../domain/dispute-state.js';
 import { givenBackMinor, INVOICE_NOTES, withLineNote } from '../domain/dispute-text.js';
-import { describeAdjustedLine, describeWaivedLine, formatAmount, textLanguage } from '../domain/line-text.js';
+import {
+  describeAdjustedLine,
+  describeWaivedLine,
+  formatAmount,
+  textLanguage,
+  type Rerated,
+} from '../domain/line-text.js';
 import type { LineStatus } from '../domain/line-status.js';
 import { moneyToDecimalString } from '../domain/money.js';
-import type { DisputeRecord } from '../adapters/dispute-store.js';
+import type { DisputeRecord, StoredRerate } from '../adapters/dispute-store.js';
 import type { PanelInvoice } from '../adapters/panel-api.js';
 import type { DisputeContext } from './dispute-context.js';
 
@@ -32,6 +38,7 @@ export function decidedText(
           to: r.to,
           exact: r.exact,
           ...(r.fromMinor && r.toMinor ? { fromMinor: BigInt(r.fromMinor), toMinor: BigInt(r.toMinor) } : {}),
+          ...reratedParts(r),
         }
       : null;
     return describeAdjustedLine(billedText, { currency: d.currency, afterMinor: after, rerated }, locale);
@@ -39,6 +46,33 @@ export function decidedText(
   if (to === 'waived')
     return describeWaivedLine(billedText, { currency: d.currency, beforeMinor: d.amountBeforeMinor }, locale);
   return billedText;
+}
+
+/** The figures a re-rating changed besides the rate (cap, pool part, upgrade credit), as bigints for the line's text. */
+function reratedParts(r: StoredRerate): Pick<Rerated, 'cap' | 'pool' | 'upgrade'> {
+  const big = BigInt;
+  return {
+    ...(r.cap ? { cap: { minor: big(r.cap.minor), from: r.cap.from, to: r.cap.to } } : {}),
+    ...(r.pool
+      ? {
+          pool: {
+            fromMinor: big(r.pool.fromMinor),
+            toMinor: big(r.pool.toMinor),
+            partFromMinor: big(r.pool.partFromMinor),
+            partToMinor: big(r.pool.partToMinor),
+          },
+        }
+      : {}),
+    ...(r.upgrade
+      ? {
+          upgrade: {
+            percent: r.upgrade.percent,
+            fromMinor: big(r.upgrade.fromMinor),
+            toMinor: big(r.upgrade.toMinor),
+          },
+        }
+      : {}),
+  };
 }
 
 /** What a paid line's decision gave back (VAT included), how, and the credit note: nothing for a line that was held (it was never paid). */

@@ -520,6 +520,43 @@ describe('line text after a dispute’s decision', () => {
     expect(stale).to.contain('× €0.50 = €500.00 (dispute by 15 June 2013) — reduced to €350.00 after review of your dispute [OU-123]');
   });
 
+  it('re-rated where a cap held the amount: "capped at" stays while the cap still holds, goes once it does not', () => {
+    // 1 000 GB × €0.50 = €500.00, capped at €400.00: the line bills €400.00
+    const capped = describeOverusageLine(line(rateUsage(may(6n * TB), plan({ capMinor: 40_000n }))), 'en-GB');
+    expect(capped).to.contain('1,000.00 GB × €0.50 = €500.00, capped at €400.00 (dispute by');
+    // at €0.35: 1 000 × 0.35 = €350.00 < €400.00, the cap no longer holds
+    const under = { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true, cap: { minor: 40_000n, from: true, to: false } };
+    expect(describeAdjustedLine(capped, { currency: 'EUR', afterMinor: 35_000n, rerated: under }, 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.35 (agreed rate) = €350.00 (dispute by 15 June 2013) [OU-123]',
+    );
+    // under a €300.00 cap €350.00 is still held at €300.00: the cap stays named
+    const low = describeOverusageLine(line(rateUsage(may(6n * TB), plan({ capMinor: 30_000n }))), 'nl-NL');
+    const held = { ...under, cap: { minor: 30_000n, from: true, to: true } };
+    expect(describeAdjustedLine(low, { currency: 'EUR', afterMinor: 30_000n, rerated: held }, 'nl-NL')).to.contain(
+      `1.000,00 GB × €${NBSP}0,35 (afgesproken tarief) = €${NBSP}350,00, gemaximeerd op €${NBSP}300,00 (bezwaar uiterlijk`,
+    );
+    // a cap reached only at the new rate (never lower, but told if it happens): named after the new amount
+    const reached = { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true, cap: { minor: 30_000n, from: false, to: true } };
+    expect(describeAdjustedLine(describeOverusageLine(line(seed), 'en-GB'), { currency: 'EUR', afterMinor: 30_000n, rerated: reached }, 'en-GB')).to.contain(
+      '× €0.35 (agreed rate) = €350.00, capped at €300.00 (dispute by',
+    );
+  });
+
+  it('re-rated, a pool part and an upgrade credit say their new figures', () => {
+    // the part of vps1: 600 GB, €300.00 of the pool's €500.00; at €0.35 the pool bills €350.00, the part €210.00
+    const pooled = describeOverusageLine(line(seed, { poolPart: { pool: 'Rack 7', domain: 'vps1.example.net', overBytes: 600n * GB, amountMinor: 30_000n } }), 'en-GB');
+    const part = { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true, pool: { fromMinor: 50_000n, toMinor: 35_000n, partFromMinor: 30_000n, partToMinor: 21_000n } };
+    expect(describeAdjustedLine(pooled, { currency: 'EUR', afterMinor: 21_000n, rerated: part }, 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013, transfer pool Rack 7: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.35 (agreed rate) = €350.00; the part of vps1.example.net: 600.00 GB, €210.00 of €350.00 (dispute by 15 June 2013) [OU-123]',
+    );
+    // 40 % of €500.00 = €200.00 credited, €300.00 billed; at €0.35: 40 % of €350.00 = €140.00, €210.00 billed
+    const credited = describeOverusageLine(line(seed, { upgradeCredit: { percent: 40, creditedMinor: 20_000n } }), 'nl-NL');
+    const upgrade = { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true, upgrade: { percent: 40, fromMinor: 20_000n, toMinor: 14_000n } };
+    const text = describeAdjustedLine(credited, { currency: 'EUR', afterMinor: 21_000n, rerated: upgrade }, 'nl-NL');
+    expect(text).to.contain(`1.000,00 GB × €${NBSP}0,35 (afgesproken tarief) = €${NBSP}350,00, min 40 % gecrediteerd bij uw upgrade (€${NBSP}140,00) (bezwaar uiterlijk`);
+    expect(text).not.to.contain('200,00');
+  });
+
   it('a line billed before its text named the amount keeps being rewritten as it was', () => {
     const old = 'Bandwidth overusage 1 – 31 May 2013: 6.000 TB used, 5.000 TB included, 1,000 GB × €0.50 (dispute by 15 June 2013) [OU-123]';
     expect(describeAdjustedLine(old, { currency: 'EUR', afterMinor: 35_000n, rerated: { from: '0.50', to: '0.35' } }, 'en-GB')).to.equal(

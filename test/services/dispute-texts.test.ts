@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { billMay, disputeLine, type BillingStory } from '../support/billing-story.js';
+import { billMay, buildBillingStory, closeMay, disputeLine, type BillingStory } from '../support/billing-story.js';
+import { CLI_ACTOR } from '../support/module-fixture.js';
 
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
 const ADMIN = { type: 'admin' as const, id: '1' };
@@ -55,6 +56,34 @@ describeEachEngine('the money story after a decision', ({ db }) => {
     expect(toClient.message).to.include('1,000.00 GB × €0.35 (agreed rate) = €350.00');
     expect(toClient.message).to.include('Kind regards,');
     expect(renewal).to.be.a('number');
+  });
+
+  it('re-rated under a cap that no longer holds: €500.00 capped at €400.00 becomes €350.00, and "capped at" leaves the line and the email', async () => {
+    knex = db().knex;
+    s = await buildBillingStory(knex);
+    const eur = { overage: '0.50', precommit: '0.35', cap: '400.00' };
+    await s.mod.billing.setProduct(s.story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: eur }, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR);
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const billed = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
+    lineId = toNum(billed.id);
+    // 1 000 GB × €0.50 = €500.00, held at the €400.00 cap
+    expect(String(billed.description)).to.include('1,000.00 GB × €0.50 = €500.00, capped at €400.00 (dispute by');
+    expect(String(billed.amount_minor)).to.equal('40000');
+    const d = await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'precommit' } }));
+    // 1 000 GB × €0.35 = €350.00, under the €400.00 cap: billed in full, the cap no longer named
+    const inv = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    expect(inv.total).to.equal('350.00');
+    const item = inv.items.find((i) => /\[OU-/.test(i.description))!;
+    expect(item.description).to.include('1,000.00 GB × €0.35 (agreed rate) = €350.00 (dispute by');
+    expect(item.description).not.to.match(/capped|€400\.00|€0\.50/);
+    const line = await knex('mod_overusage_lines').where({ id: lineId }).first();
+    expect([String(line.description), String(line.amount_minor)]).to.deep.equal([item.description, '35000']);
+    const toClient = (await emails()).filter((m) => toNum(m.userid) === s.story.clientId).at(-1)!;
+    expect(toClient.message).to.include('is reduced from €400.00 to €350.00, due on 15 July 2013.');
+    expect(toClient.message).to.include('1,000.00 GB × €0.35 (agreed rate) = €350.00');
+    expect(toClient.message).not.to.include('capped at');
   });
 
   it('a share for a Dutch client: the line says "verlaagd naar € 350,00", the client is told in Dutch, the admin in English with English dates', async () => {

@@ -187,6 +187,40 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     expect(await knex('mod_overusage_charges').where({ kind: 'pool' })).to.have.length(2);
   });
 
+  /*
+   * The same parts, A's disputed and re-rated at the rate agreed in advance (€0.35): the pool's
+   * 1 059 060 402 684 B × €0.35/GB = €370.671… → €370.67, split again by the same weights:
+   *   A 37 067 × 1 500 000 000 000 ÷ 1 592 617 449 664 = 34 911.40…, C 37 067 × 92 617 449 664 ÷ … = 2 155.60…
+   *   floors 34 911 + 2 155 = 37 066; the cent left goes to C (.60 > .40): A €349.11, C €21.56.
+   * A's line bills €349.11 (not the pool's €370.67) and says "€349.11 of €370.67"; C's is untouched.
+   */
+  it("re-rated at the agreed rate, a VPS's part follows the pool's new amount, by the same split", async () => {
+    const prices = { EUR: { overage: '0.50', precommit: '0.35' } };
+    await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '1 TB', prices, pool: 'main', poolLines: 'per_service' }, CLI_ACTOR);
+    f.clock.set('2026-11-02T07:00:00Z');
+    await f.panel.runDailyAutomation('2026-11-02');
+    const lineA = await knex('mod_overusage_lines').where({ service_id: a }).first('id');
+    f.clock.set('2026-11-03T10:00:00Z');
+    const opened = await mod.disputes!.open({ lineId: toNum(lineA.id), reason: 'Most of this was a backup.', actor: { type: 'client', id: String(story.clientId) } });
+    expect(opened.ok, opened.ok ? '' : opened.message).to.equal(true);
+    f.clock.set('2026-11-05T09:00:00Z');
+    const decided = await mod.disputes!.resolve({ disputeId: opened.ok ? opened.value.id : 0, to: 'adjusted', actor: { type: 'admin', id: '1' }, adjustment: { kind: 'precommit' } });
+    expect(decided.ok, decided.ok ? '' : decided.message).to.equal(true);
+    const lines = await knex('mod_overusage_lines').orderBy('id').select('service_id', 'amount_minor', 'description');
+    expect(lines.map((l) => [toNum(l.service_id), toBig(l.amount_minor)])).to.deep.equal([
+      [a, 34911n],
+      [c, 3079n],
+    ]);
+    expect(lines[0]!.description).to.match(/1,059\.06 GB × €0\.35 \(agreed rate\) = €370\.67; the part of vps1\.example\.net: 997\.47 GB, €349\.11 of €370\.67 \(dispute by/);
+    expect(lines[0]!.description).not.to.match(/€0\.50|€498\.74|€529\.53/);
+    expect(lines[1]!.description).to.match(/× €0\.50 = €529\.53; the part of vps3\.example\.net: 61\.59 GB, €30\.79 of €529\.53/);
+    // the invoice the client reads says the same
+    const d = (await mod.disputes!.get(opened.ok ? opened.value.id : 0))!;
+    const inv = await f.panel.api.getInvoice(d.heldInvoiceId ?? d.originalInvoiceId);
+    const item = inv.items.find((i) => i.description === lines[0]!.description)!;
+    expect(item.amount).to.equal('349.11');
+  });
+
   it('refuses to rate a pool whose members pay in two currencies, and says so', async () => {
     await knex('mod_overusage_services').where({ service_id: b }).update({ currency: 'USD' });
     f.clock.set('2026-11-02T07:00:00Z');

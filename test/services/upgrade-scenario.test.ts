@@ -154,6 +154,8 @@ describeEachEngine('an upgrade suggested with its figures, ordered through the r
   });
 
   it('rates April on the plan it began on less the 50 % credit (€60.00), and May on VPS 1 TB (700 GB of 1 TB: nothing)', async () => {
+    // a rate agreed in advance on the plan April began on, €0.60/GB, for the dispute below
+    await mod.billing.setProduct(plan['VPS 500 GB']!, { unit: 'GB', model: 'per_unit', allowance: '500 GB', prices: { EUR: { overage: '0.80', precommit: '0.60' } }, panelOverageOff: true, upgradeCreditPercent: 50 }, CLI_ACTOR);
     await read('2013-04-30', 650n * GB);
     await read('2013-05-01', 10n * GB);
     await read('2013-05-31', 700n * GB);
@@ -171,5 +173,26 @@ describeEachEngine('an upgrade suggested with its figures, ordered through the r
     expect(toBig(line.amount_minor)).to.equal(6000n);
     // 150.00 GB × €0.80 = €120.00 rated, half of it credited: €60.00 billed
     expect(line.description).to.match(/^Bandwidth overusage 1 – 30 April 2013: .*150\.00 GB × €0\.80 = €120\.00, less 50 % credited on your upgrade \(€60\.00\) \(dispute by/);
+  });
+
+  it("re-rates April's line at the agreed rate with the upgrade credit taken again: 150 GB × €0.60 = €90.00, less 50 % (€45.00) = €45.00", async () => {
+    const april = await knex('mod_overusage_charges').where({ service_id: story.serviceId, period_start: '2013-04-01' }).first('id');
+    const line = await knex('mod_overusage_lines').where({ charge_id: april.id }).first('id');
+    f.clock.set('2013-05-26T10:00:00Z');
+    const opened = await mod.disputes!.open({ lineId: toNum(line.id), reason: 'That was a one-off backup.', actor: { type: 'client', id: String(story.clientId) } });
+    expect(opened.ok, opened.ok ? '' : opened.message).to.equal(true);
+    const id = opened.ok ? opened.value.id : 0;
+    // the admin's preview already says the money: €45.00, never the €90.00 before the credit (more than the €60.00 billed)
+    expect((await mod.disputes!.preview(id, { kind: 'precommit' })).amountMinor).to.equal(4500n);
+    f.clock.set('2013-05-28T09:00:00Z');
+    const decided = await mod.disputes!.resolve({ disputeId: id, to: 'adjusted', actor: { type: 'admin', id: '1' }, adjustment: { kind: 'precommit' } });
+    expect(decided.ok, decided.ok ? '' : decided.message).to.equal(true);
+    const after = await knex('mod_overusage_lines').where({ id: line.id }).first('description', 'amount_minor');
+    expect(toBig(after.amount_minor)).to.equal(4500n);
+    expect(after.description).to.match(/150\.00 GB × €0\.60 \(agreed rate\) = €90\.00, less 50 % credited on your upgrade \(€45\.00\) \(dispute by/);
+    expect(after.description).not.to.match(/€0\.80|€120\.00|€60\.00/);
+    const d = (await mod.disputes!.get(id))!;
+    const inv = await f.panel.api.getInvoice(d.heldInvoiceId ?? d.originalInvoiceId);
+    expect(inv.items.find((i) => i.description === after.description)!.amount).to.equal('45.00');
   });
 });
