@@ -3,7 +3,7 @@ import type { IsoDate } from '../domain/calendar.js';
 import { engineOf } from './database.js';
 import { disputeFromRow, type DisputeRecord } from './dispute-store.js';
 import { parseServiceRow, type ServiceRow } from './period-read-store.js';
-import { toBig, toBigOrNull, toBool, toDate, toInstant, toNum } from './rows.js';
+import { rowReader, toBool, toNum } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -148,6 +148,7 @@ export interface AdminReadStore {
 
 const parseDisputeRow = (r: Record<string, unknown>): DisputeRow => {
   const d = disputeFromRow(r);
+  const l = rowReader(TABLES.lines, r);
   return {
     id: d.id,
     lineId: d.lineId,
@@ -167,24 +168,27 @@ const parseDisputeRow = (r: Record<string, unknown>): DisputeRow => {
     heldInvoiceId: d.heldInvoiceId,
     originalInvoiceId: d.originalInvoiceId,
     version: d.version,
-    refCode: String(r.ref_code),
-    description: String(r.description),
-    deadlineLastDay: toDate(r.deadline_last_day),
-    invoiceDate: toDate(r.invoice_date),
+    refCode: l.str('ref_code'),
+    description: l.str('description'),
+    deadlineLastDay: l.date('deadline_last_day'),
+    invoiceDate: l.date('invoice_date'),
   };
 };
 
-const parseAuditRow = (r: Record<string, unknown>): AuditRow => ({
-  id: toNum(r.id),
-  at: toInstant(r.at).toISO()!,
-  actorType: String(r.actor_type),
-  actorId: (r.actor_id as string | null) ?? null,
-  actingAdminId: (r.acting_admin_id as string | null | undefined) ?? null,
-  action: String(r.action),
-  entityType: String(r.entity_type),
-  entityId: (r.entity_id as string | null) ?? null,
-  details: (r.details as string | null) ?? null,
-});
+function parseAuditRow(r: Record<string, unknown>): AuditRow {
+  const a = rowReader(TABLES.audit, r);
+  return {
+    id: a.num('id'),
+    at: a.instant('at').toISO()!,
+    actorType: a.str('actor_type'),
+    actorId: a.strOrNull('actor_id'),
+    actingAdminId: a.strOrNull('acting_admin_id'),
+    action: a.str('action'),
+    entityType: a.str('entity_type'),
+    entityId: a.strOrNull('entity_id'),
+    details: a.strOrNull('details'),
+  };
+}
 
 const SERVICE_COLUMNS = [
   's.service_id',
@@ -337,16 +341,19 @@ function meteringReads(knex: Knex): Pick<AdminReadStore, 'masters' | 'recentRuns
         .orderBy('id', 'desc')
         .limit(limit)
         .select('id', 'sample_date', 'status', 'read_ok', 'failed', 'gaps', 'resets', 'message');
-      return rows.map((r) => ({
-        id: toNum(r.id),
-        date: toDate(r.sample_date),
-        status: String(r.status),
-        read: toNum(r.read_ok),
-        failed: toNum(r.failed),
-        gaps: toNum(r.gaps),
-        resets: toNum(r.resets),
-        message: r.message ? String(r.message) : '',
-      }));
+      return rows.map((row) => {
+        const r = rowReader(TABLES.runs, row);
+        return {
+          id: r.num('id'),
+          date: r.date('sample_date'),
+          status: r.str('status'),
+          read: r.num('read_ok'),
+          failed: r.num('failed'),
+          gaps: r.num('gaps'),
+          resets: r.num('resets'),
+          message: r.strOrNull('message') ?? '',
+        };
+      });
     },
     async samples(serviceId, before, limit) {
       const q = knex(TABLES.samples)
@@ -355,15 +362,18 @@ function meteringReads(knex: Knex): Pick<AdminReadStore, 'masters' | 'recentRuns
         .limit(limit)
         .select('id', 'sample_date', 'sampled_at', 'used_bytes', 'limit_bytes', 'state', 'raw');
       if (before) q.andWhere('sample_date', '<', before);
-      return (await q).map((r) => ({
-        id: toNum(r.id),
-        date: toDate(r.sample_date),
-        sampledAt: toInstant(r.sampled_at).toISO(),
-        usedBytes: toBig(r.used_bytes),
-        limitBytes: toBigOrNull(r.limit_bytes),
-        state: String(r.state),
-        raw: String(r.raw),
-      }));
+      return (await q).map((row) => {
+        const s = rowReader(TABLES.samples, row);
+        return {
+          id: s.num('id'),
+          date: s.date('sample_date'),
+          sampledAt: s.instant('sampled_at').toISO(),
+          usedBytes: s.big('used_bytes'),
+          limitBytes: s.bigOrNull('limit_bytes'),
+          state: s.str('state'),
+          raw: s.str('raw'),
+        };
+      });
     },
     async failures(serviceId, from, to) {
       const rows = await knex(TABLES.readFailures)
@@ -372,12 +382,15 @@ function meteringReads(knex: Knex): Pick<AdminReadStore, 'masters' | 'recentRuns
         .andWhere('sample_date', '<=', to)
         .orderBy('attempted_at')
         .select('sample_date', 'attempted_at', 'error_kind', 'message');
-      return rows.map((f) => ({
-        date: toDate(f.sample_date),
-        at: toInstant(f.attempted_at).toISO()!,
-        kind: String(f.error_kind),
-        message: String(f.message),
-      }));
+      return rows.map((row) => {
+        const f = rowReader(TABLES.readFailures, row);
+        return {
+          date: f.date('sample_date'),
+          at: f.instant('attempted_at').toISO()!,
+          kind: f.str('error_kind'),
+          message: f.str('message'),
+        };
+      });
     },
   };
 }
@@ -407,20 +420,21 @@ async function waitingCharges(knex: Knex, serviceId?: number): Promise<WaitingCh
     )
     .orderBy('c.id');
   if (serviceId !== undefined) q.andWhere('c.service_id', serviceId);
-  return (await q).map((c) => {
-    const a = latest.get(toNum(c.id))!;
-    const d = JSON.parse(String(a.details ?? '{}')) as { invoiceId?: number; invoiceStatus?: string };
+  return (await q).map((row) => {
+    const c = rowReader(TABLES.charges, row);
+    const a = rowReader(TABLES.audit, latest.get(c.num('id'))!);
+    const d = (a.jsonOrNull('details') ?? {}) as { invoiceId?: number; invoiceStatus?: string };
     return {
-      chargeId: toNum(c.id),
-      serviceId: toNum(c.service_id),
-      clientId: toNum(c.client_id),
-      periodStart: toDate(c.period_start),
-      periodEnd: toDate(c.period_end),
-      amountMinor: toBig(c.amount_minor),
-      currency: String(c.currency),
+      chargeId: c.num('id'),
+      serviceId: c.num('service_id'),
+      clientId: c.num('client_id'),
+      periodStart: c.date('period_start'),
+      periodEnd: c.date('period_end'),
+      amountMinor: c.big('amount_minor'),
+      currency: c.str('currency'),
       invoiceId: Number(d.invoiceId ?? 0),
       invoiceStatus: String(d.invoiceStatus ?? 'closed'),
-      releasedAt: toInstant(a.at).toISO()!,
+      releasedAt: a.instant('at').toISO()!,
     };
   });
 }
