@@ -39,8 +39,23 @@ export function openApp(config: AppConfig, opts: { clock?: Clock; log?: Logger }
     metering: { writer: config.meteringWriter },
     ...(panel ? { panel } : {}),
   });
-  const bridge = store && relay && config.bridge ? { store, relay, secret: config.bridge.secret, mode: config.whmcsApi ? ('api' as const) : ('relay' as const) } : undefined;
-  return { config, db, module, log, clock, ...(bridge ? { bridge } : {}), close: async () => {
+  const bridge =
+    store && relay && config.bridge
+      ? {
+          store,
+          relay,
+          secret: config.bridge.secret,
+          mode: config.whmcsApi ? ('api' as const) : ('relay' as const),
+        }
+      : undefined;
+  return {
+    config,
+    db,
+    module,
+    log,
+    clock,
+    ...(bridge ? { bridge } : {}),
+    close: async () => {
       relay?.close();
       await module.close();
       await db.close();

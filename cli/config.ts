@@ -55,34 +55,60 @@ export const demoDatabaseUrl = (dataDir: string): string => `sqlite:${path.join(
  * data directory holds the demo's database and no other (a checkout where `npm start` ran: the CLI
  * then sees what the demo's pages show), else `data/overusage.sqlite`.
  */
-function chooseDatabase(env: NodeJS.ProcessEnv, dataDir: string, overrides: { databaseUrl?: string; demo?: boolean }): { url: string; source: AppConfig['databaseSource'] } {
+function chooseDatabase(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  overrides: { databaseUrl?: string; demo?: boolean },
+): { url: string; source: AppConfig['databaseSource'] } {
   if (overrides.databaseUrl) return { url: overrides.databaseUrl, source: 'option' };
   if (env.OVERUSAGE_DB) return { url: env.OVERUSAGE_DB, source: 'env' };
   if (overrides.demo) return { url: demoDatabaseUrl(dataDir), source: 'demo' };
   const own = path.join(dataDir, 'overusage.sqlite');
-  if (!fs.existsSync(own) && fs.existsSync(path.join(dataDir, 'demo.sqlite'))) return { url: demoDatabaseUrl(dataDir), source: 'demo' };
+  if (!fs.existsSync(own) && fs.existsSync(path.join(dataDir, 'demo.sqlite')))
+    return { url: demoDatabaseUrl(dataDir), source: 'demo' };
   return { url: `sqlite:${own}`, source: 'default' };
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<{ databaseUrl: string; zone: string; listen: string; demo: boolean }> = {}): AppConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<{ databaseUrl: string; zone: string; listen: string; demo: boolean }> = {},
+): AppConfig {
   const dataDir = env.OVERUSAGE_DATA_DIR ?? DEFAULT_DATA_DIR;
   const { url: databaseUrl, source: databaseSource } = chooseDatabase(env, dataDir, overrides);
   const zone = assertZone(overrides.zone ?? env.OVERUSAGE_TIME_ZONE ?? 'Europe/Brussels');
   const listen = parseListen(overrides.listen ?? env.OVERUSAGE_LISTEN ?? '127.0.0.1:8080');
   const level = (env.OVERUSAGE_LOG_LEVEL ?? 'info') as AppConfig['logLevel'];
-  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new ModuleError('CONFIG', 'OVERUSAGE_LOG_LEVEL must be debug, info, warn or error');
+  if (!['debug', 'info', 'warn', 'error'].includes(level))
+    throw new ModuleError('CONFIG', 'OVERUSAGE_LOG_LEVEL must be debug, info, warn or error');
   const { key, source } = loadSecretKey(env, dataDir);
   const meteringWriter = (env.OVERUSAGE_METERING_WRITER ?? 'thread') as AppConfig['meteringWriter'];
-  if (meteringWriter !== 'thread' && meteringWriter !== 'inline') throw new ModuleError('CONFIG', 'OVERUSAGE_METERING_WRITER must be thread or inline');
+  if (meteringWriter !== 'thread' && meteringWriter !== 'inline')
+    throw new ModuleError('CONFIG', 'OVERUSAGE_METERING_WRITER must be thread or inline');
   const bridge = loadBridge(env);
   const whmcsApi = loadWhmcsApi(env);
   let trustProxy: TrustProxy;
   try {
     trustProxy = parseTrustProxy(env.OVERUSAGE_TRUST_PROXY, ['loopback']);
   } catch (err) {
-    throw new ModuleError('CONFIG', `OVERUSAGE_TRUST_PROXY must be a hop count or proxy addresses (${(err as Error).message})`);
+    throw new ModuleError(
+      'CONFIG',
+      `OVERUSAGE_TRUST_PROXY must be a hop count or proxy addresses (${(err as Error).message})`,
+    );
   }
-  return { trustProxy, databaseUrl, databaseSource, secretKey: key, secretKeySource: source, zone, listen, dataDir, logLevel: level, meteringWriter, ...(bridge ? { bridge } : {}), ...(whmcsApi ? { whmcsApi } : {}) };
+  return {
+    trustProxy,
+    databaseUrl,
+    databaseSource,
+    secretKey: key,
+    secretKeySource: source,
+    zone,
+    listen,
+    dataDir,
+    logLevel: level,
+    meteringWriter,
+    ...(bridge ? { bridge } : {}),
+    ...(whmcsApi ? { whmcsApi } : {}),
+  };
 }
 
 /** OVERUSAGE_BRIDGE_SECRET, or a file holding it (OVERUSAGE_BRIDGE_SECRET_FILE); at least 32 characters. */
@@ -91,13 +117,18 @@ function loadBridge(env: NodeJS.ProcessEnv): BridgeConfig | undefined {
   let source = 'OVERUSAGE_BRIDGE_SECRET';
   if (!secret && env.OVERUSAGE_BRIDGE_SECRET_FILE) {
     const file = env.OVERUSAGE_BRIDGE_SECRET_FILE;
-    if (!fs.existsSync(file)) throw new ModuleError('CONFIG', `the bridge secret file ${file} does not exist`);
+    if (!fs.existsSync(file))
+      throw new ModuleError('CONFIG', `the bridge secret file ${file} does not exist`);
     secret = fs.readFileSync(file, 'utf8').trim();
     source = file;
   }
   if (!secret) return undefined;
   // the same rule as the WHMCS side: the secret is all that stands between the network and billing
-  if (secret.length < 32) throw new ModuleError('CONFIG', `the bridge secret (${source}) must be at least 32 characters; generate one with: openssl rand -hex 32`);
+  if (secret.length < 32)
+    throw new ModuleError(
+      'CONFIG',
+      `the bridge secret (${source}) must be at least 32 characters; generate one with: openssl rand -hex 32`,
+    );
   return { secret, secretSource: source };
 }
 
@@ -107,9 +138,22 @@ function loadWhmcsApi(env: NodeJS.ProcessEnv): WhmcsApiConfig | undefined {
   const identifier = env.OVERUSAGE_WHMCS_API_IDENTIFIER;
   const secret = env.OVERUSAGE_WHMCS_API_SECRET;
   if (!url && !identifier && !secret) return undefined;
-  if (!url || !identifier || !secret) throw new ModuleError('CONFIG', 'set OVERUSAGE_WHMCS_URL, OVERUSAGE_WHMCS_API_IDENTIFIER and OVERUSAGE_WHMCS_API_SECRET together (or none, to relay through the bridge)');
-  if (!/^https?:\/\//i.test(url)) throw new ModuleError('CONFIG', `OVERUSAGE_WHMCS_URL must start with https:// (or http://), not "${url}"`);
-  return { url, identifier, secret, ...(env.OVERUSAGE_WHMCS_API_ACCESS_KEY ? { accessKey: env.OVERUSAGE_WHMCS_API_ACCESS_KEY } : {}) };
+  if (!url || !identifier || !secret)
+    throw new ModuleError(
+      'CONFIG',
+      'set OVERUSAGE_WHMCS_URL, OVERUSAGE_WHMCS_API_IDENTIFIER and OVERUSAGE_WHMCS_API_SECRET together (or none, to relay through the bridge)',
+    );
+  if (!/^https?:\/\//i.test(url))
+    throw new ModuleError(
+      'CONFIG',
+      `OVERUSAGE_WHMCS_URL must start with https:// (or http://), not "${url}"`,
+    );
+  return {
+    url,
+    identifier,
+    secret,
+    ...(env.OVERUSAGE_WHMCS_API_ACCESS_KEY ? { accessKey: env.OVERUSAGE_WHMCS_API_ACCESS_KEY } : {}),
+  };
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -124,10 +168,12 @@ export function parseListen(text: string): { host: string; port: number } {
  * (OVERUSAGE_SECRET_KEY_FILE, default data/secret.key) created with mode 0600 on first use.
  */
 function loadSecretKey(env: NodeJS.ProcessEnv, dataDir: string): { key: Buffer; source: string } {
-  if (env.OVERUSAGE_SECRET_KEY) return { key: parseSecretKey(env.OVERUSAGE_SECRET_KEY), source: 'OVERUSAGE_SECRET_KEY' };
+  if (env.OVERUSAGE_SECRET_KEY)
+    return { key: parseSecretKey(env.OVERUSAGE_SECRET_KEY), source: 'OVERUSAGE_SECRET_KEY' };
   const file = env.OVERUSAGE_SECRET_KEY_FILE ?? path.join(dataDir, 'secret.key');
   if (!fs.existsSync(file)) {
-    if (env.OVERUSAGE_SECRET_KEY_FILE) throw new ModuleError('CONFIG', `the secret key file ${file} does not exist`);
+    if (env.OVERUSAGE_SECRET_KEY_FILE)
+      throw new ModuleError('CONFIG', `the secret key file ${file} does not exist`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
   }

@@ -72,9 +72,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io,
     app() {
       if (!opened) {
-        const config = loadConfig(io.env, { ...(globals().db ? { databaseUrl: globals().db! } : {}), ...(globals().zone ? { zone: globals().zone! } : {}), ...(globals().demo ? { demo: true } : {}) });
+        const config = loadConfig(io.env, {
+          ...(globals().db ? { databaseUrl: globals().db! } : {}),
+          ...(globals().zone ? { zone: globals().zone! } : {}),
+          ...(globals().demo ? { demo: true } : {}),
+        });
         // say so when the demo's database was taken because it is the only one here
-        if (config.databaseSource === 'demo' && !globals().demo) io.err(`(the demo's database, ${config.databaseUrl.replace(/^sqlite:/, '')}: the only one in ${config.dataDir}; --db or OVERUSAGE_DB chooses another)`);
+        if (config.databaseSource === 'demo' && !globals().demo)
+          io.err(
+            `(the demo's database, ${config.databaseUrl.replace(/^sqlite:/, '')}: the only one in ${config.dataDir}; --db or OVERUSAGE_DB chooses another)`,
+          );
         opened = openApp(config);
       }
       return opened;
@@ -91,11 +98,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
   };
 
   program
-    .description('Bills SolusVM bandwidth overusage on renewal invoices, with a reclamation window and per-line disputes.')
+    .description(
+      'Bills SolusVM bandwidth overusage on renewal invoices, with a reclamation window and per-line disputes.',
+    )
     .option('--json', 'machine-readable output on stdout')
     .option('--db <url>', 'database URL (overrides OVERUSAGE_DB)')
     .option('--zone <tz>', "the panel's time zone (overrides OVERUSAGE_TIME_ZONE)")
-    .option('--demo', "the demo's database (what `npm start` shows), also the default when it is the only database in the data directory")
+    .option(
+      '--demo',
+      "the demo's database (what `npm start` shows), also the default when it is the only database in the data directory",
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError();
@@ -109,30 +121,52 @@ export async function run(argv: string[], io: Io): Promise<number> {
       const mod = ctx.app().module;
       if (o.unlock) {
         const freed = await mod.unlockMigrations({ type: 'cli', id: null });
-        ctx.print(freed ? 'the migration lock is freed; run overusage migrate again' : 'the migrations were not locked; nothing changed', { freed });
+        ctx.print(
+          freed
+            ? 'the migration lock is freed; run overusage migrate again'
+            : 'the migrations were not locked; nothing changed',
+          { freed },
+        );
         return;
       }
       if (o.status) {
         const s = await mod.migrationStatus();
-        ctx.print(`applied: ${s.applied.length ? s.applied.join(', ') : 'none'}\npending: ${s.pending.length ? s.pending.join(', ') : 'none'}`, s);
+        ctx.print(
+          `applied: ${s.applied.length ? s.applied.join(', ') : 'none'}\npending: ${s.pending.length ? s.pending.join(', ') : 'none'}`,
+          s,
+        );
         return;
       }
       const applied = await mod.migrate();
-      ctx.print(applied.length ? `applied ${applied.length} ${plural(applied.length, 'migration', 'migrations')}: ${applied.join(', ')}` : 'already up to date', { applied });
+      ctx.print(
+        applied.length
+          ? `applied ${applied.length} ${plural(applied.length, 'migration', 'migrations')}: ${applied.join(', ')}`
+          : 'already up to date',
+        { applied },
+      );
     });
 
   program
     .command('collect')
-    .description("sample every active service's traffic counter for a day (default: the day that is ending or just ended)")
+    .description(
+      "sample every active service's traffic counter for a day (default: the day that is ending or just ended)",
+    )
     .option('--date <YYYY-MM-DD>', 'the day to close; only possible within 12 hours of its end')
     .option('--master <id...>', 'only these masters')
-    .option('--masters-at-once <n>', 'masters this run works on at a time (default all); with several collectors, 1 or 2 spreads the masters between them')
-    .option('--wait <seconds>', 'keep trying masters other runs hold for this long, and finish the share of a run that dies (default 0)')
+    .option(
+      '--masters-at-once <n>',
+      'masters this run works on at a time (default all); with several collectors, 1 or 2 spreads the masters between them',
+    )
+    .option(
+      '--wait <seconds>',
+      'keep trying masters other runs hold for this long, and finish the share of a run that dies (default 0)',
+    )
     .action(async (o: { date?: string; master?: string[]; mastersAtOnce?: string; wait?: string }) => {
       const app = await ctx.ready();
       const date = o.date ? parseIsoDate(o.date, '--date') : undefined;
       const masterIds = o.master?.map((m) => positiveInt(m, '--master'));
-      const mastersAtOnce = o.mastersAtOnce === undefined ? undefined : positiveInt(o.mastersAtOnce, '--masters-at-once');
+      const mastersAtOnce =
+        o.mastersAtOnce === undefined ? undefined : positiveInt(o.mastersAtOnce, '--masters-at-once');
       const waitMs = o.wait === undefined ? undefined : nonNegativeInt(o.wait, '--wait') * 1000;
       const bar = !ctx.json() && io.isTTY ? createProgress() : null;
       const summary = await app.module.metering.collect({
@@ -149,8 +183,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
         .join('');
       // what this run found of runs that died: said, not only logged
       const abandoned = summary.abandonedRuns.map((r) => `\n  run ${r.runId} ${r.message}`).join('');
-      const takenOver = summary.masters.filter((m) => m.tookOverFrom).map((m) => `\n  ${m.name}: took the lease over from ${ownerWords(m.tookOverFrom!)}, which is gone`).join('');
-      const reasons = summary.failureReasons.map((r) => `\n  ${r.count} × ${r.message}${r.services.length ? ` (${r.services.join(', ')}${r.count > r.services.length ? ', …' : ''})` : ''}`).join('');
+      const takenOver = summary.masters
+        .filter((m) => m.tookOverFrom)
+        .map((m) => `\n  ${m.name}: took the lease over from ${ownerWords(m.tookOverFrom!)}, which is gone`)
+        .join('');
+      const reasons = summary.failureReasons
+        .map(
+          (r) =>
+            `\n  ${r.count} × ${r.message}${r.services.length ? ` (${r.services.join(', ')}${r.count > r.services.length ? ', …' : ''})` : ''}`,
+        )
+        .join('');
       ctx.print(
         `collect ${summary.sampleDate}: ${summary.readOk} read, ${summary.already} already sampled, ${summary.failed} failed, ${summary.gaps} gaps, ${summary.resets} resets` +
           `${summary.anomalies ? `, ${summary.anomalies} anomalies` : ''} in ${(summary.durationMs / 1000).toFixed(1)} s${abandoned}${takenOver}${masters}${reasons}`,
@@ -164,7 +206,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
   program
     .command('prune')
-    .description('drop raw samples older than --keep-months, keeping the evidence of billed lines (--evidence-years) and of open disputes; daily figures and totals stay')
+    .description(
+      'drop raw samples older than --keep-months, keeping the evidence of billed lines (--evidence-years) and of open disputes; daily figures and totals stay',
+    )
     .option('--keep-months <n>', 'months of raw samples to keep (default 13)')
     .option('--evidence-years <n>', 'years to keep the samples behind billed lines (default 7)')
     .option('--dry-run', 'count only; delete nothing')
@@ -172,7 +216,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
       const app = await ctx.ready();
       const r = await app.module.retention.prune({
         ...(o.keepMonths !== undefined ? { keepMonths: positiveInt(o.keepMonths, '--keep-months') } : {}),
-        ...(o.evidenceYears !== undefined ? { evidenceYears: positiveInt(o.evidenceYears, '--evidence-years') } : {}),
+        ...(o.evidenceYears !== undefined
+          ? { evidenceYears: positiveInt(o.evidenceYears, '--evidence-years') }
+          : {}),
         dryRun: Boolean(o.dryRun),
         actor: { type: 'cli', id: null },
       });
@@ -194,15 +240,42 @@ export async function run(argv: string[], io: Io): Promise<number> {
       .addOption(new Option('--tls <mode>', 'certificate check').choices(['verify', 'pinned', 'insecure']))
       .option('--fingerprint <sha256>', 'the pinned certificate fingerprint (with --tls pinned)')
       .option('--master-zone <tz>', "the master's time zone (its reset runs at local midnight)")
-      .addOption(new Option('--reset-policy <policy>', 'when SolusVM resets counters').choices(['first_of_month', 'anniversary', 'never']))
-      .addOption(new Option('--anniversary-from <source>', "where an anniversary day comes from when a service does not set one: SolusVM's creation day (SolusVM 2), or the panel's registration day").choices(['solusvm', 'panel']))
+      .addOption(
+        new Option('--reset-policy <policy>', 'when SolusVM resets counters').choices([
+          'first_of_month',
+          'anniversary',
+          'never',
+        ]),
+      )
+      .addOption(
+        new Option(
+          '--anniversary-from <source>',
+          "where an anniversary day comes from when a service does not set one: SolusVM's creation day (SolusVM 2), or the panel's registration day",
+        ).choices(['solusvm', 'panel']),
+      )
       .option('--concurrency <n>', 'calls at once to this master')
       .option('--timeout <ms>', 'per call')
-      .option('--panel-server <id>', "the panel's server entry (tblservers.id) whose services run on this master")
-      .addOption(new Option('--api-user-type <type>', 'SolusVM 1: the Admin API (default) or a Reseller API user, as the official module\'s "Module User Type"').choices(['admin', 'reseller']))
-      .addOption(new Option('--unit-labels <reading>', "SolusVM 2: read KB/MB/GB/TB labels as 1024-based (binary, SolusIO's meaning before 2022; default) or as 10^n (decimal)").choices(['binary', 'decimal']))
+      .option(
+        '--panel-server <id>',
+        "the panel's server entry (tblservers.id) whose services run on this master",
+      )
+      .addOption(
+        new Option(
+          '--api-user-type <type>',
+          'SolusVM 1: the Admin API (default) or a Reseller API user, as the official module\'s "Module User Type"',
+        ).choices(['admin', 'reseller']),
+      )
+      .addOption(
+        new Option(
+          '--unit-labels <reading>',
+          "SolusVM 2: read KB/MB/GB/TB labels as 1024-based (binary, SolusIO's meaning before 2022; default) or as 10^n (decimal)",
+        ).choices(['binary', 'decimal']),
+      )
       .option('--basic-auth-user <user>', 'an htpasswd user in front of the master (stored sealed)')
-      .option('--basic-auth-password <password>', 'its password (stored sealed); or set OVERUSAGE_SOLUSVM_BASIC_PASSWORD');
+      .option(
+        '--basic-auth-password <password>',
+        'its password (stored sealed); or set OVERUSAGE_SOLUSVM_BASIC_PASSWORD',
+      );
   const masterInput = (o: Record<string, string | undefined>) => {
     const input: Record<string, unknown> = {};
     if (o.name !== undefined) input.name = o.name;
@@ -232,14 +305,22 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const app = await ctx.ready();
     const m = await app.module.masters.add(masterInput(o) as never, { type: 'cli', id: null });
     for (const n of m.notes) io.err(`overusage: note: ${n.replace('<id>', String(m.id))}`);
-    ctx.print(`added master ${m.id} "${m.name}" (SolusVM ${m.version}, ${m.baseUrl}); test it with: overusage master test ${m.id}`, m);
+    ctx.print(
+      `added master ${m.id} "${m.name}" (SolusVM ${m.version}, ${m.baseUrl}); test it with: overusage master test ${m.id}`,
+      m,
+    );
   });
-  masterOptions(master.command('update <id>').description('change a master')).action(async (id: string, o) => {
-    const app = await ctx.ready();
-    const m = await app.module.masters.update(positiveInt(id, 'id'), masterInput(o) as never, { type: 'cli', id: null });
-    for (const n of m.notes) io.err(`overusage: note: ${n.replace('<id>', String(m.id))}`);
-    ctx.print(`updated master ${m.id} "${m.name}"`, m);
-  });
+  masterOptions(master.command('update <id>').description('change a master')).action(
+    async (id: string, o) => {
+      const app = await ctx.ready();
+      const m = await app.module.masters.update(positiveInt(id, 'id'), masterInput(o) as never, {
+        type: 'cli',
+        id: null,
+      });
+      for (const n of m.notes) io.err(`overusage: note: ${n.replace('<id>', String(m.id))}`);
+      ctx.print(`updated master ${m.id} "${m.name}"`, m);
+    },
+  );
   master
     .command('list')
     .description('list masters (never their secrets)')
@@ -248,7 +329,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
       const list = await app.module.masters.list();
       ctx.print(
         list.length
-          ? list.map((m) => `${m.id}\t${m.name}\tv${m.version}\t${m.baseUrl}\ttls=${m.tlsMode}\t${m.timeZone}\t${m.resetPolicy}\t${m.active ? 'active' : 'inactive'}`).join('\n')
+          ? list
+              .map(
+                (m) =>
+                  `${m.id}\t${m.name}\tv${m.version}\t${m.baseUrl}\ttls=${m.tlsMode}\t${m.timeZone}\t${m.resetPolicy}\t${m.active ? 'active' : 'inactive'}`,
+              )
+              .join('\n')
           : 'no masters yet: overusage master add --help',
         list,
       );
@@ -265,9 +351,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
       let found: { exists: boolean } | { unknown: string } | null = null;
       if (o.server !== undefined && report.ok) {
         found = await app.module.masters.checkServer(masterId, o.server);
-        server = 'exists' in found ? (found.exists ? `\nserver ${o.server}: found` : `\nserver ${o.server}: NOT FOUND on this master (check the id)`) : `\nserver ${o.server}: could not be checked (${found.unknown})`;
+        server =
+          'exists' in found
+            ? found.exists
+              ? `\nserver ${o.server}: found`
+              : `\nserver ${o.server}: NOT FOUND on this master (check the id)`
+            : `\nserver ${o.server}: could not be checked (${found.unknown})`;
       }
-      ctx.print(`${report.ok ? 'OK' : 'FAILED'}: ${report.message}${report.fingerprint256 ? `\ncertificate SHA-256: ${report.fingerprint256}` : ''}${server}`, { ...report, ...(found ? { server: { ref: o.server, ...found } } : {}) });
+      ctx.print(
+        `${report.ok ? 'OK' : 'FAILED'}: ${report.message}${report.fingerprint256 ? `\ncertificate SHA-256: ${report.fingerprint256}` : ''}${server}`,
+        { ...report, ...(found ? { server: { ref: o.server, ...found } } : {}) },
+      );
       if (!report.ok || (found && !('exists' in found && found.exists))) exitCode = EXIT.failure;
     });
   master
@@ -289,7 +383,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .requiredOption('--server <ref>', 'v1 vserverid or v2 server id')
     .option('--product <id>', 'panel product id')
     .option('--uuid <uuid>', 'v2 server uuid')
-    .addOption(new Option('--reset-policy <policy>', "override the master's reset policy").choices(['first_of_month', 'anniversary', 'never']))
+    .addOption(
+      new Option('--reset-policy <policy>', "override the master's reset policy").choices([
+        'first_of_month',
+        'anniversary',
+        'never',
+      ]),
+    )
     .option('--reset-day <day>', 'day of month of the anniversary reset')
     .option('--no-check', 'link without asking the master whether it has the server')
     .action(async (o: Record<string, string | undefined | boolean>) => {
@@ -302,9 +402,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
         const master = await app.module.masters.get(masterId);
         const found = await app.module.masters.checkServer(masterId, server);
         if ('exists' in found && !found.exists) {
-          throw new ModuleError('NOT_FOUND', `master ${masterId} ("${master.name}") has no server ${server} (for service ${serviceId}): check the ${master.version === 1 ? 'vserverid (SolusVM: Virtual Servers)' : 'server id (SolusVM 2: Servers)'}; nothing was linked`);
+          throw new ModuleError(
+            'NOT_FOUND',
+            `master ${masterId} ("${master.name}") has no server ${server} (for service ${serviceId}): check the ${master.version === 1 ? 'vserverid (SolusVM: Virtual Servers)' : 'server id (SolusVM 2: Servers)'}; nothing was linked`,
+          );
         }
-        if ('unknown' in found) io.err(`overusage: warning: master ${masterId} ("${master.name}") could not be asked whether it has server ${server} (${found.unknown}); the link is kept: run overusage master test ${masterId}`);
+        if ('unknown' in found)
+          io.err(
+            `overusage: warning: master ${masterId} ("${master.name}") could not be asked whether it has server ${server} (${found.unknown}); the link is kept: run overusage master test ${masterId}`,
+          );
       }
       const l = await app.module.links.link(
         {
@@ -328,8 +434,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--limit <n>', 'at most n rows', '100')
     .action(async (o: { master?: string; limit: string }) => {
       const app = await ctx.ready();
-      const list = await app.module.links.list({ ...(o.master ? { masterId: positiveInt(o.master, '--master') } : {}), limit: positiveInt(o.limit, '--limit') });
-      ctx.print(list.map((l) => `${l.serviceId}\tclient ${l.clientId}\tmaster ${l.masterId}\t${l.serverRef}\t${l.active ? 'active' : 'inactive'}\tlast sample ${l.lastSampleDate ?? '-'}`).join('\n') || 'no linked services', list);
+      const list = await app.module.links.list({
+        ...(o.master ? { masterId: positiveInt(o.master, '--master') } : {}),
+        limit: positiveInt(o.limit, '--limit'),
+      });
+      ctx.print(
+        list
+          .map(
+            (l) =>
+              `${l.serviceId}\tclient ${l.clientId}\tmaster ${l.masterId}\t${l.serverRef}\t${l.active ? 'active' : 'inactive'}\tlast sample ${l.lastSampleDate ?? '-'}`,
+          )
+          .join('\n') || 'no linked services',
+        list,
+      );
     });
 
   program
@@ -347,24 +464,52 @@ export async function run(argv: string[], io: Io): Promise<number> {
         const log = createLogger({ level: config.logLevel });
         const started = Date.now();
         const { serveDemo } = await import('./serve-demo.js');
-        const running = await serveDemo(config, log, { host, port, ...(globals().db ? { databaseUrl: globals().db! } : {}) });
+        const running = await serveDemo(config, log, {
+          host,
+          port,
+          ...(globals().db ? { databaseUrl: globals().db! } : {}),
+        });
         close = running.close;
-        const logins = running.demo.logins.map((l) => `  ${l.who.padEnd(18)} ${l.login.padEnd(20)} ${l.password.padEnd(11)} ${l.story}`).join('\n');
+        const logins = running.demo.logins
+          .map((l) => `  ${l.who.padEnd(18)} ${l.login.padEnd(20)} ${l.password.padEnd(11)} ${l.story}`)
+          .join('\n');
         const dbNote = running.demo.db.safeUrl;
         ctx.print(
           `Overusage demo on ${running.url} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s; the demo's clock stands at ${running.demo.clock.now().setZone('Europe/Brussels').toFormat('d LLLL yyyy HH:mm')} in Brussels)\n` +
             `  admin area:  ${running.url}/admin/\n  client area: ${running.url}/clientarea.php\n  health:      ${running.url}/health\n  database:    ${dbNote} (the CLI in this checkout reads it too: npm run overusage -- --demo master list)\n\nLogins:\n${logins}`,
-          { url: running.url, admin: `${running.url}/admin/`, client: `${running.url}/clientarea.php`, database: dbNote, logins: running.demo.logins },
+          {
+            url: running.url,
+            admin: `${running.url}/admin/`,
+            client: `${running.url}/clientarea.php`,
+            database: dbNote,
+            logins: running.demo.logins,
+          },
         );
       } else {
         const app = await ctx.ready();
-        const [{ busyPort, createServerApp, listen }, { bridgeMounts }, { webMounts }] = await Promise.all([import('./serve.js'), import('./bridge-mount.js'), import('./web-mount.js')]);
-        const server = await listen(createServerApp(app, [...bridgeMounts(app), ...webMounts(app)]), host, port).catch((err: unknown) => {
+        const [{ busyPort, createServerApp, listen }, { bridgeMounts }, { webMounts }] = await Promise.all([
+          import('./serve.js'),
+          import('./bridge-mount.js'),
+          import('./web-mount.js'),
+        ]);
+        const server = await listen(
+          createServerApp(app, [...bridgeMounts(app), ...webMounts(app)]),
+          host,
+          port,
+        ).catch((err: unknown) => {
           throw busyPort(err, host, port);
         });
         const addr = server.address() as { port: number };
-        const bridgeNote = app.bridge ? `; WHMCS bridge at /bridge/v1, panel calls ${app.bridge.mode === 'api' ? "over WHMCS's API" : 'relayed through the bridge'}` : '';
-        ctx.print(`overusage listening on http://${host}:${addr.port} (health: /health; JSON API: ${app.module.web.apiBase}${bridgeNote})`, { url: `http://${host}:${addr.port}`, bridge: app.bridge ? { path: '/bridge/v1', mode: app.bridge.mode } : null });
+        const bridgeNote = app.bridge
+          ? `; WHMCS bridge at /bridge/v1, panel calls ${app.bridge.mode === 'api' ? "over WHMCS's API" : 'relayed through the bridge'}`
+          : '';
+        ctx.print(
+          `overusage listening on http://${host}:${addr.port} (health: /health; JSON API: ${app.module.web.apiBase}${bridgeNote})`,
+          {
+            url: `http://${host}:${addr.port}`,
+            bridge: app.bridge ? { path: '/bridge/v1', mode: app.bridge.mode } : null,
+          },
+        );
         app.log.info('server.started', { host, port: addr.port, database: app.db.safeUrl });
         close = () => new Promise<void>((r) => server.close(() => r()));
       }
@@ -378,25 +523,49 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
   program
     .command('sync')
-    .description("link the panel's services of billed products to their SolusVM servers (vserverid custom field; master mapped with --panel-server)")
+    .description(
+      "link the panel's services of billed products to their SolusVM servers (vserverid custom field; master mapped with --panel-server)",
+    )
     .action(async () => {
       const app = await ctx.ready();
-      if (!app.module.sync) throw new ModuleError('CONFIG', 'no panel API is configured: set OVERUSAGE_WHMCS_URL and API credentials (see README)');
+      if (!app.module.sync)
+        throw new ModuleError(
+          'CONFIG',
+          'no panel API is configured: set OVERUSAGE_WHMCS_URL and API credentials (see README)',
+        );
       const r = await app.module.sync.sync();
-      ctx.print(`${r.linked} linked, ${r.updated} updated, ${r.stopped} stopped${r.skipped.length ? `, ${r.skipped.length} skipped:\n` + r.skipped.map((x) => `  service ${x.serviceId}: ${x.reason}`).join('\n') : ''}`, r);
+      ctx.print(
+        `${r.linked} linked, ${r.updated} updated, ${r.stopped} stopped${r.skipped.length ? `, ${r.skipped.length} skipped:\n` + r.skipped.map((x) => `  service ${x.serviceId}: ${x.reason}`).join('\n') : ''}`,
+        r,
+      );
     });
 
   program
     .command('reconcile')
-    .description('finish InvoiceCreation deliveries a crash or a lost connection stopped part-way: a pending line goes on its invoice while it is unpaid, a renewal invoice whose delivery never finished gets its lines; a paid or cancelled invoice lets the charge wait for the next one (the daily job does the same)')
+    .description(
+      'finish InvoiceCreation deliveries a crash or a lost connection stopped part-way: a pending line goes on its invoice while it is unpaid, a renewal invoice whose delivery never finished gets its lines; a paid or cancelled invoice lets the charge wait for the next one (the daily job does the same)',
+    )
     .action(async () => {
       const app = await ctx.ready();
-      if (!app.module.lines) throw new ModuleError('CONFIG', 'no panel API is configured: set OVERUSAGE_WHMCS_URL and API credentials (see README)');
+      if (!app.module.lines)
+        throw new ModuleError(
+          'CONFIG',
+          'no panel API is configured: set OVERUSAGE_WHMCS_URL and API credentials (see README)',
+        );
       const r = await app.module.lines.reconcile();
       const details = [
-        ...r.recovered.map((x) => `  invoice ${x.invoiceId}: its InvoiceCreation delivery had not finished; ${x.added} ${plural(x.added, 'line', 'lines')} added now`),
-        ...r.released.map((x) => `  charge ${x.chargeId} waits for the next invoice: invoice ${x.invoiceId} was ${x.invoiceStatus.toLowerCase()} before its line could be added`),
-        ...r.busy.map((id) => `  invoice ${id} is being handled by another delivery right now: left for the next reconciliation`),
+        ...r.recovered.map(
+          (x) =>
+            `  invoice ${x.invoiceId}: its InvoiceCreation delivery had not finished; ${x.added} ${plural(x.added, 'line', 'lines')} added now`,
+        ),
+        ...r.released.map(
+          (x) =>
+            `  charge ${x.chargeId} waits for the next invoice: invoice ${x.invoiceId} was ${x.invoiceStatus.toLowerCase()} before its line could be added`,
+        ),
+        ...r.busy.map(
+          (id) =>
+            `  invoice ${id} is being handled by another delivery right now: left for the next reconciliation`,
+        ),
       ];
       ctx.print(
         `reconcile: ${r.placed} pending ${plural(r.placed, 'line', 'lines')} put on ${plural(r.placed, 'its', 'their')} unpaid invoice, ${r.confirmed} found on their invoice already, ${r.recovered.length} renewal ${plural(r.recovered.length, 'invoice', 'invoices')} given the lines of a delivery that had not finished, ${r.released.length} ${plural(r.released.length, 'charge', 'charges')} left to wait for the next invoice` +
@@ -416,14 +585,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .action(async (o: { service: string; file: string }) => {
       const app = await ctx.ready();
       const csv = o.file === '-' ? fs.readFileSync(0, 'utf8') : readInputFile(o.file, '--file');
-      const r = await app.module.rateSamples.importCsv(positiveInt(o.service, '--service'), csv, { type: 'cli', id: null });
+      const r = await app.module.rateSamples.importCsv(positiveInt(o.service, '--service'), csv, {
+        type: 'cli',
+        id: null,
+      });
       ctx.print(`${r.read} read, ${r.inserted} new, ${r.unchanged} already held`, r);
     });
 
   const product = program.command('product').description("products' overusage billing settings");
   product
     .command('set <productId>')
-    .description('set how a panel product bills overusage (JSON: unit, model, allowance, prices, window …; see README)')
+    .description(
+      'set how a panel product bills overusage (JSON: unit, model, allowance, prices, window …; see README)',
+    )
     .requiredOption('--settings <json>', 'the settings as JSON, or @file.json')
     .action(async (productId: string, o: { settings: string }) => {
       const app = await ctx.ready();
@@ -434,8 +608,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
       } catch {
         throw new ModuleError('INVALID_INPUT', '--settings is not valid JSON');
       }
-      const p = await app.module.billing.setProduct(positiveInt(productId, 'productId'), input as never, { type: 'cli', id: null });
-      ctx.print(`product ${productId}: ${p.model} per ${p.unit}, allowance ${p.allowance}, ${Object.keys(p.prices).join('/')} prices, ${p.window.days}-day ${p.window.counting} window`, p);
+      const p = await app.module.billing.setProduct(positiveInt(productId, 'productId'), input as never, {
+        type: 'cli',
+        id: null,
+      });
+      ctx.print(
+        `product ${productId}: ${p.model} per ${p.unit}, allowance ${p.allowance}, ${Object.keys(p.prices).join('/')} prices, ${p.window.days}-day ${p.window.counting} window`,
+        p,
+      );
     });
   product
     .command('list')
@@ -443,7 +623,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .action(async () => {
       const app = await ctx.ready();
       const list = await app.module.billing.listProducts();
-      ctx.print(list.map((p) => `${p.productId}\t${p.profile.enabled ? 'on' : 'off'}\t${p.profile.model}\t${p.profile.unit}\t${p.profile.allowance}\t${JSON.stringify(p.profile.prices)}`).join('\n') || 'no product is billed yet', list);
+      ctx.print(
+        list
+          .map(
+            (p) =>
+              `${p.productId}\t${p.profile.enabled ? 'on' : 'off'}\t${p.profile.model}\t${p.profile.unit}\t${p.profile.allowance}\t${JSON.stringify(p.profile.prices)}`,
+          )
+          .join('\n') || 'no product is billed yet',
+        list,
+      );
     });
 
   program
@@ -454,44 +642,80 @@ export async function run(argv: string[], io: Io): Promise<number> {
       const app = await ctx.ready();
       const { evidenceJson, daysCsv, samplesCsv } = await import('../module/services/evidence.js');
       const e = await app.module.evidence.forLine(positiveInt(lineId, 'lineId'));
-      io.out(o.csv === 'days' ? daysCsv(e).trimEnd() : o.csv === 'samples' ? samplesCsv(e).trimEnd() : evidenceJson(e));
+      io.out(
+        o.csv === 'days'
+          ? daysCsv(e).trimEnd()
+          : o.csv === 'samples'
+            ? samplesCsv(e).trimEnd()
+            : evidenceJson(e),
+      );
     });
 
   program
     .command('token')
-    .description('a short-lived signed token naming an admin or a client, for the JSON API (Authorization: Bearer) and the embed pages (?token=)')
+    .description(
+      'a short-lived signed token naming an admin or a client, for the JSON API (Authorization: Bearer) and the embed pages (?token=)',
+    )
     .addOption(new Option('--admin <id>', 'the admin it names').conflicts('client'))
     .addOption(new Option('--client <id>', 'the client it names'))
     .option('--ttl <seconds>', 'lifetime in seconds (at most a day)', '900')
     .action(async (o: { admin?: string; client?: string; ttl: string }) => {
-      if (!o.admin && !o.client) throw new ModuleError('INVALID_INPUT', 'name the admin (--admin <id>) or the client (--client <id>) the token is for');
+      if (!o.admin && !o.client)
+        throw new ModuleError(
+          'INVALID_INPUT',
+          'name the admin (--admin <id>) or the client (--client <id>) the token is for',
+        );
       const app = await ctx.ready();
-      const subject = o.admin ? { type: 'admin' as const, id: positiveInt(o.admin, '--admin') } : { type: 'client' as const, id: positiveInt(o.client!, '--client') };
+      const subject = o.admin
+        ? { type: 'admin' as const, id: positiveInt(o.admin, '--admin') }
+        : { type: 'client' as const, id: positiveInt(o.client!, '--client') };
       const t = app.module.web.issueToken(subject, { ttlSeconds: positiveInt(o.ttl, '--ttl') });
       ctx.print(t.token, { token: t.token, expiresAt: new Date(t.expiresAt * 1000).toISOString(), subject });
     });
 
-  registerPanelCommands(program.command('panel').description('the reference panel: its API credentials, clients, products, services and daily cron, on any panel database'), ctx, globals);
+  registerPanelCommands(
+    program
+      .command('panel')
+      .description(
+        'the reference panel: its API credentials, clients, products, services and daily cron, on any panel database',
+      ),
+    ctx,
+    globals,
+  );
 
   program
     .command('demo')
     .description('the embedded demo of `npm start`')
     .command('reset')
-    .description("removes the demo's database, so the next `npm start` seeds the story again from 1 March 2013")
+    .description(
+      "removes the demo's database, so the next `npm start` seeds the story again from 1 March 2013",
+    )
     .action(async () => {
       const config = loadConfig(io.env);
       const { demoDatabaseUrl } = await import('./config.js');
       const { demoState } = await import('./demo.js');
       const url = globals().db ?? io.env.OVERUSAGE_DB ?? demoDatabaseUrl(config.dataDir);
       if (!url.startsWith('sqlite:') || url === 'sqlite::memory:') {
-        throw new ModuleError('INVALID_INPUT', `demo reset removes the demo's SQLite database only; ${url.replace(/\/\/[^@/]*@/, '//')} is not one (drop that database yourself)`);
+        throw new ModuleError(
+          'INVALID_INPUT',
+          `demo reset removes the demo's SQLite database only; ${url.replace(/\/\/[^@/]*@/, '//')} is not one (drop that database yourself)`,
+        );
       }
       const state = await demoState(url);
-      if (state.server) throw new ModuleError('CONFLICT', `the demo server is running on this database (process ${state.server.pid}, ${state.server.url}): stop it first`);
+      if (state.server)
+        throw new ModuleError(
+          'CONFLICT',
+          `the demo server is running on this database (process ${state.server.pid}, ${state.server.url}): stop it first`,
+        );
       const file = url.slice('sqlite:'.length);
       const removed = [file, `${file}-wal`, `${file}-shm`, `${file}-journal`].filter((f) => fs.existsSync(f));
       for (const f of removed) fs.rmSync(f);
-      ctx.print(removed.length ? `removed ${file}: the next npm start seeds the demo again` : `there was no demo database at ${file}`, { removed });
+      ctx.print(
+        removed.length
+          ? `removed ${file}: the next npm start seeds the demo again`
+          : `there was no demo database at ${file}`,
+        { removed },
+      );
     });
 
   registerPeriodCommands(program, ctx);
@@ -509,7 +733,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
 function reportError(err: unknown, ctx: CommandContext, io: Io): number {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    )
+      return EXIT.ok;
     return EXIT.usage;
   }
   let code: string;
@@ -530,7 +759,11 @@ function reportError(err: unknown, ctx: CommandContext, io: Io): number {
   } else {
     const e = err as NodeJS.ErrnoException;
     code = 'FAILURE';
-    message = DB_UNREACHABLE.has(String(e?.code)) ? `cannot reach the database (${e.message})` : e?.code === 'ER_ACCESS_DENIED_ERROR' ? `the database refused the login (${e.message})` : (e?.message ?? String(err));
+    message = DB_UNREACHABLE.has(String(e?.code))
+      ? `cannot reach the database (${e.message})`
+      : e?.code === 'ER_ACCESS_DENIED_ERROR'
+        ? `the database refused the login (${e.message})`
+        : (e?.message ?? String(err));
     exit = EXIT.failure;
   }
   if (ctx.json()) io.out(stringify({ error: { code, message } }));
@@ -539,7 +772,15 @@ function reportError(err: unknown, ctx: CommandContext, io: Io): number {
 }
 
 // the network errors of a database that is not there (mysql2 and Node's), said in one line
-const DB_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
+const DB_UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+]);
 
 /** A file an option names (`@file`, `--file`): one it cannot read is bad input (exit 2), not a failure. */
 export function readInputFile(file: string, what: string): string {
@@ -547,7 +788,10 @@ export function readInputFile(file: string, what: string): string {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ModuleError('INVALID_INPUT', `${what}: cannot read "${file}" (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory' : (err as Error).message})`);
+    throw new ModuleError(
+      'INVALID_INPUT',
+      `${what}: cannot read "${file}" (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory' : (err as Error).message})`,
+    );
   }
 }
 
@@ -566,7 +810,10 @@ function positiveInt(text: string, what: string): number {
 
 function nonNegativeInt(text: string, what: string): number {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) > 86_400) {
-    throw new ModuleError('INVALID_INPUT', `${what} must be a whole number of seconds from 0 to 86400, not "${text}"`);
+    throw new ModuleError(
+      'INVALID_INPUT',
+      `${what} must be a whole number of seconds from 0 to 86400, not "${text}"`,
+    );
   }
   return Number(text);
 }

@@ -18,7 +18,10 @@ export interface PanelHost {
  * its addon definition as the demo hosts it, both schemas migrated. The CLI's `panel` commands
  * run on it; the clock is theirs to set (cron replays days).
  */
-export async function openPanelHost(config: AppConfig, opts: { clock: Clock; log: Logger }): Promise<PanelHost> {
+export async function openPanelHost(
+  config: AppConfig,
+  opts: { clock: Clock; log: Logger },
+): Promise<PanelHost> {
   const db = openDatabase(config.databaseUrl);
   try {
     const panel = createPanel({ knex: db.knex, clock: opts.clock, zone: config.zone, log: opts.log });

@@ -24,29 +24,57 @@ const money = (minor: bigint, currency: string) => formatAmount(minor, currency,
 function periodLine(p: PeriodView): string {
   const live = p.charges.filter((c) => c.status !== 'void');
   const usage = live.find((c) => c.seq === 0) ?? null;
-  const money$ = live.map((c) => `${c.kind === 'correction' ? 'correction ' : ''}${money(c.amountMinor, c.currency)} ${c.status}${c.invoiceId ? ` on invoice ${c.invoiceId}` : ''}`).join('; ');
-  const allowance = usage ? `, allowance ${humanBytes(usage.allowanceBytes)}, over ${humanBytes(usage.overBytes)}` : '';
-  const anomalies = p.anomalies.length ? `\n    ${p.anomalies.map((a) => `[${a.id} ${a.kind} ${a.status}] ${describeAnomaly(a)}`).join('\n    ')}` : '';
+  const money$ = live
+    .map(
+      (c) =>
+        `${c.kind === 'correction' ? 'correction ' : ''}${money(c.amountMinor, c.currency)} ${c.status}${c.invoiceId ? ` on invoice ${c.invoiceId}` : ''}`,
+    )
+    .join('; ');
+  const allowance = usage
+    ? `, allowance ${humanBytes(usage.allowanceBytes)}, over ${humanBytes(usage.overBytes)}`
+    : '';
+  const anomalies = p.anomalies.length
+    ? `\n    ${p.anomalies.map((a) => `[${a.id} ${a.kind} ${a.status}] ${describeAnomaly(a)}`).join('\n    ')}`
+    : '';
   return `${p.id}\t${p.start} – ${p.end ?? '…'}\t${p.state}\t${humanBytes(p.usedBytes)} used${allowance}${money$ ? `\t${money$}` : ''}${anomalies}`;
 }
 
 export function registerPeriodCommands(program: Command, ctx: CommandContext): void {
   program
     .command('periods')
-    .description("a service's usage periods (billing calendar) with their state, the allowance applied, money, anomalies and decisions")
+    .description(
+      "a service's usage periods (billing calendar) with their state, the allowance applied, money, anomalies and decisions",
+    )
     .requiredOption('--service <id>', 'the panel service')
     .option('--limit <n>', 'how many, newest first', '24')
-    .option('--rebuild', 'rebuild the periods from the kept samples first (the evidence); invoiced ones get a correction where they differ')
+    .option(
+      '--rebuild',
+      'rebuild the periods from the kept samples first (the evidence); invoiced ones get a correction where they differ',
+    )
     .action(async (o: { service: string; limit: string; rebuild?: boolean }) => {
       const app = await ctx.ready();
       const serviceId = wholeNumber(o.service, '--service');
       const report = o.rebuild ? await app.module.usagePeriods.rebuild(serviceId, CLI) : null;
-      const periods = await app.module.usagePeriods.periods(serviceId, { limit: wholeNumber(o.limit, '--limit') });
-      const head = report ? `rebuilt from ${report.samples} samples: ${report.periodsBefore} → ${report.periodsAfter} periods${report.rerated.length ? `, ${report.rerated.length} rated again (${report.rerated.map((r) => r.outcome).join(', ')})` : ''}\n` : '';
-      ctx.print(head + (periods.length ? periods.map(periodLine).join('\n') : `service ${serviceId} has no periods yet (no sample)`), report ? { rebuild: report, periods } : { periods });
+      const periods = await app.module.usagePeriods.periods(serviceId, {
+        limit: wholeNumber(o.limit, '--limit'),
+      });
+      const head = report
+        ? `rebuilt from ${report.samples} samples: ${report.periodsBefore} → ${report.periodsAfter} periods${report.rerated.length ? `, ${report.rerated.length} rated again (${report.rerated.map((r) => r.outcome).join(', ')})` : ''}\n`
+        : '';
+      ctx.print(
+        head +
+          (periods.length
+            ? periods.map(periodLine).join('\n')
+            : `service ${serviceId} has no periods yet (no sample)`),
+        report ? { rebuild: report, periods } : { periods },
+      );
     });
 
-  const anomaly = program.command('anomaly').description('what metering found in the counters: resets skipped or late, drops to decide, unmeasured traffic, long gaps');
+  const anomaly = program
+    .command('anomaly')
+    .description(
+      'what metering found in the counters: resets skipped or late, drops to decide, unmeasured traffic, long gaps',
+    );
   anomaly
     .command('list')
     .description('anomalies, newest first (open ones unless --all)')
@@ -56,12 +84,20 @@ export function registerPeriodCommands(program: Command, ctx: CommandContext): v
     .action(async (o: { service?: string; all?: boolean; limit: string }) => {
       const app = await ctx.ready();
       const page = await app.module.usagePeriods.anomalies(
-        { ...(o.service ? { serviceId: wholeNumber(o.service, '--service') } : {}), status: o.all ? 'all' : 'open' },
+        {
+          ...(o.service ? { serviceId: wholeNumber(o.service, '--service') } : {}),
+          status: o.all ? 'all' : 'open',
+        },
         { limit: Math.min(wholeNumber(o.limit, '--limit'), 200) },
       );
       ctx.print(
         page.rows.length
-          ? page.rows.map((a) => `${a.id}\tservice ${a.serviceId}\t${a.periodStart} – ${a.periodEnd ?? '…'}\t${a.kind}\t${a.status}\t${describeAnomaly(a)}`).join('\n')
+          ? page.rows
+              .map(
+                (a) =>
+                  `${a.id}\tservice ${a.serviceId}\t${a.periodStart} – ${a.periodEnd ?? '…'}\t${a.kind}\t${a.status}\t${describeAnomaly(a)}`,
+              )
+              .join('\n')
           : o.all
             ? 'no anomalies'
             : 'no open anomalies',
@@ -70,12 +106,20 @@ export function registerPeriodCommands(program: Command, ctx: CommandContext): v
     });
   anomaly
     .command('decide <id>')
-    .description('say what a counter drop was: a reset (book what the counter read after it) or a correction (book nothing); the period is rated again')
-    .addOption(new Option('--as <decision>', 'what it was').choices(['reset', 'correction']).makeOptionMandatory())
+    .description(
+      'say what a counter drop was: a reset (book what the counter read after it) or a correction (book nothing); the period is rated again',
+    )
+    .addOption(
+      new Option('--as <decision>', 'what it was').choices(['reset', 'correction']).makeOptionMandatory(),
+    )
     .requiredOption('--reason <text>', 'what you checked (kept in the audit log)')
     .action(async (id: string, o: { as: 'reset' | 'correction'; reason: string }) => {
       const app = await ctx.ready();
-      const out = await app.module.usagePeriods.decide(wholeNumber(id, 'id'), { decision: o.as, reason: o.reason }, CLI);
+      const out = await app.module.usagePeriods.decide(
+        wholeNumber(id, 'id'),
+        { decision: o.as, reason: o.reason },
+        CLI,
+      );
       const r = out.rerate;
       const effect =
         r === null
@@ -92,7 +136,9 @@ export function registerPeriodCommands(program: Command, ctx: CommandContext): v
       ctx.print(`anomaly ${id}: ${o.as}, ${humanBytes(out.bookedBytes)} booked; ${effect}`, out);
     });
 
-  const correction = program.command('correction').description('corrections held for review (a line of their period is disputed, or a drop is undecided)');
+  const correction = program
+    .command('correction')
+    .description('corrections held for review (a line of their period is disputed, or a drop is undecided)');
   for (const action of ['bill', 'drop'] as const) {
     correction
       .command(`${action} <chargeId>`)
@@ -100,7 +146,11 @@ export function registerPeriodCommands(program: Command, ctx: CommandContext): v
       .requiredOption('--reason <text>', 'why (kept in the audit log)')
       .action(async (chargeId: string, o: { reason: string }) => {
         const app = await ctx.ready();
-        const c = await app.module.usagePeriods.settleCorrection(wholeNumber(chargeId, 'chargeId'), { action, reason: o.reason }, CLI);
+        const c = await app.module.usagePeriods.settleCorrection(
+          wholeNumber(chargeId, 'chargeId'),
+          { action, reason: o.reason },
+          CLI,
+        );
         ctx.print(`correction ${c.id}: ${money(c.amountMinor, c.currency)} ${c.status}`, c);
       });
   }

@@ -16,11 +16,25 @@ export interface RunningDemo {
 }
 
 /** `overusage serve --demo`: the reference panel, the add-on and the simulator, on one port. */
-export async function serveDemo(config: AppConfig, log: Logger, opts: { host: string; port: number; databaseUrl?: string }): Promise<RunningDemo> {
+export async function serveDemo(
+  config: AppConfig,
+  log: Logger,
+  opts: { host: string; port: number; databaseUrl?: string },
+): Promise<RunningDemo> {
   const demo = await startDemoData(config, log, opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {});
   // Sessions survive a restart: the cookie key is derived from the module's secret key.
-  const sessionSecret = crypto.createHmac('sha256', config.secretKey).update('overusage demo panel sessions').digest();
-  const app: App = { config, db: demo.db, module: demo.module, log, clock: demo.clock, close: () => demo.close() };
+  const sessionSecret = crypto
+    .createHmac('sha256', config.secretKey)
+    .update('overusage demo panel sessions')
+    .digest();
+  const app: App = {
+    config,
+    db: demo.db,
+    module: demo.module,
+    log,
+    clock: demo.clock,
+    close: () => demo.close(),
+  };
   const mounts: Array<(server: Express) => void> = [
     (s) => s.use(demo.panel.apiRouter),
     (s) => s.use(createPanelWeb({ panel: demo.panel, sessionSecret, log })),

@@ -34,7 +34,13 @@ export function createServerApp(app: App, mounts: Array<(server: Express) => voi
     try {
       await app.db.knex.raw('select 1');
       const status = await app.module.migrationStatus();
-      res.json({ status: 'ok', module: app.module.name, version: app.module.version, database: app.db.engine, pendingMigrations: status.pending.length });
+      res.json({
+        status: 'ok',
+        module: app.module.name,
+        version: app.module.version,
+        database: app.db.engine,
+        pendingMigrations: status.pending.length,
+      });
     } catch (err) {
       res.status(503).json({ status: 'unavailable', error: (err as Error).message });
     }
@@ -57,7 +63,13 @@ export async function listen(server: Express, host: string, port: number): Promi
 /** A port another program holds, said with what to do (exit 1); any other listen error as it is. */
 export function busyPort(err: unknown, host: string, port: number): Error {
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'EADDRINUSE') return new Error(`${host}:${port} is already in use by another program: stop it, or choose another address with --listen or OVERUSAGE_LISTEN`);
-  if (code === 'EACCES') return new Error(`${host}:${port} may not be used by this user (ports below 1024 need privileges): choose another with --listen or OVERUSAGE_LISTEN`);
+  if (code === 'EADDRINUSE')
+    return new Error(
+      `${host}:${port} is already in use by another program: stop it, or choose another address with --listen or OVERUSAGE_LISTEN`,
+    );
+  if (code === 'EACCES')
+    return new Error(
+      `${host}:${port} may not be used by this user (ports below 1024 need privileges): choose another with --listen or OVERUSAGE_LISTEN`,
+    );
   return err instanceof Error ? err : new Error(String(err));
 }
