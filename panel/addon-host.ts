@@ -136,9 +136,18 @@ export interface AddonHost {
   boot(): Promise<void>;
   /** whether an admin role may open the module (tbladdonmodules 'access') */
   canAccess(name: string, roleId: number): Promise<boolean>;
-  output(name: string, ctx: { request: AddonRequest; adminId: number | null; language?: string }): Promise<string>;
-  sidebar(name: string, ctx: { request: AddonRequest; adminId: number | null; language?: string }): Promise<string>;
-  clientarea(name: string, ctx: { request: AddonRequest; clientId: number | null; language?: string }): Promise<ClientAreaResult | { requireLogin: true }>;
+  output(
+    name: string,
+    ctx: { request: AddonRequest; adminId: number | null; language?: string },
+  ): Promise<string>;
+  sidebar(
+    name: string,
+    ctx: { request: AddonRequest; adminId: number | null; language?: string },
+  ): Promise<string>;
+  clientarea(
+    name: string,
+    ctx: { request: AddonRequest; clientId: number | null; language?: string },
+  ): Promise<ClientAreaResult | { requireLogin: true }>;
 }
 
 export const ADDON_NAME = /^[a-z][a-z0-9_]*$/;
@@ -146,19 +155,33 @@ export const ADDON_NAME = /^[a-z][a-z0-9_]*$/;
 /** The values a dropdown/radio field accepts. */
 export function optionValues(field: AddonField): string[] {
   if (field.Options === undefined) return [];
-  if (typeof field.Options === 'string') return field.Options.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  if (typeof field.Options === 'string')
+    return field.Options.split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== '');
   return Object.keys(field.Options);
 }
 
 /** The stored form of a field value (yesno: 'on' or ''), or an error message. */
-export function normalizeFieldValue(field: AddonField, value: unknown): { ok: true; value: string } | { ok: false; message: string } {
+export function normalizeFieldValue(
+  field: AddonField,
+  value: unknown,
+): { ok: true; value: string } | { ok: false; message: string } {
   if (field.Type === 'yesno') {
-    const on = value === true || value === 1 || (typeof value === 'string' && ['on', '1', 'yes', 'true'].includes(value.toLowerCase()));
+    const on =
+      value === true ||
+      value === 1 ||
+      (typeof value === 'string' && ['on', '1', 'yes', 'true'].includes(value.toLowerCase()));
     return { ok: true, value: on ? 'on' : '' };
   }
-  if (value !== undefined && value !== null && typeof value !== 'string' && typeof value !== 'number') return { ok: false, message: `${field.FriendlyName} must be text` };
+  if (value !== undefined && value !== null && typeof value !== 'string' && typeof value !== 'number')
+    return { ok: false, message: `${field.FriendlyName} must be text` };
   const text = value === undefined || value === null ? '' : String(value);
-  if ((field.Type === 'dropdown' || field.Type === 'radio') && text !== '' && !optionValues(field).includes(text)) {
+  if (
+    (field.Type === 'dropdown' || field.Type === 'radio') &&
+    text !== '' &&
+    !optionValues(field).includes(text)
+  ) {
     return { ok: false, message: `${field.FriendlyName} must be one of: ${optionValues(field).join(', ')}` };
   }
   if (text.length > 65535) return { ok: false, message: `${field.FriendlyName} is too long` };
@@ -181,7 +204,10 @@ export function createAddonHost(deps: { knex: Knex; hooks: HookManager; log: Log
   }
 
   async function put(name: string, setting: string, value: string): Promise<void> {
-    await db('tbladdonmodules').insert({ module: name, setting, value }).onConflict(['module', 'setting']).merge({ value });
+    await db('tbladdonmodules')
+      .insert({ module: name, setting, value })
+      .onConflict(['module', 'setting'])
+      .merge({ value });
   }
 
   function registerHooks(m: AddonModule): void {
@@ -198,13 +224,22 @@ export function createAddonHost(deps: { knex: Knex; hooks: HookManager; log: Log
     deps.log.info('panel.addon_upgraded', { module: m.name, from: s.version, to: current });
   }
 
-  async function vars(m: AddonModule, request: AddonRequest, link: string, language: string | undefined): Promise<AddonVars> {
-    if ((await stored(m.name)).version === undefined) throw new Error(`the addon module "${m.name}" is not active`);
+  async function vars(
+    m: AddonModule,
+    request: AddonRequest,
+    link: string,
+    language: string | undefined,
+  ): Promise<AddonVars> {
+    if ((await stored(m.name)).version === undefined)
+      throw new Error(`the addon module "${m.name}" is not active`);
     await ensureUpgraded(m);
     const cfg = m.config();
     const s = await stored(m.name);
-    const fieldValues = Object.fromEntries(Object.entries(cfg.fields ?? {}).map(([k, f]) => [k, s[k] ?? f.Default ?? '']));
-    const lang = (language && m.lang?.[language]) || m.lang?.[cfg.language ?? 'english'] || m.lang?.english || {};
+    const fieldValues = Object.fromEntries(
+      Object.entries(cfg.fields ?? {}).map(([k, f]) => [k, s[k] ?? f.Default ?? '']),
+    );
+    const lang =
+      (language && m.lang?.[language]) || m.lang?.[cfg.language ?? 'english'] || m.lang?.english || {};
     return { ...fieldValues, modulelink: link, version: cfg.version, _lang: { ...lang }, request };
   }
 
@@ -216,15 +251,23 @@ export function createAddonHost(deps: { knex: Knex; hooks: HookManager; log: Log
       active: s.version !== undefined,
       installedVersion: s.version ?? null,
       templatesDir: m.templatesDir ?? null,
-      has: { output: typeof m.output === 'function', sidebar: typeof m.sidebar === 'function', clientarea: typeof m.clientarea === 'function' },
+      has: {
+        output: typeof m.output === 'function',
+        sidebar: typeof m.sidebar === 'function',
+        clientarea: typeof m.clientarea === 'function',
+      },
     };
   }
 
-  const asResult = (r: AddonResult | void, fallback: string): AddonResult => r ?? { status: 'success', description: fallback };
+  const asResult = (r: AddonResult | void, fallback: string): AddonResult =>
+    r ?? { status: 'success', description: fallback };
 
   return {
     register(m) {
-      if (!ADDON_NAME.test(m.name)) throw new Error(`"${m.name}" is not a valid addon module name (lowercase letters, digits and _, starting with a letter)`);
+      if (!ADDON_NAME.test(m.name))
+        throw new Error(
+          `"${m.name}" is not a valid addon module name (lowercase letters, digits and _, starting with a letter)`,
+        );
       if (modules.has(m.name)) throw new Error(`an addon module named "${m.name}" is already installed`);
       modules.set(m.name, m);
     },
@@ -244,7 +287,8 @@ export function createAddonHost(deps: { knex: Knex; hooks: HookManager; log: Log
 
     async activate(name) {
       const m = get(name);
-      if ((await stored(name)).version !== undefined) return { status: 'info', description: `${m.config().name} is already active` };
+      if ((await stored(name)).version !== undefined)
+        return { status: 'info', description: `${m.config().name} is already active` };
       let result: AddonResult;
       try {
         result = asResult(await m.activate?.(), `${m.config().name} has been activated`);
@@ -266,7 +310,8 @@ export function createAddonHost(deps: { knex: Knex; hooks: HookManager; log: Log
 
     async deactivate(name) {
       const m = get(name);
-      if ((await stored(name)).version === undefined) return { status: 'info', description: `${m.config().name} is not active` };
+      if ((await stored(name)).version === undefined)
+        return { status: 'info', description: `${m.config().name} is not active` };
       let result: AddonResult;
       try {
         result = asResult(await m.deactivate?.(), `${m.config().name} has been deactivated`);
@@ -295,10 +340,15 @@ export function createAddonHost(deps: { knex: Knex; hooks: HookManager; log: Log
         if (v.ok) clean[key] = v.value;
         else errors[key] = v.message;
       }
-      for (const key of Object.keys(values)) if (!(key in fields)) errors[key] = `${key} is not a setting of this module`;
+      for (const key of Object.keys(values))
+        if (!(key in fields)) errors[key] = `${key} is not a setting of this module`;
       if (Object.keys(errors).length > 0) return { ok: false, errors };
       await db.transaction(async (trx) => {
-        for (const [k, v] of Object.entries(clean)) await trx('tbladdonmodules').insert({ module: name, setting: k, value: v }).onConflict(['module', 'setting']).merge({ value: v });
+        for (const [k, v] of Object.entries(clean))
+          await trx('tbladdonmodules')
+            .insert({ module: name, setting: k, value: v })
+            .onConflict(['module', 'setting'])
+            .merge({ value: v });
       });
       return { ok: true };
     },
@@ -313,7 +363,10 @@ export function createAddonHost(deps: { knex: Knex; hooks: HookManager; log: Log
 
     async canAccess(name, roleId) {
       const access = (await stored(name)).access ?? '';
-      return access.split(',').map((x) => x.trim()).includes(String(roleId));
+      return access
+        .split(',')
+        .map((x) => x.trim())
+        .includes(String(roleId));
     },
 
     async output(name, ctx) {

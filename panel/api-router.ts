@@ -45,7 +45,10 @@ export { normalizeIp };
 
 /** APIAllowedIPs: addresses separated by commas, spaces or new lines; '*' allows any. */
 export async function ipAllowed(db: Knex, ip: string): Promise<boolean> {
-  const list = (await getSetting(db, 'APIAllowedIPs')).split(/[\s,]+/).filter(Boolean).map(normalizeIp);
+  const list = (await getSetting(db, 'APIAllowedIPs'))
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(normalizeIp);
   return list.includes('*') || list.includes(normalizeIp(ip));
 }
 
@@ -86,68 +89,107 @@ export function createApiRouter(opts: ApiRouterOptions): Router {
   const log = core.log.child({ component: 'panel-api' });
   const throttle = opts.throttle ?? createLoginThrottle();
 
-  router.post(API_PATH, express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 2 * 1024 * 1024 }), async (req: Request, res: Response) => {
-    const started = Date.now();
-    // the right-most address no trusted proxy wrote: never the client's own X-Forwarded-For entry
-    const remote = clientAddress(req, opts.trustProxy);
-    let action = '';
-    let format: Format = 'json';
-    const finish = (status: number, body: Envelope) => {
-      log.info('panel.api_request', { action, ip: remote, status, format, result: body.result, ...(body.result === 'error' ? { error: body.message } : {}), ms: Date.now() - started });
-      send(res, status, body, format, action);
-    };
-    try {
-      const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-      const pairs = formPairs(text);
-      if (pairs.length > MAX_PARAMS) return finish(400, { result: 'error', message: MSG.tooManyParams });
-      const tree = parsePhpPairs(pairs);
-      action = scalar(tree.action) ?? '';
-      const asked = formatOf(tree.responsetype);
-      if (typeof asked !== 'string') return finish(400, { result: 'error', message: asked.refused });
-      // WHMCS answers GetAdminUsers in JSON whatever was asked
-      format = normaliseAction(action) === 'getadminusers' ? 'json' : asked;
-      const accessKey = scalar(tree.accesskey);
-      const keyOk = opts.accessKey !== undefined && opts.accessKey !== '' && accessKey === opts.accessKey;
-      if (!keyOk && !(await ipAllowed(core.knex, remote))) return finish(403, { result: 'error', message: MSG.invalidIp(remote) });
-      const identifier = scalar(tree.identifier) ?? scalar(tree.username) ?? '';
-      const keys = [`api:ip:${remote}`, ...(identifier ? [`api:id:${identifier.slice(0, 120)}`] : [])];
-      const locked = throttle.lockedFor(keys);
-      if (locked > 0) return finish(429, { result: 'error', message: MSG.tooManyAttempts(Math.ceil(locked / 1000)) });
-      const auth = await authenticateApi(core.knex, {
-        ...(scalar(tree.identifier) !== undefined ? { identifier: scalar(tree.identifier)! } : {}),
-        ...(scalar(tree.secret) !== undefined ? { secret: scalar(tree.secret)! } : {}),
-        ...(scalar(tree.username) !== undefined ? { username: scalar(tree.username)! } : {}),
-        ...(scalar(tree.password) !== undefined ? { password: scalar(tree.password)! } : {}),
-      });
-      if (!auth) {
-        const lock = throttle.fail(keys);
-        if (lock > 0) {
-          // the start of each lock, as WHMCS logs failed logins and bans
-          await core.activity({ description: `API authentication locked for ${Math.ceil(lock / 1000)} seconds after repeated failures - Identifier: ${identifier.slice(0, 60)}`, ipaddr: remote }).catch(() => undefined);
+  router.post(
+    API_PATH,
+    express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 2 * 1024 * 1024 }),
+    async (req: Request, res: Response) => {
+      const started = Date.now();
+      // the right-most address no trusted proxy wrote: never the client's own X-Forwarded-For entry
+      const remote = clientAddress(req, opts.trustProxy);
+      let action = '';
+      let format: Format = 'json';
+      const finish = (status: number, body: Envelope) => {
+        log.info('panel.api_request', {
+          action,
+          ip: remote,
+          status,
+          format,
+          result: body.result,
+          ...(body.result === 'error' ? { error: body.message } : {}),
+          ms: Date.now() - started,
+        });
+        send(res, status, body, format, action);
+      };
+      try {
+        const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+        const pairs = formPairs(text);
+        if (pairs.length > MAX_PARAMS) return finish(400, { result: 'error', message: MSG.tooManyParams });
+        const tree = parsePhpPairs(pairs);
+        action = scalar(tree.action) ?? '';
+        const asked = formatOf(tree.responsetype);
+        if (typeof asked !== 'string') return finish(400, { result: 'error', message: asked.refused });
+        // WHMCS answers GetAdminUsers in JSON whatever was asked
+        format = normaliseAction(action) === 'getadminusers' ? 'json' : asked;
+        const accessKey = scalar(tree.accesskey);
+        const keyOk = opts.accessKey !== undefined && opts.accessKey !== '' && accessKey === opts.accessKey;
+        if (!keyOk && !(await ipAllowed(core.knex, remote)))
+          return finish(403, { result: 'error', message: MSG.invalidIp(remote) });
+        const identifier = scalar(tree.identifier) ?? scalar(tree.username) ?? '';
+        const keys = [`api:ip:${remote}`, ...(identifier ? [`api:id:${identifier.slice(0, 120)}`] : [])];
+        const locked = throttle.lockedFor(keys);
+        if (locked > 0)
+          return finish(429, { result: 'error', message: MSG.tooManyAttempts(Math.ceil(locked / 1000)) });
+        const auth = await authenticateApi(core.knex, {
+          ...(scalar(tree.identifier) !== undefined ? { identifier: scalar(tree.identifier)! } : {}),
+          ...(scalar(tree.secret) !== undefined ? { secret: scalar(tree.secret)! } : {}),
+          ...(scalar(tree.username) !== undefined ? { username: scalar(tree.username)! } : {}),
+          ...(scalar(tree.password) !== undefined ? { password: scalar(tree.password)! } : {}),
+        });
+        if (!auth) {
+          const lock = throttle.fail(keys);
+          if (lock > 0) {
+            // the start of each lock, as WHMCS logs failed logins and bans
+            await core
+              .activity({
+                description: `API authentication locked for ${Math.ceil(lock / 1000)} seconds after repeated failures - Identifier: ${identifier.slice(0, 60)}`,
+                ipaddr: remote,
+              })
+              .catch(() => undefined);
+          }
+          return finish(403, { result: 'error', message: MSG.authFailed });
         }
-        return finish(403, { result: 'error', message: MSG.authFailed });
+        throttle.succeed(keys);
+        if (identifier)
+          await touchCredential(core.knex, identifier, core.clock.now(), core.zone).catch(() => undefined);
+        // the transport's own fields are not the command's parameters
+        for (const k of [
+          'action',
+          'identifier',
+          'secret',
+          'username',
+          'password',
+          'accesskey',
+          'responsetype',
+        ])
+          delete tree[k];
+        const envelope = await commands.execute(action, tree, {
+          source: 'api',
+          user: auth.adminId,
+          ip: remote,
+        });
+        return finish(200, envelope);
+      } catch (err) {
+        log.error('panel.api_failed', { action, message: (err as Error)?.message });
+        return finish(500, { result: 'error', message: MSG.internal });
       }
-      throttle.succeed(keys);
-      if (identifier) await touchCredential(core.knex, identifier, core.clock.now(), core.zone).catch(() => undefined);
-      // the transport's own fields are not the command's parameters
-      for (const k of ['action', 'identifier', 'secret', 'username', 'password', 'accesskey', 'responsetype']) delete tree[k];
-      const envelope = await commands.execute(action, tree, { source: 'api', user: auth.adminId, ip: remote });
-      return finish(200, envelope);
-    } catch (err) {
-      log.error('panel.api_failed', { action, message: (err as Error)?.message });
-      return finish(500, { result: 'error', message: MSG.internal });
-    }
-  });
+    },
+  );
 
   // WHMCS's endpoint is POST only
-  router.all(API_PATH, (_req: Request, res: Response) => send(res, 405, { result: 'error', message: 'The API only accepts POST requests' }));
+  router.all(API_PATH, (_req: Request, res: Response) =>
+    send(res, 405, { result: 'error', message: 'The API only accepts POST requests' }),
+  );
 
   // a body that cannot be read (too large, aborted, bad encoding) still gets the envelope
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
-    const status = typeof (err as { status?: unknown })?.status === 'number' ? ((err as { status: number }).status) : 400;
+    const status =
+      typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 400;
     log.warn('panel.api_bad_request', { status, message: (err as Error)?.message });
-    send(res, status >= 400 && status < 500 ? status : 400, { result: 'error', message: status === 413 ? 'Request body too large' : 'The request body could not be read' });
+    send(res, status >= 400 && status < 500 ? status : 400, {
+      result: 'error',
+      message: status === 413 ? 'Request body too large' : 'The request body could not be read',
+    });
   });
 
   return router;

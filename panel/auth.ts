@@ -29,7 +29,11 @@ export function verifyApiSecret(stored: string, secret: string): boolean {
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 
 export function hashAdminPassword(password: string, salt = crypto.randomBytes(16).toString('hex')): string {
-  const key = crypto.scryptSync(md5(password), salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
+  const key = crypto.scryptSync(md5(password), salt, SCRYPT.keylen, {
+    N: SCRYPT.N,
+    r: SCRYPT.r,
+    p: SCRYPT.p,
+  });
   return `scrypt$${SCRYPT.N}$${salt}$${key.toString('hex')}`;
 }
 
@@ -44,7 +48,15 @@ export function verifyAdminPassword(stored: string, given: { password: string } 
 
 export async function createAdmin(
   db: Db,
-  a: { username: string; password: string; email?: string; firstname?: string; lastname?: string; roleid?: number; language?: string },
+  a: {
+    username: string;
+    password: string;
+    email?: string;
+    firstname?: string;
+    lastname?: string;
+    roleid?: number;
+    language?: string;
+  },
   now: DateTime,
   zone: string,
 ): Promise<number> {
@@ -66,7 +78,12 @@ export async function createAdmin(
 }
 
 /** A new API credential for an admin; the secret is shown once and only its hash is kept. */
-export async function createApiCredential(db: Db, opts: { adminId: number; description?: string }, now: DateTime, zone: string): Promise<{ identifier: string; secret: string }> {
+export async function createApiCredential(
+  db: Db,
+  opts: { adminId: number; description?: string },
+  now: DateTime,
+  zone: string,
+): Promise<{ identifier: string; secret: string }> {
   const identifier = crypto.randomBytes(16).toString('hex');
   const secret = crypto.randomBytes(24).toString('base64url');
   const stamp = sqlLocalDatetime(now, zone);
@@ -91,7 +108,10 @@ const DUMMY_SECRET_HASH = hashApiSecret('dummy-secret', '00000000000000000000000
  * API authentication: `identifier` + `secret` (also accepted as `username` + `password`, as WHMCS
  * does), else an admin `username` + md5(`password`). The admin must exist and be enabled.
  */
-export async function authenticateApi(db: Db, creds: { identifier?: string; secret?: string; username?: string; password?: string }): Promise<{ adminId: number } | null> {
+export async function authenticateApi(
+  db: Db,
+  creds: { identifier?: string; secret?: string; username?: string; password?: string },
+): Promise<{ adminId: number } | null> {
   const identifier = creds.identifier ?? creds.username ?? '';
   const secret = creds.secret ?? creds.password ?? '';
   if (identifier === '' || secret === '') return null;
@@ -101,9 +121,18 @@ export async function authenticateApi(db: Db, creds: { identifier?: string; secr
     return enabledAdmin(db, intCell(cred.user_id));
   }
   verifyApiSecret(DUMMY_SECRET_HASH, secret);
-  if (creds.username !== undefined && creds.password !== undefined && /^[0-9a-f]{32}$/i.test(creds.password)) {
+  if (
+    creds.username !== undefined &&
+    creds.password !== undefined &&
+    /^[0-9a-f]{32}$/i.test(creds.password)
+  ) {
     const admin = await db('tbladmins').where({ username: creds.username }).first();
-    if (admin && !flagCell(admin.disabled) && verifyAdminPassword(textCell(admin.password), { md5: creds.password })) return { adminId: intCell(admin.id) };
+    if (
+      admin &&
+      !flagCell(admin.disabled) &&
+      verifyAdminPassword(textCell(admin.password), { md5: creds.password })
+    )
+      return { adminId: intCell(admin.id) };
   }
   return null;
 }
@@ -113,6 +142,13 @@ async function enabledAdmin(db: Db, id: number): Promise<{ adminId: number } | n
   return admin && !flagCell(admin.disabled) ? { adminId: intCell(admin.id) } : null;
 }
 
-export async function touchCredential(db: Db, identifier: string, now: DateTime, zone: string): Promise<void> {
-  await db('tbldeviceauth').where({ identifier }).update({ last_access: sqlLocalDatetime(now, zone) });
+export async function touchCredential(
+  db: Db,
+  identifier: string,
+  now: DateTime,
+  zone: string,
+): Promise<void> {
+  await db('tbldeviceauth')
+    .where({ identifier })
+    .update({ last_access: sqlLocalDatetime(now, zone) });
 }

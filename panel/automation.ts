@@ -19,7 +19,14 @@ import os from 'node:os';
 import type { DateTime } from 'luxon';
 import { addDays, isIsoDate, localDate, type IsoDate } from '../module/domain/calendar.js';
 import { isRecurring } from './domain/billing-cycle.js';
-import { NOTICE_TEMPLATE, lateFeeAmount, lateFeeDue, noticesDueOn, suspensionVerdict, type NoticeType } from './domain/dunning-schedule.js';
+import {
+  NOTICE_TEMPLATE,
+  lateFeeAmount,
+  lateFeeDue,
+  noticesDueOn,
+  suspensionVerdict,
+  type NoticeType,
+} from './domain/dunning-schedule.js';
 import { formatMoney } from './domain/money.js';
 import { loadClient } from './db/clients.js';
 import { loadInvoice } from './db/invoices.js';
@@ -40,9 +47,17 @@ export interface AutomationReport {
   /** the day was begun by a run whose process is gone; this run finished it */
   resumed: boolean;
   invoicesCreated: number[];
-  notices: Array<{ invoiceid: number; type: NoticeType; outcome: 'sent' | 'aborted' | 'skipped_client_override' | 'not_sent' }>;
+  notices: Array<{
+    invoiceid: number;
+    type: NoticeType;
+    outcome: 'sent' | 'aborted' | 'skipped_client_override' | 'not_sent';
+  }>;
   lateFees: Array<{ invoiceid: number; amount: string }>;
-  suspensions: Array<{ serviceid: number; outcome: 'suspended' | 'aborted' | 'failed' | 'overridden'; message?: string }>;
+  suspensions: Array<{
+    serviceid: number;
+    outcome: 'suspended' | 'aborted' | 'failed' | 'overridden';
+    message?: string;
+  }>;
   reportEmail: 'sent' | 'suppressed' | 'disabled';
   failures: Array<{ task: string; entity: string; message: string }>;
 }
@@ -88,7 +103,11 @@ export function createAutomation(core: PanelCore): Automation {
       const started = datetimeCell(row.started_at);
       const runner = row.runner === null || row.runner === undefined ? null : textCell(row.runner);
       const dead = runner !== null && runnerGone(runner);
-      const fresh = textCell(row.status) === 'running' && !dead && started !== null && started > sqlLocalDatetime(now.minus({ minutes: STALE_RUN_MINUTES }), core.zone);
+      const fresh =
+        textCell(row.status) === 'running' &&
+        !dead &&
+        started !== null &&
+        started > sqlLocalDatetime(now.minus({ minutes: STALE_RUN_MINUTES }), core.zone);
       if (fresh) return 'busy';
       // the update names what it read, so of two reruns at once only one goes on
       const n = await db('tblpanel_automation_runs')
@@ -98,7 +117,12 @@ export function createAutomation(core: PanelCore): Automation {
       return textCell(row.status) === 'running' ? 'resume' : 'go';
     }
     try {
-      await db('tblpanel_automation_runs').insert({ run_date: date, status: 'running', started_at: stamp, runner: RUNNER });
+      await db('tblpanel_automation_runs').insert({
+        run_date: date,
+        status: 'running',
+        started_at: stamp,
+        runner: RUNNER,
+      });
       return 'go';
     } catch (err) {
       if (isUniqueViolation(err)) return 'busy';
@@ -133,12 +157,19 @@ export function createAutomation(core: PanelCore): Automation {
       const inv = await loadInvoice(db, intCell(r.id));
       if (!inv || inv.duedate === null || inv.balanceMinor <= 0n) continue;
       for (const type of noticesDueOn(when.today, inv.duedate, s)) {
-        const step = { task: 'InvoiceReminders', entityType: 'invoice', entityId: inv.id, key: `${type}:${inv.duedate}` };
+        const step = {
+          task: 'InvoiceReminders',
+          entityType: 'invoice',
+          entityId: inv.id,
+          key: `${type}:${inv.duedate}`,
+        };
         try {
           const client = await loadClient(db, inv.userid);
           // the client's "no overdue notices" flag; the reminder before the due date still goes
           if (type !== 'reminder' && client?.overideduenotices) {
-            if (await claimStep(db, { ...step, runDate: when.today, outcome: 'skipped_client_override' }, stamp)) {
+            if (
+              await claimStep(db, { ...step, runDate: when.today, outcome: 'skipped_client_override' }, stamp)
+            ) {
               report.notices.push({ invoiceid: inv.id, type, outcome: 'skipped_client_override' });
             }
             continue;
@@ -146,14 +177,29 @@ export function createAutomation(core: PanelCore): Automation {
           if (!(await claimStep(db, { ...step, runDate: when.today }, stamp))) continue;
           // WHMCS fires this as the reminder goes out; it cannot stop it (EmailPreSend can)
           await core.hooks.run('InvoicePaymentReminder', { invoiceid: inv.id, type });
-          const sent = await sendClientEmail(core, { messagename: NOTICE_TEMPLATE[type], relid: inv.id }, when);
+          const sent = await sendClientEmail(
+            core,
+            { messagename: NOTICE_TEMPLATE[type], relid: inv.id },
+            when,
+          );
           const outcome = sent.sent ? 'sent' : sent.reason === 'aborted' ? 'aborted' : 'not_sent';
           await finishStep(db, step, outcome, sent.sent ? `email ${sent.emailId}` : sent.reason);
-          if (sent.sent) await core.activity({ description: `Cron Job: ${NOTICE_TEMPLATE[type]} Sent - Invoice ID: ${inv.id}`, userid: inv.userid }, when);
+          if (sent.sent)
+            await core.activity(
+              {
+                description: `Cron Job: ${NOTICE_TEMPLATE[type]} Sent - Invoice ID: ${inv.id}`,
+                userid: inv.userid,
+              },
+              when,
+            );
           report.notices.push({ invoiceid: inv.id, type, outcome });
         } catch (err) {
           await finishStep(db, step, 'failed', (err as Error).message).catch(() => undefined);
-          report.failures.push({ task: 'InvoiceReminders', entity: `invoice ${inv.id}`, message: (err as Error).message });
+          report.failures.push({
+            task: 'InvoiceReminders',
+            entity: `invoice ${inv.id}`,
+            message: (err as Error).message,
+          });
         }
       }
     }
@@ -162,11 +208,16 @@ export function createAutomation(core: PanelCore): Automation {
   async function lateFees(when: When, report: AutomationReport): Promise<void> {
     const s = await dunningSettings(db);
     if (s.lateFeeDays <= 0) return;
-    const rows = await db('tblinvoices').where({ status: 'Unpaid' }).where('duedate', '<=', addDays(when.today, -s.lateFeeDays)).orderBy('id').select('id');
+    const rows = await db('tblinvoices')
+      .where({ status: 'Unpaid' })
+      .where('duedate', '<=', addDays(when.today, -s.lateFeeDays))
+      .orderBy('id')
+      .select('id');
     const stamp = sqlLocalDatetime(when.now, core.zone);
     for (const r of rows) {
       const inv = await loadInvoice(db, intCell(r.id));
-      if (!inv || inv.duedate === null || !lateFeeDue(when.today, inv.duedate, s) || inv.balanceMinor <= 0n) continue;
+      if (!inv || inv.duedate === null || !lateFeeDue(when.today, inv.duedate, s) || inv.balanceMinor <= 0n)
+        continue;
       if (inv.items.some((i) => i.type === 'LateFee')) continue;
       const client = await loadClient(db, inv.userid);
       if (client?.latefeeoveride) continue;
@@ -183,7 +234,11 @@ export function createAutomation(core: PanelCore): Automation {
         report.lateFees.push({ invoiceid: inv.id, amount: formatMoney(fee) });
       } catch (err) {
         await finishStep(db, step, 'failed', (err as Error).message).catch(() => undefined);
-        report.failures.push({ task: 'LateFees', entity: `invoice ${inv.id}`, message: (err as Error).message });
+        report.failures.push({
+          task: 'LateFees',
+          entity: `invoice ${inv.id}`,
+          message: (err as Error).message,
+        });
       }
     }
   }
@@ -192,36 +247,80 @@ export function createAutomation(core: PanelCore): Automation {
     const s = await dunningSettings(db);
     if (!s.autoSuspend) return;
     const sendEmail = isOn(await getSetting(db, 'SendSuspensionEmail'));
-    const rows = await db('tblhosting').where({ domainstatus: 'Active' }).whereNotNull('nextduedate').where('nextduedate', '<=', addDays(when.today, -s.suspendDays)).orderBy('id');
+    const rows = await db('tblhosting')
+      .where({ domainstatus: 'Active' })
+      .whereNotNull('nextduedate')
+      .where('nextduedate', '<=', addDays(when.today, -s.suspendDays))
+      .orderBy('id');
     const stamp = sqlLocalDatetime(when.now, core.zone);
     for (const row of rows) {
       const svc = parseService(row);
       if (!svc.billingcycle || !isRecurring(svc.billingcycle) || !svc.nextduedate) continue;
-      const verdict = suspensionVerdict(when.today, svc.nextduedate, s, { enabled: svc.overideautosuspend, until: svc.overidesuspenduntil });
+      const verdict = suspensionVerdict(when.today, svc.nextduedate, s, {
+        enabled: svc.overideautosuspend,
+        until: svc.overidesuspenduntil,
+      });
       if (verdict === 'not_due' || verdict === 'disabled') continue;
       // keyed by day: a suspension a hook held off today is tried again tomorrow
-      const step = { task: 'OverdueSuspensions', entityType: 'service', entityId: svc.id, key: `suspend:${when.today}` };
+      const step = {
+        task: 'OverdueSuspensions',
+        entityType: 'service',
+        entityId: svc.id,
+        key: `suspend:${when.today}`,
+      };
       try {
         if (verdict === 'overridden') {
-          if (await claimStep(db, { ...step, runDate: when.today, outcome: 'overridden', detail: svc.overidesuspenduntil ?? 'indefinitely' }, stamp)) {
+          if (
+            await claimStep(
+              db,
+              {
+                ...step,
+                runDate: when.today,
+                outcome: 'overridden',
+                detail: svc.overidesuspenduntil ?? 'indefinitely',
+              },
+              stamp,
+            )
+          ) {
             report.suspensions.push({ serviceid: svc.id, outcome: 'overridden' });
           }
           continue;
         }
         if (!(await claimStep(db, { ...step, runDate: when.today }, stamp))) continue;
-        await core.activity({ description: `Cron Job: Suspending Service - Service ID: ${svc.id}`, userid: svc.userid }, when);
-        const outcome = await suspendService(core, svc.id, { suspendreason: OVERDUE_REASON, requireModule: false }, when);
+        await core.activity(
+          { description: `Cron Job: Suspending Service - Service ID: ${svc.id}`, userid: svc.userid },
+          when,
+        );
+        const outcome = await suspendService(
+          core,
+          svc.id,
+          { suspendreason: OVERDUE_REASON, requireModule: false },
+          when,
+        );
         if (outcome.ok) {
           await finishStep(db, step, 'suspended');
           report.suspensions.push({ serviceid: svc.id, outcome: 'suspended' });
-          if (sendEmail) await sendClientEmail(core, { messagename: 'Service Suspension Notification', relid: svc.id }, when);
+          if (sendEmail)
+            await sendClientEmail(
+              core,
+              { messagename: 'Service Suspension Notification', relid: svc.id },
+              when,
+            );
         } else {
           await finishStep(db, step, outcome.aborted ? 'aborted' : 'failed', outcome.message);
-          report.suspensions.push({ serviceid: svc.id, outcome: outcome.aborted ? 'aborted' : 'failed', message: outcome.message });
+          report.suspensions.push({
+            serviceid: svc.id,
+            outcome: outcome.aborted ? 'aborted' : 'failed',
+            message: outcome.message,
+          });
         }
       } catch (err) {
         await finishStep(db, step, 'failed', (err as Error).message).catch(() => undefined);
-        report.failures.push({ task: 'OverdueSuspensions', entity: `service ${svc.id}`, message: (err as Error).message });
+        report.failures.push({
+          task: 'OverdueSuspensions',
+          entity: `service ${svc.id}`,
+          message: (err as Error).message,
+        });
       }
     }
   }
@@ -258,12 +357,18 @@ export function createAutomation(core: PanelCore): Automation {
       return await runClaimedDay(today, when, report);
     } catch (err) {
       // left for the next call of the same day to pick up (its steps are keyed, so nothing doubles)
-      await db('tblpanel_automation_runs').where({ run_date: today }).update({ status: 'failed', finished_at: sqlLocalDatetime(when.now, core.zone) });
+      await db('tblpanel_automation_runs')
+        .where({ run_date: today })
+        .update({ status: 'failed', finished_at: sqlLocalDatetime(when.now, core.zone) });
       throw err;
     }
   }
 
-  async function runClaimedDay(today: IsoDate, when: When, report: AutomationReport): Promise<AutomationReport> {
+  async function runClaimedDay(
+    today: IsoDate,
+    when: When,
+    report: AutomationReport,
+  ): Promise<AutomationReport> {
     const log = core.log.child({ component: 'panel-cron', date: today });
     log.info('panel.cron_started');
     await core.activity({ description: `Cron Job: Starting Daily Automation Tasks (${today})` }, when);
@@ -285,7 +390,11 @@ export function createAutomation(core: PanelCore): Automation {
         `Services suspended: ${report.suspensions.filter((x) => x.outcome === 'suspended').length}`,
         `Failures: ${report.failures.length}`,
       ].join('<br>');
-      const sent = await sendAdminEmail(core, { messagename: 'Cron Job Activity', mergefields: { run_date: today, summary } }, when);
+      const sent = await sendAdminEmail(
+        core,
+        { messagename: 'Cron Job Activity', mergefields: { run_date: today, summary } },
+        when,
+      );
       report.reportEmail = sent.sent ? 'sent' : 'disabled';
     }
     await core.hooks.run('AfterCronJob', {});
@@ -293,7 +402,11 @@ export function createAutomation(core: PanelCore): Automation {
     const { alreadyRan: _a, inProgress: _b, resumed: _c, ...summary } = report;
     await db('tblpanel_automation_runs')
       .where({ run_date: today })
-      .update({ status: 'completed', finished_at: sqlLocalDatetime(when.now, core.zone), summary: JSON.stringify(summary) });
+      .update({
+        status: 'completed',
+        finished_at: sqlLocalDatetime(when.now, core.zone),
+        summary: JSON.stringify(summary),
+      });
     log.info('panel.cron_finished', {
       invoices: report.invoicesCreated.length,
       notices: report.notices.length,

@@ -13,7 +13,13 @@
  * and the admin pages can see the order hooks fired in.
  */
 import type { Logger } from '../module/adapters/logger.js';
-import { combineAnswers, HOOK_STYLE, hookStyle, isEmptyAnswer, type HookStyle } from '../module/domain/hook-answers.js';
+import {
+  combineAnswers,
+  HOOK_STYLE,
+  hookStyle,
+  isEmptyAnswer,
+  type HookStyle,
+} from '../module/domain/hook-answers.js';
 
 export type HookVars = Record<string, unknown>;
 export type HookHandler = (vars: any) => unknown;
@@ -80,7 +86,21 @@ export interface HookManagerDeps {
   traceLimit?: number;
 }
 
-const SUMMARY_KEYS = ['invoiceid', 'serviceid', 'userid', 'clientid', 'relid', 'messagename', 'type', 'status', 'source', 'user', 'task', 'completed', 'paymentmethod'];
+const SUMMARY_KEYS = [
+  'invoiceid',
+  'serviceid',
+  'userid',
+  'clientid',
+  'relid',
+  'messagename',
+  'type',
+  'status',
+  'source',
+  'user',
+  'task',
+  'completed',
+  'paymentmethod',
+];
 
 /** The scalars of the vars, and of `params` (module hooks), for the trace. */
 export function summarizeVars(vars: HookVars): Record<string, unknown> {
@@ -103,7 +123,8 @@ export function createHookManager(deps: HookManagerDeps): HookManager {
   let seq = 0;
   let traceSeq = 0;
 
-  const ordered = (name: string) => hooks.filter((h) => h.name === name).sort((a, b) => a.priority - b.priority || a.seq - b.seq);
+  const ordered = (name: string) =>
+    hooks.filter((h) => h.name === name).sort((a, b) => a.priority - b.priority || a.seq - b.seq);
 
   return {
     add(name, priority, handler, source = 'includes/hooks') {
@@ -136,8 +157,23 @@ export function createHookManager(deps: HookManagerDeps): HookManager {
 
     async run(name, vars = {}) {
       const style = hookStyle(name);
-      const result: HookRunResult = { hook: name, style, answers: [], merged: {}, aborted: false, anyTrue: false, html: '', handlers: [] };
-      const entry: HookTraceEntry = { seq: ++traceSeq, hook: name, vars: summarizeVars(vars), handlers: result.handlers, result: undefined };
+      const result: HookRunResult = {
+        hook: name,
+        style,
+        answers: [],
+        merged: {},
+        aborted: false,
+        anyTrue: false,
+        html: '',
+        handlers: [],
+      };
+      const entry: HookTraceEntry = {
+        seq: ++traceSeq,
+        hook: name,
+        vars: summarizeVars(vars),
+        handlers: result.handlers,
+        result: undefined,
+      };
       traceLog.push(entry);
       if (traceLog.length > limit) traceLog.splice(0, traceLog.length - limit);
 
@@ -150,7 +186,9 @@ export function createHookManager(deps: HookManagerDeps): HookManager {
           result.handlers.push({ source: h.source, priority: h.priority, outcome: 'error', error: message });
           deps.log.warn('panel.hook_error', { hook: name, source: h.source, priority: h.priority, message });
           try {
-            await deps.logActivity(`Hook Error: ${name} (${h.source}, priority ${h.priority}): ${message}`.slice(0, 1000));
+            await deps.logActivity(
+              `Hook Error: ${name} (${h.source}, priority ${h.priority}): ${message}`.slice(0, 1000),
+            );
           } catch (logErr) {
             deps.log.error('panel.hook_error_not_logged', { hook: name, message: (logErr as Error).message });
           }
@@ -164,7 +202,14 @@ export function createHookManager(deps: HookManagerDeps): HookManager {
         result.answers.push(answer);
       }
       Object.assign(result, combineAnswers(style, result.answers));
-      entry.result = style === 'merge' ? result.merged : style === 'any_true' ? result.anyTrue : style === 'html' ? result.html : undefined;
+      entry.result =
+        style === 'merge'
+          ? result.merged
+          : style === 'any_true'
+            ? result.anyTrue
+            : style === 'html'
+              ? result.html
+              : undefined;
       return result;
     },
 

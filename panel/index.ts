@@ -16,7 +16,11 @@ import { createApiRouter } from './api-router.js';
 import { createCommandRegistry, type CommandRegistry } from './api/registry.js';
 import { createAutomation, type Automation } from './automation.js';
 import { createCore, type PanelCore } from './core/context.js';
-import { createServerModuleRegistry, type ServerModule, type ServerModuleRegistry } from './core/server-modules.js';
+import {
+  createServerModuleRegistry,
+  type ServerModule,
+  type ServerModuleRegistry,
+} from './core/server-modules.js';
 import { createHookManager, type HookManager } from './hooks.js';
 import { createLocalApi } from './local-api.js';
 import { logActivity } from './db/activity-log.js';
@@ -120,7 +124,14 @@ export function createPanel(opts: PanelOptions): Panel {
   };
 }
 
-export type { AddonModule, AddonConfig, AddonField, AddonResult, ClientAreaResult, AddonHost } from './addon-host.js';
+export type {
+  AddonModule,
+  AddonConfig,
+  AddonField,
+  AddonResult,
+  ClientAreaResult,
+  AddonHost,
+} from './addon-host.js';
 export type { AutomationReport, Automation } from './automation.js';
 export type { HookManager, HookTraceEntry, HookRunResult } from './hooks.js';
 export type { ServerModule } from './core/server-modules.js';

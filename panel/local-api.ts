@@ -4,7 +4,14 @@
  * the way http_build_query would send them and parsed back the way PHP would, and the answer goes
  * through JSON, so a caller sees exactly what it would see over HTTP.
  */
-import { createPanelApi, interpretEnvelope, toFormPairs, type PanelApi, type PanelParams, type PanelResult } from '../module/adapters/panel-api.js';
+import {
+  createPanelApi,
+  interpretEnvelope,
+  toFormPairs,
+  type PanelApi,
+  type PanelParams,
+  type PanelResult,
+} from '../module/adapters/panel-api.js';
 import { parsePanelJson } from '../module/adapters/whmcs-http-api.js';
 import { parsePhpPairs } from './domain/php-params.js';
 import type { CommandRegistry } from './api/registry.js';

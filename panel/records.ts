@@ -106,14 +106,25 @@ export async function addProduct(db: Db, p: NewProduct, now: DateTime, zone: str
     const cur = await db('tblcurrencies').where({ code }).first('id');
     if (!cur) throw new RangeError(`there is no currency ${code}`);
     const minor = parseDecimal(price, 2);
-    if (minor === null) throw new RangeError(`the ${code} monthly price must be a decimal with up to 2 places`);
-    await db('tblpricing').insert({ type: 'product', currency: intCell(cur.id), relid: productId, monthly: sqlMoney(minor) });
+    if (minor === null)
+      throw new RangeError(`the ${code} monthly price must be a decimal with up to 2 places`);
+    await db('tblpricing').insert({
+      type: 'product',
+      currency: intCell(cur.id),
+      relid: productId,
+      monthly: sqlMoney(minor),
+    });
   }
   return productId;
 }
 
 /** A product custom field, e.g. the SolusVM module's 'vserverid'. */
-export async function addProductCustomField(db: Db, productId: number, fieldname: string, opts: { adminonly?: boolean; description?: string; required?: boolean; showorder?: boolean } = {}): Promise<number> {
+export async function addProductCustomField(
+  db: Db,
+  productId: number,
+  fieldname: string,
+  opts: { adminonly?: boolean; description?: string; required?: boolean; showorder?: boolean } = {},
+): Promise<number> {
   const [id] = await db('tblcustomfields').insert({
     type: 'product',
     relid: productId,
@@ -127,7 +138,18 @@ export async function addProductCustomField(db: Db, productId: number, fieldname
   return intCell(id);
 }
 
-export async function addServer(db: Db, s: { name: string; type: string; ipaddress?: string; hostname?: string; username?: string; accesshash?: string; secure?: boolean }): Promise<number> {
+export async function addServer(
+  db: Db,
+  s: {
+    name: string;
+    type: string;
+    ipaddress?: string;
+    hostname?: string;
+    username?: string;
+    accesshash?: string;
+    secure?: boolean;
+  },
+): Promise<number> {
   const [id] = await db('tblservers').insert({
     name: s.name,
     type: s.type,
@@ -185,7 +207,13 @@ export async function addService(db: Db, s: NewService, now: DateTime, zone: str
   });
   const serviceId = intCell(id);
   for (const [fieldid, value] of Object.entries(s.customfields ?? {})) {
-    await db('tblcustomfieldsvalues').insert({ fieldid: Number(fieldid), relid: serviceId, value, created_at: stamp, updated_at: stamp });
+    await db('tblcustomfieldsvalues').insert({
+      fieldid: Number(fieldid),
+      relid: serviceId,
+      value,
+      created_at: stamp,
+      updated_at: stamp,
+    });
   }
   return serviceId;
 }
@@ -194,8 +222,17 @@ export async function addService(db: Db, s: NewService, now: DateTime, zone: str
  * What the official SolusVM 2 module's CreateAccount leaves for a service: a row of
  * solusiovps_servers with the server id and the server as SolusVM answered it.
  */
-export async function addSolusIoServer(db: Db, serviceId: number, serverId: number, payload: Record<string, unknown> = {}): Promise<void> {
-  await db('solusiovps_servers').insert({ service_id: serviceId, server_id: serverId, payload: JSON.stringify({ id: serverId, ...payload }) });
+export async function addSolusIoServer(
+  db: Db,
+  serviceId: number,
+  serverId: number,
+  payload: Record<string, unknown> = {},
+): Promise<void> {
+  await db('solusiovps_servers').insert({
+    service_id: serviceId,
+    server_id: serverId,
+    payload: JSON.stringify({ id: serverId, ...payload }),
+  });
 }
 
 export interface NewConfigOption {
@@ -209,24 +246,46 @@ export interface NewConfigOption {
 }
 
 /** A configurable option group with its options, linked to a product (WHMCS: Setup › Configurable Options). */
-export async function addConfigOptionGroup(db: Db, productId: number, group: { name: string; options: NewConfigOption[] }): Promise<{ groupId: number; optionIds: number[]; choiceIds: number[][] }> {
+export async function addConfigOptionGroup(
+  db: Db,
+  productId: number,
+  group: { name: string; options: NewConfigOption[] },
+): Promise<{ groupId: number; optionIds: number[]; choiceIds: number[][] }> {
   const gid = await insertId(db, 'tblproductconfiggroups', { name: group.name, description: '' });
   await db('tblproductconfiglinks').insert({ gid, pid: productId });
   const optionIds: number[] = [];
   const choiceIds: number[][] = [];
   for (const [order, o] of group.options.entries()) {
-    const configid = await insertId(db, 'tblproductconfigoptions', { gid, optionname: o.name, optiontype: String(o.type), qtyminimum: o.qtyminimum ?? 0, qtymaximum: o.qtymaximum ?? 0, order, hidden: 0 });
+    const configid = await insertId(db, 'tblproductconfigoptions', {
+      gid,
+      optionname: o.name,
+      optiontype: String(o.type),
+      qtyminimum: o.qtyminimum ?? 0,
+      qtymaximum: o.qtymaximum ?? 0,
+      order,
+      hidden: 0,
+    });
     optionIds.push(configid);
     const ids: number[] = [];
     for (const [sortorder, c] of o.choices.entries()) {
-      const subId = await insertId(db, 'tblproductconfigoptionssub', { configid, optionname: c.name, sortorder, hidden: 0 });
+      const subId = await insertId(db, 'tblproductconfigoptionssub', {
+        configid,
+        optionname: c.name,
+        sortorder,
+        hidden: 0,
+      });
       ids.push(subId);
       for (const [code, prices] of Object.entries(c.pricing ?? {})) {
         const cur = await db('tblcurrencies').where({ code }).first('id');
         if (!cur) throw new RangeError(`there is no currency ${code}`);
-        const row: Record<string, unknown> = { type: 'configoptions', currency: intCell(cur.id), relid: subId };
+        const row: Record<string, unknown> = {
+          type: 'configoptions',
+          currency: intCell(cur.id),
+          relid: subId,
+        };
         // a config option's unpriced cycle is 0.00 in WHMCS, not -1.00 as for products
-        for (const col of ['monthly', 'quarterly', 'semiannually', 'annually', 'biennially', 'triennially']) row[col] = '0.00';
+        for (const col of ['monthly', 'quarterly', 'semiannually', 'annually', 'biennially', 'triennially'])
+          row[col] = '0.00';
         for (const [col, v] of Object.entries(prices)) {
           const minor = parseDecimal(v, 2);
           if (minor === null) throw new RangeError(`${code} ${col} must be a decimal with up to 2 places`);
@@ -264,10 +323,15 @@ export interface NewPromotion {
  */
 export async function addPromotion(db: Db, p: NewPromotion): Promise<number> {
   const code = p.code.trim();
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(code)) throw new RangeError(`a promotion code is 1 to 64 letters, digits, - or _, not "${p.code}"`);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(code))
+    throw new RangeError(`a promotion code is 1 to 64 letters, digits, - or _, not "${p.code}"`);
   const value = parseDecimal(p.value, 2, 13);
-  if (value === null || value <= 0n || (p.type === 'Percentage' && value > 10_000n)) throw new RangeError(`a ${p.type} promotion's value must be above 0${p.type === 'Percentage' ? ' and at most 100' : ''}, not "${p.value}"`);
-  for (const c of p.cycles ?? []) if (!parseBillingCycle(c)) throw new RangeError(`unknown billing cycle "${c}"`);
+  if (value === null || value <= 0n || (p.type === 'Percentage' && value > 10_000n))
+    throw new RangeError(
+      `a ${p.type} promotion's value must be above 0${p.type === 'Percentage' ? ' and at most 100' : ''}, not "${p.value}"`,
+    );
+  for (const c of p.cycles ?? [])
+    if (!parseBillingCycle(c)) throw new RangeError(`unknown billing cycle "${c}"`);
   return insertId(db, 'tblpromotions', {
     code,
     type: p.type,

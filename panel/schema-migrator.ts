@@ -38,7 +38,11 @@ const source: Knex.MigrationSource<readonly [string, Migration]> = {
   getMigration: async (m) => m[1],
 };
 
-const options = { migrationSource: source, tableName: PANEL_MIGRATION_TABLE, lockTableName: `${PANEL_MIGRATION_TABLE}_lock` };
+const options = {
+  migrationSource: source,
+  tableName: PANEL_MIGRATION_TABLE,
+  lockTableName: `${PANEL_MIGRATION_TABLE}_lock`,
+};
 
 /** Applies every pending panel migration; returns the names applied now. */
 export async function migratePanel(knex: Knex): Promise<string[]> {

@@ -1,4 +1,11 @@
-import { SERVICE_STATUSES, loadProduct, loadService, serviceCustomFields, serviceConfigOptions, type ServiceStatus } from '../db/services.js';
+import {
+  SERVICE_STATUSES,
+  loadProduct,
+  loadService,
+  serviceCustomFields,
+  serviceConfigOptions,
+  type ServiceStatus,
+} from '../db/services.js';
 import crypto from 'node:crypto';
 import { loadClient, loadCurrency, recordClientLogin, type Client } from '../db/clients.js';
 import { getSetting } from '../db/settings.js';
@@ -20,12 +27,19 @@ export const GetClientsDetails: CommandFn = async (p, { core, when }) => {
   let id = 0;
   if (p.given('clientid')) id = p.id('clientid');
   else if (p.given('email')) {
-    const row = await db('tblclients').where({ email: p.text('email') }).first('id');
+    const row = await db('tblclients')
+      .where({ email: p.text('email') })
+      .first('id');
     id = row ? intCell(row.id) : 0;
   } else throw new CommandError(MSG.clientIdOrEmail);
   const client = await loadClient(db, id);
   if (!client) throw new CommandError(MSG.clientNotFound);
-  const out: Record<string, unknown> = { client: { ...clientView(client, await loadCurrency(db, client.currency)), ...(await contactFields(db, client)) } };
+  const out: Record<string, unknown> = {
+    client: {
+      ...clientView(client, await loadCurrency(db, client.currency)),
+      ...(await contactFields(db, client)),
+    },
+  };
   if (p.bool('stats')) out.stats = await clientStats(db, client.id, when.today);
   return out;
 };
@@ -69,7 +83,13 @@ export const GetClientsProducts: CommandFn = async (p, { core }) => {
       serviceView(
         svc,
         product,
-        server ? { name: textCell(server.name), ipaddress: textCell(server.ipaddress), hostname: textCell(server.hostname) } : null,
+        server
+          ? {
+              name: textCell(server.name),
+              ipaddress: textCell(server.ipaddress),
+              hostname: textCell(server.hostname),
+            }
+          : null,
         await serviceCustomFields(db, svc),
         await serviceConfigOptions(db, svc.id),
       ),
@@ -112,7 +132,18 @@ function customFieldValues(p: Params): Record<string, string> | undefined {
   return map;
 }
 
-const UNSETTABLE = ['domain', 'serviceusername', 'servicepassword', 'subscriptionid', 'ns1', 'ns2', 'dedicatedip', 'assignedips', 'notes', 'suspendreason'];
+const UNSETTABLE = [
+  'domain',
+  'serviceusername',
+  'servicepassword',
+  'subscriptionid',
+  'ns1',
+  'ns2',
+  'dedicatedip',
+  'assignedips',
+  'notes',
+  'suspendreason',
+];
 const UNSET_COLUMN: Record<string, string> = { serviceusername: 'username', servicepassword: 'password' };
 
 export const UpdateClientProduct: CommandFn = async (p, { core, when }) => {
@@ -160,10 +191,12 @@ export const UpdateClientProduct: CommandFn = async (p, { core, when }) => {
   }
   if (p.given('status')) {
     const status = p.text('status');
-    if (!(SERVICE_STATUSES as readonly string[]).includes(status)) throw new CommandError(MSG.invalidStatus(status));
+    if (!(SERVICE_STATUSES as readonly string[]).includes(status))
+      throw new CommandError(MSG.invalidStatus(status));
     row.domainstatus = status as ServiceStatus;
   }
-  if (p.has('overideautosuspend')) row.overideautosuspend = overrideFlag(p.text('overideautosuspend')) ? 1 : 0;
+  if (p.has('overideautosuspend'))
+    row.overideautosuspend = overrideFlag(p.text('overideautosuspend')) ? 1 : 0;
   if (p.has('overidesuspenduntil')) {
     const v = p.text('overidesuspenduntil').trim();
     row.overidesuspenduntil = v === '' || v === '0000-00-00' ? null : p.date('overidesuspenduntil');
@@ -189,11 +222,20 @@ export const UpdateClientProduct: CommandFn = async (p, { core, when }) => {
   }
   const fields = customFieldValues(p);
   const productFieldIds = fields
-    ? new Set((await db('tblcustomfields').where({ type: 'product', relid: row.packageid ?? svc.packageid }).select('id')).map((f) => intCell(f.id)))
+    ? new Set(
+        (
+          await db('tblcustomfields')
+            .where({ type: 'product', relid: row.packageid ?? svc.packageid })
+            .select('id')
+        ).map((f) => intCell(f.id)),
+      )
     : new Set<number>();
 
   await db.transaction(async (trx) => {
-    if (Object.keys(row).length > 0) await trx('tblhosting').where({ id: svc.id }).update({ ...row, updated_at: stamp });
+    if (Object.keys(row).length > 0)
+      await trx('tblhosting')
+        .where({ id: svc.id })
+        .update({ ...row, updated_at: stamp });
     for (const [k, value] of Object.entries(fields ?? {})) {
       const fieldid = /^\d+$/.test(k) ? Number(k) : 0;
       // like WHMCS, ids that are not the product's custom fields are ignored
@@ -204,7 +246,10 @@ export const UpdateClientProduct: CommandFn = async (p, { core, when }) => {
         .merge({ value, updated_at: stamp });
     }
   });
-  await core.activity({ description: `Modified Product/Service - Service ID: ${svc.id}`, userid: svc.userid }, when);
+  await core.activity(
+    { description: `Modified Product/Service - Service ID: ${svc.id}`, userid: svc.userid },
+    when,
+  );
   return { serviceid: String(svc.id) };
 };
 
@@ -212,7 +257,12 @@ const moduleServiceId = (p: Params): number => (p.given('serviceid') ? p.id('ser
 
 export const ModuleSuspend: CommandFn = async (p, { core, when }) => {
   if (!p.given('serviceid') && !p.given('accountid')) throw new CommandError(MSG.serviceIdRequired);
-  const outcome = await suspendService(core, moduleServiceId(p), { suspendreason: p.text('suspendreason'), requireModule: true }, when);
+  const outcome = await suspendService(
+    core,
+    moduleServiceId(p),
+    { suspendreason: p.text('suspendreason'), requireModule: true },
+    when,
+  );
   if (!outcome.ok) throw new CommandError(outcome.message);
   return {};
 };
@@ -239,8 +289,22 @@ export const ModuleUnsuspend: CommandFn = async (p, { core, when }) => {
  * each lock is in the activity log.
  */
 export const ValidateLogin: CommandFn = async (p, { core, actor, when }) => {
-  const outcome = await checkClientLogin(core, { email: p.text('email'), password: p.text('password2'), surface: 'ValidateLogin', ip: actor.ip ?? '' }, when);
-  if (!outcome.ok) throw new CommandError(outcome.lockedMs > 0 ? MSG.tooManyAttempts(Math.ceil(outcome.lockedMs / 1000)) : MSG.loginInvalid);
-  await recordClientLogin(core.knex, outcome.clientId, { stamp: sqlLocalDatetime(when.now, core.zone), ip: actor.ip ?? '' });
-  return { userid: outcome.clientId, passwordhash: crypto.randomBytes(20).toString('hex'), twoFactorEnabled: false };
+  const outcome = await checkClientLogin(
+    core,
+    { email: p.text('email'), password: p.text('password2'), surface: 'ValidateLogin', ip: actor.ip ?? '' },
+    when,
+  );
+  if (!outcome.ok)
+    throw new CommandError(
+      outcome.lockedMs > 0 ? MSG.tooManyAttempts(Math.ceil(outcome.lockedMs / 1000)) : MSG.loginInvalid,
+    );
+  await recordClientLogin(core.knex, outcome.clientId, {
+    stamp: sqlLocalDatetime(when.now, core.zone),
+    ip: actor.ip ?? '',
+  });
+  return {
+    userid: outcome.clientId,
+    passwordhash: crypto.randomBytes(20).toString('hex'),
+    twoFactorEnabled: false,
+  };
 };

@@ -17,15 +17,24 @@ export const AddCredit: CommandFn = async (p, { core, when }) => {
   const description = p.text('description').trim();
   if (!p.given('amount') || p.text('amount').trim() === '') throw new CommandError('No Amount Provided');
   const amount = p.money('amount');
-  if (amount === undefined || amount <= 0n) throw new CommandError('Amount must be in decimal format: ### or ###.##');
+  if (amount === undefined || amount <= 0n)
+    throw new CommandError('Amount must be in decimal format: ### or ###.##');
   const date = p.date('date') ?? when.today;
   return core.knex.transaction(async (trx) => {
     const client = await loadClient(trx, clientId);
     if (!client) throw new CommandError('Client ID Not Found');
     const delta = type === 'add' ? amount : -amount;
     const balance = client.creditMinor + delta;
-    await trx('tblclients').where({ id: clientId }).update({ credit: sqlMoney(balance) });
-    await trx('tblcredit').insert({ clientid: clientId, date, description, amount: sqlMoney(delta), relid: 0 });
+    await trx('tblclients')
+      .where({ id: clientId })
+      .update({ credit: sqlMoney(balance) });
+    await trx('tblcredit').insert({
+      clientid: clientId,
+      date,
+      description,
+      amount: sqlMoney(delta),
+      relid: 0,
+    });
     return { newbalance: formatMoney(balance) };
   });
 };
@@ -39,7 +48,15 @@ export const GetCredits: CommandFn = async (p, { core }) => {
   return {
     totalresults: rows.length,
     clientid: clientId,
-    credits: { credit: rows.map((r) => ({ id: intCell(r.id), date: dateCell(r.date) ?? '', description: textCell(r.description), amount: formatMoney(moneyCell(r.amount)), relid: intCell(r.relid) })) },
+    credits: {
+      credit: rows.map((r) => ({
+        id: intCell(r.id),
+        date: dateCell(r.date) ?? '',
+        description: textCell(r.description),
+        amount: formatMoney(moneyCell(r.amount)),
+        relid: intCell(r.relid),
+      })),
+    },
   };
 };
 
@@ -51,8 +68,16 @@ export const GetCredits: CommandFn = async (p, { core }) => {
 export const ApplyCredit: CommandFn = async (p, { core, when }) => {
   const invoiceid = p.id('invoiceid');
   const amountMinor = p.money('amount');
-  const done = await applyCreditToInvoice(core, { invoiceid, ...(amountMinor !== undefined ? { amountMinor } : {}), noemail: p.bool('noemail') }, when);
-  return { invoiceid: String(invoiceid), amount: formatMoney(done.amountMinor), invoicepaid: done.paid ? 'true' : 'false' };
+  const done = await applyCreditToInvoice(
+    core,
+    { invoiceid, ...(amountMinor !== undefined ? { amountMinor } : {}), noemail: p.bool('noemail') },
+    when,
+  );
+  return {
+    invoiceid: String(invoiceid),
+    amount: formatMoney(done.amountMinor),
+    invoicepaid: done.paid ? 'true' : 'false',
+  };
 };
 
 /**
@@ -81,5 +106,10 @@ export const GetTransactions: CommandFn = async (p, { core }) => {
     invoiceid: String(intCell(r.invoiceid)),
     refundid: String(intCell(r.refundid)),
   }));
-  return { totalresults: transaction.length, startnumber: 0, numreturned: transaction.length, transactions: { transaction } };
+  return {
+    totalresults: transaction.length,
+    startnumber: 0,
+    numreturned: transaction.length,
+    transactions: { transaction },
+  };
 };

@@ -4,7 +4,13 @@ import { INVOICE_STATUSES, loadInvoice, type InvoiceStatus } from '../db/invoice
 import { engineOf } from '../../module/adapters/database.js';
 import { intCell } from '../db/rows.js';
 import type { NewItem } from '../db/invoices.js';
-import { addInvoicePayment, createInvoice, generateInvoices, updateInvoice, type UpdateInvoiceInput } from '../core/billing.js';
+import {
+  addInvoicePayment,
+  createInvoice,
+  generateInvoices,
+  updateInvoice,
+  type UpdateInvoiceInput,
+} from '../core/billing.js';
 import { CommandError, MSG } from '../core/errors.js';
 import { invoiceListView, invoiceView } from '../core/views.js';
 import { intKeys, parseDate, parseMoneyText, parseTaxRate, phpBool, type Params } from './params.js';
@@ -30,7 +36,14 @@ export const GetInvoice: CommandFn = async (p, { core }) => {
   return invoiceView(inv);
 };
 
-const ORDER_COLUMNS: Record<string, string> = { id: 'id', invoicenumber: 'invoicenum', date: 'date', duedate: 'duedate', total: 'total', status: 'status' };
+const ORDER_COLUMNS: Record<string, string> = {
+  id: 'id',
+  invoicenumber: 'invoicenum',
+  date: 'date',
+  duedate: 'duedate',
+  total: 'total',
+  status: 'status',
+};
 
 export const GetInvoices: CommandFn = async (p, { core, when }) => {
   const db = core.knex;
@@ -45,7 +58,10 @@ export const GetInvoices: CommandFn = async (p, { core, when }) => {
   const column = ORDER_COLUMNS[p.text('orderby', 'id').toLowerCase()] ?? 'id';
   const direction = p.text('order', 'asc').toLowerCase() === 'desc' ? 'desc' : 'asc';
   // SQLite keeps money as text: order it as a number there (ordering only, never arithmetic)
-  const ordered = column === 'total' && engineOf(db) === 'sqlite' ? q.orderByRaw(`CAST(total AS REAL) ${direction}`) : q.orderBy(column, direction);
+  const ordered =
+    column === 'total' && engineOf(db) === 'sqlite'
+      ? q.orderByRaw(`CAST(total AS REAL) ${direction}`)
+      : q.orderBy(column, direction);
   const rows = await ordered.orderBy('id', direction).offset(limitstart).limit(limitnum).select('id');
   const invoices = [];
   for (const r of rows) {
@@ -89,7 +105,7 @@ export const CreateInvoice: CommandFn = async (p, { core, actor, when }) => {
   const draft = p.bool('draft');
   const sendinvoice = p.bool('sendinvoice');
   if (draft && sendinvoice) throw new CommandError(MSG.draftAndSend);
-  const status = draft ? 'Draft' : statusParam(p) ?? 'Unpaid';
+  const status = draft ? 'Draft' : (statusParam(p) ?? 'Unpaid');
   const date = p.date('date') ?? when.today;
   const duedate = p.date('duedate') ?? date;
   const items = createItems(p, duedate);
@@ -121,7 +137,14 @@ export const CreateInvoice: CommandFn = async (p, { core, actor, when }) => {
  * line that is not on the invoice refuses the whole call.
  */
 function updateInput(p: Params): UpdateInvoiceInput {
-  const input: UpdateInvoiceInput = { invoiceid: p.id('invoiceid'), change: [], add: [], delete: [], publish: p.bool('publish'), publishAndSendEmail: p.bool('publishandsendemail') };
+  const input: UpdateInvoiceInput = {
+    invoiceid: p.id('invoiceid'),
+    change: [],
+    add: [],
+    delete: [],
+    publish: p.bool('publish'),
+    publishAndSendEmail: p.bool('publishandsendemail'),
+  };
   const status = statusParam(p);
   if (status !== undefined) input.status = status;
   if (p.has('paymentmethod')) input.paymentmethod = p.text('paymentmethod');
@@ -142,7 +165,8 @@ function updateInput(p: Params): UpdateInvoiceInput {
   if (datepaid !== undefined && datepaid.trim() !== '') {
     const s = datepaid.trim();
     if (!/^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$/.test(s)) throw new CommandError(MSG.dateFormat);
-    input.datepaid = s.length === 10 ? `${parseDate(s)} 00:00:00` : `${parseDate(s.slice(0, 10))}${s.slice(10)}`;
+    input.datepaid =
+      s.length === 10 ? `${parseDate(s)} 00:00:00` : `${parseDate(s.slice(0, 10))}${s.slice(10)}`;
   }
   if (p.has('notes')) input.notes = p.text('notes');
 
@@ -154,11 +178,17 @@ function updateInput(p: Params): UpdateInvoiceInput {
     if (!descs || !amounts || !taxed) throw new CommandError(MSG.missingItemVars);
     const ids = intKeys(descs, 'itemdescription');
     const sameKeys = (a: string[], b: string[]) => a.length === b.length && a.every((k, i) => k === b[i]);
-    if (!sameKeys(ids, intKeys(amounts, 'itemamount')) || !sameKeys(ids, intKeys(taxed, 'itemtaxed'))) throw new CommandError(MSG.missingItemVars);
+    if (!sameKeys(ids, intKeys(amounts, 'itemamount')) || !sameKeys(ids, intKeys(taxed, 'itemtaxed')))
+      throw new CommandError(MSG.missingItemVars);
     for (const id of ids) {
       const d = descs[id];
       if (d === undefined || isPhpArray(d)) throw new CommandError(MSG.missingItemVars);
-      input.change.push({ id: Number(id), description: d, amountMinor: parseMoneyText(amounts[id]), taxed: phpBool(taxed[id]) });
+      input.change.push({
+        id: Number(id),
+        description: d,
+        amountMinor: parseMoneyText(amounts[id]),
+        taxed: phpBool(taxed[id]),
+      });
     }
   }
 
@@ -171,7 +201,12 @@ function updateInput(p: Params): UpdateInvoiceInput {
     const keys = intKeys(nd, 'newitemdescription');
     const amountKeys = intKeys(na, 'newitemamount');
     const taxedKeys = nt ? intKeys(nt, 'newitemtaxed') : [];
-    if (keys.length !== amountKeys.length || keys.some((k, i) => k !== amountKeys[i]) || taxedKeys.some((k) => !keys.includes(k))) throw new CommandError(MSG.newItemVars);
+    if (
+      keys.length !== amountKeys.length ||
+      keys.some((k, i) => k !== amountKeys[i]) ||
+      taxedKeys.some((k) => !keys.includes(k))
+    )
+      throw new CommandError(MSG.newItemVars);
     for (const k of keys) {
       const d = nd[k];
       if (d === undefined || isPhpArray(d) || d === '') throw new CommandError(MSG.newItemVars);
@@ -183,7 +218,8 @@ function updateInput(p: Params): UpdateInvoiceInput {
   if (del) {
     for (const k of intKeys(del, 'deletelineids')) {
       const v = del[k];
-      if (v === undefined || isPhpArray(v) || !/^\d{1,15}$/.test(v.trim())) throw new CommandError(MSG.itemNotOnInvoice(String(v)));
+      if (v === undefined || isPhpArray(v) || !/^\d{1,15}$/.test(v.trim()))
+        throw new CommandError(MSG.itemNotOnInvoice(String(v)));
       input.delete.push(Number(v));
     }
   }
@@ -204,13 +240,22 @@ export const AddInvoicePayment: CommandFn = async (p, { core, actor, when }) => 
   let date: string;
   if (rawDate === '') date = when.now.setZone(core.zone).toFormat('yyyy-MM-dd HH:mm:ss');
   else if (/^\d{4}-\d{2}-\d{2}$/.test(rawDate)) date = `${parseDate(rawDate)} 00:00:00`;
-  else if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(rawDate)) date = `${parseDate(rawDate.slice(0, 10))}${rawDate.slice(10)}`;
+  else if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(rawDate))
+    date = `${parseDate(rawDate.slice(0, 10))}${rawDate.slice(10)}`;
   else throw new CommandError(MSG.dateFormat);
   const amountMinor = p.money('amount');
   const feesMinor = p.money('fees') ?? 0n;
   await addInvoicePayment(
     core,
-    { invoiceid, transid: p.text('transid'), gateway: p.text('gateway'), date, ...(amountMinor !== undefined ? { amountMinor } : {}), feesMinor, noemail: p.bool('noemail') },
+    {
+      invoiceid,
+      transid: p.text('transid'),
+      gateway: p.text('gateway'),
+      date,
+      ...(amountMinor !== undefined ? { amountMinor } : {}),
+      feesMinor,
+      noemail: p.bool('noemail'),
+    },
     actor,
     when,
   );
@@ -228,11 +273,21 @@ export const GenInvoices: CommandFn = async (p, { core, actor, when }) => {
   if (ids) {
     serviceIds = intKeys(ids, 'serviceids').map((k) => {
       const v = ids[k];
-      if (v === undefined || isPhpArray(v) || !/^\d{1,15}$/.test(v.trim())) throw new CommandError(MSG.invalidId('serviceids'));
+      if (v === undefined || isPhpArray(v) || !/^\d{1,15}$/.test(v.trim()))
+        throw new CommandError(MSG.invalidId('serviceids'));
       return Number(v);
     });
   }
-  const created = await generateInvoices(core, { ...(clientId !== undefined ? { clientId } : {}), ...(serviceIds ? { serviceIds } : {}), noemails: p.bool('noemails') }, when, actor);
+  const created = await generateInvoices(
+    core,
+    {
+      ...(clientId !== undefined ? { clientId } : {}),
+      ...(serviceIds ? { serviceIds } : {}),
+      noemails: p.bool('noemails'),
+    },
+    when,
+    actor,
+  );
   const out: Record<string, unknown> = { numcreated: String(created.length) };
   if (clientId !== undefined && created.length > 0) out.latestinvoiceid = String(created[created.length - 1]);
   return out;

@@ -16,7 +16,10 @@ import type { CommandContext, CommandFn } from './registry.js';
  * The cycles AddOrder's billingcycle[] takes (WHMCS's lower-case system names), with the
  * tblpricing columns of their price and setup fee; a one-time price is kept in `monthly`.
  */
-const CYCLES: Record<string, { cycle: BillingCycle; price: string; setup: string } | { cycle: 'Free Account' }> = {
+const CYCLES: Record<
+  string,
+  { cycle: BillingCycle; price: string; setup: string } | { cycle: 'Free Account' }
+> = {
   monthly: { cycle: 'Monthly', price: 'monthly', setup: 'msetupfee' },
   quarterly: { cycle: 'Quarterly', price: 'quarterly', setup: 'qsetupfee' },
   semiannually: { cycle: 'Semi-Annually', price: 'semiannually', setup: 'ssetupfee' },
@@ -44,27 +47,56 @@ const scalarAt = (list: Array<PhpValue | undefined>, i: number, name: string): s
   return v;
 };
 
-async function orderItem(p: Params, ctx: CommandContext, i: number, currency: { id: number; code: string }): Promise<OrderItem> {
+async function orderItem(
+  p: Params,
+  ctx: CommandContext,
+  i: number,
+  currency: { id: number; code: string },
+): Promise<OrderItem> {
   const db = ctx.core.knex;
   const pidText = scalarAt(perItem(p, 'pid'), i, 'pid') ?? '';
   const product = /^\d{1,9}$/.test(pidText.trim()) ? await loadProduct(db, Number(pidText.trim())) : null;
   if (!product) throw new CommandError(MSG.productNotFound(pidText));
   const row = await db('tblproducts').where({ id: product.id }).first('paytype');
-  const cycleText = (scalarAt(perItem(p, 'billingcycle'), i, 'billingcycle') ?? '').trim().toLowerCase().replace(/[\s-]/g, '');
+  const cycleText = (scalarAt(perItem(p, 'billingcycle'), i, 'billingcycle') ?? '')
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]/g, '');
   const paytype = String(row?.paytype ?? 'recurring');
-  const key = cycleText !== '' ? cycleText : paytype === 'free' ? 'free' : paytype === 'onetime' ? 'onetime' : 'monthly';
+  const key =
+    cycleText !== ''
+      ? cycleText
+      : paytype === 'free'
+        ? 'free'
+        : paytype === 'onetime'
+          ? 'onetime'
+          : 'monthly';
   const spec = CYCLES[key];
   if (!spec) throw new CommandError(MSG.invalidCycle(cycleText));
   const qtyText = scalarAt(perItem(p, 'qty'), i, 'qty');
-  const qty = qtyText === undefined || qtyText.trim() === '' ? 1 : /^[1-9]\d{0,3}$/.test(qtyText.trim()) ? Number(qtyText.trim()) : 0;
+  const qty =
+    qtyText === undefined || qtyText.trim() === ''
+      ? 1
+      : /^[1-9]\d{0,3}$/.test(qtyText.trim())
+        ? Number(qtyText.trim())
+        : 0;
   if (qty === 0) throw new CommandError(MSG.integerRequired('qty'));
   const override = scalarAt(perItem(p, 'priceoverride'), i, 'priceoverride');
-  const columns = spec.cycle !== 'Free Account' && 'price' in spec ? { price: spec.price, setup: spec.setup } : null;
-  const options = await pricedOptions(db, product.id, scalarAt(perItem(p, 'configoptions'), i, 'configoptions'), currency.id, columns);
+  const columns =
+    spec.cycle !== 'Free Account' && 'price' in spec ? { price: spec.price, setup: spec.setup } : null;
+  const options = await pricedOptions(
+    db,
+    product.id,
+    scalarAt(perItem(p, 'configoptions'), i, 'configoptions'),
+    currency.id,
+    columns,
+  );
   let recurringMinor = 0n;
   let setupMinor = 0n;
   if (columns) {
-    const price = await db('tblpricing').where({ type: 'product', relid: product.id, currency: currency.id }).first();
+    const price = await db('tblpricing')
+      .where({ type: 'product', relid: product.id, currency: currency.id })
+      .first();
     // an override is the whole price the admin agreed, options included
     if (override !== undefined && override.trim() !== '') recurringMinor = parseMoneyText(override);
     else {
@@ -81,11 +113,25 @@ async function orderItem(p: Params, ctx: CommandContext, i: number, currency: { 
     const map = decodeSerializedMap(fieldsText);
     if (!map) throw new CommandError('Invalid customfields: a base64 encoded serialized array is expected');
     // like WHMCS, ids that are not the product's custom fields are left out
-    const ids = new Set((await db('tblcustomfields').where({ type: 'product', relid: product.id }).select('id')).map((f) => Number(f.id)));
+    const ids = new Set(
+      (await db('tblcustomfields').where({ type: 'product', relid: product.id }).select('id')).map((f) =>
+        Number(f.id),
+      ),
+    );
     customfields = Object.fromEntries(Object.entries(map).filter(([k]) => ids.has(Number(k))));
   }
   const domain = (scalarAt(perItem(p, 'domain'), i, 'domain') ?? '').trim();
-  return { product, cycle: spec.cycle, domain, qty, recurringMinor: recurringMinor * BigInt(qty), setupMinor: setupMinor * BigInt(qty), customfields, options: options.chosen, discountMinor: 0n };
+  return {
+    product,
+    cycle: spec.cycle,
+    domain,
+    qty,
+    recurringMinor: recurringMinor * BigInt(qty),
+    setupMinor: setupMinor * BigInt(qty),
+    customfields,
+    options: options.chosen,
+    discountMinor: 0n,
+  };
 }
 
 /**
@@ -116,8 +162,10 @@ export const AddOrder: CommandFn = async (p, ctx) => {
   if (!client) throw new CommandError(MSG.clientIdNotFound);
   if (client.status === 'Closed') throw new CommandError(MSG.clientClosed);
   const paymentmethod = p.text('paymentmethod').trim();
-  if (!(PAYMENT_GATEWAYS as readonly string[]).includes(paymentmethod)) throw new CommandError(MSG.invalidPaymentMethod(PAYMENT_GATEWAYS));
-  for (const name of ['domaintype', 'regperiod']) if (p.has(name) && !isPhpArray(p.tree[name]!)) throw new CommandError(MSG.expectingArray(name));
+  if (!(PAYMENT_GATEWAYS as readonly string[]).includes(paymentmethod))
+    throw new CommandError(MSG.invalidPaymentMethod(PAYMENT_GATEWAYS));
+  for (const name of ['domaintype', 'regperiod'])
+    if (p.has(name) && !isPhpArray(p.tree[name]!)) throw new CommandError(MSG.expectingArray(name));
   const pids = perItem(p, 'pid').filter((v) => v !== undefined && (isPhpArray(v) || v.trim() !== ''));
   if (pids.length === 0) throw new CommandError(MSG.noOrderItems);
   const currency = await loadCurrency(core.knex, client.currency);
@@ -127,11 +175,26 @@ export const AddOrder: CommandFn = async (p, ctx) => {
   if (promotion) discountItems(promotion, items, p.bool('promooverride'));
   const placed = await placeOrder(
     core,
-    { client, paymentmethod, items, promotion, noinvoice: p.bool('noinvoice'), noinvoiceemail: p.bool('noinvoiceemail'), noemail: p.bool('noemail'), ipaddress: p.text('clientip') || actor.ip || '' },
+    {
+      client,
+      paymentmethod,
+      items,
+      promotion,
+      noinvoice: p.bool('noinvoice'),
+      noinvoiceemail: p.bool('noinvoiceemail'),
+      noemail: p.bool('noemail'),
+      ipaddress: p.text('clientip') || actor.ip || '',
+    },
     actor,
     when,
   );
-  return { orderid: String(placed.orderid), serviceids: placed.serviceids.join(','), addonids: '', domainids: '', invoiceid: String(placed.invoiceid) };
+  return {
+    orderid: String(placed.orderid),
+    serviceids: placed.serviceids.join(','),
+    addonids: '',
+    domainids: '',
+    invoiceid: String(placed.invoiceid),
+  };
 };
 
 /** AcceptOrder (developers.whmcs.com/api-reference/acceptorder/): out is the result alone. */

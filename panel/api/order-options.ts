@@ -39,7 +39,11 @@ const shown = (raw: string): string => (raw.includes('|') ? raw.slice(raw.indexO
 
 const YES = new Set(['1', 'on', 'yes', 'true']);
 
-function choose(o: Record<string, unknown>, choices: Choice[], given: string | undefined): { choice: Choice | undefined; qty: number; label: string } {
+function choose(
+  o: Record<string, unknown>,
+  choices: Choice[],
+  given: string | undefined,
+): { choice: Choice | undefined; qty: number; label: string } {
   const name = textCell(o.optionname);
   const type = textCell(o.optiontype);
   if (type === '3') {
@@ -51,7 +55,8 @@ function choose(o: Record<string, unknown>, choices: Choice[], given: string | u
     const max = intCell(o.qtymaximum);
     const text = given?.trim() ?? String(min);
     const qty = /^\d{1,6}$/.test(text) ? Number(text) : -1;
-    if (qty < 0 || qty < min || (max > 0 && qty > max)) throw new CommandError(MSG.badOptionQuantity(name, text, min, max));
+    if (qty < 0 || qty < min || (max > 0 && qty > max))
+      throw new CommandError(MSG.badOptionQuantity(name, text, min, max));
     return { choice: choices[0], qty, label: `${name}: ${qty} x ${shown(choices[0]?.name ?? '')}`.trimEnd() };
   }
   const choice = given === undefined ? choices[0] : choices.find((c) => String(c.id) === given.trim());
@@ -63,7 +68,13 @@ function choose(o: Record<string, unknown>, choices: Choice[], given: string | u
  * The options chosen for one ordered product and what they add to its price in `currencyId` for
  * the cycle's price and setup columns (null columns: a free product, the options cost nothing).
  */
-export async function pricedOptions(db: Db, productId: number, encoded: string | undefined, currencyId: number, columns: { price: string; setup: string } | null): Promise<PricedOptions> {
+export async function pricedOptions(
+  db: Db,
+  productId: number,
+  encoded: string | undefined,
+  currencyId: number,
+  columns: { price: string; setup: string } | null,
+): Promise<PricedOptions> {
   let given: Record<string, string> = {};
   if (encoded !== undefined && encoded !== '') {
     const map = decodeSerializedMap(encoded);
@@ -79,13 +90,20 @@ export async function pricedOptions(db: Db, productId: number, encoded: string |
   for (const o of options) {
     const configid = intCell(o.id);
     if (intCell(o.hidden) === 1 && given[String(configid)] === undefined) continue;
-    const choices = (await db('tblproductconfigoptionssub').where({ configid }).orderBy(['sortorder', 'id']).select('id', 'optionname')).map((c) => ({ id: intCell(c.id), name: textCell(c.optionname) }));
+    const choices = (
+      await db('tblproductconfigoptionssub')
+        .where({ configid })
+        .orderBy(['sortorder', 'id'])
+        .select('id', 'optionname')
+    ).map((c) => ({ id: intCell(c.id), name: textCell(c.optionname) }));
     const { choice, qty, label } = choose(o, choices, given[String(configid)]);
     out.chosen.push({ configid, optionid: choice?.id ?? 0, qty, label });
     if (!choice || !columns) continue;
     // a dropdown or radio costs its choice once; yes/no and quantity cost it per unit chosen
     const units = BigInt(textCell(o.optiontype) === '3' || textCell(o.optiontype) === '4' ? qty : 1);
-    const price = await db('tblpricing').where({ type: 'configoptions', relid: choice.id, currency: currencyId }).first();
+    const price = await db('tblpricing')
+      .where({ type: 'configoptions', relid: choice.id, currency: currencyId })
+      .first();
     if (!price) continue;
     out.recurringMinor += moneyCell(price[columns.price]) * units;
     out.setupMinor += moneyCell(price[columns.setup]) * units;

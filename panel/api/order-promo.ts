@@ -8,7 +8,12 @@
  */
 import { dateCell, intCell, moneyCell, textCell, type Db } from '../db/rows.js';
 import type { IsoDate } from '../../module/domain/calendar.js';
-import { PROMOTION_TYPES, promotionRefusal, type Promotion, type PromotionType } from '../domain/promotion.js';
+import {
+  PROMOTION_TYPES,
+  promotionRefusal,
+  type Promotion,
+  type PromotionType,
+} from '../domain/promotion.js';
 import { CommandError, MSG } from '../core/errors.js';
 
 const list = (v: unknown): string[] =>
@@ -25,7 +30,9 @@ export function promotionOf(r: Record<string, unknown>): Promotion {
     type: ((PROMOTION_TYPES as readonly string[]).includes(type) ? type : 'Percentage') as PromotionType,
     recurring: intCell(r.recurring) === 1,
     valueMinor: moneyCell(r.value),
-    appliesto: list(r.appliesto).map(Number).filter((n) => Number.isSafeInteger(n) && n > 0),
+    appliesto: list(r.appliesto)
+      .map(Number)
+      .filter((n) => Number.isSafeInteger(n) && n > 0),
     cycles: list(r.cycles),
     startdate: dateCell(r.startdate),
     expirationdate: dateCell(r.expirationdate),
@@ -34,7 +41,11 @@ export function promotionOf(r: Record<string, unknown>): Promotion {
   };
 }
 
-const REFUSALS = { notStarted: MSG.promoNotStarted, expired: MSG.promoExpired, usedUp: MSG.promoUsedUp } as const;
+const REFUSALS = {
+  notStarted: MSG.promoNotStarted,
+  expired: MSG.promoExpired,
+  usedUp: MSG.promoUsedUp,
+} as const;
 
 /** The promotion for `code` usable today, or a refusal; undefined when no code was given. */
 export async function usablePromotion(db: Db, code: string, today: IsoDate): Promise<Promotion | undefined> {

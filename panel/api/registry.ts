@@ -81,13 +81,18 @@ export function createCommandRegistry(core: PanelCore): CommandRegistry {
     async execute(action, tree, actor, when) {
       const name = byLower.get(action.trim().toLowerCase());
       if (!name) return { result: 'error', message: MSG.commandNotFound };
-      if (actor.source === 'api' && LOCAL_API_ONLY.has(name)) return { result: 'error', message: MSG.localApiOnly };
+      if (actor.source === 'api' && LOCAL_API_ONLY.has(name))
+        return { result: 'error', message: MSG.localApiOnly };
       try {
         const fields = await COMMANDS[name]!(new Params(tree), { core, actor, when: when ?? core.when() });
         return { result: 'success', ...fields };
       } catch (err) {
         if (err instanceof CommandError) return { result: 'error', message: err.message };
-        core.log.error('panel.command_failed', { command: name, message: (err as Error)?.message, stack: (err as Error)?.stack?.split('\n').slice(0, 6).join(' | ') });
+        core.log.error('panel.command_failed', {
+          command: name,
+          message: (err as Error)?.message,
+          stack: (err as Error)?.stack?.split('\n').slice(0, 6).join(' | '),
+        });
         return { result: 'error', message: MSG.internal };
       }
     },

@@ -39,18 +39,24 @@ export const SendEmail: CommandFn = async (p, { core, when }) => {
   const customtype = p.text('customtype');
   if (messagename === '' && customtype === '') throw new CommandError(MSG.emailNeedTemplateOrType);
   if (messagename === '') {
-    if (!(CLIENT_TEMPLATE_TYPES as readonly string[]).includes(customtype)) throw new CommandError(MSG.emailInvalidType);
+    if (!(CLIENT_TEMPLATE_TYPES as readonly string[]).includes(customtype))
+      throw new CommandError(MSG.emailInvalidType);
     if (p.text('customsubject').trim() === '') throw new CommandError(MSG.emailSubjectRequired);
     if (p.text('custommessage').trim() === '') throw new CommandError(MSG.emailBodyRequired);
     // domain, support and affiliate emails need records this panel does not have
-    if (!(SUPPORTED_TYPES as readonly string[]).includes(customtype)) throw new CommandError(MSG.emailInvalidType);
+    if (!(SUPPORTED_TYPES as readonly string[]).includes(customtype))
+      throw new CommandError(MSG.emailInvalidType);
   }
   const vars = customVars(p);
   if (!p.given('id')) throw new CommandError(MSG.emailRelatedIdRequired);
   const outcome = await sendClientEmail(
     core,
     {
-      ...(messagename !== '' ? { messagename } : { custom: { type: customtype, subject: p.text('customsubject'), message: p.text('custommessage') } }),
+      ...(messagename !== ''
+        ? { messagename }
+        : {
+            custom: { type: customtype, subject: p.text('customsubject'), message: p.text('custommessage') },
+          }),
       relid: p.id('id'),
       ...(vars ? { customvars: vars } : {}),
     },
@@ -65,17 +71,23 @@ export const SendAdminEmail: CommandFn = async (p, { core, when }) => {
   const merge = p.array('mergefields');
   const mergefields: Record<string, string> = {};
   for (const [k, v] of Object.entries(merge ?? {})) if (!isPhpArray(v)) mergefields[k] = v;
-  if (messagename === '' && (p.text('customsubject') === '' || p.text('custommessage') === '')) throw new CommandError(MSG.adminTemplateNeeded);
+  if (messagename === '' && (p.text('customsubject') === '' || p.text('custommessage') === ''))
+    throw new CommandError(MSG.adminTemplateNeeded);
   const outcome = await sendAdminEmail(
     core,
     {
-      ...(messagename !== '' ? { messagename } : { custom: { subject: p.text('customsubject'), message: p.text('custommessage') } }),
+      ...(messagename !== ''
+        ? { messagename }
+        : { custom: { subject: p.text('customsubject'), message: p.text('custommessage') } }),
       mergefields,
       type: p.text('type', 'system'),
     },
     when,
   );
-  if (!outcome.sent) throw new CommandError(outcome.reason === 'disabled' ? MSG.emailTemplateDisabled : MSG.emailTemplateNotFound);
+  if (!outcome.sent)
+    throw new CommandError(
+      outcome.reason === 'disabled' ? MSG.emailTemplateDisabled : MSG.emailTemplateNotFound,
+    );
   return {};
 };
 
@@ -85,8 +97,19 @@ export const LogActivity: CommandFn = async (p, { core, actor, when }) => {
   // 8.0 renamed userid to clientid; both are read
   const userid = p.given('clientid') ? p.id('clientid') : p.id('userid');
   // WHMCS records who called: the API credential's admin, or System for the local API
-  const admin = actor.user === 'system' ? undefined : await core.knex('tbladmins').where({ id: actor.user }).first('username');
-  await core.activity({ description, userid, user: admin ? textCell(admin.username) : 'System', ...(actor.ip ? { ipaddr: actor.ip } : {}) }, when);
+  const admin =
+    actor.user === 'system'
+      ? undefined
+      : await core.knex('tbladmins').where({ id: actor.user }).first('username');
+  await core.activity(
+    {
+      description,
+      userid,
+      user: admin ? textCell(admin.username) : 'System',
+      ...(actor.ip ? { ipaddr: actor.ip } : {}),
+    },
+    when,
+  );
   return {};
 };
 

@@ -11,7 +11,14 @@ import { stillSuspendable, type DunningSettings } from '../domain/dunning-schedu
 import { formatMoney, maxBig, minBig } from '../domain/money.js';
 import { clientTaxRates, loadClient, loadCurrency } from '../db/clients.js';
 import { completeUpgrades } from './upgrades.js';
-import { insertItems, loadInvoice, recalcInvoice, type Invoice, type InvoiceStatus, type NewItem } from '../db/invoices.js';
+import {
+  insertItems,
+  loadInvoice,
+  recalcInvoice,
+  type Invoice,
+  type InvoiceStatus,
+  type NewItem,
+} from '../db/invoices.js';
 import { intCell, sqlLocalDatetime, sqlMoney, textCell, type Db } from '../db/rows.js';
 import { loadProduct, parseService, type Service } from '../db/services.js';
 import { dunningSettings, getSetting, getSettings } from '../db/settings.js';
@@ -26,25 +33,46 @@ const DEFAULT_GATEWAY = 'banktransfer';
 /** Thrown inside a transaction to roll it back when another run did the work first. */
 class AlreadyDone extends Error {}
 
-const invoiceHookVars = (invoiceId: number, status: string, actor: Actor) => ({ source: actor.source, user: actor.user, invoiceid: invoiceId, status });
+const invoiceHookVars = (invoiceId: number, status: string, actor: Actor) => ({
+  source: actor.source,
+  user: actor.user,
+  invoiceid: invoiceId,
+  status,
+});
 
 /** WHMCS's line text: "Product - domain (dd/mm/yyyy - dd/mm/yyyy)". */
-export function hostingLineDescription(productName: string, domain: string, from: IsoDate, to: IsoDate): string {
+export function hostingLineDescription(
+  productName: string,
+  domain: string,
+  from: IsoDate,
+  to: IsoDate,
+): string {
   const dmy = (d: IsoDate) => `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
   return `${productName}${domain ? ` - ${domain}` : ''} (${dmy(from)} - ${dmy(to)})`;
 }
 
 /** Runs `work` in a transaction; on SQLite knex serialises through the one connection. */
-export const inTransaction = <T>(knex: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> => knex.transaction(work);
+export const inTransaction = <T>(knex: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> =>
+  knex.transaction(work);
 
 async function applyCredit(trx: Db, inv: Invoice, stamp: string, today: IsoDate): Promise<void> {
   const client = await loadClient(trx, inv.userid);
   if (!client || client.creditMinor <= 0n) return;
   const amount = minBig(client.creditMinor, maxBig(inv.balanceMinor, 0n));
   if (amount <= 0n) return;
-  await trx('tblclients').where({ id: client.id }).update({ credit: sqlMoney(client.creditMinor - amount), updated_at: stamp });
-  await trx('tblinvoices').where({ id: inv.id }).update({ credit: sqlMoney(inv.creditMinor + amount) });
-  await trx('tblcredit').insert({ clientid: client.id, date: today, description: `Credit Applied to Invoice #${inv.id}`, amount: sqlMoney(-amount), relid: inv.id });
+  await trx('tblclients')
+    .where({ id: client.id })
+    .update({ credit: sqlMoney(client.creditMinor - amount), updated_at: stamp });
+  await trx('tblinvoices')
+    .where({ id: inv.id })
+    .update({ credit: sqlMoney(inv.creditMinor + amount) });
+  await trx('tblcredit').insert({
+    clientid: client.id,
+    date: today,
+    description: `Credit Applied to Invoice #${inv.id}`,
+    amount: sqlMoney(-amount),
+    relid: inv.id,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -70,13 +98,32 @@ export interface CreateInvoiceInput {
  * add-on's overusage lines); as WHMCS, before InvoiceCreationPreEmail and the "Invoice Created"
  * email, and an invoice it covers in full is paid.
  */
-export async function afterCreation(core: PanelCore, invoiceId: number, status: InvoiceStatus, actor: Actor, sendEmail: boolean, when: When, autoCredit = false): Promise<void> {
+export async function afterCreation(
+  core: PanelCore,
+  invoiceId: number,
+  status: InvoiceStatus,
+  actor: Actor,
+  sendEmail: boolean,
+  when: When,
+  autoCredit = false,
+): Promise<void> {
   await core.hooks.run('InvoiceCreation', invoiceHookVars(invoiceId, status, actor));
   const inv = await recalcInvoice(core.knex, invoiceId, sqlLocalDatetime(when.now, core.zone));
   if (status === 'Draft') return;
-  if (autoCredit && inv.status === 'Unpaid' && inv.balanceMinor > 0n && ((await loadClient(core.knex, inv.userid))?.creditMinor ?? 0n) > 0n) {
+  if (
+    autoCredit &&
+    inv.status === 'Unpaid' &&
+    inv.balanceMinor > 0n &&
+    ((await loadClient(core.knex, inv.userid))?.creditMinor ?? 0n) > 0n
+  ) {
     const applied = await applyCreditToInvoice(core, { invoiceid: invoiceId, noemail: !sendEmail }, when);
-    await core.activity({ description: `Credit Automatically Applied at Invoice Creation - Invoice ID: ${invoiceId} - Amount: ${formatMoney(applied.amountMinor)}`, userid: inv.userid }, when);
+    await core.activity(
+      {
+        description: `Credit Automatically Applied at Invoice Creation - Invoice ID: ${invoiceId} - Amount: ${formatMoney(applied.amountMinor)}`,
+        userid: inv.userid,
+      },
+      when,
+    );
   }
   await deliverInvoice(core, invoiceId, actor, sendEmail, when);
 }
@@ -87,7 +134,13 @@ export async function autoCreditOn(db: Db): Promise<boolean> {
 }
 
 /** InvoiceCreationPreEmail → "Invoice Created" email → InvoiceCreated (also when a draft is published). */
-async function deliverInvoice(core: PanelCore, invoiceId: number, actor: Actor, sendEmail: boolean, when: When): Promise<void> {
+async function deliverInvoice(
+  core: PanelCore,
+  invoiceId: number,
+  actor: Actor,
+  sendEmail: boolean,
+  when: When,
+): Promise<void> {
   const inv = await loadInvoice(core.knex, invoiceId);
   const status = inv?.status ?? 'Unpaid';
   await core.hooks.run('InvoiceCreationPreEmail', invoiceHookVars(invoiceId, status, actor));
@@ -95,7 +148,12 @@ async function deliverInvoice(core: PanelCore, invoiceId: number, actor: Actor, 
   await core.hooks.run('InvoiceCreated', invoiceHookVars(invoiceId, status, actor));
 }
 
-export async function createInvoice(core: PanelCore, input: CreateInvoiceInput, actor: Actor, when: When): Promise<{ invoiceid: number; status: InvoiceStatus }> {
+export async function createInvoice(
+  core: PanelCore,
+  input: CreateInvoiceInput,
+  actor: Actor,
+  when: When,
+): Promise<{ invoiceid: number; status: InvoiceStatus }> {
   const client = await loadClient(core.knex, input.userid);
   if (!client) throw new CommandError(MSG.clientIdNotFound);
   const [rate1, rate2] = await clientTaxRates(core.knex, client);
@@ -150,7 +208,12 @@ export interface UpdateInvoiceInput {
   publishAndSendEmail: boolean;
 }
 
-export async function updateInvoice(core: PanelCore, input: UpdateInvoiceInput, actor: Actor, when: When): Promise<{ invoiceid: number }> {
+export async function updateInvoice(
+  core: PanelCore,
+  input: UpdateInvoiceInput,
+  actor: Actor,
+  when: When,
+): Promise<{ invoiceid: number }> {
   const before = await loadInvoice(core.knex, input.invoiceid);
   if (!before) throw new CommandError(MSG.invoiceNotFound);
   const lineIds = new Set(before.items.map((i) => i.id));
@@ -163,7 +226,13 @@ export async function updateInvoice(core: PanelCore, input: UpdateInvoiceInput, 
   const stamp = sqlLocalDatetime(when.now, core.zone);
   let status = input.status ?? before.status;
   if (publishing && input.status === undefined) status = 'Unpaid';
-  const linesChanged = input.change.length > 0 || input.add.length > 0 || input.delete.length > 0 || input.taxRateScaled !== undefined || input.taxRate2Scaled !== undefined || input.creditMinor !== undefined;
+  const linesChanged =
+    input.change.length > 0 ||
+    input.add.length > 0 ||
+    input.delete.length > 0 ||
+    input.taxRateScaled !== undefined ||
+    input.taxRate2Scaled !== undefined ||
+    input.creditMinor !== undefined;
 
   await inTransaction(core.knex, async (trx) => {
     const row: Record<string, unknown> = { updated_at: stamp };
@@ -181,15 +250,25 @@ export async function updateInvoice(core: PanelCore, input: UpdateInvoiceInput, 
     if (status === 'Refunded' && before.status !== 'Refunded') row.date_refunded = stamp;
     await trx('tblinvoices').where({ id: before.id }).update(row);
     for (const c of input.change) {
-      await trx('tblinvoiceitems').where({ id: c.id, invoiceid: before.id }).update({ description: c.description, amount: sqlMoney(c.amountMinor), taxed: c.taxed ? 1 : 0 });
+      await trx('tblinvoiceitems')
+        .where({ id: c.id, invoiceid: before.id })
+        .update({ description: c.description, amount: sqlMoney(c.amountMinor), taxed: c.taxed ? 1 : 0 });
     }
-    if (input.delete.length > 0) await trx('tblinvoiceitems').where({ invoiceid: before.id }).whereIn('id', input.delete).delete();
+    if (input.delete.length > 0)
+      await trx('tblinvoiceitems').where({ invoiceid: before.id }).whereIn('id', input.delete).delete();
     // lines added through the API have no type and no related id (docs/whmcs.md, "API commands")
     await insertItems(
       trx,
       before.id,
       before.userid,
-      input.add.map((a) => ({ type: '', relid: 0, description: a.description, amountMinor: a.amountMinor, taxed: a.taxed, duedate: input.duedate ?? before.duedate })),
+      input.add.map((a) => ({
+        type: '',
+        relid: 0,
+        description: a.description,
+        amountMinor: a.amountMinor,
+        taxed: a.taxed,
+        duedate: input.duedate ?? before.duedate,
+      })),
       input.paymentmethod ?? before.paymentmethod,
     );
     await recalcInvoice(trx, before.id, stamp);
@@ -199,10 +278,14 @@ export async function updateInvoice(core: PanelCore, input: UpdateInvoiceInput, 
   if (status !== before.status) {
     if (status === 'Cancelled') await core.hooks.run('InvoiceCancelled', { invoiceid: before.id });
     else if (status === 'Refunded') await core.hooks.run('InvoiceRefunded', { invoiceid: before.id });
-    else if (status === 'Unpaid' && before.status !== 'Draft') await core.hooks.run('InvoiceUnpaid', { invoiceid: before.id });
+    else if (status === 'Unpaid' && before.status !== 'Draft')
+      await core.hooks.run('InvoiceUnpaid', { invoiceid: before.id });
   }
   if (publishing) {
-    await core.activity({ description: `Published Draft Invoice - Invoice ID: ${before.id}`, userid: before.userid }, when);
+    await core.activity(
+      { description: `Published Draft Invoice - Invoice ID: ${before.id}`, userid: before.userid },
+      when,
+    );
     await deliverInvoice(core, before.id, actor, input.publishAndSendEmail, when);
   }
   return { invoiceid: before.id };
@@ -227,7 +310,12 @@ const PAYABLE: ReadonlySet<string> = new Set(['Unpaid', 'Draft', 'Payment Pendin
  * Records a payment. When it settles the balance the invoice is marked Paid and each service it
  * renews gets its next due date moved one billing cycle on; an overpayment becomes client credit.
  */
-export async function addInvoicePayment(core: PanelCore, input: PaymentInput, actor: Actor, when: When): Promise<{ paid: boolean }> {
+export async function addInvoicePayment(
+  core: PanelCore,
+  input: PaymentInput,
+  actor: Actor,
+  when: When,
+): Promise<{ paid: boolean }> {
   const inv = await loadInvoice(core.knex, input.invoiceid);
   if (!inv) throw new CommandError(MSG.invoiceNotFound);
   if (inv.status === 'Cancelled') throw new CommandError(MSG.paymentOnCancelled);
@@ -256,18 +344,31 @@ export async function addInvoicePayment(core: PanelCore, input: PaymentInput, ac
     // what was paid beyond the balance (all of it, on an invoice already paid) becomes credit
     const excess = becomesPaid || inv.status === 'Paid' ? minBig(-balanceAfter, amount) : 0n;
     if (excess > 0n && client) {
-      await trx('tblclients').where({ id: client.id }).update({ credit: sqlMoney(client.creditMinor + excess), updated_at: stamp });
-      await trx('tblcredit').insert({ clientid: client.id, date: when.today, description: `Invoice #${inv.id} Overpayment`, amount: sqlMoney(excess), relid: inv.id });
+      await trx('tblclients')
+        .where({ id: client.id })
+        .update({ credit: sqlMoney(client.creditMinor + excess), updated_at: stamp });
+      await trx('tblcredit').insert({
+        clientid: client.id,
+        date: when.today,
+        description: `Invoice #${inv.id} Overpayment`,
+        amount: sqlMoney(excess),
+        relid: inv.id,
+      });
     }
     const renewed: Array<{ serviceId: number; nextduedate: IsoDate }> = [];
     if (becomesPaid) {
-      await trx('tblinvoices').where({ id: inv.id }).update({ status: 'Paid', datepaid: input.date, updated_at: stamp });
+      await trx('tblinvoices')
+        .where({ id: inv.id })
+        .update({ status: 'Paid', datepaid: input.date, updated_at: stamp });
       renewed.push(...(await advanceRenewedServices(trx, inv, stamp)));
     }
     return { txId: intCell(txId), becomesPaid, renewed };
   });
 
-  await core.activity({ description: `Added Invoice Payment - Invoice ID: ${inv.id}`, userid: inv.userid }, when);
+  await core.activity(
+    { description: `Added Invoice Payment - Invoice ID: ${inv.id}`, userid: inv.userid },
+    when,
+  );
   await core.hooks.run('AddTransaction', {
     id: outcome.txId,
     userid: inv.userid,
@@ -285,15 +386,26 @@ export async function addInvoicePayment(core: PanelCore, input: PaymentInput, ac
   });
   await core.hooks.run('AddInvoicePayment', { invoiceid: inv.id });
   if (outcome.becomesPaid) await afterPaid(core, inv, outcome.renewed, input.noemail, when);
-  else if (!input.noemail) await sendClientEmail(core, { messagename: 'Invoice Payment Confirmation', relid: inv.id }, when);
+  else if (!input.noemail)
+    await sendClientEmail(core, { messagename: 'Invoice Payment Confirmation', relid: inv.id }, when);
   return { paid: outcome.becomesPaid };
 }
 
 /** What follows an invoice becoming Paid (after the commit): hooks, the confirmation, upgrades, unsuspension. */
-async function afterPaid(core: PanelCore, inv: Invoice, renewed: ReadonlyArray<{ serviceId: number; nextduedate: IsoDate }>, noemail: boolean, when: When): Promise<void> {
-  await core.activity({ description: `Invoice Marked Paid - Invoice ID: ${inv.id}`, userid: inv.userid }, when);
+async function afterPaid(
+  core: PanelCore,
+  inv: Invoice,
+  renewed: ReadonlyArray<{ serviceId: number; nextduedate: IsoDate }>,
+  noemail: boolean,
+  when: When,
+): Promise<void> {
+  await core.activity(
+    { description: `Invoice Marked Paid - Invoice ID: ${inv.id}`, userid: inv.userid },
+    when,
+  );
   await core.hooks.run('InvoicePaidPreEmail', { invoiceid: inv.id });
-  if (!noemail) await sendClientEmail(core, { messagename: 'Invoice Payment Confirmation', relid: inv.id }, when);
+  if (!noemail)
+    await sendClientEmail(core, { messagename: 'Invoice Payment Confirmation', relid: inv.id }, when);
   // an upgrade ordered with UpgradeProduct is carried out once its invoice is paid
   const upgrades = inv.items.filter((i) => i.type === 'Upgrade' && i.relid > 0).map((i) => i.relid);
   if (upgrades.length) await completeUpgrades(core, upgrades, when);
@@ -316,7 +428,11 @@ export interface ApplyCreditInput {
  * left to pay. The checks run inside the transaction on locked rows, so two calls at once cannot
  * spend the same credit twice.
  */
-export async function applyCreditToInvoice(core: PanelCore, input: ApplyCreditInput, when: When): Promise<{ amountMinor: bigint; paid: boolean }> {
+export async function applyCreditToInvoice(
+  core: PanelCore,
+  input: ApplyCreditInput,
+  when: When,
+): Promise<{ amountMinor: bigint; paid: boolean }> {
   const stamp = sqlLocalDatetime(when.now, core.zone);
   const outcome = await inTransaction(core.knex, async (trx) => {
     const row = await trx('tblinvoices').where({ id: input.invoiceid }).forUpdate().first('id');
@@ -331,19 +447,37 @@ export async function applyCreditToInvoice(core: PanelCore, input: ApplyCreditIn
     if (amount > credit) throw new CommandError(MSG.creditExceedsBalance);
     if (amount > balance) throw new CommandError(MSG.creditExceedsInvoice);
     if (amount <= 0n) throw new CommandError(MSG.creditNotPositive);
-    await trx('tblclients').where({ id: inv.userid }).update({ credit: sqlMoney(credit - amount), updated_at: stamp });
-    await trx('tblinvoices').where({ id: inv.id }).update({ credit: sqlMoney(inv.creditMinor + amount) });
-    await trx('tblcredit').insert({ clientid: inv.userid, date: when.today, description: `Credit Applied to Invoice #${inv.id}`, amount: sqlMoney(-amount), relid: inv.id });
+    await trx('tblclients')
+      .where({ id: inv.userid })
+      .update({ credit: sqlMoney(credit - amount), updated_at: stamp });
+    await trx('tblinvoices')
+      .where({ id: inv.id })
+      .update({ credit: sqlMoney(inv.creditMinor + amount) });
+    await trx('tblcredit').insert({
+      clientid: inv.userid,
+      date: when.today,
+      description: `Credit Applied to Invoice #${inv.id}`,
+      amount: sqlMoney(-amount),
+      relid: inv.id,
+    });
     const after = await recalcInvoice(trx, inv.id, stamp);
     const paid = after.balanceMinor <= 0n;
     const renewed: Array<{ serviceId: number; nextduedate: IsoDate }> = [];
     if (paid) {
-      await trx('tblinvoices').where({ id: inv.id }).update({ status: 'Paid', datepaid: stamp, updated_at: stamp });
+      await trx('tblinvoices')
+        .where({ id: inv.id })
+        .update({ status: 'Paid', datepaid: stamp, updated_at: stamp });
       renewed.push(...(await advanceRenewedServices(trx, inv, stamp)));
     }
     return { inv, amount, paid, renewed };
   });
-  await core.activity({ description: `Credit Applied - Invoice ID: ${outcome.inv.id} - Amount: ${formatMoney(outcome.amount)}`, userid: outcome.inv.userid }, when);
+  await core.activity(
+    {
+      description: `Credit Applied - Invoice ID: ${outcome.inv.id} - Amount: ${formatMoney(outcome.amount)}`,
+      userid: outcome.inv.userid,
+    },
+    when,
+  );
   await core.hooks.run('UpdateInvoiceTotal', { invoiceid: outcome.inv.id });
   if (outcome.paid) await afterPaid(core, outcome.inv, outcome.renewed, input.noemail, when);
   return { amountMinor: outcome.amount, paid: outcome.paid };
@@ -354,7 +488,11 @@ export async function applyCreditToInvoice(core: PanelCore, input: ApplyCreditIn
  * and only when the line is for the current due date or a later one (an old invoice paid late
  * does not push the date twice).
  */
-async function advanceRenewedServices(trx: Db, inv: Invoice, stamp: string): Promise<Array<{ serviceId: number; nextduedate: IsoDate }>> {
+async function advanceRenewedServices(
+  trx: Db,
+  inv: Invoice,
+  stamp: string,
+): Promise<Array<{ serviceId: number; nextduedate: IsoDate }>> {
   const out: Array<{ serviceId: number; nextduedate: IsoDate }> = [];
   const seen = new Set<number>();
   for (const item of inv.items) {
@@ -375,7 +513,11 @@ async function advanceRenewedServices(trx: Db, inv: Invoice, stamp: string): Pro
 }
 
 /** AutoUnsuspend: lift a suspension for non-payment once the service is paid up again. */
-async function autoUnsuspend(core: PanelCore, renewed: ReadonlyArray<{ serviceId: number; nextduedate: IsoDate }>, when: When): Promise<void> {
+async function autoUnsuspend(
+  core: PanelCore,
+  renewed: ReadonlyArray<{ serviceId: number; nextduedate: IsoDate }>,
+  when: When,
+): Promise<void> {
   if (renewed.length === 0) return;
   const s = await dunningSettings(core.knex);
   if (!s.autoUnsuspend) return;
@@ -402,7 +544,9 @@ export interface GenerateOptions {
 /** A duplicate key on either engine (the way "exactly once" is enforced). */
 export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }
 
 /**
@@ -412,7 +556,15 @@ export function isUniqueViolation(err: unknown): boolean {
  */
 export async function claimStep(
   db: Db,
-  step: { runDate: IsoDate; task: string; entityType: string; entityId: number; key: string; outcome?: string; detail?: string },
+  step: {
+    runDate: IsoDate;
+    task: string;
+    entityType: string;
+    entityId: number;
+    key: string;
+    outcome?: string;
+    detail?: string;
+  },
   stamp: string,
 ): Promise<boolean> {
   try {
@@ -433,7 +585,12 @@ export async function claimStep(
   }
 }
 
-export async function finishStep(db: Db, step: { task: string; entityType: string; entityId: number; key: string }, outcome: string, detail?: string): Promise<void> {
+export async function finishStep(
+  db: Db,
+  step: { task: string; entityType: string; entityId: number; key: string },
+  outcome: string,
+  detail?: string,
+): Promise<void> {
   await db('tblpanel_automation_log')
     .where({ task: step.task, entity_type: step.entityType, entity_id: step.entityId, step_key: step.key })
     .update({ outcome, detail: detail ?? null });
@@ -444,10 +601,19 @@ interface DueRenewal {
   due: IsoDate;
 }
 
-async function dueRenewals(db: Db, today: IsoDate, s: DunningSettings, opts: GenerateOptions): Promise<DueRenewal[]> {
+async function dueRenewals(
+  db: Db,
+  today: IsoDate,
+  s: DunningSettings,
+  opts: GenerateOptions,
+): Promise<DueRenewal[]> {
   const horizon = addDays(today, s.invoiceDaysBefore);
   const dateCol = s.continuousInvoicing ? 'nextinvoicedate' : 'nextduedate';
-  let q = db('tblhosting').whereIn('domainstatus', ['Active', 'Suspended']).whereNotNull(dateCol).where(dateCol, '<=', horizon).orderBy(['userid', 'id']);
+  let q = db('tblhosting')
+    .whereIn('domainstatus', ['Active', 'Suspended'])
+    .whereNotNull(dateCol)
+    .where(dateCol, '<=', horizon)
+    .orderBy(['userid', 'id']);
   if (opts.clientId !== undefined) q = q.where({ userid: opts.clientId });
   if (opts.serviceIds !== undefined) q = q.whereIn('id', opts.serviceIds);
   const out: DueRenewal[] = [];
@@ -456,7 +622,9 @@ async function dueRenewals(db: Db, today: IsoDate, s: DunningSettings, opts: Gen
     if (!service.billingcycle || !isRecurring(service.billingcycle)) continue;
     const due = s.continuousInvoicing ? service.nextinvoicedate! : service.nextduedate!;
     // once per due date: a renewal line for this service and date means it was invoiced already
-    const existing = await db('tblinvoiceitems').where({ type: 'Hosting', relid: service.id, duedate: due }).first('id');
+    const existing = await db('tblinvoiceitems')
+      .where({ type: 'Hosting', relid: service.id, duedate: due })
+      .first('id');
     if (existing) continue;
     out.push({ service, due });
   }
@@ -465,13 +633,31 @@ async function dueRenewals(db: Db, today: IsoDate, s: DunningSettings, opts: Gen
 
 async function insertRenewalInvoice(
   trx: Knex.Transaction,
-  inv: { group: DueRenewal[]; clientId: number; duedate: IsoDate; paymentmethod: string; rates: [bigint, bigint]; items: NewItem[] },
+  inv: {
+    group: DueRenewal[];
+    clientId: number;
+    duedate: IsoDate;
+    paymentmethod: string;
+    rates: [bigint, bigint];
+    items: NewItem[];
+  },
   when: When,
   stamp: string,
 ): Promise<number> {
   // the claims make a concurrent or repeated run skip these renewals (and roll back with us)
   for (const r of inv.group) {
-    const claimed = await claimStep(trx, { runDate: when.today, task: 'InvoiceGeneration', entityType: 'service', entityId: r.service.id, key: `due:${r.due}`, outcome: 'invoiced' }, stamp);
+    const claimed = await claimStep(
+      trx,
+      {
+        runDate: when.today,
+        task: 'InvoiceGeneration',
+        entityType: 'service',
+        entityId: r.service.id,
+        key: `due:${r.due}`,
+        outcome: 'invoiced',
+      },
+      stamp,
+    );
     if (!claimed) throw new AlreadyDone();
   }
   const [id] = await trx('tblinvoices').insert({
@@ -492,9 +678,15 @@ async function insertRenewalInvoice(
   await recalcInvoice(trx, invoiceId, stamp);
   for (const r of inv.group) {
     const next = advanceDueDate(r.due, r.service.billingcycle!, anchorDayOf(r.service.regdate, r.due));
-    if (!r.service.nextinvoicedate || r.service.nextinvoicedate < next) await trx('tblhosting').where({ id: r.service.id }).update({ nextinvoicedate: next });
+    if (!r.service.nextinvoicedate || r.service.nextinvoicedate < next)
+      await trx('tblhosting').where({ id: r.service.id }).update({ nextinvoicedate: next });
     await trx('tblpanel_automation_log')
-      .where({ task: 'InvoiceGeneration', entity_type: 'service', entity_id: r.service.id, step_key: `due:${r.due}` })
+      .where({
+        task: 'InvoiceGeneration',
+        entity_type: 'service',
+        entity_id: r.service.id,
+        step_key: `due:${r.due}`,
+      })
       .update({ detail: `invoice ${invoiceId}` });
   }
   return invoiceId;
@@ -506,7 +698,12 @@ async function insertRenewalInvoice(
  * CreateInvoiceDaysBefore days, each followed by InvoiceCreation → InvoiceCreationPreEmail →
  * "Invoice Created" → InvoiceCreated, and AfterInvoicingGenerateInvoiceItems at the end.
  */
-export async function generateInvoices(core: PanelCore, opts: GenerateOptions, when: When, actor: Actor = AUTOGEN): Promise<number[]> {
+export async function generateInvoices(
+  core: PanelCore,
+  opts: GenerateOptions,
+  when: When,
+  actor: Actor = AUTOGEN,
+): Promise<number[]> {
   const db = core.knex;
   await core.hooks.run('PreInvoicingGenerateInvoiceItems', {});
   const s = await dunningSettings(db);
@@ -531,7 +728,12 @@ export async function generateInvoices(core: PanelCore, opts: GenerateOptions, w
       items.push({
         type: 'Hosting',
         relid: r.service.id,
-        description: hostingLineDescription(product?.name ?? 'Service', r.service.domain, r.due, periodEnd(r.due, r.service.billingcycle!, anchor)),
+        description: hostingLineDescription(
+          product?.name ?? 'Service',
+          r.service.domain,
+          r.due,
+          periodEnd(r.due, r.service.billingcycle!, anchor),
+        ),
         amountMinor: r.service.amountMinor,
         taxed: product?.tax ?? false,
         duedate: r.due,
@@ -542,13 +744,23 @@ export async function generateInvoices(core: PanelCore, opts: GenerateOptions, w
     const paymentmethod = first.service.paymentmethod || client.defaultgateway || DEFAULT_GATEWAY;
     let invoiceId: number;
     try {
-      invoiceId = await inTransaction(db, (trx) => insertRenewalInvoice(trx, { group, clientId: client.id, duedate, paymentmethod, rates: [rate1, rate2], items }, when, stamp));
+      invoiceId = await inTransaction(db, (trx) =>
+        insertRenewalInvoice(
+          trx,
+          { group, clientId: client.id, duedate, paymentmethod, rates: [rate1, rate2], items },
+          when,
+          stamp,
+        ),
+      );
     } catch (err) {
       if (err instanceof AlreadyDone) continue;
       throw err;
     }
     created.push(invoiceId);
-    await core.activity({ description: `Cron Job: Created Invoice - Invoice ID: ${invoiceId}`, userid: client.id }, when);
+    await core.activity(
+      { description: `Cron Job: Created Invoice - Invoice ID: ${invoiceId}`, userid: client.id },
+      when,
+    );
     await afterCreation(core, invoiceId, 'Unpaid', actor, !opts.noemails, when, await autoCreditOn(db));
   }
   await core.hooks.run('AfterInvoicingGenerateInvoiceItems', {});
@@ -558,14 +770,41 @@ export async function generateInvoices(core: PanelCore, opts: GenerateOptions, w
 // ---------------------------------------------------------------------------------------------
 
 /** Adds the late fee line and recalculates; the caller has checked it is due and not yet added. */
-export async function addLateFee(core: PanelCore, inv: Invoice, feeMinor: bigint, taxed: boolean, when: When): Promise<void> {
+export async function addLateFee(
+  core: PanelCore,
+  inv: Invoice,
+  feeMinor: bigint,
+  taxed: boolean,
+  when: When,
+): Promise<void> {
   const stamp = sqlLocalDatetime(when.now, core.zone);
   const [d, m, y] = [when.today.slice(8, 10), when.today.slice(5, 7), when.today.slice(0, 4)];
   await inTransaction(core.knex, async (trx) => {
-    await insertItems(trx, inv.id, inv.userid, [{ type: 'LateFee', relid: 0, description: `Late Fee (Added ${d}/${m}/${y})`, amountMinor: feeMinor, taxed, duedate: inv.duedate }], inv.paymentmethod);
+    await insertItems(
+      trx,
+      inv.id,
+      inv.userid,
+      [
+        {
+          type: 'LateFee',
+          relid: 0,
+          description: `Late Fee (Added ${d}/${m}/${y})`,
+          amountMinor: feeMinor,
+          taxed,
+          duedate: inv.duedate,
+        },
+      ],
+      inv.paymentmethod,
+    );
     await recalcInvoice(trx, inv.id, stamp);
   });
-  await core.activity({ description: `Cron Job: Late Fee Added - Invoice ID: ${inv.id} - Amount: ${formatMoney(feeMinor)}`, userid: inv.userid }, when);
+  await core.activity(
+    {
+      description: `Cron Job: Late Fee Added - Invoice ID: ${inv.id} - Amount: ${formatMoney(feeMinor)}`,
+      userid: inv.userid,
+    },
+    when,
+  );
   await core.hooks.run('AddInvoiceLateFee', { invoiceid: inv.id });
 }
 
@@ -591,17 +830,42 @@ export async function clientStats(db: Db, clientId: number, today: IsoDate): Pro
     numoverdueinvoices: String(overdue.length),
     overdueinvoicesbalance: fmt(total(overdue, (i) => maxBig(i.balanceMinor, 0n))),
     numDraftInvoices: String(pick((i) => i.status === 'Draft').length),
-    draftInvoicesBalance: fmt(total(pick((i) => i.status === 'Draft'), (i) => i.totalMinor)),
+    draftInvoicesBalance: fmt(
+      total(
+        pick((i) => i.status === 'Draft'),
+        (i) => i.totalMinor,
+      ),
+    ),
     numpaidinvoices: String(pick((i) => i.status === 'Paid').length),
-    paidinvoicesamount: fmt(total(pick((i) => i.status === 'Paid'), (i) => i.totalMinor)),
+    paidinvoicesamount: fmt(
+      total(
+        pick((i) => i.status === 'Paid'),
+        (i) => i.totalMinor,
+      ),
+    ),
     numunpaidinvoices: String(unpaid.length),
     unpaidinvoicesamount: fmt(total(unpaid, (i) => i.totalMinor)),
     numcancelledinvoices: String(pick((i) => i.status === 'Cancelled').length),
-    cancelledinvoicesamount: fmt(total(pick((i) => i.status === 'Cancelled'), (i) => i.totalMinor)),
+    cancelledinvoicesamount: fmt(
+      total(
+        pick((i) => i.status === 'Cancelled'),
+        (i) => i.totalMinor,
+      ),
+    ),
     numrefundedinvoices: String(pick((i) => i.status === 'Refunded').length),
-    refundedinvoicesamount: fmt(total(pick((i) => i.status === 'Refunded'), (i) => i.totalMinor)),
+    refundedinvoicesamount: fmt(
+      total(
+        pick((i) => i.status === 'Refunded'),
+        (i) => i.totalMinor,
+      ),
+    ),
     numcollectionsinvoices: String(pick((i) => i.status === 'Collections').length),
-    collectionsinvoicesamount: fmt(total(pick((i) => i.status === 'Collections'), (i) => i.totalMinor)),
+    collectionsinvoicesamount: fmt(
+      total(
+        pick((i) => i.status === 'Collections'),
+        (i) => i.totalMinor,
+      ),
+    ),
     creditbalance: fmt(client?.creditMinor ?? 0n),
     income: fmt(total(invoices, (i) => i.paidMinor)),
     productsnumactive: String(services.filter((s) => textCell(s.domainstatus) === 'Active').length),

@@ -26,7 +26,11 @@ export interface ClientLoginAttempt {
   ip: string;
 }
 
-export async function checkClientLogin(core: PanelCore, a: ClientLoginAttempt, when: When): Promise<ClientLoginOutcome> {
+export async function checkClientLogin(
+  core: PanelCore,
+  a: ClientLoginAttempt,
+  when: When,
+): Promise<ClientLoginOutcome> {
   const db = core.knex;
   const email = a.email.trim();
   const key = email.toLowerCase().slice(0, 191);
@@ -37,7 +41,15 @@ export async function checkClientLogin(core: PanelCore, a: ClientLoginAttempt, w
     const wait = await claimLoginAttempt(db, key, nowMs, banMs);
     if (wait > 0) return { ok: false, lockedMs: wait };
   }
-  const rows = email === '' ? [] : await db('tblclients').whereRaw('LOWER(email) = ?', [key]).whereNot({ status: 'Closed' }).orderBy('id').limit(5).select('id', 'password');
+  const rows =
+    email === ''
+      ? []
+      : await db('tblclients')
+          .whereRaw('LOWER(email) = ?', [key])
+          .whereNot({ status: 'Closed' })
+          .orderBy('id')
+          .limit(5)
+          .select('id', 'password');
   const candidates = rows.filter((r) => textCell(r.password) !== '');
   if (candidates.length === 0 || a.password === '') await verifyClientPassword(DUMMY_CLIENT_HASH, a.password);
   else {
@@ -50,7 +62,10 @@ export async function checkClientLogin(core: PanelCore, a: ClientLoginAttempt, w
   const lock = counted ? await loginFailed(db, key, nowMs, banMs) : 0;
   if (lock > 0) {
     const description = `${a.surface} locked for ${lock / 60_000} minutes after ${LOGIN_THRESHOLD} failed login attempts - Email: ${email.slice(0, 120)}`;
-    await core.activity({ description, userid: rows.length > 0 ? intCell(rows[0]!.id) : 0, ipaddr: a.ip }, when);
+    await core.activity(
+      { description, userid: rows.length > 0 ? intCell(rows[0]!.id) : 0, ipaddr: a.ip },
+      when,
+    );
   }
   return { ok: false, lockedMs: 0 };
 }

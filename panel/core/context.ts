@@ -35,7 +35,14 @@ export interface PanelCore {
   activity(entry: ActivityEntry, when?: When): Promise<void>;
 }
 
-export function createCore(deps: { knex: Knex; clock: Clock; zone: string; log: Logger; hooks: HookManager; servers: ServerModuleRegistry }): PanelCore {
+export function createCore(deps: {
+  knex: Knex;
+  clock: Clock;
+  zone: string;
+  log: Logger;
+  hooks: HookManager;
+  servers: ServerModuleRegistry;
+}): PanelCore {
   const when = (): When => {
     const now = deps.clock.now();
     return { now, today: localDate(now, deps.zone) };

@@ -14,7 +14,14 @@ import { loadProduct, loadService } from '../db/services.js';
 import { getSettings } from '../db/settings.js';
 import type { PanelCore, When } from './context.js';
 
-export const CLIENT_TEMPLATE_TYPES = ['general', 'product', 'invoice', 'domain', 'support', 'affiliate'] as const;
+export const CLIENT_TEMPLATE_TYPES = [
+  'general',
+  'product',
+  'invoice',
+  'domain',
+  'support',
+  'affiliate',
+] as const;
 /** the types this panel can fill in (it has no domains, tickets or affiliates) */
 export const SUPPORTED_TYPES = ['general', 'product', 'invoice'] as const;
 export type EmailType = (typeof SUPPORTED_TYPES)[number];
@@ -28,12 +35,17 @@ export function formatMoneyFor(minor: bigint, currency: Currency, locale: string
   const text = formatDecimal(minor, 2);
   if (!/^[A-Z]{3}$/.test(currency.code)) return `${currency.prefix}${text}${currency.suffix}`;
   // Intl.NumberFormat formats a decimal string exactly (ES2023); the typings only list numbers.
-  const format = new Intl.NumberFormat(locale, { style: 'currency', currency: currency.code }).format as unknown as (v: string) => string;
+  const format = new Intl.NumberFormat(locale, { style: 'currency', currency: currency.code })
+    .format as unknown as (v: string) => string;
   return format(text);
 }
 
 export const formatDateFor = (iso: string | null, locale: string): string =>
-  iso ? DateTime.fromISO(iso.slice(0, 10), { zone: 'utc' }).setLocale(locale).toLocaleString(DateTime.DATE_SHORT) : '';
+  iso
+    ? DateTime.fromISO(iso.slice(0, 10), { zone: 'utc' })
+        .setLocale(locale)
+        .toLocaleString(DateTime.DATE_SHORT)
+    : '';
 
 export type EmailOutcome =
   | { sent: true; emailId: number; subject: string }
@@ -49,11 +61,22 @@ interface Template {
   attachments: string;
 }
 
-async function findTemplate(db: Db, name: string, types: readonly string[], language: string): Promise<Template | null> {
-  const rows = await db('tblemailtemplates').where({ name }).whereIn('type', types as string[]).whereIn('language', ['', language.toLowerCase()]);
+async function findTemplate(
+  db: Db,
+  name: string,
+  types: readonly string[],
+  language: string,
+): Promise<Template | null> {
+  const rows = await db('tblemailtemplates')
+    .where({ name })
+    .whereIn('type', types as string[])
+    .whereIn('language', ['', language.toLowerCase()]);
   if (rows.length === 0) return null;
   // the translation when there is one, else the default version
-  const row = rows.find((r) => textCell(r.language) !== '' && textCell(r.language) === language.toLowerCase()) ?? rows.find((r) => textCell(r.language) === '') ?? rows[0]!;
+  const row =
+    rows.find((r) => textCell(r.language) !== '' && textCell(r.language) === language.toLowerCase()) ??
+    rows.find((r) => textCell(r.language) === '') ??
+    rows[0]!;
   const master = rows.find((r) => textCell(r.language) === '') ?? row;
   return {
     type: textCell(row.type),
@@ -96,11 +119,19 @@ const TOTAL_LABEL: Record<string, string> = { 'nl-NL': 'Totaal' };
 
 function invoiceHtml(inv: Invoice, currency: Currency, locale: string): string {
   const total = TOTAL_LABEL[locale] ?? 'Total';
-  const rows = inv.items.map((i) => `<tr><td>${escapeHtml(i.description)}</td><td>${escapeHtml(formatMoneyFor(i.amountMinor, currency, locale))}</td></tr>`);
+  const rows = inv.items.map(
+    (i) =>
+      `<tr><td>${escapeHtml(i.description)}</td><td>${escapeHtml(formatMoneyFor(i.amountMinor, currency, locale))}</td></tr>`,
+  );
   return `<table class="invoice-items">\n${rows.join('\n')}\n<tr><td><strong>${total}</strong></td><td><strong>${escapeHtml(formatMoneyFor(inv.totalMinor, currency, locale))}</strong></td></tr>\n</table>`;
 }
 
-function invoiceFields(inv: Invoice, currency: Currency, locale: string, systemUrl: string): Record<string, string> {
+function invoiceFields(
+  inv: Invoice,
+  currency: Currency,
+  locale: string,
+  systemUrl: string,
+): Record<string, string> {
   const money = (m: bigint) => formatMoneyFor(m, currency, locale);
   const last = inv.payments.filter((p) => p.amountInMinor > 0n).at(-1);
   return {
@@ -135,7 +166,12 @@ interface Resolved {
 }
 
 /** The client and merge fields for a related id of a template type; null when the id is not valid. */
-async function resolveRelated(db: Db, type: EmailType, relid: number, systemLanguage: string): Promise<Resolved | null> {
+async function resolveRelated(
+  db: Db,
+  type: EmailType,
+  relid: number,
+  systemLanguage: string,
+): Promise<Resolved | null> {
   let client: Client | null = null;
   let extra = async (_c: Client, _cur: Currency, _locale: string): Promise<Record<string, string>> => ({});
   if (type === 'general') {
@@ -168,10 +204,21 @@ async function resolveRelated(db: Db, type: EmailType, relid: number, systemLang
   if (!client) return null;
   const currency = await loadCurrency(db, client.currency);
   const locale = localeOf(client.language || systemLanguage);
-  return { client, fields: { ...(await generalFields(db)), ...clientFields(client, currency, locale), ...(await extra(client, currency, locale)) } };
+  return {
+    client,
+    fields: {
+      ...(await generalFields(db)),
+      ...clientFields(client, currency, locale),
+      ...(await extra(client, currency, locale)),
+    },
+  };
 }
 
-async function logEmail(core: PanelCore, row: { userid: number; to: string; subject: string; message: string; attachments: string[] }, when: When): Promise<number> {
+async function logEmail(
+  core: PanelCore,
+  row: { userid: number; to: string; subject: string; message: string; attachments: string[] },
+  when: When,
+): Promise<number> {
   const [id] = await core.knex('tblemails').insert({
     userid: row.userid,
     subject: row.subject,
@@ -196,7 +243,11 @@ export interface ClientEmailRequest {
 }
 
 /** Sends (logs) a client email; the outcome says why nothing was sent. */
-export async function sendClientEmail(core: PanelCore, req: ClientEmailRequest, when: When = core.when()): Promise<EmailOutcome> {
+export async function sendClientEmail(
+  core: PanelCore,
+  req: ClientEmailRequest,
+  when: When = core.when(),
+): Promise<EmailOutcome> {
   const db = core.knex;
   const systemLanguage = (await getSettings(db, ['Language'])).Language || 'english';
   let type: EmailType;
@@ -205,10 +256,12 @@ export async function sendClientEmail(core: PanelCore, req: ClientEmailRequest, 
     // the template's type decides what the related id is
     probe = await findTemplate(db, req.messagename, CLIENT_TEMPLATE_TYPES, '');
     if (!probe) return { sent: false, reason: 'not_found' };
-    if (!(SUPPORTED_TYPES as readonly string[]).includes(probe.type)) return { sent: false, reason: 'unsupported_type' };
+    if (!(SUPPORTED_TYPES as readonly string[]).includes(probe.type))
+      return { sent: false, reason: 'unsupported_type' };
     type = probe.type as EmailType;
   } else if (req.custom) {
-    if (!(SUPPORTED_TYPES as readonly string[]).includes(req.custom.type)) return { sent: false, reason: 'unsupported_type' };
+    if (!(SUPPORTED_TYPES as readonly string[]).includes(req.custom.type))
+      return { sent: false, reason: 'unsupported_type' };
     type = req.custom.type as EmailType;
   } else {
     return { sent: false, reason: 'not_found' };
@@ -218,18 +271,37 @@ export async function sendClientEmail(core: PanelCore, req: ClientEmailRequest, 
   if (!resolved) return { sent: false, reason: 'bad_relid' };
   let template: Template;
   if (probe && req.messagename !== undefined) {
-    template = (await findTemplate(db, req.messagename, [type], resolved.client.language || systemLanguage)) ?? probe;
+    template =
+      (await findTemplate(db, req.messagename, [type], resolved.client.language || systemLanguage)) ?? probe;
     if (template.disabled) return { sent: false, reason: 'disabled' };
   } else {
-    template = { type, name: '', subject: req.custom!.subject, message: req.custom!.message, disabled: false, plaintext: false, attachments: '' };
+    template = {
+      type,
+      name: '',
+      subject: req.custom!.subject,
+      message: req.custom!.message,
+      disabled: false,
+      plaintext: false,
+      attachments: '',
+    };
   }
   let fields: Record<string, MergeValue> = { ...resolved.fields, ...(req.customvars ?? {}) };
   const attachments: string[] = template.attachments ? template.attachments.split(',').filter(Boolean) : [];
 
   if (req.messagename !== undefined) {
-    const hook = await core.hooks.run('EmailPreSend', { messagename: req.messagename, relid: req.relid, mergefields: fields });
+    const hook = await core.hooks.run('EmailPreSend', {
+      messagename: req.messagename,
+      relid: req.relid,
+      mergefields: fields,
+    });
     if (hook.merged.abortsend === true) {
-      await core.activity({ description: `Email Sending Aborted by Hook (Template: ${req.messagename}, Related ID: ${req.relid})`, userid: resolved.client.id }, when);
+      await core.activity(
+        {
+          description: `Email Sending Aborted by Hook (Template: ${req.messagename}, Related ID: ${req.relid})`,
+          userid: resolved.client.id,
+        },
+        when,
+      );
       return { sent: false, reason: 'aborted' };
     }
     const { abortsend: _a, attachments: extraFiles, ...more } = hook.merged;
@@ -245,8 +317,18 @@ export async function sendClientEmail(core: PanelCore, req: ClientEmailRequest, 
   const subject = renderMergeFields(template.subject, fields, { html: false });
   const message = renderMergeFields(template.message, fields, { html: !template.plaintext, raw: RAW_FIELDS });
   const to = `${`${resolved.client.firstname} ${resolved.client.lastname}`.trim()} <${resolved.client.email}>`;
-  const emailId = await logEmail(core, { userid: resolved.client.id, to, subject, message, attachments }, when);
-  await core.activity({ description: `Email Sent to ${`${resolved.client.firstname} ${resolved.client.lastname}`.trim()} (${subject})`, userid: resolved.client.id }, when);
+  const emailId = await logEmail(
+    core,
+    { userid: resolved.client.id, to, subject, message, attachments },
+    when,
+  );
+  await core.activity(
+    {
+      description: `Email Sent to ${`${resolved.client.firstname} ${resolved.client.lastname}`.trim()} (${subject})`,
+      userid: resolved.client.id,
+    },
+    when,
+  );
   return { sent: true, emailId, subject };
 }
 
@@ -258,7 +340,11 @@ export interface AdminEmailRequest {
 }
 
 /** Admin notifications go to every enabled admin; logged with userid 0. */
-export async function sendAdminEmail(core: PanelCore, req: AdminEmailRequest, when: When = core.when()): Promise<EmailOutcome> {
+export async function sendAdminEmail(
+  core: PanelCore,
+  req: AdminEmailRequest,
+  when: When = core.when(),
+): Promise<EmailOutcome> {
   const db = core.knex;
   let subjectTpl: string;
   let messageTpl: string;
@@ -276,6 +362,19 @@ export async function sendAdminEmail(core: PanelCore, req: AdminEmailRequest, wh
   const admins = await db('tbladmins').where({ disabled: 0 }).orderBy('id').select('email');
   const subject = renderMergeFields(subjectTpl, fields, { html: false });
   const message = renderMergeFields(messageTpl, fields, { html: true });
-  const emailId = await logEmail(core, { userid: 0, to: admins.map((a) => textCell(a.email)).filter(Boolean).join(', '), subject, message, attachments: [] }, when);
+  const emailId = await logEmail(
+    core,
+    {
+      userid: 0,
+      to: admins
+        .map((a) => textCell(a.email))
+        .filter(Boolean)
+        .join(', '),
+      subject,
+      message,
+      attachments: [],
+    },
+    when,
+  );
   return { sent: true, emailId, subject };
 }

@@ -59,15 +59,24 @@ export const PAYMENT_GATEWAYS = ['banktransfer', 'mailin', 'paypal'] as const;
 /** WHMCS's order number: random digits, unique among the orders. */
 async function freshOrderNumber(trx: Db): Promise<string> {
   for (;;) {
-    const n = String(Math.floor(Math.random() * 9 * 10 ** (ORDER_NUMBER_DIGITS - 1)) + 10 ** (ORDER_NUMBER_DIGITS - 1));
+    const n = String(
+      Math.floor(Math.random() * 9 * 10 ** (ORDER_NUMBER_DIGITS - 1)) + 10 ** (ORDER_NUMBER_DIGITS - 1),
+    );
     if (!(await trx('tblorders').where({ ordernum: n }).first('id'))) return n;
   }
 }
 
 /** What the service renews at: the price, less the discount when the promotion recurs. */
-const renewsAt = (order: NewOrder, it: OrderItem): bigint => it.recurringMinor - (order.promotion?.recurring ? it.discountMinor : 0n);
+const renewsAt = (order: NewOrder, it: OrderItem): bigint =>
+  it.recurringMinor - (order.promotion?.recurring ? it.discountMinor : 0n);
 
-async function insertServices(trx: Db, order: NewOrder, orderid: number, today: IsoDate, stamp: string): Promise<number[]> {
+async function insertServices(
+  trx: Db,
+  order: NewOrder,
+  orderid: number,
+  today: IsoDate,
+  stamp: string,
+): Promise<number[]> {
   const ids: number[] = [];
   for (const it of order.items) {
     const [id] = await trx('tblhosting').insert({
@@ -89,9 +98,21 @@ async function insertServices(trx: Db, order: NewOrder, orderid: number, today: 
       updated_at: stamp,
     });
     const serviceId = intCell(id);
-    for (const o of it.options) await trx('tblhostingconfigoptions').insert({ relid: serviceId, configid: o.configid, optionid: o.optionid, qty: o.qty });
+    for (const o of it.options)
+      await trx('tblhostingconfigoptions').insert({
+        relid: serviceId,
+        configid: o.configid,
+        optionid: o.optionid,
+        qty: o.qty,
+      });
     for (const [fieldid, value] of Object.entries(it.customfields)) {
-      await trx('tblcustomfieldsvalues').insert({ fieldid: Number(fieldid), relid: serviceId, value, created_at: stamp, updated_at: stamp });
+      await trx('tblcustomfieldsvalues').insert({
+        fieldid: Number(fieldid),
+        relid: serviceId,
+        value,
+        created_at: stamp,
+        updated_at: stamp,
+      });
     }
     ids.push(serviceId);
   }
@@ -109,16 +130,46 @@ function invoiceItems(order: NewOrder, serviceids: number[], today: IsoDate): Ne
     const relid = serviceids[i]!;
     const recurring = it.cycle !== 'Free Account' && it.cycle !== 'One Time';
     const to = recurring ? periodEnd(today, it.cycle, Number(today.slice(8, 10))) : today;
-    const head = recurring ? hostingLineDescription(it.product.name, it.domain, today, to) : `${it.product.name}${it.domain ? ` - ${it.domain}` : ''}`;
+    const head = recurring
+      ? hostingLineDescription(it.product.name, it.domain, today, to)
+      : `${it.product.name}${it.domain ? ` - ${it.domain}` : ''}`;
     const description = [head, ...it.options.map((o) => o.label)].join('\n');
-    items.push({ type: 'Hosting', relid, description, amountMinor: it.recurringMinor, taxed: it.product.tax, duedate: today });
-    if (it.setupMinor > 0n) items.push({ type: 'Setup', relid, description: `${it.product.name} - Setup Fee`, amountMinor: it.setupMinor, taxed: it.product.tax, duedate: today });
-    if (it.discountMinor > 0n && order.promotion) items.push({ type: 'PromoHosting', relid, description: promotionLineText(order.promotion), amountMinor: -it.discountMinor, taxed: it.product.tax, duedate: today });
+    items.push({
+      type: 'Hosting',
+      relid,
+      description,
+      amountMinor: it.recurringMinor,
+      taxed: it.product.tax,
+      duedate: today,
+    });
+    if (it.setupMinor > 0n)
+      items.push({
+        type: 'Setup',
+        relid,
+        description: `${it.product.name} - Setup Fee`,
+        amountMinor: it.setupMinor,
+        taxed: it.product.tax,
+        duedate: today,
+      });
+    if (it.discountMinor > 0n && order.promotion)
+      items.push({
+        type: 'PromoHosting',
+        relid,
+        description: promotionLineText(order.promotion),
+        amountMinor: -it.discountMinor,
+        taxed: it.product.tax,
+        duedate: today,
+      });
   });
   return items;
 }
 
-export async function placeOrder(core: PanelCore, order: NewOrder, actor: Actor, when: When): Promise<PlacedOrder> {
+export async function placeOrder(
+  core: PanelCore,
+  order: NewOrder,
+  actor: Actor,
+  when: When,
+): Promise<PlacedOrder> {
   const stamp = sqlLocalDatetime(when.now, core.zone);
   const [rate1, rate2] = await clientTaxRates(core.knex, order.client);
   const amount = sum(order.items.map((it) => it.recurringMinor + it.setupMinor - it.discountMinor));
@@ -134,11 +185,20 @@ export async function placeOrder(core: PanelCore, order: NewOrder, actor: Actor,
       status: 'Pending',
       ipaddress: order.ipaddress,
       notes: '',
-      ...(used ? { promocode: promo.code, promotype: promo.type, promovalue: sqlMoney(promo.valueMinor) } : {}),
+      ...(used
+        ? { promocode: promo.code, promotype: promo.type, promovalue: sqlMoney(promo.valueMinor) }
+        : {}),
     });
     const orderid = intCell(oid);
     // counted in the order's transaction: two orders cannot both take a promotion's last use
-    if (used && (await trx('tblpromotions').where({ id: promo.id }).andWhere((q) => q.where('maxuses', 0).orWhereRaw('uses < maxuses')).increment('uses', 1)) !== 1) throw new CommandError(MSG.promoUsedUp);
+    if (
+      used &&
+      (await trx('tblpromotions')
+        .where({ id: promo.id })
+        .andWhere((q) => q.where('maxuses', 0).orWhereRaw('uses < maxuses'))
+        .increment('uses', 1)) !== 1
+    )
+      throw new CommandError(MSG.promoUsedUp);
     const serviceids = await insertServices(trx, order, orderid, when.today, stamp);
     let invoiceid = 0;
     if (!order.noinvoice) {
@@ -156,19 +216,43 @@ export async function placeOrder(core: PanelCore, order: NewOrder, actor: Actor,
         updated_at: stamp,
       });
       invoiceid = intCell(iid);
-      await insertItems(trx, invoiceid, order.client.id, invoiceItems(order, serviceids, when.today), order.paymentmethod);
+      await insertItems(
+        trx,
+        invoiceid,
+        order.client.id,
+        invoiceItems(order, serviceids, when.today),
+        order.paymentmethod,
+      );
       await recalcInvoice(trx, invoiceid, stamp);
       await trx('tblorders').where({ id: orderid }).update({ invoiceid });
     }
     return { orderid, serviceids, invoiceid };
   });
-  await core.activity({ description: `New Order Placed - Order ID: ${placed.orderid} - User ID: ${order.client.id} - Amount: ${formatMoney(amount)}`, userid: order.client.id }, when);
+  await core.activity(
+    {
+      description: `New Order Placed - Order ID: ${placed.orderid} - User ID: ${order.client.id} - Amount: ${formatMoney(amount)}`,
+      userid: order.client.id,
+    },
+    when,
+  );
   if (placed.invoiceid > 0) {
-    await core.activity({ description: `Created Invoice - Invoice ID: ${placed.invoiceid}`, userid: order.client.id }, when);
+    await core.activity(
+      { description: `Created Invoice - Invoice ID: ${placed.invoiceid}`, userid: order.client.id },
+      when,
+    );
     // the order's invoice takes the client's credit like every other new invoice
-    await afterCreation(core, placed.invoiceid, 'Unpaid', actor, !order.noinvoiceemail, when, await autoCreditOn(core.knex));
+    await afterCreation(
+      core,
+      placed.invoiceid,
+      'Unpaid',
+      actor,
+      !order.noinvoiceemail,
+      when,
+      await autoCreditOn(core.knex),
+    );
   }
-  if (!order.noemail) await sendClientEmail(core, { messagename: 'Order Confirmation', relid: order.client.id }, when);
+  if (!order.noemail)
+    await sendClientEmail(core, { messagename: 'Order Confirmation', relid: order.client.id }, when);
   return placed;
 }
 
@@ -191,7 +275,8 @@ export async function acceptOrder(core: PanelCore, opts: AcceptOptions, when: Wh
   const done = await core.knex.transaction(async (trx) => {
     const order = await trx('tblorders').where({ id: opts.orderid }).forUpdate().first();
     if (!order || textCell(order.status) !== 'Pending') throw new CommandError(MSG.orderNotPending);
-    if (opts.serverid !== undefined && !(await trx('tblservers').where({ id: opts.serverid }).first('id'))) throw new CommandError(MSG.serverNotFound);
+    if (opts.serverid !== undefined && !(await trx('tblservers').where({ id: opts.serverid }).first('id')))
+      throw new CommandError(MSG.serverNotFound);
     const services = await trx('tblhosting').where({ orderid: opts.orderid }).orderBy('id');
     for (const s of services) {
       const row: Record<string, unknown> = { updated_at: stamp };
@@ -204,8 +289,15 @@ export async function acceptOrder(core: PanelCore, opts: AcceptOptions, when: Wh
     await trx('tblorders').where({ id: opts.orderid }).update({ status: 'Active' });
     return { userid: intCell(order.userid), serviceids: services.map((s) => intCell(s.id)) };
   });
-  await core.activity({ description: `Order Accepted - Order ID: ${opts.orderid}`, userid: done.userid }, when);
-  if (opts.autosetup) for (const id of done.serviceids) await core.hooks.run('AfterModuleCreate', { params: { serviceid: id, userid: done.userid } });
+  await core.activity(
+    { description: `Order Accepted - Order ID: ${opts.orderid}`, userid: done.userid },
+    when,
+  );
+  if (opts.autosetup)
+    for (const id of done.serviceids)
+      await core.hooks.run('AfterModuleCreate', { params: { serviceid: id, userid: done.userid } });
   await core.hooks.run('AcceptOrder', { orderid: opts.orderid });
-  if (opts.sendemail) for (const id of done.serviceids) await sendClientEmail(core, { messagename: 'Hosting Account Welcome Email', relid: id }, when);
+  if (opts.sendemail)
+    for (const id of done.serviceids)
+      await sendClientEmail(core, { messagename: 'Hosting Account Welcome Email', relid: id }, when);
 }

@@ -25,7 +25,9 @@ export const DEFAULT_SERVER_MODULE: ServerModule = {
 };
 
 export function createServerModuleRegistry(initial: Record<string, ServerModule> = {}): ServerModuleRegistry {
-  const modules = new Map<string, ServerModule>(Object.entries(initial).map(([k, v]) => [k.toLowerCase(), v]));
+  const modules = new Map<string, ServerModule>(
+    Object.entries(initial).map(([k, v]) => [k.toLowerCase(), v]),
+  );
   return {
     register: (servertype, module) => void modules.set(servertype.toLowerCase(), module),
     get: (servertype) => modules.get(servertype.toLowerCase()) ?? DEFAULT_SERVER_MODULE,

@@ -15,8 +15,7 @@ export const OVERDUE_REASON = 'Overdue on Payment';
 export const ABORTED_BY_HOOK = 'Function Aborted by Action Hook Code';
 
 export type ModuleCommandOutcome =
-  | { ok: true; params: ModuleParams }
-  | { ok: false; aborted: boolean; message: string };
+  { ok: true; params: ModuleParams } | { ok: false; aborted: boolean; message: string };
 
 /** The common module params WHMCS passes to a provisioning module and to PreModule* hooks. */
 export async function moduleParams(db: Db, svc: Service): Promise<ModuleParams> {
@@ -40,7 +39,17 @@ export async function moduleParams(db: Db, svc: Service): Promise<ModuleParams> 
     configoptions: {},
     customfields: Object.fromEntries(fields.map((f) => [f.name, f.value])),
     clientsdetails: client
-      ? { userid: client.id, id: client.id, firstname: client.firstname, lastname: client.lastname, fullname: `${client.firstname} ${client.lastname}`.trim(), companyname: client.companyname, email: client.email, language: client.language, status: client.status }
+      ? {
+          userid: client.id,
+          id: client.id,
+          firstname: client.firstname,
+          lastname: client.lastname,
+          fullname: `${client.firstname} ${client.lastname}`.trim(),
+          companyname: client.companyname,
+          email: client.email,
+          language: client.language,
+          status: client.status,
+        }
       : {},
     serverip: server ? String(server.ipaddress ?? '') : '',
     serverhostname: server ? String(server.hostname ?? '') : '',
@@ -67,13 +76,20 @@ async function runModuleCommand(
   if (!svc) return { ok: false, aborted: false, message: 'Service ID not found' };
   const product = await loadProduct(db, svc.packageid);
   const servertype = product?.servertype ?? '';
-  if (opts.requireModule && servertype === '') return { ok: false, aborted: false, message: 'Service not assigned to a module' };
+  if (opts.requireModule && servertype === '')
+    return { ok: false, aborted: false, message: 'Service not assigned to a module' };
 
   let params = await moduleParams(db, svc);
   if (command === 'Suspend') params.suspendreason = opts.suspendreason ?? '';
   const pre = await core.hooks.run(`PreModule${command}`, { params });
   if (pre.merged.abortcmd === true) {
-    await core.activity({ description: `Module ${command} Aborted by Action Hook Code - Service ID: ${svc.id}`, userid: svc.userid }, when);
+    await core.activity(
+      {
+        description: `Module ${command} Aborted by Action Hook Code - Service ID: ${svc.id}`,
+        userid: svc.userid,
+      },
+      when,
+    );
     return { ok: false, aborted: true, message: ABORTED_BY_HOOK };
   }
   const { abortcmd: _a, ...overrides } = pre.merged;
@@ -88,21 +104,42 @@ async function runModuleCommand(
     answer = err instanceof Error ? err.message : String(err);
   }
   if (answer !== 'success') {
-    await core.activity({ description: `Module ${command} Failed - Service ID: ${svc.id} - Error: ${answer}`, userid: svc.userid }, when);
+    await core.activity(
+      {
+        description: `Module ${command} Failed - Service ID: ${svc.id} - Error: ${answer}`,
+        userid: svc.userid,
+      },
+      when,
+    );
     await core.hooks.run(`AfterModule${command}Failed`, { params, failureResponseMessage: answer });
     return { ok: false, aborted: false, message: answer || 'An unknown error occurred' };
   }
   const reason = command === 'Suspend' ? String(params.suspendreason ?? '') : '';
   await db('tblhosting')
     .where({ id: svc.id })
-    .update({ domainstatus: command === 'Suspend' ? 'Suspended' : 'Active', suspendreason: reason, updated_at: sqlLocalDatetime(when.now, core.zone) });
-  await core.activity({ description: `Module ${command} Successful - Service ID: ${svc.id}`, userid: svc.userid }, when);
+    .update({
+      domainstatus: command === 'Suspend' ? 'Suspended' : 'Active',
+      suspendreason: reason,
+      updated_at: sqlLocalDatetime(when.now, core.zone),
+    });
+  await core.activity(
+    { description: `Module ${command} Successful - Service ID: ${svc.id}`, userid: svc.userid },
+    when,
+  );
   await core.hooks.run(`AfterModule${command}`, { params });
   return { ok: true, params };
 }
 
-export const suspendService = (core: PanelCore, serviceId: number, opts: { suspendreason?: string; requireModule: boolean }, when: When = core.when()) =>
-  runModuleCommand(core, 'Suspend', serviceId, opts, when);
+export const suspendService = (
+  core: PanelCore,
+  serviceId: number,
+  opts: { suspendreason?: string; requireModule: boolean },
+  when: When = core.when(),
+) => runModuleCommand(core, 'Suspend', serviceId, opts, when);
 
-export const unsuspendService = (core: PanelCore, serviceId: number, opts: { requireModule: boolean }, when: When = core.when()) =>
-  runModuleCommand(core, 'Unsuspend', serviceId, opts, when);
+export const unsuspendService = (
+  core: PanelCore,
+  serviceId: number,
+  opts: { requireModule: boolean },
+  when: When = core.when(),
+) => runModuleCommand(core, 'Unsuspend', serviceId, opts, when);

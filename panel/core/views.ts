@@ -76,7 +76,11 @@ export function invoiceView(inv: Invoice): Record<string, unknown> {
   };
 }
 
-export function invoiceListView(inv: Invoice, client: Client | null, currency: Currency): Record<string, unknown> {
+export function invoiceListView(
+  inv: Invoice,
+  client: Client | null,
+  currency: Currency,
+): Record<string, unknown> {
   return {
     id: String(inv.id),
     userid: String(inv.userid),
@@ -148,7 +152,8 @@ export function clientView(c: Client, currency: Currency): Record<string, unknow
 }
 
 /** WHMCS's way of showing money in stats: prefix, amount, suffix ("€12.00 EUR"). */
-export const currencyText = (minor: bigint, cur: Currency): string => `${cur.prefix}${formatMoney(minor)}${cur.suffix}`;
+export const currencyText = (minor: bigint, cur: Currency): string =>
+  `${cur.prefix}${formatMoney(minor)}${cur.suffix}`;
 
 export function serviceView(
   s: Service,
@@ -198,7 +203,14 @@ export function serviceView(
     bwusage: String(s.bwusage),
     bwlimit: String(s.bwlimit),
     lastupdate: s.lastupdate ?? ZERO_DATETIME,
-    customfields: { customfield: fields.map((f) => ({ id: String(f.id), name: f.name, translated_name: f.name, value: f.value })) },
+    customfields: {
+      customfield: fields.map((f) => ({
+        id: String(f.id),
+        name: f.name,
+        translated_name: f.name,
+        value: f.value,
+      })),
+    },
     configoptions: { configoption: options },
   };
 }

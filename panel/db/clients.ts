@@ -87,9 +87,16 @@ export async function loadClient(db: Db, id: number): Promise<Client | null> {
 }
 
 export async function loadCurrency(db: Db, id: number): Promise<Currency> {
-  const row = (await db('tblcurrencies').where({ id }).first()) ?? (await db('tblcurrencies').where({ default: 1 }).first());
+  const row =
+    (await db('tblcurrencies').where({ id }).first()) ??
+    (await db('tblcurrencies').where({ default: 1 }).first());
   if (!row) return { id: 0, code: '', prefix: '', suffix: '' };
-  return { id: intCell(row.id), code: textCell(row.code), prefix: textCell(row.prefix), suffix: textCell(row.suffix) };
+  return {
+    id: intCell(row.id),
+    code: textCell(row.code),
+    prefix: textCell(row.prefix),
+    suffix: textCell(row.suffix),
+  };
 }
 
 /** The first-level tax rate that applies to a client (tbltax: the client's country, else any), scale 3. */
@@ -97,7 +104,11 @@ export async function clientTaxRates(db: Db, client: Client): Promise<[bigint, b
   const enabled = await db('tblconfiguration').where({ setting: 'TaxEnabled' }).first('value');
   if (client.taxexempt || !['on', '1'].includes(textCell(enabled?.value))) return [0n, 0n];
   const rate = async (level: number) => {
-    const rows = await db('tbltax').where({ level }).whereIn('country', [client.country, '']).orderBy('country', 'desc').select('taxrate');
+    const rows = await db('tbltax')
+      .where({ level })
+      .whereIn('country', [client.country, ''])
+      .orderBy('country', 'desc')
+      .select('taxrate');
     return rows[0] ? moneyCell(rows[0].taxrate, 3) : 0n;
   };
   return [await rate(1), await rate(2)];
@@ -130,7 +141,13 @@ export function parseAdmin(r: Record<string, unknown>): Admin {
 }
 
 /** A client signed in (client area or ValidateLogin): WHMCS's lastlogin, ip and host. */
-export async function recordClientLogin(db: Db, clientId: number, at: { stamp: string; ip: string; host?: string }): Promise<void> {
+export async function recordClientLogin(
+  db: Db,
+  clientId: number,
+  at: { stamp: string; ip: string; host?: string },
+): Promise<void> {
   // no reverse DNS here: the host is the address itself, as gethostbyaddr answers without a PTR record
-  await db('tblclients').where({ id: clientId }).update({ lastlogin: at.stamp, ip: at.ip.slice(0, 64), host: (at.host ?? at.ip).slice(0, 255) });
+  await db('tblclients')
+    .where({ id: clientId })
+    .update({ lastlogin: at.stamp, ip: at.ip.slice(0, 64), host: (at.host ?? at.ip).slice(0, 255) });
 }

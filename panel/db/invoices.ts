@@ -2,7 +2,15 @@ import { invoiceTotals } from '../domain/invoice-totals.js';
 import { sum } from '../domain/money.js';
 import { dateCell, datetimeCell, flagCell, intCell, moneyCell, sqlMoney, textCell, type Db } from './rows.js';
 
-export const INVOICE_STATUSES = ['Draft', 'Unpaid', 'Paid', 'Cancelled', 'Refunded', 'Collections', 'Payment Pending'] as const;
+export const INVOICE_STATUSES = [
+  'Draft',
+  'Unpaid',
+  'Paid',
+  'Cancelled',
+  'Refunded',
+  'Collections',
+  'Payment Pending',
+] as const;
 export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
 
 export interface InvoiceItem {
@@ -99,7 +107,11 @@ export function parsePayment(r: Record<string, unknown>): Payment {
   };
 }
 
-export function parseInvoiceRow(r: Record<string, unknown>, items: InvoiceItem[] = [], payments: Payment[] = []): Invoice {
+export function parseInvoiceRow(
+  r: Record<string, unknown>,
+  items: InvoiceItem[] = [],
+  payments: Payment[] = [],
+): Invoice {
   const paidMinor = sum(payments.map((p) => p.amountInMinor - p.amountOutMinor));
   const totalMinor = moneyCell(r.total);
   return {
@@ -143,7 +155,11 @@ export async function loadPayments(db: Db, invoiceId: number): Promise<Payment[]
 export async function loadInvoice(db: Db, invoiceId: number): Promise<Invoice | null> {
   if (!Number.isSafeInteger(invoiceId) || invoiceId <= 0) return null;
   // The three reads do not depend on each other: outside a transaction they go out side by side.
-  const [row, items, payments] = await Promise.all([db('tblinvoices').where({ id: invoiceId }).first(), loadItems(db, invoiceId), loadPayments(db, invoiceId)]);
+  const [row, items, payments] = await Promise.all([
+    db('tblinvoices').where({ id: invoiceId }).first(),
+    loadItems(db, invoiceId),
+    loadPayments(db, invoiceId),
+  ]);
   if (!row) return null;
   return parseInvoiceRow(row, items, payments);
 }
@@ -158,7 +174,13 @@ export async function recalcInvoice(db: Db, invoiceId: number, updatedAt: string
   const t = invoiceTotals(inv.items, inv.taxRateScaled, inv.taxRate2Scaled, inv.creditMinor, inv.paidMinor);
   await db('tblinvoices')
     .where({ id: invoiceId })
-    .update({ subtotal: sqlMoney(t.subtotalMinor), tax: sqlMoney(t.taxMinor), tax2: sqlMoney(t.tax2Minor), total: sqlMoney(t.totalMinor), updated_at: updatedAt });
+    .update({
+      subtotal: sqlMoney(t.subtotalMinor),
+      tax: sqlMoney(t.taxMinor),
+      tax2: sqlMoney(t.tax2Minor),
+      total: sqlMoney(t.totalMinor),
+      updated_at: updatedAt,
+    });
   return { ...inv, ...t };
 }
 
@@ -173,7 +195,13 @@ export interface NewItem {
   notes?: string;
 }
 
-export async function insertItems(db: Db, invoiceId: number, userid: number, items: readonly NewItem[], paymentmethod: string): Promise<number[]> {
+export async function insertItems(
+  db: Db,
+  invoiceId: number,
+  userid: number,
+  items: readonly NewItem[],
+  paymentmethod: string,
+): Promise<number[]> {
   const ids: number[] = [];
   for (const it of items) {
     const [id] = await db('tblinvoiceitems').insert({

@@ -41,7 +41,8 @@ export function datetimeCell(v: unknown): string | null {
 }
 
 /** WHMCS writes datetimes in the panel's local time, not UTC. */
-export const sqlLocalDatetime = (instant: DateTime, zone: string): string => instant.setZone(zone).toFormat('yyyy-MM-dd HH:mm:ss');
+export const sqlLocalDatetime = (instant: DateTime, zone: string): string =>
+  instant.setZone(zone).toFormat('yyyy-MM-dd HH:mm:ss');
 
 export type Db = Knex | Knex.Transaction;
 

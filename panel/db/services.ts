@@ -2,7 +2,15 @@ import { parseBillingCycle, type BillingCycle } from '../domain/billing-cycle.js
 import { formatDecimal } from '../domain/money.js';
 import { dateCell, datetimeCell, flagCell, intCell, moneyCell, textCell, type Db } from './rows.js';
 
-export const SERVICE_STATUSES = ['Pending', 'Active', 'Suspended', 'Terminated', 'Cancelled', 'Fraud', 'Completed'] as const;
+export const SERVICE_STATUSES = [
+  'Pending',
+  'Active',
+  'Suspended',
+  'Terminated',
+  'Cancelled',
+  'Fraud',
+  'Completed',
+] as const;
 export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
 
 export interface Product {
@@ -133,16 +141,37 @@ export interface CustomFieldValue {
 }
 
 /** The product's custom fields with this service's values ('' where none stored). */
-export async function serviceCustomFields(db: Db, service: { id: number; packageid: number }): Promise<CustomFieldValue[]> {
-  const fields = await db('tblcustomfields').where({ type: 'product', relid: service.packageid }).orderBy(['sortorder', 'id']).select('id', 'fieldname');
+export async function serviceCustomFields(
+  db: Db,
+  service: { id: number; packageid: number },
+): Promise<CustomFieldValue[]> {
+  const fields = await db('tblcustomfields')
+    .where({ type: 'product', relid: service.packageid })
+    .orderBy(['sortorder', 'id'])
+    .select('id', 'fieldname');
   if (fields.length === 0) return [];
-  const values = await db('tblcustomfieldsvalues').where({ relid: service.id }).whereIn('fieldid', fields.map((f) => f.id)).select('fieldid', 'value');
+  const values = await db('tblcustomfieldsvalues')
+    .where({ relid: service.id })
+    .whereIn(
+      'fieldid',
+      fields.map((f) => f.id),
+    )
+    .select('fieldid', 'value');
   const byField = new Map(values.map((v) => [intCell(v.fieldid), textCell(v.value)]));
   // WHMCS field names may carry a display label after a pipe: "vserverid|VPS ID"
-  return fields.map((f) => ({ id: intCell(f.id), name: textCell(f.fieldname).split('|')[0]!, value: byField.get(intCell(f.id)) ?? '' }));
+  return fields.map((f) => ({
+    id: intCell(f.id),
+    name: textCell(f.fieldname).split('|')[0]!,
+    value: byField.get(intCell(f.id)) ?? '',
+  }));
 }
 
-const OPTION_TYPE_NAMES: Record<string, string> = { '1': 'dropdown', '2': 'radio', '3': 'yesno', '4': 'quantity' };
+const OPTION_TYPE_NAMES: Record<string, string> = {
+  '1': 'dropdown',
+  '2': 'radio',
+  '3': 'yesno',
+  '4': 'quantity',
+};
 
 /**
  * The configurable options a service was ordered with, in the shape of GetClientsProducts'
@@ -150,7 +179,10 @@ const OPTION_TYPE_NAMES: Record<string, string> = { '1': 'dropdown', '2': 'radio
  * ("dropdown", …) and value — the chosen choice's name ("value|Label" shows the label) for a
  * dropdown or radio, the quantity for a quantity option, 1 or 0 for yes/no.
  */
-export async function serviceConfigOptions(db: Db, serviceId: number): Promise<Array<Record<string, string>>> {
+export async function serviceConfigOptions(
+  db: Db,
+  serviceId: number,
+): Promise<Array<Record<string, string>>> {
   const rows = await db('tblhostingconfigoptions as h')
     .join('tblproductconfigoptions as o', 'o.id', 'h.configid')
     .leftJoin('tblproductconfigoptionssub as s', 's.id', 'h.optionid')
@@ -160,7 +192,12 @@ export async function serviceConfigOptions(db: Db, serviceId: number): Promise<A
   return rows.map((r) => {
     const type = OPTION_TYPE_NAMES[textCell(r.optiontype)] ?? 'dropdown';
     const choice = textCell(r.choice);
-    const value = type === 'quantity' || type === 'yesno' ? String(intCell(r.qty)) : choice.includes('|') ? choice.slice(choice.indexOf('|') + 1) : choice;
+    const value =
+      type === 'quantity' || type === 'yesno'
+        ? String(intCell(r.qty))
+        : choice.includes('|')
+          ? choice.slice(choice.indexOf('|') + 1)
+          : choice;
     return { id: String(intCell(r.id)), option: textCell(r.optionname), type, value };
   });
 }

@@ -14,15 +14,26 @@ export async function hasSetting(db: Db, setting: string): Promise<boolean> {
 }
 
 export async function getSettings(db: Db, settings: readonly string[]): Promise<Record<string, string>> {
-  const rows = await db('tblconfiguration').whereIn('setting', settings as string[]).select('setting', 'value');
+  const rows = await db('tblconfiguration')
+    .whereIn('setting', settings as string[])
+    .select('setting', 'value');
   const out: Record<string, string> = Object.fromEntries(settings.map((s) => [s, '']));
   for (const r of rows) out[String(r.setting)] = textCell(r.value);
   return out;
 }
 
-export async function setSetting(db: Db, setting: string, value: string, now: DateTime, zone: string): Promise<void> {
+export async function setSetting(
+  db: Db,
+  setting: string,
+  value: string,
+  now: DateTime,
+  zone: string,
+): Promise<void> {
   const at = sqlLocalDatetime(now, zone);
-  await db('tblconfiguration').insert({ setting, value, created_at: at, updated_at: at }).onConflict('setting').merge({ value, updated_at: at });
+  await db('tblconfiguration')
+    .insert({ setting, value, created_at: at, updated_at: at })
+    .onConflict('setting')
+    .merge({ value, updated_at: at });
 }
 
 /** WHMCS tick boxes store 'on'; some older keys store '1'. */
@@ -59,7 +70,11 @@ export async function dunningSettings(db: Db): Promise<DunningSettings> {
     continuousInvoicing: isOn(s.ContinuousInvoiceGeneration!),
     sendReminders: isOn(s.SendReminder!),
     reminderDaysBefore: days(s.SendInvoiceReminderDays!),
-    overdueDays: [days(s.SendFirstOverdueInvoiceReminder!), days(s.SendSecondOverdueInvoiceReminder!), days(s.SendThirdOverdueInvoiceReminder!)],
+    overdueDays: [
+      days(s.SendFirstOverdueInvoiceReminder!),
+      days(s.SendSecondOverdueInvoiceReminder!),
+      days(s.SendThirdOverdueInvoiceReminder!),
+    ],
     lateFeeDays: days(s.AddLateFeeDays!),
     lateFeeType: /^fixed/i.test(s.LateFeeType!) ? 'Fixed Amount' : 'Percentage',
     lateFeeAmountScaled: parseDecimal(s.InvoiceLateFeeAmount || '0', 2) ?? 0n,

@@ -2,7 +2,16 @@ import { DateTime } from 'luxon';
 import { addDays, type IsoDate } from '../../module/domain/calendar.js';
 
 /** WHMCS's billing cycle names as stored in tblhosting.billingcycle. */
-export const BILLING_CYCLES = ['Free Account', 'One Time', 'Monthly', 'Quarterly', 'Semi-Annually', 'Annually', 'Biennially', 'Triennially'] as const;
+export const BILLING_CYCLES = [
+  'Free Account',
+  'One Time',
+  'Monthly',
+  'Quarterly',
+  'Semi-Annually',
+  'Annually',
+  'Biennially',
+  'Triennially',
+] as const;
 export type BillingCycle = (typeof BILLING_CYCLES)[number];
 
 const MONTHS: Record<BillingCycle, number | null> = {
@@ -18,7 +27,11 @@ const MONTHS: Record<BillingCycle, number | null> = {
 
 /** Accepts WHMCS's spellings, case-insensitively ("One-Time" appears in the API docs). */
 export function parseBillingCycle(value: string): BillingCycle | null {
-  const v = value.trim().toLowerCase().replace(/-time$/, ' time').replace(/^onetime$/, 'one time');
+  const v = value
+    .trim()
+    .toLowerCase()
+    .replace(/-time$/, ' time')
+    .replace(/^onetime$/, 'one time');
   return BILLING_CYCLES.find((c) => c.toLowerCase() === v) ?? null;
 }
 
@@ -43,7 +56,9 @@ export function advanceDueDate(current: IsoDate, cycle: BillingCycle, anchorDay?
 }
 
 /** The last day a payment for the period starting `start` covers (the day before the next due date). */
-export const periodEnd = (start: IsoDate, cycle: BillingCycle, anchorDay?: number): IsoDate => addDays(advanceDueDate(start, cycle, anchorDay), -1);
+export const periodEnd = (start: IsoDate, cycle: BillingCycle, anchorDay?: number): IsoDate =>
+  addDays(advanceDueDate(start, cycle, anchorDay), -1);
 
 /** The anchor day of a service: its registration day, else the day of its due date. */
-export const anchorDayOf = (regDate: IsoDate | null, nextDueDate: IsoDate): number => Number((regDate ?? nextDueDate).slice(8, 10));
+export const anchorDayOf = (regDate: IsoDate | null, nextDueDate: IsoDate): number =>
+  Number((regDate ?? nextDueDate).slice(8, 10));

@@ -58,19 +58,22 @@ export function noticesDueOn(today: IsoDate, dueDate: IsoDate, s: DunningSetting
 }
 
 /** A late fee is due once the invoice is AddLateFeeDays past due (caught up on later runs). */
-export const lateFeeDue = (today: IsoDate, dueDate: IsoDate, s: DunningSettings): boolean => s.lateFeeDays > 0 && addDays(dueDate, s.lateFeeDays) <= today;
+export const lateFeeDue = (today: IsoDate, dueDate: IsoDate, s: DunningSettings): boolean =>
+  s.lateFeeDays > 0 && addDays(dueDate, s.lateFeeDays) <= today;
 
 /**
  * The fee: a percentage of the invoice total (rounded half-up to the cent) or a fixed amount,
  * never less than the minimum.
  */
 export function lateFeeAmount(totalMinor: bigint, s: DunningSettings): bigint {
-  const fee = s.lateFeeType === 'Percentage' ? percentOf(totalMinor, s.lateFeeAmountScaled, 2) : s.lateFeeAmountScaled;
+  const fee =
+    s.lateFeeType === 'Percentage' ? percentOf(totalMinor, s.lateFeeAmountScaled, 2) : s.lateFeeAmountScaled;
   return maxBig(fee, s.lateFeeMinimumMinor);
 }
 
 /** The renewal of the period starting `dueDate` is invoiced CreateInvoiceDaysBefore days ahead. */
-export const invoiceGenerationDue = (today: IsoDate, dueDate: IsoDate, s: DunningSettings): boolean => dueDate <= addDays(today, s.invoiceDaysBefore);
+export const invoiceGenerationDue = (today: IsoDate, dueDate: IsoDate, s: DunningSettings): boolean =>
+  dueDate <= addDays(today, s.invoiceDaysBefore);
 
 export type SuspensionVerdict = 'suspend' | 'not_due' | 'overridden' | 'disabled';
 
@@ -92,4 +95,5 @@ export function suspensionVerdict(
 }
 
 /** Whether a service paid up to `nextDueDate` is still overdue enough to be suspended again. */
-export const stillSuspendable = (today: IsoDate, nextDueDate: IsoDate, s: DunningSettings): boolean => addDays(nextDueDate, s.suspendDays) <= today;
+export const stillSuspendable = (today: IsoDate, nextDueDate: IsoDate, s: DunningSettings): boolean =>
+  addDays(nextDueDate, s.suspendDays) <= today;

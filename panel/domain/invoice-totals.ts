@@ -22,7 +22,13 @@ export interface InvoiceTotals {
  *
  * @example invoiceTotals([{ amountMinor: 1000n, taxed: true }], 21000n, 0n, 0n, 0n).totalMinor === 1210n
  */
-export function invoiceTotals(lines: readonly TotalsLine[], taxRateScaled: bigint, taxRate2Scaled: bigint, creditMinor: bigint, paidMinor: bigint): InvoiceTotals {
+export function invoiceTotals(
+  lines: readonly TotalsLine[],
+  taxRateScaled: bigint,
+  taxRate2Scaled: bigint,
+  creditMinor: bigint,
+  paidMinor: bigint,
+): InvoiceTotals {
   const subtotalMinor = sum(lines.map((l) => l.amountMinor));
   const taxable = sum(lines.filter((l) => l.taxed).map((l) => l.amountMinor));
   const taxMinor = taxRateScaled === 0n ? 0n : percentOf(taxable, taxRateScaled, TAX_RATE_SCALE);

@@ -11,8 +11,11 @@ export type MergeValue = string | number | null | undefined | { [key: string]: M
 const FIELD = /\{\$([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z0-9_]+))?(?:\|[^}]*)?\}/g;
 const BLOCK = /\{\/?(?:if|foreach|else|elseif)[^}]*\}/g;
 
-
-export function renderMergeFields(template: string, fields: Record<string, MergeValue>, opts: { html: boolean; raw?: ReadonlySet<string> } = { html: false }): string {
+export function renderMergeFields(
+  template: string,
+  fields: Record<string, MergeValue>,
+  opts: { html: boolean; raw?: ReadonlySet<string> } = { html: false },
+): string {
   return template
     .replace(FIELD, (_m, name: string, sub: string | undefined) => {
       let v: MergeValue = fields[name];

@@ -59,7 +59,8 @@ export function splitKey(name: string): string[] {
   const open = trimmed.indexOf('[');
   if (open < 0) return [legacyBase(trimmed)];
   if (open === 0) return [''];
-  if (trimmed.indexOf(']', open + 1) < 0) return [legacyBase(trimmed.slice(0, open)) + '_' + trimmed.slice(open + 1).replace(/[ .[]/g, '_')];
+  if (trimmed.indexOf(']', open + 1) < 0)
+    return [legacyBase(trimmed.slice(0, open)) + '_' + trimmed.slice(open + 1).replace(/[ .[]/g, '_')];
   const parts = [legacyBase(trimmed.slice(0, open))];
   let rest = trimmed.slice(open);
   while (rest.startsWith('[')) {

@@ -42,8 +42,14 @@ export function promotionRefusal(p: Promotion, today: IsoDate): PromotionRefusal
 }
 
 /** Whether the promotion applies to one ordered product in one cycle. */
-export const promotionApplies = (p: Promotion, productId: number, cycle: BillingCycle, override: boolean): boolean =>
-  (override || p.appliesto.includes(productId)) && (p.cycles.length === 0 || p.cycles.some((c) => c.toLowerCase() === cycle.toLowerCase()));
+export const promotionApplies = (
+  p: Promotion,
+  productId: number,
+  cycle: BillingCycle,
+  override: boolean,
+): boolean =>
+  (override || p.appliesto.includes(productId)) &&
+  (p.cycles.length === 0 || p.cycles.some((c) => c.toLowerCase() === cycle.toLowerCase()));
 
 /**
  * The discount on a price (minor units): a percentage rounded half up to the cent once, or the

@@ -13,7 +13,8 @@ export function whmcsNvp(body: Record<string, unknown>): string {
   let out = '';
   for (const [key, value] of Object.entries(body)) {
     if (value !== null && typeof value === 'object') continue;
-    const text = value === true ? '1' : value === false || value === null || value === undefined ? '' : String(value);
+    const text =
+      value === true ? '1' : value === false || value === null || value === undefined ? '' : String(value);
     out += `${key}=${text};`;
   }
   return out;

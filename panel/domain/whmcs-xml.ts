@@ -28,7 +28,8 @@ type Container = Record<string, unknown> | unknown[];
 export const WHMCS_VERSION = '8.13.1';
 
 const isContainer = (v: Node): v is Container => typeof v === 'object' && v !== null;
-const entriesOf = (v: Container): Array<[string, unknown]> => (Array.isArray(v) ? v.map((x, i) => [String(i), x] as [string, unknown]) : Object.entries(v));
+const entriesOf = (v: Container): Array<[string, unknown]> =>
+  Array.isArray(v) ? v.map((x, i) => [String(i), x] as [string, unknown]) : Object.entries(v);
 
 /** PHP's is_numeric on an array key: integers, decimals and exponents, surrounding white space. */
 export function phpIsNumeric(key: string): boolean {
@@ -54,7 +55,8 @@ function phpString(v: Node): string {
 }
 
 // the characters XML 1.0 forbids: controls but tab and new lines, U+FFFE/U+FFFF, lone surrogates
-const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const FORBIDDEN =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** WHMCS's rule: a value htmlspecialchars (ENT_COMPAT) would change goes in CDATA, as it is. */
 function text(v: Node): string {
@@ -90,5 +92,7 @@ function walk(val: Container, lastk: string, printed: boolean): string {
 export function whmcsXml(action: string, envelope: Record<string, unknown>, version = WHMCS_VERSION): string {
   const body = walk({ action: normaliseAction(action), ...envelope }, '', false).trim();
   const v = body.includes('<result>error</result>') ? '' : version;
-  return ['<?xml version="1.0" encoding="utf-8"?>', `<whmcsapi version="${v}">`, body, '</whmcsapi>'].join('\n');
+  return ['<?xml version="1.0" encoding="utf-8"?>', `<whmcsapi version="${v}">`, body, '</whmcsapi>'].join(
+    '\n',
+  );
 }

@@ -15,9 +15,11 @@ export async function up(knex: Knex): Promise<void> {
   const engine = engineOf(knex);
   const dec = (t: Knex.CreateTableBuilder, name: string, precision: number, scale: number, dflt: string) =>
     (engine === 'mysql' ? t.decimal(name, precision, scale) : t.text(name)).notNullable().defaultTo(dflt);
-  const money = (t: Knex.CreateTableBuilder, name: string, precision = 16) => dec(t, name, precision, 2, '0.00');
+  const money = (t: Knex.CreateTableBuilder, name: string, precision = 16) =>
+    dec(t, name, precision, 2, '0.00');
   const flag = (t: Knex.CreateTableBuilder, name: string) => t.tinyint(name).notNullable().defaultTo(0);
-  const str = (t: Knex.CreateTableBuilder, name: string, len = 255) => t.string(name, len).notNullable().defaultTo('');
+  const str = (t: Knex.CreateTableBuilder, name: string, len = 255) =>
+    t.string(name, len).notNullable().defaultTo('');
   const stamps = (t: Knex.CreateTableBuilder) => {
     t.datetime('created_at').nullable();
     t.datetime('updated_at').nullable();
@@ -139,7 +141,9 @@ export async function up(knex: Knex): Promise<void> {
     t.date('nextinvoicedate').nullable();
     t.date('termination_date').nullable();
     t.date('completed_date').nullable();
-    t.enu('domainstatus', ['Pending', 'Active', 'Suspended', 'Terminated', 'Cancelled', 'Fraud', 'Completed']).notNullable().defaultTo('Pending');
+    t.enu('domainstatus', ['Pending', 'Active', 'Suspended', 'Terminated', 'Cancelled', 'Fraud', 'Completed'])
+      .notNullable()
+      .defaultTo('Pending');
     str(t, 'username');
     str(t, 'password');
     t.text('notes').nullable();

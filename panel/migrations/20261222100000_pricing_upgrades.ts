@@ -7,15 +7,18 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   // money as in the first migration: DECIMAL on MySQL, the canonical decimal string as TEXT on SQLite
   const mysql = knex.client.config.client === 'mysql2';
-  const money = (t: Knex.CreateTableBuilder, name: string, dflt: string) => (mysql ? t.decimal(name, 16, 2) : t.text(name)).notNullable().defaultTo(dflt);
+  const money = (t: Knex.CreateTableBuilder, name: string, dflt: string) =>
+    (mysql ? t.decimal(name, 16, 2) : t.text(name)).notNullable().defaultTo(dflt);
   if (!(await knex.schema.hasTable('tblpricing'))) {
     await knex.schema.createTable('tblpricing', (t) => {
       t.increments('id');
       t.string('type', 20).notNullable();
       t.integer('currency').notNullable();
       t.integer('relid').notNullable();
-      for (const c of ['msetupfee', 'qsetupfee', 'ssetupfee', 'asetupfee', 'bsetupfee', 'tsetupfee']) money(t, c, '0.00');
-      for (const c of ['monthly', 'quarterly', 'semiannually', 'annually', 'biennially', 'triennially']) money(t, c, '-1.00');
+      for (const c of ['msetupfee', 'qsetupfee', 'ssetupfee', 'asetupfee', 'bsetupfee', 'tsetupfee'])
+        money(t, c, '0.00');
+      for (const c of ['monthly', 'quarterly', 'semiannually', 'annually', 'biennially', 'triennially'])
+        money(t, c, '-1.00');
       t.index(['type', 'relid', 'currency']);
     });
   }

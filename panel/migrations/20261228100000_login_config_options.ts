@@ -49,7 +49,13 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const t of ['tblproductconfigoptionssub', 'tblproductconfigoptions', 'tblproductconfiglinks', 'tblproductconfiggroups']) await knex.schema.dropTableIfExists(t);
+  for (const t of [
+    'tblproductconfigoptionssub',
+    'tblproductconfigoptions',
+    'tblproductconfiglinks',
+    'tblproductconfiggroups',
+  ])
+    await knex.schema.dropTableIfExists(t);
   if (await knex.schema.hasColumn('tblclients', 'lastlogin')) {
     await knex.schema.alterTable('tblclients', (t) => {
       t.dropColumn('lastlogin');

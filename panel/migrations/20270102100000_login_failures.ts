@@ -14,7 +14,10 @@ export async function up(knex: Knex): Promise<void> {
     });
   }
   const now = new Date().toISOString().slice(0, 19).replace('T', ' ');
-  await knex('tblconfiguration').insert({ setting: 'InvalidLoginBanLength', value: '15', created_at: now, updated_at: now }).onConflict('setting').ignore();
+  await knex('tblconfiguration')
+    .insert({ setting: 'InvalidLoginBanLength', value: '15', created_at: now, updated_at: now })
+    .onConflict('setting')
+    .ignore();
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -44,7 +44,9 @@ const escapeAttr = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.ch
 /** Adds the hidden CSRF field to each POST form of an addon's HTML. */
 export function injectFormToken(html: string, token: string): string {
   const field = `<input type="hidden" name="token" value="${escapeAttr(token)}">`;
-  return html.replace(/<form\b[^>]*>/gi, (tag) => (/\bmethod\s*=\s*["']?post\b/i.test(tag) ? `${tag}${field}` : tag));
+  return html.replace(/<form\b[^>]*>/gi, (tag) =>
+    /\bmethod\s*=\s*["']?post\b/i.test(tag) ? `${tag}${field}` : tag,
+  );
 }
 
 export class AddonTemplateError extends Error {
@@ -56,16 +58,26 @@ export class AddonTemplateError extends Error {
 
 /** `<templatesDir>/<templatefile>.ejs`; the name may have sub-folders but never leaves the folder. */
 export function addonTemplatePath(templatesDir: string, templatefile: string): string {
-  if (!path.isAbsolute(templatesDir)) throw new AddonTemplateError(`templatesDir must be an absolute path, not "${templatesDir}"`);
-  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(templatefile)) throw new AddonTemplateError(`"${templatefile}" is not a template name (letters, digits, _ and -, sub-folders with /)`);
+  if (!path.isAbsolute(templatesDir))
+    throw new AddonTemplateError(`templatesDir must be an absolute path, not "${templatesDir}"`);
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(templatefile))
+    throw new AddonTemplateError(
+      `"${templatefile}" is not a template name (letters, digits, _ and -, sub-folders with /)`,
+    );
   const root = path.resolve(templatesDir);
   const file = path.resolve(root, `${templatefile}.ejs`);
-  if (!file.startsWith(root + path.sep)) throw new AddonTemplateError(`"${templatefile}" is outside the module's templates`);
+  if (!file.startsWith(root + path.sep))
+    throw new AddonTemplateError(`"${templatefile}" is outside the module's templates`);
   if (!fs.existsSync(file)) throw new AddonTemplateError(`the module has no template "${templatefile}.ejs"`);
   return file;
 }
 
-export async function renderAddonTemplate(templatesDir: string, templatefile: string, data: Record<string, unknown>, cache: boolean): Promise<string> {
+export async function renderAddonTemplate(
+  templatesDir: string,
+  templatefile: string,
+  data: Record<string, unknown>,
+  cache: boolean,
+): Promise<string> {
   const file = addonTemplatePath(templatesDir, templatefile);
   return ejs.renderFile(file, data, { cache, root: path.resolve(templatesDir) });
 }

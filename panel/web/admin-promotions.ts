@@ -22,8 +22,16 @@ const cycleBox = (c: string) => `cycle_${c.toLowerCase().replace(/[^a-z]/g, '')}
 export function registerPromotionPages(router: Router, ctx: WebContext, kit: AdminPageKit): void {
   const db = ctx.knex;
 
-  async function render(req: Request, res: Response, status: number, extra: Record<string, unknown> = {}): Promise<void> {
-    const products = (await db('tblproducts').orderBy('id').select('id', 'name')).map((p) => ({ id: intCell(p.id), name: textCell(p.name) }));
+  async function render(
+    req: Request,
+    res: Response,
+    status: number,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    const products = (await db('tblproducts').orderBy('id').select('id', 'name')).map((p) => ({
+      id: intCell(p.id),
+      name: textCell(p.name),
+    }));
     const names = new Map(products.map((p) => [p.id, p.name]));
     const promotions = (await db('tblpromotions').orderBy('id')).map((r) => {
       const p = promotionOf(r);
@@ -38,7 +46,15 @@ export function registerPromotionPages(router: Router, ctx: WebContext, kit: Adm
         uses: `${p.uses} / ${p.maxuses === 0 ? 'Unlimited' : p.maxuses}`,
       };
     });
-    await kit.page(req, res, status, 'admin/promotions', { title: 'Promotions', active: 'promotions', promotions, products, cycles: CYCLES.map((c) => ({ name: c, box: cycleBox(c) })), error: null, ...extra });
+    await kit.page(req, res, status, 'admin/promotions', {
+      title: 'Promotions',
+      active: 'promotions',
+      promotions,
+      products,
+      cycles: CYCLES.map((c) => ({ name: c, box: cycleBox(c) })),
+      error: null,
+      ...extra,
+    });
   }
 
   router.get(`/${PAGE}`, async (req, res) => {
@@ -50,14 +66,21 @@ export function registerPromotionPages(router: Router, ctx: WebContext, kit: Adm
     const me = await kit.requireFullAdmin(req, res);
     if (!me) return;
     const type = field(res, 'type');
-    if (type !== 'Percentage' && type !== 'Fixed Amount') return render(req, res, 400, { error: 'Choose Percentage or Fixed Amount.' });
-    const ids = (await db('tblproducts').select('id')).map((p) => intCell(p.id)).filter((id) => field(res, `product_${id}`) === 'on');
+    if (type !== 'Percentage' && type !== 'Fixed Amount')
+      return render(req, res, 400, { error: 'Choose Percentage or Fixed Amount.' });
+    const ids = (await db('tblproducts').select('id'))
+      .map((p) => intCell(p.id))
+      .filter((id) => field(res, `product_${id}`) === 'on');
     const date = (name: string) => field(res, name).trim();
     const maxuses = field(res, 'maxuses').trim();
-    if (maxuses !== '' && !/^\d{1,9}$/.test(maxuses)) return render(req, res, 400, { error: 'Maximum uses is a whole number (0: unlimited).' });
-    for (const name of ['startdate', 'expirationdate']) if (date(name) !== '' && !/^\d{4}-\d{2}-\d{2}$/.test(date(name))) return render(req, res, 400, { error: 'Dates are written YYYY-MM-DD.' });
+    if (maxuses !== '' && !/^\d{1,9}$/.test(maxuses))
+      return render(req, res, 400, { error: 'Maximum uses is a whole number (0: unlimited).' });
+    for (const name of ['startdate', 'expirationdate'])
+      if (date(name) !== '' && !/^\d{4}-\d{2}-\d{2}$/.test(date(name)))
+        return render(req, res, 400, { error: 'Dates are written YYYY-MM-DD.' });
     const code = field(res, 'code').trim();
-    if (await db('tblpromotions').whereRaw('LOWER(code) = ?', [code.toLowerCase()]).first('id')) return render(req, res, 409, { error: `The promotion code ${code} already exists.` });
+    if (await db('tblpromotions').whereRaw('LOWER(code) = ?', [code.toLowerCase()]).first('id'))
+      return render(req, res, 409, { error: `The promotion code ${code} already exists.` });
     try {
       await addPromotion(db, {
         code,
@@ -74,7 +97,11 @@ export function registerPromotionPages(router: Router, ctx: WebContext, kit: Adm
       if (err instanceof RangeError) return render(req, res, 400, { error: err.message });
       throw err;
     }
-    await ctx.panel.core.activity({ description: `Promotion Created - Code: ${code}`, user: me.username, ipaddr: clientIp(req, ctx.panel.trustProxy) });
+    await ctx.panel.core.activity({
+      description: `Promotion Created - Code: ${code}`,
+      user: me.username,
+      ipaddr: clientIp(req, ctx.panel.trustProxy),
+    });
     kit.flash(req, res, 'success', `Promotion ${code} added.`);
     return res.redirect(303, kit.to(req, PAGE));
   });

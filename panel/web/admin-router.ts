@@ -21,12 +21,34 @@ import { optionValues } from '../addon-host.js';
 import { addonRequest, injectFormToken } from './addon-embed.js';
 import { registerApiCredentialPages } from './admin-api-credentials.js';
 import { registerPromotionPages } from './admin-promotions.js';
-import { bodyOf, clientIp, csrfGuard, field, formBody, idOf, queryText, safeGoto, type WebContext } from './context.js';
+import {
+  bodyOf,
+  clientIp,
+  csrfGuard,
+  field,
+  formBody,
+  idOf,
+  queryText,
+  safeGoto,
+  type WebContext,
+} from './context.js';
 import { adminFormat } from './format.js';
 import { MSG } from '../core/errors.js';
 import { serviceModel, LOGIN_FAILED } from './client-router.js';
 import { pageParam, pagerFor } from './pagination.js';
-import { activityPage, clientPage, countOf, currencies, currencyOf, emailPage, invoicePage, runCounts, runPage, servicePage, stepPage } from './queries.js';
+import {
+  activityPage,
+  clientPage,
+  countOf,
+  currencies,
+  currencyOf,
+  emailPage,
+  invoicePage,
+  runCounts,
+  runPage,
+  servicePage,
+  stepPage,
+} from './queries.js';
 import { passwordFingerprint, type SessionData } from './session.js';
 
 interface AdminState {
@@ -50,7 +72,8 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     if (!session || session.uid === 0) return null;
     const row = await db('tbladmins').where({ id: session.uid }).first();
     // a disabled admin or a changed password ends the session
-    if (!row || intCell(row.disabled) === 1 || passwordFingerprint(textCell(row.password)) !== session.fp) return null;
+    if (!row || intCell(row.disabled) === 1 || passwordFingerprint(textCell(row.password)) !== session.fp)
+      return null;
     return { session, admin: parseAdmin(row) };
   }
 
@@ -63,14 +86,24 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     return null;
   }
 
-  async function page(req: Request, res: Response, st: AdminState | null, status: number, view: string, data: Record<string, unknown>): Promise<void> {
+  async function page(
+    req: Request,
+    res: Response,
+    st: AdminState | null,
+    status: number,
+    view: string,
+    data: Record<string, unknown>,
+  ): Promise<void> {
     const addonsMenu: Array<{ name: string; label: string }> = [];
     if (st) {
       for (const a of await ctx.panel.addons.list()) {
-        if (a.active && a.has.output && (await ctx.panel.addons.canAccess(a.name, st.admin.roleid))) addonsMenu.push({ name: a.name, label: a.config.name });
+        if (a.active && a.has.output && (await ctx.panel.addons.canAccess(a.name, st.admin.roleid)))
+          addonsMenu.push({ name: a.name, label: a.config.name });
       }
     }
-    const token = st ? st.session.csrf : (ctx.sessions.read(req, 'admin') ?? ctx.sessions.issue(req, res, 'admin', 0, '')).csrf;
+    const token = st
+      ? st.session.csrf
+      : (ctx.sessions.read(req, 'admin') ?? ctx.sessions.issue(req, res, 'admin', 0, '')).csrf;
     await ctx.render(res, status, view, {
       fmt,
       me: st ? { username: st.admin.username, fullAdmin: st.admin.roleid === FULL_ADMIN_ROLE } : null,
@@ -82,14 +115,21 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     });
   }
 
-  const notFound = (req: Request, res: Response, st: AdminState, what = 'Page') => page(req, res, st, 404, 'admin/message', { title: `${what} Not Found`, message: `${what} not found.` });
-  const flash = (req: Request, res: Response, kind: 'success' | 'error' | 'info', text: string) => ctx.sessions.setFlash(req, res, 'admin', { kind, text });
+  const notFound = (req: Request, res: Response, st: AdminState, what = 'Page') =>
+    page(req, res, st, 404, 'admin/message', { title: `${what} Not Found`, message: `${what} not found.` });
+  const flash = (req: Request, res: Response, kind: 'success' | 'error' | 'info', text: string) =>
+    ctx.sessions.setFlash(req, res, 'admin', { kind, text });
 
   // ---- login / logout ------------------------------------------------------------------------
 
   router.get('/login.php', async (req, res) => {
     if (await stateOf(req)) return res.redirect(303, to(req, 'index.php'));
-    await page(req, res, null, 200, 'admin/login', { title: 'Admin Login', goto: safeGoto(queryText(req, 'goto')) ?? '', username: '', error: null });
+    await page(req, res, null, 200, 'admin/login', {
+      title: 'Admin Login',
+      goto: safeGoto(queryText(req, 'goto')) ?? '',
+      username: '',
+      error: null,
+    });
   });
 
   router.post('/dologin.php', loginLimiter, ...guard, async (req, res) => {
@@ -99,20 +139,45 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     const ip = clientIp(req, ctx.panel.trustProxy);
     const keys = [`admin:ip:${ip}`, `admin:user:${username.toLowerCase()}`];
     const locked = ctx.panel.loginThrottle.lockedFor(keys);
-    if (locked > 0) return page(req, res, null, 429, 'admin/login', { title: 'Admin Login', goto: goto ?? '', username, error: MSG.tooManyAttempts(Math.ceil(locked / 1000)) });
+    if (locked > 0)
+      return page(req, res, null, 429, 'admin/login', {
+        title: 'Admin Login',
+        goto: goto ?? '',
+        username,
+        error: MSG.tooManyAttempts(Math.ceil(locked / 1000)),
+      });
     const row = username === '' ? undefined : await db('tbladmins').where({ username }).first();
     // the same work and the same answer for an unknown name, a wrong password and a disabled admin
-    const ok = verifyAdminPassword(row ? textCell(row.password) : DUMMY_ADMIN_HASH, { password }) && row !== undefined && intCell(row.disabled) !== 1;
+    const ok =
+      verifyAdminPassword(row ? textCell(row.password) : DUMMY_ADMIN_HASH, { password }) &&
+      row !== undefined &&
+      intCell(row.disabled) !== 1;
     if (!ok || !row) {
       ctx.log.info('panel_web.login_failed', { surface: 'admin', ip: clientIp(req, ctx.panel.trustProxy) });
-      await ctx.panel.core.activity({ description: `Failed Admin Login Attempt - Username: ${username.slice(0, 60)}`, ipaddr: ip });
+      await ctx.panel.core.activity({
+        description: `Failed Admin Login Attempt - Username: ${username.slice(0, 60)}`,
+        ipaddr: ip,
+      });
       const lock = ctx.panel.loginThrottle.fail(keys);
-      if (lock > 0) await ctx.panel.core.activity({ description: `Admin login locked for ${Math.ceil(lock / 1000)} seconds after repeated failures - Username: ${username.slice(0, 60)}`, ipaddr: ip });
-      return page(req, res, null, 401, 'admin/login', { title: 'Admin Login', goto: goto ?? '', username, error: LOGIN_FAILED });
+      if (lock > 0)
+        await ctx.panel.core.activity({
+          description: `Admin login locked for ${Math.ceil(lock / 1000)} seconds after repeated failures - Username: ${username.slice(0, 60)}`,
+          ipaddr: ip,
+        });
+      return page(req, res, null, 401, 'admin/login', {
+        title: 'Admin Login',
+        goto: goto ?? '',
+        username,
+        error: LOGIN_FAILED,
+      });
     }
     ctx.panel.loginThrottle.succeed(keys);
     ctx.sessions.issue(req, res, 'admin', intCell(row.id), passwordFingerprint(textCell(row.password)));
-    await ctx.panel.core.activity({ description: `Admin Logged In - Username: ${textCell(row.username)}`, user: textCell(row.username), ipaddr: clientIp(req, ctx.panel.trustProxy) });
+    await ctx.panel.core.activity({
+      description: `Admin Logged In - Username: ${textCell(row.username)}`,
+      user: textCell(row.username),
+      ipaddr: clientIp(req, ctx.panel.trustProxy),
+    });
     res.redirect(303, to(req, goto ?? 'index.php'));
   });
 
@@ -143,9 +208,20 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
         unpaid: await countOf(db('tblinvoices').where({ status: 'Unpaid' })),
         overdue: await countOf(db('tblinvoices').where({ status: 'Unpaid' }).where('duedate', '<', today)),
         drafts: await countOf(db('tblinvoices').where({ status: 'Draft' })),
-        emailsToday: await countOf(db('tblemails').where('date', '>=', `${today} 00:00:00`).where('date', '<', `${addDays(today, 1)} 00:00:00`)),
+        emailsToday: await countOf(
+          db('tblemails')
+            .where('date', '>=', `${today} 00:00:00`)
+            .where('date', '<', `${addDays(today, 1)} 00:00:00`),
+        ),
       },
-      lastRun: lastRun ? { date: dateCell(lastRun.run_date), status: textCell(lastRun.status), finishedAt: datetimeCell(lastRun.finished_at), counts: runCounts(lastRun.summary) } : null,
+      lastRun: lastRun
+        ? {
+            date: dateCell(lastRun.run_date),
+            status: textCell(lastRun.status),
+            finishedAt: datetimeCell(lastRun.finished_at),
+            counts: runCounts(lastRun.summary),
+          }
+        : null,
     });
   };
   router.get(['/', '/index.php'], dashboard);
@@ -156,9 +232,18 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     const st = await requireAdmin(req, res);
     if (!st) return;
     const q = queryText(req, 'q').trim().slice(0, 100);
-    const status = ['Active', 'Inactive', 'Closed'].includes(queryText(req, 'status')) ? queryText(req, 'status') : '';
+    const status = ['Active', 'Inactive', 'Closed'].includes(queryText(req, 'status'))
+      ? queryText(req, 'status')
+      : '';
     const p = await clientPage(db, { q, status }, pageParam(queryText(req, 'page')), ctx.perPage);
-    await page(req, res, st, 200, 'admin/clients', { title: 'Clients', active: 'clients', q, status, clients: p.rows, pager: pagerFor(p, 'clients.php', { q, status }) });
+    await page(req, res, st, 200, 'admin/clients', {
+      title: 'Clients',
+      active: 'clients',
+      q,
+      status,
+      clients: p.rows,
+      pager: pagerFor(p, 'clients.php', { q, status }),
+    });
   });
 
   router.get('/clientssummary.php', async (req, res) => {
@@ -169,10 +254,24 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     if (!client) return notFound(req, res, st, 'Client');
     const currency = await loadCurrency(db, client.currency);
     const today = ctx.today();
-    const services = await servicePage(db, { userid: client.id }, pageParam(queryText(req, 'spage')), ctx.perPage);
-    const invoices = await invoicePage(db, { userid: client.id, today }, pageParam(queryText(req, 'ipage')), ctx.perPage);
+    const services = await servicePage(
+      db,
+      { userid: client.id },
+      pageParam(queryText(req, 'spage')),
+      ctx.perPage,
+    );
+    const invoices = await invoicePage(
+      db,
+      { userid: client.id, today },
+      pageParam(queryText(req, 'ipage')),
+      ctx.perPage,
+    );
     const statusCounts: Record<string, number> = {};
-    const grouped = (await db('tblinvoices').where({ userid: client.id }).groupBy('status').select('status').count({ n: '*' })) as Array<Record<string, unknown>>;
+    const grouped = (await db('tblinvoices')
+      .where({ userid: client.id })
+      .groupBy('status')
+      .select('status')
+      .count({ n: '*' })) as Array<Record<string, unknown>>;
     for (const r of grouped) statusCounts[textCell(r.status)] = intCell(r.n);
     const hookHtml = (await ctx.panel.hooks.run('AdminAreaClientSummaryPage', { userid: client.id })).html;
     await page(req, res, st, 200, 'admin/client-summary', {
@@ -198,9 +297,15 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
       },
       statusCounts,
       services: services.rows.map((s) => ({ ...s, amount: fmt.money(s.amountMinor, currency) })),
-      servicesPager: services.pages > 1 ? pagerForParam(services, 'clientssummary.php', { userid: client.id }, 'spage') : null,
+      servicesPager:
+        services.pages > 1
+          ? pagerForParam(services, 'clientssummary.php', { userid: client.id }, 'spage')
+          : null,
       invoices: invoices.rows.map((i) => invoiceListRow(i, currency, today)),
-      invoicesPager: invoices.pages > 1 ? pagerForParam(invoices, 'clientssummary.php', { userid: client.id }, 'ipage') : null,
+      invoicesPager:
+        invoices.pages > 1
+          ? pagerForParam(invoices, 'clientssummary.php', { userid: client.id }, 'ipage')
+          : null,
       hookHtml,
     });
   });
@@ -210,10 +315,17 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
   router.get('/services.php', async (req, res) => {
     const st = await requireAdmin(req, res);
     if (!st) return;
-    const status = (SERVICE_STATUSES as readonly string[]).includes(queryText(req, 'status')) ? queryText(req, 'status') : '';
+    const status = (SERVICE_STATUSES as readonly string[]).includes(queryText(req, 'status'))
+      ? queryText(req, 'status')
+      : '';
     const userid = idOf(queryText(req, 'userid')) ?? undefined;
     const q = queryText(req, 'q').trim().slice(0, 100);
-    const p = await servicePage(db, { status, q, ...(userid !== undefined ? { userid } : {}) }, pageParam(queryText(req, 'page')), ctx.perPage);
+    const p = await servicePage(
+      db,
+      { status, q, ...(userid !== undefined ? { userid } : {}) },
+      pageParam(queryText(req, 'page')),
+      ctx.perPage,
+    );
     const cur = await currencies(db);
     await page(req, res, st, 200, 'admin/services', {
       title: 'Products/Services',
@@ -265,14 +377,25 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
         amount: fmt.money(svc.amountMinor, currency),
         paymentmethod: svc.paymentmethod,
         username: svc.username,
-        override: svc.overideautosuspend ? `on${svc.overidesuspenduntil ? ` until ${svc.overidesuspenduntil}` : ''}` : 'off',
+        override: svc.overideautosuspend
+          ? `on${svc.overidesuspenduntil ? ` until ${svc.overidesuspenduntil}` : ''}`
+          : 'off',
         bw: `${svc.bwusage} / ${svc.bwlimit} MB`,
         lastupdate: fmt.datetime(svc.lastupdate),
         customFields: fields,
       },
       model: serviceModel(row),
-      lines: lines.map((l) => ({ invoiceid: intCell(l.invoiceid), description: textCell(l.description), amount: fmt.money(moneyCell(l.amount), currency), status: textCell(l.status), duedate: fmt.date(dateCell(l.duedate)) })),
-      tabFields: Object.entries(tabFields).map(([label, html]) => ({ label, html: typeof html === 'string' ? html : String(html ?? '') })),
+      lines: lines.map((l) => ({
+        invoiceid: intCell(l.invoiceid),
+        description: textCell(l.description),
+        amount: fmt.money(moneyCell(l.amount), currency),
+        status: textCell(l.status),
+        duedate: fmt.date(dateCell(l.duedate)),
+      })),
+      tabFields: Object.entries(tabFields).map(([label, html]) => ({
+        label,
+        html: typeof html === 'string' ? html : String(html ?? ''),
+      })),
     });
   });
 
@@ -287,7 +410,12 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     const status = STATUS_FILTERS.includes(queryText(req, 'status')) ? queryText(req, 'status') : '';
     const userid = idOf(queryText(req, 'userid')) ?? undefined;
     const today = ctx.today();
-    const p = await invoicePage(db, { status, today, ...(userid !== undefined ? { userid } : {}) }, pageParam(queryText(req, 'page')), ctx.perPage);
+    const p = await invoicePage(
+      db,
+      { status, today, ...(userid !== undefined ? { userid } : {}) },
+      pageParam(queryText(req, 'page')),
+      ctx.perPage,
+    );
     const cur = await currencies(db);
     await page(req, res, st, 200, 'admin/invoices', {
       title: status ? `Invoices: ${status}` : 'Invoices',
@@ -300,7 +428,14 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     });
   });
 
-  async function invoiceView(req: Request, res: Response, st: AdminState, status: number, error: string | null, form: Record<string, string> = {}): Promise<void> {
+  async function invoiceView(
+    req: Request,
+    res: Response,
+    st: AdminState,
+    status: number,
+    error: string | null,
+    form: Record<string, string> = {},
+  ): Promise<void> {
     const id = idOf(queryText(req, 'id'));
     const inv = id === null ? null : await loadInvoice(db, id);
     if (!inv) return notFound(req, res, st, 'Invoice');
@@ -338,7 +473,14 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
         datepaid: fmt.datetime(inv.datepaid),
         paymentmethod: inv.paymentmethod,
         notes: inv.notes,
-        items: inv.items.map((i) => ({ id: i.id, type: i.type, relid: i.relid, description: i.description, amount: money(i.amountMinor), taxed: i.taxed })),
+        items: inv.items.map((i) => ({
+          id: i.id,
+          type: i.type,
+          relid: i.relid,
+          description: i.description,
+          amount: money(i.amountMinor),
+          taxed: i.taxed,
+        })),
         subtotal: money(inv.subtotalMinor),
         tax: { rate: rateText(inv.taxRateScaled), amount: money(inv.taxMinor) },
         tax2: { rate: rateText(inv.taxRate2Scaled), amount: money(inv.tax2Minor) },
@@ -347,13 +489,27 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
         paid: money(inv.paidMinor),
         balance: money(balance),
         balanceValue: formatMoney(balance),
-        payments: inv.payments.map((p) => ({ id: p.id, date: fmt.datetime(p.date), gateway: p.gateway, transid: p.transid, amountIn: money(p.amountInMinor), fees: money(p.feesMinor), amountOut: money(p.amountOutMinor) })),
+        payments: inv.payments.map((p) => ({
+          id: p.id,
+          date: fmt.datetime(p.date),
+          gateway: p.gateway,
+          transid: p.transid,
+          amountIn: money(p.amountInMinor),
+          fees: money(p.feesMinor),
+          amountOut: money(p.amountOutMinor),
+        })),
         canPay: inv.status !== 'Cancelled',
       },
       today,
       controlsHtml,
       error,
-      form: { amount: formatMoney(balance), date: today, transid: '', gateway: inv.paymentmethod || 'banktransfer', ...form },
+      form: {
+        amount: formatMoney(balance),
+        date: today,
+        transid: '',
+        gateway: inv.paymentmethod || 'banktransfer',
+        ...form,
+      },
     });
   }
 
@@ -361,12 +517,27 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     const st = await requireAdmin(req, res);
     if (!st) return;
     const id = idOf(queryText(req, 'id'));
-    if (queryText(req, 'action') !== 'edit' || id === null || !(await loadInvoice(db, id))) return notFound(req, res, st, 'Invoice');
+    if (queryText(req, 'action') !== 'edit' || id === null || !(await loadInvoice(db, id)))
+      return notFound(req, res, st, 'Invoice');
     if (field(res, 'sub') !== 'addpayment') return invoiceView(req, res, st, 400, 'Unknown action.');
-    const form = { amount: field(res, 'amount').trim(), date: field(res, 'date').trim(), transid: field(res, 'transid').trim().slice(0, 255), gateway: field(res, 'gateway').trim().slice(0, 64) };
+    const form = {
+      amount: field(res, 'amount').trim(),
+      date: field(res, 'date').trim(),
+      transid: field(res, 'transid').trim().slice(0, 255),
+      gateway: field(res, 'gateway').trim().slice(0, 64),
+    };
     const amount = parseDecimalExact(form.amount, 2, 12);
-    if (amount === null || amount <= 0n) return invoiceView(req, res, st, 400, 'The amount must be greater than zero, with at most two decimals.', form);
-    if (form.date !== '' && !isIsoDate(form.date)) return invoiceView(req, res, st, 400, 'The date must be YYYY-MM-DD.', form);
+    if (amount === null || amount <= 0n)
+      return invoiceView(
+        req,
+        res,
+        st,
+        400,
+        'The amount must be greater than zero, with at most two decimals.',
+        form,
+      );
+    if (form.date !== '' && !isIsoDate(form.date))
+      return invoiceView(req, res, st, 400, 'The date must be YYYY-MM-DD.', form);
     const actor: Actor = { source: 'adminarea', user: st.admin.id, ip: clientIp(req, ctx.panel.trustProxy) };
     const envelope = await ctx.panel.commands.execute(
       'AddInvoicePayment',
@@ -391,8 +562,19 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     const st = await requireAdmin(req, res);
     if (!st) return;
     const userid = idOf(queryText(req, 'userid')) ?? undefined;
-    const p = await emailPage(db, { ...(userid !== undefined ? { userid } : {}) }, pageParam(queryText(req, 'page')), ctx.perPage);
-    await page(req, res, st, 200, 'admin/emails', { title: 'Email Message Log', active: 'emails', userid: userid ?? '', emails: p.rows, pager: pagerFor(p, 'systememaillog.php', { userid }) });
+    const p = await emailPage(
+      db,
+      { ...(userid !== undefined ? { userid } : {}) },
+      pageParam(queryText(req, 'page')),
+      ctx.perPage,
+    );
+    await page(req, res, st, 200, 'admin/emails', {
+      title: 'Email Message Log',
+      active: 'emails',
+      userid: userid ?? '',
+      emails: p.rows,
+      pager: pagerFor(p, 'systememaillog.php', { userid }),
+    });
   });
 
   router.get('/viewemail.php', async (req, res) => {
@@ -428,7 +610,9 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
       const task = /^[A-Za-z]{1,40}$/.test(queryText(req, 'task')) ? queryText(req, 'task') : '';
       const p = await stepPage(db, { date, task }, pageParam(queryText(req, 'page')), ctx.perPage);
       if (!run && p.total === 0) return notFound(req, res, st, 'Automation run');
-      const tasks = (await db('tblpanel_automation_log').where({ run_date: date }).distinct('task').orderBy('task')).map((r) => textCell(r.task));
+      const tasks = (
+        await db('tblpanel_automation_log').where({ run_date: date }).distinct('task').orderBy('task')
+      ).map((r) => textCell(r.task));
       let failures: Array<{ task: string; entity: string; message: string }> = [];
       try {
         const s = run?.summary ? (JSON.parse(textCell(run.summary)) as { failures?: typeof failures }) : {};
@@ -439,7 +623,15 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
       return page(req, res, st, 200, 'admin/automation-run', {
         title: `Automation run ${date}`,
         active: 'automation',
-        run: run ? { date, status: textCell(run.status), startedAt: fmt.datetime(datetimeCell(run.started_at)), finishedAt: fmt.datetime(datetimeCell(run.finished_at)), counts: runCounts(run.summary) } : { date, status: '(no run row)', startedAt: '-', finishedAt: '-', counts: null },
+        run: run
+          ? {
+              date,
+              status: textCell(run.status),
+              startedAt: fmt.datetime(datetimeCell(run.started_at)),
+              finishedAt: fmt.datetime(datetimeCell(run.finished_at)),
+              counts: runCounts(run.summary),
+            }
+          : { date, status: '(no run row)', startedAt: '-', finishedAt: '-', counts: null },
         failures,
         task,
         tasks,
@@ -448,7 +640,12 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
       });
     }
     const p = await runPage(db, pageParam(queryText(req, 'page')), ctx.perPage);
-    await page(req, res, st, 200, 'admin/automation-runs', { title: 'Automation Log', active: 'automation', runs: p.rows, pager: pagerFor(p, 'automationstatus.php', {}) });
+    await page(req, res, st, 200, 'admin/automation-runs', {
+      title: 'Automation Log',
+      active: 'automation',
+      runs: p.rows,
+      pager: pagerFor(p, 'automationstatus.php', {}),
+    });
   });
 
   router.get('/systemactivitylog.php', async (req, res) => {
@@ -456,13 +653,31 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     if (!st) return;
     const userid = idOf(queryText(req, 'userid')) ?? undefined;
     const q = queryText(req, 'q').trim().slice(0, 100);
-    const p = await activityPage(db, { q, ...(userid !== undefined ? { userid } : {}) }, pageParam(queryText(req, 'page')), ctx.perPage);
-    await page(req, res, st, 200, 'admin/activity', { title: 'Activity Log', active: 'activity', userid: userid ?? '', q, entries: p.rows, pager: pagerFor(p, 'systemactivitylog.php', { userid, q }) });
+    const p = await activityPage(
+      db,
+      { q, ...(userid !== undefined ? { userid } : {}) },
+      pageParam(queryText(req, 'page')),
+      ctx.perPage,
+    );
+    await page(req, res, st, 200, 'admin/activity', {
+      title: 'Activity Log',
+      active: 'activity',
+      userid: userid ?? '',
+      q,
+      entries: p.rows,
+      pager: pagerFor(p, 'systemactivitylog.php', { userid, q }),
+    });
   });
 
   // ---- Setup > Addon Modules ---------------------------------------------------------------------
 
-  async function addonConfigPage(req: Request, res: Response, st: AdminState, status: number, errors: Record<string, Record<string, string>> = {}): Promise<void> {
+  async function addonConfigPage(
+    req: Request,
+    res: Response,
+    st: AdminState,
+    status: number,
+    errors: Record<string, Record<string, string>> = {},
+  ): Promise<void> {
     const modules = [];
     for (const info of await ctx.panel.addons.list()) {
       const stored = info.active ? await ctx.panel.addons.settings(info.name) : {};
@@ -475,33 +690,64 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
         author: info.config.author,
         active: info.active,
         access: stored.access ?? '',
-        fields: Object.entries(info.config.fields ?? {}).map(([key, f]) => fieldView(key, f, stored[key] ?? f.Default ?? '')),
+        fields: Object.entries(info.config.fields ?? {}).map(([key, f]) =>
+          fieldView(key, f, stored[key] ?? f.Default ?? ''),
+        ),
         errors: errors[info.name] ?? {},
       });
     }
-    await page(req, res, st, status, 'admin/addon-config', { title: 'Addon Modules', active: 'setup', modules });
+    await page(req, res, st, status, 'admin/addon-config', {
+      title: 'Addon Modules',
+      active: 'setup',
+      modules,
+    });
   }
 
   router.get('/configaddonmods.php', async (req, res) => {
     const st = await requireAdmin(req, res);
     if (!st) return;
-    if (st.admin.roleid !== FULL_ADMIN_ROLE) return page(req, res, st, 403, 'admin/message', { title: 'Access Denied', message: 'Only a full administrator can configure addon modules.' });
+    if (st.admin.roleid !== FULL_ADMIN_ROLE)
+      return page(req, res, st, 403, 'admin/message', {
+        title: 'Access Denied',
+        message: 'Only a full administrator can configure addon modules.',
+      });
     await addonConfigPage(req, res, st, 200);
   });
 
   router.post('/configaddonmods.php', ...guard, async (req, res) => {
     const st = await requireAdmin(req, res);
     if (!st) return;
-    if (st.admin.roleid !== FULL_ADMIN_ROLE) return page(req, res, st, 403, 'admin/message', { title: 'Access Denied', message: 'Only a full administrator can configure addon modules.' });
+    if (st.admin.roleid !== FULL_ADMIN_ROLE)
+      return page(req, res, st, 403, 'admin/message', {
+        title: 'Access Denied',
+        message: 'Only a full administrator can configure addon modules.',
+      });
     const name = field(res, 'module');
     const info = /^[a-z][a-z0-9_]{0,63}$/.test(name) ? await ctx.panel.addons.info(name) : null;
     if (!info) return notFound(req, res, st, 'Addon module');
     const action = field(res, 'action');
-    const who = { description: '', userid: 0, user: st.admin.username, ipaddr: clientIp(req, ctx.panel.trustProxy) };
+    const who = {
+      description: '',
+      userid: 0,
+      user: st.admin.username,
+      ipaddr: clientIp(req, ctx.panel.trustProxy),
+    };
     if (action === 'activate' || action === 'deactivate') {
-      const result = action === 'activate' ? await ctx.panel.addons.activate(name) : await ctx.panel.addons.deactivate(name);
-      if (result.status !== 'error') await ctx.panel.core.activity({ ...who, description: `Addon Module ${action === 'activate' ? 'Activated' : 'Deactivated'}: ${name}` });
-      flash(req, res, result.status === 'error' ? 'error' : result.status === 'info' ? 'info' : 'success', result.description);
+      const result =
+        action === 'activate'
+          ? await ctx.panel.addons.activate(name)
+          : await ctx.panel.addons.deactivate(name);
+      if (result.status !== 'error')
+        await ctx.panel.core.activity({
+          ...who,
+          description: `Addon Module ${action === 'activate' ? 'Activated' : 'Deactivated'}: ${name}`,
+        });
+      flash(
+        req,
+        res,
+        result.status === 'error' ? 'error' : result.status === 'info' ? 'info' : 'success',
+        result.description,
+      );
       return res.redirect(303, to(req, 'configaddonmods.php'));
     }
     if (action === 'save') {
@@ -536,12 +782,19 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     if (!st) return;
     const name = queryText(req, 'module');
     if (name === '') {
-      return page(req, res, st, 200, 'admin/message', { title: 'Addons', message: 'Choose an addon from the Addons menu.', active: 'addons' });
+      return page(req, res, st, 200, 'admin/message', {
+        title: 'Addons',
+        message: 'Choose an addon from the Addons menu.',
+        active: 'addons',
+      });
     }
     const info = /^[a-z][a-z0-9_]{0,63}$/.test(name) ? await ctx.panel.addons.info(name) : null;
     if (!info || !info.active || !info.has.output) return notFound(req, res, st, 'Addon module');
     if (!(await ctx.panel.addons.canAccess(name, st.admin.roleid))) {
-      return page(req, res, st, 403, 'admin/message', { title: 'Access Denied', message: `You do not have access to ${info.config.name}.` });
+      return page(req, res, st, 403, 'admin/message', {
+        title: 'Access Denied',
+        message: `You do not have access to ${info.config.name}.`,
+      });
     }
     const request = addonRequest(req, bodyOf(res));
     const language = st.admin.language || 'english';
@@ -551,10 +804,13 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     } catch (err) {
       // an addon that refuses the request's input (a list where one value goes, …) said why: 400 with its words
       const e = err as { code?: unknown; message?: unknown };
-      if (e?.code === 'INVALID_INPUT' && typeof e.message === 'string') return page(req, res, st, 400, 'admin/message', { title: 'Bad Request', message: e.message });
+      if (e?.code === 'INVALID_INPUT' && typeof e.message === 'string')
+        return page(req, res, st, 400, 'admin/message', { title: 'Bad Request', message: e.message });
       throw err;
     }
-    const sidebar = info.has.sidebar ? await ctx.panel.addons.sidebar(name, { request, adminId: st.admin.id, language }) : '';
+    const sidebar = info.has.sidebar
+      ? await ctx.panel.addons.sidebar(name, { request, adminId: st.admin.id, language })
+      : '';
     await page(req, res, st, 200, 'admin/addon-page', {
       title: info.config.name,
       active: `addon:${name}`,
@@ -570,10 +826,14 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
       const st = await requireAdmin(req, res);
       if (!st) return null;
       if (st.admin.roleid === FULL_ADMIN_ROLE) return { username: st.admin.username };
-      await page(req, res, st, 403, 'admin/message', { title: 'Access Denied', message: `Only a full administrator can manage ${what}.` });
+      await page(req, res, st, 403, 'admin/message', {
+        title: 'Access Denied',
+        message: `Only a full administrator can manage ${what}.`,
+      });
       return null;
     },
-    page: async (req: Request, res: Response, status: number, view: string, data: Record<string, unknown>) => page(req, res, await stateOf(req), status, view, data),
+    page: async (req: Request, res: Response, status: number, view: string, data: Record<string, unknown>) =>
+      page(req, res, await stateOf(req), status, view, data),
     flash,
     to,
   });
@@ -587,7 +847,11 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
 
   // --------------------------------------------------------------------------------------------
 
-  function invoiceListRow(i: Awaited<ReturnType<typeof invoicePage>>['rows'][number], currency: Parameters<typeof fmt.money>[1], today: string) {
+  function invoiceListRow(
+    i: Awaited<ReturnType<typeof invoicePage>>['rows'][number],
+    currency: Parameters<typeof fmt.money>[1],
+    today: string,
+  ) {
     return {
       id: i.id,
       userid: i.userid,
@@ -603,9 +867,15 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
   }
 }
 
-function pagerForParam(p: Parameters<typeof pagerFor>[0], path: string, params: Record<string, string | number | undefined>, pageName: string) {
+function pagerForParam(
+  p: Parameters<typeof pagerFor>[0],
+  path: string,
+  params: Record<string, string | number | undefined>,
+  pageName: string,
+) {
   const pager = pagerFor(p, path, params);
-  const rename = (href: string | null) => (href === null ? null : href.replace(/([?&])page=/, `$1${pageName}=`));
+  const rename = (href: string | null) =>
+    href === null ? null : href.replace(/([?&])page=/, `$1${pageName}=`);
   return { ...pager, prevHref: rename(pager.prevHref), nextHref: rename(pager.nextHref) };
 }
 
@@ -622,7 +892,8 @@ export interface FieldView {
 }
 
 function fieldView(key: string, f: AddonField, value: string): FieldView {
-  const num = (v: unknown, d: number) => (typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,4}$/.test(v) ? Number(v) : d);
+  const num = (v: unknown, d: number) =>
+    typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,4}$/.test(v) ? Number(v) : d;
   const labels = typeof f.Options === 'object' && f.Options !== null ? f.Options : {};
   return {
     key,

@@ -33,7 +33,8 @@ export interface WebContext {
 }
 
 export function createRenderer(cacheViews: boolean): Pick<WebContext, 'render' | 'renderToString'> {
-  const renderToString = (view: string, data: Record<string, unknown>) => ejs.renderFile(path.join(VIEWS_DIR, `${view}.ejs`), data, { cache: cacheViews, root: VIEWS_DIR });
+  const renderToString = (view: string, data: Record<string, unknown>) =>
+    ejs.renderFile(path.join(VIEWS_DIR, `${view}.ejs`), data, { cache: cacheViews, root: VIEWS_DIR });
   return {
     renderToString,
     async render(res, status, view, data) {
@@ -66,7 +67,8 @@ export function formBody(): RequestHandler[] {
         }
         res.locals.body = { ...parsePhpPairs(pairs) };
       } else {
-        res.locals.body = req.body && typeof req.body === 'object' ? { ...(req.body as Record<string, unknown>) } : {};
+        res.locals.body =
+          req.body && typeof req.body === 'object' ? { ...(req.body as Record<string, unknown>) } : {};
       }
       try {
         if (!isAddonPage(req)) checkForm(res.locals.body as Record<string, unknown>);
@@ -82,7 +84,11 @@ export function formBody(): RequestHandler[] {
 
 /** 400 with a code and a message, for input no page takes. */
 export function badRequest(res: Response, message: string): void {
-  res.status(400).type('text').set('Cache-Control', 'no-store').send(`Bad request (INVALID_INPUT): ${message}`);
+  res
+    .status(400)
+    .type('text')
+    .set('Cache-Control', 'no-store')
+    .send(`Bad request (INVALID_INPUT): ${message}`);
 }
 
 /**
@@ -97,7 +103,8 @@ const GROUP_FIELDS = new Set(['fields']);
 function checkForm(body: Record<string, unknown>): void {
   refuseObjectKeys(body, 'form');
   for (const [k, v] of Object.entries(body)) {
-    if (!GROUP_FIELDS.has(k) && v !== null && typeof v === 'object') throw new Error(`form field "${k}" takes one value, not a list or a group`);
+    if (!GROUP_FIELDS.has(k) && v !== null && typeof v === 'object')
+      throw new Error(`form field "${k}" takes one value, not a list or a group`);
   }
 }
 
@@ -112,7 +119,8 @@ export const checkQuery: RequestHandler = (req, res, next) => {
   next();
 };
 
-export const bodyOf = (res: Response): Record<string, unknown> => (res.locals.body as Record<string, unknown> | undefined) ?? {};
+export const bodyOf = (res: Response): Record<string, unknown> =>
+  (res.locals.body as Record<string, unknown> | undefined) ?? {};
 
 /** A form value as text ('' when absent or not a single value). */
 export const field = (res: Response, name: string): string => {
@@ -143,8 +151,17 @@ export function csrfGuard(sessions: SessionManager, surface: Surface, log: Logge
     const header = req.get('x-csrf-token') ?? '';
     const given = field(res, 'token') || header;
     if (!session || given === '' || !safeEqual(given, session.csrf)) {
-      log.warn('panel_web.csrf_refused', { surface, path: req.path, hasSession: session !== null, hasToken: given !== '' });
-      res.status(403).type('text').set('Cache-Control', 'no-store').send('Invalid or missing security token. Please go back, reload the page and try again.');
+      log.warn('panel_web.csrf_refused', {
+        surface,
+        path: req.path,
+        hasSession: session !== null,
+        hasToken: given !== '',
+      });
+      res
+        .status(403)
+        .type('text')
+        .set('Cache-Control', 'no-store')
+        .send('Invalid or missing security token. Please go back, reload the page and try again.');
       return;
     }
     next();

@@ -52,7 +52,15 @@ export interface PanelWebOptions {
 }
 
 /** Every path the pages answer (helmet and the cookie reader run on these only). */
-const CLIENT_PATHS = ['/login.php', '/dologin.php', '/logout.php', '/clientarea.php', '/viewinvoice.php', '/index.php', '/assets/panel.css'];
+const CLIENT_PATHS = [
+  '/login.php',
+  '/dologin.php',
+  '/logout.php',
+  '/clientarea.php',
+  '/viewinvoice.php',
+  '/index.php',
+  '/assets/panel.css',
+];
 
 export function createPanelWeb(opts: PanelWebOptions): Router {
   const sessions = createSessionManager({
@@ -112,11 +120,17 @@ export function createPanelWeb(opts: PanelWebOptions): Router {
   const router = express.Router();
   router.use([...CLIENT_PATHS, '/admin'], headers, cookieParser(), checkQuery);
   router.get('/assets/panel.css', (_req, res) => {
-    res.type('css').set('Cache-Control', 'public, max-age=3600').sendFile(path.join(VIEWS_DIR, 'assets', 'panel.css'));
+    res
+      .type('css')
+      .set('Cache-Control', 'public, max-age=3600')
+      .sendFile(path.join(VIEWS_DIR, 'assets', 'panel.css'));
   });
   // browsers ask for /favicon.ico on every page: an SVG icon, not a 404
   router.get('/favicon.ico', (_req, res) => {
-    res.type('image/svg+xml').set('Cache-Control', 'public, max-age=86400').sendFile(path.join(VIEWS_DIR, 'assets', 'favicon.svg'));
+    res
+      .type('image/svg+xml')
+      .set('Cache-Control', 'public, max-age=86400')
+      .sendFile(path.join(VIEWS_DIR, 'assets', 'favicon.svg'));
   });
   router.use('/admin', createAdminRouter(ctx, limiter()));
   router.use(createClientRouter(ctx, limiter()));
@@ -124,13 +138,26 @@ export function createPanelWeb(opts: PanelWebOptions): Router {
   // only errors of these pages land here; the text never leaks an internal message
   router.use([...CLIENT_PATHS, '/admin'], (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
-    const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 500;
+    const status =
+      typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 500;
     if (status >= 400 && status < 500) {
-      res.status(status).type('text').send(status === 413 ? 'The request is too large.' : 'The request could not be read.');
+      res
+        .status(status)
+        .type('text')
+        .send(status === 413 ? 'The request is too large.' : 'The request could not be read.');
       return;
     }
-    log.error('panel_web.page_failed', { method: req.method, path: req.path, message: (err as Error)?.message, stack: (err as Error)?.stack?.split('\n').slice(0, 5).join(' | ') });
-    res.status(500).type('text').set('Cache-Control', 'no-store').send('Something went wrong while building this page. The error has been logged.');
+    log.error('panel_web.page_failed', {
+      method: req.method,
+      path: req.path,
+      message: (err as Error)?.message,
+      stack: (err as Error)?.stack?.split('\n').slice(0, 5).join(' | '),
+    });
+    res
+      .status(500)
+      .type('text')
+      .set('Cache-Control', 'no-store')
+      .send('Something went wrong while building this page. The error has been logged.');
   });
   return router;
 }

@@ -99,4 +99,5 @@ const DUTCH: Record<string, string> = {
 
 export type Translate = (text: string) => string;
 
-export const translator = (language: string): Translate => (language.toLowerCase() === 'dutch' ? (t) => DUTCH[t] ?? t : (t) => t);
+export const translator = (language: string): Translate =>
+  language.toLowerCase() === 'dutch' ? (t) => DUTCH[t] ?? t : (t) => t;

@@ -41,12 +41,21 @@ export async function readPage<T>(
   const total = intCell((counted[0] as Record<string, unknown> | undefined)?.n);
   const pages = Math.max(1, Math.ceil(total / perPage));
   const current = Math.min(Math.max(1, page), pages);
-  const rows = total === 0 ? [] : await select(base.clone()).offset((current - 1) * perPage).limit(perPage);
+  const rows =
+    total === 0
+      ? []
+      : await select(base.clone())
+          .offset((current - 1) * perPage)
+          .limit(perPage);
   return { rows: (rows as Record<string, unknown>[]).map(map), total, page: current, pages, perPage };
 }
 
 /** Links to the previous and next page, keeping the list's other parameters. */
-export function pagerFor(p: Page<unknown>, path: string, params: Record<string, string | number | undefined>): Pager {
+export function pagerFor(
+  p: Page<unknown>,
+  path: string,
+  params: Record<string, string | number | undefined>,
+): Pager {
   const href = (page: number) => {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') qs.set(k, String(v));

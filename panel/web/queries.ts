@@ -14,7 +14,9 @@ import { readPage, type Page } from './pagination.js';
  */
 function whereLike(w: Knex.QueryBuilder, column: string, text: string, or = false): Knex.QueryBuilder {
   const pattern = `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
-  return or ? w.orWhereRaw(`?? LIKE ? ESCAPE '!'`, [column, pattern]) : w.whereRaw(`?? LIKE ? ESCAPE '!'`, [column, pattern]);
+  return or
+    ? w.orWhereRaw(`?? LIKE ? ESCAPE '!'`, [column, pattern])
+    : w.whereRaw(`?? LIKE ? ESCAPE '!'`, [column, pattern]);
 }
 
 export async function currencies(db: Db): Promise<Map<number, Currency>> {
@@ -22,7 +24,12 @@ export async function currencies(db: Db): Promise<Map<number, Currency>> {
   const out = new Map<number, Currency>();
   let fallback: Currency = { id: 0, code: '', prefix: '', suffix: '' };
   for (const r of rows) {
-    const c = { id: intCell(r.id), code: textCell(r.code), prefix: textCell(r.prefix), suffix: textCell(r.suffix) };
+    const c = {
+      id: intCell(r.id),
+      code: textCell(r.code),
+      prefix: textCell(r.prefix),
+      suffix: textCell(r.suffix),
+    };
     out.set(c.id, c);
     if (intCell(r.default) === 1) fallback = c;
   }
@@ -57,7 +64,12 @@ export interface InvoiceFilter {
   excludeDrafts?: boolean;
 }
 
-export async function invoicePage(db: Knex, f: InvoiceFilter, page: number, perPage: number): Promise<Page<InvoiceRow>> {
+export async function invoicePage(
+  db: Knex,
+  f: InvoiceFilter,
+  page: number,
+  perPage: number,
+): Promise<Page<InvoiceRow>> {
   let base = db({ i: 'tblinvoices' }).leftJoin({ c: 'tblclients' }, 'c.id', 'i.userid');
   if (f.userid !== undefined) base = base.where('i.userid', f.userid);
   if (f.status === 'Overdue') base = base.where('i.status', 'Unpaid').where('i.duedate', '<', f.today);
@@ -67,7 +79,23 @@ export async function invoicePage(db: Knex, f: InvoiceFilter, page: number, perP
     base,
     page,
     perPage,
-    (q) => q.select('i.id', 'i.userid', 'i.date', 'i.duedate', 'i.datepaid', 'i.status', 'i.total', 'i.paymentmethod', 'c.firstname', 'c.lastname', 'c.companyname', 'c.currency').orderBy('i.id', 'desc'),
+    (q) =>
+      q
+        .select(
+          'i.id',
+          'i.userid',
+          'i.date',
+          'i.duedate',
+          'i.datepaid',
+          'i.status',
+          'i.total',
+          'i.paymentmethod',
+          'c.firstname',
+          'c.lastname',
+          'c.companyname',
+          'c.currency',
+        )
+        .orderBy('i.id', 'desc'),
     (r) => ({
       id: intCell(r.id),
       userid: intCell(r.userid),
@@ -86,7 +114,9 @@ export async function invoicePage(db: Knex, f: InvoiceFilter, page: number, perP
   const ids = p.rows.map((r) => r.id);
   if (ids.length > 0) {
     const paid = new Map<number, bigint>();
-    for (const t of await db('tblaccounts').whereIn('invoiceid', ids).select('invoiceid', 'amountin', 'amountout')) {
+    for (const t of await db('tblaccounts')
+      .whereIn('invoiceid', ids)
+      .select('invoiceid', 'amountin', 'amountout')) {
       const id = intCell(t.invoiceid);
       paid.set(id, (paid.get(id) ?? 0n) + moneyCell(t.amountin) - moneyCell(t.amountout));
     }
@@ -117,8 +147,15 @@ export interface ServiceRow {
   nextduedate: string | null;
 }
 
-export async function servicePage(db: Knex, f: { userid?: number; status?: string; q?: string }, page: number, perPage: number): Promise<Page<ServiceRow>> {
-  let base = db({ h: 'tblhosting' }).leftJoin({ p: 'tblproducts' }, 'p.id', 'h.packageid').leftJoin({ c: 'tblclients' }, 'c.id', 'h.userid');
+export async function servicePage(
+  db: Knex,
+  f: { userid?: number; status?: string; q?: string },
+  page: number,
+  perPage: number,
+): Promise<Page<ServiceRow>> {
+  let base = db({ h: 'tblhosting' })
+    .leftJoin({ p: 'tblproducts' }, 'p.id', 'h.packageid')
+    .leftJoin({ c: 'tblclients' }, 'c.id', 'h.userid');
   if (f.userid !== undefined) base = base.where('h.userid', f.userid);
   if (f.status) base = base.where('h.domainstatus', f.status);
   if (f.q) base = base.where((w) => whereLike(whereLike(w, 'h.domain', f.q!), 'p.name', f.q!, true));
@@ -126,7 +163,24 @@ export async function servicePage(db: Knex, f: { userid?: number; status?: strin
     base,
     page,
     perPage,
-    (q) => q.select('h.id', 'h.userid', 'h.domain', 'h.domainstatus', 'h.billingcycle', 'h.amount', 'h.regdate', 'h.nextduedate', 'p.name as product', 'c.firstname', 'c.lastname', 'c.companyname', 'c.currency').orderBy('h.id', 'desc'),
+    (q) =>
+      q
+        .select(
+          'h.id',
+          'h.userid',
+          'h.domain',
+          'h.domainstatus',
+          'h.billingcycle',
+          'h.amount',
+          'h.regdate',
+          'h.nextduedate',
+          'p.name as product',
+          'c.firstname',
+          'c.lastname',
+          'c.companyname',
+          'c.currency',
+        )
+        .orderBy('h.id', 'desc'),
     (r) => ({
       id: intCell(r.id),
       userid: intCell(r.userid),
@@ -154,7 +208,12 @@ export interface ClientRow {
   datecreated: string | null;
 }
 
-export async function clientPage(db: Knex, f: { q?: string; status?: string }, page: number, perPage: number): Promise<Page<ClientRow>> {
+export async function clientPage(
+  db: Knex,
+  f: { q?: string; status?: string },
+  page: number,
+  perPage: number,
+): Promise<Page<ClientRow>> {
   let base = db('tblclients');
   if (f.status) base = base.where('status', f.status);
   if (f.q) {
@@ -168,7 +227,10 @@ export async function clientPage(db: Knex, f: { q?: string; status?: string }, p
     base,
     page,
     perPage,
-    (q) => q.select('id', 'firstname', 'lastname', 'companyname', 'email', 'status', 'datecreated').orderBy('id', 'desc'),
+    (q) =>
+      q
+        .select('id', 'firstname', 'lastname', 'companyname', 'email', 'status', 'datecreated')
+        .orderBy('id', 'desc'),
     (r) => ({
       id: intCell(r.id),
       name: `${textCell(r.firstname)} ${textCell(r.lastname)}`.trim(),
@@ -190,7 +252,12 @@ export interface EmailRow {
   subject: string;
 }
 
-export async function emailPage(db: Knex, f: { userid?: number }, page: number, perPage: number): Promise<Page<EmailRow>> {
+export async function emailPage(
+  db: Knex,
+  f: { userid?: number },
+  page: number,
+  perPage: number,
+): Promise<Page<EmailRow>> {
   let base = db('tblemails');
   if (f.userid !== undefined) base = base.where('userid', f.userid);
   return readPage(
@@ -199,7 +266,13 @@ export async function emailPage(db: Knex, f: { userid?: number }, page: number, 
     perPage,
     // not the message: the list never reads the bodies
     (q) => q.select('id', 'userid', 'date', 'to', 'subject').orderBy('id', 'desc'),
-    (r) => ({ id: intCell(r.id), userid: intCell(r.userid), date: datetimeCell(r.date), to: textCell(r.to), subject: textCell(r.subject) }),
+    (r) => ({
+      id: intCell(r.id),
+      userid: intCell(r.userid),
+      date: datetimeCell(r.date),
+      to: textCell(r.to),
+      subject: textCell(r.subject),
+    }),
   );
 }
 
@@ -212,7 +285,12 @@ export interface ActivityRow {
   ipaddr: string;
 }
 
-export async function activityPage(db: Knex, f: { userid?: number; q?: string }, page: number, perPage: number): Promise<Page<ActivityRow>> {
+export async function activityPage(
+  db: Knex,
+  f: { userid?: number; q?: string },
+  page: number,
+  perPage: number,
+): Promise<Page<ActivityRow>> {
   let base = db('tblactivitylog');
   if (f.userid !== undefined) base = base.where('userid', f.userid);
   if (f.q) base = whereLike(base, 'description', f.q);
@@ -221,7 +299,14 @@ export async function activityPage(db: Knex, f: { userid?: number; q?: string },
     page,
     perPage,
     (q) => q.select('id', 'date', 'description', 'user', 'userid', 'ipaddr').orderBy('id', 'desc'),
-    (r) => ({ id: intCell(r.id), date: datetimeCell(r.date), description: textCell(r.description), user: textCell(r.user), userid: intCell(r.userid), ipaddr: textCell(r.ipaddr) }),
+    (r) => ({
+      id: intCell(r.id),
+      date: datetimeCell(r.date),
+      description: textCell(r.description),
+      user: textCell(r.user),
+      userid: intCell(r.userid),
+      ipaddr: textCell(r.ipaddr),
+    }),
   );
 }
 
@@ -232,7 +317,13 @@ export interface RunRow {
   status: string;
   startedAt: string | null;
   finishedAt: string | null;
-  counts: { invoices: number; notices: number; lateFees: number; suspensions: number; failures: number } | null;
+  counts: {
+    invoices: number;
+    notices: number;
+    lateFees: number;
+    suspensions: number;
+    failures: number;
+  } | null;
 }
 
 export function runCounts(summary: unknown): RunRow['counts'] {
@@ -240,7 +331,13 @@ export function runCounts(summary: unknown): RunRow['counts'] {
   try {
     const s = JSON.parse(summary) as Record<string, unknown>;
     const n = (k: string) => (Array.isArray(s[k]) ? (s[k] as unknown[]).length : 0);
-    return { invoices: n('invoicesCreated'), notices: n('notices'), lateFees: n('lateFees'), suspensions: n('suspensions'), failures: n('failures') };
+    return {
+      invoices: n('invoicesCreated'),
+      notices: n('notices'),
+      lateFees: n('lateFees'),
+      suspensions: n('suspensions'),
+      failures: n('failures'),
+    };
   } catch {
     return null;
   }
@@ -252,7 +349,13 @@ export async function runPage(db: Knex, page: number, perPage: number): Promise<
     page,
     perPage,
     (q) => q.select('run_date', 'status', 'started_at', 'finished_at', 'summary').orderBy('run_date', 'desc'),
-    (r) => ({ date: dateCell(r.run_date) ?? '', status: textCell(r.status), startedAt: datetimeCell(r.started_at), finishedAt: datetimeCell(r.finished_at), counts: runCounts(r.summary) }),
+    (r) => ({
+      date: dateCell(r.run_date) ?? '',
+      status: textCell(r.status),
+      startedAt: datetimeCell(r.started_at),
+      finishedAt: datetimeCell(r.finished_at),
+      counts: runCounts(r.summary),
+    }),
   );
 }
 
@@ -267,14 +370,22 @@ export interface StepRow {
   createdAt: string | null;
 }
 
-export async function stepPage(db: Knex, f: { date: string; task?: string }, page: number, perPage: number): Promise<Page<StepRow>> {
+export async function stepPage(
+  db: Knex,
+  f: { date: string; task?: string },
+  page: number,
+  perPage: number,
+): Promise<Page<StepRow>> {
   let base = db('tblpanel_automation_log').where('run_date', f.date);
   if (f.task) base = base.where('task', f.task);
   return readPage(
     base,
     page,
     perPage,
-    (q) => q.select('id', 'task', 'entity_type', 'entity_id', 'step_key', 'outcome', 'detail', 'created_at').orderBy('id', 'asc'),
+    (q) =>
+      q
+        .select('id', 'task', 'entity_type', 'entity_id', 'step_key', 'outcome', 'detail', 'created_at')
+        .orderBy('id', 'asc'),
     (r) => ({
       id: intCell(r.id),
       task: textCell(r.task),

@@ -34,7 +34,8 @@ const b64 = (buf: Buffer | string): string => Buffer.from(buf).toString('base64u
 const randomToken = (bytes = 24): string => crypto.randomBytes(bytes).toString('base64url');
 
 /** The fingerprint of a stored password hash: enough to notice a change, useless to crack. */
-export const passwordFingerprint = (storedHash: string): string => crypto.createHash('sha256').update(`fp:${storedHash}`).digest('base64url').slice(0, 16);
+export const passwordFingerprint = (storedHash: string): string =>
+  crypto.createHash('sha256').update(`fp:${storedHash}`).digest('base64url').slice(0, 16);
 
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
@@ -72,7 +73,8 @@ export function createSessionManager(opts: SessionManagerOptions): SessionManage
   const revoked = new Map<string, number>();
   const nowSec = () => Math.floor(opts.now() / 1000);
 
-  const mac = (name: string, payload: string) => crypto.createHmac('sha256', secret).update(`${name}.${payload}`).digest('base64url');
+  const mac = (name: string, payload: string) =>
+    crypto.createHmac('sha256', secret).update(`${name}.${payload}`).digest('base64url');
 
   function seal(name: string, value: unknown): string {
     const payload = b64(JSON.stringify(value));
@@ -108,15 +110,31 @@ export function createSessionManager(opts: SessionManagerOptions): SessionManage
 
   return {
     read(req, surface) {
-      const v = unseal(COOKIE[surface], (req.cookies as Record<string, unknown> | undefined)?.[COOKIE[surface]]) as Partial<SessionData> | null;
-      if (!v || typeof v.sid !== 'string' || typeof v.csrf !== 'string' || typeof v.exp !== 'number' || typeof v.fp !== 'string') return null;
+      const v = unseal(
+        COOKIE[surface],
+        (req.cookies as Record<string, unknown> | undefined)?.[COOKIE[surface]],
+      ) as Partial<SessionData> | null;
+      if (
+        !v ||
+        typeof v.sid !== 'string' ||
+        typeof v.csrf !== 'string' ||
+        typeof v.exp !== 'number' ||
+        typeof v.fp !== 'string'
+      )
+        return null;
       if (typeof v.uid !== 'number' || !Number.isSafeInteger(v.uid) || v.uid < 0) return null;
       if (v.exp <= nowSec() || revoked.has(v.sid)) return null;
       return { sid: v.sid, uid: v.uid, csrf: v.csrf, exp: v.exp, fp: v.fp };
     },
 
     issue(req, res, surface, uid, fp) {
-      const data: SessionData = { sid: randomToken(16), uid, csrf: randomToken(24), exp: nowSec() + opts.ttlSeconds, fp };
+      const data: SessionData = {
+        sid: randomToken(16),
+        uid,
+        csrf: randomToken(24),
+        exp: nowSec() + opts.ttlSeconds,
+        fp,
+      };
       res.cookie(COOKIE[surface], seal(COOKIE[surface], data), cookieOptions(req, opts.ttlSeconds * 1000));
       return data;
     },
