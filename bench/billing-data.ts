@@ -32,7 +32,10 @@ export function usedBytesOf(serviceId: number): bigint {
 export function counting(engine: Engine, n: number): { withSeq: string; from: string } {
   return engine === 'mysql'
     ? { withSeq: '', from: `(SELECT seq AS n FROM seq_1_to_${n}) s` }
-    : { withSeq: `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ${n}) `, from: 'seq s' };
+    : {
+        withSeq: `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ${n}) `,
+        from: 'seq s',
+      };
 }
 
 export interface SeedOptions {
@@ -48,7 +51,8 @@ export async function seedClosedMay(knex: Knex, engine: Engine, opts: SeedOption
   const N = opts.services;
   const mysql = engine === 'mysql';
   const { withSeq, from: services } = counting(engine, N);
-  const date = (d: number) => (mysql ? `DATE_ADD('${MAY.start}', INTERVAL ${d} DAY)` : `date('${MAY.start}', '+${d} days')`);
+  const date = (d: number) =>
+    mysql ? `DATE_ADD('${MAY.start}', INTERVAL ${d} DAY)` : `date('${MAY.start}', '+${d} days')`;
   const product = `CASE WHEN s.n % 10 = 0 THEN 3 ELSE (s.n % 2) + 1 END`;
   const client = mysql ? `(FLOOR((s.n - 1) / 2) + 1)` : `((s.n - 1) / 2 + 1)`;
   const lastSample = `(${MAY.days - 1} * ${N} + s.n)`;
@@ -86,8 +90,23 @@ export async function seedClosedMay(knex: Knex, engine: Engine, opts: SeedOption
 
 /** The billing profiles of products 1 and 2, plus a few overrides, as an admin would set them. */
 export const PROFILES = {
-  1: { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50', precommit: '0.35', minimum: '25.00', cap: '2500.00' } }, panelOverageOff: true },
-  2: { unit: 'TB', model: 'per_block', blockUnits: 1, allowance: '4 TB', tolerance: '50 GB', prices: { EUR: { overage: '250.00', minimum: '5.00' } }, window: { days: 10, counting: 'business', holidays: 'NL' }, panelOverageOff: true },
+  1: {
+    unit: 'GB',
+    model: 'per_unit',
+    allowance: '5 TB',
+    prices: { EUR: { overage: '0.50', precommit: '0.35', minimum: '25.00', cap: '2500.00' } },
+    panelOverageOff: true,
+  },
+  2: {
+    unit: 'TB',
+    model: 'per_block',
+    blockUnits: 1,
+    allowance: '4 TB',
+    tolerance: '50 GB',
+    prices: { EUR: { overage: '250.00', minimum: '5.00' } },
+    window: { days: 10, counting: 'business', holidays: 'NL' },
+    panelOverageOff: true,
+  },
 } as const;
 
 /** Checks the generator against its closed form, so a wrong seed never benchmarks nonsense. */
@@ -95,10 +114,17 @@ export async function checkSeed(knex: Knex, services: number): Promise<void> {
   const probe = [1, 2, Math.floor(services / 2), services].filter((v, i, a) => a.indexOf(v) === i);
   for (const id of probe) {
     const p = await knex('mod_overusage_periods').where({ id }).first('used_bytes');
-    const sum = await knex('mod_overusage_intervals').where({ period_id: id }).sum({ t: 'bytes' }).count({ n: '*' }).first();
+    const sum = await knex('mod_overusage_intervals')
+      .where({ period_id: id })
+      .sum({ t: 'bytes' })
+      .count({ n: '*' })
+      .first();
     const want = usedBytesOf(id);
     const got = BigInt(String(p.used_bytes));
     const total = BigInt(String(sum?.t).replace(/\.0+$/, ''));
-    if (got !== want || total !== want || Number(sum?.n) !== MAY.days) throw new Error(`seed check failed for period ${id}: used ${got}, intervals ${total} in ${sum?.n} rows, expected ${want}`);
+    if (got !== want || total !== want || Number(sum?.n) !== MAY.days)
+      throw new Error(
+        `seed check failed for period ${id}: used ${got}, intervals ${total} in ${sum?.n} rows, expected ${want}`,
+      );
   }
 }

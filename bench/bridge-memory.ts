@@ -17,7 +17,14 @@ import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 
-const args = parseArgs({ options: { serve: { type: 'boolean' }, kind: { type: 'string', default: 'unsigned' }, posts: { type: 'string', default: '16' }, mb: { type: 'string', default: '4' } } }).values;
+const args = parseArgs({
+  options: {
+    serve: { type: 'boolean' },
+    kind: { type: 'string', default: 'unsigned' },
+    posts: { type: 'string', default: '16' },
+    mb: { type: 'string', default: '4' },
+  },
+}).values;
 const MB = 1024 * 1024;
 
 if (args.serve) {
@@ -38,23 +45,61 @@ if (args.serve) {
     (globalThis as { gc?: () => void }).gc?.();
     res.json({ rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024 });
   });
-  const addon = { activate: () => undefined, deactivate: () => undefined, upgrade: () => undefined, output: () => '', download: () => ({ filename: 'f', contentType: 'text/csv; charset=utf-8' as const, body: '' }), clientarea: () => ({ pagetitle: '', breadcrumb: {}, templatefile: 'x' }) };
-  app.use(createBridgeRouter({ secret: 'bench-secret-0123456789abcdef0123456789abcdef', store, relay, hooks: () => [], addon, log: silentLogger }));
-  const server = http.createServer(app).listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
+  const addon = {
+    activate: () => undefined,
+    deactivate: () => undefined,
+    upgrade: () => undefined,
+    output: () => '',
+    download: () => ({ filename: 'f', contentType: 'text/csv; charset=utf-8' as const, body: '' }),
+    clientarea: () => ({ pagetitle: '', breadcrumb: {}, templatefile: 'x' }),
+  };
+  app.use(
+    createBridgeRouter({
+      secret: 'bench-secret-0123456789abcdef0123456789abcdef',
+      store,
+      relay,
+      hooks: () => [],
+      addon,
+      log: silentLogger,
+    }),
+  );
+  const server = http
+    .createServer(app)
+    .listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
   process.on('SIGTERM', () => process.exit(0));
 } else {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', import.meta.filename, '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
-  const mem = async () => (await (await fetch(`http://127.0.0.1:${port}/mem`)).json()) as { rss: number; maxRss: number };
+  const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', import.meta.filename, '--serve'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve) =>
+    child.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
+  );
+  const mem = async () =>
+    (await (await fetch(`http://127.0.0.1:${port}/mem`)).json()) as { rss: number; maxRss: number };
   const body = Buffer.alloc(Number(args.mb) * MB, 0x20);
   const headers: Record<string, string> =
-    args.kind === 'forged' ? { 'x-overusage-timestamp': String(Math.floor(Date.now() / 1000)), 'x-overusage-nonce': 'a'.repeat(32), 'x-overusage-signature': 'ab'.repeat(32) } : {};
+    args.kind === 'forged'
+      ? {
+          'x-overusage-timestamp': String(Math.floor(Date.now() / 1000)),
+          'x-overusage-nonce': 'a'.repeat(32),
+          'x-overusage-signature': 'ab'.repeat(32),
+        }
+      : {};
   const post = () =>
     new Promise<number>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/bridge/v1/hook', headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/bridge/v1/hook',
+          headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', () => resolve(-1));
       req.end(body);
     });

@@ -22,7 +22,9 @@ import { overusage } from '../test/support/cli-process.js';
 import { buildModule, CLI_ACTOR, TEST_SECRET_KEY } from '../test/support/module-fixture.js';
 import { ROOT } from './support.js';
 
-const a = parseArgs({ options: { per: { type: 'string', default: '500' }, tsx: { type: 'boolean', default: false } } }).values;
+const a = parseArgs({
+  options: { per: { type: 'string', default: '500' }, tsx: { type: 'boolean', default: false } },
+}).values;
 const per = Number(a.per);
 const MASTERS = 6;
 
@@ -37,35 +39,103 @@ async function once(processes: number, extraEnv: Record<string, string> = {}): P
   const db = await createTestDatabase('mysql');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-bench-collectors-'));
   const sim = createSimulator({ now: () => Date.now() });
-  const fx = await buildModule(db.knex, { start: new Date().toISOString(), gatewayFor: (s) => createSolusVmGateway(s) });
+  const fx = await buildModule(db.knex, {
+    start: new Date().toISOString(),
+    gatewayFor: (s) => createSolusVmGateway(s),
+  });
   for (let k = 0; k < MASTERS; k++) {
-    const m = sim.addMaster({ name: `m${k + 1}`, version: 1, zone: 'Europe/Brussels', resetPolicy: 'first_of_month', credentials: { apiId: 'id', apiKey: 'k' } });
-    m.addServers(per, { idStart: 1000 + k * 10000, node: { id: 1, name: 'n' }, clientId: 7, type: 'kvm', limitBytes: 0n, createdAt: '2012-01-01T00:00:00', profile: { kind: 'constant', bytesPerDay: 1n << 30n } });
+    const m = sim.addMaster({
+      name: `m${k + 1}`,
+      version: 1,
+      zone: 'Europe/Brussels',
+      resetPolicy: 'first_of_month',
+      credentials: { apiId: 'id', apiKey: 'k' },
+    });
+    m.addServers(per, {
+      idStart: 1000 + k * 10000,
+      node: { id: 1, name: 'n' },
+      clientId: 7,
+      type: 'kvm',
+      limitBytes: 0n,
+      createdAt: '2012-01-01T00:00:00',
+      profile: { kind: 'constant', bytesPerDay: 1n << 30n },
+    });
     await m.listen();
     await m.setFaults({ latencyMs: 20 });
-    await fx.mod.masters.add({ name: `m${k + 1}`, version: 1, baseUrl: m.url, apiId: 'id', apiKey: 'k', timeZone: 'Europe/Brussels', concurrency: 2, retries: 0 }, CLI_ACTOR);
-    await fx.mod.links.linkMany(Array.from({ length: per }, (_, i) => ({ serviceId: k * per + i + 1, clientId: 7, masterId: k + 1, serverRef: String(1000 + k * 10000 + i) })), CLI_ACTOR);
+    await fx.mod.masters.add(
+      {
+        name: `m${k + 1}`,
+        version: 1,
+        baseUrl: m.url,
+        apiId: 'id',
+        apiKey: 'k',
+        timeZone: 'Europe/Brussels',
+        concurrency: 2,
+        retries: 0,
+      },
+      CLI_ACTOR,
+    );
+    await fx.mod.links.linkMany(
+      Array.from({ length: per }, (_, i) => ({
+        serviceId: k * per + i + 1,
+        clientId: 7,
+        masterId: k + 1,
+        serverRef: String(1000 + k * 10000 + i),
+      })),
+      CLI_ACTOR,
+    );
   }
-  const env = { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex'), ...extraEnv };
+  const env = {
+    OVERUSAGE_DATA_DIR: dir,
+    OVERUSAGE_LOG_LEVEL: 'error',
+    OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+    ...extraEnv,
+  };
   const t0 = Date.now();
-  const procs = Array.from({ length: processes }, () => overusage(['--db', db.url, '--zone', 'Europe/Brussels', '--json', 'collect', '--masters-at-once', '1', '--wait', '60'], env));
+  const procs = Array.from({ length: processes }, () =>
+    overusage(
+      [
+        '--db',
+        db.url,
+        '--zone',
+        'Europe/Brussels',
+        '--json',
+        'collect',
+        '--masters-at-once',
+        '1',
+        '--wait',
+        '60',
+      ],
+      env,
+    ),
+  );
   const lives: number[] = [];
-  const ends = await Promise.all(procs.map((p, i) => p.exited.then((e) => ((lives[i] = Date.now() - t0), e))));
+  const ends = await Promise.all(
+    procs.map((p, i) => p.exited.then((e) => ((lives[i] = Date.now() - t0), e))),
+  );
   const ms = Date.now() - t0;
-  if (ends.some((e) => e.code !== 0)) throw new Error(`a collector failed: ${procs.map((p) => p.stderr()).join('\n')}`);
+  if (ends.some((e) => e.code !== 0))
+    throw new Error(`a collector failed: ${procs.map((p) => p.stderr()).join('\n')}`);
   const samples = Number((await db.knex('mod_overusage_samples').count({ n: '*' }))[0]!.n);
   await fx.mod.close();
   await sim.close();
   await db.drop();
   fs.rmSync(dir, { recursive: true, force: true });
-  const runs = procs.map((p, i) => ({ run: Number((JSON.parse(p.stdout()) as { durationMs: number }).durationMs), life: lives[i]! }));
+  const runs = procs.map((p, i) => ({
+    run: Number((JSON.parse(p.stdout()) as { durationMs: number }).durationMs),
+    life: lives[i]!,
+  }));
   return { ms, samples, runs };
 }
 
-execFileSync(process.execPath, [path.join(ROOT, 'tools', 'build.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(process.execPath, [path.join(ROOT, 'tools', 'build.mjs')], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 const one = await once(1);
 const three = await once(3);
-const viaTsx = a.tsx ? { one: await once(1, { OVERUSAGE_NO_BUNDLE: '1' }), three: await once(3, { OVERUSAGE_NO_BUNDLE: '1' }) } : null;
+const viaTsx = a.tsx
+  ? { one: await once(1, { OVERUSAGE_NO_BUNDLE: '1' }), three: await once(3, { OVERUSAGE_NO_BUNDLE: '1' }) }
+  : null;
 process.stdout.write(
   JSON.stringify({
     one: one.ms,
@@ -75,7 +145,14 @@ process.stdout.write(
     services: MASTERS * per,
     runsOne: one.runs,
     runsThree: three.runs,
-    ...(viaTsx ? { tsxOne: viaTsx.one.ms, tsxThree: viaTsx.three.ms, tsxRunsOne: viaTsx.one.runs, tsxRunsThree: viaTsx.three.runs } : {}),
+    ...(viaTsx
+      ? {
+          tsxOne: viaTsx.one.ms,
+          tsxThree: viaTsx.three.ms,
+          tsxRunsOne: viaTsx.one.runs,
+          tsxRunsThree: viaTsx.three.runs,
+        }
+      : {}),
   }) + '\n',
 );
 process.exit(0);

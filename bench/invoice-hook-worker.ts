@@ -36,7 +36,8 @@ const ZONE = 'Europe/Brussels';
 const ACTOR = { type: 'cli', id: 'bench' } as const;
 const STAMP = '2026-06-02 09:00:00';
 // what a line of about the module's length costs the panel to add
-const BARE_LINE = 'Bandwidth overusage 1–31 May 2026: 6.000 TB used, 5.000 TB included, 1 000 GB × €0.50 = €500.00 (dispute by 16 June 2026) [OU-0000000000]';
+const BARE_LINE =
+  'Bandwidth overusage 1–31 May 2026: 6.000 TB used, 5.000 TB included, 1 000 GB × €0.50 = €500.00 (dispute by 16 June 2026) [OU-0000000000]';
 const say = (s: string) => process.stderr.write(`  [invoice_hook ${engine}] ${s}\n`);
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
@@ -71,9 +72,22 @@ try {
   panel.addons.register(mod.addon);
   const activated = await panel.addons.activate('overusage');
   if (activated.status !== 'success') throw new Error(`activation: ${activated.description}`);
-  const master = await mod.masters.add({ name: 'bench', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: ZONE }, ACTOR);
+  const master = await mod.masters.add(
+    {
+      name: 'bench',
+      version: 1,
+      baseUrl: 'https://solus.example.net:5656',
+      apiId: 'i',
+      apiKey: 'k',
+      timeZone: ZONE,
+    },
+    ACTOR,
+  );
   await seedClosedMay(knex, engine, { services: N, masterId: master.id });
-  if (engine === 'mysql') await knex.raw('ANALYZE TABLE tblclients, tblhosting, tblinvoices, tblinvoiceitems, mod_overusage_services, mod_overusage_periods, mod_overusage_intervals, mod_overusage_samples');
+  if (engine === 'mysql')
+    await knex.raw(
+      'ANALYZE TABLE tblclients, tblhosting, tblinvoices, tblinvoiceitems, mod_overusage_services, mod_overusage_periods, mod_overusage_intervals, mod_overusage_samples',
+    );
   else await knex.raw('ANALYZE');
   await checkSeed(knex, N);
   await mod.billing.setProduct(1, PROFILES[1], ACTOR);
@@ -82,16 +96,26 @@ try {
     if (PRODUCT_OF(s) !== 3) await mod.billing.setServiceOverride(s, { allowance: '8 TB' }, ACTOR);
   }
   for (let s = 11; s <= N; s += Math.max(1, Math.floor(N / 50))) {
-    await mod.billing.setClientWindow(CLIENT_OF(s), { days: 30, counting: 'calendar', holidays: 'BE' }, ACTOR);
+    await mod.billing.setClientWindow(
+      CLIENT_OF(s),
+      { days: 30, counting: 'calendar', holidays: 'BE' },
+      ACTOR,
+    );
   }
   const rated = await mod.rating.rateClosedPeriods();
   say(`seeded and rated ${N} services (${rated.rated} charges) in ${(ms(t0) / 1000).toFixed(1)} s`);
 
   // Services with an overusage charge, spread over the whole id range: the first W + D get an
   // InvoiceCreation delivery, the next W + D the bare UpdateInvoice.
-  const billable: number[] = (await knex('mod_overusage_charges').where({ status: 'unbilled' }).orderBy('service_id').select('service_id')).map((r) => Number(r.service_id));
+  const billable: number[] = (
+    await knex('mod_overusage_charges')
+      .where({ status: 'unbilled' })
+      .orderBy('service_id')
+      .select('service_id')
+  ).map((r) => Number(r.service_id));
   const want = 2 * (W + D);
-  if (billable.length < want) throw new Error(`only ${billable.length} services have an overusage charge; ${want} needed`);
+  if (billable.length < want)
+    throw new Error(`only ${billable.length} services have an overusage charge; ${want} needed`);
   const stride = billable.length / want;
   const picked = Array.from({ length: want }, (_, i) => billable[Math.floor(i * stride)]!);
   const hookServices = picked.filter((_, i) => i % 2 === 0);
@@ -108,19 +132,36 @@ try {
   const ratingMs: number[] = [];
   const unratedSet = new Set(unrated);
   // pages InnoDB had to read from disk (server-wide: other clients count too)
-  const diskReads = async () => (engine === 'mysql' ? Number(((await knex.raw("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_reads'")) as unknown as [[{ Value: string }]])[0][0].Value) : 0);
+  const diskReads = async () =>
+    engine === 'mysql'
+      ? Number(
+          (
+            (await knex.raw("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_reads'")) as unknown as [
+              [{ Value: string }],
+            ]
+          )[0][0].Value,
+        )
+      : 0;
   let reads0 = 0;
   // the seeding's garbage is collected now, not during the timed deliveries (run with --expose-gc)
   (globalThis as { gc?: () => void }).gc?.();
   for (let i = 0; i < W + D; i++) {
     if (i === W) reads0 = await diskReads();
     t0 = process.hrtime.bigint();
-    const run = await panel.hooks.run('InvoiceCreation', { source: 'autogen', user: 'system', invoiceid: hookInvoices[i]!, status: 'Unpaid' });
+    const run = await panel.hooks.run('InvoiceCreation', {
+      source: 'autogen',
+      user: 'system',
+      invoiceid: hookInvoices[i]!,
+      status: 'Unpaid',
+    });
     const hookTook = ms(t0);
     const failed = run.handlers.find((h) => h.outcome === 'error');
     if (failed) throw new Error(`InvoiceCreation failed: ${JSON.stringify(failed)}`);
     t0 = process.hrtime.bigint();
-    await panel.api.updateInvoice({ invoiceId: bareInvoices[i]!, newItems: [{ description: BARE_LINE, amount: '500.00', taxed: true }] });
+    await panel.api.updateInvoice({
+      invoiceId: bareInvoices[i]!,
+      newItems: [{ description: BARE_LINE, amount: '500.00', taxed: true }],
+    });
     const bareTook = ms(t0);
     if (i >= W) {
       hookMs.push(hookTook);
@@ -139,15 +180,39 @@ try {
     .where('l.status', 'placed')
     .select('l.invoice_id');
   const items = await knex('tblinvoiceitems').whereIn('invoiceid', hookInvoices).count({ n: '*' }).first();
-  if (placed.length !== hookInvoices.length || new Set(placed.map((p) => Number(p.invoice_id))).size !== hookInvoices.length || Number(items?.n) !== 2 * hookInvoices.length) {
-    throw new Error(`expected one line on each of ${hookInvoices.length} invoices; found ${placed.length} placed lines and ${Number(items?.n) - hookInvoices.length} added items`);
+  if (
+    placed.length !== hookInvoices.length ||
+    new Set(placed.map((p) => Number(p.invoice_id))).size !== hookInvoices.length ||
+    Number(items?.n) !== 2 * hookInvoices.length
+  ) {
+    throw new Error(
+      `expected one line on each of ${hookInvoices.length} invoices; found ${placed.length} placed lines and ${Number(items?.n) - hookInvoices.length} added items`,
+    );
   }
 
   const stats = (xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
-    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: xs.reduce((a, b) => a + b, 0) / xs.length, max: sorted[sorted.length - 1]! };
+    return {
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      mean: xs.reduce((a, b) => a + b, 0) / xs.length,
+      max: sorted[sorted.length - 1]!,
+    };
   };
-  process.stdout.write(JSON.stringify({ engine, services: N, intervals: N * MAY.days, deliveries: D, warmup: W, rateOnDelivery: ratingMs.length, hook: stats(hookMs), hookRating: stats(ratingMs), bare: stats(bareMs), diskReadsPerDelivery: readsPerDelivery }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      engine,
+      services: N,
+      intervals: N * MAY.days,
+      deliveries: D,
+      warmup: W,
+      rateOnDelivery: ratingMs.length,
+      hook: stats(hookMs),
+      hookRating: stats(ratingMs),
+      bare: stats(bareMs),
+      diskReadsPerDelivery: readsPerDelivery,
+    }) + '\n',
+  );
 } finally {
   await db.drop().catch(() => {});
 }
@@ -157,7 +222,8 @@ async function seedPanel(knex: Knex, engine: 'sqlite' | 'mysql', n: number): Pro
   const clients = Math.ceil(n / 2);
   const c = counting(engine, clients);
   const s = counting(engine, n);
-  const cat = (...parts: string[]) => (engine === 'mysql' ? `CONCAT(${parts.join(', ')})` : parts.join(' || '));
+  const cat = (...parts: string[]) =>
+    engine === 'mysql' ? `CONCAT(${parts.join(', ')})` : parts.join(' || ');
   const work = async (trx: Knex | Knex.Transaction) => {
     await trx.raw(
       `INSERT INTO tblclients (id, uuid, firstname, lastname, email, language, currency, credit, datecreated, status, created_at, updated_at) ${c.withSeq}` +
@@ -187,12 +253,36 @@ async function renewalInvoices(knex: Knex, services: number[], firstId: number):
   const ids = services.map((_, i) => firstId + 1 + i);
   await knex.batchInsert(
     'tblinvoices',
-    services.map((s, i) => ({ id: ids[i], userid: CLIENT_OF(s), invoicenum: '', date: '2026-06-02', duedate: '2026-06-09', subtotal: '19.95', total: '19.95', status: 'Unpaid', paymentmethod: 'banktransfer', notes: '', created_at: STAMP, updated_at: STAMP })),
+    services.map((s, i) => ({
+      id: ids[i],
+      userid: CLIENT_OF(s),
+      invoicenum: '',
+      date: '2026-06-02',
+      duedate: '2026-06-09',
+      subtotal: '19.95',
+      total: '19.95',
+      status: 'Unpaid',
+      paymentmethod: 'banktransfer',
+      notes: '',
+      created_at: STAMP,
+      updated_at: STAMP,
+    })),
     200,
   );
   await knex.batchInsert(
     'tblinvoiceitems',
-    services.map((s, i) => ({ invoiceid: ids[i], userid: CLIENT_OF(s), type: 'Hosting', relid: s, description: `VPS - vps${s}.example.net (09/06/2026 - 08/07/2026)`, amount: '19.95', taxed: 0, duedate: '2026-06-09', paymentmethod: 'banktransfer', notes: '' })),
+    services.map((s, i) => ({
+      invoiceid: ids[i],
+      userid: CLIENT_OF(s),
+      type: 'Hosting',
+      relid: s,
+      description: `VPS - vps${s}.example.net (09/06/2026 - 08/07/2026)`,
+      amount: '19.95',
+      taxed: 0,
+      duedate: '2026-06-09',
+      paymentmethod: 'banktransfer',
+      notes: '',
+    })),
     200,
   );
   return ids;

@@ -5,8 +5,15 @@
  */
 import autocannon from 'autocannon';
 
-const o = JSON.parse(process.argv[2] ?? '{}') as { url: string; connections: number; duration: number; headers?: Record<string, string>; warmup?: number };
-const run = (duration: number) => autocannon({ url: o.url, connections: o.connections, duration, headers: o.headers ?? {}, pipelining: 1 });
+const o = JSON.parse(process.argv[2] ?? '{}') as {
+  url: string;
+  connections: number;
+  duration: number;
+  headers?: Record<string, string>;
+  warmup?: number;
+};
+const run = (duration: number) =>
+  autocannon({ url: o.url, connections: o.connections, duration, headers: o.headers ?? {}, pipelining: 1 });
 if (o.warmup) await run(o.warmup);
 const r = await run(o.duration);
 process.stdout.write(

@@ -73,7 +73,9 @@ try {
         name: m.name,
         version: m.version,
         baseUrl: m.url,
-        ...(m.version === 1 ? { apiId: m.credentials.apiId!, apiKey: m.credentials.apiKey! } : { token: m.credentials.token! }),
+        ...(m.version === 1
+          ? { apiId: m.credentials.apiId!, apiKey: m.credentials.apiKey! }
+          : { token: m.credentials.token! }),
         timeZone: ZONE,
         concurrency,
         timeoutMs: 30_000,
@@ -85,7 +87,12 @@ try {
     for (let off = 0; off < perMaster; off += 5000) {
       const batch = [];
       for (let i = off; i < Math.min(perMaster, off + 5000) && serviceId <= services; i++) {
-        batch.push({ serviceId: serviceId++, clientId: 1 + (i % 5000), masterId: added.id, serverRef: String(i + 1) });
+        batch.push({
+          serviceId: serviceId++,
+          clientId: 1 + (i % 5000),
+          masterId: added.id,
+          serverRef: String(i + 1),
+        });
       }
       await mod.links.linkMany(batch, { type: 'cli', id: 'bench' });
     }
@@ -113,14 +120,22 @@ try {
   const baseSeconds = Number(process.hrtime.bigint() - baseStart) / 1e9;
   const baselineRate = (baseCount * masterIds.length) / baseSeconds;
 
-  const control = async (pathname: string, method = 'GET') => (await fetch(`${sim.info.control}${pathname}`, { method })).json();
+  const control = async (pathname: string, method = 'GET') =>
+    (await fetch(`${sim.info.control}${pathname}`, { method })).json();
   for (const m of sim.info.masters) await control(`/_sim/masters/${m.name}/stats/reset`, 'POST');
 
   // The run itself is the operator's command, `overusage collect`, in a process of its own: its
   // peak memory (VmHWM, all threads) is the figure, not this set-up process's.
   const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', '--json', 'collect'], {
     cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '', OVERUSAGE_DB: db.url, OVERUSAGE_SECRET_KEY: SECRET.toString('hex'), OVERUSAGE_TIME_ZONE: ZONE, OVERUSAGE_LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '',
+      OVERUSAGE_DB: db.url,
+      OVERUSAGE_SECRET_KEY: SECRET.toString('hex'),
+      OVERUSAGE_TIME_ZONE: ZONE,
+      OVERUSAGE_LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -145,7 +160,10 @@ try {
   let answered = 0;
   let serviceMs = 0;
   for (const m of sim.info.masters) {
-    const st = (await control(`/_sim/masters/${m.name}/stats`)) as { answered: number; serviceMsTotal: number };
+    const st = (await control(`/_sim/masters/${m.name}/stats`)) as {
+      answered: number;
+      serviceMsTotal: number;
+    };
     answered += st.answered;
     serviceMs += st.serviceMsTotal;
   }

@@ -28,7 +28,24 @@ const rounds = Math.max(1, Number(args.rounds));
 const ACTOR = { type: 'cli', id: 'bench' } as const;
 const say = (s: string) => process.stderr.write(`  [rating ${engine}] ${s}\n`);
 // the columns the rating writes (not id, billed_at)
-const CHARGE_COLUMNS = ['period_id', 'service_id', 'client_id', 'product_id', 'period_start', 'period_end', 'currency', 'used_bytes', 'allowance_bytes', 'over_bytes', 'amount_minor', 'rounded_minor', 'status', 'explanation', 'taxed', 'rated_at'];
+const CHARGE_COLUMNS = [
+  'period_id',
+  'service_id',
+  'client_id',
+  'product_id',
+  'period_start',
+  'period_end',
+  'currency',
+  'used_bytes',
+  'allowance_bytes',
+  'over_bytes',
+  'amount_minor',
+  'rounded_minor',
+  'status',
+  'explanation',
+  'taxed',
+  'rated_at',
+];
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
@@ -47,11 +64,24 @@ try {
     metering: { writer: 'inline' },
   });
   await mod.migrate();
-  const master = await mod.masters.add({ name: 'bench', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: 'Europe/Brussels' }, ACTOR);
+  const master = await mod.masters.add(
+    {
+      name: 'bench',
+      version: 1,
+      baseUrl: 'https://solus.example.net:5656',
+      apiId: 'i',
+      apiKey: 'k',
+      timeZone: 'Europe/Brussels',
+    },
+    ACTOR,
+  );
 
   let t0 = process.hrtime.bigint();
   await seedClosedMay(knex, engine, { services: N, masterId: master.id });
-  if (engine === 'mysql') await knex.raw('ANALYZE TABLE mod_overusage_services, mod_overusage_periods, mod_overusage_intervals, mod_overusage_samples');
+  if (engine === 'mysql')
+    await knex.raw(
+      'ANALYZE TABLE mod_overusage_services, mod_overusage_periods, mod_overusage_intervals, mod_overusage_samples',
+    );
   else await knex.raw('ANALYZE');
   await checkSeed(knex, N);
   const seedSeconds = seconds(t0);
@@ -64,7 +94,11 @@ try {
     if (PRODUCT_OF(s) !== 3) await mod.billing.setServiceOverride(s, { allowance: '8 TB' }, ACTOR);
   }
   for (let s = 11; s <= N; s += Math.max(1, Math.floor(N / 50))) {
-    await mod.billing.setClientWindow(CLIENT_OF(s), { days: 30, counting: 'calendar', holidays: 'BE' }, ACTOR);
+    await mod.billing.setClientWindow(
+      CLIENT_OF(s),
+      { days: 30, counting: 'calendar', holidays: 'BE' },
+      ACTOR,
+    );
   }
 
   await createScratch(knex, engine);
@@ -84,13 +118,20 @@ try {
     t0 = process.hrtime.bigint();
     const out = await mod.rating.rateClosedPeriods();
     ratingRuns.push(seconds(t0));
-    if (out.rated !== N || out.skipped.length) throw new Error(`rated ${out.rated} of ${N}, skipped ${out.skipped.length}: ${JSON.stringify(out.skipped[0])}`);
+    if (out.rated !== N || out.skipped.length)
+      throw new Error(
+        `rated ${out.rated} of ${N}, skipped ${out.skipped.length}: ${JSON.stringify(out.skipped[0])}`,
+      );
     say(`round ${r + 1}: rateClosedPeriods ${ratingRuns[r]!.toFixed(2)} s`);
 
     if (r === 0) {
-      const rows: Array<{ status: string; n: unknown }> = await knex('mod_overusage_charges').groupBy('status').select('status', knex.raw('COUNT(*) AS n'));
+      const rows: Array<{ status: string; n: unknown }> = await knex('mod_overusage_charges')
+        .groupBy('status')
+        .select('status', knex.raw('COUNT(*) AS n'));
       statuses = Object.fromEntries(rows.map((x) => [x.status, Number(x.n)]));
-      const w = await knex('mod_overusage_charges').avg({ w: knex.raw('LENGTH(explanation)') }).first();
+      const w = await knex('mod_overusage_charges')
+        .avg({ w: knex.raw('LENGTH(explanation)') })
+        .first();
       width = Math.round(Number(w?.w));
       // The baseline writes the rating's own rows: the same widths and the same text to escape.
       sample = await knex('mod_overusage_charges').select(CHARGE_COLUMNS).orderBy('period_id');
@@ -113,7 +154,19 @@ try {
   const baselineRuns = aggRuns.map((a, i) => a + insertRuns[i]!);
   const baseline = Math.min(...baselineRuns);
   process.stdout.write(
-    JSON.stringify({ engine, services: N, intervals: N * MAY.days, seedSeconds, rating, baseline, ratingRuns, aggRuns, insertRuns, statuses, explanationWidth: width }) + '\n',
+    JSON.stringify({
+      engine,
+      services: N,
+      intervals: N * MAY.days,
+      seedSeconds,
+      rating,
+      baseline,
+      ratingRuns,
+      aggRuns,
+      insertRuns,
+      statuses,
+      explanationWidth: width,
+    }) + '\n',
   );
 } finally {
   if (args.keep) say(`kept database ${db.url}`);
@@ -131,16 +184,27 @@ async function createScratch(knex: Knex, engine: string): Promise<void> {
     await knex.raw('CREATE TABLE bench_scratch LIKE mod_overusage_charges');
     return;
   }
-  const defs = await knex('sqlite_master').where({ tbl_name: 'mod_overusage_charges' }).whereNotNull('sql').orderBy('type', 'desc').select('sql');
+  const defs = await knex('sqlite_master')
+    .where({ tbl_name: 'mod_overusage_charges' })
+    .whereNotNull('sql')
+    .orderBy('type', 'desc')
+    .select('sql');
   for (const d of defs) await knex.raw(String(d.sql).replaceAll('mod_overusage_charges', 'bench_scratch'));
 }
 
 function aggregate(knex: Knex): Promise<Array<{ period_id: unknown; total: unknown }>> {
-  return knex('mod_overusage_intervals').groupBy('period_id').select('period_id', knex.raw('SUM(bytes) AS total'));
+  return knex('mod_overusage_intervals')
+    .groupBy('period_id')
+    .select('period_id', knex.raw('SUM(bytes) AS total'));
 }
 
 /** One row per aggregate result, with the values of the rating's row for that period, in multi-row INSERTs in one transaction. */
-async function bulkInsert(knex: Knex, engine: string, sums: Array<{ period_id: unknown; total: unknown }>, rows: Record<string, unknown>[]): Promise<void> {
+async function bulkInsert(
+  knex: Knex,
+  engine: string,
+  sums: Array<{ period_id: unknown; total: unknown }>,
+  rows: Record<string, unknown>[],
+): Promise<void> {
   const byPeriod = new Map(rows.map((r) => [Number(r.period_id), r]));
   const chunk = 1000;
   const q = (c: string) => (engine === 'mysql' ? `\`${c}\`` : `"${c}"`);
@@ -152,7 +216,8 @@ async function bulkInsert(knex: Knex, engine: string, sums: Array<{ period_id: u
       const bindings: unknown[] = [];
       for (const s of part) {
         const row = byPeriod.get(Number(s.period_id))!;
-        for (const c of CHARGE_COLUMNS) bindings.push(c === 'used_bytes' ? String(s.total).replace(/\.0+$/, '') : row[c]);
+        for (const c of CHARGE_COLUMNS)
+          bindings.push(c === 'used_bytes' ? String(s.total).replace(/\.0+$/, '') : row[c]);
       }
       await trx.raw(head + part.map(() => tuple).join(', '), bindings as Knex.RawBinding[]);
     }

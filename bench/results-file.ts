@@ -14,9 +14,18 @@ export interface MeasuredAt {
 
 export type StampedResult = BenchResult & MeasuredAt;
 
-export function stamp(result: BenchResult, now: Date, loadavg: readonly number[], cores: number): StampedResult {
+export function stamp(
+  result: BenchResult,
+  now: Date,
+  loadavg: readonly number[],
+  cores: number,
+): StampedResult {
   const two = (n: number) => Math.round(n * 100) / 100;
-  return { ...result, measuredAt: now.toISOString(), load: { avg1: two(loadavg[0] ?? 0), avg5: two(loadavg[1] ?? 0), cores } };
+  return {
+    ...result,
+    measuredAt: now.toISOString(),
+    load: { avg1: two(loadavg[0] ?? 0), avg5: two(loadavg[1] ?? 0), cores },
+  };
 }
 
 /**
@@ -26,12 +35,18 @@ export function stamp(result: BenchResult, now: Date, loadavg: readonly number[]
 export function mergeResults(previousFile: unknown, fresh: StampedResult[]): StampedResult[] {
   const file = (previousFile ?? {}) as { measuredAt?: unknown; results?: unknown };
   const fileTime = typeof file.measuredAt === 'string' ? file.measuredAt : null;
-  const previous = (Array.isArray(file.results) ? file.results : []) as Array<BenchResult & Partial<MeasuredAt>>;
+  const previous = (Array.isArray(file.results) ? file.results : []) as Array<
+    BenchResult & Partial<MeasuredAt>
+  >;
   const key = (r: BenchResult) => `${r.name}|${r.engine}`;
   const replaced = new Set(fresh.map(key));
   const kept = previous
     .filter((r) => !replaced.has(key(r)))
-    .map((r): StampedResult => ({ ...r, measuredAt: r.measuredAt ?? fileTime ?? 'unknown', load: r.load ?? null }));
+    .map((r): StampedResult => ({
+      ...r,
+      measuredAt: r.measuredAt ?? fileTime ?? 'unknown',
+      load: r.load ?? null,
+    }));
   return [...kept, ...fresh];
 }
 
@@ -43,12 +58,33 @@ export function resultsFileText(results: StampedResult[], node: string): string 
 /** A Markdown table of the figures, for the README: one row a figure, with when and under what load. */
 export function resultsTable(results: StampedResult[]): string {
   const cell = (v: unknown) => String(v).replace(/\|/g, '\\|');
-  const when = (r: StampedResult) => (r.measuredAt === 'unknown' ? '?' : `${r.measuredAt.slice(0, 16).replace('T', ' ')} UTC`);
+  const when = (r: StampedResult) =>
+    r.measuredAt === 'unknown' ? '?' : `${r.measuredAt.slice(0, 16).replace('T', ' ')} UTC`;
   const load = (r: StampedResult) => (r.load ? `${r.load.avg1} on ${r.load.cores} cores` : '?');
   const rows = results.map((r) =>
-    ['', r.name, r.engine ?? '-', `${r.value} ${r.unit}`, r.baseline ?? '-', r.ratio ?? '-', r.goal, when(r), load(r), ''].map(cell).join(' | ').trim(),
+    [
+      '',
+      r.name,
+      r.engine ?? '-',
+      `${r.value} ${r.unit}`,
+      r.baseline ?? '-',
+      r.ratio ?? '-',
+      r.goal,
+      when(r),
+      load(r),
+      '',
+    ]
+      .map(cell)
+      .join(' | ')
+      .trim(),
   );
-  return ['| figure | engine | value | baseline | ratio | goal | measured | load (1 min) |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n') + '\n';
+  return (
+    [
+      '| figure | engine | value | baseline | ratio | goal | measured | load (1 min) |',
+      '|---|---|---|---|---|---|---|---|',
+      ...rows,
+    ].join('\n') + '\n'
+  );
 }
 
 export const TABLE_START = '<!-- bench:table (npm run bench:table writes it from bench/results.json) -->';

@@ -51,7 +51,11 @@ const record = (r: BenchResult) => results.push(stamp(r, new Date(), os.loadavg(
 
 function runWorker(script: string, argv: string[]): Promise<Record<string, number | string>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', path.join(ROOT, script), ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--expose-gc', path.join(ROOT, script), ...argv],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => {
@@ -118,7 +122,14 @@ if (wanted('metering')) {
 if (wanted('rating')) {
   for (const engine of engines) {
     process.stderr.write(`rating: closing and rating ${args.services} services × 31 days on ${engine} …\n`);
-    const r = await runWorker('bench/rating-worker.ts', ['--engine', engine, '--services', args.services!, '--rounds', rounds]);
+    const r = await runWorker('bench/rating-worker.ts', [
+      '--engine',
+      engine,
+      '--services',
+      args.services!,
+      '--rounds',
+      rounds,
+    ]);
     const rating = Number(r.rating);
     const baseline = Number(r.baseline);
     const runs = (k: string) => (r[k] as unknown as number[]).map((v) => round(v, 2)).join(', ');
@@ -139,8 +150,15 @@ if (wanted('rating')) {
 
 if (wanted('invoice_hook')) {
   for (const engine of engines) {
-    process.stderr.write(`invoice_hook: InvoiceCreation deliveries with ${args.services} services on ${engine} …\n`);
-    const r = await runWorker('bench/invoice-hook-worker.ts', ['--engine', engine, '--services', args.services!]);
+    process.stderr.write(
+      `invoice_hook: InvoiceCreation deliveries with ${args.services} services on ${engine} …\n`,
+    );
+    const r = await runWorker('bench/invoice-hook-worker.ts', [
+      '--engine',
+      engine,
+      '--services',
+      args.services!,
+    ]);
     const hook = r.hook as unknown as Record<string, number>;
     const rating = r.hookRating as unknown as Record<string, number>;
     const bare = r.bare as unknown as Record<string, number>;
@@ -148,7 +166,9 @@ if (wanted('invoice_hook')) {
       `${r.deliveries} deliveries (after ${r.warmup} untimed), each adding one line through the in-process panel API; mean ${round(hook.mean!, 2)} ms, max ${round(hook.max!, 2)} ms; ` +
       `the ${r.rateOnDelivery} that rated the period too: p50 ${round(rating.p50!, 2)} ms, p99 ${round(rating.p99!, 2)} ms; ` +
       `baseline = bare UpdateInvoice adding one line, mean ${round(bare.mean!, 2)} ms, max ${round(bare.max!, 2)} ms` +
-      (engine === 'mysql' ? `; InnoDB read ${round(Number(r.diskReadsPerDelivery), 1)} pages from disk per delivery and baseline call (server-wide)` : '');
+      (engine === 'mysql'
+        ? `; InnoDB read ${round(Number(r.diskReadsPerDelivery), 1)} pages from disk per delivery and baseline call (server-wide)`
+        : '');
     if (big) {
       record({
         name: 'invoice_creation_1m.p99_vs_bare',
@@ -169,7 +189,10 @@ if (wanted('invoice_hook')) {
         unit: 'ms',
         baseline: round(bare[p]!, 2),
         ratio: round(hook[p]! / bare[p]!),
-        goal: p === 'p99' ? '<= 25 ms (value); the ratio shows the hook against the bare UpdateInvoice it must make' : 'informative',
+        goal:
+          p === 'p99'
+            ? '<= 25 ms (value); the ratio shows the hook against the bare UpdateInvoice it must make'
+            : 'informative',
         engine,
         ...(p === 'p99' ? { notes } : {}),
       });
@@ -184,15 +207,52 @@ const webLoad = (r: Record<string, unknown>, k: string) => r[k] as WebLoad;
 if (wanted('widget')) {
   for (const engine of engines) {
     process.stderr.write(`widget: a VPS with 400 days of history under 50 connections on ${engine} …\n`);
-    const r = await runWorker('bench/web-worker.ts', ['--engine', engine, '--scenario', 'widget', '--connections', '50']);
-    const [w, bare, uncached, serial] = [webLoad(r, 'widget'), webLoad(r, 'bare'), webLoad(r, 'uncached'), webLoad(r, 'uncachedSerial')];
+    const r = await runWorker('bench/web-worker.ts', [
+      '--engine',
+      engine,
+      '--scenario',
+      'widget',
+      '--connections',
+      '50',
+    ]);
+    const [w, bare, uncached, serial] = [
+      webLoad(r, 'widget'),
+      webLoad(r, 'bare'),
+      webLoad(r, 'uncached'),
+      webLoad(r, 'uncachedSerial'),
+    ];
     const notes =
       `${r.bytes} bytes a page; ${r.samples} samples, ${r.periods} periods, ${r.lines} lines; ${r.duration} s per measure after 2 s of warm-up; ` +
       `widget p50 ${w.p50} ms, ${w.non2xx + w.errors} failed; bare route p50 ${bare.p50} ms p99 ${bare.p99} ms (no ETag computed, the bytes kept as a Buffer); ` +
       `the page is kept for 15 s (it changes once a day) — built on every request: ${round(uncached.rps, 0)} req/s, p99 ${uncached.p99} ms under 50 connections, one at a time p50 ${round(serial.p50, 2)} ms p99 ${round(serial.p99, 2)} ms`;
-    record({ name: 'widget.p99', value: w.p99, unit: 'ms', baseline: bare.p99, ratio: round(w.p99 / bare.p99), goal: '<= 20 ms (value), 50 connections; baseline = the bare route’s p99', engine, notes });
-    record({ name: 'widget.throughput_vs_bare', value: round(w.rps, 0), unit: 'req/s', baseline: round(bare.rps, 0), ratio: round(w.rps / bare.rps), goal: '>= 0.4 (bare express route serving the same bytes)', engine });
-    record({ name: 'widget.uncached_vs_bare', value: round(uncached.rps, 0), unit: 'req/s', baseline: round(bare.rps, 0), ratio: round(uncached.rps / bare.rps), goal: 'informative: the page built on every request (cache off)', engine });
+    record({
+      name: 'widget.p99',
+      value: w.p99,
+      unit: 'ms',
+      baseline: bare.p99,
+      ratio: round(w.p99 / bare.p99),
+      goal: '<= 20 ms (value), 50 connections; baseline = the bare route’s p99',
+      engine,
+      notes,
+    });
+    record({
+      name: 'widget.throughput_vs_bare',
+      value: round(w.rps, 0),
+      unit: 'req/s',
+      baseline: round(bare.rps, 0),
+      ratio: round(w.rps / bare.rps),
+      goal: '>= 0.4 (bare express route serving the same bytes)',
+      engine,
+    });
+    record({
+      name: 'widget.uncached_vs_bare',
+      value: round(uncached.rps, 0),
+      unit: 'req/s',
+      baseline: round(bare.rps, 0),
+      ratio: round(uncached.rps / bare.rps),
+      goal: 'informative: the page built on every request (cache off)',
+      engine,
+    });
   }
 }
 
@@ -200,8 +260,24 @@ if (wanted('dispute_list')) {
   for (const engine of engines) {
     const lineCount = big ? '1000000' : '100000';
     process.stderr.write(`dispute_list: the admin's dispute queue over ${lineCount} lines on ${engine} …\n`);
-    const r = await runWorker('bench/web-worker.ts', ['--engine', engine, '--scenario', 'dispute_list', '--lines', lineCount, '--connections', '10']);
-    const [first, deep, json, jsonDeep, lines, single] = ['html', 'htmlDeep', 'json', 'jsonDeep', 'linesList', 'single'].map((k) => webLoad(r, k)) as [WebLoad, WebLoad, WebLoad, WebLoad, WebLoad, WebLoad];
+    const r = await runWorker('bench/web-worker.ts', [
+      '--engine',
+      engine,
+      '--scenario',
+      'dispute_list',
+      '--lines',
+      lineCount,
+      '--connections',
+      '10',
+    ]);
+    const [first, deep, json, jsonDeep, lines, single] = [
+      'html',
+      'htmlDeep',
+      'json',
+      'jsonDeep',
+      'linesList',
+      'single',
+    ].map((k) => webLoad(r, k)) as [WebLoad, WebLoad, WebLoad, WebLoad, WebLoad, WebLoad];
     const worst = Math.max(first.p99, deep.p99);
     record({
       name: `dispute_list${sfx}.p99`,
@@ -220,10 +296,13 @@ if (wanted('dispute_list')) {
 }
 
 if (wanted('collectors') && engines.includes('mysql')) {
-  process.stderr.write('collectors: one collect process against three sharing 6 latency-bound masters, on mysql …\n');
+  process.stderr.write(
+    'collectors: one collect process against three sharing 6 latency-bound masters, on mysql …\n',
+  );
   const r = await runWorker('bench/collectors-worker.ts', ['--per', '500', '--tsx']);
   const speedup = Number(r.one) / Number(r.three);
-  const runs = (k: string) => (r[k] as unknown as Array<{ run: number; life: number }>).map((p) => `${p.run} of ${p.life}`).join(', ');
+  const runs = (k: string) =>
+    (r[k] as unknown as Array<{ run: number; life: number }>).map((p) => `${p.run} of ${p.life}`).join(', ');
   record({
     name: 'collectors.scaling',
     value: round(speedup, 2),
@@ -250,7 +329,9 @@ try {
 fs.writeFileSync(file, resultsFileText(mergeResults(previous, results), process.version));
 
 const pad = (s: string, n: number) => s.padEnd(n);
-process.stdout.write(`\n${pad('figure', 30)} ${pad('engine', 7)} ${pad('value', 22)} ${pad('baseline', 18)} ${pad('ratio', 7)} goal\n`);
+process.stdout.write(
+  `\n${pad('figure', 30)} ${pad('engine', 7)} ${pad('value', 22)} ${pad('baseline', 18)} ${pad('ratio', 7)} goal\n`,
+);
 for (const r of results) {
   process.stdout.write(
     `${pad(r.name, 30)} ${pad(r.engine ?? '-', 7)} ${pad(`${r.value} ${r.unit}`, 22)} ${pad(r.baseline === null ? '-' : String(r.baseline), 18)} ${pad(r.ratio === null ? '-' : String(r.ratio), 7)} ${r.goal}\n`,

@@ -22,7 +22,16 @@ export interface BenchResult {
 
 export interface SimProcess {
   child: ChildProcess;
-  info: { control: string; masters: Array<{ name: string; version: 1 | 2; url: string; credentials: Record<string, string>; fingerprint256: string | null }> };
+  info: {
+    control: string;
+    masters: Array<{
+      name: string;
+      version: 1 | 2;
+      url: string;
+      credentials: Record<string, string>;
+      fingerprint256: string | null;
+    }>;
+  };
   stop(): Promise<void>;
 }
 
@@ -31,10 +40,14 @@ export async function startSimulatorProcess(config: unknown): Promise<SimProcess
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-bench-sim-'));
   const file = path.join(dir, 'sim.json');
   fs.writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'simulator/main.ts'), '--config', file], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'simulator/main.ts'), '--config', file],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const line = await new Promise<string>((resolve, reject) => {
     const rl = readline.createInterface({ input: child.stdout! });
     rl.once('line', (l) => {
@@ -55,7 +68,9 @@ export async function startSimulatorProcess(config: unknown): Promise<SimProcess
 }
 
 /** Samples resident memory while `work` runs and returns its peak (bytes). */
-export async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRss: number; peakHeap: number }> {
+export async function withPeakRss<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; peakRss: number; peakHeap: number }> {
   let peakRss = process.memoryUsage().rss;
   let peakHeap = process.memoryUsage().heapUsed;
   const timer = setInterval(() => {

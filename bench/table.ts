@@ -7,7 +7,9 @@ import path from 'node:path';
 import { mergeResults, resultsTable, withTable } from './results-file.js';
 import { ROOT } from './support.js';
 
-const table = resultsTable(mergeResults(JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'results.json'), 'utf8')), []));
+const table = resultsTable(
+  mergeResults(JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'results.json'), 'utf8')), []),
+);
 if (process.argv.includes('--write')) {
   const readme = path.join(ROOT, 'README.md');
   fs.writeFileSync(readme, withTable(fs.readFileSync(readme, 'utf8'), table));

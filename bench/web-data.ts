@@ -17,16 +17,59 @@ export const SECRET = Buffer.alloc(32, 9);
 export const NOW = '2014-06-15T10:00:00Z';
 const GB = 10n ** 9n;
 
-export function moduleOn(db: TestDatabase, clock: ManualClock, fake: FakeMaster, cacheMs: number, log: Logger): OverusageModule {
-  return createModule({ knex: db.knex, clock, secretKey: SECRET, zone: ZONE, gatewayFor: () => fake.gateway(), log, metering: { writer: 'inline' }, web: { cacheMs } });
+export function moduleOn(
+  db: TestDatabase,
+  clock: ManualClock,
+  fake: FakeMaster,
+  cacheMs: number,
+  log: Logger,
+): OverusageModule {
+  return createModule({
+    knex: db.knex,
+    clock,
+    secretKey: SECRET,
+    zone: ZONE,
+    gatewayFor: () => fake.gateway(),
+    log,
+    metering: { writer: 'inline' },
+    web: { cacheMs },
+  });
 }
 
 /** 400 days of one VPS through the real pipeline: a sample every evening (some reads fail), periods closed on the 1st and rated, a line per billed period. */
-export async function widgetData(db: TestDatabase, mod: OverusageModule, clock: ManualClock, fake: FakeMaster, days: number) {
+export async function widgetData(
+  db: TestDatabase,
+  mod: OverusageModule,
+  clock: ManualClock,
+  fake: FakeMaster,
+  days: number,
+) {
   const actor = { type: 'system' as const, id: 'bench' };
-  const master = await mod.masters.add({ name: 'bench', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: ZONE }, actor);
-  await mod.billing.setProduct(1, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50', precommit: '0.35' } } }, actor);
-  await mod.links.link({ serviceId: 1, clientId: 1, productId: 1, masterId: master.id, serverRef: '101', regdate: '2012-01-15' }, actor);
+  const master = await mod.masters.add(
+    {
+      name: 'bench',
+      version: 1,
+      baseUrl: 'https://solus.example.net:5656',
+      apiId: 'i',
+      apiKey: 'k',
+      timeZone: ZONE,
+    },
+    actor,
+  );
+  await mod.billing.setProduct(
+    1,
+    {
+      unit: 'GB',
+      model: 'per_unit',
+      allowance: '5 TB',
+      prices: { EUR: { overage: '0.50', precommit: '0.35' } },
+    },
+    actor,
+  );
+  await mod.links.link(
+    { serviceId: 1, clientId: 1, productId: 1, masterId: master.id, serverRef: '101', regdate: '2012-01-15' },
+    actor,
+  );
   const end = DateTime.fromISO(NOW, { zone: 'utc' });
   let counter = 0n;
   for (let i = days; i >= 1; i--) {
@@ -48,7 +91,9 @@ export async function widgetData(db: TestDatabase, mod: OverusageModule, clock: 
   const charges = await db.knex('mod_overusage_charges').where({ service_id: 1 }).orderBy('period_start');
   let n = 0;
   for (const c of charges.filter((x) => x.status === 'billed' || x.status === 'unbilled')) {
-    const invoiceDate = DateTime.fromISO(String(c.period_end).slice(0, 10), { zone: 'utc' }).plus({ days: 3 });
+    const invoiceDate = DateTime.fromISO(String(c.period_end).slice(0, 10), { zone: 'utc' }).plus({
+      days: 3,
+    });
     const last = invoiceDate.plus({ days: 14 });
     await db.knex('mod_overusage_lines').insert({
       charge_id: c.id,
@@ -71,8 +116,17 @@ export async function widgetData(db: TestDatabase, mod: OverusageModule, clock: 
       placed_at: sqlInstant(invoiceDate),
     });
   }
-  await db.knex('mod_overusage_charges').where({ service_id: 1, status: 'unbilled' }).update({ status: 'billed' });
-  return { lines: n, periods: toNum((await db.knex('mod_overusage_periods').where({ service_id: 1 }).count({ n: '*' }).first())!.n), samples: toNum((await db.knex('mod_overusage_samples').count({ n: '*' }).first())!.n) };
+  await db
+    .knex('mod_overusage_charges')
+    .where({ service_id: 1, status: 'unbilled' })
+    .update({ status: 'billed' });
+  return {
+    lines: n,
+    periods: toNum(
+      (await db.knex('mod_overusage_periods').where({ service_id: 1 }).count({ n: '*' }).first())!.n,
+    ),
+    samples: toNum((await db.knex('mod_overusage_samples').count({ n: '*' }).first())!.n),
+  };
 }
 
 /**
@@ -92,12 +146,28 @@ export async function disputeData(db: TestDatabase, lines: number) {
   if (db.engine === 'mysql') await disputeDataSql(k, lines, services, clients, stepSeconds);
   else await disputeDataJs(k, lines, services, clients, stepSeconds);
   if (db.engine === 'sqlite') await k.raw('ANALYZE');
-  else for (const t of ['mod_overusage_charges', 'mod_overusage_lines', 'mod_overusage_disputes']) await k.raw(`ANALYZE TABLE ${t}`);
-  const n = (q: Knex.QueryBuilder) => q.count({ n: '*' }).first().then((r) => toNum((r as { n: unknown }).n));
-  return { lines, disputes: await n(k('mod_overusage_disputes')), open: await n(k('mod_overusage_disputes').where({ state: 'open' })) };
+  else
+    for (const t of ['mod_overusage_charges', 'mod_overusage_lines', 'mod_overusage_disputes'])
+      await k.raw(`ANALYZE TABLE ${t}`);
+  const n = (q: Knex.QueryBuilder) =>
+    q
+      .count({ n: '*' })
+      .first()
+      .then((r) => toNum((r as { n: unknown }).n));
+  return {
+    lines,
+    disputes: await n(k('mod_overusage_disputes')),
+    open: await n(k('mod_overusage_disputes').where({ state: 'open' })),
+  };
 }
 
-async function disputeDataJs(k: Knex, lines: number, services: number, clients: number, stepSeconds: number): Promise<void> {
+async function disputeDataJs(
+  k: Knex,
+  lines: number,
+  services: number,
+  clients: number,
+  stepSeconds: number,
+): Promise<void> {
   const start = DateTime.fromISO('2013-06-01T08:00:00Z', { zone: 'utc' });
   const explanation = JSON.stringify({ rated: { unit: 'GB' } });
   const CHUNK = 10_000;
@@ -108,13 +178,73 @@ async function disputeDataJs(k: Knex, lines: number, services: number, clients: 
     for (let i = from; i < from + CHUNK && i <= lines; i++) {
       const service = (i % services) + 1;
       const client = (service % clients) + 1;
-      const month = DateTime.fromISO('2013-01-01', { zone: 'utc' }).plus({ months: Math.floor(i / services) });
+      const month = DateTime.fromISO('2013-01-01', { zone: 'utc' }).plus({
+        months: Math.floor(i / services),
+      });
       const at = start.plus({ seconds: i * stepSeconds });
-      charges.push({ id: i, period_id: i, service_id: service, client_id: client, product_id: 1, period_start: month.toISODate(), period_end: month.endOf('month').toISODate(), currency: 'EUR', used_bytes: '6000000000000', allowance_bytes: '5000000000000', over_bytes: '1000000000000', amount_minor: String(10000 + (i % 50000)), rounded_minor: String(10000 + (i % 50000)), status: 'billed', explanation, taxed: true, rated_at: sqlInstant(at), billed_at: sqlInstant(at) });
+      charges.push({
+        id: i,
+        period_id: i,
+        service_id: service,
+        client_id: client,
+        product_id: 1,
+        period_start: month.toISODate(),
+        period_end: month.endOf('month').toISODate(),
+        currency: 'EUR',
+        used_bytes: '6000000000000',
+        allowance_bytes: '5000000000000',
+        over_bytes: '1000000000000',
+        amount_minor: String(10000 + (i % 50000)),
+        rounded_minor: String(10000 + (i % 50000)),
+        status: 'billed',
+        explanation,
+        taxed: true,
+        rated_at: sqlInstant(at),
+        billed_at: sqlInstant(at),
+      });
       const isOpen = i % 10 === 0;
-      rows.push({ id: i, charge_id: i, service_id: service, client_id: client, invoice_id: 500_000 + i, invoice_item_id: 900_000 + i, ref_code: `OU-${i.toString(16).toUpperCase().padStart(10, '0')}`, status: isOpen ? 'held' : 'placed', amount_minor: String(10000 + (i % 50000)), currency: 'EUR', description: `Bandwidth overusage ${month.toFormat('LLLL yyyy')}: 6.000 TB used, 5.000 TB included [OU-${i}]`, locale: 'en-GB', invoice_date: at.toISODate(), window_days: 14, window_counting: 'calendar', window_holidays: 'BE', deadline_last_day: at.plus({ days: 14 }).toISODate(), deadline_closes_at: sqlInstant(at.plus({ days: 15 })), created_at: sqlInstant(at), placed_at: sqlInstant(at) });
+      rows.push({
+        id: i,
+        charge_id: i,
+        service_id: service,
+        client_id: client,
+        invoice_id: 500_000 + i,
+        invoice_item_id: 900_000 + i,
+        ref_code: `OU-${i.toString(16).toUpperCase().padStart(10, '0')}`,
+        status: isOpen ? 'held' : 'placed',
+        amount_minor: String(10000 + (i % 50000)),
+        currency: 'EUR',
+        description: `Bandwidth overusage ${month.toFormat('LLLL yyyy')}: 6.000 TB used, 5.000 TB included [OU-${i}]`,
+        locale: 'en-GB',
+        invoice_date: at.toISODate(),
+        window_days: 14,
+        window_counting: 'calendar',
+        window_holidays: 'BE',
+        deadline_last_day: at.plus({ days: 14 }).toISODate(),
+        deadline_closes_at: sqlInstant(at.plus({ days: 15 })),
+        created_at: sqlInstant(at),
+        placed_at: sqlInstant(at),
+      });
       if (i % 5 === 0) {
-        disputes.push({ line_id: i, client_id: client, service_id: service, state: isOpen ? 'open' : 'upheld', reason: `reason ${i}: I do not recognise this traffic`, opened_by_type: 'client', opened_by_id: String(client), opened_at: sqlInstant(at.plus({ days: 2 })), hold_state: isOpen ? 'held' : 'published', original_invoice_id: 500_000 + i, held_invoice_id: 700_000 + i, held_item_id: 800_000 + i, amount_before_minor: String(10000 + (i % 50000)), currency: 'EUR', version: isOpen ? 1 : 3, updated_at: sqlInstant(at.plus({ days: 2 })), resolved_at: isOpen ? null : sqlInstant(at.plus({ days: 9 })) });
+        disputes.push({
+          line_id: i,
+          client_id: client,
+          service_id: service,
+          state: isOpen ? 'open' : 'upheld',
+          reason: `reason ${i}: I do not recognise this traffic`,
+          opened_by_type: 'client',
+          opened_by_id: String(client),
+          opened_at: sqlInstant(at.plus({ days: 2 })),
+          hold_state: isOpen ? 'held' : 'published',
+          original_invoice_id: 500_000 + i,
+          held_invoice_id: 700_000 + i,
+          held_item_id: 800_000 + i,
+          amount_before_minor: String(10000 + (i % 50000)),
+          currency: 'EUR',
+          version: isOpen ? 1 : 3,
+          updated_at: sqlInstant(at.plus({ days: 2 })),
+          resolved_at: isOpen ? null : sqlInstant(at.plus({ days: 9 })),
+        });
       }
     }
     await k.transaction(async (trx) => {
@@ -126,7 +256,13 @@ async function disputeDataJs(k: Knex, lines: number, services: number, clients: 
 }
 
 /** The same rows as disputeDataJs, by INSERT … SELECT over MariaDB's sequence engine. */
-async function disputeDataSql(k: Knex, lines: number, services: number, clients: number, stepSeconds: number): Promise<void> {
+async function disputeDataSql(
+  k: Knex,
+  lines: number,
+  services: number,
+  clients: number,
+  stepSeconds: number,
+): Promise<void> {
   const seq = `(SELECT seq AS n FROM seq_1_to_${lines}) s`;
   const service = `((s.n % ${services}) + 1)`;
   const client = `((((s.n % ${services}) + 1) % ${clients}) + 1)`;

@@ -38,11 +38,31 @@ const engine = args.engine as 'sqlite' | 'mysql';
 const duration = Number(args.duration);
 const log = createLogger({ level: 'warn' });
 
-type Load = { p50: number; p90: number; p99: number; max: number; rps: number; total: number; bytesPerResponse: number; non2xx: number; errors: number; timeouts: number };
+type Load = {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  rps: number;
+  total: number;
+  bytesPerResponse: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+};
 
 function load(url: string, connections: number, headers: Record<string, string> = {}): Promise<Load> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'load-client.ts'), JSON.stringify({ url, connections, duration, headers, warmup: 2 })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'bench', 'load-client.ts'),
+        JSON.stringify({ url, connections, duration, headers, warmup: 2 }),
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => {
@@ -64,7 +84,11 @@ function listen(app: express.Express): Promise<{ url: string; close: () => Promi
 }
 
 /** Single requests, one after another: the latency of the page alone. */
-async function serial(url: string, headers: Record<string, string>, n = 200): Promise<{ p50: number; p99: number }> {
+async function serial(
+  url: string,
+  headers: Record<string, string>,
+  n = 200,
+): Promise<{ p50: number; p99: number }> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();
@@ -98,7 +122,8 @@ try {
     const page = `/overusage/embed/client?service=1`;
     const first = await fetch(a.url + page, { headers });
     const body = await first.text();
-    if (first.status !== 200 || !body.includes('ou-chart')) throw new Error(`the widget answered ${first.status}`);
+    if (first.status !== 200 || !body.includes('ou-chart'))
+      throw new Error(`the widget answered ${first.status}`);
     // the same bytes from a bare express route: no token, no cache lookup, no headers of ours, and
     // not even the ETag express would compute (the widget's is made once with the page)
     const bareApp = express().set('etag', false);
@@ -110,7 +135,21 @@ try {
     const uncachedLoad = await load(b.url + page, connections, headers);
     const uncachedSerial = await serial(b.url + page, headers);
     await Promise.all([a.close(), b.close(), bare.close()]);
-    process.stdout.write(JSON.stringify({ scenario: 'widget', engine, connections, duration, bytes: Buffer.byteLength(body), ...data, setupSeconds, bare: bareLoad, widget: widgetLoad, uncached: uncachedLoad, uncachedSerial }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        scenario: 'widget',
+        engine,
+        connections,
+        duration,
+        bytes: Buffer.byteLength(body),
+        ...data,
+        setupSeconds,
+        bare: bareLoad,
+        widget: widgetLoad,
+        uncached: uncachedLoad,
+        uncachedSerial,
+      }) + '\n',
+    );
   } else if (args.scenario === 'dispute_list') {
     const connections = Number(args.connections ?? 10);
     const data = await disputeData(db, Number(args.lines));
@@ -119,7 +158,12 @@ try {
     const headers = { authorization: `Bearer ${token}` };
     const server = await listen(express().use(mod.web.router()));
     // a cursor half way down the open queue
-    const mid = await db.knex('mod_overusage_disputes').where({ state: 'open' }).orderBy(['opened_at', 'id']).offset(Math.floor(data.open / 2)).first('opened_at', 'id');
+    const mid = await db
+      .knex('mod_overusage_disputes')
+      .where({ state: 'open' })
+      .orderBy(['opened_at', 'id'])
+      .offset(Math.floor(data.open / 2))
+      .first('opened_at', 'id');
     const cursor = `${String(mid.opened_at).replace(' ', 'T').slice(0, 23)}Z|${toNum(mid.id)}`;
     const pages = {
       html: `/overusage/embed/admin?a=disputes`,
@@ -131,13 +175,26 @@ try {
     for (const p of Object.values(pages)) {
       const r = await fetch(server.url + p, { headers });
       const text = await r.text();
-      if (r.status !== 200 || text.length < 1000) throw new Error(`${p} answered ${r.status}: ${text.slice(0, 200)}`);
+      if (r.status !== 200 || text.length < 1000)
+        throw new Error(`${p} answered ${r.status}: ${text.slice(0, 200)}`);
     }
     const out: Record<string, Load> = {};
-    for (const [name, p] of Object.entries(pages)) out[name] = await load(server.url + p, connections, headers);
+    for (const [name, p] of Object.entries(pages))
+      out[name] = await load(server.url + p, connections, headers);
     const single = await serial(server.url + pages.htmlDeep, headers);
     await server.close();
-    process.stdout.write(JSON.stringify({ scenario: 'dispute_list', engine, connections, duration, ...data, setupSeconds, ...out, single }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        scenario: 'dispute_list',
+        engine,
+        connections,
+        duration,
+        ...data,
+        setupSeconds,
+        ...out,
+        single,
+      }) + '\n',
+    );
   } else {
     throw new Error(`unknown scenario ${args.scenario}`);
   }
