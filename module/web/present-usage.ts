@@ -4,7 +4,15 @@ import { DateTime } from 'luxon';
 import { daysBetween, type IsoDate } from '../domain/calendar.js';
 import { formatAmount, formatDay, formatPeriod, formatSoldBytes, textLanguage } from '../domain/line-text.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
-import type { DayFigure, LineRow, Page, PeriodNote, PeriodRow, ServiceRow, ServiceUsage } from '../services/usage-reads.js';
+import type {
+  DayFigure,
+  LineRow,
+  Page,
+  PeriodNote,
+  PeriodRow,
+  ServiceRow,
+  ServiceUsage,
+} from '../services/usage-reads.js';
 import { buildChart, type ChartView } from './chart.js';
 import { wordsFor, type WidgetWords } from './words.js';
 import type { PoolFigures } from './pool-usage.js';
@@ -37,7 +45,14 @@ export interface MeterView {
   projectedLabel: string | null;
   state: 'ok' | 'near' | 'over';
   /** row 1 is a second line under the first, for a mark too close to its neighbour to share a line at phone width; align keeps the first and last inside the meter */
-  marks: Array<{ pct: number; at: number; reached: boolean; label: string; row: 0 | 1; align: 'start' | 'middle' | 'end' }>;
+  marks: Array<{
+    pct: number;
+    at: number;
+    reached: boolean;
+    label: string;
+    row: 0 | 1;
+    align: 'start' | 'middle' | 'end';
+  }>;
   label: string;
 }
 
@@ -58,7 +73,15 @@ export interface LineView {
   countdown: string | null;
   canDispute: boolean;
   refusal: string | null;
-  dispute: { id: number; opened: string; reason: string; outcome: string | null; canWithdraw: boolean; version: number; creditNote?: { label: string; href: string | null } | null } | null;
+  dispute: {
+    id: number;
+    opened: string;
+    reason: string;
+    outcome: string | null;
+    canWithdraw: boolean;
+    version: number;
+    creditNote?: { label: string; href: string | null } | null;
+  } | null;
   /** the credit the decision gave on a paid line, and the invoices it has paid since */
   credit?: CreditView | null;
   csv: string;
@@ -151,7 +174,9 @@ export interface WidgetInput {
 const dailyUnit = (u: SoldUnit): 'GB' | 'GiB' => (u === 'GiB' || u === 'TiB' ? 'GiB' : 'GB');
 
 export const pctText = (decimal: string | null, locale: string): string =>
-  decimal === null ? '–' : `${numberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(decimal as Intl.StringNumericLiteral)}\u00a0%`;
+  decimal === null
+    ? '–'
+    : `${numberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(decimal as Intl.StringNumericLiteral)}\u00a0%`;
 
 export const shortDay = (locale: string) => {
   const f = dateTimeFormat(locale, { day: 'numeric', month: 'short', timeZone: 'UTC' });
@@ -162,7 +187,8 @@ export const shortDay = (locale: string) => {
 export function lineState(l: LineRow): string {
   if (l.dispute) {
     if (l.dispute.resolvingTo) return 'resolving';
-    if (l.dispute.state === 'open') return l.dispute.holdState === 'refund_decision' ? 'refund_decision' : 'held';
+    if (l.dispute.state === 'open')
+      return l.dispute.holdState === 'refund_decision' ? 'refund_decision' : 'held';
     return l.dispute.state;
   }
   return l.status;
@@ -188,13 +214,21 @@ export const clientInvoiceId = (l: LineRow): number => clientInvoice(l, null).id
 function clientInvoice(l: LineRow, w: WidgetWords | null): { id: number; label: string } {
   const d = l.dispute;
   if (d && d.originalInvoiceId && l.invoiceId !== d.originalInvoiceId) {
-    if (d.holdState === 'holding' || d.holdState === 'held') return { id: d.originalInvoiceId, label: w ? w.heldFrom(d.originalInvoiceId) : '' };
-    if (d.state === 'waived') return { id: d.originalInvoiceId, label: w ? w.wasOn(d.originalInvoiceId) : '' };
+    if (d.holdState === 'holding' || d.holdState === 'held')
+      return { id: d.originalInvoiceId, label: w ? w.heldFrom(d.originalInvoiceId) : '' };
+    if (d.state === 'waived')
+      return { id: d.originalInvoiceId, label: w ? w.wasOn(d.originalInvoiceId) : '' };
   }
   return { id: l.invoiceId, label: w ? w.invoice(l.invoiceId) : '' };
 }
 
-export function presentLine(l: LineRow, locale: string, now: DateTime, w: WidgetWords, links: Pick<WidgetLinks, 'lineCsv' | 'periodChart' | 'invoice'>): LineView {
+export function presentLine(
+  l: LineRow,
+  locale: string,
+  now: DateTime,
+  w: WidgetWords,
+  links: Pick<WidgetLinks, 'lineCsv' | 'periodChart' | 'invoice'>,
+): LineView {
   const state = lineState(l);
   const closesAt = DateTime.fromISO(l.deadlineClosesAt, { zone: 'utc' });
   const open = now < closesAt;
@@ -206,9 +240,11 @@ export function presentLine(l: LineRow, locale: string, now: DateTime, w: Widget
     const due = d.newDueDate ? formatDay(d.newDueDate, locale) : '';
     const after = d.state === 'waived' ? 0n : (d.amountAfterMinor ?? d.amountBeforeMinor);
     // what went back, VAT included where a credit note gave it (stored with the decision)
-    if (d.settlement === 'credited' && (d.state === 'waived' || d.state === 'adjusted')) outcome = w.resolved.credited(on, money(after), money(d.creditedMinor ?? d.amountBeforeMinor - after));
+    if (d.settlement === 'credited' && (d.state === 'waived' || d.state === 'adjusted'))
+      outcome = w.resolved.credited(on, money(after), money(d.creditedMinor ?? d.amountBeforeMinor - after));
     else if (d.state === 'upheld') outcome = w.resolved.upheld(on, due);
-    else if (d.state === 'adjusted') outcome = w.resolved.adjusted(on, money(d.amountBeforeMinor), money(d.amountAfterMinor ?? 0n), due);
+    else if (d.state === 'adjusted')
+      outcome = w.resolved.adjusted(on, money(d.amountBeforeMinor), money(d.amountAfterMinor ?? 0n), due);
     else if (d.state === 'waived') outcome = w.resolved.waived(on, money(d.amountBeforeMinor));
     else if (d.state === 'withdrawn') outcome = w.resolved.withdrawn(on, due);
   }
@@ -231,7 +267,8 @@ export function presentLine(l: LineRow, locale: string, now: DateTime, w: Widget
     countdown: d ? null : countdown(closesAt, now, w),
     canDispute,
     // the same words the dispute service answers with once the window has closed
-    refusal: !d && l.status === 'placed' && !open ? w.windowClosed(formatDay(l.deadlineLastDay, locale)) : null,
+    refusal:
+      !d && l.status === 'placed' && !open ? w.windowClosed(formatDay(l.deadlineLastDay, locale)) : null,
     dispute: d
       ? {
           id: d.id,
@@ -241,7 +278,12 @@ export function presentLine(l: LineRow, locale: string, now: DateTime, w: Widget
           canWithdraw: d.state === 'open' && !d.resolvingTo,
           version: d.version,
           // the invoice that corrected a paid line's invoice, the client's to open
-          creditNote: d.creditNoteInvoiceId ? { label: w.creditNote(d.creditNoteInvoiceId), href: links.invoice ? links.invoice(d.creditNoteInvoiceId) : null } : null,
+          creditNote: d.creditNoteInvoiceId
+            ? {
+                label: w.creditNote(d.creditNoteInvoiceId),
+                href: links.invoice ? links.invoice(d.creditNoteInvoiceId) : null,
+              }
+            : null,
         }
       : null,
     csv: links.lineCsv(l.id),
@@ -256,7 +298,9 @@ export function presentLine(l: LineRow, locale: string, now: DateTime, w: Widget
  * goes on the second line (80/90/100 % read 80 and 100 above, 90 below); the labels at the ends are
  * aligned inwards so "100 %" stays inside the card.
  */
-export function placeMarks(marks: Array<{ pct: number; at: number; reached: boolean; label: string }>): MeterView['marks'] {
+export function placeMarks(
+  marks: Array<{ pct: number; at: number; reached: boolean; label: string }>,
+): MeterView['marks'] {
   const lastOnRow: [number, number] = [-Infinity, -Infinity];
   return marks.map((m) => {
     const row: 0 | 1 = m.at - lastOnRow[0] >= 15 ? 0 : m.at - lastOnRow[1] >= 15 ? 1 : 0;
@@ -265,10 +309,21 @@ export function placeMarks(marks: Array<{ pct: number; at: number; reached: bool
   });
 }
 
-export function presentMeter(pctDecimal: string | null, projectedPct: number | null, thresholds: number[], crossed: number[], locale: string, w: WidgetWords): MeterView | null {
+export function presentMeter(
+  pctDecimal: string | null,
+  projectedPct: number | null,
+  thresholds: number[],
+  crossed: number[],
+  locale: string,
+  w: WidgetWords,
+): MeterView | null {
   if (pctDecimal === null) return null;
   const pct = Number(pctDecimal);
-  const top = Math.max(100, ...thresholds, Math.min(200, Math.ceil(Math.max(pct, projectedPct ?? 0) / 10) * 10));
+  const top = Math.max(
+    100,
+    ...thresholds,
+    Math.min(200, Math.ceil(Math.max(pct, projectedPct ?? 0) / 10) * 10),
+  );
   const at = (p: number) => Math.round((Math.min(p, top) / top) * 1000) / 10;
   const lowest = thresholds[0] ?? 80;
   const text = pctText(pctDecimal, locale);
@@ -278,7 +333,9 @@ export function presentMeter(pctDecimal: string | null, projectedPct: number | n
     projected: projectedPct === null ? null : at(projectedPct),
     projectedLabel: projectedPct === null ? null : w.projectedMark(pctText(projectedPct.toFixed(1), locale)),
     state: pct >= 100 ? 'over' : pct >= lowest ? 'near' : 'ok',
-    marks: placeMarks(thresholds.map((p) => ({ pct: p, at: at(p), reached: crossed.includes(p), label: `${p}\u00a0%` }))),
+    marks: placeMarks(
+      thresholds.map((p) => ({ pct: p, at: at(p), reached: crossed.includes(p), label: `${p}\u00a0%` })),
+    ),
     label: w.meterLabel(text),
   };
 }
@@ -298,18 +355,34 @@ export interface PeriodFocus {
   days: DayFigure[];
 }
 
-function usedText(pool: PoolFigures | null, a: ServiceUsage['assessment'], used: string, sold: SoldUnit, locale: string, w: WidgetWords): string {
+function usedText(
+  pool: PoolFigures | null,
+  a: ServiceUsage['assessment'],
+  used: string,
+  sold: SoldUnit,
+  locale: string,
+  w: WidgetWords,
+): string {
   if (!used) return '';
   if (!a) return w.usedNoAllowance(used);
   const allowance = formatSoldBytes(a.allowanceBytes, sold, locale);
-  return pool ? w.poolUsed(pool.name, pool.members.length, used, allowance, pctText(a.percentUsed, locale)) : w.ofAllowance(used, allowance, pctText(a.percentUsed, locale));
+  return pool
+    ? w.poolUsed(pool.name, pool.members.length, used, allowance, pctText(a.percentUsed, locale))
+    : w.ofAllowance(used, allowance, pctText(a.percentUsed, locale));
 }
 
 /**
  * A pooled service's pool under its meter: each VPS with what it used this month and its part of
  * the pool's traffic (to one decimal; the parts are rounded, so they may not add up to 100 %).
  */
-export function presentPool(pool: PoolFigures, selfId: number, labels: Map<number, string>, sold: SoldUnit, locale: string, w: WidgetWords): NonNullable<ServiceView['pool']> {
+export function presentPool(
+  pool: PoolFigures,
+  selfId: number,
+  labels: Map<number, string>,
+  sold: SoldUnit,
+  locale: string,
+  w: WidgetWords,
+): NonNullable<ServiceView['pool']> {
   return {
     note: w.poolNote,
     title: w.poolMembers,
@@ -317,7 +390,9 @@ export function presentPool(pool: PoolFigures, selfId: number, labels: Map<numbe
       id: m.serviceId,
       self: m.serviceId === selfId,
       text: w.poolMember(
-        m.serviceId === selfId ? `${labels.get(m.serviceId) ?? `#${m.serviceId}`} (${w.poolThis})` : (labels.get(m.serviceId) ?? `#${m.serviceId}`),
+        m.serviceId === selfId
+          ? `${labels.get(m.serviceId) ?? `#${m.serviceId}`} (${w.poolThis})`
+          : (labels.get(m.serviceId) ?? `#${m.serviceId}`),
         formatSoldBytes(m.usedBytes, sold, locale),
         pctText(percentUsed(m.usedBytes, pool.usedBytes), locale),
       ),
@@ -326,36 +401,78 @@ export function presentPool(pool: PoolFigures, selfId: number, labels: Map<numbe
 }
 
 /** What became of a credit, in the client's words; the panel's hundredths shown in the line's currency. */
-export function presentCredit(c: CreditStanding, currency: string, locale: string, w: WidgetWords, links: Pick<WidgetLinks, 'invoice'>): CreditView {
-  const money = (hundredths: bigint) => formatAmount(hundredthsToMinor(hundredths, currency), currency, locale);
+export function presentCredit(
+  c: CreditStanding,
+  currency: string,
+  locale: string,
+  w: WidgetWords,
+  links: Pick<WidgetLinks, 'invoice'>,
+): CreditView {
+  const money = (hundredths: bigint) =>
+    formatAmount(hundredthsToMinor(hundredths, currency), currency, locale);
   return {
     given: w.credit.given(money(c.given)),
     uses: c.uses.map((u) =>
       u.invoiceId === null
         ? { text: w.credit.takenBack(money(u.amount)), invoice: null, href: null }
-        : { text: w.credit.usedOn(money(u.amount)), invoice: w.invoice(u.invoiceId), href: links.invoice ? links.invoice(u.invoiceId) : null },
+        : {
+            text: w.credit.usedOn(money(u.amount)),
+            invoice: w.invoice(u.invoiceId),
+            href: links.invoice ? links.invoice(u.invoiceId) : null,
+          },
     ),
     left: w.credit.left(money(c.left)),
   };
 }
 
 /** The meter and the projection to the period's end, once there are figures to project from. */
-function meterAndProjection(a: ServiceUsage['assessment'], ends: IsoDate | null, sold: SoldUnit, locale: string, w: WidgetWords): { meter: MeterView | null; projection: ServiceView['projection'] } {
+function meterAndProjection(
+  a: ServiceUsage['assessment'],
+  ends: IsoDate | null,
+  sold: SoldUnit,
+  locale: string,
+  w: WidgetWords,
+): { meter: MeterView | null; projection: ServiceView['projection'] } {
   if (!a) return { meter: null, projection: null };
-  const projectedPct = a.projection.projectedUsedBytes !== null && a.allowanceBytes > 0n ? Number((a.projection.projectedUsedBytes * 1000n) / a.allowanceBytes) / 10 : null;
+  const projectedPct =
+    a.projection.projectedUsedBytes !== null && a.allowanceBytes > 0n
+      ? Number((a.projection.projectedUsedBytes * 1000n) / a.allowanceBytes) / 10
+      : null;
   const r = a.projection.runOut;
   return {
     meter: presentMeter(a.percentUsed, projectedPct, a.thresholds, a.crossed, locale, w),
     projection: {
-      use: a.projection.projectedUsedBytes !== null && ends ? w.projectedUse(formatSoldBytes(a.projection.projectedUsedBytes, sold, locale), formatDay(ends, locale)) : '',
-      cost: a.cost ? (a.cost.atEndMinor > 0n ? w.projectedCost(formatAmount(a.cost.atEndMinor, a.cost.currency, locale)) : w.projectedNoCost) : '',
-      runOut: r.kind === 'reached' ? w.runOutReached : r.kind === 'on' ? w.runsOutOn(formatDay(r.date, locale)) : r.kind === 'lasts' ? w.runOutLasts : w.noTraffic,
+      use:
+        a.projection.projectedUsedBytes !== null && ends
+          ? w.projectedUse(
+              formatSoldBytes(a.projection.projectedUsedBytes, sold, locale),
+              formatDay(ends, locale),
+            )
+          : '',
+      cost: a.cost
+        ? a.cost.atEndMinor > 0n
+          ? w.projectedCost(formatAmount(a.cost.atEndMinor, a.cost.currency, locale))
+          : w.projectedNoCost
+        : '',
+      runOut:
+        r.kind === 'reached'
+          ? w.runOutReached
+          : r.kind === 'on'
+            ? w.runsOutOn(formatDay(r.date, locale))
+            : r.kind === 'lasts'
+              ? w.runOutLasts
+              : w.noTraffic,
     },
   };
 }
 
 /** The daily chart: a past period's when one is asked for, else the open period's (the service's own days, pooled or not). */
-function serviceChart(u: ServiceUsage, focus: PeriodFocus | null, locale: string, w: WidgetWords): { chart: ChartView | null; chartTitle: string } {
+function serviceChart(
+  u: ServiceUsage,
+  focus: PeriodFocus | null,
+  locale: string,
+  w: WidgetWords,
+): { chart: ChartView | null; chartTitle: string } {
   const short = shortDay(locale);
   const open = u.open;
   if (focus) {
@@ -402,15 +519,72 @@ function serviceChart(u: ServiceUsage, focus: PeriodFocus | null, locale: string
 }
 
 /** The notice sent this period, the action at the limit, and what metering found in the counter. */
-function serviceNotices(u: ServiceUsage, banner: UsageBanner | null, sold: SoldUnit, locale: string, w: WidgetWords): ServiceView['notices'] {
+function serviceNotices(
+  u: ServiceUsage,
+  banner: UsageBanner | null,
+  sold: SoldUnit,
+  locale: string,
+  w: WidgetWords,
+): ServiceView['notices'] {
   const notices: ServiceView['notices'] = [];
   if (banner) {
-    const limit = banner.limitAction && ACTIVE_LIMIT.includes(banner.limitAction.status) ? banner.limitAction.action : null;
-    if (limit) notices.push({ kind: 'warn', text: limit === 'suspend' ? w.limitSuspended : w.limitThrottled });
-    notices.push({ kind: 'info', text: w.noticeSent(banner.pct, formatDay(DateTime.fromISO(banner.decidedAt).toISODate()!, locale)) });
+    const limit =
+      banner.limitAction && ACTIVE_LIMIT.includes(banner.limitAction.status)
+        ? banner.limitAction.action
+        : null;
+    if (limit)
+      notices.push({ kind: 'warn', text: limit === 'suspend' ? w.limitSuspended : w.limitThrottled });
+    notices.push({
+      kind: 'info',
+      text: w.noticeSent(banner.pct, formatDay(DateTime.fromISO(banner.decidedAt).toISODate()!, locale)),
+    });
   }
-  if (u.open) for (const text of counterNotes(u.notes, sold, locale, u.zone, w)) notices.push({ kind: 'info', text });
+  if (u.open)
+    for (const text of counterNotes(u.notes, sold, locale, u.zone, w)) notices.push({ kind: 'info', text });
   return notices;
+}
+
+/** a line's credit standing as the widget shows it (null without one) */
+function lineCredits(
+  credits: Map<number, CreditStanding> | undefined,
+  locale: string,
+  w: WidgetWords,
+  links: WidgetLinks,
+): (l: LineRow) => CreditView | null {
+  const standing = credits ?? new Map<number, CreditStanding>();
+  return (l) => {
+    const c = standing.get(l.id);
+    return c ? presentCredit(c, l.currency, locale, w, links) : null;
+  };
+}
+
+/** The closed periods of the page, each with its CSV and chart links and the credits of its lines. */
+function pastPeriods(
+  u: ServiceUsage,
+  rows: readonly PeriodRow[],
+  lines: LineRow[],
+  focus: PeriodFocus | null,
+  creditOf: (l: LineRow) => CreditView | null,
+  locale: string,
+  w: WidgetWords,
+  links: WidgetLinks,
+): PeriodView[] {
+  return rows
+    .filter((p) => p.status !== 'open')
+    .map((p) => ({
+      ...presentPeriod(
+        p,
+        u.unit,
+        u.service.currency,
+        locale,
+        w,
+        links.periodCsv(u.service.serviceId, p.id),
+        u.zone,
+      ),
+      credit: lines.filter((l) => l.periodId === p.id).flatMap((l) => creditOf(l) ?? []),
+      chart: links.periodChart(u.service.serviceId, p.id),
+      shown: focus?.period.id === p.id,
+    }));
 }
 
 export function presentService(
@@ -418,7 +592,12 @@ export function presentService(
   label: string,
   periods: Page<PeriodRow> | null,
   lines: LineRow[],
-  input: Pick<WidgetInput, 'locale' | 'now' | 'links' | 'credits'> & { focus?: PeriodFocus | null; banner?: UsageBanner | null; pool?: PoolFigures | null; labels?: Map<number, string> },
+  input: Pick<WidgetInput, 'locale' | 'now' | 'links' | 'credits'> & {
+    focus?: PeriodFocus | null;
+    banner?: UsageBanner | null;
+    pool?: PoolFigures | null;
+    labels?: Map<number, string>;
+  },
 ): ServiceView {
   const { locale, now, links } = input;
   const w = wordsFor(textLanguage(locale));
@@ -430,17 +609,17 @@ export function presentService(
   const a = pool ? pool.assessment : u.assessment;
   const open = u.open;
   const ends = pool ? pool.end : (open?.end ?? null);
-  const used = pool ? formatSoldBytes(pool.usedBytes, sold, locale) : open ? formatSoldBytes(open.usedBytes, sold, locale) : '';
-  const { meter, projection } = open || pool ? meterAndProjection(a, ends, sold, locale, w) : { meter: null, projection: null };
+  const used = pool
+    ? formatSoldBytes(pool.usedBytes, sold, locale)
+    : open
+      ? formatSoldBytes(open.usedBytes, sold, locale)
+      : '';
+  const { meter, projection } =
+    open || pool ? meterAndProjection(a, ends, sold, locale, w) : { meter: null, projection: null };
   const ownLabel = open ? formatPeriod(open.start, open.end ?? open.asOf, locale) : '';
   const focus = input.focus && input.focus.period.status !== 'open' ? input.focus : null;
   const { chart, chartTitle } = serviceChart(u, focus, locale, w);
-  const past = (periods?.rows ?? []).filter((p) => p.status !== 'open');
-  const credits = input.credits ?? new Map<number, CreditStanding>();
-  const creditOf = (l: LineRow): CreditView | null => {
-    const c = credits.get(l.id);
-    return c ? presentCredit(c, l.currency, locale, w, links) : null;
-  };
+  const creditOf = lineCredits(input.credits, locale, w, links);
   const action = (u.profile as { limitPolicy?: { action?: string } } | null)?.limitPolicy?.action;
   return {
     id: u.service.serviceId,
@@ -448,7 +627,11 @@ export function presentService(
     formAction: links.form(u.service.serviceId),
     hasData: open !== null || pool !== null,
     periodLabel: pool ? formatPeriod(pool.start, pool.end, locale) : ownLabel,
-    measuredUntil: pool ? w.measuredUntil(formatDay(pool.asOf, locale)) : open ? w.measuredUntil(formatDay(open.asOf, locale)) : w.notMeasured,
+    measuredUntil: pool
+      ? w.measuredUntil(formatDay(pool.asOf, locale))
+      : open
+        ? w.measuredUntil(formatDay(open.asOf, locale))
+        : w.notMeasured,
     usedText: usedText(pool, a, used, sold, locale, w),
     pool: pool ? presentPool(pool, u.service.serviceId, input.labels ?? new Map(), sold, locale, w) : null,
     noAllowance: open !== null && a === null,
@@ -461,13 +644,12 @@ export function presentService(
     chartTitle,
     chartBack: focus ? links.service(u.service.serviceId) : null,
     legend: { measured: w.legendMeasured, estimated: w.legendEstimated, missing: w.legendMissing },
-    csv: focus ? links.periodCsv(u.service.serviceId, focus.period.id) : open ? links.periodCsv(u.service.serviceId, open.periodId) : null,
-    periods: past.map((p) => ({
-      ...presentPeriod(p, u.unit, u.service.currency, locale, w, links.periodCsv(u.service.serviceId, p.id), u.zone),
-      credit: lines.filter((l) => l.periodId === p.id).flatMap((l) => creditOf(l) ?? []),
-      chart: links.periodChart(u.service.serviceId, p.id),
-      shown: focus?.period.id === p.id,
-    })),
+    csv: focus
+      ? links.periodCsv(u.service.serviceId, focus.period.id)
+      : open
+        ? links.periodCsv(u.service.serviceId, open.periodId)
+        : null,
+    periods: pastPeriods(u, periods?.rows ?? [], lines, focus, creditOf, locale, w, links),
     morePeriods: periods?.next ? links.morePeriods(u.service.serviceId, periods.next) : null,
     lines: lines.map((l) => ({ ...presentLine(l, locale, now, w, links), credit: creditOf(l) })),
   };
@@ -477,7 +659,13 @@ export function presentService(
  * What metering found in a period's counter, in the client's words: a reset SolusVM skipped or
  * made late, a drop waiting for a decision or decided, traffic never measured, long gaps.
  */
-export function counterNotes(notes: readonly PeriodNote[], sold: SoldUnit, locale: string, zone: string, w: WidgetWords): string[] {
+export function counterNotes(
+  notes: readonly PeriodNote[],
+  sold: SoldUnit,
+  locale: string,
+  zone: string,
+  w: WidgetWords,
+): string[] {
   const c = w.counter;
   const day = (d: unknown) => formatDay(String(d).slice(0, 10), locale);
   const bytes = (v: unknown) => formatSoldBytes(BigInt(String(v ?? '0')), sold, locale);
@@ -492,8 +680,12 @@ export function counterNotes(notes: readonly PeriodNote[], sold: SoldUnit, local
     switch (n.kind) {
       case 'reset_not_seen':
         // ended by a drop no reset explains (metering.ts, resetDueEnded): not "the reset came later"
-        if (n.status === 'resolved' && d.endedBy === 'drop') out.push(c.resetMissedDropped(day(d.expectedOn), day(d.endedOn)));
-        else out.push(n.status === 'resolved' ? c.resetMissedCame(day(d.expectedOn)) : c.resetMissed(day(d.expectedOn)));
+        if (n.status === 'resolved' && d.endedBy === 'drop')
+          out.push(c.resetMissedDropped(day(d.expectedOn), day(d.endedOn)));
+        else
+          out.push(
+            n.status === 'resolved' ? c.resetMissedCame(day(d.expectedOn)) : c.resetMissed(day(d.expectedOn)),
+          );
         break;
       case 'late_reset':
         out.push(c.resetLate(day(d.dueOn), Number(d.daysLate), day(d.seenOn ?? n.seenOn)));
@@ -514,14 +706,23 @@ export function counterNotes(notes: readonly PeriodNote[], sold: SoldUnit, local
   return out;
 }
 
-export function presentPeriod(p: PeriodRow, unit: SoldUnit, currency: string, locale: string, w: WidgetWords, csv: string, zone = 'UTC'): PeriodView {
+export function presentPeriod(
+  p: PeriodRow,
+  unit: SoldUnit,
+  currency: string,
+  locale: string,
+  w: WidgetWords,
+  csv: string,
+  zone = 'UTC',
+): PeriodView {
   const sold = p.charge?.unit ?? unit;
   const c = p.charge;
   let outcome = w.notRated;
   if (c) {
     if (c.status === 'within_allowance') outcome = w.withinAllowance;
     else if (c.status === 'written_off') outcome = w.writtenOff;
-    else if (c.status === 'unbilled') outcome = `${w.toInvoice}: ${formatAmount(c.amountMinor, c.currency || currency, locale)}`;
+    else if (c.status === 'unbilled')
+      outcome = `${w.toInvoice}: ${formatAmount(c.amountMinor, c.currency || currency, locale)}`;
     else {
       // what the period's lines bill now (after a dispute's decision), by the API's own rule (domain/billed-now.ts)
       const now = c.billedNow ?? null;
@@ -560,9 +761,20 @@ export function presentWidget(input: WidgetInput): WidgetView {
       label: input.labels.get(s.serviceId) ?? `#${s.serviceId}`,
       href: input.links.service(s.serviceId),
       selected: s.serviceId === selected,
-      pct: s.serviceId === selected && (input.pool?.assessment ?? input.usage?.assessment) ? pctText((input.pool?.assessment ?? input.usage!.assessment)!.percentUsed, input.locale) : '',
+      pct:
+        s.serviceId === selected && (input.pool?.assessment ?? input.usage?.assessment)
+          ? pctText((input.pool?.assessment ?? input.usage!.assessment)!.percentUsed, input.locale)
+          : '',
     })),
-    service: input.usage ? presentService(input.usage, input.labels.get(input.usage.service.serviceId) ?? `#${input.usage.service.serviceId}`, input.periods, input.lines, input) : null,
+    service: input.usage
+      ? presentService(
+          input.usage,
+          input.labels.get(input.usage.service.serviceId) ?? `#${input.usage.service.serviceId}`,
+          input.periods,
+          input.lines,
+          input,
+        )
+      : null,
     flash: input.flash ?? null,
   };
 }
