@@ -2,8 +2,7 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { ANOMALY_KINDS, type AnomalyKind } from '../domain/metering.js';
-import { storedWord } from '../domain/stored-value.js';
-import { sqlInstant, toDate, toDateOrNull, toInstant, toInstantOrNull, toNum, toNumOrNull } from './rows.js';
+import { rowReader, sqlInstant, toNum } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -105,26 +104,29 @@ export interface AnomalyStore {
   linkDrops(db: Db, serviceId: number, intervals: Array<{ id: number; toSampleId: number }>): Promise<void>;
 }
 
-const COLUMN = (c: string) => `${TABLES.anomalies}.${c}`;
 const decisionOf = (v: unknown): DropDecision | null => (v === 'reset' || v === 'correction' ? v : null);
 
-export const parseAnomalyRow = (r: Record<string, unknown>): AnomalyRow => ({
-  id: toNum(r.id),
-  serviceId: toNum(r.service_id),
-  periodId: toNum(r.period_id),
-  periodStart: toDate(r.p_start_date),
-  periodEnd: toDateOrNull(r.p_end_date),
-  kind: storedWord(ANOMALY_KINDS, r.kind, COLUMN('kind')),
-  seenOn: toDate(r.seen_on),
-  details: JSON.parse(String(r.details)) as Record<string, string | number>,
-  status: storedWord(ANOMALY_STATUSES, r.status, COLUMN('status')),
-  decision: decisionOf(r.decision),
-  decisionReason: (r.decision_reason as string | null) ?? null,
-  decidedBy: r.decided_by_type
-    ? { type: String(r.decided_by_type), id: (r.decided_by_id as string | null) ?? null }
-    : null,
-  decidedAt: r.decided_at ? toInstant(r.decided_at).toISO() : null,
-});
+export function parseAnomalyRow(r: Record<string, unknown>): AnomalyRow {
+  const a = rowReader(TABLES.anomalies, r);
+  const p = rowReader(TABLES.periods, r, 'p_');
+  return {
+    id: a.num('id'),
+    serviceId: a.num('service_id'),
+    periodId: a.num('period_id'),
+    periodStart: p.date('start_date'),
+    periodEnd: p.dateOrNull('end_date'),
+    kind: a.word(ANOMALY_KINDS, 'kind'),
+    seenOn: a.date('seen_on'),
+    details: a.json('details') as Record<string, string | number>,
+    status: a.word(ANOMALY_STATUSES, 'status'),
+    decision: decisionOf(r.decision),
+    decisionReason: a.strOrNull('decision_reason'),
+    decidedBy: r.decided_by_type
+      ? { type: a.str('decided_by_type'), id: a.strOrNull('decided_by_id') }
+      : null,
+    decidedAt: a.instantOrNull('decided_at')?.toISO() ?? null,
+  };
+}
 
 const newRow = (a: NewAnomaly): Record<string, unknown> => ({
   service_id: a.serviceId,
@@ -188,13 +190,14 @@ function anomalyWrites(): Pick<
     async lock(trx, id) {
       const a = await trx(TABLES.anomalies).where({ id }).forUpdate().first();
       if (!a) return null;
+      const n = rowReader(TABLES.anomalies, a);
       return {
-        id: toNum(a.id),
-        serviceId: toNum(a.service_id),
-        kind: storedWord(ANOMALY_KINDS, a.kind, COLUMN('kind')),
-        status: storedWord(ANOMALY_STATUSES, a.status, COLUMN('status')),
+        id: n.num('id'),
+        serviceId: n.num('service_id'),
+        kind: n.word(ANOMALY_KINDS, 'kind'),
+        status: n.word(ANOMALY_STATUSES, 'status'),
         decision: decisionOf(a.decision),
-        intervalId: toNumOrNull(a.interval_id),
+        intervalId: n.numOrNull('interval_id'),
       };
     },
     async markDecided(trx, id, d) {
@@ -217,12 +220,13 @@ function anomalyWrites(): Pick<
       for (const a of rows) {
         const decision = decisionOf(a.decision);
         if (!decision) continue;
-        out.set(toNum(a.sample_id), {
+        const n = rowReader(TABLES.anomalies, a);
+        out.set(n.num('sample_id'), {
           decision,
-          reason: a.decision_reason ?? null,
-          byType: a.decided_by_type ?? null,
-          byId: a.decided_by_id ?? null,
-          at: toInstantOrNull(a.decided_at),
+          reason: n.strOrNull('decision_reason'),
+          byType: n.strOrNull('decided_by_type'),
+          byId: n.strOrNull('decided_by_id'),
+          at: n.instantOrNull('decided_at'),
         });
       }
       return out;
