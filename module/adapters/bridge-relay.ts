@@ -80,9 +80,25 @@ export interface BridgeRelayOptions {
   pollMs?: number;
   /** how long the bridge may take to come back after a step before the conversation is abandoned */
   idleTimeoutMs?: number;
+  /** what counts the idle timeout (real timers by default; a test fires it when it says) */
+  idleTimer?: IdleTimer;
   /** queued commands handed out per AfterCronJob */
   queuedBatch?: number;
 }
+
+/** Arms a conversation's idle timeout: `fire` runs after `ms` unless the returned disarm runs first. */
+export interface IdleTimer {
+  arm(fire: () => void, ms: number): () => void;
+}
+
+/** Real time: a timer that does not keep the process alive. */
+export const realIdleTimer: IdleTimer = {
+  arm(fire, ms) {
+    const t = setTimeout(fire, ms);
+    t.unref?.();
+    return () => clearTimeout(t);
+  },
+};
 
 export interface BridgeRelay {
   /** the PanelApi the module is built with in relay mode */
@@ -142,7 +158,8 @@ interface Conversation {
   finished: boolean;
   outcome: { ok: true; value: unknown } | { ok: false; error: Error } | null;
   wake: (() => void) | null;
-  idle: NodeJS.Timeout | null;
+  /** disarms the idle timeout while the bridge is away */
+  idle: (() => void) | null;
   busy: boolean;
   expired: boolean;
 }
@@ -154,6 +171,7 @@ class Relay implements Omit<BridgeRelay, 'api'> {
   private readonly nowMs: () => number;
   private readonly pollMs: number;
   private readonly idleTimeoutMs: number;
+  private readonly idleTimer: IdleTimer;
   private readonly queuedBatch: number;
   private readonly als = new AsyncLocalStorage<Conversation>();
   private readonly conversations = new Map<string, Conversation>();
@@ -166,6 +184,7 @@ class Relay implements Omit<BridgeRelay, 'api'> {
     this.nowMs = opts.nowMs ?? Date.now;
     this.pollMs = opts.pollMs ?? 4_000;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
+    this.idleTimer = opts.idleTimer ?? realIdleTimer;
     this.queuedBatch = opts.queuedBatch ?? 100;
   }
 
@@ -228,9 +247,8 @@ class Relay implements Omit<BridgeRelay, 'api'> {
   }
 
   private armIdle(conv: Conversation): void {
-    if (conv.idle) clearTimeout(conv.idle);
-    conv.idle = setTimeout(() => void this.expire(conv), this.idleTimeoutMs);
-    conv.idle.unref?.();
+    conv.idle?.();
+    conv.idle = this.idleTimer.arm(() => void this.expire(conv), this.idleTimeoutMs);
   }
 
   /** The bridge went away: everything it was asked stays unknown; the work sees a timeout. */
@@ -276,7 +294,7 @@ class Relay implements Omit<BridgeRelay, 'api'> {
   }
 
   private async step(conv: Conversation): Promise<RelayStep> {
-    if (conv.idle) clearTimeout(conv.idle);
+    conv.idle?.();
     conv.idle = null;
     conv.busy = true;
     try {
@@ -454,7 +472,7 @@ class Relay implements Omit<BridgeRelay, 'api'> {
   }
 
   close(): void {
-    for (const c of this.conversations.values()) if (c.idle) clearTimeout(c.idle);
+    for (const c of this.conversations.values()) c.idle?.();
   }
 }
 

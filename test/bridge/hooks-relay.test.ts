@@ -299,7 +299,8 @@ describe('the WHMCS bridge under php-cli', function () {
 
   describe('relayed panel changes', () => {
     it('a result lost on the way back is reported on the next cron run: the line is on the invoice once, and confirmed', async () => {
-      w = await buildBridgeWorld(db, { idleTimeoutMs: 1500 });
+      // the relay's idle timeout is the test's to fire (manualIdle), not 1.5 s of a loaded machine
+      w = await buildBridgeWorld(db, { manualIdle: true });
       await closeMay(w);
       w.connectPanel(['InvoiceCreation']);
       // the bridge applies UpdateInvoice, then the connection breaks before the service hears of it
@@ -312,10 +313,14 @@ describe('the WHMCS bridge under php-cli', function () {
       expect((await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first()).status).to.equal('pending');
       const update = (await w.store.list()).find((c) => c.command === 'UpdateInvoice')!;
       expect(update.status).to.equal('handed_out');
-      // the service's own note about the interruption waits for the bridge too: the conversation
-      // ends once the relay's idle timeout (1.5 s) expires it and the hook's work is over; wait for
-      // that event, however long a loaded machine takes
-      while (w.relay.active() > 0) await new Promise((r) => setTimeout(r, 50));
+      // The hook's conversation still waits for UpdateInvoice's result: the relay keeps it (its idle
+      // timeout of 8 s armed, nothing else ends it) until that timeout says the bridge is gone.
+      expect(w.relay.active()).to.equal(1);
+      expect(w.idle!.armed()).to.deep.equal([8000]);
+      expect(w.idle!.expire()).to.equal(1);
+      // then the hook's work sees the timeout, queues its note about the interruption for the
+      // bridge's next visit and ends: wait for that event (the writes), however slow the machine
+      while (w.relay.active() > 0) await new Promise((r) => setTimeout(r, 10));
 
       const cron = await w.fire('AfterCronJob', {});
       expect(cron.localApi.filter((c) => c === 'UpdateInvoice')).to.deep.equal([]);

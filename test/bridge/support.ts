@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import { silentLogger, type Logger } from '../../module/adapters/logger.js';
 import { createWhmcsHttpApi } from '../../module/adapters/whmcs-http-api.js';
 import { createBridgeStore, type BridgeStore } from '../../module/adapters/bridge-store.js';
-import { createBridgeRelay, type BridgeRelay } from '../../module/adapters/bridge-relay.js';
+import { createBridgeRelay, type BridgeRelay, type IdleTimer } from '../../module/adapters/bridge-relay.js';
 import { createBridgeRouter } from '../../module/web/bridge-router.js';
 import { createModule, type OverusageModule } from '../../module/index.js';
 import type { HookDefinition } from '../../hooks/hook-types.js';
@@ -150,6 +150,35 @@ export interface Gate {
   captured: Array<{ endpoint: string; headers: Record<string, string>; body: Buffer }>;
 }
 
+/**
+ * The relay's idle timeout counted by the test instead of the wall clock: nothing expires until
+ * `expire()` says the bridge did not come back, however slow a loaded machine is.
+ */
+export interface ManualIdle extends IdleTimer {
+  /** the timeouts armed and not yet disarmed or fired, in ms */
+  armed(): number[];
+  /** the time is up: fires every armed timeout; how many */
+  expire(): number;
+}
+
+export function manualIdle(): ManualIdle {
+  const timers = new Set<{ fire: () => void; ms: number }>();
+  return {
+    arm(fire, ms) {
+      const t = { fire, ms };
+      timers.add(t);
+      return () => void timers.delete(t);
+    },
+    armed: () => [...timers].map((t) => t.ms),
+    expire() {
+      const due = [...timers];
+      timers.clear();
+      for (const t of due) t.fire();
+      return due.length;
+    },
+  };
+}
+
 export interface BridgeWorld {
   f: PanelFixture;
   story: Story;
@@ -158,6 +187,8 @@ export interface BridgeWorld {
   api: ServedApi;
   store: BridgeStore;
   relay: BridgeRelay;
+  /** the relay's idle timeout, when the world was built with `manualIdle` */
+  idle: ManualIdle | null;
   serviceUrl: string;
   /** WHMCS's database as the bridge's Capsule connects to it (the panel's, which holds WHMCS's tables) */
   dbUrl: string;
@@ -198,7 +229,7 @@ export async function deadUrl(): Promise<string> {
  * (its API served on 127.0.0.1 for localAPI), the module composed with it — through the relay
  * (the default) or through the External API —, and the bridge router serving the module.
  */
-export async function buildBridgeWorld(db: { knex: Knex; url: string }, opts: { mode?: 'relay' | 'api'; failMode?: 'open' | 'closed'; log?: Logger; idleTimeoutMs?: number; tls?: { key: string; cert: string } } = {}): Promise<BridgeWorld> {
+export async function buildBridgeWorld(db: { knex: Knex; url: string }, opts: { mode?: 'relay' | 'api'; failMode?: 'open' | 'closed'; log?: Logger; idleTimeoutMs?: number; manualIdle?: boolean; tls?: { key: string; cert: string } } = {}): Promise<BridgeWorld> {
   const knex = db.knex;
   // the bridge's tables of an earlier world in this database are not this world's
   for (const t of BRIDGE_TABLES) await knex.schema.dropTableIfExists(t);
@@ -207,7 +238,8 @@ export async function buildBridgeWorld(db: { knex: Knex; url: string }, opts: { 
   const api = await serveApi(f);
   const log = opts.log ?? silentLogger;
   const store = createBridgeStore(knex);
-  const relay = createBridgeRelay({ store, log, pollMs: 1500, idleTimeoutMs: opts.idleTimeoutMs ?? 8000 });
+  const idle = opts.manualIdle ? manualIdle() : null;
+  const relay = createBridgeRelay({ store, log, pollMs: 1500, idleTimeoutMs: opts.idleTimeoutMs ?? 8000, ...(idle ? { idleTimer: idle } : {}) });
   const panelApi = opts.mode === 'api' ? createWhmcsHttpApi({ url: api.url, identifier: api.identifier, secret: api.secret, retries: 0 }) : relay.api;
   const fake = new FakeMaster();
   const mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => fake.gateway(), panel: panelApi, log, metering: { writer: 'inline' } });
@@ -282,6 +314,7 @@ export async function buildBridgeWorld(db: { knex: Knex; url: string }, opts: { 
     api,
     store,
     relay,
+    idle,
     serviceUrl,
     dbUrl: db.url,
     dir,
