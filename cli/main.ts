@@ -326,9 +326,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .description('list masters (never their secrets)')
     .action(async () => {
       const app = await ctx.ready();
-      const list = await app.module.masters.list();
+      const { masters: list, unreadable } = await app.module.masters.listAll();
+      // a master whose stored row does not read is named on stderr with the column, the others listed
+      for (const u of unreadable)
+        io.err(`overusage: master ${u.id}${u.name ? ` "${u.name}"` : ''} cannot be read: ${u.problem}`);
       ctx.print(
-        list.length
+        list.length || unreadable.length
           ? list
               .map(
                 (m) =>
@@ -336,8 +339,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
               )
               .join('\n')
           : 'no masters yet: overusage master add --help',
-        list,
+        unreadable.length ? { masters: list, unreadable } : list,
       );
+      if (unreadable.length) exitCode = EXIT.failure;
     });
   master
     .command('test <id>')

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import { storedResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
+import { ModuleError } from '../domain/errors.js';
 import { storedValueError, storedWord } from '../domain/stored-value.js';
 import {
   column,
@@ -58,11 +59,32 @@ export interface MasterLinkRule {
   version: 1 | 2;
 }
 
+/**
+ * A stored master whose row cannot be read (a column changed by hand or by another version): which
+ * one, and the refusal naming the column ("T.c holds V, which is not …"). The others are listed
+ * without it; whoever lists them says so (the masters page, the CLI, a collect run).
+ */
+export interface UnreadableMaster {
+  id: number;
+  /** the name, when that column at least reads */
+  name: string | null;
+  active: boolean;
+  /** the column refused, `table.column` */
+  column: string | null;
+  problem: string;
+}
+
+/** Every master: the ones that read, and the ones that do not, each by id ascending. */
+export interface MasterListing<M = StoredMaster> {
+  masters: M[];
+  unreadable: UnreadableMaster[];
+}
+
 export interface MasterStore {
   get(db: Db, id: number): Promise<StoredMaster | null>;
   byName(db: Db, name: string): Promise<StoredMaster | null>;
-  /** every master, by id ascending */
-  list(): Promise<StoredMaster[]>;
+  /** every master, by id ascending; a row that cannot be read is named apart, never fails the others */
+  list(): Promise<MasterListing>;
   /** a new master (names are unique: a second one of the same name is refused by the table) */
   insert(db: Db, m: MasterFields, now: DateTime): Promise<StoredMaster>;
   update(db: Db, id: number, m: MasterFields, now: DateTime): Promise<StoredMaster>;
@@ -133,6 +155,32 @@ const toColumns = (m: MasterFields) => ({
   panel_server_id: m.panelServerId,
 });
 
+/** A row `masterFromRow` refused: its id (the key always reads), its name if it does, and why. */
+function unreadableMaster(r: Record<string, unknown>, err: unknown): UnreadableMaster {
+  if (!(err instanceof ModuleError) || err.code !== 'UNEXPECTED_STATE') throw err;
+  const name = r.name;
+  return {
+    id: toNum(r.id),
+    name: typeof name === 'string' && name !== '' ? name : null,
+    active: toBool(r.active),
+    column: typeof err.details?.column === 'string' ? err.details.column : null,
+    problem: err.message,
+  };
+}
+
+/** Each row read on its own: one that cannot be read is set apart with its reason. */
+function listing(rows: Array<Record<string, unknown>>): MasterListing {
+  const out: MasterListing = { masters: [], unreadable: [] };
+  for (const r of rows) {
+    try {
+      out.masters.push(masterFromRow(r));
+    } catch (err) {
+      out.unreadable.push(unreadableMaster(r, err));
+    }
+  }
+  return out;
+}
+
 export function createMasterStore(knex: Knex): MasterStore {
   const one = async (db: Db, where: Record<string, unknown>) => {
     const r = await db(T).where(where).first();
@@ -142,7 +190,7 @@ export function createMasterStore(knex: Knex): MasterStore {
     get: (db, id) => one(db, { id }),
     byName: (db, name) => one(db, { name }),
     async list() {
-      return (await knex(T).orderBy('id')).map(masterFromRow);
+      return listing(await knex(T).orderBy('id'));
     },
     async insert(db, m, now) {
       await db(T).insert({ ...toColumns(m), created_at: sqlInstant(now), updated_at: sqlInstant(now) });

@@ -10,6 +10,7 @@ import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import {
   createMasterStore,
   type MasterFields,
+  type MasterListing,
   type MasterStore,
   type StoredMaster,
 } from '../adapters/master-store.js';
@@ -167,7 +168,10 @@ export interface MasterService {
   /** the master, with notes on what was assumed or changed (a URL completed, a zone assumed) */
   add(input: MasterInput, actor: Actor): Promise<MasterView & { notes: string[] }>;
   update(id: number, patch: Partial<MasterInput>, actor: Actor): Promise<MasterView & { notes: string[] }>;
+  /** the masters whose stored rows read (a row that does not is in `listAll`, never fails the rest) */
   list(): Promise<MasterView[]>;
+  /** every master: the ones that read, and the ones whose row cannot be read, with the column and why */
+  listAll(): Promise<MasterListing<MasterView>>;
   get(id: number): Promise<MasterView>;
   /** with secrets opened: for the gateway only */
   settings(id: number): Promise<MasterSettings>;
@@ -286,7 +290,11 @@ export function createMasterService(given: MasterDeps): MasterService {
   return {
     add: (input, actor) => addMaster(deps, input, actor),
     update: (id, patch, actor) => updateMaster(deps, id, patch, actor),
-    list: async () => (await store.list()).map(view),
+    list: async () => (await store.list()).masters.map(view),
+    async listAll() {
+      const all = await store.list();
+      return { masters: all.masters.map(view), unreadable: all.unreadable };
+    },
     get: async (id) => view(await row(id)),
     settings: async (id) => settingsOf(await row(id), secrets),
     async test(idOrInput) {

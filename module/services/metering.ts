@@ -7,6 +7,7 @@ import { ModuleError } from '../domain/errors.js';
 import { describeHolder, holderIsGone, ownerProcess, type LockStore } from '../adapters/lock-store.js';
 import { DatabaseGoneError, describeError } from '../adapters/db-errors.js';
 import type { MeteringStore, RunCounts } from '../adapters/metering-store.js';
+import type { UnreadableMaster } from '../adapters/master-store.js';
 import type { MasterSettings, SolusVmGateway } from '../adapters/solusvm-types.js';
 import type { MasterService } from './masters.js';
 import { shareOut } from './master-share.js';
@@ -173,9 +174,11 @@ async function collect(deps: MeteringDeps, tuning: Tuning, opts: CollectOptions)
   const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
   const abandonedRuns = await abandonDeadRuns(deps, tuning, log, started);
   const runId = await deps.store.startRun('collect', sampleDate, owner, started);
-  const all = (await deps.masters.list()).filter(
-    (m) => m.active && (!opts.masterIds || opts.masterIds.includes(m.id)),
-  );
+  const chosen = (m: { id: number; active: boolean }) =>
+    m.active && (!opts.masterIds || opts.masterIds.includes(m.id));
+  const listing = await deps.masters.listAll();
+  const all = listing.masters.filter(chosen);
+  const unreadable = listing.unreadable.filter(chosen);
   let writeChain: Promise<unknown> = Promise.resolve();
   const run: CollectRun = {
     deps,
@@ -199,11 +202,12 @@ async function collect(deps: MeteringDeps, tuning: Tuning, opts: CollectOptions)
       return next;
     },
   };
-  for (const m of all) {
+  for (const m of [...all, ...unreadable]) {
     const n = await deps.store.countServices(m.id);
     run.activeOf.set(m.id, n);
     run.counts.services += n;
   }
+  for (const u of unreadable) skipUnreadable(run, u);
   try {
     // Masters are metered side by side: each has its own concurrency limit, and a slow or dead
     // master must not hold up the others.
@@ -218,7 +222,7 @@ async function collect(deps: MeteringDeps, tuning: Tuning, opts: CollectOptions)
     );
     return await finish(
       run,
-      all.map((m) => m.id),
+      [...all, ...unreadable].map((m) => m.id),
       started,
     );
   } catch (err) {
@@ -235,6 +239,18 @@ async function collect(deps: MeteringDeps, tuning: Tuning, opts: CollectOptions)
     }
     throw err;
   }
+}
+
+/**
+ * A master whose stored row cannot be read is not read (no settings, no gateway): its outcome is
+ * an error naming the master and the column, logged; its services count as the day's gaps (a
+ * failed read is a gap, never a zero), and the other masters go on.
+ */
+function skipUnreadable(run: CollectRun, u: UnreadableMaster): void {
+  const name = u.name ?? `master ${u.id}`;
+  const message = `its stored row cannot be read: ${u.problem}`;
+  run.outcomes.push({ masterId: u.id, name, status: 'error', read: 0, failed: 0, message });
+  run.log('collect.master_unreadable', { masterId: u.id, master: name, column: u.column, error: u.problem });
 }
 
 /** Counts the day's gaps, marks the run finished (or failed, naming the masters) and sums it up. */

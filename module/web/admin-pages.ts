@@ -13,6 +13,7 @@ import {
   presentDisputeRow,
   presentLineRow,
   presentMaster,
+  presentUnreadableMaster,
   presentProduct,
   presentSamples,
   presentServiceListRow,
@@ -240,15 +241,19 @@ const line: Page = async ({ env: { deps }, q, ctx, files }) => {
 const settings: Page = async ({ env, body, ctx, done }) => {
   const { deps } = env;
   const { href } = ctx;
-  const [masters, products, names, values] = await Promise.all([
-    deps.masters.list(),
+  const [listing, products, names, values] = await Promise.all([
+    deps.masters.listAll(),
     deps.billing.listProducts(),
     env.productNames(),
     deps.settings.all(),
   ]);
   const report = done.report;
   return {
-    masters: masters.map((m) => presentMaster(m, report && report.masterId === m.id ? report.report : null)),
+    masters: listing.masters.map((m) =>
+      presentMaster(m, report && report.masterId === m.id ? report.report : null),
+    ),
+    // a master whose row does not read is named with the column, the others listed as usual
+    unreadableMasters: listing.unreadable.map(presentUnreadableMaster),
     products: products.map((p) => ({
       ...presentProduct(p.productId, p.profile, names.get(p.productId) ?? `product ${p.productId}`),
       editHref: href({ a: 'product', id: p.productId }),

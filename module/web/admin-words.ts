@@ -138,6 +138,10 @@ export const ADMIN_TEXT = {
     tlsNone: 'none (http)',
     tuning: (concurrency: number, timeoutSeconds: number, retries: number) =>
       `${concurrency} at once, ${timeoutSeconds} s timeout, ${retries} retries`,
+    /** a master whose stored row does not read (the refusal names the column) */
+    label: (id: number, name: string | null) => (name === null ? `master ${id}` : `${name} (master ${id})`),
+    unreadable: (problem: string) =>
+      `Its stored row cannot be read: ${problem}. Its services are not metered, and it cannot be edited here, until that column is corrected in the database.`,
   },
   product: {
     price: (

@@ -12,6 +12,7 @@ import {
 } from '../domain/line-text.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
 import type { MasterView } from '../services/masters.js';
+import type { UnreadableMaster } from '../adapters/master-store.js';
 import type {
   AuditRow,
   Dashboard,
@@ -364,6 +365,15 @@ export function presentAudit(page: Page<AuditRow>, zone: string) {
     entity: a.entityId ? `${a.entityType} ${a.entityId}` : a.entityType,
     details: a.details ?? '',
   }));
+}
+
+/** A master whose stored row cannot be read, on the masters page: which, and the column refused. */
+export function presentUnreadableMaster(u: UnreadableMaster) {
+  return {
+    id: u.id,
+    name: ADMIN_TEXT.master.label(u.id, u.name),
+    message: ADMIN_TEXT.master.unreadable(u.problem),
+  };
 }
 
 export function presentMaster(m: MasterView, report: ConnectionReport | null) {

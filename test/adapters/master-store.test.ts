@@ -67,7 +67,7 @@ describeEachEngine('masters store', ({ db }) => {
   it('lists the masters in the order they were added (by id), not by name', async () => {
     const z = await store.insert(knex, fields({ name: 'zaventem' }), AT);
     const a = await store.insert(knex, fields({ name: 'amsterdam' }), AT);
-    expect((await store.list()).map((m) => [m.id, m.name])).to.deep.equal([
+    expect((await store.list()).masters.map((m) => [m.id, m.name])).to.deep.equal([
       [z.id, 'zaventem'],
       [a.id, 'amsterdam'],
     ]);
@@ -77,7 +77,7 @@ describeEachEngine('masters store', ({ db }) => {
     await store.insert(knex, fields(), AT);
     const err = await refusal(store.insert(knex, fields({ baseUrl: 'https://other.example.net' }), AT));
     expect(err).to.be.instanceOf(Error);
-    expect((await store.list()).map((m) => m.baseUrl)).to.deep.equal(['https://master.example.net:5656']);
+    expect((await store.list()).masters.map((m) => m.baseUrl)).to.deep.equal(['https://master.example.net:5656']);
   });
 
   it('replaces every field on update, the id and the other masters unchanged', async () => {
@@ -110,7 +110,7 @@ describeEachEngine('masters store', ({ db }) => {
     // a: 10 and 11; b: 12; c: none
     expect([await store.linkedServices(a.id), await store.linkedServices(b.id), await store.linkedServices(c.id)]).to.deep.equal([2, 1, 0]);
     await store.remove(knex, c.id);
-    expect((await store.list()).map((m) => m.name)).to.deep.equal(['a', 'b']);
+    expect((await store.list()).masters.map((m) => m.name)).to.deep.equal(['a', 'b']);
   });
 
   it('gives the reset policy and version of each master, for linking', async () => {
@@ -133,14 +133,28 @@ describeEachEngine('masters store', ({ db }) => {
     ['reset_policy', 'weekly', 'mod_overusage_masters.reset_policy holds "weekly", which is not one of first_of_month, anniversary, never'],
     ['unit_labels', 'metric', 'mod_overusage_masters.unit_labels holds "metric", which is not one of binary, decimal'],
   ] as const) {
-    it(`refuses a master whose ${col} was written by hand as ${JSON.stringify(value)}, naming the column`, async () => {
+    it(`refuses a master whose ${col} was written by hand as ${JSON.stringify(value)}, naming the column; lists the others and names it apart`, async () => {
+      const before = await store.insert(knex, fields({ name: 'amsterdam' }), AT);
       const m = await store.insert(knex, fields(), AT);
+      const after = await store.insert(knex, fields({ name: 'zaventem', active: true }), AT);
       await knex(TABLES.masters).where({ id: m.id }).update({ [col]: value });
       const err = await refusal(store.get(knex, m.id));
       expect([err?.code, err?.message]).to.deep.equal(['UNEXPECTED_STATE', message]);
-      expect((await refusal(store.list()))?.code).to.equal('UNEXPECTED_STATE');
+      // the list goes on with the two that read, and says which one does not and why
+      const all = await store.list();
+      expect(all.masters).to.deep.equal([before, after]);
+      expect(all.unreadable).to.deep.equal([{ id: m.id, name: 'brussels', active: false, column: `mod_overusage_masters.${col}`, problem: message }]);
     });
   }
+
+  it('lists an unreadable master by its id when its name is empty too', async () => {
+    const m = await store.insert(knex, fields({ active: true }), AT);
+    const ok = await store.insert(knex, fields({ name: 'amsterdam' }), AT);
+    await knex(TABLES.masters).where({ id: m.id }).update({ version: 7, name: '' });
+    const all = await store.list();
+    expect(all.masters).to.deep.equal([ok]);
+    expect(all.unreadable).to.deep.equal([{ id: m.id, name: null, active: true, column: 'mod_overusage_masters.version', problem: 'mod_overusage_masters.version holds 7, which is not a SolusVM version (1 or 2)' }]);
+  });
 
   it('names a sealed column it cannot read without repeating what it holds', async () => {
     const m = await store.insert(knex, fields(), AT);

@@ -87,6 +87,36 @@ describeEachEngine('collect when a master fails as a whole', ({ db }) => {
     });
   }
 
+  it('goes on with the other masters when one master\'s stored row cannot be read, and names it and the column', async () => {
+    const { good, bad } = await setUp();
+    // an admin (or another version) wrote a TLS mode the module does not know
+    await db().knex('mod_overusage_masters').where({ name: 'nl-bad' }).update({ tls_mode: 'maybe' });
+    bad.resetStats();
+    const r = await collect();
+    expect(r.code, r.err.join('\n')).to.equal(1);
+    const summary = JSON.parse(r.out.join('\n')) as { services: number; readOk: number; failed: number; gaps: number; masters: Array<{ name: string; status: string; read: number; message: string | null }> };
+    // nl-good's 40 read; nl-bad is never called: its 40 services are the day's gaps, not zeros
+    expect([summary.services, summary.readOk, summary.failed, summary.gaps]).to.deep.equal([2 * SERVICES, SERVICES, 0, SERVICES]);
+    expect(good.stats().requests).to.equal(SERVICES);
+    expect(bad.stats().requests).to.equal(0);
+    const problem = 'mod_overusage_masters.tls_mode holds "maybe", which is not one of verify, pinned, insecure';
+    expect(summary.masters.map((m) => [m.name, m.status, m.read, m.message])).to.deep.equal([
+      ['nl-good', 'done', SERVICES, null],
+      ['nl-bad', 'error', 0, `its stored row cannot be read: ${problem}`],
+    ]);
+    const runRow = await db().knex('mod_overusage_runs').orderBy('id', 'desc').first();
+    expect([runRow.status, runRow.message]).to.deep.equal(['failed', `nl-bad: its stored row cannot be read: ${problem}`]);
+    // `overusage master list` lists nl-good, names nl-bad and the column on stderr, exits 1
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), isTTY: false, env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex') } as NodeJS.ProcessEnv };
+    const code = await run(['--db', db().url, 'master', 'list'], io);
+    expect(code).to.equal(1);
+    expect(out.join('\n')).to.match(/^\d+\tnl-good\tv1\t/);
+    expect(out.join('\n')).to.not.include('nl-bad');
+    expect(err).to.deep.include(`overusage: master ${(await fx.mod.masters.listAll()).unreadable[0]!.id} "nl-bad" cannot be read: ${problem}`);
+  });
+
   it('stops soon after a key is refused in the middle of a run', async () => {
     const { bad } = await setUp();
     // the key is refused from the master's eleventh request on: the reads already on their way

@@ -342,6 +342,22 @@ describeEachEngine('the admin tab’s master form', ({ db }) => {
     });
   });
 
+  it('lists the masters that read when one stored row does not, and names that master and its column', async () => {
+    await post(`${tab}&a=master`, { do: 'save_master', master: '', ...form() });
+    const solus = (await s.mod.masters.list()).find((m) => m.name === 'solus')!;
+    // someone wrote a reset policy the module does not know into the story's master
+    await db().knex('mod_overusage_masters').where({ id: solus.id }).update({ reset_policy: 'weekly' });
+    const page = decode((await agent.get(`${tab}&a=settings`).expect(200)).text);
+    const ams = (await s.mod.masters.list()).find((m) => m.name === 'ams-1')!;
+    expect(page).to.match(new RegExp(`<tr data-master="${ams.id}">\\s*<th scope="row"><a [^>]*>ams-1</a>`));
+    expect(page).to.include(`<tr data-master="${solus.id}" data-unreadable class="danger">`);
+    expect(page).to.include(
+      `solus (master ${solus.id})</th><td colspan="7" class="ou-refusal text-danger">Its stored row cannot be read: mod_overusage_masters.reset_policy holds "weekly", which is not one of first_of_month, anniversary, never. Its services are not metered, and it cannot be edited here, until that column is corrected in the database.</td>`,
+    );
+    expect(page).to.not.include('No SolusVM master yet');
+    expectNoKeys(page);
+  });
+
   it('refuses a master with linked services to be removed', async () => {
     const solus = (await s.mod.masters.list())[0]!;
     const res = await post(`${tab}&a=master&id=${solus.id}`, { do: 'remove_master', master: String(solus.id) });

@@ -5,7 +5,7 @@ import { toNum } from '../../module/adapters/rows.js';
 import { WEB_ROUTES } from '../../module/web/api-router.js';
 import { createTokenSigner } from '../../module/web/tokens.js';
 import { describeEachEngine } from '../support/engines.js';
-import { TEST_SECRET_KEY } from '../support/module-fixture.js';
+import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
 import { buildWebStory, type WebStory } from '../support/web-story.js';
 
 const BASE = '/overusage';
@@ -388,6 +388,13 @@ describeEachEngine('the web JSON API', ({ db }) => {
       const test = await call('POST', '/api/v1/admin/masters/{masterId}/test', { params: { masterId: masters.body.masters[0].id }, token: adminToken });
       expect(test.body.report).to.include({ ok: true });
       expectError(await call('POST', '/api/v1/admin/masters/{masterId}/test', { params: { masterId: 999 }, token: adminToken }), 404);
+      // a second master whose stored row was changed by hand: listed apart, the others as before
+      const second = await s.mod.masters.add({ name: 'solus-2', version: 1, baseUrl: 'https://solus-2.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: 'Europe/Brussels' }, CLI_ACTOR);
+      await db().knex('mod_overusage_masters').where({ id: second.id }).update({ unit_labels: 'metric' });
+      const listed = await call('GET', '/api/v1/admin/masters', { token: adminToken });
+      expect(listed.status).to.equal(200);
+      expect(listed.body.masters.map((m: { name: string }) => m.name)).to.deep.equal(['solus']);
+      expect(listed.body.unreadable).to.deep.equal([{ id: second.id, name: 'solus-2', active: true, column: 'mod_overusage_masters.unit_labels', problem: 'mod_overusage_masters.unit_labels holds "metric", which is not one of binary, decimal' }]);
       const products = await call('GET', '/api/v1/admin/products', { token: adminToken });
       const settings = products.body.products[0].settings;
       expect(settings.prices.EUR.overage).to.equal('0.50');
