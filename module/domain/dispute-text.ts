@@ -176,6 +176,8 @@ export const CREDIT_NOTE = {
       `Credit note ${disputeCreditRef(ref)} for invoice #${invoiceId}: overusage line ${ref} reduced from ${before} to ${after} after review of your dispute`,
     notes: (ref: string, invoiceId: number) =>
       `Credit note [${disputeCreditRef(ref)}] correcting invoice #${invoiceId}: the VAT is reversed at that invoice's rate.`,
+    notesNoVat: (ref: string, invoiceId: number) =>
+      `Credit note [${disputeCreditRef(ref)}] correcting invoice #${invoiceId}.`,
   },
   nl: {
     waived: (ref: string, invoiceId: number, before: string) =>
@@ -184,6 +186,8 @@ export const CREDIT_NOTE = {
       `Creditnota ${disputeCreditRef(ref)} bij factuur #${invoiceId}: regel overschrijding ${ref} verlaagd van ${before} naar ${after} na onderzoek van uw bezwaar`,
     notes: (ref: string, invoiceId: number) =>
       `Creditnota [${disputeCreditRef(ref)}] ter correctie van factuur #${invoiceId}: de btw wordt teruggeboekt tegen het tarief van die factuur.`,
+    notesNoVat: (ref: string, invoiceId: number) =>
+      `Creditnota [${disputeCreditRef(ref)}] ter correctie van factuur #${invoiceId}.`,
   },
 } satisfies Record<TextLanguage, unknown>;
 

@@ -70,7 +70,10 @@ async function createCreditNote(
     paymentMethod: original.paymentMethod,
     taxRate: original.taxRate,
     taxRate2: original.taxRate2,
-    notes: words.notes(ref, original.invoiceId),
+    // VAT is named only where the line was charged it: a taxed line on an invoice with a rate above zero
+    notes: vatCharged(taxed, original)
+      ? words.notes(ref, original.invoiceId)
+      : words.notesNoVat(ref, original.invoiceId),
     items: [
       { description, amount: moneyToDecimalString({ amountMinor: -x.back, currency: d.currency }), taxed },
     ],
@@ -79,3 +82,15 @@ async function createCreditNote(
   });
   return created.invoiceId;
 }
+
+/**
+ * Whether the corrected invoice charged VAT on the line: the line taxed, a tax rate above zero
+ * ("21.000", not "0.00") and tax on the invoice (none when the panel's tax is switched off).
+ */
+const vatCharged = (
+  taxed: boolean,
+  invoice: { taxRate: string; taxRate2: string; tax: string; tax2: string },
+): boolean =>
+  taxed &&
+  [invoice.taxRate, invoice.taxRate2].some((rate) => /[1-9]/.test(rate)) &&
+  [invoice.tax, invoice.tax2].some((amount) => /[1-9]/.test(amount));

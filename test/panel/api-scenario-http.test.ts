@@ -174,6 +174,8 @@ describeEachEngine('the whole story over HTTP: client, product, order, metering,
     expect(items(note)).to.have.length(1);
     expect(items(note)[0]![0]).to.match(/^Credit note CR-OU-\w+ for invoice #3: overusage line OU-\w+ reduced from €500\.00 to €350\.00 after review of your dispute$/);
     expect(items(note)[0]![1]).to.equal('-150.00');
+    // no VAT was charged on the line, so the note's notes name none to reverse
+    expect(note.notes).to.match(/^Credit note \[CR-OU-\w+\] correcting invoice #3\.$/);
     // ---- 3 July: the renewal is settled from the credit -----------------------------------------
     await cron('2025-07-03', 900n);
     const july = await invoice(5);

@@ -18,11 +18,13 @@ const ADMIN = { type: 'admin' as const, id: '1' };
 describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) => {
   let knex: Knex;
 
-  async function paidAndDisputed(money: StoryMoney, language: string) {
+  async function paidAndDisputed(money: StoryMoney, language: string, vat = true) {
     knex = db().knex;
     const s = await buildBillingStory(knex, money);
-    await s.f.setting('TaxEnabled', 'on');
-    await knex('tbltax').insert({ level: 1, name: 'VAT', state: '', country: '', taxrate: '21.000' });
+    if (vat) {
+      await s.f.setting('TaxEnabled', 'on');
+      await knex('tbltax').insert({ level: 1, name: 'VAT', state: '', country: '', taxrate: '21.000' });
+    }
     await knex('tblclients').where({ id: s.story.clientId }).update({ language });
     await closeMay(s);
     s.f.clock.set('2013-06-02T07:00:00Z');
@@ -117,6 +119,18 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     const line = await knex('mod_overusage_lines').where({ id: d.lineId }).first('status', 'amount_minor');
     expect([String(line.status), String(line.amount_minor)]).to.deep.equal(['placed', '4000']);
     expect((await notesOn(s, renewal))).to.equal(`Regel overschrijding [${ref}]: verlaagd van € 100,00 naar € 40,00 na uw bezwaar; we hebben € 72,60 op uw tegoed gezet (zie creditnota #${note!.id}).`);
+  });
+
+  it('no VAT charged, Dutch: the note gives back the line alone and its notes say nothing of VAT', async () => {
+    // €100.00 → 40 % = €40.00: the note −60.00, no tax (VAT is off), credit 60.00
+    const { s, renewal, paid, d, ref } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'dutch', false);
+    expect([paid.tax, paid.total]).to.deep.equal(['0.00', '119.95']);
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'share', percent: '40' }, settlement: 'credit' });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const [note] = await notesOf(s, renewal);
+    expect(note).to.deep.include({ status: 'Paid', subtotal: '-60.00', tax: '0.00', total: '-60.00' });
+    expect(note!.notes).to.equal(`Creditnota [CR-${ref}] ter correctie van factuur #${renewal}.`);
+    expect(await creditOf(s)).to.equal('60.00');
   });
 
   it('JPY, Dutch: ¥80 000 + 21 % VAT paid → a note of −¥80 000 and −¥16 800 VAT, ¥96 800 credited', async () => {

@@ -187,8 +187,11 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
     const janText = `${JAN_TEXT} — verlaagd naar € 100,00 na beoordeling van uw bezwaar`;
     expectDue(r.jan, { hosting: '24.50', amount: '100.00', text: janText, words: /€ 100,00 € 250,00 aangepast na betwisting/, past: 'Gefactureerd: € 100,00 (aangepast na betwisting)', admin: 'Outcome: rated €250.00; after the dispute: adjusted to €100.00' });
     expect(r.jan.widget).to.include('Aangepast op 10 juni 2013 van € 250,00 naar € 100,00; te betalen uiterlijk 24 juni 2013.');
-    expect(r.jan.toClient).to.include('verlaagd van € 250,00 naar € 100,00');
+    expect(r.jan.toClient).to.include('verlaagd van € 250,00 naar € 100,00, te betalen uiterlijk 24 juni 2013.');
+    expect(r.jan.toClient).to.include(janText);
     expect(r.jan.toAdmin).to.include('is reduced from €250.00 to €100.00, due on 24 June 2013.');
+    expect(r.ann.toAdmin).to.include('is reduced from €500.00 to €200.00, due on 24 June 2013.');
+    expect(r.ann.widget).to.include('Adjusted on 10 June 2013 from €500.00 to €200.00; due on 24 June 2013.');
   });
 
   it('an amount set by hand: €120.00 for both, "reduced to €120.00" on the line', async () => {
@@ -199,6 +202,13 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
     const janText = `${JAN_TEXT} — verlaagd naar € 120,00 na beoordeling van uw bezwaar`;
     expectDue(r.jan, { hosting: '24.50', amount: '120.00', text: janText, words: /€ 120,00 € 250,00 aangepast na betwisting/, past: 'Gefactureerd: € 120,00 (aangepast na betwisting)', admin: 'Outcome: rated €250.00; after the dispute: adjusted to €120.00' });
     expect(r.jan.toClient).to.include('verlaagd van € 250,00 naar € 120,00, te betalen uiterlijk 24 juni 2013.');
+    expect(r.jan.toClient).to.include(janText);
+    expect(r.ann.toClient).to.include(annText);
+    // the admin is told in English, whatever the client's language
+    expect(r.ann.toAdmin).to.include('is reduced from €500.00 to €120.00, due on 24 June 2013.');
+    expect(r.jan.toAdmin).to.include('is reduced from €250.00 to €120.00, due on 24 June 2013.');
+    expect(r.ann.widget).to.include('Adjusted on 10 June 2013 from €500.00 to €120.00; due on 24 June 2013.');
+    expect(r.jan.widget).to.include('Aangepast op 10 juni 2013 van € 250,00 naar € 120,00; te betalen uiterlijk 24 juni 2013.');
   });
 
   it('withdrawn by the client: €500.00 / €250.00 due on 24 June, told as withdrawn everywhere', async () => {
@@ -211,6 +221,9 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
     expect(r.ann.toAdmin).to.match(/The client withdrew the dispute of OU-[0-9A-F]+; the line \(€500\.00\) is due on 24 June 2013\./);
     expectDue(r.jan, { hosting: '24.50', amount: '250.00', text: JAN_TEXT, words: /€ 250,00 bezwaar ingetrokken, op de factuur/, past: 'Gefactureerd: € 250,00', admin: 'Outcome: billed: €250.00' });
     expect(r.jan.widget).to.include('U hebt het bezwaar ingetrokken op 10 juni 2013; te betalen uiterlijk 24 juni 2013.');
+    expect(r.jan.toClient).to.match(/U hebt uw bezwaar tegen OU-[0-9A-F]+ ingetrokken; de regel \(€ 250,00\) is te betalen uiterlijk 24 juni 2013\./);
+    expect(r.ann.apiLine.state).to.equal('withdrawn');
+    expect(r.jan.apiAdminDispute.dispute.state).to.equal('withdrawn');
     expect(r.jan.toAdmin).to.match(/The client withdrew the dispute of OU-[0-9A-F]+; the line \(€250\.00\) is due on 24 June 2013\./);
   });
 
@@ -231,6 +244,8 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
       expect(textOf(x.apiLine.description)).to.equal(held!.items[0]![1]);
       expect(x.apiMay.charge.billed).to.deep.equal(money('0.00'));
       expect(x.apiAdminMay.charge.billed).to.deep.equal(money('0.00'));
+      expect(x.apiAdminDispute.dispute.state).to.equal('waived');
+      expect(x.apiAdminDispute.line.amount).to.deep.equal(money('0.00'));
       expect(x.csvRow).to.include(',0.00,EUR,');
       expect(x.credit).to.equal('0.00');
       // the widget names the invoice the line was on (the cancelled draft was never the client's)
@@ -246,7 +261,8 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
     expect(r.jan.widget).to.include('Kwijtgescholden op 10 juni 2013: u hoeft hiervoor niets te betalen (was € 250,00).');
     expect(r.jan.widget).to.include('1–31 mei 2013 5.500,00 GB 5.000,00 GB 500,00 GB kwijtgescholden');
     expect(r.jan.disputePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed');
-    expect(r.jan.toClient).to.include('u hoeft');
+    expect(r.jan.linePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed');
+    expect(r.jan.toClient).to.match(/Na onderzoek schelden we de regel OU-[0-9A-F]+ \(€ 250,00\) kwijt: u hoeft hiervoor niets te betalen\./);
     expect(r.jan.toAdmin).to.include('(€250.00) is waived: the client owes nothing for it.');
   });
 
@@ -276,6 +292,8 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
       expect(x.apiLine.dispute).to.deep.include({ creditNoteInvoiceId: note!.id, credited: money(back) });
       expect(x.apiAdminDispute.dispute).to.deep.include({ settlement: 'credited', creditNoteInvoiceId: note!.id, credited: money(back) });
       expect(x.apiMay.charge.billed).to.deep.equal(money('0.00'));
+      expect(x.apiAdminMay.charge.billed).to.deep.equal(money('0.00'));
+      expect(x.apiAdminDispute.line.amount).to.deep.equal(money('0.00'));
       expect(x.csvRow).to.include(',0.00,EUR,');
       expect(x.invoiceLink).to.deep.equal({ id: paid!.id, text: `${nl ? 'factuur' : 'invoice'} #${paid!.id}`, status: 200 });
       // the widget links the credit note, which the client can open: the line and its VAT reversed
@@ -299,6 +317,8 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
     expect(r.jan.widget).to.include(`Besloten op 10 juni 2013: de regel bedraagt nu € 0,00; u had hem al betaald, dus hebben we € 302,50 op uw tegoed gezet. · creditnota #${janNote!.id}`);
     expect(r.jan.widget).to.include('€ 302,50 op uw tegoed gezet · nog € 302,50 over');
     expect(r.jan.disputePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed; €302.50 credited to the account');
+    expect(r.jan.linePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed; €302.50 credited to the account');
+    expect(r.jan.widget).to.include('1–31 mei 2013 5.500,00 GB 5.000,00 GB 500,00 GB kwijtgescholden');
     expect(r.jan.toClient).to.include('u had hem al betaald, dus hebben we € 302,50 op uw tegoed gezet.');
     expect(r.jan.toAdmin).to.include('is waived; the client had paid it already, so €302.50 was credited to their account.');
   });
