@@ -22,14 +22,10 @@ import {
   sqlBig,
   sqlBigList,
   sqlBigOrNull,
+  instantOrNullIn,
+  rowReader,
   sqlInstant,
-  toBig,
-  toBigOrNull,
-  toDate,
-  toDateOrNull,
-  toInstantOrNull,
   toNum,
-  toNumOrNull,
 } from './rows.js';
 import type { TrafficReading } from './solusvm-types.js';
 
@@ -144,30 +140,31 @@ export interface MeteringStore {
 }
 
 function toService(r: Record<string, unknown>): ServiceToRead {
-  const lastSampleId = toNumOrNull(r.last_sample_id);
+  const s = rowReader(SERVICES, r);
+  const lastSampleId = s.numOrNull('last_sample_id');
   return {
-    serviceId: toNum(r.service_id),
-    serverRef: String(r.server_ref),
+    serviceId: s.num('service_id'),
+    serverRef: s.str('server_ref'),
     resetPolicy: r.reset_policy ? parseResetPolicy(r.reset_policy) : null,
-    resetDay: toNumOrNull(r.reset_day),
-    regdate: toDateOrNull(r.regdate),
-    billingDay: toNumOrNull(r.billing_day),
+    resetDay: s.numOrNull('reset_day'),
+    regdate: s.dateOrNull('regdate'),
+    billingDay: s.numOrNull('billing_day'),
     solusvmResetPolicy: r.solusvm_reset_policy ? parseResetPolicy(r.solusvm_reset_policy) : null,
-    solusvmCreatedOn: toDateOrNull(r.solusvm_created_on),
+    solusvmCreatedOn: s.dateOrNull('solusvm_created_on'),
     lastSampleId,
     last:
       lastSampleId === null
         ? null
         : {
-            usedBytes: toBig(r.last_used_bytes),
-            sampledAt: toInstantOrNull(r.last_sampled_at)!,
-            sampleDate: toDate(r.last_sample_date),
+            usedBytes: s.big('last_used_bytes'),
+            sampledAt: s.instantOrNull('last_sampled_at')!,
+            sampleDate: s.date('last_sample_date'),
           },
-    openPeriodId: toNumOrNull(r.open_period_id),
-    openPeriodStart: toDateOrNull(r.open_period_start),
-    openPeriodEnd: toDateOrNull(r.open_period_end),
-    openPeriodUsed: toBigOrNull(r.open_period_used_bytes),
-    resetDueOn: toDateOrNull(r.reset_due_on),
+    openPeriodId: s.numOrNull('open_period_id'),
+    openPeriodStart: s.dateOrNull('open_period_start'),
+    openPeriodEnd: s.dateOrNull('open_period_end'),
+    openPeriodUsed: s.bigOrNull('open_period_used_bytes'),
+    resetDueOn: s.dateOrNull('reset_due_on'),
     recentDaily: recentDailyOf(r),
   };
 }
@@ -245,11 +242,10 @@ function runRecords(
         .where({ kind, status: 'running' })
         .select('id', 'owner', 'started_at')
         .orderBy('id');
-      return rows.map((r) => ({
-        id: toNum(r.id),
-        owner: String(r.owner),
-        startedAt: toInstantOrNull(r.started_at)!,
-      }));
+      return rows.map((row) => {
+        const r = rowReader(RUNS, row);
+        return { id: r.num('id'), owner: r.str('owner'), startedAt: r.instantOrNull('started_at')! };
+      });
     },
 
     async abandonRun(runId, message, at) {
@@ -264,7 +260,7 @@ function runRecords(
         .where({ sample_date: sampleDate, kind: 'collect' })
         .orderBy('id', 'desc')
         .first('started_at');
-      return row ? toInstantOrNull(row.started_at) : null;
+      return row ? instantOrNullIn(row.started_at, `${RUNS}.started_at`) : null;
     },
   };
 }
@@ -339,8 +335,10 @@ async function writeBatch(
             part.map((r) => r.service.serviceId),
           )
           .whereIn('sample_date', dates);
-        for (const row of rows)
-          if (toNum(row.run_id) === runId) ids.set(toNum(row.service_id), toNum(row.id));
+        for (const row of rows) {
+          const r = rowReader(SAMPLES, row);
+          if (r.numOrNull('run_id') === runId) ids.set(r.num('service_id'), r.num('id'));
+        }
       }
       const mine = results.filter((r) => ids.has(r.service.serviceId));
       const applied: Applied[] = mine.map((r) => ({
@@ -477,8 +475,9 @@ async function periodIds(trx: Knex.Transaction, applied: Applied[]): Promise<Per
       )
       .whereIn('start_date', starts);
     for (const row of rows) {
-      const key = periodKey(toNum(row.service_id), toDate(row.start_date));
-      if (!period.has(key)) period.set(key, { id: toNum(row.id), used: toBig(row.used_bytes) });
+      const r = rowReader(PERIODS, row);
+      const key = periodKey(r.num('service_id'), r.date('start_date'));
+      if (!period.has(key)) period.set(key, { id: r.num('id'), used: r.big('used_bytes') });
     }
   }
   return (serviceId, p) => period.get(periodKey(serviceId, p.start))!;
@@ -539,7 +538,10 @@ async function writeAnomalies(
         part.map((a) => a.sampleId),
       )
       .andWhere({ kind: 'drop' });
-    for (const row of rows) dropIntervals.set(toNum(row.to_sample_id), toNum(row.id));
+    for (const row of rows) {
+      const r = rowReader(INTERVALS, row);
+      dropIntervals.set(r.num('to_sample_id'), r.num('id'));
+    }
   }
   const anomalies = withAnomalies.flatMap(({ r, sampleId, step }) =>
     step.anomalies.map((a) => ({
@@ -576,10 +578,11 @@ async function endResetsDue(trx: Knex.Transaction, applied: Applied[]): Promise<
       .whereIn('service_id', part)
       .andWhere({ kind: 'reset_not_seen', status: 'open' });
     for (const row of rows) {
-      const how = ended.get(toNum(row.service_id))!;
-      const details = JSON.parse(String(row.details)) as Record<string, string | number>;
+      const a = rowReader(ANOMALIES, row);
+      const how = ended.get(a.num('service_id'))!;
+      const details = a.json('details') as Record<string, string | number>;
       await trx(ANOMALIES)
-        .where({ id: toNum(row.id) })
+        .where({ id: a.num('id') })
         .update({ status: 'resolved', details: JSON.stringify(resetDueEnded(details, how.reading, how.on)) });
     }
   }
