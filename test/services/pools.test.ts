@@ -219,6 +219,12 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     const inv = await f.panel.api.getInvoice(d.heldInvoiceId ?? d.originalInvoiceId);
     const item = inv.items.find((i) => i.description === lines[0]!.description)!;
     expect(item.amount).to.equal('349.11');
+    // the evidence and the client's email say the new figures too
+    const e = await mod.evidence.forLine(toNum(lineA.id), { clientId: story.clientId });
+    expect([e.line.amountMinor, e.line.description]).to.deep.equal([34911n, lines[0]!.description]);
+    const mail = await knex('tblemails').where({ userid: story.clientId }).andWhere('subject', 'like', '%dispute%').orderBy('id', 'desc').first('message');
+    expect(String(mail.message)).to.include('is reduced from €498.74 to €349.11');
+    expect(String(mail.message)).to.include('€349.11 of €370.67');
   });
 
   it('refuses to rate a pool whose members pay in two currencies, and says so', async () => {
