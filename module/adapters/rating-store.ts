@@ -201,7 +201,8 @@ async function insertRatings(db: Db, charges: readonly NewCharge[]): Promise<voi
   }
 }
 
-const PERIOD_COLUMNS = [
+/** A period's columns with its service's and its last sample's limit, as rating and the product preview read them. */
+export const PERIOD_COLUMNS = [
   'p.id',
   'p.service_id',
   'p.start_date',

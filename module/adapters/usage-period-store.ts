@@ -6,19 +6,9 @@ import { parseChargeStatus, type ChargeStatus } from '../domain/charge-status.js
 import type { IntervalKind } from '../domain/metering.js';
 import { parsePeriodStatus, type PeriodStatus } from '../domain/period-status.js';
 import { parseResetPolicy } from '../domain/reset-policy.js';
-import { storedWord } from '../domain/stored-value.js';
-import {
-  sqlBig,
-  sqlBigOrNull,
-  sqlInstant,
-  toBig,
-  toBigOrNull,
-  toDate,
-  toDateOrNull,
-  toNum,
-  toNumOrNull,
-} from './rows.js';
 import { paceColumns } from './metering-store.js';
+import { PERIOD_COLUMNS, parsePeriodToRate, type PeriodToRate } from './rating-store.js';
+import { bigIn, intIn, rowReader, sqlBig, sqlBigOrNull, sqlInstant, toNum } from './rows.js';
 import { chunks, insertChunked } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -98,19 +88,8 @@ export interface MeterStateRow {
 }
 
 /** A service's latest closed period with what its charge bills now, as the product form's preview rates it again. */
-export interface LastClosedPeriod {
-  periodId: number;
-  serviceId: number;
-  clientId: number;
-  productId: number;
-  masterId: number;
-  start: IsoDate;
-  end: IsoDate;
-  usedBytes: bigint;
-  currency: string;
-  regdate: IsoDate | null;
-  /** the SolusVM limit the period's latest sample read */
-  solusvmLimitBytes: bigint | null;
+/** A product's service with its latest closed period, read as rating reads a period to rate. */
+export interface LastClosedPeriod extends PeriodToRate {
   /** the period's first charge (seq 0), if rated */
   charge: { amountMinor: bigint; status: ChargeStatus } | null;
 }
@@ -203,24 +182,28 @@ const INTERVAL_KINDS: readonly IntervalKind[] = [
   'correction',
 ];
 
-const parseCharge = (c: Record<string, unknown>): PeriodCharge => ({
-  id: toNum(c.id),
-  seq: toNum(c.seq),
-  kind: c.kind === 'correction' ? 'correction' : 'usage',
-  status: parseChargeStatus(c.status),
-  currency: String(c.currency),
-  usedBytes: toBig(c.used_bytes),
-  allowanceBytes: toBig(c.allowance_bytes),
-  overBytes: toBig(c.over_bytes),
-  amountMinor: toBig(c.amount_minor),
-  lineId: toNumOrNull(c.line_id),
-  invoiceId: toNumOrNull(c.invoice_id),
-  periodId: toNum(c.period_id),
-  serviceId: toNum(c.service_id),
-  clientId: toNum(c.client_id),
-  periodStart: toDate(c.period_start),
-  periodEnd: toDate(c.period_end),
-});
+/** A charge with its line (selected as c.*, l.id as line_id, l.invoice_id). */
+function parseCharge(row: Record<string, unknown>): PeriodCharge {
+  const c = rowReader(TABLES.charges, row);
+  return {
+    id: c.num('id'),
+    seq: c.num('seq'),
+    kind: row.kind === 'correction' ? 'correction' : 'usage',
+    status: parseChargeStatus(row.status),
+    currency: c.str('currency'),
+    usedBytes: c.big('used_bytes'),
+    allowanceBytes: c.big('allowance_bytes'),
+    overBytes: c.big('over_bytes'),
+    amountMinor: c.big('amount_minor'),
+    lineId: rowReader(TABLES.lines, row, 'line_').numOrNull('id'),
+    invoiceId: rowReader(TABLES.lines, row).numOrNull('invoice_id'),
+    periodId: c.num('period_id'),
+    serviceId: c.num('service_id'),
+    clientId: c.num('client_id'),
+    periodStart: c.date('period_start'),
+    periodEnd: c.date('period_end'),
+  };
+}
 
 const policyOrNull = (v: unknown) => (v ? parseResetPolicy(v) : null);
 
@@ -238,21 +221,14 @@ const calendarRow = (p: CalendarPeriodRow) => ({
 });
 
 const parseLastClosed = (r: Record<string, unknown>): LastClosedPeriod => ({
-  periodId: toNum(r.id),
-  serviceId: toNum(r.service_id),
-  clientId: toNum(r.client_id),
-  productId: toNum(r.product_id),
-  masterId: toNum(r.master_id),
-  start: toDate(r.start_date),
-  end: toDate(r.end_date),
-  usedBytes: toBig(r.used_bytes),
-  currency: String(r.currency),
-  regdate: toDateOrNull(r.regdate),
-  solusvmLimitBytes: toBigOrNull(r.limit_bytes),
+  ...parsePeriodToRate(r),
   charge:
     r.charge_minor === null || r.charge_minor === undefined
       ? null
-      : { amountMinor: toBig(r.charge_minor), status: parseChargeStatus(r.charge_status) },
+      : {
+          amountMinor: bigIn(r.charge_minor, `${TABLES.charges}.amount_minor`),
+          status: parseChargeStatus(r.charge_status),
+        },
 });
 
 export function createUsagePeriodStore(knex: Knex): UsagePeriodStore {
@@ -272,14 +248,17 @@ export function createUsagePeriodStore(knex: Knex): UsagePeriodStore {
         .whereNot({ status: 'superseded' })
         .orderBy('start_date', 'desc')
         .limit(limit);
-      return rows.map((p) => ({
-        id: toNum(p.id),
-        start: toDate(p.start_date),
-        end: toDateOrNull(p.end_date),
-        calendar: (p.calendar as string | null) ?? null,
-        status: parsePeriodStatus(p.status),
-        usedBytes: toBig(p.used_bytes),
-      }));
+      return rows.map((row) => {
+        const p = rowReader(TABLES.periods, row);
+        return {
+          id: p.num('id'),
+          start: p.date('start_date'),
+          end: p.dateOrNull('end_date'),
+          calendar: p.strOrNull('calendar'),
+          status: parsePeriodStatus(row.status),
+          usedBytes: p.big('used_bytes'),
+        };
+      });
     },
 
     async calendarSources(serviceId) {
@@ -289,15 +268,16 @@ export function createUsagePeriodStore(knex: Knex): UsagePeriodStore {
         .where({ id: svc.master_id })
         .first('reset_policy', 'time_zone', 'anniversary_from');
       if (!master) return 'no master';
+      const s = rowReader(TABLES.services, svc);
       return {
         servicePolicy: policyOrNull(svc.reset_policy),
-        serviceDay: toNumOrNull(svc.reset_day),
+        serviceDay: s.numOrNull('reset_day'),
         solusvmPolicy: policyOrNull(svc.solusvm_reset_policy),
-        solusvmCreatedOn: toDateOrNull(svc.solusvm_created_on),
+        solusvmCreatedOn: s.dateOrNull('solusvm_created_on'),
         masterPolicy: parseResetPolicy(master.reset_policy),
-        zone: String(master.time_zone),
-        regdate: toDateOrNull(svc.regdate),
-        billingDay: toNumOrNull(svc.billing_day),
+        zone: rowReader(TABLES.masters, master).str('time_zone'),
+        regdate: s.dateOrNull('regdate'),
+        billingDay: s.numOrNull('billing_day'),
         anniversaryFrom: master.anniversary_from === 'panel' ? 'panel' : 'solusvm',
       };
     },
@@ -350,11 +330,12 @@ function chargeReads(
     async lockCharge(trx, chargeId) {
       const c = await trx(TABLES.charges).where({ id: chargeId }).forUpdate().first();
       if (!c) return null;
+      const r = rowReader(TABLES.charges, c);
       return {
         kind: c.kind === 'correction' ? 'correction' : 'usage',
         status: parseChargeStatus(c.status),
-        amountMinor: toBig(c.amount_minor),
-        currency: String(c.currency),
+        amountMinor: r.big('amount_minor'),
+        currency: r.str('currency'),
       };
     },
     async setChargeStatus(trx, chargeId, status) {
@@ -372,11 +353,12 @@ function decisionWrites(): Pick<UsagePeriodStore, 'lockInterval' | 'bookDrop'> {
     async lockInterval(trx, intervalId) {
       const iv = await trx(TABLES.intervals).where({ id: intervalId }).forUpdate().first();
       if (!iv) return null;
+      const i = rowReader(TABLES.intervals, iv);
       return {
-        id: toNum(iv.id),
-        periodId: toNum(iv.period_id),
-        kind: storedWord(INTERVAL_KINDS, iv.kind, `${TABLES.intervals}.kind`),
-        candidateBytes: toBigOrNull(iv.candidate_bytes),
+        id: i.num('id'),
+        periodId: i.num('period_id'),
+        kind: i.word(INTERVAL_KINDS, 'kind'),
+        candidateBytes: i.bigOrNull('candidate_bytes'),
       };
     },
     async bookDrop(trx, d, kind, bytes) {
@@ -410,7 +392,10 @@ function periodRewrites(): Pick<
         .where({ service_id: serviceId })
         .orderBy('start_date')
         .forUpdate();
-      return rows.map((o) => ({ id: toNum(o.id), start: toDate(o.start_date) }));
+      return rows.map((row) => {
+        const p = rowReader(TABLES.periods, row);
+        return { id: p.num('id'), start: p.date('start_date') };
+      });
     },
     async deleteIntervals(trx, serviceId) {
       await trx(TABLES.intervals).where({ service_id: serviceId }).delete();
@@ -431,7 +416,7 @@ function periodRewrites(): Pick<
     },
     async chargeIdsOf(trx, periodId) {
       const rows = await trx(TABLES.charges).where({ period_id: periodId }).orderBy('seq').select('id');
-      return rows.map((c) => toNum(c.id));
+      return rows.map((c) => intIn(c.id, `${TABLES.charges}.id`));
     },
     async moveCharges(trx, chargeIds, toPeriodId) {
       const top = await trx(TABLES.charges).where({ period_id: toPeriodId }).max({ m: 'seq' }).first();
@@ -502,7 +487,10 @@ function partWrites(): Pick<
         .where({ service_id: serviceId })
         .whereIn('kind', ['drop', 'manual_reset', 'correction'])
         .select('id', 'to_sample_id');
-      return rows.map((d) => ({ id: toNum(d.id), toSampleId: toNum(d.to_sample_id) }));
+      return rows.map((row) => {
+        const i = rowReader(TABLES.intervals, row);
+        return { id: i.num('id'), toSampleId: i.num('to_sample_id') };
+      });
     },
     async saveMeterState(trx, serviceId, m) {
       await trx(TABLES.services)
@@ -537,21 +525,7 @@ function closedPeriodReads(knex: Knex): Pick<UsagePeriodStore, 'lastClosedOfProd
         )
         .orderBy('p.service_id')
         .limit(limit)
-        .select(
-          'p.id',
-          'p.service_id',
-          'p.start_date',
-          'p.end_date',
-          'p.used_bytes',
-          's.client_id',
-          's.product_id',
-          's.currency',
-          's.regdate',
-          's.master_id',
-          'smp.limit_bytes',
-          'c.amount_minor as charge_minor',
-          'c.status as charge_status',
-        );
+        .select([...PERIOD_COLUMNS, 'c.amount_minor as charge_minor', 'c.status as charge_status']);
       return rows.map(parseLastClosed);
     },
 
@@ -563,7 +537,7 @@ function closedPeriodReads(knex: Knex): Pick<UsagePeriodStore, 'lastClosedOfProd
         .whereExists(knex(`${TABLES.charges} as c`).whereRaw('c.period_id = p.id').select('c.id'))
         .orderBy('p.start_date')
         .select('p.id');
-      return rows.map((r) => toNum(r.id));
+      return rows.map((r) => intIn(r.id, `${TABLES.periods}.id`));
     },
   };
 }

@@ -63,8 +63,8 @@ async function previewPeriod(
   const base = {
     serviceId: p.serviceId,
     clientId: p.clientId,
-    periodStart: p.start,
-    periodEnd: p.end,
+    periodStart: p.startDate,
+    periodEnd: p.endDate,
     usedBytes: p.usedBytes,
     currency: p.currency,
     nowMinor: p.charge === null || p.charge.status === 'void' ? null : p.charge.amountMinor,
@@ -73,13 +73,13 @@ async function previewPeriod(
   if (!master) return { ...base, previewMinor: null, outcome: null, reason: 'its SolusVM master is gone' };
   // rating.ts rates a period from the columns of its stored row
   const r: Record<string, unknown> = {
-    id: p.periodId,
+    id: p.id,
     service_id: p.serviceId,
-    start_date: p.start,
-    end_date: p.end,
+    start_date: p.startDate,
+    end_date: p.endDate,
     regdate: p.regdate,
     currency: p.currency,
-    limit_bytes: p.solusvmLimitBytes,
+    limit_bytes: p.limitBytes,
   };
   try {
     if (profile.model === 'p95') r.five_minute_bps = await fiveMinuteRates(knex, r, String(master.time_zone));

@@ -63,26 +63,26 @@ describeEachEngine('usage period store', ({ db }) => {
 
   it('gives the preview each active service’s latest closed period of the product, by service, bytes exact past 2^53', async () => {
     const rows = await store.lastClosedOfProduct(3, 10);
-    expect(rows.map((r) => [r.serviceId, r.periodId])).to.deep.equal([
+    expect(rows.map((r) => [r.serviceId, r.id])).to.deep.equal([
       [10, 5],
       [11, 7],
     ]);
     expect(rows[0]).to.deep.equal({
-      periodId: 5,
+      id: 5,
       serviceId: 10,
       clientId: 1,
       productId: 3,
       masterId: 1,
-      start: '2013-05-01',
-      end: '2013-05-31',
+      startDate: '2013-05-01',
+      endDate: '2013-05-31',
       // 2^53 = 9 007 199 254 740 992
       usedBytes: 9_007_199_254_740_993n,
       currency: 'EUR',
       regdate: '2013-04-10',
-      solusvmLimitBytes: 5_000_000_000_000n,
+      limitBytes: 5_000_000_000_000n,
       charge: { amountMinor: 50_000n, status: 'unbilled' },
     });
-    expect(rows[1]).to.deep.include({ currency: 'USD', regdate: null, solusvmLimitBytes: null, charge: null });
+    expect(rows[1]).to.deep.include({ currency: 'USD', regdate: null, limitBytes: null, charge: null });
   });
 
   it('stops the preview at the limit it asks for', async () => {
