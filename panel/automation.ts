@@ -18,10 +18,11 @@
 import os from 'node:os';
 import type { DateTime } from 'luxon';
 import { addDays, isIsoDate, localDate, type IsoDate } from '../module/domain/calendar.js';
+import { lateFeeOn } from '../module/domain/dunning.js';
 import { isRecurring } from './domain/billing-cycle.js';
 import {
   NOTICE_TEMPLATE,
-  lateFeeAmount,
+  lateFeeRuleOf,
   lateFeeDue,
   noticesDueOn,
   suspensionVerdict,
@@ -224,7 +225,7 @@ export function createAutomation(core: PanelCore): Automation {
       const step = { task: 'LateFees', entityType: 'invoice', entityId: inv.id, key: 'latefee' };
       try {
         if (!(await claimStep(db, { ...step, runDate: when.today }, stamp))) continue;
-        const fee = lateFeeAmount(inv.totalMinor, s);
+        const fee = lateFeeOn(inv.totalMinor, lateFeeRuleOf(s));
         if (fee <= 0n) {
           await finishStep(db, step, 'zero');
           continue;

@@ -28,34 +28,49 @@ export function overdueSplit(invoices: ReadonlyArray<{ balance: bigint; held: bi
 export const suspensionShielded = (split: { disputed: bigint; undisputed: bigint }): boolean =>
   split.undisputed === 0n && split.disputed > 0n;
 
-/** The panel's late fee setting: a percentage (in hundredths of a percent) or a fixed amount, and a minimum. */
+/**
+ * The panel's late fee setting (WHMCS: Late Fee Type, Late Fee Amount, Late Fee Minimum): a
+ * percentage (in hundredths of a percent) or a fixed amount, and a minimum. Amounts are the
+ * panel's hundredths in every currency (its money columns keep two decimals, ¥ and BHD included).
+ */
 export interface LateFeeRule {
   fixed: boolean;
-  /** hundredths: of a percent when not fixed, of the currency when fixed */
+  /** hundredths: of a percent when not fixed, of the currency when fixed; 0 switches late fees off */
   amount: bigint;
   minimum: bigint;
 }
 
-/** The fee on what is late and not disputed: nothing when that is nothing, else as the panel computes it. */
+/**
+ * The one late fee formula, for the panel stand-in and the add-on alike (docs/billing-rules.md,
+ * "Late fees"): nothing when the Late Fee Amount is 0 (WHMCS: "leave as 0 to disable") or when
+ * nothing is late; else the fixed amount, or the percentage of the base rounded half-up to the
+ * hundredth; then raised to the Late Fee Minimum whichever the type (WHMCS: the minimum is charged
+ * when "the calculated late fee falls below" it).
+ */
 export function lateFeeOn(base: bigint, rule: LateFeeRule): bigint {
-  if (base <= 0n) return 0n;
-  if (rule.fixed) return rule.amount;
-  const fee = divRoundHalfUp(base * rule.amount, 10000n);
+  if (rule.amount <= 0n || base <= 0n) return 0n;
+  const fee = rule.fixed ? rule.amount : divRoundHalfUp(base * rule.amount, 10000n);
   return fee < rule.minimum ? rule.minimum : fee;
 }
 
 /**
+ * What a late fee is charged on once lines are held: what is unpaid, less the late fee already on
+ * the invoice and less what is held (may be ≤ 0: then nothing is late that is not disputed).
+ */
+export const lateFeeBase = (unpaid: { balance: bigint; fee: bigint; held: bigint }): bigint =>
+  unpaid.balance - unpaid.fee - unpaid.held;
+
+/**
  * The part of a late fee that fell on a line held after the fee was added: the fee less the fee
- * the panel would have charged without the held amount (lateFeeOn on the balance before the fee,
- * less what is held), never below 0 or above the fee. The panel does not recompute a fee when a
- * line leaves its invoice, so the add-on gives this back as credit.
+ * the panel would have charged without the held amount (lateFeeOn on lateFeeBase), never below 0
+ * or above the fee. The panel does not recompute a fee when a line leaves its invoice, so the
+ * add-on gives this back as credit.
  */
 export function lateFeeShareOnHeld(
-  input: { fee: bigint; balanceBeforeFee: bigint; held: bigint },
+  unpaid: { balance: bigint; fee: bigint; held: bigint },
   rule: LateFeeRule,
 ): bigint {
-  if (input.fee <= 0n || input.held <= 0n) return 0n;
-  const without = lateFeeOn(input.balanceBeforeFee - input.held, rule);
-  const share = input.fee - without;
-  return share <= 0n ? 0n : share > input.fee ? input.fee : share;
+  if (unpaid.fee <= 0n || unpaid.held <= 0n) return 0n;
+  const share = unpaid.fee - lateFeeOn(lateFeeBase(unpaid), rule);
+  return share <= 0n ? 0n : share > unpaid.fee ? unpaid.fee : share;
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../adapters/logger.js';
 import { panelAmount, panelHundredths, type PanelApi } from '../adapters/panel-api.js';
 import type { Clock } from '../domain/clock.js';
 import {
+  lateFeeBase,
   lateFeeOn,
   onlyHeldUnpaid,
   overdueSplit,
@@ -102,8 +103,7 @@ export function createDunningShield(deps: {
       const fee = invoice.items.find((i) => i.type === 'LateFee');
       if (!fee) return;
       const money = (s: string) => panelHundredths(s);
-      // What is late is what is unpaid and not disputed: the balance before the fee, less the held lines.
-      const base = money(invoice.balance) - money(fee.amount) - held.total;
+      const base = lateFeeBase({ balance: money(invoice.balance), fee: money(fee.amount), held: held.total });
       const newFee = lateFeeOn(base, await lateFeeRule(panel));
       if (newFee === money(fee.amount)) return;
       if (newFee === 0n) await panel.updateInvoice({ invoiceId, deleteLineIds: [fee.id] });

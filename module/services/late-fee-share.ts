@@ -42,11 +42,7 @@ export async function creditLateFeeShare(
     .filter((i) => input.heldItemIds.includes(i.id))
     .reduce((a, i) => a + panelHundredths(i.amount), 0n);
   const rule = await lateFeeRule(deps.panel);
-  // the balance the fee was computed on: what is unpaid now, less the fee itself
-  const share = lateFeeShareOnHeld(
-    { fee, balanceBeforeFee: panelHundredths(invoice.balance) - fee, held },
-    rule,
-  );
+  const share = lateFeeShareOnHeld({ balance: panelHundredths(invoice.balance), fee, held }, rule);
   if (share === 0n) return 0n;
   const mine = { disputeId: input.disputeId, ref: input.ref, invoiceId: invoice.invoiceId };
   if (await creditLogged(deps.panel, input.clientId, (d) => isLateFeeCredit(d, mine))) return share;

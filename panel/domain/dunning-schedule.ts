@@ -1,5 +1,5 @@
 import { addDays, type IsoDate } from '../../module/domain/calendar.js';
-import { maxBig, percentOf } from './money.js';
+import type { LateFeeRule } from '../../module/domain/dunning.js';
 
 /**
  * WHMCS's dunning rules as pure functions of "today" and the automation settings
@@ -62,14 +62,14 @@ export const lateFeeDue = (today: IsoDate, dueDate: IsoDate, s: DunningSettings)
   s.lateFeeDays > 0 && addDays(dueDate, s.lateFeeDays) <= today;
 
 /**
- * The fee: a percentage of the invoice total (rounded half-up to the cent) or a fixed amount,
- * never less than the minimum.
+ * The settings' late fee rule, for the one formula both sides use (module/domain/dunning.ts
+ * lateFeeOn: Late Fee Amount 0 is no fee; the minimum raises a percentage and a fixed amount alike).
  */
-export function lateFeeAmount(totalMinor: bigint, s: DunningSettings): bigint {
-  const fee =
-    s.lateFeeType === 'Percentage' ? percentOf(totalMinor, s.lateFeeAmountScaled, 2) : s.lateFeeAmountScaled;
-  return maxBig(fee, s.lateFeeMinimumMinor);
-}
+export const lateFeeRuleOf = (s: DunningSettings): LateFeeRule => ({
+  fixed: s.lateFeeType === 'Fixed Amount',
+  amount: s.lateFeeAmountScaled,
+  minimum: s.lateFeeMinimumMinor,
+});
 
 /** The renewal of the period starting `dueDate` is invoiced CreateInvoiceDaysBefore days ahead. */
 export const invoiceGenerationDue = (today: IsoDate, dueDate: IsoDate, s: DunningSettings): boolean =>

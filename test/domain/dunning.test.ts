@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { lateFeeOn, onlyHeldUnpaid, overdueSplit, suspensionShielded } from '../../module/domain/dunning.js';
+import { lateFeeBase, lateFeeOn, onlyHeldUnpaid, overdueSplit, suspensionShielded } from '../../module/domain/dunning.js';
 
 // The seed thread in the panel's hundredths: hosting €19.95, the held overusage €500.00.
 describe('dunning around held amounts', () => {
@@ -18,12 +18,54 @@ describe('dunning around held amounts', () => {
     expect(suspensionShielded({ disputed: 0n, undisputed: 0n })).to.equal(false);
   });
 
-  it('charges the late fee on the undisputed rest only, as the panel computes it', () => {
-    const tenPercent = { fixed: false, amount: 1000n, minimum: 0n }; // 10.00 %
-    expect(lateFeeOn(1995n, tenPercent)).to.equal(200n); // 10 % of €19.95 = 1.995 → €2.00
-    expect(lateFeeOn(1995n, { ...tenPercent, minimum: 500n })).to.equal(500n); // raised to the €5.00 minimum
-    expect(lateFeeOn(1995n, { fixed: true, amount: 500n, minimum: 0n })).to.equal(500n);
-    expect(lateFeeOn(0n, { fixed: true, amount: 500n, minimum: 500n })).to.equal(0n); // nothing late: no fee at all
-    expect(lateFeeOn(-5200n, tenPercent)).to.equal(0n);
+  describe('the late fee (WHMCS: Late Fee Type, Late Fee Amount, Late Fee Minimum; docs/billing-rules.md)', () => {
+    // amounts are the panel's hundredths in every currency; a percentage is in hundredths of a percent
+    const tenPercent = { fixed: false, amount: 1000n, minimum: 500n }; // 10.00 %, minimum 5.00
+
+    it('charges a percentage of the base, rounded half-up to the hundredth, when it is above the minimum', () => {
+      // €519.95 × 10 % = 51.995 → €52.00, above the €5.00 minimum
+      expect(lateFeeOn(51995n, tenPercent)).to.equal(5200n);
+      // €100.05 × 10 % = 10.005 → €10.01 (the half goes up)
+      expect(lateFeeOn(10005n, tenPercent)).to.equal(1001n);
+    });
+
+    it('raises a percentage below the minimum to the minimum', () => {
+      // €19.95 × 10 % = 1.995 → €2.00, below €5.00 → €5.00
+      expect(lateFeeOn(1995n, tenPercent)).to.equal(500n);
+      // without a minimum the €2.00 stands
+      expect(lateFeeOn(1995n, { ...tenPercent, minimum: 0n })).to.equal(200n);
+    });
+
+    it('raises a fixed amount below the minimum to the minimum, and leaves one above it', () => {
+      // fixed €3.00, minimum €5.00 → €5.00 ("the calculated late fee falls below" the minimum)
+      expect(lateFeeOn(1995n, { fixed: true, amount: 300n, minimum: 500n })).to.equal(500n);
+      // fixed €7.50, minimum €5.00 → €7.50, whatever the base
+      expect(lateFeeOn(1995n, { fixed: true, amount: 750n, minimum: 500n })).to.equal(750n);
+      expect(lateFeeOn(51995n, { fixed: true, amount: 750n, minimum: 500n })).to.equal(750n);
+    });
+
+    it('charges nothing when nothing is late, not even the minimum', () => {
+      expect(lateFeeOn(0n, { fixed: true, amount: 500n, minimum: 500n })).to.equal(0n);
+      expect(lateFeeOn(-5200n, tenPercent)).to.equal(0n);
+    });
+
+    it('charges nothing, not even the minimum, when the Late Fee Amount is 0 (late fees off)', () => {
+      expect(lateFeeOn(51995n, { ...tenPercent, amount: 0n })).to.equal(0n);
+      expect(lateFeeOn(51995n, { fixed: true, amount: 0n, minimum: 500n })).to.equal(0n);
+    });
+
+    it('counts yen and dinars in the same hundredths as the panel stores them', () => {
+      // ¥1,995 = 199500 hundredths; × 10 % = ¥199.50 (the panel keeps two decimals in yen too), above ¥5.00
+      expect(lateFeeOn(199500n, tenPercent)).to.equal(19950n);
+      // BHD 12.34 × 2.50 % = 0.3085 → BHD 0.31 (two decimals, as the panel stores the dinar), no minimum
+      expect(lateFeeOn(1234n, { fixed: false, amount: 250n, minimum: 0n })).to.equal(31n);
+    });
+
+    it('charges it on the unpaid balance less the fee already on it and less what is held', () => {
+      // €571.95 unpaid, of which the €52.00 fee and €500.00 held → base €19.95
+      expect(lateFeeBase({ balance: 57195n, fee: 5200n, held: 50000n })).to.equal(1995n);
+      // all of it held: nothing late (−0.00 ≤ 0)
+      expect(lateFeeBase({ balance: 55200n, fee: 5200n, held: 50000n })).to.equal(0n);
+    });
   });
 });

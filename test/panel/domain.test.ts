@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { advanceDueDate, parseBillingCycle, periodEnd, isRecurring } from '../../panel/domain/billing-cycle.js';
-import { invoiceGenerationDue, lateFeeAmount, lateFeeDue, noticesDueOn, suspensionVerdict, type DunningSettings } from '../../panel/domain/dunning-schedule.js';
+import { invoiceGenerationDue, lateFeeDue, lateFeeRuleOf, noticesDueOn, suspensionVerdict, type DunningSettings } from '../../panel/domain/dunning-schedule.js';
+import { lateFeeOn } from '../../module/domain/dunning.js';
 import { invoiceTotals } from '../../panel/domain/invoice-totals.js';
 import { renderMergeFields } from '../../panel/domain/merge-fields.js';
 import { formatDecimal, mulDivHalfUp, parseDecimal, parseDecimalExact, percentOf } from '../../panel/domain/money.js';
@@ -101,9 +102,12 @@ describe('dunning schedule', () => {
     expect(lateFeeDue('2025-03-06', '2025-03-01', SETTINGS)).to.equal(true);
     expect(lateFeeDue('2025-03-09', '2025-03-01', SETTINGS)).to.equal(true);
     expect(lateFeeDue('2025-03-09', '2025-03-01', { ...SETTINGS, lateFeeDays: 0 })).to.equal(false);
-    expect(lateFeeAmount(1995n, SETTINGS)).to.equal(500n); // 10 % = 2.00, minimum 5.00
-    expect(lateFeeAmount(10005n, SETTINGS)).to.equal(1001n); // 10.005 → 10.01
-    expect(lateFeeAmount(1995n, { ...SETTINGS, lateFeeType: 'Fixed Amount', lateFeeAmountScaled: 750n })).to.equal(750n);
+    // the one formula (module/domain/dunning.ts lateFeeOn) on the settings' rule
+    expect(lateFeeOn(1995n, lateFeeRuleOf(SETTINGS))).to.equal(500n); // 10 % = 2.00, minimum 5.00
+    expect(lateFeeOn(10005n, lateFeeRuleOf(SETTINGS))).to.equal(1001n); // 10.005 → 10.01
+    expect(lateFeeOn(1995n, lateFeeRuleOf({ ...SETTINGS, lateFeeType: 'Fixed Amount', lateFeeAmountScaled: 750n }))).to.equal(750n);
+    expect(lateFeeOn(1995n, lateFeeRuleOf({ ...SETTINGS, lateFeeType: 'Fixed Amount', lateFeeAmountScaled: 250n }))).to.equal(500n); // 2.50 < minimum 5.00
+    expect(lateFeeOn(1995n, lateFeeRuleOf({ ...SETTINGS, lateFeeAmountScaled: 0n }))).to.equal(0n); // amount 0: late fees off, no minimum
   });
 
   it('invoices a renewal CreateInvoiceDaysBefore days ahead', () => {

@@ -11,19 +11,19 @@ const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
 describe('the late fee share of a held line (pure)', () => {
   const pct10 = { fixed: false, amount: 1000n, minimum: 0n };
   it('is the fee less the fee on what is not held, within 0 and the fee', () => {
-    // 519.95 late: fee 52.00 (51.995 half-up); without the 500.00 held: 19.95 × 10 % = 2.00 (1.995) → share 50.00
-    expect(lateFeeShareOnHeld({ fee: 5200n, balanceBeforeFee: 51995n, held: 50000n }, pct10)).to.equal(5000n);
+    // 571.95 unpaid = 519.95 + the 52.00 fee (51.995 half-up); without the fee and the 500.00 held: 19.95 × 10 % = 2.00 (1.995) → share 50.00
+    expect(lateFeeShareOnHeld({ balance: 57195n, fee: 5200n, held: 50000n }, pct10)).to.equal(5000n);
     // everything held: the whole fee
-    expect(lateFeeShareOnHeld({ fee: 5200n, balanceBeforeFee: 51995n, held: 51995n }, pct10)).to.equal(5200n);
+    expect(lateFeeShareOnHeld({ balance: 57195n, fee: 5200n, held: 51995n }, pct10)).to.equal(5200n);
     // a fixed 5.00 fee stands while anything else is late; it all goes when only the held line was
-    expect(lateFeeShareOnHeld({ fee: 500n, balanceBeforeFee: 51995n, held: 50000n }, { fixed: true, amount: 500n, minimum: 0n })).to.equal(0n);
-    expect(lateFeeShareOnHeld({ fee: 500n, balanceBeforeFee: 50000n, held: 50000n }, { fixed: true, amount: 500n, minimum: 0n })).to.equal(500n);
+    expect(lateFeeShareOnHeld({ balance: 52495n, fee: 500n, held: 50000n }, { fixed: true, amount: 500n, minimum: 0n })).to.equal(0n);
+    expect(lateFeeShareOnHeld({ balance: 50500n, fee: 500n, held: 50000n }, { fixed: true, amount: 500n, minimum: 0n })).to.equal(500n);
     // a minimum of 5.00 on the rest: 52.00 − 5.00 = 47.00
-    expect(lateFeeShareOnHeld({ fee: 5200n, balanceBeforeFee: 51995n, held: 50000n }, { ...pct10, minimum: 500n })).to.equal(4700n);
+    expect(lateFeeShareOnHeld({ balance: 57195n, fee: 5200n, held: 50000n }, { ...pct10, minimum: 500n })).to.equal(4700n);
     // nothing held, no fee, or a fee the admin lowered below what is due without the line: nothing
-    expect(lateFeeShareOnHeld({ fee: 5200n, balanceBeforeFee: 51995n, held: 0n }, pct10)).to.equal(0n);
-    expect(lateFeeShareOnHeld({ fee: 0n, balanceBeforeFee: 51995n, held: 50000n }, pct10)).to.equal(0n);
-    expect(lateFeeShareOnHeld({ fee: 100n, balanceBeforeFee: 51995n, held: 50000n }, pct10)).to.equal(0n);
+    expect(lateFeeShareOnHeld({ balance: 57195n, fee: 5200n, held: 0n }, pct10)).to.equal(0n);
+    expect(lateFeeShareOnHeld({ balance: 51995n, fee: 0n, held: 50000n }, pct10)).to.equal(0n);
+    expect(lateFeeShareOnHeld({ balance: 52095n, fee: 100n, held: 50000n }, pct10)).to.equal(0n);
   });
 });
 
