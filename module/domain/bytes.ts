@@ -1,4 +1,5 @@
 import { invalidInput } from './errors.js';
+import { divRoundHalfUp } from './money.js';
 
 /** Units a product may sell traffic in. GB/TB are decimal (10^9, 10^12); GiB/TiB binary. */
 export type ByteUnit = 'B' | 'KB' | 'MB' | 'GB' | 'TB' | 'KiB' | 'MiB' | 'GiB' | 'TiB' | 'PiB' | 'PB';
@@ -79,7 +80,7 @@ export function bytesInUnit(bytes: bigint, unit: ByteUnit, decimals = 3): string
   const abs = negative ? -bytes : bytes;
   const scale = 10n ** BigInt(decimals);
   const per = UNIT_BYTES[unit];
-  const scaled = (abs * scale * 2n + per) / (per * 2n); // half-up
+  const scaled = divRoundHalfUp(abs * scale, per);
   const whole = scaled / scale;
   const frac = (scaled % scale).toString().padStart(decimals, '0');
   return `${negative ? '-' : ''}${whole}${decimals > 0 ? '.' + frac : ''}`;
@@ -96,8 +97,11 @@ export function humanBytes(bytes: bigint): string {
   return `${bytes} B`;
 }
 
-/** Integer percentage of used over total, rounded half-up; null when total is 0 (unlimited). */
+/**
+ * Integer percentage of used over total, rounded half away from zero (money.ts divRoundHalfUp);
+ * null when total is 0 (unlimited).
+ */
 export function percentOf(used: bigint, total: bigint): bigint | null {
   if (total <= 0n) return null;
-  return (used * 200n + total) / (total * 2n);
+  return divRoundHalfUp(used * 100n, total);
 }

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { divRoundHalfUp } from '../domain/money.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { BillingSettingsService } from './billing-settings.js';
@@ -13,8 +14,8 @@ import { assessUsage, type OpenUsageReader } from './open-usage.js';
  * figures did not change since this process last wrote them is not asked again.
  */
 export const MB = 1024n * 1024n;
-/** bytes to whole MB, rounded half up, as the SolusVM module's round(bytes / 1024²) */
-export const toMb = (bytes: bigint): number => Number((bytes * 2n + MB) / (2n * MB));
+/** bytes to whole MB, rounded half away from zero, as the SolusVM module's PHP round(bytes / 1024²) */
+export const toMb = (bytes: bigint): number => Number(divRoundHalfUp(bytes, MB));
 
 export function createPanelUsageFields(deps: {
   usage: OpenUsageReader;

@@ -114,4 +114,12 @@ describe('bytes', () => {
     expect(percentOf(1n, 200n)).to.equal(1n);
     expect(percentOf(0n, 0n)).to.equal(null);
   });
+
+  it('rounds a negative percentage half away from zero, as money is rounded (divRoundHalfUp)', () => {
+    // −3 of 250 = −1.2 % → −1 (the inline (2x + d) / 2d gave 0: it truncated −0.7 towards zero)
+    expect(percentOf(-3n, 250n)).to.equal(-1n);
+    // −3 of 200 = −1.5 % → −2, as +1.5 % → 2
+    expect(percentOf(-3n, 200n)).to.equal(-2n);
+    expect(percentOf(3n, 200n)).to.equal(2n);
+  });
 });

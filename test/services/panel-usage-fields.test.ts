@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { silentLogger } from '../../module/adapters/logger.js';
 import { createOpenUsageReader } from '../../module/services/open-usage.js';
-import { createPanelUsageFields } from '../../module/services/panel-usage-fields.js';
+import { createPanelUsageFields, MB, toMb } from '../../module/services/panel-usage-fields.js';
 import { describeEachEngine } from '../support/engines.js';
 import { ANN, buildWebStory, login, type WebStory } from '../support/web-story.js';
 
@@ -10,6 +10,17 @@ import { ANN, buildWebStory, login, type WebStory } from '../support/web-story.j
  * bwusage/bwlimit in whole MB of 1024² bytes (as the SolusVM module's UsageUpdate writes them).
  * Ann (5 TB plan) has used 450 GB of June by the 3rd, Jan 270 GB.
  */
+describe('bytes to the panel’s whole MB (toMb)', () => {
+  it('rounds half away from zero, as PHP’s round(bytes / 1024²) does', () => {
+    // 1.5 MB = 1 572 864 bytes → 2; one byte less (1.499999 MB) → 1; −1.5 MB → −2 (PHP round(−1.5) = −2)
+    expect(toMb((3n * MB) / 2n)).to.equal(2);
+    expect(toMb((3n * MB) / 2n - 1n)).to.equal(1);
+    expect(toMb((-3n * MB) / 2n)).to.equal(-2);
+    // −1.2 MB → −1 (the inline (2x + MB) / 2MB gave 0)
+    expect(toMb((-12n * MB) / 10n)).to.equal(-1);
+  });
+});
+
 describeEachEngine('the panel’s own bandwidth fields of metered services', ({ db }) => {
   let s: WebStory;
   beforeEach(async function () {
