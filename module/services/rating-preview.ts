@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { IsoDate } from '../domain/calendar.js';
 import { createUsagePeriodStore, type LastClosedPeriod } from '../adapters/usage-period-store.js';
 import { PlanNotPossible, type BillingProfile } from './billing-settings.js';
-import { fiveMinuteRates, loadMasters, rate, type MasterRule, type RatingMemo } from './rating.js';
+import { createRatingStore, type MasterZone } from '../adapters/rating-store.js';
+import { fiveMinuteRatesOf, ratePeriod, type RatingMemo } from './rating.js';
 
 /**
  * What the last closed period of each service of a product would have cost under settings an
@@ -45,7 +46,7 @@ export async function previewLastPeriods(
   const limit = opts.limit ?? 200;
   const rows = await createUsagePeriodStore(knex).lastClosedOfProduct(productId, limit + 1);
   const more = Math.max(0, rows.length - limit);
-  const masters = await loadMasters(knex);
+  const masters = await createRatingStore(knex).masters();
   const memo: RatingMemo = { shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() };
   const out: PeriodPreview[] = [];
   for (const p of rows.slice(0, limit)) out.push(await previewPeriod(knex, p, masters, profile, memo));
@@ -56,7 +57,7 @@ export async function previewLastPeriods(
 async function previewPeriod(
   knex: Knex,
   p: LastClosedPeriod,
-  masters: Map<number, MasterRule>,
+  masters: Map<number, MasterZone>,
   profile: BillingProfile,
   memo: RatingMemo,
 ): Promise<PeriodPreview> {
@@ -71,19 +72,12 @@ async function previewPeriod(
   };
   const master = masters.get(p.masterId);
   if (!master) return { ...base, previewMinor: null, outcome: null, reason: 'its SolusVM master is gone' };
-  // rating.ts rates a period from the columns of its stored row
-  const r: Record<string, unknown> = {
-    id: p.id,
-    service_id: p.serviceId,
-    start_date: p.startDate,
-    end_date: p.endDate,
-    regdate: p.regdate,
-    currency: p.currency,
-    limit_bytes: p.limitBytes,
-  };
   try {
-    if (profile.model === 'p95') r.five_minute_bps = await fiveMinuteRates(knex, r, String(master.time_zone));
-    const rated = rate(r, master, p.usedBytes, profile, memo);
+    const figures =
+      profile.model === 'p95'
+        ? { ...p, fiveMinuteBps: await fiveMinuteRatesOf(knex, p, master.timeZone) }
+        : p;
+    const rated = ratePeriod(figures, master.timeZone, p.usedBytes, profile, memo, null);
     return { ...base, previewMinor: rated.amountMinor, outcome: rated.outcome, reason: null };
   } catch (err) {
     if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;

@@ -14,7 +14,6 @@ import type { Clock } from '../domain/clock.js';
 import { addDays, daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calendar.js';
 import type { ChargeStatus } from '../domain/charge-status.js';
 import { rateUsage, type RatedCharge, type RatingPlan } from '../domain/usage-rating.js';
-import { toBigOrNull, toDate, toDateOrNull, toNum } from '../adapters/rows.js';
 import type { Logger } from '../adapters/logger.js';
 import { SYSTEM, type Actor, type AuditLog } from '../adapters/audit-store.js';
 import {
@@ -272,7 +271,7 @@ function ratePage(run: RatingRun, rows: PeriodInRun[], sums: Map<number, bigint>
       continue;
     }
     try {
-      const rated = ratePeriodShape(r, master.timeZone, r.usedBytes, profile, run.memo, r.clientCap ?? null);
+      const rated = ratePeriod(r, master.timeZone, r.usedBytes, profile, run.memo, r.clientCap ?? null);
       charges.push(creditUpgrade(chargeRow(r, productId, now, rated, profile, run.memo), upgrade));
     } catch (err) {
       if (!(err instanceof PlanNotPossible) && (err as { code?: string }).code !== 'INVALID_INPUT') throw err;
@@ -329,24 +328,12 @@ function ratesOf(
 }
 
 /** A period's five-minute rates, from the day the service had it (the 95th-percentile model; SolusVM keeps none). */
-export function fiveMinuteRates(knex: Knex, r: Record<string, unknown>, zone: string): Promise<bigint[]> {
-  const p = {
-    serviceId: toNum(r.service_id),
-    startDate: toDate(r.start_date),
-    endDate: toDate(r.end_date),
-    regdate: toDateOrNull(r.regdate),
-  };
+export function fiveMinuteRatesOf(
+  knex: Knex,
+  p: Pick<PeriodToRate, 'serviceId' | 'startDate' | 'endDate' | 'regdate'>,
+  zone: string,
+): Promise<bigint[]> {
   return ratesOf(createRatingStore(knex), p, zone);
-}
-
-export interface MasterRule {
-  reset_policy: unknown;
-  time_zone: unknown;
-}
-
-export async function loadMasters(knex: Knex): Promise<Map<number, MasterRule>> {
-  const zones = await createRatingStore(knex).masters();
-  return new Map([...zones].map(([id, m]) => [id, { reset_policy: m.resetPolicy, time_zone: m.timeZone }]));
 }
 
 interface PeriodShape {
@@ -428,31 +415,15 @@ async function attachCaps(
 }
 
 /** What rating a period takes: its days, currency, SolusVM's limit and, for the 95th percentile, its rates. */
-type PeriodFigures = Pick<PeriodToRate, 'startDate' | 'endDate' | 'regdate' | 'currency' | 'limitBytes'> & {
+export type PeriodFigures = Pick<
+  PeriodToRate,
+  'startDate' | 'endDate' | 'regdate' | 'currency' | 'limitBytes'
+> & {
   fiveMinuteBps?: bigint[];
 };
 
 /** One period through the product's model: partial periods prorated, the allowance from SolusVM when asked. */
-export function rate(
-  r: Record<string, unknown>,
-  master: MasterRule,
-  used: bigint,
-  profile: BillingProfile,
-  memo: RatingMemo,
-  cap: ClientCap | null = null,
-): RatedCharge {
-  const p: PeriodFigures = {
-    startDate: toDate(r.start_date),
-    endDate: toDate(r.end_date),
-    regdate: toDateOrNull(r.regdate),
-    currency: String(r.currency),
-    limitBytes: toBigOrNull(r.limit_bytes),
-    ...(r.five_minute_bps ? { fiveMinuteBps: r.five_minute_bps as bigint[] } : {}),
-  };
-  return ratePeriodShape(p, String(master.time_zone), used, profile, memo, cap);
-}
-
-function ratePeriodShape(
+export function ratePeriod(
   p: PeriodFigures,
   zone: string,
   used: bigint,
@@ -568,7 +539,7 @@ async function rateAfresh(
             p,
             productId,
             now,
-            ratePeriodShape(p, master.timeZone, p.usedBytes, profile, memo, p.clientCap ?? null),
+            ratePeriod(p, master.timeZone, p.usedBytes, profile, memo, p.clientCap ?? null),
             profile,
             memo,
           ),

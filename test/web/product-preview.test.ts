@@ -85,6 +85,19 @@ describeEachEngine('the product form previews last period under the edited setti
     expect(textOf(res.text)).to.include('In EUR: €300.00 under these settings, against €750.00 now.');
   });
 
+  it('rates May at the 95th percentile from the imported five-minute rates, and says why a service without them cannot be', async () => {
+    // Ann has one five-minute rate in May, 100 000 000 bit/s = 100 Mbit/s: its 95th percentile is that sample
+    // (1 sample, drop floor(1 / 20) = 0). Over a 50 Mbit/s commit: 50 Mbit/s × €2.00 = €100.00. Jan has none.
+    await db().knex('mod_overusage_rate_samples').insert({ service_id: s.ann.serviceId, slot_at: '2013-05-15 12:00:00.000', bps: '100000000' });
+    const res = await preview({ model: 'p95', commit_mbps: '50', overage_1: '2.00', tolerance: '0' });
+    expect(previewRows(res.text)).to.deep.equal({
+      [s.ann.serviceId]: ['6000.000 GB', '€500.00', '€100.00 (billed)'],
+      [s.jan.serviceId]: ['5500.000 GB', '€250.00', 'not rated: the 95th percentile needs 5-minute samples, and this period has none'],
+    });
+    // the totals count the rows that could be rated: Ann's €500.00 now against €100.00
+    expect(textOf(res.text)).to.include('In EUR: €100.00 under these settings, against €500.00 now.');
+  });
+
   it('refuses a field as saving would, beside the field, and previews nothing', async () => {
     const res = await preview({ overage_1: 'cheap' });
     expect(textOf(res.text)).to.include('Not previewed: one field needs a change (marked below).');
