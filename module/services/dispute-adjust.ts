@@ -123,6 +123,11 @@ async function reratedAtPrecommit(
     };
     amount -= credited;
   }
+  // a rate agreed in advance above the one billed would raise the line: as for an amount, refused
+  if (amount > d.amountBeforeMinor)
+    throw invalidInput(
+      `the rate agreed in advance (${precommit}) would raise the line above what it bills; uphold the line instead`,
+    );
   return {
     ok: true,
     value: {

@@ -86,6 +86,29 @@ describeEachEngine('the money story after a decision', ({ db }) => {
     expect(toClient.message).not.to.include('capped at');
   });
 
+  it('a rate agreed in advance above the billed one would raise the line: refused, the line and the held money unchanged (USD)', async () => {
+    knex = db().knex;
+    // Ann pays in USD: 1 000 GB × $0.55 = $550.00; at the "agreed" $0.70 it would be $700.00, more than billed
+    s = await buildBillingStory(knex, { code: 'USD', hosting: '21.95', overage: '0.55', precommit: '0.70' });
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const billed = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
+    lineId = toNum(billed.id);
+    expect(String(billed.amount_minor)).to.equal('55000');
+    const d = await disputeLine(s, lineId);
+    s.f.clock.set('2013-07-01T09:00:00Z');
+    const why = 'the rate agreed in advance (0.70) would raise the line above what it bills; uphold the line instead';
+    const asked = (p: Promise<unknown>) => p.then(() => null, (e: { code?: string; message?: string }) => [e.code, e.message]);
+    expect(await asked(s.mod.disputes!.preview(d.id, { kind: 'precommit' }))).to.deep.equal(['INVALID_INPUT', why]);
+    expect(await asked(s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'precommit' } }))).to.deep.equal(['INVALID_INPUT', why]);
+    const still = await s.mod.disputes!.get(d.id);
+    expect(still.state).to.equal('open');
+    const line = await knex('mod_overusage_lines').where({ id: lineId }).first();
+    expect([String(line.amount_minor), String(line.description)]).to.deep.equal(['55000', String(billed.description)]);
+    expect((await s.f.panel.api.getInvoice(still.heldInvoiceId!)).total).to.equal('550.00');
+  });
+
   it('a share for a Dutch client: the line says "verlaagd naar € 350,00", the client is told in Dutch, the admin in English with English dates', async () => {
     await bill('dutch');
     // 70 % of €500.00 = €350.00
