@@ -6,9 +6,10 @@ namespace WHMCS\Module\Addon\Overusage;
 
 /**
  * What hooks.php registers for every hook: the vars go to the service, and its answer comes back
- * with the hook's own return semantics (docs/whmcs.md, "Hook answers"): merged key/values (abortsend,
- * abortcmd), HTML, changes replayed on WHMCS's menu object, or nothing. When the service cannot be
- * asked, the documented failure behaviour applies and the activity log says so.
+ * with the hook's own return semantics (docs/whmcs.md, "Hook answers"; the table is HookAnswers.php,
+ * generated from module/domain/hook-answers.ts): merged key/values (abortsend, abortcmd, …), HTML,
+ * changes replayed on WHMCS's menu object, or nothing. When the service cannot be asked, the
+ * documented failure behaviour applies and the activity log says so.
  */
 final class Hooks
 {
@@ -24,13 +25,8 @@ final class Hooks
     /** events the service must not miss: re-delivered on a later cron run when it was away */
     public const REPLAYED = ['InvoiceCreation', 'AddInvoiceLateFee'];
 
-    /** how WHMCS treats each hook's return value (module/web/bridge-hooks.ts has the same table) */
-    private const STYLE = [
-        'EmailPreSend' => 'merge',
-        'PreModuleSuspend' => 'merge',
-        'ClientAreaProductDetailsOutput' => 'html',
-        'ClientAreaHomepagePanels' => 'menu',
-    ];
+    /** how WHMCS treats each hook's return value: HookAnswers::STYLE, generated from module/domain/hook-answers.ts */
+    private const STYLE = HookAnswers::STYLE;
 
     /** the whole of a cron hook's conversation (metering many services takes a while) */
     private const CRON_SECONDS = 900;
@@ -115,7 +111,7 @@ final class Hooks
                 return [];
             }
             $values = $answer['values'];
-            foreach (['abortsend', 'abortcmd'] as $control) {
+            foreach (HookAnswers::CONTROL_KEYS as $control) {
                 if (array_key_exists($control, $values)) {
                     $values[$control] = $values[$control] === true;
                 }
