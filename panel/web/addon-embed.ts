@@ -19,6 +19,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import ejs from 'ejs';
 import type { Request } from 'express';
+import { escapeHtml } from '../../module/domain/html.js';
 import { formPairs, parsePhpPairs, type PhpArray } from '../domain/php-params.js';
 
 export interface AddonRequestShape {
@@ -39,11 +40,9 @@ export function addonRequest(req: Request, body: Record<string, unknown>): Addon
   return { method: req.method, query: { ...phpQuery(req) }, body: { ...body } };
 }
 
-const escapeAttr = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 /** Adds the hidden CSRF field to each POST form of an addon's HTML. */
 export function injectFormToken(html: string, token: string): string {
-  const field = `<input type="hidden" name="token" value="${escapeAttr(token)}">`;
+  const field = `<input type="hidden" name="token" value="${escapeHtml(token)}">`;
   return html.replace(/<form\b[^>]*>/gi, (tag) =>
     /\bmethod\s*=\s*["']?post\b/i.test(tag) ? `${tag}${field}` : tag,
   );
