@@ -7,11 +7,11 @@ import crypto from 'node:crypto';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../module/domain/calendar.js';
 import { parseBillingCycle } from './domain/billing-cycle.js';
-import { parseDecimal } from './domain/money.js';
+import { decimalAsStored } from './domain/money.js';
 import { insertId, intCell, sqlLocalDatetime, sqlMoney, type Db } from './db/rows.js';
 
 const money = (text: string, what: string): string => {
-  const m = parseDecimal(text, 2, 13);
+  const m = decimalAsStored(text, 2, 13);
   if (m === null) throw new RangeError(`${what} must be a decimal amount, not "${text}"`);
   return sqlMoney(m);
 };
@@ -95,7 +95,7 @@ export async function addProduct(db: Db, p: NewProduct, now: DateTime, zone: str
     updated_at: stamp,
   };
   if (p.overagesbwprice !== undefined) {
-    const price = parseDecimal(p.overagesbwprice, 4, 2);
+    const price = decimalAsStored(p.overagesbwprice, 4, 2);
     if (price === null) throw new RangeError(`overagesbwprice must be a decimal with up to 4 places`);
     row.overagesbwprice = sqlMoney(price, 4);
   }
@@ -105,7 +105,7 @@ export async function addProduct(db: Db, p: NewProduct, now: DateTime, zone: str
   for (const [code, price] of Object.entries(p.monthly ?? {})) {
     const cur = await db('tblcurrencies').where({ code }).first('id');
     if (!cur) throw new RangeError(`there is no currency ${code}`);
-    const minor = parseDecimal(price, 2);
+    const minor = decimalAsStored(price, 2);
     if (minor === null)
       throw new RangeError(`the ${code} monthly price must be a decimal with up to 2 places`);
     await db('tblpricing').insert({
@@ -287,7 +287,7 @@ export async function addConfigOptionGroup(
         for (const col of ['monthly', 'quarterly', 'semiannually', 'annually', 'biennially', 'triennially'])
           row[col] = '0.00';
         for (const [col, v] of Object.entries(prices)) {
-          const minor = parseDecimal(v, 2);
+          const minor = decimalAsStored(v, 2);
           if (minor === null) throw new RangeError(`${code} ${col} must be a decimal with up to 2 places`);
           row[col] = sqlMoney(minor);
         }
@@ -325,7 +325,7 @@ export async function addPromotion(db: Db, p: NewPromotion): Promise<number> {
   const code = p.code.trim();
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(code))
     throw new RangeError(`a promotion code is 1 to 64 letters, digits, - or _, not "${p.code}"`);
-  const value = parseDecimal(p.value, 2, 13);
+  const value = decimalAsStored(p.value, 2, 13);
   if (value === null || value <= 0n || (p.type === 'Percentage' && value > 10_000n))
     throw new RangeError(
       `a ${p.type} promotion's value must be above 0${p.type === 'Percentage' ? ' and at most 100' : ''}, not "${p.value}"`,

@@ -43,7 +43,27 @@ export function minorDigits(currency: string): number {
   return d;
 }
 
-const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
+/** A plain decimal as SQL and PHP write one: a sign, digits, a dot, digits (either side may be empty). */
+const DECIMAL = /^([+-]?)(\d*)(\.?)(\d*)$/;
+
+function splitDecimal(text: string): { sign: string; whole: string; dot: string; frac: string } | null {
+  const m = DECIMAL.exec(text.trim());
+  if (!m || (m[2] === '' && m[4] === '')) return null;
+  return { sign: m[1]!, whole: m[2]!, dot: m[3]!, frac: m[4]! };
+}
+
+/**
+ * Reads a decimal as MySQL and PHP accept one ("12", "-0.75", "+1", ".5", "5."), exactly: no digit
+ * dropped. null when the text is not a plain decimal (no exponents, no thousands separators) or has
+ * more than `maxIntegerDigits` whole digits. parseDecimal is the stricter form for the add-on's own
+ * inputs, with messages; roundToScale is the separate step that drops digits.
+ */
+export function readDecimal(text: string, maxIntegerDigits = Number.MAX_SAFE_INTEGER): Decimal | null {
+  const d = splitDecimal(text);
+  if (!d || d.whole.replace(/^0+/, '').length > maxIntegerDigits) return null;
+  const units = BigInt((d.whole || '0') + d.frac);
+  return { units: d.sign === '-' ? -units : units, scale: d.frac.length };
+}
 
 /** Parses "0.50", "12", "0.000125" exactly; rejects more decimals than allowed, exponents, commas. */
 export function parseDecimal(
@@ -54,16 +74,24 @@ export function parseDecimal(
 ): Decimal {
   if (typeof text !== 'string')
     throw invalidInput(`${what} must be a decimal number written as text, like "0.50"`);
-  const m = DECIMAL.exec(text.trim());
-  if (!m)
+  const m = splitDecimal(text);
+  // the add-on's own inputs are written in full: no "+1", ".5" or "5."
+  if (!m || m.sign === '+' || m.whole === '' || (m.dot !== '' && m.frac === ''))
     throw invalidInput(
       `${what} must be a decimal number like "0.50" (a dot, no thousands separators), not "${text}"`,
     );
-  if (m[1] && !allowNegative) throw invalidInput(`${what} must not be negative`);
-  const frac = m[3] ?? '';
-  if (frac.length > maxScale) throw invalidInput(`${what} has more than ${maxScale} decimals`);
-  const units = BigInt((m[2] ?? '0') + frac) * (m[1] ? -1n : 1n);
-  return { units, scale: frac.length };
+  if (m.sign === '-' && !allowNegative) throw invalidInput(`${what} must not be negative`);
+  if (m.frac.length > maxScale) throw invalidInput(`${what} has more than ${maxScale} decimals`);
+  return readDecimal(text)!;
+}
+
+/**
+ * A decimal at `scale` digits: exact when it has no more, else rounded half away from zero
+ * (divRoundHalfUp), as MySQL stores a value with extra digits in a DECIMAL column.
+ */
+export function roundToScale(d: Decimal, scale: number): bigint {
+  if (scale >= d.scale) return d.units * 10n ** BigInt(scale - d.scale);
+  return divRoundHalfUp(d.units, 10n ** BigInt(d.scale - scale));
 }
 
 /** The same decimal at a larger scale (exact). */

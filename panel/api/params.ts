@@ -1,5 +1,5 @@
 import { isIsoDate, type IsoDate } from '../../module/domain/calendar.js';
-import { parseDecimal } from '../domain/money.js';
+import { decimalAsStored } from '../domain/money.js';
 import { isPhpArray, type PhpArray, type PhpValue } from '../domain/php-params.js';
 import { CommandError, MSG } from '../core/errors.js';
 
@@ -98,14 +98,14 @@ export function parseDate(v: string): IsoDate {
 
 export function parseMoneyText(v: PhpValue | undefined): bigint {
   if (v === undefined || isPhpArray(v)) throw new CommandError(MSG.amountFormat);
-  const m = parseDecimal(v, 2, 13);
+  const m = decimalAsStored(v, 2, 13);
   if (m === null) throw new CommandError(MSG.amountFormat);
   return m;
 }
 
 /** A tax rate in percent, kept at 3 decimals. */
 export function parseTaxRate(v: string): bigint {
-  const r = parseDecimal(v, 3, 3);
+  const r = decimalAsStored(v, 3, 3);
   if (r === null || r < 0n || r > 100_000n) throw new CommandError(MSG.taxRateFormat);
   return r;
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import { toNum } from '../../module/adapters/rows.js';
-import { formatDecimal, parseDecimalExact } from '../domain/money.js';
+import { formatDecimal, decimalAtScaleExact } from '../domain/money.js';
 
 /**
  * One reader for the panel's cells, identical on both engines. Money and rates come back as
@@ -12,7 +12,7 @@ import { formatDecimal, parseDecimalExact } from '../domain/money.js';
 export function moneyCell(v: unknown, scale = 2): bigint {
   if (typeof v === 'bigint') return v * 10n ** BigInt(scale);
   if (typeof v !== 'string') throw new TypeError(`not a decimal cell: ${String(v)}`);
-  const minor = parseDecimalExact(v, scale, 20);
+  const minor = decimalAtScaleExact(v, scale, 20);
   if (minor === null) throw new TypeError(`not a decimal cell: ${v}`);
   return minor;
 }

@@ -1,5 +1,5 @@
 import type { DateTime } from 'luxon';
-import { parseDecimal } from '../domain/money.js';
+import { decimalAsStored } from '../domain/money.js';
 import type { DunningSettings } from '../domain/dunning-schedule.js';
 import { sqlLocalDatetime, textCell, type Db } from './rows.js';
 
@@ -77,8 +77,8 @@ export async function dunningSettings(db: Db): Promise<DunningSettings> {
     ],
     lateFeeDays: days(s.AddLateFeeDays!),
     lateFeeType: /^fixed/i.test(s.LateFeeType!) ? 'Fixed Amount' : 'Percentage',
-    lateFeeAmountScaled: parseDecimal(s.InvoiceLateFeeAmount || '0', 2) ?? 0n,
-    lateFeeMinimumMinor: parseDecimal(s.LateFeeMinimum || '0', 2) ?? 0n,
+    lateFeeAmountScaled: decimalAsStored(s.InvoiceLateFeeAmount || '0', 2) ?? 0n,
+    lateFeeMinimumMinor: decimalAsStored(s.LateFeeMinimum || '0', 2) ?? 0n,
     taxLateFee: isOn(s.TaxLateFee!),
     autoSuspend: isOn(s.AutoSuspension!),
     suspendDays: days(s.AutoSuspensionDays!),

@@ -1,37 +1,28 @@
 /**
  * Exact decimal money for the panel: amounts are bigint minor units at a fixed scale (2 for money,
  * 3 for tax rates, 4 for overage prices), parsed from and written as decimal strings. JS numbers
- * never hold money. Rounding and writing are the add-on's own (module/domain/money.ts); parsing
- * here follows MySQL's DECIMAL storage (extra digits rounded), which the add-on's exact parser refuses.
+ * never hold money. Reading, rounding and writing are the add-on's own (module/domain/money.ts):
+ * the panel reads a decimal exactly (readDecimal) and then, as MySQL does when it stores a value in
+ * a DECIMAL column, rounds the extra digits (roundToScale).
  */
-import { divRoundHalfUp, scaledToString } from '../../module/domain/money.js';
-
-const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?$/;
+import { readDecimal, roundToScale, divRoundHalfUp, scaledToString } from '../../module/domain/money.js';
 
 /**
- * Parses "12", "12.5", "-0.75", ".5" at `scale`, rounding extra digits half away from zero as
- * MySQL does when it stores a value in a DECIMAL column. null when the text is not a plain decimal
- * (no exponents, no thousands separators) or has more than `maxIntegerDigits` whole digits.
+ * "12", "12.5", "-0.75", ".5" at `scale`, extra digits rounded half away from zero, as the DECIMAL
+ * column would store it. null when the text is not a plain decimal (no exponents, no thousands
+ * separators) or has more than `maxIntegerDigits` whole digits.
  */
-export function parseDecimal(text: string, scale: number, maxIntegerDigits = 14): bigint | null {
-  const m = DECIMAL.exec(text.trim());
-  if (!m) return null;
-  const [, sign, whole = '', frac = ''] = m;
-  if (whole === '' && frac === '') return null;
-  if (whole.replace(/^0+/, '').length > maxIntegerDigits) return null;
-  const kept = frac.slice(0, scale).padEnd(scale, '0');
-  let minor = BigInt((whole || '0') + kept);
-  const next = frac.charAt(scale);
-  if (next !== '' && next >= '5') minor += 1n;
-  return sign === '-' ? -minor : minor;
+export function decimalAsStored(text: string, scale: number, maxIntegerDigits = 14): bigint | null {
+  const d = readDecimal(text, maxIntegerDigits);
+  return d === null ? null : roundToScale(d, scale);
 }
 
-/** Like parseDecimal but refuses digits beyond the scale instead of rounding them. */
-export function parseDecimalExact(text: string, scale: number, maxIntegerDigits = 14): bigint | null {
-  const m = DECIMAL.exec(text.trim());
-  if (!m) return null;
-  if ((m[3] ?? '').replace(/0+$/, '').length > scale) return null;
-  return parseDecimal(text, scale, maxIntegerDigits);
+/** Like decimalAsStored but refuses digits beyond the scale (other than zeros) instead of rounding them. */
+export function decimalAtScaleExact(text: string, scale: number, maxIntegerDigits = 14): bigint | null {
+  const d = readDecimal(text, maxIntegerDigits);
+  if (d === null) return null;
+  if (d.scale > scale && d.units % 10n ** BigInt(d.scale - scale) !== 0n) return null;
+  return roundToScale(d, scale);
 }
 
 /** 1234n at scale 2 → "12.34"; -5n → "-0.05" (the add-on's writer: one way to write a decimal) */

@@ -8,7 +8,7 @@
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { addDays, isIsoDate } from '../../module/domain/calendar.js';
-import { formatMoney, parseDecimalExact } from '../domain/money.js';
+import { formatMoney, decimalAtScaleExact } from '../domain/money.js';
 import { loadClient, loadCurrency, parseAdmin, type Admin } from '../db/clients.js';
 import { INVOICE_STATUSES, loadInvoice } from '../db/invoices.js';
 import { dateCell, datetimeCell, intCell, moneyCell, textCell } from '../db/rows.js';
@@ -526,7 +526,7 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
       transid: field(res, 'transid').trim().slice(0, 255),
       gateway: field(res, 'gateway').trim().slice(0, 64),
     };
-    const amount = parseDecimalExact(form.amount, 2, 12);
+    const amount = decimalAtScaleExact(form.amount, 2, 12);
     if (amount === null || amount <= 0n)
       return invoiceView(
         req,

@@ -8,7 +8,7 @@
 import { MSG } from '../core/errors.js';
 import crypto from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import { formatMoney, parseDecimalExact } from '../domain/money.js';
+import { formatMoney, decimalAtScaleExact } from '../domain/money.js';
 import { loadCurrency, parseClient, recordClientLogin, type Client } from '../db/clients.js';
 import { loadInvoice } from '../db/invoices.js';
 import { dateCell, datetimeCell, intCell, moneyCell, sqlLocalDatetime, textCell } from '../db/rows.js';
@@ -467,7 +467,7 @@ export function createClientRouter(ctx: WebContext, loginLimiter: RequestHandler
     if (!PAYABLE.has(inv.status) || balance <= 0n) return fail('This invoice has nothing left to pay.');
     let amount = balance;
     if (field(res, 'pay') === 'partial') {
-      const given = parseDecimalExact(field(res, 'amount').trim(), 2, 12);
+      const given = decimalAtScaleExact(field(res, 'amount').trim(), 2, 12);
       if (given === null || given <= 0n)
         return fail('Enter an amount greater than zero, with at most two decimals (e.g. 12.50).');
       if (given > balance)

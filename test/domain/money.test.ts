@@ -10,6 +10,8 @@ import {
   minorDigits,
   moneyToDecimalString,
   parseDecimal,
+  readDecimal,
+  roundToScale,
   parseMoney,
   rescale,
   scaledToString,
@@ -36,6 +38,27 @@ describe('money: decimals', () => {
     expect(() => parseDecimal(undefined, 'the rate')).to.throw(/written as text/);
     expect(() => parseDecimal('1.1234567', 'the rate')).to.throw(/more than 6 decimals/);
     expect(() => parseDecimal('1.123', 'x', 2)).to.throw(/more than 2 decimals/);
+  });
+
+  it('reads a decimal as MySQL and PHP write one, exactly, and rounds to a scale only as a second step', () => {
+    // the forms parseDecimal refuses for the add-on's own inputs
+    expect(readDecimal('+1')).to.deep.equal({ units: 1n, scale: 0 });
+    expect(readDecimal('.5')).to.deep.equal({ units: 5n, scale: 1 });
+    expect(readDecimal('5.')).to.deep.equal({ units: 5n, scale: 0 });
+    expect(readDecimal(' -1.005 ')).to.deep.equal({ units: -1005n, scale: 3 });
+    for (const bad of ['', '.', '+', '-', '1e3', '1,5', '1.2.3', '--1', '0x10']) expect(readDecimal(bad), bad).to.equal(null);
+    // whole digits counted without leading zeros: 15 refused at 14, 0000012 is 2
+    expect(readDecimal('123456789012345.5', 14)).to.equal(null);
+    expect(readDecimal('0000012.5', 2)).to.deep.equal({ units: 125n, scale: 1 });
+    // 1.005 at 2 decimals: 100.5 hundredths → 101 (half away from zero), −1.005 → −101; 1.004 → 100
+    expect(roundToScale({ units: 1005n, scale: 3 }, 2)).to.equal(101n);
+    expect(roundToScale({ units: -1005n, scale: 3 }, 2)).to.equal(-101n);
+    expect(roundToScale({ units: 1004n, scale: 3 }, 2)).to.equal(100n);
+    // 99.995 → 100.00 (the carry reaches the whole digits); 0.5 at 2 decimals → 0.50 (exact)
+    expect(roundToScale({ units: 99995n, scale: 3 }, 2)).to.equal(10000n);
+    expect(roundToScale({ units: 5n, scale: 1 }, 2)).to.equal(50n);
+    // 1.0049 → 1.00: only half or more of the last kept digit goes up
+    expect(roundToScale({ units: 10049n, scale: 4 }, 2)).to.equal(100n);
   });
 
   it('takes a sign only when asked', () => {

@@ -4,7 +4,7 @@ import { invoiceGenerationDue, lateFeeDue, lateFeeRuleOf, noticesDueOn, suspensi
 import { lateFeeOn } from '../../module/domain/dunning.js';
 import { invoiceTotals } from '../../panel/domain/invoice-totals.js';
 import { renderMergeFields } from '../../panel/domain/merge-fields.js';
-import { formatDecimal, mulDivHalfUp, parseDecimal, parseDecimalExact, percentOf } from '../../panel/domain/money.js';
+import { formatDecimal, mulDivHalfUp, decimalAsStored, decimalAtScaleExact, percentOf } from '../../panel/domain/money.js';
 import { parsePhpPairs, formPairs, splitKey } from '../../panel/domain/php-params.js';
 import { decodeSerializedMap, phpUnserialize } from '../../panel/domain/php-serialize.js';
 import { base64PhpSerialize, phpSerialize, toFormPairs } from '../../module/adapters/panel-api.js';
@@ -27,20 +27,20 @@ const SETTINGS: DunningSettings = {
 
 describe('panel money', () => {
   it('parses decimals exactly and rounds extra digits half away from zero, as a DECIMAL column does', () => {
-    expect(parseDecimal('15.95', 2)).to.equal(1595n);
-    expect(parseDecimal('15', 2)).to.equal(1500n);
-    expect(parseDecimal('.5', 2)).to.equal(50n);
-    expect(parseDecimal('-0.75', 2)).to.equal(-75n);
-    expect(parseDecimal('1.005', 2)).to.equal(101n);
-    expect(parseDecimal('-1.005', 2)).to.equal(-101n);
-    expect(parseDecimal('1.004', 2)).to.equal(100n);
+    expect(decimalAsStored('15.95', 2)).to.equal(1595n);
+    expect(decimalAsStored('15', 2)).to.equal(1500n);
+    expect(decimalAsStored('.5', 2)).to.equal(50n);
+    expect(decimalAsStored('-0.75', 2)).to.equal(-75n);
+    expect(decimalAsStored('1.005', 2)).to.equal(101n);
+    expect(decimalAsStored('-1.005', 2)).to.equal(-101n);
+    expect(decimalAsStored('1.004', 2)).to.equal(100n);
   });
 
   it('refuses what is not a plain decimal', () => {
-    for (const bad of ['', 'abc', '1e3', '1,5', '1.2.3', '--1', '.', ' ', '0x10', 'NaN', 'Infinity']) expect(parseDecimal(bad, 2), bad).to.equal(null);
-    expect(parseDecimal('123456789012345', 2, 14)).to.equal(null);
-    expect(parseDecimalExact('1.005', 2)).to.equal(null);
-    expect(parseDecimalExact('1.500', 2)).to.equal(150n);
+    for (const bad of ['', 'abc', '1e3', '1,5', '1.2.3', '--1', '.', ' ', '0x10', 'NaN', 'Infinity']) expect(decimalAsStored(bad, 2), bad).to.equal(null);
+    expect(decimalAsStored('123456789012345', 2, 14)).to.equal(null);
+    expect(decimalAtScaleExact('1.005', 2)).to.equal(null);
+    expect(decimalAtScaleExact('1.500', 2)).to.equal(150n);
   });
 
   it('formats minor units back to the canonical decimal', () => {
