@@ -27,11 +27,19 @@ function io(dataDir: string) {
  * what it prints. The codes are the README's (Exit codes): 0 done, 1 failed, 2 bad usage or
  * input, 3 not found, 4 conflict; written here as numbers, not read from the code.
  */
-function overusage(dir: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function overusage(
+  dir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const bin = path.resolve(import.meta.dirname, '..', 'bin', 'overusage.js');
   return new Promise((resolve) =>
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { env: { ...process.env, OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', ...env } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
     ),
   );
 }
@@ -54,7 +62,24 @@ describe('the overusage command', function () {
 
   it('adds and lists masters without ever printing their secrets', async () => {
     const a = io(dir);
-    const code = await run(['--json', 'master', 'add', '--name', 'nl-1', '--solusvm', '1', '--url', 'https://solus.example.net:5656', '--api-id', 'ID123', '--api-key', 'sekrit-key-value'], a.io);
+    const code = await run(
+      [
+        '--json',
+        'master',
+        'add',
+        '--name',
+        'nl-1',
+        '--solusvm',
+        '1',
+        '--url',
+        'https://solus.example.net:5656',
+        '--api-id',
+        'ID123',
+        '--api-key',
+        'sekrit-key-value',
+      ],
+      a.io,
+    );
     expect(code).to.equal(0);
     const b = io(dir);
     await run(['--json', 'master', 'list'], b.io);
@@ -95,7 +120,20 @@ describe('the overusage command', function () {
   // A process of its own takes seconds to start on a loaded machine: the limit is generous.
   it('exits 4 when what it is asked to add already exists, and changes nothing', async function () {
     this.timeout(120_000);
-    const add = ['master', 'add', '--name', 'nl-1', '--solusvm', '1', '--url', 'https://solus.example.net:5656', '--api-id', 'ID123', '--api-key', 'sekrit-key-value'];
+    const add = [
+      'master',
+      'add',
+      '--name',
+      'nl-1',
+      '--solusvm',
+      '1',
+      '--url',
+      'https://solus.example.net:5656',
+      '--api-id',
+      'ID123',
+      '--api-key',
+      'sekrit-key-value',
+    ];
     expect(await run(add, io(dir).io)).to.equal(0);
     const again = await overusage(dir, add);
     expect(again.code).to.equal(4);
@@ -114,12 +152,34 @@ describe('the overusage command', function () {
         srv.close(() => resolve(p));
       });
     });
-    expect(await run(['master', 'add', '--name', 'gone', '--solusvm', '1', '--url', `https://127.0.0.1:${port}`, '--api-id', 'ID123', '--api-key', 'sekrit-key-value'], io(dir).io)).to.equal(0);
+    expect(
+      await run(
+        [
+          'master',
+          'add',
+          '--name',
+          'gone',
+          '--solusvm',
+          '1',
+          '--url',
+          `https://127.0.0.1:${port}`,
+          '--api-id',
+          'ID123',
+          '--api-key',
+          'sekrit-key-value',
+        ],
+        io(dir).io,
+      ),
+    ).to.equal(0);
     const test = await overusage(dir, ['master', 'test', '1']);
     expect(test.code).to.equal(1);
     expect(test.stdout).to.match(/^FAILED: /);
-    const noDb = await overusage(dir, ['migrate'], { OVERUSAGE_DB: `mysql://root@127.0.0.1:${port}/overusage` });
+    const noDb = await overusage(dir, ['migrate'], {
+      OVERUSAGE_DB: `mysql://root@127.0.0.1:${port}/overusage`,
+    });
     expect(noDb.code).to.equal(1);
-    expect(noDb.stderr).to.match(/^overusage: cannot reach the database \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)/);
+    expect(noDb.stderr).to.match(
+      /^overusage: cannot reach the database \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)/,
+    );
   });
 });

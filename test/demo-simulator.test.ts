@@ -35,20 +35,39 @@ describe('the demo keeps its simulated SolusVM between runs', function () {
     return { serviceId: Number(s.id), clientId: Number(s.userid), status: String(s.domainstatus) };
   };
   const v1 = (d: Demo) => d.sim.master('demo-solusvm-1')!;
-  const actions = async (d: Demo) => (await d.db.knex('mod_overusage_limit_actions').orderBy('id').select('service_id', 'action', 'status')).map((r) => [Number(r.service_id), String(r.action), String(r.status)]);
+  const actions = async (d: Demo) =>
+    (
+      await d.db.knex('mod_overusage_limit_actions').orderBy('id').select('service_id', 'action', 'status')
+    ).map((r) => [Number(r.service_id), String(r.action), String(r.status)]);
 
   it('keeps a suspension and a throttle set by the limit policy through a restart and panel cron --demo; a rerun of a day did nothing', async () => {
     demo = await start();
     const pieter = await serviceOf(demo, 'vps101.example.net');
     const chris = await serviceOf(demo, 'vps104.example.net');
     // the admin tab's search knows the demo's names and the simulator's IPs (written by the morning sync)
-    expect(await demo.db.knex('mod_overusage_directory').where({ service_id: pieter.serviceId }).first('client_name', 'hostname', 'ips', 'product_name')).to.deep.equal({ client_name: 'Pieter Timmermans', hostname: 'vps101.example.net', ips: '10.0.0.101', product_name: 'VPS 5 TB' });
+    expect(
+      await demo.db
+        .knex('mod_overusage_directory')
+        .where({ service_id: pieter.serviceId })
+        .first('client_name', 'hostname', 'ips', 'product_name'),
+    ).to.deep.equal({
+      client_name: 'Pieter Timmermans',
+      hostname: 'vps101.example.net',
+      ips: '10.0.0.101',
+      product_name: 'VPS 5 TB',
+    });
     // 4 June: Pieter has moved about 3 × 150 GB in June, Chris 3 × 21 GB; their plans now include
     // 100 GB and 50 GB, and act at the limit: suspend (VPS 5 TB) and throttle to 10 Mbit/s (VPS 500 GB)
     const actor = { type: 'cli' as const, id: 'test' };
     const limitAt = async (serviceId: number, allowance: string, limitPolicy: Record<string, unknown>) => {
-      const pid = Number((await demo!.db.knex('tblhosting').where({ id: serviceId }).first('packageid'))!.packageid);
-      await demo!.module.billing.setProduct(pid, { ...(await demo!.module.billing.getProduct(pid))!, allowance, limitPolicy } as never, actor);
+      const pid = Number(
+        (await demo!.db.knex('tblhosting').where({ id: serviceId }).first('packageid'))!.packageid,
+      );
+      await demo!.module.billing.setProduct(
+        pid,
+        { ...(await demo!.module.billing.getProduct(pid))!, allowance, limitPolicy } as never,
+        actor,
+      );
     };
     await limitAt(pieter.serviceId, '100000000000', { action: 'suspend' });
     await limitAt(chris.serviceId, '50000000000', { action: 'throttle', throttleMbps: 10 });
@@ -72,18 +91,33 @@ describe('the demo keeps its simulated SolusVM between runs', function () {
     const [day] = await advanceDemo(demo, '2013-06-05', '2013-06-05');
     // five services, one read each at 23:50; no invoice falls due on the 5th
     expect(day).to.deep.include({ date: '2013-06-05', alreadyRan: false, sampled: 5 });
-    expect(describeDemoDay(day!)).to.match(/^2013-06-05: \d+ invoices? created, \d+ notices?, \d+ suspensions?; 5 services sampled$/);
+    expect(describeDemoDay(day!)).to.match(
+      /^2013-06-05: \d+ invoices? created, \d+ notices?, \d+ suspensions?; 5 services sampled$/,
+    );
     expect(v1(demo).server(101)!.suspended).to.equal(true);
     expect(v1(demo).server(104)!.nspeed).to.equal(speed);
     expect(await actions(demo), 'never released as unsuspended by someone else').to.deep.equal(applied);
     expect((await serviceOf(demo, 'vps101.example.net')).status).to.equal('Suspended');
-    const audit = await demo.db.knex('mod_overusage_audit').where('details', 'like', '%someone else%').count({ n: '*' }).first();
+    const audit = await demo.db
+      .knex('mod_overusage_audit')
+      .where('details', 'like', '%someone else%')
+      .count({ n: '*' })
+      .first();
     expect(Number(audit!.n)).to.equal(0);
 
     // the same day again: the panel's automation does not run twice and every service was read
     const [again] = await advanceDemo(demo, '2013-06-05', '2013-06-05');
-    expect(again).to.deep.equal({ date: '2013-06-05', alreadyRan: true, invoices: 0, notices: 0, suspensions: 0, sampled: 0 });
-    expect(describeDemoDay(again!)).to.equal("2013-06-05: the panel's automation had already run this day, nothing done again; no new samples (already read that evening)");
+    expect(again).to.deep.equal({
+      date: '2013-06-05',
+      alreadyRan: true,
+      invoices: 0,
+      notices: 0,
+      suspensions: 0,
+      sampled: 0,
+    });
+    expect(describeDemoDay(again!)).to.equal(
+      "2013-06-05: the panel's automation had already run this day, nothing done again; no new samples (already read that evening)",
+    );
     await demo.close();
     demo = null;
 

@@ -3,7 +3,19 @@ import path from 'node:path';
 import { expect } from 'chai';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const CODE_DIRS = ['module', 'hooks', 'panel', 'cli', 'migrations', 'simulator', 'test', 'tools', 'bench', 'modules', 'bin'];
+const CODE_DIRS = [
+  'module',
+  'hooks',
+  'panel',
+  'cli',
+  'migrations',
+  'simulator',
+  'test',
+  'tools',
+  'bench',
+  'modules',
+  'bin',
+];
 const CODE_FILE = /\.(ts|mjs|cjs|js|php|md)$/;
 
 /** Backticked words that look like a path in the repository: a folder or a file with an extension we keep. */
@@ -27,14 +39,18 @@ export function relativeLinks(markdown: string, docDir: string): string[] {
 
 /** `docs/<file>.md` citations in a file's text, with the quoted section when one follows (`docs/whmcs.md, "Protocol"`). */
 export function docCitations(text: string): Array<{ file: string; section: string | null }> {
-  return [...text.matchAll(/docs\/([a-z0-9-]+\.md)(?:,\s*"([^"]+)")?/g)].map((m) => ({ file: m[1]!, section: m[2] ?? null }));
+  return [...text.matchAll(/docs\/([a-z0-9-]+\.md)(?:,\s*"([^"]+)")?/g)].map((m) => ({
+    file: m[1]!,
+    section: m[2] ?? null,
+  }));
 }
 
 /** Files that a full mutation run writes into docs/ (test/mutation/score-reporter.mjs): named, not cited. */
 const WRITTEN = new Set(['mutation-survivors.md']);
 
 /** Citations of files that are not in the repository (the design notes and reference folder they came from). */
-export const OUTSIDE = /reference\/[a-z-]+\.md|reference (whmcs|solusvm)\.md|\breference §|billing-anchors|toolchain(\.md| §)|style\.md|DESIGN\.md|(?<!docs\/)(whmcs|solusvm)\.md §|§ ?\d/;
+export const OUTSIDE =
+  /reference\/[a-z-]+\.md|reference (whmcs|solusvm)\.md|\breference §|billing-anchors|toolchain(\.md| §)|style\.md|DESIGN\.md|(?<!docs\/)(whmcs|solusvm)\.md §|§ ?\d/;
 
 const headingsOf = (file: string) =>
   fs
@@ -59,7 +75,14 @@ describe('docs/architecture.md', () => {
   it('names only paths that exist in the repository', () => {
     const paths = backtickedPaths(text);
     // the page names the layers and the state tables at least
-    expect(paths).to.include.members(['module/domain/', 'module/index.ts', 'module/domain/dispute-state.ts', 'module/domain/hold-state.ts', 'module/domain/line-status.ts', 'tools/lint/eslint.config.mjs']);
+    expect(paths).to.include.members([
+      'module/domain/',
+      'module/index.ts',
+      'module/domain/dispute-state.ts',
+      'module/domain/hold-state.ts',
+      'module/domain/line-status.ts',
+      'tools/lint/eslint.config.mjs',
+    ]);
     const missing = paths.filter((p) => !fs.existsSync(path.join(ROOT, p)));
     expect(missing, 'backticked paths that do not exist').to.deep.equal([]);
   });
@@ -77,10 +100,11 @@ describe('docs/architecture.md', () => {
 
 describe('the path checks themselves', () => {
   it('find a backticked path, and skip commands, globs and identifiers', () => {
-    expect(backtickedPaths('`module/nowhere.ts`, `npm run lint`, `mod_overusage_*`, `createModule(deps)`, `held`, `docs/x.md`')).to.deep.equal([
-      'module/nowhere.ts',
-      'docs/x.md',
-    ]);
+    expect(
+      backtickedPaths(
+        '`module/nowhere.ts`, `npm run lint`, `mod_overusage_*`, `createModule(deps)`, `held`, `docs/x.md`',
+      ),
+    ).to.deep.equal(['module/nowhere.ts', 'docs/x.md']);
   });
 
   it('read a citation with and without its section', () => {
@@ -91,7 +115,16 @@ describe('the path checks themselves', () => {
   });
 
   it('flag the citations of files outside the repository', () => {
-    for (const bad of ['(reference/whmcs.md §1)', '(reference whmcs.md §2)', '(billing-anchors §6)', '(toolchain §3)', '(reference §1.5–1.7)', 'DESIGN.md', '(whmcs.md §3.3)', '(§6 of the'])
+    for (const bad of [
+      '(reference/whmcs.md §1)',
+      '(reference whmcs.md §2)',
+      '(billing-anchors §6)',
+      '(toolchain §3)',
+      '(reference §1.5–1.7)',
+      'DESIGN.md',
+      '(whmcs.md §3.3)',
+      '(§6 of the',
+    ])
       expect(OUTSIDE.test(bad), bad).to.equal(true);
     expect(OUTSIDE.test('(docs/whmcs.md, "Hook answers")')).to.equal(false);
   });
@@ -106,8 +139,10 @@ describe('citations in the code', () => {
     for (const { f, text } of texts) {
       for (const c of docCitations(text)) {
         if (WRITTEN.has(c.file)) continue;
-        if (!fs.existsSync(path.join(ROOT, 'docs', c.file))) wrong.push(`${f}: docs/${c.file} does not exist`);
-        else if (c.section && !headingsOf(c.file).some((h) => h.includes(c.section!.toLowerCase()))) wrong.push(`${f}: docs/${c.file} has no section "${c.section}"`);
+        if (!fs.existsSync(path.join(ROOT, 'docs', c.file)))
+          wrong.push(`${f}: docs/${c.file} does not exist`);
+        else if (c.section && !headingsOf(c.file).some((h) => h.includes(c.section!.toLowerCase())))
+          wrong.push(`${f}: docs/${c.file} has no section "${c.section}"`);
       }
     }
     expect(wrong).to.deep.equal([]);

@@ -21,7 +21,12 @@ describeEachEngine('a migration lock left behind', ({ db }) => {
   const cli = async (...args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await run(['--db', db().url, ...args], { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false, env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' } });
+    const code = await run(['--db', db().url, ...args], {
+      out: (s) => out.push(s),
+      err: (s) => err.push(s),
+      isTTY: false,
+      env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' },
+    });
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
 
@@ -39,9 +44,16 @@ describeEachEngine('a migration lock left behind', ({ db }) => {
     const freed = await cli('--json', 'migrate', '--unlock');
     expect(freed.code).to.equal(0);
     expect(JSON.parse(freed.out)).to.deep.equal({ freed: true });
-    expect((await knex('mod_overusage_audit').where({ action: 'migrations.unlocked' }).select('actor_type')).map((r) => r.actor_type)).to.deep.equal(['cli']);
+    expect(
+      (await knex('mod_overusage_audit').where({ action: 'migrations.unlocked' }).select('actor_type')).map(
+        (r) => r.actor_type,
+      ),
+    ).to.deep.equal(['cli']);
 
     expect(await cli('migrate')).to.deep.include({ code: 0, out: 'already up to date' });
-    expect(await cli('migrate', '--unlock')).to.deep.include({ code: 0, out: 'the migrations were not locked; nothing changed' });
+    expect(await cli('migrate', '--unlock')).to.deep.include({
+      code: 0,
+      out: 'the migrations were not locked; nothing changed',
+    });
   });
 });

@@ -29,11 +29,19 @@ describe('serve on a busy port', function () {
 
   for (const demo of [true, false]) {
     it(`exits 1 naming the address${demo ? ' (serve --demo)' : ' (serve)'}`, async () => {
-      const args = demo ? ['serve', '--demo', '--listen', `127.0.0.1:${port}`] : ['--db', `sqlite://${path.join(dir, 'plain.sqlite')}`, 'serve', '--listen', `127.0.0.1:${port}`];
-      const p = overusage(args, { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'warn', OVERUSAGE_SECRET_KEY: '11'.repeat(32) });
+      const args = demo
+        ? ['serve', '--demo', '--listen', `127.0.0.1:${port}`]
+        : ['--db', `sqlite://${path.join(dir, 'plain.sqlite')}`, 'serve', '--listen', `127.0.0.1:${port}`];
+      const p = overusage(args, {
+        OVERUSAGE_DATA_DIR: dir,
+        OVERUSAGE_LOG_LEVEL: 'warn',
+        OVERUSAGE_SECRET_KEY: '11'.repeat(32),
+      });
       const done = await p.exited;
       expect(done).to.deep.equal({ code: 1, signal: null });
-      expect(p.stderr()).to.contain(`overusage: 127.0.0.1:${port} is already in use by another program: stop it, or choose another address with --listen or OVERUSAGE_LISTEN`);
+      expect(p.stderr()).to.contain(
+        `overusage: 127.0.0.1:${port} is already in use by another program: stop it, or choose another address with --listen or OVERUSAGE_LISTEN`,
+      );
     });
   }
 });

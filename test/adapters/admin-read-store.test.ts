@@ -27,16 +27,59 @@ describeEachEngine('admin read store', ({ db }) => {
     const lines = createLineStore(knex);
     for (const id of [1, 2, 3, 4]) await insertCharge(knex, id);
     for (const id of [1, 2, 3]) {
-      await lines.insertPendingIfChargeUnbilled({ chargeId: id, serviceId: 10, clientId: 1, invoiceId: 20 + id, refCode: `OU-A${id}`, amountMinor: 50_000n, currency: 'EUR', description: `Overusage ${id}`, locale: 'en_GB', invoiceDate: '2013-06-02', window: { days: 14, counting: 'calendar', holidays: 'none' }, deadlineLastDay: '2013-06-16', deadlineClosesAt: at('2013-06-16T21:59:59.999Z'), createdAt: at('2013-06-02T07:00:00Z') });
+      await lines.insertPendingIfChargeUnbilled({
+        chargeId: id,
+        serviceId: 10,
+        clientId: 1,
+        invoiceId: 20 + id,
+        refCode: `OU-A${id}`,
+        amountMinor: 50_000n,
+        currency: 'EUR',
+        description: `Overusage ${id}`,
+        locale: 'en_GB',
+        invoiceDate: '2013-06-02',
+        window: { days: 14, counting: 'calendar', holidays: 'none' },
+        deadlineLastDay: '2013-06-16',
+        deadlineClosesAt: at('2013-06-16T21:59:59.999Z'),
+        createdAt: at('2013-06-02T07:00:00Z'),
+      });
     }
-    const lineId = async (ref: string) => Number((await knex(TABLES.lines).where({ ref_code: ref }).first('id')).id);
+    const lineId = async (ref: string) =>
+      Number((await knex(TABLES.lines).where({ ref_code: ref }).first('id')).id);
     const dispute = async (ref: string, state: string, openedAt: string) =>
-      knex(TABLES.disputes).insert({ line_id: await lineId(ref), client_id: 1, service_id: 10, state, reason: 'not mine', opened_by_type: 'client', opened_at: openedAt, hold_state: 'held', original_invoice_id: 21, amount_before_minor: '50000', currency: 'EUR', updated_at: openedAt });
+      knex(TABLES.disputes).insert({
+        line_id: await lineId(ref),
+        client_id: 1,
+        service_id: 10,
+        state,
+        reason: 'not mine',
+        opened_by_type: 'client',
+        opened_at: openedAt,
+        hold_state: 'held',
+        original_invoice_id: 21,
+        amount_before_minor: '50000',
+        currency: 'EUR',
+        updated_at: openedAt,
+      });
     await dispute('OU-A1', 'open', '2013-06-05 10:00:00.000');
     await dispute('OU-A2', 'open', '2013-06-04 10:00:00.000');
     await dispute('OU-A3', 'upheld', '2013-06-03 10:00:00.000');
-    await auditLog.record(knex, { actor: { type: 'system', id: null }, action: 'line.released', entityType: 'charge', entityId: 4, details: { invoiceId: 9, invoiceStatus: 'Paid' } }, at('2013-06-03T08:00:00Z'));
-    await auditLog.record(knex, { actor: { type: 'admin', id: '1' }, action: 'dispute.upheld', entityType: 'dispute', entityId: 3 }, at('2013-06-06T08:00:00Z'));
+    await auditLog.record(
+      knex,
+      {
+        actor: { type: 'system', id: null },
+        action: 'line.released',
+        entityType: 'charge',
+        entityId: 4,
+        details: { invoiceId: 9, invoiceStatus: 'Paid' },
+      },
+      at('2013-06-03T08:00:00Z'),
+    );
+    await auditLog.record(
+      knex,
+      { actor: { type: 'admin', id: '1' }, action: 'dispute.upheld', entityType: 'dispute', entityId: 3 },
+      at('2013-06-06T08:00:00Z'),
+    );
   });
 
   it('lists open disputes the oldest first, by the (opened_at, id) cursor, with their line', async () => {
@@ -45,24 +88,46 @@ describeEachEngine('admin read store', ({ db }) => {
       ['OU-A2', 'open', 50_000n],
       ['OU-A1', 'open', 50_000n],
     ]);
-    expect((await store.openDisputes(['2013-06-04 10:00:00.000', open[0]!.id], 10)).map((d) => d.refCode)).to.deep.equal(['OU-A1']);
+    expect(
+      (await store.openDisputes(['2013-06-04 10:00:00.000', open[0]!.id], 10)).map((d) => d.refCode),
+    ).to.deep.equal(['OU-A1']);
     expect(await store.countOpenDisputes()).to.equal(2);
   });
 
   it('lists the decided disputes apart, newest first', async () => {
     expect((await store.disputes(true, null, 10)).map((d) => d.refCode)).to.deep.equal(['OU-A3']);
-    expect((await store.disputes(false, null, 10)).map((d) => d.refCode)).to.deep.equal(['OU-A3', 'OU-A2', 'OU-A1']);
+    expect((await store.disputes(false, null, 10)).map((d) => d.refCode)).to.deep.equal([
+      'OU-A3',
+      'OU-A2',
+      'OU-A1',
+    ]);
   });
 
   it('tells the charge whose line was released which invoice was paid first', async () => {
     expect(await store.waitingCharges()).to.deep.equal([
-      { chargeId: 4, serviceId: 10, clientId: 1, periodStart: '2013-05-01', periodEnd: '2013-05-31', amountMinor: 50_000n, currency: 'EUR', invoiceId: 9, invoiceStatus: 'Paid', releasedAt: '2013-06-03T08:00:00.000Z' },
+      {
+        chargeId: 4,
+        serviceId: 10,
+        clientId: 1,
+        periodStart: '2013-05-01',
+        periodEnd: '2013-05-31',
+        amountMinor: 50_000n,
+        currency: 'EUR',
+        invoiceId: 9,
+        invoiceStatus: 'Paid',
+        releasedAt: '2013-06-03T08:00:00.000Z',
+      },
     ]);
     expect(await store.waitingCharges(11)).to.deep.equal([]);
   });
 
   it('pages the audit trail newest first, narrowed by entity and actor', async () => {
-    expect((await store.audit({}, null, 10)).map((a) => a.action)).to.deep.equal(['dispute.upheld', 'line.released']);
-    expect((await store.audit({ actorType: 'system' }, null, 10)).map((a) => [a.entityType, a.entityId])).to.deep.equal([['charge', '4']]);
+    expect((await store.audit({}, null, 10)).map((a) => a.action)).to.deep.equal([
+      'dispute.upheld',
+      'line.released',
+    ]);
+    expect(
+      (await store.audit({ actorType: 'system' }, null, 10)).map((a) => [a.entityType, a.entityId]),
+    ).to.deep.equal([['charge', '4']]);
   });
 });

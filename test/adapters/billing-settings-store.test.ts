@@ -29,7 +29,8 @@ describeEachEngine('billing settings store', ({ db }) => {
     store = createBillingSettingsStore(knex);
   });
   beforeEach(async () => {
-    for (const t of [TABLES.billingProfiles, TABLES.serviceOverrides, TABLES.clientOverrides]) await knex(t).delete();
+    for (const t of [TABLES.billingProfiles, TABLES.serviceOverrides, TABLES.clientOverrides])
+      await knex(t).delete();
   });
 
   it("reads a service's product settings with its own override and its client's, and nothing of another service's", async () => {
@@ -56,7 +57,9 @@ describeEachEngine('billing settings store', ({ db }) => {
     // written 12, 3, 7: read 3, 7, 12
     for (const id of [12, 3, 7]) await store.put(knex, 'product', id, { ...PROFILE, unit: `P${id}` }, AT);
     await store.put(knex, 'client', 9, WINDOW, AT);
-    expect((await store.all('product')).map((r) => [r.id, (r.settings as { unit: string }).unit])).to.deep.equal([
+    expect(
+      (await store.all('product')).map((r) => [r.id, (r.settings as { unit: string }).unit]),
+    ).to.deep.equal([
       [3, 'P3'],
       [7, 'P7'],
       [12, 'P12'],
@@ -83,11 +86,20 @@ describeEachEngine('billing settings store', ({ db }) => {
   });
 
   it('refuses a document that is not JSON, naming its column', async () => {
-    await knex(TABLES.billingProfiles).insert({ product_id: 3, settings: '{unit: GB', updated_at: '2026-12-05 22:00:00.000' });
+    await knex(TABLES.billingProfiles).insert({
+      product_id: 3,
+      settings: '{unit: GB',
+      updated_at: '2026-12-05 22:00:00.000',
+    });
     const err = await refusal(store.get('product', 3));
     expect(err?.code).to.equal('UNEXPECTED_STATE');
-    expect(err?.message).to.equal('mod_overusage_billing_profiles.settings holds "{unit: GB", which is not JSON');
-    expect(err?.details).to.deep.equal({ column: 'mod_overusage_billing_profiles.settings', value: '{unit: GB' });
+    expect(err?.message).to.equal(
+      'mod_overusage_billing_profiles.settings holds "{unit: GB", which is not JSON',
+    );
+    expect(err?.details).to.deep.equal({
+      column: 'mod_overusage_billing_profiles.settings',
+      value: '{unit: GB',
+    });
     expect((await refusal(store.forService(3, 10, 1)))?.code).to.equal('UNEXPECTED_STATE');
   });
 });

@@ -34,10 +34,42 @@ describeEachEngine('cap store', ({ db }) => {
     knex = db().knex;
     await migrateLatest(knex);
     store = createCapStore(knex);
-    await knex(TABLES.masters).insert({ id: 1, name: 'brussels', version: 2, base_url: 'https://127.0.0.1:1', credentials_enc: 'x', time_zone: 'Europe/Brussels', reset_policy: 'first_of_month', created_at: T, updated_at: T });
-    await knex(TABLES.services).insert({ service_id: 10, client_id: 1, product_id: 3, master_id: 1, server_ref: 'vm10', currency: 'EUR', created_at: T, updated_at: T });
-    const span = (serviceId: number, clientId: number, leftAt: string | null = null) => ({ client_id: clientId, pool_key: 'eu', service_id: serviceId, product_id: 3, joined_at: T, left_at: leftAt, created_at: T });
-    await knex(TABLES.poolMembers).insert([span(12, 1), span(10, 1), span(11, 1, '2013-05-05 12:00:00.000'), span(20, 2)]);
+    await knex(TABLES.masters).insert({
+      id: 1,
+      name: 'brussels',
+      version: 2,
+      base_url: 'https://127.0.0.1:1',
+      credentials_enc: 'x',
+      time_zone: 'Europe/Brussels',
+      reset_policy: 'first_of_month',
+      created_at: T,
+      updated_at: T,
+    });
+    await knex(TABLES.services).insert({
+      service_id: 10,
+      client_id: 1,
+      product_id: 3,
+      master_id: 1,
+      server_ref: 'vm10',
+      currency: 'EUR',
+      created_at: T,
+      updated_at: T,
+    });
+    const span = (serviceId: number, clientId: number, leftAt: string | null = null) => ({
+      client_id: clientId,
+      pool_key: 'eu',
+      service_id: serviceId,
+      product_id: 3,
+      joined_at: T,
+      left_at: leftAt,
+      created_at: T,
+    });
+    await knex(TABLES.poolMembers).insert([
+      span(12, 1),
+      span(10, 1),
+      span(11, 1, '2013-05-05 12:00:00.000'),
+      span(20, 2),
+    ]);
   });
   beforeEach(async () => {
     await knex(TABLES.caps).delete();
@@ -59,9 +91,26 @@ describeEachEngine('cap store', ({ db }) => {
   });
 
   it('stores a cap of bytes past 2^53 exactly, active from the moment it was set', async () => {
-    const bytes: NewCap = { ...money(13), kind: 'bytes', amount: PAST_2_53, currency: null, action: 'suspend', throttleMbps: null };
+    const bytes: NewCap = {
+      ...money(13),
+      kind: 'bytes',
+      amount: PAST_2_53,
+      currency: null,
+      action: 'suspend',
+      throttleMbps: null,
+    };
     const c = await store.insert(knex, bytes, AT);
-    expect(c).to.deep.include({ clientId: 1, serviceId: 13, kind: 'bytes', amount: PAST_2_53, currency: null, action: 'suspend', throttleMbps: null, status: 'active', liftedAt: null });
+    expect(c).to.deep.include({
+      clientId: 1,
+      serviceId: 13,
+      kind: 'bytes',
+      amount: PAST_2_53,
+      currency: null,
+      action: 'suspend',
+      throttleMbps: null,
+      status: 'active',
+      liftedAt: null,
+    });
     expect(c.setAt.toISO()).to.equal('2013-05-10T08:30:00.000Z');
   });
 
@@ -77,7 +126,13 @@ describeEachEngine('cap store', ({ db }) => {
     ]);
     await knex.transaction(async (trx) => {
       const locked = await store.activeOf(trx, [10, 12], { lock: true });
-      expect(await store.lift(trx, locked.map((x) => x.id), AT.plus({ days: 1 }))).to.equal(2);
+      expect(
+        await store.lift(
+          trx,
+          locked.map((x) => x.id),
+          AT.plus({ days: 1 }),
+        ),
+      ).to.equal(2);
     });
     expect(await store.liftActiveOf(knex, [10, 12], AT.plus({ days: 2 }))).to.equal(0);
     expect(await store.liftActiveOf(knex, [13], AT.plus({ days: 2 }))).to.equal(1);
@@ -98,6 +153,9 @@ describeEachEngine('cap store', ({ db }) => {
       () => null,
       (e: unknown) => e as ModuleError,
     );
-    expect([err?.code, err?.message]).to.deep.equal(['UNEXPECTED_STATE', 'mod_overusage_caps.kind holds "gold", which is not one of money, bytes']);
+    expect([err?.code, err?.message]).to.deep.equal([
+      'UNEXPECTED_STATE',
+      'mod_overusage_caps.kind holds "gold", which is not one of money, bytes',
+    ]);
   });
 });

@@ -88,12 +88,16 @@ describeEachEngine('charge store', ({ db }) => {
     await lines.insertPendingIfChargeUnbilled(pending(3, 0, 11));
     await lines.insertPendingIfChargeUnbilled(pending(4, 9, 12));
     // 4 is pending on invoice 9: that invoice's delivery owns it
-    expect((await charges.unbilledForStandalone()).map((c) => [c.clientId, c.id, c.line?.id ? 'line' : null])).to.deep.equal([
+    expect(
+      (await charges.unbilledForStandalone()).map((c) => [c.clientId, c.id, c.line?.id ? 'line' : null]),
+    ).to.deep.equal([
       [1, 2, null],
       [1, 3, 'line'],
       [2, 1, null],
     ]);
-    expect((await charges.waitingWithoutLine()).map((c) => [c.clientId, c.serviceId, c.periodEnd])).to.deep.equal([
+    expect(
+      (await charges.waitingWithoutLine()).map((c) => [c.clientId, c.serviceId, c.periodEnd]),
+    ).to.deep.equal([
       [2, 20, '2013-05-31'],
       [1, 10, '2013-05-31'],
     ]);
@@ -125,6 +129,8 @@ describeEachEngine('charge store', ({ db }) => {
       () => null,
       (e: unknown) => e,
     );
-    expect((err as ModuleError).message).to.equal('mod_overusage_lines.status holds "gone", which is not one of pending, placed, held, waived');
+    expect((err as ModuleError).message).to.equal(
+      'mod_overusage_lines.status holds "gone", which is not one of pending, placed, held, waived',
+    );
   });
 });

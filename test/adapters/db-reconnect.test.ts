@@ -29,15 +29,24 @@ describe('riding out a database that is away', () => {
     expect(err).to.be.instanceOf(DatabaseGoneError);
     expect(calls).to.equal(3);
     expect(retried).to.deep.equal([1, 2]);
-    expect((err as DatabaseGoneError).message).to.match(/database is locked.*still so after 3 attempts over 0\.9 s$/);
+    expect((err as DatabaseGoneError).message).to.match(
+      /database is locked.*still so after 3 attempts over 0\.9 s$/,
+    );
   });
 
   it('passes other errors at once, and returns what a later attempt gives', async () => {
-    const other = await withReconnect(async () => {
-      throw new Error('syntax error');
-    }, { delaysMs: [1] }).catch((e: unknown) => (e as Error).message);
+    const other = await withReconnect(
+      async () => {
+        throw new Error('syntax error');
+      },
+      { delaysMs: [1] },
+    ).catch((e: unknown) => (e as Error).message);
     expect(other).to.equal('syntax error');
     let n = 0;
-    expect(await withReconnect(async () => (++n < 3 ? Promise.reject(busy()) : 'written'), { delaysMs: [1, 1, 1] })).to.equal('written');
+    expect(
+      await withReconnect(async () => (++n < 3 ? Promise.reject(busy()) : 'written'), {
+        delaysMs: [1, 1, 1],
+      }),
+    ).to.equal('written');
   });
 });

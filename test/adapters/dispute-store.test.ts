@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
-import { createDisputeStore, type DisputeStore, type NewDispute } from '../../module/adapters/dispute-store.js';
+import {
+  createDisputeStore,
+  type DisputeStore,
+  type NewDispute,
+} from '../../module/adapters/dispute-store.js';
 import { migrateLatest } from '../../module/adapters/migrator.js';
 import { TABLES } from '../../module/adapters/tables.js';
 import { ModuleError } from '../../module/domain/errors.js';
@@ -79,11 +83,20 @@ describeEachEngine('disputes store', ({ db }) => {
   it('reads back a line as billing wrote it, with its deadline as an instant', async () => {
     const id = await line();
     const l = await store.line(id);
-    expect(l).to.deep.include({ id, clientId: 7, serviceId: 40, invoiceId: 31, status: 'placed', amountMinor: 50_000n, currency: 'EUR', deadlineLastDay: '2013-06-16' });
+    expect(l).to.deep.include({
+      id,
+      clientId: 7,
+      serviceId: 40,
+      invoiceId: 31,
+      status: 'placed',
+      amountMinor: 50_000n,
+      currency: 'EUR',
+      deadlineLastDay: '2013-06-16',
+    });
     expect(l!.deadlineClosesAt.toISO()).to.equal('2013-06-16T22:00:00.000Z');
   });
 
-  it("finds a line for its own client only", async () => {
+  it('finds a line for its own client only', async () => {
     const id = await line();
     expect(await store.line(id, { clientId: 8 })).to.equal(null);
     expect((await store.line(id, { clientId: 7 }))?.id).to.equal(id);
@@ -94,9 +107,17 @@ describeEachEngine('disputes store', ({ db }) => {
     const first = await store.insertOpen(opening(id), NOW);
     const second = await store.insertOpen(opening(id, { reason: 'again', openedBy: ADMIN }), LATER);
     expect(second.id).to.equal(first.id);
-    expect([second.reason, second.openedBy, second.state, second.holdState, second.version]).to.deep.equal(['I cannot tell where this traffic came from', { type: 'client', id: '7' }, 'open', 'holding', 0]);
+    expect([second.reason, second.openedBy, second.state, second.holdState, second.version]).to.deep.equal([
+      'I cannot tell where this traffic came from',
+      { type: 'client', id: '7' },
+      'open',
+      'holding',
+      0,
+    ]);
     expect(second.openedAt.toISO()).to.equal('2013-06-05T10:00:00.000Z');
-    expect(await knex(TABLES.disputes).where({ line_id: id }).count({ n: '*' }).first()).to.satisfy((r: { n: unknown }) => Number(r.n) === 1);
+    expect(await knex(TABLES.disputes).where({ line_id: id }).count({ n: '*' }).first()).to.satisfy(
+      (r: { n: unknown }) => Number(r.n) === 1,
+    );
   });
 
   it('keeps money exact beyond 2^53 minor units', async () => {
@@ -116,26 +137,59 @@ describeEachEngine('disputes store', ({ db }) => {
       await tx.update(d.id, { holdState: 'held' }, LATER);
     });
     const after = (await store.get(d.id))!;
-    expect([after.holdState, after.heldInvoiceId, after.heldItemId, after.version]).to.deep.equal(['held', 32, 120, 2]);
+    expect([after.holdState, after.heldInvoiceId, after.heldItemId, after.version]).to.deep.equal([
+      'held',
+      32,
+      120,
+      2,
+    ]);
     expect(await store.line(id)).to.deep.include({ status: 'held', invoiceId: 32, invoiceItemId: 120 });
   });
 
   it('lets one claim of a decision through; a second, or one at an old version, is refused', async () => {
     const id = await line();
     const d = await store.insertOpen(opening(id), NOW);
-    const claim = { to: 'adjusted' as const, amountAfterMinor: 35_000n, resolution: { adjustment: { kind: 'precommit' as const }, note: 'agreed rate', rerated: { from: '0.50', to: '0.35' } }, resolvedBy: ADMIN, newDueDate: '2013-06-19', settlement: null };
+    const claim = {
+      to: 'adjusted' as const,
+      amountAfterMinor: 35_000n,
+      resolution: {
+        adjustment: { kind: 'precommit' as const },
+        note: 'agreed rate',
+        rerated: { from: '0.50', to: '0.35' },
+      },
+      resolvedBy: ADMIN,
+      newDueDate: '2013-06-19',
+      settlement: null,
+    };
     expect(await store.claim(d.id, { ...claim, expectedVersion: 5 }, LATER)).to.equal(false);
     expect(await store.claim(d.id, { ...claim, expectedVersion: 0 }, LATER)).to.equal(true);
     expect(await store.claim(d.id, { ...claim, to: 'waived' }, LATER)).to.equal(false);
     const claimed = (await store.get(d.id))!;
-    expect([claimed.resolvingTo, claimed.amountAfterMinor, claimed.newDueDate, claimed.version, claimed.resolvedBy]).to.deep.equal(['adjusted', 35_000n, '2013-06-19', 1, ADMIN]);
+    expect([
+      claimed.resolvingTo,
+      claimed.amountAfterMinor,
+      claimed.newDueDate,
+      claimed.version,
+      claimed.resolvedBy,
+    ]).to.deep.equal(['adjusted', 35_000n, '2013-06-19', 1, ADMIN]);
     expect(claimed.resolution).to.deep.equal(claim.resolution);
   });
 
   it('finishes a claimed decision once, with the line after it', async () => {
     const id = await line();
     const d = await store.insertOpen(opening(id), NOW);
-    await store.claim(d.id, { to: 'waived', amountAfterMinor: null, resolution: { adjustment: null, note: null, rerated: null }, resolvedBy: ADMIN, newDueDate: '2013-06-19', settlement: null }, NOW);
+    await store.claim(
+      d.id,
+      {
+        to: 'waived',
+        amountAfterMinor: null,
+        resolution: { adjustment: null, note: null, rerated: null },
+        resolvedBy: ADMIN,
+        newDueDate: '2013-06-19',
+        settlement: null,
+      },
+      NOW,
+    );
     const done = await store.transaction(async (tx) => {
       const n = await tx.finish(d.id, 'waived', 'released', LATER);
       await tx.decideLine(id, { status: 'waived', amountMinor: 0n, description: 'waived' });
@@ -144,8 +198,17 @@ describeEachEngine('disputes store', ({ db }) => {
     expect(done).to.equal(true);
     expect(await store.finish(d.id, 'waived', 'released', LATER)).to.equal(false);
     const after = (await store.get(d.id))!;
-    expect([after.state, after.resolvingTo, after.holdState, after.resolvedAt?.toISO()]).to.deep.equal(['waived', null, 'released', '2013-06-06T09:30:00.000Z']);
-    expect(await store.line(id)).to.deep.include({ status: 'waived', amountMinor: 0n, description: 'waived' });
+    expect([after.state, after.resolvingTo, after.holdState, after.resolvedAt?.toISO()]).to.deep.equal([
+      'waived',
+      null,
+      'released',
+      '2013-06-06T09:30:00.000Z',
+    ]);
+    expect(await store.line(id)).to.deep.include({
+      status: 'waived',
+      amountMinor: 0n,
+      description: 'waived',
+    });
   });
 
   it('writes nothing of a transaction that fails half-way', async () => {
@@ -159,7 +222,10 @@ describeEachEngine('disputes store', ({ db }) => {
       }),
     );
     expect(err?.message).to.equal('the panel went away');
-    expect([(await store.get(d.id))!.holdState, (await store.line(id))!.status]).to.deep.equal(['holding', 'placed']);
+    expect([(await store.get(d.id))!.holdState, (await store.line(id))!.status]).to.deep.equal([
+      'holding',
+      'placed',
+    ]);
   });
 
   it('lists what a failure left half-way: holds not finished and decisions not carried out', async () => {
@@ -168,9 +234,22 @@ describeEachEngine('disputes store', ({ db }) => {
     const deciding = await store.insertOpen(opening(b), NOW);
     const settled = await store.insertOpen(opening(c), NOW);
     await store.update(deciding.id, { holdState: 'held' }, NOW);
-    await store.claim(deciding.id, { to: 'upheld', amountAfterMinor: null, resolution: { adjustment: null, note: null, rerated: null }, resolvedBy: ADMIN, newDueDate: '2013-06-19', settlement: null }, NOW);
+    await store.claim(
+      deciding.id,
+      {
+        to: 'upheld',
+        amountAfterMinor: null,
+        resolution: { adjustment: null, note: null, rerated: null },
+        resolvedBy: ADMIN,
+        newDueDate: '2013-06-19',
+        settlement: null,
+      },
+      NOW,
+    );
     await store.update(settled.id, { holdState: 'held' }, NOW);
-    const mine = (await store.unfinished(500)).filter((u) => [holding.id, deciding.id, settled.id].includes(u.id));
+    const mine = (await store.unfinished(500)).filter((u) =>
+      [holding.id, deciding.id, settled.id].includes(u.id),
+    );
     expect(mine).to.deep.equal([
       { id: holding.id, deciding: false },
       { id: deciding.id, deciding: true },
@@ -178,27 +257,70 @@ describeEachEngine('disputes store', ({ db }) => {
   });
 
   it("lists a client's open disputes, and the open disputes' lines of an invoice, original or held", async () => {
-    const [a, b] = [await line({ client_id: 70, invoice_id: 310, ref_code: 'OU-LIST-A' }), await line({ client_id: 70, invoice_id: 310, ref_code: 'OU-LIST-B', amount_minor: '1234' })];
+    const [a, b] = [
+      await line({ client_id: 70, invoice_id: 310, ref_code: 'OU-LIST-A' }),
+      await line({ client_id: 70, invoice_id: 310, ref_code: 'OU-LIST-B', amount_minor: '1234' }),
+    ];
     const da = await store.insertOpen(opening(a, { clientId: 70, originalInvoiceId: 310 }), NOW);
-    const db2 = await store.insertOpen(opening(b, { clientId: 70, originalInvoiceId: 310, amountBeforeMinor: 1234n }), NOW);
+    const db2 = await store.insertOpen(
+      opening(b, { clientId: 70, originalInvoiceId: 310, amountBeforeMinor: 1234n }),
+      NOW,
+    );
     await store.update(da.id, { heldInvoiceId: 311, heldItemId: 5 }, NOW);
-    await store.claim(db2.id, { to: 'withdrawn', amountAfterMinor: null, resolution: { adjustment: null, note: null, rerated: null }, resolvedBy: { type: 'client', id: '70' }, newDueDate: '2013-06-19', settlement: null }, NOW);
+    await store.claim(
+      db2.id,
+      {
+        to: 'withdrawn',
+        amountAfterMinor: null,
+        resolution: { adjustment: null, note: null, rerated: null },
+        resolvedBy: { type: 'client', id: '70' },
+        newDueDate: '2013-06-19',
+        settlement: null,
+      },
+      NOW,
+    );
     await store.finish(db2.id, 'withdrawn', 'published', NOW);
-    expect(await store.openForClient(70)).to.deep.equal([{ disputeId: da.id, lineId: a, description: 'Overusage May 2013: 1,000 GB × €0.50', amountMinor: 50_000n, currency: 'EUR' }]);
+    expect(await store.openForClient(70)).to.deep.equal([
+      {
+        disputeId: da.id,
+        lineId: a,
+        description: 'Overusage May 2013: 1,000 GB × €0.50',
+        amountMinor: 50_000n,
+        currency: 'EUR',
+      },
+    ]);
     expect((await store.openLinesOfInvoice(310)).map((l) => l.refCode)).to.deep.equal(['OU-LIST-A']);
     expect((await store.openLinesOfInvoice(311)).map((l) => l.refCode)).to.deep.equal(['OU-LIST-A']);
     expect(await store.openLinesOfInvoice(312)).to.deep.equal([]);
   });
 
   for (const [column, value, message] of [
-    ['hold_state', 'frozen', 'mod_overusage_disputes.hold_state holds "frozen", which is not one of holding, held, refund_decision, published, released'],
-    ['state', 'closed', 'mod_overusage_disputes.state holds "closed", which is not one of open, upheld, waived, adjusted, withdrawn'],
-    ['settlement', 'maybe', 'mod_overusage_disputes.settlement holds "maybe", which is not one of credit, refund, crediting, credited'],
-    ['opened_by_type', 'robot', 'mod_overusage_disputes.opened_by_type holds "robot", which is not one of system, admin, client, cli'],
+    [
+      'hold_state',
+      'frozen',
+      'mod_overusage_disputes.hold_state holds "frozen", which is not one of holding, held, refund_decision, published, released',
+    ],
+    [
+      'state',
+      'closed',
+      'mod_overusage_disputes.state holds "closed", which is not one of open, upheld, waived, adjusted, withdrawn',
+    ],
+    [
+      'settlement',
+      'maybe',
+      'mod_overusage_disputes.settlement holds "maybe", which is not one of credit, refund, crediting, credited',
+    ],
+    [
+      'opened_by_type',
+      'robot',
+      'mod_overusage_disputes.opened_by_type holds "robot", which is not one of system, admin, client, cli',
+    ],
   ] as const) {
     it(`refuses a dispute whose ${column} was written by hand as "${value}", naming the column`, async () => {
       const d = await store.insertOpen(opening(await line()), NOW);
-      await knex(TABLES.disputes).where({ id: d.id }).update({ [column]: value });
+      await knex(TABLES.disputes)
+        .where({ id: d.id })
+        .update({ [column]: value });
       const err = await refusal(store.get(d.id));
       expect([err?.code, err?.message]).to.deep.equal(['UNEXPECTED_STATE', message]);
     });
@@ -207,6 +329,9 @@ describeEachEngine('disputes store', ({ db }) => {
   it('refuses a line whose status was written by hand, naming the column', async () => {
     const id = await line({ status: 'billed' });
     const err = await refusal(store.line(id));
-    expect([err?.code, err?.message]).to.deep.equal(['UNEXPECTED_STATE', 'mod_overusage_lines.status holds "billed", which is not one of pending, placed, held, waived']);
+    expect([err?.code, err?.message]).to.deep.equal([
+      'UNEXPECTED_STATE',
+      'mod_overusage_lines.status holds "billed", which is not one of pending, placed, held, waived',
+    ]);
   });
 });

@@ -85,7 +85,12 @@ describeEachEngine('evidence store', ({ db }) => {
       unmeasured_after: '2013-05-30 12:00:00.000',
       created_at: '2013-05-01 00:05:00.000',
     });
-    await insertCharge(knex, 1, { period_id: 5, service_id: 40, client_id: 7, explanation: '{"rated":{"unit":"GB"}}' });
+    await insertCharge(knex, 1, {
+      period_id: 5,
+      service_id: 40,
+      client_id: 7,
+      explanation: '{"rated":{"unit":"GB"}}',
+    });
     await line(1, 1);
     // the pool month 6: its charge's period_id is −6 (pools.ts keeps pool months apart that way)
     await knex(TABLES.poolPeriods).insert({
@@ -160,18 +165,43 @@ describeEachEngine('evidence store', ({ db }) => {
 
   it("gives a period's intervals and the services' intervals closing inside the month, by day", async () => {
     await knex(TABLES.intervals).delete();
-    await interval(11, { to_date: '2013-05-03', from_date: '2013-05-02', from_sample_id: 10, bytes: PAST_2_53.toString() });
+    await interval(11, {
+      to_date: '2013-05-03',
+      from_date: '2013-05-02',
+      from_sample_id: 10,
+      bytes: PAST_2_53.toString(),
+    });
     await interval(10, { kind: 'span', estimated: true });
     await interval(12, { service_id: 50, period_id: 7, to_date: '2013-04-30', from_date: '2013-04-29' });
     await interval(13, { service_id: 50, period_id: 8, to_date: '2013-05-31', from_date: '2013-05-30' });
     await interval(14, { service_id: 52, period_id: 9, to_date: '2013-05-15', from_date: '2013-05-14' });
     const ofPeriod = await store.intervalsOfPeriod(5);
     expect(ofPeriod).to.deep.equal([
-      { serviceId: 40, kind: 'span', fromDate: '2013-05-01', toDate: '2013-05-02', bytes: 1000n, fromSampleId: null, toSampleId: 10, estimated: true },
-      { serviceId: 40, kind: 'daily', fromDate: '2013-05-02', toDate: '2013-05-03', bytes: PAST_2_53, fromSampleId: 10, toSampleId: 11, estimated: false },
+      {
+        serviceId: 40,
+        kind: 'span',
+        fromDate: '2013-05-01',
+        toDate: '2013-05-02',
+        bytes: 1000n,
+        fromSampleId: null,
+        toSampleId: 10,
+        estimated: true,
+      },
+      {
+        serviceId: 40,
+        kind: 'daily',
+        fromDate: '2013-05-02',
+        toDate: '2013-05-03',
+        bytes: PAST_2_53,
+        fromSampleId: 10,
+        toSampleId: 11,
+        estimated: false,
+      },
     ]);
     // 1–31 May for services 40 and 50: 30 April (12) is outside, 31 May (13) inside, service 52 (14) not asked
-    expect((await store.intervalsOfServices([40, 50], '2013-05-01', '2013-05-31')).map((i) => i.toSampleId)).to.deep.equal([10, 11, 13]);
+    expect(
+      (await store.intervalsOfServices([40, 50], '2013-05-01', '2013-05-31')).map((i) => i.toSampleId),
+    ).to.deep.equal([10, 11, 13]);
     expect(await store.intervalsOfServices([], '2013-05-01', '2013-05-31')).to.deep.equal([]);
   });
 
@@ -180,7 +210,9 @@ describeEachEngine('evidence store', ({ db }) => {
     await sample(21, 40, '2013-05-03', PAST_2_53.toString());
     await sample(20, 40, '2013-05-02', '1000');
     const found = await store.samples([21, 20, 99]);
-    expect(found.map((s) => [s.id, s.sampleDate, s.sampledAt.toISO(), s.usedBytes, s.limitBytes, s.state, s.raw])).to.deep.equal([
+    expect(
+      found.map((s) => [s.id, s.sampleDate, s.sampledAt.toISO(), s.usedBytes, s.limitBytes, s.state, s.raw]),
+    ).to.deep.equal([
       [20, '2013-05-02', '2013-05-02T00:05:00.250Z', 1000n, null, 'ok', 'bw=1000'],
       [21, '2013-05-03', '2013-05-03T00:05:00.250Z', PAST_2_53, null, 'ok', `bw=${PAST_2_53}`],
     ]);
@@ -195,6 +227,8 @@ describeEachEngine('evidence store', ({ db }) => {
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(ModuleError);
-    expect((err as ModuleError).message).to.equal('mod_overusage_lines.status holds "gone", which is not one of pending, placed, held, waived');
+    expect((err as ModuleError).message).to.equal(
+      'mod_overusage_lines.status holds "gone", which is not one of pending, placed, held, waived',
+    );
   });
 });

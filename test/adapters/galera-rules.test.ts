@@ -22,16 +22,34 @@ describeEachEngine('the schema and SQL a Galera cluster accepts', ({ db, engine 
 
   it('gives every table of the add-on a primary key after the migrations', async () => {
     const knex = db().knex;
-    fx = await buildModule(knex, { start: '2026-12-05T12:00:00Z', gatewayFor: (s) => createSolusVmGateway(s) });
+    fx = await buildModule(knex, {
+      start: '2026-12-05T12:00:00Z',
+      gatewayFor: (s) => createSolusVmGateway(s),
+    });
     let tables: string[];
     let withKey: string[];
     if (engine === 'mysql') {
-      tables = (await knex('information_schema.tables').where({ table_schema: knex.raw('database()') }).select('table_name as t')).map((r) => String(r.t));
-      withKey = (await knex('information_schema.table_constraints').where({ table_schema: knex.raw('database()'), constraint_type: 'PRIMARY KEY' }).select('table_name as t')).map((r) => String(r.t));
+      tables = (
+        await knex('information_schema.tables')
+          .where({ table_schema: knex.raw('database()') })
+          .select('table_name as t')
+      ).map((r) => String(r.t));
+      withKey = (
+        await knex('information_schema.table_constraints')
+          .where({ table_schema: knex.raw('database()'), constraint_type: 'PRIMARY KEY' })
+          .select('table_name as t')
+      ).map((r) => String(r.t));
     } else {
-      tables = (await knex('sqlite_master').where({ type: 'table' }).whereNot('name', 'like', 'sqlite_%').select('name')).map((r) => String(r.name));
+      tables = (
+        await knex('sqlite_master')
+          .where({ type: 'table' })
+          .whereNot('name', 'like', 'sqlite_%')
+          .select('name')
+      ).map((r) => String(r.name));
       withKey = [];
-      for (const t of tables) if ((await knex.raw(`pragma table_info(\`${t}\`)`)).some((c: { pk: number }) => c.pk > 0)) withKey.push(t);
+      for (const t of tables)
+        if ((await knex.raw(`pragma table_info(\`${t}\`)`)).some((c: { pk: number }) => c.pk > 0))
+          withKey.push(t);
     }
     // the add-on's 30-odd tables and knex's two migration tables
     expect(tables.length).to.be.greaterThan(30);
@@ -45,10 +63,15 @@ describeEachEngine('the schema and SQL a Galera cluster accepts', ({ db, engine 
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
         const p = path.join(dir, e.name);
         if (e.isDirectory()) walk(p);
-        else if (/\.(ts|php)$/.test(e.name) && /\b(LOCK\s+TABLES|GET_LOCK\s*\(|RELEASE_LOCK\s*\(|lockTables)\b/i.test(fs.readFileSync(p, 'utf8'))) offenders.push(path.relative(root, p));
+        else if (
+          /\.(ts|php)$/.test(e.name) &&
+          /\b(LOCK\s+TABLES|GET_LOCK\s*\(|RELEASE_LOCK\s*\(|lockTables)\b/i.test(fs.readFileSync(p, 'utf8'))
+        )
+          offenders.push(path.relative(root, p));
       }
     };
-    for (const d of ['module', 'migrations', 'cli', 'hooks', 'modules']) if (fs.existsSync(path.join(root, d))) walk(path.join(root, d));
+    for (const d of ['module', 'migrations', 'cli', 'hooks', 'modules'])
+      if (fs.existsSync(path.join(root, d))) walk(path.join(root, d));
     expect(offenders).to.deep.equal([]);
   });
 });

@@ -71,12 +71,24 @@ describeEachEngine('limit action store', ({ db }) => {
 
   it('moves an action only from the status the caller read: a second worker with a stale read moves nothing', async () => {
     const id = (await store.insertIfNew(knex, action(), AT))!;
-    const applied = { status: 'applied' as const, appliedAt: AT.plus({ minutes: 1 }), panelState: 'to_suspend' as const };
+    const applied = {
+      status: 'applied' as const,
+      appliedAt: AT.plus({ minutes: 1 }),
+      panelState: 'to_suspend' as const,
+    };
     expect(await store.transition(knex, id, 'pending', applied, AT.plus({ minutes: 1 }))).to.equal(true);
-    expect(await store.transition(knex, id, 'pending', { status: 'cancelled' }, AT.plus({ minutes: 2 }))).to.equal(false);
+    expect(
+      await store.transition(knex, id, 'pending', { status: 'cancelled' }, AT.plus({ minutes: 2 })),
+    ).to.equal(false);
     const speed = { version: 1 as const, customnspeed: 10 };
     expect(
-      await store.transition(knex, id, ['pending', 'applied'], { status: 'lifting', speedRestore: speed }, AT.plus({ minutes: 3 })),
+      await store.transition(
+        knex,
+        id,
+        ['pending', 'applied'],
+        { status: 'lifting', speedRestore: speed },
+        AT.plus({ minutes: 3 }),
+      ),
     ).to.equal(true);
     const row = (await store.get(id))!;
     expect(row).to.deep.include({ status: 'lifting', panelState: 'to_suspend', speedRestore: speed });
@@ -87,7 +99,9 @@ describeEachEngine('limit action store', ({ db }) => {
     const id = (await store.insertIfNew(knex, action(), AT))!;
     await store.transition(knex, id, 'pending', { panelState: 'to_suspend' }, AT);
     expect(await store.panelSynced(knex, id, 'none', 'suspended', AT)).to.equal(false);
-    expect(await store.panelSynced(knex, id, 'to_suspend', 'suspended', AT.plus({ seconds: 30 }))).to.equal(true);
+    expect(await store.panelSynced(knex, id, 'to_suspend', 'suspended', AT.plus({ seconds: 30 }))).to.equal(
+      true,
+    );
     const row = (await store.get(id))!;
     expect([row.panelState, row.updatedAt.toISO()]).to.deep.equal(['suspended', '2013-05-20T21:50:30.000Z']);
   });
@@ -102,7 +116,10 @@ describeEachEngine('limit action store', ({ db }) => {
     await store.transition(knex, c, 'pending', { status: 'lifted', panelState: 'restored' }, AT);
     await store.transition(knex, d, 'pending', { status: 'applied' }, AT);
     expect((await store.needingWork()).map((r) => r.id)).to.deep.equal([a, b, d]);
-    expect((await store.activeFor([10, 11, 12])).map((r) => r.id).sort((x, y) => x - y)).to.deep.equal([a, d]);
+    expect((await store.activeFor([10, 11, 12])).map((r) => r.id).sort((x, y) => x - y)).to.deep.equal([
+      a,
+      d,
+    ]);
     expect((await store.forService(10)).map((r) => r.id)).to.deep.equal([d, a]);
     expect((await store.forService(10, 7)).map((r) => r.id)).to.deep.equal([a]);
     // the admin's list: newest first, a page of 2, then the page before the last id shown

@@ -50,14 +50,30 @@ describeEachEngine('line store', ({ db }) => {
     await insertCharge(knex, 1);
     expect(await lines.insertPendingIfChargeUnbilled(newLine(1))).to.equal(true);
     const [line] = await lines.onInvoice(7);
-    expect({ ...line, id: 0 }).to.deep.equal({ id: 0, chargeId: 1, serviceId: 10, clientId: 1, invoiceId: 7, refCode: 'OU-0000000001', status: 'pending', amountMinor: 50_000n, currency: 'EUR', description: 'Overusage May 2013', deadlineLastDay: '2013-06-16' });
+    expect({ ...line, id: 0 }).to.deep.equal({
+      id: 0,
+      chargeId: 1,
+      serviceId: 10,
+      clientId: 1,
+      invoiceId: 7,
+      refCode: 'OU-0000000001',
+      status: 'pending',
+      amountMinor: 50_000n,
+      currency: 'EUR',
+      description: 'Overusage May 2013',
+      deadlineLastDay: '2013-06-16',
+    });
   });
 
   it('writes no second line for a charge that has one', async () => {
     await insertCharge(knex, 1);
     await lines.insertPendingIfChargeUnbilled(newLine(1));
-    expect(await lines.insertPendingIfChargeUnbilled(newLine(1, { refCode: 'OU-SECOND0001', invoiceId: 8 }))).to.equal(false);
-    expect((await knex(TABLES.lines).select('ref_code')).map((r) => r.ref_code)).to.deep.equal(['OU-0000000001']);
+    expect(
+      await lines.insertPendingIfChargeUnbilled(newLine(1, { refCode: 'OU-SECOND0001', invoiceId: 8 })),
+    ).to.equal(false);
+    expect((await knex(TABLES.lines).select('ref_code')).map((r) => r.ref_code)).to.deep.equal([
+      'OU-0000000001',
+    ]);
   });
 
   it('writes no line for a charge rated again meanwhile (voided, or at another amount) or already billed', async () => {
@@ -65,7 +81,8 @@ describeEachEngine('line store', ({ db }) => {
     await insertCharge(knex, 2, { amount_minor: '35000' });
     await insertCharge(knex, 3, { status: 'billed' });
     // the line was worked out from a €500.00 charge: charge 2 now bills €350.00
-    for (const id of [1, 2, 3]) expect(await lines.insertPendingIfChargeUnbilled(newLine(id))).to.equal(false);
+    for (const id of [1, 2, 3])
+      expect(await lines.insertPendingIfChargeUnbilled(newLine(id))).to.equal(false);
     expect(await lines.onInvoice(7)).to.deep.equal([]);
   });
 
@@ -113,7 +130,10 @@ describeEachEngine('line store', ({ db }) => {
     await insertCharge(knex, 1);
     await lines.insertPendingIfChargeUnbilled(newLine(1, { invoiceId: 0 }));
     const waiting = await lines.awaitingStandalone(1);
-    await lines.moveToInvoice(waiting.map((l) => l.id), 31);
+    await lines.moveToInvoice(
+      waiting.map((l) => l.id),
+      31,
+    );
     expect((await lines.onInvoice(31)).map((l) => l.chargeId)).to.deep.equal([1]);
     expect(await lines.awaitingStandalone(1)).to.deep.equal([]);
   });
@@ -137,6 +157,8 @@ describeEachEngine('line store', ({ db }) => {
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(ModuleError);
-    expect((err as ModuleError).message).to.equal('mod_overusage_lines.status holds "released", which is not one of pending, placed, held, waived');
+    expect((err as ModuleError).message).to.equal(
+      'mod_overusage_lines.status holds "released", which is not one of pending, placed, held, waived',
+    );
   });
 });

@@ -77,14 +77,26 @@ describeEachEngine('masters store', ({ db }) => {
     await store.insert(knex, fields(), AT);
     const err = await refusal(store.insert(knex, fields({ baseUrl: 'https://other.example.net' }), AT));
     expect(err).to.be.instanceOf(Error);
-    expect((await store.list()).masters.map((m) => m.baseUrl)).to.deep.equal(['https://master.example.net:5656']);
+    expect((await store.list()).masters.map((m) => m.baseUrl)).to.deep.equal([
+      'https://master.example.net:5656',
+    ]);
   });
 
   it('replaces every field on update, the id and the other masters unchanged', async () => {
     const m = await store.insert(knex, fields(), AT);
     const other = await store.insert(knex, fields({ name: 'amsterdam' }), AT);
-    const changed = fields({ name: 'brussels-2', version: 2, tlsMode: 'verify', tlsFingerprint: null, panelServerId: null, active: true });
-    expect(await store.update(knex, m.id, changed, AT.plus({ minutes: 1 }))).to.deep.equal({ id: m.id, ...changed });
+    const changed = fields({
+      name: 'brussels-2',
+      version: 2,
+      tlsMode: 'verify',
+      tlsFingerprint: null,
+      panelServerId: null,
+      active: true,
+    });
+    expect(await store.update(knex, m.id, changed, AT.plus({ minutes: 1 }))).to.deep.equal({
+      id: m.id,
+      ...changed,
+    });
     expect(await store.get(knex, other.id)).to.deep.equal(other);
     // 22:00 + 1 min
     const [row] = await knex(TABLES.masters).where({ id: m.id }).select('created_at', 'updated_at');
@@ -108,7 +120,11 @@ describeEachEngine('masters store', ({ db }) => {
     });
     await knex(TABLES.services).insert([link(10, a.id), link(11, a.id), link(12, b.id)]);
     // a: 10 and 11; b: 12; c: none
-    expect([await store.linkedServices(a.id), await store.linkedServices(b.id), await store.linkedServices(c.id)]).to.deep.equal([2, 1, 0]);
+    expect([
+      await store.linkedServices(a.id),
+      await store.linkedServices(b.id),
+      await store.linkedServices(c.id),
+    ]).to.deep.equal([2, 1, 0]);
     await store.remove(knex, c.id);
     expect((await store.list()).masters.map((m) => m.name)).to.deep.equal(['a', 'b']);
   });
@@ -123,27 +139,51 @@ describeEachEngine('masters store', ({ db }) => {
       ]),
     );
     // one master asked for: only its own (a master added after it is not read)
-    expect(await store.linkRules(knex, b.id)).to.deep.equal(new Map([[b.id, { resetPolicy: 'never', version: 2 }]]));
+    expect(await store.linkRules(knex, b.id)).to.deep.equal(
+      new Map([[b.id, { resetPolicy: 'never', version: 2 }]]),
+    );
     expect(await store.linkRules(knex, b.id + 1)).to.deep.equal(new Map());
   });
 
   for (const [col, value, message] of [
-    ['tls_mode', 'maybe', 'mod_overusage_masters.tls_mode holds "maybe", which is not one of verify, pinned, insecure'],
+    [
+      'tls_mode',
+      'maybe',
+      'mod_overusage_masters.tls_mode holds "maybe", which is not one of verify, pinned, insecure',
+    ],
     ['version', 3, 'mod_overusage_masters.version holds 3, which is not a SolusVM version (1 or 2)'],
-    ['reset_policy', 'weekly', 'mod_overusage_masters.reset_policy holds "weekly", which is not one of first_of_month, anniversary, never'],
-    ['unit_labels', 'metric', 'mod_overusage_masters.unit_labels holds "metric", which is not one of binary, decimal'],
+    [
+      'reset_policy',
+      'weekly',
+      'mod_overusage_masters.reset_policy holds "weekly", which is not one of first_of_month, anniversary, never',
+    ],
+    [
+      'unit_labels',
+      'metric',
+      'mod_overusage_masters.unit_labels holds "metric", which is not one of binary, decimal',
+    ],
   ] as const) {
     it(`refuses a master whose ${col} was written by hand as ${JSON.stringify(value)}, naming the column; lists the others and names it apart`, async () => {
       const before = await store.insert(knex, fields({ name: 'amsterdam' }), AT);
       const m = await store.insert(knex, fields(), AT);
       const after = await store.insert(knex, fields({ name: 'zaventem', active: true }), AT);
-      await knex(TABLES.masters).where({ id: m.id }).update({ [col]: value });
+      await knex(TABLES.masters)
+        .where({ id: m.id })
+        .update({ [col]: value });
       const err = await refusal(store.get(knex, m.id));
       expect([err?.code, err?.message]).to.deep.equal(['UNEXPECTED_STATE', message]);
       // the list goes on with the two that read, and says which one does not and why
       const all = await store.list();
       expect(all.masters).to.deep.equal([before, after]);
-      expect(all.unreadable).to.deep.equal([{ id: m.id, name: 'brussels', active: false, column: `mod_overusage_masters.${col}`, problem: message }]);
+      expect(all.unreadable).to.deep.equal([
+        {
+          id: m.id,
+          name: 'brussels',
+          active: false,
+          column: `mod_overusage_masters.${col}`,
+          problem: message,
+        },
+      ]);
     });
   }
 
@@ -153,7 +193,15 @@ describeEachEngine('masters store', ({ db }) => {
     await knex(TABLES.masters).where({ id: m.id }).update({ version: 7, name: '' });
     const all = await store.list();
     expect(all.masters).to.deep.equal([ok]);
-    expect(all.unreadable).to.deep.equal([{ id: m.id, name: null, active: true, column: 'mod_overusage_masters.version', problem: 'mod_overusage_masters.version holds 7, which is not a SolusVM version (1 or 2)' }]);
+    expect(all.unreadable).to.deep.equal([
+      {
+        id: m.id,
+        name: null,
+        active: true,
+        column: 'mod_overusage_masters.version',
+        problem: 'mod_overusage_masters.version holds 7, which is not a SolusVM version (1 or 2)',
+      },
+    ]);
   });
 
   it('names a sealed column it cannot read without repeating what it holds', async () => {

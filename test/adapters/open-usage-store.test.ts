@@ -21,16 +21,67 @@ describeEachEngine('open usage store', ({ db }) => {
     knex = db().knex;
     await migrateLatest(knex);
     store = createOpenUsageStore(knex);
-    await knex(TABLES.masters).insert({ id: 1, name: 'brussels', version: 2, base_url: 'https://127.0.0.1:1', credentials_enc: 'x', time_zone: 'Europe/Brussels', reset_policy: 'first_of_month', created_at: T, updated_at: T });
+    await knex(TABLES.masters).insert({
+      id: 1,
+      name: 'brussels',
+      version: 2,
+      base_url: 'https://127.0.0.1:1',
+      credentials_enc: 'x',
+      time_zone: 'Europe/Brussels',
+      reset_policy: 'first_of_month',
+      created_at: T,
+      updated_at: T,
+    });
     const service = (id: number, clientId: number, over: Record<string, unknown> = {}) =>
-      knex(TABLES.services).insert({ service_id: id, client_id: clientId, product_id: 3, master_id: 1, server_ref: `vm${id}`, currency: 'EUR', created_at: T, updated_at: T, ...over });
-    const open = (sampleId: number | null) => ({ last_sample_id: sampleId, last_sample_date: '2013-06-02', last_sampled_at: T, open_period_start: '2013-06-01', open_period_end: '2013-06-30' });
-    await service(10, 1, { ...open(70), regdate: '2013-06-01', open_period_id: 6, open_period_used_bytes: '9007199254740993' });
+      knex(TABLES.services).insert({
+        service_id: id,
+        client_id: clientId,
+        product_id: 3,
+        master_id: 1,
+        server_ref: `vm${id}`,
+        currency: 'EUR',
+        created_at: T,
+        updated_at: T,
+        ...over,
+      });
+    const open = (sampleId: number | null) => ({
+      last_sample_id: sampleId,
+      last_sample_date: '2013-06-02',
+      last_sampled_at: T,
+      open_period_start: '2013-06-01',
+      open_period_end: '2013-06-30',
+    });
+    await service(10, 1, {
+      ...open(70),
+      regdate: '2013-06-01',
+      open_period_id: 6,
+      open_period_used_bytes: '9007199254740993',
+    });
     await service(11, 2, { ...open(71), active: false, open_period_id: 7, open_period_used_bytes: '1000' });
     await service(12, 2, { open_period_id: 8, open_period_start: '2013-06-01', open_period_used_bytes: '0' });
-    await service(13, 3, { ...open(73), open_period_id: 9, open_period_end: null, open_period_used_bytes: '5' });
-    const sample = (id: number, serviceId: number, state: string, limit: string | null) => ({ id, service_id: serviceId, master_id: 1, server_ref: `vm${serviceId}`, sample_date: '2013-06-02', sampled_at: T, used_bytes: '1', limit_bytes: limit, state, raw: '{}' });
-    await knex(TABLES.samples).insert([sample(70, 10, 'online', '5000000000000'), sample(71, 11, 'suspended', null), sample(73, 13, 'rebooting', null)]);
+    await service(13, 3, {
+      ...open(73),
+      open_period_id: 9,
+      open_period_end: null,
+      open_period_used_bytes: '5',
+    });
+    const sample = (id: number, serviceId: number, state: string, limit: string | null) => ({
+      id,
+      service_id: serviceId,
+      master_id: 1,
+      server_ref: `vm${serviceId}`,
+      sample_date: '2013-06-02',
+      sampled_at: T,
+      used_bytes: '1',
+      limit_bytes: limit,
+      state,
+      raw: '{}',
+    });
+    await knex(TABLES.samples).insert([
+      sample(70, 10, 'online', '5000000000000'),
+      sample(71, 11, 'suspended', null),
+      sample(73, 13, 'rebooting', null),
+    ]);
   });
 
   it('reads an active service’s open period with its bytes exact past 2^53 and its latest sample’s state and limit', async () => {

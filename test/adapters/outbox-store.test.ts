@@ -2,7 +2,11 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { migrateLatest } from '../../module/adapters/migrator.js';
-import { createOutboxStore, type NewOutboxRow, type OutboxStore } from '../../module/adapters/outbox-store.js';
+import {
+  createOutboxStore,
+  type NewOutboxRow,
+  type OutboxStore,
+} from '../../module/adapters/outbox-store.js';
 import { TABLES } from '../../module/adapters/tables.js';
 import { ModuleError } from '../../module/domain/errors.js';
 import { describeEachEngine } from '../support/engines.js';
@@ -38,14 +42,23 @@ describeEachEngine('outbox store', ({ db, engine }) => {
 
   it('writes an email once per key: a second enqueue of the same key changes nothing', async () => {
     await store.enqueue(knex, [email('a')], NOW);
-    await store.enqueue(knex, [email('a', { payload: '{"subject":"other"}' }), email('b')], NOW.plus({ minutes: 1 }));
+    await store.enqueue(
+      knex,
+      [email('a', { payload: '{"subject":"other"}' }), email('b')],
+      NOW.plus({ minutes: 1 }),
+    );
     const rows = await store.unsent(10);
-    expect(rows.map((r) => [r.key, r.ref, r.kind, r.status, r.attempts, r.payload, r.lastError])).to.deep.equal([
+    expect(
+      rows.map((r) => [r.key, r.ref, r.kind, r.status, r.attempts, r.payload, r.lastError]),
+    ).to.deep.equal([
       ['a', 'OUM-A', 'dispute_opened', 'pending', 0, '{"subject":"Dispute opened"}', null],
       ['b', 'OUM-B', 'dispute_opened', 'pending', 0, '{"subject":"Dispute opened"}', null],
     ]);
     // each due from the moment it was written: a at 10:00:00.000, b at 10:01:00.000
-    expect(rows.map((r) => r.nextAttemptAt.toISO())).to.deep.equal(['2013-06-05T10:00:00.000Z', '2013-06-05T10:01:00.000Z']);
+    expect(rows.map((r) => r.nextAttemptAt.toISO())).to.deep.equal([
+      '2013-06-05T10:00:00.000Z',
+      '2013-06-05T10:01:00.000Z',
+    ]);
   });
 
   it('writes nothing in a transaction that rolls back (the email exists exactly when the change does)', async () => {
@@ -64,7 +77,9 @@ describeEachEngine('outbox store', ({ db, engine }) => {
     // a fails on its first attempt: next try 5 minutes later, at 10:05
     expect(await store.claim(a!, 1)).to.equal(true);
     await store.markFailed(a!.id, 'panel said no', NOW.plus({ minutes: 5 }));
-    expect((await store.due(NOW.plus({ minutes: 4, seconds: 59 }), 10)).map((r) => r.key)).to.deep.equal(['b']);
+    expect((await store.due(NOW.plus({ minutes: 4, seconds: 59 }), 10)).map((r) => r.key)).to.deep.equal([
+      'b',
+    ]);
     const at5 = await store.due(NOW.plus({ minutes: 5 }), 10);
     expect(at5.map((r) => [r.key, r.status, r.attempts, r.lastError])).to.deep.equal([
       ['a', 'failed', 1, 'panel said no'],
@@ -74,7 +89,11 @@ describeEachEngine('outbox store', ({ db, engine }) => {
     await store.markSent(b!.id, 'sent', NOW);
     expect((await store.due(NOW.plus({ minutes: 5 }), 10)).map((r) => r.key)).to.deep.equal(['a']);
     const sent = await knex(TABLES.outbox).where({ message_key: 'b' }).first('status', 'outcome', 'sent_at');
-    expect([sent.status, sent.outcome, String(sent.sent_at).slice(0, 19)]).to.deep.equal(['sent', 'sent', '2013-06-05 10:00:00']);
+    expect([sent.status, sent.outcome, String(sent.sent_at).slice(0, 19)]).to.deep.equal([
+      'sent',
+      'sent',
+      '2013-06-05 10:00:00',
+    ]);
   });
 
   it('lets exactly one of two workers claim the same row, and neither claim a row read before another took it', async () => {
@@ -111,6 +130,8 @@ describeEachEngine('outbox store', ({ db, engine }) => {
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(ModuleError);
-    expect((err as ModuleError).message).to.equal(`mod_overusage_outbox.next_attempt_at holds "${bad}", which is not a datetime`);
+    expect((err as ModuleError).message).to.equal(
+      `mod_overusage_outbox.next_attempt_at holds "${bad}", which is not a datetime`,
+    );
   });
 });

@@ -2,7 +2,12 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { migrateLatest } from '../../module/adapters/migrator.js';
-import { createPanelSyncStore, SOLUSIO_TABLE, type DirectoryEntry, type PanelSyncStore } from '../../module/adapters/panel-sync-store.js';
+import {
+  createPanelSyncStore,
+  SOLUSIO_TABLE,
+  type DirectoryEntry,
+  type PanelSyncStore,
+} from '../../module/adapters/panel-sync-store.js';
 import { TABLES } from '../../module/adapters/tables.js';
 import { ModuleError } from '../../module/domain/errors.js';
 import { describeEachEngine } from '../support/engines.js';
@@ -49,12 +54,49 @@ describeEachEngine('panel sync store', ({ db }) => {
   it('reads the linked services as the sync compares them: master, server, currency, product, active, billing day', async () => {
     const at = '2013-01-01 00:00:00.000';
     await knex(TABLES.services).insert([
-      { service_id: 10, client_id: 1, product_id: 3, master_id: 2, server_ref: '101', currency: 'USD', active: true, billing_day: 15, created_at: at, updated_at: at },
-      { service_id: 11, client_id: 1, product_id: 3, master_id: 2, server_ref: '102', currency: 'EUR', active: false, created_at: at, updated_at: at },
+      {
+        service_id: 10,
+        client_id: 1,
+        product_id: 3,
+        master_id: 2,
+        server_ref: '101',
+        currency: 'USD',
+        active: true,
+        billing_day: 15,
+        created_at: at,
+        updated_at: at,
+      },
+      {
+        service_id: 11,
+        client_id: 1,
+        product_id: 3,
+        master_id: 2,
+        server_ref: '102',
+        currency: 'EUR',
+        active: false,
+        created_at: at,
+        updated_at: at,
+      },
     ]);
     expect(await store.linkedServices()).to.deep.equal([
-      { serviceId: 10, masterId: 2, serverRef: '101', active: true, currency: 'USD', productId: 3, billingDay: 15 },
-      { serviceId: 11, masterId: 2, serverRef: '102', active: false, currency: 'EUR', productId: 3, billingDay: null },
+      {
+        serviceId: 10,
+        masterId: 2,
+        serverRef: '101',
+        active: true,
+        currency: 'USD',
+        productId: 3,
+        billingDay: 15,
+      },
+      {
+        serviceId: 11,
+        masterId: 2,
+        serverRef: '102',
+        active: false,
+        currency: 'EUR',
+        productId: 3,
+        billingDay: null,
+      },
     ]);
   });
 
@@ -86,20 +128,40 @@ describeEachEngine('panel sync store', ({ db }) => {
     );
     await knex(SOLUSIO_TABLE).where({ service_id: 12 }).delete();
     expect(err).to.be.instanceOf(ModuleError);
-    expect((err as ModuleError).message).to.equal('solusiovps_servers.server_id holds null, which is not an integer');
+    expect((err as ModuleError).message).to.equal(
+      'solusiovps_servers.server_id holds null, which is not an integer',
+    );
   });
 
   it("keeps only the last sync's issues, by service, their texts cut to the columns (255 and 500 characters)", async () => {
-    await store.replaceIssues([{ serviceId: 30, clientId: 3, productId: 4, domain: 'old.example', reason: 'old' }], NOW);
+    await store.replaceIssues(
+      [{ serviceId: 30, clientId: 3, productId: 4, domain: 'old.example', reason: 'old' }],
+      NOW,
+    );
     await store.replaceIssues(
       [
         { serviceId: 21, clientId: 2, productId: 4, domain: 'd'.repeat(300), reason: 'r'.repeat(600) },
-        { serviceId: 20, clientId: 2, productId: 4, domain: 'b.example', reason: 'no vserverid custom field value' },
+        {
+          serviceId: 20,
+          clientId: 2,
+          productId: 4,
+          domain: 'b.example',
+          reason: 'no vserverid custom field value',
+        },
       ],
       NOW.plus({ hours: 1 }),
     );
     const issues = await store.issues();
-    expect(issues.map((i) => [i.serviceId, i.clientId, i.productId, i.domain.length, i.reason.length, i.seenAt.toISO()])).to.deep.equal([
+    expect(
+      issues.map((i) => [
+        i.serviceId,
+        i.clientId,
+        i.productId,
+        i.domain.length,
+        i.reason.length,
+        i.seenAt.toISO(),
+      ]),
+    ).to.deep.equal([
       [20, 2, 4, 9, 31, '2013-06-05T11:00:00.000Z'],
       [21, 2, 4, 255, 500, '2013-06-05T11:00:00.000Z'],
     ]);
@@ -113,15 +175,18 @@ describeEachEngine('panel sync store', ({ db }) => {
       Array.from({ length: 450 }, (_, i) => entry(1000 + i)),
       NOW,
     );
-    await store.writeDirectory([entry(1449, { clientName: 'Ann Renamed', searchText: 'ann renamed' })], NOW.plus({ days: 1 }));
+    await store.writeDirectory(
+      [entry(1449, { clientName: 'Ann Renamed', searchText: 'ann renamed' })],
+      NOW.plus({ days: 1 }),
+    );
     const count = await knex(TABLES.directory).count({ n: '*' }).first();
     expect(Number(count!.n)).to.equal(450);
     const last = await knex(TABLES.directory).where({ service_id: 1449 }).first();
-    expect([last.client_name, last.hostname, last.search_text, String(last.updated_at).slice(0, 19)]).to.deep.equal([
-      'Ann Renamed',
-      'vps1449.example',
-      'ann renamed',
-      '2013-06-06 10:00:00',
-    ]);
+    expect([
+      last.client_name,
+      last.hostname,
+      last.search_text,
+      String(last.updated_at).slice(0, 19),
+    ]).to.deep.equal(['Ann Renamed', 'vps1449.example', 'ann renamed', '2013-06-06 10:00:00']);
   });
 });

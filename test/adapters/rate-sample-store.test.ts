@@ -29,7 +29,10 @@ describeEachEngine('rate sample store', ({ db }) => {
   });
 
   it('stores each slot as its UTC start with its rate exact past 2^53', async () => {
-    const rows = await knex(TABLES.rateSamples).where({ service_id: 10 }).orderBy('slot_at').select('slot_at', 'bps');
+    const rows = await knex(TABLES.rateSamples)
+      .where({ service_id: 10 })
+      .orderBy('slot_at')
+      .select('slot_at', 'bps');
     expect(rows.map((r) => [String(r.slot_at).slice(0, 19), String(r.bps)])).to.deep.equal([
       ['2013-05-31 23:55:00', '12000000'],
       ['2013-06-01 00:00:00', '9007199254740993'],
@@ -39,7 +42,9 @@ describeEachEngine('rate sample store', ({ db }) => {
 
   it('tells which of the asked slots the service already holds, and at what rate', async () => {
     const held = await store.held(knex, 10, [at('2013-06-01T00:00:00Z'), at('2013-06-01T00:10:00Z')]);
-    expect(held.map((h) => [h.at.toISO(), h.bps])).to.deep.equal([['2013-06-01T00:00:00.000Z', 9_007_199_254_740_993n]]);
+    expect(held.map((h) => [h.at.toISO(), h.bps])).to.deep.equal([
+      ['2013-06-01T00:00:00.000Z', 9_007_199_254_740_993n],
+    ]);
     expect(await store.held(knex, 12, [at('2013-06-01T00:00:00Z')])).to.deep.equal([]);
   });
 
@@ -55,6 +60,8 @@ describeEachEngine('rate sample store', ({ db }) => {
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(Error);
-    expect(await store.between(10, at('2013-06-01T00:05:00Z'), at('2013-06-01T00:10:00Z'))).to.deep.equal([0n]);
+    expect(await store.between(10, at('2013-06-01T00:05:00Z'), at('2013-06-01T00:10:00Z'))).to.deep.equal([
+      0n,
+    ]);
   });
 });

@@ -48,11 +48,60 @@ describeEachEngine('rating store', ({ db }) => {
     knex = db().knex;
     await migrateLatest(knex);
     store = createRatingStore(knex);
-    await knex(TABLES.masters).insert({ id: 1, name: 'brussels', version: 2, base_url: 'https://127.0.0.1:1', credentials_enc: 'x', time_zone: 'Europe/Brussels', reset_policy: 'first_of_month', created_at: T, updated_at: T });
-    const service = (id: number, clientId: number, regdate: string | null) => ({ service_id: id, client_id: clientId, product_id: 3, master_id: 1, server_ref: `vm${id}`, currency: 'EUR', regdate, created_at: T, updated_at: T });
+    await knex(TABLES.masters).insert({
+      id: 1,
+      name: 'brussels',
+      version: 2,
+      base_url: 'https://127.0.0.1:1',
+      credentials_enc: 'x',
+      time_zone: 'Europe/Brussels',
+      reset_policy: 'first_of_month',
+      created_at: T,
+      updated_at: T,
+    });
+    const service = (id: number, clientId: number, regdate: string | null) => ({
+      service_id: id,
+      client_id: clientId,
+      product_id: 3,
+      master_id: 1,
+      server_ref: `vm${id}`,
+      currency: 'EUR',
+      regdate,
+      created_at: T,
+      updated_at: T,
+    });
     await knex(TABLES.services).insert([service(10, 1, '2013-05-10'), service(11, 2, null)]);
-    await knex(TABLES.samples).insert({ id: 70, service_id: 10, master_id: 1, server_ref: 'vm10', sample_date: '2013-05-31', sampled_at: T, used_bytes: '1', limit_bytes: '5000000000000', state: 'ok', raw: '{}' });
-    const period = (id: number, serviceId: number, start: string, end: string, status: string, used: string, sample: number | null = null) => ({ id, service_id: serviceId, start_date: start, end_date: end, status, opened_by: 'reset', used_bytes: used, last_sample_id: sample, created_at: T });
+    await knex(TABLES.samples).insert({
+      id: 70,
+      service_id: 10,
+      master_id: 1,
+      server_ref: 'vm10',
+      sample_date: '2013-05-31',
+      sampled_at: T,
+      used_bytes: '1',
+      limit_bytes: '5000000000000',
+      state: 'ok',
+      raw: '{}',
+    });
+    const period = (
+      id: number,
+      serviceId: number,
+      start: string,
+      end: string,
+      status: string,
+      used: string,
+      sample: number | null = null,
+    ) => ({
+      id,
+      service_id: serviceId,
+      start_date: start,
+      end_date: end,
+      status,
+      opened_by: 'reset',
+      used_bytes: used,
+      last_sample_id: sample,
+      created_at: T,
+    });
     await knex(TABLES.periods).insert([
       period(5, 10, '2013-05-01', '2013-05-31', 'closed', PAST_2_53.toString(), 70),
       period(6, 10, '2013-06-01', '2013-06-30', 'open', '0'),
@@ -61,16 +110,53 @@ describeEachEngine('rating store', ({ db }) => {
       period(9, 10, '2013-04-01', '2013-04-30', 'closed', '0'),
     ]);
     // 9 007 199 254 740 000 + 993 = 9 007 199 254 740 993 (= 2^53 + 1, exact only as a bigint)
-    const interval = (periodId: number, sampleId: number, day: string, bytes: string) => ({ service_id: 10, period_id: periodId, to_sample_id: sampleId, kind: 'normal', from_date: day, to_date: day, bytes, estimated: false });
-    await knex(TABLES.intervals).insert([interval(5, 61, '2013-05-30', '9007199254740000'), interval(5, 62, '2013-05-31', '993'), interval(9, 63, '2013-04-30', '0')]);
-    await insertCharge(knex, 1, { period_id: 8, service_id: 11, client_id: 2, period_start: '2013-04-01', period_end: '2013-04-30' });
-    await insertCharge(knex, 2, { period_id: 9, period_start: '2013-04-01', period_end: '2013-04-30', seq: 1, kind: 'correction' });
+    const interval = (periodId: number, sampleId: number, day: string, bytes: string) => ({
+      service_id: 10,
+      period_id: periodId,
+      to_sample_id: sampleId,
+      kind: 'normal',
+      from_date: day,
+      to_date: day,
+      bytes,
+      estimated: false,
+    });
+    await knex(TABLES.intervals).insert([
+      interval(5, 61, '2013-05-30', '9007199254740000'),
+      interval(5, 62, '2013-05-31', '993'),
+      interval(9, 63, '2013-04-30', '0'),
+    ]);
+    await insertCharge(knex, 1, {
+      period_id: 8,
+      service_id: 11,
+      client_id: 2,
+      period_start: '2013-04-01',
+      period_end: '2013-04-30',
+    });
+    await insertCharge(knex, 2, {
+      period_id: 9,
+      period_start: '2013-04-01',
+      period_end: '2013-04-30',
+      seq: 1,
+      kind: 'correction',
+    });
   });
 
   it('pages the closed periods without a rating by id, with their service and SolusVM’s limit, bytes past 2^53 exact', async () => {
     const page = await store.unrated(0, 10);
     expect(page.map((p) => p.id)).to.deep.equal([5, 7, 9]);
-    expect(page[0]).to.deep.equal({ id: 5, serviceId: 10, startDate: '2013-05-01', endDate: '2013-05-31', usedBytes: PAST_2_53, clientId: 1, productId: 3, currency: 'EUR', regdate: '2013-05-10', masterId: 1, limitBytes: 5_000_000_000_000n });
+    expect(page[0]).to.deep.equal({
+      id: 5,
+      serviceId: 10,
+      startDate: '2013-05-01',
+      endDate: '2013-05-31',
+      usedBytes: PAST_2_53,
+      clientId: 1,
+      productId: 3,
+      currency: 'EUR',
+      regdate: '2013-05-10',
+      masterId: 1,
+      limitBytes: 5_000_000_000_000n,
+    });
     expect(page[1]).to.deep.include({ id: 7, regdate: null, limitBytes: null });
     // the cursor and the page size, and only the services asked about
     expect((await store.unrated(5, 1)).map((p) => p.id)).to.deep.equal([7]);
@@ -93,30 +179,72 @@ describeEachEngine('rating store', ({ db }) => {
   });
 
   it('reads the upgrades of a page’s services oldest first, and the masters’ zones', async () => {
-    const up = (serviceId: number, to: number, on: string) => ({ service_id: serviceId, client_id: 1, from_product_id: 3, to_product_id: to, requested_on: on, requested_at: T, credit_percent: 50, figures: '{}' });
-    await knex(TABLES.upgrades).insert([up(10, 4, '2013-05-20'), up(11, 5, '2013-05-02'), up(10, 6, '2013-05-25')]);
-    expect((await store.upgradesOf([10, 11])).map((u) => [u.serviceId, u.toProductId, u.requestedOn, u.creditPercent])).to.deep.equal([
+    const up = (serviceId: number, to: number, on: string) => ({
+      service_id: serviceId,
+      client_id: 1,
+      from_product_id: 3,
+      to_product_id: to,
+      requested_on: on,
+      requested_at: T,
+      credit_percent: 50,
+      figures: '{}',
+    });
+    await knex(TABLES.upgrades).insert([
+      up(10, 4, '2013-05-20'),
+      up(11, 5, '2013-05-02'),
+      up(10, 6, '2013-05-25'),
+    ]);
+    expect(
+      (await store.upgradesOf([10, 11])).map((u) => [
+        u.serviceId,
+        u.toProductId,
+        u.requestedOn,
+        u.creditPercent,
+      ]),
+    ).to.deep.equal([
       [10, 4, '2013-05-20', 50],
       [11, 5, '2013-05-02', 50],
       [10, 6, '2013-05-25', 50],
     ]);
-    expect([...(await store.masters())]).to.deep.equal([[1, { resetPolicy: 'first_of_month', timeZone: 'Europe/Brussels' }]]);
+    expect([...(await store.masters())]).to.deep.equal([
+      [1, { resetPolicy: 'first_of_month', timeZone: 'Europe/Brussels' }],
+    ]);
   });
 
   it('reads the five-minute rates of [from, to) in slot order', async () => {
     // May in Brussels: 30 April 22:00 UTC up to 31 May 22:00 UTC
     const slot = (at: string, bps: string) => ({ service_id: 10, slot_at: at, bps });
-    await knex(TABLES.rateSamples).insert([slot('2013-05-31 22:00:00.000', '7'), slot('2013-05-10 12:00:00.000', PAST_2_53.toString()), slot('2013-04-30 22:00:00.000', '5'), slot('2013-04-30 21:55:00.000', '3')]);
+    await knex(TABLES.rateSamples).insert([
+      slot('2013-05-31 22:00:00.000', '7'),
+      slot('2013-05-10 12:00:00.000', PAST_2_53.toString()),
+      slot('2013-04-30 22:00:00.000', '5'),
+      slot('2013-04-30 21:55:00.000', '3'),
+    ]);
     const from = DateTime.fromISO('2013-04-30T22:00:00Z', { zone: 'utc' });
     expect(await store.fiveMinuteRates(10, from, from.plus({ days: 31 }))).to.deep.equal([5n, PAST_2_53]);
   });
 
   it('writes a page of ratings and leaves a period rated meanwhile as it was', async () => {
     await knex(TABLES.charges).where('period_id', '>', 99).delete();
-    await store.insertRatings(knex, [rating(100, { amountMinor: PAST_2_53, roundedMinor: PAST_2_53 }), rating(101, { status: 'within_allowance', taxed: false })]);
+    await store.insertRatings(knex, [
+      rating(100, { amountMinor: PAST_2_53, roundedMinor: PAST_2_53 }),
+      rating(101, { status: 'within_allowance', taxed: false }),
+    ]);
     await store.insertRatings(knex, [rating(100, { amountMinor: 1n })]);
-    const rows = await knex(TABLES.charges).where('period_id', '>', 99).orderBy('period_id').select('period_id', 'seq', 'kind', 'amount_minor', 'status', 'rated_at');
-    expect(rows.map((r) => [Number(r.period_id), Number(r.seq), r.kind, BigInt(r.amount_minor), r.status, String(r.rated_at).slice(0, 19)])).to.deep.equal([
+    const rows = await knex(TABLES.charges)
+      .where('period_id', '>', 99)
+      .orderBy('period_id')
+      .select('period_id', 'seq', 'kind', 'amount_minor', 'status', 'rated_at');
+    expect(
+      rows.map((r) => [
+        Number(r.period_id),
+        Number(r.seq),
+        r.kind,
+        BigInt(r.amount_minor),
+        r.status,
+        String(r.rated_at).slice(0, 19),
+      ]),
+    ).to.deep.equal([
       [100, 0, 'usage', PAST_2_53, 'unbilled', '2013-06-01 00:10:00'],
       [101, 0, 'usage', 50_000n, 'within_allowance', '2013-06-01 00:10:00'],
     ]);
@@ -126,10 +254,29 @@ describeEachEngine('rating store', ({ db }) => {
     await knex(TABLES.charges).where('period_id', '>', 199).delete();
     await store.insertRatings(knex, [rating(200)]);
     const usage = await knex.transaction((trx) => store.chargeIdAt(trx, 200, 0));
-    await createLineStore(knex).insertPendingIfChargeUnbilled({ chargeId: usage, serviceId: 10, clientId: 1, invoiceId: 5, refCode: 'OU-C000000200', amountMinor: 50_000n, currency: 'EUR', description: 'Overusage', locale: 'en_GB', invoiceDate: '2013-06-02', window: { days: 14, counting: 'calendar', holidays: 'none' }, deadlineLastDay: '2013-06-16', deadlineClosesAt: AT.plus({ days: 14 }), createdAt: AT });
+    await createLineStore(knex).insertPendingIfChargeUnbilled({
+      chargeId: usage,
+      serviceId: 10,
+      clientId: 1,
+      invoiceId: 5,
+      refCode: 'OU-C000000200',
+      amountMinor: 50_000n,
+      currency: 'EUR',
+      description: 'Overusage',
+      locale: 'en_GB',
+      invoiceDate: '2013-06-02',
+      window: { days: 14, counting: 'calendar', holidays: 'none' },
+      deadlineLastDay: '2013-06-16',
+      deadlineClosesAt: AT.plus({ days: 14 }),
+      createdAt: AT,
+    });
     await knex.transaction(async (trx) => {
       // €500.00 billed, rated again at €350.00: a correction of −€150.00 at seq 1
-      const correction = await store.addCorrection(trx, rating(200, { amountMinor: -15_000n, roundedMinor: -15_000n, status: 'review' }), 1);
+      const correction = await store.addCorrection(
+        trx,
+        rating(200, { amountMinor: -15_000n, roundedMinor: -15_000n, status: 'review' }),
+        1,
+      );
       const charges = await store.chargesOfPeriod(trx, 200);
       expect(charges.map((c) => [c.id, c.seq, c.status, c.amountMinor])).to.deep.equal([
         [usage, 0, 'unbilled', 50_000n],
@@ -138,9 +285,15 @@ describeEachEngine('rating store', ({ db }) => {
       const lines = await store.linesOf(trx, [usage, correction]);
       expect([...lines.keys()]).to.deep.equal([usage]);
       expect(await store.anyDisputed(trx, [...lines.values()])).to.equal(false);
-      await store.replaceCharge(trx, usage, rating(200, { usedBytes: PAST_2_53, amountMinor: 35_000n, status: 'written_off' }));
+      await store.replaceCharge(
+        trx,
+        usage,
+        rating(200, { usedBytes: PAST_2_53, amountMinor: 35_000n, status: 'written_off' }),
+      );
       await store.voidCharges(trx, [correction]);
-      expect((await store.chargesOfPeriod(trx, 200)).map((c) => [c.seq, c.status, c.usedBytes, c.amountMinor])).to.deep.equal([
+      expect(
+        (await store.chargesOfPeriod(trx, 200)).map((c) => [c.seq, c.status, c.usedBytes, c.amountMinor]),
+      ).to.deep.equal([
         [0, 'written_off', PAST_2_53, 35_000n],
         [1, 'void', 6_000_000_000_000n, -15_000n],
       ]);
@@ -148,12 +301,41 @@ describeEachEngine('rating store', ({ db }) => {
   });
 
   it('tells a disputed line (a withdrawn dispute does not count) and an undecided drop of the counter', async () => {
-    const dispute = (lineId: number, state: string) => ({ line_id: lineId, client_id: 1, service_id: 10, state, reason: 'too much', opened_by_type: 'client', opened_at: T, hold_state: 'held', original_invoice_id: 5, amount_before_minor: '50000', currency: 'EUR', updated_at: T });
+    const dispute = (lineId: number, state: string) => ({
+      line_id: lineId,
+      client_id: 1,
+      service_id: 10,
+      state,
+      reason: 'too much',
+      opened_by_type: 'client',
+      opened_at: T,
+      hold_state: 'held',
+      original_invoice_id: 5,
+      amount_before_minor: '50000',
+      currency: 'EUR',
+      updated_at: T,
+    });
     await knex(TABLES.disputes).insert([dispute(301, 'withdrawn'), dispute(302, 'open')]);
-    await knex(TABLES.anomalies).insert({ service_id: 10, period_id: 5, kind: 'mid_period_drop', sample_id: 71, seen_on: '2013-05-20', details: '{}', status: 'open', created_at: T });
+    await knex(TABLES.anomalies).insert({
+      service_id: 10,
+      period_id: 5,
+      kind: 'mid_period_drop',
+      sample_id: 71,
+      seen_on: '2013-05-20',
+      details: '{}',
+      status: 'open',
+      created_at: T,
+    });
     await knex.transaction(async (trx) => {
-      expect([await store.anyDisputed(trx, [301]), await store.anyDisputed(trx, [301, 302]), await store.anyDisputed(trx, [])]).to.deep.equal([false, true, false]);
-      expect([await store.undecidedDrop(trx, 5), await store.undecidedDrop(trx, 7)]).to.deep.equal([true, false]);
+      expect([
+        await store.anyDisputed(trx, [301]),
+        await store.anyDisputed(trx, [301, 302]),
+        await store.anyDisputed(trx, []),
+      ]).to.deep.equal([false, true, false]);
+      expect([await store.undecidedDrop(trx, 5), await store.undecidedDrop(trx, 7)]).to.deep.equal([
+        true,
+        false,
+      ]);
     });
   });
 
@@ -165,6 +347,9 @@ describeEachEngine('rating store', ({ db }) => {
         () => null,
         (e: unknown) => e as ModuleError,
       );
-    expect([err?.code, err?.message]).to.deep.equal(['UNEXPECTED_STATE', 'mod_overusage_charges.status holds "gone", which is not one of unbilled, billed, written_off, within_allowance, not_billed, pooled, void, review']);
+    expect([err?.code, err?.message]).to.deep.equal([
+      'UNEXPECTED_STATE',
+      'mod_overusage_charges.status holds "gone", which is not one of unbilled, billed, written_off, within_allowance, not_billed, pooled, void, review',
+    ]);
   });
 });

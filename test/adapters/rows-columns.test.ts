@@ -1,5 +1,16 @@
 import { expect } from 'chai';
-import { bigIn, column, dateIn, instantIn, intIn, jsonIn, rowReader, sealedIn, sumIn, textIn } from '../../module/adapters/rows.js';
+import {
+  bigIn,
+  column,
+  dateIn,
+  instantIn,
+  intIn,
+  jsonIn,
+  rowReader,
+  sealedIn,
+  sumIn,
+  textIn,
+} from '../../module/adapters/rows.js';
 import { storedWord } from '../../module/domain/stored-value.js';
 import type { ModuleError } from '../../module/domain/errors.js';
 
@@ -25,37 +36,75 @@ const details = (read: () => unknown) => {
 // same way, and a value the column cannot hold is refused with the column named.
 describe('stored column readers', () => {
   it('reads an id up to 2^53 − 1 = 9 007 199 254 740 991 and refuses 2^53, never rounding it', () => {
-    expect([intIn(9_007_199_254_740_991n, 't.id'), intIn('42', 't.id'), intIn(7, 't.id')]).to.deep.equal([9_007_199_254_740_991, 42, 7]);
-    expect(refusal(() => intIn(9_007_199_254_740_992n, 't.id'))).to.deep.equal(['UNEXPECTED_STATE', 't.id holds 9007199254740992, which is not an integer']);
-    expect(refusal(() => intIn('12abc', 't.id'))).to.deep.equal(['UNEXPECTED_STATE', 't.id holds "12abc", which is not an integer']);
-    expect(refusal(() => intIn(1.5, 't.id'))).to.deep.equal(['UNEXPECTED_STATE', 't.id holds 1.5, which is not an integer']);
+    expect([intIn(9_007_199_254_740_991n, 't.id'), intIn('42', 't.id'), intIn(7, 't.id')]).to.deep.equal([
+      9_007_199_254_740_991, 42, 7,
+    ]);
+    expect(refusal(() => intIn(9_007_199_254_740_992n, 't.id'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.id holds 9007199254740992, which is not an integer',
+    ]);
+    expect(refusal(() => intIn('12abc', 't.id'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.id holds "12abc", which is not an integer',
+    ]);
+    expect(refusal(() => intIn(1.5, 't.id'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.id holds 1.5, which is not an integer',
+    ]);
   });
 
   it('reads bytes past 2^53 exactly, and a sum MariaDB gives as a DECIMAL', () => {
-    expect([bigIn('9007199254740993', 't.b'), bigIn(5, 't.b'), sumIn('6000000000000.0', 'SUM(b)'), sumIn(null, 'SUM(b)'), sumIn(3n, 'SUM(b)')]).to.deep.equal([9_007_199_254_740_993n, 5n, 6_000_000_000_000n, 0n, 3n]);
-    expect(refusal(() => bigIn('1e3', 't.b'))).to.deep.equal(['UNEXPECTED_STATE', 't.b holds "1e3", which is not an integer']);
+    expect([
+      bigIn('9007199254740993', 't.b'),
+      bigIn(5, 't.b'),
+      sumIn('6000000000000.0', 'SUM(b)'),
+      sumIn(null, 'SUM(b)'),
+      sumIn(3n, 'SUM(b)'),
+    ]).to.deep.equal([9_007_199_254_740_993n, 5n, 6_000_000_000_000n, 0n, 3n]);
+    expect(refusal(() => bigIn('1e3', 't.b'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.b holds "1e3", which is not an integer',
+    ]);
   });
 
   it('reads dates, instants and text, and names the column of a value that is none of them', () => {
     expect(dateIn('2013-05-31', 't.d')).to.equal('2013-05-31');
     expect(instantIn('2013-05-31 22:00:00.000', 't.at').toISO()).to.equal('2013-05-31T22:00:00.000Z');
-    expect(refusal(() => dateIn('31/05/2013', 't.d'))).to.deep.equal(['UNEXPECTED_STATE', 't.d holds "31/05/2013", which is not a date']);
-    expect(refusal(() => instantIn('yesterday at noon', 't.at'))).to.deep.equal(['UNEXPECTED_STATE', 't.at holds "yesterday at noon", which is not a datetime']);
-    expect(refusal(() => textIn(5n, 't.s'))).to.deep.equal(['UNEXPECTED_STATE', 't.s holds 5, which is not text']);
+    expect(refusal(() => dateIn('31/05/2013', 't.d'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.d holds "31/05/2013", which is not a date',
+    ]);
+    expect(refusal(() => instantIn('yesterday at noon', 't.at'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.at holds "yesterday at noon", which is not a datetime',
+    ]);
+    expect(refusal(() => textIn(5n, 't.s'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.s holds 5, which is not text',
+    ]);
   });
 
   it('reads a DECIMAL sum past 2^53 exactly: 9 007 199 254 740 993.0 is …993, not the double …992', () => {
     expect(sumIn('9007199254740993.0', 'SUM(b)')).to.equal(9_007_199_254_740_993n);
-    expect(refusal(() => sumIn('12.5', 'SUM(b)'))).to.deep.equal(['UNEXPECTED_STATE', 'SUM(b) holds "12.5", which is not an integer']);
+    expect(refusal(() => sumIn('12.5', 'SUM(b)'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      'SUM(b) holds "12.5", which is not an integer',
+    ]);
   });
 
   it('refuses text that is not JSON in a JSON column', () => {
     expect(jsonIn('{"a":[1,2]}', 't.j')).to.deep.equal({ a: [1, 2] });
-    expect(refusal(() => jsonIn('{a: 1', 't.j'))).to.deep.equal(['UNEXPECTED_STATE', 't.j holds "{a: 1", which is not JSON']);
+    expect(refusal(() => jsonIn('{a: 1', 't.j'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.j holds "{a: 1", which is not JSON',
+    ]);
   });
 
   it('names a sealed column without repeating what it holds, in the message or the details', () => {
-    expect(refusal(() => sealedIn(4242, 't.key'))).to.deep.equal(['UNEXPECTED_STATE', 't.key holds a value, which is not sealed text']);
+    expect(refusal(() => sealedIn(4242, 't.key'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.key holds a value, which is not sealed text',
+    ]);
     expect(details(() => sealedIn(4242, 't.key'))).to.deep.equal({ column: 't.key' });
   });
 
@@ -64,13 +113,31 @@ describe('stored column readers', () => {
     const r = rowReader('t', row);
     // one family: the reader's method and the plain function give the same refusal, word for word
     expect(refusal(() => r.num('id'))).to.deep.equal(refusal(() => intIn('12abc', 't.id')));
-    expect(refusal(() => r.num('id'))).to.deep.equal(['UNEXPECTED_STATE', 't.id holds "12abc", which is not an integer']);
-    expect(refusal(() => r.instant('at'))).to.deep.equal(['UNEXPECTED_STATE', 't.at holds "yesterday", which is not a datetime']);
-    expect(refusal(() => column(row, 't', 'pct', intIn))).to.deep.equal(['UNEXPECTED_STATE', 't.pct holds 1.5, which is not an integer']);
-    expect(refusal(() => r.word(['silver', 'bronze'], 'word'))).to.deep.equal(refusal(() => storedWord(['silver', 'bronze'], 'gold', 't.word')));
-    expect(refusal(() => r.word(['silver', 'bronze'], 'word'))).to.deep.equal(['UNEXPECTED_STATE', 't.word holds "gold", which is not one of silver, bronze']);
+    expect(refusal(() => r.num('id'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.id holds "12abc", which is not an integer',
+    ]);
+    expect(refusal(() => r.instant('at'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.at holds "yesterday", which is not a datetime',
+    ]);
+    expect(refusal(() => column(row, 't', 'pct', intIn))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.pct holds 1.5, which is not an integer',
+    ]);
+    expect(refusal(() => r.word(['silver', 'bronze'], 'word'))).to.deep.equal(
+      refusal(() => storedWord(['silver', 'bronze'], 'gold', 't.word')),
+    );
+    expect(refusal(() => r.word(['silver', 'bronze'], 'word'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      't.word holds "gold", which is not one of silver, bronze',
+    ]);
     // 2^53 + 1 = 9 007 199 254 740 993 stays exact as a bigint; a null column reads as null
-    expect([r.big('bytes'), r.numOrNull('missing'), r.bigOrNull('missing')]).to.deep.equal([9_007_199_254_740_993n, null, null]);
+    expect([r.big('bytes'), r.numOrNull('missing'), r.bigOrNull('missing')]).to.deep.equal([
+      9_007_199_254_740_993n,
+      null,
+      null,
+    ]);
   });
 
   it('reads a joined table under its prefix and names the stored column, not the alias', () => {
@@ -78,7 +145,10 @@ describe('stored column readers', () => {
     const row = { id: 3, d_id: '41', d_version: 'two', version: 7 };
     const d = rowReader('mod_overusage_disputes', row, 'd_');
     expect(d.num('id')).to.equal(41);
-    expect(refusal(() => d.num('version'))).to.deep.equal(['UNEXPECTED_STATE', 'mod_overusage_disputes.version holds "two", which is not an integer']);
+    expect(refusal(() => d.num('version'))).to.deep.equal([
+      'UNEXPECTED_STATE',
+      'mod_overusage_disputes.version holds "two", which is not an integer',
+    ]);
     expect(d.numOrNull('resolved_by_id')).to.equal(null);
   });
 });

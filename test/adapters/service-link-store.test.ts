@@ -81,8 +81,13 @@ describeEachEngine('service links store', ({ db }) => {
 
   it('lists by service id ascending, filtered by master and client, from a service on, at most the limit', async () => {
     // written 14, 11, 13, 12, 15: 11 and 13 on master 2, 15 of client 2
-    await store.insert(knex, [link(14), link(11, { masterId: 2 }), link(13, { masterId: 2 }), link(12), link(15, { clientId: 2 })], AT);
-    const ids = async (f: Parameters<ServiceLinkStore['list']>[0]) => (await store.list(f)).map((l) => l.serviceId);
+    await store.insert(
+      knex,
+      [link(14), link(11, { masterId: 2 }), link(13, { masterId: 2 }), link(12), link(15, { clientId: 2 })],
+      AT,
+    );
+    const ids = async (f: Parameters<ServiceLinkStore['list']>[0]) =>
+      (await store.list(f)).map((l) => l.serviceId);
     expect(await ids({ limit: 100 })).to.deep.equal([11, 12, 13, 14, 15]);
     expect(await ids({ limit: 2 })).to.deep.equal([11, 12]);
     expect(await ids({ limit: 2, afterServiceId: 12 })).to.deep.equal([13, 14]);
@@ -108,8 +113,14 @@ describeEachEngine('service links store', ({ db }) => {
 
   it('updates a link in place, keeping its sampling state and creation time', async () => {
     await store.insert(knex, [link(10)], AT);
-    await knex(TABLES.services).where({ service_id: 10 }).update({ last_sample_id: 77, last_sample_date: '2026-12-04' });
-    await store.update(knex, link(10, { productId: 5, currency: 'GBP', billingDay: 28 }), AT.plus({ hours: 1 }));
+    await knex(TABLES.services)
+      .where({ service_id: 10 })
+      .update({ last_sample_id: 77, last_sample_date: '2026-12-04' });
+    await store.update(
+      knex,
+      link(10, { productId: 5, currency: 'GBP', billingDay: 28 }),
+      AT.plus({ hours: 1 }),
+    );
     expect(await store.get(knex, 10)).to.deep.equal({
       ...link(10, { productId: 5, currency: 'GBP', billingDay: 28 }),
       lastSampleDate: '2026-12-04',
@@ -134,7 +145,11 @@ describeEachEngine('service links store', ({ db }) => {
 
   it('writes every one of 1 203 new links at once (an import), none lost between its chunks', async () => {
     // chunks of 500 rows: 500 + 500 + 203 = 1 203
-    await store.insert(knex, Array.from({ length: 1203 }, (_, i) => link(1000 + i)), AT);
+    await store.insert(
+      knex,
+      Array.from({ length: 1203 }, (_, i) => link(1000 + i)),
+      AT,
+    );
     const counted = await knex(TABLES.services).count({ n: '*' }).first();
     expect(Number(counted?.n)).to.equal(1203);
   });

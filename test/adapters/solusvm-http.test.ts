@@ -1,9 +1,24 @@
 import { expect } from 'chai';
 import net, { type AddressInfo, type LookupFunction } from 'node:net';
 import { generate } from 'selfsigned';
-import { createSolusVmHttp, formatFingerprint, normalizeFingerprint, parseRetryAfter, scrubSecrets } from '../../module/adapters/solusvm-http.js';
+import {
+  createSolusVmHttp,
+  formatFingerprint,
+  normalizeFingerprint,
+  parseRetryAfter,
+  scrubSecrets,
+} from '../../module/adapters/solusvm-http.js';
 import { SolusVmError } from '../../module/adapters/solusvm-types.js';
-import { APIID, APIKEY, refusedPort, send, startStub, type Stub, testCert, v1Conn } from '../support/solusvm-stub.js';
+import {
+  APIID,
+  APIKEY,
+  refusedPort,
+  send,
+  startStub,
+  type Stub,
+  testCert,
+  v1Conn,
+} from '../support/solusvm-stub.js';
 
 async function rejection(p: Promise<unknown>): Promise<SolusVmError> {
   try {
@@ -26,7 +41,10 @@ describe('SolusVM transport', () => {
     it('posts the form with basic auth and without any Expect header (no 100-continue)', async () => {
       stub = await startStub((_req, res) => send(res, 200, 'ok'));
       const http = createSolusVmHttp(v1Conn(stub.url, { basicAuth: { user: 'ht', password: 'htpw' } }));
-      const reply = await http.request({ ...READ, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+      const reply = await http.request({
+        ...READ,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      });
       http.close();
       expect(reply.status).to.equal(200);
       expect(reply.body).to.equal('ok');
@@ -93,14 +111,18 @@ describe('SolusVM transport', () => {
       http.close();
       expect(e.kind).to.equal('transport');
       expect(e.code).to.equal('ECONNREFUSED');
-      expect(e.message).to.equal(`the connection to 127.0.0.1:${port} was refused (nothing listens on that port, or a firewall rejects it) (after 3 attempts)`);
+      expect(e.message).to.equal(
+        `the connection to 127.0.0.1:${port} was refused (nothing listens on that port, or a firewall rejects it) (after 3 attempts)`,
+      );
       expect(sleeps).to.deep.equal([10, 20]); // exponential backoff
     });
 
     it('retries an action whose connection was refused, since nothing was sent', async () => {
       const port = await refusedPort();
       let attempts = 0;
-      const http = createSolusVmHttp(v1Conn(`http://127.0.0.1:${port}`, { retries: 2 }), { sleep: async () => void attempts++ });
+      const http = createSolusVmHttp(v1Conn(`http://127.0.0.1:${port}`, { retries: 2 }), {
+        sleep: async () => void attempts++,
+      });
       const e = await rejection(http.request(ACTION));
       http.close();
       expect(e.code).to.equal('ECONNREFUSED');
@@ -128,7 +150,10 @@ describe('SolusVM transport', () => {
       });
       await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
       const port = (silent.address() as AddressInfo).port;
-      const http = createSolusVmHttp(v1Conn(`https://127.0.0.1:${port}`, { retries: 1, tls: { mode: 'insecure' } }), { connectTimeoutMs: 50 });
+      const http = createSolusVmHttp(
+        v1Conn(`https://127.0.0.1:${port}`, { retries: 1, tls: { mode: 'insecure' } }),
+        { connectTimeoutMs: 50 },
+      );
       const e = await rejection(http.request(ACTION));
       http.close();
       silent.close();
@@ -195,13 +220,22 @@ describe('SolusVM transport', () => {
 
     it('retries 429 after Retry-After only when asked to, and not beyond the bound', async () => {
       let n = 0;
-      stub = await startStub((_req, res) => (n++ === 0 ? send(res, 429, 'slow', { 'Retry-After': '2' }) : send(res, 200, 'ok')));
+      stub = await startStub((_req, res) =>
+        n++ === 0 ? send(res, 429, 'slow', { 'Retry-After': '2' }) : send(res, 200, 'ok'),
+      );
       const sleeps: number[] = [];
-      const http = createSolusVmHttp(v1Conn(stub.url), { honourRetryAfter: true, sleep: async (ms) => void sleeps.push(ms) });
+      const http = createSolusVmHttp(v1Conn(stub.url), {
+        honourRetryAfter: true,
+        sleep: async (ms) => void sleeps.push(ms),
+      });
       expect((await http.request(READ)).status).to.equal(200);
       expect(sleeps).to.deep.equal([2000]);
       n = 0;
-      const bounded = createSolusVmHttp(v1Conn(stub.url), { honourRetryAfter: true, maxRetryAfterMs: 1000, sleep: async () => undefined });
+      const bounded = createSolusVmHttp(v1Conn(stub.url), {
+        honourRetryAfter: true,
+        maxRetryAfterMs: 1000,
+        sleep: async () => undefined,
+      });
       expect((await bounded.request(READ)).status).to.equal(429);
       http.close();
       bounded.close();
@@ -238,7 +272,9 @@ describe('SolusVM transport', () => {
         curve: 'P-256',
         extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'other.example' }] }],
       });
-      stub = await startStub((_req, res) => send(res, 200, 'ok'), { tls: { key: r.private, cert: r.cert, fingerprint256: '' } });
+      stub = await startStub((_req, res) => send(res, 200, 'ok'), {
+        tls: { key: r.private, cert: r.cert, fingerprint256: '' },
+      });
       const http = createSolusVmHttp(v1Conn(stub.url), { ca: r.cert });
       const e = await rejection(http.request(READ));
       http.close();
@@ -294,7 +330,9 @@ describe('SolusVM transport', () => {
 
     it('reports an https URL pointed at a plain-http port as a TLS failure', async () => {
       stub = await startStub((_req, res) => send(res, 200, 'ok'));
-      const http = createSolusVmHttp(v1Conn(stub.url.replace('http:', 'https:'), { retries: 0, tls: { mode: 'insecure' } }));
+      const http = createSolusVmHttp(
+        v1Conn(stub.url.replace('http:', 'https:'), { retries: 0, tls: { mode: 'insecure' } }),
+      );
       const e = await rejection(http.request(READ));
       http.close();
       expect(e.kind).to.equal('tls');
@@ -319,7 +357,9 @@ describe('SolusVM transport', () => {
 
     it('reads Retry-After in seconds or as a date', () => {
       expect(parseRetryAfter('3')).to.equal(3000);
-      expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).to.equal(10_000);
+      expect(
+        parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')),
+      ).to.equal(10_000);
       expect(parseRetryAfter(undefined)).to.equal(null);
       expect(parseRetryAfter('soon')).to.equal(null);
     });

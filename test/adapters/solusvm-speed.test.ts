@@ -18,12 +18,34 @@ describe('SolusVM speed settings through the gateway', () => {
     concurrency: 2,
     retries: 0,
   });
-  const server = { id: 101, hostname: 'vps101.example.net', node: { id: 1, name: 'n1' }, clientId: 7, type: 'kvm' as const, limitBytes: 1024n ** 4n, createdAt: '2013-01-01T00:00:00Z', profile: { kind: 'constant' as const, bytesPerDay: 10n ** 9n } };
+  const server = {
+    id: 101,
+    hostname: 'vps101.example.net',
+    node: { id: 1, name: 'n1' },
+    clientId: 7,
+    type: 'kvm' as const,
+    limitBytes: 1024n ** 4n,
+    createdAt: '2013-01-01T00:00:00Z',
+    profile: { kind: 'constant' as const, bytesPerDay: 10n ** 9n },
+  };
 
   before(async () => {
     sim = createSimulator({ now: () => Date.parse('2013-05-20T12:00:00Z') });
-    v1 = sim.addMaster({ name: 'v1', version: 1, zone: 'Europe/Brussels', resetPolicy: 'first_of_month', credentials: { apiId: 'id', apiKey: 'key' } });
-    v2 = sim.addMaster({ name: 'v2', version: 2, zone: 'Europe/Brussels', resetPolicy: 'first_of_month', credentials: { token: 'tok' }, tls: true });
+    v1 = sim.addMaster({
+      name: 'v1',
+      version: 1,
+      zone: 'Europe/Brussels',
+      resetPolicy: 'first_of_month',
+      credentials: { apiId: 'id', apiKey: 'key' },
+    });
+    v2 = sim.addMaster({
+      name: 'v2',
+      version: 2,
+      zone: 'Europe/Brussels',
+      resetPolicy: 'first_of_month',
+      credentials: { token: 'tok' },
+      tls: true,
+    });
     v1.addServer(server);
     v2.addServer({ ...server, plan: { id: 7, name: 'VPS-4G' } });
     await v1.listen();
@@ -44,10 +66,24 @@ describe('SolusVM speed settings through the gateway', () => {
   it('SolusVM 2: reads the plan and bandwidth limits, throttles by resize with custom limits, and puts them back', async () => {
     const g = createSolusVmGateway(conn(v2, 2), { pollIntervalMs: 1 });
     const saved = await g.readSpeed('101');
-    expect(saved).to.deep.equal({ version: 2, planId: 7, incoming: { isEnabled: false, limit: 0, unit: 'Kbps' }, outgoing: { isEnabled: false, limit: 0, unit: 'Kbps' } });
-    const throttled: SpeedSettings = { version: 2, planId: 7, incoming: { isEnabled: true, limit: 10, unit: 'Mbps' }, outgoing: { isEnabled: true, limit: 10, unit: 'Mbps' } };
+    expect(saved).to.deep.equal({
+      version: 2,
+      planId: 7,
+      incoming: { isEnabled: false, limit: 0, unit: 'Kbps' },
+      outgoing: { isEnabled: false, limit: 0, unit: 'Kbps' },
+    });
+    const throttled: SpeedSettings = {
+      version: 2,
+      planId: 7,
+      incoming: { isEnabled: true, limit: 10, unit: 'Mbps' },
+      outgoing: { isEnabled: true, limit: 10, unit: 'Mbps' },
+    };
     await g.setSpeed('101', throttled);
-    expect(v2.server(101)!.limits.network_incoming_bandwidth).to.deep.equal({ is_enabled: true, limit: 10, unit: 'Mbps' });
+    expect(v2.server(101)!.limits.network_incoming_bandwidth).to.deep.equal({
+      is_enabled: true,
+      limit: 10,
+      unit: 'Mbps',
+    });
     expect(await g.readSpeed('101')).to.deep.equal(throttled);
     // the traffic limit is not touched by a throttle
     expect(v2.server(101)!.limitBytes).to.equal(1024n ** 4n);
@@ -60,7 +96,12 @@ describe('SolusVM speed settings through the gateway', () => {
     const g = createSolusVmGateway(conn(v2, 2), { pollIntervalMs: 1 });
     await v2.setFaults({ taskFail: true });
     try {
-      await g.setSpeed('101', { version: 2, planId: 7, incoming: { isEnabled: true, limit: 5, unit: 'Mbps' }, outgoing: { isEnabled: true, limit: 5, unit: 'Mbps' } });
+      await g.setSpeed('101', {
+        version: 2,
+        planId: 7,
+        incoming: { isEnabled: true, limit: 5, unit: 'Mbps' },
+        outgoing: { isEnabled: true, limit: 5, unit: 'Mbps' },
+      });
       expect.fail('a failed task was taken for done');
     } catch (err) {
       expect((err as Error).message).to.match(/failed/);

@@ -4,7 +4,17 @@ import type { LookupFunction } from 'node:net';
 import { createSolusVmGateway } from '../../module/adapters/solusvm-gateway.js';
 import { SolusVmError, type ServerSummary } from '../../module/adapters/solusvm-types.js';
 import { createSolusVmV1Client, type SolusVmV1Client } from '../../module/adapters/solusvm-v1-client.js';
-import { APIID, APIKEY, refusedPort, send, startStub, type Stub, type StubRequest, testCert, v1Conn } from '../support/solusvm-stub.js';
+import {
+  APIID,
+  APIKEY,
+  refusedPort,
+  send,
+  startStub,
+  type Stub,
+  type StubRequest,
+  testCert,
+  v1Conn,
+} from '../support/solusvm-stub.js';
 
 async function rejection(p: Promise<unknown>): Promise<SolusVmError> {
   try {
@@ -23,13 +33,23 @@ interface FakeVps {
 }
 
 /** A small SolusVM 1 master: XML fragments by default, JSON with rdtype=json, bare-text errors. */
-function fakeMaster(servers: Record<string, FakeVps>, nodes: Record<string, { type: string; servers: string[] }>) {
+function fakeMaster(
+  servers: Record<string, FakeVps>,
+  nodes: Record<string, { type: string; servers: string[] }>,
+) {
   const answer = (req: StubRequest, res: http.ServerResponse, fields: Record<string, unknown>): void => {
     if (req.form.get('rdtype') === 'json') return send(res, 200, JSON.stringify(fields));
     const xml = Object.entries(fields)
       .map(([k, v]) =>
         Array.isArray(v)
-          ? `<${k}>${v.map((e: Record<string, string>) => `<virtualserver>${Object.entries(e).map(([a, b]) => `<${a}>${b}</${a}>`).join('')}</virtualserver>`).join('\n')}</${k}>`
+          ? `<${k}>${v
+              .map(
+                (e: Record<string, string>) =>
+                  `<virtualserver>${Object.entries(e)
+                    .map(([a, b]) => `<${a}>${b}</${a}>`)
+                    .join('')}</virtualserver>`,
+              )
+              .join('\n')}</${k}>`
           : `<${k}>${String(v)}</${k}>`,
       )
       .join('\n');
@@ -45,14 +65,23 @@ function fakeMaster(servers: Record<string, FakeVps>, nodes: Record<string, { ty
     switch (action) {
       case 'vserver-infoall':
         return answer(req, res, {
-          status: 'success', statusmsg: '', ...(f.get('nostatus') ? {} : { state: vps.state }), node: vps.node,
-          mainipaddress: '198.51.100.24', ipaddresses: '198.51.100.24', type: 'kvm',
-          hdd: '53687091200,0,53687091200,0', memory: '2147483648,0,2147483648,0', bandwidth: vps.bandwidth, internalips: '',
+          status: 'success',
+          statusmsg: '',
+          ...(f.get('nostatus') ? {} : { state: vps.state }),
+          node: vps.node,
+          mainipaddress: '198.51.100.24',
+          ipaddresses: '198.51.100.24',
+          type: 'kvm',
+          hdd: '53687091200,0,53687091200,0',
+          memory: '2147483648,0,2147483648,0',
+          bandwidth: vps.bandwidth,
+          internalips: '',
         });
       case 'vserver-status':
         return answer(req, res, { status: 'success', statusmsg: vps.state });
       case 'vserver-suspend':
-        if (vps.state === 'disabled') return answer(req, res, { status: 'error', statusmsg: 'Virtual server is already suspended' });
+        if (vps.state === 'disabled')
+          return answer(req, res, { status: 'error', statusmsg: 'Virtual server is already suspended' });
         vps.state = 'disabled';
         return answer(req, res, { status: 'success', statusmsg: 'Virtual server suspended' });
       case 'vserver-unsuspend':
@@ -60,7 +89,9 @@ function fakeMaster(servers: Record<string, FakeVps>, nodes: Record<string, { ty
         return answer(req, res, { status: 'success', statusmsg: 'Virtual server unsuspended' });
       case 'node-idlist':
       case 'listnodes': {
-        const ids = Object.entries(nodes).filter(([, n]) => n.type === f.get('type')).map(([id]) => (action === 'listnodes' ? `node-${id}` : id));
+        const ids = Object.entries(nodes)
+          .filter(([, n]) => n.type === f.get('type'))
+          .map(([id]) => (action === 'listnodes' ? `node-${id}` : id));
         if (ids.length === 0) return answer(req, res, { status: 'error', statusmsg: 'No nodes found' });
         return answer(req, res, { status: 'success', statusmsg: '', nodes: ids.join(',') });
       }
@@ -68,8 +99,15 @@ function fakeMaster(servers: Record<string, FakeVps>, nodes: Record<string, { ty
         const node = nodes[f.get('nodeid') ?? ''];
         if (!node) return send(res, 200, 'Node not found');
         return answer(req, res, {
-          status: 'success', statusmsg: '',
-          virtualservers: node.servers.map((id) => ({ vserverid: id, 'ctid-xid': `kvm${id}`, clientid: '7', hostname: `vps${id}.example.net`, type: 'kvm' })),
+          status: 'success',
+          statusmsg: '',
+          virtualservers: node.servers.map((id) => ({
+            vserverid: id,
+            'ctid-xid': `kvm${id}`,
+            clientid: '7',
+            hostname: `vps${id}.example.net`,
+            type: 'kvm',
+          })),
         });
       }
       default:
@@ -90,7 +128,13 @@ describe('SolusVM 1 client', () => {
       '101': { state: 'online', bandwidth: TIB, node: 'kvm-node-03' },
       '102': { state: 'online', bandwidth: '0,9007199254740993,0,0', node: 'kvm-node-03' },
     };
-    stub = await startStub(fakeMaster(servers, { '1': { type: 'kvm', servers: ['101', '102'] }, '2': { type: 'xen hvm', servers: ['103'] }, '3': { type: 'kvm', servers: [] } }));
+    stub = await startStub(
+      fakeMaster(servers, {
+        '1': { type: 'kvm', servers: ['101', '102'] },
+        '2': { type: 'xen hvm', servers: ['103'] },
+        '3': { type: 'kvm', servers: [] },
+      }),
+    );
     client = createSolusVmV1Client(v1Conn(stub.url));
   });
   afterEach(async () => {
@@ -115,7 +159,15 @@ describe('SolusVM 1 client', () => {
       expect(req.url).to.equal('/api/admin/command.php');
       expect(req.headers['content-type']).to.equal('application/x-www-form-urlencoded');
       expect(req.headers.expect).to.equal(undefined);
-      expect(Object.fromEntries(req.form)).to.deep.equal({ id: APIID, key: APIKEY, action: 'vserver-infoall', vserverid: '101', nographs: 'true', nostatus: 'true', rdtype: 'json' });
+      expect(Object.fromEntries(req.form)).to.deep.equal({
+        id: APIID,
+        key: APIKEY,
+        action: 'vserver-infoall',
+        vserverid: '101',
+        nographs: 'true',
+        nostatus: 'true',
+        rdtype: 'json',
+      });
     });
 
     it('reads traffic from XML when the master is set to XML', async () => {
@@ -140,7 +192,12 @@ describe('SolusVM 1 client', () => {
     });
 
     it('reads an XML answer from an old master that ignores rdtype=json', async () => {
-      stub.handler = (_req, res) => send(res, 200, `<?xml version='1.0'?>\n<status>success</status><state>online</state><bandwidth>${TIB}</bandwidth>`);
+      stub.handler = (_req, res) =>
+        send(
+          res,
+          200,
+          `<?xml version='1.0'?>\n<status>success</status><state>online</state><bandwidth>${TIB}</bandwidth>`,
+        );
       expect((await client.readTraffic('101')).usedBytes).to.equal(386547056640n);
     });
 
@@ -152,7 +209,9 @@ describe('SolusVM 1 client', () => {
     });
 
     it('fails with the bare-text errors even though rdtype=json was sent', async () => {
-      const wrongKey = createSolusVmV1Client(v1Conn(stub.url, { credentials: { kind: 'v1', apiId: APIID, apiKey: 'wrong-key-value' } }));
+      const wrongKey = createSolusVmV1Client(
+        v1Conn(stub.url, { credentials: { kind: 'v1', apiId: APIID, apiKey: 'wrong-key-value' } }),
+      );
       expect((await rejection(wrongKey.readTraffic('101'))).kind).to.equal('auth');
       wrongKey.close();
       expect((await rejection(client.readTraffic('999'))).kind).to.equal('not_found');
@@ -174,7 +233,10 @@ describe('SolusVM 1 client', () => {
     });
 
     it('maps an htpasswd 401 to auth, asking for the basic-auth settings', async () => {
-      stub.handler = (_req, res) => send(res, 401, '<html><title>401 Authorization Required</title></html>', { 'WWW-Authenticate': 'Basic realm="x"' });
+      stub.handler = (_req, res) =>
+        send(res, 401, '<html><title>401 Authorization Required</title></html>', {
+          'WWW-Authenticate': 'Basic realm="x"',
+        });
       const e = await rejection(client.readTraffic('101'));
       expect(e.kind).to.equal('auth');
       expect(e.httpStatus).to.equal(401);
@@ -182,7 +244,8 @@ describe('SolusVM 1 client', () => {
     });
 
     it('keeps the API id and key out of messages and snippets even when the master echoes them', async () => {
-      stub.handler = (req, res) => send(res, 200, `<status>error</status><statusmsg>bad request ${req.body}</statusmsg>`);
+      stub.handler = (req, res) =>
+        send(res, 200, `<status>error</status><statusmsg>bad request ${req.body}</statusmsg>`);
       const e = await rejection(client.readTraffic('101'));
       expect(e.message + e.snippet).not.to.contain(APIID);
       expect(e.message + e.snippet).not.to.contain(APIKEY);
@@ -215,13 +278,19 @@ describe('SolusVM 1 client', () => {
       expect(servers['101']!.state).to.equal('disabled');
       await client.unsuspend('101');
       expect(servers['101']!.state).to.equal('online');
-      expect(stub.requests.map((r) => r.form.get('action'))).to.deep.equal(['vserver-suspend', 'vserver-unsuspend']);
+      expect(stub.requests.map((r) => r.form.get('action'))).to.deep.equal([
+        'vserver-suspend',
+        'vserver-unsuspend',
+      ]);
     });
 
     it('accepts a suspend answered with an error only after re-reading that the server is suspended', async () => {
       servers['101']!.state = 'disabled';
       await client.suspend('101');
-      expect(stub.requests.map((r) => r.form.get('action'))).to.deep.equal(['vserver-suspend', 'vserver-status']);
+      expect(stub.requests.map((r) => r.form.get('action'))).to.deep.equal([
+        'vserver-suspend',
+        'vserver-status',
+      ]);
     });
 
     it('fails a suspend answered with an error when the server is still online', async () => {
@@ -236,7 +305,9 @@ describe('SolusVM 1 client', () => {
 
     it('does not retry a suspend that got a 502, and fails it unless the state shows it worked', async () => {
       stub.handler = (req, res) =>
-        req.form.get('action') === 'vserver-suspend' ? send(res, 502, 'Bad Gateway') : send(res, 200, '<status>success</status><statusmsg>online</statusmsg>');
+        req.form.get('action') === 'vserver-suspend'
+          ? send(res, 502, 'Bad Gateway')
+          : send(res, 200, '<status>success</status><statusmsg>online</statusmsg>');
       const e = await rejection(client.suspend('101'));
       expect(e.httpStatus).to.equal(502);
       expect(stub.requests.filter((r) => r.form.get('action') === 'vserver-suspend')).to.have.length(1);
@@ -253,7 +324,12 @@ describe('SolusVM 1 client', () => {
       await client.vserverBandwidth('101', 2000);
       await client.vserverChangeNspeed('101', 10240);
       const [bw, bwOnly, ns] = stub.requests.map((r) => Object.fromEntries(r.form));
-      expect(bw).to.include({ action: 'vserver-bandwidth', vserverid: '101', limit: '15000', overlimit: '100' });
+      expect(bw).to.include({
+        action: 'vserver-bandwidth',
+        vserverid: '101',
+        limit: '15000',
+        overlimit: '100',
+      });
       expect(bwOnly).not.to.have.property('overlimit');
       expect(ns).to.include({ action: 'vserver-change-nspeed', vserverid: '101', customnspeed: '10240' });
     });
@@ -282,7 +358,9 @@ describe('SolusVM 1 client', () => {
         ['101', '1', 'vps101.example.net', '7', null],
         ['102', '1', 'vps102.example.net', '7', null],
       ]);
-      const idlistTypes = stub.requests.filter((r) => r.form.get('action') === 'node-idlist').map((r) => r.form.get('type'));
+      const idlistTypes = stub.requests
+        .filter((r) => r.form.get('action') === 'node-idlist')
+        .map((r) => r.form.get('type'));
       expect(idlistTypes).to.deep.equal(['openvz', 'xen', 'xen hvm', 'kvm']);
     });
 
@@ -306,7 +384,9 @@ describe('SolusVM 1 client', () => {
       expect(r.ok).to.equal(true);
       expect(r.serverCount).to.equal(3);
       expect(r.latencyMs).to.be.a('number');
-      expect(r.message).to.match(/^Connected to SolusVM 1 at 127\.0\.0\.1:\d+ in \d+ ms: 3 nodes, 3 servers\. The connection is plain http/);
+      expect(r.message).to.match(
+        /^Connected to SolusVM 1 at 127\.0\.0\.1:\d+ in \d+ ms: 3 nodes, 3 servers\. The connection is plain http/,
+      );
     });
 
     it('says the id/key is wrong', async () => {
@@ -320,7 +400,9 @@ describe('SolusVM 1 client', () => {
       stub.handler = (_req, res) => send(res, 200, 'Invalid ipaddress');
       const r = await client.testConnection();
       expect(r.errorKind).to.equal('ip_refused');
-      expect(r.message).to.contain("add this server's IP to the API user's allowed IPs in SolusVM > Configuration > API Access");
+      expect(r.message).to.contain(
+        "add this server's IP to the API user's allowed IPs in SolusVM > Configuration > API Access",
+      );
     });
 
     it('says an HTML page came back', async () => {
@@ -351,11 +433,17 @@ describe('SolusVM 1 client', () => {
 
     it('says the host name does not resolve', async () => {
       const lookup = ((_h: string, _o: unknown, cb: (e: NodeJS.ErrnoException) => void) =>
-        cb(Object.assign(new Error('getaddrinfo EAI_AGAIN'), { code: 'EAI_AGAIN' }))) as unknown as LookupFunction;
-      const c = createSolusVmV1Client(v1Conn('https://master.example.invalid:5656', { retries: 0 }), { lookup });
+        cb(
+          Object.assign(new Error('getaddrinfo EAI_AGAIN'), { code: 'EAI_AGAIN' }),
+        )) as unknown as LookupFunction;
+      const c = createSolusVmV1Client(v1Conn('https://master.example.invalid:5656', { retries: 0 }), {
+        lookup,
+      });
       const r = await c.testConnection();
       c.close();
-      expect(r.message).to.equal("Cannot resolve the host name master.example.invalid (DNS lookup failed: EAI_AGAIN); check the master's address.");
+      expect(r.message).to.equal(
+        "Cannot resolve the host name master.example.invalid (DNS lookup failed: EAI_AGAIN); check the master's address.",
+      );
     });
 
     it('gives the fingerprint to pin when the certificate is not trusted', async () => {
@@ -367,7 +455,9 @@ describe('SolusVM 1 client', () => {
       expect(r.fingerprint256).to.equal(cert.fingerprint256);
       expect(r.message).to.contain(`not trusted (self-signed?`);
       expect(r.message).to.contain(`pin its fingerprint ${cert.fingerprint256}`);
-      const pinned = createSolusVmV1Client(v1Conn(tlsStub.url, { tls: { mode: 'pinned', fingerprint256: cert.fingerprint256 } }));
+      const pinned = createSolusVmV1Client(
+        v1Conn(tlsStub.url, { tls: { mode: 'pinned', fingerprint256: cert.fingerprint256 } }),
+      );
       const ok = await pinned.testConnection();
       expect(ok.ok).to.equal(true);
       expect(ok.fingerprint256).to.equal(cert.fingerprint256);
@@ -380,7 +470,9 @@ describe('SolusVM 1 client', () => {
     it('says the pinned fingerprint does not match', async () => {
       const cert = await testCert();
       const tlsStub = await startStub(fakeMaster(servers, {}), { tls: cert });
-      const c = createSolusVmV1Client(v1Conn(tlsStub.url, { tls: { mode: 'pinned', fingerprint256: '00'.repeat(32) } }));
+      const c = createSolusVmV1Client(
+        v1Conn(tlsStub.url, { tls: { mode: 'pinned', fingerprint256: '00'.repeat(32) } }),
+      );
       const r = await c.testConnection();
       c.close();
       await tlsStub.close();

@@ -47,7 +47,7 @@ describe('SolusVM 1 answer parsing', () => {
       expect(r.fields['node']).to.equal('kvm-node-03');
     });
 
-    it('reads the same fragment after a leading <?xml version=\'1.0\'?> declaration', () => {
+    it("reads the same fragment after a leading <?xml version='1.0'?> declaration", () => {
       const r = parseV1Body(`<?xml version='1.0'?>\n${INFOALL_XML}`);
       expect(r.fields['mainipaddress']).to.equal('198.51.100.24');
     });
@@ -59,7 +59,9 @@ describe('SolusVM 1 answer parsing', () => {
     });
 
     it('ignores whitespace, newlines and junk text such as a stray "." between elements', () => {
-      const r = parseV1Body('  \r\n<status>success</status>.\n\t<statusmsg>Virtual server suspended</statusmsg>.\n\n');
+      const r = parseV1Body(
+        '  \r\n<status>success</status>.\n\t<statusmsg>Virtual server suspended</statusmsg>.\n\n',
+      );
       expect(r.statusmsg).to.equal('Virtual server suspended');
       expect(r.fields).not.to.have.property('#text');
     });
@@ -71,7 +73,9 @@ describe('SolusVM 1 answer parsing', () => {
     });
 
     it('decodes entities and tolerates a bare ampersand in text', () => {
-      expect(parseV1Body('<status>success</status><statusmsg>a &amp; b</statusmsg>').statusmsg).to.equal('a & b');
+      expect(parseV1Body('<status>success</status><statusmsg>a &amp; b</statusmsg>').statusmsg).to.equal(
+        'a & b',
+      );
       expect(parseV1Body('<status>success</status><statusmsg>a & b</statusmsg>').statusmsg).to.equal('a & b');
     });
 
@@ -80,11 +84,15 @@ describe('SolusVM 1 answer parsing', () => {
       expect(e.kind).to.equal('bad_response');
       expect(e.code).to.equal('MALFORMED_XML');
       // in words an operator can act on, not the XML parser's ("Tag '</root' is an invalid name")
-      expect(e.message).to.equal("the master's answer was cut off before its end (42 bytes arrived): the connection or a proxy broke it, or PHP on the master stopped; the read is tried again on the next run");
+      expect(e.message).to.equal(
+        "the master's answer was cut off before its end (42 bytes arrived): the connection or a proxy broke it, or PHP on the master stopped; the read is tried again on the next run",
+      );
     });
 
     it('refuses XML carrying a DOCTYPE, which SolusVM never sends', () => {
-      const e = failure(() => parseV1Body('<!DOCTYPE r [<!ENTITY a "aaaa">]><status>success</status><statusmsg>&a;</statusmsg>'));
+      const e = failure(() =>
+        parseV1Body('<!DOCTYPE r [<!ENTITY a "aaaa">]><status>success</status><statusmsg>&a;</statusmsg>'),
+      );
       expect(e.kind).to.equal('bad_response');
     });
 
@@ -103,9 +111,13 @@ describe('SolusVM 1 answer parsing', () => {
     });
 
     it('reads a nested list of one, and an empty list', () => {
-      const one = parseV1Body('<status>success</status><virtualservers><virtualserver><vserverid>5</vserverid></virtualserver></virtualservers>');
+      const one = parseV1Body(
+        '<status>success</status><virtualservers><virtualserver><vserverid>5</vserverid></virtualserver></virtualservers>',
+      );
       expect(parseNodeVirtualServers(one).map((s) => s.vserverid)).to.deep.equal(['5']);
-      const none = parseV1Body('<status>success</status><statusmsg></statusmsg><virtualservers></virtualservers>');
+      const none = parseV1Body(
+        '<status>success</status><statusmsg></statusmsg><virtualservers></virtualservers>',
+      );
       expect(parseNodeVirtualServers(none)).to.deep.equal([]);
     });
   });
@@ -118,7 +130,9 @@ describe('SolusVM 1 answer parsing', () => {
     });
 
     it('accepts numbers as JSON numbers or strings, keeping values above 2^53 exact', () => {
-      const r = parseV1Body('{"status":"success","memorylimit":415834112,"freememory":"3572736","big":9007199254740993}');
+      const r = parseV1Body(
+        '{"status":"success","memorylimit":415834112,"freememory":"3572736","big":9007199254740993}',
+      );
       expect(r.fields['memorylimit']).to.equal('415834112');
       expect(r.fields['freememory']).to.equal('3572736');
       expect(r.fields['big']).to.equal('9007199254740993');
@@ -133,8 +147,12 @@ describe('SolusVM 1 answer parsing', () => {
         ['101', '7', 'kvm'],
         ['102', '8', null],
       ]);
-      expect(parseNodeVirtualServers(parseV1Body('{"status":"success","virtualservers":[]}'))).to.deep.equal([]);
-      const keyed = parseV1Body('{"status":"success","virtualservers":{"0":{"vserverid":"1"},"3":{"vserverid":"4"}}}');
+      expect(parseNodeVirtualServers(parseV1Body('{"status":"success","virtualservers":[]}'))).to.deep.equal(
+        [],
+      );
+      const keyed = parseV1Body(
+        '{"status":"success","virtualservers":{"0":{"vserverid":"1"},"3":{"vserverid":"4"}}}',
+      );
       expect(parseNodeVirtualServers(keyed).map((s) => s.vserverid)).to.deep.equal(['1', '4']);
     });
 
@@ -153,7 +171,9 @@ describe('SolusVM 1 answer parsing', () => {
     it('maps the bare text "Invalid ipaddress" to ip_refused, saying where to allow the IP', () => {
       const e = failure(() => parseV1Body('Invalid ipaddress\n'));
       expect(e.kind).to.equal('ip_refused');
-      expect(e.message).to.contain("add this server's IP to the API user's allowed IPs in SolusVM > Configuration > API Access");
+      expect(e.message).to.contain(
+        "add this server's IP to the API user's allowed IPs in SolusVM > Configuration > API Access",
+      );
     });
 
     it('maps the bare texts "Virtual server not found" and "Node not found" to not_found', () => {
@@ -168,7 +188,10 @@ describe('SolusVM 1 answer parsing', () => {
     });
 
     it('says an HTML page came back, probably htpasswd, a proxy or a login page', () => {
-      for (const html of ['<!DOCTYPE html><html><body>Login</body></html>', '<html><head><title>401 Authorization Required</title></head></html>']) {
+      for (const html of [
+        '<!DOCTYPE html><html><body>Login</body></html>',
+        '<html><head><title>401 Authorization Required</title></head></html>',
+      ]) {
         const e = failure(() => parseV1Body(html, { httpStatus: 200 }));
         expect(e.kind).to.equal('bad_response');
         expect(e.code).to.equal('HTML_PAGE');
@@ -177,11 +200,18 @@ describe('SolusVM 1 answer parsing', () => {
     });
 
     it('maps status=error to app_error with the message, or not_found when the message says so', () => {
-      const e = failure(() => parseV1Body('<status>error</status><statusmsg>Virtual server is already suspended</statusmsg>'));
+      const e = failure(() =>
+        parseV1Body('<status>error</status><statusmsg>Virtual server is already suspended</statusmsg>'),
+      );
       expect(e.kind).to.equal('app_error');
       expect(e.message).to.equal('SolusVM answered an error: Virtual server is already suspended');
-      expect(failure(() => parseV1Body('<status>error</status><statusmsg>Virtual server not found</statusmsg>')).kind).to.equal('not_found');
-      expect(failure(() => parseV1Body('{"status":"error","statusmsg":"ERROR MESSAGE"}')).kind).to.equal('app_error');
+      expect(
+        failure(() => parseV1Body('<status>error</status><statusmsg>Virtual server not found</statusmsg>'))
+          .kind,
+      ).to.equal('not_found');
+      expect(failure(() => parseV1Body('{"status":"error","statusmsg":"ERROR MESSAGE"}')).kind).to.equal(
+        'app_error',
+      );
     });
 
     it('never treats an answer without status as success', () => {
@@ -205,7 +235,13 @@ describe('SolusVM 1 answer parsing', () => {
       const fromJson = parseInfoAll(parseV1Body(INFOALL_JSON));
       for (const info of [fromXml, fromJson]) {
         expect(info.state).to.equal('online');
-        expect(info.bandwidth).to.deep.include({ totalBytes: 1099511627776n, usedBytes: 386547056640n, freeBytes: 712964571136n, percent: 35n, limitBytes: 1099511627776n });
+        expect(info.bandwidth).to.deep.include({
+          totalBytes: 1099511627776n,
+          usedBytes: 386547056640n,
+          freeBytes: 712964571136n,
+          percent: 35n,
+          limitBytes: 1099511627776n,
+        });
         expect(info.hdd?.totalBytes).to.equal(53687091200n);
         expect(info.ipAddresses).to.deep.equal(['198.51.100.24', '198.51.100.25']);
         expect(info.internalIps).to.deep.equal([]);
@@ -214,14 +250,20 @@ describe('SolusVM 1 answer parsing', () => {
     });
 
     it('reads the 2011 fixture with a stray "." and a 15000 GiB limit', () => {
-      const info = parseInfoAll(parseV1Body('<status>success</status>.\n<statusmsg></statusmsg>.\n<state>disabled</state>.\n<bandwidth>16106127360000,5370261749139,10735865610861,33</bandwidth>.'));
+      const info = parseInfoAll(
+        parseV1Body(
+          '<status>success</status>.\n<statusmsg></statusmsg>.\n<state>disabled</state>.\n<bandwidth>16106127360000,5370261749139,10735865610861,33</bandwidth>.',
+        ),
+      );
       expect(info.bandwidth.totalBytes).to.equal(15000n * 1024n ** 3n);
       expect(info.bandwidth.usedBytes).to.equal(5370261749139n);
       expect(info.state).to.equal('suspended');
     });
 
     it('keeps counters above 2^53 exact', () => {
-      const info = parseInfoAll(parseV1Body('{"status":"success","bandwidth":"9007199254740993,9007199254740993,0,100"}'));
+      const info = parseInfoAll(
+        parseV1Body('{"status":"success","bandwidth":"9007199254740993,9007199254740993,0,100"}'),
+      );
       expect(info.bandwidth.usedBytes).to.equal(9007199254740993n);
     });
 
@@ -240,8 +282,12 @@ describe('SolusVM 1 answer parsing', () => {
     });
 
     it('refuses a missing or unreadable bandwidth rather than reading it as zero', () => {
-      expect(failure(() => parseInfoAll(parseV1Body('<status>success</status><state>online</state>'))).kind).to.equal('bad_response');
-      expect(failure(() => parseInfoAll(parseV1Body('<status>success</status><bandwidth></bandwidth>'))).kind).to.equal('bad_response');
+      expect(
+        failure(() => parseInfoAll(parseV1Body('<status>success</status><state>online</state>'))).kind,
+      ).to.equal('bad_response');
+      expect(
+        failure(() => parseInfoAll(parseV1Body('<status>success</status><bandwidth></bandwidth>'))).kind,
+      ).to.equal('bad_response');
       expect(failure(() => parsePacked('1.5e12,3,4,5', 'bandwidth')).kind).to.equal('bad_response');
       expect(failure(() => parsePacked('12345', 'bandwidth')).kind).to.equal('bad_response');
     });
@@ -255,14 +301,23 @@ describe('SolusVM 1 answer parsing', () => {
       expect(parseV1State('offline')).to.equal('offline');
       expect(parseV1State('disabled')).to.equal('suspended');
       expect(parseV1State('')).to.equal('unknown');
-      expect(parseStatusState(parseV1Body('<status>success</status><statusmsg>disabled</statusmsg>'))).to.equal('suspended');
+      expect(
+        parseStatusState(parseV1Body('<status>success</status><statusmsg>disabled</statusmsg>')),
+      ).to.equal('suspended');
       expect(parseStatusState(parseV1Body('{"status":"success","statusmsg":"online"}'))).to.equal('online');
     });
 
     it('reads comma-separated node lists, empty or not', () => {
-      expect(parseNodeList(parseV1Body('<status>success</status><nodes>1,2,5</nodes>'))).to.deep.equal(['1', '2', '5']);
+      expect(parseNodeList(parseV1Body('<status>success</status><nodes>1,2,5</nodes>'))).to.deep.equal([
+        '1',
+        '2',
+        '5',
+      ]);
       expect(parseNodeList(parseV1Body('<status>success</status><nodes></nodes>'))).to.deep.equal([]);
-      expect(parseNodeList(parseV1Body('{"status":"success","nodes":"node-a,node-b"}'))).to.deep.equal(['node-a', 'node-b']);
+      expect(parseNodeList(parseV1Body('{"status":"success","nodes":"node-a,node-b"}'))).to.deep.equal([
+        'node-a',
+        'node-b',
+      ]);
     });
   });
 });

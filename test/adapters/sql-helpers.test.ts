@@ -8,7 +8,11 @@ describeEachEngine('updating many rows by key in one statement', ({ db }) => {
   let knex: Knex;
   const T = 'ou_test_totals';
   const totals = async () =>
-    (await knex(T).orderBy('id').select('id', 'total', 'label')).map((r) => [Number(r.id), toBig(r.total), String(r.label)]);
+    (await knex(T).orderBy('id').select('id', 'total', 'label')).map((r) => [
+      Number(r.id),
+      toBig(r.total),
+      String(r.label),
+    ]);
 
   before(async () => {
     knex = db().knex;
@@ -30,7 +34,18 @@ describeEachEngine('updating many rows by key in one statement', ({ db }) => {
   it('adds to a stored total exactly past 2^53: 1 000 + 9 007 199 254 740 993 = 9 007 199 254 741 993', async () => {
     // 2^53 + 1 = 9 007 199 254 740 993 is the first integer a double cannot hold; added as a
     // double it would come out as …992.
-    await updateManyByKey(knex, T, 'id', [{ id: 1, total: '9007199254740993' }, { id: 2, total: '-3' }], ['total'], 400, ['total']);
+    await updateManyByKey(
+      knex,
+      T,
+      'id',
+      [
+        { id: 1, total: '9007199254740993' },
+        { id: 2, total: '-3' },
+      ],
+      ['total'],
+      400,
+      ['total'],
+    );
     expect(await totals()).to.deep.equal([
       [1, 9007199254741993n, 'a'],
       [2, 4n, 'b'],

@@ -11,7 +11,8 @@ describe('module tables', () => {
     const created = new Set<string>();
     for (const file of readdirSync(dir)) {
       const text = readFileSync(path.join(dir, file), 'utf8');
-      for (const m of text.matchAll(/createTable(?:IfNotExists)?\(\s*'(mod_overusage_[a-z_]+)'/g)) created.add(m[1]!);
+      for (const m of text.matchAll(/createTable(?:IfNotExists)?\(\s*'(mod_overusage_[a-z_]+)'/g))
+        created.add(m[1]!);
     }
     // knex's own bookkeeping table, named in the migrator's config rather than created by a migration
     created.add('mod_overusage_migrations');

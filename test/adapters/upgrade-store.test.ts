@@ -3,7 +3,11 @@ import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { migrateLatest } from '../../module/adapters/migrator.js';
 import { TABLES } from '../../module/adapters/tables.js';
-import { createUpgradeStore, type NewUpgradeRequest, type UpgradeStore } from '../../module/adapters/upgrade-store.js';
+import {
+  createUpgradeStore,
+  type NewUpgradeRequest,
+  type UpgradeStore,
+} from '../../module/adapters/upgrade-store.js';
 import { ModuleError } from '../../module/domain/errors.js';
 import { insertCharge } from '../support/charge-rows.js';
 import { describeEachEngine } from '../support/engines.js';
@@ -83,18 +87,36 @@ describeEachEngine('upgrade store', ({ db }) => {
 
   it("gives a service's last rated periods newest first, amounts past 2^53 exact", async () => {
     await month(1, '2013-03-01', '2013-03-31');
-    await month(2, '2013-04-01', '2013-04-30', { amount_minor: PAST_2_53.toString(), over_bytes: PAST_2_53.toString() });
-    await month(3, '2013-05-01', '2013-05-31', { status: 'not_billed', explanation: '{"rated":{"days":31}}' });
+    await month(2, '2013-04-01', '2013-04-30', {
+      amount_minor: PAST_2_53.toString(),
+      over_bytes: PAST_2_53.toString(),
+    });
+    await month(3, '2013-05-01', '2013-05-31', {
+      status: 'not_billed',
+      explanation: '{"rated":{"days":31}}',
+    });
     await month(4, '2013-05-01', '2013-05-31', { service_id: 11 });
     const last2 = await store.ratedPeriods(10, 2);
-    expect(last2.map((c) => [c.periodId, c.periodStart, c.periodEnd, c.status, c.amountMinor, c.overBytes, c.explanation])).to.deep.equal([
+    expect(
+      last2.map((c) => [
+        c.periodId,
+        c.periodStart,
+        c.periodEnd,
+        c.status,
+        c.amountMinor,
+        c.overBytes,
+        c.explanation,
+      ]),
+    ).to.deep.equal([
       [3, '2013-05-01', '2013-05-31', 'not_billed', 50_000n, 1_000_000_000_000n, { rated: { days: 31 } }],
       [2, '2013-04-01', '2013-04-30', 'unbilled', PAST_2_53, PAST_2_53, { rated: {} }],
     ]);
     expect(last2[0]!.usedBytes).to.equal(6_000_000_000_000n);
     expect(last2[0]!.allowanceBytes).to.equal(5_000_000_000_000n);
     // the upgrade figures count only usage charges that billed: May (not billed) is left out
-    expect((await store.ratedPeriods(10, 2, { usageOnly: true })).map((c) => c.periodId)).to.deep.equal([2, 1]);
+    expect((await store.ratedPeriods(10, 2, { usageOnly: true })).map((c) => c.periodId)).to.deep.equal([
+      2, 1,
+    ]);
   });
 
   it('finds the services whose latest rated period was over, not those whose latest was within the allowance', async () => {
@@ -102,8 +124,15 @@ describeEachEngine('upgrade store', ({ db }) => {
     await month(1, '2013-04-01', '2013-04-30');
     await month(2, '2013-05-01', '2013-05-31');
     await month(3, '2013-04-01', '2013-04-30', { service_id: 11, client_id: 2 });
-    await month(4, '2013-05-01', '2013-05-31', { service_id: 11, client_id: 2, status: 'within_allowance', over_bytes: '0' });
-    expect(await store.latestOver()).to.deep.equal([{ serviceId: 10, clientId: 1, productId: 3, periodId: 2 }]);
+    await month(4, '2013-05-01', '2013-05-31', {
+      service_id: 11,
+      client_id: 2,
+      status: 'within_allowance',
+      over_bytes: '0',
+    });
+    expect(await store.latestOver()).to.deep.equal([
+      { serviceId: 10, clientId: 1, productId: 3, periodId: 2 },
+    ]);
   });
 
   it("records a request, accepts the service's open suggestions, and finds it again by plan and day", async () => {
@@ -134,14 +163,27 @@ describeEachEngine('upgrade store', ({ db }) => {
 
   it('writes a suggestion once per key: asking again gives the same one, as it stands', async () => {
     const first = await store.suggestionFor({ serviceId: 10, clientId: 1, key: 'period:7' }, NOW);
-    expect([first.serviceId, first.clientId, first.status, first.createdAt.toISO()]).to.deep.equal([10, 1, 'pending', '2013-06-05T10:00:00.000Z']);
+    expect([first.serviceId, first.clientId, first.status, first.createdAt.toISO()]).to.deep.equal([
+      10,
+      1,
+      'pending',
+      '2013-06-05T10:00:00.000Z',
+    ]);
     await store.markSuggestion(first.id, { status: 'sent', at: NOW });
-    const again = await store.suggestionFor({ serviceId: 10, clientId: 1, key: 'period:7' }, NOW.plus({ days: 1 }));
-    expect([again.id, again.status, again.createdAt.toISO()]).to.deep.equal([first.id, 'sent', '2013-06-05T10:00:00.000Z']);
+    const again = await store.suggestionFor(
+      { serviceId: 10, clientId: 1, key: 'period:7' },
+      NOW.plus({ days: 1 }),
+    );
+    expect([again.id, again.status, again.createdAt.toISO()]).to.deep.equal([
+      first.id,
+      'sent',
+      '2013-06-05T10:00:00.000Z',
+    ]);
   });
 
   it('lists suggestions and requests newest first, up to the limit', async () => {
-    for (const k of [1, 2, 3]) await store.suggestionFor({ serviceId: 10 + k, clientId: k, key: 'period:1' }, NOW);
+    for (const k of [1, 2, 3])
+      await store.suggestionFor({ serviceId: 10 + k, clientId: k, key: 'period:1' }, NOW);
     await store.recordRequest(request({ serviceId: 11, toProductId: 4 }));
     await store.recordRequest(request({ serviceId: 12, toProductId: 5 }));
     expect((await store.recentSuggestions(2)).map((s) => s.serviceId)).to.deep.equal([13, 12]);
@@ -166,7 +208,9 @@ describeEachEngine('upgrade store', ({ db }) => {
     await knex(TABLES.notices).update({ status: 'lost' });
     const bad = await refusal(store.recentSuggestions(5));
     expect(bad).to.be.instanceOf(ModuleError);
-    expect((bad as ModuleError).message).to.equal('mod_overusage_notices.status holds "lost", which is not one of pending, sent, failed, accepted');
+    expect((bad as ModuleError).message).to.equal(
+      'mod_overusage_notices.status holds "lost", which is not one of pending, sent, failed, accepted',
+    );
     await month(1, '2013-05-01', '2013-05-31', { status: 'paid' });
     const badCharge = await refusal(store.ratedPeriods(10, 3));
     expect((badCharge as ModuleError).message).to.equal(

@@ -25,7 +25,14 @@ describeEachEngine('usage period store', ({ db }) => {
   let knex: Knex;
   let store: UsagePeriodStore;
 
-  const period = (id: number, serviceId: number, start: string, end: string, status = 'closed', over: Record<string, unknown> = {}) => ({
+  const period = (
+    id: number,
+    serviceId: number,
+    start: string,
+    end: string,
+    status = 'closed',
+    over: Record<string, unknown> = {},
+  ) => ({
     id,
     service_id: serviceId,
     start_date: start,
@@ -41,17 +48,51 @@ describeEachEngine('usage period store', ({ db }) => {
     knex = db().knex;
     await migrateLatest(knex);
     store = createUsagePeriodStore(knex);
-    await knex(TABLES.masters).insert({ id: 1, name: 'brussels', version: 2, base_url: 'https://127.0.0.1:1', credentials_enc: 'x', time_zone: 'Europe/Brussels', reset_policy: 'first_of_month', created_at: T, updated_at: T });
+    await knex(TABLES.masters).insert({
+      id: 1,
+      name: 'brussels',
+      version: 2,
+      base_url: 'https://127.0.0.1:1',
+      credentials_enc: 'x',
+      time_zone: 'Europe/Brussels',
+      reset_policy: 'first_of_month',
+      created_at: T,
+      updated_at: T,
+    });
     const service = (id: number, clientId: number, over: Record<string, unknown> = {}) =>
-      knex(TABLES.services).insert({ service_id: id, client_id: clientId, product_id: 3, master_id: 1, server_ref: `vm${id}`, currency: 'EUR', created_at: T, updated_at: T, ...over });
+      knex(TABLES.services).insert({
+        service_id: id,
+        client_id: clientId,
+        product_id: 3,
+        master_id: 1,
+        server_ref: `vm${id}`,
+        currency: 'EUR',
+        created_at: T,
+        updated_at: T,
+        ...over,
+      });
     await service(10, 1, { regdate: '2013-04-10' });
     await service(11, 2, { currency: 'USD' });
     await service(12, 2, { active: false });
     await service(20, 3, { product_id: 4 });
-    await knex(TABLES.samples).insert({ id: 70, service_id: 10, master_id: 1, server_ref: 'vm10', sample_date: '2013-05-31', sampled_at: T, used_bytes: '1', limit_bytes: '5000000000000', state: 'online', raw: '{}' });
+    await knex(TABLES.samples).insert({
+      id: 70,
+      service_id: 10,
+      master_id: 1,
+      server_ref: 'vm10',
+      sample_date: '2013-05-31',
+      sampled_at: T,
+      used_bytes: '1',
+      limit_bytes: '5000000000000',
+      state: 'online',
+      raw: '{}',
+    });
     await knex(TABLES.periods).insert([
       period(4, 10, '2013-04-01', '2013-04-30'),
-      period(5, 10, '2013-05-01', '2013-05-31', 'closed', { used_bytes: '9007199254740993', last_sample_id: 70 }),
+      period(5, 10, '2013-05-01', '2013-05-31', 'closed', {
+        used_bytes: '9007199254740993',
+        last_sample_id: 70,
+      }),
       period(6, 10, '2013-06-01', '2013-06-30', 'open'),
       period(7, 11, '2013-05-01', '2013-05-31'),
       period(8, 12, '2013-05-01', '2013-05-31'),
@@ -93,7 +134,9 @@ describeEachEngine('usage period store', ({ db }) => {
     await knex(TABLES.charges).where({ id: 5 }).update({ status: 'paid' });
     try {
       const err = await failure(store.lastClosedOfProduct(3, 10));
-      expect(err?.message).to.equal('mod_overusage_charges.status holds "paid", which is not one of unbilled, billed, written_off, within_allowance, not_billed, pooled, void, review');
+      expect(err?.message).to.equal(
+        'mod_overusage_charges.status holds "paid", which is not one of unbilled, billed, written_off, within_allowance, not_billed, pooled, void, review',
+      );
     } finally {
       await knex(TABLES.charges).where({ id: 5 }).update({ status: 'unbilled' });
     }
@@ -121,26 +164,108 @@ describeEachEngine('usage period store: periods, charges, decisions and rebuilds
   let store: UsagePeriodStore;
   const AT = DateTime.fromISO('2013-06-02T07:00:00Z', { zone: 'utc' });
 
-  const period = (id: number, start: string, end: string | null, status: string, used = '0') => ({ id, service_id: 10, start_date: start, end_date: end, status, opened_by: 'calendar', calendar: 'anniversary:15', used_bytes: used, created_at: T });
+  const period = (id: number, start: string, end: string | null, status: string, used = '0') => ({
+    id,
+    service_id: 10,
+    start_date: start,
+    end_date: end,
+    status,
+    opened_by: 'calendar',
+    calendar: 'anniversary:15',
+    used_bytes: used,
+    created_at: T,
+  });
 
   before(async () => {
     knex = db().knex;
     await migrateLatest(knex);
     store = createUsagePeriodStore(knex);
-    await knex(TABLES.masters).insert({ id: 1, name: 'brussels', version: 2, base_url: 'https://127.0.0.1:1', credentials_enc: 'x', time_zone: 'Europe/Brussels', reset_policy: 'first_of_month', created_at: T, updated_at: T });
+    await knex(TABLES.masters).insert({
+      id: 1,
+      name: 'brussels',
+      version: 2,
+      base_url: 'https://127.0.0.1:1',
+      credentials_enc: 'x',
+      time_zone: 'Europe/Brussels',
+      reset_policy: 'first_of_month',
+      created_at: T,
+      updated_at: T,
+    });
     await knex(TABLES.services).insert([
-      { service_id: 10, client_id: 1, product_id: 3, master_id: 1, server_ref: 'vm10', reset_policy: 'anniversary', reset_day: 15, regdate: '2013-01-15', billing_day: 15, last_sample_id: 73, created_at: T, updated_at: T },
-      { service_id: 11, client_id: 2, product_id: 3, master_id: 1, server_ref: 'vm11', created_at: T, updated_at: T },
+      {
+        service_id: 10,
+        client_id: 1,
+        product_id: 3,
+        master_id: 1,
+        server_ref: 'vm10',
+        reset_policy: 'anniversary',
+        reset_day: 15,
+        regdate: '2013-01-15',
+        billing_day: 15,
+        last_sample_id: 73,
+        created_at: T,
+        updated_at: T,
+      },
+      {
+        service_id: 11,
+        client_id: 2,
+        product_id: 3,
+        master_id: 1,
+        server_ref: 'vm11',
+        created_at: T,
+        updated_at: T,
+      },
     ]);
   });
   beforeEach(async () => {
     for (const t of [TABLES.lines, TABLES.charges, TABLES.intervals, TABLES.periods]) await knex(t).delete();
-    await knex(TABLES.periods).insert([period(3, '2013-03-10', '2013-03-31', 'superseded'), period(4, '2013-04-01', '2013-04-30', 'closed'), period(5, '2013-05-01', '2013-05-31', 'closed', '1000'), period(6, '2013-06-01', null, 'open')]);
+    await knex(TABLES.periods).insert([
+      period(3, '2013-03-10', '2013-03-31', 'superseded'),
+      period(4, '2013-04-01', '2013-04-30', 'closed'),
+      period(5, '2013-05-01', '2013-05-31', 'closed', '1000'),
+      period(6, '2013-06-01', null, 'open'),
+    ]);
     await insertCharge(knex, 4, { period_start: '2013-04-01', period_end: '2013-04-30', status: 'billed' });
     await insertCharge(knex, 5);
-    await insertCharge(knex, 7, { period_id: 5, seq: 1, kind: 'correction', status: 'review', amount_minor: '-2500' });
-    await knex(TABLES.lines).insert({ charge_id: 4, service_id: 10, client_id: 1, invoice_id: 21, ref_code: 'OU-C000000004', status: 'placed', amount_minor: '50000', currency: 'EUR', description: 'Overusage', locale: 'en_GB', invoice_date: '2013-05-02', window_days: 14, window_counting: 'calendar', window_holidays: 'none', deadline_last_day: '2013-05-16', deadline_closes_at: T, created_at: T });
-    await knex(TABLES.intervals).insert({ id: 40, service_id: 10, period_id: 5, from_sample_id: 70, to_sample_id: 71, kind: 'drop', from_date: '2013-05-15', to_date: '2013-05-15', bytes: '0', candidate_bytes: '9007199254740993', estimated: false });
+    await insertCharge(knex, 7, {
+      period_id: 5,
+      seq: 1,
+      kind: 'correction',
+      status: 'review',
+      amount_minor: '-2500',
+    });
+    await knex(TABLES.lines).insert({
+      charge_id: 4,
+      service_id: 10,
+      client_id: 1,
+      invoice_id: 21,
+      ref_code: 'OU-C000000004',
+      status: 'placed',
+      amount_minor: '50000',
+      currency: 'EUR',
+      description: 'Overusage',
+      locale: 'en_GB',
+      invoice_date: '2013-05-02',
+      window_days: 14,
+      window_counting: 'calendar',
+      window_holidays: 'none',
+      deadline_last_day: '2013-05-16',
+      deadline_closes_at: T,
+      created_at: T,
+    });
+    await knex(TABLES.intervals).insert({
+      id: 40,
+      service_id: 10,
+      period_id: 5,
+      from_sample_id: 70,
+      to_sample_id: 71,
+      kind: 'drop',
+      from_date: '2013-05-15',
+      to_date: '2013-05-15',
+      bytes: '0',
+      candidate_bytes: '9007199254740993',
+      estimated: false,
+    });
   });
 
   it('lists a service’s periods newest first without the superseded one', async () => {
@@ -156,7 +281,9 @@ describeEachEngine('usage period store: periods, charges, decisions and rebuilds
 
   it('gives periods their charges by seq with the line each is on, and the corrections waiting for review', async () => {
     const charges = await store.chargesOf([4, 5]);
-    expect(charges.map((c) => [c.periodId, c.seq, c.kind, c.status, c.amountMinor, c.invoiceId])).to.deep.equal([
+    expect(
+      charges.map((c) => [c.periodId, c.seq, c.kind, c.status, c.amountMinor, c.invoiceId]),
+    ).to.deep.equal([
       [4, 0, 'usage', 'billed', 50_000n, 21],
       [5, 0, 'usage', 'unbilled', 50_000n, null],
       [5, 1, 'correction', 'review', -2_500n, null],
@@ -168,7 +295,12 @@ describeEachEngine('usage period store: periods, charges, decisions and rebuilds
 
   it('locks a correction for review and releases it to be billed', async () => {
     await knex.transaction(async (trx) => {
-      expect(await store.lockCharge(trx, 7)).to.deep.equal({ kind: 'correction', status: 'review', amountMinor: -2_500n, currency: 'EUR' });
+      expect(await store.lockCharge(trx, 7)).to.deep.equal({
+        kind: 'correction',
+        status: 'review',
+        amountMinor: -2_500n,
+        currency: 'EUR',
+      });
       await store.setChargeStatus(trx, 7, 'unbilled');
     });
     expect((await store.charge(7))!.status).to.equal('unbilled');
@@ -178,11 +310,18 @@ describeEachEngine('usage period store: periods, charges, decisions and rebuilds
   it('books a drop decided as a reset into its period exactly past 2^53', async () => {
     await knex.transaction(async (trx) => {
       const drop = await store.lockInterval(trx, 40);
-      expect(drop).to.deep.equal({ id: 40, periodId: 5, kind: 'drop', candidateBytes: 9_007_199_254_740_993n });
+      expect(drop).to.deep.equal({
+        id: 40,
+        periodId: 5,
+        kind: 'drop',
+        candidateBytes: 9_007_199_254_740_993n,
+      });
       await store.bookDrop(trx, drop!, 'manual_reset', drop!.candidateBytes!);
     });
     // 1 000 + 9 007 199 254 740 993 = 9 007 199 254 741 993
-    expect((await store.periodsOf(10, 24)).find((p) => p.id === 5)!.usedBytes).to.equal(9_007_199_254_741_993n);
+    expect((await store.periodsOf(10, 24)).find((p) => p.id === 5)!.usedBytes).to.equal(
+      9_007_199_254_741_993n,
+    );
     const iv = await knex(TABLES.intervals).where({ id: 40 }).first('kind', 'bytes');
     expect([iv.kind, String(iv.bytes)]).to.deep.equal(['manual_reset', '9007199254740993']);
   });
@@ -216,14 +355,32 @@ describeEachEngine('usage period store: periods, charges, decisions and rebuilds
         { id: 6, start: '2013-06-01' },
       ]);
       await store.resetPeriod(trx, 5, { end: '2013-05-14', closedAt: AT, calendar: 'anniversary:15' });
-      const may15 = await store.insertPeriod(trx, 10, '2013-05-15', { end: '2013-06-14', closedAt: null, calendar: 'anniversary:15' }, AT);
+      const may15 = await store.insertPeriod(
+        trx,
+        10,
+        '2013-05-15',
+        { end: '2013-06-14', closedAt: null, calendar: 'anniversary:15' },
+        AT,
+      );
       // April's charge 4 joins May 1's, after its seq 0 and 1: seq 2
       expect(await store.chargeIdsOf(trx, 4)).to.deep.equal([4]);
       await store.moveCharges(trx, [4], 5);
       await store.deletePeriod(trx, 4);
       await store.supersede(trx, 6);
-      const rows = await trx(TABLES.periods).where({ service_id: 10 }).orderBy('start_date').select('id', 'start_date', 'end_date', 'status', 'closed_by', 'used_bytes');
-      expect(rows.map((r) => [Number(r.id) === may15 ? 'new' : Number(r.id), String(r.start_date), String(r.end_date), r.status, r.closed_by, String(r.used_bytes)])).to.deep.equal([
+      const rows = await trx(TABLES.periods)
+        .where({ service_id: 10 })
+        .orderBy('start_date')
+        .select('id', 'start_date', 'end_date', 'status', 'closed_by', 'used_bytes');
+      expect(
+        rows.map((r) => [
+          Number(r.id) === may15 ? 'new' : Number(r.id),
+          String(r.start_date),
+          String(r.end_date),
+          r.status,
+          r.closed_by,
+          String(r.used_bytes),
+        ]),
+      ).to.deep.equal([
         [3, '2013-03-10', '2013-03-31', 'superseded', null, '0'],
         [5, '2013-05-01', '2013-05-14', 'closed', 'calendar', '0'],
         ['new', '2013-05-15', '2013-06-14', 'open', null, '0'],
@@ -242,30 +399,100 @@ describeEachEngine('usage period store: periods, charges, decisions and rebuilds
       await store.deleteIntervals(trx, 10);
       const part = { kind: 'daily' as const, estimated: false, candidateBytes: null };
       await store.insertIntervals(trx, 10, [
-        { periodId: 5, fromSampleId: 70, toSampleId: 71, fromDate: '2013-05-15', toDate: '2013-05-15', bytes: 9_007_199_254_740_993n, ...part },
-        { periodId: 5, fromSampleId: 71, toSampleId: 72, fromDate: '2013-05-16', toDate: '2013-05-16', bytes: 7n, ...part },
-        { periodId: 6, fromSampleId: 72, toSampleId: 73, fromDate: '2013-06-01', toDate: '2013-06-01', bytes: 0n, ...part, kind: 'drop', candidateBytes: 5n },
+        {
+          periodId: 5,
+          fromSampleId: 70,
+          toSampleId: 71,
+          fromDate: '2013-05-15',
+          toDate: '2013-05-15',
+          bytes: 9_007_199_254_740_993n,
+          ...part,
+        },
+        {
+          periodId: 5,
+          fromSampleId: 71,
+          toSampleId: 72,
+          fromDate: '2013-05-16',
+          toDate: '2013-05-16',
+          bytes: 7n,
+          ...part,
+        },
+        {
+          periodId: 6,
+          fromSampleId: 72,
+          toSampleId: 73,
+          fromDate: '2013-06-01',
+          toDate: '2013-06-01',
+          bytes: 0n,
+          ...part,
+          kind: 'drop',
+          candidateBytes: 5n,
+        },
       ]);
       // May: 9 007 199 254 740 993 + 7 = 9 007 199 254 741 000, its last sample 72; June: 0, last 73
-      await store.setTotals(trx, new Map([[5, 9_007_199_254_741_000n], [6, 0n]]), [5, 6]);
+      await store.setTotals(
+        trx,
+        new Map([
+          [5, 9_007_199_254_741_000n],
+          [6, 0n],
+        ]),
+        [5, 6],
+      );
       await store.setReset(trx, 6, AT, null);
       const dropId = Number((await trx(TABLES.intervals).where({ to_sample_id: 73 }).first('id')).id);
       expect(await store.dropIntervals(trx, 10)).to.deep.equal([{ id: dropId, toSampleId: 73 }]);
-      await store.saveMeterState(trx, 10, { openPeriod: { id: 6, start: '2013-06-01', end: '2013-06-14' }, resetDueOn: '2013-06-15', recentDaily: [7n, 9_007_199_254_740_993n], at: AT });
+      await store.saveMeterState(trx, 10, {
+        openPeriod: { id: 6, start: '2013-06-01', end: '2013-06-14' },
+        resetDueOn: '2013-06-15',
+        recentDaily: [7n, 9_007_199_254_740_993n],
+        at: AT,
+      });
     });
-    const ps = await knex(TABLES.periods).whereIn('id', [5, 6]).orderBy('id').select('used_bytes', 'last_sample_id', 'reset_at');
-    expect(ps.map((p) => [String(p.used_bytes), Number(p.last_sample_id), p.reset_at === null ? null : String(p.reset_at).slice(0, 19)])).to.deep.equal([
+    const ps = await knex(TABLES.periods)
+      .whereIn('id', [5, 6])
+      .orderBy('id')
+      .select('used_bytes', 'last_sample_id', 'reset_at');
+    expect(
+      ps.map((p) => [
+        String(p.used_bytes),
+        Number(p.last_sample_id),
+        p.reset_at === null ? null : String(p.reset_at).slice(0, 19),
+      ]),
+    ).to.deep.equal([
       ['9007199254741000', 72, null],
       ['0', 73, '2013-06-02 07:00:00'],
     ]);
-    const s = await knex(TABLES.services).where({ service_id: 10 }).first('open_period_id', 'open_period_end', 'reset_due_on', 'daily_bytes', 'recent_daily_bytes', 'calendar_version');
+    const s = await knex(TABLES.services)
+      .where({ service_id: 10 })
+      .first(
+        'open_period_id',
+        'open_period_end',
+        'reset_due_on',
+        'daily_bytes',
+        'recent_daily_bytes',
+        'calendar_version',
+      );
     // the recent days exact past 2^53 as decimal strings, the latest day alone in daily_bytes
-    expect([Number(s.open_period_id), String(s.open_period_end), String(s.reset_due_on), String(s.daily_bytes), String(s.recent_daily_bytes), Number(s.calendar_version)]).to.deep.equal([6, '2013-06-14', '2013-06-15', '9007199254740993', '["7","9007199254740993"]', 1]);
+    expect([
+      Number(s.open_period_id),
+      String(s.open_period_end),
+      String(s.reset_due_on),
+      String(s.daily_bytes),
+      String(s.recent_daily_bytes),
+      Number(s.calendar_version),
+    ]).to.deep.equal([6, '2013-06-14', '2013-06-15', '9007199254740993', '["7","9007199254740993"]', 1]);
   });
 
   it('refuses an interval kind metering does not write, naming the column', async () => {
     await knex(TABLES.intervals).where({ id: 40 }).update({ kind: 'guess' });
-    const err = await knex.transaction((trx) => store.lockInterval(trx, 40)).then(() => null, (e: unknown) => e as ModuleError);
-    expect(err?.message).to.equal('mod_overusage_intervals.kind holds "guess", which is not one of daily, span, since_reset, before_metering, drop, manual_reset, correction');
+    const err = await knex
+      .transaction((trx) => store.lockInterval(trx, 40))
+      .then(
+        () => null,
+        (e: unknown) => e as ModuleError,
+      );
+    expect(err?.message).to.equal(
+      'mod_overusage_intervals.kind holds "guess", which is not one of daily, span, since_reset, before_metering, drop, manual_reset, correction',
+    );
   });
 });

@@ -4,7 +4,10 @@ import { expect } from 'chai';
 import { PanelApiError } from '../../module/adapters/panel-api.js';
 import { apiEndpoint, createWhmcsHttpApi, parsePanelJson } from '../../module/adapters/whmcs-http-api.js';
 
-type Handler = (req: { url: string; body: URLSearchParams; raw: string; headers: http.IncomingHttpHeaders }, res: http.ServerResponse) => void;
+type Handler = (
+  req: { url: string; body: URLSearchParams; raw: string; headers: http.IncomingHttpHeaders },
+  res: http.ServerResponse,
+) => void;
 
 /** A stand-in for a WHMCS api.php on 127.0.0.1 whose answers each test scripts. */
 async function fakePanel() {
@@ -51,7 +54,15 @@ const catchErr = async (p: Promise<unknown>): Promise<PanelApiError> => {
 describe('WHMCS HTTP API client', () => {
   let panel: Awaited<ReturnType<typeof fakePanel>>;
   const make = (opts: Partial<Parameters<typeof createWhmcsHttpApi>[0]> = {}) =>
-    createWhmcsHttpApi({ url: panel.base, identifier: 'ID', secret: 'S&cret=1', retries: 2, retryBaseMs: 1, timeoutMs: 2000, ...opts });
+    createWhmcsHttpApi({
+      url: panel.base,
+      identifier: 'ID',
+      secret: 'S&cret=1',
+      retries: 2,
+      retryBaseMs: 1,
+      timeoutMs: 2000,
+      ...opts,
+    });
 
   beforeEach(async () => {
     panel = await fakePanel();
@@ -89,7 +100,14 @@ describe('WHMCS HTTP API client', () => {
 
   it('never lets a parameter replace the action or the credentials', async () => {
     panel.json({ result: 'success' });
-    await make().call('LogActivity', { description: 'x', action: 'DeleteClient', secret: 'other', identifier: 'other', username: 'u', password: 'p' });
+    await make().call('LogActivity', {
+      description: 'x',
+      action: 'DeleteClient',
+      secret: 'other',
+      identifier: 'other',
+      username: 'u',
+      password: 'p',
+    });
     const body = panel.seen[0]!.body;
     expect(body.getAll('action')).to.deep.equal(['LogActivity']);
     expect(body.getAll('secret')).to.deep.equal(['S&cret=1']);
@@ -101,16 +119,35 @@ describe('WHMCS HTTP API client', () => {
       '{"result":"success","invoiceid":"12","invoicenum":"","userid":3,"date":"2016-01-01","duedate":"2016-01-08","datepaid":"0000-00-00 00:00:00","subtotal":15.95,"credit":"0.00","tax":"0.00","tax2":"0.00","total":"15.95","balance":"15.95","taxrate":"0.00","taxrate2":"0.00","status":"Unpaid","paymentmethod":"paypal","notes":"","ccgateway":"","items":{"item":[{"id":"1","type":"Hosting","relid":"1","description":"Sample","amount":"15.95","taxed":"0"}]},"transactions":""}',
     );
     const inv = await make().getInvoice(12);
-    expect(inv).to.include({ invoiceId: 12, userId: 3, datePaid: null, subtotal: '15.95', total: '15.95', status: 'Unpaid' });
-    expect(inv.items).to.deep.equal([{ id: 1, type: 'Hosting', relId: 1, description: 'Sample', amount: '15.95', taxed: false }]);
+    expect(inv).to.include({
+      invoiceId: 12,
+      userId: 3,
+      datePaid: null,
+      subtotal: '15.95',
+      total: '15.95',
+      status: 'Unpaid',
+    });
+    expect(inv.items).to.deep.equal([
+      { id: 1, type: 'Hosting', relId: 1, description: 'Sample', amount: '15.95', taxed: false },
+    ]);
     expect(inv.transactions).to.deep.equal([]);
-    expect(parsePanelJson('{"a":12345678901234567890,"b":0.1,"c":7}')).to.deep.equal({ a: '12345678901234567890', b: '0.1', c: 7 });
+    expect(parsePanelJson('{"a":12345678901234567890,"b":0.1,"c":7}')).to.deep.equal({
+      a: '12345678901234567890',
+      b: '0.1',
+      c: 7,
+    });
   });
 
   it('turns result=error into a typed error with WHMCS message, and tells auth failures apart', async () => {
     panel.json({ result: 'error', message: 'Invoice ID Not Found' });
     const e = await catchErr(make().getInvoice(1));
-    expect(e).to.include({ kind: 'api', message: 'Invoice ID Not Found', command: 'GetInvoice', upstream: 'panel', retryable: false });
+    expect(e).to.include({
+      kind: 'api',
+      message: 'Invoice ID Not Found',
+      command: 'GetInvoice',
+      upstream: 'panel',
+      retryable: false,
+    });
     panel.json({ result: 'error', message: 'Authentication Failed' }, 403);
     expect(await catchErr(make().getInvoice(1))).to.include({ kind: 'auth', status: 403 });
     panel.json({ result: 'error', message: 'Invalid IP 10.1.2.3' }, 403);
@@ -175,13 +212,17 @@ describe('WHMCS HTTP API client', () => {
 
   it('reports an unreachable panel as a transport error', async () => {
     await panel.close();
-    const e = await catchErr(createWhmcsHttpApi({ url: panel.base, identifier: 'i', secret: 's', retries: 0 }).getInvoice(1));
+    const e = await catchErr(
+      createWhmcsHttpApi({ url: panel.base, identifier: 'i', secret: 's', retries: 0 }).getInvoice(1),
+    );
     expect(e.kind).to.equal('transport');
     panel = await fakePanel();
   });
 
   it('builds the endpoint from a base URL with or without a trailing slash', () => {
-    expect(apiEndpoint('https://billing.example.net')).to.equal('https://billing.example.net/includes/api.php');
+    expect(apiEndpoint('https://billing.example.net')).to.equal(
+      'https://billing.example.net/includes/api.php',
+    );
     expect(apiEndpoint('https://example.net/whmcs/')).to.equal('https://example.net/whmcs/includes/api.php');
   });
 });

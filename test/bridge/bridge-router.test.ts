@@ -6,7 +6,12 @@ import type { Knex } from 'knex';
 import { silentLogger } from '../../module/adapters/logger.js';
 import { createBridgeStore, type BridgeStore } from '../../module/adapters/bridge-store.js';
 import { createBridgeRelay, type BridgeRelay } from '../../module/adapters/bridge-relay.js';
-import { answerSignature, mintIdentityToken, newNonce, requestSignature } from '../../module/adapters/bridge-signing.js';
+import {
+  answerSignature,
+  mintIdentityToken,
+  newNonce,
+  requestSignature,
+} from '../../module/adapters/bridge-signing.js';
 import { createBridgeRouter, type BridgedAddon } from '../../module/web/bridge-router.js';
 import { migrateDownAll, migrateLatest } from '../../module/adapters/migrator.js';
 import type { HookDefinition } from '../../hooks/hook-types.js';
@@ -32,7 +37,10 @@ function signed(endpoint: string, body: string, o: { secret?: string; ts?: numbe
 function answerIsSigned(res: request.Response, requestNonce: string): boolean {
   const ts = Number(res.headers['x-overusage-timestamp']);
   const nonce = String(res.headers['x-overusage-nonce'] ?? '');
-  return res.headers['x-overusage-signature'] === answerSignature(SECRET, { timestamp: ts, requestNonce, nonce, status: res.status, body: res.text });
+  return (
+    res.headers['x-overusage-signature'] ===
+    answerSignature(SECRET, { timestamp: ts, requestNonce, nonce, status: res.status, body: res.text })
+  );
 }
 
 describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
@@ -47,11 +55,16 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
     templatesDir: undefined,
     activate: () => ({ status: 'success', description: 'active' }),
     // slower than the relay's poll (200 ms): deleting the data takes a while
-    deactivate: () => new Promise((r) => setTimeout(() => r({ status: 'success', description: 'inactive' }), 500)),
+    deactivate: () =>
+      new Promise((r) => setTimeout(() => r({ status: 'success', description: 'inactive' }), 500)),
     upgrade: () => undefined,
     output: (vars) => (outputs.push(vars), `<p>admin ${String(vars.adminid)}</p>`),
     clientarea: () => ({ pagetitle: 'x', breadcrumb: {}, templatefile: 'missing' }),
-    download: (vars) => ({ filename: 'f.csv', contentType: 'text/csv; charset=utf-8', body: `for ${String(vars.adminid ?? vars.clientid)}` }),
+    download: (vars) => ({
+      filename: 'f.csv',
+      contentType: 'text/csv; charset=utf-8',
+      body: `for ${String(vars.adminid ?? vars.clientid)}`,
+    }),
   };
 
   before(async () => {
@@ -61,7 +74,9 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
     store = createBridgeStore(knex);
     relay = createBridgeRelay({ store, log: silentLogger, pollMs: 200, idleTimeoutMs: 2000 });
     app = express();
-    app.use(createBridgeRouter({ secret: SECRET, store, relay, hooks: () => hooks, addon, log: silentLogger }));
+    app.use(
+      createBridgeRouter({ secret: SECRET, store, relay, hooks: () => hooks, addon, log: silentLogger }),
+    );
   });
 
   after(() => relay?.close()); // no relay when the engine's suite was skipped (no MariaDB)
@@ -73,19 +88,36 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
   };
 
   it('dispatches a signed hook to the handlers and signs the answer for that request', async () => {
-    hooks.push({ name: 'EmailPreSend', priority: 10, handler: (v) => (v.relid === 9 ? { abortsend: true } : undefined) });
-    const { nonce, req } = post('hook', { hook: 'EmailPreSend', vars: { messagename: 'Invoice Payment Reminder', relid: 9 } });
+    hooks.push({
+      name: 'EmailPreSend',
+      priority: 10,
+      handler: (v) => (v.relid === 9 ? { abortsend: true } : undefined),
+    });
+    const { nonce, req } = post('hook', {
+      hook: 'EmailPreSend',
+      vars: { messagename: 'Invoice Payment Reminder', relid: 9 },
+    });
     const res = await req;
     expect(res.status).to.equal(200);
-    expect(res.body).to.deep.equal({ status: 'done', answer: { kind: 'merge', values: { abortsend: true } } });
+    expect(res.body).to.deep.equal({
+      status: 'done',
+      answer: { kind: 'merge', values: { abortsend: true } },
+    });
     expect(answerIsSigned(res, nonce)).to.equal(true);
   });
 
   it('refuses a request without signature headers, or signed with another secret, and does not sign the refusal', async () => {
-    const none = await request(app).post('/bridge/v1/hook').set('content-type', 'application/json').send('{"hook":"AfterCronJob"}');
+    const none = await request(app)
+      .post('/bridge/v1/hook')
+      .set('content-type', 'application/json')
+      .send('{"hook":"AfterCronJob"}');
     expect(none.status).to.equal(401);
     expect(none.body.code).to.equal('bad_signature');
-    const { req } = post('hook', { hook: 'AfterCronJob' }, { secret: 'another-secret-0123456789abcdef0123456789' });
+    const { req } = post(
+      'hook',
+      { hook: 'AfterCronJob' },
+      { secret: 'another-secret-0123456789abcdef0123456789' },
+    );
     const res = await req;
     expect(res.status).to.equal(401);
     expect(res.body.code).to.equal('bad_signature');
@@ -94,11 +126,16 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
 
   it('refuses a timestamp more than 5 minutes away, either way', async () => {
     for (const skew of [-301, 301]) {
-      const res = await post('hook', { hook: 'AfterCronJob' }, { ts: Math.floor(Date.now() / 1000) + skew }).req;
+      const res = await post('hook', { hook: 'AfterCronJob' }, { ts: Math.floor(Date.now() / 1000) + skew })
+        .req;
       expect(res.status).to.equal(401);
       expect(res.body.code).to.equal('stale');
     }
-    const ok = await post('hook', { hook: 'InvoicePaid', vars: {} }, { ts: Math.floor(Date.now() / 1000) - 290 }).req;
+    const ok = await post(
+      'hook',
+      { hook: 'InvoicePaid', vars: {} },
+      { ts: Math.floor(Date.now() / 1000) - 290 },
+    ).req;
     expect(ok.status).to.equal(200);
   });
 
@@ -135,7 +172,11 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
 
   it('takes the admin from a token the bridge signed, never from the request', async () => {
     const token = mintIdentityToken(SECRET, { sub: 'admin', id: 7 }, Date.now());
-    const res = await post('output', { identity: token, request: { method: 'GET', query: { adminid: '1' }, body: {} }, modulelink: 'addonmodules.php?module=overusage' }).req;
+    const res = await post('output', {
+      identity: token,
+      request: { method: 'GET', query: { adminid: '1' }, body: {} },
+      modulelink: 'addonmodules.php?module=overusage',
+    }).req;
     expect(res.status).to.equal(200);
     expect(res.body).to.deep.equal({ status: 'done', answer: { html: '<p>admin 7</p>' } });
     expect(outputs.at(-1)).to.deep.include({ adminid: 7 });
@@ -144,7 +185,15 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
   it('refuses a missing, forged, expired or client token on the admin tab', async () => {
     const now = Date.now();
     const [payload, sig] = mintIdentityToken(SECRET, { sub: 'admin', id: 7 }, now).split('.');
-    const forgedPayload = Buffer.from(JSON.stringify({ v: 1, sub: 'admin', id: 1, iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 300 })).toString('base64url');
+    const forgedPayload = Buffer.from(
+      JSON.stringify({
+        v: 1,
+        sub: 'admin',
+        id: 1,
+        iat: Math.floor(now / 1000),
+        exp: Math.floor(now / 1000) + 300,
+      }),
+    ).toString('base64url');
     for (const identity of [
       undefined,
       `${forgedPayload}.${sig}`,
@@ -161,18 +210,35 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
 
   it("hands WHMCS's word on itself (its form token, where it serves the assets, downloads through its page) to the admin tab", async () => {
     const token = mintIdentityToken(SECRET, { sub: 'admin', id: 7 }, Date.now());
-    const host = { csrf: { name: 'token', value: 'a'.repeat(40) }, assets: { base: '../modules/addons/overusage/assets', version: '0.1.0' }, downloads: 'host' };
-    const res = await post('output', { identity: token, request: { method: 'GET', query: {}, body: {} }, ...host }).req;
+    const host = {
+      csrf: { name: 'token', value: 'a'.repeat(40) },
+      assets: { base: '../modules/addons/overusage/assets', version: '0.1.0' },
+      downloads: 'host',
+    };
+    const res = await post('output', {
+      identity: token,
+      request: { method: 'GET', query: {}, body: {} },
+      ...host,
+    }).req;
     expect(res.status).to.equal(200);
     expect(outputs.at(-1)).to.deep.include({ adminid: 7, ...host });
   });
 
   it('download: the file for the admin or the client the token names, and a missing line said in words', async () => {
     const now = Date.now();
-    for (const [sub, id] of [['admin', 7], ['client', 12]] as const) {
-      const res = await post('download', { identity: mintIdentityToken(SECRET, { sub, id }, now), request: { method: 'GET', query: { download: 'line', line: '1', clientid: '999' }, body: {} } }).req;
+    for (const [sub, id] of [
+      ['admin', 7],
+      ['client', 12],
+    ] as const) {
+      const res = await post('download', {
+        identity: mintIdentityToken(SECRET, { sub, id }, now),
+        request: { method: 'GET', query: { download: 'line', line: '1', clientid: '999' }, body: {} },
+      }).req;
       expect(res.status).to.equal(200);
-      expect(res.body).to.deep.equal({ status: 'done', answer: { filename: 'f.csv', contentType: 'text/csv; charset=utf-8', body: `for ${id}` } });
+      expect(res.body).to.deep.equal({
+        status: 'done',
+        answer: { filename: 'f.csv', contentType: 'text/csv; charset=utf-8', body: `for ${id}` },
+      });
     }
     const refused = await post('download', { identity: 'nope', request: {} }).req;
     expect(refused.status).to.equal(401);
@@ -180,15 +246,27 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
     addon.download = () => {
       throw new ModuleError('NOT_FOUND', 'line 5 does not exist');
     };
-    const missing = await post('download', { identity: mintIdentityToken(SECRET, { sub: 'client', id: 12 }, now), request: { method: 'GET', query: { download: 'line', line: '5' }, body: {} } }).req;
+    const missing = await post('download', {
+      identity: mintIdentityToken(SECRET, { sub: 'client', id: 12 }, now),
+      request: { method: 'GET', query: { download: 'line', line: '5' }, body: {} },
+    }).req;
     expect(missing.body).to.deep.equal({ status: 'done', answer: { error: 'line 5 does not exist' } });
   });
 
   it('relays lifecycle calls to the addon definition', async () => {
-    expect((await post('activate', []).req).body).to.deep.equal({ status: 'done', answer: { status: 'success', description: 'active' } });
-    expect((await post('upgrade', { version: '0.9' }).req).body).to.deep.equal({ status: 'done', answer: { status: 'success', description: 'Overusage is up to date.' } });
+    expect((await post('activate', []).req).body).to.deep.equal({
+      status: 'done',
+      answer: { status: 'success', description: 'active' },
+    });
+    expect((await post('upgrade', { version: '0.9' }).req).body).to.deep.equal({
+      status: 'done',
+      answer: { status: 'success', description: 'Overusage is up to date.' },
+    });
     // deactivation may drop the tables a follow-up poll would need: it is answered in one exchange, however long it takes
-    expect((await post('deactivate', {}).req).body).to.deep.equal({ status: 'done', answer: { status: 'success', description: 'inactive' } });
+    expect((await post('deactivate', {}).req).body).to.deep.equal({
+      status: 'done',
+      answer: { status: 'success', description: 'inactive' },
+    });
   });
 
   it('forgets nonces once their timestamps would be refused anyway', async () => {

@@ -11,7 +11,10 @@ const LIB = path.dirname(HOOK_ANSWERS_PHP);
 /** Runs PHP with the addon's lib/ loaded; its JSON output. */
 function php(code: string): unknown {
   const boot = `require ${JSON.stringify(path.join(LIB, 'bootstrap.php'))}; use WHMCS\\Module\\Addon\\Overusage\\{HookAnswers, Hooks};`;
-  const r = spawnSync('php', ['-d', 'display_errors=stderr', '-r', boot + code], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync('php', ['-d', 'display_errors=stderr', '-r', boot + code], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   if (r.error || r.status !== 0) throw new Error(`php failed: ${r.error?.message ?? r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -31,7 +34,9 @@ describe('the PHP side of the hook answers against module/domain/hook-answers.ts
   });
 
   it('reads in PHP the same style for every hook and the same control keys', () => {
-    expect(php('echo json_encode(["style" => HookAnswers::STYLE, "control" => HookAnswers::CONTROL_KEYS]);')).to.deep.equal({
+    expect(
+      php('echo json_encode(["style" => HookAnswers::STYLE, "control" => HookAnswers::CONTROL_KEYS]);'),
+    ).to.deep.equal({
       style: HOOK_STYLE,
       control: [...CONTROL_KEYS],
     });
@@ -43,12 +48,31 @@ describe('the PHP side of the hook answers against module/domain/hook-answers.ts
     const values = { abortsend: 1, abortcmd: '1', abortCancel: 0, abortLogging: true, note: 'kept' };
     const toWhmcs = `$m = new ReflectionMethod(Hooks::class, 'toWhmcs'); $h = (new ReflectionClass(Hooks::class))->newInstanceWithoutConstructor();`;
     const given = JSON.stringify({ kind: 'merge', values });
-    const out = php(`${toWhmcs} echo json_encode($m->invoke($h, 'EmailPreSend', json_decode(${JSON.stringify(given)}, true), []));`);
+    const out = php(
+      `${toWhmcs} echo json_encode($m->invoke($h, 'EmailPreSend', json_decode(${JSON.stringify(given)}, true), []));`,
+    );
     // PHP keeps only a strict true as true: 1 and '1' are not the JSON true the service sends
-    expect(out).to.deep.equal({ abortsend: false, abortcmd: false, abortCancel: false, abortLogging: true, note: 'kept' });
+    expect(out).to.deep.equal({
+      abortsend: false,
+      abortcmd: false,
+      abortCancel: false,
+      abortLogging: true,
+      note: 'kept',
+    });
     // the TypeScript side sends booleans for all four: the service's answer comes back unchanged
-    const combined = combineAnswers('merge', [{ abortsend: true, abortCancel: true }, { abortLogging: true, abortcmd: false, note: 'kept' }]).merged;
-    const back = php(`${toWhmcs} echo json_encode($m->invoke($h, 'EmailPreSend', json_decode(${JSON.stringify(JSON.stringify({ kind: 'merge', values: combined }))}, true), []));`);
-    expect(back).to.deep.equal({ abortsend: true, abortCancel: true, abortLogging: true, abortcmd: false, note: 'kept' });
+    const combined = combineAnswers('merge', [
+      { abortsend: true, abortCancel: true },
+      { abortLogging: true, abortcmd: false, note: 'kept' },
+    ]).merged;
+    const back = php(
+      `${toWhmcs} echo json_encode($m->invoke($h, 'EmailPreSend', json_decode(${JSON.stringify(JSON.stringify({ kind: 'merge', values: combined }))}, true), []));`,
+    );
+    expect(back).to.deep.equal({
+      abortsend: true,
+      abortCancel: true,
+      abortLogging: true,
+      abortcmd: false,
+      note: 'kept',
+    });
   });
 });

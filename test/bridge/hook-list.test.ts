@@ -34,11 +34,27 @@ describe('hooks.php against the hooks the module handles', () => {
   it('registers every handled hook once, at its priority, and nothing else', async () => {
     // every optional part present: the fullest hook list the module can have
     const panel = new Proxy({}, { get: () => async () => ({}) }) as unknown as PanelApi;
-    const mod = createModule({ knex, clock: new ManualClock('2013-06-01T00:00:00Z'), secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => new FakeMaster().gateway(), panel, log: silentLogger, metering: { writer: 'inline' } });
+    const mod = createModule({
+      knex,
+      clock: new ManualClock('2013-06-01T00:00:00Z'),
+      secretKey: TEST_SECRET_KEY,
+      zone: 'Europe/Brussels',
+      gatewayFor: () => new FakeMaster().gateway(),
+      panel,
+      log: silentLogger,
+      metering: { writer: 'inline' },
+    });
     try {
       const handled: Record<string, number[]> = {};
       for (const h of mod.hooks()) (handled[h.name] ??= []).push(h.priority);
-      expect(Object.keys(handled)).to.include.members(['InvoiceCreation', 'EmailPreSend', 'PreModuleSuspend', 'AddInvoiceLateFee', 'DailyCronJob', 'AfterCronJob']);
+      expect(Object.keys(handled)).to.include.members([
+        'InvoiceCreation',
+        'EmailPreSend',
+        'PreModuleSuspend',
+        'AddInvoiceLateFee',
+        'DailyCronJob',
+        'AfterCronJob',
+      ]);
       const out = await runHarness({ action: 'hooks', db: db.url });
       expect(out.errors).to.deep.equal([]);
       expect(out.hooks).to.deep.equal(handled);

@@ -5,7 +5,8 @@ import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay as closeMayInProcess } from '../support/billing-story.js';
 import { buildBridgeWorld, closeMay, phpErrors, requirePhp, type BridgeWorld } from './support.js';
 
-const overusageItems = (inv: { items: Array<{ description: string; amount: string }> }) => inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
+const overusageItems = (inv: { items: Array<{ description: string; amount: string }> }) =>
+  inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
 /** the line text without its random reference code */
 const shape = (d: string) => d.replace(/\[OU-[0-9A-F]{10}\]/, '[OU-…]');
 
@@ -40,7 +41,10 @@ describeEachEngine('the seed scenario through the WHMCS bridge', ({ db }) => {
     // which hooks.php relays to the service
     w.f.clock.set('2013-06-02T07:00:00Z');
     await w.f.panel.runDailyAutomation('2013-06-02');
-    const row = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: w.story.serviceId }).orderBy('id', 'desc').first('invoiceid');
+    const row = await knex('tblinvoiceitems')
+      .where({ type: 'Hosting', relid: w.story.serviceId })
+      .orderBy('id', 'desc')
+      .first('invoiceid');
     return toNum(row.invoiceid);
   }
 
@@ -51,11 +55,15 @@ describeEachEngine('the seed scenario through the WHMCS bridge', ({ db }) => {
     expect(lines).to.have.length(1);
     expect(lines[0]!.amount).to.equal('500.00');
     // 6 000 GB used, 5 000 included, 1 000 × €0.50 = €500.00, in GB (the unit sold) with 2 decimals
-    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 May 2013: 6,000\.00 GB used, 5,000\.00 GB included, 1,000\.00 GB × €0\.50 = €500\.00 \(dispute by 16 June 2013\) \[OU-[0-9A-F]{10}\]$/);
+    expect(lines[0]!.description).to.match(
+      /^Bandwidth overusage 1 – 31 May 2013: 6,000\.00 GB used, 5,000\.00 GB included, 1,000\.00 GB × €0\.50 = €500\.00 \(dispute by 16 June 2013\) \[OU-[0-9A-F]{10}\]$/,
+    );
     expect(inv.total).to.equal('519.95');
     const row = await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first();
     expect(row.status).to.equal('placed');
-    expect(toNum(row.invoice_item_id)).to.equal(inv.items.find((i) => i.description === lines[0]!.description)!.id);
+    expect(toNum(row.invoice_item_id)).to.equal(
+      inv.items.find((i) => i.description === lines[0]!.description)!.id,
+    );
 
     // the one write the service asked for went through the bridge once and came back reported
     const commands = await w.store.list();
@@ -74,9 +82,14 @@ describeEachEngine('the seed scenario through the WHMCS bridge', ({ db }) => {
     await closeMayInProcess(twin);
     twin.f.clock.set('2013-06-02T07:00:00Z');
     await twin.f.panel.runDailyAutomation('2013-06-02');
-    const twinRow = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: twin.story.serviceId }).orderBy('id', 'desc').first('invoiceid');
+    const twinRow = await knex('tblinvoiceitems')
+      .where({ type: 'Hosting', relid: twin.story.serviceId })
+      .orderBy('id', 'desc')
+      .first('invoiceid');
     const twinInv = await twin.f.panel.api.getInvoice(toNum(twinRow.invoiceid));
-    expect(twinInv.items.map((i) => [i.type, shape(i.description), i.amount])).to.deep.equal(inv.items.map((i) => [i.type, shape(i.description), i.amount]));
+    expect(twinInv.items.map((i) => [i.type, shape(i.description), i.amount])).to.deep.equal(
+      inv.items.map((i) => [i.type, shape(i.description), i.amount]),
+    );
     expect(twinInv.total).to.equal(inv.total);
     await twin.mod.close();
   });
@@ -84,7 +97,12 @@ describeEachEngine('the seed scenario through the WHMCS bridge', ({ db }) => {
   it('adds no second line however often WHMCS delivers InvoiceCreation again', async () => {
     const invoiceId = await renewal();
     for (let i = 0; i < 3; i++) {
-      const out = await w.fire('InvoiceCreation', { invoiceid: invoiceId, source: 'autogen', user: 'system', status: 'Unpaid' });
+      const out = await w.fire('InvoiceCreation', {
+        invoiceid: invoiceId,
+        source: 'autogen',
+        user: 'system',
+        status: 'Unpaid',
+      });
       expect(out.ret).to.equal(null);
       expect(out.localApi).to.not.include('UpdateInvoice');
     }

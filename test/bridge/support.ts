@@ -15,10 +15,23 @@ import { createBridgeRelay, type BridgeRelay, type IdleTimer } from '../../modul
 import { createBridgeRouter } from '../../module/web/bridge-router.js';
 import { createModule, type OverusageModule } from '../../module/index.js';
 import type { HookDefinition } from '../../hooks/hook-types.js';
-import { buildPanel, seedStory, serveApi, type PanelFixture, type ServedApi, type Story } from '../panel/support.js';
+import {
+  buildPanel,
+  seedStory,
+  serveApi,
+  type PanelFixture,
+  type ServedApi,
+  type Story,
+} from '../panel/support.js';
 import { FakeMaster } from '../support/fake-gateway.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
-import { checkMysql, createTestDatabase, MYSQL_URL, REQUIRE_MYSQL, type TestDatabase } from '../support/engines.js';
+import {
+  checkMysql,
+  createTestDatabase,
+  MYSQL_URL,
+  REQUIRE_MYSQL,
+  type TestDatabase,
+} from '../support/engines.js';
 
 export const REQUIRE_PHP = process.env.OVERUSAGE_TEST_REQUIRE_PHP === '1';
 export const HARNESS = path.resolve(import.meta.dirname, 'harness', 'run.php');
@@ -30,8 +43,12 @@ let phpCheck: { ok: true; curl: boolean; version: string } | { ok: false; reason
 /** Whether Debian's php-cli is here (and whether it has curl). */
 export function php(): { ok: true; curl: boolean; version: string } | { ok: false; reason: string } {
   if (phpCheck) return phpCheck;
-  const r = spawnSync('php', ['-r', 'echo json_encode([PHP_VERSION, function_exists("curl_init")]);'], { encoding: 'utf8', timeout: 20_000 });
-  if (r.error || r.status !== 0) phpCheck = { ok: false, reason: r.error ? r.error.message : `php exited with ${r.status}: ${r.stderr}` };
+  const r = spawnSync('php', ['-r', 'echo json_encode([PHP_VERSION, function_exists("curl_init")]);'], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  if (r.error || r.status !== 0)
+    phpCheck = { ok: false, reason: r.error ? r.error.message : `php exited with ${r.status}: ${r.stderr}` };
   else {
     const [version, curl] = JSON.parse(r.stdout) as [string, boolean];
     phpCheck = { ok: true, curl, version };
@@ -48,7 +65,8 @@ export async function bridgeDatabase(ctx: Mocha.Context): Promise<TestDatabase> 
   requirePhp(ctx);
   const reason = await checkMysql();
   if (reason) {
-    if (REQUIRE_MYSQL) throw new Error(`MariaDB/MySQL is required but unreachable at ${MYSQL_URL}: ${reason}`);
+    if (REQUIRE_MYSQL)
+      throw new Error(`MariaDB/MySQL is required but unreachable at ${MYSQL_URL}: ${reason}`);
     ctx.skip();
   }
   return createTestDatabase('mysql');
@@ -73,9 +91,13 @@ export function requireCurl(ctx: Mocha.Context): void {
 export function requirePhp(ctx: Mocha.Context): void {
   const p = php();
   // CI runs the bridge as WHMCS does, over curl (the streams fallback has a test of its own)
-  if (p.ok && REQUIRE_PHP && !p.curl) throw new Error("php's curl extension is required (OVERUSAGE_TEST_REQUIRE_PHP=1) but missing: install php-curl");
+  if (p.ok && REQUIRE_PHP && !p.curl)
+    throw new Error(
+      "php's curl extension is required (OVERUSAGE_TEST_REQUIRE_PHP=1) but missing: install php-curl",
+    );
   if (p.ok) return;
-  if (REQUIRE_PHP) throw new Error(`php-cli is required (OVERUSAGE_TEST_REQUIRE_PHP=1) but not usable: ${p.reason}`);
+  if (REQUIRE_PHP)
+    throw new Error(`php-cli is required (OVERUSAGE_TEST_REQUIRE_PHP=1) but not usable: ${p.reason}`);
   ctx.skip();
 }
 
@@ -105,7 +127,17 @@ export interface HarnessOutput {
   activity: Array<{ description: string; userid: number }>;
   localApi: string[];
   errors: string[];
-  menu: Array<{ name: string; label: string; order: number; bodyHtml: string; footerHtml: string; icon: string; badge: string; extras: Record<string, string>; children: unknown[] }> | null;
+  menu: Array<{
+    name: string;
+    label: string;
+    order: number;
+    bodyHtml: string;
+    footerHtml: string;
+    icon: string;
+    badge: string;
+    extras: Record<string, string>;
+    children: unknown[];
+  }> | null;
   answers?: number;
   /** WHMCS's module log as logModuleCall() kept it (its replace list masked) */
   moduleLog: Array<{ module: string; action: string; request: string; response: string; processed: string }>;
@@ -116,9 +148,15 @@ export interface HarnessOutput {
 }
 
 /** Runs one "WHMCS page load" of the harness under php-cli with every error reported. */
-export function runHarness(input: HarnessInput & { db: string; panelApi?: { url: string; identifier: string; secret: string } }): Promise<HarnessOutput> {
+export function runHarness(
+  input: HarnessInput & { db: string; panelApi?: { url: string; identifier: string; secret: string } },
+): Promise<HarnessOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn('php', ['-d', 'error_reporting=-1', '-d', 'display_errors=stderr', '-d', 'log_errors=0', HARNESS], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      'php',
+      ['-d', 'error_reporting=-1', '-d', 'display_errors=stderr', '-d', 'log_errors=0', HARNESS],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
@@ -198,7 +236,11 @@ export interface BridgeWorld {
   /** handlers added to the module's own (tests of return semantics for hooks the module does not handle yet) */
   extraHooks: HookDefinition[];
   /** what the module's addon functions were called with, through the bridge */
-  addonCalls: Array<{ fn: 'activate' | 'deactivate' | 'upgrade' | 'output' | 'clientarea' | 'download'; vars: Record<string, unknown>; result?: unknown }>;
+  addonCalls: Array<{
+    fn: 'activate' | 'deactivate' | 'upgrade' | 'output' | 'clientarea' | 'download';
+    vars: Record<string, unknown>;
+    result?: unknown;
+  }>;
   settings: Record<string, string>;
   runs: HarnessOutput[];
   php(input: HarnessInput): Promise<HarnessOutput>;
@@ -209,9 +251,16 @@ export interface BridgeWorld {
 }
 
 /** The bridge's own tables in WHMCS's database (modules/addons/overusage/lib/Schema.php). */
-export const BRIDGE_TABLES = ['mod_overusage_bridge_outbox', 'mod_overusage_bridge_missed', 'mod_overusage_bridge_throttle'];
+export const BRIDGE_TABLES = [
+  'mod_overusage_bridge_outbox',
+  'mod_overusage_bridge_missed',
+  'mod_overusage_bridge_throttle',
+];
 
-export async function listenOn(app: Express, tls?: { key: string; cert: string }): Promise<{ server: http.Server; url: string }> {
+export async function listenOn(
+  app: Express,
+  tls?: { key: string; cert: string },
+): Promise<{ server: http.Server; url: string }> {
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, app) : http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -229,30 +278,84 @@ export async function deadUrl(): Promise<string> {
  * (its API served on 127.0.0.1 for localAPI), the module composed with it — through the relay
  * (the default) or through the External API —, and the bridge router serving the module.
  */
-export async function buildBridgeWorld(db: { knex: Knex; url: string }, opts: { mode?: 'relay' | 'api'; failMode?: 'open' | 'closed'; log?: Logger; idleTimeoutMs?: number; manualIdle?: boolean; tls?: { key: string; cert: string } } = {}): Promise<BridgeWorld> {
+export async function buildBridgeWorld(
+  db: { knex: Knex; url: string },
+  opts: {
+    mode?: 'relay' | 'api';
+    failMode?: 'open' | 'closed';
+    log?: Logger;
+    idleTimeoutMs?: number;
+    manualIdle?: boolean;
+    tls?: { key: string; cert: string };
+  } = {},
+): Promise<BridgeWorld> {
   const knex = db.knex;
   // the bridge's tables of an earlier world in this database are not this world's
   for (const t of BRIDGE_TABLES) await knex.schema.dropTableIfExists(t);
-  const f = await buildPanel(knex, { start: '2013-04-30T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
+  const f = await buildPanel(knex, {
+    start: '2013-04-30T08:00:00Z',
+    settings: { CreateInvoiceDaysBefore: '7' },
+  });
   const story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-06-09' });
   const api = await serveApi(f);
   const log = opts.log ?? silentLogger;
   const store = createBridgeStore(knex);
   const idle = opts.manualIdle ? manualIdle() : null;
-  const relay = createBridgeRelay({ store, log, pollMs: 1500, idleTimeoutMs: opts.idleTimeoutMs ?? 8000, ...(idle ? { idleTimer: idle } : {}) });
-  const panelApi = opts.mode === 'api' ? createWhmcsHttpApi({ url: api.url, identifier: api.identifier, secret: api.secret, retries: 0 }) : relay.api;
+  const relay = createBridgeRelay({
+    store,
+    log,
+    pollMs: 1500,
+    idleTimeoutMs: opts.idleTimeoutMs ?? 8000,
+    ...(idle ? { idleTimer: idle } : {}),
+  });
+  const panelApi =
+    opts.mode === 'api'
+      ? createWhmcsHttpApi({ url: api.url, identifier: api.identifier, secret: api.secret, retries: 0 })
+      : relay.api;
   const fake = new FakeMaster();
-  const mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => fake.gateway(), panel: panelApi, log, metering: { writer: 'inline' } });
+  const mod = createModule({
+    knex,
+    clock: f.clock,
+    secretKey: TEST_SECRET_KEY,
+    zone: 'Europe/Brussels',
+    gatewayFor: () => fake.gateway(),
+    panel: panelApi,
+    log,
+    metering: { writer: 'inline' },
+  });
   await mod.migrateDown();
   await mod.migrate();
-  const master = await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: 'Europe/Brussels' }, CLI_ACTOR);
+  const master = await mod.masters.add(
+    {
+      name: 'solus',
+      version: 1,
+      baseUrl: 'https://solus.example.net:5656',
+      apiId: 'i',
+      apiKey: 'k',
+      timeZone: 'Europe/Brussels',
+    },
+    CLI_ACTOR,
+  );
   for (const [serviceId, clientId, ref] of [
     [story.serviceId, story.clientId, '101'],
     [story.dutchServiceId, story.dutchClientId, '102'],
   ] as const) {
-    await mod.links.link({ serviceId, clientId, productId: story.productId, masterId: master.id, serverRef: ref }, CLI_ACTOR);
+    await mod.links.link(
+      { serviceId, clientId, productId: story.productId, masterId: master.id, serverRef: ref },
+      CLI_ACTOR,
+    );
   }
-  await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50', precommit: '0.35' } }, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR);
+  await mod.billing.setProduct(
+    story.productId,
+    {
+      unit: 'GB',
+      model: 'per_unit',
+      allowance: '5 TB',
+      prices: { EUR: { overage: '0.50', precommit: '0.35' } },
+      window: { days: 14, counting: 'calendar', holidays: 'BE' },
+    },
+    CLI_ACTOR,
+  );
 
   const gate: Gate = { dropResultsOf: null, seen: [], captured: [] };
   const extraHooks: HookDefinition[] = [];
@@ -284,9 +387,14 @@ export async function buildBridgeWorld(db: { knex: Knex; url: string }, opts: { 
     const endpoint = String(req.params.endpoint);
     gate.seen.push(endpoint);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    gate.captured.push({ endpoint, headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])), body });
+    gate.captured.push({
+      endpoint,
+      headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
+      body,
+    });
     if (endpoint === 'results' && gate.dropResultsOf) {
-      const results = (JSON.parse(body.toString('utf8')) as { results?: Array<{ key: string }> }).results ?? [];
+      const results =
+        (JSON.parse(body.toString('utf8')) as { results?: Array<{ key: string }> }).results ?? [];
       for (const r of results) {
         if ((await store.get(r.key))?.command === gate.dropResultsOf) {
           gate.dropResultsOf = null;
@@ -298,11 +406,25 @@ export async function buildBridgeWorld(db: { knex: Knex; url: string }, opts: { 
     }
     next();
   });
-  app.use(createBridgeRouter({ secret: SECRET, store, relay, hooks: () => [...mod.hooks(), ...extraHooks], addon, log }));
+  app.use(
+    createBridgeRouter({
+      secret: SECRET,
+      store,
+      relay,
+      hooks: () => [...mod.hooks(), ...extraHooks],
+      addon,
+      log,
+    }),
+  );
   const { server, url: serviceUrl } = await listenOn(app, opts.tls);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-bridge-'));
-  const settings: Record<string, string> = { service_url: serviceUrl, shared_secret: SECRET, timeout: '10', fail_mode: opts.failMode ?? 'open' };
+  const settings: Record<string, string> = {
+    service_url: serviceUrl,
+    shared_secret: SECRET,
+    timeout: '10',
+    fail_mode: opts.failMode ?? 'open',
+  };
   const runs: HarnessOutput[] = [];
   let settingsWritten = false;
 
@@ -325,18 +447,41 @@ export async function buildBridgeWorld(db: { knex: Knex; url: string }, opts: { 
     runs,
     async php(input) {
       // the admin's configuration goes in once, and again whenever a test changes it
-      const withSettings = input.settings ? { ...settings, ...input.settings } : settingsWritten ? undefined : settings;
+      const withSettings = input.settings
+        ? { ...settings, ...input.settings }
+        : settingsWritten
+          ? undefined
+          : settings;
       settingsWritten = true;
-      const out = await runHarness({ ...input, ...(withSettings ? { settings: withSettings } : {}), db: db.url, panelApi: { url: api.url, identifier: api.identifier, secret: api.secret } });
+      const out = await runHarness({
+        ...input,
+        ...(withSettings ? { settings: withSettings } : {}),
+        db: db.url,
+        panelApi: { url: api.url, identifier: api.identifier, secret: api.secret },
+      });
       runs.push(out);
       return out;
     },
     fire(hook, vars = {}, extra = {}) {
       return world.php({ action: 'hook', hook, vars, ...extra });
     },
-    connectPanel(hooks = ['InvoiceCreation', 'DailyCronJob', 'AfterCronJob', 'EmailPreSend', 'PreModuleSuspend', 'AddInvoiceLateFee']) {
+    connectPanel(
+      hooks = [
+        'InvoiceCreation',
+        'DailyCronJob',
+        'AfterCronJob',
+        'EmailPreSend',
+        'PreModuleSuspend',
+        'AddInvoiceLateFee',
+      ],
+    ) {
       for (const name of hooks) {
-        f.panel.hooks.add(name, 10, async (vars: Record<string, unknown>) => (await world.fire(name, vars)).ret, 'bridge (php)');
+        f.panel.hooks.add(
+          name,
+          10,
+          async (vars: Record<string, unknown>) => (await world.fire(name, vars)).ret,
+          'bridge (php)',
+        );
       }
     },
     async close() {
@@ -351,7 +496,11 @@ export async function buildBridgeWorld(db: { knex: Knex; url: string }, opts: { 
 }
 
 /** May's last days and the reset on 1 June: the May period closes at 6 TB (the Dutch VPS at 4 TB). */
-export async function closeMay(w: { f: PanelFixture; fake: FakeMaster; mod: OverusageModule }): Promise<void> {
+export async function closeMay(w: {
+  f: PanelFixture;
+  fake: FakeMaster;
+  mod: OverusageModule;
+}): Promise<void> {
   const days: Array<[string, bigint, bigint]> = [
     ['2013-05-30T21:50:00Z', 5900n * GB, 3900n * GB],
     ['2013-05-31T21:50:00Z', 6000n * GB, 4000n * GB],

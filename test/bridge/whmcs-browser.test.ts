@@ -8,7 +8,14 @@ import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import type { TestDatabase } from '../support/engines.js';
 import { packageVersion, ROOT } from '../../tools/whmcs-package.js';
-import { bridgeDatabase, buildBridgeWorld, closeMay, phpErrors, SECRET, type BridgeWorld } from './support.js';
+import {
+  bridgeDatabase,
+  buildBridgeWorld,
+  closeMay,
+  phpErrors,
+  SECRET,
+  type BridgeWorld,
+} from './support.js';
 import { startWhmcsShell, type WhmcsShell } from './whmcs-shell.js';
 
 const DOC = path.join(ROOT, 'docs', 'whmcs.md');
@@ -77,12 +84,16 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
   };
 
   const login = async (page: Page, as: 'admin' | 'client', id: number, to: string, lang = 'english') => {
-    await page.goto(`${shell.url}/harness/login.php?as=${as}&id=${id}&lang=${lang}&to=${encodeURIComponent(to)}`);
+    await page.goto(
+      `${shell.url}/harness/login.php?as=${as}&id=${id}&lang=${lang}&to=${encodeURIComponent(to)}`,
+    );
   };
 
   /** computed style of the first element matching `selector` (a string to evaluate: the tests compile without the DOM's types) */
   const style = (page: Page, selector: string, prop: string): Promise<string> =>
-    page.evaluate(`getComputedStyle(document.querySelector(${JSON.stringify(selector)})).getPropertyValue(${JSON.stringify(prop)})`) as Promise<string>;
+    page.evaluate(
+      `getComputedStyle(document.querySelector(${JSON.stringify(selector)})).getPropertyValue(${JSON.stringify(prop)})`,
+    ) as Promise<string>;
 
   const download = async (page: Page, click: () => Promise<unknown>) => {
     const [d] = await Promise.all([page.waitForEvent('download'), click()]);
@@ -97,28 +108,61 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
     it("installs from the package as docs/whmcs.md says: the guide's commands, then Activate and Configure", async () => {
       const whmcs = fs.mkdtempSync(path.join(w.dir, 'whmcs-'));
       const commands = installCommands();
-      expect(commands).to.deep.equal(['npm run package:whmcs', 'unzip -o dist/overusage-whmcs-<version>.zip -d /path/to/whmcs']);
-      for (const c of commands) execFileSync('bash', ['-c', c.replaceAll('<version>', packageVersion()).replaceAll('/path/to/whmcs', whmcs)], { cwd: ROOT, stdio: 'pipe' });
+      expect(commands).to.deep.equal([
+        'npm run package:whmcs',
+        'unzip -o dist/overusage-whmcs-<version>.zip -d /path/to/whmcs',
+      ]);
+      for (const c of commands)
+        execFileSync(
+          'bash',
+          ['-c', c.replaceAll('<version>', packageVersion()).replaceAll('/path/to/whmcs', whmcs)],
+          { cwd: ROOT, stdio: 'pipe' },
+        );
       // the addon folder with its built assets, and nothing from the repository beside it
-      for (const f of ['overusage.php', 'hooks.php', 'lib/Pages.php', 'lang/dutch.php', 'templates/clientarea.tpl', 'assets/overusage.css', 'assets/overusage.js']) {
+      for (const f of [
+        'overusage.php',
+        'hooks.php',
+        'lib/Pages.php',
+        'lang/dutch.php',
+        'templates/clientarea.tpl',
+        'assets/overusage.css',
+        'assets/overusage.js',
+      ]) {
         expect(fs.existsSync(path.join(whmcs, 'modules', 'addons', 'overusage', f)), f).to.equal(true);
       }
       expect(fs.readdirSync(whmcs)).to.deep.equal(['modules']);
-      expect(fs.readFileSync(path.join(whmcs, 'modules', 'addons', 'overusage', 'assets', 'overusage.css'), 'utf8')).to.equal(fs.readFileSync(path.join(ROOT, 'views', 'assets', 'overusage.css'), 'utf8'));
+      expect(
+        fs.readFileSync(
+          path.join(whmcs, 'modules', 'addons', 'overusage', 'assets', 'overusage.css'),
+          'utf8',
+        ),
+      ).to.equal(fs.readFileSync(path.join(ROOT, 'views', 'assets', 'overusage.css'), 'utf8'));
       shell = await startWhmcsShell(w, whmcs);
 
       // step 4: Setup > Addon Modules: Activate, then Configure with the service's URL and secret
       const doc = fs.readFileSync(DOC, 'utf8');
-      for (const words of ['**Activate**', '**Configure**', '*Service URL*', '*Shared secret*', '**Save Changes**']) expect(doc, words).to.include(words);
+      for (const words of [
+        '**Activate**',
+        '**Configure**',
+        '*Service URL*',
+        '*Shared secret*',
+        '**Save Changes**',
+      ])
+        expect(doc, words).to.include(words);
       const page = watch(await ctx.newPage());
       await login(page, 'admin', 1, '/admin/configaddonmods.php');
       await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Activate' }).click()]);
-      expect(await page.locator('[data-result]').innerText()).to.equal('Overusage is active. Now click Configure and set the service URL and the shared secret.');
+      expect(await page.locator('[data-result]').innerText()).to.equal(
+        'Overusage is active. Now click Configure and set the service URL and the shared secret.',
+      );
       expect(await knex.schema.hasTable('mod_overusage_bridge_outbox')).to.equal(true);
       await page.locator('summary', { hasText: 'Configure' }).click();
       await page.getByLabel('Service URL').fill(w.serviceUrl);
       await page.getByLabel('Shared secret').fill(SECRET);
-      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Save Changes' }).click()]);
+      await Promise.all([
+        page.waitForNavigation(),
+        page.getByRole('button', { name: 'Save Changes' }).click(),
+      ]);
       expect(await page.locator('.alert-success').innerText()).to.equal('Changes Saved Successfully!');
       await page.close();
 
@@ -126,9 +170,14 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
       w.connectPanel(['InvoiceCreation']);
       w.f.clock.set('2013-06-02T07:00:00Z');
       await w.f.panel.runDailyAutomation('2013-06-02');
-      const row = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: w.story.serviceId }).orderBy('id', 'desc').first('invoiceid');
+      const row = await knex('tblinvoiceitems')
+        .where({ type: 'Hosting', relid: w.story.serviceId })
+        .orderBy('id', 'desc')
+        .first('invoiceid');
       invoiceId = toNum(row.invoiceid);
-      expect((await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first()).status).to.equal('placed');
+      expect((await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first()).status).to.equal(
+        'placed',
+      );
     });
   });
 
@@ -169,11 +218,19 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
       // covering 1–30 May: spread evenly, an estimate: 5 900 000 000 000 / 30 = 196 666 666 666 rest
       // 20, so the first 20 days get one byte more) and 6 000 GB on 31 May (100 GB measured); the
       // period's 6 000 GB = 6 × 10^12 bytes in all
-      expect(rows.slice(1).map((r) => r.split(',')[0])).to.deep.equal(Array.from({ length: 31 }, (_, i) => `2013-05-${String(i + 1).padStart(2, '0')}`));
+      expect(rows.slice(1).map((r) => r.split(',')[0])).to.deep.equal(
+        Array.from({ length: 31 }, (_, i) => `2013-05-${String(i + 1).padStart(2, '0')}`),
+      );
       const bytes = rows.slice(1).map((r) => BigInt(r.split(',')[1]!));
-      expect(bytes).to.deep.equal([...Array(20).fill(196_666_666_667n), ...Array(10).fill(196_666_666_666n), 100_000_000_000n]);
+      expect(bytes).to.deep.equal([
+        ...Array(20).fill(196_666_666_667n),
+        ...Array(10).fill(196_666_666_666n),
+        100_000_000_000n,
+      ]);
       expect(bytes.reduce((a, b) => a + b, 0n)).to.equal(6_000_000_000_000n);
-      expect(rows[1]).to.equal('2013-05-01,196666666667,196666666667,false,estimate: a longer interval spread evenly over its days');
+      expect(rows[1]).to.equal(
+        '2013-05-01,196666666667,196666666667,false,estimate: a longer interval spread evenly over its days',
+      );
       expect(rows[31]).to.equal('2013-05-31,100000000000,0,true,');
     });
 
@@ -183,9 +240,16 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
       await line.locator('details.ou-dispute > summary').click();
       // the form carries WHMCS's token, under WHMCS's name
       expect(await line.locator('form input[name=token]').count()).to.equal(1);
-      await line.locator('textarea[name=reason]').fill('I cannot tell where this traffic came from; I want the daily figures.');
-      await Promise.all([page.waitForNavigation(), line.getByRole('button', { name: 'Send the dispute' }).click()]);
-      expect(await page.locator('.ou-flash-success.alert-success').innerText()).to.equal('Your dispute was received. The line is on hold while we look at it.');
+      await line
+        .locator('textarea[name=reason]')
+        .fill('I cannot tell where this traffic came from; I want the daily figures.');
+      await Promise.all([
+        page.waitForNavigation(),
+        line.getByRole('button', { name: 'Send the dispute' }).click(),
+      ]);
+      expect(await page.locator('.ou-flash-success.alert-success').innerText()).to.equal(
+        'Your dispute was received. The line is on hold while we look at it.',
+      );
       expect(await page.locator('li.ou-line').first().getAttribute('data-state')).to.equal('held');
       expect(await style(page, '.ou-flash.alert-success', 'background-color')).to.equal('rgb(212, 237, 218)');
       await page.screenshot({ path: path.join(SHOTS, 'whmcs-client-held.png'), fullPage: true });
@@ -199,7 +263,9 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
     it('puts the usage panel, with our meter styled, on WHMCS’s home page, naming the line under dispute', async () => {
       await page.goto(`${shell.url}/clientarea.php`);
       expect(await page.locator('[data-panel="overusage"]').innerText()).to.include('1 line under dispute');
-      expect(await style(page, '[data-panel="overusage"] .ou-meter-fill', 'fill')).to.equal('rgb(46, 139, 87)');
+      expect(await style(page, '[data-panel="overusage"] .ou-meter-fill', 'fill')).to.equal(
+        'rgb(46, 139, 87)',
+      );
     });
   });
 
@@ -247,7 +313,11 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
     it('is drawn by WHMCS’s Bootstrap 3 with our stylesheet from the addon’s folder, and counts the open dispute', async () => {
       expect(await style(page, '.ou-tabs.nav-tabs', 'border-bottom-color')).to.equal('rgb(221, 221, 221)');
       expect(await style(page, '.ou-card.panel', 'border-top-left-radius')).to.equal('4px');
-      expect(await page.locator('link[rel=stylesheet][href^="../modules/addons/overusage/assets/overusage.css?v="]').count()).to.equal(1);
+      expect(
+        await page
+          .locator('link[rel=stylesheet][href^="../modules/addons/overusage/assets/overusage.css?v="]')
+          .count(),
+      ).to.equal(1);
       expect(await page.locator('.ou-stat').nth(1).innerText()).to.match(/^1\s+open dispute$/);
       await page.screenshot({ path: path.join(SHOTS, 'whmcs-admin.png'), fullPage: true });
     });
@@ -259,9 +329,14 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
       await form.locator('input[name=to][value=waived]').check();
       await page.evaluate("document.querySelector('form.ou-resolve input[name=token]').remove()");
       expect(await form.locator('input[name=token]').count()).to.equal(0);
-      await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: 'Resolve the dispute' }).click()]);
+      await Promise.all([
+        page.waitForNavigation(),
+        form.getByRole('button', { name: 'Resolve the dispute' }).click(),
+      ]);
       expect(await page.locator('body').innerText()).to.equal('Invalid Token');
-      expect(asked).to.deep.equal([`Waive dispute ${(await knex('mod_overusage_disputes').first()).id}: the client no longer owes €500.00?`]);
+      expect(asked).to.deep.equal([
+        `Waive dispute ${(await knex('mod_overusage_disputes').first()).id}: the client no longer owes €500.00?`,
+      ]);
       expect((await knex('mod_overusage_disputes').first()).state).to.equal('open');
     });
 
@@ -270,15 +345,23 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
       await again.locator('input[name=to][value=adjusted]').check();
       await again.locator('select[name=kind]').selectOption('share');
       await again.locator('input[name=percent]').fill('50');
-      await Promise.all([page.waitForNavigation(), again.getByRole('button', { name: 'Preview the new amount' }).click()]);
+      await Promise.all([
+        page.waitForNavigation(),
+        again.getByRole('button', { name: 'Preview the new amount' }).click(),
+      ]);
       // by hand: half of the line's 1 000 GB × €0.50 = €500.00 is €250.00
       expect(await page.locator('[data-preview]').innerText()).to.match(/^New amount: €250\.00 /);
       const resolve = page.locator('form.ou-resolve');
       await resolve.locator('textarea[name=note]').fill('half: the first days were a backup gone wrong');
-      await Promise.all([page.waitForNavigation(), resolve.getByRole('button', { name: 'Resolve the dispute' }).click()]);
+      await Promise.all([
+        page.waitForNavigation(),
+        resolve.getByRole('button', { name: 'Resolve the dispute' }).click(),
+      ]);
       // by hand: from the line's €500.00 to half of it
       expect(asked[0]).to.match(/^Adjust dispute \d+ from €500\.00 to €250\.00\?$/);
-      expect(await page.locator('.ou-flash-success.alert-success').innerText()).to.match(/^Dispute \d+ adjusted: the line now bills €250\.00 \(was €500\.00\)\.$/);
+      expect(await page.locator('.ou-flash-success.alert-success').innerText()).to.match(
+        /^Dispute \d+ adjusted: the line now bills €250\.00 \(was €500\.00\)\.$/,
+      );
       expect(await style(page, '.ou-flash.alert-success', 'background-color')).to.equal('rgb(223, 240, 216)');
       const dispute = await knex('mod_overusage_disputes').first();
       expect(dispute.state).to.equal('adjusted');
@@ -287,9 +370,15 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
     it('downloads the dispute’s raw samples through WHMCS: the two reads of May as SolusVM sent them', async () => {
       const dispute = await knex('mod_overusage_disputes').first();
       await page.goto(`${shell.url}${TAB}&a=dispute&id=${dispute.id}`);
-      const samples = await download(page, () => page.getByRole('link', { name: 'Raw samples (CSV)' }).click());
+      const samples = await download(page, () =>
+        page.getByRole('link', { name: 'Raw samples (CSV)' }).click(),
+      );
       expect(new URL(samples.url).search).to.match(/^\?module=overusage&download=line_samples&id=\d+$/);
-      const counters = samples.text.trim().split('\r\n').slice(1).map((r) => r.split(',')[3]);
+      const counters = samples.text
+        .trim()
+        .split('\r\n')
+        .slice(1)
+        .map((r) => r.split(',')[3]);
       expect(counters).to.include.members(['5900000000000', '6000000000000']);
       await page.screenshot({ path: path.join(SHOTS, 'whmcs-admin-resolved.png'), fullPage: true });
     });
@@ -297,15 +386,31 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
     it('exports the lines through WHMCS: the one line, on its own published invoice, adjusted to €250.00', async () => {
       const dispute = await knex('mod_overusage_disputes').first();
       await page.getByRole('link', { name: 'Lines', exact: true }).click();
-      const lines = await download(page, () => page.getByRole('link', { name: 'Export these lines (CSV)' }).click());
+      const lines = await download(page, () =>
+        page.getByRole('link', { name: 'Export these lines (CSV)' }).click(),
+      );
       expect(lines.name).to.equal('overusage-lines.csv');
       const [head, only, ...more] = lines.text.trim().split('\r\n');
-      expect(head).to.equal('line_id,ref,client_id,service_id,invoice_id,status,state,amount,currency,period_start,period_end,dispute_by,dispute_id,dispute_state,description');
+      expect(head).to.equal(
+        'line_id,ref,client_id,service_id,invoice_id,status,state,amount,currency,period_start,period_end,dispute_by,dispute_id,dispute_state,description',
+      );
       expect(more).to.deep.equal([]);
       // the line left the renewal invoice when it was held, and its own invoice was published with the new amount
       const held = toNum((await knex('mod_overusage_lines').first('invoice_id')).invoice_id);
       expect(held).to.not.equal(invoiceId);
-      expect(only!.split(',').slice(2, 13)).to.deep.equal([String(w.story.clientId), String(w.story.serviceId), String(held), 'placed', 'adjusted', '250.00', 'EUR', '2013-05-01', '2013-05-31', '2013-06-16', String(dispute.id)]);
+      expect(only!.split(',').slice(2, 13)).to.deep.equal([
+        String(w.story.clientId),
+        String(w.story.serviceId),
+        String(held),
+        'placed',
+        'adjusted',
+        '250.00',
+        'EUR',
+        '2013-05-01',
+        '2013-05-31',
+        '2013-06-16',
+        String(dispute.id),
+      ]);
     });
   });
 
@@ -315,7 +420,9 @@ describe('the WHMCS addon in a browser, inside WHMCS’s pages (php -S, Chromium
       const panelApi = new URL(w.api.url);
       const shellOrigin = new URL(shell.url).origin;
       expect(requested.length).to.be.greaterThan(10);
-      expect(requested.filter((u) => new URL(u).port === service.port || new URL(u).port === panelApi.port)).to.deep.equal([]);
+      expect(
+        requested.filter((u) => new URL(u).port === service.port || new URL(u).port === panelApi.port),
+      ).to.deep.equal([]);
       expect(requested.filter((u) => !u.startsWith(shellOrigin) && !u.startsWith('data:'))).to.deep.equal([]);
       // no token of any kind in a URL WHMCS's access log would keep
       expect(requested.filter((u) => /[?&]token=/.test(u))).to.deep.equal([]);

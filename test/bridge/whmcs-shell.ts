@@ -20,7 +20,13 @@ export interface WhmcsShell {
   /** PHP errors, warnings and notices of every page so far */
   errors(): string[];
   /** WHMCS's module log so far */
-  moduleLog(): Array<{ module: string; action: string; request: string; response: string; processed: string }>;
+  moduleLog(): Array<{
+    module: string;
+    action: string;
+    request: string;
+    response: string;
+    processed: string;
+  }>;
   close(): Promise<void>;
 }
 
@@ -34,10 +40,17 @@ async function freePort(): Promise<number> {
 
 /** Makes <root>'s WHMCS parts (its stylesheets) and serves it; the addon folder is the caller's. */
 export async function startWhmcsShell(w: BridgeWorld, root: string): Promise<WhmcsShell> {
-  if (!fs.existsSync(SMARTY)) throw new Error(`Smarty is needed for the client area's template: no ${SMARTY} (Debian package smarty4)`);
+  if (!fs.existsSync(SMARTY))
+    throw new Error(`Smarty is needed for the client area's template: no ${SMARTY} (Debian package smarty4)`);
   fs.mkdirSync(path.join(root, 'assets', 'css'), { recursive: true });
-  fs.copyFileSync(path.join(NODE_MODULES, 'bootstrap3', 'dist', 'css', 'bootstrap.min.css'), path.join(root, 'assets', 'css', 'bootstrap3.min.css'));
-  fs.copyFileSync(path.join(NODE_MODULES, 'bootstrap4', 'dist', 'css', 'bootstrap.min.css'), path.join(root, 'assets', 'css', 'bootstrap4.min.css'));
+  fs.copyFileSync(
+    path.join(NODE_MODULES, 'bootstrap3', 'dist', 'css', 'bootstrap.min.css'),
+    path.join(root, 'assets', 'css', 'bootstrap3.min.css'),
+  );
+  fs.copyFileSync(
+    path.join(NODE_MODULES, 'bootstrap4', 'dist', 'css', 'bootstrap.min.css'),
+    path.join(root, 'assets', 'css', 'bootstrap4.min.css'),
+  );
   // a page without an icon of its own (WHMCS's plain "Invalid Token") makes the browser ask for one
   fs.writeFileSync(path.join(root, 'favicon.ico'), '');
   const work = fs.mkdtempSync(path.join(w.dir, 'shell-'));
@@ -49,20 +62,44 @@ export async function startWhmcsShell(w: BridgeWorld, root: string): Promise<Whm
   const configFile = path.join(work, 'config.json');
   fs.writeFileSync(
     configFile,
-    JSON.stringify({ db: w.dbUrl, panelApi: { url: w.api.url, identifier: w.api.identifier, secret: w.api.secret }, sessionDir: path.join(work, 'sessions'), compileDir: path.join(work, 'compile'), moduleLogFile, errorLogFile, smarty: SMARTY }),
+    JSON.stringify({
+      db: w.dbUrl,
+      panelApi: { url: w.api.url, identifier: w.api.identifier, secret: w.api.secret },
+      sessionDir: path.join(work, 'sessions'),
+      compileDir: path.join(work, 'compile'),
+      moduleLogFile,
+      errorLogFile,
+      smarty: SMARTY,
+    }),
   );
   let child: ChildProcess | null = null;
   let url = '';
   let stderr = '';
   for (let attempt = 0; attempt < 5 && !url; attempt++) {
     const port = await freePort();
-    child = spawn('php', ['-d', 'error_reporting=-1', '-d', 'display_errors=0', '-d', 'log_errors=0', '-S', `127.0.0.1:${port}`, '-t', root, ROUTER], {
-      env: { ...process.env, OVERUSAGE_HARNESS_CONFIG: configFile, PHP_CLI_SERVER_WORKERS: '4' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-      // its own process group: with PHP_CLI_SERVER_WORKERS the server forks workers, which a
-      // signal to the parent alone leaves running (seen: php -S processes alive long after the tests)
-      detached: true,
-    });
+    child = spawn(
+      'php',
+      [
+        '-d',
+        'error_reporting=-1',
+        '-d',
+        'display_errors=0',
+        '-d',
+        'log_errors=0',
+        '-S',
+        `127.0.0.1:${port}`,
+        '-t',
+        root,
+        ROUTER,
+      ],
+      {
+        env: { ...process.env, OVERUSAGE_HARNESS_CONFIG: configFile, PHP_CLI_SERVER_WORKERS: '4' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+        // its own process group: with PHP_CLI_SERVER_WORKERS the server forks workers, which a
+        // signal to the parent alone leaves running (seen: php -S processes alive long after the tests)
+        detached: true,
+      },
+    );
     child.stderr!.on('data', (d) => (stderr += String(d)));
     for (let i = 0; i < 100; i++) {
       if (child.exitCode !== null) break;
@@ -89,7 +126,16 @@ export async function startWhmcsShell(w: BridgeWorld, root: string): Promise<Whm
         .readFileSync(moduleLogFile, 'utf8')
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as { module: string; action: string; request: string; response: string; processed: string }),
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              module: string;
+              action: string;
+              request: string;
+              response: string;
+              processed: string;
+            },
+        ),
     close: async () => {
       process.removeListener('exit', onExit);
       if (running.exitCode === null) {

@@ -29,12 +29,27 @@ import type { CrashOrders } from '../support/crash-child.js';
  */
 const MARK_SENT = /^update [`"]?mod_overusage_outbox[`"]? set [`"]?status[`"]? = \?, [`"]?outcome[`"]?/i;
 
-async function recover(url: string, at: string, check: (ctx: { knex: Knex; panel: ReturnType<typeof createPanel> }) => Promise<void>): Promise<void> {
+async function recover(
+  url: string,
+  at: string,
+  check: (ctx: { knex: Knex; panel: ReturnType<typeof createPanel> }) => Promise<void>,
+): Promise<void> {
   const db = openDatabase(url);
   try {
     const clock = new ManualClock(at);
     const panel = createPanel({ knex: db.knex, clock, zone: 'Europe/Brussels', log: silentLogger });
-    const mod = createModule({ knex: db.knex, clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => { throw new Error('no SolusVM'); }, panel: panel.api, log: silentLogger, metering: { writer: 'inline' } });
+    const mod = createModule({
+      knex: db.knex,
+      clock,
+      secretKey: TEST_SECRET_KEY,
+      zone: 'Europe/Brussels',
+      gatewayFor: () => {
+        throw new Error('no SolusVM');
+      },
+      panel: panel.api,
+      log: silentLogger,
+      metering: { writer: 'inline' },
+    });
     panel.addons.register(mod.addon);
     await panel.addons.boot();
     // the next tick: what the dead process left is finished, the outbox sent
@@ -82,16 +97,25 @@ for (const engine of ENGINES) {
     });
 
     /** Kills the window at every statement; `adminMarkAt`: the statement that marks the admin email sent. */
-    async function sweep(template: Template, orders: (url: string, k: number) => CrashOrders, check: (url: string, k: number, adminMarkAt: number) => Promise<void>): Promise<number> {
+    async function sweep(
+      template: Template,
+      orders: (url: string, k: number) => CrashOrders,
+      check: (url: string, k: number, adminMarkAt: number) => Promise<void>,
+    ): Promise<number> {
       let adminMarkAt = -1;
-      const report = await killAtEveryStatement(template, orders, async (url, k) => check(url, k, adminMarkAt), {
-        // the whole window's statements are known before the first kill
-        onMeasured: (sql) => {
-          const marks = sql.map((q, i) => (MARK_SENT.test(q) ? i + 1 : 0)).filter(Boolean);
-          expect(marks, 'the client email and the admin email are each marked sent').to.have.length(2);
-          adminMarkAt = marks[1]!;
+      const report = await killAtEveryStatement(
+        template,
+        orders,
+        async (url, k) => check(url, k, adminMarkAt),
+        {
+          // the whole window's statements are known before the first kill
+          onMeasured: (sql) => {
+            const marks = sql.map((q, i) => (MARK_SENT.test(q) ? i + 1 : 0)).filter(Boolean);
+            expect(marks, 'the client email and the admin email are each marked sent').to.have.length(2);
+            adminMarkAt = marks[1]!;
+          },
         },
-      });
+      );
       return report.statements;
     }
 
@@ -104,13 +128,20 @@ for (const engine of ENGINES) {
         const seen = new Set<string>();
         const n = await sweep(
           template,
-          (url, killAt) => ({ url, killAt, at: '2013-06-05T10:00:00Z', scenario: { kind: 'dispute-open', lineId, clientId } }),
+          (url, killAt) => ({
+            url,
+            killAt,
+            at: '2013-06-05T10:00:00Z',
+            scenario: { kind: 'dispute-open', lineId, clientId },
+          }),
           (url, k, adminMarkAt) =>
             recover(url, '2013-06-05T10:05:00Z', async ({ knex, panel }) => {
               const where = `killed at statement ${k}`;
               const d = await knex('mod_overusage_disputes').first();
               const line = await knex('mod_overusage_lines').where({ id: lineId }).first();
-              const over = (await panel.api.getInvoice(renewal)).items.filter((i) => i.description.includes(`[${line.ref_code}]`));
+              const over = (await panel.api.getInvoice(renewal)).items.filter((i) =>
+                i.description.includes(`[${line.ref_code}]`),
+              );
               if (!d) {
                 seen.add('absent');
                 expect(line.status, where).to.equal('placed');
@@ -125,11 +156,21 @@ for (const engine of ENGINES) {
               const renewed = await panel.api.getInvoice(renewal);
               expect(renewed.total, where).to.equal('19.95');
               const held = await panel.api.getInvoice(toNum(d.held_invoice_id));
-              expect([held.status, held.total, held.items.length], where).to.deep.equal(['Draft', '500.00', 1]);
+              expect([held.status, held.total, held.items.length], where).to.deep.equal([
+                'Draft',
+                '500.00',
+                1,
+              ]);
               const drafts = await knex('tblinvoices').where({ userid: clientId, status: 'Draft' });
               expect(drafts, `${where}: one held draft`).to.have.length(1);
-              expect(await sentWith(knex, messageRef(`dispute:${id}:opened:client`)), `${where}: the client's email`).to.equal(1);
-              expect(await sentWith(knex, messageRef(`dispute:${id}:opened:admin`)), `${where}: the admin's email`).to.equal(k === adminMarkAt ? 2 : 1);
+              expect(
+                await sentWith(knex, messageRef(`dispute:${id}:opened:client`)),
+                `${where}: the client's email`,
+              ).to.equal(1);
+              expect(
+                await sentWith(knex, messageRef(`dispute:${id}:opened:admin`)),
+                `${where}: the admin's email`,
+              ).to.equal(k === adminMarkAt ? 2 : 1);
             }),
         );
         expect(n).to.be.greaterThan(15);
@@ -142,7 +183,11 @@ for (const engine of ENGINES) {
     it('upholding: the held line is published once, and each email goes out once', async () => {
       const { db } = await story();
       s.f.clock.set('2013-06-05T10:00:00Z');
-      const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: { type: 'client', id: String(s.story.clientId) } });
+      const opened = await s.mod.disputes!.open({
+        lineId,
+        reason: 'too much',
+        actor: { type: 'client', id: String(s.story.clientId) },
+      });
       if (!opened.ok) throw new Error(opened.message);
       const disputeId = opened.value.id;
       const heldId = opened.value.heldInvoiceId!;
@@ -152,7 +197,12 @@ for (const engine of ENGINES) {
         const seen = new Set<string>();
         await sweep(
           template,
-          (url, killAt) => ({ url, killAt, at: '2013-06-06T10:00:00Z', scenario: { kind: 'dispute-resolve', disputeId, to: 'upheld' } }),
+          (url, killAt) => ({
+            url,
+            killAt,
+            at: '2013-06-06T10:00:00Z',
+            scenario: { kind: 'dispute-resolve', disputeId, to: 'upheld' },
+          }),
           (url, k, adminMarkAt) =>
             recover(url, '2013-06-06T10:05:00Z', async ({ knex, panel }) => {
               const where = `killed at statement ${k}`;
@@ -163,15 +213,32 @@ for (const engine of ENGINES) {
                 seen.add('open');
                 expect(d.resolving_to, where).to.equal(null);
                 expect(held.status, where).to.equal('Draft');
-                expect(await sentWith(knex, messageRef(`dispute:${disputeId}:upheld:client`)), where).to.equal(0);
+                expect(
+                  await sentWith(knex, messageRef(`dispute:${disputeId}:upheld:client`)),
+                  where,
+                ).to.equal(0);
                 return;
               }
               seen.add('upheld');
-              expect([d.state, d.resolving_to, d.hold_state], where).to.deep.equal(['upheld', null, 'published']);
+              expect([d.state, d.resolving_to, d.hold_state], where).to.deep.equal([
+                'upheld',
+                null,
+                'published',
+              ]);
               // published once, due 14 days after the decision (6 + 14 = 20 June), for €500.00
-              expect([held.status, held.total, held.dueDate], where).to.deep.equal(['Unpaid', '500.00', '2013-06-20']);
-              expect(await sentWith(knex, messageRef(`dispute:${disputeId}:upheld:client`)), `${where}: the client's email`).to.equal(1);
-              expect(await sentWith(knex, messageRef(`dispute:${disputeId}:upheld:admin`)), `${where}: the admin's email`).to.equal(k === adminMarkAt ? 2 : 1);
+              expect([held.status, held.total, held.dueDate], where).to.deep.equal([
+                'Unpaid',
+                '500.00',
+                '2013-06-20',
+              ]);
+              expect(
+                await sentWith(knex, messageRef(`dispute:${disputeId}:upheld:client`)),
+                `${where}: the client's email`,
+              ).to.equal(1);
+              expect(
+                await sentWith(knex, messageRef(`dispute:${disputeId}:upheld:admin`)),
+                `${where}: the admin's email`,
+              ).to.equal(k === adminMarkAt ? 2 : 1);
             }),
         );
         expect([...seen].sort()).to.deep.equal(['open', 'upheld']);
@@ -183,9 +250,18 @@ for (const engine of ENGINES) {
     it('waiving a line paid already: the €500.00 credit is given once, and each email goes out once', async () => {
       const { db } = await story();
       // Ann paid the whole renewal (€519.95) before disputing: the line goes to a refund-or-credit decision
-      await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'paid-all', gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
+      await s.f.panel.api.addInvoicePayment({
+        invoiceId: renewal,
+        transId: 'paid-all',
+        gateway: 'banktransfer',
+        date: '2013-06-03 10:00:00',
+      });
       s.f.clock.set('2013-06-05T10:00:00Z');
-      const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: { type: 'client', id: String(s.story.clientId) } });
+      const opened = await s.mod.disputes!.open({
+        lineId,
+        reason: 'too much',
+        actor: { type: 'client', id: String(s.story.clientId) },
+      });
       if (!opened.ok) throw new Error(opened.message);
       expect(opened.value.holdState).to.equal('refund_decision');
       const disputeId = opened.value.id;
@@ -195,7 +271,12 @@ for (const engine of ENGINES) {
         const seen = new Set<string>();
         await sweep(
           template,
-          (url, killAt) => ({ url, killAt, at: '2013-06-06T10:00:00Z', scenario: { kind: 'dispute-resolve', disputeId, to: 'waived' } }),
+          (url, killAt) => ({
+            url,
+            killAt,
+            at: '2013-06-06T10:00:00Z',
+            scenario: { kind: 'dispute-resolve', disputeId, to: 'waived' },
+          }),
           (url, k, adminMarkAt) =>
             recover(url, '2013-06-06T10:05:00Z', async ({ knex }) => {
               const where = `killed at statement ${k}`;
@@ -209,9 +290,18 @@ for (const engine of ENGINES) {
               }
               seen.add('waived');
               expect([d.state, d.settlement], where).to.deep.equal(['waived', 'credited']);
-              expect(credits.map((c) => String(c.amount)), `${where}: credited once`).to.deep.equal(['500.00']);
-              expect(await sentWith(knex, messageRef(`dispute:${disputeId}:waived:client`)), `${where}: the client's email`).to.equal(1);
-              expect(await sentWith(knex, messageRef(`dispute:${disputeId}:waived:admin`)), `${where}: the admin's email`).to.equal(k === adminMarkAt ? 2 : 1);
+              expect(
+                credits.map((c) => String(c.amount)),
+                `${where}: credited once`,
+              ).to.deep.equal(['500.00']);
+              expect(
+                await sentWith(knex, messageRef(`dispute:${disputeId}:waived:client`)),
+                `${where}: the client's email`,
+              ).to.equal(1);
+              expect(
+                await sentWith(knex, messageRef(`dispute:${disputeId}:waived:admin`)),
+                `${where}: the admin's email`,
+              ).to.equal(k === adminMarkAt ? 2 : 1);
             }),
         );
         expect([...seen].sort()).to.deep.equal(['open', 'waived']);

@@ -49,35 +49,65 @@ for (const engine of ENGINES) {
       const outcomes: string[] = [];
       const report = await killAtEveryStatement(
         template,
-        (url, killAt) => ({ url, killAt, at: '2013-06-02T07:00:00Z', scenario: { kind: 'renewal', date: '2013-06-02' } }),
+        (url, killAt) => ({
+          url,
+          killAt,
+          at: '2013-06-02T07:00:00Z',
+          scenario: { kind: 'renewal', date: '2013-06-02' },
+        }),
         async (url, k, sql) => {
           const db = openDatabase(url);
           try {
             const knex = db.knex;
             const clock = new ManualClock('2013-06-02T07:10:00Z');
             const panel = createPanel({ knex, clock, zone: 'Europe/Brussels', log: silentLogger });
-            const mod = createModule({ knex, clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => { throw new Error('no SolusVM'); }, panel: panel.api, log: silentLogger, metering: { writer: 'inline' } });
+            const mod = createModule({
+              knex,
+              clock,
+              secretKey: TEST_SECRET_KEY,
+              zone: 'Europe/Brussels',
+              gatewayFor: () => {
+                throw new Error('no SolusVM');
+              },
+              panel: panel.api,
+              log: silentLogger,
+              metering: { writer: 'inline' },
+            });
             panel.addons.register(mod.addon);
             await panel.addons.boot();
             const before = await knex('mod_overusage_lines').select('status');
             const rerun = await panel.runDailyAutomation('2013-06-02');
-            expect(rerun.resumed, `statement ${k}: the rerun takes the day over from the dead process`).to.equal(true);
+            expect(
+              rerun.resumed,
+              `statement ${k}: the rerun takes the day over from the dead process`,
+            ).to.equal(true);
             const where = `killed at statement ${k} (${sql.slice(0, 80)})`;
             for (const [serviceId, expected] of [
               [ids.ann, ['500.00']],
               [ids.jan, []],
             ] as const) {
-              const renewals = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: serviceId }).select('invoiceid');
+              const renewals = await knex('tblinvoiceitems')
+                .where({ type: 'Hosting', relid: serviceId })
+                .select('invoiceid');
               expect(renewals, `${where}: one renewal invoice for service ${serviceId}`).to.have.length(1);
               const inv = await panel.api.getInvoice(toNum(renewals[0]!.invoiceid));
               expect(inv.status).to.equal('Unpaid');
               const over = inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
-              expect(over.map((i) => i.amount), `${where}: overusage lines on the invoice of service ${serviceId}`).to.deep.equal(expected);
+              expect(
+                over.map((i) => i.amount),
+                `${where}: overusage lines on the invoice of service ${serviceId}`,
+              ).to.deep.equal(expected);
               if (expected.length) {
                 expect(inv.total, where).to.equal('519.95');
                 const lines = await knex('mod_overusage_lines').where({ service_id: serviceId });
-                expect(lines.map((l) => [l.status, toNum(l.invoice_id), toNum(l.invoice_item_id)]), where).to.deep.equal([['placed', inv.invoiceId, over[0]!.id]]);
-                expect((await knex('mod_overusage_charges').where({ id: lines[0].charge_id }).first()).status, where).to.equal('billed');
+                expect(
+                  lines.map((l) => [l.status, toNum(l.invoice_id), toNum(l.invoice_item_id)]),
+                  where,
+                ).to.deep.equal([['placed', inv.invoiceId, over[0]!.id]]);
+                expect(
+                  (await knex('mod_overusage_charges').where({ id: lines[0].charge_id }).first()).status,
+                  where,
+                ).to.equal('billed');
               }
             }
             outcomes.push(`${k}:${before.map((b) => b.status).join('+') || 'none'}`);
@@ -87,7 +117,7 @@ for (const engine of ENGINES) {
           }
         },
       );
-      if (process.env.OVERUSAGE_CRASH_VERBOSE) console.log(report.statements, outcomes.join(" "));
+      if (process.env.OVERUSAGE_CRASH_VERBOSE) console.log(report.statements, outcomes.join(' '));
       // every statement of the window was a kill point
       expect(outcomes).to.have.length(report.statements);
       expect(report.statements).to.be.greaterThan(20);

@@ -18,17 +18,34 @@ describe('what a period bills now', () => {
 
   it('the invoiced lines summed; a pending line does not count', () => {
     // 500.00 + 300.00 = 800.00
-    expect(billedNow([line('billed', 50_000n), line('paid', 30_000n)])).to.deep.equal({ amountMinor: 80_000n, afterDispute: null });
-    expect(billedNow([line('billed', 50_000n), line('pending', 30_000n)])).to.deep.equal({ amountMinor: 50_000n, afterDispute: null });
+    expect(billedNow([line('billed', 50_000n), line('paid', 30_000n)])).to.deep.equal({
+      amountMinor: 80_000n,
+      afterDispute: null,
+    });
+    expect(billedNow([line('billed', 50_000n), line('pending', 30_000n)])).to.deep.equal({
+      amountMinor: 50_000n,
+      afterDispute: null,
+    });
     // an upheld dispute leaves the line as billed
-    expect(billedNow([line('billed', 50_000n, 'upheld')])).to.deep.equal({ amountMinor: 50_000n, afterDispute: null });
+    expect(billedNow([line('billed', 50_000n, 'upheld')])).to.deep.equal({
+      amountMinor: 50_000n,
+      afterDispute: null,
+    });
   });
 
   it('a waived line bills 0, whether its status or its dispute says so', () => {
     // 300.00 still billed beside a waived 500.00: not every line waived, none adjusted
-    expect(billedNow([line('waived', 50_000n), line('billed', 30_000n)])).to.deep.equal({ amountMinor: 30_000n, afterDispute: null });
-    expect(billedNow([line('billed', 50_000n, 'waived'), line('billed', 30_000n)])).to.deep.equal({ amountMinor: 30_000n, afterDispute: null });
-    expect(billedNow([line('waived', 50_000n), line('billed', 30_000n, 'waived'), line('pending', 10_000n)])).to.deep.equal({
+    expect(billedNow([line('waived', 50_000n), line('billed', 30_000n)])).to.deep.equal({
+      amountMinor: 30_000n,
+      afterDispute: null,
+    });
+    expect(billedNow([line('billed', 50_000n, 'waived'), line('billed', 30_000n)])).to.deep.equal({
+      amountMinor: 30_000n,
+      afterDispute: null,
+    });
+    expect(
+      billedNow([line('waived', 50_000n), line('billed', 30_000n, 'waived'), line('pending', 10_000n)]),
+    ).to.deep.equal({
       amountMinor: 0n,
       afterDispute: 'waived',
     });
@@ -36,10 +53,12 @@ describe('what a period bills now', () => {
 
   it('an adjusted line bills its new amount and the period says so', () => {
     // adjusted to 350.00 beside a waived 300.00: 350.00
-    expect(billedNow([line('billed', 35_000n, 'adjusted'), line('billed', 30_000n, 'waived')])).to.deep.equal({
-      amountMinor: 35_000n,
-      afterDispute: 'adjusted',
-    });
+    expect(billedNow([line('billed', 35_000n, 'adjusted'), line('billed', 30_000n, 'waived')])).to.deep.equal(
+      {
+        amountMinor: 35_000n,
+        afterDispute: 'adjusted',
+      },
+    );
   });
 });
 

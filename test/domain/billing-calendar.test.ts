@@ -1,7 +1,26 @@
 import { expect } from 'chai';
-import { billingDayOf, calendarLabel, createdOnIn, fullPeriodDays, parseCalendarLabel, periodAfter, periodOf, periodsCovering, serviceCalendar } from '../../module/domain/billing-calendar.js';
+import {
+  billingDayOf,
+  calendarLabel,
+  createdOnIn,
+  fullPeriodDays,
+  parseCalendarLabel,
+  periodAfter,
+  periodOf,
+  periodsCovering,
+  serviceCalendar,
+} from '../../module/domain/billing-calendar.js';
 
-const base = { servicePolicy: null, serviceDay: null, solusvmPolicy: null, solusvmCreatedOn: null, masterPolicy: 'first_of_month' as const, zone: 'Europe/Brussels', regdate: null, billingDay: null };
+const base = {
+  servicePolicy: null,
+  serviceDay: null,
+  solusvmPolicy: null,
+  solusvmCreatedOn: null,
+  masterPolicy: 'first_of_month' as const,
+  zone: 'Europe/Brussels',
+  regdate: null,
+  billingDay: null,
+};
 
 describe('the billing calendar', () => {
   it('makes calendar months for the 1st, whatever the day asked about', () => {
@@ -12,7 +31,7 @@ describe('the billing calendar', () => {
     expect(periodOf(cal, '2013-12-15')).to.deep.equal({ start: '2013-12-01', end: '2013-12-31' });
   });
 
-  it('puts an anniversary on the 29th–31st on a shorter month\'s last day, as SolusVM resets it', () => {
+  it("puts an anniversary on the 29th–31st on a shorter month's last day, as SolusVM resets it", () => {
     const on31 = { basis: 'anniversary' as const, anchorDay: 31 };
     // 31 Jan – 27 Feb (the next starts on 28 Feb), 28 Feb – 30 Mar, 31 Mar – 29 Apr, 30 Apr – 30 May
     expect(periodOf(on31, '2013-02-10')).to.deep.equal({ start: '2013-01-31', end: '2013-02-27' });
@@ -29,16 +48,45 @@ describe('the billing calendar', () => {
   it('walks periods one after another, even from a period a changed calendar left shorter', () => {
     const cal = { basis: 'anniversary' as const, anchorDay: 17 };
     expect(periodAfter(cal, '2013-05-31')).to.deep.equal({ start: '2013-06-01', end: '2013-06-16' });
-    expect(periodsCovering(cal, { start: '2013-05-01', end: '2013-05-31' }, '2013-07-20').map((p) => p.start)).to.deep.equal(['2013-05-01', '2013-06-01', '2013-06-17', '2013-07-17']);
+    expect(
+      periodsCovering(cal, { start: '2013-05-01', end: '2013-05-31' }, '2013-07-20').map((p) => p.start),
+    ).to.deep.equal(['2013-05-01', '2013-06-01', '2013-06-17', '2013-07-17']);
   });
 
-  it('takes the service\'s own setting first, then SolusVM 2\'s plan, then the master\'s', () => {
-    expect(serviceCalendar({ ...base, solusvmPolicy: 'anniversary', solusvmCreatedOn: '2012-02-17' }).calendar).to.deep.equal({ basis: 'anniversary', anchorDay: 17 });
-    expect(serviceCalendar({ ...base, servicePolicy: 'first_of_month', solusvmPolicy: 'anniversary', solusvmCreatedOn: '2012-02-17' }).calendar).to.deep.equal({ basis: 'first_of_month', anchorDay: 1 });
+  it("takes the service's own setting first, then SolusVM 2's plan, then the master's", () => {
+    expect(
+      serviceCalendar({ ...base, solusvmPolicy: 'anniversary', solusvmCreatedOn: '2012-02-17' }).calendar,
+    ).to.deep.equal({ basis: 'anniversary', anchorDay: 17 });
+    expect(
+      serviceCalendar({
+        ...base,
+        servicePolicy: 'first_of_month',
+        solusvmPolicy: 'anniversary',
+        solusvmCreatedOn: '2012-02-17',
+      }).calendar,
+    ).to.deep.equal({ basis: 'first_of_month', anchorDay: 1 });
     // the anniversary day: the service's, else SolusVM's creation day, else the registration day (or the other way round by setting)
-    expect(serviceCalendar({ ...base, masterPolicy: 'anniversary', regdate: '2013-01-09', solusvmCreatedOn: '2013-01-08' }).calendar.anchorDay).to.equal(8);
-    expect(serviceCalendar({ ...base, masterPolicy: 'anniversary', regdate: '2013-01-09', solusvmCreatedOn: '2013-01-08', anniversaryFrom: 'panel' }).calendar.anchorDay).to.equal(9);
-    expect(serviceCalendar({ ...base, masterPolicy: 'anniversary', serviceDay: 30, regdate: '2013-01-09' }).calendar.anchorDay).to.equal(30);
+    expect(
+      serviceCalendar({
+        ...base,
+        masterPolicy: 'anniversary',
+        regdate: '2013-01-09',
+        solusvmCreatedOn: '2013-01-08',
+      }).calendar.anchorDay,
+    ).to.equal(8);
+    expect(
+      serviceCalendar({
+        ...base,
+        masterPolicy: 'anniversary',
+        regdate: '2013-01-09',
+        solusvmCreatedOn: '2013-01-08',
+        anniversaryFrom: 'panel',
+      }).calendar.anchorDay,
+    ).to.equal(9);
+    expect(
+      serviceCalendar({ ...base, masterPolicy: 'anniversary', serviceDay: 30, regdate: '2013-01-09' })
+        .calendar.anchorDay,
+    ).to.equal(30);
     // a counter that never resets: the panel's billing day; the counter rule says never
     const never = serviceCalendar({ ...base, masterPolicy: 'never', billingDay: 5, regdate: '2013-01-09' });
     expect(never.calendar).to.deep.equal({ basis: 'billing_cycle', anchorDay: 5 });
@@ -48,7 +96,7 @@ describe('the billing calendar', () => {
     expect(() => parseCalendarLabel('anniversary:32')).to.throw(/1 to 31/);
   });
 
-  it('reads the billing day from the next due date, keeping a registration day past a short month\'s end', () => {
+  it("reads the billing day from the next due date, keeping a registration day past a short month's end", () => {
     expect(billingDayOf('2013-06-09', '2013-01-09')).to.equal(9);
     expect(billingDayOf('2013-02-28', '2012-10-31')).to.equal(31);
     expect(billingDayOf('2013-02-28', '2012-10-28')).to.equal(28);
@@ -70,16 +118,32 @@ describe('the billing calendar', () => {
     }
     expect(calendarLabel({ basis: 'first_of_month', anchorDay: 1 })).to.equal('first_of_month');
     expect(calendarLabel({ basis: 'anniversary', anchorDay: 17 })).to.equal('anniversary:17');
-    for (const bad of ['', 'monthly', 'old_anniversary:5', 'anniversary:5x', 'anniversary:123', 'anniversary:', 'first_of_month:1']) {
+    for (const bad of [
+      '',
+      'monthly',
+      'old_anniversary:5',
+      'anniversary:5x',
+      'anniversary:123',
+      'anniversary:',
+      'first_of_month:1',
+    ]) {
       expect(() => parseCalendarLabel(bad), bad).to.throw(`"${bad}" is not a billing calendar`);
     }
-    expect(() => parseCalendarLabel('billing_cycle:0')).to.throw('a period starts on a day of the month from 1 to 31, not 0');
+    expect(() => parseCalendarLabel('billing_cycle:0')).to.throw(
+      'a period starts on a day of the month from 1 to 31, not 0',
+    );
   });
 
   it('refuses an anniversary or billing day outside 1-31 or not whole', () => {
     for (const day of [0, 32, 2.5, -1]) {
-      expect(() => serviceCalendar({ ...base, masterPolicy: 'anniversary', serviceDay: day }), `anniversary ${day}`).to.throw(`from 1 to 31, not ${day}`);
-      expect(() => serviceCalendar({ ...base, masterPolicy: 'never', billingDay: day }), `billing ${day}`).to.throw(`from 1 to 31, not ${day}`);
+      expect(
+        () => serviceCalendar({ ...base, masterPolicy: 'anniversary', serviceDay: day }),
+        `anniversary ${day}`,
+      ).to.throw(`from 1 to 31, not ${day}`);
+      expect(
+        () => serviceCalendar({ ...base, masterPolicy: 'never', billingDay: day }),
+        `billing ${day}`,
+      ).to.throw(`from 1 to 31, not ${day}`);
     }
   });
 

@@ -48,7 +48,9 @@ describe('bytes', () => {
     expect(() => parseByteAmount('-5 TB')).to.throw(/not an amount of bytes/);
     expect(() => parseByteAmount('1,5 TB')).to.throw(/not an amount of bytes/);
     expect(() => parseByteAmount('')).to.throw(/not an amount of bytes/);
-    expect(() => parseByteAmount('5 XB')).to.throw('"XB" is not a unit; use one of B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB');
+    expect(() => parseByteAmount('5 XB')).to.throw(
+      '"XB" is not a unit; use one of B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB',
+    );
   });
 
   it('renders bytes in a unit with fixed decimals, rounded half-up', () => {

@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import { DateTime, Settings } from 'luxon';
 import { ModuleError } from '../../module/domain/errors.js';
-import { addDays, assertZone, closingDateOf, daysBetween, isIsoDate, parseIsoDate, samplingWindow } from '../../module/domain/calendar.js';
+import {
+  addDays,
+  assertZone,
+  closingDateOf,
+  daysBetween,
+  isIsoDate,
+  parseIsoDate,
+  samplingWindow,
+} from '../../module/domain/calendar.js';
 
 const at = (iso: string) => DateTime.fromISO(iso, { setZone: true });
 
@@ -20,7 +28,8 @@ describe('calendar days', () => {
     const before = Settings.throwOnInvalid;
     Settings.throwOnInvalid = true;
     try {
-      for (const bad of ['2013-00-10', '2013-13-01', '2013-06-00', '2013-02-00']) expect(isIsoDate(bad), bad).to.equal(false);
+      for (const bad of ['2013-00-10', '2013-13-01', '2013-06-00', '2013-02-00'])
+        expect(isIsoDate(bad), bad).to.equal(false);
       expect(isIsoDate('2013-12-31')).to.equal(true);
     } finally {
       Settings.throwOnInvalid = before;
@@ -35,12 +44,17 @@ describe('calendar days', () => {
       err = e;
     }
     expect(err).to.be.instanceOf(ModuleError);
-    expect(err).to.deep.include({ code: 'INVALID_INPUT', message: 'date must be a real calendar date written YYYY-MM-DD', details: { value: '2013-02-30' } });
+    expect(err).to.deep.include({
+      code: 'INVALID_INPUT',
+      message: 'date must be a real calendar date written YYYY-MM-DD',
+      details: { value: '2013-02-30' },
+    });
   });
 
   it('refuses a time zone that is not a string or not a zone', () => {
     // luxon would read a number as a fixed offset and undefined as the system's zone
-    for (const z of [undefined, 2, 'Mars/Olympus', '']) expect(() => assertZone(z as string), String(z)).to.throw(/is not a time zone/);
+    for (const z of [undefined, 2, 'Mars/Olympus', ''])
+      expect(() => assertZone(z as string), String(z)).to.throw(/is not a time zone/);
     expect(assertZone('Europe/Brussels')).to.equal('Europe/Brussels');
   });
 

@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { ADMIN_DISPUTE_FLASH, ADMIN_DISPUTE_REFUSALS, DISPUTE_CREDIT, DISPUTE_MAIL, DISPUTE_REFUSALS, INVOICE_NOTES, isDisputeCredit, withLineNote } from '../../module/domain/dispute-text.js';
+import {
+  ADMIN_DISPUTE_FLASH,
+  ADMIN_DISPUTE_REFUSALS,
+  DISPUTE_CREDIT,
+  DISPUTE_MAIL,
+  DISPUTE_REFUSALS,
+  INVOICE_NOTES,
+  isDisputeCredit,
+  withLineNote,
+} from '../../module/domain/dispute-text.js';
 
 // An invoice's notes as a disputed line's story moves on: its paragraph put in, replaced, or taken
 // out, the provider's own notes left as they were.
@@ -9,18 +18,26 @@ describe("a disputed line's paragraph in an invoice's notes", () => {
     expect(withLineNote('Thank you for your business.\n\n', 'OU-7', onHold)).to.equal(
       'Thank you for your business.\nOverusage line [OU-7] (€500.00) is on hold while your dispute is decided: it is not part of this invoice.',
     );
-    expect(withLineNote('', 'OU-7', 'Overusage line [OU-7]: upheld.')).to.equal('Overusage line [OU-7]: upheld.');
+    expect(withLineNote('', 'OU-7', 'Overusage line [OU-7]: upheld.')).to.equal(
+      'Overusage line [OU-7]: upheld.',
+    );
     // lines of spaces only at the end count as blank too (a textarea keeps them)
-    expect(withLineNote('Thank you.\n  \n\t\n', 'OU-7', 'Overusage line [OU-7]: upheld.')).to.equal('Thank you.\nOverusage line [OU-7]: upheld.');
+    expect(withLineNote('Thank you.\n  \n\t\n', 'OU-7', 'Overusage line [OU-7]: upheld.')).to.equal(
+      'Thank you.\nOverusage line [OU-7]: upheld.',
+    );
   });
 
   it("replaces the line's earlier paragraph and leaves another line's alone", () => {
     const notes = `Pay by bank transfer.\n${onHold}\nOverusage line [OU-8]: waived.`;
-    expect(withLineNote(notes, 'OU-7', 'Overusage line [OU-7]: upheld after your dispute (€500.00).')).to.equal(
+    expect(
+      withLineNote(notes, 'OU-7', 'Overusage line [OU-7]: upheld after your dispute (€500.00).'),
+    ).to.equal(
       'Pay by bank transfer.\nOverusage line [OU-8]: waived.\nOverusage line [OU-7]: upheld after your dispute (€500.00).',
     );
     // no paragraph: the line's is taken out
-    expect(withLineNote(notes, 'OU-7', null)).to.equal('Pay by bank transfer.\nOverusage line [OU-8]: waived.');
+    expect(withLineNote(notes, 'OU-7', null)).to.equal(
+      'Pay by bank transfer.\nOverusage line [OU-8]: waived.',
+    );
   });
 });
 
@@ -49,8 +66,12 @@ describe('the dispute catalogs, sentence by sentence', () => {
     expect(DISPUTE_REFUSALS.nl.windowClosed('4 juli 2026')).to.equal(
       'De termijn om bezwaar te maken tegen deze regel liep tot en met 4 juli 2026; een bezwaar daarna kunnen we niet aanvaarden.',
     );
-    expect(ADMIN_DISPUTE_REFUSALS.alreadyDisputed(3, 'open')).to.equal('this line is already disputed (dispute 3, open)');
-    expect(ADMIN_DISPUTE_REFUSALS.notDisputable('credited')).to.equal('this line cannot be disputed (it is credited)');
+    expect(ADMIN_DISPUTE_REFUSALS.alreadyDisputed(3, 'open')).to.equal(
+      'this line is already disputed (dispute 3, open)',
+    );
+    expect(ADMIN_DISPUTE_REFUSALS.notDisputable('credited')).to.equal(
+      'this line cannot be disputed (it is credited)',
+    );
     expect(ADMIN_DISPUTE_REFUSALS.reasonRequired).to.equal('say why you dispute this line');
     expect(ADMIN_DISPUTE_REFUSALS.windowClosed('2026-07-04')).to.equal(
       'the window closed on 2026-07-04; an admin can still open a dispute with an override reason',
@@ -59,12 +80,18 @@ describe('the dispute catalogs, sentence by sentence', () => {
 
   it('writes the English email of every step', () => {
     const m = DISPUTE_MAIL.en;
-    expect([m.greeting('Ann'), m.signOff, m.subject('OU-7')]).to.deep.equal(['Dear Ann,', 'Kind regards,', 'Your dispute of OU-7']);
+    expect([m.greeting('Ann'), m.signOff, m.subject('OU-7')]).to.deep.equal([
+      'Dear Ann,',
+      'Kind regards,',
+      'Your dispute of OU-7',
+    ]);
     expect(m.opened(en)).to.equal(
       'We received your dispute of OU-7. The line (€500.00) is on hold and not due while we look at it; the rest of the invoice stays due as usual.',
     );
     expect(m.upheld(en)).to.equal('After review the line OU-7 stands at €500.00, due on 19 June 2026.');
-    expect(m.adjusted(en)).to.equal('After review the line OU-7 is reduced from €500.00 to €200.00, due on 19 June 2026.');
+    expect(m.adjusted(en)).to.equal(
+      'After review the line OU-7 is reduced from €500.00 to €200.00, due on 19 June 2026.',
+    );
     expect(m.adjusted({ ...en, credited: '€300.00' })).to.equal(
       'After review the line OU-7 is reduced from €500.00 to €200.00; you had paid it already, so we credited €300.00 to your account.',
     );
@@ -72,25 +99,39 @@ describe('the dispute catalogs, sentence by sentence', () => {
     expect(m.waived({ ...en, credited: '€500.00' })).to.equal(
       'After review the line OU-7 (€500.00) is waived; you had paid it already, so we credited €500.00 to your account.',
     );
-    expect(m.withdrawn(en)).to.equal('You withdrew your dispute of OU-7; the line (€500.00) is due on 19 June 2026.');
+    expect(m.withdrawn(en)).to.equal(
+      'You withdrew your dispute of OU-7; the line (€500.00) is due on 19 June 2026.',
+    );
   });
 
   it('writes the Dutch email of every step', () => {
     const m = DISPUTE_MAIL.nl;
-    expect([m.greeting('Jan'), m.signOff, m.subject('OU-7')]).to.deep.equal(['Beste Jan,', 'Met vriendelijke groet,', 'Uw bezwaar tegen OU-7']);
+    expect([m.greeting('Jan'), m.signOff, m.subject('OU-7')]).to.deep.equal([
+      'Beste Jan,',
+      'Met vriendelijke groet,',
+      'Uw bezwaar tegen OU-7',
+    ]);
     expect(m.opened(nl)).to.equal(
       'We hebben uw bezwaar tegen OU-7 ontvangen. De regel (€ 500,00) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.',
     );
-    expect(m.upheld(nl)).to.equal('Na onderzoek blijft de regel OU-7 staan op € 500,00, te betalen uiterlijk 19 juni 2026.');
-    expect(m.adjusted(nl)).to.equal('Na onderzoek is de regel OU-7 verlaagd van € 500,00 naar € 200,00, te betalen uiterlijk 19 juni 2026.');
+    expect(m.upheld(nl)).to.equal(
+      'Na onderzoek blijft de regel OU-7 staan op € 500,00, te betalen uiterlijk 19 juni 2026.',
+    );
+    expect(m.adjusted(nl)).to.equal(
+      'Na onderzoek is de regel OU-7 verlaagd van € 500,00 naar € 200,00, te betalen uiterlijk 19 juni 2026.',
+    );
     expect(m.adjusted({ ...nl, credited: '€ 300,00' })).to.equal(
       'Na onderzoek is de regel OU-7 verlaagd van € 500,00 naar € 200,00; u had hem al betaald, dus hebben we € 300,00 op uw tegoed gezet.',
     );
-    expect(m.waived(nl)).to.equal('Na onderzoek schelden we de regel OU-7 (€ 500,00) kwijt: u hoeft hiervoor niets te betalen.');
+    expect(m.waived(nl)).to.equal(
+      'Na onderzoek schelden we de regel OU-7 (€ 500,00) kwijt: u hoeft hiervoor niets te betalen.',
+    );
     expect(m.waived({ ...nl, credited: '€ 500,00' })).to.equal(
       'Na onderzoek schelden we de regel OU-7 (€ 500,00) kwijt; u had hem al betaald, dus hebben we € 500,00 op uw tegoed gezet.',
     );
-    expect(m.withdrawn(nl)).to.equal('U hebt uw bezwaar tegen OU-7 ingetrokken; de regel (€ 500,00) is te betalen uiterlijk 19 juni 2026.');
+    expect(m.withdrawn(nl)).to.equal(
+      'U hebt uw bezwaar tegen OU-7 ingetrokken; de regel (€ 500,00) is te betalen uiterlijk 19 juni 2026.',
+    );
   });
 
   it("writes the admin's copy about the client, with no greeting or sign-off", () => {
@@ -100,22 +141,30 @@ describe('the dispute catalogs, sentence by sentence', () => {
       'The line OU-7 (€500.00) is disputed: it is on hold and not due while it is reviewed; the rest of the invoice stays due as usual.',
     );
     expect(m.upheld(en)).to.equal('After review the line OU-7 stands at €500.00, due on 19 June 2026.');
-    expect(m.adjusted(en)).to.equal('After review the line OU-7 is reduced from €500.00 to €200.00, due on 19 June 2026.');
+    expect(m.adjusted(en)).to.equal(
+      'After review the line OU-7 is reduced from €500.00 to €200.00, due on 19 June 2026.',
+    );
     expect(m.adjusted({ ...en, credited: '€300.00' })).to.equal(
       'After review the line OU-7 is reduced from €500.00 to €200.00; the client had paid it already, so €300.00 was credited to their account.',
     );
-    expect(m.waived(en)).to.equal('After review the line OU-7 (€500.00) is waived: the client owes nothing for it.');
+    expect(m.waived(en)).to.equal(
+      'After review the line OU-7 (€500.00) is waived: the client owes nothing for it.',
+    );
     expect(m.waived({ ...en, credited: '€500.00' })).to.equal(
       'After review the line OU-7 (€500.00) is waived; the client had paid it already, so €500.00 was credited to their account.',
     );
-    expect(m.withdrawn(en)).to.equal('The client withdrew the dispute of OU-7; the line (€500.00) is due on 19 June 2026.');
+    expect(m.withdrawn(en)).to.equal(
+      'The client withdrew the dispute of OU-7; the line (€500.00) is due on 19 June 2026.',
+    );
   });
 
   it("writes the invoices' notes on a held line in English", () => {
     const n = INVOICE_NOTES.en;
     expect(`Overusage May 2026${n.heldSuffix}`).to.equal('Overusage May 2026 — on hold, under dispute');
     expect(n.heldDraft('OU-7', 1)).to.equal('Overusage line [OU-7] of invoice #1, held while disputed.');
-    expect(n.published('OU-7', 1, n.upheld('€500.00'))).to.equal('Overusage line [OU-7] of invoice #1: upheld after your dispute (€500.00).');
+    expect(n.published('OU-7', 1, n.upheld('€500.00'))).to.equal(
+      'Overusage line [OU-7] of invoice #1: upheld after your dispute (€500.00).',
+    );
     expect(n.onHold('OU-7', '€500.00')).to.equal(
       'Overusage line [OU-7] (€500.00) is on hold while your dispute is decided: it is not part of this invoice.',
     );
@@ -125,13 +174,19 @@ describe('the dispute catalogs, sentence by sentence', () => {
     expect(n.billedOn(3)).to.equal('billed on invoice #3');
     expect(n.credited('€300.00')).to.equal('we credited €300.00 to your account');
     expect(n.refunded('€300.00')).to.equal('we refund €300.00 to you');
-    expect(n.decided('OU-7', 'billed on invoice #3')).to.equal('Overusage line [OU-7]: billed on invoice #3.');
+    expect(n.decided('OU-7', 'billed on invoice #3')).to.equal(
+      'Overusage line [OU-7]: billed on invoice #3.',
+    );
   });
 
   it("writes the invoices' notes on a held line in Dutch", () => {
     const n = INVOICE_NOTES.nl;
-    expect(`Overschrijding mei 2026${n.heldSuffix}`).to.equal('Overschrijding mei 2026 — opgeschort, in betwisting');
-    expect(n.heldDraft('OU-7', 1)).to.equal('Regel overschrijding [OU-7] van factuur #1, opgeschort tijdens het bezwaar.');
+    expect(`Overschrijding mei 2026${n.heldSuffix}`).to.equal(
+      'Overschrijding mei 2026 — opgeschort, in betwisting',
+    );
+    expect(n.heldDraft('OU-7', 1)).to.equal(
+      'Regel overschrijding [OU-7] van factuur #1, opgeschort tijdens het bezwaar.',
+    );
     expect(n.published('OU-7', 1, n.upheld('€ 500,00'))).to.equal(
       'Regel overschrijding [OU-7] van factuur #1: gehandhaafd na uw bezwaar (€ 500,00).',
     );
@@ -140,26 +195,32 @@ describe('the dispute catalogs, sentence by sentence', () => {
     );
     expect(n.withdrawn('€ 500,00')).to.equal('u hebt uw bezwaar ingetrokken (€ 500,00)');
     expect(n.reduced('€ 500,00', '€ 200,00')).to.equal('verlaagd van € 500,00 naar € 200,00 na uw bezwaar');
-    expect(n.waived('€ 500,00')).to.equal('kwijtgescholden na uw bezwaar (was € 500,00); u bent er niets voor verschuldigd');
+    expect(n.waived('€ 500,00')).to.equal(
+      'kwijtgescholden na uw bezwaar (was € 500,00); u bent er niets voor verschuldigd',
+    );
     expect(n.billedOn(3)).to.equal('gefactureerd op factuur #3');
     expect(n.credited('€ 300,00')).to.equal('we hebben € 300,00 op uw tegoed gezet');
     expect(n.refunded('€ 300,00')).to.equal('we betalen u € 300,00 terug');
-    expect(n.decided('OU-7', 'gefactureerd op factuur #3')).to.equal('Regel overschrijding [OU-7]: gefactureerd op factuur #3.');
+    expect(n.decided('OU-7', 'gefactureerd op factuur #3')).to.equal(
+      'Regel overschrijding [OU-7]: gefactureerd op factuur #3.',
+    );
   });
 
   it("says in the admin's flash what a decision did to the money", () => {
     expect(ADMIN_DISPUTE_FLASH.opened(3, 'on hold')).to.equal('Dispute 3 opened; the line is on hold.');
     // 40 % of €250.00 = €100.00, nothing paid yet
-    expect(ADMIN_DISPUTE_FLASH.decided(3, 'adjusted', { now: '€100.00', before: '€250.00', credited: null })).to.equal(
-      'Dispute 3 adjusted: the line now bills €100.00 (was €250.00).',
-    );
-    expect(ADMIN_DISPUTE_FLASH.decided(1, 'waived', { now: '€0.00', before: '€500.00', credited: '€500.00' })).to.equal(
+    expect(
+      ADMIN_DISPUTE_FLASH.decided(3, 'adjusted', { now: '€100.00', before: '€250.00', credited: null }),
+    ).to.equal('Dispute 3 adjusted: the line now bills €100.00 (was €250.00).');
+    expect(
+      ADMIN_DISPUTE_FLASH.decided(1, 'waived', { now: '€0.00', before: '€500.00', credited: '€500.00' }),
+    ).to.equal(
       "Dispute 1 waived: the line now bills €0.00 (was €500.00); €500.00 credited to the client's account.",
     );
     // upheld: the figure does not change, so no "was"
-    expect(ADMIN_DISPUTE_FLASH.decided(2, 'upheld', { now: '€500.00', before: '€500.00', credited: null })).to.equal(
-      'Dispute 2 upheld: the line now bills €500.00.',
-    );
+    expect(
+      ADMIN_DISPUTE_FLASH.decided(2, 'upheld', { now: '€500.00', before: '€500.00', credited: null }),
+    ).to.equal('Dispute 2 upheld: the line now bills €500.00.');
   });
 });
 
@@ -169,7 +230,9 @@ describe("a paid line's credit in the client's credit log", () => {
   const c = { disputeId: 12, decision: 'waived', ref: 'OU-0A1B2C3D4E' };
   it('is found by its credit reference, in English and in Dutch', () => {
     expect(isDisputeCredit(DISPUTE_CREDIT.en.waived('OU-0A1B2C3D4E', '€500.00'), c)).to.equal(true);
-    expect(isDisputeCredit(DISPUTE_CREDIT.nl.adjusted('OU-0A1B2C3D4E', '€ 500,00', '€ 350,00'), c)).to.equal(true);
+    expect(isDisputeCredit(DISPUTE_CREDIT.nl.adjusted('OU-0A1B2C3D4E', '€ 500,00', '€ 350,00'), c)).to.equal(
+      true,
+    );
   });
   it('is found in the English form written before the credit reference existed', () => {
     expect(isDisputeCredit('Overusage dispute 12: waived (line OU-0A1B2C3D4E)', c)).to.equal(true);
@@ -177,12 +240,23 @@ describe("a paid line's credit in the client's credit log", () => {
   it("is not another line's credit, another dispute's old-form credit, nor the late fee share of the same line", () => {
     expect(isDisputeCredit(DISPUTE_CREDIT.en.waived('OU-0A1B2C3D4F', '€500.00'), c)).to.equal(false);
     expect(isDisputeCredit('Overusage dispute 13: waived (line OU-0A1B2C3D4E)', c)).to.equal(false);
-    expect(isDisputeCredit('Overusage dispute 12: late fee share on held line OU-0A1B2C3D4E (invoice 31)', c)).to.equal(false);
+    expect(
+      isDisputeCredit('Overusage dispute 12: late fee share on held line OU-0A1B2C3D4E (invoice 31)', c),
+    ).to.equal(false);
     // a longer reference that starts with this one is another line
-    expect(isDisputeCredit('Credit CR-OU-0A1B2C3D4E7: overusage line OU-0A1B2C3D4E7 (€1.00) waived after review of your dispute', c)).to.equal(false);
+    expect(
+      isDisputeCredit(
+        'Credit CR-OU-0A1B2C3D4E7: overusage line OU-0A1B2C3D4E7 (€1.00) waived after review of your dispute',
+        c,
+      ),
+    ).to.equal(false);
   });
   it('reads in the language of the client, with the amounts of the decision', () => {
-    expect(DISPUTE_CREDIT.en.waived('OU-7', '€500.00')).to.equal('Credit CR-OU-7: overusage line OU-7 (€500.00) waived after review of your dispute');
-    expect(DISPUTE_CREDIT.nl.adjusted('OU-7', '€ 500,00', '€ 350,00')).to.equal('Creditering CR-OU-7: regel overschrijding OU-7 verlaagd van € 500,00 naar € 350,00 na onderzoek van uw bezwaar');
+    expect(DISPUTE_CREDIT.en.waived('OU-7', '€500.00')).to.equal(
+      'Credit CR-OU-7: overusage line OU-7 (€500.00) waived after review of your dispute',
+    );
+    expect(DISPUTE_CREDIT.nl.adjusted('OU-7', '€ 500,00', '€ 350,00')).to.equal(
+      'Creditering CR-OU-7: regel overschrijding OU-7 verlaagd van € 500,00 naar € 350,00 na onderzoek van uw bezwaar',
+    );
   });
 });

@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { lateFeeBase, lateFeeOn, onlyHeldUnpaid, overdueSplit, suspensionShielded } from '../../module/domain/dunning.js';
+import {
+  lateFeeBase,
+  lateFeeOn,
+  onlyHeldUnpaid,
+  overdueSplit,
+  suspensionShielded,
+} from '../../module/domain/dunning.js';
 
 // The seed thread in the panel's hundredths: hosting €19.95, the held overusage €500.00.
 describe('dunning around held amounts', () => {
@@ -12,7 +18,12 @@ describe('dunning around held amounts', () => {
   it('splits what is overdue into disputed and undisputed, invoice by invoice', () => {
     // €519.95 with €500.00 held → 500.00 disputed, 19.95 not; €300.00 paid down to €300.00 while
     // €500.00 of it is held (a partial payment) → 300.00 disputed, nothing else
-    expect(overdueSplit([{ balance: 51995n, held: 50000n }, { balance: 30000n, held: 50000n }])).to.deep.equal({ disputed: 80000n, undisputed: 1995n });
+    expect(
+      overdueSplit([
+        { balance: 51995n, held: 50000n },
+        { balance: 30000n, held: 50000n },
+      ]),
+    ).to.deep.equal({ disputed: 80000n, undisputed: 1995n });
     expect(suspensionShielded({ disputed: 80000n, undisputed: 1995n })).to.equal(false);
     expect(suspensionShielded({ disputed: 50000n, undisputed: 0n })).to.equal(true);
     expect(suspensionShielded({ disputed: 0n, undisputed: 0n })).to.equal(false);

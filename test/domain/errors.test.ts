@@ -8,6 +8,9 @@ describe('module errors', () => {
     expect(String(e)).to.equal('ModuleError: the rate must be a decimal number like "0.50"');
     expect(e.stack?.split('\n')[0]).to.equal('ModuleError: the rate must be a decimal number like "0.50"');
     expect([e.code, e.details]).to.deep.equal(['INVALID_INPUT', { value: '0,50' }]);
-    expect([notFound('no master 42').code, notFound('no master 42').details]).to.deep.equal(['NOT_FOUND', undefined]);
+    expect([notFound('no master 42').code, notFound('no master 42').details]).to.deep.equal([
+      'NOT_FOUND',
+      undefined,
+    ]);
   });
 });

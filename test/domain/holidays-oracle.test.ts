@@ -13,7 +13,12 @@ describe('holidays against date-holidays', () => {
     it(`gives ${country}'s public holidays for 2000–2040`, () => {
       const other = new Holidays(country);
       for (let year = 2000; year <= 2040; year++) {
-        const theirs = new Set(other.getHolidays(year).filter((h) => h.type === 'public').map((h) => h.date.slice(0, 10)));
+        const theirs = new Set(
+          other
+            .getHolidays(year)
+            .filter((h) => h.type === 'public')
+            .map((h) => h.date.slice(0, 10)),
+        );
         if (country === 'NL' && year % 5 === 0) theirs.add(`${year}-05-05`);
         const ours = [...holidaysOf(country, year).keys()].sort();
         expect(ours, `${country} ${year}`).to.deep.equal([...theirs].sort());

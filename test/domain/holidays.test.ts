@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import { Settings } from 'luxon';
-import { easterSunday, holidayName, holidaysOf, isBusinessDay, isWeekend } from '../../module/domain/holidays.js';
+import {
+  easterSunday,
+  holidayName,
+  holidaysOf,
+  isBusinessDay,
+  isWeekend,
+} from '../../module/domain/holidays.js';
 
 describe('holidays', () => {
   it('finds Easter on the known dates', () => {
@@ -23,15 +29,38 @@ describe('holidays', () => {
   it('puts the Easter-based days where they fall (Belgium)', () => {
     const be = (y: number) => [...holidaysOf('BE', y).entries()];
     const named = (y: number, name: string) => be(y).find(([, n]) => n === name)?.[0];
-    expect([2013, 2024, 2025, 2026].map((y) => named(y, 'Easter Monday'))).to.deep.equal(['2013-04-01', '2024-04-01', '2025-04-21', '2026-04-06']);
-    expect([2013, 2024, 2025, 2026].map((y) => named(y, 'Ascension Day'))).to.deep.equal(['2013-05-09', '2024-05-09', '2025-05-29', '2026-05-14']);
-    expect([2013, 2024, 2025, 2026].map((y) => named(y, 'Whit Monday'))).to.deep.equal(['2013-05-20', '2024-05-20', '2025-06-09', '2026-05-25']);
+    expect([2013, 2024, 2025, 2026].map((y) => named(y, 'Easter Monday'))).to.deep.equal([
+      '2013-04-01',
+      '2024-04-01',
+      '2025-04-21',
+      '2026-04-06',
+    ]);
+    expect([2013, 2024, 2025, 2026].map((y) => named(y, 'Ascension Day'))).to.deep.equal([
+      '2013-05-09',
+      '2024-05-09',
+      '2025-05-29',
+      '2026-05-14',
+    ]);
+    expect([2013, 2024, 2025, 2026].map((y) => named(y, 'Whit Monday'))).to.deep.equal([
+      '2013-05-20',
+      '2024-05-20',
+      '2025-06-09',
+      '2026-05-25',
+    ]);
   });
 
   it('knows the ten Belgian public holidays', () => {
     const days = [...holidaysOf('BE', 2013).keys()];
     expect(days).to.have.length(10);
-    expect(days).to.include.members(['2013-01-01', '2013-05-01', '2013-07-21', '2013-08-15', '2013-11-01', '2013-11-11', '2013-12-25']);
+    expect(days).to.include.members([
+      '2013-01-01',
+      '2013-05-01',
+      '2013-07-21',
+      '2013-08-15',
+      '2013-11-01',
+      '2013-11-11',
+      '2013-12-25',
+    ]);
     expect(holidayName('BE', '2013-12-26')).to.equal(null); // not a Belgian holiday
     expect(holidayName('BE', '2013-03-29')).to.equal(null); // Good Friday neither
   });
@@ -91,7 +120,11 @@ describe('holidays', () => {
 
   it('lists each year with its names: the Netherlands, Queen’s Day on a Tuesday (2013), King’s Day off a Sunday (2014, 2025), Liberation Day in 2025', () => {
     const nl = (y: number, royal: [string, string], extra: Record<string, string> = {}) => {
-      const easter = { 2013: ['03-31', '04-01', '05-09', '05-19', '05-20'], 2014: ['04-20', '04-21', '05-29', '06-08', '06-09'], 2025: ['04-20', '04-21', '05-29', '06-08', '06-09'] }[y]!;
+      const easter = {
+        2013: ['03-31', '04-01', '05-09', '05-19', '05-20'],
+        2014: ['04-20', '04-21', '05-29', '06-08', '06-09'],
+        2025: ['04-20', '04-21', '05-29', '06-08', '06-09'],
+      }[y]!;
       return {
         [`${y}-01-01`]: 'Nieuwjaarsdag',
         [`${y}-${easter[0]}`]: 'Eerste Paasdag',
@@ -108,7 +141,9 @@ describe('holidays', () => {
     expect(Object.fromEntries(holidaysOf('NL', 2013))).to.deep.equal(nl(2013, ['04-30', 'Koninginnedag']));
     // 27 April 2014 and 2025 are Sundays: the Saturday before
     expect(Object.fromEntries(holidaysOf('NL', 2014))).to.deep.equal(nl(2014, ['04-26', 'Koningsdag']));
-    expect(Object.fromEntries(holidaysOf('NL', 2025))).to.deep.equal(nl(2025, ['04-26', 'Koningsdag'], { '2025-05-05': 'Bevrijdingsdag' }));
+    expect(Object.fromEntries(holidaysOf('NL', 2025))).to.deep.equal(
+      nl(2025, ['04-26', 'Koningsdag'], { '2025-05-05': 'Bevrijdingsdag' }),
+    );
   });
 
   it("counts weekends by the date, whatever the server's time zone", () => {

@@ -16,9 +16,17 @@ describe('formatters kept per locale and options', () => {
 
   it('gives each locale and each set of options its own date formatter', () => {
     const d = new Date(Date.UTC(2026, 11, 5, 20, 30));
-    expect(dateTimeFormat('en', { dateStyle: 'long', timeZone: 'UTC' }).format(d)).to.equal('December 5, 2026');
-    expect(dateTimeFormat('nl', { dateStyle: 'long', timeZone: 'UTC' }).format(d)).to.equal('5 december 2026');
-    expect(dateTimeFormat('nl', { timeStyle: 'short', timeZone: 'Europe/Brussels' }).format(d)).to.equal('21:30');
-    expect(dateTimeFormat('en', { dateStyle: 'long', timeZone: 'UTC' })).to.equal(dateTimeFormat('en', { dateStyle: 'long', timeZone: 'UTC' }));
+    expect(dateTimeFormat('en', { dateStyle: 'long', timeZone: 'UTC' }).format(d)).to.equal(
+      'December 5, 2026',
+    );
+    expect(dateTimeFormat('nl', { dateStyle: 'long', timeZone: 'UTC' }).format(d)).to.equal(
+      '5 december 2026',
+    );
+    expect(dateTimeFormat('nl', { timeStyle: 'short', timeZone: 'Europe/Brussels' }).format(d)).to.equal(
+      '21:30',
+    );
+    expect(dateTimeFormat('en', { dateStyle: 'long', timeZone: 'UTC' })).to.equal(
+      dateTimeFormat('en', { dateStyle: 'long', timeZone: 'UTC' }),
+    );
   });
 });

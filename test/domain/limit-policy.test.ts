@@ -41,7 +41,12 @@ describe('limit policy', () => {
 
   describe('liftReason', () => {
     const inForce = { action: 'suspend' as const, periodId: 7 };
-    const now = { openPeriodId: 7, usedBytes: 5n * TB, allowanceBytes: 5n * TB, policyAction: 'suspend' as const };
+    const now = {
+      openPeriodId: 7,
+      usedBytes: 5n * TB,
+      allowanceBytes: 5n * TB,
+      policyAction: 'suspend' as const,
+    };
     it('keeps the action while the period, the allowance and the policy stay', () => {
       expect(liftReason(inForce, now)).to.equal(null);
     });
@@ -54,7 +59,9 @@ describe('limit policy', () => {
     it('lifts when the policy no longer asks for it, or the product is no longer billed', () => {
       expect(liftReason(inForce, { ...now, policyAction: 'bill' })).to.equal('policy_changed');
       expect(liftReason(inForce, { ...now, policyAction: 'throttle' })).to.equal('policy_changed');
-      expect(liftReason(inForce, { ...now, policyAction: null, allowanceBytes: null })).to.equal('policy_changed');
+      expect(liftReason(inForce, { ...now, policyAction: null, allowanceBytes: null })).to.equal(
+        'policy_changed',
+      );
     });
     it('does not take a service without an open period for a new period', () => {
       expect(liftReason(inForce, { ...now, openPeriodId: null })).to.equal(null);
@@ -92,16 +99,33 @@ describe('limit policy', () => {
   });
 
   it('backs off 5, 10, 20 … minutes, at most 4 hours', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 50].map(retryDelayMs)).to.deep.equal([5, 10, 20, 40, 80, 160, 240, 240].map((m) => m * MIN));
+    expect([1, 2, 3, 4, 5, 6, 7, 50].map(retryDelayMs)).to.deep.equal(
+      [5, 10, 20, 40, 80, 160, 240, 240].map((m) => m * MIN),
+    );
   });
 
   describe('speed settings', () => {
-    const saved: SpeedSettings = { version: 2, planId: 7, incoming: { isEnabled: false, limit: 0, unit: 'Kbps' }, outgoing: { isEnabled: true, limit: 1, unit: 'Gbps' } };
+    const saved: SpeedSettings = {
+      version: 2,
+      planId: 7,
+      incoming: { isEnabled: false, limit: 0, unit: 'Kbps' },
+      outgoing: { isEnabled: true, limit: 1, unit: 'Gbps' },
+    };
     it('throttles SolusVM 1 with the configured customnspeed and puts the configured speed back', () => {
-      expect(throttledSpeed(1, { action: 'throttle', throttleMbps: 10 }, null)).to.deep.equal({ version: 1, customnspeed: 10 });
-      expect(restoredSpeed(1, { action: 'throttle', throttleMbps: 10 }, null)).to.deep.equal({ version: 1, customnspeed: 0 });
-      expect(restoredSpeed(1, { action: 'throttle', throttleMbps: 10, restoreMbps: 1000 }, null)).to.deep.equal({ version: 1, customnspeed: 1000 });
-      expect(() => throttledSpeed(1, { action: 'throttle', throttlePlanId: 3 }, null)).to.throw(/throttleMbps/);
+      expect(throttledSpeed(1, { action: 'throttle', throttleMbps: 10 }, null)).to.deep.equal({
+        version: 1,
+        customnspeed: 10,
+      });
+      expect(restoredSpeed(1, { action: 'throttle', throttleMbps: 10 }, null)).to.deep.equal({
+        version: 1,
+        customnspeed: 0,
+      });
+      expect(
+        restoredSpeed(1, { action: 'throttle', throttleMbps: 10, restoreMbps: 1000 }, null),
+      ).to.deep.equal({ version: 1, customnspeed: 1000 });
+      expect(() => throttledSpeed(1, { action: 'throttle', throttlePlanId: 3 }, null)).to.throw(
+        /throttleMbps/,
+      );
     });
     it('throttles SolusVM 2 on its own plan with both bandwidth limits, and puts back what was read', () => {
       expect(throttledSpeed(2, { action: 'throttle', throttleMbps: 10 }, saved)).to.deep.equal({
@@ -113,29 +137,45 @@ describe('limit policy', () => {
       expect(restoredSpeed(2, { action: 'throttle', throttleMbps: 10 }, saved)).to.equal(saved);
     });
     it('moves SolusVM 2 to the throttle plan when one is set', () => {
-      expect(throttledSpeed(2, { action: 'throttle', throttlePlanId: 3 }, saved)).to.deep.include({ planId: 3, incoming: saved.incoming });
+      expect(throttledSpeed(2, { action: 'throttle', throttlePlanId: 3 }, saved)).to.deep.include({
+        planId: 3,
+        incoming: saved.incoming,
+      });
       expect(() => throttledSpeed(2, { action: 'throttle', throttleMbps: 10 }, null)).to.throw(/read first/);
     });
     it('compares settings, ignoring the number of a disabled limit', () => {
-      expect(sameSpeed(saved, { ...saved, incoming: { isEnabled: false, limit: 5, unit: 'Mbps' } })).to.equal(true);
+      expect(sameSpeed(saved, { ...saved, incoming: { isEnabled: false, limit: 5, unit: 'Mbps' } })).to.equal(
+        true,
+      );
       expect(sameSpeed(saved, { ...saved, planId: 8 })).to.equal(false);
       expect(sameSpeed({ version: 1, customnspeed: 10 }, { version: 1, customnspeed: 10 })).to.equal(true);
       expect(sameSpeed({ version: 1, customnspeed: 10 }, saved)).to.equal(false);
       // an enabled limit must match in number and unit, and enabled is never the same as disabled
-      const out = (o: Partial<BandwidthLimit>): SpeedSettings => ({ ...saved, outgoing: { ...saved.outgoing, ...o } });
+      const out = (o: Partial<BandwidthLimit>): SpeedSettings => ({
+        ...saved,
+        outgoing: { ...saved.outgoing, ...o },
+      });
       expect(sameSpeed(saved, out({ limit: 2 }))).to.equal(false);
       expect(sameSpeed(saved, out({ unit: 'Mbps' }))).to.equal(false);
       expect(sameSpeed(saved, out({ isEnabled: false }))).to.equal(false);
-      expect(sameSpeed(saved, { ...saved, incoming: { isEnabled: true, limit: 0, unit: 'Kbps' } })).to.equal(false);
+      expect(sameSpeed(saved, { ...saved, incoming: { isEnabled: true, limit: 0, unit: 'Kbps' } })).to.equal(
+        false,
+      );
       expect(sameSpeed(saved, out({}))).to.equal(true);
       expect(sameSpeed({ version: 1, customnspeed: 10 }, { version: 1, customnspeed: 20 })).to.equal(false);
       expect(sameSpeed(saved, { version: 1, customnspeed: 10 })).to.equal(false);
     });
     it('refuses a SolusVM 2 throttle with neither a speed nor a plan, and a lift with nothing read before', () => {
-      expect(() => throttledSpeed(2, { action: 'throttle' }, saved)).to.throw('throttling on SolusVM 2 needs limitPolicy.throttleMbps or limitPolicy.throttlePlanId');
-      expect(() => restoredSpeed(2, { action: 'throttle', throttleMbps: 10 }, null)).to.throw('there is no saved SolusVM 2 plan to put back');
+      expect(() => throttledSpeed(2, { action: 'throttle' }, saved)).to.throw(
+        'throttling on SolusVM 2 needs limitPolicy.throttleMbps or limitPolicy.throttlePlanId',
+      );
+      expect(() => restoredSpeed(2, { action: 'throttle', throttleMbps: 10 }, null)).to.throw(
+        'there is no saved SolusVM 2 plan to put back',
+      );
       // settings read from SolusVM 1 cannot be put back on a SolusVM 2 server
-      expect(() => restoredSpeed(2, { action: 'throttle', throttleMbps: 10 }, { version: 1, customnspeed: 10 })).to.throw('there is no saved SolusVM 2 plan to put back');
+      expect(() =>
+        restoredSpeed(2, { action: 'throttle', throttleMbps: 10 }, { version: 1, customnspeed: 10 }),
+      ).to.throw('there is no saved SolusVM 2 plan to put back');
     });
   });
 });

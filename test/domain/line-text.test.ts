@@ -22,7 +22,12 @@ import {
   textLanguage,
 } from '../../module/domain/line-text.js';
 import { parseDecimal } from '../../module/domain/money.js';
-import { type PeriodUsage, type RatedCharge, type RatingPlan, rateUsage } from '../../module/domain/usage-rating.js';
+import {
+  type PeriodUsage,
+  type RatedCharge,
+  type RatingPlan,
+  rateUsage,
+} from '../../module/domain/usage-rating.js';
 
 const NBSP = '\u00a0';
 const GB = UNIT_BYTES.GB;
@@ -42,7 +47,13 @@ const plan = (over: Partial<RatingPlan> = {}): RatingPlan => ({
   prorate: false,
   ...over,
 });
-const may = (usedBytes: bigint, over: Partial<PeriodUsage> = {}): PeriodUsage => ({ usedBytes, days: 31, nominalDays: 31, seconds: 31n * 86_400n, ...over });
+const may = (usedBytes: bigint, over: Partial<PeriodUsage> = {}): PeriodUsage => ({
+  usedBytes,
+  days: 31,
+  nominalDays: 31,
+  seconds: 31n * 86_400n,
+  ...over,
+});
 const june = (usedBytes: bigint, fiveMinuteBps?: bigint[]): PeriodUsage => ({
   usedBytes,
   days: 30,
@@ -80,9 +91,15 @@ describe('line text: the seed line', () => {
   });
 
   it('the reference code is appended once, with or without its brackets, and only when given', () => {
-    expect(describeOverusageLine(line(seed, { refCode: '[OU-123]' }), 'en-GB')).to.match(/\(dispute by 15 June 2013\) \[OU-123\]$/);
-    expect(describeOverusageLine(line(seed, { refCode: null }), 'en-GB')).to.match(/\(dispute by 15 June 2013\)$/);
-    expect(describeOverusageLine(line(seed, { refCode: undefined, deadlineLastDay: null }), 'en-GB')).to.match(/1,000\.00 GB × €0\.50 = €500\.00$/);
+    expect(describeOverusageLine(line(seed, { refCode: '[OU-123]' }), 'en-GB')).to.match(
+      /\(dispute by 15 June 2013\) \[OU-123\]$/,
+    );
+    expect(describeOverusageLine(line(seed, { refCode: null }), 'en-GB')).to.match(
+      /\(dispute by 15 June 2013\)$/,
+    );
+    expect(
+      describeOverusageLine(line(seed, { refCode: undefined, deadlineLastDay: null }), 'en-GB'),
+    ).to.match(/1,000\.00 GB × €0\.50 = €500\.00$/);
     expect(() => describeOverusageLine(line(seed, { refCode: 'OU\n1' }), 'en-GB')).to.throw(/one short code/);
     expect(() => describeOverusageLine(line(seed, { refCode: ' ' }), 'en-GB')).to.throw(/one short code/);
   });
@@ -101,7 +118,10 @@ describe('line text: the seed line', () => {
     const nl = describeLineForClient(line(seed), 'dutch', 'BE');
     expect(nl.locale).to.equal('nl-BE');
     expect(nl.text).to.match(/^Overschrijding dataverkeer/);
-    expect(describeLineForClient(line(seed), 'english')).to.deep.equal({ text: describeOverusageLine(line(seed), 'en-GB'), locale: 'en-GB' });
+    expect(describeLineForClient(line(seed), 'english')).to.deep.equal({
+      text: describeOverusageLine(line(seed), 'en-GB'),
+      locale: 'en-GB',
+    });
   });
 });
 
@@ -128,18 +148,43 @@ describe('line text: every model', () => {
       `Overschrijding dataverkeer 1–31 mei 2013: 6,50 TB gebruikt, 5,00 TB inbegrepen, 2 × blok van 1 TB × €${NBSP}10,00 = €${NBSP}20,00 (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
     );
     // sold in TiB: 3 TiB used, 2 included, 1 TiB over → 1 block × €3.00 = €3.00
-    const one = rateUsage(may(3n * TiB), plan({ unit: 'TiB', allowanceBytes: 2n * TiB, model: { kind: 'per_block', blockUnits: 1 }, rate: dec('3') }));
-    expect(describeOverusageLine(line(one), 'en-GB')).to.contain('3.00 TiB used, 2.00 TiB included, 1 × 1 TiB block × €3.00 = €3.00');
+    const one = rateUsage(
+      may(3n * TiB),
+      plan({
+        unit: 'TiB',
+        allowanceBytes: 2n * TiB,
+        model: { kind: 'per_block', blockUnits: 1 },
+        rate: dec('3'),
+      }),
+    );
+    expect(describeOverusageLine(line(one), 'en-GB')).to.contain(
+      '3.00 TiB used, 2.00 TiB included, 1 × 1 TiB block × €3.00 = €3.00',
+    );
     // 1 250 GB over in 500 GB blocks → 3 started × €2.50 = €7.50
-    const big = rateUsage(may(5n * TB + 1_250n * GB), plan({ model: { kind: 'per_block', blockUnits: 500 }, rate: dec('2.5') }));
-    expect(describeOverusageLine(line(big), 'en-GB')).to.contain('6,250.00 GB used, 5,000.00 GB included, 3 × 500 GB blocks × €2.50 = €7.50');
-    expect(describeOverusageLine(line(big), 'nl-NL')).to.contain(`3 × blok van 500 GB × €${NBSP}2,50 = €${NBSP}7,50`);
+    const big = rateUsage(
+      may(5n * TB + 1_250n * GB),
+      plan({ model: { kind: 'per_block', blockUnits: 500 }, rate: dec('2.5') }),
+    );
+    expect(describeOverusageLine(line(big), 'en-GB')).to.contain(
+      '6,250.00 GB used, 5,000.00 GB included, 3 × 500 GB blocks × €2.50 = €7.50',
+    );
+    expect(describeOverusageLine(line(big), 'nl-NL')).to.contain(
+      `3 × blok van 500 GB × €${NBSP}2,50 = €${NBSP}7,50`,
+    );
   });
 
   it('average Mbit/s: measured, committed, over × rate', () => {
     // 12.3 Mbit/s for 30 days = 3 985 200 000 000 bytes
-    const r = rateUsage(june(3_985_200_000_000n), plan({ model: { kind: 'avg_mbps', commitMbps: dec('10') }, rate: dec('4') }));
-    const input = line(r, { periodStart: '2013-06-01', periodEnd: '2013-06-30', deadlineLastDay: '2013-07-15', refCode: 'OU-7' });
+    const r = rateUsage(
+      june(3_985_200_000_000n),
+      plan({ model: { kind: 'avg_mbps', commitMbps: dec('10') }, rate: dec('4') }),
+    );
+    const input = line(r, {
+      periodStart: '2013-06-01',
+      periodEnd: '2013-06-30',
+      deadlineLastDay: '2013-07-15',
+      refCode: 'OU-7',
+    });
     // 3 985.20 GB used; 2.30 Mbit/s over × €4.00 = €9.20
     expect(describeOverusageLine(input, 'en-GB')).to.equal(
       'Bandwidth overusage 1 – 30 June 2013: 3,985.20 GB used, average 12.30 Mbit/s, 10.00 Mbit/s committed, 2.30 Mbit/s × €4.00 = €9.20 (dispute by 15 July 2013) [OU-7]',
@@ -148,14 +193,26 @@ describe('line text: every model', () => {
       `Overschrijding dataverkeer 1–30 juni 2013: 3.985,20 GB gebruikt, gemiddeld 12,30 Mbit/s, 10,00 Mbit/s afgesproken, 2,30 Mbit/s × €${NBSP}4,00 = €${NBSP}9,20 (bezwaar uiterlijk 15 juli 2013) [OU-7]`,
     );
     // 324 GB free: (3 985.2 − 324) GB × 8 ÷ 2 592 000 s = 11.3 Mbit/s, 1.30 over × €4.00 = €5.20
-    const tol = rateUsage(june(3_985_200_000_000n), plan({ model: { kind: 'avg_mbps', commitMbps: dec('10') }, rate: dec('4'), toleranceBytes: 324n * GB }));
-    expect(describeOverusageLine(line(tol), 'en-GB')).to.contain('average 12.30 Mbit/s, 10.00 Mbit/s committed, 324.00 GB free tolerance, 1.30 Mbit/s × €4.00 = €5.20');
+    const tol = rateUsage(
+      june(3_985_200_000_000n),
+      plan({ model: { kind: 'avg_mbps', commitMbps: dec('10') }, rate: dec('4'), toleranceBytes: 324n * GB }),
+    );
+    expect(describeOverusageLine(line(tol), 'en-GB')).to.contain(
+      'average 12.30 Mbit/s, 10.00 Mbit/s committed, 324.00 GB free tolerance, 1.30 Mbit/s × €4.00 = €5.20',
+    );
   });
 
   it('95th percentile: the billed rate, committed, over × rate', () => {
     const samples = [...Array.from({ length: 19 }, () => 12_300_000n), 900_000_000n];
-    const r = rateUsage(june(1n, samples), plan({ model: { kind: 'p95', commitMbps: dec('10') }, rate: dec('4') }));
-    const input = line(r, { periodStart: '2013-06-01', periodEnd: '2013-06-30', deadlineLastDay: '2013-07-15' });
+    const r = rateUsage(
+      june(1n, samples),
+      plan({ model: { kind: 'p95', commitMbps: dec('10') }, rate: dec('4') }),
+    );
+    const input = line(r, {
+      periodStart: '2013-06-01',
+      periodEnd: '2013-06-30',
+      deadlineLastDay: '2013-07-15',
+    });
     // 2.30 Mbit/s over × €4.00 = €9.20
     expect(describeOverusageLine(input, 'en-GB')).to.equal(
       'Bandwidth overusage 1 – 30 June 2013: 95th percentile 12.30 Mbit/s, 10.00 Mbit/s committed, 2.30 Mbit/s × €4.00 = €9.20 (dispute by 15 July 2013) [OU-123]',
@@ -184,8 +241,12 @@ describe('line text: tolerance, proration, cap, minimum', () => {
   it('a capped line says so', () => {
     const r = rateUsage(may(6n * TB), plan({ capMinor: 10_000n }));
     // 1 000 GB × €0.50 = €500.00, then the €100.00 cap
-    expect(describeOverusageLine(line(r), 'en-GB')).to.contain('1,000.00 GB × €0.50 = €500.00, capped at €100.00 (dispute by 15 June 2013)');
-    expect(describeOverusageLine(line(r), 'nl-NL')).to.contain(`1.000,00 GB × €${NBSP}0,50 = €${NBSP}500,00, gemaximeerd op €${NBSP}100,00 (bezwaar`);
+    expect(describeOverusageLine(line(r), 'en-GB')).to.contain(
+      '1,000.00 GB × €0.50 = €500.00, capped at €100.00 (dispute by 15 June 2013)',
+    );
+    expect(describeOverusageLine(line(r), 'nl-NL')).to.contain(
+      `1.000,00 GB × €${NBSP}0,50 = €${NBSP}500,00, gemaximeerd op €${NBSP}100,00 (bezwaar`,
+    );
     expect(outcomeNote(r, 'en-GB')).to.equal('billed: €100.00 (capped; €500.00 before the cap)');
   });
 
@@ -216,7 +277,9 @@ describe('line text: tolerance, proration, cap, minimum', () => {
     expect(describeOverusageLine(line(r, { refCode: null }), 'en-GB')).to.equal(
       'Bandwidth overusage 1 – 31 May 2013: 5,000.00 GB used, 5,000.00 GB included, < 0.01 GB × €0.50 ≈ €0.00 (quantity rounded, amount from the exact usage) — written off: the overusage comes to €0.00 after rounding, not billed',
     );
-    expect(outcomeNote(r, 'nl-NL')).to.equal(`kwijtgescholden: de overschrijding komt afgerond op €${NBSP}0,00, niet gefactureerd`);
+    expect(outcomeNote(r, 'nl-NL')).to.equal(
+      `kwijtgescholden: de overschrijding komt afgerond op €${NBSP}0,00, niet gefactureerd`,
+    );
   });
 
   it('within the allowance (or the commit): nothing to bill', () => {
@@ -228,7 +291,12 @@ describe('line text: tolerance, proration, cap, minimum', () => {
       'Dataverkeer 1–31 mei 2013: 4.000,00 GB gebruikt, 5.000,00 GB inbegrepen — binnen de bundel, niets te factureren',
     );
     const p = rateUsage(june(1n, [5_000_000n]), plan({ model: { kind: 'p95', commitMbps: dec('10') } }));
-    expect(describeOverusageLine(line(p, { refCode: null, periodStart: '2013-06-01', periodEnd: '2013-06-30' }), 'en-GB')).to.equal(
+    expect(
+      describeOverusageLine(
+        line(p, { refCode: null, periodStart: '2013-06-01', periodEnd: '2013-06-30' }),
+        'en-GB',
+      ),
+    ).to.equal(
       'Bandwidth 1 – 30 June 2013: 95th percentile 5.00 Mbit/s, 10.00 Mbit/s committed — within the committed rate, nothing to bill',
     );
     expect(outcomeNote(p, 'nl-NL')).to.equal('binnen de afgesproken snelheid, niets te factureren');
@@ -254,8 +322,13 @@ describe('line text: periods, days, numbers', () => {
   });
 
   it('puts a cross-month period on the line', () => {
-    const text = describeOverusageLine(line(seed, { periodStart: '2013-05-15', periodEnd: '2013-06-14', deadlineLastDay: '2013-06-29' }), 'en-GB');
-    expect(text).to.match(/^Bandwidth overusage 15 May – 14 June 2013: .* \(dispute by 29 June 2013\) \[OU-123\]$/);
+    const text = describeOverusageLine(
+      line(seed, { periodStart: '2013-05-15', periodEnd: '2013-06-14', deadlineLastDay: '2013-06-29' }),
+      'en-GB',
+    );
+    expect(text).to.match(
+      /^Bandwidth overusage 15 May – 14 June 2013: .* \(dispute by 29 June 2013\) \[OU-123\]$/,
+    );
   });
 
   it('shows bytes in the family of the sold unit, 3 decimals, half-up', () => {
@@ -286,7 +359,9 @@ describe('line text: periods, days, numbers', () => {
     expect(describeOverusageLine(line(r), 'en-GB')).to.equal(
       'Bandwidth overusage 1 – 31 May 2013: 1,000,000,000,000,000.12 GB used, 5,000.00 GB included, 999,999,999,995,000.12 GB × €999,999.999999 ≈ €999,999,999,994,000,123,456.79 (quantity rounded, amount from the exact usage) (dispute by 15 June 2013) [OU-123]',
     );
-    expect(describeOverusageLine(line(r), 'nl-NL')).to.contain(`1.000.000.000.000.000,12 GB gebruikt, 5.000,00 GB inbegrepen, 999.999.999.995.000,12 GB × €${NBSP}999.999,999999 ≈`);
+    expect(describeOverusageLine(line(r), 'nl-NL')).to.contain(
+      `1.000.000.000.000.000,12 GB gebruikt, 5.000,00 GB inbegrepen, 999.999.999.995.000,12 GB × €${NBSP}999.999,999999 ≈`,
+    );
     expect(r.amountMinor).to.equal(99_999_999_999_400_012_345_679n);
     expect(outcomeNote(r, 'en-GB')).to.equal('billed: €999,999,999,994,000,123,456.79');
   });
@@ -304,7 +379,9 @@ describe('line text: periods, days, numbers', () => {
     );
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 2n ** 90n }), (bytes) => {
-        expect(formatByteAmount(bytes, 'TB', 'en-GB').replace(/,/g, '')).to.equal(`${bytesInUnit(bytes, 'TB', 3)} TB`);
+        expect(formatByteAmount(bytes, 'TB', 'en-GB').replace(/,/g, '')).to.equal(
+          `${bytesInUnit(bytes, 'TB', 3)} TB`,
+        );
       }),
       { numRuns: 300 },
     );
@@ -326,7 +403,10 @@ describe('explainCharge', () => {
   });
 
   it('in Dutch, with proration, tolerance, cap and minimum', () => {
-    const r = rateUsage(may(6n * TB, { days: 16 }), plan({ prorate: true, toleranceBytes: 100n * GB, capMinor: 1_000_000n, minimumMinor: 500n }));
+    const r = rateUsage(
+      may(6n * TB, { days: 16 }),
+      plan({ prorate: true, toleranceBytes: 100n * GB, capMinor: 1_000_000n, minimumMinor: 500n }),
+    );
     expect(explainCharge(r, 'nl-NL')).to.deep.equal([
       'Tarief: per GB boven de bundel',
       // 2 580.645161291 GB → 2 580,65; 3 319.354838709 GB → 3 319,35
@@ -344,7 +424,10 @@ describe('explainCharge', () => {
   });
 
   it('per block, in English', () => {
-    const r = rateUsage(may(6_500_000_000_000n), plan({ unit: 'TB', model: { kind: 'per_block', blockUnits: 1 }, rate: dec('10'), capMinor: 1_500n }));
+    const r = rateUsage(
+      may(6_500_000_000_000n),
+      plan({ unit: 'TB', model: { kind: 'per_block', blockUnits: 1 }, rate: dec('10'), capMinor: 1_500n }),
+    );
     const lines = explainCharge(r, 'en-GB');
     expect(lines[0]).to.equal('Pricing: per started block of 1 TB over the allowance');
     expect(lines).to.include('Billed quantity: 2 × block of 1 TB');
@@ -354,7 +437,10 @@ describe('explainCharge', () => {
   });
 
   it('average Mbit/s shows how the average was found', () => {
-    const r = rateUsage(june(3_985_200_000_000n), plan({ model: { kind: 'avg_mbps', commitMbps: dec('10') }, rate: dec('4') }));
+    const r = rateUsage(
+      june(3_985_200_000_000n),
+      plan({ model: { kind: 'avg_mbps', commitMbps: dec('10') }, rate: dec('4') }),
+    );
     expect(explainCharge(r, 'en-GB')).to.deep.equal([
       'Pricing: per Mbit/s of average rate over the committed rate',
       'Committed rate: 10 Mbit/s, moves 3,240.00 GB (3,240,000,000,000 bytes) in this period',
@@ -366,12 +452,17 @@ describe('explainCharge', () => {
       'Exact amount €9.20, rounded once (half-up) to €9.20',
       'Outcome: billed: €9.20',
     ]);
-    expect(explainCharge(r, 'nl-NL')[3]).to.equal('Gemiddelde snelheid: 3.985.200.000.000 bytes × 8 ÷ 2.592.000 s = 12,3 Mbit/s');
+    expect(explainCharge(r, 'nl-NL')[3]).to.equal(
+      'Gemiddelde snelheid: 3.985.200.000.000 bytes × 8 ÷ 2.592.000 s = 12,3 Mbit/s',
+    );
   });
 
   it('95th percentile shows the billed rate', () => {
     const samples = [...Array.from({ length: 19 }, () => 12_300_000n), 900_000_000n];
-    const r = rateUsage(june(TB, samples), plan({ model: { kind: 'p95', commitMbps: dec('10') }, rate: dec('4') }));
+    const r = rateUsage(
+      june(TB, samples),
+      plan({ model: { kind: 'p95', commitMbps: dec('10') }, rate: dec('4') }),
+    );
     const lines = explainCharge(r, 'en-GB');
     expect(lines).to.include('Billed rate (95th percentile): 12.3 Mbit/s');
     expect(lines).to.include('Over the committed rate: 2.30 Mbit/s');
@@ -431,23 +522,57 @@ describe('line text: quantities in the unit sold, 2 decimals', () => {
   it('one unit throughout, the one the product sells: GB, TB, GiB, TiB', () => {
     // 6.5 TB used on a 5 TB plan: 1 500 GB × €0.50 = €750.00, or 1.50 TB × €500.00 = €750.00
     const used = 6_500_000_000_000n;
-    expect(describeOverusageLine(line(rateUsage(may(used), plan()), { refCode: null, deadlineLastDay: null }), 'en-GB')).to.equal(
+    expect(
+      describeOverusageLine(
+        line(rateUsage(may(used), plan()), { refCode: null, deadlineLastDay: null }),
+        'en-GB',
+      ),
+    ).to.equal(
       'Bandwidth overusage 1 – 31 May 2013: 6,500.00 GB used, 5,000.00 GB included, 1,500.00 GB × €0.50 = €750.00',
     );
-    expect(describeOverusageLine(line(rateUsage(may(used), plan({ unit: 'TB', rate: dec('500') })), { refCode: null, deadlineLastDay: null }), 'en-GB')).to.equal(
+    expect(
+      describeOverusageLine(
+        line(rateUsage(may(used), plan({ unit: 'TB', rate: dec('500') })), {
+          refCode: null,
+          deadlineLastDay: null,
+        }),
+        'en-GB',
+      ),
+    ).to.equal(
       'Bandwidth overusage 1 – 31 May 2013: 6.50 TB used, 5.00 TB included, 1.50 TB × €500.00 = €750.00',
     );
     // 6.5 TiB used on a 5 TiB plan: 6 656 GiB used, 5 120 included, 1 536 GiB × €0.50 = €768.00; in TiB 1.50 × €512.00 = €768.00
     const binary = { allowanceBytes: 5n * TiB };
-    expect(describeOverusageLine(line(rateUsage(may(6n * TiB + TiB / 2n), plan({ unit: 'GiB', ...binary })), { refCode: null, deadlineLastDay: null }), 'en-GB')).to.equal(
+    expect(
+      describeOverusageLine(
+        line(rateUsage(may(6n * TiB + TiB / 2n), plan({ unit: 'GiB', ...binary })), {
+          refCode: null,
+          deadlineLastDay: null,
+        }),
+        'en-GB',
+      ),
+    ).to.equal(
       'Bandwidth overusage 1 – 31 May 2013: 6,656.00 GiB used, 5,120.00 GiB included, 1,536.00 GiB × €0.50 = €768.00',
     );
-    expect(describeOverusageLine(line(rateUsage(may(6n * TiB + TiB / 2n), plan({ unit: 'TiB', rate: dec('512'), ...binary })), { refCode: null, deadlineLastDay: null }), 'nl-NL')).to.equal(
+    expect(
+      describeOverusageLine(
+        line(rateUsage(may(6n * TiB + TiB / 2n), plan({ unit: 'TiB', rate: dec('512'), ...binary })), {
+          refCode: null,
+          deadlineLastDay: null,
+        }),
+        'nl-NL',
+      ),
+    ).to.equal(
       `Overschrijding dataverkeer 1–31 mei 2013: 6,50 TiB gebruikt, 5,00 TiB inbegrepen, 1,50 TiB × €${NBSP}512,00 = €${NBSP}768,00`,
     );
     // decimal bytes sold in GiB: 6·10¹² ÷ 2³⁰ = 5 587.935… → 5 587.94; 5·10¹² → 4 656.612… → 4 656.61;
     // over 10¹² B = 931.322… → 931.32 GiB; exact × €0.50 = 465.661… → €465.66, and 931.32 × 0.50 = 465.66
-    expect(describeOverusageLine(line(rateUsage(may(6n * TB), plan({ unit: 'GiB' })), { refCode: null, deadlineLastDay: null }), 'en-GB')).to.equal(
+    expect(
+      describeOverusageLine(
+        line(rateUsage(may(6n * TB), plan({ unit: 'GiB' })), { refCode: null, deadlineLastDay: null }),
+        'en-GB',
+      ),
+    ).to.equal(
       'Bandwidth overusage 1 – 31 May 2013: 5,587.94 GiB used, 4,656.61 GiB included, 931.32 GiB × €0.50 = €465.66',
     );
   });
@@ -466,21 +591,29 @@ describe('line text: quantities in the unit sold, 2 decimals', () => {
     expect(describeOverusageLine(line(r, { refCode: null, deadlineLastDay: null }), 'en-GB')).to.equal(
       `Bandwidth overusage 1 – 31 May 2013: 5,000.00 GB used, 5,000.00 GB included, < 0.01 GB × €10.00 ≈ €0.03 ${ROUNDED_EN}`,
     );
-    expect(describeOverusageLine(line(r, { refCode: null, deadlineLastDay: null }), 'nl-NL')).to.contain(`< 0,01 GB × €${NBSP}10,00 ≈ €${NBSP}0,03 ${ROUNDED_NL}`);
+    expect(describeOverusageLine(line(r, { refCode: null, deadlineLastDay: null }), 'nl-NL')).to.contain(
+      `< 0,01 GB × €${NBSP}10,00 ≈ €${NBSP}0,03 ${ROUNDED_NL}`,
+    );
     // 4 999 999 B is still under 0.005 GB: "< 0.01"; 5 000 000 B = 0.005 rounds half-up to 0.01, yet
     // 0.01 × €10.00 = €0.10 is not the €0.05 billed (0.005 × 10): "≈ €0.05"
     expect(formatSoldBytes(4_999_999n, 'GB', 'en-GB')).to.equal('< 0.01 GB');
     const half = rateUsage(may(5n * TB + 5_000_000n), plan({ rate: dec('10') }));
-    expect(describeOverusageLine(line(half, { refCode: null, deadlineLastDay: null }), 'en-GB')).to.match(/, 0\.01 GB × €10\.00 ≈ €0\.05 \(quantity rounded/);
+    expect(describeOverusageLine(line(half, { refCode: null, deadlineLastDay: null }), 'en-GB')).to.match(
+      /, 0\.01 GB × €10\.00 ≈ €0\.05 \(quantity rounded/,
+    );
   });
 
   it('the shown figures agree with the bytes: formatSoldBytes is bytesInUnit at 2 decimals', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 2n ** 90n }), fc.constantFrom('GB' as const, 'TB' as const, 'GiB' as const, 'TiB' as const), (bytes, unit) => {
-        const exact2 = bytesInUnit(bytes, unit, 2);
-        const expected = exact2 === '0.00' && bytes > 0n ? '< 0.01' : exact2;
-        expect(formatSoldBytes(bytes, unit, 'en-GB').replace(/,/g, '')).to.equal(`${expected} ${unit}`);
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 90n }),
+        fc.constantFrom('GB' as const, 'TB' as const, 'GiB' as const, 'TiB' as const),
+        (bytes, unit) => {
+          const exact2 = bytesInUnit(bytes, unit, 2);
+          const expected = exact2 === '0.00' && bytes > 0n ? '< 0.01' : exact2;
+          expect(formatSoldBytes(bytes, unit, 'en-GB').replace(/,/g, '')).to.equal(`${expected} ${unit}`);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -491,11 +624,31 @@ describe('line text after a dispute’s decision', () => {
 
   it('re-rated at the agreed rate: the rate and the amount it gives, both named', () => {
     // 1 000.00 GB × €0.35 = €350.00
-    expect(describeAdjustedLine(billed, { currency: 'EUR', afterMinor: 35_000n, rerated: { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true } }, 'en-GB')).to.equal(
+    expect(
+      describeAdjustedLine(
+        billed,
+        {
+          currency: 'EUR',
+          afterMinor: 35_000n,
+          rerated: { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true },
+        },
+        'en-GB',
+      ),
+    ).to.equal(
       'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.35 (agreed rate) = €350.00 (dispute by 15 June 2013) [OU-123]',
     );
     const nl = describeOverusageLine(line(seed), 'nl-NL');
-    expect(describeAdjustedLine(nl, { currency: 'EUR', afterMinor: 35_000n, rerated: { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true } }, 'nl-NL')).to.contain(
+    expect(
+      describeAdjustedLine(
+        nl,
+        {
+          currency: 'EUR',
+          afterMinor: 35_000n,
+          rerated: { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true },
+        },
+        'nl-NL',
+      ),
+    ).to.contain(
       `1.000,00 GB × €${NBSP}0,35 (afgesproken tarief) = €${NBSP}350,00 (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
     );
   });
@@ -506,8 +659,18 @@ describe('line text after a dispute’s decision', () => {
     const again = rateUsage(may(5n * TB + 129_855_000_000n), plan({ rate: dec('0.60') }));
     expect(again.roundedMinor).to.equal(7_791n);
     expect(quantityGivesAmount(again)).to.equal(false);
-    const text = describeAdjustedLine(describeOverusageLine(line(r), 'en-GB'), { currency: 'EUR', afterMinor: 7_791n, rerated: { from: '0.80', to: '0.60', fromMinor: 10_388n, toMinor: 7_791n, exact: false } }, 'en-GB');
-    expect(text).to.contain('129.86 GB × €0.60 (agreed rate) ≈ €77.91 (quantity rounded, amount from the exact usage) (dispute by 15 June 2013) [OU-123]');
+    const text = describeAdjustedLine(
+      describeOverusageLine(line(r), 'en-GB'),
+      {
+        currency: 'EUR',
+        afterMinor: 7_791n,
+        rerated: { from: '0.80', to: '0.60', fromMinor: 10_388n, toMinor: 7_791n, exact: false },
+      },
+      'en-GB',
+    );
+    expect(text).to.contain(
+      '129.86 GB × €0.60 (agreed rate) ≈ €77.91 (quantity rounded, amount from the exact usage) (dispute by 15 June 2013) [OU-123]',
+    );
     expect(text).not.to.contain('€0.80');
   });
 
@@ -516,8 +679,18 @@ describe('line text after a dispute’s decision', () => {
       'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00 (dispute by 15 June 2013) — reduced to €200.00 after review of your dispute [OU-123]',
     );
     // a re-rating whose recorded amounts are not on the line is told as a reduction, never as "× €0.35 = €500.00"
-    const stale = describeAdjustedLine(billed, { currency: 'EUR', afterMinor: 35_000n, rerated: { from: '0.50', to: '0.35', fromMinor: 49_999n, toMinor: 35_000n, exact: true } }, 'en-GB');
-    expect(stale).to.contain('× €0.50 = €500.00 (dispute by 15 June 2013) — reduced to €350.00 after review of your dispute [OU-123]');
+    const stale = describeAdjustedLine(
+      billed,
+      {
+        currency: 'EUR',
+        afterMinor: 35_000n,
+        rerated: { from: '0.50', to: '0.35', fromMinor: 49_999n, toMinor: 35_000n, exact: true },
+      },
+      'en-GB',
+    );
+    expect(stale).to.contain(
+      '× €0.50 = €500.00 (dispute by 15 June 2013) — reduced to €350.00 after review of your dispute [OU-123]',
+    );
   });
 
   it('re-rated where a cap held the amount: "capped at" stays while the cap still holds, goes once it does not', () => {
@@ -525,41 +698,100 @@ describe('line text after a dispute’s decision', () => {
     const capped = describeOverusageLine(line(rateUsage(may(6n * TB), plan({ capMinor: 40_000n }))), 'en-GB');
     expect(capped).to.contain('1,000.00 GB × €0.50 = €500.00, capped at €400.00 (dispute by');
     // at €0.35: 1 000 × 0.35 = €350.00 < €400.00, the cap no longer holds
-    const under = { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true, cap: { minor: 40_000n, from: true, to: false } };
-    expect(describeAdjustedLine(capped, { currency: 'EUR', afterMinor: 35_000n, rerated: under }, 'en-GB')).to.equal(
+    const under = {
+      from: '0.50',
+      to: '0.35',
+      fromMinor: 50_000n,
+      toMinor: 35_000n,
+      exact: true,
+      cap: { minor: 40_000n, from: true, to: false },
+    };
+    expect(
+      describeAdjustedLine(capped, { currency: 'EUR', afterMinor: 35_000n, rerated: under }, 'en-GB'),
+    ).to.equal(
       'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.35 (agreed rate) = €350.00 (dispute by 15 June 2013) [OU-123]',
     );
     // under a €300.00 cap €350.00 is still held at €300.00: the cap stays named
     const low = describeOverusageLine(line(rateUsage(may(6n * TB), plan({ capMinor: 30_000n }))), 'nl-NL');
     const held = { ...under, cap: { minor: 30_000n, from: true, to: true } };
-    expect(describeAdjustedLine(low, { currency: 'EUR', afterMinor: 30_000n, rerated: held }, 'nl-NL')).to.contain(
+    expect(
+      describeAdjustedLine(low, { currency: 'EUR', afterMinor: 30_000n, rerated: held }, 'nl-NL'),
+    ).to.contain(
       `1.000,00 GB × €${NBSP}0,35 (afgesproken tarief) = €${NBSP}350,00, gemaximeerd op €${NBSP}300,00 (bezwaar uiterlijk`,
     );
     // a cap reached only at the new rate (never lower, but told if it happens): named after the new amount
-    const reached = { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true, cap: { minor: 30_000n, from: false, to: true } };
-    expect(describeAdjustedLine(describeOverusageLine(line(seed), 'en-GB'), { currency: 'EUR', afterMinor: 30_000n, rerated: reached }, 'en-GB')).to.contain(
-      '× €0.35 (agreed rate) = €350.00, capped at €300.00 (dispute by',
-    );
+    const reached = {
+      from: '0.50',
+      to: '0.35',
+      fromMinor: 50_000n,
+      toMinor: 35_000n,
+      exact: true,
+      cap: { minor: 30_000n, from: false, to: true },
+    };
+    expect(
+      describeAdjustedLine(
+        describeOverusageLine(line(seed), 'en-GB'),
+        { currency: 'EUR', afterMinor: 30_000n, rerated: reached },
+        'en-GB',
+      ),
+    ).to.contain('× €0.35 (agreed rate) = €350.00, capped at €300.00 (dispute by');
   });
 
   it('re-rated, a pool part and an upgrade credit say their new figures', () => {
     // the part of vps1: 600 GB, €300.00 of the pool's €500.00; at €0.35 the pool bills €350.00, the part €210.00
-    const pooled = describeOverusageLine(line(seed, { poolPart: { pool: 'Rack 7', domain: 'vps1.example.net', overBytes: 600n * GB, amountMinor: 30_000n } }), 'en-GB');
-    const part = { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true, pool: { fromMinor: 50_000n, toMinor: 35_000n, partFromMinor: 30_000n, partToMinor: 21_000n } };
-    expect(describeAdjustedLine(pooled, { currency: 'EUR', afterMinor: 21_000n, rerated: part }, 'en-GB')).to.equal(
+    const pooled = describeOverusageLine(
+      line(seed, {
+        poolPart: { pool: 'Rack 7', domain: 'vps1.example.net', overBytes: 600n * GB, amountMinor: 30_000n },
+      }),
+      'en-GB',
+    );
+    const part = {
+      from: '0.50',
+      to: '0.35',
+      fromMinor: 50_000n,
+      toMinor: 35_000n,
+      exact: true,
+      pool: { fromMinor: 50_000n, toMinor: 35_000n, partFromMinor: 30_000n, partToMinor: 21_000n },
+    };
+    expect(
+      describeAdjustedLine(pooled, { currency: 'EUR', afterMinor: 21_000n, rerated: part }, 'en-GB'),
+    ).to.equal(
       'Bandwidth overusage 1 – 31 May 2013, transfer pool Rack 7: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.35 (agreed rate) = €350.00; the part of vps1.example.net: 600.00 GB, €210.00 of €350.00 (dispute by 15 June 2013) [OU-123]',
     );
     // 40 % of €500.00 = €200.00 credited, €300.00 billed; at €0.35: 40 % of €350.00 = €140.00, €210.00 billed
-    const credited = describeOverusageLine(line(seed, { upgradeCredit: { percent: 40, creditedMinor: 20_000n } }), 'nl-NL');
-    const upgrade = { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n, exact: true, upgrade: { percent: 40, fromMinor: 20_000n, toMinor: 14_000n } };
-    const text = describeAdjustedLine(credited, { currency: 'EUR', afterMinor: 21_000n, rerated: upgrade }, 'nl-NL');
-    expect(text).to.contain(`1.000,00 GB × €${NBSP}0,35 (afgesproken tarief) = €${NBSP}350,00, min 40 % gecrediteerd bij uw upgrade (€${NBSP}140,00) (bezwaar uiterlijk`);
+    const credited = describeOverusageLine(
+      line(seed, { upgradeCredit: { percent: 40, creditedMinor: 20_000n } }),
+      'nl-NL',
+    );
+    const upgrade = {
+      from: '0.50',
+      to: '0.35',
+      fromMinor: 50_000n,
+      toMinor: 35_000n,
+      exact: true,
+      upgrade: { percent: 40, fromMinor: 20_000n, toMinor: 14_000n },
+    };
+    const text = describeAdjustedLine(
+      credited,
+      { currency: 'EUR', afterMinor: 21_000n, rerated: upgrade },
+      'nl-NL',
+    );
+    expect(text).to.contain(
+      `1.000,00 GB × €${NBSP}0,35 (afgesproken tarief) = €${NBSP}350,00, min 40 % gecrediteerd bij uw upgrade (€${NBSP}140,00) (bezwaar uiterlijk`,
+    );
     expect(text).not.to.contain('200,00');
   });
 
   it('a line billed before its text named the amount keeps being rewritten as it was', () => {
-    const old = 'Bandwidth overusage 1 – 31 May 2013: 6.000 TB used, 5.000 TB included, 1,000 GB × €0.50 (dispute by 15 June 2013) [OU-123]';
-    expect(describeAdjustedLine(old, { currency: 'EUR', afterMinor: 35_000n, rerated: { from: '0.50', to: '0.35' } }, 'en-GB')).to.equal(
+    const old =
+      'Bandwidth overusage 1 – 31 May 2013: 6.000 TB used, 5.000 TB included, 1,000 GB × €0.50 (dispute by 15 June 2013) [OU-123]';
+    expect(
+      describeAdjustedLine(
+        old,
+        { currency: 'EUR', afterMinor: 35_000n, rerated: { from: '0.50', to: '0.35' } },
+        'en-GB',
+      ),
+    ).to.equal(
       'Bandwidth overusage 1 – 31 May 2013: 6.000 TB used, 5.000 TB included, 1,000 GB × €0.35 (agreed rate) (dispute by 15 June 2013) [OU-123]',
     );
   });
@@ -584,14 +816,19 @@ describe('line text: corrections, pool parts, upgrade credits', () => {
     expect(describeOverusageLine(input, 'nl-NL')).to.equal(
       `Correctie overschrijding dataverkeer 1–31 mei 2013 (opnieuw gemeten): 6.000,00 GB gebruikt, 5.000,00 GB inbegrepen, 1.000,00 GB × €${NBSP}0,50 = €${NBSP}500,00; nu €${NBSP}500,00, al gefactureerd €${NBSP}250,00 (bezwaar uiterlijk 15 juni 2013) [OU-123]`,
     );
-    expect(describeOverusageLine(line(seed, { correction: { billedMinor: 25_000n }, deadlineLastDay: null, refCode: null }), 'en-GB')).to.match(
-      /; now €500\.00, already billed €250\.00$/,
-    );
+    expect(
+      describeOverusageLine(
+        line(seed, { correction: { billedMinor: 25_000n }, deadlineLastDay: null, refCode: null }),
+        'en-GB',
+      ),
+    ).to.match(/; now €500\.00, already billed €250\.00$/);
   });
 
   it('one VPS\u2019s part of a transfer pool\u2019s charge', () => {
     // 600 GB of the pool's 1 000 GB over: €300.00 of €500.00
-    const input = line(seed, { poolPart: { pool: 'Rack 7', domain: 'vps1.example.net', overBytes: 600n * GB, amountMinor: 30_000n } });
+    const input = line(seed, {
+      poolPart: { pool: 'Rack 7', domain: 'vps1.example.net', overBytes: 600n * GB, amountMinor: 30_000n },
+    });
     expect(describeOverusageLine(input, 'en-GB')).to.equal(
       'Bandwidth overusage 1 – 31 May 2013, transfer pool Rack 7: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00; the part of vps1.example.net: 600.00 GB, €300.00 of €500.00 (dispute by 15 June 2013) [OU-123]',
     );
@@ -614,17 +851,36 @@ describe('line text: corrections, pool parts, upgrade credits', () => {
 
 describe('line text: the outcome after a dispute\u2019s decision', () => {
   const decided = (state: string, amountMinor: bigint, settlement: string | null = null) =>
-    decidedFigures({ amountMinor, dispute: { state, amountBeforeMinor: 50_000n, amountAfterMinor: null, settlement } });
+    decidedFigures({
+      amountMinor,
+      dispute: { state, amountBeforeMinor: 50_000n, amountAfterMinor: null, settlement },
+    });
 
   it('the figures: what the line bills now and what was credited back', () => {
     expect(decidedFigures({ amountMinor: 50_000n, dispute: null })).to.equal(null);
     expect(decided('open', 50_000n)).to.equal(null);
-    expect(decided('upheld', 50_000n)).to.deep.equal({ state: 'upheld', amountMinor: 50_000n, creditedMinor: 0n });
+    expect(decided('upheld', 50_000n)).to.deep.equal({
+      state: 'upheld',
+      amountMinor: 50_000n,
+      creditedMinor: 0n,
+    });
     // a paid €500.00 line waived: €0.00 billed, all €500.00 credited
-    expect(decided('waived', 50_000n, 'credited')).to.deep.equal({ state: 'waived', amountMinor: 0n, creditedMinor: 50_000n });
+    expect(decided('waived', 50_000n, 'credited')).to.deep.equal({
+      state: 'waived',
+      amountMinor: 0n,
+      creditedMinor: 50_000n,
+    });
     // a paid €500.00 line adjusted to €350.00: €150.00 credited; unpaid (no settlement): nothing credited
-    expect(decided('adjusted', 35_000n, 'credited')).to.deep.equal({ state: 'adjusted', amountMinor: 35_000n, creditedMinor: 15_000n });
-    expect(decided('adjusted', 35_000n, 'refunded')).to.deep.equal({ state: 'adjusted', amountMinor: 35_000n, creditedMinor: 0n });
+    expect(decided('adjusted', 35_000n, 'credited')).to.deep.equal({
+      state: 'adjusted',
+      amountMinor: 35_000n,
+      creditedMinor: 15_000n,
+    });
+    expect(decided('adjusted', 35_000n, 'refunded')).to.deep.equal({
+      state: 'adjusted',
+      amountMinor: 35_000n,
+      creditedMinor: 0n,
+    });
   });
 
   it('the explanation\u2019s outcome line, in English and Dutch', () => {
@@ -632,8 +888,12 @@ describe('line text: the outcome after a dispute\u2019s decision', () => {
     expect(outcome('en-GB', decided('adjusted', 35_000n, 'credited'))).to.equal(
       'Outcome: rated €500.00; after the dispute: adjusted to €350.00; €150.00 credited to the account',
     );
-    expect(outcome('en-GB', decided('adjusted', 35_000n))).to.equal('Outcome: rated €500.00; after the dispute: adjusted to €350.00');
-    expect(outcome('en-GB', decided('waived', 50_000n))).to.equal('Outcome: rated €500.00; after the dispute: waived, €0.00 billed');
+    expect(outcome('en-GB', decided('adjusted', 35_000n))).to.equal(
+      'Outcome: rated €500.00; after the dispute: adjusted to €350.00',
+    );
+    expect(outcome('en-GB', decided('waived', 50_000n))).to.equal(
+      'Outcome: rated €500.00; after the dispute: waived, €0.00 billed',
+    );
     // upheld: the amount is as rated, so the outcome is the rating's
     expect(outcome('en-GB', decided('upheld', 50_000n))).to.equal('Outcome: billed: €500.00');
     expect(outcome('nl-NL', decided('adjusted', 35_000n, 'credited'))).to.equal(
@@ -653,11 +913,18 @@ describe('line text: the outcome after a dispute\u2019s decision', () => {
     expect(describeWaivedLine(nl, { currency: 'EUR', beforeMinor: 50_000n }, 'nl-NL')).to.equal(
       `${nlHead} — kwijtgescholden na beoordeling van uw bezwaar (€${NBSP}500,00) [OU-123]`,
     );
-    const bare = 'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00';
-    expect(describeWaivedLine(bare, { currency: 'EUR', beforeMinor: 50_000n }, 'en-GB')).to.equal(`${bare} — waived after review of your dispute (€500.00)`);
-    expect(describeAdjustedLine(bare, { currency: 'EUR', afterMinor: 20_000n }, 'en-GB')).to.equal(`${bare} — reduced to €200.00 after review of your dispute`);
+    const bare =
+      'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00';
+    expect(describeWaivedLine(bare, { currency: 'EUR', beforeMinor: 50_000n }, 'en-GB')).to.equal(
+      `${bare} — waived after review of your dispute (€500.00)`,
+    );
+    expect(describeAdjustedLine(bare, { currency: 'EUR', afterMinor: 20_000n }, 'en-GB')).to.equal(
+      `${bare} — reduced to €200.00 after review of your dispute`,
+    );
     // a bracketed code inside the text is not the reference at its end
     const inner = `${bare} [OU-1] x`;
-    expect(describeWaivedLine(inner, { currency: 'EUR', beforeMinor: 50_000n }, 'en-GB')).to.equal(`${inner} — waived after review of your dispute (€500.00)`);
+    expect(describeWaivedLine(inner, { currency: 'EUR', beforeMinor: 50_000n }, 'en-GB')).to.equal(
+      `${inner} — waived after review of your dispute (€500.00)`,
+    );
   });
 });

@@ -8,13 +8,20 @@ describe("WHMCS's menu item", () => {
     root.addChild('a', { order: 10 });
     root.addChild('c', { order: 20, label: 'first c' });
     root.addChild('c', { order: 5, label: 'second c' });
-    expect(root.getChildren().map((c) => `${c.name}:${c.order}:${c.label}`)).to.deep.equal(['c:5:second c', 'a:10:a', 'b:20:b']);
+    expect(root.getChildren().map((c) => `${c.name}:${c.order}:${c.label}`)).to.deep.equal([
+      'c:5:second c',
+      'a:10:a',
+      'b:20:b',
+    ]);
   });
 
   it("records a handler's changes as the operations the bridge replays, and nothing for items WHMCS already had", () => {
     const { root, ops } = MenuItem.recording();
     const existing = root.adopt('overview', { label: 'Overview', order: 10 });
-    root.addChild('usage', { label: 'Bandwidth', order: 50, uri: '', badge: '' }).setBodyHtml('<p>2.6 TiB of 2 TiB</p>').setExtra('color', 'blue');
+    root
+      .addChild('usage', { label: 'Bandwidth', order: 50, uri: '', badge: '' })
+      .setBodyHtml('<p>2.6 TiB of 2 TiB</p>')
+      .setExtra('color', 'blue');
     existing.setOrder(Number.NaN).setLabel('Your overview');
     root.removeChild('overview');
     expect(ops).to.deep.equal([
@@ -35,18 +42,44 @@ describe("WHMCS's menu item", () => {
 
   it('starts an item from its options, the label defaulting to its name and a non-number order to 0', () => {
     const bare = new MenuItem('usage');
-    expect([bare.getName(), bare.getLabel(), bare.getUri(), bare.getOrder(), bare.getBodyHtml(), bare.getFooterHtml(), bare.getExtra('color')]).to.deep.equal(['usage', 'usage', '', 0, '', '', null]);
+    expect([
+      bare.getName(),
+      bare.getLabel(),
+      bare.getUri(),
+      bare.getOrder(),
+      bare.getBodyHtml(),
+      bare.getFooterHtml(),
+      bare.getExtra('color'),
+    ]).to.deep.equal(['usage', 'usage', '', 0, '', '', null]);
     expect([bare.icon, bare.badge, bare.hasChildren()]).to.deep.equal(['', '', false]);
-    const full = new MenuItem('usage', { label: 'Bandwidth', uri: '/usage', order: 50, icon: 'fa-chart', badge: '82%', bodyHtml: '<p>b</p>', footerHtml: '<p>f</p>', extras: { color: 'blue' } });
-    expect([full.getLabel(), full.getUri(), full.getOrder(), full.icon, full.badge, full.getBodyHtml(), full.getFooterHtml(), full.getExtra('color')]).to.deep.equal([
-      'Bandwidth', '/usage', 50, 'fa-chart', '82%', '<p>b</p>', '<p>f</p>', 'blue',
-    ]);
+    const full = new MenuItem('usage', {
+      label: 'Bandwidth',
+      uri: '/usage',
+      order: 50,
+      icon: 'fa-chart',
+      badge: '82%',
+      bodyHtml: '<p>b</p>',
+      footerHtml: '<p>f</p>',
+      extras: { color: 'blue' },
+    });
+    expect([
+      full.getLabel(),
+      full.getUri(),
+      full.getOrder(),
+      full.icon,
+      full.badge,
+      full.getBodyHtml(),
+      full.getFooterHtml(),
+      full.getExtra('color'),
+    ]).to.deep.equal(['Bandwidth', '/usage', 50, 'fa-chart', '82%', '<p>b</p>', '<p>f</p>', 'blue']);
     expect(new MenuItem('x', { order: Number.POSITIVE_INFINITY }).getOrder()).to.equal(0);
   });
 
   it('changes every field, records each change on its path, and ignores an order that is not a number', () => {
     const { root, ops } = MenuItem.recording();
-    const row = root.addChild('usage', { label: 'Bandwidth', order: 50, extras: {} }).addChild('row', { label: 'VPS 1', order: 1 });
+    const row = root
+      .addChild('usage', { label: 'Bandwidth', order: 50, extras: {} })
+      .addChild('row', { label: 'VPS 1', order: 1 });
     expect(root.hasChildren()).to.equal(true);
     // empty extras are left out of the operation; the row's path goes through its panel
     expect(ops).to.deep.equal([
@@ -54,10 +87,26 @@ describe("WHMCS's menu item", () => {
       { op: 'add', path: ['usage', 'row'], options: { label: 'VPS 1', order: 1 } },
     ]);
     ops.length = 0;
-    row.setLabel('VPS 2').setUri('/vps/2').setOrder(2).setOrder(Number.NaN).setIcon('fa-server').setBadge('3').setBodyHtml('<b>2</b>').setFooterHtml('<i>f</i>').setExtra('btn-text', 'Details');
-    expect([row.getLabel(), row.getUri(), row.getOrder(), row.icon, row.badge, row.getBodyHtml(), row.getFooterHtml(), row.getExtra('btn-text')]).to.deep.equal([
-      'VPS 2', '/vps/2', 2, 'fa-server', '3', '<b>2</b>', '<i>f</i>', 'Details',
-    ]);
+    row
+      .setLabel('VPS 2')
+      .setUri('/vps/2')
+      .setOrder(2)
+      .setOrder(Number.NaN)
+      .setIcon('fa-server')
+      .setBadge('3')
+      .setBodyHtml('<b>2</b>')
+      .setFooterHtml('<i>f</i>')
+      .setExtra('btn-text', 'Details');
+    expect([
+      row.getLabel(),
+      row.getUri(),
+      row.getOrder(),
+      row.icon,
+      row.badge,
+      row.getBodyHtml(),
+      row.getFooterHtml(),
+      row.getExtra('btn-text'),
+    ]).to.deep.equal(['VPS 2', '/vps/2', 2, 'fa-server', '3', '<b>2</b>', '<i>f</i>', 'Details']);
     const path = ['usage', 'row'];
     expect(ops).to.deep.equal([
       { op: 'set', path, field: 'label', value: 'VPS 2' },
@@ -72,11 +121,33 @@ describe("WHMCS's menu item", () => {
   });
 
   it('adds an item made elsewhere with all its fields, and removes a child given as an item', () => {
-    const made = new MenuItem('usage', { label: 'Bandwidth', uri: '/u', order: 7, icon: 'i', badge: 'b', bodyHtml: '<p>x</p>', footerHtml: '<p>y</p>', extras: { color: 'red' } });
+    const made = new MenuItem('usage', {
+      label: 'Bandwidth',
+      uri: '/u',
+      order: 7,
+      icon: 'i',
+      badge: 'b',
+      bodyHtml: '<p>x</p>',
+      footerHtml: '<p>y</p>',
+      extras: { color: 'red' },
+    });
     const { root, ops } = MenuItem.recording();
     root.addChild(made);
     expect(ops).to.deep.equal([
-      { op: 'add', path: ['usage'], options: { label: 'Bandwidth', uri: '/u', order: 7, icon: 'i', badge: 'b', bodyHtml: '<p>x</p>', footerHtml: '<p>y</p>', extras: { color: 'red' } } },
+      {
+        op: 'add',
+        path: ['usage'],
+        options: {
+          label: 'Bandwidth',
+          uri: '/u',
+          order: 7,
+          icon: 'i',
+          badge: 'b',
+          bodyHtml: '<p>x</p>',
+          footerHtml: '<p>y</p>',
+          extras: { color: 'red' },
+        },
+      },
     ]);
     root.removeChild(root.getChild('usage')!);
     expect(root.getChild('usage')).to.equal(null);
@@ -88,7 +159,7 @@ describe("WHMCS's menu item", () => {
     expect(plain.getChildren()).to.deep.equal([made]);
   });
 
-  it("keeps what a page is about for the hooks that build it, null for what it does not know", () => {
+  it('keeps what a page is about for the hooks that build it, null for what it does not know', () => {
     const root = new MenuItem('root').setContext('client', { id: 12 });
     expect(root.context('client')).to.deep.equal({ id: 12 });
     expect(root.context('invoice')).to.equal(null);

@@ -3,18 +3,49 @@ import { DateTime } from 'luxon';
 import { serviceCalendar, type ServiceCalendar } from '../../module/domain/billing-calendar.js';
 import { closingDateOf } from '../../module/domain/calendar.js';
 import { dailySeries, splitEvenly } from '../../module/domain/daily-series.js';
-import { looksLikeReset, meterAll, meterStep, PACE_DAYS, recentPace, withDays, type GoodSample, type MeterState } from '../../module/domain/metering.js';
+import {
+  looksLikeReset,
+  meterAll,
+  meterStep,
+  PACE_DAYS,
+  recentPace,
+  withDays,
+  type GoodSample,
+  type MeterState,
+} from '../../module/domain/metering.js';
 
 const Z = 'Europe/Brussels';
-const monthly: ServiceCalendar = serviceCalendar({ servicePolicy: null, serviceDay: null, solusvmPolicy: null, solusvmCreatedOn: null, masterPolicy: 'first_of_month', zone: Z, regdate: null, billingDay: null });
-const never: ServiceCalendar = serviceCalendar({ servicePolicy: null, serviceDay: null, solusvmPolicy: null, solusvmCreatedOn: null, masterPolicy: 'never', zone: Z, regdate: '2013-03-17', billingDay: 5 });
+const monthly: ServiceCalendar = serviceCalendar({
+  servicePolicy: null,
+  serviceDay: null,
+  solusvmPolicy: null,
+  solusvmCreatedOn: null,
+  masterPolicy: 'first_of_month',
+  zone: Z,
+  regdate: null,
+  billingDay: null,
+});
+const never: ServiceCalendar = serviceCalendar({
+  servicePolicy: null,
+  serviceDay: null,
+  solusvmPolicy: null,
+  solusvmCreatedOn: null,
+  masterPolicy: 'never',
+  zone: Z,
+  regdate: '2013-03-17',
+  billingDay: 5,
+});
 const sample = (iso: string, used: bigint): GoodSample => {
   const sampledAt = DateTime.fromISO(iso, { setZone: true });
   return { usedBytes: used, sampledAt, sampleDate: closingDateOf(sampledAt, Z) };
 };
 const may = { start: '2013-05-01', end: '2013-05-31' };
 const june = { start: '2013-06-01', end: '2013-06-30' };
-const at = (s: GoodSample, period = may, resetDueOn: string | null = null): MeterState => ({ last: s, period, resetDueOn });
+const at = (s: GoodSample, period = may, resetDueOn: string | null = null): MeterState => ({
+  last: s,
+  period,
+  resetDueOn,
+});
 const TB = 10n ** 12n;
 const GB = 10n ** 9n;
 const GiB = 1n << 30n;
@@ -25,7 +56,17 @@ describe('meterStep', () => {
     const step = meterStep({ last: null, period: null, resetDueOn: null }, s, monthly);
     expect(step.reading).to.equal('first');
     expect(step.periods).to.deep.equal([may]);
-    expect(step.parts).to.deep.equal([{ period: may, kind: 'before_metering', bytes: 2n * TB, fromDate: '2013-05-01', toDate: '2013-05-10', estimated: true, candidateBytes: null }]);
+    expect(step.parts).to.deep.equal([
+      {
+        period: may,
+        kind: 'before_metering',
+        bytes: 2n * TB,
+        fromDate: '2013-05-01',
+        toDate: '2013-05-10',
+        estimated: true,
+        candidateBytes: null,
+      },
+    ]);
     expect(step.state).to.deep.include({ period: may, resetDueOn: null });
   });
 
@@ -35,14 +76,34 @@ describe('meterStep', () => {
     expect(s.sampleDate).to.equal('2013-02-28');
     const step = meterStep({ last: null, period: null, resetDueOn: null }, s, monthly);
     expect(step.periods).to.deep.equal([{ start: '2013-03-01', end: '2013-03-31' }]);
-    expect(step.parts).to.deep.equal([{ period: { start: '2013-03-01', end: '2013-03-31' }, kind: 'before_metering', bytes: 10n * GB, fromDate: '2013-03-01', toDate: '2013-03-01', estimated: false, candidateBytes: null }]);
+    expect(step.parts).to.deep.equal([
+      {
+        period: { start: '2013-03-01', end: '2013-03-31' },
+        kind: 'before_metering',
+        bytes: 10n * GB,
+        fromDate: '2013-03-01',
+        toDate: '2013-03-01',
+        estimated: false,
+        candidateBytes: null,
+      },
+    ]);
     expect(step.closes).to.deep.equal([]);
     // the evening read goes on in March
     const next = meterStep(step.state, sample('2013-03-01T23:50:00+01:00', 25n * GB), monthly);
-    expect(next.parts).to.deep.equal([{ period: { start: '2013-03-01', end: '2013-03-31' }, kind: 'daily', bytes: 15n * GB, fromDate: '2013-03-01', toDate: '2013-03-01', estimated: false, candidateBytes: null }]);
+    expect(next.parts).to.deep.equal([
+      {
+        period: { start: '2013-03-01', end: '2013-03-31' },
+        kind: 'daily',
+        bytes: 15n * GB,
+        fromDate: '2013-03-01',
+        toDate: '2013-03-01',
+        estimated: false,
+        candidateBytes: null,
+      },
+    ]);
   });
 
-  it('books nothing on the first read of a counter that never resets: it holds the VPS\'s whole life', () => {
+  it("books nothing on the first read of a counter that never resets: it holds the VPS's whole life", () => {
     const s = sample('2013-05-10T23:50:00+02:00', 40n * TB);
     const step = meterStep({ last: null, period: null, resetDueOn: null }, s, never);
     // billed on the 5th (the panel's due day): 5 May – 4 June
@@ -55,7 +116,17 @@ describe('meterStep', () => {
     const b = sample('2013-05-11T23:50:00+02:00', 2n * TB + 123n);
     const step = meterStep(at(a), b, monthly);
     expect(step.reading).to.equal('increase');
-    expect(step.parts).to.deep.equal([{ period: may, kind: 'daily', bytes: 123n, fromDate: '2013-05-11', toDate: '2013-05-11', estimated: false, candidateBytes: null }]);
+    expect(step.parts).to.deep.equal([
+      {
+        period: may,
+        kind: 'daily',
+        bytes: 123n,
+        fromDate: '2013-05-11',
+        toDate: '2013-05-11',
+        estimated: false,
+        candidateBytes: null,
+      },
+    ]);
     expect(step.closes).to.deep.equal([]);
   });
 
@@ -63,7 +134,17 @@ describe('meterStep', () => {
     const a = sample('2013-05-10T23:50:00+02:00', 100n);
     const b = sample('2013-05-13T23:50:00+02:00', 400n);
     const step = meterStep(at(a), b, monthly);
-    expect(step.parts).to.deep.equal([{ period: may, kind: 'span', bytes: 300n, fromDate: '2013-05-11', toDate: '2013-05-13', estimated: true, candidateBytes: null }]);
+    expect(step.parts).to.deep.equal([
+      {
+        period: may,
+        kind: 'span',
+        bytes: 300n,
+        fromDate: '2013-05-11',
+        toDate: '2013-05-13',
+        estimated: true,
+        candidateBytes: null,
+      },
+    ]);
     expect(step.anomalies.map((x) => x.kind)).to.deep.equal(['long_gap']);
   });
 
@@ -78,7 +159,17 @@ describe('meterStep', () => {
     expect(step.reading).to.equal('reset');
     expect(step.periods).to.deep.equal([may, june]);
     expect(step.closes).to.deep.equal([]);
-    expect(step.parts).to.deep.equal([{ period: june, kind: 'since_reset', bytes: 40n * GB, fromDate: '2013-06-01', toDate: '2013-06-01', estimated: false, candidateBytes: null }]);
+    expect(step.parts).to.deep.equal([
+      {
+        period: june,
+        kind: 'since_reset',
+        bytes: 40n * GB,
+        fromDate: '2013-06-01',
+        toDate: '2013-06-01',
+        estimated: false,
+        candidateBytes: null,
+      },
+    ]);
     expect(step.resetAt!.toISO()).to.equal('2013-06-01T00:00:00.000+02:00');
     expect(step.unmeasuredAfter!.toISO()).to.equal(b.sampledAt.toISO());
     expect(step.anomalies).to.deep.equal([]);
@@ -90,7 +181,17 @@ describe('meterStep', () => {
     const step = meterStep(at(a), b, monthly);
     expect(step.reading).to.equal('reset');
     expect(step.closes).to.deep.equal([may]);
-    expect(step.parts).to.deep.equal([{ period: june, kind: 'since_reset', bytes: 5n, fromDate: '2013-06-01', toDate: '2013-06-01', estimated: false, candidateBytes: null }]);
+    expect(step.parts).to.deep.equal([
+      {
+        period: june,
+        kind: 'since_reset',
+        bytes: 5n,
+        fromDate: '2013-06-01',
+        toDate: '2013-06-01',
+        estimated: false,
+        candidateBytes: null,
+      },
+    ]);
   });
 
   it('books nothing for a drop in mid-period, keeps the period whole, and asks for a decision', () => {
@@ -99,10 +200,23 @@ describe('meterStep', () => {
     const step = meterStep(at(a), b, monthly);
     expect(step.reading).to.equal('drop');
     expect(step.periods).to.deep.equal([may]);
-    expect(step.parts).to.deep.equal([{ period: may, kind: 'drop', bytes: 0n, fromDate: '2013-05-15', toDate: '2013-05-15', estimated: false, candidateBytes: 40n * GB }]);
+    expect(step.parts).to.deep.equal([
+      {
+        period: may,
+        kind: 'drop',
+        bytes: 0n,
+        fromDate: '2013-05-15',
+        toDate: '2013-05-15',
+        estimated: false,
+        candidateBytes: 40n * GB,
+      },
+    ]);
     expect(step.anomalies).to.have.length(1);
     expect(step.anomalies[0]).to.deep.include({ kind: 'mid_period_drop', period: may });
-    expect(step.anomalies[0]!.details).to.deep.include({ fromBytes: '1300000000000', toBytes: '40000000000' });
+    expect(step.anomalies[0]!.details).to.deep.include({
+      fromBytes: '1300000000000',
+      toBytes: '40000000000',
+    });
     // the next day counts from the new value
     const c = sample('2013-05-16T23:50:00+02:00', 90n * GB);
     expect(meterStep(step.state, c, monthly).parts[0]!.bytes).to.equal(50n * GB);
@@ -111,26 +225,61 @@ describe('meterStep', () => {
   it('keeps the pace it had over a drop, and counts the pace of an increase per day', () => {
     // 100 GB a day before; the drop waits for a decision and tells nothing about the pace
     const a = sample('2013-05-14T23:50:00+02:00', 1_300n * GB);
-    const drop = meterStep({ ...at(a), recentDaily: [100n * GB, 100n * GB, 100n * GB] }, sample('2013-05-15T23:50:00+02:00', 40n * GB), monthly);
+    const drop = meterStep(
+      { ...at(a), recentDaily: [100n * GB, 100n * GB, 100n * GB] },
+      sample('2013-05-15T23:50:00+02:00', 40n * GB),
+      monthly,
+    );
     expect(drop.state.recentDaily).to.deep.equal([100n * GB, 100n * GB, 100n * GB]);
     // 60 GB over 3 days (16-18 May): 20 GB on each day
-    const span = meterStep(at(sample('2013-05-15T23:50:00+02:00', 100n * GB)), sample('2013-05-18T23:50:00+02:00', 160n * GB), monthly);
+    const span = meterStep(
+      at(sample('2013-05-15T23:50:00+02:00', 100n * GB)),
+      sample('2013-05-18T23:50:00+02:00', 160n * GB),
+      monthly,
+    );
     expect(span.state.recentDaily).to.deep.equal([20n * GB, 20n * GB, 20n * GB]);
   });
 
-  it('measures, not estimates, what a first read on the period\'s first day holds', () => {
-    const first = meterStep({ last: null, period: null, resetDueOn: null }, sample('2013-05-01T23:50:00+02:00', 7n * GB), monthly);
-    expect(first.parts).to.deep.equal([{ period: may, kind: 'before_metering', bytes: 7n * GB, fromDate: '2013-05-01', toDate: '2013-05-01', estimated: false, candidateBytes: null }]);
+  it("measures, not estimates, what a first read on the period's first day holds", () => {
+    const first = meterStep(
+      { last: null, period: null, resetDueOn: null },
+      sample('2013-05-01T23:50:00+02:00', 7n * GB),
+      monthly,
+    );
+    expect(first.parts).to.deep.equal([
+      {
+        period: may,
+        kind: 'before_metering',
+        bytes: 7n * GB,
+        fromDate: '2013-05-01',
+        toDate: '2013-05-01',
+        estimated: false,
+        candidateBytes: null,
+      },
+    ]);
   });
 
   it('reads an unchanged counter as a day without traffic, not a drop', () => {
-    const step = meterStep(at(sample('2013-05-14T23:50:00+02:00', 40n * GB)), sample('2013-05-15T23:50:00+02:00', 40n * GB), monthly);
-    expect([step.reading, step.parts[0]!.kind, step.parts[0]!.bytes, step.anomalies]).to.deep.equal(['increase', 'daily', 0n, []]);
+    const step = meterStep(
+      at(sample('2013-05-14T23:50:00+02:00', 40n * GB)),
+      sample('2013-05-15T23:50:00+02:00', 40n * GB),
+      monthly,
+    );
+    expect([step.reading, step.parts[0]!.kind, step.parts[0]!.bytes, step.anomalies]).to.deep.equal([
+      'increase',
+      'daily',
+      0n,
+      [],
+    ]);
   });
 
   it('flags nothing unmeasured before a reset when the counter last read 0', () => {
     // 0 on 28 May, 3 GB on 2 June: nothing was there to lose before the reset; only the 5-day gap
-    const step = meterStep(at(sample('2013-05-28T23:50:00+02:00', 0n)), sample('2013-06-02T23:50:00+02:00', 3n * GB), monthly);
+    const step = meterStep(
+      at(sample('2013-05-28T23:50:00+02:00', 0n)),
+      sample('2013-06-02T23:50:00+02:00', 3n * GB),
+      monthly,
+    );
     expect(step.anomalies.map((x) => x.kind)).to.deep.equal(['long_gap']);
   });
 
@@ -155,7 +304,17 @@ describe('meterStep', () => {
     // 40, 50 and 45 GB on 29-31 May
     const missed = meterStep({ ...at(a), recentDaily: [40n * GB, 50n * GB, 45n * GB] }, b, monthly);
     expect(missed.reading).to.equal('missed_reset');
-    expect(missed.parts).to.deep.equal([{ period: june, kind: 'daily', bytes: 50n * GB, fromDate: '2013-06-01', toDate: '2013-06-01', estimated: false, candidateBytes: null }]);
+    expect(missed.parts).to.deep.equal([
+      {
+        period: june,
+        kind: 'daily',
+        bytes: 50n * GB,
+        fromDate: '2013-06-01',
+        toDate: '2013-06-01',
+        estimated: false,
+        candidateBytes: null,
+      },
+    ]);
     expect(missed.anomalies.map((x) => [x.kind, x.period])).to.deep.equal([['reset_not_seen', june]]);
     expect(missed.anomalies[0]!.details).to.deep.equal({
       expectedOn: '2013-06-01',
@@ -170,7 +329,17 @@ describe('meterStep', () => {
     const late = meterStep(missed.state, c, monthly);
     expect(late.reading).to.equal('late_reset');
     // the reset came somewhere on 2 June: the 30 GB since it are 2 June's, in June
-    expect(late.parts).to.deep.equal([{ period: june, kind: 'since_reset', bytes: 30n * GB, fromDate: '2013-06-02', toDate: '2013-06-02', estimated: false, candidateBytes: null }]);
+    expect(late.parts).to.deep.equal([
+      {
+        period: june,
+        kind: 'since_reset',
+        bytes: 30n * GB,
+        fromDate: '2013-06-02',
+        toDate: '2013-06-02',
+        estimated: false,
+        candidateBytes: null,
+      },
+    ]);
     expect(late.anomalies[0]).to.deep.include({ kind: 'late_reset', period: june });
     expect(late.anomalies[0]!.details).to.deep.include({ dueOn: '2013-06-01', daysLate: 1 });
     expect(late.state.resetDueOn).to.equal(null);
@@ -183,7 +352,12 @@ describe('meterStep', () => {
     // 3 × 4.28 GB = 12.84 GB. It is left undecided, never booked as 21.64 GB of new traffic.
     const a = sample('2014-10-18T23:50:00+02:00', 46_365_514_138n);
     const b = sample('2014-10-19T23:50:00+02:00', 21_639_626_024n);
-    const state: MeterState = { last: a, period: { start: '2014-10-01', end: '2014-10-31' }, resetDueOn: '2014-10-09', recentDaily: [4_280_054_215n, 4_280_054_215n, 4_280_054_215n] };
+    const state: MeterState = {
+      last: a,
+      period: { start: '2014-10-01', end: '2014-10-31' },
+      resetDueOn: '2014-10-09',
+      recentDaily: [4_280_054_215n, 4_280_054_215n, 4_280_054_215n],
+    };
     const step = meterStep(state, b, monthly);
     expect(step.reading).to.equal('drop');
     expect(step.parts[0]).to.deep.include({ kind: 'drop', bytes: 0n, candidateBytes: 21_639_626_024n });
@@ -204,14 +378,25 @@ describe('meterStep', () => {
     // days (1, 1, 1, 1, 1, 1, 50) is 1 GiB: a fresh counter could hold 3 GiB; 41 GiB goes to an admin.
     const days = [GiB, GiB, GiB, GiB, GiB, GiB, 50n * GiB];
     const a = sample('2014-03-09T23:50:00+01:00', 120n * GiB);
-    const state: MeterState = { last: a, period: { start: '2014-03-01', end: '2014-03-31' }, resetDueOn: '2014-03-01', recentDaily: days };
+    const state: MeterState = {
+      last: a,
+      period: { start: '2014-03-01', end: '2014-03-31' },
+      resetDueOn: '2014-03-01',
+      recentDaily: days,
+    };
     expect(recentPace(days)).to.equal(GiB);
     const step = meterStep(state, sample('2014-03-10T23:50:00+01:00', 41n * GiB), monthly);
-    expect([step.reading, step.parts[0]!.bytes, step.parts[0]!.candidateBytes]).to.deep.equal(['drop', 0n, 41n * GiB]);
+    expect([step.reading, step.parts[0]!.bytes, step.parts[0]!.candidateBytes]).to.deep.equal([
+      'drop',
+      0n,
+      41n * GiB,
+    ]);
     // the reset itself, 3 GiB at most (a day and its spread): the late reset, booked
     const late = meterStep(state, sample('2014-03-10T23:50:00+01:00', 3n * GiB), monthly);
     expect([late.reading, late.parts[0]!.bytes]).to.deep.equal(['late_reset', 3n * GiB]);
-    expect(meterStep(state, sample('2014-03-10T23:50:00+01:00', 3n * GiB + 1n), monthly).reading).to.equal('drop');
+    expect(meterStep(state, sample('2014-03-10T23:50:00+01:00', 3n * GiB + 1n), monthly).reading).to.equal(
+      'drop',
+    );
   });
 
   it('reads no overdue reset while fewer than three days of pace are known: an admin decides', () => {
@@ -219,9 +404,16 @@ describe('meterStep', () => {
     // read would fit 3 × 10 GB, but one day is no pace: the drop goes to an admin
     const a = sample('2013-06-01T23:50:00+02:00', 500n * GB);
     const b = sample('2013-06-02T23:50:00+02:00', 5n * GB);
-    expect(meterStep({ ...at(a, june, '2013-06-01'), recentDaily: [10n * GB] }, b, monthly).reading).to.equal('drop');
-    expect(meterStep({ ...at(a, june, '2013-06-01'), recentDaily: [10n * GB, 10n * GB] }, b, monthly).reading).to.equal('drop');
-    expect(meterStep({ ...at(a, june, '2013-06-01'), recentDaily: [10n * GB, 10n * GB, 10n * GB] }, b, monthly).reading).to.equal('late_reset');
+    expect(meterStep({ ...at(a, june, '2013-06-01'), recentDaily: [10n * GB] }, b, monthly).reading).to.equal(
+      'drop',
+    );
+    expect(
+      meterStep({ ...at(a, june, '2013-06-01'), recentDaily: [10n * GB, 10n * GB] }, b, monthly).reading,
+    ).to.equal('drop');
+    expect(
+      meterStep({ ...at(a, june, '2013-06-01'), recentDaily: [10n * GB, 10n * GB, 10n * GB] }, b, monthly)
+        .reading,
+    ).to.equal('late_reset');
     expect(meterStep({ ...at(a, june, '2013-06-01') }, b, monthly).reading).to.equal('drop');
   });
 
@@ -255,14 +447,16 @@ describe('meterStep', () => {
     const a = sample('2013-06-01T23:50:00+02:00', 10_000n);
     const b = sample('2013-06-08T23:50:00+02:00', 17_000n);
     const step = meterStep({ last: a, period: p1, resetDueOn: null }, b, never);
-    expect(step.parts.map((p) => [p.period.start, p.fromDate, p.toDate, p.bytes, p.estimated])).to.deep.equal([
-      ['2013-05-05', '2013-06-02', '2013-06-04', 3000n, true],
-      ['2013-06-05', '2013-06-05', '2013-06-08', 4000n, true],
-    ]);
+    expect(step.parts.map((p) => [p.period.start, p.fromDate, p.toDate, p.bytes, p.estimated])).to.deep.equal(
+      [
+        ['2013-05-05', '2013-06-02', '2013-06-04', 3000n, true],
+        ['2013-06-05', '2013-06-05', '2013-06-08', 4000n, true],
+      ],
+    );
     expect(step.closes).to.deep.equal([p1]);
   });
 
-  it('splits a two-day increase that starts on a period\'s last day and ends on the next one\'s first, the odd byte to the later day', () => {
+  it("splits a two-day increase that starts on a period's last day and ends on the next one's first, the odd byte to the later day", () => {
     // billed from the 5th: reads on 3 and 5 June cover 4 June (last day of 5 May – 4 June) and
     // 5 June (first of the next); 2 001 bytes over 2 days: 2 001 × 1 / 2 = 1 000, the rest 1 001
     const p1 = { start: '2013-05-05', end: '2013-06-04' };
@@ -282,27 +476,62 @@ describe('meterStep', () => {
     const a = sample('2013-05-28T23:50:00+02:00', 10n * GB);
     const b = sample('2013-06-02T23:50:00+02:00', 3n * GB);
     const step = meterStep(at(a), b, monthly);
-    expect(step.parts.map((p) => [p.period.start, p.kind, p.fromDate, p.toDate, p.bytes])).to.deep.equal([['2013-06-01', 'since_reset', '2013-06-01', '2013-06-02', 3n * GB]]);
+    expect(step.parts.map((p) => [p.period.start, p.kind, p.fromDate, p.toDate, p.bytes])).to.deep.equal([
+      ['2013-06-01', 'since_reset', '2013-06-01', '2013-06-02', 3n * GB],
+    ]);
     expect(step.anomalies).to.deep.equal([
-      { kind: 'unmeasured', period: may, details: { fromDate: '2013-05-29', toDate: '2013-05-31', lastReadAt: '2013-05-28T23:50:00.000+02:00', resetAt: '2013-06-01T00:00:00.000+02:00' } },
+      {
+        kind: 'unmeasured',
+        period: may,
+        details: {
+          fromDate: '2013-05-29',
+          toDate: '2013-05-31',
+          lastReadAt: '2013-05-28T23:50:00.000+02:00',
+          resetAt: '2013-06-01T00:00:00.000+02:00',
+        },
+      },
       { kind: 'long_gap', period: june, details: { fromDate: '2013-05-29', toDate: '2013-06-02', days: 5 } },
     ]);
     // 3 GB over 2 days: 1.5 GB on each, the pace the next drop is weighed against
     expect(step.state.recentDaily).to.deep.equal([1_500_000_000n, 1_500_000_000n]);
     // read on 30 May 23:50, 24 h 10 min before the reset: 31 May alone, the period's last day
-    expect(meterStep(at(sample('2013-05-30T23:50:00+02:00', 10n * GB)), b, monthly).anomalies[0]).to.deep.equal({
+    expect(
+      meterStep(at(sample('2013-05-30T23:50:00+02:00', 10n * GB)), b, monthly).anomalies[0],
+    ).to.deep.equal({
       kind: 'unmeasured',
       period: may,
-      details: { fromDate: '2013-05-31', toDate: '2013-05-31', lastReadAt: '2013-05-30T23:50:00.000+02:00', resetAt: '2013-06-01T00:00:00.000+02:00' },
+      details: {
+        fromDate: '2013-05-31',
+        toDate: '2013-05-31',
+        lastReadAt: '2013-05-30T23:50:00.000+02:00',
+        resetAt: '2013-06-01T00:00:00.000+02:00',
+      },
     });
     // read 10 minutes before the reset: nothing unmeasured; exactly 24 hours before: not flagged either
-    expect(meterStep(at(sample('2013-05-31T23:50:00+02:00', 10n * GB)), b, monthly).anomalies).to.deep.equal([]);
-    expect(meterStep(at(sample('2013-05-31T00:00:00+02:00', 10n * GB)), sample('2013-06-01T23:50:00+02:00', 3n * GB), monthly).anomalies).to.deep.equal([]);
+    expect(meterStep(at(sample('2013-05-31T23:50:00+02:00', 10n * GB)), b, monthly).anomalies).to.deep.equal(
+      [],
+    );
+    expect(
+      meterStep(
+        at(sample('2013-05-31T00:00:00+02:00', 10n * GB)),
+        sample('2013-06-01T23:50:00+02:00', 3n * GB),
+        monthly,
+      ).anomalies,
+    ).to.deep.equal([]);
   });
 
   it('keeps a period whose calendar changed under it, and starts the next one on the new calendar', () => {
     // a plan moved from the 1st to the VM's creation day (the 17th) in May: May stays 1–31 May, then 1–16 June, then from the 17th
-    const anniversary = serviceCalendar({ servicePolicy: null, serviceDay: null, solusvmPolicy: 'anniversary', solusvmCreatedOn: '2012-02-17', masterPolicy: 'first_of_month', zone: Z, regdate: null, billingDay: null });
+    const anniversary = serviceCalendar({
+      servicePolicy: null,
+      serviceDay: null,
+      solusvmPolicy: 'anniversary',
+      solusvmCreatedOn: '2012-02-17',
+      masterPolicy: 'first_of_month',
+      zone: Z,
+      regdate: null,
+      billingDay: null,
+    });
     const a = sample('2013-05-31T23:50:00+02:00', 1n * TB);
     const b = sample('2013-06-01T23:50:00+02:00', 1n * TB + 5n);
     const step = meterStep(at(a), b, anniversary);
@@ -320,7 +549,10 @@ describe('meterStep', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).to.deep.include({ code: 'UNEXPECTED_STATE', details: { last: '2013-05-10T23:50:00.000+02:00', sample: '2013-05-11T00:30:00.000+02:00' } });
+    expect(err).to.deep.include({
+      code: 'UNEXPECTED_STATE',
+      details: { last: '2013-05-10T23:50:00.000+02:00', sample: '2013-05-11T00:30:00.000+02:00' },
+    });
   });
 
   it('handles values above 2^53 exactly', () => {
@@ -335,20 +567,32 @@ describe('meterStep', () => {
     // a reset on 2 Feb (32 days late). December = 31 × 10 = 310 GB, January = 31 × 10 = 310 GB,
     // February: 1 Feb = 10 GB (increase), 2 Feb = the counter after the reset (7 GB).
     const samples: GoodSample[] = [];
-    for (let d = 1; d <= 31; d++) samples.push(sample(`2013-12-${String(d).padStart(2, '0')}T23:50:00+01:00`, BigInt(d) * 10n * GB));
-    for (let d = 1; d <= 31; d++) samples.push(sample(`2014-01-${String(d).padStart(2, '0')}T23:50:00+01:00`, (31n + BigInt(d)) * 10n * GB));
+    for (let d = 1; d <= 31; d++)
+      samples.push(sample(`2013-12-${String(d).padStart(2, '0')}T23:50:00+01:00`, BigInt(d) * 10n * GB));
+    for (let d = 1; d <= 31; d++)
+      samples.push(
+        sample(`2014-01-${String(d).padStart(2, '0')}T23:50:00+01:00`, (31n + BigInt(d)) * 10n * GB),
+      );
     samples.push(sample('2014-02-01T23:50:00+01:00', 630n * GB));
     samples.push(sample('2014-02-02T23:50:00+01:00', 7n * GB));
     const { steps, state } = meterAll(samples, () => monthly);
     const sums = new Map<string, bigint>();
-    for (const st of steps) for (const p of st.parts) sums.set(p.period.start, (sums.get(p.period.start) ?? 0n) + p.bytes);
+    for (const st of steps)
+      for (const p of st.parts) sums.set(p.period.start, (sums.get(p.period.start) ?? 0n) + p.bytes);
     expect([...sums]).to.deep.equal([
       ['2013-12-01', 310n * GB],
       ['2014-01-01', 310n * GB],
       ['2014-02-01', 17n * GB],
     ]);
-    expect(steps.flatMap((st) => st.anomalies.map((a) => `${a.kind}@${a.period.start}`))).to.deep.equal(['reset_not_seen@2014-01-01', 'reset_not_seen@2014-02-01', 'late_reset@2014-02-01']);
-    expect(steps[steps.length - 1]!.anomalies[0]!.details).to.deep.include({ dueOn: '2014-01-01', daysLate: 32 });
+    expect(steps.flatMap((st) => st.anomalies.map((a) => `${a.kind}@${a.period.start}`))).to.deep.equal([
+      'reset_not_seen@2014-01-01',
+      'reset_not_seen@2014-02-01',
+      'late_reset@2014-02-01',
+    ]);
+    expect(steps[steps.length - 1]!.anomalies[0]!.details).to.deep.include({
+      dueOn: '2014-01-01',
+      daysLate: 32,
+    });
     expect(state.resetDueOn).to.equal(null);
   });
 });

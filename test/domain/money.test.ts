@@ -27,11 +27,27 @@ describe('money: decimals', () => {
     expect(parseDecimal(' 1.5 ', 'rate')).to.deep.equal({ units: 15n, scale: 1 });
     expect(parseDecimal('007.10', 'rate')).to.deep.equal({ units: 710n, scale: 2 });
     // far beyond 2^53: still exact
-    expect(parseDecimal('123456789012345678901234.123456', 'rate').units).to.equal(123456789012345678901234123456n);
+    expect(parseDecimal('123456789012345678901234.123456', 'rate').units).to.equal(
+      123456789012345678901234123456n,
+    );
   });
 
   it('refuses what is not a plain decimal, with the name of the field', () => {
-    for (const bad of ['1,5', '.5', '5.', '1e3', '+1', '0x10', '', ' ', '1 000', '１', 'NaN', 'Infinity', '1.2.3']) {
+    for (const bad of [
+      '1,5',
+      '.5',
+      '5.',
+      '1e3',
+      '+1',
+      '0x10',
+      '',
+      ' ',
+      '1 000',
+      '１',
+      'NaN',
+      'Infinity',
+      '1.2.3',
+    ]) {
       expect(() => parseDecimal(bad, 'the rate'), bad).to.throw(/the rate must be a decimal number/);
     }
     expect(() => parseDecimal(0.5, 'the rate')).to.throw(/written as text/);
@@ -46,7 +62,8 @@ describe('money: decimals', () => {
     expect(readDecimal('.5')).to.deep.equal({ units: 5n, scale: 1 });
     expect(readDecimal('5.')).to.deep.equal({ units: 5n, scale: 0 });
     expect(readDecimal(' -1.005 ')).to.deep.equal({ units: -1005n, scale: 3 });
-    for (const bad of ['', '.', '+', '-', '1e3', '1,5', '1.2.3', '--1', '0x10']) expect(readDecimal(bad), bad).to.equal(null);
+    for (const bad of ['', '.', '+', '-', '1e3', '1,5', '1.2.3', '--1', '0x10'])
+      expect(readDecimal(bad), bad).to.equal(null);
     // whole digits counted without leading zeros: 15 refused at 14, 0000012 is 2
     expect(readDecimal('123456789012345.5', 14)).to.equal(null);
     expect(readDecimal('0000012.5', 2)).to.deep.equal({ units: 125n, scale: 1 });
@@ -70,7 +87,10 @@ describe('money: decimals', () => {
   it('rescales exactly and renders back', () => {
     expect(rescale({ units: 5n, scale: 1 }, 6)).to.equal(500000n);
     // 0.005 has no exact value in hundredths: refused by name, not by BigInt's negative exponent
-    expect(() => rescale({ units: 5n, scale: 3 }, 2)).to.throw(RangeError, 'cannot rescale to fewer decimals exactly');
+    expect(() => rescale({ units: 5n, scale: 3 }, 2)).to.throw(
+      RangeError,
+      'cannot rescale to fewer decimals exactly',
+    );
     expect(scaledToString(1234n, 2)).to.equal('12.34');
     expect(scaledToString(5n, 2)).to.equal('0.05');
     expect(scaledToString(-5n, 2)).to.equal('-0.05');
@@ -149,7 +169,9 @@ describe('money: amounts', () => {
     const big = { amountMinor: 123456789012345678901n, currency: 'EUR' };
     expect(formatMoney(big, 'en-GB')).to.equal('€1,234,567,890,123,456,789.01');
     expect(formatMoney(big, 'nl-NL')).to.equal(`€${NBSP}1.234.567.890.123.456.789,01`);
-    expect(formatMoney({ amountMinor: 2n ** 53n + 1n, currency: 'EUR' }, 'en-GB')).to.equal('€90,071,992,547,409.93');
+    expect(formatMoney({ amountMinor: 2n ** 53n + 1n, currency: 'EUR' }, 'en-GB')).to.equal(
+      '€90,071,992,547,409.93',
+    );
     expect(formatMoney({ amountMinor: 50n, currency: 'EUR' }, 'en-GB')).to.equal('€0.50');
     expect(formatMoney({ amountMinor: 50n, currency: 'EUR' }, 'nl-BE')).to.equal(`€${NBSP}0,50`);
     expect(formatMoney({ amountMinor: -525n, currency: 'EUR' }, 'en-GB')).to.equal('-€5.25');

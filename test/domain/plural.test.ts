@@ -7,7 +7,12 @@ describe('a count with its noun in the right number', () => {
   it('takes the singular for exactly one only', () => {
     expect(plural(1, 'day', 'days')).to.equal('day');
     expect(plural(1n, 'dag', 'dagen')).to.equal('dag');
-    expect([0, 2, -1, 1.5].map((n) => plural(n, 'day', 'days'))).to.deep.equal(['days', 'days', 'days', 'days']);
+    expect([0, 2, -1, 1.5].map((n) => plural(n, 'day', 'days'))).to.deep.equal([
+      'days',
+      'days',
+      'days',
+      'days',
+    ]);
     expect([0n, 2n, 11n].map((n) => plural(n, 'dag', 'dagen'))).to.deep.equal(['dagen', 'dagen', 'dagen']);
   });
 

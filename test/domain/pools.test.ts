@@ -2,7 +2,15 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { parseDecimal } from '../../module/domain/money.js';
-import { membershipHours, periodHours, poolMonth, poolMonthId, poolShares, ratePool, type PoolMemberInput } from '../../module/domain/pools.js';
+import {
+  membershipHours,
+  periodHours,
+  poolMonth,
+  poolMonthId,
+  poolShares,
+  ratePool,
+  type PoolMemberInput,
+} from '../../module/domain/pools.js';
 import type { RatingPlan } from '../../module/domain/usage-rating.js';
 
 const GB = 10n ** 9n;
@@ -21,7 +29,13 @@ const plan = (over: Partial<RatingPlan> = {}): RatingPlan => ({
   prorate: true,
   ...over,
 });
-const member = (serviceId: number, allowanceBytes: bigint, usedBytes: bigint, spans: Array<[string, string | null]>, currency = 'EUR'): PoolMemberInput => ({
+const member = (
+  serviceId: number,
+  allowanceBytes: bigint,
+  usedBytes: bigint,
+  spans: Array<[string, string | null]>,
+  currency = 'EUR',
+): PoolMemberInput => ({
   serviceId,
   currency,
   allowanceBytes,
@@ -43,7 +57,9 @@ describe('transfer pools: the period in hours', () => {
     const from = utc('2026-01-01T00:00:00Z');
     const to = utc('2026-02-01T00:00:00Z');
     // 10:00 → 12:01 is 2 h 1 min: 3 started hours
-    expect(membershipHours([{ from: utc('2026-01-05T10:00:00Z'), to: utc('2026-01-05T12:01:00Z') }], from, to)).to.equal(3);
+    expect(
+      membershipHours([{ from: utc('2026-01-05T10:00:00Z'), to: utc('2026-01-05T12:01:00Z') }], from, to),
+    ).to.equal(3);
     // 10:00–14:00 and 12:00–16:00 overlap: 10:00–16:00, 6 hours, not 8
     expect(
       membershipHours(
@@ -56,7 +72,9 @@ describe('transfer pools: the period in hours', () => {
       ),
     ).to.equal(6);
     // a span from before the period counts from the period's start: 31 Dec → 2 Jan 00:00 = 24 h of January
-    expect(membershipHours([{ from: utc('2025-12-31T00:00:00Z'), to: utc('2026-01-02T00:00:00Z') }], from, to)).to.equal(24);
+    expect(
+      membershipHours([{ from: utc('2025-12-31T00:00:00Z'), to: utc('2026-01-02T00:00:00Z') }], from, to),
+    ).to.equal(24);
   });
 });
 
@@ -127,7 +145,10 @@ describe('transfer pools: rating', () => {
       end: '2026-10-31',
       zone: ZONE,
       plan: plan(),
-      members: [member(21, TB, 0n, [['2026-09-01T00:00:00Z', '2026-10-20T00:00:00Z']]), member(22, TB, 0n, [['2026-10-05T00:00:00Z', '2026-10-21T00:00:00Z']])],
+      members: [
+        member(21, TB, 0n, [['2026-09-01T00:00:00Z', '2026-10-20T00:00:00Z']]),
+        member(22, TB, 0n, [['2026-10-05T00:00:00Z', '2026-10-21T00:00:00Z']]),
+      ],
     });
     // 21 has more hours, but 22 left last
     expect(allLeft.anchorServiceId).to.equal(22);
@@ -147,10 +168,15 @@ describe('transfer pools: rating', () => {
       end: '2026-03-31',
       zone: ZONE,
       plan: plan(),
-      members: [member(31, 743n * GB, 700n * GB, [['2026-01-01T00:00:00Z', null]]), member(32, 743n * GB, 500n * GB, [['2026-03-15T23:00:00Z', null]])],
+      members: [
+        member(31, 743n * GB, 700n * GB, [['2026-01-01T00:00:00Z', null]]),
+        member(32, 743n * GB, 500n * GB, [['2026-03-15T23:00:00Z', null]]),
+      ],
     });
     expect(r.periodHours).to.equal(743);
-    expect(r.members.map((m) => [m.hours, m.shareBytes, m.ownOverBytes, m.billedOverBytes, m.amountMinor])).to.deep.equal([
+    expect(
+      r.members.map((m) => [m.hours, m.shareBytes, m.ownOverBytes, m.billedOverBytes, m.amountMinor]),
+    ).to.deep.equal([
       [743, 743n * GB, 0n, 0n, 0n],
       [383, 383n * GB, 117n * GB, 74n * GB, 3700n],
     ]);
@@ -165,9 +191,16 @@ describe('transfer pools: rating', () => {
       end: '2026-01-31',
       zone: ZONE,
       plan: plan(),
-      members: [member(41, TB, 1500n * GB, [['2025-01-01T00:00:00Z', null]]), member(42, TB, 200n * GB, [['2025-01-01T00:00:00Z', null]])],
+      members: [
+        member(41, TB, 1500n * GB, [['2025-01-01T00:00:00Z', null]]),
+        member(42, TB, 200n * GB, [['2025-01-01T00:00:00Z', null]]),
+      ],
     });
-    expect([r.rated.overBytes, r.rated.amountMinor, r.rated.outcome]).to.deep.equal([0n, 0n, 'within_allowance']);
+    expect([r.rated.overBytes, r.rated.amountMinor, r.rated.outcome]).to.deep.equal([
+      0n,
+      0n,
+      'within_allowance',
+    ]);
     expect(r.members.map((m) => m.amountMinor)).to.deep.equal([0n, 0n]);
   });
 
@@ -178,7 +211,10 @@ describe('transfer pools: rating', () => {
         end: '2026-01-31',
         zone: ZONE,
         plan: plan(),
-        members: [member(51, TB, 0n, [['2025-01-01T00:00:00Z', null]], 'EUR'), member(52, TB, 0n, [['2025-01-01T00:00:00Z', null]], 'USD')],
+        members: [
+          member(51, TB, 0n, [['2025-01-01T00:00:00Z', null]], 'EUR'),
+          member(52, TB, 0n, [['2025-01-01T00:00:00Z', null]], 'USD'),
+        ],
       });
     expect(call).to.throw('a pool holds services of one currency; this one has EUR and USD');
     try {
@@ -190,10 +226,18 @@ describe('transfer pools: rating', () => {
 
   it('refuses a pool priced by Mbit/s, and an empty pool', () => {
     const m = [member(61, TB, 0n, [['2025-01-01T00:00:00Z', null]])];
-    expect(() => ratePool({ start: '2026-01-01', end: '2026-01-31', zone: ZONE, plan: plan({ model: { kind: 'avg_mbps', commitMbps: parseDecimal('10', 'c') } }), members: m })).to.throw(
-      'a pool is rated per unit or per block of bytes, not by avg_mbps',
-    );
-    expect(() => ratePool({ start: '2026-01-01', end: '2026-01-31', zone: ZONE, plan: plan(), members: [] })).to.throw('a pool needs at least one member in the period');
+    expect(() =>
+      ratePool({
+        start: '2026-01-01',
+        end: '2026-01-31',
+        zone: ZONE,
+        plan: plan({ model: { kind: 'avg_mbps', commitMbps: parseDecimal('10', 'c') } }),
+        members: m,
+      }),
+    ).to.throw('a pool is rated per unit or per block of bytes, not by avg_mbps');
+    expect(() =>
+      ratePool({ start: '2026-01-01', end: '2026-01-31', zone: ZONE, plan: plan(), members: [] }),
+    ).to.throw('a pool needs at least one member in the period');
   });
 });
 
@@ -205,31 +249,82 @@ describe('transfer pools: hours, the anchor and refusals, case by case', () => {
 
   it('merges spans whatever order they are recorded in, and keeps apart spans that do not meet', () => {
     // 12:00-16:00 recorded before 10:00-14:00: still 10:00-16:00, 6 hours
-    expect(membershipHours([span('2026-01-05T12:00:00Z', '2026-01-05T16:00:00Z'), span('2026-01-05T10:00:00Z', '2026-01-05T14:00:00Z')], from, to)).to.equal(6);
+    expect(
+      membershipHours(
+        [
+          span('2026-01-05T12:00:00Z', '2026-01-05T16:00:00Z'),
+          span('2026-01-05T10:00:00Z', '2026-01-05T14:00:00Z'),
+        ],
+        from,
+        to,
+      ),
+    ).to.equal(6);
     // 10:00-11:00 and 13:00-14:00: 2 hours, not the 4 from 10:00 to 14:00
-    expect(membershipHours([span('2026-01-05T10:00:00Z', '2026-01-05T11:00:00Z'), span('2026-01-05T13:00:00Z', '2026-01-05T14:00:00Z')], from, to)).to.equal(2);
+    expect(
+      membershipHours(
+        [
+          span('2026-01-05T10:00:00Z', '2026-01-05T11:00:00Z'),
+          span('2026-01-05T13:00:00Z', '2026-01-05T14:00:00Z'),
+        ],
+        from,
+        to,
+      ),
+    ).to.equal(2);
     // 10:00-10:30 and 10:30-11:00 meet: one hour, not two started hours
-    expect(membershipHours([span('2026-01-05T10:00:00Z', '2026-01-05T10:30:00Z'), span('2026-01-05T10:30:00Z', '2026-01-05T11:00:00Z')], from, to)).to.equal(1);
+    expect(
+      membershipHours(
+        [
+          span('2026-01-05T10:00:00Z', '2026-01-05T10:30:00Z'),
+          span('2026-01-05T10:30:00Z', '2026-01-05T11:00:00Z'),
+        ],
+        from,
+        to,
+      ),
+    ).to.equal(1);
   });
 
   it('anchors on the member with the most hours at the end, even when another at the end leaves later', () => {
     // 71: the whole of January; 72: from the 15th (17 days, 408 h) and leaving on 5 February
-    const r = ratePool({ ...jan, members: [member(71, TB, 0n, [['2025-06-01T00:00:00Z', null]]), member(72, TB, 0n, [['2026-01-14T23:00:00Z', '2026-02-05T00:00:00Z']])] });
+    const r = ratePool({
+      ...jan,
+      members: [
+        member(71, TB, 0n, [['2025-06-01T00:00:00Z', null]]),
+        member(72, TB, 0n, [['2026-01-14T23:00:00Z', '2026-02-05T00:00:00Z']]),
+      ],
+    });
     expect(r.members.map((m) => [m.serviceId, m.hours, m.memberAtEnd])).to.deep.equal([
       [71, 744, true],
       [72, 408, true],
     ]);
     expect(r.anchorServiceId).to.equal(71);
     // the one with more hours wins whatever its id; on equal hours the lower id
-    const more = ratePool({ ...jan, members: [member(73, TB, 0n, [['2026-01-14T23:00:00Z', null]]), member(74, TB, 0n, [['2025-06-01T00:00:00Z', null]])] });
+    const more = ratePool({
+      ...jan,
+      members: [
+        member(73, TB, 0n, [['2026-01-14T23:00:00Z', null]]),
+        member(74, TB, 0n, [['2025-06-01T00:00:00Z', null]]),
+      ],
+    });
     expect(more.anchorServiceId).to.equal(74);
-    const tie = ratePool({ ...jan, members: [member(82, TB, 0n, [['2025-06-01T00:00:00Z', null]]), member(81, TB, 0n, [['2025-06-01T00:00:00Z', null]])] });
+    const tie = ratePool({
+      ...jan,
+      members: [
+        member(82, TB, 0n, [['2025-06-01T00:00:00Z', null]]),
+        member(81, TB, 0n, [['2025-06-01T00:00:00Z', null]]),
+      ],
+    });
     expect(tie.anchorServiceId).to.equal(81);
   });
 
   it('with nobody left at the end, anchors on the last to leave, then on hours; a member that came back counts its last leaving', () => {
     // both left on 20 January at 00:00; 92 had more hours (from 1 January, not the 10th)
-    const same = ratePool({ ...jan, members: [member(91, TB, 0n, [['2026-01-09T23:00:00Z', '2026-01-19T23:00:00Z']]), member(92, TB, 0n, [['2025-12-31T23:00:00Z', '2026-01-19T23:00:00Z']])] });
+    const same = ratePool({
+      ...jan,
+      members: [
+        member(91, TB, 0n, [['2026-01-09T23:00:00Z', '2026-01-19T23:00:00Z']]),
+        member(92, TB, 0n, [['2025-12-31T23:00:00Z', '2026-01-19T23:00:00Z']]),
+      ],
+    });
     expect(same.anchorServiceId).to.equal(92);
     // 93 left on the 10th, came back on the 20th and left on the 25th; 94 left on the 22nd
     const back = ratePool({
@@ -253,12 +348,15 @@ describe('transfer pools: hours, the anchor and refusals, case by case', () => {
       .with.property('details')
       .that.deep.equals({ services: '55:USD, 56:USD' });
     // USD recorded first: the codes still read in order
-    expect(() => ratePool({ ...jan, members: [usd(57), member(58, TB, 0n, [['2025-01-01T00:00:00Z', null]], 'EUR')] })).to.throw('this one has EUR and USD');
+    expect(() =>
+      ratePool({ ...jan, members: [usd(57), member(58, TB, 0n, [['2025-01-01T00:00:00Z', null]], 'EUR')] }),
+    ).to.throw('this one has EUR and USD');
   });
 
   it('counts as a member at the end one whose span reaches the end, or who came back; not one who joins when it ends', () => {
     // January in Brussels ends at 1 Feb 00:00 CET = 31 Jan 23:00 UTC
-    const atEnd = (spans: Array<[string, string | null]>) => poolShares({ ...jan, members: [member(1, TB, 0n, spans)] }).members[0]!.memberAtEnd;
+    const atEnd = (spans: Array<[string, string | null]>) =>
+      poolShares({ ...jan, members: [member(1, TB, 0n, spans)] }).members[0]!.memberAtEnd;
     expect(atEnd([['2025-06-01T00:00:00Z', '2026-01-31T23:00:00Z']])).to.equal(true);
     expect(atEnd([['2025-06-01T00:00:00Z', '2026-01-31T22:00:00Z']])).to.equal(false);
     expect(
@@ -275,15 +373,29 @@ describe('transfer pools: hours, the anchor and refusals, case by case', () => {
     const r = ratePool({
       ...jan,
       plan: plan({ model: { kind: 'per_block', blockUnits: 100 }, rate: parseDecimal('40', 'rate') }),
-      members: [member(101, TB, 1150n * GB, [['2025-01-01T00:00:00Z', null]]), member(102, TB, TB, [['2025-01-01T00:00:00Z', null]])],
+      members: [
+        member(101, TB, 1150n * GB, [['2025-01-01T00:00:00Z', null]]),
+        member(102, TB, TB, [['2025-01-01T00:00:00Z', null]]),
+      ],
     });
     expect([r.rated.overBytes, r.rated.amountMinor]).to.deep.equal([150n * GB, 8000n]);
   });
 
   it('refuses a member with negative use or allowance, and names the pool month as a negative id', () => {
-    const members = (used: bigint, allowance: bigint) => [{ serviceId: 61, allowanceBytes: allowance, usedBytes: used, spans: [span('2025-01-01T00:00:00Z', '2027-01-01T00:00:00Z')] }];
-    expect(() => poolShares({ ...jan, members: members(-1n, TB) })).to.throw('service 61: used bytes and allowance must not be negative');
-    expect(() => poolShares({ ...jan, members: members(0n, -1n) })).to.throw('service 61: used bytes and allowance must not be negative');
+    const members = (used: bigint, allowance: bigint) => [
+      {
+        serviceId: 61,
+        allowanceBytes: allowance,
+        usedBytes: used,
+        spans: [span('2025-01-01T00:00:00Z', '2027-01-01T00:00:00Z')],
+      },
+    ];
+    expect(() => poolShares({ ...jan, members: members(-1n, TB) })).to.throw(
+      'service 61: used bytes and allowance must not be negative',
+    );
+    expect(() => poolShares({ ...jan, members: members(0n, -1n) })).to.throw(
+      'service 61: used bytes and allowance must not be negative',
+    );
     expect(poolShares({ ...jan, members: members(0n, 0n) }).pooledAllowanceBytes).to.equal(0n);
     expect(poolMonthId('2026-10-01')).to.equal(-202610);
   });
@@ -302,26 +414,47 @@ describe('transfer pools: properties', () => {
 
   it("never bills a pool more bytes than its services' measured overusage summed, and splits exactly", () => {
     fc.assert(
-      fc.property(fc.array(arbMember, { minLength: 1, maxLength: 8 }), fc.bigInt({ min: 0n, max: 10n ** 12n }), (ms, tolerance) => {
-        const members: PoolMemberInput[] = ms.map((m, i) => ({
-          serviceId: i + 1,
-          currency: 'EUR',
-          allowanceBytes: m.allowance,
-          usedBytes: m.used,
-          spans: [{ from: DateTime.fromMillis(jan + m.fromHour * HOUR, { zone: 'utc' }), to: m.lengthHours === null ? null : DateTime.fromMillis(jan + (m.fromHour + m.lengthHours) * HOUR, { zone: 'utc' }) }],
-        }));
-        const r = ratePool({ start: '2026-01-01', end: '2026-01-31', zone: ZONE, plan: plan({ toleranceBytes: tolerance }), members });
-        // each member's measured overusage on its own prorated allowance, computed here
-        const measured = r.members.reduce((s, m) => s + (m.usedBytes > m.shareBytes ? m.usedBytes - m.shareBytes : 0n), 0n);
-        expect(r.rated.overBytes <= measured).to.equal(true);
-        expect(r.members.reduce((s, m) => s + m.billedOverBytes, 0n)).to.equal(r.rated.overBytes);
-        expect(r.members.reduce((s, m) => s + m.amountMinor, 0n)).to.equal(r.rated.amountMinor);
-        for (const m of r.members) {
-          expect(m.billedOverBytes <= m.ownOverBytes).to.equal(true);
-          expect(m.hours >= 0 && m.hours <= 744).to.equal(true);
-          expect(m.shareBytes <= m.fullAllowanceBytes).to.equal(true);
-        }
-      }),
+      fc.property(
+        fc.array(arbMember, { minLength: 1, maxLength: 8 }),
+        fc.bigInt({ min: 0n, max: 10n ** 12n }),
+        (ms, tolerance) => {
+          const members: PoolMemberInput[] = ms.map((m, i) => ({
+            serviceId: i + 1,
+            currency: 'EUR',
+            allowanceBytes: m.allowance,
+            usedBytes: m.used,
+            spans: [
+              {
+                from: DateTime.fromMillis(jan + m.fromHour * HOUR, { zone: 'utc' }),
+                to:
+                  m.lengthHours === null
+                    ? null
+                    : DateTime.fromMillis(jan + (m.fromHour + m.lengthHours) * HOUR, { zone: 'utc' }),
+              },
+            ],
+          }));
+          const r = ratePool({
+            start: '2026-01-01',
+            end: '2026-01-31',
+            zone: ZONE,
+            plan: plan({ toleranceBytes: tolerance }),
+            members,
+          });
+          // each member's measured overusage on its own prorated allowance, computed here
+          const measured = r.members.reduce(
+            (s, m) => s + (m.usedBytes > m.shareBytes ? m.usedBytes - m.shareBytes : 0n),
+            0n,
+          );
+          expect(r.rated.overBytes <= measured).to.equal(true);
+          expect(r.members.reduce((s, m) => s + m.billedOverBytes, 0n)).to.equal(r.rated.overBytes);
+          expect(r.members.reduce((s, m) => s + m.amountMinor, 0n)).to.equal(r.rated.amountMinor);
+          for (const m of r.members) {
+            expect(m.billedOverBytes <= m.ownOverBytes).to.equal(true);
+            expect(m.hours >= 0 && m.hours <= 744).to.equal(true);
+            expect(m.shareBytes <= m.fullAllowanceBytes).to.equal(true);
+          }
+        },
+      ),
       { numRuns: 400 },
     );
   });

@@ -5,7 +5,13 @@ import { addDays, daysBetween } from '../../module/domain/calendar.js';
 import { dailySeries, type IntervalFigure, splitEvenly } from '../../module/domain/daily-series.js';
 import { easterSunday } from '../../module/domain/holidays.js';
 import { allocate, formatMoney, minorDigits, moneyToDecimalString } from '../../module/domain/money.js';
-import { type PeriodUsage, type RatingPlan, rateUsage, SOLD_UNITS, type SoldUnit } from '../../module/domain/usage-rating.js';
+import {
+  type PeriodUsage,
+  type RatingPlan,
+  rateUsage,
+  SOLD_UNITS,
+  type SoldUnit,
+} from '../../module/domain/usage-rating.js';
 
 /*
  * Properties, checked on random inputs (fast-check). The rating is compared with an independent
@@ -48,7 +54,9 @@ function oracle(usage: PeriodUsage, plan: RatingPlan): Expected {
   let over: boolean;
   if (plan.model.kind === 'per_unit' || plan.model.kind === 'per_block') {
     const allowance =
-      plan.prorate && usage.days < usage.nominalDays ? ceilDiv(plan.allowanceBytes * BigInt(usage.days), BigInt(usage.nominalDays)) : plan.allowanceBytes;
+      plan.prorate && usage.days < usage.nominalDays
+        ? ceilDiv(plan.allowanceBytes * BigInt(usage.days), BigInt(usage.nominalDays))
+        : plan.allowanceBytes;
     const overBytes = pos(usage.usedBytes - allowance - plan.toleranceBytes);
     over = overBytes > 0n;
     if (plan.model.kind === 'per_unit') {
@@ -83,7 +91,11 @@ function oracle(usage: PeriodUsage, plan: RatingPlan): Expected {
   }
   const roundedMinor = nearestHalfUp(amountNum, amountDen);
   const afterCap = plan.capMinor !== null && plan.capMinor < roundedMinor ? plan.capMinor : roundedMinor;
-  const outcome = !over ? 'within_allowance' : afterCap === 0n || afterCap < plan.minimumMinor ? 'written_off' : 'billed';
+  const outcome = !over
+    ? 'within_allowance'
+    : afterCap === 0n || afterCap < plan.minimumMinor
+      ? 'written_off'
+      : 'billed';
   return {
     over,
     roundedMinor,
@@ -133,7 +145,11 @@ const volumePlanArb = fc.record({
 }) as fc.Arbitrary<RatingPlan>;
 
 const volumeUsageArb = fc
-  .record({ usedBytes: bytesArb, nominalDays: fc.integer({ min: 28, max: 31 }), short: fc.integer({ min: 0, max: 31 }) })
+  .record({
+    usedBytes: bytesArb,
+    nominalDays: fc.integer({ min: 28, max: 31 }),
+    short: fc.integer({ min: 0, max: 31 }),
+  })
   .map(({ usedBytes, nominalDays, short }) => {
     const days = Math.min(short, nominalDays);
     return { usedBytes, days, nominalDays, seconds: BigInt(days) * 86_400n + 1n };
@@ -225,37 +241,48 @@ describe('properties: rating is exact rational arithmetic', () => {
 
   it('past 2^53 nothing drifts: K more whole units bill exactly K × the rate more', () => {
     fc.assert(
-      fc.property(
-        volumeUsageArb,
-        volumePlanArb,
-        fc.bigInt({ min: P53, max: 2n ** 64n }),
-        (usage, p, k) => {
-          const plan = { ...p, capMinor: null, minimumMinor: 0n };
-          const ahead = { ...usage, usedBytes: usage.usedBytes + plan.allowanceBytes + plan.toleranceBytes + 1n };
-          const base = rateUsage(ahead, plan);
-          const perMajor = 10n ** BigInt(minorDigits(plan.currency));
-          if (plan.model.kind === 'per_unit') {
-            // K × 10^scale whole units: a whole number of minor units, so rounding cannot differ
-            const units = k * 10n ** BigInt(plan.rate.scale);
-            const more = rateUsage({ ...ahead, usedBytes: ahead.usedBytes + units * UNIT_BYTES[plan.unit] }, plan);
-            expect(more.roundedMinor - base.roundedMinor).to.equal(k * plan.rate.units * perMajor);
-          } else if (plan.model.kind === 'per_block') {
-            const more = rateUsage({ ...ahead, usedBytes: ahead.usedBytes + k * BigInt(plan.model.blockUnits) * UNIT_BYTES[plan.unit] }, plan);
-            expect(BigInt(more.quantity) - BigInt(base.quantity)).to.equal(k);
-          }
-        },
-      ),
+      fc.property(volumeUsageArb, volumePlanArb, fc.bigInt({ min: P53, max: 2n ** 64n }), (usage, p, k) => {
+        const plan = { ...p, capMinor: null, minimumMinor: 0n };
+        const ahead = {
+          ...usage,
+          usedBytes: usage.usedBytes + plan.allowanceBytes + plan.toleranceBytes + 1n,
+        };
+        const base = rateUsage(ahead, plan);
+        const perMajor = 10n ** BigInt(minorDigits(plan.currency));
+        if (plan.model.kind === 'per_unit') {
+          // K × 10^scale whole units: a whole number of minor units, so rounding cannot differ
+          const units = k * 10n ** BigInt(plan.rate.scale);
+          const more = rateUsage(
+            { ...ahead, usedBytes: ahead.usedBytes + units * UNIT_BYTES[plan.unit] },
+            plan,
+          );
+          expect(more.roundedMinor - base.roundedMinor).to.equal(k * plan.rate.units * perMajor);
+        } else if (plan.model.kind === 'per_block') {
+          const more = rateUsage(
+            {
+              ...ahead,
+              usedBytes: ahead.usedBytes + k * BigInt(plan.model.blockUnits) * UNIT_BYTES[plan.unit],
+            },
+            plan,
+          );
+          expect(BigInt(more.quantity) - BigInt(base.quantity)).to.equal(k);
+        }
+      }),
       RUNS,
     );
   });
 
   it('money is formatted exactly from its decimal string, however large', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: -(2n ** 100n), max: 2n ** 100n }), currencyArb, (amountMinor, currency) => {
-        const m = { amountMinor, currency };
-        const text = formatMoney(m, 'en-GB').replace(/[^\d.-]/g, '');
-        expect(text).to.equal(moneyToDecimalString(m));
-      }),
+      fc.property(
+        fc.bigInt({ min: -(2n ** 100n), max: 2n ** 100n }),
+        currencyArb,
+        (amountMinor, currency) => {
+          const m = { amountMinor, currency };
+          const text = formatMoney(m, 'en-GB').replace(/[^\d.-]/g, '');
+          expect(text).to.equal(moneyToDecimalString(m));
+        },
+      ),
       RUNS,
     );
   });
@@ -266,7 +293,9 @@ describe('properties: sums that must hold exactly', () => {
     fc.assert(
       fc.property(
         fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }),
-        fc.array(fc.bigInt({ min: 0n, max: 2n ** 40n }), { minLength: 1, maxLength: 20 }).filter((w) => w.some((x) => x > 0n)),
+        fc
+          .array(fc.bigInt({ min: 0n, max: 2n ** 40n }), { minLength: 1, maxLength: 20 })
+          .filter((w) => w.some((x) => x > 0n)),
         (amount, weights) => {
           const parts = allocate(amount, weights);
           const total = weights.reduce((a, b) => a + b, 0n);
@@ -299,8 +328,16 @@ describe('properties: sums that must hold exactly', () => {
 
   const BASE = '2026-03-01'; // spans the March DST change
   const intervalArb = fc
-    .record({ from: fc.integer({ min: 0, max: 59 }), span: fc.integer({ min: 1, max: 20 }), bytes: fc.bigInt({ min: 0n, max: 2n ** 70n }) })
-    .map(({ from, span, bytes }): IntervalFigure => ({ fromDate: addDays(BASE, from), toDate: addDays(BASE, from + span - 1), bytes }));
+    .record({
+      from: fc.integer({ min: 0, max: 59 }),
+      span: fc.integer({ min: 1, max: 20 }),
+      bytes: fc.bigInt({ min: 0n, max: 2n ** 70n }),
+    })
+    .map(({ from, span, bytes }): IntervalFigure => ({
+      fromDate: addDays(BASE, from),
+      toDate: addDays(BASE, from + span - 1),
+      bytes,
+    }));
 
   it('the daily series of any intervals sums exactly to their bytes', () => {
     fc.assert(
@@ -324,18 +361,29 @@ describe('properties: sums that must hold exactly', () => {
 
   it('cutting the range anywhere splits the series without losing or inventing a byte', () => {
     fc.assert(
-      fc.property(fc.array(intervalArb, { maxLength: 30 }), fc.integer({ min: -5, max: 85 }), fc.integer({ min: 0, max: 90 }), (intervals, a, len) => {
-        const from = addDays(BASE, a);
-        const to = addDays(from, len);
-        const cut = addDays(from, Math.floor(len / 2));
-        const whole = dailySeries(intervals, from, to);
-        const parts = [...dailySeries(intervals, from, cut), ...dailySeries(intervals, addDays(cut, 1), to)];
-        expect(parts).to.deep.equal(whole);
-        // and what lies outside the range is exactly what the range misses
-        const outside = [...dailySeries(intervals, addDays(BASE, -40), addDays(from, -1)), ...dailySeries(intervals, addDays(to, 1), addDays(BASE, 130))];
-        const sum = (xs: { bytes: bigint }[]) => xs.reduce((s, d) => s + d.bytes, 0n);
-        expect(sum(whole) + sum(outside)).to.equal(intervals.reduce((s, i) => s + i.bytes, 0n));
-      }),
+      fc.property(
+        fc.array(intervalArb, { maxLength: 30 }),
+        fc.integer({ min: -5, max: 85 }),
+        fc.integer({ min: 0, max: 90 }),
+        (intervals, a, len) => {
+          const from = addDays(BASE, a);
+          const to = addDays(from, len);
+          const cut = addDays(from, Math.floor(len / 2));
+          const whole = dailySeries(intervals, from, to);
+          const parts = [
+            ...dailySeries(intervals, from, cut),
+            ...dailySeries(intervals, addDays(cut, 1), to),
+          ];
+          expect(parts).to.deep.equal(whole);
+          // and what lies outside the range is exactly what the range misses
+          const outside = [
+            ...dailySeries(intervals, addDays(BASE, -40), addDays(from, -1)),
+            ...dailySeries(intervals, addDays(to, 1), addDays(BASE, 130)),
+          ];
+          const sum = (xs: { bytes: bigint }[]) => xs.reduce((s, d) => s + d.bytes, 0n);
+          expect(sum(whole) + sum(outside)).to.equal(intervals.reduce((s, i) => s + i.bytes, 0n));
+        },
+      ),
       RUNS,
     );
   });

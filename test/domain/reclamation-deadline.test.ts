@@ -11,8 +11,13 @@ import {
 const BRUSSELS = 'Europe/Brussels';
 const utc = (d: { closesAt: DateTime }) => d.closesAt.toUTC().toISO();
 const cal = (days: number): ReclamationWindow => ({ days, counting: 'calendar', holidays: 'BE' });
-const biz = (days: number, holidays: ReclamationWindow['holidays'] = 'BE'): ReclamationWindow => ({ days, counting: 'business', holidays });
-const lastDay = (invoiceDate: string, w: ReclamationWindow, zone = BRUSSELS) => reclamationDeadline(invoiceDate, w, zone).lastDay;
+const biz = (days: number, holidays: ReclamationWindow['holidays'] = 'BE'): ReclamationWindow => ({
+  days,
+  counting: 'business',
+  holidays,
+});
+const lastDay = (invoiceDate: string, w: ReclamationWindow, zone = BRUSSELS) =>
+  reclamationDeadline(invoiceDate, w, zone).lastDay;
 
 describe('reclamation deadline: calendar days', () => {
   it('counts from the invoice date and ends at the end of the last day in the panel zone', () => {
@@ -36,8 +41,12 @@ describe('reclamation deadline: calendar days', () => {
   });
 
   it('the panel zone decides when the day ends', () => {
-    expect(utc(reclamationDeadline('2013-06-01', DEFAULT_WINDOW, 'America/New_York'))).to.equal('2013-06-16T04:00:00.000Z');
-    expect(utc(reclamationDeadline('2013-06-01', DEFAULT_WINDOW, 'UTC'))).to.equal('2013-06-16T00:00:00.000Z');
+    expect(utc(reclamationDeadline('2013-06-01', DEFAULT_WINDOW, 'America/New_York'))).to.equal(
+      '2013-06-16T04:00:00.000Z',
+    );
+    expect(utc(reclamationDeadline('2013-06-01', DEFAULT_WINDOW, 'UTC'))).to.equal(
+      '2013-06-16T00:00:00.000Z',
+    );
   });
 
   it('crosses month ends, February and the year end by date, not by hours', () => {
@@ -62,7 +71,9 @@ describe('reclamation deadline: calendar days', () => {
     expect(utc(dayBefore)).to.equal('2026-03-28T23:00:00.000Z');
     // the last day lasts 23 hours, and all 23 count
     expect(onShortDay.closesAt.diff(dayBefore.closesAt, 'hours').hours).to.equal(23);
-    expect(utc(reclamationDeadline('2013-03-17', DEFAULT_WINDOW, BRUSSELS))).to.equal('2013-03-31T22:00:00.000Z');
+    expect(utc(reclamationDeadline('2013-03-17', DEFAULT_WINDOW, BRUSSELS))).to.equal(
+      '2013-03-31T22:00:00.000Z',
+    );
   });
 
   it('ends at local midnight across the October DST change (a 25-hour last day)', () => {
@@ -73,7 +84,9 @@ describe('reclamation deadline: calendar days', () => {
     const dayBefore = reclamationDeadline('2026-10-10', DEFAULT_WINDOW, BRUSSELS);
     expect(utc(dayBefore)).to.equal('2026-10-24T22:00:00.000Z');
     expect(onLongDay.closesAt.diff(dayBefore.closesAt, 'hours').hours).to.equal(25);
-    expect(utc(reclamationDeadline('2013-10-13', DEFAULT_WINDOW, BRUSSELS))).to.equal('2013-10-27T23:00:00.000Z');
+    expect(utc(reclamationDeadline('2013-10-13', DEFAULT_WINDOW, BRUSSELS))).to.equal(
+      '2013-10-27T23:00:00.000Z',
+    );
   });
 
   it('copes with a zone whose clocks skipped midnight itself', () => {
@@ -143,13 +156,27 @@ describe('reclamation deadline: bad settings', () => {
     expect(() => validateWindow(cal(0))).to.throw(/1 to 365 days/);
     expect(() => validateWindow(cal(366))).to.throw(/1 to 365 days/);
     expect(() => validateWindow(cal(1.5))).to.throw(/1 to 365 days/);
-    expect(() => validateWindow({ days: 14, counting: 'weekly' as never, holidays: 'BE' })).to.throw(/calendar or business/);
-    expect(() => validateWindow({ days: 14, counting: 'business', holidays: 'FR' as never })).to.throw(/none, BE or NL/);
-    expect(() => reclamationDeadline('2013-02-30', DEFAULT_WINDOW, BRUSSELS)).to.throw(/invoice date must be a real calendar date/);
-    expect(() => reclamationDeadline('2013-06-01', DEFAULT_WINDOW, 'Mars/Olympus')).to.throw(/not a time zone/);
+    expect(() => validateWindow({ days: 14, counting: 'weekly' as never, holidays: 'BE' })).to.throw(
+      /calendar or business/,
+    );
+    expect(() => validateWindow({ days: 14, counting: 'business', holidays: 'FR' as never })).to.throw(
+      /none, BE or NL/,
+    );
+    expect(() => reclamationDeadline('2013-02-30', DEFAULT_WINDOW, BRUSSELS)).to.throw(
+      /invoice date must be a real calendar date/,
+    );
+    expect(() => reclamationDeadline('2013-06-01', DEFAULT_WINDOW, 'Mars/Olympus')).to.throw(
+      /not a time zone/,
+    );
     // a deadline is never computed from a bad window: 0 days would close the window on the invoice date itself
     expect(() => reclamationDeadline('2013-06-01', cal(0), BRUSSELS)).to.throw(/1 to 365 days/);
-    expect(() => reclamationDeadline('2013-06-01', { days: 10, counting: 'business', holidays: 'FR' as never }, BRUSSELS)).to.throw(/none, BE or NL/);
+    expect(() =>
+      reclamationDeadline(
+        '2013-06-01',
+        { days: 10, counting: 'business', holidays: 'FR' as never },
+        BRUSSELS,
+      ),
+    ).to.throw(/none, BE or NL/);
   });
 });
 
@@ -164,7 +191,9 @@ describe('reclamation deadline: with luxon set to throw on invalid values', () =
   });
 
   it('still answers a bad zone or date with its own clear error', () => {
-    expect(() => reclamationDeadline('2013-06-01', DEFAULT_WINDOW, 'Mars/Olympus')).to.throw(/not a time zone/);
+    expect(() => reclamationDeadline('2013-06-01', DEFAULT_WINDOW, 'Mars/Olympus')).to.throw(
+      /not a time zone/,
+    );
     expect(() => reclamationDeadline('2013-02-30', DEFAULT_WINDOW, BRUSSELS)).to.throw(/real calendar date/);
     expect(reclamationDeadline('2013-06-01', DEFAULT_WINDOW, BRUSSELS).lastDay).to.equal('2013-06-15');
   });

@@ -1,12 +1,33 @@
 import { expect } from 'chai';
-import { checkTransition, DISPUTE_STATES, isFinal, parseDisputeState, parseResolvingTo, RESOLUTIONS, type DisputeActor } from '../../module/domain/dispute-state.js';
-import { assertHoldStep, canHold, HOLD_STATES, holdAfterDecision, parseHoldState } from '../../module/domain/hold-state.js';
-import { assertLineStep, canMoveLine, isDisputable, LINE_STATUSES, parseLineStatus } from '../../module/domain/line-status.js';
+import {
+  checkTransition,
+  DISPUTE_STATES,
+  isFinal,
+  parseDisputeState,
+  parseResolvingTo,
+  RESOLUTIONS,
+  type DisputeActor,
+} from '../../module/domain/dispute-state.js';
+import {
+  assertHoldStep,
+  canHold,
+  HOLD_STATES,
+  holdAfterDecision,
+  parseHoldState,
+} from '../../module/domain/hold-state.js';
+import {
+  assertLineStep,
+  canMoveLine,
+  isDisputable,
+  LINE_STATUSES,
+  parseLineStatus,
+} from '../../module/domain/line-status.js';
 import { ModuleError } from '../../module/domain/errors.js';
 
 // Every pair of states is asked, and compared with the steps written out here by hand from the
 // product's rules (docs/architecture.md, "From a SolusVM counter to a dispute's end") — not read back from the tables.
-const pairs = <T extends string>(all: readonly T[]): Array<[T, T]> => all.flatMap((a) => all.map((b) => [a, b] as [T, T]));
+const pairs = <T extends string>(all: readonly T[]): Array<[T, T]> =>
+  all.flatMap((a) => all.map((b) => [a, b] as [T, T]));
 
 describe('state tables', () => {
   describe('a dispute', () => {
@@ -25,7 +46,8 @@ describe('state tables', () => {
         it(`${ok ? 'lets' : 'does not let'} the ${actor} make an ${from} dispute ${to}`, () => {
           const check = checkTransition(from, to, actor);
           expect(check.ok).to.equal(ok);
-          if (!check.ok) expect(check.code).to.equal(allowed[`${from}>${to}`] ? 'NOT_ALLOWED' : 'INVALID_TRANSITION');
+          if (!check.ok)
+            expect(check.code).to.equal(allowed[`${from}>${to}`] ? 'NOT_ALLOWED' : 'INVALID_TRANSITION');
         });
       }
     }
@@ -33,9 +55,19 @@ describe('state tables', () => {
       expect(DISPUTE_STATES.filter(isFinal)).to.deep.equal(['upheld', 'waived', 'adjusted', 'withdrawn']);
     });
     it('says what a refused step was', () => {
-      expect(checkTransition('waived', 'upheld', 'admin')).to.deep.include({ ok: false, message: 'the dispute is already waived' });
-      expect(checkTransition('open', 'upheld', 'client')).to.deep.include({ ok: false, message: 'only admin may make a dispute upheld' });
-      expect(checkTransition('open', 'withdrawn', 'system')).to.deep.include({ ok: false, code: 'NOT_ALLOWED', message: 'only client or admin may make a dispute withdrawn' });
+      expect(checkTransition('waived', 'upheld', 'admin')).to.deep.include({
+        ok: false,
+        message: 'the dispute is already waived',
+      });
+      expect(checkTransition('open', 'upheld', 'client')).to.deep.include({
+        ok: false,
+        message: 'only admin may make a dispute upheld',
+      });
+      expect(checkTransition('open', 'withdrawn', 'system')).to.deep.include({
+        ok: false,
+        code: 'NOT_ALLOWED',
+        message: 'only client or admin may make a dispute withdrawn',
+      });
     });
   });
 
@@ -49,16 +81,32 @@ describe('state tables', () => {
         expect(canHold(from, to)).to.equal(ok);
         if (ok) expect(() => assertHoldStep(from, to)).not.to.throw();
         else {
-          expect(() => assertHoldStep(from, to)).to.throw(ModuleError, `a held line cannot go from ${from} to ${to}`);
-          expect(() => assertHoldStep(from, to)).to.throw(ModuleError).with.property('details').that.deep.equals({ from, to });
+          expect(() => assertHoldStep(from, to)).to.throw(
+            ModuleError,
+            `a held line cannot go from ${from} to ${to}`,
+          );
+          expect(() => assertHoldStep(from, to))
+            .to.throw(ModuleError)
+            .with.property('details')
+            .that.deep.equals({ from, to });
         }
       });
     }
     it('ends released after a waiver and published after any other decision, when it was held', () => {
-      expect(RESOLUTIONS.map((r) => holdAfterDecision('held', r))).to.deep.equal(['published', 'released', 'published', 'published']);
+      expect(RESOLUTIONS.map((r) => holdAfterDecision('held', r))).to.deep.equal([
+        'published',
+        'released',
+        'published',
+        'published',
+      ]);
     });
     it('stays where it is after a decision when the invoice was paid before the hold', () => {
-      expect(RESOLUTIONS.map((r) => holdAfterDecision('refund_decision', r))).to.deep.equal(['refund_decision', 'refund_decision', 'refund_decision', 'refund_decision']);
+      expect(RESOLUTIONS.map((r) => holdAfterDecision('refund_decision', r))).to.deep.equal([
+        'refund_decision',
+        'refund_decision',
+        'refund_decision',
+        'refund_decision',
+      ]);
     });
   });
 
@@ -72,8 +120,14 @@ describe('state tables', () => {
         expect(canMoveLine(from, to)).to.equal(ok);
         if (ok) expect(() => assertLineStep(from, to)).not.to.throw();
         else {
-          expect(() => assertLineStep(from, to)).to.throw(ModuleError, `a line cannot go from ${from} to ${to}`);
-          expect(() => assertLineStep(from, to)).to.throw(ModuleError).with.property('details').that.deep.equals({ from, to });
+          expect(() => assertLineStep(from, to)).to.throw(
+            ModuleError,
+            `a line cannot go from ${from} to ${to}`,
+          );
+          expect(() => assertLineStep(from, to))
+            .to.throw(ModuleError)
+            .with.property('details')
+            .that.deep.equals({ from, to });
         }
       });
     }
@@ -94,7 +148,10 @@ describe('state tables', () => {
     });
     it('say which column held what, and which words it may hold', () => {
       expect(() => parseLineStatus('released'))
-        .to.throw(ModuleError, 'mod_overusage_lines.status holds "released", which is not one of pending, placed, held, waived')
+        .to.throw(
+          ModuleError,
+          'mod_overusage_lines.status holds "released", which is not one of pending, placed, held, waived',
+        )
         .with.property('details')
         .that.deep.equals({ column: 'mod_overusage_lines.status', value: 'released' });
     });

@@ -40,7 +40,8 @@ describe('thresholds', () => {
       expect(parseThresholds([100, 80, 90, 80])).to.deep.equal([80, 90, 100]);
     });
     it('refuses fractions, zero, negatives, huge values, text and an empty list', () => {
-      for (const bad of [[80.5], [0], [-10], [1001], ['80'], []]) expect(() => parseThresholds(bad)).to.throw(/threshold/);
+      for (const bad of [[80.5], [0], [-10], [1001], ['80'], []])
+        expect(() => parseThresholds(bad)).to.throw(/threshold/);
     });
     it('takes 1 and 1000 %, and up to 20 thresholds', () => {
       expect(parseThresholds([1, 1000])).to.deep.equal([1, 1000]);
@@ -71,9 +72,16 @@ describe('thresholds', () => {
     });
     it('agrees with used × 100 ≥ allowance × p for any figures', () => {
       fc.assert(
-        fc.property(fc.bigInt({ min: 0n, max: 10n ** 18n }), fc.bigInt({ min: 1n, max: 10n ** 18n }), fc.integer({ min: 1, max: 1000 }), (used, allowance, p) => {
-          expect(crossedThresholds(used, allowance, [p]).length === 1).to.equal(used * 100n >= allowance * BigInt(p));
-        }),
+        fc.property(
+          fc.bigInt({ min: 0n, max: 10n ** 18n }),
+          fc.bigInt({ min: 1n, max: 10n ** 18n }),
+          fc.integer({ min: 1, max: 1000 }),
+          (used, allowance, p) => {
+            expect(crossedThresholds(used, allowance, [p]).length === 1).to.equal(
+              used * 100n >= allowance * BigInt(p),
+            );
+          },
+        ),
       );
     });
   });
@@ -95,8 +103,12 @@ describe('thresholds', () => {
       expect(thresholdToNotify([100, 80, 90], [])).to.deep.equal({ pct: 100, covers: [80, 90, 100] });
     });
     it('refuses negative figures', () => {
-      expect(() => crossedThresholds(-1n, 5n, [80])).to.throw('used bytes and the allowance must not be negative');
-      expect(() => crossedThresholds(5n, -1n, [80])).to.throw('used bytes and the allowance must not be negative');
+      expect(() => crossedThresholds(-1n, 5n, [80])).to.throw(
+        'used bytes and the allowance must not be negative',
+      );
+      expect(() => crossedThresholds(5n, -1n, [80])).to.throw(
+        'used bytes and the allowance must not be negative',
+      );
     });
   });
 
@@ -125,26 +137,56 @@ describe('thresholds', () => {
   describe('projectUsage', () => {
     it('projects the run-out day and the end of the period from the pace so far', () => {
       // 20 days, 4.1 TB: 205 GB a day; 900 GB left → 4.39 days → runs out on the 25th
-      const p = projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 4100n * GB, allowanceBytes: 5n * TB });
-      expect(p).to.deep.equal({ daysElapsed: 20, daysInPeriod: 31, dailyAverageBytes: 205n * GB, runOut: { kind: 'on', date: '2013-05-25' }, projectedUsedBytes: 6355n * GB });
+      const p = projectUsage({
+        shape: may,
+        asOf: '2013-05-20',
+        usedBytes: 4100n * GB,
+        allowanceBytes: 5n * TB,
+      });
+      expect(p).to.deep.equal({
+        daysElapsed: 20,
+        daysInPeriod: 31,
+        dailyAverageBytes: 205n * GB,
+        runOut: { kind: 'on', date: '2013-05-25' },
+        projectedUsedBytes: 6355n * GB,
+      });
     });
     it('says the allowance lasts when the projected run-out day is after the period', () => {
-      const p = projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 2000n * GB, allowanceBytes: 5n * TB });
+      const p = projectUsage({
+        shape: may,
+        asOf: '2013-05-20',
+        usedBytes: 2000n * GB,
+        allowanceBytes: 5n * TB,
+      });
       expect(p.runOut).to.deep.equal({ kind: 'lasts' });
       expect(p.projectedUsedBytes).to.equal(3100n * GB);
     });
     it('runs out on the last day when the projection reaches the allowance exactly then', () => {
       // 31 days × 5 TB/31 per day: exactly 5 TB on the 31st
       const perDay = 5n * TB;
-      const p = projectUsage({ shape: may, asOf: '2013-05-01', usedBytes: perDay / 31n + 1n, allowanceBytes: perDay });
+      const p = projectUsage({
+        shape: may,
+        asOf: '2013-05-01',
+        usedBytes: perDay / 31n + 1n,
+        allowanceBytes: perDay,
+      });
       expect(p.runOut).to.deep.equal({ kind: 'on', date: '2013-05-31' });
     });
     it('says reached once the allowance is used up, and nothing on a period without traffic', () => {
-      expect(projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 5n * TB, allowanceBytes: 5n * TB }).runOut).to.deep.equal({ kind: 'reached' });
-      expect(projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 0n, allowanceBytes: 5n * TB }).runOut).to.deep.equal({ kind: 'no_traffic' });
+      expect(
+        projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 5n * TB, allowanceBytes: 5n * TB }).runOut,
+      ).to.deep.equal({ kind: 'reached' });
+      expect(
+        projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 0n, allowanceBytes: 5n * TB }).runOut,
+      ).to.deep.equal({ kind: 'no_traffic' });
     });
     it('projects no end for a period that never resets, but still a run-out day', () => {
-      const p = projectUsage({ shape: { from: '2013-05-01', end: null, nominalDays: null }, asOf: '2013-05-10', usedBytes: 1n * TB, allowanceBytes: 5n * TB });
+      const p = projectUsage({
+        shape: { from: '2013-05-01', end: null, nominalDays: null },
+        asOf: '2013-05-10',
+        usedBytes: 1n * TB,
+        allowanceBytes: 5n * TB,
+      });
       expect(p.projectedUsedBytes).to.equal(null);
       expect(p.runOut).to.deep.equal({ kind: 'on', date: '2013-06-19' });
     });
@@ -153,30 +195,50 @@ describe('thresholds', () => {
         .to.throw(/before the period/)
         .with.property('details')
         .that.deep.equals({ asOf: '2013-04-30', from: '2013-05-01' });
-      expect(() => projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: -1n, allowanceBytes: 1n })).to.throw('used bytes and the allowance must not be negative');
-      expect(() => projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 1n, allowanceBytes: -1n })).to.throw('used bytes and the allowance must not be negative');
+      expect(() =>
+        projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: -1n, allowanceBytes: 1n }),
+      ).to.throw('used bytes and the allowance must not be negative');
+      expect(() =>
+        projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 1n, allowanceBytes: -1n }),
+      ).to.throw('used bytes and the allowance must not be negative');
       // no allowance: any traffic has reached it
-      expect(projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 1n, allowanceBytes: 0n }).runOut).to.deep.equal({ kind: 'reached' });
+      expect(
+        projectUsage({ shape: may, asOf: '2013-05-20', usedBytes: 1n, allowanceBytes: 0n }).runOut,
+      ).to.deep.equal({ kind: 'reached' });
     });
     it('on a period that never ends, says the allowance lasts when it would run out more than 36 500 days away', () => {
       const never = { from: '2013-05-01', end: null, nominalDays: null };
       // 1 byte on the first day, 36 501 allowed: 36 500 more days, on 7 April 2113
-      expect(projectUsage({ shape: never, asOf: '2013-05-01', usedBytes: 1n, allowanceBytes: 36_501n }).runOut).to.deep.equal({ kind: 'on', date: '2113-04-07' });
-      expect(projectUsage({ shape: never, asOf: '2013-05-01', usedBytes: 1n, allowanceBytes: 36_502n }).runOut).to.deep.equal({ kind: 'lasts' });
+      expect(
+        projectUsage({ shape: never, asOf: '2013-05-01', usedBytes: 1n, allowanceBytes: 36_501n }).runOut,
+      ).to.deep.equal({ kind: 'on', date: '2113-04-07' });
+      expect(
+        projectUsage({ shape: never, asOf: '2013-05-01', usedBytes: 1n, allowanceBytes: 36_502n }).runOut,
+      ).to.deep.equal({ kind: 'lasts' });
     });
     it('puts the run-out day where the straight line first reaches the allowance', () => {
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: 30 }), fc.bigInt({ min: 1n, max: 10n ** 15n }), fc.bigInt({ min: 1n, max: 10n ** 15n }), (elapsedMinus1, used, allowance) => {
-          fc.pre(used < allowance && allowance <= used * 1000n);
-          const asOf = addDays(may.from, elapsedMinus1);
-          const p = projectUsage({ shape: { ...may, end: null }, asOf, usedBytes: used, allowanceBytes: allowance });
-          if (p.runOut.kind !== 'on') throw new Error('expected a day');
-          const e = BigInt(elapsedMinus1 + 1);
-          const k = BigInt(Math.round((Date.parse(p.runOut.date) - Date.parse(asOf)) / 86_400_000));
-          // reached on day k, not on day k − 1
-          expect(used * (e + k) >= allowance * e).to.equal(true);
-          expect(used * (e + k - 1n) >= allowance * e).to.equal(false);
-        }),
+        fc.property(
+          fc.integer({ min: 0, max: 30 }),
+          fc.bigInt({ min: 1n, max: 10n ** 15n }),
+          fc.bigInt({ min: 1n, max: 10n ** 15n }),
+          (elapsedMinus1, used, allowance) => {
+            fc.pre(used < allowance && allowance <= used * 1000n);
+            const asOf = addDays(may.from, elapsedMinus1);
+            const p = projectUsage({
+              shape: { ...may, end: null },
+              asOf,
+              usedBytes: used,
+              allowanceBytes: allowance,
+            });
+            if (p.runOut.kind !== 'on') throw new Error('expected a day');
+            const e = BigInt(elapsedMinus1 + 1);
+            const k = BigInt(Math.round((Date.parse(p.runOut.date) - Date.parse(asOf)) / 86_400_000));
+            // reached on day k, not on day k − 1
+            expect(used * (e + k) >= allowance * e).to.equal(true);
+            expect(used * (e + k - 1n) >= allowance * e).to.equal(false);
+          },
+        ),
       );
     });
   });
@@ -188,11 +250,25 @@ describe('thresholds', () => {
     });
     it('applies the cap and the minimum as the bill does', () => {
       const capped = plan({ capMinor: 50000n, minimumMinor: 1000n });
-      expect(projectCost(capped, may, 5010n * GB, 6355n * GB, 'Europe/Brussels')).to.deep.equal({ soFarMinor: 0n, atEndMinor: 50000n, currency: 'EUR' });
+      expect(projectCost(capped, may, 5010n * GB, 6355n * GB, 'Europe/Brussels')).to.deep.equal({
+        soFarMinor: 0n,
+        atEndMinor: 50000n,
+        currency: 'EUR',
+      });
     });
     it('cannot project a 95th-percentile plan or a period without an end', () => {
-      expect(projectCost(plan({ model: { kind: 'p95', commitMbps: parseDecimal('10', 'c') }, toleranceBytes: 0n }), may, 1n, 2n, 'UTC')).to.equal(null);
-      expect(projectCost(plan(), { from: '2013-05-01', end: null, nominalDays: null }, 1n, null, 'UTC')).to.equal(null);
+      expect(
+        projectCost(
+          plan({ model: { kind: 'p95', commitMbps: parseDecimal('10', 'c') }, toleranceBytes: 0n }),
+          may,
+          1n,
+          2n,
+          'UTC',
+        ),
+      ).to.equal(null);
+      expect(
+        projectCost(plan(), { from: '2013-05-01', end: null, nominalDays: null }, 1n, null, 'UTC'),
+      ).to.equal(null);
     });
   });
 
@@ -209,12 +285,26 @@ describe('thresholds', () => {
 describe('the shape of an open period', () => {
   it('counts the full period and starts a late service on its registration day', () => {
     // registered 16 November, read up to the 20th: measured from the 16th, the period still 30 days
-    expect(openPeriodShape({ start: '2026-11-01', end: '2026-11-30', regdate: '2026-11-16', lastSampleDate: '2026-11-20' })).to.deep.equal({
+    expect(
+      openPeriodShape({
+        start: '2026-11-01',
+        end: '2026-11-30',
+        regdate: '2026-11-16',
+        lastSampleDate: '2026-11-20',
+      }),
+    ).to.deep.equal({
       shape: { from: '2026-11-16', end: '2026-11-30', nominalDays: 30 },
       asOf: '2026-11-20',
     });
     // February 2028 (a leap year): 29 days; registered before the period, so from its start
-    expect(openPeriodShape({ start: '2028-02-01', end: '2028-02-29', regdate: '2027-06-10', lastSampleDate: '2028-02-03' })).to.deep.equal({
+    expect(
+      openPeriodShape({
+        start: '2028-02-01',
+        end: '2028-02-29',
+        regdate: '2027-06-10',
+        lastSampleDate: '2028-02-03',
+      }),
+    ).to.deep.equal({
       shape: { from: '2028-02-01', end: '2028-02-29', nominalDays: 29 },
       asOf: '2028-02-03',
     });
@@ -222,11 +312,21 @@ describe('the shape of an open period', () => {
 
   it('has no end and no length for a counter that never resets, and is never measured before it starts', () => {
     // registered 10 June, the newest sample from the day before (an earlier owner): as of the 10th
-    expect(openPeriodShape({ start: '2026-06-01', end: null, regdate: '2026-06-10', lastSampleDate: '2026-06-09' })).to.deep.equal({
+    expect(
+      openPeriodShape({
+        start: '2026-06-01',
+        end: null,
+        regdate: '2026-06-10',
+        lastSampleDate: '2026-06-09',
+      }),
+    ).to.deep.equal({
       shape: { from: '2026-06-10', end: null, nominalDays: null },
       asOf: '2026-06-10',
     });
     // no registration day known: from the period's start
-    expect(openPeriodShape({ start: '2026-06-01', end: '2026-06-30', regdate: null, lastSampleDate: '2026-06-05' }).shape.from).to.equal('2026-06-01');
+    expect(
+      openPeriodShape({ start: '2026-06-01', end: '2026-06-30', regdate: null, lastSampleDate: '2026-06-05' })
+        .shape.from,
+    ).to.equal('2026-06-01');
   });
 });

@@ -15,7 +15,10 @@ const plan = (allowanceGb: bigint, rate: string, currency = 'EUR'): RatingPlan =
   capMinor: null,
   prorate: true,
 });
-const month = (usedGb: bigint, billedMinor: bigint): PastPeriod => ({ usage: { usedBytes: usedGb * GB, days: 30, nominalDays: 30, seconds: 2_592_000n }, billedMinor });
+const month = (usedGb: bigint, billedMinor: bigint): PastPeriod => ({
+  usage: { usedBytes: usedGb * GB, days: 30, nominalDays: 30, seconds: 2_592_000n },
+  billedMinor,
+});
 
 describe('upgrade figures', () => {
   it('prices each bigger plan over the same traffic and puts the cheapest first', () => {
@@ -47,7 +50,9 @@ describe('upgrade figures', () => {
     expect(upgradeCredit(12345n, 0)).to.equal(0n);
     expect(upgradeCredit(12345n, 100)).to.equal(12345n);
     expect(() => upgradeCredit(100n, 101)).to.throw('the upgrade credit is a whole percentage from 0 to 100');
-    expect(() => upgradeCredit(100n, 12.5)).to.throw('the upgrade credit is a whole percentage from 0 to 100');
+    expect(() => upgradeCredit(100n, 12.5)).to.throw(
+      'the upgrade credit is a whole percentage from 0 to 100',
+    );
     expect(() => upgradeCredit(100n, -1)).to.throw('the upgrade credit is a whole percentage from 0 to 100');
   });
 
@@ -66,6 +71,8 @@ describe('upgrade figures', () => {
       [7, 2000n],
       [9, 2000n],
     ]);
-    expect(() => compareUpgrades([], { priceMinor: 1000n, plan: plan(500n, '0.80') }, [])).to.throw('there are no rated periods to compare');
+    expect(() => compareUpgrades([], { priceMinor: 1000n, plan: plan(500n, '0.80') }, [])).to.throw(
+      'there are no rated periods to compare',
+    );
   });
 });

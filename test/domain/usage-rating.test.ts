@@ -113,10 +113,16 @@ describe('rateUsage: per started block', () => {
   });
 
   it('blocks of several units, in GB and TiB', () => {
-    const gb = rateUsage(month(5n * TB + 250n * GB), plan({ model: { kind: 'per_block', blockUnits: 100 }, rate: dec('5') }));
+    const gb = rateUsage(
+      month(5n * TB + 250n * GB),
+      plan({ model: { kind: 'per_block', blockUnits: 100 }, rate: dec('5') }),
+    );
     expect(gb.quantity).to.equal('3');
     expect(gb.amountMinor).to.equal(1500n);
-    const tib = rateUsage(month(2n * TiB + 1n), plan({ unit: 'TiB', allowanceBytes: TiB, model: { kind: 'per_block', blockUnits: 1 }, rate: dec('8') }));
+    const tib = rateUsage(
+      month(2n * TiB + 1n),
+      plan({ unit: 'TiB', allowanceBytes: TiB, model: { kind: 'per_block', blockUnits: 1 }, rate: dec('8') }),
+    );
     expect(tib.quantity).to.equal('2');
     expect(tib.amountMinor).to.equal(1600n);
   });
@@ -130,7 +136,12 @@ describe('rateUsage: per started block', () => {
 describe('rateUsage: average Mbit/s', () => {
   const avg = (commit: string, over: Partial<RatingPlan> = {}) =>
     plan({ model: { kind: 'avg_mbps', commitMbps: dec(commit) }, rate: dec('4.00'), ...over });
-  const days30 = (usedBytes: bigint): PeriodUsage => ({ usedBytes, days: 30, nominalDays: 30, seconds: 30n * DAY });
+  const days30 = (usedBytes: bigint): PeriodUsage => ({
+    usedBytes,
+    days: 30,
+    nominalDays: 30,
+    seconds: 30n * DAY,
+  });
 
   it('1 Mbit/s sustained for 30 days is 324 GB: exactly the commit, nothing to bill', () => {
     const r = rateUsage(days30(324n * GB), avg('1'));
@@ -180,7 +191,9 @@ describe('rateUsage: average Mbit/s', () => {
   });
 
   it('needs a period that lasts', () => {
-    expect(() => rateUsage({ usedBytes: 1n, days: 0, nominalDays: 30, seconds: 0n }, avg('1'))).to.throw(/at least one second/);
+    expect(() => rateUsage({ usedBytes: 1n, days: 0, nominalDays: 30, seconds: 0n }, avg('1'))).to.throw(
+      /at least one second/,
+    );
   });
 });
 
@@ -203,7 +216,10 @@ describe('rateUsage: 95th percentile', () => {
     const samples = shuffled(Array.from({ length: 8640 }, (_, i) => BigInt(i + 1) * 1000n));
     expect(samples.length).to.equal(30 * 24 * 12);
     expect(percentile95(samples)).to.equal(8208n * 1000n);
-    const r = rateUsage({ ...month(0n), days: 30, nominalDays: 30, seconds: 30n * DAY, fiveMinuteBps: samples }, p95('5'));
+    const r = rateUsage(
+      { ...month(0n), days: 30, nominalDays: 30, seconds: 30n * DAY, fiveMinuteBps: samples },
+      p95('5'),
+    );
     expect(r.measuredBps).to.equal(8_208_000n);
     expect(r.quantity).to.equal('3.208000');
     // 3.208 × €2.00 = €6.416 → €6.42
@@ -233,8 +249,12 @@ describe('rateUsage: 95th percentile', () => {
     const r = rateUsage({ ...month(10n * TB), fiveMinuteBps: [1_000_000n, 2_000_000n] }, p95('5'));
     expect(r.outcome).to.equal('within_allowance');
     expect(r.toleranceBytes).to.equal(0n);
-    expect(() => validatePlan(p95('5', { toleranceBytes: 1n }))).to.throw(/does not apply to 95th-percentile/);
-    expect(() => rateUsage({ ...month(1n), fiveMinuteBps: [-1n] }, p95('5'))).to.throw(/must not be negative/);
+    expect(() => validatePlan(p95('5', { toleranceBytes: 1n }))).to.throw(
+      /does not apply to 95th-percentile/,
+    );
+    expect(() => rateUsage({ ...month(1n), fiveMinuteBps: [-1n] }, p95('5'))).to.throw(
+      /must not be negative/,
+    );
   });
 });
 
@@ -302,7 +322,9 @@ describe('rateUsage: proration of partial periods', () => {
 
   it('a full (or longer) period keeps the whole allowance; no proration unless asked', () => {
     expect(rateUsage(month(3n * TB, { days: 31 }), plan({ prorate: true })).prorated).to.equal(false);
-    expect(rateUsage(month(6n * TB, { days: 32, nominalDays: 31 }), plan({ prorate: true })).allowanceBytes).to.equal(5n * TB);
+    expect(
+      rateUsage(month(6n * TB, { days: 32, nominalDays: 31 }), plan({ prorate: true })).allowanceBytes,
+    ).to.equal(5n * TB);
     const r = rateUsage(month(3n * TB, { days: 15 }), plan({ prorate: false }));
     expect(r.allowanceBytes).to.equal(5n * TB);
     expect(r.outcome).to.equal('within_allowance');
@@ -371,7 +393,8 @@ describe('rateUsage: currencies', () => {
   });
 
   it('JPY has no minor unit: whole yen, rounded half-up', () => {
-    const jpy = (used: bigint, rate: string) => rateUsage(month(used), plan({ currency: 'JPY', rate: dec(rate) }));
+    const jpy = (used: bigint, rate: string) =>
+      rateUsage(month(used), plan({ currency: 'JPY', rate: dec(rate) }));
     expect(jpy(6n * TB, '80').amountMinor).to.equal(80_000n);
     expect(jpy(5n * TB + 1_000_500_000_000n, '2').amountMinor).to.equal(2001n);
     expect(jpy(5n * TB + 250_000_000n, '2').amountMinor).to.equal(1n); // ¥0.5 → ¥1
@@ -382,7 +405,9 @@ describe('rateUsage: currencies', () => {
   it('BHD has three decimals', () => {
     const r = rateUsage(month(5n * TB + GB), plan({ currency: 'BHD', rate: dec('0.0005') }));
     expect(r.amountMinor).to.equal(1n); // 0.5 fils → 1 fils
-    expect(rateUsage(month(6n * TB), plan({ currency: 'BHD', rate: dec('0.123') })).amountMinor).to.equal(123_000n);
+    expect(rateUsage(month(6n * TB), plan({ currency: 'BHD', rate: dec('0.123') })).amountMinor).to.equal(
+      123_000n,
+    );
   });
 
   it('refuses an unknown currency', () => {
@@ -397,46 +422,97 @@ describe('rateUsage: bad input', () => {
     expect(() => rateUsage(month(1n, { days: -1 }), plan())).to.throw(/not negative/);
     expect(() => rateUsage(month(1n, { days: 1.5 }), plan())).to.throw(/whole number/);
     expect(() => validatePlan(plan({ allowanceBytes: -1n }))).to.throw(/must not be negative/);
-    expect(() => validatePlan(plan({ rate: { units: -1n, scale: 0 } }))).to.throw(/rate must not be negative/);
+    expect(() => validatePlan(plan({ rate: { units: -1n, scale: 0 } }))).to.throw(
+      /rate must not be negative/,
+    );
     expect(() => validatePlan(plan({ minimumMinor: -1n }))).to.throw(/minimum charge/);
     expect(() => validatePlan(plan({ capMinor: -1n }))).to.throw(/cap/);
     expect(() => validatePlan(plan({ unit: 'MB' as never }))).to.throw(/unit sold/);
-    expect(() => validatePlan(plan({ model: { kind: 'avg_mbps', commitMbps: { units: 1n, scale: 7 } } }))).to.throw(/committed rate/);
+    expect(() =>
+      validatePlan(plan({ model: { kind: 'avg_mbps', commitMbps: { units: 1n, scale: 7 } } })),
+    ).to.throw(/committed rate/);
   });
 
   it('names what is wrong with a plan, a usage or a rate', () => {
-    expect(() => validatePlan(plan({ unit: 'MB' as never }))).to.throw('the unit sold must be one of GB, GiB, TB, TiB');
+    expect(() => validatePlan(plan({ unit: 'MB' as never }))).to.throw(
+      'the unit sold must be one of GB, GiB, TB, TiB',
+    );
     expect(() => validatePlan(plan({ currency: 'XYZ' }))).to.throw('"XYZ" is not a currency');
     expect(() => rateFor({ XYZ: '1' }, 'XYZ')).to.throw('"XYZ" is not a currency');
-    expect(() => validatePlan(plan({ toleranceBytes: -1n }))).to.throw('allowance and tolerance must not be negative');
-    for (const scale of [7, -1, 1.5]) expect(() => validatePlan(plan({ rate: { units: 5n, scale } })), String(scale)).to.throw('the rate has at most 6 decimals');
+    expect(() => validatePlan(plan({ toleranceBytes: -1n }))).to.throw(
+      'allowance and tolerance must not be negative',
+    );
+    for (const scale of [7, -1, 1.5])
+      expect(() => validatePlan(plan({ rate: { units: 5n, scale } })), String(scale)).to.throw(
+        'the rate has at most 6 decimals',
+      );
     expect(validatePlan(plan({ rate: { units: 5n, scale: 6 } })).rate.scale).to.equal(6);
-    expect(() => validatePlan(plan({ model: { kind: 'avg_mbps', commitMbps: { units: -1n, scale: 0 } } }))).to.throw(/committed rate/);
-    expect(() => rateUsage(month(1n, { seconds: -1n }), plan())).to.throw('the length of a period must not be negative');
+    expect(() =>
+      validatePlan(plan({ model: { kind: 'avg_mbps', commitMbps: { units: -1n, scale: 0 } } })),
+    ).to.throw(/committed rate/);
+    expect(() => rateUsage(month(1n, { seconds: -1n }), plan())).to.throw(
+      'the length of a period must not be negative',
+    );
     const p95 = plan({ model: { kind: 'p95', commitMbps: dec('10') } });
-    expect(() => rateUsage(month(1n, { fiveMinuteBps: [5n, -1n, 7n] }), p95)).to.throw('a 5-minute rate must not be negative');
+    expect(() => rateUsage(month(1n, { fiveMinuteBps: [5n, -1n, 7n] }), p95)).to.throw(
+      'a 5-minute rate must not be negative',
+    );
     // the plan is checked before any rating
-    expect(() => rateUsage(month(6n * TB), plan({ allowanceBytes: -1n }))).to.throw('allowance and tolerance must not be negative');
+    expect(() => rateUsage(month(6n * TB), plan({ allowanceBytes: -1n }))).to.throw(
+      'allowance and tolerance must not be negative',
+    );
     expect(() => rateFor({ EUR: '0,50' }, 'EUR')).to.throw(/^the EUR rate must be a decimal number/);
   });
 
   it('takes the 95th percentile of samples in any order: of 20, the second highest', () => {
     // 20 samples, the top 5 % (1) dropped: the 19th from the bottom
     expect(percentile95(Array.from({ length: 20 }, (_, i) => BigInt(20 - i)))).to.equal(19n);
-    expect(percentile95([3n, 20n, 1n, 19n, 2n, 18n, 4n, 17n, 5n, 16n, 6n, 15n, 7n, 14n, 8n, 13n, 9n, 12n, 10n, 11n])).to.equal(19n);
+    expect(
+      percentile95([
+        3n,
+        20n,
+        1n,
+        19n,
+        2n,
+        18n,
+        4n,
+        17n,
+        5n,
+        16n,
+        6n,
+        15n,
+        7n,
+        14n,
+        8n,
+        13n,
+        9n,
+        12n,
+        10n,
+        11n,
+      ]),
+    ).to.equal(19n);
   });
 
   it('keeps the full allowance and the proration flag of a per-block charge over part of a period', () => {
     // 15 of 30 days of a 5 TB plan: 2.5 TB allowed, the full 5 TB kept for the text
-    const r = rateUsage(month(3n * TB, { days: 15, nominalDays: 30, seconds: 15n * DAY }), plan({ model: { kind: 'per_block', blockUnits: 100 }, prorate: true }));
-    expect([r.fullAllowanceBytes, r.allowanceBytes, r.prorated]).to.deep.equal([5n * TB, 2500n * 10n ** 9n, true]);
+    const r = rateUsage(
+      month(3n * TB, { days: 15, nominalDays: 30, seconds: 15n * DAY }),
+      plan({ model: { kind: 'per_block', blockUnits: 100 }, prorate: true }),
+    );
+    expect([r.fullAllowanceBytes, r.allowanceBytes, r.prorated]).to.deep.equal([
+      5n * TB,
+      2500n * 10n ** 9n,
+      true,
+    ]);
   });
 });
 
 describe('ratedChargeFromJson', () => {
   it('revives every bigint of a charge stored as JSON', () => {
     const r = rateUsage(month(6n * TB), plan({ capMinor: 10_000n, minimumMinor: 100n }));
-    const json = JSON.parse(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as Record<string, unknown>;
+    const json = JSON.parse(
+      JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+    ) as Record<string, unknown>;
     expect(ratedChargeFromJson(json)).to.deep.equal(r);
     expect(() => ratedChargeFromJson({ ...json, amountMinor: '1.5' })).to.throw(/bad amountMinor/);
     expect(() => ratedChargeFromJson({ ...json, usedBytes: null })).to.throw(/lacks usedBytes/);
@@ -448,22 +524,45 @@ describe('ratedChargeFromJson', () => {
 
   it('gives a record stored before a field existed the value that field implied', () => {
     const stored = (r: ReturnType<typeof rateUsage>, drop: string[]) => {
-      const json = JSON.parse(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as Record<string, unknown>;
+      const json = JSON.parse(
+        JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+      ) as Record<string, unknown>;
       for (const k of drop) delete json[k];
       return ratedChargeFromJson(json);
     };
     const old = ['writtenOffMinor', 'blockUnits', 'prorated', 'capMinor', 'minimumMinor', 'periodSeconds'];
     // billed: €500.00 for 1 TB over; nothing written off, no block, not prorated, no cap, no minimum
     const billed = stored(rateUsage(month(6n * TB), plan()), old);
-    expect([billed.writtenOffMinor, billed.blockUnits, billed.prorated, billed.capMinor, billed.minimumMinor, billed.periodSeconds]).to.deep.equal([0n, null, false, null, 0n, 0n]);
+    expect([
+      billed.writtenOffMinor,
+      billed.blockUnits,
+      billed.prorated,
+      billed.capMinor,
+      billed.minimumMinor,
+      billed.periodSeconds,
+    ]).to.deep.equal([0n, null, false, null, 0n, 0n]);
     // 1 GB over at €0.50 under a €10.00 minimum: written off, the €0.50 it rounded to
-    const small = stored(rateUsage(month(5n * TB + 10n ** 9n), plan({ minimumMinor: 1000n })), ['writtenOffMinor']);
+    const small = stored(rateUsage(month(5n * TB + 10n ** 9n), plan({ minimumMinor: 1000n })), [
+      'writtenOffMinor',
+    ]);
     expect([small.outcome, small.writtenOffMinor]).to.deep.equal(['written_off', 50n]);
     // 1 TB over capped at €0.30 under the €10.00 minimum: written off, the €0.30 of the cap
-    const capped = stored(rateUsage(month(6n * TB), plan({ minimumMinor: 1000n, capMinor: 30n })), ['writtenOffMinor']);
+    const capped = stored(rateUsage(month(6n * TB), plan({ minimumMinor: 1000n, capMinor: 30n })), [
+      'writtenOffMinor',
+    ]);
     expect([capped.outcome, capped.writtenOffMinor]).to.deep.equal(['written_off', 30n]);
     // 15 of 31 days: the allowance was prorated
-    expect(stored(rateUsage(month(6n * TB, { days: 15 }), plan({ prorate: true })), ['prorated']).prorated).to.equal(true);
-    expect(stored(rateUsage(month(6n * TB, { days: 15 }), plan({ prorate: true, model: { kind: 'per_block', blockUnits: 100 } })), ['prorated']).prorated).to.equal(true);
+    expect(
+      stored(rateUsage(month(6n * TB, { days: 15 }), plan({ prorate: true })), ['prorated']).prorated,
+    ).to.equal(true);
+    expect(
+      stored(
+        rateUsage(
+          month(6n * TB, { days: 15 }),
+          plan({ prorate: true, model: { kind: 'per_block', blockUnits: 100 } }),
+        ),
+        ['prorated'],
+      ).prorated,
+    ).to.equal(true);
   });
 });

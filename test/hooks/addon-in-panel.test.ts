@@ -34,7 +34,17 @@ describeEachEngine('the module as an addon of the reference panel', ({ db }) => 
     const result = await panel.addons.activate('overusage');
     expect(result.status).to.equal('success');
     expect(await knex.schema.hasTable('mod_overusage_samples')).to.equal(true);
-    const m = await fx.mod.masters.add({ name: 'nl', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: 'Europe/Brussels' }, CLI_ACTOR);
+    const m = await fx.mod.masters.add(
+      {
+        name: 'nl',
+        version: 1,
+        baseUrl: 'https://solus.example.net:5656',
+        apiId: 'i',
+        apiKey: 'k',
+        timeZone: 'Europe/Brussels',
+      },
+      CLI_ACTOR,
+    );
     for (const id of [1, 2, 3]) {
       await fx.mod.links.link({ serviceId: id, clientId: 5, masterId: m.id, serverRef: `v${id}` }, CLI_ACTOR);
       fake.set(`v${id}`, 100n * GB);
@@ -81,7 +91,9 @@ describeEachEngine('the module as an addon of the reference panel', ({ db }) => 
     let result = await panel.addons.deactivate('overusage');
     expect(result.status).to.equal('success');
     expect(result.description).to.match(/data is kept/);
-    expect(await knex('mod_overusage_samples').count({ n: '*' }).first()).to.satisfy((r: { n: unknown }) => Number(r.n) === 9);
+    expect(await knex('mod_overusage_samples').count({ n: '*' }).first()).to.satisfy(
+      (r: { n: unknown }) => Number(r.n) === 9,
+    );
     await panel.addons.activate('overusage');
     await fx.mod.settings.set({ drop_data_on_deactivate: 'on' }, CLI_ACTOR);
     result = await panel.addons.deactivate('overusage');

@@ -15,10 +15,15 @@ import { DailyCronJob } from '../../hooks/DailyCronJob.js';
  */
 const ZONE = 'Europe/Brussels';
 
-function fixture(o: { pending?: number; lastStarted?: string | null; sampleAt?: string; fail?: string } = {}) {
+function fixture(
+  o: { pending?: number; lastStarted?: string | null; sampleAt?: string; fail?: string } = {},
+) {
   const asked: string[] = [];
   const lines: Array<Record<string, unknown>> = [];
-  const log: Logger = createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const log: Logger = createLogger({
+    level: 'debug',
+    write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
+  });
   const metering: MeteringService = {
     async pending(date) {
       asked.push(`pending ${date}`);
@@ -34,20 +39,44 @@ function fixture(o: { pending?: number; lastStarted?: string | null; sampleAt?: 
       return { readOk: 37, failed: 3, gaps: 1, resets: 2 } as CollectSummary;
     },
   };
-  const settings = { get: async (k: string) => (k === 'sample_at' ? (o.sampleAt ?? '23:50') : null) } as unknown as SettingsService;
+  const settings = {
+    get: async (k: string) => (k === 'sample_at' ? (o.sampleAt ?? '23:50') : null),
+  } as unknown as SettingsService;
   return { asked, events: () => lines.map(({ at: _at, ...rest }) => rest), metering, settings, log };
 }
 
 describe('the cron hooks: when they collect, for which day, and what they log', () => {
   describe('AfterCronJob', () => {
-    const hook = (f: ReturnType<typeof fixture>, now: string, extra: { everyTick?: () => Promise<void>; watch?: (r: { collected: boolean }) => Promise<void> } = {}): Promise<unknown> =>
-      AfterCronJob({ metering: f.metering, settings: f.settings, clock: new ManualClock(now), zone: ZONE, log: f.log, ...(extra.everyTick ? { everyTick: extra.everyTick } : {}), ...(extra.watch ? { watchUsage: extra.watch } : {}) }).handler({}) as Promise<unknown>;
+    const hook = (
+      f: ReturnType<typeof fixture>,
+      now: string,
+      extra: { everyTick?: () => Promise<void>; watch?: (r: { collected: boolean }) => Promise<void> } = {},
+    ): Promise<unknown> =>
+      AfterCronJob({
+        metering: f.metering,
+        settings: f.settings,
+        clock: new ManualClock(now),
+        zone: ZONE,
+        log: f.log,
+        ...(extra.everyTick ? { everyTick: extra.everyTick } : {}),
+        ...(extra.watch ? { watchUsage: extra.watch } : {}),
+      }).handler({}) as Promise<unknown>;
 
     it('collects 20 May at 23:50 local and logs the run’s figures', async () => {
       const f = fixture();
       await hook(f, '2013-05-20T21:50:00Z');
       expect(f.asked).to.deep.equal(['pending 2013-05-20', 'last run 2013-05-20', 'collect 2013-05-20']);
-      expect(f.events()).to.deep.equal([{ level: 'info', event: 'hook.after_cron.collect', date: '2013-05-20', read: 37, failed: 3, gaps: 1, resets: 2 }]);
+      expect(f.events()).to.deep.equal([
+        {
+          level: 'info',
+          event: 'hook.after_cron.collect',
+          date: '2013-05-20',
+          read: 37,
+          failed: 3,
+          gaps: 1,
+          resets: 2,
+        },
+      ]);
     });
 
     it('does not read at 23:45 with the default time, but does with sample_at 23:40', async () => {
@@ -103,15 +132,36 @@ describe('the cron hooks: when they collect, for which day, and what they log', 
     it('at 09:00 local collects the day that ended (20 May) when samples are missing, and logs the figures', async () => {
       const f = fixture();
       const order: string[] = [];
-      await DailyCronJob({ metering: f.metering, clock: new ManualClock('2013-05-21T07:00:00Z'), zone: ZONE, log: f.log, beforeSampling: async () => void order.push('sync') }).handler({});
+      await DailyCronJob({
+        metering: f.metering,
+        clock: new ManualClock('2013-05-21T07:00:00Z'),
+        zone: ZONE,
+        log: f.log,
+        beforeSampling: async () => void order.push('sync'),
+      }).handler({});
       expect(order).to.deep.equal(['sync']);
       expect(f.asked).to.deep.equal(['pending 2013-05-20', 'collect 2013-05-20']);
-      expect(f.events()).to.deep.equal([{ level: 'info', event: 'hook.daily_cron.collect', date: '2013-05-20', read: 37, failed: 3, gaps: 1, resets: 2 }]);
+      expect(f.events()).to.deep.equal([
+        {
+          level: 'info',
+          event: 'hook.daily_cron.collect',
+          date: '2013-05-20',
+          read: 37,
+          failed: 3,
+          gaps: 1,
+          resets: 2,
+        },
+      ]);
     });
 
     it('does not collect when the evening run took every sample', async () => {
       const f = fixture({ pending: 0 });
-      await DailyCronJob({ metering: f.metering, clock: new ManualClock('2013-05-21T07:00:00Z'), zone: ZONE, log: f.log }).handler({});
+      await DailyCronJob({
+        metering: f.metering,
+        clock: new ManualClock('2013-05-21T07:00:00Z'),
+        zone: ZONE,
+        log: f.log,
+      }).handler({});
       expect(f.asked).to.deep.equal(['pending 2013-05-20']);
     });
 

@@ -19,7 +19,10 @@ import type { HookVars } from '../../hooks/index.js';
 function fixture(opts: { fails?: string } = {}) {
   const asked: string[] = [];
   const lines: Array<Record<string, unknown>> = [];
-  const log: Logger = createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const log: Logger = createLogger({
+    level: 'debug',
+    write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
+  });
   const fail = () => {
     if (opts.fails) throw new Error(opts.fails);
   };
@@ -39,7 +42,8 @@ function fixture(opts: { fails?: string } = {}) {
       fail();
     },
   };
-  const call = (h: { handler: (v: HookVars) => unknown }) => (vars: HookVars) => h.handler(vars) as Promise<unknown>;
+  const call = (h: { handler: (v: HookVars) => unknown }) => (vars: HookVars) =>
+    h.handler(vars) as Promise<unknown>;
   return {
     asked,
     events: () => lines.map(({ at: _at, ...rest }) => rest),
@@ -59,8 +63,20 @@ describe('the dunning hooks with what the panel hands them', () => {
       expect(await f.suspend({ params: { serviceid: 9, userid: 13 } })).to.equal(undefined);
       expect(f.asked).to.deep.equal(['suspend 12', 'suspend 12', 'suspend 13']);
       expect(f.events()).to.deep.equal([
-        { level: 'info', event: 'hook.pre_module_suspend.aborted', serviceId: 7, clientId: 12, reason: 'only disputed amounts are overdue' },
-        { level: 'info', event: 'hook.pre_module_suspend.aborted', serviceId: 8, clientId: 12, reason: 'only disputed amounts are overdue' },
+        {
+          level: 'info',
+          event: 'hook.pre_module_suspend.aborted',
+          serviceId: 7,
+          clientId: 12,
+          reason: 'only disputed amounts are overdue',
+        },
+        {
+          level: 'info',
+          event: 'hook.pre_module_suspend.aborted',
+          serviceId: 8,
+          clientId: 12,
+          reason: 'only disputed amounts are overdue',
+        },
       ]);
     });
 
@@ -75,26 +91,42 @@ describe('the dunning hooks with what the panel hands them', () => {
     it('lets the suspension go ahead when the module cannot tell (fails open), and says so in the log', async () => {
       const f = fixture({ fails: 'panel API unreachable' });
       expect(await f.suspend({ params: { serviceid: 7, userid: 12 } })).to.equal(undefined);
-      expect(f.events()).to.deep.equal([{ level: 'warn', event: 'hook.pre_module_suspend.failed', serviceId: 7, error: 'panel API unreachable' }]);
+      expect(f.events()).to.deep.equal([
+        {
+          level: 'warn',
+          event: 'hook.pre_module_suspend.failed',
+          serviceId: 7,
+          error: 'panel API unreachable',
+        },
+      ]);
     });
   });
 
   describe('EmailPreSend', () => {
     it('asks about dunning templates and Invoice Created only, for the invoice in relid', async () => {
       const f = fixture();
-      expect(await f.email({ messagename: 'First Invoice Overdue Notice', relid: '34' })).to.deep.equal({ abortsend: true });
+      expect(await f.email({ messagename: 'First Invoice Overdue Notice', relid: '34' })).to.deep.equal({
+        abortsend: true,
+      });
       expect(await f.email({ messagename: 'Invoice Payment Reminder', relid: 35 })).to.equal(undefined);
       expect(await f.email({ messagename: 'Invoice Created', relid: 36 })).to.equal(undefined);
       // not about an invoice's money: never asked, whatever the relid
       expect(await f.email({ messagename: 'Client Signup Email', relid: 34 })).to.equal(undefined);
       expect(await f.email({ relid: 34 })).to.equal(undefined);
-      expect(f.asked).to.deep.equal(['email 34 First Invoice Overdue Notice', 'email 35 Invoice Payment Reminder', 'email 36 Invoice Created']);
+      expect(f.asked).to.deep.equal([
+        'email 34 First Invoice Overdue Notice',
+        'email 35 Invoice Payment Reminder',
+        'email 36 Invoice Created',
+      ]);
     });
 
     it('never stops an email whose invoice id is missing, zero, negative or not a number', async () => {
       const f = fixture();
       for (const relid of [undefined, 0, '0', -34, '-34', 'abc', 34.5]) {
-        expect(await f.email({ messagename: 'Second Invoice Overdue Notice', relid }), String(relid)).to.equal(undefined);
+        expect(
+          await f.email({ messagename: 'Second Invoice Overdue Notice', relid }),
+          String(relid),
+        ).to.equal(undefined);
       }
       expect(f.asked).to.deep.equal([]);
     });
@@ -103,7 +135,13 @@ describe('the dunning hooks with what the panel hands them', () => {
       const f = fixture({ fails: 'database is locked' });
       expect(await f.email({ messagename: 'Third Invoice Overdue Notice', relid: 34 })).to.equal(undefined);
       expect(f.events()).to.deep.equal([
-        { level: 'warn', event: 'hook.email_pre_send.failed', invoiceId: 34, template: 'Third Invoice Overdue Notice', error: 'database is locked' },
+        {
+          level: 'warn',
+          event: 'hook.email_pre_send.failed',
+          invoiceId: 34,
+          template: 'Third Invoice Overdue Notice',
+          error: 'database is locked',
+        },
       ]);
     });
   });
@@ -112,14 +150,22 @@ describe('the dunning hooks with what the panel hands them', () => {
     it('corrects the fee of the invoice in invoiceid only, never of a malformed id', async () => {
       const f = fixture();
       expect(await f.lateFee({ invoiceid: '34' })).to.equal(undefined);
-      for (const invoiceid of [undefined, 0, '0', -34, 'abc', 34.5]) expect(await f.lateFee({ invoiceid }), String(invoiceid)).to.equal(undefined);
+      for (const invoiceid of [undefined, 0, '0', -34, 'abc', 34.5])
+        expect(await f.lateFee({ invoiceid }), String(invoiceid)).to.equal(undefined);
       expect(f.asked).to.deep.equal(['late fee 34']);
     });
 
     it('leaves the panel fee as it is when the correction fails, and logs the invoice and error', async () => {
       const f = fixture({ fails: 'UpdateInvoice refused' });
       expect(await f.lateFee({ invoiceid: 34 })).to.equal(undefined);
-      expect(f.events()).to.deep.equal([{ level: 'warn', event: 'hook.add_invoice_late_fee.failed', invoiceId: 34, error: 'UpdateInvoice refused' }]);
+      expect(f.events()).to.deep.equal([
+        {
+          level: 'warn',
+          event: 'hook.add_invoice_late_fee.failed',
+          invoiceId: 34,
+          error: 'UpdateInvoice refused',
+        },
+      ]);
     });
   });
 });

@@ -3,7 +3,13 @@ import type { Knex } from 'knex';
 import { addDays } from '../../module/domain/calendar.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory, closeMay, STORY_EUR, type BillingStory, type StoryMoney } from '../support/billing-story.js';
+import {
+  buildBillingStory,
+  closeMay,
+  STORY_EUR,
+  type BillingStory,
+  type StoryMoney,
+} from '../support/billing-story.js';
 
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
 const ADMIN = { type: 'admin' as const, id: '1' };
@@ -36,12 +42,30 @@ interface Case {
 }
 const CASES: Case[] = [
   { money: STORY_EUR, onPanel: '500.00', lateFee: '2.00', inNotice: '€500.00' },
-  { money: { code: 'USD', hosting: '21.95', overage: '0.55', precommit: '0.40' }, onPanel: '550.00', lateFee: '2.20', inNotice: 'US$550.00' },
-  { money: { code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' }, onPanel: '80000.00', lateFee: '298.00', inNotice: 'JP¥80,000' },
-  { money: { code: 'BHD', hosting: '7.50', overage: '0.187654', precommit: '0.15' }, onPanel: '187.65', lateFee: '0.75', inNotice: 'BHD\u00a0187.654' },
+  {
+    money: { code: 'USD', hosting: '21.95', overage: '0.55', precommit: '0.40' },
+    onPanel: '550.00',
+    lateFee: '2.20',
+    inNotice: 'US$550.00',
+  },
+  {
+    money: { code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' },
+    onPanel: '80000.00',
+    lateFee: '298.00',
+    inNotice: 'JP¥80,000',
+  },
+  {
+    money: { code: 'BHD', hosting: '7.50', overage: '0.187654', precommit: '0.15' },
+    onPanel: '187.65',
+    lateFee: '0.75',
+    inNotice: 'BHD\u00a0187.654',
+  },
 ];
 
-async function renewalWithLine(knex: Knex, money: StoryMoney): Promise<{ s: BillingStory; renewal: number; lineId: number }> {
+async function renewalWithLine(
+  knex: Knex,
+  money: StoryMoney,
+): Promise<{ s: BillingStory; renewal: number; lineId: number }> {
   const s = await buildBillingStory(knex, money);
   await knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).update({ value: '3' });
   await closeMay(s);
@@ -55,7 +79,11 @@ async function renewalWithLine(knex: Knex, money: StoryMoney): Promise<{ s: Bill
 async function disputeWithoutHold(s: BillingStory, lineId: number): Promise<void> {
   s.faulty.failNext = { method: 'createInvoice', when: 'before', times: 10_000 };
   s.f.clock.set('2013-06-04T10:00:00Z');
-  const opened = await s.mod.disputes!.open({ lineId, reason: 'I dispute this', actor: CLIENT(s.story.clientId) });
+  const opened = await s.mod.disputes!.open({
+    lineId,
+    reason: 'I dispute this',
+    actor: CLIENT(s.story.clientId),
+  });
   expect(opened.ok).to.equal(true);
   expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('holding');
 }
@@ -68,11 +96,19 @@ async function automationFromTo(s: BillingStory, from: string, to: string): Prom
 }
 
 const dunningMails = async (knex: Knex, clientId: number, since: string) =>
-  (await knex('tblemails').where({ userid: clientId }).andWhere('date', '>=', `${since} 00:00:00`).orderBy('id').select('subject', 'message', 'date')).filter((r) => /Reminder|Overdue/i.test(String(r.subject)));
+  (
+    await knex('tblemails')
+      .where({ userid: clientId })
+      .andWhere('date', '>=', `${since} 00:00:00`)
+      .orderBy('id')
+      .select('subject', 'message', 'date')
+  ).filter((r) => /Reminder|Overdue/i.test(String(r.subject)));
 
-const lateFees = async (s: BillingStory, invoiceId: number) => (await s.f.panel.api.getInvoice(invoiceId)).items.filter((i) => i.type === 'LateFee').map((i) => i.amount);
+const lateFees = async (s: BillingStory, invoiceId: number) =>
+  (await s.f.panel.api.getInvoice(invoiceId)).items.filter((i) => i.type === 'LateFee').map((i) => i.amount);
 
-const serviceStatus = async (s: BillingStory) => (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!.status;
+const serviceStatus = async (s: BillingStory) =>
+  (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!.status;
 
 for (const c of CASES) {
   describeEachEngine(`dunning around an incomplete hold, in ${c.money.code}`, ({ db }) => {
@@ -82,7 +118,13 @@ for (const c of CASES) {
       expect((await s.f.panel.api.getInvoice(renewal)).items.map((i) => i.amount)).to.include(c.onPanel);
       await disputeWithoutHold(s, lineId);
       // the client pays the undisputed hosting only
-      await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'part', gateway: 'banktransfer', date: '2013-06-05 10:00:00', amount: c.money.hosting });
+      await s.f.panel.api.addInvoicePayment({
+        invoiceId: renewal,
+        transId: 'part',
+        gateway: 'banktransfer',
+        date: '2013-06-05 10:00:00',
+        amount: c.money.hosting,
+      });
       await automationFromTo(s, '2013-06-05', '2013-06-25');
       expect(await dunningMails(knex, s.story.clientId, '2013-06-05')).to.deep.equal([]);
       expect(await lateFees(s, renewal)).to.deep.equal([]);
@@ -112,10 +154,19 @@ describeEachEngine('dunning after a dispute is decided', ({ db }) => {
     const knex = db().knex;
     const { s, renewal, lineId } = await renewalWithLine(knex, STORY_EUR);
     s.f.clock.set('2013-06-04T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'I dispute this', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'I dispute this',
+      actor: CLIENT(s.story.clientId),
+    });
     if (!opened.ok) throw new Error(opened.message);
     expect(opened.value.holdState).to.equal('held');
-    await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'rest', gateway: 'banktransfer', date: '2013-06-05 10:00:00' });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'rest',
+      gateway: 'banktransfer',
+      date: '2013-06-05 10:00:00',
+    });
     // upheld on 6 June: published, due 14 days later (20 June); first overdue notice on 21 June,
     // late fee on 23 June: 10 % of €500.00 = €50.00
     s.f.clock.set('2013-06-06T10:00:00Z');

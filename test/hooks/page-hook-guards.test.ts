@@ -15,10 +15,14 @@ import { moduleHooks, type HookDeps, type HookVars } from '../../hooks/index.js'
  */
 function logged() {
   const lines: Array<Record<string, unknown>> = [];
-  const log: Logger = createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const log: Logger = createLogger({
+    level: 'debug',
+    write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
+  });
   return { log, events: () => lines.map(({ at: _at, ...rest }) => rest) };
 }
-const call = (h: { handler: (v: HookVars) => unknown }, vars: unknown) => h.handler(vars as HookVars) as Promise<unknown>;
+const call = (h: { handler: (v: HookVars) => unknown }, vars: unknown) =>
+  h.handler(vars as HookVars) as Promise<unknown>;
 
 describe('the invoice, logout and client page hooks with what the panel hands them', () => {
   describe('InvoiceCreation', () => {
@@ -30,7 +34,12 @@ describe('the invoice, logout and client page hooks with what the panel hands th
         async addToRenewalInvoice(invoiceId: number) {
           asked.push(invoiceId);
           if (fails) throw new Error(fails);
-          return { invoiceId, added: 1, alreadyPlaced: 0, skipped: [{ chargeId: 5, reason: 'currency differs' }] };
+          return {
+            invoiceId,
+            added: 1,
+            alreadyPlaced: 0,
+            skipped: [{ chargeId: 5, reason: 'currency differs' }],
+          };
         },
       } as unknown as InvoiceLineService;
       const hook = InvoiceCreation({ lines, log, logActivity: async (t) => void activity.push(t) });
@@ -41,7 +50,15 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       const f = fixture();
       expect(await f.run({ invoiceid: '41' })).to.equal(undefined);
       expect(f.asked).to.deep.equal([41]);
-      expect(f.events()).to.deep.equal([{ level: 'warn', event: 'hook.invoice_creation.skipped', invoiceId: 41, chargeId: 5, reason: 'currency differs' }]);
+      expect(f.events()).to.deep.equal([
+        {
+          level: 'warn',
+          event: 'hook.invoice_creation.skipped',
+          invoiceId: 41,
+          chargeId: 5,
+          reason: 'currency differs',
+        },
+      ]);
     });
 
     it('never places lines on a missing, zero, negative or non-numeric invoice id, and logs what it was given', async () => {
@@ -49,14 +66,25 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       for (const invoiceid of [undefined, 0, '-41', 'abc', 41.5]) await f.run({ invoiceid });
       expect(f.asked).to.deep.equal([]);
       expect(f.events().map((e) => e.invoiceid)).to.deep.equal(['undefined', '0', '-41', 'abc', '41.5']);
-      expect(f.events().every((e) => e.level === 'warn' && e.event === 'hook.invoice_creation.bad_vars')).to.equal(true);
+      expect(
+        f.events().every((e) => e.level === 'warn' && e.event === 'hook.invoice_creation.bad_vars'),
+      ).to.equal(true);
     });
 
     it('lets the invoice be created when placing fails, with an error log and a line in the panel activity log', async () => {
       const f = fixture('lease held by another process');
       expect(await f.run({ invoiceid: 41 })).to.equal(undefined);
-      expect(f.events()).to.deep.equal([{ level: 'error', event: 'hook.invoice_creation.failed', invoiceId: 41, error: 'lease held by another process' }]);
-      expect(f.activity).to.deep.equal(['Overusage: could not add overusage lines to invoice 41: lease held by another process']);
+      expect(f.events()).to.deep.equal([
+        {
+          level: 'error',
+          event: 'hook.invoice_creation.failed',
+          invoiceId: 41,
+          error: 'lease held by another process',
+        },
+      ]);
+      expect(f.activity).to.deep.equal([
+        'Overusage: could not add overusage lines to invoice 41: lease held by another process',
+      ]);
     });
   });
 
@@ -79,15 +107,27 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       expect(revoked).to.deep.equal([3, 1]);
       fail = true;
       expect(await call(hook, { adminid: 4 })).to.equal(undefined);
-      expect(events()).to.deep.equal([{ level: 'error', event: 'hook.admin_logout.failed', adminId: 4, error: 'database is locked' }]);
+      expect(events()).to.deep.equal([
+        { level: 'error', event: 'hook.admin_logout.failed', adminId: 4, error: 'database is locked' },
+      ]);
     });
   });
 
   describe('ClientAreaHomepagePanels', () => {
-    const CONTENT: HomePanelContent = { label: 'Bandwidth usage', bodyHtml: '<p>612 GB of 1 000 GB</p>', btnLink: '/usage', btnText: 'Details', badge: '1' };
+    const CONTENT: HomePanelContent = {
+      label: 'Bandwidth usage',
+      bodyHtml: '<p>612 GB of 1 000 GB</p>',
+      btnLink: '/usage',
+      btnText: 'Details',
+      badge: '1',
+    };
     function menu(context: Record<string, unknown>) {
       const children: Array<[string, Record<string, unknown>]> = [];
-      return { children, addChild: (name: string, opts: Record<string, unknown>) => children.push([name, opts]), context: (k: string) => context[k] ?? null };
+      return {
+        children,
+        addChild: (name: string, opts: Record<string, unknown>) => children.push([name, opts]),
+        context: (k: string) => context[k] ?? null,
+      };
     }
     function fixture(answer: HomePanelContent | null | Error = CONTENT) {
       const asked: unknown[] = [];
@@ -105,11 +145,23 @@ describe('the invoice, logout and client page hooks with what the panel hands th
 
     it("adds the panel for the client in the menu's context, in the client's language, with the host's settings", async () => {
       const f = fixture();
-      const m = menu({ client: { id: 12, language: 'dutch' }, host: { assets: '/modules/addons/overusage' } });
+      const m = menu({
+        client: { id: 12, language: 'dutch' },
+        host: { assets: '/modules/addons/overusage' },
+      });
       await f.run(m);
       expect(f.asked).to.deep.equal([[12, 'dutch', { assets: '/modules/addons/overusage' }]]);
       expect(m.children).to.deep.equal([
-        ['overusage', { label: 'Bandwidth usage', order: 150, bodyHtml: '<p>612 GB of 1 000 GB</p>', badge: '1', extras: { 'btn-link': '/usage', 'btn-text': 'Details' } }],
+        [
+          'overusage',
+          {
+            label: 'Bandwidth usage',
+            order: 150,
+            bodyHtml: '<p>612 GB of 1 000 GB</p>',
+            badge: '1',
+            extras: { 'btn-link': '/usage', 'btn-text': 'Details' },
+          },
+        ],
       ]);
     });
 
@@ -145,7 +197,9 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       const m = menu({ client: { id: 12 } });
       expect(await f.run(m)).to.equal(undefined);
       expect(m.children).to.deep.equal([]);
-      expect(f.events()).to.deep.equal([{ level: 'warn', event: 'hook.homepage_panel_failed', clientId: 12, error: 'database is locked' }]);
+      expect(f.events()).to.deep.equal([
+        { level: 'warn', event: 'hook.homepage_panel_failed', clientId: 12, error: 'database is locked' },
+      ]);
     });
   });
 
@@ -167,7 +221,9 @@ describe('the invoice, logout and client page hooks with what the panel hands th
 
     it("gives service 7's block in its client's language, with the host's settings", async () => {
       const f = fixture();
-      expect(await f.run({ service: { id: '7', userid: '12' }, host: { downloads: 'relay' } })).to.equal('<div>612 GB</div>');
+      expect(await f.run({ service: { id: '7', userid: '12' }, host: { downloads: 'relay' } })).to.equal(
+        '<div>612 GB</div>',
+      );
       expect(await f.run({ service: { id: 8, userid: 13 }, host: 'x' })).to.equal('<div>612 GB</div>');
       expect(f.asked).to.deep.equal([
         [7, 12, 'dutch', { downloads: 'relay' }],
@@ -177,7 +233,17 @@ describe('the invoice, logout and client page hooks with what the panel hands th
 
     it('gives nothing for a service or client it cannot name', async () => {
       const f = fixture();
-      for (const service of [undefined, {}, { id: 0, userid: 12 }, { id: -7, userid: 12 }, { id: 'x', userid: 12 }, { id: 7, userid: 0 }, { id: 7, userid: -12 }, { id: 7, userid: 'x' }, { id: 7.5, userid: 12 }]) {
+      for (const service of [
+        undefined,
+        {},
+        { id: 0, userid: 12 },
+        { id: -7, userid: 12 },
+        { id: 'x', userid: 12 },
+        { id: 7, userid: 0 },
+        { id: 7, userid: -12 },
+        { id: 7, userid: 'x' },
+        { id: 7.5, userid: 12 },
+      ]) {
         expect(await f.run({ service }), JSON.stringify(service)).to.equal('');
       }
       expect(f.asked).to.deep.equal([]);
@@ -186,15 +252,29 @@ describe('the invoice, logout and client page hooks with what the panel hands th
     it('shows the page without the block when building it fails, and logs the service and error', async () => {
       const f = fixture('database is locked');
       expect(await f.run({ service: { id: 7, userid: 12 } })).to.equal('');
-      expect(f.events()).to.deep.equal([{ level: 'warn', event: 'hook.product_details_failed', serviceId: 7, error: 'database is locked' }]);
+      expect(f.events()).to.deep.equal([
+        { level: 'warn', event: 'hook.product_details_failed', serviceId: 7, error: 'database is locked' },
+      ]);
     });
   });
 
   it('registers each hook under its WHMCS name, at priority 10, and only those it has the services for', () => {
-    const some = { metering: {}, settings: {}, clock: {}, zone: 'Europe/Brussels', log: logged().log } as unknown as HookDeps;
+    const some = {
+      metering: {},
+      settings: {},
+      clock: {},
+      zone: 'Europe/Brussels',
+      log: logged().log,
+    } as unknown as HookDeps;
     const names = (deps: HookDeps) => moduleHooks(deps).map((h) => `${h.name}/${h.priority}`);
     expect(names(some)).to.deep.equal(['DailyCronJob/10', 'AfterCronJob/10']);
-    const all = { ...some, lines: {}, dunning: {}, revokeAdminSessions: async () => {}, clientPages: {} } as unknown as HookDeps;
+    const all = {
+      ...some,
+      lines: {},
+      dunning: {},
+      revokeAdminSessions: async () => {},
+      clientPages: {},
+    } as unknown as HookDeps;
     expect(names(all)).to.deep.equal([
       'DailyCronJob/10',
       'AfterCronJob/10',
@@ -230,8 +310,16 @@ describe('the invoice, logout and client page hooks with what the panel hands th
     } as unknown as HookDeps;
     const hook = (name: string) => moduleHooks(deps).find((h) => h.name === name)!;
     await call(hook('InvoiceCreation'), { invoiceid: 41 });
-    await call(hook('ClientAreaHomepagePanels'), { addChild: () => {}, context: (k: string) => (k === 'client' ? { id: 12, language: 'english' } : { assets: '/a' }) });
-    expect(await call(hook('ClientAreaProductDetailsOutput'), { service: { id: 7, userid: 12 }, host: { downloads: 'relay' } })).to.equal('<div>612 GB</div>');
+    await call(hook('ClientAreaHomepagePanels'), {
+      addChild: () => {},
+      context: (k: string) => (k === 'client' ? { id: 12, language: 'english' } : { assets: '/a' }),
+    });
+    expect(
+      await call(hook('ClientAreaProductDetailsOutput'), {
+        service: { id: 7, userid: 12 },
+        host: { downloads: 'relay' },
+      }),
+    ).to.equal('<div>612 GB</div>');
     expect(asked).to.deep.equal([
       'Overusage: could not add overusage lines to invoice 41: lease held',
       ['home', 12, 'english', { assets: '/a' }],

@@ -33,7 +33,14 @@ describe('the cron hooks and the usage watch', () => {
     const clock = new ManualClock('2013-05-20T21:50:00Z');
     const state = { pending: 3, collects: 0 };
     const calls: boolean[] = [];
-    const hook = AfterCronJob({ metering: meteringStub(state), settings, clock, zone: ZONE, log: silentLogger, watchUsage: async (r) => void calls.push(r.collected) });
+    const hook = AfterCronJob({
+      metering: meteringStub(state),
+      settings,
+      clock,
+      zone: ZONE,
+      log: silentLogger,
+      watchUsage: async (r) => void calls.push(r.collected),
+    });
     await hook.handler({});
     clock.set('2013-05-20T21:55:00Z');
     await hook.handler({});

@@ -24,7 +24,10 @@ describe('the rule against queries in services', function () {
     const { ESLint } = (await import(pathToFileURL(ESLINT_API).href)) as {
       ESLint: new (o: { cwd: string; overrideConfigFile: string }) => Linter;
     };
-    eslint = new ESLint({ cwd: ROOT, overrideConfigFile: path.join(ROOT, 'tools', 'lint', 'eslint.config.mjs') });
+    eslint = new ESLint({
+      cwd: ROOT,
+      overrideConfigFile: path.join(ROOT, 'tools', 'lint', 'eslint.config.mjs'),
+    });
   });
 
   const lint = async (code: string, file = 'module/services/planted.ts') => {
@@ -33,7 +36,9 @@ describe('the rule against queries in services', function () {
   };
 
   it("catches a query planted in a service: deps.knex('x').where(…)", async () => {
-    const found = await lint("export const f = (deps: { knex: (t: string) => { where(w: object): unknown } }) => deps.knex('x').where({ id: 1 });\n");
+    const found = await lint(
+      "export const f = (deps: { knex: (t: string) => { where(w: object): unknown } }) => deps.knex('x').where({ id: 1 });\n",
+    );
     expect(found).to.deep.equal([
       'no-restricted-syntax: services do not build queries: put this in a store in module/adapters/ (issue 20)',
       'no-restricted-syntax: services do not call a knex handle: put the query in a store in module/adapters/ (issue 20)',
@@ -60,7 +65,9 @@ describe('the rule against queries in services', function () {
     expect(await lint("import knex from 'knex';\nexport const k = knex;\n")).to.deep.equal([
       "no-restricted-imports: 'knex' import is restricted from being used. services call stores (module/adapters/), not knex; `import type { Knex }` for a transaction handle is fine",
     ]);
-    expect(await lint("import type { Knex } from 'knex';\nexport type Tx = Knex.Transaction;\n")).to.deep.equal([]);
+    expect(
+      await lint("import type { Knex } from 'knex';\nexport type Tx = Knex.Transaction;\n"),
+    ).to.deep.equal([]);
   });
 
   it("leaves alone a hash's update, a Map's delete, an array's join, Math.min and a store's insert", async () => {
@@ -71,14 +78,15 @@ describe('the rule against queries in services', function () {
       "export const words = (w: string[]) => w.join(', ');",
       'export const least = (a: number, b: number) => Math.min(a, b);',
       'export const add = (store: { insert(row: object): unknown }) => store.insert({ id: 1 });',
-      "export const tagged = String.raw`a\\nb`;",
+      'export const tagged = String.raw`a\\nb`;',
       '',
     ].join('\n');
     expect(await lint(code)).to.deep.equal([]);
   });
 
   it('lets the stores in module/adapters/ build queries', async () => {
-    const code = "import { TABLES } from './tables.js';\nexport const f = (knex: (t: string) => { where(w: object): unknown }) => knex(TABLES.lines).where({ id: 1 });\n";
+    const code =
+      "import { TABLES } from './tables.js';\nexport const f = (knex: (t: string) => { where(w: object): unknown }) => knex(TABLES.lines).where({ id: 1 });\n";
     expect(await lint(code, 'module/adapters/planted-store.ts')).to.deep.equal([]);
   });
 });

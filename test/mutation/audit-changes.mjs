@@ -84,11 +84,19 @@ function copyOfHead() {
 }
 
 function mocha(dir, tests) {
-  const r = spawnSync(process.execPath, [path.join(dir, 'node_modules/mocha/bin/mocha.js'), '--reporter', 'dot', ...tests], {
-    cwd: dir,
-    env: { ...process.env, OVERUSAGE_TEST_MYSQL_URL: 'mysql://root@127.0.0.1:1/', OVERUSAGE_TEST_REQUIRE_MYSQL: '' },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(dir, 'node_modules/mocha/bin/mocha.js'), '--reporter', 'dot', ...tests],
+    {
+      cwd: dir,
+      env: {
+        ...process.env,
+        OVERUSAGE_TEST_MYSQL_URL: 'mysql://root@127.0.0.1:1/',
+        OVERUSAGE_TEST_REQUIRE_MYSQL: '',
+      },
+      encoding: 'utf8',
+    },
+  );
   return r.status;
 }
 
@@ -96,11 +104,13 @@ const dir = copyOfHead();
 let failures = 0;
 try {
   const allTests = [...new Set(CHANGES.flatMap((c) => c.tests))];
-  if (mocha(dir, allTests) !== 0) throw new Error(`the tests fail on the unchanged tree: ${allTests.join(' ')}`);
+  if (mocha(dir, allTests) !== 0)
+    throw new Error(`the tests fail on the unchanged tree: ${allTests.join(' ')}`);
   for (const c of CHANGES) {
     const file = path.join(dir, c.file);
     const original = fs.readFileSync(file, 'utf8');
-    if (original.split(c.from).length !== 2) throw new Error(`${c.file}: the text to change is not there exactly once: ${c.from}`);
+    if (original.split(c.from).length !== 2)
+      throw new Error(`${c.file}: the text to change is not there exactly once: ${c.from}`);
     fs.writeFileSync(file, original.replace(c.from, c.to));
     const status = mocha(dir, c.tests);
     fs.writeFileSync(file, original);
@@ -111,5 +121,7 @@ try {
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
-console.log(failures ? `${failures} change(s) passed every test` : `all ${CHANGES.length} changes make a test fail`);
+console.log(
+  failures ? `${failures} change(s) passed every test` : `all ${CHANGES.length} changes make a test fail`,
+);
 process.exit(failures ? 1 : 0);

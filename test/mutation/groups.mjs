@@ -21,13 +21,21 @@ export const GROUPS = [
   {
     name: 'shield',
     mutate: ['module/services/dunning-shield.ts'],
-    tests: ['test/services/dunning-shield.test.ts', 'test/hooks/dunning-hooks.test.ts', 'test/hooks/hook-answers.test.ts'],
+    tests: [
+      'test/services/dunning-shield.test.ts',
+      'test/hooks/dunning-hooks.test.ts',
+      'test/hooks/hook-answers.test.ts',
+    ],
   },
   {
     // disputes.ts was split by job (open, hold, resolve, notify, adjust, …): the money rules live
     // in the dispute-*.ts files and the late fee's share of a held line
     name: 'disputes',
-    mutate: ['module/services/disputes.ts', 'module/services/dispute-*.ts', 'module/services/late-fee-share.ts'],
+    mutate: [
+      'module/services/disputes.ts',
+      'module/services/dispute-*.ts',
+      'module/services/late-fee-share.ts',
+    ],
     // the short, targeted files first: a mutant runs its covering tests in this order and stops at
     // the first that fails (the emails need no database; a decision's test builds one story)
     tests: [
@@ -45,7 +53,11 @@ export const GROUPS = [
     // invoice-lines.ts was split into placing, reconciling and standalone invoices
     name: 'invoice-lines',
     mutate: ['module/services/invoice-lines.ts', 'module/services/line-*.ts'],
-    tests: ['test/services/invoice-lines.test.ts', 'test/services/unpicked-lines.test.ts', 'test/services/reconcile-command.test.ts'],
+    tests: [
+      'test/services/invoice-lines.test.ts',
+      'test/services/unpicked-lines.test.ts',
+      'test/services/reconcile-command.test.ts',
+    ],
   },
   {
     name: 'rating',
@@ -54,8 +66,16 @@ export const GROUPS = [
   },
   {
     name: 'metering',
-    mutate: ['module/services/metering.ts', 'module/services/metering-master.ts', 'module/services/master-share.ts'],
-    tests: ['test/services/metering.test.ts', 'test/services/collect-failures.test.ts', 'test/services/collect-shared.test.ts'],
+    mutate: [
+      'module/services/metering.ts',
+      'module/services/metering-master.ts',
+      'module/services/master-share.ts',
+    ],
+    tests: [
+      'test/services/metering.test.ts',
+      'test/services/collect-failures.test.ts',
+      'test/services/collect-shared.test.ts',
+    ],
   },
   {
     // the period code of the billing calendar (issue 11)

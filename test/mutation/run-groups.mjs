@@ -40,7 +40,14 @@ const readJson = (file) => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(fil
 
 function counts(report) {
   const c = { mutants: 0, killed: 0, timeout: 0, survived: 0, noCoverage: 0, compileError: 0, ignored: 0 };
-  const key = { Killed: 'killed', Timeout: 'timeout', Survived: 'survived', NoCoverage: 'noCoverage', CompileError: 'compileError', Ignored: 'ignored' };
+  const key = {
+    Killed: 'killed',
+    Timeout: 'timeout',
+    Survived: 'survived',
+    NoCoverage: 'noCoverage',
+    CompileError: 'compileError',
+    Ignored: 'ignored',
+  };
   for (const f of Object.values(report.files)) {
     for (const m of f.mutants) {
       c.mutants += 1;
@@ -66,8 +73,14 @@ async function runGroup(g) {
   const started = new Date();
   const mutationFile = path.join(groupDir(g.name), 'mutation.json');
   const incrementalFile = path.join(groupDir(g.name), 'incremental.json');
-  console.log(`\n== mutation group ${g.name} (${commit ?? 'uncommitted changes'}) ${started.toISOString()}${limit ? `, stopped after ${limit} min if not done` : ''}`);
-  const child = spawn(process.execPath, [stryker, 'run'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MUTATION_GROUP: g.name } });
+  console.log(
+    `\n== mutation group ${g.name} (${commit ?? 'uncommitted changes'}) ${started.toISOString()}${limit ? `, stopped after ${limit} min if not done` : ''}`,
+  );
+  const child = spawn(process.execPath, [stryker, 'run'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, MUTATION_GROUP: g.name },
+  });
   let instrumented = null;
   child.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
@@ -82,14 +95,28 @@ async function runGroup(g) {
   const partial = !(code === 0 && fresh(mutationFile));
   // Stryker saves what it has on SIGTERM and exits 143 (128 + 15)
   const stopped = signal === 'SIGTERM' || code === 143;
-  if (partial && !(stopped && fresh(incrementalFile))) throw new Error(`mutation group ${g.name} failed (exit ${code ?? signal})`);
+  if (partial && !(stopped && fresh(incrementalFile)))
+    throw new Error(`mutation group ${g.name} failed (exit ${code ?? signal})`);
   const report = readJson(partial ? incrementalFile : mutationFile);
   if (partial) fs.writeFileSync(mutationFile, `${JSON.stringify(report)}\n`);
   const s = scores(report.files);
   const c = counts(report);
-  const run = { group: g.name, commit: commit ?? null, head: git('rev-parse', 'HEAD'), started: started.toISOString(), minutes, ...c, score: s.total, load: fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0], ...(partial ? { partial: true, instrumented } : {}) };
+  const run = {
+    group: g.name,
+    commit: commit ?? null,
+    head: git('rev-parse', 'HEAD'),
+    started: started.toISOString(),
+    minutes,
+    ...c,
+    score: s.total,
+    load: fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0],
+    ...(partial ? { partial: true, instrumented } : {}),
+  };
   fs.writeFileSync(path.join(groupDir(g.name), 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
-  if (partial) console.log(`\n${g.name} stopped after ${minutes} min: ${c.mutants} of ${instrumented ?? '?'} mutants have a result (${s.total} % over those); the next run goes on from them`);
+  if (partial)
+    console.log(
+      `\n${g.name} stopped after ${minutes} min: ${c.mutants} of ${instrumented ?? '?'} mutants have a result (${s.total} % over those); the next run goes on from them`,
+    );
   return run;
 }
 
@@ -99,12 +126,18 @@ if (args[0] === '--report') {
   process.exit(0);
 }
 
-const wanted = args[0] === '--merge' ? [] : args[0] === '--group' ? (args[1] ?? '').split(',').map(groupNamed) : GROUPS;
+const wanted =
+  args[0] === '--merge' ? [] : args[0] === '--group' ? (args[1] ?? '').split(',').map(groupNamed) : GROUPS;
 const ran = [];
 for (const g of wanted) ran.push(await runGroup(g));
 groupTable();
 // --merge alone re-merges every group run on this machine (after a reason is added, say)
-merge(args[0] === '--merge' ? GROUPS.filter((g) => fs.existsSync(path.join(groupDir(g.name), 'run.json'))) : wanted, ran);
+merge(
+  args[0] === '--merge'
+    ? GROUPS.filter((g) => fs.existsSync(path.join(groupDir(g.name), 'run.json')))
+    : wanted,
+  ran,
+);
 
 /**
  * Merges the groups given (run on this machine: their test-output/mutation/<group>/ reports) into
@@ -125,12 +158,19 @@ function merge(groups, runs = []) {
   const byGroup = { ...(old.groups ?? {}) };
   const files = { ...old.files };
   const reasons = readJson(path.join(root, 'test/mutation/survivor-reasons.json')) ?? [];
-  const sections = survivorSections(fs.existsSync(survivorsFile) ? fs.readFileSync(survivorsFile, 'utf8') : '');
+  const sections = survivorSections(
+    fs.existsSync(survivorsFile) ? fs.readFileSync(survivorsFile, 'utf8') : '',
+  );
   for (const g of groups) {
     const run = runs.find((r) => r.group === g.name) ?? readJson(path.join(groupDir(g.name), 'run.json'));
     const report = readJson(path.join(groupDir(g.name), 'mutation.json'));
     if (!run || !report) continue;
-    const mine = Object.fromEntries(Object.entries(report.files).map(([f, v]) => [path.relative(root, path.resolve(root, f)).split(path.sep).join('/'), v]));
+    const mine = Object.fromEntries(
+      Object.entries(report.files).map(([f, v]) => [
+        path.relative(root, path.resolve(root, f)).split(path.sep).join('/'),
+        v,
+      ]),
+    );
     for (const f of byGroup[g.name]?.files ?? []) delete files[f];
     Object.assign(files, scores(mine).files);
     // a run with uncommitted changes is recorded against the commit it started from: stale at once
@@ -139,7 +179,9 @@ function merge(groups, runs = []) {
       commit,
       date: run.started,
       minutes: run.minutes,
-      ...Object.fromEntries(['mutants', 'killed', 'timeout', 'survived', 'noCoverage', 'ignored'].map((k) => [k, run[k]])),
+      ...Object.fromEntries(
+        ['mutants', 'killed', 'timeout', 'survived', 'noCoverage', 'ignored'].map((k) => [k, run[k]]),
+      ),
       score: run.score,
       ...(run.commit ? {} : { uncommitted: true }),
       // stopped by --minutes: the counts are of the mutants tested so far, of `instrumented`
@@ -163,14 +205,22 @@ function merge(groups, runs = []) {
   fs.writeFileSync(survivorsFile, survivorsDocument(out, names.map((n) => sections[n]).filter(Boolean)));
   const missing = GROUPS.map((g) => g.name).filter((n) => !byGroup[n]);
   const stale = names.filter((n) => byGroup[n].stale);
-  console.log(`\ndocs/mutation-score.json: total ${total} % over ${names.join(', ')}${missing.length ? ` (never run: ${missing.join(', ')})` : ''}${stale.length ? ` (stale: ${stale.join(', ')})` : ''}`);
+  console.log(
+    `\ndocs/mutation-score.json: total ${total} % over ${names.join(', ')}${missing.length ? ` (never run: ${missing.join(', ')})` : ''}${stale.length ? ` (stale: ${stale.join(', ')})` : ''}`,
+  );
 }
 
 /** Whether a group's files or tests differ now (working tree included) from the commit its figures are of. */
 function isStale(g, entry) {
   if (entry.uncommitted) return true;
-  if (JSON.stringify(entry.mutate) !== JSON.stringify(g.mutate) || JSON.stringify(entry.tests) !== JSON.stringify(g.tests)) return true;
-  const spec = [...g.mutate, ...g.tests].map((p) => (p.startsWith('!') ? `:(glob,exclude)${p.slice(1)}` : `:(glob)${p}`));
+  if (
+    JSON.stringify(entry.mutate) !== JSON.stringify(g.mutate) ||
+    JSON.stringify(entry.tests) !== JSON.stringify(g.tests)
+  )
+    return true;
+  const spec = [...g.mutate, ...g.tests].map((p) =>
+    p.startsWith('!') ? `:(glob,exclude)${p.slice(1)}` : `:(glob)${p}`,
+  );
   const changed = spawnSync('git', ['diff', '--quiet', entry.commit, '--', ...spec], { cwd: root });
   if (changed.status !== 0) return true;
   return git('ls-files', '--others', '--exclude-standard', '--', ...spec) !== '';
@@ -195,12 +245,18 @@ function survivorsSection(name, entry, alive) {
     '',
     '| file:line | mutator | status | code | mutated to | reason |',
     '|---|---|---|---|---|---|',
-    ...alive.map((a) => `| ${a.file}:${a.line} | ${a.mutator} | ${a.status} | \`${cell(a.text)}\` | \`${cell(a.replacement)}\` | ${cell(a.reason ?? 'none recorded yet')} |`),
+    ...alive.map(
+      (a) =>
+        `| ${a.file}:${a.line} | ${a.mutator} | ${a.status} | \`${cell(a.text)}\` | \`${cell(a.replacement)}\` | ${cell(a.reason ?? 'none recorded yet')} |`,
+    ),
   ].join('\n');
 }
 
 function survivorsDocument(out, sections) {
-  const rows = Object.entries(out.groups).map(([n, e]) => `| ${n} | ${e.commit.slice(0, 7)} | ${e.date.slice(0, 16).replace('T', ' ')} | ${e.mutants} | ${e.survived} | ${e.noCoverage} | ${e.score} | ${e.stale ? 'yes' : 'no'} |`);
+  const rows = Object.entries(out.groups).map(
+    ([n, e]) =>
+      `| ${n} | ${e.commit.slice(0, 7)} | ${e.date.slice(0, 16).replace('T', ' ')} | ${e.mutants} | ${e.survived} | ${e.noCoverage} | ${e.score} | ${e.stale ? 'yes' : 'no'} |`,
+  );
   return [
     '# Mutants left alive',
     '',
@@ -220,32 +276,49 @@ function survivorsDocument(out, sections) {
 function report() {
   const reasons = readJson(path.join(root, 'test/mutation/survivor-reasons.json')) ?? [];
   const pct = (d, v) => (v === 0 ? '100.00' : ((d / v) * 100).toFixed(2));
-  const lines = ['| file | group | killed | timed out | survived | no coverage | ignored | score % |', '|---|---|---|---|---|---|---|---|'];
+  const lines = [
+    '| file | group | killed | timed out | survived | no coverage | ignored | score % |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
   const alive = [];
   for (const g of GROUPS) {
     const r = readJson(path.join(groupDir(g.name), 'mutation.json'));
     if (!r) continue;
-    const files = Object.fromEntries(Object.entries(r.files).map(([f, v]) => [path.relative(root, path.resolve(root, f)).split(path.sep).join('/'), v]));
+    const files = Object.fromEntries(
+      Object.entries(r.files).map(([f, v]) => [
+        path.relative(root, path.resolve(root, f)).split(path.sep).join('/'),
+        v,
+      ]),
+    );
     for (const [file, { mutants }] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
       const n = (st) => mutants.filter((m) => m.status === st).length;
       const d = n('Killed') + n('Timeout');
-      lines.push(`| ${file} | ${g.name} | ${n('Killed')} | ${n('Timeout')} | ${n('Survived')} | ${n('NoCoverage')} | ${n('Ignored')} | ${pct(d, d + n('Survived') + n('NoCoverage'))} |`);
+      lines.push(
+        `| ${file} | ${g.name} | ${n('Killed')} | ${n('Timeout')} | ${n('Survived')} | ${n('NoCoverage')} | ${n('Ignored')} | ${pct(d, d + n('Survived') + n('NoCoverage'))} |`,
+      );
     }
     alive.push(...survivors(files, reasons));
   }
   console.log(lines.join('\n'));
   console.log('\n| file:line | mutator | status | code | mutated to | reason |\n|---|---|---|---|---|---|');
   const cell = (x) => String(x).replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 120);
-  for (const a of alive) console.log(`| ${a.file}:${a.line} | ${a.mutator} | ${a.status} | \`${cell(a.text)}\` | \`${cell(a.replacement)}\` | ${cell(a.reason ?? 'none recorded yet')} |`);
+  for (const a of alive)
+    console.log(
+      `| ${a.file}:${a.line} | ${a.mutator} | ${a.status} | \`${cell(a.text)}\` | \`${cell(a.replacement)}\` | ${cell(a.reason ?? 'none recorded yet')} |`,
+    );
 }
 
 /** Each group's last run: counts, minutes and commit. */
 function groupTable() {
   const runs = GROUPS.map((g) => readJson(path.join(groupDir(g.name), 'run.json')));
-  console.log('\n| group | mutants | killed | timed out | survived | no coverage | ignored (static) | score % | minutes | load | commit |');
+  console.log(
+    '\n| group | mutants | killed | timed out | survived | no coverage | ignored (static) | score % | minutes | load | commit |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of runs.filter(Boolean)) {
-    console.log(`| ${r.group} | ${r.mutants} | ${r.killed} | ${r.timeout} | ${r.survived} | ${r.noCoverage} | ${r.ignored} | ${r.score} | ${r.minutes} | ${r.load} | ${r.commit?.slice(0, 7) ?? 'uncommitted'} |`);
+    console.log(
+      `| ${r.group} | ${r.mutants} | ${r.killed} | ${r.timeout} | ${r.survived} | ${r.noCoverage} | ${r.ignored} | ${r.score} | ${r.minutes} | ${r.load} | ${r.commit?.slice(0, 7) ?? 'uncommitted'} |`,
+    );
   }
   return runs;
 }

@@ -35,10 +35,22 @@ export function survivors(files, reasons) {
   const rows = [];
   for (const [file, { source, mutants }] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
     const lines = source.split('\n');
-    for (const m of mutants.filter((x) => UNDETECTED.has(x.status)).sort((a, b) => a.location.start.line - b.location.start.line)) {
+    for (const m of mutants
+      .filter((x) => UNDETECTED.has(x.status))
+      .sort((a, b) => a.location.start.line - b.location.start.line)) {
       const text = (lines[m.location.start.line - 1] ?? '').trim();
-      const reason = reasons.find((r) => r.file === file && r.mutator === m.mutatorName && text.includes(r.line))?.reason ?? null;
-      rows.push({ file, line: m.location.start.line, mutator: m.mutatorName, status: m.status, replacement: m.replacement ?? '', text, reason });
+      const reason =
+        reasons.find((r) => r.file === file && r.mutator === m.mutatorName && text.includes(r.line))
+          ?.reason ?? null;
+      rows.push({
+        file,
+        line: m.location.start.line,
+        mutator: m.mutatorName,
+        status: m.status,
+        replacement: m.replacement ?? '',
+        text,
+        reason,
+      });
     }
   }
   return rows;
@@ -56,7 +68,10 @@ export function survivorsMarkdown(rows, total, commit) {
     '',
     '| file:line | mutator | status | code | mutated to | reason |',
     '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.file}:${r.line} | ${r.mutator} | ${r.status} | \`${cell(r.text)}\` | \`${cell(r.replacement)}\` | ${cell(r.reason ?? 'none recorded yet')} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.file}:${r.line} | ${r.mutator} | ${r.status} | \`${cell(r.text)}\` | \`${cell(r.replacement)}\` | ${cell(r.reason ?? 'none recorded yet')} |`,
+    ),
     '',
   ].join('\n');
 }
@@ -72,11 +87,19 @@ class ScoreReporter {
     const out = path.join(root, this.dir);
     const reasonsFile = path.join(root, 'test/mutation/survivor-reasons.json');
     const reasons = fs.existsSync(reasonsFile) ? JSON.parse(fs.readFileSync(reasonsFile, 'utf8')) : [];
-    const files = Object.fromEntries(Object.entries(report.files).map(([f, v]) => [path.relative(root, path.resolve(root, f)).split(path.sep).join('/'), v]));
+    const files = Object.fromEntries(
+      Object.entries(report.files).map(([f, v]) => [
+        path.relative(root, path.resolve(root, f)).split(path.sep).join('/'),
+        v,
+      ]),
+    );
     const s = scores(files);
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(path.join(out, 'score.json'), `${JSON.stringify(s, null, 2)}\n`);
-    fs.writeFileSync(path.join(out, 'survivors.md'), survivorsMarkdown(survivors(files, reasons), s.total, 'this run'));
+    fs.writeFileSync(
+      path.join(out, 'survivors.md'),
+      survivorsMarkdown(survivors(files, reasons), s.total, 'this run'),
+    );
   }
 }
 

@@ -21,13 +21,20 @@ function fakeAddon(version = '1.0.0', opts: { failActivate?: boolean } = {}) {
         apiKey: { FriendlyName: 'API key', Type: 'password', Size: 40 },
         enabled: { FriendlyName: 'Enabled', Type: 'yesno', Default: 'on' },
         notes: { FriendlyName: 'Notes', Type: 'textarea', Rows: 3, Cols: 40 },
-        unit: { FriendlyName: 'Unit', Type: 'dropdown', Options: { GB: 'Gigabytes', GiB: 'Gibibytes' }, Default: 'GB' },
+        unit: {
+          FriendlyName: 'Unit',
+          Type: 'dropdown',
+          Options: { GB: 'Gigabytes', GiB: 'Gibibytes' },
+          Default: 'GB',
+        },
         policy: { FriendlyName: 'Policy', Type: 'radio', Options: 'bill,throttle,suspend', Default: 'bill' },
       },
     }),
     activate(): AddonResult {
       calls.push('activate');
-      return opts.failActivate ? { status: 'error', description: 'cannot create tables' } : { status: 'success', description: 'Tiny Addon activated' };
+      return opts.failActivate
+        ? { status: 'error', description: 'cannot create tables' }
+        : { status: 'success', description: 'Tiny Addon activated' };
     },
     deactivate() {
       calls.push('deactivate');
@@ -41,7 +48,13 @@ function fakeAddon(version = '1.0.0', opts: { failActivate?: boolean } = {}) {
     },
     sidebar: (vars) => `<p>${vars._lang.title}</p>`,
     clientarea(vars: ClientAreaVars) {
-      return { pagetitle: 'Usage', breadcrumb: { [vars.modulelink]: 'Usage' }, templatefile: 'usage', requirelogin: true, vars: { client: vars.clientid, policy: vars.policy } };
+      return {
+        pagetitle: 'Usage',
+        breadcrumb: { [vars.modulelink]: 'Usage' },
+        templatefile: 'usage',
+        requirelogin: true,
+        vars: { client: vars.clientid, policy: vars.policy },
+      };
     },
     hooks: () => [
       { name: 'InvoiceCreation', priority: 5, handler: () => void calls.push('hook InvoiceCreation') },
@@ -59,7 +72,10 @@ describe('addon field values', () => {
     expect(normalizeFieldValue(yesno, '')).to.deep.equal({ ok: true, value: '' });
     const dd = { FriendlyName: 'Unit', Type: 'dropdown', Options: 'GB,GiB' } as const;
     expect(optionValues(dd)).to.deep.equal(['GB', 'GiB']);
-    expect(normalizeFieldValue(dd, 'TB')).to.deep.equal({ ok: false, message: 'Unit must be one of: GB, GiB' });
+    expect(normalizeFieldValue(dd, 'TB')).to.deep.equal({
+      ok: false,
+      message: 'Unit must be one of: GB, GiB',
+    });
   });
 });
 
@@ -71,15 +87,30 @@ describeEachEngine('addon host', ({ db }) => {
   });
 
   const request = (query: Record<string, unknown> = {}) => ({ method: 'GET', query, body: {} });
-  const settingsRows = async () => Object.fromEntries((await f.knex('tbladdonmodules').where({ module: 'tinyaddon' })).map((r) => [r.setting, r.value]));
+  const settingsRows = async () =>
+    Object.fromEntries(
+      (await f.knex('tbladdonmodules').where({ module: 'tinyaddon' })).map((r) => [r.setting, r.value]),
+    );
 
   it('activates a module: stores its field defaults, version and access in tbladdonmodules, and registers its hooks', async () => {
     const mod = fakeAddon();
     f.panel.addons.register(mod);
     expect(await f.panel.addons.isActive('tinyaddon')).to.equal(false);
     expect(f.panel.hooks.registered()).to.deep.equal([]);
-    expect(await f.panel.addons.activate('tinyaddon')).to.deep.equal({ status: 'success', description: 'Tiny Addon activated' });
-    expect(await settingsRows()).to.deep.equal({ apiUrl: 'https://example.net', apiKey: '', enabled: 'on', notes: '', unit: 'GB', policy: 'bill', access: '1', version: '1.0.0' });
+    expect(await f.panel.addons.activate('tinyaddon')).to.deep.equal({
+      status: 'success',
+      description: 'Tiny Addon activated',
+    });
+    expect(await settingsRows()).to.deep.equal({
+      apiUrl: 'https://example.net',
+      apiKey: '',
+      enabled: 'on',
+      notes: '',
+      unit: 'GB',
+      policy: 'bill',
+      access: '1',
+      version: '1.0.0',
+    });
     expect(f.panel.hooks.registered().map((h) => [h.name, h.priority, h.source])).to.deep.equal([
       ['DailyCronJob', 1, 'tinyaddon'],
       ['InvoiceCreation', 5, 'tinyaddon'],
@@ -92,7 +123,10 @@ describeEachEngine('addon host', ({ db }) => {
 
   it('keeps a module inactive when activate() answers an error', async () => {
     f.panel.addons.register(fakeAddon('1.0.0', { failActivate: true }));
-    expect(await f.panel.addons.activate('tinyaddon')).to.deep.equal({ status: 'error', description: 'cannot create tables' });
+    expect(await f.panel.addons.activate('tinyaddon')).to.deep.equal({
+      status: 'error',
+      description: 'cannot create tables',
+    });
     expect(await settingsRows()).to.deep.equal({});
     expect(f.panel.hooks.registered()).to.deep.equal([]);
   });
@@ -104,23 +138,40 @@ describeEachEngine('addon host', ({ db }) => {
       ok: false,
       errors: { unit: 'Unit must be one of: GB, GiB', bogus: 'bogus is not a setting of this module' },
     });
-    expect(await f.panel.addons.saveSettings('tinyaddon', { unit: 'GiB', apiKey: 's3cret', policy: 'throttle' })).to.deep.equal({ ok: true });
-    expect(await settingsRows()).to.include({ unit: 'GiB', apiKey: 's3cret', policy: 'throttle', enabled: '' });
+    expect(
+      await f.panel.addons.saveSettings('tinyaddon', { unit: 'GiB', apiKey: 's3cret', policy: 'throttle' }),
+    ).to.deep.equal({ ok: true });
+    expect(await settingsRows()).to.include({
+      unit: 'GiB',
+      apiKey: 's3cret',
+      policy: 'throttle',
+      enabled: '',
+    });
   });
 
   it('renders the admin tab and sidebar with the config values, modulelink, version, _lang and the request', async () => {
     f.panel.addons.register(fakeAddon());
     await f.panel.addons.activate('tinyaddon');
-    expect(await f.panel.addons.output('tinyaddon', { request: request({ a: 'disputes' }), adminId: 3, language: 'dutch' })).to.equal(
+    expect(
+      await f.panel.addons.output('tinyaddon', {
+        request: request({ a: 'disputes' }),
+        adminId: 3,
+        language: 'dutch',
+      }),
+    ).to.equal(
       '<h1>Klein verbruik</h1><p>addonmodules.php?module=tinyaddon&a=x · v1.0.0 · GB · admin 3 · disputes</p>',
     );
-    expect(await f.panel.addons.sidebar('tinyaddon', { request: request(), adminId: 3 })).to.equal('<p>Tiny usage</p>');
+    expect(await f.panel.addons.sidebar('tinyaddon', { request: request(), adminId: 3 })).to.equal(
+      '<p>Tiny usage</p>',
+    );
   });
 
   it('answers the client area page, asking for a login when the page requires one', async () => {
     f.panel.addons.register(fakeAddon());
     await f.panel.addons.activate('tinyaddon');
-    expect(await f.panel.addons.clientarea('tinyaddon', { request: request(), clientId: null })).to.deep.equal({ requireLogin: true });
+    expect(
+      await f.panel.addons.clientarea('tinyaddon', { request: request(), clientId: null }),
+    ).to.deep.equal({ requireLogin: true });
     expect(await f.panel.addons.clientarea('tinyaddon', { request: request(), clientId: 7 })).to.deep.equal({
       pagetitle: 'Usage',
       breadcrumb: { 'index.php?m=tinyaddon': 'Usage' },
@@ -150,7 +201,10 @@ describeEachEngine('addon host', ({ db }) => {
     const mod = fakeAddon();
     f.panel.addons.register(mod);
     await f.panel.addons.activate('tinyaddon');
-    expect(await f.panel.addons.deactivate('tinyaddon')).to.deep.equal({ status: 'success', description: 'bye' });
+    expect(await f.panel.addons.deactivate('tinyaddon')).to.deep.equal({
+      status: 'success',
+      description: 'bye',
+    });
     expect(await settingsRows()).to.deep.equal({});
     expect(f.panel.hooks.registered()).to.deep.equal([]);
     let error: unknown;
@@ -163,6 +217,8 @@ describeEachEngine('addon host', ({ db }) => {
   });
 
   it('refuses names WHMCS would refuse', () => {
-    expect(() => f.panel.addons.register({ ...fakeAddon(), name: 'Tiny-Addon' })).to.throw(/not a valid addon module name/);
+    expect(() => f.panel.addons.register({ ...fakeAddon(), name: 'Tiny-Addon' })).to.throw(
+      /not a valid addon module name/,
+    );
   });
 });

@@ -28,10 +28,28 @@ describeEachEngine('API: ValidateLogin, client details, products (issue 19)', ({
     app = express();
     app.use(f.panel.apiRouter);
     const now = f.clock.now();
-    siobhan = await addClient(f.knex, { firstname: 'Siobhán', lastname: "O'Brien", email: 'siobhan@example.be', country: 'BE' }, now, ZONE);
-    bram = await addClient(f.knex, { firstname: 'Bram', lastname: 'de Vries', email: 'bram@example.nl', country: 'NL' }, now, ZONE);
-    closed = await addClient(f.knex, { firstname: 'Old', lastname: 'Account', email: 'old@example.be', country: 'BE' }, now, ZONE);
-    await f.knex('tblclients').where({ id: siobhan }).update({ phonenumber: '470 12 34 56', state: 'Antwerpen' });
+    siobhan = await addClient(
+      f.knex,
+      { firstname: 'Siobhán', lastname: "O'Brien", email: 'siobhan@example.be', country: 'BE' },
+      now,
+      ZONE,
+    );
+    bram = await addClient(
+      f.knex,
+      { firstname: 'Bram', lastname: 'de Vries', email: 'bram@example.nl', country: 'NL' },
+      now,
+      ZONE,
+    );
+    closed = await addClient(
+      f.knex,
+      { firstname: 'Old', lastname: 'Account', email: 'old@example.be', country: 'BE' },
+      now,
+      ZONE,
+    );
+    await f
+      .knex('tblclients')
+      .where({ id: siobhan })
+      .update({ phonenumber: '470 12 34 56', state: 'Antwerpen' });
     // already in WHMCS's international form: the code before the dot wins over the country's
     await f.knex('tblclients').where({ id: bram }).update({ phonenumber: '+31.20 123 4567' });
     await f.knex('tblclients').where({ id: closed }).update({ status: 'Closed' });
@@ -45,7 +63,14 @@ describeEachEngine('API: ValidateLogin, client details, products (issue 19)', ({
     request(app)
       .post('/includes/api.php')
       .type('form')
-      .send(phpBuildQuery({ ...params, identifier: served.identifier, secret: served.secret, responsetype: 'json' }));
+      .send(
+        phpBuildQuery({
+          ...params,
+          identifier: served.identifier,
+          secret: served.secret,
+          responsetype: 'json',
+        }),
+      );
 
   it('GetClientsDetails adds statecode, countryname, phonecc, phonenumberformatted and lastlogin', async () => {
     const a = await call({ action: 'GetClientsDetails', clientid: String(siobhan), stats: true });
@@ -64,20 +89,34 @@ describeEachEngine('API: ValidateLogin, client details, products (issue 19)', ({
     });
     expect(a.body.stats).to.include({ numdueinvoices: '0', creditbalance: '€0.00 EUR' });
     const b = await call({ action: 'GetClientsDetails', email: 'bram@example.nl' });
-    expect(b.body.client).to.include({ countryname: 'Netherlands', phonecc: '31', phonenumberformatted: '+31.201234567' });
+    expect(b.body.client).to.include({
+      countryname: 'Netherlands',
+      phonecc: '31',
+      phonenumberformatted: '+31.201234567',
+    });
     expect(b.body).to.not.have.property('stats');
   });
 
   it('ValidateLogin answers userid and a session token for the right password, and records the login', async () => {
-    const ok = await call({ action: 'ValidateLogin', email: 'SIOBHAN@example.be', password2: 'correct horse' });
+    const ok = await call({
+      action: 'ValidateLogin',
+      email: 'SIOBHAN@example.be',
+      password2: 'correct horse',
+    });
     expect(ok.body).to.include({ result: 'success', userid: siobhan, twoFactorEnabled: false });
     expect(ok.body.passwordhash).to.match(/^[0-9a-f]{40}$/);
     // a fresh token each time, as each login starts a session
-    const again = await call({ action: 'ValidateLogin', email: 'siobhan@example.be', password2: 'correct horse' });
+    const again = await call({
+      action: 'ValidateLogin',
+      email: 'siobhan@example.be',
+      password2: 'correct horse',
+    });
     expect(again.body.passwordhash).to.not.equal(ok.body.passwordhash);
     const details = await call({ action: 'GetClientsDetails', clientid: String(siobhan) });
     // 09:30 UTC = 10:30 Brussels, the panel's DateFormat DD/MM/YYYY; the API caller's address
-    expect(details.body.client.lastlogin).to.equal('Date: 20/01/2025 10:30<br>IP Address: 127.0.0.1<br>Host: 127.0.0.1');
+    expect(details.body.client.lastlogin).to.equal(
+      'Date: 20/01/2025 10:30<br>IP Address: 127.0.0.1<br>Host: 127.0.0.1',
+    );
   });
 
   it('ValidateLogin refuses a wrong password, an unknown email, a closed account or a missing field alike, and records nothing', async () => {
@@ -93,21 +132,46 @@ describeEachEngine('API: ValidateLogin, client details, products (issue 19)', ({
     ]) {
       const res = await call({ action: 'ValidateLogin', ...params });
       expect(res.status).to.equal(200);
-      expect(res.body, JSON.stringify(params)).to.deep.equal({ result: 'error', message: 'Email or Password Invalid' });
+      expect(res.body, JSON.stringify(params)).to.deep.equal({
+        result: 'error',
+        message: 'Email or Password Invalid',
+      });
     }
     expect(await f.knex('tblclients').orderBy('id').select('id', 'lastlogin', 'ip')).to.deep.equal(before);
   });
 
   it('GetProducts lists pricing, the order-form custom fields and the configurable options in WHMCS shape', async () => {
     const now = f.clock.now();
-    const pid = await addProduct(f.knex, { name: 'VPS 5 TB', servertype: 'solusvmpro', monthly: { EUR: '19.95', USD: '21.50' } }, now, ZONE);
+    const pid = await addProduct(
+      f.knex,
+      { name: 'VPS 5 TB', servertype: 'solusvmpro', monthly: { EUR: '19.95', USD: '21.50' } },
+      now,
+      ZONE,
+    );
     await addProductCustomField(f.knex, pid, 'vserverid', { adminonly: true });
-    const hostField = await addProductCustomField(f.knex, pid, 'Hostname', { description: 'Fully qualified', required: true, showorder: true });
+    const hostField = await addProductCustomField(f.knex, pid, 'Hostname', {
+      description: 'Fully qualified',
+      required: true,
+      showorder: true,
+    });
     const group = await addConfigOptionGroup(f.knex, pid, {
       name: 'VPS extras',
       options: [
-        { name: 'Extra IPv4', type: 4, qtyminimum: 0, qtymaximum: 8, choices: [{ name: 'IP', pricing: { EUR: { monthly: '2.50', msetupfee: '1.00' } } }] },
-        { name: 'Location', type: 1, choices: [{ name: 'bru|Brussels' }, { name: 'ams|Amsterdam', pricing: { EUR: { monthly: '1.5' } } }] },
+        {
+          name: 'Extra IPv4',
+          type: 4,
+          qtyminimum: 0,
+          qtymaximum: 8,
+          choices: [{ name: 'IP', pricing: { EUR: { monthly: '2.50', msetupfee: '1.00' } } }],
+        },
+        {
+          name: 'Location',
+          type: 1,
+          choices: [
+            { name: 'bru|Brussels' },
+            { name: 'ams|Amsterdam', pricing: { EUR: { monthly: '1.5' } } },
+          ],
+        },
       ],
     });
     const other = await addProduct(f.knex, { name: 'Plain', monthly: { EUR: '5.00' } }, now, ZONE);
@@ -116,11 +180,30 @@ describeEachEngine('API: ValidateLogin, client details, products (issue 19)', ({
     const [p] = res.body.products.product;
     expect(p).to.include({ pid: String(pid), name: 'VPS 5 TB', module: 'solusvmpro' });
     // products: an unoffered cycle is -1.00
-    expect(p.pricing.EUR).to.include({ prefix: '€', suffix: ' EUR', monthly: '19.95', msetupfee: '0.00', annually: '-1.00' });
+    expect(p.pricing.EUR).to.include({
+      prefix: '€',
+      suffix: ' EUR',
+      monthly: '19.95',
+      msetupfee: '0.00',
+      annually: '-1.00',
+    });
     expect(p.pricing.USD).to.include({ prefix: '$', monthly: '21.50' });
     // only the field shown on the order form, not the admin-only vserverid
-    expect(p.customfields).to.deep.equal({ customfield: [{ id: hostField, name: 'Hostname', description: 'Fully qualified', required: 'on' }] });
-    const zeros = { qsetupfee: '0.00', ssetupfee: '0.00', asetupfee: '0.00', bsetupfee: '0.00', tsetupfee: '0.00', quarterly: '0.00', semiannually: '0.00', annually: '0.00', biennially: '0.00', triennially: '0.00' };
+    expect(p.customfields).to.deep.equal({
+      customfield: [{ id: hostField, name: 'Hostname', description: 'Fully qualified', required: 'on' }],
+    });
+    const zeros = {
+      qsetupfee: '0.00',
+      ssetupfee: '0.00',
+      asetupfee: '0.00',
+      bsetupfee: '0.00',
+      tsetupfee: '0.00',
+      quarterly: '0.00',
+      semiannually: '0.00',
+      annually: '0.00',
+      biennially: '0.00',
+      triennially: '0.00',
+    };
     expect(p.configoptions).to.deep.equal({
       configoption: [
         {
@@ -129,7 +212,18 @@ describeEachEngine('API: ValidateLogin, client details, products (issue 19)', ({
           type: '4',
           minqty: 0,
           maxqty: 8,
-          options: { option: [{ id: group.choiceIds[0]![0], name: 'IP', rawName: 'IP', recurring: 0, required: null, pricing: { EUR: { ...zeros, msetupfee: '1.00', monthly: '2.50' } } }] },
+          options: {
+            option: [
+              {
+                id: group.choiceIds[0]![0],
+                name: 'IP',
+                rawName: 'IP',
+                recurring: 0,
+                required: null,
+                pricing: { EUR: { ...zeros, msetupfee: '1.00', monthly: '2.50' } },
+              },
+            ],
+          },
         },
         {
           id: group.optionIds[1],
@@ -139,15 +233,32 @@ describeEachEngine('API: ValidateLogin, client details, products (issue 19)', ({
           maxqty: 0,
           options: {
             option: [
-              { id: group.choiceIds[1]![0], name: 'Brussels', rawName: 'bru|Brussels', recurring: 0, required: null, pricing: {} },
+              {
+                id: group.choiceIds[1]![0],
+                name: 'Brussels',
+                rawName: 'bru|Brussels',
+                recurring: 0,
+                required: null,
+                pricing: {},
+              },
               // "1.5" stored as 1.50
-              { id: group.choiceIds[1]![1], name: 'Amsterdam', rawName: 'ams|Amsterdam', recurring: 0, required: null, pricing: { EUR: { ...zeros, msetupfee: '0.00', monthly: '1.50' } } },
+              {
+                id: group.choiceIds[1]![1],
+                name: 'Amsterdam',
+                rawName: 'ams|Amsterdam',
+                recurring: 0,
+                required: null,
+                pricing: { EUR: { ...zeros, msetupfee: '0.00', monthly: '1.50' } },
+              },
             ],
           },
         },
       ],
     });
     const plain = await call({ action: 'GetProducts', pid: String(other) });
-    expect(plain.body.products.product[0]).to.deep.include({ customfields: { customfield: [] }, configoptions: { configoption: [] } });
+    expect(plain.body.products.product[0]).to.deep.include({
+      customfields: { customfield: [] },
+      configoptions: { configoption: [] },
+    });
   });
 });

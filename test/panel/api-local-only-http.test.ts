@@ -24,18 +24,31 @@ describeEachEngine('API: commands for the local API only', ({ db }) => {
   });
 
   const post = async (params: Record<string, string>): Promise<Record<string, unknown>> => {
-    const body = phpBuildQuery({ ...params, identifier: served.identifier, secret: served.secret, responsetype: 'json' });
-    const res = await fetch(`${served.url}includes/api.php`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const body = phpBuildQuery({
+      ...params,
+      identifier: served.identifier,
+      secret: served.secret,
+      responsetype: 'json',
+    });
+    const res = await fetch(`${served.url}includes/api.php`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
     expect(res.status).to.equal(200);
     return (await res.json()) as Record<string, unknown>;
   };
-  const setting = async (name: string) => (await post({ action: 'GetConfigurationValue', setting: name })).value;
+  const setting = async (name: string) =>
+    (await post({ action: 'GetConfigurationValue', setting: name })).value;
 
   it('refuses SetConfigurationValue over HTTP in any case of its name and leaves the setting as it was', async () => {
     // the panel's default: renewal invoices 14 days before the due date, as WHMCS's
     expect(await setting('CreateInvoiceDaysBefore')).to.equal('14');
     for (const action of ['SetConfigurationValue', 'setconfigurationvalue']) {
-      expect(await post({ action, setting: 'CreateInvoiceDaysBefore', value: '0' })).to.deep.equal({ result: 'error', message: 'API Command Restricted to Internal API' });
+      expect(await post({ action, setting: 'CreateInvoiceDaysBefore', value: '0' })).to.deep.equal({
+        result: 'error',
+        message: 'API Command Restricted to Internal API',
+      });
     }
     expect(await setting('CreateInvoiceDaysBefore')).to.equal('14');
   });

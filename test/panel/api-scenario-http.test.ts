@@ -39,162 +39,280 @@ const GB = 10n ** 9n;
  *    1 000 × 0.35 = €350.00, so €500.00 − €350.00 = €150.00 goes to her credit.
  *  - 3 July: renewal #4 €19.95; ApplyCredit settles it from the credit: 150.00 − 19.95 = €130.05 left.
  */
-describeEachEngine('the whole story over HTTP: client, product, order, metering, bill, dispute, pay, credit', ({ db }) => {
-  let f: PanelFixture;
-  let served: ServedApi;
-  let mod: OverusageModule;
-  let web: { url: string; close(): Promise<void> };
-  const fake = new FakeMaster();
+describeEachEngine(
+  'the whole story over HTTP: client, product, order, metering, bill, dispute, pay, credit',
+  ({ db }) => {
+    let f: PanelFixture;
+    let served: ServedApi;
+    let mod: OverusageModule;
+    let web: { url: string; close(): Promise<void> };
+    const fake = new FakeMaster();
 
-  before(async function () {
-    requirePhp(this);
-    this.timeout(60_000);
-    f = await buildPanel(db().knex, { start: '2025-04-03T08:00:00Z' });
-    served = await serveApi(f);
-    mod = createModule({
-      knex: db().knex,
-      clock: f.clock,
-      secretKey: TEST_SECRET_KEY,
-      zone: 'Europe/Brussels',
-      gatewayFor: () => fake.gateway(),
-      panel: createWhmcsHttpApi({ url: served.url, identifier: served.identifier, secret: served.secret, retries: 0 }),
-      log: silentLogger,
-      metering: { writer: 'inline' },
-      web: { cacheMs: 0 },
+    before(async function () {
+      requirePhp(this);
+      this.timeout(60_000);
+      f = await buildPanel(db().knex, { start: '2025-04-03T08:00:00Z' });
+      served = await serveApi(f);
+      mod = createModule({
+        knex: db().knex,
+        clock: f.clock,
+        secretKey: TEST_SECRET_KEY,
+        zone: 'Europe/Brussels',
+        gatewayFor: () => fake.gateway(),
+        panel: createWhmcsHttpApi({
+          url: served.url,
+          identifier: served.identifier,
+          secret: served.secret,
+          retries: 0,
+        }),
+        log: silentLogger,
+        metering: { writer: 'inline' },
+        web: { cacheMs: 0 },
+      });
+      await mod.migrateDown();
+      // WHMCS loads the add-on from modules/addons/ and the admin activates it
+      f.panel.addons.register(mod.addon);
+      await f.panel.addons.activate('overusage');
+      const app = express().use(mod.web.router());
+      const server = http.createServer(app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      web = {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/overusage`,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      };
     });
-    await mod.migrateDown();
-    // WHMCS loads the add-on from modules/addons/ and the admin activates it
-    f.panel.addons.register(mod.addon);
-    await f.panel.addons.activate('overusage');
-    const app = express().use(mod.web.router());
-    const server = http.createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    web = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/overusage`, close: () => new Promise<void>((r) => server.close(() => r())) };
-  });
-  after(async () => {
-    await web?.close();
-    await served?.close();
-  });
+    after(async () => {
+      await web?.close();
+      await served?.close();
+    });
 
-  async function addon(method: 'GET' | 'POST' | 'PUT', path: string, token: string, body?: unknown): Promise<{ status: number; body: Row }> {
-    const res = await fetch(`${web.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    return { status: res.status, body: (await res.json()) as Row };
-  }
+    async function addon(
+      method: 'GET' | 'POST' | 'PUT',
+      path: string,
+      token: string,
+      body?: unknown,
+    ): Promise<{ status: number; body: Row }> {
+      const res = await fetch(`${web.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json()) as Row };
+    }
 
-  /** the panel's daily cron for `date`, run at 23:50 in Brussels (21:50 UTC in summer time) */
-  async function cron(date: string, counterGb?: bigint) {
-    if (counterGb !== undefined) fake.set('201', counterGb * GB);
-    f.clock.set(`${date}T21:50:00Z`);
-    await f.panel.runDailyAutomation(date);
-  }
+    /** the panel's daily cron for `date`, run at 23:50 in Brussels (21:50 UTC in summer time) */
+    async function cron(date: string, counterGb?: bigint) {
+      if (counterGb !== undefined) fake.set('201', counterGb * GB);
+      f.clock.set(`${date}T21:50:00Z`);
+      await f.panel.runDailyAutomation(date);
+    }
 
-  const invoice = (id: number) => phpOk(served, `['action' => 'GetInvoice', 'invoiceid' => ${id}]`);
-  const items = (inv: Row) => (inv.items as { item: Row[] }).item.map((i) => [i.description, i.amount]);
+    const invoice = (id: number) => phpOk(served, `['action' => 'GetInvoice', 'invoiceid' => ${id}]`);
+    const items = (inv: Row) => (inv.items as { item: Row[] }).item.map((i) => [i.description, i.amount]);
 
-  it('runs from the order to the credit applied, every figure as worked out by hand', async function () {
-    this.timeout(240_000);
-    // ---- the panel: client, product, order (3 April, 10:00 in Brussels) --------------------------
-    // settings are the admin's (WHMCS runs SetConfigurationValue through localAPI() only: over
-    // HTTP it is refused, asserted in its own test), so the two this story needs go that way
-    await f.panel.api.call('SetConfigurationValue', { setting: 'CreateInvoiceDaysBefore', value: '0' });
-    // credit is applied by hand here (ApplyCredit on 3 July): WHMCS's default would apply it when #5 is created (test/panel/auto-credit.test.ts)
-    await f.panel.api.call('SetConfigurationValue', { setting: 'NoAutoApplyCredit', value: 'on' });
-    const client = await phpOk(served, `['action' => 'AddClient', 'firstname' => 'Ann', 'lastname' => 'Peeters', 'email' => 'ann@example.be', 'address1' => 'Kerkstraat 1', 'city' => 'Gent', 'state' => 'Oost-Vlaanderen', 'postcode' => '9000', 'country' => 'BE', 'phonenumber' => '+32 9 123 45 67', 'password2' => 'ann-password', 'noemail' => true]`);
-    const clientId = Number(client.clientid);
-    const gid = await addProductGroup(f.knex, 'VPS');
-    const product = await phpOk(served, `['action' => 'AddProduct', 'name' => 'VPS 5 TB', 'gid' => ${gid}, 'type' => 'server', 'module' => 'solusvmpro', 'pricing' => [1 => ['monthly' => '19.95']]]`);
-    const pid = Number(product.pid);
-    const location = await addConfigOptionGroup(f.knex, pid, { name: 'VPS', options: [{ name: 'Location', type: 1, choices: [{ name: 'Brussels', pricing: { EUR: { monthly: '0.00' } } }, { name: 'Amsterdam', pricing: { EUR: { monthly: '0.00' } } }] }] });
-    await addPromotion(f.knex, { code: 'WELCOME10', type: 'Percentage', value: '10', appliesto: [pid] });
-    const configoptions = `base64_encode(serialize([${location.optionIds[0]} => ${location.choiceIds[0]![0]}]))`;
-    const order = await phpOk(served, `['action' => 'AddOrder', 'clientid' => ${clientId}, 'paymentmethod' => 'banktransfer', 'pid' => [${pid}], 'billingcycle' => ['monthly'], 'domain' => ['vps.ann.example'], 'configoptions' => [${configoptions}], 'promocode' => 'WELCOME10', 'noemail' => true]`);
-    expect(order).to.include({ orderid: '1', serviceids: '1', invoiceid: '1' });
-    const serviceId = Number(order.serviceids);
-    await phpOk(served, `['action' => 'AcceptOrder', 'orderid' => 1, 'autosetup' => true]`);
-    const first = await invoice(1);
-    expect(items(first)).to.deep.equal([
-      ['VPS 5 TB - vps.ann.example (03/04/2025 - 02/05/2025)\nLocation: Brussels', '19.95'],
-      ['Promotional Code: WELCOME10 - 10.00% One Time Discount', '-2.00'],
-    ]);
-    expect(first).to.include({ total: '17.95' });
-    await phpOk(served, `['action' => 'AddInvoicePayment', 'invoiceid' => 1, 'transid' => 'ORDER-1', 'gateway' => 'banktransfer', 'noemail' => true]`);
+    it('runs from the order to the credit applied, every figure as worked out by hand', async function () {
+      this.timeout(240_000);
+      // ---- the panel: client, product, order (3 April, 10:00 in Brussels) --------------------------
+      // settings are the admin's (WHMCS runs SetConfigurationValue through localAPI() only: over
+      // HTTP it is refused, asserted in its own test), so the two this story needs go that way
+      await f.panel.api.call('SetConfigurationValue', { setting: 'CreateInvoiceDaysBefore', value: '0' });
+      // credit is applied by hand here (ApplyCredit on 3 July): WHMCS's default would apply it when #5 is created (test/panel/auto-credit.test.ts)
+      await f.panel.api.call('SetConfigurationValue', { setting: 'NoAutoApplyCredit', value: 'on' });
+      const client = await phpOk(
+        served,
+        `['action' => 'AddClient', 'firstname' => 'Ann', 'lastname' => 'Peeters', 'email' => 'ann@example.be', 'address1' => 'Kerkstraat 1', 'city' => 'Gent', 'state' => 'Oost-Vlaanderen', 'postcode' => '9000', 'country' => 'BE', 'phonenumber' => '+32 9 123 45 67', 'password2' => 'ann-password', 'noemail' => true]`,
+      );
+      const clientId = Number(client.clientid);
+      const gid = await addProductGroup(f.knex, 'VPS');
+      const product = await phpOk(
+        served,
+        `['action' => 'AddProduct', 'name' => 'VPS 5 TB', 'gid' => ${gid}, 'type' => 'server', 'module' => 'solusvmpro', 'pricing' => [1 => ['monthly' => '19.95']]]`,
+      );
+      const pid = Number(product.pid);
+      const location = await addConfigOptionGroup(f.knex, pid, {
+        name: 'VPS',
+        options: [
+          {
+            name: 'Location',
+            type: 1,
+            choices: [
+              { name: 'Brussels', pricing: { EUR: { monthly: '0.00' } } },
+              { name: 'Amsterdam', pricing: { EUR: { monthly: '0.00' } } },
+            ],
+          },
+        ],
+      });
+      await addPromotion(f.knex, { code: 'WELCOME10', type: 'Percentage', value: '10', appliesto: [pid] });
+      const configoptions = `base64_encode(serialize([${location.optionIds[0]} => ${location.choiceIds[0]![0]}]))`;
+      const order = await phpOk(
+        served,
+        `['action' => 'AddOrder', 'clientid' => ${clientId}, 'paymentmethod' => 'banktransfer', 'pid' => [${pid}], 'billingcycle' => ['monthly'], 'domain' => ['vps.ann.example'], 'configoptions' => [${configoptions}], 'promocode' => 'WELCOME10', 'noemail' => true]`,
+      );
+      expect(order).to.include({ orderid: '1', serviceids: '1', invoiceid: '1' });
+      const serviceId = Number(order.serviceids);
+      await phpOk(served, `['action' => 'AcceptOrder', 'orderid' => 1, 'autosetup' => true]`);
+      const first = await invoice(1);
+      expect(items(first)).to.deep.equal([
+        ['VPS 5 TB - vps.ann.example (03/04/2025 - 02/05/2025)\nLocation: Brussels', '19.95'],
+        ['Promotional Code: WELCOME10 - 10.00% One Time Discount', '-2.00'],
+      ]);
+      expect(first).to.include({ total: '17.95' });
+      await phpOk(
+        served,
+        `['action' => 'AddInvoicePayment', 'invoiceid' => 1, 'transid' => 'ORDER-1', 'gateway' => 'banktransfer', 'noemail' => true]`,
+      );
 
-    // ---- the add-on: master, link, the product's overusage settings -----------------------------
-    const master = await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: 'Europe/Brussels' }, CLI_ACTOR);
-    await mod.links.link({ serviceId, clientId, productId: pid, masterId: master.id, serverRef: '201' }, CLI_ACTOR);
-    const admin = mod.web.issueToken({ type: 'admin', id: 1 }).token;
-    const settings = { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50', precommit: '0.35' } }, window: { days: 14, counting: 'calendar', holidays: 'BE' } };
-    const put = await addon('PUT', `/api/v1/admin/products/${pid}`, admin, { settings });
-    expect(put.status, JSON.stringify(put.body)).to.equal(200);
+      // ---- the add-on: master, link, the product's overusage settings -----------------------------
+      const master = await mod.masters.add(
+        {
+          name: 'solus',
+          version: 1,
+          baseUrl: 'https://solus.example.net:5656',
+          apiId: 'i',
+          apiKey: 'k',
+          timeZone: 'Europe/Brussels',
+        },
+        CLI_ACTOR,
+      );
+      await mod.links.link(
+        { serviceId, clientId, productId: pid, masterId: master.id, serverRef: '201' },
+        CLI_ACTOR,
+      );
+      const admin = mod.web.issueToken({ type: 'admin', id: 1 }).token;
+      const settings = {
+        unit: 'GB',
+        model: 'per_unit',
+        allowance: '5 TB',
+        prices: { EUR: { overage: '0.50', precommit: '0.35' } },
+        window: { days: 14, counting: 'calendar', holidays: 'BE' },
+      };
+      const put = await addon('PUT', `/api/v1/admin/products/${pid}`, admin, { settings });
+      expect(put.status, JSON.stringify(put.body)).to.equal(200);
 
-    // ---- May: the renewal of 3 May is paid; the counter is read on the last days ----------------
-    await cron('2025-05-03');
-    expect(items(await invoice(2))).to.deep.equal([['VPS 5 TB - vps.ann.example (03/05/2025 - 02/06/2025)', '19.95']]);
-    await phpOk(served, `['action' => 'AddInvoicePayment', 'invoiceid' => 2, 'transid' => 'BANK-2', 'gateway' => 'banktransfer', 'noemail' => true]`);
-    await cron('2025-05-29', 5800n);
-    await cron('2025-05-30', 5900n);
-    await cron('2025-05-31', 6000n);
-    await cron('2025-06-01', 150n);
-    await cron('2025-06-02', 300n);
-    await cron('2025-06-03', 450n);
+      // ---- May: the renewal of 3 May is paid; the counter is read on the last days ----------------
+      await cron('2025-05-03');
+      expect(items(await invoice(2))).to.deep.equal([
+        ['VPS 5 TB - vps.ann.example (03/05/2025 - 02/06/2025)', '19.95'],
+      ]);
+      await phpOk(
+        served,
+        `['action' => 'AddInvoicePayment', 'invoiceid' => 2, 'transid' => 'BANK-2', 'gateway' => 'banktransfer', 'noemail' => true]`,
+      );
+      await cron('2025-05-29', 5800n);
+      await cron('2025-05-30', 5900n);
+      await cron('2025-05-31', 6000n);
+      await cron('2025-06-01', 150n);
+      await cron('2025-06-02', 300n);
+      await cron('2025-06-03', 450n);
 
-    // ---- the bill of 3 June carries May's overusage ---------------------------------------------
-    const june = await invoice(3);
-    expect(june).to.include({ status: 'Unpaid', duedate: '2025-06-03', subtotal: '519.95', total: '519.95' });
-    expect(items(june)[0]).to.deep.equal(['VPS 5 TB - vps.ann.example (03/06/2025 - 02/07/2025)', '19.95']);
-    expect(items(june)[1]![1]).to.equal('500.00');
-    const ann = mod.web.issueToken({ type: 'client', id: clientId }).token;
-    const lines = await addon('GET', '/api/v1/client/lines', ann);
-    const line = (lines.body.lines as Row[])[0]!;
-    expect(line).to.include({ invoiceId: 3, serviceId });
-    expect(line.amount).to.deep.equal({ amount: '500.00', currency: 'EUR' });
-    expect(line.period).to.deep.equal({ start: '2025-05-01', end: '2025-05-31' });
+      // ---- the bill of 3 June carries May's overusage ---------------------------------------------
+      const june = await invoice(3);
+      expect(june).to.include({
+        status: 'Unpaid',
+        duedate: '2025-06-03',
+        subtotal: '519.95',
+        total: '519.95',
+      });
+      expect(items(june)[0]).to.deep.equal(['VPS 5 TB - vps.ann.example (03/06/2025 - 02/07/2025)', '19.95']);
+      expect(items(june)[1]![1]).to.equal('500.00');
+      const ann = mod.web.issueToken({ type: 'client', id: clientId }).token;
+      const lines = await addon('GET', '/api/v1/client/lines', ann);
+      const line = (lines.body.lines as Row[])[0]!;
+      expect(line).to.include({ invoiceId: 3, serviceId });
+      expect(line.amount).to.deep.equal({ amount: '500.00', currency: 'EUR' });
+      expect(line.period).to.deep.equal({ start: '2025-05-01', end: '2025-05-31' });
 
-    // ---- paid in full on 4 June, then disputed and re-rated at the agreed rate -----------------
-    f.clock.set('2025-06-04T08:00:00Z');
-    await phpOk(served, `['action' => 'AddInvoicePayment', 'invoiceid' => 3, 'transid' => 'BANK-3', 'gateway' => 'banktransfer', 'noemail' => true]`);
-    expect(await invoice(3)).to.include({ status: 'Paid', balance: '0.00' });
-    f.clock.set('2025-06-05T08:00:00Z');
-    const opened = await addon('POST', `/api/v1/client/lines/${String(line.id)}/dispute`, ann, { reason: 'I did not use that much in May.' });
-    expect(opened.status, JSON.stringify(opened.body)).to.equal(201);
-    const disputeId = (opened.body.dispute as Row).id as number;
-    const resolved = await addon('POST', `/api/v1/admin/disputes/${disputeId}/resolve`, admin, { to: 'adjusted', adjustment: { kind: 'precommit' }, settlement: 'credit', note: 'agreed rate' });
-    expect(resolved.status, JSON.stringify(resolved.body)).to.equal(200);
-    expect((resolved.body.dispute as Row).state).to.equal('adjusted');
-    // 500.00 − 350.00 = 150.00 credited
-    const details = await phpOk(served, `['action' => 'GetClientsDetails', 'clientid' => ${clientId}]`);
-    expect((details.client as Row).credit).to.equal('150.00');
-    const credits = ((await phpOk(served, `['action' => 'GetCredits', 'clientid' => ${clientId}]`)).credits as { credit: Row[] }).credit;
-    expect(credits.map((c) => c.amount)).to.deep.equal(['150.00']);
+      // ---- paid in full on 4 June, then disputed and re-rated at the agreed rate -----------------
+      f.clock.set('2025-06-04T08:00:00Z');
+      await phpOk(
+        served,
+        `['action' => 'AddInvoicePayment', 'invoiceid' => 3, 'transid' => 'BANK-3', 'gateway' => 'banktransfer', 'noemail' => true]`,
+      );
+      expect(await invoice(3)).to.include({ status: 'Paid', balance: '0.00' });
+      f.clock.set('2025-06-05T08:00:00Z');
+      const opened = await addon('POST', `/api/v1/client/lines/${String(line.id)}/dispute`, ann, {
+        reason: 'I did not use that much in May.',
+      });
+      expect(opened.status, JSON.stringify(opened.body)).to.equal(201);
+      const disputeId = (opened.body.dispute as Row).id as number;
+      const resolved = await addon('POST', `/api/v1/admin/disputes/${disputeId}/resolve`, admin, {
+        to: 'adjusted',
+        adjustment: { kind: 'precommit' },
+        settlement: 'credit',
+        note: 'agreed rate',
+      });
+      expect(resolved.status, JSON.stringify(resolved.body)).to.equal(200);
+      expect((resolved.body.dispute as Row).state).to.equal('adjusted');
+      // 500.00 − 350.00 = 150.00 credited
+      const details = await phpOk(served, `['action' => 'GetClientsDetails', 'clientid' => ${clientId}]`);
+      expect((details.client as Row).credit).to.equal('150.00');
+      const credits = (
+        (await phpOk(served, `['action' => 'GetCredits', 'clientid' => ${clientId}]`)).credits as {
+          credit: Row[];
+        }
+      ).credit;
+      expect(credits.map((c) => c.amount)).to.deep.equal(['150.00']);
 
-    // the credit came with a credit note of its own (no tax in this story): #4, Paid, one line −150.00
-    const note = await invoice(4);
-    // 500.00 − 350.00 = 150.00, dated the decision day, no VAT (Ann is not taxed here), no money moved
-    expect(note).to.include({ status: 'Paid', date: '2025-06-05', subtotal: '-150.00', tax: '0.00', total: '-150.00', balance: '0.00', transactions: '' });
-    expect(items(note)).to.have.length(1);
-    expect(items(note)[0]![0]).to.match(/^Credit note CR-OU-\w+ for invoice #3: overusage line OU-\w+ reduced from €500\.00 to €350\.00 after review of your dispute$/);
-    expect(items(note)[0]![1]).to.equal('-150.00');
-    // no VAT was charged on the line, so the note's notes name none to reverse
-    expect(note.notes).to.match(/^Credit note \[CR-OU-\w+\] correcting invoice #3\.$/);
-    // ---- 3 July: the renewal is settled from the credit -----------------------------------------
-    await cron('2025-07-03', 900n);
-    const july = await invoice(5);
-    expect(july).to.include({ status: 'Unpaid', total: '19.95' });
-    const applied = await phpOk(served, `['action' => 'ApplyCredit', 'invoiceid' => 5]`);
-    expect(applied).to.deep.equal({ result: 'success', invoiceid: '5', amount: '19.95', invoicepaid: 'true' });
-    expect(await invoice(5)).to.include({ status: 'Paid', credit: '19.95', total: '0.00', balance: '0.00' });
-    const after = await phpOk(served, `['action' => 'GetClientsDetails', 'clientid' => ${clientId}]`);
-    // 150.00 − 19.95 = 130.05
-    expect((after.client as Row).credit).to.equal('130.05');
-    // money that moved: 17.95 (the order, less WELCOME10) + 19.95 + 519.95 paid at the bank; the credit settled #4 without a transaction
-    const tx = ((await phpOk(served, `['action' => 'GetTransactions', 'clientid' => ${clientId}]`)).transactions as { transaction: Row[] }).transaction;
-    expect(tx.map((t) => [t.invoiceid, t.amountin])).to.deep.equal([
-      ['1', '17.95'],
-      ['2', '19.95'],
-      ['3', '519.95'],
-    ]);
-    const svc = ((await phpOk(served, `['action' => 'GetClientsProducts', 'serviceid' => ${serviceId}]`)).products as { product: Row[] }).product[0]!;
-    // four months paid: next due 3 August
-    expect(svc).to.include({ status: 'Active', nextduedate: '2025-08-03' });
-  });
-});
+      // the credit came with a credit note of its own (no tax in this story): #4, Paid, one line −150.00
+      const note = await invoice(4);
+      // 500.00 − 350.00 = 150.00, dated the decision day, no VAT (Ann is not taxed here), no money moved
+      expect(note).to.include({
+        status: 'Paid',
+        date: '2025-06-05',
+        subtotal: '-150.00',
+        tax: '0.00',
+        total: '-150.00',
+        balance: '0.00',
+        transactions: '',
+      });
+      expect(items(note)).to.have.length(1);
+      expect(items(note)[0]![0]).to.match(
+        /^Credit note CR-OU-\w+ for invoice #3: overusage line OU-\w+ reduced from €500\.00 to €350\.00 after review of your dispute$/,
+      );
+      expect(items(note)[0]![1]).to.equal('-150.00');
+      // no VAT was charged on the line, so the note's notes name none to reverse
+      expect(note.notes).to.match(/^Credit note \[CR-OU-\w+\] correcting invoice #3\.$/);
+      // ---- 3 July: the renewal is settled from the credit -----------------------------------------
+      await cron('2025-07-03', 900n);
+      const july = await invoice(5);
+      expect(july).to.include({ status: 'Unpaid', total: '19.95' });
+      const applied = await phpOk(served, `['action' => 'ApplyCredit', 'invoiceid' => 5]`);
+      expect(applied).to.deep.equal({
+        result: 'success',
+        invoiceid: '5',
+        amount: '19.95',
+        invoicepaid: 'true',
+      });
+      expect(await invoice(5)).to.include({
+        status: 'Paid',
+        credit: '19.95',
+        total: '0.00',
+        balance: '0.00',
+      });
+      const after = await phpOk(served, `['action' => 'GetClientsDetails', 'clientid' => ${clientId}]`);
+      // 150.00 − 19.95 = 130.05
+      expect((after.client as Row).credit).to.equal('130.05');
+      // money that moved: 17.95 (the order, less WELCOME10) + 19.95 + 519.95 paid at the bank; the credit settled #4 without a transaction
+      const tx = (
+        (await phpOk(served, `['action' => 'GetTransactions', 'clientid' => ${clientId}]`)).transactions as {
+          transaction: Row[];
+        }
+      ).transaction;
+      expect(tx.map((t) => [t.invoiceid, t.amountin])).to.deep.equal([
+        ['1', '17.95'],
+        ['2', '19.95'],
+        ['3', '519.95'],
+      ]);
+      const svc = (
+        (await phpOk(served, `['action' => 'GetClientsProducts', 'serviceid' => ${serviceId}]`)).products as {
+          product: Row[];
+        }
+      ).product[0]!;
+      // four months paid: next due 3 August
+      expect(svc).to.include({ status: 'Active', nextduedate: '2025-08-03' });
+    });
+  },
+);

@@ -2,7 +2,15 @@ import { expect } from 'chai';
 import { addProductGroup } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
 import { requirePhp } from '../bridge/support.js';
-import { buildPanel, seedStory, serveApi, snapshot, type PanelFixture, type ServedApi, type Story } from './support.js';
+import {
+  buildPanel,
+  seedStory,
+  serveApi,
+  snapshot,
+  type PanelFixture,
+  type ServedApi,
+  type Story,
+} from './support.js';
 import { phpForm, phpOk, phpXmlCall, postForm, type XmlAnswer } from './php-form.js';
 
 /**
@@ -28,10 +36,20 @@ describeEachEngine('API over HTTP: responsetype=xml', ({ db }) => {
     story = await seedStory(f);
     served = await serveApi(f);
     await phpOk(served, `['action' => 'GenInvoices', 'clientid' => ${story.clientId}]`);
-    await phpOk(served, `['action' => 'AddCredit', 'clientid' => ${story.clientId}, 'description' => '${REFUND}', 'amount' => '25.00']`);
+    await phpOk(
+      served,
+      `['action' => 'AddCredit', 'clientid' => ${story.clientId}, 'description' => '${REFUND}', 'amount' => '25.00']`,
+    );
     await phpOk(served, `['action' => 'ApplyCredit', 'invoiceid' => 1, 'amount' => '5.50']`);
     const gid = await addProductGroup(f.knex, 'Backup');
-    backupPid = Number((await phpOk(served, `['action' => 'AddProduct', 'name' => 'Backup', 'gid' => ${gid}, 'pricing' => [1 => ['monthly' => '2.00'], 2 => ['monthly' => '2.50']]]`)).pid);
+    backupPid = Number(
+      (
+        await phpOk(
+          served,
+          `['action' => 'AddProduct', 'name' => 'Backup', 'gid' => ${gid}, 'pricing' => [1 => ['monthly' => '2.00'], 2 => ['monthly' => '2.50']]]`,
+        )
+      ).pid,
+    );
   });
   after(async () => {
     await served?.close();
@@ -81,19 +99,27 @@ describeEachEngine('API over HTTP: responsetype=xml', ({ db }) => {
   it("writes a map inside a block as WHMCS does: GetProducts' prices per currency are one <pricing> each, the codes not written", async () => {
     const a = await phpXmlCall(served, `['action' => 'GetProducts', 'pid' => ${backupPid}]`);
     const json = await phpOk(served, `['action' => 'GetProducts', 'pid' => ${backupPid}]`);
-    const product = (a.simple as { products: { product: { name: string; pricing: Array<Record<string, unknown>> } } }).products.product;
+    const product = (
+      a.simple as { products: { product: { name: string; pricing: Array<Record<string, unknown>> } } }
+    ).products.product;
     // JSON: pricing → EUR → {prefix '€', monthly '2.00', …}, USD → {prefix '$', monthly '2.50', …}
-    const byCode = ((json.products as { product: Array<{ pricing: Record<string, Record<string, string>> }> }).product[0]!).pricing;
+    const byCode = (json.products as { product: Array<{ pricing: Record<string, Record<string, string>> }> })
+      .product[0]!.pricing;
     expect(Object.keys(byCode)).to.deep.equal(['EUR', 'USD']);
     expect(product.name).to.equal('Backup');
     expect(product.pricing.map((p) => p.monthly)).to.deep.equal(['2.00', '2.50']);
-    expect(product.pricing.map((p) => [p.prefix, p.suffix])).to.deep.equal([[byCode.EUR!.prefix, byCode.EUR!.suffix], [byCode.USD!.prefix, byCode.USD!.suffix]]);
+    expect(product.pricing.map((p) => [p.prefix, p.suffix])).to.deep.equal([
+      [byCode.EUR!.prefix, byCode.EUR!.suffix],
+      [byCode.USD!.prefix, byCode.USD!.suffix],
+    ]);
     expect(a.raw).to.not.match(/<EUR>|<USD>/);
   });
 
   /** Each leaf of a JSON answer as [element name, PHP's text]: its key, or the nearest key above it that is not a number. */
   function leavesOf(value: unknown, name = '', out: Array<[string, string]> = []): Array<[string, string]> {
-    for (const [k, v] of Array.isArray(value) ? value.map((x, i) => [String(i), x] as const) : Object.entries(value as object)) {
+    for (const [k, v] of Array.isArray(value)
+      ? value.map((x, i) => [String(i), x] as const)
+      : Object.entries(value as object)) {
       const here = /^\d+$/.test(k) ? name : k;
       if (v !== null && typeof v === 'object') leavesOf(v, here, out);
       else out.push([here, v === true ? '1' : v === false || v === null ? '' : String(v)]);
@@ -131,30 +157,89 @@ describeEachEngine('API over HTTP: responsetype=xml', ({ db }) => {
   it('error answers: an empty version, the action, result and message; refused credentials keep their 403', async () => {
     const missing = await phpXmlCall(served, `['action' => 'GetClientsDetails', 'clientid' => 99]`);
     expect(missing.status).to.equal(200);
-    expect(missing.raw).to.equal(['<?xml version="1.0" encoding="utf-8"?>', '<whmcsapi version="">', '<action>getclientsdetails</action>', '<result>error</result>', '<message>Client Not Found</message>', '</whmcsapi>'].join('\n'));
+    expect(missing.raw).to.equal(
+      [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<whmcsapi version="">',
+        '<action>getclientsdetails</action>',
+        '<result>error</result>',
+        '<message>Client Not Found</message>',
+        '</whmcsapi>',
+      ].join('\n'),
+    );
     const unknown = await phpXmlCall(served, `['action' => 'Get-Nothing']`);
     // WHMCS's ActionFilter: lower case, letters and digits only
-    expect(unknown.simple).to.deep.equal({ '@attributes': { version: '' }, action: 'getnothing', result: 'error', message: 'Command Not Found' });
-    const denied = await phpXmlCall(served, `['action' => 'GetInvoice', 'invoiceid' => 1]`, { secret: 'wrong' });
-    expect([denied.status, denied.contentType, denied.version]).to.deep.equal([403, 'application/xml; charset=utf-8', '']);
-    expect(denied.simple).to.deep.equal({ '@attributes': { version: '' }, action: 'getinvoice', result: 'error', message: 'Authentication Failed' });
+    expect(unknown.simple).to.deep.equal({
+      '@attributes': { version: '' },
+      action: 'getnothing',
+      result: 'error',
+      message: 'Command Not Found',
+    });
+    const denied = await phpXmlCall(served, `['action' => 'GetInvoice', 'invoiceid' => 1]`, {
+      secret: 'wrong',
+    });
+    expect([denied.status, denied.contentType, denied.version]).to.deep.equal([
+      403,
+      'application/xml; charset=utf-8',
+      '',
+    ]);
+    expect(denied.simple).to.deep.equal({
+      '@attributes': { version: '' },
+      action: 'getinvoice',
+      result: 'error',
+      message: 'Authentication Failed',
+    });
   });
 
   it('a refused AddOrder in XML writes nothing; XML in any case is XML; other formats are refused in JSON; GetAdminUsers is always JSON', async () => {
     const before = await snapshot(f.knex);
-    const refused = await phpXmlCall(served, `['action' => 'AddOrder', 'clientid' => ${story.clientId}, 'paymentmethod' => 'banktransfer', 'pid' => [99]]`, { responsetype: 'XML' });
-    expect(refused.simple).to.deep.equal({ '@attributes': { version: '' }, action: 'addorder', result: 'error', message: 'Product ID Not Found: 99' });
+    const refused = await phpXmlCall(
+      served,
+      `['action' => 'AddOrder', 'clientid' => ${story.clientId}, 'paymentmethod' => 'banktransfer', 'pid' => [99]]`,
+      { responsetype: 'XML' },
+    );
+    expect(refused.simple).to.deep.equal({
+      '@attributes': { version: '' },
+      action: 'addorder',
+      result: 'error',
+      message: 'Product ID Not Found: 99',
+    });
     expect(await snapshot(f.knex)).to.deep.equal(before);
     for (const t of ['yaml', 'php']) {
-      const a = await fetch(`${served.url}includes/api.php`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: phpForm(`['action' => 'GetInvoice', 'invoiceid' => 1]`, { identifier: served.identifier, secret: served.secret, responsetype: t }) });
+      const a = await fetch(`${served.url}includes/api.php`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: phpForm(`['action' => 'GetInvoice', 'invoiceid' => 1]`, {
+          identifier: served.identifier,
+          secret: served.secret,
+          responsetype: t,
+        }),
+      });
       expect(a.status).to.equal(400);
-      expect(await a.json()).to.deep.equal({ result: 'error', message: `Unsupported API response type format "${t}". Supported formats include: json, xml, nvp` });
+      expect(await a.json()).to.deep.equal({
+        result: 'error',
+        message: `Unsupported API response type format "${t}". Supported formats include: json, xml, nvp`,
+      });
     }
-    const admins = await fetch(`${served.url}includes/api.php`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: phpForm(`['action' => 'GetAdminUsers']`, { identifier: served.identifier, secret: served.secret, responsetype: 'xml' }) });
+    const admins = await fetch(`${served.url}includes/api.php`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: phpForm(`['action' => 'GetAdminUsers']`, {
+        identifier: served.identifier,
+        secret: served.secret,
+        responsetype: 'xml',
+      }),
+    });
     expect(admins.headers.get('content-type')).to.match(/^application\/json/);
     expect(((await admins.json()) as { result: string }).result).to.equal('success');
     // and without responsetype the panel keeps to JSON
-    const plain = await postForm(served, phpForm(`['action' => 'GetInvoice', 'invoiceid' => 1]`, { identifier: served.identifier, secret: served.secret }));
+    const plain = await postForm(
+      served,
+      phpForm(`['action' => 'GetInvoice', 'invoiceid' => 1]`, {
+        identifier: served.identifier,
+        secret: served.secret,
+      }),
+    );
     expect(plain.body.result).to.equal('success');
   });
 
@@ -164,7 +249,14 @@ describeEachEngine('API over HTTP: responsetype=xml', ({ db }) => {
     const names = half === 0 ? all.slice(0, 15) : all.slice(15);
     // six php clients at a time: each call is a php-cli start
     const answers: Array<[string, XmlAnswer]> = [];
-    for (let i = 0; i < names.length; i += 6) answers.push(...(await Promise.all(names.slice(i, i + 6).map(async (n) => [n, await phpXmlCall(served, `['action' => '${n}']`)] as [string, XmlAnswer]))));
+    for (let i = 0; i < names.length; i += 6)
+      answers.push(
+        ...(await Promise.all(
+          names
+            .slice(i, i + 6)
+            .map(async (n) => [n, await phpXmlCall(served, `['action' => '${n}']`)] as [string, XmlAnswer]),
+        )),
+      );
     // 31 commands (GetPromotions the latest) less GetAdminUsers: 15 in each half
     expect(answers).to.have.length(15);
     for (const [name, a] of answers) {
@@ -176,6 +268,8 @@ describeEachEngine('API over HTTP: responsetype=xml', ({ db }) => {
       if (s.result === 'error') expect(s.message, name).to.be.a('string').and.not.equal('');
     }
   }
-  it('every command answers XML that PHP parses, naming the command and its result (first half)', () => everyCommand(0));
-  it('every command answers XML that PHP parses, naming the command and its result (second half)', () => everyCommand(1));
+  it('every command answers XML that PHP parses, naming the command and its result (first half)', () =>
+    everyCommand(0));
+  it('every command answers XML that PHP parses, naming the command and its result (second half)', () =>
+    everyCommand(1));
 });

@@ -12,7 +12,17 @@ import { ZONE, buildPanel, type PanelFixture } from './support.js';
 describeEachEngine('automation flags and grouping', ({ db }) => {
   let f: PanelFixture;
   const ids = {} as Record<
-    'quiet' | 'quietSvc' | 'nofee' | 'nofeeSvc1' | 'nofeeSvc2' | 'held' | 'heldUntil' | 'heldForever' | 'separate' | 'separateSvc1' | 'separateSvc2',
+    | 'quiet'
+    | 'quietSvc'
+    | 'nofee'
+    | 'nofeeSvc1'
+    | 'nofeeSvc2'
+    | 'held'
+    | 'heldUntil'
+    | 'heldForever'
+    | 'separate'
+    | 'separateSvc1'
+    | 'separateSvc2',
     number
   >;
   const reports: AutomationReport[] = [];
@@ -36,9 +46,23 @@ describeEachEngine('automation flags and grouping', ({ db }) => {
     });
     const now = f.clock.now();
     const product = await addProduct(f.knex, { name: 'VPS', servertype: 'solusvmpro' }, now, ZONE);
-    const client = (name: string, flags: Parameters<typeof addClient>[1] extends infer C ? Partial<C> : never) =>
-      addClient(f.knex, { firstname: name, lastname: 'Test', email: `${name.toLowerCase()}@example.net`, ...flags }, now, ZONE);
-    const service = (userid: number, amount: string) => addService(f.knex, { userid, packageid: product, regdate: '2025-01-01', nextduedate: '2025-02-01', amount }, now, ZONE);
+    const client = (
+      name: string,
+      flags: Parameters<typeof addClient>[1] extends infer C ? Partial<C> : never,
+    ) =>
+      addClient(
+        f.knex,
+        { firstname: name, lastname: 'Test', email: `${name.toLowerCase()}@example.net`, ...flags },
+        now,
+        ZONE,
+      );
+    const service = (userid: number, amount: string) =>
+      addService(
+        f.knex,
+        { userid, packageid: product, regdate: '2025-01-01', nextduedate: '2025-02-01', amount },
+        now,
+        ZONE,
+      );
     ids.quiet = await client('Quiet', { overideduenotices: true });
     ids.quietSvc = await service(ids.quiet, '10.00');
     ids.nofee = await client('Nofee', { latefeeoveride: true });
@@ -47,7 +71,11 @@ describeEachEngine('automation flags and grouping', ({ db }) => {
     ids.held = await client('Held', {});
     ids.heldUntil = await service(ids.held, '10.00');
     ids.heldForever = await service(ids.held, '10.00');
-    await f.panel.api.updateClientProduct({ serviceId: ids.heldUntil, overideAutoSuspend: true, overideSuspendUntil: '2025-02-10' });
+    await f.panel.api.updateClientProduct({
+      serviceId: ids.heldUntil,
+      overideAutoSuspend: true,
+      overideSuspendUntil: '2025-02-10',
+    });
     await f.panel.api.updateClientProduct({ serviceId: ids.heldForever, overideAutoSuspend: true });
     ids.separate = await client('Separate', { separateinvoices: true });
     ids.separateSvc1 = await service(ids.separate, '10.00');
@@ -61,36 +89,52 @@ describeEachEngine('automation flags and grouping', ({ db }) => {
     }
   });
 
-  const invoicesOf = async (clientId: number) => (await f.panel.api.getInvoices({ userId: clientId })).invoices;
-  const suspendedOn = (serviceId: number) => reports.filter((r) => r.suspensions.some((s) => s.serviceid === serviceId && s.outcome === 'suspended')).map((r) => r.date);
+  const invoicesOf = async (clientId: number) =>
+    (await f.panel.api.getInvoices({ userId: clientId })).invoices;
+  const suspendedOn = (serviceId: number) =>
+    reports
+      .filter((r) => r.suspensions.some((s) => s.serviceid === serviceId && s.outcome === 'suspended'))
+      .map((r) => r.date);
 
   it('puts a client’s renewals due together on one invoice, unless the client wants separate invoices', async () => {
     const nofee = await invoicesOf(ids.nofee);
     expect(nofee).to.have.length(1);
-    expect((await f.panel.api.getInvoice(nofee[0]!.id)).items.map((i) => [i.type, i.relId, i.amount])).to.deep.equal([
+    expect(
+      (await f.panel.api.getInvoice(nofee[0]!.id)).items.map((i) => [i.type, i.relId, i.amount]),
+    ).to.deep.equal([
       ['Hosting', ids.nofeeSvc1, '10.00'],
       ['Hosting', ids.nofeeSvc2, '5.00'],
     ]);
     expect(await invoicesOf(ids.separate)).to.have.length(2);
     // all due 1 February, invoiced 7 days ahead, once
-    expect(reports.filter((r) => r.invoicesCreated.length > 0).map((r) => [r.date, r.invoicesCreated.length])).to.deep.equal([['2025-01-25', 5]]);
+    expect(
+      reports.filter((r) => r.invoicesCreated.length > 0).map((r) => [r.date, r.invoicesCreated.length]),
+    ).to.deep.equal([['2025-01-25', 5]]);
   });
 
   it('skips the overdue notices of a client with "no overdue notices", but still sends the reminder', async () => {
     const [inv] = await invoicesOf(ids.quiet);
-    const notices = reports.flatMap((r) => r.notices.filter((n) => n.invoiceid === inv!.id).map((n) => `${r.date} ${n.type} ${n.outcome}`));
+    const notices = reports.flatMap((r) =>
+      r.notices.filter((n) => n.invoiceid === inv!.id).map((n) => `${r.date} ${n.type} ${n.outcome}`),
+    );
     expect(notices).to.deep.equal([
       '2025-01-29 reminder sent',
       '2025-02-02 firstoverdue skipped_client_override',
       '2025-02-04 secondoverdue skipped_client_override',
       '2025-02-06 thirdoverdue skipped_client_override',
     ]);
-    expect((await f.panel.api.getInvoice(inv!.id)).items.map((i) => i.type)).to.deep.equal(['Hosting', 'LateFee']);
+    expect((await f.panel.api.getInvoice(inv!.id)).items.map((i) => i.type)).to.deep.equal([
+      'Hosting',
+      'LateFee',
+    ]);
   });
 
   it('adds no late fee for a client with the late fee override, and a fixed one to the others', async () => {
     const [nofee] = await invoicesOf(ids.nofee);
-    expect((await f.panel.api.getInvoice(nofee!.id)).items.map((i) => i.type)).to.deep.equal(['Hosting', 'Hosting']);
+    expect((await f.panel.api.getInvoice(nofee!.id)).items.map((i) => i.type)).to.deep.equal([
+      'Hosting',
+      'Hosting',
+    ]);
     const fees = reports.flatMap((r) => r.lateFees.map((l) => `${r.date} ${l.amount}`));
     expect(fees).to.deep.equal(Array(4).fill('2025-02-06 2.50'));
   });
@@ -100,7 +144,9 @@ describeEachEngine('automation flags and grouping', ({ db }) => {
     expect(suspendedOn(ids.nofeeSvc1)).to.deep.equal(['2025-02-08']);
     expect(suspendedOn(ids.heldUntil)).to.deep.equal(['2025-02-11']);
     expect(suspendedOn(ids.heldForever)).to.deep.equal([]);
-    const overridden = reports.filter((r) => r.suspensions.some((s) => s.serviceid === ids.heldUntil && s.outcome === 'overridden')).map((r) => r.date);
+    const overridden = reports
+      .filter((r) => r.suspensions.some((s) => s.serviceid === ids.heldUntil && s.outcome === 'overridden'))
+      .map((r) => r.date);
     expect(overridden).to.deep.equal(['2025-02-08', '2025-02-09', '2025-02-10']);
     const svc = (await f.panel.api.getClientsProducts({ serviceId: ids.heldForever })).products[0]!;
     expect(svc).to.include({ status: 'Active', nextDueDate: '2025-02-01', overideAutoSuspend: true });
@@ -110,17 +156,41 @@ describeEachEngine('automation flags and grouping', ({ db }) => {
 describeEachEngine('continuous invoice generation', ({ db }) => {
   for (const continuous of [false, true]) {
     it(`${continuous ? 'invoices the next period while the last is unpaid' : 'waits for the unpaid renewal before invoicing the next period'} when ContinuousInvoiceGeneration is ${continuous ? 'on' : 'off'}`, async () => {
-      const f = await buildPanel(db().knex, { start: '2025-01-25T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7', ContinuousInvoiceGeneration: continuous ? 'on' : '' } });
+      const f = await buildPanel(db().knex, {
+        start: '2025-01-25T08:00:00Z',
+        settings: { CreateInvoiceDaysBefore: '7', ContinuousInvoiceGeneration: continuous ? 'on' : '' },
+      });
       const now = f.clock.now();
-      const client = await addClient(f.knex, { firstname: 'C', lastname: 'C', email: 'c@example.net' }, now, ZONE);
+      const client = await addClient(
+        f.knex,
+        { firstname: 'C', lastname: 'C', email: 'c@example.net' },
+        now,
+        ZONE,
+      );
       const product = await addProduct(f.knex, { name: 'VPS' }, now, ZONE);
-      await addService(f.knex, { userid: client, packageid: product, regdate: '2025-01-01', nextduedate: '2025-02-01', amount: '10.00' }, now, ZONE);
+      await addService(
+        f.knex,
+        {
+          userid: client,
+          packageid: product,
+          regdate: '2025-01-01',
+          nextduedate: '2025-02-01',
+          amount: '10.00',
+        },
+        now,
+        ZONE,
+      );
       const created: string[] = [];
       for (const day of ['2025-01-25', '2025-02-22', '2025-03-25']) {
         f.clock.set(`${day}T08:00:00Z`);
-        for (const id of (await f.panel.runDailyAutomation()).invoicesCreated) created.push(`${day}: due ${(await f.panel.api.getInvoice(id)).dueDate}`);
+        for (const id of (await f.panel.runDailyAutomation()).invoicesCreated)
+          created.push(`${day}: due ${(await f.panel.api.getInvoice(id)).dueDate}`);
       }
-      expect(created).to.deep.equal(continuous ? ['2025-01-25: due 2025-02-01', '2025-02-22: due 2025-03-01', '2025-03-25: due 2025-04-01'] : ['2025-01-25: due 2025-02-01']);
+      expect(created).to.deep.equal(
+        continuous
+          ? ['2025-01-25: due 2025-02-01', '2025-02-22: due 2025-03-01', '2025-03-25: due 2025-04-01']
+          : ['2025-01-25: due 2025-02-01'],
+      );
     });
   }
 });

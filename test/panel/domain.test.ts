@@ -1,10 +1,28 @@
 import { expect } from 'chai';
-import { advanceDueDate, parseBillingCycle, periodEnd, isRecurring } from '../../panel/domain/billing-cycle.js';
-import { invoiceGenerationDue, lateFeeDue, lateFeeRuleOf, noticesDueOn, suspensionVerdict, type DunningSettings } from '../../panel/domain/dunning-schedule.js';
+import {
+  advanceDueDate,
+  parseBillingCycle,
+  periodEnd,
+  isRecurring,
+} from '../../panel/domain/billing-cycle.js';
+import {
+  invoiceGenerationDue,
+  lateFeeDue,
+  lateFeeRuleOf,
+  noticesDueOn,
+  suspensionVerdict,
+  type DunningSettings,
+} from '../../panel/domain/dunning-schedule.js';
 import { lateFeeOn } from '../../module/domain/dunning.js';
 import { invoiceTotals } from '../../panel/domain/invoice-totals.js';
 import { renderMergeFields } from '../../panel/domain/merge-fields.js';
-import { formatDecimal, mulDivHalfUp, decimalAsStored, decimalAtScaleExact, percentOf } from '../../panel/domain/money.js';
+import {
+  formatDecimal,
+  mulDivHalfUp,
+  decimalAsStored,
+  decimalAtScaleExact,
+  percentOf,
+} from '../../panel/domain/money.js';
 import { parsePhpPairs, formPairs, splitKey } from '../../panel/domain/php-params.js';
 import { decodeSerializedMap, phpUnserialize } from '../../panel/domain/php-serialize.js';
 import { base64PhpSerialize, phpSerialize, toFormPairs } from '../../module/adapters/panel-api.js';
@@ -37,7 +55,8 @@ describe('panel money', () => {
   });
 
   it('refuses what is not a plain decimal', () => {
-    for (const bad of ['', 'abc', '1e3', '1,5', '1.2.3', '--1', '.', ' ', '0x10', 'NaN', 'Infinity']) expect(decimalAsStored(bad, 2), bad).to.equal(null);
+    for (const bad of ['', 'abc', '1e3', '1,5', '1.2.3', '--1', '.', ' ', '0x10', 'NaN', 'Infinity'])
+      expect(decimalAsStored(bad, 2), bad).to.equal(null);
     expect(decimalAsStored('123456789012345', 2, 14)).to.equal(null);
     expect(decimalAtScaleExact('1.005', 2)).to.equal(null);
     expect(decimalAtScaleExact('1.500', 2)).to.equal(150n);
@@ -94,7 +113,9 @@ describe('dunning schedule', () => {
 
   it('sends nothing when reminders are off or a step is 0', () => {
     expect(noticesDueOn('2025-02-26', '2025-03-01', { ...SETTINGS, sendReminders: false })).to.deep.equal([]);
-    expect(noticesDueOn('2025-03-02', '2025-03-01', { ...SETTINGS, overdueDays: [0, 3, 5] })).to.deep.equal([]);
+    expect(noticesDueOn('2025-03-02', '2025-03-01', { ...SETTINGS, overdueDays: [0, 3, 5] })).to.deep.equal(
+      [],
+    );
   });
 
   it('charges the late fee from its day on, a percentage with a minimum or a fixed amount', () => {
@@ -105,8 +126,18 @@ describe('dunning schedule', () => {
     // the one formula (module/domain/dunning.ts lateFeeOn) on the settings' rule
     expect(lateFeeOn(1995n, lateFeeRuleOf(SETTINGS))).to.equal(500n); // 10 % = 2.00, minimum 5.00
     expect(lateFeeOn(10005n, lateFeeRuleOf(SETTINGS))).to.equal(1001n); // 10.005 → 10.01
-    expect(lateFeeOn(1995n, lateFeeRuleOf({ ...SETTINGS, lateFeeType: 'Fixed Amount', lateFeeAmountScaled: 750n }))).to.equal(750n);
-    expect(lateFeeOn(1995n, lateFeeRuleOf({ ...SETTINGS, lateFeeType: 'Fixed Amount', lateFeeAmountScaled: 250n }))).to.equal(500n); // 2.50 < minimum 5.00
+    expect(
+      lateFeeOn(
+        1995n,
+        lateFeeRuleOf({ ...SETTINGS, lateFeeType: 'Fixed Amount', lateFeeAmountScaled: 750n }),
+      ),
+    ).to.equal(750n);
+    expect(
+      lateFeeOn(
+        1995n,
+        lateFeeRuleOf({ ...SETTINGS, lateFeeType: 'Fixed Amount', lateFeeAmountScaled: 250n }),
+      ),
+    ).to.equal(500n); // 2.50 < minimum 5.00
     expect(lateFeeOn(1995n, lateFeeRuleOf({ ...SETTINGS, lateFeeAmountScaled: 0n }))).to.equal(0n); // amount 0: late fees off, no minimum
   });
 
@@ -116,14 +147,22 @@ describe('dunning schedule', () => {
   });
 
   it('suspends AutoSuspensionDays after the service due date unless overridden (until a date, inclusive)', () => {
-    const v = (today: string, o = { enabled: false, until: null as string | null }) => suspensionVerdict(today, '2025-03-01', SETTINGS, o);
+    const v = (today: string, o = { enabled: false, until: null as string | null }) =>
+      suspensionVerdict(today, '2025-03-01', SETTINGS, o);
     expect(v('2025-03-07')).to.equal('not_due');
     expect(v('2025-03-08')).to.equal('suspend');
     expect(v('2025-03-08', { enabled: true, until: null })).to.equal('overridden');
     expect(v('2025-03-08', { enabled: true, until: '2025-03-10' })).to.equal('overridden');
     expect(v('2025-03-10', { enabled: true, until: '2025-03-10' })).to.equal('overridden');
     expect(v('2025-03-11', { enabled: true, until: '2025-03-10' })).to.equal('suspend');
-    expect(suspensionVerdict('2025-04-01', '2025-03-01', { ...SETTINGS, autoSuspend: false }, { enabled: false, until: null })).to.equal('disabled');
+    expect(
+      suspensionVerdict(
+        '2025-04-01',
+        '2025-03-01',
+        { ...SETTINGS, autoSuspend: false },
+        { enabled: false, until: null },
+      ),
+    ).to.equal('disabled');
   });
 });
 
@@ -140,19 +179,39 @@ describe('invoice totals', () => {
       200n,
       1000n,
     );
-    expect(t).to.deep.equal({ subtotalMinor: 2645n, taxMinor: 534n, tax2Minor: 0n, totalMinor: 2979n, balanceMinor: 1979n });
+    expect(t).to.deep.equal({
+      subtotalMinor: 2645n,
+      taxMinor: 534n,
+      tax2Minor: 0n,
+      totalMinor: 2979n,
+      balanceMinor: 1979n,
+    });
   });
 });
 
 describe('PHP-style parameters', () => {
   it('parses x[], x[5] and nesting as PHP does', () => {
     const tree = parsePhpPairs(formPairs('a[]=1&a[]=2&b[13]=x&b[]=y&c[k][]=z&d=1&d=2&e.f=3'));
-    expect(JSON.parse(JSON.stringify(tree))).to.deep.equal({ a: { 0: '1', 1: '2' }, b: { 13: 'x', 14: 'y' }, c: { k: { 0: 'z' } }, d: '2', e_f: '3' });
+    expect(JSON.parse(JSON.stringify(tree))).to.deep.equal({
+      a: { 0: '1', 1: '2' },
+      b: { 13: 'x', 14: 'y' },
+      c: { k: { 0: 'z' } },
+      d: '2',
+      e_f: '3',
+    });
     expect(splitKey('x[a][b')).to.deep.equal(['x', 'a']);
   });
 
   it('flattens values as http_build_query and parses them back to the same tree', () => {
-    const pairs = toFormPairs({ n: 1, t: true, f: false, skip: undefined, list: ['a', 'b'], map: { 13: 'x' }, money: '12.50' });
+    const pairs = toFormPairs({
+      n: 1,
+      t: true,
+      f: false,
+      skip: undefined,
+      list: ['a', 'b'],
+      map: { 13: 'x' },
+      money: '12.50',
+    });
     expect(pairs).to.deep.equal([
       ['n', '1'],
       ['t', '1'],
@@ -171,7 +230,9 @@ describe('PHP serialize', () => {
   it('round-trips the arrays WHMCS takes base64-serialized, counting UTF-8 bytes', () => {
     const s = phpSerialize({ custommerge: 'héllo', 3: 'x' });
     expect(s).to.equal('a:2:{i:3;s:1:"x";s:11:"custommerge";s:6:"héllo";}');
-    expect(phpUnserialize(s)).to.deep.equal(Object.assign(Object.create(null), { 3: 'x', custommerge: 'héllo' }));
+    expect(phpUnserialize(s)).to.deep.equal(
+      Object.assign(Object.create(null), { 3: 'x', custommerge: 'héllo' }),
+    );
     expect(decodeSerializedMap(base64PhpSerialize({ a: '1' }))).to.deep.equal({ a: '1' });
   });
 
@@ -185,10 +246,14 @@ describe('PHP serialize', () => {
 
 describe('merge fields', () => {
   it('fills {$fields}, escapes values in HTML and leaves unknown fields empty', () => {
-    const out = renderMergeFields('<p>{$client_name} {$missing}{$x.y}</p>{$invoice_html_contents}', { client_name: '<b>Jan</b>', x: { y: 'Z' }, invoice_html_contents: '<table></table>' }, {
-      html: true,
-      raw: new Set(['invoice_html_contents']),
-    });
+    const out = renderMergeFields(
+      '<p>{$client_name} {$missing}{$x.y}</p>{$invoice_html_contents}',
+      { client_name: '<b>Jan</b>', x: { y: 'Z' }, invoice_html_contents: '<table></table>' },
+      {
+        html: true,
+        raw: new Set(['invoice_html_contents']),
+      },
+    );
     expect(out).to.equal('<p>&lt;b&gt;Jan&lt;/b&gt; Z</p><table></table>');
   });
 });

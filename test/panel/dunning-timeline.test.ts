@@ -54,22 +54,46 @@ describeEachEngine('dunning timeline', ({ db }) => {
     const api = f.panel.api;
 
     // invoices that must never be dunned: a draft and a cancelled one, both due in the window
-    draftId = (await api.createInvoice({ userId: story.clientId, draft: true, dueDate: '2025-02-03', items: [{ description: 'Held (draft)', amount: '9.00' }] })).invoiceId;
-    cancelledId = (await api.createInvoice({ userId: story.clientId, dueDate: '2025-02-03', items: [{ description: 'Cancelled', amount: '9.00' }] })).invoiceId;
+    draftId = (
+      await api.createInvoice({
+        userId: story.clientId,
+        draft: true,
+        dueDate: '2025-02-03',
+        items: [{ description: 'Held (draft)', amount: '9.00' }],
+      })
+    ).invoiceId;
+    cancelledId = (
+      await api.createInvoice({
+        userId: story.clientId,
+        dueDate: '2025-02-03',
+        items: [{ description: 'Cancelled', amount: '9.00' }],
+      })
+    ).invoiceId;
     await api.updateInvoice({ invoiceId: cancelledId, status: 'Cancelled' });
 
     let today = START;
     // the hooks a module would register
     f.panel.hooks.add('InvoiceCreation', 1, async (vars) => {
       const inv = await api.getInvoice(vars.invoiceid);
-      if (inv.items.some((i) => i.type === 'Hosting' && i.relId === story.serviceId && inv.dueDate === '2025-04-01')) {
-        await api.updateInvoice({ invoiceId: inv.invoiceId, newItems: [{ description: 'Bandwidth overusage March 2025', amount: '5.00' }] });
+      if (
+        inv.items.some(
+          (i) => i.type === 'Hosting' && i.relId === story.serviceId && inv.dueDate === '2025-04-01',
+        )
+      ) {
+        await api.updateInvoice({
+          invoiceId: inv.invoiceId,
+          newItems: [{ description: 'Bandwidth overusage March 2025', amount: '5.00' }],
+        });
       }
     });
     f.panel.hooks.add('EmailPreSend', 1, (vars) =>
-      vars.messagename === 'Second Invoice Overdue Notice' && vars.relid === invoiceOfMonth['2025-03-01'] ? { abortsend: true } : undefined,
+      vars.messagename === 'Second Invoice Overdue Notice' && vars.relid === invoiceOfMonth['2025-03-01']
+        ? { abortsend: true }
+        : undefined,
     );
-    f.panel.hooks.add('PreModuleSuspend', 1, (vars) => (today === '2025-03-08' && vars.params.serviceid === story.serviceId ? { abortcmd: true } : undefined));
+    f.panel.hooks.add('PreModuleSuspend', 1, (vars) =>
+      today === '2025-03-08' && vars.params.serviceid === story.serviceId ? { abortcmd: true } : undefined,
+    );
     f.panel.hooks.add('DailyCronJobPreEmail', 1, () => today !== '2025-03-09');
 
     let lastEmail = intCell((await f.knex('tblemails').max({ m: 'id' }))[0]?.m ?? 0);
@@ -84,7 +108,11 @@ describeEachEngine('dunning timeline', ({ db }) => {
         ['2025-03-10', '2025-03-01'],
       ] as const) {
         if (today === payDay) {
-          await api.addInvoicePayment({ invoiceId: invoiceOfMonth[month]!, transId: `pay-${month}`, gateway: 'banktransfer' });
+          await api.addInvoicePayment({
+            invoiceId: invoiceOfMonth[month]!,
+            transId: `pay-${month}`,
+            gateway: 'banktransfer',
+          });
           events.push(`paid #${invoiceOfMonth[month]}`);
         }
       }
@@ -97,7 +125,8 @@ describeEachEngine('dunning timeline', ({ db }) => {
         invoiceOfMonth[inv.dueDate!] = id;
         events.push(`invoice #${id} due ${inv.dueDate} total ${inv.total}`);
       }
-      for (const n of report.notices) if (n.outcome !== 'sent') events.push(`${n.type} #${n.invoiceid} ${n.outcome}`);
+      for (const n of report.notices)
+        if (n.outcome !== 'sent') events.push(`${n.type} #${n.invoiceid} ${n.outcome}`);
       for (const l of report.lateFees) events.push(`late fee #${l.invoiceid} ${l.amount}`);
       for (const s of report.suspensions) events.push(`service ${s.serviceid} ${s.outcome}`);
       const emails = await f.knex('tblemails').where('id', '>', lastEmail).orderBy('id');
@@ -106,7 +135,8 @@ describeEachEngine('dunning timeline', ({ db }) => {
         events.push(`${intCell(e.userid) === 0 ? 'admin email' : 'email'}: ${textCell(e.subject)}`);
       }
       const status = (await api.getClientsProducts({ serviceId: story.serviceId })).products[0]!.status;
-      if (day > 0 && status !== (timeline.get('status') as unknown as string)) events.push(`service is ${status}`);
+      if (day > 0 && status !== (timeline.get('status') as unknown as string))
+        events.push(`service is ${status}`);
       timeline.set('status', status as unknown as string[]);
       if (events.length > 0) timeline.set(today, events);
       hooksByDay.set(today, f.panel.hooks.fired());
@@ -131,7 +161,12 @@ describeEachEngine('dunning timeline', ({ db }) => {
       '2025-03-04': [`secondoverdue #${m2} aborted`],
       '2025-03-06': [`late fee #${m2} 5.00`, 'email: Third Invoice Overdue Notice'],
       '2025-03-08': [`service ${s} aborted`],
-      '2025-03-09': [`service ${s} suspended`, 'email: Service Suspension Notification', 'admin email: Cron Job Activity', 'service is Suspended'],
+      '2025-03-09': [
+        `service ${s} suspended`,
+        'email: Service Suspension Notification',
+        'admin email: Cron Job Activity',
+        'service is Suspended',
+      ],
       '2025-03-10': [`paid #${m2}`, 'email: Invoice Payment Confirmation', 'service is Active'],
       // month 3: the renewal carries the line a hook added; never paid
       '2025-03-25': [`invoice #${m3} due 2025-04-01 total 24.95`, 'email: Customer Invoice'],
@@ -139,15 +174,28 @@ describeEachEngine('dunning timeline', ({ db }) => {
       '2025-04-02': ['email: First Invoice Overdue Notice'],
       '2025-04-04': ['email: Second Invoice Overdue Notice'],
       '2025-04-06': [`late fee #${m3} 5.00`, 'email: Third Invoice Overdue Notice'],
-      '2025-04-08': [`service ${s} suspended`, 'email: Service Suspension Notification', 'service is Suspended'],
+      '2025-04-08': [
+        `service ${s} suspended`,
+        'email: Service Suspension Notification',
+        'service is Suspended',
+      ],
     });
   });
 
   it('moves the next due date one month per paid renewal and lifts the overdue suspension on payment', async () => {
     const svc = (await f.panel.api.getClientsProducts({ serviceId: story.serviceId })).products[0]!;
-    expect(svc).to.include({ nextDueDate: '2025-04-01', status: 'Suspended', suspensionReason: 'Overdue on Payment' });
+    expect(svc).to.include({
+      nextDueDate: '2025-04-01',
+      status: 'Suspended',
+      suspensionReason: 'Overdue on Payment',
+    });
     const m2 = await f.panel.api.getInvoice(invoiceOfMonth['2025-03-01']!);
-    expect(m2).to.include({ status: 'Paid', total: '24.95', balance: '0.00', datePaid: '2025-03-10 09:00:00' });
+    expect(m2).to.include({
+      status: 'Paid',
+      total: '24.95',
+      balance: '0.00',
+      datePaid: '2025-03-10 09:00:00',
+    });
     expect(m2.items.map((i) => [i.type, i.description, i.amount])).to.deep.equal([
       ['Hosting', 'VPS 5 TB - vps1.example.net (01/03/2025 - 31/03/2025)', '19.95'],
       ['LateFee', 'Late Fee (Added 06/03/2025)', '5.00'],
@@ -156,16 +204,28 @@ describeEachEngine('dunning timeline', ({ db }) => {
 
   it('puts the line an InvoiceCreation handler added into the total and into the "Invoice Created" email', async () => {
     const m3 = await f.panel.api.getInvoice(invoiceOfMonth['2025-04-01']!);
-    expect(m3.items.map((i) => i.description)).to.deep.equal(['VPS 5 TB - vps1.example.net (01/04/2025 - 30/04/2025)', 'Bandwidth overusage March 2025', 'Late Fee (Added 06/04/2025)']);
+    expect(m3.items.map((i) => i.description)).to.deep.equal([
+      'VPS 5 TB - vps1.example.net (01/04/2025 - 30/04/2025)',
+      'Bandwidth overusage March 2025',
+      'Late Fee (Added 06/04/2025)',
+    ]);
     expect(m3).to.include({ status: 'Unpaid', subtotal: '29.95', total: '29.95' });
-    const created = await f.knex('tblemails').where({ subject: 'Customer Invoice' }).where('date', 'like', '2025-03-25%').first();
+    const created = await f
+      .knex('tblemails')
+      .where({ subject: 'Customer Invoice' })
+      .where('date', 'like', '2025-03-25%')
+      .first();
     expect(textCell(created.message)).to.contain('Bandwidth overusage March 2025').and.contain('€24.95');
   });
 
   it('never dunns a draft or a cancelled invoice', async () => {
-    const rows = await f.knex('tblpanel_automation_log').whereIn('entity_id', [draftId, cancelledId]).where({ entity_type: 'invoice' });
+    const rows = await f
+      .knex('tblpanel_automation_log')
+      .whereIn('entity_id', [draftId, cancelledId])
+      .where({ entity_type: 'invoice' });
     expect(rows).to.deep.equal([]);
-    for (const id of [draftId, cancelledId]) expect((await f.panel.api.getInvoice(id)).items).to.have.length(1);
+    for (const id of [draftId, cancelledId])
+      expect((await f.panel.api.getInvoice(id)).items).to.have.length(1);
   });
 
   it('fires the hooks in WHMCS order on an invoicing day, a dunning day and a suspension day', () => {
@@ -192,7 +252,16 @@ describeEachEngine('dunning timeline', ({ db }) => {
         'AfterCronJob',
       ),
     );
-    const interesting = ['InvoicePaymentReminder', 'EmailPreSend', 'AddInvoiceLateFee', 'UpdateInvoiceTotal', 'PreModuleSuspend', 'AfterModuleSuspend', 'PreModuleUnsuspend', 'AfterModuleUnsuspend'];
+    const interesting = [
+      'InvoicePaymentReminder',
+      'EmailPreSend',
+      'AddInvoiceLateFee',
+      'UpdateInvoiceTotal',
+      'PreModuleSuspend',
+      'AfterModuleSuspend',
+      'PreModuleUnsuspend',
+      'AfterModuleUnsuspend',
+    ];
     const pick = (day: string) => hooksByDay.get(day)!.filter((h) => interesting.includes(h));
     // the reminder hook fires for the aborted notice too: it cannot stop an email, EmailPreSend can
     expect(pick('2025-03-04')).to.deep.equal(['InvoicePaymentReminder', 'EmailPreSend']);
@@ -200,10 +269,22 @@ describeEachEngine('dunning timeline', ({ db }) => {
     expect(pick('2025-03-08')).to.deep.equal(['PreModuleSuspend']);
     expect(pick('2025-03-09')).to.deep.equal(['PreModuleSuspend', 'AfterModuleSuspend', 'EmailPreSend']);
     expect(pick('2025-03-10')).to.deep.equal(['EmailPreSend', 'PreModuleUnsuspend', 'AfterModuleUnsuspend']);
-    expect(hooksByDay.get('2025-03-10')!.slice(0, 5)).to.deep.equal(['AddTransaction', 'AddInvoicePayment', 'InvoicePaidPreEmail', 'EmailPreSend', 'PreModuleUnsuspend']);
+    expect(hooksByDay.get('2025-03-10')!.slice(0, 5)).to.deep.equal([
+      'AddTransaction',
+      'AddInvoicePayment',
+      'InvoicePaidPreEmail',
+      'EmailPreSend',
+      'PreModuleUnsuspend',
+    ]);
     // the InvoiceCreation handler's UpdateInvoice runs inside InvoiceCreation, before the email
     const d = hooksByDay.get('2025-03-25')!;
-    expect(d.slice(d.indexOf('InvoiceCreation'), d.indexOf('InvoiceCreated') + 1)).to.deep.equal(['InvoiceCreation', 'UpdateInvoiceTotal', 'InvoiceCreationPreEmail', 'EmailPreSend', 'InvoiceCreated']);
+    expect(d.slice(d.indexOf('InvoiceCreation'), d.indexOf('InvoiceCreated') + 1)).to.deep.equal([
+      'InvoiceCreation',
+      'UpdateInvoiceTotal',
+      'InvoiceCreationPreEmail',
+      'EmailPreSend',
+      'InvoiceCreated',
+    ]);
   });
 
   it('runs a day once: a second run of the same date does nothing', async () => {
@@ -214,9 +295,15 @@ describeEachEngine('dunning timeline', ({ db }) => {
   });
 
   it('does each step once even when a crashed day is replayed', async () => {
-    const before = { emails: (await f.knex('tblemails').count({ n: '*' }))[0]!.n, items: (await f.knex('tblinvoiceitems').count({ n: '*' }))[0]!.n };
+    const before = {
+      emails: (await f.knex('tblemails').count({ n: '*' }))[0]!.n,
+      items: (await f.knex('tblinvoiceitems').count({ n: '*' }))[0]!.n,
+    };
     // forget that 2025-03-06 and 2025-03-25 completed, as if their runs had crashed at the end
-    await f.knex('tblpanel_automation_runs').whereIn('run_date', ['2025-03-06', '2025-03-25']).update({ status: 'failed' });
+    await f
+      .knex('tblpanel_automation_runs')
+      .whereIn('run_date', ['2025-03-06', '2025-03-25'])
+      .update({ status: 'failed' });
     for (const day of ['2025-03-06', '2025-03-25']) {
       const again = await f.panel.runDailyAutomation(day);
       expect(again).to.include({ alreadyRan: false });
@@ -224,6 +311,9 @@ describeEachEngine('dunning timeline', ({ db }) => {
       expect(again.notices).to.deep.equal([]);
       expect(again.lateFees).to.deep.equal([]);
     }
-    expect({ emails: (await f.knex('tblemails').count({ n: '*' }))[0]!.n, items: (await f.knex('tblinvoiceitems').count({ n: '*' }))[0]!.n }).to.deep.equal(before);
+    expect({
+      emails: (await f.knex('tblemails').count({ n: '*' }))[0]!.n,
+      items: (await f.knex('tblinvoiceitems').count({ n: '*' }))[0]!.n,
+    }).to.deep.equal(before);
   });
 });

@@ -28,7 +28,11 @@ describe('hook dispatcher', () => {
     hooks.add('EmailPreSend', 2, (vars) => {
       seen = vars.mergefields.x;
     });
-    await hooks.run('EmailPreSend', { messagename: 'Invoice Created', relid: 1, mergefields: { x: 'original' } });
+    await hooks.run('EmailPreSend', {
+      messagename: 'Invoice Created',
+      relid: 1,
+      mergefields: { x: 'original' },
+    });
     expect(seen).to.equal('original');
   });
 
@@ -39,7 +43,14 @@ describe('hook dispatcher', () => {
     hooks.add('EmailPreSend', 3, () => ({ attachments: [['a.txt', 'x']] }));
     hooks.add('EmailPreSend', 4, () => ({ attachments: [['b.txt', 'y']] }));
     const r = await hooks.run('EmailPreSend', {});
-    expect(r.merged).to.deep.equal({ a: '1', b: '2', attachments: [['a.txt', 'x'], ['b.txt', 'y']] });
+    expect(r.merged).to.deep.equal({
+      a: '1',
+      b: '2',
+      attachments: [
+        ['a.txt', 'x'],
+        ['b.txt', 'y'],
+      ],
+    });
     hooks.add('InvoicePaymentReminder', 1, () => ({ abortsend: true }));
     const ignored = await hooks.run('InvoicePaymentReminder', { invoiceid: 1, type: 'reminder' });
     expect(ignored.aborted).to.equal(false);
@@ -80,10 +91,21 @@ describe('hook dispatcher', () => {
     const { hooks } = manager();
     hooks.add('InvoiceCreation', 1, () => undefined, 'overusage');
     await hooks.run('PreCronJob');
-    await hooks.run('InvoiceCreation', { source: 'autogen', user: 'system', invoiceid: 5, status: 'Unpaid', invoice: { big: true } });
+    await hooks.run('InvoiceCreation', {
+      source: 'autogen',
+      user: 'system',
+      invoiceid: 5,
+      status: 'Unpaid',
+      invoice: { big: true },
+    });
     await hooks.run('PreModuleSuspend', { params: { serviceid: 9, userid: 2, clientsdetails: {} } });
     expect(hooks.fired()).to.deep.equal(['PreCronJob', 'InvoiceCreation', 'PreModuleSuspend']);
-    expect(hooks.trace()[1]!.vars).to.deep.equal({ source: 'autogen', user: 'system', invoiceid: 5, status: 'Unpaid' });
+    expect(hooks.trace()[1]!.vars).to.deep.equal({
+      source: 'autogen',
+      user: 'system',
+      invoiceid: 5,
+      status: 'Unpaid',
+    });
     expect(hooks.trace()[2]!.vars).to.deep.equal({ params: { serviceid: 9, userid: 2 } });
     expect(hooks.removeSource('overusage')).to.equal(1);
     expect(hooks.registered()).to.deep.equal([]);

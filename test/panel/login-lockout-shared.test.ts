@@ -21,11 +21,23 @@ describeEachEngine('client login lockout shared by dologin.php and ValidateLogin
   beforeEach(async function () {
     needPhp(this);
     w = await buildWeb(db().knex);
-    credential = await createApiCredential(w.knex, { adminId: w.adminId, description: 'tests' }, w.clock.now(), ZONE);
+    credential = await createApiCredential(
+      w.knex,
+      { adminId: w.adminId, description: 'tests' },
+      w.clock.now(),
+      ZONE,
+    );
   });
 
   const validate = async (email: string, password2: string) => {
-    const body = phpBuildQuery({ action: 'ValidateLogin', email, password2, identifier: credential.identifier, secret: credential.secret, responsetype: 'json' });
+    const body = phpBuildQuery({
+      action: 'ValidateLogin',
+      email,
+      password2,
+      identifier: credential.identifier,
+      secret: credential.secret,
+      responsetype: 'json',
+    });
     const res = await request(w.app).post('/includes/api.php').type('form').send(body).expect(200);
     return res.body as { result: string; message?: string; userid?: number };
   };
@@ -33,7 +45,10 @@ describeEachEngine('client login lockout shared by dologin.php and ValidateLogin
   const page = async (email: string, password: string) => {
     const agent = request.agent(w.app);
     const form = await agent.get('/login.php').expect(200);
-    const res = await agent.post('/dologin.php').type('form').send({ token: tokenOf(form.text), username: email, password });
+    const res = await agent
+      .post('/dologin.php')
+      .type('form')
+      .send({ token: tokenOf(form.text), username: email, password });
     const signedIn = res.status === 303 && (await agent.get('/clientarea.php')).status === 200;
     return { status: res.status, signedIn, text: res.text };
   };
@@ -58,11 +73,25 @@ describeEachEngine('client login lockout shared by dologin.php and ValidateLogin
   it('3 wrong passwords on the login page lock ValidateLogin for that address, audited once', async () => {
     for (let i = 0; i < 3; i++) expect((await page(JAN.email, `guess ${i}`)).status).to.equal(401);
     expect(await validate(JAN.email, JAN.password)).to.deep.equal({ result: 'error', message: wait(900) });
-    expect(await validate(ANN.email, ANN.password)).to.include({ result: 'success', userid: w.story.clientId });
-    const log = await w.knex('tblactivitylog').where('description', 'like', '%locked for%').select('description', 'userid');
-    expect(log.map((r) => [r.description, Number(r.userid)])).to.deep.equal([['Client area login locked for 15 minutes after 3 failed login attempts - Email: jan@example.be', w.story.dutchClientId]]);
+    expect(await validate(ANN.email, ANN.password)).to.include({
+      result: 'success',
+      userid: w.story.clientId,
+    });
+    const log = await w
+      .knex('tblactivitylog')
+      .where('description', 'like', '%locked for%')
+      .select('description', 'userid');
+    expect(log.map((r) => [r.description, Number(r.userid)])).to.deep.equal([
+      [
+        'Client area login locked for 15 minutes after 3 failed login attempts - Email: jan@example.be',
+        w.story.dutchClientId,
+      ],
+    ]);
     w.clock.advance({ minutes: 15 });
-    expect(await validate(JAN.email, JAN.password)).to.include({ result: 'success', userid: w.story.dutchClientId });
+    expect(await validate(JAN.email, JAN.password)).to.include({
+      result: 'success',
+      userid: w.story.dutchClientId,
+    });
   });
 
   it('failures on both doors add up: 2 through ValidateLogin and 1 on the page lock both; a success on either starts the count again', async () => {

@@ -6,7 +6,11 @@ import { REQUIRE_PHP } from '../bridge/support.js';
  * build their POST bodies, parse_str as PHP builds $_POST from them.
  */
 function runPhp(code: string, stdin: string): string {
-  const r = spawnSync('php', ['-d', 'display_errors=stderr', '-r', code], { input: stdin, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync('php', ['-d', 'display_errors=stderr', '-r', code], {
+    input: stdin,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   if (r.error || r.status !== 0) throw new Error(`php failed: ${r.error?.message ?? r.stderr}`);
   return r.stdout;
 }
@@ -25,10 +29,15 @@ export function needPhp(ctx: Mocha.Context): void {
 
 /** http_build_query of a PHP array given as JSON (objects become associative arrays). */
 export function phpBuildQuery(value: unknown): string {
-  return runPhp('echo http_build_query(json_decode(stream_get_contents(STDIN), true));', JSON.stringify(value));
+  return runPhp(
+    'echo http_build_query(json_decode(stream_get_contents(STDIN), true));',
+    JSON.stringify(value),
+  );
 }
 
 /** parse_str of a body, as JSON with every array an object (JSON_FORCE_OBJECT), keys in PHP's order. */
 export function phpParseStr(body: string): unknown {
-  return JSON.parse(runPhp('parse_str(stream_get_contents(STDIN), $out); echo json_encode($out, JSON_FORCE_OBJECT);', body));
+  return JSON.parse(
+    runPhp('parse_str(stream_get_contents(STDIN), $out); echo json_encode($out, JSON_FORCE_OBJECT);', body),
+  );
 }

@@ -10,7 +10,10 @@ import type { ServedApi } from './support.js';
  */
 export function phpForm(arrayLiteral: string, extra: Record<string, string> = {}): string {
   const code = `$extra = json_decode($argv[1], true); echo http_build_query($extra + ${arrayLiteral});`;
-  const r = spawnSync('php', ['-r', code, '--', JSON.stringify(extra)], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync('php', ['-r', code, '--', JSON.stringify(extra)], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   if (r.error || r.status !== 0) throw new Error(`php failed: ${r.error?.message ?? r.stderr}`);
   return r.stdout;
 }
@@ -21,14 +24,21 @@ export interface ApiAnswer {
 }
 
 export async function postForm(served: ServedApi, body: string): Promise<ApiAnswer> {
-  const res = await fetch(`${served.url}includes/api.php`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+  const res = await fetch(`${served.url}includes/api.php`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
   expect(res.headers.get('content-type') ?? '').to.match(/^application\/json/);
   return { status: res.status, body: (await res.json()) as ApiAnswer['body'] };
 }
 
 /** Builds the body with php-cli (credentials and responsetype=json added) and posts it. */
 export function phpCall(served: ServedApi, arrayLiteral: string): Promise<ApiAnswer> {
-  return postForm(served, phpForm(arrayLiteral, { identifier: served.identifier, secret: served.secret, responsetype: 'json' }));
+  return postForm(
+    served,
+    phpForm(arrayLiteral, { identifier: served.identifier, secret: served.secret, responsetype: 'json' }),
+  );
 }
 
 /** A successful call's fields (the test fails with WHMCS's message otherwise). */
@@ -59,7 +69,11 @@ export interface XmlAnswer {
  * (credentials and responsetype=xml added), posted with curl like WHMCS's sample code, the answer
  * read with simplexml_load_string and xml_parse_into_struct (case folding off, so tags keep their case).
  */
-export async function phpXmlCall(served: ServedApi, arrayLiteral: string, extra: Record<string, string> = {}): Promise<XmlAnswer> {
+export async function phpXmlCall(
+  served: ServedApi,
+  arrayLiteral: string,
+  extra: Record<string, string> = {},
+): Promise<XmlAnswer> {
   const code = `
     $extra = json_decode($argv[1], true);
     $ch = curl_init($argv[2]);
@@ -79,6 +93,16 @@ export async function phpXmlCall(served: ServedApi, arrayLiteral: string, extra:
       'simple' => $sx === false ? false : json_decode(json_encode($sx), true),
       'version' => $sx === false ? '' : (string) $sx['version'], 'leaves' => $ok ? $leaves : false]);`;
   // asynchronous: the server answering php runs in this process
-  const { stdout } = await execFileAsync('php', ['-r', code, '--', JSON.stringify({ identifier: served.identifier, secret: served.secret, responsetype: 'xml', ...extra }), `${served.url}includes/api.php`], { encoding: 'utf8', timeout: 20_000 });
+  const { stdout } = await execFileAsync(
+    'php',
+    [
+      '-r',
+      code,
+      '--',
+      JSON.stringify({ identifier: served.identifier, secret: served.secret, responsetype: 'xml', ...extra }),
+      `${served.url}includes/api.php`,
+    ],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
   return JSON.parse(stdout) as XmlAnswer;
 }

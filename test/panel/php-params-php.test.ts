@@ -65,10 +65,20 @@ describe('PHP-style parameters, against php-cli parse_str', function () {
   }
 
   it('reads what http_build_query writes for nested arrays back into the same tree', () => {
-    const value = { action: 'UpdateInvoice', newitemdescription: ['Extra IP', 'Backup & restore'], itemamount: { 12: '1.00', 15: '-0.50' }, customfields: { 3: { a: 'x y', b: ['1', '2'] } } };
+    const value = {
+      action: 'UpdateInvoice',
+      newitemdescription: ['Extra IP', 'Backup & restore'],
+      itemamount: { 12: '1.00', 15: '-0.50' },
+      customfields: { 3: { a: 'x y', b: ['1', '2'] } },
+    };
     const body = phpBuildQuery(value);
     expect(ours(body)).to.deep.equal(phpParseStr(body));
-    expect(ours(body)).to.deep.equal({ action: 'UpdateInvoice', newitemdescription: { 0: 'Extra IP', 1: 'Backup & restore' }, itemamount: { 12: '1.00', 15: '-0.50' }, customfields: { 3: { a: 'x y', b: { 0: '1', 1: '2' } } } });
+    expect(ours(body)).to.deep.equal({
+      action: 'UpdateInvoice',
+      newitemdescription: { 0: 'Extra IP', 1: 'Backup & restore' },
+      itemamount: { 12: '1.00', 15: '-0.50' },
+      customfields: { 3: { a: 'x y', b: { 0: '1', 1: '2' } } },
+    });
   });
 });
 
@@ -102,7 +112,19 @@ describeEachEngine('repeated names over the External API (issue 19)', ({ db }) =
     const created = await request(app)
       .post('/includes/api.php')
       .type('form')
-      .send(phpBuildQuery({ action: 'CreateInvoice', userid: String(story.clientId), itemdescription1: 'Line A', itemamount1: '10.00', itemdescription2: 'Line B', itemamount2: '20.00', itemdescription3: 'Line C', itemamount3: '30.00', ...auth() }));
+      .send(
+        phpBuildQuery({
+          action: 'CreateInvoice',
+          userid: String(story.clientId),
+          itemdescription1: 'Line A',
+          itemamount1: '10.00',
+          itemdescription2: 'Line B',
+          itemamount2: '20.00',
+          itemdescription3: 'Line C',
+          itemamount3: '30.00',
+          ...auth(),
+        }),
+      );
     expect(created.body.result).to.equal('success');
     const invoiceid = String(created.body.invoiceid);
     const before = await f.panel.api.getInvoice(Number(invoiceid));
@@ -111,7 +133,10 @@ describeEachEngine('repeated names over the External API (issue 19)', ({ db }) =
     // 10.00 + 20.00 + 30.00 = 60.00
     expect(before.total).to.equal('60.00');
 
-    const res = await post({ action: 'UpdateInvoice', invoiceid, notes: 'first', deletelineids: String(ids[0]) }, { notes: 'second', deletelineids: String(ids[1]) });
+    const res = await post(
+      { action: 'UpdateInvoice', invoiceid, notes: 'first', deletelineids: String(ids[0]) },
+      { notes: 'second', deletelineids: String(ids[1]) },
+    );
     expect(res.body).to.include({ result: 'success' });
     const after = await f.panel.api.getInvoice(Number(invoiceid));
     expect(after.notes).to.equal('second');
@@ -121,7 +146,10 @@ describeEachEngine('repeated names over the External API (issue 19)', ({ db }) =
   });
 
   it('takes the last action and invoice id too, as WHMCS would run them', async () => {
-    const res = await post({ action: 'GetClientsDetails', invoiceid: '999' }, { action: 'GetInvoice', invoiceid: '1' });
+    const res = await post(
+      { action: 'GetClientsDetails', invoiceid: '999' },
+      { action: 'GetInvoice', invoiceid: '1' },
+    );
     expect(res.body).to.include({ result: 'success', invoiceid: '1' });
   });
 });

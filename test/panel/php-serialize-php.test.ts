@@ -26,21 +26,34 @@ describe('PHP serialize, against php-cli', function () {
   it("writes exactly what PHP's serialize() writes for an array of strings, integers and a nested array", () => {
     // strlen counts bytes: "héllo" is 6 bytes in UTF-8, "€" 3
     const value = { custommerge: 'héllo', 3: 'x', price: '€1.50', nested: { a: '1', b: 2 }, empty: '' };
-    const phpSide = php('echo serialize(["3" => "x", "custommerge" => "héllo", "price" => "€1.50", "nested" => ["a" => "1", "b" => 2], "empty" => ""]);');
+    const phpSide = php(
+      'echo serialize(["3" => "x", "custommerge" => "héllo", "price" => "€1.50", "nested" => ["a" => "1", "b" => 2], "empty" => ""]);',
+    );
     expect(phpSerialize(value)).to.equal(phpSide);
     expect(phpSide).to.include('s:11:"custommerge";s:6:"héllo";');
   });
 
   it('is read back by PHP unserialize(base64_decode(…)) into the same array', () => {
     const value = { 12: 'on', 13: 'a "quoted" value; with } braces', nl: 'één' };
-    const out = php('echo json_encode(unserialize(base64_decode(trim(stream_get_contents(STDIN)))), JSON_UNESCAPED_UNICODE);', base64PhpSerialize(value));
+    const out = php(
+      'echo json_encode(unserialize(base64_decode(trim(stream_get_contents(STDIN)))), JSON_UNESCAPED_UNICODE);',
+      base64PhpSerialize(value),
+    );
     expect(JSON.parse(out)).to.deep.equal({ 12: 'on', 13: 'a "quoted" value; with } braces', nl: 'één' });
   });
 
   it("reads what WHMCS's scripts send: base64_encode(serialize([fieldid => value])) from php-cli", () => {
-    const sent = php('echo base64_encode(serialize([7 => "ns1.example.net", 8 => "1024", 9 => "ünïcode", 10 => true, 11 => null]));');
+    const sent = php(
+      'echo base64_encode(serialize([7 => "ns1.example.net", 8 => "1024", 9 => "ünïcode", 10 => true, 11 => null]));',
+    );
     // integers and booleans become their text as PHP's (string) cast gives it: true → "1", null → ""
-    expect(decodeSerializedMap(sent.trim())).to.deep.equal({ 7: 'ns1.example.net', 8: '1024', 9: 'ünïcode', 10: '1', 11: '' });
+    expect(decodeSerializedMap(sent.trim())).to.deep.equal({
+      7: 'ns1.example.net',
+      8: '1024',
+      9: 'ünïcode',
+      10: '1',
+      11: '',
+    });
   });
 
   it('refuses a serialized object, as PHP would instantiate it', () => {

@@ -32,18 +32,39 @@ describeEachEngine('UpdateInvoice publish and send (issue 19)', ({ db }) => {
     request(app)
       .post('/includes/api.php')
       .type('form')
-      .send(phpBuildQuery({ ...params, identifier: served.identifier, secret: served.secret, responsetype: 'json' }));
+      .send(
+        phpBuildQuery({
+          ...params,
+          identifier: served.identifier,
+          secret: served.secret,
+          responsetype: 'json',
+        }),
+      );
   const draft = async (amount: string) => {
-    const r = await call({ action: 'CreateInvoice', userid: String(story.clientId), draft: true, itemdescription1: 'Held overusage', itemamount1: amount });
+    const r = await call({
+      action: 'CreateInvoice',
+      userid: String(story.clientId),
+      draft: true,
+      itemdescription1: 'Held overusage',
+      itemamount1: amount,
+    });
     expect(r.body).to.include({ result: 'success', status: 'Draft' });
     return String(r.body.invoiceid);
   };
-  const emailsFor = async (invoiceid: string) => (await f.knex('tblemails').where({ userid: story.clientId }).select('subject', 'message')).filter((e) => String(e.message).includes(`Invoice #${invoiceid}<br>`));
+  const emailsFor = async (invoiceid: string) =>
+    (await f.knex('tblemails').where({ userid: story.clientId }).select('subject', 'message')).filter((e) =>
+      String(e.message).includes(`Invoice #${invoiceid}<br>`),
+    );
 
   it('status=Unpaid&publishandsendemail=1 publishes the draft and sends "Invoice Created" (Customer Invoice, €12.34 due) once', async () => {
     const id = await draft('12.34');
     expect(await emailsFor(id)).to.have.length(0);
-    const r = await call({ action: 'UpdateInvoice', invoiceid: id, status: 'Unpaid', publishandsendemail: true });
+    const r = await call({
+      action: 'UpdateInvoice',
+      invoiceid: id,
+      status: 'Unpaid',
+      publishandsendemail: true,
+    });
     expect(r.body).to.deep.equal({ result: 'success', invoiceid: id });
     expect((await f.panel.api.getInvoice(Number(id))).status).to.equal('Unpaid');
     const sent = await emailsFor(id);
@@ -52,7 +73,10 @@ describeEachEngine('UpdateInvoice publish and send (issue 19)', ({ db }) => {
     expect(String(sent[0]!.message)).to.include('Amount Due: €12.34');
     // a second publish is refused: it is no longer a draft, and nothing more is sent
     const again = await call({ action: 'UpdateInvoice', invoiceid: id, publishandsendemail: true });
-    expect(again.body).to.deep.equal({ result: 'error', message: 'Invoice must be in Draft status to be published' });
+    expect(again.body).to.deep.equal({
+      result: 'error',
+      message: 'Invoice must be in Draft status to be published',
+    });
     expect(await emailsFor(id)).to.have.length(1);
   });
 

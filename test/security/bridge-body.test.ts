@@ -31,7 +31,23 @@ describeEachEngine('security: the bridge endpoint reads no unsigned body', ({ db
     const store = createBridgeStore(knex);
     relay = createBridgeRelay({ store, log: silentLogger, pollMs: 200, idleTimeoutMs: 2000 });
     const app = express();
-    app.use(createBridgeRouter({ secret: SECRET, store, relay, hooks: () => [], addon: { activate: () => undefined, deactivate: () => undefined, upgrade: () => undefined, output: () => '', download: () => ({ filename: 'f', contentType: 'text/csv; charset=utf-8', body: '' }), clientarea: () => ({ pagetitle: '', breadcrumb: {}, templatefile: 'x' }) }, log: silentLogger }));
+    app.use(
+      createBridgeRouter({
+        secret: SECRET,
+        store,
+        relay,
+        hooks: () => [],
+        addon: {
+          activate: () => undefined,
+          deactivate: () => undefined,
+          upgrade: () => undefined,
+          output: () => '',
+          download: () => ({ filename: 'f', contentType: 'text/csv; charset=utf-8', body: '' }),
+          clientarea: () => ({ pagetitle: '', breadcrumb: {}, templatefile: 'x' }),
+        },
+        log: silentLogger,
+      }),
+    );
     server = http.createServer(app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
@@ -42,18 +58,33 @@ describeEachEngine('security: the bridge endpoint reads no unsigned body', ({ db
   });
 
   /** Announces `length` bytes, sends only `sent` of them, and resolves with the answer. */
-  function partialPost(headers: Record<string, string>, length: number, sent: number): Promise<{ status: number; body: string; connection: string | undefined }> {
+  function partialPost(
+    headers: Record<string, string>,
+    length: number,
+    sent: number,
+  ): Promise<{ status: number; body: string; connection: string | undefined }> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/bridge/v1/hook', headers: { 'content-type': 'application/json', 'content-length': String(length), ...headers } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => {
-          req.destroy();
-          resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection });
-        });
-      });
-      req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/bridge/v1/hook',
+          headers: { 'content-type': 'application/json', 'content-length': String(length), ...headers },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => {
+            req.destroy();
+            resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection });
+          });
+        },
+      );
+      req.on('error', (err) =>
+        (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err),
+      );
       req.write(Buffer.alloc(sent, 0x20));
     });
   }
@@ -69,17 +100,49 @@ describeEachEngine('security: the bridge endpoint reads no unsigned body', ({ db
   });
 
   it('refuses a stale timestamp, a nonce of the wrong form or a signature of the wrong form before reading the body', async () => {
-    const stale = await partialPost({ 'x-overusage-timestamp': String(Math.floor(Date.now() / 1000) - 301), 'x-overusage-nonce': newNonce(), 'x-overusage-signature': fakeSignature }, 4 * MB, 10);
+    const stale = await partialPost(
+      {
+        'x-overusage-timestamp': String(Math.floor(Date.now() / 1000) - 301),
+        'x-overusage-nonce': newNonce(),
+        'x-overusage-signature': fakeSignature,
+      },
+      4 * MB,
+      10,
+    );
     expect(stale.status).to.equal(401);
     expect(JSON.parse(stale.body).code).to.equal('stale');
-    const nonce = await partialPost({ 'x-overusage-timestamp': fresh(), 'x-overusage-nonce': 'short', 'x-overusage-signature': fakeSignature }, 4 * MB, 10);
+    const nonce = await partialPost(
+      {
+        'x-overusage-timestamp': fresh(),
+        'x-overusage-nonce': 'short',
+        'x-overusage-signature': fakeSignature,
+      },
+      4 * MB,
+      10,
+    );
     expect(JSON.parse(nonce.body).code).to.equal('bad_signature');
-    const sig = await partialPost({ 'x-overusage-timestamp': fresh(), 'x-overusage-nonce': newNonce(), 'x-overusage-signature': 'not-hex' }, 4 * MB, 10);
+    const sig = await partialPost(
+      {
+        'x-overusage-timestamp': fresh(),
+        'x-overusage-nonce': newNonce(),
+        'x-overusage-signature': 'not-hex',
+      },
+      4 * MB,
+      10,
+    );
     expect(JSON.parse(sig.body).code).to.equal('bad_signature');
   });
 
   it('refuses a body announced above the limit before reading it, even with well-formed headers', async () => {
-    const r = await partialPost({ 'x-overusage-timestamp': fresh(), 'x-overusage-nonce': newNonce(), 'x-overusage-signature': fakeSignature }, 4 * MB + 1, 10);
+    const r = await partialPost(
+      {
+        'x-overusage-timestamp': fresh(),
+        'x-overusage-nonce': newNonce(),
+        'x-overusage-signature': fakeSignature,
+      },
+      4 * MB + 1,
+      10,
+    );
     expect(r.status).to.equal(413);
     expect(JSON.parse(r.body).code).to.equal('bad_request');
   });
@@ -90,7 +153,12 @@ describeEachEngine('security: the bridge endpoint reads no unsigned body', ({ db
     const nonce = newNonce();
     const res = await fetch(`http://127.0.0.1:${port}/bridge/v1/hook`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-overusage-timestamp': String(timestamp), 'x-overusage-nonce': nonce, 'x-overusage-signature': requestSignature(SECRET, { timestamp, nonce, endpoint: 'hook', body }) },
+      headers: {
+        'content-type': 'application/json',
+        'x-overusage-timestamp': String(timestamp),
+        'x-overusage-nonce': nonce,
+        'x-overusage-signature': requestSignature(SECRET, { timestamp, nonce, endpoint: 'hook', body }),
+      },
       body,
     });
     expect(res.status).to.equal(200);

@@ -24,7 +24,10 @@ describe('security: the smaller findings', () => {
     it("defuse a cell starting with '-' that a spreadsheet would run, and keep amounts and counts as numbers", () => {
       // by hand: the attack cell gets a leading quote; "-517.00" (an amount) and -5 (a bigint)
       // are numbers and stay; "=1" and "@x" are guarded as before; a line break forces quotes
-      const csv = toCsv(['a', 'b', 'c', 'd', 'e', 'f'], [["-1+cmd|' /C calc'!A0", '-517.00', -5n, '=1', '@x', 'two\nlines']]);
+      const csv = toCsv(
+        ['a', 'b', 'c', 'd', 'e', 'f'],
+        [["-1+cmd|' /C calc'!A0", '-517.00', -5n, '=1', '@x', 'two\nlines']],
+      );
       expect(csv).to.equal("a,b,c,d,e,f\r\n'-1+cmd|' /C calc'!A0,-517.00,-5,'=1,'@x,\"two\nlines\"\r\n");
     });
   });
@@ -34,9 +37,13 @@ describe('security: the smaller findings', () => {
       const lines: string[] = [];
       const log = createLogger({ level: 'info', write: (line) => lines.push(line) });
       const inner = express.Router().post('/tokens', (_req, res) => res.status(201).json({}));
-      const server = createServerApp({ log } as unknown as App, [(s) => s.use('/overusage', express.Router().use('/api/v1/admin', inner))]);
+      const server = createServerApp({ log } as unknown as App, [
+        (s) => s.use('/overusage', express.Router().use('/api/v1/admin', inner)),
+      ]);
       await request(server).post('/overusage/api/v1/admin/tokens?token=secret').expect(201);
-      const entry = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'http.request');
+      const entry = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((e) => e.event === 'http.request');
       expect(entry, lines.join('\n')).to.not.equal(undefined);
       expect(entry!.path).to.equal('/overusage/api/v1/admin/tokens');
       expect(lines.join('\n')).not.to.include('secret');
@@ -68,8 +75,12 @@ describe('security: the smaller findings', () => {
     const bin = path.resolve(import.meta.dirname, '..', '..', 'bin', 'overusage.js');
     const overusage = (dir: string, args: string[], env: Record<string, string> = {}) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-        execFile(process.execPath, [bin, ...args], { env: { ...process.env, OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', ...env } }, (err, stdout, stderr) =>
-          resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [bin, ...args],
+          { env: { ...process.env, OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', ...env } },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
         ),
       );
     let dir: string;
@@ -80,22 +91,42 @@ describe('security: the smaller findings', () => {
 
     it('exits 2 (bad input) with a message when an @file is missing', async () => {
       const err: string[] = [];
-      const code = await run(['product', 'set', '3', '--settings', '@/nonexistent/settings.json'], { out: () => {}, err: (s) => err.push(s), isTTY: false, env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' } });
+      const code = await run(['product', 'set', '3', '--settings', '@/nonexistent/settings.json'], {
+        out: () => {},
+        err: (s) => err.push(s),
+        isTTY: false,
+        env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' },
+      });
       expect(code).to.equal(2);
-      expect(err.join('\n')).to.equal('overusage: --settings: cannot read "/nonexistent/settings.json" (no such file)');
-      const rates = await run(['rates', 'import', '--service', '1', '--file', '/nonexistent/rates.csv'], { out: () => {}, err: () => {}, isTTY: false, env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' } });
+      expect(err.join('\n')).to.equal(
+        'overusage: --settings: cannot read "/nonexistent/settings.json" (no such file)',
+      );
+      const rates = await run(['rates', 'import', '--service', '1', '--file', '/nonexistent/rates.csv'], {
+        out: () => {},
+        err: () => {},
+        isTTY: false,
+        env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error' },
+      });
       expect(rates).to.equal(2);
     });
 
     it('says in one line, without a Node stack, that MySQL cannot be reached or refused the login', async () => {
-      const gone = await overusage(dir, ['migrate'], { OVERUSAGE_DB: 'mysql://root@no-such-host.invalid:3306/overusage' });
+      const gone = await overusage(dir, ['migrate'], {
+        OVERUSAGE_DB: 'mysql://root@no-such-host.invalid:3306/overusage',
+      });
       expect(gone.code).to.equal(1);
-      expect(gone.stderr).to.match(/^overusage: cannot reach the database \(getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\)\n$/);
+      expect(gone.stderr).to.match(
+        /^overusage: cannot reach the database \(getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\)\n$/,
+      );
       // MariaDB runs here: a user it does not know
-      const refused = await overusage(dir, ['migrate'], { OVERUSAGE_DB: 'mysql://nobody_here:wrong@127.0.0.1:3306/overusage' });
+      const refused = await overusage(dir, ['migrate'], {
+        OVERUSAGE_DB: 'mysql://nobody_here:wrong@127.0.0.1:3306/overusage',
+      });
       expect(refused.code).to.equal(1);
       expect(refused.stderr, refused.stderr).not.to.match(/\n\s+at /);
-      expect(refused.stderr).to.match(/^overusage: (the database refused the login|cannot reach the database) \(/);
+      expect(refused.stderr).to.match(
+        /^overusage: (the database refused the login|cannot reach the database) \(/,
+      );
     });
   });
 });
@@ -106,8 +137,14 @@ describeEachEngine('security: the admin lines search', ({ db }) => {
     this.timeout(60_000);
     s = await buildWebStory(db().knex);
     // two descriptions that differ only where a wildcard would blur them
-    await db().knex('mod_overusage_lines').where({ id: s.ann.lineId }).update({ description: 'Traffic 50% over_limit in C:\\data' });
-    await db().knex('mod_overusage_lines').where({ id: s.jan.lineId }).update({ description: 'Traffic 500 overXlimit in C:data' });
+    await db()
+      .knex('mod_overusage_lines')
+      .where({ id: s.ann.lineId })
+      .update({ description: 'Traffic 50% over_limit in C:\\data' });
+    await db()
+      .knex('mod_overusage_lines')
+      .where({ id: s.jan.lineId })
+      .update({ description: 'Traffic 500 overXlimit in C:data' });
   });
 
   it('takes %, _ and \\ literally', async () => {

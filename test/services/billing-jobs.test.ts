@@ -82,12 +82,16 @@ describeEachEngine('evidence and upgrade suggestions', ({ db }) => {
     await s.mod.dailyBilling();
     expect(await knex('tblemails').where('subject', 'like', '%bigger plan%')).to.have.length(1);
     // the Dutch client stayed within the allowance: no suggestion
-    expect(await knex('mod_overusage_notices').where({ service_id: s.story.dutchServiceId })).to.have.length(0);
+    expect(await knex('mod_overusage_notices').where({ service_id: s.story.dutchServiceId })).to.have.length(
+      0,
+    );
   });
 
   it("escapes the client's name in the admin's copy of the suggestion", async () => {
     // a client chooses their own name: in the admin's HTML it is text, never markup
-    await knex('tblclients').where({ id: s.story.clientId }).update({ firstname: 'Eve <img src=x onerror=alert(1)>', lastname: 'O\'Hara & Co' });
+    await knex('tblclients')
+      .where({ id: s.story.clientId })
+      .update({ firstname: 'Eve <img src=x onerror=alert(1)>', lastname: "O'Hara & Co" });
     await threeMonthsOver();
     await s.mod.dailyBilling();
     const admin = await knex('tblemails').where('subject', 'like', 'Overusage:%periods in a row');

@@ -49,8 +49,21 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
         sim = createSimulator({ now: () => f.clock.nowMs() });
         m =
           version === 1
-            ? sim.addMaster({ name: 'v1', version: 1, zone: ZONE, resetPolicy: 'first_of_month', credentials: { apiId: 'apiid', apiKey: 'apikey' } })
-            : sim.addMaster({ name: 'v2', version: 2, zone: ZONE, resetPolicy: 'first_of_month', credentials: { token: 'tok' }, tls: true });
+            ? sim.addMaster({
+                name: 'v1',
+                version: 1,
+                zone: ZONE,
+                resetPolicy: 'first_of_month',
+                credentials: { apiId: 'apiid', apiKey: 'apikey' },
+              })
+            : sim.addMaster({
+                name: 'v2',
+                version: 2,
+                zone: ZONE,
+                resetPolicy: 'first_of_month',
+                credentials: { token: 'tok' },
+                tls: true,
+              });
         mod = createModule({
           knex,
           clock: f.clock,
@@ -67,15 +80,60 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
         await m.listen();
         const added =
           version === 1
-            ? await mod.masters.add({ name: 'sim', version: 1, baseUrl: m.url, apiId: 'apiid', apiKey: 'apikey', timeZone: ZONE, retries: 0 }, CLI_ACTOR)
-            : await mod.masters.add({ name: 'sim', version: 2, baseUrl: m.url, token: 'tok', tlsMode: 'pinned', tlsFingerprint: m.fingerprint256!, timeZone: ZONE, retries: 0 }, CLI_ACTOR);
-        await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '100 GB', prices: { EUR: { overage: '0.50' } }, clientCaps: { actions: ['throttle', 'suspend'], throttleMbps: 10 } }, CLI_ACTOR);
+            ? await mod.masters.add(
+                {
+                  name: 'sim',
+                  version: 1,
+                  baseUrl: m.url,
+                  apiId: 'apiid',
+                  apiKey: 'apikey',
+                  timeZone: ZONE,
+                  retries: 0,
+                },
+                CLI_ACTOR,
+              )
+            : await mod.masters.add(
+                {
+                  name: 'sim',
+                  version: 2,
+                  baseUrl: m.url,
+                  token: 'tok',
+                  tlsMode: 'pinned',
+                  tlsFingerprint: m.fingerprint256!,
+                  timeZone: ZONE,
+                  retries: 0,
+                },
+                CLI_ACTOR,
+              );
+        await mod.billing.setProduct(
+          story.productId,
+          {
+            unit: 'GB',
+            model: 'per_unit',
+            allowance: '100 GB',
+            prices: { EUR: { overage: '0.50' } },
+            clientCaps: { actions: ['throttle', 'suspend'], throttleMbps: 10 },
+          },
+          CLI_ACTOR,
+        );
         for (const [serviceId, clientId, id] of [
           [story.serviceId, story.clientId, ref.ann],
           [story.dutchServiceId, story.dutchClientId, ref.jan],
         ] as const) {
-          m.addServer({ id, hostname: `vps${id}.example.net`, node: { id: 1, name: 'node-1' }, clientId: 7, type: 'kvm', limitBytes: 0n, createdAt: '2012-01-01T00:00:00Z', profile: { kind: 'constant', bytesPerDay: 10n * GB } });
-          await mod.links.link({ serviceId, clientId, productId: story.productId, masterId: added.id, serverRef: String(id) }, CLI_ACTOR);
+          m.addServer({
+            id,
+            hostname: `vps${id}.example.net`,
+            node: { id: 1, name: 'node-1' },
+            clientId: 7,
+            type: 'kvm',
+            limitBytes: 0n,
+            createdAt: '2012-01-01T00:00:00Z',
+            profile: { kind: 'constant', bytesPerDay: 10n * GB },
+          });
+          await mod.links.link(
+            { serviceId, clientId, productId: story.productId, masterId: added.id, serverRef: String(id) },
+            CLI_ACTOR,
+          );
         }
         app = express();
         app.use(mod.web.router());
@@ -86,7 +144,11 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
         await sim?.close();
       });
 
-      const afterCron = () => mod.hooks().find((h) => h.name === 'AfterCronJob')!.handler({});
+      const afterCron = () =>
+        mod
+          .hooks()
+          .find((h) => h.name === 'AfterCronJob')!
+          .handler({});
       async function days(from: number, to: number, month = '05'): Promise<void> {
         for (let d = from; d <= to; d++) {
           f.clock.set(`2013-${month}-${String(d).padStart(2, '0')}T21:50:00Z`);
@@ -94,7 +156,11 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
         }
       }
       const server = (id: number) => m.server(id)!;
-      const throttled = (id: number) => (version === 1 ? server(id).nspeed === 10 : server(id).limits.network_incoming_bandwidth?.is_enabled === true && server(id).limits.network_incoming_bandwidth?.limit === 10);
+      const throttled = (id: number) =>
+        version === 1
+          ? server(id).nspeed === 10
+          : server(id).limits.network_incoming_bandwidth?.is_enabled === true &&
+            server(id).limits.network_incoming_bandwidth?.limit === 10;
       const api = (method: 'get' | 'put' | 'post', p: string, who: number, body?: object) => {
         const token = mod.web.issueToken({ type: 'client', id: who }).token;
         const r = request(app)[method](`${BASE}/api/v1/client${p}`).set('Authorization', `Bearer ${token}`);
@@ -103,40 +169,83 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
       /** the widget page as the client's browser gets it: token to cookie, then the page and its CSRF field */
       async function widgetPage(clientId: number) {
         const agent = request.agent(app);
-        await agent.get(`${BASE}/embed/client`).query({ token: mod.web.issueToken({ type: 'client', id: clientId }).token }).expect(303);
+        await agent
+          .get(`${BASE}/embed/client`)
+          .query({ token: mod.web.issueToken({ type: 'client', id: clientId }).token })
+          .expect(303);
         const page = await agent.get(`${BASE}/embed/client`).expect(200);
         return { agent, page, csrf: /name="csrf" value="([^"]+)"/.exec(page.text)![1]! };
       }
 
       it('sets a cap through the API (own services only, a bad amount refused) and on the Dutch widget', async () => {
         // someone else's service: not found, nothing written
-        const foreign = await api('put', `/services/${story.dutchServiceId}/cap`, story.clientId, { kind: 'money', amount: '25.00', action: 'throttle' });
+        const foreign = await api('put', `/services/${story.dutchServiceId}/cap`, story.clientId, {
+          kind: 'money',
+          amount: '25.00',
+          action: 'throttle',
+        });
         expect(foreign.status).to.equal(404);
-        const bad = await api('put', `/services/${story.serviceId}/cap`, story.clientId, { kind: 'money', amount: '25.001', action: 'throttle' });
+        const bad = await api('put', `/services/${story.serviceId}/cap`, story.clientId, {
+          kind: 'money',
+          amount: '25.001',
+          action: 'throttle',
+        });
         expect(bad.status).to.equal(422);
         expect(bad.body.error.code).to.equal('INVALID_INPUT');
-        const notAllowed = await api('put', `/services/${story.serviceId}/cap`, story.clientId, { kind: 'money', amount: '25', action: 'reboot' });
+        const notAllowed = await api('put', `/services/${story.serviceId}/cap`, story.clientId, {
+          kind: 'money',
+          amount: '25',
+          action: 'reboot',
+        });
         expect(notAllowed.status).to.equal(422);
         expect(await knex('mod_overusage_caps')).to.deep.equal([]);
 
-        const set = await api('put', `/services/${story.serviceId}/cap`, story.clientId, { kind: 'money', amount: '25.00', action: 'throttle' });
+        const set = await api('put', `/services/${story.serviceId}/cap`, story.clientId, {
+          kind: 'money',
+          amount: '25.00',
+          action: 'throttle',
+        });
         expect(set.status, set.text).to.equal(200);
-        expect(set.body).to.deep.include({ serviceId: story.serviceId, reached: null, options: { actions: ['throttle', 'suspend'], currency: 'EUR' } });
-        expect(set.body.cap).to.deep.include({ kind: 'money', amount: '25.00', currency: 'EUR', action: 'throttle' });
+        expect(set.body).to.deep.include({
+          serviceId: story.serviceId,
+          reached: null,
+          options: { actions: ['throttle', 'suspend'], currency: 'EUR' },
+        });
+        expect(set.body.cap).to.deep.include({
+          kind: 'money',
+          amount: '25.00',
+          currency: 'EUR',
+          action: 'throttle',
+        });
 
         // Jan on his widget, in Dutch: 30 (GB over the allowance), suspend; without the CSRF field refused
         const { agent, page, csrf } = await widgetPage(story.dutchClientId);
         expect(page.text).to.include('Uitgavenplafond');
-        expect(page.text).to.include('U hebt geen plafond ingesteld: overschrijding wordt volledig gefactureerd op uw volgende factuur.');
-        const form = { do: 'set_cap', service: String(story.dutchServiceId), kind: 'bytes', amount: '30', action: 'suspend' };
+        expect(page.text).to.include(
+          'U hebt geen plafond ingesteld: overschrijding wordt volledig gefactureerd op uw volgende factuur.',
+        );
+        const form = {
+          do: 'set_cap',
+          service: String(story.dutchServiceId),
+          kind: 'bytes',
+          amount: '30',
+          action: 'suspend',
+        };
         expect((await agent.post(`${BASE}/embed/client`).type('form').send(form)).status).to.equal(403);
-        const posted = await agent.post(`${BASE}/embed/client`).type('form').send({ csrf, ...form });
+        const posted = await agent
+          .post(`${BASE}/embed/client`)
+          .type('form')
+          .send({ csrf, ...form });
         expect(posted.status).to.equal(200);
         expect(posted.text).to.include('Uw plafond is ingesteld.');
         // 30 GB as typed, 2 decimals as every quantity the client reads: "30,00 GB"
-        expect(posted.text).to.include('Uw plafond: 30,00 GB aan overschrijding per maand. Wanneer het bereikt is, wordt uw server geschorst tot de volgende periode begint, en betaalt u nooit meer dan het plafond.');
+        expect(posted.text).to.include(
+          'Uw plafond: 30,00 GB aan overschrijding per maand. Wanneer het bereikt is, wordt uw server geschorst tot de volgende periode begint, en betaalt u nooit meer dan het plafond.',
+        );
         const caps = await knex('mod_overusage_caps').orderBy('id');
-        expect(caps.map((c) => [toNum(c.service_id), c.kind, toBig(c.amount), c.currency, c.action, c.status])).to.deep.equal([
+        expect(
+          caps.map((c) => [toNum(c.service_id), c.kind, toBig(c.amount), c.currency, c.action, c.status]),
+        ).to.deep.equal([
           [story.serviceId, 'money', 2500n, 'EUR', 'throttle', 'active'],
           [story.dutchServiceId, 'bytes', 30n * GB, null, 'suspend', 'active'],
         ]);
@@ -159,55 +268,83 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
         expect(throttled(ref.ann)).to.equal(false); // 149.93 GB < 150 GB
         await days(16, 16);
         expect(throttled(ref.ann)).to.equal(true); // 159.93 GB
-        if (version === 2) expect(server(ref.ann).limits.network_outgoing_bandwidth).to.deep.equal({ is_enabled: true, limit: 10, unit: 'Mbps' });
+        if (version === 2)
+          expect(server(ref.ann).limits.network_outgoing_bandwidth).to.deep.equal({
+            is_enabled: true,
+            limit: 10,
+            unit: 'Mbps',
+          });
         expect(server(ref.ann).suspended).to.equal(false);
-        const actions = await knex('mod_overusage_limit_actions').orderBy('id').select('service_id', 'action', 'status', 'allowance_bytes');
+        const actions = await knex('mod_overusage_limit_actions')
+          .orderBy('id')
+          .select('service_id', 'action', 'status', 'allowance_bytes');
         // the bytes at which each acted: 100 GB + 30 GB, and 100 GB + €25.00 ÷ €0.50 per GB
-        expect(actions.map((a) => [toNum(a.service_id), a.action, a.status, toBig(a.allowance_bytes)])).to.deep.equal([
+        expect(
+          actions.map((a) => [toNum(a.service_id), a.action, a.status, toBig(a.allowance_bytes)]),
+        ).to.deep.equal([
           [story.dutchServiceId, 'suspend', 'applied', 130n * GB],
           [story.serviceId, 'throttle', 'applied', 150n * GB],
         ]);
         const annCap = await api('get', `/services/${story.serviceId}/cap`, story.clientId);
         expect(annCap.body.reached).to.equal('throttle');
         const { page } = await widgetPage(story.clientId);
-        expect(page.text).to.include('The cap is reached: your server is slowed down until the next period starts.');
+        expect(page.text).to.include(
+          'The cap is reached: your server is slowed down until the next period starts.',
+        );
         expect(page.text).to.include('Your cap: €25.00 of overusage a month.');
         const jan = await widgetPage(story.dutchClientId);
-        expect(jan.page.text).to.include('Het plafond is bereikt: uw server is geschorst tot de volgende periode begint.');
+        expect(jan.page.text).to.include(
+          'Het plafond is bereikt: uw server is geschorst tot de volgende periode begint.',
+        );
       });
 
-      it('lifts Ann\'s throttle at once when she lifts her cap, audited', async () => {
+      it("lifts Ann's throttle at once when she lifts her cap, audited", async () => {
         await days(17, 20);
         const lifted = await api('post', `/services/${story.serviceId}/cap/lift`, story.clientId);
         expect(lifted.status).to.equal(200);
         expect(lifted.body).to.deep.include({ cap: null, reached: null });
         expect(throttled(ref.ann)).to.equal(false);
         if (version === 1) expect(server(ref.ann).nspeed).to.equal(0);
-        const a = await knex('mod_overusage_limit_actions').where({ service_id: story.serviceId }).first('status', 'lift_reason');
+        const a = await knex('mod_overusage_limit_actions')
+          .where({ service_id: story.serviceId })
+          .first('status', 'lift_reason');
         expect([a.status, a.lift_reason]).to.deep.equal(['lifted', 'policy_changed']);
-        expect(await knex('mod_overusage_audit').where({ action: 'cap.lifted', entity_id: String(story.serviceId) })).to.have.length(1);
+        expect(
+          await knex('mod_overusage_audit').where({
+            action: 'cap.lifted',
+            entity_id: String(story.serviceId),
+          }),
+        ).to.have.length(1);
         // Jan is still suspended: his cap stands
         expect(server(ref.jan).suspended).to.equal(true);
       });
 
-      it('lifts Jan\'s suspension when the next period starts, and bills May at most his cap (30 GB × €0.50 = €15.00)', async () => {
+      it("lifts Jan's suspension when the next period starts, and bills May at most his cap (30 GB × €0.50 = €15.00)", async () => {
         await days(21, 31);
         expect(server(ref.jan).suspended).to.equal(true);
         await days(1, 1, '06');
         expect(server(ref.jan).suspended).to.equal(false);
-        const a = await knex('mod_overusage_limit_actions').where({ service_id: story.dutchServiceId }).first('status', 'lift_reason');
+        const a = await knex('mod_overusage_limit_actions')
+          .where({ service_id: story.dutchServiceId })
+          .first('status', 'lift_reason');
         expect([a.status, a.lift_reason]).to.deep.equal(['lifted', 'next_period']);
         await mod.rating.rateClosedPeriods();
-        const may = await knex('mod_overusage_charges').where({ service_id: story.dutchServiceId, period_start: '2013-05-01' }).first();
+        const may = await knex('mod_overusage_charges')
+          .where({ service_id: story.dutchServiceId, period_start: '2013-05-01' })
+          .first();
         // he used well over 130 GB (the simulator keeps counting), yet the line bills the cap
         expect(toBig(may.over_bytes) > 30n * GB).to.equal(true);
         expect(toBig(may.amount_minor)).to.equal(1500n);
         expect(JSON.parse(may.explanation).rated).to.deep.include({ capped: true, capMinor: '1500' });
         // Ann lifted hers before the period ended: her May bills in full (> €15.00 at 10 GB a day)
-        const annMay = await knex('mod_overusage_charges').where({ service_id: story.serviceId, period_start: '2013-05-01' }).first();
+        const annMay = await knex('mod_overusage_charges')
+          .where({ service_id: story.serviceId, period_start: '2013-05-01' })
+          .first();
         expect(JSON.parse(annMay.explanation).rated.capped).to.equal(false);
         // the cap stays for June: Jan's June is watched against it again
-        expect((await api('get', `/services/${story.dutchServiceId}/cap`, story.dutchClientId)).body.cap).to.deep.include({ kind: 'bytes', amount: String(30n * GB), action: 'suspend' });
+        expect(
+          (await api('get', `/services/${story.dutchServiceId}/cap`, story.dutchClientId)).body.cap,
+        ).to.deep.include({ kind: 'bytes', amount: String(30n * GB), action: 'suspend' });
       });
     });
   }

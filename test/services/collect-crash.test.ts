@@ -32,24 +32,66 @@ describeEachEngine('collect after a run died, and beside a live one', ({ db }) =
   let masterId: number;
   const leaseName = () => `collect:master:${masterId}`;
 
-  const env = () => ({ OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'info', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex') });
+  const env = () => ({
+    OVERUSAGE_DATA_DIR: dir,
+    OVERUSAGE_LOG_LEVEL: 'info',
+    OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+  });
   const knex = () => db().knex;
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-crash-collect-'));
     sim = createSimulator({ now: () => Date.now() });
-    fx = await buildModule(knex(), { start: new Date().toISOString(), gatewayFor: (s) => createSolusVmGateway(s) });
-    master = sim.addMaster({ name: 'nl-1', version: 1, zone: 'Europe/Brussels', resetPolicy: 'first_of_month', credentials: { apiId: 'id', apiKey: 'k3y-secret' } });
-    master.addServers(SERVICES, { idStart: 100, node: { id: 1, name: 'node-1' }, clientId: 7, type: 'kvm', limitBytes: 0n, createdAt: '2012-01-01T00:00:00', profile: { kind: 'constant', bytesPerDay: 1n << 30n } });
+    fx = await buildModule(knex(), {
+      start: new Date().toISOString(),
+      gatewayFor: (s) => createSolusVmGateway(s),
+    });
+    master = sim.addMaster({
+      name: 'nl-1',
+      version: 1,
+      zone: 'Europe/Brussels',
+      resetPolicy: 'first_of_month',
+      credentials: { apiId: 'id', apiKey: 'k3y-secret' },
+    });
+    master.addServers(SERVICES, {
+      idStart: 100,
+      node: { id: 1, name: 'node-1' },
+      clientId: 7,
+      type: 'kvm',
+      limitBytes: 0n,
+      createdAt: '2012-01-01T00:00:00',
+      profile: { kind: 'constant', bytesPerDay: 1n << 30n },
+    });
     await master.listen();
-    const added = await fx.mod.masters.add({ name: 'nl-1', version: 1, baseUrl: master.url, apiId: 'id', apiKey: 'k3y-secret', timeZone: 'Europe/Brussels', concurrency: 4, retries: 0 }, CLI_ACTOR);
+    const added = await fx.mod.masters.add(
+      {
+        name: 'nl-1',
+        version: 1,
+        baseUrl: master.url,
+        apiId: 'id',
+        apiKey: 'k3y-secret',
+        timeZone: 'Europe/Brussels',
+        concurrency: 4,
+        retries: 0,
+      },
+      CLI_ACTOR,
+    );
     masterId = added.id;
-    await fx.mod.links.linkMany(Array.from({ length: SERVICES }, (_, i) => ({ serviceId: 1 + i, clientId: 7, masterId, serverRef: String(100 + i) })), CLI_ACTOR);
+    await fx.mod.links.linkMany(
+      Array.from({ length: SERVICES }, (_, i) => ({
+        serviceId: 1 + i,
+        clientId: 7,
+        masterId,
+        serverRef: String(100 + i),
+      })),
+      CLI_ACTOR,
+    );
   });
 
   afterEach(async function () {
     this.timeout(60_000);
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    for (const p of procs)
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
     procs = [];
     await fx?.mod.close();
@@ -68,11 +110,15 @@ describeEachEngine('collect after a run died, and beside a live one', ({ db }) =
     await master.setFaults({ timeout: true });
     master.resetStats();
     // on a Galera cluster the killed run writes through node 2 and the runs after it through node 3
-    const p = overusage(['--db', onNode(db().url, 1), '--zone', 'Europe/Brussels', '--json', 'collect'], env());
+    const p = overusage(
+      ['--db', onNode(db().url, 1), '--zone', 'Europe/Brussels', '--json', 'collect'],
+      env(),
+    );
     procs.push(p);
     const pid = p.child.pid!;
     await until(`the first collect (pid ${pid}) to hold the lease and be reading`, async () => {
-      if (p.child.exitCode !== null) throw new Error(`the first collect ended early (${p.child.exitCode}): ${p.stderr()}`);
+      if (p.child.exitCode !== null)
+        throw new Error(`the first collect ended early (${p.child.exitCode}): ${p.stderr()}`);
       const lease = await knex()('mod_overusage_locks').where({ name: leaseName() }).first();
       return Boolean(lease) && Number(lease.pid) === pid && master.stats().requests >= 1;
     });
@@ -90,7 +136,10 @@ describeEachEngine('collect after a run died, and beside a live one', ({ db }) =
   }
 
   async function samplesPerService(): Promise<number[]> {
-    const rows = await knex()('mod_overusage_samples').groupBy('service_id').select('service_id').count({ n: '*' });
+    const rows = await knex()('mod_overusage_samples')
+      .groupBy('service_id')
+      .select('service_id')
+      .count({ n: '*' });
     return rows.map((r) => Number(r.n));
   }
 
@@ -99,7 +148,10 @@ describeEachEngine('collect after a run died, and beside a live one', ({ db }) =
     const dead = await killedRun();
     // The rerun comes well within the dead lease's 120 s. Its process differs (so the lease is
     // not its own), its host is the same, and the dead pid no longer runs: taken over at once.
-    const p = overusage(['--db', onNode(db().url, 2), '--zone', 'Europe/Brussels', '--json', 'collect'], env());
+    const p = overusage(
+      ['--db', onNode(db().url, 2), '--zone', 'Europe/Brussels', '--json', 'collect'],
+      env(),
+    );
     procs.push(p);
     const done = await p.exited;
     expect(done.code, p.stderr()).to.equal(0);
@@ -109,13 +161,33 @@ describeEachEngine('collect after a run died, and beside a live one', ({ db }) =
     expect(summary.abandonedRuns).to.deep.equal([{ runId: dead.runId, owner: dead.owner, message: why }]);
     // 30 services, none sampled by the dead run (it hung on its first read): 30 read, no gap
     expect(summary).to.deep.include({ services: SERVICES, readOk: SERVICES, already: 0, failed: 0, gaps: 0 });
-    expect(summary.masters).to.deep.equal([{ masterId, name: 'nl-1', status: 'done', read: SERVICES, failed: 0, message: null, tookOverFrom: dead.owner }]);
+    expect(summary.masters).to.deep.equal([
+      {
+        masterId,
+        name: 'nl-1',
+        status: 'done',
+        read: SERVICES,
+        failed: 0,
+        message: null,
+        tookOverFrom: dead.owner,
+      },
+    ]);
     expect(master.stats().requests).to.equal(SERVICES);
-    const events = p.stderr().trim().split('\n').map((l) => JSON.parse(l) as { event: string; runId?: number; from?: string });
-    expect(events.filter((e) => e.event === 'collect.run_abandoned').map((e) => e.runId)).to.deep.equal([dead.runId]);
-    expect(events.filter((e) => e.event === 'collect.lease_taken_over').map((e) => e.from)).to.deep.equal([dead.owner]);
+    const events = p
+      .stderr()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; runId?: number; from?: string });
+    expect(events.filter((e) => e.event === 'collect.run_abandoned').map((e) => e.runId)).to.deep.equal([
+      dead.runId,
+    ]);
+    expect(events.filter((e) => e.event === 'collect.lease_taken_over').map((e) => e.from)).to.deep.equal([
+      dead.owner,
+    ]);
     // the record: the dead run abandoned with why, this one finished; one sample per service
-    const runs = await knex()('mod_overusage_runs').orderBy('id').select('id', 'status', 'message', 'finished_at');
+    const runs = await knex()('mod_overusage_runs')
+      .orderBy('id')
+      .select('id', 'status', 'message', 'finished_at');
     expect(runs.map((r) => [Number(r.id), r.status, r.message])).to.deep.equal([
       [dead.runId, 'abandoned', why],
       [summary.runId, 'finished', null],
@@ -131,16 +203,34 @@ describeEachEngine('collect after a run died, and beside a live one', ({ db }) =
     const dead = await killedRun();
     const out: string[] = [];
     const err: string[] = [];
-    const code = await run(['--db', onNode(db().url, 2), '--zone', 'Europe/Brussels', 'collect'], { out: (t) => out.push(t), err: (t) => err.push(t), isTTY: false, env: { ...env(), OVERUSAGE_LOG_LEVEL: 'error' } });
+    const code = await run(['--db', onNode(db().url, 2), '--zone', 'Europe/Brussels', 'collect'], {
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+      isTTY: false,
+      env: { ...env(), OVERUSAGE_LOG_LEVEL: 'error' },
+    });
     expect(code, err.join('\n')).to.equal(0);
     const lines = out.join('\n').split('\n');
     expect(lines).to.have.length(3);
-    expect(lines[0]).to.match(/^collect \d{4}-\d\d-\d\d: 30 read, 0 already sampled, 0 failed, 0 gaps, 0 resets in \d+\.\d s$/);
-    expect(lines[1]).to.equal(`  run ${dead.runId} abandoned: its process (${dead.pid}) on this host is gone`);
-    expect(lines[2]).to.equal(`  nl-1: took the lease over from process ${dead.pid} on this host, which is gone`);
+    expect(lines[0]).to.match(
+      /^collect \d{4}-\d\d-\d\d: 30 read, 0 already sampled, 0 failed, 0 gaps, 0 resets in \d+\.\d s$/,
+    );
+    expect(lines[1]).to.equal(
+      `  run ${dead.runId} abandoned: its process (${dead.pid}) on this host is gone`,
+    );
+    expect(lines[2]).to.equal(
+      `  nl-1: took the lease over from process ${dead.pid} on this host, which is gone`,
+    );
     // the admin tab's dashboard lists the latest runs: the dead one as abandoned, with why
-    const page = await fx.mod.web.adminOutput({ adminid: 1, request: { method: 'GET', query: {}, body: {} } } as never);
-    expect(page).to.match(new RegExp(`<td>${dead.runId}</td><td>[^<]+</td><td>abandoned</td>(<td[^>]*>0</td>){4}<td class="ou-hide-narrow">abandoned: its process \\(${dead.pid}\\) on this host is gone</td>`));
+    const page = await fx.mod.web.adminOutput({
+      adminid: 1,
+      request: { method: 'GET', query: {}, body: {} },
+    } as never);
+    expect(page).to.match(
+      new RegExp(
+        `<td>${dead.runId}</td><td>[^<]+</td><td>abandoned</td>(<td[^>]*>0</td>){4}<td class="ou-hide-narrow">abandoned: its process \\(${dead.pid}\\) on this host is gone</td>`,
+      ),
+    );
   });
 
   it('respects a lease a live run on another host holds, says whose it is, exits 4, and abandons only a run that gave no sign of life', async function () {
@@ -153,24 +243,51 @@ describeEachEngine('collect after a run died, and beside a live one', ({ db }) =
     const stale = `${OTHER_HOST}:977:deadbeef`;
     const nowMs = Date.now();
     const at = (ms: number) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
-    await knex()('mod_overusage_locks').insert({ name: leaseName(), owner: live, host: OTHER_HOST, pid: 4242, acquired_at: at(nowMs), expires_at: at(nowMs + 600_000) });
+    await knex()('mod_overusage_locks').insert({
+      name: leaseName(),
+      owner: live,
+      host: OTHER_HOST,
+      pid: 4242,
+      acquired_at: at(nowMs),
+      expires_at: at(nowMs + 600_000),
+    });
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Brussels' }).format(new Date(nowMs));
     await knex()('mod_overusage_runs').insert([
-      { kind: 'collect', sample_date: today, owner: stale, status: 'running', started_at: at(nowMs - 600_000) },
+      {
+        kind: 'collect',
+        sample_date: today,
+        owner: stale,
+        status: 'running',
+        started_at: at(nowMs - 600_000),
+      },
       { kind: 'collect', sample_date: today, owner: live, status: 'running', started_at: at(nowMs - 5_000) },
     ]);
     master.resetStats();
     const out: string[] = [];
     const err: string[] = [];
-    const code = await run(['--db', onNode(db().url, 2), '--zone', 'Europe/Brussels', 'collect'], { out: (t) => out.push(t), err: (t) => err.push(t), isTTY: false, env: { ...env(), OVERUSAGE_LOG_LEVEL: 'error' } });
+    const code = await run(['--db', onNode(db().url, 2), '--zone', 'Europe/Brussels', 'collect'], {
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+      isTTY: false,
+      env: { ...env(), OVERUSAGE_LOG_LEVEL: 'error' },
+    });
     expect(code, err.join('\n')).to.equal(4);
     const lines = out.join('\n').split('\n');
     // the lease had 600 s to run when inserted; the seconds left are counted when the run asks
     expect(lines).to.have.length(3);
-    expect(lines[0]).to.match(/^collect \d{4}-\d\d-\d\d: 0 read, 0 already sampled, 0 failed, 30 gaps, 0 resets in \d+\.\d s$/);
+    expect(lines[0]).to.match(
+      /^collect \d{4}-\d\d-\d\d: 0 read, 0 already sampled, 0 failed, 30 gaps, 0 resets in \d+\.\d s$/,
+    );
     const staleId = Number((await knex()('mod_overusage_runs').where({ owner: stale }).first()).id);
-    expect(lines[1]).to.match(new RegExp(`^ {2}run ${staleId} abandoned: it holds no lease and gave no sign of life since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$`));
-    const held = /^ {2}nl-1: locked \(another run holds its lease \(process 4242 on host billing-2\.example\.net, lease runs (\d+) s more unless renewed\) and samples it\)$/.exec(lines[2]!);
+    expect(lines[1]).to.match(
+      new RegExp(
+        `^ {2}run ${staleId} abandoned: it holds no lease and gave no sign of life since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$`,
+      ),
+    );
+    const held =
+      /^ {2}nl-1: locked \(another run holds its lease \(process 4242 on host billing-2\.example\.net, lease runs (\d+) s more unless renewed\) and samples it\)$/.exec(
+        lines[2]!,
+      );
     expect(held, lines[2]).to.not.equal(null);
     expect(Number(held![1])).to.be.within(540, 600);
     // not a single call to the master the other run holds; its lease and its run untouched
@@ -187,13 +304,26 @@ describeEachEngine('collect after a run died, and beside a live one', ({ db }) =
 
     // the same with --json: one document on stdout, the same exit code, the holder named in it
     const json: string[] = [];
-    const code2 = await run(['--db', onNode(db().url, 2), '--zone', 'Europe/Brussels', '--json', 'collect'], { out: (t) => json.push(t), err: () => {}, isTTY: false, env: { ...env(), OVERUSAGE_LOG_LEVEL: 'error' } });
+    const code2 = await run(['--db', onNode(db().url, 2), '--zone', 'Europe/Brussels', '--json', 'collect'], {
+      out: (t) => json.push(t),
+      err: () => {},
+      isTTY: false,
+      env: { ...env(), OVERUSAGE_LOG_LEVEL: 'error' },
+    });
     expect(code2).to.equal(4);
     const summary = JSON.parse(json.join('\n'));
     expect(summary.abandonedRuns).to.deep.equal([]);
     expect(summary.masters).to.have.length(1);
-    expect(summary.masters[0]).to.deep.include({ masterId, name: 'nl-1', status: 'locked', read: 0, failed: 0 });
-    expect(summary.masters[0].message).to.match(/^another run holds its lease \(process 4242 on host billing-2\.example\.net, lease runs \d+ s more unless renewed\) and samples it$/);
+    expect(summary.masters[0]).to.deep.include({
+      masterId,
+      name: 'nl-1',
+      status: 'locked',
+      read: 0,
+      failed: 0,
+    });
+    expect(summary.masters[0].message).to.match(
+      /^another run holds its lease \(process 4242 on host billing-2\.example\.net, lease runs \d+ s more unless renewed\) and samples it$/,
+    );
   });
 });
 
@@ -209,11 +339,20 @@ describe('collect --json when the database cannot be reached', () => {
     });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-nodb-'));
     try {
-      const p = overusage(['--db', `mysql://root@127.0.0.1:${port}/overusage`, '--json', 'collect'], { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'debug', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex') });
+      const p = overusage(['--db', `mysql://root@127.0.0.1:${port}/overusage`, '--json', 'collect'], {
+        OVERUSAGE_DATA_DIR: dir,
+        OVERUSAGE_LOG_LEVEL: 'debug',
+        OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+      });
       const done = await p.exited;
       expect(done.code).to.equal(1);
       // the whole of stdout parses as one document: nothing of knex's or of a stack before it
-      expect(JSON.parse(p.stdout())).to.deep.equal({ error: { code: 'FAILURE', message: `cannot reach the database (connect ECONNREFUSED 127.0.0.1:${port})` } });
+      expect(JSON.parse(p.stdout())).to.deep.equal({
+        error: {
+          code: 'FAILURE',
+          message: `cannot reach the database (connect ECONNREFUSED 127.0.0.1:${port})`,
+        },
+      });
       expect(p.stderr()).to.not.match(/^\s+at /m);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -50,9 +50,16 @@ describe('collect while its MariaDB server dies (a private mariadbd, killed)', f
     await server?.destroy();
   });
 
-  const sql = (q: string) => execFileSync('mariadb', ['-h', '127.0.0.1', '-P', String(server.port), '-u', 'root', '-N', '-e', q], { encoding: 'utf8' }).trim();
+  const sql = (q: string) =>
+    execFileSync('mariadb', ['-h', '127.0.0.1', '-P', String(server.port), '-u', 'root', '-N', '-e', q], {
+      encoding: 'utf8',
+    }).trim();
   const count = (table: string) => Number(sql(`select count(*) from ${name}.${table}`));
-  const env = () => ({ OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'warn', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex') });
+  const env = () => ({
+    OVERUSAGE_DATA_DIR: dir,
+    OVERUSAGE_LOG_LEVEL: 'warn',
+    OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+  });
   const collect = () => {
     const p = overusage(['--db', server.url(name), '--zone', 'Europe/Brussels', '--json', 'collect'], env());
     procs.push(p);
@@ -66,18 +73,56 @@ describe('collect while its MariaDB server dies (a private mariadbd, killed)', f
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-db-loss-'));
     database = openDatabase(server.url(name));
     sim = createSimulator({ now: () => Date.now() });
-    fx = await buildModule(database.knex, { start: new Date().toISOString(), gatewayFor: (s) => createSolusVmGateway(s) });
-    master = sim.addMaster({ name: 'nl-1', version: 1, zone: 'Europe/Brussels', resetPolicy: 'first_of_month', credentials: { apiId: 'id', apiKey: 'key' } });
-    master.addServers(SERVICES, { idStart: 100, node: { id: 1, name: 'node-1' }, clientId: 7, type: 'kvm', limitBytes: 0n, createdAt: '2012-01-01T00:00:00', profile: { kind: 'constant', bytesPerDay: 1n << 30n } });
+    fx = await buildModule(database.knex, {
+      start: new Date().toISOString(),
+      gatewayFor: (s) => createSolusVmGateway(s),
+    });
+    master = sim.addMaster({
+      name: 'nl-1',
+      version: 1,
+      zone: 'Europe/Brussels',
+      resetPolicy: 'first_of_month',
+      credentials: { apiId: 'id', apiKey: 'key' },
+    });
+    master.addServers(SERVICES, {
+      idStart: 100,
+      node: { id: 1, name: 'node-1' },
+      clientId: 7,
+      type: 'kvm',
+      limitBytes: 0n,
+      createdAt: '2012-01-01T00:00:00',
+      profile: { kind: 'constant', bytesPerDay: 1n << 30n },
+    });
     await master.listen();
-    await fx.mod.masters.add({ name: 'nl-1', version: 1, baseUrl: master.url, apiId: 'id', apiKey: 'key', timeZone: 'Europe/Brussels', concurrency: 8, retries: 0 }, CLI_ACTOR);
-    await fx.mod.links.linkMany(Array.from({ length: SERVICES }, (_, i) => ({ serviceId: 1 + i, clientId: 7, masterId: 1, serverRef: String(100 + i) })), CLI_ACTOR);
+    await fx.mod.masters.add(
+      {
+        name: 'nl-1',
+        version: 1,
+        baseUrl: master.url,
+        apiId: 'id',
+        apiKey: 'key',
+        timeZone: 'Europe/Brussels',
+        concurrency: 8,
+        retries: 0,
+      },
+      CLI_ACTOR,
+    );
+    await fx.mod.links.linkMany(
+      Array.from({ length: SERVICES }, (_, i) => ({
+        serviceId: 1 + i,
+        clientId: 7,
+        masterId: 1,
+        serverRef: String(100 + i),
+      })),
+      CLI_ACTOR,
+    );
     await fx.mod.close();
     await database.knex.destroy();
   });
 
   afterEach(async () => {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    for (const p of procs)
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
     procs.length = 0;
     await sim?.close();
@@ -87,10 +132,15 @@ describe('collect while its MariaDB server dies (a private mariadbd, killed)', f
 
   /** Runs until its first batch of 500 samples is in, then the server is killed. */
   async function killServerAfterFirstBatch(p: Proc): Promise<void> {
-    await until('the first batch of 500 samples to be written', () => {
-      if (p.child.exitCode !== null) throw new Error(`collect ended before the kill (${p.child.exitCode}): ${p.stderr()}`);
-      return count('mod_overusage_samples') >= 500;
-    }, 120_000);
+    await until(
+      'the first batch of 500 samples to be written',
+      () => {
+        if (p.child.exitCode !== null)
+          throw new Error(`collect ended before the kill (${p.child.exitCode}): ${p.stderr()}`);
+        return count('mod_overusage_samples') >= 500;
+      },
+      120_000,
+    );
     await server.kill();
   }
 
@@ -107,7 +157,11 @@ describe('collect while its MariaDB server dies (a private mariadbd, killed)', f
     expect(summary).to.deep.include({ services: SERVICES, readOk: SERVICES, failed: 0, gaps: 0 });
     expect(p.stderr()).to.match(/"event":"db\.reconnecting"/);
     // 1 100 services, 1 sample each: no duplicate, none lost
-    expect(sql(`select count(*), count(distinct service_id), min(n), max(n) from (select service_id, count(*) n from ${name}.mod_overusage_samples group by service_id) t`)).to.equal('1100\t1100\t1\t1');
+    expect(
+      sql(
+        `select count(*), count(distinct service_id), min(n), max(n) from (select service_id, count(*) n from ${name}.mod_overusage_samples group by service_id) t`,
+      ),
+    ).to.equal('1100\t1100\t1\t1');
     expect(sql(`select id, status from ${name}.mod_overusage_runs order by id`)).to.equal('1\tfinished');
   });
 
@@ -119,7 +173,9 @@ describe('collect while its MariaDB server dies (a private mariadbd, killed)', f
     expect(done.code).to.equal(1);
     const out = JSON.parse(p.stdout()) as { error: { code: string; message: string } };
     expect(out.error.code).to.equal('DATABASE_GONE');
-    expect(out.error.message).to.match(/still so after \d+ attempts over \d+\.\d s; run 1 stays marked running until the next collect marks it abandoned\. Run the command again once the database is back: what was done is kept, and collect reads only the services still missing$/);
+    expect(out.error.message).to.match(
+      /still so after \d+ attempts over \d+\.\d s; run 1 stays marked running until the next collect marks it abandoned\. Run the command again once the database is back: what was done is kept, and collect reads only the services still missing$/,
+    );
 
     await server.start();
     const kept = count('mod_overusage_samples');
@@ -135,7 +191,11 @@ describe('collect while its MariaDB server dies (a private mariadbd, killed)', f
     // by hand: 1 100 services less those kept are read again, and no more
     expect(summary).to.deep.include({ readOk: SERVICES - kept, already: kept, failed: 0 });
     expect(master.stats().requests).to.equal(SERVICES - kept);
-    expect(sql(`select count(*), count(distinct service_id) from ${name}.mod_overusage_samples`)).to.equal('1100\t1100');
-    expect(sql(`select id, status from ${name}.mod_overusage_runs order by id`)).to.equal('1\tabandoned\n2\tfinished');
+    expect(sql(`select count(*), count(distinct service_id) from ${name}.mod_overusage_samples`)).to.equal(
+      '1100\t1100',
+    );
+    expect(sql(`select id, status from ${name}.mod_overusage_runs order by id`)).to.equal(
+      '1\tabandoned\n2\tfinished',
+    );
   });
 });

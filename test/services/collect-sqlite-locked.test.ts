@@ -34,19 +34,57 @@ describe('collect while another process holds the SQLite database', function () 
     file = path.join(dir, 'overusage.sqlite');
     const db = openDatabase(`sqlite:${file}`);
     sim = createSimulator({ now: () => Date.now() });
-    const fx = await buildModule(db.knex, { start: new Date().toISOString(), gatewayFor: (s) => createSolusVmGateway(s) });
-    master = sim.addMaster({ name: 'nl-1', version: 1, zone: 'Europe/Brussels', resetPolicy: 'first_of_month', credentials: { apiId: 'id', apiKey: 'key' } });
-    master.addServers(SERVICES, { idStart: 100, node: { id: 1, name: 'node-1' }, clientId: 7, type: 'kvm', limitBytes: 0n, createdAt: '2012-01-01T00:00:00', profile: { kind: 'constant', bytesPerDay: 1n << 30n } });
+    const fx = await buildModule(db.knex, {
+      start: new Date().toISOString(),
+      gatewayFor: (s) => createSolusVmGateway(s),
+    });
+    master = sim.addMaster({
+      name: 'nl-1',
+      version: 1,
+      zone: 'Europe/Brussels',
+      resetPolicy: 'first_of_month',
+      credentials: { apiId: 'id', apiKey: 'key' },
+    });
+    master.addServers(SERVICES, {
+      idStart: 100,
+      node: { id: 1, name: 'node-1' },
+      clientId: 7,
+      type: 'kvm',
+      limitBytes: 0n,
+      createdAt: '2012-01-01T00:00:00',
+      profile: { kind: 'constant', bytesPerDay: 1n << 30n },
+    });
     await master.listen();
-    await fx.mod.masters.add({ name: 'nl-1', version: 1, baseUrl: master.url, apiId: 'id', apiKey: 'key', timeZone: 'Europe/Brussels', concurrency: 8, retries: 0 }, CLI_ACTOR);
-    await fx.mod.links.linkMany(Array.from({ length: SERVICES }, (_, i) => ({ serviceId: 1 + i, clientId: 7, masterId: 1, serverRef: String(100 + i) })), CLI_ACTOR);
+    await fx.mod.masters.add(
+      {
+        name: 'nl-1',
+        version: 1,
+        baseUrl: master.url,
+        apiId: 'id',
+        apiKey: 'key',
+        timeZone: 'Europe/Brussels',
+        concurrency: 8,
+        retries: 0,
+      },
+      CLI_ACTOR,
+    );
+    await fx.mod.links.linkMany(
+      Array.from({ length: SERVICES }, (_, i) => ({
+        serviceId: 1 + i,
+        clientId: 7,
+        masterId: 1,
+        serverRef: String(100 + i),
+      })),
+      CLI_ACTOR,
+    );
     await fx.mod.close();
     await db.knex.destroy();
     await master.setFaults({ latencyMs: 20 });
   });
 
   afterEach(async () => {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    for (const p of procs)
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
     procs.length = 0;
     await sim?.close();
@@ -55,7 +93,11 @@ describe('collect while another process holds the SQLite database', function () 
 
   const collect = () => {
     // the default writer: SQLite writes in a worker thread
-    const p = overusage(['--db', `sqlite:${file}`, '--zone', 'Europe/Brussels', '--json', 'collect'], { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'warn', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex') });
+    const p = overusage(['--db', `sqlite:${file}`, '--zone', 'Europe/Brussels', '--json', 'collect'], {
+      OVERUSAGE_DATA_DIR: dir,
+      OVERUSAGE_LOG_LEVEL: 'warn',
+      OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+    });
     procs.push(p);
     return p;
   };
@@ -71,10 +113,15 @@ describe('collect while another process holds the SQLite database', function () 
 
   /** Waits for the first batch of 500, then takes the write lock from this process. */
   async function lockAfterFirstBatch(p: Proc): Promise<Sqlite.Database> {
-    await until('the first batch of 500 samples', () => {
-      if (p.child.exitCode !== null) throw new Error(`collect ended early (${p.child.exitCode}): ${p.stderr()}`);
-      return count('select count(*) n from mod_overusage_samples') >= 500;
-    }, 120_000);
+    await until(
+      'the first batch of 500 samples',
+      () => {
+        if (p.child.exitCode !== null)
+          throw new Error(`collect ended early (${p.child.exitCode}): ${p.stderr()}`);
+        return count('select count(*) n from mod_overusage_samples') >= 500;
+      },
+      120_000,
+    );
     const holder = new Sqlite(file);
     holder.pragma('busy_timeout = 30000');
     holder.exec('BEGIN EXCLUSIVE');
@@ -89,7 +136,12 @@ describe('collect while another process holds the SQLite database', function () 
     holder.close();
     const done = await p.exited;
     expect(done.code, p.stderr()).to.equal(0);
-    expect(JSON.parse(p.stdout())).to.deep.include({ services: SERVICES, readOk: SERVICES, failed: 0, gaps: 0 });
+    expect(JSON.parse(p.stdout())).to.deep.include({
+      services: SERVICES,
+      readOk: SERVICES,
+      failed: 0,
+      gaps: 0,
+    });
     expect(count('select count(*) n from mod_overusage_samples')).to.equal(SERVICES);
     expect(count('select count(distinct service_id) n from mod_overusage_samples')).to.equal(SERVICES);
   });

@@ -2,7 +2,13 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory, closeMay, disputeLine, type BillingStory, type StoryMoney } from '../support/billing-story.js';
+import {
+  buildBillingStory,
+  closeMay,
+  disputeLine,
+  type BillingStory,
+  type StoryMoney,
+} from '../support/billing-story.js';
 
 const ADMIN = { type: 'admin' as const, id: '1' };
 
@@ -32,7 +38,12 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     const line = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
     const renewal = toNum(line.invoice_id);
     const paid = await s.f.panel.api.getInvoice(renewal);
-    await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-03 10:00:00',
+    });
     const d = await disputeLine(s, toNum(line.id));
     expect(d.holdState).to.equal('refund_decision');
     s.f.clock.set('2013-06-10T09:00:00Z');
@@ -41,58 +52,120 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
 
   /** The client's invoices other than the renewal: the credit notes, with their lines. */
   async function notesOf(s: BillingStory, renewal: number) {
-    const rows = await knex('tblinvoices').where({ userid: s.story.clientId }).whereNot({ id: renewal }).orderBy('id').select('id', 'status', 'date', 'subtotal', 'tax', 'total', 'notes');
+    const rows = await knex('tblinvoices')
+      .where({ userid: s.story.clientId })
+      .whereNot({ id: renewal })
+      .orderBy('id')
+      .select('id', 'status', 'date', 'subtotal', 'tax', 'total', 'notes');
     const out = [];
     for (const r of rows) {
-      const items = await knex('tblinvoiceitems').where({ invoiceid: r.id }).select('description', 'amount', 'taxed');
-      out.push({ id: toNum(r.id), status: String(r.status), subtotal: String(r.subtotal), tax: String(r.tax), total: String(r.total), notes: plain(String(r.notes)), items: items.map((i) => [String(i.amount), plain(String(i.description)), toNum(i.taxed)]) });
+      const items = await knex('tblinvoiceitems')
+        .where({ invoiceid: r.id })
+        .select('description', 'amount', 'taxed');
+      out.push({
+        id: toNum(r.id),
+        status: String(r.status),
+        subtotal: String(r.subtotal),
+        tax: String(r.tax),
+        total: String(r.total),
+        notes: plain(String(r.notes)),
+        items: items.map((i) => [String(i.amount), plain(String(i.description)), toNum(i.taxed)]),
+      });
     }
     return out;
   }
   /** no-break spaces (Dutch amounts: "€\u00a0100,00") read as spaces */
   const plain = (t: string) => t.replace(/\u00a0/g, ' ');
-  const notesOn = async (s: BillingStory, invoiceId: number) => plain((await s.f.panel.api.getInvoice(invoiceId)).notes);
-  const creditOf = async (s: BillingStory) => String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit);
+  const notesOn = async (s: BillingStory, invoiceId: number) =>
+    plain((await s.f.panel.api.getInvoice(invoiceId)).notes);
+  const creditOf = async (s: BillingStory) =>
+    String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit);
 
   it('EUR, English: €100.00 + 21 % VAT paid → a note of −€100.00 and −€21.00 VAT, €121.00 credited, told everywhere', async () => {
     // 1 000 GB × €0.10 = €100.00, taxed; VAT 21 % of 100.00 = 21.00; with the VPS (19.95, not taxed) 140.95
-    const { s, renewal, paid, d, ref } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'english');
+    const { s, renewal, paid, d, ref } = await paidAndDisputed(
+      { code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' },
+      'english',
+    );
     expect([paid.subtotal, paid.tax, paid.total]).to.deep.equal(['119.95', '21.00', '140.95']);
-    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' });
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'waived',
+      actor: ADMIN,
+      settlement: 'credit',
+    });
     expect(res.ok, res.ok ? '' : res.message).to.equal(true);
     const notes = await notesOf(s, renewal);
     expect(notes).to.have.length(1);
     const note = notes[0]!;
     expect(note).to.deep.include({ status: 'Paid', subtotal: '-100.00', tax: '-21.00', total: '-121.00' });
-    expect(note.items).to.deep.equal([['-100.00', `Credit note CR-${ref} for invoice #${renewal}: overusage line ${ref} (€100.00) waived after review of your dispute`, 1]]);
-    expect(note.notes).to.equal(`Credit note [CR-${ref}] correcting invoice #${renewal}: the VAT is reversed at that invoice's rate.`);
+    expect(note.items).to.deep.equal([
+      [
+        '-100.00',
+        `Credit note CR-${ref} for invoice #${renewal}: overusage line ${ref} (€100.00) waived after review of your dispute`,
+        1,
+      ],
+    ]);
+    expect(note.notes).to.equal(
+      `Credit note [CR-${ref}] correcting invoice #${renewal}: the VAT is reversed at that invoice's rate.`,
+    );
     // what he paid for the line: 100.00 + 21.00
     expect(await creditOf(s)).to.equal('121.00');
     const after = await s.mod.disputes!.get(d.id);
-    expect([after.creditNoteInvoiceId, after.creditedMinor, after.settlement]).to.deep.equal([note.id, 12100n, 'credited']);
+    expect([after.creditNoteInvoiceId, after.creditedMinor, after.settlement]).to.deep.equal([
+      note.id,
+      12100n,
+      'credited',
+    ]);
     // the line itself: waived, nothing billed for it
     const line = await knex('mod_overusage_lines').where({ id: d.lineId }).first('status', 'amount_minor');
     expect([String(line.status), String(line.amount_minor)]).to.deep.equal(['waived', '0']);
     // the paid invoice says what came back and where
-    expect((await notesOn(s, renewal))).to.equal(`Overusage line [${ref}]: waived after your dispute (was €100.00); you owe nothing for it; we credited €121.00 to your account (see credit note #${note.id}).`);
-    const audit = await knex('mod_overusage_audit').where({ action: 'dispute.credit_note' }).select('entity_type', 'entity_id', 'details');
+    expect(await notesOn(s, renewal)).to.equal(
+      `Overusage line [${ref}]: waived after your dispute (was €100.00); you owe nothing for it; we credited €121.00 to your account (see credit note #${note.id}).`,
+    );
+    const audit = await knex('mod_overusage_audit')
+      .where({ action: 'dispute.credit_note' })
+      .select('entity_type', 'entity_id', 'details');
     expect(audit).to.have.length(1);
-    expect([String(audit[0].entity_type), String(audit[0].entity_id)]).to.deep.equal(['invoice', String(note.id)]);
-    expect(JSON.parse(String(audit[0].details))).to.deep.include({ correctsInvoiceId: renewal, netMinor: '-10000', grossMinor: '-12100', currency: 'EUR' });
-    const mail = await knex('tblemails').where({ userid: s.story.clientId }).andWhere('subject', 'like', `%${ref}%`).orderBy('id', 'desc').first('message');
-    expect(String(mail.message)).to.include(`is waived; you had paid it already, so we credited €121.00 to your account.`);
+    expect([String(audit[0].entity_type), String(audit[0].entity_id)]).to.deep.equal([
+      'invoice',
+      String(note.id),
+    ]);
+    expect(JSON.parse(String(audit[0].details))).to.deep.include({
+      correctsInvoiceId: renewal,
+      netMinor: '-10000',
+      grossMinor: '-12100',
+      currency: 'EUR',
+    });
+    const mail = await knex('tblemails')
+      .where({ userid: s.story.clientId })
+      .andWhere('subject', 'like', `%${ref}%`)
+      .orderBy('id', 'desc')
+      .first('message');
+    expect(String(mail.message)).to.include(
+      `is waived; you had paid it already, so we credited €121.00 to your account.`,
+    );
     // the note is not mailed as an invoice: on 10 June the client gets the dispute's email only
-    const sent = await knex('tblemails').where({ userid: s.story.clientId }).andWhere('date', '>=', '2013-06-10 00:00:00').select('subject');
+    const sent = await knex('tblemails')
+      .where({ userid: s.story.clientId })
+      .andWhere('date', '>=', '2013-06-10 00:00:00')
+      .select('subject');
     expect(sent.map((m) => String(m.subject))).to.deep.equal([`Your dispute of ${ref}`]);
   });
 
   it('a retried decision makes no second note and no second credit (the panel failed after creating the note)', async () => {
-    const { s, renewal, d } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'english');
-    s.faulty.failNext = { method: 'createInvoice', when: 'after', times: 1 };
-    const first = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' }).then(
-      () => null,
-      (e: { code?: string }) => e.code,
+    const { s, renewal, d } = await paidAndDisputed(
+      { code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' },
+      'english',
     );
+    s.faulty.failNext = { method: 'createInvoice', when: 'after', times: 1 };
+    const first = await s.mod
+      .disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' })
+      .then(
+        () => null,
+        (e: { code?: string }) => e.code,
+      );
     expect(first).to.equal('UPSTREAM');
     expect(s.faulty.failNext!.times, 'the note was created, then the call failed').to.equal(0);
     s.faulty.failNext = null;
@@ -107,25 +180,54 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
 
   it('reduced to a share, Dutch: the note carries the difference and its VAT', async () => {
     // €100.00 → 40 % = €40.00: the note −60.00, VAT −12.60 (21 % of 60.00), −72.60; credit 72.60
-    const { s, renewal, d, ref } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'dutch');
-    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'share', percent: '40' }, settlement: 'credit' });
+    const { s, renewal, d, ref } = await paidAndDisputed(
+      { code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' },
+      'dutch',
+    );
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'share', percent: '40' },
+      settlement: 'credit',
+    });
     expect(res.ok, res.ok ? '' : res.message).to.equal(true);
     const [note] = await notesOf(s, renewal);
     expect(note).to.deep.include({ status: 'Paid', subtotal: '-60.00', tax: '-12.60', total: '-72.60' });
-    expect(note!.items).to.deep.equal([['-60.00', `Creditnota CR-${ref} bij factuur #${renewal}: regel overschrijding ${ref} verlaagd van € 100,00 naar € 40,00 na onderzoek van uw bezwaar`, 1]]);
-    expect(note!.notes).to.equal(`Creditnota [CR-${ref}] ter correctie van factuur #${renewal}: de btw wordt teruggeboekt tegen het tarief van die factuur.`);
+    expect(note!.items).to.deep.equal([
+      [
+        '-60.00',
+        `Creditnota CR-${ref} bij factuur #${renewal}: regel overschrijding ${ref} verlaagd van € 100,00 naar € 40,00 na onderzoek van uw bezwaar`,
+        1,
+      ],
+    ]);
+    expect(note!.notes).to.equal(
+      `Creditnota [CR-${ref}] ter correctie van factuur #${renewal}: de btw wordt teruggeboekt tegen het tarief van die factuur.`,
+    );
     expect(await creditOf(s)).to.equal('72.60');
     // the line stays on the paid invoice, at €40.00
     const line = await knex('mod_overusage_lines').where({ id: d.lineId }).first('status', 'amount_minor');
     expect([String(line.status), String(line.amount_minor)]).to.deep.equal(['placed', '4000']);
-    expect((await notesOn(s, renewal))).to.equal(`Regel overschrijding [${ref}]: verlaagd van € 100,00 naar € 40,00 na uw bezwaar; we hebben € 72,60 op uw tegoed gezet (zie creditnota #${note!.id}).`);
+    expect(await notesOn(s, renewal)).to.equal(
+      `Regel overschrijding [${ref}]: verlaagd van € 100,00 naar € 40,00 na uw bezwaar; we hebben € 72,60 op uw tegoed gezet (zie creditnota #${note!.id}).`,
+    );
   });
 
   it('no VAT charged, Dutch: the note gives back the line alone and its notes say nothing of VAT', async () => {
     // €100.00 → 40 % = €40.00: the note −60.00, no tax (VAT is off), credit 60.00
-    const { s, renewal, paid, d, ref } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'dutch', false);
+    const { s, renewal, paid, d, ref } = await paidAndDisputed(
+      { code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' },
+      'dutch',
+      false,
+    );
     expect([paid.tax, paid.total]).to.deep.equal(['0.00', '119.95']);
-    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'share', percent: '40' }, settlement: 'credit' });
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'share', percent: '40' },
+      settlement: 'credit',
+    });
     expect(res.ok, res.ok ? '' : res.message).to.equal(true);
     const [note] = await notesOf(s, renewal);
     expect(note).to.deep.include({ status: 'Paid', subtotal: '-60.00', tax: '0.00', total: '-60.00' });
@@ -135,35 +237,80 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
 
   it('JPY, Dutch: ¥80 000 + 21 % VAT paid → a note of −¥80 000 and −¥16 800 VAT, ¥96 800 credited', async () => {
     // 1 000 GB × ¥80 = ¥80 000, taxed; VAT 21 % = ¥16 800; with the VPS (¥2 980, not taxed) ¥99 780
-    const { s, renewal, paid, d, ref } = await paidAndDisputed({ code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' }, 'dutch');
+    const { s, renewal, paid, d, ref } = await paidAndDisputed(
+      { code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' },
+      'dutch',
+    );
     expect([paid.subtotal, paid.tax, paid.total]).to.deep.equal(['82980.00', '16800.00', '99780.00']);
-    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' });
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'waived',
+      actor: ADMIN,
+      settlement: 'credit',
+    });
     expect(res.ok, res.ok ? '' : res.message).to.equal(true);
     const [note] = await notesOf(s, renewal);
-    expect(note).to.deep.include({ status: 'Paid', subtotal: '-80000.00', tax: '-16800.00', total: '-96800.00' });
-    expect(note!.items[0]![1]).to.equal(`Creditnota CR-${ref} bij factuur #${renewal}: regel overschrijding ${ref} (JP¥ 80.000) kwijtgescholden na onderzoek van uw bezwaar`);
+    expect(note).to.deep.include({
+      status: 'Paid',
+      subtotal: '-80000.00',
+      tax: '-16800.00',
+      total: '-96800.00',
+    });
+    expect(note!.items[0]![1]).to.equal(
+      `Creditnota CR-${ref} bij factuur #${renewal}: regel overschrijding ${ref} (JP¥ 80.000) kwijtgescholden na onderzoek van uw bezwaar`,
+    );
     expect(await creditOf(s)).to.equal('96800.00');
     const after = await s.mod.disputes!.get(d.id);
     expect([after.creditedMinor, after.currency]).to.deep.equal([96800n, 'JPY']);
-    expect((await notesOn(s, renewal))).to.include(`we hebben JP¥ 96.800 op uw tegoed gezet (zie creditnota #${note!.id}).`);
+    expect(await notesOn(s, renewal)).to.include(
+      `we hebben JP¥ 96.800 op uw tegoed gezet (zie creditnota #${note!.id}).`,
+    );
   });
 
   it('"reduced" to what was paid, €100.00 by hand: nothing comes back, so no note and no credit', async () => {
     // 100.00 − 100.00 = 0.00 given back
-    const { s, renewal, d } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'english');
-    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'amount', amount: '100.00' }, settlement: 'credit' });
-    expect(res.ok ? [res.value.state, res.value.amountAfterMinor, res.value.creditNoteInvoiceId, res.value.creditedMinor] : res.code).to.deep.equal(['adjusted', 10000n, null, null]);
+    const { s, renewal, d } = await paidAndDisputed(
+      { code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' },
+      'english',
+    );
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'amount', amount: '100.00' },
+      settlement: 'credit',
+    });
+    expect(
+      res.ok
+        ? [
+            res.value.state,
+            res.value.amountAfterMinor,
+            res.value.creditNoteInvoiceId,
+            res.value.creditedMinor,
+          ]
+        : res.code,
+    ).to.deep.equal(['adjusted', 10000n, null, null]);
     expect(await notesOf(s, renewal)).to.deep.equal([]);
     expect(await creditOf(s)).to.equal('0.00');
   });
 
   it('refund chosen: the same note, nothing on the account, the refund told VAT included', async () => {
-    const { s, renewal, d, ref } = await paidAndDisputed({ code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' }, 'english');
-    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'refund' });
+    const { s, renewal, d, ref } = await paidAndDisputed(
+      { code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' },
+      'english',
+    );
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'waived',
+      actor: ADMIN,
+      settlement: 'refund',
+    });
     expect(res.ok, res.ok ? '' : res.message).to.equal(true);
     const [note] = await notesOf(s, renewal);
     expect(note!.total).to.equal('-121.00');
     expect(await creditOf(s)).to.equal('0.00');
-    expect((await notesOn(s, renewal))).to.equal(`Overusage line [${ref}]: waived after your dispute (was €100.00); you owe nothing for it; we refund €121.00 to you (see credit note #${note!.id}).`);
+    expect(await notesOn(s, renewal)).to.equal(
+      `Overusage line [${ref}]: waived after your dispute (was €100.00); you owe nothing for it; we refund €121.00 to you (see credit note #${note!.id}).`,
+    );
   });
 });

@@ -28,7 +28,11 @@ describeEachEngine('invoice notes after a dispute', ({ db }) => {
 
   const dispute = () => disputeLine(s, lineId);
 
-  async function decide(disputeId: number, input: Omit<Parameters<NonNullable<typeof s.mod.disputes>['resolve']>[0], 'disputeId' | 'actor'>, actor: { type: 'admin' | 'client'; id: string } = ADMIN) {
+  async function decide(
+    disputeId: number,
+    input: Omit<Parameters<NonNullable<typeof s.mod.disputes>['resolve']>[0], 'disputeId' | 'actor'>,
+    actor: { type: 'admin' | 'client'; id: string } = ADMIN,
+  ) {
     s.f.clock.set('2013-07-01T09:00:00Z');
     const res = await s.mod.disputes!.resolve({ disputeId, actor, ...input });
     expect(res.ok, res.ok ? '' : res.message).to.equal(true);
@@ -40,7 +44,9 @@ describeEachEngine('invoice notes after a dispute', ({ db }) => {
     await bill('english');
     const d = await dispute();
     const notes = await notesOf(renewal);
-    expect(notes).to.equal(`Thank you for your business.\nOverusage line [${ref}] (€500.00) is on hold while your dispute is decided: it is not part of this invoice.`);
+    expect(notes).to.equal(
+      `Thank you for your business.\nOverusage line [${ref}] (€500.00) is on hold while your dispute is decided: it is not part of this invoice.`,
+    );
     expect(notes).not.to.include(`#${d.heldInvoiceId}`);
   });
 
@@ -48,8 +54,12 @@ describeEachEngine('invoice notes after a dispute', ({ db }) => {
     await bill('english');
     const d = await dispute();
     await decide(d.id, { to: 'upheld' });
-    expect(await notesOf(renewal)).to.equal(`Thank you for your business.\nOverusage line [${ref}]: upheld after your dispute (€500.00); billed on invoice #${d.heldInvoiceId}.`);
-    expect(await notesOf(d.heldInvoiceId!)).to.equal(`Overusage line [${ref}] of invoice #${renewal}: upheld after your dispute (€500.00).`);
+    expect(await notesOf(renewal)).to.equal(
+      `Thank you for your business.\nOverusage line [${ref}]: upheld after your dispute (€500.00); billed on invoice #${d.heldInvoiceId}.`,
+    );
+    expect(await notesOf(d.heldInvoiceId!)).to.equal(
+      `Overusage line [${ref}] of invoice #${renewal}: upheld after your dispute (€500.00).`,
+    );
   });
 
   it('a 40 % share for a Dutch client: "verlaagd van € 500,00 naar € 200,00" on both invoices', async () => {
@@ -57,8 +67,12 @@ describeEachEngine('invoice notes after a dispute', ({ db }) => {
     const d = await dispute();
     // 40 % of €500.00 = €200.00
     await decide(d.id, { to: 'adjusted', adjustment: { kind: 'share', percent: '40' } });
-    expect(await notesOf(renewal)).to.equal(`Thank you for your business.\nRegel overschrijding [${ref}]: verlaagd van € 500,00 naar € 200,00 na uw bezwaar; gefactureerd op factuur #${d.heldInvoiceId}.`);
-    expect(await notesOf(d.heldInvoiceId!)).to.equal(`Regel overschrijding [${ref}] van factuur #${renewal}: verlaagd van € 500,00 naar € 200,00 na uw bezwaar.`);
+    expect(await notesOf(renewal)).to.equal(
+      `Thank you for your business.\nRegel overschrijding [${ref}]: verlaagd van € 500,00 naar € 200,00 na uw bezwaar; gefactureerd op factuur #${d.heldInvoiceId}.`,
+    );
+    expect(await notesOf(d.heldInvoiceId!)).to.equal(
+      `Regel overschrijding [${ref}] van factuur #${renewal}: verlaagd van € 500,00 naar € 200,00 na uw bezwaar.`,
+    );
     expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('200.00');
   });
 
@@ -67,26 +81,39 @@ describeEachEngine('invoice notes after a dispute', ({ db }) => {
     const d = await dispute();
     await decide(d.id, { to: 'waived' });
     const notes = await notesOf(renewal);
-    expect(notes).to.equal(`Thank you for your business.\nOverusage line [${ref}]: waived after your dispute (was €500.00); you owe nothing for it.`);
+    expect(notes).to.equal(
+      `Thank you for your business.\nOverusage line [${ref}]: waived after your dispute (was €500.00); you owe nothing for it.`,
+    );
     expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).status).to.equal('Cancelled');
   });
 
   it('waived after it was paid: the renewal says €500.00 was credited to the account, and names the credit note', async () => {
     await bill('english');
-    await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-03 10:00:00',
+    });
     const d = await dispute();
     await decide(d.id, { to: 'waived', settlement: 'credit' });
     // no VAT in this story: the credit note gives back the €500.00 paid, and the notes name it
     const note = (await s.mod.disputes!.get(d.id)).creditNoteInvoiceId;
     expect(note).to.be.a('number');
-    expect(await notesOf(renewal)).to.equal(`Thank you for your business.\nOverusage line [${ref}]: waived after your dispute (was €500.00); you owe nothing for it; we credited €500.00 to your account (see credit note #${note}).`);
+    expect(await notesOf(renewal)).to.equal(
+      `Thank you for your business.\nOverusage line [${ref}]: waived after your dispute (was €500.00); you owe nothing for it; we credited €500.00 to your account (see credit note #${note}).`,
+    );
   });
 
   it('withdrawn by the client: billed on the published invoice, said in Dutch', async () => {
     await bill('dutch');
     const d = await dispute();
     await decide(d.id, { to: 'withdrawn' }, CLIENT(s.story.clientId));
-    expect(await notesOf(renewal)).to.equal(`Thank you for your business.\nRegel overschrijding [${ref}]: u hebt uw bezwaar ingetrokken (€ 500,00); gefactureerd op factuur #${d.heldInvoiceId}.`);
-    expect(await notesOf(d.heldInvoiceId!)).to.equal(`Regel overschrijding [${ref}] van factuur #${renewal}: u hebt uw bezwaar ingetrokken (€ 500,00).`);
+    expect(await notesOf(renewal)).to.equal(
+      `Thank you for your business.\nRegel overschrijding [${ref}]: u hebt uw bezwaar ingetrokken (€ 500,00); gefactureerd op factuur #${d.heldInvoiceId}.`,
+    );
+    expect(await notesOf(d.heldInvoiceId!)).to.equal(
+      `Regel overschrijding [${ref}] van factuur #${renewal}: u hebt uw bezwaar ingetrokken (€ 500,00).`,
+    );
   });
 });

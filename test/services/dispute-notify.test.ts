@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import type { PanelClient } from '../../module/adapters/panel-api.js';
-import { disputeEmails, disputeStateWord, type DisputeEmailInput } from '../../module/services/dispute-notify.js';
+import {
+  disputeEmails,
+  disputeStateWord,
+  type DisputeEmailInput,
+} from '../../module/services/dispute-notify.js';
 
 /**
  * What the client and the admin read about a dispute (issue 13: the dispute emails were asserted by
@@ -24,7 +28,11 @@ const client = (language: string): PanelClient => ({
   taxExempt: false,
 });
 const REF = 'OU-7Q2K';
-const line = { refCode: REF, serviceId: 34, description: `Bandwidth overusage 1 – 31 May 2013 [${REF}]: 1,000 GB × €0.50 = €500.00` };
+const line = {
+  refCode: REF,
+  serviceId: 34,
+  description: `Bandwidth overusage 1 – 31 May 2013 [${REF}]: 1,000 GB × €0.50 = €500.00`,
+};
 const input = (x: Partial<DisputeEmailInput>): DisputeEmailInput => ({
   disputeId: 7,
   what: 'opened',
@@ -68,11 +76,29 @@ describe('the dispute emails', () => {
 
   it('reduced after it was paid (EUR, Dutch): €500.00 → €350.00, €150.00 + 21 % VAT = €181.50 credited; the admin reads English and the Dutch quoted', () => {
     const newText = `Overschrijding bandbreedte 1–31 mei 2013 [${REF}]: verlaagd naar € 350,00`;
-    const [toClient, toAdmin] = disputeEmails(input({ what: 'adjusted', client: client('dutch'), amountAfterMinor: 35000n, creditedMinor: 18150n, newDueDate: '2013-07-15', newText }));
+    const [toClient, toAdmin] = disputeEmails(
+      input({
+        what: 'adjusted',
+        client: client('dutch'),
+        amountAfterMinor: 35000n,
+        creditedMinor: 18150n,
+        newDueDate: '2013-07-15',
+        newText,
+      }),
+    );
     const told = `Na onderzoek is de regel ${REF} verlaagd van € 500,00 naar € 350,00; u had hem al betaald, dus hebben we € 181,50 op uw tegoed gezet.`;
-    expect([toClient!.key, toClient!.kind, toClient!.subject]).to.deep.equal(['dispute:7:adjusted:client', 'dispute_adjusted', `Uw bezwaar tegen ${REF}`]);
-    expect(read(toClient)).to.equal(`<p>Beste Ann,</p><p>${told}</p><p>${newText}</p><p>Met vriendelijke groet,</p>`);
-    expect([toAdmin!.key, toAdmin!.subject]).to.deep.equal(['dispute:7:adjusted:admin', `Overusage dispute 7 adjusted: Ann Peeters, ${REF}`]);
+    expect([toClient!.key, toClient!.kind, toClient!.subject]).to.deep.equal([
+      'dispute:7:adjusted:client',
+      'dispute_adjusted',
+      `Uw bezwaar tegen ${REF}`,
+    ]);
+    expect(read(toClient)).to.equal(
+      `<p>Beste Ann,</p><p>${told}</p><p>${newText}</p><p>Met vriendelijke groet,</p>`,
+    );
+    expect([toAdmin!.key, toAdmin!.subject]).to.deep.equal([
+      'dispute:7:adjusted:admin',
+      `Overusage dispute 7 adjusted: Ann Peeters, ${REF}`,
+    ]);
     expect(read(toAdmin)).to.equal(
       `<p>After review the line ${REF} is reduced from €500.00 to €350.00; the client had paid it already, so €181.50 was credited to their account.</p>` +
         '<p>Reason given: I cannot tell where this traffic came from</p>' +
@@ -81,29 +107,72 @@ describe('the dispute emails', () => {
   });
 
   it('reduced before it was paid (USD, English): $550.00 → $183.32 (33.33 %), due 15 July 2013, nothing credited', () => {
-    const [toClient, toAdmin] = disputeEmails(input({ what: 'adjusted', currency: 'USD', amountBeforeMinor: 55000n, amountAfterMinor: 18332n, creditedMinor: null, newDueDate: '2013-07-15' }));
-    expect(read(toClient)).to.include(`<p>After review the line ${REF} is reduced from US$550.00 to US$183.32, due on 15 July 2013.</p>`);
-    expect(read(toAdmin)).to.equal(`<p>After review the line ${REF} is reduced from US$550.00 to US$183.32, due on 15 July 2013.</p><p>Reason given: I cannot tell where this traffic came from</p>`);
+    const [toClient, toAdmin] = disputeEmails(
+      input({
+        what: 'adjusted',
+        currency: 'USD',
+        amountBeforeMinor: 55000n,
+        amountAfterMinor: 18332n,
+        creditedMinor: null,
+        newDueDate: '2013-07-15',
+      }),
+    );
+    expect(read(toClient)).to.include(
+      `<p>After review the line ${REF} is reduced from US$550.00 to US$183.32, due on 15 July 2013.</p>`,
+    );
+    expect(read(toAdmin)).to.equal(
+      `<p>After review the line ${REF} is reduced from US$550.00 to US$183.32, due on 15 July 2013.</p><p>Reason given: I cannot tell where this traffic came from</p>`,
+    );
   });
 
   it('upheld (JPY, Dutch): ¥80 000 due on 15 juli 2013; the admin reads the English date', () => {
-    const [toClient, toAdmin] = disputeEmails(input({ what: 'upheld', client: client('dutch'), currency: 'JPY', amountBeforeMinor: 80000n, newDueDate: '2013-07-15' }));
-    expect(read(toClient)).to.include(`<p>Na onderzoek blijft de regel ${REF} staan op JP¥ 80.000, te betalen uiterlijk 15 juli 2013.</p>`);
-    expect(read(toAdmin)).to.include(`<p>After review the line ${REF} stands at JP¥80,000, due on 15 July 2013.</p>`);
+    const [toClient, toAdmin] = disputeEmails(
+      input({
+        what: 'upheld',
+        client: client('dutch'),
+        currency: 'JPY',
+        amountBeforeMinor: 80000n,
+        newDueDate: '2013-07-15',
+      }),
+    );
+    expect(read(toClient)).to.include(
+      `<p>Na onderzoek blijft de regel ${REF} staan op JP¥ 80.000, te betalen uiterlijk 15 juli 2013.</p>`,
+    );
+    expect(read(toAdmin)).to.include(
+      `<p>After review the line ${REF} stands at JP¥80,000, due on 15 July 2013.</p>`,
+    );
   });
 
   it('waived before it was paid (BHD, three decimals, English): BD 187.654 is owed no more; no credit is named', () => {
-    const [toClient, toAdmin] = disputeEmails(input({ what: 'waived', currency: 'BHD', amountBeforeMinor: 187654n, amountAfterMinor: 0n, creditedMinor: 0n }));
-    expect(read(toClient)).to.include(`<p>After review the line ${REF} (BHD 187.654) is waived: you owe nothing for it.</p>`);
-    expect(read(toAdmin)).to.include(`<p>After review the line ${REF} (BHD 187.654) is waived: the client owes nothing for it.</p>`);
+    const [toClient, toAdmin] = disputeEmails(
+      input({
+        what: 'waived',
+        currency: 'BHD',
+        amountBeforeMinor: 187654n,
+        amountAfterMinor: 0n,
+        creditedMinor: 0n,
+      }),
+    );
+    expect(read(toClient)).to.include(
+      `<p>After review the line ${REF} (BHD 187.654) is waived: you owe nothing for it.</p>`,
+    );
+    expect(read(toAdmin)).to.include(
+      `<p>After review the line ${REF} (BHD 187.654) is waived: the client owes nothing for it.</p>`,
+    );
   });
 
   it('withdrawn (EUR, English): the €500.00 line is due on 16 July 2013', () => {
     const [toClient] = disputeEmails(input({ what: 'withdrawn', newDueDate: '2013-07-16' }));
-    expect(read(toClient)).to.include(`<p>You withdrew your dispute of ${REF}; the line (€500.00) is due on 16 July 2013.</p>`);
+    expect(read(toClient)).to.include(
+      `<p>You withdrew your dispute of ${REF}; the line (€500.00) is due on 16 July 2013.</p>`,
+    );
   });
 
   it("names a dispute's state in words, and any state it does not know as decided", () => {
-    expect(['open', 'upheld', 'waived', 'adjusted', 'withdrawn', 'resolving'].map((s) => disputeStateWord(s as 'open'))).to.deep.equal(['open', 'upheld', 'waived', 'adjusted', 'withdrawn', 'decided']);
+    expect(
+      ['open', 'upheld', 'waived', 'adjusted', 'withdrawn', 'resolving'].map((s) =>
+        disputeStateWord(s as 'open'),
+      ),
+    ).to.deep.equal(['open', 'upheld', 'waived', 'adjusted', 'withdrawn', 'decided']);
   });
 });

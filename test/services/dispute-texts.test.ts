@@ -2,7 +2,13 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { billMay, buildBillingStory, closeMay, disputeLine, type BillingStory } from '../support/billing-story.js';
+import {
+  billMay,
+  buildBillingStory,
+  closeMay,
+  disputeLine,
+  type BillingStory,
+} from '../support/billing-story.js';
 import { CLI_ACTOR } from '../support/module-fixture.js';
 
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
@@ -35,11 +41,25 @@ describeEachEngine('the money story after a decision', ({ db }) => {
     return opened.value;
   }
 
-  const emails = async () => (await knex('tblemails').where('subject', 'like', '%dispute%').orWhere('subject', 'like', '%bezwaar%').orderBy('id').select('userid', 'subject', 'message')).map((m) => ({ ...m, message: plain(String(m.message)) }));
+  const emails = async () =>
+    (
+      await knex('tblemails')
+        .where('subject', 'like', '%dispute%')
+        .orWhere('subject', 'like', '%bezwaar%')
+        .orderBy('id')
+        .select('userid', 'subject', 'message')
+    ).map((m) => ({ ...m, message: plain(String(m.message)) }));
 
   it('re-rated at the agreed rate: the line names €0.35 as the agreed rate next to €350.00, and the email says the same (English)', async () => {
     await bill('english');
-    const d = await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'precommit' } }));
+    const d = await disputeAndDecide((id) =>
+      s.mod.disputes!.resolve({
+        disputeId: id,
+        to: 'adjusted',
+        actor: ADMIN,
+        adjustment: { kind: 'precommit' },
+      }),
+    );
     // 1 000.00 GB × €0.35 = €350.00, the amount named after the agreed rate
     const inv = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
     expect(inv.total).to.equal('350.00');
@@ -62,16 +82,35 @@ describeEachEngine('the money story after a decision', ({ db }) => {
     knex = db().knex;
     s = await buildBillingStory(knex);
     const eur = { overage: '0.50', precommit: '0.35', cap: '400.00' };
-    await s.mod.billing.setProduct(s.story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: eur }, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR);
+    await s.mod.billing.setProduct(
+      s.story.productId,
+      {
+        unit: 'GB',
+        model: 'per_unit',
+        allowance: '5 TB',
+        prices: { EUR: eur },
+        window: { days: 14, counting: 'calendar', holidays: 'BE' },
+      },
+      CLI_ACTOR,
+    );
     await closeMay(s);
     s.f.clock.set('2013-06-02T07:00:00Z');
     await s.f.panel.runDailyAutomation('2013-06-02');
     const billed = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
     lineId = toNum(billed.id);
     // 1 000 GB × €0.50 = €500.00, held at the €400.00 cap
-    expect(String(billed.description)).to.include('1,000.00 GB × €0.50 = €500.00, capped at €400.00 (dispute by');
+    expect(String(billed.description)).to.include(
+      '1,000.00 GB × €0.50 = €500.00, capped at €400.00 (dispute by',
+    );
     expect(String(billed.amount_minor)).to.equal('40000');
-    const d = await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'precommit' } }));
+    const d = await disputeAndDecide((id) =>
+      s.mod.disputes!.resolve({
+        disputeId: id,
+        to: 'adjusted',
+        actor: ADMIN,
+        adjustment: { kind: 'precommit' },
+      }),
+    );
     // 1 000 GB × €0.35 = €350.00, under the €400.00 cap: billed in full, the cap no longer named
     const inv = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
     expect(inv.total).to.equal('350.00');
@@ -98,42 +137,80 @@ describeEachEngine('the money story after a decision', ({ db }) => {
     expect(String(billed.amount_minor)).to.equal('55000');
     const d = await disputeLine(s, lineId);
     s.f.clock.set('2013-07-01T09:00:00Z');
-    const why = 'the rate agreed in advance (0.70) would raise the line above what it bills; uphold the line instead';
-    const asked = (p: Promise<unknown>) => p.then(() => null, (e: { code?: string; message?: string }) => [e.code, e.message]);
-    expect(await asked(s.mod.disputes!.preview(d.id, { kind: 'precommit' }))).to.deep.equal(['INVALID_INPUT', why]);
-    expect(await asked(s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'precommit' } }))).to.deep.equal(['INVALID_INPUT', why]);
+    const why =
+      'the rate agreed in advance (0.70) would raise the line above what it bills; uphold the line instead';
+    const asked = (p: Promise<unknown>) =>
+      p.then(
+        () => null,
+        (e: { code?: string; message?: string }) => [e.code, e.message],
+      );
+    expect(await asked(s.mod.disputes!.preview(d.id, { kind: 'precommit' }))).to.deep.equal([
+      'INVALID_INPUT',
+      why,
+    ]);
+    expect(
+      await asked(
+        s.mod.disputes!.resolve({
+          disputeId: d.id,
+          to: 'adjusted',
+          actor: ADMIN,
+          adjustment: { kind: 'precommit' },
+        }),
+      ),
+    ).to.deep.equal(['INVALID_INPUT', why]);
     const still = await s.mod.disputes!.get(d.id);
     expect(still.state).to.equal('open');
     const line = await knex('mod_overusage_lines').where({ id: lineId }).first();
-    expect([String(line.amount_minor), String(line.description)]).to.deep.equal(['55000', String(billed.description)]);
+    expect([String(line.amount_minor), String(line.description)]).to.deep.equal([
+      '55000',
+      String(billed.description),
+    ]);
     expect((await s.f.panel.api.getInvoice(still.heldInvoiceId!)).total).to.equal('550.00');
   });
 
   it('a share for a Dutch client: the line says "verlaagd naar € 350,00", the client is told in Dutch, the admin in English with English dates', async () => {
     await bill('dutch');
     // 70 % of €500.00 = €350.00
-    const d = await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'share', percent: '70' } }));
+    const d = await disputeAndDecide((id) =>
+      s.mod.disputes!.resolve({
+        disputeId: id,
+        to: 'adjusted',
+        actor: ADMIN,
+        adjustment: { kind: 'share', percent: '70' },
+      }),
+    );
     const inv = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
     expect(inv.total).to.equal('350.00');
     const item = inv.items.find((i) => /\[OU-/.test(i.description))!;
-    expect(plain(item.description)).to.match(/ — verlaagd naar € 350,00 na beoordeling van uw bezwaar \[OU-[^\]]+\]$/);
+    expect(plain(item.description)).to.match(
+      / — verlaagd naar € 350,00 na beoordeling van uw bezwaar \[OU-[^\]]+\]$/,
+    );
     expect(plain(item.description)).to.include('Overschrijding dataverkeer');
     const line = await knex('mod_overusage_lines').where({ id: lineId }).first();
     expect(String(line.description)).to.equal(item.description);
     const mails = await emails();
     const toClient = mails.filter((m) => toNum(m.userid) === s.story.clientId).at(-1)!;
     expect(toClient.message).to.include('Beste ');
-    expect(toClient.message).to.include(`verlaagd van € 500,00 naar € 350,00, te betalen uiterlijk 15 juli 2013.`);
+    expect(toClient.message).to.include(
+      `verlaagd van € 500,00 naar € 350,00, te betalen uiterlijk 15 juli 2013.`,
+    );
     const toAdmin = mails.filter((m) => toNum(m.userid) === 0 && /adjusted/.test(String(m.subject))).at(-1)!;
     expect(toAdmin.message).to.include('is reduced from €500.00 to €350.00, due on 15 July 2013.');
     // nothing Dutch in the admin's own sentence (before the quote of what the client was sent)
-    expect(toAdmin.message.split("The client was told")[0]).not.to.match(/juli|€ 500,00/);
+    expect(toAdmin.message.split('The client was told')[0]).not.to.match(/juli|€ 500,00/);
     expect(toAdmin.message).to.include('The client was told (in Dutch): ');
   });
 
   it('an amount set by hand (English): "reduced to €120.00 after review of your dispute" beside €120.00', async () => {
     await bill('english');
-    const d = await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'amount', amount: '120.00' } }));
+    const d = await disputeAndDecide((id) =>
+      s.mod.disputes!.resolve({
+        disputeId: id,
+        to: 'adjusted',
+        actor: ADMIN,
+        adjustment: { kind: 'amount', amount: '120.00' },
+      }),
+    );
     const inv = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
     expect(inv.total).to.equal('120.00');
     const item = inv.items.find((i) => /\[OU-/.test(i.description))!;
@@ -142,40 +219,85 @@ describeEachEngine('the money story after a decision', ({ db }) => {
 
   it('waived after it was paid: €500.00 goes to credit and the client is told "credited €500.00 to your account"', async () => {
     await bill('english');
-    await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
-    await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'waived', actor: ADMIN, settlement: 'credit' }));
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-03 10:00:00',
+    });
+    await disputeAndDecide((id) =>
+      s.mod.disputes!.resolve({ disputeId: id, to: 'waived', actor: ADMIN, settlement: 'credit' }),
+    );
     expect((await s.f.panel.api.getClientsDetails(s.story.clientId)).credit).to.equal('500.00');
     const toClient = (await emails()).filter((m) => toNum(m.userid) === s.story.clientId).at(-1)!;
-    expect(toClient.message).to.include('is waived; you had paid it already, so we credited €500.00 to your account.');
+    expect(toClient.message).to.include(
+      'is waived; you had paid it already, so we credited €500.00 to your account.',
+    );
     expect(toClient.message).not.to.include('you owe nothing');
   });
 
   it('waived after it was paid, Dutch: "hebben we € 500,00 op uw tegoed gezet"', async () => {
     await bill('dutch');
-    await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
-    await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'waived', actor: ADMIN, settlement: 'credit' }));
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-03 10:00:00',
+    });
+    await disputeAndDecide((id) =>
+      s.mod.disputes!.resolve({ disputeId: id, to: 'waived', actor: ADMIN, settlement: 'credit' }),
+    );
     const toClient = (await emails()).filter((m) => toNum(m.userid) === s.story.clientId).at(-1)!;
     expect(toClient.message).to.include('u had hem al betaald, dus hebben we € 500,00 op uw tegoed gezet.');
   });
 
   /** the client's credit log (description, amount), oldest first */
-  const creditLog = async () => (await knex('tblcredit').where({ clientid: s.story.clientId }).orderBy('id').select('description', 'amount')).map((r) => [plain(String(r.description)), String(r.amount)]);
-  const payRenewal = () => s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
+  const creditLog = async () =>
+    (
+      await knex('tblcredit')
+        .where({ clientid: s.story.clientId })
+        .orderBy('id')
+        .select('description', 'amount')
+    ).map((r) => [plain(String(r.description)), String(r.amount)]);
+  const payRenewal = () =>
+    s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-03 10:00:00',
+    });
 
   it('waived after it was paid (English): the credit log reads "Credit CR-…: overusage line … (€500.00) waived after review of your dispute"', async () => {
     await bill('english');
     await payRenewal();
-    await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'waived', actor: ADMIN, settlement: 'credit' }));
+    await disputeAndDecide((id) =>
+      s.mod.disputes!.resolve({ disputeId: id, to: 'waived', actor: ADMIN, settlement: 'credit' }),
+    );
     // all of the paid €500.00 comes back
-    expect(await creditLog()).to.deep.equal([[`Credit CR-${ref}: overusage line ${ref} (€500.00) waived after review of your dispute`, '500.00']]);
+    expect(await creditLog()).to.deep.equal([
+      [`Credit CR-${ref}: overusage line ${ref} (€500.00) waived after review of your dispute`, '500.00'],
+    ]);
   });
 
   it('reduced to 70 % after it was paid (Dutch): the credit log reads "verlaagd van € 500,00 naar € 350,00" beside € 150,00', async () => {
     await bill('dutch');
     await payRenewal();
     // 70 % of €500.00 = €350.00; paid €500.00, so €500.00 − €350.00 = €150.00 comes back
-    await disputeAndDecide((id) => s.mod.disputes!.resolve({ disputeId: id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'share', percent: '70' }, settlement: 'credit' }));
-    expect(await creditLog()).to.deep.equal([[`Creditering CR-${ref}: regel overschrijding ${ref} verlaagd van € 500,00 naar € 350,00 na onderzoek van uw bezwaar`, '150.00']]);
+    await disputeAndDecide((id) =>
+      s.mod.disputes!.resolve({
+        disputeId: id,
+        to: 'adjusted',
+        actor: ADMIN,
+        adjustment: { kind: 'share', percent: '70' },
+        settlement: 'credit',
+      }),
+    );
+    expect(await creditLog()).to.deep.equal([
+      [
+        `Creditering CR-${ref}: regel overschrijding ${ref} verlaagd van € 500,00 naar € 350,00 na onderzoek van uw bezwaar`,
+        '150.00',
+      ],
+    ]);
   });
 
   it('a waiver resumed after the panel took the credit (Dutch) finds it by its reference and credits €500.00 once', async () => {
@@ -185,14 +307,21 @@ describeEachEngine('the money story after a decision', ({ db }) => {
     s.f.clock.set('2013-07-01T09:00:00Z');
     // the first call to the panel's API in the waiver is AddCredit: it takes effect, then the step fails
     s.faulty.failNext = { method: 'call', when: 'after', times: 1 };
-    const failed = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' }).then(
-      () => null,
-      (e: unknown) => e as Error,
-    );
+    const failed = await s.mod
+      .disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' })
+      .then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
     expect(failed?.message).to.match(/the decision is recorded, but the panel did not take it all yet/);
     s.faulty.failNext = null;
     expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
-    expect(await creditLog()).to.deep.equal([[`Creditering CR-${ref}: regel overschrijding ${ref} (€ 500,00) kwijtgescholden na onderzoek van uw bezwaar`, '500.00']]);
+    expect(await creditLog()).to.deep.equal([
+      [
+        `Creditering CR-${ref}: regel overschrijding ${ref} (€ 500,00) kwijtgescholden na onderzoek van uw bezwaar`,
+        '500.00',
+      ],
+    ]);
     expect((await s.f.panel.api.getClientsDetails(s.story.clientId)).credit).to.equal('500.00');
     expect((await s.mod.disputes!.get(d.id)).state).to.equal('waived');
   });
@@ -204,7 +333,9 @@ describeEachEngine('the money story after a decision', ({ db }) => {
     s.f.clock.set('2013-07-01T09:00:00Z');
     // the intent is recorded, then the step stops before AddCredit …
     s.faulty.failNext = { method: 'call', when: 'before', times: 1 };
-    await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' }).catch(() => null);
+    await s.mod
+      .disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' })
+      .catch(() => null);
     s.faulty.failNext = null;
     expect((await s.mod.disputes!.get(d.id)).settlement).to.equal('crediting');
     // … where the earlier version had already given the credit, with its English description
@@ -217,21 +348,45 @@ describeEachEngine('the money story after a decision', ({ db }) => {
     expect((await s.mod.disputes!.get(d.id)).settlement).to.equal('credited');
   });
 
-  it("refuses a Dutch client in Dutch, and an admin in English with an English date", async () => {
+  it('refuses a Dutch client in Dutch, and an admin in English with an English date', async () => {
     await bill('dutch');
     s.f.clock.set('2013-06-05T10:00:00Z');
     const noReason = await s.mod.disputes!.open({ lineId, reason: ' x ', actor: CLIENT(s.story.clientId) });
-    expect(noReason.ok ? 'opened' : [noReason.code, noReason.message]).to.deep.equal(['REASON_REQUIRED', 'Zeg waarom u bezwaar maakt tegen deze regel (minstens 3 tekens).']);
-    const first = await s.mod.disputes!.open({ lineId, reason: 'Ik herken dit niet.', actor: CLIENT(s.story.clientId) });
+    expect(noReason.ok ? 'opened' : [noReason.code, noReason.message]).to.deep.equal([
+      'REASON_REQUIRED',
+      'Zeg waarom u bezwaar maakt tegen deze regel (minstens 3 tekens).',
+    ]);
+    const first = await s.mod.disputes!.open({
+      lineId,
+      reason: 'Ik herken dit niet.',
+      actor: CLIENT(s.story.clientId),
+    });
     expect(first.ok).to.equal(true);
-    const again = await s.mod.disputes!.open({ lineId, reason: 'Ik herken dit niet.', actor: CLIENT(s.story.clientId) });
-    expect(again.ok ? 'opened' : [again.code, again.message]).to.deep.equal(['ALREADY_DISPUTED', 'Tegen deze regel is al bezwaar gemaakt.']);
+    const again = await s.mod.disputes!.open({
+      lineId,
+      reason: 'Ik herken dit niet.',
+      actor: CLIENT(s.story.clientId),
+    });
+    expect(again.ok ? 'opened' : [again.code, again.message]).to.deep.equal([
+      'ALREADY_DISPUTED',
+      'Tegen deze regel is al bezwaar gemaakt.',
+    ]);
     // another line of the same client, after its window (the last day is 16 June 2013)
     await bill('dutch');
     s.f.clock.set('2013-06-20T10:00:00Z');
-    const late = await s.mod.disputes!.open({ lineId, reason: 'Ik herken dit niet.', actor: CLIENT(s.story.clientId) });
-    expect(late.ok ? 'opened' : [late.code, plain(late.message)]).to.deep.equal(['WINDOW_CLOSED', 'De termijn om bezwaar te maken tegen deze regel liep tot en met 16 juni 2013; een bezwaar daarna kunnen we niet aanvaarden.']);
+    const late = await s.mod.disputes!.open({
+      lineId,
+      reason: 'Ik herken dit niet.',
+      actor: CLIENT(s.story.clientId),
+    });
+    expect(late.ok ? 'opened' : [late.code, plain(late.message)]).to.deep.equal([
+      'WINDOW_CLOSED',
+      'De termijn om bezwaar te maken tegen deze regel liep tot en met 16 juni 2013; een bezwaar daarna kunnen we niet aanvaarden.',
+    ]);
     const admin = await s.mod.disputes!.open({ lineId, reason: 'client phoned', actor: ADMIN });
-    expect(admin.ok ? 'opened' : [admin.code, plain(admin.message)]).to.deep.equal(['WINDOW_CLOSED', 'the window closed on 16 June 2013; an admin can still open a dispute with an override reason']);
+    expect(admin.ok ? 'opened' : [admin.code, plain(admin.message)]).to.deep.equal([
+      'WINDOW_CLOSED',
+      'the window closed on 16 June 2013; an admin can still open a dispute with an override reason',
+    ]);
   });
 });

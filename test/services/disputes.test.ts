@@ -38,11 +38,20 @@ describeEachEngine('per-line disputes', ({ db }) => {
   }
   /** reminders and overdue notices the client got on or after a day */
   const dunningSince = async (date: string) =>
-    (await knex('tblemails').where({ userid: s.story.clientId }).andWhere('date', '>=', `${date} 00:00:00`).select('subject')).filter((r) => /Reminder|Overdue|Herinnering|Achterstallig/i.test(String(r.subject)));
+    (
+      await knex('tblemails')
+        .where({ userid: s.story.clientId })
+        .andWhere('date', '>=', `${date} 00:00:00`)
+        .select('subject')
+    ).filter((r) => /Reminder|Overdue|Herinnering|Achterstallig/i.test(String(r.subject)));
 
   it('(a) holds the line disputed in time: the rest is paid and renews, nothing is dunned for the held amount, and the admin re-rates at the agreed rate', async () => {
     s.f.clock.set('2013-06-05T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'I cannot tell where this traffic came from; I want daily figures.', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'I cannot tell where this traffic came from; I want daily figures.',
+      actor: CLIENT(s.story.clientId),
+    });
     expect(opened.ok, opened.ok ? '' : opened.message).to.equal(true);
     if (!opened.ok) return;
     const d = opened.value;
@@ -55,31 +64,55 @@ describeEachEngine('per-line disputes', ({ db }) => {
     expect(held.total).to.equal('500.00');
 
     // the client pays the hosting part; the service renews
-    await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'pay-1', gateway: 'banktransfer', date: '2013-06-06 10:00:00' });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-1',
+      gateway: 'banktransfer',
+      date: '2013-06-06 10:00:00',
+    });
     expect((await s.f.panel.api.getInvoice(renewal)).status).to.equal('Paid');
     const svc = (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!;
     expect(svc.nextDueDate).to.equal('2013-07-09');
 
     for (let dd = '2013-06-06'; dd <= '2013-06-30'; dd = addDays(dd, 1)) await day(dd);
     expect(await dunningSince('2013-06-05')).to.deep.equal([]);
-    expect(await knex('tblinvoiceitems').where({ type: 'LateFee' }).whereIn('invoiceid', [renewal, d.heldInvoiceId!])).to.have.length(0);
-    expect((await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!.status).to.equal('Active');
+    expect(
+      await knex('tblinvoiceitems')
+        .where({ type: 'LateFee' })
+        .whereIn('invoiceid', [renewal, d.heldInvoiceId!]),
+    ).to.have.length(0);
+    expect(
+      (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!.status,
+    ).to.equal('Active');
 
     // the admin re-rates at the rate agreed in advance: 1 000 GB × €0.35
     const preview = await s.mod.disputes!.preview(d.id, { kind: 'precommit' });
     expect(preview.amountMinor).to.equal(35000n);
     s.f.clock.set('2013-07-01T09:00:00Z');
-    const resolved = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'precommit' }, note: 'compromise: pre-commit rate' });
+    const resolved = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'precommit' },
+      note: 'compromise: pre-commit rate',
+    });
     expect(resolved.ok, resolved.ok ? '' : resolved.message).to.equal(true);
     const published = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
     expect(published.status).to.equal('Unpaid');
     expect(published.total).to.equal('350.00');
     expect(published.dueDate).to.equal('2013-07-15');
-    await s.f.panel.api.addInvoicePayment({ invoiceId: published.invoiceId, transId: 'pay-2', gateway: 'banktransfer', date: '2013-07-02 10:00:00' });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: published.invoiceId,
+      transId: 'pay-2',
+      gateway: 'banktransfer',
+      date: '2013-07-02 10:00:00',
+    });
     expect((await s.f.panel.api.getInvoice(published.invoiceId)).status).to.equal('Paid');
     // told in their language (the story's client reads English) and audited with both amounts
     const mails = await knex('tblemails').where('subject', 'like', '%dispute%');
-    expect(mails.map((m) => m.subject)).to.include.members([`Your dispute of ${(await knex('mod_overusage_lines').first()).ref_code}`]);
+    expect(mails.map((m) => m.subject)).to.include.members([
+      `Your dispute of ${(await knex('mod_overusage_lines').first()).ref_code}`,
+    ]);
     const audit = await knex('mod_overusage_audit').where({ action: 'dispute.adjusted' }).first();
     expect(JSON.parse(audit.details)).to.include({ amountBeforeMinor: '50000', amountAfterMinor: '35000' });
   });
@@ -87,26 +120,49 @@ describeEachEngine('per-line disputes', ({ db }) => {
   it('(b) refuses a dispute 30 days after the invoice, naming the deadline; the unpaid invoice is dunned and the service suspended', async () => {
     for (let dd = '2013-06-03'; dd <= '2013-07-02'; dd = addDays(dd, 1)) await day(dd);
     s.f.clock.set('2013-07-02T15:28:00Z');
-    const late = await s.mod.disputes!.open({ lineId, reason: 'I do not agree with the overusage.', actor: CLIENT(s.story.clientId) });
+    const late = await s.mod.disputes!.open({
+      lineId,
+      reason: 'I do not agree with the overusage.',
+      actor: CLIENT(s.story.clientId),
+    });
     expect(late.ok).to.equal(false);
     if (late.ok) return;
     expect(late.code).to.equal('WINDOW_CLOSED');
-    expect(late.message).to.equal('The window to dispute this line ended on 16 June 2013; a dispute after it cannot be accepted.');
-    const subjects = (await knex('tblemails').where({ userid: s.story.clientId }).select('subject')).map((r) => String(r.subject));
+    expect(late.message).to.equal(
+      'The window to dispute this line ended on 16 June 2013; a dispute after it cannot be accepted.',
+    );
+    const subjects = (await knex('tblemails').where({ userid: s.story.clientId }).select('subject')).map(
+      (r) => String(r.subject),
+    );
     expect(subjects.some((t) => /Overdue/i.test(t))).to.equal(true);
     expect(await knex('tblinvoiceitems').where({ invoiceid: renewal, type: 'LateFee' })).to.have.length(1);
-    expect((await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!.status).to.equal('Suspended');
+    expect(
+      (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!.status,
+    ).to.equal('Suspended');
     // an admin can still open it, with a reason for the override
-    const admin = await s.mod.disputes!.open({ lineId, reason: 'goodwill review', actor: ADMIN, overrideReason: 'long-standing client, reviewed on request' });
+    const admin = await s.mod.disputes!.open({
+      lineId,
+      reason: 'goodwill review',
+      actor: ADMIN,
+      overrideReason: 'long-standing client, reviewed on request',
+    });
     expect(admin.ok).to.equal(true);
   });
 
   it('lets only one of two admins resolving at once win; the other gets a conflict', async () => {
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'too much',
+      actor: CLIENT(s.story.clientId),
+    });
     if (!opened.ok) throw new Error(opened.message);
     const [a, b] = await Promise.all([
       s.mod.disputes!.resolve({ disputeId: opened.value.id, to: 'waived', actor: ADMIN }),
-      s.mod.disputes!.resolve({ disputeId: opened.value.id, to: 'upheld', actor: { type: 'admin', id: '2' } }),
+      s.mod.disputes!.resolve({
+        disputeId: opened.value.id,
+        to: 'upheld',
+        actor: { type: 'admin', id: '2' },
+      }),
     ]);
     expect([a.ok, b.ok].filter(Boolean)).to.have.length(1);
     const loser = a.ok ? b : a;
@@ -116,7 +172,11 @@ describeEachEngine('per-line disputes', ({ db }) => {
   });
 
   it('opens one dispute however often it is submitted at once', async () => {
-    const results = await Promise.all(Array.from({ length: 8 }, () => s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) }),
+      ),
+    );
     expect(results.filter((r) => r.ok)).to.have.length(1);
     expect(results.filter((r) => !r.ok && r.code === 'ALREADY_DISPUTED')).to.have.length(7);
     expect(await knex('mod_overusage_disputes')).to.have.length(1);
@@ -124,11 +184,13 @@ describeEachEngine('per-line disputes', ({ db }) => {
     expect(drafts.totalResults).to.equal(1);
   });
 
-  it("lets a client dispute only their own lines", async () => {
-    const err = await s.mod.disputes!.open({ lineId, reason: 'not mine', actor: CLIENT(s.story.dutchClientId) }).then(
-      () => null,
-      (e: { code?: string }) => e,
-    );
+  it('lets a client dispute only their own lines', async () => {
+    const err = await s.mod
+      .disputes!.open({ lineId, reason: 'not mine', actor: CLIENT(s.story.dutchClientId) })
+      .then(
+        () => null,
+        (e: { code?: string }) => e,
+      );
     expect(err?.code).to.equal('NOT_FOUND');
     expect(await knex('mod_overusage_disputes')).to.have.length(0);
   });
@@ -136,24 +198,47 @@ describeEachEngine('per-line disputes', ({ db }) => {
   it("accepts a dispute in the window's last second and refuses one from the first second after", async () => {
     // Invoice of 2 June, 14 calendar days: the last day is 16 June. Brussels is UTC+2 in June, so
     // the window closes at 17 June 00:00 CEST = 16 June 22:00:00 UTC.
-    expect((await knex('mod_overusage_lines').where({ id: lineId }).first()).deadline_last_day).to.equal('2013-06-16');
+    expect((await knex('mod_overusage_lines').where({ id: lineId }).first()).deadline_last_day).to.equal(
+      '2013-06-16',
+    );
     s.f.clock.set('2013-06-16T22:00:00Z');
-    const late = await s.mod.disputes!.open({ lineId, reason: 'a second too late', actor: CLIENT(s.story.clientId) });
+    const late = await s.mod.disputes!.open({
+      lineId,
+      reason: 'a second too late',
+      actor: CLIENT(s.story.clientId),
+    });
     expect(late.ok ? 'opened' : late.code).to.equal('WINDOW_CLOSED');
     const adminLate = await s.mod.disputes!.open({ lineId, reason: 'for the client', actor: ADMIN });
-    expect(adminLate.ok ? 'opened' : [adminLate.code, adminLate.message]).to.deep.equal(['WINDOW_CLOSED', 'the window closed on 16 June 2013; an admin can still open a dispute with an override reason']);
+    expect(adminLate.ok ? 'opened' : [adminLate.code, adminLate.message]).to.deep.equal([
+      'WINDOW_CLOSED',
+      'the window closed on 16 June 2013; an admin can still open a dispute with an override reason',
+    ]);
     expect(await knex('mod_overusage_disputes')).to.have.length(0);
     s.f.clock.set('2013-06-16T21:59:59Z');
-    const inTime = await s.mod.disputes!.open({ lineId, reason: 'just in time', actor: CLIENT(s.story.clientId) });
+    const inTime = await s.mod.disputes!.open({
+      lineId,
+      reason: 'just in time',
+      actor: CLIENT(s.story.clientId),
+    });
     expect(inTime.ok).to.equal(true);
     expect((await knex('mod_overusage_disputes').first()).override_reason).to.equal(null);
   });
 
   it('lets an admin open a dispute after the window only with an override reason, which is kept', async () => {
     s.f.clock.set('2013-06-20T09:00:00Z');
-    const bare = await s.mod.disputes!.open({ lineId, reason: 'for the client', actor: ADMIN, overrideReason: '  ' });
+    const bare = await s.mod.disputes!.open({
+      lineId,
+      reason: 'for the client',
+      actor: ADMIN,
+      overrideReason: '  ',
+    });
     expect(bare.ok ? 'opened' : bare.code).to.equal('WINDOW_CLOSED');
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'for the client', actor: ADMIN, overrideReason: ' reviewed on request ' });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'for the client',
+      actor: ADMIN,
+      overrideReason: ' reviewed on request ',
+    });
     if (!opened.ok) throw new Error(opened.message);
     expect(opened.value.overrideReason).to.equal('reviewed on request');
     const audit = await knex('mod_overusage_audit').where({ action: 'dispute.opened' }).first();
@@ -168,15 +253,40 @@ describeEachEngine('per-line disputes', ({ db }) => {
     ['withdrawn', null],
   ] as const) {
     it(`shields the line from dunning while the dispute is open, and no longer once it is ${to}`, async () => {
-      const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+      const opened = await s.mod.disputes!.open({
+        lineId,
+        reason: 'too much',
+        actor: CLIENT(s.story.clientId),
+      });
       if (!opened.ok) throw new Error(opened.message);
       const held = opened.value.heldInvoiceId!;
       const heldItem = (await s.f.panel.api.getInvoice(held)).items[0]!;
-      expect(await s.mod.disputes!.heldItemsOnInvoice(held)).to.deep.equal([{ itemId: heldItem.id, amountMinor: 50000n, panelAmount: '500.00', description: heldItem.description.replace(' — on hold, under dispute', '') }]);
-      expect(await s.mod.disputes!.heldItemsOnInvoice(renewal), 'the line left the renewal').to.deep.equal([]);
-      expect((await s.mod.disputes!.openForClient(s.story.clientId)).map((d) => [d.disputeId, d.lineId, d.amountMinor, d.currency])).to.deep.equal([[opened.value.id, lineId, 50000n, 'EUR']]);
+      expect(await s.mod.disputes!.heldItemsOnInvoice(held)).to.deep.equal([
+        {
+          itemId: heldItem.id,
+          amountMinor: 50000n,
+          panelAmount: '500.00',
+          description: heldItem.description.replace(' — on hold, under dispute', ''),
+        },
+      ]);
+      expect(await s.mod.disputes!.heldItemsOnInvoice(renewal), 'the line left the renewal').to.deep.equal(
+        [],
+      );
+      expect(
+        (await s.mod.disputes!.openForClient(s.story.clientId)).map((d) => [
+          d.disputeId,
+          d.lineId,
+          d.amountMinor,
+          d.currency,
+        ]),
+      ).to.deep.equal([[opened.value.id, lineId, 50000n, 'EUR']]);
       expect(await s.mod.disputes!.openForClient(s.story.dutchClientId)).to.deep.equal([]);
-      const resolved = await s.mod.disputes!.resolve({ disputeId: opened.value.id, to, actor: actor ?? CLIENT(s.story.clientId), ...(to === 'adjusted' ? { adjustment: { kind: 'share', percent: '50' } as const } : {}) });
+      const resolved = await s.mod.disputes!.resolve({
+        disputeId: opened.value.id,
+        to,
+        actor: actor ?? CLIENT(s.story.clientId),
+        ...(to === 'adjusted' ? { adjustment: { kind: 'share', percent: '50' } as const } : {}),
+      });
       expect(resolved.ok ? resolved.value.state : resolved.code).to.equal(to);
       expect(await s.mod.disputes!.heldItemsOnInvoice(held)).to.deep.equal([]);
       expect(await s.mod.disputes!.openForClient(s.story.clientId)).to.deep.equal([]);
@@ -193,7 +303,11 @@ describeEachEngine('per-line disputes', ({ db }) => {
   for (const [method, when] of holdSteps) {
     it(`finishes the hold after a failure ${when} ${method}: one held draft, the line off the renewal`, async () => {
       s.faulty.failNext = { method, when, times: 1 };
-      const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+      const opened = await s.mod.disputes!.open({
+        lineId,
+        reason: 'too much',
+        actor: CLIENT(s.story.clientId),
+      });
       s.faulty.failNext = null;
       expect(opened.ok).to.equal(true);
       await s.mod.disputes!.resume();
@@ -215,13 +329,19 @@ describeEachEngine('per-line disputes', ({ db }) => {
     ['sendEmail', 'before', false],
   ] as Array<[string, 'before' | 'after', boolean]>) {
     it(`finishes an upheld resolution after a failure ${when} ${method}: published once, the dispute upheld`, async () => {
-      const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+      const opened = await s.mod.disputes!.open({
+        lineId,
+        reason: 'too much',
+        actor: CLIENT(s.story.clientId),
+      });
       if (!opened.ok) throw new Error(opened.message);
       s.faulty.failNext = { method, when, times: 1 };
-      const outcome = await s.mod.disputes!.resolve({ disputeId: opened.value.id, to: 'upheld', actor: ADMIN }).then(
-        (r) => ({ ok: r.ok, state: r.ok ? r.value.state : null }),
-        (err: { code?: string }) => ({ code: err.code }),
-      );
+      const outcome = await s.mod
+        .disputes!.resolve({ disputeId: opened.value.id, to: 'upheld', actor: ADMIN })
+        .then(
+          (r) => ({ ok: r.ok, state: r.ok ? r.value.state : null }),
+          (err: { code?: string }) => ({ code: err.code }),
+        );
       expect(outcome).to.deep.equal(interrupted ? { code: 'UPSTREAM' } : { ok: true, state: 'upheld' });
       expect(s.faulty.failNext!.times, 'the injected failure happened').to.equal(0);
       s.faulty.failNext = null;
@@ -236,11 +356,25 @@ describeEachEngine('per-line disputes', ({ db }) => {
   }
 
   it('sends a paid line to a refund-or-credit decision, and credits the waived amount', async () => {
-    await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'paid by mistake', actor: CLIENT(s.story.clientId) });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-03 10:00:00',
+    });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'paid by mistake',
+      actor: CLIENT(s.story.clientId),
+    });
     if (!opened.ok) throw new Error(opened.message);
     expect(opened.value.holdState).to.equal('refund_decision');
-    const res = await s.mod.disputes!.resolve({ disputeId: opened.value.id, to: 'waived', actor: ADMIN, settlement: 'credit' });
+    const res = await s.mod.disputes!.resolve({
+      disputeId: opened.value.id,
+      to: 'waived',
+      actor: ADMIN,
+      settlement: 'credit',
+    });
     expect(res.ok).to.equal(true);
     const client = await s.f.panel.api.getClientsDetails(s.story.clientId);
     expect(client.credit).to.equal('500.00');
@@ -260,19 +394,36 @@ describeEachEngine('dunning while a hold cannot be completed', ({ db }) => {
     // the panel refuses to create the held draft for weeks: the line stays on the renewal invoice
     s.faulty.failNext = { method: 'createInvoice', when: 'before', times: 10_000 };
     s.f.clock.set('2013-06-04T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId: toNum(line.id), reason: 'I dispute this', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId: toNum(line.id),
+      reason: 'I dispute this',
+      actor: CLIENT(s.story.clientId),
+    });
     expect(opened.ok).to.equal(true);
     expect((await s.mod.disputes!.forLine(toNum(line.id)))!.holdState).to.equal('holding');
     // the client pays the undisputed part only
-    await s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId: 'part', gateway: 'banktransfer', date: '2013-06-05 10:00:00', amount: '19.95' });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'part',
+      gateway: 'banktransfer',
+      date: '2013-06-05 10:00:00',
+      amount: '19.95',
+    });
     for (let dd = '2013-06-05'; dd <= '2013-06-25'; dd = addDays(dd, 1)) {
       s.f.clock.set(`${dd}T07:00:00Z`);
       await s.f.panel.runDailyAutomation(dd);
     }
-    const reminders = (await knex('tblemails').where({ userid: s.story.clientId }).andWhere('date', '>=', '2013-06-05 00:00:00').select('subject')).filter((r) => /Reminder|Overdue/i.test(String(r.subject)));
+    const reminders = (
+      await knex('tblemails')
+        .where({ userid: s.story.clientId })
+        .andWhere('date', '>=', '2013-06-05 00:00:00')
+        .select('subject')
+    ).filter((r) => /Reminder|Overdue/i.test(String(r.subject)));
     expect(reminders).to.deep.equal([]);
     expect(await knex('tblinvoiceitems').where({ invoiceid: renewal, type: 'LateFee' })).to.have.length(0);
-    expect((await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!.status).to.equal('Active');
+    expect(
+      (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!.status,
+    ).to.equal('Active');
     expect((await s.f.panel.api.getInvoice(renewal)).balance).to.equal('500.00');
   });
 });
@@ -286,17 +437,26 @@ describeEachEngine('reminders while a line is held', ({ db }) => {
     await s.f.panel.runDailyAutomation('2013-06-02');
     const line = await knex('mod_overusage_lines').first();
     s.f.clock.set('2013-06-04T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId: toNum(line.id), reason: 'I dispute this', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId: toNum(line.id),
+      reason: 'I dispute this',
+      actor: CLIENT(s.story.clientId),
+    });
     expect(opened.ok).to.equal(true);
     // the client does not pay the rest either: the first overdue notice goes out the day after the due date
     for (let dd = '2013-06-05'; dd <= '2013-06-10'; dd = addDays(dd, 1)) {
       s.f.clock.set(`${dd}T07:00:00Z`);
       await s.f.panel.runDailyAutomation(dd);
     }
-    const notice = await knex('tblemails').where({ userid: s.story.clientId }).andWhere('subject', 'like', '%Overdue%').first();
+    const notice = await knex('tblemails')
+      .where({ userid: s.story.clientId })
+      .andWhere('subject', 'like', '%Overdue%')
+      .first();
     expect(notice, 'the overdue notice for the undisputed rest').to.not.equal(undefined);
     expect(notice.message).to.include('19.95');
-    expect(notice.message).to.match(/Bandwidth overusage 1 – 31 May 2013.*€500\.00 \(on hold, under dispute: not due until we decide\)/s);
+    expect(notice.message).to.match(
+      /Bandwidth overusage 1 – 31 May 2013.*€500\.00 \(on hold, under dispute: not due until we decide\)/s,
+    );
   });
 });
 
@@ -309,7 +469,11 @@ describeEachEngine('adjusting a disputed line to a share', ({ db }) => {
     await s.f.panel.runDailyAutomation('2013-06-02');
     const line = await knex('mod_overusage_lines').where({ client_id: s.story.clientId }).first();
     s.f.clock.set('2013-06-04T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId: toNum(line.id), reason: 'too much', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId: toNum(line.id),
+      reason: 'too much',
+      actor: CLIENT(s.story.clientId),
+    });
     if (!opened.ok) throw new Error(opened.message);
     return { s, d: opened.value };
   }
@@ -318,7 +482,8 @@ describeEachEngine('adjusting a disputed line to a share', ({ db }) => {
     // 1 000 GB × $0.55 = $550.00. 33.33 % → 183.3150 → $183.32 (cut off: 183.31); 66.67 % →
     // 366.6850 → $366.69; 12.34 % → 67.8700 → $67.87; 0.01 % → 0.0550 → $0.06; 100 % → $550.00.
     const { s, d } = await disputed({ code: 'USD', hosting: '21.95', overage: '0.55', precommit: '0.40' });
-    const share = async (percent: string) => (await s.mod.disputes!.preview(d.id, { kind: 'share', percent })).amountMinor;
+    const share = async (percent: string) =>
+      (await s.mod.disputes!.preview(d.id, { kind: 'share', percent })).amountMinor;
     expect(await share('33.33')).to.equal(18332n);
     expect(await share('66.67')).to.equal(36669n);
     expect(await share('12.34')).to.equal(6787n);
@@ -326,10 +491,18 @@ describeEachEngine('adjusting a disputed line to a share', ({ db }) => {
     expect(await share('100')).to.equal(55000n);
     expect(await share('0')).to.equal(0n);
     for (const bad of ['100.01', '-1', '33.333']) {
-      const err = await share(bad).then(() => null, (e: { code?: string }) => e.code);
+      const err = await share(bad).then(
+        () => null,
+        (e: { code?: string }) => e.code,
+      );
       expect(err, bad).to.equal('INVALID_INPUT');
     }
-    const resolved = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'share', percent: '33.33' } });
+    const resolved = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'share', percent: '33.33' },
+    });
     expect(resolved.ok ? resolved.value.amountAfterMinor : resolved.code).to.equal(18332n);
     expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('183.32');
   });
@@ -339,8 +512,15 @@ describeEachEngine('adjusting a disputed line to a share', ({ db }) => {
     // 33.33 % → 62.5450782 → BD 62.545 (rounded up: 62.546). The panel keeps two decimals: 125.11.
     const { s, d } = await disputed({ code: 'BHD', hosting: '7.50', overage: '0.187654', precommit: '0.15' });
     expect(d.amountBeforeMinor).to.equal(187654n);
-    expect((await s.mod.disputes!.preview(d.id, { kind: 'share', percent: '33.33' })).amountMinor).to.equal(62545n);
-    const resolved = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'share', percent: '66.67' } });
+    expect((await s.mod.disputes!.preview(d.id, { kind: 'share', percent: '33.33' })).amountMinor).to.equal(
+      62545n,
+    );
+    const resolved = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'share', percent: '66.67' },
+    });
     expect(resolved.ok ? resolved.value.amountAfterMinor : resolved.code).to.equal(125109n);
     expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('125.11');
   });
@@ -348,13 +528,23 @@ describeEachEngine('adjusting a disputed line to a share', ({ db }) => {
   it('sets an amount by hand, never above the original (JPY, no minor unit)', async () => {
     // 1 000 GB × ¥80 = ¥80 000
     const { s, d } = await disputed({ code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' });
-    expect((await s.mod.disputes!.preview(d.id, { kind: 'amount', amount: '80000' })).amountMinor).to.equal(80000n);
+    expect((await s.mod.disputes!.preview(d.id, { kind: 'amount', amount: '80000' })).amountMinor).to.equal(
+      80000n,
+    );
     for (const bad of ['80001', '100.5']) {
-      const err = await s.mod.disputes!.preview(d.id, { kind: 'amount', amount: bad }).then(() => null, (e: { code?: string }) => e.code);
+      const err = await s.mod.disputes!.preview(d.id, { kind: 'amount', amount: bad }).then(
+        () => null,
+        (e: { code?: string }) => e.code,
+      );
       expect(err, bad).to.equal('INVALID_INPUT');
     }
     // re-rated at the rate agreed in advance: 1 000 GB × ¥60 = ¥60 000
-    const resolved = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN, adjustment: { kind: 'precommit' } });
+    const resolved = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'precommit' },
+    });
     expect(resolved.ok ? resolved.value.amountAfterMinor : resolved.code).to.equal(60000n);
     expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('60000.00');
   });

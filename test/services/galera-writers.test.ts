@@ -40,7 +40,18 @@ describeEachEngine('writers on different nodes at once', ({ db, engine }) => {
     const log = createLogger({ level: 'warn', write: (line) => logged.push(line) });
     mods = [
       s.mod,
-      ...peers.map((p) => createModule({ knex: p.knex, clock: s.f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => s.fake.gateway(), panel: s.faulty.api(), log, metering: { writer: 'inline' } })),
+      ...peers.map((p) =>
+        createModule({
+          knex: p.knex,
+          clock: s.f.clock,
+          secretKey: TEST_SECRET_KEY,
+          zone: 'Europe/Brussels',
+          gatewayFor: () => s.fake.gateway(),
+          panel: s.faulty.api(),
+          log,
+          metering: { writer: 'inline' },
+        }),
+      ),
     ];
     while (mods.length < 3) mods.push(s.mod);
   });
@@ -56,7 +67,11 @@ describeEachEngine('writers on different nodes at once', ({ db, engine }) => {
     // story's module places the line from the panel's own InvoiceCreation delivery
     s.f.clock.set('2013-06-02T07:00:00Z');
     await s.f.panel.runDailyAutomation('2013-06-02');
-    const row = await db().knex('tblinvoiceitems').where({ type: 'Hosting', relid: s.story.serviceId }).orderBy('id', 'desc').first('invoiceid');
+    const row = await db()
+      .knex('tblinvoiceitems')
+      .where({ type: 'Hosting', relid: s.story.serviceId })
+      .orderBy('id', 'desc')
+      .first('invoiceid');
     return toNum(row.invoiceid);
   }
 
@@ -65,10 +80,16 @@ describeEachEngine('writers on different nodes at once', ({ db, engine }) => {
     // three contenders per node, nine in all: enough that a node's insert loses certification
     // twice in a row (the server retries an autocommit statement once, then says 1213)
     const knexes = [db().knex, ...peers.map((p) => p.knex)];
-    const stores: LockStore[] = Array.from({ length: 9 }, (_, k) => createLockStore(knexes[k % knexes.length]!));
+    const stores: LockStore[] = Array.from({ length: 9 }, (_, k) =>
+      createLockStore(knexes[k % knexes.length]!),
+    );
     for (let round = 1; round <= 50; round++) {
-      const owners = stores.map((_, k) => `galera-check:${1000 + k}:${round.toString(16).padStart(2, '0')}0${k}`);
-      const results = await Promise.all(stores.map((st, k) => st.acquire('galera:check', owners[k]!, 60_000)));
+      const owners = stores.map(
+        (_, k) => `galera-check:${1000 + k}:${round.toString(16).padStart(2, '0')}0${k}`,
+      );
+      const results = await Promise.all(
+        stores.map((st, k) => st.acquire('galera:check', owners[k]!, 60_000)),
+      );
       const won = results.map((r, k) => (r.acquired ? k : -1)).filter((k) => k >= 0);
       expect(won, `round ${round}`).to.have.length(1);
       // A loser never names itself. It may name the last round's holder, or nobody: a node that
@@ -96,7 +117,9 @@ describeEachEngine('writers on different nodes at once', ({ db, engine }) => {
     // none of the 20 deliveries through nodes 2 and 3 failed (a lost certification would say so here)
     expect(logged.filter((l) => l.includes('hook.invoice_creation.failed'))).to.deep.equal([]);
     const inv = await s.f.panel.api.getInvoice(invoiceId);
-    expect(inv.items.filter((i) => i.description.startsWith('Bandwidth overusage')).map((i) => i.amount)).to.deep.equal(['500.00']);
+    expect(
+      inv.items.filter((i) => i.description.startsWith('Bandwidth overusage')).map((i) => i.amount),
+    ).to.deep.equal(['500.00']);
     expect(inv.total).to.equal('519.95');
     const lines = await db().knex('mod_overusage_lines').select('status', 'invoice_id');
     expect(lines.map((l) => [l.status, toNum(l.invoice_id)])).to.deep.equal([['placed', invoiceId]]);
@@ -108,7 +131,11 @@ describeEachEngine('writers on different nodes at once', ({ db, engine }) => {
     const line = await db().knex('mod_overusage_lines').first('id');
     const lineId = toNum(line.id);
     s.f.clock.set('2013-06-05T10:00:00Z');
-    const results = await Promise.all(Array.from({ length: 9 }, (_, i) => mods[i % 3]!.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) })));
+    const results = await Promise.all(
+      Array.from({ length: 9 }, (_, i) =>
+        mods[i % 3]!.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) }),
+      ),
+    );
     expect(results.filter((r) => r.ok)).to.have.length(1);
     expect(results.filter((r) => !r.ok && r.code === 'ALREADY_DISPUTED')).to.have.length(8);
     expect(await db().knex('mod_overusage_disputes')).to.have.length(1);
@@ -126,14 +153,23 @@ describeEachEngine('writers on different nodes at once', ({ db, engine }) => {
     await renewalInvoiceId();
     const line = await db().knex('mod_overusage_lines').first('id');
     s.f.clock.set('2013-06-05T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId: toNum(line.id), reason: 'too much', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId: toNum(line.id),
+      reason: 'too much',
+      actor: CLIENT(s.story.clientId),
+    });
     if (!opened.ok) throw new Error(opened.message);
     const to = ['waived', 'upheld', 'waived'] as const;
-    const results = await Promise.all(to.map((state, k) => mods[k]!.disputes!.resolve({ disputeId: opened.value.id, to: state, actor: ADMIN(k + 1) })));
+    const results = await Promise.all(
+      to.map((state, k) =>
+        mods[k]!.disputes!.resolve({ disputeId: opened.value.id, to: state, actor: ADMIN(k + 1) }),
+      ),
+    );
     expect(results.filter((r) => r.ok)).to.have.length(1);
     // a loser that came while the winner was at work gets CONFLICT; one that came after it had
     // finished reads a decided dispute (as on one server): 'the dispute is already waived'
-    for (const r of results) if (!r.ok) expect(r.code, r.message).to.be.oneOf(['CONFLICT', 'INVALID_TRANSITION']);
+    for (const r of results)
+      if (!r.ok) expect(r.code, r.message).to.be.oneOf(['CONFLICT', 'INVALID_TRANSITION']);
     // the dispute ends in the state its one winner chose
     const winner = results.findIndex((r) => r.ok);
     expect((await s.mod.disputes!.get(opened.value.id)).state).to.equal(to[winner]);

@@ -4,7 +4,8 @@ import { toBig, toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
 
-const overusageItems = (inv: { items: Array<{ description: string; amount: string }> }) => inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
+const overusageItems = (inv: { items: Array<{ description: string; amount: string }> }) =>
+  inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
 
 describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
   let knex: Knex;
@@ -20,23 +21,30 @@ describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
     // 2 June 09:00: the renewal invoice for 9 June is generated (7 days ahead), InvoiceCreation fires.
     s.f.clock.set('2013-06-02T07:00:00Z');
     await s.f.panel.runDailyAutomation('2013-06-02');
-    const row = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: s.story.serviceId }).orderBy('id', 'desc').first('invoiceid');
+    const row = await knex('tblinvoiceitems')
+      .where({ type: 'Hosting', relid: s.story.serviceId })
+      .orderBy('id', 'desc')
+      .first('invoiceid');
     return toNum(row.invoiceid);
   }
 
-  it('adds last period\'s overusage to the renewal invoice with its explanation and reclamation deadline', async () => {
+  it("adds last period's overusage to the renewal invoice with its explanation and reclamation deadline", async () => {
     const invoiceId = await renewalInvoiceId();
     const inv = await s.f.panel.api.getInvoice(invoiceId);
     const lines = overusageItems(inv);
     expect(lines).to.have.length(1);
     expect(lines[0]!.amount).to.equal('500.00');
     // one unit, the one sold (GB), 2 decimals: 6 000 used, 5 000 included, 1 000 × €0.50 = €500.00
-    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 May 2013: 6,000\.00 GB used, 5,000\.00 GB included, 1,000\.00 GB × €0\.50 = €500\.00 \(dispute by 16 June 2013\) \[OU-[0-9A-F]{10}\]$/);
+    expect(lines[0]!.description).to.match(
+      /^Bandwidth overusage 1 – 31 May 2013: 6,000\.00 GB used, 5,000\.00 GB included, 1,000\.00 GB × €0\.50 = €500\.00 \(dispute by 16 June 2013\) \[OU-[0-9A-F]{10}\]$/,
+    );
     expect(inv.total).to.equal('519.95'); // hosting 19.95 + overusage 500.00, totals recalculated after the hook
     const row = await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first();
     expect(row).to.include({ status: 'placed', deadline_last_day: '2013-06-16' });
     expect(toNum(row.window_days)).to.equal(14);
-    expect(toNum(row.invoice_item_id)).to.equal(inv.items.find((i) => i.description === lines[0]!.description)!.id);
+    expect(toNum(row.invoice_item_id)).to.equal(
+      inv.items.find((i) => i.description === lines[0]!.description)!.id,
+    );
     const charge = await knex('mod_overusage_charges').where({ id: row.charge_id }).first();
     expect(charge.status).to.equal('billed');
     expect(toBig(charge.over_bytes)).to.equal(1000n * 10n ** 9n);
@@ -49,18 +57,41 @@ describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
     // Invoice date Sunday 2 June 2013; 10 business days after it: 3–7 and 10–14 June, so the last
     // day is Friday 14 June (calendar counting would say 12 June). No Belgian holiday falls in it.
     // The window closes at 15 June 00:00 in Brussels (UTC+2 in June) = 14 June 22:00 UTC.
-    await s.mod.billing.setProduct(s.story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50', precommit: '0.35' } }, window: { days: 10, counting: 'business', holidays: 'BE' } }, { type: 'cli', id: null });
+    await s.mod.billing.setProduct(
+      s.story.productId,
+      {
+        unit: 'GB',
+        model: 'per_unit',
+        allowance: '5 TB',
+        prices: { EUR: { overage: '0.50', precommit: '0.35' } },
+        window: { days: 10, counting: 'business', holidays: 'BE' },
+      },
+      { type: 'cli', id: null },
+    );
     const invoiceId = await renewalInvoiceId();
     const [line] = overusageItems(await s.f.panel.api.getInvoice(invoiceId));
     expect(line!.description).to.include('(dispute by 14 June 2013)');
     const row = await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first();
-    expect(row).to.include({ deadline_last_day: '2013-06-14', window_counting: 'business', window_holidays: 'BE' });
+    expect(row).to.include({
+      deadline_last_day: '2013-06-14',
+      window_counting: 'business',
+      window_holidays: 'BE',
+    });
     expect(String(row.deadline_closes_at).slice(0, 19).replace('T', ' ')).to.equal('2013-06-14 22:00:00');
   });
 
   it('never adds a second line however often the hook is delivered, even 50 times at once', async () => {
     const invoiceId = await renewalInvoiceId();
-    await Promise.all(Array.from({ length: 50 }, () => s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId, source: 'autogen', user: 'system', status: 'Unpaid' })));
+    await Promise.all(
+      Array.from({ length: 50 }, () =>
+        s.f.panel.hooks.run('InvoiceCreation', {
+          invoiceid: invoiceId,
+          source: 'autogen',
+          user: 'system',
+          status: 'Unpaid',
+        }),
+      ),
+    );
     const inv = await s.f.panel.api.getInvoice(invoiceId);
     expect(overusageItems(inv)).to.have.length(1);
     expect(await knex('mod_overusage_lines')).to.have.length(1);
@@ -91,8 +122,12 @@ describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
   it('recovers when the second read of the invoice fails after the line was added', async () => {
     const invoiceId = await renewalInvoiceId();
     await knex('mod_overusage_lines').delete();
-    await knex('mod_overusage_charges').update({ status: 'unbilled' }).where({ service_id: s.story.serviceId });
-    const item = (await s.f.panel.api.getInvoice(invoiceId)).items.find((i) => i.description.startsWith('Bandwidth'))!;
+    await knex('mod_overusage_charges')
+      .update({ status: 'unbilled' })
+      .where({ service_id: s.story.serviceId });
+    const item = (await s.f.panel.api.getInvoice(invoiceId)).items.find((i) =>
+      i.description.startsWith('Bandwidth'),
+    )!;
     await s.f.panel.api.updateInvoice({ invoiceId, deleteLineIds: [item.id] });
     // getInvoice: 1st call ok, 2nd (after adding) fails
     let calls = 0;
@@ -117,7 +152,9 @@ describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
     expect(overusageItems(inv)).to.have.length(0);
     const log = await knex('tblactivitylog').where('description', 'like', '%overage billing is enabled%');
     expect(log).to.have.length.greaterThan(0);
-    expect((await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first()).status).to.equal('unbilled');
+    expect(
+      (await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first()).status,
+    ).to.equal('unbilled');
   });
 });
 
@@ -129,19 +166,44 @@ describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
  *   currency's own minor unit: US$550.00, JP¥80,000, BHD 187.654.
  */
 for (const [money, onPanel, minor, rate, total, amountText] of [
-  [{ code: 'USD', hosting: '21.95', overage: '0.55', precommit: '0.40' }, '550.00', 55000n, 'US$0.55', '571.95', 'US$550.00'],
-  [{ code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' }, '80000.00', 80000n, 'JP¥80', '82980.00', 'JP¥80,000'],
-  [{ code: 'BHD', hosting: '7.50', overage: '0.187654', precommit: '0.15' }, '187.65', 187654n, 'BHD\u00a00.187654', '195.15', 'BHD\u00a0187.654'],
+  [
+    { code: 'USD', hosting: '21.95', overage: '0.55', precommit: '0.40' },
+    '550.00',
+    55000n,
+    'US$0.55',
+    '571.95',
+    'US$550.00',
+  ],
+  [
+    { code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' },
+    '80000.00',
+    80000n,
+    'JP¥80',
+    '82980.00',
+    'JP¥80,000',
+  ],
+  [
+    { code: 'BHD', hosting: '7.50', overage: '0.187654', precommit: '0.15' },
+    '187.65',
+    187654n,
+    'BHD\u00a00.187654',
+    '195.15',
+    'BHD\u00a0187.654',
+  ],
 ] as const) {
   describeEachEngine(`an overusage line in ${money.code}`, ({ db }) => {
-    it('is placed in the client\'s currency, rounded to its minor unit (the panel keeps two decimals)', async () => {
+    it("is placed in the client's currency, rounded to its minor unit (the panel keeps two decimals)", async () => {
       const knex = db().knex;
       const s = await buildBillingStory(knex, money);
       await closeMay(s);
       s.f.clock.set('2013-06-02T07:00:00Z');
       await s.f.panel.runDailyAutomation('2013-06-02');
       const row = await knex('mod_overusage_lines').where({ client_id: s.story.clientId }).first();
-      expect([row.currency, toBig(row.amount_minor), row.status]).to.deep.equal([money.code, minor, 'placed']);
+      expect([row.currency, toBig(row.amount_minor), row.status]).to.deep.equal([
+        money.code,
+        minor,
+        'placed',
+      ]);
       const inv = await s.f.panel.api.getInvoice(toNum(row.invoice_id));
       const [line] = overusageItems(inv);
       expect(line!.amount).to.equal(onPanel);

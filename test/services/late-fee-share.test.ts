@@ -16,10 +16,22 @@ describe('the late fee share of a held line (pure)', () => {
     // everything held: the whole fee
     expect(lateFeeShareOnHeld({ balance: 57195n, fee: 5200n, held: 51995n }, pct10)).to.equal(5200n);
     // a fixed 5.00 fee stands while anything else is late; it all goes when only the held line was
-    expect(lateFeeShareOnHeld({ balance: 52495n, fee: 500n, held: 50000n }, { fixed: true, amount: 500n, minimum: 0n })).to.equal(0n);
-    expect(lateFeeShareOnHeld({ balance: 50500n, fee: 500n, held: 50000n }, { fixed: true, amount: 500n, minimum: 0n })).to.equal(500n);
+    expect(
+      lateFeeShareOnHeld(
+        { balance: 52495n, fee: 500n, held: 50000n },
+        { fixed: true, amount: 500n, minimum: 0n },
+      ),
+    ).to.equal(0n);
+    expect(
+      lateFeeShareOnHeld(
+        { balance: 50500n, fee: 500n, held: 50000n },
+        { fixed: true, amount: 500n, minimum: 0n },
+      ),
+    ).to.equal(500n);
     // a minimum of 5.00 on the rest: 52.00 − 5.00 = 47.00
-    expect(lateFeeShareOnHeld({ balance: 57195n, fee: 5200n, held: 50000n }, { ...pct10, minimum: 500n })).to.equal(4700n);
+    expect(
+      lateFeeShareOnHeld({ balance: 57195n, fee: 5200n, held: 50000n }, { ...pct10, minimum: 500n }),
+    ).to.equal(4700n);
     // nothing held, no fee, or a fee the admin lowered below what is due without the line: nothing
     expect(lateFeeShareOnHeld({ balance: 57195n, fee: 5200n, held: 0n }, pct10)).to.equal(0n);
     expect(lateFeeShareOnHeld({ balance: 51995n, fee: 0n, held: 50000n }, pct10)).to.equal(0n);
@@ -43,7 +55,13 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     s.f.clock.set(`${date}T07:00:00Z`);
     await s.f.panel.runDailyAutomation(date);
   }
-  const creditLog = async () => (await knex('tblcredit').where({ clientid: s.story.clientId }).orderBy('id').select('description', 'amount')).map((r) => [String(r.description), String(r.amount)]);
+  const creditLog = async () =>
+    (
+      await knex('tblcredit')
+        .where({ clientid: s.story.clientId })
+        .orderBy('id')
+        .select('description', 'amount')
+    ).map((r) => [String(r.description), String(r.amount)]);
 
   beforeEach(async () => {
     knex = db().knex;
@@ -66,7 +84,11 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
 
   it('credits 52.00 − 2.00 = 50.00 once: the fee stays on the renewal, the client has 50.00 of credit, audited', async () => {
     s.f.clock.set('2013-06-15T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'I cannot tell where this traffic came from.', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'I cannot tell where this traffic came from.',
+      actor: CLIENT(s.story.clientId),
+    });
     expect(opened.ok, opened.ok ? '' : opened.message).to.equal(true);
     if (!opened.ok) return;
     const d = opened.value;
@@ -78,10 +100,19 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     // in Ann's language (English), led by the line's late fee reference
     const description = `Credit LF-${ref}: the part of invoice #${renewal}'s late fee that fell on overusage line ${ref}, held while your dispute is decided`;
     expect(await creditLog()).to.deep.equal([[description, '50.00']]);
-    expect(String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit)).to.equal('50.00');
-    const audit = await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' }).select('entity_id', 'details');
+    expect(
+      String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit),
+    ).to.equal('50.00');
+    const audit = await knex('mod_overusage_audit')
+      .where({ action: 'dispute.late_fee_credit' })
+      .select('entity_id', 'details');
     expect(audit).to.have.length(1);
-    expect(JSON.parse(audit[0].details)).to.include({ invoiceId: renewal, feeMinor: '5200', heldMinor: '50000', creditMinor: '5000' });
+    expect(JSON.parse(audit[0].details)).to.include({
+      invoiceId: renewal,
+      feeMinor: '5200',
+      heldMinor: '50000',
+      creditMinor: '5000',
+    });
     await s.mod.disputes!.resume();
     expect(await creditLog()).to.have.length(1);
   });
@@ -89,7 +120,11 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
   it('gives the credit once when the hold fails after it, before the line leaves the renewal', async () => {
     s.f.clock.set('2013-06-15T10:00:00Z');
     s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'too much',
+      actor: CLIENT(s.story.clientId),
+    });
     s.faulty.failNext = null;
     expect(opened.ok).to.equal(true);
     // credited, but the line is still on the renewal: 519.95 + 52.00
@@ -104,11 +139,20 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
   it('writes the credit in Dutch for a Dutch client, and credits once more never', async () => {
     await knex('tblclients').where({ id: s.story.clientId }).update({ language: 'dutch' });
     s.f.clock.set('2013-06-15T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'Dit verkeer herken ik niet.', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'Dit verkeer herken ik niet.',
+      actor: CLIENT(s.story.clientId),
+    });
     expect(opened.ok).to.equal(true);
     const ref = String((await knex('mod_overusage_lines').first('ref_code')).ref_code);
     // the same 52.00 − 2.00 = 50.00, told in Dutch
-    expect(await creditLog()).to.deep.equal([[`Creditering LF-${ref}: het deel van de boete op factuur #${renewal} dat op regel overschrijding ${ref} viel, die opgeschort is zolang uw bezwaar loopt`, '50.00']]);
+    expect(await creditLog()).to.deep.equal([
+      [
+        `Creditering LF-${ref}: het deel van de boete op factuur #${renewal} dat op regel overschrijding ${ref} viel, die opgeschort is zolang uw bezwaar loopt`,
+        '50.00',
+      ],
+    ]);
     await s.mod.disputes!.resume();
     expect(await creditLog()).to.have.length(1);
   });
@@ -117,18 +161,28 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     s.f.clock.set('2013-06-15T10:00:00Z');
     // the hold fails before the credit; the credit is then found in the log in the old form
     s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'too much',
+      actor: CLIENT(s.story.clientId),
+    });
     s.faulty.failNext = null;
     expect(opened.ok).to.equal(true);
     if (!opened.ok) return;
     const ref = String((await knex('mod_overusage_lines').first('ref_code')).ref_code);
     // as an earlier version would have written it: rewrite the one credit to the old wording
-    await knex('tblcredit').where({ clientid: s.story.clientId }).update({ description: `Overusage dispute ${opened.value.id}: late fee share on held line ${ref} (invoice ${renewal})` });
+    await knex('tblcredit')
+      .where({ clientid: s.story.clientId })
+      .update({
+        description: `Overusage dispute ${opened.value.id}: late fee share on held line ${ref} (invoice ${renewal})`,
+      });
     await s.mod.disputes!.resume();
     // held now, and still the one 50.00 credit (not 100.00)
     expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('held');
     expect((await creditLog()).map(([, a]) => a)).to.deep.equal(['50.00']);
-    expect(String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit)).to.equal('50.00');
+    expect(
+      String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit),
+    ).to.equal('50.00');
   });
 
   it('credits nothing under a fixed 52.00 fee, which the late hosting part alone would also bear', async () => {
@@ -136,7 +190,11 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     await knex('tblconfiguration').where({ setting: 'LateFeeType' }).update({ value: 'Fixed Amount' });
     await knex('tblconfiguration').where({ setting: 'InvoiceLateFeeAmount' }).update({ value: '52.00' });
     s.f.clock.set('2013-06-15T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'too much', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'too much',
+      actor: CLIENT(s.story.clientId),
+    });
     expect(opened.ok).to.equal(true);
     expect(await creditLog()).to.deep.equal([]);
     expect(await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' })).to.have.length(0);

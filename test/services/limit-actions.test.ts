@@ -36,24 +36,49 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
     await s.mod.watchUsage({ collected: false });
   };
   const panel = async () => {
-    const r = await knex('tblhosting').where({ id: s.story.serviceId }).first('domainstatus', 'suspendreason');
+    const r = await knex('tblhosting')
+      .where({ id: s.story.serviceId })
+      .first('domainstatus', 'suspendreason');
     return { status: String(r.domainstatus), reason: String(r.suspendreason ?? '') };
   };
-  const rows = () => knex('mod_overusage_limit_actions').where({ service_id: s.story.serviceId }).orderBy('id');
+  const rows = () =>
+    knex('mod_overusage_limit_actions').where({ service_id: s.story.serviceId }).orderBy('id');
 
   it('lets an admin lift a suspension, audited under the admin, and does not take it again that period', async () => {
-    await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'suspend' } }, CLI_ACTOR);
+    await s.mod.billing.setServiceOverride(
+      s.story.serviceId,
+      { limitPolicy: { action: 'suspend' } },
+      CLI_ACTOR,
+    );
     await evening('2013-05-20', 5000n * GB);
     expect(s.fake.actions).to.deep.equal(['suspend 101']);
     expect(await panel()).to.deep.equal({ status: 'Suspended', reason: PANEL_SUSPEND_REASON });
     const [row] = await rows();
     const lifted = await s.mod.limits.lift(toNum(row.id), ADMIN, 'goodwill: the client bought more traffic');
-    expect(lifted).to.deep.include({ status: 'lifted', liftReason: 'admin', liftedBy: 'admin:1', panelState: 'restored' });
+    expect(lifted).to.deep.include({
+      status: 'lifted',
+      liftReason: 'admin',
+      liftedBy: 'admin:1',
+      panelState: 'restored',
+    });
     expect(s.fake.actions).to.deep.equal(['suspend 101', 'unsuspend 101']);
     expect(await panel()).to.deep.equal({ status: 'Active', reason: '' });
-    const audit = await knex('mod_overusage_audit').where({ entity_type: 'limit_action', entity_id: String(row.id) }).orderBy('id').select('action', 'actor_type', 'actor_id');
-    expect(audit.map((a) => a.action)).to.deep.equal(['limit.decided', 'limit.applied', 'limit.panel_synced', 'limit.lift_requested', 'limit.lifted', 'limit.panel_synced']);
-    expect(audit.find((a) => a.action === 'limit.lift_requested')).to.deep.include({ actor_type: 'admin', actor_id: '1' });
+    const audit = await knex('mod_overusage_audit')
+      .where({ entity_type: 'limit_action', entity_id: String(row.id) })
+      .orderBy('id')
+      .select('action', 'actor_type', 'actor_id');
+    expect(audit.map((a) => a.action)).to.deep.equal([
+      'limit.decided',
+      'limit.applied',
+      'limit.panel_synced',
+      'limit.lift_requested',
+      'limit.lifted',
+      'limit.panel_synced',
+    ]);
+    expect(audit.find((a) => a.action === 'limit.lift_requested')).to.deep.include({
+      actor_type: 'admin',
+      actor_id: '1',
+    });
     // still over the allowance on the next evenings: the admin's decision holds for the period
     await evening('2013-05-21', 5200n * GB);
     await evening('2013-05-22', 5400n * GB);
@@ -69,8 +94,14 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
   });
 
   it("leaves the panel's own suspension (for non-payment) alone, on SolusVM's side and in the panel", async () => {
-    await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'suspend' } }, CLI_ACTOR);
-    await knex('tblhosting').where({ id: s.story.serviceId }).update({ domainstatus: 'Suspended', suspendreason: 'Overdue on Payment' });
+    await s.mod.billing.setServiceOverride(
+      s.story.serviceId,
+      { limitPolicy: { action: 'suspend' } },
+      CLI_ACTOR,
+    );
+    await knex('tblhosting')
+      .where({ id: s.story.serviceId })
+      .update({ domainstatus: 'Suspended', suspendreason: 'Overdue on Payment' });
     // the panel's module suspended the VPS on SolusVM too
     s.fake.states.set('101', 'suspended');
     await evening('2013-05-20', 5000n * GB);
@@ -84,7 +115,11 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
   });
 
   it('marks the panel only when it shows the service active, and puts it back only while it shows our reason', async () => {
-    await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'suspend' } }, CLI_ACTOR);
+    await s.mod.billing.setServiceOverride(
+      s.story.serviceId,
+      { limitPolicy: { action: 'suspend' } },
+      CLI_ACTOR,
+    );
     await evening('2013-05-20', 5000n * GB);
     expect(await panel()).to.deep.equal({ status: 'Suspended', reason: PANEL_SUSPEND_REASON });
     // meanwhile the panel's dunning suspends it for non-payment
@@ -92,24 +127,42 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
     await evening('2013-05-31', 6000n * GB);
     await evening('2013-06-01', 10n * GB);
     expect(s.fake.actions).to.deep.equal(['suspend 101', 'unsuspend 101']);
-    expect((await rows()).map((r) => [r.status, r.lift_reason, r.panel_state])).to.deep.equal([['lifted', 'next_period', 'untouched']]);
+    expect((await rows()).map((r) => [r.status, r.lift_reason, r.panel_state])).to.deep.equal([
+      ['lifted', 'next_period', 'untouched'],
+    ]);
     expect(await panel()).to.deep.equal({ status: 'Suspended', reason: 'Overdue on Payment' });
   });
 
   it('throttles SolusVM 1 with the configured speed and puts the configured speed back when the policy changes to bill', async () => {
-    await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'throttle', throttleMbps: 10, restoreMbps: 1000 } }, CLI_ACTOR);
+    await s.mod.billing.setServiceOverride(
+      s.story.serviceId,
+      { limitPolicy: { action: 'throttle', throttleMbps: 10, restoreMbps: 1000 } },
+      CLI_ACTOR,
+    );
     await evening('2013-05-20', 5000n * GB);
     expect(s.fake.actions).to.deep.equal(['setSpeed 101 {"version":1,"customnspeed":10}']);
     expect(await panel()).to.deep.equal({ status: 'Active', reason: '' });
     await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'bill' } }, ADMIN);
     await tick('2013-05-21T08:00:00Z');
-    expect(s.fake.actions).to.deep.equal(['setSpeed 101 {"version":1,"customnspeed":10}', 'setSpeed 101 {"version":1,"customnspeed":1000}']);
-    expect((await rows()).map((r) => [r.status, r.lift_reason])).to.deep.equal([['lifted', 'policy_changed']]);
+    expect(s.fake.actions).to.deep.equal([
+      'setSpeed 101 {"version":1,"customnspeed":10}',
+      'setSpeed 101 {"version":1,"customnspeed":1000}',
+    ]);
+    expect((await rows()).map((r) => [r.status, r.lift_reason])).to.deep.equal([
+      ['lifted', 'policy_changed'],
+    ]);
   });
 
   it('keeps retrying with backoff while SolusVM refuses, and lifts what it never managed to apply without touching it', async () => {
-    await s.mod.billing.setServiceOverride(s.story.serviceId, { limitPolicy: { action: 'suspend' } }, CLI_ACTOR);
-    s.fake.failingActions.set('101', new SolusVmError('transport', 'connection refused', { retryable: true }));
+    await s.mod.billing.setServiceOverride(
+      s.story.serviceId,
+      { limitPolicy: { action: 'suspend' } },
+      CLI_ACTOR,
+    );
+    s.fake.failingActions.set(
+      '101',
+      new SolusVmError('transport', 'connection refused', { retryable: true }),
+    );
     await evening('2013-05-20', 5000n * GB);
     const attempts = async () => (await rows()).map((r) => [r.status, toNum(r.attempts)]);
     expect(await attempts()).to.deep.equal([['pending', 1]]);
@@ -139,9 +192,14 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
     expect(await clientMails()).to.have.length(1);
     expect(await adminMails()).to.have.length(0);
     // the notice is decided and both emails are in the outbox; the admin's failed and waits 5 minutes
-    const [notice] = await knex('mod_overusage_notices').where({ kind: 'threshold', service_id: s.story.serviceId });
+    const [notice] = await knex('mod_overusage_notices').where({
+      kind: 'threshold',
+      service_id: s.story.serviceId,
+    });
     expect(notice.status).to.equal('sent');
-    const outbox = await knex('mod_overusage_outbox').where('message_key', 'like', `threshold:${notice.id}:%`).orderBy('id');
+    const outbox = await knex('mod_overusage_outbox')
+      .where('message_key', 'like', `threshold:${notice.id}:%`)
+      .orderBy('id');
     expect(outbox.map((o) => [o.audience, o.status, toNum(o.attempts)])).to.deep.equal([
       ['client', 'sent', 1],
       ['admin', 'failed', 1],
@@ -155,7 +213,15 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
     expect((await knex('mod_overusage_notices').where({ id: notice.id }).first()).status).to.equal('sent');
     // the banner shows the notice, figures as of the sample that reached it
     const banner = await s.mod.thresholds!.bannerFor(s.story.serviceId);
-    expect(banner).to.deep.include({ pct: 80, covers: [80], noticeStatus: 'sent', asOf: '2013-05-20', usedBytes: 4100n * GB, allowanceBytes: 5000n * GB, percentUsed: '82.0' });
+    expect(banner).to.deep.include({
+      pct: 80,
+      covers: [80],
+      noticeStatus: 'sent',
+      asOf: '2013-05-20',
+      usedBytes: 4100n * GB,
+      allowanceBytes: 5000n * GB,
+      percentUsed: '82.0',
+    });
     expect(banner!.runOut).to.deep.equal({ kind: 'on', date: '2013-05-25' });
     expect(banner!.cost).to.deep.equal({ soFarMinor: 0n, atEndMinor: 67750n, currency: 'EUR' });
     expect(await s.mod.thresholds!.bannerFor(s.story.dutchServiceId)).to.equal(null);
@@ -164,9 +230,18 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
   it('tells nothing for a product that is not billed, and keeps the product thresholds a service overrides', async () => {
     await s.mod.billing.setServiceOverride(s.story.serviceId, { thresholds: [50] }, CLI_ACTOR);
     await evening('2013-05-10', 2600n * GB, 4900n * GB);
-    const subjects = (await knex('tblemails').where('subject', 'like', 'vps%').orderBy('id')).map((e) => e.subject);
-    expect(subjects).to.deep.equal(['vps1.example.net: 50% of your traffic allowance used', 'vps2.example.be: 90% van uw dataverkeer verbruikt']);
-    await s.mod.billing.setProduct(s.story.productId, { enabled: false, unit: 'GB', allowance: '5 TB', prices: { EUR: { overage: '0.50' } } }, CLI_ACTOR);
+    const subjects = (await knex('tblemails').where('subject', 'like', 'vps%').orderBy('id')).map(
+      (e) => e.subject,
+    );
+    expect(subjects).to.deep.equal([
+      'vps1.example.net: 50% of your traffic allowance used',
+      'vps2.example.be: 90% van uw dataverkeer verbruikt',
+    ]);
+    await s.mod.billing.setProduct(
+      s.story.productId,
+      { enabled: false, unit: 'GB', allowance: '5 TB', prices: { EUR: { overage: '0.50' } } },
+      CLI_ACTOR,
+    );
     await evening('2013-05-11', 5600n * GB, 5900n * GB);
     expect(await knex('tblemails').where('subject', 'like', 'vps%')).to.have.length(2);
   });

@@ -15,20 +15,32 @@ describe('threshold and limit-policy settings', () => {
 
   it('sorts thresholds and drops repeats; refuses fractions, zero and an empty list', () => {
     expect(profileSchema.parse({ ...base, thresholds: [100, 75, 75] }).thresholds).to.deep.equal([75, 100]);
-    for (const thresholds of [[80.5], [0], []]) expect(profileSchema.safeParse({ ...base, thresholds }).success).to.equal(false);
+    for (const thresholds of [[80.5], [0], []])
+      expect(profileSchema.safeParse({ ...base, thresholds }).success).to.equal(false);
   });
 
   it('needs a speed or a plan to throttle', () => {
     expect(profileSchema.safeParse({ ...base, limitPolicy: { action: 'throttle' } }).success).to.equal(false);
-    expect(profileSchema.parse({ ...base, limitPolicy: { action: 'throttle', throttleMbps: 10 } }).limitPolicy).to.deep.equal({ action: 'throttle', throttleMbps: 10 });
-    expect(profileSchema.parse({ ...base, limitPolicy: { action: 'throttle', throttlePlanId: 4 } }).limitPolicy.throttlePlanId).to.equal(4);
+    expect(
+      profileSchema.parse({ ...base, limitPolicy: { action: 'throttle', throttleMbps: 10 } }).limitPolicy,
+    ).to.deep.equal({ action: 'throttle', throttleMbps: 10 });
+    expect(
+      profileSchema.parse({ ...base, limitPolicy: { action: 'throttle', throttlePlanId: 4 } }).limitPolicy
+        .throttlePlanId,
+    ).to.equal(4);
     expect(profileSchema.safeParse({ ...base, limitPolicy: { action: 'shutdown' } }).success).to.equal(false);
-    expect(profileSchema.safeParse({ ...base, limitPolicy: { action: 'suspend', speed: 1 } }).success).to.equal(false);
+    expect(
+      profileSchema.safeParse({ ...base, limitPolicy: { action: 'suspend', speed: 1 } }).success,
+    ).to.equal(false);
   });
 
   it('lets a service override the thresholds and the policy', () => {
     const product = profileSchema.parse({ ...base, limitPolicy: { action: 'suspend' } });
-    const p = effectiveProfile(product, { thresholds: [95], limitPolicy: { action: 'throttle', throttleMbps: 5 } }, null);
+    const p = effectiveProfile(
+      product,
+      { thresholds: [95], limitPolicy: { action: 'throttle', throttleMbps: 5 } },
+      null,
+    );
     expect(p.thresholds).to.deep.equal([95]);
     expect(p.limitPolicy).to.deep.equal({ action: 'throttle', throttleMbps: 5 });
     expect(effectiveProfile(product, null, null).limitPolicy).to.deep.equal({ action: 'suspend' });

@@ -25,10 +25,30 @@ describeEachEngine('metering against the SolusVM simulator', ({ db }) => {
 
   before(async () => {
     knex = db().knex;
-    fx = await buildModule(knex, { start: '2013-05-20T21:50:00Z', zone: ZONE, gatewayFor: (s) => createSolusVmGateway(s), batchSize: 7, pageSize: 10, writer: 'thread' });
+    fx = await buildModule(knex, {
+      start: '2013-05-20T21:50:00Z',
+      zone: ZONE,
+      gatewayFor: (s) => createSolusVmGateway(s),
+      batchSize: 7,
+      pageSize: 10,
+      writer: 'thread',
+    });
     sim = createSimulator({ now: () => fx.clock.nowMs() });
-    v1 = sim.addMaster({ name: 'v1', version: 1, zone: ZONE, resetPolicy: 'first_of_month', credentials: { apiId: 'apiid', apiKey: 'apikey' } });
-    v2 = sim.addMaster({ name: 'v2', version: 2, zone: ZONE, resetPolicy: 'first_of_month', credentials: { token: 'tok' }, tls: true });
+    v1 = sim.addMaster({
+      name: 'v1',
+      version: 1,
+      zone: ZONE,
+      resetPolicy: 'first_of_month',
+      credentials: { apiId: 'apiid', apiKey: 'apikey' },
+    });
+    v2 = sim.addMaster({
+      name: 'v2',
+      version: 2,
+      zone: ZONE,
+      resetPolicy: 'first_of_month',
+      credentials: { token: 'tok' },
+      tls: true,
+    });
     for (const m of [v1, v2]) {
       m.addServers(N, {
         idStart: 100,
@@ -41,15 +61,41 @@ describeEachEngine('metering against the SolusVM simulator', ({ db }) => {
       });
       await m.listen();
     }
-    const a = await fx.mod.masters.add({ name: 'sim-v1', version: 1, baseUrl: v1.url, apiId: 'apiid', apiKey: 'apikey', timeZone: ZONE, concurrency: 4, retries: 0 }, CLI_ACTOR);
+    const a = await fx.mod.masters.add(
+      {
+        name: 'sim-v1',
+        version: 1,
+        baseUrl: v1.url,
+        apiId: 'apiid',
+        apiKey: 'apikey',
+        timeZone: ZONE,
+        concurrency: 4,
+        retries: 0,
+      },
+      CLI_ACTOR,
+    );
     const b = await fx.mod.masters.add(
-      { name: 'sim-v2', version: 2, baseUrl: v2.url, token: 'tok', tlsMode: 'pinned', tlsFingerprint: v2.fingerprint256!, timeZone: ZONE, concurrency: 4, retries: 0 },
+      {
+        name: 'sim-v2',
+        version: 2,
+        baseUrl: v2.url,
+        token: 'tok',
+        tlsMode: 'pinned',
+        tlsFingerprint: v2.fingerprint256!,
+        timeZone: ZONE,
+        concurrency: 4,
+        retries: 0,
+      },
       CLI_ACTOR,
     );
     masterIds.push(a.id, b.id);
     let serviceId = 1;
     for (const masterId of masterIds) {
-      for (let i = 0; i < N; i++) await fx.mod.links.link({ serviceId: serviceId++, clientId: 7, masterId, serverRef: String(100 + i) }, CLI_ACTOR);
+      for (let i = 0; i < N; i++)
+        await fx.mod.links.link(
+          { serviceId: serviceId++, clientId: 7, masterId, serverRef: String(100 + i) },
+          CLI_ACTOR,
+        );
     }
   });
 
@@ -62,7 +108,12 @@ describeEachEngine('metering against the SolusVM simulator', ({ db }) => {
     const run = await fx.mod.metering.collect();
     if (run.readOk !== 2 * N) console.log(JSON.stringify(run, null, 1));
     expect(run).to.deep.include({ sampleDate: '2013-05-20', readOk: 2 * N, failed: 0, gaps: 0 });
-    const rows = await knex('mod_overusage_samples').select('service_id', 'used_bytes', 'master_id', 'server_ref');
+    const rows = await knex('mod_overusage_samples').select(
+      'service_id',
+      'used_bytes',
+      'master_id',
+      'server_ref',
+    );
     for (const r of rows) {
       const m = toNum(r.master_id) === masterIds[0] ? v1 : v2;
       expect(toBig(r.used_bytes)).to.equal(m.counterAt(Number(r.server_ref)));
@@ -84,7 +135,9 @@ describeEachEngine('metering against the SolusVM simulator', ({ db }) => {
     expect(run.failureReasons[0]!.message).to.match(/^sim-v1: .*(refused|reset|closed)/i);
     expect(run.failureReasons[0]!.services).to.have.length(3);
     expect(run.masters.map((m) => m.status)).to.deep.equal(['error', 'done']);
-    expect(run.masters[0]!.message).to.match(/^stopped after 5 failed reads in a row .* What to do: check that master "sim-v1" is up and reachable from here/);
+    expect(run.masters[0]!.message).to.match(
+      /^stopped after 5 failed reads in a row .* What to do: check that master "sim-v1" is up and reachable from here/,
+    );
     const failures = await knex('mod_overusage_read_failures').where({ sample_date: '2013-05-21' });
     expect(failures).to.have.length(run.failed);
   });
@@ -105,7 +158,10 @@ describeEachEngine('metering against the SolusVM simulator', ({ db }) => {
       const sample = await knex('mod_overusage_samples').where({ id: p.last_sample_id }).first();
       const m = toNum(sample.master_id) === masterIds[0] ? v1 : v2;
       expect(toBig(p.used_bytes)).to.equal(m.counterAt(Number(sample.server_ref), fx.clock.nowMs()));
-      const sum = (await knex('mod_overusage_intervals').where({ period_id: p.id })).reduce((a, r) => a + toBig(r.bytes), 0n);
+      const sum = (await knex('mod_overusage_intervals').where({ period_id: p.id })).reduce(
+        (a, r) => a + toBig(r.bytes),
+        0n,
+      );
       expect(sum).to.equal(toBig(p.used_bytes));
     }
   });

@@ -24,42 +24,69 @@ describeEachEngine('metering', ({ db }) => {
     knex = db().knex;
     fx = await buildModule(knex, { start: '2013-05-10T21:50:00Z', gatewayFor: () => fake.gateway() });
     const master = await fx.mod.masters.add(
-      { name: `m${nextMaster++}`, version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'id', apiKey: 'key', timeZone: 'Europe/Brussels', resetPolicy: opts.resetPolicy ?? 'first_of_month', concurrency: 3 },
+      {
+        name: `m${nextMaster++}`,
+        version: 1,
+        baseUrl: 'https://solus.example.net:5656',
+        apiId: 'id',
+        apiKey: 'key',
+        timeZone: 'Europe/Brussels',
+        resetPolicy: opts.resetPolicy ?? 'first_of_month',
+        concurrency: 3,
+      },
       CLI_ACTOR,
     );
     const ids: number[] = [];
     for (let i = 0; i < serviceCount; i++) {
       const id = nextService++;
       ids.push(id);
-      await fx.mod.links.link({ serviceId: id, clientId: 7, masterId: master.id, serverRef: `vs${id}` }, CLI_ACTOR);
+      await fx.mod.links.link(
+        { serviceId: id, clientId: 7, masterId: master.id, serverRef: `vs${id}` },
+        CLI_ACTOR,
+      );
       fake.set(`vs${id}`, 1000n * GB);
     }
     return { master, ids };
   }
 
-  const samples = (ids: number[]) => knex('mod_overusage_samples').whereIn('service_id', ids).orderBy(['service_id', 'sample_date']);
-  const intervals = (ids: number[]) => knex('mod_overusage_intervals').whereIn('service_id', ids).orderBy(['service_id', 'to_date']);
-  const periods = (ids: number[]) => knex('mod_overusage_periods').whereIn('service_id', ids).orderBy(['service_id', 'start_date']);
+  const samples = (ids: number[]) =>
+    knex('mod_overusage_samples').whereIn('service_id', ids).orderBy(['service_id', 'sample_date']);
+  const intervals = (ids: number[]) =>
+    knex('mod_overusage_intervals').whereIn('service_id', ids).orderBy(['service_id', 'to_date']);
+  const periods = (ids: number[]) =>
+    knex('mod_overusage_periods').whereIn('service_id', ids).orderBy(['service_id', 'start_date']);
 
   it('stores one sample per service and day, and re-running the day changes nothing', async () => {
     const { master, ids } = await setup(7);
     const first = await fx.mod.metering.collect({ masterIds: [master.id] });
     expect(first).to.deep.include({ sampleDate: '2013-05-10', readOk: 7, failed: 0, gaps: 0 });
-    const before = { s: (await samples(ids)).length, i: (await intervals(ids)).length, p: (await periods(ids)).length };
+    const before = {
+      s: (await samples(ids)).length,
+      i: (await intervals(ids)).length,
+      p: (await periods(ids)).length,
+    };
     expect(before).to.deep.equal({ s: 7, i: 7, p: 7 });
 
     fake.add(`vs${ids[0]}`, 5n * GB);
     fx.clock.advance({ hours: 1 });
     const again = await fx.mod.metering.collect({ masterIds: [master.id] });
     expect(again).to.deep.include({ readOk: 0, already: 7, failed: 0, gaps: 0 });
-    expect({ s: (await samples(ids)).length, i: (await intervals(ids)).length, p: (await periods(ids)).length }).to.deep.equal(before);
+    expect({
+      s: (await samples(ids)).length,
+      i: (await intervals(ids)).length,
+      p: (await periods(ids)).length,
+    }).to.deep.equal(before);
     expect(fake.reads).to.equal(7);
   });
 
   it('derives each day as the counter increase and keeps the period equal to the counter', async () => {
     const { master, ids } = await setup(2);
     await fx.mod.metering.collect({ masterIds: [master.id] });
-    for (const [day, add] of [[11, 40n], [12, 0n], [13, 75n]] as const) {
+    for (const [day, add] of [
+      [11, 40n],
+      [12, 0n],
+      [13, 75n],
+    ] as const) {
       fx.clock.set(`2013-05-${day}T21:50:00Z`);
       fake.add(`vs${ids[0]}`, add * GB);
       await fx.mod.metering.collect({ masterIds: [master.id] });
@@ -91,7 +118,9 @@ describeEachEngine('metering', ({ db }) => {
     const ps = await periods([ids[0]!]);
     // May closes on the calendar with the read of its last day; the reset at midnight Brussels
     // (22:00 UTC) is noted on it, with the 10 minutes before it that nobody measured.
-    expect(ps.map((p) => [p.start_date, p.end_date, p.status, p.closed_by, toBig(p.used_bytes)])).to.deep.equal([
+    expect(
+      ps.map((p) => [p.start_date, p.end_date, p.status, p.closed_by, toBig(p.used_bytes)]),
+    ).to.deep.equal([
       ['2013-05-01', '2013-05-31', 'closed', 'calendar', 6000n * GB],
       ['2013-06-01', '2013-06-30', 'open', null, 12n * GB],
     ]);
@@ -99,7 +128,10 @@ describeEachEngine('metering', ({ db }) => {
     expect(String(ps[0]!.unmeasured_after).slice(0, 19)).to.equal('2013-05-31 21:50:00');
     // the intervals of each period sum to its total
     for (const p of ps) {
-      const sum = (await knex('mod_overusage_intervals').where({ period_id: p.id })).reduce((s, r) => s + toBig(r.bytes), 0n);
+      const sum = (await knex('mod_overusage_intervals').where({ period_id: p.id })).reduce(
+        (s, r) => s + toBig(r.bytes),
+        0n,
+      );
       expect(sum).to.equal(toBig(p.used_bytes));
     }
   });
@@ -107,7 +139,7 @@ describeEachEngine('metering', ({ db }) => {
   it('records a failed read as a gap, never a zero, and spans the gap with one interval', async () => {
     const { master, ids } = await setup(3);
     await fx.mod.metering.collect({ masterIds: [master.id] });
-    fake.fail(`vs${ids[1]}`, new SolusVmError('ip_refused', 'the master refuses this server\'s IP address'));
+    fake.fail(`vs${ids[1]}`, new SolusVmError('ip_refused', "the master refuses this server's IP address"));
     fx.clock.set('2013-05-11T21:50:00Z');
     fake.add(`vs${ids[1]}`, 30n * GB);
     const run = await fx.mod.metering.collect({ masterIds: [master.id] });
@@ -116,16 +148,30 @@ describeEachEngine('metering', ({ db }) => {
     const failures = await knex('mod_overusage_read_failures').where({ service_id: ids[1] });
     expect(failures).to.have.length(1);
     expect(failures[0].sample_date).to.equal('2013-05-11');
-    expect(await knex('mod_overusage_samples').where({ service_id: ids[1], sample_date: '2013-05-11' })).to.have.length(0);
+    expect(
+      await knex('mod_overusage_samples').where({ service_id: ids[1], sample_date: '2013-05-11' }),
+    ).to.have.length(0);
 
     fake.fail(`vs${ids[1]}`, null);
     fx.clock.set('2013-05-12T21:50:00Z');
     fake.add(`vs${ids[1]}`, 20n * GB);
     await fx.mod.metering.collect({ masterIds: [master.id] });
-    const iv = (await intervals([ids[1]!])).map((r) => ({ kind: r.kind, from: r.from_date, to: r.to_date, bytes: toBig(r.bytes) }));
+    const iv = (await intervals([ids[1]!])).map((r) => ({
+      kind: r.kind,
+      from: r.from_date,
+      to: r.to_date,
+      bytes: toBig(r.bytes),
+    }));
     expect(iv[1]).to.deep.equal({ kind: 'span', from: '2013-05-11', to: '2013-05-12', bytes: 50n * GB });
-    const days = dailySeries(iv.map((i) => ({ fromDate: i.from, toDate: i.to, bytes: i.bytes })), '2013-05-11', '2013-05-12');
-    expect(days.map((d) => [d.bytes, d.estimatedBytes])).to.deep.equal([[25n * GB, 25n * GB], [25n * GB, 25n * GB]]);
+    const days = dailySeries(
+      iv.map((i) => ({ fromDate: i.from, toDate: i.to, bytes: i.bytes })),
+      '2013-05-11',
+      '2013-05-12',
+    );
+    expect(days.map((d) => [d.bytes, d.estimatedBytes])).to.deep.equal([
+      [25n * GB, 25n * GB],
+      [25n * GB, 25n * GB],
+    ]);
   });
 
   it('fills what can be filled when the day is run again after the master comes back', async () => {
@@ -146,7 +192,9 @@ describeEachEngine('metering', ({ db }) => {
       await fx.mod.metering.collect({ date: '2013-05-08' });
       expect.fail('should have refused');
     } catch (err) {
-      expect((err as Error).message).to.match(/2013-05-08 can only be sampled between 2013-05-08 12:00 and 2013-05-09 12:00 \(Europe\/Brussels\)/);
+      expect((err as Error).message).to.match(
+        /2013-05-08 can only be sampled between 2013-05-08 12:00 and 2013-05-09 12:00 \(Europe\/Brussels\)/,
+      );
     }
   });
 
@@ -180,14 +228,21 @@ describeEachEngine('metering', ({ db }) => {
     expect(resumed.readOk).to.equal(10 - stored);
     expect(await samples(ids)).to.have.length(10);
     expect(await intervals(ids)).to.have.length(10);
-    const perService = await knex('mod_overusage_samples').whereIn('service_id', ids).groupBy('service_id').select('service_id').count({ n: '*' });
+    const perService = await knex('mod_overusage_samples')
+      .whereIn('service_id', ids)
+      .groupBy('service_id')
+      .select('service_id')
+      .count({ n: '*' });
     expect(perService.every((r) => toNum(r.n) === 1)).to.equal(true);
   });
 
   it('lets two runs at once split the work without counting anything twice', async () => {
     const { master, ids } = await setup(12);
     fake.delayMs = 5;
-    const [a, b] = await Promise.all([fx.mod.metering.collect({ masterIds: [master.id] }), fx.mod.metering.collect({ masterIds: [master.id] })]);
+    const [a, b] = await Promise.all([
+      fx.mod.metering.collect({ masterIds: [master.id] }),
+      fx.mod.metering.collect({ masterIds: [master.id] }),
+    ]);
     expect(a.readOk + b.readOk).to.equal(12);
     expect([a.masters[0]!.status, b.masters[0]!.status].sort()).to.deep.equal(['done', 'locked']);
     expect(await samples(ids)).to.have.length(12);

@@ -6,13 +6,17 @@ import { buildBillingStory } from '../support/billing-story.js';
 
 const CLI = { type: 'cli' as const, id: 'test' };
 
-describeEachEngine('linking the panel\'s services to SolusVM servers', ({ db }) => {
-  it('links billed products\' services by their vserverid on a mapped server, and stops those that end', async () => {
+describeEachEngine("linking the panel's services to SolusVM servers", ({ db }) => {
+  it("links billed products' services by their vserverid on a mapped server, and stops those that end", async () => {
     const knex: Knex = db().knex;
     const s = await buildBillingStory(knex);
     // start from no links: the sync must find them itself
     await knex('mod_overusage_services').delete();
-    const serverId = await addServer(knex, { name: 'solus-nl', type: 'solusvmpro', hostname: 'solus.example.net' });
+    const serverId = await addServer(knex, {
+      name: 'solus-nl',
+      type: 'solusvmpro',
+      hostname: 'solus.example.net',
+    });
     await knex('tblhosting').update({ server: serverId });
     await s.mod.masters.update(s.masterId, { panelServerId: serverId }, CLI);
 
@@ -36,7 +40,10 @@ describeEachEngine('linking the panel\'s services to SolusVM servers', ({ db }) 
     await knex('mod_overusage_services').delete();
     const out = await s.mod.sync!.sync();
     expect(out.linked).to.equal(0);
-    expect(out.skipped.map((x) => x.reason)).to.deep.equal(['it is on no server in the panel (no server entry is set on the service)', 'it is on no server in the panel (no server entry is set on the service)']);
+    expect(out.skipped.map((x) => x.reason)).to.deep.equal([
+      'it is on no server in the panel (no server entry is set on the service)',
+      'it is on no server in the panel (no server entry is set on the service)',
+    ]);
     // kept for the admin tab and the API until the next sync
     expect((await s.mod.sync!.issues()).map((x) => [x.serviceId, x.domain])).to.deep.equal([
       [s.story.serviceId, 'vps1.example.net'],
@@ -50,19 +57,37 @@ describeEachEngine('linking the panel\'s services to SolusVM servers', ({ db }) 
     await knex('mod_overusage_services').delete();
     // a SolusVM 2 master behind a "solusiovps" server entry; the services keep no vserverid (the
     // official module writes none): the first has the row CreateAccount writes, the second none
-    const v2 = await s.mod.masters.add({ name: 'solus-2', version: 2, baseUrl: 'https://solus2.example.net/api/v1', token: 'tok', timeZone: 'Europe/Brussels' }, CLI);
-    const serverId = await addServer(knex, { name: 'SolusIO', type: 'solusiovps', hostname: 'solus2.example.net' });
+    const v2 = await s.mod.masters.add(
+      {
+        name: 'solus-2',
+        version: 2,
+        baseUrl: 'https://solus2.example.net/api/v1',
+        token: 'tok',
+        timeZone: 'Europe/Brussels',
+      },
+      CLI,
+    );
+    const serverId = await addServer(knex, {
+      name: 'SolusIO',
+      type: 'solusiovps',
+      hostname: 'solus2.example.net',
+    });
     await knex('tblhosting').update({ server: serverId });
     await knex('tblcustomfieldsvalues').delete();
     await s.mod.masters.update(v2.id, { panelServerId: serverId }, CLI);
-    await addSolusIoServer(knex, s.story.serviceId, 412, { uuid: '5b0d2c7e-8a51-4f7e-9d3e-1c2b3a4d5e6f', name: 'vps1.example.net' });
+    await addSolusIoServer(knex, s.story.serviceId, 412, {
+      uuid: '5b0d2c7e-8a51-4f7e-9d3e-1c2b3a4d5e6f',
+      name: 'vps1.example.net',
+    });
 
     const out = await s.mod.sync!.sync();
     expect(out).to.deep.include({ linked: 1, updated: 0, stopped: 0 });
     expect(await s.mod.links.get(s.story.serviceId)).to.deep.include({ masterId: v2.id, serverRef: '412' });
     expect(out.skipped).to.have.length(1);
     expect(out.skipped[0]).to.deep.include({ serviceId: s.story.dutchServiceId, domain: 'vps2.example.be' });
-    expect(out.skipped[0]!.reason).to.equal(`no row in solusiovps_servers (the SolusVM 2 module's table) and no vserverid custom field value; to link by hostname or IP, set sync_match_by (Settings), or link it by hand: overusage service link --service ${s.story.dutchServiceId} --server <id>`);
+    expect(out.skipped[0]!.reason).to.equal(
+      `no row in solusiovps_servers (the SolusVM 2 module's table) and no vserverid custom field value; to link by hostname or IP, set sync_match_by (Settings), or link it by hand: overusage service link --service ${s.story.dutchServiceId} --server <id>`,
+    );
     // once the module has created the second server too, the next sync links it and the issue goes
     await addSolusIoServer(knex, s.story.dutchServiceId, 413);
     expect(await s.mod.sync!.sync()).to.deep.include({ linked: 1 });

@@ -33,7 +33,12 @@ describeEachEngine('the panel’s own bandwidth fields of metered services', ({ 
   };
 
   it('writes the open period’s use and the allowance in MB, and asks the panel again only when they change', async () => {
-    const run = createPanelUsageFields({ usage: createOpenUsageReader(db().knex), billing: s.mod.billing, panel: s.f.panel.api, log: silentLogger });
+    const run = createPanelUsageFields({
+      usage: createOpenUsageReader(db().knex),
+      billing: s.mod.billing,
+      panel: s.f.panel.api,
+      log: silentLogger,
+    });
     expect(await run.run()).to.deep.equal({ updated: 2, failed: 0 });
     // 450 000 000 000 / 1 048 576 = 429 153.44 → 429 153 MB; 5 TB = 5 000 000 000 000 / 1 048 576 = 4 768 371.58 → 4 768 372 MB
     expect(await fields(s.ann.serviceId)).to.deep.equal({ bwusage: 429153, bwlimit: 4768372 });
@@ -50,7 +55,9 @@ describeEachEngine('the panel’s own bandwidth fields of metered services', ({ 
     const annNow = await fields(s.ann.serviceId);
     expect(annNow).to.deep.equal({ bwusage: 429153, bwlimit: 4768372 });
     const ann = await login(s.app, ANN);
-    const page = await ann.agent.get(`/clientarea.php?action=productdetails&id=${s.ann.serviceId}`).expect(200);
+    const page = await ann.agent
+      .get(`/clientarea.php?action=productdetails&id=${s.ann.serviceId}`)
+      .expect(200);
     expect(page.text).to.include(`${annNow.bwusage} MB / 4768372 MB`);
     expect(page.text).not.to.include('0 MB / 0 MB');
   });

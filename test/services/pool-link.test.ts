@@ -55,47 +55,162 @@ describeEachEngine('transfer pools: a service linked mid-month counts in its poo
     f = await buildPanel(knex, { start: '2026-11-01T08:00:00Z' });
     story = await seedStory(f, { regdate: '2026-01-09', nextduedate: '2026-12-09' });
     a = story.serviceId;
-    b = await addService(knex, { userid: story.clientId, packageid: story.productId, domain: 'vps3.example.net', regdate: '2026-03-01', nextduedate: '2026-12-01', amount: '19.95' }, f.clock.now(), ZONE);
+    b = await addService(
+      knex,
+      {
+        userid: story.clientId,
+        packageid: story.productId,
+        domain: 'vps3.example.net',
+        regdate: '2026-03-01',
+        nextduedate: '2026-12-01',
+        amount: '19.95',
+      },
+      f.clock.now(),
+      ZONE,
+    );
     const fake = new FakeMaster();
-    mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: ZONE, gatewayFor: () => fake.gateway(), panel: f.panel.api, log: silentLogger, metering: { writer: 'inline' }, web: { cacheMs: 0 } });
+    mod = createModule({
+      knex,
+      clock: f.clock,
+      secretKey: TEST_SECRET_KEY,
+      zone: ZONE,
+      gatewayFor: () => fake.gateway(),
+      panel: f.panel.api,
+      log: silentLogger,
+      metering: { writer: 'inline' },
+      web: { cacheMs: 0 },
+    });
     await mod.migrateDown();
     f.panel.addons.register(mod.addon);
     await f.panel.addons.activate('overusage');
-    masterId = (await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: ZONE }, CLI_ACTOR)).id;
-    await mod.billing.setProduct(story.productId, { unit: 'GiB', model: 'per_unit', allowance: '1 TiB', prices: { EUR: { overage: '0.50' } }, pool: 'main' }, CLI_ACTOR);
-    for (const [id, ref, regdate] of [[a, '101', '2026-01-09'], [b, '103', '2026-03-01']] as const) {
-      await mod.links.link({ serviceId: id, clientId: story.clientId, productId: story.productId, masterId, serverRef: ref, currency: 'EUR', regdate }, CLI_ACTOR);
+    masterId = (
+      await mod.masters.add(
+        {
+          name: 'solus',
+          version: 1,
+          baseUrl: 'https://solus.example.net:5656',
+          apiId: 'i',
+          apiKey: 'k',
+          timeZone: ZONE,
+        },
+        CLI_ACTOR,
+      )
+    ).id;
+    await mod.billing.setProduct(
+      story.productId,
+      {
+        unit: 'GiB',
+        model: 'per_unit',
+        allowance: '1 TiB',
+        prices: { EUR: { overage: '0.50' } },
+        pool: 'main',
+      },
+      CLI_ACTOR,
+    );
+    for (const [id, ref, regdate] of [
+      [a, '101', '2026-01-09'],
+      [b, '103', '2026-03-01'],
+    ] as const) {
+      await mod.links.link(
+        {
+          serviceId: id,
+          clientId: story.clientId,
+          productId: story.productId,
+          masterId,
+          serverRef: ref,
+          currency: 'EUR',
+          regdate,
+        },
+        CLI_ACTOR,
+      );
     }
     f.clock.set('2026-11-10T21:50:00Z');
     fake.set('101', 1536n * GiB);
     fake.set('103', 200n * GiB);
     await mod.metering.collect();
     f.clock.set('2026-11-16T10:00:00Z');
-    c = await addService(knex, { userid: story.clientId, packageid: story.productId, domain: 'vps4.example.net', regdate: '2026-11-16', nextduedate: '2026-12-16', amount: '19.95' }, f.clock.now(), ZONE);
+    c = await addService(
+      knex,
+      {
+        userid: story.clientId,
+        packageid: story.productId,
+        domain: 'vps4.example.net',
+        regdate: '2026-11-16',
+        nextduedate: '2026-12-16',
+        amount: '19.95',
+      },
+      f.clock.now(),
+      ZONE,
+    );
   });
 
   it('counts C from the start of its registration day as soon as it is linked, on the pool and on the widget', async () => {
     // no member sync is called in this test: the links alone record A and B, and then C
-    await mod.links.link({ serviceId: c, clientId: story.clientId, productId: story.productId, masterId, serverRef: '104', currency: 'EUR', regdate: '2026-11-16' }, CLI_ACTOR);
-    const span = await knex('mod_overusage_pool_members').where({ service_id: c }).first('joined_at', 'left_at');
-    expect([toInstant(span.joined_at).toUTC().toISO(), span.left_at]).to.deep.equal(['2026-11-15T23:00:00.000Z', null]);
+    await mod.links.link(
+      {
+        serviceId: c,
+        clientId: story.clientId,
+        productId: story.productId,
+        masterId,
+        serverRef: '104',
+        currency: 'EUR',
+        regdate: '2026-11-16',
+      },
+      CLI_ACTOR,
+    );
+    const span = await knex('mod_overusage_pool_members')
+      .where({ service_id: c })
+      .first('joined_at', 'left_at');
+    expect([toInstant(span.joined_at).toUTC().toISO(), span.left_at]).to.deep.equal([
+      '2026-11-15T23:00:00.000Z',
+      null,
+    ]);
     const s = (await mod.pools.standing()).get(a)!;
-    expect([s.memberIds, s.allowanceBytes, s.usedBytes]).to.deep.equal([[a, b, c], 2_748_779_069_440n, 1736n * GiB]);
+    expect([s.memberIds, s.allowanceBytes, s.usedBytes]).to.deep.equal([
+      [a, b, c],
+      2_748_779_069_440n,
+      1736n * GiB,
+    ]);
     expect(s.members.find((m) => m.serviceId === c)!.shareBytes).to.equal(TiB / 2n);
 
-    const v = (await mod.web.widget.view({ clientId: story.clientId, locale: 'en-GB', serviceId: c, surface: 'test', links: () => links })).service!;
-    expect(v.usedText).to.equal(`Transfer pool main (3 VPSs): 1,736.00 GiB of 2,560.00 GiB used together (67.8${NBSP}%)`);
-    expect(v.pool!.members.map((m) => m.text)[2]).to.equal(`vps4.example.net (VPS 5 TB) (this VPS): 0.00 GiB (0.0${NBSP}% of the pool's traffic)`);
+    const v = (
+      await mod.web.widget.view({
+        clientId: story.clientId,
+        locale: 'en-GB',
+        serviceId: c,
+        surface: 'test',
+        links: () => links,
+      })
+    ).service!;
+    expect(v.usedText).to.equal(
+      `Transfer pool main (3 VPSs): 1,736.00 GiB of 2,560.00 GiB used together (67.8${NBSP}%)`,
+    );
+    expect(v.pool!.members.map((m) => m.text)[2]).to.equal(
+      `vps4.example.net (VPS 5 TB) (this VPS): 0.00 GiB (0.0${NBSP}% of the pool's traffic)`,
+    );
     // the evening's sync finds nothing left to record
     expect(await mod.pools.syncMembers()).to.deep.equal({ joined: 0, left: 0 });
   });
 
   it('takes C out of the pool at the instant it is switched off, its share prorated to 109 of 720 hours', async () => {
-    await mod.links.link({ serviceId: c, clientId: story.clientId, productId: story.productId, masterId, serverRef: '104', currency: 'EUR', regdate: '2026-11-16' }, CLI_ACTOR);
+    await mod.links.link(
+      {
+        serviceId: c,
+        clientId: story.clientId,
+        productId: story.productId,
+        masterId,
+        serverRef: '104',
+        currency: 'EUR',
+        regdate: '2026-11-16',
+      },
+      CLI_ACTOR,
+    );
     f.clock.set('2026-11-20T12:00:00Z');
     await mod.links.setActive(c, false, CLI_ACTOR);
     const span = await knex('mod_overusage_pool_members').where({ service_id: c }).first('left_at');
-    expect(toInstant(span.left_at).toUTC().toISO()).to.equal(DateTime.fromISO('2026-11-20T12:00:00Z', { zone: 'utc' }).toISO());
+    expect(toInstant(span.left_at).toUTC().toISO()).to.equal(
+      DateTime.fromISO('2026-11-20T12:00:00Z', { zone: 'utc' }).toISO(),
+    );
     const s = (await mod.pools.standing()).get(a)!;
     expect([s.memberIds, s.allowanceBytes]).to.deep.equal([[a, b], 2_365_477_099_202n]);
     expect(s.members.find((m) => m.serviceId === c)!.shareBytes).to.equal(166_453_843_650n);

@@ -28,7 +28,7 @@ const GB = 10n ** 9n;
  * over 3 400 000 000 000 − 2 340 939 597 316 = 1 059 060 402 684 B × €0.50/GB = €529.530… → €529.53.
  * A on its own would be over by 1 500 GB (€750.00), C by 92 617 449 664 B (€46.31): €796.31 unpooled.
  */
-describeEachEngine('transfer pools: rated once, billed once on the anchor\'s renewal invoice', ({ db }) => {
+describeEachEngine("transfer pools: rated once, billed once on the anchor's renewal invoice", ({ db }) => {
   let knex: Knex;
   let f: PanelFixture;
   let story: Story;
@@ -44,20 +44,100 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     f = await buildPanel(knex, { start: '2026-10-01T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
     story = await seedStory(f, { regdate: '2026-01-09', nextduedate: '2026-11-09' });
     a = story.serviceId;
-    const big = await addProduct(knex, { name: 'VPS 2 TB', servertype: 'solusvmpro', tax: false }, f.clock.now(), ZONE);
-    c = await addService(knex, { userid: story.clientId, packageid: story.productId, domain: 'vps3.example.net', regdate: '2026-03-01', nextduedate: '2026-11-01', amount: '19.95' }, f.clock.now(), ZONE);
-    b = await addService(knex, { userid: story.clientId, packageid: big, domain: 'vps4.example.net', regdate: '2026-10-16', nextduedate: '2026-11-16', amount: '29.95' }, f.clock.now(), ZONE);
+    const big = await addProduct(
+      knex,
+      { name: 'VPS 2 TB', servertype: 'solusvmpro', tax: false },
+      f.clock.now(),
+      ZONE,
+    );
+    c = await addService(
+      knex,
+      {
+        userid: story.clientId,
+        packageid: story.productId,
+        domain: 'vps3.example.net',
+        regdate: '2026-03-01',
+        nextduedate: '2026-11-01',
+        amount: '19.95',
+      },
+      f.clock.now(),
+      ZONE,
+    );
+    b = await addService(
+      knex,
+      {
+        userid: story.clientId,
+        packageid: big,
+        domain: 'vps4.example.net',
+        regdate: '2026-10-16',
+        nextduedate: '2026-11-16',
+        amount: '29.95',
+      },
+      f.clock.now(),
+      ZONE,
+    );
     fake = new FakeMaster();
-    mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: ZONE, gatewayFor: () => fake.gateway(), panel: f.panel.api, log: silentLogger, metering: { writer: 'inline' } });
+    mod = createModule({
+      knex,
+      clock: f.clock,
+      secretKey: TEST_SECRET_KEY,
+      zone: ZONE,
+      gatewayFor: () => fake.gateway(),
+      panel: f.panel.api,
+      log: silentLogger,
+      metering: { writer: 'inline' },
+    });
     await mod.migrateDown();
     f.panel.addons.register(mod.addon);
     await f.panel.addons.activate('overusage');
-    masterId = (await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: ZONE }, CLI_ACTOR)).id;
+    masterId = (
+      await mod.masters.add(
+        {
+          name: 'solus',
+          version: 1,
+          baseUrl: 'https://solus.example.net:5656',
+          apiId: 'i',
+          apiKey: 'k',
+          timeZone: ZONE,
+        },
+        CLI_ACTOR,
+      )
+    ).id;
     const prices = { EUR: { overage: '0.50' } };
-    await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '1 TB', prices, pool: 'main' }, CLI_ACTOR);
-    await mod.billing.setProduct(big, { unit: 'GB', model: 'per_unit', allowance: '2 TB', prices, pool: 'main' }, CLI_ACTOR);
-    await mod.links.link({ serviceId: a, clientId: story.clientId, productId: story.productId, masterId, serverRef: '101', currency: 'EUR', regdate: '2026-01-09' }, CLI_ACTOR);
-    await mod.links.link({ serviceId: c, clientId: story.clientId, productId: story.productId, masterId, serverRef: '103', currency: 'EUR', regdate: '2026-03-01' }, CLI_ACTOR);
+    await mod.billing.setProduct(
+      story.productId,
+      { unit: 'GB', model: 'per_unit', allowance: '1 TB', prices, pool: 'main' },
+      CLI_ACTOR,
+    );
+    await mod.billing.setProduct(
+      big,
+      { unit: 'GB', model: 'per_unit', allowance: '2 TB', prices, pool: 'main' },
+      CLI_ACTOR,
+    );
+    await mod.links.link(
+      {
+        serviceId: a,
+        clientId: story.clientId,
+        productId: story.productId,
+        masterId,
+        serverRef: '101',
+        currency: 'EUR',
+        regdate: '2026-01-09',
+      },
+      CLI_ACTOR,
+    );
+    await mod.links.link(
+      {
+        serviceId: c,
+        clientId: story.clientId,
+        productId: story.productId,
+        masterId,
+        serverRef: '103',
+        currency: 'EUR',
+        regdate: '2026-03-01',
+      },
+      CLI_ACTOR,
+    );
     await mod.pools.syncMembers();
 
     const read = async (at: string, counters: Record<string, bigint>) => {
@@ -73,34 +153,70 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     await mod.pools.syncMembers();
     // B is ordered on the 16th
     f.clock.set('2026-10-16T08:00:00Z');
-    await mod.links.link({ serviceId: b, clientId: story.clientId, productId: big, masterId, serverRef: '104', currency: 'EUR', regdate: '2026-10-16' }, CLI_ACTOR);
+    await mod.links.link(
+      {
+        serviceId: b,
+        clientId: story.clientId,
+        productId: big,
+        masterId,
+        serverRef: '104',
+        currency: 'EUR',
+        regdate: '2026-10-16',
+      },
+      CLI_ACTOR,
+    );
     await mod.pools.syncMembers();
     await read('2026-10-16T21:50:00Z', { '101': 1000n * GB, '104': 100n * GB });
     await read('2026-10-31T21:50:00Z', { '101': 2500n * GB, '104': 500n * GB });
     await read('2026-11-01T21:50:00Z', { '101': 20n * GB, '104': 10n * GB });
   });
 
-  const overusageItems = (inv: { items: Array<{ description: string; amount: string }> }) => inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
+  const overusageItems = (inv: { items: Array<{ description: string; amount: string }> }) =>
+    inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
 
-  it('records each member\'s span to the hour: joined, cancelled, and joined mid-month', async () => {
-    const rows = await knex('mod_overusage_pool_members').orderBy('service_id').select('service_id', 'pool_key', 'joined_at', 'left_at');
-    const iso = (v: unknown) => (v === null ? null : String(v instanceof Date ? v.toISOString() : v).replace(' ', 'T').slice(0, 16));
-    expect(rows.map((r) => [toNum(r.service_id), r.pool_key, iso(r.joined_at), iso(r.left_at)])).to.deep.equal([
+  it("records each member's span to the hour: joined, cancelled, and joined mid-month", async () => {
+    const rows = await knex('mod_overusage_pool_members')
+      .orderBy('service_id')
+      .select('service_id', 'pool_key', 'joined_at', 'left_at');
+    const iso = (v: unknown) =>
+      v === null
+        ? null
+        : String(v instanceof Date ? v.toISOString() : v)
+            .replace(' ', 'T')
+            .slice(0, 16);
+    expect(
+      rows.map((r) => [toNum(r.service_id), r.pool_key, iso(r.joined_at), iso(r.left_at)]),
+    ).to.deep.equal([
       [a, 'main', '2026-01-08T23:00', null], // 9 Jan 00:00 CET
       [c, 'main', '2026-02-28T23:00', '2026-10-10T10:30'], // 1 Mar 00:00 CET; cancelled 12:30 CEST
       [b, 'main', '2026-10-15T22:00', null], // 16 Oct 00:00 CEST
     ]);
   });
 
-  it('rates October once with exact figures, and puts one line of €529.53 on A\'s renewal invoice', async () => {
+  it("rates October once with exact figures, and puts one line of €529.53 on A's renewal invoice", async () => {
     // 2 November: the renewal invoice for 9 November is generated (7 days ahead) and gets the line
     f.clock.set('2026-11-02T07:00:00Z');
     await f.panel.runDailyAutomation('2026-11-02');
     const [period] = await mod.pools.poolPeriods(story.clientId);
-    expect(period).to.deep.include({ pool: 'main', start: '2026-10-01', end: '2026-10-31', currency: 'EUR', periodHours: 745, anchorServiceId: a });
-    expect([period!.allowanceBytes, period!.usedBytes, period!.overBytes, period!.amountMinor]).to.deep.equal([2_340_939_597_316n, 3_400_000_000_000n, 1_059_060_402_684n, 52953n]);
+    expect(period).to.deep.include({
+      pool: 'main',
+      start: '2026-10-01',
+      end: '2026-10-31',
+      currency: 'EUR',
+      periodHours: 745,
+      anchorServiceId: a,
+    });
+    expect([period!.allowanceBytes, period!.usedBytes, period!.overBytes, period!.amountMinor]).to.deep.equal(
+      [2_340_939_597_316n, 3_400_000_000_000n, 1_059_060_402_684n, 52953n],
+    );
     const byService = new Map(period!.members.map((m) => [m.serviceId, m]));
-    expect([a, b, c].map((id) => [byService.get(id)!.hours, byService.get(id)!.shareBytes, byService.get(id)!.usedBytes])).to.deep.equal([
+    expect(
+      [a, b, c].map((id) => [
+        byService.get(id)!.hours,
+        byService.get(id)!.shareBytes,
+        byService.get(id)!.usedBytes,
+      ]),
+    ).to.deep.equal([
       [745, 1_000_000_000_000n, 2500n * GB],
       [385, 1_033_557_046_980n, 500n * GB],
       [229, 307_382_550_336n, 400n * GB],
@@ -110,30 +226,48 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     expect(byService.get(b)!.days[0]).to.equal('2026-10-16');
     expect(byService.get(b)!.days).to.have.length(16);
     // split back: 997 471 554 993 B and €498.74 on A, 61 588 847 691 B and €30.79 on C (test/domain/pools.test.ts)
-    expect([a, b, c].map((id) => [byService.get(id)!.billedOverBytes, byService.get(id)!.amountMinor])).to.deep.equal([
+    expect(
+      [a, b, c].map((id) => [byService.get(id)!.billedOverBytes, byService.get(id)!.amountMinor]),
+    ).to.deep.equal([
       [997_471_554_993n, 49874n],
       [0n, 0n],
       [61_588_847_691n, 3079n],
     ]);
 
-    const item = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: a }).orderBy('id', 'desc').first('invoiceid');
+    const item = await knex('tblinvoiceitems')
+      .where({ type: 'Hosting', relid: a })
+      .orderBy('id', 'desc')
+      .first('invoiceid');
     const inv = await f.panel.api.getInvoice(toNum(item.invoiceid));
     const lines = overusageItems(inv);
     expect(lines.map((l) => l.amount)).to.deep.equal(['529.53']);
     // in GB, the unit sold: 3 400.00 used, 2 340.939597316 → 2 340.94 included, 1 059.060402684 → 1 059.06 over;
     // 1 059.06 × €0.50 = €529.53, the amount (exact 529.530201342 → €529.53)
-    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 October 2026: 3,400\.00 GB used, 2,340\.94 GB included, 1,059\.06 GB × €0\.50 = €529\.53 \(dispute by/);
+    expect(lines[0]!.description).to.match(
+      /^Bandwidth overusage 1 – 31 October 2026: 3,400\.00 GB used, 2,340\.94 GB included, 1,059\.06 GB × €0\.50 = €529\.53 \(dispute by/,
+    );
     // A's and B's own October periods are evidence only: rated, not billed
-    const own = await knex('mod_overusage_charges').whereIn('service_id', [a, b]).andWhere('kind', 'usage').andWhere('period_start', '2026-10-01').orderBy('service_id');
+    const own = await knex('mod_overusage_charges')
+      .whereIn('service_id', [a, b])
+      .andWhere('kind', 'usage')
+      .andWhere('period_start', '2026-10-01')
+      .orderBy('service_id');
     expect(own.map((x) => [toNum(x.service_id), x.status, toBig(x.amount_minor)])).to.deep.equal([
       [a, 'pooled', 0n],
       [b, 'pooled', 0n],
     ]);
     // one pool charge, billed; rating again and delivering the hook again change nothing
     await mod.pools.ratePools();
-    await f.panel.hooks.run('InvoiceCreation', { invoiceid: inv.invoiceId, source: 'autogen', user: 'system', status: 'Unpaid' });
+    await f.panel.hooks.run('InvoiceCreation', {
+      invoiceid: inv.invoiceId,
+      source: 'autogen',
+      user: 'system',
+      status: 'Unpaid',
+    });
     const pool = await knex('mod_overusage_charges').where({ kind: 'pool' });
-    expect(pool.map((x) => [toNum(x.service_id), x.status, toBig(x.amount_minor), toBig(x.over_bytes)])).to.deep.equal([[a, 'billed', 52953n, 1_059_060_402_684n]]);
+    expect(
+      pool.map((x) => [toNum(x.service_id), x.status, toBig(x.amount_minor), toBig(x.over_bytes)]),
+    ).to.deep.equal([[a, 'billed', 52953n, 1_059_060_402_684n]]);
     expect(overusageItems(await f.panel.api.getInvoice(inv.invoiceId))).to.have.length(1);
     expect(await knex('mod_overusage_lines')).to.have.length(1);
 
@@ -141,7 +275,11 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     // daily figures together, which sum to the pool's 3 400 GB
     const line = await knex('mod_overusage_lines').first('id');
     const e = await mod.evidence.forLine(toNum(line.id), { clientId: story.clientId });
-    expect(e.period).to.deep.include({ startDate: '2026-10-01', endDate: '2026-10-31', usedBytes: 3_400_000_000_000n });
+    expect(e.period).to.deep.include({
+      startDate: '2026-10-01',
+      endDate: '2026-10-31',
+      usedBytes: 3_400_000_000_000n,
+    });
     expect(e.days.reduce((sum, d) => sum + d.bytes, 0n)).to.equal(3_400_000_000_000n);
     expect(e.pool!.members.map((m) => [m.serviceId, m.hours, m.days.length])).to.deep.equal([
       [a, 745, 31],
@@ -150,7 +288,9 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     ]);
     expect(e.rated.overBytes).to.equal(1_059_060_402_684n);
     // nobody else's
-    const other = await mod.evidence.forLine(toNum(line.id), { clientId: story.dutchClientId }).catch((err: unknown) => err as { code: string });
+    const other = await mod.evidence
+      .forLine(toNum(line.id), { clientId: story.dutchClientId })
+      .catch((err: unknown) => err as { code: string });
     expect((other as { code: string }).code).to.equal('NOT_FOUND');
   });
 
@@ -163,25 +303,51 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
    *   A €498.74 + C €30.79 = €529.53 exactly; B, with no part, gets no line.
    * Both lines go on A's renewal invoice (C was cancelled), each naming its VPS.
    */
-  it('bills the pool as a line per VPS by setting: parts in exact cents that sum to the pool\'s charge', async () => {
-    await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '1 TB', prices: { EUR: { overage: '0.50' } }, pool: 'main', poolLines: 'per_service' }, CLI_ACTOR);
+  it("bills the pool as a line per VPS by setting: parts in exact cents that sum to the pool's charge", async () => {
+    await mod.billing.setProduct(
+      story.productId,
+      {
+        unit: 'GB',
+        model: 'per_unit',
+        allowance: '1 TB',
+        prices: { EUR: { overage: '0.50' } },
+        pool: 'main',
+        poolLines: 'per_service',
+      },
+      CLI_ACTOR,
+    );
     f.clock.set('2026-11-02T07:00:00Z');
     await f.panel.runDailyAutomation('2026-11-02');
     const [period] = await mod.pools.poolPeriods(story.clientId);
     expect(period!.amountMinor).to.equal(52953n);
     const charges = await knex('mod_overusage_charges').where({ kind: 'pool' }).orderBy('seq');
-    expect(charges.map((x) => [toNum(x.service_id), toNum(x.seq), toBig(x.amount_minor), toBig(x.over_bytes), x.status])).to.deep.equal([
+    expect(
+      charges.map((x) => [
+        toNum(x.service_id),
+        toNum(x.seq),
+        toBig(x.amount_minor),
+        toBig(x.over_bytes),
+        x.status,
+      ]),
+    ).to.deep.equal([
       [a, 1, 49874n, 997_471_554_993n, 'billed'],
       [c, 2, 3079n, 61_588_847_691n, 'billed'],
     ]);
     expect(charges.reduce((sum, x) => sum + toBig(x.amount_minor), 0n)).to.equal(52953n);
     // both go on A's renewal invoice (C, cancelled, renews no more: the client's next invoice takes its charge), each naming its VPS
-    const item = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: a }).orderBy('id', 'desc').first('invoiceid');
+    const item = await knex('tblinvoiceitems')
+      .where({ type: 'Hosting', relid: a })
+      .orderBy('id', 'desc')
+      .first('invoiceid');
     const lines = overusageItems(await f.panel.api.getInvoice(toNum(item.invoiceid)));
     expect(lines.map((l) => l.amount)).to.deep.equal(['498.74', '30.79']);
     // the parts in GB too: 997 471 554 993 B → 997.47 GB, 61 588 847 691 B → 61.59 GB
-    expect(lines[0]!.description).to.match(/^Bandwidth overusage 1 – 31 October 2026, transfer pool main: 3,400\.00 GB used, 2,340\.94 GB included, 1,059\.06 GB × €0\.50 = €529\.53; the part of vps1\.example\.net: 997\.47 GB, €498\.74 of €529\.53 \(dispute by/);
-    expect(lines[1]!.description).to.match(/; the part of vps3\.example\.net: 61\.59 GB, €30\.79 of €529\.53 \(dispute by/);
+    expect(lines[0]!.description).to.match(
+      /^Bandwidth overusage 1 – 31 October 2026, transfer pool main: 3,400\.00 GB used, 2,340\.94 GB included, 1,059\.06 GB × €0\.50 = €529\.53; the part of vps1\.example\.net: 997\.47 GB, €498\.74 of €529\.53 \(dispute by/,
+    );
+    expect(lines[1]!.description).to.match(
+      /; the part of vps3\.example\.net: 61\.59 GB, €30\.79 of €529\.53 \(dispute by/,
+    );
     // rating again adds nothing
     await mod.pools.ratePools();
     expect(await knex('mod_overusage_charges').where({ kind: 'pool' })).to.have.length(2);
@@ -196,24 +362,43 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
    */
   it("re-rated at the agreed rate, a VPS's part follows the pool's new amount, by the same split", async () => {
     const prices = { EUR: { overage: '0.50', precommit: '0.35' } };
-    await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '1 TB', prices, pool: 'main', poolLines: 'per_service' }, CLI_ACTOR);
+    await mod.billing.setProduct(
+      story.productId,
+      { unit: 'GB', model: 'per_unit', allowance: '1 TB', prices, pool: 'main', poolLines: 'per_service' },
+      CLI_ACTOR,
+    );
     f.clock.set('2026-11-02T07:00:00Z');
     await f.panel.runDailyAutomation('2026-11-02');
     const lineA = await knex('mod_overusage_lines').where({ service_id: a }).first('id');
     f.clock.set('2026-11-03T10:00:00Z');
-    const opened = await mod.disputes!.open({ lineId: toNum(lineA.id), reason: 'Most of this was a backup.', actor: { type: 'client', id: String(story.clientId) } });
+    const opened = await mod.disputes!.open({
+      lineId: toNum(lineA.id),
+      reason: 'Most of this was a backup.',
+      actor: { type: 'client', id: String(story.clientId) },
+    });
     expect(opened.ok, opened.ok ? '' : opened.message).to.equal(true);
     f.clock.set('2026-11-05T09:00:00Z');
-    const decided = await mod.disputes!.resolve({ disputeId: opened.ok ? opened.value.id : 0, to: 'adjusted', actor: { type: 'admin', id: '1' }, adjustment: { kind: 'precommit' } });
+    const decided = await mod.disputes!.resolve({
+      disputeId: opened.ok ? opened.value.id : 0,
+      to: 'adjusted',
+      actor: { type: 'admin', id: '1' },
+      adjustment: { kind: 'precommit' },
+    });
     expect(decided.ok, decided.ok ? '' : decided.message).to.equal(true);
-    const lines = await knex('mod_overusage_lines').orderBy('id').select('service_id', 'amount_minor', 'description');
+    const lines = await knex('mod_overusage_lines')
+      .orderBy('id')
+      .select('service_id', 'amount_minor', 'description');
     expect(lines.map((l) => [toNum(l.service_id), toBig(l.amount_minor)])).to.deep.equal([
       [a, 34911n],
       [c, 3079n],
     ]);
-    expect(lines[0]!.description).to.match(/1,059\.06 GB × €0\.35 \(agreed rate\) = €370\.67; the part of vps1\.example\.net: 997\.47 GB, €349\.11 of €370\.67 \(dispute by/);
+    expect(lines[0]!.description).to.match(
+      /1,059\.06 GB × €0\.35 \(agreed rate\) = €370\.67; the part of vps1\.example\.net: 997\.47 GB, €349\.11 of €370\.67 \(dispute by/,
+    );
     expect(lines[0]!.description).not.to.match(/€0\.50|€498\.74|€529\.53/);
-    expect(lines[1]!.description).to.match(/× €0\.50 = €529\.53; the part of vps3\.example\.net: 61\.59 GB, €30\.79 of €529\.53/);
+    expect(lines[1]!.description).to.match(
+      /× €0\.50 = €529\.53; the part of vps3\.example\.net: 61\.59 GB, €30\.79 of €529\.53/,
+    );
     // the invoice the client reads says the same
     const d = (await mod.disputes!.get(opened.ok ? opened.value.id : 0))!;
     const inv = await f.panel.api.getInvoice(d.heldInvoiceId ?? d.originalInvoiceId);
@@ -222,7 +407,11 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     // the evidence and the client's email say the new figures too
     const e = await mod.evidence.forLine(toNum(lineA.id), { clientId: story.clientId });
     expect([e.line.amountMinor, e.line.description]).to.deep.equal([34911n, lines[0]!.description]);
-    const mail = await knex('tblemails').where({ userid: story.clientId }).andWhere('subject', 'like', '%dispute%').orderBy('id', 'desc').first('message');
+    const mail = await knex('tblemails')
+      .where({ userid: story.clientId })
+      .andWhere('subject', 'like', '%dispute%')
+      .orderBy('id', 'desc')
+      .first('message');
     expect(String(mail.message)).to.include('is reduced from €498.74 to €349.11');
     expect(String(mail.message)).to.include('€349.11 of €370.67');
   });
@@ -232,7 +421,14 @@ describeEachEngine('transfer pools: rated once, billed once on the anchor\'s ren
     f.clock.set('2026-11-02T07:00:00Z');
     const out = await mod.pools.ratePools();
     expect(out.rated).to.equal(0);
-    expect(out.skipped).to.deep.equal([{ clientId: story.clientId, pool: 'main', start: '2026-10-01', reason: 'a pool holds services of one currency; this one has EUR and USD' }]);
+    expect(out.skipped).to.deep.equal([
+      {
+        clientId: story.clientId,
+        pool: 'main',
+        start: '2026-10-01',
+        reason: 'a pool holds services of one currency; this one has EUR and USD',
+      },
+    ]);
     expect(await knex('mod_overusage_charges').where({ kind: 'pool' })).to.deep.equal([]);
     expect(await knex('mod_overusage_pool_periods')).to.deep.equal([]);
   });

@@ -24,7 +24,11 @@ describeEachEngine('the 95th percentile on imported five-minute rates', ({ db })
   beforeEach(async () => {
     knex = db().knex;
     s = await buildBillingStory(knex);
-    await s.mod.billing.setProduct(s.story.productId, { unit: 'GB', model: 'p95', commitMbps: '10', allowance: '0', prices: { EUR: { overage: '4.00' } } }, CLI);
+    await s.mod.billing.setProduct(
+      s.story.productId,
+      { unit: 'GB', model: 'p95', commitMbps: '10', allowance: '0', prices: { EUR: { overage: '4.00' } } },
+      CLI,
+    );
     await closeMay(s);
   });
 
@@ -35,7 +39,11 @@ describeEachEngine('the 95th percentile on imported five-minute rates', ({ db })
     const charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
     // 12 Mbit/s at the 95th percentile, 10 committed: 2 Mbit/s × €4.00
     expect(String(charge.amount_minor)).to.equal('800');
-    expect(JSON.parse(charge.explanation).rated).to.include({ model: 'p95', measuredBps: '12000000', quantity: '2.000000' });
+    expect(JSON.parse(charge.explanation).rated).to.include({
+      model: 'p95',
+      measuredBps: '12000000',
+      quantity: '2.000000',
+    });
   });
 
   it('rates a period again when rates arrive after it was rated', async () => {
@@ -48,7 +56,11 @@ describeEachEngine('the 95th percentile on imported five-minute rates', ({ db })
     expect(lastDay).to.have.length(288);
     await s.mod.rateSamples.importCsv(s.story.serviceId, before.join('\n'), CLI);
     await s.mod.rating.rateClosedPeriods({ serviceIds: [s.story.serviceId] });
-    expect(String((await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first()).amount_minor)).to.equal('36000');
+    expect(
+      String(
+        (await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first()).amount_minor,
+      ),
+    ).to.equal('36000');
     // 31 May arrives late at 50 Mbit/s: 8928 slots, the top 446 (all the bursts) dropped, so the
     // 95th percentile is 50 Mbit/s: (50 − 10) × €4.00 = €160.00, replacing €360.00.
     const late = lastDay.map((l) => `${l.split(',')[0]},${50 * MBPS}`);
@@ -56,7 +68,9 @@ describeEachEngine('the 95th percentile on imported five-minute rates', ({ db })
     expect(r).to.deep.equal({ read: 288, inserted: 288, unchanged: 0, rerated: 1 });
     const charges = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId });
     expect(charges.map((c) => String(c.amount_minor))).to.deep.equal(['16000']);
-    expect(JSON.parse((await knex('mod_overusage_audit').where({ action: 'charge.rerated' }).first()).details)).to.deep.include({ because: 'rates.imported' });
+    expect(
+      JSON.parse((await knex('mod_overusage_audit').where({ action: 'charge.rerated' }).first()).details),
+    ).to.deep.include({ because: 'rates.imported' });
   });
 
   it('leaves the period unrated, saying why, until the rates are there', async () => {
@@ -67,12 +81,17 @@ describeEachEngine('the 95th percentile on imported five-minute rates', ({ db })
 
   it('keeps imports exactly once: the same figures change nothing, different ones are refused', async () => {
     await s.mod.rateSamples.importCsv(s.story.serviceId, mayCsv(12, 100), CLI);
-    expect(await s.mod.rateSamples.importCsv(s.story.serviceId, mayCsv(12, 100), CLI)).to.deep.include({ inserted: 0, unchanged: 8928 });
+    expect(await s.mod.rateSamples.importCsv(s.story.serviceId, mayCsv(12, 100), CLI)).to.deep.include({
+      inserted: 0,
+      unchanged: 8928,
+    });
     try {
       await s.mod.rateSamples.importCsv(s.story.serviceId, mayCsv(13, 100), CLI);
       expect.fail('a different figure replaced evidence');
     } catch (err) {
-      expect((err as Error).message).to.match(/already holds 12000000 bit\/s, not 13000000.*nothing was imported/);
+      expect((err as Error).message).to.match(
+        /already holds 12000000 bit\/s, not 13000000.*nothing was imported/,
+      );
     }
     const count = await knex('mod_overusage_rate_samples').count({ n: '*' }).first();
     expect(Number(count?.n)).to.equal(8928);

@@ -29,9 +29,20 @@ describeEachEngine('overusage reconcile', ({ db }) => {
     knex = db().knex;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-reconcile-'));
     s = await buildBillingStory(knex);
-    await s.mod.billing.setProduct(s.story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50', precommit: '0.35' } } }, CLI);
+    await s.mod.billing.setProduct(
+      s.story.productId,
+      {
+        unit: 'GB',
+        model: 'per_unit',
+        allowance: '5 TB',
+        prices: { EUR: { overage: '0.50', precommit: '0.35' } },
+      },
+      CLI,
+    );
     await closeMay(s);
-    await knex('tblhosting').where({ id: s.story.serviceId }).update({ billingcycle: 'Monthly', nextduedate: '2013-06-09' });
+    await knex('tblhosting')
+      .where({ id: s.story.serviceId })
+      .update({ billingcycle: 'Monthly', nextduedate: '2013-06-09' });
     s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 99 };
     s.f.clock.set('2013-06-02T07:00:00Z');
     await s.f.panel.runDailyAutomation('2013-06-02');
@@ -56,11 +67,19 @@ describeEachEngine('overusage reconcile', ({ db }) => {
       OVERUSAGE_WHMCS_API_IDENTIFIER: served.identifier,
       OVERUSAGE_WHMCS_API_SECRET: served.secret,
     } as NodeJS.ProcessEnv;
-    const code = await run(['--db', db().url, ...(json ? ['--json'] : []), 'reconcile'], { out: (t) => out.push(t), err: (t) => err.push(t), isTTY: false, env });
+    const code = await run(['--db', db().url, ...(json ? ['--json'] : []), 'reconcile'], {
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+      isTTY: false,
+      env,
+    });
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
 
-  const overusageItems = async (invoiceId: number) => (await s.f.panel.api.getInvoice(invoiceId)).items.filter((i) => i.description.startsWith('Bandwidth overusage'));
+  const overusageItems = async (invoiceId: number) =>
+    (await s.f.panel.api.getInvoice(invoiceId)).items.filter((i) =>
+      i.description.startsWith('Bandwidth overusage'),
+    );
 
   it('puts the pending line on its unpaid invoice, says so, and a second run finds nothing to do', async function () {
     this.timeout(60_000);
@@ -71,11 +90,15 @@ describeEachEngine('overusage reconcile', ({ db }) => {
 
     const r = await reconcile(false);
     expect(r.code, r.err).to.equal(0);
-    expect(r.out).to.equal('reconcile: 1 pending line put on its unpaid invoice, 0 found on their invoice already, 0 renewal invoices given the lines of a delivery that had not finished, 0 charges left to wait for the next invoice');
+    expect(r.out).to.equal(
+      'reconcile: 1 pending line put on its unpaid invoice, 0 found on their invoice already, 0 renewal invoices given the lines of a delivery that had not finished, 0 charges left to wait for the next invoice',
+    );
     expect((await overusageItems(invoiceId)).map((i) => i.amount)).to.deep.equal(['500.00']);
     expect((await s.f.panel.api.getInvoice(invoiceId)).total).to.equal('519.95');
     expect((await knex('mod_overusage_lines').first()).status).to.equal('placed');
-    const activity = (await knex('tblactivitylog').where('description', 'like', 'Overusage:%').select('description')).map((a) => a.description);
+    const activity = (
+      await knex('tblactivitylog').where('description', 'like', 'Overusage:%').select('description')
+    ).map((a) => a.description);
     // the interrupted delivery's own line first (the hook said it failed), then the reconciliation's
     expect(activity).to.deep.equal([
       `Overusage: could not add overusage lines to invoice ${invoiceId}: injected failure before updateInvoice`,
@@ -84,7 +107,13 @@ describeEachEngine('overusage reconcile', ({ db }) => {
 
     const again = await reconcile(true);
     expect(again.code).to.equal(0);
-    expect(JSON.parse(again.out)).to.deep.equal({ confirmed: 0, placed: 0, released: [], recovered: [], busy: [] });
+    expect(JSON.parse(again.out)).to.deep.equal({
+      confirmed: 0,
+      placed: 0,
+      released: [],
+      recovered: [],
+      busy: [],
+    });
     expect(await overusageItems(invoiceId)).to.have.length(1);
   });
 
@@ -97,10 +126,18 @@ describeEachEngine('overusage reconcile', ({ db }) => {
 
     const r = await reconcile(true);
     expect(r.code, r.err).to.equal(0);
-    expect(JSON.parse(r.out)).to.deep.equal({ confirmed: 0, placed: 0, released: [{ chargeId, invoiceId, invoiceStatus: 'Paid' }], recovered: [], busy: [] });
+    expect(JSON.parse(r.out)).to.deep.equal({
+      confirmed: 0,
+      placed: 0,
+      released: [{ chargeId, invoiceId, invoiceStatus: 'Paid' }],
+      recovered: [],
+      busy: [],
+    });
     expect(await overusageItems(invoiceId)).to.have.length(0);
     expect((await knex('mod_overusage_charges').where({ id: chargeId }).first()).status).to.equal('unbilled');
-    const activity = (await knex('tblactivitylog').where('description', 'like', 'Overusage:%').select('description')).map((a) => a.description);
+    const activity = (
+      await knex('tblactivitylog').where('description', 'like', 'Overusage:%').select('description')
+    ).map((a) => a.description);
     expect(activity).to.deep.equal([
       `Overusage: could not add overusage lines to invoice ${invoiceId}: injected failure before updateInvoice`,
       `Overusage: line ${line.ref_code} (500.00 EUR) could not be added to invoice ${invoiceId}: the invoice was paid first; charge ${chargeId} waits for the next invoice`,

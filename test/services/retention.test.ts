@@ -23,7 +23,7 @@ const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
  * 30 May (the billed line's evidence; its 31 May is evidence too, counted once under the open
  * period). Deleted: the Dutch VPS's 30 May (nothing billed). 6 examined, 1 deleted, 1 kept as
  * billed, 4 kept for open periods.
-  */
+ */
 describeEachEngine('overusage prune: raw samples go, evidence and totals stay', ({ db }) => {
   let knex: Knex;
   let s: BillingStory;
@@ -40,19 +40,59 @@ describeEachEngine('overusage prune: raw samples go, evidence and totals stay', 
     s.f.clock.set('2014-08-01T08:00:00Z');
   });
 
-  const samplesOf = async (ref: string) => (await knex('mod_overusage_samples').where({ server_ref: ref }).orderBy('sample_date').select('sample_date')).map((r) => String(r.sample_date instanceof Date ? r.sample_date.toISOString().slice(0, 10) : r.sample_date).slice(0, 10));
-  const totals = async () => (await knex('mod_overusage_periods').orderBy(['service_id', 'start_date']).select('service_id', 'used_bytes')).map((r) => [toNum(r.service_id), String(r.used_bytes)]);
-  const intervalSum = async () => (await knex('mod_overusage_intervals').orderBy('id').select('bytes')).map((r) => String(r.bytes));
+  const samplesOf = async (ref: string) =>
+    (
+      await knex('mod_overusage_samples')
+        .where({ server_ref: ref })
+        .orderBy('sample_date')
+        .select('sample_date')
+    ).map((r) =>
+      String(r.sample_date instanceof Date ? r.sample_date.toISOString().slice(0, 10) : r.sample_date).slice(
+        0,
+        10,
+      ),
+    );
+  const totals = async () =>
+    (
+      await knex('mod_overusage_periods')
+        .orderBy(['service_id', 'start_date'])
+        .select('service_id', 'used_bytes')
+    ).map((r) => [toNum(r.service_id), String(r.used_bytes)]);
+  const intervalSum = async () =>
+    (await knex('mod_overusage_intervals').orderBy('id').select('bytes')).map((r) => String(r.bytes));
 
   it('keeps the billed line evidence, the open periods and every total; drops the rest; a dry run drops nothing', async () => {
-    const before = { totals: await totals(), intervals: await intervalSum(), evidence: await s.mod.evidence.forLine(lineId) };
+    const before = {
+      totals: await totals(),
+      intervals: await intervalSum(),
+      evidence: await s.mod.evidence.forLine(lineId),
+    };
     // May: 6 000 GB and 4 000 GB (in bytes: × 10^9); June so far: 150 GB and 90 GB
-    expect(before.totals.map((t) => t[1])).to.deep.equal(['6000000000000', '150000000000', '4000000000000', '90000000000']);
+    expect(before.totals.map((t) => t[1])).to.deep.equal([
+      '6000000000000',
+      '150000000000',
+      '4000000000000',
+      '90000000000',
+    ]);
     expect(before.evidence.samples).to.have.length(2);
 
     const dry = await s.mod.retention.prune({ dryRun: true, actor: CLI_ACTOR });
-    expect(dry).to.deep.equal({ dryRun: true, cutoff: '2013-07-01', evidenceCutoff: '2007-08-01', examined: 6, deleted: 1, keptBilled: 1, keptDisputed: 0, keptOpenOrLatest: 4 });
-    expect(await knex('mod_overusage_samples').count({ n: '*' }).first().then((r) => Number(r!.n))).to.equal(6);
+    expect(dry).to.deep.equal({
+      dryRun: true,
+      cutoff: '2013-07-01',
+      evidenceCutoff: '2007-08-01',
+      examined: 6,
+      deleted: 1,
+      keptBilled: 1,
+      keptDisputed: 0,
+      keptOpenOrLatest: 4,
+    });
+    expect(
+      await knex('mod_overusage_samples')
+        .count({ n: '*' })
+        .first()
+        .then((r) => Number(r!.n)),
+    ).to.equal(6);
 
     const done = await s.mod.retention.prune({ actor: CLI_ACTOR });
     expect(done).to.deep.equal({ ...dry, dryRun: false });
@@ -74,14 +114,31 @@ describeEachEngine('overusage prune: raw samples go, evidence and totals stay', 
     // evidence kept 1 year: from 2013-08-01 on; May 2013 is older: both 30 May go (the 31 May and
     // 1 June readings stay for June's open period)
     const undisputed = await s.mod.retention.prune({ dryRun: true, evidenceYears: 1, actor: CLI_ACTOR });
-    expect(undisputed).to.deep.include({ evidenceCutoff: '2013-08-01', examined: 6, deleted: 2, keptBilled: 0, keptDisputed: 0, keptOpenOrLatest: 4 });
+    expect(undisputed).to.deep.include({
+      evidenceCutoff: '2013-08-01',
+      examined: 6,
+      deleted: 2,
+      keptBilled: 0,
+      keptDisputed: 0,
+      keptOpenOrLatest: 4,
+    });
     s.f.clock.set('2013-06-04T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'I dispute this', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'I dispute this',
+      actor: CLIENT(s.story.clientId),
+    });
     expect(opened.ok).to.equal(true);
     s.f.clock.set('2014-08-01T08:00:00Z');
     const disputed = await s.mod.retention.prune({ evidenceYears: 1, actor: CLI_ACTOR });
     // under dispute, the English 30 May stays; only the Dutch one goes
-    expect(disputed).to.deep.include({ examined: 6, deleted: 1, keptBilled: 0, keptDisputed: 1, keptOpenOrLatest: 4 });
+    expect(disputed).to.deep.include({
+      examined: 6,
+      deleted: 1,
+      keptBilled: 0,
+      keptDisputed: 1,
+      keptOpenOrLatest: 4,
+    });
     expect(await samplesOf('101')).to.deep.equal(['2013-05-30', '2013-05-31', '2013-06-01']);
     expect((await s.mod.evidence.forLine(lineId)).samples).to.have.length(2);
   });
@@ -92,6 +149,11 @@ describeEachEngine('overusage prune: raw samples go, evidence and totals stay', 
       await s.mod.retention.prune({ ...opts, actor: CLI_ACTOR }).catch((e: unknown) => (err = e));
       expect(err).to.have.property('code', 'INVALID_INPUT');
     }
-    expect(await knex('mod_overusage_samples').count({ n: '*' }).first().then((r) => Number(r!.n))).to.equal(6);
+    expect(
+      await knex('mod_overusage_samples')
+        .count({ n: '*' })
+        .first()
+        .then((r) => Number(r!.n)),
+    ).to.equal(6);
   });
 });

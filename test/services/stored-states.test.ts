@@ -30,25 +30,37 @@ describeEachEngine('states read back from the database', ({ db }) => {
   it('refuses to open a dispute on a line whose status is not a word of the table, and changes nothing', async () => {
     await knex('mod_overusage_lines').where({ id: lineId }).update({ status: 'billed' });
     s.f.clock.set('2013-06-05T10:00:00Z');
-    const err = await s.mod.disputes!.open({ lineId, reason: 'not mine', actor: CLIENT(s.story.clientId) }).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const err = await s.mod
+      .disputes!.open({ lineId, reason: 'not mine', actor: CLIENT(s.story.clientId) })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(err).to.be.instanceOf(ModuleError);
     expect((err as ModuleError).code).to.equal('UNEXPECTED_STATE');
-    expect((err as ModuleError).message).to.equal('mod_overusage_lines.status holds "billed", which is not one of pending, placed, held, waived');
-    expect(await knex('mod_overusage_disputes').count({ n: '*' }).first()).to.satisfy((r: { n: unknown }) => Number(r.n) === 0);
+    expect((err as ModuleError).message).to.equal(
+      'mod_overusage_lines.status holds "billed", which is not one of pending, placed, held, waived',
+    );
+    expect(await knex('mod_overusage_disputes').count({ n: '*' }).first()).to.satisfy(
+      (r: { n: unknown }) => Number(r.n) === 0,
+    );
   });
 
-  it("refuses to resolve a dispute whose hold state was changed by hand, and leaves the money where it was", async () => {
+  it('refuses to resolve a dispute whose hold state was changed by hand, and leaves the money where it was', async () => {
     s.f.clock.set('2013-06-05T10:00:00Z');
-    const opened = await s.mod.disputes!.open({ lineId, reason: 'not mine', actor: CLIENT(s.story.clientId) });
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'not mine',
+      actor: CLIENT(s.story.clientId),
+    });
     if (!opened.ok) throw new Error(opened.message);
     await knex('mod_overusage_disputes').where({ id: opened.value.id }).update({ hold_state: 'frozen' });
-    const err = await s.mod.disputes!.resolve({ disputeId: opened.value.id, to: 'waived', actor: ADMIN, note: 'goodwill' }).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const err = await s.mod
+      .disputes!.resolve({ disputeId: opened.value.id, to: 'waived', actor: ADMIN, note: 'goodwill' })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect((err as ModuleError | null)?.code).to.equal('UNEXPECTED_STATE');
     // the held draft still carries the €500.00 and the line is still held
     const held = await s.f.panel.api.getInvoice(opened.value.heldInvoiceId!);

@@ -43,7 +43,10 @@ interface Story2 {
 }
 
 async function build(knex: Knex): Promise<Story2> {
-  const f = await buildPanel(knex, { start: '2013-10-31T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
+  const f = await buildPanel(knex, {
+    start: '2013-10-31T08:00:00Z',
+    settings: { CreateInvoiceDaysBefore: '7' },
+  });
   const story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-12-09' });
   const fake = new FakeMaster();
   const out = { duringClientDetails: null } as { duringClientDetails: (() => Promise<void>) | null };
@@ -60,20 +63,64 @@ async function build(knex: Knex): Promise<Story2> {
       };
     },
   });
-  const mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => fake.gateway(), panel, log: silentLogger, metering: { writer: 'inline' } });
+  const mod = createModule({
+    knex,
+    clock: f.clock,
+    secretKey: TEST_SECRET_KEY,
+    zone: 'Europe/Brussels',
+    gatewayFor: () => fake.gateway(),
+    panel,
+    log: silentLogger,
+    metering: { writer: 'inline' },
+  });
   await mod.migrateDown();
   f.panel.addons.register(mod.addon);
   await f.panel.addons.activate('overusage');
-  const master = await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: 'Europe/Brussels' }, CLI_ACTOR);
-  await mod.links.link({ serviceId: story.serviceId, clientId: story.clientId, productId: story.productId, masterId: master.id, serverRef: '101' }, CLI_ACTOR);
-  await mod.billing.setProduct(story.productId, { unit: 'GiB', model: 'per_unit', allowance: '2 TiB', prices: { EUR: { overage: '0.50', precommit: '0.35' } }, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR);
+  const master = await mod.masters.add(
+    {
+      name: 'solus',
+      version: 1,
+      baseUrl: 'https://solus.example.net:5656',
+      apiId: 'i',
+      apiKey: 'k',
+      timeZone: 'Europe/Brussels',
+    },
+    CLI_ACTOR,
+  );
+  await mod.links.link(
+    {
+      serviceId: story.serviceId,
+      clientId: story.clientId,
+      productId: story.productId,
+      masterId: master.id,
+      serverRef: '101',
+    },
+    CLI_ACTOR,
+  );
+  await mod.billing.setProduct(
+    story.productId,
+    {
+      unit: 'GiB',
+      model: 'per_unit',
+      allowance: '2 TiB',
+      prices: { EUR: { overage: '0.50', precommit: '0.35' } },
+      window: { days: 14, counting: 'calendar', holidays: 'BE' },
+    },
+    CLI_ACTOR,
+  );
   return Object.assign(out, { f, story, mod, fake });
 }
 
 const pad = (d: number) => String(d).padStart(2, '0');
 
 /** Reads the counter at 23:50 Brussels (22:50 UTC in November) on each day from `from` to `to`. */
-async function sampleDays(s: Story2, month: string, from: number, to: number, counter: (day: number) => bigint): Promise<void> {
+async function sampleDays(
+  s: Story2,
+  month: string,
+  from: number,
+  to: number,
+  counter: (day: number) => bigint,
+): Promise<void> {
   for (let d = from; d <= to; d++) {
     s.f.clock.set(`${month}-${pad(d)}T22:50:00Z`);
     s.fake.set('101', counter(d));
@@ -82,7 +129,8 @@ async function sampleDays(s: Story2, month: string, from: number, to: number, co
 }
 
 /** The counter at 23:50 on day `d` of November: the first half, the reset after the 14th's read, the second half. */
-const novemberCounter = (d: number) => (d <= 14 ? (A * BigInt(d)) / 14n : B + ((C - B) * BigInt(d - 15)) / 15n);
+const novemberCounter = (d: number) =>
+  d <= 14 ? (A * BigInt(d)) / 14n : B + ((C - B) * BigInt(d - 15)) / 15n;
 
 /** November as the story tells it, read every evening up to day `upTo`. */
 async function november(s: Story2, upTo = 30, from = 1): Promise<void> {
@@ -104,25 +152,46 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
 
   it('keeps a month with a manual reset whole: nothing booked for the drop until an admin decides, then 614.4 GiB over', async () => {
     await november(s, 20);
-    const periods = await knex('mod_overusage_periods').where({ service_id: s.story.serviceId }).orderBy('start_date');
-    expect(periods.map((p) => [p.start_date, p.end_date, p.status])).to.deep.equal([['2013-11-01', '2013-11-30', 'open']]);
+    const periods = await knex('mod_overusage_periods')
+      .where({ service_id: s.story.serviceId })
+      .orderBy('start_date');
+    expect(periods.map((p) => [p.start_date, p.end_date, p.status])).to.deep.equal([
+      ['2013-11-01', '2013-11-30', 'open'],
+    ]);
     const open = await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId });
-    expect(open.rows.map((a) => [a.kind, a.seenOn, a.status])).to.deep.equal([['mid_period_drop', '2013-11-15', 'open']]);
+    expect(open.rows.map((a) => [a.kind, a.seenOn, a.status])).to.deep.equal([
+      ['mid_period_drop', '2013-11-15', 'open'],
+    ]);
     expect(open.rows[0]!.details).to.deep.include({ fromBytes: A.toString(), toBytes: B.toString() });
     // used so far: A, then 16–20 Nov (C − B) × 5 / 15, the drop itself not booked
     const sofar = A + ((C - B) * 5n) / 15n;
     expect(toBig((await novemberPeriod(knex, s.story.serviceId)).used_bytes)).to.equal(sofar);
 
-    const out = await s.mod.usagePeriods.decide(open.rows[0]!.id, { decision: 'reset', reason: 'reset by hand on the master at 23:55 on 14 Nov (its log)' }, { type: 'admin', id: '1' });
+    const out = await s.mod.usagePeriods.decide(
+      open.rows[0]!.id,
+      { decision: 'reset', reason: 'reset by hand on the master at 23:55 on 14 Nov (its log)' },
+      { type: 'admin', id: '1' },
+    );
     expect(out.bookedBytes).to.equal(B);
     expect(out.rerate).to.equal(null); // still open: nothing rated yet
     expect(toBig((await novemberPeriod(knex, s.story.serviceId)).used_bytes)).to.equal(sofar + B);
     // the service row the widget and the usage watch read says the same
-    expect(toBig((await knex('mod_overusage_services').where({ service_id: s.story.serviceId }).first()).open_period_used_bytes)).to.equal(sofar + B);
-    const again = await s.mod.usagePeriods.decide(open.rows[0]!.id, { decision: 'correction', reason: 'changed my mind' }, { type: 'admin', id: '1' }).then(
-      () => null,
-      (err: { code?: string; message: string }) => err,
-    );
+    expect(
+      toBig(
+        (await knex('mod_overusage_services').where({ service_id: s.story.serviceId }).first())
+          .open_period_used_bytes,
+      ),
+    ).to.equal(sofar + B);
+    const again = await s.mod.usagePeriods
+      .decide(
+        open.rows[0]!.id,
+        { decision: 'correction', reason: 'changed my mind' },
+        { type: 'admin', id: '1' },
+      )
+      .then(
+        () => null,
+        (err: { code?: string; message: string }) => err,
+      );
     expect(again).to.deep.include({ code: 'CONFLICT' });
     expect(again!.message).to.match(/already decided/);
 
@@ -147,8 +216,17 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     expect(toBig(charge.over_bytes)).to.equal(552_332_794_266n); // 514.4 GiB
     expect(toBig(charge.amount_minor)).to.equal(25720n); // €257.20
     const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
-    const out = await s.mod.usagePeriods.decide(anomaly!.id, { decision: 'reset', reason: 'the master log shows a manual reset' }, { type: 'admin', id: '1' });
-    expect(out.rerate).to.deep.include({ kind: 'replaced', currency: 'EUR', beforeMinor: 25720n, afterMinor: 30720n });
+    const out = await s.mod.usagePeriods.decide(
+      anomaly!.id,
+      { decision: 'reset', reason: 'the master log shows a manual reset' },
+      { type: 'admin', id: '1' },
+    );
+    expect(out.rerate).to.deep.include({
+      kind: 'replaced',
+      currency: 'EUR',
+      beforeMinor: 25720n,
+      afterMinor: 30720n,
+    });
     charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId });
     expect(charge).to.have.length(1);
     expect(toBig(charge[0].amount_minor)).to.equal(30720n);
@@ -159,13 +237,19 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
   it('books nothing when the admin says the drop was a correction', async () => {
     await november(s);
     const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
-    const out = await s.mod.usagePeriods.decide(anomaly!.id, { decision: 'correction', reason: 'the provider corrected a double count' }, { type: 'admin', id: '1' });
+    const out = await s.mod.usagePeriods.decide(
+      anomaly!.id,
+      { decision: 'correction', reason: 'the provider corrected a double count' },
+      { type: 'admin', id: '1' },
+    );
     expect(out.bookedBytes).to.equal(0n);
     s.f.clock.set('2013-12-01T08:00:00Z');
     await s.mod.rating.rateClosedPeriods();
     const charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
     expect(toBig(charge.amount_minor)).to.equal(25720n);
-    const interval = await knex('mod_overusage_intervals').where({ id: (await knex('mod_overusage_anomalies').where({ id: anomaly!.id }).first()).interval_id }).first();
+    const interval = await knex('mod_overusage_intervals')
+      .where({ id: (await knex('mod_overusage_anomalies').where({ id: anomaly!.id }).first()).interval_id })
+      .first();
     expect([interval.kind, toBig(interval.bytes)]).to.deep.equal(['correction', 0n]);
   });
 
@@ -182,20 +266,38 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
 
     const pending = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
     expect(pending.map((a) => a.kind)).to.deep.equal(['mid_period_drop']);
-    const out = await s.mod.usagePeriods.decide(pending[0]!.id, { decision: 'reset', reason: 'master log: manual reset 14 Nov 23:55' }, { type: 'admin', id: '1' });
+    const out = await s.mod.usagePeriods.decide(
+      pending[0]!.id,
+      { decision: 'reset', reason: 'master log: manual reset 14 Nov 23:55' },
+      { type: 'admin', id: '1' },
+    );
     // billed €257.20, the month now rates €307.20: €50.00 more (100 GiB × €0.50)
-    expect(out.rerate).to.deep.include({ kind: 'corrected', billedMinor: 25720n, afterMinor: 30720n, differenceMinor: 5000n, status: 'unbilled' });
-    expect(await knex('tblinvoiceitems').where({ id: first.invoice_item_id }).first()).to.deep.equal(sentItem);
+    expect(out.rerate).to.deep.include({
+      kind: 'corrected',
+      billedMinor: 25720n,
+      afterMinor: 30720n,
+      differenceMinor: 5000n,
+      status: 'unbilled',
+    });
+    expect(await knex('tblinvoiceitems').where({ id: first.invoice_item_id }).first()).to.deep.equal(
+      sentItem,
+    );
 
     // keep December quiet and let the January renewal (due 9 January) carry the correction
     s.f.clock.set('2013-12-03T08:00:00Z');
-    await s.f.panel.api.addInvoicePayment({ invoiceId: toNum(first.invoice_id), transId: 'T1', gateway: 'banktransfer' });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: toNum(first.invoice_id),
+      transId: 'T1',
+      gateway: 'banktransfer',
+    });
     s.f.clock.set('2014-01-02T07:00:00Z');
     await s.f.panel.runDailyAutomation('2014-01-02');
     const lines = await knex('mod_overusage_lines').orderBy('id');
     expect(lines).to.have.length(2);
     expect(toBig(lines[1].amount_minor)).to.equal(5000n);
-    expect(lines[1].description).to.match(/^Correction of bandwidth overusage 1\s?–\s?30 November 2013 \(re-measured\): .*now €307\.20, already billed €257\.20/);
+    expect(lines[1].description).to.match(
+      /^Correction of bandwidth overusage 1\s?–\s?30 November 2013 \(re-measured\): .*now €307\.20, already billed €257\.20/,
+    );
     const item = await knex('tblinvoiceitems').where({ id: lines[1].invoice_item_id }).first();
     expect(String(item.amount)).to.match(/^50(\.00?)?$/);
   });
@@ -221,28 +323,126 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     await knex('mod_overusage_intervals').delete();
     await knex('mod_overusage_charges').delete();
     await knex('mod_overusage_periods').delete();
-    const sampleIds = (await knex('mod_overusage_samples').orderBy('sampled_at').select('id', 'sample_date')).map((r) => [toNum(r.id), String(r.sample_date)] as const);
+    const sampleIds = (
+      await knex('mod_overusage_samples').orderBy('sampled_at').select('id', 'sample_date')
+    ).map((r) => [toNum(r.id), String(r.sample_date)] as const);
     await knex('mod_overusage_periods').insert([
-      { service_id: s.story.serviceId, start_date: '2013-12-01', end_date: '2014-02-01', status: 'closed', opened_by: 'first_sample', closed_by: 'policy_reset', used_bytes: merged.toString(), anomaly: 'reset_not_seen', created_at: '2013-12-01 22:50:00.000' },
-      { service_id: s.story.serviceId, start_date: '2014-02-02', end_date: '2014-02-28', status: 'open', opened_by: 'policy_reset', used_bytes: (7n * GiB).toString(), created_at: '2014-02-02 22:50:00.000' },
+      {
+        service_id: s.story.serviceId,
+        start_date: '2013-12-01',
+        end_date: '2014-02-01',
+        status: 'closed',
+        opened_by: 'first_sample',
+        closed_by: 'policy_reset',
+        used_bytes: merged.toString(),
+        anomaly: 'reset_not_seen',
+        created_at: '2013-12-01 22:50:00.000',
+      },
+      {
+        service_id: s.story.serviceId,
+        start_date: '2014-02-02',
+        end_date: '2014-02-28',
+        status: 'open',
+        opened_by: 'policy_reset',
+        used_bytes: (7n * GiB).toString(),
+        created_at: '2014-02-02 22:50:00.000',
+      },
     ]);
     const old = await knex('mod_overusage_periods').orderBy('start_date');
     await knex('mod_overusage_intervals').insert([
-      { service_id: s.story.serviceId, period_id: old[0].id, from_sample_id: null, to_sample_id: sampleIds[0]![0], kind: 'before_metering', from_date: '2013-12-01', to_date: '2014-02-01', bytes: merged.toString() },
-      { service_id: s.story.serviceId, period_id: old[1].id, from_sample_id: sampleIds[sampleIds.length - 2]![0], to_sample_id: sampleIds[sampleIds.length - 1]![0], kind: 'since_reset', from_date: '2014-02-02', to_date: '2014-02-02', bytes: (7n * GiB).toString() },
+      {
+        service_id: s.story.serviceId,
+        period_id: old[0].id,
+        from_sample_id: null,
+        to_sample_id: sampleIds[0]![0],
+        kind: 'before_metering',
+        from_date: '2013-12-01',
+        to_date: '2014-02-01',
+        bytes: merged.toString(),
+      },
+      {
+        service_id: s.story.serviceId,
+        period_id: old[1].id,
+        from_sample_id: sampleIds[sampleIds.length - 2]![0],
+        to_sample_id: sampleIds[sampleIds.length - 1]![0],
+        kind: 'since_reset',
+        from_date: '2014-02-02',
+        to_date: '2014-02-02',
+        bytes: (7n * GiB).toString(),
+      },
     ]);
-    const invoice = await s.f.panel.api.createInvoice({ userId: s.story.clientId, date: '2014-02-03', dueDate: '2014-02-17', items: [{ description: 'Bandwidth overusage 1 December 2013 – 1 February 2014 [OU-LEGACY1]', amount: '517.00', taxed: false }] });
+    const invoice = await s.f.panel.api.createInvoice({
+      userId: s.story.clientId,
+      date: '2014-02-03',
+      dueDate: '2014-02-17',
+      items: [
+        {
+          description: 'Bandwidth overusage 1 December 2013 – 1 February 2014 [OU-LEGACY1]',
+          amount: '517.00',
+          taxed: false,
+        },
+      ],
+    });
     const item = (await knex('tblinvoiceitems').where({ invoiceid: invoice.invoiceId }).first('id')).id;
     const overBytes = merged - ALLOWANCE;
-    await knex('mod_overusage_charges').insert({ period_id: old[0].id, service_id: s.story.serviceId, client_id: s.story.clientId, product_id: s.story.productId, period_start: '2013-12-01', period_end: '2014-02-01', currency: 'EUR', used_bytes: merged.toString(), allowance_bytes: ALLOWANCE.toString(), over_bytes: overBytes.toString(), amount_minor: '51700', rounded_minor: '51700', status: 'billed', explanation: '{}', taxed: false, rated_at: '2014-02-03 08:00:00.000', billed_at: '2014-02-03 08:00:00.000' });
+    await knex('mod_overusage_charges').insert({
+      period_id: old[0].id,
+      service_id: s.story.serviceId,
+      client_id: s.story.clientId,
+      product_id: s.story.productId,
+      period_start: '2013-12-01',
+      period_end: '2014-02-01',
+      currency: 'EUR',
+      used_bytes: merged.toString(),
+      allowance_bytes: ALLOWANCE.toString(),
+      over_bytes: overBytes.toString(),
+      amount_minor: '51700',
+      rounded_minor: '51700',
+      status: 'billed',
+      explanation: '{}',
+      taxed: false,
+      rated_at: '2014-02-03 08:00:00.000',
+      billed_at: '2014-02-03 08:00:00.000',
+    });
     const charge = await knex('mod_overusage_charges').first('id');
-    await knex('mod_overusage_lines').insert({ charge_id: charge.id, service_id: s.story.serviceId, client_id: s.story.clientId, invoice_id: invoice.invoiceId, invoice_item_id: item, ref_code: 'OU-LEGACY1', status: 'placed', amount_minor: '51700', currency: 'EUR', description: 'Bandwidth overusage 1 December 2013 – 1 February 2014 [OU-LEGACY1]', locale: 'en-GB', invoice_date: '2014-02-03', window_days: 14, window_counting: 'calendar', window_holidays: 'BE', deadline_last_day: '2014-02-17', deadline_closes_at: '2014-02-17 23:00:00.000', created_at: '2014-02-03 08:00:00.000', placed_at: '2014-02-03 08:00:00.000' });
-    await knex('mod_overusage_services').where({ service_id: s.story.serviceId }).update({ calendar_version: 0, open_period_id: old[1].id, open_period_start: '2014-02-02', open_period_end: '2014-02-28', open_period_used_bytes: (7n * GiB).toString(), reset_due_on: null });
+    await knex('mod_overusage_lines').insert({
+      charge_id: charge.id,
+      service_id: s.story.serviceId,
+      client_id: s.story.clientId,
+      invoice_id: invoice.invoiceId,
+      invoice_item_id: item,
+      ref_code: 'OU-LEGACY1',
+      status: 'placed',
+      amount_minor: '51700',
+      currency: 'EUR',
+      description: 'Bandwidth overusage 1 December 2013 – 1 February 2014 [OU-LEGACY1]',
+      locale: 'en-GB',
+      invoice_date: '2014-02-03',
+      window_days: 14,
+      window_counting: 'calendar',
+      window_holidays: 'BE',
+      deadline_last_day: '2014-02-17',
+      deadline_closes_at: '2014-02-17 23:00:00.000',
+      created_at: '2014-02-03 08:00:00.000',
+      placed_at: '2014-02-03 08:00:00.000',
+    });
+    await knex('mod_overusage_services')
+      .where({ service_id: s.story.serviceId })
+      .update({
+        calendar_version: 0,
+        open_period_id: old[1].id,
+        open_period_start: '2014-02-02',
+        open_period_end: '2014-02-28',
+        open_period_used_bytes: (7n * GiB).toString(),
+        reset_due_on: null,
+      });
 
     // The upgrade: migrations, then the rebuild from the kept samples.
     s.f.clock.set('2014-02-03T09:00:00Z');
     await s.mod.migrate();
-    const periods = await knex('mod_overusage_periods').where({ service_id: s.story.serviceId }).orderBy('start_date');
+    const periods = await knex('mod_overusage_periods')
+      .where({ service_id: s.story.serviceId })
+      .orderBy('start_date');
     expect(periods.map((p) => [p.start_date, p.end_date, p.status, toBig(p.used_bytes)])).to.deep.equal([
       ['2013-12-01', '2013-12-31', 'closed', dec],
       ['2014-01-01', '2014-01-31', 'closed', jan],
@@ -250,14 +450,18 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     ]);
     // the billed line kept its period id (December starts where the merged one did)
     expect(toNum(periods[0].id)).to.equal(toNum(old[0].id));
-    const kinds = (await knex('mod_overusage_anomalies').where({ service_id: s.story.serviceId }).orderBy('id')).map((a) => `${a.kind}:${a.status}`);
+    const kinds = (
+      await knex('mod_overusage_anomalies').where({ service_id: s.story.serviceId }).orderBy('id')
+    ).map((a) => `${a.kind}:${a.status}`);
     expect(kinds).to.deep.equal(['reset_not_seen:resolved', 'reset_not_seen:resolved', 'late_reset:info']);
     const charges = await knex('mod_overusage_charges').where({ period_id: periods[0].id }).orderBy('seq');
     expect(charges.map((c) => [toNum(c.seq), c.kind, c.status, toBig(c.amount_minor)])).to.deep.equal([
       [0, 'usage', 'billed', 51700n],
       [1, 'correction', 'unbilled', -51700n],
     ]);
-    expect(JSON.parse((await knex('mod_overusage_audit').where({ action: 'periods.rebuilt' }).first()).details)).to.deep.include({ periodsBefore: 2, periodsAfter: 3, calendar: 'first_of_month' });
+    expect(
+      JSON.parse((await knex('mod_overusage_audit').where({ action: 'periods.rebuilt' }).first()).details),
+    ).to.deep.include({ periodsBefore: 2, periodsAfter: 3, calendar: 'first_of_month' });
 
     // January is rated like any closed period: within the allowance, nothing to bill
     await s.mod.rating.rateClosedPeriods();
@@ -270,7 +474,9 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     await s.f.panel.runDailyAutomation('2014-03-02');
     const credit = await knex('mod_overusage_lines').where({ charge_id: charges[1].id }).first();
     expect(toBig(credit.amount_minor)).to.equal(-51700n);
-    expect(credit.description).to.match(/^Correction of bandwidth overusage 1\s?–\s?31 December 2013 \(re-measured\): .*now €0\.00, already billed €517\.00/);
+    expect(credit.description).to.match(
+      /^Correction of bandwidth overusage 1\s?–\s?31 December 2013 \(re-measured\): .*now €0\.00, already billed €517\.00/,
+    );
     const creditItem = await knex('tblinvoiceitems').where({ id: credit.invoice_item_id }).first();
     expect(String(creditItem.amount)).to.match(/^-517(\.00?)?$/);
   });
@@ -280,23 +486,62 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-cli-'));
     const out: string[] = [];
     const err: string[] = [];
-    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t), isTTY: false, env: { OVERUSAGE_DATA_DIR: dir, OVERUSAGE_LOG_LEVEL: 'error', OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex') } as NodeJS.ProcessEnv };
+    const io = {
+      out: (t: string) => out.push(t),
+      err: (t: string) => err.push(t),
+      isTTY: false,
+      env: {
+        OVERUSAGE_DATA_DIR: dir,
+        OVERUSAGE_LOG_LEVEL: 'error',
+        OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+      } as NodeJS.ProcessEnv,
+    };
     // exit codes as the README lists them: 0 done, 2 bad input, 3 not found, 4 conflict
     const cli = (...args: string[]) => run(['--db', db().url, '--zone', 'Europe/Brussels', ...args], io);
     try {
       expect(await cli('anomaly', 'list')).to.equal(0);
-      expect(out.pop()).to.match(/\tservice \d+\t2013-11-01 – 2013-11-30\tmid_period_drop\topen\tcounter dropped from 1\.43 TB to 107\.37 GB \(read 2013-11-15\)/);
+      expect(out.pop()).to.match(
+        /\tservice \d+\t2013-11-01 – 2013-11-30\tmid_period_drop\topen\tcounter dropped from 1\.43 TB to 107\.37 GB \(read 2013-11-15\)/,
+      );
       const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
-      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'maybe', '--reason', 'x')).to.equal(2);
-      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'reset', '--reason', 'master log shows the reset')).to.equal(0);
+      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'maybe', '--reason', 'x')).to.equal(
+        2,
+      );
+      expect(
+        await cli(
+          'anomaly',
+          'decide',
+          String(anomaly!.id),
+          '--as',
+          'reset',
+          '--reason',
+          'master log shows the reset',
+        ),
+      ).to.equal(0);
       // 100 GiB = 107 374 182 400 bytes = 107.37 GB; November was read to its last day, so it is rated now: €307.20
-      expect(out.pop()).to.equal(`anomaly ${anomaly!.id}: reset, 107.37 GB booked; the period is rated: €307.20`);
-      expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'reset', '--reason', 'again')).to.equal(4);
+      expect(out.pop()).to.equal(
+        `anomaly ${anomaly!.id}: reset, 107.37 GB booked; the period is rated: €307.20`,
+      );
+      expect(
+        await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'reset', '--reason', 'again'),
+      ).to.equal(4);
       expect(await cli('--json', 'periods', '--service', String(s.story.serviceId))).to.equal(0);
-      const json = JSON.parse(out.pop()!) as { periods: Array<{ start: string; end: string; state: string; usedBytes: string; anomalies: Array<{ status: string; decision: string }> }> };
+      const json = JSON.parse(out.pop()!) as {
+        periods: Array<{
+          start: string;
+          end: string;
+          state: string;
+          usedBytes: string;
+          anomalies: Array<{ status: string; decision: string }>;
+        }>;
+      };
       // A + C = 2 858 730 232 218 bytes: the whole month, read to its last day
-      expect(json.periods.map((p) => [p.start, p.end, p.state, p.usedBytes])).to.deep.equal([['2013-11-01', '2013-11-30', 'rated', '2858730232218']]);
-      expect(json.periods[0]!.anomalies.map((a) => [a.status, a.decision])).to.deep.equal([['decided', 'reset']]);
+      expect(json.periods.map((p) => [p.start, p.end, p.state, p.usedBytes])).to.deep.equal([
+        ['2013-11-01', '2013-11-30', 'rated', '2858730232218'],
+      ]);
+      expect(json.periods[0]!.anomalies.map((a) => [a.status, a.decision])).to.deep.equal([
+        ['decided', 'reset'],
+      ]);
       expect(await cli('periods', '--service', '999999')).to.equal(3);
       // where an anniversary day comes from, per master
       expect(await cli('master', 'update', '1', '--anniversary-from', 'sometimes')).to.equal(2);
@@ -307,11 +552,16 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     }
   });
 
-  it('tells the client at 100 % of the whole month\'s allowance across a manual reset, when the month really reaches it', async () => {
+  it("tells the client at 100 % of the whole month's allowance across a manual reset, when the month really reaches it", async () => {
     // Undecided, the month so far is A + (C − B) × (d − 15) / 15 from the 15th on; it reaches
     // 2 TiB (2 199 023 255 552) when (C − B) × (d − 15) / 15 ≥ 769 658 139 443, i.e. d − 15 ≥ 8.73:
     // on the read of 24 November, not before, and never against a shrunken half-month allowance.
-    const keys = async () => (await knex('mod_overusage_notices').where({ service_id: s.story.serviceId, kind: 'threshold' }).orderBy('id')).map((n) => String(n.notice_key).split(':')[2]);
+    const keys = async () =>
+      (
+        await knex('mod_overusage_notices')
+          .where({ service_id: s.story.serviceId, kind: 'threshold' })
+          .orderBy('id')
+      ).map((n) => String(n.notice_key).split(':')[2]);
     for (let d = 1; d <= 24; d++) {
       await november(s, d, d);
       await s.mod.watchUsage({ collected: true });
@@ -329,7 +579,11 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     // admin decides the drop was a reset: the charge becomes €307.20. The line at €257.20 must not
     // be written; the charge waits for the next renewal at its new figure.
     s.duringClientDetails = async () => {
-      await s.mod.usagePeriods.decide(anomaly!.id, { decision: 'reset', reason: 'decided while the invoice was being made' }, { type: 'admin', id: '1' });
+      await s.mod.usagePeriods.decide(
+        anomaly!.id,
+        { decision: 'reset', reason: 'decided while the invoice was being made' },
+        { type: 'admin', id: '1' },
+      );
     };
     s.f.clock.set('2013-12-02T07:00:00Z');
     await s.f.panel.runDailyAutomation('2013-12-02');
@@ -337,10 +591,16 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     expect(await knex('mod_overusage_lines')).to.have.length(0);
     const charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
     expect([charge.status, toBig(charge.amount_minor)]).to.deep.equal(['unbilled', 30720n]);
-    const december = await knex('tblinvoiceitems').where({ type: 'Hosting', relid: s.story.serviceId }).first('invoiceid');
+    const december = await knex('tblinvoiceitems')
+      .where({ type: 'Hosting', relid: s.story.serviceId })
+      .first('invoiceid');
     expect(await knex('tblinvoiceitems').where({ invoiceid: december.invoiceid })).to.have.length(1);
     // the January renewal carries it, at the figure the decision gave
-    await s.f.panel.api.addInvoicePayment({ invoiceId: toNum(december.invoiceid), transId: 'T1', gateway: 'banktransfer' });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: toNum(december.invoiceid),
+      transId: 'T1',
+      gateway: 'banktransfer',
+    });
     s.f.clock.set('2014-01-02T07:00:00Z');
     await s.f.panel.runDailyAutomation('2014-01-02');
     const line = await knex('mod_overusage_lines').first();

@@ -5,13 +5,32 @@ import { DAY, GIB } from './http-helpers.js';
 const HOUR = 3_600_000;
 const at = (iso: string) => Date.parse(iso);
 
-function master(zone: string, resetPolicy: 'first_of_month' | 'anniversary' | 'never', clock: { t: number }): SimMaster {
+function master(
+  zone: string,
+  resetPolicy: 'first_of_month' | 'anniversary' | 'never',
+  clock: { t: number },
+): SimMaster {
   const sim = createSimulator({ now: () => clock.t });
-  return sim.addMaster({ name: 'm', version: 1, zone, resetPolicy, credentials: { apiId: 'a', apiKey: 'k' } });
+  return sim.addMaster({
+    name: 'm',
+    version: 1,
+    zone,
+    resetPolicy,
+    credentials: { apiId: 'a', apiKey: 'k' },
+  });
 }
 
 function add(m: SimMaster, id: number, createdAt: string, profile: TrafficProfile): void {
-  m.addServer({ id, hostname: `vps${id}`, node: { id: 1, name: 'n1' }, clientId: 1, type: 'kvm', limitBytes: 0n, createdAt, profile });
+  m.addServer({
+    id,
+    hostname: `vps${id}`,
+    node: { id: 1, name: 'n1' },
+    clientId: 1,
+    type: 'kvm',
+    limitBytes: 0n,
+    createdAt,
+    profile,
+  });
 }
 
 describe('simulator traffic counters', () => {
@@ -28,8 +47,16 @@ describe('simulator traffic counters', () => {
   it('cycles a pattern profile by calendar day and applies per-date overrides in a days profile', () => {
     const clock = { t: at('2024-01-08T00:00:00Z') };
     const m = master('UTC', 'never', clock);
-    add(m, 1, '2024-01-01T00:00:00Z', { kind: 'pattern', bytesPerDay: [1n * GIB, 2n * GIB, 3n * GIB], startDate: '2024-01-01' });
-    add(m, 2, '2024-01-01T00:00:00Z', { kind: 'days', byDate: { '2024-01-02': 5n * GIB }, defaultBytesPerDay: 1n * GIB });
+    add(m, 1, '2024-01-01T00:00:00Z', {
+      kind: 'pattern',
+      bytesPerDay: [1n * GIB, 2n * GIB, 3n * GIB],
+      startDate: '2024-01-01',
+    });
+    add(m, 2, '2024-01-01T00:00:00Z', {
+      kind: 'days',
+      byDate: { '2024-01-02': 5n * GIB },
+      defaultBytesPerDay: 1n * GIB,
+    });
     expect(m.counterAt(1)).to.equal(13n * GIB); // 1+2+3+1+2+3+1
     expect(m.counterAt(2, at('2024-01-04T00:00:00Z'))).to.equal(7n * GIB); // 1+5+1
     expect(m.trafficBetween(2, at('2024-01-02T00:00:00Z'), at('2024-01-03T00:00:00Z'))).to.equal(5n * GIB);
@@ -39,7 +66,14 @@ describe('simulator traffic counters', () => {
     const clock = { t: at('2024-06-01T00:00:00Z') };
     const m = master('Europe/Brussels', 'never', clock);
     add(m, 1, '2024-01-01T00:00:00Z', { kind: 'pattern', bytesPerDay: [7_777_777_777n, 3n, 1_000_000_007n] });
-    const points = [at('2024-03-20T01:17:00Z'), at('2024-03-30T23:59:59Z'), at('2024-03-31T00:30:00Z'), at('2024-03-31T13:13:13Z'), at('2024-04-02T07:00:00Z'), at('2024-04-28T22:00:01Z')];
+    const points = [
+      at('2024-03-20T01:17:00Z'),
+      at('2024-03-30T23:59:59Z'),
+      at('2024-03-31T00:30:00Z'),
+      at('2024-03-31T13:13:13Z'),
+      at('2024-04-02T07:00:00Z'),
+      at('2024-04-28T22:00:01Z'),
+    ];
     let sum = 0n;
     for (let i = 1; i < points.length; i++) sum += m.trafficBetween(1, points[i - 1]!, points[i]!);
     expect(sum).to.equal(m.trafficBetween(1, points[0]!, points[points.length - 1]!));

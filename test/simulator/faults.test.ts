@@ -5,7 +5,12 @@ import { createSimulator, type SimMaster, type Simulator } from '../../simulator
 import { request, v1Get } from './http-helpers.js';
 
 const AUTH = { id: 'i', key: 'k' };
-const infoall = (id: number, extra: Record<string, string> = {}) => ({ ...AUTH, action: 'vserver-infoall', vserverid: String(id), ...extra });
+const infoall = (id: number, extra: Record<string, string> = {}) => ({
+  ...AUTH,
+  action: 'vserver-infoall',
+  vserverid: String(id),
+  ...extra,
+});
 
 async function errorCode(p: Promise<unknown>): Promise<string> {
   try {
@@ -23,8 +28,22 @@ describe('simulator faults', () => {
 
   before(async () => {
     sim = createSimulator({ now: () => Date.parse('2024-03-15T12:00:00Z') });
-    m = sim.addMaster({ name: 'f', version: 1, zone: 'UTC', resetPolicy: 'first_of_month', credentials: { apiId: 'i', apiKey: 'k' } });
-    m.addServers(3, { idStart: 1, node: { id: 1, name: 'n1' }, clientId: 1, type: 'kvm', limitBytes: 0n, createdAt: '2024-01-01T00:00:00Z', profile: { kind: 'constant', bytesPerDay: 1000n } });
+    m = sim.addMaster({
+      name: 'f',
+      version: 1,
+      zone: 'UTC',
+      resetPolicy: 'first_of_month',
+      credentials: { apiId: 'i', apiKey: 'k' },
+    });
+    m.addServers(3, {
+      idStart: 1,
+      node: { id: 1, name: 'n1' },
+      clientId: 1,
+      type: 'kvm',
+      limitBytes: 0n,
+      createdAt: '2024-01-01T00:00:00Z',
+      profile: { kind: 'constant', bytesPerDay: 1000n },
+    });
     origin = await m.listen();
   });
 
@@ -72,7 +91,11 @@ describe('simulator faults', () => {
   it('goes down mid-run after N requests with failAfterRequests', async () => {
     await m.setFaults({ down: true, failAfterRequests: 3 });
     for (let i = 0; i < 3; i++) expect((await v1Get(origin, infoall(1))).status).to.equal(200);
-    expect(await errorCode(v1Get(origin, infoall(1)))).to.be.oneOf(['ECONNRESET', 'ECONNREFUSED', 'socket hang up']);
+    expect(await errorCode(v1Get(origin, infoall(1)))).to.be.oneOf([
+      'ECONNRESET',
+      'ECONNREFUSED',
+      'socket hang up',
+    ]);
     expect(await errorCode(v1Get(origin, infoall(1)))).to.equal('ECONNREFUSED');
     await m.clearFaults();
     expect((await v1Get(origin, infoall(1))).status).to.equal(200);
@@ -101,7 +124,9 @@ describe('simulator faults', () => {
     const t = (await v1Get(origin, infoall(1))).body;
     expect(XMLValidator.validate(`<root>${t}</root>`)).to.not.equal(true);
     await m.setFaults({ malformedXml: 'garbled' });
-    expect(XMLValidator.validate(`<root>${(await v1Get(origin, infoall(1))).body}</root>`)).to.not.equal(true);
+    expect(XMLValidator.validate(`<root>${(await v1Get(origin, infoall(1))).body}</root>`)).to.not.equal(
+      true,
+    );
     await m.setFaults({ malformedXml: 'sessionexpire' });
     expect((await v1Get(origin, infoall(1))).body).to.match(/<\/bandwidth>[\s\S]*<\/sessionexpire>$/);
     await m.setFaults({ malformedXml: 'dots' });
@@ -147,8 +172,23 @@ describe('simulator faults', () => {
   });
 
   it('also applies to SolusVM 2, truncating JSON', async () => {
-    const m2 = sim.addMaster({ name: 'f2', version: 2, zone: 'UTC', resetPolicy: 'never', credentials: { token: 't' } });
-    m2.addServer({ id: 1, hostname: 'h', node: { id: 1, name: 'n' }, clientId: 1, type: 'kvm', limitBytes: 0n, createdAt: '2024-01-01T00:00:00Z', profile: { kind: 'constant', bytesPerDay: 1n } });
+    const m2 = sim.addMaster({
+      name: 'f2',
+      version: 2,
+      zone: 'UTC',
+      resetPolicy: 'never',
+      credentials: { token: 't' },
+    });
+    m2.addServer({
+      id: 1,
+      hostname: 'h',
+      node: { id: 1, name: 'n' },
+      clientId: 1,
+      type: 'kvm',
+      limitBytes: 0n,
+      createdAt: '2024-01-01T00:00:00Z',
+      profile: { kind: 'constant', bytesPerDay: 1n },
+    });
     const api = await m2.listen();
     await m2.setFaults({ malformedXml: true });
     const r = await request(`${api}/servers/1`, { headers: { authorization: 'Bearer t' } });

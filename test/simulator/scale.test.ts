@@ -1,6 +1,11 @@
 import http from 'node:http';
 import { expect } from 'chai';
-import { createSimulator, type SimMaster, type Simulator, type TrafficProfile } from '../../simulator/index.js';
+import {
+  createSimulator,
+  type SimMaster,
+  type Simulator,
+  type TrafficProfile,
+} from '../../simulator/index.js';
 import { GIB, request, v1Get } from './http-helpers.js';
 
 describe('simulator at scale', () => {
@@ -10,7 +15,13 @@ describe('simulator at scale', () => {
 
   before(async () => {
     sim = createSimulator({ now: () => Date.parse('2024-03-15T12:00:00Z') });
-    m = sim.addMaster({ name: 'big', version: 1, zone: 'Europe/Brussels', resetPolicy: 'anniversary', credentials: { apiId: 'i', apiKey: 'k' } });
+    m = sim.addMaster({
+      name: 'big',
+      version: 1,
+      zone: 'Europe/Brussels',
+      resetPolicy: 'anniversary',
+      credentials: { apiId: 'i', apiKey: 'k' },
+    });
     origin = await m.listen();
   });
 
@@ -44,13 +55,21 @@ describe('simulator at scale', () => {
   });
 
   it('serves any server of the bulk range and keeps API changes to one of them', async () => {
-    const r = await v1Get(origin, { id: 'i', key: 'k', action: 'vserver-infoall', vserverid: '150001', rdtype: 'json' });
+    const r = await v1Get(origin, {
+      id: 'i',
+      key: 'k',
+      action: 'vserver-infoall',
+      vserverid: '150001',
+      rdtype: 'json',
+    });
     const used = BigInt((JSON.parse(r.body).bandwidth as string).split(',')[1]!);
     expect(used).to.equal(m.counterAt(150_001));
     await v1Get(origin, { id: 'i', key: 'k', action: 'vserver-suspend', vserverid: '150001' });
     expect(m.server(150_001)!.state).to.equal('disabled');
     expect(m.server(150_002)!.state).to.equal('online');
-    expect((await v1Get(origin, { id: 'i', key: 'k', action: 'vserver-status', vserverid: '200000' })).body).to.equal('Virtual server not found');
+    expect(
+      (await v1Get(origin, { id: 'i', key: 'k', action: 'vserver-status', vserverid: '200000' })).body,
+    ).to.equal('Virtual server not found');
   });
 
   it('answers 2000 keep-alive requests, at most 16 at once', async () => {
@@ -60,8 +79,12 @@ describe('simulator at scale', () => {
     const worker = async () => {
       while (next < 2000) {
         const id = 100_000 + ((next++ * 7919) % 100_000);
-        const r = await request(`${origin}/api/admin/command.php?id=i&key=k&action=vserver-infoall&nographs=true&rdtype=json&vserverid=${id}`, { agent });
-        if (r.status !== 200 || !r.body.startsWith('{"status":"success"')) throw new Error(`bad answer ${r.status} ${r.body.slice(0, 80)}`);
+        const r = await request(
+          `${origin}/api/admin/command.php?id=i&key=k&action=vserver-infoall&nographs=true&rdtype=json&vserverid=${id}`,
+          { agent },
+        );
+        if (r.status !== 200 || !r.body.startsWith('{"status":"success"'))
+          throw new Error(`bad answer ${r.status} ${r.body.slice(0, 80)}`);
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));
@@ -76,7 +99,13 @@ describe('simulator at scale', () => {
     m.resetStats();
     await m.setFaults({ latencyMs: 30 });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-    await Promise.all(Array.from({ length: 24 }, (_, i) => request(`${origin}/api/admin/command.php?id=i&key=k&action=vserver-status&vserverid=${100_000 + i}`, { agent })));
+    await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        request(`${origin}/api/admin/command.php?id=i&key=k&action=vserver-status&vserverid=${100_000 + i}`, {
+          agent,
+        }),
+      ),
+    );
     agent.destroy();
     await m.clearFaults();
     expect(m.stats().maxInFlight).to.equal(8);

@@ -19,7 +19,13 @@ describe('simulator SolusVM 2 REST API', () => {
 
   before(async () => {
     sim = createSimulator({ now: () => clock.t });
-    m = sim.addMaster({ name: 'v2', version: 2, zone: 'Europe/Amsterdam', resetPolicy: 'anniversary', credentials: { token: TOKEN } });
+    m = sim.addMaster({
+      name: 'v2',
+      version: 2,
+      zone: 'Europe/Amsterdam',
+      resetPolicy: 'anniversary',
+      credentials: { token: TOKEN },
+    });
     m.addServer({
       id: 412,
       uuid: '5b0d2c7e-8a51-4f7e-9d3e-1c2b3a4d5e6f',
@@ -33,7 +39,15 @@ describe('simulator SolusVM 2 REST API', () => {
       // 2^60 bytes a day: the counter passes 2^53 long before the tests look
       profile: { kind: 'constant', bytesPerDay: 2n ** 60n },
     });
-    m.addServers(40, { idStart: 1000, node: { id: 3, name: 'cr-3' }, clientId: 5, type: 'kvm', limitBytes: 0n, createdAt: '2024-01-01T00:00:00Z', profile: { kind: 'constant', bytesPerDay: 86_400_000n } });
+    m.addServers(40, {
+      idStart: 1000,
+      node: { id: 3, name: 'cr-3' },
+      clientId: 5,
+      type: 'kvm',
+      limitBytes: 0n,
+      createdAt: '2024-01-01T00:00:00Z',
+      profile: { kind: 'constant', bytesPerDay: 86_400_000n },
+    });
     api = await m.listen();
   });
 
@@ -43,7 +57,9 @@ describe('simulator SolusVM 2 REST API', () => {
     const r = await request(`${api}/servers/412`);
     expect(r.status).to.equal(401);
     expect(JSON.parse(r.body)).to.deep.equal({ message: 'Unauthenticated.' });
-    expect((await request(`${api}/servers/412`, { headers: { authorization: 'Bearer nope' } })).status).to.equal(401);
+    expect(
+      (await request(`${api}/servers/412`, { headers: { authorization: 'Bearer nope' } })).status,
+    ).to.equal(401);
   });
 
   it('serves GET /servers/{id} in the data envelope, counters as exact JSON numbers beyond 2^53', async () => {
@@ -58,7 +74,13 @@ describe('simulator SolusVM 2 REST API', () => {
     expect(d.plan.reset_limit_policy).to.equal('vm_created_day');
     expect(d.plan.limits.network_total_traffic).to.deep.equal({ is_enabled: true, limit: 1n, unit: 'TiB' });
     expect(d.ip_addresses.ipv4[0].ip).to.equal('10.0.1.156');
-    expect(d).to.include({ uuid: '5b0d2c7e-8a51-4f7e-9d3e-1c2b3a4d5e6f', name: 'vps412.example.net', status: 'started', is_suspended: false, created_at: '2024-03-05T10:12:44+00:00' });
+    expect(d).to.include({
+      uuid: '5b0d2c7e-8a51-4f7e-9d3e-1c2b3a4d5e6f',
+      name: 'vps412.example.net',
+      status: 'started',
+      is_suspended: false,
+      created_at: '2024-03-05T10:12:44+00:00',
+    });
   });
 
   it('answers an unknown server with 404 Not found.', async () => {
@@ -71,11 +93,21 @@ describe('simulator SolusVM 2 REST API', () => {
     const p1 = JSON.parse((await request(`${api}/servers`, { headers: AUTH })).body);
     expect(p1.data).to.have.length(15);
     expect(p1.data[0].id).to.equal(412);
-    expect(p1.meta).to.include({ current_page: 1, from: 1, to: 15, last_page: 3, per_page: 15, total: 41, path: `${api}/servers` });
+    expect(p1.meta).to.include({
+      current_page: 1,
+      from: 1,
+      to: 15,
+      last_page: 3,
+      per_page: 15,
+      total: 41,
+      path: `${api}/servers`,
+    });
     expect(p1.links.prev).to.equal(null);
     expect(p1.links.next).to.equal(`${api}/servers?page=2`);
     const p3 = JSON.parse((await request(p1.links.last, { headers: AUTH })).body);
-    expect(p3.data.map((s: { id: number }) => s.id)).to.deep.equal([1029, 1030, 1031, 1032, 1033, 1034, 1035, 1036, 1037, 1038, 1039]);
+    expect(p3.data.map((s: { id: number }) => s.id)).to.deep.equal([
+      1029, 1030, 1031, 1032, 1033, 1034, 1035, 1036, 1037, 1038, 1039,
+    ]);
     expect(p3.links.next).to.equal(null);
     const big = JSON.parse((await request(`${api}/servers?per_page=40&page=2`, { headers: AUTH })).body);
     expect(big.data.map((s: { id: number }) => s.id)).to.deep.equal([1039]);
@@ -90,33 +122,64 @@ describe('simulator SolusVM 2 REST API', () => {
     const task = JSON.parse(r.body).data;
     expect(task).to.include({ action: 'vm-suspend', status: 'pending', compute_resource_id: 3 });
     const seen: string[] = [];
-    for (let i = 0; i < 3; i++) seen.push(JSON.parse((await request(`${api}/tasks/${task.id}`, { headers: AUTH })).body).data.status);
+    for (let i = 0; i < 3; i++)
+      seen.push(JSON.parse((await request(`${api}/tasks/${task.id}`, { headers: AUTH })).body).data.status);
     expect(seen).to.deep.equal(['running', 'done', 'done']);
-    expect(JSON.parse((await request(`${api}/servers/1005`, { headers: AUTH })).body).data.is_suspended).to.equal(true);
+    expect(
+      JSON.parse((await request(`${api}/servers/1005`, { headers: AUTH })).body).data.is_suspended,
+    ).to.equal(true);
     await request(`${api}/servers/1005/resume`, { method: 'POST', headers: AUTH });
     expect(m.server(1005)!.suspended).to.equal(false);
   });
 
   it('ends a task failed, changing nothing, under the taskFail fault', async () => {
     await m.setFaults({ taskFail: true });
-    const task = JSON.parse((await request(`${api}/servers/1006/suspend`, { method: 'POST', headers: AUTH })).body).data;
+    const task = JSON.parse(
+      (await request(`${api}/servers/1006/suspend`, { method: 'POST', headers: AUTH })).body,
+    ).data;
     await m.clearFaults();
     await request(`${api}/tasks/${task.id}`, { headers: AUTH });
-    expect(JSON.parse((await request(`${api}/tasks/${task.id}`, { headers: AUTH })).body).data.status).to.equal('failed');
+    expect(
+      JSON.parse((await request(`${api}/tasks/${task.id}`, { headers: AUTH })).body).data.status,
+    ).to.equal('failed');
     expect(m.server(1006)!.suspended).to.equal(false);
   });
 
   it('rejects a bad resize body with the Laravel 422 errors shape', async () => {
-    const r = await request(`${api}/servers/412/resize`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify({ preserve_disk: 'yes', custom_plan: { limits: { network_total_traffic: { limit: -5 } } } }) });
+    const r = await request(`${api}/servers/412/resize`, {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        preserve_disk: 'yes',
+        custom_plan: { limits: { network_total_traffic: { limit: -5 } } },
+      }),
+    });
     expect(r.status).to.equal(422);
     const j = JSON.parse(r.body);
     expect(j.message).to.be.a('string');
-    expect(Object.keys(j.errors)).to.have.members(['plan_id', 'preserve_disk', 'custom_plan.limits.network_total_traffic.limit']);
+    expect(Object.keys(j.errors)).to.have.members([
+      'plan_id',
+      'preserve_disk',
+      'custom_plan.limits.network_total_traffic.limit',
+    ]);
   });
 
   it('applies a resize custom plan: traffic limit in the base unit and bandwidth limits for throttling', async () => {
-    const body = { plan_id: 7, preserve_disk: true, custom_plan: { limits: { network_total_traffic: { limit: 2 }, network_outgoing_bandwidth: { limit: 10, unit: 'Mbps', is_enabled: true } } } };
-    const r = await request(`${api}/servers/412/resize`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const body = {
+      plan_id: 7,
+      preserve_disk: true,
+      custom_plan: {
+        limits: {
+          network_total_traffic: { limit: 2 },
+          network_outgoing_bandwidth: { limit: 10, unit: 'Mbps', is_enabled: true },
+        },
+      },
+    };
+    const r = await request(`${api}/servers/412/resize`, {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(r.status).to.equal(200);
     expect(JSON.parse(r.body).data.action).to.equal('vm-resize');
     const v = m.server(412)!;
@@ -124,12 +187,20 @@ describe('simulator SolusVM 2 REST API', () => {
     expect(v.limits.network_outgoing_bandwidth).to.deep.equal({ is_enabled: true, limit: 10, unit: 'Mbps' });
     const d = JSON.parse((await request(`${api}/servers/412`, { headers: AUTH })).body).data;
     expect(d.plan.limits.network_total_traffic).to.deep.equal({ is_enabled: true, limit: 2, unit: 'TiB' });
-    expect(d.plan.limits.network_outgoing_bandwidth).to.deep.equal({ is_enabled: true, limit: 10, unit: 'Mbps' });
+    expect(d.plan.limits.network_outgoing_bandwidth).to.deep.equal({
+      is_enabled: true,
+      limit: 10,
+      unit: 'Mbps',
+    });
   });
 
   it('refuses a unit-less traffic limit when the base plan has none', async () => {
     const body = { plan_id: 1, custom_plan: { limits: { network_total_traffic: { limit: 5 } } } };
-    const r = await request(`${api}/servers/1001/resize`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await request(`${api}/servers/1001/resize`, {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(r.status).to.equal(422);
   });
 
@@ -139,7 +210,9 @@ describe('simulator SolusVM 2 REST API', () => {
     expect(j.data.items).to.have.length(12);
     // 86 400 000 bytes a day = 1000 B/s: 5000 bytes per 5 s point, 30 % incoming
     expect(j.data.items[11].derivative).to.deep.equal({ read_kb: 1.464, write_kb: 3.417 });
-    expect((await request(`${api}/usage/network/00000000-0000-4000-8000-000000000000`, { headers: AUTH })).status).to.equal(404);
+    expect(
+      (await request(`${api}/usage/network/00000000-0000-4000-8000-000000000000`, { headers: AUTH })).status,
+    ).to.equal(404);
   });
 
   it('answers 429 with Retry-After while the rate-limit fault is set', async () => {

@@ -75,31 +75,80 @@ const MORE_CURRENCIES: Record<string, { id: number; prefix: string; suffix: stri
  * With `money`, the English client pays in that currency at those prices instead.
  */
 export async function buildBillingStory(knex: Knex, money: StoryMoney = STORY_EUR): Promise<BillingStory> {
-  const f = await buildPanel(knex, { start: '2013-04-30T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
+  const f = await buildPanel(knex, {
+    start: '2013-04-30T08:00:00Z',
+    settings: { CreateInvoiceDaysBefore: '7' },
+  });
   const story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-06-09' });
   if (money.code !== 'EUR') {
     const extra = MORE_CURRENCIES[money.code];
-    if (extra) await knex('tblcurrencies').insert({ id: extra.id, code: money.code, prefix: extra.prefix, suffix: extra.suffix, format: extra.format, rate: '1.00000', default: 0 });
+    if (extra)
+      await knex('tblcurrencies').insert({
+        id: extra.id,
+        code: money.code,
+        prefix: extra.prefix,
+        suffix: extra.suffix,
+        format: extra.format,
+        rate: '1.00000',
+        default: 0,
+      });
     const currency = await knex('tblcurrencies').where({ code: money.code }).first('id');
     await knex('tblclients').where({ id: story.clientId }).update({ currency: currency.id });
-    await knex('tblhosting').where({ id: story.serviceId }).update({ amount: money.hosting, firstpaymentamount: money.hosting });
+    await knex('tblhosting')
+      .where({ id: story.serviceId })
+      .update({ amount: money.hosting, firstpaymentamount: money.hosting });
   }
   const fake = new FakeMaster();
   const faulty = new FaultyPanel(f.panel.api);
-  const mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: 'Europe/Brussels', gatewayFor: () => fake.gateway(), panel: faulty.api(), log: silentLogger, metering: { writer: 'inline' } });
+  const mod = createModule({
+    knex,
+    clock: f.clock,
+    secretKey: TEST_SECRET_KEY,
+    zone: 'Europe/Brussels',
+    gatewayFor: () => fake.gateway(),
+    panel: faulty.api(),
+    log: silentLogger,
+    metering: { writer: 'inline' },
+  });
   await mod.migrateDown();
   f.panel.addons.register(mod.addon);
   await f.panel.addons.activate('overusage');
-  const master = await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: 'Europe/Brussels' }, CLI_ACTOR);
+  const master = await mod.masters.add(
+    {
+      name: 'solus',
+      version: 1,
+      baseUrl: 'https://solus.example.net:5656',
+      apiId: 'i',
+      apiKey: 'k',
+      timeZone: 'Europe/Brussels',
+    },
+    CLI_ACTOR,
+  );
   for (const [serviceId, clientId, ref] of [
     [story.serviceId, story.clientId, '101'],
     [story.dutchServiceId, story.dutchClientId, '102'],
   ] as const) {
     const currency = serviceId === story.serviceId ? money.code : 'EUR';
-    await mod.links.link({ serviceId, clientId, productId: story.productId, masterId: master.id, serverRef: ref, currency }, CLI_ACTOR);
+    await mod.links.link(
+      { serviceId, clientId, productId: story.productId, masterId: master.id, serverRef: ref, currency },
+      CLI_ACTOR,
+    );
   }
-  const prices = { EUR: { overage: STORY_EUR.overage, precommit: STORY_EUR.precommit }, [money.code]: { overage: money.overage, precommit: money.precommit } };
-  await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR);
+  const prices = {
+    EUR: { overage: STORY_EUR.overage, precommit: STORY_EUR.precommit },
+    [money.code]: { overage: money.overage, precommit: money.precommit },
+  };
+  await mod.billing.setProduct(
+    story.productId,
+    {
+      unit: 'GB',
+      model: 'per_unit',
+      allowance: '5 TB',
+      prices,
+      window: { days: 14, counting: 'calendar', holidays: 'BE' },
+    },
+    CLI_ACTOR,
+  );
   return { f, story, mod, faulty, fake, masterId: master.id };
 }
 
@@ -119,7 +168,10 @@ export async function closeMay(s: BillingStory): Promise<void> {
 }
 
 /** Ann's May on the 2 June renewal (1,000 GB over at €0.50 = €500.00), her language set first: the story, the renewal and its line. */
-export async function billMay(knex: Knex, language: string): Promise<{ s: BillingStory; renewal: number; lineId: number; ref: string }> {
+export async function billMay(
+  knex: Knex,
+  language: string,
+): Promise<{ s: BillingStory; renewal: number; lineId: number; ref: string }> {
   const s = await buildBillingStory(knex);
   await knex('tblclients').where({ id: s.story.clientId }).update({ language });
   await closeMay(s);
@@ -132,7 +184,11 @@ export async function billMay(knex: Knex, language: string): Promise<{ s: Billin
 /** Ann disputes the line on 5 June, in time. */
 export async function disputeLine(s: BillingStory, lineId: number) {
   s.f.clock.set('2013-06-05T10:00:00Z');
-  const opened = await s.mod.disputes!.open({ lineId, reason: 'I cannot tell where this traffic came from.', actor: { type: 'client', id: String(s.story.clientId) } });
+  const opened = await s.mod.disputes!.open({
+    lineId,
+    reason: 'I cannot tell where this traffic came from.',
+    actor: { type: 'client', id: String(s.story.clientId) },
+  });
   if (!opened.ok) throw new Error(opened.message);
   return opened.value;
 }

@@ -15,7 +15,8 @@ export const SHOTS = path.resolve(import.meta.dirname, '..', '..', 'test-output'
 /** Skips the suite (from a `before`) when there is no Chromium and none is required. */
 export function needChromium(ctx: Mocha.Context): void {
   if (fs.existsSync(CHROMIUM)) return;
-  if (REQUIRE_BROWSER) throw new Error(`OVERUSAGE_TEST_REQUIRE_BROWSER=1 but there is no Chromium at ${CHROMIUM}`);
+  if (REQUIRE_BROWSER)
+    throw new Error(`OVERUSAGE_TEST_REQUIRE_BROWSER=1 but there is no Chromium at ${CHROMIUM}`);
   ctx.skip();
 }
 
@@ -24,7 +25,9 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(opts: { width?: number; height?: number; acceptDownloads?: boolean } = {}): Promise<Browser> {
+export async function launchChromium(
+  opts: { width?: number; height?: number; acceptDownloads?: boolean } = {},
+): Promise<Browser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
   fs.mkdirSync(SHOTS, { recursive: true });
   const ctx = await chromium.launchPersistentContext(profile, {
@@ -32,7 +35,16 @@ export async function launchChromium(opts: { width?: number; height?: number; ac
     headless: true,
     ...(opts.acceptDownloads ? { acceptDownloads: true } : {}),
     viewport: { width: opts.width ?? 1100, height: opts.height ?? 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   return {
     ctx,
@@ -49,7 +61,8 @@ export async function launchChromium(opts: { width?: number; height?: number; ac
  */
 export function watchPage(page: Page, problems: string[]): Page {
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) problems.push(`${page.url()}: ${m.text()}`);
+    if (m.type() === 'error' && !/^Failed to load resource/.test(m.text()))
+      problems.push(`${page.url()}: ${m.text()}`);
   });
   page.on('response', (r) => {
     if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);

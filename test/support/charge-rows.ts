@@ -2,7 +2,11 @@ import type { Knex } from 'knex';
 import { TABLES } from '../../module/adapters/tables.js';
 
 /** A rated charge as module/services/rating.ts writes it: €500.00 for 1 000 GB over in May 2013. */
-export async function insertCharge(knex: Knex, id: number, over: Partial<Record<string, unknown>> = {}): Promise<void> {
+export async function insertCharge(
+  knex: Knex,
+  id: number,
+  over: Partial<Record<string, unknown>> = {},
+): Promise<void> {
   await knex(TABLES.charges).insert({
     id,
     period_id: id,

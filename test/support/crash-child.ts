@@ -37,7 +37,18 @@ async function run(o: CrashOrders): Promise<CrashReport> {
   const db = openDatabase(o.url);
   const clock = new ManualClock(o.at);
   const panel = createPanel({ knex: db.knex, clock, zone: ZONE, log: silentLogger });
-  const mod = createModule({ knex: db.knex, clock, secretKey: TEST_SECRET_KEY, zone: ZONE, gatewayFor: () => { throw new Error('no SolusVM in this window'); }, panel: panel.api, log: silentLogger, metering: { writer: 'inline' } });
+  const mod = createModule({
+    knex: db.knex,
+    clock,
+    secretKey: TEST_SECRET_KEY,
+    zone: ZONE,
+    gatewayFor: () => {
+      throw new Error('no SolusVM in this window');
+    },
+    panel: panel.api,
+    log: silentLogger,
+    metering: { writer: 'inline' },
+  });
   panel.addons.register(mod.addon);
   await panel.addons.boot();
 
@@ -57,11 +68,20 @@ async function run(o: CrashOrders): Promise<CrashReport> {
     await panel.runDailyAutomation(s.date);
   } else if (s.kind === 'dispute-open') {
     armed = true;
-    await mod.disputes!.open({ lineId: s.lineId, reason: 'I did not use this traffic', actor: { type: 'client', id: String(s.clientId) } });
+    await mod.disputes!.open({
+      lineId: s.lineId,
+      reason: 'I did not use this traffic',
+      actor: { type: 'client', id: String(s.clientId) },
+    });
     armed = false;
   } else {
     armed = true;
-    await mod.disputes!.resolve({ disputeId: s.disputeId, to: s.to, actor: { type: 'admin', id: '1' }, ...(s.to === 'adjusted' ? { adjustment: { kind: 'share', percent: '50' } as const } : {}) });
+    await mod.disputes!.resolve({
+      disputeId: s.disputeId,
+      to: s.to,
+      actor: { type: 'admin', id: '1' },
+      ...(s.to === 'adjusted' ? { adjustment: { kind: 'share', percent: '50' } as const } : {}),
+    });
     armed = false;
   }
   await mod.close();

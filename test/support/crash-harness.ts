@@ -75,12 +75,16 @@ export interface WarmChild {
 
 export async function warmChild(): Promise<WarmChild> {
   const entry = await childEntry();
-  const child: ChildProcess = entry ? fork(entry, [], { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }) : fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child: ChildProcess = entry
+    ? fork(entry, [], { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+    : fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code, signal) => reject(new Error(`the crash child exited before it was ready (${code ?? signal}): ${stderr}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`the crash child exited before it was ready (${code ?? signal}): ${stderr}`)),
+    );
     child.once('message', (m) => {
       if (m !== 'ready') return reject(new Error(`unexpected first message ${JSON.stringify(m)}`));
       child.removeAllListeners('exit');
@@ -89,7 +93,15 @@ export async function warmChild(): Promise<WarmChild> {
           return new Promise((done) => {
             let answer: { ok: boolean; report?: CrashReport; error?: string } | null = null;
             child.on('message', (a) => (answer = a as typeof answer));
-            child.once('exit', (code, signal) => done({ code, signal, report: answer?.report ?? null, error: answer && !answer.ok ? (answer.error ?? 'failed') : code !== 0 && !signal ? stderr : null }));
+            child.once('exit', (code, signal) =>
+              done({
+                code,
+                signal,
+                report: answer?.report ?? null,
+                error:
+                  answer && !answer.ok ? (answer.error ?? 'failed') : code !== 0 && !signal ? stderr : null,
+              }),
+            );
             child.send(orders);
           });
         },
@@ -118,14 +130,22 @@ export async function templateOf(engine: Engine, db: TestDatabase): Promise<Temp
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-crash-'));
         const target = path.join(dir, 'db.sqlite');
         fs.writeFileSync(target, source);
-        return { url: `sqlite:${target}`, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+        return {
+          url: `sqlite:${target}`,
+          drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+        };
       },
       drop: () => db.drop(),
     };
   }
   const name = new URL(db.url).pathname.slice(1);
   const admin = knexFactory({ client: 'mysql2', connection: mysqlConnection(), pool: { min: 0, max: 1 } });
-  const tables = (await admin.raw('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name', [name]))[0].map((r: { t: string }) => r.t) as string[];
+  const tables = (
+    await admin.raw(
+      'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name',
+      [name],
+    )
+  )[0].map((r: { t: string }) => r.t) as string[];
   return {
     async copy() {
       const copy = `${name}_k${crypto.randomBytes(3).toString('hex')}`;
@@ -136,7 +156,10 @@ export async function templateOf(engine: Engine, db: TestDatabase): Promise<Temp
       }
       const u = new URL(db.url);
       u.pathname = `/${copy}`;
-      return { url: u.toString(), drop: async () => void (await admin.raw(`DROP DATABASE IF EXISTS \`${copy}\``)) };
+      return {
+        url: u.toString(),
+        drop: async () => void (await admin.raw(`DROP DATABASE IF EXISTS \`${copy}\``)),
+      };
     },
     async drop() {
       await admin.destroy();
@@ -147,7 +170,12 @@ export async function templateOf(engine: Engine, db: TestDatabase): Promise<Temp
 
 function mysqlConnection() {
   const u = new URL(MYSQL_URL);
-  return { host: u.hostname, port: u.port ? Number(u.port) : 3306, user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password || '') };
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password || ''),
+  };
 }
 
 /**
@@ -188,10 +216,14 @@ export async function killAtEveryStatement(
         const child = await take();
         const t2 = Date.now();
         const out = await child.run(orders(db.url, k));
-        if (out.signal !== 'SIGKILL') throw new Error(`statement ${k} of ${n}: the child was not killed (exit ${out.code}): ${out.error ?? ''}`);
+        if (out.signal !== 'SIGKILL')
+          throw new Error(
+            `statement ${k} of ${n}: the child was not killed (exit ${out.code}): ${out.error ?? ''}`,
+          );
         const t3 = Date.now();
         await check(db.url, k, whole.report.sql[k - 1] ?? '');
-        if (process.env.OVERUSAGE_CRASH_TIMING) console.log(`k=${k} copy ${t1 - t0} wait ${t2 - t1} child ${t3 - t2} check ${Date.now() - t3}`);
+        if (process.env.OVERUSAGE_CRASH_TIMING)
+          console.log(`k=${k} copy ${t1 - t0} wait ${t2 - t1} child ${t3 - t2} check ${Date.now() - t3}`);
       } finally {
         await db.drop();
       }

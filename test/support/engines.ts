@@ -40,7 +40,10 @@ export function checkMysql(): Promise<string | null> {
       return null;
     } catch (err) {
       const reason = (err as Error).message;
-      if (!REQUIRE_MYSQL) console.warn(`[tests] MariaDB/MySQL unreachable at ${MYSQL_URL} (${reason}): every MariaDB suite is skipped; CI (OVERUSAGE_TEST_REQUIRE_MYSQL=1) requires them.`);
+      if (!REQUIRE_MYSQL)
+        console.warn(
+          `[tests] MariaDB/MySQL unreachable at ${MYSQL_URL} (${reason}): every MariaDB suite is skipped; CI (OVERUSAGE_TEST_REQUIRE_MYSQL=1) requires them.`,
+        );
       return reason;
     } finally {
       await admin.destroy();
@@ -111,7 +114,10 @@ export const ENGINES: Engine[] = ['sqlite', 'mysql'];
  * Declares `describe` blocks once per engine. `body` receives a getter for the engine's fresh
  * database (created in `before`, dropped in `after`).
  */
-export function describeEachEngine(title: string, body: (ctx: { db: () => TestDatabase; engine: Engine }) => void): void {
+export function describeEachEngine(
+  title: string,
+  body: (ctx: { db: () => TestDatabase; engine: Engine }) => void,
+): void {
   for (const engine of ENGINES) {
     describe(`${title} [${engine}]`, function () {
       let current: TestDatabase | null = null;
@@ -119,7 +125,8 @@ export function describeEachEngine(title: string, body: (ctx: { db: () => TestDa
         if (engine === 'mysql') {
           const reason = await checkMysql();
           if (reason) {
-            if (REQUIRE_MYSQL) throw new Error(`MariaDB/MySQL is required but unreachable at ${MYSQL_URL}: ${reason}`);
+            if (REQUIRE_MYSQL)
+              throw new Error(`MariaDB/MySQL is required but unreachable at ${MYSQL_URL}: ${reason}`);
             this.skip();
           }
         }

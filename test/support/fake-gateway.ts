@@ -1,5 +1,12 @@
 import type { SpeedSettings } from '../../module/domain/limit-policy.js';
-import { SolusVmError, type ConnectionReport, type ServerState, type ServerSummary, type SolusVmGateway, type TrafficReading } from '../../module/adapters/solusvm-types.js';
+import {
+  SolusVmError,
+  type ConnectionReport,
+  type ServerState,
+  type ServerSummary,
+  type SolusVmGateway,
+  type TrafficReading,
+} from '../../module/adapters/solusvm-types.js';
 
 /**
  * A SolusVM stand-in for service tests that need exact control of each counter and failure;
@@ -29,7 +36,10 @@ export class FakeMaster {
     this.counters.set(ref, (this.counters.get(ref) ?? 0n) + bytes);
   }
 
-  fail(ref: string, err: SolusVmError | null = new SolusVmError('transport', 'connection refused', { retryable: true })): void {
+  fail(
+    ref: string,
+    err: SolusVmError | null = new SolusVmError('transport', 'connection refused', { retryable: true }),
+  ): void {
     if (err) this.failing.set(ref, err);
     else this.failing.delete(ref);
   }
@@ -54,7 +64,14 @@ export class FakeMaster {
           if (err) throw err;
           const used = m.counters.get(ref);
           if (used === undefined) throw new SolusVmError('not_found', 'Virtual server not found');
-          return { usedBytes: used, limitBytes: null, incomingBytes: null, outgoingBytes: null, state: m.states.get(ref) ?? 'online', raw: `bandwidth=0,${used},0,0` };
+          return {
+            usedBytes: used,
+            limitBytes: null,
+            incomingBytes: null,
+            outgoingBytes: null,
+            state: m.states.get(ref) ?? 'online',
+            raw: `bandwidth=0,${used},0,0`,
+          };
         } finally {
           m.inFlight--;
         }
@@ -83,7 +100,15 @@ export class FakeMaster {
       },
       async *listServers(): AsyncIterable<ServerSummary> {},
       async testConnection(): Promise<ConnectionReport> {
-        return { ok: true, message: 'ok', version: 1, fingerprint256: null, latencyMs: 1, serverCount: m.counters.size, errorKind: null };
+        return {
+          ok: true,
+          message: 'ok',
+          version: 1,
+          fingerprint256: null,
+          latencyMs: 1,
+          serverCount: m.counters.size,
+          errorKind: null,
+        };
       },
       close() {},
     };

@@ -14,7 +14,14 @@ export interface ModuleFixture {
 
 export async function buildModule(
   knex: Knex,
-  opts: { start: string; zone?: string; gatewayFor: (s: MasterSettings) => SolusVmGateway; batchSize?: number; pageSize?: number; writer?: 'thread' | 'inline' },
+  opts: {
+    start: string;
+    zone?: string;
+    gatewayFor: (s: MasterSettings) => SolusVmGateway;
+    batchSize?: number;
+    pageSize?: number;
+    writer?: 'thread' | 'inline';
+  },
 ): Promise<ModuleFixture> {
   const clock = new ManualClock(opts.start);
   const mod = createModule({
@@ -23,7 +30,11 @@ export async function buildModule(
     secretKey: TEST_SECRET_KEY,
     zone: opts.zone ?? 'Europe/Brussels',
     gatewayFor: opts.gatewayFor,
-    metering: { batchSize: opts.batchSize ?? 3, pageSize: opts.pageSize ?? 4, writer: opts.writer ?? 'inline' },
+    metering: {
+      batchSize: opts.batchSize ?? 3,
+      pageSize: opts.pageSize ?? 4,
+      writer: opts.writer ?? 'inline',
+    },
   });
   await mod.migrate();
   return { mod, clock };

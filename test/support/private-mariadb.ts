@@ -43,7 +43,17 @@ export async function privateMariaDb(): Promise<PrivateMariaDb> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-mariadb-'));
   const data = path.join(dir, 'data');
   // root may run it only when told so; no grant tables: root@127.0.0.1 without a password, as the shared server
-  execFileSync(INSTALL!, ['--no-defaults', `--datadir=${data}`, '--user=root', '--skip-test-db', '--auth-root-authentication-method=normal'], { stdio: 'ignore' });
+  execFileSync(
+    INSTALL!,
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      '--user=root',
+      '--skip-test-db',
+      '--auth-root-authentication-method=normal',
+    ],
+    { stdio: 'ignore' },
+  );
   const port = await freePort();
   let child: ChildProcess | null = null;
   const db: PrivateMariaDb = {
@@ -51,12 +61,29 @@ export async function privateMariaDb(): Promise<PrivateMariaDb> {
     url: (database) => `mysql://root@127.0.0.1:${port}/${database}`,
     running: () => child !== null && child.exitCode === null && child.signalCode === null,
     async start() {
-      child = spawn(SERVER!, ['--no-defaults', `--datadir=${data}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${path.join(dir, 'sock')}`, '--user=root', '--skip-grant-tables', '--skip-log-bin', '--innodb-buffer-pool-size=32M', `--pid-file=${path.join(dir, 'pid')}`], { stdio: 'ignore' });
+      child = spawn(
+        SERVER!,
+        [
+          '--no-defaults',
+          `--datadir=${data}`,
+          `--port=${port}`,
+          '--bind-address=127.0.0.1',
+          `--socket=${path.join(dir, 'sock')}`,
+          '--user=root',
+          '--skip-grant-tables',
+          '--skip-log-bin',
+          '--innodb-buffer-pool-size=32M',
+          `--pid-file=${path.join(dir, 'pid')}`,
+        ],
+        { stdio: 'ignore' },
+      );
       const mine = child;
       await until(`the private MariaDB on port ${port} to answer`, () => {
         if (mine.exitCode !== null) throw new Error(`the private mariadbd exited with ${mine.exitCode}`);
         try {
-          execFileSync('mariadb', ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', '-e', 'select 1'], { stdio: 'ignore' });
+          execFileSync('mariadb', ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', '-e', 'select 1'], {
+            stdio: 'ignore',
+          });
           return true;
         } catch {
           return false;

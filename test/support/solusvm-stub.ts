@@ -46,7 +46,15 @@ export function testCert(): Promise<TestCert> {
     const r = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
       keyType: 'ec',
       curve: 'P-256',
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }],
+      extensions: [
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 7, ip: '127.0.0.1' },
+            { type: 2, value: 'localhost' },
+          ],
+        },
+      ],
     });
     return { key: r.private, cert: r.cert, fingerprint256: new X509Certificate(r.cert).fingerprint256 };
   })();
@@ -85,8 +93,16 @@ export async function startStub(handler: StubHandler, opts: { tls?: TestCert } =
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const query = (req.url ?? '').split('?')[1] ?? '';
-      const form = new URLSearchParams(body && /urlencoded/.test(req.headers['content-type'] ?? '') ? body : query);
-      const r: StubRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, form };
+      const form = new URLSearchParams(
+        body && /urlencoded/.test(req.headers['content-type'] ?? '') ? body : query,
+      );
+      const r: StubRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body,
+        form,
+      };
       stub.requests.push(r);
       Promise.resolve(stub.handler(r, res, req)).catch((e: unknown) => {
         res.statusCode = 500;
@@ -94,7 +110,9 @@ export async function startStub(handler: StubHandler, opts: { tls?: TestCert } =
       });
     });
   };
-  const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest) : http.createServer(onRequest);
+  const server = opts.tls
+    ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest)
+    : http.createServer(onRequest);
   server.on(opts.tls ? 'secureConnection' : 'connection', () => stub.connections++);
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -115,13 +133,22 @@ export async function refusedPort(): Promise<number> {
   return port;
 }
 
-export function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+export function send(
+  res: http.ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'Content-Type': 'text/html; charset=UTF-8', ...headers });
   res.end(body);
 }
 
-export const sendJson = (res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void =>
-  send(res, status, body, { 'Content-Type': 'application/json', ...headers });
+export const sendJson = (
+  res: http.ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void => send(res, status, body, { 'Content-Type': 'application/json', ...headers });
 
 export const APIID = 'apiIdSecretValue1';
 export const APIKEY = 'apiKeySecretValue2';

@@ -38,10 +38,17 @@ export interface WebStory {
  * overusage (dispute by 16 June). June is sampled on the 1st and the 3rd (the 2nd failed: an
  * estimate), and the clock stands at 5 June 10:00 UTC.
  */
-export async function buildWebStory(knex: Knex, opts: { web?: WebOptions; gatewayFor?: (s: MasterSettings) => SolusVmGateway | null; vat?: string } = {}): Promise<WebStory> {
-  const f = await buildPanel(knex, { start: '2013-04-30T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7', ...(opts.vat ? { TaxEnabled: 'on' } : {}) } });
+export async function buildWebStory(
+  knex: Knex,
+  opts: { web?: WebOptions; gatewayFor?: (s: MasterSettings) => SolusVmGateway | null; vat?: string } = {},
+): Promise<WebStory> {
+  const f = await buildPanel(knex, {
+    start: '2013-04-30T08:00:00Z',
+    settings: { CreateInvoiceDaysBefore: '7', ...(opts.vat ? { TaxEnabled: 'on' } : {}) },
+  });
   // with `vat` (e.g. '21.000'), that rate for every country: the overusage lines are taxed, the VPS is not
-  if (opts.vat) await knex('tbltax').insert({ level: 1, name: 'VAT', state: '', country: '', taxrate: opts.vat });
+  if (opts.vat)
+    await knex('tbltax').insert({ level: 1, name: 'VAT', state: '', country: '', taxrate: opts.vat });
   const story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-06-09' });
   const fake = new FakeMaster();
   const mod = createModule({
@@ -59,14 +66,37 @@ export async function buildWebStory(knex: Knex, opts: { web?: WebOptions; gatewa
   await mod.migrateDown();
   f.panel.addons.register(mod.addon);
   await f.panel.addons.activate('overusage');
-  const master = await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: 'Europe/Brussels' }, CLI_ACTOR);
+  const master = await mod.masters.add(
+    {
+      name: 'solus',
+      version: 1,
+      baseUrl: 'https://solus.example.net:5656',
+      apiId: 'i',
+      apiKey: 'k',
+      timeZone: 'Europe/Brussels',
+    },
+    CLI_ACTOR,
+  );
   for (const [serviceId, clientId, ref] of [
     [story.serviceId, story.clientId, '101'],
     [story.dutchServiceId, story.dutchClientId, '102'],
   ] as const) {
-    await mod.links.link({ serviceId, clientId, productId: story.productId, masterId: master.id, serverRef: ref }, CLI_ACTOR);
+    await mod.links.link(
+      { serviceId, clientId, productId: story.productId, masterId: master.id, serverRef: ref },
+      CLI_ACTOR,
+    );
   }
-  await mod.billing.setProduct(story.productId, { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50', precommit: '0.35' } }, window: { days: 14, counting: 'calendar', holidays: 'BE' } }, CLI_ACTOR);
+  await mod.billing.setProduct(
+    story.productId,
+    {
+      unit: 'GB',
+      model: 'per_unit',
+      allowance: '5 TB',
+      prices: { EUR: { overage: '0.50', precommit: '0.35' } },
+      window: { days: 14, counting: 'calendar', holidays: 'BE' },
+    },
+    CLI_ACTOR,
+  );
   const sample = async (at: string, ann: bigint | null, jan: bigint | null) => {
     f.clock.set(at);
     if (ann === null) fake.fail('101');
@@ -89,7 +119,12 @@ export async function buildWebStory(knex: Knex, opts: { web?: WebOptions; gatewa
 
   await setClientPassword(knex, story.clientId, ANN.password, f.clock.now(), ZONE);
   await setClientPassword(knex, story.dutchClientId, JAN.password, f.clock.now(), ZONE);
-  const adminId = await createAdmin(knex, { username: ADMIN.username, password: ADMIN.password, email: 'admin@example.net' }, f.clock.now(), ZONE);
+  const adminId = await createAdmin(
+    knex,
+    { username: ADMIN.username, password: ADMIN.password, email: 'admin@example.net' },
+    f.clock.now(),
+    ZONE,
+  );
   const app = express();
   app.use(f.panel.apiRouter);
   app.use(createPanelWeb({ panel: f.panel, sessionSecret: SESSION_SECRET, cacheViews: true }));
@@ -108,8 +143,13 @@ export async function buildWebStory(knex: Knex, opts: { web?: WebOptions; gatewa
     app,
     adminId,
     ann: { clientId: story.clientId, serviceId: story.serviceId, ...(await lineOf(story.serviceId)) },
-    jan: { clientId: story.dutchClientId, serviceId: story.dutchServiceId, ...(await lineOf(story.dutchServiceId)) },
-    token: (type, id, ttlSeconds) => mod.web.issueToken({ type, id }, ttlSeconds === undefined ? {} : { ttlSeconds }).token,
+    jan: {
+      clientId: story.dutchClientId,
+      serviceId: story.dutchServiceId,
+      ...(await lineOf(story.dutchServiceId)),
+    },
+    token: (type, id, ttlSeconds) =>
+      mod.web.issueToken({ type, id }, ttlSeconds === undefined ? {} : { ttlSeconds }).token,
   };
 }
 
@@ -122,7 +162,10 @@ export const tokenOf = (html: string): string => {
 };
 
 /** A logged-in panel session (client or admin) with the page's CSRF token. */
-export async function login(app: express.Express, who: { email: string; password: string } | { username: string; password: string }): Promise<{ agent: Agent; token: string }> {
+export async function login(
+  app: express.Express,
+  who: { email: string; password: string } | { username: string; password: string },
+): Promise<{ agent: Agent; token: string }> {
   const agent = request.agent(app);
   const admin = 'username' in who;
   const form = await agent.get(admin ? '/admin/login.php' : '/login.php').expect(200);
@@ -143,11 +186,22 @@ export async function login(app: express.Express, who: { email: string; password
 export async function waivePaidLine(s: WebStory, key: 'ann' | 'jan'): Promise<void> {
   const who = s[key];
   s.f.clock.set('2013-06-05T10:00:00Z');
-  await s.f.panel.api.addInvoicePayment({ invoiceId: who.invoiceId, transId: `pay-${key}`, gateway: 'banktransfer', date: '2013-06-03 10:00:00' });
-  const opened = await request(s.app).post(`/overusage/api/v1/client/lines/${who.lineId}/dispute`).set('Authorization', `Bearer ${s.token('client', who.clientId)}`).send({ reason: 'I cannot tell where this came from.' });
+  await s.f.panel.api.addInvoicePayment({
+    invoiceId: who.invoiceId,
+    transId: `pay-${key}`,
+    gateway: 'banktransfer',
+    date: '2013-06-03 10:00:00',
+  });
+  const opened = await request(s.app)
+    .post(`/overusage/api/v1/client/lines/${who.lineId}/dispute`)
+    .set('Authorization', `Bearer ${s.token('client', who.clientId)}`)
+    .send({ reason: 'I cannot tell where this came from.' });
   if (opened.status !== 201) throw new Error(`dispute refused: ${opened.status} ${opened.text}`);
   s.f.clock.set('2013-06-10T09:00:00Z');
-  const waived = await request(s.app).post(`/overusage/api/v1/admin/disputes/${opened.body.dispute.id}/resolve`).set('Authorization', `Bearer ${s.token('admin', s.adminId)}`).send({ to: 'waived', settlement: 'credit' });
+  const waived = await request(s.app)
+    .post(`/overusage/api/v1/admin/disputes/${opened.body.dispute.id}/resolve`)
+    .set('Authorization', `Bearer ${s.token('admin', s.adminId)}`)
+    .send({ to: 'waived', settlement: 'credit' });
   if (waived.status !== 200) throw new Error(`waiver refused: ${waived.status} ${waived.text}`);
 }
 

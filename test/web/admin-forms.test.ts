@@ -13,13 +13,24 @@ import { ADMIN, buildWebStory, login, type Agent, type WebStory } from '../suppo
  */
 const tab = '/admin/addonmodules.php?module=overusage';
 
-const decode = (html: string) => html.replace(/&#39;/g, "'").replace(/&#34;|&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const decode = (html: string) =>
+  html
+    .replace(/&#39;/g, "'")
+    .replace(/&#34;|&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 /** the refusal printed beside a field, or null */
 const errorFor = (html: string, field: string): string | null => {
-  const m = new RegExp(`<p class="ou-field-error[^"]*" id="err-${field}" data-error-for="${field}">([^<]*)</p>`).exec(html);
+  const m = new RegExp(
+    `<p class="ou-field-error[^"]*" id="err-${field}" data-error-for="${field}">([^<]*)</p>`,
+  ).exec(html);
   return m ? decode(m[1]!) : null;
 };
-const allErrors = (html: string): Record<string, string> => Object.fromEntries([...html.matchAll(/data-error-for="([^"]+)">([^<]*)<\/p>/g)].map((m) => [m[1]!, decode(m[2]!)]));
+const allErrors = (html: string): Record<string, string> =>
+  Object.fromEntries(
+    [...html.matchAll(/data-error-for="([^"]+)">([^<]*)<\/p>/g)].map((m) => [m[1]!, decode(m[2]!)]),
+  );
 
 /** every field of the product form, filled as an admin would for a new SolusVM 2 product */
 const FULL: Record<string, string> = {
@@ -71,7 +82,12 @@ describeEachEngine('the admin tab’s product form', ({ db }) => {
   beforeEach(async function () {
     this.timeout(30_000);
     s = await buildWebStory(db().knex);
-    productId = await addProduct(db().knex, { name: 'VPS 1.5 TiB', servertype: 'solusvmpro', tax: true }, s.f.clock.now(), 'Europe/Brussels');
+    productId = await addProduct(
+      db().knex,
+      { name: 'VPS 1.5 TiB', servertype: 'solusvmpro', tax: true },
+      s.f.clock.now(),
+      'Europe/Brussels',
+    );
     ({ agent, token } = await login(s.app, ADMIN));
   });
 
@@ -107,7 +123,10 @@ describeEachEngine('the admin tab’s product form', ({ db }) => {
       thresholds: [75, 90, 100],
       limitPolicy: { action: 'throttle', throttleMbps: 10, restoreMbps: 0 },
     });
-    expect(p!.prices).to.deep.equal({ EUR: { overage: '0.45', precommit: '0.30', minimum: '5.00', cap: '250.00' }, USD: { overage: '0.55' } });
+    expect(p!.prices).to.deep.equal({
+      EUR: { overage: '0.45', precommit: '0.30', minimum: '5.00', cap: '250.00' },
+      USD: { overage: '0.55' },
+    });
     // shown back exactly: 1.5 TiB is not a whole number of TiB, so 1536 GiB (1.5 × 1024)
     const again = await agent.get(`${tab}&a=product&id=${productId}`).expect(200);
     expect(again.text).to.match(/name="allowance" value="1536"/);
@@ -121,7 +140,9 @@ describeEachEngine('the admin tab’s product form', ({ db }) => {
 
   it('adds a product by choosing it from the panel’s products', async () => {
     const page = await agent.get(`${tab}&a=product`).expect(200);
-    expect(page.text).to.match(new RegExp(`<option value="${productId}">VPS 1.5 TiB \\(#${productId}\\)</option>`));
+    expect(page.text).to.match(
+      new RegExp(`<option value="${productId}">VPS 1.5 TiB \\(#${productId}\\)</option>`),
+    );
     // the product the story bills already is not offered again
     expect(page.text).not.to.match(new RegExp(`<option value="${s.story.productId}">`));
     const saved = await post({ ...FULL, product: String(productId) }, null);
@@ -131,45 +152,205 @@ describeEachEngine('the admin tab’s product form', ({ db }) => {
 
   // one field wrong at a time: its refusal beside it, nothing else refused, nothing saved
   const refusals: Array<[string, Record<string, string>, string, string]> = [
-    ['no allowance', { allowance: '' }, 'allowance', 'the allowance: required, like 5 (with the unit beside it)'],
-    ['an allowance in words', { allowance: 'five' }, 'allowance', 'the allowance: a number like 5 or 2.5, not "five"'],
-    ['a comma for a decimal point', { allowance: '1,5' }, 'allowance', 'the allowance: a number like 5 or 2.5, not "1,5"'],
-    ['an allowance unit not offered', { allowance_unit: 'PB' }, 'allowance_unit', 'choose one of GB, GiB, TB, TiB'],
-    ['an allowance source not offered', { allowance_kind: 'panel' }, 'allowance_kind', 'choose one of bytes, solusvm'],
+    [
+      'no allowance',
+      { allowance: '' },
+      'allowance',
+      'the allowance: required, like 5 (with the unit beside it)',
+    ],
+    [
+      'an allowance in words',
+      { allowance: 'five' },
+      'allowance',
+      'the allowance: a number like 5 or 2.5, not "five"',
+    ],
+    [
+      'a comma for a decimal point',
+      { allowance: '1,5' },
+      'allowance',
+      'the allowance: a number like 5 or 2.5, not "1,5"',
+    ],
+    [
+      'an allowance unit not offered',
+      { allowance_unit: 'PB' },
+      'allowance_unit',
+      'choose one of GB, GiB, TB, TiB',
+    ],
+    [
+      'an allowance source not offered',
+      { allowance_kind: 'panel' },
+      'allowance_kind',
+      'choose one of bytes, solusvm',
+    ],
     ['a billing unit not offered', { unit: 'MB' }, 'unit', 'choose one of GB, GiB, TB, TiB'],
     ['a model not offered', { model: 'flat' }, 'model', 'choose one of per_unit, per_block, avg_mbps, p95'],
-    ['per block without a block size', { block_units: '' }, 'block_units', 'the block size: required, a whole number from 1 to 1000000'],
-    ['a block of 0', { block_units: '0' }, 'block_units', 'the block size: a whole number from 1 to 1000000, not "0"'],
-    ['95th percentile without a commitment', { model: 'p95', commit_mbps: '' }, 'commit_mbps', 'the committed rate: required for this model, in Mbit/s, like 100'],
-    ['a commitment in words', { model: 'p95', commit_mbps: 'fast' }, 'commit_mbps', 'must be a decimal with at most 6 decimals, like "0.50"'],
-    ['a tolerance in words', { tolerance: 'some' }, 'tolerance', 'the tolerance: a number like 5 or 2.5, not "some"'],
-    ['a tolerance unit not offered', { tolerance_unit: 'KB' }, 'tolerance_unit', 'choose one of GB, GiB, TB, TiB'],
-    ['a currency of four letters', { cur_1: 'EURO' }, 'cur_1', '"EURO" is not a currency code: three letters, like EUR'],
+    [
+      'per block without a block size',
+      { block_units: '' },
+      'block_units',
+      'the block size: required, a whole number from 1 to 1000000',
+    ],
+    [
+      'a block of 0',
+      { block_units: '0' },
+      'block_units',
+      'the block size: a whole number from 1 to 1000000, not "0"',
+    ],
+    [
+      '95th percentile without a commitment',
+      { model: 'p95', commit_mbps: '' },
+      'commit_mbps',
+      'the committed rate: required for this model, in Mbit/s, like 100',
+    ],
+    [
+      'a commitment in words',
+      { model: 'p95', commit_mbps: 'fast' },
+      'commit_mbps',
+      'must be a decimal with at most 6 decimals, like "0.50"',
+    ],
+    [
+      'a tolerance in words',
+      { tolerance: 'some' },
+      'tolerance',
+      'the tolerance: a number like 5 or 2.5, not "some"',
+    ],
+    [
+      'a tolerance unit not offered',
+      { tolerance_unit: 'KB' },
+      'tolerance_unit',
+      'choose one of GB, GiB, TB, TiB',
+    ],
+    [
+      'a currency of four letters',
+      { cur_1: 'EURO' },
+      'cur_1',
+      '"EURO" is not a currency code: three letters, like EUR',
+    ],
     ['a currency twice', { cur_2: 'EUR' }, 'cur_2', 'EUR is given twice'],
-    ['prices without a currency', { cur_3: '', overage_3: '0.70' }, 'cur_3', 'the currency of these prices: three letters, like EUR'],
-    ['no price over the allowance', { overage_2: '' }, 'overage_2', 'the price of one GiB over the allowance in USD: required, like 0.50'],
-    ['a price with two points', { overage_1: '0.4.5' }, 'overage_1', 'must be a decimal with at most 6 decimals, like "0.50"'],
-    ['an agreed rate in words', { precommit_1: 'less' }, 'precommit_1', 'must be a decimal with at most 6 decimals, like "0.50"'],
+    [
+      'prices without a currency',
+      { cur_3: '', overage_3: '0.70' },
+      'cur_3',
+      'the currency of these prices: three letters, like EUR',
+    ],
+    [
+      'no price over the allowance',
+      { overage_2: '' },
+      'overage_2',
+      'the price of one GiB over the allowance in USD: required, like 0.50',
+    ],
+    [
+      'a price with two points',
+      { overage_1: '0.4.5' },
+      'overage_1',
+      'must be a decimal with at most 6 decimals, like "0.50"',
+    ],
+    [
+      'an agreed rate in words',
+      { precommit_1: 'less' },
+      'precommit_1',
+      'must be a decimal with at most 6 decimals, like "0.50"',
+    ],
     ['a minimum in words', { minimum_1: 'five' }, 'minimum_1', null as unknown as string],
     ['a cap with three decimals', { cap_1: '250.001' }, 'cap_1', null as unknown as string],
-    ['no currency at all', { cur_1: '', overage_1: '', precommit_1: '', minimum_1: '', cap_1: '', cur_2: '', overage_2: '' }, 'cur_1', 'give a price for at least one currency'],
-    ['a window of 0 days', { window_days: '0' }, 'window_days', 'the reclamation window: a whole number from 1 to 365, not "0"'],
-    ['a window of a year and more', { window_days: '366' }, 'window_days', 'the reclamation window: a whole number from 1 to 365, not "366"'],
-    ['no window', { window_days: '' }, 'window_days', 'the reclamation window: required, a whole number from 1 to 365'],
-    ['days counted weekly', { window_counting: 'weekly' }, 'window_counting', 'choose one of calendar, business'],
+    [
+      'no currency at all',
+      { cur_1: '', overage_1: '', precommit_1: '', minimum_1: '', cap_1: '', cur_2: '', overage_2: '' },
+      'cur_1',
+      'give a price for at least one currency',
+    ],
+    [
+      'a window of 0 days',
+      { window_days: '0' },
+      'window_days',
+      'the reclamation window: a whole number from 1 to 365, not "0"',
+    ],
+    [
+      'a window of a year and more',
+      { window_days: '366' },
+      'window_days',
+      'the reclamation window: a whole number from 1 to 365, not "366"',
+    ],
+    [
+      'no window',
+      { window_days: '' },
+      'window_days',
+      'the reclamation window: required, a whole number from 1 to 365',
+    ],
+    [
+      'days counted weekly',
+      { window_counting: 'weekly' },
+      'window_counting',
+      'choose one of calendar, business',
+    ],
     ['French holidays', { window_holidays: 'FR' }, 'window_holidays', 'choose one of none, BE, NL'],
-    ['an unpicked policy not offered', { unpicked_policy: 'later' }, 'unpicked_policy', 'choose one of next_renewal, standalone'],
-    ['unpicked after 400 days', { unpicked_days: '400' }, 'unpicked_days', 'the days before a period no renewal picks up is invoiced: a whole number from 0 to 366, not "400"'],
-    ['an upgrade after 0 periods', { upgrade_after: '0' }, 'upgrade_after', 'the periods over in a row before a bigger plan is suggested: a whole number from 1 to 24, not "0"'],
-    ['an upgrade after 25 periods', { upgrade_after: '25' }, 'upgrade_after', 'the periods over in a row before a bigger plan is suggested: a whole number from 1 to 24, not "25"'],
+    [
+      'an unpicked policy not offered',
+      { unpicked_policy: 'later' },
+      'unpicked_policy',
+      'choose one of next_renewal, standalone',
+    ],
+    [
+      'unpicked after 400 days',
+      { unpicked_days: '400' },
+      'unpicked_days',
+      'the days before a period no renewal picks up is invoiced: a whole number from 0 to 366, not "400"',
+    ],
+    [
+      'an upgrade after 0 periods',
+      { upgrade_after: '0' },
+      'upgrade_after',
+      'the periods over in a row before a bigger plan is suggested: a whole number from 1 to 24, not "0"',
+    ],
+    [
+      'an upgrade after 25 periods',
+      { upgrade_after: '25' },
+      'upgrade_after',
+      'the periods over in a row before a bigger plan is suggested: a whole number from 1 to 24, not "25"',
+    ],
     ['no thresholds', { thresholds: '' }, 'thresholds', 'at least one percentage, like 80, 90, 100'],
-    ['a threshold in words', { thresholds: '80, ninety' }, 'thresholds', 'percentages of the allowance from 1 to 1000, separated by commas; "ninety" is not one'],
-    ['a threshold of 0', { thresholds: '0, 100' }, 'thresholds', 'percentages of the allowance from 1 to 1000, separated by commas; "0" is not one'],
-    ['a limit action not offered', { limit_action: 'warn' }, 'limit_action', 'choose one of bill, throttle, suspend'],
-    ['a throttle without a speed', { throttle_mbps: '' }, 'throttle_mbps', 'a throttle needs the speed (SolusVM 1 and 2) or a SolusVM 2 plan to resize to'],
-    ['a throttle to 0 Mbit/s', { throttle_mbps: '0' }, 'throttle_mbps', 'the throttled speed: a whole number from 1 to 100000, not "0"'],
-    ['a negative restored speed', { restore_mbps: '-1' }, 'restore_mbps', 'the speed restored: a whole number from 0 to 100000, not "-1"'],
-    ['a plan id in words', { throttle_plan: 'small' }, 'throttle_plan', 'the SolusVM 2 plan id: a whole number from 1 to 2147483647, not "small"'],
+    [
+      'a threshold in words',
+      { thresholds: '80, ninety' },
+      'thresholds',
+      'percentages of the allowance from 1 to 1000, separated by commas; "ninety" is not one',
+    ],
+    [
+      'a threshold of 0',
+      { thresholds: '0, 100' },
+      'thresholds',
+      'percentages of the allowance from 1 to 1000, separated by commas; "0" is not one',
+    ],
+    [
+      'a limit action not offered',
+      { limit_action: 'warn' },
+      'limit_action',
+      'choose one of bill, throttle, suspend',
+    ],
+    [
+      'a throttle without a speed',
+      { throttle_mbps: '' },
+      'throttle_mbps',
+      'a throttle needs the speed (SolusVM 1 and 2) or a SolusVM 2 plan to resize to',
+    ],
+    [
+      'a throttle to 0 Mbit/s',
+      { throttle_mbps: '0' },
+      'throttle_mbps',
+      'the throttled speed: a whole number from 1 to 100000, not "0"',
+    ],
+    [
+      'a negative restored speed',
+      { restore_mbps: '-1' },
+      'restore_mbps',
+      'the speed restored: a whole number from 0 to 100000, not "-1"',
+    ],
+    [
+      'a plan id in words',
+      { throttle_plan: 'small' },
+      'throttle_plan',
+      'the SolusVM 2 plan id: a whole number from 1 to 2147483647, not "small"',
+    ],
   ];
 
   it('refuses each wrong field beside it and saves nothing', async function () {
@@ -184,10 +365,26 @@ describeEachEngine('the admin tab’s product form', ({ db }) => {
       else expect(errors[field], what).to.match(new RegExp(`${field.startsWith('cap') ? 'cap' : 'minimum'}`));
       expect(decode(res.text), what).to.include('Not saved: one field needs a change (marked below).');
       // the field says it is wrong, for a screen reader too
-      expect(res.text, what).to.match(new RegExp(`name="${field}"[^>]*aria-invalid="true" aria-describedby="err-${field}"`));
+      expect(res.text, what).to.match(
+        new RegExp(`name="${field}"[^>]*aria-invalid="true" aria-describedby="err-${field}"`),
+      );
       // what was typed is shown back to correct it
       const typed = change[field];
-      if (typed && !['allowance_unit', 'tolerance_unit', 'unit', 'model', 'allowance_kind', 'window_counting', 'window_holidays', 'unpicked_policy', 'limit_action'].includes(field)) expect(decode(res.text), what).to.include(`value="${typed}"`);
+      if (
+        typed &&
+        ![
+          'allowance_unit',
+          'tolerance_unit',
+          'unit',
+          'model',
+          'allowance_kind',
+          'window_counting',
+          'window_holidays',
+          'unpicked_policy',
+          'limit_action',
+        ].includes(field)
+      )
+        expect(decode(res.text), what).to.include(`value="${typed}"`);
       expect(await s.mod.billing.getProduct(productId), what).to.deep.equal(before);
     }
   });
@@ -195,18 +392,36 @@ describeEachEngine('the admin tab’s product form', ({ db }) => {
   it('refuses a product the panel does not have, and a form without a product', async () => {
     const none = await post({ ...FULL, product: '' }, null);
     expect(errorFor(none.text, 'product')).to.equal('choose the product these settings are for');
-    const ghost = await agent.post(`${tab}&a=product`).type('form').send({ token, do: 'save_product_form', product: '9999', ...FULL }).expect(200);
+    const ghost = await agent
+      .post(`${tab}&a=product`)
+      .type('form')
+      .send({ token, do: 'save_product_form', product: '9999', ...FULL })
+      .expect(200);
     expect(errorFor(ghost.text, 'product')).to.equal('the panel has no product 9999');
     expect(await s.mod.billing.getProduct(9999)).to.equal(null);
   });
 
   it('needs the CSRF token', async () => {
-    await agent.post(`${tab}&a=product&id=${productId}`).type('form').send({ do: 'save_product_form', product: String(productId), ...FULL }).expect(403);
+    await agent
+      .post(`${tab}&a=product&id=${productId}`)
+      .type('form')
+      .send({ do: 'save_product_form', product: String(productId), ...FULL })
+      .expect(403);
     expect(await s.mod.billing.getProduct(productId)).to.equal(null);
   });
 
   it('keeps the JSON settings, and takes a number where a decimal string is expected', async () => {
-    await s.mod.billing.setProduct(productId, { unit: 'GB', model: 'p95', commitMbps: 2 as never, allowance: '1 TB', prices: { EUR: { overage: 0.5 as never, minimum: 5 as never } } }, { type: 'admin', id: '1' });
+    await s.mod.billing.setProduct(
+      productId,
+      {
+        unit: 'GB',
+        model: 'p95',
+        commitMbps: 2 as never,
+        allowance: '1 TB',
+        prices: { EUR: { overage: 0.5 as never, minimum: 5 as never } },
+      },
+      { type: 'admin', id: '1' },
+    );
     const p = (await s.mod.billing.getProduct(productId))!;
     expect(p.commitMbps).to.equal('2');
     expect(p.prices.EUR).to.deep.equal({ overage: '0.5', minimum: '5' });
@@ -224,11 +439,28 @@ describeEachEngine('the admin tab’s master form', ({ db }) => {
   beforeEach(async function () {
     this.timeout(30_000);
     sim = createSimulator({ now: () => Date.parse('2013-06-05T10:00:00Z') });
-    simMaster = sim.addMaster({ name: 'sim', version: 1, zone: 'Europe/Brussels', resetPolicy: 'first_of_month', credentials: { apiId: 'ops-id', apiKey: KEY } });
-    simMaster.addServer({ id: 501, hostname: 'vps501.example.net', node: { id: 1, name: 'n1' }, clientId: 1, type: 'kvm', limitBytes: 0n, createdAt: '2013-01-01T10:00:00Z', profile: { kind: 'days', byDate: {}, defaultBytesPerDay: 10n ** 9n } });
+    simMaster = sim.addMaster({
+      name: 'sim',
+      version: 1,
+      zone: 'Europe/Brussels',
+      resetPolicy: 'first_of_month',
+      credentials: { apiId: 'ops-id', apiKey: KEY },
+    });
+    simMaster.addServer({
+      id: 501,
+      hostname: 'vps501.example.net',
+      node: { id: 1, name: 'n1' },
+      clientId: 1,
+      type: 'kvm',
+      limitBytes: 0n,
+      createdAt: '2013-01-01T10:00:00Z',
+      profile: { kind: 'days', byDate: {}, defaultBytesPerDay: 10n ** 9n },
+    });
     await simMaster.listen();
     // the story's own master stays on the fake; masters the form adds reach the simulator
-    s = await buildWebStory(db().knex, { gatewayFor: (settings) => (settings.name === 'solus' ? null : createSolusVmGateway(settings)) });
+    s = await buildWebStory(db().knex, {
+      gatewayFor: (settings) => (settings.name === 'solus' ? null : createSolusVmGateway(settings)),
+    });
     ({ agent, token } = await login(s.app, ADMIN));
   });
   afterEach(async () => {
@@ -258,7 +490,12 @@ describeEachEngine('the admin tab’s master form', ({ db }) => {
     active: 'on',
     ...over,
   });
-  const post = (url: string, body: Record<string, string>) => agent.post(url).type('form').send({ token, ...body }).expect(200);
+  const post = (url: string, body: Record<string, string>) =>
+    agent
+      .post(url)
+      .type('form')
+      .send({ token, ...body })
+      .expect(200);
 
   /** no page shows a master's key, the one it was added with nor the one that replaced it */
   const expectNoKeys = (...pages: string[]) => {
@@ -276,7 +513,11 @@ describeEachEngine('the admin tab’s master form', ({ db }) => {
     });
 
     it('tests the form before saving with a wrong key: the master refuses it, the report is shown once, the key is not', async () => {
-      const wrong = await post(`${tab}&a=master`, { do: 'test_master_form', master: '', ...form({ api_key: 'wrong-key' }) });
+      const wrong = await post(`${tab}&a=master`, {
+        do: 'test_master_form',
+        master: '',
+        ...form({ api_key: 'wrong-key' }),
+      });
       expect((wrong.text.match(/data-report/g) ?? []).length).to.equal(1);
       expect(wrong.text).to.match(/<p class="ou-refusal[^"]*" data-report/);
       expect(wrong.text).not.to.include('wrong-key');
@@ -285,7 +526,9 @@ describeEachEngine('the admin tab’s master form', ({ db }) => {
 
     it('tests the form before saving with the right key: the servers are counted and nothing is added', async () => {
       const right = await post(`${tab}&a=master`, { do: 'test_master_form', master: '', ...form() });
-      expect(right.text).to.match(/<p class="ou-preview[^"]*" data-report role="status">[^<]* \(\d+ ms, 1 servers\)/);
+      expect(right.text).to.match(
+        /<p class="ou-preview[^"]*" data-report role="status">[^<]* \(\d+ ms, 1 servers\)/,
+      );
       expect(await s.mod.masters.list()).to.have.length(1);
       expectNoKeys(right.text);
     });
@@ -294,8 +537,20 @@ describeEachEngine('the admin tab’s master form', ({ db }) => {
       const added = await post(`${tab}&a=master`, { do: 'save_master', master: '', ...form() });
       expect(decode(added.text)).to.include('Master ams-1 added.');
       const m = (await s.mod.masters.list()).find((x) => x.name === 'ams-1')!;
-      expect(m).to.deep.include({ version: 1, baseUrl: simMaster.url, timeZone: 'Europe/Amsterdam', concurrency: 4, timeoutMs: 30_000, retries: 1, active: true });
-      expect((await s.mod.masters.settings(m.id)).credentials).to.deep.equal({ kind: 'v1', apiId: 'ops-id', apiKey: KEY });
+      expect(m).to.deep.include({
+        version: 1,
+        baseUrl: simMaster.url,
+        timeZone: 'Europe/Amsterdam',
+        concurrency: 4,
+        timeoutMs: 30_000,
+        retries: 1,
+        active: true,
+      });
+      expect((await s.mod.masters.settings(m.id)).credentials).to.deep.equal({
+        kind: 'v1',
+        apiId: 'ops-id',
+        apiKey: KEY,
+      });
       expectNoKeys(added.text);
     });
 
@@ -314,23 +569,46 @@ describeEachEngine('the admin tab’s master form', ({ db }) => {
       });
 
       it('tests it with the stored secrets when their fields are left empty', async () => {
-        const tested = await post(`${tab}&a=master&id=${id}`, { do: 'test_master_form', master: String(id), ...form({ api_id: '', api_key: '' }) });
+        const tested = await post(`${tab}&a=master&id=${id}`, {
+          do: 'test_master_form',
+          master: String(id),
+          ...form({ api_id: '', api_key: '' }),
+        });
         expect(tested.text).to.match(/<p class="ou-preview[^"]*" data-report/);
         expectNoKeys(tested.text);
       });
 
       it('saves the edits with the secrets’ fields left empty, keeping the stored key', async () => {
-        const saved = await post(`${tab}&a=master&id=${id}`, { do: 'save_master', master: String(id), ...form({ name: 'ams-2', api_id: '', api_key: '', concurrency: '6', active: '' }) });
+        const saved = await post(`${tab}&a=master&id=${id}`, {
+          do: 'save_master',
+          master: String(id),
+          ...form({ name: 'ams-2', api_id: '', api_key: '', concurrency: '6', active: '' }),
+        });
         expect(decode(saved.text)).to.include('Master ams-2 saved.');
         expect(await s.mod.masters.get(id)).to.deep.include({ name: 'ams-2', concurrency: 6, active: false });
-        expect((await s.mod.masters.settings(id)).credentials).to.deep.equal({ kind: 'v1', apiId: 'ops-id', apiKey: KEY });
+        expect((await s.mod.masters.settings(id)).credentials).to.deep.equal({
+          kind: 'v1',
+          apiId: 'ops-id',
+          apiKey: KEY,
+        });
         expectNoKeys(saved.text);
       });
 
       it('takes a new key in place of the stored one, shown on neither the settings nor the audit page', async () => {
-        await post(`${tab}&a=master&id=${id}`, { do: 'save_master', master: String(id), ...form({ name: 'ams-2', api_key: 'new-key-0001' }) });
-        expect((await s.mod.masters.settings(id)).credentials).to.deep.equal({ kind: 'v1', apiId: 'ops-id', apiKey: 'new-key-0001' });
-        expectNoKeys((await agent.get(`${tab}&a=settings`).expect(200)).text, (await agent.get(`${tab}&a=audit`).expect(200)).text);
+        await post(`${tab}&a=master&id=${id}`, {
+          do: 'save_master',
+          master: String(id),
+          ...form({ name: 'ams-2', api_key: 'new-key-0001' }),
+        });
+        expect((await s.mod.masters.settings(id)).credentials).to.deep.equal({
+          kind: 'v1',
+          apiId: 'ops-id',
+          apiKey: 'new-key-0001',
+        });
+        expectNoKeys(
+          (await agent.get(`${tab}&a=settings`).expect(200)).text,
+          (await agent.get(`${tab}&a=audit`).expect(200)).text,
+        );
       });
 
       it('removes it, leaving the story’s own master', async () => {
@@ -360,36 +638,133 @@ describeEachEngine('the admin tab’s master form', ({ db }) => {
 
   it('refuses a master with linked services to be removed', async () => {
     const solus = (await s.mod.masters.list())[0]!;
-    const res = await post(`${tab}&a=master&id=${solus.id}`, { do: 'remove_master', master: String(solus.id) });
-    expect(decode(res.text)).to.include(`master ${solus.id} still has linked services; deactivate it instead, or unlink them first`);
+    const res = await post(`${tab}&a=master&id=${solus.id}`, {
+      do: 'remove_master',
+      master: String(solus.id),
+    });
+    expect(decode(res.text)).to.include(
+      `master ${solus.id} still has linked services; deactivate it instead, or unlink them first`,
+    );
     expect(await s.mod.masters.list()).to.have.length(1);
   });
 
   const refusals: Array<[string, Record<string, string>, string, string | RegExp]> = [
     ['no name', { name: '' }, 'name', 'a name to tell it by, like solus-ams-1'],
     ['no URL', { url: '' }, 'url', 'the master’s address, like https://master.example.net:5656'],
-    ['an ftp URL', { url: 'ftp://solus.example.net' }, 'url', 'the master URL must start with https:// (or http://), not ftp://'],
-    ['a password in the URL', { url: 'https://u:p@solus.example.net:5656' }, 'url', /do not put a user and password in the master URL/],
-    ['a SolusVM 2 URL without /api/v1', { version: '2', api_token: 'tok', api_id: '', api_key: '', url: 'https://solus.example.net/panel' }, 'url', /a SolusVM 2 master URL is its API root, ending in \/api\/v1/],
+    [
+      'an ftp URL',
+      { url: 'ftp://solus.example.net' },
+      'url',
+      'the master URL must start with https:// (or http://), not ftp://',
+    ],
+    [
+      'a password in the URL',
+      { url: 'https://u:p@solus.example.net:5656' },
+      'url',
+      /do not put a user and password in the master URL/,
+    ],
+    [
+      'a SolusVM 2 URL without /api/v1',
+      { version: '2', api_token: 'tok', api_id: '', api_key: '', url: 'https://solus.example.net/panel' },
+      'url',
+      /a SolusVM 2 master URL is its API root, ending in \/api\/v1/,
+    ],
     ['a version not offered', { version: '3' }, 'version', 'choose one of 1, 2'],
-    ['SolusVM 1 without an API id', { api_id: '' }, 'api_id', 'the API id (SolusVM: Configuration › API Access)'],
-    ['SolusVM 1 without an API key', { api_key: '' }, 'api_key', 'the API key (SolusVM: Configuration › API Access)'],
-    ['SolusVM 2 without a token', { version: '2', url: 'https://solus.example.net/api/v1', api_id: '', api_key: '' }, 'api_token', 'an API token (SolusVM 2: Access › API Tokens)'],
-    ['a reseller on SolusVM 2', { version: '2', url: 'https://solus.example.net/api/v1', api_token: 'tok', api_id: '', api_key: '', api_user_type: 'reseller' }, 'api_user_type', 'the reseller API user is SolusVM 1’s'],
-    ['pinned without a fingerprint', { tls: 'pinned' }, 'fingerprint', 'a pinned certificate needs its SHA-256 fingerprint (the connection test shows it)'],
-    ['a fingerprint too short', { fingerprint: 'AB:CD' }, 'fingerprint', 'a SHA-256 fingerprint: 64 hex digits, colons allowed'],
+    [
+      'SolusVM 1 without an API id',
+      { api_id: '' },
+      'api_id',
+      'the API id (SolusVM: Configuration › API Access)',
+    ],
+    [
+      'SolusVM 1 without an API key',
+      { api_key: '' },
+      'api_key',
+      'the API key (SolusVM: Configuration › API Access)',
+    ],
+    [
+      'SolusVM 2 without a token',
+      { version: '2', url: 'https://solus.example.net/api/v1', api_id: '', api_key: '' },
+      'api_token',
+      'an API token (SolusVM 2: Access › API Tokens)',
+    ],
+    [
+      'a reseller on SolusVM 2',
+      {
+        version: '2',
+        url: 'https://solus.example.net/api/v1',
+        api_token: 'tok',
+        api_id: '',
+        api_key: '',
+        api_user_type: 'reseller',
+      },
+      'api_user_type',
+      'the reseller API user is SolusVM 1’s',
+    ],
+    [
+      'pinned without a fingerprint',
+      { tls: 'pinned' },
+      'fingerprint',
+      'a pinned certificate needs its SHA-256 fingerprint (the connection test shows it)',
+    ],
+    [
+      'a fingerprint too short',
+      { fingerprint: 'AB:CD' },
+      'fingerprint',
+      'a SHA-256 fingerprint: 64 hex digits, colons allowed',
+    ],
     ['a TLS mode not offered', { tls: 'maybe' }, 'tls', 'choose one of verify, pinned, insecure'],
-    ['no time zone', { zone: '' }, 'zone', 'the master’s time zone: SolusVM resets its counters at midnight on its own clock (like Europe/Brussels)'],
-    ['a zone that is not one', { zone: 'Mars/Olympus' }, 'zone', '"Mars/Olympus" is not a time zone (like Europe/Brussels or UTC)'],
-    ['a reset policy not offered', { reset_policy: 'weekly' }, 'reset_policy', 'reset policy must be one of first_of_month, anniversary, never'],
-    ['a password without its user', { basic_auth_password: 'pw' }, 'basic_auth_user', 'the htpasswd user that goes with the password'],
-    ['0 reads at once', { concurrency: '0' }, 'concurrency', 'reads at once: a whole number from 1 to 64, not "0"'],
-    ['a timeout in words', { timeout: 'long' }, 'timeout', 'the timeout in seconds: a whole number from 1 to 600, not "long"'],
+    [
+      'no time zone',
+      { zone: '' },
+      'zone',
+      'the master’s time zone: SolusVM resets its counters at midnight on its own clock (like Europe/Brussels)',
+    ],
+    [
+      'a zone that is not one',
+      { zone: 'Mars/Olympus' },
+      'zone',
+      '"Mars/Olympus" is not a time zone (like Europe/Brussels or UTC)',
+    ],
+    [
+      'a reset policy not offered',
+      { reset_policy: 'weekly' },
+      'reset_policy',
+      'reset policy must be one of first_of_month, anniversary, never',
+    ],
+    [
+      'a password without its user',
+      { basic_auth_password: 'pw' },
+      'basic_auth_user',
+      'the htpasswd user that goes with the password',
+    ],
+    [
+      '0 reads at once',
+      { concurrency: '0' },
+      'concurrency',
+      'reads at once: a whole number from 1 to 64, not "0"',
+    ],
+    [
+      'a timeout in words',
+      { timeout: 'long' },
+      'timeout',
+      'the timeout in seconds: a whole number from 1 to 600, not "long"',
+    ],
     ['11 retries', { retries: '11' }, 'retries', 'retries: a whole number from 0 to 10, not "11"'],
-    ['a panel server in words', { panel_server: 'main' }, 'panel_server', 'the panel’s server id: a whole number from 1 to 2147483647, not "main"'],
+    [
+      'a panel server in words',
+      { panel_server: 'main' },
+      'panel_server',
+      'the panel’s server id: a whole number from 1 to 2147483647, not "main"',
+    ],
     ['an unknown API user type', { api_user_type: 'root' }, 'api_user_type', 'choose one of admin, reseller'],
     ['unit labels not offered', { unit_labels: 'metric' }, 'unit_labels', 'choose one of binary, decimal'],
-    ['an anniversary source not offered', { anniversary_from: 'moon' }, 'anniversary_from', 'choose one of solusvm, panel'],
+    [
+      'an anniversary source not offered',
+      { anniversary_from: 'moon' },
+      'anniversary_from',
+      'choose one of solusvm, panel',
+    ],
   ];
 
   it('refuses each wrong field beside it, adds nothing and never shows the key back', async function () {

@@ -32,15 +32,50 @@ describeEachEngine('what a period bills now, in the widget and the API', ({ db }
     knex = db().knex;
     await migrateLatest(knex);
     const period = (id: number, start: string, end: string) =>
-      knex(TABLES.periods).insert({ id, service_id: 10, start_date: start, end_date: end, status: 'closed', opened_by: 'reset', closed_by: 'reset', used_bytes: '0', created_at: '2013-06-01 00:00:00.000' });
+      knex(TABLES.periods).insert({
+        id,
+        service_id: 10,
+        start_date: start,
+        end_date: end,
+        status: 'closed',
+        opened_by: 'reset',
+        closed_by: 'reset',
+        used_bytes: '0',
+        created_at: '2013-06-01 00:00:00.000',
+      });
     await period(2, '2013-02-01', '2013-02-28');
     await period(3, '2013-03-01', '2013-03-31');
     await period(4, '2013-04-01', '2013-04-30');
     await period(5, '2013-05-01', '2013-05-31');
-    await insertCharge(knex, 2, { period_id: 2, period_start: '2013-02-01', period_end: '2013-02-28', amount_minor: '12000', status: 'billed' });
-    await insertCharge(knex, 6, { period_id: 2, seq: 1, kind: 'correction', period_start: '2013-02-01', period_end: '2013-02-28', amount_minor: '3000', status: 'billed' });
-    await insertCharge(knex, 3, { period_id: 3, period_start: '2013-03-01', period_end: '2013-03-31', amount_minor: '12068' });
-    await insertCharge(knex, 4, { period_id: 4, period_start: '2013-04-01', period_end: '2013-04-30', amount_minor: '10388', status: 'billed' });
+    await insertCharge(knex, 2, {
+      period_id: 2,
+      period_start: '2013-02-01',
+      period_end: '2013-02-28',
+      amount_minor: '12000',
+      status: 'billed',
+    });
+    await insertCharge(knex, 6, {
+      period_id: 2,
+      seq: 1,
+      kind: 'correction',
+      period_start: '2013-02-01',
+      period_end: '2013-02-28',
+      amount_minor: '3000',
+      status: 'billed',
+    });
+    await insertCharge(knex, 3, {
+      period_id: 3,
+      period_start: '2013-03-01',
+      period_end: '2013-03-31',
+      amount_minor: '12068',
+    });
+    await insertCharge(knex, 4, {
+      period_id: 4,
+      period_start: '2013-04-01',
+      period_end: '2013-04-30',
+      amount_minor: '10388',
+      status: 'billed',
+    });
     await insertCharge(knex, 5, { period_id: 5, amount_minor: '50000', status: 'billed' });
     await line(2, 'placed', 12000n);
     await line(6, 'placed', 3000n);
@@ -50,7 +85,11 @@ describeEachEngine('what a period bills now, in the widget and the API', ({ db }
     await dispute(4, 'waived', 10388n, 0n);
     await dispute(5, 'adjusted', 50000n, 35000n);
     const clock = new ManualClock('2013-06-20T10:00:00Z');
-    const reads = createUsageReads({ store: createPeriodReadStore(knex), lines: createLineReads(knex), billing: createBillingSettingsService({ knex, clock, audit: auditLog }) });
+    const reads = createUsageReads({
+      store: createPeriodReadStore(knex),
+      lines: createLineReads(knex),
+      billing: createBillingSettingsService({ knex, clock, audit: auditLog }),
+    });
     rows = (await reads.periods(10)).rows;
   });
 
@@ -96,7 +135,15 @@ describeEachEngine('what a period bills now, in the widget and the API', ({ db }
     });
   }
 
-  const widget = (start: string) => presentPeriod(rows.find((p) => p.startDate === start)!, 'GB', 'EUR', 'en-GB', wordsFor('en'), '').outcome.replace(/\u00a0/g, ' ');
+  const widget = (start: string) =>
+    presentPeriod(
+      rows.find((p) => p.startDate === start)!,
+      'GB',
+      'EUR',
+      'en-GB',
+      wordsFor('en'),
+      '',
+    ).outcome.replace(/\u00a0/g, ' ');
   const api = (start: string) => {
     const c = periodJson(rows.find((p) => p.startDate === start)!).charge!;
     return { amount: c.amount.amount, billed: c.billed?.amount ?? null, afterDispute: c.afterDispute };
@@ -124,19 +171,34 @@ describeEachEngine('what a period bills now, in the widget and the API', ({ db }
 });
 
 describe('billed now (module/domain/billed-now.ts)', () => {
-  const l = (status: string, amountMinor: bigint, state: string | null = null) => ({ status, amountMinor, dispute: state ? { state } : null });
+  const l = (status: string, amountMinor: bigint, state: string | null = null) => ({
+    status,
+    amountMinor,
+    dispute: state ? { state } : null,
+  });
 
   it('counts a waived line as 0 and an adjusted one at its new amount: €350.00 + €0.00 + €30.00 = €380.00', () => {
-    expect(billedNow([l('placed', 35_000n, 'adjusted'), l('waived', 10_388n, 'waived'), l('placed', 3_000n)])).to.deep.equal({ amountMinor: 38_000n, afterDispute: 'adjusted' });
+    expect(
+      billedNow([l('placed', 35_000n, 'adjusted'), l('waived', 10_388n, 'waived'), l('placed', 3_000n)]),
+    ).to.deep.equal({ amountMinor: 38_000n, afterDispute: 'adjusted' });
   });
 
   it('leaves out a line still pending: nothing is billed while no line is on an invoice', () => {
     expect(billedNow([l('pending', 12_068n)])).to.equal(null);
-    expect(billedNow([l('pending', 12_068n), l('placed', 3_000n)])).to.deep.equal({ amountMinor: 3_000n, afterDispute: null });
+    expect(billedNow([l('pending', 12_068n), l('placed', 3_000n)])).to.deep.equal({
+      amountMinor: 3_000n,
+      afterDispute: null,
+    });
   });
 
   it('says waived only when every line on an invoice was waived', () => {
-    expect(billedNow([l('placed', 10_388n, 'waived')])).to.deep.equal({ amountMinor: 0n, afterDispute: 'waived' });
-    expect(billedNow([l('waived', 0n, 'waived'), l('placed', 3_000n, 'upheld')])).to.deep.equal({ amountMinor: 3_000n, afterDispute: null });
+    expect(billedNow([l('placed', 10_388n, 'waived')])).to.deep.equal({
+      amountMinor: 0n,
+      afterDispute: 'waived',
+    });
+    expect(billedNow([l('waived', 0n, 'waived'), l('placed', 3_000n, 'upheld')])).to.deep.equal({
+      amountMinor: 3_000n,
+      afterDispute: null,
+    });
   });
 });

@@ -26,7 +26,8 @@ describe('a spending cap set in a browser (headless Chromium)', function () {
 
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) {
-      if (REQUIRE_BROWSER) throw new Error(`OVERUSAGE_TEST_REQUIRE_BROWSER=1 but there is no Chromium at ${CHROMIUM}`);
+      if (REQUIRE_BROWSER)
+        throw new Error(`OVERUSAGE_TEST_REQUIRE_BROWSER=1 but there is no Chromium at ${CHROMIUM}`);
       this.skip();
     }
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-browser-cap-'));
@@ -38,7 +39,16 @@ describe('a spending cap set in a browser (headless Chromium)', function () {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1100, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -59,7 +69,9 @@ describe('a spending cap set in a browser (headless Chromium)', function () {
     await page.goto(`${demo!.url}/index.php?m=overusage`);
     const block = page.locator('section.ou-cap');
     expect(await block.locator('h3').innerText()).to.equal('Spending cap');
-    expect(await block.locator('.ou-cap-current').innerText()).to.equal('You have not set a cap: overusage is billed in full on your next invoice.');
+    expect(await block.locator('.ou-cap-current').innerText()).to.equal(
+      'You have not set a cap: overusage is billed in full on your next invoice.',
+    );
     await block.getByLabel('At most, each month').first().fill('25.00');
     await block.locator('select[name=kind]').selectOption({ label: 'an amount (EUR)' });
     await block.getByLabel('When it is reached').selectOption({ label: 'slow my server down' });
@@ -70,7 +82,10 @@ describe('a spending cap set in a browser (headless Chromium)', function () {
     );
     expect(await page.locator('section.ou-cap').getAttribute('data-cap')).to.equal('set');
     await page.screenshot({ path: path.join(SHOTS, 'widget-cap.png'), fullPage: true });
-    await Promise.all([page.waitForNavigation(), page.locator('section.ou-cap').getByRole('button', { name: 'Lift the cap now' }).click()]);
+    await Promise.all([
+      page.waitForNavigation(),
+      page.locator('section.ou-cap').getByRole('button', { name: 'Lift the cap now' }).click(),
+    ]);
     expect(await page.locator('.ou-flash-success').innerText()).to.equal('Your cap is lifted.');
     expect(await page.locator('section.ou-cap').getAttribute('data-cap')).to.equal('none');
     expect(errors).to.deep.equal([]);

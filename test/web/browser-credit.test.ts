@@ -4,7 +4,14 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { launchChromium, measureLayout, needChromium, SHOTS, watchPage, type Browser } from '../support/browser.js';
+import {
+  launchChromium,
+  measureLayout,
+  needChromium,
+  SHOTS,
+  watchPage,
+  type Browser,
+} from '../support/browser.js';
 import { ANN, buildWebStory, waivePaidLine } from '../support/web-story.js';
 
 /**
@@ -33,7 +40,9 @@ describeEachEngine('the credit on the widget in a browser (headless Chromium)', 
     await waivePaidLine(s, 'ann');
     s.f.clock.set('2013-07-02T07:00:00Z');
     await s.f.panel.runDailyAutomation('2013-07-02');
-    const july = toNum((await s.f.knex('tblinvoices').where({ userid: s.ann.clientId }).orderBy('id', 'desc').first('id')).id);
+    const july = toNum(
+      (await s.f.knex('tblinvoices').where({ userid: s.ann.clientId }).orderBy('id', 'desc').first('id')).id,
+    );
     server = http.createServer(s.app);
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -47,13 +56,18 @@ describeEachEngine('the credit on the widget in a browser (headless Chromium)', 
     await page.goto(`${base}/index.php?m=overusage`);
 
     const credit = page.locator(`li[data-line="${s.ann.lineId}"] .ou-credit`);
-    expect((await credit.innerText()).replace(/\s+/g, ' ')).to.equal(`€500.00 credited to your account · €19.95 used on invoice #${july} · €480.05 left`);
+    expect((await credit.innerText()).replace(/\s+/g, ' ')).to.equal(
+      `€500.00 credited to your account · €19.95 used on invoice #${july} · €480.05 left`,
+    );
     expect(await credit.isVisible()).to.equal(true);
     const l = await measureLayout(page);
     expect(l.scrollWidth, 'no sideways scrolling').to.be.at.most(l.clientWidth);
     await page.screenshot({ path: path.join(SHOTS, `widget-credit-phone-${engine}.png`), fullPage: true });
 
-    await Promise.all([page.waitForNavigation(), credit.getByRole('link', { name: `invoice #${july}` }).click()]);
+    await Promise.all([
+      page.waitForNavigation(),
+      credit.getByRole('link', { name: `invoice #${july}` }).click(),
+    ]);
     expect(new URL(page.url()).searchParams.get('id')).to.equal(String(july));
     expect(await page.locator('body').innerText()).to.match(/Paid/);
     expect(problems, 'errors in the pages').to.deep.equal([]);

@@ -7,7 +7,14 @@ import { loadConfig } from '../../cli/config.js';
 import { serveDemo, type RunningDemo } from '../../cli/serve-demo.js';
 import { createLogger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
-import { launchChromium, measureLayout, needChromium, SHOTS, watchPage, type Browser } from '../support/browser.js';
+import {
+  launchChromium,
+  measureLayout,
+  needChromium,
+  SHOTS,
+  watchPage,
+  type Browser,
+} from '../support/browser.js';
 
 /**
  * The admin tab's "Pools & caps" page in headless Chromium (Debian's, launched as in
@@ -54,15 +61,26 @@ describe('pools and caps on the admin tab in a browser (headless Chromium)', fun
     const anna = toNum((await knex('tblhosting').where({ domain: 'vps102.example.net' }).first('id'))!.id);
     await page.goto(`${demo!.url}/admin/addonmodules.php?module=overusage`);
     await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Pools & caps' }).click()]);
-    expect(await page.locator('[data-section=pool-products]').innerText()).to.include('No product pools its services.');
+    expect(await page.locator('[data-section=pool-products]').innerText()).to.include(
+      'No product pools its services.',
+    );
 
     const form = page.locator('form[data-form=pool]');
     await form.getByLabel('Product', { exact: true }).selectOption({ label: `VPS 2 TB (#${pid})` });
     await form.getByLabel(/^Pool name/).fill('main');
-    await form.getByLabel("Bill the pool's overusage as").selectOption({ label: 'a line per VPS, each its part' });
-    await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: 'Save the pool setting' }).click()]);
-    expect(await page.locator('.ou-flash-success').innerText()).to.equal('VPS 2 TB pools as "main", billed as a line per VPS.');
-    expect(await page.locator(`[data-pooled-product="${pid}"]`).innerText()).to.equal(`VPS 2 TB (#${pid}): pool main, billed as a line per VPS`);
+    await form
+      .getByLabel("Bill the pool's overusage as")
+      .selectOption({ label: 'a line per VPS, each its part' });
+    await Promise.all([
+      page.waitForNavigation(),
+      form.getByRole('button', { name: 'Save the pool setting' }).click(),
+    ]);
+    expect(await page.locator('.ou-flash-success').innerText()).to.equal(
+      'VPS 2 TB pools as "main", billed as a line per VPS.',
+    );
+    expect(await page.locator(`[data-pooled-product="${pid}"]`).innerText()).to.equal(
+      `VPS 2 TB (#${pid}): pool main, billed as a line per VPS`,
+    );
     expect((await demo!.demo.module.billing.getProduct(pid))!.poolLines).to.equal('per_service');
 
     // the cron records the members; Anna's pool (her one VPS 2 TB) shows with its figures
@@ -81,17 +99,28 @@ describe('pools and caps on the admin tab in a browser (headless Chromium)', fun
     await cap.getByLabel(/^Amount/).fill('25.00');
     await cap.getByLabel('When reached').selectOption({ label: 'slow the server down' });
     await Promise.all([page.waitForNavigation(), cap.getByRole('button', { name: 'Set the cap' }).click()]);
-    expect(await page.locator('.ou-flash-success').innerText()).to.equal(`Cap of €25.00 set on service ${anna} (slows the server down when reached).`);
+    expect(await page.locator('.ou-flash-success').innerText()).to.equal(
+      `Cap of €25.00 set on service ${anna} (slows the server down when reached).`,
+    );
     const row = page.locator('[data-section=caps] tr[data-cap]', { hasText: 'Anna Smith' });
-    expect(await row.innerText()).to.match(/Anna Smith.*vps102\.example\.net · VPS 2 TB.*€25\.00\s+slow the server down\s+active \(set /s);
+    expect(await row.innerText()).to.match(
+      /Anna Smith.*vps102\.example\.net · VPS 2 TB.*€25\.00\s+slow the server down\s+active \(set /s,
+    );
     await page.screenshot({ path: path.join(SHOTS, 'tab-pools.png'), fullPage: true });
     await Promise.all([page.waitForNavigation(), row.getByRole('button', { name: 'Lift' }).click()]);
-    expect(await page.locator('.ou-flash-success').innerText()).to.equal(`The cap of service ${anna} is lifted; what it caused is put back.`);
-    expect(await page.locator('[data-section=caps] tr[data-cap]', { hasText: 'Anna Smith' }).innerText()).to.match(/lifted \(set .*, lifted /);
+    expect(await page.locator('.ou-flash-success').innerText()).to.equal(
+      `The cap of service ${anna} is lifted; what it caused is put back.`,
+    );
+    expect(
+      await page.locator('[data-section=caps] tr[data-cap]', { hasText: 'Anna Smith' }).innerText(),
+    ).to.match(/lifted \(set .*, lifted /);
     expect(await knex('mod_overusage_caps').where({ service_id: anna, status: 'active' })).to.deep.equal([]);
 
     // the demo's upgrade suggestion (Chris, over his 500 GB three months running), not taken up
-    expect(await page.locator('[data-section=upgrades] tr[data-upgrade]').allInnerTexts()).to.satisfy((rows: string[]) => rows.some((r) => /Chris Jones.*vps104\.example\.net · VPS 500 GB.*sent, .*not taken up/s.test(r)));
+    expect(await page.locator('[data-section=upgrades] tr[data-upgrade]').allInnerTexts()).to.satisfy(
+      (rows: string[]) =>
+        rows.some((r) => /Chris Jones.*vps104\.example\.net · VPS 500 GB.*sent, .*not taken up/s.test(r)),
+    );
 
     // on a phone the page stays within the screen
     await page.setViewportSize({ width: 390, height: 844 });

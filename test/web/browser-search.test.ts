@@ -3,7 +3,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import { describeEachEngine } from '../support/engines.js';
-import { launchChromium, measureLayout, needChromium, SHOTS, watchPage, type Browser } from '../support/browser.js';
+import {
+  launchChromium,
+  measureLayout,
+  needChromium,
+  SHOTS,
+  watchPage,
+  type Browser,
+} from '../support/browser.js';
 import { addSearchClients } from '../support/search-clients.js';
 import { ADMIN, buildWebStory } from '../support/web-story.js';
 
@@ -12,7 +19,7 @@ import { ADMIN, buildWebStory } from '../support/web-story.js';
  * in headless Chromium: typing "o’brien" (a curly apostrophe, as a phone's keyboard gives it) and
  * then "Zoe" (no accent) each list the one service, named, and the page does not scroll sideways.
  */
-describeEachEngine('the admin tab\'s search on a phone (headless Chromium)', ({ db, engine }) => {
+describeEachEngine("the admin tab's search on a phone (headless Chromium)", ({ db, engine }) => {
   let browser: Browser | null = null;
   let server: http.Server | null = null;
 
@@ -47,7 +54,11 @@ describeEachEngine('the admin tab\'s search on a phone (headless Chromium)', ({ 
     const search = page.getByRole('searchbox', { name: 'Client, hostname or IP' });
     await search.fill('o’brien');
     await Promise.all([page.waitForNavigation(), search.press('Enter')]);
-    expect(await page.locator('tr[data-service]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-service'))))).to.deep.equal([ids.obrien]);
+    expect(
+      await page
+        .locator('tr[data-service]')
+        .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-service')))),
+    ).to.deep.equal([ids.obrien]);
     const row = await page.locator(`tr[data-service="${ids.obrien}"]`).innerText();
     expect(row).to.include("Siobhán O'Brien");
     expect(row).to.include('obrien-vps.example.ie');

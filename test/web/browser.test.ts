@@ -42,7 +42,8 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
   const watch = (page: Page) => {
     // a script refused by the CSP, a failed asset or an uncaught error is a failure of the page
     page.on('console', (m) => {
-      if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) problems.push(`${page.url()}: ${m.text()}`);
+      if (m.type() === 'error' && !/^Failed to load resource/.test(m.text()))
+        problems.push(`${page.url()}: ${m.text()}`);
     });
     page.on('response', (r) => {
       if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) problems.push(`${r.status()} ${r.url()}`);
@@ -67,16 +68,24 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     expect(await page.locator('.ou-chart svg rect.ou-bar-measured').count()).to.be.greaterThan(0);
     expect(await page.locator('.ou-meter svg').isVisible()).to.equal(true);
     // May, the disputed period, day by day
-    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Dagcijfers van deze periode tonen' }).click()]);
+    await Promise.all([
+      page.waitForNavigation(),
+      page.getByRole('link', { name: 'Dagcijfers van deze periode tonen' }).click(),
+    ]);
     // (the chart's heading: the widget also has a spending-cap block with a heading of its own)
-    expect(await page.locator('#overusage h3', { hasText: 'Verkeer per dag' }).innerText()).to.match(/Verkeer per dag, 1–31 mei 2013/);
+    expect(await page.locator('#overusage h3', { hasText: 'Verkeer per dag' }).innerText()).to.match(
+      /Verkeer per dag, 1–31 mei 2013/,
+    );
     expect(await page.locator('.ou-chart svg rect.ou-bar').count()).to.equal(31);
     await page.locator('details.ou-days > summary').click();
     expect(await page.locator('details.ou-days table tbody tr').count()).to.equal(31);
     await page.screenshot({ path: path.join(SHOTS, 'widget.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     // (a string: the test is compiled without the DOM's types)
-    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'), 'no sideways scrolling on a phone').to.equal(true);
+    expect(
+      await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1'),
+      'no sideways scrolling on a phone',
+    ).to.equal(true);
     await page.screenshot({ path: path.join(SHOTS, 'widget-phone.png'), fullPage: true });
     await page.setViewportSize({ width: 1100, height: 900 });
 
@@ -84,9 +93,16 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     expect(await line.getAttribute('data-state')).to.equal('placed');
     expect(await line.locator('.ou-countdown').innerText()).to.match(/^nog \d+ dagen$/);
     await line.locator('details.ou-dispute > summary').click();
-    await line.locator('textarea[name=reason]').fill('Ik zie niet waar dit verkeer vandaan komt; ik wil de dagcijfers.');
-    await Promise.all([page.waitForNavigation(), line.getByRole('button', { name: 'Bezwaar indienen' }).click()]);
-    expect(await page.locator('.ou-flash-success').innerText()).to.equal('Uw bezwaar is ontvangen. De regel is opgeschort zolang we ernaar kijken.');
+    await line
+      .locator('textarea[name=reason]')
+      .fill('Ik zie niet waar dit verkeer vandaan komt; ik wil de dagcijfers.');
+    await Promise.all([
+      page.waitForNavigation(),
+      line.getByRole('button', { name: 'Bezwaar indienen' }).click(),
+    ]);
+    expect(await page.locator('.ou-flash-success').innerText()).to.equal(
+      'Uw bezwaar is ontvangen. De regel is opgeschort zolang we ernaar kijken.',
+    );
     const held = page.locator('li.ou-line').first();
     expect(await held.getAttribute('data-state')).to.equal('held');
     expect(await held.locator('.ou-state').innerText()).to.equal('opgeschort, in betwisting');
@@ -129,10 +145,15 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
       asked.push(d.message());
       void d.accept();
     });
-    await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: 'Resolve the dispute' }).click()]);
+    await Promise.all([
+      page.waitForNavigation(),
+      form.getByRole('button', { name: 'Resolve the dispute' }).click(),
+    ]);
     expect(asked).to.have.length(1);
     expect(asked[0]).to.match(/^Adjust dispute \d+ from €500\.00 to €250\.00\?$/);
-    expect(await page.locator('.ou-flash-success').innerText()).to.match(/^Dispute \d+ adjusted: the line now bills €250\.00 \(was €500\.00\)\.$/);
+    expect(await page.locator('.ou-flash-success').innerText()).to.match(
+      /^Dispute \d+ adjusted: the line now bills €250\.00 \(was €500\.00\)\.$/,
+    );
     expect(await page.locator('[data-dispute][data-state]').getAttribute('data-state')).to.equal('adjusted');
 
     // the client sees the outcome
@@ -147,10 +168,19 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     expect(nbsp(await line.locator('.ou-amount').innerText())).to.equal('€ 250,00');
     expect(nbsp(await line.locator('s').innerText())).to.equal('€ 500,00');
     expect(await line.locator('.ou-state').innerText()).to.equal('aangepast na betwisting');
-    expect(nbsp(await line.locator('.ou-desc').innerText())).to.match(/ — verlaagd naar € 250,00 na beoordeling van uw bezwaar \[OU-[0-9A-F]+\]$/);
-    expect(await line.locator('form.ou-dispute-form').count(), 'no dispute form on a decided line').to.equal(0);
-    expect(await line.locator('input[name=do][value=withdraw]').count(), 'nothing to withdraw any more').to.equal(0);
-    const may = client.locator('section[aria-labelledby^="ou-past-"] tbody tr', { hasText: 'mei 2013' }).first();
+    expect(nbsp(await line.locator('.ou-desc').innerText())).to.match(
+      / — verlaagd naar € 250,00 na beoordeling van uw bezwaar \[OU-[0-9A-F]+\]$/,
+    );
+    expect(await line.locator('form.ou-dispute-form').count(), 'no dispute form on a decided line').to.equal(
+      0,
+    );
+    expect(
+      await line.locator('input[name=do][value=withdraw]').count(),
+      'nothing to withdraw any more',
+    ).to.equal(0);
+    const may = client
+      .locator('section[aria-labelledby^="ou-past-"] tbody tr', { hasText: 'mei 2013' })
+      .first();
     expect(nbsp(await may.innerText())).to.include('Gefactureerd: € 250,00 (aangepast na betwisting)');
     expect(nbsp(await client.locator('#overusage').innerText())).not.to.match(/opgeschort|in betwisting/);
     await client.screenshot({ path: path.join(SHOTS, 'widget-decided.png'), fullPage: true });
@@ -160,7 +190,15 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     await client.close();
     await page.close();
     expect(problems, 'errors in the pages').to.deep.equal([]);
-    for (const f of ['widget.png', 'widget-phone.png', 'widget-held.png', 'home-panel.png', 'tab-dashboard.png', 'tab-queue.png', 'tab-dispute.png']) {
+    for (const f of [
+      'widget.png',
+      'widget-phone.png',
+      'widget-held.png',
+      'home-panel.png',
+      'tab-dashboard.png',
+      'tab-queue.png',
+      'tab-dispute.png',
+    ]) {
       expect(fs.statSync(path.join(SHOTS, f)).size, f).to.be.greaterThan(5000);
     }
   });
@@ -184,9 +222,14 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     }
     await page.goto(`${tab}&a=lines`);
     expect(await page.locator('[data-client-ref]').allInnerTexts()).to.include('Pieter Timmermans');
-    expect(await page.locator('[data-service-ref]').allInnerTexts()).to.include('vps101.example.net · VPS 5 TB');
+    expect(await page.locator('[data-service-ref]').allInnerTexts()).to.include(
+      'vps101.example.net · VPS 5 TB',
+    );
     // a service's page: its client and its master by name
-    await Promise.all([page.waitForNavigation(), page.locator('[data-service-ref]', { hasText: 'vps101.example.net' }).first().click()]);
+    await Promise.all([
+      page.waitForNavigation(),
+      page.locator('[data-service-ref]', { hasText: 'vps101.example.net' }).first().click(),
+    ]);
     const facts = await page.locator('#overusage-admin dl').first().innerText();
     expect(facts).to.include('Pieter Timmermans');
     expect(facts).to.match(/demo-solusvm-1, server 101/);
@@ -205,21 +248,34 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     const pid = Number((await demo!.demo.db.knex('tblproducts').where({ name: 'VPS 5 TB' }).first('id'))!.id);
     await page.goto(`${tab}&a=settings`);
     await page.locator(`details[data-product="${pid}"] > summary`).click();
-    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Edit the billing of VPS 5 TB' }).click()]);
+    await Promise.all([
+      page.waitForNavigation(),
+      page.getByRole('link', { name: 'Edit the billing of VPS 5 TB' }).click(),
+    ]);
     const form = page.locator('[data-product-form] form');
     expect(await form.locator('input[name=allowance]').inputValue()).to.equal('5');
     expect(await form.locator('select[name=allowance_unit]').inputValue()).to.equal('TB');
     await page.screenshot({ path: path.join(SHOTS, 'tab-product-form.png'), fullPage: true });
     // a wrong figure: refused beside its field, the page keeps what was typed
     await form.locator('input[name=allowance]').fill('5,5');
-    await Promise.all([page.waitForNavigation(), form.getByRole('button', { name: 'Save the billing settings' }).click()]);
-    expect(await page.locator('[data-error-for=allowance]').innerText()).to.equal('the allowance: a number like 5 or 2.5, not "5,5"');
+    await Promise.all([
+      page.waitForNavigation(),
+      form.getByRole('button', { name: 'Save the billing settings' }).click(),
+    ]);
+    expect(await page.locator('[data-error-for=allowance]').innerText()).to.equal(
+      'the allowance: a number like 5 or 2.5, not "5,5"',
+    );
     expect(await page.locator('input[name=allowance]').getAttribute('aria-invalid')).to.equal('true');
     await page.locator('input[name=allowance]').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, 'tab-product-refused.png'), fullPage: true });
     await page.locator('input[name=allowance]').fill('5.5');
-    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Save the billing settings' }).click()]);
-    expect(await page.locator('.ou-flash-success').innerText()).to.equal(`Billing settings of product ${pid} saved.`);
+    await Promise.all([
+      page.waitForNavigation(),
+      page.getByRole('button', { name: 'Save the billing settings' }).click(),
+    ]);
+    expect(await page.locator('.ou-flash-success').innerText()).to.equal(
+      `Billing settings of product ${pid} saved.`,
+    );
     // 5.5 TB = 5 500 000 000 000 bytes
     expect((await demo!.demo.module.billing.getProduct(pid))!.allowance).to.equal('5500000000000');
 
@@ -227,7 +283,10 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     const m = (await demo!.demo.module.masters.list()).find((x) => x.name === 'demo-solusvm-1')!;
     await page.goto(`${tab}&a=master&id=${m.id}`);
     expect(await page.locator('input[name=api_key]').inputValue()).to.equal('');
-    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Test the connection' }).click()]);
+    await Promise.all([
+      page.waitForNavigation(),
+      page.getByRole('button', { name: 'Test the connection' }).click(),
+    ]);
     expect(await page.locator('[data-report]').count()).to.equal(1);
     expect(await page.locator('[data-report]').innerText()).to.match(/\(\d+ ms, 4 servers\)/);
     expect(await page.content()).to.not.include('demo-key');
@@ -245,18 +304,25 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     expect(problems, 'errors in the pages').to.deep.equal([]);
   });
 
-  it("lets an admin decide a counter drop, and shows the client in words what happened to his counter", async () => {
+  it('lets an admin decide a counter drop, and shows the client in words what happened to his counter', async () => {
     // Anna's counter was reset by hand on the master at 14:00 on 15 May: a drop no program can read
     await ctx!.clearCookies();
     const page = watch(await ctx!.newPage());
     page.on('dialog', (d) => void d.accept());
     await loginAs(page, `${demo!.url}/admin/login.php`, 'admin', 'demo-admin');
     await page.goto(`${demo!.url}/admin/addonmodules.php?module=overusage`);
-    expect(await page.locator('[data-waiting-anomalies]').innerText()).to.match(/^1\s+counter drop to decide/);
-    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Anomalies', exact: true }).click()]);
+    expect(await page.locator('[data-waiting-anomalies]').innerText()).to.match(
+      /^1\s+counter drop to decide/,
+    );
+    await Promise.all([
+      page.waitForNavigation(),
+      page.getByRole('link', { name: 'Anomalies', exact: true }).click(),
+    ]);
     const row = page.locator('tr[data-kind="mid period drop"][data-status="open"]');
     expect(await row.count()).to.equal(1);
-    expect(await row.innerText()).to.match(/counter dropped from [\d.]+ GB to [\d.]+ GB \(read 2013-05-15\): a manual reset or a correction, not booked until decided/);
+    expect(await row.innerText()).to.match(
+      /counter dropped from [\d.]+ GB to [\d.]+ GB \(read 2013-05-15\): a manual reset or a correction, not booked until decided/,
+    );
     await page.screenshot({ path: path.join(SHOTS, 'tab-anomalies.png'), fullPage: true });
     await row.locator('input[name=decision][value=reset]').check();
     await row.locator('input[name=reason]').fill('the master log shows a reset by hand at 14:00');
@@ -271,7 +337,9 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     await loginAs(client, `${demo!.url}/login.php`, 'anna@example.net', 'demo');
     await client.goto(`${demo!.url}/index.php?m=overusage`);
     const notes = client.locator('tr.ou-period-notes');
-    expect(await notes.innerText()).to.include('The counter was reset on 15 May 2013; traffic between 23:50 on 14 May 2013 and the reset was not measured and is not billed.');
+    expect(await notes.innerText()).to.include(
+      'The counter was reset on 15 May 2013; traffic between 23:50 on 14 May 2013 and the reset was not measured and is not billed.',
+    );
     await client.screenshot({ path: path.join(SHOTS, 'widget-counter-note.png'), fullPage: true });
     await client.close();
     expect(problems, 'errors in the pages').to.deep.equal([]);

@@ -6,7 +6,14 @@ import type { Page } from 'playwright-core';
 import { loadConfig } from '../../cli/config.js';
 import { serveDemo, type RunningDemo } from '../../cli/serve-demo.js';
 import { createLogger } from '../../module/adapters/logger.js';
-import { launchChromium, measureLayout, needChromium, SHOTS, watchPage, type Browser } from '../support/browser.js';
+import {
+  launchChromium,
+  measureLayout,
+  needChromium,
+  SHOTS,
+  watchPage,
+  type Browser,
+} from '../support/browser.js';
 
 /**
  * The client's pages on a phone (390 px wide, an iPhone 12–15) and on a laptop (1366 px), measured
@@ -36,7 +43,11 @@ describe('the client pages on a phone and on a laptop (headless Chromium)', func
     const service = (await knex('tblhosting').where({ domain: 'vps101.example.net' }).first('id', 'userid'))!;
     serviceId = Number(service.id);
     // the renewal invoice of 3 June with his May overusage on it
-    const item = await knex('tblinvoiceitems as i').join('tblinvoices as v', 'v.id', 'i.invoiceid').where('v.userid', service.userid).andWhere('i.description', 'like', '%OU-%').first('i.invoiceid');
+    const item = await knex('tblinvoiceitems as i')
+      .join('tblinvoices as v', 'v.id', 'i.invoiceid')
+      .where('v.userid', service.userid)
+      .andWhere('i.description', 'like', '%OU-%')
+      .first('i.invoiceid');
     invoiceId = Number(item!.invoiceid);
     browser = await launchChromium();
     const page = await browser.ctx.newPage();
@@ -56,7 +67,11 @@ describe('the client pages on a phone and on a laptop (headless Chromium)', func
   const pages = () => [
     { name: 'home', url: `${demo!.url}/clientarea.php`, chart: false },
     { name: 'widget', url: `${demo!.url}/index.php?m=overusage`, chart: true },
-    { name: 'service', url: `${demo!.url}/clientarea.php?action=productdetails&id=${serviceId}`, chart: false },
+    {
+      name: 'service',
+      url: `${demo!.url}/clientarea.php?action=productdetails&id=${serviceId}`,
+      chart: false,
+    },
     { name: 'invoice', url: `${demo!.url}/viewinvoice.php?id=${invoiceId}`, chart: false },
   ];
 
@@ -75,9 +90,15 @@ describe('the client pages on a phone and on a laptop (headless Chromium)', func
         expect(l.scrollWidth, `${p.name}: no sideways scrolling`).to.be.at.most(l.clientWidth);
         expect(l.outsideCards, `${p.name}: everything inside its card`).to.deep.equal([]);
         expect(l.overlappingMarks, `${p.name}: the meter's marks apart`).to.deep.equal([]);
-        if (p.name !== 'invoice') expect(l.smallestChartText, `${p.name}: there is a meter or a chart`).to.not.equal(null);
-        if (l.smallestChartText !== null) expect(l.smallestChartText, `${p.name}: chart and meter text readable`).to.be.at.least(MIN_TEXT_PX);
-        if (p.chart) expect(await page.locator('.ou-chart svg text').count(), `${p.name}: the chart has its axis text`).to.be.greaterThan(5);
+        if (p.name !== 'invoice')
+          expect(l.smallestChartText, `${p.name}: there is a meter or a chart`).to.not.equal(null);
+        if (l.smallestChartText !== null)
+          expect(l.smallestChartText, `${p.name}: chart and meter text readable`).to.be.at.least(MIN_TEXT_PX);
+        if (p.chart)
+          expect(
+            await page.locator('.ou-chart svg text').count(),
+            `${p.name}: the chart has its axis text`,
+          ).to.be.greaterThan(5);
       }
       await page.close();
       expect(problems, 'errors in the pages').to.deep.equal([]);

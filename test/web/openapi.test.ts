@@ -10,7 +10,9 @@ import { WEB_ROUTES } from '../../module/web/api-router.js';
 
 /** docs/openapi.yaml documents exactly the routes the router answers. */
 describe('docs/openapi.yaml', () => {
-  const doc = load(fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8')) as {
+  const doc = load(
+    fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8'),
+  ) as {
     openapi: string;
     paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
     components: { schemas: Record<string, unknown> };
@@ -23,7 +25,11 @@ describe('docs/openapi.yaml', () => {
   });
 
   it('documents every route, and no route that does not exist', () => {
-    const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).filter((m) => ['get', 'post', 'put', 'delete', 'patch'].includes(m)).map((m) => `${m.toUpperCase()} ${p}`));
+    const documented = Object.entries(doc.paths).flatMap(([p, ops]) =>
+      Object.keys(ops)
+        .filter((m) => ['get', 'post', 'put', 'delete', 'patch'].includes(m))
+        .map((m) => `${m.toUpperCase()} ${p}`),
+    );
     expect([...documented].sort()).to.deep.equal(WEB_ROUTES.map(([m, p]) => `${m} ${p}`).sort());
   });
 
@@ -45,16 +51,23 @@ describe('docs/openapi.yaml', () => {
 type Schema = Record<string, unknown>;
 
 /** Every object schema in the document (components and inline), with where it is. */
-function objectSchemas(node: unknown, where: string, out: Array<[string, Record<string, unknown>]> = []): Array<[string, Record<string, unknown>]> {
+function objectSchemas(
+  node: unknown,
+  where: string,
+  out: Array<[string, Record<string, unknown>]> = [],
+): Array<[string, Record<string, unknown>]> {
   if (node === null || typeof node !== 'object') return out;
   const o = node as Schema;
-  if (o.properties && typeof o.properties === 'object') out.push([where, o.properties as Record<string, unknown>]);
+  if (o.properties && typeof o.properties === 'object')
+    out.push([where, o.properties as Record<string, unknown>]);
   for (const [k, v] of Object.entries(o)) objectSchemas(v, `${where}/${k}`, out);
   return out;
 }
 
 describe('docs/openapi.yaml: names beside ids', () => {
-  const doc = load(fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8')) as Schema;
+  const doc = load(
+    fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8'),
+  ) as Schema;
 
   it('documents clientName beside every clientId, serviceHostname and productName beside every serviceId, productName beside every productId', () => {
     const schemas = objectSchemas(doc, '#');
@@ -63,25 +76,45 @@ describe('docs/openapi.yaml: names beside ids', () => {
       const isId = (k: string) => (props[k] as Schema | undefined)?.type === 'integer';
       if (isId('clientId') && !props.clientName) missing.push(`${where}: clientName`);
       if (isId('serviceId') && !props.serviceHostname) missing.push(`${where}: serviceHostname`);
-      if ((isId('serviceId') || isId('productId')) && !props.productName) missing.push(`${where}: productName`);
+      if ((isId('serviceId') || isId('productId')) && !props.productName)
+        missing.push(`${where}: productName`);
     }
     expect(missing).to.deep.equal([]);
     // a guard against the walk finding nothing
-    expect(schemas.filter(([, p]) => ['clientId', 'serviceId', 'productId'].some((k) => (p[k] as Schema | undefined)?.type === 'integer')).length).to.be.at.least(12);
+    expect(
+      schemas.filter(([, p]) =>
+        ['clientId', 'serviceId', 'productId'].some((k) => (p[k] as Schema | undefined)?.type === 'integer'),
+      ).length,
+    ).to.be.at.least(12);
   });
 });
 
 describeEachEngine('the JSON API answers with names beside ids, as documented', ({ db }) => {
-  const doc = load(fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8')) as {
-    paths: Record<string, Record<string, { responses: Record<string, { content?: { 'application/json'?: { schema: Schema } } }> }>>;
+  const doc = load(
+    fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8'),
+  ) as {
+    paths: Record<
+      string,
+      Record<string, { responses: Record<string, { content?: { 'application/json'?: { schema: Schema } } }> }>
+    >;
     components: { schemas: Record<string, Schema> };
   };
   // OpenAPI 3.0's schemas are JSON Schema with `nullable` (Ajv knows it) and a few words Ajv need not
   const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
   ajv.addSchema({ components: doc.components }, 'openapi');
   const rewrite = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(rewrite) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' ? x.replace(/^#/, 'openapi#') : rewrite(x)])) : v;
-  const schemaOf = (p: string) => rewrite(doc.paths[p]!.get!.responses['200']!.content!['application/json']!.schema) as Schema;
+    Array.isArray(v)
+      ? v.map(rewrite)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v).map(([k, x]) => [
+              k,
+              k === '$ref' && typeof x === 'string' ? x.replace(/^#/, 'openapi#') : rewrite(x),
+            ]),
+          )
+        : v;
+  const schemaOf = (p: string) =>
+    rewrite(doc.paths[p]!.get!.responses['200']!.content!['application/json']!.schema) as Schema;
 
   let s: WebStory;
   beforeEach(async function () {
@@ -92,13 +125,24 @@ describeEachEngine('the JSON API answers with names beside ids, as documented', 
   it("names Ann Admin, vps1.example.net and VPS 5 TB beside their ids in the admin's and the client's answers", async () => {
     const admin = s.token('admin', s.adminId);
     const get = async (p: string, token = admin) => {
-      const res = await request(s.app).get(`/overusage${p.replace('{serviceId}', String(s.ann.serviceId)).replace('{lineId}', String(s.ann.lineId))}`).set('Authorization', `Bearer ${token}`).expect(200);
+      const res = await request(s.app)
+        .get(
+          `/overusage${p.replace('{serviceId}', String(s.ann.serviceId)).replace('{lineId}', String(s.ann.lineId))}`,
+        )
+        .set('Authorization', `Bearer ${token}`)
+        .expect(200);
       const validate = ajv.compile(schemaOf(p));
       expect(validate(res.body), `${p}: ${ajv.errorsText(validate.errors)}`).to.equal(true);
       return res.body as Record<string, unknown>;
     };
     // the figures by hand: seedStory's Ann Admin (no company) has vps1.example.net on "VPS 5 TB"; Jan Peeters vps2.example.be
-    const ann = { clientId: s.ann.clientId, clientName: 'Ann Admin', serviceId: s.ann.serviceId, serviceHostname: 'vps1.example.net', productName: 'VPS 5 TB' };
+    const ann = {
+      clientId: s.ann.clientId,
+      clientName: 'Ann Admin',
+      serviceId: s.ann.serviceId,
+      serviceHostname: 'vps1.example.net',
+      productName: 'VPS 5 TB',
+    };
     const services = (await get('/api/v1/admin/services')).services as Array<Record<string, unknown>>;
     expect(services.map((x) => [x.serviceId, x.clientName, x.serviceHostname, x.productName])).to.deep.equal([
       [s.ann.serviceId, 'Ann Admin', 'vps1.example.net', 'VPS 5 TB'],
@@ -109,12 +153,22 @@ describeEachEngine('the JSON API answers with names beside ids, as documented', 
     expect(lines.find((l) => l.id === s.ann.lineId)).to.deep.include(ann);
     expect((await get('/api/v1/admin/lines/{lineId}')).line).to.deep.include(ann);
     const products = (await get('/api/v1/admin/products')).products as Array<Record<string, unknown>>;
-    expect(products.map((p) => [p.productId, p.productName])).to.deep.equal([[s.story.productId, 'VPS 5 TB']]);
+    expect(products.map((p) => [p.productId, p.productName])).to.deep.equal([
+      [s.story.productId, 'VPS 5 TB'],
+    ]);
     // the dashboard's recent lines (the list its figures come with)
-    expect(((await get('/api/v1/admin/dashboard')).recentLines as Array<Record<string, unknown>>).map((l) => l.clientName).sort()).to.deep.equal(['Ann Admin', 'Jan Peeters']);
+    expect(
+      ((await get('/api/v1/admin/dashboard')).recentLines as Array<Record<string, unknown>>)
+        .map((l) => l.clientName)
+        .sort(),
+    ).to.deep.equal(['Ann Admin', 'Jan Peeters']);
     // a client sees their own names
-    const mine = (await get('/api/v1/client/services', s.token('client', s.ann.clientId))).services as Array<Record<string, unknown>>;
-    expect(mine.map((x) => [x.serviceId, x.clientName, x.serviceHostname, x.productName])).to.deep.equal([[s.ann.serviceId, 'Ann Admin', 'vps1.example.net', 'VPS 5 TB']]);
+    const mine = (await get('/api/v1/client/services', s.token('client', s.ann.clientId))).services as Array<
+      Record<string, unknown>
+    >;
+    expect(mine.map((x) => [x.serviceId, x.clientName, x.serviceHostname, x.productName])).to.deep.equal([
+      [s.ann.serviceId, 'Ann Admin', 'vps1.example.net', 'VPS 5 TB'],
+    ]);
   });
 
   it('answers null where the panel cannot name an id, and a refusal without names', async () => {
@@ -122,10 +176,18 @@ describeEachEngine('the JSON API answers with names beside ids, as documented', 
     await db().knex('tblhosting').where({ id: s.jan.serviceId }).update({ domain: '' });
     await db().knex('tblclients').where({ id: s.jan.clientId }).update({ firstname: '', lastname: '' });
     const admin = s.token('admin', s.adminId);
-    const res = await request(s.app).get('/overusage/api/v1/admin/services').set('Authorization', `Bearer ${admin}`).expect(200);
-    const jan = (res.body.services as Array<Record<string, unknown>>).find((x) => x.serviceId === s.jan.serviceId)!;
+    const res = await request(s.app)
+      .get('/overusage/api/v1/admin/services')
+      .set('Authorization', `Bearer ${admin}`)
+      .expect(200);
+    const jan = (res.body.services as Array<Record<string, unknown>>).find(
+      (x) => x.serviceId === s.jan.serviceId,
+    )!;
     expect([jan.clientName, jan.serviceHostname, jan.productName]).to.deep.equal([null, null, 'VPS 5 TB']);
-    const refused = await request(s.app).get('/overusage/api/v1/admin/services/999999').set('Authorization', `Bearer ${admin}`).expect(404);
+    const refused = await request(s.app)
+      .get('/overusage/api/v1/admin/services/999999')
+      .set('Authorization', `Bearer ${admin}`)
+      .expect(404);
     expect(Object.keys(refused.body)).to.deep.equal(['error']);
   });
 });

@@ -2,7 +2,16 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { ADMIN, ANN, buildWebStory, JAN, login, tokenOf, type WebStory, pageText } from '../support/web-story.js';
+import {
+  ADMIN,
+  ANN,
+  buildWebStory,
+  JAN,
+  login,
+  tokenOf,
+  type WebStory,
+  pageText,
+} from '../support/web-story.js';
 
 const textOf = pageText;
 
@@ -32,7 +41,9 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     });
 
     it('says the period, how far it is measured, and what is used of the allowance', () => {
-      expect(t).to.include('This period: 1 – 30 June 2013 (still running). Measured up to and including 3 June 2013.');
+      expect(t).to.include(
+        'This period: 1 – 30 June 2013 (still running). Measured up to and including 3 June 2013.',
+      );
       // 450 GB of 5 000 GB = 9 %, in the unit sold (GB) as her invoice line says it
       expect(t).to.include('450.00 GB of 5,000.00 GB (9.0 %)');
     });
@@ -43,7 +54,9 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
 
     it('projects the period at this pace', () => {
       // 450 GB in 3 days (1–3 June) = 150 GB a day; × 30 days = 4 500 GB
-      expect(t).to.include('At this pace: about 4,500.00 GB by 30 June 2013; the allowance lasts the period; no overusage expected.');
+      expect(t).to.include(
+        'At this pace: about 4,500.00 GB by 30 June 2013; the allowance lasts the period; no overusage expected.',
+      );
     });
 
     it('draws the 30 days of June, the 2nd and 3rd as estimates (the read of the 2nd failed)', () => {
@@ -53,12 +66,16 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     });
 
     it('stretches the chart to the card without shrinking its text (no viewBox, bars placed in %)', () => {
-      expect(page.text).to.match(/<svg class="ou-chart-plot" height="220" role="img" aria-labelledby="ou-chart-\d+-d"/);
+      expect(page.text).to.match(
+        /<svg class="ou-chart-plot" height="220" role="img" aria-labelledby="ou-chart-\d+-d"/,
+      );
       expect(page.text).to.not.match(/<svg[^>]*viewBox="0 0 720/);
     });
 
-    it("tables the days measured so far, each measured or estimated", () => {
-      expect([...page.text.matchAll(/<tr class="ou-row-(\w+)" data-date="([\d-]+)"/g)].map((m) => [m[2], m[1]])).to.deep.equal([
+    it('tables the days measured so far, each measured or estimated', () => {
+      expect(
+        [...page.text.matchAll(/<tr class="ou-row-(\w+)" data-date="([\d-]+)"/g)].map((m) => [m[2], m[1]]),
+      ).to.deep.equal([
         ['2013-06-01', 'measured'],
         ['2013-06-02', 'estimated'],
         ['2013-06-03', 'estimated'],
@@ -71,12 +88,18 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     });
 
     it("carries the dispute form with the panel's CSRF token, and the line's figures behind a read-only token", () => {
-      expect(page.text).to.match(/<form method="post" action="index\.php\?m=overusage&amp;service=\d+" class="ou-dispute-form"><input type="hidden" name="token"/);
-      expect(page.text).to.match(/href="\/overusage\/api\/v1\/client\/lines\/\d+\/days\.csv\?token=ou2\.c\.\d+\.\d+\.\d+\.r\./);
+      expect(page.text).to.match(
+        /<form method="post" action="index\.php\?m=overusage&amp;service=\d+" class="ou-dispute-form"><input type="hidden" name="token"/,
+      );
+      expect(page.text).to.match(
+        /href="\/overusage\/api\/v1\/client\/lines\/\d+\/days\.csv\?token=ou2\.c\.\d+\.\d+\.\d+\.r\./,
+      );
     });
 
     it("downloads the period's days as CSV from the page's link", async () => {
-      const csv = /href="(\/overusage\/api\/v1\/client\/services\/\d+\/periods\/\d+\/days\.csv\?token=[^"]+)"/.exec(page.text)![1]!.replace(/&amp;/g, '&');
+      const csv = /href="(\/overusage\/api\/v1\/client\/services\/\d+\/periods\/\d+\/days\.csv\?token=[^"]+)"/
+        .exec(page.text)![1]!
+        .replace(/&amp;/g, '&');
       const download = await request(s.app).get(csv).expect(200);
       expect(download.text.split('\r\n')[0]).to.equal('date,bytes,estimated_bytes,measured,note');
     });
@@ -95,8 +118,17 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
 
   it('shows a May chart on request: the days before metering began as estimates', async () => {
     const { agent } = await login(s.app, ANN);
-    const may = toNum((await db().knex('mod_overusage_periods').where({ service_id: s.ann.serviceId, start_date: '2013-05-01' }).first('id')).id);
-    const page = await agent.get(`/index.php?m=overusage&service=${s.ann.serviceId}&period=${may}`).expect(200);
+    const may = toNum(
+      (
+        await db()
+          .knex('mod_overusage_periods')
+          .where({ service_id: s.ann.serviceId, start_date: '2013-05-01' })
+          .first('id')
+      ).id,
+    );
+    const page = await agent
+      .get(`/index.php?m=overusage&service=${s.ann.serviceId}&period=${may}`)
+      .expect(200);
     expect(textOf(page.text)).to.include('Traffic per day, 1 – 31 May 2013');
     const kinds = [...page.text.matchAll(/<rect class="ou-bar ou-bar-(\w+)"/g)].map((m) => m[1]);
     expect(kinds.filter((k) => k === 'estimated')).to.have.length(29);
@@ -118,8 +150,21 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
   it('lets Ann dispute her line from the page: the line is held, the form gone; a second post is refused', async () => {
     const { agent, token } = await login(s.app, ANN);
     const action = `/index.php?m=overusage&service=${s.ann.serviceId}`;
-    await agent.post(action).type('form').send({ do: 'dispute', line: String(s.ann.lineId), reason: 'where does this come from?' }).expect(403);
-    const res = await agent.post(action).type('form').send({ token, do: 'dispute', line: String(s.ann.lineId), reason: 'I cannot tell where this traffic came from <script>alert(1)</script>' }).expect(200);
+    await agent
+      .post(action)
+      .type('form')
+      .send({ do: 'dispute', line: String(s.ann.lineId), reason: 'where does this come from?' })
+      .expect(403);
+    const res = await agent
+      .post(action)
+      .type('form')
+      .send({
+        token,
+        do: 'dispute',
+        line: String(s.ann.lineId),
+        reason: 'I cannot tell where this traffic came from <script>alert(1)</script>',
+      })
+      .expect(200);
     const t = textOf(res.text);
     expect(t).to.include('Your dispute was received. The line is on hold while we look at it.');
     expect(res.text).to.match(new RegExp(`data-line="${s.ann.lineId}" data-state="held"`));
@@ -130,18 +175,38 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     expect(res.text).to.include('value="withdraw"');
     const d = await db().knex('mod_overusage_disputes').where({ line_id: s.ann.lineId }).first();
     expect(d).to.deep.include({ state: 'open', hold_state: 'held', opened_by_type: 'client' });
-    const again = await agent.post(action).type('form').send({ token, do: 'dispute', line: String(s.ann.lineId), reason: 'again' }).expect(200);
+    const again = await agent
+      .post(action)
+      .type('form')
+      .send({ token, do: 'dispute', line: String(s.ann.lineId), reason: 'again' })
+      .expect(200);
     expect(textOf(again.text)).to.include('This line is already disputed.');
   });
 
   it("refuses Ann every id of Jan's: his service, his period, his line and his dispute, and shows none of his figures", async () => {
     const jan = await login(s.app, JAN);
-    await jan.agent.post('/index.php?m=overusage').type('form').send({ token: jan.token, do: 'dispute', line: String(s.jan.lineId), reason: 'Ik herken dit niet.' }).expect(200);
-    const janDispute = toNum((await db().knex('mod_overusage_disputes').where({ line_id: s.jan.lineId }).first('id')).id);
-    const janMay = toNum((await db().knex('mod_overusage_periods').where({ service_id: s.jan.serviceId, start_date: '2013-05-01' }).first('id')).id);
+    await jan.agent
+      .post('/index.php?m=overusage')
+      .type('form')
+      .send({ token: jan.token, do: 'dispute', line: String(s.jan.lineId), reason: 'Ik herken dit niet.' })
+      .expect(200);
+    const janDispute = toNum(
+      (await db().knex('mod_overusage_disputes').where({ line_id: s.jan.lineId }).first('id')).id,
+    );
+    const janMay = toNum(
+      (
+        await db()
+          .knex('mod_overusage_periods')
+          .where({ service_id: s.jan.serviceId, start_date: '2013-05-01' })
+          .first('id')
+      ).id,
+    );
     const before = await db().knex('mod_overusage_disputes').select('id', 'state', 'version');
     const { agent, token } = await login(s.app, ANN);
-    for (const url of [`/index.php?m=overusage&service=${s.jan.serviceId}`, `/index.php?m=overusage&service=${s.ann.serviceId}&period=${janMay}`]) {
+    for (const url of [
+      `/index.php?m=overusage&service=${s.jan.serviceId}`,
+      `/index.php?m=overusage&service=${s.ann.serviceId}&period=${janMay}`,
+    ]) {
       const page = await agent.get(url).expect(200);
       expect(textOf(page.text)).to.include('That line or dispute was not found.');
       expect(page.text).not.to.include('vps2.example.be');
@@ -151,7 +216,11 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
       { do: 'dispute', line: String(s.jan.lineId), reason: 'not mine but let me try' },
       { do: 'withdraw', dispute: String(janDispute) },
     ]) {
-      const res = await agent.post('/index.php?m=overusage').type('form').send({ token, ...body }).expect(200);
+      const res = await agent
+        .post('/index.php?m=overusage')
+        .type('form')
+        .send({ token, ...body })
+        .expect(200);
       expect(textOf(res.text)).to.include('That line or dispute was not found.');
     }
     expect(await db().knex('mod_overusage_disputes').select('id', 'state', 'version')).to.deep.equal(before);
@@ -159,16 +228,26 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
 
   it('shows the threshold notice sent this period and the VPS throttled at the limit', async () => {
     const profile = (await s.mod.billing.getProduct(s.story.productId))!;
-    await s.mod.billing.setProduct(s.story.productId, { ...profile, allowance: '400 GB', limitPolicy: { action: 'throttle', throttleMbps: 10 } }, { type: 'cli', id: 'test' });
+    await s.mod.billing.setProduct(
+      s.story.productId,
+      { ...profile, allowance: '400 GB', limitPolicy: { action: 'throttle', throttleMbps: 10 } },
+      { type: 'cli', id: 'test' },
+    );
     const { agent } = await login(s.app, ANN);
     const before = textOf((await agent.get('/index.php?m=overusage').expect(200)).text);
-    expect(before).to.include('When the allowance is used up, the speed of this VPS is limited until the next period.');
+    expect(before).to.include(
+      'When the allowance is used up, the speed of this VPS is limited until the next period.',
+    );
     await s.mod.thresholds!.run({ decide: true });
     await s.mod.limits.run({ decide: true });
     const after = await agent.get('/index.php?m=overusage').expect(200);
     const t = textOf(after.text);
-    expect(t).to.include("On 5 June 2013 we told you this period's traffic had reached 100 % of the allowance.");
-    expect(t).to.include('The allowance is used up: the speed of this VPS is limited until the next period starts.');
+    expect(t).to.include(
+      "On 5 June 2013 we told you this period's traffic had reached 100 % of the allowance.",
+    );
+    expect(t).to.include(
+      'The allowance is used up: the speed of this VPS is limited until the next period starts.',
+    );
     expect(after.text).to.include('class="ou-notice ou-notice-warn alert alert-danger" role="alert"');
   });
 
@@ -176,7 +255,9 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     s.f.clock.set('2013-06-17T08:00:00Z');
     const { agent } = await login(s.app, ANN);
     const page = await agent.get('/index.php?m=overusage').expect(200);
-    expect(textOf(page.text)).to.include('The window to dispute this line ended on 16 June 2013; a dispute after it cannot be accepted.');
+    expect(textOf(page.text)).to.include(
+      'The window to dispute this line ended on 16 June 2013; a dispute after it cannot be accepted.',
+    );
     expect(page.text).not.to.include('class="ou-dispute-form"');
   });
 
@@ -189,7 +270,9 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     expect(t).to.include('vps2.example.be (VPS 5 TB) · 5,4 %');
     expect(t).to.include('tegen 1 regel kan nog bezwaar worden gemaakt');
     expect(home.text).to.include('href="index.php?m=overusage"');
-    const details = await agent.get(`/clientarea.php?action=productdetails&id=${s.jan.serviceId}`).expect(200);
+    const details = await agent
+      .get(`/clientarea.php?action=productdetails&id=${s.jan.serviceId}`)
+      .expect(200);
     expect(textOf(details.text)).to.include('270,00 GB van 5.000,00 GB (5,4 %)');
     expect(details.text).to.include(`href="index.php?m=overusage&amp;service=${s.jan.serviceId}"`);
     // Ann's home page shows hers only
@@ -210,18 +293,59 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
 
   it('shows every page, each form with the panel CSRF token', async () => {
     const jan = await login(s.app, JAN);
-    await jan.agent.post('/index.php?m=overusage').type('form').send({ token: jan.token, do: 'dispute', line: String(s.jan.lineId), reason: 'Ik herken <b>dit</b> niet.' }).expect(200);
+    await jan.agent
+      .post('/index.php?m=overusage')
+      .type('form')
+      .send({
+        token: jan.token,
+        do: 'dispute',
+        line: String(s.jan.lineId),
+        reason: 'Ik herken <b>dit</b> niet.',
+      })
+      .expect(200);
     const disputeId = toNum((await db().knex('mod_overusage_disputes').first('id')).id);
     const { agent } = await login(s.app, ADMIN);
     const expectations: Array<[string, string[]]> = [
-      ['', ['services metered', 'open dispute', 'Open disputes, oldest first', 'Recent lines', 'Sampling', 'solus (SolusVM 1)']],
+      [
+        '',
+        [
+          'services metered',
+          'open dispute',
+          'Open disputes, oldest first',
+          'Recent lines',
+          'Sampling',
+          'solus (SolusVM 1)',
+        ],
+      ],
       ['&a=services', ['Metered services', '#' + s.ann.serviceId]],
-      [`&a=service&id=${s.ann.serviceId}`, ['Samples', 'gap: no good read this day', 'Periods', 'Lines', 'Stop metering this service']],
+      [
+        `&a=service&id=${s.ann.serviceId}`,
+        ['Samples', 'gap: no good read this day', 'Periods', 'Lines', 'Stop metering this service'],
+      ],
       ['&a=disputes', ['Disputes', 'Ik herken <b>dit</b> niet.']],
-      [`&a=dispute&id=${disputeId}`, ['Dispute #' + disputeId, 'How the line was rated', 'Pricing: per GB over the allowance', 'Resolve the dispute', 'Preview the new amount']],
+      [
+        `&a=dispute&id=${disputeId}`,
+        [
+          'Dispute #' + disputeId,
+          'How the line was rated',
+          'Pricing: per GB over the allowance',
+          'Resolve the dispute',
+          'Preview the new amount',
+        ],
+      ],
       ['&a=lines', ['Export these lines (CSV)', 'Reference, id or text']],
       [`&a=line&id=${s.ann.lineId}`, ['Dispute this line for the client', 'Raw samples (CSV)']],
-      ['&a=settings', ['SolusVM masters', 'Test the connection', 'Reclamation window', '14 calendar days', 'Notices at', 'Save product']],
+      [
+        '&a=settings',
+        [
+          'SolusVM masters',
+          'Test the connection',
+          'Reclamation window',
+          '14 calendar days',
+          'Notices at',
+          'Save product',
+        ],
+      ],
       ['&a=audit', ['Audit log', 'dispute.opened']],
     ];
     for (const [q, wants] of expectations) {
@@ -240,46 +364,108 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
 
   it('previews an adjustment and resolves a dispute from the queue; the client sees the outcome', async () => {
     const jan = await login(s.app, JAN);
-    await jan.agent.post('/index.php?m=overusage').type('form').send({ token: jan.token, do: 'dispute', line: String(s.jan.lineId), reason: 'Ik herken dit niet.' }).expect(200);
+    await jan.agent
+      .post('/index.php?m=overusage')
+      .type('form')
+      .send({ token: jan.token, do: 'dispute', line: String(s.jan.lineId), reason: 'Ik herken dit niet.' })
+      .expect(200);
     const d = await db().knex('mod_overusage_disputes').first();
     const { agent, token } = await login(s.app, ADMIN);
     const url = `${tab}&a=dispute&id=${d.id}`;
-    const preview = await agent.post(url).type('form').send({ token, do: 'preview', dispute: String(d.id), to: 'adjusted', kind: 'share', percent: '40' }).expect(200);
+    const preview = await agent
+      .post(url)
+      .type('form')
+      .send({ token, do: 'preview', dispute: String(d.id), to: 'adjusted', kind: 'share', percent: '40' })
+      .expect(200);
     expect(textOf(preview.text)).to.include('New amount: €100.00 (40 % of the original amount)');
     expect(preview.text).to.include('value="40"');
-    const bad = await agent.post(url).type('form').send({ token, do: 'resolve', dispute: String(d.id), to: 'adjusted', kind: 'amount', amount: '999.00', version: String(d.version) }).expect(200);
+    const bad = await agent
+      .post(url)
+      .type('form')
+      .send({
+        token,
+        do: 'resolve',
+        dispute: String(d.id),
+        to: 'adjusted',
+        kind: 'amount',
+        amount: '999.00',
+        version: String(d.version),
+      })
+      .expect(200);
     expect(textOf(bad.text)).to.include('an adjustment cannot raise the amount');
-    await agent.post(url).type('form').send({ do: 'resolve', dispute: String(d.id), to: 'waived' }).expect(403);
-    const done = await agent.post(url).type('form').send({ token, do: 'resolve', dispute: String(d.id), to: 'adjusted', kind: 'share', percent: '40', version: String(d.version), note: 'compromise' }).expect(200);
+    await agent
+      .post(url)
+      .type('form')
+      .send({ do: 'resolve', dispute: String(d.id), to: 'waived' })
+      .expect(403);
+    const done = await agent
+      .post(url)
+      .type('form')
+      .send({
+        token,
+        do: 'resolve',
+        dispute: String(d.id),
+        to: 'adjusted',
+        kind: 'share',
+        percent: '40',
+        version: String(d.version),
+        note: 'compromise',
+      })
+      .expect(200);
     // 40 % of Jan's €250.00 = €100.00
-    expect(textOf(done.text)).to.include(`Dispute ${d.id} adjusted: the line now bills €100.00 (was €250.00).`);
+    expect(textOf(done.text)).to.include(
+      `Dispute ${d.id} adjusted: the line now bills €100.00 (was €250.00).`,
+    );
     expect(done.text).not.to.include('Resolve the dispute');
     const page = textOf((await jan.agent.get('/index.php?m=overusage').expect(200)).text);
     expect(page).to.include('aangepast na betwisting');
-    expect(page).to.match(/Aangepast op \d+ juni 2013 van €\s250,00 naar €\s100,00; te betalen uiterlijk \d+ juni 2013\./);
+    expect(page).to.match(
+      /Aangepast op \d+ juni 2013 van €\s250,00 naar €\s100,00; te betalen uiterlijk \d+ juni 2013\./,
+    );
     // past periods: May now bills 40 % of €250.00 = €100.00, not the €250.00 first rated
     // (the row in GB, as the line: 5 500 used, 5 000 included, 500 over)
-    expect(page).to.match(/1–31 mei 2013 5\.500,00 GB 5\.000,00 GB 500,00 GB Gefactureerd: €\s100,00 \(aangepast na betwisting\)/);
+    expect(page).to.match(
+      /1–31 mei 2013 5\.500,00 GB 5\.000,00 GB 500,00 GB Gefactureerd: €\s100,00 \(aangepast na betwisting\)/,
+    );
   });
 
   it('says in words where a paid line stands once disputed, never the internal state name', async () => {
     // Ann pays the whole renewal (hosting and the €500.00 line); the admin then opens a dispute for her
-    await s.f.panel.api.addInvoicePayment({ invoiceId: s.ann.invoiceId, transId: 'pay-all', gateway: 'banktransfer', date: '2013-06-05 09:00:00' });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: s.ann.invoiceId,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-05 09:00:00',
+    });
     const { agent, token } = await login(s.app, ADMIN);
     const line = `${tab}&a=line&id=${s.ann.lineId}`;
-    const opened = await agent.post(line).type('form').send({ token, do: 'open_dispute', line: String(s.ann.lineId), reason: 'client phoned' }).expect(200);
-    expect(textOf(opened.text)).to.match(/Dispute \d+ opened; the line is already paid: a refund or credit if it is waived or reduced\./);
+    const opened = await agent
+      .post(line)
+      .type('form')
+      .send({ token, do: 'open_dispute', line: String(s.ann.lineId), reason: 'client phoned' })
+      .expect(200);
+    expect(textOf(opened.text)).to.match(
+      /Dispute \d+ opened; the line is already paid: a refund or credit if it is waived or reduced\./,
+    );
     const d = await db().knex('mod_overusage_disputes').first('id');
     const page = await agent.get(`${tab}&a=dispute&id=${d.id}`).expect(200);
     expect(textOf(page.text)).to.include('Hold already paid: a refund or credit if it is waived or reduced');
     expect(page.text).not.to.include('refund_decision');
     // waived: the €500.00 she paid goes to her account credit, and her page says so (not "you owe nothing")
     // waived from the dispute page's form: the flash tells the money (€500.00 → €0.00, €500.00 credited)
-    const waived = await agent.post(`${tab}&a=dispute&id=${d.id}`).type('form').send({ token, do: 'resolve', dispute: String(d.id), to: 'waived', settlement: 'credit' }).expect(200);
-    expect(textOf(waived.text)).to.include(`Dispute ${d.id} waived: the line now bills €0.00 (was €500.00); €500.00 credited to the client's account.`);
+    const waived = await agent
+      .post(`${tab}&a=dispute&id=${d.id}`)
+      .type('form')
+      .send({ token, do: 'resolve', dispute: String(d.id), to: 'waived', settlement: 'credit' })
+      .expect(200);
+    expect(textOf(waived.text)).to.include(
+      `Dispute ${d.id} waived: the line now bills €0.00 (was €500.00); €500.00 credited to the client's account.`,
+    );
     const ann = await login(s.app, ANN);
     const mine = textOf((await ann.agent.get('/index.php?m=overusage').expect(200)).text);
-    expect(mine).to.match(/Decided on \d+ June 2013: the line now bills €0\.00; you had paid it already, so we credited €500\.00 to your account\./);
+    expect(mine).to.match(
+      /Decided on \d+ June 2013: the line now bills €0\.00; you had paid it already, so we credited €500\.00 to your account\./,
+    );
     expect(mine).not.to.include('you owe nothing');
   });
 
@@ -289,29 +475,74 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
     const line = `${tab}&a=line&id=${s.ann.lineId}`;
     const page = await agent.get(line).expect(200);
     expect(page.text).to.include('The window has closed: why open it anyway?');
-    const refused = await agent.post(line).type('form').send({ token, do: 'open_dispute', line: String(s.ann.lineId), reason: 'goodwill' }).expect(200);
+    const refused = await agent
+      .post(line)
+      .type('form')
+      .send({ token, do: 'open_dispute', line: String(s.ann.lineId), reason: 'goodwill' })
+      .expect(200);
     expect(textOf(refused.text)).to.match(/the window closed on 16 June 2013/);
-    const opened = await agent.post(line).type('form').send({ token, do: 'open_dispute', line: String(s.ann.lineId), reason: 'goodwill', override: 'long-standing client' }).expect(200);
+    const opened = await agent
+      .post(line)
+      .type('form')
+      .send({
+        token,
+        do: 'open_dispute',
+        line: String(s.ann.lineId),
+        reason: 'goodwill',
+        override: 'long-standing client',
+      })
+      .expect(200);
     expect(textOf(opened.text)).to.match(/Dispute \d+ opened; the line is held\./);
     const master = toNum((await db().knex('mod_overusage_masters').first('id')).id);
-    const tested = await agent.post(`${tab}&a=settings`).type('form').send({ token, do: 'test_master', master: String(master) }).expect(200);
+    const tested = await agent
+      .post(`${tab}&a=settings`)
+      .type('form')
+      .send({ token, do: 'test_master', master: String(master) })
+      .expect(200);
     expect(tested.text).to.include('data-report');
-    const badJson = await agent.post(`${tab}&a=settings`).type('form').send({ token, do: 'save_product', product: String(s.story.productId), settings: '{not json' }).expect(200);
+    const badJson = await agent
+      .post(`${tab}&a=settings`)
+      .type('form')
+      .send({ token, do: 'save_product', product: String(s.story.productId), settings: '{not json' })
+      .expect(200);
     expect(textOf(badJson.text)).to.include('the settings must be JSON');
-    const invalid = await agent.post(`${tab}&a=settings`).type('form').send({ token, do: 'save_product', product: String(s.story.productId), settings: JSON.stringify({ unit: 'GB', allowance: '5 TB', prices: {} }) }).expect(200);
+    const invalid = await agent
+      .post(`${tab}&a=settings`)
+      .type('form')
+      .send({
+        token,
+        do: 'save_product',
+        product: String(s.story.productId),
+        settings: JSON.stringify({ unit: 'GB', allowance: '5 TB', prices: {} }),
+      })
+      .expect(200);
     expect(textOf(invalid.text)).to.include('give a price for at least one currency');
-    const saved = await agent.post(`${tab}&a=settings`).type('form').send({ token, do: 'save_settings', sample_at: '23:30' }).expect(200);
+    const saved = await agent
+      .post(`${tab}&a=settings`)
+      .type('form')
+      .send({ token, do: 'save_settings', sample_at: '23:30' })
+      .expect(200);
     expect(textOf(saved.text)).to.include('Settings saved.');
     expect(await s.mod.settings.get('sample_at')).to.equal('23:30');
-    const off = await agent.post(`${tab}&a=service&id=${s.jan.serviceId}`).type('form').send({ token, do: 'service_active', service: String(s.jan.serviceId), active: '0' }).expect(200);
+    const off = await agent
+      .post(`${tab}&a=service&id=${s.jan.serviceId}`)
+      .type('form')
+      .send({ token, do: 'service_active', service: String(s.jan.serviceId), active: '0' })
+      .expect(200);
     expect(textOf(off.text)).to.include(`Metering of service ${s.jan.serviceId} is off.`);
   });
 
   it('answers a page that does not exist, or an id that is not there, with a message, not an error page', async () => {
     const { agent } = await login(s.app, ADMIN);
-    expect(textOf((await agent.get(`${tab}&a=dispute&id=999`).expect(200)).text)).to.include('that dispute does not exist');
-    expect(textOf((await agent.get(`${tab}&a=nothing`).expect(200)).text)).to.include('there is no page "nothing"');
-    expect(textOf((await agent.get(`${tab}&a=lines&before=abc`).expect(200)).text)).to.include('cursor must be a positive whole number');
+    expect(textOf((await agent.get(`${tab}&a=dispute&id=999`).expect(200)).text)).to.include(
+      'that dispute does not exist',
+    );
+    expect(textOf((await agent.get(`${tab}&a=nothing`).expect(200)).text)).to.include(
+      'there is no page "nothing"',
+    );
+    expect(textOf((await agent.get(`${tab}&a=lines&before=abc`).expect(200)).text)).to.include(
+      'cursor must be a positive whole number',
+    );
   });
 
   it('is not shown to a client or a visitor', async () => {

@@ -50,35 +50,128 @@ describeEachEngine('the client widget of a pooled service shows the pool', ({ db
     f = await buildPanel(knex, { start: '2026-11-01T08:00:00Z' });
     story = await seedStory(f, { regdate: '2026-01-09', nextduedate: '2026-12-09' });
     a = story.serviceId;
-    b = await addService(knex, { userid: story.clientId, packageid: story.productId, domain: 'vps3.example.net', regdate: '2026-03-01', nextduedate: '2026-12-01', amount: '19.95' }, f.clock.now(), ZONE);
-    c = await addService(knex, { userid: story.clientId, packageid: story.productId, domain: 'vps4.example.net', regdate: '2026-03-01', nextduedate: '2026-12-01', amount: '19.95' }, f.clock.now(), ZONE);
-    const solo = await addProduct(knex, { name: 'VPS solo', servertype: 'solusvmpro', tax: false }, f.clock.now(), ZONE);
-    d = await addService(knex, { userid: story.clientId, packageid: solo, domain: 'vps5.example.net', regdate: '2026-03-01', nextduedate: '2026-12-01', amount: '19.95' }, f.clock.now(), ZONE);
+    b = await addService(
+      knex,
+      {
+        userid: story.clientId,
+        packageid: story.productId,
+        domain: 'vps3.example.net',
+        regdate: '2026-03-01',
+        nextduedate: '2026-12-01',
+        amount: '19.95',
+      },
+      f.clock.now(),
+      ZONE,
+    );
+    c = await addService(
+      knex,
+      {
+        userid: story.clientId,
+        packageid: story.productId,
+        domain: 'vps4.example.net',
+        regdate: '2026-03-01',
+        nextduedate: '2026-12-01',
+        amount: '19.95',
+      },
+      f.clock.now(),
+      ZONE,
+    );
+    const solo = await addProduct(
+      knex,
+      { name: 'VPS solo', servertype: 'solusvmpro', tax: false },
+      f.clock.now(),
+      ZONE,
+    );
+    d = await addService(
+      knex,
+      {
+        userid: story.clientId,
+        packageid: solo,
+        domain: 'vps5.example.net',
+        regdate: '2026-03-01',
+        nextduedate: '2026-12-01',
+        amount: '19.95',
+      },
+      f.clock.now(),
+      ZONE,
+    );
     fake = new FakeMaster();
-    mod = createModule({ knex, clock: f.clock, secretKey: TEST_SECRET_KEY, zone: ZONE, gatewayFor: () => fake.gateway(), panel: f.panel.api, log: silentLogger, metering: { writer: 'inline' }, web: { cacheMs: 0 } });
+    mod = createModule({
+      knex,
+      clock: f.clock,
+      secretKey: TEST_SECRET_KEY,
+      zone: ZONE,
+      gatewayFor: () => fake.gateway(),
+      panel: f.panel.api,
+      log: silentLogger,
+      metering: { writer: 'inline' },
+      web: { cacheMs: 0 },
+    });
     await mod.migrateDown();
     f.panel.addons.register(mod.addon);
     await f.panel.addons.activate('overusage');
-    const masterId = (await mod.masters.add({ name: 'solus', version: 1, baseUrl: 'https://solus.example.net:5656', apiId: 'i', apiKey: 'k', timeZone: ZONE }, CLI_ACTOR)).id;
-    const plan = { unit: 'GiB', model: 'per_unit', allowance: '1 TiB', prices: { EUR: { overage: '0.50' } } } as const;
+    const masterId = (
+      await mod.masters.add(
+        {
+          name: 'solus',
+          version: 1,
+          baseUrl: 'https://solus.example.net:5656',
+          apiId: 'i',
+          apiKey: 'k',
+          timeZone: ZONE,
+        },
+        CLI_ACTOR,
+      )
+    ).id;
+    const plan = {
+      unit: 'GiB',
+      model: 'per_unit',
+      allowance: '1 TiB',
+      prices: { EUR: { overage: '0.50' } },
+    } as const;
     await mod.billing.setProduct(story.productId, { ...plan, pool: 'main' }, CLI_ACTOR);
     await mod.billing.setProduct(solo, plan, CLI_ACTOR);
-    for (const [id, ref, pid] of [[a, '101', story.productId], [b, '103', story.productId], [c, '104', story.productId], [d, '105', solo]] as const) {
-      await mod.links.link({ serviceId: id, clientId: story.clientId, productId: pid, masterId, serverRef: ref, currency: 'EUR', regdate: id === a ? '2026-01-09' : '2026-03-01' }, CLI_ACTOR);
+    for (const [id, ref, pid] of [
+      [a, '101', story.productId],
+      [b, '103', story.productId],
+      [c, '104', story.productId],
+      [d, '105', solo],
+    ] as const) {
+      await mod.links.link(
+        {
+          serviceId: id,
+          clientId: story.clientId,
+          productId: pid,
+          masterId,
+          serverRef: ref,
+          currency: 'EUR',
+          regdate: id === a ? '2026-01-09' : '2026-03-01',
+        },
+        CLI_ACTOR,
+      );
     }
     await mod.pools.syncMembers();
     f.clock.set('2026-11-10T21:50:00Z');
-    for (const [ref, gib] of [['101', 1536n], ['103', 200n], ['104', 200n], ['105', 100n]] as const) fake.set(ref, gib * GiB);
+    for (const [ref, gib] of [
+      ['101', 1536n],
+      ['103', 200n],
+      ['104', 200n],
+      ['105', 100n],
+    ] as const)
+      fake.set(ref, gib * GiB);
     await mod.metering.collect();
     f.clock.set('2026-11-11T09:00:00Z');
   });
 
-  const view = (serviceId: number, locale = 'en-GB') => mod.web.widget.view({ clientId: story.clientId, locale, serviceId, surface: 'test', links: () => links });
+  const view = (serviceId: number, locale = 'en-GB') =>
+    mod.web.widget.view({ clientId: story.clientId, locale, serviceId, surface: 'test', links: () => links });
 
   it("draws A's meter on the pool's 3 072 GiB (63.0 %), not on its own 1 TiB (150 %), and lists each VPS's part", async () => {
     const v = await view(a);
     const s = v.service!;
-    expect(s.usedText).to.equal(`Transfer pool main (3 VPSs): 1,936.00 GiB of 3,072.00 GiB used together (63.0${NBSP}%)`);
+    expect(s.usedText).to.equal(
+      `Transfer pool main (3 VPSs): 1,936.00 GiB of 3,072.00 GiB used together (63.0${NBSP}%)`,
+    );
     expect(s.meter!.pct).to.equal(`63.0${NBSP}%`);
     expect(s.meter!.state).to.equal('ok');
     expect(s.meter!.marks.map((m) => [m.pct, m.reached])).to.deep.equal([
@@ -87,7 +180,10 @@ describeEachEngine('the client widget of a pooled service shows the pool', ({ db
       [100, false],
     ]);
     expect(s.periodLabel).to.equal('1 – 30 November 2026');
-    expect([s.projection!.use, s.projection!.cost]).to.deep.equal(['about 5,808.00 GiB by 30 November 2026', 'estimated overusage: €1,368.00']);
+    expect([s.projection!.use, s.projection!.cost]).to.deep.equal([
+      'about 5,808.00 GiB by 30 November 2026',
+      'estimated overusage: €1,368.00',
+    ]);
     expect(s.pool!.members.map((m) => [m.id, m.self, m.text])).to.deep.equal([
       [a, true, `vps1.example.net (VPS 5 TB) (this VPS): 1,536.00 GiB (79.3${NBSP}% of the pool's traffic)`],
       [b, false, `vps3.example.net (VPS 5 TB): 200.00 GiB (10.3${NBSP}% of the pool's traffic)`],
@@ -112,9 +208,13 @@ describeEachEngine('the client widget of a pooled service shows the pool', ({ db
   it('tells a Dutch client the same in Dutch', async () => {
     await knex('tblclients').where({ id: story.clientId }).update({ language: 'dutch' });
     const s = (await view(a, 'nl-NL')).service!;
-    expect(s.usedText).to.equal(`Datapool main (3 VPS'en): samen 1.936,00 GiB van 3.072,00 GiB verbruikt (63,0${NBSP}%)`);
+    expect(s.usedText).to.equal(
+      `Datapool main (3 VPS'en): samen 1.936,00 GiB van 3.072,00 GiB verbruikt (63,0${NBSP}%)`,
+    );
     expect(s.pool!.title).to.equal("De VPS'en in de pool");
-    expect(s.pool!.members[1]!.text).to.equal(`vps3.example.net (VPS 5 TB): 200,00 GiB (10,3${NBSP}% van het verkeer van de pool)`);
+    expect(s.pool!.members[1]!.text).to.equal(
+      `vps3.example.net (VPS 5 TB): 200,00 GiB (10,3${NBSP}% van het verkeer van de pool)`,
+    );
   });
 
   it('shows a VPS outside any pool on its own figures, as before', async () => {

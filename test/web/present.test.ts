@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import { DateTime } from 'luxon';
 import { dailySeries } from '../../module/domain/daily-series.js';
 import { buildChart } from '../../module/web/chart.js';
-import { countdown, lineState, placeMarks, presentLine, presentMeter, shortDay } from '../../module/web/present-usage.js';
+import {
+  countdown,
+  lineState,
+  placeMarks,
+  presentLine,
+  presentMeter,
+  shortDay,
+} from '../../module/web/present-usage.js';
 import { auditSentence } from '../../module/web/present-admin.js';
 import { wordsFor } from '../../module/web/words.js';
 import type { LineRow } from '../../module/services/usage-reads.js';
@@ -21,7 +28,18 @@ describe('the daily chart', () => {
     '2013-06-01',
     '2013-06-05',
   );
-  const chart = buildChart({ id: 'c1', days, from: '2013-06-01', to: '2013-06-30', paceBytes: 5000n * GB / 30n, unit: 'GB', locale: 'en-GB', words: w, periodLabel: '1–30 June 2013', formatDate: shortDay('en-GB') });
+  const chart = buildChart({
+    id: 'c1',
+    days,
+    from: '2013-06-01',
+    to: '2013-06-30',
+    paceBytes: (5000n * GB) / 30n,
+    unit: 'GB',
+    locale: 'en-GB',
+    words: w,
+    periodLabel: '1–30 June 2013',
+    formatDate: shortDay('en-GB'),
+  });
 
   it('draws a day without data as missing over the whole height, never as a zero bar, and a measured zero as zero', () => {
     expect(chart.bars).to.have.length(30);
@@ -41,7 +59,9 @@ describe('the daily chart', () => {
     expect(chart.bars.slice(5).every((b) => b.kind === 'future')).to.equal(true);
     expect(chart.rows).to.have.length(5);
     expect(chart.counts).to.deep.equal({ measured: 2, estimated: 2, missing: 1 });
-    expect(chart.summary).to.equal('Traffic per day, 1–30 June 2013: 5 days shown, 1 without data, 2 estimated. The table below gives every figure.');
+    expect(chart.summary).to.equal(
+      'Traffic per day, 1–30 June 2013: 5 days shown, 1 without data, 2 estimated. The table below gives every figure.',
+    );
   });
 
   it('scales bars to a round top above the highest day and the even pace, with the pace line labelled', () => {
@@ -63,7 +83,22 @@ describe('the daily chart', () => {
 
   it('steps a small axis in tenths: 27 GB with no pace → 0/10/20/30 GB; 0.37 GB → 0.0/0.1/…/0.4 GB', () => {
     const small = (gb: bigint, tenths = false) =>
-      buildChart({ id: 'c2', days: dailySeries([{ fromDate: '2013-06-01', toDate: '2013-06-01', bytes: tenths ? (gb * GB) / 100n : gb * GB }], '2013-06-01', '2013-06-01'), from: '2013-06-01', to: '2013-06-30', paceBytes: null, unit: 'GB', locale: 'en-GB', words: w, periodLabel: 'June', formatDate: shortDay('en-GB') }).yTicks.map((t) => t.label);
+      buildChart({
+        id: 'c2',
+        days: dailySeries(
+          [{ fromDate: '2013-06-01', toDate: '2013-06-01', bytes: tenths ? (gb * GB) / 100n : gb * GB }],
+          '2013-06-01',
+          '2013-06-01',
+        ),
+        from: '2013-06-01',
+        to: '2013-06-30',
+        paceBytes: null,
+        unit: 'GB',
+        locale: 'en-GB',
+        words: w,
+        periodLabel: 'June',
+        formatDate: shortDay('en-GB'),
+      }).yTicks.map((t) => t.label);
     // 27 / 4 = 6.75 → step 10, 3 steps
     expect(small(27n)).to.deep.equal(['0 GB', '10 GB', '20 GB', '30 GB']);
     // 0.37 / 4 = 0.0925 → step 0.1, 4 steps, one decimal
@@ -94,7 +129,10 @@ describe('the widget presenters', () => {
     dispute: null,
     ...over,
   });
-  const links = { lineCsv: (id: number) => `csv/${id}`, periodChart: (s: number, p: number) => `chart/${s}/${p}` };
+  const links = {
+    lineCsv: (id: number) => `csv/${id}`,
+    periodChart: (s: number, p: number) => `chart/${s}/${p}`,
+  };
 
   it('counts down to the deadline in days, then hours, then minutes, in both languages', () => {
     const closes = DateTime.fromISO('2013-06-16T21:59:59.999Z', { zone: 'utc' });
@@ -108,22 +146,74 @@ describe('the widget presenters', () => {
 
   it('offers the dispute form while the window is open, and after it says why not, naming the deadline', () => {
     const open = presentLine(line(), 'en-GB', now, wordsFor('en'), links);
-    expect(open).to.deep.include({ canDispute: true, refusal: null, countdown: '11 days left', amount: '€500.00', state: 'placed', stateLabel: 'on the invoice', chart: 'chart/3/5' });
-    const late = presentLine(line(), 'nl-NL', DateTime.fromISO('2013-06-17T08:00:00Z', { zone: 'utc' }), wordsFor('nl'), links);
+    expect(open).to.deep.include({
+      canDispute: true,
+      refusal: null,
+      countdown: '11 days left',
+      amount: '€500.00',
+      state: 'placed',
+      stateLabel: 'on the invoice',
+      chart: 'chart/3/5',
+    });
+    const late = presentLine(
+      line(),
+      'nl-NL',
+      DateTime.fromISO('2013-06-17T08:00:00Z', { zone: 'utc' }),
+      wordsFor('nl'),
+      links,
+    );
     expect(late.canDispute).to.equal(false);
     expect(late.countdown).to.equal(null);
-    expect(late.refusal).to.equal('De termijn om bezwaar te maken tegen deze regel liep tot en met 16 juni 2013; een bezwaar daarna kunnen we niet aanvaarden.');
+    expect(late.refusal).to.equal(
+      'De termijn om bezwaar te maken tegen deze regel liep tot en met 16 juni 2013; een bezwaar daarna kunnen we niet aanvaarden.',
+    );
   });
 
-  it("shows a disputed line as held, and a resolved one with its outcome", () => {
-    const d = { id: 9, state: 'open' as const, resolvingTo: null, holdState: 'held' as const, reason: 'no idea where this came from', openedByType: 'client', openedAt: '2013-06-05T09:00:00.000Z', amountBeforeMinor: 50000n, amountAfterMinor: null, resolvedAt: null, newDueDate: null, heldInvoiceId: 12, version: 1 };
+  it('shows a disputed line as held, and a resolved one with its outcome', () => {
+    const d = {
+      id: 9,
+      state: 'open' as const,
+      resolvingTo: null,
+      holdState: 'held' as const,
+      reason: 'no idea where this came from',
+      openedByType: 'client',
+      openedAt: '2013-06-05T09:00:00.000Z',
+      amountBeforeMinor: 50000n,
+      amountAfterMinor: null,
+      resolvedAt: null,
+      newDueDate: null,
+      heldInvoiceId: 12,
+      version: 1,
+    };
     const held = presentLine(line({ status: 'held', dispute: d }), 'en-GB', now, wordsFor('en'), links);
-    expect(held).to.deep.include({ state: 'held', stateLabel: 'on hold, under dispute', canDispute: false, refusal: null });
+    expect(held).to.deep.include({
+      state: 'held',
+      stateLabel: 'on hold, under dispute',
+      canDispute: false,
+      refusal: null,
+    });
     expect(held.dispute).to.deep.include({ opened: 'Disputed on 5 June 2013', canWithdraw: true });
-    const adjusted = presentLine(line({ amountMinor: 35000n, dispute: { ...d, state: 'adjusted', amountAfterMinor: 35000n, resolvedAt: '2013-07-01T09:00:00.000Z', newDueDate: '2013-07-15' } }), 'en-GB', now, wordsFor('en'), links);
+    const adjusted = presentLine(
+      line({
+        amountMinor: 35000n,
+        dispute: {
+          ...d,
+          state: 'adjusted',
+          amountAfterMinor: 35000n,
+          resolvedAt: '2013-07-01T09:00:00.000Z',
+          newDueDate: '2013-07-15',
+        },
+      }),
+      'en-GB',
+      now,
+      wordsFor('en'),
+      links,
+    );
     expect(adjusted.stateLabel).to.equal('adjusted after dispute');
     expect(adjusted.originalAmount).to.equal('€500.00');
-    expect(adjusted.dispute!.outcome).to.equal('Adjusted on 1 July 2013 from €500.00 to €350.00; due on 15 July 2013.');
+    expect(adjusted.dispute!.outcome).to.equal(
+      'Adjusted on 1 July 2013 from €500.00 to €350.00; due on 15 July 2013.',
+    );
     expect(lineState(line({ dispute: { ...d, resolvingTo: 'waived' } }))).to.equal('resolving');
   });
 
@@ -140,7 +230,9 @@ describe('the widget presenters', () => {
     // the dashed mark is labelled: 120 % projected (the mark itself sits at the meter's end, 120 of 120)
     expect(m.projectedLabel).to.equal('in dit tempo op het einde van de periode: 120,0\u00a0%');
     expect(m.label).to.equal('92,4\u00a0% van de bundel gebruikt');
-    expect(presentMeter('101.0', null, [80, 90, 100], [80, 90, 100], 'en-GB', wordsFor('en'))!.state).to.equal('over');
+    expect(
+      presentMeter('101.0', null, [80, 90, 100], [80, 90, 100], 'en-GB', wordsFor('en'))!.state,
+    ).to.equal('over');
     expect(presentMeter(null, null, [80], [], 'en-GB', wordsFor('en'))).to.equal(null);
   });
 
@@ -162,7 +254,12 @@ describe('the widget presenters', () => {
       [100, 100, 0, 'end'],
     ]);
     // three within 15 points of each other on both lines: the third goes back to the first line
-    expect(placeMarks([1, 5, 9].map((at) => ({ pct: at, at, reached: false, label: `${at} %` }))).map((x) => [x.row, x.align])).to.deep.equal([
+    expect(
+      placeMarks([1, 5, 9].map((at) => ({ pct: at, at, reached: false, label: `${at} %` }))).map((x) => [
+        x.row,
+        x.align,
+      ]),
+    ).to.deep.equal([
       [0, 'start'],
       [1, 'start'],
       [0, 'middle'],
@@ -171,18 +268,60 @@ describe('the widget presenters', () => {
 });
 
 describe('the audit log in sentences', () => {
-  const row = (action: string, entityType: string, entityId: string | null, details: unknown) => ({ action, entityType, entityId, details: details === null ? null : JSON.stringify(details) });
+  const row = (action: string, entityType: string, entityId: string | null, details: unknown) => ({
+    action,
+    entityType,
+    entityId,
+    details: details === null ? null : JSON.stringify(details),
+  });
 
   it('says what happened with the amounts in money and the dates in words', () => {
     // 12068 minor units of EUR = €120.68
-    expect(auditSentence(row('line.placed', 'line', '7', { invoiceId: 11, chargeId: 5, amountMinor: '12068', currency: 'EUR', deadline: '2013-05-12', via: 'hook' }))).to.equal('Overusage line 7 (€120.68) placed on invoice #11, dispute by 12 May 2013.');
-    expect(auditSentence(row('dispute.opened', 'dispute', '3', { lineId: 7, reason: 'not mine', override: null, amountMinor: '50000' }))).to.equal('Dispute 3 opened on line 7 (€500.00): “not mine”.');
-    expect(auditSentence(row('master.added', 'master', '1', { name: 'ams-1', version: 1, baseUrl: 'https://m.example.net:5656', apiKey: '[sealed]' }))).to.equal('SolusVM master “ams-1” added (SolusVM 1, https://m.example.net:5656).');
-    expect(auditSentence(row('anomaly.decided', 'anomaly', '4', { serviceId: 2, decision: 'reset', reason: 'by hand' }))).to.equal('Counter drop 4 on service 2 decided as a reset: “by hand”.');
+    expect(
+      auditSentence(
+        row('line.placed', 'line', '7', {
+          invoiceId: 11,
+          chargeId: 5,
+          amountMinor: '12068',
+          currency: 'EUR',
+          deadline: '2013-05-12',
+          via: 'hook',
+        }),
+      ),
+    ).to.equal('Overusage line 7 (€120.68) placed on invoice #11, dispute by 12 May 2013.');
+    expect(
+      auditSentence(
+        row('dispute.opened', 'dispute', '3', {
+          lineId: 7,
+          reason: 'not mine',
+          override: null,
+          amountMinor: '50000',
+        }),
+      ),
+    ).to.equal('Dispute 3 opened on line 7 (€500.00): “not mine”.');
+    expect(
+      auditSentence(
+        row('master.added', 'master', '1', {
+          name: 'ams-1',
+          version: 1,
+          baseUrl: 'https://m.example.net:5656',
+          apiKey: '[sealed]',
+        }),
+      ),
+    ).to.equal('SolusVM master “ams-1” added (SolusVM 1, https://m.example.net:5656).');
+    expect(
+      auditSentence(
+        row('anomaly.decided', 'anomaly', '4', { serviceId: 2, decision: 'reset', reason: 'by hand' }),
+      ),
+    ).to.equal('Counter drop 4 on service 2 decided as a reset: “by hand”.');
   });
 
   it('reads an action it has no sentence for, and details that are not JSON, without failing', () => {
-    expect(auditSentence(row('cap.lifted', 'service', '9', { amountMinor: '2500', currency: 'USD' }))).to.equal('Cap lifted (service 9) (US$25.00).');
-    expect(auditSentence({ action: 'token.issued', entityType: 'admin', entityId: null, details: 'not json' })).to.equal('Token issued (admin).');
+    expect(
+      auditSentence(row('cap.lifted', 'service', '9', { amountMinor: '2500', currency: 'USD' })),
+    ).to.equal('Cap lifted (service 9) (US$25.00).');
+    expect(
+      auditSentence({ action: 'token.issued', entityType: 'admin', entityId: null, details: 'not json' }),
+    ).to.equal('Token issued (admin).');
   });
 });

@@ -8,12 +8,20 @@ import { ADMIN, buildWebStory, login, type Agent, type WebStory } from '../suppo
  * 5 TB at €0.50: in May Ann used 6 000 GB (€500.00 now) and Jan 5 500 GB (€250.00 now).
  */
 const tab = '/admin/addonmodules.php?module=overusage';
-const decode = (html: string) => html.replace(/&#39;/g, "'").replace(/&#34;|&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const decode = (html: string) =>
+  html
+    .replace(/&#39;/g, "'")
+    .replace(/&#34;|&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 const textOf = (html: string) => decode(html.replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ');
 
 /** the product form's fields as the page fills them: text inputs, ticked checkboxes, selected options */
 function formValues(html: string): Record<string, string> {
-  const form = /<form method="post"[^>]*>([\s\S]*?)<\/form>/.exec(html.slice(html.indexOf('data-product-form')))![1]!;
+  const form = /<form method="post"[^>]*>([\s\S]*?)<\/form>/.exec(
+    html.slice(html.indexOf('data-product-form')),
+  )![1]!;
   const out: Record<string, string> = {};
   for (const m of form.matchAll(/<input([^>]*)>/g)) {
     const a = m[1]!;
@@ -34,7 +42,9 @@ function formValues(html: string): Record<string, string> {
 const previewRows = (html: string) =>
   Object.fromEntries(
     [...html.matchAll(/<tr data-preview-service="(\d+)">([\s\S]*?)<\/tr>/g)].map((m) => {
-      const cells = [...m[2]!.matchAll(/<td class="ou-num text-right">([\s\S]*?)<\/td>/g)].map((c) => textOf(c[1]!).trim());
+      const cells = [...m[2]!.matchAll(/<td class="ou-num text-right">([\s\S]*?)<\/td>/g)].map((c) =>
+        textOf(c[1]!).trim(),
+      );
       return [Number(m[1]), cells];
     }),
   );
@@ -52,11 +62,18 @@ describeEachEngine('the product form previews last period under the edited setti
   const preview = async (changes: Record<string, string>) => {
     const page = await agent.get(`${tab}&a=product&id=${s.story.productId}`).expect(200);
     const form = { ...formValues(page.text), ...changes };
-    return agent.post(`${tab}&a=product&id=${s.story.productId}`).type('form').send({ ...form, token, preview: '1' }).expect(200);
+    return agent
+      .post(`${tab}&a=product&id=${s.story.productId}`)
+      .type('form')
+      .send({ ...form, token, preview: '1' })
+      .expect(200);
   };
 
   it('rates May again at 5.5 TB and €0.40 per GB: €200.00 against €750.00, nothing saved', async () => {
-    const before = await db().knex('mod_overusage_billing_profiles').where({ product_id: s.story.productId }).first('settings');
+    const before = await db()
+      .knex('mod_overusage_billing_profiles')
+      .where({ product_id: s.story.productId })
+      .first('settings');
     // Ann: 6 000 − 5 500 = 500 GB × €0.40 = €200.00; Jan: 5 500 GB, all within → €0.00
     const res = await preview({ allowance: '5.5', allowance_unit: 'TB', overage_1: '0.40' });
     const t = textOf(res.text);
@@ -71,13 +88,30 @@ describeEachEngine('the product form previews last period under the edited setti
     expect(t).to.include('Ann Admin');
     expect(res.text).to.match(/name="overage_1" value="0\.40"/);
     // nothing saved, nothing audited
-    expect(await db().knex('mod_overusage_billing_profiles').where({ product_id: s.story.productId }).first('settings')).to.deep.equal(before);
-    expect(await db().knex('mod_overusage_audit').where({ action: 'billing.product_set' }).count({ n: '*' }).first().then((r) => Number(r!.n))).to.equal(1);
+    expect(
+      await db()
+        .knex('mod_overusage_billing_profiles')
+        .where({ product_id: s.story.productId })
+        .first('settings'),
+    ).to.deep.equal(before);
+    expect(
+      await db()
+        .knex('mod_overusage_audit')
+        .where({ action: 'billing.product_set' })
+        .count({ n: '*' })
+        .first()
+        .then((r) => Number(r!.n)),
+    ).to.equal(1);
   });
 
   it('rates blocks of 100 GB at €30.00 with a €200.00 minimum: Ann €300.00, Jan written off', async () => {
     // Ann: 1 000 GB over → 10 blocks × €30.00 = €300.00; Jan: 500 GB → 5 blocks = €150.00 < €200.00 → written off, bills €0.00
-    const res = await preview({ model: 'per_block', block_units: '100', overage_1: '30.00', minimum_1: '200.00' });
+    const res = await preview({
+      model: 'per_block',
+      block_units: '100',
+      overage_1: '30.00',
+      minimum_1: '200.00',
+    });
     expect(previewRows(res.text)).to.deep.equal({
       [s.ann.serviceId]: ['6000.000 GB', '€500.00', '€300.00 (billed)'],
       [s.jan.serviceId]: ['5500.000 GB', '€250.00', '€0.00 (under the minimum: written off)'],
@@ -88,11 +122,17 @@ describeEachEngine('the product form previews last period under the edited setti
   it('rates May at the 95th percentile from the imported five-minute rates, and says why a service without them cannot be', async () => {
     // Ann has one five-minute rate in May, 100 000 000 bit/s = 100 Mbit/s: its 95th percentile is that sample
     // (1 sample, drop floor(1 / 20) = 0). Over a 50 Mbit/s commit: 50 Mbit/s × €2.00 = €100.00. Jan has none.
-    await db().knex('mod_overusage_rate_samples').insert({ service_id: s.ann.serviceId, slot_at: '2013-05-15 12:00:00.000', bps: '100000000' });
+    await db()
+      .knex('mod_overusage_rate_samples')
+      .insert({ service_id: s.ann.serviceId, slot_at: '2013-05-15 12:00:00.000', bps: '100000000' });
     const res = await preview({ model: 'p95', commit_mbps: '50', overage_1: '2.00', tolerance: '0' });
     expect(previewRows(res.text)).to.deep.equal({
       [s.ann.serviceId]: ['6000.000 GB', '€500.00', '€100.00 (billed)'],
-      [s.jan.serviceId]: ['5500.000 GB', '€250.00', 'not rated: the 95th percentile needs 5-minute samples, and this period has none'],
+      [s.jan.serviceId]: [
+        '5500.000 GB',
+        '€250.00',
+        'not rated: the 95th percentile needs 5-minute samples, and this period has none',
+      ],
     });
     // the totals count the rows that could be rated: Ann's €500.00 now against €100.00
     expect(textOf(res.text)).to.include('In EUR: €100.00 under these settings, against €500.00 now.');

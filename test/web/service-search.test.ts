@@ -17,15 +17,16 @@ describeEachEngine('searching the admin tab by client name, hostname or IP', ({ 
     ids = await addSearchClients(s, db().knex);
   });
 
-  it('folds case, accents and the apostrophe\'s forms, and nothing else', () => {
-    expect(foldForSearch("  Siobhán  O’Brien ")).to.equal("siobhan o'brien");
+  it("folds case, accents and the apostrophe's forms, and nothing else", () => {
+    expect(foldForSearch('  Siobhán  O’Brien ')).to.equal("siobhan o'brien");
     expect(foldForSearch('Müller & SØN')).to.equal('muller & son');
     expect(foldForSearch('Straße')).to.equal('strasse');
   });
 
   it('finds a service on the Services page by name (apostrophe, accents), company, hostname, IP or id; % and _ are letters', async () => {
     const { agent } = await login(s.app, ADMIN);
-    const find = async (q: string) => listed((await agent.get(`${TAB}&a=services&q=${encodeURIComponent(q)}`).expect(200)).text);
+    const find = async (q: string) =>
+      listed((await agent.get(`${TAB}&a=services&q=${encodeURIComponent(q)}`).expect(200)).text);
     // the name as typed, with a straight or a curly apostrophe, in any case
     expect(await find("O'Brien")).to.deep.equal([ids.obrien]);
     expect(await find('o’brien')).to.deep.equal([ids.obrien]);
@@ -68,9 +69,19 @@ describeEachEngine('searching the admin tab by client name, hostname or IP', ({ 
   it('answers the same search on the JSON API (GET /admin/services?q=), and refuses over 100 characters', async () => {
     const token = s.token('admin', s.adminId);
     const { default: request } = await import('supertest');
-    const res = await request(s.app).get('/overusage/api/v1/admin/services').query({ q: 'müller' }).set('Authorization', `Bearer ${token}`).expect(200);
-    expect((res.body.services as Array<{ serviceId: number }>).map((x) => x.serviceId)).to.deep.equal([ids.muller]);
-    const long = await request(s.app).get('/overusage/api/v1/admin/services').query({ q: 'x'.repeat(101) }).set('Authorization', `Bearer ${token}`).expect(422);
+    const res = await request(s.app)
+      .get('/overusage/api/v1/admin/services')
+      .query({ q: 'müller' })
+      .set('Authorization', `Bearer ${token}`)
+      .expect(200);
+    expect((res.body.services as Array<{ serviceId: number }>).map((x) => x.serviceId)).to.deep.equal([
+      ids.muller,
+    ]);
+    const long = await request(s.app)
+      .get('/overusage/api/v1/admin/services')
+      .query({ q: 'x'.repeat(101) })
+      .set('Authorization', `Bearer ${token}`)
+      .expect(422);
     expect(long.body.error.message).to.include('at most 100 characters');
   });
 });

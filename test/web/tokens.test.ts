@@ -23,13 +23,39 @@ describe('web tokens', () => {
   it('names the subject, when it was issued, the expiry, its scope, who minted it, its session and a nonce, signed with HMAC-SHA256 under a key derived by HKDF', () => {
     const { token, expiresAt } = signer.issue({ type: 'client', id: 42 }, { ttlSeconds: 600 });
     const [prefix, type, id, iat, exp, scope, by, bound, nonce, mac] = token.split('.');
-    expect([prefix, type, id, iat, exp, scope, by, bound]).to.deep.equal(['ou2', 'c', '42', String(now), String(now / 1000 + 600), 'f', '0', '-']);
+    expect([prefix, type, id, iat, exp, scope, by, bound]).to.deep.equal([
+      'ou2',
+      'c',
+      '42',
+      String(now),
+      String(now / 1000 + 600),
+      'f',
+      '0',
+      '-',
+    ]);
     expect(expiresAt).to.equal(now / 1000 + 600);
     expect(Buffer.from(nonce!, 'base64url')).to.have.length(16);
-    const key = Buffer.from(crypto.hkdfSync('sha256', KEY, Buffer.from('overusage'), Buffer.from('overusage web tokens v1'), 32));
+    const key = Buffer.from(
+      crypto.hkdfSync('sha256', KEY, Buffer.from('overusage'), Buffer.from('overusage web tokens v1'), 32),
+    );
     expect(deriveTokenKey(KEY).equals(key)).to.equal(true);
-    expect(mac).to.equal(crypto.createHmac('sha256', key).update(token.slice(0, token.lastIndexOf('.'))).digest('base64url'));
-    expect(signer.verify(token)).to.deep.equal({ type: 'client', id: 42, issuedAt: now, expiresAt: now / 1000 + 600, nonce, readOnly: false, scope: 'full', by: null, bound: null });
+    expect(mac).to.equal(
+      crypto
+        .createHmac('sha256', key)
+        .update(token.slice(0, token.lastIndexOf('.')))
+        .digest('base64url'),
+    );
+    expect(signer.verify(token)).to.deep.equal({
+      type: 'client',
+      id: 42,
+      issuedAt: now,
+      expiresAt: now / 1000 + 600,
+      nonce,
+      readOnly: false,
+      scope: 'full',
+      by: null,
+      bound: null,
+    });
     // two tokens for the same subject differ
     expect(signer.issue({ type: 'client', id: 42 }).token).to.not.equal(token);
     // minted by admin 7 for client 42, bound to the host's session: both in the signed part
@@ -62,9 +88,14 @@ describe('web tokens', () => {
   });
 
   it('refuses a token that would live longer than a day even when its MAC is good', () => {
-    const future = createTokenSigner(KEY, () => now + 2 * MAX_TOKEN_TTL_SECONDS * 1000).issue({ type: 'admin', id: 1 }, { ttlSeconds: 60 }).token;
+    const future = createTokenSigner(KEY, () => now + 2 * MAX_TOKEN_TTL_SECONDS * 1000).issue(
+      { type: 'admin', id: 1 },
+      { ttlSeconds: 60 },
+    ).token;
     refused(() => signer.verify(future), /longer than allowed/);
-    expect(() => signer.issue({ type: 'admin', id: 1 }, { ttlSeconds: MAX_TOKEN_TTL_SECONDS + 1 })).to.throw(/1 second to/);
+    expect(() => signer.issue({ type: 'admin', id: 1 }, { ttlSeconds: MAX_TOKEN_TTL_SECONDS + 1 })).to.throw(
+      /1 second to/,
+    );
     expect(() => signer.issue({ type: 'admin', id: 0 })).to.throw(/positive id/);
   });
 
