@@ -179,7 +179,7 @@ function createBreaker(run: CollectRun, settings: MasterSettings, outcome: Maste
   return { call, state };
 }
 
-/** A failed read: counted, and its reason grouped with the others of the same kind and message. */
+/** A failed read: counted, and its reason grouped with the others of the same kind and message (a transport failure: the same code). */
 function failedRead(
   run: CollectRun,
   settings: MasterSettings,
@@ -193,7 +193,12 @@ function failedRead(
   run.counts.failed++;
   outcome.failed++;
   run.failedSoFar++;
-  const key = `${settings.id}|${kind}:${e?.code ?? ''}:${message}`;
+  // A dropped connection reads 'ECONNRESET' or 'socket hang up' depending on when it dropped: one
+  // cause for the admin, so a transport failure is grouped by its code, not by its wording.
+  const key =
+    kind === 'transport' && e?.code
+      ? `${settings.id}|transport:${e.code}`
+      : `${settings.id}|${kind}:${e?.code ?? ''}:${message}`;
   const r = run.reasons.get(key) ?? {
     masterId: settings.id,
     master: settings.name,
