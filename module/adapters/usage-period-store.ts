@@ -182,9 +182,10 @@ const INTERVAL_KINDS: readonly IntervalKind[] = [
   'correction',
 ];
 
-/** A charge with its line (selected as c.*, l.id as line_id, l.invoice_id). */
+/** A charge with its line (selected as c.*, l.id as line_id, l.invoice_id as line_invoice_id). */
 function parseCharge(row: Record<string, unknown>): PeriodCharge {
   const c = rowReader(TABLES.charges, row);
+  const l = rowReader(TABLES.lines, row, 'line_');
   return {
     id: c.num('id'),
     seq: c.num('seq'),
@@ -195,8 +196,8 @@ function parseCharge(row: Record<string, unknown>): PeriodCharge {
     allowanceBytes: c.big('allowance_bytes'),
     overBytes: c.big('over_bytes'),
     amountMinor: c.big('amount_minor'),
-    lineId: rowReader(TABLES.lines, row, 'line_').numOrNull('id'),
-    invoiceId: rowReader(TABLES.lines, row).numOrNull('invoice_id'),
+    lineId: l.numOrNull('id'),
+    invoiceId: l.numOrNull('invoice_id'),
     periodId: c.num('period_id'),
     serviceId: c.num('service_id'),
     clientId: c.num('client_id'),
@@ -235,7 +236,7 @@ export function createUsagePeriodStore(knex: Knex): UsagePeriodStore {
   const withLine = () =>
     knex(`${TABLES.charges} as c`)
       .leftJoin(`${TABLES.lines} as l`, 'l.charge_id', 'c.id')
-      .select('c.*', 'l.id as line_id', 'l.invoice_id');
+      .select('c.*', 'l.id as line_id', 'l.invoice_id as line_invoice_id');
   return {
     ...closedPeriodReads(knex),
     ...chargeReads(knex, withLine),
