@@ -40,6 +40,8 @@ export const GROUPS = [
     // the first that fails (the emails need no database; a decision's test builds one story)
     tests: [
       'test/services/dispute-notify.test.ts',
+      // holds in every state of the invoice, who is recorded, what is logged, refusals in words
+      'test/services/dispute-holds.test.ts',
       'test/services/dispute-decisions.test.ts',
       'test/services/disputes.test.ts',
       // a paid line reduced or waived: the credit note (EUR and JPY, English and Dutch)

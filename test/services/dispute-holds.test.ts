@@ -1,0 +1,423 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { createLogger } from '../../module/adapters/logger.js';
+import { toNum } from '../../module/adapters/rows.js';
+import { describeEachEngine } from '../support/engines.js';
+import {
+  buildBillingStory,
+  closeMay,
+  disputeLine,
+  STORY_EUR,
+  type BillingStory,
+} from '../support/billing-story.js';
+
+const ADMIN = { type: 'admin' as const, id: '1' };
+const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
+
+/**
+ * Holds in every state of the invoice, who is recorded for each step, what the module logs when the
+ * panel refuses, and each refusal in words (issue 13: survivors of the disputes mutation run). The
+ * story (test/support/billing-story.ts): Ann's 1 000 GB over the 5 TB allowance in May at €0.50 =
+ * €500.00, billed on the renewal of 2 June beside the VPS (€19.95, so €519.95); her dispute on
+ * 5 June, in time (the window's last day is 16 June).
+ */
+describeEachEngine('holding a disputed line, and who is recorded for it', ({ db }) => {
+  let knex: Knex;
+  let logged: Array<Record<string, unknown>>;
+
+  async function billed(): Promise<{ s: BillingStory; renewal: number; lineId: number; ref: string }> {
+    knex = db().knex;
+    logged = [];
+    const log = createLogger({
+      level: 'warn',
+      write: (l) => logged.push(JSON.parse(l) as Record<string, unknown>),
+    });
+    const s = await buildBillingStory(knex, STORY_EUR, { log });
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const row = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
+    return { s, renewal: toNum(row.invoice_id), lineId: toNum(row.id), ref: String(row.ref_code) };
+  }
+  const audits = async (action: string) =>
+    (
+      await knex('mod_overusage_audit')
+        .where({ action })
+        .orderBy('id')
+        .select('actor_type', 'actor_id', 'entity_type', 'entity_id', 'details')
+    ).map((r) => ({
+      actor: [String(r.actor_type), r.actor_id === null ? null : String(r.actor_id)],
+      entity: [String(r.entity_type), String(r.entity_id)],
+      details: JSON.parse(String(r.details)) as unknown,
+    }));
+  const lineRow = async (lineId: number) => {
+    const r = await knex('mod_overusage_lines')
+      .where({ id: lineId })
+      .first('status', 'amount_minor', 'invoice_id', 'invoice_item_id');
+    return {
+      status: String(r.status),
+      amountMinor: BigInt(r.amount_minor),
+      invoiceId: toNum(r.invoice_id),
+      itemId: r.invoice_item_id === null ? null : toNum(r.invoice_item_id),
+    };
+  };
+  const warnings = (event: string) =>
+    logged.filter((l) => l.event === event).map(({ at: _at, ...rest }) => rest);
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e: { code?: string; message?: string }) => [e.code, e.message],
+    );
+  const pay = (s: BillingStory, invoiceId: number) =>
+    s.f.panel.api.addInvoicePayment({
+      invoiceId,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-03 10:00:00',
+    });
+
+  // --- the hold, by the state of the renewal ---
+
+  it('unpaid renewal: the line now points at its draft and that draft’s item, held for €500.00', async () => {
+    const { s, lineId } = await billed();
+    const d = await disputeLine(s, lineId);
+    const draft = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    expect([draft.status, draft.total, draft.items.length]).to.deep.equal(['Draft', '500.00', 1]);
+    expect(await lineRow(lineId)).to.deep.equal({
+      status: 'held',
+      amountMinor: 50000n,
+      invoiceId: d.heldInvoiceId,
+      itemId: draft.items[0]!.id,
+    });
+  });
+
+  it('unpaid renewal: "held" is audited once, by the system, naming the renewal, the draft and 50000 cents', async () => {
+    const { s, lineId, renewal } = await billed();
+    const d = await disputeLine(s, lineId);
+    expect(await audits('dispute.held')).to.deep.equal([
+      {
+        actor: ['system', null],
+        entity: ['dispute', String(d.id)],
+        details: { from: renewal, heldInvoiceId: d.heldInvoiceId, amountMinor: '50000' },
+      },
+    ]);
+  });
+
+  it('paid renewal: nothing is held (no draft); the refund-or-credit decision is audited by the system with the invoice and "Paid"', async () => {
+    const { s, lineId, renewal } = await billed();
+    await pay(s, renewal);
+    const d = await disputeLine(s, lineId);
+    expect(d.holdState).to.equal('refund_decision');
+    expect(
+      (await s.f.panel.api.getInvoices({ userId: s.story.clientId, status: 'Draft' })).totalResults,
+    ).to.equal(0);
+    expect(await audits('dispute.refund_decision')).to.deep.equal([
+      {
+        actor: ['system', null],
+        entity: ['dispute', String(d.id)],
+        details: { invoiceId: renewal, status: 'Paid' },
+      },
+    ]);
+  });
+
+  for (const status of ['Collections', 'Payment Pending'] as const) {
+    it(`renewal in "${status}" (still unpaid): the €500.00 line is held on a draft, the renewal keeps €19.95`, async () => {
+      const { s, lineId, renewal } = await billed();
+      await s.f.panel.api.updateInvoice({ invoiceId: renewal, status });
+      const d = await disputeLine(s, lineId);
+      expect(d.holdState).to.equal('held');
+      expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('500.00');
+      // €519.95 − €500.00
+      expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('19.95');
+    });
+  }
+
+  it('a line the admin already took off the unpaid renewal is still held on a draft, and the renewal says it is on hold', async () => {
+    const { s, lineId, renewal, ref } = await billed();
+    const item = (await s.f.panel.api.getInvoice(renewal)).items.find((i) => i.description.includes(ref))!;
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, deleteLineIds: [item.id] });
+    const d = await disputeLine(s, lineId);
+    expect(d.holdState).to.equal('held');
+    expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('500.00');
+    const after = await s.f.panel.api.getInvoice(renewal);
+    expect(after.total).to.equal('19.95');
+    expect(after.notes).to.include(
+      `Overusage line [${ref}] (€500.00) is on hold while your dispute is decided: it is not part of this invoice.`,
+    );
+  });
+
+  it('a hold resumed after the panel made the draft but before it was recorded takes that draft, not a newer draft of the client', async () => {
+    const { s, lineId } = await billed();
+    // the draft is made, then the answer is lost: the dispute stays "holding" with no draft recorded
+    s.faulty.failNext = { method: 'createInvoice', when: 'after', times: 1 };
+    const d = await disputeLine(s, lineId);
+    expect(d.holdState).to.equal('holding');
+    const drafts = await s.f.panel.api.getInvoices({ userId: s.story.clientId, status: 'Draft' });
+    expect(drafts.totalResults).to.equal(1);
+    const first = drafts.invoices[0]!.id;
+    // an admin starts another draft for Ann (a setup fee), newer than the held one
+    const other = await s.f.panel.api.createInvoice({
+      userId: s.story.clientId,
+      draft: true,
+      items: [{ description: 'Setup fee', amount: '10.00' }],
+    });
+    expect(other.invoiceId).to.be.greaterThan(first);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.holdState, after.heldInvoiceId]).to.deep.equal(['held', first]);
+    expect((await s.f.panel.api.getInvoice(other.invoiceId)).total).to.equal('10.00');
+  });
+
+  it('the held line removed from its draft by hand: waiving still cancels the draft and waives the line at 0', async () => {
+    const { s, lineId } = await billed();
+    const d = await disputeLine(s, lineId);
+    const draft = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    await s.f.panel.api.updateInvoice({ invoiceId: draft.invoiceId, deleteLineIds: [draft.items[0]!.id] });
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(res.ok ? res.value.state : res.code).to.equal('waived');
+    expect((await s.f.panel.api.getInvoice(draft.invoiceId)).status).to.equal('Cancelled');
+    const line = await lineRow(lineId);
+    expect([line.status, line.amountMinor]).to.deep.equal(['waived', 0n]);
+  });
+
+  // --- what the module logs when the panel refuses ---
+
+  it('a hold the panel refuses is logged as dispute.hold_failed with the panel’s words; the dispute stands', async () => {
+    const { s, lineId } = await billed();
+    s.faulty.failNext = { method: 'createInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    expect(d.holdState).to.equal('holding');
+    expect(warnings('dispute.hold_failed')).to.deep.equal([
+      {
+        level: 'warn',
+        event: 'dispute.hold_failed',
+        disputeId: d.id,
+        error: 'injected failure before createInvoice',
+      },
+    ]);
+  });
+
+  it('resume() logs each hold the panel still refuses as dispute.resume_failed', async () => {
+    const { s, lineId } = await billed();
+    s.faulty.failNext = { method: 'createInvoice', when: 'before', times: 2 };
+    const d = await disputeLine(s, lineId);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 0, failed: 1 });
+    expect(warnings('dispute.resume_failed')).to.deep.equal([
+      {
+        level: 'warn',
+        event: 'dispute.resume_failed',
+        disputeId: d.id,
+        error: 'injected failure before createInvoice',
+      },
+    ]);
+  });
+
+  it('a decision the panel interrupts is told as UPSTREAM in words and logged as dispute.resolution_interrupted', async () => {
+    const { s, lineId } = await billed();
+    const d = await disputeLine(s, lineId);
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    expect(
+      await failure(s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN })),
+    ).to.deep.equal([
+      'UPSTREAM',
+      'the decision is recorded, but the panel did not take it all yet (injected failure before updateInvoice); it is retried automatically',
+    ]);
+    expect(warnings('dispute.resolution_interrupted')).to.deep.equal([
+      {
+        level: 'warn',
+        event: 'dispute.resolution_interrupted',
+        disputeId: d.id,
+        error: 'injected failure before updateInvoice',
+      },
+    ]);
+  });
+
+  // --- opening: refusals in words, and who opened it ---
+
+  it("a client opening another client's line is told the line does not exist", async () => {
+    const { s, lineId } = await billed();
+    s.f.clock.set('2013-06-05T10:00:00Z');
+    expect(
+      await failure(
+        s.mod.disputes!.open({ lineId, reason: 'not mine', actor: CLIENT(s.story.dutchClientId) }),
+      ),
+    ).to.deep.equal(['NOT_FOUND', `line ${lineId} does not exist`]);
+  });
+
+  it('a Dutch client is refused in Dutch, and in English when the panel cannot say their language', async () => {
+    const { s, lineId } = await billed();
+    await knex('tblclients').where({ id: s.story.clientId }).update({ language: 'dutch' });
+    s.f.clock.set('2013-06-05T10:00:00Z');
+    const ask = () => s.mod.disputes!.open({ lineId, reason: ' ab ', actor: CLIENT(s.story.clientId) });
+    const dutch = await ask();
+    expect(dutch.ok ? 'opened' : dutch.message).to.equal(
+      'Zeg waarom u bezwaar maakt tegen deze regel (minstens 3 tekens).',
+    );
+    s.faulty.failNext = { method: 'getClientsDetails', when: 'before', times: 1 };
+    const unknown = await ask();
+    expect(unknown.ok ? 'opened' : [unknown.code, unknown.message]).to.deep.equal([
+      'REASON_REQUIRED',
+      'Please say why you dispute this line (at least 3 characters).',
+    ]);
+  });
+
+  it("a client in the window's first second after its close is refused with the last day, 16 June, in the details", async () => {
+    const { s, lineId } = await billed();
+    // invoice of 2 June + 14 days: last day 16 June, closing at 17 June 00:00 CEST = 16 June 22:00:00 UTC
+    s.f.clock.set('2013-06-16T22:00:00Z');
+    const late = await s.mod.disputes!.open({ lineId, reason: 'too late', actor: CLIENT(s.story.clientId) });
+    expect(late.ok ? 'opened' : [late.code, late.message, late.details]).to.deep.equal([
+      'WINDOW_CLOSED',
+      'The window to dispute this line ended on 16 June 2013; a dispute after it cannot be accepted.',
+      { deadlineLastDay: '2013-06-16' },
+    ]);
+  });
+
+  it('an admin after the window needs an override of 3 characters after trimming: "  ab  " is refused, " abc " is kept as "abc"', async () => {
+    const { s, lineId } = await billed();
+    s.f.clock.set('2013-06-20T09:00:00Z');
+    const short = await s.mod.disputes!.open({
+      lineId,
+      reason: 'for the client',
+      actor: ADMIN,
+      overrideReason: '  ab  ',
+    });
+    expect(short.ok ? 'opened' : [short.code, short.details]).to.deep.equal([
+      'WINDOW_CLOSED',
+      { deadlineLastDay: '2013-06-16' },
+    ]);
+    const three = await s.mod.disputes!.open({
+      lineId,
+      reason: 'for the client',
+      actor: ADMIN,
+      overrideReason: ' abc ',
+    });
+    expect(three.ok ? three.value.overrideReason : three.code).to.equal('abc');
+  });
+
+  it('"opened" is audited by the client who opened it, on the dispute', async () => {
+    const { s, lineId } = await billed();
+    const d = await disputeLine(s, lineId);
+    const [opened] = await audits('dispute.opened');
+    expect([opened!.actor, opened!.entity]).to.deep.equal([
+      ['client', String(s.story.clientId)],
+      ['dispute', String(d.id)],
+    ]);
+  });
+
+  // --- deciding: refusals in words, and who decided ---
+
+  it("a client deciding another client's dispute is told it does not exist, and so is one asking to see it", async () => {
+    const { s, lineId } = await billed();
+    const d = await disputeLine(s, lineId);
+    const jan = CLIENT(s.story.dutchClientId);
+    expect(
+      await failure(s.mod.disputes!.resolve({ disputeId: d.id, to: 'withdrawn', actor: jan })),
+    ).to.deep.equal(['NOT_FOUND', `dispute ${d.id} does not exist`]);
+    expect(await failure(s.mod.disputes!.get(d.id, { clientId: s.story.dutchClientId }))).to.deep.equal([
+      'NOT_FOUND',
+      `dispute ${d.id} does not exist`,
+    ]);
+  });
+
+  it('an adjustment without a new amount is refused in words', async () => {
+    const { s, lineId } = await billed();
+    const d = await disputeLine(s, lineId);
+    expect(
+      await failure(s.mod.disputes!.resolve({ disputeId: d.id, to: 'adjusted', actor: ADMIN })),
+    ).to.deep.equal(['INVALID_INPUT', 'an adjustment needs a new amount: precommit, a share, or an amount']);
+  });
+
+  it('a decision on a version someone else moved on is refused, saying the dispute is still open', async () => {
+    const { s, lineId } = await billed();
+    const d = await disputeLine(s, lineId);
+    const stale = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'upheld',
+      actor: ADMIN,
+      expectedVersion: d.version - 1,
+    });
+    expect(stale.ok ? 'decided' : [stale.code, stale.message]).to.deep.equal([
+      'CONFLICT',
+      'someone else changed the dispute first (it is now open)',
+    ]);
+  });
+
+  it('a held line adjusted to 40 % with a note: audited by the admin, with the share, the note and 40 % of 50000 = 20000 cents', async () => {
+    const { s, lineId } = await billed();
+    const d = await disputeLine(s, lineId);
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'share', percent: '40' },
+      note: 'agreed on the phone',
+    });
+    expect(res.ok ? res.value.amountAfterMinor : res.code).to.equal(20000n);
+    const [adjusted] = await audits('dispute.adjusted');
+    expect(adjusted).to.deep.equal({
+      actor: ['admin', '1'],
+      entity: ['dispute', String(d.id)],
+      details: {
+        lineId,
+        amountBeforeMinor: '50000',
+        amountAfterMinor: '20000',
+        currency: 'EUR',
+        resolution: {
+          adjustment: { kind: 'share', percent: '40' },
+          note: 'agreed on the phone',
+          rerated: null,
+        },
+        // decided 10 June + 14 days
+        dueDate: '2013-06-24',
+      },
+    });
+  });
+
+  it('a paid line waived: the line is waived at 0, the waiver and its credit note audited by the admin', async () => {
+    const { s, lineId, renewal } = await billed();
+    await pay(s, renewal);
+    const d = await disputeLine(s, lineId);
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'waived',
+      actor: ADMIN,
+      settlement: 'credit',
+    });
+    if (!res.ok) throw new Error(res.message);
+    const line = await lineRow(lineId);
+    expect([line.status, line.amountMinor]).to.deep.equal(['waived', 0n]);
+    const [waived] = await audits('dispute.waived');
+    expect([waived!.actor, waived!.entity]).to.deep.equal([
+      ['admin', '1'],
+      ['dispute', String(d.id)],
+    ]);
+    const [note] = await audits('dispute.credit_note');
+    expect([note!.actor, note!.entity]).to.deep.equal([
+      ['admin', '1'],
+      ['invoice', String(res.value.creditNoteInvoiceId)],
+    ]);
+  });
+
+  it('a paid line reduced to 40 %: the line stays billed (placed) at €200.00, not waived', async () => {
+    const { s, lineId, renewal } = await billed();
+    await pay(s, renewal);
+    const d = await disputeLine(s, lineId);
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'share', percent: '40' },
+      settlement: 'credit',
+    });
+    if (!res.ok) throw new Error(res.message);
+    // 40 % of €500.00 = €200.00
+    const line = await lineRow(lineId);
+    expect([line.status, line.amountMinor]).to.deep.equal(['placed', 20000n]);
+  });
+});
