@@ -55,7 +55,10 @@ export const GROUPS = [
     // invoice-lines.ts was split into placing, reconciling and standalone invoices
     name: 'invoice-lines',
     mutate: ['module/services/invoice-lines.ts', 'module/services/line-*.ts'],
+    // line-rules first: one rule per test, each through the service's answer (a mutant the
+    // 5-minute tick's reconciliation would repair on the renewal run is seen there)
     tests: [
+      'test/services/line-rules.test.ts',
       'test/services/invoice-lines.test.ts',
       'test/services/unpicked-lines.test.ts',
       'test/services/reconcile-command.test.ts',

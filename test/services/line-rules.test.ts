@@ -1,0 +1,567 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { toNum } from '../../module/adapters/rows.js';
+import { createLockStore } from '../../module/adapters/lock-store.js';
+import type { PanelParams } from '../../module/adapters/panel-api.js';
+import { addService } from '../../panel/records.js';
+import { describeEachEngine } from '../support/engines.js';
+import { buildBillingStory, closeMay, GB, type BillingStory } from '../support/billing-story.js';
+
+/**
+ * The rules of placing, reconciling and standalone invoicing one at a time, each through the
+ * service as the hook, the 5-minute tick or the daily job calls it, and each asserted on what the
+ * service answers (its outcome) and what the panel and the audit log then hold.
+ *
+ * The story (test/support/billing-story.ts): Ann's VPS on a 5 TB plan at €0.50 per GB over, 6 TB
+ * used in May 2013: 6 000 − 5 000 = 1 000 GB × €0.50 = €500.00 (50 000 cents). The panel makes the
+ * renewal invoice for 9 June on Sunday 2 June; a 14-calendar-day window from 2 June ends 16 June.
+ */
+
+const CLI = { type: 'cli' as const, id: 'test' };
+/** a lease holder on another host: never taken over as a dead process of this one */
+const OTHER_HOST = 'billing-2.example.net:4242:0badc0de';
+
+const PRODUCT = {
+  unit: 'GB' as const,
+  model: 'per_unit' as const,
+  allowance: '5 TB',
+  prices: { EUR: { overage: '0.50', precommit: '0.35' } },
+};
+
+type Item = { id: number; description: string; amount: string; taxed: boolean };
+const overusage = (inv: { items: Item[] }) =>
+  inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
+
+async function renewalOf(s: BillingStory, knex: Knex): Promise<number> {
+  const row = await knex('tblinvoiceitems')
+    .where({ type: 'Hosting', relid: s.story.serviceId })
+    .orderBy('id', 'desc')
+    .first('invoiceid');
+  return toNum(row.invoiceid);
+}
+
+/** The 2 June renewal run, whose every read of an invoice by the module fails: no line, no delivery recorded. */
+async function undelivered(s: BillingStory, knex: Knex): Promise<number> {
+  s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 99 };
+  s.f.clock.set('2013-06-02T07:00:00Z');
+  await s.f.panel.runDailyAutomation('2013-06-02');
+  s.faulty.failNext = null;
+  expect(await knex('mod_overusage_lines')).to.have.length(0);
+  return renewalOf(s, knex);
+}
+
+/** The 2 June renewal run, whose every change of an invoice fails: the line is pending, not on the invoice. */
+async function interrupted(s: BillingStory, knex: Knex): Promise<number> {
+  s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 99 };
+  s.f.clock.set('2013-06-02T07:00:00Z');
+  await s.f.panel.runDailyAutomation('2013-06-02');
+  s.faulty.failNext = null;
+  expect((await knex('mod_overusage_lines').first()).status).to.equal('pending');
+  return renewalOf(s, knex);
+}
+
+/** The renewal run of 2 June as the panel makes it: the hook places the line. */
+async function delivered(s: BillingStory, knex: Knex): Promise<number> {
+  s.f.clock.set('2013-06-02T07:00:00Z');
+  await s.f.panel.runDailyAutomation('2013-06-02');
+  return renewalOf(s, knex);
+}
+
+/** Another process (on another host) holds the named lease for a minute. */
+async function holdLease(knex: Knex, name: string): Promise<void> {
+  const lease = await createLockStore(knex).acquire(name, OTHER_HOST, 60_000);
+  expect(lease.acquired).to.equal(true);
+}
+
+/**
+ * An invoice for Ann the panel's API makes (its own InvoiceCreation delivery fails at its first
+ * read, as one that died), with one item the panel then marks as `type` of service `relid`.
+ */
+async function invoiceWithItem(
+  s: BillingStory,
+  knex: Knex,
+  date: string,
+  type: string,
+  relid: number,
+): Promise<number> {
+  s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 1 };
+  const { invoiceId } = await s.f.panel.api.createInvoice({
+    userId: s.story.clientId,
+    date,
+    dueDate: '2013-06-09',
+    items: [{ description: 'VPS 5 TB (vps1.example.net)', amount: '19.95', taxed: false }],
+  });
+  s.faulty.failNext = null;
+  await knex('tblinvoiceitems').where({ invoiceid: invoiceId }).update({ type, relid });
+  return invoiceId;
+}
+
+const chargeOf = async (knex: Knex, serviceId: number) =>
+  knex('mod_overusage_charges').where({ service_id: serviceId }).first();
+
+describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    s = await buildBillingStory(knex);
+    await closeMay(s);
+  });
+
+  it('answers with the one line it placed (€500.00, 50 000 cents), nothing skipped, nothing placed before', async () => {
+    const invoiceId = await undelivered(s, knex);
+    const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    const row = await knex('mod_overusage_lines').first();
+    expect(out).to.deep.equal({
+      invoiceId,
+      added: 1,
+      alreadyPlaced: 0,
+      skipped: [],
+      placed: [
+        {
+          lineId: toNum(row.id),
+          chargeId: toNum(row.charge_id),
+          refCode: row.ref_code,
+          amountMinor: 50_000n,
+          currency: 'EUR',
+        },
+      ],
+    });
+    expect(row.status).to.equal('placed');
+  });
+
+  it("audits the placed line as the system's, with its invoice, item, amount, deadline and that the hook placed it", async () => {
+    const invoiceId = await delivered(s, knex);
+    const line = await knex('mod_overusage_lines').first();
+    const audit = await knex('mod_overusage_audit').where({ action: 'line.placed' });
+    expect(audit).to.have.length(1);
+    expect([audit[0].actor_type, audit[0].entity_type, toNum(audit[0].entity_id)]).to.deep.equal([
+      'system',
+      'line',
+      toNum(line.id),
+    ]);
+    expect(JSON.parse(audit[0].details)).to.deep.equal({
+      invoiceId,
+      invoiceItemId: toNum(line.invoice_item_id),
+      chargeId: toNum(line.charge_id),
+      amountMinor: '50000',
+      currency: 'EUR',
+      deadline: '2013-06-16',
+      via: 'hook',
+    });
+  });
+
+  it('records the delivery as finished by the hook, with the one line it added', async () => {
+    const invoiceId = await delivered(s, knex);
+    const rows = await knex('mod_overusage_deliveries').where({ invoice_id: invoiceId });
+    expect(rows.map((r) => [r.finished_by, toNum(r.added)])).to.deep.equal([['hook', 1]]);
+  });
+
+  it('puts no line on an invoice paid before its delivery came: the charge waits', async () => {
+    const invoiceId = await undelivered(s, knex);
+    await s.f.panel.api.addInvoicePayment({ invoiceId, transId: 'paid-early', gateway: 'banktransfer' });
+    await s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId });
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId))).to.have.length(0);
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
+    expect((await chargeOf(knex, s.story.serviceId)).status).to.equal('unbilled');
+  });
+
+  it("counts the window from the invoice's date when its delivery comes three days later", async () => {
+    // invoice dated Sunday 2 June; delivered again on 5 June: 2 June + 14 days = 16 June (not 19 June)
+    const invoiceId = await undelivered(s, knex);
+    s.f.clock.set('2013-06-05T08:00:00Z');
+    await s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId });
+    const [item] = overusage(await s.f.panel.api.getInvoice(invoiceId));
+    expect(item!.description).to.include('(dispute by 16 June 2013)');
+    expect((await knex('mod_overusage_lines').first()).deadline_last_day).to.equal('2013-06-16');
+  });
+
+  it('gives nothing to an invoice whose item of the service is not its hosting renewal', async () => {
+    // an add-on item related to the VPS: the invoice renews no service
+    const invoiceId = await invoiceWithItem(s, knex, '2013-06-02', 'Addon', s.story.serviceId);
+    const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    expect(out).to.deep.equal({ invoiceId, added: 0, alreadyPlaced: 0, skipped: [] });
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
+  });
+
+  it('skips a charge in another currency than the client now pays in, and says which', async () => {
+    // the charge was rated in EUR (the link's currency); Ann has since moved to USD (currency 2)
+    await knex('tblclients').where({ id: s.story.clientId }).update({ currency: 2 });
+    const invoiceId = await undelivered(s, knex);
+    const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    const charge = await chargeOf(knex, s.story.serviceId);
+    expect(out).to.deep.equal({
+      invoiceId,
+      added: 0,
+      alreadyPlaced: 0,
+      skipped: [{ chargeId: toNum(charge.id), reason: 'the charge is in EUR but the client pays in USD' }],
+    });
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId))).to.have.length(0);
+  });
+
+  it('skips a product whose panel overage billing is on, and says why in the answer', async () => {
+    await knex('tblproducts').where({ id: s.story.productId }).update({ overagesenabled: 'GB' });
+    const invoiceId = await undelivered(s, knex);
+    const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    const charge = await chargeOf(knex, s.story.serviceId);
+    expect(out.skipped).to.deep.equal([
+      {
+        chargeId: toNum(charge.id),
+        reason: `the panel's own overage billing is enabled on product ${s.story.productId}; switch it off there, or this traffic would be billed twice`,
+      },
+    ]);
+    expect(out.added).to.equal(0);
+  });
+
+  it('bills a product whose panel overage flag reads "0" (off)', async () => {
+    await knex('tblproducts').where({ id: s.story.productId }).update({ overagesenabled: '0' });
+    const invoiceId = await delivered(s, knex);
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
+      '500.00',
+    ]);
+  });
+
+  describe('when the panel does not say whether its own overage billing is on (as WHMCS)', () => {
+    beforeEach(() => {
+      const real = s.faulty.real.call.bind(s.faulty.real);
+      s.faulty.real.call = async (action: string, params?: PanelParams) => {
+        const res = await real(action, params);
+        if (action !== 'GetProducts') return res;
+        const products = (res.products as { product: Array<Record<string, unknown>> }).product;
+        return { ...res, products: { product: products.map(({ overagesenabled: _, ...p }) => p) } };
+      };
+    });
+
+    it('asks the admin to confirm it is off, and bills nothing meanwhile', async () => {
+      const invoiceId = await undelivered(s, knex);
+      const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+      expect(out.skipped.map((x) => x.reason)).to.deep.equal([
+        `product ${s.story.productId}: confirm in the settings that the panel's own overage billing is off for it (the panel cannot tell)`,
+      ]);
+      expect(overusage(await s.f.panel.api.getInvoice(invoiceId))).to.have.length(0);
+    });
+
+    it('bills once the admin confirmed it is off', async () => {
+      await s.mod.billing.setProduct(s.story.productId, { ...PRODUCT, panelOverageOff: true }, CLI);
+      const invoiceId = await delivered(s, knex);
+      expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
+        '500.00',
+      ]);
+    });
+  });
+
+  it('skips a charge whose product is no longer billed for overusage, and says so', async () => {
+    await s.mod.rating.rateClosedPeriods({ serviceIds: [s.story.serviceId] });
+    await s.mod.billing.setProduct(s.story.productId, { ...PRODUCT, enabled: false }, CLI);
+    const invoiceId = await undelivered(s, knex);
+    const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    const charge = await chargeOf(knex, s.story.serviceId);
+    expect(out.skipped).to.deep.equal([
+      { chargeId: toNum(charge.id), reason: 'the product is no longer billed for overusage' },
+    ]);
+  });
+
+  it('puts the line of an untaxed product on the invoice untaxed', async () => {
+    await s.mod.billing.setProduct(s.story.productId, { ...PRODUCT, taxed: false }, CLI);
+    const invoiceId = await delivered(s, knex);
+    expect(
+      overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => [i.amount, i.taxed]),
+    ).to.deep.equal([['500.00', false]]);
+  });
+});
+
+/**
+ * Ann has a second VPS (ref 103) on the same plan, linked in USD although she pays in EUR: its
+ * June charge (6 TB used: 1 000 GB × $0.55 = $550.00) is never billed on her EUR invoice.
+ */
+describeEachEngine('placing a line on an invoice that renews two services', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+  let usdServiceId: number;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    s = await buildBillingStory(knex);
+    usdServiceId = await addService(
+      knex,
+      {
+        userid: s.story.clientId,
+        packageid: s.story.productId,
+        domain: 'vps3.example.net',
+        regdate: '2013-01-09',
+        nextduedate: '2013-06-09',
+        amount: '19.95',
+      },
+      s.f.clock.now(),
+      'Europe/Brussels',
+    );
+    await s.mod.links.link(
+      {
+        serviceId: usdServiceId,
+        clientId: s.story.clientId,
+        productId: s.story.productId,
+        masterId: s.masterId,
+        serverRef: '103',
+        currency: 'USD',
+      },
+      CLI,
+    );
+    await s.mod.billing.setProduct(
+      s.story.productId,
+      { ...PRODUCT, prices: { ...PRODUCT.prices, USD: { overage: '0.55', precommit: '0.40' } } },
+      CLI,
+    );
+    for (const [at, bytes] of [
+      ['2013-05-30T21:50:00Z', 5900n * GB],
+      ['2013-05-31T21:50:00Z', 6000n * GB],
+      ['2013-06-01T21:50:00Z', 150n * GB],
+    ] as const) {
+      s.f.clock.set(at);
+      s.fake.set('101', bytes);
+      s.fake.set('102', 0n);
+      s.fake.set('103', bytes);
+      await s.mod.metering.collect();
+    }
+  });
+
+  it('counts the line an earlier delivery placed as already placed, and skips the USD charge again', async () => {
+    const invoiceId = await delivered(s, knex);
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
+      '500.00',
+    ]);
+    const usd = await chargeOf(knex, usdServiceId);
+    const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    expect(out).to.deep.equal({
+      invoiceId,
+      added: 0,
+      alreadyPlaced: 1,
+      skipped: [{ chargeId: toNum(usd.id), reason: 'the charge is in USD but the client pays in EUR' }],
+    });
+  });
+});
+
+describeEachEngine('reconciling lines the hook left undone', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    s = await buildBillingStory(knex);
+    await closeMay(s);
+  });
+
+  const nothing = { confirmed: 0, placed: 0, released: [], recovered: [], busy: [] };
+
+  it('keeps the first of two copies of a line two deliveries both added, and removes the other', async () => {
+    const invoiceId = await interrupted(s, knex);
+    const line = await knex('mod_overusage_lines').first();
+    const copy = { description: line.description, amount: '500.00', taxed: true };
+    await s.f.panel.api.updateInvoice({ invoiceId, newItems: [copy, copy] });
+    const [first] = overusage(await s.f.panel.api.getInvoice(invoiceId))
+      .map((i) => i.id)
+      .sort((a, b) => a - b);
+    const out = await s.mod.lines!.reconcilePending();
+    expect(out).to.deep.equal({ ...nothing, confirmed: 1 });
+    const inv = await s.f.panel.api.getInvoice(invoiceId);
+    expect(overusage(inv).map((i) => i.id)).to.deep.equal([first]);
+    expect(inv.total).to.equal('519.95'); // 19.95 + 500.00 once
+    expect(toNum((await knex('mod_overusage_lines').first()).invoice_item_id)).to.equal(first);
+  });
+
+  it('confirms a line already on its invoice without changing the invoice, audited as the reconciliation', async () => {
+    const invoiceId = await interrupted(s, knex);
+    const line = await knex('mod_overusage_lines').first();
+    await s.f.panel.api.updateInvoice({
+      invoiceId,
+      newItems: [{ description: line.description, amount: '500.00', taxed: true }],
+    });
+    s.faulty.calls = [];
+    const out = await s.mod.lines!.reconcilePending();
+    expect(out).to.deep.equal({ ...nothing, confirmed: 1 });
+    expect(s.faulty.calls).to.not.include('updateInvoice');
+    const audit = await knex('mod_overusage_audit').where({ action: 'line.placed' });
+    expect(JSON.parse(audit[0].details)).to.include({ invoiceId, via: 'reconcile' });
+  });
+
+  it('leaves an invoice another process is working on for the next reconciliation', async () => {
+    const invoiceId = await interrupted(s, knex);
+    await holdLease(knex, `invoice:${invoiceId}`);
+    expect(await s.mod.lines!.reconcilePending()).to.deep.equal({ ...nothing, busy: [invoiceId] });
+    expect((await knex('mod_overusage_lines').first()).status).to.equal('pending');
+  });
+
+  it("audits a released line as the system's, on its charge, with the amount and why", async () => {
+    const invoiceId = await interrupted(s, knex);
+    await s.f.panel.api.addInvoicePayment({ invoiceId, transId: 'paid-hosting', gateway: 'banktransfer' });
+    const line = await knex('mod_overusage_lines').first();
+    await s.mod.lines!.reconcilePending();
+    const audit = await knex('mod_overusage_audit').where({ action: 'line.released' });
+    expect(audit.map((a) => [a.actor_type, a.entity_type, toNum(a.entity_id)])).to.deep.equal([
+      ['system', 'charge', toNum(line.charge_id)],
+    ]);
+    expect(JSON.parse(audit[0].details)).to.deep.equal({
+      invoiceId,
+      invoiceStatus: 'Paid',
+      refCode: line.ref_code,
+      amountMinor: '50000',
+      currency: 'EUR',
+      reason: `invoice ${invoiceId} was paid before the line could be added; the charge waits for the next invoice`,
+    });
+  });
+
+  it('leaves a missed renewal another process is working on for the next reconciliation', async () => {
+    const invoiceId = await undelivered(s, knex);
+    await holdLease(knex, `invoice:${invoiceId}`);
+    expect(await s.mod.lines!.reconcile()).to.deep.equal({ ...nothing, busy: [invoiceId] });
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
+  });
+
+  it('records a recovered invoice as finished by the reconciliation', async () => {
+    const invoiceId = await undelivered(s, knex);
+    await s.mod.lines!.reconcile();
+    const rows = await knex('mod_overusage_deliveries').where({ invoice_id: invoiceId });
+    expect(rows.map((r) => [r.finished_by, toNum(r.added)])).to.deep.equal([['reconcile', 1]]);
+  });
+
+  it('gives a missed renewal with another item on it too its line', async () => {
+    const invoiceId = await undelivered(s, knex);
+    await s.f.panel.api.updateInvoice({
+      invoiceId,
+      newItems: [{ description: 'Extra IPv4 address', amount: '3.00', taxed: false }],
+    });
+    const out = await s.mod.lines!.reconcile();
+    expect(out.recovered).to.deep.equal([{ invoiceId, added: 1 }]);
+    // 19.95 + 3.00 + 500.00
+    expect((await s.f.panel.api.getInvoice(invoiceId)).total).to.equal('522.95');
+  });
+
+  it('does not look again at an invoice whose delivery finished, while its charge still waits', async () => {
+    // the panel bills the product's overage itself: the hook refused the charge and finished
+    await knex('tblproducts').where({ id: s.story.productId }).update({ overagesenabled: 'GB' });
+    await delivered(s, knex);
+    expect(await s.mod.lines!.reconcile()).to.deep.equal(nothing);
+  });
+
+  it('leaves a missed renewal that was paid first alone', async () => {
+    const invoiceId = await undelivered(s, knex);
+    await s.f.panel.api.addInvoicePayment({ invoiceId, transId: 'paid-early', gateway: 'banktransfer' });
+    expect(await s.mod.lines!.reconcile()).to.deep.equal(nothing);
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
+  });
+
+  it('gives no line to an invoice dated the day the period ended (the period had not ended when it was made)', async () => {
+    await invoiceWithItem(s, knex, '2013-05-31', 'Hosting', s.story.serviceId);
+    expect(await s.mod.lines!.reconcile()).to.deep.equal(nothing);
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
+  });
+
+  it('gives no line to a missed invoice whose item of the service is not its hosting renewal', async () => {
+    await invoiceWithItem(s, knex, '2013-06-02', 'Addon', s.story.serviceId);
+    expect(await s.mod.lines!.reconcile()).to.deep.equal(nothing);
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
+  });
+});
+
+/**
+ * Ann's VPS renews yearly: May's charge (€500.00) is due on an invoice of its own 35 days after
+ * the period: 31 May + 35 days = 5 July.
+ */
+describeEachEngine('standalone invoices for charges no renewal picks up', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    s = await buildBillingStory(knex);
+    await knex('tblhosting')
+      .where({ id: s.story.serviceId })
+      .update({ billingcycle: 'Annually', nextduedate: '2014-01-09' });
+    await closeMay(s);
+    s.f.clock.set('2013-07-05T10:00:00Z');
+  });
+
+  const setProduct = (extra: Record<string, unknown>) =>
+    s.mod.billing.setProduct(
+      s.story.productId,
+      { ...PRODUCT, unpicked: { policy: 'standalone', afterDays: 35 }, ...extra },
+      CLI,
+    );
+  const invoicesOfAnn = async () =>
+    (await s.f.panel.api.getInvoices({ userId: s.story.clientId })).totalResults;
+
+  it('answers one invoice with one line, then nothing on the next run', async () => {
+    await s.mod.rating.rateClosedPeriods();
+    expect(await s.mod.lines!.billUnpicked()).to.deep.equal({ invoices: 1, lines: 1 });
+    expect(await s.mod.lines!.billUnpicked()).to.deep.equal({ invoices: 0, lines: 0 });
+  });
+
+  it('leaves the charge of a product set to wait for the next renewal', async () => {
+    await setProduct({ unpicked: { policy: 'next_renewal', afterDays: 35 } });
+    await s.mod.rating.rateClosedPeriods();
+    expect(await s.mod.lines!.billUnpicked()).to.deep.equal({ invoices: 0, lines: 0 });
+    expect(await invoicesOfAnn()).to.equal(0);
+  });
+
+  it('makes no invoice when the panel bills the product’s overage itself', async () => {
+    await knex('tblproducts').where({ id: s.story.productId }).update({ overagesenabled: 'GB' });
+    await s.mod.rating.rateClosedPeriods();
+    expect(await s.mod.lines!.billUnpicked()).to.deep.equal({ invoices: 0, lines: 0 });
+    expect(await invoicesOfAnn()).to.equal(0);
+  });
+
+  it('makes no invoice for a charge in another currency than the client now pays in', async () => {
+    await s.mod.rating.rateClosedPeriods();
+    await knex('tblclients').where({ id: s.story.clientId }).update({ currency: 2 });
+    expect(await s.mod.lines!.billUnpicked()).to.deep.equal({ invoices: 0, lines: 0 });
+    expect(await invoicesOfAnn()).to.equal(0);
+  });
+
+  it('puts the line of an untaxed product on its invoice untaxed', async () => {
+    await setProduct({ taxed: false });
+    await s.mod.rating.rateClosedPeriods();
+    await s.mod.lines!.billUnpicked();
+    const line = await knex('mod_overusage_lines').first();
+    const inv = await s.f.panel.api.getInvoice(toNum(line.invoice_id));
+    expect(inv.items.map((i) => [i.amount, i.taxed])).to.deep.equal([['500.00', false]]);
+  });
+
+  it('emails the client the invoice it makes', async () => {
+    await s.mod.rating.rateClosedPeriods();
+    const before = (await knex('tblemails').where({ userid: s.story.clientId })).length;
+    await s.mod.lines!.billUnpicked();
+    expect((await knex('tblemails').where({ userid: s.story.clientId })).length).to.equal(before + 1);
+  });
+
+  it('finds the invoice a crashed run made among newer invoices of the client, and says it placed one line', async () => {
+    await s.mod.rating.rateClosedPeriods();
+    s.faulty.failNext = { method: 'createInvoice', when: 'after', times: 1 };
+    const failed = await s.mod.lines!.billUnpicked().then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    expect(failed).to.equal('injected failure after createInvoice took effect');
+    const made = (await s.f.panel.api.getInvoices({ userId: s.story.clientId })).invoices[0]!.id;
+    // a newer invoice of Ann's, for something else
+    await s.f.panel.api.createInvoice({
+      userId: s.story.clientId,
+      items: [{ description: 'Extra IPv4 address', amount: '3.00', taxed: false }],
+    });
+    expect(await s.mod.lines!.billUnpicked()).to.deep.equal({ invoices: 0, lines: 1 });
+    const line = await knex('mod_overusage_lines').first();
+    expect([line.status, toNum(line.invoice_id)]).to.deep.equal(['placed', made]);
+  });
+
+  it('says which run holds the client when another run is at it, and makes no invoice', async () => {
+    await s.mod.rating.rateClosedPeriods();
+    await holdLease(knex, `standalone:client:${s.story.clientId}`);
+    const failed = await s.mod.lines!.billUnpicked().then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    expect(failed).to.equal(
+      `standalone:client:${s.story.clientId} is being handled by another run (${OTHER_HOST})`,
+    );
+    expect(await invoicesOfAnn()).to.equal(0);
+  });
+});
