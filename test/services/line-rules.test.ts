@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
+import { createLogger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { createLockStore } from '../../module/adapters/lock-store.js';
 import type { PanelParams } from '../../module/adapters/panel-api.js';
 import { addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory, closeMay, GB, type BillingStory } from '../support/billing-story.js';
+import { buildBillingStory, closeMay, GB, STORY_EUR, type BillingStory } from '../support/billing-story.js';
 
 /**
  * The rules of placing, reconciling and standalone invoicing one at a time, each through the
@@ -448,15 +449,20 @@ describeEachEngine('reconciling lines the hook left undone', ({ db }) => {
     await s.f.panel.api.addInvoicePayment({ invoiceId, transId: 'paid-early', gateway: 'banktransfer' });
     expect(await s.mod.lines!.reconcile()).to.deep.equal(nothing);
     expect(await knex('mod_overusage_lines')).to.have.length(0);
+    expect((await chargeOf(knex, s.story.serviceId)).status).to.equal('unbilled');
   });
 
   it('gives no line to an invoice dated the day the period ended (the period had not ended when it was made)', async () => {
+    await s.mod.rating.rateClosedPeriods({ serviceIds: [s.story.serviceId] });
+    expect((await chargeOf(knex, s.story.serviceId)).status).to.equal('unbilled');
     await invoiceWithItem(s, knex, '2013-05-31', 'Hosting', s.story.serviceId);
     expect(await s.mod.lines!.reconcile()).to.deep.equal(nothing);
     expect(await knex('mod_overusage_lines')).to.have.length(0);
   });
 
   it('gives no line to a missed invoice whose item of the service is not its hosting renewal', async () => {
+    await s.mod.rating.rateClosedPeriods({ serviceIds: [s.story.serviceId] });
+    expect((await chargeOf(knex, s.story.serviceId)).status).to.equal('unbilled');
     await invoiceWithItem(s, knex, '2013-06-02', 'Addon', s.story.serviceId);
     expect(await s.mod.lines!.reconcile()).to.deep.equal(nothing);
     expect(await knex('mod_overusage_lines')).to.have.length(0);
@@ -563,5 +569,89 @@ describeEachEngine('standalone invoices for charges no renewal picks up', ({ db 
       `standalone:client:${s.story.clientId} is being handled by another run (${OTHER_HOST})`,
     );
     expect(await invoicesOfAnn()).to.equal(0);
+  });
+});
+
+/** What an operator reads in the module's log (one JSON object a line) about lines. */
+describeEachEngine('what the log says about lines', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+  let logged: Array<Record<string, unknown>>;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    logged = [];
+    const log = createLogger({
+      level: 'info',
+      write: (l) => logged.push(JSON.parse(l) as Record<string, unknown>),
+    });
+    s = await buildBillingStory(knex, STORY_EUR, { log });
+    await closeMay(s);
+  });
+
+  /** the fields of each entry of an event, without its time and level */
+  const said = (event: string) =>
+    logged.filter((e) => e.event === event).map(({ at: _a, level: _l, event: _e, ...fields }) => fields);
+
+  it('says how many lines a delivery added to which invoice', async () => {
+    const invoiceId = await undelivered(s, knex);
+    logged.length = 0;
+    await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    expect(said('lines.added')).to.deep.equal([{ invoiceId, added: 1 }]);
+  });
+
+  it('says nothing of lines added when a delivery added none', async () => {
+    await knex('tblclients').where({ id: s.story.clientId }).update({ currency: 2 });
+    const invoiceId = await undelivered(s, knex);
+    logged.length = 0;
+    await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    expect(said('lines.added')).to.deep.equal([]);
+  });
+
+  it('names the copies of a line it removed from an invoice', async () => {
+    const invoiceId = await interrupted(s, knex);
+    const line = await knex('mod_overusage_lines').first();
+    const copy = { description: line.description, amount: '500.00', taxed: true };
+    await s.f.panel.api.updateInvoice({ invoiceId, newItems: [copy, copy] });
+    const ids = overusage(await s.f.panel.api.getInvoice(invoiceId))
+      .map((i) => i.id)
+      .sort((a, b) => a - b);
+    await s.mod.lines!.reconcilePending();
+    expect(said('lines.duplicates_removed')).to.deep.equal([{ invoiceId, items: [ids[1]] }]);
+  });
+
+  it('says how many pending lines the reconciliation put on which invoice', async () => {
+    const invoiceId = await interrupted(s, knex);
+    await s.mod.lines!.reconcilePending();
+    expect(said('lines.reconciled')).to.deep.equal([{ invoiceId, placed: 1 }]);
+  });
+
+  it('warns of a released line: its invoice, its charge and the invoice status', async () => {
+    const invoiceId = await interrupted(s, knex);
+    await s.f.panel.api.addInvoicePayment({ invoiceId, transId: 'paid-hosting', gateway: 'banktransfer' });
+    const line = await knex('mod_overusage_lines').first();
+    await s.mod.lines!.reconcilePending();
+    expect(said('lines.released')).to.deep.equal([
+      { invoiceId, chargeId: toNum(line.charge_id), invoiceStatus: 'Paid' },
+    ]);
+  });
+
+  it('says how many lines a missed renewal got from the reconciliation', async () => {
+    const invoiceId = await undelivered(s, knex);
+    await s.mod.lines!.reconcile();
+    expect(said('lines.recovered')).to.deep.equal([{ invoiceId, added: 1 }]);
+  });
+
+  it('says which standalone invoice it made for which client, with how many lines', async () => {
+    await knex('tblhosting')
+      .where({ id: s.story.serviceId })
+      .update({ billingcycle: 'Annually', nextduedate: '2014-01-09' });
+    s.f.clock.set('2013-07-05T10:00:00Z');
+    await s.mod.rating.rateClosedPeriods();
+    await s.mod.lines!.billUnpicked();
+    const line = await knex('mod_overusage_lines').first();
+    expect(said('lines.standalone_invoice')).to.deep.equal([
+      { clientId: s.story.clientId, invoiceId: toNum(line.invoice_id), lines: 1 },
+    ]);
   });
 });
