@@ -19,6 +19,9 @@ import type { InvoiceLineDeps, PlaceOutcome } from './invoice-lines.js';
 
 export const EDITABLE = new Set(['Draft', 'Unpaid']);
 
+/** What placed a line, as its audit says: the InvoiceCreation hook, a reconciliation, or the job that made a standalone invoice. */
+export type PlacedVia = 'hook' | 'reconcile' | 'standalone';
+
 export const refPattern = (ref: string) => `[${ref}]`;
 const newRef = () => `OU-${crypto.randomBytes(5).toString('hex').toUpperCase()}`;
 
@@ -64,8 +67,8 @@ export async function confirm(
   deps: InvoiceLineDeps,
   invoice: PanelInvoice,
   outcome: PlaceOutcome,
-  pendingRows?: StoredLine[],
-  via: 'hook' | 'reconcile' = 'hook',
+  pendingRows: StoredLine[] | undefined,
+  via: PlacedVia,
 ): Promise<void> {
   const pending = pendingRows ?? (await deps.lines.onInvoice(invoice.invoiceId, ['pending']));
   const duplicates: number[] = [];
@@ -98,7 +101,7 @@ async function markPlaced(
   invoiceId: number,
   line: StoredLine,
   invoiceItemId: number,
-  via: 'hook' | 'reconcile',
+  via: PlacedVia,
 ): Promise<boolean> {
   const now = deps.clock.now();
   return deps.lines.transaction(async (trx) => {

@@ -91,7 +91,7 @@ async function billStandaloneFor(
     created.invoiceId,
   );
   const outcome = emptyPlaceOutcome(created.invoiceId);
-  await confirm(deps, await deps.panel.getInvoice(created.invoiceId), outcome);
+  await confirm(deps, await deps.panel.getInvoice(created.invoiceId), outcome, undefined, 'standalone');
   deps.log.info('lines.standalone_invoice', { clientId, invoiceId: created.invoiceId, lines: outcome.added });
   return { invoices: 1, lines: outcome.added };
 }
@@ -118,7 +118,7 @@ async function adoptCreated(deps: InvoiceLineDeps, clientId: number): Promise<nu
       inv.invoiceId,
     );
     const outcome = emptyPlaceOutcome(inv.invoiceId);
-    await confirm(deps, inv, outcome);
+    await confirm(deps, inv, outcome, undefined, 'standalone');
     return outcome.added;
   }
   return null;

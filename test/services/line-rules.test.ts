@@ -532,6 +532,25 @@ describeEachEngine('standalone invoices for charges no renewal picks up', ({ db 
     expect(inv.items.map((i) => [i.amount, i.taxed])).to.deep.equal([['500.00', false]]);
   });
 
+  it('audits the line of a standalone invoice as placed by the standalone run, not by the hook', async () => {
+    await s.mod.rating.rateClosedPeriods();
+    await s.mod.lines!.billUnpicked();
+    const line = await knex('mod_overusage_lines').first();
+    const audit = await knex('mod_overusage_audit').where({ action: 'line.placed' });
+    expect(audit.map((a) => JSON.parse(a.details))).to.deep.equal([
+      {
+        invoiceId: toNum(line.invoice_id),
+        invoiceItemId: toNum(line.invoice_item_id),
+        chargeId: toNum(line.charge_id),
+        amountMinor: '50000',
+        currency: 'EUR',
+        // 5 July + 14 calendar days
+        deadline: '2013-07-19',
+        via: 'standalone',
+      },
+    ]);
+  });
+
   it('emails the client the invoice it makes', async () => {
     await s.mod.rating.rateClosedPeriods();
     const before = (await knex('tblemails').where({ userid: s.story.clientId })).length;
