@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { createLogger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
+import { CLI_ACTOR } from '../support/module-fixture.js';
 import {
   buildBillingStory,
   closeMay,
@@ -419,5 +420,67 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
     // 40 % of €500.00 = €200.00
     const line = await lineRow(lineId);
     expect([line.status, line.amountMinor]).to.deep.equal(['placed', 20000n]);
+  });
+
+  // --- re-rating at the rate agreed in advance: its limits ---
+
+  /** Ann's product with these EUR prices, billed on 2 June and disputed on 5 June. */
+  async function repriced(eur: { overage: string; precommit: string; cap?: string }) {
+    knex = db().knex;
+    logged = [];
+    const s = await buildBillingStory(knex);
+    await s.mod.billing.setProduct(
+      s.story.productId,
+      {
+        unit: 'GB',
+        model: 'per_unit',
+        allowance: '5 TB',
+        prices: { EUR: eur },
+        window: { days: 14, counting: 'calendar', holidays: 'BE' },
+      },
+      CLI_ACTOR,
+    );
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const row = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
+    const d = await disputeLine(s, toNum(row.id));
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    return { s, d, lineId: toNum(row.id) };
+  }
+
+  it('a rate agreed in advance equal to the billed one re-rates to the same €500.00: allowed, not refused as a raise', async () => {
+    const { s, d } = await repriced({ overage: '0.50', precommit: '0.50' });
+    // 1 000 GB × €0.50 = €500.00 both ways
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'precommit' },
+    });
+    expect(res.ok ? [res.value.state, res.value.amountAfterMinor] : [res.code, res.message]).to.deep.equal([
+      'adjusted',
+      50000n,
+    ]);
+  });
+
+  it('a cap neither rating reaches (€600.00) is not recorded with the re-rating: only the two rates and amounts are', async () => {
+    const { s, d } = await repriced({ overage: '0.50', precommit: '0.35', cap: '600.00' });
+    // 1 000 GB × €0.50 = €500.00 and × €0.35 = €350.00, both under €600.00
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'precommit' },
+    });
+    expect(res.ok ? res.value.amountAfterMinor : res.code).to.equal(35000n);
+    const [adjusted] = await audits('dispute.adjusted');
+    expect((adjusted!.details as { resolution: { rerated: unknown } }).resolution.rerated).to.deep.equal({
+      from: '0.50',
+      to: '0.35',
+      fromMinor: '50000',
+      toMinor: '35000',
+      exact: true,
+    });
   });
 });
