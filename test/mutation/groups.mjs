@@ -89,7 +89,14 @@ export const GROUPS = [
     // the period code of the billing calendar (issue 11)
     name: 'usage-periods',
     mutate: ['module/services/usage-periods.ts'],
-    tests: ['test/services/usage-periods.test.ts', 'test/services/link-import-calendar.test.ts'],
+    // the rebuild from kept samples and the admin's views and decisions first (a module without a
+    // panel, or one billing story): the month-long panel stories after them
+    tests: [
+      'test/services/usage-period-service.test.ts',
+      'test/services/usage-period-admin.test.ts',
+      'test/services/usage-periods.test.ts',
+      'test/services/link-import-calendar.test.ts',
+    ],
   },
 ];
 
