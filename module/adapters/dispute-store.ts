@@ -36,6 +36,8 @@ export interface StoredRerate {
   pool?: { fromMinor: string; toMinor: string; partFromMinor: string; partToMinor: string };
   /** the upgrade credit taken from the amount, before and after */
   upgrade?: { percent: number; fromMinor: string; toMinor: string };
+  /** a correction line: the period's amount it names ("now €…"), before and after */
+  correction?: { fromMinor: string; toMinor: string };
 }
 
 /** What an admin asked for when deciding (kept with the decision: the line's new text names it). */

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
+import { parseDisputeState, type DisputeState } from '../domain/dispute-state.js';
 import { LINE_STATUSES, type LineStatus } from '../domain/line-status.js';
 import { rowReader, type RowReader } from './rows.js';
 import { TABLES } from './tables.js';
@@ -41,6 +42,15 @@ export interface LineWithCharge {
   /** the rating as the charge stores it (JSON) */
   explanation: unknown;
   charge: { kind: 'pool'; poolPeriodId: number } | { kind: 'usage'; period: EvidencePeriod | null };
+  /** the line's dispute, if any: its state, and whether its decision re-rated at the agreed rate */
+  dispute: { state: DisputeState; reratedAtAgreedRate: boolean } | null;
+}
+
+/** What a line of a pool's month bills now (a line per VPS, or the pool's one line). */
+export interface PoolMonthLine {
+  serviceId: number;
+  status: LineStatus;
+  amountMinor: bigint;
 }
 
 export interface PoolMonth {
@@ -78,6 +88,8 @@ export interface EvidenceStore {
   /** the line and its charge; with `clientId`, only that client's */
   lineWithCharge(lineId: number, opts?: { clientId?: number }): Promise<LineWithCharge | null>;
   poolMonth(id: number): Promise<PoolMonth | null>;
+  /** the lines placed for a pool's month, by id */
+  poolMonthLines(id: number): Promise<PoolMonthLine[]>;
   /** a usage period's intervals, by the day they close */
   intervalsOfPeriod(periodId: number): Promise<StoredInterval[]>;
   /** the services' intervals closing from `from` to `to` (both included), by the day they close */
@@ -108,6 +120,8 @@ const LINE_COLUMNS = [
   'p.used_bytes as period_used',
   'p.closed_by',
   'p.unmeasured_after',
+  'd.state as dispute_state',
+  'd.resolution as dispute_resolution',
 ];
 
 function lineOf(l: RowReader): EvidenceLine {
@@ -127,6 +141,18 @@ function lineOf(l: RowReader): EvidenceLine {
   };
 }
 
+/** The line's dispute: its state, and whether the decision kept a re-rating (resolution.rerated). */
+function disputeOf(r: Record<string, unknown>): LineWithCharge['dispute'] {
+  if (r.dispute_state === null || r.dispute_state === undefined) return null;
+  const resolution = rowReader(TABLES.disputes, r).jsonOrNull('dispute_resolution') as {
+    rerated?: unknown;
+  } | null;
+  return {
+    state: parseDisputeState(r.dispute_state),
+    reratedAtAgreedRate: !!resolution?.rerated,
+  };
+}
+
 export function parseLineWithCharge(r: Record<string, unknown>): LineWithCharge {
   const c = rowReader(TABLES.charges, r);
   const p = rowReader(TABLES.periods, r);
@@ -134,6 +160,7 @@ export function parseLineWithCharge(r: Record<string, unknown>): LineWithCharge 
   return {
     line: lineOf(rowReader(TABLES.lines, r)),
     explanation: c.json('explanation'),
+    dispute: disputeOf(r),
     charge: pool
       ? { kind: 'pool', poolPeriodId: -c.num('charge_period_id') }
       : {
@@ -187,6 +214,7 @@ export function createEvidenceStore(knex: Knex): EvidenceStore {
       const q = knex(`${TABLES.lines} as l`)
         .join(`${TABLES.charges} as c`, 'c.id', 'l.charge_id')
         .leftJoin(`${TABLES.periods} as p`, 'p.id', 'c.period_id')
+        .leftJoin(`${TABLES.disputes} as d`, 'd.line_id', 'l.id')
         .where('l.id', lineId);
       if (opts.clientId !== undefined) q.andWhere('l.client_id', opts.clientId);
       const row = await q.first(LINE_COLUMNS);
@@ -204,6 +232,22 @@ export function createEvidenceStore(knex: Knex): EvidenceStore {
         usedBytes: p.big('used_bytes'),
         details: p.json('details'),
       };
+    },
+    async poolMonthLines(id) {
+      // a pool's charges name their month as a negative period id (pools.ts)
+      const rows = await knex(`${TABLES.lines} as l`)
+        .join(`${TABLES.charges} as c`, 'c.id', 'l.charge_id')
+        .where({ 'c.kind': 'pool', 'c.period_id': -id })
+        .orderBy('l.id')
+        .select('l.service_id', 'l.status', 'l.amount_minor');
+      return rows.map((r) => {
+        const l = rowReader(TABLES.lines, r);
+        return {
+          serviceId: l.num('service_id'),
+          status: l.word(LINE_STATUSES, 'status'),
+          amountMinor: l.big('amount_minor'),
+        };
+      });
     },
     async intervalsOfPeriod(periodId) {
       const rows = await knex(TABLES.intervals).where({ period_id: periodId }).orderBy(['to_date', 'id']);

@@ -547,7 +547,9 @@ export function explainCharge(
       : billedQuantity(rated, locale);
   out.push(`${e.quantity}: ${quantity}`);
   const per = rated.quantityUnit === 'block' ? e.block(blockSize) : rated.quantityUnit;
-  out.push(`${e.rate}: ${formatRate(rated.rate, rated.currency, locale)} ${e.per} ${per}`);
+  // re-rated by a decision: the rate is the one agreed in advance, said as the line says it
+  const agreed = decided?.ratedBefore ? ` (${DECIDED[textLanguage(locale)].agreedRate})` : '';
+  out.push(`${e.rate}: ${formatRate(rated.rate, rated.currency, locale)} ${e.per} ${per}${agreed}`);
   out.push(e.exact(formatPrecise(rated.preciseAmount, rated.currency, locale), money(rated.roundedMinor)));
   if (rated.capMinor !== null)
     out.push(rated.capped ? e.capHit(money(rated.capMinor)) : e.capNotHit(money(rated.capMinor)));
@@ -565,6 +567,8 @@ export interface DecidedFigures {
   amountMinor: bigint;
   /** given back as account credit (a paid line waived or reduced) */
   creditedMinor: bigint;
+  /** where the decision re-rated the line at the agreed rate: the rating it was first billed with */
+  ratedBefore?: RatedCharge;
 }
 
 /** "rated €500.00; after the dispute: adjusted to €350.00" — null when the decision left the amount as rated. */
@@ -573,7 +577,7 @@ function decidedNote(rated: RatedCharge, d: DecidedFigures, locale: string): str
   const e = EXPLAIN[textLanguage(locale)];
   const money = (minor: bigint) => formatAmount(minor, rated.currency, locale);
   const after = d.state === 'waived' ? e.afterWaived(money(0n)) : e.afterAdjusted(money(d.amountMinor));
-  return `${e.rated(money(rated.amountMinor))}; ${after}${d.creditedMinor > 0n ? `; ${e.credited(money(d.creditedMinor))}` : ''}`;
+  return `${e.rated(money((d.ratedBefore ?? rated).amountMinor))}; ${after}${d.creditedMinor > 0n ? `; ${e.credited(money(d.creditedMinor))}` : ''}`;
 }
 
 /** The figures of a line's decided dispute, for `explainCharge` (null while none is decided). */
@@ -625,6 +629,8 @@ export interface Rerated {
   pool?: { fromMinor: bigint; toMinor: bigint; partFromMinor: bigint; partToMinor: bigint };
   /** the upgrade credit, before and after */
   upgrade?: { percent: number; fromMinor: bigint; toMinor: bigint };
+  /** a correction line: the period's amount it names ("now €1,000.00"), before and after */
+  correction?: { fromMinor: bigint; toMinor: bigint };
 }
 
 /**
@@ -647,6 +653,10 @@ function rerateTail(head: string, now: string, r: Rerated, currency: string, loc
       `, ${was}`,
       () => `, ${w.partOf(money(r.pool!.partToMinor), money(r.pool!.toMinor))}`,
     );
+  }
+  if (r.correction) {
+    const was = `; ${w.nowBills} ${money(r.correction.fromMinor)}, `;
+    text = text.replace(was, () => `; ${w.nowBills} ${money(r.correction!.toMinor)}, `);
   }
   if (r.upgrade) {
     const was = w.upgradeCredit(r.upgrade.percent, money(r.upgrade.fromMinor));

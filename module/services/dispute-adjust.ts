@@ -3,7 +3,7 @@ import { invalidInput, type Outcome } from '../domain/errors.js';
 import { quantityGivesAmount } from '../domain/line-text.js';
 import { allocate, divRoundHalfUp, parseDecimal, parseMoney } from '../domain/money.js';
 import { upgradeCredit } from '../domain/upgrade-figures.js';
-import { rateUsage, ratedChargeFromJson } from '../domain/usage-rating.js';
+import { rateUsage, ratedChargeFromJson, type RatedCharge } from '../domain/usage-rating.js';
 import type { DisputeRecord, StoredRerate } from '../adapters/dispute-store.js';
 import { ratingPlan, type BillingProfile } from './billing-settings.js';
 import type { DisputeContext } from './dispute-context.js';
@@ -53,6 +53,8 @@ interface StoredExplanation {
   poolPart?: { serviceId: number; amountMinor: string };
   /** the provider's credit on an upgrade: this share of the overusage was not billed */
   upgradeCredit?: { percent: number; creditedMinor: string };
+  /** a correction: what the invoices had already billed for the period (the charge bills the rest) */
+  correction?: { billedMinor: string };
 }
 
 /**
@@ -70,29 +72,13 @@ async function reratedAtPrecommit(
   const stored = (await ctx.store.charge(line.chargeId))!.explanation as StoredExplanation;
   const rated = ratedChargeFromJson(stored.rated);
   const precommit = stored.profile.prices[currency]?.precommit;
-  if (!precommit)
+  const again = ratedAtAgreedRate(stored, currency);
+  if (!precommit || !again)
     return {
       ok: false,
       code: 'NO_PRECOMMIT_RATE',
       message: `the product has no ${currency} rate agreed in advance (precommit) to re-rate at`,
     };
-  const prices = {
-    ...stored.profile.prices,
-    [currency]: { ...stored.profile.prices[currency]!, overage: precommit },
-  };
-  const plan = {
-    ...ratingPlan({ ...stored.profile, prices }, currency, rated.allowanceBytes),
-    allowanceBytes: rated.fullAllowanceBytes,
-  };
-  const again = rateUsage(
-    {
-      usedBytes: rated.usedBytes,
-      days: rated.days,
-      nominalDays: rated.nominalDays,
-      seconds: rated.periodSeconds,
-    },
-    plan,
-  );
   const rerated: StoredRerate = {
     from: rated.rate,
     to: again.rate,
@@ -104,6 +90,13 @@ async function reratedAtPrecommit(
   if ((rated.capped || again.capped) && capMinor !== null)
     rerated.cap = { minor: String(capMinor), from: rated.capped, to: again.capped };
   let amount = again.amountMinor;
+  if (stored.correction) {
+    // A correction bills the period's new amount less what the invoices already billed for it
+    // (rating.ts); at the agreed rate the same, never below nothing: the decision lowers this line only.
+    const billed = BigInt(stored.correction.billedMinor);
+    rerated.correction = { fromMinor: String(rated.amountMinor), toMinor: String(again.amountMinor) };
+    amount = again.amountMinor > billed ? again.amountMinor - billed : 0n;
+  }
   const part = poolPartAgain(stored, amount, again.overBytes);
   if (part !== null) {
     rerated.pool = {
@@ -136,6 +129,35 @@ async function reratedAtPrecommit(
       rerated,
     },
   };
+}
+
+/**
+ * The charge rated again at the rate agreed in advance, from what its stored explanation keeps
+ * (the period's figures and the product's settings when it was rated): the same period and plan,
+ * another rate. Null where the product had no such rate. The decision and the evidence both read it.
+ */
+export function ratedAtAgreedRate(explanation: unknown, currency: string): RatedCharge | null {
+  const stored = explanation as StoredExplanation;
+  const rated = ratedChargeFromJson(stored.rated);
+  const precommit = stored.profile.prices[currency]?.precommit;
+  if (!precommit) return null;
+  const prices = {
+    ...stored.profile.prices,
+    [currency]: { ...stored.profile.prices[currency]!, overage: precommit },
+  };
+  const plan = {
+    ...ratingPlan({ ...stored.profile, prices }, currency, rated.allowanceBytes),
+    allowanceBytes: rated.fullAllowanceBytes,
+  };
+  return rateUsage(
+    {
+      usedBytes: rated.usedBytes,
+      days: rated.days,
+      nominalDays: rated.nominalDays,
+      seconds: rated.periodSeconds,
+    },
+    plan,
+  );
 }
 
 /** A VPS's part of the pool's new amount, split by the weights the pool's money was split by (null: not a part). */

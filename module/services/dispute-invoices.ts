@@ -48,8 +48,8 @@ export function decidedText(
   return billedText;
 }
 
-/** The figures a re-rating changed besides the rate (cap, pool part, upgrade credit), as bigints for the line's text. */
-function reratedParts(r: StoredRerate): Pick<Rerated, 'cap' | 'pool' | 'upgrade'> {
+/** The figures a re-rating changed besides the rate (cap, pool part, upgrade credit, a correction's period amount), as bigints for the line's text. */
+function reratedParts(r: StoredRerate): Pick<Rerated, 'cap' | 'pool' | 'upgrade' | 'correction'> {
   const big = BigInt;
   return {
     ...(r.cap ? { cap: { minor: big(r.cap.minor), from: r.cap.from, to: r.cap.to } } : {}),
@@ -71,6 +71,9 @@ function reratedParts(r: StoredRerate): Pick<Rerated, 'cap' | 'pool' | 'upgrade'
             toMinor: big(r.upgrade.toMinor),
           },
         }
+      : {}),
+    ...(r.correction
+      ? { correction: { fromMinor: big(r.correction.fromMinor), toMinor: big(r.correction.toMinor) } }
       : {}),
   };
 }

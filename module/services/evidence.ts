@@ -1,14 +1,17 @@
 import { stringify } from 'csv-stringify/sync';
 import { dailySeries, type DayFigure } from '../domain/daily-series.js';
 import { notFound } from '../domain/errors.js';
+import { allocate } from '../domain/money.js';
 import { ratedChargeFromJson, type RatedCharge } from '../domain/usage-rating.js';
 import type {
   EvidenceLine,
   EvidencePeriod,
   EvidenceStore,
   LineWithCharge,
+  PoolMonthLine,
   StoredInterval,
 } from '../adapters/evidence-store.js';
+import { ratedAtAgreedRate } from './dispute-adjust.js';
 
 /**
  * The evidence behind a line: the daily figures that sum to the billed bytes (estimates marked as
@@ -38,10 +41,14 @@ export interface LineEvidence {
     closedBy: string | null;
     unmeasuredAfter: string | null;
   };
+  /** the rating the line bills now: after a decision that re-rated it at the agreed rate, that rating */
   rated: RatedCharge;
+  /** where a decision re-rated the line: the rating it was first billed with */
+  ratedBeforeDecision?: RatedCharge;
   /**
    * A transfer pool's line (module/services/pools.ts): the pool's month and each member's hours,
-   * share of the allowance, days and use; the days and samples are the members' together.
+   * share of the allowance, days and use, and the part of the money each bills now (after a
+   * decision on a member's line, the decided amount); the days and samples are the members' together.
    */
   pool?: {
     key: string;
@@ -121,8 +128,49 @@ const intervalOf = (i: StoredInterval) => ({
   undecided: i.kind === 'drop',
 });
 
-const ratedOf = (explanation: unknown): RatedCharge =>
-  ratedChargeFromJson((explanation as { rated: Parameters<typeof ratedChargeFromJson>[0] }).rated);
+/**
+ * The rating as the line bills it now: a decision that re-rated at the agreed rate replaces the
+ * rating the charge keeps (the decision's own rule, dispute-adjust.ts), which stays beside it.
+ */
+function ratingsOf(found: LineWithCharge): Pick<LineEvidence, 'rated' | 'ratedBeforeDecision'> {
+  const billed = ratedChargeFromJson(
+    (found.explanation as { rated: Parameters<typeof ratedChargeFromJson>[0] }).rated,
+  );
+  const d = found.dispute;
+  const again =
+    d?.state === 'adjusted' && d.reratedAtAgreedRate
+      ? ratedAtAgreedRate(found.explanation, found.line.currency)
+      : null;
+  return again ? { rated: again, ratedBeforeDecision: billed } : { rated: billed };
+}
+
+type PoolMember = NonNullable<LineEvidence['pool']>['members'][number];
+
+/**
+ * What each member's part of a pool's money is now. A line per VPS: each member with a line shows
+ * what that line bills (a waived one nothing). The pool's one line: when a decision changed what
+ * it bills, the new amount split again by the weights the month was split by (each member's own
+ * bytes over its share, largest remainder: domain/money.ts allocate), as pools.ts split it first.
+ */
+function partsNow(
+  members: Array<PoolMember & { ownOverBytes: bigint }>,
+  lines: PoolMonthLine[],
+  perVps: boolean,
+): PoolMember[] {
+  const billsNow = (l: PoolMonthLine) => (l.status === 'waived' ? 0n : l.amountMinor);
+  const plain = members.map(({ ownOverBytes: _weight, ...m }) => m);
+  if (perVps)
+    return plain.map((m) => {
+      const line = lines.find((l) => l.serviceId === m.serviceId);
+      return line ? { ...m, amountMinor: billsNow(line) } : m;
+    });
+  const weights = members.map((m) => m.ownOverBytes);
+  const now = lines.length === 1 ? billsNow(lines[0]!) : null;
+  const before = members.reduce((sum, m) => sum + m.amountMinor, 0n);
+  if (now === null || now === before || weights.reduce((a, b) => a + b, 0n) <= 0n) return plain;
+  const parts = allocate(now, weights);
+  return plain.map((m, i) => ({ ...m, amountMinor: parts[i]! }));
+}
 
 /** A pool's line: the members' intervals on the days each was a member, which sum to the pool's use. */
 async function poolEvidence(
@@ -145,8 +193,11 @@ async function poolEvidence(
     usedBytes: BigInt(String(m.usedBytes)),
     billedOverBytes: BigInt(String(m.billedOverBytes)),
     amountMinor: BigInt(String(m.amountMinor)),
+    ownOverBytes: BigInt(String(m.ownOverBytes ?? '0')),
     days: (m.days as string[]) ?? [],
   }));
+  const perVps = !!(found.explanation as { poolPart?: unknown }).poolPart;
+  const lines = await store.poolMonthLines(poolPeriodId);
   const rows = await store.intervalsOfServices(
     members.map((m) => m.serviceId),
     start,
@@ -166,11 +217,11 @@ async function poolEvidence(
       closedBy: null,
       unmeasuredAfter: null,
     },
-    rated: ratedOf(found.explanation),
+    ...ratingsOf(found),
     days: dailySeries(intervals, start, end),
     intervals,
     samples: await samplesOf(store, mine),
-    pool: { key: pp.poolKey, periodHours: details.periodHours, members },
+    pool: { key: pp.poolKey, periodHours: details.periodHours, members: partsNow(members, lines, perVps) },
   };
 }
 
@@ -185,7 +236,7 @@ async function usageEvidence(
   return {
     line: lineOf(found.line),
     period: { ...period, unmeasuredAfter: period.unmeasuredAfter ? period.unmeasuredAfter.toISO() : null },
-    rated: ratedOf(found.explanation),
+    ...ratingsOf(found),
     days: dailySeries(intervals, period.startDate, period.endDate),
     intervals,
     samples: await samplesOf(store, stored),

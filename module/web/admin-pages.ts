@@ -1,6 +1,7 @@
 import { invalidInput, notFound } from '../domain/errors.js';
 import { decidedFigures, explainCharge } from '../domain/line-text.js';
 import type { LineFilter } from '../services/admin-reads.js';
+import type { LineEvidence } from '../services/evidence.js';
 import { idCursor } from '../services/usage-reads.js';
 import {
   ADMIN_LOCALE,
@@ -174,6 +175,17 @@ const disputes: Page = async ({ env: { deps }, q, ctx }) => {
   };
 };
 
+/** Every figure of a line's charge as it bills now, and, after a decision, what it was first billed. */
+function explainDecided(ev: LineEvidence, line: Parameters<typeof decidedFigures>[0]): string[] {
+  const decided = decidedFigures(line);
+  const before = ev.ratedBeforeDecision;
+  return explainCharge(
+    ev.rated,
+    ADMIN_LOCALE,
+    decided && before ? { ...decided, ratedBefore: before } : decided,
+  );
+}
+
 const dispute: Page = async ({ env: { deps }, q, body, ctx, files, done }) => {
   const id = idCursor(str(q.id), 'dispute');
   const d = id === null ? null : await deps.admin.dispute(id);
@@ -181,7 +193,7 @@ const dispute: Page = async ({ env: { deps }, q, body, ctx, files, done }) => {
   const [ev, line] = await Promise.all([deps.evidence.forLine(d.lineId), deps.reads.line(d.lineId)]);
   return {
     d: presentDisputeRow(d, ctx),
-    explanation: explainCharge(ev.rated, ADMIN_LOCALE, decidedFigures(line)),
+    explanation: explainDecided(ev, line),
     files: {
       days: files.lineCsv(d.lineId),
       samples: files.samplesCsv(d.lineId),
@@ -231,7 +243,7 @@ const line: Page = async ({ env: { deps }, q, ctx, files }) => {
   const ev = await deps.evidence.forLine(id);
   return {
     l: presentLineRow(l, ctx),
-    explanation: explainCharge(ev.rated, ADMIN_LOCALE, decidedFigures(l)),
+    explanation: explainDecided(ev, l),
     files: { days: files.lineCsv(id), samples: files.samplesCsv(id), evidence: files.evidence(id) },
     canOpen: !!deps.disputes && !l.dispute && ['placed', 'held'].includes(l.status),
     windowOpen: ctx.now.toMillis() < Date.parse(l.deadlineClosesAt),

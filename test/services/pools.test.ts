@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { silentLogger } from '../../module/adapters/logger.js';
 import { toBig, toNum } from '../../module/adapters/rows.js';
 import { createModule, type OverusageModule } from '../../module/index.js';
+import { evidenceJson } from '../../module/services/evidence.js';
 import { addProduct, addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
@@ -360,60 +361,121 @@ describeEachEngine("transfer pools: rated once, billed once on the anchor's rene
    *   floors 34 911 + 2 155 = 37 066; the cent left goes to C (.60 > .40): A €349.11, C €21.56.
    * A's line bills €349.11 (not the pool's €370.67) and says "€349.11 of €370.67"; C's is untouched.
    */
-  it("re-rated at the agreed rate, a VPS's part follows the pool's new amount, by the same split", async () => {
-    const prices = { EUR: { overage: '0.50', precommit: '0.35' } };
-    await mod.billing.setProduct(
-      story.productId,
-      { unit: 'GB', model: 'per_unit', allowance: '1 TB', prices, pool: 'main', poolLines: 'per_service' },
-      CLI_ACTOR,
-    );
-    f.clock.set('2026-11-02T07:00:00Z');
-    await f.panel.runDailyAutomation('2026-11-02');
-    const lineA = await knex('mod_overusage_lines').where({ service_id: a }).first('id');
-    f.clock.set('2026-11-03T10:00:00Z');
-    const opened = await mod.disputes!.open({
-      lineId: toNum(lineA.id),
-      reason: 'Most of this was a backup.',
-      actor: { type: 'client', id: String(story.clientId) },
+  describe("A's part disputed and re-rated at the agreed rate", () => {
+    let lineA: number;
+    let disputeId: number;
+    const lineRows = () =>
+      knex('mod_overusage_lines').orderBy('id').select('service_id', 'amount_minor', 'description');
+
+    beforeEach(async () => {
+      const prices = { EUR: { overage: '0.50', precommit: '0.35' } };
+      await mod.billing.setProduct(
+        story.productId,
+        { unit: 'GB', model: 'per_unit', allowance: '1 TB', prices, pool: 'main', poolLines: 'per_service' },
+        CLI_ACTOR,
+      );
+      f.clock.set('2026-11-02T07:00:00Z');
+      await f.panel.runDailyAutomation('2026-11-02');
+      lineA = toNum((await knex('mod_overusage_lines').where({ service_id: a }).first('id')).id);
+      f.clock.set('2026-11-03T10:00:00Z');
+      const opened = await mod.disputes!.open({
+        lineId: lineA,
+        reason: 'Most of this was a backup.',
+        actor: { type: 'client', id: String(story.clientId) },
+      });
+      if (!opened.ok) throw new Error(opened.message);
+      disputeId = opened.value.id;
+      f.clock.set('2026-11-05T09:00:00Z');
+      const decided = await mod.disputes!.resolve({
+        disputeId,
+        to: 'adjusted',
+        actor: { type: 'admin', id: '1' },
+        adjustment: { kind: 'precommit' },
+      });
+      if (!decided.ok) throw new Error(decided.message);
     });
-    expect(opened.ok, opened.ok ? '' : opened.message).to.equal(true);
-    f.clock.set('2026-11-05T09:00:00Z');
-    const decided = await mod.disputes!.resolve({
-      disputeId: opened.ok ? opened.value.id : 0,
-      to: 'adjusted',
-      actor: { type: 'admin', id: '1' },
-      adjustment: { kind: 'precommit' },
+
+    it("A's line bills €349.11 and says €349.11 of €370.67 at the agreed rate; C's line is untouched", async () => {
+      const lines = await lineRows();
+      expect(lines.map((l) => [toNum(l.service_id), toBig(l.amount_minor)])).to.deep.equal([
+        [a, 34911n],
+        [c, 3079n],
+      ]);
+      expect(lines[0]!.description).to.match(
+        /1,059\.06 GB × €0\.35 \(agreed rate\) = €370\.67; the part of vps1\.example\.net: 997\.47 GB, €349\.11 of €370\.67 \(dispute by/,
+      );
+      expect(lines[0]!.description).not.to.match(/€0\.50|€498\.74|€529\.53/);
+      expect(lines[1]!.description).to.match(
+        /× €0\.50 = €529\.53; the part of vps3\.example\.net: 61\.59 GB, €30\.79 of €529\.53/,
+      );
     });
-    expect(decided.ok, decided.ok ? '' : decided.message).to.equal(true);
-    const lines = await knex('mod_overusage_lines')
-      .orderBy('id')
-      .select('service_id', 'amount_minor', 'description');
-    expect(lines.map((l) => [toNum(l.service_id), toBig(l.amount_minor)])).to.deep.equal([
-      [a, 34911n],
-      [c, 3079n],
-    ]);
-    expect(lines[0]!.description).to.match(
-      /1,059\.06 GB × €0\.35 \(agreed rate\) = €370\.67; the part of vps1\.example\.net: 997\.47 GB, €349\.11 of €370\.67 \(dispute by/,
-    );
-    expect(lines[0]!.description).not.to.match(/€0\.50|€498\.74|€529\.53/);
-    expect(lines[1]!.description).to.match(
-      /× €0\.50 = €529\.53; the part of vps3\.example\.net: 61\.59 GB, €30\.79 of €529\.53/,
-    );
-    // the invoice the client reads says the same
-    const d = (await mod.disputes!.get(opened.ok ? opened.value.id : 0))!;
-    const inv = await f.panel.api.getInvoice(d.heldInvoiceId ?? d.originalInvoiceId);
-    const item = inv.items.find((i) => i.description === lines[0]!.description)!;
-    expect(item.amount).to.equal('349.11');
-    // the evidence and the client's email say the new figures too
-    const e = await mod.evidence.forLine(toNum(lineA.id), { clientId: story.clientId });
-    expect([e.line.amountMinor, e.line.description]).to.deep.equal([34911n, lines[0]!.description]);
-    const mail = await knex('tblemails')
-      .where({ userid: story.clientId })
-      .andWhere('subject', 'like', '%dispute%')
-      .orderBy('id', 'desc')
-      .first('message');
-    expect(String(mail.message)).to.include('is reduced from €498.74 to €349.11');
-    expect(String(mail.message)).to.include('€349.11 of €370.67');
+
+    it('the invoice the client reads bills A €349.11 with the same text', async () => {
+      const [lineOfA] = await lineRows();
+      const d = (await mod.disputes!.get(disputeId))!;
+      const inv = await f.panel.api.getInvoice(d.heldInvoiceId ?? d.originalInvoiceId);
+      const item = inv.items.find((i) => i.description === lineOfA!.description)!;
+      expect(item.amount).to.equal('349.11');
+    });
+
+    it("the client's email tells the reduction from €498.74 to €349.11 and the new part", async () => {
+      const mail = await knex('tblemails')
+        .where({ userid: story.clientId })
+        .andWhere('subject', 'like', '%dispute%')
+        .orderBy('id', 'desc')
+        .first('message');
+      expect(String(mail.message)).to.include('is reduced from €498.74 to €349.11');
+      expect(String(mail.message)).to.include('€349.11 of €370.67');
+    });
+
+    it("the evidence names the line's new amount and text", async () => {
+      const [lineOfA] = await lineRows();
+      const e = await mod.evidence.forLine(lineA, { clientId: story.clientId });
+      expect([e.line.amountMinor, e.line.description]).to.deep.equal([34911n, lineOfA!.description]);
+    });
+
+    /*
+     * The evidence's members table: what each member's line bills now. A's line €349.11 (decided),
+     * C's still €30.79 (its line was not disputed), B none (no part, no line: €0.00), in the JSON the
+     * client downloads as in the evidence read by the pages.
+     */
+    it("the evidence's pool members show A's part at €349.11, C's at €30.79 and B's at nothing", async () => {
+      const e = await mod.evidence.forLine(lineA, { clientId: story.clientId });
+      const parts = new Map(e.pool!.members.map((m) => [m.serviceId, m.amountMinor]));
+      expect([parts.get(a), parts.get(b), parts.get(c)]).to.deep.equal([34911n, 0n, 3079n]);
+      const json = JSON.parse(evidenceJson(e)) as {
+        pool: { members: Array<{ serviceId: number; amountMinor: string }> };
+      };
+      const jsonParts = new Map(json.pool.members.map((m) => [m.serviceId, m.amountMinor]));
+      expect([jsonParts.get(a), jsonParts.get(b), jsonParts.get(c)]).to.deep.equal(['34911', '0', '3079']);
+    });
+
+    /*
+     * The evidence's rating is the one the line bills: the pool's 1 059 060 402 684 B over at the
+     * agreed €0.35 = €370.671… → €370.67; the rating first billed (€0.50 = €529.53) beside it.
+     */
+    it("the evidence's rating is the agreed rate's (€0.35, €370.67), with the first (€0.50, €529.53) beside it", async () => {
+      const e = await mod.evidence.forLine(lineA, { clientId: story.clientId });
+      expect([e.rated.rate, e.rated.overBytes, e.rated.amountMinor]).to.deep.equal([
+        '0.35',
+        1_059_060_402_684n,
+        37067n,
+      ]);
+      expect([e.ratedBeforeDecision?.rate, e.ratedBeforeDecision?.amountMinor]).to.deep.equal([
+        '0.50',
+        52953n,
+      ]);
+    });
+
+    it("C's evidence keeps the first rating (€0.50, €529.53): its line was not decided", async () => {
+      const lineC = toNum((await knex('mod_overusage_lines').where({ service_id: c }).first('id')).id);
+      const e = await mod.evidence.forLine(lineC, { clientId: story.clientId });
+      expect([e.rated.rate, e.rated.amountMinor, e.ratedBeforeDecision]).to.deep.equal([
+        '0.50',
+        52953n,
+        undefined,
+      ]);
+    });
   });
 
   it('refuses to rate a pool whose members pay in two currencies, and says so', async () => {
