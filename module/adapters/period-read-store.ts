@@ -221,10 +221,15 @@ function serviceReads(
 
 /** A service's periods with their charge, a period's intervals and its anomalies as notes. */
 function periodReads(knex: Knex): Pick<PeriodReadStore, 'periods' | 'period' | 'intervals' | 'notesOf'> {
-  // a period with its own rating (seq 0; corrections are read with the lines)
+  // a period with its own rating (seq 0; corrections are read with the lines); its bytes over and
+  // included as last rated: a correction (a later seq) carries the period's figures re-measured
+  const latest = knex.raw(
+    `(select max(x.seq) from ${TABLES.charges} x where x.period_id = p.id and x.status <> 'void')`,
+  );
   const periodsQuery = () =>
     knex(`${TABLES.periods} as p`)
       .leftJoin(`${TABLES.charges} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
+      .leftJoin(`${TABLES.charges} as cl`, (j) => j.on('cl.period_id', 'p.id').andOn('cl.seq', latest))
       .select(
         'p.id',
         'p.service_id',
@@ -237,8 +242,8 @@ function periodReads(knex: Knex): Pick<PeriodReadStore, 'periods' | 'period' | '
         'c.id as c_id',
         'c.status as c_status',
         'c.currency as c_currency',
-        'c.allowance_bytes as c_allowance_bytes',
-        'c.over_bytes as c_over_bytes',
+        knex.raw('coalesce(cl.allowance_bytes, c.allowance_bytes) as c_allowance_bytes'),
+        knex.raw('coalesce(cl.over_bytes, c.over_bytes) as c_over_bytes'),
         'c.amount_minor as c_amount_minor',
         'c.explanation as c_explanation',
       );

@@ -89,16 +89,6 @@ export function formatPeriod(start: IsoDate, end: IsoDate, locale: string): stri
   );
 }
 
-/** Bytes are shown in TB for products sold in GB or TB, in TiB for GiB or TiB. */
-export const displayUnit = (unit: SoldUnit): 'TB' | 'TiB' =>
-  unit === 'GiB' || unit === 'TiB' ? 'TiB' : 'TB';
-
-/** "6.000 TB" / "6,000 TB": 3 decimals, half-up. */
-export function formatByteAmount(bytes: bigint, unit: 'TB' | 'TiB' | SoldUnit, locale: string): string {
-  const nf = numberFormat(locale, { minimumFractionDigits: 3, maximumFractionDigits: 3 });
-  return plainSpaces(`${nf.format(exact(bytesInUnit(bytes, unit, 3)))} ${unit}`);
-}
-
 /** A whole number with the locale's grouping: 6,000,000,000,000 / 6.000.000.000.000. */
 export const formatInteger = (value: bigint, locale: string): string =>
   plainSpaces(numberFormat(locale).format(value));
@@ -428,6 +418,7 @@ const EXPLAIN = {
       `Minimum charge: ${min}; a smaller amount is written off (recorded, not billed)`,
     outcome: 'Outcome',
     rated: (amount: string) => `rated ${amount}`,
+    lineBilled: (amount: string) => `this line billed ${amount}`,
     afterAdjusted: (amount: string) => `after the dispute: adjusted to ${amount}`,
     afterWaived: (amount: string) => `after the dispute: waived, ${amount} billed`,
     credited: (amount: string) => `${amount} credited to the account`,
@@ -465,6 +456,7 @@ const EXPLAIN = {
       `Minimumbedrag: ${min}; een kleiner bedrag wordt kwijtgescholden (vastgelegd, niet gefactureerd)`,
     outcome: 'Uitkomst',
     rated: (amount: string) => `berekend ${amount}`,
+    lineBilled: (amount: string) => `deze regel factureerde ${amount}`,
     afterAdjusted: (amount: string) => `na het bezwaar: aangepast naar ${amount}`,
     afterWaived: (amount: string) => `na het bezwaar: kwijtgescholden, ${amount} gefactureerd`,
     credited: (amount: string) => `${amount} op het tegoed gezet`,
@@ -569,6 +561,8 @@ export interface DecidedFigures {
   creditedMinor: bigint;
   /** where the decision re-rated the line at the agreed rate: the rating it was first billed with */
   ratedBefore?: RatedCharge;
+  /** what the line billed before the decision, where not the rating's amount (a correction, a pool's part) */
+  billedMinor?: bigint;
 }
 
 /** "rated €500.00; after the dispute: adjusted to €350.00" — null when the decision left the amount as rated. */
@@ -577,7 +571,10 @@ function decidedNote(rated: RatedCharge, d: DecidedFigures, locale: string): str
   const e = EXPLAIN[textLanguage(locale)];
   const money = (minor: bigint) => formatAmount(minor, rated.currency, locale);
   const after = d.state === 'waived' ? e.afterWaived(money(0n)) : e.afterAdjusted(money(d.amountMinor));
-  return `${e.rated(money((d.ratedBefore ?? rated).amountMinor))}; ${after}${d.creditedMinor > 0n ? `; ${e.credited(money(d.creditedMinor))}` : ''}`;
+  const first = (d.ratedBefore ?? rated).amountMinor;
+  const line =
+    d.billedMinor !== undefined && d.billedMinor !== first ? `, ${e.lineBilled(money(d.billedMinor))}` : '';
+  return `${e.rated(money(first))}${line}; ${after}${d.creditedMinor > 0n ? `; ${e.credited(money(d.creditedMinor))}` : ''}`;
 }
 
 /** The figures of a line's decided dispute, for `explainCharge` (null while none is decided). */
@@ -596,7 +593,7 @@ export function decidedFigures(line: {
   const now = d.state === 'waived' ? 0n : line.amountMinor;
   // VAT included where a credit note gave it back (stored); before credit notes, the drop in the amount
   const creditedMinor = d.settlement === 'credited' ? (d.creditedMinor ?? d.amountBeforeMinor - now) : 0n;
-  return { state: d.state, amountMinor: now, creditedMinor };
+  return { state: d.state, amountMinor: now, creditedMinor, billedMinor: d.amountBeforeMinor };
 }
 
 const DECIDED = {

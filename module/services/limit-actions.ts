@@ -2,7 +2,7 @@ import { retryTransaction } from '../adapters/sql-helpers.js';
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
-import { formatByteAmount, displayUnit } from '../domain/line-text.js';
+import { formatSoldBytes } from '../domain/line-text.js';
 import { ModuleError, notFound } from '../domain/errors.js';
 import {
   actionAtLimit,
@@ -732,4 +732,4 @@ async function withLease<T>(deps: LimitCtx, fn: () => Promise<T>): Promise<T | n
 }
 
 // Log and activity lines only: the exact figures are in the audit details.
-const fmt = (bytes: bigint) => formatByteAmount(bytes, displayUnit('GB'), 'en-GB');
+const fmt = (bytes: bigint) => formatSoldBytes(bytes, 'GB', 'en-GB');

@@ -1,7 +1,7 @@
 import type { Adjustment, Resolution } from '../domain/dispute-state.js';
 import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
-import { formatAmount } from '../domain/line-text.js';
-import { bytesInUnit, type ByteUnit } from '../domain/bytes.js';
+import { formatAmount, formatSoldBytes } from '../domain/line-text.js';
+import type { SoldUnit } from '../domain/usage-rating.js';
 import { ADMIN_DISPUTE_FLASH, givenBackMinor } from '../domain/dispute-text.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { ConnectionReport } from '../adapters/solusvm-types.js';
@@ -95,7 +95,7 @@ export function presentProductPreview(p: ProductPreview) {
       serviceId: r.serviceId,
       clientId: r.clientId,
       period: `${r.periodStart} – ${r.periodEnd}`,
-      used: `${bytesInUnit(r.usedBytes, p.unit as ByteUnit)} ${p.unit}`,
+      used: formatSoldBytes(r.usedBytes, p.unit as SoldUnit, ADMIN_LOCALE),
       now: r.nowMinor === null ? 'not rated yet' : money(r.nowMinor, r.currency),
       then: r.previewMinor === null ? `not rated: ${r.reason}` : money(r.previewMinor, r.currency),
       outcome: r.outcome ? (ADMIN_STATE.preview[r.outcome] ?? '') : '',

@@ -1,5 +1,5 @@
 import { invalidInput } from '../domain/errors.js';
-import { displayUnit, formatAmount, formatByteAmount, formatDay, formatPeriod } from '../domain/line-text.js';
+import { formatAmount, formatDay, formatPeriod, formatSoldBytes } from '../domain/line-text.js';
 import { percentUsed } from '../domain/thresholds.js';
 import type { Actor } from '../adapters/audit-store.js';
 import type { BillingProfile, BillingSettingsService } from '../services/billing-settings.js';
@@ -29,7 +29,8 @@ export interface PoolsPageDeps {
 type Flash = { kind: 'success' | 'error'; text: string };
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const bytes = (b: bigint) => formatByteAmount(b, displayUnit('GB'), ADMIN_LOCALE);
+// a pool is rated in GB (pools.ts: per unit or per block of GB); 2 decimals, as the client reads it
+const bytes = (b: bigint) => formatSoldBytes(b, 'GB', ADMIN_LOCALE);
 const day = (iso: string | undefined | null) => (iso ? formatDay(iso.slice(0, 10), ADMIN_LOCALE) : '');
 
 /** What the page shows. */

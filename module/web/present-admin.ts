@@ -3,13 +3,7 @@ import { counted, plural } from '../domain/plural.js';
 import { describeAnomaly } from '../domain/anomaly-text.js';
 import type { AnomalyRow, ChargeSummary } from '../services/usage-periods.js';
 import { dateTimeFormat } from '../domain/intl-cache.js';
-import {
-  displayUnit,
-  formatAmount,
-  formatByteAmount,
-  formatDay,
-  formatInteger,
-} from '../domain/line-text.js';
+import { formatAmount, formatSoldBytes, formatDay, formatInteger } from '../domain/line-text.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
 import type { MasterView } from '../services/masters.js';
 import type { UnreadableMaster } from '../adapters/master-store.js';
@@ -82,7 +76,8 @@ const whenIn = (zone: string) => {
   return (iso: string | null): string => (iso ? f.format(new Date(iso)) : '–');
 };
 
-const shown = (unit: SoldUnit | null | undefined) => displayUnit(unit ?? 'GB');
+// quantities in the unit the product sells, 2 decimals, as the client's lines and pages say them
+const shown = (unit: SoldUnit | null | undefined): SoldUnit => unit ?? 'GB';
 
 export const DISPUTE_STATE_LABEL = ADMIN_NAMES.disputeState;
 
@@ -252,8 +247,8 @@ export function presentServiceListRow(s: ServiceListRow, { href, panel }: AdminC
     period: s.openPeriodStart
       ? `${formatDay(s.openPeriodStart, L)} – ${s.openPeriodEnd ? formatDay(s.openPeriodEnd, L) : '…'}`
       : ADMIN_TEXT.notMeasuredYet,
-    used: s.openPeriodUsedBytes === null ? '–' : formatByteAmount(s.openPeriodUsedBytes, unit, L),
-    allowance: a ? formatByteAmount(a.allowanceBytes, unit, L) : ADMIN_TEXT.notBilled,
+    used: s.openPeriodUsedBytes === null ? '–' : formatSoldBytes(s.openPeriodUsedBytes, unit, L),
+    allowance: a ? formatSoldBytes(a.allowanceBytes, unit, L) : ADMIN_TEXT.notBilled,
     pct: pctText(pct, L),
     state: pct === null ? 'none' : n >= 100 ? 'over' : n >= lowest ? 'near' : 'ok',
     projected: a?.cost && a.cost.atEndMinor > 0n ? formatAmount(a.cost.atEndMinor, a.cost.currency, L) : '–',
@@ -273,8 +268,8 @@ export function presentSamples(page: Page<SampleRow>, unitName: SoldUnit, zone: 
     counter:
       s.usedBytes === null
         ? ''
-        : ADMIN_TEXT.counterBytes(formatByteAmount(s.usedBytes, unit, L), formatInteger(s.usedBytes, L)),
-    limit: s.limitBytes === null ? '' : formatByteAmount(s.limitBytes, unit, L),
+        : ADMIN_TEXT.counterBytes(formatSoldBytes(s.usedBytes, unit, L), formatInteger(s.usedBytes, L)),
+    limit: s.limitBytes === null ? '' : formatSoldBytes(s.limitBytes, unit, L),
     state: s.state ?? '',
     raw: s.raw ?? '',
     failures: s.failures.map((f) => `${when(f.at)} ${f.kind}: ${f.message}`),
@@ -425,9 +420,9 @@ export function presentProduct(productId: number, p: BillingProfile, name: strin
     allowance:
       p.allowance === 'solusvm'
         ? T.allowanceSolusvm
-        : formatByteAmount(BigInt(p.allowance), shown(p.unit as SoldUnit), L),
+        : formatSoldBytes(BigInt(p.allowance), shown(p.unit as SoldUnit), L),
     tolerance:
-      p.tolerance === '0' ? T.none : formatByteAmount(BigInt(p.tolerance), shown(p.unit as SoldUnit), L),
+      p.tolerance === '0' ? T.none : formatSoldBytes(BigInt(p.tolerance), shown(p.unit as SoldUnit), L),
     prices: prices.join('; '),
     window: T.window(
       p.window.days,

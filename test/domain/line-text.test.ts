@@ -7,9 +7,7 @@ import {
   describeOverusageLine,
   decidedFigures,
   describeWaivedLine,
-  displayUnit,
   explainCharge,
-  formatByteAmount,
   formatDay,
   formatPeriod,
   formatQuantity,
@@ -331,17 +329,6 @@ describe('line text: periods, days, numbers', () => {
     );
   });
 
-  it('shows bytes in the family of the sold unit, 3 decimals, half-up', () => {
-    expect(displayUnit('GB')).to.equal('TB');
-    expect(displayUnit('TB')).to.equal('TB');
-    expect(displayUnit('GiB')).to.equal('TiB');
-    expect(displayUnit('TiB')).to.equal('TiB');
-    expect(formatByteAmount(6n * TB, 'TB', 'en-GB')).to.equal('6.000 TB');
-    expect(formatByteAmount(6n * TB, 'TB', 'nl-NL')).to.equal('6,000 TB');
-    expect(formatByteAmount(5_000_500_000_000n, 'TB', 'en-GB')).to.equal('5.001 TB');
-    expect(formatByteAmount(TiB + TiB / 2n, 'TiB', 'en-GB')).to.equal('1.500 TiB');
-  });
-
   it('rates keep their decimals, at least those of the currency', () => {
     expect(formatRate('0.5', 'EUR', 'en-GB')).to.equal('€0.50');
     expect(formatRate('0.000125', 'EUR', 'en-GB')).to.equal('€0.000125');
@@ -378,9 +365,10 @@ describe('line text: periods, days, numbers', () => {
       { numRuns: 300 },
     );
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 2n ** 90n }), (bytes) => {
-        expect(formatByteAmount(bytes, 'TB', 'en-GB').replace(/,/g, '')).to.equal(
-          `${bytesInUnit(bytes, 'TB', 3)} TB`,
+      // from 0.01 TB (10^10 B) up: below it reads "< 0.01 TB"
+      fc.property(fc.bigInt({ min: 10n ** 10n, max: 2n ** 90n }), (bytes) => {
+        expect(formatSoldBytes(bytes, 'TB', 'en-GB').replace(/,/g, '')).to.equal(
+          `${bytesInUnit(bytes, 'TB', 2)} TB`,
         );
       }),
       { numRuns: 300 },
@@ -856,6 +844,7 @@ describe('line text: the outcome after a dispute\u2019s decision', () => {
       dispute: { state, amountBeforeMinor: 50_000n, amountAfterMinor: null, settlement },
     });
 
+  // billedMinor: what the line billed before the decision (€500.00 in each)
   it('the figures: what the line bills now and what was credited back', () => {
     expect(decidedFigures({ amountMinor: 50_000n, dispute: null })).to.equal(null);
     expect(decided('open', 50_000n)).to.equal(null);
@@ -863,23 +852,27 @@ describe('line text: the outcome after a dispute\u2019s decision', () => {
       state: 'upheld',
       amountMinor: 50_000n,
       creditedMinor: 0n,
+      billedMinor: 50_000n,
     });
     // a paid €500.00 line waived: €0.00 billed, all €500.00 credited
     expect(decided('waived', 50_000n, 'credited')).to.deep.equal({
       state: 'waived',
       amountMinor: 0n,
       creditedMinor: 50_000n,
+      billedMinor: 50_000n,
     });
     // a paid €500.00 line adjusted to €350.00: €150.00 credited; unpaid (no settlement): nothing credited
     expect(decided('adjusted', 35_000n, 'credited')).to.deep.equal({
       state: 'adjusted',
       amountMinor: 35_000n,
       creditedMinor: 15_000n,
+      billedMinor: 50_000n,
     });
     expect(decided('adjusted', 35_000n, 'refunded')).to.deep.equal({
       state: 'adjusted',
       amountMinor: 35_000n,
       creditedMinor: 0n,
+      billedMinor: 50_000n,
     });
   });
 

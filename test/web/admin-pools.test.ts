@@ -91,10 +91,10 @@ describeEachEngine('the admin tab’s pools, caps and upgrades page', ({ db }) =
     );
     expect(rows).to.have.length(2);
     expect(rows.find((r) => r.startsWith('Ann Admin'))).to.match(
-      /main 1\s?–\s?30 June 2013 vps1\.example\.net .*0\.450 TB \(to 3 June 2013\) 5\.000 TB 9\.0 %/,
+      /main 1\s?–\s?30 June 2013 vps1\.example\.net .*450\.00 GB \(to 3 June 2013\) 5,000\.00 GB 9\.0 %/,
     );
     expect(rows.find((r) => r.startsWith('Jan Peeters'))).to.match(
-      /0\.270 TB \(to 3 June 2013\) 5\.000 TB 5\.4 %/,
+      /270\.00 GB \(to 3 June 2013\) 5,000\.00 GB 5\.4 %/,
     );
     expect(page.text).to.include('No upgrade suggested yet.');
   });

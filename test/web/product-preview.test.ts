@@ -80,8 +80,8 @@ describeEachEngine('the product form previews last period under the edited setti
     expect(t).to.include('Last period under these settings (not saved)');
     expect(t).to.include('In EUR: €200.00 under these settings, against €750.00 now.');
     expect(previewRows(res.text)).to.deep.equal({
-      [s.ann.serviceId]: ['6000.000 GB', '€500.00', '€200.00 (billed)'],
-      [s.jan.serviceId]: ['5500.000 GB', '€250.00', '€0.00 (within the allowance)'],
+      [s.ann.serviceId]: ['6,000.00 GB', '€500.00', '€200.00 (billed)'],
+      [s.jan.serviceId]: ['5,500.00 GB', '€250.00', '€0.00 (within the allowance)'],
     });
     // the rows name the service and the client; the form keeps what was typed
     expect(t).to.include('vps1.example.net');
@@ -113,8 +113,8 @@ describeEachEngine('the product form previews last period under the edited setti
       minimum_1: '200.00',
     });
     expect(previewRows(res.text)).to.deep.equal({
-      [s.ann.serviceId]: ['6000.000 GB', '€500.00', '€300.00 (billed)'],
-      [s.jan.serviceId]: ['5500.000 GB', '€250.00', '€0.00 (under the minimum: written off)'],
+      [s.ann.serviceId]: ['6,000.00 GB', '€500.00', '€300.00 (billed)'],
+      [s.jan.serviceId]: ['5,500.00 GB', '€250.00', '€0.00 (under the minimum: written off)'],
     });
     expect(textOf(res.text)).to.include('In EUR: €300.00 under these settings, against €750.00 now.');
   });
@@ -127,9 +127,9 @@ describeEachEngine('the product form previews last period under the edited setti
       .insert({ service_id: s.ann.serviceId, slot_at: '2013-05-15 12:00:00.000', bps: '100000000' });
     const res = await preview({ model: 'p95', commit_mbps: '50', overage_1: '2.00', tolerance: '0' });
     expect(previewRows(res.text)).to.deep.equal({
-      [s.ann.serviceId]: ['6000.000 GB', '€500.00', '€100.00 (billed)'],
+      [s.ann.serviceId]: ['6,000.00 GB', '€500.00', '€100.00 (billed)'],
       [s.jan.serviceId]: [
-        '5500.000 GB',
+        '5,500.00 GB',
         '€250.00',
         'not rated: the 95th percentile needs 5-minute samples, and this period has none',
       ],
