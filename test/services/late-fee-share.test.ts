@@ -117,6 +117,22 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     expect(await creditLog()).to.have.length(1);
   });
 
+  it('the late fee credit is audited by the system, on the dispute', async () => {
+    s.f.clock.set('2013-06-15T10:00:00Z');
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'I cannot tell where this traffic came from.',
+      actor: CLIENT(s.story.clientId),
+    });
+    if (!opened.ok) throw new Error(opened.message);
+    const audit = await knex('mod_overusage_audit')
+      .where({ action: 'dispute.late_fee_credit' })
+      .select('actor_type', 'actor_id', 'entity_type', 'entity_id');
+    expect(audit.map((r) => [r.actor_type, r.actor_id, r.entity_type, String(r.entity_id)])).to.deep.equal([
+      ['system', null, 'dispute', String(opened.value.id)],
+    ]);
+  });
+
   it('gives the credit once when the hold fails after it, before the line leaves the renewal', async () => {
     s.f.clock.set('2013-06-15T10:00:00Z');
     s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
