@@ -64,6 +64,10 @@ export const GROUPS = [
       'test/services/line-rules.test.ts',
       'test/services/invoice-lines.test.ts',
       'test/services/unpicked-lines.test.ts',
+      // the lines of a pool's part and of an upgrade's credit (their texts from the charge's
+      // explanation), and a pool's month rated before the renewal gets its lines
+      'test/services/pools.test.ts',
+      'test/services/upgrade-scenario.test.ts',
       'test/services/reconcile-command.test.ts',
     ],
   },
