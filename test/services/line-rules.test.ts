@@ -223,6 +223,50 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     ]);
   });
 
+  it('skips a charge whose line is pending on another invoice, and names that invoice', async () => {
+    const renewal = await interrupted(s, knex);
+    // a second invoice renewing the VPS, made the next day
+    const other = await invoiceWithItem(s, knex, '2013-06-03', 'Hosting', s.story.serviceId);
+    const out = await s.mod.lines!.addToRenewalInvoice(other);
+    const charge = await chargeOf(knex, s.story.serviceId);
+    expect(out.skipped).to.deep.equal([
+      { chargeId: toNum(charge.id), reason: `already on invoice ${renewal}` },
+    ]);
+    expect(out.added).to.equal(0);
+  });
+
+  it('puts the pending line of an interrupted delivery on at the next delivery, skipping nothing', async () => {
+    const invoiceId = await interrupted(s, knex);
+    const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    expect([out.added, out.alreadyPlaced, out.skipped]).to.deep.equal([1, 0, []]);
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
+      '500.00',
+    ]);
+  });
+
+  it('fails the delivery and places nothing when rating the closed periods fails', async () => {
+    const invoiceId = await undelivered(s, knex);
+    s.mod.rating.rateClosedPeriods = async () => {
+      throw new Error('injected: rating failed');
+    };
+    const failed = await s.mod.lines!.addToRenewalInvoice(invoiceId).then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    expect(failed).to.equal('injected: rating failed');
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
+  });
+
+  it("names the panel's own error in the activity log when reading the client fails", async () => {
+    const invoiceId = await undelivered(s, knex);
+    s.faulty.failNext = { method: 'getClientsDetails', when: 'before', times: 1 };
+    await s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId });
+    const said = await knex('tblactivitylog').where('description', 'like', 'Overusage: could not add%');
+    expect(said.map((a) => a.description)).to.include(
+      `Overusage: could not add overusage lines to invoice ${invoiceId}: injected failure before getClientsDetails`,
+    );
+  });
+
   describe('when the panel does not say whether its own overage billing is on (as WHMCS)', () => {
     beforeEach(() => {
       const real = s.faulty.real.call.bind(s.faulty.real);
@@ -241,6 +285,17 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
         `product ${s.story.productId}: confirm in the settings that the panel's own overage billing is off for it (the panel cannot tell)`,
       ]);
       expect(overusage(await s.f.panel.api.getInvoice(invoiceId))).to.have.length(0);
+    });
+
+    it('asks the admin to confirm it is off when the panel cannot list the product at all', async () => {
+      s.faulty.real.call = async () => {
+        throw new Error('injected: GetProducts failed');
+      };
+      const invoiceId = await undelivered(s, knex);
+      const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+      expect(out.skipped.map((x) => x.reason)).to.deep.equal([
+        `product ${s.story.productId}: confirm in the settings that the panel's own overage billing is off for it (the panel cannot tell)`,
+      ]);
     });
 
     it('bills once the admin confirmed it is off', async () => {
@@ -423,6 +478,25 @@ describeEachEngine('reconciling lines the hook left undone', ({ db }) => {
     await s.mod.lines!.reconcile();
     const rows = await knex('mod_overusage_deliveries').where({ invoice_id: invoiceId });
     expect(rows.map((r) => [r.finished_by, toNum(r.added)])).to.deep.equal([['reconcile', 1]]);
+  });
+
+  it('audits the line a missed renewal got as placed by the reconciliation', async () => {
+    const invoiceId = await undelivered(s, knex);
+    await s.mod.lines!.reconcile();
+    const audit = await knex('mod_overusage_audit').where({ action: 'line.placed' });
+    expect(audit.map((a) => JSON.parse(a.details))).to.have.length(1);
+    expect(JSON.parse(audit[0].details)).to.include({ invoiceId, via: 'reconcile' });
+  });
+
+  it('says a missed renewal whose charge is refused got no line', async () => {
+    // the panel bills the product's overage itself: the charge is refused again
+    await knex('tblproducts').where({ id: s.story.productId }).update({ overagesenabled: 'GB' });
+    const invoiceId = await undelivered(s, knex);
+    expect(await s.mod.lines!.reconcile()).to.deep.equal({
+      ...nothing,
+      recovered: [{ invoiceId, added: 0 }],
+    });
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
   });
 
   it('gives a missed renewal with another item on it too its line', async () => {
