@@ -126,7 +126,7 @@ interface RatingRun {
   profileFor: Awaited<ReturnType<BillingSettingsService['snapshot']>> | null;
   loading: Promise<void> | null;
   /** periods that carry charges from before a rebuild: rated one by one, after the pages */
-  carried: number[];
+  carried: Array<{ periodId: number; serviceId: number }>;
 }
 
 interface RatingPage {
@@ -191,9 +191,9 @@ async function rateClosedPeriods(
 
 /** Periods that carry charges from before a rebuild, rated again one by one. */
 async function rateCarried(run: RatingRun): Promise<void> {
-  for (const periodId of run.carried) {
+  for (const { periodId, serviceId } of run.carried) {
     const out = await reratePeriod(run.deps, periodId, { actor: SYSTEM, because: 'period.closed' });
-    if (out.kind === 'skipped') run.result.skipped.push({ periodId, serviceId: 0, reason: out.reason });
+    if (out.kind === 'skipped') run.result.skipped.push({ periodId, serviceId, reason: out.reason });
     else if (out.kind !== 'not_rated') run.result.rated++;
   }
 }
@@ -225,7 +225,8 @@ async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
     loadSettings(run),
   ]);
   if (carried.size) {
-    run.carried.push(...carried);
+    // the skip names the period's service, as for any other period left unrated
+    for (const r of rows) if (carried.has(r.id)) run.carried.push({ periodId: r.id, serviceId: r.serviceId });
     rows = rows.filter((r) => !carried.has(r.id));
   }
   await attachCaps(run.deps.caps, rows, run.masters);
