@@ -74,7 +74,16 @@ export const GROUPS = [
   {
     name: 'rating',
     mutate: ['module/services/rating.ts', 'module/services/rating-preview.ts'],
-    tests: ['test/services/rating.test.ts', 'test/services/rate-samples.test.ts'],
+    // rows written directly first (no panel, no collector: a test builds only its period), then the
+    // seed story's checks and the 95th percentile's import, then the product form's preview page
+    tests: [
+      'test/services/rating-preview.test.ts',
+      'test/services/rating-run.test.ts',
+      'test/services/rerating.test.ts',
+      'test/services/rating.test.ts',
+      'test/services/rate-samples.test.ts',
+      'test/web/product-preview.test.ts',
+    ],
   },
   {
     name: 'metering',

@@ -358,6 +358,16 @@ describeEachEngine('the rating run over closed periods', ({ db }) => {
     expect(await r.rating.rateClosedPeriods({ pageSize: 2 })).to.deep.equal({ rated: 1, skipped: [] });
   });
 
+  it('rates without caps when the rating service is given no caps service', async () => {
+    // 1 000 GB over × €0.50 = €500.00
+    r = await ratingRows(knex, { withCaps: false });
+    await setProduct(r, 3, PER_GB);
+    await addService(knex, 10);
+    await addPeriod(knex, 1, { serviceId: 10, ...MAY, used: 6n * TB });
+    expect(await r.rating.rateClosedPeriods()).to.deep.equal({ rated: 1, skipped: [] });
+    expect(await chargesOf(knex, 1)).to.deep.equal([[0, 50_000n, 'unbilled']]);
+  });
+
   it('leaves open periods alone', async () => {
     await addService(knex, 10);
     await addPeriod(knex, 1, {
@@ -371,16 +381,31 @@ describeEachEngine('the rating run over closed periods', ({ db }) => {
   });
 
   describe('a period that carries a charge from before a rebuild', () => {
-    it('is rated afresh, the old charge voided, and counted as rated', async () => {
-      // the rebuilt May: 6 TB → €500.00; the €300.00 left from before was on no invoice
+    it('is rated afresh beside the others, the old charge voided, each counted once', async () => {
+      // the rebuilt May: 6 TB → €500.00; the €300.00 left from before was on no invoice. Service
+      // 11's May (6 TB, no charge yet) is rated in the page: 2 periods rated in all
       await addService(knex, 10);
+      await addService(knex, 11);
       await addPeriod(knex, 1, { serviceId: 10, ...MAY, used: 6n * TB });
+      await addPeriod(knex, 2, { serviceId: 11, ...MAY, used: 6n * TB });
       await knex(TABLES.charges).insert(oldCharge(1, 10, 30_000n));
-      expect(await r.rating.rateClosedPeriods()).to.deep.equal({ rated: 1, skipped: [] });
+      expect(await r.rating.rateClosedPeriods()).to.deep.equal({ rated: 2, skipped: [] });
       expect(await chargesOf(knex, 1)).to.deep.equal([
         [0, 50_000n, 'unbilled'],
         [1, 30_000n, 'void'],
       ]);
+      expect(await chargesOf(knex, 2)).to.deep.equal([[0, 50_000n, 'unbilled']]);
+    });
+
+    it('audits its rating as the system closing the period', async () => {
+      await addService(knex, 10);
+      await addPeriod(knex, 1, { serviceId: 10, ...MAY, used: 6n * TB });
+      await knex(TABLES.charges).insert(oldCharge(1, 10, 30_000n));
+      await r.rating.rateClosedPeriods();
+      const rows = await knex(TABLES.audit).where({ action: 'charge.rated' });
+      expect(
+        rows.map((a) => [a.actor_type, (JSON.parse(String(a.details)) as { because: string }).because]),
+      ).to.deep.equal([['system', 'period.closed']]);
     });
 
     it('is left unrated, saying why, when its figures do not add up', async () => {
@@ -438,19 +463,22 @@ describeEachEngine('the rating run over closed periods', ({ db }) => {
       });
     });
 
-    it('counts an upgrade on the first and on the last day of the period, not the day after', async () => {
-      // service 10 asked on 1 May, 11 on 31 May: both rated on product 3 less 30 % (€500.00 − €150.00 = €350.00);
-      // an upgrade asked on 1 June belongs to June: April of service 10 is rated on product 4 (10 TB: nothing)
+    it('counts an upgrade on the first and on the last day of the period, not the day before or after', async () => {
+      // service 10 asked on 1 May (30 %), 11 on 31 May (50 %): May on product 3, €500.00 less
+      // €150.00 = €350.00 and less €250.00 = €250.00. Service 10's April ends the day before its
+      // upgrade and service 11's June begins the day after: both on product 4 (10 TB: nothing)
       await addPeriod(knex, 1, { serviceId: 10, ...MAY, used: 6n * TB });
       await addPeriod(knex, 2, { serviceId: 11, ...MAY, used: 6n * TB });
       await addPeriod(knex, 3, { serviceId: 10, start: '2013-04-01', end: '2013-04-30', used: 6n * TB });
+      await addPeriod(knex, 4, { serviceId: 11, start: '2013-06-01', end: '2013-06-30', used: 6n * TB });
       await upgrade(10, '2013-05-01', 30);
-      await upgrade(11, '2013-05-31', 30);
+      await upgrade(11, '2013-05-31', 50);
       await r.rating.rateClosedPeriods();
       const rows = await knex(TABLES.charges).orderBy('period_id');
       expect(rows.map((c) => [Number(c.product_id), BigInt(c.amount_minor), c.status])).to.deep.equal([
         [3, 35_000n, 'unbilled'],
-        [3, 35_000n, 'unbilled'],
+        [3, 25_000n, 'unbilled'],
+        [4, 0n, 'within_allowance'],
         [4, 0n, 'within_allowance'],
       ]);
     });
@@ -539,6 +567,33 @@ describeEachEngine('the rating run over closed periods', ({ db }) => {
       );
       await r.rating.rateClosedPeriods();
       expect(await chargesOf(knex, 1)).to.deep.equal([[0, 20_000n, 'unbilled']]);
+    });
+
+    it('ignores a cap lifted before the end of the period', async () => {
+      // €100.00 set 10 May, lifted 20 May: May bills its €500.00
+      r.caps.push({
+        serviceId: 10,
+        cap: euros(10_000n),
+        setAt: utc('2013-05-10T08:00:00Z'),
+        liftedAt: utc('2013-05-20T08:00:00Z'),
+      });
+      await r.rating.rateClosedPeriods();
+      expect(await chargesOf(knex, 1)).to.deep.equal([[0, 50_000n, 'unbilled']]);
+    });
+
+    it('caps each service of a run at its own cap', async () => {
+      // service 10 at €100.00, service 11 at €200.00; both 1 000 GB over (€500.00)
+      await addService(knex, 11);
+      await addPeriod(knex, 2, { serviceId: 11, ...MAY, used: 6n * TB });
+      r.caps.push(
+        { serviceId: 10, cap: euros(10_000n), setAt: utc('2013-05-10T08:00:00Z'), liftedAt: null },
+        { serviceId: 11, cap: euros(20_000n), setAt: utc('2013-05-10T08:00:00Z'), liftedAt: null },
+      );
+      await r.rating.rateClosedPeriods();
+      expect([...(await chargesOf(knex, 1)), ...(await chargesOf(knex, 2))]).to.deep.equal([
+        [0, 10_000n, 'unbilled'],
+        [0, 20_000n, 'unbilled'],
+      ]);
     });
 
     it("ignores another service's cap", async () => {

@@ -118,6 +118,7 @@ describeEachEngine('rating a period again', ({ db }) => {
     await r.rating.rateClosedPeriods();
     const id = Number((await usageCharge(knex, 1)).id);
     expect(await r.rating.reratePeriod(1, DECIDED)).to.deep.equal({ kind: 'unchanged', chargeId: id });
+    expect(await chargesOf(knex, 1)).to.deep.equal([[0, 50_000n, 'unbilled']]);
     expect(await auditOf('charge.rerated')).to.deep.equal([]);
   });
 
@@ -315,6 +316,22 @@ describeEachEngine('rating a period again', ({ db }) => {
       bps: '30000000',
     });
     expect(await r.rating.reratePeriod(1, DECIDED)).to.deep.include({ kind: 'rated', afterMinor: 8_000n });
+  });
+
+  it('leaves a 95th-percentile period without five-minute rates unrated, saying why', async () => {
+    await setProduct(r, 3, {
+      unit: 'GB',
+      model: 'p95',
+      commitMbps: '10',
+      allowance: '0',
+      prices: { EUR: { overage: '4.00' } },
+    });
+    await addPeriod(knex, 1, { serviceId: 10, ...MAY, used: 6000n * GB });
+    expect(await r.rating.reratePeriod(1, DECIDED)).to.deep.equal({
+      kind: 'skipped',
+      reason: 'the 95th percentile needs 5-minute samples, and this period has none',
+    });
+    expect(await chargesOf(knex, 1)).to.deep.equal([]);
   });
 
   describe('once the charge is on an invoice', () => {

@@ -63,8 +63,11 @@ const CLEARED = [
 /** Migrates the test database once (call in `before`). */
 export const migrateRatingRows = (knex: Knex) => migrateLatest(knex);
 
-/** Empties rating's tables and puts master 1 (Brussels) back; the rating service over them. */
-export async function ratingRows(knex: Knex): Promise<RatingRows> {
+/**
+ * Empties rating's tables and puts master 1 (Brussels) back; the rating service over them, told of
+ * the clients' caps (`withCaps: false`: a rating service given none, as its deps allow).
+ */
+export async function ratingRows(knex: Knex, opts: { withCaps?: boolean } = {}): Promise<RatingRows> {
   for (const t of CLEARED) await knex(t).delete();
   await addMaster(knex, 1);
   const clock = { now: () => NOW };
@@ -80,7 +83,14 @@ export async function ratingRows(knex: Knex): Promise<RatingRows> {
   const capsInForce: CapsInForce = {
     history: async (ids) => caps.filter((c) => ids.includes(c.serviceId)),
   };
-  const rating = createRatingService({ knex, clock, billing, log, audit: auditLog, caps: capsInForce });
+  const rating = createRatingService({
+    knex,
+    clock,
+    billing,
+    log,
+    audit: auditLog,
+    ...(opts.withCaps === false ? {} : { caps: capsInForce }),
+  });
   return { knex, billing, rating, caps, logged };
 }
 
