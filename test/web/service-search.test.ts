@@ -11,7 +11,8 @@ const listed = (html: string) => [...html.matchAll(/<tr data-service="(\d+)"/g)]
 describeEachEngine('searching the admin tab by client name, hostname or IP', ({ db }) => {
   let s: WebStory;
   let ids: { obrien: number; muller: number; cloud: number };
-  beforeEach(async function () {
+  // every test reads: one story for all
+  before(async function () {
     this.timeout(30_000);
     s = await buildWebStory(db().knex);
     ids = await addSearchClients(s, db().knex);
@@ -23,34 +24,48 @@ describeEachEngine('searching the admin tab by client name, hostname or IP', ({ 
     expect(foldForSearch('Straße')).to.equal('strasse');
   });
 
-  it('finds a service on the Services page by name (apostrophe, accents), company, hostname, IP or id; % and _ are letters', async () => {
+  const find = async (q: string) => {
     const { agent } = await login(s.app, ADMIN);
-    const find = async (q: string) =>
-      listed((await agent.get(`${TAB}&a=services&q=${encodeURIComponent(q)}`).expect(200)).text);
-    // the name as typed, with a straight or a curly apostrophe, in any case
+    return listed((await agent.get(`${TAB}&a=services&q=${encodeURIComponent(q)}`).expect(200)).text);
+  };
+
+  it('finds a service by its client\u2019s name as typed, with a straight or a curly apostrophe, in any case', async () => {
     expect(await find("O'Brien")).to.deep.equal([ids.obrien]);
     expect(await find('o’brien')).to.deep.equal([ids.obrien]);
     expect(await find('SIOBHAN')).to.deep.equal([ids.obrien]);
     expect(await find('Siobhán O')).to.deep.equal([ids.obrien]);
-    // accents: typed or not; the company too ("Müller & Søn" holds "muller" as well as the hostname)
+  });
+
+  it('finds a name with accents typed or not, and by the company ("Müller & Søn" holds "muller" too)', async () => {
     expect(await find('Zoë')).to.deep.equal([ids.muller]);
     expect(await find('zoe muller')).to.deep.equal([ids.muller]);
     expect(await find('& Søn')).to.deep.equal([ids.muller]);
-    // hostname, whole or in part: "example.ie" is O'Brien's alone; "example.be" is Jan's
+  });
+
+  it('finds by hostname, whole or in part: "example.ie" is O\u2019Brien\u2019s alone, "example.be" Jan\u2019s', async () => {
     expect(await find('obrien-vps.example.ie')).to.deep.equal([ids.obrien]);
     expect(await find('example.be')).to.deep.equal([s.jan.serviceId]);
-    // IPs: the dedicated one and an assigned one (IPv6); "192.0.2.1" is in 192.0.2.10, .11 and .110
+  });
+
+  it('finds by IP, dedicated or assigned (IPv6); "192.0.2.1" is in 192.0.2.10, .11 and .110', async () => {
     expect(await find('2001:db8::10')).to.deep.equal([ids.obrien]);
     expect(await find('192.0.2.110')).to.deep.equal([ids.muller]);
     expect(await find('192.0.2.1')).to.deep.equal([ids.obrien, ids.muller]);
-    // % and _ are taken as themselves: "100%" matches the company, not every name; "_" only edge_1 / 100%_Cloud
+  });
+
+  it('takes % and _ as themselves: "100%" matches the company, not every name; "_" only edge_1 / 100%_Cloud', async () => {
     expect(await find('100%')).to.deep.equal([ids.cloud]);
     expect(await find('_')).to.deep.equal([ids.cloud]);
     expect(await find('%')).to.deep.equal([ids.cloud]);
     expect(await find("'")).to.deep.equal([ids.obrien]);
-    // an id: the service's own or the client's
+  });
+
+  it("finds by an id: the service's own or the client's", async () => {
     expect(await find(String(ids.muller))).to.include(ids.muller);
-    // nothing matches: said so, with the way back
+  });
+
+  it('says when nothing matches, with the search escaped in the message and its box', async () => {
+    const { agent } = await login(s.app, ADMIN);
     const none = await agent.get(`${TAB}&a=services&q=${encodeURIComponent('<b>nobody</b>')}`).expect(200);
     expect(listed(none.text)).to.deep.equal([]);
     expect(none.text).to.include('No metered service matches “&lt;b&gt;nobody&lt;/b&gt;”.');
