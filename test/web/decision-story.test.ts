@@ -105,6 +105,51 @@ async function readEverywhere(s: WebStory, who: Who, disputeId: number) {
   };
 }
 
+/** Disputes both lines as the clients (over the API), then decides each on 10 June. */
+async function decideBoth(s: WebStory, body: Record<string, unknown>, opts: { paid?: boolean } = {}) {
+  const ids: Record<'ann' | 'jan', number> = { ann: 0, jan: 0 };
+  for (const key of ['ann', 'jan'] as const) {
+    const who = s[key];
+    s.f.clock.set('2013-06-05T10:00:00Z');
+    if (opts.paid)
+      await s.f.panel.api.addInvoicePayment({
+        invoiceId: who.invoiceId,
+        transId: `pay-${key}`,
+        gateway: 'banktransfer',
+        date: '2013-06-03 10:00:00',
+      });
+    const ctoken = s.token('client', who.clientId);
+    const opened = await request(s.app)
+      .post(`/overusage/api/v1/client/lines/${who.lineId}/dispute`)
+      .set('Authorization', `Bearer ${ctoken}`)
+      .send({ reason: 'I cannot tell where this came from.' });
+    expect(opened.status, opened.text).to.equal(201);
+    ids[key] = opened.body.dispute.id;
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const res =
+      body.to === 'withdrawn'
+        ? await request(s.app)
+            .post(`/overusage/api/v1/client/disputes/${ids[key]}/withdraw`)
+            .set('Authorization', `Bearer ${ctoken}`)
+            .send({})
+        : await request(s.app)
+            .post(`/overusage/api/v1/admin/disputes/${ids[key]}/resolve`)
+            .set('Authorization', `Bearer ${s.token('admin', s.adminId)}`)
+            .send(body);
+    expect(res.status, res.text).to.equal(200);
+  }
+  return { ann: await readEverywhere(s, s.ann, ids.ann), jan: await readEverywhere(s, s.jan, ids.jan) };
+}
+
+const money = (amount: string) => ({ amount, currency: 'EUR' });
+// in GB, the unit sold, 2 decimals: Ann 6 000 − 5 000 = 1 000 GB × €0.50 = €500.00; Jan 5 500 − 5 000 = 500 GB × €0.50 = €250.00
+const ANN_TEXT =
+  'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00 (dispute by 16 June 2013)';
+const JAN_TEXT =
+  'Overschrijding dataverkeer 1–31 mei 2013: 5.500,00 GB gebruikt, 5.000,00 GB inbegrepen, 500,00 GB × € 0,50 = € 250,00 (bezwaar uiterlijk 16 juni 2013)';
+
+const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /**
  * One test per decision: after it, the invoice (lines, totals), the client's widget and past
  * periods, the admin's dispute and line pages, the JSON API, the lines CSV and both emails say
@@ -123,48 +168,7 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
     s = await buildWebStory(db().knex);
   });
 
-  /** Disputes both lines as the clients (over the API), then decides each on 10 June. */
-  async function decide(body: Record<string, unknown>, opts: { paid?: boolean } = {}) {
-    const ids: Record<'ann' | 'jan', number> = { ann: 0, jan: 0 };
-    for (const key of ['ann', 'jan'] as const) {
-      const who = s[key];
-      s.f.clock.set('2013-06-05T10:00:00Z');
-      if (opts.paid)
-        await s.f.panel.api.addInvoicePayment({
-          invoiceId: who.invoiceId,
-          transId: `pay-${key}`,
-          gateway: 'banktransfer',
-          date: '2013-06-03 10:00:00',
-        });
-      const ctoken = s.token('client', who.clientId);
-      const opened = await request(s.app)
-        .post(`/overusage/api/v1/client/lines/${who.lineId}/dispute`)
-        .set('Authorization', `Bearer ${ctoken}`)
-        .send({ reason: 'I cannot tell where this came from.' });
-      expect(opened.status, opened.text).to.equal(201);
-      ids[key] = opened.body.dispute.id;
-      s.f.clock.set('2013-06-10T09:00:00Z');
-      const res =
-        body.to === 'withdrawn'
-          ? await request(s.app)
-              .post(`/overusage/api/v1/client/disputes/${ids[key]}/withdraw`)
-              .set('Authorization', `Bearer ${ctoken}`)
-              .send({})
-          : await request(s.app)
-              .post(`/overusage/api/v1/admin/disputes/${ids[key]}/resolve`)
-              .set('Authorization', `Bearer ${s.token('admin', s.adminId)}`)
-              .send(body);
-      expect(res.status, res.text).to.equal(200);
-    }
-    return { ann: await readEverywhere(s, s.ann, ids.ann), jan: await readEverywhere(s, s.jan, ids.jan) };
-  }
-
-  const money = (amount: string) => ({ amount, currency: 'EUR' });
-  // in GB, the unit sold, 2 decimals: Ann 6 000 − 5 000 = 1 000 GB × €0.50 = €500.00; Jan 5 500 − 5 000 = 500 GB × €0.50 = €250.00
-  const ANN_TEXT =
-    'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00 (dispute by 16 June 2013)';
-  const JAN_TEXT =
-    'Overschrijding dataverkeer 1–31 mei 2013: 5.500,00 GB gebruikt, 5.000,00 GB inbegrepen, 500,00 GB × € 0,50 = € 250,00 (bezwaar uiterlijk 16 juni 2013)';
+  const decide = (body: Record<string, unknown>, opts: { paid?: boolean } = {}) => decideBoth(s, body, opts);
 
   /** What every place must say of a line that bills `amount` now, published on the held invoice. */
   function expectDue(
@@ -210,7 +214,6 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
     /Notes Overusage line \[OU-[0-9A-F]+\] \(€500\.00\) is on hold while your dispute is decided: it is not part of this invoice\./;
   const MOVED_NL =
     /Opmerkingen Regel overschrijding \[OU-[0-9A-F]+\] \(€ 250,00\) is opgeschort tot over uw bezwaar is beslist: ze hoort niet bij deze factuur\./;
-  const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
   it('while the dispute is open: the widget names the invoice the line was held back from (the draft stays hidden), which says where the line went', async () => {
     for (const [who, key] of [
@@ -416,161 +419,248 @@ describeEachEngine('the money after each dispute decision, everywhere it is told
       /The client withdrew the dispute of OU-[0-9A-F]+; the line \(€250\.00\) is due on 24 June 2013\./,
     );
   });
+});
 
-  it('waive an unpaid line: the held draft is cancelled at €0.00 and says "waived"; €0.00 everywhere, nothing owed', async () => {
-    const r = await decide({ to: 'waived' });
-    for (const [x, hosting, before, text, waived] of [
-      [r.ann, '19.95', '€500.00', ANN_TEXT, 'waived after review of your dispute'],
-      [r.jan, '24.50', '€ 250,00', JAN_TEXT, 'kwijtgescholden na beoordeling van uw bezwaar'],
-    ] as const) {
-      const [renewal, held] = x.invoices;
-      expect(renewal).to.deep.include({ status: 'Unpaid', total: hosting });
-      // the cancelled draft shows no amount the client no longer owes, and no "on hold" any more
-      expect(held).to.deep.include({ status: 'Cancelled', total: '0.00' });
-      expect(held!.items[0]![0]).to.equal('0.00');
-      expect(held!.items[0]![1]).to.match(
-        new RegExp(`^${esc(text)} — ${esc(waived)} \\(${esc(before)}\\) \\[OU-[0-9A-F]+\\]$`),
-      );
-      expect(held!.items[0]![1]).not.to.match(/on hold|opgeschort/);
-      expect(x.apiLine).to.deep.include({ state: 'waived', amount: money('0.00') });
-      expect(textOf(x.apiLine.description)).to.equal(held!.items[0]![1]);
-      expect(x.apiMay.charge.billed).to.deep.equal(money('0.00'));
-      expect(x.apiAdminMay.charge.billed).to.deep.equal(money('0.00'));
-      expect(x.apiAdminDispute.dispute.state).to.equal('waived');
-      expect(x.apiAdminDispute.line.amount).to.deep.equal(money('0.00'));
-      expect(x.csvRow).to.include(',0.00,EUR,');
-      expect(x.credit).to.equal('0.00');
-      // the widget names the invoice the line was on (the cancelled draft was never the client's)
-      expect(x.invoiceLink).to.deep.equal({
-        id: renewal!.id,
-        text: x === r.ann ? `was on invoice #${renewal!.id}` : `stond op factuur #${renewal!.id}`,
-        status: 200,
+type Everywhere = Awaited<ReturnType<typeof readEverywhere>>;
+
+/**
+ * Waivers, each one story decided once (in `before`) and read everywhere; each `it` asserts one
+ * place. Ann (English) €500.00, Jan (Dutch) €250.00, as above; decided on 10 June.
+ */
+describeEachEngine('a waived line, everywhere it is told', ({ db }) => {
+  const WHO = {
+    ann: {
+      hosting: '19.95',
+      before: '€500.00',
+      text: ANN_TEXT,
+      waived: 'waived after review of your dispute',
+      link: (id: number) => `was on invoice #${id}`,
+      owed: 'waived after your dispute (was €500.00); you owe nothing for it.',
+    },
+    jan: {
+      hosting: '24.50',
+      before: '€ 250,00',
+      text: JAN_TEXT,
+      waived: 'kwijtgescholden na beoordeling van uw bezwaar',
+      link: (id: number) => `stond op factuur #${id}`,
+      owed: 'kwijtgescholden na uw bezwaar (was € 250,00); u bent er niets voor verschuldigd.',
+    },
+  } as const;
+
+  describe('an unpaid line waived: the held draft is cancelled at €0.00 and says "waived"; nothing owed', () => {
+    let r: { ann: Everywhere; jan: Everywhere };
+    before(async function () {
+      this.timeout(60_000);
+      r = await decideBoth(await buildWebStory(db().knex), { to: 'waived' });
+    });
+
+    for (const key of ['ann', 'jan'] as const) {
+      const w = WHO[key];
+      it(`${key}: the renewal keeps the VPS (${w.hosting}); the draft is cancelled at 0.00 with the waived text, no "on hold"`, () => {
+        const [renewal, held] = r[key].invoices;
+        expect(renewal).to.deep.include({ status: 'Unpaid', total: w.hosting });
+        expect(held).to.deep.include({ status: 'Cancelled', total: '0.00' });
+        expect(held!.items[0]![0]).to.equal('0.00');
+        expect(held!.items[0]![1]).to.match(
+          new RegExp(`^${esc(w.text)} — ${esc(w.waived)} \\(${esc(w.before)}\\) \\[OU-[0-9A-F]+\\]$`),
+        );
+        expect(held!.items[0]![1]).not.to.match(/on hold|opgeschort/);
       });
-      expect(x.originalPage).to.include(
-        x === r.ann
-          ? 'waived after your dispute (was €500.00); you owe nothing for it.'
-          : 'kwijtgescholden na uw bezwaar (was € 250,00); u bent er niets voor verschuldigd.',
-      );
+
+      it(`${key}: the API's line, periods and dispute and the lines CSV bill €0.00, the text as on the draft`, () => {
+        const x = r[key];
+        expect(x.apiLine).to.deep.include({ state: 'waived', amount: money('0.00') });
+        expect(textOf(x.apiLine.description)).to.equal(x.invoices[1]!.items[0]![1]);
+        expect(x.apiMay.charge.billed).to.deep.equal(money('0.00'));
+        expect(x.apiAdminMay.charge.billed).to.deep.equal(money('0.00'));
+        expect(x.apiAdminDispute.dispute.state).to.equal('waived');
+        expect(x.apiAdminDispute.line.amount).to.deep.equal(money('0.00'));
+        expect(x.csvRow).to.include(',0.00,EUR,');
+      });
+
+      it(`${key}: nothing is credited; the widget names the invoice the line was on, which says nothing is owed`, () => {
+        const x = r[key];
+        const renewal = x.invoices[0]!;
+        expect(x.credit).to.equal('0.00');
+        // the cancelled draft was never the client's
+        expect(x.invoiceLink).to.deep.equal({ id: renewal.id, text: w.link(renewal.id), status: 200 });
+        expect(x.originalPage).to.include(w.owed);
+      });
     }
-    expect(r.ann.widget).to.include('Waived on 10 June 2013: you owe nothing for it (was €500.00).');
-    expect(r.ann.widget).to.include('1 – 31 May 2013 6,000.00 GB 5,000.00 GB 1,000.00 GB waived');
-    expect(r.ann.disputePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed');
-    expect(r.ann.linePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed');
-    expect(r.ann.toClient).to.include('(€500.00) is waived: you owe nothing for it.');
-    expect(r.ann.toAdmin).to.include('(€500.00) is waived: the client owes nothing for it.');
-    expect(r.jan.widget).to.include(
-      'Kwijtgescholden op 10 juni 2013: u hoeft hiervoor niets te betalen (was € 250,00).',
-    );
-    expect(r.jan.widget).to.include('1–31 mei 2013 5.500,00 GB 5.000,00 GB 500,00 GB kwijtgescholden');
-    expect(r.jan.disputePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed');
-    expect(r.jan.linePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed');
-    expect(r.jan.toClient).to.match(
-      /Na onderzoek schelden we de regel OU-[0-9A-F]+ \(€ 250,00\) kwijt: u hoeft hiervoor niets te betalen\./,
-    );
-    expect(r.jan.toAdmin).to.include('(€250.00) is waived: the client owes nothing for it.');
+
+    it("Ann's widget says waived, €500.00 no longer owed, and May's row says waived", () => {
+      expect(r.ann.widget).to.include('Waived on 10 June 2013: you owe nothing for it (was €500.00).');
+      expect(r.ann.widget).to.include('1 – 31 May 2013 6,000.00 GB 5,000.00 GB 1,000.00 GB waived');
+    });
+
+    it("the admin's dispute and line pages: rated €500.00 / €250.00, waived, €0.00 billed", () => {
+      expect(r.ann.disputePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed');
+      expect(r.ann.linePage).to.include('Outcome: rated €500.00; after the dispute: waived, €0.00 billed');
+      expect(r.jan.disputePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed');
+      expect(r.jan.linePage).to.include('Outcome: rated €250.00; after the dispute: waived, €0.00 billed');
+    });
+
+    it('the emails tell Ann and the admin that €500.00 is waived', () => {
+      expect(r.ann.toClient).to.include('(€500.00) is waived: you owe nothing for it.');
+      expect(r.ann.toAdmin).to.include('(€500.00) is waived: the client owes nothing for it.');
+    });
+
+    it("Jan's widget says kwijtgescholden, € 250,00 no longer owed, and May's row too", () => {
+      expect(r.jan.widget).to.include(
+        'Kwijtgescholden op 10 juni 2013: u hoeft hiervoor niets te betalen (was € 250,00).',
+      );
+      expect(r.jan.widget).to.include('1–31 mei 2013 5.500,00 GB 5.000,00 GB 500,00 GB kwijtgescholden');
+    });
+
+    it('the emails tell Jan in Dutch and the admin in English that €250.00 is waived', () => {
+      expect(r.jan.toClient).to.match(
+        /Na onderzoek schelden we de regel OU-[0-9A-F]+ \(€ 250,00\) kwijt: u hoeft hiervoor niets te betalen\./,
+      );
+      expect(r.jan.toAdmin).to.include('(€250.00) is waived: the client owes nothing for it.');
+    });
   });
 
-  it('waive a paid line with 21 % VAT: a credit note of −€500.00 and −€105.00 VAT, €605.00 / €302.50 credited, and every page says so', async function () {
-    this.timeout(60_000);
-    // the story again, with VAT at 21 % on the overusage (the VPS is not taxed)
-    s = await buildWebStory(db().knex, { vat: '21.000' });
-    const r = await decide({ to: 'waived', settlement: 'credit' }, { paid: true });
-    for (const [x, total, net, vat, back, nl] of [
+  describe('a paid line with 21 % VAT waived: credit notes of −€605.00 / −€302.50, credited, every page says so', () => {
+    let s: WebStory;
+    let r: { ann: Everywhere; jan: Everywhere };
+    before(async function () {
+      this.timeout(60_000);
+      // the story again, with VAT at 21 % on the overusage (the VPS is not taxed)
+      s = await buildWebStory(db().knex, { vat: '21.000' });
+      r = await decideBoth(s, { to: 'waived', settlement: 'credit' }, { paid: true });
+    });
+    const PAID = {
       // Ann: 19.95 + 500.00 + 21 % of 500.00 (105.00) = 624.95; back 500.00 + 105.00 = 605.00
-      [r.ann, '624.95', '-500.00', 'Sub Total -€500.00 Tax 21.00% -€105.00 Total -€605.00', '605.00', false],
+      ann: {
+        total: '624.95',
+        net: '-500.00',
+        vat: 'Sub Total -€500.00 Tax 21.00% -€105.00 Total -€605.00',
+        back: '605.00',
+        nl: false,
+      },
       // Jan: 24.50 + 250.00 + 21 % of 250.00 (52.50) = 327.00; back 250.00 + 52.50 = 302.50
-      [
-        r.jan,
-        '327.00',
-        '-250.00',
-        'Subtotaal € -250,00 Btw 21.00% € -52,50 Totaal € -302,50',
-        '302.50',
-        true,
-      ],
-    ] as const) {
-      // paid in full on 3 June: nothing was held; the credit note is an invoice of its own, paid
-      expect(x.invoices).to.have.length(2);
-      const [paid, note] = x.invoices;
-      expect(paid).to.deep.include({ status: 'Paid', total });
-      expect(note).to.deep.include({ status: 'Paid', total: `-${back}` });
-      expect(note!.items.map((i) => i[0])).to.deep.equal([net]);
-      const ref = x.apiLine.ref;
-      expect(note!.items[0]![1]).to.equal(
-        nl
-          ? `Creditnota CR-${ref} bij factuur #${paid!.id}: regel overschrijding ${ref} (€ 250,00) kwijtgescholden na onderzoek van uw bezwaar`
-          : `Credit note CR-${ref} for invoice #${paid!.id}: overusage line ${ref} (€500.00) waived after review of your dispute`,
-      );
-      expect(x.credit).to.equal(back);
-      expect(x.apiLine).to.deep.include({ state: 'waived', amount: money('0.00') });
-      expect(x.apiLine.dispute).to.deep.include({ creditNoteInvoiceId: note!.id, credited: money(back) });
-      expect(x.apiAdminDispute.dispute).to.deep.include({
-        settlement: 'credited',
-        creditNoteInvoiceId: note!.id,
-        credited: money(back),
+      jan: {
+        total: '327.00',
+        net: '-250.00',
+        vat: 'Subtotaal € -250,00 Btw 21.00% € -52,50 Totaal € -302,50',
+        back: '302.50',
+        nl: true,
+      },
+    } as const;
+
+    for (const key of ['ann', 'jan'] as const) {
+      const p = PAID[key];
+      it(`${key}: paid in full, nothing held; the credit note is an invoice of its own, paid, at −${p.back}`, () => {
+        const x = r[key];
+        expect(x.invoices).to.have.length(2);
+        const [paid, note] = x.invoices;
+        expect(paid).to.deep.include({ status: 'Paid', total: p.total });
+        expect(note).to.deep.include({ status: 'Paid', total: `-${p.back}` });
+        expect(note!.items.map((i) => i[0])).to.deep.equal([p.net]);
       });
-      expect(x.apiMay.charge.billed).to.deep.equal(money('0.00'));
-      expect(x.apiAdminMay.charge.billed).to.deep.equal(money('0.00'));
-      expect(x.apiAdminDispute.line.amount).to.deep.equal(money('0.00'));
-      expect(x.csvRow).to.include(',0.00,EUR,');
-      expect(x.invoiceLink).to.deep.equal({
-        id: paid!.id,
-        text: `${nl ? 'factuur' : 'invoice'} #${paid!.id}`,
-        status: 200,
+
+      it(`${key}: the credit note's line names the invoice, the line and its amount waived`, () => {
+        const x = r[key];
+        const [paid, note] = x.invoices;
+        const ref = x.apiLine.ref;
+        expect(note!.items[0]![1]).to.equal(
+          p.nl
+            ? `Creditnota CR-${ref} bij factuur #${paid!.id}: regel overschrijding ${ref} (€ 250,00) kwijtgescholden na onderzoek van uw bezwaar`
+            : `Credit note CR-${ref} for invoice #${paid!.id}: overusage line ${ref} (€500.00) waived after review of your dispute`,
+        );
       });
-      // the widget links the credit note, which the client can open: the line and its VAT reversed
-      expect(x.creditNoteLink).to.deep.include({
-        id: note!.id,
-        text: `${nl ? 'creditnota' : 'credit note'} #${note!.id}`,
-        status: 200,
+
+      it(`${key}: the account holds ${p.back}; the API and the CSV bill €0.00 and name the credit note`, () => {
+        const x = r[key];
+        const note = x.invoices[1]!;
+        expect(x.credit).to.equal(p.back);
+        expect(x.apiLine).to.deep.include({ state: 'waived', amount: money('0.00') });
+        expect(x.apiLine.dispute).to.deep.include({ creditNoteInvoiceId: note.id, credited: money(p.back) });
+        expect(x.apiAdminDispute.dispute).to.deep.include({
+          settlement: 'credited',
+          creditNoteInvoiceId: note.id,
+          credited: money(p.back),
+        });
+        expect(x.apiMay.charge.billed).to.deep.equal(money('0.00'));
+        expect(x.apiAdminMay.charge.billed).to.deep.equal(money('0.00'));
+        expect(x.apiAdminDispute.line.amount).to.deep.equal(money('0.00'));
+        expect(x.csvRow).to.include(',0.00,EUR,');
       });
-      expect(x.creditNoteLink!.page).to.include(note!.items[0]![1]);
-      expect(x.creditNoteLink!.page).to.include(vat);
+
+      it(`${key}: the widget links the paid invoice and the credit note, which the client opens: the line and its VAT reversed`, () => {
+        const x = r[key];
+        const [paid, note] = x.invoices;
+        expect(x.invoiceLink).to.deep.equal({
+          id: paid!.id,
+          text: `${p.nl ? 'factuur' : 'invoice'} #${paid!.id}`,
+          status: 200,
+        });
+        expect(x.creditNoteLink).to.deep.include({
+          id: note!.id,
+          text: `${p.nl ? 'creditnota' : 'credit note'} #${note!.id}`,
+          status: 200,
+        });
+        expect(x.creditNoteLink!.page).to.include(note!.items[0]![1]);
+        expect(x.creditNoteLink!.page).to.include(p.vat);
+      });
     }
-    const [annPaid, annNote] = r.ann.invoices;
-    const [, janNote] = r.jan.invoices;
-    // the paid invoice the line stays on says what came back, and where
-    expect(r.ann.originalPage).to.match(
-      new RegExp(
-        `Notes Overusage line \\[OU-[0-9A-F]+\\]: waived after your dispute \\(was €500\\.00\\); you owe nothing for it; we credited €605\\.00 to your account \\(see credit note #${annNote!.id}\\)\\.`,
-      ),
-    );
-    expect(r.jan.originalPage).to.match(
-      new RegExp(
-        `Opmerkingen Regel overschrijding \\[OU-[0-9A-F]+\\]: kwijtgescholden na uw bezwaar \\(was € 250,00\\); u bent er niets voor verschuldigd; we hebben € 302,50 op uw tegoed gezet \\(zie creditnota #${janNote!.id}\\)\\.`,
-      ),
-    );
-    expect(annPaid!.id).to.equal(s.ann.invoiceId);
-    expect(r.ann.widget).to.include(
-      `Decided on 10 June 2013: the line now bills €0.00; you had paid it already, so we credited €605.00 to your account. · credit note #${annNote!.id}`,
-    );
-    expect(r.ann.widget).to.include('€605.00 credited to your account · €605.00 left');
-    expect(r.ann.widget).to.include('1 – 31 May 2013 6,000.00 GB 5,000.00 GB 1,000.00 GB waived');
-    expect(r.ann.disputePage).to.include(
-      'Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €605.00 credited to the account',
-    );
-    expect(r.ann.linePage).to.include(
-      'Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €605.00 credited to the account',
-    );
-    expect(r.ann.toClient).to.include(
-      'is waived; you had paid it already, so we credited €605.00 to your account.',
-    );
-    expect(r.ann.toAdmin).to.include(
-      'is waived; the client had paid it already, so €605.00 was credited to their account.',
-    );
-    expect(r.jan.widget).to.include(
-      `Besloten op 10 juni 2013: de regel bedraagt nu € 0,00; u had hem al betaald, dus hebben we € 302,50 op uw tegoed gezet. · creditnota #${janNote!.id}`,
-    );
-    expect(r.jan.widget).to.include('€ 302,50 op uw tegoed gezet · nog € 302,50 over');
-    expect(r.jan.disputePage).to.include(
-      'Outcome: rated €250.00; after the dispute: waived, €0.00 billed; €302.50 credited to the account',
-    );
-    expect(r.jan.linePage).to.include(
-      'Outcome: rated €250.00; after the dispute: waived, €0.00 billed; €302.50 credited to the account',
-    );
-    expect(r.jan.widget).to.include('1–31 mei 2013 5.500,00 GB 5.000,00 GB 500,00 GB kwijtgescholden');
-    expect(r.jan.toClient).to.include('u had hem al betaald, dus hebben we € 302,50 op uw tegoed gezet.');
-    expect(r.jan.toAdmin).to.include(
-      'is waived; the client had paid it already, so €302.50 was credited to their account.',
-    );
+
+    it('the paid invoices the lines stay on say what came back, and where', () => {
+      const [annPaid, annNote] = r.ann.invoices;
+      const janNote = r.jan.invoices[1]!;
+      expect(annPaid!.id).to.equal(s.ann.invoiceId);
+      expect(r.ann.originalPage).to.match(
+        new RegExp(
+          `Notes Overusage line \\[OU-[0-9A-F]+\\]: waived after your dispute \\(was €500\\.00\\); you owe nothing for it; we credited €605\\.00 to your account \\(see credit note #${annNote!.id}\\)\\.`,
+        ),
+      );
+      expect(r.jan.originalPage).to.match(
+        new RegExp(
+          `Opmerkingen Regel overschrijding \\[OU-[0-9A-F]+\\]: kwijtgescholden na uw bezwaar \\(was € 250,00\\); u bent er niets voor verschuldigd; we hebben € 302,50 op uw tegoed gezet \\(zie creditnota #${janNote.id}\\)\\.`,
+        ),
+      );
+    });
+
+    it("Ann's widget: €0.00 now, €605.00 credited and left, May waived", () => {
+      const annNote = r.ann.invoices[1]!;
+      expect(r.ann.widget).to.include(
+        `Decided on 10 June 2013: the line now bills €0.00; you had paid it already, so we credited €605.00 to your account. · credit note #${annNote.id}`,
+      );
+      expect(r.ann.widget).to.include('€605.00 credited to your account · €605.00 left');
+      expect(r.ann.widget).to.include('1 – 31 May 2013 6,000.00 GB 5,000.00 GB 1,000.00 GB waived');
+    });
+
+    it("Jan's widget: € 0,00 now, € 302,50 credited and left, May kwijtgescholden", () => {
+      const janNote = r.jan.invoices[1]!;
+      expect(r.jan.widget).to.include(
+        `Besloten op 10 juni 2013: de regel bedraagt nu € 0,00; u had hem al betaald, dus hebben we € 302,50 op uw tegoed gezet. · creditnota #${janNote.id}`,
+      );
+      expect(r.jan.widget).to.include('€ 302,50 op uw tegoed gezet · nog € 302,50 over');
+      expect(r.jan.widget).to.include('1–31 mei 2013 5.500,00 GB 5.000,00 GB 500,00 GB kwijtgescholden');
+    });
+
+    it("the admin's dispute and line pages: waived, €0.00 billed, €605.00 / €302.50 credited", () => {
+      for (const page of [r.ann.disputePage, r.ann.linePage])
+        expect(page).to.include(
+          'Outcome: rated €500.00; after the dispute: waived, €0.00 billed; €605.00 credited to the account',
+        );
+      for (const page of [r.jan.disputePage, r.jan.linePage])
+        expect(page).to.include(
+          'Outcome: rated €250.00; after the dispute: waived, €0.00 billed; €302.50 credited to the account',
+        );
+    });
+
+    it('the emails tell each client, in their language, and the admin what was credited', () => {
+      expect(r.ann.toClient).to.include(
+        'is waived; you had paid it already, so we credited €605.00 to your account.',
+      );
+      expect(r.ann.toAdmin).to.include(
+        'is waived; the client had paid it already, so €605.00 was credited to their account.',
+      );
+      expect(r.jan.toClient).to.include('u had hem al betaald, dus hebben we € 302,50 op uw tegoed gezet.');
+      expect(r.jan.toAdmin).to.include(
+        'is waived; the client had paid it already, so €302.50 was credited to their account.',
+      );
+    });
   });
 });
