@@ -194,105 +194,136 @@ describeEachEngine("transfer pools: rated once, billed once on the anchor's rene
     ]);
   });
 
-  it("rates October once with exact figures, and puts one line of €529.53 on A's renewal invoice", async () => {
-    // 2 November: the renewal invoice for 9 November is generated (7 days ahead) and gets the line
-    f.clock.set('2026-11-02T07:00:00Z');
-    await f.panel.runDailyAutomation('2026-11-02');
-    const [period] = await mod.pools.poolPeriods(story.clientId);
-    expect(period).to.deep.include({
-      pool: 'main',
-      start: '2026-10-01',
-      end: '2026-10-31',
-      currency: 'EUR',
-      periodHours: 745,
-      anchorServiceId: a,
-    });
-    expect([period!.allowanceBytes, period!.usedBytes, period!.overBytes, period!.amountMinor]).to.deep.equal(
-      [2_340_939_597_316n, 3_400_000_000_000n, 1_059_060_402_684n, 52953n],
-    );
-    const byService = new Map(period!.members.map((m) => [m.serviceId, m]));
-    expect(
-      [a, b, c].map((id) => [
-        byService.get(id)!.hours,
-        byService.get(id)!.shareBytes,
-        byService.get(id)!.usedBytes,
-      ]),
-    ).to.deep.equal([
-      [745, 1_000_000_000_000n, 2500n * GB],
-      [385, 1_033_557_046_980n, 500n * GB],
-      [229, 307_382_550_336n, 400n * GB],
-    ]);
-    // the evidence's days: C's 1–10 October, B's 16–31
-    expect(byService.get(c)!.days).to.have.length(10);
-    expect(byService.get(b)!.days[0]).to.equal('2026-10-16');
-    expect(byService.get(b)!.days).to.have.length(16);
-    // split back: 997 471 554 993 B and €498.74 on A, 61 588 847 691 B and €30.79 on C (test/domain/pools.test.ts)
-    expect(
-      [a, b, c].map((id) => [byService.get(id)!.billedOverBytes, byService.get(id)!.amountMinor]),
-    ).to.deep.equal([
-      [997_471_554_993n, 49874n],
-      [0n, 0n],
-      [61_588_847_691n, 3079n],
-    ]);
+  describe("October rated once with exact figures, one line of €529.53 on A's renewal invoice", () => {
+    let period: Awaited<ReturnType<OverusageModule['pools']['poolPeriods']>>[number] | undefined;
+    let byService: Map<number, NonNullable<typeof period>['members'][number]>;
+    const renewalOfA = async () => {
+      const item = await knex('tblinvoiceitems')
+        .where({ type: 'Hosting', relid: a })
+        .orderBy('id', 'desc')
+        .first('invoiceid');
+      return f.panel.api.getInvoice(toNum(item.invoiceid));
+    };
 
-    const item = await knex('tblinvoiceitems')
-      .where({ type: 'Hosting', relid: a })
-      .orderBy('id', 'desc')
-      .first('invoiceid');
-    const inv = await f.panel.api.getInvoice(toNum(item.invoiceid));
-    const lines = overusageItems(inv);
-    expect(lines.map((l) => l.amount)).to.deep.equal(['529.53']);
-    // in GB, the unit sold: 3 400.00 used, 2 340.939597316 → 2 340.94 included, 1 059.060402684 → 1 059.06 over;
-    // 1 059.06 × €0.50 = €529.53, the amount (exact 529.530201342 → €529.53)
-    expect(lines[0]!.description).to.match(
-      /^Bandwidth overusage 1 – 31 October 2026: 3,400\.00 GB used, 2,340\.94 GB included, 1,059\.06 GB × €0\.50 = €529\.53 \(dispute by/,
-    );
-    // A's and B's own October periods are evidence only: rated, not billed
-    const own = await knex('mod_overusage_charges')
-      .whereIn('service_id', [a, b])
-      .andWhere('kind', 'usage')
-      .andWhere('period_start', '2026-10-01')
-      .orderBy('service_id');
-    expect(own.map((x) => [toNum(x.service_id), x.status, toBig(x.amount_minor)])).to.deep.equal([
-      [a, 'pooled', 0n],
-      [b, 'pooled', 0n],
-    ]);
-    // one pool charge, billed; rating again and delivering the hook again change nothing
-    await mod.pools.ratePools();
-    await f.panel.hooks.run('InvoiceCreation', {
-      invoiceid: inv.invoiceId,
-      source: 'autogen',
-      user: 'system',
-      status: 'Unpaid',
+    beforeEach(async () => {
+      // 2 November: the renewal invoice for 9 November is generated (7 days ahead) and gets the line
+      f.clock.set('2026-11-02T07:00:00Z');
+      await f.panel.runDailyAutomation('2026-11-02');
+      [period] = await mod.pools.poolPeriods(story.clientId);
+      byService = new Map(period!.members.map((m) => [m.serviceId, m]));
     });
-    const pool = await knex('mod_overusage_charges').where({ kind: 'pool' });
-    expect(
-      pool.map((x) => [toNum(x.service_id), x.status, toBig(x.amount_minor), toBig(x.over_bytes)]),
-    ).to.deep.equal([[a, 'billed', 52953n, 1_059_060_402_684n]]);
-    expect(overusageItems(await f.panel.api.getInvoice(inv.invoiceId))).to.have.length(1);
-    expect(await knex('mod_overusage_lines')).to.have.length(1);
 
-    // the evidence Ann gets for the line: each member's hours, share and days, and the members'
-    // daily figures together, which sum to the pool's 3 400 GB
-    const line = await knex('mod_overusage_lines').first('id');
-    const e = await mod.evidence.forLine(toNum(line.id), { clientId: story.clientId });
-    expect(e.period).to.deep.include({
-      startDate: '2026-10-01',
-      endDate: '2026-10-31',
-      usedBytes: 3_400_000_000_000n,
+    it('rates the month on A, 745 hours: 2 340 939 597 316 B included, 3 400 GB used, 1 059 060 402 684 B over, €529.53', () => {
+      expect(period).to.deep.include({
+        pool: 'main',
+        start: '2026-10-01',
+        end: '2026-10-31',
+        currency: 'EUR',
+        periodHours: 745,
+        anchorServiceId: a,
+      });
+      expect([
+        period!.allowanceBytes,
+        period!.usedBytes,
+        period!.overBytes,
+        period!.amountMinor,
+      ]).to.deep.equal([2_340_939_597_316n, 3_400_000_000_000n, 1_059_060_402_684n, 52953n]);
     });
-    expect(e.days.reduce((sum, d) => sum + d.bytes, 0n)).to.equal(3_400_000_000_000n);
-    expect(e.pool!.members.map((m) => [m.serviceId, m.hours, m.days.length])).to.deep.equal([
-      [a, 745, 31],
-      [c, 229, 10],
-      [b, 385, 16],
-    ]);
-    expect(e.rated.overBytes).to.equal(1_059_060_402_684n);
-    // nobody else's
-    const other = await mod.evidence
-      .forLine(toNum(line.id), { clientId: story.dutchClientId })
-      .catch((err: unknown) => err as { code: string });
-    expect((other as { code: string }).code).to.equal('NOT_FOUND');
+
+    it("keeps each member's hours, share and use", () => {
+      expect(
+        [a, b, c].map((id) => [
+          byService.get(id)!.hours,
+          byService.get(id)!.shareBytes,
+          byService.get(id)!.usedBytes,
+        ]),
+      ).to.deep.equal([
+        [745, 1_000_000_000_000n, 2500n * GB],
+        [385, 1_033_557_046_980n, 500n * GB],
+        [229, 307_382_550_336n, 400n * GB],
+      ]);
+    });
+
+    it("keeps each member's days for the evidence: C's 1–10 October, B's 16–31", () => {
+      expect(byService.get(c)!.days).to.have.length(10);
+      expect(byService.get(b)!.days[0]).to.equal('2026-10-16');
+      expect(byService.get(b)!.days).to.have.length(16);
+    });
+
+    it('splits the money back: 997 471 554 993 B and €498.74 on A, 61 588 847 691 B and €30.79 on C', () => {
+      // test/domain/pools.test.ts
+      expect(
+        [a, b, c].map((id) => [byService.get(id)!.billedOverBytes, byService.get(id)!.amountMinor]),
+      ).to.deep.equal([
+        [997_471_554_993n, 49874n],
+        [0n, 0n],
+        [61_588_847_691n, 3079n],
+      ]);
+    });
+
+    it("puts one line of €529.53 on A's renewal, in GB: 1,059.06 GB × €0.50", async () => {
+      const lines = overusageItems(await renewalOfA());
+      expect(lines.map((l) => l.amount)).to.deep.equal(['529.53']);
+      // in GB, the unit sold: 3 400.00 used, 2 340.939597316 → 2 340.94 included, 1 059.060402684 → 1 059.06 over;
+      // 1 059.06 × €0.50 = €529.53, the amount (exact 529.530201342 → €529.53)
+      expect(lines[0]!.description).to.match(
+        /^Bandwidth overusage 1 – 31 October 2026: 3,400\.00 GB used, 2,340\.94 GB included, 1,059\.06 GB × €0\.50 = €529\.53 \(dispute by/,
+      );
+    });
+
+    it("rates A's and B's own October periods as evidence only: pooled, not billed", async () => {
+      const own = await knex('mod_overusage_charges')
+        .whereIn('service_id', [a, b])
+        .andWhere('kind', 'usage')
+        .andWhere('period_start', '2026-10-01')
+        .orderBy('service_id');
+      expect(own.map((x) => [toNum(x.service_id), x.status, toBig(x.amount_minor)])).to.deep.equal([
+        [a, 'pooled', 0n],
+        [b, 'pooled', 0n],
+      ]);
+    });
+
+    it('changes nothing when rated again and the invoice hook is delivered again: one pool charge, one line', async () => {
+      const inv = await renewalOfA();
+      await mod.pools.ratePools();
+      await f.panel.hooks.run('InvoiceCreation', {
+        invoiceid: inv.invoiceId,
+        source: 'autogen',
+        user: 'system',
+        status: 'Unpaid',
+      });
+      const pool = await knex('mod_overusage_charges').where({ kind: 'pool' });
+      expect(
+        pool.map((x) => [toNum(x.service_id), x.status, toBig(x.amount_minor), toBig(x.over_bytes)]),
+      ).to.deep.equal([[a, 'billed', 52953n, 1_059_060_402_684n]]);
+      expect(overusageItems(await f.panel.api.getInvoice(inv.invoiceId))).to.have.length(1);
+      expect(await knex('mod_overusage_lines')).to.have.length(1);
+    });
+
+    it("gives Ann the evidence: each member's hours and days, and the members' days summing to the pool's 3 400 GB", async () => {
+      const line = await knex('mod_overusage_lines').first('id');
+      const e = await mod.evidence.forLine(toNum(line.id), { clientId: story.clientId });
+      expect(e.period).to.deep.include({
+        startDate: '2026-10-01',
+        endDate: '2026-10-31',
+        usedBytes: 3_400_000_000_000n,
+      });
+      expect(e.days.reduce((sum, d) => sum + d.bytes, 0n)).to.equal(3_400_000_000_000n);
+      expect(e.pool!.members.map((m) => [m.serviceId, m.hours, m.days.length])).to.deep.equal([
+        [a, 745, 31],
+        [c, 229, 10],
+        [b, 385, 16],
+      ]);
+      expect(e.rated.overBytes).to.equal(1_059_060_402_684n);
+    });
+
+    it("gives nobody else the pool's evidence", async () => {
+      const line = await knex('mod_overusage_lines').first('id');
+      const other = await mod.evidence
+        .forLine(toNum(line.id), { clientId: story.dutchClientId })
+        .catch((err: unknown) => err as { code: string });
+      expect((other as { code: string }).code).to.equal('NOT_FOUND');
+    });
   });
 
   /*
