@@ -563,5 +563,27 @@ describeEachEngine(
         message: `the interval of anomaly ${drop!.id} is gone or was decided already`,
       });
     });
+
+    it('rebuilds once, at upgrade, the services whose periods were made before the billing calendar', async () => {
+      await readDays();
+      // S and T were metered by a version before the calendar; U is already on it
+      await knex('mod_overusage_services').whereIn('service_id', [S, T]).update({ calendar_version: 0 });
+      const reports = await fx.mod.usagePeriods.rebuildPending(CLI_ACTOR);
+      // 8 samples of S (29 May – 2 June, 6 – 8 June), 7 of T (29 May – 4 June); May and June each
+      expect(reports.map((r) => [r.serviceId, r.samples, r.periodsAfter])).to.deep.equal([
+        [S, 8, 2],
+        [T, 7, 2],
+      ]);
+      const versions = await knex('mod_overusage_services').orderBy('service_id').pluck('calendar_version');
+      expect(versions.map(Number)).to.deep.equal([1, 1, 1]);
+      expect(await fx.mod.usagePeriods.rebuildPending(CLI_ACTOR)).to.deep.equal([]);
+    });
+
+    it('names a service that is not metered here when asked to rebuild it', async () => {
+      expect(await refusal(fx.mod.usagePeriods.rebuild(999, CLI_ACTOR))).to.deep.include({
+        code: 'NOT_FOUND',
+        message: 'service 999 is not metered here',
+      });
+    });
   },
 );
