@@ -4,10 +4,9 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import { openDatabase, type Database } from '../../module/adapters/database.js';
-import { createSolusVmGateway } from '../../module/adapters/solusvm-gateway.js';
 import { createSimulator, type SimMaster, type Simulator } from '../../simulator/index.js';
 import { REQUIRE_MYSQL } from '../support/engines.js';
-import { buildModule, CLI_ACTOR, TEST_SECRET_KEY, type ModuleFixture } from '../support/module-fixture.js';
+import { collectEnv, seedCollectFleet } from '../support/collect-fleet.js';
 import { overusage, until, type Proc } from '../support/cli-process.js';
 import { privateMariaDb, privateMariaDbMissing, type PrivateMariaDb } from '../support/private-mariadb.js';
 
@@ -30,7 +29,6 @@ describe('collect while its MariaDB server dies (a private mariadbd, killed)', f
   let sim: Simulator;
   let master: SimMaster;
   let database: Database;
-  let fx: ModuleFixture;
   let dir: string;
   let name = '';
   let round = 0;
@@ -55,11 +53,7 @@ describe('collect while its MariaDB server dies (a private mariadbd, killed)', f
       encoding: 'utf8',
     }).trim();
   const count = (table: string) => Number(sql(`select count(*) from ${name}.${table}`));
-  const env = () => ({
-    OVERUSAGE_DATA_DIR: dir,
-    OVERUSAGE_LOG_LEVEL: 'warn',
-    OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
-  });
+  const env = () => collectEnv(dir);
   const collect = () => {
     const p = overusage(['--db', server.url(name), '--zone', 'Europe/Brussels', '--json', 'collect'], env());
     procs.push(p);
@@ -73,51 +67,7 @@ describe('collect while its MariaDB server dies (a private mariadbd, killed)', f
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-db-loss-'));
     database = openDatabase(server.url(name));
     sim = createSimulator({ now: () => Date.now() });
-    fx = await buildModule(database.knex, {
-      start: new Date().toISOString(),
-      gatewayFor: (s) => createSolusVmGateway(s),
-    });
-    master = sim.addMaster({
-      name: 'nl-1',
-      version: 1,
-      zone: 'Europe/Brussels',
-      resetPolicy: 'first_of_month',
-      credentials: { apiId: 'id', apiKey: 'key' },
-    });
-    master.addServers(SERVICES, {
-      idStart: 100,
-      node: { id: 1, name: 'node-1' },
-      clientId: 7,
-      type: 'kvm',
-      limitBytes: 0n,
-      createdAt: '2012-01-01T00:00:00',
-      profile: { kind: 'constant', bytesPerDay: 1n << 30n },
-    });
-    await master.listen();
-    await fx.mod.masters.add(
-      {
-        name: 'nl-1',
-        version: 1,
-        baseUrl: master.url,
-        apiId: 'id',
-        apiKey: 'key',
-        timeZone: 'Europe/Brussels',
-        concurrency: 8,
-        retries: 0,
-      },
-      CLI_ACTOR,
-    );
-    await fx.mod.links.linkMany(
-      Array.from({ length: SERVICES }, (_, i) => ({
-        serviceId: 1 + i,
-        clientId: 7,
-        masterId: 1,
-        serverRef: String(100 + i),
-      })),
-      CLI_ACTOR,
-    );
-    await fx.mod.close();
-    await database.knex.destroy();
+    master = await seedCollectFleet(database.knex, sim, SERVICES);
   });
 
   afterEach(async () => {

@@ -4,9 +4,8 @@ import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { expect } from 'chai';
 import { openDatabase } from '../../module/adapters/database.js';
-import { createSolusVmGateway } from '../../module/adapters/solusvm-gateway.js';
 import { createSimulator, type SimMaster, type Simulator } from '../../simulator/index.js';
-import { buildModule, CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
+import { collectEnv, seedCollectFleet } from '../support/collect-fleet.js';
 import { overusage, until, type Proc } from '../support/cli-process.js';
 
 /**
@@ -34,51 +33,7 @@ describe('collect while another process holds the SQLite database', function () 
     file = path.join(dir, 'overusage.sqlite');
     const db = openDatabase(`sqlite:${file}`);
     sim = createSimulator({ now: () => Date.now() });
-    const fx = await buildModule(db.knex, {
-      start: new Date().toISOString(),
-      gatewayFor: (s) => createSolusVmGateway(s),
-    });
-    master = sim.addMaster({
-      name: 'nl-1',
-      version: 1,
-      zone: 'Europe/Brussels',
-      resetPolicy: 'first_of_month',
-      credentials: { apiId: 'id', apiKey: 'key' },
-    });
-    master.addServers(SERVICES, {
-      idStart: 100,
-      node: { id: 1, name: 'node-1' },
-      clientId: 7,
-      type: 'kvm',
-      limitBytes: 0n,
-      createdAt: '2012-01-01T00:00:00',
-      profile: { kind: 'constant', bytesPerDay: 1n << 30n },
-    });
-    await master.listen();
-    await fx.mod.masters.add(
-      {
-        name: 'nl-1',
-        version: 1,
-        baseUrl: master.url,
-        apiId: 'id',
-        apiKey: 'key',
-        timeZone: 'Europe/Brussels',
-        concurrency: 8,
-        retries: 0,
-      },
-      CLI_ACTOR,
-    );
-    await fx.mod.links.linkMany(
-      Array.from({ length: SERVICES }, (_, i) => ({
-        serviceId: 1 + i,
-        clientId: 7,
-        masterId: 1,
-        serverRef: String(100 + i),
-      })),
-      CLI_ACTOR,
-    );
-    await fx.mod.close();
-    await db.knex.destroy();
+    master = await seedCollectFleet(db.knex, sim, SERVICES);
     await master.setFaults({ latencyMs: 20 });
   });
 
@@ -93,11 +48,10 @@ describe('collect while another process holds the SQLite database', function () 
 
   const collect = () => {
     // the default writer: SQLite writes in a worker thread
-    const p = overusage(['--db', `sqlite:${file}`, '--zone', 'Europe/Brussels', '--json', 'collect'], {
-      OVERUSAGE_DATA_DIR: dir,
-      OVERUSAGE_LOG_LEVEL: 'warn',
-      OVERUSAGE_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
-    });
+    const p = overusage(
+      ['--db', `sqlite:${file}`, '--zone', 'Europe/Brussels', '--json', 'collect'],
+      collectEnv(dir),
+    );
     procs.push(p);
     return p;
   };

@@ -1,15 +1,14 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { silentLogger } from '../../module/adapters/logger.js';
-import { createSolusVmGateway } from '../../module/adapters/solusvm-gateway.js';
 import { toNum } from '../../module/adapters/rows.js';
-import { createModule, type OverusageModule } from '../../module/index.js';
+import type { OverusageModule } from '../../module/index.js';
 import { PANEL_SUSPEND_REASON } from '../../module/services/limit-actions.js';
 import { addService } from '../../panel/records.js';
-import { createSimulator, type SimMaster, type Simulator } from '../../simulator/index.js';
+import type { SimMaster, Simulator } from '../../simulator/index.js';
 import { describeEachEngine } from '../support/engines.js';
-import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
-import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
+import { buildSimStory } from '../support/sim-story.js';
+import { CLI_ACTOR } from '../support/module-fixture.js';
+import { ZONE, type PanelFixture, type Story } from '../panel/support.js';
 
 const GB = 10n ** 9n;
 const ADMIN = { type: 'admin' as const, id: '1' };
@@ -45,70 +44,13 @@ describeEachEngine(
 
         before(async () => {
           knex = db().knex;
-          f = await buildPanel(knex, { start: '2013-04-30T08:00:00Z' });
-          story = await seedStory(f, { regdate: '2013-01-09', nextduedate: '2013-06-09' });
-          sim = createSimulator({ now: () => f.clock.nowMs() });
-          m =
-            version === 1
-              ? sim.addMaster({
-                  name: 'v1',
-                  version: 1,
-                  zone: ZONE,
-                  resetPolicy: 'first_of_month',
-                  credentials: { apiId: 'apiid', apiKey: 'apikey' },
-                })
-              : sim.addMaster({
-                  name: 'v2',
-                  version: 2,
-                  zone: ZONE,
-                  resetPolicy: 'first_of_month',
-                  credentials: { token: 'tok' },
-                  tls: true,
-                });
-          mod = createModule({
-            knex,
-            clock: f.clock,
-            secretKey: TEST_SECRET_KEY,
-            zone: ZONE,
-            gatewayFor: (s) => createSolusVmGateway(s, { pollIntervalMs: 1 }),
-            panel: f.panel.api,
-            log: silentLogger,
-            metering: { writer: 'inline' },
-          });
-          await mod.migrateDown();
-          await mod.migrate();
+          const built = await buildSimStory(knex, version);
+          ({ f, story, sim, m, mod } = built);
+          const added = { id: built.masterId };
           await knex('tblconfiguration')
             .insert({ setting: 'CompanyName', value: 'Hosting BV' })
             .onConflict('setting')
             .merge();
-          await m.listen();
-          const added =
-            version === 1
-              ? await mod.masters.add(
-                  {
-                    name: 'sim',
-                    version: 1,
-                    baseUrl: m.url,
-                    apiId: 'apiid',
-                    apiKey: 'apikey',
-                    timeZone: ZONE,
-                    retries: 0,
-                  },
-                  CLI_ACTOR,
-                )
-              : await mod.masters.add(
-                  {
-                    name: 'sim',
-                    version: 2,
-                    baseUrl: m.url,
-                    token: 'tok',
-                    tlsMode: 'pinned',
-                    tlsFingerprint: m.fingerprint256!,
-                    timeZone: ZONE,
-                    retries: 0,
-                  },
-                  CLI_ACTOR,
-                );
           await mod.billing.setProduct(
             story.productId,
             { unit: 'GB', model: 'per_unit', allowance: '5 TB', prices: { EUR: { overage: '0.50' } } },
