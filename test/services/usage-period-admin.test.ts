@@ -50,6 +50,8 @@ describeEachEngine('usage periods as an admin sees them, and corrections held fo
     await s.f.panel.runDailyAutomation('2013-06-02');
     const [june, may] = await s.mod.usagePeriods.periods(s.story.serviceId);
     expect([june!.state, may!.state]).to.deep.equal(['open', 'invoiced']);
+    // the charge is May's alone
+    expect(june!.charges).to.deep.equal([]);
     expect(may!.charges.map((c) => [c.kind, c.status, c.amountMinor, c.lineId !== null])).to.deep.equal([
       ['usage', 'billed', 50000n, true],
     ]);

@@ -579,6 +579,18 @@ describeEachEngine(
       expect(await fx.mod.usagePeriods.rebuildPending(CLI_ACTOR)).to.deep.equal([]);
     });
 
+    it('shows each period with its own anomalies, newest first', async () => {
+      await readDays();
+      // S: none in May; the long gap (6 June) and the drop (7 June) in June
+      const views = await fx.mod.usagePeriods.periods(S);
+      expect(
+        views.map((v) => [v.start, v.state, v.usedBytes, v.anomalies.map((a) => a.kind).sort()]),
+      ).to.deep.equal([
+        ['2013-06-01', 'open', 23n * GB, ['long_gap', 'mid_period_drop']],
+        ['2013-05-01', 'closed', 120n * GB, []],
+      ]);
+    });
+
     it('names a service that is not metered here when asked to rebuild it', async () => {
       expect(await refusal(fx.mod.usagePeriods.rebuild(999, CLI_ACTOR))).to.deep.include({
         code: 'NOT_FOUND',
