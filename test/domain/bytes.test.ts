@@ -53,24 +53,34 @@ describe('bytes', () => {
     );
   });
 
-  it('renders bytes in a unit with fixed decimals, rounded half-up', () => {
+  it('renders bytes in a unit with 3 decimals by default, rounded half-up, on both signs', () => {
     expect(bytesInUnit(6_000_000_000_000n, 'TB')).to.equal('6.000');
     expect(bytesInUnit(1n, 'TB')).to.equal('0.000');
     expect(bytesInUnit(499_999_999n, 'TB')).to.equal('0.000');
     expect(bytesInUnit(500_000_000n, 'TB')).to.equal('0.001');
     expect(bytesInUnit(-500_000_000n, 'TB')).to.equal('-0.001');
+    // no bytes are no bytes, not "-0"
+    expect(bytesInUnit(0n, 'TB')).to.equal('0.000');
+  });
+
+  it('renders binary units and huge counts exactly', () => {
     expect(bytesInUnit(1_073_741_824n, 'GiB')).to.equal('1.000');
+    expect(bytesInUnit(UNIT_BYTES.TiB / 2n, 'TiB')).to.equal('0.500');
+    expect(bytesInUnit(1_000_000_000_000_000_000_000_000n, 'TB')).to.equal('1000000000000.000');
+  });
+
+  it('renders whole units with 0 decimals, halves up', () => {
     expect(bytesInUnit(1_500_000_000n, 'GB', 0)).to.equal('2');
     expect(bytesInUnit(2_500_000_000n, 'GB', 0)).to.equal('3');
     expect(bytesInUnit(2_499_999_999n, 'GB', 0)).to.equal('2');
-    expect(bytesInUnit(1_000_000_000_000_000_000_000_000n, 'TB')).to.equal('1000000000000.000');
-    expect(bytesInUnit(UNIT_BYTES.TiB / 2n, 'TiB')).to.equal('0.500');
+  });
+
+  it('names the unit for logs, and picks a readable one for CLI summaries', () => {
     expect(formatBytes(6_000_000_000_000n, 'TB')).to.equal('6.000 TB');
     expect(humanBytes(1_234_000_000n)).to.equal('1.23 GB');
     expect(humanBytes(999n)).to.equal('999 B');
-    // exactly 1 GB is 1 GB, not 1000 MB; no bytes are no bytes, not "-0"
+    // exactly 1 GB is 1 GB, not 1000 MB
     expect(humanBytes(1_000_000_000n)).to.equal('1.00 GB');
-    expect(bytesInUnit(0n, 'TB')).to.equal('0.000');
   });
 
   it('parses counters without a float', () => {

@@ -136,7 +136,7 @@ describe('money: amounts', () => {
     expect(moneyToDecimalString({ amountMinor: 5n, currency: 'BHD' })).to.equal('0.005');
   });
 
-  it('rounds half-up, i.e. halves away from zero, on both signs', () => {
+  it('rounds halves away from zero, on both signs', () => {
     expect(divRoundHalfUp(5n, 2n)).to.equal(3n);
     expect(divRoundHalfUp(3n, 2n)).to.equal(2n);
     expect(divRoundHalfUp(1n, 2n)).to.equal(1n);
@@ -144,12 +144,18 @@ describe('money: amounts', () => {
     expect(divRoundHalfUp(5n, -2n)).to.equal(-3n);
     expect(divRoundHalfUp(-5n, -2n)).to.equal(3n);
     expect(divRoundHalfUp(-1n, 2n)).to.equal(-1n);
+  });
+
+  it('rounds below a half down and from a half up, on both signs (2.49 → 2, 2.50 → 3)', () => {
     expect(divRoundHalfUp(249n, 100n)).to.equal(2n);
     expect(divRoundHalfUp(250n, 100n)).to.equal(3n);
     expect(divRoundHalfUp(-249n, 100n)).to.equal(-2n);
     expect(divRoundHalfUp(-250n, 100n)).to.equal(-3n);
     expect(divRoundHalfUp(4n, 3n)).to.equal(1n);
     expect(divRoundHalfUp(5n, 3n)).to.equal(2n);
+  });
+
+  it('keeps zero and numbers past 2^53 exact, and refuses a division by zero', () => {
     expect(divRoundHalfUp(0n, 7n)).to.equal(0n);
     expect(divRoundHalfUp(2n ** 80n + 1n, 2n)).to.equal(2n ** 79n + 1n);
     expect(() => divRoundHalfUp(1n, 0n)).to.throw(RangeError, 'division by zero');
