@@ -65,21 +65,27 @@ describe('holidays', () => {
     expect(holidayName('BE', '2013-03-29')).to.equal(null); // Good Friday neither
   });
 
-  it('knows the Dutch ones, King\u2019s Day moved off a Sunday, Liberation Day in lustrum years only', () => {
+  it('knows the Dutch Christian holidays: Tweede Kerstdag, Tweede Pinksterdag, Hemelvaartsdag', () => {
     expect(holidayName('NL', '2013-12-26')).to.equal('Tweede Kerstdag');
     expect(holidayName('NL', '2024-05-20')).to.equal('Tweede Pinksterdag');
     expect(holidayName('NL', '2024-05-09')).to.equal('Hemelvaartsdag');
-    // King's Day: 27 April, on the 26th when the 27th is a Sunday (2014, 2025)
+  });
+
+  it('moves King\u2019s Day (27 April) to the 26th when the 27th is a Sunday (2014, 2025)', () => {
     expect(holidayName('NL', '2024-04-27')).to.equal('Koningsdag');
     expect(holidayName('NL', '2025-04-27')).to.equal(null);
     expect(holidayName('NL', '2025-04-26')).to.equal('Koningsdag');
     expect(holidayName('NL', '2014-04-26')).to.equal('Koningsdag');
     expect(holidayName('NL', '2020-04-27')).to.equal('Koningsdag');
-    // Queen's Day until 2013: 30 April, the 29th when the 30th was a Sunday (2006)
+  });
+
+  it('knows Queen\u2019s Day until 2013: 30 April, the 29th when the 30th was a Sunday (2006)', () => {
     expect(holidayName('NL', '2013-04-30')).to.equal('Koninginnedag');
     expect(holidayName('NL', '2013-04-27')).to.equal(null);
     expect(holidayName('NL', '2006-04-29')).to.equal('Koninginnedag');
-    // Liberation Day is a day off every fifth year
+  });
+
+  it('gives Liberation Day off every fifth year only: 9 Dutch holidays in 2024, 10 in 2025', () => {
     expect(holidayName('NL', '2020-05-05')).to.equal('Bevrijdingsdag');
     expect(holidayName('NL', '2025-05-05')).to.equal('Bevrijdingsdag');
     expect(holidayName('NL', '2024-05-05')).to.equal(null);
