@@ -249,6 +249,21 @@ describeEachEngine('metering', ({ db }) => {
     expect(await intervals(ids)).to.have.length(12);
   });
 
+  it('lets a run that waits for a master another run holds find it done, reading nothing twice', async () => {
+    const { master, ids } = await setup(12);
+    fake.delayMs = 5;
+    // both ask for the one master; the second to take its lease waits (up to 30 s) instead of
+    // saying it is held, tries again after the first let it go, and finds nothing left to read
+    const [a, b] = await Promise.all([
+      fx.mod.metering.collect({ masterIds: [master.id], waitMs: 30_000 }),
+      fx.mod.metering.collect({ masterIds: [master.id], waitMs: 30_000 }),
+    ]);
+    expect([a.masters[0]!.status, b.masters[0]!.status]).to.deep.equal(['done', 'done']);
+    expect([a.readOk + b.readOk, a.already + b.already]).to.deep.equal([12, 12]);
+    expect(fake.reads).to.equal(12);
+    expect(await samples(ids)).to.have.length(12);
+  });
+
   it('never calls a master with more than its concurrency at once', async () => {
     const { master } = await setup(20);
     fake.delayMs = 3;
