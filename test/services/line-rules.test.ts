@@ -440,6 +440,17 @@ describeEachEngine('reconciling lines the hook left undone', ({ db }) => {
     expect(JSON.parse(audit[0].details)).to.include({ invoiceId, via: 'reconcile' });
   });
 
+  it("fails with the panel's error, not as busy, when reading a pending line's invoice fails", async () => {
+    await interrupted(s, knex);
+    s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 1 };
+    const failed = await s.mod.lines!.reconcilePending().then(
+      (out) => JSON.stringify(out),
+      (err: Error) => err.message,
+    );
+    expect(failed).to.equal('injected failure before getInvoice');
+    expect((await knex('mod_overusage_lines').first()).status).to.equal('pending');
+  });
+
   it('leaves an invoice another process is working on for the next reconciliation', async () => {
     const invoiceId = await interrupted(s, knex);
     await holdLease(knex, `invoice:${invoiceId}`);
