@@ -64,10 +64,11 @@ export const GROUPS = [
       'test/services/line-rules.test.ts',
       'test/services/invoice-lines.test.ts',
       'test/services/unpicked-lines.test.ts',
-      // the lines of a pool's part and of an upgrade's credit (their texts from the charge's
-      // explanation), and a pool's month rated before the renewal gets its lines
+      // the lines of a pool's part (its text from the charge's explanation), and a pool's month
+      // rated before the renewal gets its lines. Not upgrade-scenario: its tests build on one
+      // another, so one run alone for a mutant fails for want of the earlier ones (28 false kills
+      // in the ff229b1 run, on mutants no rule tells apart)
       'test/services/pools.test.ts',
-      'test/services/upgrade-scenario.test.ts',
       'test/services/reconcile-command.test.ts',
     ],
   },
