@@ -118,7 +118,8 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
         return { agent, page, csrf: /name="csrf" value="([^"]+)"/.exec(page.text)![1]! };
       }
 
-      it('sets a cap through the API (own services only, a bad amount refused) and on the Dutch widget', async () => {
+      // in order, over the story built in before: each cap set stays for the tests after it
+      it("refuses a cap on someone else's service (404), an amount finer than a cent and an action not offered (422), writing nothing", async () => {
         // someone else's service: not found, nothing written
         const foreign = await api('put', `/services/${story.dutchServiceId}/cap`, story.clientId, {
           kind: 'money',
@@ -140,7 +141,9 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
         });
         expect(notAllowed.status).to.equal(422);
         expect(await knex('mod_overusage_caps')).to.deep.equal([]);
+      });
 
+      it("sets Ann's cap of €25.00 a month, throttle, through the API", async () => {
         const set = await api('put', `/services/${story.serviceId}/cap`, story.clientId, {
           kind: 'money',
           amount: '25.00',
@@ -158,7 +161,9 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
           currency: 'EUR',
           action: 'throttle',
         });
+      });
 
+      it("sets Jan's cap of 30 GB over, suspend, on his Dutch widget; the form without its CSRF field is refused", async () => {
         // Jan on his widget, in Dutch: 30 (GB over the allowance), suspend; without the CSRF field refused
         const { agent, page, csrf } = await widgetPage(story.dutchClientId);
         expect(page.text).to.include('Uitgavenplafond');
@@ -183,6 +188,9 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
         expect(posted.text).to.include(
           'Uw plafond: 30,00 GB aan overschrijding per maand. Wanneer het bereikt is, wordt uw server geschorst tot de volgende periode begint, en betaalt u nooit meer dan het plafond.',
         );
+      });
+
+      it('keeps both caps active, €25.00 (2 500 cents) and 30 GB, each audited as set by its client', async () => {
         const caps = await knex('mod_overusage_caps').orderBy('id');
         expect(
           caps.map((c) => [toNum(c.service_id), c.kind, toBig(c.amount), c.currency, c.action, c.status]),
