@@ -264,6 +264,27 @@ describeEachEngine('collect when reads fail: the breaker and the reasons', ({ db
     ]);
   });
 
+  it("goes on with the other masters when one master's stored row cannot be read, naming it and the column", async () => {
+    await master('nl-good', 2, 100);
+    const bad = await master('nl-bad', 3, 200);
+    // an admin (or another version) wrote a TLS mode the module does not know
+    await knex('mod_overusage_masters').where({ id: bad.id }).update({ tls_mode: 'maybe' });
+    const run = await fx.mod.metering.collect();
+    // nl-good's 2 read; nl-bad never called: its 3 services are the day's gaps, not zeros
+    expect([run.services, run.readOk, run.failed, run.gaps, fake.reads]).to.deep.equal([5, 2, 0, 3, 2]);
+    const problem =
+      'mod_overusage_masters.tls_mode holds "maybe", which is not one of verify, pinned, insecure';
+    expect(run.masters.map((m) => [m.name, m.status, m.read, m.message])).to.deep.equal([
+      ['nl-good', 'done', 2, null],
+      ['nl-bad', 'error', 0, `its stored row cannot be read: ${problem}`],
+    ]);
+    const row = await knex('mod_overusage_runs').orderBy('id', 'desc').first();
+    expect([row.status, row.message]).to.deep.equal([
+      'failed',
+      `nl-bad: its stored row cannot be read: ${problem}`,
+    ]);
+  });
+
   it('tells its progress after each service: how many of all, and how many failed', async () => {
     const m = await master('nl', 3, 100);
     fake.fail(m.refs[1]!, new SolusVmError('not_found', 'Virtual server not found'));
