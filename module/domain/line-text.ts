@@ -1,5 +1,5 @@
 import { numberFormat, dateTimeFormat } from './intl-cache.js';
-import { bytesInUnit, UNIT_BYTES } from './bytes.js';
+import { UNIT_BYTES } from './bytes.js';
 import { type IsoDate, parseIsoDate } from './calendar.js';
 import { invalidInput } from './errors.js';
 import {
