@@ -135,7 +135,9 @@ describeEachEngine('several collectors share the masters, and one is killed', ({
     await until('a collector holding a master it has begun to read', async () => {
       for (const p of all)
         if (p.child.exitCode !== null)
-          throw new Error(`a collector ended before the kill (${p.child.exitCode}): ${p.stderr()}`);
+          throw new Error(
+            `a collector ended before the kill (${p.child.exitCode}): ${p.stderr()}${p.stdout().slice(-2000)}`,
+          );
       const leases = await knex()('mod_overusage_locks')
         .where('name', 'like', 'collect:master:%')
         .select('name', 'pid');
