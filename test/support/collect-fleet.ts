@@ -32,7 +32,7 @@ export async function seedCollectFleet(knex: Knex, sim: Simulator, services: num
     profile: { kind: 'constant', bytesPerDay: 1n << 30n },
   });
   await master.listen();
-  await fx.mod.masters.add(
+  const added = await fx.mod.masters.add(
     {
       name: 'nl-1',
       version: 1,
@@ -49,7 +49,8 @@ export async function seedCollectFleet(knex: Knex, sim: Simulator, services: num
     Array.from({ length: services }, (_, i) => ({
       serviceId: 1 + i,
       clientId: 7,
-      masterId: 1,
+      // the id the database gave: on Galera auto_increment steps by the cluster's size
+      masterId: added.id,
       serverRef: String(100 + i),
     })),
     CLI_ACTOR,
