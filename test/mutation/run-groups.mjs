@@ -17,7 +17,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { GROUPS, groupNamed } from './groups.mjs';
-import { scores, survivors } from './score-reporter.mjs';
+import { readReasons, scores, survivors } from './score-reporter.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const stryker = path.join(import.meta.dirname, 'stryker.mjs');
@@ -157,7 +157,7 @@ function merge(groups, runs = []) {
   const old = readJson(scoreFile) ?? { files: {}, total: null, groups: {} };
   const byGroup = { ...(old.groups ?? {}) };
   const files = { ...old.files };
-  const reasons = readJson(path.join(root, 'test/mutation/survivor-reasons.json')) ?? [];
+  const reasons = readReasons(root);
   const sections = survivorSections(
     fs.existsSync(survivorsFile) ? fs.readFileSync(survivorsFile, 'utf8') : '',
   );
@@ -260,7 +260,7 @@ function survivorsDocument(out, sections) {
   return [
     '# Mutants left alive',
     '',
-    'Written by `npm run test:mutation` (test/mutation/run-groups.mjs): each group\'s section is replaced when the group runs, the others are kept as they were. Reasons: test/mutation/survivor-reasons.json ("equivalent": no input tells the mutant from the code; "acceptable": an input could, but not one the panel or SolusVM sends).',
+    'Written by `npm run test:mutation` (test/mutation/run-groups.mjs): each group\'s section is replaced when the group runs, the others are kept as they were. Reasons: test/mutation/survivor-reasons.json and test/mutation/reasons/<group>.json ("equivalent": no input tells the mutant from the code; "acceptable": an input could, but not one the panel or SolusVM sends).',
     '',
     `Total score over the groups below: ${out.total} %.`,
     '',
@@ -274,7 +274,7 @@ function survivorsDocument(out, sections) {
 
 /** The groups run so far, their files and the mutants left alive, as markdown tables. */
 function report() {
-  const reasons = readJson(path.join(root, 'test/mutation/survivor-reasons.json')) ?? [];
+  const reasons = readReasons(root);
   const pct = (d, v) => (v === 0 ? '100.00' : ((d / v) * 100).toFixed(2));
   const lines = [
     '| file | group | killed | timed out | survived | no coverage | ignored | score % |',

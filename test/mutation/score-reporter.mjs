@@ -12,6 +12,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PluginKind, commonTokens, declareClassPlugin } from '@stryker-mutator/api/plugin';
 
+/**
+ * Every recorded reason: test/mutation/survivor-reasons.json, then one file per group in
+ * test/mutation/reasons/ (so work on two groups at once does not meet in one file).
+ */
+export function readReasons(root) {
+  const read = (f) => JSON.parse(fs.readFileSync(f, 'utf8'));
+  const first = path.join(root, 'test/mutation/survivor-reasons.json');
+  const dir = path.join(root, 'test/mutation/reasons');
+  const more = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+        .flatMap((f) => read(path.join(dir, f)))
+    : [];
+  return [...(fs.existsSync(first) ? read(first) : []), ...more];
+}
+
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
@@ -64,7 +82,7 @@ export function survivorsMarkdown(rows, total, commit) {
     '# Mutants left alive',
     '',
     `Written by \`npm run test:mutation\` (test/mutation/run-groups.mjs) from every group's run on commit ${commit}; total score ${total} %.`,
-    `${rows.length} left, ${unexplained} without a recorded reason (reasons: test/mutation/survivor-reasons.json).`,
+    `${rows.length} left, ${unexplained} without a recorded reason (reasons: test/mutation/survivor-reasons.json and test/mutation/reasons/*.json).`,
     '',
     '| file:line | mutator | status | code | mutated to | reason |',
     '|---|---|---|---|---|---|',
@@ -85,8 +103,7 @@ class ScoreReporter {
   onMutationTestReportReady(report) {
     const root = process.cwd();
     const out = path.join(root, this.dir);
-    const reasonsFile = path.join(root, 'test/mutation/survivor-reasons.json');
-    const reasons = fs.existsSync(reasonsFile) ? JSON.parse(fs.readFileSync(reasonsFile, 'utf8')) : [];
+    const reasons = readReasons(root);
     const files = Object.fromEntries(
       Object.entries(report.files).map(([f, v]) => [
         path.relative(root, path.resolve(root, f)).split(path.sep).join('/'),
