@@ -1,12 +1,18 @@
 import { expect } from 'chai';
 import {
   ADMIN_DISPUTE_FLASH,
+  ADMIN_DISPUTE_MAIL,
   ADMIN_DISPUTE_REFUSALS,
+  CREDIT_NOTE,
   DISPUTE_CREDIT,
   DISPUTE_MAIL,
   DISPUTE_REFUSALS,
   INVOICE_NOTES,
+  LATE_FEE_CREDIT,
+  givenBackMinor,
+  isCreditNoteOf,
   isDisputeCredit,
+  isLateFeeCredit,
   withLineNote,
 } from '../../module/domain/dispute-text.js';
 
@@ -258,5 +264,131 @@ describe("a paid line's credit in the client's credit log", () => {
     expect(DISPUTE_CREDIT.nl.adjusted('OU-7', '€ 500,00', '€ 350,00')).to.equal(
       'Creditering CR-OU-7: regel overschrijding OU-7 verlaagd van € 500,00 naar € 350,00 na onderzoek van uw bezwaar',
     );
+  });
+});
+
+// The admin's dispute email: subject, the client's reason, and what the client was sent, with the
+// language named in English (the admin's language).
+describe("the admin's dispute email around its sentence", () => {
+  it('names the dispute, the client and the line in the subject, then the reason and what the client read', () => {
+    expect(ADMIN_DISPUTE_MAIL.subject(12, 'opened', 'Jan Jansen', 'OU-7')).to.equal(
+      'Overusage dispute 12 opened: Jan Jansen, OU-7',
+    );
+    expect(ADMIN_DISPUTE_MAIL.reasonGiven('the server was down')).to.equal(
+      'Reason given: the server was down',
+    );
+    expect(ADMIN_DISPUTE_MAIL.clientWasTold('nl', 'Uw bezwaar is ontvangen.')).to.equal(
+      'The client was told (in Dutch): Uw bezwaar is ontvangen.',
+    );
+    expect(ADMIN_DISPUTE_MAIL.clientWasTold('en', 'Your dispute was received.')).to.equal(
+      'The client was told (in English): Your dispute was received.',
+    );
+  });
+});
+
+describe("a paid line's credit and credit note, as the client reads them", () => {
+  it('words the account credit of a waived or reduced line in both languages', () => {
+    expect(DISPUTE_CREDIT.en.adjusted('OU-7', '€500.00', '€350.00')).to.equal(
+      'Credit CR-OU-7: overusage line OU-7 reduced from €500.00 to €350.00 after review of your dispute',
+    );
+    expect(DISPUTE_CREDIT.nl.waived('OU-7', '€ 500,00')).to.equal(
+      'Creditering CR-OU-7: regel overschrijding OU-7 (€ 500,00) kwijtgescholden na onderzoek van uw bezwaar',
+    );
+  });
+
+  it("words the credit note's line and notes in English", () => {
+    const n = CREDIT_NOTE.en;
+    expect(n.waived('OU-7', 31, '€500.00')).to.equal(
+      'Credit note CR-OU-7 for invoice #31: overusage line OU-7 (€500.00) waived after review of your dispute',
+    );
+    expect(n.adjusted('OU-7', 31, '€500.00', '€350.00')).to.equal(
+      'Credit note CR-OU-7 for invoice #31: overusage line OU-7 reduced from €500.00 to €350.00 after review of your dispute',
+    );
+    expect(n.notes('OU-7', 31)).to.equal(
+      "Credit note [CR-OU-7] correcting invoice #31: the VAT is reversed at that invoice's rate.",
+    );
+    expect(n.notesNoVat('OU-7', 31)).to.equal('Credit note [CR-OU-7] correcting invoice #31.');
+  });
+
+  it("words the credit note's line and notes in Dutch", () => {
+    const n = CREDIT_NOTE.nl;
+    expect(n.waived('OU-7', 31, '€ 500,00')).to.equal(
+      'Creditnota CR-OU-7 bij factuur #31: regel overschrijding OU-7 (€ 500,00) kwijtgescholden na onderzoek van uw bezwaar',
+    );
+    expect(n.adjusted('OU-7', 31, '€ 500,00', '€ 350,00')).to.equal(
+      'Creditnota CR-OU-7 bij factuur #31: regel overschrijding OU-7 verlaagd van € 500,00 naar € 350,00 na onderzoek van uw bezwaar',
+    );
+    expect(n.notes('OU-7', 31)).to.equal(
+      'Creditnota [CR-OU-7] ter correctie van factuur #31: de btw wordt teruggeboekt tegen het tarief van die factuur.',
+    );
+    expect(n.notesNoVat('OU-7', 31)).to.equal('Creditnota [CR-OU-7] ter correctie van factuur #31.');
+  });
+
+  it("points the old invoice's notes at the credit note in both languages", () => {
+    expect(INVOICE_NOTES.en.creditNote(40)).to.equal('see credit note #40');
+    expect(INVOICE_NOTES.nl.creditNote(40)).to.equal('zie creditnota #40');
+  });
+
+  it("finds an invoice's credit note by the bracketed reference in any language, not another line's", () => {
+    expect(isCreditNoteOf(CREDIT_NOTE.nl.notes('OU-7', 31), 'OU-7')).to.equal(true);
+    expect(isCreditNoteOf(CREDIT_NOTE.en.notesNoVat('OU-7', 31), 'OU-7')).to.equal(true);
+    expect(isCreditNoteOf(CREDIT_NOTE.en.notesNoVat('OU-8', 31), 'OU-7')).to.equal(false);
+    // the unbracketed reference in the line's description is not the notes' mark
+    expect(isCreditNoteOf('Thank you. CR-OU-7', 'OU-7')).to.equal(false);
+  });
+
+  it('finds a credit whose line reference holds a regex character only by that exact reference', () => {
+    // a provider's reference may hold a dot; it stands for itself, not for any character
+    const c = { disputeId: 12, decision: 'waived', ref: 'OU-1.5' };
+    expect(isDisputeCredit(DISPUTE_CREDIT.en.waived('OU-1.5', '€5.00'), c)).to.equal(true);
+    expect(isDisputeCredit(DISPUTE_CREDIT.en.waived('OU-1x5', '€5.00'), c)).to.equal(false);
+  });
+
+  it('gives back the stored figure, or for an older decision the drop in the line', () => {
+    // stored with VAT: €605.00 given back, whatever the line bills now
+    expect(givenBackMinor({ amountBeforeMinor: 50000n, creditedMinor: 60500n }, 20000n)).to.equal(60500n);
+    // older decision, nothing stored: €500.00 - €200.00 = €300.00
+    expect(givenBackMinor({ amountBeforeMinor: 50000n, creditedMinor: null }, 20000n)).to.equal(30000n);
+    expect(givenBackMinor({ amountBeforeMinor: 50000n }, 0n)).to.equal(50000n);
+  });
+});
+
+// The late fee's share on a held line, given back as credit; found again by its LF- reference in any
+// language, or in the English form earlier versions wrote.
+describe("a held line's late fee credit in the client's credit log", () => {
+  const c = { disputeId: 12, ref: 'OU-0A1B2C3D4E', invoiceId: 31 };
+  it('reads in the language of the client', () => {
+    expect(LATE_FEE_CREDIT.en('OU-7', 31)).to.equal(
+      "Credit LF-OU-7: the part of invoice #31's late fee that fell on overusage line OU-7, held while your dispute is decided",
+    );
+    expect(LATE_FEE_CREDIT.nl('OU-7', 31)).to.equal(
+      'Creditering LF-OU-7: het deel van de boete op factuur #31 dat op regel overschrijding OU-7 viel, die opgeschort is zolang uw bezwaar loopt',
+    );
+  });
+  it('is found by its reference, in English and in Dutch', () => {
+    expect(isLateFeeCredit(LATE_FEE_CREDIT.en('OU-0A1B2C3D4E', 31), c)).to.equal(true);
+    expect(isLateFeeCredit(LATE_FEE_CREDIT.nl('OU-0A1B2C3D4E', 31), c)).to.equal(true);
+  });
+  it('is found in the English form written before the reference existed', () => {
+    expect(
+      isLateFeeCredit('Overusage dispute 12: late fee share on held line OU-0A1B2C3D4E (invoice 31)', c),
+    ).to.equal(true);
+  });
+  it("is not another line's, another dispute's or invoice's old form, nor the dispute credit of the same line", () => {
+    expect(isLateFeeCredit(LATE_FEE_CREDIT.en('OU-0A1B2C3D4F', 31), c)).to.equal(false);
+    expect(
+      isLateFeeCredit('Overusage dispute 13: late fee share on held line OU-0A1B2C3D4E (invoice 31)', c),
+    ).to.equal(false);
+    expect(
+      isLateFeeCredit('Overusage dispute 12: late fee share on held line OU-0A1B2C3D4E (invoice 32)', c),
+    ).to.equal(false);
+    expect(isLateFeeCredit(DISPUTE_CREDIT.en.waived('OU-0A1B2C3D4E', '€500.00'), c)).to.equal(false);
+    // a longer reference that starts with this one is another line
+    expect(isLateFeeCredit(LATE_FEE_CREDIT.en('OU-0A1B2C3D4E7', 31), c)).to.equal(false);
+  });
+  it('finds a reference holding a regex character only by that exact reference', () => {
+    const d = { disputeId: 12, ref: 'OU-1.5', invoiceId: 31 };
+    expect(isLateFeeCredit(LATE_FEE_CREDIT.en('OU-1.5', 31), d)).to.equal(true);
+    expect(isLateFeeCredit(LATE_FEE_CREDIT.en('OU-1x5', 31), d)).to.equal(false);
   });
 });
