@@ -113,9 +113,17 @@ describeEachEngine(
     const invoice = (id: number) => phpOk(served, `['action' => 'GetInvoice', 'invoiceid' => ${id}]`);
     const items = (inv: Row) => (inv.items as { item: Row[] }).item.map((i) => [i.description, i.amount]);
 
-    it('runs from the order to the credit applied, every figure as worked out by hand', async function () {
-      this.timeout(240_000);
-      // ---- the panel: client, product, order (3 April, 10:00 in Brussels) --------------------------
+    // The story's steps, in order (mocha keeps the order of a describe's its): each step is one
+    // behaviour, and one that fails leaves the steps after it failing too.
+    let clientId: number;
+    let pid: number;
+    let serviceId: number;
+    let admin: string;
+    let ann: string;
+    let line: Row;
+
+    it('bills the order €17.95: €19.95 less WELCOME10, 10 % = 1.995 → €2.00 half up', async function () {
+      this.timeout(60_000);
       // settings are the admin's (WHMCS runs SetConfigurationValue through localAPI() only: over
       // HTTP it is refused, asserted in its own test), so the two this story needs go that way
       await f.panel.api.call('SetConfigurationValue', { setting: 'CreateInvoiceDaysBefore', value: '0' });
@@ -125,13 +133,13 @@ describeEachEngine(
         served,
         `['action' => 'AddClient', 'firstname' => 'Ann', 'lastname' => 'Peeters', 'email' => 'ann@example.be', 'address1' => 'Kerkstraat 1', 'city' => 'Gent', 'state' => 'Oost-Vlaanderen', 'postcode' => '9000', 'country' => 'BE', 'phonenumber' => '+32 9 123 45 67', 'password2' => 'ann-password', 'noemail' => true]`,
       );
-      const clientId = Number(client.clientid);
+      clientId = Number(client.clientid);
       const gid = await addProductGroup(f.knex, 'VPS');
       const product = await phpOk(
         served,
         `['action' => 'AddProduct', 'name' => 'VPS 5 TB', 'gid' => ${gid}, 'type' => 'server', 'module' => 'solusvmpro', 'pricing' => [1 => ['monthly' => '19.95']]]`,
       );
-      const pid = Number(product.pid);
+      pid = Number(product.pid);
       const location = await addConfigOptionGroup(f.knex, pid, {
         name: 'VPS',
         options: [
@@ -152,7 +160,7 @@ describeEachEngine(
         `['action' => 'AddOrder', 'clientid' => ${clientId}, 'paymentmethod' => 'banktransfer', 'pid' => [${pid}], 'billingcycle' => ['monthly'], 'domain' => ['vps.ann.example'], 'configoptions' => [${configoptions}], 'promocode' => 'WELCOME10', 'noemail' => true]`,
       );
       expect(order).to.include({ orderid: '1', serviceids: '1', invoiceid: '1' });
-      const serviceId = Number(order.serviceids);
+      serviceId = Number(order.serviceids);
       await phpOk(served, `['action' => 'AcceptOrder', 'orderid' => 1, 'autosetup' => true]`);
       const first = await invoice(1);
       expect(items(first)).to.deep.equal([
@@ -164,8 +172,9 @@ describeEachEngine(
         served,
         `['action' => 'AddInvoicePayment', 'invoiceid' => 1, 'transid' => 'ORDER-1', 'gateway' => 'banktransfer', 'noemail' => true]`,
       );
+    });
 
-      // ---- the add-on: master, link, the product's overusage settings -----------------------------
+    it("takes the SolusVM link and the product's overusage settings over the add-on's API", async () => {
       const master = await mod.masters.add(
         {
           name: 'solus',
@@ -181,7 +190,7 @@ describeEachEngine(
         { serviceId, clientId, productId: pid, masterId: master.id, serverRef: '201' },
         CLI_ACTOR,
       );
-      const admin = mod.web.issueToken({ type: 'admin', id: 1 }).token;
+      admin = mod.web.issueToken({ type: 'admin', id: 1 }).token;
       const settings = {
         unit: 'GB',
         model: 'per_unit',
@@ -191,8 +200,9 @@ describeEachEngine(
       };
       const put = await addon('PUT', `/api/v1/admin/products/${pid}`, admin, { settings });
       expect(put.status, JSON.stringify(put.body)).to.equal(200);
+    });
 
-      // ---- May: the renewal of 3 May is paid; the counter is read on the last days ----------------
+    it('renews on 3 May at the full €19.95, with no overusage line', async () => {
       await cron('2025-05-03');
       expect(items(await invoice(2))).to.deep.equal([
         ['VPS 5 TB - vps.ann.example (03/05/2025 - 02/06/2025)', '19.95'],
@@ -201,6 +211,10 @@ describeEachEngine(
         served,
         `['action' => 'AddInvoicePayment', 'invoiceid' => 2, 'transid' => 'BANK-2', 'gateway' => 'banktransfer', 'noemail' => true]`,
       );
+    });
+
+    it("bills May's 1 000 GB over 5 TB on 3 June: €19.95 + 1 000 × €0.50 = €519.95", async function () {
+      this.timeout(60_000);
       await cron('2025-05-29', 5800n);
       await cron('2025-05-30', 5900n);
       await cron('2025-05-31', 6000n);
@@ -208,7 +222,6 @@ describeEachEngine(
       await cron('2025-06-02', 300n);
       await cron('2025-06-03', 450n);
 
-      // ---- the bill of 3 June carries May's overusage ---------------------------------------------
       const june = await invoice(3);
       expect(june).to.include({
         status: 'Unpaid',
@@ -218,14 +231,15 @@ describeEachEngine(
       });
       expect(items(june)[0]).to.deep.equal(['VPS 5 TB - vps.ann.example (03/06/2025 - 02/07/2025)', '19.95']);
       expect(items(june)[1]![1]).to.equal('500.00');
-      const ann = mod.web.issueToken({ type: 'client', id: clientId }).token;
+      ann = mod.web.issueToken({ type: 'client', id: clientId }).token;
       const lines = await addon('GET', '/api/v1/client/lines', ann);
-      const line = (lines.body.lines as Row[])[0]!;
+      line = (lines.body.lines as Row[])[0]!;
       expect(line).to.include({ invoiceId: 3, serviceId });
       expect(line.amount).to.deep.equal({ amount: '500.00', currency: 'EUR' });
       expect(line.period).to.deep.equal({ start: '2025-05-01', end: '2025-05-31' });
+    });
 
-      // ---- paid in full on 4 June, then disputed and re-rated at the agreed rate -----------------
+    it('credits €150.00 when the paid line is disputed and re-rated at the agreed €0.35/GB', async () => {
       f.clock.set('2025-06-04T08:00:00Z');
       await phpOk(
         served,
@@ -255,7 +269,9 @@ describeEachEngine(
         }
       ).credit;
       expect(credits.map((c) => c.amount)).to.deep.equal(['150.00']);
+    });
 
+    it('issues credit note #4 of −€150.00 for the reduction, with no VAT to reverse', async () => {
       // the credit came with a credit note of its own (no tax in this story): #4, Paid, one line −150.00
       const note = await invoice(4);
       // 500.00 − 350.00 = 150.00, dated the decision day, no VAT (Ann is not taxed here), no money moved
@@ -275,7 +291,9 @@ describeEachEngine(
       expect(items(note)[0]![1]).to.equal('-150.00');
       // no VAT was charged on the line, so the note's notes name none to reverse
       expect(note.notes).to.match(/^Credit note \[CR-OU-\w+\] correcting invoice #3\.$/);
-      // ---- 3 July: the renewal is settled from the credit -----------------------------------------
+    });
+
+    it('settles the July renewal of €19.95 from the credit, leaving €130.05', async () => {
       await cron('2025-07-03', 900n);
       const july = await invoice(5);
       expect(july).to.include({ status: 'Unpaid', total: '19.95' });
@@ -295,6 +313,9 @@ describeEachEngine(
       const after = await phpOk(served, `['action' => 'GetClientsDetails', 'clientid' => ${clientId}]`);
       // 150.00 − 19.95 = 130.05
       expect((after.client as Row).credit).to.equal('130.05');
+    });
+
+    it('records only the bank payments as transactions, and the service paid to 3 August', async () => {
       // money that moved: 17.95 (the order, less WELCOME10) + 19.95 + 519.95 paid at the bank; the credit settled #4 without a transaction
       const tx = (
         (await phpOk(served, `['action' => 'GetTransactions', 'clientid' => ${clientId}]`)).transactions as {
