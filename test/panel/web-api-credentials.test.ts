@@ -49,60 +49,82 @@ describeEachEngine('admin page: API credentials (issue 19)', ({ db }) => {
         responsetype: 'json',
       });
 
-  it('creates a credential whose secret is shown once, works, is stored only hashed and never logged; revoking it refuses the next call', async () => {
-    const { agent } = await adminLogin(app);
-    const empty = await agent.get('/admin/configapicredentials.php').expect(200);
-    expect(empty.text).to.include('No API credentials.');
-    const supportId = (await f.knex('tbladmins').where({ username: 'support' }).first('id'))!.id;
-    const made = await agent
-      .post('/admin/configapicredentials.php')
-      .type('form')
-      .send({
-        token: tokenOf(empty.text),
-        action: 'create',
-        adminid: String(supportId),
-        description: '<script>alert(1)</script> billing',
-      })
-      .expect(201);
-    expect(made.headers['cache-control']).to.equal('no-store');
-    const identifier = /id="new-identifier">([0-9a-f]{32})</.exec(made.text)![1]!;
-    const secret = /id="new-secret">([A-Za-z0-9_-]{32})</.exec(made.text)![1]!;
-    // the description is text, not markup
-    expect(made.text)
-      .to.include('&lt;script&gt;alert(1)&lt;/script&gt; billing')
-      .and.not.include('<script>alert(1)');
+  describe('a credential made for the support admin', () => {
+    let agent: Awaited<ReturnType<typeof adminLogin>>['agent'];
+    let made: request.Response;
+    let identifier: string;
+    let secret: string;
 
-    const ok = await apiCall(identifier, secret).expect(200);
-    expect(ok.body).to.include({ result: 'success' });
-    expect(ok.body.client).to.include({ email: 'ann@example.net' });
+    beforeEach(async () => {
+      ({ agent } = await adminLogin(app));
+      const empty = await agent.get('/admin/configapicredentials.php').expect(200);
+      expect(empty.text).to.include('No API credentials.');
+      const supportId = (await f.knex('tbladmins').where({ username: 'support' }).first('id'))!.id;
+      made = await agent
+        .post('/admin/configapicredentials.php')
+        .type('form')
+        .send({
+          token: tokenOf(empty.text),
+          action: 'create',
+          adminid: String(supportId),
+          description: '<script>alert(1)</script> billing',
+        })
+        .expect(201);
+      identifier = /id="new-identifier">([0-9a-f]{32})</.exec(made.text)![1]!;
+      secret = /id="new-secret">([A-Za-z0-9_-]{32})</.exec(made.text)![1]!;
+    });
 
-    const again = await agent.get('/admin/configapicredentials.php').expect(200);
-    expect(again.text).to.include(identifier).and.not.include(secret);
-    const row = await f.knex('tbldeviceauth').where({ identifier }).first();
-    expect(String(row.secret))
-      .to.match(/^hmac-sha256\$/)
-      .and.not.include(secret);
-    const activity = (await f.knex('tblactivitylog').select('description')).map((r) => String(r.description));
-    expect(activity).to.include(`API Credential Created - Identifier: ${identifier} - Admin: support`);
-    expect(activity.join('\n')).to.not.include(secret);
-    expect(lines.join('\n')).to.not.include(secret);
+    it('shows its secret once, on a page that is not cached, with the description as text', () => {
+      expect(made.headers['cache-control']).to.equal('no-store');
+      expect(made.text)
+        .to.include('&lt;script&gt;alert(1)&lt;/script&gt; billing')
+        .and.not.include('<script>alert(1)');
+    });
 
-    const revoked = await agent
-      .post('/admin/configapicredentials.php')
-      .type('form')
-      .send({ token: tokenOf(again.text), action: 'revoke', identifier })
-      .expect(303);
-    expect(revoked.headers.location).to.equal('/admin/configapicredentials.php');
-    const refused = await apiCall(identifier, secret).expect(403);
-    expect(refused.body).to.deep.equal({ result: 'error', message: 'Authentication Failed' });
-    const after = await agent.get('/admin/configapicredentials.php').expect(200);
-    expect(after.text).to.include(`API credential ${identifier} revoked.`).and.include('No API credentials.');
-    // a second revoke finds nothing to revoke
-    await agent
-      .post('/admin/configapicredentials.php')
-      .type('form')
-      .send({ token: tokenOf(after.text), action: 'revoke', identifier })
-      .expect(404);
+    it('works on /includes/api.php', async () => {
+      const ok = await apiCall(identifier, secret).expect(200);
+      expect(ok.body).to.include({ result: 'success' });
+      expect(ok.body.client).to.include({ email: 'ann@example.net' });
+    });
+
+    it('is stored only as an HMAC, and the page never shows the secret again', async () => {
+      const again = await agent.get('/admin/configapicredentials.php').expect(200);
+      expect(again.text).to.include(identifier).and.not.include(secret);
+      const row = await f.knex('tbldeviceauth').where({ identifier }).first();
+      expect(String(row.secret))
+        .to.match(/^hmac-sha256\$/)
+        .and.not.include(secret);
+    });
+
+    it('is named in the activity log, and the secret is in no log', async () => {
+      const activity = (await f.knex('tblactivitylog').select('description')).map((r) =>
+        String(r.description),
+      );
+      expect(activity).to.include(`API Credential Created - Identifier: ${identifier} - Admin: support`);
+      expect(activity.join('\n')).to.not.include(secret);
+      expect(lines.join('\n')).to.not.include(secret);
+    });
+
+    it('refuses the next call once revoked, and a second revoke finds nothing (404)', async () => {
+      const page = await agent.get('/admin/configapicredentials.php').expect(200);
+      const revoked = await agent
+        .post('/admin/configapicredentials.php')
+        .type('form')
+        .send({ token: tokenOf(page.text), action: 'revoke', identifier })
+        .expect(303);
+      expect(revoked.headers.location).to.equal('/admin/configapicredentials.php');
+      const refused = await apiCall(identifier, secret).expect(403);
+      expect(refused.body).to.deep.equal({ result: 'error', message: 'Authentication Failed' });
+      const after = await agent.get('/admin/configapicredentials.php').expect(200);
+      expect(after.text)
+        .to.include(`API credential ${identifier} revoked.`)
+        .and.include('No API credentials.');
+      await agent
+        .post('/admin/configapicredentials.php')
+        .type('form')
+        .send({ token: tokenOf(after.text), action: 'revoke', identifier })
+        .expect(404);
+    });
   });
 
   it('refuses a form without the CSRF token, a disabled or unknown admin, and admins who are not full administrators, creating nothing', async () => {
