@@ -8,6 +8,10 @@ export const DISPUTE_REFUSALS = {
   en: {
     alreadyDisputed: 'This line is already disputed.',
     notDisputable: 'This line cannot be disputed any more.',
+    notOwed: (invoice: number, status: 'Cancelled' | 'Refunded') =>
+      status === 'Cancelled'
+        ? `Invoice #${invoice}, which this line is on, was cancelled: you owe nothing for the line, so there is nothing to dispute.`
+        : `Invoice #${invoice}, which this line is on, was refunded to you: you owe nothing for the line, so there is nothing to dispute.`,
     reasonRequired: 'Please say why you dispute this line (at least 3 characters).',
     windowClosed: (last: string) =>
       `The window to dispute this line ended on ${last}; a dispute after it cannot be accepted.`,
@@ -15,6 +19,10 @@ export const DISPUTE_REFUSALS = {
   nl: {
     alreadyDisputed: 'Tegen deze regel is al bezwaar gemaakt.',
     notDisputable: 'Tegen deze regel kan geen bezwaar meer worden gemaakt.',
+    notOwed: (invoice: number, status: 'Cancelled' | 'Refunded') =>
+      status === 'Cancelled'
+        ? `Factuur #${invoice}, waarop deze regel staat, is geannuleerd: u bent voor de regel niets verschuldigd, dus er valt geen bezwaar tegen te maken.`
+        : `Factuur #${invoice}, waarop deze regel staat, is aan u terugbetaald: u bent voor de regel niets verschuldigd, dus er valt geen bezwaar tegen te maken.`,
     reasonRequired: 'Zeg waarom u bezwaar maakt tegen deze regel (minstens 3 tekens).',
     windowClosed: (last: string) =>
       `De termijn om bezwaar te maken tegen deze regel liep tot en met ${last}; een bezwaar daarna kunnen we niet aanvaarden.`,
@@ -25,6 +33,8 @@ export const DISPUTE_REFUSALS = {
 export const ADMIN_DISPUTE_REFUSALS = {
   alreadyDisputed: (id: number, state: string) => `this line is already disputed (dispute ${id}, ${state})`,
   notDisputable: (status: string) => `this line cannot be disputed (it is ${status})`,
+  notOwed: (invoice: number, status: string) =>
+    `this line cannot be disputed: its invoice #${invoice} is ${status}, so nothing is owed on it`,
   reasonRequired: 'say why you dispute this line',
   windowClosed: (last: string) =>
     `the window closed on ${last}; an admin can still open a dispute with an override reason`,

@@ -1,6 +1,7 @@
 import type { DateTime } from 'luxon';
 import { ADMIN_DISPUTE_REFUSALS, DISPUTE_REFUSALS } from '../domain/dispute-text.js';
 import { notFound, type Outcome } from '../domain/errors.js';
+import { isNotOwed, type NotOwedStatus } from '../domain/invoice-status.js';
 import { isDisputable } from '../domain/line-status.js';
 import { formatDay, localeForClient, textLanguage } from '../domain/line-text.js';
 import type { DisputedLine, DisputeRecord } from '../adapters/dispute-store.js';
@@ -58,7 +59,25 @@ async function openNow(ctx: DisputeContext, input: OpenInput): Promise<Outcome<D
   return { ok: true, value: viewOf(await ctx.dispute(inserted.id)) };
 }
 
-/** Why this dispute cannot be opened, or null: already disputed, not disputable, no reason, or too late. */
+/**
+ * The line's invoice when it is Cancelled or Refunded: nothing is owed on it, so nothing to dispute
+ * (docs/billing-rules.md, "Cancelled and refunded invoices"). A panel that does not answer refuses
+ * nothing here: the hold reads the status again before it moves the line.
+ */
+async function notOwed(
+  ctx: DisputeContext,
+  line: DisputedLine,
+): Promise<{ invoiceId: number; status: NotOwedStatus } | null> {
+  try {
+    const inv = await ctx.deps.panel.getInvoice(line.invoiceId);
+    return isNotOwed(inv.status) ? { invoiceId: inv.invoiceId, status: inv.status } : null;
+  } catch (err) {
+    ctx.deps.log.warn('dispute.invoice_unread', { lineId: line.id, error: (err as Error).message });
+    return null;
+  }
+}
+
+/** Why this dispute cannot be opened, or null: already disputed, not disputable, not owed, no reason, or too late. */
 async function refusal(
   ctx: DisputeContext,
   { lineId, reason, actor, overrideReason }: OpenInput,
@@ -84,6 +103,16 @@ async function refusal(
       ok: false,
       code: 'NOT_DISPUTABLE',
       message: admin ? ADMIN_DISPUTE_REFUSALS.notDisputable(line.status) : words.notDisputable,
+    };
+  const closed = await notOwed(ctx, line);
+  if (closed)
+    return {
+      ok: false,
+      code: 'NOT_OWED',
+      message: admin
+        ? ADMIN_DISPUTE_REFUSALS.notOwed(closed.invoiceId, closed.status)
+        : words.notOwed(closed.invoiceId, closed.status),
+      details: closed,
     };
   if (reason.trim().length < 3)
     return {

@@ -35,7 +35,8 @@ export type DisputeView = Omit<
   resolvedAt: string | null;
 };
 
-export type OpenRefusal = 'WINDOW_CLOSED' | 'ALREADY_DISPUTED' | 'NOT_DISPUTABLE' | 'REASON_REQUIRED';
+export type OpenRefusal =
+  'WINDOW_CLOSED' | 'ALREADY_DISPUTED' | 'NOT_DISPUTABLE' | 'NOT_OWED' | 'REASON_REQUIRED';
 export type ResolveRefusal = 'CONFLICT' | 'INVALID_TRANSITION' | 'NOT_ALLOWED' | 'NO_PRECOMMIT_RATE';
 
 export interface DisputeService {

@@ -20,6 +20,8 @@ const REFUSAL_STATUS: Record<string, number> = {
   NO_PRECOMMIT_RATE: 422,
   ALREADY_DISPUTED: 409,
   NOT_DISPUTABLE: 409,
+  // the line's invoice was cancelled or refunded: nothing is owed (docs/billing-rules.md)
+  NOT_OWED: 409,
   CONFLICT: 409,
   INVALID_TRANSITION: 409,
   NOT_ALLOWED: 403,

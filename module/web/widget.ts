@@ -308,12 +308,13 @@ async function postDispute(
         actor,
       });
       if (outcome.ok) return { kind: 'success', text: w.flashOpened };
-      // the service words a closed window in the client's language, naming the deadline
+      // the service words a closed window (naming the deadline) and an invoice not owed in the client's language
       const text = {
         WINDOW_CLOSED: outcome.message,
         REASON_REQUIRED: w.reasonHint,
         ALREADY_DISPUTED: w.alreadyDisputed,
         NOT_DISPUTABLE: w.notDisputable,
+        NOT_OWED: outcome.message,
       }[outcome.code];
       return { kind: 'error', text };
     }
