@@ -52,10 +52,18 @@ const shift = (year: number, month: number, by: number): [number, number] => {
 };
 
 // Every service of a provider shares a handful of (anchor, month) pairs; each is worked out once.
-const cache = new Map<string, CalendarPeriod>();
+const periods = new Map<string, CalendarPeriod>();
 
-/** The period of the calendar that contains `date`. */
-export function periodOf(cal: BillingCalendar, date: IsoDate): CalendarPeriod {
+/**
+ * The period of the calendar that contains `date`. `cache` is the module's own unless a test
+ * passes a new one: a test runner that keeps one process across runs (Stryker does) would
+ * otherwise answer from periods worked out in an earlier run.
+ */
+export function periodOf(
+  cal: BillingCalendar,
+  date: IsoDate,
+  cache: Map<string, CalendarPeriod> = periods,
+): CalendarPeriod {
   const key = `${cal.anchorDay}|${date}`;
   const hit = cache.get(key);
   if (hit) return hit;
