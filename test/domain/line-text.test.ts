@@ -921,3 +921,174 @@ describe('line text: the outcome after a dispute\u2019s decision', () => {
     );
   });
 });
+
+// Survivors of the mutation run (issue 13): what each of these sentences and checks gives a client or
+// an admin, written out in full.
+describe('line text: the remaining edges', () => {
+  it('English words for a locale that only names the Netherlands as a region', () => {
+    // en-NL is English (the language comes first); only nl or nl-* is Dutch
+    expect(textLanguage('en-NL')).to.equal('en');
+    expect(textLanguage('NL')).to.equal('nl');
+  });
+
+  it('a period that ends before it starts is refused, naming both dates', () => {
+    expect(() => formatPeriod('2013-05-31', '2013-05-01', 'en-GB'))
+      .to.throw('a period must not end before it starts')
+      .with.property('details')
+      .that.deep.equals({ start: '2013-05-31', end: '2013-05-01' });
+  });
+
+  it('a reference code is trimmed inside and outside its brackets, and text around the brackets is refused', () => {
+    expect(describeOverusageLine(line(seed, { refCode: ' [ OU-123 ] ' }), 'en-GB')).to.match(
+      /\(dispute by 15 June 2013\) \[OU-123\]$/,
+    );
+    expect(() => describeOverusageLine(line(seed, { refCode: 'x[OU-123]' }), 'en-GB')).to.throw(
+      /one short code/,
+    );
+    expect(() => describeOverusageLine(line(seed, { refCode: '[OU-123]x' }), 'en-GB')).to.throw(
+      /one short code/,
+    );
+  });
+
+  it('within the committed average rate: the commit note, in English and Dutch', () => {
+    // 1 000 GB in 30 days = 10^12 × 8 ÷ 2 592 000 s ≈ 3.09 Mbit/s, under the 10 Mbit/s commit
+    const r = rateUsage(
+      june(1_000_000_000_000n),
+      plan({ model: { kind: 'avg_mbps', commitMbps: dec('10') } }),
+    );
+    expect(outcomeNote(r, 'en-GB')).to.equal('within the committed rate, nothing to bill');
+    expect(outcomeNote(r, 'nl-NL')).to.equal('binnen de afgesproken snelheid, niets te factureren');
+  });
+
+  it('a charge that bills nothing gives its amount (€0.00) from its quantity', () => {
+    // under the commit, the quantity over it is 0 (not negative): 0 × rate = €0.00, the rated amount
+    const avg = rateUsage(
+      june(1_000_000_000_000n),
+      plan({ model: { kind: 'avg_mbps', commitMbps: dec('10') } }),
+    );
+    expect(avg.roundedMinor).to.equal(0n);
+    expect(quantityGivesAmount(avg)).to.equal(true);
+    const p95 = rateUsage(june(1n, [5_000_000n]), plan({ model: { kind: 'p95', commitMbps: dec('10') } }));
+    expect(quantityGivesAmount(p95)).to.equal(true);
+    // a period of no seconds has no average: 0 over, €0.00
+    expect(quantityGivesAmount({ ...avg, periodSeconds: 0n })).to.equal(true);
+    // per unit, 0 bytes over
+    expect(quantityGivesAmount(rateUsage(may(4n * TB), plan()))).to.equal(true);
+  });
+
+  it('a rate that is not a decimal is refused, naming the rate', () => {
+    expect(() => quantityGivesAmount({ ...seed, rate: 'abc' })).to.throw(
+      /^the rate must be a decimal number/,
+    );
+  });
+
+  it('explains a per block charge line by line', () => {
+    // 6.5 TB used, 5 TB included: 1.5 TB over, 2 started blocks of 1 TB × €10.00 = €20.00, capped at €15.00
+    const r = rateUsage(
+      may(6_500_000_000_000n),
+      plan({ unit: 'TB', model: { kind: 'per_block', blockUnits: 1 }, rate: dec('10'), capMinor: 1_500n }),
+    );
+    expect(explainCharge(r, 'en-GB')).to.deep.equal([
+      'Pricing: per started block of 1 TB over the allowance',
+      'Included: 5.00 TB (5,000,000,000,000 bytes)',
+      'Used: 6.50 TB (6,500,000,000,000 bytes)',
+      'Over the allowance: 1.50 TB (1,500,000,000,000 bytes)',
+      'Billed quantity: 2 × block of 1 TB',
+      'Rate: €10.00 per block of 1 TB',
+      'Exact amount €20.00, rounded once (half-up) to €20.00',
+      'Cap: €15.00 per period, reached',
+      'Outcome: billed: €15.00 (capped; €20.00 before the cap)',
+    ]);
+  });
+
+  it('explains a 95th percentile charge line by line', () => {
+    // 95th percentile of 19 × 12.3 and one 900 Mbit/s sample: 12.3; 2.30 over × €4.00 = €9.20
+    // 10 Mbit/s for 30 days moves 10^7 ÷ 8 × 2 592 000 = 3 240 000 000 000 bytes
+    const samples = [...Array.from({ length: 19 }, () => 12_300_000n), 900_000_000n];
+    const r = rateUsage(
+      june(TB, samples),
+      plan({ model: { kind: 'p95', commitMbps: dec('10') }, rate: dec('4') }),
+    );
+    expect(explainCharge(r, 'en-GB')).to.deep.equal([
+      'Pricing: per Mbit/s of 95th-percentile rate over the committed rate (5-minute rates, top 5 % dropped)',
+      'Committed rate: 10 Mbit/s, moves 3,240.00 GB (3,240,000,000,000 bytes) in this period',
+      'Used: 1,000.00 GB (1,000,000,000,000 bytes)',
+      'Billed rate (95th percentile): 12.3 Mbit/s',
+      'Over the committed rate: 2.30 Mbit/s',
+      'Billed quantity: 2.30 Mbit/s',
+      'Rate: €4.00 per Mbit/s',
+      'Exact amount €9.20, rounded once (half-up) to €9.20',
+      'Outcome: billed: €9.20',
+    ]);
+  });
+});
+
+describe('line text: a decided dispute, the remaining edges', () => {
+  const billed = describeOverusageLine(line(seed), 'en-GB');
+  // the seed re-rated at the agreed €0.35: 1 000 GB × €0.35 = €350.00
+  const agreed = rateUsage(may(6n * TB), plan({ rate: dec('0.35') }));
+
+  it('the explanation names the agreed rate of a re-rated line, in English and Dutch', () => {
+    const d = { state: 'adjusted', amountMinor: 35_000n, creditedMinor: 0n, ratedBefore: seed };
+    expect(explainCharge(agreed, 'en-GB', d)).to.include('Rate: €0.35 per GB (agreed rate)');
+    expect(explainCharge(agreed, 'nl-NL', d)).to.include(`Tarief: €${NBSP}0,35 per GB (afgesproken tarief)`);
+    // not re-rated: no "(agreed rate)"
+    expect(
+      explainCharge(seed, 'en-GB', { state: 'adjusted', amountMinor: 35_000n, creditedMinor: 0n }),
+    ).to.include('Rate: €0.50 per GB');
+  });
+
+  it('the outcome names what the line billed where that was not the rating (a pool part), and only then', () => {
+    // the pool rated €500.00, this VPS's part billed €300.00, reduced to €200.00
+    const part = { state: 'adjusted', amountMinor: 20_000n, creditedMinor: 0n, billedMinor: 30_000n };
+    expect(explainCharge(seed, 'en-GB', part).at(-1)).to.equal(
+      'Outcome: rated €500.00, this line billed €300.00; after the dispute: adjusted to €200.00',
+    );
+    expect(explainCharge(seed, 'nl-NL', part).at(-1)).to.equal(
+      `Uitkomst: berekend €${NBSP}500,00, deze regel factureerde €${NBSP}300,00; na het bezwaar: aangepast naar €${NBSP}200,00`,
+    );
+    // no billed figure recorded: the rating's only
+    expect(
+      explainCharge(seed, 'en-GB', { state: 'adjusted', amountMinor: 20_000n, creditedMinor: 0n }).at(-1),
+    ).to.equal('Outcome: rated €500.00; after the dispute: adjusted to €200.00');
+  });
+
+  it("a re-rated correction line says the period's new amount", () => {
+    // re-measured: the period bills €500.00, €250.00 billed already; at €0.35 the period bills €350.00
+    const correction = describeOverusageLine(line(seed, { correction: { billedMinor: 25_000n } }), 'en-GB');
+    const rerated = {
+      from: '0.50',
+      to: '0.35',
+      fromMinor: 50_000n,
+      toMinor: 35_000n,
+      exact: true,
+      correction: { fromMinor: 50_000n, toMinor: 35_000n },
+    };
+    expect(
+      describeAdjustedLine(correction, { currency: 'EUR', afterMinor: 10_000n, rerated }, 'en-GB'),
+    ).to.equal(
+      'Correction of bandwidth overusage 1 – 31 May 2013 (re-measured): 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.35 (agreed rate) = €350.00; now €350.00, already billed €250.00 (dispute by 15 June 2013) [OU-123]',
+    );
+  });
+
+  it('a re-rating recorded without saying whether its quantity gives the amount says "≈"', () => {
+    const rerated = { from: '0.50', to: '0.35', fromMinor: 50_000n, toMinor: 35_000n };
+    expect(
+      describeAdjustedLine(billed, { currency: 'EUR', afterMinor: 35_000n, rerated }, 'en-GB'),
+    ).to.contain(
+      '1,000.00 GB × €0.35 (agreed rate) ≈ €350.00 (quantity rounded, amount from the exact usage) (dispute by',
+    );
+  });
+
+  it('a re-rating with only one of its two amounts is told as a reduction', () => {
+    const reduced =
+      'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00 (dispute by 15 June 2013) — reduced to €350.00 after review of your dispute [OU-123]';
+    for (const rerated of [
+      { from: '0.50', to: '0.35', fromMinor: 50_000n, exact: true },
+      { from: '0.50', to: '0.35', toMinor: 35_000n, exact: true },
+    ])
+      expect(
+        describeAdjustedLine(billed, { currency: 'EUR', afterMinor: 35_000n, rerated }, 'en-GB'),
+      ).to.equal(reduced);
+  });
+});
