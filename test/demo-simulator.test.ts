@@ -40,11 +40,16 @@ describe('the demo keeps its simulated SolusVM between runs', function () {
       await d.db.knex('mod_overusage_limit_actions').orderBy('id').select('service_id', 'action', 'status')
     ).map((r) => [Number(r.service_id), String(r.action), String(r.status)]);
 
-  it('keeps a suspension and a throttle set by the limit policy through a restart and panel cron --demo; a rerun of a day did nothing', async () => {
+  // The story's steps, in order (mocha keeps the order of a describe's its); one that fails leaves
+  // the steps after it failing too.
+  let pieter: { serviceId: number; clientId: number; status: string };
+  let chris: { serviceId: number; clientId: number; status: string };
+  let applied: (string | number)[][];
+
+  it("gives the admin tab's search the demo's names and the simulator's IPs (the morning sync)", async () => {
     demo = await start();
-    const pieter = await serviceOf(demo, 'vps101.example.net');
-    const chris = await serviceOf(demo, 'vps104.example.net');
-    // the admin tab's search knows the demo's names and the simulator's IPs (written by the morning sync)
+    pieter = await serviceOf(demo, 'vps101.example.net');
+    chris = await serviceOf(demo, 'vps104.example.net');
     expect(
       await demo.db
         .knex('mod_overusage_directory')
@@ -56,38 +61,43 @@ describe('the demo keeps its simulated SolusVM between runs', function () {
       ips: '10.0.0.101',
       product_name: 'VPS 5 TB',
     });
+  });
+
+  it('suspends Pieter and throttles Chris to 10 Mbit/s once their allowances are below what June used', async () => {
+    const d = demo!;
     // 4 June: Pieter has moved about 3 × 150 GB in June, Chris 3 × 21 GB; their plans now include
     // 100 GB and 50 GB, and act at the limit: suspend (VPS 5 TB) and throttle to 10 Mbit/s (VPS 500 GB)
     const actor = { type: 'cli' as const, id: 'test' };
     const limitAt = async (serviceId: number, allowance: string, limitPolicy: Record<string, unknown>) => {
       const pid = Number(
-        (await demo!.db.knex('tblhosting').where({ id: serviceId }).first('packageid'))!.packageid,
+        (await d.db.knex('tblhosting').where({ id: serviceId }).first('packageid'))!.packageid,
       );
-      await demo!.module.billing.setProduct(
+      await d.module.billing.setProduct(
         pid,
-        { ...(await demo!.module.billing.getProduct(pid))!, allowance, limitPolicy } as never,
+        { ...(await d.module.billing.getProduct(pid))!, allowance, limitPolicy } as never,
         actor,
       );
     };
     await limitAt(pieter.serviceId, '100000000000', { action: 'suspend' });
     await limitAt(chris.serviceId, '50000000000', { action: 'throttle', throttleMbps: 10 });
-    await demo.module.limits.run({ decide: true });
-    expect(v1(demo).server(101)!.suspended, 'Pieter suspended on SolusVM').to.equal(true);
-    const speed = v1(demo).server(104)!.nspeed;
-    expect(speed, 'Chris throttled on SolusVM').to.equal(10);
-    expect((await serviceOf(demo, 'vps101.example.net')).status).to.equal('Suspended');
-    const applied = [
+    await d.module.limits.run({ decide: true });
+    expect(v1(d).server(101)!.suspended, 'Pieter suspended on SolusVM').to.equal(true);
+    expect(v1(d).server(104)!.nspeed, 'Chris throttled on SolusVM').to.equal(10);
+    expect((await serviceOf(d, 'vps101.example.net')).status).to.equal('Suspended');
+    applied = [
       [pieter.serviceId, 'suspend', 'applied'],
       [chris.serviceId, 'throttle', 'applied'],
     ];
-    expect(await actions(demo)).to.deep.equal(applied);
-    await demo.close();
+    expect(await actions(d)).to.deep.equal(applied);
+    await d.close();
     demo = null;
+  });
 
+  it('keeps both after a restart and a day of panel cron --demo, which read the 5 services once', async () => {
     // what panel cron --demo does: a new process starts the demo data and moves a day
     demo = await start();
     expect(v1(demo).server(101)!.suspended, 'still suspended after the restart').to.equal(true);
-    expect(v1(demo).server(104)!.nspeed, 'still throttled after the restart').to.equal(speed);
+    expect(v1(demo).server(104)!.nspeed, 'still throttled after the restart').to.equal(10);
     const [day] = await advanceDemo(demo, '2013-06-05', '2013-06-05');
     // five services, one read each at 23:50; no invoice falls due on the 5th
     expect(day).to.deep.include({ date: '2013-06-05', alreadyRan: false, sampled: 5 });
@@ -95,18 +105,23 @@ describe('the demo keeps its simulated SolusVM between runs', function () {
       /^2013-06-05: \d+ invoices? created, \d+ notices?, \d+ suspensions?; 5 services sampled$/,
     );
     expect(v1(demo).server(101)!.suspended).to.equal(true);
-    expect(v1(demo).server(104)!.nspeed).to.equal(speed);
-    expect(await actions(demo), 'never released as unsuspended by someone else').to.deep.equal(applied);
+    expect(v1(demo).server(104)!.nspeed).to.equal(10);
     expect((await serviceOf(demo, 'vps101.example.net')).status).to.equal('Suspended');
-    const audit = await demo.db
+  });
+
+  it('never records the limit actions as "unsuspended by someone else"', async () => {
+    expect(await actions(demo!), 'still applied').to.deep.equal(applied);
+    const audit = await demo!.db
       .knex('mod_overusage_audit')
       .where('details', 'like', '%someone else%')
       .count({ n: '*' })
       .first();
     expect(Number(audit!.n)).to.equal(0);
+  });
 
-    // the same day again: the panel's automation does not run twice and every service was read
-    const [again] = await advanceDemo(demo, '2013-06-05', '2013-06-05');
+  it('says a day run twice did nothing the second time', async () => {
+    // the panel's automation does not run twice and every service was read
+    const [again] = await advanceDemo(demo!, '2013-06-05', '2013-06-05');
     expect(again).to.deep.equal({
       date: '2013-06-05',
       alreadyRan: true,
@@ -118,12 +133,13 @@ describe('the demo keeps its simulated SolusVM between runs', function () {
     expect(describeDemoDay(again!)).to.equal(
       "2013-06-05: the panel's automation had already run this day, nothing done again; no new samples (already read that evening)",
     );
-    await demo.close();
+    await demo!.close();
     demo = null;
+  });
 
-    // and a plain restart (npm start) finds it as it was
+  it('finds them as they were after a plain restart (npm start)', async () => {
     demo = await start();
     expect(v1(demo).server(101)!.suspended).to.equal(true);
-    expect(v1(demo).server(104)!.nspeed).to.equal(speed);
+    expect(v1(demo).server(104)!.nspeed).to.equal(10);
   });
 });
