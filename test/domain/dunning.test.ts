@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   lateFeeBase,
   lateFeeOn,
+  lateFeeShareOnHeld,
   onlyHeldUnpaid,
   overdueSplit,
   suspensionShielded,
@@ -77,6 +78,26 @@ describe('dunning around held amounts', () => {
       expect(lateFeeBase({ balance: 57195n, fee: 5200n, held: 50000n })).to.equal(1995n);
       // all of it held: nothing late (−0.00 ≤ 0)
       expect(lateFeeBase({ balance: 55200n, fee: 5200n, held: 50000n })).to.equal(0n);
+    });
+
+    it('gives back the part of a fee that fell on a line held after it, never below 0 or above the fee', () => {
+      // €571.95 unpaid: the €52.00 fee, €500.00 held; on the €19.95 rest 10 % is 1.995 → €2.00,
+      // raised to the €5.00 minimum; the share is €52.00 − €5.00 = €47.00
+      expect(lateFeeShareOnHeld({ balance: 57195n, fee: 5200n, held: 50000n }, tenPercent)).to.equal(4700n);
+      // a €1.00 fee the admin lowered below the €5.00 due on the rest: 1.00 − 5.00 < 0 → nothing
+      expect(lateFeeShareOnHeld({ balance: 52095n, fee: 100n, held: 50000n }, tenPercent)).to.equal(0n);
+      // a fee equal to the fee on the rest (€5.00 − €5.00 = 0): nothing
+      expect(lateFeeShareOnHeld({ balance: 55500n, fee: 500n, held: 50000n }, tenPercent)).to.equal(0n);
+      // all of the rest held: the fee on a base of 0 is 0, so the whole €52.00 fee is the share
+      expect(lateFeeShareOnHeld({ balance: 55200n, fee: 5200n, held: 50000n }, tenPercent)).to.equal(5200n);
+    });
+
+    it('gives nothing back when nothing is held, even for a fee larger than the balance would now carry', () => {
+      // €300.00 left after a partial payment, carrying a €52.00 fee from the full €519.95: the fee on
+      // €248.00 would be €24.80, yet with no held line there is nothing to give back (not €27.20)
+      expect(lateFeeShareOnHeld({ balance: 30000n, fee: 5200n, held: 0n }, tenPercent)).to.equal(0n);
+      // no fee on the invoice: nothing, whatever is held
+      expect(lateFeeShareOnHeld({ balance: 51995n, fee: 0n, held: 50000n }, tenPercent)).to.equal(0n);
     });
   });
 });
