@@ -400,3 +400,50 @@ describe('threshold notice text: pools, prices, open periods', () => {
     );
   });
 });
+
+// Survivors of the mutation run (issue 13): the cost paragraph says "so far" only when there is an
+// amount so far that differs from the one at the end, and a suspending plan speaks of cost only then.
+describe('threshold notice text: the cost so far', () => {
+  it('ahead of the limit nothing is billed so far: the rate and the cost at the end only', () => {
+    // 4 000 GB in 20 days = 200 GB a day; × 31 = 6 200 GB at the end: 1 200 GB over × €0.50 = €600.00
+    const t = presentThresholdNotice(
+      facts(4n * TB, 80, { cost: { soFarMinor: 0n, atEndMinor: 60_000n, currency: 'EUR' } }),
+      'en-GB',
+    );
+    expect(t.paragraphs[2]).to.equal(
+      'Traffic over the allowance is billed at €0.50 per GB on your next invoice. At this pace that comes to about €600.00 for this period.',
+    );
+  });
+
+  it('on the last day the cost so far is the cost at the end, said once', () => {
+    // 5 200 GB used by 31 May: 200 GB over × €0.50 = €100.00, now and at the end
+    const last = facts(5200n * GB, 100, {
+      asOf: '2013-05-31',
+      projection: projectUsage({
+        shape: may,
+        asOf: '2013-05-31',
+        usedBytes: 5200n * GB,
+        allowanceBytes: 5n * TB,
+      }),
+      cost: { soFarMinor: 10_000n, atEndMinor: 10_000n, currency: 'EUR' },
+    });
+    expect(presentThresholdNotice(last, 'nl-NL').paragraphs[2]).to.equal(
+      `Dataverkeer boven de bundel wordt gefactureerd aan €${NBSP}0,50 per GB op uw volgende factuur. In dit tempo komt dat voor deze periode op ongeveer €${NBSP}100,00.`,
+    );
+  });
+
+  it('a plan that suspends names no cost while nothing over the allowance is billed so far', () => {
+    // 80 %: 0 so far; the suspension comes before the €600.00 the pace would bill
+    const t = presentThresholdNotice(
+      facts(4n * TB, 80, {
+        cost: { soFarMinor: 0n, atEndMinor: 60_000n, currency: 'EUR' },
+        policy: { action: 'suspend' },
+      }),
+      'en-GB',
+    );
+    expect(t.paragraphs.slice(2)).to.deep.equal([
+      'When the allowance is used up, your VPS is suspended until the next period starts on 1 June 2013.',
+      'You can follow the traffic of every day in the client area. Reply to this email if a bigger plan would suit you better.',
+    ]);
+  });
+});
