@@ -9,6 +9,7 @@ import {
   nominalPeriodDays,
   parseResetPolicy,
   policyPeriodAt,
+  storedResetPolicy,
   resetDateInMonth,
   type ResetRule,
 } from '../../module/domain/reset-policy.js';
@@ -83,6 +84,31 @@ describe('reset policy', () => {
     expect(lastBoundaryAtOrBefore(never, at('2013-06-01T00:30:00+02:00'))).to.equal(null);
     expect(nextBoundaryAfter(never, at('2013-06-01T00:30:00+02:00'))).to.equal(null);
     expect(nominalPeriodDays(never, '2013-06-10')).to.equal(null);
+    expect(policyPeriodAt(never, at('2013-06-01T00:30:00+02:00'))).to.equal(null);
+  });
+
+  // nominalPeriodDays remembers its answers per start day: a year no earlier run in this process
+  // asked about (the count on globalThis, as below), so the answer is computed, not recalled.
+  it('has no period length for a counter that never resets, asked afresh', () => {
+    const runs = globalThis as { overusageResetRuns?: number };
+    const y = 2200 + (runs.overusageResetRuns = (runs.overusageResetRuns ?? 0) + 1);
+    expect(nominalPeriodDays({ ...first, policy: 'never' }, `${y}-06-10`)).to.equal(null);
+  });
+
+  it('reads a stored policy in either naming, and names the column of one it cannot read', () => {
+    expect(storedResetPolicy('vm_created_day', 'services.reset_policy')).to.equal('anniversary');
+    expect(storedResetPolicy('never', 'services.reset_policy')).to.equal('never');
+    let err: unknown;
+    try {
+      storedResetPolicy('weekly', 'services.reset_policy');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(ModuleError);
+    expect(err).to.deep.include({
+      code: 'UNEXPECTED_STATE',
+      message: 'services.reset_policy holds "weekly", which is not one of first_of_month, anniversary, never',
+    });
   });
 
   it('resets on the 1st whatever anchor day the rule carries', () => {
