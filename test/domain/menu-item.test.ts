@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MenuItem } from '../../module/domain/menu-item.js';
+import { MenuItem, type MenuOp } from '../../module/domain/menu-item.js';
 
 describe("WHMCS's menu item", () => {
   it('orders children by order, then by when they were added, and replaces a child of the same name', () => {
@@ -163,5 +163,50 @@ describe("WHMCS's menu item", () => {
     const root = new MenuItem('root').setContext('client', { id: 12 });
     expect(root.context('client')).to.deep.equal({ id: 12 });
     expect(root.context('invoice')).to.equal(null);
+  });
+
+  // survivors of the mutation run (issue 13)
+  it('keeps children of the same order in the order they were added', () => {
+    const root = new MenuItem('root');
+    for (const name of ['first', 'second', 'third']) root.addChild(name, { order: 50 });
+    root.addChild('top', { order: 10 });
+    expect(root.getChildren().map((c) => c.name)).to.deep.equal(['top', 'first', 'second', 'third']);
+    // a child replaced is added anew: after the others of its order, though the map keeps its old place
+    root.addChild('first', { order: 50, label: 'First again' });
+    expect(root.getChildren().map((c) => c.name)).to.deep.equal(['top', 'second', 'third', 'first']);
+  });
+
+  it("knows an adopted item as a child, and names a recording root 'root' unless told", () => {
+    const { root, ops } = MenuItem.recording();
+    expect(root.getName()).to.equal('root');
+    expect(MenuItem.recording('sidebar').root.getName()).to.equal('sidebar');
+    root.adopt('overview', { label: 'Overview', order: 10 });
+    expect(root.getChild('overview')!.getLabel()).to.equal('Overview');
+    expect(root.getChildren().map((c) => c.name)).to.deep.equal(['overview']);
+    expect(ops).to.deep.equal([]);
+  });
+
+  it('leaves out options given as undefined, as it does empty ones', () => {
+    const { root, ops } = MenuItem.recording();
+    root.addChild('usage', { label: 'Bandwidth', uri: undefined, icon: undefined, order: undefined });
+    expect(ops).to.deep.equal([{ op: 'add', path: ['usage'], options: { label: 'Bandwidth' } }]);
+    expect(root.getChild('usage')!.getUri()).to.equal('');
+  });
+
+  it('records paths from a root given only its operations list', () => {
+    const ops: MenuOp[] = [];
+    new MenuItem('root', {}, ops).addChild('usage').setLabel('Bandwidth');
+    expect(ops).to.deep.equal([
+      { op: 'add', path: ['usage'], options: {} },
+      { op: 'set', path: ['usage'], field: 'label', value: 'Bandwidth' },
+    ]);
+  });
+
+  it('removes a child and sets an extra on the reference panel too, where nothing is recorded', () => {
+    const root = new MenuItem('root');
+    root.addChild('usage').setExtra('color', 'blue');
+    expect(root.getChild('usage')!.getExtra('color')).to.equal('blue');
+    root.removeChild('usage');
+    expect(root.hasChildren()).to.equal(false);
   });
 });
