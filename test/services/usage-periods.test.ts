@@ -150,62 +150,79 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     s = await build(knex);
   });
 
-  it('keeps a month with a manual reset whole: nothing booked for the drop until an admin decides, then 614.4 GiB over', async () => {
-    await november(s, 20);
-    const periods = await knex('mod_overusage_periods')
-      .where({ service_id: s.story.serviceId })
-      .orderBy('start_date');
-    expect(periods.map((p) => [p.start_date, p.end_date, p.status])).to.deep.equal([
-      ['2013-11-01', '2013-11-30', 'open'],
-    ]);
-    const open = await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId });
-    expect(open.rows.map((a) => [a.kind, a.seenOn, a.status])).to.deep.equal([
-      ['mid_period_drop', '2013-11-15', 'open'],
-    ]);
-    expect(open.rows[0]!.details).to.deep.include({ fromBytes: A.toString(), toBytes: B.toString() });
+  describe('a manual reset on 14 November, read every evening up to the 20th', () => {
     // used so far: A, then 16–20 Nov (C − B) × 5 / 15, the drop itself not booked
     const sofar = A + ((C - B) * 5n) / 15n;
-    expect(toBig((await novemberPeriod(knex, s.story.serviceId)).used_bytes)).to.equal(sofar);
-
-    const out = await s.mod.usagePeriods.decide(
-      open.rows[0]!.id,
-      { decision: 'reset', reason: 'reset by hand on the master at 23:55 on 14 Nov (its log)' },
-      { type: 'admin', id: '1' },
-    );
-    expect(out.bookedBytes).to.equal(B);
-    expect(out.rerate).to.equal(null); // still open: nothing rated yet
-    expect(toBig((await novemberPeriod(knex, s.story.serviceId)).used_bytes)).to.equal(sofar + B);
-    // the service row the widget and the usage watch read says the same
-    expect(
-      toBig(
-        (await knex('mod_overusage_services').where({ service_id: s.story.serviceId }).first())
-          .open_period_used_bytes,
-      ),
-    ).to.equal(sofar + B);
-    const again = await s.mod.usagePeriods
-      .decide(
-        open.rows[0]!.id,
-        { decision: 'correction', reason: 'changed my mind' },
+    let anomalyId: number;
+    const decideReset = async () => {
+      const open = await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId });
+      anomalyId = open.rows[0]!.id;
+      return s.mod.usagePeriods.decide(
+        anomalyId,
+        { decision: 'reset', reason: 'reset by hand on the master at 23:55 on 14 Nov (its log)' },
         { type: 'admin', id: '1' },
-      )
-      .then(
-        () => null,
-        (err: { code?: string; message: string }) => err,
       );
-    expect(again).to.deep.include({ code: 'CONFLICT' });
-    expect(again!.message).to.match(/already decided/);
+    };
 
-    await november(s, 30, 21);
-    s.f.clock.set('2013-12-01T08:00:00Z');
-    await s.mod.rating.rateClosedPeriods();
-    const charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
-    expect(toBig(charge.used_bytes)).to.equal(A + C);
-    expect(toBig(charge.allowance_bytes)).to.equal(ALLOWANCE); // the whole month's: never prorated for a reset
-    expect(toBig(charge.over_bytes)).to.equal(659_706_976_666n);
-    expect(toBig(charge.amount_minor)).to.equal(30720n); // 614.4 GiB × €0.50 = €307.20
-    const audit = await knex('mod_overusage_audit').where({ action: 'anomaly.decided' });
-    expect(audit).to.have.length(1);
-    expect(JSON.parse(audit[0].details)).to.deep.include({ decision: 'reset', bookedBytes: B.toString() });
+    beforeEach(async () => {
+      await november(s, 20);
+    });
+
+    it('keeps the month one open period and books nothing for the drop until an admin decides', async () => {
+      const periods = await knex('mod_overusage_periods')
+        .where({ service_id: s.story.serviceId })
+        .orderBy('start_date');
+      expect(periods.map((p) => [p.start_date, p.end_date, p.status])).to.deep.equal([
+        ['2013-11-01', '2013-11-30', 'open'],
+      ]);
+      const open = await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId });
+      expect(open.rows.map((a) => [a.kind, a.seenOn, a.status])).to.deep.equal([
+        ['mid_period_drop', '2013-11-15', 'open'],
+      ]);
+      expect(open.rows[0]!.details).to.deep.include({ fromBytes: A.toString(), toBytes: B.toString() });
+      expect(toBig((await novemberPeriod(knex, s.story.serviceId)).used_bytes)).to.equal(sofar);
+    });
+
+    it("books the counter's value before the reset when the admin decides it was one, on the period and the service row", async () => {
+      const out = await decideReset();
+      expect(out.bookedBytes).to.equal(B);
+      expect(out.rerate).to.equal(null); // still open: nothing rated yet
+      expect(toBig((await novemberPeriod(knex, s.story.serviceId)).used_bytes)).to.equal(sofar + B);
+      // the service row the widget and the usage watch read says the same
+      expect(
+        toBig(
+          (await knex('mod_overusage_services').where({ service_id: s.story.serviceId }).first())
+            .open_period_used_bytes,
+        ),
+      ).to.equal(sofar + B);
+    });
+
+    it('refuses a second decision on the same anomaly (CONFLICT, "already decided")', async () => {
+      await decideReset();
+      const again = await s.mod.usagePeriods
+        .decide(anomalyId, { decision: 'correction', reason: 'changed my mind' }, { type: 'admin', id: '1' })
+        .then(
+          () => null,
+          (err: { code?: string; message: string }) => err,
+        );
+      expect(again).to.deep.include({ code: 'CONFLICT' });
+      expect(again!.message).to.match(/already decided/);
+    });
+
+    it('rates the whole month with the full allowance: 614.4 GiB over × €0.50 = €307.20, the decision audited once', async () => {
+      await decideReset();
+      await november(s, 30, 21);
+      s.f.clock.set('2013-12-01T08:00:00Z');
+      await s.mod.rating.rateClosedPeriods();
+      const charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
+      expect(toBig(charge.used_bytes)).to.equal(A + C);
+      expect(toBig(charge.allowance_bytes)).to.equal(ALLOWANCE); // the whole month's: never prorated for a reset
+      expect(toBig(charge.over_bytes)).to.equal(659_706_976_666n);
+      expect(toBig(charge.amount_minor)).to.equal(30720n); // 614.4 GiB × €0.50 = €307.20
+      const audit = await knex('mod_overusage_audit').where({ action: 'anomaly.decided' });
+      expect(audit).to.have.length(1);
+      expect(JSON.parse(audit[0].details)).to.deep.include({ decision: 'reset', bookedBytes: B.toString() });
+    });
   });
 
   it('rates the month without the drop while undecided, and replaces the charge when the decision comes before invoicing', async () => {
