@@ -186,6 +186,8 @@ describe('rateUsage: average Mbit/s', () => {
     expect(r.outcome).to.equal('within_allowance');
     const s = rateUsage(days30(648n * GB), avg('1', { toleranceBytes: 162n * GB }));
     expect(s.measuredBps).to.equal(2_000_000n); // what was measured, tolerance or not
+    // 648 GB used − 324 GB the commit moves − 162 GB free = 162 GB over
+    expect(s.overBytes).to.equal(162n * GB);
     expect(s.quantity).to.equal('0.500000');
     expect(s.amountMinor).to.equal(200n);
   });
@@ -255,6 +257,21 @@ describe('rateUsage: 95th percentile', () => {
     expect(() => rateUsage({ ...month(1n), fiveMinuteBps: [-1n] }, p95('5'))).to.throw(
       /must not be negative/,
     );
+  });
+
+  it('takes an idle 5-minute rate of 0 and a commit of 0 (every Mbit/s billed)', () => {
+    // 20 samples, 19 idle and one at 3 Mbit/s: 5 % of 20 is 1 sample dropped, the 19th (sorted) is 0
+    const idle = [...Array.from({ length: 19 }, () => 0n), 3_000_000n];
+    const r = rateUsage({ ...month(10n * GB), fiveMinuteBps: idle }, p95('5'));
+    expect([r.measuredBps, r.outcome]).to.deep.equal([0n, 'within_allowance']);
+    // a commit of 0 Mbit/s: 2 samples, nothing dropped, the 95th percentile is the top one,
+    // 2 Mbit/s, all of it over: 2 × €2.00 = €4.00
+    const s = rateUsage({ ...month(10n * GB), fiveMinuteBps: [1_000_000n, 2_000_000n] }, p95('0'));
+    expect([s.commitBps, s.quantity, s.amountMinor]).to.deep.equal([0n, '2.000000', 400n]);
+  });
+
+  it('refuses a period without 5-minute samples: no percentile to bill', () => {
+    expect(() => rateUsage(month(10n * GB), p95('5'))).to.throw(/needs 5-minute samples/);
   });
 });
 
@@ -514,6 +531,15 @@ describe('ratedChargeFromJson', () => {
       JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
     ) as Record<string, unknown>;
     expect(ratedChargeFromJson(json)).to.deep.equal(r);
+    // bigints kept as bigints, and whole numbers within 2^53 as JSON numbers, read the same
+    expect(
+      ratedChargeFromJson({ ...json, amountMinor: r.amountMinor, usedBytes: r.usedBytes }),
+    ).to.deep.equal(r);
+    expect(ratedChargeFromJson({ ...json, usedBytes: 6_000_000_000_000 }).usedBytes).to.equal(6n * TB);
+    // a number that is not whole, or past 2^53 (it may have lost digits), or digits in an array: refused
+    for (const bad of [1.5, 2 ** 53, [5]]) {
+      expect(() => ratedChargeFromJson({ ...json, usedBytes: bad }), String(bad)).to.throw(/bad usedBytes/);
+    }
     expect(() => ratedChargeFromJson({ ...json, amountMinor: '1.5' })).to.throw(/bad amountMinor/);
     expect(() => ratedChargeFromJson({ ...json, usedBytes: null })).to.throw(/lacks usedBytes/);
     expect(() => ratedChargeFromJson({ ...json, amountMinor: '1.5' }))
@@ -546,11 +572,24 @@ describe('ratedChargeFromJson', () => {
       'writtenOffMinor',
     ]);
     expect([small.outcome, small.writtenOffMinor]).to.deep.equal(['written_off', 50n]);
+    // the same under a €100.00 cap it did not reach: not capped, so the €0.50, not the cap
+    const uncapped = stored(
+      rateUsage(month(5n * TB + 10n ** 9n), plan({ minimumMinor: 1000n, capMinor: 10_000n })),
+      ['writtenOffMinor'],
+    );
+    expect([uncapped.capped, uncapped.writtenOffMinor]).to.deep.equal([false, 50n]);
     // 1 TB over capped at €0.30 under the €10.00 minimum: written off, the €0.30 of the cap
     const capped = stored(rateUsage(month(6n * TB), plan({ minimumMinor: 1000n, capMinor: 30n })), [
       'writtenOffMinor',
     ]);
     expect([capped.outcome, capped.writtenOffMinor]).to.deep.equal(['written_off', 30n]);
+    // a capped record older than capMinor (charges first kept only `capped`): the cap is unknown, but
+    // what was written off is still an amount, never null
+    const capless = stored(rateUsage(month(6n * TB), plan({ minimumMinor: 1000n, capMinor: 30n })), [
+      'writtenOffMinor',
+      'capMinor',
+    ]);
+    expect([capless.capped, typeof capless.writtenOffMinor]).to.deep.equal([true, 'bigint']);
     // 15 of 31 days: the allowance was prorated
     expect(
       stored(rateUsage(month(6n * TB, { days: 15 }), plan({ prorate: true })), ['prorated']).prorated,
