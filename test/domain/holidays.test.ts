@@ -26,6 +26,29 @@ describe('holidays', () => {
     for (const [year, date] of Object.entries(known)) expect(easterSunday(Number(year)), year).to.equal(date);
   });
 
+  it('finds Easter in the first days of April, not in March', () => {
+    // published dates of Easter Sunday
+    expect([2007, 2010, 2021, 2029].map(easterSunday)).to.deep.equal([
+      '2007-04-08',
+      '2010-04-04',
+      '2021-04-04',
+      '2029-04-01',
+    ]);
+  });
+
+  it("finds Easter in the years the algorithm's correction moves it a week earlier", () => {
+    // the Gregorian exceptions: a full moon on 18 or 19 April would put Easter on 25 or 26 April;
+    // the Church tables give the Sunday a week earlier (published dates of Easter)
+    const corrected: Record<number, string> = {
+      1954: '1954-04-18',
+      1981: '1981-04-19',
+      2049: '2049-04-18',
+      2076: '2076-04-19',
+    };
+    for (const [year, date] of Object.entries(corrected))
+      expect(easterSunday(Number(year)), year).to.equal(date);
+  });
+
   it('puts the Easter-based days where they fall (Belgium)', () => {
     const be = (y: number) => [...holidaysOf('BE', y).entries()];
     const named = (y: number, name: string) => be(y).find(([, n]) => n === name)?.[0];
