@@ -134,4 +134,40 @@ describe('bytes', () => {
     expect(percentOf(-3n, 200n)).to.equal(-2n);
     expect(percentOf(3n, 200n)).to.equal(2n);
   });
+
+  // survivors of the mutation run (issue 13)
+  it('refuses a negative free count that is not a whole number, naming it, as for any other bad value', () => {
+    const refusal = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        const err = e as { code?: string; message: string; details?: unknown };
+        return { code: err.code, message: err.message, details: err.details };
+      }
+      return 'accepted';
+    };
+    expect(refusal(() => parseSignedBig(-1.5, 'free'))).to.deep.equal({
+      code: 'INVALID_INPUT',
+      message: 'free must be a non-negative whole number',
+      details: { value: -1.5 },
+    });
+    // -2^60 is a whole number as a float, but no longer exact: refused, never read through the float
+    expect(refusal(() => parseSignedBig(-(2 ** 60), 'free'))).to.deep.equal({
+      code: 'INVALID_INPUT',
+      message: 'free must be a non-negative whole number',
+      details: { value: -(2 ** 60) },
+    });
+    expect(refusal(() => parseSignedBig('-1.5', 'free'))).to.deep.equal({
+      code: 'INVALID_INPUT',
+      message: 'free must be a non-negative whole number',
+      details: { value: '-1.5' },
+    });
+  });
+
+  it('picks each readable unit for CLI summaries, from KB to PB', () => {
+    expect(humanBytes(2_500_000_000_000_000n)).to.equal('2.50 PB');
+    expect(humanBytes(6_000_000_000_000n)).to.equal('6.00 TB');
+    expect(humanBytes(1_500_000n)).to.equal('1.50 MB');
+    expect(humanBytes(1_000n)).to.equal('1.00 KB');
+  });
 });
