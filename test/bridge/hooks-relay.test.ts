@@ -497,55 +497,73 @@ describe('the WHMCS bridge under php-cli', function () {
   });
 
   describe('relayed panel changes', () => {
-    it('a result lost on the way back is reported on the next cron run: the line is on the invoice once, and confirmed', async () => {
-      // the relay's idle timeout is the test's to fire (manualIdle), not 1.5 s of a loaded machine
-      w = await buildBridgeWorld(db, { manualIdle: true });
-      await closeMay(w);
-      w.connectPanel(['InvoiceCreation']);
-      // the bridge applies UpdateInvoice, then the connection breaks before the service hears of it
-      w.gate.dropResultsOf = 'UpdateInvoice';
-      w.f.clock.set('2013-06-02T07:00:00Z');
-      await w.f.panel.runDailyAutomation('2013-06-02');
-      const row = await knex('tblinvoiceitems')
-        .where({ type: 'Hosting', relid: w.story.serviceId })
-        .orderBy('id', 'desc')
-        .first('invoiceid');
-      const invoiceId = toNum(row.invoiceid);
-      expect(overusageItems(await w.f.panel.api.getInvoice(invoiceId))).to.have.length(1);
-      expect((await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first()).status).to.equal(
-        'pending',
-      );
-      const update = (await w.store.list()).find((c) => c.command === 'UpdateInvoice')!;
-      expect(update.status).to.equal('handed_out');
-      // The hook's conversation still waits for UpdateInvoice's result: the relay keeps it (its idle
-      // timeout of 8 s armed, nothing else ends it) until that timeout says the bridge is gone.
-      expect(w.relay.active()).to.equal(1);
-      expect(w.idle!.armed()).to.deep.equal([8000]);
-      expect(w.idle!.expire()).to.equal(1);
-      // then the hook's work sees the timeout, queues its note about the interruption for the
-      // bridge's next visit and ends: wait for that event (the writes), however slow the machine
-      while (w.relay.active() > 0) await new Promise((r) => setTimeout(r, 10));
+    describe('a result lost on the way back: the bridge applied UpdateInvoice, the connection broke before the service heard', () => {
+      let invoiceId: number;
+      let update: Awaited<ReturnType<BridgeWorld['store']['list']>>[number];
 
-      const cron = await w.fire('AfterCronJob', {});
-      expect(cron.localApi.filter((c) => c === 'UpdateInvoice')).to.deep.equal([]);
-      expect((await w.store.get(update.key))!.status).to.equal('done');
-      const inv = await w.f.panel.api.getInvoice(invoiceId);
-      expect(overusageItems(inv)).to.have.length(1);
-      expect(inv.total).to.equal('519.95');
-      expect((await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first()).status).to.equal(
-        'placed',
-      );
-      // queued writes (the service's activity-log note) were handed over on that cron run
-      expect(await w.store.list({ status: 'queued' })).to.deep.equal([]);
-      expect(await w.store.list({ status: 'handed_out' })).to.deep.equal([]);
-      // and nothing is left for the bridge to report or re-deliver (its tables in WHMCS's database)
-      expect(await knex('mod_overusage_bridge_missed')).to.deep.equal([]);
-      const outbox = await knex('mod_overusage_bridge_outbox').select('command', 'state', 'result');
-      expect(outbox.length).to.be.greaterThan(0);
-      expect(outbox.every((r) => r.state === 'reported')).to.equal(true);
-      // the UpdateInvoice result is kept, so the same key handed out again is not applied twice
-      expect(JSON.parse(outbox.find((r) => r.command === 'UpdateInvoice')!.result)).to.deep.include({
-        result: 'success',
+      beforeEach(async () => {
+        // the relay's idle timeout is the test's to fire (manualIdle), not 1.5 s of a loaded machine
+        w = await buildBridgeWorld(db, { manualIdle: true });
+        await closeMay(w);
+        w.connectPanel(['InvoiceCreation']);
+        w.gate.dropResultsOf = 'UpdateInvoice';
+        w.f.clock.set('2013-06-02T07:00:00Z');
+        await w.f.panel.runDailyAutomation('2013-06-02');
+        const row = await knex('tblinvoiceitems')
+          .where({ type: 'Hosting', relid: w.story.serviceId })
+          .orderBy('id', 'desc')
+          .first('invoiceid');
+        invoiceId = toNum(row.invoiceid);
+        update = (await w.store.list()).find((c) => c.command === 'UpdateInvoice')!;
+      });
+
+      /** The relay's idle timeout says the bridge is gone; then WHMCS's next 5-minute cron run. */
+      async function timeoutThenCron() {
+        w.idle!.expire();
+        // the hook's work sees the timeout, queues its note about the interruption for the
+        // bridge's next visit and ends: wait for that event (the writes), however slow the machine
+        while (w.relay.active() > 0) await new Promise((r) => setTimeout(r, 10));
+        return w.fire('AfterCronJob', {});
+      }
+
+      it("has the line on the invoice once, still pending, and keeps the hook's conversation open until the relay's 8 s idle timeout", async () => {
+        expect(overusageItems(await w.f.panel.api.getInvoice(invoiceId))).to.have.length(1);
+        expect((await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first()).status).to.equal(
+          'pending',
+        );
+        expect(update.status).to.equal('handed_out');
+        // the conversation still waits for UpdateInvoice's result: nothing else ends it
+        expect(w.relay.active()).to.equal(1);
+        expect(w.idle!.armed()).to.deep.equal([8000]);
+        expect(w.idle!.expire()).to.equal(1);
+      });
+
+      it('is reported on the next cron run: the line confirmed once at €519.95, UpdateInvoice not applied again', async () => {
+        const cron = await timeoutThenCron();
+        expect(cron.localApi.filter((c) => c === 'UpdateInvoice')).to.deep.equal([]);
+        expect((await w.store.get(update.key))!.status).to.equal('done');
+        const inv = await w.f.panel.api.getInvoice(invoiceId);
+        expect(overusageItems(inv)).to.have.length(1);
+        expect(inv.total).to.equal('519.95');
+        expect((await knex('mod_overusage_lines').where({ invoice_id: invoiceId }).first()).status).to.equal(
+          'placed',
+        );
+      });
+
+      it('leaves nothing queued, to report or to re-deliver after that run, and keeps the result under its key', async () => {
+        await timeoutThenCron();
+        // queued writes (the service's activity-log note) were handed over on that cron run
+        expect(await w.store.list({ status: 'queued' })).to.deep.equal([]);
+        expect(await w.store.list({ status: 'handed_out' })).to.deep.equal([]);
+        // and nothing is left for the bridge to report or re-deliver (its tables in WHMCS's database)
+        expect(await knex('mod_overusage_bridge_missed')).to.deep.equal([]);
+        const outbox = await knex('mod_overusage_bridge_outbox').select('command', 'state', 'result');
+        expect(outbox.length).to.be.greaterThan(0);
+        expect(outbox.every((r) => r.state === 'reported')).to.equal(true);
+        // the UpdateInvoice result is kept, so the same key handed out again is not applied twice
+        expect(JSON.parse(outbox.find((r) => r.command === 'UpdateInvoice')!.result)).to.deep.include({
+          result: 'success',
+        });
       });
     });
 

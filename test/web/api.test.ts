@@ -437,7 +437,11 @@ describeEachEngine('the web JSON API', ({ db }) => {
   });
 
   describe('disputes through the API', () => {
-    it('refuses a dispute without a reason (422), opens one (201, the line held), refuses a second (409), and an admin resolves it from the queue', async () => {
+    // the steps of one dispute, in order (the file's story is built once, in before)
+    let opened: Awaited<ReturnType<typeof call>>;
+    let janDispute: { id: number };
+
+    it('refuses a dispute without a reason (422 INVALID_INPUT) or with a one-letter one (422 REASON_REQUIRED)', async () => {
       expectError(
         await call('POST', '/api/v1/client/lines/{lineId}/dispute', {
           params: { lineId: s.ann.lineId },
@@ -456,8 +460,11 @@ describeEachEngine('the web JSON API', ({ db }) => {
         422,
         'REASON_REQUIRED',
       );
+    });
+
+    it("opens one for Ann on the admins' route (201, the line held), and refuses Ann's second (409 ALREADY_DISPUTED)", async () => {
       // the admin opens it for Ann (the route for admins), then Ann reads and withdraws it
-      const opened = await call('POST', '/api/v1/admin/lines/{lineId}/dispute', {
+      opened = await call('POST', '/api/v1/admin/lines/{lineId}/dispute', {
         params: { lineId: s.ann.lineId },
         token: adminToken,
         body: { reason: 'client phoned: daily figures wanted' },
@@ -470,6 +477,9 @@ describeEachEngine('the web JSON API', ({ db }) => {
         body: { reason: 'me too' },
       });
       expectError(again, 409, 'ALREADY_DISPUTED');
+    });
+
+    it('shows Ann her dispute without the override reason, and her line held', async () => {
       const mine = await call('GET', '/api/v1/client/disputes/{disputeId}', {
         params: { disputeId: opened.body.dispute.id },
         token: annToken,
@@ -481,6 +491,9 @@ describeEachEngine('the web JSON API', ({ db }) => {
         token: annToken,
       });
       expect(line.body.line.state).to.equal('held');
+    });
+
+    it('lets Ann withdraw it once (200 withdrawn, then 409 INVALID_TRANSITION)', async () => {
       const withdrawn = await call('POST', '/api/v1/client/disputes/{disputeId}/withdraw', {
         params: { disputeId: opened.body.dispute.id },
         token: annToken,
@@ -495,11 +508,13 @@ describeEachEngine('the web JSON API', ({ db }) => {
         409,
         'INVALID_TRANSITION',
       );
+    });
 
+    it("lists Jan's open dispute in the queue and the withdrawn one as resolved; refuses a bad list or cursor (422)", async () => {
       // Jan's dispute (opened above) waits in the queue; the admin previews and adjusts it
       const queue = await call('GET', '/api/v1/admin/disputes', { token: adminToken });
       expect(queue.status).to.equal(200);
-      const janDispute = queue.body.disputes.find((d: { clientId: number }) => d.clientId === s.jan.clientId);
+      janDispute = queue.body.disputes.find((d: { clientId: number }) => d.clientId === s.jan.clientId);
       expect(janDispute).to.include({ state: 'open', lineId: s.jan.lineId });
       expectError(
         await call('GET', '/api/v1/admin/disputes', { token: adminToken, query: { list: 'nonsense' } }),
@@ -514,6 +529,9 @@ describeEachEngine('the web JSON API', ({ db }) => {
         query: { list: 'resolved' },
       });
       expect(resolved.body.disputes.map((d: { state: string }) => d.state)).to.deep.equal(['withdrawn']);
+    });
+
+    it("previews Jan's 500 GB over at the agreed €0.35 (€175.00) and a 50 % share of €250.00 (€125.00); refuses 150 % and an unknown kind (422)", async () => {
       const detail = await call('GET', '/api/v1/admin/disputes/{disputeId}', {
         params: { disputeId: janDispute.id },
         token: adminToken,
@@ -548,6 +566,9 @@ describeEachEngine('the web JSON API', ({ db }) => {
         }),
         422,
       );
+    });
+
+    it('refuses an unknown decision (422) and a stale version (409 CONFLICT)', async () => {
       expectError(
         await call('POST', '/api/v1/admin/disputes/{disputeId}/resolve', {
           params: { disputeId: janDispute.id },
@@ -565,6 +586,9 @@ describeEachEngine('the web JSON API', ({ db }) => {
         409,
         'CONFLICT',
       );
+    });
+
+    it("adjusts Jan's line to €125.00 once, as his line then says", async () => {
       const done = await call('POST', '/api/v1/admin/disputes/{disputeId}/resolve', {
         params: { disputeId: janDispute.id },
         token: adminToken,
