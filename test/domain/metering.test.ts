@@ -9,6 +9,7 @@ import {
   meterStep,
   PACE_DAYS,
   recentPace,
+  resetDueEnded,
   withDays,
   type GoodSample,
   type MeterState,
@@ -594,6 +595,156 @@ describe('meterStep', () => {
       daysLate: 32,
     });
     expect(state.resetDueOn).to.equal(null);
+  });
+});
+
+describe('meterStep: edges of state and calendar', () => {
+  // the plan moved from the 1st to the VM's creation day (the 17th): May, opened on the old
+  // calendar, stays 1–31 May
+  const on17 = serviceCalendar({
+    servicePolicy: null,
+    serviceDay: null,
+    solusvmPolicy: 'anniversary',
+    solusvmCreatedOn: '2012-02-17',
+    masterPolicy: 'first_of_month',
+    zone: Z,
+    regdate: null,
+    billingDay: null,
+  });
+
+  it('books a day inside a period kept from an old calendar into that period, not the new calendar one', () => {
+    // 10 → 11 May, 5 bytes: on the new calendar 11 May would be in 17 April – 16 May, but the
+    // service's period is still 1–31 May
+    const step = meterStep(
+      at(sample('2013-05-10T23:50:00+02:00', 1n * GB)),
+      sample('2013-05-11T23:50:00+02:00', 1n * GB + 5n),
+      on17,
+    );
+    expect(step.parts).to.deep.equal([
+      {
+        period: may,
+        kind: 'daily',
+        bytes: 5n,
+        fromDate: '2013-05-11',
+        toDate: '2013-05-11',
+        estimated: false,
+        candidateBytes: null,
+      },
+    ]);
+  });
+
+  it('flags only the unread days before a reset that falls inside a period kept from an old calendar', () => {
+    // last read 14 May 23:50 at 10 GB; the counter reset on 17 May 00:00 (2 days 10 minutes later)
+    // and reads 3 GB on 18 May: 15–16 May were never read, 17–18 May are the 3 GB since the reset
+    const step = meterStep(
+      at(sample('2013-05-14T23:50:00+02:00', 10n * GB)),
+      sample('2013-05-18T23:50:00+02:00', 3n * GB),
+      on17,
+    );
+    expect(step.reading).to.equal('reset');
+    expect(step.anomalies.filter((a) => a.kind === 'unmeasured')).to.deep.equal([
+      {
+        kind: 'unmeasured',
+        period: may,
+        details: {
+          fromDate: '2013-05-15',
+          toDate: '2013-05-16',
+          lastReadAt: '2013-05-14T23:50:00.000+02:00',
+          resetAt: '2013-05-17T00:00:00.000+02:00',
+        },
+      },
+    ]);
+  });
+
+  it('flags a whole unread month before a reset, not the month the last read closed', () => {
+    // last read 31 May 23:50 at 10 GB (it closes May), next 2 July 23:50 at 3 GB: the counter reset
+    // on 1 July 00:00; all of June was never read, May was read to its end
+    const step = meterStep(
+      at(sample('2013-05-31T23:50:00+02:00', 10n * GB)),
+      sample('2013-07-02T23:50:00+02:00', 3n * GB),
+      monthly,
+    );
+    expect(step.reading).to.equal('reset');
+    expect(step.anomalies.filter((a) => a.kind === 'unmeasured')).to.deep.equal([
+      {
+        kind: 'unmeasured',
+        period: june,
+        details: {
+          fromDate: '2013-06-01',
+          toDate: '2013-06-30',
+          lastReadAt: '2013-05-31T23:50:00.000+02:00',
+          resetAt: '2013-07-01T00:00:00.000+02:00',
+        },
+      },
+    ]);
+  });
+
+  it('files a reset not seen at midnight, read at 00:30 (which closes the day before), on that period', () => {
+    // 30 May 23:50 at 10 GB, then 1 June 00:30 at 12 GB: the read closes 31 May, so the periods end
+    // with May; the reset due on 1 June 00:00 did not come (the counter went up), filed on May
+    const step = meterStep(
+      at(sample('2013-05-30T23:50:00+02:00', 10n * GB)),
+      sample('2013-06-01T00:30:00+02:00', 12n * GB),
+      monthly,
+    );
+    expect(step.reading).to.equal('missed_reset');
+    expect(step.periods).to.deep.equal([may]);
+    expect(step.anomalies[0]).to.deep.include({ kind: 'reset_not_seen', period: may });
+    expect(step.anomalies[0]!.details).to.deep.include({ expectedOn: '2013-06-01' });
+  });
+
+  it('closes a period a first read finds already over, and starts the pace afresh', () => {
+    // a state that knows its period (April) but has no read yet; the first read is on 3 May with
+    // 5 GB (the counter reset on 1 May): April closes, May holds the 5 GB from 1 to 3 May
+    const april = { start: '2013-04-01', end: '2013-04-30' };
+    const step = meterStep(
+      { last: null, period: april, resetDueOn: null },
+      sample('2013-05-03T23:50:00+02:00', 5n * GB),
+      monthly,
+    );
+    expect(step.reading).to.equal('first');
+    expect(step.periods).to.deep.equal([april, may]);
+    expect(step.closes).to.deep.equal([april]);
+    expect(step.parts.map((p) => [p.period.start, p.bytes, p.fromDate, p.toDate])).to.deep.equal([
+      ['2013-05-01', 5n * GB, '2013-05-01', '2013-05-03'],
+    ]);
+    expect(step.state.recentDaily).to.deep.equal([]);
+  });
+
+  it('keeps no pace over a drop from a state stored before the pace was kept', () => {
+    const step = meterStep(
+      at(sample('2013-05-14T23:50:00+02:00', 1_300n * GB)),
+      sample('2013-05-15T23:50:00+02:00', 40n * GB),
+      monthly,
+    );
+    expect([step.reading, step.state.recentDaily]).to.deep.equal(['drop', []]);
+  });
+
+  it('starts from an empty state: with no sample it stays empty', () => {
+    expect(meterAll([], () => monthly).state).to.deep.equal({
+      last: null,
+      period: null,
+      resetDueOn: null,
+      recentDaily: [],
+    });
+  });
+
+  it('takes the lower middle of the latest days, sorted, as the pace', () => {
+    // 5, 1, 9, 3 sorted is 1, 3, 5, 9: the lower middle of four is 3
+    expect(recentPace([5n, 1n, 9n, 3n])).to.equal(3n);
+    // 9, 1, 5 sorted is 1, 5, 9: the middle is 5
+    expect(recentPace([9n, 1n, 5n])).to.equal(5n);
+  });
+
+  it('adds how and when a reset not seen ended to its details, keeping what they said', () => {
+    expect(
+      resetDueEnded({ expectedOn: '2013-06-01', counterBytes: '5' }, 'late_reset', '2013-06-03'),
+    ).to.deep.equal({
+      expectedOn: '2013-06-01',
+      counterBytes: '5',
+      endedBy: 'late_reset',
+      endedOn: '2013-06-03',
+    });
   });
 });
 
