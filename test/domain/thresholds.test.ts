@@ -132,6 +132,13 @@ describe('thresholds', () => {
     it('is the whole allowance when the period never ends', () => {
       expect(periodAllowance(plan(), { from: '2013-05-21', end: null, nominalDays: null })).to.equal(5n * TB);
     });
+    it('is the whole allowance when the period lacks either its end or its nominal length', () => {
+      // proration needs both: the days had (from → end) and the days of a full period
+      expect(periodAllowance(plan(), { from: '2013-05-21', end: '2013-05-31', nominalDays: null })).to.equal(
+        5n * TB,
+      );
+      expect(periodAllowance(plan(), { from: '2013-05-21', end: null, nominalDays: 31 })).to.equal(5n * TB);
+    });
   });
 
   describe('projectUsage', () => {
@@ -269,6 +276,23 @@ describe('thresholds', () => {
       expect(
         projectCost(plan(), { from: '2013-05-01', end: null, nominalDays: null }, 1n, null, 'UTC'),
       ).to.equal(null);
+    });
+    it('cannot project without an end even given a total, nor without a projected total', () => {
+      expect(
+        projectCost(plan(), { from: '2013-05-01', end: null, nominalDays: null }, 1n, 2n, 'UTC'),
+      ).to.equal(null);
+      expect(projectCost(plan(), may, 5500n * GB, null, 'UTC')).to.equal(null);
+    });
+    it('prices a service that had part of the period against its prorated allowance', () => {
+      // 21–31 May, 11 of 31 days: 5 TB × 11 ÷ 31 = 1 774 193 548 387.1 → 1 774 193 548 388 bytes (rounded up)
+      // so far 2 000 GB: 225 806 451 612 bytes over × €0.50 per GB = €112.903… → €112.90
+      // at the end 2 200 GB: 425 806 451 612 bytes over × €0.50 per GB = €212.903… → €212.90
+      const part = { from: '2013-05-21', end: '2013-05-31', nominalDays: 31 };
+      expect(projectCost(plan(), part, 2000n * GB, 2200n * GB, 'Europe/Brussels')).to.deep.equal({
+        soFarMinor: 11_290n,
+        atEndMinor: 21_290n,
+        currency: 'EUR',
+      });
     });
   });
 
