@@ -88,6 +88,27 @@ describe('the invoice, logout and client page hooks with what the panel hands th
     });
   });
 
+  describe('InvoiceCreation on a host without a panel activity log', () => {
+    it('lets the invoice be created when placing fails, with only the error log', async () => {
+      const { log, events } = logged();
+      const lines = {
+        addToRenewalInvoice: async () => {
+          throw new Error('lease held by another process');
+        },
+      } as unknown as InvoiceLineService;
+      const hook = InvoiceCreation({ lines, log });
+      expect(await call(hook, { invoiceid: 41 })).to.equal(undefined);
+      expect(events()).to.deep.equal([
+        {
+          level: 'error',
+          event: 'hook.invoice_creation.failed',
+          invoiceId: 41,
+          error: 'lease held by another process',
+        },
+      ]);
+    });
+  });
+
   describe('AdminLogout', () => {
     it("revokes admin 3's tab tokens, never an id that is missing, zero or not a number, and logs a failure", async () => {
       const revoked: number[] = [];
@@ -190,6 +211,8 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       const m = menu({ client: { id: 12 } });
       await none.run(m);
       expect(m.children).to.deep.equal([]);
+      // no content (no metered VPS) is not a failure: nothing in the log
+      expect(none.events()).to.deep.equal([]);
     });
 
     it('shows the page without the panel when building it fails, and logs the client and error', async () => {
