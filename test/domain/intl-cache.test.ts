@@ -29,4 +29,31 @@ describe('formatters kept per locale and options', () => {
       dateTimeFormat('en', { dateStyle: 'long', timeZone: 'UTC' }),
     );
   });
+
+  // The caches hold at most 500 formatters each (a page's locales and options are a handful; the
+  // bound keeps a long-running process from growing without end). 1,100 different formatters:
+  // whatever earlier tests kept (at most 500), at least 600 are new, so the cache fills and is
+  // emptied at least once after the first one below was taken.
+  it('keeps at most 500 of each: past that, the kept ones are dropped and built again', () => {
+    const first = numberFormat('en', { minimumIntegerDigits: 1 });
+    // 21 × 21 × 2 × 2 different option sets; the first 1,100 of them
+    for (let i = 0; i < 1100; i++)
+      numberFormat(Math.floor(i / 882) === 0 ? 'en' : 'nl', {
+        minimumIntegerDigits: 1 + (i % 21),
+        minimumFractionDigits: Math.floor(i / 21) % 21,
+        useGrouping: Math.floor(i / 441) % 2 === 0,
+      });
+    expect(numberFormat('en', { minimumIntegerDigits: 1 })).not.to.equal(first);
+    const zones = Intl.supportedValuesOf('timeZone');
+    expect(zones.length).to.be.above(300);
+    const firstDate = dateTimeFormat('en', { timeZone: 'UTC' });
+    // every zone × 12 or 24 hours × a long or short weekday; the first 1,100
+    for (let i = 0; i < 1100; i++)
+      dateTimeFormat('en', {
+        timeZone: zones[i % zones.length],
+        hour12: Math.floor(i / zones.length) % 2 === 0,
+        weekday: Math.floor(i / (2 * zones.length)) % 2 === 0 ? 'long' : 'short',
+      });
+    expect(dateTimeFormat('en', { timeZone: 'UTC' })).not.to.equal(firstDate);
+  });
 });
