@@ -105,6 +105,8 @@ export const GROUPS = [
       'test/services/master-share.test.ts',
       'test/services/collect-breaker.test.ts',
       'test/services/metering.test.ts',
+      // the run's leases, dead runs, record and log (spied stores, no timers)
+      'test/services/collect-run.test.ts',
     ],
   },
   {
