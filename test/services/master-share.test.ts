@@ -95,3 +95,75 @@ describe('sharing the masters between collect runs', function () {
     expect(lasts.length).to.be.within(3, 12);
   });
 });
+
+/**
+ * The waits themselves, on a wall clock of the test's own: Date.now and setTimeout stand in for
+ * the real ones while shareOut runs (setImmediate stays real, so the attempts' own turns go on).
+ * A timer that is due fires at its time and nothing else moves the clock, so every try happens
+ * at a time known in advance and every wait asked for is kept.
+ */
+describe('sharing the masters: when a held master is tried again', function () {
+  const START = 1_700_000_000_000;
+
+  async function onOwnClock(run: (advance: (ms: number) => void, at: () => number) => Promise<void>) {
+    const realNow = Date.now;
+    const realSetTimeout = globalThis.setTimeout;
+    let now = START;
+    const timers: Array<{ at: number; fire: () => void }> = [];
+    const waits: number[] = [];
+    Date.now = () => now;
+    globalThis.setTimeout = ((fire: () => void, ms?: number) => {
+      // as Node: a delay that is not a number from 1 to 2^31 − 1 ms is 1 ms
+      const d = ms !== undefined && ms >= 1 && ms <= 2 ** 31 - 1 ? ms : 1;
+      waits.push(d);
+      timers.push({ at: now + d, fire });
+      return 0;
+    }) as unknown as typeof setTimeout;
+    try {
+      let settled = false;
+      const done = run(
+        (ms) => void (now += ms),
+        () => now - START,
+      ).finally(() => void (settled = true));
+      while (!settled) {
+        await new Promise((r) => setImmediate(r));
+        const next = timers.sort((a, b) => a.at - b.at).shift();
+        if (!next || settled) continue;
+        now = Math.max(now, next.at);
+        next.fire();
+      }
+      await done;
+      return waits;
+    } finally {
+      Date.now = realNow;
+      globalThis.setTimeout = realSetTimeout;
+    }
+  }
+
+  it('tries a held master again when its turn comes, waiting once for the soonest turn', async () => {
+    const calls: Array<[string, number, boolean]> = [];
+    const waits = await onOwnClock(async (advance, at) => {
+      const tries = new Map<string, number>();
+      await shareOut(['a', 'b'], { atOnce: 1, waitMs: 1000, pollMs: 100 }, async (item, last) => {
+        calls.push([item, at(), last]);
+        const n = (tries.get(item) ?? 0) + 1;
+        tries.set(item, n);
+        advance(30); // each try takes 30 ms
+        await new Promise((r) => setImmediate(r));
+        // a is held at its first try, b at its first two
+        return last || n > (item === 'a' ? 1 : 2);
+      });
+    });
+    // a tried at 0 (held: again at 30 + 100 = 130), b at 30 (held: again at 160). Nothing is due
+    // at 60: one wait of 70 ms, to a's turn; a is free then (done at 160), b is due and tried at
+    // once (held: again at 190 + 100 = 290); one wait of 100 ms to 290, where b is free.
+    expect(calls).to.deep.equal([
+      ['a', 0, false],
+      ['b', 30, false],
+      ['a', 130, false],
+      ['b', 160, false],
+      ['b', 290, false],
+    ]);
+    expect(waits).to.deep.equal([70, 100]);
+  });
+});
