@@ -323,6 +323,117 @@ describeEachEngine('collect: runs left behind, leases, the run record and the lo
     expect(seen).to.deep.equal([{ total: 3, done: 3, failed: 0, master: 'nl' }]);
   });
 
+  it('renews a master’s lease every third of its length while it reads, stops when done, and logs how long it took', async () => {
+    const m = await master('nl', 2, 100);
+    // the renewal timer metering.ts sets is kept here and fired by hand (others run as they are);
+    // the wall clock stands still but for 1.5 s a read
+    type Kept = { ms: number | undefined; tick: () => void; cleared: boolean; unref: boolean };
+    const kept = new Map<object, Kept>();
+    const real = { setInterval, clearInterval, now: Date.now };
+    let wall = 0;
+    globalThis.setInterval = ((tick: () => void, ms?: number) => {
+      if (!new Error().stack?.includes('services/metering.ts')) return real.setInterval(tick, ms);
+      const k: Kept = { ms, tick, cleared: false, unref: false };
+      const handle = { unref: () => ((k.unref = true), handle) };
+      kept.set(handle, k);
+      return handle;
+    }) as unknown as typeof setInterval;
+    globalThis.clearInterval = ((h: NodeJS.Timeout | undefined) => {
+      const k = h ? kept.get(h) : undefined;
+      if (k) k.cleared = true;
+      else real.clearInterval(h);
+    }) as typeof clearInterval;
+    const frozen = real.now();
+    Date.now = () => frozen + wall;
+    const renewed: Array<[string, number]> = [];
+    const spied: LockStore = {
+      ...locks,
+      renew: (name, who, ttlMs) => (renewed.push([name, ttlMs]), locks.renew(name, who, ttlMs)),
+    };
+    const g = fake.gateway();
+    const { metering, events } = service({
+      lockTtlMs: 6000,
+      locks: spied,
+      gatewayFor: () => ({
+        ...g,
+        readTraffic: (ref) => {
+          for (const k of kept.values()) if (!k.cleared) k.tick();
+          wall += 1500;
+          return g.readTraffic(ref);
+        },
+      }),
+    });
+    try {
+      await metering.collect();
+    } finally {
+      globalThis.setInterval = real.setInterval;
+      globalThis.clearInterval = real.clearInterval;
+      Date.now = real.now;
+    }
+    // a lease of 6 s is renewed every 2 s (a third), for 6 s again, by a timer that keeps no
+    // process alive and is stopped with the master; it fired once a read, so two renewals
+    expect([...kept.values()].map((k) => [k.ms, k.unref, k.cleared])).to.deep.equal([[2000, true, true]]);
+    expect(renewed).to.deep.equal([
+      [`collect:master:${m.id}`, 6000],
+      [`collect:master:${m.id}`, 6000],
+    ]);
+    // two reads of 1.5 s each
+    expect(events('collect.master_done')).to.deep.equal([{ master: 'nl', read: 2, failed: 0, ms: 3000 }]);
+  });
+
+  it('tries a master another run holds again every tenth of a lease length while it waits', async () => {
+    const m = await master('nl', 1, 100);
+    expect((await locks.acquire(`collect:master:${m.id}`, 'elsewhere:4242:0a', 600_000)).acquired).to.equal(
+      true,
+    );
+    // the waits between tries (master-share.ts's timers) are kept and the wall clock moved by
+    // each, at once; it stands still otherwise
+    const real = { setTimeout, now: Date.now };
+    const frozen = real.now();
+    let wall = 0;
+    const waits: Array<number | undefined> = [];
+    globalThis.setTimeout = ((fire: () => void, ms?: number) => {
+      if (!new Error().stack?.includes('services/master-share.ts')) return real.setTimeout(fire, ms);
+      waits.push(ms);
+      wall += ms ?? 0;
+      return setImmediate(fire);
+    }) as unknown as typeof setTimeout;
+    Date.now = () => frozen + wall;
+    const tries: number[] = [];
+    const spied: LockStore = {
+      ...locks,
+      acquire: (name, who, ttlMs) => (tries.push(wall), locks.acquire(name, who, ttlMs)),
+    };
+    try {
+      const run = await service({ lockTtlMs: 1000, locks: spied }).metering.collect({ waitMs: 400 });
+      expect(run.masters.map((o) => o.status)).to.deep.equal(['locked']);
+    } finally {
+      globalThis.setTimeout = real.setTimeout;
+      Date.now = real.now;
+    }
+    // a lease of 1 s: a try every 100 ms (a tenth), the last when the 400 ms are over
+    expect(tries).to.deep.equal([0, 100, 200, 300, 400]);
+    expect(waits).to.deep.equal([100, 100, 100, 100]);
+  });
+
+  it('works one master at a time when told so', async () => {
+    const a = await master('nl-a', 1, 100);
+    const b = await master('nl-b', 1, 200);
+    const leases: string[] = [];
+    const spied: LockStore = {
+      ...locks,
+      acquire: (name, who, ttlMs) => (leases.push(`take ${name}`), locks.acquire(name, who, ttlMs)),
+      release: (name, who) => (leases.push(`let go ${name}`), locks.release(name, who)),
+    };
+    await service({ locks: spied }).metering.collect({ mastersAtOnce: 1 });
+    expect(leases).to.deep.equal([
+      `take collect:master:${a.id}`,
+      `let go collect:master:${a.id}`,
+      `take collect:master:${b.id}`,
+      `let go collect:master:${b.id}`,
+    ]);
+  });
+
   describe('when the database fails the run itself', () => {
     const gone = () => new DatabaseGoneError(new Error('connect ECONNREFUSED 127.0.0.1:3306'), 5, 12_000);
 
