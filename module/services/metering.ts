@@ -312,7 +312,7 @@ async function collectMaster(
       }
       outcome.status = 'locked';
       outcome.message = `another run holds its lease (${describeHolder(lease.holder)}) and samples it`;
-      return true;
+      return true; // the last try: shareOut asks no more, whatever the answer
     }
     leased = true;
     if (lease.tookOverFrom) {

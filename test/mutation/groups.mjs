@@ -105,7 +105,9 @@ export const GROUPS = [
       'test/services/master-share.test.ts',
       'test/services/collect-breaker.test.ts',
       'test/services/metering.test.ts',
-      // the run's leases, dead runs, record and log (spied stores, no timers)
+      // one master's pages, batches, back-pressure and breaker; the run's leases, dead runs, record
+      // and log (spied stores; the few timers kept and fired by the test, never waited on)
+      'test/services/metering-master.test.ts',
       'test/services/collect-run.test.ts',
     ],
   },
