@@ -22,6 +22,8 @@ describe('calendar days', () => {
     expect(() => parseIsoDate('31/05/2013', '--date')).to.throw(/--date must be a real calendar date/);
     expect(isIsoDate(20130531)).to.equal(false);
     expect(isIsoDate(undefined)).to.equal(false);
+    // not text, though it prints as a date
+    expect(isIsoDate(['2024-02-29'])).to.equal(false);
   });
 
   it('refuses month 00 and 13 and day 00 without asking luxon about them (it may be set to throw)', () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   clientLabel,
   containsPattern,
+  startsWithPattern,
   foldForSearch,
   searchTextOf,
   serviceLabel,
@@ -38,6 +39,8 @@ describe('search text for the admin tab', () => {
   it('takes % _ and ! literally in a LIKE pattern', () => {
     expect(containsPattern("o'brien")).to.equal("%o'brien%");
     expect(containsPattern('50%_off!')).to.equal('%50!%!_off!!%');
+    // a pool named "eu_1" must not match "eu-1": the _ is escaped, only the end is open
+    expect(startsWithPattern('eu_1')).to.equal('eu!_1%');
   });
 
   it('names a client by name and company, or whichever there is', () => {

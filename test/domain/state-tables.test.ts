@@ -5,6 +5,7 @@ import {
   isFinal,
   parseDisputeState,
   parseResolvingTo,
+  parseSettlement,
   RESOLUTIONS,
   type DisputeActor,
 } from '../../module/domain/dispute-state.js';
@@ -54,6 +55,21 @@ describe('state tables', () => {
     it('is final once resolved, and only then', () => {
       expect(DISPUTE_STATES.filter(isFinal)).to.deep.equal(['upheld', 'waived', 'adjusted', 'withdrawn']);
     });
+    it('refuses a step to a state that is no resolution, saying so', () => {
+      // 'open' is no resolution: nothing may make an open dispute open again
+      expect(checkTransition('open', 'open' as never, 'admin')).to.deep.equal({
+        ok: false,
+        code: 'INVALID_TRANSITION',
+        message: 'a dispute cannot become open',
+      });
+    });
+    it('reads a stored settlement, or none, and names the column of another', () => {
+      expect(parseSettlement('crediting')).to.equal('crediting');
+      expect(parseSettlement(null)).to.equal(null);
+      expect(() => parseSettlement('paid')).to.throw(
+        'mod_overusage_disputes.settlement holds "paid", which is not one of credit, refund, crediting, credited',
+      );
+    });
     it('says what a refused step was', () => {
       expect(checkTransition('waived', 'upheld', 'admin')).to.deep.include({
         ok: false,
@@ -92,6 +108,11 @@ describe('state tables', () => {
         }
       });
     }
+    it('refuses a step it does not have as an unexpected state (a bug or a concurrent change)', () => {
+      expect(() => assertHoldStep('released', 'held'))
+        .to.throw(ModuleError)
+        .with.property('code', 'UNEXPECTED_STATE');
+    });
     it('ends released after a waiver and published after any other decision, when it was held', () => {
       expect(RESOLUTIONS.map((r) => holdAfterDecision('held', r))).to.deep.equal([
         'published',
@@ -131,6 +152,11 @@ describe('state tables', () => {
         }
       });
     }
+    it('refuses a step it does not have as an unexpected state (a bug or a concurrent change)', () => {
+      expect(() => assertLineStep('waived', 'placed'))
+        .to.throw(ModuleError)
+        .with.property('code', 'UNEXPECTED_STATE');
+    });
     it('can be disputed only while billed', () => {
       expect(LINE_STATUSES.filter(isDisputable)).to.deep.equal(['placed', 'held']);
     });
