@@ -9,6 +9,7 @@ import {
   type BillingStory,
   type StoryMoney,
 } from '../support/billing-story.js';
+import { CLI_ACTOR } from '../support/module-fixture.js';
 
 const ADMIN = { type: 'admin' as const, id: '1' };
 
@@ -24,13 +25,19 @@ const ADMIN = { type: 'admin' as const, id: '1' };
 describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) => {
   let knex: Knex;
 
-  async function paidAndDisputed(money: StoryMoney, language: string, vat = true) {
+  async function paidAndDisputed(
+    money: StoryMoney,
+    language: string,
+    vat = true,
+    before?: (s: BillingStory) => Promise<unknown>,
+  ) {
     knex = db().knex;
     const s = await buildBillingStory(knex, money);
     if (vat) {
       await s.f.setting('TaxEnabled', 'on');
       await knex('tbltax').insert({ level: 1, name: 'VAT', state: '', country: '', taxrate: '21.000' });
     }
+    if (before) await before(s);
     await knex('tblclients').where({ id: s.story.clientId }).update({ language });
     await closeMay(s);
     s.f.clock.set('2013-06-02T07:00:00Z');
@@ -312,5 +319,43 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     expect(await notesOn(s, renewal)).to.equal(
       `Overusage line [${ref}]: waived after your dispute (was €100.00); you owe nothing for it; we refund €121.00 to you (see credit note #${note!.id}).`,
     );
+  });
+
+  it('an untaxed line on an invoice with VAT (the VPS taxed): the note gives back the line alone, untaxed, and names no VAT', async () => {
+    // the VPS €19.95 taxed: VAT 21 % = 4.1895 → €4.19; the line 1 000 GB × €0.10 = €100.00, not taxed;
+    // paid 119.95 + 4.19 = 124.14. Waived: the note −100.00 with no tax, €100.00 credited
+    const { s, renewal, paid, d, ref } = await paidAndDisputed(
+      { code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' },
+      'english',
+      true,
+      async (x) => {
+        await knex('tblproducts').where({ id: x.story.productId }).update({ tax: 1 });
+        await x.mod.billing.setProduct(
+          x.story.productId,
+          {
+            unit: 'GB',
+            model: 'per_unit',
+            allowance: '5 TB',
+            prices: { EUR: { overage: '0.10', precommit: '0.07' } },
+            taxed: false,
+            window: { days: 14, counting: 'calendar', holidays: 'BE' },
+          },
+          CLI_ACTOR,
+        );
+      },
+    );
+    expect([paid.subtotal, paid.tax, paid.total]).to.deep.equal(['119.95', '4.19', '124.14']);
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'waived',
+      actor: ADMIN,
+      settlement: 'credit',
+    });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const [note] = await notesOf(s, renewal);
+    expect(note).to.deep.include({ status: 'Paid', subtotal: '-100.00', tax: '0.00', total: '-100.00' });
+    expect(note!.items.map((i) => i[2]), 'taxed as the line was: not').to.deep.equal([0]);
+    expect(note!.notes).to.equal(`Credit note [CR-${ref}] correcting invoice #${renewal}.`);
+    expect(await creditOf(s)).to.equal('100.00');
   });
 });
