@@ -358,4 +358,31 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     expect(note!.notes).to.equal(`Credit note [CR-${ref}] correcting invoice #${renewal}.`);
     expect(await creditOf(s)).to.equal('100.00');
   });
+
+  it('a taxed line too small to carry VAT (€0.02 at 21 % = €0.0042 → €0.00): the note names no VAT', async () => {
+    // 1 000 GB × €0.00002 = €0.02, taxed; the invoice's VAT 21 % of 0.02 = 0.0042, rounded to 0.00
+    const { s, renewal, paid, d, ref } = await paidAndDisputed(
+      { code: 'EUR', hosting: '19.95', overage: '0.00002', precommit: '0.00001' },
+      'english',
+    );
+    expect([paid.taxRate, paid.subtotal, paid.tax, paid.total]).to.deep.equal([
+      '21.00',
+      '19.97',
+      '0.00',
+      '19.97',
+    ]);
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'waived',
+      actor: ADMIN,
+      settlement: 'credit',
+    });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const [note] = await notesOf(s, renewal);
+    expect([note!.total, note!.notes]).to.deep.equal([
+      '-0.02',
+      `Credit note [CR-${ref}] correcting invoice #${renewal}.`,
+    ]);
+    expect(await creditOf(s)).to.equal('0.02');
+  });
 });
