@@ -354,7 +354,10 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     expect(res.ok, res.ok ? '' : res.message).to.equal(true);
     const [note] = await notesOf(s, renewal);
     expect(note).to.deep.include({ status: 'Paid', subtotal: '-100.00', tax: '0.00', total: '-100.00' });
-    expect(note!.items.map((i) => i[2]), 'taxed as the line was: not').to.deep.equal([0]);
+    expect(
+      note!.items.map((i) => i[2]),
+      'taxed as the line was: not',
+    ).to.deep.equal([0]);
     expect(note!.notes).to.equal(`Credit note [CR-${ref}] correcting invoice #${renewal}.`);
     expect(await creditOf(s)).to.equal('100.00');
   });
