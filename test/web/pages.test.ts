@@ -469,7 +469,7 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
     expect(mine).not.to.include('you owe nothing');
   });
 
-  it('opens a dispute for a client after the window only with an override reason, tests a master and saves settings', async () => {
+  it('opens a dispute after the window (closed 16 June 2013) only with an override reason', async () => {
     s.f.clock.set('2013-06-20T08:00:00Z');
     const { agent, token } = await login(s.app, ADMIN);
     const line = `${tab}&a=line&id=${s.ann.lineId}`;
@@ -493,6 +493,10 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
       })
       .expect(200);
     expect(textOf(opened.text)).to.match(/Dispute \d+ opened; the line is held\./);
+  });
+
+  it("tests a master from the settings page and shows the test's report", async () => {
+    const { agent, token } = await login(s.app, ADMIN);
     const master = toNum((await db().knex('mod_overusage_masters').first('id')).id);
     const tested = await agent
       .post(`${tab}&a=settings`)
@@ -500,6 +504,10 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
       .send({ token, do: 'test_master', master: String(master) })
       .expect(200);
     expect(tested.text).to.include('data-report');
+  });
+
+  it('refuses product settings that are not JSON or give no price, saying why', async () => {
+    const { agent, token } = await login(s.app, ADMIN);
     const badJson = await agent
       .post(`${tab}&a=settings`)
       .type('form')
@@ -517,6 +525,10 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
       })
       .expect(200);
     expect(textOf(invalid.text)).to.include('give a price for at least one currency');
+  });
+
+  it("saves the module's settings: the daily reading at 23:30", async () => {
+    const { agent, token } = await login(s.app, ADMIN);
     const saved = await agent
       .post(`${tab}&a=settings`)
       .type('form')
@@ -524,6 +536,10 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
       .expect(200);
     expect(textOf(saved.text)).to.include('Settings saved.');
     expect(await s.mod.settings.get('sample_at')).to.equal('23:30');
+  });
+
+  it("switches a service's metering off", async () => {
+    const { agent, token } = await login(s.app, ADMIN);
     const off = await agent
       .post(`${tab}&a=service&id=${s.jan.serviceId}`)
       .type('form')
