@@ -89,3 +89,10 @@ describe('a client-chosen cap', () => {
     );
   });
 });
+
+describe('a service without a client cap', () => {
+  it('keeps its plan as it is', () => {
+    const p = plan();
+    expect(cappedPlan(p, null)).to.equal(p);
+  });
+});

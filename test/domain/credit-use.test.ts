@@ -65,6 +65,19 @@ describe('where a credit on the account went (oldest credit first)', () => {
   });
 });
 
+describe('a credit log row of nothing', () => {
+  it('is neither a credit given nor a use: a 0.00 row leaves the others as they were', () => {
+    // 0.00 logged first, then +10.00 and −4.00 on #7: the 10.00 credit alone, 4.00 used, 6.00 left
+    const s = creditStandings([
+      { id: 1, amount: 0n, invoiceId: 0 },
+      { id: 2, amount: 1000n, invoiceId: 0 },
+      { id: 3, amount: -400n, invoiceId: 7 },
+    ]);
+    expect([...s.keys()]).to.deep.equal([2]);
+    expect(s.get(2)).to.deep.equal({ given: 1000n, uses: [{ invoiceId: 7, amount: 400n }], left: 600n });
+  });
+});
+
 describe('the panel’s hundredths in a currency’s minor units', () => {
   it('keeps cents, drops the hundredths of a zero-decimal currency and adds a digit for a three-decimal one', () => {
     // the panel keeps two decimals in every currency: €480.05 = 48005 cents; ¥500.00 = ¥500; BHD 1.25 = 1250 fils

@@ -142,6 +142,10 @@ describe('limit policy', () => {
         incoming: saved.incoming,
       });
       expect(() => throttledSpeed(2, { action: 'throttle', throttleMbps: 10 }, null)).to.throw(/read first/);
+      // what was read is SolusVM 1's speed: no SolusVM 2 plan to keep
+      expect(() =>
+        throttledSpeed(2, { action: 'throttle', throttleMbps: 10 }, { version: 1, customnspeed: 5 }),
+      ).to.throw(/read first/);
     });
     it('compares settings, ignoring the number of a disabled limit', () => {
       expect(sameSpeed(saved, { ...saved, incoming: { isEnabled: false, limit: 5, unit: 'Mbps' } })).to.equal(

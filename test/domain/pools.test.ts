@@ -182,6 +182,28 @@ describe('transfer pools: rating', () => {
     ]);
     expect(r.rated.overBytes).to.equal(74n * GB);
     expect(r.rated.amountMinor).to.equal(3700n);
+    // the pool's charge is for the 743 hours: 743 × 3 600 = 2 674 800 seconds
+    expect(r.rated.periodSeconds).to.equal(2_674_800n);
+  });
+
+  it('never gives a member more than its allowance, however its spans add up', () => {
+    // January 2026 in Brussels: 744 hours. A member that joined and left twice in every hour
+    // (:00-:10 and :30-:40) counts each span's started hour whole; whatever that sums to, its share
+    // is its 744 GB allowance and no more
+    const spans: Array<[string, string]> = [];
+    for (let h = 0; h < 744; h++) {
+      const at = (min: number) => utc('2025-12-31T23:00:00Z').plus({ hours: h, minutes: min }).toISO()!;
+      spans.push([at(0), at(10)], [at(30), at(40)]);
+    }
+    const r = ratePool({
+      start: '2026-01-01',
+      end: '2026-01-31',
+      zone: ZONE,
+      plan: plan(),
+      members: [member(41, 744n * GB, 0n, spans)],
+    });
+    expect(r.periodHours).to.equal(744);
+    expect(r.members[0]!.shareBytes).to.equal(744n * GB);
   });
 
   it('bills nothing when the pool is within its allowance, although one member is over its own share', () => {

@@ -71,6 +71,30 @@ describe('upgrade figures', () => {
       [7, 2000n],
       [9, 2000n],
     ]);
+    // offers already in order stay in order: the cheaper first, then on equal totals the smaller
+    // allowance (though its id is higher), then the lower product id
+    const order = (offers: Parameters<typeof compareUpgrades>[2]) =>
+      compareUpgrades(past, { priceMinor: 1000n, plan: plan(500n, '0.80') }, offers).offers.map(
+        (o) => o.productId,
+      );
+    expect(
+      order([
+        { productId: 2, name: 'X 1 TB', priceMinor: 1500n, plan: plan(1000n, '0.50') },
+        { productId: 3, name: 'Y 1 TB', priceMinor: 2500n, plan: plan(1000n, '0.50') },
+      ]),
+    ).to.deep.equal([2, 3]);
+    expect(
+      order([
+        { productId: 5, name: 'Big 2 TB', priceMinor: 2000n, plan: plan(2000n, '0.50') },
+        { productId: 9, name: 'Small 1 TB', priceMinor: 2000n, plan: plan(1000n, '0.50') },
+      ]),
+    ).to.deep.equal([9, 5]);
+    expect(
+      order([
+        { productId: 5, name: 'P 1 TB', priceMinor: 2000n, plan: plan(1000n, '0.50') },
+        { productId: 9, name: 'Q 1 TB', priceMinor: 2000n, plan: plan(1000n, '0.50') },
+      ]),
+    ).to.deep.equal([5, 9]);
     expect(() => compareUpgrades([], { priceMinor: 1000n, plan: plan(500n, '0.80') }, [])).to.throw(
       'there are no rated periods to compare',
     );
