@@ -302,12 +302,20 @@ describeEachEngine('collect: runs left behind, leases, the run record and the lo
     expect(events('collect.master_unreadable')).to.deep.equal([]);
     fx.clock.advance({ minutes: 5 });
     const all = await metering.collect();
-    const unreadable = events('collect.master_unreadable');
-    expect(unreadable).to.have.length(1);
-    expect(unreadable[0]).to.deep.include({ masterId: bad.id, master: `master ${bad.id}` });
+    // an empty name reads as none: the master is named by its id; the column refused is tls_mode
+    const problem =
+      'mod_overusage_masters.tls_mode holds "maybe", which is not one of verify, pinned, insecure';
+    expect(events('collect.master_unreadable')).to.deep.equal([
+      {
+        masterId: bad.id,
+        master: `master ${bad.id}`,
+        column: 'mod_overusage_masters.tls_mode',
+        error: problem,
+      },
+    ]);
     expect(all.masters.map((o) => [o.name, o.status, o.message])).to.deep.equal([
       ['nl-good', 'done', null],
-      [`master ${bad.id}`, 'error', `its stored row cannot be read: ${String(unreadable[0]!.error)}`],
+      [`master ${bad.id}`, 'error', `its stored row cannot be read: ${problem}`],
     ]);
   });
 
