@@ -116,8 +116,12 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     await page.close();
   });
 
-  it('lets an admin resolve it from the queue, with the new amount previewed', async () => {
-    const page = watch(await ctx!.newPage());
+  // the admin's side of the dispute, then the client's, in order (each step goes on from the last)
+  let page: Page;
+  let client: Page;
+
+  it("counts the open dispute on the admin's dashboard and lists it in the queue with the client's words", async () => {
+    page = watch(await ctx!.newPage());
     await loginAs(page, `${demo!.url}/admin/login.php`, 'admin', 'demo-admin');
     await page.goto(`${demo!.url}/admin/addonmodules.php?module=overusage`);
     expect(await page.locator('.ou-stat').nth(1).innerText()).to.match(/^1\s+open dispute$/);
@@ -127,7 +131,9 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     expect(await row.innerText()).to.include('Ik zie niet waar dit verkeer vandaan komt');
     await page.screenshot({ path: path.join(SHOTS, 'tab-queue.png'), fullPage: true });
     await Promise.all([page.waitForNavigation(), row.locator('a').first().click()]);
+  });
 
+  it('previews a 50 % share of €500.00 from the API as €250.00, with no decision chosen for the admin', async () => {
     const form = page.locator('form.ou-resolve');
     // no decision is made for the admin, and an empty preview takes no room
     expect(await form.locator('input[name=to]:checked').count()).to.equal(0);
@@ -138,6 +144,10 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     // the page's script asks the API for the new amount (same origin, bearer token, CSP intact)
     await page.locator('[data-preview]', { hasText: 'New amount: €250.00' }).waitFor({ timeout: 10_000 });
     await page.screenshot({ path: path.join(SHOTS, 'tab-dispute.png'), fullPage: true });
+  });
+
+  it('asks to confirm naming both amounts, then adjusts the dispute: €500.00 → €250.00', async () => {
+    const form = page.locator('form.ou-resolve');
     await form.locator('textarea[name=note]').fill('half: the first days were a backup gone wrong');
     // the decision is confirmed, naming the amount before and after
     const asked: string[] = [];
@@ -155,9 +165,11 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
       /^Dispute \d+ adjusted: the line now bills €250\.00 \(was €500\.00\)\.$/,
     );
     expect(await page.locator('[data-dispute][data-state]').getAttribute('data-state')).to.equal('adjusted');
+  });
 
+  it('shows the client the line at €250,00 with €500,00 struck through, no form left, May billed at €250,00', async () => {
     // the client sees the outcome
-    const client = watch(await ctx!.newPage());
+    client = watch(await ctx!.newPage());
     await client.goto(`${demo!.url}/index.php?m=overusage`);
     const line = client.locator('li.ou-line').first();
     expect(await line.getAttribute('data-state')).to.equal('adjusted');
@@ -184,6 +196,9 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     expect(nbsp(await may.innerText())).to.include('Gefactureerd: € 250,00 (aangepast na betwisting)');
     expect(nbsp(await client.locator('#overusage').innerText())).not.to.match(/opgeschort|in betwisting/);
     await client.screenshot({ path: path.join(SHOTS, 'widget-decided.png'), fullPage: true });
+  });
+
+  it("drops the line from the home panel's count, with no error in any page and every screenshot taken", async () => {
     // the home panel no longer counts a line under dispute
     await client.goto(`${demo!.url}/clientarea.php`);
     expect(await client.locator('[data-panel="overusage"]').innerText()).not.to.include('in betwisting');
