@@ -185,6 +185,32 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     expect(await knex('mod_overusage_audit').where({ action: 'dispute.credit_note' })).to.have.length(1);
   });
 
+  it('a decision resumed after the credit was given (the panel failed on the invoice notes) credits nothing twice', async () => {
+    // the note −121.00 and the credit of 121.00 are done before the paid invoice's notes are written
+    const { s, renewal, d, ref } = await paidAndDisputed(
+      { code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' },
+      'english',
+    );
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const first = await s.mod
+      .disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' })
+      .then(
+        () => null,
+        (e: { code?: string }) => e.code,
+      );
+    expect(first).to.equal('UPSTREAM');
+    expect([(await s.mod.disputes!.get(d.id)).settlement, await creditOf(s)]).to.deep.equal([
+      'credited',
+      '121.00',
+    ]);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    expect(await creditOf(s)).to.equal('121.00');
+    const [note] = await notesOf(s, renewal);
+    expect(await notesOn(s, renewal)).to.equal(
+      `Overusage line [${ref}]: waived after your dispute (was €100.00); you owe nothing for it; we credited €121.00 to your account (see credit note #${note!.id}).`,
+    );
+  });
+
   it('reduced to a share, Dutch: the note carries the difference and its VAT', async () => {
     // €100.00 → 40 % = €40.00: the note −60.00, VAT −12.60 (21 % of 60.00), −72.60; credit 72.60
     const { s, renewal, d, ref } = await paidAndDisputed(
@@ -276,7 +302,7 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
 
   it('"reduced" to what was paid, €100.00 by hand: nothing comes back, so no note and no credit', async () => {
     // 100.00 − 100.00 = 0.00 given back
-    const { s, renewal, d } = await paidAndDisputed(
+    const { s, renewal, d, ref } = await paidAndDisputed(
       { code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' },
       'english',
     );
@@ -299,6 +325,10 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     ).to.deep.equal(['adjusted', 10000n, null, null]);
     expect(await notesOf(s, renewal)).to.deep.equal([]);
     expect(await creditOf(s)).to.equal('0.00');
+    // the paid invoice names no credit, not even of €0.00
+    expect(await notesOn(s, renewal)).to.equal(
+      `Overusage line [${ref}]: reduced from €100.00 to €100.00 after your dispute.`,
+    );
   });
 
   it('refund chosen: the same note, nothing on the account, the refund told VAT included', async () => {
