@@ -212,6 +212,8 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
       actor: CLIENT(s.story.clientId),
     });
     expect(opened.ok).to.equal(true);
+    // held all the same: no credit of 0.00 is asked of the panel (which refuses one) before the line leaves
+    expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('held');
     expect(await creditLog()).to.deep.equal([]);
     expect(await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' })).to.have.length(0);
   });
