@@ -261,6 +261,26 @@ describeEachEngine('a decision on a held line', ({ db }) => {
     expect((await invoice(s, renewal)).total).to.equal('19.95');
   });
 
+  it('two sweeps at once finish an interrupted waiver once: the renewal keeps the waived words, one "waived" in the audit', async () => {
+    const { s, d, renewal, ref } = await held();
+    // the panel fails before it cancels the held draft: the waiver is recorded, not yet done
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const first = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN }).then(
+      () => null,
+      (e: { code?: string }) => e.code,
+    );
+    expect(first).to.equal('UPSTREAM');
+    // both read the waiver as unfinished; the second waits for the first's lease, then finds it done
+    expect(await Promise.all([s.mod.disputes!.resume(), s.mod.disputes!.resume()])).to.deep.equal([
+      { resumed: 1, failed: 0 },
+      { resumed: 1, failed: 0 },
+    ]);
+    expect((await invoice(s, renewal)).notes).to.equal(
+      `Overusage line [${ref}]: waived after your dispute (was €500.00); you owe nothing for it.`,
+    );
+    expect(await auditOf('dispute.waived')).to.have.length(1);
+  });
+
   it('who decides: the command line as an admin; the system never', async () => {
     const { s, d } = await held();
     const system = await s.mod.disputes!.resolve({
