@@ -490,6 +490,25 @@ describeEachEngine('opening a dispute: the reason and the override', ({ db }) =>
   });
 });
 
+describeEachEngine('opening a dispute from the command line', ({ db }) => {
+  it("the command line opens a dispute of any client's line: it is an admin, not a client looked up by its id", async () => {
+    const knex = db().knex;
+    const s = await buildBillingStory(knex);
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const lineId = toNum(
+      (await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first()).id,
+    );
+    s.f.clock.set('2013-06-05T10:00:00Z');
+    const opened = await s.mod.disputes!.open({ lineId, reason: 'asked by phone', actor: CLI_ACTOR });
+    expect(opened.ok ? [opened.value.lineId, opened.value.clientId] : opened.message).to.deep.equal([
+      lineId,
+      s.story.clientId,
+    ]);
+  });
+});
+
 describeEachEngine("opening a dispute at the window's close, and long texts", ({ db }) => {
   it('an admin at the closing instant itself (16 June 22:00:00 UTC) is late: the override is needed and kept; a reason is kept to 4 000 characters, an override to 2 000', async () => {
     const knex = db().knex;
