@@ -9,6 +9,8 @@ import { EmailPreSend } from './EmailPreSend.js';
 import { PreModuleSuspend } from './PreModuleSuspend.js';
 import { AddInvoiceLateFee } from './AddInvoiceLateFee.js';
 import { AdminLogout } from './AdminLogout.js';
+import { InvoiceCancelled } from './InvoiceCancelled.js';
+import { InvoiceRefunded } from './InvoiceRefunded.js';
 import type { DisputeService } from '../module/services/disputes.js';
 import type { DunningShield } from '../module/services/dunning-shield.js';
 import type { PanelApi } from '../module/adapters/panel-api.js';
@@ -75,6 +77,11 @@ export function moduleHooks(deps: HookDeps): HookDefinition[] {
   if (deps.dunning) {
     const d = { shield: deps.dunning, log: deps.log };
     hooks.push(EmailPreSend(d), PreModuleSuspend(d), AddInvoiceLateFee(d));
+  }
+  if (deps.disputes) {
+    // a line on a cancelled or refunded invoice is not owed: its open dispute closes
+    const d = { disputes: deps.disputes, log: deps.log };
+    hooks.push(InvoiceCancelled(d), InvoiceRefunded(d));
   }
   if (deps.revokeAdminSessions)
     hooks.push(AdminLogout({ revokeAdminSessions: deps.revokeAdminSessions, log: deps.log }));

@@ -33,6 +33,7 @@ export type DisputeRow = Pick<
   | 'heldInvoiceId'
   | 'originalInvoiceId'
   | 'version'
+  | 'voidedBy'
 > & {
   openedByType: DisputeRecord['openedBy']['type'];
   openedAt: string;
@@ -168,6 +169,7 @@ const parseDisputeRow = (r: Record<string, unknown>): DisputeRow => {
     heldInvoiceId: d.heldInvoiceId,
     originalInvoiceId: d.originalInvoiceId,
     version: d.version,
+    voidedBy: d.voidedBy,
     refCode: l.str('ref_code'),
     description: l.str('description'),
     deadlineLastDay: l.date('deadline_last_day'),

@@ -10,6 +10,7 @@ import {
   type Settlement,
 } from '../domain/dispute-state.js';
 import { parseHoldState, type HoldState } from '../domain/hold-state.js';
+import { isNotOwed, type NotOwedStatus } from '../domain/invoice-status.js';
 import { parseLineStatus, type LineStatus } from '../domain/line-status.js';
 import type { ActorType } from './audit-store.js';
 import { rowReader, sqlBig, sqlBigOrNull, sqlInstant } from './rows.js';
@@ -46,6 +47,14 @@ export interface DisputeResolutionRecord {
   note: string | null;
   /** a re-rating at the rate agreed in advance */
   rerated: StoredRerate | null;
+  /** a voided dispute: the invoice whose cancellation or refund closed it */
+  voidedBy?: VoidedBy | null;
+}
+
+/** The invoice that closed a dispute with nothing to settle, and its status then. */
+export interface VoidedBy {
+  invoiceId: number;
+  status: NotOwedStatus;
 }
 
 export interface DisputeRecord {
@@ -69,6 +78,8 @@ export interface DisputeRecord {
   amountAfterMinor: bigint | null;
   currency: string;
   resolution: DisputeResolutionRecord | null;
+  /** a voided dispute: the invoice that closed it (from the resolution) */
+  voidedBy: VoidedBy | null;
   resolvedBy: { type: ActorType; id: string | null } | null;
   resolvedAt: DateTime | null;
   newDueDate: string | null;
@@ -116,7 +127,8 @@ export interface DisputeClaim {
   amountAfterMinor: bigint | null;
   resolution: DisputeResolutionRecord;
   resolvedBy: { type: ActorType; id: string | null };
-  newDueDate: string;
+  /** null for a voiding: nothing becomes due */
+  newDueDate: string | null;
   settlement: 'credit' | 'refund' | null;
   expectedVersion?: number;
 }
@@ -158,6 +170,8 @@ export interface DisputeStore {
   ): Promise<
     Array<{ disputeId: number; lineId: number; description: string; amountMinor: bigint; currency: string }>
   >;
+  /** open disputes nobody is deciding whose line was billed on, or is held on, an invoice */
+  undecidedOnInvoice(invoiceId: number): Promise<number[]>;
   /** lines of open disputes that were on, or are held on, an invoice */
   openLinesOfInvoice(
     invoiceId: number,
@@ -169,7 +183,20 @@ export interface DisputeStore {
 function parseResolution(v: unknown): DisputeResolutionRecord | null {
   if (v === null || v === undefined || v === '') return null;
   const r = JSON.parse(String(v)) as Partial<DisputeResolutionRecord>;
-  return { adjustment: r.adjustment ?? null, note: r.note ?? null, rerated: r.rerated ?? null };
+  return {
+    adjustment: r.adjustment ?? null,
+    note: r.note ?? null,
+    rerated: r.rerated ?? null,
+    ...(r.voidedBy ? { voidedBy: r.voidedBy } : {}),
+  };
+}
+
+/** The invoice that voided a dispute, from its stored resolution (JSON); null for any other. */
+export function voidedByOf(v: unknown): VoidedBy | null {
+  const b = parseResolution(v)?.voidedBy;
+  return b && Number.isSafeInteger(b.invoiceId) && isNotOwed(b.status)
+    ? { invoiceId: b.invoiceId, status: b.status }
+    : null;
 }
 
 export function disputeFromRow(r: Record<string, unknown>): DisputeRecord {
@@ -194,6 +221,7 @@ export function disputeFromRow(r: Record<string, unknown>): DisputeRecord {
     amountAfterMinor: d.bigOrNull('amount_after_minor'),
     currency: d.str('currency'),
     resolution: parseResolution(r.resolution),
+    voidedBy: voidedByOf(r.resolution),
     resolvedBy:
       r.resolved_by_type === null || r.resolved_by_type === undefined
         ? null
@@ -278,6 +306,7 @@ export function createDisputeStore(db: Knex | Knex.Transaction): DisputeStore {
     return r ? disputeFromRow(r) : null;
   };
   const writes = createWrites(db);
+  const undecided = createUndecidedReads(db);
   return {
     get: (id) => one({ id }),
     forLine: (lineId) => one({ line_id: lineId }),
@@ -298,6 +327,7 @@ export function createDisputeStore(db: Knex | Knex.Transaction): DisputeStore {
       return (await one({ line_id: d.lineId }))!;
     },
     ...writes,
+    ...undecided,
     async unfinished(limit) {
       const rows = await disputes()
         .where({ hold_state: 'holding' })
@@ -345,6 +375,21 @@ export function createDisputeStore(db: Knex | Knex.Transaction): DisputeStore {
       });
     },
     transaction: (work) => retryTransaction(db, (trx) => work(createDisputeStore(trx), trx)),
+  };
+}
+
+/** Open disputes nobody is deciding, by the invoice their line was billed or is held on. */
+function createUndecidedReads(db: Knex | Knex.Transaction): Pick<DisputeStore, 'undecidedOnInvoice'> {
+  return {
+    async undecidedOnInvoice(invoiceId) {
+      const rows = await db(TABLES.disputes)
+        .where('state', 'open')
+        .whereNull('resolving_to')
+        .andWhere((q) => q.where('original_invoice_id', invoiceId).orWhere('held_invoice_id', invoiceId))
+        .orderBy('id')
+        .select('id');
+      return rows.map((r) => rowReader(TABLES.disputes, r).num('id'));
+    },
   };
 }
 

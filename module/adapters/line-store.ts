@@ -9,6 +9,7 @@ import {
   type Resolution,
 } from '../domain/dispute-state.js';
 import { parseHoldState, type HoldState } from '../domain/hold-state.js';
+import { voidedByOf, type VoidedBy } from './dispute-store.js';
 import { engineOf } from './database.js';
 import { bigIn, intIn, rowReader, sqlInstant } from './rows.js';
 import { retryTransaction } from './sql-helpers.js';
@@ -243,6 +244,8 @@ export interface LineRow {
     settlement?: string | null;
     /** what went back, VAT included (null before credit notes: the line's amounts tell it) */
     creditedMinor?: bigint | null;
+    /** a voided dispute: the invoice whose cancellation or refund closed it */
+    voidedBy?: VoidedBy | null;
     /** the credit note that corrected the paid invoice */
     creditNoteInvoiceId?: number | null;
   } | null;
@@ -291,6 +294,7 @@ export function parseLineRow(r: Record<string, unknown>): LineRow {
             settlement: d.strOrNull('settlement'),
             creditedMinor: d.bigOrNull('credited_minor'),
             creditNoteInvoiceId: d.numOrNull('credit_note_invoice_id'),
+            voidedBy: voidedByOf(r.d_resolution),
           },
   };
 }
@@ -335,6 +339,7 @@ function linesQuery(knex: Knex) {
       'd.settlement as d_settlement',
       'd.credited_minor as d_credited_minor',
       'd.credit_note_invoice_id as d_credit_note_invoice_id',
+      'd.resolution as d_resolution',
     );
 }
 

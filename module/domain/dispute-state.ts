@@ -4,21 +4,30 @@
  */
 import { storedWord, storedWordOrNull } from './stored-value.js';
 
-export const DISPUTE_STATES = ['open', 'upheld', 'waived', 'adjusted', 'withdrawn'] as const;
+// voided: closed with nothing to settle, the line's invoice was cancelled or refunded (docs/billing-rules.md)
+export const DISPUTE_STATES = ['open', 'upheld', 'waived', 'adjusted', 'withdrawn', 'voided'] as const;
 export type DisputeState = (typeof DISPUTE_STATES)[number];
 export type Resolution = Exclude<DisputeState, 'open'>;
-export const RESOLUTIONS: readonly Resolution[] = ['upheld', 'waived', 'adjusted', 'withdrawn'];
+export const RESOLUTIONS: readonly Resolution[] = ['upheld', 'waived', 'adjusted', 'withdrawn', 'voided'];
 export type DisputeActor = 'client' | 'admin' | 'system';
 
 export const TRANSITIONS: Readonly<
   Record<DisputeState, Partial<Record<Resolution, readonly DisputeActor[]>>>
 > = {
-  // The admin decides; the client may only take the dispute back.
-  open: { upheld: ['admin'], waived: ['admin'], adjusted: ['admin'], withdrawn: ['client', 'admin'] },
+  // The admin decides; the client may only take the dispute back; the module closes it when the
+  // line's invoice is cancelled or refunded.
+  open: {
+    upheld: ['admin'],
+    waived: ['admin'],
+    adjusted: ['admin'],
+    withdrawn: ['client', 'admin'],
+    voided: ['system'],
+  },
   upheld: {},
   waived: {},
   adjusted: {},
   withdrawn: {},
+  voided: {},
 };
 
 export const isFinal = (s: DisputeState): boolean => Object.keys(TRANSITIONS[s]).length === 0;

@@ -47,10 +47,14 @@ export interface DisputeMailFigures {
   after: string;
   due: string;
   credited: string | null;
+  /** a voided dispute: the invoice that was cancelled or refunded */
+  closedBy?: { invoice: number; refunded: boolean } | null;
 }
 
 type MailSentences = {
-  [K in 'opened' | 'upheld' | 'adjusted' | 'waived' | 'withdrawn']: (f: DisputeMailFigures) => string;
+  [K in 'opened' | 'upheld' | 'adjusted' | 'waived' | 'withdrawn' | 'voided']: (
+    f: DisputeMailFigures,
+  ) => string;
 } & { greeting: (name: string) => string; signOff: string; subject: (ref: string) => string };
 
 /**
@@ -74,6 +78,8 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
         ? `After review the line ${f.ref} (${f.before}) is waived; you had paid it already, so we credited ${f.credited} to your account.`
         : `After review the line ${f.ref} (${f.before}) is waived: you owe nothing for it.`,
     withdrawn: (f) => `You withdrew your dispute of ${f.ref}; the line (${f.before}) is due on ${f.due}.`,
+    voided: (f) =>
+      `Invoice #${f.closedBy?.invoice}, which the line ${f.ref} (${f.before}) was billed on, was ${f.closedBy?.refunded ? 'refunded to you' : 'cancelled'}: you owe nothing for the line, so your dispute is closed with nothing to settle.`,
   },
   nl: {
     greeting: (name) => `Beste ${name},`,
@@ -93,6 +99,8 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
         : `Na onderzoek schelden we de regel ${f.ref} (${f.before}) kwijt: u hoeft hiervoor niets te betalen.`,
     withdrawn: (f) =>
       `U hebt uw bezwaar tegen ${f.ref} ingetrokken; de regel (${f.before}) is te betalen uiterlijk ${f.due}.`,
+    voided: (f) =>
+      `Factuur #${f.closedBy?.invoice}, waarop de regel ${f.ref} (${f.before}) stond, is ${f.closedBy?.refunded ? 'aan u terugbetaald' : 'geannuleerd'}: u bent voor de regel niets verschuldigd, dus uw bezwaar is afgesloten zonder verdere afrekening.`,
   },
   admin: {
     greeting: () => '',
@@ -111,6 +119,8 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
         : `After review the line ${f.ref} (${f.before}) is waived: the client owes nothing for it.`,
     withdrawn: (f) =>
       `The client withdrew the dispute of ${f.ref}; the line (${f.before}) is due on ${f.due}.`,
+    voided: (f) =>
+      `Invoice #${f.closedBy?.invoice}, which the line ${f.ref} (${f.before}) was billed on, was ${f.closedBy?.refunded ? 'refunded' : 'cancelled'}: nothing is owed for the line, so the dispute is closed with nothing to settle (no credit, no refund, no held invoice billed).`,
   },
 };
 
@@ -270,6 +280,8 @@ export const INVOICE_NOTES = {
     refunded: (amount: string) => `we refund ${amount} to you`,
     creditNote: (invoiceId: number) => `see credit note #${invoiceId}`,
     decided: (ref: string, what: string) => `Overusage line [${ref}]: ${what}.`,
+    voided: (invoice: number, refunded: boolean) =>
+      `not owed: invoice #${invoice} was ${refunded ? 'refunded' : 'cancelled'}, so your dispute is closed with nothing to settle`,
   },
   nl: {
     heldSuffix: ' — opgeschort, in betwisting',
@@ -289,6 +301,8 @@ export const INVOICE_NOTES = {
     refunded: (amount: string) => `we betalen u ${amount} terug`,
     creditNote: (invoiceId: number) => `zie creditnota #${invoiceId}`,
     decided: (ref: string, what: string) => `Regel overschrijding [${ref}]: ${what}.`,
+    voided: (invoice: number, refunded: boolean) =>
+      `niet verschuldigd: factuur #${invoice} is ${refunded ? 'terugbetaald' : 'geannuleerd'}, dus uw bezwaar is afgesloten zonder verdere afrekening`,
   },
 } satisfies Record<TextLanguage, unknown>;
 

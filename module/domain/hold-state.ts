@@ -13,13 +13,15 @@ import { storedWord } from './stored-value.js';
  *   waiver or adjustment is given back as credit;
  * - `published`: after an upholding, an adjustment or a withdrawal the held draft is published
  *   with its own due date;
- * - `released`: after a waiver the held draft is cancelled.
+ * - `released`: after a waiver the held draft is cancelled; after a voiding (the line's invoice was
+ *   cancelled or refunded) the held draft, if one was made, is cancelled, and nothing is held any more.
  */
 export const HOLD_STATES = ['holding', 'held', 'refund_decision', 'published', 'released'] as const;
 export type HoldState = (typeof HOLD_STATES)[number];
 
 export const HOLD_TRANSITIONS: Readonly<Record<HoldState, readonly HoldState[]>> = {
-  holding: ['held', 'refund_decision'],
+  // voided before the line moved: nothing was held
+  holding: ['held', 'refund_decision', 'released'],
   // A waiver cancels the held draft; any other end publishes it.
   held: ['published', 'released'],
   // Paid before the hold: the line stays on the paid invoice whatever the decision.
@@ -39,10 +41,11 @@ export function assertHoldStep(from: HoldState, to: HoldState): void {
 /** The hold's state after a decision is carried out, from the state it was in. */
 export function holdAfterDecision(
   from: HoldState,
-  decision: 'upheld' | 'waived' | 'adjusted' | 'withdrawn',
+  decision: 'upheld' | 'waived' | 'adjusted' | 'withdrawn' | 'voided',
 ): HoldState {
+  if (decision === 'voided' && from === 'holding') return 'released';
   if (from !== 'held') return from;
-  return decision === 'waived' ? 'released' : 'published';
+  return decision === 'waived' || decision === 'voided' ? 'released' : 'published';
 }
 
 export const parseHoldState = (value: unknown): HoldState =>

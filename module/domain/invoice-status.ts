@@ -1,8 +1,8 @@
 /**
- * What an invoice's status says about the money on it (docs/billing-rules.md, "Cancelled and
- * refunded invoices"). Cancelled and Refunded end the debt: a line on such an invoice is not owed,
- * so it cannot be disputed and an open dispute of it closes with nothing to settle. Collections
- * (unpaid debt) and Payment Pending (a payment not yet cleared) keep it owed.
+ * What an invoice's status says about the money on it, as docs/billing-rules.md says in
+ * "Cancelled and refunded invoices": Cancelled and Refunded end the debt, so a line on such an
+ * invoice is not owed, cannot be disputed, and an open dispute of it closes with nothing to settle.
+ * Collections (unpaid debt) and Payment Pending (a payment not yet cleared) keep it owed.
  */
 export const NOT_OWED_STATUSES = ['Cancelled', 'Refunded'] as const;
 export type NotOwedStatus = (typeof NOT_OWED_STATUSES)[number];

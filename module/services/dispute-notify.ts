@@ -20,6 +20,8 @@ export interface DisputeEmailInput {
   creditedMinor?: bigint | null;
   /** the line's text after the decision */
   newText?: string;
+  /** a voided dispute: the invoice that was cancelled or refunded */
+  voidedBy?: { invoiceId: number; status: 'Cancelled' | 'Refunded' } | null;
 }
 
 /**
@@ -67,6 +69,7 @@ export function disputeStateWord(state: DisputeState): string {
         waived: 'waived',
         adjusted: 'adjusted',
         withdrawn: 'withdrawn',
+        voided: 'closed: its invoice was cancelled or refunded',
       } as Record<string, string>
     )[state] ?? 'decided'
   );
@@ -85,6 +88,9 @@ function disputeText(
     after: amount(input.amountAfterMinor ?? 0n),
     due: input.newDueDate ? formatDay(input.newDueDate, locale) : '',
     credited: input.creditedMinor ? amount(input.creditedMinor) : null,
+    closedBy: input.voidedBy
+      ? { invoice: input.voidedBy.invoiceId, refunded: input.voidedBy.status === 'Refunded' }
+      : null,
   };
   return DISPUTE_MAIL[reader === 'admin' ? 'admin' : textLanguage(locale)][input.what](figures);
 }

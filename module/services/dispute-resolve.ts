@@ -16,6 +16,7 @@ import {
   settledBack,
 } from './dispute-invoices.js';
 import { disputeEmails } from './dispute-notify.js';
+import { carryOutVoid } from './dispute-void.js';
 import { settlePaid } from './dispute-settle.js';
 import type { DisputeService, DisputeView, ResolveRefusal } from './disputes.js';
 
@@ -91,6 +92,7 @@ async function carryOutNow(ctx: DisputeContext, disputeId: number): Promise<void
   let d = await ctx.dispute(disputeId);
   const to = d.resolvingTo;
   if (!to) return;
+  if (to === 'voided') return carryOutVoid(ctx, d);
   if (d.holdState === 'holding') {
     await holdNow(ctx, disputeId);
     d = await ctx.dispute(disputeId);

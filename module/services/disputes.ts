@@ -12,6 +12,7 @@ import { disputeContext, viewOf } from './dispute-context.js';
 import { hold } from './dispute-hold.js';
 import { openDispute } from './dispute-open.js';
 import { carryOut, resolveDispute } from './dispute-resolve.js';
+import { voidForInvoice } from './dispute-void.js';
 import { refPattern } from './invoice-lines.js';
 import type { Outbox } from './outbox.js';
 
@@ -62,6 +63,12 @@ export interface DisputeService {
   ): Promise<{ amountMinor: bigint; currency: string; explanation: string }>;
   get(disputeId: number, opts?: { clientId?: number }): Promise<DisputeView>;
   forLine(lineId: number): Promise<DisputeView | null>;
+  /**
+   * the panel cancelled or refunded an invoice: the open disputes of lines billed or held on it
+   * close with nothing to settle (docs/billing-rules.md, "Cancelled and refunded invoices"); gives
+   * how many
+   */
+  invoiceClosed(invoiceId: number): Promise<number>;
   /** finishes holds and resolutions that a failure interrupted */
   resume(): Promise<{ resumed: number; failed: number }>;
   /** the client's open disputes with their lines (for reminders and the widget) */
@@ -106,6 +113,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
   return {
     open: (input) => openDispute(ctx, input),
     resolve: (input) => resolveDispute(ctx, input),
+    invoiceClosed: (invoiceId) => voidForInvoice(ctx, invoiceId),
     async preview(disputeId, adjustment) {
       const d = await ctx.dispute(disputeId);
       const a = await adjustedAmount(ctx, d, adjustment);

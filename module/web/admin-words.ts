@@ -98,6 +98,7 @@ export const ADMIN_NAMES = {
     waived: 'waived',
     adjusted: 'adjusted',
     withdrawn: 'withdrawn',
+    voided: 'closed: nothing owed',
   } as Record<string, string>,
   /** a decision being carried out through the panel */
   beingResolved: (to: string) => `being ${to}`,
@@ -109,6 +110,9 @@ export const ADMIN_NAMES = {
     published: 'back on an invoice, due',
     released: 'taken off the invoices',
   } as Record<string, string>,
+  /** a voided dispute: why it closed */
+  voided: (invoice: number, status: string) =>
+    `not owed: invoice #${invoice} is ${status}; closed with nothing to settle (no credit, no refund)`,
   actors: { admin: 'admin', client: 'client', system: 'the module', cli: 'the command line' } as Record<
     string,
     string

@@ -151,6 +151,8 @@ export function presentDisputeRow(d: DisputeRow, { href, panel, now, zone }: Adm
     waiting: d.state === 'open' ? ADMIN_TEXT.daysWaiting(waiting) : '',
     resolved: when(d.resolvedAt),
     reason: d.reason,
+    // why a voided dispute closed: the invoice cancelled or refunded
+    closedBecause: d.voidedBy ? ADMIN_NAMES.voided(d.voidedBy.invoiceId, d.voidedBy.status) : null,
     override: d.overrideReason,
     deadline: formatDay(d.deadlineLastDay, L),
     heldInvoiceId: d.heldInvoiceId,

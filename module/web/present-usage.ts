@@ -247,6 +247,8 @@ export function presentLine(
       outcome = w.resolved.adjusted(on, money(d.amountBeforeMinor), money(d.amountAfterMinor ?? 0n), due);
     else if (d.state === 'waived') outcome = w.resolved.waived(on, money(d.amountBeforeMinor));
     else if (d.state === 'withdrawn') outcome = w.resolved.withdrawn(on, due);
+    else if (d.state === 'voided' && d.voidedBy)
+      outcome = w.resolved.voided(on, d.voidedBy.invoiceId, d.voidedBy.status === 'Refunded');
   }
   const canDispute = !d && l.status === 'placed' && open;
   const shown = clientInvoice(l, w);

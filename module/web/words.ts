@@ -97,6 +97,7 @@ export const WIDGET_WORDS = {
       adjusted: 'adjusted after dispute',
       upheld: 'upheld after dispute',
       withdrawn: 'dispute withdrawn, on the invoice',
+      voided: 'not owed: invoice cancelled or refunded',
       released: 'taken off the invoice',
       resolving: 'dispute being resolved',
     } as Record<string, string>,
@@ -127,6 +128,8 @@ export const WIDGET_WORDS = {
         `Decided on ${date}: the line now bills ${after}; you had paid it already, so we credited ${credit} to your account.`,
       // VAT included; the credit note (linked) shows the line and its VAT reversed
       withdrawn: (date: string, due: string) => `You withdrew the dispute on ${date}; due on ${due}.`,
+      voided: (date: string, invoice: number, refunded: boolean) =>
+        `Closed on ${date}: invoice #${invoice} was ${refunded ? 'refunded to you' : 'cancelled'}, so you owe nothing for this line.`,
     },
     // what became of the credit a decision gave: "€500.00 credited to your account · €19.95 used on invoice #7 · €480.05 left"
     credit: {
@@ -269,6 +272,7 @@ export const WIDGET_WORDS = {
       adjusted: 'aangepast na betwisting',
       upheld: 'gehandhaafd na betwisting',
       withdrawn: 'bezwaar ingetrokken, op de factuur',
+      voided: 'niet verschuldigd: factuur geannuleerd of terugbetaald',
       released: 'van de factuur gehaald',
       resolving: 'bezwaar wordt afgehandeld',
     } as Record<string, string>,
@@ -301,6 +305,8 @@ export const WIDGET_WORDS = {
         `Besloten op ${date}: de regel bedraagt nu ${after}; u had hem al betaald, dus hebben we ${credit} op uw tegoed gezet.`,
       withdrawn: (date: string, due: string) =>
         `U hebt het bezwaar ingetrokken op ${date}; te betalen uiterlijk ${due}.`,
+      voided: (date: string, invoice: number, refunded: boolean) =>
+        `Afgesloten op ${date}: factuur #${invoice} is ${refunded ? 'aan u terugbetaald' : 'geannuleerd'}, dus u bent voor deze regel niets verschuldigd.`,
     },
     credit: {
       given: (amount: string) => `${amount} op uw tegoed gezet`,

@@ -303,7 +303,7 @@ describeEachEngine('disputes store', ({ db }) => {
     [
       'state',
       'closed',
-      'mod_overusage_disputes.state holds "closed", which is not one of open, upheld, waived, adjusted, withdrawn',
+      'mod_overusage_disputes.state holds "closed", which is not one of open, upheld, waived, adjusted, withdrawn, voided',
     ],
     [
       'settlement',

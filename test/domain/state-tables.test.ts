@@ -33,12 +33,14 @@ const pairs = <T extends string>(all: readonly T[]): Array<[T, T]> =>
 describe('state tables', () => {
   describe('a dispute', () => {
     // open → upheld | waived | adjusted by the admin; open → withdrawn by the client or the admin;
-    // nothing leaves a resolved dispute; the system decides nothing.
+    // open → voided by the system alone (the line's invoice was cancelled or refunded:
+    // docs/billing-rules.md, "Cancelled and refunded invoices"); nothing leaves a resolved dispute.
     const allowed: Record<string, DisputeActor[]> = {
       'open>upheld': ['admin'],
       'open>waived': ['admin'],
       'open>adjusted': ['admin'],
       'open>withdrawn': ['client', 'admin'],
+      'open>voided': ['system'],
     };
     for (const [from, to] of pairs(DISPUTE_STATES)) {
       if (to === 'open') continue;
@@ -53,7 +55,13 @@ describe('state tables', () => {
       }
     }
     it('is final once resolved, and only then', () => {
-      expect(DISPUTE_STATES.filter(isFinal)).to.deep.equal(['upheld', 'waived', 'adjusted', 'withdrawn']);
+      expect(DISPUTE_STATES.filter(isFinal)).to.deep.equal([
+        'upheld',
+        'waived',
+        'adjusted',
+        'withdrawn',
+        'voided',
+      ]);
     });
     it('refuses a step to a state that is no resolution, saying so', () => {
       // 'open' is no resolution: nothing may make an open dispute open again
@@ -89,8 +97,15 @@ describe('state tables', () => {
 
   describe("a disputed line's hold", () => {
     // holding → held (moved to a draft of its own) or refund_decision (paid first);
-    // held → published (upheld, adjusted, withdrawn) or released (waived); the rest are ends.
-    const steps = new Set(['holding>held', 'holding>refund_decision', 'held>published', 'held>released']);
+    // held → published (upheld, adjusted, withdrawn) or released (waived, voided); holding →
+    // released (voided before the line moved); the rest are ends.
+    const steps = new Set([
+      'holding>held',
+      'holding>refund_decision',
+      'holding>released',
+      'held>published',
+      'held>released',
+    ]);
     for (const [from, to] of pairs(HOLD_STATES)) {
       const ok = steps.has(`${from}>${to}`);
       it(`${ok ? 'goes' : 'never goes'} from ${from} to ${to}`, () => {
@@ -113,16 +128,22 @@ describe('state tables', () => {
         .to.throw(ModuleError)
         .with.property('code', 'UNEXPECTED_STATE');
     });
-    it('ends released after a waiver and published after any other decision, when it was held', () => {
+    it('ends released after a waiver or a voiding and published after any other decision, when it was held', () => {
+      // upheld, waived, adjusted, withdrawn, voided
       expect(RESOLUTIONS.map((r) => holdAfterDecision('held', r))).to.deep.equal([
         'published',
         'released',
         'published',
         'published',
+        'released',
       ]);
+    });
+    it('ends released when voided before the line moved (nothing was held)', () => {
+      expect(holdAfterDecision('holding', 'voided')).to.equal('released');
     });
     it('stays where it is after a decision when the invoice was paid before the hold', () => {
       expect(RESOLUTIONS.map((r) => holdAfterDecision('refund_decision', r))).to.deep.equal([
+        'refund_decision',
         'refund_decision',
         'refund_decision',
         'refund_decision',

@@ -19,6 +19,8 @@ foreach ([
     'EmailPreSend' => 10,
     'PreModuleSuspend' => 10,
     'AddInvoiceLateFee' => 10,
+    'InvoiceCancelled' => 10,
+    'InvoiceRefunded' => 10,
     'ClientAreaHomepagePanels' => 10,
     'ClientAreaProductDetailsOutput' => 10,
     'AdminLogout' => 10,

@@ -23,7 +23,7 @@ final class Hooks
     ];
 
     /** events the service must not miss: re-delivered on a later cron run when it was away */
-    public const REPLAYED = ['InvoiceCreation', 'AddInvoiceLateFee'];
+    public const REPLAYED = ['InvoiceCreation', 'AddInvoiceLateFee', 'InvoiceCancelled', 'InvoiceRefunded'];
 
     /** how WHMCS treats each hook's return value: HookAnswers::STYLE, generated from module/domain/hook-answers.ts */
     private const STYLE = HookAnswers::STYLE;

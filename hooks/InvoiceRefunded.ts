@@ -1,0 +1,32 @@
+import type { Logger } from '../module/adapters/logger.js';
+import type { DisputeService } from '../module/services/disputes.js';
+import type { HookDefinition } from './hook-types.js';
+
+/**
+ * WHMCS InvoiceRefunded ({invoiceid}; its answer is ignored): the invoice was refunded: what was paid on it went back to the client.
+ * A line on it is not owed, so an open dispute of a line billed or held on it closes with nothing
+ * to settle (docs/billing-rules.md, "Cancelled and refunded invoices"). Never throws: a failure is
+ * logged, and the status is read again before any later step of the dispute moves money.
+ */
+export function InvoiceRefunded(deps: {
+  disputes: Pick<DisputeService, 'invoiceClosed'>;
+  log: Logger;
+}): HookDefinition {
+  return {
+    name: 'InvoiceRefunded',
+    priority: 10,
+    async handler(vars) {
+      const invoiceId = Number(vars.invoiceid);
+      if (!Number.isSafeInteger(invoiceId) || invoiceId <= 0) {
+        deps.log.warn('hook.invoice_refunded.bad_vars', { invoiceid: String(vars.invoiceid) });
+        return undefined;
+      }
+      try {
+        await deps.disputes.invoiceClosed(invoiceId);
+      } catch (err) {
+        deps.log.warn('hook.invoice_refunded.failed', { invoiceId, error: (err as Error).message });
+      }
+      return undefined;
+    },
+  };
+}
