@@ -146,86 +146,115 @@ describeEachEngine('transfer pools: threshold notices and the limit policy on th
       String(n.status),
     ]);
 
-  it('tells the pool at 80 % and 100 % of its shared allowance, throttles every member at 100 %, and lifts them when the month ends', async () => {
-    await evening('2026-11-10', { a: 1536n, b: 200n, c: 200n });
-    const standing = (await mod.pools.standing()).get(b)!;
-    expect([
-      standing.allowanceBytes,
-      standing.usedBytes,
-      standing.anchorServiceId,
-      standing.memberIds,
-    ]).to.deep.equal([3_298_534_883_328n, 1936n * GiB, a, [a, b, c]]);
-    // 63 %: nobody is told anything and nothing is throttled, although A alone used 150 % of its own
-    expect(await notices()).to.deep.equal([]);
-    expect(await subjects()).to.deep.equal([]);
-    expect(fake.actions).to.deep.equal([]);
+  describe('November 2026, evening by evening (the figures in the comment above)', () => {
+    const days: [string, { a: bigint; b: bigint; c: bigint }][] = [
+      ['2026-11-10', { a: 1536n, b: 200n, c: 200n }],
+      ['2026-11-20', { a: 2000n, b: 300n, c: 300n }],
+      ['2026-11-25', { a: 2100n, b: 500n, c: 500n }],
+    ];
+    /** the evenings of November up to and including `date` */
+    async function upTo(date: string): Promise<void> {
+      for (const [day, gib] of days) if (day <= date) await evening(day, gib);
+    }
 
-    await evening('2026-11-20', { a: 2000n, b: 300n, c: 300n });
-    expect(await notices()).to.deep.equal([[a, 'pool:main:2026-11-01:80', 'sent']]);
-    expect(await subjects()).to.deep.equal([
-      'Transfer pool main (3 VPSs): 80% of your traffic allowance used',
-    ]);
-    const first = await knex('tblemails').where({ userid: story.clientId }).first('message');
-    // in the unit sold (GB), 2 decimals: 2 600 GiB = 2 791 728 742 400 B = 2 791.7287… GB → "2,791.73 GB";
-    // 3 072 GiB = 3 298 534 883 328 B = 3 298.5348… GB → "3,298.53 GB"; 84.64 % → "84.6%"
-    expect(String(first.message)).to.include(
-      'Your VPSs in transfer pool main (vps1.example.net, vps3.example.net and vps4.example.net) have together used 2,791.73 GB of the 3,298.53 GB of traffic they share for 1 – 30 November 2026 (84.6%)',
-    );
-    expect(fake.actions).to.deep.equal([]);
-
-    await evening('2026-11-25', { a: 2100n, b: 500n, c: 500n });
-    expect(await notices()).to.deep.equal([
-      [a, 'pool:main:2026-11-01:80', 'sent'],
-      [a, 'pool:main:2026-11-01:100', 'sent'],
-    ]);
-    expect((await subjects())[1]).to.equal('Transfer pool main (3 VPSs): your traffic allowance is used up');
-    expect(fake.actions).to.deep.equal([
-      'setSpeed 101 {"version":1,"customnspeed":10}',
-      'setSpeed 103 {"version":1,"customnspeed":10}',
-      'setSpeed 104 {"version":1,"customnspeed":10}',
-    ]);
-    const rows = await knex('mod_overusage_limit_actions').orderBy('service_id');
-    // each action records the pool's month (−202611), the pool's use (3 100 GiB) and allowance
-    expect(
-      rows.map((r) => [
-        toNum(r.service_id),
-        toNum(r.period_id),
-        toBig(r.used_bytes),
-        toBig(r.allowance_bytes),
-        String(r.status),
-      ]),
-    ).to.deep.equal([a, b, c].map((id) => [id, -202611, 3100n * GiB, 3_298_534_883_328n, 'applied']));
-    // B's banner shows the pool's notice, not one of its own (B alone is at 500 GiB, 48.8 %)
-    const banner = await mod.thresholds!.bannerFor(b);
-    expect(banner).to.deep.include({
-      pct: 100,
-      usedBytes: 3100n * GiB,
-      allowanceBytes: 3_298_534_883_328n,
-      percentUsed: '100.9',
-      periodId: -202611,
+    it('10 Nov, 63.02 %: tells nobody and throttles nothing, although A alone used 150 % of its own', async () => {
+      await upTo('2026-11-10');
+      const standing = (await mod.pools.standing()).get(b)!;
+      expect([
+        standing.allowanceBytes,
+        standing.usedBytes,
+        standing.anchorServiceId,
+        standing.memberIds,
+      ]).to.deep.equal([3_298_534_883_328n, 1936n * GiB, a, [a, b, c]]);
+      // 63 %: nobody is told anything and nothing is throttled, although A alone used 150 % of its own
+      expect(await notices()).to.deep.equal([]);
+      expect(await subjects()).to.deep.equal([]);
+      expect(fake.actions).to.deep.equal([]);
     });
-    expect(banner!.pool).to.deep.equal({ name: 'main', serviceIds: [a, b, c] });
-    expect(banner!.limitAction).to.deep.include({ action: 'throttle', status: 'applied' });
 
-    // December: a new pool month; the counters reset on the 1st
-    await evening('2026-12-01', { a: 1n, b: 1n, c: 1n });
-    await evening('2026-12-02', { a: 2n, b: 2n, c: 2n });
-    expect(fake.actions.slice(3).sort()).to.deep.equal([
-      'setSpeed 101 {"version":1,"customnspeed":0}',
-      'setSpeed 103 {"version":1,"customnspeed":0}',
-      'setSpeed 104 {"version":1,"customnspeed":0}',
-    ]);
-    expect(
-      (await knex('mod_overusage_limit_actions').orderBy('service_id')).map((r) => [
-        String(r.status),
-        r.lift_reason,
-      ]),
-    ).to.deep.equal([
-      ['lifted', 'next_period'],
-      ['lifted', 'next_period'],
-      ['lifted', 'next_period'],
-    ]);
-    expect(await notices()).to.have.length(2);
+    it('20 Nov, 84.64 %: one 80 % notice for the pool, on the anchor A, in GB with 2 decimals; no throttle', async () => {
+      await upTo('2026-11-20');
+      expect(await notices()).to.deep.equal([[a, 'pool:main:2026-11-01:80', 'sent']]);
+      expect(await subjects()).to.deep.equal([
+        'Transfer pool main (3 VPSs): 80% of your traffic allowance used',
+      ]);
+      const first = await knex('tblemails').where({ userid: story.clientId }).first('message');
+      // in the unit sold (GB), 2 decimals: 2 600 GiB = 2 791 728 742 400 B = 2 791.7287… GB → "2,791.73 GB";
+      // 3 072 GiB = 3 298 534 883 328 B = 3 298.5348… GB → "3,298.53 GB"; 84.64 % → "84.6%"
+      expect(String(first.message)).to.include(
+        'Your VPSs in transfer pool main (vps1.example.net, vps3.example.net and vps4.example.net) have together used 2,791.73 GB of the 3,298.53 GB of traffic they share for 1 – 30 November 2026 (84.6%)',
+      );
+      expect(fake.actions).to.deep.equal([]);
+    });
+
+    it('25 Nov, 100.91 %: one 100 % notice, and all three VPSs throttled to 10 Mbit/s', async () => {
+      await upTo('2026-11-25');
+      expect(await notices()).to.deep.equal([
+        [a, 'pool:main:2026-11-01:80', 'sent'],
+        [a, 'pool:main:2026-11-01:100', 'sent'],
+      ]);
+      expect((await subjects())[1]).to.equal(
+        'Transfer pool main (3 VPSs): your traffic allowance is used up',
+      );
+      expect(fake.actions).to.deep.equal([
+        'setSpeed 101 {"version":1,"customnspeed":10}',
+        'setSpeed 103 {"version":1,"customnspeed":10}',
+        'setSpeed 104 {"version":1,"customnspeed":10}',
+      ]);
+    });
+
+    it("25 Nov: each throttle records the pool's month, its 3 100 GiB used and its 3 072 GiB allowance", async () => {
+      await upTo('2026-11-25');
+      const rows = await knex('mod_overusage_limit_actions').orderBy('service_id');
+      // each action records the pool's month (−202611), the pool's use (3 100 GiB) and allowance
+      expect(
+        rows.map((r) => [
+          toNum(r.service_id),
+          toNum(r.period_id),
+          toBig(r.used_bytes),
+          toBig(r.allowance_bytes),
+          String(r.status),
+        ]),
+      ).to.deep.equal([a, b, c].map((id) => [id, -202611, 3100n * GiB, 3_298_534_883_328n, 'applied']));
+    });
+
+    it("25 Nov: B's banner shows the pool's notice, not one of its own (B alone is at 48.8 %)", async () => {
+      await upTo('2026-11-25');
+      // B's banner shows the pool's notice, not one of its own (B alone is at 500 GiB, 48.8 %)
+      const banner = await mod.thresholds!.bannerFor(b);
+      expect(banner).to.deep.include({
+        pct: 100,
+        usedBytes: 3100n * GiB,
+        allowanceBytes: 3_298_534_883_328n,
+        percentUsed: '100.9',
+        periodId: -202611,
+      });
+      expect(banner!.pool).to.deep.equal({ name: 'main', serviceIds: [a, b, c] });
+      expect(banner!.limitAction).to.deep.include({ action: 'throttle', status: 'applied' });
+    });
+
+    it('lifts the three throttles when the counters reset for December, with no new notice', async () => {
+      await upTo('2026-11-25');
+      // December: a new pool month; the counters reset on the 1st
+      await evening('2026-12-01', { a: 1n, b: 1n, c: 1n });
+      await evening('2026-12-02', { a: 2n, b: 2n, c: 2n });
+      expect(fake.actions.slice(3).sort()).to.deep.equal([
+        'setSpeed 101 {"version":1,"customnspeed":0}',
+        'setSpeed 103 {"version":1,"customnspeed":0}',
+        'setSpeed 104 {"version":1,"customnspeed":0}',
+      ]);
+      expect(
+        (await knex('mod_overusage_limit_actions').orderBy('service_id')).map((r) => [
+          String(r.status),
+          r.lift_reason,
+        ]),
+      ).to.deep.equal([
+        ['lifted', 'next_period'],
+        ['lifted', 'next_period'],
+        ['lifted', 'next_period'],
+      ]);
+      expect(await notices()).to.have.length(2);
+    });
   });
 
   it('tells a Dutch client in Dutch, one notice for the pool, and a VPS of a product outside the pool on its own', async () => {
