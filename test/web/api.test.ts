@@ -953,6 +953,12 @@ describeEachEngine('the web JSON API', ({ db }) => {
     describe('counter anomalies and corrections, step by step', () => {
       let juneBefore: { used_bytes: unknown };
       let a: { id: number; period: unknown; text: string };
+      const decide = (anomalyId: number, body: Record<string, string>) =>
+        call('POST', '/api/v1/admin/anomalies/{anomalyId}/decide', {
+          params: { anomalyId },
+          token: adminToken,
+          body,
+        });
 
       it("lists an undecided drop on Jan's counter (270.00 GB → 40.00 GB, read 4 June) with its period and its text", async () => {
         // A drop on Jan's counter that nobody can read: an undecided interval of 0 bytes in June
@@ -1038,41 +1044,16 @@ describeEachEngine('the web JSON API', ({ db }) => {
           422,
           'INVALID_INPUT',
         );
-        expectError(
-          await call('POST', '/api/v1/admin/anomalies/{anomalyId}/decide', {
-            params: { anomalyId: a.id },
-            token: adminToken,
-            body: { decision: 'perhaps', reason: 'x' },
-          }),
-          422,
-          'INVALID_INPUT',
-        );
-        expectError(
-          await call('POST', '/api/v1/admin/anomalies/{anomalyId}/decide', {
-            params: { anomalyId: a.id },
-            token: adminToken,
-            body: { decision: 'correction', reason: '' },
-          }),
-          422,
-          'INVALID_INPUT',
-        );
-        expectError(
-          await call('POST', '/api/v1/admin/anomalies/{anomalyId}/decide', {
-            params: { anomalyId: 999999 },
-            token: adminToken,
-            body: { decision: 'correction', reason: 'checked' },
-          }),
-          404,
-          'NOT_FOUND',
-        );
+        expectError(await decide(a.id, { decision: 'perhaps', reason: 'x' }), 422, 'INVALID_INPUT');
+        expectError(await decide(a.id, { decision: 'correction', reason: '' }), 422, 'INVALID_INPUT');
+        expectError(await decide(999999, { decision: 'correction', reason: 'checked' }), 404, 'NOT_FOUND');
       });
 
       it('takes a correction once, booking nothing: a second decision is refused (409 CONFLICT), the open list is empty', async () => {
         const knex = db().knex;
-        const decided = await call('POST', '/api/v1/admin/anomalies/{anomalyId}/decide', {
-          params: { anomalyId: a.id },
-          token: adminToken,
-          body: { decision: 'correction', reason: 'the provider corrected a double count' },
+        const decided = await decide(a.id, {
+          decision: 'correction',
+          reason: 'the provider corrected a double count',
         });
         expect(decided.status, decided.text).to.equal(200);
         expect(decided.body).to.deep.include({ bookedBytes: '0', rerate: null });
@@ -1082,15 +1063,7 @@ describeEachEngine('the web JSON API', ({ db }) => {
           decisionReason: 'the provider corrected a double count',
           decidedBy: { type: 'admin', id: String(s.adminId) },
         });
-        expectError(
-          await call('POST', '/api/v1/admin/anomalies/{anomalyId}/decide', {
-            params: { anomalyId: a.id },
-            token: adminToken,
-            body: { decision: 'reset', reason: 'second thoughts' },
-          }),
-          409,
-          'CONFLICT',
-        );
+        expectError(await decide(a.id, { decision: 'reset', reason: 'second thoughts' }), 409, 'CONFLICT');
         expect(
           toNum((await knex('mod_overusage_periods').where({ id: junePeriod.jan }).first()).used_bytes),
         ).to.equal(toNum(juneBefore.used_bytes));
