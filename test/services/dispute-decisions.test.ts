@@ -6,6 +6,7 @@ import {
   buildBillingStory,
   closeMay,
   disputeLine,
+  GB,
   STORY_EUR,
   type BillingStory,
   type StoryMoney,
@@ -486,6 +487,85 @@ describeEachEngine('opening a dispute: the reason and the override', ({ db }) =>
       reason: 'abc',
       override: null,
       amountMinor: '50000',
+    });
+  });
+});
+
+/**
+ * A correction line re-rated at the agreed rate: May counted again after its €500.00 line was billed
+ * (and paid on 3 June), the difference at €0.50 billed as a correction on the July renewal, disputed
+ * on 5 July. At the agreed €0.35 the correction bills May's new amount less the €500.00 already billed,
+ * never below nothing.
+ */
+describeEachEngine('a correction line re-rated at the agreed rate', ({ db }) => {
+  async function corrected(usedGb: bigint) {
+    const knex = db().knex;
+    const s = await buildBillingStory(knex);
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const first = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: toNum(first.invoice_id),
+      transId: 'may',
+      gateway: 'banktransfer',
+      date: '2013-06-03 10:00:00',
+    });
+    // May's last day counted again: 5 900 GB before it and (usedGb − 5 900) GB on 31 May
+    const periodId = toNum(
+      (await knex('mod_overusage_charges').where({ id: first.charge_id }).first()).period_id,
+    );
+    await knex('mod_overusage_periods')
+      .where({ id: periodId })
+      .update({ used_bytes: String(usedGb * GB) });
+    await knex('mod_overusage_intervals')
+      .where({ period_id: periodId, kind: 'daily' })
+      .update({ bytes: String((usedGb - 5900n) * GB) });
+    const out = await s.mod.rating.reratePeriod(periodId, { actor: CLI_ACTOR, because: 'test.recounted' });
+    expect(out.kind).to.equal('corrected');
+    s.f.clock.set('2013-07-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-07-02');
+    const line = await knex('mod_overusage_lines')
+      .where({ charge_id: (out as { chargeId: number }).chargeId })
+      .first();
+    s.f.clock.set('2013-07-05T10:00:00Z');
+    const opened = await s.mod.disputes!.open({
+      lineId: toNum(line.id),
+      reason: 'counted twice?',
+      actor: CLIENT(s.story.clientId),
+    });
+    if (!opened.ok) throw new Error(opened.message);
+    return { s, knex, d: opened.value, amountMinor: BigInt(line.amount_minor) };
+  }
+
+  it('7 000 GB: the €500.00 correction becomes 2 000 GB × €0.35 = €700.00 less €500.00 billed = €200.00', async () => {
+    // at €0.50: 2 000 GB × 0.50 = €1 000.00, less €500.00 billed = €500.00
+    const { s, d, amountMinor } = await corrected(7000n);
+    expect(amountMinor).to.equal(50000n);
+    expect((await s.mod.disputes!.preview(d.id, { kind: 'precommit' })).amountMinor).to.equal(20000n);
+  });
+
+  it('6 400 GB: the €200.00 correction at the agreed rate is 1 400 GB × €0.35 = €490.00, below the €500.00 billed: €0.00, the draft cancelled', async () => {
+    // at €0.50: 1 400 GB × 0.50 = €700.00, less €500.00 billed = €200.00
+    const { s, knex, d, amountMinor } = await corrected(6400n);
+    expect(amountMinor).to.equal(20000n);
+    s.f.clock.set('2013-07-10T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'precommit' },
+    });
+    expect(res.ok ? [res.value.state, res.value.amountAfterMinor] : res.message).to.deep.equal([
+      'adjusted',
+      0n,
+    ]);
+    expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).status).to.equal('Cancelled');
+    const audit = await knex('mod_overusage_audit').where({ action: 'dispute.adjusted' }).first('details');
+    // May's whole amount before and after: 1 400 GB × €0.50 = €700.00, × €0.35 = €490.00
+    expect(JSON.parse(String(audit.details)).resolution.rerated.correction).to.deep.equal({
+      fromMinor: '70000',
+      toMinor: '49000',
     });
   });
 });
