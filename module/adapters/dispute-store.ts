@@ -154,6 +154,8 @@ export interface DisputeStore {
   insertOpen(d: NewDispute, now: DateTime): Promise<DisputeRecord>;
   update(id: number, change: DisputeChange, now: DateTime): Promise<void>;
   claim(id: number, c: DisputeClaim, now: DateTime): Promise<boolean>;
+  /** a claimed decision not carried out yet turned into a voiding (its invoice was since cancelled or refunded); false when none is claimed */
+  reclaimAsVoided(id: number, by: VoidedBy, now: DateTime): Promise<boolean>;
   /** the claimed decision done: state set, claim cleared; false when another request finished it */
   finish(id: number, to: Resolution, holdState: HoldState, now: DateTime): Promise<boolean>;
   /** the line now sits on the held draft */
@@ -396,7 +398,7 @@ function createUndecidedReads(db: Knex | Knex.Transaction): Pick<DisputeStore, '
 /** The store's writes: a dispute's steps and its line's, each bumping the dispute's version. */
 function createWrites(
   db: Knex | Knex.Transaction,
-): Pick<DisputeStore, 'update' | 'claim' | 'finish' | 'holdLine' | 'decideLine'> {
+): Pick<DisputeStore, 'update' | 'claim' | 'reclaimAsVoided' | 'finish' | 'holdLine' | 'decideLine'> {
   return {
     async update(id, change, now) {
       await db(TABLES.disputes)
@@ -409,6 +411,23 @@ function createWrites(
         .whereNull('resolving_to')
         .andWhere((q) => (c.expectedVersion === undefined ? q : q.where('version', c.expectedVersion)))
         .update(claimColumns(db, c, now));
+      return n === 1;
+    },
+    async reclaimAsVoided(id, by, now) {
+      const n = await db(TABLES.disputes)
+        .where({ id, state: 'open' })
+        .whereNotNull('resolving_to')
+        .update({
+          resolving_to: 'voided',
+          amount_after_minor: null,
+          resolution: JSON.stringify({ adjustment: null, note: null, rerated: null, voidedBy: by }),
+          resolved_by_type: 'system',
+          resolved_by_id: null,
+          new_due_date: null,
+          settlement: null,
+          version: db.raw('version + 1'),
+          updated_at: sqlInstant(now),
+        });
       return n === 1;
     },
     async finish(id, to, holdState, now) {

@@ -8,6 +8,7 @@ import { addDays } from '../domain/calendar.js';
 import type { DisputeContext } from './dispute-context.js';
 import { refPattern } from './invoice-lines.js';
 import { creditLateFeeShare } from './late-fee-share.js';
+import { notOwedOriginal, voidNow } from './dispute-void.js';
 
 /**
  * Holding a disputed line: it moves off the renewal invoice onto a draft invoice of its own, so the
@@ -23,6 +24,15 @@ export async function holdNow(ctx: DisputeContext, disputeId: number): Promise<v
   const { deps, store } = ctx;
   let d = await ctx.dispute(disputeId);
   if (d.holdState !== 'holding') return;
+  // its invoice cancelled or refunded (the hook missed): not owed, so nothing to hold; a decision
+  // being carried out checks the same itself
+  if (!d.resolvingTo) {
+    const by = await notOwedOriginal(ctx, d);
+    if (by) {
+      await voidNow(ctx, disputeId, by);
+      return;
+    }
+  }
   const line = (await store.line(d.lineId))!;
   const client = await deps.panel.getClientsDetails(d.clientId);
   const locale = localeForClient(client.language);

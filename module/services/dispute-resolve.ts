@@ -16,7 +16,7 @@ import {
   settledBack,
 } from './dispute-invoices.js';
 import { disputeEmails } from './dispute-notify.js';
-import { carryOutVoid } from './dispute-void.js';
+import { carryOutVoid, voidInsteadOfDecision } from './dispute-void.js';
 import { settlePaid } from './dispute-settle.js';
 import type { DisputeService, DisputeView, ResolveRefusal } from './disputes.js';
 
@@ -93,6 +93,8 @@ async function carryOutNow(ctx: DisputeContext, disputeId: number): Promise<void
   const to = d.resolvingTo;
   if (!to) return;
   if (to === 'voided') return carryOutVoid(ctx, d);
+  // a hook missed while the service was down: a line not owed any more is neither billed nor given back
+  if (await voidInsteadOfDecision(ctx, d)) return sendNow(ctx, disputeId);
   if (d.holdState === 'holding') {
     await holdNow(ctx, disputeId);
     d = await ctx.dispute(disputeId);

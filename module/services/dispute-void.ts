@@ -37,6 +37,34 @@ export async function voidForInvoice(ctx: DisputeContext, invoiceId: number): Pr
   return voided;
 }
 
+/**
+ * The invoice the line was billed on, when it is now Cancelled or Refunded: read before a step
+ * moves money, since the panel's hook may have been missed (the service was down).
+ */
+export async function notOwedOriginal(ctx: DisputeContext, d: DisputeRecord): Promise<VoidedBy | null> {
+  const inv = await ctx.deps.panel.getInvoice(d.originalInvoiceId);
+  return isNotOwed(inv.status)
+    ? { invoiceId: inv.invoiceId, status: inv.status as VoidedBy['status'] }
+    : null;
+}
+
+/**
+ * A decision claimed but not carried out, on a line whose invoice was since cancelled or refunded:
+ * voided instead, as long as no money moved yet (no credit note, no credit, the held draft still a
+ * draft). Gives whether it did; call under the dispute's lease.
+ */
+export async function voidInsteadOfDecision(ctx: DisputeContext, d: DisputeRecord): Promise<boolean> {
+  if (d.creditNoteInvoiceId !== null || d.settlement === 'crediting' || d.settlement === 'credited')
+    return false;
+  const by = await notOwedOriginal(ctx, d);
+  if (!by) return false;
+  if (d.heldInvoiceId !== null && (await ctx.deps.panel.getInvoice(d.heldInvoiceId)).status !== 'Draft')
+    return false;
+  if (!(await ctx.store.reclaimAsVoided(d.id, by, ctx.deps.clock.now()))) return false;
+  await carryOutVoid(ctx, await ctx.dispute(d.id));
+  return true;
+}
+
 /** Claims the voiding of an open dispute nobody is deciding and carries it out; false when it was not open. Call under the dispute's lease. */
 export async function voidNow(ctx: DisputeContext, disputeId: number, by: VoidedBy): Promise<boolean> {
   const claimed = await ctx.store.claim(

@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { toNum } from '../../module/adapters/rows.js';
+import { describeEachEngine } from '../support/engines.js';
+import {
+  buildBillingStory,
+  closeMay,
+  disputeLine,
+  STORY_EUR,
+  type BillingStory,
+  type StoryMoney,
+} from '../support/billing-story.js';
+
+const ADMIN = { type: 'admin' as const, id: '1' };
+const STORY_JPY: StoryMoney = { code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' };
+
+/**
+ * The panel's InvoiceCancelled / InvoiceRefunded hook missed (the add-on was down): the status is
+ * read again before a hold and before a decision moves money, so the sweep (resume) and the
+ * decision close the dispute with nothing to settle all the same (docs/billing-rules.md,
+ * "Cancelled and refunded invoices"). The invoice's status is changed in the panel's table, so no
+ * hook runs. The story (test/support/billing-story.ts): 1 000 GB over in May on the renewal of
+ * 2 June beside the VPS: EUR 1 000 × €0.50 = €500.00 + €19.95 = €519.95; JPY 1 000 × ¥80 =
+ * ¥80,000 + ¥2,980 = ¥82,980. Ann disputes on 5 June.
+ */
+describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ db }) => {
+  let knex: Knex;
+
+  async function billed(money: StoryMoney): Promise<{ s: BillingStory; renewal: number; lineId: number }> {
+    knex = db().knex;
+    const s = await buildBillingStory(knex, money);
+    await closeMay(s);
+    s.f.clock.set('2013-06-02T07:00:00Z');
+    await s.f.panel.runDailyAutomation('2013-06-02');
+    const row = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
+    return { s, renewal: toNum(row.invoice_id), lineId: toNum(row.id) };
+  }
+  /** the status set behind the add-on's back: no hook runs */
+  const behindItsBack = (id: number, status: string) => knex('tblinvoices').where({ id }).update({ status });
+  const credit = async (s: BillingStory) =>
+    String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit);
+  const invoices = async (s: BillingStory) =>
+    (
+      await knex('tblinvoices')
+        .where({ userid: s.story.clientId })
+        .orderBy('id')
+        .select('id', 'status', 'total')
+    ).map((r) => [toNum(r.id), String(r.status), String(r.total)]);
+  const voided = async () =>
+    (await knex('mod_overusage_audit').where({ action: 'dispute.voided' }).select('details')).map(
+      (r) => (JSON.parse(String(r.details)) as { invoiceStatus: string }).invoiceStatus,
+    );
+
+  for (const [money, hosting] of [
+    [STORY_EUR, '19.95'],
+    [STORY_JPY, '2980.00'],
+  ] as const) {
+    it(`${money.code}: held, renewal cancelled unseen, then upheld → voided instead; the held draft is cancelled at 0.00, never billed`, async () => {
+      const { s, renewal, lineId } = await billed(money);
+      const d = await disputeLine(s, lineId);
+      await behindItsBack(renewal, 'Cancelled');
+      expect((await s.mod.disputes!.get(d.id)).state, 'no hook: still open').to.equal('open');
+      s.f.clock.set('2013-06-10T09:00:00Z');
+      const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN });
+      expect(out.ok ? [out.value.state, out.value.holdState, out.value.voidedBy] : out.code).to.deep.equal([
+        'voided',
+        'released',
+        { invoiceId: renewal, status: 'Cancelled' },
+      ]);
+      // nothing Unpaid: the upholding would have published the line at €500.00 / ¥80,000
+      expect(await invoices(s)).to.deep.equal([
+        [renewal, 'Cancelled', hosting],
+        [d.heldInvoiceId, 'Cancelled', '0.00'],
+      ]);
+      expect(await voided()).to.deep.equal(['Cancelled']);
+    });
+
+    it(`${money.code}: paid, renewal refunded unseen, then waived with credit → voided; no credit note, credit stays 0.00`, async () => {
+      const { s, renewal, lineId } = await billed(money);
+      await s.f.panel.api.addInvoicePayment({
+        invoiceId: renewal,
+        transId: 'pay-all',
+        gateway: 'banktransfer',
+        date: '2013-06-03 10:00:00',
+      });
+      const d = await disputeLine(s, lineId);
+      await behindItsBack(renewal, 'Refunded');
+      s.f.clock.set('2013-06-10T09:00:00Z');
+      const out = await s.mod.disputes!.resolve({
+        disputeId: d.id,
+        to: 'waived',
+        actor: ADMIN,
+        settlement: 'credit',
+      });
+      expect(
+        out.ok ? [out.value.state, out.value.creditNoteInvoiceId, out.value.creditedMinor] : out.code,
+      ).to.deep.equal(['voided', null, null]);
+      // only the renewal: €519.95 / ¥82,980 refunded, no credit note beside it
+      const total = money.code === 'EUR' ? '519.95' : '82980.00';
+      expect(await invoices(s)).to.deep.equal([[renewal, 'Refunded', total]]);
+      expect(await credit(s)).to.equal('0.00');
+      expect(await voided()).to.deep.equal(['Refunded']);
+    });
+  }
+
+  it('a hold interrupted, the renewal cancelled unseen: the sweep voids the dispute and makes no draft', async () => {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    s.faulty.failNext = { method: 'createInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    expect(d.holdState).to.equal('holding');
+    await behindItsBack(renewal, 'Cancelled');
+    s.f.clock.set('2013-06-05T10:05:00Z');
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.holdState, after.heldInvoiceId]).to.deep.equal(['voided', 'released', null]);
+    // €519.95 on the cancelled renewal, as it was: the line was never moved
+    expect(await invoices(s)).to.deep.equal([[renewal, 'Cancelled', '519.95']]);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 0, failed: 0 });
+  });
+
+  it('Collections is still owed: an upholding publishes the held €500.00 as usual', async () => {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    const d = await disputeLine(s, lineId);
+    await behindItsBack(renewal, 'Collections');
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN });
+    expect(out.ok ? out.value.state : out.code).to.equal('upheld');
+    expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).status).to.equal('Unpaid');
+    expect(await voided()).to.deep.equal([]);
+  });
+});
