@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { createLogger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { createLockStore } from '../../module/adapters/lock-store.js';
+import { ModuleError } from '../../module/domain/errors.js';
 import type { PanelParams } from '../../module/adapters/panel-api.js';
 import { addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
@@ -395,6 +396,29 @@ describeEachEngine('placing a line on an invoice that renews two services', ({ d
       skipped: [{ chargeId: toNum(usd.id), reason: 'the charge is in USD but the client pays in EUR' }],
     });
   });
+
+  it('counts a pending line it finds already on the invoice as added by this delivery, not as placed before', async () => {
+    // the crashed delivery's EUR item reached the invoice after all: this delivery confirms it (one
+    // added); the USD charge is still unbilled, so the delivery goes on and counts what was placed
+    // before it: 1 placed when read − 1 it confirmed itself = 0
+    const invoiceId = await interrupted(s, knex);
+    const line = await knex('mod_overusage_lines').first();
+    await s.f.panel.api.updateInvoice({
+      invoiceId,
+      newItems: [{ description: line.description, amount: '500.00', taxed: true }],
+    });
+    const usd = await chargeOf(knex, usdServiceId);
+    const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    expect([out.added, out.alreadyPlaced, out.skipped]).to.deep.equal([
+      1,
+      0,
+      [{ chargeId: toNum(usd.id), reason: 'the charge is in USD but the client pays in EUR' }],
+    ]);
+    // €500.00 once: nothing added again
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
+      '500.00',
+    ]);
+  });
 });
 
 describeEachEngine('reconciling lines the hook left undone', ({ db }) => {
@@ -482,6 +506,21 @@ describeEachEngine('reconciling lines the hook left undone', ({ db }) => {
     await holdLease(knex, `invoice:${invoiceId}`);
     expect(await s.mod.lines!.reconcile()).to.deep.equal({ ...nothing, busy: [invoiceId] });
     expect(await knex('mod_overusage_lines')).to.have.length(0);
+  });
+
+  it('fails with the error, not as busy, when giving a missed renewal its lines fails', async () => {
+    const invoiceId = await undelivered(s, knex);
+    // a module error that is not another delivery's lease (LOCKED)
+    s.mod.rating.rateClosedPeriods = async () => {
+      throw new ModuleError('CONFLICT', 'injected: the period is being rated again');
+    };
+    const failed = await s.mod.lines!.reconcile().then(
+      (out) => JSON.stringify(out),
+      (err: Error) => err.message,
+    );
+    expect(failed).to.equal('injected: the period is being rated again');
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
+    expect(await knex('mod_overusage_deliveries').where({ invoice_id: invoiceId })).to.have.length(0);
   });
 
   it('records a recovered invoice as finished by the reconciliation', async () => {
@@ -660,6 +699,20 @@ describeEachEngine('standalone invoices for charges no renewal picks up', ({ db 
     expect(await s.mod.lines!.billUnpicked()).to.deep.equal({ invoices: 0, lines: 1 });
     const line = await knex('mod_overusage_lines').first();
     expect([line.status, toNum(line.invoice_id)]).to.deep.equal(['placed', made]);
+  });
+
+  it('audits the line of the invoice a crashed run made as placed by the standalone run when it finds it', async () => {
+    await s.mod.rating.rateClosedPeriods();
+    s.faulty.failNext = { method: 'createInvoice', when: 'after', times: 1 };
+    const failed = await s.mod.lines!.billUnpicked().then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    expect(failed).to.equal('injected failure after createInvoice took effect');
+    expect(await knex('mod_overusage_audit').where({ action: 'line.placed' })).to.have.length(0);
+    await s.mod.lines!.billUnpicked();
+    const audit = await knex('mod_overusage_audit').where({ action: 'line.placed' });
+    expect(audit.map((a) => JSON.parse(a.details).via)).to.deep.equal(['standalone']);
   });
 
   it('says which run holds the client when another run is at it, and makes no invoice', async () => {
