@@ -15,7 +15,7 @@ import {
   type MeterStep,
 } from '../domain/metering.js';
 import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
-import { chunks, insertChunked, updateManyByKey, withTxRetry } from './sql-helpers.js';
+import { chunks, insertChunked, retryTransaction, updateManyByKey, withTxRetry } from './sql-helpers.js';
 import {
   bigListOrNullIn,
   bigOrNullIn,
@@ -192,50 +192,59 @@ export function createMeteringStore(knex: Knex): MeteringStore {
     ...servicesToRead(knex),
     writeBatch: (masterId, runId, results, at) => writeBatch(knex, masterId, runId, results, at),
 
+    // one transaction, so that a retry after a 1213 cannot write a chunk twice
     async recordFailures(runId, failures) {
-      await insertChunked(
-        knex,
-        FAILURES,
-        failures.map((f) => failureRow(runId, f)),
+      await retryTransaction(knex, (trx) =>
+        insertChunked(
+          trx,
+          FAILURES,
+          failures.map((f) => failureRow(runId, f)),
+        ),
       );
     },
   };
 }
 
-/** The runs: started, finished, still running, abandoned, and when the day's last one started. */
+/**
+ * The runs: started, finished, still running, abandoned, and when the day's last one started.
+ * Each write is one statement, retried on a 1213 (on Galera a commit that lost certification,
+ * so nothing was written): the insert writes its run once, the updates set their values by id.
+ */
 function runRecords(
   knex: Knex,
 ): Pick<MeteringStore, 'startRun' | 'finishRun' | 'runningRuns' | 'abandonRun' | 'lastRunStarted'> {
   return {
-    async startRun(kind, sampleDate, owner, at) {
-      const [id] = await knex(RUNS).insert({
-        kind,
-        sample_date: sampleDate,
-        owner,
-        status: 'running',
-        started_at: sqlInstant(at),
-      });
-      if (id !== undefined && id !== null) return toNum(id);
-      const row = await knex(RUNS).where({ owner }).orderBy('id', 'desc').first('id');
-      return toNum(row.id);
-    },
-
-    async finishRun(runId, status, c, message, at) {
-      await knex(RUNS)
-        .where({ id: runId })
-        .update({
-          status,
-          finished_at: sqlInstant(at),
-          services: c.services,
-          read_ok: c.readOk,
-          already: c.already,
-          failed: c.failed,
-          gaps: c.gaps,
-          resets: c.resets,
-          anomalies: c.anomalies,
-          message,
+    startRun: (kind, sampleDate, owner, at) =>
+      withTxRetry(async () => {
+        const [id] = await knex(RUNS).insert({
+          kind,
+          sample_date: sampleDate,
+          owner,
+          status: 'running',
+          started_at: sqlInstant(at),
         });
-    },
+        if (id !== undefined && id !== null) return toNum(id);
+        const row = await knex(RUNS).where({ owner }).orderBy('id', 'desc').first('id');
+        return toNum(row.id);
+      }),
+
+    finishRun: (runId, status, c, message, at) =>
+      withTxRetry(async () => {
+        await knex(RUNS)
+          .where({ id: runId })
+          .update({
+            status,
+            finished_at: sqlInstant(at),
+            services: c.services,
+            read_ok: c.readOk,
+            already: c.already,
+            failed: c.failed,
+            gaps: c.gaps,
+            resets: c.resets,
+            anomalies: c.anomalies,
+            message,
+          });
+      }),
 
     async runningRuns(kind) {
       const rows = await knex(RUNS)
@@ -248,12 +257,13 @@ function runRecords(
       });
     },
 
-    async abandonRun(runId, message, at) {
-      const n = await knex(RUNS)
-        .where({ id: runId, status: 'running' })
-        .update({ status: 'abandoned', finished_at: sqlInstant(at), message });
-      return n === 1;
-    },
+    abandonRun: (runId, message, at) =>
+      withTxRetry(async () => {
+        const n = await knex(RUNS)
+          .where({ id: runId, status: 'running' })
+          .update({ status: 'abandoned', finished_at: sqlInstant(at), message });
+        return n === 1;
+      }),
 
     async lastRunStarted(sampleDate) {
       const row = await knex(RUNS)

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { ModuleError } from '../domain/errors.js';
+import { isRetryableTxError, withTxRetry } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 import * as createMetering from '../../migrations/20261127000000_create_metering.js';
 import * as createSettings from '../../migrations/20261127130000_create_settings.js';
@@ -64,10 +65,29 @@ const options = {
   lockTableName: `${MIGRATION_TABLE}_lock`,
 };
 
-/** Applies every pending migration; returns the names applied now. */
+/**
+ * Applies every pending migration; returns the names applied now. Every command migrates first,
+ * and with nothing pending that is still one transaction that sets and frees the lock row: two
+ * collectors starting at once through different Galera nodes write that row at once, and the later
+ * commit loses certification (1213). That transaction is retried whole; once a migration has
+ * begun it is not (MySQL commits DDL as it goes, so a second try would not start from the same state).
+ */
 export async function migrateLatest(knex: Knex): Promise<string[]> {
+  let began = false;
   try {
-    const [, applied] = await knex.migrate.latest(options);
+    const [, applied] = await withTxRetry(
+      () => {
+        began = false;
+        return knex.migrate.latest({
+          ...options,
+          beforeAll: async () => {
+            began = true;
+          },
+        });
+      },
+      5,
+      (err) => !began && (isRetryableTxError(err) || lockRowDeadlock(err)),
+    );
     return applied as string[];
   } catch (err) {
     // knex says only "Migration table is already locked": the lock is a row, and a migration
@@ -80,6 +100,12 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
     }
     throw err;
   }
+}
+
+/** knex turns a deadlock on its lock row into a MigrationLocked error with the driver's message only. */
+function lockRowDeadlock(err: unknown): boolean {
+  const e = err as Error | null;
+  return e?.name === 'MigrationLocked' && /Deadlock found when trying to get lock/.test(e.message);
 }
 
 /** Frees the lock a migration stopped half-way left; returns whether it was set. */

@@ -90,12 +90,17 @@ export function isRetryableTxError(err: unknown): boolean {
   );
 }
 
-export async function withTxRetry<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
+/** `retryable` narrows or widens what is tried again (the migrations: only before any ran). */
+export async function withTxRetry<T>(
+  work: () => Promise<T>,
+  attempts = 5,
+  retryable: (err: unknown) => boolean = isRetryableTxError,
+): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await work();
     } catch (err) {
-      if (i >= attempts || !isRetryableTxError(err)) throw err;
+      if (i >= attempts || !retryable(err)) throw err;
       await new Promise((r) => setTimeout(r, 5 * i + Math.floor(Math.random() * 10 * i)));
     }
   }

@@ -9,7 +9,7 @@ import { parseResetPolicy } from '../domain/reset-policy.js';
 import { paceColumns } from './metering-store.js';
 import { PERIOD_COLUMNS, parsePeriodToRate, type PeriodToRate } from './rating-store.js';
 import { bigIn, intIn, rowReader, sqlBig, sqlBigOrNull, sqlInstant, toNum } from './rows.js';
-import { chunks, insertChunked } from './sql-helpers.js';
+import { chunks, insertChunked, withTxRetry } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -293,11 +293,14 @@ export function createUsagePeriodStore(knex: Knex): UsagePeriodStore {
       return ids.map(toNum);
     },
 
+    // run by every migrate (every collector's start): retried on a 1213, it sets what it sets
     async markUnsampledOnCalendar() {
-      await knex(TABLES.services)
-        .where({ calendar_version: 0 })
-        .whereNull('last_sample_id')
-        .update({ calendar_version: 1 });
+      await withTxRetry(() =>
+        knex(TABLES.services)
+          .where({ calendar_version: 0 })
+          .whereNull('last_sample_id')
+          .update({ calendar_version: 1 }),
+      );
     },
   };
 }
