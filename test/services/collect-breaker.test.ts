@@ -4,9 +4,10 @@ import { createMeteringStore, type MeteringStore } from '../../module/adapters/m
 import { createLockStore } from '../../module/adapters/lock-store.js';
 import { SolusVmError } from '../../module/adapters/solusvm-types.js';
 import { createMeteringService, type CollectProgress } from '../../module/services/metering.js';
+import { addFakeMaster } from '../support/fake-masters.js';
 import { describeEachEngine } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
-import { buildModule, CLI_ACTOR, type ModuleFixture } from '../support/module-fixture.js';
+import { buildModule, type ModuleFixture } from '../support/module-fixture.js';
 
 /**
  * What a collect run does when reads fail, in process (no HTTP): a failure that says the master
@@ -33,30 +34,7 @@ describeEachEngine('collect when reads fail: the breaker and the reasons', ({ db
 
   /** A master of `n` services (ids from `first`, servers "<name>-1" …), read one at a time. */
   async function master(name: string, n: number, first: number, concurrency = 1) {
-    const m = await fx.mod.masters.add(
-      {
-        name,
-        version: 1,
-        baseUrl: 'https://solus.example.net:5656',
-        apiId: 'id',
-        apiKey: 'key',
-        timeZone: 'Europe/Brussels',
-        resetPolicy: 'first_of_month',
-        concurrency,
-      },
-      CLI_ACTOR,
-    );
-    const refs: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const ref = `${name}-${i + 1}`;
-      refs.push(ref);
-      await fx.mod.links.link(
-        { serviceId: first + i, clientId: 7, masterId: m.id, serverRef: ref },
-        CLI_ACTOR,
-      );
-      fake.set(ref, 1000n * GB);
-    }
-    return { id: m.id, refs };
+    return addFakeMaster(fx, fake, { name, count: n, firstServiceId: first, concurrency });
   }
 
   const masterWide: Array<[string, SolusVmError, RegExp]> = [

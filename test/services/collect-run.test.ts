@@ -7,6 +7,7 @@ import { createLockStore, type LockStore } from '../../module/adapters/lock-stor
 import { DatabaseGoneError } from '../../module/adapters/db-errors.js';
 import { ModuleError } from '../../module/domain/errors.js';
 import { createMeteringService, type MeteringDeps } from '../../module/services/metering.js';
+import { addFakeMaster } from '../support/fake-masters.js';
 import { describeEachEngine } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
 import { buildModule, CLI_ACTOR, type ModuleFixture } from '../support/module-fixture.js';
@@ -17,7 +18,6 @@ import { buildModule, CLI_ACTOR, type ModuleFixture } from '../support/module-fi
  * The run samples 10 May 2013 (Brussels) at 21:50 UTC; the counters read 1 000 GB; the lease
  * lasts 120 s (the default), so a run of another host is taken for dead 240 s after it started.
  */
-const GB = 10n ** 9n;
 /** far above any pid Linux hands out (pid_max is at most 2^22): a process that is certainly gone */
 const DEAD_PID = 99_999_999;
 const deadOwner = (tag: string) => `${os.hostname()}:${DEAD_PID}:${tag}`;
@@ -45,27 +45,7 @@ describeEachEngine('collect: runs left behind, leases, the run record and the lo
 
   /** A master of `n` services (ids from `first`, servers "<name>-1" …), read one at a time. */
   async function master(name: string, n: number, first: number) {
-    const m = await fx.mod.masters.add(
-      {
-        name,
-        version: 1,
-        baseUrl: 'https://solus.example.net:5656',
-        apiId: 'id',
-        apiKey: 'key',
-        timeZone: 'Europe/Brussels',
-        resetPolicy: 'first_of_month',
-        concurrency: 1,
-      },
-      CLI_ACTOR,
-    );
-    for (let i = 0; i < n; i++) {
-      await fx.mod.links.link(
-        { serviceId: first + i, clientId: 7, masterId: m.id, serverRef: `${name}-${i + 1}` },
-        CLI_ACTOR,
-      );
-      fake.set(`${name}-${i + 1}`, 1000n * GB);
-    }
-    return m;
+    return addFakeMaster(fx, fake, { name, count: n, firstServiceId: first });
   }
 
   /** The metering service on the real stores, with what it logs kept in order. */

@@ -5,6 +5,7 @@ import { toNum } from '../../module/adapters/rows.js';
 import { createLockStore } from '../../module/adapters/lock-store.js';
 import { SolusVmError, type SolusVmGateway } from '../../module/adapters/solusvm-types.js';
 import { createMeteringService, type MeteringDeps } from '../../module/services/metering.js';
+import { addFakeMaster } from '../support/fake-masters.js';
 import { describeEachEngine } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
 import { buildModule, CLI_ACTOR, type ModuleFixture } from '../support/module-fixture.js';
@@ -39,27 +40,7 @@ describeEachEngine('a master’s reads, pages and writes', ({ db }) => {
 
   /** A master "nl" of `n` services 100, 101, … on servers nl-1, nl-2, … */
   async function master(n: number, concurrency = 1) {
-    const m = await fx.mod.masters.add(
-      {
-        name: 'nl',
-        version: 1,
-        baseUrl: 'https://solus.example.net:5656',
-        apiId: 'id',
-        apiKey: 'key',
-        timeZone: 'Europe/Brussels',
-        resetPolicy: 'first_of_month',
-        concurrency,
-      },
-      CLI_ACTOR,
-    );
-    for (let i = 0; i < n; i++) {
-      await fx.mod.links.link(
-        { serviceId: 100 + i, clientId: 7, masterId: m.id, serverRef: `nl-${i + 1}` },
-        CLI_ACTOR,
-      );
-      fake.set(`nl-${i + 1}`, 1000n * GB);
-    }
-    return m;
+    return addFakeMaster(fx, fake, { name: 'nl', count: n, firstServiceId: 100, concurrency });
   }
 
   function service(over: Partial<MeteringDeps>) {
