@@ -561,6 +561,10 @@ describeEachEngine('a correction line re-rated at the agreed rate', ({ db }) => 
       0n,
     ]);
     expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).status).to.equal('Cancelled');
+    // the line names May at the agreed rate, €490.00, as what is now due against the €500.00 billed
+    expect(String((await knex('mod_overusage_lines').where({ id: d.lineId }).first()).description)).to.match(
+      /^Correction of bandwidth overusage 1 – 31 May 2013 \(re-measured\): 6,400\.00 GB used, 5,000\.00 GB included, 1,400\.00 GB × €0\.35 \(agreed rate\) = €490\.00; now €490\.00, already billed €500\.00 \(dispute by 16 July 2013\) \[OU-/,
+    );
     const audit = await knex('mod_overusage_audit').where({ action: 'dispute.adjusted' }).first('details');
     // May's whole amount before and after: 1 400 GB × €0.50 = €700.00, × €0.35 = €490.00
     expect(JSON.parse(String(audit.details)).resolution.rerated.correction).to.deep.equal({
