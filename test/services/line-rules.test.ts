@@ -98,6 +98,23 @@ async function invoiceWithItem(
   return invoiceId;
 }
 
+/**
+ * 25 paid invoices of Ann's from January, older than anything the tests make: the invoice a test
+ * makes next is her 26th, beyond the first page (25) of her invoices listed oldest first.
+ */
+async function pastInvoices(s: BillingStory, knex: Knex): Promise<void> {
+  await knex('tblinvoices').insert(
+    Array.from({ length: 25 }, () => ({
+      userid: s.story.clientId,
+      date: '2013-01-09',
+      duedate: '2013-01-09',
+      subtotal: '19.95',
+      total: '19.95',
+      status: 'Paid',
+    })),
+  );
+}
+
 const chargeOf = async (knex: Knex, serviceId: number) =>
   knex('mod_overusage_charges').where({ service_id: serviceId }).first();
 
@@ -523,6 +540,15 @@ describeEachEngine('reconciling lines the hook left undone', ({ db }) => {
     expect(await knex('mod_overusage_deliveries').where({ invoice_id: invoiceId })).to.have.length(0);
   });
 
+  it('finds a missed renewal among the newest invoices of a client with 25 older ones', async () => {
+    await pastInvoices(s, knex);
+    const invoiceId = await undelivered(s, knex);
+    const out = await s.mod.lines!.reconcile();
+    expect(out.recovered).to.deep.equal([{ invoiceId, added: 1 }]);
+    // 19.95 + 500.00
+    expect((await s.f.panel.api.getInvoice(invoiceId)).total).to.equal('519.95');
+  });
+
   it('records a recovered invoice as finished by the reconciliation', async () => {
     const invoiceId = await undelivered(s, knex);
     await s.mod.lines!.reconcile();
@@ -713,6 +739,20 @@ describeEachEngine('standalone invoices for charges no renewal picks up', ({ db 
     await s.mod.lines!.billUnpicked();
     const audit = await knex('mod_overusage_audit').where({ action: 'line.placed' });
     expect(audit.map((a) => JSON.parse(a.details).via)).to.deep.equal(['standalone']);
+  });
+
+  it('finds the invoice a crashed run made for a client with 25 older invoices, and makes no second one', async () => {
+    await pastInvoices(s, knex);
+    await s.mod.rating.rateClosedPeriods();
+    s.faulty.failNext = { method: 'createInvoice', when: 'after', times: 1 };
+    const failed = await s.mod.lines!.billUnpicked().then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    expect(failed).to.equal('injected failure after createInvoice took effect');
+    expect(await s.mod.lines!.billUnpicked()).to.deep.equal({ invoices: 0, lines: 1 });
+    // 25 from January + the one the crashed run made
+    expect(await invoicesOfAnn()).to.equal(26);
   });
 
   it('says which run holds the client when another run is at it, and makes no invoice', async () => {
