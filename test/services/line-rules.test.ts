@@ -549,6 +549,33 @@ describeEachEngine('reconciling lines the hook left undone', ({ db }) => {
     expect((await s.f.panel.api.getInvoice(invoiceId)).total).to.equal('519.95');
   });
 
+  it('gives a missed renewal the month that ended before its date, not one that ended after it', async () => {
+    // the 2 June renewal's delivery never finished; June (6 TB again: €500.00) is rated on 2 July and
+    // waits too. The service waits from its earliest period end, 31 May < 2 June: the renewal gets
+    // May's line only; June's charge ends 30 June, after the invoice's date, and waits
+    const invoiceId = await undelivered(s, knex);
+    for (const [at, bytes] of [
+      ['2013-06-30T21:50:00Z', 6000n * GB],
+      ['2013-07-01T21:50:00Z', 10n * GB],
+    ] as const) {
+      s.f.clock.set(at);
+      s.fake.set('101', bytes);
+      s.fake.set('102', 0n);
+      await s.mod.metering.collect();
+    }
+    s.f.clock.set('2013-07-02T07:00:00Z');
+    await s.mod.rating.rateClosedPeriods({ serviceIds: [s.story.serviceId] });
+    const out = await s.mod.lines!.reconcile();
+    expect(out.recovered).to.deep.equal([{ invoiceId, added: 1 }]);
+    const charges = await knex('mod_overusage_charges')
+      .where({ service_id: s.story.serviceId })
+      .orderBy('period_end');
+    expect(charges.map((c) => [c.period_end, c.status])).to.deep.equal([
+      ['2013-05-31', 'billed'],
+      ['2013-06-30', 'unbilled'],
+    ]);
+  });
+
   it('records a recovered invoice as finished by the reconciliation', async () => {
     const invoiceId = await undelivered(s, knex);
     await s.mod.lines!.reconcile();
