@@ -8,6 +8,25 @@ import { buildBillingStory, closeMay, type BillingStory, type StoryMoney } from 
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
 const ADMIN = { type: 'admin' as const, id: '1' };
 
+/** The story up to 2 June: May closed, the renewal made with its €500.00 line; late fees after 3 days. */
+async function renewedWithLine(knex: Knex): Promise<{ s: BillingStory; renewal: number; lineId: number }> {
+  const s = await buildBillingStory(knex);
+  await knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).update({ value: '3' });
+  await closeMay(s);
+  s.f.clock.set('2013-06-02T07:00:00Z');
+  await s.f.panel.runDailyAutomation('2013-06-02');
+  const line = await knex('mod_overusage_lines').first();
+  return { s, renewal: toNum(line.invoice_id), lineId: toNum(line.id) };
+}
+
+/** The panel's daily automation at 07:00, then its cron hook in the evening. */
+async function automationDay(s: BillingStory, date: string): Promise<void> {
+  s.f.clock.set(`${date}T07:00:00Z`);
+  await s.f.panel.runDailyAutomation(date);
+  s.f.clock.set(`${date}T21:50:00Z`);
+  await s.f.panel.hooks.run('AfterCronJob', {});
+}
+
 /**
  * The seed thread replayed on the reference panel: a 5 TB plan, 6 TB used in May, the renewal
  * invoice of 2 June carries hosting (€19.95) and the overusage (€500.00, dispute by 16 June).
@@ -20,102 +39,10 @@ describeEachEngine('per-line disputes', ({ db }) => {
 
   beforeEach(async () => {
     knex = db().knex;
-    s = await buildBillingStory(knex);
-    await knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).update({ value: '3' });
-    await closeMay(s);
-    s.f.clock.set('2013-06-02T07:00:00Z');
-    await s.f.panel.runDailyAutomation('2013-06-02');
-    const line = await knex('mod_overusage_lines').first();
-    renewal = toNum(line.invoice_id);
-    lineId = toNum(line.id);
+    ({ s, renewal, lineId } = await renewedWithLine(knex));
   });
 
-  async function day(date: string) {
-    s.f.clock.set(`${date}T07:00:00Z`);
-    await s.f.panel.runDailyAutomation(date);
-    s.f.clock.set(`${date}T21:50:00Z`);
-    await s.f.panel.hooks.run('AfterCronJob', {});
-  }
-  /** reminders and overdue notices the client got on or after a day */
-  const dunningSince = async (date: string) =>
-    (
-      await knex('tblemails')
-        .where({ userid: s.story.clientId })
-        .andWhere('date', '>=', `${date} 00:00:00`)
-        .select('subject')
-    ).filter((r) => /Reminder|Overdue|Herinnering|Achterstallig/i.test(String(r.subject)));
-
-  it('(a) holds the line disputed in time: the rest is paid and renews, nothing is dunned for the held amount, and the admin re-rates at the agreed rate', async () => {
-    s.f.clock.set('2013-06-05T10:00:00Z');
-    const opened = await s.mod.disputes!.open({
-      lineId,
-      reason: 'I cannot tell where this traffic came from; I want daily figures.',
-      actor: CLIENT(s.story.clientId),
-    });
-    expect(opened.ok, opened.ok ? '' : opened.message).to.equal(true);
-    if (!opened.ok) return;
-    const d = opened.value;
-    expect(d.holdState).to.equal('held');
-    const r = await s.f.panel.api.getInvoice(renewal);
-    expect(r.total).to.equal('19.95');
-    expect(r.items.map((i) => i.description).some((t) => t.includes('overusage'))).to.equal(false);
-    const held = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
-    expect(held.status).to.equal('Draft');
-    expect(held.total).to.equal('500.00');
-
-    // the client pays the hosting part; the service renews
-    await s.f.panel.api.addInvoicePayment({
-      invoiceId: renewal,
-      transId: 'pay-1',
-      gateway: 'banktransfer',
-      date: '2013-06-06 10:00:00',
-    });
-    expect((await s.f.panel.api.getInvoice(renewal)).status).to.equal('Paid');
-    const svc = (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!;
-    expect(svc.nextDueDate).to.equal('2013-07-09');
-
-    for (let dd = '2013-06-06'; dd <= '2013-06-30'; dd = addDays(dd, 1)) await day(dd);
-    expect(await dunningSince('2013-06-05')).to.deep.equal([]);
-    expect(
-      await knex('tblinvoiceitems')
-        .where({ type: 'LateFee' })
-        .whereIn('invoiceid', [renewal, d.heldInvoiceId!]),
-    ).to.have.length(0);
-    expect(
-      (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!.status,
-    ).to.equal('Active');
-
-    // the admin re-rates at the rate agreed in advance: 1 000 GB × €0.35
-    const preview = await s.mod.disputes!.preview(d.id, { kind: 'precommit' });
-    expect(preview.amountMinor).to.equal(35000n);
-    s.f.clock.set('2013-07-01T09:00:00Z');
-    const resolved = await s.mod.disputes!.resolve({
-      disputeId: d.id,
-      to: 'adjusted',
-      actor: ADMIN,
-      adjustment: { kind: 'precommit' },
-      note: 'compromise: pre-commit rate',
-    });
-    expect(resolved.ok, resolved.ok ? '' : resolved.message).to.equal(true);
-    const published = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
-    expect(published.status).to.equal('Unpaid');
-    expect(published.total).to.equal('350.00');
-    expect(published.dueDate).to.equal('2013-07-15');
-    await s.f.panel.api.addInvoicePayment({
-      invoiceId: published.invoiceId,
-      transId: 'pay-2',
-      gateway: 'banktransfer',
-      date: '2013-07-02 10:00:00',
-    });
-    expect((await s.f.panel.api.getInvoice(published.invoiceId)).status).to.equal('Paid');
-    // told in their language (the story's client reads English) and audited with both amounts
-    const mails = await knex('tblemails').where('subject', 'like', '%dispute%');
-    expect(mails.map((m) => m.subject)).to.include.members([
-      `Your dispute of ${(await knex('mod_overusage_lines').first()).ref_code}`,
-    ]);
-    const audit = await knex('mod_overusage_audit').where({ action: 'dispute.adjusted' }).first();
-    expect(JSON.parse(audit.details)).to.include({ amountBeforeMinor: '50000', amountAfterMinor: '35000' });
-  });
+  const day = (date: string) => automationDay(s, date);
 
   it('(b) refuses a dispute 30 days after the invoice, naming the deadline; the unpaid invoice is dunned and the service suspended', async () => {
     for (let dd = '2013-06-03'; dd <= '2013-07-02'; dd = addDays(dd, 1)) await day(dd);
@@ -547,5 +474,116 @@ describeEachEngine('adjusting a disputed line to a share', ({ db }) => {
     });
     expect(resolved.ok ? resolved.value.amountAfterMinor : resolved.code).to.equal(60000n);
     expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('60000.00');
+  });
+});
+
+/**
+ * (a) The seed thread's dispute in time, step by step on one story (built once, in before): the
+ * line is held off the renewal, the rest is paid and renews, nothing is dunned for the held
+ * amount, and the admin re-rates at the agreed rate. Each step goes on from the one before.
+ */
+describeEachEngine('per-line disputes: (a) a line disputed in time, held and re-rated', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+  let renewal: number;
+  let d: { id: number; holdState: string; heldInvoiceId: number | null };
+
+  before(async function () {
+    this.timeout(120_000);
+    knex = db().knex;
+    let lineId: number;
+    ({ s, renewal, lineId } = await renewedWithLine(knex));
+    s.f.clock.set('2013-06-05T10:00:00Z');
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'I cannot tell where this traffic came from; I want daily figures.',
+      actor: CLIENT(s.story.clientId),
+    });
+    if (!opened.ok) throw new Error(opened.message);
+    d = opened.value;
+  });
+
+  it('holds the line on a draft of its own: the renewal bills €19.95, the draft €500.00', async () => {
+    expect(d.holdState).to.equal('held');
+    const r = await s.f.panel.api.getInvoice(renewal);
+    expect(r.total).to.equal('19.95');
+    expect(r.items.map((i) => i.description).some((t) => t.includes('overusage'))).to.equal(false);
+    const held = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    expect(held.status).to.equal('Draft');
+    expect(held.total).to.equal('500.00');
+  });
+
+  it('lets the client pay the €19.95 hosting part, and the service renews to 9 July', async () => {
+    // the client pays the hosting part; the service renews
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-1',
+      gateway: 'banktransfer',
+      date: '2013-06-06 10:00:00',
+    });
+    expect((await s.f.panel.api.getInvoice(renewal)).status).to.equal('Paid');
+    const svc = (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!;
+    expect(svc.nextDueDate).to.equal('2013-07-09');
+  });
+
+  it('dunns nothing for the held €500.00 through June: no reminder, no late fee, the service active', async function () {
+    this.timeout(120_000);
+    /** reminders and overdue notices the client got on or after a day */
+    const dunningSince = async (date: string) =>
+      (
+        await knex('tblemails')
+          .where({ userid: s.story.clientId })
+          .andWhere('date', '>=', `${date} 00:00:00`)
+          .select('subject')
+      ).filter((r) => /Reminder|Overdue|Herinnering|Achterstallig/i.test(String(r.subject)));
+    for (let dd = '2013-06-06'; dd <= '2013-06-30'; dd = addDays(dd, 1)) await automationDay(s, dd);
+    expect(await dunningSince('2013-06-05')).to.deep.equal([]);
+    expect(
+      await knex('tblinvoiceitems')
+        .where({ type: 'LateFee' })
+        .whereIn('invoiceid', [renewal, d.heldInvoiceId!]),
+    ).to.have.length(0);
+    expect(
+      (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!.status,
+    ).to.equal('Active');
+  });
+
+  it('previews the agreed rate: 1 000 GB × €0.35 = €350.00', async () => {
+    // the admin re-rates at the rate agreed in advance: 1 000 GB × €0.35
+    const preview = await s.mod.disputes!.preview(d.id, { kind: 'precommit' });
+    expect(preview.amountMinor).to.equal(35000n);
+  });
+
+  it('publishes the held line at €350.00 when adjusted, due 15 July, and takes its payment', async () => {
+    s.f.clock.set('2013-07-01T09:00:00Z');
+    const resolved = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'precommit' },
+      note: 'compromise: pre-commit rate',
+    });
+    expect(resolved.ok, resolved.ok ? '' : resolved.message).to.equal(true);
+    const published = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    expect(published.status).to.equal('Unpaid');
+    expect(published.total).to.equal('350.00');
+    expect(published.dueDate).to.equal('2013-07-15');
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: published.invoiceId,
+      transId: 'pay-2',
+      gateway: 'banktransfer',
+      date: '2013-07-02 10:00:00',
+    });
+    expect((await s.f.panel.api.getInvoice(published.invoiceId)).status).to.equal('Paid');
+  });
+
+  it('tells the client in English and audits both amounts (€500.00 → €350.00)', async () => {
+    // told in their language (the story's client reads English) and audited with both amounts
+    const mails = await knex('tblemails').where('subject', 'like', '%dispute%');
+    expect(mails.map((m) => m.subject)).to.include.members([
+      `Your dispute of ${(await knex('mod_overusage_lines').first()).ref_code}`,
+    ]);
+    const audit = await knex('mod_overusage_audit').where({ action: 'dispute.adjusted' }).first();
+    expect(JSON.parse(audit.details)).to.include({ amountBeforeMinor: '50000', amountAfterMinor: '35000' });
   });
 });
