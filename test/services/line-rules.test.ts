@@ -262,6 +262,16 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     ]);
   });
 
+  it("rates only the services the invoice renews: the Dutch client's VPS waits for the daily job", async () => {
+    // an invoice renewing Ann's VPS, made before any rating: its delivery rates Ann's May (€500.00)
+    const invoiceId = await invoiceWithItem(s, knex, '2013-06-02', 'Hosting', s.story.serviceId);
+    expect(await knex('mod_overusage_charges')).to.have.length(0);
+    const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    expect(out.added).to.equal(1);
+    const rated = await knex('mod_overusage_charges').select('service_id');
+    expect(rated.map((r) => toNum(r.service_id))).to.deep.equal([s.story.serviceId]);
+  });
+
   it('fails the delivery and places nothing when rating the closed periods fails', async () => {
     const invoiceId = await undelivered(s, knex);
     s.mod.rating.rateClosedPeriods = async () => {
