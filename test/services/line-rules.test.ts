@@ -5,7 +5,7 @@ import { toNum } from '../../module/adapters/rows.js';
 import { createLockStore } from '../../module/adapters/lock-store.js';
 import { ModuleError } from '../../module/domain/errors.js';
 import type { PanelParams } from '../../module/adapters/panel-api.js';
-import { addService } from '../../panel/records.js';
+import { addClient, addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay, GB, STORY_EUR, type BillingStory } from '../support/billing-story.js';
 
@@ -803,6 +803,72 @@ describeEachEngine('standalone invoices for charges no renewal picks up', ({ db 
       `standalone:client:${s.story.clientId} is being handled by another run (${OTHER_HOST})`,
     );
     expect(await invoicesOfAnn()).to.equal(0);
+  });
+});
+
+/**
+ * Bob, client 12 (an id of two digits), has a yearly VPS on the same plan, linked as ref 103: May at
+ * 6 TB, 1 000 GB over × €0.50 = €500.00, due on an invoice of his own on 5 July.
+ */
+describeEachEngine('a standalone invoice for a client whose id has two digits', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+  const BOB = 12;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    s = await buildBillingStory(knex);
+    const made = await addClient(
+      knex,
+      { firstname: 'Bob', lastname: 'Peeters', email: 'bob@example.net' },
+      s.f.clock.now(),
+      'Europe/Brussels',
+    );
+    await knex('tblclients').where({ id: made }).update({ id: BOB });
+    const serviceId = await addService(
+      knex,
+      {
+        userid: BOB,
+        packageid: s.story.productId,
+        domain: 'vps4.example.net',
+        regdate: '2013-01-09',
+        nextduedate: '2014-01-09',
+        amount: '19.95',
+      },
+      s.f.clock.now(),
+      'Europe/Brussels',
+    );
+    await knex('tblhosting').where({ id: serviceId }).update({ billingcycle: 'Annually' });
+    await s.mod.links.link(
+      {
+        serviceId,
+        clientId: BOB,
+        productId: s.story.productId,
+        masterId: s.masterId,
+        serverRef: '103',
+        currency: 'EUR',
+      },
+      CLI,
+    );
+    for (const [at, bytes] of [
+      ['2013-05-30T21:50:00Z', 5900n * GB],
+      ['2013-05-31T21:50:00Z', 6000n * GB],
+      ['2013-06-01T21:50:00Z', 150n * GB],
+    ] as const) {
+      s.f.clock.set(at);
+      s.fake.set('101', 0n);
+      s.fake.set('102', 0n);
+      s.fake.set('103', bytes);
+      await s.mod.metering.collect();
+    }
+    s.f.clock.set('2013-07-05T10:00:00Z');
+  });
+
+  it('puts his line on an invoice of his own', async () => {
+    await s.mod.rating.rateClosedPeriods();
+    expect(await s.mod.lines!.billUnpicked()).to.deep.equal({ invoices: 1, lines: 1 });
+    const { invoices } = await s.f.panel.api.getInvoices({ userId: BOB });
+    expect(invoices.map((i) => i.total)).to.deep.equal(['500.00']);
   });
 });
 
