@@ -28,6 +28,22 @@ export function onNode(url: string, k: number): string {
   return u.toString();
 }
 
+/**
+ * On a Galera cluster, waits until node k has applied every write committed anywhere before the
+ * call: one causal read there (wsrep_sync_wait=1). What a test just wrote on node 1 is then what a
+ * reader on node k sees, as once a panel's node has caught up. Nothing to wait for on one server.
+ */
+export async function caughtUp(url: string, k: number): Promise<void> {
+  if (GALERA_NODES.length === 0 || !url.startsWith('mysql:')) return;
+  const node = knexFactory({ ...openConfig(onNode(url, k)), pool: { min: 1, max: 1 } });
+  try {
+    await node.raw('SET SESSION wsrep_sync_wait = 1');
+    await node.raw('SELECT 1');
+  } finally {
+    await node.destroy();
+  }
+}
+
 let mysqlReachable: Promise<string | null> | null = null;
 
 /** null when reachable, else the reason */
