@@ -1,14 +1,13 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { silentLogger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
-import { createModule, type OverusageModule } from '../../module/index.js';
+import type { OverusageModule } from '../../module/index.js';
 import type { WidgetLinks } from '../../module/web/present-usage.js';
-import { addProduct, addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
-import { FakeMaster } from '../support/fake-gateway.js';
-import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
-import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
+import { buildPoolWorld } from '../support/pool-world.js';
+import type { FakeMaster } from '../support/fake-gateway.js';
+import { CLI_ACTOR } from '../support/module-fixture.js';
+import type { PanelFixture, Story } from '../panel/support.js';
 
 const GiB = 2n ** 30n;
 const NBSP = '\u00a0';
@@ -47,82 +46,21 @@ describeEachEngine('the client widget of a pooled service shows the pool', ({ db
 
   beforeEach(async () => {
     knex = db().knex;
-    f = await buildPanel(knex, { start: '2026-11-01T08:00:00Z' });
-    story = await seedStory(f, { regdate: '2026-01-09', nextduedate: '2026-12-09' });
-    a = story.serviceId;
-    b = await addService(
-      knex,
-      {
-        userid: story.clientId,
-        packageid: story.productId,
-        domain: 'vps3.example.net',
-        regdate: '2026-03-01',
-        nextduedate: '2026-12-01',
-        amount: '19.95',
-      },
-      f.clock.now(),
-      ZONE,
-    );
-    c = await addService(
-      knex,
-      {
-        userid: story.clientId,
-        packageid: story.productId,
-        domain: 'vps4.example.net',
-        regdate: '2026-03-01',
-        nextduedate: '2026-12-01',
-        amount: '19.95',
-      },
-      f.clock.now(),
-      ZONE,
-    );
-    const solo = await addProduct(
-      knex,
-      { name: 'VPS solo', servertype: 'solusvmpro', tax: false },
-      f.clock.now(),
-      ZONE,
-    );
-    d = await addService(
-      knex,
-      {
-        userid: story.clientId,
-        packageid: solo,
-        domain: 'vps5.example.net',
-        regdate: '2026-03-01',
-        nextduedate: '2026-12-01',
-        amount: '19.95',
-      },
-      f.clock.now(),
-      ZONE,
-    );
-    fake = new FakeMaster();
-    mod = createModule({
-      knex,
-      clock: f.clock,
-      secretKey: TEST_SECRET_KEY,
-      zone: ZONE,
-      gatewayFor: () => fake.gateway(),
-      panel: f.panel.api,
-      log: silentLogger,
-      metering: { writer: 'inline' },
-      web: { cacheMs: 0 },
+    const w = await buildPoolWorld(knex, {
+      start: '2026-11-01T08:00:00Z',
+      regdate: '2026-01-09',
+      nextduedate: '2026-12-09',
+      vps: [
+        { domain: 'vps3.example.net' },
+        { domain: 'vps4.example.net' },
+        { domain: 'vps5.example.net', product: 'VPS solo' },
+      ],
     });
-    await mod.migrateDown();
-    f.panel.addons.register(mod.addon);
-    await f.panel.addons.activate('overusage');
-    const masterId = (
-      await mod.masters.add(
-        {
-          name: 'solus',
-          version: 1,
-          baseUrl: 'https://solus.example.net:5656',
-          apiId: 'i',
-          apiKey: 'k',
-          timeZone: ZONE,
-        },
-        CLI_ACTOR,
-      )
-    ).id;
+    ({ f, story, mod, fake } = w);
+    const masterId = w.masterId;
+    const solo = w.products['VPS solo']!;
+    a = story.serviceId;
+    [b, c, d] = w.vps as [number, number, number];
     const plan = {
       unit: 'GiB',
       model: 'per_unit',
