@@ -1,15 +1,14 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
-import { silentLogger } from '../../module/adapters/logger.js';
 import { toInstant, toNum } from '../../module/adapters/rows.js';
-import { createModule, type OverusageModule } from '../../module/index.js';
+import type { OverusageModule } from '../../module/index.js';
 import type { WidgetLinks } from '../../module/web/present-usage.js';
 import { addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
-import { FakeMaster } from '../support/fake-gateway.js';
-import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
-import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
+import { buildPoolWorld } from '../support/pool-world.js';
+import { CLI_ACTOR } from '../support/module-fixture.js';
+import { ZONE, type PanelFixture, type Story } from '../panel/support.js';
 
 const GiB = 2n ** 30n;
 const TiB = 2n ** 40n;
@@ -52,50 +51,16 @@ describeEachEngine('transfer pools: a service linked mid-month counts in its poo
 
   beforeEach(async () => {
     knex = db().knex;
-    f = await buildPanel(knex, { start: '2026-11-01T08:00:00Z' });
-    story = await seedStory(f, { regdate: '2026-01-09', nextduedate: '2026-12-09' });
-    a = story.serviceId;
-    b = await addService(
-      knex,
-      {
-        userid: story.clientId,
-        packageid: story.productId,
-        domain: 'vps3.example.net',
-        regdate: '2026-03-01',
-        nextduedate: '2026-12-01',
-        amount: '19.95',
-      },
-      f.clock.now(),
-      ZONE,
-    );
-    const fake = new FakeMaster();
-    mod = createModule({
-      knex,
-      clock: f.clock,
-      secretKey: TEST_SECRET_KEY,
-      zone: ZONE,
-      gatewayFor: () => fake.gateway(),
-      panel: f.panel.api,
-      log: silentLogger,
-      metering: { writer: 'inline' },
-      web: { cacheMs: 0 },
+    const w = await buildPoolWorld(knex, {
+      start: '2026-11-01T08:00:00Z',
+      regdate: '2026-01-09',
+      nextduedate: '2026-12-09',
+      vps: [{ domain: 'vps3.example.net' }],
     });
-    await mod.migrateDown();
-    f.panel.addons.register(mod.addon);
-    await f.panel.addons.activate('overusage');
-    masterId = (
-      await mod.masters.add(
-        {
-          name: 'solus',
-          version: 1,
-          baseUrl: 'https://solus.example.net:5656',
-          apiId: 'i',
-          apiKey: 'k',
-          timeZone: ZONE,
-        },
-        CLI_ACTOR,
-      )
-    ).id;
+    ({ f, story, mod, masterId } = w);
+    const fake = w.fake;
+    a = story.serviceId;
+    [b] = w.vps as [number];
     await mod.billing.setProduct(
       story.productId,
       {
