@@ -1,14 +1,13 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { silentLogger } from '../../module/adapters/logger.js';
 import { toBig, toNum } from '../../module/adapters/rows.js';
-import { createModule, type OverusageModule } from '../../module/index.js';
+import type { OverusageModule } from '../../module/index.js';
 import { evidenceJson } from '../../module/services/evidence.js';
-import { addProduct, addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
-import { FakeMaster } from '../support/fake-gateway.js';
-import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
-import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
+import { buildPoolWorld } from '../support/pool-world.js';
+import type { FakeMaster } from '../support/fake-gateway.js';
+import { CLI_ACTOR } from '../support/module-fixture.js';
+import type { PanelFixture, Story } from '../panel/support.js';
 
 const GB = 10n ** 9n;
 
@@ -42,68 +41,26 @@ describeEachEngine("transfer pools: rated once, billed once on the anchor's rene
 
   beforeEach(async () => {
     knex = db().knex;
-    f = await buildPanel(knex, { start: '2026-10-01T08:00:00Z', settings: { CreateInvoiceDaysBefore: '7' } });
-    story = await seedStory(f, { regdate: '2026-01-09', nextduedate: '2026-11-09' });
-    a = story.serviceId;
-    const big = await addProduct(
-      knex,
-      { name: 'VPS 2 TB', servertype: 'solusvmpro', tax: false },
-      f.clock.now(),
-      ZONE,
-    );
-    c = await addService(
-      knex,
-      {
-        userid: story.clientId,
-        packageid: story.productId,
-        domain: 'vps3.example.net',
-        regdate: '2026-03-01',
-        nextduedate: '2026-11-01',
-        amount: '19.95',
-      },
-      f.clock.now(),
-      ZONE,
-    );
-    b = await addService(
-      knex,
-      {
-        userid: story.clientId,
-        packageid: big,
-        domain: 'vps4.example.net',
-        regdate: '2026-10-16',
-        nextduedate: '2026-11-16',
-        amount: '29.95',
-      },
-      f.clock.now(),
-      ZONE,
-    );
-    fake = new FakeMaster();
-    mod = createModule({
-      knex,
-      clock: f.clock,
-      secretKey: TEST_SECRET_KEY,
-      zone: ZONE,
-      gatewayFor: () => fake.gateway(),
-      panel: f.panel.api,
-      log: silentLogger,
-      metering: { writer: 'inline' },
-    });
-    await mod.migrateDown();
-    f.panel.addons.register(mod.addon);
-    await f.panel.addons.activate('overusage');
-    masterId = (
-      await mod.masters.add(
+    const w = await buildPoolWorld(knex, {
+      start: '2026-10-01T08:00:00Z',
+      settings: { CreateInvoiceDaysBefore: '7' },
+      regdate: '2026-01-09',
+      nextduedate: '2026-11-09',
+      vps: [
+        { domain: 'vps3.example.net', nextduedate: '2026-11-01' },
         {
-          name: 'solus',
-          version: 1,
-          baseUrl: 'https://solus.example.net:5656',
-          apiId: 'i',
-          apiKey: 'k',
-          timeZone: ZONE,
+          domain: 'vps4.example.net',
+          product: 'VPS 2 TB',
+          regdate: '2026-10-16',
+          nextduedate: '2026-11-16',
+          amount: '29.95',
         },
-        CLI_ACTOR,
-      )
-    ).id;
+      ],
+    });
+    ({ f, story, mod, fake, masterId } = w);
+    const big = w.products['VPS 2 TB']!;
+    a = story.serviceId;
+    [c, b] = w.vps as [number, number];
     const prices = { EUR: { overage: '0.50' } };
     await mod.billing.setProduct(
       story.productId,
