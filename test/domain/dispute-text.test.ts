@@ -392,3 +392,81 @@ describe("a held line's late fee credit in the client's credit log", () => {
     expect(isLateFeeCredit(LATE_FEE_CREDIT.en('OU-1x5', 31), d)).to.equal(false);
   });
 });
+
+// A dispute closed because the invoice its line was billed on was cancelled or refunded: the debt
+// is gone, so the client is told there is nothing to dispute or settle, and which invoice ended it.
+// The story: Ann's May line OU-7 (€500.00) was on invoice #31, which the provider cancelled (or
+// refunded to her); nothing is owed, so no credit, refund or held invoice follows.
+describe('a dispute of a line whose invoice was cancelled or refunded', () => {
+  const en = { ref: 'OU-7', before: '€500.00', after: '€0.00', due: '', credited: null };
+  const nl = { ref: 'OU-7', before: '€ 500,00', after: '€ 0,00', due: '', credited: null };
+  const cancelled = { invoice: 31, refunded: false };
+  const refunded = { invoice: 31, refunded: true };
+
+  it('is refused to the client in English and Dutch, saying whether the invoice was cancelled or refunded', () => {
+    expect(DISPUTE_REFUSALS.en.notOwed(31, 'Cancelled')).to.equal(
+      'Invoice #31, which this line is on, was cancelled: you owe nothing for the line, so there is nothing to dispute.',
+    );
+    expect(DISPUTE_REFUSALS.en.notOwed(31, 'Refunded')).to.equal(
+      'Invoice #31, which this line is on, was refunded to you: you owe nothing for the line, so there is nothing to dispute.',
+    );
+    expect(DISPUTE_REFUSALS.nl.notOwed(31, 'Cancelled')).to.equal(
+      'Factuur #31, waarop deze regel staat, is geannuleerd: u bent voor de regel niets verschuldigd, dus er valt geen bezwaar tegen te maken.',
+    );
+    expect(DISPUTE_REFUSALS.nl.notOwed(31, 'Refunded')).to.equal(
+      'Factuur #31, waarop deze regel staat, is aan u terugbetaald: u bent voor de regel niets verschuldigd, dus er valt geen bezwaar tegen te maken.',
+    );
+  });
+
+  it("is refused to the admin with the invoice's status as the panel names it", () => {
+    expect(ADMIN_DISPUTE_REFUSALS.notOwed(31, 'Cancelled')).to.equal(
+      'this line cannot be disputed: its invoice #31 is Cancelled, so nothing is owed on it',
+    );
+    expect(ADMIN_DISPUTE_REFUSALS.notOwed(32, 'Refunded')).to.equal(
+      'this line cannot be disputed: its invoice #32 is Refunded, so nothing is owed on it',
+    );
+  });
+
+  it('closes an open dispute with an email to the client in English', () => {
+    expect(DISPUTE_MAIL.en.voided({ ...en, closedBy: cancelled })).to.equal(
+      'Invoice #31, which the line OU-7 (€500.00) was billed on, was cancelled: you owe nothing for the line, so your dispute is closed with nothing to settle.',
+    );
+    expect(DISPUTE_MAIL.en.voided({ ...en, closedBy: refunded })).to.equal(
+      'Invoice #31, which the line OU-7 (€500.00) was billed on, was refunded to you: you owe nothing for the line, so your dispute is closed with nothing to settle.',
+    );
+  });
+
+  it('closes an open dispute with an email to the client in Dutch', () => {
+    expect(DISPUTE_MAIL.nl.voided({ ...nl, closedBy: cancelled })).to.equal(
+      'Factuur #31, waarop de regel OU-7 (€ 500,00) stond, is geannuleerd: u bent voor de regel niets verschuldigd, dus uw bezwaar is afgesloten zonder verdere afrekening.',
+    );
+    expect(DISPUTE_MAIL.nl.voided({ ...nl, closedBy: refunded })).to.equal(
+      'Factuur #31, waarop de regel OU-7 (€ 500,00) stond, is aan u terugbetaald: u bent voor de regel niets verschuldigd, dus uw bezwaar is afgesloten zonder verdere afrekening.',
+    );
+  });
+
+  it('tells the admin, in English, that nothing is credited, refunded or billed', () => {
+    expect(DISPUTE_MAIL.admin.voided({ ...en, closedBy: cancelled })).to.equal(
+      'Invoice #31, which the line OU-7 (€500.00) was billed on, was cancelled: nothing is owed for the line, so the dispute is closed with nothing to settle (no credit, no refund, no held invoice billed).',
+    );
+    expect(DISPUTE_MAIL.admin.voided({ ...en, closedBy: refunded })).to.equal(
+      'Invoice #31, which the line OU-7 (€500.00) was billed on, was refunded: nothing is owed for the line, so the dispute is closed with nothing to settle (no credit, no refund, no held invoice billed).',
+    );
+  });
+
+  it("writes the paragraph on the line's invoice in English and Dutch", () => {
+    const n = INVOICE_NOTES;
+    expect(n.en.decided('OU-7', n.en.voided(31, false))).to.equal(
+      'Overusage line [OU-7]: not owed: invoice #31 was cancelled, so your dispute is closed with nothing to settle.',
+    );
+    expect(n.en.voided(31, true)).to.equal(
+      'not owed: invoice #31 was refunded, so your dispute is closed with nothing to settle',
+    );
+    expect(n.nl.decided('OU-7', n.nl.voided(31, false))).to.equal(
+      'Regel overschrijding [OU-7]: niet verschuldigd: factuur #31 is geannuleerd, dus uw bezwaar is afgesloten zonder verdere afrekening.',
+    );
+    expect(n.nl.voided(31, true)).to.equal(
+      'niet verschuldigd: factuur #31 is terugbetaald, dus uw bezwaar is afgesloten zonder verdere afrekening',
+    );
+  });
+});
