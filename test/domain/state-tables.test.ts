@@ -141,6 +141,12 @@ describe('state tables', () => {
     it('ends released when voided before the line moved (nothing was held)', () => {
       expect(holdAfterDecision('holding', 'voided')).to.equal('released');
     });
+    it('stays holding after any other decision before the line moved, so the sweep still moves it', () => {
+      // upheld, waived, adjusted, withdrawn: only a voiding ends a hold that never held anything
+      expect(
+        RESOLUTIONS.filter((r) => r !== 'voided').map((r) => holdAfterDecision('holding', r)),
+      ).to.deep.equal(['holding', 'holding', 'holding', 'holding']);
+    });
     it('stays where it is after a decision when the invoice was paid before the hold', () => {
       expect(RESOLUTIONS.map((r) => holdAfterDecision('refund_decision', r))).to.deep.equal([
         'refund_decision',
