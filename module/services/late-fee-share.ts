@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import { lateFeeShareOnHeld } from '../domain/dunning.js';
 import { isLateFeeCredit, LATE_FEE_CREDIT } from '../domain/dispute-text.js';
+import { isOwedUnpaid } from '../domain/invoice-status.js';
 import type { TextLanguage } from '../domain/line-text.js';
 import type { AuditLog } from '../adapters/audit-store.js';
 import {
@@ -34,7 +35,8 @@ export async function creditLateFeeShare(
   now: DateTime,
 ): Promise<bigint> {
   const { invoice } = input;
-  if (invoice.status !== 'Unpaid') return 0n;
+  // a fee stays on an invoice still owed (Collections and Payment Pending included), never on a paid one
+  if (!isOwedUnpaid(invoice.status)) return 0n;
   const fees = invoice.items.filter((i) => i.type === 'LateFee');
   if (fees.length === 0) return 0n;
   const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);

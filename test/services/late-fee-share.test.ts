@@ -117,6 +117,28 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     expect(await creditLog()).to.have.length(1);
   });
 
+  for (const status of ['Collections', 'Payment Pending'] as const) {
+    it(`credits the same 50.00 when the renewal is in ${status}: still owed, so the line is held and the fee stays behind`, async () => {
+      // the admin moved the renewal (519.95 + the 52.00 fee) to ${status} after the fee landed;
+      // the line leaves it as from an Unpaid one: 52.00 − 19.95 × 10 % (1.995 → 2.00) = 50.00 back
+      await knex('tblinvoices').where({ id: renewal }).update({ status });
+      s.f.clock.set('2013-06-15T10:00:00Z');
+      const opened = await s.mod.disputes!.open({
+        lineId,
+        reason: 'I cannot tell where this traffic came from.',
+        actor: CLIENT(s.story.clientId),
+      });
+      if (!opened.ok) throw new Error(opened.message);
+      expect(opened.value.holdState).to.equal('held');
+      // 19.95 + 52.00 = 71.95 left on the renewal
+      expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('71.95');
+      expect((await creditLog()).map(([, a]) => a)).to.deep.equal(['50.00']);
+      expect(
+        String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit),
+      ).to.equal('50.00');
+    });
+  }
+
   it('the late fee credit is audited by the system, on the dispute', async () => {
     s.f.clock.set('2013-06-15T10:00:00Z');
     const opened = await s.mod.disputes!.open({
