@@ -1,0 +1,406 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import {
+  cacheCurrentTotal,
+  createMeteringStore,
+  paceColumns,
+  type MeteringStore,
+  type ReadResult,
+  type RunCounts,
+  type ServiceToRead,
+} from '../../module/adapters/metering-store.js';
+import { migrateLatest } from '../../module/adapters/migrator.js';
+import { TABLES } from '../../module/adapters/tables.js';
+import { serviceCalendar } from '../../module/domain/billing-calendar.js';
+import type { IsoDate } from '../../module/domain/calendar.js';
+import { describeEachEngine } from '../support/engines.js';
+
+const T = '2013-06-01 07:00:00.000';
+const utc = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
+// 2^53 + 1 = 9 007 199 254 740 993: a Number would read it as 2^53
+const BIG = 9_007_199_254_740_993n;
+
+/** Brussels, counters reset on the first of the month: June 2013 is one period. */
+const calendar = serviceCalendar({
+  servicePolicy: null,
+  serviceDay: null,
+  solusvmPolicy: null,
+  solusvmCreatedOn: null,
+  masterPolicy: 'first_of_month',
+  zone: 'Europe/Brussels',
+  regdate: null,
+  billingDay: null,
+});
+
+const read = (
+  service: ServiceToRead,
+  sampleDate: IsoDate,
+  sampledAt: string,
+  usedBytes: bigint,
+): ReadResult => ({
+  service,
+  reading: {
+    usedBytes,
+    limitBytes: null,
+    incomingBytes: null,
+    outgoingBytes: null,
+    state: 'online',
+    raw: '{}',
+  },
+  sampledAt: utc(sampledAt),
+  sampleDate,
+  calendar,
+});
+
+const counts = (over: Partial<RunCounts> = {}): RunCounts => ({
+  services: 0,
+  readOk: 0,
+  already: 0,
+  failed: 0,
+  gaps: 0,
+  resets: 0,
+  anomalies: 0,
+  ...over,
+});
+
+/**
+ * Master 1 (Brussels): VPS 10, 11, 13 active and unread, 12 cancelled, 14 already read on 2 June;
+ * master 2: VPS 20. Master 3: VPS 30 and 31, which the batches meter (so the listing above stays
+ * as seeded).
+ */
+describeEachEngine('metering store', ({ db }) => {
+  let knex: Knex;
+  let store: MeteringStore;
+
+  const runRow = async (id: number) => knex(TABLES.runs).where({ id }).first();
+
+  before(async () => {
+    knex = db().knex;
+    await migrateLatest(knex);
+    store = createMeteringStore(knex);
+    for (const id of [1, 2, 3])
+      await knex(TABLES.masters).insert({
+        id,
+        name: `m${id}`,
+        version: 2,
+        base_url: 'https://127.0.0.1:1',
+        credentials_enc: 'x',
+        time_zone: 'Europe/Brussels',
+        reset_policy: 'first_of_month',
+        created_at: T,
+        updated_at: T,
+      });
+    const service = (id: number, masterId: number, over: Record<string, unknown> = {}) =>
+      knex(TABLES.services).insert({
+        service_id: id,
+        client_id: 1,
+        product_id: 3,
+        master_id: masterId,
+        server_ref: `vm${id}`,
+        currency: 'EUR',
+        created_at: T,
+        updated_at: T,
+        ...over,
+      });
+    await service(13, 1, { recent_daily_bytes: null, daily_bytes: '7' });
+    await service(11, 1, {
+      recent_daily_bytes: '["1","2","9007199254740993"]',
+      daily_bytes: '9007199254740993',
+    });
+    await service(10, 1);
+    await service(12, 1, { active: false });
+    await service(14, 1, { last_sample_date: '2013-06-02' });
+    await service(20, 2);
+    await service(30, 3);
+    await service(31, 3);
+  });
+
+  it('lists a master’s active services not yet read for the day, in id order, skipping the cancelled one', async () => {
+    // 12 is cancelled, 14 was read on 2 June, 20 is another master's; inserted 13, 11, 10: listed by id
+    const page = await store.pageToRead(1, '2013-06-02', 0, 10);
+    expect(page.map((s) => s.serviceId)).to.deep.equal([10, 11, 13]);
+    expect(page[0]!.serverRef).to.equal('vm10');
+    expect(page[0]!.last).to.equal(null);
+  });
+
+  it('pages on from the last service id given, at most the limit', async () => {
+    expect((await store.pageToRead(1, '2013-06-02', 10, 1)).map((s) => s.serviceId)).to.deep.equal([11]);
+    expect((await store.pageToRead(1, '2013-06-02', 11, 10)).map((s) => s.serviceId)).to.deep.equal([13]);
+    expect(await store.pageToRead(1, '2013-06-02', 13, 10)).to.deep.equal([]);
+  });
+
+  it('lists a service read on an earlier day for the next day', async () => {
+    // 14 read on 2 June is due again on 3 June, between 13 and nothing after
+    const page = await store.pageToRead(1, '2013-06-03', 12, 10);
+    expect(page.map((s) => s.serviceId)).to.deep.equal([13, 14]);
+  });
+
+  it('reads the recent pace exact past 2^53, or the lone daily figure of a row metered before the list was kept', async () => {
+    const page = await store.pageToRead(1, '2013-06-02', 0, 10);
+    expect(page.map((s) => s.recentDaily)).to.deep.equal([[], [1n, 2n, BIG], [7n]]);
+  });
+
+  it('counts the active services of a master, and the unread ones of several masters', async () => {
+    // master 1: 10, 11, 13, 14 active (12 cancelled)
+    expect(await store.countServices(1)).to.equal(4);
+    expect(await store.countServices(9)).to.equal(0);
+    // unread on 2 June: 10, 11, 13 of master 1 and 20 of master 2 = 4; on 3 June 14 too = 5
+    expect(await store.countGaps([1, 2], '2013-06-02')).to.equal(4);
+    expect(await store.countGaps([1, 2], '2013-06-03')).to.equal(5);
+    expect(await store.countGaps([], '2013-06-02')).to.equal(0);
+  });
+
+  it('starts a run as running and lists it among the running runs of its kind', async () => {
+    const id = await store.startRun('collect', '2013-06-05', 'host-a:41', utc('2013-06-05T22:05:00Z'));
+    const running = await store.runningRuns('collect');
+    expect(running.map((r) => [r.id, r.owner, r.startedAt.toISO()])).to.deep.include([
+      id,
+      'host-a:41',
+      '2013-06-05T22:05:00.000Z',
+    ]);
+    expect((await store.runningRuns('rebuild')).map((r) => r.id)).to.not.include(id);
+    expect((await runRow(id)).status).to.equal('running');
+  });
+
+  it('finishes a run with its counts and message, and it is no longer running', async () => {
+    const id = await store.startRun('collect', '2013-06-06', 'host-a:42', utc('2013-06-06T22:05:00Z'));
+    await store.finishRun(
+      id,
+      'failed',
+      counts({ services: 9, readOk: 5, already: 1, failed: 3, gaps: 2, resets: 4, anomalies: 6 }),
+      'master 1 unreachable',
+      utc('2013-06-06T22:09:00Z'),
+    );
+    const row = await runRow(id);
+    const n = (k: string) => Number(row[k]);
+    expect([row.status, n('services'), n('read_ok'), n('already'), n('failed')]).to.deep.equal([
+      'failed',
+      9,
+      5,
+      1,
+      3,
+    ]);
+    expect([n('gaps'), n('resets'), n('anomalies'), row.message]).to.deep.equal([
+      2,
+      4,
+      6,
+      'master 1 unreachable',
+    ]);
+    expect((await store.runningRuns('collect')).map((r) => r.id)).to.not.include(id);
+  });
+
+  it('abandons a run still running, with the time and why', async () => {
+    const id = await store.startRun('collect', '2013-06-07', 'host-b:7', utc('2013-06-07T22:05:00Z'));
+    expect(await store.abandonRun(id, 'process 7 died', utc('2013-06-08T01:00:00Z'))).to.equal(true);
+    const row = await runRow(id);
+    expect([row.status, row.message]).to.deep.equal(['abandoned', 'process 7 died']);
+    expect(row.finished_at).to.not.equal(null);
+    expect((await store.runningRuns('collect')).map((r) => r.id)).to.not.include(id);
+  });
+
+  it('does not abandon a run that finished meanwhile', async () => {
+    const id = await store.startRun('collect', '2013-06-08', 'host-b:8', utc('2013-06-08T22:05:00Z'));
+    await store.finishRun(id, 'finished', counts({ readOk: 3 }), null, utc('2013-06-08T22:06:00Z'));
+    expect(await store.abandonRun(id, 'late', utc('2013-06-09T01:00:00Z'))).to.equal(false);
+    const row = await runRow(id);
+    expect([row.status, row.message, Number(row.read_ok)]).to.deep.equal(['finished', null, 3]);
+  });
+
+  it('says when the day’s latest collect run started, and nothing for a day without one', async () => {
+    await store.startRun('collect', '2013-06-10', 'a', utc('2013-06-10T22:05:00Z'));
+    await store.startRun('collect', '2013-06-10', 'b', utc('2013-06-10T23:30:00Z'));
+    // a rebuild for the day is not a collect run
+    await store.startRun('rebuild', '2013-06-10', 'c', utc('2013-06-11T02:00:00Z'));
+    expect((await store.lastRunStarted('2013-06-10'))?.toISO()).to.equal('2013-06-10T23:30:00.000Z');
+    expect(await store.lastRunStarted('2013-06-11')).to.equal(null);
+  });
+
+  it('records a run’s failures, kind and message cut to their columns', async () => {
+    const runId = await store.startRun('collect', '2013-06-12', 'f', utc('2013-06-12T22:05:00Z'));
+    await store.recordFailures(runId, [
+      {
+        serviceId: 10,
+        masterId: 1,
+        sampleDate: '2013-06-12',
+        attemptedAt: utc('2013-06-12T22:06:00Z'),
+        kind: 'TIMEOUT_AFTER_THIRTY_SECONDS', // 28 characters: the first 20 kept
+        message: 'x'.repeat(600), // 500 kept
+      },
+      {
+        serviceId: 11,
+        masterId: 1,
+        sampleDate: '2013-06-12',
+        attemptedAt: utc('2013-06-12T22:07:00Z'),
+        kind: 'NOT_FOUND',
+        message: 'no such server',
+      },
+    ]);
+    const rows = await knex(TABLES.readFailures).where({ run_id: runId }).orderBy('service_id');
+    expect(rows.map((r) => [Number(r.service_id), Number(r.master_id), r.error_kind])).to.deep.equal([
+      [10, 1, 'TIMEOUT_AFTER_THIRTY'],
+      [11, 1, 'NOT_FOUND'],
+    ]);
+    expect(rows.map((r) => r.message.length)).to.deep.equal([500, 14]);
+  });
+
+  it('writes no failure of a batch when one of its chunks fails', async () => {
+    const runId = await store.startRun('collect', '2013-06-13', 'g', utc('2013-06-13T22:05:00Z'));
+    const failure = (serviceId: number) => ({
+      serviceId,
+      masterId: 1,
+      sampleDate: '2013-06-13',
+      attemptedAt: utc('2013-06-13T22:06:00Z'),
+      kind: 'TIMEOUT',
+      message: 'timed out',
+    });
+    // 500 a chunk: the first 500 go in one insert, the 501st (no service: NOT NULL) fails the second
+    const batch = [
+      ...Array.from({ length: 500 }, (_, i) => failure(1000 + i)),
+      failure(null as unknown as number),
+    ];
+    const err = await store.recordFailures(runId, batch).then(
+      () => null,
+      (e: unknown) => e as { message: string },
+    );
+    // the engines word it differently; both name the column
+    expect(err?.message).to.match(/service_id/);
+    expect(await knex(TABLES.readFailures).where({ run_id: runId }).count({ n: '*' }).first()).to.satisfy(
+      (r: { n: unknown }) => Number(r.n) === 0,
+    );
+  });
+
+  describe('a batch of reads', () => {
+    let runA: number;
+    let runB: number;
+    let firstSampleId: number;
+    // VPS 30 as both runs listed it, before either wrote
+    let vps30: ServiceToRead;
+
+    const sampleRows = (serviceId: number) =>
+      knex(TABLES.samples).where({ service_id: serviceId }).orderBy('sample_date');
+
+    before(async () => {
+      runA = await store.startRun('collect', '2013-06-02', 'host-a:1', utc('2013-06-02T22:05:00Z'));
+      runB = await store.startRun('collect', '2013-06-02', 'host-b:2', utc('2013-06-02T22:05:30Z'));
+      vps30 = (await store.pageToRead(3, '2013-06-02', 0, 1))[0]!;
+    });
+
+    it('stores a service’s first sample, its June period and its cached state, bytes exact past 2^53', async () => {
+      // read just after midnight Brussels on 3 June (22:05 UTC on 2 June) closes 2 June
+      const out = await store.writeBatch(
+        3,
+        runA,
+        [read(vps30, '2013-06-02', '2013-06-02T22:05:00Z', BIG)],
+        utc('2013-06-02T22:06:00Z'),
+      );
+      expect(out).to.deep.equal({ stored: 1, duplicates: 0, resets: 0, anomalies: 0 });
+      const samples = await sampleRows(30);
+      expect(samples.map((s) => [String(s.used_bytes), Number(s.run_id)])).to.deep.equal([
+        [String(BIG), runA],
+      ]);
+      firstSampleId = Number(samples[0].id);
+      const periods = await knex(TABLES.periods).where({ service_id: 30 });
+      // the counter reset on 1 June holds June's traffic so far: all of it before metering
+      expect(periods.map((p) => [p.status, String(p.used_bytes)])).to.deep.equal([['open', String(BIG)]]);
+      const [again] = await store.pageToRead(3, '2013-06-03', 0, 1);
+      expect(again!.serviceId).to.equal(30);
+      expect(again!.lastSampleId).to.equal(firstSampleId);
+      expect(again!.last?.usedBytes).to.equal(BIG);
+      expect(again!.last?.sampleDate).to.equal('2013-06-02');
+      expect([again!.openPeriodStart, again!.openPeriodEnd, again!.openPeriodUsed]).to.deep.equal([
+        '2013-06-01',
+        '2013-06-30',
+        BIG,
+      ]);
+      expect(again!.openPeriodId).to.equal(Number(periods[0].id));
+    });
+
+    it('does not list a service again for the day it was read', async () => {
+      // 30 was read on 2 June, 31 not yet
+      expect((await store.pageToRead(3, '2013-06-02', 0, 10)).map((s) => s.serviceId)).to.deep.equal([31]);
+    });
+
+    it('does not store a second sample of the same service and day: another run’s write is a duplicate', async () => {
+      // run B read 30 from the same page as run A, and writes after it
+      const out = await store.writeBatch(
+        3,
+        runB,
+        [read(vps30, '2013-06-02', '2013-06-02T22:05:30Z', BIG + 5n)],
+        utc('2013-06-02T22:06:30Z'),
+      );
+      expect(out).to.deep.equal({ stored: 0, duplicates: 1, resets: 0, anomalies: 0 });
+      const samples = await sampleRows(30);
+      expect(samples.map((s) => [String(s.used_bytes), Number(s.run_id)])).to.deep.equal([
+        [String(BIG), runA],
+      ]);
+      const periods = await knex(TABLES.periods).where({ service_id: 30 });
+      expect(periods.map((p) => String(p.used_bytes))).to.deep.equal([String(BIG)]);
+      expect(await knex(TABLES.intervals).where({ service_id: 30 }).count({ n: '*' }).first()).to.satisfy(
+        (r: { n: unknown }) => Number(r.n) === 1,
+      );
+    });
+
+    it('adds the next day’s increase to the period and keeps it as the recent pace', async () => {
+      const [next] = await store.pageToRead(3, '2013-06-03', 0, 1);
+      const out = await store.writeBatch(
+        3,
+        runA,
+        [read(next!, '2013-06-03', '2013-06-03T22:05:00Z', BIG + 3_000_000_000n)],
+        utc('2013-06-03T22:06:00Z'),
+      );
+      expect(out).to.deep.equal({ stored: 1, duplicates: 0, resets: 0, anomalies: 0 });
+      const samples = await sampleRows(30);
+      expect(samples.map((s) => String(s.used_bytes))).to.deep.equal([String(BIG), '9007202254740993']);
+      const daily = await knex(TABLES.intervals).where({ service_id: 30, kind: 'daily' });
+      // one day, 3 000 000 000 bytes, from the first sample to this one
+      expect(
+        daily.map((i) => [String(i.bytes), Number(i.from_sample_id), Number(i.to_sample_id), i.from_date]),
+      ).to.deep.equal([['3000000000', firstSampleId, Number(samples[1].id), '2013-06-03']]);
+      // 9 007 199 254 740 993 + 3 000 000 000 = 9 007 202 254 740 993
+      const [after] = await store.pageToRead(3, '2013-06-04', 0, 1);
+      expect(after!.openPeriodUsed).to.equal(9_007_202_254_740_993n);
+      expect(after!.recentDaily).to.deep.equal([3_000_000_000n]);
+      expect(after!.last?.usedBytes).to.equal(9_007_202_254_740_993n);
+    });
+
+    it('writes nothing for an empty batch', async () => {
+      expect(await store.writeBatch(3, runA, [], utc('2013-06-04T22:06:00Z'))).to.deep.equal({
+        stored: 0,
+        duplicates: 0,
+        resets: 0,
+        anomalies: 0,
+      });
+    });
+  });
+
+  it('copies the current period’s total onto the service row, exact past 2^53', async () => {
+    await knex(TABLES.periods).insert({
+      id: 900,
+      service_id: 31,
+      start_date: '2013-07-01',
+      end_date: '2013-07-31',
+      status: 'open',
+      opened_by: 'calendar',
+      used_bytes: '9007199254740995', // 2^53 + 3
+      created_at: T,
+    });
+    await knex(TABLES.services).where({ service_id: 31 }).update({ open_period_id: 900 });
+    await cacheCurrentTotal(knex, [31]);
+    const row = await knex(TABLES.services).where({ service_id: 31 }).first('open_period_used_bytes');
+    expect(String(row.open_period_used_bytes)).to.equal('9007199254740995');
+  });
+});
+
+describe('paceColumns', () => {
+  it('stores no latest day and an empty list before any metered day', () => {
+    expect(paceColumns([])).to.deep.equal({ daily_bytes: null, recent_daily_bytes: '[]' });
+  });
+
+  it('stores the list as decimal strings and the newest day alone, exact past 2^53', () => {
+    expect(paceColumns([5n, 1n, BIG])).to.deep.equal({
+      daily_bytes: '9007199254740993',
+      recent_daily_bytes: '["5","1","9007199254740993"]',
+    });
+  });
+});
