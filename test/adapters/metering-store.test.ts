@@ -11,6 +11,7 @@ import {
   type ServiceToRead,
 } from '../../module/adapters/metering-store.js';
 import { migrateLatest } from '../../module/adapters/migrator.js';
+import { instantOrNullIn } from '../../module/adapters/rows.js';
 import { TABLES } from '../../module/adapters/tables.js';
 import { serviceCalendar } from '../../module/domain/billing-calendar.js';
 import type { IsoDate } from '../../module/domain/calendar.js';
@@ -66,8 +67,8 @@ const counts = (over: Partial<RunCounts> = {}): RunCounts => ({
 
 /**
  * Master 1 (Brussels): VPS 10, 11, 13 active and unread, 12 cancelled, 14 already read on 2 June;
- * master 2: VPS 20. Master 3: VPS 30 and 31, which the batches meter (so the listing above stays
- * as seeded).
+ * master 2: VPS 20. Masters 3 and 4: VPS 30, 31, 40 and 41, which the batches meter (so the
+ * listing above stays as seeded).
  */
 describeEachEngine('metering store', ({ db }) => {
   let knex: Knex;
@@ -79,7 +80,7 @@ describeEachEngine('metering store', ({ db }) => {
     knex = db().knex;
     await migrateLatest(knex);
     store = createMeteringStore(knex);
-    for (const id of [1, 2, 3])
+    for (const id of [1, 2, 3, 4])
       await knex(TABLES.masters).insert({
         id,
         name: `m${id}`,
@@ -114,6 +115,8 @@ describeEachEngine('metering store', ({ db }) => {
     await service(20, 2);
     await service(30, 3);
     await service(31, 3);
+    await service(40, 4);
+    await service(41, 4);
   });
 
   it('lists a master’s active services not yet read for the day, in id order, skipping the cancelled one', async () => {
@@ -371,6 +374,75 @@ describeEachEngine('metering store', ({ db }) => {
         resets: 0,
         anomalies: 0,
       });
+    });
+  });
+
+  describe('a counter that goes down', () => {
+    let run: number;
+    const GB = 1_000_000_000n;
+
+    before(async () => {
+      run = await store.startRun('collect', '2013-06-29', 'host-c:3', utc('2013-06-29T22:05:00Z'));
+    });
+
+    /** The service's first read, then its next one as the store lists it. */
+    const meter = async (
+      serviceId: number,
+      first: [IsoDate, string, bigint],
+      next: [IsoDate, string, bigint],
+    ) => {
+      const [svc] = await store.pageToRead(4, first[0], serviceId - 1, 1);
+      await store.writeBatch(4, run, [read(svc!, ...first)], utc(first[1]));
+      const [again] = await store.pageToRead(4, next[0], serviceId - 1, 1);
+      return store.writeBatch(4, run, [read(again!, ...next)], utc(next[1]));
+    };
+
+    it('reads a drop across the month’s boundary as the reset: June closes, July opens with the new count', async () => {
+      // 10 GB read at 00:05 Brussels on 30 June; 1 MB at 00:05 on 1 July, after the reset at midnight
+      const out = await meter(
+        40,
+        ['2013-06-29', '2013-06-29T22:05:00Z', 10n * GB],
+        ['2013-06-30', '2013-06-30T22:05:00Z', 1_000_000n],
+      );
+      expect(out).to.deep.equal({ stored: 1, duplicates: 0, resets: 1, anomalies: 0 });
+      const periods = await knex(TABLES.periods).where({ service_id: 40 }).orderBy('start_date');
+      expect(periods.map((p) => [p.start_date, p.status, p.closed_by, String(p.used_bytes)])).to.deep.equal([
+        ['2013-06-01', 'closed', 'calendar', '10000000000'],
+        ['2013-07-01', 'open', null, '1000000'],
+      ]);
+      // the reset at midnight Brussels (22:00 UTC); what came after the read at 22:05 UTC the day before was never counted
+      const instant = (v: unknown) => instantOrNullIn(v, 'period')?.toISO();
+      expect([instant(periods[0].reset_at), instant(periods[0].unmeasured_after)]).to.deep.equal([
+        '2013-06-30T22:00:00.000Z',
+        '2013-06-29T22:05:00.000Z',
+      ]);
+      const [state] = await store.pageToRead(4, '2013-07-01', 39, 1);
+      expect([state!.openPeriodStart, state!.openPeriodUsed, state!.openPeriodId]).to.deep.equal([
+        '2013-07-01',
+        1_000_000n,
+        Number(periods[1].id),
+      ]);
+    });
+
+    it('books nothing for a drop no one can read, and opens an anomaly on its undecided interval', async () => {
+      // 10 GB, then 6 GB the next day: more than half of it, no boundary between: not a reset
+      const out = await meter(
+        41,
+        ['2013-06-02', '2013-06-02T22:05:00Z', 10n * GB],
+        ['2013-06-03', '2013-06-03T22:05:00Z', 6n * GB],
+      );
+      expect(out).to.deep.equal({ stored: 1, duplicates: 0, resets: 0, anomalies: 1 });
+      const drop = await knex(TABLES.intervals).where({ service_id: 41, kind: 'drop' });
+      expect(drop.map((i) => [String(i.bytes), String(i.candidate_bytes)])).to.deep.equal([
+        ['0', '6000000000'],
+      ]);
+      const anomalies = await knex(TABLES.anomalies).where({ service_id: 41 });
+      expect(anomalies.map((a) => [a.kind, a.status, Number(a.interval_id)])).to.deep.equal([
+        ['mid_period_drop', 'open', Number(drop[0].id)],
+      ]);
+      const [state] = await store.pageToRead(4, '2013-06-04', 40, 1);
+      expect(state!.openPeriodUsed).to.equal(10n * GB);
+      expect(state!.last?.usedBytes).to.equal(6n * GB);
     });
   });
 
