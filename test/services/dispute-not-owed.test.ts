@@ -1,19 +1,16 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import type { Actor } from '../../module/adapters/audit-store.js';
-import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import {
   billMay,
-  buildBillingStory,
-  closeMay,
   STORY_EUR,
+  STORY_JPY,
   type BillingStory,
   type StoryMoney,
 } from '../support/billing-story.js';
 
 const ADMIN = { type: 'admin' as const, id: '1' };
-const STORY_JPY: StoryMoney = { code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' };
 
 /**
  * A line on a Cancelled or Refunded invoice is not owed, so it cannot be disputed
@@ -26,14 +23,9 @@ const STORY_JPY: StoryMoney = { code: 'JPY', hosting: '2980.00', overage: '80', 
 describeEachEngine('disputing a line whose invoice was cancelled or refunded', ({ db }) => {
   let knex: Knex;
 
-  async function billed(money: StoryMoney): Promise<{ s: BillingStory; renewal: number; lineId: number }> {
+  async function billed(money: StoryMoney) {
     knex = db().knex;
-    const s = await buildBillingStory(knex, money);
-    await closeMay(s);
-    s.f.clock.set('2013-06-02T07:00:00Z');
-    await s.f.panel.runDailyAutomation('2013-06-02');
-    const row = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
-    return { s, renewal: toNum(row.invoice_id), lineId: toNum(row.id) };
+    return billMay(knex, undefined, money);
   }
   const open = (
     s: BillingStory,

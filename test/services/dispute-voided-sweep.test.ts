@@ -3,16 +3,15 @@ import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import {
-  buildBillingStory,
-  closeMay,
+  billMay,
   disputeLine,
   STORY_EUR,
+  STORY_JPY,
   type BillingStory,
   type StoryMoney,
 } from '../support/billing-story.js';
 
 const ADMIN = { type: 'admin' as const, id: '1' };
-const STORY_JPY: StoryMoney = { code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' };
 
 /**
  * The panel's InvoiceCancelled / InvoiceRefunded hook missed (the add-on was down): the status is
@@ -26,14 +25,9 @@ const STORY_JPY: StoryMoney = { code: 'JPY', hosting: '2980.00', overage: '80', 
 describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ db }) => {
   let knex: Knex;
 
-  async function billed(money: StoryMoney): Promise<{ s: BillingStory; renewal: number; lineId: number }> {
+  async function billed(money: StoryMoney) {
     knex = db().knex;
-    const s = await buildBillingStory(knex, money);
-    await closeMay(s);
-    s.f.clock.set('2013-06-02T07:00:00Z');
-    await s.f.panel.runDailyAutomation('2013-06-02');
-    const row = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
-    return { s, renewal: toNum(row.invoice_id), lineId: toNum(row.id) };
+    return billMay(knex, undefined, money);
   }
   /** the status set behind the add-on's back: no hook runs */
   const behindItsBack = (id: number, status: string) => knex('tblinvoices').where({ id }).update({ status });

@@ -3,16 +3,15 @@ import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import {
-  buildBillingStory,
-  closeMay,
+  billMay,
   disputeLine,
   STORY_EUR,
+  STORY_JPY,
   type BillingStory,
   type StoryMoney,
 } from '../support/billing-story.js';
 
 const ADMIN = { type: 'admin' as const, id: '1' };
-const STORY_JPY: StoryMoney = { code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' };
 
 /**
  * An open dispute whose line's invoice is cancelled or refunded closes with nothing to settle
@@ -26,16 +25,9 @@ const STORY_JPY: StoryMoney = { code: 'JPY', hosting: '2980.00', overage: '80', 
 describeEachEngine('a dispute closed by its invoice’s cancellation or refund', ({ db }) => {
   let knex: Knex;
 
-  async function billed(
-    money: StoryMoney,
-  ): Promise<{ s: BillingStory; renewal: number; lineId: number; ref: string }> {
+  async function billed(money: StoryMoney) {
     knex = db().knex;
-    const s = await buildBillingStory(knex, money);
-    await closeMay(s);
-    s.f.clock.set('2013-06-02T07:00:00Z');
-    await s.f.panel.runDailyAutomation('2013-06-02');
-    const row = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
-    return { s, renewal: toNum(row.invoice_id), lineId: toNum(row.id), ref: String(row.ref_code) };
+    return billMay(knex, undefined, money);
   }
   const credit = async (s: BillingStory) =>
     String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit);

@@ -69,6 +69,8 @@ export interface StoryMoney {
 }
 
 export const STORY_EUR: StoryMoney = { code: 'EUR', hosting: '19.95', overage: '0.50', precommit: '0.35' };
+/** the same plan in yen: 1 000 GB × ¥80 = ¥80,000 beside ¥2,980 hosting */
+export const STORY_JPY: StoryMoney = { code: 'JPY', hosting: '2980.00', overage: '80', precommit: '60' };
 
 /** The panel's currencies beyond its seeded EUR (1) and USD (2), as WHMCS rows. */
 const MORE_CURRENCIES: Record<string, { id: number; prefix: string; suffix: string; format: number }> = {
@@ -266,12 +268,17 @@ export async function closeMay(s: BillingStory): Promise<void> {
 }
 
 /** Ann's May on the 2 June renewal (1,000 GB over at €0.50 = €500.00), her language set first: the story, the renewal and its line. */
+/**
+ * The story up to the renewal of 2 June with May's line on it, for a client reading `language`
+ * (the story's English when left out) and paying in `money` (EUR when left out).
+ */
 export async function billMay(
   knex: Knex,
-  language: string,
+  language?: string,
+  money: StoryMoney = STORY_EUR,
 ): Promise<{ s: BillingStory; renewal: number; lineId: number; ref: string }> {
-  const s = await buildBillingStory(knex);
-  await knex('tblclients').where({ id: s.story.clientId }).update({ language });
+  const s = await buildBillingStory(knex, money);
+  if (language) await knex('tblclients').where({ id: s.story.clientId }).update({ language });
   await closeMay(s);
   s.f.clock.set('2013-06-02T07:00:00Z');
   await s.f.panel.runDailyAutomation('2013-06-02');
