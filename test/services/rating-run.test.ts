@@ -596,6 +596,23 @@ describeEachEngine('the rating run over closed periods', ({ db }) => {
       ]);
     });
 
+    it('takes the cap in force at each period’s own end when one run rates periods that end on different days', async () => {
+      // service 11's April period ends 1 May 00:00 in Brussels = 30 April 22:00 UTC; its €100.00 cap
+      // was set 10 May, after that end: April bills its full 1 000 GB × €0.50 = €500.00, while
+      // service 10's May period (end 31 May 22:00 UTC) is capped by its own €100.00 set the same day
+      await addService(knex, 11);
+      await addPeriod(knex, 2, { serviceId: 11, start: '2013-04-01', end: '2013-04-30', used: 6n * TB });
+      r.caps.push(
+        { serviceId: 10, cap: euros(10_000n), setAt: utc('2013-05-10T08:00:00Z'), liftedAt: null },
+        { serviceId: 11, cap: euros(10_000n), setAt: utc('2013-05-10T08:00:00Z'), liftedAt: null },
+      );
+      await r.rating.rateClosedPeriods();
+      expect([...(await chargesOf(knex, 1)), ...(await chargesOf(knex, 2))]).to.deep.equal([
+        [0, 10_000n, 'unbilled'],
+        [0, 50_000n, 'unbilled'],
+      ]);
+    });
+
     it("ignores another service's cap", async () => {
       r.caps.push({ serviceId: 11, cap: euros(10_000n), setAt: utc('2013-05-10T08:00:00Z'), liftedAt: null });
       await r.rating.rateClosedPeriods();
