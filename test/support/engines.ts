@@ -68,6 +68,11 @@ export function checkMysql(): Promise<string | null> {
   return mysqlReachable;
 }
 
+/** A one-connection knex on the test server itself (no database chosen): the caller destroys it. */
+export function mysqlAdmin(): Knex {
+  return knexFactory({ ...openConfig(MYSQL_URL), pool: { min: 0, max: 1 } });
+}
+
 function openConfig(url: string): Knex.Config {
   const u = new URL(url);
   return {
