@@ -175,4 +175,161 @@ describeEachEngine('a dispute closed by its invoice’s cancellation or refund',
       `Regel overschrijding [${ref}]: niet verschuldigd: factuur #${renewal} is geannuleerd, dus uw bezwaar is afgesloten zonder verdere afrekening.`,
     );
   });
+  it('the count the hook gives: 0 without asking the panel when no dispute is open on the invoice, 0 while it is owed, 1 once cancelled, 0 again after', async () => {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    // no dispute yet: nothing to void, and the panel is not even asked for the renewal
+    s.faulty.calls = [];
+    expect(await s.mod.disputes!.invoiceClosed(renewal)).to.equal(0);
+    expect(s.faulty.calls).to.deep.equal([]);
+    const d = await disputeLine(s, lineId);
+    at7June(s);
+    // a hook replayed while the renewal is Unpaid again: owed, so the dispute stays open
+    expect(await s.mod.disputes!.invoiceClosed(renewal)).to.equal(0);
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('open');
+    // cancelled in the panel's table (no hook), then the hook delivered: one dispute voided → 1
+    await knex('tblinvoices').where({ id: renewal }).update({ status: 'Cancelled' });
+    expect(await s.mod.disputes!.invoiceClosed(renewal)).to.equal(1);
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('voided');
+    // delivered twice: nothing open on it any more → 0
+    expect(await s.mod.disputes!.invoiceClosed(renewal)).to.equal(0);
+  });
+
+  it('a decision taken while the hook reads the invoice: the voiding finds the dispute closed and counts 0', async () => {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    const d = await disputeLine(s, lineId);
+    at7June(s);
+    await knex('tblinvoices').where({ id: renewal }).update({ status: 'Cancelled' });
+    // the admin's upholding lands between the hook's listing of open disputes and its claim:
+    // carried out on a cancelled renewal, it is voided instead (dispute-voided-sweep.test.ts)
+    const real = s.faulty.real;
+    const getInvoice = real.getInvoice.bind(real);
+    let raced = false;
+    real.getInvoice = async (id) => {
+      if (!raced && id === renewal) {
+        raced = true;
+        const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN });
+        expect(out.ok ? out.value.state : out.code).to.equal('voided');
+      }
+      return getInvoice(id);
+    };
+    expect(await s.mod.disputes!.invoiceClosed(renewal)).to.equal(0);
+    // voided once, by the decision: one audit row, one pair of emails
+    expect((await voidedAudit()).length).to.equal(1);
+    expect(await emails(d.id)).to.deep.equal([
+      `dispute:${d.id}:voided:client`,
+      `dispute:${d.id}:voided:admin`,
+    ]);
+  });
+
+  it('the voiding runs under the dispute’s own lease, so a decision of the same dispute waits for it', async () => {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    const d = await disputeLine(s, lineId);
+    at7June(s);
+    // the leases held when the voiding asks the panel for the client's details
+    const real = s.faulty.real;
+    const details = real.getClientsDetails.bind(real);
+    const held: string[][] = [];
+    real.getClientsDetails = async (id) => {
+      held.push(
+        (await knex('mod_overusage_locks').orderBy('name').select('name')).map((r) => String(r.name)),
+      );
+      return details(id);
+    };
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Cancelled' });
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('voided');
+    expect(held.length).to.equal(1);
+    expect(held[0]).to.include(`dispute:${d.id}`);
+  });
+
+  it('a held line voided: placed again on the cancelled draft as billed, claimed and audited as the system’s, on the dispute', async () => {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    const before = await knex('mod_overusage_lines').where({ id: lineId }).first('description');
+    const d = await disputeLine(s, lineId);
+    // while held: the line is 'held', on the draft
+    const heldLine = await knex('mod_overusage_lines').where({ id: lineId }).first('status');
+    expect(String(heldLine.status)).to.equal('held');
+    at7June(s);
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Cancelled' });
+    // placed again, at its €500.00 (50000 cents) and with the text it was billed with
+    const line = await knex('mod_overusage_lines')
+      .where({ id: lineId })
+      .first('status', 'amount_minor', 'description');
+    expect([String(line.status), String(line.amount_minor), String(line.description)]).to.deep.equal([
+      'placed',
+      '50000',
+      String(before.description),
+    ]);
+    const row = await knex('mod_overusage_disputes')
+      .where({ id: d.id })
+      .first('resolved_by_type', 'resolved_by_id');
+    expect([row.resolved_by_type, row.resolved_by_id]).to.deep.equal(['system', null]);
+    const audit = await knex('mod_overusage_audit')
+      .where({ action: 'dispute.voided' })
+      .select('entity_type', 'entity_id');
+    expect(audit.map((r) => [String(r.entity_type), toNum(r.entity_id)])).to.deep.equal([['dispute', d.id]]);
+  });
+
+  it('refunded: the renewal’s note says refunded, written once; a carrying-out interrupted after it does not write it again', async () => {
+    const { s, renewal, lineId, ref } = await billed(STORY_EUR);
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-03 10:00:00',
+    });
+    const d = await disputeLine(s, lineId);
+    at7June(s);
+    // the module's one panel update (the note: the line was paid, so no draft) takes effect, then fails
+    s.faulty.failNext = { method: 'updateInvoice', when: 'after', times: 1 };
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Refunded' });
+    expect(s.faulty.failNext.times, 'the note was written').to.equal(0);
+    expect((await s.mod.disputes!.get(d.id)).resolvingTo).to.equal('voided');
+    // the sweep finishes it; the note is already there, so the panel is not asked to update again
+    s.faulty.calls = [];
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    expect(s.faulty.calls.filter((c) => c === 'updateInvoice')).to.deep.equal([]);
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('voided');
+    expect((await s.f.panel.api.getInvoice(renewal)).notes).to.equal(
+      `Overusage line [${ref}]: not owed: invoice #${renewal} was refunded, so your dispute is closed with nothing to settle.`,
+    );
+  });
+
+  it('the admin cancels the held draft itself: the dispute is voided by it, and the draft keeps the €500.00 the admin cancelled', async () => {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    const d = await disputeLine(s, lineId);
+    at7June(s);
+    // cancelled as it stands (500.00): the module changes nothing on an invoice no longer a draft
+    await s.f.panel.api.updateInvoice({ invoiceId: d.heldInvoiceId!, status: 'Cancelled' });
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.voidedBy]).to.deep.equal([
+      'voided',
+      { invoiceId: d.heldInvoiceId, status: 'Cancelled' },
+    ]);
+    expect(await invoices(s)).to.deep.equal([
+      [renewal, 'Unpaid', '19.95'],
+      [d.heldInvoiceId, 'Cancelled', '500.00'],
+    ]);
+  });
+
+  it('an item the admin put on the held draft in place of the line is left at its amount when the draft is cancelled', async () => {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    const d = await disputeLine(s, lineId);
+    const held = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    // the admin takes the held line off the draft and puts a €12.00 item of their own on it
+    await s.f.panel.api.updateInvoice({
+      invoiceId: held.invoiceId,
+      deleteLineIds: held.items.map((i) => i.id),
+      newItems: [{ description: 'Setup fee', amount: '12.00', taxed: false }],
+    });
+    expect((await s.f.panel.api.getInvoice(held.invoiceId)).items.map((i) => i.amount)).to.deep.equal([
+      '12.00',
+    ]);
+    at7June(s);
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Cancelled' });
+    // the draft cancelled with the admin's €12.00 as it was: only the held line's item is set to 0.00
+    expect(await invoices(s)).to.deep.equal([
+      [renewal, 'Cancelled', '19.95'],
+      [held.invoiceId, 'Cancelled', '12.00'],
+    ]);
+  });
 });
