@@ -122,4 +122,98 @@ describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ d
     expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).status).to.equal('Unpaid');
     expect(await voided()).to.deep.equal([]);
   });
+  /** the decision recorded, the panel failing half-way: resolve rejects with UPSTREAM (the sweep retries) */
+  const expectUpstream = async (p: Promise<unknown>) =>
+    expect(
+      await p.then(
+        () => 'resolved',
+        (e: { code?: string }) => e.code,
+      ),
+    ).to.equal('UPSTREAM');
+  /**
+   * A waiver with credit of the paid €500.00 line interrupted (the panel failing at the named call),
+   * then the renewal refunded unseen. Its credit note is -€500.00 (the story's line carries no VAT),
+   * so the credit it gives is €500.00.
+   */
+  async function waiverInterrupted(settlement: 'credit' | 'refund', failAt: 'call' | 'updateInvoice') {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-03 10:00:00',
+    });
+    const d = await disputeLine(s, lineId);
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    s.faulty.failNext = { method: failAt, when: 'before', times: 1 };
+    await expectUpstream(
+      s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement }),
+    );
+    await behindItsBack(renewal, 'Refunded');
+    return { s, renewal, d };
+  }
+  const row = (id: number) =>
+    knex('mod_overusage_disputes')
+      .where({ id })
+      .first('resolving_to', 'settlement', 'credit_note_invoice_id');
+  /** the client's credit notes (Paid, negative), as id and total */
+  const creditNotes = async (s: BillingStory) =>
+    (await invoices(s)).filter(([, status, total]) => status === 'Paid' && String(total).startsWith('-'));
+
+  it('a waiver to be refunded whose credit note is made, then the renewal refunded unseen: the waiver stands, not voided', async () => {
+    // the refund settlement's one panel update (the note on the renewal) fails: the credit note is made
+    const { s, d } = await waiverInterrupted('refund', 'updateInvoice');
+    const r = await row(d.id);
+    expect([r.resolving_to, r.settlement]).to.deep.equal(['waived', 'refund']);
+    // the credit note of -€500.00 made and recorded on the dispute
+    expect(await creditNotes(s)).to.deep.equal([[toNum(r.credit_note_invoice_id), 'Paid', '-500.00']]);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('waived');
+    expect(await voided()).to.deep.equal([]);
+  });
+
+  /**
+   * The credit intent recorded without a credit note: what a version before credit notes (27412fa)
+   * left half-way, upgraded (the column added empty). Built here from the credit waiver interrupted,
+   * its credit note id cleared; the waiver, resumed, finds that note again and gives €500.00 once.
+   */
+  for (const [settlement, failAt] of [
+    ['crediting', 'call'],
+    ['credited', 'updateInvoice'],
+  ] as const)
+    it(`a waiver with credit left '${settlement}' by an earlier version (no credit note recorded), then the renewal refunded unseen: the waiver stands`, async () => {
+      const { s, d } = await waiverInterrupted('credit', failAt);
+      await knex('mod_overusage_disputes').where({ id: d.id }).update({ credit_note_invoice_id: null });
+      const r = await row(d.id);
+      expect([r.resolving_to, r.settlement, r.credit_note_invoice_id]).to.deep.equal([
+        'waived',
+        settlement,
+        null,
+      ]);
+      expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+      expect((await s.mod.disputes!.get(d.id)).state).to.equal('waived');
+      expect(await voided()).to.deep.equal([]);
+      // €500.00 credited once, by the one credit note of -€500.00
+      expect(await credit(s)).to.equal('500.00');
+      expect((await creditNotes(s)).map(([, , total]) => total)).to.deep.equal(['-500.00']);
+    });
+
+  it('an upholding interrupted after the held draft was published, then the renewal cancelled unseen: the upholding stands', async () => {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    const d = await disputeLine(s, lineId);
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    // the first panel update publishes the held draft (€500.00, Unpaid), then the call fails
+    s.faulty.failNext = { method: 'updateInvoice', when: 'after', times: 1 };
+    await expectUpstream(s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN }));
+    await behindItsBack(renewal, 'Cancelled');
+    expect(await invoices(s)).to.deep.equal([
+      [renewal, 'Cancelled', '19.95'],
+      [d.heldInvoiceId, 'Unpaid', '500.00'],
+    ]);
+    // money moved (the client was billed €500.00): the sweep finishes the upholding
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.resolvingTo, after.voidedBy]).to.deep.equal(['upheld', null, null]);
+    expect(await voided()).to.deep.equal([]);
+  });
 });
