@@ -168,6 +168,32 @@ describe('the dispute emails', () => {
     );
   });
 
+  it('voided by a refund (EUR, Dutch): invoice #4711 was refunded, so the €500.00 line is owed no more; the admin reads English', () => {
+    const [toClient, toAdmin] = disputeEmails(
+      input({
+        what: 'voided',
+        client: client('dutch'),
+        voidedBy: { invoiceId: 4711, status: 'Refunded' },
+      }),
+    );
+    // the invoice named as it was given (#4711), and "refunded", not "cancelled"
+    expect(read(toClient)).to.include(
+      `<p>Factuur #4711, waarop de regel ${REF} (€ 500,00) stond, is aan u terugbetaald: u bent voor de regel niets verschuldigd, dus uw bezwaar is afgesloten zonder verdere afrekening.</p>`,
+    );
+    expect(read(toAdmin)).to.include(
+      `<p>Invoice #4711, which the line ${REF} (€500.00) was billed on, was refunded: nothing is owed for the line, so the dispute is closed with nothing to settle (no credit, no refund, no held invoice billed).</p>`,
+    );
+  });
+
+  it('voided by a cancellation (EUR, English): invoice #4712 was cancelled', () => {
+    const [toClient] = disputeEmails(
+      input({ what: 'voided', voidedBy: { invoiceId: 4712, status: 'Cancelled' } }),
+    );
+    expect(read(toClient)).to.include(
+      `<p>Invoice #4712, which the line ${REF} (€500.00) was billed on, was cancelled: you owe nothing for the line, so your dispute is closed with nothing to settle.</p>`,
+    );
+  });
+
   it("names a dispute's state in words, and any state it does not know as decided", () => {
     expect(
       ['open', 'upheld', 'waived', 'adjusted', 'withdrawn', 'resolving'].map((s) =>
