@@ -1,5 +1,6 @@
 import { INVOICE_NOTES, withLineNote } from '../domain/dispute-text.js';
 import { ModuleError } from '../domain/errors.js';
+import { isOwedUnpaid } from '../domain/invoice-status.js';
 import { formatAmount, localeForClient, textLanguage, type TextLanguage } from '../domain/line-text.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputedLine, DisputeRecord } from '../adapters/dispute-store.js';
@@ -41,9 +42,12 @@ export async function holdNow(ctx: DisputeContext, disputeId: number): Promise<v
     const onOriginal = original.items.some((i) => i.description.includes(refPattern(line.refCode)));
     if (
       original.status === 'Paid' ||
-      (!onOriginal && original.status !== 'Unpaid' && original.status !== 'Draft')
+      (!onOriginal && !isOwedUnpaid(original.status) && original.status !== 'Draft')
     ) {
-      // Paid already: nothing to hold back; the admin decides between refund and credit.
+      // Paid already: nothing to hold back; the admin decides between refund and credit. A line
+      // taken off an invoice still owed (Unpaid, Collections, Payment Pending) or a draft was never
+      // paid: it is held like one still on it, or a waiver would credit money nobody paid.
+      // (docs/billing-rules.md, "Cancelled and refunded invoices": the two other statuses)
       await store.update(disputeId, { holdState: 'refund_decision' }, deps.clock.now());
       await deps.audit.record(
         deps.knex,

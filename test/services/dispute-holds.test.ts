@@ -147,6 +147,34 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
     );
   });
 
+  it('a line the admin already took off a draft renewal is held on a draft of its own, as off an unpaid one', async () => {
+    const { s, lineId, renewal, ref } = await billed();
+    // the renewal back to a draft (€519.95), then the €500.00 line taken off it by hand: €19.95 left
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Draft' });
+    const item = (await s.f.panel.api.getInvoice(renewal)).items.find((i) => i.description.includes(ref))!;
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, deleteLineIds: [item.id] });
+    const d = await disputeLine(s, lineId);
+    expect([d.holdState, d.heldInvoiceId === renewal]).to.deep.equal(['held', false]);
+    expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('500.00');
+    expect(await audits('dispute.refund_decision')).to.deep.equal([]);
+  });
+
+  for (const status of ['Collections', 'Payment Pending'] as const) {
+    it(`a line the admin already took off a renewal in "${status}" (unpaid) is held on a draft, never sent to a refund-or-credit decision`, async () => {
+      const { s, lineId, renewal, ref } = await billed();
+      // €519.95 less the €500.00 line taken off by hand = €19.95, then the renewal to ${status}
+      const item = (await s.f.panel.api.getInvoice(renewal)).items.find((i) => i.description.includes(ref))!;
+      await s.f.panel.api.updateInvoice({ invoiceId: renewal, deleteLineIds: [item.id] });
+      await s.f.panel.api.updateInvoice({ invoiceId: renewal, status });
+      const d = await disputeLine(s, lineId);
+      // nothing of the €500.00 was paid: no refund or credit to decide, the line is held at €500.00
+      expect(d.holdState).to.equal('held');
+      expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).total).to.equal('500.00');
+      expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('19.95');
+      expect(await audits('dispute.refund_decision')).to.deep.equal([]);
+    });
+  }
+
   it('a hold resumed after the panel made the draft but before it was recorded takes that draft, not a newer draft of the client', async () => {
     const { s, lineId } = await billed();
     // the draft is made, then the answer is lost: the dispute stays "holding" with no draft recorded
