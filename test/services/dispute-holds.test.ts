@@ -227,6 +227,22 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
     ]);
   });
 
+  it('an invoice the panel cannot read on opening is logged as dispute.invoice_unread with the line and the panel’s words; the dispute opens and the hold reads it again', async () => {
+    const { s, lineId } = await billed();
+    // the first read of the renewal (is it cancelled or refunded?) fails; the hold's own read does not
+    s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    expect(d.holdState).to.equal('held');
+    expect(warnings('dispute.invoice_unread')).to.deep.equal([
+      {
+        level: 'warn',
+        event: 'dispute.invoice_unread',
+        lineId,
+        error: 'injected failure before getInvoice',
+      },
+    ]);
+  });
+
   it('resume() logs each hold the panel still refuses as dispute.resume_failed', async () => {
     const { s, lineId } = await billed();
     s.faulty.failNext = { method: 'createInvoice', when: 'before', times: 2 };
