@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import type { DisputeRecord } from '../../module/adapters/dispute-store.js';
 import { toNum } from '../../module/adapters/rows.js';
+import { decidedText } from '../../module/services/dispute-invoices.js';
 import { describeEachEngine } from '../support/engines.js';
 import {
   billMay,
@@ -388,5 +391,61 @@ describeEachEngine('the money story after a decision', ({ db }) => {
       'WINDOW_CLOSED',
       'the window closed on 16 June 2013; an admin can still open a dispute with an override reason',
     ]);
+  });
+});
+
+/**
+ * A line billed with an upgrade credit, re-rated at the agreed rate: the credit is taken again from
+ * the new amount, and the line's text names the new credit. Billed: 1 000 GB × €0.50 = €500.00, less
+ * 40 % credited on the upgrade (€200.00) = €300.00; at €0.35: €350.00, less 40 % (€140.00) = €210.00.
+ */
+describe('the text of an adjusted line billed with an upgrade credit', () => {
+  const billed =
+    'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.50 = €500.00, less 40 % credited on your upgrade (€200.00) (dispute by 15 June 2013) [OU-123]';
+  const d: DisputeRecord = {
+    id: 7,
+    lineId: 3,
+    clientId: 12,
+    serviceId: 34,
+    state: 'open',
+    resolvingTo: 'adjusted',
+    reason: 'a one-off backup',
+    openedBy: { type: 'client', id: '12' },
+    overrideReason: null,
+    openedAt: DateTime.fromISO('2013-06-05T10:00:00Z'),
+    holdState: 'held',
+    originalInvoiceId: 100,
+    originalItemId: 200,
+    heldInvoiceId: 101,
+    heldItemId: 201,
+    amountBeforeMinor: 30000n,
+    amountAfterMinor: 21000n,
+    currency: 'EUR',
+    resolution: {
+      adjustment: { kind: 'precommit' },
+      note: null,
+      rerated: {
+        from: '0.50',
+        to: '0.35',
+        fromMinor: '50000',
+        toMinor: '35000',
+        exact: true,
+        upgrade: { percent: 40, fromMinor: '20000', toMinor: '14000' },
+      },
+    },
+    voidedBy: null,
+    resolvedBy: { type: 'admin', id: '1' },
+    resolvedAt: null,
+    newDueDate: '2013-07-15',
+    settlement: null,
+    creditNoteInvoiceId: null,
+    creditedMinor: null,
+    version: 3,
+  };
+
+  it('names the agreed rate, its €350.00 and the credit taken again, €140.00 (not the €200.00 billed)', () => {
+    expect(decidedText(d, 'adjusted', billed, 21000n, 'en-GB')).to.equal(
+      'Bandwidth overusage 1 – 31 May 2013: 6,000.00 GB used, 5,000.00 GB included, 1,000.00 GB × €0.35 (agreed rate) = €350.00, less 40 % credited on your upgrade (€140.00) (dispute by 15 June 2013) [OU-123]',
+    );
   });
 });
