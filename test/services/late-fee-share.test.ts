@@ -174,6 +174,35 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     expect((await creditLog()).map(([, a]) => a)).to.deep.equal(['50.00']);
   });
 
+  it('credits no share once the renewal is paid: a hold interrupted before the credit and resumed after Ann paid the €571.95 leaves the fee alone', async () => {
+    s.f.clock.set('2013-06-15T10:00:00Z');
+    // the held draft is made and recorded, then the panel fails at the credit log (the first call())
+    s.faulty.failNext = { method: 'call', when: 'before', times: 1 };
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'too much',
+      actor: CLIENT(s.story.clientId),
+    });
+    s.faulty.failNext = null;
+    if (!opened.ok) throw new Error(opened.message);
+    expect([opened.value.holdState, opened.value.heldInvoiceId === null]).to.deep.equal(['holding', false]);
+    // Ann pays the renewal as it stands: 19.95 + 500.00 + the 52.00 fee = 571.95; Paid, nothing left
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-15 11:00:00',
+    });
+    expect((await s.f.panel.api.getInvoice(renewal)).status).to.equal('Paid');
+    await s.mod.disputes!.resume();
+    // a fee on a paid invoice was paid with it: no share of it comes back as credit (not 52.00)
+    expect(await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' })).to.have.length(0);
+    expect(await creditLog()).to.deep.equal([]);
+    expect(
+      String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit),
+    ).to.equal('0.00');
+  });
+
   it('writes the credit in Dutch for a Dutch client, and credits once more never', async () => {
     await knex('tblclients').where({ id: s.story.clientId }).update({ language: 'dutch' });
     s.f.clock.set('2013-06-15T10:00:00Z');
