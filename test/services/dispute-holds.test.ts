@@ -210,6 +210,36 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
     expect([line.status, line.amountMinor]).to.deep.equal(['waived', 0n]);
   });
 
+  it('a voiding the panel interrupts (the admin cancelled the held draft) is finished by resume() as a voiding, naming the draft', async () => {
+    const { s, lineId } = await billed();
+    const d = await disputeLine(s, lineId);
+    s.f.clock.set('2013-06-07T09:00:00Z');
+    // the admin cancels the held draft: InvoiceCancelled claims the voiding, then the panel fails
+    // on the client's details, so the voiding stays claimed, not carried out
+    s.faulty.failNext = { method: 'getClientsDetails', when: 'before', times: 1 };
+    // on the panel the cancellation stands (a hook's failure does not undo it)
+    await s.f.panel.api.updateInvoice({ invoiceId: d.heldInvoiceId!, status: 'Cancelled' });
+    expect(s.faulty.failNext!.times).to.equal(0);
+    s.faulty.failNext = null;
+    const claimed = await s.mod.disputes!.get(d.id);
+    expect([claimed.state, claimed.resolvingTo]).to.deep.equal(['open', 'voided']);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('voided');
+    // closed by the held draft (Cancelled), the renewal still Unpaid; the line placed as billed: €500.00
+    expect((await audits('dispute.voided')).map((a) => a.details)).to.deep.equal([
+      {
+        lineId,
+        invoiceId: d.heldInvoiceId,
+        invoiceStatus: 'Cancelled',
+        amountBeforeMinor: '50000',
+        currency: 'EUR',
+        heldInvoiceId: d.heldInvoiceId,
+      },
+    ]);
+    const line = await lineRow(lineId);
+    expect([line.status, line.amountMinor]).to.deep.equal(['placed', 50000n]);
+  });
+
   // --- what the module logs when the panel refuses ---
 
   it('a hold the panel refuses is logged as dispute.hold_failed with the panel’s words; the dispute stands', async () => {
