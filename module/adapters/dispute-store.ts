@@ -136,8 +136,9 @@ export interface DisputeClaim {
 /** The columns a step of the hold or the settlement sets (each change bumps the version). */
 export interface DisputeChange {
   holdState?: HoldState;
-  heldInvoiceId?: number;
-  heldItemId?: number;
+  /** null: the held draft let go (the renewal was paid while the hold was half-way) */
+  heldInvoiceId?: number | null;
+  heldItemId?: number | null;
   settlement?: Settlement;
   creditNoteInvoiceId?: number;
   creditedMinor?: bigint;

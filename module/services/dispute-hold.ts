@@ -49,17 +49,7 @@ export async function holdNow(ctx: DisputeContext, disputeId: number): Promise<v
       // paid: it is held like one still on it, or a waiver would credit money nobody paid.
       // (docs/billing-rules.md, "Cancelled and refunded invoices": the two other statuses)
       await store.update(disputeId, { holdState: 'refund_decision' }, deps.clock.now());
-      await deps.audit.record(
-        deps.knex,
-        {
-          actor: { type: 'system', id: null },
-          action: 'dispute.refund_decision',
-          entityType: 'dispute',
-          entityId: disputeId,
-          details: { invoiceId: original.invoiceId, status: original.status },
-        },
-        deps.clock.now(),
-      );
+      await auditRefundDecision(ctx, disputeId, original);
       return;
     }
     const held =
@@ -71,7 +61,7 @@ export async function holdNow(ctx: DisputeContext, disputeId: number): Promise<v
       deps.clock.now(),
     );
     d = await ctx.dispute(disputeId);
-  }
+  } else if (await paidWhileHolding(ctx, d, line.refCode)) return;
   await leaveOriginal(ctx, d, line, locale);
   await store.transaction(async (tx, trx) => {
     await tx.holdLine(d.lineId, { invoiceId: d.heldInvoiceId!, itemId: d.heldItemId });
@@ -92,6 +82,65 @@ export async function holdNow(ctx: DisputeContext, disputeId: number): Promise<v
       deps.clock.now(),
     );
   });
+}
+
+/** The refund-or-credit decision audited, by the system, with the invoice and its status. */
+async function auditRefundDecision(
+  ctx: DisputeContext,
+  disputeId: number,
+  original: PanelInvoice,
+): Promise<void> {
+  await ctx.deps.audit.record(
+    ctx.deps.knex,
+    {
+      actor: { type: 'system', id: null },
+      action: 'dispute.refund_decision',
+      entityType: 'dispute',
+      entityId: disputeId,
+      details: { invoiceId: original.invoiceId, status: original.status },
+    },
+    ctx.deps.clock.now(),
+  );
+}
+
+/**
+ * The renewal paid while a hold was half-way (its draft made and recorded, the line still on the
+ * renewal): the client paid the line with it, so it is not held but goes to the refund-or-credit
+ * decision (docs/billing-rules.md, "Late fees": a paid invoice's line is not held). The draft, never
+ * published, is let go first, so the panel's InvoiceCancelled does not take it for the dispute's
+ * invoice, then cancelled at 0.00. Gives whether it did.
+ */
+async function paidWhileHolding(ctx: DisputeContext, d: DisputeRecord, ref: string): Promise<boolean> {
+  const { deps } = ctx;
+  const original = await deps.panel.getInvoice(d.originalInvoiceId);
+  if (original.status !== 'Paid' || !original.items.some((i) => i.description.includes(refPattern(ref))))
+    return false;
+  await ctx.store.update(
+    d.id,
+    { holdState: 'refund_decision', heldInvoiceId: null, heldItemId: null },
+    deps.clock.now(),
+  );
+  await auditRefundDecision(ctx, d.id, original);
+  const held = await deps.panel.getInvoice(d.heldInvoiceId!);
+  const item = held.items.find((i) => i.description.includes(refPattern(ref)));
+  if (held.status === 'Draft')
+    await deps.panel.updateInvoice({
+      invoiceId: held.invoiceId,
+      status: 'Cancelled',
+      ...(item
+        ? {
+            changeItems: [
+              {
+                id: item.id,
+                description: item.description,
+                amount: moneyToDecimalString({ amountMinor: 0n, currency: d.currency }),
+                taxed: item.taxed,
+              },
+            ],
+          }
+        : {}),
+    });
+  return true;
 }
 
 /** Finds the draft invoice that holds a line, after a crash between creating it and recording it. */

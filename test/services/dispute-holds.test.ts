@@ -175,6 +175,35 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
     });
   }
 
+  it('a hold interrupted after its draft was recorded, then the renewal paid in full: resume() sends the paid line to a refund-or-credit decision and cancels the draft at 0.00', async () => {
+    const { s, lineId, renewal } = await billed();
+    // the draft is made and recorded; the panel then refuses the renewal's update: the line stays on it
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    s.faulty.failNext = null;
+    expect([d.holdState, d.heldInvoiceId === null]).to.deep.equal(['holding', false]);
+    // Ann pays the renewal as it stands, €19.95 + €500.00 = €519.95: the line is paid
+    await pay(s, renewal);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.holdState, after.heldInvoiceId]).to.deep.equal(['refund_decision', null]);
+    // the renewal keeps what was paid, the line on it; the draft, never published, cancelled at 0.00
+    const paid = await s.f.panel.api.getInvoice(renewal);
+    expect([paid.status, paid.total]).to.deep.equal(['Paid', '519.95']);
+    const draft = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    expect([draft.status, draft.total]).to.deep.equal(['Cancelled', '0.00']);
+    expect(await lineRow(lineId)).to.deep.include({ status: 'placed', invoiceId: renewal });
+    expect(await audits('dispute.refund_decision')).to.deep.equal([
+      {
+        actor: ['system', null],
+        entity: ['dispute', String(d.id)],
+        details: { invoiceId: renewal, status: 'Paid' },
+      },
+    ]);
+    // and the dispute stays open for that decision: the draft's cancellation did not void it
+    expect(after.state).to.equal('open');
+  });
+
   it('a hold resumed after the panel made the draft but before it was recorded takes that draft, not a newer draft of the client', async () => {
     const { s, lineId } = await billed();
     // the draft is made, then the answer is lost: the dispute stays "holding" with no draft recorded
