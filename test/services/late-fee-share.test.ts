@@ -203,6 +203,23 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     ).to.equal('0.00');
   });
 
+  it('credits no share when the admin set the renewal back to a draft: the line is held off it, the fee stays, nothing is owed on a draft', async () => {
+    // the renewal (19.95 + 500.00 + the 52.00 fee = 571.95) back to Draft: no client owes a draft
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Draft' });
+    s.f.clock.set('2013-06-15T10:00:00Z');
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'too much',
+      actor: CLIENT(s.story.clientId),
+    });
+    if (!opened.ok) throw new Error(opened.message);
+    expect(opened.value.holdState).to.equal('held');
+    // 571.95 − 500.00 = 71.95 left on the draft, the fee with it; no share credited (not 50.00)
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('71.95');
+    expect(await creditLog()).to.deep.equal([]);
+    expect(await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' })).to.have.length(0);
+  });
+
   it('writes the credit in Dutch for a Dutch client, and credits once more never', async () => {
     await knex('tblclients').where({ id: s.story.clientId }).update({ language: 'dutch' });
     s.f.clock.set('2013-06-15T10:00:00Z');
