@@ -33,7 +33,11 @@ export async function creditNote(
   return { invoiceId, grossHundredths: -panelHundredths(note.total, 'total') };
 }
 
-async function findCreditNote(ctx: DisputeContext, clientId: number, ref: string): Promise<number | null> {
+export async function findCreditNote(
+  ctx: DisputeContext,
+  clientId: number,
+  ref: string,
+): Promise<number | null> {
   const { invoices } = await ctx.deps.panel.getInvoices({
     userId: clientId,
     status: 'Paid',

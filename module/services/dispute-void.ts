@@ -5,6 +5,7 @@ import { localeForClient, textLanguage } from '../domain/line-text.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputeRecord, VoidedBy } from '../adapters/dispute-store.js';
 import { sendNow, type DisputeContext } from './dispute-context.js';
+import { findCreditNote } from './dispute-credit-note.js';
 import { disputeEmails } from './dispute-notify.js';
 
 /**
@@ -50,14 +51,19 @@ export async function notOwedOriginal(ctx: DisputeContext, d: DisputeRecord): Pr
 
 /**
  * A decision claimed but not carried out, on a line whose invoice was since cancelled or refunded:
- * voided instead, as long as no money moved yet (no credit note, no credit, the held draft still a
- * draft). Gives whether it did; call under the dispute's lease.
+ * voided instead, as long as no money moved yet (no credit note, recorded or found in the panel, no
+ * credit, the held draft still a draft). Gives whether it did; call under the dispute's lease.
  */
 export async function voidInsteadOfDecision(ctx: DisputeContext, d: DisputeRecord): Promise<boolean> {
   if (d.creditNoteInvoiceId !== null || d.settlement === 'crediting' || d.settlement === 'credited')
     return false;
   const by = await notOwedOriginal(ctx, d);
   if (!by) return false;
+  // a paid line's credit note made but not yet recorded (a failure in between) is given all the same
+  if (d.holdState === 'refund_decision') {
+    const line = (await ctx.store.line(d.lineId))!;
+    if ((await findCreditNote(ctx, d.clientId, line.refCode)) !== null) return false;
+  }
   if (d.heldInvoiceId !== null && (await ctx.deps.panel.getInvoice(d.heldInvoiceId)).status !== 'Draft')
     return false;
   if (!(await ctx.store.reclaimAsVoided(d.id, by, ctx.deps.clock.now()))) return false;

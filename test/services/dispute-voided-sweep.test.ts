@@ -166,7 +166,10 @@ describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ d
     const r = await row(d.id);
     expect([r.resolving_to, r.settlement]).to.deep.equal(['waived', 'refund']);
     // the credit note of -€500.00 made and recorded on the dispute
-    expect(await creditNotes(s)).to.deep.equal([[toNum(r.credit_note_invoice_id), 'Paid', '-500.00']]);
+    const noteId = toNum(r.credit_note_invoice_id);
+    expect(await creditNotes(s)).to.deep.equal([[noteId, 'Paid', '-500.00']]);
+    // the admin writes the note's notes over (its reference gone): only the dispute's record finds it
+    await s.f.panel.api.updateInvoice({ invoiceId: noteId, notes: 'Refunded by bank transfer, 11 June.' });
     expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
     expect((await s.mod.disputes!.get(d.id)).state).to.equal('waived');
     expect(await voided()).to.deep.equal([]);
@@ -174,8 +177,9 @@ describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ d
 
   /**
    * The credit intent recorded without a credit note: what a version before credit notes (27412fa)
-   * left half-way, upgraded (the column added empty). Built here from the credit waiver interrupted,
-   * its credit note id cleared; the waiver, resumed, finds that note again and gives €500.00 once.
+   * left half-way, upgraded (the column added empty, no credit note in the panel). Built here from
+   * the credit waiver interrupted, its credit note taken out of the panel and off the dispute; the
+   * waiver, resumed, makes its credit note (-€500.00) and gives €500.00 once.
    */
   for (const [settlement, failAt] of [
     ['crediting', 'call'],
@@ -183,7 +187,11 @@ describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ d
   ] as const)
     it(`a waiver with credit left '${settlement}' by an earlier version (no credit note recorded), then the renewal refunded unseen: the waiver stands`, async () => {
       const { s, d } = await waiverInterrupted('credit', failAt);
+      const made = toNum((await row(d.id)).credit_note_invoice_id);
+      await knex('tblinvoiceitems').where({ invoiceid: made }).delete();
+      await knex('tblinvoices').where({ id: made }).delete();
       await knex('mod_overusage_disputes').where({ id: d.id }).update({ credit_note_invoice_id: null });
+      expect(await creditNotes(s)).to.deep.equal([]);
       const r = await row(d.id);
       expect([r.resolving_to, r.settlement, r.credit_note_invoice_id]).to.deep.equal([
         'waived',
@@ -197,6 +205,49 @@ describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ d
       expect(await credit(s)).to.equal('500.00');
       expect((await creditNotes(s)).map(([, , total]) => total)).to.deep.equal(['-500.00']);
     });
+
+  it('a waiver with credit interrupted after its credit note was made but before it was recorded, then the renewal refunded unseen: the waiver stands', async () => {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-03 10:00:00',
+    });
+    const d = await disputeLine(s, lineId);
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    // the panel fails at its first call after making the credit note (reading it back), before
+    // the module records the note on the dispute
+    const real = s.faulty.real;
+    const createInvoice = real.createInvoice.bind(real);
+    real.createInvoice = async (x) => {
+      const made = await createInvoice(x);
+      s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 1 };
+      return made;
+    };
+    await expectUpstream(
+      s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN, settlement: 'credit' }),
+    );
+    real.createInvoice = createInvoice;
+    const r = await row(d.id);
+    expect([r.resolving_to, r.settlement, r.credit_note_invoice_id]).to.deep.equal([
+      'waived',
+      'credit',
+      null,
+    ]);
+    await behindItsBack(renewal, 'Refunded');
+    // the client already holds a credit note of -€500.00 for the line: it is not left without its
+    // decision (voided "with no credit note"); the waiver finishes with that note and €500.00 credit
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    const notes = await creditNotes(s);
+    expect(notes.map(([, , total]) => total)).to.deep.equal(['-500.00']);
+    expect([
+      (await s.mod.disputes!.get(d.id)).state,
+      toNum((await row(d.id)).credit_note_invoice_id),
+    ]).to.deep.equal(['waived', notes[0]![0]]);
+    expect(await credit(s)).to.equal('500.00');
+    expect(await voided()).to.deep.equal([]);
+  });
 
   it('an upholding interrupted after the held draft was published, then the renewal cancelled unseen: the upholding stands', async () => {
     const { s, renewal, lineId } = await billed(STORY_EUR);
