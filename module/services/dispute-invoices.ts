@@ -7,6 +7,7 @@ import {
   textLanguage,
   type Rerated,
 } from '../domain/line-text.js';
+import { isOwedUnpaid } from '../domain/invoice-status.js';
 import type { LineStatus } from '../domain/line-status.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputeRecord, StoredRerate } from '../adapters/dispute-store.js';
@@ -130,7 +131,11 @@ export async function noteOnOriginal(
   if (notes !== original.notes) await ctx.deps.panel.updateInvoice({ invoiceId: original.invoiceId, notes });
 }
 
-/** The held draft after the decision; gives the line's status. A draft already published or cancelled is left as it is. */
+/**
+ * The held draft after the decision; gives the line's status. A draft already published or cancelled
+ * is left as it is, except for a waiver of a line still owed on it: a held invoice the admin published
+ * (Unpaid, Collections, Payment Pending) would otherwise still bill the waived line.
+ */
 export async function decideHeldDraft(
   ctx: DisputeContext,
   d: DisputeRecord,
@@ -147,12 +152,17 @@ export async function decideHeldDraft(
       amount: moneyToDecimalString({ amountMinor: 0n, currency: d.currency }),
       taxed: item?.taxed ?? true,
     };
-    if (held.status === 'Draft')
+    // published by the admin: the line at 0.00, and the invoice cancelled when nothing else is billed on it
+    const published = item !== undefined && isOwedUnpaid(held.status);
+    const nothingElse = held.items.every((i) => i.id === item?.id || Number(i.amount) === 0);
+    if (held.status === 'Draft' || (published && nothingElse))
       await ctx.deps.panel.updateInvoice({
         invoiceId: held.invoiceId,
         status: 'Cancelled',
         ...(item ? { changeItems: [zero] } : {}),
       });
+    else if (published)
+      await ctx.deps.panel.updateInvoice({ invoiceId: held.invoiceId, changeItems: [zero] });
     return 'waived';
   }
   if (held.status === 'Draft') await publishHeld(ctx, d, to, held, item, x);

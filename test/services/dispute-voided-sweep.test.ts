@@ -267,4 +267,73 @@ describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ d
     expect([after.state, after.resolvingTo, after.voidedBy]).to.deep.equal(['upheld', null, null]);
     expect(await voided()).to.deep.equal([]);
   });
+
+  /**
+   * A hold interrupted after its draft was recorded (the panel refused the renewal's update: the
+   * €500.00 line still on the €519.95 renewal), the admin then publishing the held draft (Unpaid,
+   * €500.00), then the renewal cancelled unseen. The line is owed on the published held invoice (live,
+   * Unpaid, carrying it): a decision is not voided but carried out there.
+   */
+  async function heldPublishedRenewalCancelled() {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    s.faulty.failNext = null;
+    expect([d.holdState, d.heldInvoiceId === null]).to.deep.equal(['holding', false]);
+    await s.f.panel.api.updateInvoice({ invoiceId: d.heldInvoiceId!, publish: true });
+    await behindItsBack(renewal, 'Cancelled');
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    return { s, d, lineId };
+  }
+  const lineAt = async (lineId: number) => {
+    const r = await knex('mod_overusage_lines')
+      .where({ id: lineId })
+      .first('status', 'amount_minor', 'invoice_id');
+    return [String(r.status), String(r.amount_minor), toNum(r.invoice_id)];
+  };
+  const heldInvoice = async (s: BillingStory, id: number) => {
+    const inv = await s.f.panel.api.getInvoice(id);
+    return [inv.status, inv.total, inv.items.map((i) => i.amount)];
+  };
+
+  it('a hold stopped after its draft was recorded, the draft published by the admin, the renewal cancelled unseen, then upheld: billed on the published invoice, not voided', async () => {
+    const { s, d, lineId } = await heldPublishedRenewalCancelled();
+    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN });
+    expect(out.ok ? [out.value.state, out.value.holdState, out.value.voidedBy] : out.code).to.deep.equal([
+      'upheld',
+      'published',
+      null,
+    ]);
+    // the hold finished on the way: the line (50000 cents = €500.00) now on the published invoice, still owed
+    expect(await lineAt(lineId)).to.deep.equal(['placed', '50000', d.heldInvoiceId]);
+    expect(await heldInvoice(s, d.heldInvoiceId!)).to.deep.equal(['Unpaid', '500.00', ['500.00']]);
+    expect(await voided()).to.deep.equal([]);
+  });
+
+  it('the same, then waived: the published invoice is cancelled with the line at 0.00; nothing owed, nothing credited, not voided', async () => {
+    const { s, d, lineId } = await heldPublishedRenewalCancelled();
+    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(out.ok ? [out.value.state, out.value.holdState, out.value.voidedBy] : out.code).to.deep.equal([
+      'waived',
+      'released',
+      null,
+    ]);
+    expect(await lineAt(lineId)).to.deep.equal(['waived', '0', d.heldInvoiceId]);
+    // €500.00 − €500.00 = €0.00 on the held invoice, which carried nothing else; nothing was paid, so no credit
+    expect(await heldInvoice(s, d.heldInvoiceId!)).to.deep.equal(['Cancelled', '0.00', ['0.00']]);
+    expect(await credit(s)).to.equal('0.00');
+    expect(await voided()).to.deep.equal([]);
+  });
+
+  it('the same with a €12.00 item the admin added to the published invoice, then waived: the line goes to 0.00, the invoice stays Unpaid at €12.00', async () => {
+    const { s, d } = await heldPublishedRenewalCancelled();
+    await s.f.panel.api.updateInvoice({
+      invoiceId: d.heldInvoiceId!,
+      newItems: [{ description: 'Setup fee', amount: '12.00' }],
+    });
+    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(out.ok ? out.value.state : out.code).to.equal('waived');
+    // €500.00 + €12.00 = €512.00 before; the line at 0.00 leaves the admin's €12.00 owed
+    expect(await heldInvoice(s, d.heldInvoiceId!)).to.deep.equal(['Unpaid', '12.00', ['0.00', '12.00']]);
+  });
 });
