@@ -290,14 +290,20 @@ function serviceReads(
 function disputeReads(
   knex: Knex,
 ): Pick<AdminReadStore, 'countOpenDisputes' | 'openDisputes' | 'disputes' | 'dispute'> {
-  const disputesQuery = () =>
-    knex(`${TABLES.disputes} as d`)
+  // At 1 000 000 lines (100 000 open disputes) MariaDB read a page deep in the open queue as every
+  // open dispute before it (ref on `state`, 6–8 ms) instead of a range of (state, opened_at) (1 ms):
+  // the cursor's OR hides the range from its cost model, so the index is named for it.
+  const openIndex =
+    engineOf(knex) === 'mysql' ? ' FORCE INDEX (mod_overusage_disputes_state_opened_at_index)' : '';
+  const disputesQuery = (hint = '') =>
+    knex
+      .from(knex.raw(`?? as d${hint}`, [TABLES.disputes]))
       .join(`${TABLES.lines} as l`, 'l.id', 'd.line_id')
       .select('d.*', 'l.ref_code', 'l.description', 'l.deadline_last_day', 'l.invoice_date');
   return {
     countOpenDisputes: () => count(knex(TABLES.disputes).where({ state: 'open' })),
     async openDisputes(after, limit) {
-      const q = disputesQuery()
+      const q = disputesQuery(after ? openIndex : '')
         .where('d.state', 'open')
         .orderBy([
           { column: 'd.opened_at', order: 'asc' },
