@@ -613,6 +613,18 @@ describeEachEngine('the rating run over closed periods', ({ db }) => {
       ]);
     });
 
+    it('bills a service without a cap in full when another service of the same run has one', async () => {
+      // service 10 capped at €100.00; service 11 (no cap) 1 000 GB over: €500.00 in full
+      await addService(knex, 11);
+      await addPeriod(knex, 2, { serviceId: 11, ...MAY, used: 6n * TB });
+      r.caps.push({ serviceId: 10, cap: euros(10_000n), setAt: utc('2013-05-10T08:00:00Z'), liftedAt: null });
+      await r.rating.rateClosedPeriods();
+      expect([...(await chargesOf(knex, 1)), ...(await chargesOf(knex, 2))]).to.deep.equal([
+        [0, 10_000n, 'unbilled'],
+        [0, 50_000n, 'unbilled'],
+      ]);
+    });
+
     it("ignores another service's cap", async () => {
       r.caps.push({ serviceId: 11, cap: euros(10_000n), setAt: utc('2013-05-10T08:00:00Z'), liftedAt: null });
       await r.rating.rateClosedPeriods();
