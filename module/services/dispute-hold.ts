@@ -9,7 +9,7 @@ import { addDays } from '../domain/calendar.js';
 import type { DisputeContext } from './dispute-context.js';
 import { refPattern } from './invoice-lines.js';
 import { creditLateFeeShare } from './late-fee-share.js';
-import { notOwedOriginal, voidNow } from './dispute-void.js';
+import { notOwedOriginal, owedOnPublishedHeld, voidNow } from './dispute-void.js';
 
 /**
  * Holding a disputed line: it moves off the renewal invoice onto a draft invoice of its own, so the
@@ -25,11 +25,12 @@ export async function holdNow(ctx: DisputeContext, disputeId: number): Promise<v
   const { deps, store } = ctx;
   let d = await ctx.dispute(disputeId);
   if (d.holdState !== 'holding') return;
-  // its invoice cancelled or refunded (the hook missed): not owed, so nothing to hold; a decision
-  // being carried out checks the same itself
+  // its invoice cancelled or refunded (the hook missed): not owed, so nothing to hold, unless the
+  // admin published the held draft (owed there: the hold is finished onto it); a decision being
+  // carried out checks the same itself
   if (!d.resolvingTo) {
     const by = await notOwedOriginal(ctx, d);
-    if (by) {
+    if (by && !(await owedOnPublishedHeld(ctx, d))) {
       await voidNow(ctx, disputeId, by);
       return;
     }

@@ -1,6 +1,6 @@
 import { INVOICE_NOTES, withLineNote } from '../domain/dispute-text.js';
 import { holdAfterDecision } from '../domain/hold-state.js';
-import { isNotOwed } from '../domain/invoice-status.js';
+import { isNotOwed, isOwedUnpaid } from '../domain/invoice-status.js';
 import { localeForClient, textLanguage } from '../domain/line-text.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputeRecord, VoidedBy } from '../adapters/dispute-store.js';
@@ -20,7 +20,8 @@ import { disputeEmails } from './dispute-notify.js';
  * open dispute nobody is deciding whose line was billed on it, or is held on it, is voided. A
  * dispute being decided is left alone (its own waiver cancels the held draft, and fires this hook),
  * and the status is read back first: a hook replayed late must not void a dispute of an invoice
- * since reopened. Gives how many were voided.
+ * since reopened. A dispute whose line is owed on its held invoice the admin published stays open,
+ * for the admin to decide. Gives how many were voided.
  */
 export async function voidForInvoice(ctx: DisputeContext, invoiceId: number): Promise<number> {
   const ids = await ctx.store.undecidedOnInvoice(invoiceId);
@@ -30,8 +31,11 @@ export async function voidForInvoice(ctx: DisputeContext, invoiceId: number): Pr
   let voided = 0;
   for (const id of ids)
     if (
-      await ctx.exclusive(`dispute:${id}`, () =>
-        voidNow(ctx, id, { invoiceId: inv.invoiceId, status: inv.status as VoidedBy['status'] }),
+      await ctx.exclusive(
+        `dispute:${id}`,
+        async () =>
+          !(await owedOnPublishedHeld(ctx, await ctx.dispute(id))) &&
+          voidNow(ctx, id, { invoiceId: inv.invoiceId, status: inv.status as VoidedBy['status'] }),
       )
     )
       voided++;
@@ -47,6 +51,20 @@ export async function notOwedOriginal(ctx: DisputeContext, d: DisputeRecord): Pr
   return isNotOwed(inv.status)
     ? { invoiceId: inv.invoiceId, status: inv.status as VoidedBy['status'] }
     : null;
+}
+
+/**
+ * The line owed on its held invoice, which the admin published (Unpaid, Collections, Payment Pending
+ * or Paid) and which still carries it: the original invoice cancelled or refunded then does not void
+ * the dispute (docs/billing-rules.md, "Cancelled and refunded invoices"). A held invoice itself
+ * cancelled or refunded, or still a draft, does not keep it owed.
+ */
+export async function owedOnPublishedHeld(ctx: DisputeContext, d: DisputeRecord): Promise<boolean> {
+  if (d.heldInvoiceId === null) return false;
+  const held = await ctx.deps.panel.getInvoice(d.heldInvoiceId);
+  return (
+    (isOwedUnpaid(held.status) || held.status === 'Paid') && held.items.some((i) => i.id === d.heldItemId)
+  );
 }
 
 /**

@@ -310,6 +310,21 @@ describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ d
     expect(await voided()).to.deep.equal([]);
   });
 
+  it('a hold stopped after its draft was recorded, the draft published by the admin, the renewal cancelled unseen, then the sweep: the hold finishes onto the published invoice, the dispute stays open', async () => {
+    const { s, d, lineId } = await heldPublishedRenewalCancelled();
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.holdState, after.voidedBy]).to.deep.equal(['open', 'held', null]);
+    // the €500.00 line (50000 cents) held on the published invoice, still owed there; off the
+    // cancelled renewal, which keeps €519.95 − €500.00 = €19.95
+    expect(await lineAt(lineId)).to.deep.equal(['held', '50000', d.heldInvoiceId]);
+    expect(await invoices(s)).to.deep.equal([
+      [d.originalInvoiceId, 'Cancelled', '19.95'],
+      [d.heldInvoiceId, 'Unpaid', '500.00'],
+    ]);
+    expect(await voided()).to.deep.equal([]);
+  });
+
   it('the same, then waived: the published invoice is cancelled with the line at 0.00; nothing owed, nothing credited, not voided', async () => {
     const { s, d, lineId } = await heldPublishedRenewalCancelled();
     const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });

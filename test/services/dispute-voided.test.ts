@@ -311,6 +311,99 @@ describeEachEngine('a dispute closed by its invoice’s cancellation or refund',
     ]);
   });
 
+  /**
+   * Held (the renewal keeps €519.95 − €500.00 = €19.95), then the admin publishes the held draft:
+   * Unpaid at €500.00, the line owed there. The renewal cancelled afterwards does not end that debt
+   * (docs/billing-rules.md, "Cancelled and refunded invoices"): the dispute stays open for the admin.
+   */
+  async function heldPublished() {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    const d = await disputeLine(s, lineId);
+    at7June(s);
+    await s.f.panel.api.updateInvoice({ invoiceId: d.heldInvoiceId!, publish: true });
+    return { s, renewal, d };
+  }
+
+  it('the held draft published by the admin, then the renewal cancelled: the hook voids nothing (0), the €500.00 stays owed; an upholding leaves the published invoice as it is', async () => {
+    const { s, renewal, d } = await heldPublished();
+    await knex('tblinvoices').where({ id: renewal }).update({ status: 'Cancelled' });
+    expect(await s.mod.disputes!.invoiceClosed(renewal)).to.equal(0);
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.holdState, after.voidedBy]).to.deep.equal(['open', 'held', null]);
+    // the renewal cancelled at €19.95; the line's €500.00 still Unpaid on the published invoice
+    expect(await invoices(s)).to.deep.equal([
+      [renewal, 'Cancelled', '19.95'],
+      [d.heldInvoiceId, 'Unpaid', '500.00'],
+    ]);
+    expect(await voidedAudit()).to.deep.equal([]);
+    expect(await emails(d.id)).to.deep.equal([]);
+    // upheld: billed where the admin published it; the module does not rewrite an invoice no longer a draft
+    const published = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'upheld', actor: ADMIN });
+    expect(out.ok ? out.value.state : out.code).to.equal('upheld');
+    expect(await s.f.panel.api.getInvoice(d.heldInvoiceId!)).to.deep.equal(published);
+  });
+
+  it('the published held invoice paid (€500.00), then the renewal refunded: still owed, so the dispute stays open', async () => {
+    const { s, renewal, d } = await heldPublished();
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: d.heldInvoiceId!,
+      transId: 'pay-held',
+      gateway: 'banktransfer',
+      date: '2013-06-07 10:00:00',
+    });
+    await knex('tblinvoices').where({ id: renewal }).update({ status: 'Refunded' });
+    expect(await s.mod.disputes!.invoiceClosed(renewal)).to.equal(0);
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('open');
+    expect(await invoices(s)).to.deep.equal([
+      [renewal, 'Refunded', '19.95'],
+      [d.heldInvoiceId, 'Paid', '500.00'],
+    ]);
+  });
+
+  it('the admin takes the line off the published held invoice for a €12.00 item of their own, then the renewal cancelled: the line is owed nowhere, voided; the €12.00 stays Unpaid', async () => {
+    const { s, renewal, d } = await heldPublished();
+    const held = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    await s.f.panel.api.updateInvoice({
+      invoiceId: held.invoiceId,
+      deleteLineIds: held.items.map((i) => i.id),
+      newItems: [{ description: 'Setup fee', amount: '12.00', taxed: false }],
+    });
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Cancelled' });
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.voidedBy]).to.deep.equal([
+      'voided',
+      { invoiceId: renewal, status: 'Cancelled' },
+    ]);
+    // the published invoice is not the module's to cancel: the admin's €12.00 is left owed
+    expect(await invoices(s)).to.deep.equal([
+      [renewal, 'Cancelled', '19.95'],
+      [held.invoiceId, 'Unpaid', '12.00'],
+    ]);
+  });
+
+  it('the held draft published, the renewal cancelled (the dispute stays open), then the published invoice itself cancelled: voided by it, its €500.00 left as cancelled', async () => {
+    const { s, renewal, d } = await heldPublished();
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Cancelled' });
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('open');
+    await s.f.panel.api.updateInvoice({ invoiceId: d.heldInvoiceId!, status: 'Cancelled' });
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.voidedBy]).to.deep.equal([
+      'voided',
+      { invoiceId: d.heldInvoiceId, status: 'Cancelled' },
+    ]);
+    // nothing owed: €19.95 and €500.00 both cancelled as they stood
+    expect(await invoices(s)).to.deep.equal([
+      [renewal, 'Cancelled', '19.95'],
+      [d.heldInvoiceId, 'Cancelled', '500.00'],
+    ]);
+    expect(await emails(d.id)).to.deep.equal([
+      `dispute:${d.id}:voided:client`,
+      `dispute:${d.id}:voided:admin`,
+    ]);
+  });
+
   it('an item the admin put on the held draft in place of the line is left at its amount when the draft is cancelled', async () => {
     const { s, renewal, lineId } = await billed(STORY_EUR);
     const d = await disputeLine(s, lineId);
