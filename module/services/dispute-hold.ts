@@ -9,6 +9,7 @@ import { addDays } from '../domain/calendar.js';
 import type { DisputeContext } from './dispute-context.js';
 import { refPattern } from './invoice-lines.js';
 import { creditLateFeeShare } from './late-fee-share.js';
+import { releaseHeld } from './dispute-invoices.js';
 import { notOwedOriginal, owedOnPublishedHeld, voidNow } from './dispute-void.js';
 
 /**
@@ -107,9 +108,10 @@ async function auditRefundDecision(
 /**
  * The renewal paid while a hold was half-way (its draft made and recorded, the line still on the
  * renewal): the client paid the line with it, so it is not held but goes to the refund-or-credit
- * decision (docs/billing-rules.md, "Late fees": a paid invoice's line is not held). The draft, never
- * published, is let go first, so the panel's InvoiceCancelled does not take it for the dispute's
- * invoice, then cancelled at 0.00. Gives whether it did.
+ * decision (docs/billing-rules.md, "Late fees": a paid invoice's line is not held). The held invoice
+ * is let go first, so the panel's InvoiceCancelled does not take it for the dispute's invoice, then
+ * its line goes to 0.00: a draft, or one the admin published with nothing else on it, cancelled
+ * (the client would otherwise owe the line twice); a paid one left as it is. Gives whether it did.
  */
 async function paidWhileHolding(ctx: DisputeContext, d: DisputeRecord, ref: string): Promise<boolean> {
   const { deps } = ctx;
@@ -124,23 +126,7 @@ async function paidWhileHolding(ctx: DisputeContext, d: DisputeRecord, ref: stri
   await auditRefundDecision(ctx, d.id, original);
   const held = await deps.panel.getInvoice(d.heldInvoiceId!);
   const item = held.items.find((i) => i.description.includes(refPattern(ref)));
-  if (held.status === 'Draft')
-    await deps.panel.updateInvoice({
-      invoiceId: held.invoiceId,
-      status: 'Cancelled',
-      ...(item
-        ? {
-            changeItems: [
-              {
-                id: item.id,
-                description: item.description,
-                amount: moneyToDecimalString({ amountMinor: 0n, currency: d.currency }),
-                taxed: item.taxed,
-              },
-            ],
-          }
-        : {}),
-    });
+  await releaseHeld(ctx, d, held, item, item?.description ?? '');
   return true;
 }
 

@@ -146,27 +146,41 @@ export async function decideHeldDraft(
   const item = held.items.find((i) => i.id === d.heldItemId);
   if (to === 'waived') {
     // cancelled at 0.00 with the waived text: the client's invoice list shows nothing still owed
-    const zero = {
-      id: item?.id ?? 0,
-      description: x.text,
-      amount: moneyToDecimalString({ amountMinor: 0n, currency: d.currency }),
-      taxed: item?.taxed ?? true,
-    };
-    // published by the admin: the line at 0.00, and the invoice cancelled when nothing else is billed on it
-    const published = item !== undefined && isOwedUnpaid(held.status);
-    const nothingElse = held.items.every((i) => i.id === item?.id || Number(i.amount) === 0);
-    if (held.status === 'Draft' || (published && nothingElse))
-      await ctx.deps.panel.updateInvoice({
-        invoiceId: held.invoiceId,
-        status: 'Cancelled',
-        ...(item ? { changeItems: [zero] } : {}),
-      });
-    else if (published)
-      await ctx.deps.panel.updateInvoice({ invoiceId: held.invoiceId, changeItems: [zero] });
+    await releaseHeld(ctx, d, held, item, x.text);
     return 'waived';
   }
   if (held.status === 'Draft') await publishHeld(ctx, d, to, held, item, x);
   return 'placed';
+}
+
+/**
+ * The held line let go (waived, or paid on the renewal meanwhile): the item at 0.00 with the given
+ * text. A draft is cancelled; a held invoice the admin published (Unpaid, Collections, Payment
+ * Pending) is cancelled too when nothing else is billed on it, else only the item goes to 0.00, or
+ * it would still bill the line. A held invoice paid or closed is left as it is.
+ */
+export async function releaseHeld(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  held: PanelInvoice,
+  item: PanelInvoice['items'][number] | undefined,
+  text: string,
+): Promise<void> {
+  const zero = item && {
+    id: item.id,
+    description: text,
+    amount: moneyToDecimalString({ amountMinor: 0n, currency: d.currency }),
+    taxed: item.taxed,
+  };
+  const published = zero !== undefined && isOwedUnpaid(held.status);
+  const nothingElse = held.items.every((i) => i.id === zero?.id || Number(i.amount) === 0);
+  if (held.status === 'Draft' || (published && nothingElse))
+    await ctx.deps.panel.updateInvoice({
+      invoiceId: held.invoiceId,
+      status: 'Cancelled',
+      ...(zero ? { changeItems: [zero] } : {}),
+    });
+  else if (published) await ctx.deps.panel.updateInvoice({ invoiceId: held.invoiceId, changeItems: [zero] });
 }
 
 /** The held draft, upheld or adjusted: the decided text and amount, a new due date, its note, then published (cancelled at 0.00). */

@@ -204,6 +204,29 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
     expect(after.state).to.equal('open');
   });
 
+  it('the same, but the admin published the held draft before the renewal was paid in full: resume() cancels the published invoice at 0.00, the line is not owed twice', async () => {
+    const { s, lineId, renewal } = await billed();
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    s.faulty.failNext = null;
+    expect([d.holdState, d.heldInvoiceId === null]).to.deep.equal(['holding', false]);
+    // the admin publishes the held draft: Unpaid, €500.00, the line's only item
+    await s.f.panel.api.updateInvoice({ invoiceId: d.heldInvoiceId!, publish: true });
+    // Ann pays the renewal as it stands, €19.95 + €500.00 = €519.95: the line is paid there
+    await pay(s, renewal);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.holdState, after.state]).to.deep.equal(['refund_decision', 'open']);
+    // nothing else billed on the published invoice: cancelled, its one item €500.00 → €0.00, total €0.00
+    const held = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    expect([held.status, held.total, held.items.map((i) => i.amount)]).to.deep.equal([
+      'Cancelled',
+      '0.00',
+      ['0.00'],
+    ]);
+    expect((await s.f.panel.api.getInvoice(renewal)).status).to.equal('Paid');
+  });
+
   it('a hold resumed after the panel made the draft but before it was recorded takes that draft, not a newer draft of the client', async () => {
     const { s, lineId } = await billed();
     // the draft is made, then the answer is lost: the dispute stays "holding" with no draft recorded
