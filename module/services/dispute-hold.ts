@@ -41,7 +41,7 @@ export async function holdNow(ctx: DisputeContext, disputeId: number): Promise<v
   const locale = localeForClient(client.language);
   if (d.heldInvoiceId === null) {
     const original = await deps.panel.getInvoice(d.originalInvoiceId);
-    const onOriginal = original.items.some((i) => i.description.includes(refPattern(line.refCode)));
+    const onOriginal = lineItemOf(original, line.refCode) !== undefined;
     if (
       original.status === 'Paid' ||
       (!onOriginal && !isOwedUnpaid(original.status) && original.status !== 'Draft')
@@ -86,6 +86,10 @@ export async function holdNow(ctx: DisputeContext, disputeId: number): Promise<v
   });
 }
 
+/** The item of an invoice that carries the line with this reference, found by its [OU-…] text. */
+const lineItemOf = (invoice: PanelInvoice, ref: string) =>
+  invoice.items.find((i) => i.description.includes(refPattern(ref)));
+
 /** The refund-or-credit decision audited, by the system, with the invoice and its status. */
 async function auditRefundDecision(
   ctx: DisputeContext,
@@ -116,8 +120,7 @@ async function auditRefundDecision(
 async function paidWhileHolding(ctx: DisputeContext, d: DisputeRecord, ref: string): Promise<boolean> {
   const { deps } = ctx;
   const original = await deps.panel.getInvoice(d.originalInvoiceId);
-  if (original.status !== 'Paid' || !original.items.some((i) => i.description.includes(refPattern(ref))))
-    return false;
+  if (original.status !== 'Paid' || lineItemOf(original, ref) === undefined) return false;
   await ctx.store.update(
     d.id,
     { holdState: 'refund_decision', heldInvoiceId: null, heldItemId: null },
@@ -125,7 +128,7 @@ async function paidWhileHolding(ctx: DisputeContext, d: DisputeRecord, ref: stri
   );
   await auditRefundDecision(ctx, d.id, original);
   const held = await deps.panel.getInvoice(d.heldInvoiceId!);
-  const item = held.items.find((i) => i.description.includes(refPattern(ref)));
+  const item = lineItemOf(held, ref);
   await releaseHeld(ctx, d, held, item, item?.description ?? '');
   return true;
 }
