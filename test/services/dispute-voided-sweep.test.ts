@@ -340,26 +340,31 @@ describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ d
     expect(await voided()).to.deep.equal([]);
   });
 
+  /** An item the admin adds to the published held invoice. */
+  const addItem = (
+    s: BillingStory,
+    d: { heldInvoiceId: number | null },
+    description: string,
+    amount: string,
+  ) => s.f.panel.api.updateInvoice({ invoiceId: d.heldInvoiceId!, newItems: [{ description, amount }] });
+  /** The admin waives the line: the state the dispute ends in (or the refusal's code). */
+  const waive = async (s: BillingStory, d: { id: number }) => {
+    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    return out.ok ? out.value.state : out.code;
+  };
+
   it('the same with a €12.00 item the admin added to the published invoice, then waived: the line goes to 0.00, the invoice stays Unpaid at €12.00', async () => {
     const { s, d } = await heldPublishedRenewalCancelled();
-    await s.f.panel.api.updateInvoice({
-      invoiceId: d.heldInvoiceId!,
-      newItems: [{ description: 'Setup fee', amount: '12.00' }],
-    });
-    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
-    expect(out.ok ? out.value.state : out.code).to.equal('waived');
+    await addItem(s, d, 'Setup fee', '12.00');
+    expect(await waive(s, d)).to.equal('waived');
     // €500.00 + €12.00 = €512.00 before; the line at 0.00 leaves the admin's €12.00 owed
     expect(await heldInvoice(s, d.heldInvoiceId!)).to.deep.equal(['Unpaid', '12.00', ['0.00', '12.00']]);
   });
 
   it('the same with a 0.00 item the admin added to the published invoice, then waived: nothing else is billed, so the invoice is cancelled', async () => {
     const { s, d } = await heldPublishedRenewalCancelled();
-    await s.f.panel.api.updateInvoice({
-      invoiceId: d.heldInvoiceId!,
-      newItems: [{ description: 'Goodwill note', amount: '0.00' }],
-    });
-    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
-    expect(out.ok ? out.value.state : out.code).to.equal('waived');
+    await addItem(s, d, 'Goodwill note', '0.00');
+    expect(await waive(s, d)).to.equal('waived');
     // €500.00 + €0.00 before; the line at 0.00 leaves €0.00 + €0.00 = €0.00 billed: cancelled
     expect(await heldInvoice(s, d.heldInvoiceId!)).to.deep.equal(['Cancelled', '0.00', ['0.00', '0.00']]);
   });
@@ -373,8 +378,7 @@ describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ d
       deleteLineIds: [line[0]!.id],
       newItems: [{ description: 'Setup fee', amount: '12.00' }],
     });
-    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
-    expect(out.ok ? out.value.state : out.code).to.equal('waived');
+    expect(await waive(s, d)).to.equal('waived');
     // €500.00 − €500.00 + €12.00 = €12.00: the line no longer on it, nothing to change; the €12.00 still owed
     expect(await heldInvoice(s, d.heldInvoiceId!)).to.deep.equal(['Unpaid', '12.00', ['12.00']]);
   });
@@ -388,18 +392,14 @@ describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ d
       date: '2013-06-08 10:00:00',
     });
     expect(await heldInvoice(s, d.heldInvoiceId!)).to.deep.equal(['Paid', '500.00', ['500.00']]);
-    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
-    expect(out.ok ? out.value.state : out.code).to.equal('waived');
+    expect(await waive(s, d)).to.equal('waived');
     // €500.00 paid: a waiver neither rewrites the paid item nor cancels the paid invoice
     expect(await heldInvoice(s, d.heldInvoiceId!)).to.deep.equal(['Paid', '500.00', ['500.00']]);
   });
 
   it("the same with a €12.00 item the admin added to the published invoice, then the renewal's cancellation hook: the line is still owed there, the dispute stays open", async () => {
     const { s, d } = await heldPublishedRenewalCancelled();
-    await s.f.panel.api.updateInvoice({
-      invoiceId: d.heldInvoiceId!,
-      newItems: [{ description: 'Setup fee', amount: '12.00' }],
-    });
+    await addItem(s, d, 'Setup fee', '12.00');
     // €500.00 line + €12.00 = €512.00 Unpaid: the line owed on it, whatever else it carries
     expect(await heldInvoice(s, d.heldInvoiceId!)).to.deep.equal(['Unpaid', '512.00', ['500.00', '12.00']]);
     expect(await s.mod.disputes!.invoiceClosed(d.originalInvoiceId)).to.equal(0);
