@@ -5,6 +5,7 @@
  * aggregate over the intervals (SUM(bytes) GROUP BY period_id, fetched) plus a bulk insert of as
  * many rows of the charges' width into a copy of the charges table. Prints one JSON line.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { systemClock } from '../module/adapters/clocks.js';
@@ -48,6 +49,12 @@ const CHARGE_COLUMNS = [
 ];
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+// the garbage collector's total pause time so far, from V8's own performance entries
+let gcTotalMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcTotalMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
+const gcMs = () => gcTotalMs;
 
 const db = await createTestDatabase(engine);
 const { knex } = db;
@@ -106,6 +113,8 @@ try {
   await aggregate(knex);
 
   const ratingRuns: number[] = [];
+  const nodeCpuRuns: number[] = [];
+  const gcRuns: number[] = [];
   const aggRuns: number[] = [];
   const insertRuns: number[] = [];
   let statuses: Record<string, number> = {};
@@ -116,8 +125,14 @@ try {
     // each timed part starts with a clean heap (run with --expose-gc)
     gc();
     t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
+    const gc0 = gcMs();
     const out = await mod.rating.rateClosedPeriods();
     ratingRuns.push(seconds(t0));
+    const cpu = process.cpuUsage(cpu0);
+    // where the time goes on our side: the Node thread's CPU, and how much of it the collector took
+    nodeCpuRuns.push((cpu.user + cpu.system) / 1e6);
+    gcRuns.push((gcMs() - gc0) / 1000);
     if (out.rated !== N || out.skipped.length)
       throw new Error(
         `rated ${out.rated} of ${N}, skipped ${out.skipped.length}: ${JSON.stringify(out.skipped[0])}`,
@@ -162,6 +177,9 @@ try {
       rating,
       baseline,
       ratingRuns,
+      nodeCpuRuns,
+      gcRuns,
+      maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       aggRuns,
       insertRuns,
       statuses,
