@@ -176,7 +176,7 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
   }
 
   it('a hold interrupted after its draft was recorded, then the renewal paid in full: resume() sends the paid line to a refund-or-credit decision and cancels the draft at 0.00', async () => {
-    const { s, lineId, renewal } = await billed();
+    const { s, lineId, renewal, ref } = await billed();
     // the draft is made and recorded; the panel then refuses the renewal's update: the line stays on it
     s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
     const d = await disputeLine(s, lineId);
@@ -192,6 +192,10 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
     expect([paid.status, paid.total]).to.deep.equal(['Paid', '519.95']);
     const draft = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
     expect([draft.status, draft.total]).to.deep.equal(['Cancelled', '0.00']);
+    // its one item keeps the line's text, [ref] included, at 0.00
+    expect(draft.items.map((i) => [i.amount, i.description.includes(`[${ref}]`)])).to.deep.equal([
+      ['0.00', true],
+    ]);
     expect(await lineRow(lineId)).to.deep.include({ status: 'placed', invoiceId: renewal });
     expect(await audits('dispute.refund_decision')).to.deep.equal([
       {
@@ -225,6 +229,43 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
       ['0.00'],
     ]);
     expect((await s.f.panel.api.getInvoice(renewal)).status).to.equal('Paid');
+  });
+
+  it('a hold interrupted after its draft was recorded, the renewal still unpaid: resume() finishes the hold, the line moves to the draft', async () => {
+    const { s, lineId, renewal } = await billed();
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    s.faulty.failNext = null;
+    expect([d.holdState, d.heldInvoiceId === null]).to.deep.equal(['holding', false]);
+    // nothing paid: the renewal is still Unpaid at €519.95
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.holdState, after.heldInvoiceId]).to.deep.equal(['held', d.heldInvoiceId]);
+    // €519.95 − €500.00 = €19.95 left on the renewal; the draft holds the €500.00
+    const left = await s.f.panel.api.getInvoice(renewal);
+    expect([left.status, left.total]).to.deep.equal(['Unpaid', '19.95']);
+    const draft = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    expect([draft.status, draft.total]).to.deep.equal(['Draft', '500.00']);
+    expect(await audits('dispute.refund_decision')).to.deep.equal([]);
+  });
+
+  it('the same, paid in full, when the admin had taken the line off the held draft: the draft is cancelled as it is, the line goes to the decision', async () => {
+    const { s, lineId, renewal, ref } = await billed();
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    s.faulty.failNext = null;
+    // the admin deletes the €500.00 item from the held draft: nothing left on it, total €0.00
+    const held = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    const item = held.items.find((i) => i.description.includes(ref))!;
+    await s.f.panel.api.updateInvoice({ invoiceId: d.heldInvoiceId!, deleteLineIds: [item.id] });
+    // Ann pays the renewal as it stands, €19.95 + €500.00 = €519.95
+    await pay(s, renewal);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.holdState, after.state]).to.deep.equal(['refund_decision', 'open']);
+    const draft = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    expect([draft.status, draft.total, draft.items.length]).to.deep.equal(['Cancelled', '0.00', 0]);
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('519.95');
   });
 
   it('a hold resumed after the panel made the draft but before it was recorded takes that draft, not a newer draft of the client', async () => {
