@@ -115,6 +115,7 @@ try {
   const ratingRuns: number[] = [];
   const nodeCpuRuns: number[] = [];
   const gcRuns: number[] = [];
+  const rssRuns: Array<[number, number]> = [];
   const aggRuns: number[] = [];
   const insertRuns: number[] = [];
   let statuses: Record<string, number> = {};
@@ -127,8 +128,13 @@ try {
     t0 = process.hrtime.bigint();
     const cpu0 = process.cpuUsage();
     const gc0 = gcMs();
-    const out = await mod.rating.rateClosedPeriods();
+    // the rating's own memory: RSS when it starts and the highest seen while it runs (the process's
+    // peak also holds the seed's and the baseline's rows)
+    const rss = { before: process.memoryUsage.rss(), max: 0 };
+    const watch = setInterval(() => (rss.max = Math.max(rss.max, process.memoryUsage.rss())), 100);
+    const out = await mod.rating.rateClosedPeriods().finally(() => clearInterval(watch));
     ratingRuns.push(seconds(t0));
+    rssRuns.push([rss.before, rss.max].map((b) => Math.round(b / 2 ** 20)) as [number, number]);
     const cpu = process.cpuUsage(cpu0);
     // where the time goes on our side: the Node thread's CPU, and how much of it the collector took
     nodeCpuRuns.push((cpu.user + cpu.system) / 1e6);
@@ -180,6 +186,7 @@ try {
       nodeCpuRuns,
       gcRuns,
       maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      rssRuns,
       aggRuns,
       insertRuns,
       statuses,

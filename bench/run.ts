@@ -164,7 +164,7 @@ if (wanted('rating')) {
       notes:
         `rateClosedPeriods() over ${r.services} closed periods and ${r.intervals} daily rows (seeded in bulk in ${round(Number(r.seedSeconds), 0)} s), best of ${runs('ratingRuns')} s; ` +
         `baseline best of aggregate ${runs('aggRuns')} s + bulk insert ${runs('insertRuns')} s; charges ${JSON.stringify(r.statuses)}; ` +
-        `the rating's Node thread used ${runs('nodeCpuRuns')} s of CPU, of which garbage collection ${runs('gcRuns')} s; the worker's peak RSS ${r.maxRssMb} MB`,
+        `the rating's Node thread used ${runs('nodeCpuRuns')} s of CPU, of which garbage collection ${runs('gcRuns')} s; RSS at the rating's start and highest during it ${(r.rssRuns as unknown as number[][]).map(([a, b]) => `${a} → ${b}`).join(', ')} MB (the worker's peak, seed and baseline included, ${r.maxRssMb} MB)`,
     });
   }
 }
