@@ -127,3 +127,32 @@ export function sqliteFileOf(db: Knex): string | undefined {
   if (db.client.config.client === 'mysql2') return undefined;
   return (db.client.config.connection as { filename?: string } | undefined)?.filename;
 }
+
+// Backslash escapes, as mysql2's own escaping writes them (MariaDB's default sql_mode): the quote
+// and the backslash must be escaped; NUL and Ctrl-Z are, as the mysql client expects.
+const MYSQL_ESCAPES: Record<string, string> = { '\0': '\\0', '\\': '\\\\', "'": "\\'", '\x1a': '\\Z' };
+const MYSQL_SPECIAL = /[\0\\'\x1a]/g;
+
+/**
+ * A value as a MariaDB/MySQL literal, for statements written out whole. mysql2 escapes a string by
+ * a JavaScript loop over every quote it contains: a rating's explanation (about 1 KB of JSON, a
+ * hundred double quotes) cost 12 KB of garbage a row, 40 % of all the rating allocated. This is one
+ * native replace that finds nothing to change in most texts. Numbers, bigints, booleans and null only
+ * otherwise; anything else is refused.
+ */
+export function mysqlLiteral(v: string | number | bigint | boolean | null): string {
+  switch (typeof v) {
+    case 'string':
+      return `'${v.replace(MYSQL_SPECIAL, (c) => MYSQL_ESCAPES[c]!)}'`;
+    case 'number':
+      if (!Number.isFinite(v)) throw new TypeError(`not a finite number: ${v}`);
+      return String(v);
+    case 'bigint':
+      return v.toString();
+    case 'boolean':
+      return v ? 'TRUE' : 'FALSE';
+    default:
+      if (v === null) return 'NULL';
+      throw new TypeError(`no SQL literal for ${typeof v}`);
+  }
+}

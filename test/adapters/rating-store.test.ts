@@ -263,6 +263,51 @@ describeEachEngine('rating store', ({ db }) => {
     ]);
   });
 
+  it('writes every column of a page exactly as given, whatever the text holds, over more than one statement', async () => {
+    await knex(TABLES.charges).where('period_id', '>', 999).delete();
+    // a quote, a backslash before a quote, NUL, Ctrl-Z, newline, tab, placeholders and multi-byte text
+    const nasty = `{"note":"it's \\' \u0000 \u001a \n \t ? ?? :x é 😀 '); DROP TABLE x; --"}`;
+    const texts = [nasty, '\\', "'", '', 'é'];
+    // 2 345 charges = statements of 1 000, 1 000 and 345 rows
+    const page = Array.from({ length: 2345 }, (_, i) =>
+      rating(1000 + i, {
+        explanation: texts[i % texts.length]!,
+        taxed: i % 2 === 0,
+        amountMinor: i === 7 ? PAST_2_53 : BigInt(i),
+        roundedMinor: BigInt(-i),
+        currency: i % 3 === 0 ? 'BHD' : 'EUR',
+      }),
+    );
+    await store.insertRatings(knex, page);
+    const rows = await knex(TABLES.charges)
+      .where('period_id', '>', 999)
+      .orderBy('period_id')
+      .select('period_id', 'explanation', 'taxed', 'amount_minor', 'rounded_minor', 'currency', 'used_bytes');
+    expect(rows.length).to.equal(2345);
+    const got = rows.map((r) => [
+      Number(r.period_id),
+      r.explanation,
+      Boolean(Number(r.taxed)),
+      BigInt(r.amount_minor),
+      BigInt(r.rounded_minor),
+      r.currency,
+      BigInt(r.used_bytes),
+    ]);
+    const want = page.map((c) => [
+      c.periodId,
+      c.explanation,
+      c.taxed,
+      c.amountMinor,
+      c.roundedMinor,
+      c.currency,
+      6_000_000_000_000n,
+    ]);
+    expect(got).to.deep.equal(want);
+    // the nasty text came back byte for byte: 1 000's explanation is texts[0]
+    expect(got[0]![1]).to.equal(nasty);
+    expect(await knex.schema.hasTable('x')).to.equal(false);
+  });
+
   it('rates a period again in a transaction: its charges by seq, their lines, replaced, voided and corrected', async () => {
     await knex(TABLES.charges).where('period_id', '>', 199).delete();
     await store.insertRatings(knex, [rating(200)]);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { toBig } from '../../module/adapters/rows.js';
-import { updateManyByKey } from '../../module/adapters/sql-helpers.js';
+import { mysqlLiteral, updateManyByKey } from '../../module/adapters/sql-helpers.js';
 import { describeEachEngine } from '../support/engines.js';
 
 describeEachEngine('updating many rows by key in one statement', ({ db }) => {
@@ -71,5 +71,27 @@ describeEachEngine('updating many rows by key in one statement', ({ db }) => {
       [2, 8n, 'y'],
       [3, 9n, 'z'],
     ]);
+  });
+});
+
+describe('a value as a MariaDB literal', () => {
+  it('escapes the quote, the backslash, NUL and Ctrl-Z in text, and nothing else', () => {
+    expect(mysqlLiteral("it's")).to.equal("'it\\'s'");
+    expect(mysqlLiteral('a\\b')).to.equal("'a\\\\b'");
+    expect(mysqlLiteral('\u0000\u001a')).to.equal("'\\0\\Z'");
+    expect(mysqlLiteral('"? é\n')).to.equal("'\"? é\n'");
+    expect(mysqlLiteral('')).to.equal("''");
+  });
+
+  it('writes numbers, bigints, booleans and null as SQL, and refuses what has no literal', () => {
+    expect([
+      mysqlLiteral(-12),
+      mysqlLiteral(9007199254740993n),
+      mysqlLiteral(true),
+      mysqlLiteral(false),
+    ]).to.deep.equal(['-12', '9007199254740993', 'TRUE', 'FALSE']);
+    expect(mysqlLiteral(null)).to.equal('NULL');
+    expect(() => mysqlLiteral(Number.NaN)).to.throw(TypeError, 'not a finite number');
+    expect(() => mysqlLiteral({} as unknown as string)).to.throw(TypeError, 'no SQL literal for object');
   });
 });
