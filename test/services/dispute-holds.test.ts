@@ -249,6 +249,26 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
     expect(await audits('dispute.refund_decision')).to.deep.equal([]);
   });
 
+  it('a hold interrupted after the line left the renewal, then the renewal paid: the line was not paid with it, so resume() finishes the hold', async () => {
+    const { s, lineId, renewal, ref } = await billed();
+    // the panel takes the line off the renewal but the answer is lost: the hold stops half-way
+    s.faulty.failNext = { method: 'updateInvoice', when: 'after', times: 1 };
+    const d = await disputeLine(s, lineId);
+    s.faulty.failNext = null;
+    expect([d.holdState, d.heldInvoiceId === null]).to.deep.equal(['holding', false]);
+    // €519.95 − €500.00 = €19.95 is what Ann pays: the renewal is Paid without the line
+    const left = await s.f.panel.api.getInvoice(renewal);
+    expect([left.total, left.items.some((i) => i.description.includes(ref))]).to.deep.equal(['19.95', false]);
+    await pay(s, renewal);
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    const after = await s.mod.disputes!.get(d.id);
+    // nothing of the €500.00 was paid: held on the draft, no refund or credit to decide
+    expect([after.holdState, after.heldInvoiceId]).to.deep.equal(['held', d.heldInvoiceId]);
+    const draft = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    expect([draft.status, draft.total]).to.deep.equal(['Draft', '500.00']);
+    expect(await audits('dispute.refund_decision')).to.deep.equal([]);
+  });
+
   it('the same, paid in full, when the admin had taken the line off the held draft: the draft is cancelled as it is, the line goes to the decision', async () => {
     const { s, lineId, renewal, ref } = await billed();
     s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
