@@ -19,8 +19,10 @@ export function createSettableClock(
   opts: { startMs?: number; frozen?: boolean; realNow?: () => number } = {},
 ): SettableClock {
   const real = opts.realNow ?? Date.now;
-  let offset = opts.startMs === undefined ? 0 : opts.startMs - real();
-  let frozenAt: number | null = opts.frozen ? real() + offset : null;
+  // one reading of the real clock: two could straddle a millisecond and freeze it at startMs + 1
+  const t0 = real();
+  let offset = opts.startMs === undefined ? 0 : opts.startMs - t0;
+  let frozenAt: number | null = opts.frozen ? t0 + offset : null;
   return {
     now: () => (frozenAt !== null ? frozenAt : real() + offset),
     set(ms) {

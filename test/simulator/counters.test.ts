@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { createSimulator, type SimMaster, type TrafficProfile } from '../../simulator/index.js';
+import {
+  createSettableClock,
+  createSimulator,
+  type SimMaster,
+  type TrafficProfile,
+} from '../../simulator/index.js';
 import { DAY, GIB } from './http-helpers.js';
 
 const HOUR = 3_600_000;
@@ -162,5 +167,21 @@ describe('simulator traffic counters', () => {
     const v = m.server(1)!;
     expect(v.incoming + v.outgoing).to.equal(v.counter);
     expect(v.incoming).to.equal((v.counter * 30n) / 100n);
+  });
+});
+
+describe("the simulator's settable clock", () => {
+  it('frozen at its start to the millisecond, even when the real clock ticks between two readings', () => {
+    // a real clock that moves 1 ms at every reading: 1 000, 1 001, …
+    let real = 1000;
+    const clock = createSettableClock({
+      startMs: at('2024-05-10T00:00:00Z'),
+      frozen: true,
+      realNow: () => real++,
+    });
+    expect(new Date(clock.now()).toISOString()).to.equal('2024-05-10T00:00:00.000Z');
+    // and still there later, until moved: + 1 day = 11 May 00:00:00.000
+    clock.advance(86_400_000);
+    expect(new Date(clock.now()).toISOString()).to.equal('2024-05-11T00:00:00.000Z');
   });
 });
