@@ -150,7 +150,7 @@ const CHARGE_COLUMNS = [
 ] as const;
 
 /** The bindings of one charge, in CHARGE_COLUMNS' order; `at`: its rated_at, written once per page. */
-function chargeValues(c: NewCharge, at: string): unknown[] {
+function chargeValues(c: NewCharge, at: string): Array<string | number | boolean> {
   return [
     c.periodId,
     c.serviceId,
@@ -196,7 +196,7 @@ async function insertRatings(db: Db, charges: readonly NewCharge[]): Promise<voi
     const part = charges.slice(i, i + RATING_INSERT_CHUNK);
     if (mysql) {
       // written out whole: with no bindings neither knex nor mysql2 scans or escapes it again
-      const rows = part.map((c) => `(${valuesOf(c).map(asLiteral).join(', ')})`);
+      const rows = part.map((c) => `(${valuesOf(c).map(mysqlLiteral).join(', ')})`);
       await db.raw(`INSERT IGNORE ${head} ${rows.join(', ')}`);
     } else {
       const bindings = part.flatMap(valuesOf);
@@ -207,8 +207,6 @@ async function insertRatings(db: Db, charges: readonly NewCharge[]): Promise<voi
     }
   }
 }
-
-const asLiteral = (v: unknown) => mysqlLiteral(v as Parameters<typeof mysqlLiteral>[0]);
 
 /** A period's columns with its service's and its last sample's limit, as rating and the product preview read them. */
 export const PERIOD_COLUMNS = [
