@@ -81,6 +81,8 @@ export interface ReadResult {
   sampledAt: DateTime;
   sampleDate: IsoDate;
   calendar: ServiceCalendar;
+  /** SolusVM 2's created_at as a day in the master's zone, when the reader worked it out already */
+  createdOn?: IsoDate | null;
 }
 
 export interface ReadFailure {
@@ -609,7 +611,12 @@ async function saveServiceStates(
     const svc = r.service;
     const current = step.state.period!;
     const cur = idOf(svc.serviceId, current);
-    const created = r.reading.createdAt ? createdOnIn(r.reading.createdAt, r.calendar.counter.zone) : null;
+    const created =
+      r.createdOn !== undefined
+        ? r.createdOn
+        : r.reading.createdAt
+          ? createdOnIn(r.reading.createdAt, r.calendar.counter.zone)
+          : null;
     return {
       service_id: svc.serviceId,
       last_sample_id: sampleId,

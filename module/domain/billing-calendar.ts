@@ -177,13 +177,24 @@ export function serviceCalendar(s: CalendarSources): ServiceCalendar {
 
 /** The day a VM was made, in the master's zone (its anniversary), from SolusVM 2's created_at; null when unreadable. */
 export function createdOnIn(createdAt: string, zone: string): IsoDate | null {
+  // a VM's created_at comes back the same on every read: remembered (luxon's ISO parse and zone
+  // conversion were 9 % of a metering run's CPU)
+  const key = `${zone}|${createdAt}`;
+  const known = createdOnCache.get(key);
+  if (known !== undefined) return known;
+  let day: IsoDate | null;
   try {
     const t = DateTime.fromISO(createdAt, { setZone: true });
-    return t.isValid ? t.setZone(zone).toISODate() : null;
+    day = t.isValid ? t.setZone(zone).toISODate() : null;
   } catch {
-    return null; // luxon throws on an invalid date when told to
+    day = null; // luxon throws on an invalid date when told to
   }
+  if (createdOnCache.size > 10_000) createdOnCache.clear();
+  createdOnCache.set(key, day);
+  return day;
 }
+
+const createdOnCache = new Map<string, IsoDate | null>();
 
 /**
  * The day of the month a panel bills a service on, from its next due date: WHMCS keeps a monthly

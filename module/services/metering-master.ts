@@ -1,5 +1,5 @@
 import type { DateTime } from 'luxon';
-import { closingDateOf } from '../domain/calendar.js';
+import { closingDateOf, type IsoDate } from '../domain/calendar.js';
 import { createdOnIn, serviceCalendar, type ServiceCalendar } from '../domain/billing-calendar.js';
 import type { ReadFailure, ReadResult, ServiceToRead } from '../adapters/metering-store.js';
 import {
@@ -229,14 +229,16 @@ export async function meterMaster(
 ): Promise<void> {
   const { deps } = run;
   // The calendar follows what SolusVM 2 says of this server's plan in the very read it bills.
-  const calendarFor = (s: ServiceToRead, reading: TrafficReading): ServiceCalendar =>
+  const calendarFor = (
+    s: ServiceToRead,
+    reading: TrafficReading,
+    createdOn: IsoDate | null,
+  ): ServiceCalendar =>
     serviceCalendar({
       servicePolicy: s.resetPolicy,
       serviceDay: s.resetDay,
       solusvmPolicy: reading.planResetPolicy ?? s.solusvmResetPolicy,
-      solusvmCreatedOn: reading.createdAt
-        ? createdOnIn(reading.createdAt, settings.zone)
-        : s.solusvmCreatedOn,
+      solusvmCreatedOn: reading.createdAt ? createdOn : s.solusvmCreatedOn,
       masterPolicy: settings.resetPolicy,
       zone: settings.zone,
       regdate: s.regdate,
@@ -257,12 +259,15 @@ export async function meterMaster(
         const reading = await breaker.call(() => gateway.readTraffic(svc.serverRef));
         if (reading === null) return; // the breaker tripped while this one waited
         const sampledAt: DateTime = deps.clock.now();
+        // worked out once: the calendar and the stored service row both need it
+        const createdOn = reading.createdAt ? createdOnIn(reading.createdAt, settings.zone) : null;
         writer.read({
           service: svc,
           reading,
           sampledAt,
           sampleDate: closingDateOf(sampledAt, deps.zone),
-          calendar: calendarFor(svc, reading),
+          calendar: calendarFor(svc, reading, createdOn),
+          createdOn,
         });
       } catch (err) {
         writer.failed(failedRead(run, settings, svc, err, outcome));
