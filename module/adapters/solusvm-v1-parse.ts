@@ -4,7 +4,7 @@
  * never a default value, so a bad read can never be stored as zero usage.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { parse as parseLosslessJson } from 'lossless-json';
+import { parseJsonNumbersAsText } from './exact-json.js';
 import { type ServerState, SolusVmError } from './solusvm-types.js';
 
 /** A parsed field: text (numbers arrive as their source text), a nested record, or a list of them. */
@@ -179,7 +179,7 @@ function parseJsonFields(text: string, body: string, opts: ParseOptions): V1Reco
   let value: unknown;
   try {
     // numbers keep their source text, so values over 2^53 stay exact
-    value = parseLosslessJson(text, null, (n: string) => n);
+    value = parseJsonNumbersAsText(text);
   } catch {
     throw bad('the master sent malformed JSON', body, opts, 'MALFORMED_JSON');
   }

@@ -3,7 +3,7 @@
  * Laravel pagination and errors, asynchronous actions as tasks. Plus the SolusVmGateway on top.
  */
 import { performance } from 'node:perf_hooks';
-import { parse as parseLosslessJson, stringify as stringifyLosslessJson } from 'lossless-json';
+import { stringify as stringifyLosslessJson } from 'lossless-json';
 import { isByteUnit, parseByteAmount } from '../domain/bytes.js';
 import { invalidInput } from '../domain/errors.js';
 import { sameSpeed, type BandwidthLimit, type SpeedSettings } from '../domain/limit-policy.js';
@@ -15,6 +15,7 @@ import {
   type SolusVmHttp,
   type SolusVmHttpOptions,
 } from './solusvm-http.js';
+import { parseJsonNumbersAsText } from './exact-json.js';
 import { failureReport, okReport, type ReportContext } from './solusvm-report.js';
 import {
   type ConnectionReport,
@@ -387,7 +388,7 @@ const rawText = (body: string, http: SolusVmHttp): string => {
 
 const tryJson = (body: string): unknown => {
   try {
-    return parseLosslessJson(body, null, (n: string) => n); // numbers as text: exact beyond 2^53
+    return parseJsonNumbersAsText(body); // numbers as text: exact beyond 2^53
   } catch {
     return undefined;
   }
