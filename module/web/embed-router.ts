@@ -42,6 +42,9 @@ export interface EmbedContext {
   embedShell: EmbedShell;
 }
 
+/** what application/x-www-form-urlencoded (URLSearchParams) writes as it is */
+const URL_SAFE = /^[A-Za-z0-9*._-]*$/;
+
 type Flash = { kind: 'success' | 'error'; text: string } | null;
 
 const who = (v: VerifiedToken) => `${v.type} ${v.id}`;
@@ -206,11 +209,20 @@ function clientPages(cx: EmbedContext) {
 
 function adminPages(cx: EmbedContext) {
   const adminHref: Href = (params) => {
-    const qs = new URLSearchParams(
-      Object.entries(params)
-        .filter(([, v]) => v !== undefined && v !== null && v !== '')
-        .map(([k, v]): [string, string] => [k, String(v)]),
-    ).toString();
+    const fields: Array<[string, string]> = [];
+    let plain = true;
+    for (const k of Object.keys(params)) {
+      const v = params[k];
+      if (v === undefined || v === null || v === '') continue;
+      const text = String(v);
+      plain &&= URL_SAFE.test(k) && URL_SAFE.test(text);
+      fields.push([k, text]);
+    }
+    // a page has a hundred links (two a row): ids and names need no encoding, and URLSearchParams
+    // would leave them as they are
+    const qs = plain
+      ? fields.map(([k, v]) => `${k}=${v}`).join('&')
+      : new URLSearchParams(fields).toString();
     return `${cx.base}/embed/admin${qs ? `?${qs}` : ''}`;
   };
   return async (req: Request, res: Response) => {

@@ -63,7 +63,18 @@ export interface AdminCtx {
 }
 
 /** "5 Jun 2013, 12:00" in the panel's zone (Intl, made once: luxon's zone conversion costs more per row) */
+const whenByZone = new Map<string, (iso: string | null) => string>();
+// kept by zone: the formatter's cache key (its options as JSON) cost more than the format, once a row
 const whenIn = (zone: string) => {
+  let when = whenByZone.get(zone);
+  if (!when) {
+    when = whenFormat(zone);
+    if (whenByZone.size >= 100) whenByZone.clear();
+    whenByZone.set(zone, when);
+  }
+  return when;
+};
+const whenFormat = (zone: string) => {
   const f = dateTimeFormat('en-GB', {
     day: 'numeric',
     month: 'short',
