@@ -220,9 +220,7 @@ function adminPages(cx: EmbedContext) {
     }
     // a page has a hundred links (two a row): ids and names need no encoding, and URLSearchParams
     // would leave them as they are
-    const qs = plain
-      ? fields.map(([k, v]) => `${k}=${v}`).join('&')
-      : new URLSearchParams(fields).toString();
+    const qs = plain ? fields.map(([k, v]) => `${k}=${v}`).join('&') : new URLSearchParams(fields).toString();
     return `${cx.base}/embed/admin${qs ? `?${qs}` : ''}`;
   };
   return async (req: Request, res: Response) => {

@@ -7,10 +7,14 @@ const VIEWS = path.resolve(import.meta.dirname, '..', '..', 'views');
 
 /** The partial as a page's include() renders it: through a template of one line that includes it. */
 const included = (name: string, data: Record<string, unknown>) =>
-  ejs.render(`<%- include(${JSON.stringify(name)}, data) %>`, { data }, {
-    filename: path.join(VIEWS, 'admin', 'tab.ejs'),
-    root: VIEWS,
-  });
+  ejs.render(
+    `<%- include(${JSON.stringify(name)}, data) %>`,
+    { data },
+    {
+      filename: path.join(VIEWS, 'admin', 'tab.ejs'),
+      root: VIEWS,
+    },
+  );
 
 describe("the admin tab's row partials, called as compiled templates", () => {
   const tricky = `Ann "O'Brien" <b>&amp;</b> Co`;
