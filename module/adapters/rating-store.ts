@@ -278,15 +278,27 @@ function byPeriods(q: Knex.QueryBuilder, periodIds: readonly number[]): Knex.Que
     : q.whereIn('period_id', [...periodIds]);
 }
 
+// migrations/20261128000000_index_rating_reads.ts
+const PERIODS_BY_STATUS = 'mod_overusage_periods_status_id_index';
+
 /** The reads of rating: set-based, one query per page of periods. */
 function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites> {
-  const withService = () =>
-    knex(`${P} as p`)
+  const periodsWithService = (periods: string | Knex.Raw) =>
+    knex
+      .from(periods)
       .join(`${S} as s`, 's.service_id', 'p.service_id')
       .leftJoin(`${TABLES.samples} as smp`, 'smp.id', 'p.last_sample_id');
+  const withService = () => periodsWithService(`${P} as p`);
   return {
     async unrated(after, limit, serviceIds) {
-      const q = withService()
+      // A whole run pages the (status, id) index as a range from the cursor. With the joins,
+      // MariaDB chose it as `ref` on status alone instead and walked every closed period before
+      // the cursor on each page: 160 ms against 13 ms a page half way through 1 000 000.
+      const periods =
+        !serviceIds && engineOf(knex) === 'mysql'
+          ? knex.raw(`?? as p force index (${PERIODS_BY_STATUS})`, [P])
+          : `${P} as p`;
+      const q = periodsWithService(periods)
         .leftJoin(`${C} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
         .where('p.status', 'closed')
         .whereNull('c.id')
