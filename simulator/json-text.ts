@@ -15,17 +15,40 @@ export function toJsonText(value: unknown): string {
       return value ? 'true' : 'false';
     case 'undefined':
       return 'null';
-    case 'object': {
+    case 'object':
       if (value === null) return 'null';
-      if (Array.isArray(value)) return `[${value.map(toJsonText).join(',')}]`;
-      const parts: string[] = [];
-      for (const [k, v] of Object.entries(value)) {
-        if (v === undefined) continue;
-        parts.push(`${JSON.stringify(k)}:${toJsonText(v)}`);
-      }
-      return `{${parts.join(',')}}`;
-    }
+      return Array.isArray(value) ? arrayText(value) : objectText(value as Record<string, unknown>);
     default:
       return 'null';
   }
+}
+
+// Built by concatenation rather than arrays of parts joined: a server's answer is ~60 values, and
+// the arrays were a tenth of the simulator's CPU per answer at 3 000 answers a second.
+
+function arrayText(value: unknown[]): string {
+  let s = '[';
+  for (let i = 0; i < value.length; i++) {
+    if (i > 0) s += ',';
+    if (i in value) s += toJsonText(value[i]); // a hole stays empty, as join writes it
+  }
+  return s + ']';
+}
+
+const quotedKeys = new Map<string, string>();
+
+function objectText(value: Record<string, unknown>): string {
+  let s = '{';
+  for (const k of Object.keys(value)) {
+    const v = value[k];
+    if (v === undefined) continue;
+    let q = quotedKeys.get(k);
+    if (q === undefined) {
+      q = `${JSON.stringify(k)}:`;
+      if (quotedKeys.size < 1000) quotedKeys.set(k, q);
+    }
+    s += s.length > 1 ? `,${q}` : q;
+    s += toJsonText(v);
+  }
+  return s + '}';
 }

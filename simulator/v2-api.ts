@@ -46,8 +46,12 @@ export function policyName(p: ResetPolicy): string {
 
 /** Laravel-style timestamp: seconds precision, +00:00 */
 export function isoSeconds(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}+00:00`;
+  // bulk servers share one creation instant: the last text is kept
+  if (ms !== lastIso.ms) lastIso = { ms, text: `${new Date(ms).toISOString().slice(0, 19)}+00:00` };
+  return lastIso.text;
 }
+
+let lastIso = { ms: NaN, text: '' };
 
 /** The largest unit in which a byte limit is a whole number (KiB floored for odd sizes). */
 function limitInUnit(bytes: bigint, preferred: string | undefined): { limit: bigint; unit: string } {
