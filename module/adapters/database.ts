@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import { format as mysqlFormat, type SqlValue } from 'mysql2';
 import { ModuleError } from '../domain/errors.js';
 
 export type Engine = 'sqlite' | 'mysql';
@@ -81,6 +82,13 @@ export function parseDatabaseUrl(url: string): { engine: Engine; config: Knex.Co
     supportBigNumbers: true,
     bigNumberStrings: true,
     charset: 'utf8mb4',
+    // A statement without values is sent as it is: mysql2 otherwise scans all of it for
+    // placeholders it has nothing to put in (3.5 s for the rating's inserts at 1 000 000 periods).
+    queryFormat(this: { config: { stringifyObjects?: boolean } }, sql: string, values: unknown, tz: string) {
+      if (values === undefined || values === null || (Array.isArray(values) && values.length === 0))
+        return sql;
+      return mysqlFormat(sql, values as SqlValue[], this.config.stringifyObjects ?? false, tz);
+    },
   };
   if (socketPath) connection.socketPath = socketPath;
   return {

@@ -3,7 +3,7 @@ import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { parseChargeStatus, type ChargeStatus } from '../domain/charge-status.js';
 import { engineOf } from './database.js';
-import { mysqlLiteral } from './sql-helpers.js';
+import { mysqlLiteral, sendWhole } from './sql-helpers.js';
 import {
   bigIn,
   bigOrNullIn,
@@ -197,7 +197,7 @@ async function insertRatings(db: Db, charges: readonly NewCharge[]): Promise<voi
     if (mysql) {
       // written out whole: with no bindings neither knex nor mysql2 scans or escapes it again
       const rows = part.map((c) => `(${valuesOf(c).map(mysqlLiteral).join(', ')})`);
-      await db.raw(`INSERT IGNORE ${head} ${rows.join(', ')}`);
+      await sendWhole(db, `INSERT IGNORE ${head} ${rows.join(', ')}`);
     } else {
       const bindings = part.flatMap(valuesOf);
       await db.raw(

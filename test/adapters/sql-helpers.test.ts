@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { toBig } from '../../module/adapters/rows.js';
-import { mysqlLiteral, updateManyByKey } from '../../module/adapters/sql-helpers.js';
+import { mysqlLiteral, sendWhole, updateManyByKey } from '../../module/adapters/sql-helpers.js';
 import { describeEachEngine } from '../support/engines.js';
 
 describeEachEngine('updating many rows by key in one statement', ({ db }) => {
@@ -93,5 +93,60 @@ describe('a value as a MariaDB literal', () => {
     expect(mysqlLiteral(null)).to.equal('NULL');
     expect(() => mysqlLiteral(Number.NaN)).to.throw(TypeError, 'not a finite number');
     expect(() => mysqlLiteral({} as unknown as string)).to.throw(TypeError, 'no SQL literal for object');
+  });
+});
+
+describeEachEngine('a MariaDB statement written out whole', ({ db, engine }) => {
+  if (engine !== 'mysql') return;
+  let knex: Knex;
+  const T = 'ou_test_whole';
+  const texts = async () => (await knex(T).orderBy('id').select('id', 'note')).map((r) => [r.id, r.note]);
+
+  before(async () => {
+    knex = db().knex;
+    await knex.schema.createTable(T, (t) => {
+      t.integer('id').primary();
+      t.string('note', 40).notNullable();
+    });
+  });
+  beforeEach(() => knex(T).delete());
+
+  it('is sent as written: its ? and % inside text stay, and knex’s query listeners see it', async () => {
+    const seen: string[] = [];
+    const spy = (q: { sql: string }) => seen.push(q.sql);
+    knex.on('query', spy);
+    const sql = `INSERT INTO ${T} (id, note) VALUES (1, ${mysqlLiteral("? %s ?? it's 100%")})`;
+    try {
+      await sendWhole(knex, sql);
+    } finally {
+      knex.off('query', spy);
+    }
+    expect(seen).to.deep.equal([sql]);
+    expect(await texts()).to.deep.equal([[1, "? %s ?? it's 100%"]]);
+    // values given to knex are still put in by the driver, escaped
+    const [rows] = (await knex.raw('SELECT ? AS a, ? AS b', ["it's", 7])) as unknown as [
+      Array<{ a: string; b: number }>,
+    ];
+    expect(rows[0]).to.deep.include({ a: "it's", b: 7 });
+  });
+
+  it('goes on the transaction’s connection: undone with it', async () => {
+    await knex
+      .transaction(async (trx) => {
+        await sendWhole(trx, `INSERT INTO ${T} (id, note) VALUES (2, 'in the transaction')`);
+        expect((await trx(T).select('id')).map((r) => r.id)).to.deep.equal([2]);
+        throw new Error('roll back');
+      })
+      .catch((e: Error) => expect(e.message).to.equal('roll back'));
+    expect(await texts()).to.deep.equal([]);
+  });
+
+  it('rejects with the server’s error and gives the connection back to the pool', async () => {
+    await sendWhole(knex, `INSERT INTO ${T} (id, note) VALUES (3, 'first')`);
+    const err = await sendWhole(knex, `INSERT INTO ${T} (id, note) VALUES (3, 'again')`).catch((e) => e);
+    expect(err).to.include({ code: 'ER_DUP_ENTRY' });
+    // more statements than the pool has connections: none was kept
+    for (let i = 0; i < 12; i++) await sendWhole(knex, `UPDATE ${T} SET note = 'n${i}' WHERE id = 3`);
+    expect(await texts()).to.deep.equal([[3, 'n11']]);
   });
 });
