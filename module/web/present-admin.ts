@@ -84,7 +84,31 @@ const whenFormat = (zone: string) => {
     hourCycle: 'h23',
     timeZone: zone,
   });
-  return (iso: string | null): string => (iso ? f.format(new Date(iso)) : '–');
+  // the same instants come back page after page (Intl's format is the costly part of a row)
+  const seen = new Map<string, string>();
+  return (iso: string | null): string => {
+    if (!iso) return '–';
+    let text = seen.get(iso);
+    if (text === undefined) {
+      text = f.format(new Date(iso));
+      if (seen.size >= 5000) seen.clear();
+      seen.set(iso, text);
+    }
+    return text;
+  };
+};
+
+/** formatAmount in the admin's locale, each amount formatted once (the queue shows the same ones on every visit) */
+const amounts = new Map<string, string>();
+const amountText = (minor: bigint, currency: string): string => {
+  const key = `${currency}|${minor}`;
+  let text = amounts.get(key);
+  if (text === undefined) {
+    text = formatAmount(minor, currency, L);
+    if (amounts.size >= 5000) amounts.clear();
+    amounts.set(key, text);
+  }
+  return text;
 };
 
 // quantities in the unit the product sells, 2 decimals, as the client's lines and pages say them
@@ -155,8 +179,8 @@ export function presentDisputeRow(d: DisputeRow, { href, panel, now, zone }: Adm
       ? ADMIN_NAMES.beingResolved(d.resolvingTo)
       : (DISPUTE_STATE_LABEL[d.state] ?? d.state),
     hold: HOLD_STATE_LABEL[d.holdState] ?? d.holdState,
-    amountBefore: formatAmount(d.amountBeforeMinor, d.currency, L),
-    amountAfter: d.amountAfterMinor === null ? null : formatAmount(d.amountAfterMinor, d.currency, L),
+    amountBefore: amountText(d.amountBeforeMinor, d.currency),
+    amountAfter: d.amountAfterMinor === null ? null : amountText(d.amountAfterMinor, d.currency),
     opened: when(d.openedAt),
     openedBy: d.openedByType,
     waiting: d.state === 'open' ? ADMIN_TEXT.daysWaiting(waiting) : '',

@@ -32,6 +32,22 @@ describe("the admin tab's row partials, called as compiled templates", () => {
     });
   }
 
+  it('renders data again, not a kept HTML, when any part of it differs, however the texts are cut', () => {
+    const a = part('/partials/_state', { state: 'open', label: 'a', kind: 'label' });
+    expect(part('/partials/_state', { state: 'open', label: 'a', kind: 'label' })).to.equal(a);
+    // the same characters end to end, cut elsewhere
+    const b = part('/partials/_state', { state: 'open', label: 'a|5:kind=s5:', kind: 'badge' });
+    expect(b).to.include('>a|5:kind=s5:</span>').and.to.include('badge-warning');
+    const n = part('/admin/_client-ref', { id: 7, name: null, href: null });
+    const u = part('/admin/_client-ref', { id: 7, name: 'null', href: null });
+    expect([n, u]).to.deep.equal([
+      '<span data-client-ref="7">client #7</span>\n',
+      '<span data-client-ref="7">null</span> <span class="ou-id ou-muted text-muted">#7</span>\n',
+    ]);
+    // data the key cannot say exactly (undefined, booleans, objects) is rendered every time
+    expect(part('/admin/_client-ref', { id: 7, name: undefined, href: false })).to.equal(n);
+  });
+
   it('sees only the data it is given: a partial asking for a local it was not given fails', () => {
     expect(() => part('/admin/_client-ref', { id: 7, name: 'Ann' })).to.throw(/href is not defined/);
   });
