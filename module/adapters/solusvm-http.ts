@@ -9,7 +9,6 @@ import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import pLimit, { type LimitFunction } from 'p-limit';
 import { invalidInput } from '../domain/errors.js';
 import { type MasterConnection, SolusVmError } from './solusvm-types.js';
 
@@ -110,6 +109,11 @@ interface Target {
   isTls: boolean;
   hostPort: string;
   scrub(text: string): string;
+  /** what every request's options take from the URL, worked out once */
+  hostname: string;
+  port: string | number;
+  /** the base path without its trailing slash */
+  basePath: string;
 }
 
 /** What one attempt needs: the target, the shared agent and what it knows of its sockets, the limits. */
@@ -165,7 +169,7 @@ export function createSolusVmHttp(
     honourRetryAfter: opts.honourRetryAfter ?? false,
   };
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const limit: LimitFunction = pLimit(Math.max(1, Math.trunc(conn.concurrency)));
+  const limit = createLimit(Math.max(1, Math.trunc(conn.concurrency)));
 
   async function request(call: HttpCall): Promise<HttpReply> {
     if (!target.isTls && conn.tls.mode === 'pinned') {
@@ -219,6 +223,32 @@ function targetOf(conn: MasterConnection): Target {
     isTls,
     hostPort: `${base.hostname}:${base.port || (isTls ? '443' : '80')}`,
     scrub: (text) => scrubSecrets(text, secrets),
+    hostname: base.hostname.replace(/^\[|\]$/g, ''),
+    port: base.port || (isTls ? 443 : 80),
+    basePath: base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname,
+  };
+}
+
+/**
+ * At most `n` calls at once, the others started in the order they came: a slot a call gives back
+ * goes straight to the next waiting one. p-limit did the same with four promises a call more.
+ */
+function createLimit(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else active--;
+  };
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active < n) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
   };
 }
 
@@ -393,10 +423,10 @@ function attempt(call: HttpCall, env: AttemptEnv): Promise<Attempt> {
     const fail = (error: SolusVmError): void => finish({ ok: false, error, requestSent: state.requestSent });
     const req = (t.isTls ? https : http).request({
       protocol: t.base.protocol,
-      hostname: t.base.hostname.replace(/^\[|\]$/g, ''),
-      port: t.base.port || (t.isTls ? 443 : 80),
+      hostname: t.hostname,
+      port: t.port,
       method: call.method,
-      path: joinPath(t.base.pathname, call.path),
+      path: t.basePath + (call.path.startsWith('/') ? call.path : '/' + call.path),
       headers: requestHeaders(call, env.basicAuth, body),
       agent: env.agent,
       ...(env.lookup ? { lookup: env.lookup } : {}),
@@ -506,7 +536,8 @@ function readAnswer(
       reply: {
         status: res.statusCode ?? 0,
         headers: res.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
+        // one chunk, as most answers come, is read where it lies (concat would copy it first)
+        body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'),
         latencyMs: Math.round(performance.now() - started),
       },
     });
@@ -568,11 +599,6 @@ function nextStep(
     e.retryable && (call.idempotent || (!result.requestSent && NOTHING_SENT_RETRYABLE.has(e.code ?? '')));
   if (!mayRetry || retryNo >= p.retries) throw withAttempts(e, retryNo + 1);
   return { delayMs: backoff(retryNo + 1, p) };
-}
-
-function joinPath(basePath: string, path: string): string {
-  const b = basePath.endsWith('/') ? basePath.slice(0, -1) : basePath;
-  return b + (path.startsWith('/') ? path : '/' + path);
 }
 
 /** Retry-After in seconds or as an HTTP date, in ms; null when absent or unreadable. */

@@ -148,13 +148,12 @@ function v1Core(conn: MasterConnection, opts: SolusVmV1ClientOptions): V1Core {
     read: (action, params, json = useJson) => call(action, params, { idempotent: true, json }),
     act: (action, params) => call(action, params, { idempotent: false, json: useJson }),
   };
+  const credentials = `id=${formEncode(apiId)}&key=${formEncode(apiKey)}`;
   async function call(
     action: string,
     params: Record<string, string>,
     callOpts: V1CallOptions,
   ): Promise<V1Response> {
-    const form = new URLSearchParams({ id: apiId, key: apiKey, action, ...params });
-    if (callOpts.json) form.set('rdtype', 'json');
     const reply = await http.request({
       method: 'POST',
       path: commandPath,
@@ -162,7 +161,7 @@ function v1Core(conn: MasterConnection, opts: SolusVmV1ClientOptions): V1Core {
         'Content-Type': 'application/x-www-form-urlencoded',
         Accept: 'application/json, text/xml, */*',
       },
-      body: form.toString(),
+      body: formBody(credentials, apiId, apiKey, action, params, callOpts.json === true),
       idempotent: callOpts.idempotent,
     });
     if (reply.status < 200 || reply.status >= 300) throw httpStatusError(reply, core);
@@ -170,6 +169,37 @@ function v1Core(conn: MasterConnection, opts: SolusVmV1ClientOptions): V1Core {
   }
 
   return core;
+}
+
+const FORM_SAFE = /^[A-Za-z0-9*._-]*$/;
+
+/** One value as application/x-www-form-urlencoded writes it (URLSearchParams' own encoding). */
+const formEncode = (v: string): string =>
+  FORM_SAFE.test(v) ? v : new URLSearchParams([['', v]]).toString().slice(1);
+
+/**
+ * The form of a call: id, key, action, the parameters, and rdtype=json when asked, as
+ * URLSearchParams writes them; the credentials' part is encoded once per client. Parameters named
+ * like one of those go through URLSearchParams itself, which decides where they land.
+ */
+function formBody(
+  credentials: string,
+  apiId: string,
+  apiKey: string,
+  action: string,
+  params: Record<string, string>,
+  json: boolean,
+): string {
+  let body = `${credentials}&action=${formEncode(action)}`;
+  for (const k of Object.keys(params)) {
+    if (k === 'id' || k === 'key' || k === 'action' || k === 'rdtype' || !FORM_SAFE.test(k)) {
+      const form = new URLSearchParams({ id: apiId, key: apiKey, action, ...params });
+      if (json) form.set('rdtype', 'json');
+      return form.toString();
+    }
+    body += `&${k}=${formEncode(String(params[k]))}`;
+  }
+  return json ? `${body}&rdtype=json` : body;
 }
 
 function httpStatusError(

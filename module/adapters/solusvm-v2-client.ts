@@ -339,7 +339,7 @@ interface V2Core {
 
 function v2Core(conn: MasterConnection, opts: SolusVmV2ClientOptions): V2Core {
   if (conn.credentials.kind !== 'v2') throw invalidInput('a SolusVM 2 master needs an API token');
-  const token = conn.credentials.token;
+  const bearer = `Bearer ${conn.credentials.token}`;
   // the Go SDK retries ≥ 500; 429 is retried for reads after Retry-After
   const http = createSolusVmHttp(conn, { ...opts, retryStatus: (s) => s >= 500, honourRetryAfter: true });
   async function send(
@@ -348,7 +348,7 @@ function v2Core(conn: MasterConnection, opts: SolusVmV2ClientOptions): V2Core {
     body: unknown,
     idempotent: boolean,
   ): Promise<unknown> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+    const headers: Record<string, string> = { Authorization: bearer, Accept: 'application/json' };
     let payload: string | undefined;
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';

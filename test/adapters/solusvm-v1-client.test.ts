@@ -170,6 +170,28 @@ describe('SolusVM 1 client', () => {
       });
     });
 
+    it('writes the form as URLSearchParams would, odd characters and parameters named like id, key or rdtype included', async () => {
+      stub.handler = (_req, res) => send(res, 200, '<status>success</status><statusmsg></statusmsg>');
+      const odd = createSolusVmV1Client(
+        v1Conn(stub.url, { credentials: { kind: 'v1', apiId: 'id +&=é~!', apiKey: "key'()*-._ /?" } }),
+      );
+      const calls: Array<[string, Record<string, string>, boolean]> = [
+        ['vserver-infoall', { vserverid: '101', nographs: 'true', nostatus: 'true' }, true],
+        ['a b&c', { 'we ird': 'x y+z&%20é漢', empty: '' }, false],
+        ['vserver-status', { key: 'other', vserverid: '7' }, true],
+        ['node-idlist', { rdtype: 'xml', type: 'kvm' }, true],
+        ['node-idlist', { action: 'listnodes', type: 'xen hvm' }, false],
+      ];
+      for (const [action, params, json] of calls) await odd.call(action, params, { idempotent: true, json });
+      odd.close();
+      const expected = calls.map(([action, params, json]) => {
+        const form = new URLSearchParams({ id: 'id +&=é~!', key: "key'()*-._ /?", action, ...params });
+        if (json) form.set('rdtype', 'json');
+        return form.toString();
+      });
+      expect(stub.requests.map((r) => r.body)).to.deep.equal(expected);
+    });
+
     it('reads traffic from XML when the master is set to XML', async () => {
       const xmlClient = createSolusVmV1Client(v1Conn(stub.url), { useXml: true });
       const r = await xmlClient.readTraffic('101');
