@@ -300,24 +300,41 @@ function disputeReads(
       .from(knex.raw(`?? as d${hint}`, [TABLES.disputes]))
       .join(`${TABLES.lines} as l`, 'l.id', 'd.line_id')
       .select('d.*', 'l.ref_code', 'l.description', 'l.deadline_last_day', 'l.invoice_date');
+  const openQuery = (after: [string, number] | null, limit: number) => {
+    const q = disputesQuery(after ? openIndex : '')
+      .where('d.state', 'open')
+      .orderBy([
+        { column: 'd.opened_at', order: 'asc' },
+        { column: 'd.id', order: 'asc' },
+      ])
+      .limit(limit);
+    if (after) {
+      const [at, id] = after;
+      // (opened_at, id) > (at, id), written so both engines read it as a range of the (state, opened_at) index
+      q.andWhere('d.opened_at', '>=', at).andWhere((w) =>
+        w.where('d.opened_at', '>', at).orWhere('d.id', '>', id),
+      );
+    }
+    return q;
+  };
+  // The queue's two queries compiled once, their values bound on each read: building and compiling
+  // the query was a tenth of the server's CPU for a page of the queue.
+  const mysql = engineOf(knex) === 'mysql';
+  const [firstSql, afterSql] = [null, ['', 0] as [string, number]].map((after, i) => {
+    const { sql, bindings } = openQuery(after, 1).toSQL();
+    // state, limit; or state, at, at, id, limit (the order openDisputes binds them in)
+    if (bindings.length !== (i ? 5 : 2)) throw new Error('the open queue query changed its bindings');
+    return sql;
+  });
   return {
     countOpenDisputes: () => count(knex(TABLES.disputes).where({ state: 'open' })),
     async openDisputes(after, limit) {
-      const q = disputesQuery(after ? openIndex : '')
-        .where('d.state', 'open')
-        .orderBy([
-          { column: 'd.opened_at', order: 'asc' },
-          { column: 'd.id', order: 'asc' },
-        ])
-        .limit(limit);
-      if (after) {
-        const [at, id] = after;
-        // (opened_at, id) > (at, id), written so both engines read it as a range of the (state, opened_at) index
-        q.andWhere('d.opened_at', '>=', at).andWhere((w) =>
-          w.where('d.opened_at', '>', at).orWhere('d.id', '>', id),
-        );
-      }
-      return (await q).map(parseDisputeRow);
+      const res: unknown = after
+        ? await knex.raw(afterSql!, ['open', after[0], after[0], after[1], limit])
+        : await knex.raw(firstSql!, ['open', limit]);
+      // mysql2 answers [rows, fields], better-sqlite3 the rows
+      const rows = (mysql ? (res as unknown[])[0] : res) as Array<Record<string, unknown>>;
+      return rows.map(parseDisputeRow);
     },
     async disputes(resolvedOnly, before, limit) {
       const q = disputesQuery().orderBy('d.id', 'desc').limit(limit);
