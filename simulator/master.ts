@@ -163,6 +163,21 @@ function readMultipart(req: http.IncomingMessage, into: V1Params): Promise<void>
   });
 }
 
+/**
+ * The name=value pairs of a form body as URLSearchParams reads them. A body without % or + (what
+ * a client sends for plain ids and words) needs no decoding: it is cut at & and the first =.
+ */
+function formPairs(body: string): Iterable<[string, string]> {
+  if (body.includes('%') || body.includes('+')) return new URLSearchParams(body);
+  const pairs: Array<[string, string]> = [];
+  for (const part of body.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    pairs.push(eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)]);
+  }
+  return pairs;
+}
+
 /** GET parameters overlaid by POST fields, like PHP's $_REQUEST. */
 async function readV1Params(req: http.IncomingMessage, query: string): Promise<V1Params> {
   const params: V1Params = Object.fromEntries(new URLSearchParams(query));
@@ -173,7 +188,7 @@ async function readV1Params(req: http.IncomingMessage, query: string): Promise<V
       const body = await readBody(req);
       // PHP fills $_POST only for form encodings; other bodies are ignored
       if (ct === '' || ct.startsWith('application/x-www-form-urlencoded'))
-        Object.assign(params, Object.fromEntries(new URLSearchParams(body)));
+        Object.assign(params, Object.fromEntries(formPairs(body)));
     }
   } else {
     req.resume();

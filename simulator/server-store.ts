@@ -105,6 +105,8 @@ interface Range {
   count: number;
   tpl: BulkTemplate;
   createdAtMs: number;
+  /** the hostname template cut at each {id} (a server's name is its pieces joined by its id) */
+  hostParts: string[];
 }
 
 interface Segment {
@@ -213,7 +215,13 @@ export class ServerStore {
     if (!tpl.profile && !tpl.profileFor) throw new Error('a bulk template needs profile or profileFor');
     if (tpl.profile) compileProfile(tpl.profile);
     if (!SERVER_TYPES.includes(tpl.type)) throw new Error(`unknown server type ${String(tpl.type)}`);
-    const range: Range = { start, count, tpl, createdAtMs: toEpochMs(tpl.createdAt, this.zone) };
+    const range: Range = {
+      start,
+      count,
+      tpl,
+      createdAtMs: toEpochMs(tpl.createdAt, this.zone),
+      hostParts: (tpl.hostname ?? 'vps{id}.example.net').split('{id}'),
+    };
     this.registerNode(tpl.node, tpl.type);
     if (tpl.nodeFor) {
       for (let id = start; id < end; id++) this.registerNode(tpl.nodeFor(id), tpl.type);
@@ -256,7 +264,7 @@ export class ServerStore {
     return {
       id,
       uuid: this.derivedUuid(id),
-      hostname: (t.hostname ?? 'vps{id}.example.net').replaceAll('{id}', String(id)),
+      hostname: r.hostParts.join(String(id)),
       node: t.nodeFor ? t.nodeFor(id) : t.node,
       clientId: t.clientId,
       type: t.type,

@@ -27,12 +27,28 @@ function xmlFields(pairs: Array<[string, Value]>, sep: string): string {
   return pairs.map(([k, v]) => `<${k}>${esc(String(v))}</${k}>`).join(sep);
 }
 
+/**
+ * JSON.stringify(Object.fromEntries(pairs)), written directly when no name repeats and none is an
+ * array index (which an object would move to the front).
+ */
+function jsonObjectText(pairs: Array<[string, Value]>): string {
+  let s = '';
+  for (let i = 0; i < pairs.length; i++) {
+    const k = pairs[i]![0];
+    let plain = !/^(?:0|[1-9]\d*)$/.test(k);
+    for (let j = 0; j < i && plain; j++) plain = pairs[j]![0] !== k;
+    if (!plain) return JSON.stringify(Object.fromEntries(pairs));
+    s += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(pairs[i]![1])}`;
+  }
+  return `{${s}}`;
+}
+
 function answer(
   json: boolean,
   pairs: Array<[string, Value]>,
   opts: { decl?: boolean; sep?: string } = {},
 ): Reply {
-  if (json) return reply(JSON.stringify(Object.fromEntries(pairs)), 'json');
+  if (json) return reply(jsonObjectText(pairs), 'json');
   return reply((opts.decl ? XML_DECL : '') + xmlFields(pairs, opts.sep ?? ''), 'xml');
 }
 

@@ -139,6 +139,40 @@ describe('simulator SolusVM 1 Admin API', () => {
     expect(b.body).to.equal(a.body);
   });
 
+  it('reads a urlencoded body as URLSearchParams does, with or without escapes: the last of a repeated name, = inside a value', async () => {
+    const auth = new URLSearchParams(AUTH).toString();
+    const post = (body: string) =>
+      request(`${origin}/api/admin/command.php`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+    const plain = await post(
+      `${auth}&action=vserver-infoall&vserverid=999&&vserverid=102&rdtype=json&nographs=true&nostatus=true&x=a=b&flag`,
+    );
+    const escaped = await post(
+      `${auth}&action=vserver%2Dinfoall&vserverid=999&vserverid=%31%30%32&rdtype=json&nographs=true&nostatus=true&x=a+b`,
+    );
+    const j = JSON.parse(plain.body) as Record<string, unknown>;
+    expect(j.bandwidth).to.equal(`${100n * GIB},${349n * GIB},${-249n * GIB},349`);
+    expect(escaped.body).to.equal(plain.body);
+    // the JSON text JSON.stringify writes for the same fields, in the same order
+    expect(plain.body).to.equal(JSON.stringify(j));
+    expect(Object.keys(j)).to.deep.equal([
+      'status',
+      'statusmsg',
+      'node',
+      'mainipaddress',
+      'ipaddresses',
+      'type',
+      'hdd',
+      'memory',
+      'bandwidth',
+      'internalips',
+      'rescuemode',
+    ]);
+  });
+
   it('answers a wrong id or key with the bare text, even when JSON was asked for', async () => {
     const r = await v1Get(origin, {
       id: 'api-id',
