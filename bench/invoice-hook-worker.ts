@@ -25,6 +25,10 @@ const args = parseArgs({
     services: { type: 'string', default: '100000' },
     deliveries: { type: 'string', default: '1000' },
     warmup: { type: 'string', default: '20' },
+    // prints the statements of this many timed deliveries (and their bare calls) to stderr
+    trace: { type: 'string', default: '0' },
+    // with --trace: also the plan (EXPLAIN) of each SELECT those deliveries sent
+    explain: { type: 'boolean', default: false },
   },
 }).values;
 
@@ -32,6 +36,7 @@ const engine = args.engine as 'sqlite' | 'mysql';
 const N = Number(args.services);
 const D = Number(args.deliveries);
 const W = Number(args.warmup);
+const TRACE = Number(args.trace);
 const ZONE = 'Europe/Brussels';
 const ACTOR = { type: 'cli', id: 'bench' } as const;
 const STAMP = '2026-06-02 09:00:00';
@@ -143,10 +148,29 @@ try {
         )
       : 0;
   let reads0 = 0;
+  // statements sent to the database (BEGIN and COMMIT included): a count, where wall time varies
+  let statements = 0;
+  let tracing = false;
+  const traced: Array<{ sql: string; bindings: unknown[] }> = [];
+  knex.on('query', (q: { sql: string; bindings?: unknown[] }) => {
+    statements++;
+    if (tracing && args.explain && /^\s*select/i.test(q.sql))
+      traced.push({ sql: q.sql, bindings: q.bindings ?? [] });
+    if (tracing) say(`  +${ms(t0).toFixed(2)} ms ${q.sql.replace(/\s+/g, ' ').slice(0, 300)}`);
+  });
+  const hookStatements: number[] = [];
+  const bareStatements: number[] = [];
+  const ratingStatements: number[] = [];
   // the seeding's garbage is collected now, not during the timed deliveries (run with --expose-gc)
   (globalThis as { gc?: () => void }).gc?.();
   for (let i = 0; i < W + D; i++) {
     if (i === W) reads0 = await diskReads();
+    tracing = i >= W && i < W + TRACE;
+    if (tracing)
+      say(
+        `delivery ${i - W} (service ${hookServices[i]}${unratedSet.has(hookServices[i]!) ? ', not rated yet' : ''}):`,
+      );
+    let s0 = statements;
     t0 = process.hrtime.bigint();
     const run = await panel.hooks.run('InvoiceCreation', {
       source: 'autogen',
@@ -155,21 +179,39 @@ try {
       status: 'Unpaid',
     });
     const hookTook = ms(t0);
+    const hookSent = statements - s0;
     const failed = run.handlers.find((h) => h.outcome === 'error');
     if (failed) throw new Error(`InvoiceCreation failed: ${JSON.stringify(failed)}`);
+    if (tracing) say(`bare UpdateInvoice:`);
+    s0 = statements;
     t0 = process.hrtime.bigint();
     await panel.api.updateInvoice({
       invoiceId: bareInvoices[i]!,
       newItems: [{ description: BARE_LINE, amount: '500.00', taxed: true }],
     });
     const bareTook = ms(t0);
+    const bareSent = statements - s0;
     if (i >= W) {
       hookMs.push(hookTook);
       bareMs.push(bareTook);
-      if (unratedSet.has(hookServices[i]!)) ratingMs.push(hookTook);
+      hookStatements.push(hookSent);
+      bareStatements.push(bareSent);
+      if (unratedSet.has(hookServices[i]!)) {
+        ratingMs.push(hookTook);
+        ratingStatements.push(hookSent);
+      }
     }
   }
   const readsPerDelivery = ((await diskReads()) - reads0) / D;
+  for (const q of traced) {
+    const plan = (await knex.raw(
+      `${engine === 'mysql' ? 'EXPLAIN' : 'EXPLAIN QUERY PLAN'} ${q.sql}`,
+      q.bindings as Knex.RawBinding[],
+    )) as unknown as [Array<Record<string, unknown>>];
+    say(`plan of ${q.sql.replace(/\s+/g, ' ').slice(0, 160)}`);
+    for (const r of engine === 'mysql' ? plan[0] : (plan as unknown as Array<Record<string, unknown>>))
+      say(`    ${JSON.stringify(r)}`);
+  }
 
   // Every delivery must have placed exactly one line, on the panel's invoice and in our table.
   const placed: Array<{ invoice_id: unknown }> = await knex('mod_overusage_lines as l')
@@ -211,6 +253,10 @@ try {
       hookRating: stats(ratingMs),
       bare: stats(bareMs),
       diskReadsPerDelivery: readsPerDelivery,
+      // mean statements of a delivery / of a bare call (a lease's release in the background counts where it lands)
+      statementsPerDelivery: hookStatements.reduce((a, b) => a + b, 0) / hookStatements.length,
+      statementsPerBare: bareStatements.reduce((a, b) => a + b, 0) / bareStatements.length,
+      statementsPerRatingDelivery: ratingStatements.reduce((a, b) => a + b, 0) / ratingStatements.length,
     }) + '\n',
   );
 } finally {

@@ -186,7 +186,8 @@ if (wanted('invoice_hook')) {
     const notes =
       `${r.deliveries} deliveries (after ${r.warmup} untimed), each adding one line through the in-process panel API; mean ${round(hook.mean!, 2)} ms, max ${round(hook.max!, 2)} ms; ` +
       `the ${r.rateOnDelivery} that rated the period too: p50 ${round(rating.p50!, 2)} ms, p99 ${round(rating.p99!, 2)} ms; ` +
-      `baseline = bare UpdateInvoice adding one line, mean ${round(bare.mean!, 2)} ms, max ${round(bare.max!, 2)} ms` +
+      `baseline = bare UpdateInvoice adding one line, mean ${round(bare.mean!, 2)} ms, max ${round(bare.max!, 2)} ms; ` +
+      `${round(Number(r.statementsPerDelivery), 1)} SQL statements per delivery, ${round(Number(r.statementsPerBare), 1)} per bare call` +
       (engine === 'mysql'
         ? `; InnoDB read ${round(Number(r.diskReadsPerDelivery), 1)} pages from disk per delivery and baseline call (server-wide)`
         : '');
