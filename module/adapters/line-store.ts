@@ -67,17 +67,34 @@ export interface LineStore {
   invoicesWithPending(): Promise<number[]>;
   /**
    * Writes the line as pending only while its charge is still unbilled at the line's amount, in one
-   * statement; false when the charge was billed, replaced or re-rated meanwhile, or has a line.
+   * statement: the line as onInvoice reads it; null when the charge was billed, replaced or re-rated
+   * meanwhile, or has a line.
    */
-  insertPendingIfChargeUnbilled(line: NewLine): Promise<boolean>;
+  insertPendingIfChargeUnbilled(line: NewLine): Promise<StoredLine | null>;
   /** records the invoice the pending lines went on */
   moveToInvoice(lineIds: number[], invoiceId: number): Promise<void>;
   /** pending → placed on the invoice item; false when the line was no longer pending */
   markPlaced(db: Db, lineId: number, invoiceItemId: number, at: DateTime): Promise<boolean>;
+  /**
+   * pending → placed on the invoice item, and its charge billed (one statement on MariaDB); false,
+   * with nothing changed, when the line was no longer pending
+   */
+  placeAndBill(
+    db: Db,
+    line: { id: number; chargeId: number },
+    invoiceItemId: number,
+    at: DateTime,
+  ): Promise<boolean>;
   /** deletes a pending line (its invoice was paid first); false when it was no longer pending */
   deletePending(db: Db, lineId: number): Promise<boolean>;
-  /** an invoice's delivery finished (by the hook or the reconciliation) with this many lines added */
-  recordDelivery(invoiceId: number, by: 'hook' | 'reconcile', added: number, at: DateTime): Promise<void>;
+  /** an invoice's delivery finished (by the hook or the reconciliation) with this many lines added; `db`: in that transaction */
+  recordDelivery(
+    invoiceId: number,
+    by: 'hook' | 'reconcile',
+    added: number,
+    at: DateTime,
+    db?: Db,
+  ): Promise<void>;
   /** which of these invoices had their delivery finished */
   deliveredOf(invoiceIds: number[]): Promise<Set<number>>;
 }
@@ -170,7 +187,21 @@ export function createLineStore(knex: Knex): LineStore {
         line.chargeId,
         line.amountMinor.toString(),
       ]);
-      return insertedRows(res, mysql) === 1;
+      if (insertedRows(res, mysql) !== 1) return null;
+      // what was written is known: the placing need not read it back
+      return {
+        id: insertedId(res, mysql),
+        chargeId: line.chargeId,
+        serviceId: line.serviceId,
+        clientId: line.clientId,
+        invoiceId: line.invoiceId,
+        refCode: line.refCode,
+        status: 'pending',
+        amountMinor: line.amountMinor,
+        currency: line.currency,
+        description: line.description,
+        deadlineLastDay: line.deadlineLastDay,
+      };
     },
     async moveToInvoice(lineIds, invoiceId) {
       if (lineIds.length) await lines().whereIn('id', lineIds).update({ invoice_id: invoiceId });
@@ -181,12 +212,34 @@ export function createLineStore(knex: Knex): LineStore {
         .update({ status: 'placed', invoice_item_id: invoiceItemId, placed_at: sqlInstant(at) });
       return n === 1;
     },
+    async placeAndBill(db, line, invoiceItemId, at) {
+      const when = sqlInstant(at);
+      if (!mysql) {
+        const placed = await lines(db)
+          .where({ id: line.id, status: 'pending' })
+          .update({ status: 'placed', invoice_item_id: invoiceItemId, placed_at: when });
+        if (placed !== 1) return false;
+        await db(TABLES.charges).where({ id: line.chargeId }).update({ status: 'billed', billed_at: when });
+        return true;
+      }
+      // both rows in one round trip; mysql2 counts the rows matched, so 0 only when the line was not pending
+      const res = (await db.raw(
+        `UPDATE ${TABLES.lines} AS l JOIN ${TABLES.charges} AS c ON c.id = ?
+         SET l.status = 'placed', l.invoice_item_id = ?, l.placed_at = ?, c.status = 'billed', c.billed_at = ?
+         WHERE l.id = ? AND l.status = 'pending'`,
+        [line.chargeId, invoiceItemId, when, when, line.id],
+      )) as unknown as [{ affectedRows?: number }];
+      const n = res[0]?.affectedRows;
+      if (typeof n !== 'number')
+        throw new TypeError('the database did not say how many rows the update changed');
+      return n > 0;
+    },
     async deletePending(db, lineId) {
       return (await lines(db).where({ id: lineId, status: 'pending' }).delete()) === 1;
     },
-    async recordDelivery(invoiceId, by, added, at) {
+    async recordDelivery(invoiceId, by, added, at, db = knex) {
       const row = { invoice_id: invoiceId, finished_by: by, added, finished_at: sqlInstant(at) };
-      await knex(TABLES.deliveries).insert(row).onConflict('invoice_id').merge(['added', 'finished_at']);
+      await db(TABLES.deliveries).insert(row).onConflict('invoice_id').merge(['added', 'finished_at']);
     },
     async deliveredOf(invoiceIds) {
       if (invoiceIds.length === 0) return new Set();
@@ -204,6 +257,14 @@ function insertedRows(res: unknown, mysql: boolean): number {
     : (header as { changes?: number }).changes;
   if (typeof n !== 'number') throw new TypeError('the database did not say how many rows the insert wrote');
   return n;
+}
+
+/** The id a raw INSERT gave its row: mysql2's insertId, better-sqlite3's lastInsertRowid. */
+function insertedId(res: unknown, mysql: boolean): number {
+  const id = mysql
+    ? (res as Array<{ insertId?: number }>)[0]?.insertId
+    : (res as { lastInsertRowid?: number | bigint }).lastInsertRowid;
+  return intIn(id, `${TABLES.lines}.id`);
 }
 
 export interface LineRow {

@@ -110,27 +110,40 @@ export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {})
     const host = me?.host ?? null;
     const pid = me?.pid ?? null;
     // One statement, one commit: insert the lease, or take it over when it has expired (or is
-    // ours); then read who holds it. The hot path of every InvoiceCreation delivery pays one
-    // commit for this instead of two.
+    // ours). It says itself whether we hold it now, so the hot path of every InvoiceCreation
+    // delivery pays one round trip; who holds it is read only when we do not.
+    let acquired: boolean;
     if (knex.client.config.client === 'mysql2') {
-      await knex.raw(
+      // Inserted or taken over, the row is ours. Left to its holder, the row is set to what it
+      // was, which the affected rows cannot tell from an insert (mysql2 counts found rows): that
+      // branch alone calls LAST_INSERT_ID(1), which the answer carries as its insert id (0 otherwise,
+      // the table has no AUTO_INCREMENT).
+      const [res] = (await knex.raw(
         `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
          ON DUPLICATE KEY UPDATE
            owner = IF(expires_at < ? OR owner = VALUES(owner), VALUES(owner), owner),
            host = IF(owner = VALUES(owner), VALUES(host), host),
            pid = IF(owner = VALUES(owner), VALUES(pid), pid),
            acquired_at = IF(owner = VALUES(owner), VALUES(acquired_at), acquired_at),
-           expires_at = IF(owner = VALUES(owner), VALUES(expires_at), expires_at)`,
+           expires_at = IF(owner = VALUES(owner), VALUES(expires_at), IF(LAST_INSERT_ID(1), expires_at, expires_at))`,
         [name, owner, host, pid, at, expires, at],
-      );
+      )) as unknown as [{ insertId?: number }];
+      if (typeof res?.insertId !== 'number')
+        throw new TypeError('the database did not answer the lease insert');
+      acquired = res.insertId !== 1;
     } else {
-      await knex.raw(
+      // SQLite counts a row inserted or updated, not one the WHERE left alone
+      const res = (await knex.raw(
         `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
          WHERE ${TABLE}.expires_at < ? OR ${TABLE}.owner = excluded.owner`,
         [name, owner, host, pid, at, expires, at],
-      );
+      )) as unknown as { changes?: number };
+      if (typeof res?.changes !== 'number')
+        throw new TypeError('the database did not answer the lease insert');
+      acquired = res.changes === 1;
     }
+    if (acquired) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: null };
     let holder = await read(name);
     if (holder?.owner === owner) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: null };
     // A process of this host that is gone holds it: take it over now, not when it expires. The

@@ -115,12 +115,12 @@ export interface PoolStore {
     s: Pick<PoolSpanRow, 'clientId' | 'poolKey' | 'serviceId' | 'productId' | 'joinedAt'>,
     at: DateTime,
   ): Promise<void>;
-  /** every span, by id */
-  spans(): Promise<PoolSpanRow[]>;
+  /** every span, by id; with `serviceIds`, only the spans of the clients that ever pooled one of them */
+  spans(serviceIds?: readonly number[]): Promise<PoolSpanRow[]>;
   /** the spans open at or after `from` (every client's, or one client's), by id */
   spansSince(from: DateTime, clientId?: number): Promise<PoolSpanRow[]>;
-  /** the months rated already, as `client|pool|start` */
-  ratedMonths(): Promise<Set<string>>;
+  /** the months rated already, as `client|pool|start` (of these clients only, when given) */
+  ratedMonths(clientIds?: readonly number[]): Promise<Set<string>>;
   /** the currency of each of these services */
   currencies(serviceIds: readonly number[]): Promise<Map<number, string>>;
   /** the daily traffic of these services on the days from `start` to `end` (the day an interval ends) */
@@ -254,16 +254,26 @@ function ratingReads(
   knex: Knex,
 ): Pick<PoolStore, 'spans' | 'spansSince' | 'ratedMonths' | 'currencies' | 'traffic'> {
   return {
-    async spans() {
-      return (await knex(M).select('*').orderBy('id')).map(parsePoolSpan);
+    async spans(serviceIds) {
+      const q = knex(M).select('*').orderBy('id');
+      if (serviceIds)
+        q.whereIn(
+          'client_id',
+          knex(M)
+            .whereIn('service_id', [...serviceIds])
+            .distinct('client_id'),
+        );
+      return (await q).map(parsePoolSpan);
     },
     async spansSince(from, clientId) {
       const q = knex(M).where((w) => w.whereNull('left_at').orWhere('left_at', '>', sqlInstant(from)));
       if (clientId !== undefined) q.andWhere({ client_id: clientId });
       return (await q.orderBy('id').select('*')).map(parsePoolSpan);
     },
-    async ratedMonths() {
-      const rows = await knex(PP).select('client_id', 'pool_key', 'start_date');
+    async ratedMonths(clientIds) {
+      const q = knex(PP).select('client_id', 'pool_key', 'start_date');
+      if (clientIds) q.whereIn('client_id', [...clientIds]);
+      const rows = await q;
       return new Set(
         rows.map(
           (p) =>

@@ -305,10 +305,16 @@ async function settingsSnapshot(
   store: BillingSettingsStore,
   listProducts: BillingSettingsService['listProducts'],
 ): ReturnType<BillingSettingsService['snapshot']> {
-  const products = new Map((await listProducts()).map((p) => [p.productId, p.profile]));
-  const services = new Map((await store.all('service')).map((r) => [r.id, r.settings as ServiceOverride]));
+  // three reads that do not depend on each other, side by side
+  const [productList, serviceList, clientList] = await Promise.all([
+    listProducts(),
+    store.all('service'),
+    store.all('client'),
+  ]);
+  const products = new Map(productList.map((p) => [p.productId, p.profile]));
+  const services = new Map(serviceList.map((r) => [r.id, r.settings as ServiceOverride]));
   const clients = new Map(
-    (await store.all('client')).map((r) => [r.id, (r.settings as { window: ReclamationWindow }).window]),
+    clientList.map((r) => [r.id, (r.settings as { window: ReclamationWindow }).window]),
   );
   const cache = new Map<string, BillingProfile | null>();
   return (productId, serviceId, clientId) => {

@@ -9,7 +9,7 @@ import type { LineStore } from '../adapters/line-store.js';
 import type { ChargeStore } from '../adapters/charge-store.js';
 import type { BillingSettingsService } from './billing-settings.js';
 import type { RatingService } from './rating.js';
-import { finished, placeOn, withInvoiceLease } from './line-placing.js';
+import { placeOn, withInvoiceLease } from './line-placing.js';
 import { catchUpMissed, reconcilePending } from './line-reconcile.js';
 import { billUnpicked } from './line-standalone.js';
 
@@ -100,8 +100,11 @@ export interface InvoiceLineDeps {
   panel: PanelApi;
   billing: BillingSettingsService;
   rating: RatingService;
-  /** transfer pools: months that ended are rated before a renewal invoice gets its lines */
-  pools?: { ratePools(): Promise<unknown> };
+  /** transfer pools: months that ended are rated before a renewal invoice gets its lines (the pools of its services' clients) */
+  pools?: {
+    ratePools(opts: { serviceIds: readonly number[] }): Promise<{ rated: number }>;
+    anyMonthDue(opts: { serviceIds: readonly number[] }): Promise<boolean>;
+  };
   locks: LockStore;
   audit: AuditLog;
   log: Logger;
@@ -122,8 +125,6 @@ export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineServ
       return out;
     },
     addToRenewalInvoice: (invoiceId) =>
-      withInvoiceLease(deps, invoiceId, async () =>
-        finished(deps, invoiceId, 'hook', await placeOn(deps, invoiceId, 'hook')),
-      ),
+      withInvoiceLease(deps, invoiceId, () => placeOn(deps, invoiceId, 'hook')),
   };
 }

@@ -61,7 +61,8 @@ export function withInvoiceLease<T>(
 /**
  * Marks pending lines of the invoice placed when their item is on it; removes duplicates of one
  * reference. `pendingRows`: the invoice's pending lines when the caller, holding the invoice's
- * lease, has just read them (each update still checks that its line is pending).
+ * lease, has just read them (each update still checks that its line is pending). `finish`: the
+ * delivery ends here, and is recorded finished in the commit of its last line; true when it was.
  */
 export async function confirm(
   deps: InvoiceLineDeps,
@@ -69,9 +70,11 @@ export async function confirm(
   outcome: PlaceOutcome,
   pendingRows: StoredLine[] | undefined,
   via: PlacedVia,
-): Promise<void> {
+  finish?: 'hook' | 'reconcile',
+): Promise<boolean> {
   const pending = pendingRows ?? (await deps.lines.onInvoice(invoice.invoiceId, ['pending']));
   const duplicates: number[] = [];
+  const found: Array<{ line: StoredLine; itemId: number }> = [];
   for (const line of pending) {
     const items = invoice.items
       .filter((i) => i.description.includes(refPattern(line.refCode)))
@@ -79,7 +82,15 @@ export async function confirm(
     if (items.length === 0) continue;
     // Should two deliveries ever both have added the line, the later copies go.
     duplicates.push(...items.slice(1).map((i) => i.id));
-    if (!(await markPlaced(deps, invoice.invoiceId, line, items[0]!.id, via))) continue;
+    found.push({ line, itemId: items[0]!.id });
+  }
+  let recorded = false;
+  for (const [i, { line, itemId }] of found.entries()) {
+    // the last line's commit also records the delivery (not while duplicates are still to go)
+    const last = finish !== undefined && i === found.length - 1 && duplicates.length === 0;
+    const delivery = last ? { by: finish, added: outcome.added + 1 } : null;
+    if (!(await markPlaced(deps, invoice.invoiceId, line, itemId, via, delivery))) continue;
+    recorded ||= last;
     outcome.added++;
     (outcome.placed ??= []).push({
       lineId: line.id,
@@ -93,20 +104,24 @@ export async function confirm(
     await deps.panel.updateInvoice({ invoiceId: invoice.invoiceId, deleteLineIds: duplicates });
     deps.log.warn('lines.duplicates_removed', { invoiceId: invoice.invoiceId, items: duplicates });
   }
+  return recorded;
 }
 
-/** A pending line found on its invoice: placed, its charge billed, audited; false when it was no longer pending. */
+/**
+ * A pending line found on its invoice: placed, its charge billed, audited, and with `delivery` the
+ * delivery recorded finished, in one transaction; false when the line was no longer pending.
+ */
 async function markPlaced(
   deps: InvoiceLineDeps,
   invoiceId: number,
   line: StoredLine,
   invoiceItemId: number,
   via: PlacedVia,
+  delivery: { by: 'hook' | 'reconcile'; added: number } | null,
 ): Promise<boolean> {
   const now = deps.clock.now();
   return deps.lines.transaction(async (trx) => {
-    if (!(await deps.lines.markPlaced(trx, line.id, invoiceItemId, now))) return false;
-    await deps.charges.markBilled(trx, line.chargeId, now);
+    if (!(await deps.lines.placeAndBill(trx, line, invoiceItemId, now))) return false;
     await deps.audit.record(
       trx,
       {
@@ -126,6 +141,7 @@ async function markPlaced(
       },
       now,
     );
+    if (delivery) await deps.lines.recordDelivery(invoiceId, delivery.by, delivery.added, now, trx);
     return true;
   });
 }
@@ -175,7 +191,7 @@ export async function writePendingLine(
   language: string,
   invoiceId: number,
   invoiceDate: IsoDate,
-): Promise<void> {
+): Promise<StoredLine | null> {
   const deadline = reclamationDeadline(invoiceDate, profile.window, deps.zone);
   const refCode = newRef();
   const { text, locale } = deps.describe(
@@ -191,7 +207,7 @@ export async function writePendingLine(
   // Written only while the charge is still unbilled at the amount read: a period rated again
   // meanwhile (an admin's decision) has replaced or voided it, and then the line is not written
   // (the charge waits for the next invoice).
-  await deps.lines.insertPendingIfChargeUnbilled({
+  return deps.lines.insertPendingIfChargeUnbilled({
     chargeId: c.id,
     serviceId: c.serviceId,
     clientId: c.clientId,
@@ -231,37 +247,75 @@ export async function placeOn(
   periodEndBefore?: IsoDate,
 ): Promise<PlaceOutcome> {
   const outcome = emptyPlaceOutcome(invoiceId);
+  // The delivery is recorded finished whatever it placed: the reconciliation need not look at it
+  // again. Most deliveries record it with the commit of their line.
+  if (!(await placeLines(deps, invoiceId, via, outcome, periodEndBefore)))
+    await deps.lines.recordDelivery(invoiceId, via, outcome.added, deps.clock.now());
+  return outcome;
+}
+
+/** placeOn's work: true when the delivery was recorded finished with its last line. */
+async function placeLines(
+  deps: InvoiceLineDeps,
+  invoiceId: number,
+  via: 'hook' | 'reconcile',
+  outcome: PlaceOutcome,
+  periodEndBefore?: IsoDate,
+): Promise<boolean> {
   const invoice = await deps.panel.getInvoice(invoiceId);
-  if (!EDITABLE.has(invoice.status)) return outcome;
+  if (!EDITABLE.has(invoice.status)) return false;
   // The services the invoice renews; those the module does not meter simply have no charges.
   const ids = [
     ...new Set(invoice.items.filter((i) => i.type === 'Hosting' && i.relId > 0).map((i) => i.relId)),
   ];
-  if (ids.length === 0) return outcome;
+  if (ids.length === 0) return false;
 
-  // Lines a crashed delivery left pending on this invoice are confirmed, not added again.
-  // Neither step touches what the other reads (new charges vs. this invoice's pending
-  // lines), so they run side by side: the delivery waits for the slower one, not for both.
+  // Lines a crashed delivery left pending on this invoice are confirmed, not added again. The
+  // rating, the confirmation and the charges' read run side by side (the confirmation's lines are
+  // this invoice's pending ones, the rating's charges are new): the delivery waits for the slowest,
+  // not for each. A late reconciliation gives the invoice only what its delivery would have found.
+  let rated = 0;
   const rateFirst = async () => {
-    await deps.rating.rateClosedPeriods({ serviceIds: ids });
-    if (deps.pools) await deps.pools.ratePools();
+    // whether a pool month waits is read beside the rating; the pools are rated after it, as ever
+    const [periods, poolsDue] = await allOrFirstError([
+      deps.rating.rateClosedPeriods({ serviceIds: ids }),
+      deps.pools?.anyMonthDue({ serviceIds: ids }) ?? Promise.resolve(false),
+    ] as const);
+    rated += periods.rated;
+    if (poolsDue && deps.pools) rated += (await deps.pools.ratePools({ serviceIds: ids })).rated;
   };
-  await settleBoth(rateFirst(), confirm(deps, invoice, outcome, undefined, via));
-
-  // a late reconciliation gives the invoice only what its delivery would have found
-  const charges = await deps.charges.unbilledOf(ids, periodEndBefore);
-  if (charges.length === 0) return outcome;
-  await writeLinesFor(deps, invoice, charges, outcome);
-  return putPendingOn(deps, invoice, charges, outcome, via);
+  // The invoice's lines are read once: under the lease nothing else changes them, so what this
+  // delivery places and writes is known without reading them again.
+  const confirmFirst = async () => {
+    const current = await deps.lines.onInvoice(invoiceId, ['pending', 'placed']);
+    const pending = current.filter((l) => l.status === 'pending');
+    await confirm(deps, invoice, outcome, pending, via);
+    const confirmed = new Set(outcome.placed?.map((p) => p.lineId));
+    return { left: pending.filter((l) => !confirmed.has(l.id)), placed: current.length - pending.length };
+  };
+  const [, lines, before] = await allOrFirstError([
+    rateFirst(),
+    confirmFirst(),
+    deps.charges.unbilledOf(ids, periodEndBefore),
+  ] as const);
+  // what the rating wrote just now is read again (most deliveries find their periods rated)
+  const charges = rated ? await deps.charges.unbilledOf(ids, periodEndBefore) : before;
+  if (charges.length === 0) return false;
+  const written = await writeLinesFor(deps, invoice, charges, outcome);
+  const pending = [...lines.left, ...written].sort((a, b) => a.id - b.id);
+  // placed before this delivery: what its first confirm placed is not counted
+  outcome.alreadyPlaced = lines.placed;
+  return putPendingOn(deps, invoice, charges, outcome, via, pending);
 }
 
-/** Each charge without a line gets one, pending on the invoice, unless it must not be billed here. */
+/** Each charge without a line gets one, pending on the invoice, unless it must not be billed here: the lines written. */
 async function writeLinesFor(
   deps: InvoiceLineDeps,
   invoice: PanelInvoice,
   charges: StoredCharge[],
   outcome: PlaceOutcome,
-): Promise<void> {
+): Promise<StoredLine[]> {
+  const written: StoredLine[] = [];
   const { client, profileOf, overageOf } = await placingFacts(
     deps,
     invoice,
@@ -300,8 +354,10 @@ async function writeLinesFor(
         .catch(() => {});
       continue;
     }
-    await writePendingLine(deps, c, profile!, client.language, invoice.invoiceId, invoiceDate);
+    const line = await writePendingLine(deps, c, profile!, client.language, invoice.invoiceId, invoiceDate);
+    if (line) written.push(line);
   }
+  return written;
 }
 
 /**
@@ -322,22 +378,17 @@ async function placingFacts(deps: InvoiceLineDeps, invoice: PanelInvoice, open: 
   };
 }
 
-/**
- * Everything pending on this invoice that is not on it yet goes on in one call. The placed ones
- * are read in the same query: under the lease, nothing else changes them.
- */
+/** Everything pending on this invoice (`pending`, oldest first) that is not on it yet goes on in one call; true when the delivery was recorded. */
 async function putPendingOn(
   deps: InvoiceLineDeps,
   invoice: PanelInvoice,
   charges: StoredCharge[],
   outcome: PlaceOutcome,
   via: 'hook' | 'reconcile',
-): Promise<PlaceOutcome> {
+  pending: StoredLine[],
+): Promise<boolean> {
   const { invoiceId } = invoice;
-  const current = await deps.lines.onInvoice(invoiceId, ['pending', 'placed']);
-  const pending = current.filter((l) => l.status === 'pending');
-  const placedBefore = current.length - pending.length;
-  const confirmedBefore = outcome.added;
+  if (pending.length === 0) return false;
   const missing = pending.filter(
     (l) => !invoice.items.some((i) => i.description.includes(refPattern(l.refCode))),
   );
@@ -345,29 +396,9 @@ async function putPendingOn(
     const taxedByCharge = new Map(charges.map((c) => [c.id, c.taxed]));
     await deps.panel.updateInvoice({ invoiceId, newItems: itemsOf(missing, taxedByCharge) });
   }
-  await confirm(deps, await deps.panel.getInvoice(invoiceId), outcome, pending, via);
-  // placed before this delivery: what was placed when read, less what its first confirm placed
-  outcome.alreadyPlaced = placedBefore - confirmedBefore;
+  const recorded = await confirm(deps, await deps.panel.getInvoice(invoiceId), outcome, pending, via, via);
   if (outcome.added) deps.log.info('lines.added', { invoiceId, added: outcome.added });
-  return outcome;
-}
-
-/** The delivery of an invoice finished (whatever it placed): the reconciliation need not look at it again. */
-export async function finished(
-  deps: InvoiceLineDeps,
-  invoiceId: number,
-  via: 'hook' | 'reconcile',
-  outcome: PlaceOutcome,
-): Promise<PlaceOutcome> {
-  await deps.lines.recordDelivery(invoiceId, via, outcome.added, deps.clock.now());
-  return outcome;
-}
-
-/** Waits for both, then fails with the first failure: nothing is left running under the lease. */
-async function settleBoth(a: Promise<unknown>, b: Promise<unknown>): Promise<void> {
-  const [ra, rb] = await Promise.allSettled([a, b]);
-  if (ra.status === 'rejected') throw ra.reason;
-  if (rb.status === 'rejected') throw rb.reason;
+  return recorded;
 }
 
 /** Waits for all, then fails with the first failure (in order): nothing is left running under the lease. */

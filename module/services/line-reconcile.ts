@@ -4,15 +4,7 @@ import { ModuleError } from '../domain/errors.js';
 import type { PanelInvoice } from '../adapters/panel-api.js';
 import type { StoredLine } from '../adapters/line-store.js';
 import type { InvoiceLineDeps, ReconcileOutcome } from './invoice-lines.js';
-import {
-  confirm,
-  EDITABLE,
-  emptyPlaceOutcome,
-  finished,
-  itemsOf,
-  placeOn,
-  withInvoiceLease,
-} from './line-placing.js';
+import { confirm, EDITABLE, emptyPlaceOutcome, itemsOf, placeOn, withInvoiceLease } from './line-placing.js';
 
 /**
  * Finishing what InvoiceCreation deliveries left undone: pending lines confirmed, put on their
@@ -181,7 +173,7 @@ async function recover(
     const placed = await withInvoiceLease(
       deps,
       invoiceId,
-      async () => finished(deps, invoiceId, 'reconcile', await placeOn(deps, invoiceId, 'reconcile', date)),
+      () => placeOn(deps, invoiceId, 'reconcile', date),
       0,
     );
     out.recovered.push({ invoiceId, added: placed.added });

@@ -59,8 +59,13 @@ export interface PoolSkip {
 export interface PoolService {
   /** records joins and departures since the last call (of these services only, when given); returns how many spans opened and closed */
   syncMembers(serviceIds?: readonly number[]): Promise<{ joined: number; left: number }>;
-  /** rates every pool month that ended before today (panel zone) and is not rated yet */
-  ratePools(): Promise<{ rated: number; skipped: PoolSkip[] }>;
+  /**
+   * rates every pool month that ended before today (panel zone) and is not rated yet; with
+   * `serviceIds`, only the pools of the clients that ever pooled one of them
+   */
+  ratePools(opts?: { serviceIds?: readonly number[] }): Promise<{ rated: number; skipped: PoolSkip[] }>;
+  /** whether ratePools would find a month to rate (reads only, no lease) */
+  anyMonthDue(opts?: { serviceIds?: readonly number[] }): Promise<boolean>;
   /** a pool month's rating as stored: the arithmetic the evidence shows */
   poolPeriods(clientId: number): Promise<PoolPeriodView[]>;
   /** every client's rated pool months, newest first (the admin's list) */
@@ -137,7 +142,13 @@ export function createPoolService(raw: PoolDeps): PoolService {
 
   return {
     syncMembers: (serviceIds) => exclusive('members', () => syncMembers(deps, serviceIds)),
-    ratePools: () => exclusive('rating', () => ratePools(deps)),
+    // Found before the lease: most runs (every InvoiceCreation delivery asks) find no month to
+    // rate and take no lease, so deliveries do not queue on it. Under the lease they are read again.
+    ratePools: async (opts = {}) =>
+      (await monthsDue(deps, opts.serviceIds)).length === 0
+        ? { rated: 0, skipped: [] }
+        : exclusive('rating', () => ratePools(deps, opts.serviceIds)),
+    anyMonthDue: async (opts = {}) => (await monthsDue(deps, opts.serviceIds)).length > 0,
     poolPeriods: (clientId) => deps.store.months(clientId),
     recentPeriods: (limit = 50) => deps.store.months(null, Math.min(Math.max(1, limit), 500)),
     standing: (clientId) => standing(deps, clientId),
@@ -266,40 +277,54 @@ async function syncPage(
   return { joined, left };
 }
 
-async function ratePools(deps: PoolCtx): Promise<{ rated: number; skipped: PoolSkip[] }> {
+/** The pool months that ended before this month and are not rated yet, pool by pool, oldest first. */
+async function monthsDue(
+  deps: PoolCtx,
+  serviceIds?: readonly number[],
+): Promise<Array<{ rows: PoolSpanRow[]; month: { start: IsoDate; end: IsoDate } }>> {
   const { zone } = deps;
-  const today = localDate(deps.clock.now(), zone);
-  const thisMonth = poolMonth(today).start;
+  const thisMonth = poolMonth(localDate(deps.clock.now(), zone)).start;
   // per client and pool: the months from the first the module knew of, to the last that ended
-  const pools = byPool(await deps.store.spans());
-  const done = await deps.store.ratedMonths();
-  const result = { rated: 0, skipped: [] as PoolSkip[] };
-  for (const [key, rows] of pools) {
+  const spans = await deps.store.spans(serviceIds);
+  if (spans.length === 0) return [];
+  const done = await deps.store.ratedMonths(
+    serviceIds ? [...new Set(spans.map((s) => s.clientId))] : undefined,
+  );
+  const due: Array<{ rows: PoolSpanRow[]; month: { start: IsoDate; end: IsoDate } }> = [];
+  for (const [key, rows] of byPool(spans)) {
     const firstKnown = rows.map((r) => localDate(r.createdAt, zone)).sort()[0]!;
     for (
       let start = poolMonth(firstKnown).start;
       start < thisMonth;
       start = addDays(poolMonth(start).end, 1)
     ) {
-      if (done.has(`${key}|${start}`)) continue;
-      const month = poolMonth(start);
-      const out = await rateMonth(deps, rows, month).catch((err: unknown) => {
-        if ((err as { code?: string }).code !== 'INVALID_INPUT' && !(err instanceof PlanNotPossible))
-          throw err;
-        return { skipped: (err as Error).message };
-      });
-      if (out === null) continue;
-      if ('skipped' in out) {
-        result.skipped.push({
-          clientId: rows[0]!.clientId,
-          pool: rows[0]!.poolKey,
-          start,
-          reason: out.skipped,
-        });
-        continue;
-      }
-      if (out.written) result.rated++;
+      if (!done.has(`${key}|${start}`)) due.push({ rows, month: poolMonth(start) });
     }
+  }
+  return due;
+}
+
+async function ratePools(
+  deps: PoolCtx,
+  serviceIds?: readonly number[],
+): Promise<{ rated: number; skipped: PoolSkip[] }> {
+  const result = { rated: 0, skipped: [] as PoolSkip[] };
+  for (const { rows, month } of await monthsDue(deps, serviceIds)) {
+    const out = await rateMonth(deps, rows, month).catch((err: unknown) => {
+      if ((err as { code?: string }).code !== 'INVALID_INPUT' && !(err instanceof PlanNotPossible)) throw err;
+      return { skipped: (err as Error).message };
+    });
+    if (out === null) continue;
+    if ('skipped' in out) {
+      result.skipped.push({
+        clientId: rows[0]!.clientId,
+        pool: rows[0]!.poolKey,
+        start: month.start,
+        reason: out.skipped,
+      });
+      continue;
+    }
+    if (out.written) result.rated++;
   }
   if (result.skipped.length)
     deps.log.warn('pools.skipped', { count: result.skipped.length, first: result.skipped[0] });

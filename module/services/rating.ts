@@ -229,8 +229,8 @@ async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
     for (const r of rows) if (carried.has(r.id)) run.carried.push({ periodId: r.id, serviceId: r.serviceId });
     rows = rows.filter((r) => !carried.has(r.id));
   }
-  await attachCaps(run.deps.caps, rows, run.masters);
-  await attachUpgrades(store, rows);
+  // each sets its own field of the rows: read side by side
+  await Promise.all([attachCaps(run.deps.caps, rows, run.masters), attachUpgrades(store, rows)]);
   // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
   await Promise.all(
     rows.map(async (r) => {

@@ -48,8 +48,10 @@ describeEachEngine('line store', ({ db }) => {
 
   it('writes a pending line for an unbilled charge and reads it back with every figure as written', async () => {
     await insertCharge(knex, 1);
-    expect(await lines.insertPendingIfChargeUnbilled(newLine(1))).to.equal(true);
+    const written = await lines.insertPendingIfChargeUnbilled(newLine(1));
     const [line] = await lines.onInvoice(7);
+    // the line it answers is the line as read back, its id included
+    expect(written).to.deep.equal(line);
     expect({ ...line, id: 0 }).to.deep.equal({
       id: 0,
       chargeId: 1,
@@ -65,12 +67,20 @@ describeEachEngine('line store', ({ db }) => {
     });
   });
 
+  it('answers each line it writes with its own id', async () => {
+    for (const id of [1, 2, 3]) await insertCharge(knex, id);
+    const written = [];
+    for (const id of [1, 2, 3]) written.push(await lines.insertPendingIfChargeUnbilled(newLine(id)));
+    expect(written).to.deep.equal(await lines.onInvoice(7));
+    expect(new Set(written.map((l) => l?.id)).size).to.equal(3);
+  });
+
   it('writes no second line for a charge that has one', async () => {
     await insertCharge(knex, 1);
     await lines.insertPendingIfChargeUnbilled(newLine(1));
     expect(
       await lines.insertPendingIfChargeUnbilled(newLine(1, { refCode: 'OU-SECOND0001', invoiceId: 8 })),
-    ).to.equal(false);
+    ).to.equal(null);
     expect((await knex(TABLES.lines).select('ref_code')).map((r) => r.ref_code)).to.deep.equal([
       'OU-0000000001',
     ]);
@@ -81,8 +91,7 @@ describeEachEngine('line store', ({ db }) => {
     await insertCharge(knex, 2, { amount_minor: '35000' });
     await insertCharge(knex, 3, { status: 'billed' });
     // the line was worked out from a €500.00 charge: charge 2 now bills €350.00
-    for (const id of [1, 2, 3])
-      expect(await lines.insertPendingIfChargeUnbilled(newLine(id))).to.equal(false);
+    for (const id of [1, 2, 3]) expect(await lines.insertPendingIfChargeUnbilled(newLine(id))).to.equal(null);
     expect(await lines.onInvoice(7)).to.deep.equal([]);
   });
 
@@ -101,6 +110,28 @@ describeEachEngine('line store', ({ db }) => {
     expect([row.status, Number(row.invoice_item_id)]).to.deep.equal(['placed', 99]);
     expect((await knex(TABLES.charges).first('status')).status).to.equal('billed');
     expect(await lines.onInvoice(7, ['pending'])).to.deep.equal([]);
+  });
+
+  it('places a pending line and bills its charge in one step, once, leaving every other line and charge as they were', async () => {
+    for (const id of [1, 2]) await insertCharge(knex, id);
+    const a = await lines.insertPendingIfChargeUnbilled(newLine(1));
+    await lines.insertPendingIfChargeUnbilled(newLine(2));
+    expect(await lines.transaction((trx) => lines.placeAndBill(trx, a!, 99, AT))).to.equal(true);
+    // no longer pending: nothing changes, the first item stays
+    expect(await lines.transaction((trx) => lines.placeAndBill(trx, a!, 100, AT))).to.equal(false);
+    const rows = await knex(TABLES.lines)
+      .orderBy('charge_id')
+      .select('status', 'invoice_item_id', 'placed_at');
+    expect(
+      rows.map((r) => [r.status, r.invoice_item_id === null ? null : Number(r.invoice_item_id)]),
+    ).to.deep.equal([
+      ['placed', 99],
+      ['pending', null],
+    ]);
+    expect(rows[0].placed_at).to.not.equal(null);
+    const billed = await knex(TABLES.charges).orderBy('id').select('status', 'billed_at');
+    expect(billed.map((r) => r.status)).to.deep.equal(['billed', 'unbilled']);
+    expect([billed[0].billed_at === null, billed[1].billed_at]).to.deep.equal([false, null]);
   });
 
   it('deletes a pending line, never a placed one', async () => {
