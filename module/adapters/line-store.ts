@@ -189,19 +189,7 @@ export function createLineStore(knex: Knex): LineStore {
       ]);
       if (insertedRows(res, mysql) !== 1) return null;
       // what was written is known: the placing need not read it back
-      return {
-        id: insertedId(res, mysql),
-        chargeId: line.chargeId,
-        serviceId: line.serviceId,
-        clientId: line.clientId,
-        invoiceId: line.invoiceId,
-        refCode: line.refCode,
-        status: 'pending',
-        amountMinor: line.amountMinor,
-        currency: line.currency,
-        description: line.description,
-        deadlineLastDay: line.deadlineLastDay,
-      };
+      return writtenLine(insertedId(res, mysql), line);
     },
     async moveToInvoice(lineIds, invoiceId) {
       if (lineIds.length) await lines().whereIn('id', lineIds).update({ invoice_id: invoiceId });
@@ -212,28 +200,7 @@ export function createLineStore(knex: Knex): LineStore {
         .update({ status: 'placed', invoice_item_id: invoiceItemId, placed_at: sqlInstant(at) });
       return n === 1;
     },
-    async placeAndBill(db, line, invoiceItemId, at) {
-      const when = sqlInstant(at);
-      if (!mysql) {
-        const placed = await lines(db)
-          .where({ id: line.id, status: 'pending' })
-          .update({ status: 'placed', invoice_item_id: invoiceItemId, placed_at: when });
-        if (placed !== 1) return false;
-        await db(TABLES.charges).where({ id: line.chargeId }).update({ status: 'billed', billed_at: when });
-        return true;
-      }
-      // both rows in one round trip; mysql2 counts the rows matched, so 0 only when the line was not pending
-      const res = (await db.raw(
-        `UPDATE ${TABLES.lines} AS l JOIN ${TABLES.charges} AS c ON c.id = ?
-         SET l.status = 'placed', l.invoice_item_id = ?, l.placed_at = ?, c.status = 'billed', c.billed_at = ?
-         WHERE l.id = ? AND l.status = 'pending'`,
-        [line.chargeId, invoiceItemId, when, when, line.id],
-      )) as unknown as [{ affectedRows?: number }];
-      const n = res[0]?.affectedRows;
-      if (typeof n !== 'number')
-        throw new TypeError('the database did not say how many rows the update changed');
-      return n > 0;
-    },
+    placeAndBill: (db, line, invoiceItemId, at) => placeAndBill(db, mysql, line, invoiceItemId, at),
     async deletePending(db, lineId) {
       return (await lines(db).where({ id: lineId, status: 'pending' }).delete()) === 1;
     },
@@ -257,6 +224,50 @@ function insertedRows(res: unknown, mysql: boolean): number {
     : (header as { changes?: number }).changes;
   if (typeof n !== 'number') throw new TypeError('the database did not say how many rows the insert wrote');
   return n;
+}
+
+/** A pending line as onInvoice would read it back. */
+const writtenLine = (id: number, line: NewLine): StoredLine => ({
+  id,
+  chargeId: line.chargeId,
+  serviceId: line.serviceId,
+  clientId: line.clientId,
+  invoiceId: line.invoiceId,
+  refCode: line.refCode,
+  status: 'pending',
+  amountMinor: line.amountMinor,
+  currency: line.currency,
+  description: line.description,
+  deadlineLastDay: line.deadlineLastDay,
+});
+
+/** LineStore.placeAndBill. */
+async function placeAndBill(
+  db: Db,
+  mysql: boolean,
+  line: { id: number; chargeId: number },
+  invoiceItemId: number,
+  at: DateTime,
+): Promise<boolean> {
+  const when = sqlInstant(at);
+  if (!mysql) {
+    const placed = await db(TABLES.lines)
+      .where({ id: line.id, status: 'pending' })
+      .update({ status: 'placed', invoice_item_id: invoiceItemId, placed_at: when });
+    if (placed !== 1) return false;
+    await db(TABLES.charges).where({ id: line.chargeId }).update({ status: 'billed', billed_at: when });
+    return true;
+  }
+  // both rows in one round trip; mysql2 counts the rows matched, so 0 only when the line was not pending
+  const res = (await db.raw(
+    `UPDATE ${TABLES.lines} AS l JOIN ${TABLES.charges} AS c ON c.id = ?
+     SET l.status = 'placed', l.invoice_item_id = ?, l.placed_at = ?, c.status = 'billed', c.billed_at = ?
+     WHERE l.id = ? AND l.status = 'pending'`,
+    [line.chargeId, invoiceItemId, when, when, line.id],
+  )) as unknown as [{ affectedRows?: number }];
+  const n = res[0]?.affectedRows;
+  if (typeof n !== 'number') throw new TypeError('the database did not say how many rows the update changed');
+  return n > 0;
 }
 
 /** The id a raw INSERT gave its row: mysql2's insertId, better-sqlite3's lastInsertRowid. */

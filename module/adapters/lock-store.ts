@@ -109,40 +109,8 @@ export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {})
     const me = ownerProcess(owner);
     const host = me?.host ?? null;
     const pid = me?.pid ?? null;
-    // One statement, one commit: insert the lease, or take it over when it has expired (or is
-    // ours). It says itself whether we hold it now, so the hot path of every InvoiceCreation
-    // delivery pays one round trip; who holds it is read only when we do not.
-    let acquired: boolean;
-    if (knex.client.config.client === 'mysql2') {
-      // Inserted or taken over, the row is ours. Left to its holder, the row is set to what it
-      // was, which the affected rows cannot tell from an insert (mysql2 counts found rows): that
-      // branch alone calls LAST_INSERT_ID(1), which the answer carries as its insert id (0 otherwise,
-      // the table has no AUTO_INCREMENT).
-      const [res] = (await knex.raw(
-        `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON DUPLICATE KEY UPDATE
-           owner = IF(expires_at < ? OR owner = VALUES(owner), VALUES(owner), owner),
-           host = IF(owner = VALUES(owner), VALUES(host), host),
-           pid = IF(owner = VALUES(owner), VALUES(pid), pid),
-           acquired_at = IF(owner = VALUES(owner), VALUES(acquired_at), acquired_at),
-           expires_at = IF(owner = VALUES(owner), VALUES(expires_at), IF(LAST_INSERT_ID(1), expires_at, expires_at))`,
-        [name, owner, host, pid, at, expires, at],
-      )) as unknown as [{ insertId?: number }];
-      if (typeof res?.insertId !== 'number')
-        throw new TypeError('the database did not answer the lease insert');
-      acquired = res.insertId !== 1;
-    } else {
-      // SQLite counts a row inserted or updated, not one the WHERE left alone
-      const res = (await knex.raw(
-        `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-         WHERE ${TABLE}.expires_at < ? OR ${TABLE}.owner = excluded.owner`,
-        [name, owner, host, pid, at, expires, at],
-      )) as unknown as { changes?: number };
-      if (typeof res?.changes !== 'number')
-        throw new TypeError('the database did not answer the lease insert');
-      acquired = res.changes === 1;
-    }
+    // one statement, one commit: the hot path of every InvoiceCreation delivery
+    const acquired = await upsertLease(knex, [name, owner, host, pid, at, expires, at]);
     if (acquired) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: null };
     let holder = await read(name);
     if (holder?.owner === owner) return { acquired: true, heldBy: owner, holder: null, tookOverFrom: null };
@@ -175,6 +143,42 @@ export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {})
       .first();
     return Number(row?.n ?? 0);
   }
+}
+
+/**
+ * Inserts the lease, or takes it over when it has expired (or is ours), and says whether we hold it
+ * now: the holder is read only when we do not. `values`: name, owner, host, pid, acquired_at,
+ * expires_at, and the instant an expired lease is older than.
+ */
+async function upsertLease(knex: Knex, values: Array<string | number | null>): Promise<boolean> {
+  if (knex.client.config.client === 'mysql2') {
+    // Inserted or taken over, the row is ours. Left to its holder, the row is set to what it was,
+    // which the affected rows cannot tell from an insert (mysql2 counts found rows): that branch
+    // alone calls LAST_INSERT_ID(1), which the answer carries as its insert id (0 otherwise: the
+    // table has no AUTO_INCREMENT).
+    const [res] = (await knex.raw(
+      `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE
+         owner = IF(expires_at < ? OR owner = VALUES(owner), VALUES(owner), owner),
+         host = IF(owner = VALUES(owner), VALUES(host), host),
+         pid = IF(owner = VALUES(owner), VALUES(pid), pid),
+         acquired_at = IF(owner = VALUES(owner), VALUES(acquired_at), acquired_at),
+         expires_at = IF(owner = VALUES(owner), VALUES(expires_at), IF(LAST_INSERT_ID(1), expires_at, expires_at))`,
+      values,
+    )) as unknown as [{ insertId?: number }];
+    if (typeof res?.insertId !== 'number')
+      throw new TypeError('the database did not answer the lease insert');
+    return res.insertId !== 1;
+  }
+  // SQLite counts a row inserted or updated, not one the WHERE left alone
+  const res = (await knex.raw(
+    `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+     WHERE ${TABLE}.expires_at < ? OR ${TABLE}.owner = excluded.owner`,
+    values,
+  )) as unknown as { changes?: number };
+  if (typeof res?.changes !== 'number') throw new TypeError('the database did not answer the lease insert');
+  return res.changes === 1;
 }
 
 export interface LeaseOptions {

@@ -290,6 +290,23 @@ const unratedFrom = (knex: Knex, wholeRun: boolean): string | Knex.Raw =>
       knex.raw(`?? as p force index (mod_overusage_periods_status_id_index)`, [P])
     : `${P} as p`;
 
+/**
+ * A few services' periods (an invoice's), which nearly always are rated already: their last
+ * sample's limit is read by a subquery, for the periods that come out only, so MariaDB looks no
+ * rated period's sample up (the join read one page of the samples table per period).
+ */
+const periodsOfServices = (knex: Knex, serviceIds: readonly number[]) =>
+  knex(`${P} as p`)
+    .join(`${S} as s`, 's.service_id', 'p.service_id')
+    .whereIn('p.service_id', [...serviceIds])
+    .select([
+      ...PERIOD_COLUMNS.filter((c) => c !== 'smp.limit_bytes'),
+      knex(`${TABLES.samples} as smp`)
+        .where('smp.id', knex.ref('p.last_sample_id'))
+        .select('smp.limit_bytes')
+        .as('limit_bytes'),
+    ]);
+
 /** The reads of rating: set-based, one query per page of periods. */
 function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites> {
   const periodsWithService = (periods: string | Knex.Raw) =>
@@ -300,21 +317,9 @@ function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites> {
   const withService = () => periodsWithService(`${P} as p`);
   return {
     async unrated(after, limit, serviceIds) {
-      // A few services (an invoice's) nearly always have their periods rated already: their last
-      // sample's limit is read by a subquery, for the periods that come out only, so MariaDB looks
-      // no rated period's sample up (the join read one page of the samples table per period).
       const q = (
         serviceIds
-          ? knex(`${P} as p`)
-              .join(`${S} as s`, 's.service_id', 'p.service_id')
-              .whereIn('p.service_id', [...serviceIds])
-              .select([
-                ...PERIOD_COLUMNS.filter((c) => c !== 'smp.limit_bytes'),
-                knex(`${TABLES.samples} as smp`)
-                  .where('smp.id', knex.ref('p.last_sample_id'))
-                  .select('smp.limit_bytes')
-                  .as('limit_bytes'),
-              ])
+          ? periodsOfServices(knex, serviceIds)
           : periodsWithService(unratedFrom(knex, true)).select(PERIOD_COLUMNS)
       )
         .leftJoin(`${C} as c`, (j) => j.on('c.period_id', 'p.id').andOn('c.seq', knex.raw('0')))
