@@ -161,8 +161,9 @@ const parseDisputeRow = (r: Record<string, unknown>): DisputeRow => {
     reason: d.reason,
     openedByType: d.openedBy.type,
     overrideReason: d.overrideReason,
-    openedAt: d.openedAt.toISO()!,
-    resolvedAt: d.resolvedAt ? d.resolvedAt.toISO() : null,
+    // the same text as luxon's toISO() of a UTC instant, for a tenth of its cost (a page has 50)
+    openedAt: new Date(d.openedAt.toMillis()).toISOString(),
+    resolvedAt: d.resolvedAt ? new Date(d.resolvedAt.toMillis()).toISOString() : null,
     amountBeforeMinor: d.amountBeforeMinor,
     amountAfterMinor: d.amountAfterMinor,
     currency: d.currency,
