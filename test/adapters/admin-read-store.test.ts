@@ -8,6 +8,7 @@ import { migrateLatest } from '../../module/adapters/migrator.js';
 import { TABLES } from '../../module/adapters/tables.js';
 import { insertCharge } from '../support/charge-rows.js';
 import { describeEachEngine } from '../support/engines.js';
+import { accessPlan } from '../support/query-plan.js';
 
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
 
@@ -99,31 +100,18 @@ describeEachEngine('admin read store', ({ db }) => {
     // (access `ref` on state alone: key_len 50, the VARCHAR(12) state in utf8mb4 plus its length
     // bytes) in 6–8 ms instead of the range (state, opened_at) in 1 ms (key_len 57: + the 7 bytes
     // of DATETIME(3)). SQLite searches the same range. The SQL the store sends is explained as sent.
-    const sent: Array<{ sql: string; bindings: Knex.RawBinding[] }> = [];
-    const spy = (q: { sql: string; bindings: Knex.RawBinding[] }) => sent.push(q);
-    knex.on('query', spy);
-    try {
-      await store.openDisputes(['2013-06-04 10:00:00.000', 2], 10);
-    } finally {
-      knex.off('query', spy);
-    }
-    const q = sent.find((x) => x.sql.includes('opened_at'))!;
-    if (db().engine === 'mysql') {
-      const [plan] = (await knex.raw(`EXPLAIN ${q.sql}`, q.bindings)) as unknown as [
-        Array<{ table: string; type: string; key: string; key_len: string }>,
-      ];
-      const d = plan.find((r) => r.table === 'd')!;
-      expect([d.type, d.key, d.key_len]).to.deep.equal([
-        'range',
-        'mod_overusage_disputes_state_opened_at_index',
-        '57',
-      ]);
-    } else {
-      const plan = (await knex.raw(`EXPLAIN QUERY PLAN ${q.sql}`, q.bindings)) as Array<{ detail: string }>;
-      expect(plan[0]!.detail).to.equal(
-        'SEARCH d USING INDEX mod_overusage_disputes_state_opened_at_index (state=? AND opened_at>?)',
-      );
-    }
+    const plan = await accessPlan(
+      knex,
+      db().engine,
+      'd',
+      () => store.openDisputes(['2013-06-04 10:00:00.000', 2], 10),
+      (sql) => sql.includes('opened_at'),
+    );
+    expect(plan).to.deep.equal(
+      db().engine === 'mysql'
+        ? ['range', 'mod_overusage_disputes_state_opened_at_index', '57']
+        : ['SEARCH d USING INDEX mod_overusage_disputes_state_opened_at_index (state=? AND opened_at>?)'],
+    );
   });
 
   it('lists the decided disputes apart, newest first', async () => {

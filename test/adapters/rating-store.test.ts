@@ -8,6 +8,7 @@ import { TABLES } from '../../module/adapters/tables.js';
 import type { ModuleError } from '../../module/domain/errors.js';
 import { insertCharge } from '../support/charge-rows.js';
 import { describeEachEngine } from '../support/engines.js';
+import { accessPlan } from '../support/query-plan.js';
 
 const T = '2013-06-01 00:10:00.000';
 const AT = DateTime.fromISO('2013-06-01T00:10:00.000Z', { zone: 'utc' });
@@ -168,31 +169,14 @@ describeEachEngine('rating store', ({ db }) => {
     // period before the cursor: 160 ms a page half way, 13 ms as a range (key_len 50: the
     // VARCHAR(10) status in utf8mb4 with its 2 length bytes, 42, + the 8-byte id). SQLite searches
     // the same range. The SQL the store sends is explained as sent.
-    const sent: Array<{ sql: string; bindings: Knex.RawBinding[] }> = [];
-    const spy = (q: { sql: string; bindings: Knex.RawBinding[] }) => sent.push(q);
-    knex.on('query', spy);
-    try {
-      expect((await store.unrated(5, 10)).map((p) => p.id)).to.deep.equal([7, 9]);
-    } finally {
-      knex.off('query', spy);
-    }
-    const q = sent[0]!;
-    if (db().engine === 'mysql') {
-      const [plan] = (await knex.raw(`EXPLAIN ${q.sql}`, q.bindings)) as unknown as [
-        Array<{ table: string; type: string; key: string; key_len: string }>,
-      ];
-      const p = plan.find((r) => r.table === 'p')!;
-      expect([p.type, p.key, p.key_len]).to.deep.equal([
-        'range',
-        'mod_overusage_periods_status_id_index',
-        '50',
-      ]);
-    } else {
-      const plan = (await knex.raw(`EXPLAIN QUERY PLAN ${q.sql}`, q.bindings)) as Array<{ detail: string }>;
-      expect(plan[0]!.detail).to.equal(
-        'SEARCH p USING INDEX mod_overusage_periods_status_id_index (status=? AND id>?)',
-      );
-    }
+    const plan = await accessPlan(knex, db().engine, 'p', async () =>
+      expect((await store.unrated(5, 10)).map((p) => p.id)).to.deep.equal([7, 9]),
+    );
+    expect(plan).to.deep.equal(
+      db().engine === 'mysql'
+        ? ['range', 'mod_overusage_periods_status_id_index', '50']
+        : ['SEARCH p USING INDEX mod_overusage_periods_status_id_index (status=? AND id>?)'],
+    );
   });
 
   it('reads one period open or closed, and nothing for a period that is not there', async () => {
