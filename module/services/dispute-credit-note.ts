@@ -4,12 +4,20 @@ import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputedLine, DisputeRecord } from '../adapters/dispute-store.js';
 import { panelHundredths } from '../adapters/panel-api.js';
 import type { DisputeContext } from './dispute-context.js';
+import { heldItemOf } from './dispute-invoices.js';
 
 /** A paid line's credit note as the panel has it: its invoice, and what it gives back (VAT included) in the panel's hundredths. */
 export interface CreditNote {
   invoiceId: number;
   grossHundredths: bigint;
 }
+
+/**
+ * The invoice the client paid the line on, which a credit note corrects: the held invoice when the
+ * admin published it and the client paid it there, else the invoice the line was billed on.
+ */
+export const paidOnInvoiceId = (d: DisputeRecord): number =>
+  d.holdState === 'held' && d.heldInvoiceId !== null ? d.heldInvoiceId : d.originalInvoiceId;
 
 /**
  * The credit note for a paid line waived or reduced (docs/billing-rules.md, "Credit notes"): a Paid
@@ -55,8 +63,12 @@ async function createCreditNote(
   x: { line: DisputedLine; after: bigint; back: bigint; locale: string },
 ): Promise<number> {
   const { panel } = ctx.deps;
-  const original = await panel.getInvoice(d.originalInvoiceId);
-  const item = original.items.find((i) => i.id === d.originalItemId);
+  // the invoice the line was paid on: the renewal, or the held invoice the admin published
+  const original = await panel.getInvoice(paidOnInvoiceId(d));
+  const item =
+    original.invoiceId === d.originalInvoiceId
+      ? original.items.find((i) => i.id === d.originalItemId)
+      : heldItemOf(original, d.heldItemId, x.line.refCode);
   const taxed = item ? item.taxed : ((await ctx.store.charge(x.line.chargeId))?.taxed ?? true);
   const words = CREDIT_NOTE[textLanguage(x.locale)];
   const money = (minor: bigint) => formatAmount(minor, d.currency, x.locale);

@@ -13,6 +13,7 @@ import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputeRecord, StoredRerate } from '../adapters/dispute-store.js';
 import type { PanelInvoice } from '../adapters/panel-api.js';
 import type { DisputeContext } from './dispute-context.js';
+import { refPattern } from './line-placing.js';
 
 /**
  * What a decision does to the invoices: the held draft published (upheld, adjusted, withdrawn) or
@@ -79,9 +80,27 @@ function reratedParts(r: StoredRerate): Pick<Rerated, 'cap' | 'pool' | 'upgrade'
   };
 }
 
-/** What a paid line's decision gave back (VAT included), how, and the credit note: nothing for a line that was held (it was never paid). */
+/**
+ * The item of the held invoice that carries the line: found by its [OU-…] text, the recorded item
+ * first. An item whose id is recorded but which no longer names the line (the admin replaced it and
+ * the panel gave its id to another item) is not the line, and the line re-added under another id is.
+ */
+export function heldItemOf(
+  held: PanelInvoice,
+  itemId: number | null,
+  ref: string,
+): PanelInvoice['items'][number] | undefined {
+  const named = held.items.filter((i) => i.description.includes(refPattern(ref)));
+  return named.find((i) => i.id === itemId) ?? named[0];
+}
+
+/**
+ * What a paid line's decision gave back (VAT included), how, and the credit note: nothing for a
+ * held line the client never paid (no credit note on it).
+ */
 export function settledBack(d: DisputeRecord, to: Resolution, after: bigint): SettledBack {
-  if (d.holdState !== 'refund_decision' || (to !== 'waived' && to !== 'adjusted')) return null;
+  if (to !== 'waived' && to !== 'adjusted') return null;
+  if (d.holdState !== 'refund_decision' && d.creditNoteInvoiceId === null) return null;
   const back = givenBackMinor(d, to === 'waived' ? 0n : after);
   return back > 0n
     ? { minor: back, how: d.settlement === 'refund' ? 'refund' : 'credit', creditNote: d.creditNoteInvoiceId }

@@ -17,7 +17,8 @@ import {
 } from './dispute-invoices.js';
 import { disputeEmails } from './dispute-notify.js';
 import { carryOutVoid, voidInsteadOfDecision } from './dispute-void.js';
-import { settlePaid } from './dispute-settle.js';
+import { settlePaid, settlePaidOnHeld } from './dispute-settle.js';
+import { paidOnInvoiceId } from './dispute-credit-note.js';
 import type { DisputeService, DisputeView, ResolveRefusal } from './disputes.js';
 
 type ResolveInput = Parameters<DisputeService['resolve']>[0];
@@ -108,6 +109,11 @@ async function carryOutNow(ctx: DisputeContext, disputeId: number): Promise<void
   let lineStatus: LineStatus = 'placed';
   let creditedMinor: bigint | null = null;
   if (d.holdState === 'held') {
+    // the held invoice the admin published and the client paid: what he paid for the line comes back
+    if (to === 'waived' || to === 'adjusted') {
+      creditedMinor = await settlePaidOnHeld(ctx, d, to, { line, after, locale });
+      d = await ctx.dispute(disputeId);
+    }
     lineStatus = await decideHeldDraft(ctx, d, to, { ref: line.refCode, text: newText, after, locale });
   } else if (d.holdState === 'refund_decision' && (to === 'waived' || to === 'adjusted')) {
     creditedMinor = await settlePaid(ctx, d, to, { line, after, locale });
@@ -181,7 +187,7 @@ async function finish(
     if (d.creditNoteInvoiceId !== null) {
       const details = {
         lineId: d.lineId,
-        correctsInvoiceId: d.originalInvoiceId,
+        correctsInvoiceId: paidOnInvoiceId(d),
         netMinor: String(amountNow - d.amountBeforeMinor),
         grossMinor: String(-(d.creditedMinor ?? 0n)),
         currency: d.currency,

@@ -5,6 +5,7 @@ import type { DisputedLine, DisputeRecord } from '../adapters/dispute-store.js';
 import { creditLogged, panelAmount } from '../adapters/panel-api.js';
 import type { DisputeContext } from './dispute-context.js';
 import { creditNote } from './dispute-credit-note.js';
+import { heldItemOf } from './dispute-invoices.js';
 
 /**
  * A line paid before its dispute, waived or reduced: a credit note corrects the paid invoice
@@ -45,6 +46,26 @@ export async function settlePaid(
     await store.update(d.id, { settlement: 'credited' }, deps.clock.now());
   }
   return gross;
+}
+
+/**
+ * A held line the client paid on the held invoice the admin published, then waived or reduced: the
+ * money came in all the same, so it is settled as a paid line (a credit note correcting the held
+ * invoice, then credit or refund), never kept. Null, settling nothing, when the held invoice is not
+ * Paid or no longer carries the line; once its credit note is recorded, it goes on from there.
+ */
+export async function settlePaidOnHeld(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  to: 'waived' | 'adjusted',
+  x: { line: DisputedLine; after: bigint; locale: string },
+): Promise<bigint | null> {
+  if (d.heldInvoiceId === null) return null;
+  if (d.creditNoteInvoiceId === null) {
+    const held = await ctx.deps.panel.getInvoice(d.heldInvoiceId);
+    if (held.status !== 'Paid' || heldItemOf(held, d.heldItemId, x.line.refCode) === undefined) return null;
+  }
+  return settlePaid(ctx, d, to, x);
 }
 
 /** The credit as the client reads it in their credit log, in their language. */

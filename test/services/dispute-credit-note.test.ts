@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import {
+  billMay,
   buildBillingStory,
   closeMay,
   disputeLine,
@@ -417,5 +418,134 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
       `Credit note [CR-${ref}] correcting invoice #${renewal}.`,
     ]);
     expect(await creditOf(s)).to.equal('0.02');
+  });
+});
+
+/**
+ * A held line the admin published and the client then paid on the held invoice, waived or reduced
+ * afterwards: the money came in, so it comes back as for any paid line — a credit note correcting
+ * the held invoice (which stays Paid, as issued) and the client's credit. The story without VAT:
+ * 1 000 GB × €0.50 = €500.00 held off the renewal of 2 June (which keeps the €19.95 VPS) on 5 June;
+ * the admin publishes the held invoice on 7 June (Unpaid, €500.00), Ann pays it on 8 June, and the
+ * admin decides on 10 June.
+ */
+describeEachEngine('a held line paid on its published held invoice, then waived or reduced', ({ db }) => {
+  let knex: Knex;
+
+  async function paidOnHeld() {
+    knex = db().knex;
+    const { s, renewal, lineId, ref } = await billMay(knex);
+    const d = await disputeLine(s, lineId);
+    expect(d.holdState).to.equal('held');
+    const held = d.heldInvoiceId!;
+    s.f.clock.set('2013-06-07T09:00:00Z');
+    await s.f.panel.api.updateInvoice({ invoiceId: held, publish: true });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: held,
+      transId: 'pay-held',
+      gateway: 'banktransfer',
+      date: '2013-06-08 10:00:00',
+    });
+    expect((await s.f.panel.api.getInvoice(held)).status).to.equal('Paid');
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    return { s, renewal, held, d, ref };
+  }
+  const creditOf = async (s: BillingStory) =>
+    String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit);
+  /** the client's invoices after the renewal and the held one: the credit notes, total and line */
+  const notesAfter = async (s: BillingStory, held: number) =>
+    (
+      await knex('tblinvoices as i')
+        .join('tblinvoiceitems as t', 't.invoiceid', 'i.id')
+        .where('i.userid', s.story.clientId)
+        .andWhere('i.id', '>', held)
+        .orderBy('i.id')
+        .select('i.id', 'i.status', 'i.total', 't.description')
+    ).map((r) => [toNum(r.id), String(r.status), String(r.total), String(r.description)]);
+
+  it('waived: a note of −€500.00 corrects the paid held invoice, €500.00 credited (was: the line waived and the €500.00 kept)', async () => {
+    const { s, renewal, held, d, ref } = await paidOnHeld();
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const notes = await notesAfter(s, held);
+    expect(notes.map(([, status, total, text]) => [status, total, text])).to.deep.equal([
+      [
+        'Paid',
+        '-500.00',
+        `Credit note CR-${ref} for invoice #${held}: overusage line ${ref} (€500.00) waived after review of your dispute`,
+      ],
+    ]);
+    const note = notes[0]![0] as number;
+    // what Ann paid for the line: €500.00, VAT off
+    expect(await creditOf(s)).to.equal('500.00');
+    // the paid held invoice stays as issued: Paid, €500.00
+    const h = await s.f.panel.api.getInvoice(held);
+    expect([h.status, h.total]).to.deep.equal(['Paid', '500.00']);
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.creditNoteInvoiceId, after.creditedMinor, after.settlement]).to.deep.equal([
+      'waived',
+      note,
+      50000n,
+      'credited',
+    ]);
+    expect((await s.f.panel.api.getInvoice(renewal)).notes).to.equal(
+      `Overusage line [${ref}]: waived after your dispute (was €500.00); you owe nothing for it; we credited €500.00 to your account (see credit note #${note}).`,
+    );
+    const audit = await knex('mod_overusage_audit')
+      .where({ action: 'dispute.credit_note' })
+      .select('entity_id', 'details');
+    expect(audit.map((a) => String(a.entity_id))).to.deep.equal([String(note)]);
+    expect(JSON.parse(String(audit[0].details))).to.deep.include({
+      correctsInvoiceId: held,
+      netMinor: '-50000',
+      grossMinor: '-50000',
+    });
+    const mail = await knex('tblemails')
+      .where({ userid: s.story.clientId })
+      .andWhere('subject', 'like', `%${ref}%`)
+      .orderBy('id', 'desc')
+      .first('message');
+    expect(String(mail.message)).to.include(
+      'you had paid it already, so we credited €500.00 to your account.',
+    );
+  });
+
+  it('reduced to 70 %: €500.00 → €350.00, the note −€150.00 and €150.00 credited', async () => {
+    // 70 % of 500.00 = 350.00; paid 500.00, so 150.00 back
+    const { s, held, d, ref } = await paidOnHeld();
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'share', percent: '70' },
+    });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    expect((await notesAfter(s, held)).map(([, , total, text]) => [total, text])).to.deep.equal([
+      [
+        '-150.00',
+        `Credit note CR-${ref} for invoice #${held}: overusage line ${ref} reduced from €500.00 to €350.00 after review of your dispute`,
+      ],
+    ]);
+    expect(await creditOf(s)).to.equal('150.00');
+    const line = await knex('mod_overusage_lines').where({ id: d.lineId }).first('status', 'amount_minor');
+    expect([String(line.status), String(line.amount_minor)]).to.deep.equal(['placed', '35000']);
+  });
+
+  it('the panel failing after making the note: resumed twice, one note and €500.00 credited once', async () => {
+    const { s, held, d } = await paidOnHeld();
+    s.faulty.failNext = { method: 'createInvoice', when: 'after', times: 1 };
+    const first = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN }).then(
+      () => null,
+      (e: { code?: string }) => e.code,
+    );
+    expect(first).to.equal('UPSTREAM');
+    s.faulty.failNext = null;
+    await s.mod.disputes!.resume();
+    await s.mod.disputes!.resume();
+    expect((await notesAfter(s, held)).map(([, , total]) => total)).to.deep.equal(['-500.00']);
+    expect(await creditOf(s)).to.equal('500.00');
+    expect((await s.mod.disputes!.get(d.id)).state).to.equal('waived');
+    expect(await knex('mod_overusage_audit').where({ action: 'dispute.credit_note' })).to.have.length(1);
+    expect(await knex('mod_overusage_audit').where({ action: 'dispute.waived' })).to.have.length(1);
   });
 });
