@@ -24,6 +24,8 @@ export interface AuditEntry {
 /** Appends audit rows; callers pass the transaction of the change they audit, so both land or neither. */
 export interface AuditLog {
   record(db: Knex | Knex.Transaction, entry: AuditEntry, at: DateTime): Promise<void>;
+  /** Records the entry unless one of the same action on the same entity is there already; gives whether it did. */
+  recordOnce(db: Knex | Knex.Transaction, entry: AuditEntry, at: DateTime): Promise<boolean>;
 }
 
 const bigintSafe = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
@@ -40,5 +42,17 @@ export const auditLog: AuditLog = {
       entity_id: entry.entityId === null ? null : String(entry.entityId),
       details: entry.details ? JSON.stringify(entry.details, bigintSafe) : null,
     });
+  },
+  async recordOnce(db, entry, at) {
+    const there = await db('mod_overusage_audit')
+      .where({
+        entity_type: entry.entityType,
+        entity_id: entry.entityId === null ? null : String(entry.entityId),
+        action: entry.action,
+      })
+      .first('id');
+    if (there) return false;
+    await auditLog.record(db, entry, at);
+    return true;
   },
 };

@@ -13,6 +13,7 @@ import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputeRecord, StoredRerate } from '../adapters/dispute-store.js';
 import type { PanelInvoice } from '../adapters/panel-api.js';
 import type { DisputeContext } from './dispute-context.js';
+import { lateFeeOffHeld } from './late-fee-share.js';
 import { refPattern } from './line-placing.js';
 
 /**
@@ -176,7 +177,8 @@ export async function decideHeldDraft(
  * The held line let go (waived, or paid on the renewal meanwhile): the item at 0.00 with the given
  * text. A draft is cancelled; a held invoice the admin published (Unpaid, Collections, Payment
  * Pending) is cancelled too when nothing else is billed on it, else only the item goes to 0.00, or
- * it would still bill the line. A held invoice paid or closed is left as it is.
+ * it would still bill the line; a late fee on it loses the part that fell on the line
+ * (late-fee-share.ts lateFeeOffHeld). A held invoice paid or closed is left as it is.
  */
 export async function releaseHeld(
   ctx: DisputeContext,
@@ -185,6 +187,7 @@ export async function releaseHeld(
   item: PanelInvoice['items'][number] | undefined,
   text: string,
 ): Promise<void> {
+  const { deps } = ctx;
   const zero = item && {
     id: item.id,
     description: text,
@@ -192,14 +195,21 @@ export async function releaseHeld(
     taxed: item.taxed,
   };
   const published = zero !== undefined && isOwedUnpaid(held.status);
-  const nothingElse = held.items.every((i) => i.id === zero?.id || Number(i.amount) === 0);
+  const fee = published
+    ? await lateFeeOffHeld(deps, { disputeId: d.id, invoice: held, lineItem: item! }, deps.clock.now())
+    : { change: [], delete: [] };
+  const changed = new Map([zero, ...fee.change].flatMap((c) => (c ? [[c.id, c.amount]] : [])));
+  const nothingElse = held.items.every(
+    (i) => fee.delete.includes(i.id) || Number(changed.get(i.id) ?? i.amount) === 0,
+  );
+  const update = {
+    invoiceId: held.invoiceId,
+    ...(zero ? { changeItems: [zero, ...fee.change] } : {}),
+    ...(fee.delete.length ? { deleteLineIds: fee.delete } : {}),
+  };
   if (held.status === 'Draft' || (published && nothingElse))
-    await ctx.deps.panel.updateInvoice({
-      invoiceId: held.invoiceId,
-      status: 'Cancelled',
-      ...(zero ? { changeItems: [zero] } : {}),
-    });
-  else if (published) await ctx.deps.panel.updateInvoice({ invoiceId: held.invoiceId, changeItems: [zero] });
+    await deps.panel.updateInvoice({ ...update, status: 'Cancelled' });
+  else if (published) await deps.panel.updateInvoice(update);
 }
 
 /** The held draft, upheld or adjusted: the decided text and amount, a new due date, its note, then published (cancelled at 0.00). */

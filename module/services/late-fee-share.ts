@@ -69,3 +69,69 @@ export async function creditLateFeeShare(
   );
   return share;
 }
+
+/** What a held line let go takes off the late fee of its published held invoice: fee items changed or deleted. */
+export interface FeeOff {
+  change: Array<{ id: number; description: string; amount: string; taxed: boolean }>;
+  delete: number[];
+}
+
+/**
+ * A held invoice the admin published, still owed, that got a late fee the AddInvoiceLateFee hook did
+ * not correct (missed, or the panel failed it), when its held line is let go (waived, or paid on the
+ * renewal meanwhile): the part of the fee that fell on the line (lateFeeShareOnHeld, as for a line
+ * held off a renewal) is taken off the fee in the same update that sets the line to 0.00 — the fee
+ * the hook would have left. Crediting it instead would leave the client dunned for a fee on nothing
+ * else. Audited (dispute.late_fee_waived) before the panel is asked, once a dispute: the
+ * retry after the update finds no share left, and one before it finds the audit already written.
+ */
+export async function lateFeeOffHeld(
+  deps: { knex: Knex; panel: PanelApi; audit: AuditLog },
+  input: { disputeId: number; invoice: PanelInvoice; lineItem: { id: number; amount: string } },
+  now: DateTime,
+): Promise<FeeOff> {
+  const { invoice } = input;
+  const none: FeeOff = { change: [], delete: [] };
+  const fees = invoice.items.filter((i) => i.type === 'LateFee' && panelHundredths(i.amount) > 0n);
+  if (fees.length === 0 || !isOwedUnpaid(invoice.status)) return none;
+  const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);
+  const held = panelHundredths(input.lineItem.amount);
+  const rule = await lateFeeRule(deps.panel);
+  const share = lateFeeShareOnHeld({ balance: panelHundredths(invoice.balance), fee, held }, rule);
+  if (share === 0n) return none;
+  await deps.audit.recordOnce(
+    deps.knex,
+    {
+      actor: { type: 'system', id: null },
+      action: 'dispute.late_fee_waived',
+      entityType: 'dispute',
+      entityId: input.disputeId,
+      details: {
+        invoiceId: invoice.invoiceId,
+        feeMinor: String(fee),
+        heldMinor: String(held),
+        waivedMinor: String(share),
+        rule,
+      },
+    },
+    now,
+  );
+  // the share comes off the last fee first (WHMCS adds one)
+  let left = share;
+  const off: FeeOff = { change: [], delete: [] };
+  for (const f of [...fees].reverse()) {
+    const amount = panelHundredths(f.amount);
+    const take = amount < left ? amount : left;
+    if (take === 0n) break;
+    left -= take;
+    if (take === amount) off.delete.push(f.id);
+    else
+      off.change.push({
+        id: f.id,
+        description: f.description,
+        amount: panelAmount(amount - take),
+        taxed: f.taxed,
+      });
+  }
+  return off;
+}

@@ -4,9 +4,16 @@ import { addDays } from '../../module/domain/calendar.js';
 import { lateFeeShareOnHeld } from '../../module/domain/dunning.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
+import {
+  billMay,
+  buildBillingStory,
+  closeMay,
+  disputeLine,
+  type BillingStory,
+} from '../support/billing-story.js';
 
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
+const ADMIN = { type: 'admin' as const, id: '1' };
 
 describe('the late fee share of a held line (pure)', () => {
   const pct10 = { fixed: false, amount: 1000n, minimum: 0n };
@@ -284,5 +291,137 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('held');
     expect(await creditLog()).to.deep.equal([]);
     expect(await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' })).to.have.length(0);
+  });
+});
+
+/**
+ * A late fee on the held invoice the admin published, left there because the module's
+ * AddInvoiceLateFee hook failed (the panel did not answer it), then the line waived. The story:
+ * 1 000 GB × €0.50 = €500.00 held off the renewal of 2 June on 5 June; the admin publishes the held
+ * invoice on 7 June, due 19 June; 3 days late (22 June) the panel adds 10 % of €500.00 = €50.00.
+ * The fee fell on the disputed line alone (without it nothing is late: 10 % of 0.00 = 0.00), so a
+ * waiver takes all €50.00 off with the line: the client owes nothing, and is dunned for nothing.
+ */
+describeEachEngine('the late fee on a published held invoice, when its line is waived', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+  let held: number;
+  let disputeId: number;
+
+  async function days(from: string, to: string) {
+    for (let d = from; d <= to; d = addDays(d, 1)) {
+      s.f.clock.set(`${d}T07:00:00Z`);
+      await s.f.panel.runDailyAutomation(d);
+    }
+  }
+  const lines = async () =>
+    (await s.f.panel.api.getInvoice(held)).items.map((i) => [
+      i.type === 'LateFee' ? 'fee' : 'item',
+      i.amount,
+    ]);
+  const waivedAudit = async () =>
+    (await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_waived' }).select('details')).map(
+      (r) => JSON.parse(String(r.details)) as Record<string, unknown>,
+    );
+
+  async function publishedWithFee(before?: () => Promise<void>) {
+    knex = db().knex;
+    const billed = await billMay(knex);
+    s = billed.s;
+    await knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).update({ value: '3' });
+    const d = await disputeLine(s, billed.lineId);
+    held = d.heldInvoiceId!;
+    disputeId = d.id;
+    s.f.clock.set('2013-06-07T09:00:00Z');
+    await s.f.panel.api.updateInvoice({ invoiceId: held, publish: true });
+    if (before) await before();
+    await days('2013-06-07', '2013-06-21');
+    // the module's AddInvoiceLateFee hook fails on its first read of the invoice: the fee stays
+    s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 1 };
+    await days('2013-06-22', '2013-06-22');
+    s.faulty.failNext = null;
+  }
+
+  it('waived on 24 June: the €50.00 fee goes with the line, the held invoice cancelled at €0.00, no reminder after; audited once', async () => {
+    await publishedWithFee();
+    expect(await lines()).to.deep.equal([
+      ['item', '500.00'],
+      ['fee', '50.00'],
+    ]);
+    s.f.clock.set('2013-06-24T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({ disputeId, to: 'waived', actor: ADMIN });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    // 500.00 → 0.00 and the 50.00 fee gone: nothing billed, cancelled (was: Unpaid with the €50.00 fee alone)
+    const h = await s.f.panel.api.getInvoice(held);
+    expect([h.status, h.total, await lines()]).to.deep.equal(['Cancelled', '0.00', [['item', '0.00']]]);
+    expect(
+      String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit),
+    ).to.equal('0.00');
+    expect(await waivedAudit()).to.deep.equal([
+      {
+        invoiceId: held,
+        feeMinor: '5000',
+        heldMinor: '50000',
+        waivedMinor: '5000',
+        rule: { fixed: false, amount: '1000', minimum: '0' },
+      },
+    ]);
+    await s.mod.disputes!.resume();
+    await days('2013-06-25', '2013-07-10');
+    const mails = await knex('tblemails')
+      .where({ userid: s.story.clientId })
+      .andWhere('date', '>=', '2013-06-24 00:00:00')
+      .select('subject');
+    expect(mails.map((m) => String(m.subject)).filter((t) => /Reminder|Overdue/i.test(t))).to.deep.equal([]);
+    expect(await waivedAudit()).to.have.length(1);
+  });
+
+  it('an item of the admin’s own beside the line: the fee keeps its part on it, €51.20 → €1.20, the €13.20 stays due', async () => {
+    // the admin adds €12.00 to the held invoice before it is late: 10 % of 512.00 = 51.20;
+    // waived: the fee on what is left, 10 % of 12.00 = 1.20, so 50.00 comes off; 12.00 + 1.20 = 13.20
+    await publishedWithFee(async () => {
+      await s.f.panel.api.updateInvoice({
+        invoiceId: held,
+        newItems: [{ description: 'Setup fee', amount: '12.00', taxed: false }],
+      });
+    });
+    expect((await lines()).filter(([t]) => t === 'fee')).to.deep.equal([['fee', '51.20']]);
+    s.f.clock.set('2013-06-24T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({ disputeId, to: 'waived', actor: ADMIN });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const h = await s.f.panel.api.getInvoice(held);
+    expect([h.status, h.total, await lines()]).to.deep.equal([
+      'Unpaid',
+      '13.20',
+      [
+        ['item', '0.00'],
+        ['item', '12.00'],
+        ['fee', '1.20'],
+      ],
+    ]);
+    expect((await waivedAudit()).map((a) => a.waivedMinor)).to.deep.equal(['5000']);
+  });
+
+  it('the panel failing on the update: resumed twice, the fee taken off once, one audit', async () => {
+    await publishedWithFee();
+    s.f.clock.set('2013-06-24T09:00:00Z');
+    // the first UpdateInvoice of the waiver is the held invoice's (the line at 0.00 and the fee)
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const first = await s.mod.disputes!.resolve({ disputeId, to: 'waived', actor: ADMIN }).then(
+      () => null,
+      (e: { code?: string }) => e.code,
+    );
+    s.faulty.failNext = null;
+    expect(first).to.equal('UPSTREAM');
+    expect(await lines()).to.deep.equal([
+      ['item', '500.00'],
+      ['fee', '50.00'],
+    ]);
+    await s.mod.disputes!.resume();
+    await s.mod.disputes!.resume();
+    const h = await s.f.panel.api.getInvoice(held);
+    expect([h.status, h.total]).to.deep.equal(['Cancelled', '0.00']);
+    expect((await waivedAudit()).map((a) => a.waivedMinor)).to.deep.equal(['5000']);
+    expect((await s.mod.disputes!.get(disputeId)).state).to.equal('waived');
   });
 });
