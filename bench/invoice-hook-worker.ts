@@ -161,6 +161,13 @@ try {
   const hookStatements: number[] = [];
   const bareStatements: number[] = [];
   const ratingStatements: number[] = [];
+  // this process's CPU (user + system) during each call: the Node side of its cost, whatever the load
+  const hookCpuMs: number[] = [];
+  const bareCpuMs: number[] = [];
+  const cpuMs = (c0: NodeJS.CpuUsage) => {
+    const d = process.cpuUsage(c0);
+    return (d.user + d.system) / 1000;
+  };
   // the seeding's garbage is collected now, not during the timed deliveries (run with --expose-gc)
   (globalThis as { gc?: () => void }).gc?.();
   for (let i = 0; i < W + D; i++) {
@@ -171,6 +178,7 @@ try {
         `delivery ${i - W} (service ${hookServices[i]}${unratedSet.has(hookServices[i]!) ? ', not rated yet' : ''}):`,
       );
     let s0 = statements;
+    let c0 = process.cpuUsage();
     t0 = process.hrtime.bigint();
     const run = await panel.hooks.run('InvoiceCreation', {
       source: 'autogen',
@@ -180,10 +188,12 @@ try {
     });
     const hookTook = ms(t0);
     const hookSent = statements - s0;
+    const hookCpu = cpuMs(c0);
     const failed = run.handlers.find((h) => h.outcome === 'error');
     if (failed) throw new Error(`InvoiceCreation failed: ${JSON.stringify(failed)}`);
     if (tracing) say(`bare UpdateInvoice:`);
     s0 = statements;
+    c0 = process.cpuUsage();
     t0 = process.hrtime.bigint();
     await panel.api.updateInvoice({
       invoiceId: bareInvoices[i]!,
@@ -191,11 +201,14 @@ try {
     });
     const bareTook = ms(t0);
     const bareSent = statements - s0;
+    const bareCpu = cpuMs(c0);
     if (i >= W) {
       hookMs.push(hookTook);
       bareMs.push(bareTook);
       hookStatements.push(hookSent);
       bareStatements.push(bareSent);
+      hookCpuMs.push(hookCpu);
+      bareCpuMs.push(bareCpu);
       if (unratedSet.has(hookServices[i]!)) {
         ratingMs.push(hookTook);
         ratingStatements.push(hookSent);
@@ -256,6 +269,8 @@ try {
       // mean statements of a delivery / of a bare call (a lease's release in the background counts where it lands)
       statementsPerDelivery: hookStatements.reduce((a, b) => a + b, 0) / hookStatements.length,
       statementsPerBare: bareStatements.reduce((a, b) => a + b, 0) / bareStatements.length,
+      cpuPerDelivery: stats(hookCpuMs),
+      cpuPerBare: stats(bareCpuMs),
       statementsPerRatingDelivery: ratingStatements.reduce((a, b) => a + b, 0) / ratingStatements.length,
     }) + '\n',
   );

@@ -27,6 +27,14 @@ export interface BillingSettingsStore {
   get(scope: SettingsScope, id: number): Promise<unknown>;
   /** every stored document of a scope, by id ascending */
   all(scope: SettingsScope): Promise<Array<{ id: number; settings: unknown }>>;
+  /**
+   * every product's settings, and the overrides of these services and clients only: what rating a
+   * few services needs, in one round trip, however many overrides other services have
+   */
+  allFor(
+    serviceIds: readonly number[],
+    clientIds: readonly number[],
+  ): Promise<Record<SettingsScope, Array<{ id: number; settings: unknown }>>>;
   /** writes the settings (replacing what was stored), or removes them when null */
   put(db: Db, scope: SettingsScope, id: number, settings: unknown, now: DateTime): Promise<void>;
 }
@@ -72,6 +80,28 @@ export function createBillingSettingsStore(knex: Knex): BillingSettingsStore {
       const { table, key } = SCOPES[scope];
       const rows = await knex(table).select(key, 'settings').orderBy(key);
       return rows.map((r) => ({ id: column(r, table, key, intIn), settings: settingsOf(scope, r) }));
+    },
+    async allFor(serviceIds, clientIds) {
+      const part = (scope: SettingsScope, ids?: readonly number[]) => (q: Knex.QueryBuilder) => {
+        const { table, key } = SCOPES[scope];
+        q.select(knex.raw(`'${scope}' AS k`), `${key} AS id`, 'settings').from(table);
+        if (ids) q.whereIn(key, ids.length ? [...ids] : [0]);
+      };
+      const rows: Array<Record<string, unknown>> = await knex
+        .queryBuilder()
+        .modify(part('product'))
+        .unionAll((q) => q.modify(part('service', serviceIds)))
+        .unionAll((q) => q.modify(part('client', clientIds)));
+      const out: Record<SettingsScope, Array<{ id: number; settings: unknown }>> = {
+        product: [],
+        service: [],
+        client: [],
+      };
+      for (const r of rows) {
+        const scope = r.k as SettingsScope;
+        out[scope].push({ id: column(r, SCOPES[scope].table, 'id', intIn), settings: settingsOf(scope, r) });
+      }
+      return out;
     },
     async put(db, scope, id, settings, now) {
       const { table, key } = SCOPES[scope];

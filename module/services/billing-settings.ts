@@ -281,8 +281,14 @@ export interface BillingSettingsService {
   setClientWindow(clientId: number, window: ReclamationWindow | null, actor: Actor): Promise<void>;
   /** the settings that apply to a service of a product for a client; null when the product is not billed */
   forService(productId: number, serviceId: number, clientId: number): Promise<BillingProfile | null>;
-  /** loads everything once, for batch rating */
-  snapshot(): Promise<(productId: number, serviceId: number, clientId: number) => BillingProfile | null>;
+  /**
+   * loads everything once, for batch rating; with `only`, every product's settings but the
+   * overrides of those services and clients alone (a lookup outside them sees no override)
+   */
+  snapshot(only?: {
+    serviceIds: readonly number[];
+    clientIds: readonly number[];
+  }): Promise<(productId: number, serviceId: number, clientId: number) => BillingProfile | null>;
 }
 
 /** A service's effective settings (its product's, with the service's and the client's overrides); null when not billed. */
@@ -300,18 +306,29 @@ async function settingsForService(
   return eff.enabled ? eff : null;
 }
 
-/** Every product's settings and override read once, for a run that asks for thousands of services. */
+const parseProducts = (rows: Array<{ id: number; settings: unknown }>) =>
+  rows.map((r) => ({ productId: r.id, profile: parseOrThrow(profileSchema, r.settings, `product ${r.id}`) }));
+
+/**
+ * Every product's settings and override read once, for a run that asks for thousands of services;
+ * with `only`, the overrides of a few services and their clients (an InvoiceCreation delivery
+ * rating its invoice's services need not read every override of a large install).
+ */
 async function settingsSnapshot(
   store: BillingSettingsStore,
-  listProducts: BillingSettingsService['listProducts'],
+  only?: { serviceIds: readonly number[]; clientIds: readonly number[] },
 ): ReturnType<BillingSettingsService['snapshot']> {
-  // three reads that do not depend on each other, side by side
-  const [productList, serviceList, clientList] = await Promise.all([
-    listProducts(),
-    store.all('service'),
-    store.all('client'),
-  ]);
-  const products = new Map(productList.map((p) => [p.productId, p.profile]));
+  // three reads that do not depend on each other: side by side, or one union for a few services
+  const {
+    product: productList,
+    service: serviceList,
+    client: clientList,
+  } = only
+    ? await store.allFor(only.serviceIds, only.clientIds)
+    : await Promise.all([store.all('product'), store.all('service'), store.all('client')]).then(
+        ([product, service, client]) => ({ product, service, client }),
+      );
+  const products = new Map(parseProducts(productList).map((p) => [p.productId, p.profile]));
   const services = new Map(serviceList.map((r) => [r.id, r.settings as ServiceOverride]));
   const clients = new Map(
     clientList.map((r) => [r.id, (r.settings as { window: ReclamationWindow }).window]),
@@ -363,12 +380,7 @@ export function createBillingSettingsService(deps: {
       const stored = await store.get('product', productId);
       return stored === null ? null : parseOrThrow(profileSchema, stored, `product ${productId}`);
     },
-    async listProducts() {
-      return (await store.all('product')).map((r) => ({
-        productId: r.id,
-        profile: parseOrThrow(profileSchema, r.settings, `product ${r.id}`),
-      }));
-    },
+    listProducts: async () => parseProducts(await store.all('product')),
     async setServiceOverride(serviceId, input, actor) {
       const o = input === null ? null : parseOrThrow(overrideSchema, input, `service ${serviceId}`);
       await upsert('service', serviceId, o, actor, 'billing.service_override_set');
@@ -381,7 +393,7 @@ export function createBillingSettingsService(deps: {
       await upsert('client', clientId, o, actor, 'billing.client_window_set');
     },
     forService: (productId, serviceId, clientId) => settingsForService(store, productId, serviceId, clientId),
-    snapshot: () => settingsSnapshot(store, service.listProducts),
+    snapshot: (only) => settingsSnapshot(store, only),
   };
   return service;
 }

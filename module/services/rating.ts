@@ -123,14 +123,18 @@ interface RatingRun {
   result: RatingResult;
   memo: RatingMemo;
   masters: Map<number, MasterZone>;
-  profileFor: Awaited<ReturnType<BillingSettingsService['snapshot']>> | null;
+  profileFor: ProfileFor | null;
   loading: Promise<void> | null;
   /** periods that carry charges from before a rebuild: rated one by one, after the pages */
   carried: Array<{ periodId: number; serviceId: number }>;
 }
 
+type ProfileFor = Awaited<ReturnType<BillingSettingsService['snapshot']>>;
+
 interface RatingPage {
   rows: PeriodInRun[];
+  /** the settings the page is rated with */
+  profileFor: ProfileFor;
   sums: Map<number, bigint>;
   lastId: number | null;
   full: boolean;
@@ -162,7 +166,7 @@ async function rateClosedPeriods(
   let writing: Promise<void> = Promise.resolve();
   try {
     while (next) {
-      const { rows, sums, lastId, full } = await next;
+      const { rows, sums, lastId, full, profileFor } = await next;
       next = null;
       if (lastId === null) break;
       if (full) {
@@ -170,7 +174,7 @@ async function rateClosedPeriods(
         next.catch(() => {}); // handled when awaited; never an unhandled rejection meanwhile
       }
       if (rows.some((r) => !run.masters.has(r.masterId))) run.masters = await store.masters();
-      const charges = ratePage(run, rows, sums);
+      const charges = ratePage(run, rows, sums, profileFor);
       await writing;
       // A page of several statements in one transaction (one commit); a single one needs none.
       const insert = (db: Knex | Knex.Transaction) => store.insertRatings(db, charges);
@@ -205,10 +209,30 @@ async function rateCarried(run: RatingRun): Promise<void> {
  * already, and then needs nothing else.
  */
 const loadSettings = (run: RatingRun): Promise<void> =>
-  (run.loading ??= Promise.all([run.deps.billing.snapshot(), run.deps.store.masters()]).then(([p, m]) => {
+  (run.loading ??= Promise.all([
+    // a run over a few services reads their own overrides with each page, not every override
+    run.opts.serviceIds ? null : run.deps.billing.snapshot(),
+    run.deps.store.masters(),
+  ]).then(([p, m]) => {
     run.profileFor = p;
     run.masters = m;
   }));
+
+/** The settings a page is rated with: the run's, or for a run over a few services, the page's own. */
+async function pageSettings(run: RatingRun, rows: PeriodInRun[]): Promise<ProfileFor> {
+  if (!run.opts.serviceIds) {
+    await loadSettings(run);
+    return run.profileFor!;
+  }
+  const [profileFor] = await Promise.all([
+    run.deps.billing.snapshot({
+      serviceIds: [...new Set(rows.map((r) => r.serviceId))],
+      clientIds: [...new Set(rows.map((r) => r.clientId))],
+    }),
+    loadSettings(run),
+  ]);
+  return profileFor;
+}
 
 /** The closed periods not rated yet after `after`, one page, with their evidence's sums, caps, upgrades and rates. */
 async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
@@ -217,12 +241,12 @@ async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
   const lastId = rows.length ? rows[rows.length - 1]!.id : null;
   const full = rows.length === run.pageSize;
   // The evidence must add up: the daily rows of each period sum to its total, or it is not rated.
-  if (rows.length === 0) return { rows, sums: new Map(), lastId, full };
+  if (rows.length === 0) return { rows, sums: new Map(), lastId, full, profileFor: () => null };
   const ids = rows.map((r) => r.id);
-  const [sums, carried] = await Promise.all([
+  const [sums, carried, profileFor] = await Promise.all([
     store.intervalSums(ids),
     store.withCharges(ids),
-    loadSettings(run),
+    pageSettings(run, rows),
   ]);
   if (carried.size) {
     // the skip names the period's service, as for any other period left unrated
@@ -234,20 +258,25 @@ async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
   // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
   await Promise.all(
     rows.map(async (r) => {
-      const profile = run.profileFor!(r.productId, r.serviceId, r.clientId);
+      const profile = profileFor(r.productId, r.serviceId, r.clientId);
       const master = run.masters.get(r.masterId);
       if (profile?.model !== 'p95' || !master) return;
       r.fiveMinuteBps = await ratesOf(store, r, master.timeZone);
     }),
   );
-  return { rows, sums, lastId, full };
+  return { rows, sums, lastId, full, profileFor };
 }
 
 const notAddingUp = (sum: bigint, used: bigint) =>
   `its daily figures sum to ${sum} bytes, not the ${used} bytes counted; not rated`;
 
 /** The charges of one page; a period whose figures do not add up, or whose plan is impossible, is skipped and said why. */
-function ratePage(run: RatingRun, rows: PeriodInRun[], sums: Map<number, bigint>): NewCharge[] {
+function ratePage(
+  run: RatingRun,
+  rows: PeriodInRun[],
+  sums: Map<number, bigint>,
+  profileFor: ProfileFor,
+): NewCharge[] {
   const now = run.deps.clock.now();
   const charges: NewCharge[] = [];
   for (const r of rows) {
@@ -266,7 +295,7 @@ function ratePage(run: RatingRun, rows: PeriodInRun[], sums: Map<number, bigint>
     const upgrade = r.upgrade ?? null;
     // the period an upgrade falls in is rated on the plan it began on (less the credit)
     const productId = upgrade ? upgrade.fromProductId : r.productId;
-    const profile = run.profileFor!(productId, r.serviceId, r.clientId);
+    const profile = profileFor(productId, r.serviceId, r.clientId);
     if (!profile) {
       charges.push(chargeRow(r, productId, now, null, null, run.memo));
       continue;

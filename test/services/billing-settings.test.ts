@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory } from '../support/billing-story.js';
+import { buildBillingStory, closeMay } from '../support/billing-story.js';
 
 const CLI = { type: 'cli' as const, id: 'test' };
 
@@ -61,5 +61,51 @@ describeEachEngine('billing settings with service and client overrides', ({ db }
         expect((err as Error).message).to.match(msg);
       }
     }
+  });
+
+  it("rates a few services with their own service and client overrides, reading no one else's", async () => {
+    const s = await buildBillingStory(db().knex);
+    const { knex } = db();
+    // Ann's VPS: 5.5 TB included instead of the product's 5 TB, and 10 business days to dispute
+    // (NL). Her May closes at 6 TB: 6 000 GB - 5 500 GB = 500 GB x EUR 0.50 = EUR 250.00.
+    await s.mod.billing.setServiceOverride(s.story.serviceId, { allowance: '5.5 TB' }, CLI);
+    await s.mod.billing.setClientWindow(
+      s.story.clientId,
+      { days: 10, counting: 'business', holidays: 'NL' },
+      CLI,
+    );
+    // the Dutch VPS (4 TB in May) has its own override: 3 TB included, 1 000 GB x EUR 0.50 = EUR 500.00
+    await s.mod.billing.setServiceOverride(s.story.dutchServiceId, { allowance: '3 TB' }, CLI);
+    // overrides of services and clients that are not rated here
+    for (let id = 9001; id <= 9005; id++) {
+      await s.mod.billing.setServiceOverride(id, { allowance: '1 TB' }, CLI);
+      await s.mod.billing.setClientWindow(id, { days: 3, counting: 'calendar', holidays: 'BE' }, CLI);
+    }
+    await closeMay(s);
+    const sent: string[] = [];
+    const listen = (q: { sql: string }) => sent.push(q.sql);
+    knex.on('query', listen);
+    try {
+      await s.mod.rating.rateClosedPeriods({ serviceIds: [s.story.serviceId] });
+    } finally {
+      knex.removeListener('query', listen);
+    }
+    // the overrides were read for Ann's service and client only, not every override stored
+    const overrideReads = sent.filter((q) => /_overrides/.test(q));
+    expect(overrideReads).to.have.length.greaterThan(0);
+    for (const q of overrideReads) {
+      if (/_service_overrides/.test(q)) expect(q).to.match(/_service_overrides`? where `?service_id`? in/i);
+      if (/_client_overrides/.test(q)) expect(q).to.match(/_client_overrides`? where `?client_id`? in/i);
+    }
+    const amountOf = async (serviceId: number) =>
+      knex('mod_overusage_charges')
+        .where({ service_id: serviceId })
+        .select('amount_minor', 'allowance_bytes')
+        .then((rows) => rows.map((r) => [String(r.amount_minor), String(r.allowance_bytes)]));
+    expect(await amountOf(s.story.serviceId)).to.deep.equal([['25000', '5500000000000']]);
+    // the Dutch VPS was not asked about: not rated yet; the run over everything rates it with its override
+    expect(await amountOf(s.story.dutchServiceId)).to.deep.equal([]);
+    await s.mod.rating.rateClosedPeriods();
+    expect(await amountOf(s.story.dutchServiceId)).to.deep.equal([['50000', '3000000000000']]);
   });
 });
