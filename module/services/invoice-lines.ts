@@ -12,6 +12,7 @@ import type { RatingService } from './rating.js';
 import { placeOn, withInvoiceLease } from './line-placing.js';
 import { catchUpMissed, reconcilePending } from './line-reconcile.js';
 import { billUnpicked } from './line-standalone.js';
+import { createProductAnswers, type ProductAnswers } from './product-answers.js';
 
 /**
  * Placing overusage lines on renewal invoices, exactly once. Each charge gets at most one line
@@ -111,11 +112,14 @@ export interface InvoiceLineDeps {
   describe: DescribeLine;
   /** how long a delivery waits for another delivery of the same invoice */
   waitMs?: number;
+  /** the panel's answer about a product (its own overage billing), kept a minute; made here when not given */
+  products?: ProductAnswers;
 }
 
 export { refPattern } from './line-placing.js';
 
-export function createInvoiceLineService(deps: InvoiceLineDeps): InvoiceLineService {
+export function createInvoiceLineService(given: InvoiceLineDeps): InvoiceLineService {
+  const deps = { ...given, products: given.products ?? createProductAnswers(given.panel, given.clock) };
   return {
     billUnpicked: () => billUnpicked(deps),
     reconcilePending: () => reconcilePending(deps),

@@ -369,7 +369,7 @@ async function placingFacts(deps: InvoiceLineDeps, invoice: PanelInvoice, open: 
   const [client, profiles, overages] = await allOrFirstError([
     deps.panel.getClientsDetails(invoice.userId),
     Promise.all(open.map((c) => deps.billing.forService(c.productId, c.serviceId, c.clientId))),
-    Promise.all(productIds.map((id) => productOverage(deps.panel, id))),
+    Promise.all(productIds.map((id) => deps.products!(id))),
   ] as const);
   return {
     client: client as PanelClient,
@@ -412,25 +412,11 @@ async function allOrFirstError<T extends readonly unknown[]>(work: {
 
 /** A product whose panel overage billing is on would bill the same traffic twice. */
 export async function doubleBilling(
-  panel: PanelApi,
+  deps: InvoiceLineDeps,
   productId: number,
   profile: BillingProfile,
 ): Promise<string | null> {
-  return doubleBillingRefusal(await productOverage(panel, productId), productId, profile);
-}
-
-/** The product as the panel's GetProducts lists it; undefined when it cannot say. */
-async function productOverage(
-  panel: PanelApi,
-  productId: number,
-): Promise<Record<string, unknown> | undefined> {
-  try {
-    const res = await panel.call('GetProducts', { pid: productId });
-    const list = (res.products as { product?: unknown } | undefined)?.product;
-    return Array.isArray(list) ? (list[0] as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+  return doubleBillingRefusal(await deps.products!(productId), productId, profile);
 }
 
 function doubleBillingRefusal(

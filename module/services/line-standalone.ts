@@ -72,7 +72,7 @@ async function billStandaloneFor(
     if (c.line) continue;
     const profile = await deps.billing.forService(c.productId, c.serviceId, clientId);
     if (!profile || c.currency !== client.currencyCode) continue;
-    const refusal = await doubleBilling(deps.panel, c.productId, profile);
+    const refusal = await doubleBilling(deps, c.productId, profile);
     if (refusal) continue;
     await writePendingLine(deps, c, profile, client.language, 0, today);
   }
