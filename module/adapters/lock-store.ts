@@ -35,6 +35,8 @@ export interface LockStore {
   acquire(name: string, owner: string, ttlMs: number): Promise<LeaseResult>;
   renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
   release(name: string, owner: string): Promise<void>;
+  /** lets the lease go in the caller's transaction: gone when it commits, still held if it rolls back */
+  releaseIn(trx: Knex.Transaction, name: string, owner: string): Promise<void>;
   /** how many unexpired leases an owner holds (a sign of life of a run on another host) */
   countHeldBy(owner: string): Promise<number>;
 }
@@ -99,6 +101,10 @@ export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {})
     acquire: (name, owner, ttlMs) => withTxRetry(() => acquire(name, owner, ttlMs), 8),
     renew: (name, owner, ttlMs) => withTxRetry(() => renew(name, owner, ttlMs), 8),
     release: (name, owner) => withTxRetry(() => release(name, owner), 8),
+    // the caller's transaction is retried as a whole, by the caller
+    releaseIn: async (trx, name, owner) => {
+      await trx(TABLE).where({ name, owner }).delete();
+    },
     countHeldBy: (owner) => withTxRetry(() => countHeldBy(owner), 8),
   };
 
@@ -191,6 +197,15 @@ export interface LeaseOptions {
   releaseInBackground?: (err: Error) => void;
 }
 
+/** The lease `withLease` holds, as its work sees it. */
+export interface HeldLease {
+  /**
+   * lets the lease go in the work's last transaction (one commit fewer than a release of its own);
+   * if that transaction does not commit, the lease is let go after the work as usual
+   */
+  releaseIn(trx: Knex.Transaction): Promise<void>;
+}
+
 /**
  * Runs `work` while holding the named lease, waiting (with jitter) for another holder up to
  * `waitMs`. The lease is renewed while the work runs, so a slow panel never lets a second holder in.
@@ -199,7 +214,7 @@ export async function withLease<T>(
   locks: LockStore,
   name: string,
   opts: LeaseOptions,
-  work: () => Promise<T>,
+  work: (lease: HeldLease) => Promise<T>,
 ): Promise<T> {
   const owner = leaseOwner();
   const started = Date.now();
@@ -214,12 +229,28 @@ export async function withLease<T>(
     Math.max(1000, Math.floor(opts.ttlMs / 3)),
   );
   renew.unref();
+  // the last transaction the work let the lease go in (a retried one runs again)
+  let releasedIn: Knex.Transaction | null = null;
+  const held: HeldLease = {
+    async releaseIn(trx) {
+      await locks.releaseIn(trx, name, owner);
+      releasedIn = trx;
+    },
+  };
   try {
-    return await work();
+    return await work(held);
   } finally {
     clearInterval(renew);
-    const release = locks.release(name, owner);
-    if (opts.releaseInBackground) void release.catch(opts.releaseInBackground);
-    else await release.catch(() => {});
+    const gone = releasedIn
+      ? await (releasedIn as Knex.Transaction).executionPromise.then(
+          () => true,
+          () => false,
+        )
+      : false;
+    if (!gone) {
+      const release = locks.release(name, owner);
+      if (opts.releaseInBackground) void release.catch(opts.releaseInBackground);
+      else await release.catch(() => {});
+    }
   }
 }

@@ -129,6 +129,6 @@ export function createInvoiceLineService(given: InvoiceLineDeps): InvoiceLineSer
       return out;
     },
     addToRenewalInvoice: (invoiceId) =>
-      withInvoiceLease(deps, invoiceId, () => placeOn(deps, invoiceId, 'hook')),
+      withInvoiceLease(deps, invoiceId, (lease) => placeOn(deps, invoiceId, 'hook', undefined, lease)),
   };
 }

@@ -4,7 +4,7 @@ import { moneyToDecimalString } from '../domain/money.js';
 import { reclamationDeadline } from '../domain/reclamation-deadline.js';
 import { ModuleError } from '../domain/errors.js';
 import { ratedChargeFromJson } from '../domain/usage-rating.js';
-import { withLease } from '../adapters/lock-store.js';
+import { withLease, type HeldLease } from '../adapters/lock-store.js';
 import type { PanelApi, PanelClient, PanelInvoice } from '../adapters/panel-api.js';
 import type { StoredLine } from '../adapters/line-store.js';
 import type { StoredCharge } from '../adapters/charge-store.js';
@@ -36,7 +36,7 @@ export const emptyPlaceOutcome = (invoiceId: number): PlaceOutcome => ({
 export function withInvoiceLease<T>(
   deps: InvoiceLineDeps,
   invoiceId: number,
-  work: () => Promise<T>,
+  work: (lease: HeldLease) => Promise<T>,
   wait = deps.waitMs ?? 20_000,
 ): Promise<T> {
   return withLease(
@@ -62,7 +62,8 @@ export function withInvoiceLease<T>(
  * Marks pending lines of the invoice placed when their item is on it; removes duplicates of one
  * reference. `pendingRows`: the invoice's pending lines when the caller, holding the invoice's
  * lease, has just read them (each update still checks that its line is pending). `finish`: the
- * delivery ends here, and is recorded finished in the commit of its last line; true when it was.
+ * delivery ends here, and is recorded finished in the commit of its last line (its lease, when
+ * given, let go in that commit too); true when it was.
  */
 export async function confirm(
   deps: InvoiceLineDeps,
@@ -70,7 +71,7 @@ export async function confirm(
   outcome: PlaceOutcome,
   pendingRows: StoredLine[] | undefined,
   via: PlacedVia,
-  finish?: 'hook' | 'reconcile',
+  finish?: { by: 'hook' | 'reconcile'; lease?: HeldLease },
 ): Promise<boolean> {
   const pending = pendingRows ?? (await deps.lines.onInvoice(invoice.invoiceId, ['pending']));
   const duplicates: number[] = [];
@@ -88,7 +89,7 @@ export async function confirm(
   for (const [i, { line, itemId }] of found.entries()) {
     // the last line's commit also records the delivery (not while duplicates are still to go)
     const last = finish !== undefined && i === found.length - 1 && duplicates.length === 0;
-    const delivery = last ? { by: finish, added: outcome.added + 1 } : null;
+    const delivery = last ? { ...finish, added: outcome.added + 1 } : null;
     if (!(await markPlaced(deps, invoice.invoiceId, line, itemId, via, delivery))) continue;
     recorded ||= last;
     outcome.added++;
@@ -117,7 +118,7 @@ async function markPlaced(
   line: StoredLine,
   invoiceItemId: number,
   via: PlacedVia,
-  delivery: { by: 'hook' | 'reconcile'; added: number } | null,
+  delivery: { by: 'hook' | 'reconcile'; added: number; lease?: HeldLease } | null,
 ): Promise<boolean> {
   const now = deps.clock.now();
   return deps.lines.transaction(async (trx) => {
@@ -142,6 +143,8 @@ async function markPlaced(
       now,
     );
     if (delivery) await deps.lines.recordDelivery(invoiceId, delivery.by, delivery.added, now, trx);
+    // the delivery's last write: its lease goes with this commit, not in one of its own
+    if (delivery?.lease) await delivery.lease.releaseIn(trx);
     return true;
   });
 }
@@ -245,11 +248,12 @@ export async function placeOn(
   invoiceId: number,
   via: 'hook' | 'reconcile',
   periodEndBefore?: IsoDate,
+  lease?: HeldLease,
 ): Promise<PlaceOutcome> {
   const outcome = emptyPlaceOutcome(invoiceId);
   // The delivery is recorded finished whatever it placed: the reconciliation need not look at it
   // again. Most deliveries record it with the commit of their line.
-  if (!(await placeLines(deps, invoiceId, via, outcome, periodEndBefore)))
+  if (!(await placeLines(deps, invoiceId, { via, lease }, outcome, periodEndBefore)))
     await deps.lines.recordDelivery(invoiceId, via, outcome.added, deps.clock.now());
   return outcome;
 }
@@ -258,10 +262,11 @@ export async function placeOn(
 async function placeLines(
   deps: InvoiceLineDeps,
   invoiceId: number,
-  via: 'hook' | 'reconcile',
+  finish: { via: 'hook' | 'reconcile'; lease?: HeldLease | undefined },
   outcome: PlaceOutcome,
   periodEndBefore?: IsoDate,
 ): Promise<boolean> {
+  const { via } = finish;
   const invoice = await deps.panel.getInvoice(invoiceId);
   if (!EDITABLE.has(invoice.status)) return false;
   // The services the invoice renews; those the module does not meter simply have no charges.
@@ -305,7 +310,7 @@ async function placeLines(
   const pending = [...lines.left, ...written].sort((a, b) => a.id - b.id);
   // placed before this delivery: what its first confirm placed is not counted
   outcome.alreadyPlaced = lines.placed;
-  return putPendingOn(deps, invoice, charges, outcome, via, pending);
+  return putPendingOn(deps, invoice, charges, outcome, finish, pending);
 }
 
 /** Each charge without a line gets one, pending on the invoice, unless it must not be billed here: the lines written. */
@@ -384,7 +389,7 @@ async function putPendingOn(
   invoice: PanelInvoice,
   charges: StoredCharge[],
   outcome: PlaceOutcome,
-  via: 'hook' | 'reconcile',
+  { via, lease }: { via: 'hook' | 'reconcile'; lease?: HeldLease | undefined },
   pending: StoredLine[],
 ): Promise<boolean> {
   const { invoiceId } = invoice;
@@ -396,7 +401,10 @@ async function putPendingOn(
     const taxedByCharge = new Map(charges.map((c) => [c.id, c.taxed]));
     await deps.panel.updateInvoice({ invoiceId, newItems: itemsOf(missing, taxedByCharge) });
   }
-  const recorded = await confirm(deps, await deps.panel.getInvoice(invoiceId), outcome, pending, via, via);
+  const recorded = await confirm(deps, await deps.panel.getInvoice(invoiceId), outcome, pending, via, {
+    by: via,
+    ...(lease ? { lease } : {}),
+  });
   if (outcome.added) deps.log.info('lines.added', { invoiceId, added: outcome.added });
   return recorded;
 }

@@ -173,7 +173,7 @@ async function recover(
     const placed = await withInvoiceLease(
       deps,
       invoiceId,
-      () => placeOn(deps, invoiceId, 'reconcile', date),
+      (lease) => placeOn(deps, invoiceId, 'reconcile', date, lease),
       0,
     );
     out.recovered.push({ invoiceId, added: placed.added });

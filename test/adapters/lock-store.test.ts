@@ -304,4 +304,49 @@ describeEachEngine('lock store', ({ db }) => {
     // the holder keeps its lease
     expect((await locks.acquire('collect', B, TTL)).heldBy).to.equal(A);
   });
+
+  // the statements sent, as [transaction id or null, first words]
+  const watch = () => {
+    const sent: Array<[string | null, string]> = [];
+    const listen = (q: { sql: string; __knexTxId?: string }) =>
+      sent.push([q.__knexTxId ?? null, q.sql.replace(/\s+/g, ' ').slice(0, 30).toLowerCase()]);
+    knex.on('query', listen);
+    return { sent, stop: () => knex.removeListener('query', listen) };
+  };
+
+  it("lets the lease go in the work's last transaction, with no release of its own after", async () => {
+    const w = watch();
+    try {
+      await withLease(locks, 'invoice:7', { ttlMs: TTL, waitMs: 0, busy }, async (lease) => {
+        await knex.transaction(async (trx) => {
+          await trx(TABLES.locks).where({ name: 'nothing' }).first();
+          await lease.releaseIn(trx);
+          // inside the transaction the lease is gone; outside, until the commit, it is not
+          expect(await trx(TABLES.locks).where({ name: 'invoice:7' }).first()).to.equal(undefined);
+        });
+      });
+    } finally {
+      w.stop();
+    }
+    expect((await locks.acquire('invoice:7', B, TTL)).acquired).to.equal(true);
+    const deletes = w.sent.filter(([, sql]) => sql.startsWith('delete'));
+    // one delete, sent in the transaction: none on its own connection after the work
+    expect(deletes).to.have.length(1);
+    expect(deletes[0]![0]).to.be.a('string');
+  });
+
+  it('still lets the lease go after the work when the transaction it was let go in rolls back', async () => {
+    const boom = new Error('audit write failed');
+    const err = await withLease(locks, 'invoice:8', { ttlMs: TTL, waitMs: 0, busy }, async (lease) => {
+      await knex.transaction(async (trx) => {
+        await lease.releaseIn(trx);
+        throw boom;
+      });
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).to.equal(boom);
+    expect((await locks.acquire('invoice:8', B, TTL)).acquired).to.equal(true);
+  });
 });

@@ -177,6 +177,29 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     expect(rows.map((r) => [r.finished_by, toNum(r.added)])).to.deep.equal([['hook', 1]]);
   });
 
+  it("lets the invoice's lease go in the commit that places its line, not in a commit of its own", async () => {
+    const invoiceId = await undelivered(s, knex);
+    const sent: Array<[string | null, string]> = [];
+    const listen = (q: { sql: string; __knexTxId?: string }) =>
+      sent.push([q.__knexTxId ?? null, q.sql.replace(/\s+/g, ' ').toLowerCase()]);
+    knex.on('query', listen);
+    try {
+      await s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId });
+    } finally {
+      knex.removeListener('query', listen);
+    }
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
+      '500.00',
+    ]);
+    const txOf = (re: RegExp) => sent.filter(([, sql]) => re.test(sql)).map(([tx]) => tx);
+    const released = txOf(/^delete from .?mod_overusage_locks/);
+    // one release, in the transaction that records the delivery finished (and places the line)
+    expect(released).to.have.length(1);
+    expect(released[0]).to.be.a('string');
+    expect(txOf(/^insert into .?mod_overusage_deliveries/)).to.deep.equal(released);
+    expect(await knex('mod_overusage_locks').where({ name: `invoice:${invoiceId}` })).to.deep.equal([]);
+  });
+
   it('puts no line on an invoice paid before its delivery came: the charge waits', async () => {
     const invoiceId = await undelivered(s, knex);
     await s.f.panel.api.addInvoicePayment({ invoiceId, transId: 'paid-early', gateway: 'banktransfer' });
