@@ -5,7 +5,7 @@ import { reclamationDeadline } from '../domain/reclamation-deadline.js';
 import { ModuleError } from '../domain/errors.js';
 import { ratedChargeFromJson } from '../domain/usage-rating.js';
 import { withLease, type HeldLease } from '../adapters/lock-store.js';
-import type { PanelApi, PanelClient, PanelInvoice } from '../adapters/panel-api.js';
+import type { PanelClient, PanelInvoice } from '../adapters/panel-api.js';
 import type { StoredLine } from '../adapters/line-store.js';
 import type { StoredCharge } from '../adapters/charge-store.js';
 import type { BillingProfile } from './billing-settings.js';
