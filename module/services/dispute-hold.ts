@@ -1,6 +1,6 @@
 import { INVOICE_NOTES, withLineNote } from '../domain/dispute-text.js';
 import { ModuleError } from '../domain/errors.js';
-import { isOwedUnpaid } from '../domain/invoice-status.js';
+import { isNotOwed, isOwedUnpaid } from '../domain/invoice-status.js';
 import { formatAmount, localeForClient, textLanguage, type TextLanguage } from '../domain/line-text.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputedLine, DisputeRecord } from '../adapters/dispute-store.js';
@@ -186,7 +186,12 @@ async function createHeldDraft(
   return { invoice: inv, itemId: item.id };
 }
 
-/** Off the original invoice (if it is still there): what remains is what dunning sees; its notes say why the line is gone. */
+/**
+ * Off the original invoice (if it is still there): what remains is what dunning sees; its notes say
+ * why the line is gone. A renewal cancelled or refunded meanwhile (the hold is finished onto the held
+ * invoice the admin published) is left as it is: it ended the debt as it stood, and the module does
+ * not rewrite a closed invoice.
+ */
 async function leaveOriginal(
   ctx: DisputeContext,
   d: DisputeRecord,
@@ -195,6 +200,7 @@ async function leaveOriginal(
 ): Promise<void> {
   const { deps } = ctx;
   const original = await deps.panel.getInvoice(d.originalInvoiceId);
+  if (isNotOwed(original.status)) return;
   const stale = original.items
     .filter((i) => i.description.includes(refPattern(line.refCode)))
     .map((i) => i.id);

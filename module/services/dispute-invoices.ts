@@ -7,7 +7,7 @@ import {
   textLanguage,
   type Rerated,
 } from '../domain/line-text.js';
-import { isOwedUnpaid } from '../domain/invoice-status.js';
+import { isNotOwed, isOwedUnpaid } from '../domain/invoice-status.js';
 import type { LineStatus } from '../domain/line-status.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputeRecord, StoredRerate } from '../adapters/dispute-store.js';
@@ -138,7 +138,10 @@ export function decisionWords(
   return `${what}${where}${returned}`;
 }
 
-/** The invoice the line came from says what was decided, in place of what it said before. Idempotent. */
+/**
+ * The invoice the line came from says what was decided, in place of what it said before. Idempotent.
+ * One cancelled or refunded (the line owed on the held invoice the admin published) is left as it is.
+ */
 export async function noteOnOriginal(
   ctx: DisputeContext,
   d: DisputeRecord,
@@ -147,6 +150,7 @@ export async function noteOnOriginal(
   locale: string,
 ): Promise<void> {
   const original = await ctx.deps.panel.getInvoice(d.originalInvoiceId);
+  if (isNotOwed(original.status)) return;
   const notes = withLineNote(original.notes, ref, INVOICE_NOTES[textLanguage(locale)].decided(ref, what));
   if (notes !== original.notes) await ctx.deps.panel.updateInvoice({ invoiceId: original.invoiceId, notes });
 }

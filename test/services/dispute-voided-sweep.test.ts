@@ -315,11 +315,11 @@ describeEachEngine('a cancelled or refunded invoice whose hook was missed', ({ d
     expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
     const after = await s.mod.disputes!.get(d.id);
     expect([after.state, after.holdState, after.voidedBy]).to.deep.equal(['open', 'held', null]);
-    // the €500.00 line (50000 cents) held on the published invoice, still owed there; off the
-    // cancelled renewal, which keeps €519.95 − €500.00 = €19.95
+    // the €500.00 line (50000 cents) held on the published invoice, still owed there; the cancelled
+    // renewal left as it was cancelled, €19.95 + €500.00 = €519.95 (the module rewrites no closed invoice)
     expect(await lineAt(lineId)).to.deep.equal(['held', '50000', d.heldInvoiceId]);
     expect(await invoices(s)).to.deep.equal([
-      [d.originalInvoiceId, 'Cancelled', '19.95'],
+      [d.originalInvoiceId, 'Cancelled', '519.95'],
       [d.heldInvoiceId, 'Unpaid', '500.00'],
     ]);
     expect(await voided()).to.deep.equal([]);

@@ -404,6 +404,63 @@ describeEachEngine('a dispute closed by its invoice’s cancellation or refund',
     ]);
   });
 
+  /**
+   * A hold interrupted before the line left the renewal (the panel refused the renewal's update):
+   * the held draft holds €500.00, the renewal still €19.95 + €500.00 = €519.95. The admin publishes
+   * the held draft (Unpaid, €500.00: the line owed there), then cancels the renewal. The cancelled
+   * renewal is left as it is — €519.95, its notes as they were — while the dispute goes on.
+   */
+  async function interruptedThenCancelled() {
+    const { s, renewal, lineId } = await billed(STORY_EUR);
+    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    s.faulty.failNext = null;
+    expect([d.holdState, (await s.f.panel.api.getInvoice(renewal)).total]).to.deep.equal([
+      'holding',
+      '519.95',
+    ]);
+    at7June(s);
+    await s.f.panel.api.updateInvoice({ invoiceId: d.heldInvoiceId!, publish: true });
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Cancelled' });
+    const cancelled = await s.f.panel.api.getInvoice(renewal);
+    expect([cancelled.status, cancelled.total]).to.deep.equal(['Cancelled', '519.95']);
+    return { s, renewal, d, cancelled };
+  }
+  const heldAudit = async () =>
+    (await knex('mod_overusage_audit').where({ action: 'dispute.held' }).select('details')).map(
+      (r) => JSON.parse(String(r.details)) as unknown,
+    );
+
+  it('a hold finished onto the published held invoice leaves the cancelled renewal as it is: €519.95, its notes unchanged (was: €19.95, notes rewritten)', async () => {
+    const { s, renewal, d, cancelled } = await interruptedThenCancelled();
+    await s.mod.disputes!.resume();
+    await s.mod.disputes!.resume();
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.holdState]).to.deep.equal(['open', 'held']);
+    expect(await s.f.panel.api.getInvoice(renewal)).to.deep.equal(cancelled);
+    expect(await invoices(s)).to.deep.equal([
+      [renewal, 'Cancelled', '519.95'],
+      [d.heldInvoiceId, 'Unpaid', '500.00'],
+    ]);
+    expect(await heldAudit()).to.deep.equal([
+      { from: renewal, heldInvoiceId: d.heldInvoiceId, amountMinor: '50000' },
+    ]);
+  });
+
+  it('waived while that hold was unfinished: the dispute ends (waived, audited), the held €500.00 cancelled at 0.00, the cancelled renewal left as it is', async () => {
+    const { s, renewal, d, cancelled } = await interruptedThenCancelled();
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(out.ok ? [out.value.state, out.value.holdState] : out.code).to.deep.equal(['waived', 'released']);
+    expect(await s.f.panel.api.getInvoice(renewal)).to.deep.equal(cancelled);
+    expect(await invoices(s)).to.deep.equal([
+      [renewal, 'Cancelled', '519.95'],
+      [d.heldInvoiceId, 'Cancelled', '0.00'],
+    ]);
+    expect(await knex('mod_overusage_audit').where({ action: 'dispute.waived' })).to.have.length(1);
+    expect(await credit(s)).to.equal('0.00');
+  });
+
   it('an item the admin put on the held draft in place of the line is left at its amount when the draft is cancelled', async () => {
     const { s, renewal, lineId } = await billed(STORY_EUR);
     const d = await disputeLine(s, lineId);
