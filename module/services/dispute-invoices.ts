@@ -167,7 +167,7 @@ export async function decideHeldDraft(
   x: { ref: string; text: string; after: bigint; locale: string },
 ): Promise<LineStatus> {
   const held = await ctx.deps.panel.getInvoice(d.heldInvoiceId!);
-  const item = held.items.find((i) => i.id === d.heldItemId);
+  const item = heldItemOf(held, d.heldItemId, x.ref);
   if (to === 'waived') {
     // cancelled at 0.00 with the waived text: the client's invoice list shows nothing still owed
     await releaseHeld(ctx, d, held, item, x.text);

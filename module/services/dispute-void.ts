@@ -6,6 +6,7 @@ import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputeRecord, VoidedBy } from '../adapters/dispute-store.js';
 import { sendNow, type DisputeContext } from './dispute-context.js';
 import { findCreditNote } from './dispute-credit-note.js';
+import { heldItemOf } from './dispute-invoices.js';
 import { disputeEmails } from './dispute-notify.js';
 
 /**
@@ -62,9 +63,10 @@ export async function notOwedOriginal(ctx: DisputeContext, d: DisputeRecord): Pr
 export async function owedOnPublishedHeld(ctx: DisputeContext, d: DisputeRecord): Promise<boolean> {
   if (d.heldInvoiceId === null) return false;
   const held = await ctx.deps.panel.getInvoice(d.heldInvoiceId);
-  return (
-    (isOwedUnpaid(held.status) || held.status === 'Paid') && held.items.some((i) => i.id === d.heldItemId)
-  );
+  if (!isOwedUnpaid(held.status) && held.status !== 'Paid') return false;
+  // the line's item as the decision finds it: by its [OU-…] text, not by a recorded id alone
+  const line = (await ctx.store.line(d.lineId))!;
+  return heldItemOf(held, d.heldItemId, line.refCode) !== undefined;
 }
 
 /**
@@ -117,7 +119,7 @@ export async function carryOutVoid(ctx: DisputeContext, d: DisputeRecord): Promi
   const locale = localeForClient(client.language);
   const words = INVOICE_NOTES[textLanguage(locale)];
   const refunded = by.status === 'Refunded';
-  await cancelHeldDraft(ctx, d);
+  await cancelHeldDraft(ctx, d, line.refCode);
   const original = await deps.panel.getInvoice(d.originalInvoiceId);
   const notes = withLineNote(
     original.notes,
@@ -173,11 +175,11 @@ export async function carryOutVoid(ctx: DisputeContext, d: DisputeRecord): Promi
 }
 
 /** The held draft, while still a draft (a hold not yet finished included), cancelled at 0.00: the client's invoice list shows nothing owed for a line that is not. */
-async function cancelHeldDraft(ctx: DisputeContext, d: DisputeRecord): Promise<void> {
+async function cancelHeldDraft(ctx: DisputeContext, d: DisputeRecord, ref: string): Promise<void> {
   const { deps } = ctx;
   if (d.heldInvoiceId !== null) {
     const held = await deps.panel.getInvoice(d.heldInvoiceId);
-    const item = held.items.find((i) => i.id === d.heldItemId);
+    const item = heldItemOf(held, d.heldItemId, ref);
     if (held.status === 'Draft')
       await deps.panel.updateInvoice({
         invoiceId: held.invoiceId,

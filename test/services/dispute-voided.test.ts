@@ -461,6 +461,59 @@ describeEachEngine('a dispute closed by its invoice’s cancellation or refund',
     expect(await credit(s)).to.equal('0.00');
   });
 
+  it('the admin puts the line back on the published held invoice under a new item id (same text), then the renewal cancelled: still owed there by its reference, the dispute stays open; a waiver then cancels that invoice at 0.00', async () => {
+    const { s, renewal, d } = await heldPublished();
+    const held = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    const [item] = held.items;
+    await s.f.panel.api.updateInvoice({
+      invoiceId: held.invoiceId,
+      deleteLineIds: [item!.id],
+      newItems: [{ description: item!.description, amount: '500.00', taxed: item!.taxed }],
+    });
+    const moved = (await s.f.panel.api.getInvoice(held.invoiceId)).items;
+    expect(moved.map((i) => [i.id === item!.id, i.amount])).to.deep.equal([[false, '500.00']]);
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Cancelled' });
+    // owed on the published invoice, found by its [OU-…] text (was: voided, the recorded id gone)
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.voidedBy]).to.deep.equal(['open', null]);
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const out = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(out.ok ? out.value.state : out.code).to.equal('waived');
+    // €500.00 → 0.00 on the item that carries the line: nothing billed, cancelled
+    expect(await invoices(s)).to.deep.equal([
+      [renewal, 'Cancelled', '19.95'],
+      [held.invoiceId, 'Cancelled', '0.00'],
+    ]);
+  });
+
+  it('the line taken off the published held invoice for a €12.00 item the panel stores under the line’s old id, then the renewal cancelled: the line is owed nowhere, voided; the €12.00 stays Unpaid', async () => {
+    const { s, renewal, d } = await heldPublished();
+    const held = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    const oldId = held.items[0]!.id;
+    await s.f.panel.api.updateInvoice({
+      invoiceId: held.invoiceId,
+      deleteLineIds: [oldId],
+      newItems: [{ description: 'Setup fee', amount: '12.00', taxed: false }],
+    });
+    // an auto-increment given out again (as InnoDB did after a restart before MariaDB 10.2.4)
+    const setup = (await s.f.panel.api.getInvoice(held.invoiceId)).items[0]!;
+    await knex('tblinvoiceitems').where({ id: setup.id }).update({ id: oldId });
+    expect((await s.f.panel.api.getInvoice(held.invoiceId)).items.map((i) => [i.id, i.amount])).to.deep.equal(
+      [[oldId, '12.00']],
+    );
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Cancelled' });
+    // the recorded id names the admin's item, not the line (was: kept open, owed "there")
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.voidedBy]).to.deep.equal([
+      'voided',
+      { invoiceId: renewal, status: 'Cancelled' },
+    ]);
+    expect(await invoices(s)).to.deep.equal([
+      [renewal, 'Cancelled', '19.95'],
+      [held.invoiceId, 'Unpaid', '12.00'],
+    ]);
+  });
+
   it('an item the admin put on the held draft in place of the line is left at its amount when the draft is cancelled', async () => {
     const { s, renewal, lineId } = await billed(STORY_EUR);
     const d = await disputeLine(s, lineId);
