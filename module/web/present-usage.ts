@@ -169,7 +169,12 @@ export interface WidgetInput {
   flash?: WidgetView['flash'];
   /** per line: what became of the credit its decision gave (from the client's credit log) */
   credits?: Map<number, CreditStanding>;
+  /** the invoices the panel says were cancelled or refunded: their lines are not owed, so not disputable */
+  notOwed?: NotOwedInvoices;
 }
+
+/** Invoices whose lines are not owed (cancelled or refunded), by id, with that status. */
+export type NotOwedInvoices = ReadonlyMap<number, 'Cancelled' | 'Refunded'>;
 
 const dailyUnit = (u: SoldUnit): 'GB' | 'GiB' => (u === 'GiB' || u === 'TiB' ? 'GiB' : 'GB');
 
@@ -228,6 +233,7 @@ export function presentLine(
   now: DateTime,
   w: WidgetWords,
   links: Pick<WidgetLinks, 'lineCsv' | 'periodChart' | 'invoice'>,
+  notOwed: NotOwedInvoices = new Map(),
 ): LineView {
   const state = lineState(l);
   const closesAt = DateTime.fromISO(l.deadlineClosesAt, { zone: 'utc' });
@@ -250,7 +256,9 @@ export function presentLine(
     else if (d.state === 'voided' && d.voidedBy)
       outcome = w.resolved.voided(on, d.voidedBy.invoiceId, d.voidedBy.status === 'Refunded');
   }
-  const canDispute = !d && l.status === 'placed' && open;
+  // a line of a cancelled or refunded invoice is owed by no one: nothing to dispute (the service refuses it)
+  const closedBy = notOwed.get(l.invoiceId);
+  const canDispute = !d && l.status === 'placed' && open && !closedBy;
   const shown = clientInvoice(l, w);
   return {
     id: l.id,
@@ -270,7 +278,13 @@ export function presentLine(
     canDispute,
     // the same words the dispute service answers with once the window has closed
     refusal:
-      !d && l.status === 'placed' && !open ? w.windowClosed(formatDay(l.deadlineLastDay, locale)) : null,
+      d || l.status !== 'placed'
+        ? null
+        : closedBy
+          ? w.notOwed(l.invoiceId, closedBy)
+          : !open
+            ? w.windowClosed(formatDay(l.deadlineLastDay, locale))
+            : null,
     dispute: d
       ? {
           id: d.id,
@@ -594,7 +608,7 @@ export function presentService(
   label: string,
   periods: Page<PeriodRow> | null,
   lines: LineRow[],
-  input: Pick<WidgetInput, 'locale' | 'now' | 'links' | 'credits'> & {
+  input: Pick<WidgetInput, 'locale' | 'now' | 'links' | 'credits' | 'notOwed'> & {
     focus?: PeriodFocus | null;
     banner?: UsageBanner | null;
     pool?: PoolFigures | null;
@@ -653,7 +667,10 @@ export function presentService(
         : null,
     periods: pastPeriods(u, periods?.rows ?? [], lines, focus, creditOf, locale, w, links),
     morePeriods: periods?.next ? links.morePeriods(u.service.serviceId, periods.next) : null,
-    lines: lines.map((l) => ({ ...presentLine(l, locale, now, w, links), credit: creditOf(l) })),
+    lines: lines.map((l) => ({
+      ...presentLine(l, locale, now, w, links, input.notOwed),
+      credit: creditOf(l),
+    })),
   };
 }
 

@@ -27,6 +27,7 @@ import { poolFigures, type PoolFigures } from './pool-usage.js';
 import { creditStandings, type CreditStanding } from '../domain/credit-use.js';
 import { isDisputeCredit } from '../domain/dispute-text.js';
 import { creditLog } from '../adapters/panel-credits.js';
+import { isNotOwed } from '../domain/invoice-status.js';
 
 /**
  * The client widget's use cases: build the page's view-model for a client (kept for a few seconds:
@@ -153,6 +154,46 @@ async function creditsOf(
   return out;
 }
 
+/**
+ * The invoices of the lines a client could still dispute (placed, undisputed, in their window) that
+ * the panel says were cancelled or refunded: such a line is owed by no one, so the page offers no
+ * dispute of it (the dispute service would refuse it, NOT_OWED). One read per invoice, only for
+ * those lines; a courtesy, like the credits: when the panel cannot be asked, the form shows and the
+ * service still refuses.
+ */
+async function notOwedOf(
+  deps: WidgetDeps,
+  clientId: number,
+  lines: readonly LineRow[],
+): Promise<Map<number, 'Cancelled' | 'Refunded'>> {
+  const out = new Map<number, 'Cancelled' | 'Refunded'>();
+  const now = deps.clock.now().toMillis();
+  const ids = new Set(
+    lines
+      .filter(
+        (l) =>
+          l.clientId === clientId &&
+          !l.dispute &&
+          l.status === 'placed' &&
+          now < DateTime.fromISO(l.deadlineClosesAt).toMillis(),
+      )
+      .map((l) => l.invoiceId),
+  );
+  if (!deps.panel || ids.size === 0) return out;
+  const panel = deps.panel;
+  await Promise.all(
+    [...ids].map(async (id) => {
+      try {
+        const { status } = await panel.getInvoice(id);
+        if (isNotOwed(status)) out.set(id, status);
+      } catch (err) {
+        deps.log.warn('widget.invoice_failed', { clientId, invoiceId: id, error: (err as Error).message });
+      }
+    }),
+  );
+  return out;
+}
+
 /** The page's view-model for one client and (one of their) services. */
 async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promise<WidgetView> {
   const services = await deps.reads.clientServices(req.clientId);
@@ -178,7 +219,10 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
     src.bannerOf(wanted),
     src.standingOf(req.clientId),
   ]);
-  const credits = await creditsOf(deps, req.clientId, lines.rows);
+  const [credits, notOwed] = await Promise.all([
+    creditsOf(deps, req.clientId, lines.rows),
+    notOwedOf(deps, req.clientId, lines.rows),
+  ]);
   const view = presentWidget({
     ...base,
     labels: names,
@@ -189,6 +233,7 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
     banner,
     pool: poolOf(usage, standings),
     credits,
+    notOwed,
   });
   if (deps.caps) view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale);
   if (deps.upgrades && deps.caps)
@@ -360,9 +405,13 @@ async function summarize(deps: WidgetDeps, src: Sources, clientId: number, local
   const lines = await deps.reads.lines({ clientId }, { limit: 50 });
   const now = deps.clock.now();
   const underDispute = lines.rows.filter((l) => l.dispute?.state === 'open').length;
+  const notOwed = await notOwedOf(deps, clientId, lines.rows);
   const disputable = lines.rows.filter(
     (l) =>
-      !l.dispute && l.status === 'placed' && now.toMillis() < DateTime.fromISO(l.deadlineClosesAt).toMillis(),
+      !l.dispute &&
+      l.status === 'placed' &&
+      now.toMillis() < DateTime.fromISO(l.deadlineClosesAt).toMillis() &&
+      !notOwed.has(l.invoiceId),
   ).length;
   return {
     rows,

@@ -1,3 +1,4 @@
+import { DISPUTE_REFUSALS } from '../domain/dispute-text.js';
 import type { TextLanguage } from '../domain/line-text.js';
 
 /**
@@ -111,6 +112,8 @@ export const WIDGET_WORDS = {
             : `${Math.max(minutes, 1)} ${plural(minutes, 'minute', 'minutes')} left`,
     windowClosed: (date: string) =>
       `The window to dispute this line ended on ${date}; a dispute after it cannot be accepted.`,
+    // the dispute service's own words for a line whose invoice was cancelled or refunded
+    notOwed: DISPUTE_REFUSALS.en.notOwed,
     disputeThis: 'Dispute this line',
     reason: 'Why do you dispute it?',
     reasonHint: 'At least 3 characters. Say what you think is wrong, e.g. which days.',
@@ -286,6 +289,7 @@ export const WIDGET_WORDS = {
             : `nog ${Math.max(minutes, 1)} ${plural(minutes, 'minuut', 'minuten')}`,
     windowClosed: (date: string) =>
       `De termijn om bezwaar te maken tegen deze regel liep tot en met ${date}; een bezwaar daarna kunnen we niet aanvaarden.`,
+    notOwed: DISPUTE_REFUSALS.nl.notOwed,
     disputeThis: 'Bezwaar maken tegen deze regel',
     reason: 'Waarom maakt u bezwaar?',
     reasonHint: 'Minstens 3 tekens. Zeg wat volgens u niet klopt, bijvoorbeeld welke dagen.',

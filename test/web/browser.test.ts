@@ -359,4 +359,29 @@ describe('the widget and the tab in a browser (headless Chromium)', function () 
     await client.close();
     expect(problems, 'errors in the pages').to.deep.equal([]);
   });
+
+  it('offers Chris no dispute of his line once his renewal is refunded, and says why', async () => {
+    // Chris (over three months in a row) has an undisputed line on his paid June renewal, in its
+    // window until 12 June; the provider refunds that renewal: nothing is owed for the line any more
+    const { knex } = demo!.demo.db;
+    const chris = await knex('tblclients').where({ email: 'chris@example.net' }).first('id');
+    const line = await knex('mod_overusage_lines')
+      .where({ client_id: chris.id })
+      .orderBy('id', 'desc')
+      .first();
+    expect(String(line.status)).to.equal('placed');
+    await demo!.demo.panel.api.updateInvoice({ invoiceId: Number(line.invoice_id), status: 'Refunded' });
+    await ctx!.clearCookies();
+    const page = watch(await ctx!.newPage());
+    await loginAs(page, `${demo!.url}/login.php`, 'chris@example.net', 'demo');
+    await page.goto(`${demo!.url}/index.php?m=overusage`);
+    const item = page.locator(`li.ou-line[data-line="${line.id}"]`);
+    expect(await item.getAttribute('data-state')).to.equal('placed');
+    expect(await item.locator('details.ou-dispute').count(), 'no dispute offered').to.equal(0);
+    expect(await item.locator('.ou-refusal').innerText()).to.equal(
+      `Invoice #${line.invoice_id}, which this line is on, was refunded to you: you owe nothing for the line, so there is nothing to dispute.`,
+    );
+    await page.close();
+    expect(problems, 'errors in the pages').to.deep.equal([]);
+  });
 });

@@ -262,6 +262,27 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
     expect(page.text).not.to.include('class="ou-dispute-form"');
   });
 
+  it('offers no dispute of a line whose invoice the provider cancelled, says why in her words, and the home panel does not count it', async () => {
+    const { agent } = await login(s.app, ANN);
+    // before: her line in its window (dispute by 16 June), the form offered, counted on the home panel
+    expect((await agent.get('/index.php?m=overusage').expect(200)).text).to.include(
+      'class="ou-dispute-form"',
+    );
+    expect(textOf((await agent.get('/clientarea.php').expect(200)).text)).to.include(
+      '1 line can still be disputed',
+    );
+    await s.f.panel.api.updateInvoice({ invoiceId: s.ann.invoiceId, status: 'Cancelled' });
+    const page = await agent.get('/index.php?m=overusage').expect(200);
+    // the dispute service's own refusal (NOT_OWED), before she writes a reason it would refuse
+    expect(textOf(page.text)).to.include(
+      `Invoice #${s.ann.invoiceId}, which this line is on, was cancelled: you owe nothing for the line, so there is nothing to dispute.`,
+    );
+    expect(page.text).not.to.include('class="ou-dispute-form"');
+    expect(textOf((await agent.get('/clientarea.php').expect(200)).text)).not.to.include(
+      'can still be disputed',
+    );
+  });
+
   it("adds the usage panel to the client's home page and the block to the service's page", async () => {
     const { agent } = await login(s.app, JAN);
     const home = await agent.get('/clientarea.php').expect(200);

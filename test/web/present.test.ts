@@ -169,6 +169,39 @@ describe('the widget presenters', () => {
     );
   });
 
+  it('offers no dispute of a line whose invoice was cancelled or refunded, in its window or after, and says why', () => {
+    const invoiceId = line().invoiceId;
+    const cancelled = presentLine(
+      line(),
+      'en-GB',
+      now,
+      wordsFor('en'),
+      links,
+      new Map([[invoiceId, 'Cancelled']]),
+    );
+    expect([cancelled.canDispute, cancelled.refusal]).to.deep.equal([
+      false,
+      `Invoice #${invoiceId}, which this line is on, was cancelled: you owe nothing for the line, so there is nothing to dispute.`,
+    ]);
+    const refunded = presentLine(
+      line(),
+      'nl-NL',
+      now,
+      wordsFor('nl'),
+      links,
+      new Map([[invoiceId, 'Refunded']]),
+    );
+    expect([refunded.canDispute, refunded.refusal]).to.deep.equal([
+      false,
+      `Factuur #${invoiceId}, waarop deze regel staat, is aan u terugbetaald: u bent voor de regel niets verschuldigd, dus er valt geen bezwaar tegen te maken.`,
+    ]);
+    // another invoice cancelled changes nothing for this line
+    expect(
+      presentLine(line(), 'en-GB', now, wordsFor('en'), links, new Map([[invoiceId + 1, 'Cancelled']]))
+        .canDispute,
+    ).to.equal(true);
+  });
+
   it('shows a disputed line as held, and a resolved one with its outcome', () => {
     const d = {
       id: 9,
