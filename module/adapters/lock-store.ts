@@ -199,6 +199,8 @@ export interface LeaseOptions {
 
 /** The lease `withLease` holds, as its work sees it. */
 export interface HeldLease {
+  /** the lease was not free at the first try: the work began after another holder's */
+  readonly waited: boolean;
   /**
    * lets the lease go in the work's last transaction (one commit fewer than a release of its own);
    * if that transaction does not commit, the lease is let go after the work as usual
@@ -218,9 +220,11 @@ export async function withLease<T>(
 ): Promise<T> {
   const owner = leaseOwner();
   const started = Date.now();
+  let waited = false;
   for (;;) {
     const lease = await locks.acquire(name, owner, opts.ttlMs);
     if (lease.acquired) break;
+    waited = true;
     if (Date.now() - started >= opts.waitMs) throw opts.busy(lease.heldBy, lease.holder);
     await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 25)));
   }
@@ -232,6 +236,7 @@ export async function withLease<T>(
   // the last transaction the work let the lease go in (a retried one runs again)
   let releasedIn: Knex.Transaction | null = null;
   const held: HeldLease = {
+    waited,
     async releaseIn(trx) {
       await locks.releaseIn(trx, name, owner);
       releasedIn = trx;

@@ -128,7 +128,14 @@ export function createInvoiceLineService(given: InvoiceLineDeps): InvoiceLineSer
       await catchUpMissed(deps, out);
       return out;
     },
-    addToRenewalInvoice: (invoiceId) =>
-      withInvoiceLease(deps, invoiceId, (lease) => placeOn(deps, invoiceId, 'hook', undefined, lease)),
+    addToRenewalInvoice: (invoiceId) => {
+      // The invoice is read while the lease is taken (the lease's commit and the reads overlap);
+      // the read is used only when the lease was free at once (line-placing.ts).
+      const early = deps.panel.getInvoice(invoiceId);
+      early.catch(() => {}); // awaited when used; a lease never taken leaves it unused
+      return withInvoiceLease(deps, invoiceId, (lease) =>
+        placeOn(deps, invoiceId, 'hook', undefined, lease, early),
+      );
+    },
   };
 }

@@ -249,11 +249,12 @@ export async function placeOn(
   via: 'hook' | 'reconcile',
   periodEndBefore?: IsoDate,
   lease?: HeldLease,
+  early?: Promise<PanelInvoice>,
 ): Promise<PlaceOutcome> {
   const outcome = emptyPlaceOutcome(invoiceId);
   // The delivery is recorded finished whatever it placed: the reconciliation need not look at it
   // again. Most deliveries record it with the commit of their line.
-  if (!(await placeLines(deps, invoiceId, { via, lease }, outcome, periodEndBefore)))
+  if (!(await placeLines(deps, invoiceId, { via, lease, early }, outcome, periodEndBefore)))
     await deps.lines.recordDelivery(invoiceId, via, outcome.added, deps.clock.now());
   return outcome;
 }
@@ -262,12 +263,20 @@ export async function placeOn(
 async function placeLines(
   deps: InvoiceLineDeps,
   invoiceId: number,
-  finish: { via: 'hook' | 'reconcile'; lease?: HeldLease | undefined },
+  finish: {
+    via: 'hook' | 'reconcile';
+    lease?: HeldLease | undefined;
+    early?: Promise<PanelInvoice> | undefined;
+  },
   outcome: PlaceOutcome,
   periodEndBefore?: IsoDate,
 ): Promise<boolean> {
   const { via } = finish;
-  const invoice = await deps.panel.getInvoice(invoiceId);
+  // The invoice read while the lease was taken serves when the lease was free at once: no other
+  // delivery of it ran in between. What another delivery may have left pending is checked
+  // against the invoice read again (below).
+  const early = finish.early && finish.lease && !finish.lease.waited;
+  const invoice = await (early ? finish.early! : deps.panel.getInvoice(invoiceId));
   if (!EDITABLE.has(invoice.status)) return false;
   // The services the invoice renews; those the module does not meter simply have no charges.
   const ids = [
@@ -310,7 +319,10 @@ async function placeLines(
   const pending = [...lines.left, ...written].sort((a, b) => a.id - b.id);
   // placed before this delivery: what its first confirm placed is not counted
   outcome.alreadyPlaced = lines.placed;
-  return putPendingOn(deps, invoice, charges, outcome, finish, pending);
+  // Lines an earlier delivery left pending may be on the invoice since the early read (that
+  // delivery failed after adding them): the invoice is read again, so none is added twice.
+  const current = early && lines.left.length ? await deps.panel.getInvoice(invoiceId) : invoice;
+  return putPendingOn(deps, current, charges, outcome, finish, pending);
 }
 
 /** Each charge without a line gets one, pending on the invoice, unless it must not be billed here: the lines written. */

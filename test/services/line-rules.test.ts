@@ -200,6 +200,56 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     expect(await knex('mod_overusage_locks').where({ name: `invoice:${invoiceId}` })).to.deep.equal([]);
   });
 
+  it('reads the invoice again before adding a line an earlier delivery left pending, if its first read may be older', async () => {
+    // The 2 June run's change of the invoice failed: Ann's EUR 500.00 line is pending, not on it.
+    // The next delivery reads the invoice while taking the lease; just after that read, the
+    // earlier delivery's item lands on the invoice (as when it failed after its change took
+    // effect). The line must be found there, not added a second time.
+    const invoiceId = await interrupted(s, knex);
+    const line = await knex('mod_overusage_lines').first();
+    const real = s.faulty.real.getInvoice.bind(s.faulty.real);
+    let landed = false;
+    s.faulty.real.getInvoice = async (id: number) => {
+      const read = await real(id);
+      if (!landed) {
+        landed = true;
+        await s.f.panel.api.updateInvoice({
+          invoiceId: id,
+          newItems: [{ description: String(line.description), amount: '500.00', taxed: true }],
+        });
+      }
+      return read;
+    };
+    s.faulty.calls.length = 0;
+    await s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId });
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
+      '500.00',
+    ]);
+    // found on the invoice read again: no item added, none removed
+    expect(s.faulty.calls.filter((c) => c === 'updateInvoice')).to.deep.equal([]);
+    expect((await knex('mod_overusage_lines').first()).status).to.equal('placed');
+  });
+
+  it('reads the invoice again when it waited for another delivery of it: paid meanwhile, it gets no line', async () => {
+    // Another process holds the invoice's lease when the delivery comes; while the delivery
+    // waits, the client pays the EUR 19.95 and that process lets the lease go. The invoice read
+    // while the lease was first asked for still says Unpaid; the delivery must go by the invoice
+    // as it is once the lease is its own: paid, so the EUR 500.00 waits for the next invoice.
+    const invoiceId = await undelivered(s, knex);
+    await holdLease(knex, `invoice:${invoiceId}`);
+    const delivery = s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId });
+    await new Promise((r) => setTimeout(r, 150));
+    await s.f.panel.api.addInvoicePayment({ invoiceId, transId: 'paid-meanwhile', gateway: 'banktransfer' });
+    await knex('mod_overusage_locks')
+      .where({ name: `invoice:${invoiceId}` })
+      .delete();
+    await delivery;
+    const invoice = await s.f.panel.api.getInvoice(invoiceId);
+    expect([invoice.status, overusage(invoice)]).to.deep.equal(['Paid', []]);
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
+    expect((await chargeOf(knex, s.story.serviceId)).status).to.equal('unbilled');
+  });
+
   it('puts no line on an invoice paid before its delivery came: the charge waits', async () => {
     const invoiceId = await undelivered(s, knex);
     await s.f.panel.api.addInvoicePayment({ invoiceId, transId: 'paid-early', gateway: 'banktransfer' });
