@@ -35,7 +35,10 @@ export interface PoolMemberInput {
 
 export interface PoolMemberRating {
   serviceId: number;
-  /** hours of membership in the period, each started hour counted whole (in the client's favour) */
+  /**
+   * hours of membership in the period: every hour of the period (from its midnight) the service was
+   * a member in, for however short a time, counted whole and once (in the client's favour)
+   */
   hours: number;
   fullAllowanceBytes: bigint;
   /** its allowance × hours ÷ the period's hours, rounded up to the byte (in the client's favour) */
@@ -80,29 +83,29 @@ export function periodHours(start: IsoDate, end: IsoDate, zone: string): number 
   return ms / HOUR_MS;
 }
 
-/** Hours of the spans inside [from, to), each span's started hour counted whole; overlaps counted once. */
+/**
+ * Hours of [from, to) the spans touch, counting from `from`: a started hour counts whole, and an
+ * hour touched by several spans once, so a member never has more hours than the period.
+ */
 export function membershipHours(spans: readonly PoolSpan[], from: DateTime, to: DateTime): number {
-  const clipped = spans
+  const start = from.toMillis();
+  // each span as the hours of the period it touches, counted from the period's start (midnight)
+  const touched = spans
     .map(
-      (s) =>
-        [
-          Math.max(s.from.toMillis(), from.toMillis()),
-          Math.min((s.to ?? to).toMillis(), to.toMillis()),
-        ] as const,
+      (s) => [Math.max(s.from.toMillis(), start), Math.min((s.to ?? to).toMillis(), to.toMillis())] as const,
     )
     .filter(([a, b]) => b > a)
+    .map(([a, b]) => [Math.floor((a - start) / HOUR_MS), Math.ceil((b - start) / HOUR_MS)] as const)
     .sort((x, y) => x[0] - y[0]);
-  // merged, so a service recorded twice for the same hours does not get twice the allowance
+  // An hour is counted once however many spans touch it: two short spans in one hour are one
+  // started hour, and a service recorded twice does not get twice the allowance.
   let hours = 0;
-  let cur: [number, number] | null = null;
-  for (const [a, b] of clipped) {
-    if (cur && a <= cur[1]) cur[1] = Math.max(cur[1], b);
-    else {
-      if (cur) hours += Math.ceil((cur[1] - cur[0]) / HOUR_MS);
-      cur = [a, b];
-    }
+  let counted = 0; // the hours before this one are counted
+  for (const [first, end] of touched) {
+    const begin = Math.max(first, counted);
+    if (end > begin) hours += end - begin;
+    counted = Math.max(counted, end);
   }
-  if (cur) hours += Math.ceil((cur[1] - cur[0]) / HOUR_MS);
   return hours;
 }
 

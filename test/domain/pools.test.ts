@@ -305,6 +305,40 @@ describe('transfer pools: hours, the anchor and refusals, case by case', () => {
     ).to.equal(1);
   });
 
+  it('counts an hour two short spans fall in once, and never more hours than the period has', () => {
+    // 10:05-10:15 and 10:40-10:50 on 5 January: both in the 10:00 hour: 1 hour, not 2
+    expect(
+      membershipHours(
+        [
+          span('2026-01-05T10:05:00Z', '2026-01-05T10:15:00Z'),
+          span('2026-01-05T10:40:00Z', '2026-01-05T10:50:00Z'),
+        ],
+        from,
+        to,
+      ),
+    ).to.equal(1);
+    // 10:30-11:30 was a member in the 10:00 hour and in the 11:00 hour: 2 started hours
+    expect(membershipHours([span('2026-01-05T10:30:00Z', '2026-01-05T11:30:00Z')], from, to)).to.equal(2);
+    // 10:50-11:10 and 11:50-12:10: hours 10, 11 and 12 (11 touched by both): 3, not 4
+    expect(
+      membershipHours(
+        [
+          span('2026-01-05T10:50:00Z', '2026-01-05T11:10:00Z'),
+          span('2026-01-05T11:50:00Z', '2026-01-05T12:10:00Z'),
+        ],
+        from,
+        to,
+      ),
+    ).to.equal(3);
+    // a member moved on and off its pooled plan every ten minutes, 5 minutes each time, for the
+    // whole of January: 744 x 6 = 4 464 spans, in every one of January's 744 hours: 744, not 4 464
+    const flapping = Array.from({ length: 744 * 6 }, (_, i) => {
+      const at = from.plus({ minutes: 10 * i });
+      return { from: at, to: at.plus({ minutes: 5 }) };
+    });
+    expect(membershipHours(flapping, from, to)).to.equal(744);
+  });
+
   it('anchors on the member with the most hours at the end, even when another at the end leaves later', () => {
     // 71: the whole of January; 72: from the 15th (17 days, 408 h) and leaving on 5 February
     const r = ratePool({
