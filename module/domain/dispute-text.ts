@@ -198,6 +198,8 @@ export const CREDIT_NOTE = {
       `Credit note [${disputeCreditRef(ref)}] correcting invoice #${invoiceId}: the VAT is reversed at that invoice's rate.`,
     notesNoVat: (ref: string, invoiceId: number) =>
       `Credit note [${disputeCreditRef(ref)}] correcting invoice #${invoiceId}.`,
+    lateFee: (ref: string, invoiceId: number) =>
+      `Credit note ${disputeCreditRef(ref)} for invoice #${invoiceId}: the part of its late fee that fell on overusage line ${ref}`,
   },
   nl: {
     waived: (ref: string, invoiceId: number, before: string) =>
@@ -208,6 +210,8 @@ export const CREDIT_NOTE = {
       `Creditnota [${disputeCreditRef(ref)}] ter correctie van factuur #${invoiceId}: de btw wordt teruggeboekt tegen het tarief van die factuur.`,
     notesNoVat: (ref: string, invoiceId: number) =>
       `Creditnota [${disputeCreditRef(ref)}] ter correctie van factuur #${invoiceId}.`,
+    lateFee: (ref: string, invoiceId: number) =>
+      `Creditnota ${disputeCreditRef(ref)} bij factuur #${invoiceId}: het deel van de boete dat op regel overschrijding ${ref} viel`,
   },
 } satisfies Record<TextLanguage, unknown>;
 

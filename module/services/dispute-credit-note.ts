@@ -2,9 +2,10 @@ import { CREDIT_NOTE, isCreditNoteOf } from '../domain/dispute-text.js';
 import { formatAmount, textLanguage } from '../domain/line-text.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputedLine, DisputeRecord } from '../adapters/dispute-store.js';
-import { panelHundredths } from '../adapters/panel-api.js';
+import { panelAmount, panelHundredths } from '../adapters/panel-api.js';
 import type { DisputeContext } from './dispute-context.js';
 import { heldItemOf } from './dispute-invoices.js';
+import { lateFeeShareOnPaid } from './late-fee-share.js';
 
 /** A paid line's credit note as the panel has it: its invoice, and what it gives back (VAT included) in the panel's hundredths. */
 export interface CreditNote {
@@ -77,6 +78,15 @@ async function createCreditNote(
     to === 'waived'
       ? words.waived(ref, original.invoiceId, money(d.amountBeforeMinor))
       : words.adjusted(ref, original.invoiceId, money(d.amountBeforeMinor), money(x.after));
+  // a late fee on the paid held invoice gives back the part of it that fell on the line, on the same note
+  const fee =
+    original.invoiceId === d.originalInvoiceId
+      ? { share: 0n, taxed: false }
+      : await lateFeeShareOnPaid(
+          panel,
+          original,
+          panelHundredths(moneyToDecimalString({ amountMinor: x.back, currency: d.currency })),
+        );
   const today = ctx.today();
   const created = await panel.createInvoice({
     userId: d.clientId,
@@ -92,6 +102,15 @@ async function createCreditNote(
       : words.notesNoVat(ref, original.invoiceId),
     items: [
       { description, amount: moneyToDecimalString({ amountMinor: -x.back, currency: d.currency }), taxed },
+      ...(fee.share > 0n
+        ? [
+            {
+              description: words.lateFee(ref, original.invoiceId),
+              amount: panelAmount(-fee.share),
+              taxed: fee.taxed,
+            },
+          ]
+        : []),
     ],
     sendInvoice: false,
     autoApplyCredit: false,

@@ -135,3 +135,23 @@ export async function lateFeeOffHeld(
   }
   return off;
 }
+
+/**
+ * The part of a paid invoice's late fee that fell on an amount a credit note takes off it (a held
+ * line the client paid on the held invoice the admin published, waived or reduced, when the
+ * AddInvoiceLateFee hook did not keep it out of the fee): the fee less the fee on what the invoice
+ * billed without that amount (lateFeeShareOnHeld on its total: what was unpaid when the fee came).
+ * In the panel's hundredths, with the fee's taxed flag; 0 without a fee.
+ */
+export async function lateFeeShareOnPaid(
+  panel: PanelApi,
+  invoice: PanelInvoice,
+  offHundredths: bigint,
+): Promise<{ share: bigint; taxed: boolean }> {
+  const fees = invoice.items.filter((i) => i.type === 'LateFee' && panelHundredths(i.amount) > 0n);
+  if (fees.length === 0 || invoice.status !== 'Paid') return { share: 0n, taxed: false };
+  const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);
+  const total = panelHundredths(invoice.total, 'total');
+  const share = lateFeeShareOnHeld({ balance: total, fee, held: offHundredths }, await lateFeeRule(panel));
+  return { share, taxed: fees.some((f) => f.taxed) };
+}

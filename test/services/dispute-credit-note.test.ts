@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
+import { addDays } from '../../module/domain/calendar.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import {
@@ -529,6 +530,59 @@ describeEachEngine('a held line paid on its published held invoice, then waived 
     expect(await creditOf(s)).to.equal('150.00');
     const line = await knex('mod_overusage_lines').where({ id: d.lineId }).first('status', 'amount_minor');
     expect([String(line.status), String(line.amount_minor)]).to.deep.equal(['placed', '35000']);
+  });
+
+  it('a late fee on it the hook did not correct, paid with it: the same note gives back −€500.00 and the −€50.00 fee the line caused, €550.00 credited', async () => {
+    // published 7 June, due 19 June; the module's AddInvoiceLateFee hook fails on 22 June, so the
+    // panel's 10 % of €500.00 = €50.00 stands; Ann pays €550.00 on 23 June. Waived on 24 June:
+    // without the line nothing would be late (10 % of 0.00), so all €50.00 fell on it: 500 + 50 = 550
+    knex = db().knex;
+    const { s, lineId, ref } = await billMay(knex);
+    await knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).update({ value: '3' });
+    const d = await disputeLine(s, lineId);
+    const held = d.heldInvoiceId!;
+    s.f.clock.set('2013-06-07T09:00:00Z');
+    await s.f.panel.api.updateInvoice({ invoiceId: held, publish: true });
+    for (let day = '2013-06-07'; day <= '2013-06-22'; day = addDays(day, 1)) {
+      s.f.clock.set(`${day}T07:00:00Z`);
+      if (day === '2013-06-22') s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 1 };
+      await s.f.panel.runDailyAutomation(day);
+      s.faulty.failNext = null;
+    }
+    expect((await s.f.panel.api.getInvoice(held)).total).to.equal('550.00');
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: held,
+      transId: 'pay-held',
+      gateway: 'banktransfer',
+      date: '2013-06-23 10:00:00',
+    });
+    s.f.clock.set('2013-06-24T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    expect((await notesAfter(s, held)).map(([, status, total, text]) => [status, total, text])).to.deep.equal(
+      [
+        [
+          'Paid',
+          '-550.00',
+          `Credit note CR-${ref} for invoice #${held}: overusage line ${ref} (€500.00) waived after review of your dispute`,
+        ],
+        [
+          'Paid',
+          '-550.00',
+          `Credit note CR-${ref} for invoice #${held}: the part of its late fee that fell on overusage line ${ref}`,
+        ],
+      ],
+    );
+    const note = (await notesAfter(s, held))[0]![0] as number;
+    expect(
+      (await knex('tblinvoiceitems').where({ invoiceid: note }).orderBy('id').select('amount')).map((r) =>
+        String(r.amount),
+      ),
+    ).to.deep.equal(['-500.00', '-50.00']);
+    expect(await creditOf(s)).to.equal('550.00');
+    expect((await s.mod.disputes!.get(d.id)).creditedMinor).to.equal(55000n);
+    await s.mod.disputes!.resume();
+    expect(await creditOf(s)).to.equal('550.00');
   });
 
   it('the panel failing after making the note: resumed twice, one note and €500.00 credited once', async () => {
