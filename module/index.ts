@@ -189,7 +189,11 @@ function buildPanelWork(deps: ModuleDeps, b: Built, core: Core, r: ReturnType<ty
     describe: describeLineForClient,
   });
   // every email the module sends: written with the change that causes it, sent by one worker
-  const outbox = createOutbox({ store: createOutboxStore(knex), clock, panel, locks, log });
+  // a row that cannot be read is logged and left out: the other emails still go
+  const outboxStore = createOutboxStore(knex, {
+    setAside: (row) => log.warn('outbox.row_unreadable', { id: String(row.id), error: row.error }),
+  });
+  const outbox = createOutbox({ store: outboxStore, clock, panel, locks, log });
   const disputes = createDisputeService({ knex, clock, zone, panel, audit, log, locks, outbox });
   const sync = createPanelSyncService({
     store: createPanelSyncStore(knex),

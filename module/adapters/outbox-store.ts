@@ -66,8 +66,35 @@ export function parseOutboxRow(r: Record<string, unknown>): OutboxRow {
   };
 }
 
-export function createOutboxStore(knex: Knex): OutboxStore {
+/** A row of the outbox that cannot be read (a column edited by hand, say), and why. */
+export interface UnreadableRow {
+  table: string;
+  id: unknown;
+  error: string;
+}
+
+/**
+ * `setAside`: where a row that cannot be read goes. Given, such a row is reported there and left
+ * out, so one bad row does not stop every email behind it; left out, the read fails naming it.
+ */
+export function createOutboxStore(
+  knex: Knex,
+  opts: { setAside?: (row: UnreadableRow) => void } = {},
+): OutboxStore {
   const unsent = () => knex(TABLES.outbox).whereIn('status', UNSENT).orderBy('id');
+  const parseAll = (rows: Array<Record<string, unknown>>): OutboxRow[] => {
+    const { setAside } = opts;
+    if (!setAside) return rows.map(parseOutboxRow);
+    const out: OutboxRow[] = [];
+    for (const r of rows) {
+      try {
+        out.push(parseOutboxRow(r));
+      } catch (err) {
+        setAside({ table: TABLES.outbox, id: r.id, error: (err as Error).message });
+      }
+    }
+    return out;
+  };
   return {
     async enqueue(db, rows, now) {
       if (rows.length === 0) return;
@@ -78,12 +105,10 @@ export function createOutboxStore(knex: Knex): OutboxStore {
         .ignore();
     },
     async unsent(limit) {
-      return (await unsent().limit(limit)).map(parseOutboxRow);
+      return parseAll(await unsent().limit(limit));
     },
     async due(now, limit) {
-      return (await unsent().andWhere('next_attempt_at', '<=', sqlInstant(now)).limit(limit)).map(
-        parseOutboxRow,
-      );
+      return parseAll(await unsent().andWhere('next_attempt_at', '<=', sqlInstant(now)).limit(limit));
     },
     async claim(row, attempts) {
       const n = await knex(TABLES.outbox)
