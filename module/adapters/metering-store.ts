@@ -14,7 +14,7 @@ import {
   type GoodSample,
   type MeterStep,
 } from '../domain/metering.js';
-import { parseResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
+import { storedResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import { chunks, insertChunked, retryTransaction, updateManyByKey, withTxRetry } from './sql-helpers.js';
 import {
   bigListOrNullIn,
@@ -73,6 +73,12 @@ export interface ServiceToRead {
   resetDueOn: IsoDate | null;
   /** the latest metered days' traffic per day, newest last (metering.ts, MeterState) */
   recentDaily: bigint[];
+  /**
+   * set when the service's stored row cannot be read (a column edited by hand): why. It is not
+   * read today but counted as a failed read naming the column, and the master's other services
+   * are read as usual.
+   */
+  unreadable?: string;
 }
 
 export interface ReadResult {
@@ -141,17 +147,46 @@ export interface MeteringStore {
   lastRunStarted(sampleDate: IsoDate): Promise<DateTime | null>;
 }
 
+/** The row as a service to read, or, when it cannot be read, as one that says why (its id is the key: always readable). */
+function toServiceOrUnreadable(r: Record<string, unknown>): ServiceToRead {
+  try {
+    return toService(r);
+  } catch (err) {
+    return {
+      serviceId: Number(r.service_id),
+      serverRef: typeof r.server_ref === 'string' ? r.server_ref : '?',
+      resetPolicy: null,
+      resetDay: null,
+      regdate: null,
+      billingDay: null,
+      solusvmResetPolicy: null,
+      solusvmCreatedOn: null,
+      lastSampleId: null,
+      last: null,
+      openPeriodId: null,
+      openPeriodStart: null,
+      openPeriodEnd: null,
+      openPeriodUsed: null,
+      resetDueOn: null,
+      recentDaily: [],
+      unreadable: (err as Error).message,
+    };
+  }
+}
+
 function toService(r: Record<string, unknown>): ServiceToRead {
   const s = rowReader(SERVICES, r);
   const lastSampleId = s.numOrNull('last_sample_id');
   return {
     serviceId: s.num('service_id'),
     serverRef: s.str('server_ref'),
-    resetPolicy: r.reset_policy ? parseResetPolicy(r.reset_policy) : null,
+    resetPolicy: r.reset_policy ? storedResetPolicy(r.reset_policy, `${SERVICES}.reset_policy`) : null,
     resetDay: s.numOrNull('reset_day'),
     regdate: s.dateOrNull('regdate'),
     billingDay: s.numOrNull('billing_day'),
-    solusvmResetPolicy: r.solusvm_reset_policy ? parseResetPolicy(r.solusvm_reset_policy) : null,
+    solusvmResetPolicy: r.solusvm_reset_policy
+      ? storedResetPolicy(r.solusvm_reset_policy, `${SERVICES}.solusvm_reset_policy`)
+      : null,
     solusvmCreatedOn: s.dateOrNull('solusvm_created_on'),
     lastSampleId,
     last:
@@ -301,7 +336,7 @@ function servicesToRead(knex: Knex): Pick<MeteringStore, 'countServices' | 'page
         .andWhere((q) => q.whereNull('last_sample_date').orWhere('last_sample_date', '<', sampleDate))
         .orderBy('service_id')
         .limit(limit);
-      return rows.map(toService);
+      return rows.map(toServiceOrUnreadable);
     },
 
     async countGaps(masterIds, sampleDate) {

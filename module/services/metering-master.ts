@@ -188,8 +188,11 @@ function failedRead(
   outcome: MasterOutcome,
 ): ReadFailure {
   const e = err instanceof SolusVmError ? err : null;
-  const kind = e?.kind ?? 'internal';
-  const message = e ? e.message : `unexpected error: ${(err as Error).message}`;
+  const kind = e?.kind ?? (svc.unreadable !== undefined ? 'stored_row' : 'internal');
+  const message =
+    e || svc.unreadable !== undefined
+      ? (err as Error).message
+      : `unexpected error: ${(err as Error).message}`;
   run.counts.failed++;
   outcome.failed++;
   run.failedSoFar++;
@@ -256,6 +259,8 @@ export async function meterMaster(
       const svc = await queue.next();
       if (svc === null) return;
       try {
+        // a service whose stored row cannot be read is not called: a failed read that names the column
+        if (svc.unreadable !== undefined) throw new Error(`its stored row cannot be read: ${svc.unreadable}`);
         const reading = await breaker.call(() => gateway.readTraffic(svc.serverRef));
         if (reading === null) return; // the breaker tripped while this one waited
         const sampledAt: DateTime = deps.clock.now();

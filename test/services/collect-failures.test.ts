@@ -221,6 +221,25 @@ describeEachEngine('collect when a master fails as a whole', ({ db }) => {
     );
   });
 
+  it("reads a master's other services when one service's stored row cannot be read, and names it and the column", async () => {
+    const { good, bad } = await setUp();
+    // service 3's reset policy edited by hand into a word the module does not know
+    const knex = db().knex;
+    await knex('mod_overusage_services').where({ service_id: 3 }).update({ reset_policy: 'sometimes' });
+    good.resetStats();
+    bad.resetStats();
+    const r = await collect();
+    const summary = JSON.parse(r.out.join('\n')) as { readOk: number; failed: number; gaps: number };
+    // 80 services: 79 read, service 3 a failed read (not called), nothing else left out
+    expect([summary.readOk, summary.failed, summary.gaps]).to.deep.equal([2 * SERVICES - 1, 1, 1]);
+    expect([good.stats().requests, bad.stats().requests]).to.deep.equal([SERVICES - 1, SERVICES]);
+    const failure = await knex('mod_overusage_read_failures').where({ service_id: 3 }).first();
+    expect([failure.error_kind, failure.message]).to.deep.equal([
+      'stored_row',
+      'its stored row cannot be read: mod_overusage_services.reset_policy holds "sometimes", which is not one of first_of_month, anniversary, never',
+    ]);
+  });
+
   it('stops soon after a key is refused in the middle of a run', async () => {
     const { bad } = await setUp();
     // the key is refused from the master's eleventh request on: the reads already on their way
