@@ -11,6 +11,8 @@ import type { HookDefinition } from './hook-types.js';
 export function InvoiceCancelled(deps: {
   disputes: Pick<DisputeService, 'invoiceClosed'>;
   log: Logger;
+  /** the client's pages built afresh: a line on the invoice is no longer offered for dispute */
+  pagesChanged?: (invoiceId: number) => Promise<void>;
 }): HookDefinition {
   return {
     name: 'InvoiceCancelled',
@@ -26,6 +28,9 @@ export function InvoiceCancelled(deps: {
       } catch (err) {
         deps.log.warn('hook.invoice_cancelled.failed', { invoiceId, error: (err as Error).message });
       }
+      await deps.pagesChanged?.(invoiceId).catch((err: unknown) => {
+        deps.log.warn('hook.invoice_cancelled.pages_failed', { invoiceId, error: (err as Error).message });
+      });
       return undefined;
     },
   };

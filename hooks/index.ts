@@ -60,6 +60,8 @@ export interface HookDeps {
       host?: Record<string, unknown>,
     ): Promise<string>;
     languageOf(clientId: number): Promise<string>;
+    /** an invoice was cancelled or refunded: its client's pages are built afresh */
+    invoiceClosed?(invoiceId: number): Promise<void>;
   };
 }
 
@@ -80,7 +82,12 @@ export function moduleHooks(deps: HookDeps): HookDefinition[] {
   }
   if (deps.disputes) {
     // a line on a cancelled or refunded invoice is not owed: its open dispute closes
-    const d = { disputes: deps.disputes, log: deps.log };
+    const pages = deps.clientPages;
+    const d = {
+      disputes: deps.disputes,
+      log: deps.log,
+      ...(pages?.invoiceClosed ? { pagesChanged: (id: number) => pages.invoiceClosed!(id) } : {}),
+    };
     hooks.push(InvoiceCancelled(d), InvoiceRefunded(d));
   }
   if (deps.revokeAdminSessions)

@@ -265,6 +265,13 @@ export function createWeb(deps: WebDeps) {
     issueToken: shared.signer.issue,
     /** the admin logged out of the panel: the tokens bound to a login session of theirs are revoked */
     revokeAdminSessions: (adminId: number) => shared.revocations.revokeSessions(adminId, 'logout'),
+    /**
+     * the panel cancelled or refunded an invoice: its client's pages are built afresh, so a line on it
+     * is no longer offered for dispute (a built page is otherwise kept for cacheMs)
+     */
+    invoiceClosed: async (invoiceId: number): Promise<void> => {
+      if (deps.panel) widget.invalidate((await deps.panel.getInvoice(invoiceId)).userId);
+    },
   };
 }
 

@@ -305,6 +305,31 @@ describeEachEngine('the client widget in the panel', ({ db }) => {
   });
 });
 
+/**
+ * The same with the page kept as built for 15 s (the module's default): the panel's InvoiceCancelled
+ * hook has the client's page built afresh, so the form goes at once, not 15 s later.
+ */
+describeEachEngine('the client widget, kept for 15 s, after an invoice is cancelled', ({ db }) => {
+  it('drops the dispute form of a line on the cancelled invoice at once, on the page and the home panel', async function () {
+    this.timeout(60_000);
+    const s = await buildWebStory(db().knex, { web: { cacheMs: 15_000 } });
+    const { agent } = await login(s.app, ANN);
+    expect((await agent.get('/index.php?m=overusage').expect(200)).text).to.include(
+      'class="ou-dispute-form"',
+    );
+    expect(textOf((await agent.get('/clientarea.php').expect(200)).text)).to.include(
+      '1 line can still be disputed',
+    );
+    await s.f.panel.api.updateInvoice({ invoiceId: s.ann.invoiceId, status: 'Cancelled' });
+    const page = await agent.get('/index.php?m=overusage').expect(200);
+    expect(page.text).not.to.include('class="ou-dispute-form"');
+    expect(textOf(page.text)).to.include(`Invoice #${s.ann.invoiceId}, which this line is on, was cancelled`);
+    expect(textOf((await agent.get('/clientarea.php').expect(200)).text)).not.to.include(
+      'can still be disputed',
+    );
+  });
+});
+
 describeEachEngine('the admin tab in the panel', ({ db }) => {
   let s: WebStory;
   beforeEach(async function () {
