@@ -8,6 +8,7 @@ import type { PanelParams } from '../../module/adapters/panel-api.js';
 import { addClient, addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay, GB, STORY_EUR, type BillingStory } from '../support/billing-story.js';
+import { buildPoolWorld, type PoolWorld } from '../support/pool-world.js';
 
 /**
  * The rules of placing, reconciling and standalone invoicing one at a time, each through the
@@ -250,6 +251,19 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     expect((await chargeOf(knex, s.story.serviceId)).status).to.equal('unbilled');
   });
 
+  it("records the delivery of Jan's renewal as finished with no line: his 4 000 GB are within his 5 TB", async () => {
+    // the same 2 June run renews Jan's VPS: May's 4 000 GB − 5 000 GB allowance leaves nothing to
+    // bill, so his delivery finds no unbilled charge; it is recorded all the same (0 lines), so the
+    // reconciliation never gives his invoice lines after the fact
+    await delivered(s, knex);
+    const item = await knex('tblinvoiceitems')
+      .where({ type: 'Hosting', relid: s.story.dutchServiceId })
+      .first('invoiceid');
+    const rows = await knex('mod_overusage_deliveries').where({ invoice_id: toNum(item.invoiceid) });
+    expect(rows.map((r) => [r.finished_by, toNum(r.added)])).to.deep.equal([['hook', 0]]);
+    expect(await knex('mod_overusage_lines').where({ service_id: s.story.dutchServiceId })).to.have.length(0);
+  });
+
   it('puts no line on an invoice paid before its delivery came: the charge waits', async () => {
     const invoiceId = await undelivered(s, knex);
     await s.f.panel.api.addInvoicePayment({ invoiceId, transId: 'paid-early', gateway: 'banktransfer' });
@@ -257,6 +271,9 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     expect(overusage(await s.f.panel.api.getInvoice(invoiceId))).to.have.length(0);
     expect(await knex('mod_overusage_lines')).to.have.length(0);
     expect((await chargeOf(knex, s.story.serviceId)).status).to.equal('unbilled');
+    // its delivery finished (nothing goes on a paid invoice): recorded, with no line
+    const rows = await knex('mod_overusage_deliveries').where({ invoice_id: invoiceId });
+    expect(rows.map((r) => [r.finished_by, toNum(r.added)])).to.deep.equal([['hook', 0]]);
   });
 
   it("counts the window from the invoice's date when its delivery comes three days later", async () => {
@@ -275,6 +292,9 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
     expect(out).to.deep.equal({ invoiceId, added: 0, alreadyPlaced: 0, skipped: [] });
     expect(await knex('mod_overusage_lines')).to.have.length(0);
+    // the delivery finished with nothing to add: recorded, with no line
+    const rows = await knex('mod_overusage_deliveries').where({ invoice_id: invoiceId });
+    expect(rows.map((r) => [r.finished_by, toNum(r.added)])).to.deep.equal([['hook', 0]]);
   });
 
   it('skips a charge in another currency than the client now pays in, and says which', async () => {
@@ -356,6 +376,32 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     );
     expect(failed).to.equal('injected: rating failed');
     expect(await knex('mod_overusage_lines')).to.have.length(0);
+  });
+
+  it('writes no line for a charge rated again while its line was being written: the new €400.00 waits for the next invoice', async () => {
+    // The admin lowers the price to €0.40 a GB and May is rated again while the delivery reads the
+    // client (after it read May's €500.00 charge, before it writes the line): 1 000 GB × €0.40 =
+    // €400.00 replaces it. The line of €500.00 is not written; the delivery ends with nothing added
+    // and the €400.00 charge stays unbilled for the next invoice.
+    const invoiceId = await undelivered(s, knex);
+    const may = await knex('mod_overusage_periods')
+      .where({ service_id: s.story.serviceId, start_date: '2013-05-01' })
+      .first('id');
+    const read = s.faulty.real.getClientsDetails.bind(s.faulty.real);
+    s.faulty.real.getClientsDetails = async (userId: number) => {
+      s.faulty.real.getClientsDetails = read;
+      const prices = { EUR: { overage: '0.40', precommit: '0.35' } };
+      await s.mod.billing.setProduct(s.story.productId, { ...PRODUCT, prices }, CLI);
+      const again = await s.mod.rating.reratePeriod(toNum(may.id), { actor: CLI, because: 'test.price' });
+      expect(again.kind).to.equal('replaced');
+      return read(userId);
+    };
+    const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    expect(out).to.deep.equal({ invoiceId, added: 0, alreadyPlaced: 0, skipped: [] });
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId))).to.have.length(0);
+    expect(await knex('mod_overusage_lines')).to.have.length(0);
+    const charge = await chargeOf(knex, s.story.serviceId);
+    expect([charge.status, toNum(charge.amount_minor)]).to.deep.equal(['unbilled', 40_000]);
   });
 
   it("names the panel's own error in the activity log when reading the client fails", async () => {
@@ -518,6 +564,150 @@ describeEachEngine('placing a line on an invoice that renews two services', ({ d
     expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
       '500.00',
     ]);
+  });
+});
+
+/**
+ * Ann's second VPS (ref 103) on the same plan, billed in EUR as her first: May counted 5 600 GB,
+ * 600 GB over × €0.50 = €300.00, beside the first's 6 000 GB − 5 000 GB = 1 000 GB × €0.50 =
+ * €500.00. Her 2 June renewal renews both, and its one delivery places both lines.
+ */
+describeEachEngine('placing the lines of two VPSs in one delivery', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    s = await buildBillingStory(knex);
+    const second = await addService(
+      knex,
+      {
+        userid: s.story.clientId,
+        packageid: s.story.productId,
+        domain: 'vps3.example.net',
+        regdate: '2013-01-09',
+        nextduedate: '2013-06-09',
+        amount: '19.95',
+      },
+      s.f.clock.now(),
+      'Europe/Brussels',
+    );
+    await s.mod.links.link(
+      {
+        serviceId: second,
+        clientId: s.story.clientId,
+        productId: s.story.productId,
+        masterId: s.masterId,
+        serverRef: '103',
+        currency: 'EUR',
+      },
+      CLI,
+    );
+    for (const [at, first, other] of [
+      ['2013-05-30T21:50:00Z', 5900n * GB, 5500n * GB],
+      ['2013-05-31T21:50:00Z', 6000n * GB, 5600n * GB],
+      ['2013-06-01T21:50:00Z', 150n * GB, 100n * GB],
+    ] as const) {
+      s.f.clock.set(at);
+      s.fake.set('101', first);
+      s.fake.set('102', 0n);
+      s.fake.set('103', other);
+      await s.mod.metering.collect();
+    }
+  });
+
+  it('puts €500.00 and €300.00 on the invoice in the order of their charges, and records the delivery with the 2 lines', async () => {
+    const invoiceId = await delivered(s, knex);
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
+      '500.00',
+      '300.00',
+    ]);
+    const rows = await knex('mod_overusage_deliveries').where({ invoice_id: invoiceId });
+    expect(rows.map((r) => [r.finished_by, toNum(r.added)])).to.deep.equal([['hook', 2]]);
+    const lines = await knex('mod_overusage_lines').orderBy('id');
+    expect(lines.map((l) => [l.status, toNum(l.amount_minor)])).to.deep.equal([
+      ['placed', 50_000],
+      ['placed', 30_000],
+    ]);
+  });
+});
+
+/**
+ * A delivery rates the pool months of its invoice's client only. Ann's VPS A (1 TB, pool "main")
+ * and Jan's VPS (the same product, so his own pool "main") are metered all October 2026:
+ *   Ann: 1 500 GB used − 1 000 GB (A's whole month, 745 hours) = 500 GB × €0.50 = €250.00
+ *   Jan: 1 200 GB used − 1 000 GB = 200 GB × €0.50 = €100.00
+ * An invoice renewing A, made on 2 November, gets Ann's €250.00; Jan's October waits for the daily
+ * job (his own renewal's delivery would rate it too).
+ */
+describeEachEngine("a delivery rates the pools of its invoice's client only", ({ db }) => {
+  let knex: Knex;
+  let w: PoolWorld;
+
+  beforeEach(async () => {
+    knex = db().knex;
+    w = await buildPoolWorld(knex, {
+      start: '2026-10-01T08:00:00Z',
+      regdate: '2026-01-09',
+      nextduedate: '2026-11-09',
+      vps: [],
+    });
+    const prices = { EUR: { overage: '0.50' } };
+    await w.mod.billing.setProduct(
+      w.story.productId,
+      { unit: 'GB', model: 'per_unit', allowance: '1 TB', prices, pool: 'main' },
+      CLI,
+    );
+    for (const [serviceId, clientId, serverRef] of [
+      [w.story.serviceId, w.story.clientId, '101'],
+      [w.story.dutchServiceId, w.story.dutchClientId, '102'],
+    ] as const) {
+      await w.mod.links.link(
+        {
+          serviceId,
+          clientId,
+          productId: w.story.productId,
+          masterId: w.masterId,
+          serverRef,
+          currency: 'EUR',
+          // metered since their registration: each is in its pool the whole of October
+          regdate: '2026-01-09',
+        },
+        CLI,
+      );
+    }
+    await w.mod.pools.syncMembers();
+    for (const [at, ann, jan] of [
+      ['2026-10-01T21:50:00Z', 100n * GB, 50n * GB],
+      ['2026-10-31T21:50:00Z', 1500n * GB, 1200n * GB],
+      ['2026-11-01T21:50:00Z', 10n * GB, 10n * GB],
+    ] as const) {
+      w.f.clock.set(at);
+      w.fake.set('101', ann);
+      w.fake.set('102', jan);
+      await w.mod.metering.collect();
+    }
+  });
+
+  it("bills Ann's October (€250.00) on her invoice and leaves Jan's (€100.00) to the daily job", async () => {
+    w.f.clock.set('2026-11-02T07:00:00Z');
+    const { invoiceId } = await w.f.panel.api.createInvoice({
+      userId: w.story.clientId,
+      date: '2026-11-02',
+      dueDate: '2026-11-09',
+      items: [{ description: 'VPS 1 TB (vps1.example.net)', amount: '19.95', taxed: false }],
+    });
+    await knex('tblinvoiceitems')
+      .where({ invoiceid: invoiceId })
+      .update({ type: 'Hosting', relid: w.story.serviceId });
+    const out = await w.mod.lines!.addToRenewalInvoice(invoiceId);
+    expect(out.placed?.map((l) => l.amountMinor)).to.deep.equal([25_000n]);
+    const months = async (clientId: number) =>
+      (await w.mod.pools.poolPeriods(clientId)).map((p) => [p.start, p.amountMinor]);
+    expect(await months(w.story.clientId)).to.deep.equal([['2026-10-01', 25_000n]]);
+    expect(await months(w.story.dutchClientId)).to.deep.equal([]);
+    expect((await w.mod.pools.ratePools()).rated).to.equal(1);
+    expect(await months(w.story.dutchClientId)).to.deep.equal([['2026-10-01', 10_000n]]);
   });
 });
 
