@@ -617,13 +617,30 @@ describeEachEngine('placing the lines of two VPSs in one delivery', ({ db }) => 
   });
 
   it('puts €500.00 and €300.00 on the invoice in the order of their charges, and records the delivery with the 2 lines', async () => {
-    const invoiceId = await delivered(s, knex);
+    const sent: Array<[string | null, string]> = [];
+    const listen = (q: { sql: string; __knexTxId?: string }) =>
+      sent.push([q.__knexTxId ?? null, q.sql.replace(/\s+/g, ' ').toLowerCase()]);
+    knex.on('query', listen);
+    let invoiceId: number;
+    try {
+      invoiceId = await delivered(s, knex);
+    } finally {
+      knex.removeListener('query', listen);
+    }
     expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
       '500.00',
       '300.00',
     ]);
     const rows = await knex('mod_overusage_deliveries').where({ invoice_id: invoiceId });
     expect(rows.map((r) => [r.finished_by, toNum(r.added)])).to.deep.equal([['hook', 2]]);
+    // Ann's invoice's lease is held until the second line is placed: let go once, in the commit
+    // that places it and records the delivery (Jan's renewal, with nothing to bill, records its
+    // delivery without a line and lets its lease go after)
+    const txOf = (re: RegExp) => sent.filter(([, sql]) => re.test(sql)).map(([tx]) => tx);
+    const recordedIn = txOf(/^insert into .?mod_overusage_deliveries/).filter((tx) => tx !== null);
+    expect(recordedIn).to.have.length(1);
+    const releases = txOf(/^delete from .?mod_overusage_locks/);
+    expect(releases.filter((tx) => tx !== null)).to.deep.equal(recordedIn);
     const lines = await knex('mod_overusage_lines').orderBy('id');
     expect(lines.map((l) => [l.status, toNum(l.amount_minor)])).to.deep.equal([
       ['placed', 50_000],
