@@ -251,6 +251,36 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     expect((await chargeOf(knex, s.story.serviceId)).status).to.equal('unbilled');
   });
 
+  it('places the line when its first read of the invoice failed while it waited for another delivery, and the process goes on', async () => {
+    // The read made while the lease is first asked for fails (the panel is briefly down) and the
+    // lease is held elsewhere; that read is then never used. The delivery reads the invoice again
+    // once the lease is its own and places Ann's €500.00; the failed read is no unhandled
+    // rejection (which would end the hook's process).
+    const invoiceId = await undelivered(s, knex);
+    await holdLease(knex, `invoice:${invoiceId}`);
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', note);
+    try {
+      s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 1 };
+      const delivery = s.mod.lines!.addToRenewalInvoice(invoiceId);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(s.faulty.failNext.times).to.equal(0);
+      await knex('mod_overusage_locks')
+        .where({ name: `invoice:${invoiceId}` })
+        .delete();
+      expect((await delivery).added).to.equal(1);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.removeListener('unhandledRejection', note);
+      s.faulty.failNext = null;
+    }
+    expect(unhandled).to.deep.equal([]);
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
+      '500.00',
+    ]);
+  });
+
   it("records the delivery of Jan's renewal as finished with no line: his 4 000 GB are within his 5 TB", async () => {
     // the same 2 June run renews Jan's VPS: May's 4 000 GB − 5 000 GB allowance leaves nothing to
     // bill, so his delivery finds no unbilled charge; it is recorded all the same (0 lines), so the
