@@ -305,6 +305,23 @@ describe('transfer pools: hours, the anchor and refusals, case by case', () => {
     ).to.equal(1);
   });
 
+  it('counts nothing for a span inside hours already counted, nor for a span of no length', () => {
+    // a service recorded twice, 10:00-16:00 and 11:00-13:00 on 5 January: 6 hours, the inner span
+    // adding none (not 6 − 3 = 3, as 13:00 is before the 16:00 counted to)
+    expect(
+      membershipHours(
+        [
+          span('2026-01-05T10:00:00Z', '2026-01-05T16:00:00Z'),
+          span('2026-01-05T11:00:00Z', '2026-01-05T13:00:00Z'),
+        ],
+        from,
+        to,
+      ),
+    ).to.equal(6);
+    // joined and left at the same instant, 10:30: never a member, 0 hours (not the 10:00 hour)
+    expect(membershipHours([span('2026-01-05T10:30:00Z', '2026-01-05T10:30:00Z')], from, to)).to.equal(0);
+  });
+
   it('counts an hour two short spans fall in once, and never more hours than the period has', () => {
     // 10:05-10:15 and 10:40-10:50 on 5 January: both in the 10:00 hour: 1 hour, not 2
     expect(
