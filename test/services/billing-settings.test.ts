@@ -103,6 +103,15 @@ describeEachEngine('billing settings with service and client overrides', ({ db }
         .select('amount_minor', 'allowance_bytes')
         .then((rows) => rows.map((r) => [String(r.amount_minor), String(r.allowance_bytes)]));
     expect(await amountOf(s.story.serviceId)).to.deep.equal([['25000', '5500000000000']]);
+    // the charge keeps the settings it was rated with: Ann's own window among them
+    const explained = await knex('mod_overusage_charges')
+      .where({ service_id: s.story.serviceId })
+      .first('explanation');
+    expect(JSON.parse(String(explained.explanation)).profile.window).to.deep.equal({
+      days: 10,
+      counting: 'business',
+      holidays: 'NL',
+    });
     // the Dutch VPS was not asked about: not rated yet; the run over everything rates it with its override
     expect(await amountOf(s.story.dutchServiceId)).to.deep.equal([]);
     await s.mod.rating.rateClosedPeriods();
