@@ -62,7 +62,12 @@ export const GROUPS = [
   {
     // invoice-lines.ts was split into placing, reconciling and standalone invoices
     name: 'invoice-lines',
-    mutate: ['module/services/invoice-lines.ts', 'module/services/line-*.ts'],
+    // with the panel's answer about a product the double-billing guard keeps a minute (b9fffd6)
+    mutate: [
+      'module/services/invoice-lines.ts',
+      'module/services/line-*.ts',
+      'module/services/product-answers.ts',
+    ],
     // line-rules first: one rule per test, each through the service's answer (a mutant the
     // 5-minute tick's reconciliation would repair on the renewal run is seen there)
     tests: [
@@ -75,6 +80,7 @@ export const GROUPS = [
       // in the ff229b1 run, on mutants no rule tells apart)
       'test/services/pools.test.ts',
       'test/services/reconcile-command.test.ts',
+      'test/services/product-answers.test.ts',
     ],
   },
   {
@@ -88,6 +94,8 @@ export const GROUPS = [
       'test/services/rerating.test.ts',
       'test/services/rating.test.ts',
       'test/services/rate-samples.test.ts',
+      // a few services rated with their own overrides only (the InvoiceCreation delivery's run)
+      'test/services/billing-settings.test.ts',
       'test/web/product-preview.test.ts',
     ],
   },
