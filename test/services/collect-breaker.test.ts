@@ -263,6 +263,25 @@ describeEachEngine('collect when reads fail: the breaker and the reasons', ({ db
     ]);
   });
 
+  it("reads a master's other services when one service's stored row cannot be read, naming it and the column", async () => {
+    await master('nl', 3, 100);
+    // service 101's reset policy edited by hand into a word the module does not know
+    await knex('mod_overusage_services').where({ service_id: 101 }).update({ reset_policy: 'sometimes' });
+    const run = await fx.mod.metering.collect();
+    // 100 and 102 read; 101 not called, one failed read of its own kind, the master not stopped
+    expect([run.services, run.readOk, run.failed, fake.reads]).to.deep.equal([3, 2, 1, 2]);
+    const problem =
+      'its stored row cannot be read: mod_overusage_services.reset_policy holds "sometimes", which is not one of first_of_month, anniversary, never';
+    expect(run.failures.map((r) => [r.kind, r.message, r.count])).to.deep.equal([
+      ['stored_row', `nl: ${problem}`, 1],
+    ]);
+    expect(run.masters.map((m) => [m.name, m.status, m.read])).to.deep.equal([['nl', 'done', 2]]);
+    const rows = await knex('mod_overusage_read_failures').select('service_id', 'error_kind', 'message');
+    expect(rows.map((r) => [Number(r.service_id), r.error_kind, r.message])).to.deep.equal([
+      [101, 'stored_row', problem],
+    ]);
+  });
+
   it('tells its progress after each service: how many of all, and how many failed', async () => {
     const m = await master('nl', 3, 100);
     fake.fail(m.refs[1]!, new SolusVmError('not_found', 'Virtual server not found'));
