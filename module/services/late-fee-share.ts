@@ -43,8 +43,7 @@ export async function creditLateFeeShare(
   const held = invoice.items
     .filter((i) => input.heldItemIds.includes(i.id))
     .reduce((a, i) => a + panelHundredths(i.amount), 0n);
-  const rule = await lateFeeRule(deps.panel);
-  const share = lateFeeShareOnHeld({ balance: panelHundredths(invoice.balance), fee, held }, rule);
+  const { rule, share } = await shareOfFee(deps.panel, invoice, fee, held);
   if (share === 0n) return 0n;
   const mine = { disputeId: input.disputeId, ref: input.ref, invoiceId: invoice.invoiceId };
   if (await creditLogged(deps.panel, input.clientId, (d) => isLateFeeCredit(d, mine))) return share;
@@ -52,22 +51,41 @@ export async function creditLateFeeShare(
   await deps.panel.call('AddCredit', { clientid: input.clientId, description, amount: panelAmount(share) });
   await deps.audit.record(
     deps.knex,
-    {
-      actor: { type: 'system', id: null },
-      action: 'dispute.late_fee_credit',
-      entityType: 'dispute',
-      entityId: input.disputeId,
-      details: {
-        invoiceId: invoice.invoiceId,
-        feeMinor: String(fee),
-        heldMinor: String(held),
+    shareAudit(
+      'dispute.late_fee_credit',
+      input.disputeId,
+      invoice.invoiceId,
+      { fee, held, rule },
+      {
         creditMinor: String(share),
-        rule,
       },
-    },
+    ),
     now,
   );
   return share;
+}
+
+/** The late fee's part a held amount caused, by the panel's late fee settings. */
+async function shareOfFee(panel: PanelApi, invoice: PanelInvoice, fee: bigint, held: bigint) {
+  const rule = await lateFeeRule(panel);
+  return { rule, share: lateFeeShareOnHeld({ balance: panelHundredths(invoice.balance), fee, held }, rule) };
+}
+
+/** The audit of a late fee's share given back (credited, or taken off the fee). */
+function shareAudit(
+  action: string,
+  disputeId: number,
+  invoiceId: number,
+  f: { fee: bigint; held: bigint; rule: Awaited<ReturnType<typeof lateFeeRule>> },
+  given: Record<string, string>,
+) {
+  return {
+    actor: { type: 'system' as const, id: null },
+    action,
+    entityType: 'dispute',
+    entityId: disputeId,
+    details: { invoiceId, feeMinor: String(f.fee), heldMinor: String(f.held), ...given, rule: f.rule },
+  };
 }
 
 /** What a held line let go takes off the late fee of its published held invoice: fee items changed or deleted. */
@@ -96,24 +114,19 @@ export async function lateFeeOffHeld(
   if (fees.length === 0 || !isOwedUnpaid(invoice.status)) return none;
   const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);
   const held = panelHundredths(input.lineItem.amount);
-  const rule = await lateFeeRule(deps.panel);
-  const share = lateFeeShareOnHeld({ balance: panelHundredths(invoice.balance), fee, held }, rule);
+  const { rule, share } = await shareOfFee(deps.panel, invoice, fee, held);
   if (share === 0n) return none;
   await deps.audit.recordOnce(
     deps.knex,
-    {
-      actor: { type: 'system', id: null },
-      action: 'dispute.late_fee_waived',
-      entityType: 'dispute',
-      entityId: input.disputeId,
-      details: {
-        invoiceId: invoice.invoiceId,
-        feeMinor: String(fee),
-        heldMinor: String(held),
+    shareAudit(
+      'dispute.late_fee_waived',
+      input.disputeId,
+      invoice.invoiceId,
+      { fee, held, rule },
+      {
         waivedMinor: String(share),
-        rule,
       },
-    },
+    ),
     now,
   );
   // the share comes off the last fee first (WHMCS adds one)
