@@ -165,7 +165,7 @@ for (const [hookOf, name, event] of [
   [InvoiceRefunded, 'InvoiceRefunded', 'hook.invoice_refunded'],
 ] as const) {
   describe(`${name} with what the panel hands it`, () => {
-    function fixture(fails?: string) {
+    function fixture(fails?: string, pages?: { fails?: string }) {
       const asked: unknown[] = [];
       const { log, events } = logged();
       const disputes = {
@@ -175,7 +175,12 @@ for (const [hookOf, name, event] of [
           return 1;
         },
       };
-      const hook = hookOf({ disputes, log });
+      // the client's pages built afresh: recorded in the same list, after the disputes it closed
+      const pagesChanged = async (invoiceId: number) => {
+        asked.push(`pages ${invoiceId}`);
+        if (pages?.fails) throw new Error(pages.fails);
+      };
+      const hook = hookOf({ disputes, log, ...(pages ? { pagesChanged } : {}) });
       return {
         hook,
         asked,
@@ -221,6 +226,32 @@ for (const [hookOf, name, event] of [
         { level: 'warn', event: `${event}.failed`, invoiceId: 41, error: 'lease held by another process' },
       ]);
     });
+
+    it("has the client's pages of invoice 41 built afresh after its disputes close, even when closing failed", async () => {
+      const f = fixture(undefined, {});
+      expect(await f.run({ invoiceid: 41 })).to.equal(undefined);
+      const g = fixture('lease held by another process', {});
+      expect(await g.run({ invoiceid: '41' })).to.equal(undefined);
+      expect([f.asked, g.asked]).to.deep.equal([
+        [41, 'pages 41'],
+        [41, 'pages 41'],
+      ]);
+      expect(f.events()).to.deep.equal([]);
+    });
+
+    it('lets WHMCS go on when building the pages fails, with a warning naming the invoice and the error', async () => {
+      const f = fixture(undefined, { fails: 'GetInvoice: panel unreachable' });
+      expect(await f.run({ invoiceid: 41 })).to.equal(undefined);
+      expect(f.asked).to.deep.equal([41, 'pages 41']);
+      expect(f.events()).to.deep.equal([
+        {
+          level: 'warn',
+          event: `${event}.pages_failed`,
+          invoiceId: 41,
+          error: 'GetInvoice: panel unreachable',
+        },
+      ]);
+    });
   });
 }
 
@@ -255,5 +286,41 @@ describe('the voiding hooks in the module’s hook list', () => {
     expect(events()).to.deep.equal([
       { level: 'warn', event: 'hook.invoice_refunded.failed', invoiceId: 13, error: 'panel unreachable' },
     ]);
+  });
+
+  it("have the client's pages built afresh through clientPages.invoiceClosed when the module has one", async () => {
+    const { log, events } = logged();
+    const asked: string[] = [];
+    const disputes = {
+      async invoiceClosed(id: number) {
+        asked.push(`disputes ${id}`);
+        return 0;
+      },
+    } as unknown as DisputeService;
+    // the pages themselves are not asked for here
+    const clientPages = {
+      homePanel: async () => null,
+      productDetails: async () => '',
+      languageOf: async () => 'english',
+    };
+    const withPages = {
+      ...base(log),
+      disputes,
+      clientPages: {
+        ...clientPages,
+        async invoiceClosed(id: number) {
+          asked.push(`pages ${id}`);
+        },
+      },
+    } as HookDeps;
+    const hook = (deps: HookDeps, name: string) => moduleHooks(deps).find((h) => h.name === name)!;
+    await hook(withPages, 'InvoiceCancelled').handler({ invoiceid: 12 });
+    await hook(withPages, 'InvoiceRefunded').handler({ invoiceid: 13 });
+    // a module whose pages have no invoiceClosed only closes the disputes
+    const without = { ...base(log), disputes, clientPages } as HookDeps;
+    await hook(without, 'InvoiceCancelled').handler({ invoiceid: 14 });
+    expect(asked).to.deep.equal(['disputes 12', 'pages 12', 'disputes 13', 'pages 13', 'disputes 14']);
+    // and nothing failed on the way (no pages_failed for the module without invoiceClosed)
+    expect(events()).to.deep.equal([]);
   });
 });
