@@ -8,7 +8,7 @@ import type { PanelInvoice } from '../adapters/panel-api.js';
 import { addDays } from '../domain/calendar.js';
 import type { DisputeContext } from './dispute-context.js';
 import { refPattern } from './invoice-lines.js';
-import { creditLateFeeShare } from './late-fee-share.js';
+import { lateFeeOffRenewal } from './late-fee-share.js';
 import { releaseHeld } from './dispute-invoices.js';
 import { notOwedOriginal, owedOnPublishedHeld, voidNow } from './dispute-void.js';
 
@@ -213,24 +213,26 @@ async function leaveOriginal(
       formatAmount(line.amountMinor, line.currency, locale),
     ),
   );
-  // a late fee already on the invoice counted the line: its share comes back as credit first
-  if (stale.length)
-    await creditLateFeeShare(
-      { knex: deps.knex, panel: deps.panel, audit: deps.audit },
-      {
-        disputeId: d.id,
-        clientId: d.clientId,
-        ref: line.refCode,
-        invoice: original,
-        heldItemIds: stale,
-        language: textLanguage(locale),
-      },
-      deps.clock.now(),
-    );
-  if (stale.length || notes !== original.notes)
+  // a late fee already on the invoice counted the line: its share comes off the fee in the same update
+  const fee = stale.length
+    ? await lateFeeOffRenewal(
+        { knex: deps.knex, panel: deps.panel, audit: deps.audit },
+        {
+          disputeId: d.id,
+          clientId: d.clientId,
+          ref: line.refCode,
+          invoice: original,
+          heldItemIds: stale,
+        },
+        deps.clock.now(),
+      )
+    : { change: [], delete: [] };
+  const deleted = [...stale, ...fee.delete];
+  if (deleted.length || notes !== original.notes)
     await deps.panel.updateInvoice({
       invoiceId: original.invoiceId,
-      ...(stale.length ? { deleteLineIds: stale } : {}),
+      ...(deleted.length ? { deleteLineIds: deleted } : {}),
+      ...(fee.change.length ? { changeItems: fee.change } : {}),
       ...(notes !== original.notes ? { notes } : {}),
     });
 }

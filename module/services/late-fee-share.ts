@@ -1,9 +1,8 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import { lateFeeShareOnHeld } from '../domain/dunning.js';
-import { isLateFeeCredit, LATE_FEE_CREDIT } from '../domain/dispute-text.js';
+import { isLateFeeCredit } from '../domain/dispute-text.js';
 import { isOwedUnpaid } from '../domain/invoice-status.js';
-import type { TextLanguage } from '../domain/line-text.js';
 import type { AuditLog } from '../adapters/audit-store.js';
 import {
   creditLogged,
@@ -16,53 +15,32 @@ import { lateFeeRule } from './dunning-shield.js';
 
 /**
  * A line held after its invoice got a late fee (issue 19): WHMCS leaves the fee as it is, so the
- * client would pay a fee on disputed money. Before the line leaves the invoice, the part of the
- * fee that fell on it (module/domain/dunning.ts lateFeeShareOnHeld, with the panel's late fee
- * settings) is given back with AddCredit, once: the credit's description (in the client's language)
- * names the line and invoice by a reference, and the client's credit log is asked first, so a retry after a crash never gives it
- * twice. Audited as dispute.late_fee_credit.
+ * client would be dunned for a fee on disputed money. The fee is not paid (the invoice is still
+ * owed, or a draft), so the part of it that fell on the line (lateFeeShareOnHeld, with the panel's
+ * late fee settings) comes off the fee in the same update that takes the line off the invoice
+ * (docs/billing-rules.md, "Late fees": an unpaid fee is reduced, a paid one's share given back).
+ * Audited once (dispute.late_fee_reduced) before the panel is asked: a retry after the update
+ * finds the line gone, one before it the audit written. A share an earlier version gave as credit
+ * (`LF-<line ref>` for this invoice in the client's credit log) is not taken off a second time.
  */
-export async function creditLateFeeShare(
+export async function lateFeeOffRenewal(
   deps: { knex: Knex; panel: PanelApi; audit: AuditLog },
-  input: {
-    disputeId: number;
-    clientId: number;
-    ref: string;
-    invoice: PanelInvoice;
-    heldItemIds: number[];
-    language: TextLanguage;
-  },
+  input: { disputeId: number; clientId: number; ref: string; invoice: PanelInvoice; heldItemIds: number[] },
   now: DateTime,
-): Promise<bigint> {
+): Promise<FeeOff> {
   const { invoice } = input;
-  // a fee stays on an invoice still owed (Collections and Payment Pending included), never on a paid one
-  if (!isOwedUnpaid(invoice.status)) return 0n;
-  const fees = invoice.items.filter((i) => i.type === 'LateFee');
-  if (fees.length === 0) return 0n;
-  const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);
+  if (!isOwedUnpaid(invoice.status) && invoice.status !== 'Draft') return { change: [], delete: [] };
   const held = invoice.items
     .filter((i) => input.heldItemIds.includes(i.id))
     .reduce((a, i) => a + panelHundredths(i.amount), 0n);
-  const { rule, share } = await shareOfFee(deps.panel, invoice, fee, held);
-  if (share === 0n) return 0n;
+  const none: FeeOff = { change: [], delete: [] };
   const mine = { disputeId: input.disputeId, ref: input.ref, invoiceId: invoice.invoiceId };
-  if (await creditLogged(deps.panel, input.clientId, (d) => isLateFeeCredit(d, mine))) return share;
-  const description = LATE_FEE_CREDIT[input.language](input.ref, invoice.invoiceId);
-  await deps.panel.call('AddCredit', { clientid: input.clientId, description, amount: panelAmount(share) });
-  await deps.audit.record(
-    deps.knex,
-    shareAudit(
-      'dispute.late_fee_credit',
-      input.disputeId,
-      invoice.invoiceId,
-      { fee, held, rule },
-      {
-        creditMinor: String(share),
-      },
-    ),
-    now,
-  );
-  return share;
+  if (
+    !invoice.items.some((i) => i.type === 'LateFee' && panelHundredths(i.amount) > 0n) ||
+    (await creditLogged(deps.panel, input.clientId, (d) => isLateFeeCredit(d, mine)))
+  )
+    return none;
+  return lateFeeOff(deps, { disputeId: input.disputeId, invoice, held }, 'reduced', now);
 }
 
 /** The late fee's part a held amount caused, by the panel's late fee settings. */
@@ -88,7 +66,7 @@ function shareAudit(
   };
 }
 
-/** What a held line let go takes off the late fee of its published held invoice: fee items changed or deleted. */
+/** What a held line takes off an unpaid late fee (on the renewal it leaves, or the published held invoice that lets it go): fee items changed or deleted. */
 export interface FeeOff {
   change: Array<{ id: number; description: string; amount: string; taxed: boolean }>;
   delete: number[];
@@ -103,28 +81,38 @@ export interface FeeOff {
  * else. Audited (dispute.late_fee_waived) before the panel is asked, once a dispute: the
  * retry after the update finds no share left, and one before it finds the audit already written.
  */
-export async function lateFeeOffHeld(
+export const lateFeeOffHeld = (
   deps: { knex: Knex; panel: PanelApi; audit: AuditLog },
   input: { disputeId: number; invoice: PanelInvoice; lineItem: { id: number; amount: string } },
   now: DateTime,
+): Promise<FeeOff> =>
+  isOwedUnpaid(input.invoice.status)
+    ? lateFeeOff(deps, { ...input, held: panelHundredths(input.lineItem.amount) }, 'waived', now)
+    : Promise.resolve({ change: [], delete: [] });
+
+/** The share of an unpaid late fee a held amount caused, audited once as dispute.late_fee_<how>, as fee items changed or deleted. */
+async function lateFeeOff(
+  deps: { knex: Knex; panel: PanelApi; audit: AuditLog },
+  input: { disputeId: number; invoice: PanelInvoice; held: bigint },
+  how: 'waived' | 'reduced',
+  now: DateTime,
 ): Promise<FeeOff> {
-  const { invoice } = input;
+  const { invoice, held } = input;
   const none: FeeOff = { change: [], delete: [] };
   const fees = invoice.items.filter((i) => i.type === 'LateFee' && panelHundredths(i.amount) > 0n);
-  if (fees.length === 0 || !isOwedUnpaid(invoice.status)) return none;
+  if (fees.length === 0) return none;
   const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);
-  const held = panelHundredths(input.lineItem.amount);
   const { rule, share } = await shareOfFee(deps.panel, invoice, fee, held);
   if (share === 0n) return none;
   await deps.audit.recordOnce(
     deps.knex,
     shareAudit(
-      'dispute.late_fee_waived',
+      `dispute.late_fee_${how}`,
       input.disputeId,
       invoice.invoiceId,
       { fee, held, rule },
       {
-        waivedMinor: String(share),
+        [`${how}Minor`]: String(share),
       },
     ),
     now,

@@ -48,11 +48,13 @@ describe('the late fee share of a held line (pure)', () => {
 
 /**
  * A line disputed after its renewal got a late fee (issue 19): the panel keeps the fee as it is
- * (WHMCS does not recompute it), so the add-on credits the part that fell on the held line, once,
- * audited. The seed thread: hosting €19.95 + overusage €500.00 = €519.95 due 9 June 2013, late
- * fee 10 % after 3 days, dispute window to 16 June.
+ * (WHMCS does not recompute it). The fee is not paid, so the part that fell on the held line comes
+ * off it in the update that takes the line off the renewal, once, audited (docs/billing-rules.md,
+ * "Late fees": an unpaid fee is reduced, a paid one's share given back). The seed thread: hosting
+ * €19.95 + overusage €500.00 = €519.95 due 9 June 2013, late fee 10 % after 3 days, dispute window
+ * to 16 June.
  */
-describeEachEngine('late fee share credited when a line is held after the fee (issue 19)', ({ db }) => {
+describeEachEngine('late fee share taken off the fee when a line is held after it (issue 19)', ({ db }) => {
   let knex: Knex;
   let s: BillingStory;
   let renewal: number;
@@ -69,6 +71,27 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
         .orderBy('id')
         .select('description', 'amount')
     ).map((r) => [String(r.description), String(r.amount)]);
+  const clientCredit = async () =>
+    String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit);
+  const renewalLines = async () =>
+    (await s.f.panel.api.getInvoice(renewal)).items.map((i) => [
+      i.type === 'LateFee' ? 'fee' : 'item',
+      i.amount,
+    ]);
+  const reducedAudit = async () =>
+    (await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_reduced' }).select('details')).map(
+      (r) => JSON.parse(String(r.details)) as Record<string, unknown>,
+    );
+  const openDispute = async () => {
+    s.f.clock.set('2013-06-15T10:00:00Z');
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'I cannot tell where this traffic came from.',
+      actor: CLIENT(s.story.clientId),
+    });
+    if (!opened.ok) throw new Error(opened.message);
+    return opened.value;
+  };
 
   beforeEach(async () => {
     knex = db().knex;
@@ -89,110 +112,75 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     expect(String(fee.amount)).to.equal('52.00');
   });
 
-  it('credits 52.00 − 2.00 = 50.00 once: the fee stays on the renewal, the client has 50.00 of credit, audited', async () => {
-    s.f.clock.set('2013-06-15T10:00:00Z');
-    const opened = await s.mod.disputes!.open({
-      lineId,
-      reason: 'I cannot tell where this traffic came from.',
-      actor: CLIENT(s.story.clientId),
-    });
-    expect(opened.ok, opened.ok ? '' : opened.message).to.equal(true);
-    if (!opened.ok) return;
-    const d = opened.value;
+  it('takes 52.00 − 2.00 = 50.00 off the fee once: the renewal owes 19.95 + 2.00 = 21.95, no credit, audited', async () => {
+    const d = await openDispute();
     expect(d.holdState).to.equal('held');
-    // 19.95 + 52.00 = 71.95 left on the renewal, the fee untouched
-    const r = await s.f.panel.api.getInvoice(renewal);
-    expect(r.total).to.equal('71.95');
-    const ref = String((await knex('mod_overusage_lines').first('ref_code')).ref_code);
-    // in Ann's language (English), led by the line's late fee reference
-    const description = `Credit LF-${ref}: the part of invoice #${renewal}'s late fee that fell on overusage line ${ref}, held while your dispute is decided`;
-    expect(await creditLog()).to.deep.equal([[description, '50.00']]);
-    expect(
-      String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit),
-    ).to.equal('50.00');
-    const audit = await knex('mod_overusage_audit')
-      .where({ action: 'dispute.late_fee_credit' })
-      .select('entity_id', 'details');
-    expect(audit).to.have.length(1);
-    expect(JSON.parse(audit[0].details)).to.include({
-      invoiceId: renewal,
-      feeMinor: '5200',
-      heldMinor: '50000',
-      creditMinor: '5000',
-    });
+    // the fee on what is left: 10 % of 19.95 = 1.995 → 2.00 (was: the 52.00 fee kept, 50.00 credited)
+    expect(await renewalLines()).to.deep.equal([
+      ['item', '19.95'],
+      ['fee', '2.00'],
+    ]);
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('21.95');
+    expect(await creditLog()).to.deep.equal([]);
+    expect(await clientCredit()).to.equal('0.00');
+    expect(await reducedAudit()).to.deep.equal([
+      {
+        invoiceId: renewal,
+        feeMinor: '5200',
+        heldMinor: '50000',
+        reducedMinor: '5000',
+        rule: { fixed: false, amount: '1000', minimum: '0' },
+      },
+    ]);
     await s.mod.disputes!.resume();
-    expect(await creditLog()).to.have.length(1);
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('21.95');
+    expect(await reducedAudit()).to.have.length(1);
   });
 
   for (const status of ['Collections', 'Payment Pending'] as const) {
-    it(`credits the same 50.00 when the renewal is in ${status}: still owed, so the line is held and the fee stays behind`, async () => {
+    it(`takes the same 50.00 off the fee when the renewal is in ${status}: still owed, the fee not paid`, async () => {
       // the admin moved the renewal (519.95 + the 52.00 fee) to ${status} after the fee landed;
-      // the line leaves it as from an Unpaid one: 52.00 − 19.95 × 10 % (1.995 → 2.00) = 50.00 back
+      // the line leaves it as from an Unpaid one: 52.00 − 19.95 × 10 % (1.995 → 2.00) = 50.00 off
       await knex('tblinvoices').where({ id: renewal }).update({ status });
-      s.f.clock.set('2013-06-15T10:00:00Z');
-      const opened = await s.mod.disputes!.open({
-        lineId,
-        reason: 'I cannot tell where this traffic came from.',
-        actor: CLIENT(s.story.clientId),
-      });
-      if (!opened.ok) throw new Error(opened.message);
-      expect(opened.value.holdState).to.equal('held');
-      // 19.95 + 52.00 = 71.95 left on the renewal
-      expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('71.95');
-      expect((await creditLog()).map(([, a]) => a)).to.deep.equal(['50.00']);
-      expect(
-        String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit),
-      ).to.equal('50.00');
+      expect((await openDispute()).holdState).to.equal('held');
+      // 19.95 + 2.00 = 21.95 left on the renewal
+      expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('21.95');
+      expect(await creditLog()).to.deep.equal([]);
+      expect(await clientCredit()).to.equal('0.00');
     });
   }
 
-  it('the late fee credit is audited by the system, on the dispute', async () => {
-    s.f.clock.set('2013-06-15T10:00:00Z');
-    const opened = await s.mod.disputes!.open({
-      lineId,
-      reason: 'I cannot tell where this traffic came from.',
-      actor: CLIENT(s.story.clientId),
-    });
-    if (!opened.ok) throw new Error(opened.message);
+  it('the reduction is audited by the system, on the dispute', async () => {
+    const d = await openDispute();
     const audit = await knex('mod_overusage_audit')
-      .where({ action: 'dispute.late_fee_credit' })
+      .where({ action: 'dispute.late_fee_reduced' })
       .select('actor_type', 'actor_id', 'entity_type', 'entity_id');
     expect(audit.map((r) => [r.actor_type, r.actor_id, r.entity_type, String(r.entity_id)])).to.deep.equal([
-      ['system', null, 'dispute', String(opened.value.id)],
+      ['system', null, 'dispute', String(d.id)],
     ]);
   });
 
-  it('gives the credit once when the hold fails after it, before the line leaves the renewal', async () => {
-    s.f.clock.set('2013-06-15T10:00:00Z');
+  it('the panel failing on the update: the line and the 52.00 fee stay until the hold is resumed, then 21.95, one audit', async () => {
     s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
-    const opened = await s.mod.disputes!.open({
-      lineId,
-      reason: 'too much',
-      actor: CLIENT(s.story.clientId),
-    });
+    const d = await openDispute();
     s.faulty.failNext = null;
-    expect(opened.ok).to.equal(true);
-    // credited, but the line is still on the renewal: 519.95 + 52.00
-    expect((await creditLog()).map(([, a]) => a)).to.deep.equal(['50.00']);
+    expect(d.holdState).to.equal('holding');
+    // nothing changed on the renewal: 19.95 + 500.00 + 52.00
     expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('571.95');
     await s.mod.disputes!.resume();
+    await s.mod.disputes!.resume();
     expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('held');
-    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('71.95');
-    expect((await creditLog()).map(([, a]) => a)).to.deep.equal(['50.00']);
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('21.95');
+    expect((await reducedAudit()).map((a) => a.reducedMinor)).to.deep.equal(['5000']);
+    expect(await creditLog()).to.deep.equal([]);
   });
 
-  it('credits no share once the renewal is paid: a hold interrupted before the credit and resumed after Ann paid the €571.95 leaves the fee alone', async () => {
-    s.f.clock.set('2013-06-15T10:00:00Z');
+  it('gives no share once the renewal is paid: a hold interrupted before the fee and resumed after Ann paid the €571.95 leaves the fee alone', async () => {
     // the held draft is made and recorded, then the panel fails at the credit log (the first call())
     s.faulty.failNext = { method: 'call', when: 'before', times: 1 };
-    const opened = await s.mod.disputes!.open({
-      lineId,
-      reason: 'too much',
-      actor: CLIENT(s.story.clientId),
-    });
+    const d = await openDispute();
     s.faulty.failNext = null;
-    if (!opened.ok) throw new Error(opened.message);
-    expect([opened.value.holdState, opened.value.heldInvoiceId === null]).to.deep.equal(['holding', false]);
+    expect([d.holdState, d.heldInvoiceId === null]).to.deep.equal(['holding', false]);
     // Ann pays the renewal as it stands: 19.95 + 500.00 + the 52.00 fee = 571.95; Paid, nothing left
     await s.f.panel.api.addInvoicePayment({
       invoiceId: renewal,
@@ -202,95 +190,63 @@ describeEachEngine('late fee share credited when a line is held after the fee (i
     });
     expect((await s.f.panel.api.getInvoice(renewal)).status).to.equal('Paid');
     await s.mod.disputes!.resume();
-    // a fee on a paid invoice was paid with it: no share of it comes back as credit (not 52.00)
-    expect(await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' })).to.have.length(0);
-    expect(await creditLog()).to.deep.equal([]);
-    expect(
-      String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit),
-    ).to.equal('0.00');
-  });
-
-  it('credits no share when the admin set the renewal back to a draft: the line is held off it, the fee stays, nothing is owed on a draft', async () => {
-    // the renewal (19.95 + 500.00 + the 52.00 fee = 571.95) back to Draft: no client owes a draft
-    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Draft' });
-    s.f.clock.set('2013-06-15T10:00:00Z');
-    const opened = await s.mod.disputes!.open({
-      lineId,
-      reason: 'too much',
-      actor: CLIENT(s.story.clientId),
-    });
-    if (!opened.ok) throw new Error(opened.message);
-    expect(opened.value.holdState).to.equal('held');
-    // 571.95 − 500.00 = 71.95 left on the draft, the fee with it; no share credited (not 50.00)
-    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('71.95');
-    expect(await creditLog()).to.deep.equal([]);
-    expect(await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' })).to.have.length(0);
-  });
-
-  it('writes the credit in Dutch for a Dutch client, and credits once more never', async () => {
-    await knex('tblclients').where({ id: s.story.clientId }).update({ language: 'dutch' });
-    s.f.clock.set('2013-06-15T10:00:00Z');
-    const opened = await s.mod.disputes!.open({
-      lineId,
-      reason: 'Dit verkeer herken ik niet.',
-      actor: CLIENT(s.story.clientId),
-    });
-    expect(opened.ok).to.equal(true);
-    const ref = String((await knex('mod_overusage_lines').first('ref_code')).ref_code);
-    // the same 52.00 − 2.00 = 50.00, told in Dutch
-    expect(await creditLog()).to.deep.equal([
-      [
-        `Creditering LF-${ref}: het deel van de boete op factuur #${renewal} dat op regel overschrijding ${ref} viel, die opgeschort is zolang uw bezwaar loopt`,
-        '50.00',
-      ],
+    // the paid line goes to the refund-or-credit decision; the paid fee is not cut, nor credited now
+    expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('refund_decision');
+    expect(await renewalLines()).to.deep.equal([
+      ['item', '19.95'],
+      ['item', '500.00'],
+      ['fee', '52.00'],
     ]);
-    await s.mod.disputes!.resume();
-    expect(await creditLog()).to.have.length(1);
+    expect(await reducedAudit()).to.deep.equal([]);
+    expect(await creditLog()).to.deep.equal([]);
+    expect(await clientCredit()).to.equal('0.00');
   });
 
-  it('knows a credit an earlier version wrote in English: a hold resumed after the upgrade does not credit again', async () => {
-    s.f.clock.set('2013-06-15T10:00:00Z');
-    // the hold fails before the credit; the credit is then found in the log in the old form
-    s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
-    const opened = await s.mod.disputes!.open({
-      lineId,
-      reason: 'too much',
-      actor: CLIENT(s.story.clientId),
+  it('takes the share off a renewal the admin set back to a draft too: the fee is not paid, 19.95 + 2.00 = 21.95 when it is published', async () => {
+    // the renewal (19.95 + 500.00 + the 52.00 fee = 571.95) back to Draft; the fee on it is still unpaid
+    await s.f.panel.api.updateInvoice({ invoiceId: renewal, status: 'Draft' });
+    expect((await openDispute()).holdState).to.equal('held');
+    // 52.00 − 10 % of 19.95 (2.00) = 50.00 off (was: 71.95 on the draft, the 50.00 the line caused kept)
+    expect(await renewalLines()).to.deep.equal([
+      ['item', '19.95'],
+      ['fee', '2.00'],
+    ]);
+    expect(await creditLog()).to.deep.equal([]);
+    expect((await reducedAudit()).map((a) => a.reducedMinor)).to.deep.equal(['5000']);
+  });
+
+  for (const form of ['en-ref', 'nl-ref', 'old-en'] as const) {
+    it(`a share an earlier version already credited (${form}) is not taken off the fee as well`, async () => {
+      // an earlier version's hold credited the 50.00 and failed before the line left the renewal;
+      // here the hold stops at the credit log (the first call()), then that credit is put in the log
+      s.faulty.failNext = { method: 'call', when: 'before', times: 1 };
+      const d = await openDispute();
+      s.faulty.failNext = null;
+      const ref = String((await knex('mod_overusage_lines').first('ref_code')).ref_code);
+      const description = {
+        'en-ref': `Credit LF-${ref}: the part of invoice #${renewal}'s late fee that fell on overusage line ${ref}, held while your dispute is decided`,
+        'nl-ref': `Creditering LF-${ref}: het deel van de boete op factuur #${renewal} dat op regel overschrijding ${ref} viel, die opgeschort is zolang uw bezwaar loopt`,
+        'old-en': `Overusage dispute ${d.id}: late fee share on held line ${ref} (invoice ${renewal})`,
+      }[form];
+      await s.f.panel.api.call('AddCredit', { clientid: s.story.clientId, description, amount: '50.00' });
+      await s.mod.disputes!.resume();
+      // held; 19.95 + the 52.00 fee = 71.95 (not 21.95: the 50.00 is not given back twice)
+      expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('held');
+      expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('71.95');
+      expect(await clientCredit()).to.equal('50.00');
+      expect(await reducedAudit()).to.deep.equal([]);
     });
-    s.faulty.failNext = null;
-    expect(opened.ok).to.equal(true);
-    if (!opened.ok) return;
-    const ref = String((await knex('mod_overusage_lines').first('ref_code')).ref_code);
-    // as an earlier version would have written it: rewrite the one credit to the old wording
-    await knex('tblcredit')
-      .where({ clientid: s.story.clientId })
-      .update({
-        description: `Overusage dispute ${opened.value.id}: late fee share on held line ${ref} (invoice ${renewal})`,
-      });
-    await s.mod.disputes!.resume();
-    // held now, and still the one 50.00 credit (not 100.00)
-    expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('held');
-    expect((await creditLog()).map(([, a]) => a)).to.deep.equal(['50.00']);
-    expect(
-      String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit),
-    ).to.equal('50.00');
-  });
+  }
 
-  it('credits nothing under a fixed 52.00 fee, which the late hosting part alone would also bear', async () => {
+  it('takes nothing off a fixed 52.00 fee, which the late hosting part alone would also bear', async () => {
     // as if the panel's fee were a fixed 52.00: it would be charged on the late 19.95 alone too, so none of it fell on the line
     await knex('tblconfiguration').where({ setting: 'LateFeeType' }).update({ value: 'Fixed Amount' });
     await knex('tblconfiguration').where({ setting: 'InvoiceLateFeeAmount' }).update({ value: '52.00' });
-    s.f.clock.set('2013-06-15T10:00:00Z');
-    const opened = await s.mod.disputes!.open({
-      lineId,
-      reason: 'too much',
-      actor: CLIENT(s.story.clientId),
-    });
-    expect(opened.ok).to.equal(true);
-    // held all the same: no credit of 0.00 is asked of the panel (which refuses one) before the line leaves
-    expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('held');
+    expect((await openDispute()).holdState).to.equal('held');
+    // 19.95 + 52.00 = 71.95
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('71.95');
     expect(await creditLog()).to.deep.equal([]);
-    expect(await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_credit' })).to.have.length(0);
+    expect(await reducedAudit()).to.deep.equal([]);
   });
 });
 
