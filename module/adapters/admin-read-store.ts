@@ -3,7 +3,16 @@ import type { IsoDate } from '../domain/calendar.js';
 import { engineOf } from './database.js';
 import { disputeFromRow, type DisputeRecord } from './dispute-store.js';
 import { parseServiceRow, type ServiceRow } from './period-read-store.js';
-import { rowReader, toBool, toNum } from './rows.js';
+import {
+  readEach,
+  rowReader,
+  toBool,
+  toInstant,
+  toNum,
+  type Listed,
+  type SetAside,
+  type UnreadableRow,
+} from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -106,6 +115,13 @@ export interface RunSummary {
   message: string;
 }
 
+/**
+ * A dispute of the admin's queue that cannot be read, with its opening instant when that column
+ * reads (the open queue's cursor): the pages after it follow on from it.
+ */
+export type UnreadableDispute = UnreadableRow & { openedAt: string | null };
+export type ListedDispute = DisputeRow | UnreadableDispute;
+
 /** The allowance a product's services are held against: a number of bytes, or the SolusVM limit of their latest sample. */
 export type AllowanceRule = { kind: 'bytes'; bytes: bigint } | { kind: 'solusvm' };
 
@@ -119,19 +135,22 @@ export interface AdminReadStore {
   ): Promise<ServiceRow[]>;
   /** those whose use so far, spread over the whole period, would pass their allowance (a prefilter: exact figures after) */
   servicesOnPaceToPass(productId: number, allowance: AllowanceRule, limit: number): Promise<ServiceRow[]>;
-  /** services by id, after `after`; `search`: a folded LIKE pattern over the panel's names, and an id to match */
+  /**
+   * services by id, after `after`; `search`: a folded LIKE pattern over the panel's names, and an id
+   * to match. A service whose row cannot be read is an UnreadableRow (its service id) in its place.
+   */
   services(opts: {
     after: number | null;
     limit: number;
     clientId?: number;
     search?: { pattern: string; id: number | null };
-  }): Promise<ServiceRow[]>;
+  }): Promise<Array<Listed<ServiceRow>>>;
   countActiveServices(): Promise<number>;
   countOpenDisputes(): Promise<number>;
-  /** open disputes, the oldest first, after the (opened_at, id) cursor */
-  openDisputes(after: [string, number] | null, limit: number): Promise<DisputeRow[]>;
+  /** open disputes, the oldest first, after the (opened_at, id) cursor; one that cannot be read in its place */
+  openDisputes(after: [string, number] | null, limit: number): Promise<ListedDispute[]>;
   /** disputes newest first, ids below `before`; only the decided ones with `resolvedOnly` */
-  disputes(resolvedOnly: boolean, before: number | null, limit: number): Promise<DisputeRow[]>;
+  disputes(resolvedOnly: boolean, before: number | null, limit: number): Promise<ListedDispute[]>;
   dispute(id: number): Promise<DisputeRow | null>;
   masters(): Promise<MasterSummary[]>;
   recentRuns(limit: number): Promise<RunSummary[]>;
@@ -142,7 +161,7 @@ export interface AdminReadStore {
     filter: { entityType?: string; entityId?: string; actorType?: string },
     before: number | null,
     limit: number,
-  ): Promise<AuditRow[]>;
+  ): Promise<Array<Listed<AuditRow>>>;
   /** charges still unbilled and without a line whose line was released (its invoice was paid or cancelled first) */
   waitingCharges(serviceId?: number): Promise<WaitingCharge[]>;
 }
@@ -213,12 +232,15 @@ const SERVICE_COLUMNS = [
   's.last_sample_id',
 ];
 
-export function createAdminReadStore(knex: Knex): AdminReadStore {
+/** `setAside`: told of each row a list could not read (shown in its place as unreadable). */
+export function createAdminReadStore(knex: Knex, opts: { setAside?: SetAside } = {}): AdminReadStore {
+  const { setAside } = opts;
   return {
-    ...serviceReads(knex),
-    ...disputeReads(knex),
+    ...serviceReads(knex, setAside),
+    ...disputeReads(knex, setAside),
     ...meteringReads(knex),
-    audit: (filter, before, limit) => auditPage(knex, filter, before, limit),
+    audit: async (filter, before, limit) =>
+      readEach(await auditPage(knex, filter, before, limit), parseAuditRow, TABLES.audit, { setAside }),
     waitingCharges: (serviceId) => waitingCharges(knex, serviceId),
   };
 }
@@ -228,6 +250,7 @@ const count = async (q: Knex.QueryBuilder) => toNum((await q.count({ n: '*' }).f
 /** Services by their use of the allowance, by id or name, and how many are active. */
 function serviceReads(
   knex: Knex,
+  setAside?: SetAside,
 ): Pick<AdminReadStore, 'servicesAtLeast' | 'servicesOnPaceToPass' | 'services' | 'countActiveServices'> {
   const mysql = engineOf(knex) === 'mysql';
   // Days from a to b + 1, in SQL, per engine (a prefilter only: the exact figures are computed after).
@@ -281,7 +304,8 @@ function serviceReads(
           if (search.id !== null) w.orWhere('s.service_id', search.id).orWhere('s.client_id', search.id);
         });
       }
-      return (await q).map(parseServiceRow);
+      const rows = (await q) as Array<Record<string, unknown>>;
+      return readEach(rows, parseServiceRow, TABLES.services, { key: 'service_id', setAside });
     },
     countActiveServices: () => count(knex(TABLES.services).where({ active: true })),
   };
@@ -290,6 +314,7 @@ function serviceReads(
 /** Disputes with their line: open ones oldest first, all or the decided newest first, one by id. */
 function disputeReads(
   knex: Knex,
+  setAside?: SetAside,
 ): Pick<AdminReadStore, 'countOpenDisputes' | 'openDisputes' | 'disputes' | 'dispute'> {
   // At 1 000 000 lines (100 000 open disputes) MariaDB read a page deep in the open queue as every
   // open dispute before it (ref on `state`, 6–8 ms) instead of a range of (state, opened_at) (1 ms):
@@ -335,13 +360,13 @@ function disputeReads(
         : await knex.raw(firstSql!, ['open', limit]);
       // mysql2 answers [rows, fields], better-sqlite3 the rows
       const rows = (mysql ? (res as unknown[])[0] : res) as Array<Record<string, unknown>>;
-      return rows.map(parseDisputeRow);
+      return listedDisputes(rows, setAside);
     },
     async disputes(resolvedOnly, before, limit) {
       const q = disputesQuery().orderBy('d.id', 'desc').limit(limit);
       if (resolvedOnly) q.whereNot('d.state', 'open');
       if (before) q.andWhere('d.id', '<', before);
-      return (await q).map(parseDisputeRow);
+      return listedDisputes(await q, setAside);
     },
     async dispute(id) {
       const r = await disputesQuery().where('d.id', id).first();
@@ -465,16 +490,30 @@ async function waitingCharges(knex: Knex, serviceId?: number): Promise<WaitingCh
   });
 }
 
+/** Disputes each read on its own: one that cannot be read in its place, with its opening instant when that reads. */
+function listedDisputes(rows: Array<Record<string, unknown>>, setAside?: SetAside): ListedDispute[] {
+  return readEach(rows, parseDisputeRow, TABLES.disputes, { setAside }).map((d, i) => {
+    if (!('unreadable' in d)) return d;
+    let openedAt: string | null = null;
+    try {
+      openedAt = new Date(toInstant(rows[i]!.opened_at).toMillis()).toISOString();
+    } catch {
+      // its opening instant is what cannot be read: the page after it follows on from the row before
+    }
+    return { ...d, openedAt };
+  });
+}
+
 async function auditPage(
   knex: Knex,
   filter: { entityType?: string; entityId?: string; actorType?: string },
   before: number | null,
   limit: number,
-): Promise<AuditRow[]> {
+): Promise<Array<Record<string, unknown>>> {
   const q = knex(TABLES.audit).orderBy('id', 'desc').limit(limit);
   if (filter.entityType) q.where('entity_type', filter.entityType);
   if (filter.entityId) q.where('entity_id', filter.entityId);
   if (filter.actorType) q.where('actor_type', filter.actorType);
   if (before) q.where('id', '<', before);
-  return (await q).map(parseAuditRow);
+  return q;
 }

@@ -11,7 +11,7 @@ import {
 import { parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { voidedByOf, type VoidedBy } from './dispute-store.js';
 import { engineOf } from './database.js';
-import { bigIn, intIn, rowReader, sqlInstant } from './rows.js';
+import { bigIn, intIn, readEach, rowReader, sqlInstant, type Listed, type SetAside } from './rows.js';
 import { retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -428,13 +428,16 @@ export interface LineQuery {
 export interface LineReads {
   /** newest first, ids below `before` when given, at most `limit` */
   page(filter: LineQuery, before: number | null, limit: number): Promise<LineRow[]>;
+  /** the same page for the admin's list: a line that cannot be read is an UnreadableRow in its place */
+  listed(filter: LineQuery, before: number | null, limit: number): Promise<Array<Listed<LineRow>>>;
   /** the line; with `clientId`, only when it is that client's */
   one(lineId: number, clientId?: number): Promise<LineRow | null>;
   /** the lines of these periods that are on an invoice (not pending) */
   onInvoicesOf(periodIds: number[]): Promise<LineRow[]>;
 }
 
-export function createLineReads(knex: Knex): LineReads {
+/** `setAside`: told of each line the admin's list could not read (`listed`). */
+export function createLineReads(knex: Knex, opts: { setAside?: SetAside } = {}): LineReads {
   const mysql = engineOf(knex) === 'mysql';
   function search(q: Knex.QueryBuilder, s: NonNullable<LineQuery['search']>): void {
     if (s.kind === 'ref') {
@@ -455,16 +458,23 @@ export function createLineReads(knex: Knex): LineReads {
       q.whereRaw(`l.description LIKE ? ESCAPE '!'`, [`%${s.text.replace(/[!%_]/g, (c) => `!${c}`)}%`]);
     }
   }
+  const pageQuery = (filter: LineQuery, before: number | null, limit: number) => {
+    const q = linesQuery(knex).orderBy('l.id', 'desc').limit(limit);
+    if (filter.status) q.where('l.status', filter.status);
+    if (filter.clientId !== undefined) q.where('l.client_id', filter.clientId);
+    if (filter.serviceId !== undefined) q.where('l.service_id', filter.serviceId);
+    if (filter.invoiceId !== undefined) q.where('l.invoice_id', filter.invoiceId);
+    if (filter.search) search(q, filter.search);
+    if (before) q.where('l.id', '<', before);
+    return q;
+  };
   return {
     async page(filter, before, limit) {
-      const q = linesQuery(knex).orderBy('l.id', 'desc').limit(limit);
-      if (filter.status) q.where('l.status', filter.status);
-      if (filter.clientId !== undefined) q.where('l.client_id', filter.clientId);
-      if (filter.serviceId !== undefined) q.where('l.service_id', filter.serviceId);
-      if (filter.invoiceId !== undefined) q.where('l.invoice_id', filter.invoiceId);
-      if (filter.search) search(q, filter.search);
-      if (before) q.where('l.id', '<', before);
-      return (await q).map(parseLineRow);
+      return (await pageQuery(filter, before, limit)).map(parseLineRow);
+    },
+    async listed(filter, before, limit) {
+      const rows = (await pageQuery(filter, before, limit)) as Array<Record<string, unknown>>;
+      return readEach(rows, parseLineRow, TABLES.lines, { setAside: opts.setAside });
     },
     async one(lineId, clientId) {
       const q = linesQuery(knex).where('l.id', lineId);

@@ -269,3 +269,62 @@ export class RowReader {
 
 export const rowReader = (table: string, row: Record<string, unknown>, prefix = ''): RowReader =>
   new RowReader(table, row, prefix);
+
+/**
+ * A row of an admin list that cannot be read (a column changed by hand or by another version): its
+ * key, the column refused (`table.column`, null when the refusal named none) and why in a few words
+ * ("not JSON", "not an integer"). Never the stored value: a secret or a blob stays in the database.
+ * The list shows it in its place; the rows around it read as usual.
+ */
+export interface UnreadableRow {
+  /** null only where the key itself does not read (a primary key: not seen) */
+  id: number | null;
+  unreadable: { column: string | null; reason: string };
+}
+
+/** A row of an admin list: the row, or why it cannot be read. */
+export type Listed<T> = T | UnreadableRow;
+
+export const isUnreadable = <T>(r: Listed<T>): r is UnreadableRow =>
+  typeof r === 'object' && r !== null && Object.hasOwn(r, 'unreadable');
+
+/** What an unreadable row is told to: a log line with its table, id and column, never the value. */
+export type SetAside = (table: string, row: UnreadableRow) => void;
+
+const NOT = ', which is not ';
+
+/** The row's key as stored (the key column always reads: a primary key), the column refused and the refusal's last words. */
+export function unreadableRow(id: unknown, err: unknown): UnreadableRow {
+  const details = err instanceof Error ? (err as { details?: Record<string, unknown> }).details : undefined;
+  const column = typeof details?.column === 'string' ? details.column : null;
+  const message = err instanceof Error ? err.message : '';
+  // storedValueError: "T.c holds V, which is not W": W names what was expected, V is never kept
+  const at = message.lastIndexOf(NOT);
+  const reason = column !== null && at >= 0 ? `not ${message.slice(at + NOT.length)}` : 'cannot be read';
+  return {
+    id: asInt(id) ?? null,
+    unreadable: { column, reason },
+  };
+}
+
+/**
+ * Each row read on its own: one that `parse` refuses is an UnreadableRow in its place, told to
+ * `setAside` once (with `table`), and the others are read as usual. `key`: the row's key column.
+ */
+export function readEach<T>(
+  rows: Array<Record<string, unknown>>,
+  parse: (r: Record<string, unknown>) => T,
+  table: string,
+  opts: { key?: string; setAside?: SetAside } = {},
+): Array<Listed<T>> {
+  const key = opts.key ?? 'id';
+  return rows.map((r) => {
+    try {
+      return parse(r);
+    } catch (err) {
+      const u = unreadableRow(r[key], err);
+      opts.setAside?.(table, u);
+      return u;
+    }
+  });
+}

@@ -6,9 +6,11 @@ import type {
   AllowanceRule,
   AuditRow,
   DisputeRow,
+  ListedDispute,
   WaitingCharge,
 } from '../adapters/admin-read-store.js';
 import type { LineQuery, LineReads } from '../adapters/line-store.js';
+import { isUnreadable, type Listed } from '../adapters/rows.js';
 import type { PeriodReadStore } from '../adapters/period-read-store.js';
 import type { BillingSettingsService } from './billing-settings.js';
 import {
@@ -28,7 +30,7 @@ import {
  * of 100 000 rows. The dashboard's figures over all services are kept for a minute.
  */
 
-export type { AuditRow, DisputeRow, WaitingCharge };
+export type { AuditRow, DisputeRow, ListedDispute, WaitingCharge };
 
 export interface ServiceListRow extends ServiceRow {
   assessment: UsageAssessment | null;
@@ -53,8 +55,8 @@ export interface Dashboard {
   attention: Array<ServiceListRow & { pct: number }>;
   /** the projected overusage at the end of the open periods, per currency */
   projected: Array<{ currency: string; amountMinor: bigint; services: number }>;
-  oldestDisputes: DisputeRow[];
-  recentLines: LineRow[];
+  oldestDisputes: ListedDispute[];
+  recentLines: Array<Listed<LineRow>>;
   /** the SolusVM masters and the latest sampling runs: is metering working */
   masters: Array<{ id: number; name: string; version: number; active: boolean }>;
   runs: Array<{
@@ -92,15 +94,16 @@ export interface AdminReads {
     limit?: number;
     clientId?: number;
     q?: string;
-  }): Promise<Page<ServiceListRow>>;
+  }): Promise<Page<Listed<ServiceListRow>>>;
   samples(serviceId: number, opts?: { before?: unknown; limit?: number }): Promise<Page<SampleRow>>;
-  disputes(opts?: { list?: string; after?: unknown; limit?: number }): Promise<Page<DisputeRow>>;
+  disputes(opts?: { list?: string; after?: unknown; limit?: number }): Promise<Page<ListedDispute>>;
   dispute(id: number): Promise<DisputeRow | null>;
-  lines(filter: LineFilter, opts?: { before?: unknown; limit?: number }): Promise<Page<LineRow>>;
+  /** a line that cannot be read is listed in its place as unreadable (never left out: it is money) */
+  lines(filter: LineFilter, opts?: { before?: unknown; limit?: number }): Promise<Page<Listed<LineRow>>>;
   audit(
     filter: { entityType?: string; entityId?: string; actorType?: string },
     opts?: { before?: unknown; limit?: number },
-  ): Promise<Page<AuditRow>>;
+  ): Promise<Page<Listed<AuditRow>>>;
   /** charges still unbilled whose line was released because its invoice was paid or cancelled first */
   waitingCharges(filter?: { serviceId?: number }): Promise<WaitingCharge[]>;
 }
@@ -136,7 +139,7 @@ export function createAdminReads(deps: AdminReadDeps): AdminReads {
     async lines(filter, opts = {}) {
       const limit = opts.limit ?? 50;
       return pageOf(
-        await deps.lines.page(lineQuery(filter), idCursor(opts.before), limit + 1),
+        await deps.lines.listed(lineQuery(filter), idCursor(opts.before), limit + 1),
         limit,
         (last) => String(last.id),
       );
@@ -148,6 +151,19 @@ export function createAdminReads(deps: AdminReadDeps): AdminReads {
       );
     },
   };
+}
+
+/** The same for a list with rows that cannot be read: those stay in their place, unassessed. */
+async function assessListed(
+  deps: AdminReadDeps,
+  rows: Array<Listed<ServiceRow>>,
+): Promise<Array<Listed<ServiceListRow>>> {
+  const assessed = await assessRows(
+    deps,
+    rows.flatMap((r) => (isUnreadable(r) ? [] : [r])),
+  );
+  let i = 0;
+  return rows.map((r) => (isUnreadable(r) ? r : assessed[i++]!));
 }
 
 /** Services with what their open period means under their product (the SolusVM limit read where it is the allowance). */
@@ -172,7 +188,7 @@ async function dashboardLists(
   const [openDisputes, oldestDisputes, recentLines, masters, runs] = await Promise.all([
     deps.store.countOpenDisputes(),
     deps.store.openDisputes(null, 10),
-    deps.lines.page({}, null, 10),
+    deps.lines.listed({}, null, 10),
     deps.store.masters(),
     deps.store.recentRuns(5),
   ]);
@@ -222,7 +238,7 @@ async function computeDashboard(deps: AdminReadDeps, now: () => number): Promise
 async function services(
   deps: AdminReadDeps,
   opts: { after?: unknown; limit?: number; clientId?: number; q?: string },
-): Promise<Page<ServiceListRow>> {
+): Promise<Page<Listed<ServiceListRow>>> {
   const limit = opts.limit ?? 50;
   const after = idCursor(opts.after);
   const text = (opts.q ?? '').trim();
@@ -231,7 +247,9 @@ async function services(
     ? { pattern: containsPattern(foldForSearch(text)), id: /^\d{1,15}$/.test(text) ? Number(text) : null }
     : undefined;
   const rows = await deps.store.services({ after, limit: limit + 1, clientId: opts.clientId, search });
-  return pageOf(await assessRows(deps, rows), limit, (last) => String(last.serviceId));
+  return pageOf(await assessListed(deps, rows), limit, (last) =>
+    String(isUnreadable(last) ? last.id : last.serviceId),
+  );
 }
 
 async function samples(
@@ -295,7 +313,7 @@ async function samples(
 async function disputes(
   deps: AdminReadDeps,
   opts: { list?: string; after?: unknown; limit?: number },
-): Promise<Page<DisputeRow>> {
+): Promise<Page<ListedDispute>> {
   const list = opts.list ?? 'open';
   if (!(DISPUTE_LISTS as readonly string[]).includes(list))
     throw invalidInput(`list must be one of ${DISPUTE_LISTS.join(', ')}`);
@@ -304,17 +322,25 @@ async function disputes(
     // the oldest waits longest: first
     const after =
       opts.after !== undefined && opts.after !== null && opts.after !== '' ? openCursor(opts.after) : null;
-    return pageOf(
-      await deps.store.openDisputes(after, limit + 1),
-      limit,
-      (last) => `${last.openedAt}|${last.id}`,
-    );
+    return openPage(await deps.store.openDisputes(after, limit + 1), limit);
   }
   return pageOf(
     await deps.store.disputes(list === 'resolved', idCursor(opts.after), limit + 1),
     limit,
     (last) => String(last.id),
   );
+}
+
+/**
+ * A page of the open queue; its cursor is the last row's (opened_at, id). A last row whose opening
+ * instant cannot be read has none: the page after follows on from the row before it (shown again).
+ */
+function openPage(rows: ListedDispute[], limit: number): Page<ListedDispute> {
+  const page = pageOf(rows, limit, () => '');
+  if (page.next === null) return page;
+  const keyed = page.rows.filter((r) => r.openedAt !== null);
+  const last = keyed[keyed.length - 1];
+  return { rows: page.rows, next: last ? `${last.openedAt}|${last.id}` : null };
 }
 
 /** The admin's line filter as the store reads it: a reference prefix, an id of any kind, or words of the text. */

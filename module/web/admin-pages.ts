@@ -1,8 +1,8 @@
 import { invalidInput, notFound } from '../domain/errors.js';
 import { decidedFigures, explainCharge } from '../domain/line-text.js';
-import type { LineFilter } from '../services/admin-reads.js';
+import type { DisputeRow, LineFilter, ServiceListRow } from '../services/admin-reads.js';
 import type { LineEvidence } from '../services/evidence.js';
-import { idCursor } from '../services/usage-reads.js';
+import { idCursor, type LineRow } from '../services/usage-reads.js';
 import {
   ADMIN_LOCALE,
   lineFilterQuery,
@@ -15,6 +15,7 @@ import {
   presentLineRow,
   presentMaster,
   presentUnreadableMaster,
+  orUnreadable,
   presentProduct,
   presentSamples,
   presentServiceListRow,
@@ -103,7 +104,7 @@ const services: Page = async ({ env: { deps }, q, ctx }) => {
   return {
     search,
     searchForm: href({ a: 'services' }),
-    rows: p.rows.map((s) => presentServiceListRow(s, ctx)),
+    rows: p.rows.map(orUnreadable((s: ServiceListRow) => presentServiceListRow(s, ctx))),
     next: p.next ? href({ a: 'services', ...keep, after: p.next }) : null,
     first: str(q.after) ? href({ a: 'services', ...keep }) : null,
     all: search ? href({ a: 'services' }) : null,
@@ -170,7 +171,7 @@ const disputes: Page = async ({ env: { deps }, q, ctx }) => {
   return {
     list,
     lists: listLinks(ctx.href, 'disputes', ['open', 'resolved', 'all'], list),
-    rows: p.rows.map((d) => presentDisputeRow(d, ctx)),
+    rows: p.rows.map(orUnreadable((d: DisputeRow) => presentDisputeRow(d, ctx))),
     next: p.next ? ctx.href({ a: 'disputes', list, after: p.next }) : null,
   };
 };
@@ -230,7 +231,7 @@ const lines: Page = async ({ env: { deps }, q, ctx, files }) => {
       value,
       label: wordsFor('en').lineStatus[value] ?? value,
     })),
-    rows: p.rows.map((l) => presentLineRow(l, ctx)),
+    rows: p.rows.map(orUnreadable((l: LineRow) => presentLineRow(l, ctx))),
     next: p.next ? ctx.href({ a: 'lines', ...lineFilterQuery(filter), before: p.next }) : null,
     csv: files.linesCsv(filter),
   };

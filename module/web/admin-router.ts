@@ -14,6 +14,7 @@ import {
   disputeRowJson,
   disputeViewJson,
   lineJson,
+  listedJson,
   money,
   periodJson,
   rerateJson,
@@ -146,8 +147,8 @@ function serviceRoutes(admin: Router, deps: Deps): void {
       openDisputes: d.openDisputes,
       attention: d.attention.map(serviceListJson),
       projected: d.projected.map((p) => ({ ...money(p.amountMinor, p.currency), services: p.services })),
-      oldestDisputes: d.oldestDisputes.map(disputeRowJson),
-      recentLines: d.recentLines.map((l) => lineJson(l, now())),
+      oldestDisputes: d.oldestDisputes.map(listedJson(disputeRowJson)),
+      recentLines: d.recentLines.map(listedJson((l) => lineJson(l, now()))),
       computedAt: new Date(d.asOf).toISOString(),
     });
   });
@@ -159,7 +160,7 @@ function serviceRoutes(admin: Router, deps: Deps): void {
       q: q.q,
       ...(q.client !== null ? { clientId: q.client } : {}),
     });
-    res.json({ services: p.rows.map(serviceListJson), next: p.next });
+    res.json({ services: p.rows.map(listedJson(serviceListJson)), next: p.next });
   });
   admin.get('/services/:serviceId', async (req, res) => {
     const u = await deps.reads.serviceUsage(pathOf(Service, req.params).serviceId);
@@ -268,7 +269,7 @@ function disputeRoutes(admin: Router, deps: Deps): void {
   admin.get('/disputes', async (req, res) => {
     const q = inputOf(DisputesQuery, req.query);
     const p = await deps.admin.disputes({ list: q.list, after: q.after, limit: q.limit });
-    res.json({ disputes: p.rows.map(disputeRowJson), next: p.next });
+    res.json({ disputes: p.rows.map(listedJson(disputeRowJson)), next: p.next });
   });
   admin.get('/disputes/:disputeId', async (req, res) => {
     const d = await requireDisputes(deps.disputes).get(pathOf(Dispute, req.params).disputeId);
@@ -325,7 +326,7 @@ function lineRoutes(admin: Router, deps: Deps): void {
     const filter = lineFilterOf(req.query as Record<string, unknown>);
     const q = inputOf(PageQuery, req.query);
     const p = await deps.admin.lines(filter, { before: q.before, limit: q.limit });
-    res.json({ lines: p.rows.map((l) => lineJson(l, now())), next: p.next });
+    res.json({ lines: p.rows.map(listedJson((l) => lineJson(l, now()))), next: p.next });
   });
   admin.get('/lines.csv', async (req, res) => {
     const filter = lineFilterOf(req.query as Record<string, unknown>);
@@ -400,7 +401,7 @@ function configRoutes(admin: Router, deps: Deps): void {
       actorType: q.actor || undefined,
     };
     const p = await deps.admin.audit(filter, { before: q.before, limit: q.limit });
-    res.json({ entries: p.rows.map(auditJson), next: p.next });
+    res.json({ entries: p.rows.map(listedJson(auditJson)), next: p.next });
   });
 }
 

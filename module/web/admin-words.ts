@@ -122,6 +122,9 @@ export const ADMIN_NAMES = {
 
 /** The admin tab's sentences and phrases beside the figures (figures come formatted en-GB). */
 export const ADMIN_TEXT = {
+  /** a row of a list whose stored row cannot be read: which column, why; it counts in no total */
+  unreadableRow: (column: string | null, reason: string) =>
+    `Unreadable row: ${column ?? 'a column'} is ${reason}. It is counted in no total here; correct the column in the database.`,
   waitingCharge: (x: {
     chargeId: number;
     serviceId: number;

@@ -15,6 +15,7 @@ import { clientInvoiceId, lineState } from './present-usage.js';
 import { describeAnomaly } from '../domain/anomaly-text.js';
 import type { AnomalyRow, ChargeSummary, PeriodView as UsagePeriodView } from '../services/usage-periods.js';
 import type { RerateOutcome } from '../services/rating.js';
+import { isUnreadable, type Listed, type UnreadableRow } from '../adapters/rows.js';
 
 /**
  * How the JSON API spells things (docs/openapi.yaml): bytes and money as strings (exact; JSON
@@ -31,6 +32,18 @@ export const money = (minor: bigint, currency: string): MoneyJson => ({
   currency,
 });
 const bytes = (b: bigint | null) => (b === null ? null : b.toString());
+
+/** An admin list's row that cannot be read (UnreadableRow): `{ id, unreadable: { column, reason } }`, never the value. */
+export const unreadableJson = (u: UnreadableRow) => ({
+  id: u.id,
+  unreadable: { column: u.unreadable.column, reason: u.unreadable.reason },
+});
+
+/** A row of an admin list in JSON: as `json` says, or as unreadable. */
+export const listedJson =
+  <T, J>(json: (r: T) => J) =>
+  (r: Listed<T>): J | ReturnType<typeof unreadableJson> =>
+    isUnreadable(r) ? unreadableJson(r) : json(r);
 
 export const dayJson = (d: DayFigure) => ({
   date: d.date,

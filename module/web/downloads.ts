@@ -5,6 +5,7 @@ import { daysCsv, evidenceJson, samplesCsv, toCsv, type EvidenceService } from '
 import { idCursor, type LineRow, type UsageReads } from '../services/usage-reads.js';
 import { money } from './api-json.js';
 import { lineState } from './present-usage.js';
+import { isUnreadable, type Listed, type UnreadableRow } from '../adapters/rows.js';
 
 /**
  * The files the pages offer (daily figures, raw samples, evidence, the lines export), made once
@@ -58,7 +59,25 @@ export const LINES_CSV_HEADER = [
   'description',
 ];
 
-export const lineCsvRow = (l: LineRow): Array<string | number | null> => [
+/**
+ * A line as a row of the export; one that cannot be read keeps its place with its id, the status
+ * `unreadable` and the column refused, its amount left empty (not a figure: it counts in no sum).
+ */
+export const lineCsvRow = (l: Listed<LineRow>): Array<string | number | null> =>
+  isUnreadable(l) ? unreadableLineCsvRow(l) : readLineCsvRow(l);
+
+const unreadableLineCsvRow = (u: UnreadableRow): Array<string | number | null> =>
+  LINES_CSV_HEADER.map((h) =>
+    h === 'line_id'
+      ? u.id
+      : h === 'status'
+        ? 'unreadable'
+        : h === 'description'
+          ? `${u.unreadable.column ?? 'a column'}: ${u.unreadable.reason}`
+          : null,
+  );
+
+const readLineCsvRow = (l: LineRow): Array<string | number | null> => [
   l.id,
   l.refCode,
   l.clientId,
@@ -152,7 +171,7 @@ export function createDownloads(deps: { reads: UsageReads; admin: AdminReads; ev
         }
         case 'lines': {
           const filter = lineFilterOf(q);
-          const rows: LineRow[] = [];
+          const rows: Array<Listed<LineRow>> = [];
           let before: string | undefined;
           do {
             const page = await deps.admin.lines(filter, { ...(before ? { before } : {}), limit: 1000 });

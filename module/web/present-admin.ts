@@ -7,6 +7,7 @@ import { formatAmount, formatSoldBytes, formatDay, formatInteger } from '../doma
 import type { SoldUnit } from '../domain/usage-rating.js';
 import type { MasterView } from '../services/masters.js';
 import type { UnreadableMaster } from '../adapters/master-store.js';
+import { isUnreadable, type Listed, type UnreadableRow } from '../adapters/rows.js';
 import type {
   AuditRow,
   Dashboard,
@@ -135,6 +136,23 @@ export function presentWaitingCharge(c: WaitingCharge, ctx: AdminCtx) {
   };
 }
 
+/** A row of an admin list that cannot be read, as the view shows it in its place: its id, the column and why. */
+export function presentUnreadable(u: UnreadableRow) {
+  return {
+    unreadable: true as const,
+    id: u.id,
+    column: u.unreadable.column,
+    reason: u.unreadable.reason,
+    message: ADMIN_TEXT.unreadableRow(u.unreadable.column, u.unreadable.reason),
+  };
+}
+
+/** A presenter of a list's rows that shows one that cannot be read as unreadable. */
+export const orUnreadable =
+  <T, P>(present: (r: T) => P) =>
+  (r: Listed<T>): P | ReturnType<typeof presentUnreadable> =>
+    isUnreadable(r) ? presentUnreadable(r) : present(r);
+
 export function presentLineRow(l: LineRow, { href, panel, now }: AdminCtx) {
   const w = wordsFor('en');
   const state = lineState(l);
@@ -220,8 +238,8 @@ export function presentDashboard(d: Dashboard, ctx: AdminCtx) {
     // the panel's clock (the demo's, a replay's), not the server's
     computedAt: DateTime.fromMillis(d.asOf, { zone: ctx.zone }).toFormat('d LLL yyyy HH:mm:ss'),
     attention: d.attention.map((s) => presentServiceListRow(s, ctx)),
-    oldestDisputes: d.oldestDisputes.map((x) => presentDisputeRow(x, ctx)),
-    recentLines: d.recentLines.map((l) => presentLineRow(l, ctx)),
+    oldestDisputes: d.oldestDisputes.map(orUnreadable((x: DisputeRow) => presentDisputeRow(x, ctx))),
+    recentLines: d.recentLines.map(orUnreadable((l: LineRow) => presentLineRow(l, ctx))),
     masters: d.masters.map((m) => ({ name: m.name, version: `SolusVM ${m.version}`, active: m.active })),
     runs: d.runs.map((r) => ({ ...r, date: formatDay(r.date, L) })),
     settingsHref: href({ a: 'settings' }),
@@ -386,17 +404,19 @@ export function auditSentence(a: Pick<AuditRow, 'action' | 'entityType' | 'entit
   }
 }
 
-export function presentAudit(page: Page<AuditRow>, zone: string) {
+export function presentAudit(page: Page<Listed<AuditRow>>, zone: string) {
   const when = whenIn(zone);
-  return page.rows.map((a) => ({
-    id: a.id,
-    at: when(a.at),
-    actor: `${a.actingAdminId ? ADMIN_NAMES.actingAs(a.actingAdminId) : ''}${a.actorId ? `${ACTORS[a.actorType] ?? a.actorType} ${a.actorId}` : (ACTORS[a.actorType] ?? a.actorType)}`,
-    action: a.action,
-    sentence: auditSentence(a),
-    entity: a.entityId ? `${a.entityType} ${a.entityId}` : a.entityType,
-    details: a.details ?? '',
-  }));
+  return page.rows.map(
+    orUnreadable((a: AuditRow) => ({
+      id: a.id,
+      at: when(a.at),
+      actor: `${a.actingAdminId ? ADMIN_NAMES.actingAs(a.actingAdminId) : ''}${a.actorId ? `${ACTORS[a.actorType] ?? a.actorType} ${a.actorId}` : (ACTORS[a.actorType] ?? a.actorType)}`,
+      action: a.action,
+      sentence: auditSentence(a),
+      entity: a.entityId ? `${a.entityType} ${a.entityId}` : a.entityType,
+      details: a.details ?? '',
+    })),
+  );
 }
 
 /** A master whose stored row cannot be read, on the masters page: which, and the column refused. */

@@ -41,6 +41,7 @@ import {
 import { createDisputeLimiter } from './rate-limit.js';
 import { createTokenSigner } from './tokens.js';
 import { createTokenRevocations } from '../adapters/token-revocations.js';
+import type { SetAside } from '../adapters/rows.js';
 import { createAdminDirectory } from '../services/admin-directory.js';
 import { createWidget } from './widget.js';
 
@@ -114,10 +115,13 @@ function sharedParts(deps: WebDeps, place: Place) {
   const o = deps.options ?? {};
   const { now } = place;
   const periodStore = createPeriodReadStore(deps.knex);
-  const lineReads = createLineReads(deps.knex);
+  // a row an admin list cannot read is shown in its place as unreadable, and logged once per read
+  const setAside: SetAside = (table, u) =>
+    deps.log.warn('admin.row_unreadable', { table, id: u.id, column: u.unreadable.column });
+  const lineReads = createLineReads(deps.knex, { setAside });
   const reads = createUsageReads({ store: periodStore, lines: lineReads, billing: deps.billing });
   const admin = createAdminReads({
-    store: createAdminReadStore(deps.knex),
+    store: createAdminReadStore(deps.knex, { setAside }),
     periods: periodStore,
     lines: lineReads,
     billing: deps.billing,

@@ -1,7 +1,7 @@
 import express from 'express';
 import type { Knex } from 'knex';
 import request from 'supertest';
-import { silentLogger } from '../../module/adapters/logger.js';
+import { silentLogger, type Logger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { createModule, type OverusageModule } from '../../module/index.js';
 import type { WebOptions } from '../../module/web/web-module.js';
@@ -40,7 +40,12 @@ export interface WebStory {
  */
 export async function buildWebStory(
   knex: Knex,
-  opts: { web?: WebOptions; gatewayFor?: (s: MasterSettings) => SolusVmGateway | null; vat?: string } = {},
+  opts: {
+    web?: WebOptions;
+    gatewayFor?: (s: MasterSettings) => SolusVmGateway | null;
+    vat?: string;
+    log?: Logger;
+  } = {},
 ): Promise<WebStory> {
   const f = await buildPanel(knex, {
     start: '2013-04-30T08:00:00Z',
@@ -59,7 +64,7 @@ export async function buildWebStory(
     // a test may reach a master of its own (the simulator) through the real client
     gatewayFor: (settings) => opts.gatewayFor?.(settings) ?? fake.gateway(),
     panel: f.panel.api,
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
     metering: { writer: 'inline' },
     web: { cacheMs: 0, disputeRateLimit: { windowMs: 60_000, limit: 1000 }, ...opts.web },
   });

@@ -5,6 +5,7 @@ import { load } from 'js-yaml';
 import { Ajv } from 'ajv';
 import request from 'supertest';
 import { describeEachEngine } from '../support/engines.js';
+import { spoilInstant } from '../support/spoil.js';
 import { buildWebStory, type WebStory } from '../support/web-story.js';
 import { WEB_ROUTES } from '../../module/web/api-router.js';
 
@@ -89,7 +90,7 @@ describe('docs/openapi.yaml: names beside ids', () => {
   });
 });
 
-describeEachEngine('the JSON API answers with names beside ids, as documented', ({ db }) => {
+describeEachEngine('the JSON API answers with names beside ids, as documented', ({ db, engine }) => {
   const doc = load(
     fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8'),
   ) as {
@@ -169,6 +170,36 @@ describeEachEngine('the JSON API answers with names beside ids, as documented', 
     expect(mine.map((x) => [x.serviceId, x.clientName, x.serviceHostname, x.productName])).to.deep.equal([
       [s.ann.serviceId, 'Ann Admin', 'vps1.example.net', 'VPS 5 TB'],
     ]);
+  });
+
+  it('answers a row an admin list cannot read as the documented UnreadableRow, the others as before', async () => {
+    // Jan's line and service changed by hand: a status outside its set, an instant that is none
+    const knex = db().knex;
+    await knex('mod_overusage_lines').where({ id: s.jan.lineId }).update({ status: 'lost' });
+    await spoilInstant(knex, engine, 'mod_overusage_services', 'last_sampled_at', {
+      service_id: s.jan.serviceId,
+    });
+    const admin = s.token('admin', s.adminId);
+    for (const [p, key] of [
+      ['/api/v1/admin/lines', 'lines'],
+      ['/api/v1/admin/services', 'services'],
+      ['/api/v1/admin/dashboard', 'recentLines'],
+    ] as const) {
+      const res = await request(s.app)
+        .get(`/overusage${p}`)
+        .set('Authorization', `Bearer ${admin}`)
+        .expect(200);
+      const validate = ajv.compile(schemaOf(p));
+      expect(validate(res.body), `${p}: ${ajv.errorsText(validate.errors)}`).to.equal(true);
+      const rows = res.body[key] as Array<Record<string, unknown>>;
+      expect(
+        rows.filter((r) => 'unreadable' in r).map((r) => r.id),
+        p,
+      ).to.deep.equal([key === 'services' ? s.jan.serviceId : s.jan.lineId]);
+      // the unreadable one alone would not pass as a row of the list without the UnreadableRow schema
+      const bad = rows.find((r) => 'unreadable' in r)!;
+      expect(bad).to.have.all.keys('id', 'unreadable');
+    }
   });
 
   it('answers null where the panel cannot name an id, and a refusal without names', async () => {
