@@ -32,6 +32,7 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     language: string,
     vat = true,
     before?: (s: BillingStory) => Promise<unknown>,
+    beforePaying?: (s: BillingStory, renewal: number) => Promise<unknown>,
   ) {
     knex = db().knex;
     const s = await buildBillingStory(knex, money);
@@ -46,6 +47,7 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     await s.f.panel.runDailyAutomation('2013-06-02');
     const line = await knex('mod_overusage_lines').where({ service_id: s.story.serviceId }).first();
     const renewal = toNum(line.invoice_id);
+    if (beforePaying) await beforePaying(s, renewal);
     const paid = await s.f.panel.api.getInvoice(renewal);
     await s.f.panel.api.addInvoicePayment({
       invoiceId: renewal,
@@ -394,6 +396,40 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
     expect(await creditOf(s)).to.equal('100.00');
   });
 
+  it('a taxed line the admin made untaxed on the renewal before it was paid: the note follows the invoice, −€100.00 untaxed, €100.00 credited', async () => {
+    // the product taxes the line (its charge says taxed), but the admin unticked "taxed" on the
+    // renewal's line before Ann paid: 119.95 + VAT 0.00 = 119.95 paid, nothing of it VAT on the line.
+    // Waived: the note gives back what was paid for the line, 100.00, untaxed (not 100.00 + 21.00)
+    const { s, renewal, paid, d, ref } = await paidAndDisputed(
+      { code: 'EUR', hosting: '19.95', overage: '0.10', precommit: '0.07' },
+      'english',
+      true,
+      undefined,
+      async (x, invoiceId) => {
+        const item = (await x.f.panel.api.getInvoice(invoiceId)).items.find((i) =>
+          i.description.includes('[OU-'),
+        )!;
+        await x.f.panel.api.updateInvoice({
+          invoiceId,
+          changeItems: [{ id: item.id, description: item.description, amount: item.amount, taxed: false }],
+        });
+      },
+    );
+    expect([paid.subtotal, paid.tax, paid.total]).to.deep.equal(['119.95', '0.00', '119.95']);
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'waived',
+      actor: ADMIN,
+      settlement: 'credit',
+    });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const [note] = await notesOf(s, renewal);
+    expect(note).to.deep.include({ status: 'Paid', subtotal: '-100.00', tax: '0.00', total: '-100.00' });
+    expect(note!.items.map((i) => i[2])).to.deep.equal([0]);
+    expect(note!.notes).to.equal(`Credit note [CR-${ref}] correcting invoice #${renewal}.`);
+    expect(await creditOf(s)).to.equal('100.00');
+  });
+
   it('a taxed line too small to carry VAT (€0.02 at 21 % = €0.0042 → €0.00): the note names no VAT', async () => {
     // 1 000 GB × €0.00002 = €0.02, taxed; the invoice's VAT 21 % of 0.02 = 0.0042, rounded to 0.00
     const { s, renewal, paid, d, ref } = await paidAndDisputed(
@@ -583,6 +619,37 @@ describeEachEngine('a held line paid on its published held invoice, then waived 
     expect((await s.mod.disputes!.get(d.id)).creditedMinor).to.equal(55000n);
     await s.mod.disputes!.resume();
     expect(await creditOf(s)).to.equal('550.00');
+  });
+
+  it("the line made untaxed on the held invoice before it was published and paid: the note's line is untaxed as the paid one was", async () => {
+    // the product taxes the line, so the held invoice's line starts taxed (1); the admin unticks it
+    // before publishing. No VAT in this story, so €500.00 either way: the note's line follows the
+    // held invoice the client paid (taxed 0), not the charge (taxed 1); €500.00 credited
+    knex = db().knex;
+    const { s, lineId } = await billMay(knex);
+    const d = await disputeLine(s, lineId);
+    const held = d.heldInvoiceId!;
+    const item = (await s.f.panel.api.getInvoice(held)).items[0]!;
+    expect(item.taxed).to.equal(true);
+    s.f.clock.set('2013-06-07T09:00:00Z');
+    await s.f.panel.api.updateInvoice({
+      invoiceId: held,
+      changeItems: [{ id: item.id, description: item.description, amount: item.amount, taxed: false }],
+      publish: true,
+    });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: held,
+      transId: 'pay-held',
+      gateway: 'banktransfer',
+      date: '2013-06-08 10:00:00',
+    });
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const note = (await s.mod.disputes!.get(d.id)).creditNoteInvoiceId!;
+    const lines = await knex('tblinvoiceitems').where({ invoiceid: note }).select('amount', 'taxed');
+    expect(lines.map((r) => [String(r.amount), toNum(r.taxed)])).to.deep.equal([['-500.00', 0]]);
+    expect(await creditOf(s)).to.equal('500.00');
   });
 
   it('the panel failing after making the note: resumed twice, one note and €500.00 credited once', async () => {
