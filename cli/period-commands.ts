@@ -3,6 +3,7 @@ import { humanBytes } from '../module/domain/bytes.js';
 import { ModuleError } from '../module/domain/errors.js';
 import { formatAmount } from '../module/domain/line-text.js';
 import { describeAnomaly } from '../module/domain/anomaly-text.js';
+import { isUnreadable } from '../module/adapters/rows.js';
 import type { PeriodView } from '../module/services/usage-periods.js';
 import type { CommandContext } from './main.js';
 
@@ -93,9 +94,10 @@ export function registerPeriodCommands(program: Command, ctx: CommandContext): v
       ctx.print(
         page.rows.length
           ? page.rows
-              .map(
-                (a) =>
-                  `${a.id}\tservice ${a.serviceId}\t${a.periodStart} – ${a.periodEnd ?? '…'}\t${a.kind}\t${a.status}\t${describeAnomaly(a)}`,
+              .map((a) =>
+                isUnreadable(a)
+                  ? `${a.id}\tunreadable: ${a.unreadable.column ?? 'a column'} is ${a.unreadable.reason}`
+                  : `${a.id}\tservice ${a.serviceId}\t${a.periodStart} – ${a.periodEnd ?? '…'}\t${a.kind}\t${a.status}\t${describeAnomaly(a)}`,
               )
               .join('\n')
           : o.all

@@ -20,6 +20,7 @@ import {
 } from './adapters/db-errors.js';
 import { createSecretBox } from './adapters/secret-box.js';
 import { silentLogger, type Logger } from './adapters/logger.js';
+import { logUnreadable } from './adapters/rows.js';
 import type { MasterSettings, SolusVmGateway } from './adapters/solusvm-types.js';
 import { createMasterService } from './services/masters.js';
 import { createMeteringService, type MeteringService } from './services/metering.js';
@@ -149,7 +150,13 @@ function buildRating(deps: ModuleDeps, b: Built) {
   const billing = createBillingSettingsService({ knex, clock, audit });
   const caps = createCapService({ knex, clock, billing, audit });
   const rating = createRatingService({ knex, clock, billing, log, audit, caps });
-  const usagePeriods = createUsagePeriodService({ knex, clock, audit, rating });
+  const usagePeriods = createUsagePeriodService({
+    knex,
+    clock,
+    audit,
+    rating,
+    setAside: logUnreadable(log),
+  });
   const pools = createPoolService({
     knex,
     clock,

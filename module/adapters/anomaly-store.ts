@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { ANOMALY_KINDS, type AnomalyKind } from '../domain/metering.js';
-import { rowReader, sqlInstant, toNum } from './rows.js';
+import { readEach, rowReader, sqlInstant, toNum, type Listed, type SetAside } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -83,8 +83,8 @@ export interface AnomalyFilter {
 }
 
 export interface AnomalyStore {
-  /** newest first, at most `limit` */
-  list(filter: AnomalyFilter, limit: number): Promise<AnomalyRow[]>;
+  /** newest first, at most `limit`; one that cannot be read is an UnreadableRow in its place */
+  list(filter: AnomalyFilter, limit: number): Promise<Array<Listed<AnomalyRow>>>;
   one(id: number): Promise<AnomalyRow | null>;
   /** the anomalies of these periods, oldest first */
   ofPeriods(periodIds: number[]): Promise<AnomalyRow[]>;
@@ -144,7 +144,8 @@ const newRow = (a: NewAnomaly): Record<string, unknown> => ({
   created_at: sqlInstant(a.createdAt),
 });
 
-export function createAnomalyStore(knex: Knex): AnomalyStore {
+/** `setAside`: told of each anomaly the list could not read (shown in its place as unreadable). */
+export function createAnomalyStore(knex: Knex, opts: { setAside?: SetAside } = {}): AnomalyStore {
   const withPeriod = () =>
     knex(`${TABLES.anomalies} as a`)
       .join(`${TABLES.periods} as p`, 'p.id', 'a.period_id')
@@ -161,7 +162,7 @@ export function createAnomalyStore(knex: Knex): AnomalyStore {
         );
       if (filter.status !== 'all') q.where('a.status', filter.status);
       if (filter.before) q.where('a.id', '<', filter.before);
-      return (await q).map(parseAnomalyRow);
+      return readEach(await q, parseAnomalyRow, TABLES.anomalies, { setAside: opts.setAside });
     },
     async one(id) {
       const r = await withPeriod().where('a.id', id).first();

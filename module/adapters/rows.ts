@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { storedValueError, storedWord } from '../domain/stored-value.js';
+import type { Logger } from './logger.js';
 
 export { storedValueError };
 
@@ -290,6 +291,12 @@ export const isUnreadable = <T>(r: Listed<T>): r is UnreadableRow =>
 
 /** What an unreadable row is told to: a log line with its table, id and column, never the value. */
 export type SetAside = (table: string, row: UnreadableRow) => void;
+
+/** The admin lists' SetAside: one warning a row and a read, `admin.row_unreadable` with its table, id and column. */
+export const logUnreadable =
+  (log: Logger): SetAside =>
+  (table, u) =>
+    log.warn('admin.row_unreadable', { table, id: u.id, column: u.unreadable.column });
 
 const NOT = ', which is not ';
 

@@ -26,6 +26,7 @@ import {
   type KeptDecision,
   type NewAnomaly,
 } from '../adapters/anomaly-store.js';
+import type { Listed, SetAside } from '../adapters/rows.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import { cacheCurrentTotal } from '../adapters/metering-store.js';
 import { createPeriodReadStore } from '../adapters/period-read-store.js';
@@ -94,7 +95,7 @@ export interface UsagePeriodService {
   anomalies(
     filter: { serviceId?: number; clientId?: number; status?: AnomalyStatus | 'all' },
     opts?: { before?: number | null; limit?: number },
-  ): Promise<{ rows: AnomalyRow[]; next: string | null }>;
+  ): Promise<{ rows: Array<Listed<AnomalyRow>>; next: string | null }>;
   anomaly(id: number): Promise<AnomalyRow>;
   decide(anomalyId: number, input: DecideInput, actor: Actor): Promise<DecideOutcome>;
   /** a correction charge held because a line of its period is disputed: bill it on the next invoice, or drop it */
@@ -118,7 +119,14 @@ export interface UsagePeriodService {
 
 const DECISIONS = new Set(['reset', 'correction']);
 
-type UsagePeriodDeps = { knex: Knex; clock: Clock; audit: AuditLog; rating: RatingService };
+type UsagePeriodDeps = {
+  knex: Knex;
+  clock: Clock;
+  audit: AuditLog;
+  rating: RatingService;
+  /** told of each anomaly the list could not read (it is listed in its place as unreadable) */
+  setAside?: SetAside;
+};
 
 /** The service's dependencies with its stores. */
 interface Ctx extends UsagePeriodDeps {
@@ -144,7 +152,7 @@ export function createUsagePeriodService(deps: UsagePeriodDeps): UsagePeriodServ
   const ctx: Ctx = {
     ...deps,
     periods: createUsagePeriodStore(deps.knex),
-    anomalies: createAnomalyStore(deps.knex),
+    anomalies: createAnomalyStore(deps.knex, { setAside: deps.setAside }),
   };
   const service: UsagePeriodService = {
     periods: (serviceId, opts = {}) => periodsOf(ctx, serviceId, opts),
@@ -205,7 +213,7 @@ async function anomalyPage(
   ctx: Ctx,
   filter: { serviceId?: number; clientId?: number; status?: AnomalyStatus | 'all' },
   opts: { before?: number | null; limit?: number },
-): Promise<{ rows: AnomalyRow[]; next: string | null }> {
+): Promise<{ rows: Array<Listed<AnomalyRow>>; next: string | null }> {
   const limit = Math.min(opts.limit ?? 50, 200);
   const rows = await ctx.anomalies.list(
     { ...filter, status: filter.status ?? 'open', before: opts.before },

@@ -2,6 +2,7 @@ import { invalidInput, notFound } from '../domain/errors.js';
 import { decidedFigures, explainCharge } from '../domain/line-text.js';
 import type { DisputeRow, LineFilter, ServiceListRow } from '../services/admin-reads.js';
 import type { LineEvidence } from '../services/evidence.js';
+import type { AnomalyRow } from '../services/usage-periods.js';
 import { idCursor, type LineRow } from '../services/usage-reads.js';
 import {
   ADMIN_LOCALE,
@@ -86,7 +87,7 @@ const anomalies: Page = async ({ env: { deps }, q, ctx }) => {
   return {
     list,
     lists: listLinks(href, 'anomalies', ['open', 'all'], list),
-    rows: p.rows.map((a) => presentAnomaly(a, ctx)),
+    rows: p.rows.map(orUnreadable((a: AnomalyRow) => presentAnomaly(a, ctx))),
     next: p.next ? href({ a: 'anomalies', list, before: p.next }) : null,
     corrections: corrections.map((c) => presentCorrection(c, ctx)),
     action: href({ a: 'anomalies', list }),
@@ -159,7 +160,7 @@ const service: Page = async ({ env, q, ctx, files }) => {
     samplesNext: samples.next ? href({ a: 'service', id, samples: samples.next }) : null,
     lines: lines.rows.map((l) => presentLineRow(l, ctx)),
     linesNext: lines.next ? href({ a: 'service', id, lines: lines.next }) : null,
-    anomalies: anomalyPage.rows.map((a) => presentAnomaly(a, ctx)),
+    anomalies: anomalyPage.rows.map(orUnreadable((a: AnomalyRow) => presentAnomaly(a, ctx))),
     anomalyAction: href({ a: 'service', id }),
     waitingCharges: charges.map((c) => presentWaitingCharge(c, ctx)),
   };

@@ -230,7 +230,7 @@ function meteringRoutes(admin: Router, deps: Deps): void {
       { status: q.status, ...(q.service !== null ? { serviceId: q.service } : {}) },
       { before: q.before, limit: q.limit },
     );
-    res.json({ anomalies: p.rows.map(anomalyJson), next: p.next });
+    res.json({ anomalies: p.rows.map(listedJson(anomalyJson)), next: p.next });
   });
   admin.post('/anomalies/:anomalyId/decide', jsonBody, async (req, res) => {
     const b = bodyOf(DecideBody, req.body);

@@ -41,7 +41,7 @@ import {
 import { createDisputeLimiter } from './rate-limit.js';
 import { createTokenSigner } from './tokens.js';
 import { createTokenRevocations } from '../adapters/token-revocations.js';
-import type { SetAside } from '../adapters/rows.js';
+import { logUnreadable } from '../adapters/rows.js';
 import { createAdminDirectory } from '../services/admin-directory.js';
 import { createWidget } from './widget.js';
 
@@ -116,8 +116,7 @@ function sharedParts(deps: WebDeps, place: Place) {
   const { now } = place;
   const periodStore = createPeriodReadStore(deps.knex);
   // a row an admin list cannot read is shown in its place as unreadable, and logged once per read
-  const setAside: SetAside = (table, u) =>
-    deps.log.warn('admin.row_unreadable', { table, id: u.id, column: u.unreadable.column });
+  const setAside = logUnreadable(deps.log);
   const lineReads = createLineReads(deps.knex, { setAside });
   const reads = createUsageReads({ store: periodStore, lines: lineReads, billing: deps.billing });
   const admin = createAdminReads({

@@ -4,6 +4,7 @@ import { toBig, toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
 import { buildModule, CLI_ACTOR, type ModuleFixture } from '../support/module-fixture.js';
+import { readablePage } from '../support/readable.js';
 
 /**
  * A rebuild makes a service's periods again from its kept samples (issue 11): on the same
@@ -147,7 +148,7 @@ describeEachEngine(
 
     it('gives back what metering wrote for a month with an on-time reset, a long gap and a drop decided as a reset', async () => {
       await readDays();
-      const [drop] = (await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
+      const [drop] = readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
       await fx.mod.usagePeriods.decide(
         drop!.id,
         { decision: 'reset', reason: 'reset by hand on the master (its log)' },
@@ -170,7 +171,7 @@ describeEachEngine(
 
     it('on the same calendar, books each interval from the sample before it, and the reset on May', async () => {
       await readDays();
-      const [drop] = (await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
+      const [drop] = readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
       await fx.mod.usagePeriods.decide(drop!.id, { decision: 'reset', reason: 'its log says so' }, CLI_ACTOR);
       await fx.mod.usagePeriods.rebuild(S, CLI_ACTOR);
       const id = await sampleIds(S);
@@ -217,7 +218,7 @@ describeEachEngine(
 
     it('keeps a drop decided as a correction booking nothing', async () => {
       await readDays();
-      const [drop] = (await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
+      const [drop] = readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
       await fx.mod.usagePeriods.decide(
         drop!.id,
         { decision: 'correction', reason: 'a double count' },
@@ -244,7 +245,7 @@ describeEachEngine(
           .map((a) => [a.status, a.decision, a.hasInterval]),
       ).to.deep.equal([['open', null, true]]);
       // and it can still be decided after the rebuild: 12 GB booked
-      const [drop] = (await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
+      const [drop] = readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
       const out = await fx.mod.usagePeriods.decide(
         drop!.id,
         { decision: 'reset', reason: 'after all' },
@@ -412,7 +413,7 @@ describeEachEngine(
     it('lists the open anomalies by default, newest first, a page at a time', async () => {
       await readDays();
       // open: S's drop of 7 June, U's reset not seen of 1 June (T's was resolved by its late reset)
-      const open = await fx.mod.usagePeriods.anomalies({});
+      const open = readablePage(await fx.mod.usagePeriods.anomalies({}));
       expect(open.rows.map((a) => [a.serviceId, a.kind, a.status])).to.deep.equal([
         [S, 'mid_period_drop', 'open'],
         [U, 'reset_not_seen', 'open'],
@@ -420,18 +421,16 @@ describeEachEngine(
       expect(open.next).to.equal(null);
       // all five, two a page: 2 + 2 + 1, each page's cursor the last id it gave
       const all = await knex('mod_overusage_anomalies').orderBy('id', 'desc').pluck('id');
-      const first = await fx.mod.usagePeriods.anomalies({ status: 'all' }, { limit: 2 });
+      const first = readablePage(await fx.mod.usagePeriods.anomalies({ status: 'all' }, { limit: 2 }));
       expect(first.rows.map((a) => a.id)).to.deep.equal(all.slice(0, 2).map(toNum));
       expect(first.next).to.equal(String(toNum(all[1])));
-      const second = await fx.mod.usagePeriods.anomalies(
-        { status: 'all' },
-        { limit: 2, before: Number(first.next) },
+      const second = readablePage(
+        await fx.mod.usagePeriods.anomalies({ status: 'all' }, { limit: 2, before: Number(first.next) }),
       );
       expect(second.rows.map((a) => a.id)).to.deep.equal(all.slice(2, 4).map(toNum));
       expect(second.next).to.equal(String(toNum(all[3])));
-      const third = await fx.mod.usagePeriods.anomalies(
-        { status: 'all' },
-        { limit: 2, before: Number(second.next) },
+      const third = readablePage(
+        await fx.mod.usagePeriods.anomalies({ status: 'all' }, { limit: 2, before: Number(second.next) }),
       );
       expect(third.rows.map((a) => a.id)).to.deep.equal(all.slice(4).map(toNum));
       expect(third.next).to.equal(null);
@@ -440,7 +439,9 @@ describeEachEngine(
     it('gives no next page when a page holds exactly the last anomalies', async () => {
       await readDays();
       // S has two: the long gap and the drop
-      const page = await fx.mod.usagePeriods.anomalies({ serviceId: S, status: 'all' }, { limit: 2 });
+      const page = readablePage(
+        await fx.mod.usagePeriods.anomalies({ serviceId: S, status: 'all' }, { limit: 2 }),
+      );
       expect(page.rows.map((a) => a.kind)).to.deep.equal(['mid_period_drop', 'long_gap']);
       expect(page.next).to.equal(null);
     });
@@ -462,7 +463,7 @@ describeEachEngine(
 
     it('refuses a decision that is neither a reset nor a correction', async () => {
       await readDays();
-      const [drop] = (await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
+      const [drop] = readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
       const out = await refusal(
         fx.mod.usagePeriods.decide(drop!.id, { decision: 'maybe' as 'reset', reason: 'its log' }, CLI_ACTOR),
       );
@@ -472,7 +473,7 @@ describeEachEngine(
 
     it('asks for a reason of at least 3 characters, spaces around it not counted', async () => {
       await readDays();
-      const [drop] = (await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
+      const [drop] = readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
       for (const reason of ['  ab  ', 42 as unknown as string]) {
         const out = await refusal(
           fx.mod.usagePeriods.decide(drop!.id, { decision: 'reset', reason }, CLI_ACTOR),
@@ -505,7 +506,7 @@ describeEachEngine(
 
     it('keeps the first 2000 characters of a long reason', async () => {
       await readDays();
-      const [drop] = (await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
+      const [drop] = readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
       await fx.mod.usagePeriods.decide(
         drop!.id,
         { decision: 'correction', reason: 'x'.repeat(2500) },
@@ -517,9 +518,9 @@ describeEachEngine(
 
     it('tells an anomaly that is not a drop, it asks no decision', async () => {
       await readDays();
-      const gap = (await fx.mod.usagePeriods.anomalies({ serviceId: S, status: 'all' })).rows.find(
-        (a) => a.kind === 'long_gap',
-      )!;
+      const gap = readablePage(
+        await fx.mod.usagePeriods.anomalies({ serviceId: S, status: 'all' }),
+      ).rows.find((a) => a.kind === 'long_gap')!;
       expect(
         await refusal(
           fx.mod.usagePeriods.decide(gap.id, { decision: 'reset', reason: 'its log' }, CLI_ACTOR),
@@ -532,7 +533,7 @@ describeEachEngine(
 
     it('refuses to decide a drop twice, naming the first decision', async () => {
       await readDays();
-      const [drop] = (await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
+      const [drop] = readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
       await fx.mod.usagePeriods.decide(drop!.id, { decision: 'reset', reason: 'its log' }, CLI_ACTOR);
       expect(
         await refusal(
@@ -552,7 +553,7 @@ describeEachEngine(
 
     it('refuses to decide a drop whose interval is gone', async () => {
       await readDays();
-      const [drop] = (await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
+      const [drop] = readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: S })).rows;
       await knex('mod_overusage_anomalies').where({ id: drop!.id }).update({ interval_id: null });
       expect(
         await refusal(

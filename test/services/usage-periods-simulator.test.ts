@@ -8,6 +8,7 @@ import { createSimulator, type Simulator } from '../../simulator/index.js';
 import type { TrafficProfile } from '../../simulator/traffic.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildModule, CLI_ACTOR, type ModuleFixture } from '../support/module-fixture.js';
+import { readablePage } from '../support/readable.js';
 
 const GiB = 1024n ** 3n;
 const ZONE = 'Europe/Brussels';
@@ -130,8 +131,8 @@ describeEachEngine('usage periods against the SolusVM simulator', ({ db }) => {
     );
   /** the resets not seen, in the admin's words (the tab, the JSON API and the CLI say the same) */
   const resetsNotSeen = async () =>
-    (await fx.mod.usagePeriods.anomalies({ serviceId: 1, status: 'all' })).rows
-      .filter((a) => a.kind === 'reset_not_seen')
+    readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: 1, status: 'all' }))
+      .rows.filter((a) => a.kind === 'reset_not_seen')
       .sort((a, b) => a.id - b.id)
       .map((a) => describeAnomaly(a));
 
@@ -231,7 +232,7 @@ describeEachEngine('usage periods against the SolusVM simulator', ({ db }) => {
     );
     m.correctCounter(101, 5n * GiB, at('2013-03-15T12:00'));
     await everyDay('2013-03-01', '2013-03-31');
-    const [anomaly] = (await fx.mod.usagePeriods.anomalies({ serviceId: 1 })).rows;
+    const [anomaly] = readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: 1 })).rows;
     expect(anomaly).to.deep.include({ kind: 'mid_period_drop', seenOn: '2013-03-15', status: 'open' });
     const truth = m.trafficBetween(101, at('2013-03-01T00:00'), at('2013-03-31T23:50'));
     const day15 = m.trafficBetween(101, at('2013-03-14T23:50'), at('2013-03-15T23:50'));
@@ -328,7 +329,7 @@ describeEachEngine('usage periods against the SolusVM simulator', ({ db }) => {
     ]);
     expect(await resetsNotSeen()).to.deep.equal(came);
     // the admin says the drop was a correction: nothing booked
-    const [drop] = (await fx.mod.usagePeriods.anomalies({ serviceId: 1, status: 'open' })).rows;
+    const [drop] = readablePage(await fx.mod.usagePeriods.anomalies({ serviceId: 1, status: 'open' })).rows;
     expect(
       (
         await fx.mod.usagePeriods.decide(

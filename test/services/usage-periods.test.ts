@@ -11,6 +11,7 @@ import { buildPanel, seedStory, type PanelFixture, type Story } from '../panel/s
 import { describeEachEngine } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
+import { readablePage } from '../support/readable.js';
 
 /**
  * A month on the billing calendar whatever the counter did, with money computed by hand.
@@ -155,7 +156,7 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     const sofar = A + ((C - B) * 5n) / 15n;
     let anomalyId: number;
     const decideReset = async () => {
-      const open = await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId });
+      const open = readablePage(await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId }));
       anomalyId = open.rows[0]!.id;
       return s.mod.usagePeriods.decide(
         anomalyId,
@@ -175,7 +176,7 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
       expect(periods.map((p) => [p.start_date, p.end_date, p.status])).to.deep.equal([
         ['2013-11-01', '2013-11-30', 'open'],
       ]);
-      const open = await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId });
+      const open = readablePage(await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId }));
       expect(open.rows.map((a) => [a.kind, a.seenOn, a.status])).to.deep.equal([
         ['mid_period_drop', '2013-11-15', 'open'],
       ]);
@@ -232,7 +233,7 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     let charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
     expect(toBig(charge.over_bytes)).to.equal(552_332_794_266n); // 514.4 GiB
     expect(toBig(charge.amount_minor)).to.equal(25720n); // €257.20
-    const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
+    const [anomaly] = readablePage(await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
     const out = await s.mod.usagePeriods.decide(
       anomaly!.id,
       { decision: 'reset', reason: 'the master log shows a manual reset' },
@@ -253,7 +254,7 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
 
   it('books nothing when the admin says the drop was a correction', async () => {
     await november(s);
-    const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
+    const [anomaly] = readablePage(await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
     const out = await s.mod.usagePeriods.decide(
       anomaly!.id,
       { decision: 'correction', reason: 'the provider corrected a double count' },
@@ -281,7 +282,7 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
     expect(toBig(first.amount_minor)).to.equal(25720n);
     const sentItem = await knex('tblinvoiceitems').where({ id: first.invoice_item_id }).first();
 
-    const pending = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
+    const pending = readablePage(await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
     expect(pending.map((a) => a.kind)).to.deep.equal(['mid_period_drop']);
     const out = await s.mod.usagePeriods.decide(
       pending[0]!.id,
@@ -520,7 +521,9 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
       expect(out.pop()).to.match(
         /\tservice \d+\t2013-11-01 – 2013-11-30\tmid_period_drop\topen\tcounter dropped from 1\.43 TB to 107\.37 GB \(read 2013-11-15\)/,
       );
-      const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
+      const [anomaly] = readablePage(
+        await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId }),
+      ).rows;
       expect(await cli('anomaly', 'decide', String(anomaly!.id), '--as', 'maybe', '--reason', 'x')).to.equal(
         2,
       );
@@ -591,7 +594,7 @@ describeEachEngine('usage periods on the billing calendar', ({ db }) => {
   it('never places a line at a figure a decision changed while the renewal was being built', async () => {
     await november(s);
     s.fake.set('101', 5n * GiB);
-    const [anomaly] = (await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
+    const [anomaly] = readablePage(await s.mod.usagePeriods.anomalies({ serviceId: s.story.serviceId })).rows;
     // The renewal rates November (€257.20) and reads the charge; before it writes the line, an
     // admin decides the drop was a reset: the charge becomes €307.20. The line at €257.20 must not
     // be written; the charge waits for the next renewal at its new figure.

@@ -185,4 +185,52 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
     const once = ['warn', 'mod_overusage_audit', spoiled, 'mod_overusage_audit.at', LOG_KEYS];
     expect(unreadableLogs()).to.deep.equal([once, once]);
   });
+  it("lists Ann's anomaly and Jan's, whose details are no JSON, as unreadable", async () => {
+    const knex = db().knex;
+    const anomalyOf = async (serviceId: number, details: string) => {
+      const period = await knex('mod_overusage_periods')
+        .where({ service_id: serviceId, start_date: '2013-06-01' })
+        .first('id');
+      const sample = await knex('mod_overusage_samples')
+        .where({ service_id: serviceId, sample_date: '2013-06-03' })
+        .first('id');
+      await knex('mod_overusage_anomalies').insert({
+        service_id: serviceId,
+        period_id: toNum(period.id),
+        kind: 'long_gap',
+        sample_id: toNum(sample.id),
+        seen_on: '2013-06-03',
+        details,
+        status: 'info',
+        created_at: '2013-06-03 21:50:00.000',
+      });
+      return toNum(
+        (await knex('mod_overusage_anomalies').where({ service_id: serviceId }).max({ id: 'id' }).first())!
+          .id,
+      );
+    };
+    const ann = await anomalyOf(s.ann.serviceId, JSON.stringify({ days: 2, toDate: '2013-06-03' }));
+    const jan = await anomalyOf(s.jan.serviceId, '{"days": 2, "toDate": "2013-06-0');
+
+    const res = await page('anomalies', '&list=all');
+    expect(res.status).to.equal(200);
+    const t = pageText(res.text);
+    expect(res.text).to.include(`<tr data-anomaly="${ann}" data-kind="long gap" data-status="info">`);
+    expect(t).to.include('no good read for 2 days up to 2013-06-03');
+    expect(t).to.include(
+      `anomaly ${jan} Unreadable row: mod_overusage_anomalies.details is not JSON. It is counted in no total here`,
+    );
+    expect(t).not.to.include('"days": 2'); // the stored text is not shown
+
+    const json = await api('/anomalies', { status: 'all' });
+    expect(json.status).to.equal(200);
+    const byId = new Map(json.body.anomalies.map((a: { id: number }) => [a.id, a]));
+    expect(byId.get(ann)).to.deep.include({ kind: 'long_gap', details: { days: 2, toDate: '2013-06-03' } });
+    expect(byId.get(jan)).to.deep.equal({
+      id: jan,
+      unreadable: { column: 'mod_overusage_anomalies.details', reason: 'not JSON' },
+    });
+    const once = ['warn', 'mod_overusage_anomalies', jan, 'mod_overusage_anomalies.details', LOG_KEYS];
+    expect(unreadableLogs()).to.deep.equal([once, once]);
+  });
 });
