@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import net, { type AddressInfo, type LookupFunction } from 'node:net';
+import https from 'node:https';
+import net, { type AddressInfo, type LookupFunction, type Socket } from 'node:net';
 import { generate } from 'selfsigned';
 import {
   createSolusVmHttp,
@@ -77,6 +78,46 @@ describe('SolusVM transport', () => {
       await http.request({ method: 'GET', path: '/servers?page=2', idempotent: true });
       http.close();
       expect(stub.requests[0]!.url).to.equal('/api/v1/servers?page=2');
+    });
+
+    it("lets the call's own Authorization, in any case, win over the htpasswd's", async () => {
+      stub = await startStub((_req, res) => send(res, 200, 'ok'));
+      const http = createSolusVmHttp(v1Conn(stub.url, { basicAuth: { user: 'ht', password: 'htpw' } }));
+      await http.request({ ...READ, headers: { authorization: 'Bearer t0k' } });
+      await http.request(READ);
+      http.close();
+      expect(stub.requests.map((r) => r.headers.authorization)).to.deep.equal([
+        'Bearer t0k',
+        'Basic ' + Buffer.from('ht:htpw').toString('base64'),
+      ]);
+    });
+
+    it('does not follow a redirect: the 302 is the answer and its Location is never called', async () => {
+      stub = await startStub((req, res) =>
+        req.url === '/elsewhere'
+          ? send(res, 200, 'moved here')
+          : send(res, 302, '', { Location: '/elsewhere' }),
+      );
+      const http = createSolusVmHttp(v1Conn(stub.url));
+      const reply = await http.request(READ);
+      http.close();
+      expect(reply.status).to.equal(302);
+      expect(reply.headers.location).to.equal('/elsewhere');
+      expect(stub.requests.map((r) => r.url)).to.deep.equal(['/api/admin/command.php']);
+    });
+
+    it('refuses an answer larger than the limit without retrying, then calls on a new connection', async () => {
+      // 1 001 bytes against a limit of 1 000: one byte too many; the second answer is 2 bytes
+      stub = await startStub((req, res) => send(res, 200, req.body === 'small' ? 'ok' : 'x'.repeat(1001)));
+      const http = createSolusVmHttp(v1Conn(stub.url, { retries: 2 }), { maxBodyBytes: 1000 });
+      const e = await rejection(http.request(READ));
+      expect(e.kind).to.equal('bad_response');
+      expect(e.httpStatus).to.equal(200);
+      expect(e.message).to.equal(`the answer from 127.0.0.1:${stub.port} is larger than 1000 bytes`);
+      expect((await http.request({ ...READ, body: 'small' })).body).to.equal('ok');
+      http.close();
+      expect(stub.requests).to.have.length(2); // not retried
+      expect(stub.connections).to.equal(2); // the refused answer's connection was dropped
     });
   });
 
@@ -218,6 +259,39 @@ describe('SolusVM transport', () => {
       expect(stub.requests).to.have.length(3);
     });
 
+    it('times out a master that sends its headers, then stalls in the body, retrying a read', async () => {
+      stub = await startStub((_req, res) => {
+        res.writeHead(200, { 'Content-Length': '100' });
+        res.write('x'.repeat(10)); // 10 of 100 bytes, then nothing
+      });
+      const http = createSolusVmHttp(v1Conn(stub.url, { timeoutMs: 80, retries: 1 }));
+      const e = await rejection(http.request(READ));
+      http.close();
+      expect(e.kind).to.equal('timeout');
+      expect(e.code).to.equal('TIMEOUT');
+      expect(e.message).to.match(/^no answer from 127\.0\.0\.1:\d+ within 80 ms \(after 2 attempts\)$/);
+      expect(stub.requests).to.have.length(2);
+    });
+
+    it('reports an answer cut off in its body as a transport failure, retried for a read', async () => {
+      let n = 0;
+      stub = await startStub((_req, res) => {
+        if (n++ > 0) return send(res, 200, 'ok');
+        res.writeHead(200, { 'Content-Length': '100' });
+        res.write('x'.repeat(10), () => res.socket?.destroy()); // 10 of 100 bytes, then the connection drops
+      });
+      const http = createSolusVmHttp(v1Conn(stub.url, { retries: 1 }));
+      expect((await http.request(READ)).body).to.equal('ok');
+      n = 0;
+      const e = await rejection(http.request(ACTION));
+      http.close();
+      expect(e.kind).to.equal('transport');
+      expect(e.code).to.equal('ECONNRESET');
+      expect(e.retryable).to.equal(true);
+      expect(e.message).to.equal(`the answer from 127.0.0.1:${stub.port} was cut off`);
+      expect(stub.requests).to.have.length(3);
+    });
+
     it('retries 429 after Retry-After only when asked to, and not beyond the bound', async () => {
       let n = 0;
       stub = await startStub((_req, res) =>
@@ -317,6 +391,38 @@ describe('SolusVM transport', () => {
       http.close();
       expect(e.kind).to.equal('tls');
       expect(e.message).to.contain(cert.fingerprint256);
+    });
+
+    it('checks every new connection but not one kept alive: a certificate changed under a pin is refused', async () => {
+      const a = await testCert();
+      const r = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+        keyType: 'ec',
+        curve: 'P-256',
+      });
+      const sockets = new Set<Socket>();
+      let requests = 0;
+      const server = https.createServer({ key: a.key, cert: a.cert }, (_req, res) => {
+        requests++;
+        res.end('ok');
+      });
+      server.on('secureConnection', (s: Socket) => sockets.add(s));
+      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const http = createSolusVmHttp(
+        v1Conn(url, { tls: { mode: 'pinned', fingerprint256: a.fingerprint256 } }),
+      );
+      expect((await http.request(READ)).body).to.equal('ok');
+      server.setSecureContext({ key: r.private, cert: r.cert }); // the master now shows another certificate
+      expect((await http.request(READ)).body).to.equal('ok'); // on the connection already checked
+      for (const s of sockets) s.destroy(); // the master drops it: the next call connects anew
+      await new Promise((ok) => setTimeout(ok, 20));
+      const e = await rejection(http.request(READ));
+      http.close();
+      server.close();
+      expect(e.kind).to.equal('tls');
+      expect(e.code).to.equal('FINGERPRINT_MISMATCH');
+      expect(e.fingerprint256).to.not.equal(a.fingerprint256);
+      expect(requests).to.equal(2); // nothing was sent to the new certificate
     });
 
     it('accepts any certificate in insecure mode', async () => {
