@@ -130,6 +130,7 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
     const [annDispute, janDispute] = [await idOf(s.ann.lineId), await idOf(s.jan.lineId)];
     await db().knex('mod_overusage_disputes').where({ id: janDispute }).update({ state: 'lost' });
     const STATES = 'not one of open, upheld, waived, adjusted, withdrawn, voided';
+    const HOLD_STATES = 'not one of holding, held, refund_decision, published, released';
 
     const res = await page('disputes', '&list=all');
     expect(res.status).to.equal(200);
@@ -156,6 +157,19 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
     expect(open.body.disputes.map((d: { id: number }) => d.id)).to.deep.equal([annDispute]);
     const once = ['warn', 'mod_overusage_disputes', janDispute, 'mod_overusage_disputes.state', LOG_KEYS];
     expect(unreadableLogs()).to.deep.equal([once, once]);
+
+    // the open queue a page at a time, the oldest (Ann's) unreadable: its cursor is its own
+    // (opened_at, id), so the next page begins at Jan's, not at Ann's again
+    await db().knex('mod_overusage_disputes').where({ id: janDispute }).update({ state: 'open' });
+    await db().knex('mod_overusage_disputes').where({ id: annDispute }).update({ hold_state: 'lost' });
+    const first = await api('/disputes', { list: 'open', limit: '1' });
+    expect(first.body.disputes).to.deep.equal([
+      { id: annDispute, unreadable: { column: 'mod_overusage_disputes.hold_state', reason: HOLD_STATES } },
+    ]);
+    expect(first.body.next).to.match(new RegExp(`^2013-06-05T10:00:00\\.000Z\\|${annDispute}$`));
+    const second = await api('/disputes', { list: 'open', limit: '1', after: first.body.next });
+    expect(second.body.disputes.map((d: { id: number }) => d.id)).to.deep.equal([janDispute]);
+    expect(second.body.disputes[0]).to.deep.include({ amountBefore: { amount: '250.00', currency: 'EUR' } });
   });
 
   it('pages the audit log with an entry whose instant is no instant as unreadable', async () => {
