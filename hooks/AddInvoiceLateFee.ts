@@ -6,9 +6,14 @@ import type { HookDefinition } from './hook-types.js';
  * WHMCS AddInvoiceLateFee: held (disputed) amounts never enter the base of a late fee. If the panel
  * added a fee on an invoice that still carries a disputed line, the fee is recomputed on what is
  * unpaid and undisputed (the panel's Percentage / Fixed Amount and minimum), or removed when that is
- * nothing (module/services/dunning-shield.ts).
+ * nothing (module/services/dunning-shield.ts). Handling that fails is kept (`failed`) for the
+ * 5-minute sweep to do again (module/services/late-fee-retries.ts): WHMCS adds the fee once.
  */
-export function AddInvoiceLateFee(deps: { shield: DunningShield; log: Logger }): HookDefinition {
+export function AddInvoiceLateFee(deps: {
+  shield: DunningShield;
+  log: Logger;
+  failed?: (invoiceId: number, error: string) => Promise<void>;
+}): HookDefinition {
   return {
     name: 'AddInvoiceLateFee',
     priority: 10,
@@ -18,7 +23,13 @@ export function AddInvoiceLateFee(deps: { shield: DunningShield; log: Logger }):
       try {
         await deps.shield.correctLateFee(invoiceId);
       } catch (err) {
-        deps.log.warn('hook.add_invoice_late_fee.failed', { invoiceId, error: (err as Error).message });
+        const error = (err as Error).message;
+        deps.log.warn('hook.add_invoice_late_fee.failed', { invoiceId, error });
+        await deps
+          .failed?.(invoiceId, error)
+          .catch((e: unknown) =>
+            deps.log.error('hook.add_invoice_late_fee.not_kept', { invoiceId, error: (e as Error).message }),
+          );
       }
       return undefined;
     },

@@ -37,6 +37,8 @@ export interface HookDeps {
   panel?: PanelApi;
   /** held amounts kept out of dunning (present with disputes and a panel) */
   dunning?: DunningShield;
+  /** the AddInvoiceLateFee handling that failed, kept for the 5-minute sweep */
+  lateFeeFailed?: (invoiceId: number, error: string) => Promise<void>;
   logActivity?: (text: string) => Promise<void>;
   /**
    * threshold notices and the policy at the limit: after each collect (`collected`), and on other
@@ -78,7 +80,12 @@ export function moduleHooks(deps: HookDeps): HookDefinition[] {
     );
   if (deps.dunning) {
     const d = { shield: deps.dunning, log: deps.log };
-    hooks.push(EmailPreSend(d), PreModuleSuspend(d), AddInvoiceLateFee(d));
+    const failed = deps.lateFeeFailed;
+    hooks.push(
+      EmailPreSend(d),
+      PreModuleSuspend(d),
+      AddInvoiceLateFee({ ...d, ...(failed ? { failed } : {}) }),
+    );
   }
   if (deps.disputes) {
     // a line on a cancelled or refunded invoice is not owed: its open dispute closes

@@ -41,8 +41,10 @@ import { createUpgradeSuggestionService } from './services/upgrade-suggestions.j
 import { createEvidenceService } from './services/evidence.js';
 import { createEvidenceStore } from './adapters/evidence-store.js';
 import { createRetentionService } from './services/retention.js';
-import { createDisputeService } from './services/disputes.js';
-import { createDunningShield } from './services/dunning-shield.js';
+import { createDisputeService, type DisputeService } from './services/disputes.js';
+import { createDunningShield, type DunningShield } from './services/dunning-shield.js';
+import { createLateFeeRetries, type LateFeeRetries } from './services/late-fee-retries.js';
+import { createLateFeeRetryStore } from './adapters/late-fee-retry-store.js';
 import { createPanelSyncService } from './services/panel-sync.js';
 import { createPanelSyncStore } from './adapters/panel-sync-store.js';
 import { createRateSampleService } from './services/rate-samples.js';
@@ -341,6 +343,28 @@ function buildWeb(deps: ModuleDeps, b: Built, core: Core, money: Money, watch: W
   });
 }
 
+/** Held amounts kept out of dunning, and the late fee corrections the hook failed, done again (with disputes and a panel). */
+function buildDunning(deps: ModuleDeps, b: Built, disputes: DisputeService | undefined) {
+  if (!disputes || !deps.panel) return { dunning: undefined, lateFees: undefined };
+  const dunning = createDunningShield({
+    disputes,
+    panel: deps.panel,
+    clock: deps.clock,
+    zone: b.zone,
+    log: b.log,
+  });
+  const lateFees = createLateFeeRetries({
+    knex: deps.knex,
+    store: createLateFeeRetryStore(deps.knex),
+    shield: dunning,
+    audit: auditLog,
+    locks: b.locks,
+    clock: deps.clock,
+    log: b.log,
+  });
+  return { dunning, lateFees };
+}
+
 /** The panel's hooks, built when the panel loads them. */
 function buildHooks(
   deps: ModuleDeps,
@@ -351,13 +375,12 @@ function buildHooks(
     web: ReturnType<typeof buildWeb>;
     metering: MeteringService;
     settings: SettingsService;
+    dunning: DunningShield | undefined;
+    lateFees: LateFeeRetries | undefined;
   },
 ) {
   const { disputes, lines } = x.money;
-  const dunning =
-    disputes && deps.panel
-      ? createDunningShield({ disputes, panel: deps.panel, clock: deps.clock, zone: b.zone, log: b.log })
-      : undefined;
+  const { dunning, lateFees } = x;
   return () =>
     moduleHooks({
       clientPages: x.web,
@@ -368,6 +391,7 @@ function buildHooks(
         ? { panel: deps.panel, logActivity: (text: string) => deps.panel!.logActivity(text) }
         : {}),
       ...(dunning ? { dunning } : {}),
+      ...(lateFees ? { lateFeeFailed: lateFees.failed } : {}),
       ...(lines ? { lines } : {}),
       metering: x.metering,
       settings: x.settings,
@@ -390,7 +414,8 @@ export function createModule(deps: ModuleDeps) {
   const money = buildBilling(deps, b, core);
   built.pools = money.pools;
   const watch = buildUsageWatch(deps, b, { ...money, masters });
-  const jobs = createDailyJobs({ ...money, ...watch, log });
+  const { dunning, lateFees } = buildDunning(deps, b, money.disputes);
+  const jobs = createDailyJobs({ ...money, ...watch, lateFees, log });
   const migrations = createMigrationService({
     knex: deps.knex,
     clock: deps.clock,
@@ -398,7 +423,7 @@ export function createModule(deps: ModuleDeps) {
     usagePeriods: money.usagePeriods,
   });
   const web = buildWeb(deps, b, core, money, watch);
-  const hooks = buildHooks(deps, b, { money, jobs, web, metering, settings });
+  const hooks = buildHooks(deps, b, { money, jobs, web, metering, settings, dunning, lateFees });
   const addon = createAddonDefinition({
     migrate: migrations.migrate,
     migrateDown: migrations.migrateDown,

@@ -21,6 +21,7 @@ import * as upgrades from '../../migrations/20261222200000_upgrades.js';
 import * as serviceDirectory from '../../migrations/20261223000000_service_directory.js';
 import * as disputeCreditNotes from '../../migrations/20261230000000_dispute_credit_notes.js';
 import * as recentPace from '../../migrations/20261231000000_recent_pace.js';
+import * as lateFeeRetries from '../../migrations/20270101000000_late_fee_retries.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -49,6 +50,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261223000000_service_directory', serviceDirectory],
   ['20261230000000_dispute_credit_notes', disputeCreditNotes],
   ['20261231000000_recent_pace', recentPace],
+  ['20270101000000_late_fee_retries', lateFeeRetries],
 ];
 
 export const MIGRATION_TABLE = TABLES.migrations;

@@ -17,6 +17,7 @@ export const TABLES = {
   directory: 'mod_overusage_directory',
   disputes: 'mod_overusage_disputes',
   intervals: 'mod_overusage_intervals',
+  lateFeeRetries: 'mod_overusage_late_fee_retries',
   limitActions: 'mod_overusage_limit_actions',
   lines: 'mod_overusage_lines',
   locks: 'mod_overusage_locks',

@@ -22,10 +22,12 @@ export interface DailyJobDeps {
   thresholds?: ThresholdNoticeService | undefined;
   panelFields?: { run(): Promise<unknown> } | undefined;
   sync?: PanelSyncService | undefined;
+  /** the AddInvoiceLateFee handling that failed, done again on the tick */
+  lateFees?: { sweep(): Promise<number> } | undefined;
 }
 
 export interface DailyJobs {
-  /** the 5-minute tick: intents a stopped process left (deliveries, holds, resolutions) and emails not sent yet */
+  /** the 5-minute tick: intents a stopped process left (deliveries, holds, resolutions), late fees the hook failed to correct, and emails not sent yet */
   everyTick(): Promise<void>;
   /** the daily billing work: rate what closed, finish interrupted deliveries, bill what no renewal picks up, suggest upgrades where a streak is on */
   dailyBilling(): Promise<void>;
@@ -51,6 +53,7 @@ export function createDailyJobs(d: DailyJobDeps): DailyJobs {
       let failure: unknown = null;
       if (d.lines) await d.lines.reconcilePending().catch((err: unknown) => (failure = err));
       if (d.disputes) await d.disputes.resume().catch((err: unknown) => (failure ??= err));
+      if (d.lateFees) await d.lateFees.sweep().catch((err: unknown) => (failure ??= err));
       if (d.outbox) await d.outbox.drain().catch((err: unknown) => (failure ??= err));
       if (failure) throw failure;
     },

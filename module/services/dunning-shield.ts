@@ -39,8 +39,12 @@ export interface DunningShield {
   ): Promise<{ abortsend: true } | { overusage_held_lines: string } | undefined>;
   /** Whether a suspension for non-payment must be stopped: only disputed amounts are overdue. */
   suspensionShielded(clientId: number): Promise<boolean>;
-  /** Sets the late fee the panel added on an invoice with held lines to the fee on its undisputed rest. */
-  correctLateFee(invoiceId: number): Promise<void>;
+  /**
+   * Sets the late fee the panel added on an invoice with held lines to the fee on its undisputed
+   * rest; gives the fee before and after (the same when it was right already), or null without a
+   * held line or a fee. Run again it finds the fee right: the base leaves the fee out.
+   */
+  correctLateFee(invoiceId: number): Promise<{ fee: bigint; newFee: bigint } | null>;
 }
 
 export function createDunningShield(deps: {
@@ -98,14 +102,15 @@ export function createDunningShield(deps: {
 
     async correctLateFee(invoiceId) {
       const held = await heldOn(invoiceId);
-      if (held.count === 0) return;
+      if (held.count === 0) return null;
       const invoice = await panel.getInvoice(invoiceId);
       const fee = invoice.items.find((i) => i.type === 'LateFee');
-      if (!fee) return;
+      if (!fee) return null;
       const money = (s: string) => panelHundredths(s);
       const base = lateFeeBase({ balance: money(invoice.balance), fee: money(fee.amount), held: held.total });
       const newFee = lateFeeOn(base, await lateFeeRule(panel));
-      if (newFee === money(fee.amount)) return;
+      const was = { fee: money(fee.amount), newFee };
+      if (newFee === was.fee) return was;
       if (newFee === 0n) await panel.updateInvoice({ invoiceId, deleteLineIds: [fee.id] });
       else
         await panel.updateInvoice({
@@ -118,6 +123,7 @@ export function createDunningShield(deps: {
         `Overusage: late fee on invoice ${invoiceId} set to ${panelAmount(newFee)}: disputed lines are not part of its base`,
         invoice.userId,
       );
+      return was;
     },
   };
 }

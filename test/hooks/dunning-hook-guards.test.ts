@@ -16,7 +16,7 @@ import type { HookVars } from '../../hooks/index.js';
  * records what it was asked: a hook that lets a malformed id through would stop a suspension or an
  * email of a client it cannot name, or touch the late fee of an invoice that does not exist.
  */
-function fixture(opts: { fails?: string } = {}) {
+function fixture(opts: { fails?: string; keepFails?: string } = {}) {
   const asked: string[] = [];
   const lines: Array<Record<string, unknown>> = [];
   const log: Logger = createLogger({
@@ -40,6 +40,7 @@ function fixture(opts: { fails?: string } = {}) {
     async correctLateFee(invoiceId) {
       asked.push(`late fee ${invoiceId}`);
       fail();
+      return null;
     },
   };
   const call = (h: { handler: (v: HookVars) => unknown }) => (vars: HookVars) =>
@@ -49,7 +50,16 @@ function fixture(opts: { fails?: string } = {}) {
     events: () => lines.map(({ at: _at, ...rest }) => rest),
     suspend: call(PreModuleSuspend({ shield, log })),
     email: call(EmailPreSend({ shield, log })),
-    lateFee: call(AddInvoiceLateFee({ shield, log })),
+    lateFee: call(
+      AddInvoiceLateFee({
+        shield,
+        log,
+        failed: async (invoiceId, error) => {
+          asked.push(`keep ${invoiceId}: ${error}`);
+          if (opts.keepFails) throw new Error(opts.keepFails);
+        },
+      }),
+    ),
   };
 }
 
@@ -165,6 +175,17 @@ describe('the dunning hooks with what the panel hands them', () => {
           invoiceId: 34,
           error: 'UpdateInvoice refused',
         },
+      ]);
+      // kept for the 5-minute sweep
+      expect(f.asked).to.deep.equal(['late fee 34', 'keep 34: UpdateInvoice refused']);
+    });
+
+    it('answers the panel all the same when the failure cannot be kept either, and logs that it was not', async () => {
+      const f = fixture({ fails: 'UpdateInvoice refused', keepFails: 'database gone' });
+      expect(await f.lateFee({ invoiceid: 34 })).to.equal(undefined);
+      expect(f.events().map((e) => [e.level, e.event, e.error])).to.deep.equal([
+        ['warn', 'hook.add_invoice_late_fee.failed', 'UpdateInvoice refused'],
+        ['error', 'hook.add_invoice_late_fee.not_kept', 'database gone'],
       ]);
     });
   });

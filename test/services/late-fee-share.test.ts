@@ -252,7 +252,8 @@ describeEachEngine('late fee share taken off the fee when a line is held after i
 
 /**
  * A late fee on the held invoice the admin published, left there because the module's
- * AddInvoiceLateFee hook failed (the panel did not answer it), then the line waived. The story:
+ * AddInvoiceLateFee hook failed (the panel did not answer it, nor the sweep that day), then the line
+ * waived. The story:
  * 1 000 GB × €0.50 = €500.00 held off the renewal of 2 June on 5 June; the admin publishes the held
  * invoice on 7 June, due 19 June; 3 days late (22 June) the panel adds 10 % of €500.00 = €50.00.
  * The fee fell on the disputed line alone (without it nothing is late: 10 % of 0.00 = 0.00), so a
@@ -280,7 +281,7 @@ describeEachEngine('the late fee on a published held invoice, when its line is w
       (r) => JSON.parse(String(r.details)) as Record<string, unknown>,
     );
 
-  async function publishedWithFee(before?: () => Promise<void>) {
+  async function publishedWithFee(before?: () => Promise<void>, failures = 10_000) {
     knex = db().knex;
     const billed = await billMay(knex);
     s = billed.s;
@@ -292,8 +293,9 @@ describeEachEngine('the late fee on a published held invoice, when its line is w
     await s.f.panel.api.updateInvoice({ invoiceId: held, publish: true });
     if (before) await before();
     await days('2013-06-07', '2013-06-21');
-    // the module's AddInvoiceLateFee hook fails on its first read of the invoice: the fee stays
-    s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 1 };
+    // the panel does not answer the module's reads on 22 June: its AddInvoiceLateFee hook fails,
+    // and so does the sweep of that day's AfterCronJob; the fee stays (unless failures = 1)
+    s.faulty.failNext = { method: 'getInvoice', when: 'before', times: failures };
     await days('2013-06-22', '2013-06-22');
     s.faulty.failNext = null;
   }
@@ -356,6 +358,43 @@ describeEachEngine('the late fee on a published held invoice, when its line is w
       ],
     ]);
     expect((await waivedAudit()).map((a) => a.waivedMinor)).to.deep.equal(['5000']);
+  });
+
+  it('the hook failing once: the same day’s 5-minute sweep corrects the fee, €51.20 → €1.20; a second sweep changes nothing', async () => {
+    // the admin's €12.00 beside the held €500.00: the panel adds 10 % of 512.00 = 51.20 on 22 June;
+    // the hook's read fails once, the sweep of that cron run sets it to the fee on what is not held:
+    // 10 % of 12.00 = 1.20, so the invoice owes 500.00 (held) + 12.00 + 1.20 = 513.20
+    await publishedWithFee(async () => {
+      await s.f.panel.api.updateInvoice({
+        invoiceId: held,
+        newItems: [{ description: 'Setup fee', amount: '12.00', taxed: false }],
+      });
+    }, 1);
+    const retried = async () =>
+      (
+        await knex('mod_overusage_audit')
+          .where({ action: 'dunning.late_fee_retried' })
+          .select('entity_type', 'entity_id', 'details')
+      ).map((r) => [r.entity_type, String(r.entity_id), JSON.parse(String(r.details))]);
+    expect(await lines()).to.deep.equal([
+      ['item', '500.00'],
+      ['item', '12.00'],
+      ['fee', '1.20'],
+    ]);
+    expect((await s.f.panel.api.getInvoice(held)).total).to.equal('513.20');
+    expect(await retried()).to.deep.equal([
+      ['invoice', String(held), { attempts: 1, feeMinor: '5120', newFeeMinor: '120' }],
+    ]);
+    // a second sweep (the next tick) and the next day's run: nothing more, still one audit
+    await s.mod.everyTick();
+    await days('2013-06-23', '2013-06-23');
+    expect(await lines()).to.deep.equal([
+      ['item', '500.00'],
+      ['item', '12.00'],
+      ['fee', '1.20'],
+    ]);
+    expect(await retried()).to.have.length(1);
+    expect(await knex('mod_overusage_late_fee_retries')).to.deep.equal([]);
   });
 
   it('the panel failing on the update: resumed twice, the fee taken off once, one audit', async () => {

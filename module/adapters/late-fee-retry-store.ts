@@ -1,0 +1,59 @@
+import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
+import { rowReader, sqlInstant } from './rows.js';
+import { TABLES } from './tables.js';
+
+const TABLE = TABLES.lateFeeRetries;
+
+/** An invoice whose AddInvoiceLateFee handling failed, waiting for the sweep. */
+export interface LateFeeRetry {
+  invoiceId: number;
+  attempts: number;
+}
+
+/** The invoices whose late fee handling failed, one row each (migrations/20270101000000_late_fee_retries.ts). */
+export interface LateFeeRetryStore {
+  /** kept for the sweep; a second failure for the same invoice counts one more attempt */
+  failed(invoiceId: number, error: string, at: DateTime): Promise<void>;
+  /** the oldest first */
+  waiting(limit: number): Promise<LateFeeRetry[]>;
+  /** the row still there (another sweep may have finished it) */
+  get(invoiceId: number): Promise<LateFeeRetry | null>;
+  /** finished: gone, in the transaction that audits it */
+  done(trx: Knex.Transaction, invoiceId: number): Promise<void>;
+}
+
+const retryOf = (row: unknown): LateFeeRetry => {
+  const r = rowReader(TABLE, row as Record<string, unknown>);
+  return { invoiceId: r.num('invoice_id'), attempts: r.num('attempts') };
+};
+
+export function createLateFeeRetryStore(knex: Knex): LateFeeRetryStore {
+  return {
+    async failed(invoiceId, error, at) {
+      const lastError = error.slice(0, 500);
+      const bumped = await knex(TABLE)
+        .where({ invoice_id: invoiceId })
+        .update({ attempts: knex.raw('attempts + 1'), last_error: lastError });
+      if (bumped > 0) return;
+      await knex(TABLE)
+        .insert({ invoice_id: invoiceId, failed_at: sqlInstant(at), attempts: 1, last_error: lastError })
+        .onConflict('invoice_id')
+        .merge({ last_error: lastError });
+    },
+    async waiting(limit) {
+      const rows = await knex(TABLE)
+        .orderBy([{ column: 'failed_at' }, { column: 'invoice_id' }])
+        .limit(limit)
+        .select('invoice_id', 'attempts');
+      return rows.map(retryOf);
+    },
+    async get(invoiceId) {
+      const row = await knex(TABLE).where({ invoice_id: invoiceId }).first('invoice_id', 'attempts');
+      return row ? retryOf(row) : null;
+    },
+    async done(trx, invoiceId) {
+      await trx(TABLE).where({ invoice_id: invoiceId }).delete();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import type { Knex } from 'knex';
+import type { AuditLog } from '../adapters/audit-store.js';
+import type { LateFeeRetryStore } from '../adapters/late-fee-retry-store.js';
+import { withLease, type LockStore } from '../adapters/lock-store.js';
+import type { Logger } from '../adapters/logger.js';
+import type { Clock } from '../domain/clock.js';
+import { ModuleError } from '../domain/errors.js';
+import type { DunningShield } from './dunning-shield.js';
+
+/**
+ * The AddInvoiceLateFee hook's handling that failed (the panel did not answer it), done again: the
+ * hook keeps the invoice (`failed`), and the 5-minute sweep (`sweep`, from the daily jobs' tick)
+ * checks each one again with the same correction, under a lease per invoice. A finished one is
+ * deleted in the transaction that audits it (dunning.late_fee_retried), so a second sweep finds
+ * nothing to do; a sweep that stops between the panel's update and that transaction leaves the row,
+ * and the next one finds the fee already right (the correction leaves the fee out of its base) and
+ * audits it unchanged. A failed retry stays for the next tick, its attempts counted.
+ */
+export interface LateFeeRetries {
+  failed(invoiceId: number, error: string): Promise<void>;
+  /** gives how many invoices it finished */
+  sweep(): Promise<number>;
+}
+
+const PER_SWEEP = 50;
+
+export function createLateFeeRetries(deps: {
+  knex: Knex;
+  store: LateFeeRetryStore;
+  shield: Pick<DunningShield, 'correctLateFee'>;
+  audit: AuditLog;
+  locks: LockStore;
+  clock: Clock;
+  log: Logger;
+}): LateFeeRetries {
+  const lease = <T>(invoiceId: number, work: () => Promise<T>) =>
+    withLease(
+      deps.locks,
+      `late-fee:${invoiceId}`,
+      {
+        ttlMs: 60_000,
+        waitMs: 0,
+        busy: () => new ModuleError('LOCKED', `another sweep is checking invoice ${invoiceId}'s late fee`),
+      },
+      work,
+    );
+
+  async function retry(invoiceId: number): Promise<boolean> {
+    const row = await deps.store.get(invoiceId);
+    if (!row) return false;
+    try {
+      const r = await deps.shield.correctLateFee(invoiceId);
+      await deps.knex.transaction(async (trx) => {
+        await deps.store.done(trx, invoiceId);
+        await deps.audit.record(
+          trx,
+          {
+            actor: { type: 'system', id: null },
+            action: 'dunning.late_fee_retried',
+            entityType: 'invoice',
+            entityId: invoiceId,
+            details: {
+              attempts: row.attempts,
+              ...(r
+                ? { feeMinor: String(r.fee), newFeeMinor: String(r.newFee) }
+                : { fee: 'none to correct' }),
+            },
+          },
+          deps.clock.now(),
+        );
+      });
+      return true;
+    } catch (err) {
+      const error = (err as Error).message;
+      await deps.store.failed(invoiceId, error, deps.clock.now());
+      deps.log.warn('late_fee.retry_failed', { invoiceId, attempts: row.attempts + 1, error });
+      return false;
+    }
+  }
+
+  return {
+    failed: (invoiceId, error) => deps.store.failed(invoiceId, error, deps.clock.now()),
+    async sweep() {
+      let finished = 0;
+      for (const { invoiceId } of await deps.store.waiting(PER_SWEEP)) {
+        const done = await lease(invoiceId, () => retry(invoiceId)).catch((err: unknown) => {
+          if (err instanceof ModuleError && err.code === 'LOCKED') return false;
+          throw err;
+        });
+        if (done) finished++;
+      }
+      return finished;
+    },
+  };
+}
