@@ -243,8 +243,11 @@ export const LATE_FEE_CREDIT = {
 } satisfies Record<TextLanguage, unknown>;
 
 /**
- * Whether a credit-log description is this line's late fee credit: by its reference (any language),
- * or in the English form earlier versions wrote, so a hold resumed after an upgrade never credits twice.
+ * Whether a credit-log description is this line's late fee credit for this invoice's fee: by its
+ * reference (any language) and the invoice it names (`#<id>`, as both languages write it), or in
+ * the English form earlier versions wrote, so a hold resumed after an upgrade never gives it twice.
+ * The reference alone is not enough: a credit for the same line's share of another invoice's fee
+ * is not this one.
  */
 export function isLateFeeCredit(
   description: string,
@@ -252,7 +255,8 @@ export function isLateFeeCredit(
 ): boolean {
   const tag = lateFeeCreditRef(c.ref).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return (
-    new RegExp(`(^|[^0-9A-Za-z-])${tag}(?![0-9A-Za-z])`).test(description) ||
+    (new RegExp(`(^|[^0-9A-Za-z-])${tag}(?![0-9A-Za-z])`).test(description) &&
+      new RegExp(`#${c.invoiceId}(?![0-9])`).test(description)) ||
     description ===
       `Overusage dispute ${c.disputeId}: late fee share on held line ${c.ref} (invoice ${c.invoiceId})`
   );

@@ -386,6 +386,12 @@ describe("a held line's late fee credit in the client's credit log", () => {
     // a longer reference that starts with this one is another line
     expect(isLateFeeCredit(LATE_FEE_CREDIT.en('OU-0A1B2C3D4E7', 31), c)).to.equal(false);
   });
+  it("is not the same line's credit for another invoice's fee (#32, #310, #3), in either language", () => {
+    for (const other of [32, 310, 3]) {
+      expect(isLateFeeCredit(LATE_FEE_CREDIT.en('OU-0A1B2C3D4E', other), c), `en #${other}`).to.equal(false);
+      expect(isLateFeeCredit(LATE_FEE_CREDIT.nl('OU-0A1B2C3D4E', other), c), `nl #${other}`).to.equal(false);
+    }
+  });
   it('finds a reference holding a regex character only by that exact reference', () => {
     const d = { disputeId: 12, ref: 'OU-1.5', invoiceId: 31 };
     expect(isLateFeeCredit(LATE_FEE_CREDIT.en('OU-1.5', 31), d)).to.equal(true);

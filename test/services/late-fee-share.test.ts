@@ -238,6 +238,36 @@ describeEachEngine('late fee share taken off the fee when a line is held after i
     });
   }
 
+  it('a late fee credit of the same line for another invoice is not this fee’s: the share still comes off the renewal’s fee', async () => {
+    // the hold stops at the credit log, its held invoice made; the log then has an LF- credit of this
+    // line naming that other invoice (10.00), not the renewal
+    s.faulty.failNext = { method: 'call', when: 'before', times: 1 };
+    const d = await openDispute();
+    s.faulty.failNext = null;
+    const other = d.heldInvoiceId!;
+    expect(other).to.not.equal(renewal);
+    const ref = String((await knex('mod_overusage_lines').first('ref_code')).ref_code);
+    for (const description of [
+      `Credit LF-${ref}: the part of invoice #${other}'s late fee that fell on overusage line ${ref}, held while your dispute is decided`,
+      `Creditering LF-${ref}: het deel van de boete op factuur #${other} dat op regel overschrijding ${ref} viel, die opgeschort is zolang uw bezwaar loopt`,
+      // a number that starts with the renewal's is another invoice too
+      `Credit LF-${ref}: the part of invoice #${renewal}0's late fee that fell on overusage line ${ref}, held while your dispute is decided`,
+    ])
+      await s.f.panel.api.call('AddCredit', { clientid: s.story.clientId, description, amount: '10.00' });
+    await s.mod.disputes!.resume();
+    // the renewal's 52.00 fee loses 52.00 − 2.00 = 50.00: 19.95 + 2.00 = 21.95 (was 71.95, taken as given)
+    expect((await s.mod.disputes!.forLine(lineId))!.holdState).to.equal('held');
+    expect(await renewalLines()).to.deep.equal([
+      ['item', '19.95'],
+      ['fee', '2.00'],
+    ]);
+    expect((await reducedAudit()).map((a) => [a.invoiceId, a.reducedMinor])).to.deep.equal([
+      [renewal, '5000'],
+    ]);
+    // the three other credits untouched: 3 × 10.00
+    expect(await clientCredit()).to.equal('30.00');
+  });
+
   it('takes nothing off a fixed 52.00 fee, which the late hosting part alone would also bear', async () => {
     // as if the panel's fee were a fixed 52.00: it would be charged on the late 19.95 alone too, so none of it fell on the line
     await knex('tblconfiguration').where({ setting: 'LateFeeType' }).update({ value: 'Fixed Amount' });
