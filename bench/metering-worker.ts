@@ -11,6 +11,9 @@ import { createModule } from '../module/index.js';
 import { createTestDatabase } from '../test/support/engines.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT, startSimulatorProcess } from './support.js';
 
 const args = parseArgs({
@@ -102,6 +105,7 @@ try {
   const share = Number(args['baseline-share']);
   const baseCount = Math.floor(perMaster * share);
   const baseStart = process.hrtime.bigint();
+  const baseCpu = process.cpuUsage();
   await Promise.all(
     masterIds.map(async (id) => {
       const gw = createSolusVmGateway(await mod.masters.settings(id));
@@ -118,6 +122,9 @@ try {
     }),
   );
   const baseSeconds = Number(process.hrtime.bigint() - baseStart) / 1e9;
+  const baseCpuUsed = process.cpuUsage(baseCpu);
+  /** this process's CPU a bare read (the clients and the transport, nothing stored) */
+  const baselineCpuUs = (baseCpuUsed.user + baseCpuUsed.system) / (baseCount * masterIds.length);
   const baselineRate = (baseCount * masterIds.length) / baseSeconds;
 
   const control = async (pathname: string, method = 'GET') =>
@@ -125,12 +132,16 @@ try {
   for (const m of sim.info.masters) await control(`/_sim/masters/${m.name}/stats/reset`, 'POST');
 
   // The run itself is the operator's command, `overusage collect`, in a process of its own: its
-  // peak memory (VmHWM, all threads) is the figure, not this set-up process's.
+  // peak memory (VmHWM, all threads) is the figure, not this set-up process's, and so is its CPU
+  // time, which it writes at exit (bench/cpu-at-exit.mjs): the machine is shared, CPU is what counts.
+  const cpuFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'overusage-bench-cpu-')), 'cpu.json');
+  const atExit = pathToFileURL(path.join(ROOT, 'bench', 'cpu-at-exit.mjs')).href;
   const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', '--json', 'collect'], {
     cwd: ROOT,
     env: {
       ...process.env,
-      NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '',
+      NODE_OPTIONS: `${process.env.BENCH_NODE_OPTIONS ?? ''} --import=${atExit}`.trim(),
+      OVERUSAGE_BENCH_CPU_FILE: cpuFile,
       OVERUSAGE_DB: db.url,
       OVERUSAGE_SECRET_KEY: SECRET.toString('hex'),
       OVERUSAGE_TIME_ZONE: ZONE,
@@ -153,6 +164,8 @@ try {
   clearInterval(poll);
   if (code !== 0) throw new Error(`overusage collect exited with ${code}: ${out}`);
   const summary = JSON.parse(out);
+  const collectCpu = JSON.parse(fs.readFileSync(cpuFile, 'utf8')) as { user: number; system: number };
+  fs.rmSync(path.dirname(cpuFile), { recursive: true, force: true });
   const seconds = summary.durationMs / 1000;
   const idealSeconds = (services * latencyMs) / 1000 / (concurrency * masterCount);
   const stats = await db.knex('mod_overusage_samples').count({ n: '*' }).first();
@@ -184,6 +197,8 @@ try {
       meanLatencyMs,
       measuredIdealRate: services / measuredIdealSeconds,
       baselineRate,
+      collectCpuUsPerService: (collectCpu.user + collectCpu.system) / services,
+      baselineCpuUs,
       peakRssMB: peakKb / 1024,
     }) + '\n',
   );

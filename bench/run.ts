@@ -127,6 +127,18 @@ if (wanted('metering')) {
       engine,
     });
     record({
+      name: `metering${sfx}.collect_cpu_per_service`,
+      value: round(Number(r.collectCpuUsPerService), 1),
+      unit: 'µs',
+      baseline: round(Number(r.baselineCpuUs), 1),
+      ratio: round(Number(r.collectCpuUsPerService) / Number(r.baselineCpuUs)),
+      goal: 'informative: CPU time, which a shared machine does not skew as it does seconds',
+      engine,
+      notes:
+        'user + system CPU of the `overusage collect` process (process.cpuUsage, start-up included) a service, ' +
+        'against the CPU a bare read took in this run (the clients and the transport, nothing stored)',
+    });
+    record({
       name: `metering${sfx}.peak_rss`,
       value: round(Number(r.peakRssMB), 1),
       unit: 'MB',
