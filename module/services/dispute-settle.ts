@@ -61,11 +61,23 @@ export async function settlePaidOnHeld(
   x: { line: DisputedLine; after: bigint; locale: string },
 ): Promise<bigint | null> {
   if (d.heldInvoiceId === null) return null;
-  if (d.creditNoteInvoiceId === null) {
-    const held = await ctx.deps.panel.getInvoice(d.heldInvoiceId);
-    if (held.status !== 'Paid' || heldItemOf(held, d.heldItemId, x.line.refCode) === undefined) return null;
-  }
+  if (d.creditNoteInvoiceId === null && !(await paidOnPublishedHeld(ctx, d, x.line.refCode))) return null;
   return settlePaid(ctx, d, to, x);
+}
+
+/**
+ * Whether a held line was paid on its held invoice the admin published: that invoice Paid and
+ * still carrying the line. A waiver or reduction then gives money back, as for a line paid before
+ * its dispute, so the admin chooses credit or refund the same way.
+ */
+export async function paidOnPublishedHeld(
+  ctx: DisputeContext,
+  d: DisputeRecord,
+  ref: string,
+): Promise<boolean> {
+  if (d.holdState !== 'held' || d.heldInvoiceId === null) return false;
+  const held = await ctx.deps.panel.getInvoice(d.heldInvoiceId);
+  return held.status === 'Paid' && heldItemOf(held, d.heldItemId, ref) !== undefined;
 }
 
 /** The credit as the client reads it in their credit log, in their language. */

@@ -12,6 +12,7 @@ import { disputeContext, viewOf } from './dispute-context.js';
 import { hold } from './dispute-hold.js';
 import { openDispute } from './dispute-open.js';
 import { carryOut, resolveDispute } from './dispute-resolve.js';
+import { paidOnPublishedHeld } from './dispute-settle.js';
 import { voidForInvoice } from './dispute-void.js';
 import { refPattern } from './invoice-lines.js';
 import type { Outbox } from './outbox.js';
@@ -62,6 +63,11 @@ export interface DisputeService {
     adjustment: Adjustment,
   ): Promise<{ amountMinor: bigint; currency: string; explanation: string }>;
   get(disputeId: number, opts?: { clientId?: number }): Promise<DisputeView>;
+  /**
+   * whether a waiver or reduction gives money back, so the admin chooses credit or refund: the line
+   * paid before its dispute (refund_decision), or paid on the held invoice the admin published
+   */
+  givesMoneyBack(disputeId: number): Promise<boolean>;
   forLine(lineId: number): Promise<DisputeView | null>;
   /**
    * the panel cancelled or refunded an invoice: the open disputes of lines billed or held on it
@@ -125,6 +131,12 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
       if (opts.clientId !== undefined && d.clientId !== opts.clientId)
         throw notFound(`dispute ${disputeId} does not exist`);
       return viewOf(d);
+    },
+    async givesMoneyBack(disputeId) {
+      const d = await ctx.dispute(disputeId);
+      if (d.holdState === 'refund_decision') return true;
+      const line = await store.line(d.lineId);
+      return line !== null && (await paidOnPublishedHeld(ctx, d, line.refCode));
     },
     async forLine(lineId) {
       const d = await store.forLine(lineId);

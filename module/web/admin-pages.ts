@@ -193,6 +193,7 @@ const dispute: Page = async ({ env: { deps }, q, body, ctx, files, done }) => {
   const d = id === null ? null : await deps.admin.dispute(id);
   if (!d) throw notFound('that dispute does not exist');
   const [ev, line] = await Promise.all([deps.evidence.forLine(d.lineId), deps.reads.line(d.lineId)]);
+  const canResolve = !!deps.disputes && d.state === 'open' && !d.resolvingTo;
   return {
     d: presentDisputeRow(d, ctx),
     explanation: explainDecided(ev, line),
@@ -211,8 +212,10 @@ const dispute: Page = async ({ env: { deps }, q, body, ctx, files, done }) => {
     },
     preview: done.preview ?? null,
     lineHref: ctx.href({ a: 'line', id: d.lineId }),
-    canResolve: !!deps.disputes && d.state === 'open' && !d.resolvingTo,
-    refundDecision: d.holdState === 'refund_decision',
+    canResolve,
+    // paid before its dispute, or on the held invoice the admin published: credit or refund
+    refundDecision:
+      d.holdState === 'refund_decision' || (canResolve && (await deps.disputes!.givesMoneyBack(d.id))),
   };
 };
 

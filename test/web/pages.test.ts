@@ -537,6 +537,66 @@ describeEachEngine('the admin tab in the panel', ({ db }) => {
     expect(mine).not.to.include('you owe nothing');
   });
 
+  it('offers credit or refund for a line paid on the held invoice the admin published, and a refund credits nothing', async () => {
+    // the admin opens Ann's dispute on 5 June: her €500.00 line moves to a held draft; the admin
+    // publishes it, Ann pays the €500.00 on it on 8 June, and the admin waives it on 10 June
+    const { agent, token } = await login(s.app, ADMIN);
+    s.f.clock.set('2013-06-05T09:00:00Z');
+    await agent
+      .post(`${tab}&a=line&id=${s.ann.lineId}`)
+      .type('form')
+      .send({ token, do: 'open_dispute', line: String(s.ann.lineId), reason: 'client phoned' })
+      .expect(200);
+    const d = await db().knex('mod_overusage_disputes').first('id', 'held_invoice_id', 'hold_state');
+    expect(String(d.hold_state)).to.equal('held');
+    const held = toNum(d.held_invoice_id);
+    await s.f.panel.api.updateInvoice({ invoiceId: held, publish: true });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: held,
+      transId: 'pay-held',
+      gateway: 'banktransfer',
+      date: '2013-06-08 10:00:00',
+    });
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const page = await agent.get(`${tab}&a=dispute&id=${d.id}`).expect(200);
+    // the same choice as for a line paid before its dispute (was: none, always credited)
+    expect(textOf(page.text)).to.include('The line was already paid: give back the difference as');
+    expect(page.text).to.match(/name="settlement" value="refund"/);
+    const waived = await agent
+      .post(`${tab}&a=dispute&id=${d.id}`)
+      .type('form')
+      .send({ token, do: 'resolve', dispute: String(d.id), to: 'waived', settlement: 'refund' })
+      .expect(200);
+    expect(textOf(waived.text)).to.include(`Dispute ${d.id} waived: the line now bills €0.00 (was €500.00).`);
+    expect(textOf(waived.text)).not.to.include('credited');
+    // a refund the admin makes by hand: the €500.00 credit note is made, nothing goes to her credit
+    const credit = (await db().knex('tblclients').where({ id: s.ann.clientId }).first('credit')).credit;
+    expect(String(credit)).to.equal('0.00');
+    const after = await db().knex('mod_overusage_disputes').where({ id: d.id }).first('settlement', 'state');
+    expect([String(after.state), String(after.settlement)]).to.deep.equal(['waived', 'refund']);
+    const note = await db()
+      .knex('tblinvoices')
+      .where({ userid: s.ann.clientId })
+      .andWhere('id', '>', held)
+      .first('status', 'total');
+    expect([String(note.status), String(note.total)]).to.deep.equal(['Paid', '-500.00']);
+  });
+
+  it('a line on a held invoice not paid yet gets no such choice', async () => {
+    const { agent, token } = await login(s.app, ADMIN);
+    s.f.clock.set('2013-06-05T09:00:00Z');
+    await agent
+      .post(`${tab}&a=line&id=${s.ann.lineId}`)
+      .type('form')
+      .send({ token, do: 'open_dispute', line: String(s.ann.lineId), reason: 'client phoned' })
+      .expect(200);
+    const d = await db().knex('mod_overusage_disputes').first('id', 'held_invoice_id');
+    // published, not paid: a waiver takes the line off it, nothing to give back
+    await s.f.panel.api.updateInvoice({ invoiceId: toNum(d.held_invoice_id), publish: true });
+    const page = await agent.get(`${tab}&a=dispute&id=${d.id}`).expect(200);
+    expect(textOf(page.text)).not.to.include('The line was already paid');
+  });
+
   it('opens a dispute after the window (closed 16 June 2013) only with an override reason', async () => {
     s.f.clock.set('2013-06-20T08:00:00Z');
     const { agent, token } = await login(s.app, ADMIN);
