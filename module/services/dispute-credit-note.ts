@@ -78,15 +78,13 @@ async function createCreditNote(
     to === 'waived'
       ? words.waived(ref, original.invoiceId, money(d.amountBeforeMinor))
       : words.adjusted(ref, original.invoiceId, money(d.amountBeforeMinor), money(x.after));
-  // a late fee on the paid held invoice gives back the part of it that fell on the line, on the same note
-  const fee =
-    original.invoiceId === d.originalInvoiceId
-      ? { share: 0n, taxed: false }
-      : await lateFeeShareOnPaid(
-          panel,
-          original,
-          panelHundredths(moneyToDecimalString({ amountMinor: x.back, currency: d.currency })),
-        );
+  // a paid late fee on the invoice the line was paid on (the renewal, or the published held invoice)
+  // gives back the part of it that fell on the amount taken off, on the same note
+  const fee = await lateFeeShareOnPaid(
+    panel,
+    original,
+    panelHundredths(moneyToDecimalString({ amountMinor: x.back, currency: d.currency })),
+  );
   const today = ctx.today();
   const created = await panel.createInvoice({
     userId: d.clientId,

@@ -671,3 +671,69 @@ describeEachEngine('a held line paid on its published held invoice, then waived 
     expect(await knex('mod_overusage_audit').where({ action: 'dispute.waived' })).to.have.length(1);
   });
 });
+
+/**
+ * A late fee on the renewal itself, paid with it before the line was disputed (the lead's ruling:
+ * a waived line never carries a late fee; a paid fee's share comes back on the line's credit note).
+ * The renewal of 2 June: hosting €19.95 + the €500.00 line = €519.95, due 9 June; 3 days late
+ * (12 June) the panel adds 10 % = 51.995 → €52.00; Ann pays the €571.95 on 13 June and disputes on
+ * 14 June, in time (window to 16 June): paid, so a refund-or-credit decision. Waived on 15 June.
+ */
+describeEachEngine('a paid line whose paid renewal carried a late fee, waived', ({ db }) => {
+  it('the note gives back −€500.00 and the −€50.00 of the fee the line caused (52.00 − 10 % of 19.95 = 2.00), €550.00 credited once', async () => {
+    const knex = db().knex;
+    const { s, renewal, lineId, ref } = await billMay(knex);
+    await knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).update({ value: '3' });
+    for (let day = '2013-06-03'; day <= '2013-06-12'; day = addDays(day, 1)) {
+      s.f.clock.set(`${day}T07:00:00Z`);
+      await s.f.panel.runDailyAutomation(day);
+    }
+    expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('571.95');
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'pay-all',
+      gateway: 'banktransfer',
+      date: '2013-06-13 10:00:00',
+    });
+    s.f.clock.set('2013-06-14T10:00:00Z');
+    const opened = await s.mod.disputes!.open({
+      lineId,
+      reason: 'I cannot tell where this traffic came from.',
+      actor: { type: 'client', id: String(s.story.clientId) },
+    });
+    if (!opened.ok) throw new Error(opened.message);
+    expect(opened.value.holdState).to.equal('refund_decision');
+    s.f.clock.set('2013-06-15T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({
+      disputeId: opened.value.id,
+      to: 'waived',
+      actor: ADMIN,
+      settlement: 'credit',
+    });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const notes = await knex('tblinvoices')
+      .where({ userid: s.story.clientId })
+      .andWhere('id', '>', renewal)
+      .select('id', 'status', 'total');
+    expect(notes.map((n) => [String(n.status), String(n.total)])).to.deep.equal([['Paid', '-550.00']]);
+    const items = await knex('tblinvoiceitems')
+      .where({ invoiceid: notes[0].id })
+      .orderBy('id')
+      .select('amount', 'description');
+    expect(items.map((i) => [String(i.amount), String(i.description)])).to.deep.equal([
+      [
+        '-500.00',
+        `Credit note CR-${ref} for invoice #${renewal}: overusage line ${ref} (€500.00) waived after review of your dispute`,
+      ],
+      [
+        '-50.00',
+        `Credit note CR-${ref} for invoice #${renewal}: the part of its late fee that fell on overusage line ${ref}`,
+      ],
+    ]);
+    const credit = async () =>
+      String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit);
+    expect(await credit()).to.equal('550.00');
+    await s.mod.disputes!.resume();
+    expect(await credit()).to.equal('550.00');
+  });
+});
