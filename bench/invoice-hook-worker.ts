@@ -163,6 +163,9 @@ try {
   const ratingStatements: number[] = [];
   // this process's CPU (user + system) during each call: the Node side of its cost, whatever the load
   const hookCpuMs: number[] = [];
+  // the delivery's statements before its answer, and its CPU after the answer (its line recorded placed)
+  const answeredStatements: number[] = [];
+  const afterCpuMs: number[] = [];
   const bareCpuMs: number[] = [];
   const cpuMs = (c0: NodeJS.CpuUsage) => {
     const d = process.cpuUsage(c0);
@@ -172,6 +175,7 @@ try {
   (globalThis as { gc?: () => void }).gc?.();
   for (let i = 0; i < W + D; i++) {
     if (i === W) reads0 = await diskReads();
+    if (i === W) await (globalThis as { __profStart?: () => Promise<void> }).__profStart?.();
     tracing = i >= W && i < W + TRACE;
     if (tracing)
       say(
@@ -187,8 +191,14 @@ try {
       status: 'Unpaid',
     });
     const hookTook = ms(t0);
-    const hookSent = statements - s0;
+    const hookAnswered = statements - s0;
     const hookCpu = cpuMs(c0);
+    // what the delivery records after its answer (its line placed) ends before the bare call starts:
+    // neither call pays for the other's work
+    const c1 = process.cpuUsage();
+    await mod.lines!.idle();
+    const afterCpu = cpuMs(c1);
+    const hookSent = statements - s0;
     const failed = run.handlers.find((h) => h.outcome === 'error');
     if (failed) throw new Error(`InvoiceCreation failed: ${JSON.stringify(failed)}`);
     if (tracing) say(`bare UpdateInvoice:`);
@@ -208,6 +218,8 @@ try {
       hookStatements.push(hookSent);
       bareStatements.push(bareSent);
       hookCpuMs.push(hookCpu);
+      afterCpuMs.push(afterCpu);
+      answeredStatements.push(hookAnswered);
       bareCpuMs.push(bareCpu);
       if (unratedSet.has(hookServices[i]!)) {
         ratingMs.push(hookTook);
@@ -215,6 +227,7 @@ try {
       }
     }
   }
+  await (globalThis as { __profStop?: () => Promise<void> }).__profStop?.();
   const readsPerDelivery = ((await diskReads()) - reads0) / D;
   for (const q of traced) {
     const plan = (await knex.raw(
@@ -270,6 +283,8 @@ try {
       statementsPerDelivery: hookStatements.reduce((a, b) => a + b, 0) / hookStatements.length,
       statementsPerBare: bareStatements.reduce((a, b) => a + b, 0) / bareStatements.length,
       cpuPerDelivery: stats(hookCpuMs),
+      statementsBeforeAnswer: answeredStatements.reduce((a, b) => a + b, 0) / answeredStatements.length,
+      cpuAfterAnswer: stats(afterCpuMs),
       cpuPerBare: stats(bareCpuMs),
       statementsPerRatingDelivery: ratingStatements.reduce((a, b) => a + b, 0) / ratingStatements.length,
     }) + '\n',

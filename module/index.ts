@@ -453,8 +453,9 @@ export function createModule(deps: ModuleDeps) {
     web,
     /** the WHMCS-shaped addon definition a panel loads */
     addon,
-    /** stops background threads; the database itself belongs to the caller */
+    /** lets deliveries that answered finish their records, then stops background threads; the database itself belongs to the caller */
     async close() {
+      await money.lines?.idle();
       await threaded?.close();
     },
   };

@@ -479,7 +479,8 @@ class Relay implements Omit<BridgeRelay, 'api'> {
 export function createBridgeRelay(opts: BridgeRelayOptions): BridgeRelay {
   const relay = new Relay(opts);
   return {
-    api: createPanelApi((command, params) => relay.call(command, params)),
+    // a call outside a conversation fails: nothing may be asked after a hook's answer
+    api: createPanelApi((command, params) => relay.call(command, params), { onlyDuringHooks: true }),
     converse: (work, o) => relay.converse(work, o),
     resume: (id, results) => relay.resume(id, results),
     report: (results) => relay.report(results),

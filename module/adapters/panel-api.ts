@@ -335,6 +335,11 @@ export interface UpdateClientProductInput {
 }
 
 export interface PanelApi {
+  /**
+   * true when the panel can be asked only while one of its hook calls is open (WHMCS through the
+   * bridge's relay): work after a hook's answer cannot ask it anything
+   */
+  readonly onlyDuringHooks?: boolean;
   /** Any command, raw: the success envelope, or a thrown PanelApiError. */
   call(command: string, params?: PanelParams): Promise<PanelResult>;
   getInvoice(invoiceId: number): Promise<PanelInvoice>;
@@ -692,8 +697,10 @@ async function updateClientProduct(
 /** Builds the typed helpers over one raw `call`. */
 export function createPanelApi(
   call: (command: string, params?: PanelParams) => Promise<PanelResult>,
+  opts: { onlyDuringHooks?: boolean } = {},
 ): PanelApi {
   return {
+    ...(opts.onlyDuringHooks ? { onlyDuringHooks: true } : {}),
     call: (command, params = {}) => call(command, params),
     ...invoiceCommands(call),
     ...serviceCommands(call),

@@ -73,8 +73,15 @@ export interface ReconcileOutcome {
 }
 
 export interface InvoiceLineService {
-  /** the InvoiceCreation hook: one line per unbilled charge of every service the invoice renews */
-  addToRenewalInvoice(invoiceId: number): Promise<PlaceOutcome>;
+  /**
+   * the InvoiceCreation hook: one line per unbilled charge of every service the invoice renews.
+   * `answer` is called as soon as the invoice holds its items (the panel's hook may return then;
+   * not through the bridge's relay, which can ask the panel nothing after); recording them placed
+   * goes on under the invoice's lease, and the promise settles after it.
+   */
+  addToRenewalInvoice(invoiceId: number, answer?: () => void): Promise<PlaceOutcome>;
+  /** resolves once no delivery's work goes on after its answer (shutdown; tests) */
+  idle(): Promise<void>;
   /**
    * Charges no renewal picks up (annual cycles, cancelled services): after the product's number of
    * days, on an invoice of their own, one per client and currency.
@@ -120,7 +127,19 @@ export { refPattern } from './line-placing.js';
 
 export function createInvoiceLineService(given: InvoiceLineDeps): InvoiceLineService {
   const deps = { ...given, products: given.products ?? createProductAnswers(given.panel, given.clock) };
+  const running = new Set<Promise<unknown>>();
+  const tracked = <T>(work: Promise<T>) => {
+    const settled: Promise<unknown> = work.then(
+      () => running.delete(settled),
+      () => running.delete(settled),
+    );
+    running.add(settled);
+    return work;
+  };
   return {
+    async idle() {
+      while (running.size) await Promise.all(running);
+    },
     billUnpicked: () => billUnpicked(deps),
     reconcilePending: () => reconcilePending(deps),
     async reconcile() {
@@ -128,13 +147,24 @@ export function createInvoiceLineService(given: InvoiceLineDeps): InvoiceLineSer
       await catchUpMissed(deps, out);
       return out;
     },
-    addToRenewalInvoice: (invoiceId) => {
+    addToRenewalInvoice: (invoiceId, answer) => {
       // The invoice is read while the lease is taken (the lease's commit and the reads overlap);
       // the read is used only when the lease was free at once (line-placing.ts).
       const early = deps.panel.getInvoice(invoiceId);
       early.catch(() => {}); // awaited when used; a lease never taken leaves it unused
-      return withInvoiceLease(deps, invoiceId, (lease) =>
-        placeOn(deps, invoiceId, 'hook', undefined, lease, early),
+      return tracked(
+        withInvoiceLease(deps, invoiceId, (lease) =>
+          // through the bridge's relay the panel is asked nothing after the answer: it waits for all
+          placeOn(
+            deps,
+            invoiceId,
+            'hook',
+            undefined,
+            lease,
+            early,
+            deps.panel.onlyDuringHooks ? undefined : answer,
+          ),
+        ),
       );
     },
   };

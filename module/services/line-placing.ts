@@ -250,12 +250,15 @@ export async function placeOn(
   periodEndBefore?: IsoDate,
   lease?: HeldLease,
   early?: Promise<PanelInvoice>,
+  answer?: () => void,
 ): Promise<PlaceOutcome> {
   const outcome = emptyPlaceOutcome(invoiceId);
   // The delivery is recorded finished whatever it placed: the reconciliation need not look at it
   // again. Most deliveries record it with the commit of their line.
-  if (!(await placeLines(deps, invoiceId, { via, lease, early }, outcome, periodEndBefore)))
+  if (!(await placeLines(deps, invoiceId, { via, lease, early, answer }, outcome, periodEndBefore))) {
+    answer?.(); // the invoice gets nothing (more): the rest is the module's own record
     await deps.lines.recordDelivery(invoiceId, via, outcome.added, deps.clock.now());
+  }
   return outcome;
 }
 
@@ -267,6 +270,7 @@ async function placeLines(
     via: 'hook' | 'reconcile';
     lease?: HeldLease | undefined;
     early?: Promise<PanelInvoice> | undefined;
+    answer?: (() => void) | undefined;
   },
   outcome: PlaceOutcome,
   periodEndBefore?: IsoDate,
@@ -401,7 +405,11 @@ async function putPendingOn(
   invoice: PanelInvoice,
   charges: StoredCharge[],
   outcome: PlaceOutcome,
-  { via, lease }: { via: 'hook' | 'reconcile'; lease?: HeldLease | undefined },
+  {
+    via,
+    lease,
+    answer,
+  }: { via: 'hook' | 'reconcile'; lease?: HeldLease | undefined; answer?: (() => void) | undefined },
   pending: StoredLine[],
 ): Promise<boolean> {
   const { invoiceId } = invoice;
@@ -413,6 +421,9 @@ async function putPendingOn(
     const taxedByCharge = new Map(charges.map((c) => [c.id, c.taxed]));
     await deps.panel.updateInvoice({ invoiceId, newItems: itemsOf(missing, taxedByCharge) });
   }
+  // The invoice holds every line now: the panel may go on (totals, its email) while the lines are
+  // recorded placed. They are pending until then, which a crash leaves to reconcilePending.
+  answer?.();
   const recorded = await confirm(deps, await deps.panel.getInvoice(invoiceId), outcome, pending, via, {
     by: via,
     ...(lease ? { lease } : {}),

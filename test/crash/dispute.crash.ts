@@ -12,6 +12,7 @@ import { killAtEveryStatement, templateOf, type Template } from '../support/cras
 import { checkMysql, createTestDatabase, ENGINES, REQUIRE_MYSQL } from '../support/engines.js';
 import { TEST_SECRET_KEY } from '../support/module-fixture.js';
 import type { CrashOrders } from '../support/crash-child.js';
+import { registerModule } from '../support/register-module.js';
 
 /**
  * A dispute's opening and resolution killed (SIGKILL) at every SQL statement, emails included; the
@@ -50,7 +51,7 @@ async function recover(
       log: silentLogger,
       metering: { writer: 'inline' },
     });
-    panel.addons.register(mod.addon);
+    registerModule(panel, mod);
     await panel.addons.boot();
     // the next tick: what the dead process left is finished, the outbox sent
     await mod.everyTick();

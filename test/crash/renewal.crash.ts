@@ -9,6 +9,7 @@ import { buildBillingStory, closeMay } from '../support/billing-story.js';
 import { killAtEveryStatement, templateOf, type Template } from '../support/crash-harness.js';
 import { checkMysql, createTestDatabase, ENGINES, REQUIRE_MYSQL } from '../support/engines.js';
 import { TEST_SECRET_KEY } from '../support/module-fixture.js';
+import { registerModule } from '../support/register-module.js';
 
 /**
  * The renewal run killed (SIGKILL) at every SQL statement of the InvoiceCreation window: the panel
@@ -73,7 +74,7 @@ for (const engine of ENGINES) {
               log: silentLogger,
               metering: { writer: 'inline' },
             });
-            panel.addons.register(mod.addon);
+            registerModule(panel, mod);
             await panel.addons.boot();
             const before = await knex('mod_overusage_lines').select('status');
             const rerun = await panel.runDailyAutomation('2013-06-02');

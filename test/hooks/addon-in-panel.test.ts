@@ -5,6 +5,7 @@ import { describeEachEngine } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
 import { createPanel, type Panel } from '../../panel/index.js';
 import { silentLogger } from '../../module/adapters/logger.js';
+import { registerModule } from '../support/register-module.js';
 
 const GB = 10n ** 9n;
 
@@ -26,7 +27,7 @@ describeEachEngine('the module as an addon of the reference panel', ({ db }) => 
     await fx.mod.migrateDown();
     panel = createPanel({ knex, clock: fx.clock, zone: 'Europe/Brussels', log: silentLogger });
     await panel.migrate();
-    panel.addons.register(fx.mod.addon);
+    registerModule(panel, fx.mod);
   });
 
   it('applies its migrations when the admin activates it', async () => {

@@ -12,6 +12,7 @@ import { FakeMaster } from '../support/fake-gateway.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
 import { buildPanel, serveApi, type PanelFixture, type ServedApi } from './support.js';
 import { phpOk } from './php-form.js';
+import { registerModule } from '../support/register-module.js';
 
 type Row = Record<string, unknown>;
 const GB = 10n ** 9n;
@@ -71,7 +72,7 @@ describeEachEngine(
       });
       await mod.migrateDown();
       // WHMCS loads the add-on from modules/addons/ and the admin activates it
-      f.panel.addons.register(mod.addon);
+      registerModule(f.panel, mod);
       await f.panel.addons.activate('overusage');
       const app = express().use(mod.web.router());
       const server = http.createServer(app);

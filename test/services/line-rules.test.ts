@@ -1265,3 +1265,107 @@ describeEachEngine('what the log says about lines', ({ db }) => {
     ]);
   });
 });
+
+/**
+ * The panel waits for the InvoiceCreation hook before it totals the invoice and emails it: the
+ * module answers once the invoice holds its lines and records them placed just after, under the
+ * invoice's lease. Ann's renewal: €19.95 for the VPS + €500.00 overusage = €519.95.
+ */
+describeEachEngine('answering the panel before the line is recorded placed', ({ db }) => {
+  let knex: Knex;
+  let s: BillingStory;
+  let logged: Array<Record<string, unknown>>;
+  /** the module's second read of the invoice (after adding the line) waits for `open()`, or fails */
+  let open: () => void;
+  let secondRead: 'wait' | 'fail';
+
+  beforeEach(async () => {
+    knex = db().knex;
+    logged = [];
+    const log = createLogger({
+      level: 'info',
+      write: (l) => logged.push(JSON.parse(l) as Record<string, unknown>),
+    });
+    s = await buildBillingStory(knex, STORY_EUR, { log });
+    await closeMay(s);
+    secondRead = 'wait';
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const real = s.faulty.real.getInvoice.bind(s.faulty.real);
+    let reads = 0;
+    s.faulty.real.getInvoice = async (id: number) => {
+      // the first read is the delivery's own (which services the invoice renews)
+      if (++reads === 2 && secondRead === 'fail') throw new Error('the panel is restarting');
+      if (reads === 2) await gate;
+      return real(id);
+    };
+  });
+
+  /** the module's InvoiceCreation handler, as the panel calls it (the panel waits for it alone) */
+  const hook = () => s.mod.hooks().find((h) => h.name === 'InvoiceCreation')!;
+  const lineRow = async () => knex('mod_overusage_lines').first();
+
+  it('returns with the line on the invoice (€519.95) while the line is pending; placed, billed and audited once just after', async () => {
+    const invoiceId = await undelivered(s, knex);
+    await hook().handler({ invoiceid: invoiceId });
+    const inv = await s.f.panel.api.getInvoice(invoiceId);
+    expect(overusage(inv).map((i) => i.amount)).to.deep.equal(['500.00']);
+    expect(inv.total).to.equal('519.95');
+    // recorded placed only after the panel's answer: pending, its charge not yet billed, the lease held
+    expect((await lineRow()).status).to.equal('pending');
+    expect((await chargeOf(knex, s.story.serviceId)).status).to.equal('unbilled');
+    expect(await knex('mod_overusage_locks').where({ name: `invoice:${invoiceId}` })).to.have.length(1);
+    open();
+    await s.mod.lines!.idle();
+    const line = await lineRow();
+    expect([line.status, toNum(line.invoice_item_id)]).to.deep.equal(['placed', overusage(inv)[0]!.id]);
+    expect((await chargeOf(knex, s.story.serviceId)).status).to.equal('billed');
+    expect(await knex('mod_overusage_audit').where({ action: 'line.placed' })).to.have.length(1);
+    const deliveries = await knex('mod_overusage_deliveries').where({ invoice_id: invoiceId });
+    expect(deliveries.map((r) => [r.finished_by, toNum(r.added)])).to.deep.equal([['hook', 1]]);
+    expect(await knex('mod_overusage_locks').where({ name: `invoice:${invoiceId}` })).to.deep.equal([]);
+  });
+
+  it('leaves a line whose record failed after the answer to the 5-minute reconciliation, which places it without adding it again', async () => {
+    secondRead = 'fail';
+    const invoiceId = await undelivered(s, knex);
+    logged.length = 0; // the failed renewal run's own entries
+    await hook().handler({ invoiceid: invoiceId });
+    await s.mod.lines!.idle();
+    expect((await lineRow()).status).to.equal('pending');
+    expect(
+      logged.filter((e) => e.event === 'hook.invoice_creation.failed').map((e) => e.invoiceId),
+    ).to.deep.equal([invoiceId]);
+    const out = await s.mod.lines!.reconcilePending();
+    expect([out.confirmed, out.placed]).to.deep.equal([1, 0]);
+    expect((await lineRow()).status).to.equal('placed');
+    const inv = await s.f.panel.api.getInvoice(invoiceId);
+    expect([overusage(inv).map((i) => i.amount), inv.total]).to.deep.equal([['500.00'], '519.95']);
+  });
+
+  it('waits for the record when the panel can be asked only during its hook calls (WHMCS through the bridge relay)', async () => {
+    (s.faulty.real as { onlyDuringHooks?: boolean }).onlyDuringHooks = true;
+    const invoiceId = await undelivered(s, knex);
+    let answered = false;
+    const answering = hook()
+      .handler({ invoiceid: invoiceId })
+      .then(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 50));
+    // the line is on the invoice, but the second read (for the item's id) has not been answered yet
+    expect(answered).to.equal(false);
+    open();
+    await answering;
+    expect((await lineRow()).status).to.equal('placed');
+  });
+
+  it('lets a shutdown wait for the records of a delivery that has answered', async () => {
+    const invoiceId = await undelivered(s, knex);
+    await hook().handler({ invoiceid: invoiceId });
+    let closed = false;
+    const closing = s.mod.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(closed).to.equal(false);
+    open();
+    await closing;
+    expect((await lineRow()).status).to.equal('placed');
+  });
+});

@@ -10,6 +10,7 @@ import { describeEachEngine } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
 import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
+import { registerModule } from '../support/register-module.js';
 
 const GB = 10n ** 9n;
 const TB = 10n ** 12n;
@@ -60,7 +61,7 @@ describeEachEngine(
         web: { cacheMs: 0 },
       });
       await mod.migrateDown();
-      f.panel.addons.register(mod.addon);
+      registerModule(f.panel, mod);
       await f.panel.addons.activate('overusage');
       const master = await mod.masters.add(
         {

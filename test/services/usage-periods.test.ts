@@ -12,6 +12,7 @@ import { describeEachEngine } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
 import { readablePage } from '../support/readable.js';
+import { registerModule } from '../support/register-module.js';
 
 /**
  * A month on the billing calendar whatever the counter did, with money computed by hand.
@@ -75,7 +76,7 @@ async function build(knex: Knex): Promise<Story2> {
     metering: { writer: 'inline' },
   });
   await mod.migrateDown();
-  f.panel.addons.register(mod.addon);
+  registerModule(f.panel, mod);
   await f.panel.addons.activate('overusage');
   const master = await mod.masters.add(
     {

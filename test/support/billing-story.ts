@@ -12,6 +12,7 @@ import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../p
 import { FakeMaster } from './fake-gateway.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from './module-fixture.js';
 import { setSetting } from '../../panel/db/settings.js';
+import { registerModule } from './register-module.js';
 
 export const TB = 10n ** 12n;
 export const GB = 10n ** 9n;
@@ -120,7 +121,7 @@ export async function buildBillingStory(
   const faulty = new FaultyPanel(f.panel.api);
   const mod = storyModule(knex, f.clock, fake, faulty, opts);
   await mod.migrateDown();
-  f.panel.addons.register(mod.addon);
+  registerModule(f.panel, mod);
   await f.panel.addons.activate('overusage');
   const master = await mod.masters.add(
     {
@@ -246,7 +247,7 @@ async function restoreStory(knex: Knex, snap: StorySnapshot, opts: { log?: Logge
   const fake = new FakeMaster();
   const faulty = new FaultyPanel(panel.api);
   const mod = storyModule(knex, clock, fake, faulty, opts);
-  panel.addons.register(mod.addon);
+  registerModule(panel, mod);
   // the module is active in the copied rows: boot registers its hooks, as a panel starting does
   await panel.addons.boot();
   return { f, story: { ...snap.story }, mod, faulty, fake, masterId: snap.masterId };

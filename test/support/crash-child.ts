@@ -14,6 +14,7 @@ import { silentLogger } from '../../module/adapters/logger.js';
 import { createModule } from '../../module/index.js';
 import { createPanel } from '../../panel/index.js';
 import { TEST_SECRET_KEY } from './module-fixture.js';
+import { registerModule } from './register-module.js';
 
 export interface CrashOrders {
   url: string;
@@ -49,7 +50,7 @@ async function run(o: CrashOrders): Promise<CrashReport> {
     log: silentLogger,
     metering: { writer: 'inline' },
   });
-  panel.addons.register(mod.addon);
+  registerModule(panel, mod);
   await panel.addons.boot();
 
   let armed = false;

@@ -5,6 +5,7 @@ import { addProduct, addService } from '../../panel/records.js';
 import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
 import { FakeMaster } from './fake-gateway.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from './module-fixture.js';
+import { registerModule } from './register-module.js';
 
 /** One more VPS of Ann's: on the story's product, or on a product of its own made by name. */
 export interface ExtraVps {
@@ -89,7 +90,7 @@ export async function buildPoolWorld(
     web: { cacheMs: 0 },
   });
   await mod.migrateDown();
-  f.panel.addons.register(mod.addon);
+  registerModule(f.panel, mod);
   await f.panel.addons.activate('overusage');
   const master = await mod.masters.add(
     {

@@ -11,6 +11,7 @@ import { setClientPassword } from '../../panel/web/passwords.js';
 import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
 import { FakeMaster } from './fake-gateway.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from './module-fixture.js';
+import { registerModule } from './register-module.js';
 
 export const GB = 10n ** 9n;
 export const ANN = { email: 'ann@example.net', password: 'ann-password' };
@@ -69,7 +70,7 @@ export async function buildWebStory(
     web: { cacheMs: 0, disputeRateLimit: { windowMs: 60_000, limit: 1000 }, ...opts.web },
   });
   await mod.migrateDown();
-  f.panel.addons.register(mod.addon);
+  registerModule(f.panel, mod);
   await f.panel.addons.activate('overusage');
   const master = await mod.masters.add(
     {

@@ -20,6 +20,7 @@ import { createTestDatabase, type TestDatabase } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
 import { buildPanel, seedStory, ZONE } from '../panel/support.js';
+import { registerModule } from '../support/register-module.js';
 
 const GiB = 2n ** 30n;
 
@@ -87,7 +88,7 @@ describe("a pooled VPS's widget on a phone shows the pool (headless Chromium)", 
       web: { cacheMs: 0 },
     });
     await mod.migrateDown();
-    f.panel.addons.register(mod.addon);
+    registerModule(f.panel, mod);
     await f.panel.addons.activate('overusage');
     const masterId = (
       await mod.masters.add(
