@@ -293,6 +293,14 @@ async function placeLines(
   // this invoice's pending ones, the rating's charges are new): the delivery waits for the slowest,
   // not for each. A late reconciliation gives the invoice only what its delivery would have found.
   let rated = 0;
+  // The client (currency, language) is asked for as soon as there is a charge to place, beside
+  // what is still read or rated rather than after it.
+  let client: Promise<PanelClient> | undefined;
+  const clientRead = () => {
+    client ??= deps.panel.getClientsDetails(invoice.userId);
+    client.catch(() => {}); // awaited when the lines are written; never an unhandled rejection
+    return client;
+  };
   const rateFirst = async () => {
     // whether a pool month waits is read beside the rating; the pools are rated after it, as ever
     const [periods, poolsDue] = await allOrFirstError([
@@ -300,6 +308,7 @@ async function placeLines(
       deps.pools?.anyMonthDue({ serviceIds: ids }) ?? Promise.resolve(false),
     ] as const);
     rated += periods.rated;
+    if (rated) clientRead();
     if (poolsDue && deps.pools) rated += (await deps.pools.ratePools({ serviceIds: ids })).rated;
   };
   // The invoice's lines are read once: under the lease nothing else changes them, so what this
@@ -314,12 +323,18 @@ async function placeLines(
   const [, lines, before] = await allOrFirstError([
     rateFirst(),
     confirmFirst(),
-    deps.charges.unbilledOf(ids, periodEndBefore),
+    deps.charges.unbilledOf(ids, periodEndBefore).then((open) => {
+      if (open.some((c) => !c.line)) clientRead();
+      return open;
+    }),
   ] as const);
   // what the rating wrote just now is read again (most deliveries find their periods rated)
   const charges = rated ? await deps.charges.unbilledOf(ids, periodEndBefore) : before;
-  if (charges.length === 0) return false;
-  const written = await writeLinesFor(deps, invoice, charges, outcome);
+  if (charges.length === 0) {
+    await client?.catch(() => {}); // nothing left running under the lease
+    return false;
+  }
+  const written = await writeLinesFor(deps, invoice, charges, outcome, clientRead);
   const pending = [...lines.left, ...written].sort((a, b) => a.id - b.id);
   // placed before this delivery: what its first confirm placed is not counted
   outcome.alreadyPlaced = lines.placed;
@@ -335,12 +350,13 @@ async function writeLinesFor(
   invoice: PanelInvoice,
   charges: StoredCharge[],
   outcome: PlaceOutcome,
+  clientRead: () => Promise<PanelClient>,
 ): Promise<StoredLine[]> {
   const written: StoredLine[] = [];
   const { client, profileOf, overageOf } = await placingFacts(
     deps,
-    invoice,
     charges.filter((c) => !c.line),
+    clientRead,
   );
   const invoiceDate =
     invoice.date && isIsoDate(invoice.date.slice(0, 10))
@@ -385,10 +401,14 @@ async function writeLinesFor(
  * What placing the lines needs, read side by side rather than one after the other: the client
  * (currency, language), each open charge's settings, each product's overage flag.
  */
-async function placingFacts(deps: InvoiceLineDeps, invoice: PanelInvoice, open: StoredCharge[]) {
+async function placingFacts(
+  deps: InvoiceLineDeps,
+  open: StoredCharge[],
+  clientRead: () => Promise<PanelClient>,
+) {
   const productIds = [...new Set(open.map((c) => c.productId))];
   const [client, profiles, overages] = await allOrFirstError([
-    deps.panel.getClientsDetails(invoice.userId),
+    clientRead(),
     Promise.all(open.map((c) => deps.billing.forService(c.productId, c.serviceId, c.clientId))),
     Promise.all(productIds.map((id) => deps.products!(id))),
   ] as const);

@@ -294,6 +294,25 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     expect(await knex('mod_overusage_lines').where({ service_id: s.story.dutchServiceId })).to.have.length(0);
   });
 
+  it("asks the panel for the client once for Ann's €500.00 line, and never for Jan's renewal with nothing over", async () => {
+    // Ann: 6 000 GB − 5 000 GB = 1 000 GB × €0.50 = €500.00, one line in her currency and language.
+    // Jan: 4 000 GB within 5 TB, no charge: his delivery has no reason to ask who he is.
+    const ann = await undelivered(s, knex);
+    const jan = toNum(
+      (
+        await knex('tblinvoiceitems')
+          .where({ type: 'Hosting', relid: s.story.dutchServiceId })
+          .first('invoiceid')
+      ).invoiceid,
+    );
+    s.faulty.calls.length = 0;
+    await s.mod.lines!.addToRenewalInvoice(jan);
+    expect(s.faulty.calls.filter((c) => c === 'getClientsDetails')).to.have.length(0);
+    const out = await s.mod.lines!.addToRenewalInvoice(ann);
+    expect(out.placed?.map((p) => p.amountMinor)).to.deep.equal([50_000n]);
+    expect(s.faulty.calls.filter((c) => c === 'getClientsDetails')).to.have.length(1);
+  });
+
   it('puts no line on an invoice paid before its delivery came: the charge waits', async () => {
     const invoiceId = await undelivered(s, knex);
     await s.f.panel.api.addInvoicePayment({ invoiceId, transId: 'paid-early', gateway: 'banktransfer' });
@@ -1346,9 +1365,7 @@ describeEachEngine('answering the panel before the line is recorded placed', ({ 
     (s.faulty.real as { onlyDuringHooks?: boolean }).onlyDuringHooks = true;
     const invoiceId = await undelivered(s, knex);
     let answered = false;
-    const answering = hook()
-      .handler({ invoiceid: invoiceId })
-      .then(() => (answered = true));
+    const answering = Promise.resolve(hook().handler({ invoiceid: invoiceId })).then(() => (answered = true));
     await new Promise((r) => setTimeout(r, 50));
     // the line is on the invoice, but the second read (for the item's id) has not been answered yet
     expect(answered).to.equal(false);
