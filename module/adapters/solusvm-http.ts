@@ -507,6 +507,9 @@ function attempt(call: HttpCall, env: AttemptEnv, client: Client): Promise<Attem
           code: state.sent ? 'TIMEOUT' : 'CONNECT_TIMEOUT',
         }),
       );
+      // still connecting: the connection is given up with the call (the slot's next call opens a
+      // new one, instead of queueing behind this one's connect)
+      if (!state.sent) void client.destroy().catch(() => undefined);
     }, env.timeoutMs);
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {

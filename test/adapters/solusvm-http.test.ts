@@ -204,6 +204,28 @@ describe('SolusVM transport', () => {
       expect(connections).to.equal(2);
     });
 
+    it('gives up a connection still in its TLS handshake when the call times out: the retry connects anew', async () => {
+      let connections = 0;
+      const silent = net.createServer((s) => {
+        connections++;
+        s.on('error', () => undefined);
+      });
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+      const port = (silent.address() as AddressInfo).port;
+      // the call's 80 ms end long before the 5 s allowed to connect
+      const http = createSolusVmHttp(
+        v1Conn(`https://127.0.0.1:${port}`, { timeoutMs: 80, retries: 1, tls: { mode: 'insecure' } }),
+        { connectTimeoutMs: 5000 },
+      );
+      const e = await rejection(http.request(READ));
+      http.close();
+      silent.close();
+      expect(e.kind).to.equal('timeout');
+      expect(e.code).to.equal('CONNECT_TIMEOUT');
+      expect(e.message).to.match(/^no answer from 127\.0\.0\.1:\d+ within 80 ms \(after 2 attempts\)$/);
+      expect(connections).to.equal(2); // one per attempt
+    });
+
     it('reports a DNS failure in words', async () => {
       const lookup = ((_host: string, _opts: unknown, cb: (err: NodeJS.ErrnoException) => void) => {
         const err: NodeJS.ErrnoException = new Error('getaddrinfo ENOTFOUND master.invalid');
