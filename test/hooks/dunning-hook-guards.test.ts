@@ -4,7 +4,7 @@ import type { DunningShield } from '../../module/services/dunning-shield.js';
 import { AddInvoiceLateFee } from '../../hooks/AddInvoiceLateFee.js';
 import { EmailPreSend } from '../../hooks/EmailPreSend.js';
 import { PreModuleSuspend } from '../../hooks/PreModuleSuspend.js';
-import type { HookVars } from '../../hooks/index.js';
+import { moduleHooks, type HookDeps, type HookVars } from '../../hooks/index.js';
 
 /**
  * The three dunning hooks as WHMCS calls them, before any rule: what they do with the variables
@@ -61,6 +61,22 @@ function fixture(opts: { fails?: string; keepFails?: string } = {}) {
       }),
     ),
   };
+}
+
+/** A shield whose late-fee correction fails (UpdateInvoice refused), with the log it writes to. */
+function shieldOnly() {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = createLogger({
+    level: 'debug',
+    write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>),
+  });
+  const shield = {
+    log,
+    async correctLateFee() {
+      throw new Error('UpdateInvoice refused');
+    },
+  } as unknown as DunningShield & { log: Logger };
+  return { shield, events: () => lines.map(({ at: _at, ...rest }) => rest) };
 }
 
 describe('the dunning hooks with what the panel hands them', () => {
@@ -178,6 +194,33 @@ describe('the dunning hooks with what the panel hands them', () => {
       ]);
       // kept for the 5-minute sweep
       expect(f.asked).to.deep.equal(['late fee 34', 'keep 34: UpdateInvoice refused']);
+    });
+
+    it('on a host that keeps no failures, answers the panel all the same and only logs it', async () => {
+      const { shield, events } = shieldOnly();
+      const hook = AddInvoiceLateFee({ shield, log: shield.log });
+      expect(await hook.handler({ invoiceid: 34 })).to.equal(undefined);
+      expect(events().map((e) => [e.level, e.event, e.error])).to.deep.equal([
+        ['warn', 'hook.add_invoice_late_fee.failed', 'UpdateInvoice refused'],
+      ]);
+    });
+
+    it("is registered with the module's keeper of failures, which gets invoice 34's", async () => {
+      const { shield, events } = shieldOnly();
+      const kept: string[] = [];
+      const deps = {
+        metering: {},
+        settings: {},
+        clock: {},
+        zone: 'Europe/Brussels',
+        log: shield.log,
+        dunning: shield,
+        lateFeeFailed: async (id: number, error: string) => void kept.push(`${id}: ${error}`),
+      } as unknown as HookDeps;
+      const hook = moduleHooks(deps).find((h) => h.name === 'AddInvoiceLateFee')!;
+      await hook.handler({ invoiceid: 34 });
+      expect(kept).to.deep.equal(['34: UpdateInvoice refused']);
+      expect(events().map((e) => e.event)).to.deep.equal(['hook.add_invoice_late_fee.failed']);
     });
 
     it('answers the panel all the same when the failure cannot be kept either, and logs that it was not', async () => {

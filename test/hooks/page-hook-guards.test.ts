@@ -88,6 +88,35 @@ describe('the invoice, logout and client page hooks with what the panel hands th
     });
   });
 
+  describe('InvoiceCreation answering before the lines are recorded placed', () => {
+    it('returns to the panel once invoice 41 holds its lines, and logs a failure of the record that follows', async () => {
+      const { log, events } = logged();
+      let recorded!: (failure?: Error) => void;
+      const lines = {
+        addToRenewalInvoice(_id: number, answer?: () => void) {
+          answer?.(); // the line is on the invoice
+          return new Promise((resolve, reject) => {
+            recorded = (failure) =>
+              failure ? reject(failure) : resolve({ invoiceId: 41, added: 1, alreadyPlaced: 0, skipped: [] });
+          });
+        },
+      } as unknown as InvoiceLineService;
+      const activity: string[] = [];
+      const hook = InvoiceCreation({ lines, log, logActivity: async (t) => void activity.push(t) });
+      // the handler returns although the record has not finished
+      expect(await call(hook, { invoiceid: 41 })).to.equal(undefined);
+      expect(events()).to.deep.equal([]);
+      recorded(new Error('database went away'));
+      await new Promise((r) => setImmediate(r));
+      expect(events()).to.deep.equal([
+        { level: 'error', event: 'hook.invoice_creation.failed', invoiceId: 41, error: 'database went away' },
+      ]);
+      expect(activity).to.deep.equal([
+        'Overusage: could not add overusage lines to invoice 41: database went away',
+      ]);
+    });
+  });
+
   describe('InvoiceCreation on a host without a panel activity log', () => {
     it('lets the invoice be created when placing fails, with only the error log', async () => {
       const { log, events } = logged();
