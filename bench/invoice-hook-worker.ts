@@ -175,6 +175,7 @@ try {
   (globalThis as { gc?: () => void }).gc?.();
   for (let i = 0; i < W + D; i++) {
     if (i === W) reads0 = await diskReads();
+    // a CPU profile of the timed deliveries, when a profiler preload (node --import) defines these
     if (i === W) await (globalThis as { __profStart?: () => Promise<void> }).__profStart?.();
     tracing = i >= W && i < W + TRACE;
     if (tracing)
