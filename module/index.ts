@@ -150,7 +150,7 @@ function buildRating(deps: ModuleDeps, b: Built) {
   const { zone, log, locks } = b;
   const audit = auditLog;
   const billing = createBillingSettingsService({ knex, clock, audit });
-  const caps = createCapService({ knex, clock, billing, audit });
+  const caps = createCapService({ knex, clock, billing, audit, setAside: logUnreadable(log) });
   const rating = createRatingService({ knex, clock, billing, log, audit, caps });
   const usagePeriods = createUsagePeriodService({
     knex,

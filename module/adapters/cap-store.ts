@@ -7,10 +7,13 @@ import {
   instantOrNullIn,
   intIn,
   intOrNullIn,
+  readEach,
   sqlBig,
   sqlInstant,
   textIn,
   textOrNullIn,
+  type Listed,
+  type SetAside,
 } from './rows.js';
 import { TABLES } from './tables.js';
 
@@ -76,8 +79,8 @@ export interface CapStore {
   insert(db: Db, cap: NewCap, at: DateTime): Promise<StoredCap>;
   /** every cap of these services, set and lifted, oldest first */
   history(serviceIds: readonly number[]): Promise<StoredCap[]>;
-  /** the newest caps of every client, newest first */
-  newest(limit: number): Promise<StoredCap[]>;
+  /** the newest caps of every client, newest first; one that cannot be read in its place (told to `setAside`) */
+  newest(limit: number, setAside?: SetAside): Promise<Array<Listed<StoredCap>>>;
 }
 
 const span = (m: Record<string, unknown>) => ({
@@ -168,8 +171,8 @@ export function createCapStore(knex: Knex): CapStore {
           .orderBy('id')
       ).map(parseStoredCap);
     },
-    async newest(limit) {
-      return (await knex(CAPS).orderBy('id', 'desc').limit(limit)).map(parseStoredCap);
+    async newest(limit, setAside) {
+      return readEach(await knex(CAPS).orderBy('id', 'desc').limit(limit), parseStoredCap, CAPS, { setAside });
     },
   };
 }

@@ -8,10 +8,13 @@ import {
   instantOrNullIn,
   intIn,
   jsonOrNullIn,
+  readEach,
   sqlBig,
   sqlInstant,
   textIn,
   textOrNullIn,
+  type Listed,
+  type SetAside,
 } from './rows.js';
 import { TABLES } from './tables.js';
 
@@ -188,12 +191,13 @@ export interface LimitActionStore {
   forService(serviceId: number, periodId?: number): Promise<LimitActionRow[]>;
   /** active rows of these services, for the decision */
   activeFor(serviceIds: readonly number[]): Promise<LimitActionRow[]>;
+  /** newest first; a row that cannot be read is an UnreadableRow in its place (told to `setAside`) */
   list(filter: {
     serviceId?: number;
     status?: LimitStatus | readonly LimitStatus[];
     limit?: number;
     beforeId?: number;
-  }): Promise<LimitActionRow[]>;
+  }): Promise<Array<Listed<LimitActionRow>>>;
 }
 
 async function insertIfNew(
@@ -231,7 +235,8 @@ async function insertIfNew(
   return intIn(created?.id, col('id'));
 }
 
-export function createLimitActionStore(knex: Knex): LimitActionStore {
+/** `setAside`: told of each row `list` could not read (listed in its place as unreadable). */
+export function createLimitActionStore(knex: Knex, opts: { setAside?: SetAside } = {}): LimitActionStore {
   return {
     insertIfNew,
     async get(id) {
@@ -284,9 +289,8 @@ export function createLimitActionStore(knex: Knex): LimitActionStore {
       if (filter.status !== undefined)
         q.whereIn('status', typeof filter.status === 'string' ? [filter.status] : [...filter.status]);
       if (filter.beforeId !== undefined) q.where('id', '<', filter.beforeId);
-      return (await q.orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 1000))).map(
-        parseLimitActionRow,
-      );
+      const rows = await q.orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 1000));
+      return readEach(rows, parseLimitActionRow, TABLE, { setAside: opts.setAside });
     },
   };
 }

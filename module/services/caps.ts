@@ -13,6 +13,7 @@ import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
 import { createCapStore, type CapStore, type NewCap, type StoredCap } from '../adapters/cap-store.js';
 import { createLimitActionStore } from '../adapters/limit-action-store.js';
+import { isUnreadable, type Listed, type SetAside, type UnreadableRow } from '../adapters/rows.js';
 
 /**
  * Client-chosen caps: per service, a monthly amount of money (or bytes) over the allowance the
@@ -37,6 +38,9 @@ export interface CapInput {
   action: unknown;
 }
 
+/** A cap of the admin's list. */
+export type ListedCap = CapView & { clientId: number; status: 'active' | 'lifted'; liftedAt: DateTime | null };
+
 export interface CapService {
   set(clientId: number, serviceId: number, input: CapInput, actor: Actor): Promise<CapView>;
   /** lifts the active cap; false when there was none */
@@ -48,10 +52,8 @@ export interface CapService {
   history(
     serviceIds: readonly number[],
   ): Promise<Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }>>;
-  /** every cap, newest first (the admin's view): active and lifted, with the client who set it */
-  list(opts?: {
-    limit?: number;
-  }): Promise<Array<CapView & { clientId: number; status: 'active' | 'lifted'; liftedAt: DateTime | null }>>;
+  /** every cap, newest first (the admin's view): active and lifted, with the client who set it; one that cannot be read in its place */
+  list(opts?: { limit?: number }): Promise<Array<Listed<ListedCap>>>;
   /** what the product lets a client choose; null when it offers no caps */
   options(serviceId: number): Promise<{ actions: Array<'throttle' | 'suspend'>; currency: string } | null>;
 }
@@ -83,7 +85,14 @@ const asCap = (v: CapView | StoredCap): ClientCap => ({
   action: v.action,
 });
 
-type CapDeps = { knex: Knex; clock: Clock; billing: BillingSettingsService; audit: AuditLog };
+type CapDeps = {
+  knex: Knex;
+  clock: Clock;
+  billing: BillingSettingsService;
+  audit: AuditLog;
+  /** told of each cap the admin's list could not read (listed in its place as unreadable) */
+  setAside?: SetAside;
+};
 type CapCtx = CapDeps & { store: CapStore };
 
 /** The service as the client may act on it: his own, linked, on a product that offers caps. */
@@ -226,8 +235,10 @@ function capReads(deps: CapCtx): Pick<CapService, 'get' | 'activeFor' | 'history
     },
 
     async list(opts = {}) {
-      const rows = await store.newest(Math.min(opts.limit ?? 200, 1000));
-      return rows.map((r) => ({ ...view(r), clientId: r.clientId, status: r.status, liftedAt: r.liftedAt }));
+      const rows = await store.newest(Math.min(opts.limit ?? 200, 1000), deps.setAside);
+      return rows.map((r) =>
+        isUnreadable(r) ? r : { ...view(r), clientId: r.clientId, status: r.status, liftedAt: r.liftedAt },
+      );
     },
 
     async options(serviceId) {
@@ -279,18 +290,23 @@ export function policyWithCap(
   };
 }
 
-/** The limit action a cap caused that is in force now (the widget says the cap is reached), if any. */
-export async function capActionInForce(
-  knex: Knex,
-  serviceId: number,
-): Promise<'throttle' | 'suspend' | null> {
+/** What a cap caused that is in force now: its action, none, or the action's row that cannot be read. */
+export type CapReached = 'throttle' | 'suspend' | null | UnreadableRow;
+
+/**
+ * The limit action a cap caused that is in force now (the widget says the cap is reached), if any.
+ * A row that cannot be read is answered as such (told to `setAside`), not thrown: the caps around it
+ * still read.
+ */
+export async function capActionInForce(knex: Knex, serviceId: number, setAside?: SetAside): Promise<CapReached> {
   const caps = createCapStore(knex);
   const mates = (await caps.mates(knex, [serviceId])).get(serviceId)!;
   if (!(await caps.activeOf(knex, mates)).length) return null;
-  const [action] = await createLimitActionStore(knex).list({
+  const [action] = await createLimitActionStore(knex, { setAside }).list({
     serviceId,
     status: ['pending', 'applied'],
     limit: 1,
   });
-  return action?.action ?? null;
+  if (action === undefined) return null;
+  return isUnreadable(action) ? action : action.action;
 }

@@ -1,4 +1,5 @@
 import { retryTransaction } from '../adapters/sql-helpers.js';
+import type { Listed } from '../adapters/rows.js';
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { Clock } from '../domain/clock.js';
@@ -78,7 +79,7 @@ export interface LimitActionService {
     status?: LimitStatus | readonly LimitStatus[];
     limit?: number;
     beforeId?: number;
-  }): Promise<LimitActionRow[]>;
+  }): Promise<Array<Listed<LimitActionRow>>>;
   get(actionId: number): Promise<LimitActionRow>;
 }
 

@@ -3,11 +3,11 @@ import { formatAmount, formatDay, formatPeriod, formatSoldBytes } from '../domai
 import { percentUsed } from '../domain/thresholds.js';
 import type { Actor } from '../adapters/audit-store.js';
 import type { BillingProfile, BillingSettingsService } from '../services/billing-settings.js';
-import type { CapService } from '../services/caps.js';
+import type { CapService, ListedCap } from '../services/caps.js';
 import type { PoolService } from '../services/pools.js';
 import type { UpgradeOutcomeRow } from '../services/upgrades.js';
 import { idCursor } from '../services/usage-reads.js';
-import { ADMIN_LOCALE, type Href } from './present-admin.js';
+import { ADMIN_LOCALE, orUnreadable, type Href } from './present-admin.js';
 import { ADMIN_FLASH, ADMIN_STATE } from './admin-words.js';
 
 /**
@@ -89,7 +89,8 @@ export async function poolsPage(deps: PoolsPageDeps, href: Href): Promise<Record
         pool: p.profile.pool ?? '',
         lines: p.profile.poolLines,
       })),
-    caps: caps.map((c) => ({
+    caps: caps.map(
+      orUnreadable((c: ListedCap) => ({
       id: c.id,
       clientId: c.clientId,
       serviceId: c.serviceId,
@@ -102,6 +103,7 @@ export async function poolsPage(deps: PoolsPageDeps, href: Href): Promise<Record
       setOn: day(c.setAt.toISO()),
       liftedOn: c.liftedAt ? day(c.liftedAt.toISO()) : '',
     })),
+    ),
     upgrades: upgrades.map((u) => ({
       serviceId: u.serviceId,
       clientId: u.clientId,

@@ -5,6 +5,7 @@ import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import { formatAmount } from '../domain/line-text.js';
 import { PanelApiError } from '../adapters/panel-api.js';
 import { auditLog } from '../adapters/audit-store.js';
+import { isUnreadable, logUnreadable } from '../adapters/rows.js';
 import { daysCsv, evidenceJson, samplesCsv, toCsv } from '../services/evidence.js';
 import { panelHasProduct } from './admin-tab.js';
 import {
@@ -21,6 +22,7 @@ import {
   sampleJson,
   serviceListJson,
   serviceUsageJson,
+  unreadableJson,
   usagePeriodJson,
 } from './api-json.js';
 import { LINES_CSV_HEADER, lineCsvRow, lineFilterOf, periodDaysCsv } from './downloads.js';
@@ -211,13 +213,23 @@ function meteringRoutes(admin: Router, deps: Deps): void {
   });
   admin.get('/caps', async (_req, res) => {
     const rows = deps.caps ? await deps.caps.service.list() : [];
+    // a cap, or the action it caused, that cannot be read is named in its place; the others as usual
+    const setAside = logUnreadable(deps.log);
+    const reachedOf = async (serviceId: number) => {
+      const r = await capActionInForce(deps.knex, serviceId, setAside);
+      return r !== null && typeof r === 'object' ? unreadableJson(r) : r;
+    };
     const withState = await Promise.all(
-      rows.map(async (c) => ({
-        ...c,
-        setAt: c.setAt.toISO(),
-        liftedAt: c.liftedAt?.toISO() ?? null,
-        reached: c.status === 'active' ? await capActionInForce(deps.knex, c.serviceId) : null,
-      })),
+      rows.map(async (c) =>
+        isUnreadable(c)
+          ? unreadableJson(c)
+          : {
+              ...c,
+              setAt: c.setAt.toISO(),
+              liftedAt: c.liftedAt?.toISO() ?? null,
+              reached: c.status === 'active' ? await reachedOf(c.serviceId) : null,
+            },
+      ),
     );
     bigJson(res, { caps: withState });
   });

@@ -3,7 +3,7 @@ import { formatSoldBytes, textLanguage } from '../domain/line-text.js';
 import { formatMoney } from '../domain/money.js';
 import { capActionInForce, capMates, type CapService } from '../services/caps.js';
 import type { UpgradeService } from '../services/upgrades.js';
-import { toNum } from '../adapters/rows.js';
+import { toNum, type SetAside } from '../adapters/rows.js';
 
 /**
  * The widget's spending-cap block, in English and Dutch: the cap in force (or none), whether it is
@@ -18,6 +18,7 @@ export const CAP_WORDS = {
       `Your cap: ${amount} of overusage a month. When it is reached, your server is ${action === 'throttle' ? 'slowed down' : 'suspended'} until the next period starts, and you are never billed more than the cap.`,
     reached: (action: 'throttle' | 'suspend') =>
       `The cap is reached: your server is ${action === 'throttle' ? 'slowed down' : 'suspended'} until the next period starts.`,
+    reachedUnknown: 'Whether the cap is reached cannot be shown right now.',
     amount: 'At most, each month',
     kindMoney: (currency: string) => `an amount (${currency})`,
     kindBytes: 'traffic over the allowance (GB)',
@@ -40,6 +41,7 @@ export const CAP_WORDS = {
       `Uw plafond: ${amount} aan overschrijding per maand. Wanneer het bereikt is, wordt uw server ${action === 'throttle' ? 'vertraagd' : 'geschorst'} tot de volgende periode begint, en betaalt u nooit meer dan het plafond.`,
     reached: (action: 'throttle' | 'suspend') =>
       `Het plafond is bereikt: uw server is ${action === 'throttle' ? 'vertraagd' : 'geschorst'} tot de volgende periode begint.`,
+    reachedUnknown: 'Of het plafond bereikt is, kan nu niet getoond worden.',
     amount: 'Hoogstens, per maand',
     kindMoney: (currency: string) => `een bedrag (${currency})`,
     kindBytes: 'dataverkeer boven de bundel (GB)',
@@ -76,6 +78,7 @@ export async function capSection(
   caps: CapService,
   serviceId: number,
   locale: string,
+  setAside?: SetAside,
 ): Promise<CapSectionView | null> {
   const options = await caps.options(serviceId);
   const cap = await caps.get(serviceId);
@@ -86,13 +89,14 @@ export async function capSection(
       ? formatMoney({ amountMinor: cap.amount, currency: cap.currency! }, locale)
       : formatSoldBytes(cap.amount, 'GB', locale)
     : null;
-  const inForce = cap ? await capActionInForce(knex, serviceId) : null;
+  // an action whose row cannot be read: the client is told only that it cannot be shown now
+  const inForce = cap ? await capActionInForce(knex, serviceId, setAside) : null;
   const mates = (await capMates(knex, [serviceId])).get(serviceId)!;
   return {
     serviceId,
     w,
     current: cap ? w.current(amount!, cap.action) : null,
-    reached: inForce ? w.reached(inForce) : null,
+    reached: inForce === null ? null : typeof inForce === 'object' ? w.reachedUnknown : w.reached(inForce),
     pool: mates.length > 1 ? w.pool(mates.length) : null,
     currency: options?.currency ?? cap?.currency ?? '',
     actions: (options?.actions ?? []).map((a) => ({ value: a, label: w[a] })),

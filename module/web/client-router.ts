@@ -1,6 +1,7 @@
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import { capActionInForce } from '../services/caps.js';
+import { logUnreadable } from '../adapters/rows.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import { ModuleError } from '../domain/errors.js';
 import { daysCsv, evidenceJson, samplesCsv } from '../services/evidence.js';
@@ -170,7 +171,7 @@ async function capJson(deps: Deps, clientId: number, serviceId: number) {
   const [cap, options, reached] = await Promise.all([
     caps.service.get(serviceId),
     caps.service.options(serviceId),
-    capActionInForce(deps.knex, serviceId),
+    capActionInForce(deps.knex, serviceId, logUnreadable(deps.log)),
   ]);
   return {
     serviceId,
@@ -186,7 +187,8 @@ async function capJson(deps: Deps, clientId: number, serviceId: number) {
           setAt: cap.setAt.toISO(),
         }
       : null,
-    reached,
+    // a row that cannot be read: the client learns only that it cannot be told now (the admin the log line)
+    reached: reached !== null && typeof reached === 'object' ? 'unavailable' : reached,
     options,
   };
 }

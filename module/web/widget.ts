@@ -4,6 +4,7 @@ import { ModuleError } from '../domain/errors.js';
 import type { Actor } from '../adapters/audit-store.js';
 import { localeForClient, textLanguage } from '../domain/line-text.js';
 import type { Logger } from '../adapters/logger.js';
+import { logUnreadable } from '../adapters/rows.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { DisputeService } from '../services/disputes.js';
 import { idCursor, type LineRow, type UsageReads } from '../services/usage-reads.js';
@@ -235,7 +236,8 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
     credits,
     notOwed,
   });
-  if (deps.caps) view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale);
+  if (deps.caps)
+    view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale, logUnreadable(deps.log));
   if (deps.upgrades && deps.caps)
     view.upgrade = await upgradeSection(
       deps.caps.knex,
