@@ -172,7 +172,9 @@ export function createCapStore(knex: Knex): CapStore {
       ).map(parseStoredCap);
     },
     async newest(limit, setAside) {
-      return readEach(await knex(CAPS).orderBy('id', 'desc').limit(limit), parseStoredCap, CAPS, { setAside });
+      return readEach(await knex(CAPS).orderBy('id', 'desc').limit(limit), parseStoredCap, CAPS, {
+        setAside,
+      });
     },
   };
 }

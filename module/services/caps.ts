@@ -39,7 +39,11 @@ export interface CapInput {
 }
 
 /** A cap of the admin's list. */
-export type ListedCap = CapView & { clientId: number; status: 'active' | 'lifted'; liftedAt: DateTime | null };
+export type ListedCap = CapView & {
+  clientId: number;
+  status: 'active' | 'lifted';
+  liftedAt: DateTime | null;
+};
 
 export interface CapService {
   set(clientId: number, serviceId: number, input: CapInput, actor: Actor): Promise<CapView>;
@@ -298,7 +302,11 @@ export type CapReached = 'throttle' | 'suspend' | null | UnreadableRow;
  * A row that cannot be read is answered as such (told to `setAside`), not thrown: the caps around it
  * still read.
  */
-export async function capActionInForce(knex: Knex, serviceId: number, setAside?: SetAside): Promise<CapReached> {
+export async function capActionInForce(
+  knex: Knex,
+  serviceId: number,
+  setAside?: SetAside,
+): Promise<CapReached> {
   const caps = createCapStore(knex);
   const mates = (await caps.mates(knex, [serviceId])).get(serviceId)!;
   if (!(await caps.activeOf(knex, mates)).length) return null;

@@ -91,18 +91,18 @@ export async function poolsPage(deps: PoolsPageDeps, href: Href): Promise<Record
       })),
     caps: caps.map(
       orUnreadable((c: ListedCap) => ({
-      id: c.id,
-      clientId: c.clientId,
-      serviceId: c.serviceId,
-      amount:
-        c.kind === 'money'
-          ? formatAmount(c.amount, c.currency ?? 'EUR', ADMIN_LOCALE)
-          : `${bytes(c.amount)} over the allowance`,
-      action: ADMIN_STATE.capAction[c.action] ?? c.action,
-      status: c.status,
-      setOn: day(c.setAt.toISO()),
-      liftedOn: c.liftedAt ? day(c.liftedAt.toISO()) : '',
-    })),
+        id: c.id,
+        clientId: c.clientId,
+        serviceId: c.serviceId,
+        amount:
+          c.kind === 'money'
+            ? formatAmount(c.amount, c.currency ?? 'EUR', ADMIN_LOCALE)
+            : `${bytes(c.amount)} over the allowance`,
+        action: ADMIN_STATE.capAction[c.action] ?? c.action,
+        status: c.status,
+        setOn: day(c.setAt.toISO()),
+        liftedOn: c.liftedAt ? day(c.liftedAt.toISO()) : '',
+      })),
     ),
     upgrades: upgrades.map((u) => ({
       serviceId: u.serviceId,

@@ -237,7 +237,13 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
     notOwed,
   });
   if (deps.caps)
-    view.cap = await capSection(deps.caps.knex, deps.caps.service, wanted, req.locale, logUnreadable(deps.log));
+    view.cap = await capSection(
+      deps.caps.knex,
+      deps.caps.service,
+      wanted,
+      req.locale,
+      logUnreadable(deps.log),
+    );
   if (deps.upgrades && deps.caps)
     view.upgrade = await upgradeSection(
       deps.caps.knex,

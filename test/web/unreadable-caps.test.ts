@@ -117,7 +117,9 @@ describeEachEngine('caps with a row that cannot be read', ({ db }) => {
 
   it("lists Jan's cap, whose kind was changed by hand, as unreadable beside Ann's €25.00", async () => {
     const knex = db().knex;
-    const jan = toNum((await knex('mod_overusage_caps').where({ service_id: s.jan.serviceId }).first('id')).id);
+    const jan = toNum(
+      (await knex('mod_overusage_caps').where({ service_id: s.jan.serviceId }).first('id')).id,
+    );
     await knex('mod_overusage_caps').where({ id: jan }).update({ kind: 'euros' });
 
     const res = await admin('/caps');
@@ -133,7 +135,9 @@ describeEachEngine('caps with a row that cannot be read', ({ db }) => {
 
     const { agent } = await login(s.app, ADMIN);
     const page = await agent.get('/admin/addonmodules.php?module=overusage&a=pools').expect(200);
-    expect(page.text).to.include(`<tr data-cap="${jan}" data-unreadable data-column="mod_overusage_caps.kind"`);
+    expect(page.text).to.include(
+      `<tr data-cap="${jan}" data-unreadable data-column="mod_overusage_caps.kind"`,
+    );
     const t = pageText(page.text);
     expect(t).to.include('€25.00');
     expect(t).to.include(`cap ${jan} Unreadable row: mod_overusage_caps.kind is not one of money, bytes.`);
