@@ -89,21 +89,7 @@ export async function poolsPage(deps: PoolsPageDeps, href: Href): Promise<Record
         pool: p.profile.pool ?? '',
         lines: p.profile.poolLines,
       })),
-    caps: caps.map(
-      orUnreadable((c: ListedCap) => ({
-        id: c.id,
-        clientId: c.clientId,
-        serviceId: c.serviceId,
-        amount:
-          c.kind === 'money'
-            ? formatAmount(c.amount, c.currency ?? 'EUR', ADMIN_LOCALE)
-            : `${bytes(c.amount)} over the allowance`,
-        action: ADMIN_STATE.capAction[c.action] ?? c.action,
-        status: c.status,
-        setOn: day(c.setAt.toISO()),
-        liftedOn: c.liftedAt ? day(c.liftedAt.toISO()) : '',
-      })),
-    ),
+    caps: caps.map(presentCap),
     upgrades: upgrades.map((u) => ({
       serviceId: u.serviceId,
       clientId: u.clientId,
@@ -188,3 +174,18 @@ export async function actOnPools(
       return null;
   }
 }
+
+/** A cap of the list as the page shows it; one that cannot be read in its place. */
+const presentCap = orUnreadable((c: ListedCap) => ({
+  id: c.id,
+  clientId: c.clientId,
+  serviceId: c.serviceId,
+  amount:
+    c.kind === 'money'
+      ? formatAmount(c.amount, c.currency ?? 'EUR', ADMIN_LOCALE)
+      : `${bytes(c.amount)} over the allowance`,
+  action: ADMIN_STATE.capAction[c.action] ?? c.action,
+  status: c.status,
+  setOn: day(c.setAt.toISO()),
+  liftedOn: c.liftedAt ? day(c.liftedAt.toISO()) : '',
+}));
