@@ -269,6 +269,28 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
     expect(await audits('dispute.refund_decision')).to.deep.equal([]);
   });
 
+  it('a hold interrupted after the line left the renewal, still unpaid: resume() finishes it without writing to the renewal again', async () => {
+    const { s, lineId, renewal, ref } = await billed();
+    // the panel takes the line off the renewal and writes its on-hold note, but the answer is lost
+    s.faulty.failNext = { method: 'updateInvoice', when: 'after', times: 1 };
+    const d = await disputeLine(s, lineId);
+    s.faulty.failNext = null;
+    const renewalRow = async () => {
+      const r = await knex('tblinvoices').where({ id: renewal }).first('total', 'notes', 'updated_at');
+      return [String(r.total), String(r.notes), String(r.updated_at)];
+    };
+    // €519.95 − €500.00 = €19.95 left, the note already says the line is on hold
+    const left = await renewalRow();
+    expect(left[0]).to.equal('19.95');
+    expect(left[1]).to.include(ref);
+    // two days later: the panel stamps an invoice on every UpdateInvoice, even one that changes
+    // nothing, so the same stamp means the renewal (already left) was not written a second time
+    s.f.clock.set('2013-06-04T09:00:00Z');
+    expect(await s.mod.disputes!.resume()).to.deep.equal({ resumed: 1, failed: 0 });
+    expect((await s.mod.disputes!.get(d.id)).holdState).to.equal('held');
+    expect(await renewalRow()).to.deep.equal(left);
+  });
+
   it('the same, paid in full, when the admin had taken the line off the held draft: the draft is cancelled as it is, the line goes to the decision', async () => {
     const { s, lineId, renewal, ref } = await billed();
     s.faulty.failNext = { method: 'updateInvoice', when: 'before', times: 1 };
@@ -563,6 +585,34 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
         dueDate: '2013-06-24',
       },
     });
+  });
+
+  it("a held line adjusted to 40 % after the admin added a goodwill item naming it on the draft: the line's item goes to €200.00, his stays", async () => {
+    const { s, lineId, ref } = await billed();
+    const d = await disputeLine(s, lineId);
+    // the admin's own item on the held draft, after the line's, with the line's reference in its text
+    await s.f.panel.api.updateInvoice({
+      invoiceId: d.heldInvoiceId!,
+      newItems: [{ description: `Goodwill on [${ref}]`, amount: '-20.00', taxed: false }],
+    });
+    const [lineItem, goodwill] = (await s.f.panel.api.getInvoice(d.heldInvoiceId!)).items;
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({
+      disputeId: d.id,
+      to: 'adjusted',
+      actor: ADMIN,
+      adjustment: { kind: 'share', percent: '40' },
+    });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    // 40 % of €500.00 = €200.00 on the line's own item (the one recorded at the hold); the admin's
+    // −€20.00 untouched: the published invoice bills 200.00 − 20.00 = 180.00
+    const held = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    expect(held.items.map((i) => [i.id, i.amount])).to.deep.equal([
+      [lineItem!.id, '200.00'],
+      [goodwill!.id, '-20.00'],
+    ]);
+    expect(held.items[1]!.description).to.equal(`Goodwill on [${ref}]`);
+    expect([held.status, held.total]).to.deep.equal(['Unpaid', '180.00']);
   });
 
   it('a paid line waived: the line is waived at 0, the waiver and its credit note audited by the admin', async () => {
