@@ -4,7 +4,9 @@ import { engineOf } from './database.js';
 import { disputeFromRow, type DisputeRecord } from './dispute-store.js';
 import { parseServiceRow, type ServiceRow } from './period-read-store.js';
 import {
+  isUnreadable,
   readEach,
+  textOrNullIn,
   rowReader,
   toBool,
   toInstant,
@@ -122,6 +124,13 @@ export interface RunSummary {
 export type UnreadableDispute = UnreadableRow & { openedAt: string | null };
 export type ListedDispute = DisputeRow | UnreadableDispute;
 
+/**
+ * A service of the dashboard's panels that cannot be read, with its currency when that column reads
+ * (null: it does not): a total it would count in is unavailable, never smaller.
+ */
+export type UnreadableService = UnreadableRow & { currency: string | null };
+export type ServiceOrUnreadable = ServiceRow | UnreadableService;
+
 /** The allowance a product's services are held against: a number of bytes, or the SolusVM limit of their latest sample. */
 export type AllowanceRule = { kind: 'bytes'; bytes: bigint } | { kind: 'solusvm' };
 
@@ -132,9 +141,13 @@ export interface AdminReadStore {
     allowance: AllowanceRule,
     pct: number,
     limit: number,
-  ): Promise<ServiceRow[]>;
+  ): Promise<ServiceOrUnreadable[]>;
   /** those whose use so far, spread over the whole period, would pass their allowance (a prefilter: exact figures after) */
-  servicesOnPaceToPass(productId: number, allowance: AllowanceRule, limit: number): Promise<ServiceRow[]>;
+  servicesOnPaceToPass(
+    productId: number,
+    allowance: AllowanceRule,
+    limit: number,
+  ): Promise<ServiceOrUnreadable[]>;
   /**
    * services by id, after `after`; `search`: a folded LIKE pattern over the panel's names, and an id
    * to match. A service whose row cannot be read is an UnreadableRow (its service id) in its place.
@@ -276,9 +289,8 @@ function serviceReads(
               '>=',
               String((allowance.bytes * BigInt(pct) + 99n) / 100n),
             );
-      return (await q.orderBy('s.open_period_used_bytes', 'desc').limit(limit).select(SERVICE_COLUMNS)).map(
-        parseServiceRow,
-      );
+      const rows = await q.orderBy('s.open_period_used_bytes', 'desc').limit(limit).select(SERVICE_COLUMNS);
+      return withCurrency(rows, setAside);
     },
     async servicesOnPaceToPass(productId, allowance, limit) {
       const pace = `s.open_period_used_bytes * ${dayCount('s.open_period_start', 's.open_period_end')}`;
@@ -287,7 +299,7 @@ function serviceReads(
         allowance.kind === 'solusvm'
           ? withLimit(productId).whereRaw(`${pace} > smp.limit_bytes * ${sofar}`)
           : measured(productId).whereRaw(`${pace} > ? * ${sofar}`, [String(allowance.bytes)]);
-      return (await q.limit(limit).select(SERVICE_COLUMNS)).map(parseServiceRow);
+      return withCurrency(await q.limit(limit).select(SERVICE_COLUMNS), setAside);
     },
     async services(opts) {
       const q = knex(`${TABLES.services} as s`)
@@ -487,6 +499,22 @@ async function waitingCharges(knex: Knex, serviceId?: number): Promise<WaitingCh
       invoiceStatus: String(d.invoiceStatus ?? 'closed'),
       releasedAt: a.instant('at').toISO()!,
     };
+  });
+}
+
+/** Services each read on its own: one that cannot be read in its place, with its currency when that reads. */
+function withCurrency(rows: Array<Record<string, unknown>>, setAside?: SetAside): ServiceOrUnreadable[] {
+  const listed = readEach(rows, parseServiceRow, TABLES.services, { key: 'service_id', setAside });
+  return listed.map((r, i) => {
+    if (!isUnreadable(r)) return r;
+    let currency: string | null;
+    try {
+      // as parseServiceRow reads it: none stored is EUR
+      currency = textOrNullIn(rows[i]!.currency, `${TABLES.services}.currency`) ?? 'EUR';
+    } catch {
+      currency = null;
+    }
+    return { ...r, currency };
   });
 }
 

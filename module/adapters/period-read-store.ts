@@ -3,7 +3,7 @@ import type { BilledNow } from '../domain/billed-now.js';
 import type { IsoDate } from '../domain/calendar.js';
 import type { IntervalFigure } from '../domain/daily-series.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
-import { bigOrNullIn, intIn, rowReader } from './rows.js';
+import { bigOrNullIn, intIn, readEach, rowReader, type Listed, type SetAside } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -49,7 +49,8 @@ export interface PeriodRow {
   usedBytes: bigint;
   closedBy: string | null;
   anomaly: string | null;
-  notes: PeriodNote[];
+  /** a note whose anomaly cannot be read is in its place as unreadable (the anomaly's id) */
+  notes: Array<Listed<PeriodNote>>;
   charge: {
     id: number;
     status: string;
@@ -79,8 +80,8 @@ export interface PeriodReadStore {
   periods(serviceId: number, before: IsoDate | null, limit: number): Promise<PeriodRow[]>;
   period(serviceId: number, periodId: number): Promise<PeriodRow | null>;
   intervals(periodId: number): Promise<IntervalFigure[]>;
-  /** the anomalies of these periods, as notes (oldest first) */
-  notesOf(periodIds: number[]): Promise<Map<number, PeriodNote[]>>;
+  /** the anomalies of these periods, as notes (oldest first); one that cannot be read in its place */
+  notesOf(periodIds: number[]): Promise<Map<number, Array<Listed<PeriodNote>>>>;
 }
 
 export const SERVICE_COLUMNS = [
@@ -173,8 +174,21 @@ function parseInterval(row: Record<string, unknown>): IntervalFigure {
   };
 }
 
-export function createPeriodReadStore(knex: Knex): PeriodReadStore {
-  return { ...serviceReads(knex), ...periodReads(knex) };
+/** `setAside`: told of each row a list could not read (kept in its place as unreadable). */
+export function createPeriodReadStore(knex: Knex, opts: { setAside?: SetAside } = {}): PeriodReadStore {
+  return { ...serviceReads(knex), ...periodReads(knex, opts.setAside) };
+}
+
+/** An anomaly as a period's note. */
+function parseNote(a: Record<string, unknown>): PeriodNote {
+  const n = rowReader(TABLES.anomalies, a);
+  return {
+    kind: n.str('kind'),
+    status: n.str('status'),
+    decision: n.strOrNull('decision'),
+    seenOn: n.date('seen_on'),
+    details: n.json('details') as Record<string, string | number>,
+  };
 }
 
 /** The service rows, the SolusVM limits of their samples and the masters' rules. */
@@ -220,7 +234,10 @@ function serviceReads(
 }
 
 /** A service's periods with their charge, a period's intervals and its anomalies as notes. */
-function periodReads(knex: Knex): Pick<PeriodReadStore, 'periods' | 'period' | 'intervals' | 'notesOf'> {
+function periodReads(
+  knex: Knex,
+  setAside?: SetAside,
+): Pick<PeriodReadStore, 'periods' | 'period' | 'intervals' | 'notesOf'> {
   // a period with its own rating (seq 0; corrections are read with the lines); its bytes over and
   // included as last rated: a correction (a later seq) carries the period's figures re-measured
   const latest = knex.raw(
@@ -266,25 +283,18 @@ function periodReads(knex: Knex): Pick<PeriodReadStore, 'periods' | 'period' | '
       ).map(parseInterval);
     },
     async notesOf(periodIds) {
-      const out = new Map<number, PeriodNote[]>();
+      const out = new Map<number, Array<Listed<PeriodNote>>>();
       if (periodIds.length === 0) return out;
       const rows = await knex(TABLES.anomalies)
         .whereIn('period_id', periodIds)
         .orderBy('id')
-        .select('period_id', 'kind', 'status', 'decision', 'seen_on', 'details');
-      for (const a of rows) {
-        const n = rowReader(TABLES.anomalies, a);
-        const periodId = n.num('period_id');
-        const list = out.get(periodId) ?? [];
-        list.push({
-          kind: n.str('kind'),
-          status: n.str('status'),
-          decision: n.strOrNull('decision'),
-          seenOn: n.date('seen_on'),
-          details: n.json('details') as Record<string, string | number>,
-        });
-        out.set(periodId, list);
-      }
+        .select('id', 'period_id', 'kind', 'status', 'decision', 'seen_on', 'details');
+      // each note read on its own: one that cannot be read is named in its place, the others shown
+      const notes = readEach(rows, parseNote, TABLES.anomalies, { setAside });
+      rows.forEach((a, i) => {
+        const periodId = intIn(a.period_id, `${TABLES.anomalies}.period_id`);
+        out.set(periodId, [...(out.get(periodId) ?? []), notes[i]!]);
+      });
       return out;
     },
   };

@@ -7,10 +7,11 @@ import type {
   AuditRow,
   DisputeRow,
   ListedDispute,
+  ServiceOrUnreadable,
   WaitingCharge,
 } from '../adapters/admin-read-store.js';
 import type { LineQuery, LineReads } from '../adapters/line-store.js';
-import { isUnreadable, type Listed } from '../adapters/rows.js';
+import { isUnreadable, type Listed, type UnreadableRow } from '../adapters/rows.js';
 import type { PeriodReadStore } from '../adapters/period-read-store.js';
 import type { BillingSettingsService } from './billing-settings.js';
 import {
@@ -48,13 +49,27 @@ export interface SampleRow {
   failures: Array<{ at: string; kind: string; message: string }>;
 }
 
+/**
+ * A currency's projected overusage over the services on pace to pass their allowance. A service
+ * among them that cannot be read makes its currency's total unavailable (amountMinor null, the
+ * services named in `unreadable`), never a smaller sum; one whose currency cannot be read either
+ * makes every total unavailable (with no total yet: one of currency null).
+ */
+export interface ProjectedTotal {
+  currency: string | null;
+  amountMinor: bigint | null;
+  /** the services counted in the sum (readable, with a cost at the end) */
+  services: number;
+  unreadable: UnreadableRow[];
+}
+
 export interface Dashboard {
   meteredServices: number;
   openDisputes: number;
-  /** services at or past their lowest threshold, most used first */
-  attention: Array<ServiceListRow & { pct: number }>;
+  /** services at or past their lowest threshold, most used first; those that cannot be read before them */
+  attention: Array<Listed<ServiceListRow & { pct: number }>>;
   /** the projected overusage at the end of the open periods, per currency */
-  projected: Array<{ currency: string; amountMinor: bigint; services: number }>;
+  projected: ProjectedTotal[];
   oldestDisputes: ListedDispute[];
   recentLines: Array<Listed<LineRow>>;
   /** the SolusVM masters and the latest sampling runs: is metering working */
@@ -197,8 +212,8 @@ async function dashboardLists(
 
 async function computeDashboard(deps: AdminReadDeps, now: () => number): Promise<Dashboard> {
   const products = (await deps.billing.listProducts()).filter((p) => p.profile.enabled);
-  const attentionRows: ServiceRow[] = [];
-  const projectedRows: ServiceRow[] = [];
+  const attentionRows: ServiceOrUnreadable[] = [];
+  const projectedRows: ServiceOrUnreadable[] = [];
   for (const { productId, profile } of products) {
     const lowest = thresholdsOf(profile)[0] ?? 80;
     const allowance: AllowanceRule =
@@ -208,31 +223,60 @@ async function computeDashboard(deps: AdminReadDeps, now: () => number): Promise
     attentionRows.push(...(await deps.store.servicesAtLeast(productId, allowance, lowest, 25)));
     projectedRows.push(...(await deps.store.servicesOnPaceToPass(productId, allowance, 20_000)));
   }
-  const attention = (await assessRows(deps, attentionRows))
-    .filter((s) => s.assessment && s.assessment.crossed.length > 0)
+  const assessed = await assessListed(deps, attentionRows);
+  const attention = assessed
+    .flatMap((s) => (!isUnreadable(s) && s.assessment && s.assessment.crossed.length > 0 ? [s] : []))
     .map((s) => ({ ...s, pct: Number(s.assessment!.percentUsed ?? '0') }))
     .sort((a, b) => b.pct - a.pct || a.serviceId - b.serviceId)
     .slice(0, 20);
-  const sums = new Map<string, { amountMinor: bigint; services: number }>();
-  for (const s of await assessRows(deps, projectedRows)) {
-    const cost = s.assessment?.cost;
-    if (!cost || cost.atEndMinor <= 0n) continue;
-    const e = sums.get(cost.currency) ?? { amountMinor: 0n, services: 0 };
-    e.amountMinor += cost.atEndMinor;
-    e.services++;
-    sums.set(cost.currency, e);
-  }
-  const [metered, lists] = await Promise.all([deps.store.countActiveServices(), dashboardLists(deps)]);
+  const [projected, metered, lists] = await Promise.all([
+    projectedTotals(deps, projectedRows),
+    deps.store.countActiveServices(),
+    dashboardLists(deps),
+  ]);
   return {
     meteredServices: metered,
-    attention,
-    projected: [...sums]
-      .map(([currency, v]) => ({ currency, ...v }))
-      .sort((a, b) => a.currency.localeCompare(b.currency)),
+    // a service that cannot be read is named before the others: whether it is near its allowance is unknown
+    attention: [...assessed.filter((s) => isUnreadable(s)), ...attention],
+    projected,
     ...lists,
     computedAt: now(),
     asOf: deps.clockNow ? deps.clockNow() : now(),
   };
+}
+
+/** The projected overusage per currency; a currency with a service that cannot be read has none (ProjectedTotal). */
+async function projectedTotals(deps: AdminReadDeps, rows: ServiceOrUnreadable[]): Promise<ProjectedTotal[]> {
+  const sums = new Map<string | null, ProjectedTotal>();
+  const entry = (currency: string | null) => {
+    const e = sums.get(currency) ?? { currency, amountMinor: 0n, services: 0, unreadable: [] };
+    sums.set(currency, e);
+    return e;
+  };
+  const unknown: UnreadableRow[] = [];
+  for (const r of rows) {
+    if (!isUnreadable(r)) continue;
+    const u = { id: r.id, unreadable: r.unreadable };
+    if (r.currency === null) unknown.push(u);
+    else entry(r.currency).unreadable.push(u);
+  }
+  for (const s of await assessRows(
+    deps,
+    rows.flatMap((r) => (isUnreadable(r) ? [] : [r])),
+  )) {
+    const cost = s.assessment?.cost;
+    if (!cost || cost.atEndMinor <= 0n) continue;
+    const e = entry(cost.currency);
+    e.amountMinor! += cost.atEndMinor;
+    e.services++;
+  }
+  if (unknown.length && sums.size === 0) entry(null);
+  return [...sums.values()]
+    .map((e) => {
+      const unreadable = [...e.unreadable, ...unknown];
+      return { ...e, amountMinor: unreadable.length ? null : e.amountMinor, unreadable };
+    })
+    .sort((a, b) => (a.currency ?? '').localeCompare(b.currency ?? ''));
 }
 
 async function services(

@@ -29,7 +29,7 @@ import type {
   PeriodRow,
   ServiceRow,
 } from '../adapters/period-read-store.js';
-import { toInstantOrNull } from '../adapters/rows.js';
+import { toInstantOrNull, type Listed } from '../adapters/rows.js';
 import {
   PlanNotPossible,
   ratingPlan,
@@ -90,7 +90,7 @@ export interface ServiceUsage {
   days: DayFigure[];
   solusvmLimitBytes: bigint | null;
   /** what metering found in the open period's counter */
-  notes: PeriodNote[];
+  notes: Array<Listed<PeriodNote>>;
 }
 
 /** A positive whole number from a cursor or an id in a request; anything else is bad input. */
@@ -272,7 +272,7 @@ async function serviceUsage(
   const limitBytes = r.lastSampleId === null ? null : (limits.get(r.lastSampleId) ?? null);
   const { open, assessment, zone } = assess(r, profile, limitBytes, ms);
   let days: DayFigure[] = [];
-  let notes: PeriodNote[] = [];
+  let notes: Array<Listed<PeriodNote>> = [];
   if (open) {
     const [intervals, found] = await Promise.all([
       deps.store.intervals(open.periodId),

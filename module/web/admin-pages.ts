@@ -1,4 +1,5 @@
 import { invalidInput, notFound } from '../domain/errors.js';
+import { ADMIN_TEXT } from './admin-words.js';
 import { decidedFigures, explainCharge } from '../domain/line-text.js';
 import type { DisputeRow, LineFilter, ServiceListRow } from '../services/admin-reads.js';
 import type { LineEvidence } from '../services/evidence.js';
@@ -147,6 +148,7 @@ const service: Page = async ({ env, q, ctx, files }) => {
     now: ctx.now,
     links,
     focus,
+    named: (u) => ADMIN_TEXT.unreadableNote(u.id, u.unreadable.column, u.unreadable.reason),
   });
   const master = (await deps.masters.list()).find((m) => m.id === usage.service.masterId);
   return {

@@ -18,6 +18,7 @@ import {
   listedJson,
   money,
   periodJson,
+  projectedJson,
   rerateJson,
   sampleJson,
   serviceListJson,
@@ -147,8 +148,8 @@ function serviceRoutes(admin: Router, deps: Deps): void {
     res.json({
       meteredServices: d.meteredServices,
       openDisputes: d.openDisputes,
-      attention: d.attention.map(serviceListJson),
-      projected: d.projected.map((p) => ({ ...money(p.amountMinor, p.currency), services: p.services })),
+      attention: d.attention.map(listedJson(serviceListJson)),
+      projected: d.projected.map(projectedJson),
       oldestDisputes: d.oldestDisputes.map(listedJson(disputeRowJson)),
       recentLines: d.recentLines.map(listedJson((l) => lineJson(l, now()))),
       computedAt: new Date(d.asOf).toISOString(),

@@ -123,6 +123,12 @@ export const ADMIN_NAMES = {
 /** The admin tab's sentences and phrases beside the figures (figures come formatted en-GB). */
 export const ADMIN_TEXT = {
   /** a row of a list whose stored row cannot be read: which column, why; it counts in no total */
+  /** a total one of whose rows cannot be read: no figure (never a smaller one), and which rows */
+  totalUnavailable: (currency: string | null, serviceIds: Array<number | null>) =>
+    `${currency ?? 'every currency'} unavailable (service ${serviceIds.map((id) => id ?? '?').join(', ')} cannot be read)`,
+  /** a period's note whose anomaly cannot be read: which, and why (the client is told only that it cannot be shown) */
+  unreadableNote: (id: number | null, column: string | null, reason: string) =>
+    `Anomaly ${id ?? '?'} cannot be read: ${column ?? 'a column'} is ${reason}; correct the column in the database.`,
   unreadableRow: (column: string | null, reason: string) =>
     `Unreadable row: ${column ?? 'a column'} is ${reason}. It is counted in no total here; correct the column in the database.`,
   waitingCharge: (x: {

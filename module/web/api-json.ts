@@ -15,6 +15,7 @@ import { clientInvoiceId, lineState } from './present-usage.js';
 import { describeAnomaly } from '../domain/anomaly-text.js';
 import type { AnomalyRow, ChargeSummary, PeriodView as UsagePeriodView } from '../services/usage-periods.js';
 import type { RerateOutcome } from '../services/rating.js';
+import type { ProjectedTotal } from '../services/admin-reads.js';
 import { isUnreadable, type Listed, type UnreadableRow } from '../adapters/rows.js';
 
 /**
@@ -38,6 +39,12 @@ export const unreadableJson = (u: UnreadableRow) => ({
   id: u.id,
   unreadable: { column: u.unreadable.column, reason: u.unreadable.reason },
 });
+
+/** A total in JSON: Money with its services, or UnavailableTotal when a row it counts cannot be read. */
+export const projectedJson = (p: ProjectedTotal) =>
+  p.amountMinor === null
+    ? { currency: p.currency, services: p.services, unavailable: p.unreadable.map(unreadableJson) }
+    : { ...money(p.amountMinor, p.currency!), services: p.services };
 
 /** A row of an admin list in JSON: as `json` says, or as unreadable. */
 export const listedJson =

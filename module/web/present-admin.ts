@@ -225,7 +225,13 @@ export function presentDashboard(d: Dashboard, ctx: AdminCtx) {
     openDisputes: formatInteger(BigInt(d.openDisputes), L),
     disputesHref: href({ a: 'disputes' }),
     projected: d.projected.map((p) => ({
-      amount: formatAmount(p.amountMinor, p.currency, L),
+      amount:
+        p.amountMinor === null
+          ? ADMIN_TEXT.totalUnavailable(
+              p.currency,
+              p.unreadable.map((u) => u.id),
+            )
+          : formatAmount(p.amountMinor, p.currency!, L),
       services: p.services,
     })),
     projectedServices: counted(
@@ -237,7 +243,7 @@ export function presentDashboard(d: Dashboard, ctx: AdminCtx) {
     openDisputesLabel: plural(d.openDisputes, 'open dispute', 'open disputes'),
     // the panel's clock (the demo's, a replay's), not the server's
     computedAt: DateTime.fromMillis(d.asOf, { zone: ctx.zone }).toFormat('d LLL yyyy HH:mm:ss'),
-    attention: d.attention.map((s) => presentServiceListRow(s, ctx)),
+    attention: d.attention.map(orUnreadable((s: ServiceListRow) => presentServiceListRow(s, ctx))),
     oldestDisputes: d.oldestDisputes.map(orUnreadable((x: DisputeRow) => presentDisputeRow(x, ctx))),
     recentLines: d.recentLines.map(orUnreadable((l: LineRow) => presentLineRow(l, ctx))),
     masters: d.masters.map((m) => ({ name: m.name, version: `SolusVM ${m.version}`, active: m.active })),

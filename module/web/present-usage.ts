@@ -14,6 +14,7 @@ import type {
   ServiceUsage,
 } from '../services/usage-reads.js';
 import { buildChart, type ChartView } from './chart.js';
+import { isUnreadable, type Listed, type UnreadableRow } from '../adapters/rows.js';
 import { wordsFor, type WidgetWords } from './words.js';
 import type { PoolFigures } from './pool-usage.js';
 import { percentUsed } from '../domain/thresholds.js';
@@ -541,6 +542,7 @@ function serviceNotices(
   sold: SoldUnit,
   locale: string,
   w: WidgetWords,
+  named?: NameUnreadable,
 ): ServiceView['notices'] {
   const notices: ServiceView['notices'] = [];
   if (banner) {
@@ -556,7 +558,8 @@ function serviceNotices(
     });
   }
   if (u.open)
-    for (const text of counterNotes(u.notes, sold, locale, u.zone, w)) notices.push({ kind: 'info', text });
+    for (const text of counterNotes(u.notes, sold, locale, u.zone, w, named))
+      notices.push({ kind: 'info', text });
   return notices;
 }
 
@@ -584,6 +587,7 @@ function pastPeriods(
   locale: string,
   w: WidgetWords,
   links: WidgetLinks,
+  named?: NameUnreadable,
 ): PeriodView[] {
   return rows
     .filter((p) => p.status !== 'open')
@@ -596,6 +600,7 @@ function pastPeriods(
         w,
         links.periodCsv(u.service.serviceId, p.id),
         u.zone,
+        named,
       ),
       credit: lines.filter((l) => l.periodId === p.id).flatMap((l) => creditOf(l) ?? []),
       chart: links.periodChart(u.service.serviceId, p.id),
@@ -613,6 +618,8 @@ export function presentService(
     banner?: UsageBanner | null;
     pool?: PoolFigures | null;
     labels?: Map<number, string>;
+    /** how a note that cannot be read is shown (the admin's page names it); the client's neutral words without */
+    named?: NameUnreadable;
   },
 ): ServiceView {
   const { locale, now, links } = input;
@@ -654,7 +661,7 @@ export function presentService(
     meter,
     projection,
     thresholds: a ? a.thresholds.map((p) => `${p}\u00a0%`).join(', ') : '',
-    notices: serviceNotices(u, open || pool ? (input.banner ?? null) : null, sold, locale, w),
+    notices: serviceNotices(u, open || pool ? (input.banner ?? null) : null, sold, locale, w, input.named),
     policy: action === 'throttle' ? w.policyThrottle : action === 'suspend' ? w.policySuspend : null,
     chart,
     chartTitle,
@@ -665,7 +672,7 @@ export function presentService(
       : open
         ? links.periodCsv(u.service.serviceId, open.periodId)
         : null,
-    periods: pastPeriods(u, periods?.rows ?? [], lines, focus, creditOf, locale, w, links),
+    periods: pastPeriods(u, periods?.rows ?? [], lines, focus, creditOf, locale, w, links, input.named),
     morePeriods: periods?.next ? links.morePeriods(u.service.serviceId, periods.next) : null,
     lines: lines.map((l) => ({
       ...presentLine(l, locale, now, w, links, input.notOwed),
@@ -674,16 +681,20 @@ export function presentService(
   };
 }
 
+/** How a page shows a row that cannot be read. */
+export type NameUnreadable = (u: UnreadableRow) => string;
+
 /**
  * What metering found in a period's counter, in the client's words: a reset SolusVM skipped or
  * made late, a drop waiting for a decision or decided, traffic never measured, long gaps.
  */
 export function counterNotes(
-  notes: readonly PeriodNote[],
+  notes: ReadonlyArray<Listed<PeriodNote>>,
   sold: SoldUnit,
   locale: string,
   zone: string,
   w: WidgetWords,
+  named?: NameUnreadable,
 ): string[] {
   const c = w.counter;
   const day = (d: unknown) => formatDay(String(d).slice(0, 10), locale);
@@ -695,6 +706,11 @@ export function counterNotes(
   };
   const out: string[] = [];
   for (const n of notes) {
+    // a note that cannot be read: the client is told only that; the admin's page names it
+    if (isUnreadable(n)) {
+      out.push(named ? named(n) : c.unreadable);
+      continue;
+    }
     const d = n.details;
     switch (n.kind) {
       case 'reset_not_seen':
@@ -733,6 +749,7 @@ export function presentPeriod(
   w: WidgetWords,
   csv: string,
   zone = 'UTC',
+  named?: NameUnreadable,
 ): PeriodView {
   const sold = p.charge?.unit ?? unit;
   const c = p.charge;
@@ -755,7 +772,7 @@ export function presentPeriod(
   return {
     id: p.id,
     label: formatPeriod(p.startDate, p.endDate ?? p.startDate, locale),
-    notes: counterNotes(p.notes, sold, locale, zone, w),
+    notes: counterNotes(p.notes, sold, locale, zone, w, named),
     // in the unit sold, as the period's invoice line says it
     used: formatSoldBytes(p.usedBytes, sold, locale),
     allowance: c ? formatSoldBytes(c.allowanceBytes, sold, locale) : '–',

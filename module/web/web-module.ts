@@ -114,9 +114,9 @@ type Place = ReturnType<typeof placeOf>;
 function sharedParts(deps: WebDeps, place: Place) {
   const o = deps.options ?? {};
   const { now } = place;
-  const periodStore = createPeriodReadStore(deps.knex);
   // a row an admin list cannot read is shown in its place as unreadable, and logged once per read
   const setAside = logUnreadable(deps.log);
+  const periodStore = createPeriodReadStore(deps.knex, { setAside });
   const lineReads = createLineReads(deps.knex, { setAside });
   const reads = createUsageReads({ store: periodStore, lines: lineReads, billing: deps.billing });
   const admin = createAdminReads({

@@ -164,6 +164,7 @@ export const WIDGET_WORDS = {
     homeDisputable: (n: number) => `${n} ${plural(n, 'line', 'lines')} can still be disputed`,
     details: 'Details',
     counter: {
+      unreadable: 'A note about this period cannot be shown right now.',
       resetMissed: (date: string) =>
         `SolusVM did not reset the counter on ${date}. We go on counting from where it stood, so no traffic is counted twice, and this period still ends on its usual day.`,
       resetMissedCame: (date: string) =>
@@ -341,6 +342,7 @@ export const WIDGET_WORDS = {
       `tegen ${n} ${plural(n, 'regel', 'regels')} kan nog bezwaar worden gemaakt`,
     details: 'Details',
     counter: {
+      unreadable: 'Een opmerking over deze periode kan nu niet getoond worden.',
       resetMissed: (date: string) =>
         `SolusVM heeft de teller op ${date} niet teruggezet. We tellen verder vanaf de stand van dat moment, dus geen verkeer wordt dubbel geteld, en deze periode eindigt nog altijd op de gewone dag.`,
       resetMissedCame: (date: string) =>
