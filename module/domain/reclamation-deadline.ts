@@ -39,6 +39,21 @@ export interface Deadline {
  * the start of the next day in the panel's zone, so the whole last day counts, DST or not.
  */
 export function reclamationDeadline(invoiceDate: IsoDate, window: ReclamationWindow, zone: string): Deadline {
+  // A renewal run's invoices share their date and a few windows: each deadline is worked out once
+  // (the zone's midnight and the business days cost a delivery more than its own statements).
+  const key = `${invoiceDate}|${window.days}|${window.counting}|${window.holidays}|${zone}`;
+  let known = DEADLINES.get(key);
+  if (!known) {
+    known = Object.freeze(deadlineOf(invoiceDate, window, zone));
+    if (DEADLINES.size >= 1024) DEADLINES.clear();
+    DEADLINES.set(key, known);
+  }
+  return known;
+}
+
+const DEADLINES = new Map<string, Deadline>();
+
+function deadlineOf(invoiceDate: IsoDate, window: ReclamationWindow, zone: string): Deadline {
   validateWindow(window);
   parseIsoDate(invoiceDate, 'the invoice date');
   assertZone(zone);

@@ -300,14 +300,42 @@ async function settingsForService(
 ): Promise<BillingProfile | null> {
   const stored = await store.forService(productId, serviceId, clientId);
   if (stored.product === null) return null;
-  const product = parseOrThrow(profileSchema, stored.product, `product ${productId}`);
-  const clientWindow = (stored.client as { window?: ReclamationWindow } | null)?.window ?? null;
-  const eff = effectiveProfile(product, stored.service as ServiceOverride | null, clientWindow);
-  return eff.enabled ? eff : null;
+  return parsedOnce(`s${JSON.stringify(stored)}`, () => {
+    const product = parseOrThrow(profileSchema, stored.product, `product ${productId}`);
+    const clientWindow = (stored.client as { window?: ReclamationWindow } | null)?.window ?? null;
+    const eff = effectiveProfile(product, stored.service as ServiceOverride | null, clientWindow);
+    return eff.enabled ? eff : null;
+  });
+}
+
+// Settings parsed, by the documents they were parsed from: every delivery and rating reads the same
+// few documents, and checking one again (zod) cost more than the statement that read it. Frozen,
+// as callers share them; a document that fails its check is not kept (it fails each time).
+const PARSED = new Map<string, BillingProfile | null>();
+function parsedOnce(key: string, parse: () => BillingProfile | null): BillingProfile | null {
+  let p = PARSED.get(key);
+  if (p === undefined) {
+    p = parse();
+    if (p) deepFreeze(p);
+    if (PARSED.size >= 1024) PARSED.clear();
+    PARSED.set(key, p);
+  }
+  return p;
+}
+
+function deepFreeze(v: unknown): void {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v)) deepFreeze(x);
 }
 
 const parseProducts = (rows: Array<{ id: number; settings: unknown }>) =>
-  rows.map((r) => ({ productId: r.id, profile: parseOrThrow(profileSchema, r.settings, `product ${r.id}`) }));
+  rows.map((r) => ({
+    productId: r.id,
+    profile: parsedOnce(`p${JSON.stringify(r.settings)}`, () =>
+      parseOrThrow(profileSchema, r.settings, `product ${r.id}`),
+    )!,
+  }));
 
 /**
  * Every product's settings and override read once, for a run that asks for thousands of services;

@@ -41,6 +41,40 @@ describeEachEngine('billing settings with service and client overrides', ({ db }
     expect(await s.mod.billing.forService(9999, s.story.serviceId, s.story.clientId)).to.equal(null);
   });
 
+  it("sees a product's new price at the next read, whoever changed it, and no caller can change what others read", async () => {
+    const s = await buildBillingStory(db().knex);
+    const read = () => s.mod.billing.forService(s.story.productId, s.story.serviceId, s.story.clientId);
+    // the story's product: €0.50 a GB over 5 TB (read twice: the second is the same answer)
+    expect((await read())!.prices.EUR!.overage).to.equal('0.50');
+    const first = await read();
+    expect(first!.prices.EUR!.overage).to.equal('0.50');
+    // the admin raises it to €0.75 here
+    const p = (await s.mod.billing.getProduct(s.story.productId))!;
+    await s.mod.billing.setProduct(
+      s.story.productId,
+      { ...p, prices: { EUR: { overage: '0.75', precommit: '0.35' } } } as never,
+      CLI,
+    );
+    expect((await read())!.prices.EUR!.overage).to.equal('0.75');
+    // another process (the admin area) writes 6 TB: 6 × 10^12 bytes, seen at once
+    const row = await db()
+      .knex('mod_overusage_billing_profiles')
+      .where({ product_id: s.story.productId })
+      .first();
+    const stored = JSON.parse(String(row.settings)) as Record<string, unknown>;
+    await db()
+      .knex('mod_overusage_billing_profiles')
+      .where({ product_id: s.story.productId })
+      .update({ settings: JSON.stringify({ ...stored, allowance: String(6n * 10n ** 12n) }) });
+    expect(await read()).to.deep.include({ allowance: '6000000000000' });
+    // a caller writing into the settings it was given changes nothing another reads
+    const given = (await read())!;
+    expect(() => {
+      (given.prices.EUR as { overage: string }).overage = '9.99';
+    }).to.throw(TypeError);
+    expect((await read())!.prices.EUR!.overage).to.equal('0.75');
+  });
+
   it('refuses settings that do not make sense, saying which field', async () => {
     const s = await buildBillingStory(db().knex);
     for (const [bad, msg] of [
