@@ -236,6 +236,7 @@ export function createMeteringStore(knex: Knex): MeteringStore {
           trx,
           FAILURES,
           failures.map((f) => failureRow(runId, f)),
+          { whole: true },
         ),
       );
     },
@@ -368,7 +369,7 @@ async function writeBatch(
         trx,
         SAMPLES,
         results.map((r) => sampleRow(masterId, runId, r)),
-        { ignoreOn: ['service_id', 'sample_date'] },
+        { ignoreOn: ['service_id', 'sample_date'], whole: true },
       );
       // Only samples this run wrote go on: a concurrent run that got there first owns the rest.
       const ids = new Map<number, number>();
@@ -493,7 +494,7 @@ async function writePeriods(trx: Knex.Transaction, applied: Applied[], now: stri
       });
     }
   }
-  await insertChunked(trx, PERIODS, fresh, { ignoreOn: ['service_id', 'start_date'] });
+  await insertChunked(trx, PERIODS, fresh, { ignoreOn: ['service_id', 'start_date'], whole: true });
   await updateManyByKey(trx, PERIODS, 'id', closing, ['status', 'closed_by', 'closed_at']);
   await updateManyByKey(trx, PERIODS, 'id', resetInfo, ['reset_at', 'unmeasured_after']);
 }
@@ -558,13 +559,15 @@ async function writeIntervals(trx: Knex.Transaction, applied: Applied[], idOf: P
       added.set(pid.id, t);
     }
   }
-  await insertChunked(trx, INTERVALS, intervals);
+  await insertChunked(trx, INTERVALS, intervals, { whole: true });
   const totals = [...added].map(([id, t]) => ({
     id,
     used_bytes: sqlBig(t.bytes),
     last_sample_id: t.sampleId,
   }));
-  await updateManyByKey(trx, PERIODS, 'id', totals, ['used_bytes', 'last_sample_id'], 400, ['used_bytes']);
+  await updateManyByKey(trx, PERIODS, 'id', totals, ['used_bytes', 'last_sample_id'], {
+    add: ['used_bytes'],
+  });
 }
 
 /** Anomalies, with the undecided interval of a drop; a reset seen settles the ones that said it was due. How many. */
@@ -603,7 +606,10 @@ async function writeAnomalies(
       created_at: now,
     })),
   );
-  await insertChunked(trx, ANOMALIES, anomalies, { ignoreOn: ['sample_id', 'kind', 'period_id'] });
+  await insertChunked(trx, ANOMALIES, anomalies, {
+    ignoreOn: ['sample_id', 'kind', 'period_id'],
+    whole: true,
+  });
   await endResetsDue(trx, applied);
   return anomalies.length;
 }
@@ -669,16 +675,16 @@ async function saveServiceStates(
       updated_at: now,
     };
   });
-  await updateManyByKey(trx, SERVICES, 'service_id', serviceUpdates, [
-    ...STATE_COLUMNS.filter((c) => c !== 'open_period_used_bytes'),
-    'calendar_version',
-    'updated_at',
-  ]);
-  for (const part of chunks(applied, 800))
-    await cacheCurrentTotal(
-      trx,
-      part.map(({ r }) => r.service.serviceId),
-    );
+  // the current period's total is copied in the same statement (the periods' totals are written
+  // by now): each service row is written once a batch, not twice
+  await updateManyByKey(
+    trx,
+    SERVICES,
+    'service_id',
+    serviceUpdates,
+    [...STATE_COLUMNS.filter((c) => c !== 'open_period_used_bytes'), 'calendar_version', 'updated_at'],
+    { also: (v) => ({ open_period_used_bytes: currentTotalOf(v('open_period_id')) }) },
+  );
 }
 
 function periodRow(
@@ -702,16 +708,16 @@ function periodRow(
   };
 }
 
+/** The stored total of the period whose id `periodId` (an SQL expression) gives. */
+const currentTotalOf = (periodId: string): string =>
+  `(SELECT p.used_bytes FROM ${PERIODS} p WHERE p.id = ${periodId})`;
+
 /** The current period's total, copied onto the service rows (what the widget and the usage watch read). */
 export async function cacheCurrentTotal(db: Knex | Knex.Transaction, serviceIds: number[]): Promise<void> {
   if (serviceIds.length === 0) return;
   await db(SERVICES)
     .whereIn('service_id', serviceIds)
-    .update({
-      open_period_used_bytes: db.raw(
-        `(SELECT p.used_bytes FROM ${PERIODS} p WHERE p.id = ${SERVICES}.open_period_id)`,
-      ),
-    });
+    .update({ open_period_used_bytes: db.raw(currentTotalOf(`${SERVICES}.open_period_id`)) });
 }
 
 /** The recent pace as stored: the days' list, and the latest day alone in daily_bytes. */

@@ -1,10 +1,24 @@
 import type { Knex } from 'knex';
 
+/** Options of updateManyByKey beyond the columns it sets from the rows. */
+export interface UpdateManyOptions {
+  /** rows per statement (SQLite allows 500 terms in a compound SELECT) */
+  chunkSize?: number;
+  /** columns that add the given value to what is stored (a total others may move too), instead of replacing it */
+  add?: readonly string[];
+  /**
+   * more columns set by an SQL expression in the same statement; `value(c)` names a column of the
+   * new values (one of the key and the columns), so a row is written once instead of twice
+   */
+  also?: (value: (column: string) => string) => Record<string, string>;
+}
+
 /**
  * Updates many rows by key, each with its own values, in one statement per chunk: the rows are
  * joined to a derived table of the new values (UPDATE … JOIN on MySQL, UPDATE … FROM on SQLite).
  * A daily run updates tens of thousands of rows; one statement per row, or a CASE per column
- * (quadratic in the chunk), dominated the run.
+ * (quadratic in the chunk), dominated the run. On MySQL the statement is written out whole
+ * (sendWhole): knex's and mysql2's passes over 5 600 bindings a chunk were most of its CPU.
  */
 export async function updateManyByKey(
   db: Knex | Knex.Transaction,
@@ -12,11 +26,10 @@ export async function updateManyByKey(
   key: string,
   rows: ReadonlyArray<Record<string, unknown>>,
   columns: readonly string[],
-  chunkSize = 400, // SQLite allows 500 terms in a compound SELECT
-  /** columns that add the given value to what is stored (a total others may move too), instead of replacing it */
-  add: readonly string[] = [],
+  opts: UpdateManyOptions = {},
 ): Promise<void> {
-  // MySQL types the derived table's columns from the bound strings, and adds a string to an
+  const { chunkSize = 400, add = [] } = opts;
+  // MySQL types the derived table's columns from the values, and adds a string to an
   // integer as a double (2^53 + 1 + 1 000 came out as …992): the added value is cast first.
   const set = (c: string, v: string, mysql: boolean) =>
     add.includes(c)
@@ -24,29 +37,45 @@ export async function updateManyByKey(
       : `${quote(c, mysql)} = ${v}`;
   const mysql = (db as Knex).client.config.client === 'mysql2';
   const cols = [key, ...columns];
+  const t = quote(table, mysql);
+  const k = quote(key, mysql);
+  // a column of the new values: v.`c` on MySQL; SQLite names a VALUES list's columns column1, column2, …
+  const valueOf = (c: string): string => {
+    const i = cols.indexOf(c);
+    if (i < 0) throw new Error(`${c} is not among the values`);
+    return mysql ? `v.${quote(c, true)}` : `v.column${i + 1}`;
+  };
+  const extra = Object.entries(opts.also?.(valueOf) ?? {}).map(
+    ([c, expr]) => `${mysql ? `${t}.` : ''}${quote(c, mysql)} = ${expr}`,
+  );
+  const sets = [...columns.map((c) => (mysql ? `${t}.` : '') + set(c, valueOf(c), mysql)), ...extra].join(
+    ', ',
+  );
   for (let i = 0; i < rows.length; i += chunkSize) {
     const chunk = rows.slice(i, i + chunkSize);
-    const bindings: unknown[] = [];
-    for (const row of chunk) for (const c of cols) bindings.push(row[c] ?? null);
-    const t = quote(table, mysql);
-    const k = quote(key, mysql);
-    let sql: string;
     if (mysql) {
-      const selects = chunk.map((_, n) =>
+      const selects = chunk.map((row, n) =>
         n === 0
-          ? `SELECT ${cols.map((c) => `? AS ${quote(c, true)}`).join(', ')}`
-          : `SELECT ${cols.map(() => '?').join(', ')}`,
+          ? `SELECT ${cols.map((c) => `${literal(row[c])} AS ${quote(c, true)}`).join(', ')}`
+          : `SELECT ${cols.map((c) => literal(row[c])).join(', ')}`,
       );
-      sql = `UPDATE ${t} JOIN (${selects.join(' UNION ALL ')}) AS v ON ${t}.${k} = v.${k} SET ${columns.map((c) => `${t}.${set(c, `v.${quote(c, true)}`, true)}`).join(', ')}`;
+      await sendWhole(
+        db,
+        `UPDATE ${t} JOIN (${selects.join(' UNION ALL ')}) AS v ON ${t}.${k} = v.${k} SET ${sets}`,
+      );
     } else {
-      // SQLite compiles a multi-row VALUES list far faster than a UNION ALL of SELECTs; its
-      // columns are named column1, column2, … in order.
-      const row = `(${cols.map(() => '?').join(', ')})`;
-      sql = `UPDATE ${t} SET ${columns.map((c, i) => set(c, `v.column${i + 2}`, false)).join(', ')} FROM (VALUES ${chunk.map(() => row).join(', ')}) AS v WHERE ${t}.${k} = v.column1`;
+      // SQLite compiles a multi-row VALUES list far faster than a UNION ALL of SELECTs
+      const bindings: unknown[] = [];
+      for (const row of chunk) for (const c of cols) bindings.push(row[c] ?? null);
+      const tuple = `(${cols.map(() => '?').join(', ')})`;
+      const sql = `UPDATE ${t} SET ${sets} FROM (VALUES ${chunk.map(() => tuple).join(', ')}) AS v WHERE ${t}.${k} = v.column1`;
+      await db.raw(sql, bindings as Knex.RawBinding[]);
     }
-    await db.raw(sql, bindings as Knex.RawBinding[]);
   }
 }
+
+/** A row's value as a MariaDB literal: a missing one is NULL. */
+const literal = (v: unknown): string => mysqlLiteral((v ?? null) as Parameters<typeof mysqlLiteral>[0]);
 
 function quote(identifier: string, mysql: boolean): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(identifier)) throw new Error(`unsafe identifier ${identifier}`);
@@ -58,14 +87,44 @@ export async function insertChunked(
   db: Knex | Knex.Transaction,
   table: string,
   rows: ReadonlyArray<Record<string, unknown>>,
-  opts: { ignoreOn?: string[]; chunkSize?: number } = {},
+  opts: {
+    ignoreOn?: string[];
+    chunkSize?: number;
+    /**
+     * on MySQL, the statement written out whole (sendWhole): the rows hold only text, numbers,
+     * bigints, booleans and nulls; knex's compiling and mysql2's escaping of every value were most
+     * of a metering batch's CPU
+     */
+    whole?: boolean;
+  } = {},
 ): Promise<void> {
   const size = opts.chunkSize ?? 500;
+  const whole = opts.whole === true && (db as Knex).client.config.client === 'mysql2';
   for (let i = 0; i < rows.length; i += size) {
-    const q = db(table).insert(rows.slice(i, i + size));
-    if (opts.ignoreOn) await q.onConflict(opts.ignoreOn).ignore();
-    else await q;
+    const part = rows.slice(i, i + size);
+    if (whole) await sendWhole(db, insertStatement(table, part, opts.ignoreOn !== undefined));
+    else {
+      const q = db(table).insert(part);
+      if (opts.ignoreOn) await q.onConflict(opts.ignoreOn).ignore();
+      else await q;
+    }
   }
+}
+
+/** A MySQL multi-row INSERT written out whole; a column a row lacks takes its DEFAULT, as knex writes it. */
+function insertStatement(
+  table: string,
+  rows: ReadonlyArray<Record<string, unknown>>,
+  ignore: boolean,
+): string {
+  const seen = new Set<string>();
+  for (const r of rows) for (const c in r) seen.add(c);
+  const cols = [...seen];
+  const tuples = rows.map(
+    (r) => `(${cols.map((c) => (r[c] === undefined ? 'DEFAULT' : literal(r[c]))).join(', ')})`,
+  );
+  const names = cols.map((c) => quote(c, true)).join(', ');
+  return `INSERT${ignore ? ' IGNORE' : ''} INTO ${quote(table, true)} (${names}) VALUES ${tuples.join(', ')}`;
 }
 
 export function chunks<T>(items: readonly T[], size: number): T[][] {

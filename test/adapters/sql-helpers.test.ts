@@ -43,8 +43,7 @@ describeEachEngine('updating many rows by key in one statement', ({ db }) => {
         { id: 2, total: '-3' },
       ],
       ['total'],
-      400,
-      ['total'],
+      { add: ['total'] },
     );
     expect(await totals()).to.deep.equal([
       [1, 9007199254741993n, 'a'],
@@ -64,7 +63,7 @@ describeEachEngine('updating many rows by key in one statement', ({ db }) => {
         { id: 3, total: '9', label: 'z' },
       ],
       ['total', 'label'],
-      2,
+      { chunkSize: 2 },
     );
     expect(await totals()).to.deep.equal([
       [1, 9007199254740993n, 'x'],
