@@ -500,6 +500,44 @@ describeEachEngine('a held line paid on its published held invoice, then waived 
         .select('i.id', 'i.status', 'i.total', 't.description')
     ).map((r) => [toNum(r.id), String(r.status), String(r.total), String(r.description)]);
 
+  it('the admin put his own €30.00 item on the held draft in place of the line, published it and Ann paid it: waiving gives nothing back', async () => {
+    knex = db().knex;
+    const { s, lineId } = await billMay(knex);
+    const d = await disputeLine(s, lineId);
+    const held = d.heldInvoiceId!;
+    const [lineItem] = (await s.f.panel.api.getInvoice(held)).items;
+    // the €500.00 line taken off the draft, a €30.00 setup fee of the admin's on it instead
+    await s.f.panel.api.updateInvoice({
+      invoiceId: held,
+      deleteLineIds: [lineItem!.id],
+      newItems: [{ description: 'Setup fee', amount: '30.00', taxed: false }],
+    });
+    s.f.clock.set('2013-06-07T09:00:00Z');
+    await s.f.panel.api.updateInvoice({ invoiceId: held, publish: true });
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: held,
+      transId: 'pay-held',
+      gateway: 'banktransfer',
+      date: '2013-06-08 10:00:00',
+    });
+    const paid = await s.f.panel.api.getInvoice(held);
+    expect([paid.status, paid.total]).to.deep.equal(['Paid', '30.00']);
+    s.f.clock.set('2013-06-10T09:00:00Z');
+    // Ann paid €30.00 for the setup fee and nothing for the line: no credit or refund to choose
+    expect(await s.mod.disputes!.givesMoneyBack(d.id)).to.equal(false);
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    // no credit note, €0.00 credit, nothing recorded as given back
+    expect(await notesAfter(s, held)).to.deep.equal([]);
+    expect(await creditOf(s)).to.equal('0.00');
+    const after = await s.mod.disputes!.get(d.id);
+    expect([after.state, after.creditNoteInvoiceId, after.creditedMinor]).to.deep.equal([
+      'waived',
+      null,
+      null,
+    ]);
+  });
+
   it('waived: a note of −€500.00 corrects the paid held invoice, €500.00 credited (was: the line waived and the €500.00 kept)', async () => {
     const { s, renewal, held, d, ref } = await paidOnHeld();
     const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });

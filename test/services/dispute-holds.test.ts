@@ -310,6 +310,18 @@ describeEachEngine('holding a disputed line, and who is recorded for it', ({ db 
     expect((await s.f.panel.api.getInvoice(renewal)).total).to.equal('519.95');
   });
 
+  it('a hold stopped before its draft was made: the admin is offered no credit or refund, Ann has paid nothing', async () => {
+    const { s, lineId, renewal } = await billed();
+    s.faulty.failNext = { method: 'createInvoice', when: 'before', times: 1 };
+    const d = await disputeLine(s, lineId);
+    s.faulty.failNext = null;
+    expect([d.holdState, d.heldInvoiceId]).to.deep.equal(['holding', null]);
+    // the renewal still Unpaid with the €500.00 line on it: €519.95
+    const r = await s.f.panel.api.getInvoice(renewal);
+    expect([r.status, r.total]).to.deep.equal(['Unpaid', '519.95']);
+    expect(await s.mod.disputes!.givesMoneyBack(d.id)).to.equal(false);
+  });
+
   it('a hold resumed after the panel made the draft but before it was recorded takes that draft, not a newer draft of the client', async () => {
     const { s, lineId } = await billed();
     // the draft is made, then the answer is lost: the dispute stays "holding" with no draft recorded
