@@ -71,8 +71,8 @@ export interface MasterRule {
 export interface PeriodReadStore {
   /** the metered service; with `clientId`, only when it is that client's */
   service(serviceId: number, clientId?: number): Promise<ServiceRow | null>;
-  /** the client's metered services, by service id (at most 500) */
-  clientServices(clientId: number): Promise<ServiceRow[]>;
+  /** the client's metered services, by service id (at most 500); one that cannot be read in its place */
+  clientServices(clientId: number): Promise<Array<Listed<ServiceRow>>>;
   /** the SolusVM limit each of these samples read (null: none) */
   limitsOf(sampleIds: number[]): Promise<Map<number, bigint | null>>;
   masters(): Promise<Map<number, MasterRule>>;
@@ -176,7 +176,7 @@ function parseInterval(row: Record<string, unknown>): IntervalFigure {
 
 /** `setAside`: told of each row a list could not read (kept in its place as unreadable). */
 export function createPeriodReadStore(knex: Knex, opts: { setAside?: SetAside } = {}): PeriodReadStore {
-  return { ...serviceReads(knex), ...periodReads(knex, opts.setAside) };
+  return { ...serviceReads(knex, opts.setAside), ...periodReads(knex, opts.setAside) };
 }
 
 /** An anomaly as a period's note. */
@@ -194,6 +194,7 @@ function parseNote(a: Record<string, unknown>): PeriodNote {
 /** The service rows, the SolusVM limits of their samples and the masters' rules. */
 function serviceReads(
   knex: Knex,
+  setAside?: SetAside,
 ): Pick<PeriodReadStore, 'service' | 'clientServices' | 'limitsOf' | 'masters'> {
   return {
     async service(serviceId, clientId) {
@@ -203,13 +204,13 @@ function serviceReads(
       return r ? parseServiceRow(r) : null;
     },
     async clientServices(clientId) {
-      return (
-        await knex(TABLES.services)
-          .where({ client_id: clientId })
-          .orderBy('service_id')
-          .limit(500)
-          .select(SERVICE_COLUMNS)
-      ).map(parseServiceRow);
+      const rows = await knex(TABLES.services)
+        .where({ client_id: clientId })
+        .orderBy('service_id')
+        .limit(500)
+        .select(SERVICE_COLUMNS);
+      // each on its own: one that cannot be read must not blank the client's page for the others
+      return readEach(rows, parseServiceRow, TABLES.services, { key: 'service_id', setAside });
     },
     async limitsOf(sampleIds) {
       const out = new Map<number, bigint | null>();

@@ -117,8 +117,8 @@ export function pageOf<T>(rows: T[], limit: number, cursorOf: (last: T) => strin
 }
 
 export interface UsageReads {
-  /** the client's metered services, by service id */
-  clientServices(clientId: number): Promise<ServiceRow[]>;
+  /** the client's metered services, by service id; one that cannot be read in its place */
+  clientServices(clientId: number): Promise<Array<Listed<ServiceRow>>>;
   serviceUsage(serviceId: number, opts?: { clientId?: number }): Promise<ServiceUsage>;
   /** the service's periods, newest first (the open one included), a page at a time */
   periods(

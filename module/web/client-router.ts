@@ -1,7 +1,7 @@
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import { capActionInForce } from '../services/caps.js';
-import { logUnreadable } from '../adapters/rows.js';
+import { isUnreadable, logUnreadable } from '../adapters/rows.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import { ModuleError } from '../domain/errors.js';
 import { daysCsv, evidenceJson, samplesCsv } from '../services/evidence.js';
@@ -51,7 +51,14 @@ function serviceRoutes(client: Router, deps: Deps): void {
       deps.reads.clientServices(clientId),
       deps.widget.labels(clientId),
     ]);
-    res.json({ services: rows.map((s) => serviceRowJson(s, labels.get(s.serviceId) ?? null)) });
+    // a service whose record cannot be read: its id and that it is unavailable, nothing of why
+    res.json({
+      services: rows.map((s) =>
+        isUnreadable(s)
+          ? { serviceId: s.id, unavailable: true }
+          : serviceRowJson(s, labels.get(s.serviceId) ?? null),
+      ),
+    });
   });
   client.get('/services/:serviceId', async (req, res) => {
     const clientId = me(res);

@@ -3,6 +3,8 @@ import ejs from 'ejs';
 import { ModuleError } from '../domain/errors.js';
 import { localeForClient, textLanguage } from '../domain/line-text.js';
 import type { PanelApi } from '../adapters/panel-api.js';
+import type { Logger } from '../adapters/logger.js';
+import { TABLES } from '../adapters/tables.js';
 import type { AddonVarsIn } from '../addon-definition.js';
 import type { Clock } from '../domain/clock.js';
 import { idCursor, type UsageReads } from '../services/usage-reads.js';
@@ -35,6 +37,8 @@ export interface PanelPagesDeps {
   assets: string;
   /** links into the host's own admin pages; null: none */
   panelLinks: PanelLinks | null;
+  /** told of a service whose record cannot be read (the client is shown only that) */
+  log?: Logger;
 }
 
 const CLIENT_VIEWS = path.resolve(import.meta.dirname, '..', '..', 'views', 'client');
@@ -231,20 +235,26 @@ export async function productDetails(
 ): Promise<string> {
   const host = pageHostOf(hostVars);
   const locale = localeForClient(language);
+  const view = { lang: textLanguage(locale), w: wordsFor(textLanguage(locale)) };
   let usage;
   try {
     usage = await d.reads.serviceUsage(serviceId, { clientId });
   } catch (err) {
     if (err instanceof ModuleError && err.code === 'NOT_FOUND') return '';
-    throw err;
+    const column = err instanceof ModuleError && err.code === 'UNEXPECTED_STATE' ? err.details?.column : null;
+    if (typeof column !== 'string') throw err;
+    // its record cannot be read: the block says only that; the operator gets the column
+    d.log?.warn('admin.row_unreadable', { table: TABLES.services, id: serviceId, column });
+    usage = null;
   }
   const labels = await d.widget.labels(clientId);
-  const s = presentService(usage, labels.get(serviceId) ?? `#${serviceId}`, null, [], {
-    locale,
-    now: d.clock.now(),
-    links: panelLinks(d, CLIENT_PAGE, clientId, host)(),
-  });
-  const view = { lang: textLanguage(locale), w: wordsFor(textLanguage(locale)) };
+  const s = usage
+    ? presentService(usage, labels.get(serviceId) ?? `#${serviceId}`, null, [], {
+        locale,
+        now: d.clock.now(),
+        links: panelLinks(d, CLIENT_PAGE, clientId, host)(),
+      })
+    : { id: serviceId, hasData: false, measuredUntil: view.w.figureUnavailable, csv: '' };
   return ejs.renderFile(
     path.join(CLIENT_VIEWS, 'product-details.ejs'),
     { view, s, ui: uiFor(host.assets, d.assets), href: `${CLIENT_PAGE}&service=${serviceId}` },

@@ -147,6 +147,8 @@ export interface WidgetView {
   w: WidgetWords;
   services: Array<{ id: number; label: string; href: string; selected: boolean; pct: string }>;
   service: ServiceView | null;
+  /** the chosen service's record cannot be read: the neutral sentence shown instead of its figures */
+  unavailable?: string | null;
   flash: { kind: 'success' | 'error'; text: string } | null;
   /** the spending-cap block (module/web/cap-section.ts), when the plan offers caps or one is set */
   cap?: CapSectionView | null;
@@ -157,8 +159,10 @@ export interface WidgetView {
 export interface WidgetInput {
   locale: string;
   now: DateTime;
-  services: ServiceRow[];
+  services: Array<Listed<ServiceRow>>;
   labels: Map<number, string>;
+  /** the chosen service, whose record cannot be read (usage is then null) */
+  unavailable?: number | null;
   usage: ServiceUsage | null;
   periods: Page<PeriodRow> | null;
   lines: LineRow[];
@@ -787,21 +791,25 @@ export function presentPeriod(
 export function presentWidget(input: WidgetInput): WidgetView {
   const lang = textLanguage(input.locale);
   const w = wordsFor(lang);
-  const selected = input.usage?.service.serviceId ?? null;
+  const selected = input.usage?.service.serviceId ?? input.unavailable ?? null;
+  // a service whose record cannot be read is offered by its name, with no figure
+  const ids = input.services.flatMap((s) => {
+    const id = isUnreadable(s) ? s.id : s.serviceId;
+    return id === null ? [] : [id];
+  });
+  const a = input.pool?.assessment ?? input.usage?.assessment;
   return {
     lang,
     locale: input.locale,
     w,
-    services: input.services.map((s) => ({
-      id: s.serviceId,
-      label: input.labels.get(s.serviceId) ?? `#${s.serviceId}`,
-      href: input.links.service(s.serviceId),
-      selected: s.serviceId === selected,
-      pct:
-        s.serviceId === selected && (input.pool?.assessment ?? input.usage?.assessment)
-          ? pctText((input.pool?.assessment ?? input.usage!.assessment)!.percentUsed, input.locale)
-          : '',
+    services: ids.map((id) => ({
+      id,
+      label: input.labels.get(id) ?? `#${id}`,
+      href: input.links.service(id),
+      selected: id === selected,
+      pct: id === selected && a ? pctText(a.percentUsed, input.locale) : '',
     })),
+    unavailable: input.unavailable ? w.figureUnavailable : null,
     service: input.usage
       ? presentService(
           input.usage,

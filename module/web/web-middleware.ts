@@ -132,11 +132,19 @@ export function errorAnswers(log: Logger, embedShell: EmbedShell) {
           code: err.code,
           message: err.message,
         });
+      // a stored row that cannot be read: the admin's answers name the column; anyone else is told
+      // only that it cannot be shown now, and the operator gets the log line
+      const column = err.code === 'UNEXPECTED_STATE' ? err.details?.column : undefined;
+      const hidden = typeof column === 'string' && !/^\/(api\/v1|embed)\/admin(\/|$)/.test(req.path);
+      if (hidden) log.warn('web.row_unreadable', { path: req.originalUrl.split('?', 1)[0], column });
       const answer = {
         error: {
           code: err.code,
-          message:
-            status >= 500 && err.code === 'CONFIG' ? 'the module is not configured for this' : err.message,
+          message: hidden
+            ? 'this figure cannot be shown right now'
+            : status >= 500 && err.code === 'CONFIG'
+              ? 'the module is not configured for this'
+              : err.message,
         },
       };
       if (req.path.startsWith('/embed/'))

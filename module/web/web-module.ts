@@ -241,6 +241,7 @@ export function createWeb(deps: WebDeps) {
     clock: deps.clock,
     apiBase: place.apiBase,
     assets: place.assets,
+    log: deps.log,
     panelLinks: o.panelLinks === undefined ? WHMCS_ADMIN_LINKS : o.panelLinks,
   };
   return {

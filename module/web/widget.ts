@@ -4,7 +4,7 @@ import { ModuleError } from '../domain/errors.js';
 import type { Actor } from '../adapters/audit-store.js';
 import { localeForClient, textLanguage } from '../domain/line-text.js';
 import type { Logger } from '../adapters/logger.js';
-import { logUnreadable } from '../adapters/rows.js';
+import { isUnreadable, logUnreadable } from '../adapters/rows.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { DisputeService } from '../services/disputes.js';
 import { idCursor, type LineRow, type UsageReads } from '../services/usage-reads.js';
@@ -198,6 +198,7 @@ async function notOwedOf(
 /** The page's view-model for one client and (one of their) services. */
 async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promise<WidgetView> {
   const services = await deps.reads.clientServices(req.clientId);
+  const idOf = (s: (typeof services)[number]) => (isUnreadable(s) ? s.id : s.serviceId);
   const base = {
     locale: req.locale,
     now: deps.clock.now(),
@@ -206,18 +207,29 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
     lines: [] as never[],
   };
   if (services.length === 0) return presentWidget({ ...base, labels: new Map(), usage: null, periods: null });
-  const wanted = req.serviceId ?? services[0]!.serviceId;
-  if (!services.some((s) => s.serviceId === wanted))
-    throw new ModuleError('NOT_FOUND', `service ${wanted} is not one of yours`);
+  // the first service that reads, unless one is asked for
+  const wanted = req.serviceId ?? idOf(services.find((s) => !isUnreadable(s)) ?? services[0]!);
+  const chosen = services.find((s) => idOf(s) === wanted);
+  if (!chosen) throw new ModuleError('NOT_FOUND', `service ${wanted} is not one of yours`);
+  // its record cannot be read: the others stay offered, this one says only that (the log has which column)
+  if (isUnreadable(chosen))
+    return presentWidget({
+      ...base,
+      labels: await src.labelsOf(req.clientId),
+      usage: null,
+      periods: null,
+      unavailable: wanted,
+    });
+  const serviceId = chosen.serviceId;
   const [usage, periods, lines, names, focus, banner, standings] = await Promise.all([
-    deps.reads.serviceUsage(wanted, { clientId: req.clientId }),
-    deps.reads.periods(wanted, { clientId: req.clientId, before: req.periodsBefore ?? null, limit: 12 }),
-    deps.reads.lines({ clientId: req.clientId, serviceId: wanted }, { limit: 50 }),
+    deps.reads.serviceUsage(serviceId, { clientId: req.clientId }),
+    deps.reads.periods(serviceId, { clientId: req.clientId, before: req.periodsBefore ?? null, limit: 12 }),
+    deps.reads.lines({ clientId: req.clientId, serviceId: serviceId }, { limit: 50 }),
     src.labelsOf(req.clientId),
     req.periodId
-      ? deps.reads.periodDays(wanted, req.periodId, { clientId: req.clientId })
+      ? deps.reads.periodDays(serviceId, req.periodId, { clientId: req.clientId })
       : Promise.resolve(null),
-    src.bannerOf(wanted),
+    src.bannerOf(serviceId),
     src.standingOf(req.clientId),
   ]);
   const [credits, notOwed] = await Promise.all([
@@ -240,7 +252,7 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
     view.cap = await capSection(
       deps.caps.knex,
       deps.caps.service,
-      wanted,
+      serviceId,
       req.locale,
       logUnreadable(deps.log),
     );
@@ -248,12 +260,12 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
     view.upgrade = await upgradeSection(
       deps.caps.knex,
       deps.upgrades,
-      wanted,
+      serviceId,
       req.clientId,
       req.locale,
     ).catch((err: unknown) => {
       // the suggestion is a courtesy: the page shows without it when the panel cannot price it
-      deps.log.warn('widget.upgrade_failed', { serviceId: wanted, error: (err as Error).message });
+      deps.log.warn('widget.upgrade_failed', { serviceId: serviceId, error: (err as Error).message });
       return null;
     });
   return view;
@@ -399,7 +411,19 @@ async function summarize(deps: WidgetDeps, src: Sources, clientId: number, local
   const names = await src.labelsOf(clientId);
   const rows = [];
   const standings = await src.standingOf(clientId);
-  for (const s of services.filter((x) => x.active).slice(0, 5)) {
+  // one whose record cannot be read keeps its row, by name, with the neutral sentence and no figure
+  for (const s of services.filter((x) => isUnreadable(x) || x.active).slice(0, 5)) {
+    if (isUnreadable(s)) {
+      if (s.id !== null)
+        rows.push({
+          id: s.id,
+          label: names.get(s.id) ?? `#${s.id}`,
+          meter: null,
+          pct: '',
+          unavailable: w.figureUnavailable,
+        });
+      continue;
+    }
     const u = await deps.reads.serviceUsage(s.serviceId, { clientId });
     // a pooled service reads its pool's use of the pool's allowance, as on its page
     const a = poolOf(u, standings)?.assessment ?? u.assessment;
@@ -408,6 +432,7 @@ async function summarize(deps: WidgetDeps, src: Sources, clientId: number, local
       label: names.get(s.serviceId) ?? `#${s.serviceId}`,
       meter: a ? presentMeter(a.percentUsed, null, a.thresholds, a.crossed, locale, w) : null,
       pct: a ? pctText(a.percentUsed, locale) : '',
+      unavailable: '',
     });
   }
   const lines = await deps.reads.lines({ clientId }, { limit: 50 });

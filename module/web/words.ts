@@ -11,6 +11,8 @@ export const WIDGET_WORDS = {
   en: {
     title: 'Bandwidth usage',
     noServices: 'None of your services is metered.',
+    /** a figure whose stored record cannot be read: no internals, the operator has the log line */
+    figureUnavailable: 'This figure cannot be shown right now.',
     service: 'Service',
     services: 'Your services',
     thisPeriod: 'This period',
@@ -189,6 +191,7 @@ export const WIDGET_WORDS = {
   nl: {
     title: 'Dataverkeer',
     noServices: 'Geen van uw diensten wordt gemeten.',
+    figureUnavailable: 'Dit cijfer kan nu niet getoond worden.',
     service: 'Dienst',
     services: 'Uw diensten',
     thisPeriod: 'Deze periode',

@@ -5,6 +5,7 @@ import { createPeriodReadStore, type PeriodReadStore } from '../../module/adapte
 import { TABLES } from '../../module/adapters/tables.js';
 import { insertCharge } from '../support/charge-rows.js';
 import { describeEachEngine } from '../support/engines.js';
+import { readable } from '../support/readable.js';
 
 const T = '2013-06-02 07:00:00.000';
 
@@ -141,7 +142,7 @@ describeEachEngine('period read store', ({ db }) => {
     });
     expect(s!.lastSampledAt).to.equal('2013-06-02T07:00:00.000Z');
     expect(await store.service(10, 2)).to.equal(null);
-    expect((await store.clientServices(2)).map((r) => r.serviceId)).to.deep.equal([11]);
+    expect(readable(await store.clientServices(2)).map((r) => r.serviceId)).to.deep.equal([11]);
   });
 
   it('reads the SolusVM limit of the latest sample and the master’s zone', async () => {
