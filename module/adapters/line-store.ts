@@ -433,7 +433,13 @@ export interface LineReads {
   /** the line; with `clientId`, only when it is that client's */
   one(lineId: number, clientId?: number): Promise<LineRow | null>;
   /** the lines of these periods that are on an invoice (not pending) */
-  onInvoicesOf(periodIds: number[]): Promise<LineRow[]>;
+  onInvoicesOf(periodIds: number[]): Promise<InvoicedLine[]>;
+}
+
+/** A line on an invoice with its period (read from its charge, so known even when the line cannot be read). */
+export interface InvoicedLine {
+  periodId: number;
+  line: Listed<LineRow>;
 }
 
 /** `setAside`: told of each line the admin's list could not read (`listed`). */
@@ -484,9 +490,15 @@ export function createLineReads(knex: Knex, opts: { setAside?: SetAside } = {}):
     },
     async onInvoicesOf(periodIds) {
       if (periodIds.length === 0) return [];
-      return (await linesQuery(knex).whereIn('c.period_id', periodIds).whereNot('l.status', 'pending')).map(
-        parseLineRow,
-      );
+      const rows = (await linesQuery(knex)
+        .whereIn('c.period_id', periodIds)
+        .whereNot('l.status', 'pending')) as Array<Record<string, unknown>>;
+      // each on its own: one that cannot be read leaves its period's sum unknown, not smaller
+      const lines = readEach(rows, parseLineRow, TABLES.lines, { setAside: opts.setAside });
+      return lines.map((line, i) => ({
+        periodId: intIn(rows[i]!.period_id, `${TABLES.charges}.period_id`),
+        line,
+      }));
     },
   };
 }

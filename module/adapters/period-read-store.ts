@@ -59,7 +59,8 @@ export interface PeriodRow {
     overBytes: bigint;
     amountMinor: bigint;
     unit: SoldUnit | null;
-    billedNow?: BilledNow | null;
+    /** 'unavailable': a line of the period cannot be read, so what it bills now is not known */
+    billedNow?: BilledNow | null | 'unavailable';
   } | null;
 }
 

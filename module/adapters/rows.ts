@@ -289,6 +289,10 @@ export type Listed<T> = T | UnreadableRow;
 export const isUnreadable = <T>(r: Listed<T>): r is UnreadableRow =>
   typeof r === 'object' && r !== null && Object.hasOwn(r, 'unreadable');
 
+/** The rows of a list that read (for what needs each row's figures; count the others apart). */
+export const readableOf = <T>(rows: ReadonlyArray<Listed<T>>): T[] =>
+  rows.flatMap((r) => (isUnreadable(r) ? [] : [r]));
+
 /** What an unreadable row is told to: a log line with its table, id and column, never the value. */
 export type SetAside = (table: string, row: UnreadableRow) => void;
 

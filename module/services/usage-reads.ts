@@ -29,7 +29,7 @@ import type {
   PeriodRow,
   ServiceRow,
 } from '../adapters/period-read-store.js';
-import { toInstantOrNull, type Listed } from '../adapters/rows.js';
+import { isUnreadable, toInstantOrNull, type Listed } from '../adapters/rows.js';
 import {
   PlanNotPossible,
   ratingPlan,
@@ -131,11 +131,11 @@ export interface UsageReads {
     periodId: number,
     opts?: { clientId?: number; until?: IsoDate | null },
   ): Promise<{ period: PeriodRow; days: DayFigure[] }>;
-  /** lines, newest first */
+  /** lines, newest first; one that cannot be read in its place (it has no amount: it counts in no sum) */
   lines(
     filter: { clientId?: number; serviceId?: number },
     opts?: { before?: number | null; limit?: number },
-  ): Promise<Page<LineRow>>;
+  ): Promise<Page<Listed<LineRow>>>;
   line(lineId: number, opts?: { clientId?: number }): Promise<LineRow>;
   /** what a services row means under its product (shared with the admin dashboard) */
   assess(
@@ -240,7 +240,7 @@ export function createUsageReads(deps: UsageReadDeps): UsageReads {
     periodDays: (serviceId, periodId, opts = {}) => periodDays(deps, serviceId, periodId, opts),
     async lines(filter, opts = {}) {
       const limit = opts.limit ?? 50;
-      return pageOf(await deps.lines.page(filter, opts.before ?? null, limit + 1), limit, (last) =>
+      return pageOf(await deps.lines.listed(filter, opts.before ?? null, limit + 1), limit, (last) =>
         String(last.id),
       );
     },
@@ -295,10 +295,17 @@ async function serviceUsage(
 }
 
 /** What each period's lines bill now, by period id. */
-async function billedNowBy(deps: UsageReadDeps, periodIds: number[]): Promise<Map<number, BilledNow | null>> {
-  const out = new Map<number, BilledNow | null>();
+async function billedNowBy(
+  deps: UsageReadDeps,
+  periodIds: number[],
+): Promise<Map<number, BilledNow | null | 'unavailable'>> {
+  const out = new Map<number, BilledNow | null | 'unavailable'>();
   const lines = await deps.lines.onInvoicesOf(periodIds);
-  for (const id of periodIds) out.set(id, billedNow(lines.filter((l) => l.periodId === id)));
+  for (const id of periodIds) {
+    const mine = lines.filter((l) => l.periodId === id).map((l) => l.line);
+    // a line that cannot be read: the sum is unknown, never the smaller sum of the others
+    out.set(id, mine.some((l) => isUnreadable(l)) ? 'unavailable' : billedNow(mine as LineRow[]));
+  }
   return out;
 }
 

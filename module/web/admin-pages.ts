@@ -1,5 +1,6 @@
 import { invalidInput, notFound } from '../domain/errors.js';
 import { ADMIN_TEXT } from './admin-words.js';
+import { readableOf } from '../adapters/rows.js';
 import { decidedFigures, explainCharge } from '../domain/line-text.js';
 import type { DisputeRow, LineFilter, ServiceListRow } from '../services/admin-reads.js';
 import type { LineEvidence } from '../services/evidence.js';
@@ -143,7 +144,7 @@ const service: Page = async ({ env, q, ctx, files }) => {
   };
   const periodId = idCursor(str(q.period), 'period');
   const focus = periodId === null ? null : await deps.reads.periodDays(id, periodId);
-  const s = presentService(usage, label, periods, lines.rows, {
+  const s = presentService(usage, label, periods, readableOf(lines.rows), {
     locale: ADMIN_LOCALE,
     now: ctx.now,
     links,
@@ -160,7 +161,7 @@ const service: Page = async ({ env, q, ctx, files }) => {
     panelHref: panel?.service(id) ?? null,
     samples: presentSamples(samples, usage.unit, deps.zone),
     samplesNext: samples.next ? href({ a: 'service', id, samples: samples.next }) : null,
-    lines: lines.rows.map((l) => presentLineRow(l, ctx)),
+    lines: lines.rows.map(orUnreadable((l: LineRow) => presentLineRow(l, ctx))),
     linesNext: lines.next ? href({ a: 'service', id, lines: lines.next }) : null,
     anomalies: anomalyPage.rows.map(orUnreadable((a: AnomalyRow) => presentAnomaly(a, ctx))),
     anomalyAction: href({ a: 'service', id }),

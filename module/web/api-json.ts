@@ -224,11 +224,17 @@ export const periodJson = (p: PeriodRow) => ({
     : null,
 });
 
-/** What the charge's lines bill now (amount is what was rated): null before it is on an invoice. */
-const billedJson = (c: NonNullable<PeriodRow['charge']>) => ({
-  billed: c.billedNow ? money(c.billedNow.amountMinor, c.currency) : null,
-  afterDispute: c.billedNow?.afterDispute ?? null,
-});
+/**
+ * What the charge's lines bill now (amount is what was rated): null before it is on an invoice;
+ * null with billedUnavailable when one of its lines cannot be read (the sum is not known).
+ */
+const billedJson = (c: NonNullable<PeriodRow['charge']>) =>
+  c.billedNow === 'unavailable'
+    ? { billed: null, afterDispute: null, billedUnavailable: true }
+    : {
+        billed: c.billedNow ? money(c.billedNow.amountMinor, c.currency) : null,
+        afterDispute: c.billedNow?.afterDispute ?? null,
+      };
 
 export function lineJson(l: LineRow, now: DateTime) {
   const d = l.dispute;

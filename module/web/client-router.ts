@@ -1,7 +1,7 @@
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import { capActionInForce } from '../services/caps.js';
-import { isUnreadable, logUnreadable } from '../adapters/rows.js';
+import { isUnreadable, logUnreadable, readableOf } from '../adapters/rows.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import { ModuleError } from '../domain/errors.js';
 import { daysCsv, evidenceJson, samplesCsv } from '../services/evidence.js';
@@ -104,8 +104,15 @@ function lineRoutes(client: Router, deps: Deps): void {
       { clientId: me(res), ...(q.service !== null ? { serviceId: q.service } : {}) },
       { before: q.before, limit: q.limit },
     );
-    const credits = await deps.widget.credits(me(res), p.rows);
-    res.json({ lines: p.rows.map((l) => clientLineJson(l, now(), credits.get(l.id))), next: p.next });
+    const readable = readableOf(p.rows);
+    const credits = await deps.widget.credits(me(res), readable);
+    // a line that cannot be read: its id and that it is unavailable, no amount, nothing of why
+    res.json({
+      lines: p.rows.map((l) =>
+        isUnreadable(l) ? { id: l.id, unavailable: true } : clientLineJson(l, now(), credits.get(l.id)),
+      ),
+      next: p.next,
+    });
   });
   client.get('/lines/:lineId', async (req, res) => {
     const line = await deps.reads.line(pathOf(Line, req.params).lineId, { clientId: me(res) });

@@ -766,7 +766,9 @@ export function presentPeriod(
     else {
       // what the period's lines bill now (after a dispute's decision), by the API's own rule (domain/billed-now.ts)
       const now = c.billedNow ?? null;
-      if (now?.afterDispute === 'waived') outcome = w.lineStatus.waived!;
+      // a line of the period cannot be read: no figure, neither the rated amount nor a smaller sum
+      if (now === 'unavailable') outcome = w.figureUnavailable;
+      else if (now?.afterDispute === 'waived') outcome = w.lineStatus.waived!;
       else {
         outcome = `${w.billed}: ${formatAmount(now ? now.amountMinor : c.amountMinor, c.currency || currency, locale)}`;
         if (now?.afterDispute === 'adjusted') outcome += ` (${w.lineStatus.adjusted})`;

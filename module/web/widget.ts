@@ -4,7 +4,7 @@ import { ModuleError } from '../domain/errors.js';
 import type { Actor } from '../adapters/audit-store.js';
 import { localeForClient, textLanguage } from '../domain/line-text.js';
 import type { Logger } from '../adapters/logger.js';
-import { isUnreadable, logUnreadable } from '../adapters/rows.js';
+import { isUnreadable, logUnreadable, readableOf } from '../adapters/rows.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { DisputeService } from '../services/disputes.js';
 import { idCursor, type LineRow, type UsageReads } from '../services/usage-reads.js';
@@ -232,22 +232,32 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
     src.bannerOf(serviceId),
     src.standingOf(req.clientId),
   ]);
+  // a line that cannot be read has no amount: it is said apart, never shown with a figure
+  const readable = readableOf(lines.rows);
   const [credits, notOwed] = await Promise.all([
-    creditsOf(deps, req.clientId, lines.rows),
-    notOwedOf(deps, req.clientId, lines.rows),
+    creditsOf(deps, req.clientId, readable),
+    notOwedOf(deps, req.clientId, readable),
   ]);
   const view = presentWidget({
     ...base,
     labels: names,
     usage,
     periods,
-    lines: lines.rows,
+    lines: readable,
     focus,
     banner,
     pool: poolOf(usage, standings),
     credits,
     notOwed,
   });
+  if (readable.length < lines.rows.length)
+    view.service?.notices.push({ kind: 'info', text: view.w.lineUnavailable });
+  await addSections(deps, view, serviceId, req);
+  return view;
+}
+
+/** The cap block and the upgrade suggestion of the page, when the module offers them. */
+async function addSections(deps: WidgetDeps, view: WidgetView, serviceId: number, req: WidgetRequest) {
   if (deps.caps)
     view.cap = await capSection(
       deps.caps.knex,
@@ -268,7 +278,6 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
       deps.log.warn('widget.upgrade_failed', { serviceId: serviceId, error: (err as Error).message });
       return null;
     });
-  return view;
 }
 
 /** Sets or lifts a cap from the page's form; the limit policy then acts (or lets go) at once. */
@@ -435,11 +444,12 @@ async function summarize(deps: WidgetDeps, src: Sources, clientId: number, local
       unavailable: '',
     });
   }
-  const lines = await deps.reads.lines({ clientId }, { limit: 50 });
+  // the counts are of the lines that read; one that cannot is on her page, said apart
+  const lines = readableOf((await deps.reads.lines({ clientId }, { limit: 50 })).rows);
   const now = deps.clock.now();
-  const underDispute = lines.rows.filter((l) => l.dispute?.state === 'open').length;
-  const notOwed = await notOwedOf(deps, clientId, lines.rows);
-  const disputable = lines.rows.filter(
+  const underDispute = lines.filter((l) => l.dispute?.state === 'open').length;
+  const notOwed = await notOwedOf(deps, clientId, lines);
+  const disputable = lines.filter(
     (l) =>
       !l.dispute &&
       l.status === 'placed' &&

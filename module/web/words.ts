@@ -13,6 +13,7 @@ export const WIDGET_WORDS = {
     noServices: 'None of your services is metered.',
     /** a figure whose stored record cannot be read: no internals, the operator has the log line */
     figureUnavailable: 'This figure cannot be shown right now.',
+    lineUnavailable: 'One of your lines cannot be shown right now.',
     service: 'Service',
     services: 'Your services',
     thisPeriod: 'This period',
@@ -192,6 +193,7 @@ export const WIDGET_WORDS = {
     title: 'Dataverkeer',
     noServices: 'Geen van uw diensten wordt gemeten.',
     figureUnavailable: 'Dit cijfer kan nu niet getoond worden.',
+    lineUnavailable: 'Een van uw regels kan nu niet getoond worden.',
     service: 'Dienst',
     services: 'Uw diensten',
     thisPeriod: 'Deze periode',
