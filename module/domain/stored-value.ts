@@ -19,6 +19,13 @@ export function storedValueError(
   });
 }
 
+/** The column a refusal of a stored value names (storedValueError); null for any other error. */
+export function storedColumnOf(err: unknown): string | null {
+  if (!(err instanceof ModuleError) || err.code !== 'UNEXPECTED_STATE') return null;
+  const column = err.details?.column;
+  return typeof column === 'string' ? column : null;
+}
+
 /** Text quoted (so "12abc" and 12 differ), numbers and bigints as digits, null as null. */
 function shown(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);

@@ -3,7 +3,9 @@ import { formatSoldBytes, textLanguage } from '../domain/line-text.js';
 import { formatMoney } from '../domain/money.js';
 import { capActionInForce, capMates, type CapService } from '../services/caps.js';
 import type { UpgradeService } from '../services/upgrades.js';
-import { toNum, type SetAside } from '../adapters/rows.js';
+import { toNum, unreadableRow, type SetAside } from '../adapters/rows.js';
+import { TABLES } from '../adapters/tables.js';
+import { storedColumnOf } from '../domain/stored-value.js';
 
 /**
  * The widget's spending-cap block, in English and Dutch: the cap in force (or none), whether it is
@@ -19,6 +21,7 @@ export const CAP_WORDS = {
     reached: (action: 'throttle' | 'suspend') =>
       `The cap is reached: your server is ${action === 'throttle' ? 'slowed down' : 'suspended'} until the next period starts.`,
     reachedUnknown: 'Whether the cap is reached cannot be shown right now.',
+    unavailable: 'Your cap cannot be shown right now.',
     amount: 'At most, each month',
     kindMoney: (currency: string) => `an amount (${currency})`,
     kindBytes: 'traffic over the allowance (GB)',
@@ -42,6 +45,7 @@ export const CAP_WORDS = {
     reached: (action: 'throttle' | 'suspend') =>
       `Het plafond is bereikt: uw server is ${action === 'throttle' ? 'vertraagd' : 'geschorst'} tot de volgende periode begint.`,
     reachedUnknown: 'Of het plafond bereikt is, kan nu niet getoond worden.',
+    unavailable: 'Uw plafond kan nu niet getoond worden.',
     amount: 'Hoogstens, per maand',
     kindMoney: (currency: string) => `een bedrag (${currency})`,
     kindBytes: 'dataverkeer boven de bundel (GB)',
@@ -71,6 +75,8 @@ export interface CapSectionView {
   pool: string | null;
   currency: string;
   actions: Array<{ value: 'throttle' | 'suspend'; label: string }>;
+  /** the cap's record cannot be read: said so, with no form to set or lift it */
+  unavailable?: boolean;
 }
 
 export async function capSection(
@@ -81,9 +87,18 @@ export async function capSection(
   setAside?: SetAside,
 ): Promise<CapSectionView | null> {
   const options = await caps.options(serviceId);
-  const cap = await caps.get(serviceId);
-  if (!options && !cap) return null;
   const w = capWordsFor(locale);
+  let cap;
+  try {
+    cap = await caps.get(serviceId);
+  } catch (err) {
+    // a cap whose record cannot be read: the client is told only that; the operator gets the column
+    if (storedColumnOf(err) === null) throw err;
+    setAside?.(TABLES.caps, unreadableRow(null, err));
+    const none = { pool: null, reached: null, currency: '', actions: [] };
+    return { serviceId, w, current: w.unavailable, ...none, unavailable: true };
+  }
+  if (!options && !cap) return null;
   const amount = cap
     ? cap.kind === 'money'
       ? formatMoney({ amountMinor: cap.amount, currency: cap.currency! }, locale)

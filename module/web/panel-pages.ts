@@ -1,6 +1,7 @@
 import path from 'node:path';
 import ejs from 'ejs';
 import { ModuleError } from '../domain/errors.js';
+import { storedColumnOf } from '../domain/stored-value.js';
 import { localeForClient, textLanguage } from '../domain/line-text.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { Logger } from '../adapters/logger.js';
@@ -241,8 +242,8 @@ export async function productDetails(
     usage = await d.reads.serviceUsage(serviceId, { clientId });
   } catch (err) {
     if (err instanceof ModuleError && err.code === 'NOT_FOUND') return '';
-    const column = err instanceof ModuleError && err.code === 'UNEXPECTED_STATE' ? err.details?.column : null;
-    if (typeof column !== 'string') throw err;
+    const column = storedColumnOf(err);
+    if (column === null) throw err;
     // its record cannot be read: the block says only that; the operator gets the column
     d.log?.warn('admin.row_unreadable', { table: TABLES.services, id: serviceId, column });
     usage = null;

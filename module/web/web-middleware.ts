@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { escapeHtml } from '../domain/html.js';
 import { HTTP_STATUS, ModuleError, notFound } from '../domain/errors.js';
+import { storedColumnOf } from '../domain/stored-value.js';
 import type { Logger } from '../adapters/logger.js';
 import type { DisputeService } from '../services/disputes.js';
 import { nameTheAnswer, type NameDirectory } from './name-directory.js';
@@ -134,8 +135,8 @@ export function errorAnswers(log: Logger, embedShell: EmbedShell) {
         });
       // a stored row that cannot be read: the admin's answers name the column; anyone else is told
       // only that it cannot be shown now, and the operator gets the log line
-      const column = err.code === 'UNEXPECTED_STATE' ? err.details?.column : undefined;
-      const hidden = typeof column === 'string' && !/^\/(api\/v1|embed)\/admin(\/|$)/.test(req.path);
+      const column = storedColumnOf(err);
+      const hidden = column !== null && !/^\/(api\/v1|embed)\/admin(\/|$)/.test(req.path);
       if (hidden) log.warn('web.row_unreadable', { path: req.originalUrl.split('?', 1)[0], column });
       const answer = {
         error: {

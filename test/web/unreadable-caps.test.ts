@@ -143,5 +143,15 @@ describeEachEngine('caps with a row that cannot be read', ({ db }) => {
     expect(t).to.include(`cap ${jan} Unreadable row: mod_overusage_caps.kind is not one of money, bytes.`);
     const once = ['mod_overusage_caps', jan, 'mod_overusage_caps.kind'];
     expect(unreadableLogs()).to.deep.equal([once, once]);
+
+    // Jan's own page: the cap block says only that it cannot be shown, with no form to set or lift
+    const mine = await login(s.app, JAN);
+    const own = await mine.agent.get('/index.php?m=overusage').expect(200);
+    expect(pageText(own.text)).to.include('Uw plafond kan nu niet getoond worden.');
+    expect(own.text).not.to.include('class="ou-cap-lift"');
+    expect(own.text).not.to.include('class="ou-cap-form"');
+    expect(own.text).not.to.include('euros');
+    expect(own.text).not.to.include('mod_overusage_caps');
+    expect(unreadableLogs().at(-1)).to.deep.equal(['mod_overusage_caps', null, 'mod_overusage_caps.kind']);
   });
 });
