@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 /** Options of updateManyByKey beyond the columns it sets from the rows. */
 export interface UpdateManyOptions {
-  /** rows per statement (SQLite allows 500 terms in a compound SELECT) */
+  /** rows per statement: 500, a metering batch in one (a VALUES list is not held to SQLite's 500 terms of a compound SELECT) */
   chunkSize?: number;
   /** columns that add the given value to what is stored (a total others may move too), instead of replacing it */
   add?: readonly string[];
@@ -28,7 +28,7 @@ export async function updateManyByKey(
   columns: readonly string[],
   opts: UpdateManyOptions = {},
 ): Promise<void> {
-  const { chunkSize = 400, add = [] } = opts;
+  const { chunkSize = 500, add = [] } = opts;
   // MySQL types the derived table's columns from the values, and adds a string to an
   // integer as a double (2^53 + 1 + 1 000 came out as …992): the added value is cast first.
   const set = (c: string, v: string, mysql: boolean) =>
