@@ -99,6 +99,8 @@ describeEachEngine('the credit note of a paid line waived or reduced', ({ db }) 
       'english',
     );
     expect([paid.subtotal, paid.tax, paid.total]).to.deep.equal(['119.95', '21.00', '140.95']);
+    // paid before its dispute: the admin chooses between credit and refund
+    expect(await s.mod.disputes!.givesMoneyBack(d.id)).to.equal(true);
     const res = await s.mod.disputes!.resolve({
       disputeId: d.id,
       to: 'waived',
@@ -540,6 +542,8 @@ describeEachEngine('a held line paid on its published held invoice, then waived 
 
   it('waived: a note of −€500.00 corrects the paid held invoice, €500.00 credited (was: the line waived and the €500.00 kept)', async () => {
     const { s, renewal, held, d, ref } = await paidOnHeld();
+    // the €500.00 paid on the held invoice: credit or refund to choose, as for a line paid before
+    expect(await s.mod.disputes!.givesMoneyBack(d.id)).to.equal(true);
     const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
     expect(res.ok, res.ok ? '' : res.message).to.equal(true);
     const notes = await notesAfter(s, held);
