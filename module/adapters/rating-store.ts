@@ -10,11 +10,15 @@ import {
   dateIn,
   dateOrNullIn,
   intIn,
+  readEach,
   sqlBig,
   sqlInstant,
   sumIn,
   textIn,
   textOrNullIn,
+  unreadableRow,
+  type Listed,
+  type SetAside,
 } from './rows.js';
 import { TABLES } from './tables.js';
 
@@ -90,14 +94,30 @@ export interface StoredUpgrade {
   creditPercent: number;
 }
 
+/** The upgrades of some services that read, and the services whose upgrades cannot all be read. */
+export interface UpgradesRead {
+  upgrades: StoredUpgrade[];
+  /** services with an upgrade row that cannot be read; 'all' when that row's service cannot be read either */
+  unreadable: Set<number> | 'all';
+}
+
 export interface MasterZone {
   resetPolicy: string | null;
   timeZone: string;
 }
 
 export interface RatingStore {
-  /** closed periods after `after` (by id) with no rating yet, at most `limit`, lowest id first */
-  unrated(after: number, limit: number, serviceIds?: readonly number[]): Promise<PeriodToRate[]>;
+  /**
+   * closed periods after `after` (by id) with no rating yet, at most `limit`, lowest id first. With
+   * `setAside`, a row that cannot be read is an UnreadableRow in its place (its id keeps the cursor
+   * going), told to setAside; without it, it fails naming the column.
+   */
+  unrated(
+    after: number,
+    limit: number,
+    serviceIds?: readonly number[],
+    setAside?: SetAside,
+  ): Promise<Array<Listed<PeriodToRate>>>;
   /** a period (open or closed) as rating takes it; null when it or its service is gone */
   period(periodId: number): Promise<(PeriodToRate & { closed: boolean }) | null>;
   /** the sum of each period's intervals (a period without any is left out) */
@@ -106,6 +126,8 @@ export interface RatingStore {
   withCharges(periodIds: readonly number[]): Promise<Set<number>>;
   /** the upgrades asked for on these services, oldest first */
   upgradesOf(serviceIds: readonly number[]): Promise<StoredUpgrade[]>;
+  /** the same, a row that cannot be read told to setAside and its service named instead of failing */
+  upgradesEach(serviceIds: readonly number[], setAside: SetAside): Promise<UpgradesRead>;
   /** a service's five-minute rates (bits per second) in [from, to), by slot */
   fiveMinuteRates(serviceId: number, from: DateTime, to: DateTime): Promise<bigint[]>;
   masters(): Promise<Map<number, MasterZone>>;
@@ -259,6 +281,44 @@ const parseUpgrade = (u: Record<string, unknown>): StoredUpgrade => ({
   creditPercent: intIn(u.credit_percent, `${TABLES.upgrades}.credit_percent`),
 });
 
+const upgradeRows = async (knex: Knex, serviceIds: readonly number[]) =>
+  serviceIds.length
+    ? knex(TABLES.upgrades)
+        .whereIn('service_id', [...serviceIds])
+        .orderBy('id')
+        .select('id', 'service_id', 'from_product_id', 'to_product_id', 'requested_on', 'credit_percent')
+    : [];
+
+/** The id a column holds when it reads as one, else null (which service an unreadable row is of). */
+function intOrNull(v: unknown): number | null {
+  try {
+    return intIn(v, '');
+  } catch {
+    return null;
+  }
+}
+
+/** Each upgrade read on its own: one that cannot be read is told to setAside and its service named. */
+async function upgradesEach(
+  knex: Knex,
+  serviceIds: readonly number[],
+  setAside: SetAside,
+): Promise<UpgradesRead> {
+  const upgrades: StoredUpgrade[] = [];
+  let unreadable: Set<number> | 'all' = new Set();
+  for (const r of await upgradeRows(knex, serviceIds)) {
+    try {
+      upgrades.push(parseUpgrade(r));
+    } catch (err) {
+      setAside(TABLES.upgrades, unreadableRow(r.id, err));
+      const serviceId = intOrNull(r.service_id);
+      if (serviceId === null) unreadable = 'all';
+      else if (unreadable !== 'all') unreadable.add(serviceId);
+    }
+  }
+  return { upgrades, unreadable };
+}
+
 /**
  * Rows of these periods: a page of periods in id order is nearly always a dense run of ids, read as
  * one range of the (period_id, …) index; an IN list of 2 000 ids makes 2 000 separate dives, which
@@ -316,7 +376,7 @@ function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites> {
       .leftJoin(`${TABLES.samples} as smp`, 'smp.id', 'p.last_sample_id');
   const withService = () => periodsWithService(`${P} as p`);
   return {
-    async unrated(after, limit, serviceIds) {
+    async unrated(after, limit, serviceIds, setAside) {
       const q = (
         serviceIds
           ? periodsOfServices(knex, serviceIds)
@@ -328,7 +388,8 @@ function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites> {
         .andWhere('p.id', '>', after)
         .orderBy('p.id')
         .limit(limit);
-      return (await q).map(parsePeriodToRate);
+      const rows = await q;
+      return setAside ? readEach(rows, parsePeriodToRate, P, { setAside }) : rows.map(parsePeriodToRate);
     },
     async period(periodId) {
       const r = await withService()
@@ -356,14 +417,8 @@ function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites> {
       const wanted = new Set(periodIds);
       return new Set(rows.map((o) => intIn(o.period_id, `${C}.period_id`)).filter((id) => wanted.has(id)));
     },
-    async upgradesOf(serviceIds) {
-      if (!serviceIds.length) return [];
-      const rows = await knex(TABLES.upgrades)
-        .whereIn('service_id', [...serviceIds])
-        .orderBy('id')
-        .select('service_id', 'from_product_id', 'to_product_id', 'requested_on', 'credit_percent');
-      return rows.map(parseUpgrade);
-    },
+    upgradesOf: async (serviceIds) => (await upgradeRows(knex, serviceIds)).map(parseUpgrade),
+    upgradesEach: (serviceIds, setAside) => upgradesEach(knex, serviceIds, setAside),
     async fiveMinuteRates(serviceId, from, to) {
       const rates = await knex(TABLES.rateSamples)
         .where({ service_id: serviceId })

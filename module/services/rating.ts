@@ -10,6 +10,7 @@ import {
   type RatingStore,
 } from '../adapters/rating-store.js';
 import { retryTransaction } from '../adapters/sql-helpers.js';
+import { isUnreadable, type SetAside, type UnreadableRow } from '../adapters/rows.js';
 import type { Clock } from '../domain/clock.js';
 import { addDays, daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calendar.js';
 import type { ChargeStatus } from '../domain/charge-status.js';
@@ -36,7 +37,8 @@ export type { ChargeStatus } from '../domain/charge-status.js';
 
 export interface RatingSkip {
   periodId: number;
-  serviceId: number;
+  /** null when the period's own row cannot be read */
+  serviceId: number | null;
   reason: string;
 }
 
@@ -127,6 +129,8 @@ interface RatingRun {
   loading: Promise<void> | null;
   /** periods that carry charges from before a rebuild: rated one by one, after the pages */
   carried: Array<{ periodId: number; serviceId: number }>;
+  /** a row that cannot be read: logged (rating.row_unreadable), its period left unrated, the others rated */
+  setAside: SetAside;
 }
 
 type ProfileFor = Awaited<ReturnType<BillingSettingsService['snapshot']>>;
@@ -159,6 +163,7 @@ async function rateClosedPeriods(
     profileFor: null,
     loading: null,
     carried: [],
+    setAside: rowLog(deps.log),
   };
   // The next page is read while this one is rated, and written while the next is rated: the
   // database and the rating overlap instead of taking turns. One write at a time, in order.
@@ -237,9 +242,15 @@ async function pageSettings(run: RatingRun, rows: PeriodInRun[]): Promise<Profil
 /** The closed periods not rated yet after `after`, one page, with their evidence's sums, caps, upgrades and rates. */
 async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
   const { store } = run.deps;
-  let rows: PeriodInRun[] = await store.unrated(after, run.pageSize, run.opts.serviceIds);
-  const lastId = rows.length ? rows[rows.length - 1]!.id : null;
-  const full = rows.length === run.pageSize;
+  const listed = await store.unrated(after, run.pageSize, run.opts.serviceIds, run.setAside);
+  // the cursor goes past a row that cannot be read (its id is its key: it reads)
+  const lastId = listed.findLast((r) => r.id !== null)?.id ?? null;
+  const full = listed.length === run.pageSize;
+  let rows: PeriodInRun[] = [];
+  for (const r of listed) {
+    if (!isUnreadable(r)) rows.push(r);
+    else if (r.id !== null) skip(run, r.id, null, unreadableReason('its row', r));
+  }
   // The evidence must add up: the daily rows of each period sum to its total, or it is not rated.
   if (rows.length === 0) return { rows, sums: new Map(), lastId, full, profileFor: () => null };
   const ids = rows.map((r) => r.id);
@@ -254,7 +265,16 @@ async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
     rows = rows.filter((r) => !carried.has(r.id));
   }
   // each sets its own field of the rows: read side by side
-  await Promise.all([attachCaps(run.deps.caps, rows, run.masters), attachUpgrades(store, rows)]);
+  const [, unreadUpgrades] = await Promise.all([
+    attachCaps(run.deps.caps, rows, run.masters),
+    attachUpgrades(store, rows, run.setAside),
+  ]);
+  if (unreadUpgrades) {
+    // an upgrade credits part of the bill: none is billed without knowing whether one applies
+    const left = (r: PeriodInRun) => unreadUpgrades !== 'all' && !unreadUpgrades.has(r.serviceId);
+    for (const r of rows) if (!left(r)) skip(run, r.id, r.serviceId, UPGRADE_UNREADABLE);
+    rows = rows.filter(left);
+  }
   // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
   await Promise.all(
     rows.map(async (r) => {
@@ -266,6 +286,21 @@ async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
   );
   return { rows, sums, lastId, full, profileFor };
 }
+
+/** A row that cannot be read: one warning with its table, id, column and what it is not (never the value). */
+const rowLog =
+  (log: Logger): SetAside =>
+  (table, u) =>
+    log.warn('rating.row_unreadable', { table, id: u.id, ...u.unreadable });
+
+const UPGRADE_UNREADABLE = 'an upgrade asked for on its service cannot be read; not rated';
+
+/** Why a row that cannot be read leaves its period unrated: the column and what it is not, never the value. */
+const unreadableReason = (what: string, u: UnreadableRow) =>
+  `${what} cannot be read (${u.unreadable.column ?? 'a column'}: ${u.unreadable.reason}); not rated`;
+
+const skip = (run: RatingRun, periodId: number, serviceId: number | null, reason: string) =>
+  run.result.skipped.push({ periodId, serviceId, reason });
 
 const notAddingUp = (sum: bigint, used: bigint) =>
   `its daily figures sum to ${sum} bytes, not the ${used} bytes counted; not rated`;
@@ -384,11 +419,20 @@ interface UpgradeInPeriod {
   percent: number;
 }
 
-/** Upgrades asked for during each period (module/services/upgrades.ts): one query per page. */
-async function attachUpgrades(store: RatingStore, rows: PeriodInRun[]): Promise<void> {
-  if (rows.length === 0) return;
-  const ups = await store.upgradesOf([...new Set(rows.map((r) => r.serviceId))]);
-  if (ups.length === 0) return;
+/**
+ * Upgrades asked for during each period (module/services/upgrades.ts): one query per page. The
+ * services with an upgrade that cannot be read come back (null: none).
+ */
+async function attachUpgrades(
+  store: RatingStore,
+  rows: PeriodInRun[],
+  setAside: SetAside,
+): Promise<Set<number> | 'all' | null> {
+  if (rows.length === 0) return null;
+  const read = await store.upgradesEach([...new Set(rows.map((r) => r.serviceId))], setAside);
+  const ups = read.upgrades;
+  const unreadable = read.unreadable === 'all' || read.unreadable.size ? read.unreadable : null;
+  if (ups.length === 0) return unreadable;
   for (const r of rows) {
     const u = ups.find(
       (x) => x.serviceId === r.serviceId && x.requestedOn >= r.startDate && x.requestedOn <= r.endDate,
@@ -396,6 +440,7 @@ async function attachUpgrades(store: RatingStore, rows: PeriodInRun[]): Promise<
     if (u)
       r.upgrade = { fromProductId: u.fromProductId, toProductId: u.toProductId, percent: u.creditPercent };
   }
+  return unreadable;
 }
 
 /** The provider's credit on an upgrade: a share of the period's billed overusage, said in the explanation. */
@@ -552,7 +597,8 @@ async function rateAfresh(
   if (sum !== p.usedBytes) return { kind: 'skipped', reason: notAddingUp(sum, p.usedBytes) };
   if (currentProfile?.model === 'p95') p.fiveMinuteBps = await ratesOf(store, p, master.timeZone);
   await attachCaps(deps.caps, [p], masters);
-  await attachUpgrades(store, [p]);
+  if (await attachUpgrades(store, [p], rowLog(deps.log)))
+    return { kind: 'skipped', reason: UPGRADE_UNREADABLE };
   const upgrade = p.upgrade ?? null;
   // the period an upgrade falls in is rated on the plan it began on
   const profile = upgrade

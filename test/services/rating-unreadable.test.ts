@@ -1,0 +1,117 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { TABLES } from '../../module/adapters/tables.js';
+import { describeEachEngine } from '../support/engines.js';
+import {
+  addPeriod,
+  addService,
+  GB,
+  migrateRatingRows,
+  PER_GB,
+  ratingRows,
+  setProduct,
+  type RatingRows,
+} from '../support/rating-rows.js';
+
+const MAY = { start: '2013-05-01', end: '2013-05-31' };
+
+/**
+ * The nightly rating run when one stored row cannot be read (a column edited by hand): that
+ * period is left unrated, logged with its table, id and column (never the value) and listed as
+ * skipped; every other period is rated as before. Product 3: 5 TB included, €0.50 per GB over.
+ * Ann (service 11), Bob (12) and Cid (13) each have a closed May.
+ */
+describeEachEngine('the rating run when a stored row cannot be read', ({ db }) => {
+  let knex: Knex;
+  let r: RatingRows;
+
+  before(async () => {
+    knex = db().knex;
+    await migrateRatingRows(knex);
+  });
+  beforeEach(async () => {
+    r = await ratingRows(knex);
+    await setProduct(r, 3, PER_GB);
+    for (const id of [11, 12, 13]) await addService(knex, id, { clientId: id - 10 });
+    // Ann 6 000 GB: (6 000 − 5 000) × €0.50 = €500.00; Bob 7 000 GB would be €1 000.00;
+    // Cid 5 400 GB: (5 400 − 5 000) × €0.50 = €200.00
+    await addPeriod(knex, 1, { serviceId: 11, ...MAY, used: 6000n * GB });
+    await addPeriod(knex, 2, { serviceId: 12, ...MAY, used: 7000n * GB });
+    await addPeriod(knex, 3, { serviceId: 13, ...MAY, used: 5400n * GB });
+  });
+
+  const amounts = async () =>
+    (await knex(TABLES.charges).orderBy('period_id').select('period_id', 'amount_minor', 'status')).map(
+      (c) => [Number(c.period_id), BigInt(c.amount_minor), String(c.status)],
+    );
+  const unreadableLogged = () =>
+    r.logged
+      .filter(([, event]) => event === 'rating.row_unreadable')
+      .map(([level, , l]) => {
+        const { table, id, column, reason } = l as Record<string, unknown>;
+        return [level, table, id, column, reason];
+      });
+
+  it("rates Ann's and Cid's May when Bob's period has lost its end date, and names Bob's", async () => {
+    // Bob's closed period with end_date NULL: it cannot be rated (how many days, which prices)
+    await knex(TABLES.periods).where({ id: 2 }).update({ end_date: null });
+    // pages of two: Bob's is the last row of the first page, so the run must go past it to Cid
+    const result = await r.rating.rateClosedPeriods({ pageSize: 2 });
+    const reason = 'its row cannot be read (mod_overusage_periods.end_date: not a date); not rated';
+    expect(result).to.deep.equal({ rated: 2, skipped: [{ periodId: 2, serviceId: null, reason }] });
+    expect(await amounts()).to.deep.equal([
+      [1, 50_000n, 'unbilled'],
+      [3, 20_000n, 'unbilled'],
+    ]);
+    const line = ['warn', 'mod_overusage_periods', 2, 'mod_overusage_periods.end_date', 'not a date'];
+    expect(unreadableLogged()).to.deep.equal([line]);
+    expect(r.logged.find(([, event]) => event === 'rating.skipped')?.[2]).to.deep.include({
+      count: 1,
+      first: { periodId: 2, serviceId: null, reason },
+    });
+    // the next night: Bob's still not rated and named again; Ann and Cid not billed twice
+    expect(await r.rating.rateClosedPeriods({ pageSize: 2 })).to.deep.equal({
+      rated: 0,
+      skipped: [{ periodId: 2, serviceId: null, reason }],
+    });
+    expect(unreadableLogged()).to.deep.equal([line, line]);
+    expect(await amounts()).to.have.length(2);
+  });
+
+  it("leaves Ann's May unrated when an upgrade of hers cannot be read (it may credit her bill), and rates the others", async function () {
+    // MariaDB's DATE and BIGINT columns refuse every value the reader refuses: only SQLite can hold one
+    if (db().engine === 'mysql') this.skip();
+    await knex(TABLES.upgrades).insert({
+      id: 5,
+      service_id: 11,
+      client_id: 1,
+      from_product_id: 3,
+      to_product_id: 4,
+      requested_on: 'soon',
+      requested_at: '2013-05-20 10:00:00.000',
+      credit_percent: 50,
+      figures: '{}',
+    });
+    const result = await r.rating.rateClosedPeriods();
+    // Bob 7 000 GB: (7 000 − 5 000) × €0.50 = €1 000.00; not Ann's €500.00, nor €250.00 less half
+    expect(result).to.deep.equal({
+      rated: 2,
+      skipped: [
+        {
+          periodId: 1,
+          serviceId: 11,
+          reason: 'an upgrade asked for on its service cannot be read; not rated',
+        },
+      ],
+    });
+    expect(await amounts()).to.deep.equal([
+      [2, 100_000n, 'unbilled'],
+      [3, 20_000n, 'unbilled'],
+    ]);
+    expect(unreadableLogged()).to.deep.equal([
+      ['warn', 'mod_overusage_upgrades', 5, 'mod_overusage_upgrades.requested_on', 'not a date'],
+    ]);
+    // no stored value in any log line
+    expect(JSON.stringify(r.logged)).not.to.include('soon');
+  });
+});
