@@ -7,12 +7,15 @@ import type { HookDefinition } from './hook-types.js';
  * added a fee on an invoice that still carries a disputed line, the fee is recomputed on what is
  * unpaid and undisputed (the panel's Percentage / Fixed Amount and minimum), or removed when that is
  * nothing (module/services/dunning-shield.ts). Handling that fails is kept (`failed`) for the
- * 5-minute sweep to do again (module/services/late-fee-retries.ts): WHMCS adds the fee once.
+ * 5-minute sweep to do again (module/services/late-fee-retries.ts): WHMCS adds the fee once. The
+ * correction takes the sweep's lease on the invoice, so a sweep at the same time does not do it twice.
  */
 export function AddInvoiceLateFee(deps: {
   shield: DunningShield;
   log: Logger;
   failed?: (invoiceId: number, error: string) => Promise<void>;
+  /** the correction under the invoice's lease, audited (module/services/late-fee-retries.ts); else the shield's own */
+  correct?: (invoiceId: number) => Promise<unknown>;
 }): HookDefinition {
   return {
     name: 'AddInvoiceLateFee',
@@ -21,7 +24,7 @@ export function AddInvoiceLateFee(deps: {
       const invoiceId = Number(vars.invoiceid);
       if (!Number.isSafeInteger(invoiceId) || invoiceId <= 0) return undefined;
       try {
-        await deps.shield.correctLateFee(invoiceId);
+        await (deps.correct ? deps.correct(invoiceId) : deps.shield.correctLateFee(invoiceId));
       } catch (err) {
         const error = (err as Error).message;
         deps.log.warn('hook.add_invoice_late_fee.failed', { invoiceId, error });

@@ -39,6 +39,8 @@ export interface HookDeps {
   dunning?: DunningShield;
   /** the AddInvoiceLateFee handling that failed, kept for the 5-minute sweep */
   lateFeeFailed?: (invoiceId: number, error: string) => Promise<void>;
+  /** the AddInvoiceLateFee correction under the sweep's lease on the invoice, audited */
+  lateFeeCorrect?: (invoiceId: number) => Promise<void>;
   logActivity?: (text: string) => Promise<void>;
   /**
    * threshold notices and the policy at the limit: after each collect (`collected`), and on other
@@ -80,11 +82,11 @@ export function moduleHooks(deps: HookDeps): HookDefinition[] {
     );
   if (deps.dunning) {
     const d = { shield: deps.dunning, log: deps.log };
-    const failed = deps.lateFeeFailed;
+    const { lateFeeFailed: failed, lateFeeCorrect: correct } = deps;
     hooks.push(
       EmailPreSend(d),
       PreModuleSuspend(d),
-      AddInvoiceLateFee({ ...d, ...(failed ? { failed } : {}) }),
+      AddInvoiceLateFee({ ...d, ...(failed ? { failed } : {}), ...(correct ? { correct } : {}) }),
     );
   }
   if (deps.disputes) {

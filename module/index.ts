@@ -391,7 +391,7 @@ function buildHooks(
         ? { panel: deps.panel, logActivity: (text: string) => deps.panel!.logActivity(text) }
         : {}),
       ...(dunning ? { dunning } : {}),
-      ...(lateFees ? { lateFeeFailed: lateFees.failed } : {}),
+      ...(lateFees ? { lateFeeFailed: lateFees.failed, lateFeeCorrect: lateFees.correct } : {}),
       ...(lines ? { lines } : {}),
       metering: x.metering,
       settings: x.settings,

@@ -9,6 +9,8 @@ const TABLE = TABLES.lateFeeRetries;
 export interface LateFeeRetry {
   invoiceId: number;
   attempts: number;
+  /** the first failure: the hook runs as the panel adds the fee, so when the fee came */
+  failedAt: DateTime;
 }
 
 /** The invoices whose late fee handling failed, one row each (migrations/20270101000000_late_fee_retries.ts). */
@@ -25,7 +27,7 @@ export interface LateFeeRetryStore {
 
 const retryOf = (row: unknown): LateFeeRetry => {
   const r = rowReader(TABLE, row as Record<string, unknown>);
-  return { invoiceId: r.num('invoice_id'), attempts: r.num('attempts') };
+  return { invoiceId: r.num('invoice_id'), attempts: r.num('attempts'), failedAt: r.instant('failed_at') };
 };
 
 export function createLateFeeRetryStore(knex: Knex): LateFeeRetryStore {
@@ -45,11 +47,13 @@ export function createLateFeeRetryStore(knex: Knex): LateFeeRetryStore {
       const rows = await knex(TABLE)
         .orderBy([{ column: 'failed_at' }, { column: 'invoice_id' }])
         .limit(limit)
-        .select('invoice_id', 'attempts');
+        .select('invoice_id', 'attempts', 'failed_at');
       return rows.map(retryOf);
     },
     async get(invoiceId) {
-      const row = await knex(TABLE).where({ invoice_id: invoiceId }).first('invoice_id', 'attempts');
+      const row = await knex(TABLE)
+        .where({ invoice_id: invoiceId })
+        .first('invoice_id', 'attempts', 'failed_at');
       return row ? retryOf(row) : null;
     },
     async done(trx, invoiceId) {

@@ -9,6 +9,7 @@ import { addDays } from '../domain/calendar.js';
 import type { DisputeContext } from './dispute-context.js';
 import { refPattern } from './invoice-lines.js';
 import { lateFeeOffRenewal } from './late-fee-share.js';
+import { settleAtZero } from './invoice-settle.js';
 import { releaseHeld } from './dispute-invoices.js';
 import { notOwedOriginal, owedOnPublishedHeld, voidNow } from './dispute-void.js';
 
@@ -228,11 +229,16 @@ async function leaveOriginal(
       )
     : { change: [], delete: [] };
   const deleted = [...stale, ...fee.delete];
-  if (deleted.length || notes !== original.notes)
+  const changed = deleted.length > 0 || notes !== original.notes;
+  if (changed)
     await deps.panel.updateInvoice({
       invoiceId: original.invoiceId,
       ...(deleted.length ? { deleteLineIds: deleted } : {}),
       ...(fee.change.length ? { changeItems: fee.change } : {}),
       ...(notes !== original.notes ? { notes } : {}),
     });
+  // the rest paid already (the hosting paid before the dispute; a fee that was all the line's gone
+  // too): 0.00 left, settled so the renewal moves the Next Due Date on (a resumed hold checks again)
+  const after = changed ? await deps.panel.getInvoice(original.invoiceId) : original;
+  await settleAtZero(deps.panel, after, `held line ${line.refCode}`);
 }

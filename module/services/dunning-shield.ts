@@ -1,5 +1,6 @@
 import type { Logger } from '../adapters/logger.js';
-import { panelAmount, panelHundredths, type PanelApi } from '../adapters/panel-api.js';
+import type { DateTime } from 'luxon';
+import { panelAmount, panelHundredths, type PanelApi, type PanelInvoice } from '../adapters/panel-api.js';
 import type { Clock } from '../domain/clock.js';
 import {
   lateFeeBase,
@@ -11,6 +12,7 @@ import {
 } from '../domain/dunning.js';
 import { formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
 import type { DisputeService } from './disputes.js';
+import { settleAtZero } from './invoice-settle.js';
 
 /** The dunning emails about an invoice (WHMCS's template names). */
 export const DUNNING_TEMPLATES: ReadonlySet<string> = new Set([
@@ -42,9 +44,18 @@ export interface DunningShield {
   /**
    * Sets the late fee the panel added on an invoice with held lines to the fee on its undisputed
    * rest; gives the fee before and after (the same when it was right already), or null without a
-   * held line or a fee. Run again it finds the fee right: the base leaves the fee out.
+   * held line or a fee. Run again it finds the fee right: the base leaves the fee out. An invoice
+   * left at 0.00 by it, everything else paid, is settled (`settled`). `feeAt`: when the panel
+   * added the fee, for a correction done later (payments since then are put back); now without it.
    */
-  correctLateFee(invoiceId: number): Promise<{ fee: bigint; newFee: bigint } | null>;
+  correctLateFee(invoiceId: number, feeAt?: DateTime): Promise<LateFeeCorrection | null>;
+}
+
+/** A late fee set to the fee on the undisputed rest: before, after, and whether that left 0.00 to settle. */
+export interface LateFeeCorrection {
+  fee: bigint;
+  newFee: bigint;
+  settled: boolean;
 }
 
 export function createDunningShield(deps: {
@@ -100,33 +111,55 @@ export function createDunningShield(deps: {
       return suspensionShielded(overdueSplit(overdue));
     },
 
-    async correctLateFee(invoiceId) {
+    async correctLateFee(invoiceId, feeAt) {
       const held = await heldOn(invoiceId);
       if (held.count === 0) return null;
       const invoice = await panel.getInvoice(invoiceId);
-      const fee = invoice.items.find((i) => i.type === 'LateFee');
-      if (!fee) return null;
       const money = (s: string) => panelHundredths(s);
-      const base = lateFeeBase({ balance: money(invoice.balance), fee: money(fee.amount), held: held.total });
+      const fee = invoice.items.find((i) => i.type === 'LateFee');
+      // a fee this took off whole before a crash: the invoice may still wait at 0.00 to be closed
+      if (!fee) return (await settleAtZero(panel, invoice, FEE_OFF)) ? NO_FEE_SETTLED : null;
+      const unpaid = unpaidWhenFeeCame(invoice, feeAt, deps.zone);
+      const base = lateFeeBase({ balance: unpaid, fee: money(fee.amount), held: held.total });
       const newFee = lateFeeOn(base, await lateFeeRule(panel));
       const was = { fee: money(fee.amount), newFee };
-      if (newFee === was.fee) return was;
-      if (newFee === 0n) await panel.updateInvoice({ invoiceId, deleteLineIds: [fee.id] });
-      else
-        await panel.updateInvoice({
-          invoiceId,
-          changeItems: [
-            { id: fee.id, description: fee.description, amount: panelAmount(newFee), taxed: fee.taxed },
-          ],
-        });
-      await panel.logActivity(
-        `Overusage: late fee on invoice ${invoiceId} set to ${panelAmount(newFee)}: disputed lines are not part of its base`,
-        invoice.userId,
-      );
-      return was;
+      if (newFee !== was.fee) {
+        if (newFee === 0n) await panel.updateInvoice({ invoiceId, deleteLineIds: [fee.id] });
+        else
+          await panel.updateInvoice({
+            invoiceId,
+            changeItems: [
+              { id: fee.id, description: fee.description, amount: panelAmount(newFee), taxed: fee.taxed },
+            ],
+          });
+        await panel.logActivity(
+          `Overusage: late fee on invoice ${invoiceId} set to ${panelAmount(newFee)}: disputed lines are not part of its base`,
+          invoice.userId,
+        );
+      }
+      // read back: the panel recomputes the balance (and the fee's tax) after the change
+      const after = newFee === was.fee ? invoice : await panel.getInvoice(invoiceId);
+      const settled = await settleAtZero(panel, after, FEE_OFF);
+      return { ...was, settled };
     },
   };
 }
+
+/**
+ * What was unpaid when the panel added the fee: the balance with the payments dated after `feeAt`
+ * put back (a payment before the fee lowers the base, one after it does not, or the fee on the
+ * undisputed rest would come out too low); today's balance without `feeAt`.
+ */
+function unpaidWhenFeeCame(invoice: PanelInvoice, feeAt: DateTime | undefined, zone: string): bigint {
+  const since = feeAt?.setZone(zone).toFormat('yyyy-MM-dd HH:mm:ss');
+  const paidSince = invoice.transactions
+    .filter((t) => since !== undefined && t.date > since)
+    .reduce((a, t) => a + panelHundredths(t.amountIn) - panelHundredths(t.amountOut), 0n);
+  return panelHundredths(invoice.balance, 'balance') + paidSince;
+}
+
+const NO_FEE_SETTLED = { fee: 0n, newFee: 0n, settled: true } as const;
+const FEE_OFF = 'the late fee on disputed lines';
 
 /** The panel's late fee settings (WHMCS: Setup › General Settings › Invoices), as the domain's rule; unreadable ones as WHMCS's defaults. */
 export async function lateFeeRule(panel: Pick<PanelApi, 'getConfigurationValue'>): Promise<LateFeeRule> {

@@ -5,7 +5,7 @@ import { withLease, type LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { Clock } from '../domain/clock.js';
 import { ModuleError } from '../domain/errors.js';
-import type { DunningShield } from './dunning-shield.js';
+import type { DunningShield, LateFeeCorrection } from './dunning-shield.js';
 
 /**
  * The AddInvoiceLateFee hook's handling that failed (the panel did not answer it), done again: the
@@ -17,12 +17,27 @@ import type { DunningShield } from './dunning-shield.js';
  * audits it unchanged. A failed retry stays for the next tick, its attempts counted.
  */
 export interface LateFeeRetries {
+  /**
+   * The hook's correction, under the same lease as the sweep's (waiting for one on the invoice), so
+   * the second of two at once reads the fee the first set and changes nothing; a change is audited
+   * (dunning.late_fee_corrected). Throws when the panel fails or the lease stays taken.
+   */
+  correct(invoiceId: number): Promise<void>;
   failed(invoiceId: number, error: string): Promise<void>;
   /** gives how many invoices it finished */
   sweep(): Promise<number>;
 }
 
 const PER_SWEEP = 50;
+/** how long the hook waits for a sweep checking the same invoice (it then finds the fee right) */
+const HOOK_WAIT_MS = 10_000;
+
+/** A correction as audited: the fee before and after, in hundredths, and whether the invoice was settled at 0.00. */
+const correction = (r: LateFeeCorrection) => ({
+  feeMinor: String(r.fee),
+  newFeeMinor: String(r.newFee),
+  ...(r.settled ? { settled: true } : {}),
+});
 
 export function createLateFeeRetries(deps: {
   knex: Knex;
@@ -33,13 +48,13 @@ export function createLateFeeRetries(deps: {
   clock: Clock;
   log: Logger;
 }): LateFeeRetries {
-  const lease = <T>(invoiceId: number, work: () => Promise<T>) =>
+  const lease = <T>(invoiceId: number, waitMs: number, work: () => Promise<T>) =>
     withLease(
       deps.locks,
       `late-fee:${invoiceId}`,
       {
         ttlMs: 60_000,
-        waitMs: 0,
+        waitMs,
         busy: () => new ModuleError('LOCKED', `another sweep is checking invoice ${invoiceId}'s late fee`),
       },
       work,
@@ -49,7 +64,8 @@ export function createLateFeeRetries(deps: {
     const row = await deps.store.get(invoiceId);
     if (!row) return false;
     try {
-      const r = await deps.shield.correctLateFee(invoiceId);
+      // a payment made since the fee came is put back into what the fee was on
+      const r = await deps.shield.correctLateFee(invoiceId, row.failedAt);
       await deps.knex.transaction(async (trx) => {
         await deps.store.done(trx, invoiceId);
         await deps.audit.record(
@@ -59,12 +75,7 @@ export function createLateFeeRetries(deps: {
             action: 'dunning.late_fee_retried',
             entityType: 'invoice',
             entityId: invoiceId,
-            details: {
-              attempts: row.attempts,
-              ...(r
-                ? { feeMinor: String(r.fee), newFeeMinor: String(r.newFee) }
-                : { fee: 'none to correct' }),
-            },
+            details: { attempts: row.attempts, ...(r ? correction(r) : { fee: 'none to correct' }) },
           },
           deps.clock.now(),
         );
@@ -79,11 +90,27 @@ export function createLateFeeRetries(deps: {
   }
 
   return {
+    correct: (invoiceId) =>
+      lease(invoiceId, HOOK_WAIT_MS, async () => {
+        const r = await deps.shield.correctLateFee(invoiceId);
+        if (!r || (r.fee === r.newFee && !r.settled)) return;
+        await deps.audit.record(
+          deps.knex,
+          {
+            actor: { type: 'system', id: null },
+            action: 'dunning.late_fee_corrected',
+            entityType: 'invoice',
+            entityId: invoiceId,
+            details: correction(r),
+          },
+          deps.clock.now(),
+        );
+      }),
     failed: (invoiceId, error) => deps.store.failed(invoiceId, error, deps.clock.now()),
     async sweep() {
       let finished = 0;
       for (const { invoiceId } of await deps.store.waiting(PER_SWEEP)) {
-        const done = await lease(invoiceId, () => retry(invoiceId)).catch((err: unknown) => {
+        const done = await lease(invoiceId, 0, () => retry(invoiceId)).catch((err: unknown) => {
           if (err instanceof ModuleError && err.code === 'LOCKED') return false;
           throw err;
         });

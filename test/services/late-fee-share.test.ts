@@ -150,6 +150,37 @@ describeEachEngine('late fee share taken off the fee when a line is held after i
     });
   }
 
+  it('Ann paid the €19.95 hosting on 5 June, before the fee: the 52.00 fee comes off whole with the line and the renewal, all paid, is settled Paid', async () => {
+    // 519.95 due 9 June, Ann pays the 19.95 hosting on 5 June; the panel's 10 % fee of 12 June is
+    // 52.00 (on the total), though only the 500.00 line was late. Held on 15 June: the fee on what
+    // is not held and was unpaid is 10 % of (552.00 − 52.00 − 500.00) = 0.00, all 52.00 off; the
+    // renewal bills 19.95, of which 19.95 is paid: 0.00 left. WHMCS marks an invoice Paid only
+    // when a payment settles it, so it stayed Unpaid at 0.00 and the VPS's Next Due Date (9 June)
+    // never moved; the module settles it with a payment of 0.00: Paid, due date 9 July.
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: renewal,
+      transId: 'ann-hosting',
+      gateway: 'banktransfer',
+      amount: '19.95',
+      date: '2013-06-05 10:00:00',
+    });
+    expect((await openDispute()).holdState).to.equal('held');
+    const r = await s.f.panel.api.getInvoice(renewal);
+    expect([r.status, r.total, r.balance, await renewalLines()]).to.deep.equal([
+      'Paid',
+      '19.95',
+      '0.00',
+      [['item', '19.95']],
+    ]);
+    expect(r.transactions.map((t) => t.amountIn)).to.deep.equal(['19.95', '0.00']);
+    const vps = (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!;
+    expect(vps.nextDueDate).to.equal('2013-07-09');
+    expect((await reducedAudit()).map((a) => a.reducedMinor)).to.deep.equal(['5200']);
+    // resumed: settled once
+    await s.mod.disputes!.resume();
+    expect((await s.f.panel.api.getInvoice(renewal)).transactions).to.have.length(2);
+  });
+
   it('the reduction is audited by the system, on the dispute', async () => {
     const d = await openDispute();
     const audit = await knex('mod_overusage_audit')
