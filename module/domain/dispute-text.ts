@@ -329,6 +329,22 @@ export function withLineNote(notes: string, ref: string, paragraph: string | nul
 /** The admin tab's flashes after a dispute is opened or decided (English, the admin's language), with the money. */
 export const ADMIN_DISPUTE_FLASH = {
   opened: (id: number, hold: string) => `Dispute ${id} opened; the line is ${hold}.`,
-  decided: (id: number, state: string, f: { now: string; before: string; credited: string | null }) =>
-    `Dispute ${id} ${state}: the line now bills ${f.now}${f.now === f.before ? '' : ` (was ${f.before})`}${f.credited ? `; ${f.credited} credited to the client's account` : ''}.`,
+  decided: (
+    id: number,
+    state: string,
+    f: { now: string; before: string; credited: string | null; refund?: AdminRefund | null },
+  ) =>
+    `Dispute ${id} ${state}: the line now bills ${f.now}${f.now === f.before ? '' : ` (was ${f.before})`}${f.credited ? `; ${f.credited} credited to the client's account` : ''}${f.refund ? refundToDo(f.refund) : ''}.`,
 };
+
+/** A refund the admin chose, which the module records but cannot make: what, from which invoice, and the note that records it. */
+export interface AdminRefund {
+  amount: string;
+  paidOnInvoiceId: number;
+  creditNoteId: number | null;
+}
+
+// WHMCS refunds from the paid invoice's Refund tab (its payment, the amount, through the gateway or
+// recorded as made outside); the module has no call that refunds
+const refundToDo = (r: AdminRefund) =>
+  `. Refund ${r.amount} to the client yourself, the module does not: in the panel, invoice #${r.paidOnInvoiceId} › Refund tab: the client's payment, amount ${r.amount}, through the gateway or recorded as made outside${r.creditNoteId === null ? '' : `; credit note #${r.creditNoteId} records it`}`;

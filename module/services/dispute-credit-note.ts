@@ -21,6 +21,15 @@ export const paidOnInvoiceId = (d: DisputeRecord): number =>
   d.holdState === 'held' && d.heldInvoiceId !== null ? d.heldInvoiceId : d.originalInvoiceId;
 
 /**
+ * The same invoice once the dispute is decided (its hold then 'released' or 'published'): a line
+ * with a held invoice was off its renewal, so it was paid there; one paid before its dispute never
+ * got one (refund_decision). Where the admin refunds what the credit note gives back.
+ */
+export const paidOnInvoiceAfterDecision = (
+  d: Pick<DisputeRecord, 'heldInvoiceId' | 'originalInvoiceId'>,
+): number => d.heldInvoiceId ?? d.originalInvoiceId;
+
+/**
  * The credit note for a paid line waived or reduced (docs/billing-rules.md, "Credit notes"): a Paid
  * invoice of its own with one negative line of `back`, taxed as the line was on the invoice it
  * corrects and at that invoice's tax rates, so the panel reverses the VAT the client paid on it.

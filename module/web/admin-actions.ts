@@ -10,6 +10,7 @@ import { toNum } from '../adapters/rows.js';
 import { parseProductSettings } from '../services/billing-settings.js';
 import type { ProductPreview } from '../services/rating-preview.js';
 import type { DisputeView } from '../services/disputes.js';
+import { paidOnInvoiceAfterDecision } from '../services/dispute-credit-note.js';
 import { SETTING_SCHEMAS } from '../services/settings.js';
 import { idCursor } from '../services/usage-reads.js';
 import { ADMIN_LOCALE, HOLD_STATE_LABEL } from './present-admin.js';
@@ -109,15 +110,29 @@ export function presentProductPreview(p: ProductPreview) {
   };
 }
 
-/** "Dispute 3 adjusted: the line now bills €350.00 (was €500.00)." — what the decision did to the money. */
+/**
+ * "Dispute 3 adjusted: the line now bills €350.00 (was €500.00)." — what the decision did to the
+ * money; a refund chosen adds what to refund by hand and from which invoice.
+ */
 function decidedFlash(d: DisputeView): string {
   const money = (minor: bigint) => formatAmount(minor, d.currency, ADMIN_LOCALE);
   const now = d.state === 'waived' ? 0n : (d.amountAfterMinor ?? d.amountBeforeMinor);
-  const credited = d.settlement === 'credited' ? money(givenBackMinor(d, now)) : null;
+  const back = givenBackMinor(d, now);
+  const credited = d.settlement === 'credited' ? money(back) : null;
+  // a refund is the admin's to make: the exact amount the credit note gives back, and from where
+  const refund =
+    d.settlement === 'refund' && back > 0n
+      ? {
+          amount: money(back),
+          paidOnInvoiceId: paidOnInvoiceAfterDecision(d),
+          creditNoteId: d.creditNoteInvoiceId,
+        }
+      : null;
   return ADMIN_DISPUTE_FLASH.decided(d.id, d.state, {
     now: money(now),
     before: money(d.amountBeforeMinor),
     credited,
+    refund,
   });
 }
 

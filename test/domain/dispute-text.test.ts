@@ -223,6 +223,17 @@ describe('the dispute catalogs, sentence by sentence', () => {
     ).to.equal(
       "Dispute 1 waived: the line now bills €0.00 (was €500.00); €500.00 credited to the client's account.",
     );
+    // a refund chosen: the amount to refund by hand, the paid invoice it comes from, the note
+    expect(
+      ADMIN_DISPUTE_FLASH.decided(1, 'waived', {
+        now: '€0.00',
+        before: '€500.00',
+        credited: null,
+        refund: { amount: '€605.00', paidOnInvoiceId: 31, creditNoteId: 40 },
+      }),
+    ).to.equal(
+      "Dispute 1 waived: the line now bills €0.00 (was €500.00). Refund €605.00 to the client yourself, the module does not: in the panel, invoice #31 › Refund tab: the client's payment, amount €605.00, through the gateway or recorded as made outside; credit note #40 records it.",
+    );
     // upheld: the figure does not change, so no "was"
     expect(
       ADMIN_DISPUTE_FLASH.decided(2, 'upheld', { now: '€500.00', before: '€500.00', credited: null }),
