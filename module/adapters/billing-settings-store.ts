@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import { column, intIn, jsonIn, sqlInstant } from './rows.js';
+import { engineOf } from './database.js';
+import { sendDirect } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -42,27 +44,34 @@ export interface BillingSettingsStore {
 const settingsOf = (scope: SettingsScope, r: Record<string, unknown>) =>
   column(r, SCOPES[scope].table, 'settings', jsonIn);
 
+const FOR_SERVICE = (['product', 'service', 'client'] as const)
+  .map((k) => `SELECT '${k}' AS k, settings FROM ${SCOPES[k].table} WHERE ${SCOPES[k].key} = ?`)
+  .join(' UNION ALL ');
+
 export function createBillingSettingsStore(knex: Knex): BillingSettingsStore {
   const { product, service, client } = SCOPES;
+  const mysql = engineOf(knex) === 'mysql';
   return {
     async forService(productId, serviceId, clientId) {
-      // the three in one round trip: every invoice line asks
-      const rows: Array<Record<string, unknown>> = await knex
-        .select(knex.raw("'product' AS k"), 'settings')
-        .from(product.table)
-        .where({ [product.key]: productId })
-        .unionAll((q) =>
-          q
-            .select(knex.raw("'service' AS k"), 'settings')
-            .from(service.table)
-            .where({ [service.key]: serviceId }),
-        )
-        .unionAll((q) =>
-          q
-            .select(knex.raw("'client' AS k"), 'settings')
-            .from(client.table)
-            .where({ [client.key]: clientId }),
-        );
+      // the three in one round trip: every invoice line asks (on MariaDB/MySQL past knex's builder)
+      const rows: Array<Record<string, unknown>> = mysql
+        ? await sendDirect(knex, FOR_SERVICE, [productId, serviceId, clientId])
+        : await knex
+            .select(knex.raw("'product' AS k"), 'settings')
+            .from(product.table)
+            .where({ [product.key]: productId })
+            .unionAll((q) =>
+              q
+                .select(knex.raw("'service' AS k"), 'settings')
+                .from(service.table)
+                .where({ [service.key]: serviceId }),
+            )
+            .unionAll((q) =>
+              q
+                .select(knex.raw("'client' AS k"), 'settings')
+                .from(client.table)
+                .where({ [client.key]: clientId }),
+            );
       const of = (scope: SettingsScope) => {
         const r = rows.find((x) => x.k === scope);
         return r ? settingsOf(scope, r) : null;

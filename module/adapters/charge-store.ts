@@ -4,6 +4,8 @@ import type { IsoDate } from '../domain/calendar.js';
 import { parseChargeStatus, type ChargeStatus } from '../domain/charge-status.js';
 import { parseLineStatus, type LineStatus } from '../domain/line-status.js';
 import { intIn, rowReader, sqlInstant, toBool } from './rows.js';
+import { engineOf } from './database.js';
+import { sendDirect } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -94,6 +96,15 @@ export function createChargeStore(knex: Knex): ChargeStore {
   return {
     async unbilledOf(serviceIds, periodEndBefore) {
       if (serviceIds.length === 0) return [];
+      if (engineOf(knex) === 'mysql') {
+        // every delivery reads its services' charges: written out, sent past knex's builder
+        const sql =
+          `SELECT ${CHARGE_COLUMNS.join(', ')} FROM ${TABLES.charges} AS c LEFT JOIN ${TABLES.lines} AS l ON l.charge_id = c.id` +
+          ` WHERE c.status = 'unbilled' AND c.service_id IN (${serviceIds.map(() => '?').join(', ')})` +
+          `${periodEndBefore ? ' AND c.period_end < ?' : ''} ORDER BY c.service_id, c.period_start, c.id`;
+        const values = periodEndBefore ? [...serviceIds, periodEndBefore] : serviceIds;
+        return (await sendDirect<Array<Record<string, unknown>>>(knex, sql, values)).map(parseStoredCharge);
+      }
       const q = withLine()
         .whereIn('c.service_id', serviceIds)
         .select(CHARGE_COLUMNS)

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { rowReader, sqlInstant } from './rows.js';
-import { withTxRetry } from './sql-helpers.js';
+import { sendDirect, withTxRetry } from './sql-helpers.js';
 
 /**
  * Named leases in mod_overusage_locks. A lease expires unless renewed, so a crashed run never
@@ -151,6 +151,14 @@ export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {})
   }
 }
 
+const UPSERT_LEASE = `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE
+         owner = IF(expires_at < ? OR owner = VALUES(owner), VALUES(owner), owner),
+         host = IF(owner = VALUES(owner), VALUES(host), host),
+         pid = IF(owner = VALUES(owner), VALUES(pid), pid),
+         acquired_at = IF(owner = VALUES(owner), VALUES(acquired_at), acquired_at),
+         expires_at = IF(owner = VALUES(owner), VALUES(expires_at), IF(LAST_INSERT_ID(1), expires_at, expires_at))`;
+
 /**
  * Inserts the lease, or takes it over when it has expired (or is ours), and says whether we hold it
  * now: the holder is read only when we do not. `values`: name, owner, host, pid, acquired_at,
@@ -162,16 +170,7 @@ async function upsertLease(knex: Knex, values: Array<string | number | null>): P
     // which the affected rows cannot tell from an insert (mysql2 counts found rows): that branch
     // alone calls LAST_INSERT_ID(1), which the answer carries as its insert id (0 otherwise: the
     // table has no AUTO_INCREMENT).
-    const [res] = (await knex.raw(
-      `INSERT INTO ${TABLE} (name, owner, host, pid, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE
-         owner = IF(expires_at < ? OR owner = VALUES(owner), VALUES(owner), owner),
-         host = IF(owner = VALUES(owner), VALUES(host), host),
-         pid = IF(owner = VALUES(owner), VALUES(pid), pid),
-         acquired_at = IF(owner = VALUES(owner), VALUES(acquired_at), acquired_at),
-         expires_at = IF(owner = VALUES(owner), VALUES(expires_at), IF(LAST_INSERT_ID(1), expires_at, expires_at))`,
-      values,
-    )) as unknown as [{ insertId?: number }];
+    const res = await sendDirect<{ insertId?: number }>(knex, UPSERT_LEASE, values);
     if (typeof res?.insertId !== 'number')
       throw new TypeError('the database did not answer the lease insert');
     return res.insertId !== 1;
