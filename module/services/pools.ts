@@ -283,10 +283,11 @@ async function monthsDue(
   serviceIds?: readonly number[],
 ): Promise<Array<{ rows: PoolSpanRow[]; month: { start: IsoDate; end: IsoDate } }>> {
   const { zone } = deps;
-  const thisMonth = poolMonth(localDate(deps.clock.now(), zone)).start;
   // per client and pool: the months from the first the module knew of, to the last that ended
   const spans = await deps.store.spans(serviceIds);
+  // most renewals' services are in no pool: no month to work out (luxon's zone arithmetic)
   if (spans.length === 0) return [];
+  const thisMonth = poolMonth(localDate(deps.clock.now(), zone)).start;
   const done = await deps.store.ratedMonths(
     serviceIds ? [...new Set(spans.map((s) => s.clientId))] : undefined,
   );
