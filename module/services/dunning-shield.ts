@@ -118,7 +118,7 @@ export function createDunningShield(deps: {
       const money = (s: string) => panelHundredths(s);
       const fee = invoice.items.find((i) => i.type === 'LateFee');
       // a fee this took off whole before a crash: the invoice may still wait at 0.00 to be closed
-      if (!fee) return (await settleAtZero(panel, invoice, FEE_OFF)) ? NO_FEE_SETTLED : null;
+      if (!fee) return (await settleAtZero(panel, invoice, FEE_OFF, { now: deps.clock.now(), zone: deps.zone })) ? NO_FEE_SETTLED : null;
       const unpaid = unpaidWhenFeeCame(invoice, feeAt, deps.zone);
       const base = lateFeeBase({ balance: unpaid, fee: money(fee.amount), held: held.total });
       const newFee = lateFeeOn(base, await lateFeeRule(panel));
@@ -139,7 +139,7 @@ export function createDunningShield(deps: {
       }
       // read back: the panel recomputes the balance (and the fee's tax) after the change
       const after = newFee === was.fee ? invoice : await panel.getInvoice(invoiceId);
-      const settled = await settleAtZero(panel, after, FEE_OFF);
+      const settled = await settleAtZero(panel, after, FEE_OFF, { now: deps.clock.now(), zone: deps.zone });
       return { ...was, settled };
     },
   };

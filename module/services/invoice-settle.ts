@@ -1,3 +1,4 @@
+import type { DateTime } from 'luxon';
 import { panelHundredths, type PanelApi, type PanelInvoice } from '../adapters/panel-api.js';
 
 /**
@@ -7,12 +8,15 @@ import { panelHundredths, type PanelApi, type PanelInvoice } from '../adapters/p
  * service suspended for it. A payment of 0.00 settles it as WHMCS settles any balance (Paid, the due
  * date moved on, unsuspended), once: a Paid invoice is not payable. An invoice with nothing paid on
  * it is left as it is (nothing billed is not something paid; the module cancels those itself).
- * Gives whether it settled it.
+ * The payment is dated now in the panel's zone: WHMCS's AddInvoicePayment documents `date` as
+ * required (YYYY-MM-DD HH:mm:ss), and the Next Due Date moves on from the payment. Gives whether
+ * it settled it.
  */
 export async function settleAtZero(
   panel: Pick<PanelApi, 'addInvoicePayment' | 'logActivity'>,
   invoice: PanelInvoice,
   why: string,
+  at: { now: DateTime; zone: string },
 ): Promise<boolean> {
   const payable = invoice.status === 'Unpaid' || invoice.status === 'Collections';
   const paidSome = invoice.transactions.some((t) => panelHundredths(t.amountIn) > 0n);
@@ -21,6 +25,7 @@ export async function settleAtZero(
     invoiceId: invoice.invoiceId,
     transId: `overusage-settled-${invoice.invoiceId}`,
     gateway: invoice.paymentMethod,
+    date: at.now.setZone(at.zone).toFormat('yyyy-MM-dd HH:mm:ss'),
     amount: '0.00',
   });
   await panel.logActivity(

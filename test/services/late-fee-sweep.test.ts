@@ -121,7 +121,12 @@ describeEachEngine('the late fee sweep after the client paid part of the invoice
       '0.00',
       [['item', '500.00']],
     ]);
-    expect(h.transactions.map((t) => t.amountIn)).to.deep.equal(['500.00', '0.00']);
+    // the 0.00 payment dated when the sweep ran, in the panel's zone: 09:00 UTC on 23 June is
+    // 11:00 in Brussels (CEST, UTC+2) — WHMCS's AddInvoicePayment documents `date` as required
+    expect(h.transactions.map((t) => [t.amountIn, t.date])).to.deep.equal([
+      ['500.00', '2013-06-23 11:00:00'],
+      ['0.00', '2013-06-23 11:00:00'],
+    ]);
     expect(await audits('dunning.late_fee_retried')).to.deep.include.members([
       { attempts: 2, feeMinor: '5000', newFeeMinor: '0', settled: true },
     ]);
