@@ -118,7 +118,10 @@ export function createDunningShield(deps: {
       const money = (s: string) => panelHundredths(s);
       const fee = invoice.items.find((i) => i.type === 'LateFee');
       // a fee this took off whole before a crash: the invoice may still wait at 0.00 to be closed
-      if (!fee) return (await settleAtZero(panel, invoice, FEE_OFF, { now: deps.clock.now(), zone: deps.zone })) ? NO_FEE_SETTLED : null;
+      if (!fee)
+        return (await settleAtZero(panel, invoice, FEE_OFF, { now: deps.clock.now(), zone: deps.zone }))
+          ? NO_FEE_SETTLED
+          : null;
       const unpaid = unpaidWhenFeeCame(invoice, feeAt, deps.zone);
       const base = lateFeeBase({ balance: unpaid, fee: money(fee.amount), held: held.total });
       const newFee = lateFeeOn(base, await lateFeeRule(panel));
