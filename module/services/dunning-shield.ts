@@ -118,10 +118,7 @@ export function createDunningShield(deps: {
       const money = (s: string) => panelHundredths(s);
       const fee = invoice.items.find((i) => i.type === 'LateFee');
       // a fee this took off whole before a crash: the invoice may still wait at 0.00 to be closed
-      if (!fee)
-        return (await settleAtZero(panel, invoice, FEE_OFF, { now: deps.clock.now(), zone: deps.zone }))
-          ? NO_FEE_SETTLED
-          : null;
+      if (!fee) return (await settleFeeOff(panel, deps, invoice)) ? NO_FEE_SETTLED : null;
       const unpaid = unpaidWhenFeeCame(invoice, feeAt, deps.zone);
       const base = lateFeeBase({ balance: unpaid, fee: money(fee.amount), held: held.total });
       const newFee = lateFeeOn(base, await lateFeeRule(panel));
@@ -142,7 +139,7 @@ export function createDunningShield(deps: {
       }
       // read back: the panel recomputes the balance (and the fee's tax) after the change
       const after = newFee === was.fee ? invoice : await panel.getInvoice(invoiceId);
-      const settled = await settleAtZero(panel, after, FEE_OFF, { now: deps.clock.now(), zone: deps.zone });
+      const settled = await settleFeeOff(panel, deps, after);
       return { ...was, settled };
     },
   };
@@ -153,6 +150,15 @@ export function createDunningShield(deps: {
  * put back (a payment before the fee lowers the base, one after it does not, or the fee on the
  * undisputed rest would come out too low); today's balance without `feeAt`.
  */
+/** the invoice settled at 0.00 once its late fee came off, the payment dated now in the panel's zone */
+function settleFeeOff(
+  panel: Parameters<typeof settleAtZero>[0],
+  deps: { clock: Clock; zone: string },
+  invoice: PanelInvoice,
+): Promise<boolean> {
+  return settleAtZero(panel, invoice, FEE_OFF, { now: deps.clock.now(), zone: deps.zone });
+}
+
 function unpaidWhenFeeCame(invoice: PanelInvoice, feeAt: DateTime | undefined, zone: string): bigint {
   const since = feeAt?.setZone(zone).toFormat('yyyy-MM-dd HH:mm:ss');
   const paidSince = invoice.transactions
