@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { load } from 'js-yaml';
-import { Ajv } from 'ajv';
 import request from 'supertest';
 import { describeEachEngine } from '../support/engines.js';
+import { documented } from '../support/openapi-schema.js';
 import { spoilInstant } from '../support/spoil.js';
 import { buildWebStory, type WebStory } from '../support/web-story.js';
 import { WEB_ROUTES } from '../../module/web/api-router.js';
@@ -91,31 +91,7 @@ describe('docs/openapi.yaml: names beside ids', () => {
 });
 
 describeEachEngine('the JSON API answers with names beside ids, as documented', ({ db, engine }) => {
-  const doc = load(
-    fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8'),
-  ) as {
-    paths: Record<
-      string,
-      Record<string, { responses: Record<string, { content?: { 'application/json'?: { schema: Schema } } }> }>
-    >;
-    components: { schemas: Record<string, Schema> };
-  };
-  // OpenAPI 3.0's schemas are JSON Schema with `nullable` (Ajv knows it) and a few words Ajv need not
-  const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
-  ajv.addSchema({ components: doc.components }, 'openapi');
-  const rewrite = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(rewrite)
-      : v && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.entries(v).map(([k, x]) => [
-              k,
-              k === '$ref' && typeof x === 'string' ? x.replace(/^#/, 'openapi#') : rewrite(x),
-            ]),
-          )
-        : v;
-  const schemaOf = (p: string) =>
-    rewrite(doc.paths[p]!.get!.responses['200']!.content!['application/json']!.schema) as Schema;
+  const check = documented();
 
   let s: WebStory;
   beforeEach(async function () {
@@ -132,8 +108,7 @@ describeEachEngine('the JSON API answers with names beside ids, as documented', 
         )
         .set('Authorization', `Bearer ${token}`)
         .expect(200);
-      const validate = ajv.compile(schemaOf(p));
-      expect(validate(res.body), `${p}: ${ajv.errorsText(validate.errors)}`).to.equal(true);
+      expect(check(p, res.body), p).to.equal(true);
       return res.body as Record<string, unknown>;
     };
     // the figures by hand: seedStory's Ann Admin (no company) has vps1.example.net on "VPS 5 TB"; Jan Peeters vps2.example.be
@@ -189,8 +164,7 @@ describeEachEngine('the JSON API answers with names beside ids, as documented', 
         .get(`/overusage${p}`)
         .set('Authorization', `Bearer ${admin}`)
         .expect(200);
-      const validate = ajv.compile(schemaOf(p));
-      expect(validate(res.body), `${p}: ${ajv.errorsText(validate.errors)}`).to.equal(true);
+      expect(check(p, res.body), p).to.equal(true);
       const rows = res.body[key] as Array<Record<string, unknown>>;
       expect(
         rows.filter((r) => 'unreadable' in r).map((r) => r.id),
