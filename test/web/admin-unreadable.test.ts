@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { createLogger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { spoilInstant } from '../support/spoil.js';
 import { ADMIN, buildWebStory, login, pageText, type WebStory } from '../support/web-story.js';
+import { logInto } from '../support/log-lines.js';
 
 /**
  * The admin tab's lists with one row changed by hand in the database (a status outside its set, an
@@ -24,8 +24,7 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
   beforeEach(async function () {
     this.timeout(30_000);
     logged = [];
-    const log = createLogger({ write: (line) => logged.push(JSON.parse(line) as Record<string, unknown>) });
-    s = await buildWebStory(db().knex, { log });
+    s = await buildWebStory(db().knex, { log: logInto(logged) });
   });
   const unreadableLogs = () =>
     logged

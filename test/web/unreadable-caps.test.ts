@@ -2,11 +2,11 @@ import { expect } from 'chai';
 import { DateTime } from 'luxon';
 import request from 'supertest';
 import { createLimitActionStore } from '../../module/adapters/limit-action-store.js';
-import { createLogger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { documented } from '../support/openapi-schema.js';
 import { ADMIN, buildWebStory, GB, JAN, login, pageText, type WebStory } from '../support/web-story.js';
+import { logInto } from '../support/log-lines.js';
 
 /**
  * GET /admin/caps, the client's cap and the widget's cap block with one stored row changed by hand.
@@ -21,8 +21,7 @@ describeEachEngine('caps with a row that cannot be read', ({ db }) => {
   beforeEach(async function () {
     this.timeout(30_000);
     logged = [];
-    const log = createLogger({ write: (line) => logged.push(JSON.parse(line) as Record<string, unknown>) });
-    s = await buildWebStory(db().knex, { log });
+    s = await buildWebStory(db().knex, { log: logInto(logged) });
     const product = (await s.mod.billing.getProduct(s.story.productId))!;
     await s.mod.billing.setProduct(
       s.story.productId,

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { createLogger } from '../../module/adapters/logger.js';
 import { describeEachEngine } from '../support/engines.js';
 import { documented } from '../support/openapi-schema.js';
 import { spoilInstant } from '../support/spoil.js';
 import { ADMIN, buildWebStory, login, pageText, type WebStory } from '../support/web-story.js';
+import { logInto } from '../support/log-lines.js';
 
 /**
  * The dashboard's panels "Services near or over their allowance" and the projected overusage with
@@ -25,8 +25,7 @@ describeEachEngine(
     beforeEach(async function () {
       this.timeout(30_000);
       logged = [];
-      const log = createLogger({ write: (line) => logged.push(JSON.parse(line) as Record<string, unknown>) });
-      s = await buildWebStory(db().knex, { log });
+      s = await buildWebStory(db().knex, { log: logInto(logged) });
       const profile = (await s.mod.billing.getProduct(s.story.productId))!;
       await s.mod.billing.setProduct(
         s.story.productId,

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { createLogger } from '../../module/adapters/logger.js';
 import { describeEachEngine } from '../support/engines.js';
 import { documented } from '../support/openapi-schema.js';
 import { ADMIN, ANN, buildWebStory, login, pageText, type WebStory } from '../support/web-story.js';
+import { logInto } from '../support/log-lines.js';
 
 /**
  * A client's line changed by hand (status 'lost'). Ann (test/support/web-story.ts) has one line:
@@ -19,8 +19,7 @@ describeEachEngine('a line that cannot be read, on her pages and the admin servi
   beforeEach(async function () {
     this.timeout(30_000);
     logged = [];
-    const log = createLogger({ write: (line) => logged.push(JSON.parse(line) as Record<string, unknown>) });
-    s = await buildWebStory(db().knex, { log });
+    s = await buildWebStory(db().knex, { log: logInto(logged) });
     await db().knex('mod_overusage_lines').where({ id: s.ann.lineId }).update({ status: 'lost' });
   });
   const unreadableLogs = () =>

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { createLogger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { ADMIN, ANN, buildWebStory, login, pageText, type WebStory } from '../support/web-story.js';
+import { logInto } from '../support/log-lines.js';
 
 /**
  * A period's notes (what metering found in its counter) with one anomaly changed by hand. Ann's May
@@ -20,8 +20,7 @@ describeEachEngine("a period's notes with an anomaly that cannot be read", ({ db
   beforeEach(async function () {
     this.timeout(30_000);
     logged = [];
-    const log = createLogger({ write: (line) => logged.push(JSON.parse(line) as Record<string, unknown>) });
-    s = await buildWebStory(db().knex, { log });
+    s = await buildWebStory(db().knex, { log: logInto(logged) });
     const knex = db().knex;
     const may = await knex('mod_overusage_periods')
       .where({ service_id: s.ann.serviceId })

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { createLogger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { addService } from '../../panel/records.js';
 import { ZONE } from '../panel/support.js';
@@ -9,6 +8,7 @@ import { CLI_ACTOR } from '../support/module-fixture.js';
 import { documented } from '../support/openapi-schema.js';
 import { spoilInstant } from '../support/spoil.js';
 import { ANN, buildWebStory, login, pageText, type WebStory } from '../support/web-story.js';
+import { logInto } from '../support/log-lines.js';
 
 /**
  * The client's own pages with one of her services' records changed by hand. Ann
@@ -26,8 +26,7 @@ describeEachEngine("the client's widget with one of her services unreadable", ({
   beforeEach(async function () {
     this.timeout(30_000);
     logged = [];
-    const log = createLogger({ write: (line) => logged.push(JSON.parse(line) as Record<string, unknown>) });
-    s = await buildWebStory(db().knex, { log });
+    s = await buildWebStory(db().knex, { log: logInto(logged) });
     const knex = db().knex;
     vps3 = await addService(
       knex,
