@@ -10,6 +10,8 @@ import {
   closeMay,
   disputeLine,
   type BillingStory,
+  feeAndItems,
+  runPanelDays,
 } from '../support/billing-story.js';
 
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
@@ -326,17 +328,8 @@ describeEachEngine('the late fee on a published held invoice, when its line is w
   let held: number;
   let disputeId: number;
 
-  async function days(from: string, to: string) {
-    for (let d = from; d <= to; d = addDays(d, 1)) {
-      s.f.clock.set(`${d}T07:00:00Z`);
-      await s.f.panel.runDailyAutomation(d);
-    }
-  }
-  const lines = async () =>
-    (await s.f.panel.api.getInvoice(held)).items.map((i) => [
-      i.type === 'LateFee' ? 'fee' : 'item',
-      i.amount,
-    ]);
+  const days = (from: string, to: string) => runPanelDays(s, from, to);
+  const lines = () => feeAndItems(s, held);
   const waivedAudit = async () =>
     (await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_waived' }).select('details')).map(
       (r) => JSON.parse(String(r.details)) as Record<string, unknown>,

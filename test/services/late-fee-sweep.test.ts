@@ -1,11 +1,16 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { addDays } from '../../module/domain/calendar.js';
 import { openDatabase, type Database } from '../../module/adapters/database.js';
 import { silentLogger } from '../../module/adapters/logger.js';
 import { createModule, type OverusageModule } from '../../module/index.js';
 import { describeEachEngine } from '../support/engines.js';
-import { billMay, disputeLine, type BillingStory } from '../support/billing-story.js';
+import {
+  billMay,
+  disputeLine,
+  type BillingStory,
+  feeAndItems,
+  runPanelDays,
+} from '../support/billing-story.js';
 import { TEST_SECRET_KEY } from '../support/module-fixture.js';
 
 /**
@@ -21,17 +26,8 @@ describeEachEngine('the late fee sweep after the client paid part of the invoice
   let s: BillingStory;
   let held: number;
 
-  async function days(from: string, to: string) {
-    for (let d = from; d <= to; d = addDays(d, 1)) {
-      s.f.clock.set(`${d}T07:00:00Z`);
-      await s.f.panel.runDailyAutomation(d);
-    }
-  }
-  const lines = async () =>
-    (await s.f.panel.api.getInvoice(held)).items.map((i) => [
-      i.type === 'LateFee' ? 'fee' : 'item',
-      i.amount,
-    ]);
+  const days = (from: string, to: string) => runPanelDays(s, from, to);
+  const lines = () => feeAndItems(s, held);
   const audits = async (action: string) =>
     (await knex('mod_overusage_audit').where({ action }).orderBy('id').select('details')).map(
       (r) => JSON.parse(String(r.details)) as Record<string, unknown>,

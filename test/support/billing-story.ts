@@ -13,6 +13,7 @@ import { FakeMaster } from './fake-gateway.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from './module-fixture.js';
 import { setSetting } from '../../panel/db/settings.js';
 import { registerModule } from './register-module.js';
+import { addDays } from '../../module/domain/calendar.js';
 
 export const TB = 10n ** 12n;
 export const GB = 10n ** 9n;
@@ -297,4 +298,20 @@ export async function disputeLine(s: BillingStory, lineId: number) {
   });
   if (!opened.ok) throw new Error(opened.message);
   return opened.value;
+}
+
+/** The panel's daily automation run for every day from `from` to `to`, each at 07:00 UTC. */
+export async function runPanelDays(s: BillingStory, from: string, to: string): Promise<void> {
+  for (let d = from; d <= to; d = addDays(d, 1)) {
+    s.f.clock.set(`${d}T07:00:00Z`);
+    await s.f.panel.runDailyAutomation(d);
+  }
+}
+
+/** An invoice's items as [kind, amount]: 'fee' for the panel's late fee, 'item' for any other. */
+export async function feeAndItems(s: BillingStory, invoiceId: number): Promise<string[][]> {
+  return (await s.f.panel.api.getInvoice(invoiceId)).items.map((i) => [
+    i.type === 'LateFee' ? 'fee' : 'item',
+    i.amount,
+  ]);
 }
