@@ -2,6 +2,7 @@ import type { DateTime } from 'luxon';
 import { addDays, assertZone, type IsoDate, parseIsoDate, startOfDay } from './calendar.js';
 import { invalidInput } from './errors.js';
 import { type HolidayCalendar, isBusinessDay } from './holidays.js';
+import { boundedMemo } from './bounded-memo.js';
 
 /**
  * How long a client has to dispute an overusage line. Counted from the invoice date; the window
@@ -42,16 +43,10 @@ export function reclamationDeadline(invoiceDate: IsoDate, window: ReclamationWin
   // A renewal run's invoices share their date and a few windows: each deadline is worked out once
   // (the zone's midnight and the business days cost a delivery more than its own statements).
   const key = `${invoiceDate}|${window.days}|${window.counting}|${window.holidays}|${zone}`;
-  let known = DEADLINES.get(key);
-  if (!known) {
-    known = Object.freeze(deadlineOf(invoiceDate, window, zone));
-    if (DEADLINES.size >= 1024) DEADLINES.clear();
-    DEADLINES.set(key, known);
-  }
-  return known;
+  return deadlines(key, () => Object.freeze(deadlineOf(invoiceDate, window, zone)));
 }
 
-const DEADLINES = new Map<string, Deadline>();
+const deadlines = boundedMemo<Deadline>(1024);
 
 function deadlineOf(invoiceDate: IsoDate, window: ReclamationWindow, zone: string): Deadline {
   validateWindow(window);

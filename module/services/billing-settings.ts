@@ -13,6 +13,7 @@ import {
   type SettingsScope,
 } from '../adapters/billing-settings-store.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
+import { boundedMemo } from '../domain/bounded-memo.js';
 
 /**
  * How a panel product bills overusage, with per-service and per-client overrides. Stored as
@@ -311,16 +312,13 @@ async function settingsForService(
 // Settings parsed, by the documents they were parsed from: every delivery and rating reads the same
 // few documents, and checking one again (zod) cost more than the statement that read it. Frozen,
 // as callers share them; a document that fails its check is not kept (it fails each time).
-const PARSED = new Map<string, BillingProfile | null>();
+const parsed = boundedMemo<BillingProfile | null>(1024);
 function parsedOnce(key: string, parse: () => BillingProfile | null): BillingProfile | null {
-  let p = PARSED.get(key);
-  if (p === undefined) {
-    p = parse();
+  return parsed(key, () => {
+    const p = parse();
     if (p) deepFreeze(p);
-    if (PARSED.size >= 1024) PARSED.clear();
-    PARSED.set(key, p);
-  }
-  return p;
+    return p;
+  });
 }
 
 function deepFreeze(v: unknown): void {
