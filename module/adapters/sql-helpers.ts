@@ -216,60 +216,62 @@ export function mysqlLiteral(v: string | number | bigint | boolean | null): stri
   }
 }
 
-/** The driver connection knex lends, as far as sendWhole uses it. */
+/** The driver connection knex lends, as far as sendWhole and sendDirect use it. */
 interface LentConnection {
   __knexUid?: string;
   __knexTxId?: string;
-  query(sql: string, done: (err: Error | null) => void): void;
+  query<T>(sql: string, done: (err: Error | null, out: T) => void): void;
+  query<T>(sql: string, values: readonly unknown[], done: (err: Error | null, out: T) => void): void;
 }
 
 /**
- * Sends a MariaDB/MySQL statement written out whole (no bindings) on the connection as it is. On
- * knex's path a statement is copied once more for its debug output (every `%` doubled, logging off
- * or not) and mysql2 scanned it for placeholders: for the rating's 1.2 MB inserts 9.7 s of the 72 s
- * of CPU a run over 1 000 000 periods took. Listeners of knex's 'query' event still see it; in a
- * transaction it goes on the transaction's connection.
+ * A statement sent on the connection knex lends (the transaction's, inside one), past knex's builder
+ * and runner; listeners of knex's 'query' event still see it. Without values mysql2 does not scan
+ * the text for placeholders.
  */
-export async function sendWhole(db: Knex | Knex.Transaction, sql: string): Promise<void> {
+async function onLentConnection<T>(
+  db: Knex | Knex.Transaction,
+  sql: string,
+  values?: readonly unknown[],
+): Promise<T> {
   const client = db.client as Knex.Client & {
     acquireConnection(): Promise<LentConnection>;
     releaseConnection(c: LentConnection): Promise<void>;
   };
   const conn = await client.acquireConnection();
   try {
-    client.emit('query', { __knexUid: conn.__knexUid, __knexTxId: conn.__knexTxId, sql, bindings: [] });
-    await new Promise<void>((resolve, reject) =>
-      conn.query(sql, (err: Error | null) => (err ? reject(err) : resolve())),
-    );
+    client.emit('query', {
+      __knexUid: conn.__knexUid,
+      __knexTxId: conn.__knexTxId,
+      sql,
+      bindings: values ?? [],
+    });
+    return await new Promise<T>((resolve, reject) => {
+      const done = (err: Error | null, out: T) => (err ? reject(err) : resolve(out));
+      if (values) conn.query(sql, values, done);
+      else conn.query(sql, done);
+    });
   } finally {
     await client.releaseConnection(conn);
   }
 }
 
 /**
- * A hot statement of the InvoiceCreation delivery on MariaDB/MySQL, its SQL written here rather than
- * built: sent on a connection lent by knex's pool, past knex's builder and runner (their closures
- * and copies cost about 55 µs of CPU a statement, and their garbage decided the delivery's tail).
- * mysql2's answer as it gives it: the rows of a SELECT, the header of a write. Listeners of knex's
- * 'query' event still see it. Not for a statement in a transaction: it goes on a pool connection.
+ * Sends a MariaDB/MySQL statement written out whole (no bindings) on the connection as it is. On
+ * knex's path a statement is copied once more for its debug output (every `%` doubled, logging off
+ * or not) and mysql2 scanned it for placeholders: for the rating's 1.2 MB inserts 9.7 s of the 72 s
+ * of CPU a run over 1 000 000 periods took. In a transaction it goes on the transaction's connection.
  */
-export async function sendDirect<T>(db: Knex, sql: string, values: readonly unknown[]): Promise<T> {
-  const client = db.client as Knex.Client & {
-    acquireConnection(): Promise<DirectConnection>;
-    releaseConnection(c: DirectConnection): Promise<void>;
-  };
-  const conn = await client.acquireConnection();
-  try {
-    client.emit('query', { __knexUid: conn.__knexUid, sql, bindings: values });
-    return await new Promise<T>((resolve, reject) =>
-      conn.query(sql, values, (err: Error | null, out: T) => (err ? reject(err) : resolve(out))),
-    );
-  } finally {
-    await client.releaseConnection(conn);
-  }
+export async function sendWhole(db: Knex | Knex.Transaction, sql: string): Promise<void> {
+  await onLentConnection(db, sql);
 }
 
-interface DirectConnection {
-  __knexUid?: string;
-  query<T>(sql: string, values: readonly unknown[], done: (err: Error | null, out: T) => void): void;
+/**
+ * A hot statement of the InvoiceCreation delivery on MariaDB/MySQL, its SQL written here rather than
+ * built: knex's builder and runner (their closures and copies) cost about 55 µs of CPU a statement,
+ * and their garbage decided the delivery's tail. mysql2's answer as it gives it: the rows of a
+ * SELECT, the header of a write. Not for a statement in a transaction: it goes on a pool connection.
+ */
+export function sendDirect<T>(db: Knex, sql: string, values: readonly unknown[]): Promise<T> {
+  return onLentConnection<T>(db, sql, values);
 }
