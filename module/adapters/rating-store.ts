@@ -124,9 +124,7 @@ export interface RatingStore {
   intervalSums(periodIds: readonly number[]): Promise<Map<number, bigint>>;
   /** which of these periods carry a charge of any kind (from before a rebuild) */
   withCharges(periodIds: readonly number[]): Promise<Set<number>>;
-  /** the upgrades asked for on these services, oldest first */
-  upgradesOf(serviceIds: readonly number[]): Promise<StoredUpgrade[]>;
-  /** the same, a row that cannot be read told to setAside and its service named instead of failing */
+  /** the upgrades asked for on these services, oldest first; a row that cannot be read told to setAside and its service named */
   upgradesEach(serviceIds: readonly number[], setAside: SetAside): Promise<UpgradesRead>;
   /** a service's five-minute rates (bits per second) in [from, to), by slot */
   fiveMinuteRates(serviceId: number, from: DateTime, to: DateTime): Promise<bigint[]>;
@@ -417,7 +415,6 @@ function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites> {
       const wanted = new Set(periodIds);
       return new Set(rows.map((o) => intIn(o.period_id, `${C}.period_id`)).filter((id) => wanted.has(id)));
     },
-    upgradesOf: async (serviceIds) => (await upgradeRows(knex, serviceIds)).map(parseUpgrade),
     upgradesEach: (serviceIds, setAside) => upgradesEach(knex, serviceIds, setAside),
     async fiveMinuteRates(serviceId, from, to) {
       const rates = await knex(TABLES.rateSamples)

@@ -224,7 +224,7 @@ describeEachEngine('rating store', ({ db }) => {
       up(10, 6, '2013-05-25'),
     ]);
     expect(
-      (await store.upgradesOf([10, 11])).map((u) => [
+      (await store.upgradesEach([10, 11], () => {})).upgrades.map((u) => [
         u.serviceId,
         u.toProductId,
         u.requestedOn,
