@@ -78,6 +78,11 @@ export function describeHolder(h: LeaseHolder | null, now: DateTime = DateTime.u
   return `${where}, lease runs ${left} s more unless renewed`;
 }
 
+/**
+ * Leases measure real time between processes, not the panel's business time: a demo's or a test's
+ * clock that stands still would keep a crashed holder's lease forever, so the wall clock is the
+ * default and the composition root does not pass the module's clock (tests of expiry pass `now`).
+ */
 export function createLockStore(knex: Knex, opts: { now?: () => DateTime } = {}): LockStore {
   const now = opts.now ?? (() => DateTime.utc());
 

@@ -247,7 +247,9 @@ async function onLentConnection<T>(
       bindings: values ?? [],
     });
     return await new Promise<T>((resolve, reject) => {
-      const done = (err: Error | null, out: T) => (err ? reject(err) : resolve(out));
+      // as on knex's path, the error names its statement (the values left out: they can be a client's data)
+      const done = (err: Error | null, out: T) =>
+        err ? reject(Object.assign(err, { message: `${sql} - ${err.message}` })) : resolve(out);
       if (values) conn.query(sql, values, done);
       else conn.query(sql, done);
     });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { toBig } from '../../module/adapters/rows.js';
-import { mysqlLiteral, sendWhole, updateManyByKey } from '../../module/adapters/sql-helpers.js';
+import { mysqlLiteral, sendDirect, sendWhole, updateManyByKey } from '../../module/adapters/sql-helpers.js';
 import { describeEachEngine } from '../support/engines.js';
 
 describeEachEngine('updating many rows by key in one statement', ({ db }) => {
@@ -147,5 +147,14 @@ describeEachEngine('a MariaDB statement written out whole', ({ db, engine }) => 
     // more statements than the pool has connections: none was kept
     for (let i = 0; i < 12; i++) await sendWhole(knex, `UPDATE ${T} SET note = 'n${i}' WHERE id = 3`);
     expect(await texts()).to.deep.equal([[3, 'n11']]);
+  });
+
+  it('names the statement in its error, as knex does, but not the values (a client’s data)', async () => {
+    await sendWhole(knex, `INSERT INTO ${T} (id, note) VALUES (4, 'first')`);
+    const sql = `INSERT INTO ${T} (id, note) VALUES (?, ?)`;
+    const err = (await sendDirect(knex, sql, [4, 'secret-note']).catch((e) => e)) as Error & { code: string };
+    expect(err.code).to.equal('ER_DUP_ENTRY');
+    expect(err.message.startsWith(`${sql} - Duplicate entry '4'`)).to.equal(true, err.message);
+    expect(err.message).not.to.include('secret-note');
   });
 });
