@@ -65,6 +65,30 @@ function objectSchemas(
   return out;
 }
 
+describe('docs/openapi.yaml: every JSON answer can be checked', () => {
+  it('compiles the 200 answer of every GET path to a validator (a nullable Money once did not)', () => {
+    const check = documented();
+    const doc = load(
+      fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8'),
+    ) as {
+      paths: Record<string, { get?: { responses: Record<string, { content?: Record<string, unknown> }> } }>;
+    };
+    const json = Object.keys(doc.paths).filter(
+      (p) => doc.paths[p]!.get?.responses['200']?.content?.['application/json'],
+    );
+    const broken = json.flatMap((p) => {
+      try {
+        check(p, {});
+        return [];
+      } catch (err) {
+        return [`${p}: ${(err as Error).message}`];
+      }
+    });
+    expect(broken).to.deep.equal([]);
+    expect(json.length).to.be.at.least(20);
+  });
+});
+
 describe('docs/openapi.yaml: names beside ids', () => {
   const doc = load(
     fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8'),
@@ -145,6 +169,35 @@ describeEachEngine('the JSON API answers with names beside ids, as documented', 
     expect(mine.map((x) => [x.serviceId, x.clientName, x.serviceHostname, x.productName])).to.deep.equal([
       [s.ann.serviceId, 'Ann Admin', 'vps1.example.net', 'VPS 5 TB'],
     ]);
+  });
+
+  it("answers a service's periods as documented, billed as Money once a line bills them", async () => {
+    for (const [p, token] of [
+      ['/api/v1/admin/services/{serviceId}/periods', s.token('admin', s.adminId)],
+      ['/api/v1/client/services/{serviceId}/periods', s.token('client', s.ann.clientId)],
+    ] as const) {
+      const res = await request(s.app)
+        .get(`/overusage${p.replace('{serviceId}', String(s.ann.serviceId))}`)
+        .set('Authorization', `Bearer ${token}`)
+        .expect(200);
+      expect(check(p, res.body), p).to.equal(true);
+      // Ann's May: 6 000 GB used − 5 000 GB included = 1 000 GB × €0.50 = €500.00, on one invoice;
+      // her open June has no charge yet
+      const periods = res.body.periods as Array<{ start: string; charge: { billed: unknown } | null }>;
+      expect(
+        periods.map((x) => [x.start, x.charge?.billed ?? null]),
+        p,
+      ).to.deep.equal([
+        ['2013-06-01', null],
+        ['2013-05-01', { amount: '500.00', currency: 'EUR' }],
+      ]);
+      // a Money whose amount is a number is not the documented answer
+      const wrong = structuredClone(res.body) as {
+        periods: Array<{ charge: { billed: { amount: unknown } } | null }>;
+      };
+      wrong.periods[1]!.charge!.billed.amount = 500;
+      expect(check(p, wrong), p).to.not.equal(true);
+    }
   });
 
   it('answers a row an admin list cannot read as the documented UnreadableRow, the others as before', async () => {
