@@ -3,7 +3,16 @@ import type { BilledNow } from '../domain/billed-now.js';
 import type { IsoDate } from '../domain/calendar.js';
 import type { IntervalFigure } from '../domain/daily-series.js';
 import type { SoldUnit } from '../domain/usage-rating.js';
-import { bigOrNullIn, intIn, readEach, rowReader, type Listed, type SetAside } from './rows.js';
+import {
+  bigOrNullIn,
+  intIn,
+  isUnreadable,
+  readEach,
+  rowReader,
+  type Listed,
+  type SetAside,
+  type UnreadableRow,
+} from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -64,6 +73,18 @@ export interface PeriodRow {
   } | null;
 }
 
+/**
+ * A period of a list whose row (or its charge's) cannot be read, in its place: `at` is its stored
+ * first day when that still orders the list (the page's cursor), else null.
+ */
+export type UnreadablePeriod = UnreadableRow & { at: IsoDate | null };
+
+/** The intervals of a period that read, and those that cannot (their days are missing from the figures). */
+export interface PeriodIntervals {
+  figures: IntervalFigure[];
+  unreadable: UnreadableRow[];
+}
+
 export interface MasterRule {
   policy: unknown;
   zone: string;
@@ -77,10 +98,19 @@ export interface PeriodReadStore {
   /** the SolusVM limit each of these samples read (null: none) */
   limitsOf(sampleIds: number[]): Promise<Map<number, bigint | null>>;
   masters(): Promise<Map<number, MasterRule>>;
-  /** the service's periods newest first, starting before `before` when given, at most `limit` */
-  periods(serviceId: number, before: IsoDate | null, limit: number): Promise<PeriodRow[]>;
+  /**
+   * the service's periods newest first, starting before `before` when given, at most `limit`; one
+   * that cannot be read in its place (told to setAside)
+   */
+  periods(
+    serviceId: number,
+    before: IsoDate | null,
+    limit: number,
+  ): Promise<Array<PeriodRow | UnreadablePeriod>>;
+  /** one period: a row that cannot be read is refused (naming the column), never half read */
   period(serviceId: number, periodId: number): Promise<PeriodRow | null>;
-  intervals(periodId: number): Promise<IntervalFigure[]>;
+  /** a period's intervals; one that cannot be read is set aside (told to setAside), the others read */
+  intervals(periodId: number): Promise<PeriodIntervals>;
   /** the anomalies of these periods, as notes (oldest first); one that cannot be read in its place */
   notesOf(periodIds: number[]): Promise<Map<number, Array<Listed<PeriodNote>>>>;
 }
@@ -162,6 +192,10 @@ function parsePeriodRow(row: Record<string, unknown>): PeriodRow {
           },
   };
 }
+
+/** What orders an unreadable period in its list: its first day as stored, when it looks like one. */
+const storedDay = (v: unknown): IsoDate | null =>
+  typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v.slice(0, 10)) ? v.slice(0, 10) : null;
 
 /** An interval as the daily series reads it: split parts and gaps are estimates; an undecided drop is marked. */
 function parseInterval(row: Record<string, unknown>): IntervalFigure {
@@ -270,19 +304,29 @@ function periodReads(
     async periods(serviceId, before, limit) {
       const q = periodsQuery().where('p.service_id', serviceId).orderBy('p.start_date', 'desc').limit(limit);
       if (before) q.andWhere('p.start_date', '<', before);
-      return (await q).map(parsePeriodRow);
+      const rows = (await q) as Array<Record<string, unknown>>;
+      // each on its own: one period (or its charge) that cannot be read must not fail the service's
+      // page; it has no figure, so it is counted in no sum (said apart on the pages)
+      return readEach(rows, parsePeriodRow, TABLES.periods, { setAside }).map((p, i) =>
+        isUnreadable(p) ? { ...p, at: storedDay(rows[i]!.start_date) } : p,
+      );
     },
     async period(serviceId, periodId) {
       const p = await periodsQuery().where({ 'p.id': periodId, 'p.service_id': serviceId }).first();
       return p ? parsePeriodRow(p) : null;
     },
     async intervals(periodId) {
-      return (
-        await knex(TABLES.intervals)
-          .where({ period_id: periodId })
-          .orderBy(['from_date', 'to_date', 'to_sample_id'])
-          .select('from_date', 'to_date', 'bytes', 'estimated', 'kind')
-      ).map(parseInterval);
+      const rows = await knex(TABLES.intervals)
+        .where({ period_id: periodId })
+        .orderBy(['from_date', 'to_date', 'to_sample_id'])
+        .select('id', 'from_date', 'to_date', 'bytes', 'estimated', 'kind');
+      // each on its own: the chart shows the days that read and says some cannot be shown; what
+      // sums the days (the CSV) refuses the period instead of a silently smaller total
+      const out: PeriodIntervals = { figures: [], unreadable: [] };
+      for (const i of readEach(rows, parseInterval, TABLES.intervals, { setAside }))
+        if (isUnreadable(i)) out.unreadable.push(i);
+        else out.figures.push(i);
+      return out;
     },
     async notesOf(periodIds) {
       const out = new Map<number, Array<Listed<PeriodNote>>>();

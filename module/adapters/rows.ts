@@ -53,9 +53,20 @@ function asInstant(v: unknown): DateTime | undefined {
   return Number.isFinite(ms) ? DateTime.fromMillis(ms, { zone: 'utc' }) : undefined;
 }
 
-/** DATE columns: SQLite stores the text, mysql2 with dateStrings gives it back as text. */
-const asDate = (v: unknown): string | undefined =>
-  typeof v === 'string' && DAY.test(v) ? v.slice(0, 10) : undefined;
+/**
+ * DATE columns: SQLite stores the text, mysql2 with dateStrings gives it back as text. A day of the
+ * calendar only: MariaDB's zero date (0000-00-00, let in by a lax sql_mode) or a 13th month or a
+ * 31 June edited in by hand is no date, and every figure counted by days would be wrong from it.
+ */
+function asDate(v: unknown): string | undefined {
+  if (typeof v !== 'string' || !DAY.test(v)) return undefined;
+  const y = Number(v.slice(0, 4));
+  const m = Number(v.slice(5, 7));
+  const d = Number(v.slice(8, 10));
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const last = m === 2 ? (leap ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+  return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= last ? v.slice(0, 10) : undefined;
+}
 
 /** A JSON text the module wrote (JSON.stringify); undefined when it is not one. */
 function asJson(v: unknown): { value: unknown } | undefined {

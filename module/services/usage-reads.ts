@@ -1,6 +1,6 @@
 import { daysBetween, type IsoDate } from '../domain/calendar.js';
 import { dailySeries, type DayFigure } from '../domain/daily-series.js';
-import { invalidInput, notFound } from '../domain/errors.js';
+import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import { billedNow, type BilledNow } from '../domain/billed-now.js';
 import {
   crossedThresholds,
@@ -28,8 +28,9 @@ import type {
   PeriodReadStore,
   PeriodRow,
   ServiceRow,
+  UnreadablePeriod,
 } from '../adapters/period-read-store.js';
-import { isUnreadable, toInstantOrNull, type Listed } from '../adapters/rows.js';
+import { isUnreadable, toInstantOrNull, type Listed, type UnreadableRow } from '../adapters/rows.js';
 import {
   PlanNotPossible,
   ratingPlan,
@@ -44,7 +45,7 @@ import {
  * takes a `clientId` is limited to that client's rows; anything else reads as not found.
  */
 
-export type { LineRow, MasterRule, PeriodNote, PeriodRow, ServiceRow };
+export type { LineRow, MasterRule, PeriodNote, PeriodRow, ServiceRow, UnreadablePeriod };
 
 /** What a period's lines bill now: one rule, module/domain/billed-now.ts. */
 export const billedNowOf = billedNow;
@@ -91,6 +92,15 @@ export interface ServiceUsage {
   solusvmLimitBytes: bigint | null;
   /** what metering found in the open period's counter */
   notes: Array<Listed<PeriodNote>>;
+  /** the open period's intervals that cannot be read: their days are missing from `days` */
+  daysUnreadable: UnreadableRow[];
+}
+
+/** A period's daily figures; `unreadable`: intervals that cannot be read, whose days are not in them. */
+export interface PeriodDays {
+  period: PeriodRow;
+  days: DayFigure[];
+  unreadable: UnreadableRow[];
 }
 
 /** A positive whole number from a cursor or an id in a request; anything else is bad input. */
@@ -120,17 +130,20 @@ export interface UsageReads {
   /** the client's metered services, by service id; one that cannot be read in its place */
   clientServices(clientId: number): Promise<Array<Listed<ServiceRow>>>;
   serviceUsage(serviceId: number, opts?: { clientId?: number }): Promise<ServiceUsage>;
-  /** the service's periods, newest first (the open one included), a page at a time */
+  /**
+   * the service's periods, newest first (the open one included), a page at a time; one that cannot
+   * be read in its place (no figure: it counts in no sum)
+   */
   periods(
     serviceId: number,
     opts?: { clientId?: number; before?: string | null; limit?: number },
-  ): Promise<Page<PeriodRow>>;
-  /** one period's daily figures (the CSV download) */
+  ): Promise<Page<PeriodRow | UnreadablePeriod>>;
+  /** one period's daily figures (the CSV download; it refuses them when `unreadable` is not empty) */
   periodDays(
     serviceId: number,
     periodId: number,
     opts?: { clientId?: number; until?: IsoDate | null },
-  ): Promise<{ period: PeriodRow; days: DayFigure[] }>;
+  ): Promise<PeriodDays>;
   /** lines, newest first; one that cannot be read in its place (it has no amount: it counts in no sum) */
   lines(
     filter: { clientId?: number; serviceId?: number },
@@ -273,12 +286,14 @@ async function serviceUsage(
   const { open, assessment, zone } = assess(r, profile, limitBytes, ms);
   let days: DayFigure[] = [];
   let notes: Array<Listed<PeriodNote>> = [];
+  let daysUnreadable: UnreadableRow[] = [];
   if (open) {
     const [intervals, found] = await Promise.all([
       deps.store.intervals(open.periodId),
       deps.store.notesOf([open.periodId]),
     ]);
-    days = dailySeries(intervals, open.start, open.asOf);
+    days = dailySeries(intervals.figures, open.start, open.asOf);
+    daysUnreadable = intervals.unreadable;
     notes = found.get(open.periodId) ?? [];
   }
   return {
@@ -291,6 +306,7 @@ async function serviceUsage(
     days,
     solusvmLimitBytes: limitBytes,
     notes,
+    daysUnreadable,
   };
 }
 
@@ -313,10 +329,11 @@ async function periods(
   deps: UsageReadDeps,
   serviceId: number,
   opts: { clientId?: number; before?: string | null; limit?: number },
-): Promise<Page<PeriodRow>> {
+): Promise<Page<PeriodRow | UnreadablePeriod>> {
   if (opts.clientId !== undefined) await serviceOf(deps, serviceId, opts.clientId);
   const limit = opts.limit ?? 12;
-  const rows = await deps.store.periods(serviceId, opts.before ? dateCursor(opts.before) : null, limit + 1);
+  const listed = await deps.store.periods(serviceId, opts.before ? dateCursor(opts.before) : null, limit + 1);
+  const rows = listed.flatMap((p) => (isUnreadable(p) ? [] : [p]));
   const [notes, billed] = await Promise.all([
     deps.store.notesOf(rows.map((p) => p.id)),
     billedNowBy(
@@ -328,7 +345,23 @@ async function periods(
     p.notes = notes.get(p.id) ?? [];
     if (p.charge) p.charge.billedNow = billed.get(p.id) ?? null;
   }
-  return pageOf(rows, limit, (last) => last.startDate);
+  const page = pageOf(listed, limit, () => '');
+  return { rows: page.rows, next: page.next === null ? null : periodCursor(page.rows) };
+}
+
+/**
+ * The next page starts before the last period of this one: its first day, or the stored day of an
+ * unreadable one (it still orders the list). An unreadable period whose day is not one orders
+ * nowhere: the page before it gives the cursor, and with none (every period of the page unreadable
+ * so) there is no next page rather than the same page again.
+ */
+function periodCursor(rows: ReadonlyArray<PeriodRow | UnreadablePeriod>): string | null {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const p = rows[i]!;
+    const at = isUnreadable(p) ? p.at : p.startDate;
+    if (at !== null) return at;
+  }
+  return null;
 }
 
 async function periodDays(
@@ -336,7 +369,7 @@ async function periodDays(
   serviceId: number,
   periodId: number,
   opts: { clientId?: number; until?: IsoDate | null },
-): Promise<{ period: PeriodRow; days: DayFigure[] }> {
+): Promise<PeriodDays> {
   const svc = await serviceOf(deps, serviceId, opts.clientId);
   const period = await deps.store.period(serviceId, periodId);
   if (!period) throw notFound(`period ${periodId} of service ${serviceId} does not exist`);
@@ -352,8 +385,25 @@ async function periodDays(
       ? (svc.lastSampleDate ?? period.startDate)
       : (period.endDate ?? period.startDate);
   const until = opts.until && opts.until < last ? opts.until : last;
-  const days = until < period.startDate ? [] : dailySeries(intervals, period.startDate, until);
-  return { period, days };
+  const days = until < period.startDate ? [] : dailySeries(intervals.figures, period.startDate, until);
+  return { period, days, unreadable: intervals.unreadable };
+}
+
+/**
+ * A period's days for what sums them (the CSV, the days API): with an interval that cannot be read
+ * the days would add up short of it, so the period is refused (UNEXPECTED_STATE naming the column:
+ * the admin is told which, the client that it cannot be shown now) rather than a silently lower total.
+ */
+export function everyDay(d: PeriodDays): PeriodDays {
+  const u = d.unreadable[0];
+  if (u === undefined) return d;
+  const column = u.unreadable.column;
+  throw new ModuleError(
+    'UNEXPECTED_STATE',
+    `interval ${u.id ?? '?'} of period ${d.period.id} cannot be read (${column ?? 'a column'} is ${u.unreadable.reason}): its days would add up short of it`,
+    // always a column: so the client's answer is the neutral sentence, as for any stored value
+    { column: column ?? 'mod_overusage_intervals' },
+  );
 }
 
 /** A profile's threshold percentages (the setting may not exist in older profiles). */

@@ -150,6 +150,10 @@ const service: Page = async ({ env, q, ctx, files }) => {
     links,
     focus,
     named: (u) => ADMIN_TEXT.unreadableNote(u.id, u.unreadable.column, u.unreadable.reason),
+    namedRows: {
+      period: (u) => ADMIN_TEXT.unreadablePeriod(u.id, u.unreadable.column, u.unreadable.reason),
+      interval: (u) => ADMIN_TEXT.unreadableInterval(u.id, u.unreadable.column, u.unreadable.reason),
+    },
   });
   const master = (await deps.masters.list()).find((m) => m.id === usage.service.masterId);
   return {

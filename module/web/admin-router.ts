@@ -6,6 +6,7 @@ import { formatAmount } from '../domain/line-text.js';
 import { PanelApiError } from '../adapters/panel-api.js';
 import { auditLog } from '../adapters/audit-store.js';
 import { isUnreadable, logUnreadable } from '../adapters/rows.js';
+import { everyDay } from '../services/usage-reads.js';
 import { daysCsv, evidenceJson, samplesCsv, toCsv } from '../services/evidence.js';
 import { panelHasProduct } from './admin-tab.js';
 import {
@@ -187,11 +188,15 @@ function serviceRoutes(admin: Router, deps: Deps): void {
     await deps.reads.serviceUsage(serviceId);
     const q = inputOf(PeriodsQuery, req.query);
     const p = await deps.reads.periods(serviceId, { before: q.before, limit: q.limit });
-    res.json({ periods: p.rows.map(periodJson), next: p.next });
+    // a period that cannot be read is named in its place (UnreadableRow), the others as usual
+    res.json({
+      periods: p.rows.map((r) => (isUnreadable(r) ? { id: r.id, unreadable: r.unreadable } : periodJson(r))),
+      next: p.next,
+    });
   });
   admin.get('/services/:serviceId/periods/:periodId/days.csv', async (req, res) => {
     const { serviceId, periodId } = pathOf(ServicePeriod, req.params);
-    const { period, days } = await deps.reads.periodDays(serviceId, periodId);
+    const { period, days } = everyDay(await deps.reads.periodDays(serviceId, periodId));
     csv(res, `overusage-${serviceId}-${period.startDate}-days.csv`, periodDaysCsv(days));
   });
   admin.get('/services/:serviceId/usage-periods', async (req, res) => {

@@ -129,6 +129,12 @@ export const ADMIN_TEXT = {
   /** a period's note whose anomaly cannot be read: which, and why (the client is told only that it cannot be shown) */
   unreadableNote: (id: number | null, column: string | null, reason: string) =>
     `Anomaly ${id ?? '?'} cannot be read: ${column ?? 'a column'} is ${reason}; correct the column in the database.`,
+  /** a period of a service's list that cannot be read: left out of the list, counted in no total */
+  unreadablePeriod: (id: number | null, column: string | null, reason: string) =>
+    `Period ${id ?? '?'} cannot be read: ${column ?? 'a column'} is ${reason}; it is left out of the periods below and counted in no total; correct the column in the database.`,
+  /** an interval that cannot be read: its days are missing from the chart, the period's CSV is refused */
+  unreadableInterval: (id: number | null, column: string | null, reason: string) =>
+    `Interval ${id ?? '?'} cannot be read: ${column ?? 'a column'} is ${reason}; its days are missing from this chart and the period's CSV is refused; correct the column in the database.`,
   unreadableRow: (column: string | null, reason: string) =>
     `Unreadable row: ${column ?? 'a column'} is ${reason}. It is counted in no total here; correct the column in the database.`,
   waitingCharge: (x: {

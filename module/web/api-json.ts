@@ -201,6 +201,8 @@ export function serviceUsageJson(u: ServiceUsage, label: string | null) {
       : null,
     usage: assessmentJson(u.assessment),
     days: u.days.map(dayJson),
+    // an interval that cannot be read: the days lack its share, said so (never a silent gap)
+    ...(u.daysUnreadable.length > 0 ? { daysIncomplete: true as const } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import { capActionInForce } from '../services/caps.js';
 import { isUnreadable, logUnreadable, readableOf } from '../adapters/rows.js';
+import { everyDay } from '../services/usage-reads.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import { ModuleError } from '../domain/errors.js';
 import { daysCsv, evidenceJson, samplesCsv } from '../services/evidence.js';
@@ -71,7 +72,11 @@ function serviceRoutes(client: Router, deps: Deps): void {
     const { serviceId } = pathOf(Service, req.params);
     const q = inputOf(PeriodsQuery, req.query);
     const p = await deps.reads.periods(serviceId, { clientId: me(res), before: q.before, limit: q.limit });
-    res.json({ periods: p.rows.map(periodJson), next: p.next });
+    // a period that cannot be read: its id and that it is unavailable, no figure, nothing of why
+    res.json({
+      periods: p.rows.map((r) => (isUnreadable(r) ? { id: r.id, unavailable: true } : periodJson(r))),
+      next: p.next,
+    });
   });
   client.get('/services/:serviceId/usage-periods', async (req, res) => {
     const { serviceId } = pathOf(Service, req.params);
@@ -86,12 +91,16 @@ function serviceRoutes(client: Router, deps: Deps): void {
   });
   client.get('/services/:serviceId/periods/:periodId/days', async (req, res) => {
     const { serviceId, periodId } = pathOf(ServicePeriod, req.params);
-    const { period, days } = await deps.reads.periodDays(serviceId, periodId, { clientId: me(res) });
+    const { period, days } = everyDay(
+      await deps.reads.periodDays(serviceId, periodId, { clientId: me(res) }),
+    );
     res.json({ period: periodJson(period), days: days.map(dayJson) });
   });
   client.get('/services/:serviceId/periods/:periodId/days.csv', async (req, res) => {
     const { serviceId, periodId } = pathOf(ServicePeriod, req.params);
-    const { period, days } = await deps.reads.periodDays(serviceId, periodId, { clientId: me(res) });
+    const { period, days } = everyDay(
+      await deps.reads.periodDays(serviceId, periodId, { clientId: me(res) }),
+    );
     csv(res, `overusage-${serviceId}-${period.startDate}-days.csv`, periodDaysCsv(days));
   });
 }

@@ -2,7 +2,7 @@ import type { DayFigure } from '../domain/daily-series.js';
 import { invalidInput } from '../domain/errors.js';
 import type { AdminReads, LineFilter } from '../services/admin-reads.js';
 import { daysCsv, evidenceJson, samplesCsv, toCsv, type EvidenceService } from '../services/evidence.js';
-import { idCursor, type LineRow, type UsageReads } from '../services/usage-reads.js';
+import { everyDay, idCursor, type LineRow, type UsageReads } from '../services/usage-reads.js';
 import { money } from './api-json.js';
 import { lineState } from './present-usage.js';
 import { isUnreadable, type Listed, type UnreadableRow } from '../adapters/rows.js';
@@ -123,10 +123,12 @@ export function createDownloads(deps: { reads: UsageReads; admin: AdminReads; ev
 
   async function periodFile(q: Record<string, unknown>, clientId?: number): Promise<DownloadFile> {
     const sid = need(q, 'service', 'service');
-    const { period, days } = await deps.reads.periodDays(
-      sid,
-      need(q, 'period', 'period'),
-      clientId === undefined ? {} : { clientId },
+    const { period, days } = everyDay(
+      await deps.reads.periodDays(
+        sid,
+        need(q, 'period', 'period'),
+        clientId === undefined ? {} : { clientId },
+      ),
     );
     return {
       filename: fileName(`overusage-${sid}-${period.startDate}-days.csv`),

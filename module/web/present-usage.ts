@@ -12,9 +12,10 @@ import type {
   PeriodRow,
   ServiceRow,
   ServiceUsage,
+  UnreadablePeriod,
 } from '../services/usage-reads.js';
 import { buildChart, type ChartView } from './chart.js';
-import { isUnreadable, type Listed, type UnreadableRow } from '../adapters/rows.js';
+import { isUnreadable, readableOf, type Listed, type UnreadableRow } from '../adapters/rows.js';
 import { wordsFor, type WidgetWords } from './words.js';
 import type { PoolFigures } from './pool-usage.js';
 import { percentUsed } from '../domain/thresholds.js';
@@ -139,6 +140,8 @@ export interface ServiceView {
   periods: PeriodView[];
   morePeriods: string | null;
   lines: LineView[];
+  /** what is said of the list's periods and the chart's intervals that cannot be read (also in notices) */
+  unreadable: { periods: string[]; days: string[] };
 }
 
 export interface WidgetView {
@@ -164,7 +167,7 @@ export interface WidgetInput {
   /** the chosen service, whose record cannot be read (usage is then null) */
   unavailable?: number | null;
   usage: ServiceUsage | null;
-  periods: Page<PeriodRow> | null;
+  periods: Page<PeriodRow | UnreadablePeriod> | null;
   lines: LineRow[];
   focus?: PeriodFocus | null;
   banner?: UsageBanner | null;
@@ -374,6 +377,8 @@ const ACTIVE_LIMIT = ['pending', 'applied', 'observed'];
 export interface PeriodFocus {
   period: PeriodRow;
   days: DayFigure[];
+  /** its intervals that cannot be read: their days are missing from `days` */
+  unreadable?: UnreadableRow[];
 }
 
 function usedText(
@@ -584,7 +589,7 @@ function lineCredits(
 /** The closed periods of the page, each with its CSV and chart links and the credits of its lines. */
 function pastPeriods(
   u: ServiceUsage,
-  rows: readonly PeriodRow[],
+  rows: ReadonlyArray<PeriodRow | UnreadablePeriod>,
   lines: LineRow[],
   focus: PeriodFocus | null,
   creditOf: (l: LineRow) => CreditView | null,
@@ -593,7 +598,8 @@ function pastPeriods(
   links: WidgetLinks,
   named?: NameUnreadable,
 ): PeriodView[] {
-  return rows
+  // one that cannot be read is said apart (unreadableSaid), never shown with a figure
+  return readableOf<PeriodRow>(rows)
     .filter((p) => p.status !== 'open')
     .map((p) => ({
       ...presentPeriod(
@@ -615,7 +621,7 @@ function pastPeriods(
 export function presentService(
   u: ServiceUsage,
   label: string,
-  periods: Page<PeriodRow> | null,
+  periods: Page<PeriodRow | UnreadablePeriod> | null,
   lines: LineRow[],
   input: Pick<WidgetInput, 'locale' | 'now' | 'links' | 'credits' | 'notOwed'> & {
     focus?: PeriodFocus | null;
@@ -624,6 +630,8 @@ export function presentService(
     labels?: Map<number, string>;
     /** how a note that cannot be read is shown (the admin's page names it); the client's neutral words without */
     named?: NameUnreadable;
+    /** the same for a period of the list and an interval of the chart */
+    namedRows?: { period: NameUnreadable; interval: NameUnreadable };
   },
 ): ServiceView {
   const { locale, now, links } = input;
@@ -648,6 +656,8 @@ export function presentService(
   const { chart, chartTitle } = serviceChart(u, focus, locale, w);
   const creditOf = lineCredits(input.credits, locale, w, links);
   const action = (u.profile as { limitPolicy?: { action?: string } } | null)?.limitPolicy?.action;
+  const days = focus ? (focus.unreadable ?? []) : u.daysUnreadable;
+  const unreadable = unreadableSaid(periods?.rows ?? [], days, w, input.namedRows);
   return {
     id: u.service.serviceId,
     label,
@@ -665,7 +675,10 @@ export function presentService(
     meter,
     projection,
     thresholds: a ? a.thresholds.map((p) => `${p}\u00a0%`).join(', ') : '',
-    notices: serviceNotices(u, open || pool ? (input.banner ?? null) : null, sold, locale, w, input.named),
+    notices: [
+      ...serviceNotices(u, open || pool ? (input.banner ?? null) : null, sold, locale, w, input.named),
+      ...[...unreadable.periods, ...unreadable.days].map((text) => ({ kind: 'info' as const, text })),
+    ],
     policy: action === 'throttle' ? w.policyThrottle : action === 'suspend' ? w.policySuspend : null,
     chart,
     chartTitle,
@@ -682,11 +695,31 @@ export function presentService(
       ...presentLine(l, locale, now, w, links, input.notOwed),
       credit: creditOf(l),
     })),
+    unreadable,
   };
 }
 
 /** How a page shows a row that cannot be read. */
 export type NameUnreadable = (u: UnreadableRow) => string;
+
+/**
+ * What the page says of the periods of its list and the intervals of its chart that cannot be read:
+ * the admin each by name, the client once each in neutral words (the operator has the log line).
+ */
+function unreadableSaid(
+  periods: ReadonlyArray<PeriodRow | UnreadablePeriod>,
+  intervals: readonly UnreadableRow[],
+  w: WidgetWords,
+  named?: { period: NameUnreadable; interval: NameUnreadable },
+): ServiceView['unreadable'] {
+  const gone = periods.filter((p): p is UnreadablePeriod => isUnreadable(p));
+  const said = (rows: readonly UnreadableRow[], name: NameUnreadable | undefined, neutral: string) =>
+    rows.length === 0 ? [] : name ? rows.map(name) : [neutral];
+  return {
+    periods: said(gone, named?.period, w.periodUnavailable),
+    days: said(intervals, named?.interval, w.daysUnavailable),
+  };
+}
 
 /**
  * What metering found in a period's counter, in the client's words: a reset SolusVM skipped or

@@ -14,6 +14,8 @@ export const WIDGET_WORDS = {
     /** a figure whose stored record cannot be read: no internals, the operator has the log line */
     figureUnavailable: 'This figure cannot be shown right now.',
     lineUnavailable: 'One of your lines cannot be shown right now.',
+    periodUnavailable: 'One of your periods cannot be shown right now.',
+    daysUnavailable: 'Some days of this chart cannot be shown right now.',
     service: 'Service',
     services: 'Your services',
     thisPeriod: 'This period',
@@ -194,6 +196,8 @@ export const WIDGET_WORDS = {
     noServices: 'Geen van uw diensten wordt gemeten.',
     figureUnavailable: 'Dit cijfer kan nu niet getoond worden.',
     lineUnavailable: 'Een van uw regels kan nu niet getoond worden.',
+    periodUnavailable: 'Een van uw periodes kan nu niet getoond worden.',
+    daysUnavailable: 'Sommige dagen van deze grafiek kunnen nu niet getoond worden.',
     service: 'Dienst',
     services: 'Uw diensten',
     thisPeriod: 'Deze periode',

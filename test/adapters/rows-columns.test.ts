@@ -74,6 +74,18 @@ describe('stored column readers', () => {
       'UNEXPECTED_STATE',
       't.d holds "31/05/2013", which is not a date',
     ]);
+    // a day of the calendar only: 29 February of a leap year (2012, 2000) is one; MariaDB's zero
+    // date, a 13th month, 31 June, 29 February 2013 and 1900 (not a leap year) are not
+    expect(['2012-02-29', '2000-02-29', '2013-12-31'].map((d) => dateIn(d, 't.d'))).to.deep.equal([
+      '2012-02-29',
+      '2000-02-29',
+      '2013-12-31',
+    ]);
+    for (const d of ['0000-00-00', '2013-13-01', '2013-06-31', '2013-02-29', '1900-02-29', '2013-06-00'])
+      expect(refusal(() => dateIn(d, 't.d'))).to.deep.equal([
+        'UNEXPECTED_STATE',
+        `t.d holds "${d}", which is not a date`,
+      ]);
     expect(refusal(() => instantIn('yesterday at noon', 't.at'))).to.deep.equal([
       'UNEXPECTED_STATE',
       't.at holds "yesterday at noon", which is not a datetime',

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { readable } from '../support/readable.js';
 import type { Knex } from 'knex';
 import { auditLog } from '../../module/adapters/audit-store.js';
 import { ManualClock } from '../../module/adapters/clocks.js';
@@ -90,7 +91,7 @@ describeEachEngine('what a period bills now, in the widget and the API', ({ db }
       lines: createLineReads(knex),
       billing: createBillingSettingsService({ knex, clock, audit: auditLog }),
     });
-    rows = (await reads.periods(10)).rows;
+    rows = readable((await reads.periods(10)).rows);
   });
 
   async function line(chargeId: number, status: string, amountMinor: bigint) {
