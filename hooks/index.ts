@@ -4,6 +4,7 @@ import type { MeteringService } from '../module/services/metering.js';
 import type { SettingsService } from '../module/services/settings.js';
 import { AfterCronJob } from './AfterCronJob.js';
 import { DailyCronJob } from './DailyCronJob.js';
+import { PreCronJob } from './PreCronJob.js';
 import { InvoiceCreation } from './InvoiceCreation.js';
 import { EmailPreSend } from './EmailPreSend.js';
 import { PreModuleSuspend } from './PreModuleSuspend.js';
@@ -15,6 +16,7 @@ import type { DisputeService } from '../module/services/disputes.js';
 import type { DunningShield } from '../module/services/dunning-shield.js';
 import type { PanelApi } from '../module/adapters/panel-api.js';
 import type { InvoiceLineService } from '../module/services/invoice-lines.js';
+import type { RatedBeforeInvoicing } from '../module/services/daily-jobs.js';
 import type { HookDefinition } from './hook-types.js';
 import { ClientAreaHomepagePanels, type HomePanelContent } from './ClientAreaHomepagePanels.js';
 import { ClientAreaProductDetailsOutput } from './ClientAreaProductDetailsOutput.js';
@@ -31,6 +33,8 @@ export interface HookDeps {
   beforeSampling?: () => Promise<void>;
   /** rating, upgrade suggestions and other daily billing work, after the day's samples */
   dailyBilling?: () => Promise<void>;
+  /** before the panel's invoices: the periods that closed and the pool months that ended, rated */
+  rateBeforeInvoicing?: (samplesIn: () => Promise<boolean>) => Promise<RatedBeforeInvoicing>;
   /** work to finish on every 5-minute tick (interrupted holds and resolutions) */
   everyTick?: () => Promise<void>;
   disputes?: DisputeService;
@@ -71,7 +75,7 @@ export interface HookDeps {
 
 /** The module's hooks.php: every panel hook it handles, by WHMCS name and priority. */
 export function moduleHooks(deps: HookDeps): HookDefinition[] {
-  const hooks = [DailyCronJob(deps), AfterCronJob(deps)];
+  const hooks = [PreCronJob(deps), DailyCronJob(deps), AfterCronJob(deps)];
   if (deps.lines)
     hooks.push(
       InvoiceCreation({

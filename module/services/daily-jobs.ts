@@ -31,10 +31,25 @@ export interface DailyJobs {
   everyTick(): Promise<void>;
   /** the daily billing work: rate what closed, finish interrupted deliveries, bill what no renewal picks up, suggest upgrades where a streak is on */
   dailyBilling(): Promise<void>;
+  /**
+   * before the panel creates the day's invoices (PreCronJob): the periods that closed, and the pool
+   * months that ended once `samplesIn` says the day's last samples are in, are rated, so each
+   * renewal's InvoiceCreation finds its charges rated (dailyBilling's first steps, done earlier)
+   */
+  rateBeforeInvoicing(samplesIn: () => Promise<boolean>): Promise<RatedBeforeInvoicing>;
   /** after a collect: notices first (the 100 % email goes out before the VPS is acted on), then the policy; otherwise only what is due */
   watchUsage(ran: { collected: boolean }): Promise<void>;
   /** with a panel, before each sampling: the links and pool membership as the panel shows them (spans to the hour the sync ran) */
   beforeSampling?(): Promise<void>;
+}
+
+export interface RatedBeforeInvoicing {
+  /** closed periods rated (charges written) */
+  periods: number;
+  /** pool months rated */
+  pools: number;
+  /** a pool month ended but the day's last samples are not all in: it waits for DailyCronJob */
+  poolsWait: boolean;
 }
 
 /** Each job runs all its parts; the first failure is thrown once every part has had its turn. */
@@ -66,6 +81,16 @@ export function createDailyJobs(d: DailyJobDeps): DailyJobs {
       if (d.lines) await d.lines.reconcile();
       if (d.lines) await d.lines.billUnpicked();
       if (d.suggestions) await d.suggestions.run();
+    },
+    async rateBeforeInvoicing(samplesIn) {
+      const periods = (await d.rating.rateClosedPeriods()).rated;
+      // A period closes only once a sample read its last day; a pool month ends by the calendar,
+      // and is rated from its members' daily traffic: with the last day's samples missing it waits
+      // for DailyCronJob's collect. Most days no month is due, and nothing more is read.
+      if (!(await d.pools.anyMonthDue())) return { periods, pools: 0, poolsWait: false };
+      if (!(await samplesIn())) return { periods, pools: 0, poolsWait: true };
+      await d.pools.syncMembers();
+      return { periods, pools: (await d.pools.ratePools()).rated, poolsWait: false };
     },
     async watchUsage(ran) {
       let failure: unknown = null;

@@ -310,6 +310,8 @@ async function placeLines(
     rated += periods.rated;
     if (rated) clientRead();
     if (poolsDue && deps.pools) rated += (await deps.pools.ratePools({ serviceIds: ids })).rated;
+    // what PreCronJob rates before the panel's invoices is rated here only when it could not
+    if (rated) deps.log.info('lines.rated_on_delivery', { invoiceId, via, rated });
   };
   // The invoice's lines are read once: under the lease nothing else changes them, so what this
   // delivery places and writes is known without reading them again.

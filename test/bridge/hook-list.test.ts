@@ -52,6 +52,7 @@ describe('hooks.php against the hooks the module handles', () => {
         'EmailPreSend',
         'PreModuleSuspend',
         'AddInvoiceLateFee',
+        'PreCronJob',
         'DailyCronJob',
         'AfterCronJob',
       ]);

@@ -442,6 +442,15 @@ describe('the WHMCS bridge under php-cli', function () {
       const cron = await w.fire('AfterCronJob', {});
       expect(cron.ret).to.equal(null);
       expect(logged(cron, /could not handle AfterCronJob/)).to.equal(true);
+      // once a day, before WHMCS creates invoices: each invoice's delivery rates its own services
+      const pre = await w.fire('PreCronJob', {});
+      expect(pre.ret).to.equal(null);
+      expect(
+        logged(
+          pre,
+          /^Overusage: the service could not handle PreCronJob: could not connect .*\. Each invoice created now rates its own services' usage as it is created; DailyCronJob rates the rest\.$/,
+        ),
+      ).to.equal(true);
       const panels = await w.php({
         action: 'hook',
         hook: 'ClientAreaHomepagePanels',
@@ -493,6 +502,36 @@ describe('the WHMCS bridge under php-cli', function () {
       await w.fire('AfterCronJob', {});
       await w.fire('InvoiceCreation', { invoiceid: invoiceId });
       expect(overusageItems(await w.f.panel.api.getInvoice(invoiceId))).to.have.length(1);
+    });
+  });
+
+  describe('the cron hooks’ time', () => {
+    it('PreCronJob, DailyCronJob and AfterCronJob get 900 s, not the admin’s timeout: 2.5 s of work ends where another hook is given up after 1 s', async () => {
+      // the relay answers "working" every 300 ms, inside the 1 s each exchange may take
+      w = await buildBridgeWorld(db, { pollMs: 300 });
+      const finished: string[] = [];
+      for (const name of ['PreCronJob', 'DailyCronJob', 'AfterCronJob', 'AdminLogout'])
+        w.extraHooks.push({
+          name,
+          priority: 20,
+          handler: async () => {
+            await new Promise((r) => setTimeout(r, 2500));
+            finished.push(name);
+          },
+        });
+      const slow = { settings: { timeout: '1' } };
+      for (const cron of ['PreCronJob', 'DailyCronJob', 'AfterCronJob']) {
+        const out = await w.fire(cron, {}, slow);
+        expect(out.ret, cron).to.equal(null);
+        expect(out.activity, cron).to.deep.equal([]);
+        // the bridge waited for the work: WHMCS's next task starts after it
+        expect(finished.at(-1)).to.equal(cron);
+      }
+      const other = await w.fire('AdminLogout', { adminid: 1 }, slow);
+      expect(
+        logged(other, /could not handle AdminLogout: the service did not finish within 1 seconds/),
+      ).to.equal(true);
+      expect(finished).not.to.include('AdminLogout');
     });
   });
 

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay as closeMayInProcess } from '../support/billing-story.js';
+import { logInto } from '../support/log-lines.js';
 import { buildBridgeWorld, closeMay, phpErrors, requirePhp, type BridgeWorld } from './support.js';
 
 const overusageItems = (inv: { items: Array<{ description: string; amount: string }> }) =>
@@ -19,6 +20,7 @@ const shape = (d: string) => d.replace(/\[OU-[0-9A-F]{10}\]/, '[OU-…]');
 describeEachEngine('the seed scenario through the WHMCS bridge', ({ db }) => {
   let knex: Knex;
   let w: BridgeWorld;
+  let logged: Array<Record<string, unknown>>;
 
   before(function () {
     requirePhp(this);
@@ -26,7 +28,8 @@ describeEachEngine('the seed scenario through the WHMCS bridge', ({ db }) => {
 
   beforeEach(async () => {
     knex = db().knex;
-    w = await buildBridgeWorld(db());
+    logged = [];
+    w = await buildBridgeWorld(db(), { log: logInto(logged) });
     await closeMay(w);
     w.connectPanel();
   });
@@ -76,6 +79,12 @@ describeEachEngine('the seed scenario through the WHMCS bridge', ({ db }) => {
     const invoiceRun = w.runs.find((r) => r.localApi.includes('UpdateInvoice'))!;
     expect(invoiceRun.localApi).to.include.members(['GetInvoice', 'GetClientsDetails', 'UpdateInvoice']);
     expect(phpErrors(w.runs)).to.deep.equal([]);
+    // May was rated in PreCronJob, which WHMCS delivered through hooks.php before creating the
+    // invoice (both VPSs' periods); the delivery only placed the line
+    const events = logged.map((l) => l.event);
+    expect(logged.find((l) => l.event === 'hook.pre_cron.rated')).to.deep.include({ periods: 2 });
+    expect(events).not.to.include('lines.rated_on_delivery');
+    expect(events.indexOf('hook.pre_cron.rated')).to.be.lessThan(events.indexOf('lines.added'));
 
     // the same scenario in-process (the panel and module tables rebuilt in this database): the same invoice
     const twin = await buildBillingStory(knex);

@@ -285,6 +285,8 @@ export async function buildBridgeWorld(
     failMode?: 'open' | 'closed';
     log?: Logger;
     idleTimeoutMs?: number;
+    /** how long the relay waits before answering "working" (1 500 ms unless said) */
+    pollMs?: number;
     manualIdle?: boolean;
     tls?: { key: string; cert: string };
   } = {},
@@ -304,7 +306,7 @@ export async function buildBridgeWorld(
   const relay = createBridgeRelay({
     store,
     log,
-    pollMs: 1500,
+    pollMs: opts.pollMs ?? 1500,
     idleTimeoutMs: opts.idleTimeoutMs ?? 8000,
     ...(idle ? { idleTimer: idle } : {}),
   });
@@ -467,6 +469,7 @@ export async function buildBridgeWorld(
     },
     connectPanel(
       hooks = [
+        'PreCronJob',
         'InvoiceCreation',
         'DailyCronJob',
         'AfterCronJob',

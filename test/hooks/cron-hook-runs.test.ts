@@ -6,6 +6,7 @@ import type { CollectSummary, MeteringService } from '../../module/services/mete
 import type { SettingsService } from '../../module/services/settings.js';
 import { AfterCronJob } from '../../hooks/AfterCronJob.js';
 import { DailyCronJob } from '../../hooks/DailyCronJob.js';
+import { PreCronJob } from '../../hooks/PreCronJob.js';
 
 /**
  * When the cron hooks collect, for which day, how often they retry, and what an operator reads in
@@ -125,6 +126,63 @@ describe('the cron hooks: when they collect, for which day, and what they log', 
         { level: 'error', event: 'hook.after_cron.failed', error: 'database gone' },
         { level: 'error', event: 'hook.after_cron.watch_failed', error: 'panel down' },
       ]);
+    });
+  });
+
+  describe('PreCronJob', () => {
+    const hook = (
+      f: ReturnType<typeof fixture>,
+      rate: Parameters<typeof PreCronJob>[0]['rateBeforeInvoicing'],
+    ) =>
+      PreCronJob({
+        metering: f.metering,
+        clock: new ManualClock('2013-05-21T07:00:00Z'),
+        zone: ZONE,
+        log: f.log,
+        ...(rate ? { rateBeforeInvoicing: rate } : {}),
+      }).handler({});
+
+    it('at 09:00 local asks whether 20 May’s samples are all in (for the pool months), and logs what it rated', async () => {
+      const f = fixture({ pending: 3 });
+      const answers: boolean[] = [];
+      await hook(f, async (samplesIn) => {
+        answers.push(await samplesIn());
+        return { periods: 12, pools: 0, poolsWait: true };
+      });
+      expect(f.asked).to.deep.equal(['pending 2013-05-20']);
+      expect(answers).to.deep.equal([false]);
+      expect(f.events()).to.deep.equal([
+        {
+          level: 'info',
+          event: 'hook.pre_cron.rated',
+          date: '2013-05-20',
+          periods: 12,
+          pools: 0,
+          poolsWait: true,
+        },
+      ]);
+      const all = fixture({ pending: 0 });
+      await hook(all, async (samplesIn) => ({
+        periods: 0,
+        pools: Number(await samplesIn()),
+        poolsWait: false,
+      }));
+      expect(all.events()[0]).to.deep.include({ pools: 1 });
+    });
+
+    it('never throws: a failed rating is logged, and nothing else is done (the deliveries rate as before)', async () => {
+      const f = fixture();
+      await hook(f, async () => {
+        throw new Error('rating failed');
+      });
+      expect(f.asked).to.deep.equal([]);
+      expect(f.events()).to.deep.equal([
+        { level: 'error', event: 'hook.pre_cron.failed', date: '2013-05-20', error: 'rating failed' },
+      ]);
+      // without the rating (a module built without it) the hook does nothing
+      const none = fixture();
+      await hook(none, undefined);
+      expect(none.events()).to.deep.equal([]);
     });
   });
 

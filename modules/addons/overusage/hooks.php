@@ -13,6 +13,7 @@ if (!defined('WHMCS')) {
 require_once __DIR__ . '/lib/bootstrap.php';
 
 foreach ([
+    'PreCronJob' => 10,
     'DailyCronJob' => 10,
     'AfterCronJob' => 10,
     'InvoiceCreation' => 10,

@@ -28,8 +28,11 @@ final class Hooks
     /** how WHMCS treats each hook's return value: HookAnswers::STYLE, generated from module/domain/hook-answers.ts */
     private const STYLE = HookAnswers::STYLE;
 
-    /** the whole of a cron hook's conversation (metering many services takes a while) */
+    /** the whole of a cron hook's conversation (metering many services takes a while, so does rating them) */
     private const CRON_SECONDS = 900;
+
+    /** the hooks of WHMCS's cron that get CRON_SECONDS instead of the admin's timeout */
+    public const CRON_HOOKS = ['PreCronJob', 'AfterCronJob', 'DailyCronJob'];
 
     private static ?self $current = null;
 
@@ -61,7 +64,7 @@ final class Hooks
             if ($hook === 'AfterCronJob') {
                 $this->relay->catchUp();
             }
-            $seconds = in_array($hook, ['AfterCronJob', 'DailyCronJob'], true) ? self::CRON_SECONDS : $this->relay->settings->timeout;
+            $seconds = in_array($hook, self::CRON_HOOKS, true) ? self::CRON_SECONDS : $this->relay->settings->timeout;
             $answer = $this->relay->converse('hook', ['hook' => $hook, 'vars' => $payloadVars], $seconds);
             return $this->toWhmcs($hook, $answer, $vars);
         } catch (\Throwable $e) {
@@ -228,7 +231,11 @@ final class Hooks
                 ActivityLog::log("Overusage: the service could not check the suspension of Service ID: {$service}: {$reason}. The suspension went ahead (fail open).");
                 return [];
             default:
-                ActivityLog::throttled($this->store, $hook, "Overusage: the service could not handle {$hook}: {$reason}." . ($hook === 'AfterCronJob' || $hook === 'DailyCronJob' ? ' Usage samples missed now are taken on a later run where possible.' : ''));
+                ActivityLog::throttled($this->store, $hook, "Overusage: the service could not handle {$hook}: {$reason}." . match ($hook) {
+                    'AfterCronJob', 'DailyCronJob' => ' Usage samples missed now are taken on a later run where possible.',
+                    'PreCronJob' => ' Each invoice created now rates its own services\' usage as it is created; DailyCronJob rates the rest.',
+                    default => '',
+                });
                 return self::neutral($hook);
         }
     }
