@@ -29,6 +29,9 @@ const args = parseArgs({
     trace: { type: 'string', default: '0' },
     // with --trace: also the plan (EXPLAIN) of each SELECT those deliveries sent
     explain: { type: 'boolean', default: false },
+    // the share of the hook's services left unrated, for the delivery to rate itself (0 measures
+    // the common path alone: the night's rating ran before the invoices)
+    'unrated-share': { type: 'string', default: '0.5' },
   },
 }).values;
 
@@ -37,6 +40,9 @@ const N = Number(args.services);
 const D = Number(args.deliveries);
 const W = Number(args.warmup);
 const TRACE = Number(args.trace);
+const UNRATED = Number(args['unrated-share']);
+if (!(UNRATED >= 0 && UNRATED <= 1))
+  throw new Error(`--unrated-share must be between 0 and 1, got ${args['unrated-share']}`);
 const ZONE = 'Europe/Brussels';
 const ACTOR = { type: 'cli', id: 'bench' } as const;
 const STAMP = '2026-06-02 09:00:00';
@@ -125,8 +131,9 @@ try {
   const picked = Array.from({ length: want }, (_, i) => billable[Math.floor(i * stride)]!);
   const hookServices = picked.filter((_, i) => i % 2 === 0);
   const bareServices = picked.filter((_, i) => i % 2 === 1);
-  // Half the hook's services are not rated yet: the delivery rates their period itself.
-  const unrated = hookServices.filter((_, i) => i % 2 === 1);
+  // Half the hook's services (--unrated-share) are not rated yet: the delivery rates their period
+  // itself. Spread evenly: the i-th service is unrated when the count of unrated ones up to it grows.
+  const unrated = hookServices.filter((_, i) => Math.floor((i + 1) * UNRATED) > Math.floor(i * UNRATED));
   await knex('mod_overusage_charges').whereIn('service_id', unrated).delete();
 
   const hookInvoices = await renewalInvoices(knex, hookServices, N);
