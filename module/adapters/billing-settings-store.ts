@@ -44,6 +44,31 @@ export interface BillingSettingsStore {
 const settingsOf = (scope: SettingsScope, r: Record<string, unknown>) =>
   column(r, SCOPES[scope].table, 'settings', jsonIn);
 
+/** A product's settings and the overrides of one of its services and its client, as stored (null: none). */
+export type StoredSettings = Record<SettingsScope, unknown>;
+
+/**
+ * Another statement's columns `product_settings`, `service_settings` and `client_settings`: the
+ * documents forService reads, found by the SQL expressions given for the product, service and client
+ * (an InvoiceCreation delivery reads them with its charges, charge-store.ts forDelivery).
+ */
+export const settingsColumns = (
+  ids: Record<SettingsScope, string>,
+): Record<`${SettingsScope}_settings`, string> => ({
+  product_settings: `(SELECT settings FROM ${SCOPES.product.table} WHERE ${SCOPES.product.key} = ${ids.product})`,
+  service_settings: `(SELECT settings FROM ${SCOPES.service.table} WHERE ${SCOPES.service.key} = ${ids.service})`,
+  client_settings: `(SELECT settings FROM ${SCOPES.client.table} WHERE ${SCOPES.client.key} = ${ids.client})`,
+});
+
+/** What settingsColumns read, as forService gives it. */
+export const settingsFromColumns = (r: Record<string, unknown>): StoredSettings => {
+  const of = (scope: SettingsScope) => {
+    const v = r[`${scope}_settings`];
+    return v === null || v === undefined ? null : settingsOf(scope, { settings: v });
+  };
+  return { product: of('product'), service: of('service'), client: of('client') };
+};
+
 const FOR_SERVICE = (['product', 'service', 'client'] as const)
   .map((k) => `SELECT '${k}' AS k, settings FROM ${SCOPES[k].table} WHERE ${SCOPES[k].key} = ?`)
   .join(' UNION ALL ');

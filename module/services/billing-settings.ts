@@ -11,6 +11,7 @@ import {
   createBillingSettingsStore,
   type BillingSettingsStore,
   type SettingsScope,
+  type StoredSettings,
 } from '../adapters/billing-settings-store.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import { boundedMemo } from '../domain/bounded-memo.js';
@@ -282,6 +283,8 @@ export interface BillingSettingsService {
   setClientWindow(clientId: number, window: ReclamationWindow | null, actor: Actor): Promise<void>;
   /** the settings that apply to a service of a product for a client; null when the product is not billed */
   forService(productId: number, serviceId: number, clientId: number): Promise<BillingProfile | null>;
+  /** forService's answer from the documents another read found (billing-settings-store.ts settingsColumns) */
+  fromStored(productId: number, stored: StoredSettings): BillingProfile | null;
   /**
    * loads everything once, for batch rating; with `only`, every product's settings but the
    * overrides of those services and clients alone (a lookup outside them sees no override)
@@ -299,7 +302,10 @@ async function settingsForService(
   serviceId: number,
   clientId: number,
 ): Promise<BillingProfile | null> {
-  const stored = await store.forService(productId, serviceId, clientId);
+  return settingsFromStored(productId, await store.forService(productId, serviceId, clientId));
+}
+
+function settingsFromStored(productId: number, stored: StoredSettings): BillingProfile | null {
   if (stored.product === null) return null;
   return parsedOnce(`s${JSON.stringify(stored)}`, () => {
     const product = parseOrThrow(profileSchema, stored.product, `product ${productId}`);
@@ -419,6 +425,7 @@ export function createBillingSettingsService(deps: {
       await upsert('client', clientId, o, actor, 'billing.client_window_set');
     },
     forService: (productId, serviceId, clientId) => settingsForService(store, productId, serviceId, clientId),
+    fromStored: settingsFromStored,
     snapshot: (only) => settingsSnapshot(store, only),
   };
   return service;

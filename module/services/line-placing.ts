@@ -288,10 +288,11 @@ async function placeLines(
   ];
   if (ids.length === 0) return false;
 
-  // Lines a crashed delivery left pending on this invoice are confirmed, not added again. The
-  // rating, the confirmation and the charges' read run side by side (the confirmation's lines are
-  // this invoice's pending ones, the rating's charges are new): the delivery waits for the slowest,
-  // not for each. A late reconciliation gives the invoice only what its delivery would have found.
+  // What the delivery needs of its own is read in one statement: the services' unbilled charges,
+  // the invoice's lines, and whether rating or a pool could add a charge (most deliveries find their
+  // period rated and no pool, and then rate nothing). Lines a crashed delivery left pending on this
+  // invoice are confirmed, not added again, beside the rating: the delivery waits for the slower.
+  // A late reconciliation gives the invoice only what its delivery would have found.
   let rated = 0;
   // The client (currency, language) is asked for as soon as there is a charge to place, beside
   // what is still read or rated rather than after it.
@@ -301,11 +302,13 @@ async function placeLines(
     client.catch(() => {}); // awaited when the lines are written; never an unhandled rejection
     return client;
   };
+  const read = await deps.charges.forDelivery(invoiceId, ids, periodEndBefore);
+  if (read.charges.some((c) => !c.line)) clientRead();
   const rateFirst = async () => {
     // whether a pool month waits is read beside the rating; the pools are rated after it, as ever
     const [periods, poolsDue] = await allOrFirstError([
-      deps.rating.rateClosedPeriods({ serviceIds: ids }),
-      deps.pools?.anyMonthDue({ serviceIds: ids }) ?? Promise.resolve(false),
+      read.unrated ? deps.rating.rateClosedPeriods({ serviceIds: ids }) : Promise.resolve({ rated: 0 }),
+      read.pooled && deps.pools ? deps.pools.anyMonthDue({ serviceIds: ids }) : Promise.resolve(false),
     ] as const);
     rated += periods.rated;
     if (rated) clientRead();
@@ -316,20 +319,13 @@ async function placeLines(
   // The invoice's lines are read once: under the lease nothing else changes them, so what this
   // delivery places and writes is known without reading them again.
   const confirmFirst = async () => {
-    const current = await deps.lines.onInvoice(invoiceId, ['pending', 'placed']);
-    const pending = current.filter((l) => l.status === 'pending');
-    await confirm(deps, invoice, outcome, pending, via);
+    const pending = read.lines.filter((l) => l.status === 'pending');
+    if (pending.length) await confirm(deps, invoice, outcome, pending, via);
     const confirmed = new Set(outcome.placed?.map((p) => p.lineId));
-    return { left: pending.filter((l) => !confirmed.has(l.id)), placed: current.length - pending.length };
+    return { left: pending.filter((l) => !confirmed.has(l.id)), placed: read.lines.length - pending.length };
   };
-  const [, lines, before] = await allOrFirstError([
-    rateFirst(),
-    confirmFirst(),
-    deps.charges.unbilledOf(ids, periodEndBefore).then((open) => {
-      if (open.some((c) => !c.line)) clientRead();
-      return open;
-    }),
-  ] as const);
+  const [, lines] = await allOrFirstError([rateFirst(), confirmFirst()] as const);
+  const before = read.charges;
   // what the rating wrote just now is read again (most deliveries find their periods rated)
   const charges = rated ? await deps.charges.unbilledOf(ids, periodEndBefore) : before;
   if (charges.length === 0) {
@@ -411,7 +407,14 @@ async function placingFacts(
   const productIds = [...new Set(open.map((c) => c.productId))];
   const [client, profiles, overages] = await allOrFirstError([
     clientRead(),
-    Promise.all(open.map((c) => deps.billing.forService(c.productId, c.serviceId, c.clientId))),
+    // read with the charges, unless the delivery rated them just now (billing-settings-store.ts)
+    Promise.all(
+      open.map((c) =>
+        c.settings
+          ? deps.billing.fromStored(c.productId, c.settings)
+          : deps.billing.forService(c.productId, c.serviceId, c.clientId),
+      ),
+    ),
     Promise.all(productIds.map((id) => deps.products!(id))),
   ] as const);
   return {

@@ -415,7 +415,9 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
   });
 
   it('fails the delivery and places nothing when rating the closed periods fails', async () => {
-    const invoiceId = await undelivered(s, knex);
+    // an invoice renewing Ann's VPS, made before any rating: its delivery must rate Ann's May
+    const invoiceId = await invoiceWithItem(s, knex, '2013-06-02', 'Hosting', s.story.serviceId);
+    expect(await knex('mod_overusage_charges')).to.have.length(0);
     s.mod.rating.rateClosedPeriods = async () => {
       throw new Error('injected: rating failed');
     };
@@ -425,6 +427,20 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     );
     expect(failed).to.equal('injected: rating failed');
     expect(await knex('mod_overusage_lines')).to.have.length(0);
+  });
+
+  it('does not rate when no closed period of the invoice waits for it: the line goes on without the rating', async () => {
+    // the 2 June run rated May (Ann's €500.00) before its delivery failed at its first read
+    const invoiceId = await undelivered(s, knex);
+    expect((await chargeOf(knex, s.story.serviceId)).status).to.equal('unbilled');
+    s.mod.rating.rateClosedPeriods = async () => {
+      throw new Error('injected: rating failed');
+    };
+    const out = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+    expect([out.added, out.skipped]).to.deep.equal([1, []]);
+    expect(overusage(await s.f.panel.api.getInvoice(invoiceId)).map((i) => i.amount)).to.deep.equal([
+      '500.00',
+    ]);
   });
 
   it('writes no line for a charge rated again while its line was being written: the new €400.00 waits for the next invoice', async () => {
@@ -866,6 +882,17 @@ describeEachEngine('reconciling lines the hook left undone', ({ db }) => {
 
   it('fails with the error, not as busy, when giving a missed renewal its lines fails', async () => {
     const invoiceId = await undelivered(s, knex);
+    // April of Ann's VPS closed and waits for its rating (May was rated on 2 June): the
+    // reconciliation rates it first, and the rating fails
+    const may = await knex('mod_overusage_periods')
+      .where({ service_id: s.story.serviceId, start_date: '2013-05-01' })
+      .first();
+    await knex('mod_overusage_periods').insert({
+      ...may,
+      id: undefined,
+      start_date: '2013-04-01',
+      end_date: '2013-04-30',
+    });
     // a module error that is not another delivery's lease (LOCKED)
     s.mod.rating.rateClosedPeriods = async () => {
       throw new ModuleError('CONFLICT', 'injected: the period is being rated again');
