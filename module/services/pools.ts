@@ -299,7 +299,11 @@ async function monthsDue(
       start < thisMonth;
       start = addDays(poolMonth(start).end, 1)
     ) {
-      if (!done.has(`${key}|${start}`)) due.push({ rows, month: poolMonth(start) });
+      if (done.has(`${key}|${start}`)) continue;
+      // a month no member was in has nothing to rate and is never recorded: not due (once every
+      // member left, each later month would be, every day, and every run would look again)
+      const month = poolMonth(start);
+      if (membersIn(rows, month, zone).length) due.push({ rows, month });
     }
   }
   return due;
@@ -332,6 +336,17 @@ async function ratePools(
   return result;
 }
 
+/** The spans that have hours in the month (panel zone). */
+function membersIn(
+  rows: PoolSpanRow[],
+  month: { start: IsoDate; end: IsoDate },
+  zone: string,
+): PoolSpanRow[] {
+  const from = startOfDay(month.start, zone);
+  const to = startOfDay(addDays(month.end, 1), zone);
+  return rows.filter((r) => r.joinedAt < to && (r.leftAt === null || r.leftAt > from));
+}
+
 /** One pool month: null when no member had hours in it. */
 async function rateMonth(
   deps: PoolCtx,
@@ -339,9 +354,8 @@ async function rateMonth(
   month: { start: IsoDate; end: IsoDate },
 ): Promise<{ written: boolean } | null> {
   const { zone } = deps;
-  const from = startOfDay(month.start, zone);
   const to = startOfDay(addDays(month.end, 1), zone);
-  const inMonth = rows.filter((r) => r.joinedAt < to && (r.leftAt === null || r.leftAt > from));
+  const inMonth = membersIn(rows, month, zone);
   if (inMonth.length === 0) return null;
   const { clientId, poolKey, serviceIds, currencyOf, profiles, members, daysOf } = await memberInputs(
     deps,

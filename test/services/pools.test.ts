@@ -466,6 +466,24 @@ describeEachEngine("transfer pools: rated once, billed once on the anchor's rene
     });
   });
 
+  it('once every member left, the months after are not due: no run (PreCronJob, a delivery) looks for them again', async () => {
+    // A and B are cancelled on 20 November (C left on 10 October): the pool has no member after it
+    f.clock.set('2026-11-20T10:00:00Z');
+    await mod.links.setActive(a, false, CLI_ACTOR);
+    await mod.links.setActive(b, false, CLI_ACTOR);
+    await mod.pools.syncMembers();
+    // 5 January: October and November ended with members in them; December had none
+    f.clock.set('2027-01-05T07:00:00Z');
+    expect(await mod.pools.anyMonthDue()).to.equal(true);
+    expect((await mod.pools.ratePools()).rated).to.equal(2);
+    expect((await mod.pools.poolPeriods(story.clientId)).map((p) => p.start).sort()).to.deep.equal([
+      '2026-10-01',
+      '2026-11-01',
+    ]);
+    expect(await mod.pools.anyMonthDue()).to.equal(false);
+    expect(await mod.pools.anyMonthDue({ serviceIds: [a] })).to.equal(false);
+  });
+
   it('refuses to rate a pool whose members pay in two currencies, and says so', async () => {
     await knex('mod_overusage_services').where({ service_id: b }).update({ currency: 'USD' });
     f.clock.set('2026-11-02T07:00:00Z');
