@@ -1,12 +1,14 @@
 /**
  * The InvoiceCreation hook's latency with 100 000 services in the database, on one engine, in a
  * process of its own. The reference panel's tables hold 50 000 clients, 100 000 VPSs and their
- * paid May renewal invoices; the module's hold the same services, their closed May periods with
- * 31 daily intervals each (bench/billing-data.ts) and May's charges — rated beforehand for half of
- * the benchmarked services, left for the hook to rate for the other half. Then, one at a time,
+ * paid May renewal invoices; the module's hold the same services and their closed May periods with
+ * 31 daily intervals each (bench/billing-data.ts). Then the panel's daily automation as WHMCS runs
+ * it: PreCronJob (the module rates the periods that closed), then the invoice run — one at a time,
  * alternating: an InvoiceCreation delivery for a renewal invoice (the module adds one overusage
  * line through the panel's in-process API), and the baseline, a bare UpdateInvoice adding one line
- * to another renewal invoice. Prints one JSON line with the latencies in ms.
+ * to another renewal invoice. Then, timed apart, the fallback: deliveries whose period PreCronJob
+ * did not rate (it failed or ran out of time), which rate it themselves. Prints one JSON line with
+ * the latencies in ms.
  */
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
@@ -29,9 +31,12 @@ const args = parseArgs({
     trace: { type: 'string', default: '0' },
     // with --trace: also the plan (EXPLAIN) of each SELECT those deliveries sent
     explain: { type: 'boolean', default: false },
-    // the share of the hook's services left unrated, for the delivery to rate itself (0 measures
-    // the common path alone: the night's rating ran before the invoices)
-    'unrated-share': { type: 'string', default: '0.5' },
+    // the share of the timed deliveries whose period PreCronJob left unrated, for the delivery to
+    // rate itself (0: the panel's cron order, PreCronJob rated what closed before the invoice run)
+    'unrated-share': { type: 'string', default: '0' },
+    // after the timed deliveries, this many more whose period is not rated (the fallback when
+    // PreCronJob failed or ran out of time), timed apart, each paired with a bare UpdateInvoice too
+    fallback: { type: 'string', default: '200' },
   },
 }).values;
 
@@ -40,6 +45,7 @@ const N = Number(args.services);
 const D = Number(args.deliveries);
 const W = Number(args.warmup);
 const TRACE = Number(args.trace);
+const F = Number(args.fallback);
 const UNRATED = Number(args['unrated-share']);
 if (!(UNRATED >= 0 && UNRATED <= 1))
   throw new Error(`--unrated-share must be between 0 and 1, got ${args['unrated-share']}`);
@@ -113,8 +119,14 @@ try {
       ACTOR,
     );
   }
-  const rated = await mod.rating.rateClosedPeriods();
-  say(`seeded and rated ${N} services (${rated.rated} charges) in ${(ms(t0) / 1000).toFixed(1)} s`);
+  say(`seeded ${N} services in ${(ms(t0) / 1000).toFixed(1)} s`);
+  // The panel's daily automation: PreCronJob (the module rates what closed), then the invoice run.
+  t0 = process.hrtime.bigint();
+  const pre = await panel.hooks.run('PreCronJob', {});
+  const preCronSeconds = ms(t0) / 1000;
+  if (pre.handlers.length !== 1 || pre.handlers.some((h) => h.outcome === 'error'))
+    throw new Error(`PreCronJob: ${JSON.stringify(pre.handlers)}`);
+  say(`PreCronJob rated what closed in ${preCronSeconds.toFixed(1)} s`);
 
   // Services with an overusage charge, spread over the whole id range: the first W + D get an
   // InvoiceCreation delivery, the next W + D the bare UpdateInvoice.
@@ -124,20 +136,39 @@ try {
       .orderBy('service_id')
       .select('service_id')
   ).map((r) => Number(r.service_id));
-  const want = 2 * (W + D);
+  const want = 2 * (W + D + F);
   if (billable.length < want)
     throw new Error(`only ${billable.length} services have an overusage charge; ${want} needed`);
   const stride = billable.length / want;
-  const picked = Array.from({ length: want }, (_, i) => billable[Math.floor(i * stride)]!);
+  const spread = Array.from({ length: want }, (_, i) => billable[Math.floor(i * stride)]!);
+  // F pairs spread evenly for the fallback (pair j when the count of fallback pairs up to it grows),
+  // the others for the timed deliveries
+  const T = W + D + F;
+  const isFallback = (i: number) =>
+    Math.floor(((Math.floor(i / 2) + 1) * F) / T) > Math.floor((Math.floor(i / 2) * F) / T);
+  const fallbackPicked = spread.filter((_, i) => isFallback(i));
+  const picked = spread.filter((_, i) => !isFallback(i));
   const hookServices = picked.filter((_, i) => i % 2 === 0);
   const bareServices = picked.filter((_, i) => i % 2 === 1);
-  // Half the hook's services (--unrated-share) are not rated yet: the delivery rates their period
-  // itself. Spread evenly: the i-th service is unrated when the count of unrated ones up to it grows.
+  const fallbackHook = fallbackPicked.filter((_, i) => i % 2 === 0);
+  const fallbackBare = fallbackPicked.filter((_, i) => i % 2 === 1);
+  // --unrated-share of the timed deliveries' services (none by default) are not rated: the delivery
+  // rates their period itself. Spread evenly: the i-th service is unrated when the count of unrated ones up to it grows.
   const unrated = hookServices.filter((_, i) => Math.floor((i + 1) * UNRATED) > Math.floor(i * UNRATED));
-  await knex('mod_overusage_charges').whereIn('service_id', unrated).delete();
+  // PreCronJob rated them all: the charges of those left for the delivery go, as if it had not
+  for (let i = 0; i < unrated.length + fallbackHook.length; i += 500)
+    await knex('mod_overusage_charges')
+      .whereIn('service_id', [...unrated, ...fallbackHook].slice(i, i + 500))
+      .delete();
 
   const hookInvoices = await renewalInvoices(knex, hookServices, N);
   const bareInvoices = await renewalInvoices(knex, bareServices, N + hookServices.length);
+  const fallbackHookInvoices = await renewalInvoices(knex, fallbackHook, N + 2 * hookServices.length);
+  const fallbackBareInvoices = await renewalInvoices(
+    knex,
+    fallbackBare,
+    N + 2 * hookServices.length + fallbackHook.length,
+  );
 
   const hookMs: number[] = [];
   const bareMs: number[] = [];
@@ -237,6 +268,32 @@ try {
   }
   await (globalThis as { __profStop?: () => Promise<void> }).__profStop?.();
   const readsPerDelivery = ((await diskReads()) - reads0) / D;
+
+  // The fallback: deliveries whose period PreCronJob did not rate, each with its bare call after it.
+  const fallbackMs: number[] = [];
+  const fallbackBareMs: number[] = [];
+  const fallbackStatements: number[] = [];
+  for (let i = 0; i < fallbackHook.length; i++) {
+    const s0 = statements;
+    t0 = process.hrtime.bigint();
+    const run = await panel.hooks.run('InvoiceCreation', {
+      source: 'autogen',
+      user: 'system',
+      invoiceid: fallbackHookInvoices[i]!,
+      status: 'Unpaid',
+    });
+    fallbackMs.push(ms(t0));
+    await mod.lines!.idle();
+    fallbackStatements.push(statements - s0);
+    const failed = run.handlers.find((h) => h.outcome === 'error');
+    if (failed) throw new Error(`InvoiceCreation failed: ${JSON.stringify(failed)}`);
+    t0 = process.hrtime.bigint();
+    await panel.api.updateInvoice({
+      invoiceId: fallbackBareInvoices[i]!,
+      newItems: [{ description: BARE_LINE, amount: '500.00', taxed: true }],
+    });
+    fallbackBareMs.push(ms(t0));
+  }
   for (const q of traced) {
     const plan = (await knex.raw(
       `${engine === 'mysql' ? 'EXPLAIN' : 'EXPLAIN QUERY PLAN'} ${q.sql}`,
@@ -248,21 +305,22 @@ try {
   }
 
   // Every delivery must have placed exactly one line, on the panel's invoice and in our table.
+  const delivered = [...hookInvoices, ...fallbackHookInvoices];
   const placed: Array<{ invoice_id: unknown }> = await knex('mod_overusage_lines as l')
     .join('tblinvoiceitems as i', function () {
       this.on('i.id', '=', 'l.invoice_item_id').andOn('i.invoiceid', '=', 'l.invoice_id');
     })
-    .whereIn('l.invoice_id', hookInvoices)
+    .whereIn('l.invoice_id', delivered)
     .where('l.status', 'placed')
     .select('l.invoice_id');
-  const items = await knex('tblinvoiceitems').whereIn('invoiceid', hookInvoices).count({ n: '*' }).first();
+  const items = await knex('tblinvoiceitems').whereIn('invoiceid', delivered).count({ n: '*' }).first();
   if (
-    placed.length !== hookInvoices.length ||
-    new Set(placed.map((p) => Number(p.invoice_id))).size !== hookInvoices.length ||
-    Number(items?.n) !== 2 * hookInvoices.length
+    placed.length !== delivered.length ||
+    new Set(placed.map((p) => Number(p.invoice_id))).size !== delivered.length ||
+    Number(items?.n) !== 2 * delivered.length
   ) {
     throw new Error(
-      `expected one line on each of ${hookInvoices.length} invoices; found ${placed.length} placed lines and ${Number(items?.n) - hookInvoices.length} added items`,
+      `expected one line on each of ${delivered.length} invoices; found ${placed.length} placed lines and ${Number(items?.n) - delivered.length} added items`,
     );
   }
 
@@ -284,7 +342,7 @@ try {
       warmup: W,
       rateOnDelivery: ratingMs.length,
       hook: stats(hookMs),
-      hookRating: stats(ratingMs),
+      hookRating: ratingMs.length ? stats(ratingMs) : null,
       bare: stats(bareMs),
       diskReadsPerDelivery: readsPerDelivery,
       // mean statements of a delivery / of a bare call (a lease's release in the background counts where it lands)
@@ -294,7 +352,15 @@ try {
       statementsBeforeAnswer: answeredStatements.reduce((a, b) => a + b, 0) / answeredStatements.length,
       cpuAfterAnswer: stats(afterCpuMs),
       cpuPerBare: stats(bareCpuMs),
-      statementsPerRatingDelivery: ratingStatements.reduce((a, b) => a + b, 0) / ratingStatements.length,
+      statementsPerRatingDelivery: ratingStatements.length
+        ? ratingStatements.reduce((a, b) => a + b, 0) / ratingStatements.length
+        : null,
+      preCronSeconds,
+      fallback: fallbackMs.length ? stats(fallbackMs) : null,
+      fallbackBare: fallbackBareMs.length ? stats(fallbackBareMs) : null,
+      statementsPerFallback: fallbackStatements.length
+        ? fallbackStatements.reduce((a, b) => a + b, 0) / fallbackStatements.length
+        : null,
     }) + '\n',
   );
 } finally {
