@@ -3,7 +3,7 @@ import { humanBytes } from '../module/domain/bytes.js';
 import { ModuleError } from '../module/domain/errors.js';
 import { formatAmount } from '../module/domain/line-text.js';
 import { describeAnomaly } from '../module/domain/anomaly-text.js';
-import { isUnreadable } from '../module/adapters/rows.js';
+import { isUnreadable, readableOf, type Listed, type UnreadableRow } from '../module/adapters/rows.js';
 import type { PeriodView } from '../module/services/usage-periods.js';
 import type { CommandContext } from './main.js';
 
@@ -22,20 +22,30 @@ function wholeNumber(text: string, what: string): number {
 
 const money = (minor: bigint, currency: string) => formatAmount(minor, currency, 'en-GB');
 
-function periodLine(p: PeriodView): string {
-  const live = p.charges.filter((c) => c.status !== 'void');
+/** A row that cannot be read, as the lists print it: which column and why, never the value. */
+const unreadableText = (u: UnreadableRow) =>
+  `unreadable: ${u.unreadable.column ?? 'a column'} is ${u.unreadable.reason}`;
+
+function periodLine(listed: Listed<PeriodView>): string {
+  if (isUnreadable(listed)) return `${listed.id}\t${unreadableText(listed)}`;
+  const p = listed;
+  const charges = readableOf(p.charges);
+  const live = charges.filter((c) => c.status !== 'void');
   const usage = live.find((c) => c.seq === 0) ?? null;
-  const money$ = live
-    .map(
+  // a charge that cannot be read: named, and no figure of the period's money beside it
+  const lost = p.charges.flatMap((c) => (isUnreadable(c) ? [`charge ${c.id} ${unreadableText(c)}`] : []));
+  const money$ = [
+    ...live.map(
       (c) =>
         `${c.kind === 'correction' ? 'correction ' : ''}${money(c.amountMinor, c.currency)} ${c.status}${c.invoiceId ? ` on invoice ${c.invoiceId}` : ''}`,
-    )
-    .join('; ');
+    ),
+    ...lost,
+  ].join('; ');
   const allowance = usage
     ? `, allowance ${humanBytes(usage.allowanceBytes)}, over ${humanBytes(usage.overBytes)}`
     : '';
   const anomalies = p.anomalies.length
-    ? `\n    ${p.anomalies.map((a) => `[${a.id} ${a.kind} ${a.status}] ${describeAnomaly(a)}`).join('\n    ')}`
+    ? `\n    ${p.anomalies.map((a) => (isUnreadable(a) ? `[${a.id} ${unreadableText(a)}]` : `[${a.id} ${a.kind} ${a.status}] ${describeAnomaly(a)}`)).join('\n    ')}`
     : '';
   return `${p.id}\t${p.start} – ${p.end ?? '…'}\t${p.state}\t${humanBytes(p.usedBytes)} used${allowance}${money$ ? `\t${money$}` : ''}${anomalies}`;
 }

@@ -2,7 +2,16 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { ANOMALY_KINDS, type AnomalyKind } from '../domain/metering.js';
-import { readEach, rowReader, sqlInstant, toNum, type Listed, type SetAside } from './rows.js';
+import {
+  isUnreadable,
+  readEach,
+  rowReader,
+  sqlInstant,
+  toNum,
+  type Listed,
+  type SetAside,
+  type UnreadableRow,
+} from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -25,6 +34,9 @@ export const ANOMALY_STATUSES = [
 ] as const;
 export type AnomalyStatus = (typeof ANOMALY_STATUSES)[number];
 export type DropDecision = 'reset' | 'correction';
+
+/** An anomaly of a period's list that cannot be read, in its place under its period (joined: it reads). */
+export type UnreadableAnomaly = UnreadableRow & { periodId: number };
 
 export interface AnomalyRow {
   id: number;
@@ -86,8 +98,8 @@ export interface AnomalyStore {
   /** newest first, at most `limit`; one that cannot be read is an UnreadableRow in its place */
   list(filter: AnomalyFilter, limit: number): Promise<Array<Listed<AnomalyRow>>>;
   one(id: number): Promise<AnomalyRow | null>;
-  /** the anomalies of these periods, oldest first */
-  ofPeriods(periodIds: number[]): Promise<AnomalyRow[]>;
+  /** the anomalies of these periods, oldest first; one that cannot be read in its place with its period */
+  ofPeriods(periodIds: number[]): Promise<Array<AnomalyRow | UnreadableAnomaly>>;
   /** drops waiting for a decision */
   countUndecidedDrops(): Promise<number>;
   lock(trx: Knex.Transaction, id: number): Promise<LockedAnomaly | null>;
@@ -170,7 +182,13 @@ export function createAnomalyStore(knex: Knex, opts: { setAside?: SetAside } = {
     },
     async ofPeriods(periodIds) {
       if (periodIds.length === 0) return [];
-      return (await withPeriod().whereIn('a.period_id', periodIds).orderBy('a.id')).map(parseAnomalyRow);
+      const rows = (await withPeriod().whereIn('a.period_id', periodIds).orderBy('a.id')) as Array<
+        Record<string, unknown>
+      >;
+      // each on its own: one that cannot be read is named under its period, the others shown
+      return readEach(rows, parseAnomalyRow, TABLES.anomalies, { setAside: opts.setAside }).map((a, i) =>
+        isUnreadable(a) ? { ...a, periodId: toNum(rows[i]!.period_id) } : a,
+      );
     },
     async countUndecidedDrops() {
       const r = await knex(TABLES.anomalies)

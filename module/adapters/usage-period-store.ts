@@ -8,7 +8,21 @@ import { parsePeriodStatus, type PeriodStatus } from '../domain/period-status.js
 import { parseResetPolicy } from '../domain/reset-policy.js';
 import { paceColumns } from './metering-store.js';
 import { PERIOD_COLUMNS, parsePeriodToRate, type PeriodToRate } from './rating-store.js';
-import { bigIn, intIn, rowReader, sqlBig, sqlBigOrNull, sqlInstant, toNum } from './rows.js';
+import {
+  bigIn,
+  intIn,
+  intOrNullIn,
+  isUnreadable,
+  readEach,
+  rowReader,
+  sqlBig,
+  sqlBigOrNull,
+  sqlInstant,
+  toNum,
+  type Listed,
+  type SetAside,
+  type UnreadableRow,
+} from './rows.js';
 import { chunks, insertChunked, withTxRetry } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -50,6 +64,12 @@ export interface PeriodCharge extends ChargeSummary {
   periodStart: IsoDate;
   periodEnd: IsoDate;
 }
+
+/**
+ * A charge of a list that cannot be read, in its place with its period (null when that too does not
+ * read): the period's money is then not known, never the smaller sum of its other charges.
+ */
+export type UnreadableCharge = UnreadableRow & { periodId: number | null };
 
 /** A drop's interval, locked while an admin's decision books it. */
 export interface DropInterval {
@@ -103,13 +123,14 @@ export interface UsagePeriodStore {
   /** the ids of the service's closed periods that have a charge and share a day with [from, to], oldest first */
   ratedClosedBetween(serviceId: number, from: IsoDate, to: IsoDate): Promise<number[]>;
 
-  /** the service's periods but superseded ones, newest first, at most `limit` */
-  periodsOf(serviceId: number, limit: number): Promise<PeriodEntry[]>;
-  /** the charges of these periods with their lines, by period and seq */
-  chargesOf(periodIds: number[]): Promise<PeriodCharge[]>;
+  /** the service's periods but superseded ones, newest first, at most `limit`; one that cannot be read in its place */
+  periodsOf(serviceId: number, limit: number): Promise<Array<Listed<PeriodEntry>>>;
+  /** the charges of these periods with their lines, by period and seq; one that cannot be read in its place */
+  chargesOf(periodIds: number[]): Promise<Array<PeriodCharge | UnreadableCharge>>;
+  /** one charge: a row that cannot be read is refused (naming the column), never half read */
   charge(chargeId: number): Promise<PeriodCharge | null>;
-  /** corrections waiting for an admin, oldest first, at most `limit` */
-  corrections(limit: number): Promise<PeriodCharge[]>;
+  /** corrections waiting for an admin, oldest first, at most `limit`; one that cannot be read in its place */
+  corrections(limit: number): Promise<Array<Listed<PeriodCharge>>>;
   countCorrections(): Promise<number>;
   /** a charge locked for an admin's review: its kind, status and amount */
   lockCharge(
@@ -232,14 +253,40 @@ const parseLastClosed = (r: Record<string, unknown>): LastClosedPeriod => ({
         },
 });
 
-export function createUsagePeriodStore(knex: Knex): UsagePeriodStore {
+/** A period as an operator sees it, from its row. */
+function parsePeriodEntry(row: Record<string, unknown>): PeriodEntry {
+  const p = rowReader(TABLES.periods, row);
+  return {
+    id: p.num('id'),
+    start: p.date('start_date'),
+    end: p.dateOrNull('end_date'),
+    calendar: p.strOrNull('calendar'),
+    status: parsePeriodStatus(row.status),
+    usedBytes: p.big('used_bytes'),
+  };
+}
+
+/** The period of a charge that cannot be read, when its period_id still reads. */
+function periodOfRow(row: Record<string, unknown>): number | null {
+  try {
+    return intOrNullIn(row.period_id, `${TABLES.charges}.period_id`);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `setAside`: told of each period and charge the operators' lists could not read (each is listed in
+ * its place as unreadable).
+ */
+export function createUsagePeriodStore(knex: Knex, opts: { setAside?: SetAside } = {}): UsagePeriodStore {
   const withLine = () =>
     knex(`${TABLES.charges} as c`)
       .leftJoin(`${TABLES.lines} as l`, 'l.charge_id', 'c.id')
       .select('c.*', 'l.id as line_id', 'l.invoice_id as line_invoice_id');
   return {
     ...closedPeriodReads(knex),
-    ...chargeReads(knex, withLine),
+    ...chargeReads(knex, withLine, opts.setAside),
     ...decisionWrites(),
     ...periodRewrites(),
     ...partWrites(),
@@ -249,17 +296,8 @@ export function createUsagePeriodStore(knex: Knex): UsagePeriodStore {
         .whereNot({ status: 'superseded' })
         .orderBy('start_date', 'desc')
         .limit(limit);
-      return rows.map((row) => {
-        const p = rowReader(TABLES.periods, row);
-        return {
-          id: p.num('id'),
-          start: p.date('start_date'),
-          end: p.dateOrNull('end_date'),
-          calendar: p.strOrNull('calendar'),
-          status: parsePeriodStatus(row.status),
-          usedBytes: p.big('used_bytes'),
-        };
-      });
+      // each on its own: one period that cannot be read must not hide the service's others
+      return readEach(rows, parsePeriodEntry, TABLES.periods, { setAside: opts.setAside });
     },
 
     async calendarSources(serviceId) {
@@ -309,6 +347,7 @@ export function createUsagePeriodStore(knex: Knex): UsagePeriodStore {
 function chargeReads(
   knex: Knex,
   withLine: () => Knex.QueryBuilder,
+  setAside?: SetAside,
 ): Pick<
   UsagePeriodStore,
   'chargesOf' | 'charge' | 'corrections' | 'countCorrections' | 'lockCharge' | 'setChargeStatus' | 'hasCharge'
@@ -317,7 +356,11 @@ function chargeReads(
     async chargesOf(periodIds) {
       if (periodIds.length === 0) return [];
       const rows = await withLine().whereIn('c.period_id', periodIds).orderBy(['c.period_id', 'c.seq']);
-      return rows.map(parseCharge);
+      // each on its own, an unreadable one in its place with its period: that period's money is
+      // then said to be unknown (usage-periods.ts), the other periods read as usual
+      return readEach(rows, parseCharge, TABLES.charges, { setAside }).map((c, i) =>
+        isUnreadable(c) ? { ...c, periodId: periodOfRow(rows[i]) } : c,
+      );
     },
     async charge(chargeId) {
       const r = await withLine().where('c.id', chargeId).first();
@@ -325,7 +368,8 @@ function chargeReads(
     },
     async corrections(limit) {
       const rows = await withLine().where('c.status', 'review').orderBy('c.id').limit(limit);
-      return rows.map(parseCharge);
+      // each on its own: one held correction that cannot be read must not hide the others waiting
+      return readEach(rows, parseCharge, TABLES.charges, { setAside });
     },
     async countCorrections() {
       const r = await knex(TABLES.charges).where({ status: 'review' }).count({ n: '*' }).first();

@@ -26,7 +26,7 @@ import {
   type KeptDecision,
   type NewAnomaly,
 } from '../adapters/anomaly-store.js';
-import type { Listed, SetAside } from '../adapters/rows.js';
+import { isUnreadable, readableOf, type Listed, type SetAside } from '../adapters/rows.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import { cacheCurrentTotal } from '../adapters/metering-store.js';
 import { createPeriodReadStore } from '../adapters/period-read-store.js';
@@ -63,9 +63,13 @@ export interface PeriodView {
   calendar: string | null;
   state: PeriodState;
   usedBytes: bigint;
-  /** the allowance and what the rating billed, once rated */
-  charges: ChargeSummary[];
-  anomalies: AnomalyRow[];
+  /**
+   * the allowance and what the rating billed, once rated; a charge that cannot be read is in its
+   * place (its amount not known: the period's money is then not known either, never a smaller sum)
+   */
+  charges: Array<Listed<ChargeSummary>>;
+  /** one that cannot be read in its place */
+  anomalies: Array<Listed<AnomalyRow>>;
 }
 
 export interface DecideInput {
@@ -91,7 +95,11 @@ export interface RebuildReport {
 }
 
 export interface UsagePeriodService {
-  periods(serviceId: number, opts?: { clientId?: number; limit?: number }): Promise<PeriodView[]>;
+  /** a period whose row cannot be read is in its place (told to setAside) */
+  periods(
+    serviceId: number,
+    opts?: { clientId?: number; limit?: number },
+  ): Promise<Array<Listed<PeriodView>>>;
   anomalies(
     filter: { serviceId?: number; clientId?: number; status?: AnomalyStatus | 'all' },
     opts?: { before?: number | null; limit?: number },
@@ -104,12 +112,8 @@ export interface UsagePeriodService {
     input: { action: 'bill' | 'drop'; reason: string },
     actor: Actor,
   ): Promise<ChargeSummary>;
-  /** corrections waiting for an admin, oldest first */
-  corrections(opts?: {
-    limit?: number;
-  }): Promise<
-    Array<ChargeSummary & { serviceId: number; clientId: number; periodStart: IsoDate; periodEnd: IsoDate }>
-  >;
+  /** corrections waiting for an admin, oldest first; one that cannot be read in its place */
+  corrections(opts?: { limit?: number }): Promise<Array<Listed<HeldCorrection>>>;
   /** what waits for an admin: drops to decide, corrections to review */
   waiting(): Promise<{ anomalies: number; corrections: number }>;
   rebuild(serviceId: number, actor: Actor): Promise<RebuildReport>;
@@ -118,6 +122,14 @@ export interface UsagePeriodService {
 }
 
 const DECISIONS = new Set(['reset', 'correction']);
+
+/** A correction held for an admin's review, with its service, client and period. */
+export type HeldCorrection = ChargeSummary & {
+  serviceId: number;
+  clientId: number;
+  periodStart: IsoDate;
+  periodEnd: IsoDate;
+};
 
 type UsagePeriodDeps = {
   knex: Knex;
@@ -151,7 +163,7 @@ const summaryOf = (c: PeriodCharge): ChargeSummary => ({
 export function createUsagePeriodService(deps: UsagePeriodDeps): UsagePeriodService {
   const ctx: Ctx = {
     ...deps,
-    periods: createUsagePeriodStore(deps.knex),
+    periods: createUsagePeriodStore(deps.knex, { setAside: deps.setAside }),
     anomalies: createAnomalyStore(deps.knex, { setAside: deps.setAside }),
   };
   const service: UsagePeriodService = {
@@ -178,13 +190,17 @@ export function createUsagePeriodService(deps: UsagePeriodDeps): UsagePeriodServ
     settleCorrection: (chargeId, input, actor) => settleCorrection(ctx, chargeId, input, actor),
     async corrections(opts = {}) {
       const rows = await ctx.periods.corrections(Math.min(opts.limit ?? 50, 200));
-      return rows.map((c) => ({
-        ...summaryOf(c),
-        serviceId: c.serviceId,
-        clientId: c.clientId,
-        periodStart: c.periodStart,
-        periodEnd: c.periodEnd,
-      }));
+      return rows.map((c) =>
+        isUnreadable(c)
+          ? c
+          : {
+              ...summaryOf(c),
+              serviceId: c.serviceId,
+              clientId: c.clientId,
+              periodStart: c.periodStart,
+              periodEnd: c.periodEnd,
+            },
+      );
     },
     async waiting() {
       const [anomalies, corrections] = await Promise.all([
@@ -229,16 +245,23 @@ async function periodsOf(
   ctx: Ctx,
   serviceId: number,
   opts: { clientId?: number; limit?: number },
-): Promise<PeriodView[]> {
+): Promise<Array<Listed<PeriodView>>> {
   if (!(await createPeriodReadStore(ctx.knex).service(serviceId, opts.clientId)))
     throw notFound(`service ${serviceId} is not metered here`);
   const rows = await ctx.periods.periodsOf(serviceId, Math.min(opts.limit ?? 24, 240));
   if (rows.length === 0) return [];
-  const ids = rows.map((p) => p.id);
+  const ids = readableOf(rows).map((p) => p.id);
   const [charges, anomalies] = await Promise.all([ctx.periods.chargesOf(ids), ctx.anomalies.ofPeriods(ids)]);
   return rows.map((p) => {
-    const cs = charges.filter((c) => c.periodId === p.id).map(summaryOf);
-    const live = cs.filter((c) => c.status !== 'void');
+    if (isUnreadable(p)) return p;
+    const cs = charges
+      .filter((c) => c.periodId === p.id)
+      .map((c): Listed<ChargeSummary> =>
+        isUnreadable(c) ? { id: c.id, unreadable: c.unreadable } : summaryOf(c),
+      );
+    const live = readableOf(cs).filter((c) => c.status !== 'void');
+    // a charge that cannot be read still makes the period rated; whether it put the period on an
+    // invoice is not known, so only a charge that reads makes it invoiced
     const state: PeriodState =
       p.status === 'open'
         ? 'open'
@@ -256,7 +279,9 @@ async function periodsOf(
       state,
       usedBytes: p.usedBytes,
       charges: cs,
-      anomalies: anomalies.filter((a) => a.periodId === p.id),
+      anomalies: anomalies
+        .filter((a) => a.periodId === p.id)
+        .map((a) => (isUnreadable(a) ? { id: a.id, unreadable: a.unreadable } : a)),
     };
   });
 }

@@ -4,7 +4,7 @@ import { readableOf } from '../adapters/rows.js';
 import { decidedFigures, explainCharge } from '../domain/line-text.js';
 import type { DisputeRow, LineFilter, ServiceListRow } from '../services/admin-reads.js';
 import type { LineEvidence } from '../services/evidence.js';
-import type { AnomalyRow } from '../services/usage-periods.js';
+import type { AnomalyRow, HeldCorrection } from '../services/usage-periods.js';
 import { idCursor, type LineRow } from '../services/usage-reads.js';
 import {
   ADMIN_LOCALE,
@@ -91,7 +91,7 @@ const anomalies: Page = async ({ env: { deps }, q, ctx }) => {
     lists: listLinks(href, 'anomalies', ['open', 'all'], list),
     rows: p.rows.map(orUnreadable((a: AnomalyRow) => presentAnomaly(a, ctx))),
     next: p.next ? href({ a: 'anomalies', list, before: p.next }) : null,
-    corrections: corrections.map((c) => presentCorrection(c, ctx)),
+    corrections: corrections.map(orUnreadable((c: HeldCorrection) => presentCorrection(c, ctx))),
     action: href({ a: 'anomalies', list }),
   };
 };

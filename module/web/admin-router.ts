@@ -190,7 +190,7 @@ function serviceRoutes(admin: Router, deps: Deps): void {
     const p = await deps.reads.periods(serviceId, { before: q.before, limit: q.limit });
     // a period that cannot be read is named in its place (UnreadableRow), the others as usual
     res.json({
-      periods: p.rows.map((r) => (isUnreadable(r) ? { id: r.id, unreadable: r.unreadable } : periodJson(r))),
+      periods: p.rows.map((r) => (isUnreadable(r) ? unreadableJson(r) : periodJson(r))),
       next: p.next,
     });
   });
@@ -204,7 +204,7 @@ function serviceRoutes(admin: Router, deps: Deps): void {
     const periods = await deps.usagePeriods.periods(serviceId, {
       limit: inputOf(UsagePeriodsQuery, req.query).limit,
     });
-    res.json({ periods: periods.map(usagePeriodJson) });
+    res.json({ periods: periods.map((p) => usagePeriodJson(p, 'admin')) });
   });
   admin.get('/sync-issues', async (_req, res) => {
     res.json({ notLinked: await deps.syncIssues() });
@@ -263,13 +263,18 @@ function meteringRoutes(admin: Router, deps: Deps): void {
   });
   admin.get('/corrections', async (_req, res) => {
     res.json({
-      corrections: (await deps.usagePeriods.corrections()).map((c) => ({
-        ...chargeJson(c),
-        serviceId: c.serviceId,
-        clientId: c.clientId,
-        periodStart: c.periodStart,
-        periodEnd: c.periodEnd,
-      })),
+      // one that cannot be read is named in its place (UnreadableRow), the others as usual
+      corrections: (await deps.usagePeriods.corrections()).map((c) =>
+        isUnreadable(c)
+          ? unreadableJson(c)
+          : {
+              ...chargeJson(c),
+              serviceId: c.serviceId,
+              clientId: c.clientId,
+              periodStart: c.periodStart,
+              periodEnd: c.periodEnd,
+            },
+      ),
     });
   });
   admin.post('/corrections/:chargeId/settle', jsonBody, async (req, res) => {

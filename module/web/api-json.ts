@@ -98,18 +98,36 @@ export const chargeJson = (c: ChargeSummary) => ({
   invoiceId: c.invoiceId,
 });
 
-/** A period on the billing calendar with its state (open, closed, rated, invoiced), charges and anomalies. */
-export const usagePeriodJson = (p: UsagePeriodView) => ({
-  id: p.id,
-  serviceId: p.serviceId,
-  start: p.start,
-  end: p.end,
-  calendar: p.calendar,
-  state: p.state,
-  usedBytes: p.usedBytes.toString(),
-  charges: p.charges.map(chargeJson),
-  anomalies: p.anomalies.map(anomalyJson),
-});
+/**
+ * A row an answer cannot read: the admin is told its column and why (unreadableJson), the client
+ * only that it is unavailable; never the stored value.
+ */
+const rowFor = (u: UnreadableRow, who: 'admin' | 'client') =>
+  who === 'admin' ? unreadableJson(u) : { id: u.id, unavailable: true as const };
+
+/**
+ * A period on the billing calendar with its state (open, closed, rated, invoiced), charges and
+ * anomalies; for the client, the anomalies without who decided and why. A period, charge or anomaly
+ * that cannot be read is in its place (unreadableJson): with a charge so, the period's money is not
+ * known (no figure for it), never the smaller sum of the others.
+ */
+export const usagePeriodJson = (listed: Listed<UsagePeriodView>, who: 'admin' | 'client' = 'admin') => {
+  if (isUnreadable(listed)) return rowFor(listed, who);
+  const p = listed;
+  return {
+    id: p.id,
+    serviceId: p.serviceId,
+    start: p.start,
+    end: p.end,
+    calendar: p.calendar,
+    state: p.state,
+    usedBytes: p.usedBytes.toString(),
+    charges: p.charges.map((c) => (isUnreadable(c) ? rowFor(c, who) : chargeJson(c))),
+    anomalies: p.anomalies.map((a) =>
+      isUnreadable(a) ? rowFor(a, who) : who === 'admin' ? anomalyJson(a) : clientAnomalyJson(a),
+    ),
+  };
+};
 
 export const rerateJson = (r: RerateOutcome | null) => {
   if (r === null) return null;

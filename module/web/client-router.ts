@@ -7,7 +7,6 @@ import { moneyToDecimalString } from '../domain/money.js';
 import { ModuleError } from '../domain/errors.js';
 import { daysCsv, evidenceJson, samplesCsv } from '../services/evidence.js';
 import {
-  clientAnomalyJson,
   clientDisputeJson,
   clientLineJson,
   dayJson,
@@ -85,9 +84,7 @@ function serviceRoutes(client: Router, deps: Deps): void {
       clientId: me(res),
       limit: inputOf(UsagePeriodsQuery, req.query).limit,
     });
-    res.json({
-      periods: periods.map((p) => ({ ...usagePeriodJson(p), anomalies: p.anomalies.map(clientAnomalyJson) })),
-    });
+    res.json({ periods: periods.map((p) => usagePeriodJson(p, 'client')) });
   });
   client.get('/services/:serviceId/periods/:periodId/days', async (req, res) => {
     const { serviceId, periodId } = pathOf(ServicePeriod, req.params);

@@ -6,6 +6,7 @@ import { migrateLatest } from '../../module/adapters/migrator.js';
 import { TABLES } from '../../module/adapters/tables.js';
 import type { ModuleError } from '../../module/domain/errors.js';
 import { describeEachEngine } from '../support/engines.js';
+import { readable } from '../support/readable.js';
 
 const T = '2013-06-02 07:00:00.000';
 const AT = DateTime.fromISO('2013-06-02T07:00:00Z', { zone: 'utc' });
@@ -203,7 +204,7 @@ describeEachEngine('anomaly store', ({ db }) => {
       },
     ]);
     await store.linkDrops(knex, 10, [{ id: 40, toSampleId: 71 }]);
-    const [again] = await store.ofPeriods([5]);
+    const [again] = readable(await store.ofPeriods([5]));
     expect(again).to.deep.include({
       kind: 'mid_period_drop',
       status: 'decided',

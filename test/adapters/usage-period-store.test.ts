@@ -7,6 +7,7 @@ import { createUsagePeriodStore, type UsagePeriodStore } from '../../module/adap
 import type { ModuleError } from '../../module/domain/errors.js';
 import { insertCharge } from '../support/charge-rows.js';
 import { describeEachEngine } from '../support/engines.js';
+import { readable } from '../support/readable.js';
 
 const T = '2013-06-02 07:00:00.000';
 
@@ -269,7 +270,7 @@ describeEachEngine('usage period store: periods, charges, decisions and rebuilds
   });
 
   it('lists a service’s periods newest first without the superseded one', async () => {
-    const rows = await store.periodsOf(10, 24);
+    const rows = readable(await store.periodsOf(10, 24));
     expect(rows.map((p) => [p.id, p.status, p.end])).to.deep.equal([
       [6, 'open', null],
       [5, 'closed', '2013-05-31'],
@@ -280,7 +281,7 @@ describeEachEngine('usage period store: periods, charges, decisions and rebuilds
   });
 
   it('gives periods their charges by seq with the line each is on, and the corrections waiting for review', async () => {
-    const charges = await store.chargesOf([4, 5]);
+    const charges = readable(await store.chargesOf([4, 5]));
     expect(
       charges.map((c) => [c.periodId, c.seq, c.kind, c.status, c.amountMinor, c.invoiceId]),
     ).to.deep.equal([
@@ -319,7 +320,7 @@ describeEachEngine('usage period store: periods, charges, decisions and rebuilds
       await store.bookDrop(trx, drop!, 'manual_reset', drop!.candidateBytes!);
     });
     // 1 000 + 9 007 199 254 740 993 = 9 007 199 254 741 993
-    expect((await store.periodsOf(10, 24)).find((p) => p.id === 5)!.usedBytes).to.equal(
+    expect(readable(await store.periodsOf(10, 24)).find((p) => p.id === 5)!.usedBytes).to.equal(
       9_007_199_254_741_993n,
     );
     const iv = await knex(TABLES.intervals).where({ id: 40 }).first('kind', 'bytes');
@@ -387,7 +388,7 @@ describeEachEngine('usage period store: periods, charges, decisions and rebuilds
         [6, '2013-06-01', 'null', 'superseded', null, '0'],
       ]);
     });
-    expect((await store.chargesOf([5])).map((c) => [c.id, c.seq])).to.deep.equal([
+    expect(readable(await store.chargesOf([5])).map((c) => [c.id, c.seq])).to.deep.equal([
       [5, 0],
       [7, 1],
       [4, 2],

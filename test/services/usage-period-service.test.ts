@@ -4,7 +4,7 @@ import { toBig, toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { FakeMaster } from '../support/fake-gateway.js';
 import { buildModule, CLI_ACTOR, type ModuleFixture } from '../support/module-fixture.js';
-import { readablePage } from '../support/readable.js';
+import { readable, readablePage } from '../support/readable.js';
 
 /**
  * A rebuild makes a service's periods again from its kept samples (issue 11): on the same
@@ -583,9 +583,16 @@ describeEachEngine(
     it('shows each period with its own anomalies, newest first', async () => {
       await readDays();
       // S: none in May; the long gap (6 June) and the drop (7 June) in June
-      const views = await fx.mod.usagePeriods.periods(S);
+      const views = readable(await fx.mod.usagePeriods.periods(S));
       expect(
-        views.map((v) => [v.start, v.state, v.usedBytes, v.anomalies.map((a) => a.kind).sort()]),
+        views.map((v) => [
+          v.start,
+          v.state,
+          v.usedBytes,
+          readable(v.anomalies)
+            .map((a) => a.kind)
+            .sort(),
+        ]),
       ).to.deep.equal([
         ['2013-06-01', 'open', 23n * GB, ['long_gap', 'mid_period_drop']],
         ['2013-05-01', 'closed', 120n * GB, []],
