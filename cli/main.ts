@@ -575,6 +575,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
           (id) =>
             `  invoice ${id} is being handled by another delivery right now: left for the next reconciliation`,
         ),
+        ...r.unreadable.map(
+          (x) =>
+            `  invoice ${x.invoiceId} left as it is: line ${x.lineId ?? '?'} cannot be read (${x.column}); correct the column in the database`,
+        ),
       ];
       ctx.print(
         `reconcile: ${r.placed} pending ${plural(r.placed, 'line', 'lines')} put on ${plural(r.placed, 'its', 'their')} unpaid invoice, ${r.confirmed} found on their invoice already, ${r.recovered.length} renewal ${plural(r.recovered.length, 'invoice', 'invoices')} given the lines of a delivery that had not finished, ${r.released.length} ${plural(r.released.length, 'charge', 'charges')} left to wait for the next invoice` +
@@ -583,6 +587,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       );
       // an invoice another delivery holds is not done yet: a conflict, said above
       if (r.busy.length) exitCode = EXIT.conflict;
+      // an invoice left for a line that cannot be read is not done either: a failure, said above
+      if (r.unreadable.length) exitCode = EXIT.failure;
     });
 
   program

@@ -11,7 +11,17 @@ import {
 import { parseHoldState, type HoldState } from '../domain/hold-state.js';
 import { voidedByOf, type VoidedBy } from './dispute-store.js';
 import { engineOf } from './database.js';
-import { bigIn, intIn, readEach, rowReader, sqlInstant, type Listed, type SetAside } from './rows.js';
+import { ModuleError } from '../domain/errors.js';
+import {
+  bigIn,
+  intIn,
+  isUnreadable,
+  readEach,
+  rowReader,
+  sqlInstant,
+  type Listed,
+  type SetAside,
+} from './rows.js';
 import { retryTransaction, sendDirect } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -99,6 +109,23 @@ export interface LineStore {
   deliveredOf(invoiceIds: number[]): Promise<Set<number>>;
 }
 
+/**
+ * An invoice's lines, all of them or none: one that cannot be read refuses the invoice
+ * (UNEXPECTED_STATE naming the line and the column, never the value), since what a delivery or the
+ * reconciliation does with an invoice depends on every line on it.
+ */
+function everyLineOf(invoiceId: number, rows: Array<Record<string, unknown>>): StoredLine[] {
+  const read = readEach(rows, parseStoredLine, TABLES.lines);
+  const bad = read.find(isUnreadable);
+  if (bad === undefined) return read as StoredLine[];
+  const column = bad.unreadable.column ?? `${TABLES.lines}.?`;
+  throw new ModuleError(
+    'UNEXPECTED_STATE',
+    `line ${bad.id ?? '?'} of invoice ${invoiceId} cannot be read: ${column} is ${bad.unreadable.reason}`,
+    { column, lineId: bad.id, invoiceId },
+  );
+}
+
 export function parseStoredLine(r: Record<string, unknown>): StoredLine {
   const l = rowReader(TABLES.lines, r);
   return {
@@ -165,11 +192,11 @@ export function createLineStore(knex: Knex): LineStore {
           invoiceId,
           ...(statuses ?? []),
         ]);
-        return rows.map(parseStoredLine);
+        return everyLineOf(invoiceId, rows);
       }
       const q = lines().where({ invoice_id: invoiceId }).orderBy('id').select(LINE_COLUMNS);
       if (statuses) q.whereIn('status', statuses);
-      return (await q).map(parseStoredLine);
+      return everyLineOf(invoiceId, (await q) as Array<Record<string, unknown>>);
     },
     async awaitingStandalone(clientId) {
       return (

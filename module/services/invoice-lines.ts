@@ -70,6 +70,11 @@ export interface ReconcileOutcome {
   recovered: Array<{ invoiceId: number; added: number }>;
   /** invoices another delivery is handling right now: left for the next reconciliation */
   busy: number[];
+  /**
+   * invoices left as they are because one of their lines cannot be read (a column changed by hand):
+   * their pending lines stay pending until it is corrected; the other invoices are reconciled
+   */
+  unreadable: Array<{ invoiceId: number; lineId: number | null; column: string }>;
 }
 
 export interface InvoiceLineService {

@@ -1,6 +1,7 @@
 import type { IsoDate } from '../domain/calendar.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import { ModuleError } from '../domain/errors.js';
+import { storedColumnOf } from '../domain/stored-value.js';
 import type { PanelInvoice } from '../adapters/panel-api.js';
 import type { StoredLine } from '../adapters/line-store.js';
 import type { InvoiceLineDeps, ReconcileOutcome } from './invoice-lines.js';
@@ -17,6 +18,7 @@ export const emptyReconcileOutcome = (): ReconcileOutcome => ({
   released: [],
   recovered: [],
   busy: [],
+  unreadable: [],
 });
 const money = (l: { amountMinor: bigint; currency: string }) =>
   `${moneyToDecimalString({ amountMinor: l.amountMinor, currency: l.currency })} ${l.currency}`;
@@ -30,12 +32,27 @@ export async function reconcilePending(deps: InvoiceLineDeps): Promise<Reconcile
     // (or to be taken over at once on its own host).
     await withInvoiceLease(deps, invoiceId, () => finishPending(deps, invoiceId, out), 0).catch(
       (err: unknown) => {
-        if (!isBusy(err)) throw err;
-        out.busy.push(invoiceId);
+        if (isBusy(err)) out.busy.push(invoiceId);
+        else if (!setAside(deps, invoiceId, err, out)) throw err;
       },
     );
   }
   return out;
+}
+
+/**
+ * A line of the invoice cannot be read (refused before anything is written: its lines are read
+ * first): the invoice is left as it is, its pending lines pending, told each run (the log, the
+ * outcome), and the reconciliation goes on with the other invoices instead of stopping for all.
+ */
+function setAside(deps: InvoiceLineDeps, invoiceId: number, err: unknown, out: ReconcileOutcome): boolean {
+  const column = storedColumnOf(err);
+  if (column === null) return false;
+  const lineId = (err as ModuleError).details?.lineId;
+  const row = { invoiceId, lineId: typeof lineId === 'number' ? lineId : null, column };
+  out.unreadable.push(row);
+  deps.log.warn('lines.row_unreadable', { table: column.split('.')[0], id: row.lineId, invoiceId, column });
+  return true;
 }
 
 async function finishPending(deps: InvoiceLineDeps, invoiceId: number, out: ReconcileOutcome): Promise<void> {

@@ -188,8 +188,16 @@ describeEachEngine('line store', ({ db }) => {
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(ModuleError);
-    expect((err as ModuleError).message).to.equal(
-      'mod_overusage_lines.status holds "released", which is not one of pending, placed, held, waived',
-    );
+    // the invoice's lines all or none, the refusal naming the line and its column (not the value)
+    const id = Number((await knex(TABLES.lines).first('id')).id);
+    expect([(err as ModuleError).code, (err as ModuleError).message]).to.deep.equal([
+      'UNEXPECTED_STATE',
+      `line ${id} of invoice 7 cannot be read: mod_overusage_lines.status is not one of pending, placed, held, waived`,
+    ]);
+    expect((err as ModuleError).details).to.deep.equal({
+      column: 'mod_overusage_lines.status',
+      lineId: id,
+      invoiceId: 7,
+    });
   });
 });

@@ -803,7 +803,7 @@ describeEachEngine('reconciling lines the hook left undone', ({ db }) => {
     await closeMay(s);
   });
 
-  const nothing = { confirmed: 0, placed: 0, released: [], recovered: [], busy: [] };
+  const nothing = { confirmed: 0, placed: 0, released: [], recovered: [], busy: [], unreadable: [] };
 
   it('keeps the first of two copies of a line two deliveries both added, and removes the other', async () => {
     const invoiceId = await interrupted(s, knex);

@@ -113,6 +113,7 @@ describeEachEngine('overusage reconcile', ({ db }) => {
       released: [],
       recovered: [],
       busy: [],
+      unreadable: [],
     });
     expect(await overusageItems(invoiceId)).to.have.length(1);
   });
@@ -132,6 +133,7 @@ describeEachEngine('overusage reconcile', ({ db }) => {
       released: [{ chargeId, invoiceId, invoiceStatus: 'Paid' }],
       recovered: [],
       busy: [],
+      unreadable: [],
     });
     expect(await overusageItems(invoiceId)).to.have.length(0);
     expect((await knex('mod_overusage_charges').where({ id: chargeId }).first()).status).to.equal('unbilled');

@@ -92,7 +92,14 @@ describeEachEngine('periods no renewal picks up, and lines that never reached an
     const invoiceId = await interruptedRenewal();
     s.f.clock.set('2013-06-02T07:01:00Z');
     const out = await s.mod.lines!.reconcilePending();
-    expect(out).to.deep.equal({ confirmed: 0, placed: 1, released: [], recovered: [], busy: [] });
+    expect(out).to.deep.equal({
+      confirmed: 0,
+      placed: 1,
+      released: [],
+      recovered: [],
+      busy: [],
+      unreadable: [],
+    });
     const inv = await s.f.panel.api.getInvoice(invoiceId);
     const items = inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
     // 6 TB used, 5 TB included: 1 000 GB × €0.50 = €500.00, on the €19.95 renewal
@@ -120,6 +127,7 @@ describeEachEngine('periods no renewal picks up, and lines that never reached an
       released: [],
       recovered: [],
       busy: [],
+      unreadable: [],
     });
     expect(
       (await s.f.panel.api.getInvoice(invoiceId)).items.filter((i) =>
