@@ -10,6 +10,7 @@ import {
   dateIn,
   dateOrNullIn,
   intIn,
+  isUnreadable,
   readEach,
   sqlBig,
   sqlInstant,
@@ -132,7 +133,16 @@ export interface RatingStore {
   /** writes ratings of periods not rated yet; a period rated meanwhile keeps its own (seq 0) */
   insertRatings(db: Db, charges: readonly NewCharge[]): Promise<void>;
   /** a period's charges by seq, locked until the transaction ends (as line placement reads them) */
-  chargesOfPeriod(trx: Knex.Transaction, periodId: number): Promise<PeriodCharge[]>;
+  /**
+   * the period's charges, locked; one that cannot be read refuses them all (naming its column), or
+   * with `setAside` is told there and the answer is null: a rating again from part of a period's
+   * charges would bill it wrong
+   */
+  chargesOfPeriod(
+    trx: Knex.Transaction,
+    periodId: number,
+    setAside?: SetAside,
+  ): Promise<PeriodCharge[] | null>;
   /** the line of each of these charges that has one: charge id → line id */
   linesOf(trx: Knex.Transaction, chargeIds: readonly number[]): Promise<Map<number, number>>;
   voidCharges(trx: Knex.Transaction, chargeIds: readonly number[]): Promise<void>;
@@ -463,9 +473,11 @@ type ChargeWrites = Pick<
 function chargeWrites(): ChargeWrites {
   return {
     insertRatings,
-    async chargesOfPeriod(trx, periodId) {
+    async chargesOfPeriod(trx, periodId, setAside) {
       const rows = await trx(C).where({ period_id: periodId }).orderBy('seq').forUpdate();
-      return rows.map(parsePeriodCharge);
+      if (!setAside) return rows.map(parsePeriodCharge);
+      const read = readEach(rows, parsePeriodCharge, C, { setAside });
+      return read.some(isUnreadable) ? null : (read as PeriodCharge[]);
     },
     async linesOf(trx, chargeIds) {
       if (!chargeIds.length) return new Map<number, number>();

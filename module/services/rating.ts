@@ -294,6 +294,7 @@ const rowLog =
     log.warn('rating.row_unreadable', { table, id: u.id, ...u.unreadable });
 
 const UPGRADE_UNREADABLE = 'an upgrade asked for on its service cannot be read; not rated';
+const CHARGE_UNREADABLE = 'a charge of the period cannot be read; not rated again';
 
 /** Why a row that cannot be read leaves its period unrated: the column and what it is not, never the value. */
 const unreadableReason = (what: string, u: UnreadableRow) =>
@@ -728,8 +729,11 @@ async function reratePeriod(deps: RatingCtx, periodId: number, cause: RerateCaus
   const { now } = rating;
   const { store } = deps;
   return retryTransaction(deps.knex, async (trx) => {
-    // Locked as line placement reads them: a line being written waits, or is seen.
-    const charges = await store.chargesOfPeriod(trx, periodId);
+    // Locked as line placement reads them: a line being written waits, or is seen. One that
+    // cannot be read leaves the period as it is (skipped, said why, logged): a correction worked
+    // out without it would bill the client wrong; the night's run goes on with the others.
+    const charges = await store.chargesOfPeriod(trx, periodId, rowLog(deps.log));
+    if (charges === null) return { kind: 'skipped' as const, reason: CHARGE_UNREADABLE };
     const audit = (action: string, chargeId: number, details: Record<string, unknown>) =>
       deps.audit.record(
         trx,

@@ -352,7 +352,7 @@ describeEachEngine('rating store', ({ db }) => {
         1,
       );
       const charges = await store.chargesOfPeriod(trx, 200);
-      expect(charges.map((c) => [c.id, c.seq, c.status, c.amountMinor])).to.deep.equal([
+      expect(charges!.map((c) => [c.id, c.seq, c.status, c.amountMinor])).to.deep.equal([
         [usage, 0, 'unbilled', 50_000n],
         [correction, 1, 'review', -15_000n],
       ]);
@@ -366,7 +366,7 @@ describeEachEngine('rating store', ({ db }) => {
       );
       await store.voidCharges(trx, [correction]);
       expect(
-        (await store.chargesOfPeriod(trx, 200)).map((c) => [c.seq, c.status, c.usedBytes, c.amountMinor]),
+        (await store.chargesOfPeriod(trx, 200))!.map((c) => [c.seq, c.status, c.usedBytes, c.amountMinor]),
       ).to.deep.equal([
         [0, 'written_off', PAST_2_53, 35_000n],
         [1, 'void', 6_000_000_000_000n, -15_000n],

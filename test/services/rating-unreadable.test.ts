@@ -114,4 +114,41 @@ describeEachEngine('the rating run when a stored row cannot be read', ({ db }) =
     // no stored value in any log line
     expect(JSON.stringify(r.logged)).not.to.include('soon');
   });
+  it("rates Ann's and Cid's May again at a new price when Bob's charge cannot be read, and leaves Bob's as it is", async () => {
+    await r.rating.rateClosedPeriods();
+    // Bob's €1 000.00 charge, its status changed by hand
+    await knex(TABLES.charges).where({ period_id: 2 }).update({ status: 'gone' });
+    const bob = Number((await knex(TABLES.charges).where({ period_id: 2 }).first('id')).id);
+    await setProduct(r, 3, { ...PER_GB, prices: { EUR: { overage: '0.60' } } });
+    r.logged.length = 0;
+    const cause = { actor: { type: 'system' as const, id: null }, because: 'test' };
+    const outcomes = [];
+    for (const periodId of [1, 2, 3]) outcomes.push(await r.rating.reratePeriod(periodId, cause));
+    // at €0.60: Ann (6 000 − 5 000) × 0.60 = €600.00, Cid (5 400 − 5 000) × 0.60 = €240.00;
+    // Bob's is not worked out from his other charges (none): skipped, said why
+    expect(outcomes.map((o) => [o.kind, 'afterMinor' in o ? o.afterMinor : null])).to.deep.equal([
+      ['replaced', 60_000n],
+      ['skipped', null],
+      ['replaced', 24_000n],
+    ]);
+    expect(outcomes[1]).to.deep.equal({
+      kind: 'skipped',
+      reason: 'a charge of the period cannot be read; not rated again',
+    });
+    expect(await amounts()).to.deep.equal([
+      [1, 60_000n, 'unbilled'],
+      [2, 100_000n, 'gone'],
+      [3, 24_000n, 'unbilled'],
+    ]);
+    expect(unreadableLogged()).to.deep.equal([
+      [
+        'warn',
+        TABLES.charges,
+        bob,
+        `${TABLES.charges}.status`,
+        'not one of unbilled, billed, written_off, within_allowance, not_billed, pooled, void, review',
+      ],
+    ]);
+    expect(JSON.stringify(r.logged)).not.to.include('gone');
+  });
 });
