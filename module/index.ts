@@ -212,7 +212,7 @@ function buildPanelWork(deps: ModuleDeps, b: Built, core: Core, r: ReturnType<ty
     ...core,
     log,
   });
-  const upgradeStore = createUpgradeStore(knex);
+  const upgradeStore = createUpgradeStore(knex, { setAside: logUnreadable(log) });
   const upgrades = createUpgradeService({ store: upgradeStore, clock, zone, panel, billing, audit });
   const suggestions = createUpgradeSuggestionService({
     store: upgradeStore,

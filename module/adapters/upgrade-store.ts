@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { parseChargeStatus, type ChargeStatus } from '../domain/charge-status.js';
-import { rowReader, sqlInstant } from './rows.js';
+import { readEach, rowReader, sqlInstant, type Listed, type SetAside } from './rows.js';
 import { retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -78,8 +78,10 @@ export interface UpgradeStore {
     id: number,
     change: { status: 'sent'; at: DateTime } | { status: 'failed'; details: string },
   ): Promise<void>;
-  recentSuggestions(limit: number): Promise<Suggestion[]>;
-  recentRequests(limit: number): Promise<UpgradeRequest[]>;
+  /** the newest suggestions; one that cannot be read in its place (told to setAside) */
+  recentSuggestions(limit: number): Promise<Array<Listed<Suggestion>>>;
+  /** the newest requests; one that cannot be read in its place (told to setAside) */
+  recentRequests(limit: number): Promise<Array<Listed<UpgradeRequest>>>;
   /** work in one transaction (retried on a deadlock when not nested): the store and the transaction, for the audit and outbox */
   transaction<T>(work: (tx: UpgradeStore, db: Knex.Transaction) => Promise<T>): Promise<T>;
 }
@@ -137,7 +139,8 @@ const RATED_COLUMNS = [
   'explanation',
 ];
 
-export function createUpgradeStore(db: Db): UpgradeStore {
+/** `setAside`: told of each row the admin's recent lists could not read (listed in its place as unreadable). */
+export function createUpgradeStore(db: Db, opts: { setAside?: SetAside } = {}): UpgradeStore {
   const suggestions = () => db(TABLES.notices).where({ kind: KIND });
   return {
     async service(serviceId) {
@@ -201,17 +204,20 @@ export function createUpgradeStore(db: Db): UpgradeStore {
         .update({ status: 'accepted' });
       return rowReader(TABLES.upgrades, row).num('id');
     },
-    ...suggestionRows(db),
+    ...suggestionRows(db, opts.setAside),
     async recentRequests(limit) {
-      return (await db(TABLES.upgrades).orderBy('id', 'desc').limit(limit)).map(parseUpgradeRequest);
+      // each on its own: one request that cannot be read must not hide the others from the admin
+      const rows = await db(TABLES.upgrades).orderBy('id', 'desc').limit(limit);
+      return readEach(rows, parseUpgradeRequest, TABLES.upgrades, { setAside: opts.setAside });
     },
-    transaction: (work) => retryTransaction(db, (trx) => work(createUpgradeStore(trx), trx)),
+    transaction: (work) => retryTransaction(db, (trx) => work(createUpgradeStore(trx, opts), trx)),
   };
 }
 
 /** The upgrade_suggestion notices: one per streak, then sent or failed. */
 function suggestionRows(
   db: Db,
+  setAside?: SetAside,
 ): Pick<UpgradeStore, 'suggestionFor' | 'markSuggestion' | 'recentSuggestions'> {
   const suggestions = () => db(TABLES.notices).where({ kind: KIND });
   return {
@@ -237,7 +243,7 @@ function suggestionRows(
         .orderBy('id', 'desc')
         .limit(limit)
         .select('id', 'service_id', 'client_id', 'status', 'created_at');
-      return rows.map(parseSuggestion);
+      return readEach(rows, parseSuggestion, TABLES.notices, { setAside });
     },
   };
 }

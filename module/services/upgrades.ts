@@ -13,6 +13,7 @@ import { ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { UpgradeStore } from '../adapters/upgrade-store.js';
+import { isUnreadable, readableOf, type Listed } from '../adapters/rows.js';
 import { ratingPlan, type BillingSettingsService } from './billing-settings.js';
 
 /**
@@ -57,7 +58,8 @@ export interface UpgradeOutcomeRow {
 
 export interface UpgradeService {
   /** upgrade suggestions with their outcome, newest first (the admin's view) */
-  outcomes(opts?: { limit?: number }): Promise<UpgradeOutcomeRow[]>;
+  /** one row per service; a suggestion or request that cannot be read is listed apart, after them */
+  outcomes(opts?: { limit?: number }): Promise<Array<Listed<UpgradeOutcomeRow>>>;
   figures(serviceId: number, clientId: number): Promise<UpgradeView | null>;
   request(
     clientId: number,
@@ -317,9 +319,19 @@ export function createUpgradeService(deps: UpgradeDeps): UpgradeService {
 }
 
 /** Suggestions with what came of them, one row per service (newest first). */
-async function upgradeOutcomes(store: UpgradeStore, opts: { limit?: number }): Promise<UpgradeOutcomeRow[]> {
+async function upgradeOutcomes(
+  store: UpgradeStore,
+  opts: { limit?: number },
+): Promise<Array<Listed<UpgradeOutcomeRow>>> {
   const limit = Math.min(opts.limit ?? 200, 1000);
-  const [notices, ups] = await Promise.all([store.recentSuggestions(limit), store.recentRequests(limit)]);
+  const [listedNotices, listedUps] = await Promise.all([
+    store.recentSuggestions(limit),
+    store.recentRequests(limit),
+  ]);
+  // a row that cannot be read belongs to no service's row (its service is not known): listed apart
+  const notices = readableOf(listedNotices);
+  const ups = readableOf(listedUps);
+  const unreadable = [...listedNotices, ...listedUps].filter(isUnreadable);
   const out = new Map<number, UpgradeOutcomeRow>();
   for (const n of notices) {
     if (!out.has(n.serviceId))
@@ -347,5 +359,5 @@ async function upgradeOutcomes(store: UpgradeStore, opts: { limit?: number }): P
     };
     out.set(u.serviceId, row);
   }
-  return [...out.values()];
+  return [...out.values(), ...unreadable];
 }

@@ -2,6 +2,7 @@ import { invalidInput } from '../domain/errors.js';
 import { formatAmount, formatDay, formatPeriod, formatSoldBytes } from '../domain/line-text.js';
 import { percentUsed } from '../domain/thresholds.js';
 import type { Actor } from '../adapters/audit-store.js';
+import type { Listed } from '../adapters/rows.js';
 import type { BillingProfile, BillingSettingsService } from '../services/billing-settings.js';
 import type { CapService, ListedCap } from '../services/caps.js';
 import type { PoolService } from '../services/pools.js';
@@ -19,7 +20,7 @@ import { ADMIN_FLASH, ADMIN_STATE } from './admin-words.js';
 export interface PoolsPageDeps {
   pools?: PoolService | undefined;
   caps?: { service: CapService; applyNow(): Promise<unknown> } | undefined;
-  upgrades?: { outcomes(opts?: { limit?: number }): Promise<UpgradeOutcomeRow[]> } | undefined;
+  upgrades?: { outcomes(opts?: { limit?: number }): Promise<Array<Listed<UpgradeOutcomeRow>>> } | undefined;
   billing: BillingSettingsService;
   /** the client a service belongs to (NOT_FOUND for one the module does not meter) */
   clientOf(serviceId: number): Promise<number>;
@@ -90,16 +91,22 @@ export async function poolsPage(deps: PoolsPageDeps, href: Href): Promise<Record
         lines: p.profile.poolLines,
       })),
     caps: caps.map(presentCap),
-    upgrades: upgrades.map((u) => ({
-      serviceId: u.serviceId,
-      clientId: u.clientId,
-      suggested: u.suggestion
-        ? `${ADMIN_STATE.suggestion[u.suggestion.status] ?? u.suggestion.status}, ${day(u.suggestion.suggestedAt)}`
-        : '—',
-      outcome: u.upgrade
-        ? `to ${name(u.upgrade.toProductId)} on ${day(u.upgrade.requestedOn)}${u.upgrade.creditPercent ? `, ${u.upgrade.creditPercent} % of the overusage credited` : ''}${u.upgrade.invoiceId ? `, invoice #${u.upgrade.invoiceId}` : ''}`
-        : 'not taken up',
-    })),
+    // one whose row cannot be read is named in its place (admin.row_unreadable logged)
+    upgrades: upgrades.map(orUnreadable((u: UpgradeOutcomeRow) => upgradeRow(u, name))),
+  };
+}
+
+/** A service's upgrade suggestion and what came of it, in words. */
+function upgradeRow(u: UpgradeOutcomeRow, name: (id: number) => string) {
+  return {
+    serviceId: u.serviceId,
+    clientId: u.clientId,
+    suggested: u.suggestion
+      ? `${ADMIN_STATE.suggestion[u.suggestion.status] ?? u.suggestion.status}, ${day(u.suggestion.suggestedAt)}`
+      : '—',
+    outcome: u.upgrade
+      ? `to ${name(u.upgrade.toProductId)} on ${day(u.upgrade.requestedOn)}${u.upgrade.creditPercent ? `, ${u.upgrade.creditPercent} % of the overusage credited` : ''}${u.upgrade.invoiceId ? `, invoice #${u.upgrade.invoiceId}` : ''}`
+      : 'not taken up',
   };
 }
 

@@ -240,7 +240,8 @@ function meteringRoutes(admin: Router, deps: Deps): void {
     bigJson(res, { caps: withState });
   });
   admin.get('/upgrades', async (_req, res) => {
-    res.json({ upgrades: deps.upgrades ? await deps.upgrades.outcomes() : [] });
+    // one that cannot be read is named in its place (UnreadableRow)
+    res.json({ upgrades: deps.upgrades ? (await deps.upgrades.outcomes()).map(listedJson((u) => u)) : [] });
   });
   admin.get('/anomalies', async (req, res) => {
     const q = inputOf(AnomaliesQuery, req.query);

@@ -8,9 +8,10 @@ import {
   type NewUpgradeRequest,
   type UpgradeStore,
 } from '../../module/adapters/upgrade-store.js';
-import { ModuleError } from '../../module/domain/errors.js';
+import type { ModuleError } from '../../module/domain/errors.js';
 import { insertCharge } from '../support/charge-rows.js';
 import { describeEachEngine } from '../support/engines.js';
+import { readable } from '../support/readable.js';
 
 const NOW = DateTime.fromISO('2013-06-05T10:00:00.000Z', { zone: 'utc' });
 /** 2^53 + 1: the first integer a JS number cannot hold; it must come back exactly */
@@ -186,8 +187,8 @@ describeEachEngine('upgrade store', ({ db }) => {
       await store.suggestionFor({ serviceId: 10 + k, clientId: k, key: 'period:1' }, NOW);
     await store.recordRequest(request({ serviceId: 11, toProductId: 4 }));
     await store.recordRequest(request({ serviceId: 12, toProductId: 5 }));
-    expect((await store.recentSuggestions(2)).map((s) => s.serviceId)).to.deep.equal([13, 12]);
-    expect((await store.recentRequests(5)).map((r) => [r.serviceId, r.toProductId])).to.deep.equal([
+    expect(readable(await store.recentSuggestions(2)).map((s) => s.serviceId)).to.deep.equal([13, 12]);
+    expect(readable(await store.recentRequests(5)).map((r) => [r.serviceId, r.toProductId])).to.deep.equal([
       [12, 5],
       [11, 4],
     ]);
@@ -203,14 +204,20 @@ describeEachEngine('upgrade store', ({ db }) => {
     expect(await store.recentRequests(5)).to.deep.equal([]);
   });
 
-  it('refuses a stored suggestion status or charge status outside its set, naming the column', async () => {
-    await store.suggestionFor({ serviceId: 10, clientId: 1, key: 'period:1' }, NOW);
-    await knex(TABLES.notices).update({ status: 'lost' });
-    const bad = await refusal(store.recentSuggestions(5));
-    expect(bad).to.be.instanceOf(ModuleError);
-    expect((bad as ModuleError).message).to.equal(
-      'mod_overusage_notices.status holds "lost", which is not one of pending, sent, failed, accepted',
-    );
+  it('lists a stored suggestion status outside its set in its place, and refuses such a charge status, naming the column', async () => {
+    const { id } = await store.suggestionFor({ serviceId: 10, clientId: 1, key: 'period:1' }, NOW);
+    await store.suggestionFor({ serviceId: 11, clientId: 2, key: 'period:1' }, NOW);
+    await knex(TABLES.notices).where({ id }).update({ status: 'lost' });
+    // the admin's recent list: service 11's as usual, service 10's named in its place
+    const listed = await store.recentSuggestions(5);
+    expect(listed[0]).to.deep.include({ serviceId: 11, status: 'pending' });
+    expect(listed[1]).to.deep.equal({
+      id,
+      unreadable: {
+        column: 'mod_overusage_notices.status',
+        reason: 'not one of pending, sent, failed, accepted',
+      },
+    });
     await month(1, '2013-05-01', '2013-05-31', { status: 'paid' });
     const badCharge = await refusal(store.ratedPeriods(10, 3));
     expect((badCharge as ModuleError).message).to.equal(

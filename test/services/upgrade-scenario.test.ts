@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { readable } from '../support/readable.js';
 import express from 'express';
 import type { Knex } from 'knex';
 import request from 'supertest';
@@ -236,7 +237,7 @@ describeEachEngine(
         ['Upgrade', 'Upgrade/Downgrade: VPS 500 GB => VPS 1 TB (2013-04-11 - 2013-04-30)', '3.33'],
       ]);
       // the admin sees the suggestion taken up, and the upgrade it led to
-      const [outcome] = await mod.upgrades!.outcomes();
+      const [outcome] = readable(await mod.upgrades!.outcomes());
       expect(outcome!.suggestion!.status).to.equal('accepted');
       expect(outcome!.upgrade).to.deep.equal({
         toProductId: plan['VPS 1 TB'],
