@@ -66,8 +66,6 @@ export interface SolusVmHttp {
   scrub(text: string): string;
   /** the first characters of a body, scrubbed, for SolusVmError.snippet */
   snippet(text: string): string;
-  /** resolves once the requests begun so far have been written (see written() below) */
-  written(): Promise<void>;
   close(): void;
 }
 
@@ -207,18 +205,9 @@ export function createSolusVmHttp(
     isTls: target.isTls,
     scrub: target.scrub,
     snippet: (text: string): string => target.scrub(text.slice(0, 400)).slice(0, 200),
-    written,
     close: () => slots.close(),
   };
 }
-
-/**
- * Resolves after the requests begun so far on kept-alive connections have been written: undici
- * writes such a request in a setImmediate it queues when the call is begun (it first lets the idle
- * connection show any stray bytes, and with pipelining 1 waits a turn before reusing it), and this
- * one is queued after. A request on a new connection goes out once connected, later.
- */
-const written = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
 function targetOf(conn: MasterConnection): Target {
   let base: URL;

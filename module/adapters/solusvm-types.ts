@@ -154,12 +154,6 @@ export interface ConnectionReport {
 export interface SolusVmGateway {
   readonly version: SolusVmVersion;
   readTraffic(serverRef: string): Promise<TrafficReading>;
-  /**
-   * Resolves once the reads begun so far have gone out to the master, so that work done after it
-   * does not hold them back (HTTP: undici writes a request in the event loop's check phase).
-   * Absent: a read goes out when it is begun.
-   */
-  readsSent?(): Promise<void>;
   /** whether the master has this server (false when it answers "not found") */
   serverExists(serverRef: string): Promise<boolean>;
   getState(serverRef: string): Promise<ServerState>;

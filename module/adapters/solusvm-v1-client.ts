@@ -111,7 +111,6 @@ export function createSolusVmV1Client(
     serverExists: calls.vserverExists,
     getState: vserverStatus,
     testConnection: () => v1TestConnection(core, calls),
-    readsSent: () => core.http.written(),
     close: () => core.http.close(),
   };
 }

@@ -321,7 +321,6 @@ export function createSolusVmV2Client(
     ...tasks,
     ...v2Gateway(core, reads, tasks),
     testConnection: () => v2TestConnection(core, reads),
-    readsSent: () => core.http.written(),
     close: () => core.http.close(),
   };
 }

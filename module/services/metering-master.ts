@@ -223,32 +223,6 @@ function failedRead(
   };
 }
 
-/** The calendar follows what SolusVM 2 says of this server's plan in the very read it bills. */
-function calendarFor(
-  settings: MasterSettings,
-  s: ServiceToRead,
-  reading: TrafficReading,
-  createdOn: IsoDate | null,
-): ServiceCalendar {
-  return serviceCalendar({
-    servicePolicy: s.resetPolicy,
-    serviceDay: s.resetDay,
-    solusvmPolicy: reading.planResetPolicy ?? s.solusvmResetPolicy,
-    solusvmCreatedOn: reading.createdAt ? createdOn : s.solusvmCreatedOn,
-    masterPolicy: settings.resetPolicy,
-    zone: settings.zone,
-    regdate: s.regdate,
-    billingDay: s.billingDay,
-    anniversaryFrom: settings.anniversaryFrom ?? 'solusvm',
-  });
-}
-
-/** One read: what it gave (or why it failed), or null when the breaker tripped before it was made. */
-type Read =
-  | { svc: ServiceToRead; reading: TrafficReading; sampledAt: DateTime }
-  | { svc: ServiceToRead; err: unknown }
-  | null;
-
 /** Reads one master's services still missing today, `settings.concurrency` at a time, and writes what it read. */
 export async function meterMaster(
   run: CollectRun,
@@ -257,61 +231,52 @@ export async function meterMaster(
   outcome: MasterOutcome,
 ): Promise<void> {
   const { deps } = run;
+  // The calendar follows what SolusVM 2 says of this server's plan in the very read it bills.
+  const calendarFor = (
+    s: ServiceToRead,
+    reading: TrafficReading,
+    createdOn: IsoDate | null,
+  ): ServiceCalendar =>
+    serviceCalendar({
+      servicePolicy: s.resetPolicy,
+      serviceDay: s.resetDay,
+      solusvmPolicy: reading.planResetPolicy ?? s.solusvmResetPolicy,
+      solusvmCreatedOn: reading.createdAt ? createdOn : s.solusvmCreatedOn,
+      masterPolicy: settings.resetPolicy,
+      zone: settings.zone,
+      regdate: s.regdate,
+      billingDay: s.billingDay,
+      anniversaryFrom: settings.anniversaryFrom ?? 'solusvm',
+    });
   const stop: Stop = { error: null };
   const queue = createReadQueue(run, settings.id, stop);
   const writer = createBatchWriter(run, settings.id, outcome, stop);
   const breaker = createBreaker(run, settings, outcome);
 
-  /** one service's read, begun now; never rejects: the reading, the error, or null when the breaker tripped while it waited */
-  const startRead = async (svc: ServiceToRead): Promise<Read> => {
-    try {
-      // a service whose stored row cannot be read is not called: a failed read that names the column
-      if (svc.unreadable !== undefined) throw new Error(`its stored row cannot be read: ${svc.unreadable}`);
-      const reading = await breaker.call(() => gateway.readTraffic(svc.serverRef));
-      return reading === null ? null : { svc, reading, sampledAt: deps.clock.now() };
-    } catch (err) {
-      return { svc, err };
-    }
-  };
-  /** a reading goes to the writer; one that cannot be worked out (or a failed read) is a failed read of that service */
-  const store = (r: NonNullable<Read>): void => {
-    try {
-      if ('err' in r) throw r.err;
-      const { svc, reading, sampledAt } = r;
-      // worked out once: the calendar and the stored service row both need it
-      const createdOn = reading.createdAt ? createdOnIn(reading.createdAt, settings.zone) : null;
-      writer.read({
-        service: svc,
-        reading,
-        sampledAt,
-        sampleDate: closingDateOf(sampledAt, deps.zone),
-        calendar: calendarFor(settings, svc, reading, createdOn),
-        createdOn,
-      });
-    } catch (err) {
-      writer.failed(failedRead(run, settings, r.svc, err, outcome));
-    }
-  };
-  /** the next read begun, or null when there is nothing (more) to read */
-  const next = async (): Promise<Promise<Read> | null> => {
-    if (stop.error || breaker.state.tripped) return null;
-    const svc = await queue.next();
-    return svc === null ? null : startRead(svc);
-  };
-
-  // Each worker has one call in flight at a time. Once an answer is in, the worker begins its
-  // next read before it stores this one, and lets that request go out first: the master's
-  // connection is not left idle while answers are worked out and stored. With 32 answers coming
-  // in bursts, storing them before their next requests were written held every request of a
-  // burst back by the whole burst's work (issue 22).
   const worker = async (): Promise<void> => {
-    let pending = await next();
-    while (pending) {
-      const r = await pending;
-      if (r === null) return; // the breaker tripped while this one waited
-      pending = await next();
-      if (pending && gateway.readsSent) await gateway.readsSent();
-      store(r);
+    for (;;) {
+      if (stop.error || breaker.state.tripped) return;
+      const svc = await queue.next();
+      if (svc === null) return;
+      try {
+        // a service whose stored row cannot be read is not called: a failed read that names the column
+        if (svc.unreadable !== undefined) throw new Error(`its stored row cannot be read: ${svc.unreadable}`);
+        const reading = await breaker.call(() => gateway.readTraffic(svc.serverRef));
+        if (reading === null) return; // the breaker tripped while this one waited
+        const sampledAt: DateTime = deps.clock.now();
+        // worked out once: the calendar and the stored service row both need it
+        const createdOn = reading.createdAt ? createdOnIn(reading.createdAt, settings.zone) : null;
+        writer.read({
+          service: svc,
+          reading,
+          sampledAt,
+          sampleDate: closingDateOf(sampledAt, deps.zone),
+          calendar: calendarFor(svc, reading, createdOn),
+          createdOn,
+        });
+      } catch (err) {
+        writer.failed(failedRead(run, settings, svc, err, outcome));
+      }
       run.done++;
       run.progress(settings.name);
       await writer.keepUp();
