@@ -8,11 +8,14 @@ import {
   instantIn,
   instantOrNullIn,
   intIn,
+  readEach,
   sqlBig,
   sqlInstant,
   storedValueError,
   textIn,
   toBool,
+  type Listed,
+  type SetAside,
 } from './rows.js';
 import { chargeRecord, type NewCharge } from './rating-store.js';
 import { TABLES } from './tables.js';
@@ -129,8 +132,11 @@ export interface PoolStore {
     start: IsoDate,
     end: IsoDate,
   ): Promise<Array<{ serviceId: number; day: IsoDate; bytes: bigint }>>;
-  /** a client's rated months, or (client null) every client's newest `limit`: newest first */
-  months(clientId: number | null, limit?: number): Promise<StoredPoolMonth[]>;
+  /**
+   * a client's rated months, or (client null) every client's newest `limit`: newest first. With the
+   * store's setAside, a month that cannot be read is in its place (told there); without, it refuses
+   */
+  months(clientId: number | null, limit?: number): Promise<Array<Listed<StoredPoolMonth>>>;
   /** the month's row (a concurrent run's, when it was there first): its id */
   recordMonth(db: Db, m: NewPoolMonth, at: DateTime): Promise<number>;
   /** whether the month has its charges already */
@@ -306,7 +312,10 @@ function ratingReads(
 }
 
 /** The rated months, and a month's row and charges written. */
-function monthStore(knex: Knex): Pick<PoolStore, 'months' | 'recordMonth' | 'hasCharges' | 'addCharges'> {
+function monthStore(
+  knex: Knex,
+  setAside?: SetAside,
+): Pick<PoolStore, 'months' | 'recordMonth' | 'hasCharges' | 'addCharges'> {
   return {
     async months(clientId, limit = 50) {
       const q = knex(PP).orderBy([
@@ -322,7 +331,11 @@ function monthStore(knex: Knex): Pick<PoolStore, 'months' | 'recordMonth' | 'has
       const chargeOf = new Map(
         charges.map((x) => [-intIn(x.period_id, c('period_id')), intIn(x.id, c('id'))]),
       );
-      return rows.map((r) => parsePoolMonth(r, chargeOf.get(intIn(r.id, pp('id'))) ?? null));
+      const parse = (r: Record<string, unknown>) =>
+        parsePoolMonth(r, chargeOf.get(intIn(r.id, pp('id'))) ?? null);
+      // each on its own: one month that cannot be read must not hide the others (each is its own
+      // bill; no figure here sums months)
+      return setAside ? readEach(rows, parse, PP, { setAside }) : rows.map(parse);
     },
     async recordMonth(db, month, at) {
       const row = {
@@ -356,6 +369,7 @@ function monthStore(knex: Knex): Pick<PoolStore, 'months' | 'recordMonth' | 'has
   };
 }
 
-export function createPoolStore(knex: Knex): PoolStore {
-  return { ...memberStore(knex), ...ratingReads(knex), ...monthStore(knex) };
+/** `setAside`: told of each rated month the admin's lists could not read (listed in its place). */
+export function createPoolStore(knex: Knex, opts: { setAside?: SetAside } = {}): PoolStore {
+  return { ...memberStore(knex), ...ratingReads(knex), ...monthStore(knex, opts.setAside) };
 }

@@ -1,3 +1,4 @@
+import { logUnreadable, type Listed } from '../adapters/rows.js';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import {
@@ -67,9 +68,10 @@ export interface PoolService {
   /** whether ratePools would find a month to rate (reads only, no lease) */
   anyMonthDue(opts?: { serviceIds?: readonly number[] }): Promise<boolean>;
   /** a pool month's rating as stored: the arithmetic the evidence shows */
-  poolPeriods(clientId: number): Promise<PoolPeriodView[]>;
+  /** one month that cannot be read is in its place (admin.row_unreadable logged) */
+  poolPeriods(clientId: number): Promise<Array<Listed<PoolPeriodView>>>;
   /** every client's rated pool months, newest first (the admin's list) */
-  recentPeriods(limit?: number): Promise<Array<PoolPeriodView & { clientId: number }>>;
+  recentPeriods(limit?: number): Promise<Array<Listed<PoolPeriodView & { clientId: number }>>>;
   /**
    * Where each pool stands in the month that is open now (panel zone): its allowance (every member's
    * share, a member still in it counted to the month's end) and what its members used so far; keyed
@@ -122,7 +124,7 @@ type PoolDeps = {
 type PoolCtx = PoolDeps & { store: PoolStore };
 
 export function createPoolService(raw: PoolDeps): PoolService {
-  const deps: PoolCtx = { ...raw, store: createPoolStore(raw.knex) };
+  const deps: PoolCtx = { ...raw, store: createPoolStore(raw.knex, { setAside: logUnreadable(raw.log) }) };
   // one run at a time: two runs reading the same open spans would both open a new one
   const exclusive = <T>(name: string, work: () => Promise<T>) =>
     withLease(

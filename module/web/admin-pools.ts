@@ -5,7 +5,7 @@ import type { Actor } from '../adapters/audit-store.js';
 import type { Listed } from '../adapters/rows.js';
 import type { BillingProfile, BillingSettingsService } from '../services/billing-settings.js';
 import type { CapService, ListedCap } from '../services/caps.js';
-import type { PoolService } from '../services/pools.js';
+import type { PoolPeriodView, PoolService } from '../services/pools.js';
 import type { UpgradeOutcomeRow } from '../services/upgrades.js';
 import { idCursor } from '../services/usage-reads.js';
 import { ADMIN_LOCALE, orUnreadable, type Href } from './present-admin.js';
@@ -34,6 +34,27 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const bytes = (b: bigint) => formatSoldBytes(b, 'GB', ADMIN_LOCALE);
 const day = (iso: string | undefined | null) => (iso ? formatDay(iso.slice(0, 10), ADMIN_LOCALE) : '');
 
+/** A rated pool month with each member's share and part, in words. */
+function ratedMonth(p: PoolPeriodView & { clientId: number }) {
+  return {
+    clientId: p.clientId,
+    pool: p.pool,
+    month: formatPeriod(p.start, p.end, ADMIN_LOCALE),
+    hours: p.periodHours,
+    allowance: bytes(p.allowanceBytes),
+    used: bytes(p.usedBytes),
+    over: bytes(p.overBytes),
+    amount: formatAmount(p.amountMinor, p.currency, ADMIN_LOCALE),
+    members: p.members.map((m) => ({
+      serviceId: m.serviceId,
+      hours: m.hours,
+      share: bytes(m.shareBytes),
+      used: bytes(m.usedBytes),
+      part: formatAmount(m.amountMinor, p.currency, ADMIN_LOCALE),
+    })),
+  };
+}
+
 /** What the page shows. */
 export async function poolsPage(deps: PoolsPageDeps, href: Href): Promise<Record<string, unknown>> {
   const [standing, rated, products, names, caps, upgrades] = await Promise.all([
@@ -57,23 +78,8 @@ export async function poolsPage(deps: PoolsPageDeps, href: Href): Promise<Record
       percent: `${percentUsed(s.usedBytes, s.allowanceBytes) ?? '—'} %`,
       asOf: day(s.asOf),
     })),
-    rated: rated.map((p) => ({
-      clientId: p.clientId,
-      pool: p.pool,
-      month: formatPeriod(p.start, p.end, ADMIN_LOCALE),
-      hours: p.periodHours,
-      allowance: bytes(p.allowanceBytes),
-      used: bytes(p.usedBytes),
-      over: bytes(p.overBytes),
-      amount: formatAmount(p.amountMinor, p.currency, ADMIN_LOCALE),
-      members: p.members.map((m) => ({
-        serviceId: m.serviceId,
-        hours: m.hours,
-        share: bytes(m.shareBytes),
-        used: bytes(m.usedBytes),
-        part: formatAmount(m.amountMinor, p.currency, ADMIN_LOCALE),
-      })),
-    })),
+    // a month that cannot be read is named in its place (admin.row_unreadable logged), the others as usual
+    rated: rated.map(orUnreadable(ratedMonth)),
     pooled: products
       .filter((p) => p.profile.pool !== undefined)
       .map((p) => ({

@@ -7,6 +7,7 @@ import { ModuleError } from '../../module/domain/errors.js';
 import type { PanelParams } from '../../module/adapters/panel-api.js';
 import { addClient, addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
+import { readable } from '../support/readable.js';
 import { buildBillingStory, closeMay, GB, STORY_EUR, type BillingStory } from '../support/billing-story.js';
 import { buildPoolWorld, type PoolWorld } from '../support/pool-world.js';
 
@@ -785,7 +786,7 @@ describeEachEngine("a delivery rates the pools of its invoice's client only", ({
     const out = await w.mod.lines!.addToRenewalInvoice(invoiceId);
     expect(out.placed?.map((l) => l.amountMinor)).to.deep.equal([25_000n]);
     const months = async (clientId: number) =>
-      (await w.mod.pools.poolPeriods(clientId)).map((p) => [p.start, p.amountMinor]);
+      readable(await w.mod.pools.poolPeriods(clientId)).map((p) => [p.start, p.amountMinor]);
     expect(await months(w.story.clientId)).to.deep.equal([['2026-10-01', 25_000n]]);
     expect(await months(w.story.dutchClientId)).to.deep.equal([]);
     expect((await w.mod.pools.ratePools()).rated).to.equal(1);

@@ -5,6 +5,7 @@ import type { OverusageModule } from '../../module/index.js';
 import { capSection } from '../../module/web/cap-section.js';
 import { addProduct, addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
+import { readable } from '../support/readable.js';
 import { buildPoolWorld } from '../support/pool-world.js';
 import type { FakeMaster } from '../support/fake-gateway.js';
 import { CLI_ACTOR } from '../support/module-fixture.js';
@@ -344,7 +345,7 @@ describeEachEngine('transfer pools: threshold notices and the limit policy on th
   const ratedNovember = async () => {
     f.clock.set('2026-12-02T07:00:00Z');
     await mod.pools.ratePools();
-    const [p] = await mod.pools.poolPeriods(story.clientId);
+    const [p] = readable(await mod.pools.poolPeriods(story.clientId));
     const charge = await knex('mod_overusage_charges')
       .where({ kind: 'pool' })
       .first('amount_minor', 'service_id');

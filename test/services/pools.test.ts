@@ -4,6 +4,8 @@ import { toBig, toNum } from '../../module/adapters/rows.js';
 import type { OverusageModule } from '../../module/index.js';
 import { evidenceJson } from '../../module/services/evidence.js';
 import { describeEachEngine } from '../support/engines.js';
+import { readable } from '../support/readable.js';
+import type { PoolPeriodView } from '../../module/services/pools.js';
 import { buildPoolWorld } from '../support/pool-world.js';
 import type { FakeMaster } from '../support/fake-gateway.js';
 import { CLI_ACTOR } from '../support/module-fixture.js';
@@ -152,7 +154,7 @@ describeEachEngine("transfer pools: rated once, billed once on the anchor's rene
   });
 
   describe("October rated once with exact figures, one line of €529.53 on A's renewal invoice", () => {
-    let period: Awaited<ReturnType<OverusageModule['pools']['poolPeriods']>>[number] | undefined;
+    let period: PoolPeriodView | undefined;
     let byService: Map<number, NonNullable<typeof period>['members'][number]>;
     const renewalOfA = async () => {
       const item = await knex('tblinvoiceitems')
@@ -166,7 +168,7 @@ describeEachEngine("transfer pools: rated once, billed once on the anchor's rene
       // 2 November: the renewal invoice for 9 November is generated (7 days ahead) and gets the line
       f.clock.set('2026-11-02T07:00:00Z');
       await f.panel.runDailyAutomation('2026-11-02');
-      [period] = await mod.pools.poolPeriods(story.clientId);
+      [period] = readable(await mod.pools.poolPeriods(story.clientId));
       byService = new Map(period!.members.map((m) => [m.serviceId, m]));
     });
 
@@ -307,7 +309,7 @@ describeEachEngine("transfer pools: rated once, billed once on the anchor's rene
     );
     f.clock.set('2026-11-02T07:00:00Z');
     await f.panel.runDailyAutomation('2026-11-02');
-    const [period] = await mod.pools.poolPeriods(story.clientId);
+    const [period] = readable(await mod.pools.poolPeriods(story.clientId));
     expect(period!.amountMinor).to.equal(52953n);
     const charges = await knex('mod_overusage_charges').where({ kind: 'pool' }).orderBy('seq');
     expect(
@@ -476,10 +478,11 @@ describeEachEngine("transfer pools: rated once, billed once on the anchor's rene
     f.clock.set('2027-01-05T07:00:00Z');
     expect(await mod.pools.anyMonthDue()).to.equal(true);
     expect((await mod.pools.ratePools()).rated).to.equal(2);
-    expect((await mod.pools.poolPeriods(story.clientId)).map((p) => p.start).sort()).to.deep.equal([
-      '2026-10-01',
-      '2026-11-01',
-    ]);
+    expect(
+      readable(await mod.pools.poolPeriods(story.clientId))
+        .map((p) => p.start)
+        .sort(),
+    ).to.deep.equal(['2026-10-01', '2026-11-01']);
     expect(await mod.pools.anyMonthDue()).to.equal(false);
     expect(await mod.pools.anyMonthDue({ serviceIds: [a] })).to.equal(false);
   });
