@@ -8,7 +8,9 @@ import {
   instantOrNullIn,
   intIn,
   jsonOrNullIn,
+  isUnreadable,
   readEach,
+  readableOf,
   sqlBig,
   sqlInstant,
   textIn,
@@ -185,12 +187,23 @@ export interface LimitActionStore {
     to: PanelState,
     at: DateTime,
   ): Promise<boolean>;
-  /** rows that need work: active (pending, applied, lifting) or with the panel still to update */
-  needingWork(): Promise<LimitActionRow[]>;
+  /**
+   * rows that need work: active (pending, applied, lifting) or with the panel still to update. One
+   * that cannot be read is left out (told to `setAside`): its service waits for it to be mended,
+   * the others' lifts and retries go on.
+   */
+  needingWork(setAside?: SetAside): Promise<LimitActionRow[]>;
   /** the service's rows of a period (or all), newest first */
   forService(serviceId: number, periodId?: number): Promise<LimitActionRow[]>;
-  /** active rows of these services, for the decision */
-  activeFor(serviceIds: readonly number[]): Promise<LimitActionRow[]>;
+  /**
+   * active rows of these services, for the decision. A row that cannot be read is left out (told to
+   * `setAside`) and its service named in `undecided`: deciding it from its other rows could take an
+   * action it already has.
+   */
+  activeFor(
+    serviceIds: readonly number[],
+    setAside?: SetAside,
+  ): Promise<LimitActionRow[] & { undecided?: Set<number> }>;
   /** newest first; a row that cannot be read is an UnreadableRow in its place (told to `setAside`) */
   list(filter: {
     serviceId?: number;
@@ -261,25 +274,28 @@ export function createLimitActionStore(knex: Knex, opts: { setAside?: SetAside }
         .update({ panel_state: to, updated_at: sqlInstant(at) });
       return n === 1;
     },
-    async needingWork() {
+    async needingWork(setAside) {
       const rows = await knex(TABLE)
         .whereIn('status', ['pending', 'applied', 'lifting'])
         .orWhereIn('panel_state', ['to_suspend', 'to_restore'])
         .orderBy('id');
-      return rows.map(parseLimitActionRow);
+      return readableOf(readEach(rows, parseLimitActionRow, TABLE, { setAside }));
     },
     async forService(serviceId, periodId) {
       const q = knex(TABLE).where({ service_id: serviceId });
       if (periodId !== undefined) q.andWhere({ period_id: periodId });
       return (await q.orderBy('id', 'desc')).map(parseLimitActionRow);
     },
-    async activeFor(serviceIds) {
-      const out: LimitActionRow[] = [];
+    async activeFor(serviceIds, setAside) {
+      const out: LimitActionRow[] & { undecided?: Set<number> } = [];
       for (let i = 0; i < serviceIds.length; i += 500) {
         const rows = await knex(TABLE)
           .whereIn('service_id', serviceIds.slice(i, i + 500))
           .whereIn('status', ['pending', 'applied', 'lifting']);
-        out.push(...rows.map(parseLimitActionRow));
+        readEach(rows, parseLimitActionRow, TABLE, { setAside }).forEach((r, k) => {
+          if (!isUnreadable(r)) out.push(r);
+          else (out.undecided ??= new Set()).add(Number(rows[k]!.service_id));
+        });
       }
       return out;
     },

@@ -25,6 +25,7 @@ import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { LimitActionRow, LimitActionStore } from '../adapters/limit-action-store.js';
 import type { LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
+import type { SetAside } from '../adapters/rows.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { SolusVmError, type MasterSettings, type SolusVmGateway } from '../adapters/solusvm-types.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
@@ -591,8 +592,12 @@ async function decide(deps: LimitCtx, result: LimitRunResult): Promise<void> {
       if (action) wanted.push({ u, action, allowanceBytes: limitBytes });
     }
     if (!wanted.length) continue;
-    const active = await deps.store.activeFor(wanted.map((w) => w.u.serviceId));
+    const active = await deps.store.activeFor(
+      wanted.map((w) => w.u.serviceId),
+      rowWarning(deps),
+    );
     for (const { u, action, allowanceBytes } of wanted) {
+      if (active.undecided?.has(u.serviceId)) continue;
       // one action in force per service, period and kind: a raised allowance reached again while
       // the first action still stands needs nothing new
       if (active.some((r) => r.serviceId === u.serviceId && r.periodId === u.periodId && r.action === action))
@@ -640,9 +645,15 @@ async function decide(deps: LimitCtx, result: LimitRunResult): Promise<void> {
   }
 }
 
+/** A limit action's row that cannot be read: one warning with its id, column and what it is not (never the value). */
+const rowWarning =
+  (deps: LimitCtx): SetAside =>
+  (table, u) =>
+    deps.log.warn('limit.row_unreadable', { table, id: u.id, ...u.unreadable });
+
 /** Whatever is due: lifts to start, releases to note, attempts to make, the panel to update. */
 async function work(deps: LimitCtx, result: LimitRunResult): Promise<void> {
-  const rows = await deps.store.needingWork();
+  const rows = await deps.store.needingWork(rowWarning(deps));
   if (!rows.length) return;
   const current = await serviceNow(deps, [...new Set(rows.map((r) => r.serviceId))]);
   for (let row of rows) {

@@ -4,7 +4,8 @@ import { SolusVmError } from '../../module/adapters/solusvm-types.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { PANEL_SUSPEND_REASON } from '../../module/services/limit-actions.js';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory, GB, type BillingStory } from '../support/billing-story.js';
+import { buildBillingStory, GB, STORY_EUR, type BillingStory } from '../support/billing-story.js';
+import { logInto } from '../support/log-lines.js';
 import { CLI_ACTOR } from '../support/module-fixture.js';
 
 const ADMIN = { type: 'admin' as const, id: '1' };
@@ -91,6 +92,36 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
     } catch (err) {
       expect((err as { code?: string }).code).to.equal('CONFLICT');
     }
+  });
+
+  it('goes on for the others when one action row cannot be read: that service is left as it stands, named in the log', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    s = await buildBillingStory(knex, STORY_EUR, { log: logInto(lines) });
+    for (const id of [s.story.serviceId, s.story.dutchServiceId])
+      await s.mod.billing.setServiceOverride(id, { limitPolicy: { action: 'suspend' } }, CLI_ACTOR);
+    // both at 5 000 GB of their 5 TB (5 000 GB): both suspended
+    await evening('2013-05-20', 5000n * GB, 5000n * GB);
+    expect([...s.fake.actions].sort()).to.deep.equal(['suspend 101', 'suspend 102']);
+    // VPS 102's row edited by hand into an action the module does not know
+    const bad = await knex('mod_overusage_limit_actions')
+      .where({ service_id: s.story.dutchServiceId })
+      .first('id');
+    await knex('mod_overusage_limit_actions').where({ id: bad.id }).update({ action: 'explode' });
+    // still over the next evening: nothing new for either (102 undecided, not suspended twice)
+    await evening('2013-05-21', 5100n * GB, 5100n * GB);
+    expect(s.fake.actions).to.have.length(2);
+    // June: 10 GB in the new period, so 101's suspension is lifted; 102's row waits to be mended
+    await evening('2013-06-01', 10n * GB, 10n * GB);
+    expect(s.fake.actions.slice(2)).to.deep.equal(['unsuspend 101']);
+    expect(await panel()).to.deep.equal({ status: 'Active', reason: '' });
+    const told = lines.filter((l) => l.msg === 'limit.row_unreadable' || l.event === 'limit.row_unreadable');
+    expect(told.length).to.be.at.least(1);
+    expect(told[0]).to.deep.include({
+      table: 'mod_overusage_limit_actions',
+      id: toNum(bad.id),
+      column: 'mod_overusage_limit_actions.action',
+    });
+    expect(JSON.stringify(told)).not.to.include('explode');
   });
 
   it("leaves the panel's own suspension (for non-payment) alone, on SolusVM's side and in the panel", async () => {
