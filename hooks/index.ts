@@ -75,7 +75,12 @@ export interface HookDeps {
 
 /** The module's hooks.php: every panel hook it handles, by WHMCS name and priority. */
 export function moduleHooks(deps: HookDeps): HookDefinition[] {
-  const hooks = [PreCronJob(deps), DailyCronJob(deps), AfterCronJob(deps)];
+  // PreCronJob only where there is billing to do before the invoice run
+  const hooks = [
+    ...(deps.rateBeforeInvoicing ? [PreCronJob(deps)] : []),
+    DailyCronJob(deps),
+    AfterCronJob(deps),
+  ];
   if (deps.lines)
     hooks.push(
       InvoiceCreation({

@@ -322,12 +322,14 @@ describe('the invoice, logout and client page hooks with what the panel hands th
     expect(names(some)).to.deep.equal(['DailyCronJob/10', 'AfterCronJob/10']);
     const all = {
       ...some,
+      rateBeforeInvoicing: async () => ({ periods: 0, pools: 0, poolsWait: false }),
       lines: {},
       dunning: {},
       revokeAdminSessions: async () => {},
       clientPages: {},
     } as unknown as HookDeps;
     expect(names(all)).to.deep.equal([
+      'PreCronJob/10',
       'DailyCronJob/10',
       'AfterCronJob/10',
       'InvoiceCreation/10',
