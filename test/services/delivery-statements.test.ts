@@ -2,9 +2,8 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { createBillingSettingsStore } from '../../module/adapters/billing-settings-store.js';
 import { createChargeStore } from '../../module/adapters/charge-store.js';
-import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
+import { buildBillingStory, closeMay, undelivered, type BillingStory } from '../support/billing-story.js';
 
 /**
  * The round trips of the common InvoiceCreation delivery: Ann's renewal of 2 June, her May already
@@ -35,22 +34,9 @@ describeEachEngine('the statements of an InvoiceCreation delivery', ({ db }) => 
     await closeMay(s);
   });
 
-  /** The 2 June renewal, made with the module's delivery failing at its first read: no line yet. */
-  async function renewalNotDelivered(): Promise<number> {
-    s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 99 };
-    s.f.clock.set('2013-06-02T07:00:00Z');
-    await s.f.panel.runDailyAutomation('2013-06-02');
-    s.faulty.failNext = null;
-    expect(await knex('mod_overusage_lines')).to.have.length(0);
-    const row = await knex('tblinvoiceitems')
-      .where({ type: 'Hosting', relid: s.story.serviceId })
-      .orderBy('id', 'desc')
-      .first('invoiceid');
-    return toNum(row.invoiceid);
-  }
-
   it(`sends ${OWN} statements of its own and the panel's ${PANEL} before its answer when the period is rated`, async () => {
-    const invoiceId = await renewalNotDelivered();
+    // the 2 June renewal, made with the module's delivery failing at its first read: no line yet
+    const invoiceId = await undelivered(s, knex);
     await s.mod.rating.rateClosedPeriods();
     const charge = await knex('mod_overusage_charges').where({ service_id: s.story.serviceId }).first();
     expect([charge.status, String(charge.amount_minor)]).to.deep.equal(['unbilled', '50000']);

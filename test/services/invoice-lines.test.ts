@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { toBig, toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
+import { buildBillingStory, closeMay, renewalOf, type BillingStory } from '../support/billing-story.js';
 
 const overusageItems = (inv: { items: Array<{ description: string; amount: string }> }) =>
   inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
@@ -21,11 +21,7 @@ describeEachEngine('overusage lines on renewal invoices', ({ db }) => {
     // 2 June 09:00: the renewal invoice for 9 June is generated (7 days ahead), InvoiceCreation fires.
     s.f.clock.set('2013-06-02T07:00:00Z');
     await s.f.panel.runDailyAutomation('2013-06-02');
-    const row = await knex('tblinvoiceitems')
-      .where({ type: 'Hosting', relid: s.story.serviceId })
-      .orderBy('id', 'desc')
-      .first('invoiceid');
-    return toNum(row.invoiceid);
+    return renewalOf(s, knex);
   }
 
   it("adds last period's overusage to the renewal invoice with its explanation and reclamation deadline", async () => {

@@ -8,7 +8,15 @@ import type { PanelParams } from '../../module/adapters/panel-api.js';
 import { addClient, addService } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
 import { readable } from '../support/readable.js';
-import { buildBillingStory, closeMay, GB, STORY_EUR, type BillingStory } from '../support/billing-story.js';
+import {
+  buildBillingStory,
+  closeMay,
+  GB,
+  renewalOf,
+  STORY_EUR,
+  undelivered,
+  type BillingStory,
+} from '../support/billing-story.js';
 import { buildPoolWorld, type PoolWorld } from '../support/pool-world.js';
 
 /**
@@ -35,24 +43,6 @@ const PRODUCT = {
 type Item = { id: number; description: string; amount: string; taxed: boolean };
 const overusage = (inv: { items: Item[] }) =>
   inv.items.filter((i) => i.description.startsWith('Bandwidth overusage'));
-
-async function renewalOf(s: BillingStory, knex: Knex): Promise<number> {
-  const row = await knex('tblinvoiceitems')
-    .where({ type: 'Hosting', relid: s.story.serviceId })
-    .orderBy('id', 'desc')
-    .first('invoiceid');
-  return toNum(row.invoiceid);
-}
-
-/** The 2 June renewal run, whose every read of an invoice by the module fails: no line, no delivery recorded. */
-async function undelivered(s: BillingStory, knex: Knex): Promise<number> {
-  s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 99 };
-  s.f.clock.set('2013-06-02T07:00:00Z');
-  await s.f.panel.runDailyAutomation('2013-06-02');
-  s.faulty.failNext = null;
-  expect(await knex('mod_overusage_lines')).to.have.length(0);
-  return renewalOf(s, knex);
-}
 
 /** The 2 June renewal run, whose every change of an invoice fails: the line is pending, not on the invoice. */
 async function interrupted(s: BillingStory, knex: Knex): Promise<number> {

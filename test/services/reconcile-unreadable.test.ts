@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { describeEachEngine } from '../support/engines.js';
-import { logInto } from '../support/log-lines.js';
 import { spoilDate } from '../support/spoil.js';
-import { buildWebStory, type WebStory } from '../support/web-story.js';
+import { loggedWebStory } from '../support/web-story.js';
 
 const L = 'mod_overusage_lines';
 
@@ -14,21 +13,17 @@ const L = 'mod_overusage_lines';
  * lines threw, and the whole reconciliation stopped (every tick), Jan's line with it.
  */
 describeEachEngine('reconciling pending lines with one that cannot be read', ({ db, engine }) => {
-  let s: WebStory;
-  let logged: Array<Record<string, unknown>>;
-  beforeEach(async function () {
-    this.timeout(30_000);
-    logged = [];
-    s = await buildWebStory(db().knex, { log: logInto(logged) });
+  const w = loggedWebStory(db);
+  beforeEach(async () => {
     await db().knex(L).update({ status: 'pending', invoice_item_id: null, placed_at: null });
   });
   const statusOf = async (id: number) => String((await db().knex(L).where({ id }).first('status')).status);
 
   it("confirms Jan's line, leaves Ann's invoice as it is and says which line and column", async () => {
     const knex = db().knex;
-    await spoilDate(knex, engine, L, 'deadline_last_day', { id: s.ann.lineId });
-    const annTotal = (await s.f.panel.api.getInvoice(s.ann.invoiceId)).total;
-    const out = await s.mod.lines!.reconcilePending();
+    await spoilDate(knex, engine, L, 'deadline_last_day', { id: w.s.ann.lineId });
+    const annTotal = (await w.s.f.panel.api.getInvoice(w.s.ann.invoiceId)).total;
+    const out = await w.s.mod.lines!.reconcilePending();
     // Jan's €250.00 item was found on his invoice by its reference: recorded placed, no change
     expect(out).to.deep.equal({
       confirmed: 1,
@@ -36,20 +31,22 @@ describeEachEngine('reconciling pending lines with one that cannot be read', ({ 
       released: [],
       recovered: [],
       busy: [],
-      unreadable: [{ invoiceId: s.ann.invoiceId, lineId: s.ann.lineId, column: `${L}.deadline_last_day` }],
+      unreadable: [
+        { invoiceId: w.s.ann.invoiceId, lineId: w.s.ann.lineId, column: `${L}.deadline_last_day` },
+      ],
     });
-    expect(await statusOf(s.jan.lineId)).to.equal('placed');
-    expect(await statusOf(s.ann.lineId)).to.equal('pending');
-    expect((await s.f.panel.api.getInvoice(s.ann.invoiceId)).total).to.equal(annTotal);
-    const lines = logged.filter((l) => l.event === 'lines.row_unreadable');
+    expect(await statusOf(w.s.jan.lineId)).to.equal('placed');
+    expect(await statusOf(w.s.ann.lineId)).to.equal('pending');
+    expect((await w.s.f.panel.api.getInvoice(w.s.ann.invoiceId)).total).to.equal(annTotal);
+    const lines = w.logged.filter((l) => l.event === 'lines.row_unreadable');
     expect(lines.map((l) => [l.table, l.id, l.invoiceId, l.column])).to.deep.equal([
-      [L, s.ann.lineId, s.ann.invoiceId, `${L}.deadline_last_day`],
+      [L, w.s.ann.lineId, w.s.ann.invoiceId, `${L}.deadline_last_day`],
     ]);
     // no stored value in the log
     expect(JSON.stringify(lines)).not.to.match(/2013-06-31|0000-00-00/);
     // corrected in the database, the next tick confirms Ann's too
-    await knex(L).where({ id: s.ann.lineId }).update({ deadline_last_day: '2013-06-16' });
-    expect((await s.mod.lines!.reconcilePending()).confirmed).to.equal(1);
-    expect(await statusOf(s.ann.lineId)).to.equal('placed');
+    await knex(L).where({ id: w.s.ann.lineId }).update({ deadline_last_day: '2013-06-16' });
+    expect((await w.s.mod.lines!.reconcilePending()).confirmed).to.equal(1);
+    expect(await statusOf(w.s.ann.lineId)).to.equal('placed');
   });
 });

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { ManualClock } from '../../module/adapters/clocks.js';
 import { engineOf } from '../../module/adapters/database.js';
+import { toNum } from '../../module/adapters/rows.js';
 import { silentLogger, type Logger } from '../../module/adapters/logger.js';
 import type { PanelApi } from '../../module/adapters/panel-api.js';
 import { createModule, type OverusageModule } from '../../module/index.js';
@@ -267,6 +269,25 @@ export async function closeMay(s: BillingStory): Promise<void> {
     s.fake.set('102', b);
     await s.mod.metering.collect();
   }
+}
+
+/** Ann's latest renewal invoice: the one with her VPS's hosting item of the highest id. */
+export async function renewalOf(s: BillingStory, knex: Knex): Promise<number> {
+  const row = await knex('tblinvoiceitems')
+    .where({ type: 'Hosting', relid: s.story.serviceId })
+    .orderBy('id', 'desc')
+    .first('invoiceid');
+  return toNum(row.invoiceid);
+}
+
+/** The 2 June renewal run, whose every read of an invoice by the module fails: no line, no delivery recorded. */
+export async function undelivered(s: BillingStory, knex: Knex): Promise<number> {
+  s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 99 };
+  s.f.clock.set('2013-06-02T07:00:00Z');
+  await s.f.panel.runDailyAutomation('2013-06-02');
+  s.faulty.failNext = null;
+  expect(await knex('mod_overusage_lines')).to.have.length(0);
+  return renewalOf(s, knex);
 }
 
 /** Ann's May on the 2 June renewal (1,000 GB over at €0.50 = €500.00), her language set first: the story, the renewal and its line. */

@@ -10,6 +10,7 @@ import { createAdmin, createPanelWeb } from '../../panel/index.js';
 import { setClientPassword } from '../../panel/web/passwords.js';
 import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
 import { FakeMaster } from './fake-gateway.js';
+import { logInto } from './log-lines.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from './module-fixture.js';
 import { registerModule } from './register-module.js';
 
@@ -156,6 +157,59 @@ export async function buildWebStory(
     },
     token: (type, id, ttlSeconds) =>
       mod.web.issueToken({ type, id }, ttlSeconds === undefined ? {} : { ttlSeconds }).token,
+  };
+}
+
+/** The story built again before each test, its log lines kept, with the reads its tests make. */
+export interface LoggedWebStory {
+  /** this test's story */
+  readonly s: WebStory;
+  /** what the module logged since the story was built (a test may empty it: `logged.length = 0`) */
+  readonly logged: Array<Record<string, unknown>>;
+  /** [table, id, column] of each `event` logged: admin.row_unreadable unless told */
+  unreadable(event?: string): unknown[][];
+  /** a GET of the module's API as the admin, or as a client (Ann unless another is named) */
+  api(as: 'admin' | 'client', path: string, clientId?: number): request.Test;
+  /** a page of the admin tab (`a=`, then `query` as is) in a new admin session */
+  adminPage(a: string, query?: string): Promise<request.Response>;
+}
+
+/**
+ * Registers a beforeEach (in the calling describe) that builds the story on the engine's database
+ * with the module's log lines kept; a test's own beforeEach, registered after it, runs after it.
+ */
+export function loggedWebStory(db: () => { knex: Knex }, opts: { web?: WebOptions } = {}): LoggedWebStory {
+  // a new array each test: a line a test's module logs late goes to that test's
+  let logged: Array<Record<string, unknown>> = [];
+  let built: WebStory | undefined;
+  beforeEach(async function () {
+    this.timeout(30_000);
+    logged = [];
+    built = await buildWebStory(db().knex, { ...opts, log: logInto(logged) });
+  });
+  const story = (): WebStory => {
+    if (!built) throw new Error('the story is built in beforeEach');
+    return built;
+  };
+  return {
+    get s() {
+      return story();
+    },
+    get logged() {
+      return logged;
+    },
+    unreadable: (event = 'admin.row_unreadable') =>
+      logged.filter((l) => l.event === event).map((l) => [l.table, l.id, l.column]),
+    api: (as, path, clientId) => {
+      const s = story();
+      const token =
+        as === 'admin' ? s.token('admin', s.adminId) : s.token('client', clientId ?? s.ann.clientId);
+      return request(s.app).get(`/overusage/api/v1/${as}${path}`).set('Authorization', `Bearer ${token}`);
+    },
+    adminPage: async (a, query = '') => {
+      const { agent } = await login(story().app, ADMIN);
+      return agent.get(`/admin/addonmodules.php?module=overusage&a=${a}${query}`);
+    },
   };
 }
 

@@ -3,8 +3,7 @@ import request from 'supertest';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { spoilInstant } from '../support/spoil.js';
-import { ADMIN, buildWebStory, login, pageText, type WebStory } from '../support/web-story.js';
-import { logInto } from '../support/log-lines.js';
+import { loggedWebStory, pageText } from '../support/web-story.js';
 
 /**
  * The admin tab's lists with one row changed by hand in the database (a status outside its set, an
@@ -16,46 +15,32 @@ import { logInto } from '../support/log-lines.js';
  * The story (test/support/web-story.ts): Ann used 6 000 GB in May on a 5 000 GB allowance, Jan 5 500
  * GB; at €0.50 a GB over, Ann's line is 1 000 × 0.50 = €500.00, Jan's 500 × 0.50 = €250.00.
  */
-const TAB = '/admin/addonmodules.php?module=overusage';
 
 describeEachEngine('an admin list with a row that cannot be read', ({ db, engine }) => {
-  let s: WebStory;
-  let logged: Array<Record<string, unknown>>;
-  beforeEach(async function () {
-    this.timeout(30_000);
-    logged = [];
-    s = await buildWebStory(db().knex, { log: logInto(logged) });
-  });
+  const w = loggedWebStory(db);
+  beforeEach(async () => {});
   const unreadableLogs = () =>
-    logged
+    w.logged
       .filter((l) => l.event === 'admin.row_unreadable')
       .map((l) => [l.level, l.table, l.id, l.column, Object.keys(l).sort().join(',')]);
   const LOG_KEYS = 'at,column,event,id,level,table';
-  const api = (path: string, query: Record<string, string> = {}) =>
-    request(s.app)
-      .get(`/overusage/api/v1/admin${path}`)
-      .query(query)
-      .set('Authorization', `Bearer ${s.token('admin', s.adminId)}`);
-  const page = async (a: string, query = '') => {
-    const { agent } = await login(s.app, ADMIN);
-    const res = await agent.get(`${TAB}&a=${a}${query}`);
-    return res;
-  };
+  const api = (path: string, query: Record<string, string> = {}) => w.api('admin', path).query(query);
+  const page = (a: string, query = '') => w.adminPage(a, query);
   const LINE_STATUSES = 'not one of pending, placed, held, waived';
 
   it("lists Ann's €500.00 line and Jan's line as unreadable when its status was changed by hand", async () => {
-    await db().knex('mod_overusage_lines').where({ id: s.jan.lineId }).update({ status: 'lost' });
+    await db().knex('mod_overusage_lines').where({ id: w.s.jan.lineId }).update({ status: 'lost' });
 
     const res = await page('lines');
     expect(res.status).to.equal(200);
     const t = pageText(res.text);
     expect(t).to.include('€500.00');
-    expect(res.text).to.match(new RegExp(`<tr data-line="${s.ann.lineId}">`));
+    expect(res.text).to.match(new RegExp(`<tr data-line="${w.s.ann.lineId}">`));
     expect(res.text).to.include(
-      `<tr data-line="${s.jan.lineId}" data-unreadable data-column="mod_overusage_lines.status"`,
+      `<tr data-line="${w.s.jan.lineId}" data-unreadable data-column="mod_overusage_lines.status"`,
     );
     expect(t).to.include(
-      `line ${s.jan.lineId} Unreadable row: mod_overusage_lines.status is ${LINE_STATUSES}. It is counted in no total here`,
+      `line ${w.s.jan.lineId} Unreadable row: mod_overusage_lines.status is ${LINE_STATUSES}. It is counted in no total here`,
     );
     expect(t).not.to.include('€250.00');
     expect(t).not.to.include('lost');
@@ -63,9 +48,9 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
     const json = await api('/lines');
     expect(json.status).to.equal(200);
     const byId = new Map(json.body.lines.map((l: { id: number }) => [l.id, l]));
-    expect(byId.get(s.ann.lineId)).to.deep.include({ amount: { amount: '500.00', currency: 'EUR' } });
-    expect(byId.get(s.jan.lineId)).to.deep.equal({
-      id: s.jan.lineId,
+    expect(byId.get(w.s.ann.lineId)).to.deep.include({ amount: { amount: '500.00', currency: 'EUR' } });
+    expect(byId.get(w.s.jan.lineId)).to.deep.equal({
+      id: w.s.jan.lineId,
       unreadable: { column: 'mod_overusage_lines.status', reason: LINE_STATUSES },
     });
     expect(json.text).not.to.include('lost');
@@ -74,42 +59,42 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
     const csv = await api('/lines.csv');
     expect(csv.status).to.equal(200);
     expect(csv.text).to.include(
-      `\r\n${s.jan.lineId},,,,,unreadable,,,,,,,,,"mod_overusage_lines.status: ${LINE_STATUSES}"\r\n`,
+      `\r\n${w.s.jan.lineId},,,,,unreadable,,,,,,,,,"mod_overusage_lines.status: ${LINE_STATUSES}"\r\n`,
     );
-    expect(csv.text).to.match(new RegExp(`\\r\\n${s.ann.lineId},OU-[^\\r]*,500\\.00,EUR,`));
+    expect(csv.text).to.match(new RegExp(`\\r\\n${w.s.ann.lineId},OU-[^\\r]*,500\\.00,EUR,`));
 
     // once a read: the page, the API, the export (the tab's page reads the list once)
-    const once = ['warn', 'mod_overusage_lines', s.jan.lineId, 'mod_overusage_lines.status', LOG_KEYS];
+    const once = ['warn', 'mod_overusage_lines', w.s.jan.lineId, 'mod_overusage_lines.status', LOG_KEYS];
     expect(unreadableLogs()).to.deep.equal([once, once, once]);
   });
 
   it("lists the services with Jan's, whose last sampling instant is no instant, as unreadable", async () => {
     await spoilInstant(db().knex, engine, 'mod_overusage_services', 'last_sampled_at', {
-      service_id: s.jan.serviceId,
+      service_id: w.s.jan.serviceId,
     });
     const res = await page('services');
     expect(res.status).to.equal(200);
     const t = pageText(res.text);
     // Ann: 450 GB of 5 000 GB used in June (sampled on the 3rd) = 9 %
-    expect(res.text).to.include(`<tr data-service="${s.ann.serviceId}">`);
+    expect(res.text).to.include(`<tr data-service="${w.s.ann.serviceId}">`);
     expect(t).to.include('9.0 %');
     expect(t).to.include(
-      `service ${s.jan.serviceId} Unreadable row: mod_overusage_services.last_sampled_at is not a datetime.`,
+      `service ${w.s.jan.serviceId} Unreadable row: mod_overusage_services.last_sampled_at is not a datetime.`,
     );
 
     const json = await api('/services');
     expect(json.status).to.equal(200);
     expect(json.body.services).to.have.length(2);
-    expect(json.body.services[0]).to.deep.include({ serviceId: s.ann.serviceId });
+    expect(json.body.services[0]).to.deep.include({ serviceId: w.s.ann.serviceId });
     expect(json.body.services[0].openPeriod).to.deep.include({ usedBytes: '450000000000' });
     expect(json.body.services[1]).to.deep.equal({
-      id: s.jan.serviceId,
+      id: w.s.jan.serviceId,
       unreadable: { column: 'mod_overusage_services.last_sampled_at', reason: 'not a datetime' },
     });
     const once = [
       'warn',
       'mod_overusage_services',
-      s.jan.serviceId,
+      w.s.jan.serviceId,
       'mod_overusage_services.last_sampled_at',
       LOG_KEYS,
     ];
@@ -117,16 +102,16 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
   });
 
   it("lists Ann's open dispute of €500.00 and Jan's, whose state was changed by hand, as unreadable", async () => {
-    for (const who of [s.ann, s.jan]) {
-      await request(s.app)
+    for (const who of [w.s.ann, w.s.jan]) {
+      await request(w.s.app)
         .post(`/overusage/api/v1/client/lines/${who.lineId}/dispute`)
-        .set('Authorization', `Bearer ${s.token('client', who.clientId)}`)
+        .set('Authorization', `Bearer ${w.s.token('client', who.clientId)}`)
         .send({ reason: 'I cannot tell where this came from.' })
         .expect(201);
     }
     const idOf = async (lineId: number) =>
       toNum((await db().knex('mod_overusage_disputes').where({ line_id: lineId }).first('id')).id);
-    const [annDispute, janDispute] = [await idOf(s.ann.lineId), await idOf(s.jan.lineId)];
+    const [annDispute, janDispute] = [await idOf(w.s.ann.lineId), await idOf(w.s.jan.lineId)];
     await db().knex('mod_overusage_disputes').where({ id: janDispute }).update({ state: 'lost' });
     const STATES = 'not one of open, upheld, waived, adjusted, withdrawn, voided';
     const HOLD_STATES = 'not one of holding, held, refund_decision, published, released';
@@ -222,8 +207,8 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
           .id,
       );
     };
-    const ann = await anomalyOf(s.ann.serviceId, JSON.stringify({ days: 2, toDate: '2013-06-03' }));
-    const jan = await anomalyOf(s.jan.serviceId, '{"days": 2, "toDate": "2013-06-0');
+    const ann = await anomalyOf(w.s.ann.serviceId, JSON.stringify({ days: 2, toDate: '2013-06-03' }));
+    const jan = await anomalyOf(w.s.jan.serviceId, '{"days": 2, "toDate": "2013-06-0');
 
     const res = await page('anomalies', '&list=all');
     expect(res.status).to.equal(200);

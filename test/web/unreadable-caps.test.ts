@@ -5,8 +5,7 @@ import { createLimitActionStore } from '../../module/adapters/limit-action-store
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { documented } from '../support/openapi-schema.js';
-import { ADMIN, buildWebStory, GB, JAN, login, pageText, type WebStory } from '../support/web-story.js';
-import { logInto } from '../support/log-lines.js';
+import { GB, JAN, loggedWebStory, login, pageText, type WebStory } from '../support/web-story.js';
 
 /**
  * GET /admin/caps, the client's cap and the widget's cap block with one stored row changed by hand.
@@ -15,33 +14,24 @@ import { logInto } from '../support/log-lines.js';
  * speed_target cut off mid-JSON. Before: the whole caps list answered 500 and Jan's page failed.
  */
 describeEachEngine('caps with a row that cannot be read', ({ db }) => {
-  let s: WebStory;
-  let logged: Array<Record<string, unknown>>;
+  const w = loggedWebStory(db);
   const check = documented();
-  beforeEach(async function () {
-    this.timeout(30_000);
-    logged = [];
-    s = await buildWebStory(db().knex, { log: logInto(logged) });
-    const product = (await s.mod.billing.getProduct(s.story.productId))!;
-    await s.mod.billing.setProduct(
-      s.story.productId,
+  beforeEach(async () => {
+    const product = (await w.s.mod.billing.getProduct(w.s.story.productId))!;
+    await w.s.mod.billing.setProduct(
+      w.s.story.productId,
       { ...product, clientCaps: { actions: ['suspend'] } },
       { type: 'cli', id: null },
     );
-    for (const who of [s.ann, s.jan]) {
-      await request(s.app)
+    for (const who of [w.s.ann, w.s.jan]) {
+      await request(w.s.app)
         .put(`/overusage/api/v1/client/services/${who.serviceId}/cap`)
-        .set('Authorization', `Bearer ${s.token('client', who.clientId)}`)
+        .set('Authorization', `Bearer ${w.s.token('client', who.clientId)}`)
         .send({ kind: 'money', amount: '25.00', action: 'suspend' })
         .expect(200);
     }
   });
-  const unreadableLogs = () =>
-    logged.filter((l) => l.event === 'admin.row_unreadable').map((l) => [l.table, l.id, l.column]);
-  const admin = (path: string) =>
-    request(s.app)
-      .get(`/overusage/api/v1/admin${path}`)
-      .set('Authorization', `Bearer ${s.token('admin', s.adminId)}`);
+  const admin = (path: string) => w.api('admin', path);
 
   /** a suspension in force for the service's June period, as the limit policy writes it */
   async function suspensionOf(who: WebStory['ann']): Promise<number> {
@@ -68,8 +58,8 @@ describeEachEngine('caps with a row that cannot be read', ({ db }) => {
   }
 
   it("answers Ann's cap reached and names Jan's action, whose speed_target is no JSON", async () => {
-    await suspensionOf(s.ann);
-    const janAction = await suspensionOf(s.jan);
+    await suspensionOf(w.s.ann);
+    const janAction = await suspensionOf(w.s.jan);
     await db()
       .knex('mod_overusage_limit_actions')
       .where({ id: janAction })
@@ -79,13 +69,13 @@ describeEachEngine('caps with a row that cannot be read', ({ db }) => {
     expect(res.status).to.equal(200);
     expect(check('/api/v1/admin/caps', res.body)).to.equal(true);
     const byService = new Map(res.body.caps.map((c: { serviceId: number }) => [c.serviceId, c]));
-    expect(byService.get(s.ann.serviceId)).to.deep.include({
+    expect(byService.get(w.s.ann.serviceId)).to.deep.include({
       amount: '2500',
       currency: 'EUR',
       status: 'active',
       reached: 'suspend',
     });
-    expect(byService.get(s.jan.serviceId)).to.deep.include({
+    expect(byService.get(w.s.jan.serviceId)).to.deep.include({
       status: 'active',
       reached: {
         id: janAction,
@@ -93,17 +83,17 @@ describeEachEngine('caps with a row that cannot be read', ({ db }) => {
       },
     });
     expect(res.text).not.to.include('mbps');
-    expect(unreadableLogs()).to.deep.equal([
+    expect(w.unreadable()).to.deep.equal([
       ['mod_overusage_limit_actions', janAction, 'mod_overusage_limit_actions.speed_target'],
     ]);
 
     // Jan, over the API and on his page: it cannot be told now, no column, no id, no stored text
-    const mine = await request(s.app)
-      .get(`/overusage/api/v1/client/services/${s.jan.serviceId}/cap`)
-      .set('Authorization', `Bearer ${s.token('client', s.jan.clientId)}`)
+    const mine = await request(w.s.app)
+      .get(`/overusage/api/v1/client/services/${w.s.jan.serviceId}/cap`)
+      .set('Authorization', `Bearer ${w.s.token('client', w.s.jan.clientId)}`)
       .expect(200);
     expect(mine.body).to.deep.include({ reached: 'unavailable' });
-    const { agent } = await login(s.app, JAN);
+    const { agent } = await login(w.s.app, JAN);
     const page = await agent.get('/index.php?m=overusage').expect(200);
     const t = pageText(page.text);
     expect(t).to.include('Uw plafond: € 25,00 aan overschrijding per maand.');
@@ -117,7 +107,7 @@ describeEachEngine('caps with a row that cannot be read', ({ db }) => {
   it("lists Jan's cap, whose kind was changed by hand, as unreadable beside Ann's €25.00", async () => {
     const knex = db().knex;
     const jan = toNum(
-      (await knex('mod_overusage_caps').where({ service_id: s.jan.serviceId }).first('id')).id,
+      (await knex('mod_overusage_caps').where({ service_id: w.s.jan.serviceId }).first('id')).id,
     );
     await knex('mod_overusage_caps').where({ id: jan }).update({ kind: 'euros' });
 
@@ -130,10 +120,10 @@ describeEachEngine('caps with a row that cannot be read', ({ db }) => {
       id: jan,
       unreadable: { column: 'mod_overusage_caps.kind', reason: 'not one of money, bytes' },
     });
-    expect(res.body.caps[1]).to.deep.include({ serviceId: s.ann.serviceId, amount: '2500', reached: null });
+    expect(res.body.caps[1]).to.deep.include({ serviceId: w.s.ann.serviceId, amount: '2500', reached: null });
 
-    const { agent } = await login(s.app, ADMIN);
-    const page = await agent.get('/admin/addonmodules.php?module=overusage&a=pools').expect(200);
+    const page = await w.adminPage('pools');
+    expect(page.status).to.equal(200);
     expect(page.text).to.include(
       `<tr data-cap="${jan}" data-unreadable data-column="mod_overusage_caps.kind"`,
     );
@@ -141,16 +131,16 @@ describeEachEngine('caps with a row that cannot be read', ({ db }) => {
     expect(t).to.include('€25.00');
     expect(t).to.include(`cap ${jan} Unreadable row: mod_overusage_caps.kind is not one of money, bytes.`);
     const once = ['mod_overusage_caps', jan, 'mod_overusage_caps.kind'];
-    expect(unreadableLogs()).to.deep.equal([once, once]);
+    expect(w.unreadable()).to.deep.equal([once, once]);
 
     // Jan's own page: the cap block says only that it cannot be shown, with no form to set or lift
-    const mine = await login(s.app, JAN);
+    const mine = await login(w.s.app, JAN);
     const own = await mine.agent.get('/index.php?m=overusage').expect(200);
     expect(pageText(own.text)).to.include('Uw plafond kan nu niet getoond worden.');
     expect(own.text).not.to.include('class="ou-cap-lift"');
     expect(own.text).not.to.include('class="ou-cap-form"');
     expect(own.text).not.to.include('euros');
     expect(own.text).not.to.include('mod_overusage_caps');
-    expect(unreadableLogs().at(-1)).to.deep.equal(['mod_overusage_caps', null, 'mod_overusage_caps.kind']);
+    expect(w.unreadable().at(-1)).to.deep.equal(['mod_overusage_caps', null, 'mod_overusage_caps.kind']);
   });
 });

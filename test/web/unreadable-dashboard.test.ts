@@ -1,10 +1,8 @@
 import { expect } from 'chai';
-import request from 'supertest';
 import { describeEachEngine } from '../support/engines.js';
 import { documented } from '../support/openapi-schema.js';
 import { spoilInstant } from '../support/spoil.js';
-import { ADMIN, buildWebStory, login, pageText, type WebStory } from '../support/web-story.js';
-import { logInto } from '../support/log-lines.js';
+import { loggedWebStory, pageText } from '../support/web-story.js';
 
 /**
  * The dashboard's panels "Services near or over their allowance" and the projected overusage with
@@ -19,36 +17,25 @@ import { logInto } from '../support/log-lines.js';
 describeEachEngine(
   "the dashboard's near-limit and projected panels with a row that cannot be read",
   ({ db, engine }) => {
-    let s: WebStory;
-    let logged: Array<Record<string, unknown>>;
+    const w = loggedWebStory(db);
     const check = documented();
-    beforeEach(async function () {
-      this.timeout(30_000);
-      logged = [];
-      s = await buildWebStory(db().knex, { log: logInto(logged) });
-      const profile = (await s.mod.billing.getProduct(s.story.productId))!;
-      await s.mod.billing.setProduct(
-        s.story.productId,
+    beforeEach(async () => {
+      const profile = (await w.s.mod.billing.getProduct(w.s.story.productId))!;
+      await w.s.mod.billing.setProduct(
+        w.s.story.productId,
         { ...profile, allowance: String(300n * 10n ** 9n) } as never,
         { type: 'cli', id: 'test' },
       );
     });
-    const dashboard = () =>
-      request(s.app)
-        .get('/overusage/api/v1/admin/dashboard')
-        .query({ fresh: 'true' })
-        .set('Authorization', `Bearer ${s.token('admin', s.adminId)}`);
-    const page = async () => {
-      const { agent } = await login(s.app, ADMIN);
-      return agent.get('/admin/addonmodules.php?module=overusage&a=dashboard&fresh=1');
-    };
+    const dashboard = () => w.api('admin', '/dashboard').query({ fresh: 'true' });
+    const page = () => w.adminPage('dashboard', '&fresh=1');
 
     it('projects €3 300.00 over Ann and Jan when both read', async () => {
       const res = await dashboard().expect(200);
       expect(res.body.projected).to.deep.equal([{ amount: '3300.00', currency: 'EUR', services: 2 }]);
       expect(res.body.attention.map((a: { serviceId: number }) => a.serviceId)).to.deep.equal([
-        s.ann.serviceId,
-        s.jan.serviceId,
+        w.s.ann.serviceId,
+        w.s.jan.serviceId,
       ]);
       expect(pageText((await page()).text)).to.include(
         '€3,300.00 projected overusage at the end of the open periods',
@@ -57,10 +44,10 @@ describeEachEngine(
 
     it("makes the EUR total unavailable, not Ann's €2 100.00, and names Jan near his allowance", async () => {
       await spoilInstant(db().knex, engine, 'mod_overusage_services', 'last_sampled_at', {
-        service_id: s.jan.serviceId,
+        service_id: w.s.jan.serviceId,
       });
       const jan = {
-        id: s.jan.serviceId,
+        id: w.s.jan.serviceId,
         unreadable: { column: 'mod_overusage_services.last_sampled_at', reason: 'not a datetime' },
       };
       const res = await dashboard();
@@ -68,24 +55,24 @@ describeEachEngine(
       expect(check('/api/v1/admin/dashboard', res.body)).to.equal(true);
       expect(res.body.projected).to.deep.equal([{ currency: 'EUR', services: 1, unavailable: [jan] }]);
       expect(res.body.attention[0]).to.deep.equal(jan);
-      expect(res.body.attention[1]).to.deep.include({ serviceId: s.ann.serviceId });
+      expect(res.body.attention[1]).to.deep.include({ serviceId: w.s.ann.serviceId });
       expect(res.body.attention).to.have.length(2);
 
       const html = await page();
       expect(html.status).to.equal(200);
       const t = pageText(html.text);
       expect(t).to.include(
-        `EUR unavailable (service ${s.jan.serviceId} cannot be read) projected overusage at the end of the open periods`,
+        `EUR unavailable (service ${w.s.jan.serviceId} cannot be read) projected overusage at the end of the open periods`,
       );
       expect(t).not.to.include('€2,100.00 projected');
       expect(t).to.include(
-        `service ${s.jan.serviceId} Unreadable row: mod_overusage_services.last_sampled_at is not a datetime.`,
+        `service ${w.s.jan.serviceId} Unreadable row: mod_overusage_services.last_sampled_at is not a datetime.`,
       );
-      expect(html.text).to.include(`<tr data-service="${s.ann.serviceId}">`);
+      expect(html.text).to.include(`<tr data-service="${w.s.ann.serviceId}">`);
       // each read logs Jan once a panel: near-limit and projected (the API, then the page)
-      const once = ['mod_overusage_services', s.jan.serviceId, 'mod_overusage_services.last_sampled_at'];
+      const once = ['mod_overusage_services', w.s.jan.serviceId, 'mod_overusage_services.last_sampled_at'];
       expect(
-        logged.filter((l) => l.event === 'admin.row_unreadable').map((l) => [l.table, l.id, l.column]),
+        w.logged.filter((l) => l.event === 'admin.row_unreadable').map((l) => [l.table, l.id, l.column]),
       ).to.deep.equal([once, once, once, once]);
     });
   },

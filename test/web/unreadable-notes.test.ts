@@ -1,42 +1,37 @@
 import { expect } from 'chai';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { ADMIN, ANN, buildWebStory, login, pageText, type WebStory } from '../support/web-story.js';
-import { logInto } from '../support/log-lines.js';
+import { ANN, loggedWebStory, login, pageText } from '../support/web-story.js';
 
 /**
  * A period's notes (what metering found in its counter) with one anomaly changed by hand. Ann's May
  * period (test/support/web-story.ts) carries two long gaps: 2 days up to 30 May, as the module
  * writes it, and one whose details are cut-off JSON. Before: her service's page in the admin tab and
  * her own page failed (UNEXPECTED_STATE) on that one row. Now the readable note is shown; the admin's
- * page names the other (its id, the column, why), logged once a read (admin.row_unreadable); Ann is
+ * page names the other (its id, the column, why), w.logged once a read (admin.row_unreadable); Ann is
  * told only that a note cannot be shown right now.
  */
 describeEachEngine("a period's notes with an anomaly that cannot be read", ({ db }) => {
-  let s: WebStory;
-  let logged: Array<Record<string, unknown>>;
+  const w = loggedWebStory(db);
   let good: number;
   let bad: number;
-  beforeEach(async function () {
-    this.timeout(30_000);
-    logged = [];
-    s = await buildWebStory(db().knex, { log: logInto(logged) });
+  beforeEach(async () => {
     const knex = db().knex;
     const may = await knex('mod_overusage_periods')
-      .where({ service_id: s.ann.serviceId })
+      .where({ service_id: w.s.ann.serviceId })
       .whereNot({ status: 'open' })
       .first('id');
     const sampleOf = async (date: string) =>
       toNum(
         (
           await knex('mod_overusage_samples')
-            .where({ service_id: s.ann.serviceId, sample_date: date })
+            .where({ service_id: w.s.ann.serviceId, sample_date: date })
             .first('id')
         ).id,
       );
     const longGap = async (date: string, details: string) => {
       await knex('mod_overusage_anomalies').insert({
-        service_id: s.ann.serviceId,
+        service_id: w.s.ann.serviceId,
         period_id: toNum(may.id),
         kind: 'long_gap',
         sample_id: await sampleOf(date),
@@ -50,14 +45,11 @@ describeEachEngine("a period's notes with an anomaly that cannot be read", ({ db
     good = await longGap('2013-05-30', JSON.stringify({ days: 2, toDate: '2013-05-30' }));
     bad = await longGap('2013-05-31', '{"days": 3, "toDate": "2013-05-');
   });
-  const unreadableLogs = () =>
-    logged.filter((l) => l.event === 'admin.row_unreadable').map((l) => [l.table, l.id, l.column]);
   const GOOD_NOTE =
     'No reading for 2 days up to 30 May 2013: the daily figures of those days are estimates; the total is exact.';
 
   it("shows the admin May's readable note and names the other by its anomaly id and column", async () => {
-    const { agent } = await login(s.app, ADMIN);
-    const res = await agent.get(`/admin/addonmodules.php?module=overusage&a=service&id=${s.ann.serviceId}`);
+    const res = await w.adminPage('service', `&id=${w.s.ann.serviceId}`);
     expect(res.status).to.equal(200);
     const t = pageText(res.text);
     expect(t).to.include(GOOD_NOTE);
@@ -68,11 +60,11 @@ describeEachEngine("a period's notes with an anomaly that cannot be read", ({ db
     expect(good).to.equal(bad - 1);
     // once for the periods' notes, once for the page's list of anomalies beside them
     const once = ['mod_overusage_anomalies', bad, 'mod_overusage_anomalies.details'];
-    expect(unreadableLogs()).to.deep.equal([once, once]);
+    expect(w.unreadable()).to.deep.equal([once, once]);
   });
 
   it('tells Ann only that a note of May cannot be shown, beside the readable one', async () => {
-    const { agent } = await login(s.app, ANN);
+    const { agent } = await login(w.s.app, ANN);
     const res = await agent.get('/index.php?m=overusage');
     expect(res.status).to.equal(200);
     const t = pageText(res.text);
@@ -80,7 +72,7 @@ describeEachEngine("a period's notes with an anomaly that cannot be read", ({ db
     expect(t).to.include('A note about this period cannot be shown right now.');
     for (const hidden of ['mod_overusage_anomalies', 'not JSON', '"days": 3', 'days&#34;: 3'])
       expect(res.text, hidden).not.to.include(hidden);
-    expect(unreadableLogs()).to.deep.equal([
+    expect(w.unreadable()).to.deep.equal([
       ['mod_overusage_anomalies', bad, 'mod_overusage_anomalies.details'],
     ]);
   });

@@ -1,9 +1,7 @@
 import { expect } from 'chai';
-import request from 'supertest';
 import { describeEachEngine } from '../support/engines.js';
 import { documented } from '../support/openapi-schema.js';
-import { ADMIN, buildWebStory, login, type WebStory } from '../support/web-story.js';
-import { logInto } from '../support/log-lines.js';
+import { loggedWebStory } from '../support/web-story.js';
 
 const PP = 'mod_overusage_pool_periods';
 const GB = 1_000_000_000n;
@@ -15,19 +13,15 @@ const GB = 1_000_000_000n;
  * mid-JSON. Before: her whole list answered 409 and the page failed, May with it.
  */
 describeEachEngine('rated pool months with one that cannot be read', ({ db }) => {
-  let s: WebStory;
-  let logged: Array<Record<string, unknown>>;
+  const w = loggedWebStory(db);
   let april: number;
   const check = documented();
-  beforeEach(async function () {
-    this.timeout(30_000);
-    logged = [];
-    s = await buildWebStory(db().knex, { log: logInto(logged) });
+  beforeEach(async () => {
     const knex = db().knex;
     const month = async (start: string, end: string, used: bigint, amountMinor: bigint) => {
       const members = [
         {
-          serviceId: s.ann.serviceId,
+          serviceId: w.s.ann.serviceId,
           hours: 744,
           shareBytes: String(2_000n * GB),
           usedBytes: String(used),
@@ -38,13 +32,13 @@ describeEachEngine('rated pool months with one that cannot be read', ({ db }) =>
         },
       ];
       await knex(PP).insert({
-        client_id: s.ann.clientId,
+        client_id: w.s.ann.clientId,
         pool_key: 'eu',
         start_date: start,
         end_date: end,
         currency: 'EUR',
         period_hours: 744,
-        anchor_service_id: s.ann.serviceId,
+        anchor_service_id: w.s.ann.serviceId,
         allowance_bytes: String(2_000n * GB),
         used_bytes: String(used),
         over_bytes: String(used - 2_000n * GB),
@@ -57,16 +51,12 @@ describeEachEngine('rated pool months with one that cannot be read', ({ db }) =>
     april = await month('2013-04-01', '2013-04-30', 2_200n * GB, 10_000n);
     await month('2013-05-01', '2013-05-31', 2_600n * GB, 30_000n);
     await knex(PP).where({ id: april }).update({ details: '{"periodHours": 720, "members": [' });
-    logged.length = 0;
+    w.logged.length = 0;
   });
-  const unreadableLogs = () =>
-    logged.filter((l) => l.event === 'admin.row_unreadable').map((l) => [l.table, l.id, l.column]);
   const once = () => [PP, april, `${PP}.details`];
 
   it("answers May's €300.00 and names April in its place, in the API and on the page", async () => {
-    const res = await request(s.app)
-      .get(`/overusage/api/v1/admin/pools?client=${s.ann.clientId}`)
-      .set('Authorization', `Bearer ${s.token('admin', s.adminId)}`);
+    const res = await w.api('admin', `/pools?client=${w.s.ann.clientId}`);
     expect(res.status).to.equal(200);
     expect(check('/api/v1/admin/pools', res.body)).to.equal(true);
     expect(res.body.pools).to.have.length(2);
@@ -81,13 +71,12 @@ describeEachEngine('rated pool months with one that cannot be read', ({ db }) =>
       id: april,
       unreadable: { column: `${PP}.details`, reason: "not a pool month's members" },
     });
-    expect(unreadableLogs()).to.deep.equal([once()]);
-    const { agent } = await login(s.app, ADMIN);
-    const page = await agent.get('/admin/addonmodules.php?module=overusage&a=pools');
+    expect(w.unreadable()).to.deep.equal([once()]);
+    const page = await w.adminPage('pools');
     expect(page.status).to.equal(200);
     expect(page.text).to.include(`data-pool-month="${april}" data-unreadable data-column="${PP}.details"`);
     expect(page.text).to.include('€300.00');
     expect(page.text).not.to.include('"members": [');
-    expect(unreadableLogs()).to.deep.equal([once(), once()]);
+    expect(w.unreadable()).to.deep.equal([once(), once()]);
   });
 });

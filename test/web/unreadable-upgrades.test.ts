@@ -1,9 +1,7 @@
 import { expect } from 'chai';
-import request from 'supertest';
 import { describeEachEngine } from '../support/engines.js';
 import { documented } from '../support/openapi-schema.js';
-import { ADMIN, buildWebStory, login, type WebStory } from '../support/web-story.js';
-import { logInto } from '../support/log-lines.js';
+import { loggedWebStory, type WebStory } from '../support/web-story.js';
 
 const N = 'mod_overusage_notices';
 
@@ -14,14 +12,10 @@ const N = 'mod_overusage_notices';
  * whole list answered 409 and the page failed, Ann's suggestion with it.
  */
 describeEachEngine('upgrade suggestions with one that cannot be read', ({ db }) => {
-  let s: WebStory;
-  let logged: Array<Record<string, unknown>>;
+  const w = loggedWebStory(db);
   let jan: number;
   const check = documented();
-  beforeEach(async function () {
-    this.timeout(30_000);
-    logged = [];
-    s = await buildWebStory(db().knex, { log: logInto(logged) });
+  beforeEach(async () => {
     const knex = db().knex;
     const suggest = async (who: WebStory['ann'], status: string) => {
       await knex(N).insert({
@@ -36,24 +30,20 @@ describeEachEngine('upgrade suggestions with one that cannot be read', ({ db }) 
         (await knex(N).where({ service_id: who.serviceId, kind: 'upgrade_suggestion' }).first('id')).id,
       );
     };
-    await suggest(s.ann, 'sent');
-    jan = await suggest(s.jan, 'pending');
+    await suggest(w.s.ann, 'sent');
+    jan = await suggest(w.s.jan, 'pending');
     await knex(N).where({ id: jan }).update({ status: 'lost' });
-    logged.length = 0;
+    w.logged.length = 0;
   });
-  const unreadableLogs = () =>
-    logged.filter((l) => l.event === 'admin.row_unreadable').map((l) => [l.table, l.id, l.column]);
   const once = () => [N, jan, `${N}.status`];
 
   it("lists Ann's sent suggestion and names Jan's after it, in the API and on the page", async () => {
-    const res = await request(s.app)
-      .get('/overusage/api/v1/admin/upgrades')
-      .set('Authorization', `Bearer ${s.token('admin', s.adminId)}`);
+    const res = await w.api('admin', '/upgrades');
     expect(res.status).to.equal(200);
     expect(check('/api/v1/admin/upgrades', res.body)).to.equal(true);
     expect(res.body.upgrades).to.have.length(2);
     expect(res.body.upgrades[0]).to.deep.include({
-      serviceId: s.ann.serviceId,
+      serviceId: w.s.ann.serviceId,
       serviceHostname: 'vps1.example.net',
       suggestion: { status: 'sent', suggestedAt: '2013-06-04T08:00:00.000Z' },
       upgrade: null,
@@ -62,12 +52,11 @@ describeEachEngine('upgrade suggestions with one that cannot be read', ({ db }) 
       id: jan,
       unreadable: { column: `${N}.status`, reason: 'not one of pending, sent, failed, accepted' },
     });
-    expect(unreadableLogs()).to.deep.equal([once()]);
-    const { agent } = await login(s.app, ADMIN);
-    const page = await agent.get('/admin/addonmodules.php?module=overusage&a=pools');
+    expect(w.unreadable()).to.deep.equal([once()]);
+    const page = await w.adminPage('pools');
     expect(page.status).to.equal(200);
-    expect(page.text).to.include(`<tr data-upgrade="${s.ann.serviceId}">`);
+    expect(page.text).to.include(`<tr data-upgrade="${w.s.ann.serviceId}">`);
     expect(page.text).to.include(`<tr data-upgrade="${jan}" data-unreadable data-column="${N}.status"`);
-    expect(unreadableLogs()).to.deep.equal([once(), once()]);
+    expect(w.unreadable()).to.deep.equal([once(), once()]);
   });
 });

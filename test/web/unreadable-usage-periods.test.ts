@@ -1,9 +1,7 @@
 import { expect } from 'chai';
-import request from 'supertest';
 import { describeEachEngine } from '../support/engines.js';
 import { spoilDate } from '../support/spoil.js';
-import { ADMIN, buildWebStory, login, pageText, type WebStory } from '../support/web-story.js';
-import { logInto } from '../support/log-lines.js';
+import { loggedWebStory, pageText } from '../support/web-story.js';
 import { documented } from '../support/openapi-schema.js';
 
 const C = 'mod_overusage_charges';
@@ -23,37 +21,25 @@ const STATUSES = 'unbilled, billed, written_off, within_allowance, not_billed, p
 describeEachEngine(
   'usage periods and held corrections with one row that cannot be read',
   ({ db, engine }) => {
-    let s: WebStory;
-    let logged: Array<Record<string, unknown>>;
+    const w = loggedWebStory(db);
     let annMay: number;
     let annJune: number;
     const check = documented();
-    beforeEach(async function () {
-      this.timeout(30_000);
-      logged = [];
-      s = await buildWebStory(db().knex, { log: logInto(logged) });
+    beforeEach(async () => {
       const id = async (serviceId: number, start: string) =>
         Number((await db().knex(P).where({ service_id: serviceId, start_date: start }).first('id')).id);
-      annMay = await id(s.ann.serviceId, '2013-05-01');
-      annJune = await id(s.ann.serviceId, '2013-06-01');
+      annMay = await id(w.s.ann.serviceId, '2013-05-01');
+      annJune = await id(w.s.ann.serviceId, '2013-06-01');
     });
-    const unreadableLogs = () =>
-      logged.filter((l) => l.event === 'admin.row_unreadable').map((l) => [l.table, l.id, l.column]);
-    const get = (who: 'admin' | 'client', path: string) =>
-      request(s.app)
-        .get(`/overusage/api/v1/${who}${path}`)
-        .set(
-          'Authorization',
-          `Bearer ${who === 'admin' ? s.token('admin', s.adminId) : s.token('client', s.ann.clientId)}`,
-        );
+    const get = (who: 'admin' | 'client', path: string) => w.api(who, path);
     const chargeOf = async (periodId: number) =>
       Number((await db().knex(C).where({ period_id: periodId, seq: 0 }).first('id')).id);
 
     it('lists May with its €500.00 charge named unreadable, no sum for it, and June as usual', async () => {
       const charge = await chargeOf(annMay);
       await db().knex(C).where({ id: charge }).update({ status: 'lost' });
-      logged.length = 0;
-      const admin = await get('admin', `/services/${s.ann.serviceId}/usage-periods`);
+      w.logged.length = 0;
+      const admin = await get('admin', `/services/${w.s.ann.serviceId}/usage-periods`);
       expect(admin.status).to.equal(200);
       const [june, may] = admin.body.periods;
       expect(june).to.deep.include({
@@ -68,10 +54,10 @@ describeEachEngine(
       expect(may.charges).to.deep.equal([
         { id: charge, unreadable: { column: `${C}.status`, reason: `not one of ${STATUSES}` } },
       ]);
-      expect(unreadableLogs()).to.deep.equal([[C, charge, `${C}.status`]]);
+      expect(w.unreadable()).to.deep.equal([[C, charge, `${C}.status`]]);
       expect(check('/api/v1/admin/services/{serviceId}/usage-periods', admin.body)).to.equal(true);
       // Ann: unavailable, nothing of why, and no €500.00 or smaller figure for May
-      const client = await get('client', `/services/${s.ann.serviceId}/usage-periods`);
+      const client = await get('client', `/services/${w.s.ann.serviceId}/usage-periods`);
       expect(client.status).to.equal(200);
       expect(client.body.periods[1].charges).to.deep.equal([{ id: charge, unavailable: true }]);
       expect(JSON.stringify(client.body)).not.to.include('lost');
@@ -84,13 +70,13 @@ describeEachEngine(
       // two of her samples (one note a sample and kind)
       const [last, before] = (
         await knex('mod_overusage_samples')
-          .where({ service_id: s.ann.serviceId })
+          .where({ service_id: w.s.ann.serviceId })
           .orderBy('id', 'desc')
           .limit(2)
           .pluck('id')
       ).map(Number);
       const note = (sample: number, details: string) => ({
-        service_id: s.ann.serviceId,
+        service_id: w.s.ann.serviceId,
         period_id: annJune,
         kind: 'long_gap',
         sample_id: sample,
@@ -102,8 +88,8 @@ describeEachEngine(
       await knex(A).insert(note(last!, JSON.stringify({ days: 2, toDate: '2013-06-03' })));
       await knex(A).insert(note(before!, '{"days": 2, "toDate": "2013-06-'));
       const [good, bad] = (await knex(A).where({ period_id: annJune }).orderBy('id').pluck('id')).map(Number);
-      logged.length = 0;
-      const res = await get('admin', `/services/${s.ann.serviceId}/usage-periods`);
+      w.logged.length = 0;
+      const res = await get('admin', `/services/${w.s.ann.serviceId}/usage-periods`);
       expect(res.status).to.equal(200);
       const [june, may] = res.body.periods;
       expect(may).to.deep.equal({
@@ -119,7 +105,7 @@ describeEachEngine(
         id: bad,
         unreadable: { column: `${A}.details`, reason: 'not JSON' },
       });
-      expect(unreadableLogs()).to.deep.equal([
+      expect(w.unreadable()).to.deep.equal([
         [P, annMay, `${P}.status`],
         [A, bad, `${A}.details`],
       ]);
@@ -143,12 +129,12 @@ describeEachEngine(
         return Number((await knex(C).where({ period_id: periodId, seq: 1 }).first('id')).id);
       };
       const janMay = Number(
-        (await knex(P).where({ service_id: s.jan.serviceId, start_date: '2013-05-01' }).first('id')).id,
+        (await knex(P).where({ service_id: w.s.jan.serviceId, start_date: '2013-05-01' }).first('id')).id,
       );
-      const annHeld = await held(annMay, s.ann.serviceId, s.ann.clientId);
-      const janHeld = await held(janMay, s.jan.serviceId, s.jan.clientId);
+      const annHeld = await held(annMay, w.s.ann.serviceId, w.s.ann.clientId);
+      const janHeld = await held(janMay, w.s.jan.serviceId, w.s.jan.clientId);
       await spoilDate(knex, engine, C, 'period_end', { id: annHeld });
-      logged.length = 0;
+      w.logged.length = 0;
       const res = await get('admin', '/corrections');
       expect(res.status).to.equal(200);
       expect(res.body.corrections[0]).to.deep.equal({
@@ -157,20 +143,19 @@ describeEachEngine(
       });
       expect(res.body.corrections[1]).to.deep.include({
         id: janHeld,
-        serviceId: s.jan.serviceId,
+        serviceId: w.s.jan.serviceId,
         periodStart: '2013-05-01',
         periodEnd: '2013-05-31',
         amount: { amount: '-25.00', currency: 'EUR' },
       });
-      const { agent } = await login(s.app, ADMIN);
-      const page = await agent.get('/admin/addonmodules.php?module=overusage&a=anomalies');
+      const page = await w.adminPage('anomalies');
       expect(page.status).to.equal(200);
       expect(page.text).to.include(
         `<tr data-correction="${annHeld}" data-unreadable data-column="${C}.period_end"`,
       );
       expect(page.text).to.include(`<tr data-correction="${janHeld}">`);
       expect(pageText(page.text)).to.include('-€25.00');
-      expect(unreadableLogs()).to.deep.equal([
+      expect(w.unreadable()).to.deep.equal([
         [C, annHeld, `${C}.period_end`],
         [C, annHeld, `${C}.period_end`],
       ]);

@@ -7,8 +7,7 @@ import { describeEachEngine } from '../support/engines.js';
 import { CLI_ACTOR } from '../support/module-fixture.js';
 import { documented } from '../support/openapi-schema.js';
 import { spoilInstant } from '../support/spoil.js';
-import { ANN, buildWebStory, login, pageText, type WebStory } from '../support/web-story.js';
-import { logInto } from '../support/log-lines.js';
+import { ANN, loggedWebStory, login, pageText } from '../support/web-story.js';
 
 /**
  * The client's own pages with one of her services' records changed by hand. Ann
@@ -19,35 +18,31 @@ import { logInto } from '../support/log-lines.js';
  * internals (no column, no stored text); the operator gets the log line.
  */
 describeEachEngine("the client's widget with one of her services unreadable", ({ db, engine }) => {
-  let s: WebStory;
-  let logged: Array<Record<string, unknown>>;
+  const w = loggedWebStory(db);
   let vps3: number;
   const check = documented();
-  beforeEach(async function () {
-    this.timeout(30_000);
-    logged = [];
-    s = await buildWebStory(db().knex, { log: logInto(logged) });
+  beforeEach(async () => {
     const knex = db().knex;
     vps3 = await addService(
       knex,
       {
-        userid: s.ann.clientId,
-        packageid: s.story.productId,
+        userid: w.s.ann.clientId,
+        packageid: w.s.story.productId,
         domain: 'vps3.example.net',
         regdate: '2013-06-01',
         nextduedate: '2013-07-01',
         amount: '19.95',
-        customfields: { [s.story.vserverFieldId]: '103' },
+        customfields: { [w.s.story.vserverFieldId]: '103' },
       },
-      s.f.clock.now(),
+      w.s.f.clock.now(),
       ZONE,
     );
     const master = toNum((await knex('mod_overusage_masters').first('id')).id);
-    await s.mod.links.link(
+    await w.s.mod.links.link(
       {
         serviceId: vps3,
-        clientId: s.ann.clientId,
-        productId: s.story.productId,
+        clientId: w.s.ann.clientId,
+        productId: w.s.story.productId,
         masterId: master,
         serverRef: '103',
       },
@@ -56,12 +51,12 @@ describeEachEngine("the client's widget with one of her services unreadable", ({
     await spoilInstant(knex, engine, 'mod_overusage_services', 'last_sampled_at', { service_id: vps3 });
   });
   const logs = (event: string) =>
-    logged.filter((l) => l.event === event).map((l) => [l.table, l.id, l.column]);
+    w.logged.filter((l) => l.event === event).map((l) => [l.table, l.id, l.column]);
   const HIDDEN = ['last_sampled_at', 'mod_overusage_services', '99:99:99', '0000-00-00', 'not a datetime'];
   const NEUTRAL = 'This figure cannot be shown right now.';
 
   it('shows vps1 as before and vps3 by name with the neutral sentence, on her page and her home panel', async () => {
-    const { agent } = await login(s.app, ANN);
+    const { agent } = await login(w.s.app, ANN);
     const first = await agent.get('/index.php?m=overusage');
     expect(first.status).to.equal(200);
     const t = pageText(first.text);
@@ -99,14 +94,14 @@ describeEachEngine("the client's widget with one of her services unreadable", ({
   });
 
   it('answers her services with vps3 unavailable, and vps3 itself with the neutral refusal', async () => {
-    const token = s.token('client', s.ann.clientId);
-    const res = await request(s.app)
+    const token = w.s.token('client', w.s.ann.clientId);
+    const res = await request(w.s.app)
       .get('/overusage/api/v1/client/services')
       .set('Authorization', `Bearer ${token}`);
     expect(res.status).to.equal(200);
     expect(check('/api/v1/client/services', res.body)).to.equal(true);
     expect(res.body.services[0]).to.deep.include({
-      serviceId: s.ann.serviceId,
+      serviceId: w.s.ann.serviceId,
       label: 'vps1.example.net (VPS 5 TB)',
     });
     expect(res.body.services[0].openPeriod).to.deep.include({ usedBytes: '450000000000' });
@@ -116,7 +111,7 @@ describeEachEngine("the client's widget with one of her services unreadable", ({
       productName: 'VPS 5 TB',
       unavailable: true,
     });
-    const one = await request(s.app)
+    const one = await request(w.s.app)
       .get(`/overusage/api/v1/client/services/${vps3}`)
       .set('Authorization', `Bearer ${token}`);
     expect(one.status).to.equal(409);
