@@ -1,6 +1,14 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { rowReader, sqlInstant } from './rows.js';
+import {
+  intIn,
+  isUnreadable,
+  readEach,
+  rowReader,
+  sqlInstant,
+  type SetAside,
+  type UnreadableRow,
+} from './rows.js';
 import { chunks, insertChunked, retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -44,8 +52,13 @@ export interface DirectoryEntry {
 
 export interface PanelSyncStore {
   linkedServices(): Promise<LinkedService[]>;
-  /** service id → SolusVM 2 server id (the newest row of a service wins); empty without the table */
-  solusIoServers(): Promise<Map<number, string>>;
+  /**
+   * service id → SolusVM 2 server id (the newest row of a service wins); empty without the table.
+   * With `setAside`, a row that cannot be read is told there and stands for its service as an
+   * UnreadableRow (its server is not known; a row whose service_id does not read is only told);
+   * without, it is refused naming the column.
+   */
+  solusIoServers(setAside?: SetAside): Promise<Map<number, string | UnreadableRow>>;
   /** the issues of the last sync, by service */
   issues(): Promise<Array<SyncIssue & { seenAt: DateTime }>>;
   /** the last sync's issues in place of the ones before, in one transaction; texts cut to their columns */
@@ -93,15 +106,23 @@ export function createPanelSyncStore(knex: Knex): PanelSyncStore {
       );
       return rows.map(parseLinkedService);
     },
-    async solusIoServers() {
+    async solusIoServers(setAside) {
       if (!(await knex.schema.hasTable(SOLUSIO_TABLE))) return new Map();
-      const rows = await knex(SOLUSIO_TABLE).select('service_id', 'server_id').orderBy('id');
-      return new Map(
-        rows.map((r) => {
-          const s = rowReader(SOLUSIO_TABLE, r);
-          return [s.num('service_id'), String(s.num('server_id'))];
-        }),
-      );
+      const rows = await knex(SOLUSIO_TABLE).select('id', 'service_id', 'server_id').orderBy('id');
+      const parse = (r: Record<string, unknown>): [number, string] => {
+        const s = rowReader(SOLUSIO_TABLE, r);
+        return [s.num('service_id'), String(s.num('server_id'))];
+      };
+      if (!setAside) return new Map(rows.map(parse));
+      const out = new Map<number, string | UnreadableRow>();
+      readEach(rows, parse, SOLUSIO_TABLE, { setAside }).forEach((x, k) => {
+        if (!isUnreadable(x)) out.set(x[0], x[1]);
+        else {
+          const serviceId = serviceIdOf(rows[k]!);
+          if (serviceId !== null) out.set(serviceId, x);
+        }
+      });
+      return out;
     },
     async issues() {
       return (await knex(TABLES.syncIssues).orderBy('service_id')).map(parseSyncIssue);
@@ -142,6 +163,15 @@ export function createPanelSyncStore(knex: Knex): PanelSyncStore {
       }
     },
   };
+}
+
+/** The service a row of the SolusVM 2 module's table is for, when its service_id reads. */
+function serviceIdOf(r: Record<string, unknown>): number | null {
+  try {
+    return intIn(r.service_id, `${SOLUSIO_TABLE}.service_id`);
+  } catch {
+    return null;
+  }
 }
 
 function directoryRow(e: DirectoryEntry, at: string): Record<string, unknown> {

@@ -8,6 +8,7 @@ import {
   type LinkedService,
   type PanelSyncStore,
 } from '../adapters/panel-sync-store.js';
+import type { UnreadableRow } from '../adapters/rows.js';
 import type { ServerSummary } from '../adapters/solusvm-types.js';
 import { billingDayOf } from '../domain/billing-calendar.js';
 import { clientLabel, searchTextOf } from '../domain/search-text.js';
@@ -106,7 +107,8 @@ interface SyncRun {
   existing: Map<number, LinkedService>;
   /** "master|server" → the service linked to it */
   taken: Map<string, number>;
-  v2Servers: Map<number, string>;
+  /** service id → its SolusVM 2 server, or its row there that cannot be read */
+  v2Servers: Map<number, string | UnreadableRow>;
   matchBy: string;
   /** the masters' server lists, read once per sync and only when a service needs them */
   serversOf(masterId: number): Promise<ServerSummary[]>;
@@ -120,7 +122,10 @@ async function startRun(deps: SyncDeps): Promise<SyncRun> {
   const masters = (await deps.masters.list()).filter((m) => m.panelServerId !== null);
   const rows = await deps.store.linkedServices();
   const [v2Servers, matchBy] = await Promise.all([
-    deps.store.solusIoServers(),
+    // one row that cannot be read leaves out its service (a sync issue), not the sync of all
+    deps.store.solusIoServers((table, u) =>
+      deps.log.warn('panel_sync.row_unreadable', { table, id: u.id, column: u.unreadable.column }),
+    ),
     deps.settings.get('sync_match_by'),
   ]);
   const lists = new Map<number, Promise<ServerSummary[]>>();
@@ -159,6 +164,13 @@ async function serverRefOf(
   master: MasterView,
 ): Promise<{ ref: string } | { reason: string }> {
   const v2 = master.version === 2 ? run.v2Servers.get(svc.id) : undefined;
+  // its row there would have named the server: none is guessed from a field or a match instead
+  if (v2 !== undefined && typeof v2 !== 'string') {
+    const { column, reason } = v2.unreadable;
+    return {
+      reason: `its row ${v2.id} in ${SOLUSIO_TABLE} (the SolusVM 2 module's table) cannot be read: ${column ? `${column} is ${reason}` : reason}; mend or delete that row, or link it by hand: overusage service link --service ${svc.id} --server <id>`,
+    };
+  }
   if (v2) return { ref: v2 };
   const field = (svc.customFields[VSERVER_FIELD] ?? '').trim();
   if (field) return { ref: field };

@@ -2,9 +2,36 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { addServer, addSolusIoServer } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory } from '../support/billing-story.js';
+import { buildBillingStory, type BillingStory } from '../support/billing-story.js';
+import { logInto } from '../support/log-lines.js';
 
 const CLI = { type: 'cli' as const, id: 'test' };
+
+/**
+ * A SolusVM 2 master behind a "solusiovps" server entry, both VPSs of the story on it, keeping no
+ * vserverid (the official module writes none): each is linked only by its row in solusiovps_servers.
+ */
+async function onSolusVm2(s: BillingStory, knex: Knex): Promise<{ id: number }> {
+  const v2 = await s.mod.masters.add(
+    {
+      name: 'solus-2',
+      version: 2,
+      baseUrl: 'https://solus2.example.net/api/v1',
+      token: 'tok',
+      timeZone: 'Europe/Brussels',
+    },
+    CLI,
+  );
+  const serverId = await addServer(knex, {
+    name: 'SolusIO',
+    type: 'solusiovps',
+    hostname: 'solus2.example.net',
+  });
+  await knex('tblhosting').update({ server: serverId });
+  await knex('tblcustomfieldsvalues').delete();
+  await s.mod.masters.update(v2.id, { panelServerId: serverId }, CLI);
+  return v2;
+}
 
 describeEachEngine("linking the panel's services to SolusVM servers", ({ db }) => {
   it("links billed products' services by their vserverid on a mapped server, and stops those that end", async () => {
@@ -55,26 +82,8 @@ describeEachEngine("linking the panel's services to SolusVM servers", ({ db }) =
     const knex: Knex = db().knex;
     const s = await buildBillingStory(knex);
     await knex('mod_overusage_services').delete();
-    // a SolusVM 2 master behind a "solusiovps" server entry; the services keep no vserverid (the
-    // official module writes none): the first has the row CreateAccount writes, the second none
-    const v2 = await s.mod.masters.add(
-      {
-        name: 'solus-2',
-        version: 2,
-        baseUrl: 'https://solus2.example.net/api/v1',
-        token: 'tok',
-        timeZone: 'Europe/Brussels',
-      },
-      CLI,
-    );
-    const serverId = await addServer(knex, {
-      name: 'SolusIO',
-      type: 'solusiovps',
-      hostname: 'solus2.example.net',
-    });
-    await knex('tblhosting').update({ server: serverId });
-    await knex('tblcustomfieldsvalues').delete();
-    await s.mod.masters.update(v2.id, { panelServerId: serverId }, CLI);
+    // the first has the row CreateAccount writes, the second none
+    const v2 = await onSolusVm2(s, knex);
     await addSolusIoServer(knex, s.story.serviceId, 412, {
       uuid: '5b0d2c7e-8a51-4f7e-9d3e-1c2b3a4d5e6f',
       name: 'vps1.example.net',
@@ -91,6 +100,50 @@ describeEachEngine("linking the panel's services to SolusVM servers", ({ db }) =
     // once the module has created the second server too, the next sync links it and the issue goes
     await addSolusIoServer(knex, s.story.dutchServiceId, 413);
     expect(await s.mod.sync!.sync()).to.deep.include({ linked: 1 });
+    expect(await s.mod.sync!.issues()).to.deep.equal([]);
+  });
+
+  /**
+   * One row of the SolusVM 2 module's table that cannot be read: Ann's VPS (service 1) and Jan's
+   * (service 2) are on a SolusVM 2 master, their rows name servers 412 and 413, and Jan's row's
+   * server_id is then emptied by hand (NULL: no server). Before: the sync threw on that one row and
+   * linked no one (0 linked, Ann's VPS not metered). Now: Ann is linked to 412 (linked 1), Jan is
+   * left out as a sync issue naming the column (skipped 1, his server not guessed from any other
+   * source), and the row is logged once a sync with its table, id and column, never its value.
+   */
+  it("links the others when one row of the SolusVM 2 module's table cannot be read, and names it", async () => {
+    const knex: Knex = db().knex;
+    const logged: Array<Record<string, unknown>> = [];
+    const s = await buildBillingStory(knex, undefined, { log: logInto(logged) });
+    await knex('mod_overusage_services').delete();
+    const v2 = await onSolusVm2(s, knex);
+    await addSolusIoServer(knex, s.story.serviceId, 412);
+    await addSolusIoServer(knex, s.story.dutchServiceId, 413);
+    const jans = Number(
+      (await knex('solusiovps_servers').where({ service_id: s.story.dutchServiceId }).first('id')).id,
+    );
+    await knex('solusiovps_servers').where({ id: jans }).update({ server_id: null });
+    logged.length = 0;
+
+    const out = await s.mod.sync!.sync();
+    expect(out).to.deep.include({ linked: 1, updated: 0, stopped: 0 });
+    expect(await s.mod.links.get(s.story.serviceId)).to.deep.include({ masterId: v2.id, serverRef: '412' });
+    expect(out.skipped.map((x) => [x.serviceId, x.reason])).to.deep.equal([
+      [
+        s.story.dutchServiceId,
+        `its row ${jans} in solusiovps_servers (the SolusVM 2 module's table) cannot be read: solusiovps_servers.server_id is not an integer; mend or delete that row, or link it by hand: overusage service link --service ${s.story.dutchServiceId} --server <id>`,
+      ],
+    ]);
+    expect((await s.mod.sync!.issues()).map((x) => x.serviceId)).to.deep.equal([s.story.dutchServiceId]);
+    const told = logged.filter((l) => l.event === 'panel_sync.row_unreadable');
+    expect(told.map((l) => [l.level, l.table, l.id, l.column])).to.deep.equal([
+      ['warn', 'solusiovps_servers', jans, 'solusiovps_servers.server_id'],
+    ]);
+    expect(JSON.stringify(told)).not.to.include('null');
+    // mended (the module wrote server 413), the next sync links Jan and the issue goes
+    await knex('solusiovps_servers').where({ id: jans }).update({ server_id: 413 });
+    expect(await s.mod.sync!.sync()).to.deep.include({ linked: 1 });
+    expect(await s.mod.links.get(s.story.dutchServiceId)).to.deep.include({ serverRef: '413' });
     expect(await s.mod.sync!.issues()).to.deep.equal([]);
   });
 });
