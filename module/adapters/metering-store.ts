@@ -16,6 +16,7 @@ import {
 } from '../domain/metering.js';
 import { storedResetPolicy, type ResetPolicy } from '../domain/reset-policy.js';
 import { chunks, insertChunked, retryTransaction, updateManyByKey, withTxRetry } from './sql-helpers.js';
+import { createSlicer, mapInSlices, type Slicer } from './slices.js';
 import {
   bigListOrNullIn,
   bigOrNullIn,
@@ -223,11 +224,13 @@ interface Applied {
 
 const periodKey = (serviceId: number, start: IsoDate) => `${serviceId}|${start}`;
 
-export function createMeteringStore(knex: Knex): MeteringStore {
+/** `sliceMs`: how long a batch's or a page's work holds the event loop at most (slices.ts; tests cut it short) */
+export function createMeteringStore(knex: Knex, opts: { sliceMs?: number } = {}): MeteringStore {
+  const slicer = () => createSlicer(opts.sliceMs);
   return {
     ...runRecords(knex),
-    ...servicesToRead(knex),
-    writeBatch: (masterId, runId, results, at) => writeBatch(knex, masterId, runId, results, at),
+    ...servicesToRead(knex, slicer),
+    writeBatch: (masterId, runId, results, at) => writeBatch(knex, masterId, runId, results, at, slicer()),
 
     // one transaction, so that a retry after a 1213 cannot write a chunk twice
     async recordFailures(runId, failures) {
@@ -314,7 +317,10 @@ function runRecords(
 }
 
 /** The active services of a master still to be read on a day, and how many are left unread. */
-function servicesToRead(knex: Knex): Pick<MeteringStore, 'countServices' | 'pageToRead' | 'countGaps'> {
+function servicesToRead(
+  knex: Knex,
+  slicer: () => Slicer,
+): Pick<MeteringStore, 'countServices' | 'pageToRead' | 'countGaps'> {
   return {
     async countServices(masterId) {
       const row = await knex(SERVICES).where({ master_id: masterId, active: true }).count({ n: '*' }).first();
@@ -337,7 +343,8 @@ function servicesToRead(knex: Knex): Pick<MeteringStore, 'countServices' | 'page
         .andWhere((q) => q.whereNull('last_sample_date').orWhere('last_sample_date', '<', sampleDate))
         .orderBy('service_id')
         .limit(limit);
-      return rows.map(toServiceOrUnreadable);
+      // a page is read while the master's other reads wait for their answers (slices.ts)
+      return mapInSlices(rows, toServiceOrUnreadable, slicer());
     },
 
     async countGaps(masterIds, sampleDate) {
@@ -360,16 +367,19 @@ async function writeBatch(
   runId: number,
   results: ReadResult[],
   at: DateTime,
+  slices: Slicer,
 ): Promise<BatchOutcome> {
   if (results.length === 0) return { stored: 0, duplicates: 0, resets: 0, anomalies: 0 };
   return withTxRetry(() =>
     knex.transaction(async (trx) => {
       const now = sqlInstant(at);
+      // The batch's rows and statements are written out a slice at a time: the reads of every
+      // master go on meanwhile and their answers are not kept waiting (slices.ts).
       await insertChunked(
         trx,
         SAMPLES,
-        results.map((r) => sampleRow(masterId, runId, r)),
-        { ignoreOn: ['service_id', 'sample_date'], whole: true },
+        await mapInSlices(results, (r) => sampleRow(masterId, runId, r), slices),
+        { ignoreOn: ['service_id', 'sample_date'], whole: true, slices },
       );
       // Only samples this run wrote go on: a concurrent run that got there first owns the rest.
       const ids = new Map<number, number>();
@@ -389,12 +399,12 @@ async function writeBatch(
         }
       }
       const mine = results.filter((r) => ids.has(r.service.serviceId));
-      const applied: Applied[] = mine.map((r) => ({
-        r,
-        sampleId: ids.get(r.service.serviceId)!,
-        step: stepOf(r),
-      }));
-      const out = await applySteps(trx, applied, now);
+      const applied: Applied[] = await mapInSlices(
+        mine,
+        (r) => ({ r, sampleId: ids.get(r.service.serviceId)!, step: stepOf(r) }),
+        slices,
+      );
+      const out = await applySteps(trx, applied, now, slices);
       return { ...out, duplicates: results.length - mine.length };
     }),
   );
@@ -453,12 +463,17 @@ function stepOf(r: ReadResult): MeterStep {
  * service's cached state. The current period's id and total come from the cache on the service
  * row (one sample a day moves it on); only periods the steps open are looked up.
  */
-async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string): Promise<BatchOutcome> {
-  await writePeriods(trx, applied, now);
+async function applySteps(
+  trx: Knex.Transaction,
+  applied: Applied[],
+  now: string,
+  slices: Slicer,
+): Promise<BatchOutcome> {
+  await writePeriods(trx, applied, now, slices);
   const idOf = await periodIds(trx, applied);
-  await writeIntervals(trx, applied, idOf);
+  await writeIntervals(trx, applied, idOf, slices);
   const anomalies = await writeAnomalies(trx, applied, idOf, now);
-  await saveServiceStates(trx, applied, idOf, now);
+  await saveServiceStates(trx, applied, idOf, now, slices);
   return {
     stored: applied.length,
     duplicates: 0,
@@ -470,7 +485,12 @@ async function applySteps(trx: Knex.Transaction, applied: Applied[], now: string
 type PeriodIdOf = (serviceId: number, p: CalendarPeriod) => { id: number; used: bigint };
 
 /** Periods: the ones the steps reach beyond each service's current one are new; closes and resets marked. */
-async function writePeriods(trx: Knex.Transaction, applied: Applied[], now: string): Promise<void> {
+async function writePeriods(
+  trx: Knex.Transaction,
+  applied: Applied[],
+  now: string,
+  slices: Slicer,
+): Promise<void> {
   const fresh: Record<string, unknown>[] = [];
   const closing: Record<string, unknown>[] = [];
   const resetInfo: Record<string, unknown>[] = [];
@@ -493,10 +513,11 @@ async function writePeriods(trx: Knex.Transaction, applied: Applied[], now: stri
         unmeasured_after: step.unmeasuredAfter ? sqlInstant(step.unmeasuredAfter) : null,
       });
     }
+    if (slices.due()) await slices.next();
   }
-  await insertChunked(trx, PERIODS, fresh, { ignoreOn: ['service_id', 'start_date'], whole: true });
-  await updateManyByKey(trx, PERIODS, 'id', closing, ['status', 'closed_by', 'closed_at']);
-  await updateManyByKey(trx, PERIODS, 'id', resetInfo, ['reset_at', 'unmeasured_after']);
+  await insertChunked(trx, PERIODS, fresh, { ignoreOn: ['service_id', 'start_date'], whole: true, slices });
+  await updateManyByKey(trx, PERIODS, 'id', closing, ['status', 'closed_by', 'closed_at'], { slices });
+  await updateManyByKey(trx, PERIODS, 'id', resetInfo, ['reset_at', 'unmeasured_after'], { slices });
 }
 
 /** Ids and totals: the cached current period, and the stored rows of the others. */
@@ -535,7 +556,12 @@ async function periodIds(trx: Knex.Transaction, applied: Applied[]): Promise<Per
  * Interval parts, and what they add to each period. Added, not set: an admin's decision on a drop
  * may move a total while a run is under way.
  */
-async function writeIntervals(trx: Knex.Transaction, applied: Applied[], idOf: PeriodIdOf): Promise<void> {
+async function writeIntervals(
+  trx: Knex.Transaction,
+  applied: Applied[],
+  idOf: PeriodIdOf,
+  slices: Slicer,
+): Promise<void> {
   const intervals: Record<string, unknown>[] = [];
   const added = new Map<number, { bytes: bigint; sampleId: number }>();
   for (const { r, sampleId, step } of applied) {
@@ -558,8 +584,9 @@ async function writeIntervals(trx: Knex.Transaction, applied: Applied[], idOf: P
       t.sampleId = sampleId;
       added.set(pid.id, t);
     }
+    if (slices.due()) await slices.next();
   }
-  await insertChunked(trx, INTERVALS, intervals, { whole: true });
+  await insertChunked(trx, INTERVALS, intervals, { whole: true, slices });
   const totals = [...added].map(([id, t]) => ({
     id,
     used_bytes: sqlBig(t.bytes),
@@ -567,6 +594,7 @@ async function writeIntervals(trx: Knex.Transaction, applied: Applied[], idOf: P
   }));
   await updateManyByKey(trx, PERIODS, 'id', totals, ['used_bytes', 'last_sample_id'], {
     add: ['used_bytes'],
+    slices,
   });
 }
 
@@ -647,34 +675,39 @@ async function saveServiceStates(
   applied: Applied[],
   idOf: PeriodIdOf,
   now: string,
+  slices: Slicer,
 ): Promise<void> {
-  const serviceUpdates = applied.map(({ r, sampleId, step }) => {
-    const svc = r.service;
-    const current = step.state.period!;
-    const cur = idOf(svc.serviceId, current);
-    const created =
-      r.createdOn !== undefined
-        ? r.createdOn
-        : r.reading.createdAt
-          ? createdOnIn(r.reading.createdAt, r.calendar.counter.zone)
-          : null;
-    return {
-      service_id: svc.serviceId,
-      last_sample_id: sampleId,
-      last_used_bytes: sqlBig(r.reading.usedBytes),
-      last_sampled_at: sqlInstant(r.sampledAt),
-      last_sample_date: r.sampleDate,
-      open_period_id: cur.id,
-      open_period_start: current.start,
-      open_period_end: current.end,
-      reset_due_on: step.state.resetDueOn,
-      ...paceColumns(step.state.recentDaily ?? []),
-      solusvm_reset_policy: r.reading.planResetPolicy ?? svc.solusvmResetPolicy,
-      solusvm_created_on: created ?? svc.solusvmCreatedOn,
-      calendar_version: 1,
-      updated_at: now,
-    };
-  });
+  const serviceUpdates = await mapInSlices(
+    applied,
+    ({ r, sampleId, step }) => {
+      const svc = r.service;
+      const current = step.state.period!;
+      const cur = idOf(svc.serviceId, current);
+      const created =
+        r.createdOn !== undefined
+          ? r.createdOn
+          : r.reading.createdAt
+            ? createdOnIn(r.reading.createdAt, r.calendar.counter.zone)
+            : null;
+      return {
+        service_id: svc.serviceId,
+        last_sample_id: sampleId,
+        last_used_bytes: sqlBig(r.reading.usedBytes),
+        last_sampled_at: sqlInstant(r.sampledAt),
+        last_sample_date: r.sampleDate,
+        open_period_id: cur.id,
+        open_period_start: current.start,
+        open_period_end: current.end,
+        reset_due_on: step.state.resetDueOn,
+        ...paceColumns(step.state.recentDaily ?? []),
+        solusvm_reset_policy: r.reading.planResetPolicy ?? svc.solusvmResetPolicy,
+        solusvm_created_on: created ?? svc.solusvmCreatedOn,
+        calendar_version: 1,
+        updated_at: now,
+      };
+    },
+    slices,
+  );
   // the current period's total is copied in the same statement (the periods' totals are written
   // by now): each service row is written once a batch, not twice
   await updateManyByKey(
@@ -683,7 +716,7 @@ async function saveServiceStates(
     'service_id',
     serviceUpdates,
     [...STATE_COLUMNS.filter((c) => c !== 'open_period_used_bytes'), 'calendar_version', 'updated_at'],
-    { also: (v) => ({ open_period_used_bytes: currentTotalOf(v('open_period_id')) }) },
+    { also: (v) => ({ open_period_used_bytes: currentTotalOf(v('open_period_id')) }), slices },
   );
 }
 

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { mapInSlices, type Slicer } from './slices.js';
 
 /** Options of updateManyByKey beyond the columns it sets from the rows. */
 export interface UpdateManyOptions {
@@ -11,6 +12,8 @@ export interface UpdateManyOptions {
    * new values (one of the key and the columns), so a row is written once instead of twice
    */
   also?: (value: (column: string) => string) => Record<string, string>;
+  /** the statement's rows written out a slice at a time, the event loop turning between (slices.ts) */
+  slices?: Slicer;
 }
 
 /**
@@ -54,11 +57,11 @@ export async function updateManyByKey(
   for (let i = 0; i < rows.length; i += chunkSize) {
     const chunk = rows.slice(i, i + chunkSize);
     if (mysql) {
-      const selects = chunk.map((row, n) =>
+      const select = (row: Record<string, unknown>, n: number) =>
         n === 0
           ? `SELECT ${cols.map((c) => `${literal(row[c])} AS ${quote(c, true)}`).join(', ')}`
-          : `SELECT ${cols.map((c) => literal(row[c])).join(', ')}`,
-      );
+          : `SELECT ${cols.map((c) => literal(row[c])).join(', ')}`;
+      const selects = opts.slices ? await mapInSlices(chunk, select, opts.slices) : chunk.map(select);
       await sendWhole(
         db,
         `UPDATE ${t} JOIN (${selects.join(' UNION ALL ')}) AS v ON ${t}.${k} = v.${k} SET ${sets}`,
@@ -96,13 +99,16 @@ export async function insertChunked(
      * of a metering batch's CPU
      */
     whole?: boolean;
+    /** with whole: the rows written out a slice at a time, the event loop turning between (slices.ts) */
+    slices?: Slicer;
   } = {},
 ): Promise<void> {
   const size = opts.chunkSize ?? 500;
   const whole = opts.whole === true && (db as Knex).client.config.client === 'mysql2';
   for (let i = 0; i < rows.length; i += size) {
     const part = rows.slice(i, i + size);
-    if (whole) await sendWhole(db, insertStatement(table, part, opts.ignoreOn !== undefined));
+    if (whole)
+      await sendWhole(db, await insertStatement(table, part, opts.ignoreOn !== undefined, opts.slices));
     else {
       const q = db(table).insert(part);
       if (opts.ignoreOn) await q.onConflict(opts.ignoreOn).ignore();
@@ -112,17 +118,18 @@ export async function insertChunked(
 }
 
 /** A MySQL multi-row INSERT written out whole; a column a row lacks takes its DEFAULT, as knex writes it. */
-function insertStatement(
+async function insertStatement(
   table: string,
   rows: ReadonlyArray<Record<string, unknown>>,
   ignore: boolean,
-): string {
+  slices: Slicer | undefined,
+): Promise<string> {
   const seen = new Set<string>();
   for (const r of rows) for (const c in r) seen.add(c);
   const cols = [...seen];
-  const tuples = rows.map(
-    (r) => `(${cols.map((c) => (r[c] === undefined ? 'DEFAULT' : literal(r[c]))).join(', ')})`,
-  );
+  const tuple = (r: Record<string, unknown>) =>
+    `(${cols.map((c) => (r[c] === undefined ? 'DEFAULT' : literal(r[c]))).join(', ')})`;
+  const tuples = slices ? await mapInSlices(rows, tuple, slices) : rows.map(tuple);
   const names = cols.map((c) => quote(c, true)).join(', ');
   return `INSERT${ignore ? ' IGNORE' : ''} INTO ${quote(table, true)} (${names}) VALUES ${tuples.join(', ')}`;
 }

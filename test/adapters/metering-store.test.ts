@@ -377,6 +377,81 @@ describeEachEngine('metering store', ({ db }) => {
     });
   });
 
+  describe('a batch whose work is cut into slices', () => {
+    // Master 5: VPS 500–539. A store whose slices last 0 ms lets the event loop turn after every
+    // 16 rows of each step (listing, samples, steps, statements): 40 rows are cut in three.
+    const ids = Array.from({ length: 40 }, (_, k) => 500 + k);
+    let sliced: MeteringStore;
+    let run: number;
+
+    before(async () => {
+      sliced = createMeteringStore(knex, { sliceMs: 0 });
+      await knex(TABLES.masters).insert({
+        id: 5,
+        name: 'm5',
+        version: 2,
+        base_url: 'https://127.0.0.1:1',
+        credentials_enc: 'x',
+        time_zone: 'Europe/Brussels',
+        reset_policy: 'first_of_month',
+        created_at: T,
+        updated_at: T,
+      });
+      for (const id of ids)
+        await knex(TABLES.services).insert({
+          service_id: id,
+          client_id: 1,
+          product_id: 3,
+          master_id: 5,
+          server_ref: `vm${id}`,
+          currency: 'EUR',
+          created_at: T,
+          updated_at: T,
+        });
+      run = await sliced.startRun('collect', '2013-06-02', 'host-c:3', utc('2013-06-02T22:05:00Z'));
+    });
+
+    it('stores every row as a batch in one go would: VPS 500 + k holds (k + 1) GB, then 3 GB more a day', async () => {
+      const GB = 1_000_000_000n;
+      const first = await sliced.pageToRead(5, '2013-06-02', 0, 100);
+      expect(first.map((s) => s.serviceId)).to.deep.equal(ids);
+      const day1 = first.map((svc, k) => read(svc, '2013-06-02', '2013-06-02T22:05:00Z', BigInt(k + 1) * GB));
+      expect(await sliced.writeBatch(5, run, day1, utc('2013-06-02T22:06:00Z'))).to.deep.equal({
+        stored: 40,
+        duplicates: 0,
+        resets: 0,
+        anomalies: 0,
+      });
+      const second = await sliced.pageToRead(5, '2013-06-03', 0, 100);
+      expect(second.map((s) => s.serviceId)).to.deep.equal(ids);
+      const day2 = second.map((svc, k) =>
+        read(svc, '2013-06-03', '2013-06-03T22:05:00Z', BigInt(k + 1) * GB + 3n * GB),
+      );
+      expect(await sliced.writeBatch(5, run, day2, utc('2013-06-03T22:06:00Z'))).to.deep.equal({
+        stored: 40,
+        duplicates: 0,
+        resets: 0,
+        anomalies: 0,
+      });
+      // June so far: (k + 1) GB before metering + 3 GB on 3 June, for each of the 40 in order
+      const periods = await knex(TABLES.periods).whereIn('service_id', ids).orderBy('service_id');
+      expect(periods.map((p) => [Number(p.service_id), p.start_date, String(p.used_bytes)])).to.deep.equal(
+        ids.map((id, k) => [id, '2013-06-01', String(BigInt(k + 1) * GB + 3n * GB)]),
+      );
+      const daily = await knex(TABLES.intervals)
+        .whereIn('service_id', ids)
+        .andWhere({ kind: 'daily' })
+        .orderBy('service_id');
+      expect(daily.map((i) => [Number(i.service_id), i.from_date, String(i.bytes)])).to.deep.equal(
+        ids.map((id) => [id, '2013-06-03', '3000000000']),
+      );
+      const after = await sliced.pageToRead(5, '2013-06-04', 0, 100);
+      expect(
+        after.map((s) => [s.serviceId, s.last?.usedBytes, s.openPeriodUsed, s.recentDaily]),
+      ).to.deep.equal(ids.map((id, k) => [id, BigInt(k + 4) * GB, BigInt(k + 4) * GB, [3n * GB]]));
+    });
+  });
+
   describe('a counter that goes down', () => {
     let run: number;
     const GB = 1_000_000_000n;
