@@ -1,7 +1,11 @@
-import { DateTime } from 'luxon';
+import { DateTime, FixedOffsetZone } from 'luxon';
 import type { Clock } from '../domain/clock.js';
 
-export const systemClock: Clock = { now: () => DateTime.utc() };
+const UTC = FixedOffsetZone.utcInstance;
+
+// The same instant DateTime.utc() gives, built from the milliseconds: utc() goes through luxon's
+// argument parsing first, which made this clock 3.8 % of a collect run's CPU (one call a sample).
+export const systemClock: Clock = { now: () => DateTime.fromMillis(Date.now(), { zone: UTC }) };
 
 /** A clock that stands still until told to move: tests, replays and the demo's time travel. */
 export class ManualClock implements Clock {
