@@ -7,6 +7,7 @@ import {
   instantOrNullIn,
   intIn,
   intOrNullIn,
+  isUnreadable,
   readEach,
   sqlBig,
   sqlInstant,
@@ -14,6 +15,7 @@ import {
   textOrNullIn,
   type Listed,
   type SetAside,
+  type UnreadableRow,
 } from './rows.js';
 import { TABLES } from './tables.js';
 
@@ -69,8 +71,16 @@ export interface CapStore {
   mates(db: Db, serviceIds: readonly number[]): Promise<Map<number, number[]>>;
   /** the service's client, product and currency (null: not linked) */
   service(serviceId: number): Promise<{ clientId: number; productId: number; currency: string } | null>;
-  /** the active caps of these services, oldest first; `lock`: held until the transaction ends */
-  activeOf(db: Db, serviceIds: readonly number[], opts?: { lock?: boolean }): Promise<StoredCap[]>;
+  /**
+   * the active caps of these services, oldest first; `lock`: held until the transaction ends. With
+   * `setAside`, a row that cannot be read is told there and left out, and its service is in
+   * `unreadable` with it (what that service's cap is, is not known); without, it is refused.
+   */
+  activeOf(
+    db: Db,
+    serviceIds: readonly number[],
+    opts?: { lock?: boolean; setAside?: SetAside },
+  ): Promise<StoredCap[] & { unreadable?: Map<number, UnreadableRow> }>;
   /** lifts these caps (by id) now; how many moved */
   lift(db: Db, ids: readonly number[], at: DateTime): Promise<number>;
   /** lifts the active caps of these services now; how many moved */
@@ -129,7 +139,15 @@ export function createCapStore(knex: Knex): CapStore {
         .whereIn('service_id', [...serviceIds])
         .andWhere({ status: 'active' })
         .orderBy('id');
-      return (await (opts.lock ? q.forUpdate() : q)).map(parseStoredCap);
+      const rows = await (opts.lock ? q.forUpdate() : q);
+      if (!opts.setAside) return rows.map(parseStoredCap);
+      const out: StoredCap[] & { unreadable?: Map<number, UnreadableRow> } = [];
+      readEach(rows, parseStoredCap, CAPS, { setAside: opts.setAside }).forEach((r, k) => {
+        if (!isUnreadable(r)) out.push(r);
+        // the row was found by its service_id, so that column reads
+        else (out.unreadable ??= new Map()).set(intIn(rows[k]!.service_id, col('service_id')), r);
+      });
+      return out;
     },
     async lift(db, ids, at) {
       if (!ids.length) return 0;

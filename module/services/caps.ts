@@ -50,8 +50,14 @@ export interface CapService {
   /** lifts the active cap; false when there was none */
   lift(clientId: number, serviceId: number, actor: Actor): Promise<boolean>;
   get(serviceId: number): Promise<CapView | null>;
-  /** the active caps of these services */
-  activeFor(serviceIds: readonly number[]): Promise<Map<number, ClientCap>>;
+  /**
+   * the active caps of these services. With `setAside`, a service whose cap (or its pool's) cannot
+   * be read has that row in its place, told there once; without, such a row is refused.
+   */
+  activeFor(
+    serviceIds: readonly number[],
+    setAside?: SetAside,
+  ): Promise<Map<number, ClientCap | UnreadableRow>>;
   /** every cap of these services, set and lifted, oldest first (what rating matches to a period's end) */
   history(
     serviceIds: readonly number[],
@@ -215,12 +221,21 @@ function capReads(deps: CapCtx): Pick<CapService, 'get' | 'activeFor' | 'history
       return newest ? view(newest) : null;
     },
 
-    async activeFor(serviceIds) {
+    async activeFor(serviceIds, setAside) {
       if (!serviceIds.length) return new Map();
       const mates = await store.mates(knex, serviceIds);
-      const rows = await store.activeOf(knex, [...new Set([...mates.values()].flat())]);
-      const out = new Map<number, ClientCap>();
+      const rows = await store.activeOf(knex, [...new Set([...mates.values()].flat())], { setAside });
+      const out = new Map<number, ClientCap | UnreadableRow>();
       for (const id of serviceIds) {
+        // a cap it is under that cannot be read: which cap holds is not known
+        const unread = mates
+          .get(id)!
+          .map((m) => rows.unreadable?.get(m))
+          .find((u) => u !== undefined);
+        if (unread) {
+          out.set(id, unread);
+          continue;
+        }
         // the newest active cap among the services it covers (a member that joined with its own cap loses to a newer pool cap)
         const r = rows.filter((x) => mates.get(id)!.includes(x.serviceId)).at(-1);
         if (r) out.set(id, asCap(r));

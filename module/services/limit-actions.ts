@@ -25,7 +25,7 @@ import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { LimitActionRow, LimitActionStore } from '../adapters/limit-action-store.js';
 import type { LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
-import type { SetAside } from '../adapters/rows.js';
+import { isUnreadable, type SetAside, type UnreadableRow } from '../adapters/rows.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { SolusVmError, type MasterSettings, type SolusVmGateway } from '../adapters/solusvm-types.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
@@ -102,6 +102,8 @@ interface Now {
   allowanceBytes: bigint | null;
   /** the policy in force: the product's, or the client's cap's action */
   policy: LimitPolicy | null;
+  /** a cap it is under cannot be read: no policy is known, nothing is decided for it */
+  capUnreadable?: true;
 }
 
 type LimitDeps = {
@@ -118,7 +120,12 @@ type LimitDeps = {
   owner: string;
   panel?: PanelApi;
   /** client-chosen caps (module/services/caps.ts) */
-  caps?: { activeFor(serviceIds: readonly number[]): Promise<Map<number, ClientCap>> };
+  caps?: {
+    activeFor(
+      serviceIds: readonly number[],
+      setAside?: SetAside,
+    ): Promise<Map<number, ClientCap | UnreadableRow>>;
+  };
   /** transfer pools: a pooled service is held to its pool's allowance (module/services/pools.ts) */
   pools?: { standing(): Promise<Map<number, PoolStanding>> };
 };
@@ -285,7 +292,7 @@ async function serviceNow(deps: LimitCtx, serviceIds: number[]): Promise<Map<num
   const profileFor = await deps.billing.snapshot();
   const [usages, caps, standings] = await Promise.all([
     deps.usage.some(serviceIds),
-    deps.caps ? deps.caps.activeFor(serviceIds) : new Map<number, ClientCap>(),
+    deps.caps ? deps.caps.activeFor(serviceIds, rowWarning(deps)) : new Map<number, ClientCap>(),
     standingsNow(deps),
   ]);
   const out = new Map<number, Now>();
@@ -295,7 +302,12 @@ async function serviceNow(deps: LimitCtx, serviceIds: number[]): Promise<Map<num
     const seen = own && profile ? asSeen(deps, own, profile, standings) : null;
     const u = seen?.u ?? own;
     const a = seen?.a ?? null;
-    const eff = a && profile ? policyWithCap(profile, a.plan, a.allowanceBytes, caps.get(id) ?? null) : null;
+    const cap = caps.get(id) ?? null;
+    if (cap && isUnreadable(cap)) {
+      out.set(id, { usage: u, profile, allowanceBytes: null, policy: null, capUnreadable: true });
+      continue;
+    }
+    const eff = a && profile ? policyWithCap(profile, a.plan, a.allowanceBytes, cap) : null;
     out.set(id, {
       usage: u,
       profile,
@@ -577,11 +589,16 @@ async function decide(deps: LimitCtx, result: LimitRunResult): Promise<void> {
   for await (const page of deps.usage.pages()) {
     const wanted: Array<{ u: OpenUsage; action: 'throttle' | 'suspend'; allowanceBytes: bigint }> = [];
     const caps = deps.caps
-      ? await deps.caps.activeFor(page.map((u) => u.serviceId))
+      ? await deps.caps.activeFor(
+          page.map((u) => u.serviceId),
+          rowWarning(deps),
+        )
       : new Map<number, ClientCap>();
     for (const own of page) {
       const profile = profileFor(own.productId, own.serviceId, own.clientId);
       const cap = caps.get(own.serviceId) ?? null;
+      // its cap cannot be read: left undecided (which policy holds is not known)
+      if (cap && isUnreadable(cap)) continue;
       if (!profile || (profile.limitPolicy.action === 'bill' && !cap)) continue;
       const seen = asSeen(deps, own, profile, standings);
       if (!seen?.a) continue;
@@ -658,7 +675,8 @@ async function work(deps: LimitCtx, result: LimitRunResult): Promise<void> {
   const current = await serviceNow(deps, [...new Set(rows.map((r) => r.serviceId))]);
   for (let row of rows) {
     const n = current.get(row.serviceId)!;
-    if (row.status === 'pending' || row.status === 'applied') {
+    // with its cap not known no lift is decided (nor, below, an action taken): it waits to be mended
+    if ((row.status === 'pending' || row.status === 'applied') && !n.capUnreadable) {
       const reason = liftReason(row, {
         openPeriodId: n.usage?.periodId ?? null,
         usedBytes: n.usage?.usedBytes ?? row.usedBytes,

@@ -124,6 +124,54 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
     expect(JSON.stringify(told)).not.to.include('explode');
   });
 
+  /**
+   * Both clients may cap their bill and suspend at the cap; each sets €25.00: at €0.50 a GB over
+   * the 5 000 GB allowance that is 25.00 / 0.50 = 50 GB over, so the policy acts at 5 050 GB.
+   * 20 May, 5 100 GB each (over 5 050): VPS 101 and 102 suspended. Jan's cap row is then edited by
+   * hand (its kind a word the module does not write). 1 June, 10 GB each in the new period: 101's
+   * suspension is lifted; 102's waits, its cap not known. 20 June, 5 100 GB each: 101 suspended
+   * again, nothing new for 102. Before: reading the caps threw on Jan's row, and the whole run with
+   * it (no lift, no suspension for anyone).
+   */
+  it("goes on for the others when one client's cap cannot be read: that service is left as it stands, the column logged", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    s = await buildBillingStory(knex, STORY_EUR, { log: logInto(lines) });
+    const product = (await s.mod.billing.getProduct(s.story.productId))!;
+    await s.mod.billing.setProduct(
+      s.story.productId,
+      { ...product, clientCaps: { actions: ['suspend'] } },
+      CLI_ACTOR,
+    );
+    for (const [clientId, serviceId] of [
+      [s.story.clientId, s.story.serviceId],
+      [s.story.dutchClientId, s.story.dutchServiceId],
+    ] as const)
+      await s.mod.caps.set(
+        clientId,
+        serviceId,
+        { kind: 'money', amount: '25.00', action: 'suspend' },
+        { type: 'client', id: String(clientId) },
+      );
+    await evening('2013-05-20', 5100n * GB, 5100n * GB);
+    expect([...s.fake.actions].sort()).to.deep.equal(['suspend 101', 'suspend 102']);
+    const jans = await knex('mod_overusage_caps').where({ service_id: s.story.dutchServiceId }).first('id');
+    await knex('mod_overusage_caps').where({ id: jans.id }).update({ kind: 'quark' });
+    await evening('2013-06-01', 10n * GB, 10n * GB);
+    expect(s.fake.actions.slice(2)).to.deep.equal(['unsuspend 101']);
+    await evening('2013-06-20', 5100n * GB, 5100n * GB);
+    expect(s.fake.actions.slice(3)).to.deep.equal(['suspend 101']);
+    const told = lines.filter((l) => l.event === 'limit.row_unreadable');
+    expect(told.length).to.be.at.least(1);
+    for (const l of told)
+      expect(l).to.deep.include({
+        level: 'warn',
+        table: 'mod_overusage_caps',
+        id: toNum(jans.id),
+        column: 'mod_overusage_caps.kind',
+      });
+    expect(JSON.stringify(lines)).not.to.include('quark');
+  });
+
   it("leaves the panel's own suspension (for non-payment) alone, on SolusVM's side and in the panel", async () => {
     await s.mod.billing.setServiceOverride(
       s.story.serviceId,
