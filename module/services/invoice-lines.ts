@@ -9,7 +9,7 @@ import type { LineStore } from '../adapters/line-store.js';
 import type { ChargeStore } from '../adapters/charge-store.js';
 import type { BillingSettingsService } from './billing-settings.js';
 import type { RatingService } from './rating.js';
-import { placeOn, withInvoiceLease } from './line-placing.js';
+import { placeOn, readEarly, withInvoiceLease } from './line-placing.js';
 import { catchUpMissed, reconcilePending } from './line-reconcile.js';
 import { billUnpicked } from './line-standalone.js';
 import { createProductAnswers, type ProductAnswers } from './product-answers.js';
@@ -153,9 +153,9 @@ export function createInvoiceLineService(given: InvoiceLineDeps): InvoiceLineSer
       return out;
     },
     addToRenewalInvoice: (invoiceId, answer) => {
-      // The invoice is read while the lease is taken (the lease's commit and the reads overlap);
-      // the read is used only when the lease was free at once (line-placing.ts).
-      const early = deps.panel.getInvoice(invoiceId);
+      // The invoice and the delivery's own reads are read while the lease is taken (the lease's
+      // commit and the reads overlap); used only when the lease was free at once (line-placing.ts).
+      const early = readEarly(deps, invoiceId);
       early.catch(() => {}); // awaited when used; a lease never taken leaves it unused
       return tracked(
         withInvoiceLease(deps, invoiceId, (lease) =>

@@ -7,7 +7,7 @@ import { ratedChargeFromJson } from '../domain/usage-rating.js';
 import { withLease, type HeldLease } from '../adapters/lock-store.js';
 import type { PanelClient, PanelInvoice } from '../adapters/panel-api.js';
 import type { StoredLine } from '../adapters/line-store.js';
-import type { StoredCharge } from '../adapters/charge-store.js';
+import type { DeliveryReads, StoredCharge } from '../adapters/charge-store.js';
 import type { BillingProfile } from './billing-settings.js';
 import type { InvoiceLineDeps, PlaceOutcome } from './invoice-lines.js';
 
@@ -31,6 +31,33 @@ export const emptyPlaceOutcome = (invoiceId: number): PlaceOutcome => ({
   alreadyPlaced: 0,
   skipped: [],
 });
+
+/**
+ * What a delivery reads while its lease is being taken, used when the lease was free at once (no
+ * other delivery of the invoice ran in between): the invoice, then its own reads (forDelivery).
+ * Read before the lease, they may miss what a delivery that just let go wrote: a line is still
+ * written only while its charge is unbilled and has none (insertPendingIfChargeUnbilled), so a
+ * stale read places nothing twice. The client is not asked for here: most renewals have nothing
+ * over, and the panel is asked about a client only when there is a line to write.
+ */
+export interface EarlyReads {
+  invoice: PanelInvoice;
+  read?: Promise<DeliveryReads>;
+}
+
+/** The services an invoice renews; those the module does not meter simply have no charges. */
+const renewedServices = (invoice: PanelInvoice) => [
+  ...new Set(invoice.items.filter((i) => i.type === 'Hosting' && i.relId > 0).map((i) => i.relId)),
+];
+
+export async function readEarly(deps: InvoiceLineDeps, invoiceId: number): Promise<EarlyReads> {
+  const invoice = await deps.panel.getInvoice(invoiceId);
+  const ids = renewedServices(invoice);
+  if (!EDITABLE.has(invoice.status) || ids.length === 0) return { invoice };
+  const read = deps.charges.forDelivery(invoiceId, ids);
+  read.catch(() => {}); // awaited when used; a lease taken after a wait leaves it unused
+  return { invoice, read };
+}
 
 /** The work under an invoice's lease: deliveries of the same invoice queue, one at a time. */
 export function withInvoiceLease<T>(
@@ -249,7 +276,7 @@ export async function placeOn(
   via: 'hook' | 'reconcile',
   periodEndBefore?: IsoDate,
   lease?: HeldLease,
-  early?: Promise<PanelInvoice>,
+  early?: Promise<EarlyReads>,
   answer?: () => void,
 ): Promise<PlaceOutcome> {
   const outcome = emptyPlaceOutcome(invoiceId);
@@ -269,23 +296,21 @@ async function placeLines(
   finish: {
     via: 'hook' | 'reconcile';
     lease?: HeldLease | undefined;
-    early?: Promise<PanelInvoice> | undefined;
+    early?: Promise<EarlyReads> | undefined;
     answer?: (() => void) | undefined;
   },
   outcome: PlaceOutcome,
   periodEndBefore?: IsoDate,
 ): Promise<boolean> {
   const { via } = finish;
-  // The invoice read while the lease was taken serves when the lease was free at once: no other
+  // What was read while the lease was taken serves when the lease was free at once: no other
   // delivery of it ran in between. What another delivery may have left pending is checked
   // against the invoice read again (below).
-  const early = finish.early && finish.lease && !finish.lease.waited;
-  const invoice = await (early ? finish.early! : deps.panel.getInvoice(invoiceId));
+  const usable = finish.early && finish.lease && !finish.lease.waited && periodEndBefore === undefined;
+  const early = usable ? await finish.early : undefined;
+  const invoice = early ? early.invoice : await deps.panel.getInvoice(invoiceId);
   if (!EDITABLE.has(invoice.status)) return false;
-  // The services the invoice renews; those the module does not meter simply have no charges.
-  const ids = [
-    ...new Set(invoice.items.filter((i) => i.type === 'Hosting' && i.relId > 0).map((i) => i.relId)),
-  ];
+  const ids = renewedServices(invoice);
   if (ids.length === 0) return false;
 
   // What the delivery needs of its own is read in one statement: the services' unbilled charges,
@@ -302,7 +327,7 @@ async function placeLines(
     client.catch(() => {}); // awaited when the lines are written; never an unhandled rejection
     return client;
   };
-  const read = await deps.charges.forDelivery(invoiceId, ids, periodEndBefore);
+  const read = await (early?.read ?? deps.charges.forDelivery(invoiceId, ids, periodEndBefore));
   if (read.charges.some((c) => !c.line)) clientRead();
   const rateFirst = async () => {
     // whether a pool month waits is read beside the rating; the pools are rated after it, as ever
