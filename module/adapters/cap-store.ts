@@ -87,8 +87,14 @@ export interface CapStore {
   liftActiveOf(db: Db, serviceIds: readonly number[], at: DateTime): Promise<number>;
   /** sets a cap, active from `at`: the row as stored */
   insert(db: Db, cap: NewCap, at: DateTime): Promise<StoredCap>;
-  /** every cap of these services, set and lifted, oldest first */
-  history(serviceIds: readonly number[]): Promise<StoredCap[]>;
+  /**
+   * every cap of these services, set and lifted, oldest first. With `setAside`, as activeOf: a row
+   * that cannot be read is told there and left out, its service in `unreadable` with it.
+   */
+  history(
+    serviceIds: readonly number[],
+    setAside?: SetAside,
+  ): Promise<StoredCap[] & { unreadable?: Map<number, UnreadableRow> }>;
   /** the newest caps of every client, newest first; one that cannot be read in its place (told to `setAside`) */
   newest(limit: number, setAside?: SetAside): Promise<Array<Listed<StoredCap>>>;
 }
@@ -118,6 +124,24 @@ async function mates(db: Db, serviceIds: readonly number[]): Promise<Map<number,
   return out;
 }
 
+/**
+ * Caps found by their services: without `setAside` each must read; with it, one that cannot is told
+ * there and left out, and its service named in `unreadable` with it.
+ */
+function capsRead(
+  rows: Array<Record<string, unknown>>,
+  setAside?: SetAside,
+): StoredCap[] & { unreadable?: Map<number, UnreadableRow> } {
+  if (!setAside) return rows.map(parseStoredCap);
+  const out: StoredCap[] & { unreadable?: Map<number, UnreadableRow> } = [];
+  readEach(rows, parseStoredCap, CAPS, { setAside }).forEach((r, k) => {
+    if (!isUnreadable(r)) out.push(r);
+    // the row was found by its service_id, so that column reads
+    else (out.unreadable ??= new Map()).set(intIn(rows[k]!.service_id, col('service_id')), r);
+  });
+  return out;
+}
+
 export function createCapStore(knex: Knex): CapStore {
   return {
     mates,
@@ -139,15 +163,7 @@ export function createCapStore(knex: Knex): CapStore {
         .whereIn('service_id', [...serviceIds])
         .andWhere({ status: 'active' })
         .orderBy('id');
-      const rows = await (opts.lock ? q.forUpdate() : q);
-      if (!opts.setAside) return rows.map(parseStoredCap);
-      const out: StoredCap[] & { unreadable?: Map<number, UnreadableRow> } = [];
-      readEach(rows, parseStoredCap, CAPS, { setAside: opts.setAside }).forEach((r, k) => {
-        if (!isUnreadable(r)) out.push(r);
-        // the row was found by its service_id, so that column reads
-        else (out.unreadable ??= new Map()).set(intIn(rows[k]!.service_id, col('service_id')), r);
-      });
-      return out;
+      return capsRead(await (opts.lock ? q.forUpdate() : q), opts.setAside);
     },
     async lift(db, ids, at) {
       if (!ids.length) return 0;
@@ -181,13 +197,14 @@ export function createCapStore(knex: Knex): CapStore {
         .first();
       return parseStoredCap(created);
     },
-    async history(serviceIds) {
+    async history(serviceIds, setAside) {
       if (!serviceIds.length) return [];
-      return (
+      return capsRead(
         await knex(CAPS)
           .whereIn('service_id', [...serviceIds])
-          .orderBy('id')
-      ).map(parseStoredCap);
+          .orderBy('id'),
+        setAside,
+      );
     },
     async newest(limit, setAside) {
       return readEach(await knex(CAPS).orderBy('id', 'desc').limit(limit), parseStoredCap, CAPS, {

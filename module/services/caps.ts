@@ -38,6 +38,16 @@ export interface CapInput {
   action: unknown;
 }
 
+/** Caps set and lifted; the services with one that cannot be read, when asked to go on without it. */
+export type CapHistory = Array<{
+  serviceId: number;
+  cap: ClientCap;
+  setAt: DateTime;
+  liftedAt: DateTime | null;
+}> & {
+  unreadable?: Map<number, UnreadableRow>;
+};
+
 /** A cap of the admin's list. */
 export type ListedCap = CapView & {
   clientId: number;
@@ -58,10 +68,11 @@ export interface CapService {
     serviceIds: readonly number[],
     setAside?: SetAside,
   ): Promise<Map<number, ClientCap | UnreadableRow>>;
-  /** every cap of these services, set and lifted, oldest first (what rating matches to a period's end) */
-  history(
-    serviceIds: readonly number[],
-  ): Promise<Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }>>;
+  /**
+   * every cap of these services, set and lifted, oldest first (what rating matches to a period's
+   * end). With `setAside`, a service with a cap that cannot be read is named in `unreadable`.
+   */
+  history(serviceIds: readonly number[], setAside?: SetAside): Promise<CapHistory>;
   /** every cap, newest first (the admin's view): active and lifted, with the client who set it; one that cannot be read in its place */
   list(opts?: { limit?: number }): Promise<Array<Listed<ListedCap>>>;
   /** what the product lets a client choose; null when it offers no caps */
@@ -243,14 +254,16 @@ function capReads(deps: CapCtx): Pick<CapService, 'get' | 'activeFor' | 'history
       return out;
     },
 
-    async history(serviceIds) {
-      const rows = await store.history(serviceIds);
-      return rows.map((r) => ({
+    async history(serviceIds, setAside) {
+      const rows = await store.history(serviceIds, setAside);
+      const out: CapHistory = rows.map((r) => ({
         serviceId: r.serviceId,
         cap: asCap(r),
         setAt: r.setAt,
         liftedAt: r.liftedAt,
       }));
+      if (rows.unreadable) out.unreadable = rows.unreadable;
+      return out;
     },
 
     async list(opts = {}) {

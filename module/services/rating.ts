@@ -28,9 +28,15 @@ import { upgradeCredit } from '../domain/upgrade-figures.js';
 
 /** client-chosen caps, set and lifted (module/services/caps.ts) */
 export interface CapsInForce {
+  /** with `setAside`: the services with a cap that cannot be read in `unreadable`, told there */
   history(
     serviceIds: readonly number[],
-  ): Promise<Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }>>;
+    setAside?: SetAside,
+  ): Promise<
+    Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }> & {
+      unreadable?: Map<number, UnreadableRow>;
+    }
+  >;
 }
 
 export type { ChargeStatus } from '../domain/charge-status.js';
@@ -265,10 +271,18 @@ async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
     rows = rows.filter((r) => !carried.has(r.id));
   }
   // each sets its own field of the rows: read side by side
-  const [, unreadUpgrades] = await Promise.all([
-    attachCaps(run.deps.caps, rows, run.masters),
+  const [unreadCaps, unreadUpgrades] = await Promise.all([
+    attachCaps(run.deps.caps, rows, run.masters, run.setAside),
     attachUpgrades(store, rows, run.setAside),
   ]);
+  if (unreadCaps) {
+    // a cap limits the bill: none is billed without knowing which cap was in force
+    for (const r of rows) {
+      const u = unreadCaps.get(r.serviceId);
+      if (u) skip(run, r.id, r.serviceId, unreadableReason('a cap of its service', u));
+    }
+    rows = rows.filter((r) => !unreadCaps.has(r.serviceId));
+  }
   if (unreadUpgrades) {
     // an upgrade credits part of the bill: none is billed without knowing whether one applies
     const left = (r: PeriodInRun) => unreadUpgrades !== 'all' && !unreadUpgrades.has(r.serviceId);
@@ -463,18 +477,23 @@ function creditUpgrade(row: NewCharge, upgrade: UpgradeInPeriod | null): NewChar
   };
 }
 
-/** The client's cap in force at each period's end (midnight after its last day, in its master's zone). */
+/**
+ * The client's cap in force at each period's end (midnight after its last day, in its master's
+ * zone). The services with a cap that cannot be read (told to `setAside`) come back (null: none).
+ */
 async function attachCaps(
   caps: CapsInForce | undefined,
   rows: PeriodInRun[],
   masters: Map<number, MasterZone>,
-): Promise<void> {
-  if (!caps || rows.length === 0) return;
+  setAside: SetAside,
+): Promise<Map<number, UnreadableRow> | null> {
+  if (!caps || rows.length === 0) return null;
   // one query per page: the caps of its services, matched to each period's end here
-  const history = await caps.history([...new Set(rows.map((r) => r.serviceId))]);
+  const history = await caps.history([...new Set(rows.map((r) => r.serviceId))], setAside);
+  const unreadable = history.unreadable ?? null;
   // Most pages have no capped service: luxon's zone arithmetic per period was a fifth of a
   // 100 000-period run, so it is done only for services with a cap, once per end day and zone.
-  if (history.length === 0) return;
+  if (history.length === 0) return unreadable;
   const byService = new Map<number, typeof history>();
   for (const h of history) byService.set(h.serviceId, [...(byService.get(h.serviceId) ?? []), h]);
   const ends = new Map<string, DateTime>();
@@ -488,6 +507,7 @@ async function attachCaps(
     const inForce = mine.filter((h) => h.setAt < end && (h.liftedAt === null || h.liftedAt >= end)).at(-1);
     if (inForce) r.clientCap = inForce.cap;
   }
+  return unreadable;
 }
 
 /** What rating a period takes: its days, currency, SolusVM's limit and, for the 95th percentile, its rates. */
@@ -597,7 +617,8 @@ async function rateAfresh(
   const sum = sums.get(periodId) ?? 0n;
   if (sum !== p.usedBytes) return { kind: 'skipped', reason: notAddingUp(sum, p.usedBytes) };
   if (currentProfile?.model === 'p95') p.fiveMinuteBps = await ratesOf(store, p, master.timeZone);
-  await attachCaps(deps.caps, [p], masters);
+  const unreadCap = (await attachCaps(deps.caps, [p], masters, rowLog(deps.log)))?.get(p.serviceId);
+  if (unreadCap) return { kind: 'skipped', reason: unreadableReason('a cap of its service', unreadCap) };
   if (await attachUpgrades(store, [p], rowLog(deps.log)))
     return { kind: 'skipped', reason: UPGRADE_UNREADABLE };
   const upgrade = p.upgrade ?? null;
