@@ -156,10 +156,12 @@ try {
   // rates their period itself. Spread evenly: the i-th service is unrated when the count of unrated ones up to it grows.
   const unrated = hookServices.filter((_, i) => Math.floor((i + 1) * UNRATED) > Math.floor(i * UNRATED));
   // PreCronJob rated them all: the charges of those left for the delivery go, as if it had not
-  for (let i = 0; i < unrated.length + fallbackHook.length; i += 500)
-    await knex('mod_overusage_charges')
-      .whereIn('service_id', [...unrated, ...fallbackHook].slice(i, i + 500))
-      .delete();
+  for (let i = 0; i < unrated.length + fallbackHook.length; i += 500) {
+    const ids = [...unrated, ...fallbackHook].slice(i, i + 500);
+    await knex('mod_overusage_charges').whereIn('service_id', ids).delete();
+    // their periods are not marked rated any more (migrations/20270102000000_rated_periods.ts)
+    await knex('mod_overusage_periods').whereIn('service_id', ids).update({ rated: false });
+  }
 
   const hookInvoices = await renewalInvoices(knex, hookServices, N);
   const bareInvoices = await renewalInvoices(knex, bareServices, N + hookServices.length);

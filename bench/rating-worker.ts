@@ -123,6 +123,8 @@ try {
   let sample: Record<string, unknown>[] = [];
   for (let r = 0; r < rounds; r++) {
     await emptyTable(knex, engine, 'mod_overusage_charges');
+    // and no period is marked rated any more (migrations/20270102000000_rated_periods.ts)
+    await knex('mod_overusage_periods').where({ rated: true }).update({ rated: false });
     // each timed part starts with a clean heap (run with --expose-gc)
     gc();
     t0 = process.hrtime.bigint();

@@ -265,12 +265,13 @@ function deliveryReads(n: number, mysql: boolean, endBefore: boolean): string {
       description: 'l.description',
       deadline_last_day: 'l.deadline_last_day',
     }) + ` FROM ${TABLES.lines} AS l WHERE l.invoice_id = ? AND l.status IN ('pending', 'placed')`;
-  // as RatingStore.unrated({serviceIds}) finds a period to rate: closed, its service known, no charge
+  // as RatingStore.unrated({serviceIds}) finds a period to rate: closed, its service known, not
+  // marked rated and no seq-0 charge
   const unrated =
     deliveryPart('u', {}) +
     `${dual} WHERE EXISTS (SELECT 1 FROM ${TABLES.periods} AS p JOIN ${TABLES.services} AS s ON s.service_id = p.service_id` +
     ` LEFT JOIN ${TABLES.charges} AS c ON c.period_id = p.id AND c.seq = 0` +
-    ` WHERE p.service_id IN ${ids} AND p.status = 'closed' AND c.id IS NULL)`;
+    ` WHERE p.service_id IN ${ids} AND p.status = 'closed' AND p.rated = 0 AND c.id IS NULL)`;
   // as PoolStore.spans(serviceIds) is empty exactly when none of the services has a span
   const pooled =
     deliveryPart('p', {}) +

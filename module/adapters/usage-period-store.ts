@@ -7,7 +7,7 @@ import type { IntervalKind } from '../domain/metering.js';
 import { parsePeriodStatus, type PeriodStatus } from '../domain/period-status.js';
 import { parseResetPolicy } from '../domain/reset-policy.js';
 import { paceColumns } from './metering-store.js';
-import { PERIOD_COLUMNS, parsePeriodToRate, type PeriodToRate } from './rating-store.js';
+import { PERIOD_COLUMNS, parsePeriodToRate, syncRated, type PeriodToRate } from './rating-store.js';
 import {
   bigIn,
   intIn,
@@ -469,8 +469,15 @@ function periodRewrites(): Pick<
     async moveCharges(trx, chargeIds, toPeriodId) {
       const top = await trx(TABLES.charges).where({ period_id: toPeriodId }).max({ m: 'seq' }).first();
       let seq = Math.max(toNum(top?.m ?? 0), 0) + 1;
+      const from = chargeIds.length
+        ? await trx(TABLES.charges)
+            .whereIn('id', [...chargeIds])
+            .distinct('period_id')
+        : [];
       for (const id of chargeIds)
         await trx(TABLES.charges).where({ id }).update({ period_id: toPeriodId, seq: seq++ });
+      // a period whose seq 0 moved away is not rated any more; one that got only corrections is not yet
+      await syncRated(trx, [...from.map((r) => toNum(r.period_id)), toPeriodId]);
     },
     async supersede(trx, periodId) {
       await trx(TABLES.periods).where({ id: periodId }).update({ status: 'superseded' });

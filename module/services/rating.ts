@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import {
   createRatingStore,
-  RATING_INSERT_CHUNK,
   type MasterZone,
   type NewCharge,
   type PeriodCharge,
@@ -187,9 +186,10 @@ async function rateClosedPeriods(
       if (rows.some((r) => !run.masters.has(r.masterId))) run.masters = await store.masters();
       const charges = ratePage(run, rows, sums, profileFor);
       await writing;
-      // A page of several statements in one transaction (one commit); a single one needs none.
-      const insert = (db: Knex | Knex.Transaction) => store.insertRatings(db, charges);
-      writing = charges.length > RATING_INSERT_CHUNK ? retryTransaction(knex, insert) : insert(knex);
+      // A page's charges and their periods' marks in one transaction (one commit).
+      writing = charges.length
+        ? retryTransaction(knex, (trx) => store.insertRatings(trx, charges))
+        : Promise.resolve();
       writing.catch(() => {});
       run.result.rated += charges.length;
     }

@@ -883,6 +883,8 @@ describeEachEngine('reconciling lines the hook left undone', ({ db }) => {
       id: undefined,
       start_date: '2013-04-01',
       end_date: '2013-04-30',
+      // May's copy, but not rated
+      rated: false,
     });
     // a module error that is not another delivery's lease (LOCKED)
     s.mod.rating.rateClosedPeriods = async () => {
