@@ -23,6 +23,7 @@ import { silentLogger, type Logger } from './adapters/logger.js';
 import { logUnreadable } from './adapters/rows.js';
 import type { MasterSettings, SolusVmGateway } from './adapters/solusvm-types.js';
 import { createMasterService } from './services/masters.js';
+import { closingDateOf } from './domain/calendar.js';
 import { createMeteringService, type MeteringService } from './services/metering.js';
 import { createServiceLinkService } from './services/service-links.js';
 import { createSettingsService } from './services/settings.js';
@@ -177,7 +178,13 @@ function buildRating(deps: ModuleDeps, b: Built) {
 }
 
 /** With a panel: invoice lines, emails, disputes, the panel sync and upgrades. */
-function buildPanelWork(deps: ModuleDeps, b: Built, core: Core, r: ReturnType<typeof buildRating>) {
+function buildPanelWork(
+  deps: ModuleDeps,
+  b: Built,
+  core: Core,
+  r: ReturnType<typeof buildRating>,
+  metering: MeteringService,
+) {
   const { knex, clock, panel } = deps;
   const { zone, log, locks } = b;
   const { billing, rating, pools } = r;
@@ -192,6 +199,8 @@ function buildPanelWork(deps: ModuleDeps, b: Built, core: Core, r: ReturnType<ty
     billing,
     rating,
     pools,
+    // the day that ended sampled, as PreCronJob asks before it rates a pool month
+    daySampled: async () => (await metering.pending(closingDateOf(clock.now(), zone))) === 0,
     locks,
     audit,
     log,
@@ -227,9 +236,9 @@ function buildPanelWork(deps: ModuleDeps, b: Built, core: Core, r: ReturnType<ty
 }
 
 /** Rating, periods, pools and caps; and, with a panel, lines, disputes, emails, sync and upgrades. */
-function buildBilling(deps: ModuleDeps, b: Built, core: Core) {
+function buildBilling(deps: ModuleDeps, b: Built, core: Core, metering: MeteringService) {
   const r = buildRating(deps, b);
-  const p = buildPanelWork(deps, b, core, r);
+  const p = buildPanelWork(deps, b, core, r, metering);
   return {
     ...r,
     lines: p?.lines,
@@ -411,7 +420,7 @@ export function createModule(deps: ModuleDeps) {
   const core = buildCore(deps, log, built);
   const { masters, links, settings } = core;
   const { metering, threaded } = buildMetering(deps, b, masters);
-  const money = buildBilling(deps, b, core);
+  const money = buildBilling(deps, b, core, metering);
   built.pools = money.pools;
   const watch = buildUsageWatch(deps, b, { ...money, masters });
   const { dunning, lateFees } = buildDunning(deps, b, money.disputes);

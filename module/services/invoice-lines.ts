@@ -118,6 +118,13 @@ export interface InvoiceLineDeps {
     ratePools(opts: { serviceIds: readonly number[] }): Promise<{ rated: number }>;
     anyMonthDue(opts: { serviceIds: readonly number[] }): Promise<boolean>;
   };
+  /**
+   * whether the day that ended has all its samples (as PreCronJob asks): a pool month ends by the
+   * calendar and is rated from its members' daily traffic, so a delivery rates one only then;
+   * without it, a renewal generated before the morning's collect billed the month short of its
+   * last day, for good. When not given: always.
+   */
+  daySampled?: () => Promise<boolean>;
   locks: LockStore;
   audit: AuditLog;
   log: Logger;

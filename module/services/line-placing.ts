@@ -337,7 +337,13 @@ async function placeLines(
     ] as const);
     rated += periods.rated;
     if (rated) clientRead();
-    if (poolsDue && deps.pools) rated += (await deps.pools.ratePools({ serviceIds: ids })).rated;
+    if (poolsDue && deps.pools) {
+      // a month whose last day misses samples waits for DailyCronJob's collect (its charge goes
+      // on a later invoice); rated now, it would be billed short of that day
+      if (await (deps.daySampled?.() ?? true))
+        rated += (await deps.pools.ratePools({ serviceIds: ids })).rated;
+      else deps.log.info('lines.pool_month_waits', { invoiceId, via });
+    }
     // what PreCronJob rates before the panel's invoices is rated here only when it could not
     if (rated) deps.log.info('lines.rated_on_delivery', { invoiceId, via, rated });
   };

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { silentLogger } from '../../module/adapters/logger.js';
+import { silentLogger, type Logger } from '../../module/adapters/logger.js';
 import { createModule, type OverusageModule } from '../../module/index.js';
 import { addProduct, addService } from '../../panel/records.js';
 import { buildPanel, seedStory, ZONE, type PanelFixture, type Story } from '../panel/support.js';
@@ -43,6 +43,7 @@ export async function buildPoolWorld(
     nextduedate: string;
     vps: ExtraVps[];
     settings?: Record<string, string>;
+    log?: Logger;
   },
 ): Promise<PoolWorld> {
   const f = await buildPanel(knex, {
@@ -85,7 +86,7 @@ export async function buildPoolWorld(
     zone: ZONE,
     gatewayFor: () => fake.gateway(),
     panel: f.panel.api,
-    log: silentLogger,
+    log: opts.log ?? silentLogger,
     metering: { writer: 'inline' },
     web: { cacheMs: 0 },
   });
