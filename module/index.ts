@@ -263,7 +263,10 @@ function buildUsageWatch(
   },
 ) {
   const { knex, clock } = deps;
-  const usage = createOpenUsageReader(knex);
+  // one service row that cannot be read leaves that service out, not the notices and the policy of all
+  const usage = createOpenUsageReader(knex, (table, u) =>
+    b.log.warn('usage.row_unreadable', { table, id: u.id, ...u.unreadable }),
+  );
   const limitStore = createLimitActionStore(knex);
   const owner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
   const thresholds =

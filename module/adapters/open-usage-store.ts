@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import type { ObservedState } from '../domain/limit-policy.js';
-import { rowReader } from './rows.js';
+import { readEach, rowReader, type Listed, type SetAside } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -30,8 +30,13 @@ export interface OpenPeriodRow {
 }
 
 export interface OpenUsageStore {
-  /** active services with an open period and a sample, service ids above `after`, at most `limit`, by id */
+  /**
+   * active services with an open period and a sample, service ids above `after`, at most `limit`,
+   * by id. With `setAside`, a row that cannot be read is told there and stands in its place as an
+   * UnreadableRow (its id the service's); without, it is refused naming the column.
+   */
   activePage(after: number, limit: number): Promise<OpenPeriodRow[]>;
+  activePage(after: number, limit: number, setAside: SetAside): Promise<Array<Listed<OpenPeriodRow>>>;
   /** these services (active or not) that have an open period and a sample; at most 500 ids */
   ofServices(serviceIds: readonly number[]): Promise<OpenPeriodRow[]>;
 }
@@ -85,15 +90,23 @@ export function createOpenUsageStore(knex: Knex): OpenUsageStore {
         'smp.limit_bytes',
         'smp.state',
       );
+  async function activePage(after: number, limit: number): Promise<OpenPeriodRow[]>;
+  async function activePage(
+    after: number,
+    limit: number,
+    setAside: SetAside,
+  ): Promise<Array<Listed<OpenPeriodRow>>>;
+  async function activePage(after: number, limit: number, setAside?: SetAside) {
+    const rows: Record<string, unknown>[] = await query()
+      .where('s.active', true)
+      .andWhere('s.service_id', '>', after)
+      .orderBy('s.service_id')
+      .limit(limit);
+    if (!setAside) return rows.map(parseOpenPeriodRow);
+    return readEach(rows, parseOpenPeriodRow, TABLES.services, { key: 'service_id', setAside });
+  }
   return {
-    async activePage(after, limit) {
-      const rows: Record<string, unknown>[] = await query()
-        .where('s.active', true)
-        .andWhere('s.service_id', '>', after)
-        .orderBy('s.service_id')
-        .limit(limit);
-      return rows.map(parseOpenPeriodRow);
-    },
+    activePage,
     async ofServices(serviceIds) {
       if (serviceIds.length === 0) return [];
       const rows: Record<string, unknown>[] = await query().whereIn('s.service_id', serviceIds);

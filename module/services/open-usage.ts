@@ -16,6 +16,7 @@ import {
 import type { RatingPlan } from '../domain/usage-rating.js';
 import { createOpenUsageStore, type OpenPeriodRow } from '../adapters/open-usage-store.js';
 import { createPeriodReadStore, type MasterRule } from '../adapters/period-read-store.js';
+import { isUnreadable, readableOf, type SetAside } from '../adapters/rows.js';
 import { chunks } from '../adapters/sql-helpers.js';
 import { PlanNotPossible, ratingPlan, type BillingProfile } from './billing-settings.js';
 import type { PoolStanding } from './pools.js';
@@ -57,8 +58,12 @@ export interface UsageAssessment {
   cost: ProjectedCost | null;
 }
 
-/** Reads the open periods of active services, a page at a time (or just the given services). */
-export function createOpenUsageReader(knex: Knex) {
+/**
+ * Reads the open periods of active services, a page at a time (or just the given services). With
+ * `setAside`, a service whose row cannot be read is told there and left out of its page (its use is
+ * not known: no notice, no decision); the others are read as usual.
+ */
+export function createOpenUsageReader(knex: Knex, setAside?: SetAside) {
   const store = createOpenUsageStore(knex);
   const reads = createPeriodReadStore(knex);
   return {
@@ -67,12 +72,18 @@ export function createOpenUsageReader(knex: Knex) {
       const ms = await reads.masters();
       let cursor = 0;
       for (;;) {
-        const rows = await store.activePage(cursor, pageSize);
-        if (rows.length === 0) return;
-        cursor = rows[rows.length - 1]!.serviceId;
-        const page = usagesOf(rows, ms);
+        const listed = setAside
+          ? await store.activePage(cursor, pageSize, setAside)
+          : await store.activePage(cursor, pageSize);
+        if (listed.length === 0) return;
+        // the cursor goes past a row that cannot be read (its key, service_id, reads)
+        const last = listed[listed.length - 1]!;
+        const next = isUnreadable(last) ? last.id : last.serviceId;
+        if (next === null) return;
+        cursor = next;
+        const page = usagesOf(readableOf(listed), ms);
         if (page.length) yield page;
-        if (rows.length < pageSize) return;
+        if (listed.length < pageSize) return;
       }
     },
     /** these services (active or not), by id */

@@ -6,6 +6,8 @@ import { PANEL_SUSPEND_REASON } from '../../module/services/limit-actions.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, GB, STORY_EUR, type BillingStory } from '../support/billing-story.js';
 import { logInto } from '../support/log-lines.js';
+import { spoilDate } from '../support/spoil.js';
+import { engineOf } from '../../module/adapters/database.js';
 import { CLI_ACTOR } from '../support/module-fixture.js';
 
 const ADMIN = { type: 'admin' as const, id: '1' };
@@ -170,6 +172,39 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
         column: 'mod_overusage_caps.kind',
       });
     expect(JSON.stringify(lines)).not.to.include('quark');
+  });
+
+  /**
+   * Both VPSs held to "suspend at the allowance" (5 000 GB). 20 May: each counter read at 5 000 GB,
+   * and VPS 102's cached open period (its start date in the services row) then spoiled by hand
+   * before the watch runs. Before: reading the open periods threw on that row, and no service was
+   * decided (101 not suspended either). Now 101 is suspended (5 000 of 5 000 GB), 102 is left as it
+   * stands (its use not known), and the row is logged with its table, id and column.
+   */
+  it("decides for the others when one service's open period cannot be read: that one is left, the column logged", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    s = await buildBillingStory(knex, STORY_EUR, { log: logInto(lines) });
+    for (const id of [s.story.serviceId, s.story.dutchServiceId])
+      await s.mod.billing.setServiceOverride(id, { limitPolicy: { action: 'suspend' } }, CLI_ACTOR);
+    s.f.clock.set('2013-05-20T21:50:00Z');
+    s.fake.set('101', 5000n * GB);
+    s.fake.set('102', 5000n * GB);
+    await s.mod.metering.collect();
+    const bad = await spoilDate(knex, engineOf(knex), 'mod_overusage_services', 'open_period_start', {
+      service_id: s.story.dutchServiceId,
+    });
+    await s.mod.watchUsage({ collected: true });
+    expect(s.fake.actions).to.deep.equal(['suspend 101']);
+    const told = lines.filter((l) => l.event === 'usage.row_unreadable');
+    expect(told.length).to.be.at.least(1);
+    for (const l of told)
+      expect(l).to.deep.include({
+        level: 'warn',
+        table: 'mod_overusage_services',
+        id: s.story.dutchServiceId,
+        column: 'mod_overusage_services.open_period_start',
+      });
+    expect(JSON.stringify(lines)).not.to.include(bad);
   });
 
   it("leaves the panel's own suspension (for non-payment) alone, on SolusVM's side and in the panel", async () => {
