@@ -10,13 +10,10 @@ import { rowsRead, statementSent } from '../support/query-plan.js';
 import {
   addLine,
   addPeriod,
-  addService,
   chargesOf,
   GB,
   migrateRatingRows,
-  PER_GB,
-  ratingRows,
-  setProduct,
+  threeClosedMays,
   type RatingRows,
 } from '../support/rating-rows.js';
 
@@ -43,14 +40,9 @@ describeEachEngine('the nightly rating run reads only the periods still to rate'
     await migrateRatingRows(knex);
   });
   beforeEach(async () => {
-    r = await ratingRows(knex);
-    await setProduct(r, 3, PER_GB);
-    for (const id of [11, 12, 13]) await addService(knex, id, { clientId: id - 10 });
     // May: Ann 6 000 GB: (6 000 − 5 000) × €0.50 = €500.00; Bob 5 200 GB: 200 × €0.50 = €100.00;
     // Cid 4 000 GB, within the 5 000 GB: €0.00
-    await addPeriod(knex, 1, { serviceId: 11, ...MAY, used: 6000n * GB });
-    await addPeriod(knex, 2, { serviceId: 12, ...MAY, used: 5200n * GB });
-    await addPeriod(knex, 3, { serviceId: 13, ...MAY, used: 4000n * GB });
+    r = await threeClosedMays(knex, [6000n, 5200n, 4000n]);
   });
 
   /**

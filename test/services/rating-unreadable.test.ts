@@ -3,17 +3,12 @@ import type { Knex } from 'knex';
 import { TABLES } from '../../module/adapters/tables.js';
 import { describeEachEngine } from '../support/engines.js';
 import {
-  addPeriod,
-  addService,
-  GB,
   migrateRatingRows,
   PER_GB,
-  ratingRows,
+  threeClosedMays,
   setProduct,
   type RatingRows,
 } from '../support/rating-rows.js';
-
-const MAY = { start: '2013-05-01', end: '2013-05-31' };
 
 /**
  * The nightly rating run when one stored row cannot be read (a column edited by hand): that
@@ -30,14 +25,9 @@ describeEachEngine('the rating run when a stored row cannot be read', ({ db }) =
     await migrateRatingRows(knex);
   });
   beforeEach(async () => {
-    r = await ratingRows(knex);
-    await setProduct(r, 3, PER_GB);
-    for (const id of [11, 12, 13]) await addService(knex, id, { clientId: id - 10 });
     // Ann 6 000 GB: (6 000 − 5 000) × €0.50 = €500.00; Bob 7 000 GB would be €1 000.00;
     // Cid 5 400 GB: (5 400 − 5 000) × €0.50 = €200.00
-    await addPeriod(knex, 1, { serviceId: 11, ...MAY, used: 6000n * GB });
-    await addPeriod(knex, 2, { serviceId: 12, ...MAY, used: 7000n * GB });
-    await addPeriod(knex, 3, { serviceId: 13, ...MAY, used: 5400n * GB });
+    r = await threeClosedMays(knex, [6000n, 7000n, 5400n]);
   });
 
   const amounts = async () =>

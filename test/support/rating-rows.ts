@@ -260,3 +260,24 @@ export interface ChargeRow {
 export async function usageCharge(knex: Knex, periodId: number): Promise<ChargeRow> {
   return knex(TABLES.charges).where({ period_id: periodId, seq: 0 }).first();
 }
+
+/**
+ * The rating suites' common ground: product 3 (5 TB included, €0.50 per GB over), Ann, Bob and Cid
+ * (services 11, 12, 13, clients 1–3) each with a closed May (periods 1–3) of the given GB.
+ */
+export async function threeClosedMays(
+  knex: Knex,
+  usedGb: readonly [bigint, bigint, bigint],
+): Promise<RatingRows> {
+  const r = await ratingRows(knex);
+  await setProduct(r, 3, PER_GB);
+  for (const id of [11, 12, 13]) await addService(knex, id, { clientId: id - 10 });
+  for (const [i, gb] of usedGb.entries())
+    await addPeriod(knex, i + 1, {
+      serviceId: 11 + i,
+      start: '2013-05-01',
+      end: '2013-05-31',
+      used: gb * GB,
+    });
+  return r;
+}
