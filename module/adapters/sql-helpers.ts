@@ -57,15 +57,21 @@ export async function updateManyByKey(
   for (let i = 0; i < rows.length; i += chunkSize) {
     const chunk = rows.slice(i, i + chunkSize);
     if (mysql) {
+      // the first row names the columns; on MariaDB the others follow as one VALUES list, a table
+      // value constructor, which it parses and plans as one block instead of one SELECT a row
+      const tvc = await hasValuesLists(db);
       const select = (row: Record<string, unknown>, n: number) =>
         n === 0
           ? `SELECT ${cols.map((c) => `${literal(row[c])} AS ${quote(c, true)}`).join(', ')}`
-          : `SELECT ${cols.map((c) => literal(row[c])).join(', ')}`;
+          : tvc
+            ? `(${cols.map((c) => literal(row[c])).join(', ')})`
+            : `SELECT ${cols.map((c) => literal(row[c])).join(', ')}`;
       const selects = opts.slices ? await mapInSlices(chunk, select, opts.slices) : chunk.map(select);
-      await sendWhole(
-        db,
-        `UPDATE ${t} JOIN (${selects.join(' UNION ALL ')}) AS v ON ${t}.${k} = v.${k} SET ${sets}`,
-      );
+      const derived =
+        tvc && selects.length > 1
+          ? `${selects[0]} UNION ALL VALUES ${selects.slice(1).join(', ')}`
+          : selects.join(' UNION ALL ');
+      await sendWhole(db, `UPDATE ${t} JOIN (${derived}) AS v ON ${t}.${k} = v.${k} SET ${sets}`);
     } else {
       // SQLite compiles a multi-row VALUES list far faster than a UNION ALL of SELECTs
       const bindings: unknown[] = [];
@@ -75,6 +81,36 @@ export async function updateManyByKey(
       await db.raw(sql, bindings as Knex.RawBinding[]);
     }
   }
+}
+
+/** Per database (knex's config, shared by its transactions): whether the server takes a VALUES list as a table. */
+const valuesLists = new WeakMap<object, Promise<boolean>>();
+
+/**
+ * Whether the server is MariaDB 10.3.3 or later, which takes `VALUES (…), (…)` as a table (a table
+ * value constructor). MySQL writes that `VALUES ROW(…)`, from 8.0.19 only; it keeps the SELECTs.
+ * Asked once per database.
+ */
+export function hasValuesLists(db: Knex | Knex.Transaction): Promise<boolean> {
+  const key = db.client.config as object;
+  let known = valuesLists.get(key);
+  if (!known) {
+    known = db
+      .raw('SELECT VERSION() AS v')
+      .then((res: unknown) => mariaDbWithValues(String((res as [Array<{ v: unknown }>])[0][0]?.v ?? '')));
+    // a failed question is asked again next time, not remembered as "no"
+    known.catch(() => valuesLists.delete(key));
+    valuesLists.set(key, known);
+  }
+  return known;
+}
+
+/** `10.11.19-MariaDB-0+deb12u1` yes, `10.3.2-MariaDB` and `8.0.36` (MySQL) no. */
+export function mariaDbWithValues(version: string): boolean {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!m || !/mariadb/i.test(version)) return false;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return major > 10 || (major === 10 && (minor > 3 || (minor === 3 && patch >= 3)));
 }
 
 /** A row's value as a MariaDB literal: a missing one is NULL. */

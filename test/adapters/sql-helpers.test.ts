@@ -1,10 +1,17 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { toBig } from '../../module/adapters/rows.js';
-import { mysqlLiteral, sendDirect, sendWhole, updateManyByKey } from '../../module/adapters/sql-helpers.js';
+import {
+  hasValuesLists,
+  mariaDbWithValues,
+  mysqlLiteral,
+  sendDirect,
+  sendWhole,
+  updateManyByKey,
+} from '../../module/adapters/sql-helpers.js';
 import { describeEachEngine } from '../support/engines.js';
 
-describeEachEngine('updating many rows by key in one statement', ({ db }) => {
+describeEachEngine('updating many rows by key in one statement', ({ db, engine }) => {
   let knex: Knex;
   const T = 'ou_test_totals';
   const totals = async () =>
@@ -70,6 +77,57 @@ describeEachEngine('updating many rows by key in one statement', ({ db }) => {
       [2, 8n, 'y'],
       [3, 9n, 'z'],
     ]);
+  });
+
+  it('takes each column whole whatever the first row holds: a small number, then 2^63 − 1 and a 20-character text', async () => {
+    // The first row names the columns and the rest follow (on MariaDB as one VALUES list): a
+    // column typed from its first value alone would cut 9 223 372 036 854 775 807 (2^63 − 1) to
+    // an INT or 'twenty characters ok' to one character.
+    const seen: string[] = [];
+    const watch = (q: { sql: string }) => seen.push(q.sql);
+    knex.on('query', watch);
+    try {
+      await updateManyByKey(
+        knex,
+        T,
+        'id',
+        [
+          { id: 3, total: '1', label: 'q' },
+          { id: 1, total: '9223372036854775807', label: 'twenty characters ok' },
+          { id: 2, total: '-9223372036854775808', label: "it's \\ fine" },
+        ],
+        ['total', 'label'],
+      );
+    } finally {
+      knex.off('query', watch);
+    }
+    expect(await totals()).to.deep.equal([
+      [1, 9223372036854775807n, 'twenty characters ok'],
+      [2, -9223372036854775808n, "it's \\ fine"],
+      [3, 1n, 'q'],
+    ]);
+    const update = seen.find((sql) => sql.startsWith('UPDATE'));
+    if (engine === 'mysql') {
+      // this machine's server is MariaDB: one SELECT naming the columns, then one VALUES list
+      expect(await hasValuesLists(knex)).to.equal(true);
+      expect(update).to.match(
+        /JOIN \(SELECT 3 AS `id`, '1' AS `total`, 'q' AS `label` UNION ALL VALUES \(1, /,
+      );
+      expect(update!.match(/SELECT/g)).to.have.length(1);
+    }
+  });
+});
+
+describe('which MariaDB/MySQL servers take a VALUES list as a table', () => {
+  it('MariaDB from 10.3.3 on; not MySQL (it writes VALUES ROW(…)), nor an older MariaDB', () => {
+    expect(mariaDbWithValues('10.11.19-MariaDB-0+deb12u1')).to.equal(true);
+    expect(mariaDbWithValues('10.3.3-MariaDB')).to.equal(true);
+    expect(mariaDbWithValues('11.4.2-MariaDB-log')).to.equal(true);
+    expect(mariaDbWithValues('10.3.2-MariaDB')).to.equal(false);
+    expect(mariaDbWithValues('10.2.44-MariaDB')).to.equal(false);
+    expect(mariaDbWithValues('8.0.36')).to.equal(false);
+    expect(mariaDbWithValues('5.7.44-log')).to.equal(false);
+    expect(mariaDbWithValues('')).to.equal(false);
   });
 });
 
