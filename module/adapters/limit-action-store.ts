@@ -193,8 +193,16 @@ export interface LimitActionStore {
    * the others' lifts and retries go on.
    */
   needingWork(setAside?: SetAside): Promise<LimitActionRow[]>;
-  /** the service's rows of a period (or all), newest first */
+  /**
+   * the service's rows of a period (or all), newest first. With `setAside`, a row that cannot be
+   * read is told there and stands in its place as an UnreadableRow; without, it is refused.
+   */
   forService(serviceId: number, periodId?: number): Promise<LimitActionRow[]>;
+  forService(
+    serviceId: number,
+    periodId: number | undefined,
+    setAside: SetAside,
+  ): Promise<Array<Listed<LimitActionRow>>>;
   /**
    * active rows of these services, for the decision. A row that cannot be read is left out (told to
    * `setAside`) and its service named in `undecided`: deciding it from its other rows could take an
@@ -250,7 +258,21 @@ async function insertIfNew(
 
 /** `setAside`: told of each row `list` could not read (listed in its place as unreadable). */
 export function createLimitActionStore(knex: Knex, opts: { setAside?: SetAside } = {}): LimitActionStore {
+  async function forService(serviceId: number, periodId?: number): Promise<LimitActionRow[]>;
+  async function forService(
+    serviceId: number,
+    periodId: number | undefined,
+    setAside: SetAside,
+  ): Promise<Array<Listed<LimitActionRow>>>;
+  async function forService(serviceId: number, periodId?: number, setAside?: SetAside) {
+    const q = knex(TABLE).where({ service_id: serviceId });
+    if (periodId !== undefined) q.andWhere({ period_id: periodId });
+    const rows = await q.orderBy('id', 'desc');
+    if (!setAside) return rows.map(parseLimitActionRow);
+    return readEach(rows, parseLimitActionRow, TABLE, { setAside });
+  }
   return {
+    forService,
     insertIfNew,
     async get(id) {
       const r = await knex(TABLE).where({ id }).first();
@@ -280,11 +302,6 @@ export function createLimitActionStore(knex: Knex, opts: { setAside?: SetAside }
         .orWhereIn('panel_state', ['to_suspend', 'to_restore'])
         .orderBy('id');
       return readableOf(readEach(rows, parseLimitActionRow, TABLE, { setAside }));
-    },
-    async forService(serviceId, periodId) {
-      const q = knex(TABLE).where({ service_id: serviceId });
-      if (periodId !== undefined) q.andWhere({ period_id: periodId });
-      return (await q.orderBy('id', 'desc')).map(parseLimitActionRow);
     },
     async activeFor(serviceIds, setAside) {
       const out: LimitActionRow[] & { undecided?: Set<number> } = [];

@@ -25,6 +25,7 @@ import type { LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { createPeriodReadStore, type PeriodReadStore } from '../adapters/period-read-store.js';
+import { isUnreadable } from '../adapters/rows.js';
 import {
   createThresholdNoticeStore,
   type NoticeRecord,
@@ -608,7 +609,12 @@ async function bannerFor(deps: Ctx, serviceId: number): ReturnType<ThresholdNoti
   if (!rows.length) return null;
   const latest = rows.reduce((a, b) => (pctOfKey(b.key) > pctOfKey(a.key) ? b : a));
   const s = latest.details as StoredNotice;
-  const action = (await deps.limits.forService(serviceId, periodId))[0] ?? null;
+  // the newest action row of the period says what stands; one that cannot be read says nothing to
+  // the client (the VPS's state is not claimed from an older row), and the operator is told which
+  const [newest] = await deps.limits.forService(serviceId, periodId, (table, u) =>
+    deps.log.warn('limit.row_unreadable', { table, id: u.id, ...u.unreadable }),
+  );
+  const action = newest === undefined || isUnreadable(newest) ? null : newest;
   return {
     serviceId,
     periodId,
