@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import type { ObservedState } from '../domain/limit-policy.js';
-import { readEach, rowReader, type Listed, type SetAside } from './rows.js';
+import { readEach, readOwned, rowReader, type Listed, type ReadOf, type SetAside } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -37,8 +37,12 @@ export interface OpenUsageStore {
    */
   activePage(after: number, limit: number): Promise<OpenPeriodRow[]>;
   activePage(after: number, limit: number, setAside: SetAside): Promise<Array<Listed<OpenPeriodRow>>>;
-  /** these services (active or not) that have an open period and a sample; at most 500 ids */
-  ofServices(serviceIds: readonly number[]): Promise<OpenPeriodRow[]>;
+  /**
+   * these services (active or not) that have an open period and a sample; at most 500 ids. With
+   * `setAside`, a row that cannot be read is told there and left out, its service in `unreadable`;
+   * without, it is refused naming the column.
+   */
+  ofServices(serviceIds: readonly number[], setAside?: SetAside): Promise<ReadOf<OpenPeriodRow>>;
 }
 
 const STATES: readonly ObservedState[] = ['online', 'offline', 'suspended', 'processing', 'unknown'];
@@ -107,10 +111,14 @@ export function createOpenUsageStore(knex: Knex): OpenUsageStore {
   }
   return {
     activePage,
-    async ofServices(serviceIds) {
+    async ofServices(serviceIds, setAside) {
       if (serviceIds.length === 0) return [];
       const rows: Record<string, unknown>[] = await query().whereIn('s.service_id', serviceIds);
-      return rows.map(parseOpenPeriodRow);
+      return readOwned(rows, parseOpenPeriodRow, TABLES.services, {
+        owner: 'service_id',
+        key: 'service_id',
+        setAside,
+      });
     },
   };
 }

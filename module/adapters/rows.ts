@@ -350,3 +350,28 @@ export function readEach<T>(
     }
   });
 }
+
+/** Rows of their owners that read, and each owner (a service) whose row did not, with that row. */
+export type ReadOf<T> = T[] & { unreadable?: Map<number, UnreadableRow> };
+
+/**
+ * Rows found by their owner's id (`owner`: the column, e.g. service_id), each read on its own: one
+ * that `parse` refuses is told to `setAside` and left out, and its owner is in `unreadable` with it
+ * (what that owner has is not known: the caller leaves it as it stands). The owner column reads (the
+ * rows were found by it). Without `setAside` every row must read, as `rows.map(parse)`.
+ */
+export function readOwned<T>(
+  rows: Array<Record<string, unknown>>,
+  parse: (r: Record<string, unknown>) => T,
+  table: string,
+  opts: { owner: string; key?: string; setAside?: SetAside | undefined },
+): ReadOf<T> {
+  if (!opts.setAside) return rows.map(parse);
+  const out: ReadOf<T> = [];
+  const column = `${table}.${opts.owner}`;
+  readEach(rows, parse, table, { key: opts.key ?? 'id', setAside: opts.setAside }).forEach((r, k) => {
+    if (!isUnreadable(r)) out.push(r);
+    else (out.unreadable ??= new Map()).set(intIn(rows[k]![opts.owner], column), r);
+  });
+  return out;
+}

@@ -102,8 +102,8 @@ interface Now {
   allowanceBytes: bigint | null;
   /** the policy in force: the product's, or the client's cap's action */
   policy: LimitPolicy | null;
-  /** a cap it is under cannot be read: no policy is known, nothing is decided for it */
-  capUnreadable?: true;
+  /** its open period or a cap it is under cannot be read: nothing is decided for it, it stays as it stands */
+  notKnown?: true;
 }
 
 type LimitDeps = {
@@ -303,8 +303,9 @@ async function serviceNow(deps: LimitCtx, serviceIds: number[]): Promise<Map<num
     const u = seen?.u ?? own;
     const a = seen?.a ?? null;
     const cap = caps.get(id) ?? null;
-    if (cap && isUnreadable(cap)) {
-      out.set(id, { usage: u, profile, allowanceBytes: null, policy: null, capUnreadable: true });
+    // its use (told by the reader) or its cap cannot be read: no lift, no action from a guess
+    if (usages.unreadable?.has(id) || (cap && isUnreadable(cap))) {
+      out.set(id, { usage: u, profile, allowanceBytes: null, policy: null, notKnown: true });
       continue;
     }
     const eff = a && profile ? policyWithCap(profile, a.plan, a.allowanceBytes, cap) : null;
@@ -675,8 +676,8 @@ async function work(deps: LimitCtx, result: LimitRunResult): Promise<void> {
   const current = await serviceNow(deps, [...new Set(rows.map((r) => r.serviceId))]);
   for (let row of rows) {
     const n = current.get(row.serviceId)!;
-    // with its cap not known no lift is decided (nor, below, an action taken): it waits to be mended
-    if ((row.status === 'pending' || row.status === 'applied') && !n.capUnreadable) {
+    // with its use or its cap not known no lift is decided (nor, below, an action taken): it waits to be mended
+    if ((row.status === 'pending' || row.status === 'applied') && !n.notKnown) {
       const reason = liftReason(row, {
         openPeriodId: n.usage?.periodId ?? null,
         usedBytes: n.usage?.usedBytes ?? row.usedBytes,

@@ -86,12 +86,20 @@ export function createOpenUsageReader(knex: Knex, setAside?: SetAside) {
         if (listed.length < pageSize) return;
       }
     },
-    /** these services (active or not), by id */
-    async some(serviceIds: readonly number[]): Promise<Map<number, OpenUsage>> {
+    /**
+     * these services (active or not), by id. With the reader's `setAside`, a service whose row
+     * cannot be read is left out and named in `unreadable` (its use is not known: whoever acts on
+     * it leaves it as it stands; "no open period" would lift a suspension).
+     */
+    async some(
+      serviceIds: readonly number[],
+    ): Promise<Map<number, OpenUsage> & { unreadable?: Set<number> }> {
       const ms = await reads.masters();
-      const out = new Map<number, OpenUsage>();
+      const out: Map<number, OpenUsage> & { unreadable?: Set<number> } = new Map();
       for (const part of chunks(serviceIds, 500)) {
-        for (const u of usagesOf(await store.ofServices(part), ms)) out.set(u.serviceId, u);
+        const rows = await store.ofServices(part, setAside);
+        for (const u of usagesOf(rows, ms)) out.set(u.serviceId, u);
+        for (const id of rows.unreadable?.keys() ?? []) (out.unreadable ??= new Set()).add(id);
       }
       return out;
     },

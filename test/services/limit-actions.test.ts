@@ -207,6 +207,48 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
     expect(JSON.stringify(lines)).not.to.include(bad);
   });
 
+  /**
+   * Both VPSs held to "suspend at the allowance" (5 000 GB). 20 May, 5 000 GB each: VPS 101 and 102
+   * suspended. 1 June, 10 GB each in the new period, and VPS 102's cached open period (its start date
+   * in the services row) spoiled by hand after the collect, before the watch. The work pass reads
+   * the open periods of the services with an action row: 101's new period lifts its suspension
+   * (unsuspend 101); 102's use is not known, so its suspension stands (lifting it from "no open
+   * period" would be a guess) and the row is named in the log. Before: that read threw, and 101
+   * was not lifted either.
+   */
+  it("lifts the others when one suspended service's open period cannot be read: that one stays suspended, the column logged", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    s = await buildBillingStory(knex, STORY_EUR, { log: logInto(lines) });
+    for (const id of [s.story.serviceId, s.story.dutchServiceId])
+      await s.mod.billing.setServiceOverride(id, { limitPolicy: { action: 'suspend' } }, CLI_ACTOR);
+    await evening('2013-05-20', 5000n * GB, 5000n * GB);
+    expect([...s.fake.actions].sort()).to.deep.equal(['suspend 101', 'suspend 102']);
+    s.f.clock.set('2013-06-01T21:50:00Z');
+    s.fake.set('101', 10n * GB);
+    s.fake.set('102', 10n * GB);
+    await s.mod.metering.collect();
+    const bad = await spoilDate(knex, engineOf(knex), 'mod_overusage_services', 'open_period_start', {
+      service_id: s.story.dutchServiceId,
+    });
+    await s.mod.watchUsage({ collected: true });
+    expect(s.fake.actions.slice(2)).to.deep.equal(['unsuspend 101']);
+    expect(await panel()).to.deep.equal({ status: 'Active', reason: '' });
+    const jans = await knex('mod_overusage_limit_actions')
+      .where({ service_id: s.story.dutchServiceId })
+      .first('status');
+    expect(jans.status).to.equal('applied');
+    const told = lines.filter((l) => l.event === 'usage.row_unreadable');
+    expect(told.length).to.be.at.least(1);
+    for (const l of told)
+      expect(l).to.deep.include({
+        level: 'warn',
+        table: 'mod_overusage_services',
+        id: s.story.dutchServiceId,
+        column: 'mod_overusage_services.open_period_start',
+      });
+    expect(JSON.stringify(lines)).not.to.include(bad);
+  });
+
   it("leaves the panel's own suspension (for non-payment) alone, on SolusVM's side and in the panel", async () => {
     await s.mod.billing.setServiceOverride(
       s.story.serviceId,
