@@ -1,4 +1,10 @@
-import { logUnreadable, type Listed } from '../adapters/rows.js';
+import {
+  isUnreadable,
+  logUnreadable,
+  type Listed,
+  type SetAside,
+  type UnreadableRow,
+} from '../adapters/rows.js';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import {
@@ -112,9 +118,15 @@ type PoolDeps = {
   locks: LockStore;
   /** client-chosen caps: a pool's month never bills more than the cap in force at its end (module/services/caps.ts) */
   caps?: {
+    /** with `setAside`: the services with a cap that cannot be read in `unreadable`, told there */
     history(
       serviceIds: readonly number[],
-    ): Promise<Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }>>;
+      setAside?: SetAside,
+    ): Promise<
+      Array<{ serviceId: number; cap: ClientCap; setAt: DateTime; liftedAt: DateTime | null }> & {
+        unreadable?: Map<number, UnreadableRow>;
+      }
+    >;
   };
   /** services per page of the member sync (default MEMBER_SYNC_PAGE) */
   memberPageSize?: number;
@@ -354,7 +366,7 @@ async function rateMonth(
   deps: PoolCtx,
   rows: PoolSpanRow[],
   month: { start: IsoDate; end: IsoDate },
-): Promise<{ written: boolean } | null> {
+): Promise<{ written: boolean } | { skipped: string } | null> {
   const { zone } = deps;
   const to = startOfDay(addDays(month.end, 1), zone);
   const inMonth = membersIn(rows, month, zone);
@@ -371,6 +383,11 @@ async function rateMonth(
   const anchorProfile = profiles.get(rating.anchorServiceId)!;
   const anchorCurrency = currencyOf.get(rating.anchorServiceId) ?? 'EUR';
   const cap = await capAtEnd(deps, serviceIds, to);
+  // a cap limits the bill: the month is not billed without knowing which cap was in force
+  if (cap && isUnreadable(cap)) {
+    const { column, reason } = cap.unreadable;
+    return { skipped: `a cap of its pool cannot be read (${column ?? 'a column'}: ${reason}); not rated` };
+  }
   if (anchorProfile !== first || anchorCurrency !== members[0]!.currency || cap) {
     rating = ratePool({ ...span, plan: withCap(ratingPlan(anchorProfile, anchorCurrency, null), cap) });
   }
@@ -431,10 +448,22 @@ async function memberInputs(deps: PoolCtx, inMonth: PoolSpanRow[], month: { star
   return { clientId, poolKey, serviceIds, currencyOf, profiles, members, daysOf, lastDay };
 }
 
-/** The pool's cap in force at the month's end: the newest of its members' caps set before it and not lifted by then. */
-async function capAtEnd(deps: PoolCtx, serviceIds: number[], end: DateTime): Promise<ClientCap | null> {
+/**
+ * The pool's cap in force at the month's end: the newest of its members' caps set before it and not
+ * lifted by then. A member's cap that cannot be read is answered in its place (logged once, never
+ * the value): which cap held is then not known.
+ */
+async function capAtEnd(
+  deps: PoolCtx,
+  serviceIds: number[],
+  end: DateTime,
+): Promise<ClientCap | UnreadableRow | null> {
   if (!deps.caps) return null;
-  const history = await deps.caps.history(serviceIds);
+  const history = await deps.caps.history(serviceIds, (table, u) =>
+    deps.log.warn('pools.row_unreadable', { table, id: u.id, ...u.unreadable }),
+  );
+  const unread = serviceIds.map((id) => history.unreadable?.get(id)).find((u) => u !== undefined);
+  if (unread) return unread;
   return (
     history.filter((h) => h.setAt < end && (h.liftedAt === null || h.liftedAt >= end)).at(-1)?.cap ?? null
   );
