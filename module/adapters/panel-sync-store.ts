@@ -4,8 +4,10 @@ import {
   intIn,
   isUnreadable,
   readEach,
+  readOwned,
   rowReader,
   sqlInstant,
+  type ReadOf,
   type SetAside,
   type UnreadableRow,
 } from './rows.js';
@@ -51,7 +53,11 @@ export interface DirectoryEntry {
 }
 
 export interface PanelSyncStore {
-  linkedServices(): Promise<LinkedService[]>;
+  /**
+   * our services rows. With `setAside`, a row that cannot be read is told there and left out, its
+   * service in `unreadable` with it; without, it is refused naming the column.
+   */
+  linkedServices(setAside?: SetAside): Promise<ReadOf<LinkedService>>;
   /**
    * service id → SolusVM 2 server id (the newest row of a service wins); empty without the table.
    * With `setAside`, a row that cannot be read is told there and stands for its service as an
@@ -94,7 +100,7 @@ export function parseSyncIssue(r: Record<string, unknown>): SyncIssue & { seenAt
 
 export function createPanelSyncStore(knex: Knex): PanelSyncStore {
   return {
-    async linkedServices() {
+    async linkedServices(setAside) {
       const rows = await knex(TABLES.services).select(
         'service_id',
         'master_id',
@@ -104,7 +110,11 @@ export function createPanelSyncStore(knex: Knex): PanelSyncStore {
         'product_id',
         'billing_day',
       );
-      return rows.map(parseLinkedService);
+      return readOwned(rows, parseLinkedService, TABLES.services, {
+        owner: 'service_id',
+        key: 'service_id',
+        setAside,
+      });
     },
     async solusIoServers(setAside) {
       if (!(await knex.schema.hasTable(SOLUSIO_TABLE))) return new Map();

@@ -355,10 +355,10 @@ export function readEach<T>(
 export type ReadOf<T> = T[] & { unreadable?: Map<number, UnreadableRow> };
 
 /**
- * Rows found by their owner's id (`owner`: the column, e.g. service_id), each read on its own: one
+ * Rows each of one owner (`owner`: its id's column, e.g. service_id), each read on its own: one
  * that `parse` refuses is told to `setAside` and left out, and its owner is in `unreadable` with it
- * (what that owner has is not known: the caller leaves it as it stands). The owner column reads (the
- * rows were found by it). Without `setAside` every row must read, as `rows.map(parse)`.
+ * (what that owner has is not known: the caller leaves it as it stands); a row whose owner column
+ * does not read either is only told. Without `setAside` every row must read, as `rows.map(parse)`.
  */
 export function readOwned<T>(
   rows: Array<Record<string, unknown>>,
@@ -368,10 +368,13 @@ export function readOwned<T>(
 ): ReadOf<T> {
   if (!opts.setAside) return rows.map(parse);
   const out: ReadOf<T> = [];
-  const column = `${table}.${opts.owner}`;
   readEach(rows, parse, table, { key: opts.key ?? 'id', setAside: opts.setAside }).forEach((r, k) => {
     if (!isUnreadable(r)) out.push(r);
-    else (out.unreadable ??= new Map()).set(intIn(rows[k]![opts.owner], column), r);
+    else {
+      // an owner that does not read either (a key edited by hand) is only told
+      const id = asInt(rows[k]![opts.owner]);
+      if (id !== undefined) (out.unreadable ??= new Map()).set(id, r);
+    }
   });
   return out;
 }

@@ -8,7 +8,7 @@ import {
   type LinkedService,
   type PanelSyncStore,
 } from '../adapters/panel-sync-store.js';
-import type { UnreadableRow } from '../adapters/rows.js';
+import type { SetAside, UnreadableRow } from '../adapters/rows.js';
 import type { ServerSummary } from '../adapters/solusvm-types.js';
 import { billingDayOf } from '../domain/billing-calendar.js';
 import { clientLabel, searchTextOf } from '../domain/search-text.js';
@@ -105,6 +105,8 @@ interface SyncRun {
   result: PanelSyncResult;
   byServer: Map<number, MasterView>;
   existing: Map<number, LinkedService>;
+  /** service id → its own services row, which cannot be read: the service is left as it stands */
+  unreadable: Map<number, UnreadableRow>;
   /** "master|server" → the service linked to it */
   taken: Map<string, number>;
   /** service id → its SolusVM 2 server, or its row there that cannot be read */
@@ -120,12 +122,12 @@ interface SyncRun {
 
 async function startRun(deps: SyncDeps): Promise<SyncRun> {
   const masters = (await deps.masters.list()).filter((m) => m.panelServerId !== null);
-  const rows = await deps.store.linkedServices();
-  const [v2Servers, matchBy] = await Promise.all([
-    // one row that cannot be read leaves out its service (a sync issue), not the sync of all
-    deps.store.solusIoServers((table, u) =>
-      deps.log.warn('panel_sync.row_unreadable', { table, id: u.id, column: u.unreadable.column }),
-    ),
+  // one row that cannot be read leaves out its service (a sync issue), not the sync of all
+  const setAside: SetAside = (table, u) =>
+    deps.log.warn('panel_sync.row_unreadable', { table, id: u.id, column: u.unreadable.column });
+  const [rows, v2Servers, matchBy] = await Promise.all([
+    deps.store.linkedServices(setAside),
+    deps.store.solusIoServers(setAside),
     deps.settings.get('sync_match_by'),
   ]);
   const lists = new Map<number, Promise<ServerSummary[]>>();
@@ -134,6 +136,7 @@ async function startRun(deps: SyncDeps): Promise<SyncRun> {
     result: { linked: 0, updated: 0, stopped: 0, skipped: [] },
     byServer: new Map(masters.map((m) => [m.panelServerId!, m])),
     existing: new Map(rows.map((r) => [r.serviceId, r])),
+    unreadable: rows.unreadable ?? new Map(),
     taken: new Map(rows.map((r) => [`${r.masterId}|${r.serverRef}`, r.serviceId])),
     v2Servers,
     matchBy,
@@ -262,6 +265,17 @@ async function noteNames(run: SyncRun, svc: PanelService): Promise<void> {
 
 /** One panel service: stopped, skipped with why, left as it is, or linked. */
 async function syncService(run: SyncRun, svc: PanelService, productId: number): Promise<void> {
+  const unread = run.unreadable.get(svc.id);
+  if (unread) {
+    // what it is linked to is not known: not linked again, stopped or moved from a guess
+    const { column, reason } = unread.unreadable;
+    return skip(
+      run,
+      svc,
+      productId,
+      `its row in the module's services table cannot be read: ${column ? `${column} is ${reason}` : reason}; mend that row (the service is left as it stands until then)`,
+    );
+  }
   const link = run.existing.get(svc.id);
   if (link || METERED.has(svc.status)) await noteNames(run, svc);
   if (!METERED.has(svc.status)) {

@@ -61,6 +61,59 @@ describeEachEngine("linking the panel's services to SolusVM servers", ({ db }) =
     expect((await s.mod.links.get(s.story.dutchServiceId)).active).to.equal(false);
   });
 
+  /**
+   * One of our own services rows that cannot be read (SQLite only: its INTEGER columns keep any text;
+   * MariaDB's typed columns always read back as numbers). Ann's and Jan's VPSs are linked by a first
+   * sync (101, 102); Ann's service is then terminated in the panel and Jan's row's product_id edited
+   * to 'x'. Before: the sync threw on reading the rows ("mod_overusage_services.product_id holds
+   * "x", which is not an integer") and Ann's VPS went on being metered. Now Ann's is stopped
+   * (stopped 1), Jan's is left as it stands (not linked again, its row untouched) and listed as a
+   * sync issue naming the column; logged once without the value. Mended, the next sync finds
+   * nothing to do and the issue goes.
+   */
+  it('stops the others when one of our own services rows cannot be read, and names it', async function () {
+    if (db().engine !== 'sqlite') this.skip();
+    const knex: Knex = db().knex;
+    const logged: Array<Record<string, unknown>> = [];
+    const s = await buildBillingStory(knex, undefined, { log: logInto(logged) });
+    await knex('mod_overusage_services').delete();
+    const serverId = await addServer(knex, {
+      name: 'solus-nl',
+      type: 'solusvmpro',
+      hostname: 'solus.example.net',
+    });
+    await knex('tblhosting').update({ server: serverId });
+    await s.mod.masters.update(s.masterId, { panelServerId: serverId }, CLI);
+    expect(await s.mod.sync!.sync()).to.deep.include({ linked: 2 });
+    await s.f.panel.api.updateClientProduct({ serviceId: s.story.serviceId, status: 'Terminated' });
+    const jan = s.story.dutchServiceId;
+    await knex('mod_overusage_services').where({ service_id: jan }).update({ product_id: 'x' });
+    logged.length = 0;
+
+    const out = await s.mod.sync!.sync();
+    expect(out).to.deep.include({ linked: 0, updated: 0, stopped: 1 });
+    expect((await s.mod.links.get(s.story.serviceId)).active).to.equal(false);
+    expect(out.skipped.map((x) => [x.serviceId, x.reason])).to.deep.equal([
+      [
+        jan,
+        "its row in the module's services table cannot be read: mod_overusage_services.product_id is not an integer; mend that row (the service is left as it stands until then)",
+      ],
+    ]);
+    expect(
+      (await knex('mod_overusage_services').where({ service_id: jan }).first('product_id')).product_id,
+    ).to.equal('x');
+    expect((await s.mod.sync!.issues()).map((x) => x.serviceId)).to.deep.equal([jan]);
+    const told = logged.filter((l) => l.event === 'panel_sync.row_unreadable');
+    expect(told.map((l) => [l.level, l.table, l.id, l.column])).to.deep.equal([
+      ['warn', 'mod_overusage_services', jan, 'mod_overusage_services.product_id'],
+    ]);
+    expect(JSON.stringify(logged)).not.to.include('"x"');
+
+    await knex('mod_overusage_services').where({ service_id: jan }).update({ product_id: s.story.productId });
+    expect(await s.mod.sync!.sync()).to.deep.include({ linked: 0, updated: 0, stopped: 0 });
+    expect(await s.mod.sync!.issues()).to.deep.equal([]);
+  });
+
   it('says why a service is not linked', async () => {
     const knex: Knex = db().knex;
     const s = await buildBillingStory(knex);
