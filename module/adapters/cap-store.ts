@@ -7,15 +7,15 @@ import {
   instantOrNullIn,
   intIn,
   intOrNullIn,
-  isUnreadable,
   readEach,
+  readOwned,
   sqlBig,
   sqlInstant,
   textIn,
   textOrNullIn,
   type Listed,
+  type ReadOf,
   type SetAside,
-  type UnreadableRow,
 } from './rows.js';
 import { TABLES } from './tables.js';
 
@@ -80,7 +80,7 @@ export interface CapStore {
     db: Db,
     serviceIds: readonly number[],
     opts?: { lock?: boolean; setAside?: SetAside },
-  ): Promise<StoredCap[] & { unreadable?: Map<number, UnreadableRow> }>;
+  ): Promise<ReadOf<StoredCap>>;
   /** lifts these caps (by id) now; how many moved */
   lift(db: Db, ids: readonly number[], at: DateTime): Promise<number>;
   /** lifts the active caps of these services now; how many moved */
@@ -91,10 +91,7 @@ export interface CapStore {
    * every cap of these services, set and lifted, oldest first. With `setAside`, as activeOf: a row
    * that cannot be read is told there and left out, its service in `unreadable` with it.
    */
-  history(
-    serviceIds: readonly number[],
-    setAside?: SetAside,
-  ): Promise<StoredCap[] & { unreadable?: Map<number, UnreadableRow> }>;
+  history(serviceIds: readonly number[], setAside?: SetAside): Promise<ReadOf<StoredCap>>;
   /** the newest caps of every client, newest first; one that cannot be read in its place (told to `setAside`) */
   newest(limit: number, setAside?: SetAside): Promise<Array<Listed<StoredCap>>>;
 }
@@ -124,23 +121,9 @@ async function mates(db: Db, serviceIds: readonly number[]): Promise<Map<number,
   return out;
 }
 
-/**
- * Caps found by their services: without `setAside` each must read; with it, one that cannot is told
- * there and left out, and its service named in `unreadable` with it.
- */
-function capsRead(
-  rows: Array<Record<string, unknown>>,
-  setAside?: SetAside,
-): StoredCap[] & { unreadable?: Map<number, UnreadableRow> } {
-  if (!setAside) return rows.map(parseStoredCap);
-  const out: StoredCap[] & { unreadable?: Map<number, UnreadableRow> } = [];
-  readEach(rows, parseStoredCap, CAPS, { setAside }).forEach((r, k) => {
-    if (!isUnreadable(r)) out.push(r);
-    // the row was found by its service_id, so that column reads
-    else (out.unreadable ??= new Map()).set(intIn(rows[k]!.service_id, col('service_id')), r);
-  });
-  return out;
-}
+/** Caps found by their services: with `setAside`, one that cannot be read is left out, its service in `unreadable`. */
+const capsRead = (rows: Array<Record<string, unknown>>, setAside?: SetAside): ReadOf<StoredCap> =>
+  readOwned(rows, parseStoredCap, CAPS, { owner: 'service_id', setAside });
 
 export function createCapStore(knex: Knex): CapStore {
   return {

@@ -8,8 +8,8 @@ import {
   instantOrNullIn,
   intIn,
   jsonOrNullIn,
-  isUnreadable,
   readEach,
+  readOwned,
   readableOf,
   sqlBig,
   sqlInstant,
@@ -309,10 +309,9 @@ export function createLimitActionStore(knex: Knex, opts: { setAside?: SetAside }
         const rows = await knex(TABLE)
           .whereIn('service_id', serviceIds.slice(i, i + 500))
           .whereIn('status', ['pending', 'applied', 'lifting']);
-        readEach(rows, parseLimitActionRow, TABLE, { setAside }).forEach((r, k) => {
-          if (!isUnreadable(r)) out.push(r);
-          else (out.undecided ??= new Set()).add(Number(rows[k]!.service_id));
-        });
+        const read = readOwned(rows, parseLimitActionRow, TABLE, { owner: 'service_id', setAside });
+        out.push(...read);
+        for (const id of read.unreadable?.keys() ?? []) (out.undecided ??= new Set()).add(id);
       }
       return out;
     },

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  readOwned,
   bigIn,
   column,
   dateIn,
@@ -162,5 +163,40 @@ describe('stored column readers', () => {
       'mod_overusage_disputes.version holds "two", which is not an integer',
     ]);
     expect(d.numOrNull('resolved_by_id')).to.equal(null);
+  });
+
+  /**
+   * Three caps of services 11, 12 and 13: 12's amount is text, 13's row has its service_id edited to
+   * text too. Read by their owner: 11's cap, service 12 named in `unreadable` with its row (id 2,
+   * the column), row 3 only told (its service is not known); each told once. Without a setAside
+   * the first refusal throws, as rows.map(parse) did.
+   */
+  it('reads rows by their owner: one that does not read names its owner, one whose owner does not read is only told', () => {
+    const T = 'mod_overusage_caps';
+    const rows = [
+      { id: 1, service_id: 11, amount: 2500 },
+      { id: 2, service_id: 12, amount: 'lots' },
+      { id: 3, service_id: 'x', amount: 'lots' },
+    ];
+    const parse = (r: Record<string, unknown>) => ({
+      serviceId: intIn(r.service_id, `${T}.service_id`),
+      amount: intIn(r.amount, `${T}.amount`),
+    });
+    const told: Array<[string, number | null, string | null]> = [];
+    const read = readOwned(rows, parse, T, {
+      owner: 'service_id',
+      setAside: (table, u) => told.push([table, u.id, u.unreadable.column]),
+    });
+    expect([...read]).to.deep.equal([{ serviceId: 11, amount: 2500 }]);
+    expect([...read.unreadable!]).to.deep.equal([
+      [12, { id: 2, unreadable: { column: `${T}.amount`, reason: 'not an integer' } }],
+    ]);
+    expect(told).to.deep.equal([
+      [T, 2, `${T}.amount`],
+      [T, 3, `${T}.service_id`],
+    ]);
+    expect(() => readOwned(rows, parse, T, { owner: 'service_id' })).to.throw(
+      `${T}.amount holds "lots", which is not an integer`,
+    );
   });
 });
