@@ -9,12 +9,14 @@ import {
   instantOrNullIn,
   intIn,
   readEach,
+  readOwned,
   sqlBig,
   sqlInstant,
   storedValueError,
   textIn,
   toBool,
   type Listed,
+  type ReadOf,
   type SetAside,
 } from './rows.js';
 import { chargeRecord, type NewCharge } from './rating-store.js';
@@ -108,8 +110,14 @@ export type NewPoolCharge = Omit<NewCharge, 'periodId'> & { seq: number };
 export interface PoolStore {
   /** services after `after` (by id), at most `limit`; or, with `only`, those services */
   services(page: { after: number; limit: number } | { only: readonly number[] }): Promise<SyncedService[]>;
-  /** the open span of each of these services */
-  openSpansOf(serviceIds: readonly number[]): Promise<Map<number, PoolSpanRow>>;
+  /**
+   * the open span of each of these services. With `setAside`, a span that cannot be read is told
+   * there and its service named in `unreadable` (whether and where it is pooled is not known).
+   */
+  openSpansOf(
+    serviceIds: readonly number[],
+    setAside?: SetAside,
+  ): Promise<Map<number, PoolSpanRow> & { unreadable?: Set<number> }>;
   /** which of these services ever had a span */
   everMembers(serviceIds: readonly number[]): Promise<Set<number>>;
   closeSpan(db: Db, spanId: number, at: DateTime): Promise<void>;
@@ -118,10 +126,14 @@ export interface PoolStore {
     s: Pick<PoolSpanRow, 'clientId' | 'poolKey' | 'serviceId' | 'productId' | 'joinedAt'>,
     at: DateTime,
   ): Promise<void>;
-  /** every span, by id; with `serviceIds`, only the spans of the clients that ever pooled one of them */
-  spans(serviceIds?: readonly number[]): Promise<PoolSpanRow[]>;
+  /**
+   * every span, by id; with `serviceIds`, only the spans of the clients that ever pooled one of
+   * them. With `setAside` (here and in spansSince), a span that cannot be read is told there and
+   * left out, its client in `unreadable`; without, it is refused naming the column.
+   */
+  spans(serviceIds?: readonly number[], setAside?: SetAside): Promise<ReadOf<PoolSpanRow>>;
   /** the spans open at or after `from` (every client's, or one client's), by id */
-  spansSince(from: DateTime, clientId?: number): Promise<PoolSpanRow[]>;
+  spansSince(from: DateTime, clientId?: number, setAside?: SetAside): Promise<ReadOf<PoolSpanRow>>;
   /** the months rated already, as `client|pool|start` (of these clients only, when given) */
   ratedMonths(clientIds?: readonly number[]): Promise<Set<string>>;
   /** the currency of each of these services */
@@ -223,12 +235,17 @@ function memberStore(
         : q.where('service_id', '>', page.after).orderBy('service_id').limit(page.limit));
       return rows.map(parseService);
     },
-    async openSpansOf(serviceIds) {
+    async openSpansOf(serviceIds, setAside) {
       const rows = await knex(M)
         .whereIn('service_id', [...serviceIds])
         .whereNull('left_at')
         .select('*');
-      return new Map(rows.map((r) => [intIn(r.service_id, m('service_id')), parsePoolSpan(r)]));
+      const read = readOwned(rows, parsePoolSpan, M, { owner: 'service_id', setAside });
+      const out: Map<number, PoolSpanRow> & { unreadable?: Set<number> } = new Map(
+        read.map((r) => [r.serviceId, r]),
+      );
+      if (read.unreadable) out.unreadable = new Set(read.unreadable.keys());
+      return out;
     },
     async everMembers(serviceIds) {
       const rows = await knex(M)
@@ -260,7 +277,7 @@ function ratingReads(
   knex: Knex,
 ): Pick<PoolStore, 'spans' | 'spansSince' | 'ratedMonths' | 'currencies' | 'traffic'> {
   return {
-    async spans(serviceIds) {
+    async spans(serviceIds, setAside) {
       const q = knex(M).select('*').orderBy('id');
       if (serviceIds)
         q.whereIn(
@@ -269,12 +286,12 @@ function ratingReads(
             .whereIn('service_id', [...serviceIds])
             .distinct('client_id'),
         );
-      return (await q).map(parsePoolSpan);
+      return readOwned(await q, parsePoolSpan, M, { owner: 'client_id', setAside });
     },
-    async spansSince(from, clientId) {
+    async spansSince(from, clientId, setAside) {
       const q = knex(M).where((w) => w.whereNull('left_at').orWhere('left_at', '>', sqlInstant(from)));
       if (clientId !== undefined) q.andWhere({ client_id: clientId });
-      return (await q.orderBy('id').select('*')).map(parsePoolSpan);
+      return readOwned(await q.orderBy('id').select('*'), parsePoolSpan, M, { owner: 'client_id', setAside });
     },
     async ratedMonths(clientIds) {
       const q = knex(PP).select('client_id', 'pool_key', 'start_date');

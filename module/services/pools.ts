@@ -2,6 +2,7 @@ import {
   isUnreadable,
   logUnreadable,
   type Listed,
+  type ReadOf,
   type SetAside,
   type UnreadableRow,
 } from '../adapters/rows.js';
@@ -169,6 +170,22 @@ export function createPoolService(raw: PoolDeps): PoolService {
   };
 }
 
+/** A pool's row that cannot be read: one warning with its table, id, column and why (never the value). */
+const spanAside =
+  (deps: PoolCtx): SetAside =>
+  (table, u) =>
+    deps.log.warn('pools.row_unreadable', { table, id: u.id, ...u.unreadable });
+
+/**
+ * The spans of the clients whose every span reads: a client with a span that cannot be read has
+ * its pools left out (their members and hours are not known), so no pool figure of theirs is told,
+ * acted on or rated from part of its members; the other clients' pools go on.
+ */
+function readableSpans(rows: ReadOf<PoolSpanRow>): PoolSpanRow[] {
+  const bad = rows.unreadable;
+  return bad ? rows.filter((r) => !bad.has(r.clientId)) : rows;
+}
+
 /** Spans grouped by client and pool, in the order first seen. */
 function byPool(spans: PoolSpanRow[]): Map<string, PoolSpanRow[]> {
   const pools = new Map<string, PoolSpanRow[]>();
@@ -182,7 +199,9 @@ function byPool(spans: PoolSpanRow[]): Map<string, PoolSpanRow[]> {
 async function standing(deps: PoolCtx, clientId?: number): Promise<Map<number, PoolStanding>> {
   const { zone } = deps;
   const month = poolMonth(localDate(deps.clock.now(), zone));
-  const rows = await deps.store.spansSince(startOfDay(month.start, zone), clientId);
+  const rows = readableSpans(
+    await deps.store.spansSince(startOfDay(month.start, zone), clientId, spanAside(deps)),
+  );
   const out = new Map<number, PoolStanding>();
   for (const group of byPool(rows).values()) {
     const now = group.filter((r) => r.leftAt === null).map((r) => r.serviceId);
@@ -255,7 +274,7 @@ async function syncPage(
 ): Promise<{ joined: number; left: number }> {
   const { store, zone } = deps;
   const ids = services.map((s) => s.serviceId);
-  const open = await store.openSpansOf(ids);
+  const open = await store.openSpansOf(ids, spanAside(deps));
   const seenBefore = await store.everMembers(ids);
   let joined = 0;
   let left = 0;
@@ -265,6 +284,8 @@ async function syncPage(
     left = 0;
     for (const s of services) {
       const { serviceId, clientId, productId } = s;
+      // its open span cannot be read: whether and where it is pooled is not known, it stays as it is
+      if (open.unreadable?.has(serviceId)) continue;
       const profile = s.active ? profileFor(productId, serviceId, clientId) : null;
       const pool = profile?.pool ?? null;
       const current = open.get(serviceId);
@@ -298,7 +319,7 @@ async function monthsDue(
 ): Promise<Array<{ rows: PoolSpanRow[]; month: { start: IsoDate; end: IsoDate } }>> {
   const { zone } = deps;
   // per client and pool: the months from the first the module knew of, to the last that ended
-  const spans = await deps.store.spans(serviceIds);
+  const spans = readableSpans(await deps.store.spans(serviceIds, spanAside(deps)));
   // most renewals' services are in no pool: no month to work out (luxon's zone arithmetic)
   if (spans.length === 0) return [];
   const thisMonth = poolMonth(localDate(deps.clock.now(), zone)).start;
