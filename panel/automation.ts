@@ -225,7 +225,9 @@ export function createAutomation(core: PanelCore): Automation {
       const step = { task: 'LateFees', entityType: 'invoice', entityId: inv.id, key: 'latefee' };
       try {
         if (!(await claimStep(db, { ...step, runDate: when.today }, stamp))) continue;
-        const fee = lateFeeOn(inv.totalMinor, lateFeeRuleOf(s));
+        // WHMCS's AddLateFees task: a percentage of the balance, the total (tax included) less what
+        // was paid on it (tblaccounts in less out), not of the total (docs/billing-rules.md, "Late fees")
+        const fee = lateFeeOn(inv.balanceMinor, lateFeeRuleOf(s));
         if (fee <= 0n) {
           await finishStep(db, step, 'zero');
           continue;

@@ -134,10 +134,11 @@ describeEachEngine('the late fee sweep after the client paid part of the invoice
     expect(await feeChanges()).to.deep.equal([['5000', '0']]);
   });
 
-  it('the €12.00 paid before the fee (20 June): nothing undisputed was late, so the €51.20 fee comes off whole; the held €500.00 stays due', async () => {
-    // the panel charged 10 % of the total 512.00 = 51.20 on 22 June, though only the held 500.00
-    // was unpaid then: the fee on what is not held is 10 % of 500.00 − 500.00 = 0.00, all 51.20
-    // off; 512.00 billed, 12.00 paid: 500.00 due, Unpaid (a payment before the fee lowers its base)
+  it('the €12.00 paid before the fee (20 June): nothing undisputed was late, so the €50.00 fee comes off whole; the held €500.00 stays due', async () => {
+    // the panel charges 10 % of what is unpaid on 22 June (WHMCS: the total less what was paid),
+    // 512.00 − 12.00 = 500.00 → 50.00, and only the held 500.00 was unpaid then: the fee on what
+    // is not held is 10 % of 500.00 − 500.00 = 0.00, all 50.00 off; 512.00 billed, 12.00 paid:
+    // 500.00 due, Unpaid (a payment before the fee lowers its base)
     await feeLeft('12.00', async () => {
       await s.f.panel.api.addInvoicePayment({
         invoiceId: held,
@@ -159,7 +160,7 @@ describeEachEngine('the late fee sweep after the client paid part of the invoice
         ['item', '12.00'],
       ],
     ]);
-    expect(await feeChanges()).to.deep.equal([['5120', '0']]);
+    expect(await feeChanges()).to.deep.equal([['5000', '0']]);
   });
 
   it('nothing paid: the fee that comes off whole leaves the held €500.00 owed, Unpaid (not settled)', async () => {
