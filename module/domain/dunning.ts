@@ -1,4 +1,4 @@
-import { divRoundHalfUp } from './money.js';
+import { divRoundHalfUp, type Decimal } from './money.js';
 
 /**
  * What dunning may ask of a client with a disputed line: the rules the three dunning hooks apply
@@ -54,11 +54,26 @@ export function lateFeeOn(base: bigint, rule: LateFeeRule): bigint {
 }
 
 /**
- * What a late fee is charged on once lines are held: what is unpaid, less the late fee already on
- * the invoice and less what is held (may be ≤ 0: then nothing is late that is not disputed).
+ * The tax an invoice carries because of some of its taxed lines: the panel's tax on all its taxed
+ * lines (`taxable`) less its tax on them without those (`taxableOff`), each level's rate (a
+ * percentage) times the taxed lines' sum, rounded half-up to the hundredth once per level, as WHMCS
+ * taxes an invoice (exclusive tax, level 2 not compound). Hundredths.
  */
-export const lateFeeBase = (unpaid: { balance: bigint; fee: bigint; held: bigint }): bigint =>
-  unpaid.balance - unpaid.fee - unpaid.held;
+export function taxOfLines(taxable: bigint, taxableOff: bigint, rates: readonly Decimal[]): bigint {
+  const taxOn = (amount: bigint, rate: Decimal) =>
+    divRoundHalfUp(amount * rate.units, 100n * 10n ** BigInt(rate.scale));
+  return rates.reduce((a, r) => a + taxOn(taxable, r) - taxOn(taxable - taxableOff, r), 0n);
+}
+
+/**
+ * What a late fee is charged on once lines are held: what is unpaid (the balance, tax included:
+ * WHMCS charges the percentage on it), less the late fee already on the invoice and less what is
+ * held, and less the tax the invoice carries for those two (`tax`, taxOfLines: a taxed fee's VAT and
+ * a held line's VAT are no more part of the base than they are) (may be ≤ 0: then nothing is late
+ * that is not disputed).
+ */
+export const lateFeeBase = (unpaid: { balance: bigint; fee: bigint; held: bigint; tax?: bigint }): bigint =>
+  unpaid.balance - unpaid.fee - unpaid.held - (unpaid.tax ?? 0n);
 
 /**
  * The part of a late fee that fell on a line held after the fee was added: the fee less the fee
@@ -67,7 +82,7 @@ export const lateFeeBase = (unpaid: { balance: bigint; fee: bigint; held: bigint
  * add-on gives this back as credit.
  */
 export function lateFeeShareOnHeld(
-  unpaid: { balance: bigint; fee: bigint; held: bigint },
+  unpaid: { balance: bigint; fee: bigint; held: bigint; tax?: bigint },
   rule: LateFeeRule,
 ): bigint {
   if (unpaid.fee <= 0n || unpaid.held <= 0n) return 0n;

@@ -89,11 +89,10 @@ async function createCreditNote(
       : words.adjusted(ref, original.invoiceId, money(d.amountBeforeMinor), money(x.after));
   // a paid late fee on the invoice the line was paid on (the renewal, or the published held invoice)
   // gives back the part of it that fell on the amount taken off, on the same note
-  const fee = await lateFeeShareOnPaid(
-    panel,
-    original,
-    panelHundredths(moneyToDecimalString({ amountMinor: x.back, currency: d.currency })),
-  );
+  const fee = await lateFeeShareOnPaid(panel, original, {
+    amount: panelHundredths(moneyToDecimalString({ amountMinor: x.back, currency: d.currency })),
+    taxed,
+  });
   const today = ctx.today();
   const created = await panel.createInvoice({
     userId: d.clientId,

@@ -8,8 +8,11 @@ import {
   onlyHeldUnpaid,
   overdueSplit,
   suspensionShielded,
+  taxOfLines,
   type LateFeeRule,
 } from '../domain/dunning.js';
+import { ModuleError } from '../domain/errors.js';
+import { readDecimal } from '../domain/money.js';
 import { formatAmount, localeForClient, textLanguage } from '../domain/line-text.js';
 import type { DisputeService } from './disputes.js';
 import { settleAtZero } from './invoice-settle.js';
@@ -69,7 +72,11 @@ export function createDunningShield(deps: {
   /** held lines on an invoice, as the panel counts them (two decimals in every currency) */
   const heldOn = async (invoiceId: number) => {
     const items = await disputes.heldItemsOnInvoice(invoiceId);
-    return { count: items.length, total: items.reduce((a, i) => a + panelHundredths(i.panelAmount), 0n) };
+    return {
+      count: items.length,
+      total: items.reduce((a, i) => a + panelHundredths(i.panelAmount), 0n),
+      itemIds: items.map((i) => i.itemId),
+    };
   };
 
   return {
@@ -120,7 +127,13 @@ export function createDunningShield(deps: {
       // a fee this took off whole before a crash: the invoice may still wait at 0.00 to be closed
       if (!fee) return (await settleFeeOff(panel, deps, invoice)) ? NO_FEE_SETTLED : null;
       const unpaid = unpaidWhenFeeCame(invoice, feeAt, deps.zone);
-      const base = lateFeeBase({ balance: unpaid, fee: money(fee.amount), held: held.total });
+      // the VAT on the fee and on the held lines is in the balance too: out of the base with them
+      const off = [fee, ...invoice.items.filter((i) => held.itemIds.includes(i.id))];
+      const tax = taxCarried(
+        invoice,
+        off.map((i) => ({ amount: money(i.amount), taxed: i.taxed })),
+      );
+      const base = lateFeeBase({ balance: unpaid, fee: money(fee.amount), held: held.total, tax });
       const newFee = lateFeeOn(base, await lateFeeRule(panel));
       const was = { fee: money(fee.amount), newFee };
       if (newFee !== was.fee) {
@@ -166,6 +179,26 @@ function unpaidWhenFeeCame(invoice: PanelInvoice, feeAt: DateTime | undefined, z
     .reduce((a, t) => a + panelHundredths(t.amountIn) - panelHundredths(t.amountOut), 0n);
   return panelHundredths(invoice.balance, 'balance') + paidSince;
 }
+
+/**
+ * The tax an invoice carries for some of its lines (its late fee, held lines, an amount a credit
+ * note takes off one): taxOfLines over its taxed lines, at its own rates (GetInvoice's taxrate and
+ * taxrate2, percentages). Hundredths.
+ */
+export function taxCarried(
+  invoice: Pick<PanelInvoice, 'items' | 'taxRate' | 'taxRate2'>,
+  off: ReadonlyArray<{ amount: bigint; taxed: boolean }>,
+): bigint {
+  const taxable = invoice.items.filter((i) => i.taxed).reduce((a, i) => a + panelHundredths(i.amount), 0n);
+  const taxableOff = off.filter((o) => o.taxed).reduce((a, o) => a + o.amount, 0n);
+  return taxOfLines(taxable, taxableOff, [invoice.taxRate, invoice.taxRate2].map(taxRate));
+}
+
+const taxRate = (text: string) => {
+  const rate = readDecimal(text.trim() === '' ? '0' : text.trim());
+  if (!rate) throw new ModuleError('UPSTREAM', `the panel gave a tax rate that is not a decimal: "${text}"`);
+  return rate;
+};
 
 const NO_FEE_SETTLED = { fee: 0n, newFee: 0n, settled: true } as const;
 const FEE_OFF = 'the late fee on disputed lines';

@@ -10,8 +10,9 @@ import {
   panelHundredths,
   type PanelApi,
   type PanelInvoice,
+  type PanelInvoiceItem,
 } from '../adapters/panel-api.js';
-import { lateFeeRule } from './dunning-shield.js';
+import { lateFeeRule, taxCarried } from './dunning-shield.js';
 
 /**
  * A line held after its invoice got a late fee (issue 19): WHMCS leaves the fee as it is, so the
@@ -30,9 +31,7 @@ export async function lateFeeOffRenewal(
 ): Promise<FeeOff> {
   const { invoice } = input;
   if (!isOwedUnpaid(invoice.status) && invoice.status !== 'Draft') return { change: [], delete: [] };
-  const held = invoice.items
-    .filter((i) => input.heldItemIds.includes(i.id))
-    .reduce((a, i) => a + panelHundredths(i.amount), 0n);
+  const held = invoice.items.filter((i) => input.heldItemIds.includes(i.id));
   const none: FeeOff = { change: [], delete: [] };
   const mine = { disputeId: input.disputeId, ref: input.ref, invoiceId: invoice.invoiceId };
   if (
@@ -43,10 +42,29 @@ export async function lateFeeOffRenewal(
   return lateFeeOff(deps, { disputeId: input.disputeId, invoice, held }, 'reduced', now);
 }
 
-/** The late fee's part a held amount caused, by the panel's late fee settings. */
-async function shareOfFee(panel: PanelApi, invoice: PanelInvoice, fee: bigint, held: bigint) {
+/** An invoice's lines as amounts in hundredths with their taxed flags. */
+const amounts = (items: readonly PanelInvoiceItem[]) =>
+  items.map((i) => ({ amount: panelHundredths(i.amount), taxed: i.taxed }));
+
+/**
+ * The late fee's part held lines caused, by the panel's late fee settings: the fee and the held
+ * lines leave the base with the VAT the invoice carries for them (taxCarried).
+ */
+async function shareOfFee(
+  panel: PanelApi,
+  invoice: PanelInvoice,
+  fees: readonly PanelInvoiceItem[],
+  held: readonly PanelInvoiceItem[],
+) {
   const rule = await lateFeeRule(panel);
-  return { rule, share: lateFeeShareOnHeld({ balance: panelHundredths(invoice.balance), fee, held }, rule) };
+  const sum = (items: readonly PanelInvoiceItem[]) => items.reduce((a, i) => a + panelHundredths(i.amount), 0n);
+  const [fee, heldSum] = [sum(fees), sum(held)];
+  const tax = taxCarried(invoice, amounts([...fees, ...held]));
+  const share = lateFeeShareOnHeld(
+    { balance: panelHundredths(invoice.balance), fee, held: heldSum, tax },
+    rule,
+  );
+  return { rule, fee, held: heldSum, share };
 }
 
 /** The audit of a late fee's share given back (credited, or taken off the fee). */
@@ -83,26 +101,25 @@ export interface FeeOff {
  */
 export const lateFeeOffHeld = (
   deps: { knex: Knex; panel: PanelApi; audit: AuditLog },
-  input: { disputeId: number; invoice: PanelInvoice; lineItem: { id: number; amount: string } },
+  input: { disputeId: number; invoice: PanelInvoice; lineItem: PanelInvoiceItem },
   now: DateTime,
 ): Promise<FeeOff> =>
   isOwedUnpaid(input.invoice.status)
-    ? lateFeeOff(deps, { ...input, held: panelHundredths(input.lineItem.amount) }, 'waived', now)
+    ? lateFeeOff(deps, { ...input, held: [input.lineItem] }, 'waived', now)
     : Promise.resolve({ change: [], delete: [] });
 
 /** The share of an unpaid late fee a held amount caused, audited once as dispute.late_fee_<how>, as fee items changed or deleted. */
 async function lateFeeOff(
   deps: { knex: Knex; panel: PanelApi; audit: AuditLog },
-  input: { disputeId: number; invoice: PanelInvoice; held: bigint },
+  input: { disputeId: number; invoice: PanelInvoice; held: readonly PanelInvoiceItem[] },
   how: 'waived' | 'reduced',
   now: DateTime,
 ): Promise<FeeOff> {
-  const { invoice, held } = input;
+  const { invoice } = input;
   const none: FeeOff = { change: [], delete: [] };
   const fees = invoice.items.filter((i) => i.type === 'LateFee' && panelHundredths(i.amount) > 0n);
   if (fees.length === 0) return none;
-  const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);
-  const { rule, share } = await shareOfFee(deps.panel, invoice, fee, held);
+  const { rule, share, fee, held } = await shareOfFee(deps.panel, invoice, fees, input.held);
   if (share === 0n) return none;
   await deps.audit.recordOnce(
     deps.knex,
@@ -147,12 +164,17 @@ async function lateFeeOff(
 export async function lateFeeShareOnPaid(
   panel: PanelApi,
   invoice: PanelInvoice,
-  offHundredths: bigint,
+  off: { amount: bigint; taxed: boolean },
 ): Promise<{ share: bigint; taxed: boolean }> {
   const fees = invoice.items.filter((i) => i.type === 'LateFee' && panelHundredths(i.amount) > 0n);
   if (fees.length === 0 || invoice.status !== 'Paid') return { share: 0n, taxed: false };
   const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);
   const total = panelHundredths(invoice.total, 'total');
-  const share = lateFeeShareOnHeld({ balance: total, fee, held: offHundredths }, await lateFeeRule(panel));
+  // the fee's and the amount's VAT (the total has it) leave the base with them
+  const tax = taxCarried(invoice, [...amounts(fees), off]);
+  const share = lateFeeShareOnHeld(
+    { balance: total, fee, held: off.amount, tax },
+    await lateFeeRule(panel),
+  );
   return { share, taxed: fees.some((f) => f.taxed) };
 }

@@ -6,6 +6,7 @@ import {
   onlyHeldUnpaid,
   overdueSplit,
   suspensionShielded,
+  taxOfLines,
 } from '../../module/domain/dunning.js';
 
 // The seed thread in the panel's hundredths: hosting €19.95, the held overusage €500.00.
@@ -78,6 +79,20 @@ describe('dunning around held amounts', () => {
       expect(lateFeeBase({ balance: 57195n, fee: 5200n, held: 50000n })).to.equal(1995n);
       // all of it held: nothing late (−0.00 ≤ 0)
       expect(lateFeeBase({ balance: 55200n, fee: 5200n, held: 50000n })).to.equal(0n);
+    });
+
+    it('takes the VAT the invoice carries for the fee and the held line out of the base with them', () => {
+      const vat21 = [{ units: 21000n, scale: 3 }];
+      // taxed 19.95 + 500.00 + the 62.91 fee = 582.86: VAT 122.4006 → 122.40; without the fee and
+      // the line, 19.95: 4.1895 → 4.19; carried for them 122.40 − 4.19 = 118.21
+      expect(taxOfLines(58286n, 56291n, vat21)).to.equal(11821n);
+      // 705.26 unpaid − 62.91 − 500.00 − 118.21 = 24.14: the hosting with its VAT (19.95 + 4.19)
+      expect(lateFeeBase({ balance: 70526n, fee: 6291n, held: 50000n, tax: 11821n })).to.equal(2414n);
+      // two levels (21 % and 9.975 %, not compound), each rounded once: 500.00 → 105.00 + 49.875 →
+      // 49.88 (half-up); without it 0.00: 154.88; nothing taxed off, or no rate: nothing
+      expect(taxOfLines(50000n, 50000n, [...vat21, { units: 9975n, scale: 3 }])).to.equal(15488n);
+      expect(taxOfLines(50000n, 0n, vat21)).to.equal(0n);
+      expect(taxOfLines(50000n, 50000n, [{ units: 0n, scale: 2 }])).to.equal(0n);
     });
 
     it('gives back the part of a fee that fell on a line held after it, never below 0 or above the fee', () => {

@@ -84,4 +84,45 @@ describeEachEngine('late fee base: what the fee is on, and what a held line give
     ]);
     expect(await reduced()).to.deep.equal(['5000']);
   });
+
+  it('VAT 21 % on the lines and on the fee (TaxLateFee): the fee keeps its part on the hosting with its VAT, €62.91 → €2.41, and no VAT of the held line or of the fee stays in its base', async () => {
+    // both lines taxed: VAT 21 % of 519.95 = 109.1895 → 109.19, total 629.14. 12 June: 10 % of
+    // the balance 629.14 = 62.914 → 62.91, taxed: VAT 21 % of 582.86 = 122.4006 → 122.40, total
+    // 519.95 + 62.91 + 122.40 = 705.26. Held on 15 June: the fee is on what was unpaid less the
+    // fee, the held line and the VAT the invoice carries for those two (122.40 − 21 % of 19.95
+    // (4.1895 → 4.19) = 118.21): 705.26 − 62.91 − 500.00 − 118.21 = 24.14 (the hosting with its
+    // VAT, 19.95 + 4.19) → 10 % = 2.414 → 2.41, so 62.91 − 2.41 = 60.50 comes off. The renewal:
+    // 19.95 + 2.41 = 22.36 + VAT 21 % (4.6956 → 4.70) = 27.06.
+    // (Without the VAT out of the base: 705.26 − 62.91 − 500.00 = 142.35 → a fee of 14.24, 11.83
+    // charged on the VAT of the disputed line and of the fee itself; the renewal 41.37.)
+    await renewed(async () => {
+      await s.f.setting('TaxEnabled', 'on');
+      await s.f.setting('TaxLateFee', 'on');
+      await knex('tbltax').insert({ level: 1, name: 'VAT', state: '', country: '', taxrate: '21.000' });
+      await knex('tblproducts').where({ id: s.story.productId }).update({ tax: 1 });
+    });
+    await days('2013-06-03', '2013-06-12');
+    const before = await s.f.panel.api.getInvoice(renewal);
+    expect([before.tax, before.total, await lines()]).to.deep.equal([
+      '122.40',
+      '705.26',
+      [
+        ['item', '19.95'],
+        ['item', '500.00'],
+        ['fee', '62.91'],
+      ],
+    ]);
+    expect((await openDispute()).holdState).to.equal('held');
+    const r = await s.f.panel.api.getInvoice(renewal);
+    expect([r.status, r.tax, r.total, await lines()]).to.deep.equal([
+      'Unpaid',
+      '4.70',
+      '27.06',
+      [
+        ['item', '19.95'],
+        ['fee', '2.41'],
+      ],
+    ]);
+    expect(await reduced()).to.deep.equal(['6050']);
+  });
 });
