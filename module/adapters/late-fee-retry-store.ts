@@ -61,3 +61,22 @@ export function createLateFeeRetryStore(knex: Knex): LateFeeRetryStore {
     },
   };
 }
+
+/**
+ * When the late fee now on an invoice came: the panel's AddInvoiceLateFee, as the hook ran
+ * (migrations/20270103000000_late_fee_times.ts). WHMCS adds a fee again to an overdue invoice whose
+ * fee is gone, so the latest hook is the one of the fee on it; a hook delivered late (kept while the
+ * service was down) only moves it later, which lowers the base a payment in between is put back into.
+ */
+export async function lateFeeCame(knex: Knex, invoiceId: number, at: DateTime): Promise<void> {
+  await knex(TABLES.lateFeeTimes)
+    .insert({ invoice_id: invoiceId, came_at: sqlInstant(at) })
+    .onConflict('invoice_id')
+    .merge(['came_at']);
+}
+
+/** When the late fee on an invoice came, as lateFeeCame kept it; null when the hook never told. */
+export async function lateFeeCameAt(knex: Knex, invoiceId: number): Promise<DateTime | null> {
+  const row = await knex(TABLES.lateFeeTimes).where({ invoice_id: invoiceId }).first('came_at');
+  return row ? rowReader(TABLES.lateFeeTimes, row as Record<string, unknown>).instant('came_at') : null;
+}

@@ -22,6 +22,7 @@ import * as serviceDirectory from '../../migrations/20261223000000_service_direc
 import * as disputeCreditNotes from '../../migrations/20261230000000_dispute_credit_notes.js';
 import * as recentPace from '../../migrations/20261231000000_recent_pace.js';
 import * as lateFeeRetries from '../../migrations/20270101000000_late_fee_retries.js';
+import * as lateFeeTimes from '../../migrations/20270103000000_late_fee_times.js';
 import * as ratedPeriods from '../../migrations/20270102000000_rated_periods.js';
 
 interface Migration {
@@ -53,6 +54,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261231000000_recent_pace', recentPace],
   ['20270101000000_late_fee_retries', lateFeeRetries],
   ['20270102000000_rated_periods', ratedPeriods],
+  ['20270103000000_late_fee_times', lateFeeTimes],
 ];
 
 export const MIGRATION_TABLE = TABLES.migrations;

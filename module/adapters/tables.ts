@@ -18,6 +18,7 @@ export const TABLES = {
   disputes: 'mod_overusage_disputes',
   intervals: 'mod_overusage_intervals',
   lateFeeRetries: 'mod_overusage_late_fee_retries',
+  lateFeeTimes: 'mod_overusage_late_fee_times',
   limitActions: 'mod_overusage_limit_actions',
   lines: 'mod_overusage_lines',
   locks: 'mod_overusage_locks',

@@ -89,7 +89,7 @@ async function createCreditNote(
       : words.adjusted(ref, original.invoiceId, money(d.amountBeforeMinor), money(x.after));
   // a paid late fee on the invoice the line was paid on (the renewal, or the published held invoice)
   // gives back the part of it that fell on the amount taken off, on the same note
-  const fee = await lateFeeShareOnPaid(panel, original, {
+  const fee = await lateFeeShareOnPaid(ctx.deps, original, {
     amount: panelHundredths(moneyToDecimalString({ amountMinor: x.back, currency: d.currency })),
     taxed,
   });

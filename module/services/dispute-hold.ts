@@ -217,7 +217,7 @@ async function leaveOriginal(
   // a late fee already on the invoice counted the line: its share comes off the fee in the same update
   const fee = stale.length
     ? await lateFeeOffRenewal(
-        { knex: deps.knex, panel: deps.panel, audit: deps.audit },
+        { knex: deps.knex, panel: deps.panel, audit: deps.audit, zone: deps.zone },
         {
           disputeId: d.id,
           clientId: d.clientId,

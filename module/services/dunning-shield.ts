@@ -158,11 +158,6 @@ export function createDunningShield(deps: {
   };
 }
 
-/**
- * What was unpaid when the panel added the fee: the balance with the payments dated after `feeAt`
- * put back (a payment before the fee lowers the base, one after it does not, or the fee on the
- * undisputed rest would come out too low); today's balance without `feeAt`.
- */
 /** the invoice settled at 0.00 once its late fee came off, the payment dated now in the panel's zone */
 function settleFeeOff(
   panel: Parameters<typeof settleAtZero>[0],
@@ -172,7 +167,12 @@ function settleFeeOff(
   return settleAtZero(panel, invoice, FEE_OFF, { now: deps.clock.now(), zone: deps.zone });
 }
 
-function unpaidWhenFeeCame(invoice: PanelInvoice, feeAt: DateTime | undefined, zone: string): bigint {
+/**
+ * What was unpaid when the panel added the fee: the balance with the payments dated after `feeAt`
+ * put back (a payment before the fee lowers the base, one after it does not, or the fee on the
+ * undisputed rest would come out too low); today's balance without `feeAt`.
+ */
+export function unpaidWhenFeeCame(invoice: PanelInvoice, feeAt: DateTime | undefined, zone: string): bigint {
   const since = feeAt?.setZone(zone).toFormat('yyyy-MM-dd HH:mm:ss');
   const paidSince = invoice.transactions
     .filter((t) => since !== undefined && t.date > since)

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { AuditLog } from '../adapters/audit-store.js';
-import type { LateFeeRetryStore } from '../adapters/late-fee-retry-store.js';
+import { lateFeeCame, type LateFeeRetryStore } from '../adapters/late-fee-retry-store.js';
 import { withLease, type LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { Clock } from '../domain/clock.js';
@@ -20,7 +20,8 @@ export interface LateFeeRetries {
   /**
    * The hook's correction, under the same lease as the sweep's (waiting for one on the invoice), so
    * the second of two at once reads the fee the first set and changes nothing; a change is audited
-   * (dunning.late_fee_corrected). Throws when the panel fails or the lease stays taken.
+   * (dunning.late_fee_corrected). Keeps when the fee came first (lateFeeCame), on every invoice.
+   * Throws when the panel fails or the lease stays taken.
    */
   correct(invoiceId: number): Promise<void>;
   failed(invoiceId: number, error: string): Promise<void>;
@@ -90,8 +91,11 @@ export function createLateFeeRetries(deps: {
   }
 
   return {
-    correct: (invoiceId) =>
-      lease(invoiceId, HOOK_WAIT_MS, async () => {
+    correct: async (invoiceId) => {
+      // the fee's moment first, held lines or not: a hold or a decision later puts back the
+      // payments made since (late-fee-share.ts), as the panel charged it on what was unpaid then
+      await lateFeeCame(deps.knex, invoiceId, deps.clock.now());
+      await lease(invoiceId, HOOK_WAIT_MS, async () => {
         const r = await deps.shield.correctLateFee(invoiceId);
         if (!r || (r.fee === r.newFee && !r.settled)) return;
         await deps.audit.record(
@@ -105,7 +109,8 @@ export function createLateFeeRetries(deps: {
           },
           deps.clock.now(),
         );
-      }),
+      });
+    },
     failed: (invoiceId, error) => deps.store.failed(invoiceId, error, deps.clock.now()),
     async sweep() {
       let finished = 0;

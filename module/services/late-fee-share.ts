@@ -12,7 +12,8 @@ import {
   type PanelInvoice,
   type PanelInvoiceItem,
 } from '../adapters/panel-api.js';
-import { lateFeeRule, taxCarried } from './dunning-shield.js';
+import { lateFeeCameAt } from '../adapters/late-fee-retry-store.js';
+import { lateFeeRule, taxCarried, unpaidWhenFeeCame } from './dunning-shield.js';
 
 /**
  * A line held after its invoice got a late fee (issue 19): WHMCS leaves the fee as it is, so the
@@ -25,7 +26,7 @@ import { lateFeeRule, taxCarried } from './dunning-shield.js';
  * (`LF-<line ref>` for this invoice in the client's credit log) is not taken off a second time.
  */
 export async function lateFeeOffRenewal(
-  deps: { knex: Knex; panel: PanelApi; audit: AuditLog },
+  deps: FeeDeps,
   input: { disputeId: number; clientId: number; ref: string; invoice: PanelInvoice; heldItemIds: number[] },
   now: DateTime,
 ): Promise<FeeOff> {
@@ -42,6 +43,25 @@ export async function lateFeeOffRenewal(
   return lateFeeOff(deps, { disputeId: input.disputeId, invoice, held }, 'reduced', now);
 }
 
+/** What a late fee's share is worked out with: the module's tables (when the fee came), the panel and its zone, the audit. */
+export interface FeeDeps {
+  knex: Knex;
+  panel: PanelApi;
+  audit: AuditLog;
+  zone: string;
+}
+
+/**
+ * What was unpaid when the late fee on an invoice came (the fee's base; unpaidWhenFeeCame with the
+ * moment the AddInvoiceLateFee hook kept): the payments made since are put back, so one between the
+ * fee and a hold does not take the fee's part on what was late then off it. Null when the hook
+ * never told (a fee from before the module, or a hook that failed before it kept it).
+ */
+async function unpaidAtFee(deps: Pick<FeeDeps, 'knex' | 'zone'>, invoice: PanelInvoice): Promise<bigint | null> {
+  const at = await lateFeeCameAt(deps.knex, invoice.invoiceId);
+  return at ? unpaidWhenFeeCame(invoice, at, deps.zone) : null;
+}
+
 /** An invoice's lines as amounts in hundredths with their taxed flags. */
 const amounts = (items: readonly PanelInvoiceItem[]) =>
   items.map((i) => ({ amount: panelHundredths(i.amount), taxed: i.taxed }));
@@ -51,17 +71,20 @@ const amounts = (items: readonly PanelInvoiceItem[]) =>
  * lines leave the base with the VAT the invoice carries for them (taxCarried).
  */
 async function shareOfFee(
-  panel: PanelApi,
+  deps: FeeDeps,
   invoice: PanelInvoice,
   fees: readonly PanelInvoiceItem[],
   held: readonly PanelInvoiceItem[],
 ) {
-  const rule = await lateFeeRule(panel);
+  const rule = await lateFeeRule(deps.panel);
+  // what was unpaid when the fee came; without its moment today's balance (a payment since then
+  // lowers the base: the client keeps less of the fee, never more)
+  const balance = (await unpaidAtFee(deps, invoice)) ?? panelHundredths(invoice.balance);
   const sum = (items: readonly PanelInvoiceItem[]) => items.reduce((a, i) => a + panelHundredths(i.amount), 0n);
   const [fee, heldSum] = [sum(fees), sum(held)];
   const tax = taxCarried(invoice, amounts([...fees, ...held]));
   const share = lateFeeShareOnHeld(
-    { balance: panelHundredths(invoice.balance), fee, held: heldSum, tax },
+    { balance, fee, held: heldSum, tax },
     rule,
   );
   return { rule, fee, held: heldSum, share };
@@ -100,7 +123,7 @@ export interface FeeOff {
  * retry after the update finds no share left, and one before it finds the audit already written.
  */
 export const lateFeeOffHeld = (
-  deps: { knex: Knex; panel: PanelApi; audit: AuditLog },
+  deps: FeeDeps,
   input: { disputeId: number; invoice: PanelInvoice; lineItem: PanelInvoiceItem },
   now: DateTime,
 ): Promise<FeeOff> =>
@@ -110,7 +133,7 @@ export const lateFeeOffHeld = (
 
 /** The share of an unpaid late fee a held amount caused, audited once as dispute.late_fee_<how>, as fee items changed or deleted. */
 async function lateFeeOff(
-  deps: { knex: Knex; panel: PanelApi; audit: AuditLog },
+  deps: FeeDeps,
   input: { disputeId: number; invoice: PanelInvoice; held: readonly PanelInvoiceItem[] },
   how: 'waived' | 'reduced',
   now: DateTime,
@@ -119,7 +142,7 @@ async function lateFeeOff(
   const none: FeeOff = { change: [], delete: [] };
   const fees = invoice.items.filter((i) => i.type === 'LateFee' && panelHundredths(i.amount) > 0n);
   if (fees.length === 0) return none;
-  const { rule, share, fee, held } = await shareOfFee(deps.panel, invoice, fees, input.held);
+  const { rule, share, fee, held } = await shareOfFee(deps, invoice, fees, input.held);
   if (share === 0n) return none;
   await deps.audit.recordOnce(
     deps.knex,
@@ -162,14 +185,17 @@ async function lateFeeOff(
  * In the panel's hundredths, with the fee's taxed flag; 0 without a fee.
  */
 export async function lateFeeShareOnPaid(
-  panel: PanelApi,
+  deps: Pick<FeeDeps, 'knex' | 'panel' | 'zone'>,
   invoice: PanelInvoice,
   off: { amount: bigint; taxed: boolean },
 ): Promise<{ share: bigint; taxed: boolean }> {
+  const { panel } = deps;
   const fees = invoice.items.filter((i) => i.type === 'LateFee' && panelHundredths(i.amount) > 0n);
   if (fees.length === 0 || invoice.status !== 'Paid') return { share: 0n, taxed: false };
   const fee = fees.reduce((a, i) => a + panelHundredths(i.amount), 0n);
-  const total = panelHundredths(invoice.total, 'total');
+  // paid since: what was unpaid when the fee came is the payments after it; without its moment
+  // the total (a payment before the fee then counts as unpaid)
+  const total = (await unpaidAtFee(deps, invoice)) ?? panelHundredths(invoice.total, 'total');
   // the fee's and the amount's VAT (the total has it) leave the base with them
   const tax = taxCarried(invoice, [...amounts(fees), off]);
   const share = lateFeeShareOnHeld(

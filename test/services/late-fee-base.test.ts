@@ -3,9 +3,18 @@ import type { Knex } from 'knex';
 import { addDays } from '../../module/domain/calendar.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { buildBillingStory, closeMay, type BillingStory, feeAndItems } from '../support/billing-story.js';
+import {
+  billMay,
+  buildBillingStory,
+  closeMay,
+  disputeLine,
+  type BillingStory,
+  feeAndItems,
+  runPanelDays,
+} from '../support/billing-story.js';
 
 const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
+const ADMIN = { type: 'admin' as const, id: '1' };
 
 /**
  * What a late fee is charged on, and what of it a held line gives back, from the client's side.
@@ -83,6 +92,80 @@ describeEachEngine('late fee base: what the fee is on, and what a held line give
       [['item', '19.95']],
     ]);
     expect(await reduced()).to.deep.equal(['5000']);
+  });
+
+  it('the €19.95 hosting paid on 14 June, after the fee: the hold leaves the fee on the hosting that was late, €52.00 → €2.00, and the renewal still owes it', async () => {
+    // 12 June: 10 % of 519.95 = 51.995 → 52.00 (571.95). Ann pays 19.95 on 14 June (552.00 left).
+    // Held on 15 June: the fee was charged on what was unpaid on 12 June, 571.95, which her payment
+    // since does not change: 571.95 − 52.00 − 500.00 = 19.95 → 10 % = 1.995 → 2.00, 50.00 off.
+    // The renewal bills 19.95 + 2.00 = 21.95, 19.95 paid: 2.00 due, Unpaid.
+    // (From the balance of 15 June: 552.00 − 52.00 − 500.00 = 0.00 → all 52.00 off and the renewal
+    // settled Paid: the 2.00 the hosting's own lateness cost taken off because she paid it later.)
+    await renewed();
+    await days('2013-06-03', '2013-06-12');
+    expect((await lines()).filter(([k]) => k === 'fee')).to.deep.equal([['fee', '52.00']]);
+    s.f.clock.set('2013-06-14T08:00:00Z');
+    await pay('19.95', '2013-06-14 10:00:00', 'ann-hosting');
+    expect((await openDispute()).holdState).to.equal('held');
+    const r = await s.f.panel.api.getInvoice(renewal);
+    expect([r.status, r.total, r.balance, await lines()]).to.deep.equal([
+      'Unpaid',
+      '21.95',
+      '2.00',
+      [
+        ['item', '19.95'],
+        ['fee', '2.00'],
+      ],
+    ]);
+    expect(await reduced()).to.deep.equal(['5000']);
+  });
+
+  it('a waiver after a payment on the published held invoice: the fee keeps its part on the admin’s €12.00 that was late, €51.20 → €1.20', async () => {
+    // Held off the renewal on 5 June; the admin publishes the held invoice on 7 June (due 19 June)
+    // with a €12.00 item of his own: 512.00. 22 June: 10 % = 51.20 (563.20); the panel does not
+    // answer the module that day (hook and sweep fail). Ann pays 12.00 on 23 June (551.20 left);
+    // waived on 24 June: the fee was on 563.20 − 51.20 − 500.00 = 12.00 not held → 1.20, 50.00 off;
+    // the invoice bills 0.00 + 12.00 + 1.20 = 13.20, 12.00 paid: 1.20 due.
+    // (From the balance of 24 June: 551.20 − 51.20 − 500.00 = 0.00 → all 51.20 off.)
+    knex = db().knex;
+    const billed = await billMay(knex);
+    s = billed.s;
+    await knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).update({ value: '3' });
+    const d = await disputeLine(s, billed.lineId);
+    const held = d.heldInvoiceId!;
+    s.f.clock.set('2013-06-07T09:00:00Z');
+    await s.f.panel.api.updateInvoice({ invoiceId: held, publish: true });
+    await s.f.panel.api.updateInvoice({
+      invoiceId: held,
+      newItems: [{ description: 'Setup fee', amount: '12.00', taxed: false }],
+    });
+    await runPanelDays(s, '2013-06-07', '2013-06-21');
+    s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 10_000 };
+    await runPanelDays(s, '2013-06-22', '2013-06-22');
+    s.faulty.failNext = null;
+    expect((await feeAndItems(s, held)).filter(([k]) => k === 'fee')).to.deep.equal([['fee', '51.20']]);
+    s.f.clock.set('2013-06-23T09:00:00Z');
+    await s.f.panel.api.addInvoicePayment({
+      invoiceId: held,
+      transId: 'ann-setup',
+      gateway: 'banktransfer',
+      amount: '12.00',
+      date: '2013-06-23 11:00:00',
+    });
+    s.f.clock.set('2013-06-24T09:00:00Z');
+    const res = await s.mod.disputes!.resolve({ disputeId: d.id, to: 'waived', actor: ADMIN });
+    expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+    const h = await s.f.panel.api.getInvoice(held);
+    expect([h.status, h.total, h.balance, await feeAndItems(s, held)]).to.deep.equal([
+      'Unpaid',
+      '13.20',
+      '1.20',
+      [
+        ['item', '0.00'],
+        ['item', '12.00'],
+        ['fee', '1.20'],
+      ],
+    ]);
   });
 
   it('VAT 21 % on the lines and on the fee (TaxLateFee): the fee keeps its part on the hosting with its VAT, €62.91 → €2.41, and no VAT of the held line or of the fee stays in its base', async () => {
