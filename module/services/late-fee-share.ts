@@ -57,7 +57,10 @@ export interface FeeDeps {
  * fee and a hold does not take the fee's part on what was late then off it. Null when the hook
  * never told (a fee from before the module, or a hook that failed before it kept it).
  */
-async function unpaidAtFee(deps: Pick<FeeDeps, 'knex' | 'zone'>, invoice: PanelInvoice): Promise<bigint | null> {
+async function unpaidAtFee(
+  deps: Pick<FeeDeps, 'knex' | 'zone'>,
+  invoice: PanelInvoice,
+): Promise<bigint | null> {
   const at = await lateFeeCameAt(deps.knex, invoice.invoiceId);
   return at ? unpaidWhenFeeCame(invoice, at, deps.zone) : null;
 }
@@ -80,13 +83,11 @@ async function shareOfFee(
   // what was unpaid when the fee came; without its moment today's balance (a payment since then
   // lowers the base: the client keeps less of the fee, never more)
   const balance = (await unpaidAtFee(deps, invoice)) ?? panelHundredths(invoice.balance);
-  const sum = (items: readonly PanelInvoiceItem[]) => items.reduce((a, i) => a + panelHundredths(i.amount), 0n);
+  const sum = (items: readonly PanelInvoiceItem[]) =>
+    items.reduce((a, i) => a + panelHundredths(i.amount), 0n);
   const [fee, heldSum] = [sum(fees), sum(held)];
   const tax = taxCarried(invoice, amounts([...fees, ...held]));
-  const share = lateFeeShareOnHeld(
-    { balance, fee, held: heldSum, tax },
-    rule,
-  );
+  const share = lateFeeShareOnHeld({ balance, fee, held: heldSum, tax }, rule);
   return { rule, fee, held: heldSum, share };
 }
 
@@ -198,9 +199,6 @@ export async function lateFeeShareOnPaid(
   const total = (await unpaidAtFee(deps, invoice)) ?? panelHundredths(invoice.total, 'total');
   // the fee's and the amount's VAT (the total has it) leave the base with them
   const tax = taxCarried(invoice, [...amounts(fees), off]);
-  const share = lateFeeShareOnHeld(
-    { balance: total, fee, held: off.amount, tax },
-    await lateFeeRule(panel),
-  );
+  const share = lateFeeShareOnHeld({ balance: total, fee, held: off.amount, tax }, await lateFeeRule(panel));
   return { share, taxed: fees.some((f) => f.taxed) };
 }
