@@ -364,6 +364,7 @@ function buildDunning(deps: ModuleDeps, b: Built, disputes: DisputeService | und
     clock: deps.clock,
     zone: b.zone,
     log: b.log,
+    audit: { knex: deps.knex, audit: auditLog },
   });
   const lateFees = createLateFeeRetries({
     knex: deps.knex,

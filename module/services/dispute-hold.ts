@@ -240,8 +240,11 @@ async function leaveOriginal(
   // the rest paid already (the hosting paid before the dispute; a fee that was all the line's gone
   // too): 0.00 left, settled so the renewal moves the Next Due Date on (a resumed hold checks again)
   const after = changed ? await deps.panel.getInvoice(original.invoiceId) : original;
-  await settleAtZero(deps.panel, after, `held line ${line.refCode}`, {
-    now: deps.clock.now(),
-    zone: deps.zone,
-  });
+  await settleAtZero(
+    deps.panel,
+    after,
+    `held line ${line.refCode}`,
+    { now: deps.clock.now(), zone: deps.zone },
+    { knex: deps.knex, audit: deps.audit },
+  );
 }

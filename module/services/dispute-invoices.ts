@@ -11,9 +11,10 @@ import { isNotOwed, isOwedUnpaid } from '../domain/invoice-status.js';
 import type { LineStatus } from '../domain/line-status.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import type { DisputeRecord, StoredRerate } from '../adapters/dispute-store.js';
-import type { PanelInvoice } from '../adapters/panel-api.js';
+import { panelHundredths, type PanelInvoice } from '../adapters/panel-api.js';
 import type { DisputeContext } from './dispute-context.js';
 import { lateFeeOffHeld } from './late-fee-share.js';
+import { settleAtZero } from './invoice-settle.js';
 import { refPattern } from './line-placing.js';
 
 /**
@@ -211,9 +212,21 @@ export async function releaseHeld(
     ...(zero ? { changeItems: [zero, ...fee.change] } : {}),
     ...(fee.delete.length ? { deleteLineIds: fee.delete } : {}),
   };
-  if (held.status === 'Draft' || (published && nothingElse))
+  // something paid on it stays paid: not cancelled (the payment would be lost with the invoice) but
+  // settled, what was paid beyond what it still bills going to the client's credit (invoice-settle.ts)
+  const paidSome = held.transactions.some((t) => panelHundredths(t.amountIn) > 0n);
+  if (held.status === 'Draft' || (published && nothingElse && !paidSome))
     await deps.panel.updateInvoice({ ...update, status: 'Cancelled' });
-  else if (published) await deps.panel.updateInvoice(update);
+  else if (published) {
+    await deps.panel.updateInvoice(update);
+    await settleAtZero(
+      deps.panel,
+      await deps.panel.getInvoice(held.invoiceId),
+      `the line of dispute ${d.id}`,
+      { now: deps.clock.now(), zone: deps.zone },
+      { knex: deps.knex, audit: deps.audit },
+    );
+  }
 }
 
 /** The held draft, upheld or adjusted: the decided text and amount, a new due date, its note, then published (cancelled at 0.00). */

@@ -1,3 +1,5 @@
+import type { Knex } from 'knex';
+import type { AuditLog } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { DateTime } from 'luxon';
 import { panelAmount, panelHundredths, type PanelApi, type PanelInvoice } from '../adapters/panel-api.js';
@@ -59,6 +61,8 @@ export interface LateFeeCorrection {
   fee: bigint;
   newFee: bigint;
   settled: boolean;
+  /** paid beyond what the invoice bills once the fee came off: given to the client's credit as it was settled */
+  overpaid?: bigint;
 }
 
 export function createDunningShield(deps: {
@@ -67,6 +71,8 @@ export function createDunningShield(deps: {
   clock: Clock;
   zone: string;
   log: Logger;
+  /** where an overpayment credited on settling is audited (invoice.overpayment_credited) */
+  audit?: { knex: Knex; audit: AuditLog };
 }): DunningShield {
   const { disputes, panel } = deps;
   /** held lines on an invoice, as the panel counts them (two decimals in every currency) */
@@ -125,47 +131,72 @@ export function createDunningShield(deps: {
       const money = (s: string) => panelHundredths(s);
       const fee = invoice.items.find((i) => i.type === 'LateFee');
       // a fee this took off whole before a crash: the invoice may still wait at 0.00 to be closed
-      if (!fee) return (await settleFeeOff(panel, deps, invoice)) ? NO_FEE_SETTLED : null;
-      const unpaid = unpaidWhenFeeCame(invoice, feeAt, deps.zone);
-      // the VAT on the fee and on the held lines is in the balance too: out of the base with them
-      const off = [fee, ...invoice.items.filter((i) => held.itemIds.includes(i.id))];
-      const tax = taxCarried(
-        invoice,
-        off.map((i) => ({ amount: money(i.amount), taxed: i.taxed })),
-      );
-      const base = lateFeeBase({ balance: unpaid, fee: money(fee.amount), held: held.total, tax });
+      if (!fee) {
+        const s = await settleFeeOff(panel, deps, invoice);
+        return s ? { ...NO_FEE_SETTLED, ...overpaidOf(s) } : null;
+      }
+      const base = feeBaseOf(invoice, fee, held, unpaidWhenFeeCame(invoice, feeAt, deps.zone));
       const newFee = lateFeeOn(base, await lateFeeRule(panel));
       const was = { fee: money(fee.amount), newFee };
-      if (newFee !== was.fee) {
-        if (newFee === 0n) await panel.updateInvoice({ invoiceId, deleteLineIds: [fee.id] });
-        else
-          await panel.updateInvoice({
-            invoiceId,
-            changeItems: [
-              { id: fee.id, description: fee.description, amount: panelAmount(newFee), taxed: fee.taxed },
-            ],
-          });
-        await panel.logActivity(
-          `Overusage: late fee on invoice ${invoiceId} set to ${panelAmount(newFee)}: disputed lines are not part of its base`,
-          invoice.userId,
-        );
-      }
+      if (newFee !== was.fee) await setFee(panel, invoice, fee, newFee);
       // read back: the panel recomputes the balance (and the fee's tax) after the change
       const after = newFee === was.fee ? invoice : await panel.getInvoice(invoiceId);
       const settled = await settleFeeOff(panel, deps, after);
-      return { ...was, settled };
+      return { ...was, settled: settled !== null, ...(settled ? overpaidOf(settled) : {}) };
     },
   };
+}
+
+/** The late fee on an invoice set to `newFee` (taken off at 0.00), noted in the panel's activity log. */
+async function setFee(
+  panel: PanelApi,
+  invoice: PanelInvoice,
+  fee: PanelInvoice['items'][number],
+  newFee: bigint,
+): Promise<void> {
+  const { invoiceId } = invoice;
+  if (newFee === 0n) await panel.updateInvoice({ invoiceId, deleteLineIds: [fee.id] });
+  else
+    await panel.updateInvoice({
+      invoiceId,
+      changeItems: [
+        { id: fee.id, description: fee.description, amount: panelAmount(newFee), taxed: fee.taxed },
+      ],
+    });
+  await panel.logActivity(
+    `Overusage: late fee on invoice ${invoiceId} set to ${panelAmount(newFee)}: disputed lines are not part of its base`,
+    invoice.userId,
+  );
+}
+
+/**
+ * The base of the fee on an invoice with held lines: what was unpaid when it came, less the fee, the
+ * held lines and the VAT the invoice carries for those (it is in the balance too).
+ */
+function feeBaseOf(
+  invoice: PanelInvoice,
+  fee: PanelInvoice['items'][number],
+  held: { total: bigint; itemIds: number[] },
+  unpaid: bigint,
+): bigint {
+  const off = [fee, ...invoice.items.filter((i) => held.itemIds.includes(i.id))];
+  const tax = taxCarried(
+    invoice,
+    off.map((i) => ({ amount: panelHundredths(i.amount), taxed: i.taxed })),
+  );
+  return lateFeeBase({ balance: unpaid, fee: panelHundredths(fee.amount), held: held.total, tax });
 }
 
 /** the invoice settled at 0.00 once its late fee came off, the payment dated now in the panel's zone */
 function settleFeeOff(
   panel: Parameters<typeof settleAtZero>[0],
-  deps: { clock: Clock; zone: string },
+  deps: { clock: Clock; zone: string; audit?: { knex: Knex; audit: AuditLog } },
   invoice: PanelInvoice,
-): Promise<boolean> {
-  return settleAtZero(panel, invoice, FEE_OFF, { now: deps.clock.now(), zone: deps.zone });
+): Promise<{ overpaid: bigint } | null> {
+  return settleAtZero(panel, invoice, FEE_OFF, { now: deps.clock.now(), zone: deps.zone }, deps.audit);
 }
+
+const overpaidOf = (s: { overpaid: bigint }) => (s.overpaid > 0n ? { overpaid: s.overpaid } : {});
 
 /**
  * What was unpaid when the panel added the fee: the balance with the payments dated after `feeAt`

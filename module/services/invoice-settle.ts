@@ -1,5 +1,7 @@
+import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { panelHundredths, type PanelApi, type PanelInvoice } from '../adapters/panel-api.js';
+import type { AuditLog } from '../adapters/audit-store.js';
+import { panelAmount, panelHundredths, type PanelApi, type PanelInvoice } from '../adapters/panel-api.js';
 
 /**
  * An invoice the client paid all of, once the module took something off it (a late fee on disputed
@@ -10,17 +12,45 @@ import { panelHundredths, type PanelApi, type PanelInvoice } from '../adapters/p
  * it is left as it is (nothing billed is not something paid; the module cancels those itself).
  * The payment is dated now in the panel's zone: WHMCS's AddInvoicePayment documents `date` as
  * required (YYYY-MM-DD HH:mm:ss), and the Next Due Date moves on from the payment. Gives whether
- * it settled it.
+ * it settled it, and what was overpaid.
+ *
+ * Paid beyond what is left (the client paid part of the invoice, more than the lines and the fee
+ * that stay): the total less what was paid is below 0 (GetInvoice's balance shows 0.00). The same payment settles it, and WHMCS's addPayment gives
+ * what is paid beyond the balance and not yet credited for the invoice (its relid in the credit
+ * log) to the client's credit ("Invoice #N Overpayment"), once: a second payment finds it credited,
+ * and a Paid invoice is not settled again. With `audit`, that credit is audited first, once per
+ * invoice (`invoice.overpayment_credited`, the amount and why), so a retry after the payment finds
+ * the audit, and one before it the invoice still to settle.
  */
 export async function settleAtZero(
   panel: Pick<PanelApi, 'addInvoicePayment' | 'logActivity'>,
   invoice: PanelInvoice,
   why: string,
   at: { now: DateTime; zone: string },
-): Promise<boolean> {
+  audit?: { knex: Knex; audit: AuditLog },
+): Promise<{ overpaid: bigint } | null> {
   const payable = invoice.status === 'Unpaid' || invoice.status === 'Collections';
   const paidSome = invoice.transactions.some((t) => panelHundredths(t.amountIn) > 0n);
-  if (!payable || panelHundredths(invoice.balance, 'balance') !== 0n || !paidSome) return false;
+  // GetInvoice's balance stops at 0.00: what is left is the total less what was paid (in less out)
+  const paid = invoice.transactions.reduce(
+    (a, t) => a + panelHundredths(t.amountIn) - panelHundredths(t.amountOut),
+    0n,
+  );
+  const left = panelHundredths(invoice.total, 'total') - paid;
+  if (!payable || left > 0n || !paidSome) return null;
+  const overpaid = -left;
+  if (overpaid > 0n && audit)
+    await audit.audit.recordOnce(
+      audit.knex,
+      {
+        actor: { type: 'system', id: null },
+        action: 'invoice.overpayment_credited',
+        entityType: 'invoice',
+        entityId: invoice.invoiceId,
+        details: { creditedMinor: String(overpaid), why },
+      },
+      at.now,
+    );
   await panel.addInvoicePayment({
     invoiceId: invoice.invoiceId,
     transId: `overusage-settled-${invoice.invoiceId}`,
@@ -29,8 +59,10 @@ export async function settleAtZero(
     amount: '0.00',
   });
   await panel.logActivity(
-    `Overusage: invoice ${invoice.invoiceId} paid in full at 0.00 left, once ${why} came off it`,
+    overpaid > 0n
+      ? `Overusage: invoice ${invoice.invoiceId} paid in full, ${panelAmount(overpaid)} paid beyond what is left goes to the client's credit, once ${why} came off it`
+      : `Overusage: invoice ${invoice.invoiceId} paid in full at 0.00 left, once ${why} came off it`,
     invoice.userId,
   );
-  return true;
+  return { overpaid };
 }

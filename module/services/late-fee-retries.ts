@@ -38,6 +38,7 @@ const correction = (r: LateFeeCorrection) => ({
   feeMinor: String(r.fee),
   newFeeMinor: String(r.newFee),
   ...(r.settled ? { settled: true } : {}),
+  ...(r.overpaid ? { creditedMinor: String(r.overpaid) } : {}),
 });
 
 export function createLateFeeRetries(deps: {

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { addDays, type IsoDate } from '../../module/domain/calendar.js';
 import { advanceDueDate, anchorDayOf, isRecurring, periodEnd } from '../domain/billing-cycle.js';
 import { stillSuspendable, type DunningSettings } from '../domain/dunning-schedule.js';
-import { formatMoney, maxBig, minBig } from '../domain/money.js';
+import { formatMoney, maxBig, minBig, sum } from '../domain/money.js';
 import { clientTaxRates, loadClient, loadCurrency } from '../db/clients.js';
 import { completeUpgrades } from './upgrades.js';
 import {
@@ -19,7 +19,7 @@ import {
   type InvoiceStatus,
   type NewItem,
 } from '../db/invoices.js';
-import { intCell, sqlLocalDatetime, sqlMoney, textCell, type Db } from '../db/rows.js';
+import { intCell, moneyCell, sqlLocalDatetime, sqlMoney, textCell, type Db } from '../db/rows.js';
 import { loadProduct, parseService, type Service } from '../db/services.js';
 import { dunningSettings, getSetting, getSettings } from '../db/settings.js';
 import { AUTOGEN, type Actor, type PanelCore, type When } from './context.js';
@@ -306,6 +306,12 @@ export interface PaymentInput {
 
 const PAYABLE: ReadonlySet<string> = new Set(['Unpaid', 'Draft', 'Payment Pending', 'Collections']);
 
+/** The credit already given for an invoice's overpayments: its positive tblcredit rows (relid). */
+async function overpaymentCredited(trx: Db, invoiceId: number): Promise<bigint> {
+  const rows = await trx('tblcredit').where({ relid: invoiceId }).where('amount', '>', 0).select('amount');
+  return sum(rows.map((r) => moneyCell(r.amount)));
+}
+
 /**
  * Records a payment. When it settles the balance the invoice is marked Paid and each service it
  * renews gets its next due date moved one billing cycle on; an overpayment becomes client credit.
@@ -341,8 +347,12 @@ export async function addInvoicePayment(
     });
     const balanceAfter = inv.balanceMinor - amount;
     const becomesPaid = balanceAfter <= 0n && PAYABLE.has(inv.status);
-    // what was paid beyond the balance (all of it, on an invoice already paid) becomes credit
-    const excess = becomesPaid || inv.status === 'Paid' ? minBig(-balanceAfter, amount) : 0n;
+    // WHMCS's addPayment: with the balance at or below 0, what is paid beyond it and not yet given
+    // as credit for this invoice (tblcredit rows with its relid) becomes credit: all of a payment
+    // on an invoice already paid, and an overpayment an edit left (lines taken off what was paid)
+    // once a payment, of 0.00 too, settles it. The credit applied to it (negative rows) does not count.
+    const creditedBefore = balanceAfter <= 0n ? await overpaymentCredited(trx, inv.id) : 0n;
+    const excess = balanceAfter <= 0n ? maxBig(-balanceAfter - creditedBefore, 0n) : 0n;
     if (excess > 0n && client) {
       await trx('tblclients')
         .where({ id: client.id })

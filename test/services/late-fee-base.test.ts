@@ -39,9 +39,9 @@ describeEachEngine('late fee base: what the fee is on, and what a held line give
   };
   const lines = () => feeAndItems(s, renewal);
   const reduced = async () =>
-    (
-      await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_reduced' }).select('details')
-    ).map((r) => (JSON.parse(String(r.details)) as Record<string, unknown>).reducedMinor);
+    (await knex('mod_overusage_audit').where({ action: 'dispute.late_fee_reduced' }).select('details')).map(
+      (r) => (JSON.parse(String(r.details)) as Record<string, unknown>).reducedMinor,
+    );
   const pay = (amount: string, date: string, transId: string) =>
     s.f.panel.api.addInvoicePayment({ invoiceId: renewal, transId, gateway: 'banktransfer', amount, date });
   const openDispute = async () => {
@@ -209,3 +209,169 @@ describeEachEngine('late fee base: what the fee is on, and what a held line give
     expect(await reduced()).to.deep.equal(['6050']);
   });
 });
+
+/**
+ * What the client paid beyond what is left once a late fee (or its share) and the held line come
+ * off an invoice he paid part of: WHMCS settles an invoice only on a payment, and gives what is paid
+ * beyond its balance to the client's credit as it settles it ("Invoice #N Overpayment", once per
+ * invoice: its addPayment subtracts what the credit log already has for the invoice). The module
+ * settles it with a payment of 0.00 and audits the credit (invoice.overpayment_credited), once.
+ */
+describeEachEngine(
+  'late fee taken off an invoice paid in part: the overpayment goes to credit once',
+  ({ db }) => {
+    let knex: Knex;
+    let s: BillingStory;
+
+    const credits = async () =>
+      (
+        await knex('tblcredit')
+          .where({ clientid: s.story.clientId })
+          .orderBy('id')
+          .select('description', 'amount')
+      ).map((r) => [String(r.description), String(r.amount)]);
+    const clientCredit = async () =>
+      String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit);
+    const creditAudits = async () =>
+      (
+        await knex('mod_overusage_audit')
+          .where({ action: 'invoice.overpayment_credited' })
+          .select('entity_id', 'details')
+      ).map((r) => [
+        String(r.entity_id),
+        (JSON.parse(String(r.details)) as { creditedMinor: string }).creditedMinor,
+      ]);
+
+    /** the held invoice published on 7 June (due 19 June), its 10 % fee of 22 June left by the hook (the panel did not answer it) */
+    async function heldWithFee() {
+      knex = db().knex;
+      const billed = await billMay(knex);
+      s = billed.s;
+      await knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).update({ value: '3' });
+      const d = await disputeLine(s, billed.lineId);
+      s.f.clock.set('2013-06-07T09:00:00Z');
+      await s.f.panel.api.updateInvoice({ invoiceId: d.heldInvoiceId!, publish: true });
+      await runPanelDays(s, '2013-06-07', '2013-06-21');
+      s.faulty.failNext = { method: 'getInvoice', when: 'before', times: 10_000 };
+      await runPanelDays(s, '2013-06-22', '2013-06-22');
+      s.faulty.failNext = null;
+      expect((await feeAndItems(s, d.heldInvoiceId!)).filter(([k]) => k === 'fee')).to.deep.equal([
+        ['fee', '50.00'],
+      ]);
+      return { held: d.heldInvoiceId!, disputeId: d.id };
+    }
+    const payOn = async (invoiceId: number, amount: string, transId: string) => {
+      s.f.clock.set('2013-06-23T09:00:00Z');
+      await s.f.panel.api.addInvoicePayment({
+        invoiceId,
+        transId,
+        gateway: 'banktransfer',
+        amount,
+        date: '2013-06-23 11:00:00',
+      });
+    };
+
+    it('the renewal paid €100.00 after its €52.00 fee, then the line held: €78.05 paid beyond the €21.95 left goes to credit once, the renewal Paid', async () => {
+      // 519.95 + the 52.00 fee of 12 June = 571.95; Ann pays 100.00 on 14 June (471.95 left). Held
+      // on 15 June: the line goes and 50.00 of the fee (10 % of 571.95 − 52.00 − 500.00 = 19.95 →
+      // 2.00 kept): the renewal bills 19.95 + 2.00 = 21.95, of which 100.00 is paid: −78.05. Settled
+      // with a payment of 0.00: Paid, the 78.05 to Ann's credit, once (was: Unpaid at −78.05, her
+      // money held on an invoice still dunned and the VPS's Next Due Date not moved on).
+      knex = db().knex;
+      s = await buildBillingStory(knex);
+      await knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).update({ value: '3' });
+      await closeMay(s);
+      await runPanelDays(s, '2013-06-02', '2013-06-12');
+      const line = await knex('mod_overusage_lines').first();
+      const renewal = toNum(line.invoice_id);
+      expect((await feeAndItems(s, renewal)).filter(([k]) => k === 'fee')).to.deep.equal([['fee', '52.00']]);
+      s.f.clock.set('2013-06-14T08:00:00Z');
+      await s.f.panel.api.addInvoicePayment({
+        invoiceId: renewal,
+        transId: 'ann-part',
+        gateway: 'banktransfer',
+        amount: '100.00',
+        date: '2013-06-14 10:00:00',
+      });
+      s.f.clock.set('2013-06-15T10:00:00Z');
+      const opened = await s.mod.disputes!.open({
+        lineId: toNum(line.id),
+        reason: 'I cannot tell where this traffic came from.',
+        actor: CLIENT(s.story.clientId),
+      });
+      expect(opened.ok && opened.value.holdState).to.equal('held');
+      const r = await s.f.panel.api.getInvoice(renewal);
+      expect([r.status, r.total, await feeAndItems(s, renewal)]).to.deep.equal([
+        'Paid',
+        '21.95',
+        [
+          ['item', '19.95'],
+          ['fee', '2.00'],
+        ],
+      ]);
+      expect(await credits()).to.deep.equal([[`Invoice #${renewal} Overpayment`, '78.05']]);
+      expect(await clientCredit()).to.equal('78.05');
+      expect(await creditAudits()).to.deep.equal([[String(renewal), '7805']]);
+      const vps = (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!;
+      expect(vps.nextDueDate).to.equal('2013-07-09');
+      // resumed, and the next days: nothing more
+      await s.mod.disputes!.resume();
+      await runPanelDays(s, '2013-06-16', '2013-06-17');
+      expect(await credits()).to.have.length(1);
+      expect(await clientCredit()).to.equal('78.05');
+      expect((await s.f.panel.api.getInvoice(renewal)).transactions).to.have.length(2);
+    });
+
+    it('the held invoice paid €520.00 of its €550.00, then the sweep takes the €50.00 fee off whole: €20.00 to credit once, audited with the correction', async () => {
+      // 500.00 held + 10 % = 50.00 on 22 June; Ann pays 520.00 on 23 June (30.00 left). The sweep:
+      // nothing but the held line was late, the fee goes; 500.00 billed, 520.00 paid: −20.00, settled
+      // Paid with 0.00, the 20.00 to credit (was: Unpaid at −20.00, nothing credited)
+      const { held } = await heldWithFee();
+      await payOn(held, '520.00', 'ann-520');
+      await s.mod.everyTick();
+      const h = await s.f.panel.api.getInvoice(held);
+      expect([h.status, h.total, await feeAndItems(s, held)]).to.deep.equal([
+        'Paid',
+        '500.00',
+        [['item', '500.00']],
+      ]);
+      expect(await credits()).to.deep.equal([[`Invoice #${held} Overpayment`, '20.00']]);
+      expect(await clientCredit()).to.equal('20.00');
+      expect(await creditAudits()).to.deep.equal([[String(held), '2000']]);
+      const retried = (
+        await knex('mod_overusage_audit').where({ action: 'dunning.late_fee_retried' }).select('details')
+      ).map((r) => JSON.parse(String(r.details)) as Record<string, unknown>);
+      expect(retried).to.deep.include.members([
+        { attempts: 2, feeMinor: '5000', newFeeMinor: '0', settled: true, creditedMinor: '2000' },
+      ]);
+      await s.mod.everyTick();
+      await runPanelDays(s, '2013-06-24', '2013-06-25');
+      expect(await credits()).to.have.length(1);
+      expect(await clientCredit()).to.equal('20.00');
+    });
+
+    it('the held invoice paid €300.00 of its €550.00, then the line waived: not cancelled with the €300.00 on it, but Paid and the €300.00 to credit once', async () => {
+      // waived on 24 June: the line to 0.00 and the 50.00 fee (all the line's: 10 % of 0.00) gone;
+      // 0.00 billed, 300.00 paid: settled Paid, 300.00 to credit (was: Cancelled, the 300.00 lost
+      // from Ann's account with it)
+      const { held, disputeId } = await heldWithFee();
+      await payOn(held, '300.00', 'ann-300');
+      s.f.clock.set('2013-06-24T09:00:00Z');
+      const res = await s.mod.disputes!.resolve({ disputeId, to: 'waived', actor: ADMIN });
+      expect(res.ok, res.ok ? '' : res.message).to.equal(true);
+      const h = await s.f.panel.api.getInvoice(held);
+      expect([h.status, h.total, await feeAndItems(s, held)]).to.deep.equal([
+        'Paid',
+        '0.00',
+        [['item', '0.00']],
+      ]);
+      expect(await credits()).to.deep.equal([[`Invoice #${held} Overpayment`, '300.00']]);
+      expect(await clientCredit()).to.equal('300.00');
+      expect(await creditAudits()).to.deep.equal([[String(held), '30000']]);
+      await s.mod.disputes!.resume();
+      await s.mod.everyTick();
+      expect(await credits()).to.have.length(1);
+      expect(await clientCredit()).to.equal('300.00');
+    });
+  },
+);
