@@ -2,7 +2,7 @@ import { DISPUTE_CREDIT, isDisputeCredit } from '../domain/dispute-text.js';
 import { hundredthsToMinor } from '../domain/credit-use.js';
 import { formatAmount, textLanguage } from '../domain/line-text.js';
 import type { DisputedLine, DisputeRecord } from '../adapters/dispute-store.js';
-import { creditLogged, panelAmount } from '../adapters/panel-api.js';
+import { creditLogged, panelAmount, panelHundredths } from '../adapters/panel-api.js';
 import type { DisputeContext } from './dispute-context.js';
 import { creditNote } from './dispute-credit-note.js';
 import { heldItemOf } from './dispute-invoices.js';
@@ -67,7 +67,7 @@ export async function settlePaidOnHeld(
 
 /**
  * Whether a held line was paid on its held invoice the admin published: that invoice Paid and
- * still carrying the line. A waiver or reduction then gives money back, as for a line paid before
+ * still carrying the line at its amount. A waiver or reduction then gives money back, as for a line paid before
  * its dispute, so the admin chooses credit or refund the same way.
  */
 export async function paidOnPublishedHeld(
@@ -77,7 +77,10 @@ export async function paidOnPublishedHeld(
 ): Promise<boolean> {
   if (d.holdState !== 'held' || d.heldInvoiceId === null) return false;
   const held = await ctx.deps.panel.getInvoice(d.heldInvoiceId);
-  return held.status === 'Paid' && heldItemOf(held, d.heldItemId, ref) !== undefined;
+  const item = heldItemOf(held, d.heldItemId, ref);
+  // a line the waiver already let go (0.00) on an invoice paid in part and then settled: what was
+  // paid went to credit as its overpayment (releaseHeld), so a resumed decision gives nothing again
+  return held.status === 'Paid' && item !== undefined && panelHundredths(item.amount) > 0n;
 }
 
 /** The credit as the client reads it in their credit log, in their language. */

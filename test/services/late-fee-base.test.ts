@@ -373,5 +373,29 @@ describeEachEngine(
       expect(await credits()).to.have.length(1);
       expect(await clientCredit()).to.equal('300.00');
     });
+
+    it('the same waiver interrupted right after the held invoice was settled: resumed, the €300.00 is not given back a second time on a credit note', async () => {
+      // the panel fails once the settling payment is in (at its activity log line): the decision
+      // stops with the held invoice Paid, its line at 0.00. Resumed, the line no longer billed is
+      // not taken for a paid line: no credit note of 500.00 (+ 50.00 fee share), the credit stays 300.00
+      const { held, disputeId } = await heldWithFee();
+      await payOn(held, '300.00', 'ann-300');
+      s.f.clock.set('2013-06-24T09:00:00Z');
+      s.faulty.failNext = { method: 'logActivity', when: 'after', times: 1 };
+      const first = await s.mod.disputes!.resolve({ disputeId, to: 'waived', actor: ADMIN }).then(
+        (r) => (r.ok ? 'ok' : r.message),
+        (e: { code?: string; message?: string }) => e.code ?? e.message,
+      );
+      s.faulty.failNext = null;
+      expect(first).to.not.equal('ok');
+      expect((await s.f.panel.api.getInvoice(held)).status).to.equal('Paid');
+      await s.mod.disputes!.resume();
+      await s.mod.disputes!.resume();
+      expect((await s.mod.disputes!.get(disputeId)).state).to.equal('waived');
+      expect(await credits()).to.deep.equal([[`Invoice #${held} Overpayment`, '300.00']]);
+      expect(await clientCredit()).to.equal('300.00');
+      const notes = await knex('tblinvoices').where({ userid: s.story.clientId }).where('total', '<', 0);
+      expect(notes).to.deep.equal([]);
+    });
   },
 );
