@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import { startsWithPattern } from '../domain/search-text.js';
-import { rowReader, sqlInstant } from './rows.js';
+import { readOwned, rowReader, sqlInstant, type ReadOf, type SetAside } from './rows.js';
 import { chunks, retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -44,16 +44,20 @@ export interface NewNotice {
 
 export interface ThresholdNoticeStore {
   get(id: number): Promise<NoticeRecord | null>;
-  /** every threshold notice of these services */
-  ofServices(serviceIds: readonly number[]): Promise<NoticeRecord[]>;
+  /**
+   * every threshold notice of these services. Here and in the lists below, with the store's
+   * `setAside` a notice that cannot be read is told there and left out, its service in
+   * `unreadable`; without, it is refused naming the column.
+   */
+  ofServices(serviceIds: readonly number[]): Promise<ReadOf<NoticeRecord>>;
   /** a client's notices whose key starts with `keyPrefix`; `live`: neither expired nor superseded */
-  ofClient(clientId: number, keyPrefix: string, opts?: { live?: boolean }): Promise<NoticeRecord[]>;
+  ofClient(clientId: number, keyPrefix: string, opts?: { live?: boolean }): Promise<ReadOf<NoticeRecord>>;
   /** a service's live notices whose key starts with `keyPrefix` */
-  liveOfService(serviceId: number, keyPrefix: string): Promise<NoticeRecord[]>;
+  liveOfService(serviceId: number, keyPrefix: string): Promise<ReadOf<NoticeRecord>>;
   /** writes a pending notice unless the service has one under the key, and gives back the one it has */
   insertPending(n: NewNotice, now: DateTime): Promise<{ id: number; status: NoticeStatus }>;
   /** notices pending or failed */
-  owed(): Promise<NoticeRecord[]>;
+  owed(): Promise<ReadOf<NoticeRecord>>;
   /** the services with a notice pending or failed */
   owedServiceIds(): Promise<number[]>;
   /** pending|failed → sending; false when another sender has it, or it is no longer owed */
@@ -89,18 +93,26 @@ export function noticeFromRow(r: Record<string, unknown>): NoticeRecord {
 // escape character unless one is named, and MySQL's default is not SQLite's).
 const KEY_STARTS = "notice_key LIKE ? ESCAPE '!'";
 
-export function createThresholdNoticeStore(knex: Knex): ThresholdNoticeStore {
+/** `setAside`: told of each notice a list could not read (left out, its service named). */
+export function createThresholdNoticeStore(
+  knex: Knex,
+  opts: { setAside?: SetAside } = {},
+): ThresholdNoticeStore {
   const notices = (db: Db = knex) => db(T).where({ kind: KIND });
-  const read = async (q: Knex.QueryBuilder) => (await q.select('*')).map(noticeFromRow);
+  const read = async (q: Knex.QueryBuilder): Promise<ReadOf<NoticeRecord>> =>
+    readOwned(await q.select('*'), noticeFromRow, T, { owner: 'service_id', setAside: opts.setAside });
   return {
     async get(id) {
       const r = await notices().where({ id }).first();
       return r ? noticeFromRow(r) : null;
     },
     async ofServices(serviceIds) {
-      const out: NoticeRecord[] = [];
-      for (const ids of chunks(serviceIds, 500))
-        out.push(...(await read(notices().whereIn('service_id', ids))));
+      const out: ReadOf<NoticeRecord> = [];
+      for (const ids of chunks(serviceIds, 500)) {
+        const part = await read(notices().whereIn('service_id', ids));
+        out.push(...part);
+        for (const [id, u] of part.unreadable ?? []) (out.unreadable ??= new Map()).set(id, u);
+      }
       return out;
     },
     ofClient(clientId, keyPrefix, opts = {}) {

@@ -277,7 +277,13 @@ type Ctx = NoticeDeps & { store: ThresholdNoticeStore; services: Pick<PeriodRead
 export function createThresholdNoticeService(given: NoticeDeps): ThresholdNoticeService {
   const deps: Ctx = {
     ...given,
-    store: given.store ?? createThresholdNoticeStore(given.knex),
+    // one notice that cannot be read leaves its service (or pool) undecided, not the notices of all
+    store:
+      given.store ??
+      createThresholdNoticeStore(given.knex, {
+        setAside: (table, u) =>
+          given.log.warn('threshold_notice.row_unreadable', { table, id: u.id, ...u.unreadable }),
+      }),
     services: given.services ?? createPeriodReadStore(given.knex),
   };
   return {
@@ -442,12 +448,17 @@ async function decideServices(
   }
   if (!candidates.length) return;
   const told = new Map<number, number[]>();
-  for (const n of await deps.store.ofServices(candidates.map((c) => c.u.serviceId))) {
+  const notes = await deps.store.ofServices(candidates.map((c) => c.u.serviceId));
+  for (const n of notes) {
     const sid = n.serviceId;
     if (periodOfKey(n.key) !== openPeriods.get(sid)) continue;
     told.set(sid, [...(told.get(sid) ?? []), ...coversOf(n)]);
   }
-  for (const c of candidates) await decideOne(deps, c, told.get(c.u.serviceId) ?? [], toSend, result);
+  for (const c of candidates) {
+    // a notice of its own cannot be read: what it was told is not known, a new one could repeat it
+    if (notes.unreadable?.has(c.u.serviceId)) continue;
+    await decideOne(deps, c, told.get(c.u.serviceId) ?? [], toSend, result);
+  }
 }
 
 /**
@@ -481,7 +492,9 @@ async function decidePools(
     }
     if (!a.crossed.length) continue;
     const scope = poolScope(s.pool, s.start);
-    const told = (await deps.store.ofClient(s.clientId, `${scope}:`)).flatMap(coversOf);
+    const mine = await deps.store.ofClient(s.clientId, `${scope}:`);
+    if (mine.unreadable) continue;
+    const told = mine.flatMap(coversOf);
     await decideOne(deps, { u, a, policy: profile.limitPolicy, pool: s }, told, toSend, result);
   }
 }
@@ -521,6 +534,8 @@ async function sendDue(deps: Ctx, toSend: number[], result: ThresholdRunResult):
     const row = await deps.store.get(id);
     if (!row) continue;
     const higher = await deps.store.ofClient(row.clientId, `${scopeOfKey(row.key)}:`, { live: true });
+    // one of the same period that cannot be read may be higher: it waits, owed, rather than repeat
+    if (higher.unreadable) continue;
     if (higher.some((h) => pctOfKey(h.key) > pctOfKey(row.key))) {
       await deps.store.retire(id, 'superseded');
       continue;

@@ -249,6 +249,48 @@ describeEachEngine('limit actions and notices with a recording SolusVM', ({ db }
     expect(JSON.stringify(lines)).not.to.include(bad);
   });
 
+  /**
+   * Threshold notices at 80/90/100 % of the 5 000 GB allowance. 20 May, 4 100 GB each (82 %): an
+   * 80 % notice for VPS 101 and one for 102. 102's notice then has its details cut off mid-JSON by
+   * hand. 22 May, 4 600 GB each (92 %): 101 gets its 90 % notice; 102 gets nothing new (what it was
+   * told is not known: a notice decided from its other rows could repeat one), and the row is named
+   * in the log. Before: reading the page's notices threw, and no one got a notice.
+   */
+  it("tells the others when one service's notice cannot be read: that one is left undecided, the column logged", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    s = await buildBillingStory(knex, STORY_EUR, { log: logInto(lines) });
+    await evening('2013-05-20', 4100n * GB, 4100n * GB);
+    const keys = async () =>
+      (await knex('mod_overusage_notices').where({ kind: 'threshold' }).orderBy('id')).map((n) => [
+        toNum(n.service_id),
+        String(n.notice_key).replace(/^period:\d+:/, ''),
+      ]);
+    const ann = s.story.serviceId;
+    const jan = s.story.dutchServiceId;
+    expect(await keys()).to.deep.equal([
+      [ann, '80'],
+      [jan, '80'],
+    ]);
+    const bad = await knex('mod_overusage_notices').where({ service_id: jan }).first('id');
+    await knex('mod_overusage_notices').where({ id: bad.id }).update({ details: '{"pct": 80, "covers": [' });
+    await evening('2013-05-22', 4600n * GB, 4600n * GB);
+    expect(await keys()).to.deep.equal([
+      [ann, '80'],
+      [jan, '80'],
+      [ann, '90'],
+    ]);
+    const told = lines.filter((l) => l.event === 'threshold_notice.row_unreadable');
+    expect(told.length).to.be.at.least(1);
+    for (const l of told)
+      expect(l).to.deep.include({
+        level: 'warn',
+        table: 'mod_overusage_notices',
+        id: toNum(bad.id),
+        column: 'mod_overusage_notices.details',
+      });
+    expect(JSON.stringify(lines)).not.to.include('covers\\": [');
+  });
+
   it("leaves the panel's own suspension (for non-payment) alone, on SolusVM's side and in the panel", async () => {
     await s.mod.billing.setServiceOverride(
       s.story.serviceId,
