@@ -107,9 +107,16 @@ export interface StoredPoolMonth {
 /** A charge of a pool month: a rating's columns with its seq (0: on the anchor; 1 …: a member's part). */
 export type NewPoolCharge = Omit<NewCharge, 'periodId'> & { seq: number };
 
+type ServicePage = { after: number; limit: number } | { only: readonly number[] };
+
 export interface PoolStore {
-  /** services after `after` (by id), at most `limit`; or, with `only`, those services */
-  services(page: { after: number; limit: number } | { only: readonly number[] }): Promise<SyncedService[]>;
+  /**
+   * services after `after` (by id), at most `limit`; or, with `only`, those services. With
+   * `setAside`, a row that cannot be read is told there and stands in its place as an
+   * UnreadableRow (its id the service's); without, it is refused naming the column.
+   */
+  services(page: ServicePage): Promise<SyncedService[]>;
+  services(page: ServicePage, setAside: SetAside): Promise<Array<Listed<SyncedService>>>;
   /**
    * the open span of each of these services. With `setAside`, a span that cannot be read is told
    * there and its service named in `unreadable` (whether and where it is pooled is not known).
@@ -226,15 +233,19 @@ const parseService = (r: Record<string, unknown>): SyncedService => ({
 function memberStore(
   knex: Knex,
 ): Pick<PoolStore, 'services' | 'openSpansOf' | 'everMembers' | 'closeSpan' | 'openSpan'> {
+  async function services(page: ServicePage): Promise<SyncedService[]>;
+  async function services(page: ServicePage, setAside: SetAside): Promise<Array<Listed<SyncedService>>>;
+  async function services(page: ServicePage, setAside?: SetAside) {
+    const cols = ['service_id', 'client_id', 'product_id', 'active', 'regdate'];
+    const q = knex(TABLES.services).select(cols);
+    const rows = await ('only' in page
+      ? q.whereIn('service_id', [...page.only])
+      : q.where('service_id', '>', page.after).orderBy('service_id').limit(page.limit));
+    if (!setAside) return rows.map(parseService);
+    return readEach(rows, parseService, TABLES.services, { key: 'service_id', setAside });
+  }
   return {
-    async services(page) {
-      const cols = ['service_id', 'client_id', 'product_id', 'active', 'regdate'];
-      const q = knex(TABLES.services).select(cols);
-      const rows = await ('only' in page
-        ? q.whereIn('service_id', [...page.only])
-        : q.where('service_id', '>', page.after).orderBy('service_id').limit(page.limit));
-      return rows.map(parseService);
-    },
+    services,
     async openSpansOf(serviceIds, setAside) {
       const rows = await knex(M)
         .whereIn('service_id', [...serviceIds])

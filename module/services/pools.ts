@@ -1,6 +1,7 @@
 import {
   isUnreadable,
   logUnreadable,
+  readableOf,
   type Listed,
   type ReadOf,
   type SetAside,
@@ -170,8 +171,8 @@ export function createPoolService(raw: PoolDeps): PoolService {
   };
 }
 
-/** A pool's row that cannot be read: one warning with its table, id, column and why (never the value). */
-const spanAside =
+/** A row the pools read that cannot be read (a span, a cap, a service): one warning with its table, id, column and why (never the value). */
+const rowWarning =
   (deps: PoolCtx): SetAside =>
   (table, u) =>
     deps.log.warn('pools.row_unreadable', { table, id: u.id, ...u.unreadable });
@@ -200,7 +201,7 @@ async function standing(deps: PoolCtx, clientId?: number): Promise<Map<number, P
   const { zone } = deps;
   const month = poolMonth(localDate(deps.clock.now(), zone));
   const rows = readableSpans(
-    await deps.store.spansSince(startOfDay(month.start, zone), clientId, spanAside(deps)),
+    await deps.store.spansSince(startOfDay(month.start, zone), clientId, rowWarning(deps)),
   );
   const out = new Map<number, PoolStanding>();
   for (const group of byPool(rows).values()) {
@@ -250,16 +251,23 @@ async function syncMembers(
   const total = { joined: 0, left: 0 };
   let after = 0;
   for (let i = 0; ; i += page) {
-    const services = await deps.store.services(
+    // a service whose row cannot be read is left as it is (its plan and state not known)
+    const listed = await deps.store.services(
       named ? { only: named.slice(i, i + page) } : { after, limit: page },
+      rowWarning(deps),
     );
-    if (services.length) {
-      after = services[services.length - 1]!.serviceId;
+    const services = readableOf(listed);
+    if (listed.length) {
+      // the cursor goes past a row that cannot be read (its key, service_id, reads)
+      const last = listed[listed.length - 1]!;
+      const next = isUnreadable(last) ? last.id : last.serviceId;
+      if (next === null) break;
+      after = next;
       const r = await syncPage(deps, services, profileFor, now);
       total.joined += r.joined;
       total.left += r.left;
     }
-    if (named ? i + page >= named.length : services.length < page) break;
+    if (named ? i + page >= named.length : listed.length < page) break;
   }
   if (total.joined || total.left) deps.log.info('pools.members', total);
   return total;
@@ -274,7 +282,7 @@ async function syncPage(
 ): Promise<{ joined: number; left: number }> {
   const { store, zone } = deps;
   const ids = services.map((s) => s.serviceId);
-  const open = await store.openSpansOf(ids, spanAside(deps));
+  const open = await store.openSpansOf(ids, rowWarning(deps));
   const seenBefore = await store.everMembers(ids);
   let joined = 0;
   let left = 0;
@@ -319,7 +327,7 @@ async function monthsDue(
 ): Promise<Array<{ rows: PoolSpanRow[]; month: { start: IsoDate; end: IsoDate } }>> {
   const { zone } = deps;
   // per client and pool: the months from the first the module knew of, to the last that ended
-  const spans = readableSpans(await deps.store.spans(serviceIds, spanAside(deps)));
+  const spans = readableSpans(await deps.store.spans(serviceIds, rowWarning(deps)));
   // most renewals' services are in no pool: no month to work out (luxon's zone arithmetic)
   if (spans.length === 0) return [];
   const thisMonth = poolMonth(localDate(deps.clock.now(), zone)).start;
@@ -480,9 +488,7 @@ async function capAtEnd(
   end: DateTime,
 ): Promise<ClientCap | UnreadableRow | null> {
   if (!deps.caps) return null;
-  const history = await deps.caps.history(serviceIds, (table, u) =>
-    deps.log.warn('pools.row_unreadable', { table, id: u.id, ...u.unreadable }),
-  );
+  const history = await deps.caps.history(serviceIds, rowWarning(deps));
   const unread = serviceIds.map((id) => history.unreadable?.get(id)).find((u) => u !== undefined);
   if (unread) return unread;
   return (

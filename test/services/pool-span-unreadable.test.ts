@@ -8,7 +8,7 @@ import { describeEachEngine } from '../support/engines.js';
 import { logInto } from '../support/log-lines.js';
 import { CLI_ACTOR } from '../support/module-fixture.js';
 import { buildPoolWorld, type PoolWorld } from '../support/pool-world.js';
-import { spoilInstant } from '../support/spoil.js';
+import { spoilDate, spoilInstant } from '../support/spoil.js';
 
 const GiB = 2n ** 30n;
 const M = 'mod_overusage_pool_members';
@@ -26,10 +26,11 @@ const M = 'mod_overusage_pool_members';
  * throttle (not the 90 % of B and C without A either: nothing is told or done from part of a
  * pool), the member sync leaves A as it is (no span opened twice), and the row is logged with its table, id and column, never the value.
  */
-describeEachEngine('pools when one member span cannot be read', ({ db }) => {
+describeEachEngine('pools when one row they read cannot be read', ({ db }) => {
   let knex: Knex;
   let w: PoolWorld;
   let d: number;
+  let solo: number;
   const lines: Array<Record<string, unknown>> = [];
 
   beforeEach(async () => {
@@ -55,7 +56,7 @@ describeEachEngine('pools when one member span cannot be read', ({ db }) => {
       },
       CLI_ACTOR,
     );
-    const solo = await addProduct(
+    solo = await addProduct(
       knex,
       { name: 'VPS 1 TiB solo', servertype: 'solusvmpro', tax: false },
       w.f.clock.now(),
@@ -133,5 +134,37 @@ describeEachEngine('pools when one member span cannot be read', ({ db }) => {
       expect(l).to.deep.include({ level: 'warn', table: M, id: span, column: `${M}.joined_at` });
     const text = JSON.stringify(lines);
     for (const hidden of ['99:99:99', '0000-00-00']) expect(text).not.to.include(hidden);
+  });
+
+  /**
+   * The member sync pages through our services rows. "VPS 1 TiB solo" is put in pool "main" (D is to
+   * join it), and C's services row then has its regdate spoiled (SQLite '2013-06-31', MariaDB's zero
+   * date). Before: the page read threw, D did not join, and the night's billing stopped there (the
+   * pool months not rated). Now D joins (joined 1), C is left as it is (its span still open, none
+   * closed: left 0), and C's row is logged with its table, id and column, never the value.
+   */
+  it("joins the others when one service's row cannot be read: that one is left as it is", async () => {
+    const [, c] = w.vps as [number, number];
+    await w.mod.billing.setProduct(
+      solo,
+      {
+        unit: 'GB',
+        model: 'per_unit',
+        allowance: '1 TiB',
+        prices: { EUR: { overage: '0.50' } },
+        pool: 'main',
+      },
+      CLI_ACTOR,
+    );
+    const bad = await spoilDate(knex, engineOf(knex), 'mod_overusage_services', 'regdate', { service_id: c });
+    lines.length = 0;
+    expect(await w.mod.pools.syncMembers()).to.deep.equal({ joined: 1, left: 0 });
+    const open = await knex(M).whereNull('left_at').orderBy('service_id').select('service_id');
+    expect(open.map((r) => toNum(r.service_id))).to.deep.equal([w.story.serviceId, ...w.vps, d]);
+    const told = lines.filter((l) => l.event === 'pools.row_unreadable');
+    expect(told.map((l) => [l.level, l.table, l.id, l.column])).to.deep.equal([
+      ['warn', 'mod_overusage_services', c, 'mod_overusage_services.regdate'],
+    ]);
+    expect(JSON.stringify(lines)).not.to.include(bad);
   });
 });
