@@ -209,7 +209,7 @@ function buildPanelWork(
   // every email the module sends: written with the change that causes it, sent by one worker
   // a row that cannot be read is logged and left out: the other emails still go
   const outboxStore = createOutboxStore(knex, {
-    setAside: (row) => log.warn('outbox.row_unreadable', { id: String(row.id), error: row.error }),
+    setAside: (table, u) => log.warn('outbox.row_unreadable', { table, id: u.id, ...u.unreadable }),
   });
   const outbox = createOutbox({ store: outboxStore, clock, panel, locks, log });
   const disputes = createDisputeService({ knex, clock, zone, panel, audit, log, locks, outbox });

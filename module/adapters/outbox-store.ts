@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { rowReader, sqlInstant } from './rows.js';
+import { readEach, readableOf, rowReader, sqlInstant, type SetAside } from './rows.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -66,34 +66,17 @@ export function parseOutboxRow(r: Record<string, unknown>): OutboxRow {
   };
 }
 
-/** A row of the outbox that cannot be read (a column edited by hand, say), and why. */
-export interface UnreadableRow {
-  table: string;
-  id: unknown;
-  error: string;
-}
-
 /**
- * `setAside`: where a row that cannot be read goes. Given, such a row is reported there and left
- * out, so one bad row does not stop every email behind it; left out, the read fails naming it.
+ * `setAside`: where a row that cannot be read goes. Given, such a row is told there (its id, the
+ * column refused and why, never the value) and left out, so one bad row does not stop every email
+ * behind it; left out, the read fails naming it.
  */
-export function createOutboxStore(
-  knex: Knex,
-  opts: { setAside?: (row: UnreadableRow) => void } = {},
-): OutboxStore {
+export function createOutboxStore(knex: Knex, opts: { setAside?: SetAside } = {}): OutboxStore {
   const unsent = () => knex(TABLES.outbox).whereIn('status', UNSENT).orderBy('id');
   const parseAll = (rows: Array<Record<string, unknown>>): OutboxRow[] => {
     const { setAside } = opts;
     if (!setAside) return rows.map(parseOutboxRow);
-    const out: OutboxRow[] = [];
-    for (const r of rows) {
-      try {
-        out.push(parseOutboxRow(r));
-      } catch (err) {
-        setAside({ table: TABLES.outbox, id: r.id, error: (err as Error).message });
-      }
-    }
-    return out;
+    return readableOf(readEach(rows, parseOutboxRow, TABLES.outbox, { setAside }));
   };
   return {
     async enqueue(db, rows, now) {
