@@ -3,7 +3,7 @@ import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { parseChargeStatus, type ChargeStatus } from '../domain/charge-status.js';
 import { parseLineStatus, type LineStatus } from '../domain/line-status.js';
-import { intIn, rowReader, sqlInstant, toBool } from './rows.js';
+import { intIn, readOwned, rowReader, sqlInstant, toBool, type ReadOf, type SetAside } from './rows.js';
 import { parseStoredLine, type StoredLine } from './line-store.js';
 import { settingsColumns, settingsFromColumns, type StoredSettings } from './billing-settings-store.js';
 import { engineOf } from './database.js';
@@ -65,7 +65,11 @@ export interface ChargeStore {
   /** unbilled charges with no line, or with one pending for a standalone invoice not yet made, by client */
   unbilledForStandalone(): Promise<StoredCharge[]>;
   /** unbilled charges without a line: which services of which client wait, from which period end */
-  waitingWithoutLine(): Promise<Array<{ clientId: number; serviceId: number; periodEnd: IsoDate }>>;
+  /**
+   * with `setAside`, a charge that cannot be read is told there and its client is in `unreadable`
+   * (that client's waiting charges are not known); without, one such charge refuses the read
+   */
+  waitingWithoutLine(setAside?: SetAside): Promise<ReadOf<WaitingCharge>>;
   /** whether each charge's line is taxed */
   taxedOf(chargeIds: number[]): Promise<Map<number, boolean>>;
   /** the charge's line was placed: billed */
@@ -88,6 +92,18 @@ const CHARGE_COLUMNS = [
   'l.invoice_id as line_invoice_id',
   'l.status as line_status',
 ];
+
+/** An unbilled charge without a line: whose, which service's, and when its period ended. */
+export interface WaitingCharge {
+  clientId: number;
+  serviceId: number;
+  periodEnd: IsoDate;
+}
+
+function waitingFromRow(r: Record<string, unknown>): WaitingCharge {
+  const c = rowReader(TABLES.charges, r);
+  return { clientId: c.num('client_id'), serviceId: c.num('service_id'), periodEnd: c.date('period_end') };
+}
 
 export function parseStoredCharge(r: Record<string, unknown>): StoredCharge {
   const c = rowReader(TABLES.charges, r);
@@ -164,19 +180,12 @@ export function createChargeStore(knex: Knex): ChargeStore {
         .orderBy(['c.client_id', 'c.period_start', 'c.id']);
       return (await q).map(parseStoredCharge);
     },
-    async waitingWithoutLine() {
+    async waitingWithoutLine(setAside) {
       const rows = await withLine()
         .whereNull('l.id')
-        .select('c.client_id', 'c.service_id', 'c.period_end')
+        .select('c.id', 'c.client_id', 'c.service_id', 'c.period_end')
         .orderBy('c.id');
-      return rows.map((r) => {
-        const c = rowReader(TABLES.charges, r);
-        return {
-          clientId: c.num('client_id'),
-          serviceId: c.num('service_id'),
-          periodEnd: c.date('period_end'),
-        };
-      });
+      return readOwned(rows, waitingFromRow, TABLES.charges, { owner: 'client_id', setAside });
     },
     async taxedOf(chargeIds) {
       if (chargeIds.length === 0) return new Map();

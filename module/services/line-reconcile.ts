@@ -134,10 +134,19 @@ async function release(
   deps.log.warn('lines.released', { invoiceId, chargeId: l.chargeId, invoiceStatus: invoice.status });
 }
 
-/** Per client with an unbilled charge that has no line: each service's earliest period end. */
+/**
+ * Per client with an unbilled charge that has no line: each service's earliest period end. A client
+ * one of whose waiting charges cannot be read (a column changed by hand) is left out, named to the
+ * operator: which of their invoices miss a line is not known, and placing reads the charges again.
+ * The other clients' missed renewals are recovered; theirs once the row is corrected.
+ */
 async function waitingByClient(deps: InvoiceLineDeps): Promise<Map<number, Map<number, IsoDate>>> {
   const byClient = new Map<number, Map<number, IsoDate>>();
-  for (const c of await deps.charges.waitingWithoutLine()) {
+  const waiting = await deps.charges.waitingWithoutLine((table, u) =>
+    deps.log.warn('lines.row_unreadable', { table, id: u.id, ...u.unreadable }),
+  );
+  for (const c of waiting) {
+    if (waiting.unreadable?.has(c.clientId)) continue;
     const services = byClient.get(c.clientId) ?? new Map<number, IsoDate>();
     if (!services.has(c.serviceId) || c.periodEnd < services.get(c.serviceId)!)
       services.set(c.serviceId, c.periodEnd);
