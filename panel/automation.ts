@@ -6,7 +6,8 @@
  *   InvoiceGeneration    renewals due within CreateInvoiceDaysBefore days, once per due date
  *   InvoiceReminders     the payment reminder N days before the due date and the first/second/
  *                        third overdue notices N days after it, each once, on its exact day
- *   LateFees             one late fee per invoice, AddLateFeeDays after the due date
+ *   LateFees             a late fee, AddLateFeeDays after the due date, on each day's run to every
+ *                        overdue Unpaid invoice that has no LateFee line (one a day at most)
  *   OverdueSuspensions   services AutoSuspensionDays past their next due date, via PreModuleSuspend
  *   DailyCronJob, DailyCronJobPreEmail (→ the admin report email), AfterCronJob
  *
@@ -219,10 +220,20 @@ export function createAutomation(core: PanelCore): Automation {
       const inv = await loadInvoice(db, intCell(r.id));
       if (!inv || inv.duedate === null || !lateFeeDue(when.today, inv.duedate, s) || inv.balanceMinor <= 0n)
         continue;
+      // As WHMCS's AddLateFees task does (docs/whmcs.md, "Automation and dunning"; the decoded
+      // WHMCS 7 task, docs/billing-rules.md "Late fees"): every daily run adds a fee to each overdue
+      // Unpaid invoice that has no LateFee line, whatever an earlier day did — a fee deleted from the
+      // invoice is added again the next day; one left at 0.00 keeps it from coming back. The step
+      // key carries the day, so running a day twice (or two runs at once) adds it once.
       if (inv.items.some((i) => i.type === 'LateFee')) continue;
       const client = await loadClient(db, inv.userid);
       if (client?.latefeeoveride) continue;
-      const step = { task: 'LateFees', entityType: 'invoice', entityId: inv.id, key: 'latefee' };
+      const step = {
+        task: 'LateFees',
+        entityType: 'invoice',
+        entityId: inv.id,
+        key: `latefee:${when.today}`,
+      };
       try {
         if (!(await claimStep(db, { ...step, runDate: when.today }, stamp))) continue;
         // WHMCS's AddLateFees task: a percentage of the balance, the total (tax included) less what

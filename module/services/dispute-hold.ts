@@ -227,18 +227,17 @@ async function leaveOriginal(
         },
         deps.clock.now(),
       )
-    : { change: [], delete: [] };
-  const deleted = [...stale, ...fee.delete];
-  const changed = deleted.length > 0 || notes !== original.notes;
+    : { change: [] };
+  const changed = stale.length > 0 || fee.change.length > 0 || notes !== original.notes;
   if (changed)
     await deps.panel.updateInvoice({
       invoiceId: original.invoiceId,
-      ...(deleted.length ? { deleteLineIds: deleted } : {}),
+      ...(stale.length ? { deleteLineIds: stale } : {}),
       ...(fee.change.length ? { changeItems: fee.change } : {}),
       ...(notes !== original.notes ? { notes } : {}),
     });
-  // the rest paid already (the hosting paid before the dispute; a fee that was all the line's gone
-  // too): 0.00 left, settled so the renewal moves the Next Due Date on (a resumed hold checks again)
+  // the rest paid already (the hosting paid before the dispute; a fee that was all the line's at
+  // 0.00): 0.00 left, settled so the renewal moves the Next Due Date on (a resumed hold checks again)
   const after = changed ? await deps.panel.getInvoice(original.invoiceId) : original;
   await settleAtZero(
     deps.panel,

@@ -202,15 +202,12 @@ export async function releaseHeld(
   const published = zero !== undefined && isOwedUnpaid(held.status);
   const fee = published
     ? await lateFeeOffHeld(deps, { disputeId: d.id, invoice: held, lineItem: item! }, deps.clock.now())
-    : { change: [], delete: [] };
+    : { change: [] };
   const changed = new Map([zero, ...fee.change].flatMap((c) => (c ? [[c.id, c.amount]] : [])));
-  const nothingElse = held.items.every(
-    (i) => fee.delete.includes(i.id) || Number(changed.get(i.id) ?? i.amount) === 0,
-  );
+  const nothingElse = held.items.every((i) => Number(changed.get(i.id) ?? i.amount) === 0);
   const update = {
     invoiceId: held.invoiceId,
     ...(zero ? { changeItems: [zero, ...fee.change] } : {}),
-    ...(fee.delete.length ? { deleteLineIds: fee.delete } : {}),
   };
   // something paid on it stays paid: not cancelled (the payment would be lost with the invoice) but
   // settled, what was paid beyond what it still bills going to the client's credit (invoice-settle.ts)

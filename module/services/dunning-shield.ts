@@ -129,8 +129,9 @@ export function createDunningShield(deps: {
       if (held.count === 0) return null;
       const invoice = await panel.getInvoice(invoiceId);
       const money = (s: string) => panelHundredths(s);
-      const fee = invoice.items.find((i) => i.type === 'LateFee');
-      // a fee this took off whole before a crash: the invoice may still wait at 0.00 to be closed
+      const fee = invoice.items.find((i) => i.type === 'LateFee' && money(i.amount) > 0n);
+      // a fee taken off whole (0.00, left alone: no update each run), or none: the invoice may still
+      // wait at 0.00 to be closed
       if (!fee) {
         const s = await settleFeeOff(panel, deps, invoice);
         return s ? { ...NO_FEE_SETTLED, ...overpaidOf(s) } : null;
@@ -147,7 +148,12 @@ export function createDunningShield(deps: {
   };
 }
 
-/** The late fee on an invoice set to `newFee` (taken off at 0.00), noted in the panel's activity log. */
+/**
+ * The late fee on an invoice set to `newFee`, noted in the panel's activity log. Taken off whole it
+ * stays as a 0.00 LateFee line, never deleted: WHMCS's daily AddLateFees task adds a fee to every
+ * overdue Unpaid invoice without one (docs/whmcs.md, "Automation and dunning"), so a deleted fee
+ * would be added again the next day.
+ */
 async function setFee(
   panel: PanelApi,
   invoice: PanelInvoice,
@@ -155,14 +161,12 @@ async function setFee(
   newFee: bigint,
 ): Promise<void> {
   const { invoiceId } = invoice;
-  if (newFee === 0n) await panel.updateInvoice({ invoiceId, deleteLineIds: [fee.id] });
-  else
-    await panel.updateInvoice({
-      invoiceId,
-      changeItems: [
-        { id: fee.id, description: fee.description, amount: panelAmount(newFee), taxed: fee.taxed },
-      ],
-    });
+  await panel.updateInvoice({
+    invoiceId,
+    changeItems: [
+      { id: fee.id, description: fee.description, amount: panelAmount(newFee), taxed: fee.taxed },
+    ],
+  });
   await panel.logActivity(
     `Overusage: late fee on invoice ${invoiceId} set to ${panelAmount(newFee)}: disputed lines are not part of its base`,
     invoice.userId,

@@ -31,9 +31,9 @@ export async function lateFeeOffRenewal(
   now: DateTime,
 ): Promise<FeeOff> {
   const { invoice } = input;
-  if (!isOwedUnpaid(invoice.status) && invoice.status !== 'Draft') return { change: [], delete: [] };
+  if (!isOwedUnpaid(invoice.status) && invoice.status !== 'Draft') return { change: [] };
   const held = invoice.items.filter((i) => input.heldItemIds.includes(i.id));
-  const none: FeeOff = { change: [], delete: [] };
+  const none: FeeOff = { change: [] };
   const mine = { disputeId: input.disputeId, ref: input.ref, invoiceId: invoice.invoiceId };
   if (
     !invoice.items.some((i) => i.type === 'LateFee' && panelHundredths(i.amount) > 0n) ||
@@ -108,10 +108,15 @@ function shareAudit(
   };
 }
 
-/** What a held line takes off an unpaid late fee (on the renewal it leaves, or the published held invoice that lets it go): fee items changed or deleted. */
+/**
+ * What a held line takes off an unpaid late fee (on the renewal it leaves, or the published held
+ * invoice that lets it go): the fee items changed, a fee that was all the line's set to 0.00, never
+ * deleted — WHMCS's daily AddLateFees task adds a fee to every overdue Unpaid invoice without a
+ * LateFee line (docs/whmcs.md, "Automation and dunning"), so a deleted fee would come back the next
+ * day, and be taken off again, every day.
+ */
 export interface FeeOff {
   change: Array<{ id: number; description: string; amount: string; taxed: boolean }>;
-  delete: number[];
 }
 
 /**
@@ -130,9 +135,9 @@ export const lateFeeOffHeld = (
 ): Promise<FeeOff> =>
   isOwedUnpaid(input.invoice.status)
     ? lateFeeOff(deps, { ...input, held: [input.lineItem] }, 'waived', now)
-    : Promise.resolve({ change: [], delete: [] });
+    : Promise.resolve({ change: [] });
 
-/** The share of an unpaid late fee a held amount caused, audited once as dispute.late_fee_<how>, as fee items changed or deleted. */
+/** The share of an unpaid late fee a held amount caused, audited once as dispute.late_fee_<how>, as fee items changed (0.00 when it is all the share; a 0.00 fee is left alone). */
 async function lateFeeOff(
   deps: FeeDeps,
   input: { disputeId: number; invoice: PanelInvoice; held: readonly PanelInvoiceItem[] },
@@ -140,7 +145,7 @@ async function lateFeeOff(
   now: DateTime,
 ): Promise<FeeOff> {
   const { invoice } = input;
-  const none: FeeOff = { change: [], delete: [] };
+  const none: FeeOff = { change: [] };
   const fees = invoice.items.filter((i) => i.type === 'LateFee' && panelHundredths(i.amount) > 0n);
   if (fees.length === 0) return none;
   const { rule, share, fee, held } = await shareOfFee(deps, invoice, fees, input.held);
@@ -160,20 +165,19 @@ async function lateFeeOff(
   );
   // the share comes off the last fee first (WHMCS adds one)
   let left = share;
-  const off: FeeOff = { change: [], delete: [] };
+  const off: FeeOff = { change: [] };
   for (const f of [...fees].reverse()) {
     const amount = panelHundredths(f.amount);
     const take = amount < left ? amount : left;
     if (take === 0n) break;
     left -= take;
-    if (take === amount) off.delete.push(f.id);
-    else
-      off.change.push({
-        id: f.id,
-        description: f.description,
-        amount: panelAmount(amount - take),
-        taxed: f.taxed,
-      });
+    // all of it the share: 0.00, kept as a LateFee line so WHMCS does not add the fee again
+    off.change.push({
+      id: f.id,
+      description: f.description,
+      amount: panelAmount(amount - take),
+      taxed: f.taxed,
+    });
   }
   return off;
 }

@@ -72,7 +72,8 @@ describeEachEngine('late fee base: what the fee is on, and what a held line give
     // 519.95 − 19.95 paid = 500.00 unpaid on 12 June → 10 % = 50.00 (was: 10 % of the total
     // 519.95 = 52.00, 2.00 charged on the hosting paid in time). Held on 15 June: the fee on what
     // was unpaid and is not held, 10 % of (500.00 − 500.00) = 0.00, so all 50.00 comes off; the
-    // renewal bills 19.95, paid: settled Paid at 0.00 left.
+    // renewal bills 19.95 + the fee at 0.00 (kept as a LateFee line, not deleted), paid: settled
+    // Paid at 0.00 left.
     await renewed();
     s.f.clock.set('2013-06-05T08:00:00Z');
     await pay('19.95', '2013-06-05 10:00:00', 'ann-hosting');
@@ -89,7 +90,10 @@ describeEachEngine('late fee base: what the fee is on, and what a held line give
       'Paid',
       '19.95',
       '0.00',
-      [['item', '19.95']],
+      [
+        ['item', '19.95'],
+        ['fee', '0.00'],
+      ],
     ]);
     expect(await reduced()).to.deep.equal(['5000']);
   });
@@ -324,7 +328,7 @@ describeEachEngine(
 
     it('the held invoice paid €520.00 of its €550.00, then the sweep takes the €50.00 fee off whole: €20.00 to credit once, audited with the correction', async () => {
       // 500.00 held + 10 % = 50.00 on 22 June; Ann pays 520.00 on 23 June (30.00 left). The sweep:
-      // nothing but the held line was late, the fee goes; 500.00 billed, 520.00 paid: −20.00, settled
+      // nothing but the held line was late, the fee to 0.00; 500.00 billed, 520.00 paid: −20.00, settled
       // Paid with 0.00, the 20.00 to credit (was: Unpaid at −20.00, nothing credited)
       const { held } = await heldWithFee();
       await payOn(held, '520.00', 'ann-520');
@@ -333,7 +337,10 @@ describeEachEngine(
       expect([h.status, h.total, await feeAndItems(s, held)]).to.deep.equal([
         'Paid',
         '500.00',
-        [['item', '500.00']],
+        [
+          ['item', '500.00'],
+          ['fee', '0.00'],
+        ],
       ]);
       expect(await credits()).to.deep.equal([[`Invoice #${held} Overpayment`, '20.00']]);
       expect(await clientCredit()).to.equal('20.00');
@@ -351,7 +358,7 @@ describeEachEngine(
     });
 
     it('the held invoice paid €300.00 of its €550.00, then the line waived: not cancelled with the €300.00 on it, but Paid and the €300.00 to credit once', async () => {
-      // waived on 24 June: the line to 0.00 and the 50.00 fee (all the line's: 10 % of 0.00) gone;
+      // waived on 24 June: the line to 0.00 and the 50.00 fee (all the line's: 10 % of 0.00) to 0.00;
       // 0.00 billed, 300.00 paid: settled Paid, 300.00 to credit (was: Cancelled, the 300.00 lost
       // from Ann's account with it)
       const { held, disputeId } = await heldWithFee();
@@ -363,7 +370,10 @@ describeEachEngine(
       expect([h.status, h.total, await feeAndItems(s, held)]).to.deep.equal([
         'Paid',
         '0.00',
-        [['item', '0.00']],
+        [
+          ['item', '0.00'],
+          ['fee', '0.00'],
+        ],
       ]);
       expect(await credits()).to.deep.equal([[`Invoice #${held} Overpayment`, '300.00']]);
       expect(await clientCredit()).to.equal('300.00');

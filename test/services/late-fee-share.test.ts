@@ -156,7 +156,8 @@ describeEachEngine('late fee share taken off the fee when a line is held after i
     // 519.95 due 9 June, Ann pays the 19.95 hosting on 5 June; the panel's 10 % fee of 12 June is
     // 52.00 (on the total), though only the 500.00 line was late. Held on 15 June: the fee on what
     // is not held and was unpaid is 10 % of (552.00 − 52.00 − 500.00) = 0.00, all 52.00 off; the
-    // renewal bills 19.95, of which 19.95 is paid: 0.00 left. WHMCS marks an invoice Paid only
+    // renewal bills 19.95 (and the fee at 0.00, kept as a LateFee line), of which 19.95 is paid:
+    // 0.00 left. WHMCS marks an invoice Paid only
     // when a payment settles it, so it stayed Unpaid at 0.00 and the VPS's Next Due Date (9 June)
     // never moved; the module settles it with a payment of 0.00: Paid, due date 9 July.
     await s.f.panel.api.addInvoicePayment({
@@ -172,7 +173,10 @@ describeEachEngine('late fee share taken off the fee when a line is held after i
       'Paid',
       '19.95',
       '0.00',
-      [['item', '19.95']],
+      [
+        ['item', '19.95'],
+        ['fee', '0.00'],
+      ],
     ]);
     expect(r.transactions.map((t) => t.amountIn)).to.deep.equal(['19.95', '0.00']);
     const vps = (await s.f.panel.api.getClientsProducts({ serviceId: s.story.serviceId })).products[0]!;
@@ -354,7 +358,7 @@ describeEachEngine('the late fee on a published held invoice, when its line is w
     s.faulty.failNext = null;
   }
 
-  it('waived on 24 June: the €50.00 fee goes with the line, the held invoice cancelled at €0.00, no reminder after; audited once', async () => {
+  it('waived on 24 June: the €50.00 fee goes to €0.00 with the line, the held invoice cancelled at €0.00, no reminder after; audited once', async () => {
     await publishedWithFee();
     expect(await lines()).to.deep.equal([
       ['item', '500.00'],
@@ -363,9 +367,17 @@ describeEachEngine('the late fee on a published held invoice, when its line is w
     s.f.clock.set('2013-06-24T09:00:00Z');
     const res = await s.mod.disputes!.resolve({ disputeId, to: 'waived', actor: ADMIN });
     expect(res.ok, res.ok ? '' : res.message).to.equal(true);
-    // 500.00 → 0.00 and the 50.00 fee gone: nothing billed, cancelled (was: Unpaid with the €50.00 fee alone)
+    // 500.00 → 0.00 and the 50.00 fee → 0.00 (kept, not deleted): nothing billed, cancelled (was:
+    // Unpaid with the €50.00 fee alone)
     const h = await s.f.panel.api.getInvoice(held);
-    expect([h.status, h.total, await lines()]).to.deep.equal(['Cancelled', '0.00', [['item', '0.00']]]);
+    expect([h.status, h.total, await lines()]).to.deep.equal([
+      'Cancelled',
+      '0.00',
+      [
+        ['item', '0.00'],
+        ['fee', '0.00'],
+      ],
+    ]);
     expect(
       String((await knex('tblclients').where({ id: s.story.clientId }).first('credit')).credit),
     ).to.equal('0.00');

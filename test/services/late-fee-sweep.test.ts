@@ -104,7 +104,7 @@ describeEachEngine('the late fee sweep after the client paid part of the invoice
   it('Ann pays the €500.00 but not the €50.00 fee, which then comes off whole: the invoice is settled Paid at €0.00, once', async () => {
     // the held €500.00 alone: 10 % of 500.00 = 50.00 on 22 June (invoice 550.00); Ann pays 500.00
     // on 23 June (balance 50.00, the fee). The fee on what is not held is 10 % of 0.00 = 0.00: the
-    // fee goes, the invoice bills 500.00, of which 500.00 is paid: 0.00 left. WHMCS marks an invoice
+    // fee to 0.00 (kept, not deleted), the invoice bills 500.00, of which 500.00 is paid: 0.00 left. WHMCS marks an invoice
     // Paid only when a payment settles it, so without the module it would stay Unpaid at 0.00;
     // a payment of 0.00 settles it: Paid, one 0.00 transaction beside Ann's 500.00.
     await feeLeft();
@@ -115,7 +115,10 @@ describeEachEngine('the late fee sweep after the client paid part of the invoice
       'Paid',
       '500.00',
       '0.00',
-      [['item', '500.00']],
+      [
+        ['item', '500.00'],
+        ['fee', '0.00'],
+      ],
     ]);
     // the 0.00 payment dated when the sweep ran, in the panel's zone: 09:00 UTC on 23 June is
     // 11:00 in Brussels (CEST, UTC+2) — WHMCS's AddInvoicePayment documents `date` as required
@@ -137,7 +140,7 @@ describeEachEngine('the late fee sweep after the client paid part of the invoice
   it('the €12.00 paid before the fee (20 June): nothing undisputed was late, so the €50.00 fee comes off whole; the held €500.00 stays due', async () => {
     // the panel charges 10 % of what is unpaid on 22 June (WHMCS: the total less what was paid),
     // 512.00 − 12.00 = 500.00 → 50.00, and only the held 500.00 was unpaid then: the fee on what
-    // is not held is 10 % of 500.00 − 500.00 = 0.00, all 50.00 off; 512.00 billed, 12.00 paid:
+    // is not held is 10 % of 500.00 − 500.00 = 0.00, all 50.00 off (the fee line at 0.00); 512.00 billed, 12.00 paid:
     // 500.00 due, Unpaid (a payment before the fee lowers its base)
     await feeLeft('12.00', async () => {
       await s.f.panel.api.addInvoicePayment({
@@ -158,6 +161,7 @@ describeEachEngine('the late fee sweep after the client paid part of the invoice
       [
         ['item', '500.00'],
         ['item', '12.00'],
+        ['fee', '0.00'],
       ],
     ]);
     expect(await feeChanges()).to.deep.equal([['5000', '0']]);
