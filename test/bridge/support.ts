@@ -24,6 +24,7 @@ import {
   type Story,
 } from '../panel/support.js';
 import { FakeMaster } from '../support/fake-gateway.js';
+import { freePort } from '../support/free-port.js';
 import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
 import {
   checkMysql,
@@ -268,9 +269,8 @@ export async function listenOn(
 
 /** A port nothing listens on: "the service is down". */
 export async function deadUrl(): Promise<string> {
-  const { server, url } = await listenOn(express());
-  await new Promise<void>((r) => server.close(() => r()));
-  return url;
+  // below the ephemeral range: no other process's port-0 server can take it meanwhile (free-port.ts)
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 /**

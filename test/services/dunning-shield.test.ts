@@ -231,12 +231,13 @@ describe('the dunning shield, asking a panel', () => {
       expect(s.updates).to.deep.equal([]);
     });
 
-    it('reads empty or missing fee settings as no fee, and removes the fee the panel added', async () => {
+    it('reads empty or missing fee settings as no fee, and sets the fee the panel added to 0.00', async () => {
       for (const settings of [
         {},
         { LateFeeType: 'Percentage', InvoiceLateFeeAmount: '', LateFeeMinimum: '' },
       ] as Array<Record<string, string>>) {
-        // €571.95 = €519.95 + the panel's €52.00 fee; base €19.95; 0 % of it is nothing
+        // €571.95 = €519.95 + the panel's €52.00 fee; base €19.95; 0 % of it is nothing. The fee
+        // line stays, at 0.00: WHMCS adds a fee to an overdue invoice with no fee line, every day
         const s = shieldFor({
           invoices: [invoice({ invoiceId: 34, balance: '571.95', items: [fee('52.00')] })],
           held: { 34: ['500.00'] },
@@ -244,7 +245,9 @@ describe('the dunning shield, asking a panel', () => {
           settings,
         });
         await s.shield.correctLateFee(34);
-        expect(s.updates, JSON.stringify(settings)).to.deep.equal([{ invoiceId: 34, deleteLineIds: [9] }]);
+        expect(s.updates, JSON.stringify(settings)).to.deep.equal([
+          { invoiceId: 34, changeItems: [{ id: 9, description: 'Late Fee', amount: '0.00', taxed: false }] },
+        ]);
       }
     });
 

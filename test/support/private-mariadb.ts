@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { until } from './cli-process.js';
+import { freePort } from './free-port.js';
 
 /**
  * A MariaDB server of the test's own (its data directory, a free port on 127.0.0.1), started from
@@ -28,15 +28,6 @@ const SERVER = ['/usr/sbin/mariadbd', '/usr/sbin/mysqld'].find((f) => fs.existsS
 export function privateMariaDbMissing(): string | null {
   if (!INSTALL || !SERVER) return 'mariadbd and mariadb-install-db are not installed';
   return null;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
 }
 
 export async function privateMariaDb(): Promise<PrivateMariaDb> {
