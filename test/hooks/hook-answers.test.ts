@@ -244,11 +244,12 @@ describeEachEngine('the dunning hooks, answer by answer', ({ db }) => {
       expect(await fees()).to.deep.equal(['2.49']);
     });
 
-    it('removes the fee when only the disputed line is unpaid', async () => {
+    it('sets the fee to 0.00 when only the disputed line is unpaid, and keeps its line', async () => {
       await payHosting();
       await panelFee('50.00');
       await hook('AddInvoiceLateFee')({ invoiceid: renewal });
-      expect(await fees()).to.deep.equal([]);
+      // kept at 0.00, not deleted: WHMCS adds a fee to an overdue invoice with no fee line, every day
+      expect(await fees()).to.deep.equal(['0.00']);
       const inv = await s.f.panel.api.getInvoice(renewal);
       expect([inv.total, inv.balance]).to.deep.equal(['519.95', '500.00']);
       expect(await activity()).to.deep.equal([
