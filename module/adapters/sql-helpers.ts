@@ -54,12 +54,12 @@ export async function updateManyByKey(
   const sets = [...columns.map((c) => (mysql ? `${t}.` : '') + set(c, valueOf(c), mysql)), ...extra].join(
     ', ',
   );
+  // the first row names the columns; on MariaDB the others follow as one VALUES list, a table
+  // value constructor, which it parses and plans as one block instead of one SELECT a row
+  const tvc = mysql && rows.length > 0 && (await hasValuesLists(db));
   for (let i = 0; i < rows.length; i += chunkSize) {
     const chunk = rows.slice(i, i + chunkSize);
     if (mysql) {
-      // the first row names the columns; on MariaDB the others follow as one VALUES list, a table
-      // value constructor, which it parses and plans as one block instead of one SELECT a row
-      const tvc = await hasValuesLists(db);
       const select = (row: Record<string, unknown>, n: number) =>
         n === 0
           ? `SELECT ${cols.map((c) => `${literal(row[c])} AS ${quote(c, true)}`).join(', ')}`
