@@ -122,7 +122,7 @@ function everyLineOf(invoiceId: number, rows: Array<Record<string, unknown>>): S
   throw new ModuleError(
     'UNEXPECTED_STATE',
     `line ${bad.id ?? '?'} of invoice ${invoiceId} cannot be read: ${column} is ${bad.unreadable.reason}`,
-    { column, lineId: bad.id, invoiceId },
+    { column, reason: bad.unreadable.reason, lineId: bad.id, invoiceId },
   );
 }
 

@@ -307,26 +307,36 @@ export const readableOf = <T>(rows: ReadonlyArray<Listed<T>>): T[] =>
 /** What an unreadable row is told to: a log line with its table, id and column, never the value. */
 export type SetAside = (table: string, row: UnreadableRow) => void;
 
-/** The admin lists' SetAside: one warning a row and a read, `admin.row_unreadable` with its table, id and column. */
+/**
+ * The admin lists' SetAside: one warning a row and a read, `admin.row_unreadable` with its table, id,
+ * column and why (reason), as every other `*.row_unreadable` line; never the value.
+ */
 export const logUnreadable =
   (log: Logger): SetAside =>
   (table, u) =>
-    log.warn('admin.row_unreadable', { table, id: u.id, column: u.unreadable.column });
+    log.warn('admin.row_unreadable', { table, id: u.id, ...u.unreadable });
 
 const NOT = ', which is not ';
 
-/** The row's key as stored (the key column always reads: a primary key), the column refused and the refusal's last words. */
-export function unreadableRow(id: unknown, err: unknown): UnreadableRow {
+/**
+ * What a refusal says of the row, for a log line or a list: the column refused (`table.column`, null
+ * when it named none) and why in a few words ("not JSON"); never the value, so a secret stays put.
+ */
+export function whyUnreadable(err: unknown): UnreadableRow['unreadable'] {
   const details = err instanceof Error ? (err as { details?: Record<string, unknown> }).details : undefined;
   const column = typeof details?.column === 'string' ? details.column : null;
+  // a refusal that carries a row's reason on (details.reason) says it; storedValueError: "T.c holds
+  // V, which is not W": W names what was expected, V is never kept
+  if (column !== null && typeof details?.reason === 'string') return { column, reason: details.reason };
   const message = err instanceof Error ? err.message : '';
-  // storedValueError: "T.c holds V, which is not W": W names what was expected, V is never kept
   const at = message.lastIndexOf(NOT);
   const reason = column !== null && at >= 0 ? `not ${message.slice(at + NOT.length)}` : 'cannot be read';
-  return {
-    id: asInt(id) ?? null,
-    unreadable: { column, reason },
-  };
+  return { column, reason };
+}
+
+/** The row's key as stored (the key column always reads: a primary key), the column refused and the refusal's last words. */
+export function unreadableRow(id: unknown, err: unknown): UnreadableRow {
+  return { id: asInt(id) ?? null, unreadable: whyUnreadable(err) };
 }
 
 /**

@@ -4,6 +4,7 @@ import { ModuleError } from '../domain/errors.js';
 import { storedColumnOf } from '../domain/stored-value.js';
 import type { PanelInvoice } from '../adapters/panel-api.js';
 import type { StoredLine } from '../adapters/line-store.js';
+import { whyUnreadable } from '../adapters/rows.js';
 import type { InvoiceLineDeps, ReconcileOutcome } from './invoice-lines.js';
 import { confirm, EDITABLE, emptyPlaceOutcome, itemsOf, placeOn, withInvoiceLease } from './line-placing.js';
 
@@ -51,7 +52,12 @@ function setAside(deps: InvoiceLineDeps, invoiceId: number, err: unknown, out: R
   const lineId = (err as ModuleError).details?.lineId;
   const row = { invoiceId, lineId: typeof lineId === 'number' ? lineId : null, column };
   out.unreadable.push(row);
-  deps.log.warn('lines.row_unreadable', { table: column.split('.')[0], id: row.lineId, invoiceId, column });
+  deps.log.warn('lines.row_unreadable', {
+    table: column.split('.')[0],
+    id: row.lineId,
+    invoiceId,
+    ...whyUnreadable(err),
+  });
   return true;
 }
 

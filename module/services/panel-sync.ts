@@ -124,7 +124,7 @@ async function startRun(deps: SyncDeps): Promise<SyncRun> {
   const masters = (await deps.masters.list()).filter((m) => m.panelServerId !== null);
   // one row that cannot be read leaves out its service (a sync issue), not the sync of all
   const setAside: SetAside = (table, u) =>
-    deps.log.warn('panel_sync.row_unreadable', { table, id: u.id, column: u.unreadable.column });
+    deps.log.warn('panel_sync.row_unreadable', { table, id: u.id, ...u.unreadable });
   const [rows, v2Servers, matchBy] = await Promise.all([
     deps.store.linkedServices(setAside),
     deps.store.solusIoServers(setAside),

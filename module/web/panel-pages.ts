@@ -6,6 +6,7 @@ import { localeForClient, textLanguage } from '../domain/line-text.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { Logger } from '../adapters/logger.js';
 import { TABLES } from '../adapters/tables.js';
+import { whyUnreadable } from '../adapters/rows.js';
 import type { AddonVarsIn } from '../addon-definition.js';
 import type { Clock } from '../domain/clock.js';
 import { idCursor, type UsageReads } from '../services/usage-reads.js';
@@ -242,10 +243,9 @@ export async function productDetails(
     usage = await d.reads.serviceUsage(serviceId, { clientId });
   } catch (err) {
     if (err instanceof ModuleError && err.code === 'NOT_FOUND') return '';
-    const column = storedColumnOf(err);
-    if (column === null) throw err;
-    // its record cannot be read: the block says only that; the operator gets the column
-    d.log?.warn('admin.row_unreadable', { table: TABLES.services, id: serviceId, column });
+    if (storedColumnOf(err) === null) throw err;
+    // its record cannot be read: the block says only that; the operator gets the column and why
+    d.log?.warn('admin.row_unreadable', { table: TABLES.services, id: serviceId, ...whyUnreadable(err) });
     usage = null;
   }
   const labels = await d.widget.labels(clientId);

@@ -3,6 +3,7 @@ import { escapeHtml } from '../domain/html.js';
 import { HTTP_STATUS, ModuleError, notFound } from '../domain/errors.js';
 import { storedColumnOf } from '../domain/stored-value.js';
 import type { Logger } from '../adapters/logger.js';
+import { whyUnreadable } from '../adapters/rows.js';
 import type { DisputeService } from '../services/disputes.js';
 import { nameTheAnswer, type NameDirectory } from './name-directory.js';
 import type { PageUi } from './page-host.js';
@@ -137,7 +138,8 @@ export function errorAnswers(log: Logger, embedShell: EmbedShell) {
       // only that it cannot be shown now, and the operator gets the log line
       const column = storedColumnOf(err);
       const hidden = column !== null && !/^\/(api\/v1|embed)\/admin(\/|$)/.test(req.path);
-      if (hidden) log.warn('web.row_unreadable', { path: req.originalUrl.split('?', 1)[0], column });
+      if (hidden)
+        log.warn('web.row_unreadable', { path: req.originalUrl.split('?', 1)[0], ...whyUnreadable(err) });
       const answer = {
         error: {
           code: err.code,

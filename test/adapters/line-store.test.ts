@@ -196,6 +196,7 @@ describeEachEngine('line store', ({ db }) => {
     ]);
     expect((err as ModuleError).details).to.deep.equal({
       column: 'mod_overusage_lines.status',
+      reason: 'not one of pending, placed, held, waived',
       lineId: id,
       invoiceId: 7,
     });

@@ -104,8 +104,8 @@ describeEachEngine("linking the panel's services to SolusVM servers", ({ db }) =
     ).to.equal('x');
     expect((await s.mod.sync!.issues()).map((x) => x.serviceId)).to.deep.equal([jan]);
     const told = logged.filter((l) => l.event === 'panel_sync.row_unreadable');
-    expect(told.map((l) => [l.level, l.table, l.id, l.column])).to.deep.equal([
-      ['warn', 'mod_overusage_services', jan, 'mod_overusage_services.product_id'],
+    expect(told.map((l) => [l.level, l.table, l.id, l.column, l.reason])).to.deep.equal([
+      ['warn', 'mod_overusage_services', jan, 'mod_overusage_services.product_id', 'not an integer'],
     ]);
     expect(JSON.stringify(logged)).not.to.include('"x"');
 
@@ -189,8 +189,8 @@ describeEachEngine("linking the panel's services to SolusVM servers", ({ db }) =
     ]);
     expect((await s.mod.sync!.issues()).map((x) => x.serviceId)).to.deep.equal([s.story.dutchServiceId]);
     const told = logged.filter((l) => l.event === 'panel_sync.row_unreadable');
-    expect(told.map((l) => [l.level, l.table, l.id, l.column])).to.deep.equal([
-      ['warn', 'solusiovps_servers', jans, 'solusiovps_servers.server_id'],
+    expect(told.map((l) => [l.level, l.table, l.id, l.column, l.reason])).to.deep.equal([
+      ['warn', 'solusiovps_servers', jans, 'solusiovps_servers.server_id', 'not an integer'],
     ]);
     expect(JSON.stringify(told)).not.to.include('null');
     // mended (the module wrote server 413), the next sync links Jan and the issue goes

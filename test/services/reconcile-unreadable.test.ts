@@ -39,8 +39,8 @@ describeEachEngine('reconciling pending lines with one that cannot be read', ({ 
     expect(await statusOf(w.s.ann.lineId)).to.equal('pending');
     expect((await w.s.f.panel.api.getInvoice(w.s.ann.invoiceId)).total).to.equal(annTotal);
     const lines = w.logged.filter((l) => l.event === 'lines.row_unreadable');
-    expect(lines.map((l) => [l.table, l.id, l.invoiceId, l.column])).to.deep.equal([
-      [L, w.s.ann.lineId, w.s.ann.invoiceId, `${L}.deadline_last_day`],
+    expect(lines.map((l) => [l.table, l.id, l.invoiceId, l.column, l.reason])).to.deep.equal([
+      [L, w.s.ann.lineId, w.s.ann.invoiceId, `${L}.deadline_last_day`, 'not a date'],
     ]);
     // no stored value in the log
     expect(JSON.stringify(lines)).not.to.match(/2013-06-31|0000-00-00/);

@@ -9,7 +9,8 @@ import { loggedWebStory, pageText } from '../support/web-story.js';
  * The admin tab's lists with one row changed by hand in the database (a status outside its set, an
  * instant that is none): the page and the JSON API answer 200, the other rows read as usual, and
  * the spoiled row is in its place as unreadable, by its id and the column refused, never its value;
- * each read logs it once (admin.row_unreadable, its table, id and column). Before: the whole list
+ * each read logs it once (admin.row_unreadable, its table, id, column and why: the same words as the
+ * list's `reason`). Before: the whole list
  * failed (the page an error, the API 409 UNEXPECTED_STATE).
  *
  * The story (test/support/web-story.ts): Ann used 6 000 GB in May on a 5 000 GB allowance, Jan 5 500
@@ -22,8 +23,8 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
   const unreadableLogs = () =>
     w.logged
       .filter((l) => l.event === 'admin.row_unreadable')
-      .map((l) => [l.level, l.table, l.id, l.column, Object.keys(l).sort().join(',')]);
-  const LOG_KEYS = 'at,column,event,id,level,table';
+      .map((l) => [l.level, l.table, l.id, l.column, l.reason, Object.keys(l).sort().join(',')]);
+  const LOG_KEYS = 'at,column,event,id,level,reason,table';
   const api = (path: string, query: Record<string, string> = {}) => w.api('admin', path).query(query);
   const page = (a: string, query = '') => w.adminPage(a, query);
   const LINE_STATUSES = 'not one of pending, placed, held, waived';
@@ -64,7 +65,14 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
     expect(csv.text).to.match(new RegExp(`\\r\\n${w.s.ann.lineId},OU-[^\\r]*,500\\.00,EUR,`));
 
     // once a read: the page, the API, the export (the tab's page reads the list once)
-    const once = ['warn', 'mod_overusage_lines', w.s.jan.lineId, 'mod_overusage_lines.status', LOG_KEYS];
+    const once = [
+      'warn',
+      'mod_overusage_lines',
+      w.s.jan.lineId,
+      'mod_overusage_lines.status',
+      LINE_STATUSES,
+      LOG_KEYS,
+    ];
     expect(unreadableLogs()).to.deep.equal([once, once, once]);
   });
 
@@ -96,6 +104,7 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
       'mod_overusage_services',
       w.s.jan.serviceId,
       'mod_overusage_services.last_sampled_at',
+      'not a datetime',
       LOG_KEYS,
     ];
     expect(unreadableLogs()).to.deep.equal([once, once]);
@@ -139,7 +148,14 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
     const open = await api('/disputes', { list: 'open' });
     expect(open.status).to.equal(200);
     expect(open.body.disputes.map((d: { id: number }) => d.id)).to.deep.equal([annDispute]);
-    const once = ['warn', 'mod_overusage_disputes', janDispute, 'mod_overusage_disputes.state', LOG_KEYS];
+    const once = [
+      'warn',
+      'mod_overusage_disputes',
+      janDispute,
+      'mod_overusage_disputes.state',
+      STATES,
+      LOG_KEYS,
+    ];
     expect(unreadableLogs()).to.deep.equal([once, once]);
 
     // the open queue a page at a time, the oldest (Ann's) unreadable: its cursor is its own
@@ -180,7 +196,14 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
       id: spoiled,
       unreadable: { column: 'mod_overusage_audit.at', reason: 'not a datetime' },
     });
-    const once = ['warn', 'mod_overusage_audit', spoiled, 'mod_overusage_audit.at', LOG_KEYS];
+    const once = [
+      'warn',
+      'mod_overusage_audit',
+      spoiled,
+      'mod_overusage_audit.at',
+      'not a datetime',
+      LOG_KEYS,
+    ];
     expect(unreadableLogs()).to.deep.equal([once, once]);
   });
   it("lists Ann's anomaly and Jan's, whose details are no JSON, as unreadable", async () => {
@@ -228,7 +251,14 @@ describeEachEngine('an admin list with a row that cannot be read', ({ db, engine
       id: jan,
       unreadable: { column: 'mod_overusage_anomalies.details', reason: 'not JSON' },
     });
-    const once = ['warn', 'mod_overusage_anomalies', jan, 'mod_overusage_anomalies.details', LOG_KEYS];
+    const once = [
+      'warn',
+      'mod_overusage_anomalies',
+      jan,
+      'mod_overusage_anomalies.details',
+      'not JSON',
+      LOG_KEYS,
+    ];
     expect(unreadableLogs()).to.deep.equal([once, once]);
   });
 });

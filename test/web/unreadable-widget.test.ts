@@ -51,7 +51,7 @@ describeEachEngine("the client's widget with one of her services unreadable", ({
     await spoilInstant(knex, engine, 'mod_overusage_services', 'last_sampled_at', { service_id: vps3 });
   });
   const logs = (event: string) =>
-    w.logged.filter((l) => l.event === event).map((l) => [l.table, l.id, l.column]);
+    w.logged.filter((l) => l.event === event).map((l) => [l.table, l.id, l.column, l.reason]);
   const HIDDEN = ['last_sampled_at', 'mod_overusage_services', '99:99:99', '0000-00-00', 'not a datetime'];
   const NEUTRAL = 'This figure cannot be shown right now.';
 
@@ -89,7 +89,7 @@ describeEachEngine("the client's widget with one of her services unreadable", ({
     for (const text of [first.text, chosen.text, home.text, details.text])
       for (const hidden of HIDDEN) expect(text, hidden).not.to.include(hidden);
     // the operator: once a read (the home panel at login and after, the page twice, the block)
-    const once = ['mod_overusage_services', vps3, 'mod_overusage_services.last_sampled_at'];
+    const once = ['mod_overusage_services', vps3, 'mod_overusage_services.last_sampled_at', 'not a datetime'];
     expect(logs('admin.row_unreadable')).to.deep.equal([once, once, once, once, once]);
   });
 
@@ -123,7 +123,7 @@ describeEachEngine("the client's widget with one of her services unreadable", ({
       expect(one.text, hidden).not.to.include(hidden);
     }
     expect(logs('web.row_unreadable')).to.deep.equal([
-      [undefined, undefined, 'mod_overusage_services.last_sampled_at'],
+      [undefined, undefined, 'mod_overusage_services.last_sampled_at', 'not a datetime'],
     ]);
   });
 });
