@@ -58,11 +58,15 @@ interface AdminState {
 
 // the role WHMCS calls Full Administrator: the only one that may configure addon modules here
 const FULL_ADMIN_ROLE = 1;
-const DUMMY_ADMIN_HASH = hashAdminPassword('dummy-password', '00000000000000000000000000000000');
+// made when the first router is, not at load: scrypt costs ~170 ms of CPU, and most processes that
+// import this file (the CLI, test workers) never serve a login; not on the first failed login either,
+// which would then take twice as long and tell an unknown name from a wrong password
+let dummyAdminHash: string | null = null;
 const fmt = adminFormat;
 
 export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler): Router {
   const router = express.Router();
+  const dummyHash = (dummyAdminHash ??= hashAdminPassword('dummy-password', '00000000000000000000000000000000'));
   const db = ctx.knex;
   const guard = [...formBody(), csrfGuard(ctx.sessions, 'admin', ctx.log)];
   const to = (req: Request, page: string) => `${req.baseUrl}/${page}`;
@@ -149,7 +153,7 @@ export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler)
     const row = username === '' ? undefined : await db('tbladmins').where({ username }).first();
     // the same work and the same answer for an unknown name, a wrong password and a disabled admin
     const ok =
-      verifyAdminPassword(row ? textCell(row.password) : DUMMY_ADMIN_HASH, { password }) &&
+      verifyAdminPassword(row ? textCell(row.password) : dummyHash, { password }) &&
       row !== undefined &&
       intCell(row.disabled) !== 1;
     if (!ok || !row) {
