@@ -66,7 +66,10 @@ const fmt = adminFormat;
 
 export function createAdminRouter(ctx: WebContext, loginLimiter: RequestHandler): Router {
   const router = express.Router();
-  const dummyHash = (dummyAdminHash ??= hashAdminPassword('dummy-password', '00000000000000000000000000000000'));
+  const dummyHash = (dummyAdminHash ??= hashAdminPassword(
+    'dummy-password',
+    '00000000000000000000000000000000',
+  ));
   const db = ctx.knex;
   const guard = [...formBody(), csrfGuard(ctx.sessions, 'admin', ctx.log)];
   const to = (req: Request, page: string) => `${req.baseUrl}/${page}`;
