@@ -14,12 +14,14 @@ import {
   intOrNullIn,
   isUnreadable,
   readEach,
+  readOwned,
   rowReader,
   sqlBig,
   sqlBigOrNull,
   sqlInstant,
   toNum,
   type Listed,
+  type ReadOf,
   type SetAside,
   type UnreadableRow,
 } from './rows.js';
@@ -117,9 +119,15 @@ export interface LastClosedPeriod extends PeriodToRate {
 export interface UsagePeriodStore {
   /**
    * Each active service of the product with its latest closed period, by service id, at most
-   * `limit` (ask one more to know whether there are more).
+   * `limit` (ask one more to know whether there are more). With `setAside`, a row that cannot be
+   * read (its period, service or charge) is told there and left out, its service in `unreadable`
+   * (the others read as usual); without, it is refused naming the column.
    */
-  lastClosedOfProduct(productId: number, limit: number): Promise<LastClosedPeriod[]>;
+  lastClosedOfProduct(
+    productId: number,
+    limit: number,
+    setAside?: SetAside,
+  ): Promise<ReadOf<LastClosedPeriod>>;
   /** the ids of the service's closed periods that have a charge and share a day with [from, to], oldest first */
   ratedClosedBetween(serviceId: number, from: IsoDate, to: IsoDate): Promise<number[]>;
 
@@ -566,7 +574,7 @@ function partWrites(): Pick<
 /** The preview's and the rate import's reads of closed periods. */
 function closedPeriodReads(knex: Knex): Pick<UsagePeriodStore, 'lastClosedOfProduct' | 'ratedClosedBetween'> {
   return {
-    async lastClosedOfProduct(productId, limit) {
+    async lastClosedOfProduct(productId, limit, setAside) {
       // the latest closed period by a correlated MAX, the same on both engines
       const rows: Array<Record<string, unknown>> = await knex(`${TABLES.periods} as p`)
         .join(`${TABLES.services} as s`, 's.service_id', 'p.service_id')
@@ -581,7 +589,7 @@ function closedPeriodReads(knex: Knex): Pick<UsagePeriodStore, 'lastClosedOfProd
         .orderBy('p.service_id')
         .limit(limit)
         .select([...PERIOD_COLUMNS, 'c.amount_minor as charge_minor', 'c.status as charge_status']);
-      return rows.map(parseLastClosed);
+      return readOwned(rows, parseLastClosed, TABLES.periods, { owner: 'service_id', setAside });
     },
 
     async ratedClosedBetween(serviceId, from, to) {

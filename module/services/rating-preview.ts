@@ -3,6 +3,8 @@ import type { IsoDate } from '../domain/calendar.js';
 import { createUsagePeriodStore, type LastClosedPeriod } from '../adapters/usage-period-store.js';
 import { PlanNotPossible, type BillingProfile } from './billing-settings.js';
 import { createRatingStore, type MasterZone } from '../adapters/rating-store.js';
+import { unreadableRow, type SetAside } from '../adapters/rows.js';
+import { storedColumnOf } from '../domain/stored-value.js';
 import { fiveMinuteRatesOf, ratePeriod, type RatingMemo } from './rating.js';
 
 /**
@@ -27,8 +29,20 @@ export interface PeriodPreview {
   reason: string | null;
 }
 
+/** A service whose last closed period (or what rating it reads) cannot be read: in no total, named. */
+export interface UnreadablePreview {
+  serviceId: number;
+  /** the period's id as stored (null: it does not read either) */
+  periodId: number | null;
+  /** `table.column` refused and why in a few words, never the value */
+  column: string | null;
+  reason: string;
+}
+
 export interface ProductPreview {
   rows: PeriodPreview[];
+  /** services whose period cannot be read: counted in no total, named to the admin (and told to setAside) */
+  unreadable: UnreadablePreview[];
   /** per currency, over the rows that could be rated: now and under the edited settings */
   totals: Array<{ currency: string; nowMinor: bigint; previewMinor: bigint }>;
   /** services left out past `limit` */
@@ -37,20 +51,47 @@ export interface ProductPreview {
   unit: string;
 }
 
+/**
+ * `setAside`: told of each service whose period cannot be read (a column changed by hand); that
+ * service is listed in `unreadable`, in no total, and the other services are previewed as usual.
+ * Without it, such a row refuses the whole preview (naming the column).
+ */
 export async function previewLastPeriods(
   knex: Knex,
   productId: number,
   profile: BillingProfile,
-  opts: { limit?: number } = {},
+  opts: { limit?: number; setAside?: SetAside } = {},
 ): Promise<ProductPreview> {
   const limit = opts.limit ?? 200;
-  const rows = await createUsagePeriodStore(knex).lastClosedOfProduct(productId, limit + 1);
-  const more = Math.max(0, rows.length - limit);
+  const read = await createUsagePeriodStore(knex).lastClosedOfProduct(productId, limit + 1, opts.setAside);
+  // the services in their order (by id), those that read and those that do not, the first `limit`
+  const all: Array<LastClosedPeriod | UnreadablePreview> = [...read];
+  for (const [serviceId, u] of read.unreadable ?? [])
+    all.push({ serviceId, periodId: u.id, ...u.unreadable });
+  all.sort((a, b) => a.serviceId - b.serviceId);
+  const more = Math.max(0, all.length - limit);
   const masters = await createRatingStore(knex).masters();
   const memo: RatingMemo = { shapes: new Map(), plans: new WeakMap(), profileJson: new WeakMap() };
   const out: PeriodPreview[] = [];
-  for (const p of rows.slice(0, limit)) out.push(await previewPeriod(knex, p, masters, profile, memo));
-  return { unit: profile.unit, rows: out, totals: totalsOf(out), more };
+  const unreadable: UnreadablePreview[] = [];
+  for (const p of all.slice(0, limit)) {
+    if (!('id' in p)) {
+      unreadable.push(p);
+      continue;
+    }
+    try {
+      out.push(await previewPeriod(knex, p, masters, profile, memo));
+    } catch (err) {
+      // what rating reads of it (its five-minute rates) cannot be read: this service only. Told by
+      // the refused column's table; that row's key is not read (the preview names the service)
+      const column = storedColumnOf(err);
+      if (!opts.setAside || column === null) throw err;
+      const u = unreadableRow(null, err);
+      opts.setAside(column.split('.')[0]!, u);
+      unreadable.push({ serviceId: p.serviceId, periodId: p.id, ...u.unreadable });
+    }
+  }
+  return { unit: profile.unit, rows: out, unreadable, totals: totalsOf(out), more };
 }
 
 /** One period rated again under the edited settings, or why it cannot be. */

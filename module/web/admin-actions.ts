@@ -26,7 +26,7 @@ import {
   type FormValues,
 } from './admin-forms.js';
 import type { AdminTabDeps } from './admin-tab.js';
-import { ADMIN_FLASH, ADMIN_STATE } from './admin-words.js';
+import { ADMIN_FLASH, ADMIN_STATE, ADMIN_TEXT } from './admin-words.js';
 
 /**
  * The admin tab's actions: each POST carries one (`do=`), carried out by one handler here, which
@@ -100,6 +100,12 @@ export function presentProductPreview(p: ProductPreview) {
       now: r.nowMinor === null ? 'not rated yet' : money(r.nowMinor, r.currency),
       then: r.previewMinor === null ? `not rated: ${r.reason}` : money(r.previewMinor, r.currency),
       outcome: r.outcome ? (ADMIN_STATE.preview[r.outcome] ?? '') : '',
+    })),
+    // in no total: what it would bill is not known (never counted as nothing)
+    unreadable: p.unreadable.map((u) => ({
+      serviceId: u.serviceId,
+      column: u.column,
+      message: ADMIN_TEXT.unreadablePreview(u.periodId, u.column, u.reason),
     })),
     totals: p.totals.map((t) => ({
       currency: t.currency,

@@ -135,6 +135,9 @@ export const ADMIN_TEXT = {
   /** an interval that cannot be read: its days are missing from the chart, the period's CSV is refused */
   unreadableInterval: (id: number | null, column: string | null, reason: string) =>
     `Interval ${id ?? '?'} cannot be read: ${column ?? 'a column'} is ${reason}; its days are missing from this chart and the period's CSV is refused; correct the column in the database.`,
+  /** a service's last closed period the product form's preview cannot read: counted in no total */
+  unreadablePreview: (periodId: number | null, column: string | null, reason: string) =>
+    `Its last closed period (${periodId ?? '?'}) cannot be read: ${column ?? 'a column'} is ${reason}. It is counted in no total here; correct the column in the database.`,
   unreadableRow: (column: string | null, reason: string) =>
     `Unreadable row: ${column ?? 'a column'} is ${reason}. It is counted in no total here; correct the column in the database.`,
   waitingCharge: (x: {

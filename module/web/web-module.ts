@@ -185,7 +185,9 @@ function adminTabOf(deps: WebDeps, place: Place, shared: Shared, widget: ReturnT
     caps: deps.caps,
     upgrades: deps.upgrades,
     names: shared.names,
-    previewProduct: (productId, profile) => previewLastPeriods(deps.knex, productId, profile),
+    // a service whose period cannot be read is named in the preview and logged, the others previewed
+    previewProduct: (productId, profile) =>
+      previewLastPeriods(deps.knex, productId, profile, { setAside: logUnreadable(deps.log) }),
   });
 }
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
+import type { UnreadableRow } from '../../module/adapters/rows.js';
 import { TABLES } from '../../module/adapters/tables.js';
 import { parseProductSettings, type BillingProfileInput } from '../../module/services/billing-settings.js';
 import { previewLastPeriods } from '../../module/services/rating-preview.js';
@@ -25,7 +26,7 @@ const settings = (input: BillingProfileInput) => parseProductSettings(input, 'pr
  * bills 5 TB included at €0.50 per GB over; service 10 used 6 000 GB in May (€500.00 now),
  * service 11 5 500 GB (€250.00 now).
  */
-describeEachEngine('the preview of a product’s settings on its last periods', ({ db }) => {
+describeEachEngine('the preview of a product’s settings on its last periods', ({ db, engine }) => {
   let knex: Knex;
   let r: RatingRows;
 
@@ -53,6 +54,7 @@ describeEachEngine('the preview of a product’s settings on its last periods', 
     expect(p).to.deep.equal({
       unit: 'GB',
       more: 0,
+      unreadable: [],
       rows: [
         {
           serviceId: 10,
@@ -177,5 +179,78 @@ describeEachEngine('the preview of a product’s settings on its last periods', 
       [10, 10_000n, 'billed', null],
       [11, null, null, 'the 95th percentile needs 5-minute samples, and this period has none'],
     ]);
+  });
+  /**
+   * Service 10's May charge (period 1) gets a status outside its set by hand ('paid'). Before: the
+   * product's read threw and the admin's preview failed for every service of the product. Now
+   * service 11 is previewed as usual — at €0.50 per GB over 5 TB: (5 500 − 5 000) GB × €0.50 =
+   * €250.00, €250.00 now — and the totals are its own (€250.00 / €250.00, not €750.00: service 10's
+   * €500.00 is not known, so it is in no total, never counted as €0.00); service 10 is named with its
+   * period, the column and why, and told to setAside once, without the stored word.
+   */
+  it('previews the other services when one service’s last period cannot be read, and names that one', async () => {
+    await knex(TABLES.charges).where({ period_id: 1 }).update({ status: 'paid' });
+    const told: Array<[string, UnreadableRow]> = [];
+    const p = await previewLastPeriods(knex, 3, settings(PER_GB), {
+      setAside: (table, u) => told.push([table, u]),
+    });
+    expect(p.rows.map((x) => [x.serviceId, x.nowMinor, x.previewMinor, x.outcome])).to.deep.equal([
+      [11, 25_000n, 25_000n, 'billed'],
+    ]);
+    expect(p.totals).to.deep.equal([{ currency: 'EUR', nowMinor: 25_000n, previewMinor: 25_000n }]);
+    const reason =
+      'not one of unbilled, billed, written_off, within_allowance, not_billed, pooled, void, review';
+    expect(p.unreadable).to.deep.equal([
+      { serviceId: 10, periodId: 1, column: 'mod_overusage_charges.status', reason },
+    ]);
+    expect(told).to.deep.equal([
+      [TABLES.periods, { id: 1, unreadable: { column: 'mod_overusage_charges.status', reason } }],
+    ]);
+    expect(JSON.stringify(told)).not.to.include('paid');
+    // with a limit of 1 the first service (10, unreadable) is the one shown, service 11 left out
+    const one = await previewLastPeriods(knex, 3, settings(PER_GB), { limit: 1, setAside: () => {} });
+    expect([one.rows, one.unreadable.map((u) => u.serviceId), one.more]).to.deep.equal([[], [10], 1]);
+    // without a setAside the read still refuses, naming the column
+    const err = await previewLastPeriods(knex, 3, settings(PER_GB)).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).to.match(/^mod_overusage_charges\.status holds "paid", which is not one of /);
+  });
+  /**
+   * The 95th percentile reads service 10's five-minute rates; one of them holds text in its bps
+   * column (SQLite keeps it; MariaDB's BIGINT refuses it, so this is SQLite's case). Service 11 has
+   * 100 Mbit/s once in May over a 50 Mbit/s commit: 50 × €2.00 = €100.00, previewed as usual;
+   * service 10 is named (its rates' column) and in no total, never rated from the rates that read.
+   */
+  it('previews the others at the 95th percentile when one service’s five-minute rate cannot be read', async function () {
+    if (engine !== 'sqlite') this.skip();
+    await knex(TABLES.rateSamples).insert([
+      { service_id: 10, slot_at: '2013-05-15 12:00:00.000', bps: '100000000' },
+      { service_id: 10, slot_at: '2013-05-15 12:05:00.000', bps: 'x' },
+      { service_id: 11, slot_at: '2013-05-15 12:00:00.000', bps: '100000000' },
+    ]);
+    const told: Array<[string, UnreadableRow]> = [];
+    const p = await previewLastPeriods(
+      knex,
+      3,
+      settings({
+        unit: 'GB',
+        model: 'p95',
+        commitMbps: '50',
+        allowance: '0',
+        prices: { EUR: { overage: '2.00' } },
+      }),
+      { setAside: (table, u) => told.push([table, u]) },
+    );
+    expect(p.rows.map((x) => [x.serviceId, x.previewMinor, x.outcome])).to.deep.equal([
+      [11, 10_000n, 'billed'],
+    ]);
+    // €250.00 now against €100.00: service 11's alone
+    expect(p.totals).to.deep.equal([{ currency: 'EUR', nowMinor: 25_000n, previewMinor: 10_000n }]);
+    const why = { column: 'mod_overusage_rate_samples.bps', reason: 'not an integer' };
+    expect(p.unreadable).to.deep.equal([{ serviceId: 10, periodId: 1, ...why }]);
+    // told by the rates' table: which rate is not read (the preview names service 10)
+    expect(told).to.deep.equal([[TABLES.rateSamples, { id: null, unreadable: why }]]);
   });
 });

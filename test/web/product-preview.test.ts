@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { describeEachEngine } from '../support/engines.js';
+import { logInto } from '../support/log-lines.js';
 import { ADMIN, buildWebStory, login, type Agent, type WebStory } from '../support/web-story.js';
 
 /**
@@ -53,9 +54,11 @@ describeEachEngine('the product form previews last period under the edited setti
   let s: WebStory;
   let agent: Agent;
   let token = '';
+  let logged: Array<Record<string, unknown>> = [];
   beforeEach(async function () {
     this.timeout(30_000);
-    s = await buildWebStory(db().knex);
+    logged = [];
+    s = await buildWebStory(db().knex, { log: logInto(logged) });
     ({ agent, token } = await login(s.app, ADMIN));
   });
 
@@ -136,6 +139,41 @@ describeEachEngine('the product form previews last period under the edited setti
     });
     // the totals count the rows that could be rated: Ann's €500.00 now against €100.00
     expect(textOf(res.text)).to.include('In EUR: €100.00 under these settings, against €500.00 now.');
+  });
+
+  it("previews Jan's May when Ann's charge cannot be read: Ann's row named, in no total, and logged with why", async () => {
+    // Ann's May charge gets a status outside its set by hand. Before: the preview failed for the
+    // whole product. Now Jan: 5 500 − 5 000 = 500 GB × €0.50 = €250.00 now and under the same
+    // settings; the total is Jan's alone (€250.00, not €750.00: Ann's €500.00 is not known, never €0.00)
+    await db()
+      .knex('mod_overusage_charges')
+      .where({ service_id: s.ann.serviceId })
+      .update({ status: 'paid' });
+    logged.length = 0;
+    const res = await preview({});
+    const t = textOf(res.text);
+    expect(previewRows(res.text)).to.deep.equal({
+      [s.jan.serviceId]: ['5,500.00 GB', '€250.00', '€250.00 (billed)'],
+    });
+    expect(t).to.include('In EUR: €250.00 under these settings, against €250.00 now.');
+    const period = Number(
+      (await db().knex('mod_overusage_charges').where({ service_id: s.ann.serviceId }).first('period_id'))
+        .period_id,
+    );
+    const reason =
+      'not one of unbilled, billed, written_off, within_allowance, not_billed, pooled, void, review';
+    expect(res.text).to.include(
+      `<tr data-preview-service="${s.ann.serviceId}" data-unreadable data-column="mod_overusage_charges.status" class="danger">`,
+    );
+    expect(t).to.include(
+      `vps1.example.net · VPS 5 TB #${s.ann.serviceId} Its last closed period (${period}) cannot be read: mod_overusage_charges.status is ${reason}. It is counted in no total here`,
+    );
+    expect(t).not.to.include('paid');
+    const told = logged.filter((l) => l.event === 'admin.row_unreadable');
+    expect(told.map((l) => [l.level, l.table, l.id, l.column, l.reason])).to.deep.equal([
+      ['warn', 'mod_overusage_periods', period, 'mod_overusage_charges.status', reason],
+    ]);
+    expect(JSON.stringify(logged)).not.to.include('"paid"');
   });
 
   it('refuses a field as saving would, beside the field, and previews nothing', async () => {
