@@ -7,13 +7,16 @@ import type { ClientCap } from '../domain/client-cap.js';
 import { capOverBytes } from '../domain/client-cap.js';
 import { invalidInput, ModuleError, notFound } from '../domain/errors.js';
 import type { LimitPolicy } from '../domain/limit-policy.js';
-import { parseMoney } from '../domain/money.js';
+import { moneyToDecimalString, parseMoney } from '../domain/money.js';
 import type { RatingPlan } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
 import { createCapStore, type CapStore, type NewCap, type StoredCap } from '../adapters/cap-store.js';
 import { createLimitActionStore } from '../adapters/limit-action-store.js';
 import { isUnreadable, type Listed, type SetAside, type UnreadableRow } from '../adapters/rows.js';
+
+/** The largest amount (minor units or bytes) a cap's BIGINT column holds, on SQLite and MariaDB. */
+const MOST_STORED = 2n ** 63n - 1n;
 
 /**
  * Client-chosen caps: per service, a monthly amount of money (or bytes) over the allowance the
@@ -154,6 +157,14 @@ async function setCap(
       ? parseMoney(input.amount.trim(), currency, 'amount').amountMinor
       : parseByteAmount(input.amount.trim());
   if (amount <= 0n) throw invalidInput('the cap must be more than zero; lift it to have none');
+  // what the cap's column holds (a BIGINT): a larger figure would be stored as another (SQLite
+  // keeps it as a float, 1e28 cents read back as 100000000000000009059696.64) or refused by MariaDB
+  if (amount > MOST_STORED)
+    throw invalidInput(
+      input.kind === 'money'
+        ? `the cap must be at most ${moneyToDecimalString({ amountMinor: MOST_STORED, currency })} ${currency}`
+        : `the cap must be at most ${MOST_STORED} bytes`,
+    );
   const cap: NewCap = {
     clientId,
     serviceId,

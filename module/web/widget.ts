@@ -280,6 +280,16 @@ async function addSections(deps: WidgetDeps, view: WidgetView, serviceId: number
     });
 }
 
+/** An id from a form, or null when the field is missing or is not one (the caller says the form could not be read). */
+function idOrNull(v: unknown, what: string): number | null {
+  try {
+    return idCursor(v, what);
+  } catch (err) {
+    if (err instanceof ModuleError && err.code === 'INVALID_INPUT') return null;
+    throw err;
+  }
+}
+
 /** Sets or lifts a cap from the page's form; the limit policy then acts (or lets go) at once. */
 async function postCap(
   deps: WidgetDeps,
@@ -290,7 +300,8 @@ async function postCap(
 ): Promise<Flash> {
   const w = capWordsFor(locale);
   const caps = deps.caps!;
-  const serviceId = idCursor(body.service, 'service');
+  // a service field that is not an id (a form tampered with): the form could not be read, not a 500
+  const serviceId = idOrNull(body.service, 'service');
   if (serviceId === null) return { kind: 'error', text: wordsFor(textLanguage(locale)).badRequest };
   try {
     if (body.do === 'lift_cap') await caps.service.lift(clientId, serviceId, actor);

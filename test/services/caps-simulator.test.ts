@@ -119,7 +119,7 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
       }
 
       // in order, over the story built in before: each cap set stays for the tests after it
-      it("refuses a cap on someone else's service (404), an amount finer than a cent and an action not offered (422), writing nothing", async () => {
+      it("refuses a cap on someone else's service (404), an amount finer than a cent, one beyond what its column holds and an action not offered (422), writing nothing", async () => {
         // someone else's service: not found, nothing written
         const foreign = await api('put', `/services/${story.dutchServiceId}/cap`, story.clientId, {
           kind: 'money',
@@ -140,6 +140,42 @@ describeEachEngine('client-chosen caps against the SolusVM simulator', ({ db }) 
           action: 'reboot',
         });
         expect(notAllowed.status).to.equal(422);
+        // more than a BIGINT column holds (2^63 − 1 = 9 223 372 036 854 775 807): refused, not stored
+        // as another figure (SQLite kept 10^28 cents as a float and read back €100000000000000009059696.64)
+        const huge = await api('put', `/services/${story.serviceId}/cap`, story.clientId, {
+          kind: 'money',
+          amount: '99999999999999999999999',
+          action: 'throttle',
+        });
+        expect(huge.status, huge.text).to.equal(422);
+        expect(huge.body.error.message).to.equal('the cap must be at most 92233720368547758.07 EUR');
+        // 10^26 GB = 10^35 bytes
+        const hugeBytes = await api('put', `/services/${story.serviceId}/cap`, story.clientId, {
+          kind: 'bytes',
+          amount: '99999999999999999999999999 GB',
+          action: 'throttle',
+        });
+        expect(hugeBytes.status, hugeBytes.text).to.equal(422);
+        expect(hugeBytes.body.error.message).to.equal('the cap must be at most 9223372036854775807 bytes');
+        expect(await knex('mod_overusage_caps')).to.deep.equal([]);
+      });
+
+      it('answers a cap form whose service field is not an id with the form refused, not a server error', async () => {
+        // a tampered form: "abc", "-1" or 20 digits as the service, to set or to lift
+        const { agent, csrf } = await widgetPage(story.dutchClientId);
+        for (const [action, service] of [
+          ['set_cap', 'abc'],
+          ['lift_cap', 'abc'],
+          ['lift_cap', '-1'],
+          ['set_cap', '99999999999999999999'],
+        ]) {
+          const posted = await agent
+            .post(`${BASE}/embed/client`)
+            .type('form')
+            .send({ csrf, do: action, service, kind: 'bytes', amount: '30', action: 'suspend' });
+          expect(posted.status, `${action} ${service}`).to.equal(200);
+          expect(posted.text).to.include('Het formulier kon niet worden gelezen; probeer het opnieuw.');
+        }
         expect(await knex('mod_overusage_caps')).to.deep.equal([]);
       });
 
