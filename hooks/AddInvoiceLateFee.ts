@@ -1,3 +1,4 @@
+import type { DateTime } from 'luxon';
 import type { Logger } from '../module/adapters/logger.js';
 import type { DunningShield } from '../module/services/dunning-shield.js';
 import type { HookDefinition } from './hook-types.js';
@@ -9,27 +10,34 @@ import type { HookDefinition } from './hook-types.js';
  * nothing (module/services/dunning-shield.ts). Handling that fails is kept (`failed`) for the
  * 5-minute sweep to do again (module/services/late-fee-retries.ts): WHMCS adds the fee once. The
  * correction takes the sweep's lease on the invoice, so a sweep at the same time does not do it twice.
+ * A hook the bridge kept while the service was away and delivers later is handled as of when WHMCS
+ * fired it (`firedAt`, hook-types.ts): the fee's moment kept, the base (what was unpaid when the fee
+ * came: a payment made between the fee and the delivery is put back) and a failure kept for the
+ * sweep, all as of then, not of the delivery.
  */
 export function AddInvoiceLateFee(deps: {
   shield: DunningShield;
   log: Logger;
-  failed?: (invoiceId: number, error: string) => Promise<void>;
+  failed?: (invoiceId: number, error: string, firedAt?: DateTime) => Promise<void>;
   /** the correction under the invoice's lease, audited (module/services/late-fee-retries.ts); else the shield's own */
-  correct?: (invoiceId: number) => Promise<unknown>;
+  correct?: (invoiceId: number, firedAt?: DateTime) => Promise<unknown>;
 }): HookDefinition {
   return {
     name: 'AddInvoiceLateFee',
     priority: 10,
-    async handler(vars) {
+    async handler(vars, context) {
       const invoiceId = Number(vars.invoiceid);
       if (!Number.isSafeInteger(invoiceId) || invoiceId <= 0) return undefined;
+      const firedAt = context?.firedAt;
       try {
-        await (deps.correct ? deps.correct(invoiceId) : deps.shield.correctLateFee(invoiceId));
+        await (deps.correct
+          ? deps.correct(invoiceId, firedAt)
+          : deps.shield.correctLateFee(invoiceId, firedAt));
       } catch (err) {
         const error = (err as Error).message;
         deps.log.warn('hook.add_invoice_late_fee.failed', { invoiceId, error });
         await deps
-          .failed?.(invoiceId, error)
+          .failed?.(invoiceId, error, firedAt)
           .catch((e: unknown) =>
             deps.log.error('hook.add_invoice_late_fee.not_kept', { invoiceId, error: (e as Error).message }),
           );

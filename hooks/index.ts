@@ -1,3 +1,4 @@
+import type { DateTime } from 'luxon';
 import type { Logger } from '../module/adapters/logger.js';
 import type { Clock } from '../module/domain/clock.js';
 import type { MeteringService } from '../module/services/metering.js';
@@ -42,9 +43,9 @@ export interface HookDeps {
   /** held amounts kept out of dunning (present with disputes and a panel) */
   dunning?: DunningShield;
   /** the AddInvoiceLateFee handling that failed, kept for the 5-minute sweep */
-  lateFeeFailed?: (invoiceId: number, error: string) => Promise<void>;
-  /** the AddInvoiceLateFee correction under the sweep's lease on the invoice, audited */
-  lateFeeCorrect?: (invoiceId: number) => Promise<void>;
+  lateFeeFailed?: (invoiceId: number, error: string, firedAt?: DateTime) => Promise<void>;
+  /** the AddInvoiceLateFee correction under the sweep's lease on the invoice, audited (as of `firedAt` for a replayed hook) */
+  lateFeeCorrect?: (invoiceId: number, firedAt?: DateTime) => Promise<void>;
   logActivity?: (text: string) => Promise<void>;
   /**
    * threshold notices and the policy at the limit: after each collect (`collected`), and on other

@@ -63,16 +63,22 @@ export function createLateFeeRetryStore(knex: Knex): LateFeeRetryStore {
 }
 
 /**
- * When the late fee now on an invoice came: the panel's AddInvoiceLateFee, as the hook ran
- * (migrations/20270103000000_late_fee_times.ts). WHMCS adds a fee again to an overdue invoice whose
- * fee is gone, so the latest hook is the one of the fee on it; a hook delivered late (kept while the
- * service was down) only moves it later, which lowers the base a payment in between is put back into.
+ * When the late fee now on an invoice came: the panel's AddInvoiceLateFee, when it fired
+ * (migrations/20270103000000_late_fee_times.ts) — for a hook the bridge kept while the service was
+ * down and delivers later, its firedAt, not the delivery. WHMCS adds a fee again to an overdue
+ * invoice whose fee is gone, so the latest hook is the one of the fee on it: a moment earlier than
+ * the one kept (an older hook delivered after a newer one) does not move it back.
  */
 export async function lateFeeCame(knex: Knex, invoiceId: number, at: DateTime): Promise<void> {
+  const cameAt = sqlInstant(at);
   await knex(TABLES.lateFeeTimes)
-    .insert({ invoice_id: invoiceId, came_at: sqlInstant(at) })
+    .insert({ invoice_id: invoiceId, came_at: cameAt })
     .onConflict('invoice_id')
-    .merge(['came_at']);
+    .ignore();
+  await knex(TABLES.lateFeeTimes)
+    .where({ invoice_id: invoiceId })
+    .where('came_at', '<', cameAt)
+    .update({ came_at: cameAt });
 }
 
 /** When the late fee on an invoice came, as lateFeeCame kept it; null when the hook never told. */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { DateTime } from 'luxon';
 import type { AuditLog } from '../adapters/audit-store.js';
 import { lateFeeCame, type LateFeeRetryStore } from '../adapters/late-fee-retry-store.js';
 import { withLease, type LockStore } from '../adapters/lock-store.js';
@@ -21,10 +22,13 @@ export interface LateFeeRetries {
    * The hook's correction, under the same lease as the sweep's (waiting for one on the invoice), so
    * the second of two at once reads the fee the first set and changes nothing; a change is audited
    * (dunning.late_fee_corrected). Keeps when the fee came first (lateFeeCame), on every invoice.
+   * `firedAt`: when WHMCS fired the hook, for one the bridge delivers later (hook-types.ts): the
+   * fee came then, and a payment made since is put back into its base; now without it.
    * Throws when the panel fails or the lease stays taken.
    */
-  correct(invoiceId: number): Promise<void>;
-  failed(invoiceId: number, error: string): Promise<void>;
+  correct(invoiceId: number, firedAt?: DateTime): Promise<void>;
+  /** kept for the sweep, as failed when the fee came (`firedAt` for a replayed hook, else now) */
+  failed(invoiceId: number, error: string, firedAt?: DateTime): Promise<void>;
   /** gives how many invoices it finished */
   sweep(): Promise<number>;
 }
@@ -92,12 +96,14 @@ export function createLateFeeRetries(deps: {
   }
 
   return {
-    correct: async (invoiceId) => {
+    correct: async (invoiceId, firedAt) => {
       // the fee's moment first, held lines or not: a hold or a decision later puts back the
-      // payments made since (late-fee-share.ts), as the panel charged it on what was unpaid then
-      await lateFeeCame(deps.knex, invoiceId, deps.clock.now());
+      // payments made since (late-fee-share.ts), as the panel charged it on what was unpaid then.
+      // A replayed hook's fee came when WHMCS fired it, not now: a payment made in between is put
+      // back here too (without firedAt the correction takes today's balance, as the fee just came)
+      await lateFeeCame(deps.knex, invoiceId, firedAt ?? deps.clock.now());
       await lease(invoiceId, HOOK_WAIT_MS, async () => {
-        const r = await deps.shield.correctLateFee(invoiceId);
+        const r = await deps.shield.correctLateFee(invoiceId, firedAt);
         if (!r || (r.fee === r.newFee && !r.settled)) return;
         await deps.audit.record(
           deps.knex,
@@ -112,7 +118,7 @@ export function createLateFeeRetries(deps: {
         );
       });
     },
-    failed: (invoiceId, error) => deps.store.failed(invoiceId, error, deps.clock.now()),
+    failed: (invoiceId, error, firedAt) => deps.store.failed(invoiceId, error, firedAt ?? deps.clock.now()),
     async sweep() {
       let finished = 0;
       for (const { invoiceId } of await deps.store.waiting(PER_SWEEP)) {

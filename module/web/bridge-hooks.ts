@@ -13,7 +13,7 @@ import { combineAnswers, hookStyle } from '../domain/hook-answers.js';
 import { MenuItem, type MenuOp } from '../domain/menu-item.js';
 
 export type { MenuOp };
-import type { HookDefinition, HookVars } from '../../hooks/hook-types.js';
+import type { HookContext, HookDefinition, HookVars } from '../../hooks/hook-types.js';
 
 export type BridgeHookAnswer =
   | { kind: 'none' }
@@ -47,12 +47,16 @@ export function menuFromVars(vars: HookVars): { root: MenuItem; ops: MenuOp[] } 
   return { root, ops };
 }
 
-/** Runs the handlers registered for `name` in priority order and combines their answers. */
+/**
+ * Runs the handlers registered for `name` in priority order and combines their answers; `context`
+ * (a replayed hook's firedAt) goes to each handler beside its vars.
+ */
 export async function dispatchBridgeHook(
   hooks: readonly HookDefinition[],
   name: string,
   vars: HookVars,
   log: Logger,
+  context: HookContext = {},
 ): Promise<BridgeHookAnswer> {
   const style = hookStyle(name);
   const handlers = hooks
@@ -63,7 +67,9 @@ export async function dispatchBridgeHook(
   const answers: unknown[] = [];
   for (const { h } of handlers) {
     try {
-      answers.push(await h.handler(menu ? (menu.root as unknown as HookVars) : structuredClone(vars)));
+      answers.push(
+        await h.handler(menu ? (menu.root as unknown as HookVars) : structuredClone(vars), context),
+      );
     } catch (err) {
       log.warn('bridge.hook_handler_failed', {
         hook: name,

@@ -47,7 +47,8 @@ import {
 } from '../adapters/bridge-signing.js';
 import type { BridgeStore } from '../adapters/bridge-store.js';
 import type { BridgeRelay, RelayStep, ReportedResult } from '../adapters/bridge-relay.js';
-import type { HookDefinition, HookVars } from '../../hooks/hook-types.js';
+import { DateTime } from 'luxon';
+import type { HookContext, HookDefinition, HookVars } from '../../hooks/hook-types.js';
 import { dispatchBridgeHook } from './bridge-hooks.js';
 import { ModuleError } from '../domain/errors.js';
 
@@ -439,6 +440,22 @@ async function renderClientPage(
   return ejs.renderFile(file, { ...(result.vars ?? {}), ...extra }, { root });
 }
 
+/**
+ * When WHMCS fired a hook the bridge kept while the service was away and delivers now
+ * (`replay.firedAt`, UTC as the bridge's Store::saveMissed writes it, e.g. 2013-06-22T07:00:00Z):
+ * the handlers compute with that moment, not the delivery's (a late fee's base is what was unpaid
+ * when the fee came). One after this machine's time (the two clocks apart) is now; one that is not
+ * a time is logged and left out (the handlers take now, as for a hook delivered as it fires).
+ */
+function firedAtOf(value: unknown, nowMs: number, log: Logger, hook: string): DateTime | undefined {
+  const at = typeof value === 'string' ? DateTime.fromISO(value, { zone: 'utc' }) : null;
+  if (!at?.isValid) {
+    log.warn('bridge.hook_fired_at_unreadable', { hook, firedAt: String(value ?? '').slice(0, 40) });
+    return undefined;
+  }
+  return at.toMillis() > nowMs ? DateTime.fromMillis(nowMs, { zone: 'utc' }) : at;
+}
+
 async function handle(ctx: Ctx, endpoint: string, body: Record<string, unknown>): Promise<RelayStep> {
   const { deps, log } = ctx;
   switch (endpoint) {
@@ -447,9 +464,13 @@ async function handle(ctx: Ctx, endpoint: string, body: Record<string, unknown>)
       if (typeof hook !== 'string' || !HOOK_NAME.test(hook))
         throw new BadRequest('hook must be a WHMCS hook name');
       const vars = objectOf(body.vars) as HookVars;
-      if (isObject(body.replay))
+      const context: HookContext = {};
+      if (isObject(body.replay)) {
         log.info('bridge.hook_replayed', { hook, firedAt: String(body.replay.firedAt ?? '') });
-      return deps.relay.converse(() => dispatchBridgeHook(deps.hooks(), hook, vars, log), {
+        const firedAt = firedAtOf(body.replay.firedAt, ctx.nowMs(), log, hook);
+        if (firedAt) context.firedAt = firedAt;
+      }
+      return deps.relay.converse(() => dispatchBridgeHook(deps.hooks(), hook, vars, log, context), {
         deliverQueued: hook === 'AfterCronJob',
       });
     }

@@ -106,6 +106,30 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
     expect(answerIsSigned(res, nonce)).to.equal(true);
   });
 
+  it("hands a replayed hook's firedAt to the handlers as a time; one that is not a time, or is after now, is not believed", async () => {
+    const seen: Array<string | undefined> = [];
+    hooks.push({
+      name: 'InvoiceRefunded',
+      priority: 10,
+      handler: (_v, c) => void seen.push(c?.firedAt?.toUTC().toISO() ?? undefined),
+    });
+    const deliver = async (replay?: unknown) =>
+      (
+        await post('hook', { hook: 'InvoiceRefunded', vars: { invoiceid: 5 }, ...(replay ? { replay } : {}) })
+          .req
+      ).status;
+    // live; kept and delivered later (the bridge's UTC stamp); not a time; a day ahead of this machine
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 19) + 'Z';
+    expect(await deliver()).to.equal(200);
+    expect(await deliver({ firedAt: '2013-06-22T07:00:00Z' })).to.equal(200);
+    expect(await deliver({ firedAt: 'yesterday' })).to.equal(200);
+    const before = Date.now();
+    expect(await deliver({ firedAt: tomorrow })).to.equal(200);
+    expect(seen.slice(0, 3)).to.deep.equal([undefined, '2013-06-22T07:00:00.000Z', undefined]);
+    // taken as now: not later than the request's answer
+    expect(Date.parse(seen[3]!)).to.be.within(before, Date.now());
+  });
+
   it('refuses a request without signature headers, or signed with another secret, and does not sign the refusal', async () => {
     const none = await request(app)
       .post('/bridge/v1/hook')
