@@ -222,7 +222,16 @@ function buildPanelWork(
     log,
   });
   const upgradeStore = createUpgradeStore(knex, { setAside: logUnreadable(log) });
-  const upgrades = createUpgradeService({ store: upgradeStore, clock, zone, panel, billing, audit });
+  const upgrades = createUpgradeService({
+    store: upgradeStore,
+    clock,
+    zone,
+    panel,
+    billing,
+    audit,
+    // a rated period that cannot be read: that service's figures are none, the row named
+    setAside: (table, u) => log.warn('upgrade.row_unreadable', { table, id: u.id, ...u.unreadable }),
+  });
   const suggestions = createUpgradeSuggestionService({
     store: upgradeStore,
     clock,

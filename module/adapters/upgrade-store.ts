@@ -2,7 +2,18 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { parseChargeStatus, type ChargeStatus } from '../domain/charge-status.js';
-import { readEach, rowReader, sqlInstant, type Listed, type SetAside } from './rows.js';
+import { ratedChargeFromJson, type RatedCharge } from '../domain/usage-rating.js';
+import { storedValueError } from '../domain/stored-value.js';
+import {
+  readEach,
+  readOwned,
+  rowReader,
+  sqlInstant,
+  unreadableRow,
+  type Listed,
+  type ReadOf,
+  type SetAside,
+} from './rows.js';
 import { retryTransaction } from './sql-helpers.js';
 import { TABLES } from './tables.js';
 
@@ -22,6 +33,8 @@ const KIND = 'upgrade_suggestion';
 
 /** A rated period (seq 0: the period's first rating) as the upgrade figures and the streak read it. */
 export interface RatedPeriod {
+  /** the charge's id */
+  chargeId: number;
   periodId: number;
   periodStart: IsoDate;
   periodEnd: IsoDate;
@@ -63,10 +76,23 @@ export interface Suggestion {
 export interface UpgradeStore {
   /** the service's client, product and currency; null when the module does not know it */
   service(serviceId: number): Promise<{ clientId: number; productId: number; currency: string } | null>;
-  /** the service's last `count` rated usage periods, newest first; `usageOnly`: only usage charges that billed, will, were written off or within the allowance */
-  ratedPeriods(serviceId: number, count: number, opts?: { usageOnly?: boolean }): Promise<RatedPeriod[]>;
-  /** services whose latest rated period was over (billed, to bill or written off): only they can be on a streak */
-  latestOver(): Promise<Array<{ serviceId: number; clientId: number; productId: number; periodId: number }>>;
+  /**
+   * the service's last `count` rated usage periods, newest first; `usageOnly`: only usage charges
+   * that billed, will, were written off or within the allowance. With `setAside`, a charge that
+   * cannot be read is told there and left out, the service in `unreadable` (its periods are then not
+   * known: the caller decides nothing from the others); without, it is refused naming the column.
+   */
+  ratedPeriods(
+    serviceId: number,
+    count: number,
+    opts?: { usageOnly?: boolean; setAside?: SetAside | undefined },
+  ): Promise<ReadOf<RatedPeriod>>;
+  /**
+   * services whose latest rated period was over (billed, to bill or written off): only they can be
+   * on a streak; by service id. With `setAside`, a charge that cannot be read is told there and its
+   * service left out (in `unreadable`); without, it is refused naming the column.
+   */
+  latestOver(setAside?: SetAside): Promise<ReadOf<LatestOver>>;
   /** the request for this plan on this day, if any */
   requestOn(serviceId: number, toProductId: number, day: IsoDate): Promise<UpgradeRequest | null>;
   /** writes the request and marks the service's open suggestions accepted; the request's id */
@@ -86,9 +112,18 @@ export interface UpgradeStore {
   transaction<T>(work: (tx: UpgradeStore, db: Knex.Transaction) => Promise<T>): Promise<T>;
 }
 
+/** A service whose latest rated period was over. */
+export interface LatestOver {
+  serviceId: number;
+  clientId: number;
+  productId: number;
+  periodId: number;
+}
+
 export function parseRatedPeriod(r: Record<string, unknown>): RatedPeriod {
   const c = rowReader(TABLES.charges, r);
   return {
+    chargeId: c.num('id'),
     periodId: c.num('period_id'),
     periodStart: c.date('period_start'),
     periodEnd: c.date('period_end'),
@@ -98,6 +133,16 @@ export function parseRatedPeriod(r: Record<string, unknown>): RatedPeriod {
     amountMinor: c.big('amount_minor'),
     status: c.at('status', parseChargeStatus),
     explanation: c.json('explanation'),
+  };
+}
+
+function parseLatestOver(r: Record<string, unknown>): LatestOver {
+  const c = rowReader(TABLES.charges, r);
+  return {
+    serviceId: c.num('service_id'),
+    clientId: c.num('client_id'),
+    productId: c.num('product_id'),
+    periodId: c.num('period_id'),
   };
 }
 
@@ -127,7 +172,29 @@ export function parseSuggestion(r: Record<string, unknown>): Suggestion {
   };
 }
 
+/**
+ * The rating a usage charge stores (its explanation's `rated`): what the period used, over how many
+ * days. One that does not read (edited by hand, or not a usage rating) is told to `setAside` (the
+ * charge by its id, the column and why, never the text) and is null; without, it is refused.
+ */
+export function ratedUsageOf(p: RatedPeriod, setAside?: SetAside): RatedCharge | null {
+  try {
+    const rated = (p.explanation as { rated?: unknown } | null)?.rated;
+    if (typeof rated !== 'object' || rated === null) throw new TypeError('no rating');
+    return ratedChargeFromJson(rated as Record<string, unknown>);
+  } catch {
+    const err = storedValueError(`${TABLES.charges}.explanation`, p.explanation, 'a usage rating', {
+      secret: true,
+    });
+    if (!setAside) throw err;
+    setAside(TABLES.charges, unreadableRow(p.chargeId, err));
+    return null;
+  }
+}
+
 const RATED_COLUMNS = [
+  'id',
+  'service_id',
   'period_id',
   'period_start',
   'period_end',
@@ -153,18 +220,17 @@ export function createUpgradeStore(db: Db, opts: { setAside?: SetAside } = {}): 
     },
     async ratedPeriods(serviceId, count, opts = {}) {
       const q = db(TABLES.charges).where({ service_id: serviceId, seq: 0 });
+      // the statuses left out by name, not the kept ones: a status outside the set (a hand edit) is
+      // read, and refused, instead of quietly leaving a smaller set of periods
       if (opts.usageOnly)
-        q.andWhere({ kind: 'usage' }).whereIn('status', [
-          'unbilled',
-          'billed',
-          'written_off',
-          'within_allowance',
-        ]);
-      return (await q.orderBy('period_start', 'desc').limit(count).select(RATED_COLUMNS)).map(
-        parseRatedPeriod,
-      );
+        q.andWhere({ kind: 'usage' }).whereNotIn('status', ['not_billed', 'pooled', 'void', 'review']);
+      const rows = await q.orderBy('period_start', 'desc').limit(count).select(RATED_COLUMNS);
+      return readOwned(rows, parseRatedPeriod, TABLES.charges, {
+        owner: 'service_id',
+        setAside: opts.setAside,
+      });
     },
-    async latestOver() {
+    async latestOver(setAside) {
       const rows = await db(`${TABLES.charges} as c`)
         .whereIn('c.status', ['unbilled', 'billed', 'written_off'])
         .andWhere('c.over_bytes', '>', 0)
@@ -175,16 +241,9 @@ export function createUpgradeStore(db: Db, opts: { setAside?: SetAside } = {}): 
             .andWhere('n.seq', 0)
             .andWhereRaw('n.period_start > c.period_start'),
         )
-        .select('c.service_id', 'c.client_id', 'c.product_id', 'c.period_id');
-      return rows.map((r) => {
-        const c = rowReader(TABLES.charges, r);
-        return {
-          serviceId: c.num('service_id'),
-          clientId: c.num('client_id'),
-          productId: c.num('product_id'),
-          periodId: c.num('period_id'),
-        };
-      });
+        .orderBy('c.service_id')
+        .select('c.id', 'c.service_id', 'c.client_id', 'c.product_id', 'c.period_id');
+      return readOwned(rows, parseLatestOver, TABLES.charges, { owner: 'service_id', setAside });
     },
     async requestOn(serviceId, toProductId, day) {
       const r = await db(TABLES.upgrades)

@@ -6,6 +6,8 @@ import type { SoldUnit } from '../domain/usage-rating.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { RatedPeriod, UpgradeStore } from '../adapters/upgrade-store.js';
+import { whyUnreadable, type SetAside } from '../adapters/rows.js';
+import { storedColumnOf } from '../domain/stored-value.js';
 import type { BillingSettingsService } from './billing-settings.js';
 import type { Outbox, OutboxEmail } from './outbox.js';
 import type { UpgradeService } from './upgrades.js';
@@ -39,7 +41,10 @@ export function createUpgradeSuggestionService(deps: SuggestionDeps): UpgradeSug
       const profileFor = await deps.billing.snapshot();
       let suggested = 0;
       let failed = 0;
-      for (const l of await deps.store.latestOver()) {
+      // a row that cannot be read leaves out its service (named to the operator), not the run
+      const setAside: SetAside = (table, u) =>
+        deps.log.warn('upgrade_suggestion.row_unreadable', { table, id: u.id, ...u.unreadable });
+      for (const l of await deps.store.latestOver(setAside)) {
         const profile = profileFor(l.productId, l.serviceId, l.clientId);
         if (!profile) continue;
         const out = await suggest(
@@ -47,7 +52,16 @@ export function createUpgradeSuggestionService(deps: SuggestionDeps): UpgradeSug
           { serviceId: l.serviceId, clientId: l.clientId, periodId: l.periodId },
           profile.upgradeAfterPeriods,
           profile.unit as SoldUnit,
-        );
+          setAside,
+        ).catch((err: unknown) => {
+          // its suggestion's notice row (read before anything is sent) cannot be read: this service only
+          if (storedColumnOf(err) === null) throw err;
+          deps.log.warn('upgrade_suggestion.row_unreadable', {
+            serviceId: l.serviceId,
+            ...whyUnreadable(err),
+          });
+          return 'none' as const;
+        });
         if (out === 'sent') suggested++;
         else if (out === 'failed') failed++;
       }
@@ -62,14 +76,20 @@ export function createUpgradeSuggestionService(deps: SuggestionDeps): UpgradeSug
   };
 }
 
-/** One service: a suggestion when its last `n` periods were all over, once per streak (keyed by its latest period). */
+/**
+ * One service: a suggestion when its last `n` periods were all over, once per streak (keyed by its
+ * latest period). One of them that cannot be read (told to `setAside`): its streak is not known,
+ * nothing is suggested.
+ */
 async function suggest(
   deps: SuggestionDeps,
   s: { serviceId: number; clientId: number; periodId: number },
   n: number,
   unit: SoldUnit,
+  setAside: SetAside,
 ): Promise<'sent' | 'failed' | 'none'> {
-  const recent = await deps.store.ratedPeriods(s.serviceId, n);
+  const recent = await deps.store.ratedPeriods(s.serviceId, n, { setAside });
+  if (recent.unreadable) return 'none';
   if (recent.length < n || !recent.every((c) => c.overBytes > 0n && c.status !== 'not_billed')) return 'none';
   const key = `period:${s.periodId}`;
   const notice = await deps.store.suggestionFor(

@@ -9,11 +9,10 @@ import {
   type PlanOffer,
   type UpgradeFigures,
 } from '../domain/upgrade-figures.js';
-import { ratedChargeFromJson } from '../domain/usage-rating.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { PanelApi } from '../adapters/panel-api.js';
-import type { UpgradeStore } from '../adapters/upgrade-store.js';
-import { isUnreadable, readableOf, type Listed } from '../adapters/rows.js';
+import { ratedUsageOf, type UpgradeStore } from '../adapters/upgrade-store.js';
+import { isUnreadable, readableOf, type Listed, type SetAside } from '../adapters/rows.js';
 import { ratingPlan, type BillingSettingsService } from './billing-settings.js';
 
 /**
@@ -102,14 +101,30 @@ type UpgradeDeps = {
   panel: PanelApi;
   billing: BillingSettingsService;
   audit: AuditLog;
+  /**
+   * told of a rated period that cannot be read (the row's table, id, column and why): that
+   * service's figures are then none; without it, such a row refuses the figures
+   */
+  setAside?: SetAside;
 };
 
-/** The last periods' usage of a service and what each billed, newest first. */
-async function pastPeriods(store: UpgradeStore, serviceId: number, count: number): Promise<PastPeriod[]> {
-  const rows = await store.ratedPeriods(serviceId, count, { usageOnly: true });
-  return rows.map((r) => {
-    const rated = ratedChargeFromJson((r.explanation as { rated: Record<string, unknown> }).rated);
-    return {
+/**
+ * The last periods' usage of a service and what each billed, newest first; null when one of them
+ * cannot be read (told to `setAside`): the comparison is of those periods or none, never of the
+ * others alone (a smaller sum would be a wrong figure shown to the client).
+ */
+async function pastPeriods(
+  deps: UpgradeDeps,
+  serviceId: number,
+  count: number,
+): Promise<PastPeriod[] | null> {
+  const rows = await deps.store.ratedPeriods(serviceId, count, { usageOnly: true, setAside: deps.setAside });
+  if (rows.unreadable) return null;
+  const out: PastPeriod[] = [];
+  for (const r of rows) {
+    const rated = ratedUsageOf(r, deps.setAside);
+    if (rated === null) return null;
+    out.push({
       usage: {
         usedBytes: rated.usedBytes,
         days: rated.days,
@@ -117,8 +132,9 @@ async function pastPeriods(store: UpgradeStore, serviceId: number, count: number
         seconds: rated.periodSeconds,
       },
       billedMinor: r.amountMinor,
-    };
-  });
+    });
+  }
+  return out;
 }
 
 /** The other enabled products priced in this currency, as plans the past periods can be rated on. */
@@ -160,8 +176,8 @@ async function upgradeFigures(
   const { productId, currency } = s;
   const profile = await deps.billing.forService(productId, serviceId, clientId);
   if (!profile || profile.allowance === 'solusvm') return null;
-  const past = await pastPeriods(deps.store, serviceId, profile.upgradeAfterPeriods);
-  if (past.length === 0) return null;
+  const past = await pastPeriods(deps, serviceId, profile.upgradeAfterPeriods);
+  if (past === null || past.length === 0) return null;
   const products = await panelProducts(deps.panel);
   const current = products.get(productId);
   const currentPrice = current?.monthly.get(currency);

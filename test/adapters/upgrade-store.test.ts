@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { migrateLatest } from '../../module/adapters/migrator.js';
 import { TABLES } from '../../module/adapters/tables.js';
+import type { UnreadableRow } from '../../module/adapters/rows.js';
 import {
   createUpgradeStore,
   type NewUpgradeRequest,
@@ -42,7 +43,7 @@ const refusal = (p: Promise<unknown>) =>
  * them (test/support/charge-rows.ts: service 10 of client 1, product 3, €500.00 for 1 000 GB over
  * in May 2013), one per month, ids 1…n.
  */
-describeEachEngine('upgrade store', ({ db }) => {
+describeEachEngine('upgrade store', ({ db, engine }) => {
   let knex: Knex;
   let store: UpgradeStore;
 
@@ -134,6 +135,39 @@ describeEachEngine('upgrade store', ({ db }) => {
     expect(await store.latestOver()).to.deep.equal([
       { serviceId: 10, clientId: 1, productId: 3, periodId: 2 },
     ]);
+  });
+
+  it("leaves out a service whose rated period cannot be read, told with the charge's id, column and why", async () => {
+    // service 10: April and May over; service 11: May over, its April's status edited by hand
+    await month(1, '2013-04-01', '2013-04-30');
+    await month(2, '2013-05-01', '2013-05-31');
+    await month(3, '2013-04-01', '2013-04-30', { service_id: 11, client_id: 2, status: 'paid' });
+    await month(4, '2013-05-01', '2013-05-31', { service_id: 11, client_id: 2 });
+    const told: Array<[string, UnreadableRow]> = [];
+    const setAside = (table: string, u: UnreadableRow) => told.push([table, u]);
+    const ten = await store.ratedPeriods(10, 3, { usageOnly: true, setAside });
+    expect([ten.map((c) => c.periodId), ten.unreadable]).to.deep.equal([[2, 1], undefined]);
+    // usageOnly leaves out the known statuses it does not want by name: 'paid' is read, and refused
+    const eleven = await store.ratedPeriods(11, 3, { usageOnly: true, setAside });
+    expect(eleven.map((c) => c.periodId)).to.deep.equal([4]);
+    const why = {
+      column: 'mod_overusage_charges.status',
+      reason: 'not one of unbilled, billed, written_off, within_allowance, not_billed, pooled, void, review',
+    };
+    expect([...eleven.unreadable!]).to.deep.equal([[11, { id: 3, unreadable: why }]]);
+    expect(told).to.deep.equal([[TABLES.charges, { id: 3, unreadable: why }]]);
+  });
+
+  it("leaves out of the streak's candidates a service whose latest charge cannot be read (SQLite keeps text in an integer column)", async function () {
+    if (engine !== 'sqlite') this.skip();
+    await month(1, '2013-05-01', '2013-05-31');
+    await month(2, '2013-05-01', '2013-05-31', { service_id: 11, client_id: 2, product_id: 'x' });
+    const told: Array<[string, UnreadableRow]> = [];
+    const over = await store.latestOver((table, u) => told.push([table, u]));
+    expect(over).to.deep.equal([{ serviceId: 10, clientId: 1, productId: 3, periodId: 1 }]);
+    const why = { column: 'mod_overusage_charges.product_id', reason: 'not an integer' };
+    expect([...over.unreadable!]).to.deep.equal([[11, { id: 2, unreadable: why }]]);
+    expect(told).to.deep.equal([[TABLES.charges, { id: 2, unreadable: why }]]);
   });
 
   it("records a request, accepts the service's open suggestions, and finds it again by plan and day", async () => {
