@@ -17,6 +17,21 @@
     if (!window.confirm(text)) e.preventDefault();
   });
 
+  // A previewed amount holds only for the figures it was previewed with: once the way or the figure
+  // changes, the question above names no amount until a preview of the new figures comes back (a
+  // previewed 50 % share must not be confirmed as the amount of the €123.45 typed after it).
+  function figuresChanged(e) {
+    var el = e.target;
+    var form = el && el.form;
+    if (!form || !form.classList.contains('ou-resolve')) return;
+    if (el.name !== 'kind' && el.name !== 'percent' && el.name !== 'amount' && el.name !== 'to') return;
+    form.removeAttribute('data-new-amount');
+    var out = form.querySelector('[data-preview]');
+    if (out) out.textContent = '';
+  }
+  document.addEventListener('input', figuresChanged, true);
+  document.addEventListener('change', figuresChanged, true);
+
   // The admin's resolve form: show the adjusted amount while it is typed (the JSON API's preview).
   var root = document.getElementById('overusage-admin');
   // inside a host (WHMCS) the page has no API to ask: the form's preview button does it instead
@@ -27,6 +42,8 @@
     var out = form.querySelector('[data-preview]');
     var id = form.getAttribute('data-dispute');
     var timer = null;
+    // only the answer to the latest question counts: an earlier one arriving late is dropped
+    var asked = 0;
     function adjustment() {
       var kind = form.elements.kind.value;
       if (kind === 'share') return { kind: 'share', percent: form.elements.percent.value.trim() };
@@ -37,6 +54,7 @@
       var to = form.querySelector('input[name="to"]:checked');
       if (!to || to.value !== 'adjusted') return;
       var a = adjustment();
+      var mine = ++asked;
       // nothing to ask about until the figure is there
       if ((a.kind === 'share' && !a.percent) || (a.kind === 'amount' && !a.amount)) {
         out.textContent = '';
@@ -49,6 +67,7 @@
       })
         .then(function (r) { return r.json(); })
         .then(function (j) {
+          if (mine !== asked) return;
           out.textContent = j.error ? j.error.message : 'New amount: ' + j.preview.formatted + ' (' + j.preview.explanation + ')';
           if (j.error) form.removeAttribute('data-new-amount');
           else form.setAttribute('data-new-amount', j.preview.formatted);
@@ -56,6 +75,8 @@
         .catch(function () {});
     }
     form.addEventListener('input', function () {
+      // a question already on its way was about the figures before this keystroke
+      asked++;
       clearTimeout(timer);
       timer = setTimeout(refresh, 250);
     });
