@@ -62,8 +62,12 @@ export interface ChargeStore {
   forDelivery(invoiceId: number, serviceIds: number[], periodEndBefore?: IsoDate): Promise<DeliveryReads>;
   /** the unbilled charges of these services, with their line if any; `periodEndBefore`: only periods that ended before that day */
   unbilledOf(serviceIds: number[], periodEndBefore?: IsoDate): Promise<StoredCharge[]>;
-  /** unbilled charges with no line, or with one pending for a standalone invoice not yet made, by client */
-  unbilledForStandalone(): Promise<StoredCharge[]>;
+  /**
+   * unbilled charges with no line, or with one pending for a standalone invoice not yet made, by
+   * client. With `setAside`, a charge that cannot be read is told there and its client is in
+   * `unreadable` (that client's charges are not known); without, one such charge refuses the read
+   */
+  unbilledForStandalone(setAside?: SetAside): Promise<ReadOf<StoredCharge>>;
   /** unbilled charges without a line: which services of which client wait, from which period end */
   /**
    * with `setAside`, a charge that cannot be read is told there and its client is in `unreadable`
@@ -171,14 +175,14 @@ export function createChargeStore(knex: Knex): ChargeStore {
       if (periodEndBefore) q.andWhere('c.period_end', '<', periodEndBefore);
       return (await q).map(parseStoredCharge);
     },
-    async unbilledForStandalone() {
+    async unbilledForStandalone(setAside) {
       const q = withLine()
         .andWhere((w) =>
           w.whereNull('l.id').orWhere((p) => p.where('l.status', 'pending').andWhere('l.invoice_id', 0)),
         )
         .select(CHARGE_COLUMNS)
         .orderBy(['c.client_id', 'c.period_start', 'c.id']);
-      return (await q).map(parseStoredCharge);
+      return readOwned(await q, parseStoredCharge, TABLES.charges, { owner: 'client_id', setAside });
     },
     async waitingWithoutLine(setAside) {
       const rows = await withLine()

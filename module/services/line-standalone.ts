@@ -39,10 +39,19 @@ export async function billUnpicked(deps: InvoiceLineDeps): Promise<{ invoices: n
   return { invoices, lines: placed };
 }
 
-/** Unbilled charges due on an invoice of their own today, by client and currency. */
+/**
+ * Unbilled charges due on an invoice of their own today, by client and currency. A client one of
+ * whose charges cannot be read (a column changed by hand) is left out whole and named to the
+ * operator: what their invoice would hold is not known. The other clients are billed; theirs once
+ * the row is corrected.
+ */
 async function dueByClient(deps: InvoiceLineDeps, today: IsoDate): Promise<Map<string, StoredCharge[]>> {
   const profileFor = await deps.billing.snapshot();
-  const due = (await deps.charges.unbilledForStandalone()).filter((c) => {
+  const unbilled = await deps.charges.unbilledForStandalone((table, u) =>
+    deps.log.warn('lines.row_unreadable', { table, id: u.id, ...u.unreadable }),
+  );
+  const due = unbilled.filter((c) => {
+    if (unbilled.unreadable?.has(c.clientId)) return false;
     const p = profileFor(c.productId, c.serviceId, c.clientId);
     return p && p.unpicked.policy === 'standalone' && addDays(c.periodEnd, p.unpicked.afterDays) <= today;
   });
