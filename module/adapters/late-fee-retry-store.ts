@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { rowReader, sqlInstant } from './rows.js';
+import { readOwned, rowReader, sqlInstant, type ReadOf, type SetAside } from './rows.js';
 import { TABLES } from './tables.js';
 
 const TABLE = TABLES.lateFeeRetries;
@@ -17,8 +17,12 @@ export interface LateFeeRetry {
 export interface LateFeeRetryStore {
   /** kept for the sweep; a second failure for the same invoice counts one more attempt */
   failed(invoiceId: number, error: string, at: DateTime): Promise<void>;
-  /** the oldest first */
-  waiting(limit: number): Promise<LateFeeRetry[]>;
+  /**
+   * the oldest first. With `setAside`, a row that cannot be read is told there and left out (its
+   * invoice in `unreadable`: when its fee came is not known, so it is not retried); without, it
+   * refuses the read
+   */
+  waiting(limit: number, setAside?: SetAside): Promise<ReadOf<LateFeeRetry>>;
   /** the row still there (another sweep may have finished it) */
   get(invoiceId: number): Promise<LateFeeRetry | null>;
   /** finished: gone, in the transaction that audits it */
@@ -43,12 +47,12 @@ export function createLateFeeRetryStore(knex: Knex): LateFeeRetryStore {
         .onConflict('invoice_id')
         .merge({ last_error: lastError });
     },
-    async waiting(limit) {
+    async waiting(limit, setAside) {
       const rows = await knex(TABLE)
         .orderBy([{ column: 'failed_at' }, { column: 'invoice_id' }])
         .limit(limit)
         .select('invoice_id', 'attempts', 'failed_at');
-      return rows.map(retryOf);
+      return readOwned(rows, retryOf, TABLE, { owner: 'invoice_id', key: 'invoice_id', setAside });
     },
     async get(invoiceId) {
       const row = await knex(TABLE)

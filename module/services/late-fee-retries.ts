@@ -45,6 +45,16 @@ const correction = (r: LateFeeCorrection) => ({
   ...(r.overpaid ? { creditedMinor: String(r.overpaid) } : {}),
 });
 
+/**
+ * The kept rows a sweep checks, the oldest first. One that cannot be read is named and left as it
+ * stands (when its fee came is not known, and the correction's base depends on it); the other
+ * invoices are checked as usual.
+ */
+const waitingRows = (deps: { store: LateFeeRetryStore; log: Logger }) =>
+  deps.store.waiting(PER_SWEEP, (table, u) =>
+    deps.log.warn('late_fee.row_unreadable', { table, id: u.id, ...u.unreadable }),
+  );
+
 export function createLateFeeRetries(deps: {
   knex: Knex;
   store: LateFeeRetryStore;
@@ -121,7 +131,7 @@ export function createLateFeeRetries(deps: {
     failed: (invoiceId, error, firedAt) => deps.store.failed(invoiceId, error, firedAt ?? deps.clock.now()),
     async sweep() {
       let finished = 0;
-      for (const { invoiceId } of await deps.store.waiting(PER_SWEEP)) {
+      for (const { invoiceId } of await waitingRows(deps)) {
         const done = await lease(invoiceId, 0, () => retry(invoiceId)).catch((err: unknown) => {
           if (err instanceof ModuleError && err.code === 'LOCKED') return false;
           throw err;

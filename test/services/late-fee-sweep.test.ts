@@ -12,6 +12,9 @@ import {
   runPanelDays,
 } from '../support/billing-story.js';
 import { TEST_SECRET_KEY } from '../support/module-fixture.js';
+import { logInto } from '../support/log-lines.js';
+import { spoilInstant } from '../support/spoil.js';
+import { engineOf } from '../../module/adapters/database.js';
 
 /**
  * The late fee the module's AddInvoiceLateFee hook could not correct on the day (the panel did not
@@ -25,6 +28,7 @@ describeEachEngine('the late fee sweep after the client paid part of the invoice
   let knex: Knex;
   let s: BillingStory;
   let held: number;
+  let logged: Array<Record<string, unknown>> = [];
 
   const days = (from: string, to: string) => runPanelDays(s, from, to);
   const lines = () => feeAndItems(s, held);
@@ -52,7 +56,8 @@ describeEachEngine('the late fee sweep after the client paid part of the invoice
   /** the held invoice published with the fee the hook did not correct, kept for the sweep */
   async function feeLeft(extra?: string, before?: () => Promise<void>) {
     knex = db().knex;
-    const billed = await billMay(knex);
+    logged = [];
+    const billed = await billMay(knex, undefined, undefined, { log: logInto(logged) });
     s = billed.s;
     await knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).update({ value: '3' });
     held = (await disputeLine(s, billed.lineId)).heldInvoiceId!;
@@ -99,6 +104,53 @@ describeEachEngine('the late fee sweep after the client paid part of the invoice
     ]);
     expect(await feeChanges()).to.deep.equal([['5120', '120']]);
     expect(await knex('mod_overusage_late_fee_retries')).to.deep.equal([]);
+  });
+
+  it("corrects Ann's fee, €51.20 → €1.20, when another invoice's kept row cannot be read, and names that row", async () => {
+    // As the first case (the admin's €12.00 beside the held €500.00: 10 % of 512.00 = 51.20; Ann
+    // pays 10.00 on 23 June; the fee on what is not held, 10 % of 12.00 = 1.20; 513.20 billed, 503.20
+    // due), and another invoice's row kept for the sweep with its failed_at spoiled by hand. Before:
+    // the sweep's read threw, and no kept invoice was corrected (Ann's fee stayed at 51.20, on every tick)
+    await feeLeft('12.00');
+    const other = held + 100;
+    await knex('mod_overusage_late_fee_retries').insert({
+      invoice_id: other,
+      failed_at: '2013-06-20 10:00:00.000',
+      attempts: 1,
+      last_error: 'the panel did not answer',
+    });
+    const bad = await spoilInstant(knex, engineOf(knex), 'mod_overusage_late_fee_retries', 'failed_at', {
+      invoice_id: other,
+    });
+    logged.length = 0;
+    await pay('10.00');
+    await s.mod.everyTick();
+    const h = await s.f.panel.api.getInvoice(held);
+    expect([h.status, h.total, h.balance, await lines()]).to.deep.equal([
+      'Unpaid',
+      '513.20',
+      '503.20',
+      [
+        ['item', '500.00'],
+        ['item', '12.00'],
+        ['fee', '1.20'],
+      ],
+    ]);
+    expect(await feeChanges()).to.deep.equal([['5120', '120']]);
+    // the other row stays as it is (when its fee came is not known), named with why, not its value
+    const kept = await knex('mod_overusage_late_fee_retries').select('invoice_id', 'attempts');
+    expect(kept.map((r) => [Number(r.invoice_id), Number(r.attempts)])).to.deep.equal([[other, 1]]);
+    const told = logged.filter((l) => l.event === 'late_fee.row_unreadable');
+    expect(told.map((l) => [l.level, l.table, l.id, l.column, l.reason])).to.deep.equal([
+      [
+        'warn',
+        'mod_overusage_late_fee_retries',
+        other,
+        'mod_overusage_late_fee_retries.failed_at',
+        'not a datetime',
+      ],
+    ]);
+    expect(JSON.stringify(logged)).not.to.include(bad);
   });
 
   it('Ann pays the €500.00 but not the €50.00 fee, which then comes off whole: the invoice is settled Paid at €0.00, once', async () => {

@@ -299,8 +299,9 @@ export async function billMay(
   knex: Knex,
   language?: string,
   money: StoryMoney = STORY_EUR,
+  opts: { log?: Logger } = {},
 ): Promise<{ s: BillingStory; renewal: number; lineId: number; ref: string }> {
-  const s = await buildBillingStory(knex, money);
+  const s = await buildBillingStory(knex, money, opts);
   if (language) await knex('tblclients').where({ id: s.story.clientId }).update({ language });
   await closeMay(s);
   s.f.clock.set('2013-06-02T07:00:00Z');
