@@ -170,8 +170,14 @@ export async function decideHeldDraft(
   const held = await ctx.deps.panel.getInvoice(d.heldInvoiceId!);
   const item = heldItemOf(held, d.heldItemId, x.ref);
   if (to === 'waived') {
-    // cancelled at 0.00 with the waived text: the client's invoice list shows nothing still owed
-    await releaseHeld(ctx, d, held, item, x.text);
+    // cancelled at 0.00 with the waived text: the client's invoice list shows nothing still owed, and
+    // the invoice, which the client can open once cancelled, says it was waived (not "held")
+    const waived = INVOICE_NOTES[textLanguage(x.locale)].published(
+      x.ref,
+      d.originalInvoiceId,
+      decisionWords(to, d, x.after, x.locale, null, false),
+    );
+    await releaseHeld(ctx, d, held, item, x.text, withLineNote(held.notes, x.ref, waived));
     return 'waived';
   }
   if (held.status === 'Draft') await publishHeld(ctx, d, to, held, item, x);
@@ -180,7 +186,7 @@ export async function decideHeldDraft(
 
 /**
  * The held line let go (waived, or paid on the renewal meanwhile): the item at 0.00 with the given
- * text. A draft is cancelled; a held invoice the admin published (Unpaid, Collections, Payment
+ * text (and the notes, when given). A draft is cancelled; a held invoice the admin published (Unpaid, Collections, Payment
  * Pending) is cancelled too when nothing else is billed on it, else only the item goes to 0.00, or
  * it would still bill the line; a late fee on it loses the part that fell on the line
  * (late-fee-share.ts lateFeeOffHeld). A held invoice paid or closed is left as it is.
@@ -191,6 +197,7 @@ export async function releaseHeld(
   held: PanelInvoice,
   item: PanelInvoice['items'][number] | undefined,
   text: string,
+  notes?: string,
 ): Promise<void> {
   const { deps } = ctx;
   const zero = item && {
@@ -208,6 +215,7 @@ export async function releaseHeld(
   const update = {
     invoiceId: held.invoiceId,
     ...(zero ? { changeItems: [zero, ...fee.change] } : {}),
+    ...(notes !== undefined && notes !== held.notes ? { notes } : {}),
   };
   // something paid on it stays paid: not cancelled (the payment would be lost with the invoice) but
   // settled, what was paid beyond what it still bills going to the client's credit (invoice-settle.ts)

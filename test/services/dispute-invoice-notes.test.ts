@@ -87,6 +87,22 @@ describeEachEngine('invoice notes after a dispute', ({ db }) => {
     expect((await s.f.panel.api.getInvoice(d.heldInvoiceId!)).status).to.equal('Cancelled');
   });
 
+  it('waived, for a Dutch client: the cancelled invoice it was held on (which the client can open) says waived, € 500,00 at € 0,00, not "held"', async () => {
+    await bill('dutch');
+    const d = await dispute();
+    await decide(d.id, { to: 'waived' });
+    const held = await s.f.panel.api.getInvoice(d.heldInvoiceId!);
+    expect([held.status, held.total]).to.deep.equal(['Cancelled', '0.00']);
+    // the line's €500.00 is waived: the item says so at 0.00, and so does the invoice's note
+    expect(plain(held.notes)).to.equal(
+      `Regel overschrijding [${ref}] van factuur #${renewal}: kwijtgescholden na uw bezwaar (was € 500,00); u bent er niets voor verschuldigd.`,
+    );
+    expect(plain(held.items[0]!.description)).to.match(
+      / — kwijtgescholden na beoordeling van uw bezwaar \(€ 500,00\) \[OU-[0-9A-F]+\]$/,
+    );
+    expect(held.items[0]!.amount).to.equal('0.00');
+  });
+
   it('waived after it was paid: the renewal says €500.00 was credited to the account, and names the credit note', async () => {
     await bill('english');
     await s.f.panel.api.addInvoicePayment({
