@@ -199,12 +199,12 @@ export function createLineStore(knex: Knex): LineStore {
       return everyLineOf(invoiceId, (await q) as Array<Record<string, unknown>>);
     },
     async awaitingStandalone(clientId) {
-      return (
-        await lines()
-          .where({ client_id: clientId, status: 'pending', invoice_id: 0 })
-          .orderBy('id')
-          .select(LINE_COLUMNS)
-      ).map(parseStoredLine);
+      const rows = await lines()
+        .where({ client_id: clientId, status: 'pending', invoice_id: 0 })
+        .orderBy('id')
+        .select(LINE_COLUMNS);
+      // all of them or none, as an invoice's (invoice 0: the standalone invoice not yet made)
+      return everyLineOf(0, rows as Array<Record<string, unknown>>);
     },
     async invoicesWithPending() {
       const rows = await lines()

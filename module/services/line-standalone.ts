@@ -1,5 +1,7 @@
 import { addDays, type IsoDate } from '../domain/calendar.js';
 import { withLease } from '../adapters/lock-store.js';
+import { whyUnreadable } from '../adapters/rows.js';
+import { storedColumnOf } from '../domain/stored-value.js';
 import type { StoredCharge } from '../adapters/charge-store.js';
 import type { InvoiceLineDeps } from './invoice-lines.js';
 import {
@@ -32,7 +34,20 @@ export async function billUnpicked(deps: InvoiceLineDeps): Promise<{ invoices: n
           new Error(`standalone:client:${clientId} is being handled by another run (${heldBy})`),
       },
       () => billStandaloneFor(deps, clientId, charges, today),
-    );
+    ).catch((err: unknown) => {
+      // one of the client's own lines waiting for this invoice cannot be read (read before the
+      // panel is asked for an invoice): this client is named and left as it stands, not the others
+      if (storedColumnOf(err) === null) throw err;
+      const lineId = (err as { details?: { lineId?: unknown } }).details?.lineId;
+      const why = whyUnreadable(err);
+      deps.log.warn('lines.row_unreadable', {
+        table: why.column?.split('.')[0],
+        id: typeof lineId === 'number' ? lineId : null,
+        clientId,
+        ...why,
+      });
+      return { invoices: 0, lines: 0 };
+    });
     invoices += out.invoices;
     placed += out.lines;
   }

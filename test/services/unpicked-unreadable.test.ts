@@ -104,4 +104,56 @@ describeEachEngine('standalone invoices with one client’s charge that cannot b
     expect((await s.f.panel.api.getInvoice(anns[0]!)).total).to.equal('500.00');
     expect(await invoicesOf(s.story.dutchClientId)).to.deep.equal(jans);
   });
+  it("bills Jan's €250.00 when Ann's line written for her own invoice cannot be read, and names that line", async () => {
+    // 5 July: the panel refuses the first invoice it is asked for (Ann's, her client comes first):
+    // her €500.00 line is written pending for an invoice not yet made, and the run stops there as
+    // before (the cron logs it, tries again the next day). Her line's deadline is then spoiled by
+    // hand. 6 July, before: reading Ann's waiting lines threw and Jan's €250.00 was not billed either
+    s.f.clock.set('2013-07-05T10:00:00Z');
+    s.faulty.failNext = { method: 'createInvoice', when: 'before', times: 1 };
+    const failed = await s.mod.dailyBilling().then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    expect(failed).to.be.a('string');
+    s.faulty.failNext = null;
+    const waiting = await knex('mod_overusage_lines').select('id', 'client_id', 'status', 'invoice_id');
+    expect(waiting.map((l) => [toNum(l.client_id), l.status, toNum(l.invoice_id)])).to.deep.equal([
+      [s.story.clientId, 'pending', 0],
+    ]);
+    const annLine = toNum(waiting[0].id);
+    const bad = await spoilDate(knex, engine, 'mod_overusage_lines', 'deadline_last_day', { id: annLine });
+    logged.length = 0;
+
+    s.f.clock.set('2013-07-06T10:00:00Z');
+    await s.mod.dailyBilling();
+    const jans = await invoicesOf(s.story.dutchClientId);
+    expect(jans).to.have.length(1);
+    expect((await s.f.panel.api.getInvoice(jans[0]!)).total).to.equal('250.00');
+    expect(await invoicesOf(s.story.clientId)).to.deep.equal([]);
+    expect((await knex('mod_overusage_lines').where({ id: annLine }).first('status')).status).to.equal(
+      'pending',
+    );
+    const told = logged.filter((l) => l.event === 'lines.row_unreadable');
+    expect(told.map((l) => [l.level, l.table, l.id, l.clientId, l.column, l.reason])).to.deep.equal([
+      [
+        'warn',
+        'mod_overusage_lines',
+        annLine,
+        s.story.clientId,
+        'mod_overusage_lines.deadline_last_day',
+        'not a date',
+      ],
+    ]);
+    expect(JSON.stringify(logged)).not.to.include(bad);
+
+    // corrected, the next run makes Ann's invoice of €500.00 from that line; Jan's not again
+    await knex('mod_overusage_lines').where({ id: annLine }).update({ deadline_last_day: '2013-07-19' });
+    s.f.clock.set('2013-07-07T10:00:00Z');
+    await s.mod.dailyBilling();
+    const anns = await invoicesOf(s.story.clientId);
+    expect(anns).to.have.length(1);
+    expect((await s.f.panel.api.getInvoice(anns[0]!)).total).to.equal('500.00');
+    expect(await invoicesOf(s.story.dutchClientId)).to.deep.equal(jans);
+  });
 });
