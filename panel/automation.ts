@@ -7,7 +7,8 @@
  *   InvoiceReminders     the payment reminder N days before the due date and the first/second/
  *                        third overdue notices N days after it, each once, on its exact day
  *   LateFees             a late fee, AddLateFeeDays after the due date, on each day's run to every
- *                        overdue Unpaid invoice that has no LateFee line (one a day at most)
+ *                        overdue Unpaid invoice that has no LateFee line (one a day at most), at
+ *                        least the Late Fee Minimum, whatever is left to pay (whmcsLateFee)
  *   OverdueSuspensions   services AutoSuspensionDays past their next due date, via PreModuleSuspend
  *   DailyCronJob, DailyCronJobPreEmail (→ the admin report email), AfterCronJob
  *
@@ -19,7 +20,6 @@
 import os from 'node:os';
 import type { DateTime } from 'luxon';
 import { addDays, isIsoDate, localDate, type IsoDate } from '../module/domain/calendar.js';
-import { lateFeeOn } from '../module/domain/dunning.js';
 import { isRecurring } from './domain/billing-cycle.js';
 import {
   NOTICE_TEMPLATE,
@@ -27,6 +27,7 @@ import {
   lateFeeDue,
   noticesDueOn,
   suspensionVerdict,
+  whmcsLateFee,
   type NoticeType,
 } from './domain/dunning-schedule.js';
 import { formatMoney } from './domain/money.js';
@@ -218,8 +219,8 @@ export function createAutomation(core: PanelCore): Automation {
     const stamp = sqlLocalDatetime(when.now, core.zone);
     for (const r of rows) {
       const inv = await loadInvoice(db, intCell(r.id));
-      if (!inv || inv.duedate === null || !lateFeeDue(when.today, inv.duedate, s) || inv.balanceMinor <= 0n)
-        continue;
+      // nothing left to pay is no exception: WHMCS's task reads no balance before it charges
+      if (!inv || inv.duedate === null || !lateFeeDue(when.today, inv.duedate, s)) continue;
       // As WHMCS's AddLateFees task does (docs/whmcs.md, "Automation and dunning"; the decoded
       // WHMCS 7 task, docs/billing-rules.md "Late fees"): every daily run adds a fee to each overdue
       // Unpaid invoice that has no LateFee line, whatever an earlier day did — a fee deleted from the
@@ -237,9 +238,10 @@ export function createAutomation(core: PanelCore): Automation {
       try {
         if (!(await claimStep(db, { ...step, runDate: when.today }, stamp))) continue;
         // WHMCS's AddLateFees task: a percentage of the balance, the total (tax included) less what
-        // was paid on it (tblaccounts in less out), not of the total (docs/billing-rules.md, "Late fees")
-        const fee = lateFeeOn(inv.balanceMinor, lateFeeRuleOf(s));
-        if (fee <= 0n) {
+        // was paid on it (tblaccounts in less out), not of the total (docs/billing-rules.md, "Late
+        // fees"), raised to the Late Fee Minimum; added as computed, at 0.00 too (whmcsLateFee)
+        const fee = whmcsLateFee(inv.balanceMinor, lateFeeRuleOf(s));
+        if (fee === null) {
           await finishStep(db, step, 'zero');
           continue;
         }

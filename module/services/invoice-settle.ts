@@ -7,9 +7,12 @@ import { panelAmount, panelHundredths, type PanelApi, type PanelInvoice } from '
  * An invoice the client paid all of, once the module took something off it (a late fee on disputed
  * lines, a held line): WHMCS marks an invoice Paid only when a payment settles its balance, never on
  * an edit, so it would stay Unpaid at 0.00 — the service's Next Due Date not moved on, and the
- * service suspended for it. A payment of 0.00 settles it as WHMCS settles any balance (Paid, the due
- * date moved on, unsuspended), once: a Paid invoice is not payable. An invoice with nothing paid on
- * it is left as it is (nothing billed is not something paid; the module cancels those itself).
+ * service suspended for it, and WHMCS's daily AddLateFees task, which reads no balance, charging
+ * the Late Fee Minimum on it once overdue. A payment of 0.00 settles it as WHMCS settles any balance
+ * (Paid, the due date moved on, unsuspended), once: a Paid invoice is not payable. Paid counts the
+ * client's credit applied to it (the invoice's `credit`: the hosting paid with credit, the held line
+ * taken off). An invoice with nothing paid on it is left as it is (nothing billed is not something
+ * paid; the module cancels those itself).
  * The payment is dated now in the panel's zone: WHMCS's AddInvoicePayment documents `date` as
  * required (YYYY-MM-DD HH:mm:ss), and the Next Due Date moves on from the payment. Gives whether
  * it settled it, and what was overpaid.
@@ -30,7 +33,11 @@ export async function settleAtZero(
   audit?: { knex: Knex; audit: AuditLog },
 ): Promise<{ overpaid: bigint } | null> {
   const payable = invoice.status === 'Unpaid' || invoice.status === 'Collections';
-  const paidSome = invoice.transactions.some((t) => panelHundredths(t.amountIn) > 0n);
+  // paid with money, or with the client's credit applied to it (WHMCS's ApplyCredit: the invoice's
+  // credit, taken off its total): the hosting paid with credit is paid
+  const paidSome =
+    invoice.transactions.some((t) => panelHundredths(t.amountIn) > 0n) ||
+    panelHundredths(invoice.credit, 'credit') > 0n;
   // GetInvoice's balance stops at 0.00: what is left is the total less what was paid (in less out)
   const paid = invoice.transactions.reduce(
     (a, t) => a + panelHundredths(t.amountIn) - panelHundredths(t.amountOut),

@@ -1,5 +1,6 @@
 import { addDays, type IsoDate } from '../../module/domain/calendar.js';
 import type { LateFeeRule } from '../../module/domain/dunning.js';
+import { divRoundHalfUp } from '../../module/domain/money.js';
 
 /**
  * WHMCS's dunning rules as pure functions of "today" and the automation settings
@@ -62,14 +63,32 @@ export const lateFeeDue = (today: IsoDate, dueDate: IsoDate, s: DunningSettings)
   s.lateFeeDays > 0 && addDays(dueDate, s.lateFeeDays) <= today;
 
 /**
- * The settings' late fee rule, for the one formula both sides use (module/domain/dunning.ts
- * lateFeeOn: Late Fee Amount 0 is no fee; the minimum raises a percentage and a fixed amount alike).
+ * The settings' late fee rule: for the panel's own fee (whmcsLateFee) and the add-on's reading of it
+ * (module/domain/dunning.ts lateFeeOn). Late Fee Amount 0 is no fee; the minimum raises a percentage
+ * and a fixed amount alike.
  */
 export const lateFeeRuleOf = (s: DunningSettings): LateFeeRule => ({
   fixed: s.lateFeeType === 'Fixed Amount',
   amount: s.lateFeeAmountScaled,
   minimum: s.lateFeeMinimumMinor,
 });
+
+/**
+ * The fee WHMCS's AddLateFees task puts on an overdue Unpaid invoice that has no LateFee line, as the
+ * decoded task computes it (WHMCS 7.8 and 8.7, vendor/whmcs/whmcs-foundation/lib/Cron/Task/
+ * AddLateFees.php; docs/billing-rules.md "Late fees"): the percentage of the balance (the total less
+ * what was paid on it, rounded to the hundredth) or the Fixed Amount; then, with a Late Fee Minimum
+ * above 0, at least the minimum, whichever the type. WHMCS does not look at the balance first: an
+ * invoice left Unpaid with nothing to pay gets the minimum (or the fixed amount, or a 0.00 line
+ * without a minimum; below 0.00 with a balance below 0). Not the add-on's lateFeeOn, which charges
+ * nothing when nothing is late (module/domain/dunning.ts). null: Late Fee Amount 0 ("leave as 0 to
+ * disable the late fee function"), no fee at all.
+ */
+export function whmcsLateFee(balance: bigint, rule: LateFeeRule): bigint | null {
+  if (rule.amount <= 0n) return null;
+  const fee = rule.fixed ? rule.amount : divRoundHalfUp(balance * rule.amount, 10000n);
+  return rule.minimum > 0n && fee < rule.minimum ? rule.minimum : fee;
+}
 
 /** The renewal of the period starting `dueDate` is invoiced CreateInvoiceDaysBefore days ahead. */
 export const invoiceGenerationDue = (today: IsoDate, dueDate: IsoDate, s: DunningSettings): boolean =>

@@ -11,6 +11,7 @@ import {
   lateFeeRuleOf,
   noticesDueOn,
   suspensionVerdict,
+  whmcsLateFee,
   type DunningSettings,
 } from '../../panel/domain/dunning-schedule.js';
 import { lateFeeOn } from '../../module/domain/dunning.js';
@@ -139,6 +140,26 @@ describe('dunning schedule', () => {
       ),
     ).to.equal(500n); // 2.50 < minimum 5.00
     expect(lateFeeOn(1995n, lateFeeRuleOf({ ...SETTINGS, lateFeeAmountScaled: 0n }))).to.equal(0n); // amount 0: late fees off, no minimum
+  });
+
+  it("WHMCS's own fee (AddLateFees): the minimum raises any fee below it, on nothing left to pay too", () => {
+    const rule = lateFeeRuleOf(SETTINGS); // 10 %, minimum 5.00
+    expect(whmcsLateFee(51200n, rule)).to.equal(5120n); // 10 % of 512.00 = 51.20
+    expect(whmcsLateFee(1995n, rule)).to.equal(500n); // 10 % of 19.95 = 2.00 → 5.00
+    // WHMCS reads no balance first: an Unpaid invoice with 0.00 (or less) left gets the minimum
+    expect(whmcsLateFee(0n, rule)).to.equal(500n);
+    expect(whmcsLateFee(-1000n, rule)).to.equal(500n);
+    // without a minimum the computed fee as it is: 0.00, or below 0 (10 % of −10.00 = −1.00)
+    const noMinimum = lateFeeRuleOf({ ...SETTINGS, lateFeeMinimumMinor: 0n });
+    expect(whmcsLateFee(0n, noMinimum)).to.equal(0n);
+    expect(whmcsLateFee(-1000n, noMinimum)).to.equal(-100n);
+    // a fixed amount whatever the balance, raised to the minimum: 2.50 → 5.00
+    const fixed = lateFeeRuleOf({ ...SETTINGS, lateFeeType: 'Fixed Amount', lateFeeAmountScaled: 250n });
+    expect(whmcsLateFee(0n, fixed)).to.equal(500n);
+    // Late Fee Amount 0: the task adds nothing, not even the minimum
+    expect(whmcsLateFee(1995n, lateFeeRuleOf({ ...SETTINGS, lateFeeAmountScaled: 0n }))).to.equal(null);
+    // the add-on's reading of the same rule charges nothing when nothing is late
+    expect(lateFeeOn(0n, rule)).to.equal(0n);
   });
 
   it('invoices a renewal CreateInvoiceDaysBefore days ahead', () => {

@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { addClient } from '../../panel/records.js';
+import { describeEachEngine } from '../support/engines.js';
+import { ZONE, buildPanel, type PanelFixture } from './support.js';
+
+/**
+ * The panel stand-in's late fee is WHMCS's AddLateFees task as decoded (WHMCS 7.8 and 8.7;
+ * docs/billing-rules.md "Late fees"): on each daily run, every Unpaid invoice AddLateFeeDays past due
+ * without a LateFee line gets the percentage of its balance or the fixed amount, raised to the Late
+ * Fee Minimum when one is set — and the task reads no balance first, so an invoice left Unpaid with
+ * nothing to pay gets the minimum, or without a minimum a 0.00 fee line. A provider running WHMCS
+ * sees exactly these lines.
+ *
+ * Bob's invoices dated 1 March 2025, due 10 March; late fee 10 %, 3 days late (13 March), minimum
+ * €1.00.
+ */
+describeEachEngine('the stand-in adds late fees as WHMCS does, with a Late Fee Minimum', ({ db }) => {
+  let f: PanelFixture;
+  let bob: number;
+
+  const invoice = async (amount: string, dueDate = '2025-03-10') =>
+    (
+      await f.panel.api.createInvoice({
+        userId: bob,
+        date: '2025-03-01',
+        dueDate,
+        items: [{ description: 'Service', amount, taxed: false }],
+      })
+    ).invoiceId;
+  const lines = async (id: number) => {
+    const inv = await f.panel.api.getInvoice(id);
+    return [
+      inv.status,
+      inv.total,
+      ...inv.items.map((i) => `${i.type === 'LateFee' ? 'fee' : 'item'} ${i.amount}`),
+    ];
+  };
+  const day = async (date: string) => {
+    f.clock.set(`${date}T07:00:00Z`);
+    await f.panel.runDailyAutomation(date);
+  };
+
+  it('raises 10 % of €5.00 to the €1.00 minimum, charges the minimum on an Unpaid invoice with €0.00 left, none on a paid one; without a minimum a €0.00 fee line', async () => {
+    f = await buildPanel(db().knex, {
+      start: '2025-03-01T08:00:00Z',
+      settings: {
+        AddLateFeeDays: '3',
+        LateFeeType: 'Percentage',
+        InvoiceLateFeeAmount: '10.00',
+        LateFeeMinimum: '1.00',
+      },
+    });
+    bob = await addClient(
+      f.knex,
+      { firstname: 'Bob', lastname: 'Test', email: 'bob@example.net' },
+      f.clock.now(),
+      ZONE,
+    );
+    const small = await invoice('5.00'); // 10 % = 0.50 → 1.00
+    const big = await invoice('19.95'); // 10 % = 1.995 → 2.00 (above the minimum)
+    const nothingLeft = await invoice('19.95');
+    // its item taken down to 0.00: still Unpaid (an edit never marks an invoice Paid), 0.00 left
+    const item = (await f.panel.api.getInvoice(nothingLeft)).items[0]!;
+    await f.panel.api.updateInvoice({
+      invoiceId: nothingLeft,
+      changeItems: [{ id: item.id, description: item.description, amount: '0.00', taxed: false }],
+    });
+    const paid = await invoice('30.00');
+    await f.panel.api.addInvoicePayment({ invoiceId: paid, transId: 'bob-30', gateway: 'banktransfer' });
+
+    await day('2025-03-12'); // 2 days late: nothing yet
+    expect(await lines(small)).to.deep.equal(['Unpaid', '5.00', 'item 5.00']);
+    await day('2025-03-13');
+    await day('2025-03-14'); // each has a LateFee line now: nothing added again
+    expect(await lines(small)).to.deep.equal(['Unpaid', '6.00', 'item 5.00', 'fee 1.00']);
+    expect(await lines(big)).to.deep.equal(['Unpaid', '21.95', 'item 19.95', 'fee 2.00']);
+    // 10 % of 0.00 = 0.00, raised to the minimum: WHMCS charges 1.00 on an invoice with nothing left
+    expect(await lines(nothingLeft)).to.deep.equal(['Unpaid', '1.00', 'item 0.00', 'fee 1.00']);
+    expect(await lines(paid)).to.deep.equal(['Paid', '30.00', 'item 30.00']);
+
+    // without a minimum: 10 % of 0.00 is added as it is, a 0.00 fee line
+    await f.setting('LateFeeMinimum', '0.00');
+    const zero = await invoice('12.00', '2025-03-11');
+    const zeroItem = (await f.panel.api.getInvoice(zero)).items[0]!;
+    await f.panel.api.updateInvoice({
+      invoiceId: zero,
+      changeItems: [{ id: zeroItem.id, description: zeroItem.description, amount: '0.00', taxed: false }],
+    });
+    await day('2025-03-15');
+    expect(await lines(zero)).to.deep.equal(['Unpaid', '0.00', 'item 0.00', 'fee 0.00']);
+  });
+});
