@@ -16,18 +16,30 @@ import {
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import { boundedMemo } from '../domain/bounded-memo.js';
 
+/** The most bytes a rating's BIGINT columns (allowance_bytes, …) hold, on SQLite and MariaDB. */
+const MOST_BYTES = 2n ** 63n - 1n;
+
 /**
  * How a panel product bills overusage, with per-service and per-client overrides. Stored as
  * validated JSON; bytes and money as strings, parsed once into exact values when a plan is built.
  */
-const byteText = z.union([z.string(), z.number().int().nonnegative()]).transform((v, ctx) => {
+const bytesOf = (v: string | number, ctx: z.RefinementCtx): string => {
   try {
-    return parseByteAmount(String(v)).toString();
+    const bytes = parseByteAmount(String(v));
+    // beyond it a rating would be stored as another figure (SQLite) or not at all (MariaDB)
+    if (bytes > MOST_BYTES)
+      throw new Error(`"${v}" is more than the ${MOST_BYTES} bytes (about 9.2 EB) a figure may be`);
+    return bytes.toString();
   } catch (e) {
     ctx.addIssue({ code: 'custom', message: (e as Error).message });
     return z.NEVER;
   }
-});
+};
+const byteText = z.union([z.string(), z.number().int().nonnegative()]).transform(bytesOf);
+/** bytes, or "solusvm" for the limit SolusVM applies; one schema, so a refusal keeps its words (a union's is "Invalid input") */
+const allowanceText = z
+  .union([z.string(), z.number().int().nonnegative()])
+  .transform((v, ctx) => (v === 'solusvm' ? 'solusvm' : bytesOf(v, ctx)));
 
 /** a decimal as text; a JSON number is taken too ("commitMbps": 2), as its shortest decimal text */
 const decimalText = z
@@ -100,7 +112,7 @@ export const profileSchema = z
     blockUnits: z.number().int().min(1).optional(),
     commitMbps: rateText.optional(),
     /** bytes included per full period ("5 TB"), or "solusvm" for the limit SolusVM applies */
-    allowance: z.union([z.literal('solusvm'), byteText]),
+    allowance: allowanceText,
     tolerance: byteText.default('0'),
     prices: z
       .record(z.string().regex(/^[A-Z]{3}$/), priceSchema)
@@ -192,7 +204,7 @@ const overrideSchema = z
     model: z.enum(['per_unit', 'per_block', 'avg_mbps', 'p95']),
     blockUnits: z.number().int().min(1),
     commitMbps: rateText,
-    allowance: z.union([z.literal('solusvm'), byteText]),
+    allowance: allowanceText,
     tolerance: byteText,
     prices: z.record(z.string().regex(/^[A-Z]{3}$/), priceSchema),
     prorate: z.boolean(),

@@ -81,6 +81,16 @@ describeEachEngine('billing settings with service and client overrides', ({ db }
       [{ unit: 'GB', allowance: '5 TB', prices: {} }, /prices/],
       [{ unit: 'PB', allowance: '5 TB', prices: { EUR: { overage: '0.5' } } }, /unit/],
       [{ unit: 'GB', allowance: '5.5 B', prices: { EUR: { overage: '0.5' } } }, /allowance/],
+      // the allowance's own words, not a union's "Invalid input"; 2^63 bytes is one more than a
+      // rating's BIGINT column holds
+      [
+        { unit: 'GB', allowance: '5 XB', prices: { EUR: { overage: '0.5' } } },
+        /allowance: "XB" is not a unit/,
+      ],
+      [
+        { unit: 'GB', allowance: '9223372036854775808', prices: { EUR: { overage: '0.5' } } },
+        /allowance: "9223372036854775808" is more than the 9223372036854775807 bytes/,
+      ],
       [
         { unit: 'GB', model: 'per_block', allowance: '5 TB', prices: { EUR: { overage: '0.5' } } },
         /blockUnits/,

@@ -171,6 +171,21 @@ describeEachEngine('the admin tab’s product form', ({ db }) => {
       'the allowance: a number like 5 or 2.5, not "1,5"',
     ],
     [
+      // 10^23 TiB = 10^23 × 2^40 bytes ≈ 1.1 × 10^35, beyond the 2^63 − 1 = 9 223 372 036 854 775 807
+      // bytes of a rating's BIGINT allowance_bytes (MariaDB would refuse the rating, SQLite keep a float)
+      'an allowance beyond what a rating can hold',
+      { allowance: '100000000000000000000000' },
+      'allowance',
+      '"100000000000000000000000 TiB" is more than the 9223372036854775807 bytes (about 9.2 EB) a figure may be',
+    ],
+    [
+      // 8 388 608 TiB = 2^23 × 2^40 = 2^63 bytes: one byte too many
+      'a tolerance one byte beyond it',
+      { tolerance: '8388608', tolerance_unit: 'TiB' },
+      'tolerance',
+      '"8388608 TiB" is more than the 9223372036854775807 bytes (about 9.2 EB) a figure may be',
+    ],
+    [
       'an allowance unit not offered',
       { allowance_unit: 'PB' },
       'allowance_unit',
