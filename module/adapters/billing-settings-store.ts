@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
-import { column, intIn, jsonIn, sqlInstant } from './rows.js';
+import { column, intIn, jsonIn, readOwned, sqlInstant, type ReadOf, type SetAside } from './rows.js';
 import { engineOf } from './database.js';
 import { sendDirect } from './sql-helpers.js';
 import { TABLES } from './tables.js';
@@ -27,19 +27,45 @@ export interface BillingSettingsStore {
   forService(productId: number, serviceId: number, clientId: number): Promise<Record<SettingsScope, unknown>>;
   /** one product's, service's or client's settings; null when none are stored */
   get(scope: SettingsScope, id: number): Promise<unknown>;
-  /** every stored document of a scope, by id ascending */
-  all(scope: SettingsScope): Promise<Array<{ id: number; settings: unknown }>>;
+  /**
+   * every stored document of a scope, by id ascending. With `setAside`, one that cannot be read is
+   * told there and left out, its id in `unreadable` (what that product, service or client has set is
+   * not known); without, it refuses the read
+   */
+  all(scope: SettingsScope, setAside?: SetAside): Promise<ReadOf<StoredDocument>>;
   /**
    * every product's settings, and the overrides of these services and clients only: what rating a
-   * few services needs, in one round trip, however many overrides other services have
+   * few services needs, in one round trip, however many overrides other services have; `setAside`
+   * as for `all`
    */
   allFor(
     serviceIds: readonly number[],
     clientIds: readonly number[],
-  ): Promise<Record<SettingsScope, Array<{ id: number; settings: unknown }>>>;
+    setAside?: SetAside,
+  ): Promise<Record<SettingsScope, ReadOf<StoredDocument>>>;
   /** writes the settings (replacing what was stored), or removes them when null */
   put(db: Db, scope: SettingsScope, id: number, settings: unknown, now: DateTime): Promise<void>;
 }
+
+/** One product's, service's or client's stored settings, by its id. */
+export interface StoredDocument {
+  id: number;
+  settings: unknown;
+}
+
+/** The rows of one scope, each read on its own with `setAside` (readOwned by the scope's key). */
+const documentsOf = (
+  scope: SettingsScope,
+  rows: Array<Record<string, unknown>>,
+  key: string,
+  setAside: SetAside | undefined,
+): ReadOf<StoredDocument> =>
+  readOwned(
+    rows,
+    (r) => ({ id: column(r, SCOPES[scope].table, key, intIn), settings: settingsOf(scope, r) }),
+    SCOPES[scope].table,
+    { owner: key, key, setAside },
+  );
 
 const settingsOf = (scope: SettingsScope, r: Record<string, unknown>) =>
   column(r, SCOPES[scope].table, 'settings', jsonIn);
@@ -110,12 +136,12 @@ export function createBillingSettingsStore(knex: Knex): BillingSettingsStore {
         .first('settings');
       return r ? settingsOf(scope, r) : null;
     },
-    async all(scope) {
+    async all(scope, setAside) {
       const { table, key } = SCOPES[scope];
       const rows = await knex(table).select(key, 'settings').orderBy(key);
-      return rows.map((r) => ({ id: column(r, table, key, intIn), settings: settingsOf(scope, r) }));
+      return documentsOf(scope, rows, key, setAside);
     },
-    async allFor(serviceIds, clientIds) {
+    async allFor(serviceIds, clientIds, setAside) {
       const part = (scope: SettingsScope, ids?: readonly number[]) => (q: Knex.QueryBuilder) => {
         const { table, key } = SCOPES[scope];
         q.select(knex.raw(`'${scope}' AS k`), `${key} AS id`, 'settings').from(table);
@@ -126,16 +152,14 @@ export function createBillingSettingsStore(knex: Knex): BillingSettingsStore {
         .modify(part('product'))
         .unionAll((q) => q.modify(part('service', serviceIds)))
         .unionAll((q) => q.modify(part('client', clientIds)));
-      const out: Record<SettingsScope, Array<{ id: number; settings: unknown }>> = {
-        product: [],
-        service: [],
-        client: [],
-      };
-      for (const r of rows) {
-        const scope = r.k as SettingsScope;
-        out[scope].push({ id: column(r, SCOPES[scope].table, 'id', intIn), settings: settingsOf(scope, r) });
-      }
-      return out;
+      const of = (scope: SettingsScope) =>
+        documentsOf(
+          scope,
+          rows.filter((r) => r.k === scope),
+          'id',
+          setAside,
+        );
+      return { product: of('product'), service: of('service'), client: of('client') };
     },
     async put(db, scope, id, settings, now) {
       const { table, key } = SCOPES[scope];

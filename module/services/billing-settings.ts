@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Clock } from '../domain/clock.js';
 import { parseByteAmount } from '../domain/bytes.js';
-import { invalidInput } from '../domain/errors.js';
+import { invalidInput, ModuleError } from '../domain/errors.js';
 import { assertCurrency, parseDecimal, parseMoney, RATE_SCALE } from '../domain/money.js';
 import { validateWindow, type ReclamationWindow } from '../domain/reclamation-deadline.js';
 import type { PricingModel, RatingPlan, SoldUnit } from '../domain/usage-rating.js';
@@ -14,6 +14,7 @@ import {
   type StoredSettings,
 } from '../adapters/billing-settings-store.js';
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
+import type { SetAside, UnreadableRow } from '../adapters/rows.js';
 import { boundedMemo } from '../domain/bounded-memo.js';
 
 /** The most bytes a rating's BIGINT columns (allowance_bytes, …) hold, on SQLite and MariaDB. */
@@ -299,13 +300,24 @@ export interface BillingSettingsService {
   fromStored(productId: number, stored: StoredSettings): BillingProfile | null;
   /**
    * loads everything once, for batch rating; with `only`, every product's settings but the
-   * overrides of those services and clients alone (a lookup outside them sees no override)
+   * overrides of those services and clients alone (a lookup outside them sees no override). With
+   * `setAside`, a stored document that cannot be read is told there once and a lookup it bears on
+   * (its product, service or client) throws UNEXPECTED_STATE naming its column and why (never "not
+   * billed": what applies is not known), the others answer as usual; without, the snapshot refuses
    */
-  snapshot(only?: {
-    serviceIds: readonly number[];
-    clientIds: readonly number[];
-  }): Promise<(productId: number, serviceId: number, clientId: number) => BillingProfile | null>;
+  snapshot(
+    only?: { serviceIds: readonly number[]; clientIds: readonly number[] },
+    opts?: { setAside?: SetAside },
+  ): Promise<(productId: number, serviceId: number, clientId: number) => BillingProfile | null>;
 }
+
+/** A lookup whose product's, service's or client's settings cannot be read: the column and why, never the value. */
+const settingsNotKnown = (u: UnreadableRow) =>
+  new ModuleError(
+    'UNEXPECTED_STATE',
+    `the billing settings that apply cannot be read: ${u.unreadable.column ?? 'a column'} is ${u.unreadable.reason}`,
+    { column: u.unreadable.column, reason: u.unreadable.reason, id: u.id },
+  );
 
 /** A service's effective settings (its product's, with the service's and the client's overrides); null when not billed. */
 async function settingsForService(
@@ -361,6 +373,7 @@ const parseProducts = (rows: Array<{ id: number; settings: unknown }>) =>
 async function settingsSnapshot(
   store: BillingSettingsStore,
   only?: { serviceIds: readonly number[]; clientIds: readonly number[] },
+  setAside?: SetAside,
 ): ReturnType<BillingSettingsService['snapshot']> {
   // three reads that do not depend on each other: side by side, or one union for a few services
   const {
@@ -368,10 +381,16 @@ async function settingsSnapshot(
     service: serviceList,
     client: clientList,
   } = only
-    ? await store.allFor(only.serviceIds, only.clientIds)
-    : await Promise.all([store.all('product'), store.all('service'), store.all('client')]).then(
-        ([product, service, client]) => ({ product, service, client }),
-      );
+    ? await store.allFor(only.serviceIds, only.clientIds, setAside)
+    : await Promise.all([
+        store.all('product', setAside),
+        store.all('service', setAside),
+        store.all('client', setAside),
+      ]).then(([product, service, client]) => ({ product, service, client }));
+  const unreadable = (productId: number, serviceId: number, clientId: number) =>
+    productList.unreadable?.get(productId) ??
+    serviceList.unreadable?.get(serviceId) ??
+    clientList.unreadable?.get(clientId);
   const products = new Map(parseProducts(productList).map((p) => [p.productId, p.profile]));
   const services = new Map(serviceList.map((r) => [r.id, r.settings as ServiceOverride]));
   const clients = new Map(
@@ -379,6 +398,8 @@ async function settingsSnapshot(
   );
   const cache = new Map<string, BillingProfile | null>();
   return (productId, serviceId, clientId) => {
+    const u = unreadable(productId, serviceId, clientId);
+    if (u) throw settingsNotKnown(u);
     const product = products.get(productId);
     if (!product) return null;
     const so = services.get(serviceId) ?? null;
@@ -438,7 +459,7 @@ export function createBillingSettingsService(deps: {
     },
     forService: (productId, serviceId, clientId) => settingsForService(store, productId, serviceId, clientId),
     fromStored: settingsFromStored,
-    snapshot: (only) => settingsSnapshot(store, only),
+    snapshot: (only, opts) => settingsSnapshot(store, only, opts?.setAside),
   };
   return service;
 }

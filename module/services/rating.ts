@@ -9,7 +9,8 @@ import {
   type RatingStore,
 } from '../adapters/rating-store.js';
 import { retryTransaction } from '../adapters/sql-helpers.js';
-import { isUnreadable, type SetAside, type UnreadableRow } from '../adapters/rows.js';
+import { isUnreadable, whyUnreadable, type SetAside, type UnreadableRow } from '../adapters/rows.js';
+import { storedColumnOf } from '../domain/stored-value.js';
 import type { Clock } from '../domain/clock.js';
 import { addDays, daysBetween, type IsoDate, maxDate, startOfDay } from '../domain/calendar.js';
 import type { ChargeStatus } from '../domain/charge-status.js';
@@ -222,7 +223,7 @@ async function rateCarried(run: RatingRun): Promise<void> {
 const loadSettings = (run: RatingRun): Promise<void> =>
   (run.loading ??= Promise.all([
     // a run over a few services reads their own overrides with each page, not every override
-    run.opts.serviceIds ? null : run.deps.billing.snapshot(),
+    run.opts.serviceIds ? null : run.deps.billing.snapshot(undefined, { setAside: run.setAside }),
     run.deps.store.masters(),
   ]).then(([p, m]) => {
     run.profileFor = p;
@@ -236,10 +237,13 @@ async function pageSettings(run: RatingRun, rows: PeriodInRun[]): Promise<Profil
     return run.profileFor!;
   }
   const [profileFor] = await Promise.all([
-    run.deps.billing.snapshot({
-      serviceIds: [...new Set(rows.map((r) => r.serviceId))],
-      clientIds: [...new Set(rows.map((r) => r.clientId))],
-    }),
+    run.deps.billing.snapshot(
+      {
+        serviceIds: [...new Set(rows.map((r) => r.serviceId))],
+        clientIds: [...new Set(rows.map((r) => r.clientId))],
+      },
+      { setAside: run.setAside },
+    ),
     loadSettings(run),
   ]);
   return profileFor;
@@ -289,6 +293,7 @@ async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
     for (const r of rows) if (!left(r)) skip(run, r.id, r.serviceId, UPGRADE_UNREADABLE);
     rows = rows.filter(left);
   }
+  rows = rows.filter((r) => settingsKnown(run, r, profileFor));
   // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
   await Promise.all(
     rows.map(async (r) => {
@@ -299,6 +304,24 @@ async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
     }),
   );
   return { rows, sums, lastId, full, profileFor };
+}
+
+/**
+ * Whether the billing settings that apply to the period read (its product's, the one an upgrade
+ * began on, its service's and client's overrides): if not, it is not rated — never recorded as not
+ * billed, nor rated without an override — and said why; the row was told to the run's log once.
+ */
+function settingsKnown(run: RatingRun, r: PeriodInRun, profileFor: ProfileFor): boolean {
+  try {
+    profileFor(r.productId, r.serviceId, r.clientId);
+    if (r.upgrade) profileFor(r.upgrade.fromProductId, r.serviceId, r.clientId);
+    return true;
+  } catch (err) {
+    if (storedColumnOf(err) === null) throw err;
+    const why = whyUnreadable(err);
+    skip(run, r.id, r.serviceId, unreadableReason('its billing settings', { id: null, unreadable: why }));
+    return false;
+  }
 }
 
 /** A row that cannot be read: one warning with its table, id, column and what it is not (never the value). */

@@ -141,4 +141,50 @@ describeEachEngine('the rating run when a stored row cannot be read', ({ db }) =
     ]);
     expect(JSON.stringify(r.logged)).not.to.include('gone');
   });
+  /**
+   * Bob's service (12) has its own billing settings (an override), edited by hand into text that is
+   * no JSON. Before: the run's read of every product's and service's settings threw, and no period
+   * was rated. Now Ann's €500.00 and Cid's €200.00 are rated; Bob's period is not rated at all — not
+   * recorded as not billed (€0.00 for good), nor rated without his override — and is named; his
+   * override is logged once with its table, service id, column and why. Corrected (the override
+   * removed), the next run rates Bob's (7 000 − 5 000) GB × €0.50 = €1 000.00.
+   */
+  it("rates Ann's and Cid's May when Bob's own billing settings cannot be read, and leaves Bob's unrated, not unbilled", async () => {
+    const SO = TABLES.serviceOverrides;
+    await knex(SO).insert({
+      service_id: 12,
+      settings: '{"limitPolicy":',
+      updated_at: '2013-05-20 10:00:00.000',
+    });
+    const result = await r.rating.rateClosedPeriods();
+    const reason =
+      'its billing settings cannot be read (mod_overusage_service_overrides.settings: not JSON); not rated';
+    expect(result).to.deep.equal({ rated: 2, skipped: [{ periodId: 2, serviceId: 12, reason }] });
+    expect(await amounts()).to.deep.equal([
+      [1, 50_000n, 'unbilled'],
+      [3, 20_000n, 'unbilled'],
+    ]);
+    expect(unreadableLogged()).to.deep.equal([['warn', SO, 12, `${SO}.settings`, 'not JSON']]);
+    expect(JSON.stringify(r.logged)).not.to.include('limitPolicy');
+
+    await knex(SO).where({ service_id: 12 }).delete();
+    expect(await r.rating.rateClosedPeriods()).to.deep.equal({ rated: 1, skipped: [] });
+    expect(await amounts()).to.deep.equal([
+      [1, 50_000n, 'unbilled'],
+      [2, 100_000n, 'unbilled'],
+      [3, 20_000n, 'unbilled'],
+    ]);
+  });
+
+  it('rates a few services of a page (the invoice hook’s run) the same way: Bob’s unrated, Ann’s rated', async () => {
+    // the run over given services reads their overrides with each page (allFor): Ann 11 and Bob 12
+    const SO = TABLES.serviceOverrides;
+    await knex(SO).insert({ service_id: 12, settings: 'x', updated_at: '2013-05-20 10:00:00.000' });
+    const result = await r.rating.rateClosedPeriods({ serviceIds: [11, 12] });
+    const reason =
+      'its billing settings cannot be read (mod_overusage_service_overrides.settings: not JSON); not rated';
+    expect(result).to.deep.equal({ rated: 1, skipped: [{ periodId: 2, serviceId: 12, reason }] });
+    expect(await amounts()).to.deep.equal([[1, 50_000n, 'unbilled']]);
+    expect(unreadableLogged()).to.deep.equal([['warn', SO, 12, `${SO}.settings`, 'not JSON']]);
+  });
 });
