@@ -186,6 +186,9 @@ try {
     JSON.stringify({
       engine,
       services,
+      masters: masterCount,
+      latencyMs,
+      concurrency,
       readOk: summary.readOk,
       failed: summary.failed,
       gaps: summary.gaps,

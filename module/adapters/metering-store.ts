@@ -101,8 +101,16 @@ export interface ReadFailure {
   message: string;
 }
 
+/** One master's reads, written with other masters' in one transaction (the run's group writer). */
+export interface SampleBatch {
+  masterId: number;
+  results: ReadResult[];
+}
+
 export interface BatchOutcome {
   stored: number;
+  /** of `stored`, each batch's share, in the order given */
+  storedByBatch: number[];
   /** samples another run stored first (the unique key kept ours out) */
   duplicates: number;
   resets: number;
@@ -140,7 +148,8 @@ export interface MeteringStore {
     afterServiceId: number,
     limit: number,
   ): Promise<ServiceToRead[]>;
-  writeBatch(masterId: number, runId: number, results: ReadResult[], at: DateTime): Promise<BatchOutcome>;
+  /** several masters' reads in one transaction: fewer, larger writes when a run meters many masters */
+  writeBatch(runId: number, batches: SampleBatch[], at: DateTime): Promise<BatchOutcome>;
   recordFailures(runId: number, failures: ReadFailure[]): Promise<void>;
   /** active services of these masters with no good sample for the date */
   countGaps(masterIds: number[], sampleDate: IsoDate): Promise<number>;
@@ -230,7 +239,7 @@ export function createMeteringStore(knex: Knex, opts: { sliceMs?: number } = {})
   return {
     ...runRecords(knex),
     ...servicesToRead(knex, slicer),
-    writeBatch: (masterId, runId, results, at) => writeBatch(knex, masterId, runId, results, at, slicer()),
+    writeBatch: (runId, batches, at) => writeBatch(knex, runId, batches, at, slicer()),
 
     // one transaction, so that a retry after a 1213 cannot write a chunk twice
     async recordFailures(runId, failures) {
@@ -363,37 +372,40 @@ function servicesToRead(
 /** Keeps a batch of reads as samples and applies what they mean; only samples this run wrote go on. */
 async function writeBatch(
   knex: Knex,
-  masterId: number,
   runId: number,
-  results: ReadResult[],
+  batches: SampleBatch[],
   at: DateTime,
   slices: Slicer,
 ): Promise<BatchOutcome> {
-  if (results.length === 0) return { stored: 0, duplicates: 0, resets: 0, anomalies: 0 };
+  const results = batches.flatMap((b) => b.results);
+  if (results.length === 0)
+    return { stored: 0, storedByBatch: batches.map(() => 0), duplicates: 0, resets: 0, anomalies: 0 };
+  const rows: Record<string, unknown>[] = [];
+  for (const b of batches)
+    rows.push(...(await mapInSlices(b.results, (r) => sampleRow(b.masterId, runId, r), slices)));
   return withTxRetry(() =>
     knex.transaction(async (trx) => {
       const now = sqlInstant(at);
       // The batch's rows and statements are written out a slice at a time: the reads of every
       // master go on meanwhile and their answers are not kept waiting (slices.ts).
-      await insertChunked(
-        trx,
-        SAMPLES,
-        await mapInSlices(results, (r) => sampleRow(masterId, runId, r), slices),
-        { ignoreOn: ['service_id', 'sample_date'], whole: true, slices },
-      );
+      await insertChunked(trx, SAMPLES, rows, {
+        ignoreOn: ['service_id', 'sample_date'],
+        whole: true,
+        slices,
+      });
       // Only samples this run wrote go on: a concurrent run that got there first owns the rest.
       const ids = new Map<number, number>();
       const dates = [...new Set(results.map((r) => r.sampleDate))];
       for (const part of chunks(results, 800)) {
         // By the unique (service_id, sample_date) key: a lookup per row, not a scan of the run.
-        const rows = await trx(SAMPLES)
+        const found = await trx(SAMPLES)
           .select('id', 'service_id', 'run_id')
           .whereIn(
             'service_id',
             part.map((r) => r.service.serviceId),
           )
           .whereIn('sample_date', dates);
-        for (const row of rows) {
+        for (const row of found) {
           const r = rowReader(SAMPLES, row);
           if (r.numOrNull('run_id') === runId) ids.set(r.num('service_id'), r.num('id'));
         }
@@ -405,7 +417,11 @@ async function writeBatch(
         slices,
       );
       const out = await applySteps(trx, applied, now, slices);
-      return { ...out, duplicates: results.length - mine.length };
+      return {
+        ...out,
+        storedByBatch: batches.map((b) => b.results.filter((r) => ids.has(r.service.serviceId)).length),
+        duplicates: results.length - mine.length,
+      };
     }),
   );
 }
@@ -468,7 +484,7 @@ async function applySteps(
   applied: Applied[],
   now: string,
   slices: Slicer,
-): Promise<BatchOutcome> {
+): Promise<Omit<BatchOutcome, 'storedByBatch'>> {
   await writePeriods(trx, applied, now, slices);
   const idOf = await periodIds(trx, applied);
   await writeIntervals(trx, applied, idOf, slices);

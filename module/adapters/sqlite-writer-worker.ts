@@ -18,9 +18,11 @@ parentPort!.on('message', (msg: { id: number; op: string; [k: string]: unknown }
       let value: unknown;
       if (msg.op === 'writeBatch') {
         value = await store.writeBatch(
-          msg.masterId as number,
           msg.runId as number,
-          (msg.results as never[]).map(unpackResult),
+          (msg.batches as Array<{ masterId: number; results: never[] }>).map((b) => ({
+            masterId: b.masterId,
+            results: b.results.map(unpackResult),
+          })),
           DateTime.fromMillis(msg.atMs as number, { zone: 'utc' }),
         );
       } else if (msg.op === 'recordFailures') {

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { DateTime } from 'luxon';
-import type { MeteringStore, ReadFailure, ReadResult } from './metering-store.js';
+import type { BatchOutcome, MeteringStore, ReadFailure, ReadResult } from './metering-store.js';
 
 /**
  * Metering writes on SQLite, moved to a thread of their own. better-sqlite3 is synchronous: on the
@@ -10,7 +10,12 @@ import type { MeteringStore, ReadFailure, ReadResult } from './metering-store.js
  */
 
 type MsgBody =
-  | { op: 'writeBatch'; masterId: number; runId: number; results: unknown[]; atMs: number }
+  | {
+      op: 'writeBatch';
+      runId: number;
+      batches: Array<{ masterId: number; results: unknown[] }>;
+      atMs: number;
+    }
   | { op: 'recordFailures'; runId: number; failures: unknown[] };
 
 // DateTimes do not survive the copy between threads; instants travel as epoch milliseconds.
@@ -108,8 +113,13 @@ export function createThreadedMeteringStore(base: MeteringStore, databaseUrl: st
 
   return {
     ...base,
-    writeBatch: (masterId, runId, results, at) =>
-      send({ op: 'writeBatch', masterId, runId, results: results.map(pack), atMs: at.toMillis() }),
+    writeBatch: (runId, batches, at) =>
+      send<BatchOutcome>({
+        op: 'writeBatch',
+        runId,
+        batches: batches.map((b) => ({ masterId: b.masterId, results: b.results.map(pack) })),
+        atMs: at.toMillis(),
+      }),
     recordFailures: (runId, failures) =>
       send({
         op: 'recordFailures',

@@ -91,13 +91,7 @@ function createBatchWriter(run: CollectRun, masterId: number, outcome: MasterOut
       queuedBatches--;
       if (stop.error) return;
       try {
-        const out = await run.serialWrite(() =>
-          run.deps.store.writeBatch(masterId, run.runId, batch, run.deps.clock.now()),
-        );
-        run.counts.readOk += out.stored;
-        run.counts.resets += out.resets;
-        run.counts.anomalies += out.anomalies;
-        outcome.read += out.stored;
+        outcome.read += await run.writeSamples({ masterId, results: batch });
         if (failed.length) await run.serialWrite(() => run.deps.store.recordFailures(run.runId, failed));
       } catch (err) {
         stop.error = err as Error;

@@ -292,12 +292,11 @@ describeEachEngine('metering store', ({ db }) => {
     it('stores a service’s first sample, its June period and its cached state, bytes exact past 2^53', async () => {
       // read just after midnight Brussels on 3 June (22:05 UTC on 2 June) closes 2 June
       const out = await store.writeBatch(
-        3,
         runA,
-        [read(vps30, '2013-06-02', '2013-06-02T22:05:00Z', BIG)],
+        [{ masterId: 3, results: [read(vps30, '2013-06-02', '2013-06-02T22:05:00Z', BIG)] }],
         utc('2013-06-02T22:06:00Z'),
       );
-      expect(out).to.deep.equal({ stored: 1, duplicates: 0, resets: 0, anomalies: 0 });
+      expect(out).to.deep.equal({ stored: 1, storedByBatch: [1], duplicates: 0, resets: 0, anomalies: 0 });
       const samples = await sampleRows(30);
       expect(samples.map((s) => [String(s.used_bytes), Number(s.run_id)])).to.deep.equal([
         [String(BIG), runA],
@@ -327,12 +326,11 @@ describeEachEngine('metering store', ({ db }) => {
     it('does not store a second sample of the same service and day: another run’s write is a duplicate', async () => {
       // run B read 30 from the same page as run A, and writes after it
       const out = await store.writeBatch(
-        3,
         runB,
-        [read(vps30, '2013-06-02', '2013-06-02T22:05:30Z', BIG + 5n)],
+        [{ masterId: 3, results: [read(vps30, '2013-06-02', '2013-06-02T22:05:30Z', BIG + 5n)] }],
         utc('2013-06-02T22:06:30Z'),
       );
-      expect(out).to.deep.equal({ stored: 0, duplicates: 1, resets: 0, anomalies: 0 });
+      expect(out).to.deep.equal({ stored: 0, storedByBatch: [0], duplicates: 1, resets: 0, anomalies: 0 });
       const samples = await sampleRows(30);
       expect(samples.map((s) => [String(s.used_bytes), Number(s.run_id)])).to.deep.equal([
         [String(BIG), runA],
@@ -347,12 +345,11 @@ describeEachEngine('metering store', ({ db }) => {
     it('adds the next day’s increase to the period and keeps it as the recent pace', async () => {
       const [next] = await store.pageToRead(3, '2013-06-03', 0, 1);
       const out = await store.writeBatch(
-        3,
         runA,
-        [read(next!, '2013-06-03', '2013-06-03T22:05:00Z', BIG + 3_000_000_000n)],
+        [{ masterId: 3, results: [read(next!, '2013-06-03', '2013-06-03T22:05:00Z', BIG + 3_000_000_000n)] }],
         utc('2013-06-03T22:06:00Z'),
       );
-      expect(out).to.deep.equal({ stored: 1, duplicates: 0, resets: 0, anomalies: 0 });
+      expect(out).to.deep.equal({ stored: 1, storedByBatch: [1], duplicates: 0, resets: 0, anomalies: 0 });
       const samples = await sampleRows(30);
       expect(samples.map((s) => String(s.used_bytes))).to.deep.equal([String(BIG), '9007202254740993']);
       const daily = await knex(TABLES.intervals).where({ service_id: 30, kind: 'daily' });
@@ -368,8 +365,11 @@ describeEachEngine('metering store', ({ db }) => {
     });
 
     it('writes nothing for an empty batch', async () => {
-      expect(await store.writeBatch(3, runA, [], utc('2013-06-04T22:06:00Z'))).to.deep.equal({
+      expect(
+        await store.writeBatch(runA, [{ masterId: 3, results: [] }], utc('2013-06-04T22:06:00Z')),
+      ).to.deep.equal({
         stored: 0,
+        storedByBatch: [0],
         duplicates: 0,
         resets: 0,
         anomalies: 0,
@@ -416,8 +416,11 @@ describeEachEngine('metering store', ({ db }) => {
       const first = await sliced.pageToRead(5, '2013-06-02', 0, 100);
       expect(first.map((s) => s.serviceId)).to.deep.equal(ids);
       const day1 = first.map((svc, k) => read(svc, '2013-06-02', '2013-06-02T22:05:00Z', BigInt(k + 1) * GB));
-      expect(await sliced.writeBatch(5, run, day1, utc('2013-06-02T22:06:00Z'))).to.deep.equal({
+      expect(
+        await sliced.writeBatch(run, [{ masterId: 5, results: day1 }], utc('2013-06-02T22:06:00Z')),
+      ).to.deep.equal({
         stored: 40,
+        storedByBatch: [40],
         duplicates: 0,
         resets: 0,
         anomalies: 0,
@@ -427,8 +430,11 @@ describeEachEngine('metering store', ({ db }) => {
       const day2 = second.map((svc, k) =>
         read(svc, '2013-06-03', '2013-06-03T22:05:00Z', BigInt(k + 1) * GB + 3n * GB),
       );
-      expect(await sliced.writeBatch(5, run, day2, utc('2013-06-03T22:06:00Z'))).to.deep.equal({
+      expect(
+        await sliced.writeBatch(run, [{ masterId: 5, results: day2 }], utc('2013-06-03T22:06:00Z')),
+      ).to.deep.equal({
         stored: 40,
+        storedByBatch: [40],
         duplicates: 0,
         resets: 0,
         anomalies: 0,
@@ -467,9 +473,9 @@ describeEachEngine('metering store', ({ db }) => {
       next: [IsoDate, string, bigint],
     ) => {
       const [svc] = await store.pageToRead(4, first[0], serviceId - 1, 1);
-      await store.writeBatch(4, run, [read(svc!, ...first)], utc(first[1]));
+      await store.writeBatch(run, [{ masterId: 4, results: [read(svc!, ...first)] }], utc(first[1]));
       const [again] = await store.pageToRead(4, next[0], serviceId - 1, 1);
-      return store.writeBatch(4, run, [read(again!, ...next)], utc(next[1]));
+      return store.writeBatch(run, [{ masterId: 4, results: [read(again!, ...next)] }], utc(next[1]));
     };
 
     it('reads a drop across the month’s boundary as the reset: June closes, July opens with the new count', async () => {
@@ -479,7 +485,7 @@ describeEachEngine('metering store', ({ db }) => {
         ['2013-06-29', '2013-06-29T22:05:00Z', 10n * GB],
         ['2013-06-30', '2013-06-30T22:05:00Z', 1_000_000n],
       );
-      expect(out).to.deep.equal({ stored: 1, duplicates: 0, resets: 1, anomalies: 0 });
+      expect(out).to.deep.equal({ stored: 1, storedByBatch: [1], duplicates: 0, resets: 1, anomalies: 0 });
       const periods = await knex(TABLES.periods).where({ service_id: 40 }).orderBy('start_date');
       expect(periods.map((p) => [p.start_date, p.status, p.closed_by, String(p.used_bytes)])).to.deep.equal([
         ['2013-06-01', 'closed', 'calendar', '10000000000'],
@@ -506,7 +512,7 @@ describeEachEngine('metering store', ({ db }) => {
         ['2013-06-02', '2013-06-02T22:05:00Z', 10n * GB],
         ['2013-06-03', '2013-06-03T22:05:00Z', 6n * GB],
       );
-      expect(out).to.deep.equal({ stored: 1, duplicates: 0, resets: 0, anomalies: 1 });
+      expect(out).to.deep.equal({ stored: 1, storedByBatch: [1], duplicates: 0, resets: 0, anomalies: 1 });
       const drop = await knex(TABLES.intervals).where({ service_id: 41, kind: 'drop' });
       expect(drop.map((i) => [String(i.bytes), String(i.candidate_bytes)])).to.deep.equal([
         ['0', '6000000000'],

@@ -67,7 +67,10 @@ describeEachEngine('a master’s reads, pages and writes', ({ db }) => {
     const failures: number[] = [];
     const store: MeteringStore = {
       ...real,
-      writeBatch: (m, r, results, at) => (samples.push(results.length), real.writeBatch(m, r, results, at)),
+      writeBatch: (r, batches, at) => (
+        samples.push(...batches.map((b) => b.results.length)),
+        real.writeBatch(r, batches, at)
+      ),
       recordFailures: (r, f) => (failures.push(f.length), real.recordFailures(r, f)),
     };
     const run = await service({ store, batchSize: 3, pageSize: 100 }).collect();
