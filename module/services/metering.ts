@@ -198,6 +198,46 @@ function sampleDateOf(deps: MeteringDeps, started: DateTime, date: IsoDate | und
   );
 }
 
+/** A run's shared state, with its one writer chain and the group writer of samples on it. */
+function newRun(
+  deps: MeteringDeps,
+  tuning: Tuning,
+  opts: CollectOptions,
+  ids: Pick<CollectRun, 'log' | 'runId' | 'owner' | 'sampleDate' | 'abandonedRuns'>,
+): CollectRun {
+  let writeChain: Promise<unknown> = Promise.resolve();
+  const serialWrite = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = writeChain.then(work, work);
+    writeChain = next.catch(() => {});
+    return next;
+  };
+  const run: CollectRun = {
+    ...ids,
+    deps,
+    tuning,
+    counts: { services: 0, readOk: 0, already: 0, failed: 0, gaps: 0, resets: 0, anomalies: 0 },
+    reasons: new Map(),
+    outcomes: [],
+    activeOf: new Map(),
+    done: 0,
+    failedSoFar: 0,
+    progress: (master) =>
+      opts.onProgress?.({ total: run.counts.services, done: run.done, failed: run.failedSoFar, master }),
+    serialWrite,
+    writeSamples: createGroupWriter({
+      groupSize: tuning.groupSize,
+      serial: serialWrite,
+      write: (batches) => deps.store.writeBatch(ids.runId, batches, deps.clock.now()),
+      counted: (out) => {
+        run.counts.readOk += out.stored;
+        run.counts.resets += out.resets;
+        run.counts.anomalies += out.anomalies;
+      },
+    }).write,
+  };
+  return run;
+}
+
 async function collect(
   deps: MeteringDeps,
   base: Omit<Tuning, 'pageSize' | 'batchSize' | 'groupSize'>,
@@ -216,40 +256,7 @@ async function collect(
   const unreadable = listing.unreadable.filter(chosen);
   const atOnce = Math.min(opts.mastersAtOnce ?? all.length, all.length);
   const tuning = runTuning(deps, base, atOnce);
-  let writeChain: Promise<unknown> = Promise.resolve();
-  const serialWrite = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = writeChain.then(work, work);
-    writeChain = next.catch(() => {});
-    return next;
-  };
-  const run: CollectRun = {
-    deps,
-    tuning,
-    log,
-    runId,
-    owner,
-    sampleDate,
-    abandonedRuns,
-    counts: { services: 0, readOk: 0, already: 0, failed: 0, gaps: 0, resets: 0, anomalies: 0 },
-    reasons: new Map(),
-    outcomes: [],
-    activeOf: new Map(),
-    done: 0,
-    failedSoFar: 0,
-    progress: (master) =>
-      opts.onProgress?.({ total: run.counts.services, done: run.done, failed: run.failedSoFar, master }),
-    serialWrite,
-    writeSamples: createGroupWriter({
-      groupSize: tuning.groupSize,
-      serial: serialWrite,
-      write: (batches) => deps.store.writeBatch(runId, batches, deps.clock.now()),
-      counted: (out) => {
-        run.counts.readOk += out.stored;
-        run.counts.resets += out.resets;
-        run.counts.anomalies += out.anomalies;
-      },
-    }).write,
-  };
+  const run = newRun(deps, tuning, opts, { log, runId, owner, sampleDate, abandonedRuns });
   for (const m of [...all, ...unreadable]) {
     const n = await deps.store.countServices(m.id);
     run.activeOf.set(m.id, n);
