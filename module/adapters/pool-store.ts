@@ -18,6 +18,7 @@ import {
   type Listed,
   type ReadOf,
   type SetAside,
+  type UnreadableRow,
 } from './rows.js';
 import { chargeRecord, type NewCharge } from './rating-store.js';
 import { TABLES } from './tables.js';
@@ -141,8 +142,15 @@ export interface PoolStore {
   spans(serviceIds?: readonly number[], setAside?: SetAside): Promise<ReadOf<PoolSpanRow>>;
   /** the spans open at or after `from` (every client's, or one client's), by id */
   spansSince(from: DateTime, clientId?: number, setAside?: SetAside): Promise<ReadOf<PoolSpanRow>>;
-  /** the months rated already, as `client|pool|start` (of these clients only, when given) */
-  ratedMonths(clientIds?: readonly number[]): Promise<Set<string>>;
+  /**
+   * the months rated already, as `client|pool|start` (of these clients only, when given). With
+   * `setAside`, a month's row that cannot be read is told there and its client is in `unreadable`
+   * (which of their months are rated is not known); without, it refuses the read
+   */
+  ratedMonths(
+    clientIds?: readonly number[],
+    setAside?: SetAside,
+  ): Promise<Set<string> & { unreadable?: Map<number, UnreadableRow> }>;
   /** the currency of each of these services */
   currencies(serviceIds: readonly number[]): Promise<Map<number, string>>;
   /** the daily traffic of these services on the days from `start` to `end` (the day an interval ends) */
@@ -304,16 +312,19 @@ function ratingReads(
       if (clientId !== undefined) q.andWhere({ client_id: clientId });
       return readOwned(await q.orderBy('id').select('*'), parsePoolSpan, M, { owner: 'client_id', setAside });
     },
-    async ratedMonths(clientIds) {
-      const q = knex(PP).select('client_id', 'pool_key', 'start_date');
+    async ratedMonths(clientIds, setAside) {
+      const q = knex(PP).select('id', 'client_id', 'pool_key', 'start_date');
       if (clientIds) q.whereIn('client_id', [...clientIds]);
-      const rows = await q;
-      return new Set(
-        rows.map(
-          (p) =>
-            `${intIn(p.client_id, pp('client_id'))}|${textIn(p.pool_key, pp('pool_key'))}|${dateIn(p.start_date, pp('start_date'))}`,
-        ),
+      const read = readOwned(
+        await q,
+        (p) =>
+          `${intIn(p.client_id, pp('client_id'))}|${textIn(p.pool_key, pp('pool_key'))}|${dateIn(p.start_date, pp('start_date'))}`,
+        PP,
+        { owner: 'client_id', setAside },
       );
+      const out: Set<string> & { unreadable?: Map<number, UnreadableRow> } = new Set(read);
+      if (read.unreadable) out.unreadable = read.unreadable;
+      return out;
     },
     async currencies(serviceIds) {
       const rows = await knex(TABLES.services)

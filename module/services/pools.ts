@@ -2,11 +2,13 @@ import {
   isUnreadable,
   logUnreadable,
   readableOf,
+  whyUnreadable,
   type Listed,
   type ReadOf,
   type SetAside,
   type UnreadableRow,
 } from '../adapters/rows.js';
+import { storedColumnOf } from '../domain/stored-value.js';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import {
@@ -333,9 +335,13 @@ async function monthsDue(
   const thisMonth = poolMonth(localDate(deps.clock.now(), zone)).start;
   const done = await deps.store.ratedMonths(
     serviceIds ? [...new Set(spans.map((s) => s.clientId))] : undefined,
+    rowWarning(deps),
   );
   const due: Array<{ rows: PoolSpanRow[]; month: { start: IsoDate; end: IsoDate } }> = [];
   for (const [key, rows] of byPool(spans)) {
+    // a client with a rated month that cannot be read: which months are billed is not known, and
+    // rating one again would bill it twice; their pools wait (the row named), the others are rated
+    if (done.unreadable?.has(rows[0]!.clientId)) continue;
     const firstKnown = rows.map((r) => localDate(r.createdAt, zone)).sort()[0]!;
     for (
       let start = poolMonth(firstKnown).start;
@@ -359,6 +365,15 @@ async function ratePools(
   const result = { rated: 0, skipped: [] as PoolSkip[] };
   for (const { rows, month } of await monthsDue(deps, serviceIds)) {
     const out = await rateMonth(deps, rows, month).catch((err: unknown) => {
+      // a row it reads (a member's currency, a day's traffic) cannot be read: this pool month only,
+      // named by its column and why, never the value (refused before anything is written)
+      if (storedColumnOf(err) !== null) {
+        const why = whyUnreadable(err);
+        deps.log.warn('pools.row_unreadable', { clientId: rows[0]!.clientId, ...why });
+        return {
+          skipped: `a row of its members cannot be read (${why.column ?? 'a column'}: ${why.reason}); not rated`,
+        };
+      }
       if ((err as { code?: string }).code !== 'INVALID_INPUT' && !(err instanceof PlanNotPossible)) throw err;
       return { skipped: (err as Error).message };
     });
