@@ -85,7 +85,7 @@ describe('the adjust confirmation names the amount being decided (headless Chrom
     await form().locator('select[name=kind]').selectOption('amount');
     await form().locator('input[name=amount]').fill('123.45');
     expect(await page.locator('[data-preview]').innerText(), 'no preview of other figures shown').to.equal(
-      '',
+      'Working out the new amount…',
     );
     await resolve();
     expect(asked).to.deep.equal([`Adjust dispute ${disputeId} from €500.00 to the new amount?`]);
@@ -153,6 +153,40 @@ describe('the adjust confirmation names the amount being decided (headless Chrom
     expect(asked.at(-1)).to.equal(`Adjust dispute ${disputeId} from €500.00 to €123.45?`);
     expect(await page.locator('.ou-flash-success').innerText()).to.equal(
       `Dispute ${disputeId} adjusted: the line now bills €123.45 (was €500.00).`,
+    );
+    expect(problems, 'errors in the page').to.deep.equal([]);
+  });
+  it("on a phone, a paid line's refund is chosen with one tap right after the previewed amount: the preview does not jump when the amount field loses focus", async () => {
+    // Chris's March line (€120.68) on his paid invoice, its window closed on 12 May: the admin opens
+    // a dispute anyway (override) and reduces it by hand to €20.68: €100.00 to give back
+    const { knex } = demo!.demo.db;
+    const chris = await knex('tblclients').where({ email: 'chris@example.net' }).first('id');
+    const line = await knex('mod_overusage_lines').where({ client_id: chris.id }).orderBy('id').first('id');
+    const opened = await demo!.demo.module.disputes!.open({
+      lineId: Number(line.id),
+      reason: 'backup traffic, said on the phone',
+      actor: { type: 'admin', id: '1' },
+      overrideReason: 'goodwill',
+    });
+    if (!opened.ok) throw new Error(opened.message);
+    await page.goto(`${demo!.url}/admin/addonmodules.php?module=overusage&a=dispute&id=${opened.value.id}`);
+    await form().locator('input[name=to][value=adjusted]').check();
+    await form().locator('select[name=kind]').selectOption('amount');
+    await form().locator('input[name=amount]').fill('20.68');
+    await page.locator('[data-preview]', { hasText: 'New amount: €20.68' }).waitFor({ timeout: 10_000 });
+    // the focus is still in the amount field: the tap on "a refund" blurs it first
+    const refund = form().locator('input[name=settlement][value=refund]');
+    await refund.click();
+    expect(await refund.isChecked(), 'the refund chosen').to.equal(true);
+    expect(await page.locator('[data-preview]').innerText()).to.equal('New amount: €20.68 (set by hand)');
+    acceptNext = true;
+    await Promise.all([page.waitForNavigation(), resolve()]);
+    expect(asked.at(-1)).to.equal(`Adjust dispute ${opened.value.id} from €120.68 to €20.68?`);
+    // €120.68 − €20.68 = €100.00 to refund by hand
+    expect(await page.locator('.ou-flash-success').innerText()).to.match(
+      new RegExp(
+        `^Dispute ${opened.value.id} adjusted: the line now bills €20\\.68 \\(was €120\\.68\\)\\. Refund €100\\.00 to the client yourself`,
+      ),
     );
     expect(problems, 'errors in the page').to.deep.equal([]);
   });

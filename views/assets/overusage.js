@@ -19,18 +19,26 @@
 
   // A previewed amount holds only for the figures it was previewed with: once the way or the figure
   // changes, the question above names no amount until a preview of the new figures comes back (a
-  // previewed 50 % share must not be confirmed as the amount of the €123.45 typed after it).
-  function figuresChanged(e) {
-    var el = e.target;
-    var form = el && el.form;
-    if (!form || !form.classList.contains('ou-resolve')) return;
-    if (el.name !== 'kind' && el.name !== 'percent' && el.name !== 'amount' && el.name !== 'to') return;
-    form.removeAttribute('data-new-amount');
-    var out = form.querySelector('[data-preview]');
-    if (out) out.textContent = '';
-  }
-  document.addEventListener('input', figuresChanged, true);
-  document.addEventListener('change', figuresChanged, true);
+  // previewed 50 % share must not be confirmed as the amount of the €123.45 typed after it). On
+  // `input` only: a field's `change` when it loses focus changes no figure, and the preview must not
+  // jump under the pointer then (the click on the radio below it would land elsewhere).
+  var page = document.getElementById('overusage-admin');
+  var asks = !!(page && window.fetch && page.getAttribute('data-api'));
+  document.addEventListener(
+    'input',
+    function (e) {
+      var el = e.target;
+      var form = el && el.form;
+      if (!form || !form.classList.contains('ou-resolve')) return;
+      if (el.name !== 'kind' && el.name !== 'percent' && el.name !== 'amount' && el.name !== 'to') return;
+      form.removeAttribute('data-new-amount');
+      var out = form.querySelector('[data-preview]');
+      var to = form.querySelector('input[name="to"]:checked');
+      // where the page asks the API the new preview is on its way: its line keeps its place meanwhile
+      if (out) out.textContent = asks && to && to.value === 'adjusted' ? 'Working out the new amount…' : '';
+    },
+    true,
+  );
 
   // The admin's resolve form: show the adjusted amount while it is typed (the JSON API's preview).
   var root = document.getElementById('overusage-admin');
