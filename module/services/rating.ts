@@ -295,15 +295,24 @@ async function fetchPage(run: RatingRun, after: number): Promise<RatingPage> {
   }
   rows = rows.filter((r) => settingsKnown(run, r, profileFor));
   // The 95th-percentile model needs the period's five-minute rates (imported: SolusVM keeps none).
+  const noRates = new Set<number>();
   await Promise.all(
     rows.map(async (r) => {
       const profile = profileFor(r.productId, r.serviceId, r.clientId);
       const master = run.masters.get(r.masterId);
       if (profile?.model !== 'p95' || !master) return;
-      r.fiveMinuteBps = await ratesOf(store, r, master.timeZone);
+      r.fiveMinuteBps = await ratesOf(store, r, master.timeZone).catch((err: unknown) => {
+        // one of its rates cannot be read: this period is not rated (its 95th percentile is not known)
+        if (storedColumnOf(err) === null) throw err;
+        const u = { id: null, unreadable: whyUnreadable(err) };
+        run.setAside(u.unreadable.column!.split('.')[0]!, u);
+        skip(run, r.id, r.serviceId, unreadableReason('a five-minute rate of its service', u));
+        noRates.add(r.id);
+        return [];
+      });
     }),
   );
-  return { rows, sums, lastId, full, profileFor };
+  return { rows: rows.filter((r) => !noRates.has(r.id)), sums, lastId, full, profileFor };
 }
 
 /**

@@ -16,7 +16,7 @@ import {
  * skipped; every other period is rated as before. Product 3: 5 TB included, €0.50 per GB over.
  * Ann (service 11), Bob (12) and Cid (13) each have a closed May.
  */
-describeEachEngine('the rating run when a stored row cannot be read', ({ db }) => {
+describeEachEngine('the rating run when a stored row cannot be read', ({ db, engine }) => {
   let knex: Knex;
   let r: RatingRows;
 
@@ -186,5 +186,45 @@ describeEachEngine('the rating run when a stored row cannot be read', ({ db }) =
     expect(result).to.deep.equal({ rated: 1, skipped: [{ periodId: 2, serviceId: 12, reason }] });
     expect(await amounts()).to.deep.equal([[1, 50_000n, 'unbilled']]);
     expect(unreadableLogged()).to.deep.equal([['warn', SO, 12, `${SO}.settings`, 'not JSON']]);
+  });
+  /**
+   * The 95th percentile: product 3 bills 50 Mbit/s committed, €2.00 a Mbit/s over. Each service has
+   * one five-minute rate in May of 100 Mbit/s (one sample: none dropped, the 95th percentile is that
+   * rate): (100 − 50) × €2.00 = €100.00 each. Bob's (12) second rate holds text in its bps (SQLite
+   * keeps it; MariaDB's BIGINT refuses it, so this is SQLite's case). Before: the page's read of the
+   * rates threw and no period was rated. Now Ann's and Cid's €100.00 are rated, Bob's is not (his
+   * 95th percentile is not known), said why and logged by the rates' table and column.
+   */
+  it("rates Ann's and Cid's 95th percentile when one of Bob's five-minute rates cannot be read", async function () {
+    if (engine !== 'sqlite') this.skip();
+    await setProduct(r, 3, {
+      unit: 'GB',
+      model: 'p95',
+      commitMbps: '50',
+      allowance: '0',
+      prices: { EUR: { overage: '2.00' } },
+    });
+    for (const id of [11, 12, 13])
+      await knex(TABLES.rateSamples).insert({
+        service_id: id,
+        slot_at: '2013-05-15 12:00:00.000',
+        bps: '100000000',
+      });
+    await knex(TABLES.rateSamples).insert({
+      service_id: 12,
+      slot_at: '2013-05-15 12:05:00.000',
+      bps: 'fast',
+    });
+    const result = await r.rating.rateClosedPeriods();
+    const reason =
+      'a five-minute rate of its service cannot be read (mod_overusage_rate_samples.bps: not an integer); not rated';
+    expect(result).to.deep.equal({ rated: 2, skipped: [{ periodId: 2, serviceId: 12, reason }] });
+    expect(await amounts()).to.deep.equal([
+      [1, 10_000n, 'unbilled'],
+      [3, 10_000n, 'unbilled'],
+    ]);
+    const RS = TABLES.rateSamples;
+    expect(unreadableLogged()).to.deep.equal([['warn', RS, null, `${RS}.bps`, 'not an integer']]);
+    expect(JSON.stringify(r.logged)).not.to.include('fast');
   });
 });
