@@ -6,9 +6,10 @@
  *   InvoiceGeneration    renewals due within CreateInvoiceDaysBefore days, once per due date
  *   InvoiceReminders     the payment reminder N days before the due date and the first/second/
  *                        third overdue notices N days after it, each once, on its exact day
- *   LateFees             a late fee, AddLateFeeDays after the due date, on each day's run to every
- *                        overdue Unpaid invoice that has no LateFee line (one a day at most), at
- *                        least the Late Fee Minimum, whatever is left to pay (whmcsLateFee)
+ *   LateFees             a late fee, AddLateFeeDays after the due date (0: on the due date), on
+ *                        each day's run to every overdue Unpaid invoice that has no LateFee line
+ *                        (one a day at most) and is not due on its invoice date, at least the
+ *                        Late Fee Minimum, whatever is left to pay (whmcsLateFee)
  *   OverdueSuspensions   services AutoSuspensionDays past their next due date, via PreModuleSuspend
  *   DailyCronJob, DailyCronJobPreEmail (→ the admin report email), AfterCronJob
  *
@@ -210,7 +211,6 @@ export function createAutomation(core: PanelCore): Automation {
 
   async function lateFees(when: When, report: AutomationReport): Promise<void> {
     const s = await dunningSettings(db);
-    if (s.lateFeeDays <= 0) return;
     const rows = await db('tblinvoices')
       .where({ status: 'Unpaid' })
       .where('duedate', '<=', addDays(when.today, -s.lateFeeDays))
@@ -220,7 +220,12 @@ export function createAutomation(core: PanelCore): Automation {
     for (const r of rows) {
       const inv = await loadInvoice(db, intCell(r.id));
       // nothing left to pay is no exception: WHMCS's task reads no balance before it charges
-      if (!inv || inv.duedate === null || !lateFeeDue(when.today, inv.duedate, s)) continue;
+      if (
+        !inv ||
+        inv.duedate === null ||
+        !lateFeeDue(when.today, { duedate: inv.duedate, date: inv.date }, s)
+      )
+        continue;
       // As WHMCS's AddLateFees task does (docs/whmcs.md, "Automation and dunning"; the decoded
       // WHMCS 7 task, docs/billing-rules.md "Late fees"): every daily run adds a fee to each overdue
       // Unpaid invoice that has no LateFee line, whatever an earlier day did — a fee deleted from the

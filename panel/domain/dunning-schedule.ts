@@ -58,9 +58,19 @@ export function noticesDueOn(today: IsoDate, dueDate: IsoDate, s: DunningSetting
   return out;
 }
 
-/** A late fee is due once the invoice is AddLateFeeDays past due (caught up on later runs). */
-export const lateFeeDue = (today: IsoDate, dueDate: IsoDate, s: DunningSettings): boolean =>
-  s.lateFeeDays > 0 && addDays(dueDate, s.lateFeeDays) <= today;
+/**
+ * A late fee is due once the invoice is AddLateFeeDays or more past due (caught up on later runs),
+ * and never on an invoice due on its own invoice date. As WHMCS's AddLateFees task selects them
+ * (decoded WHMCS 7.8/8.7, docs/whmcs.md "Automation and dunning"): `duedate <= today − AddLateFeeDays
+ * AND duedate != date`, an empty setting read as 0 — so 0 charges from the due date itself on.
+ */
+export const lateFeeDue = (
+  today: IsoDate,
+  inv: { duedate: IsoDate; date: IsoDate | null },
+  s: DunningSettings,
+): boolean =>
+  // SQL's `duedate != date` is not true when the invoice date is NULL: such an invoice is skipped too
+  inv.date !== null && inv.duedate !== inv.date && addDays(inv.duedate, Math.max(0, s.lateFeeDays)) <= today;
 
 /**
  * The settings' late fee rule: for the panel's own fee (whmcsLateFee) and the add-on's reading of it

@@ -120,10 +120,21 @@ describe('dunning schedule', () => {
   });
 
   it('charges the late fee from its day on, a percentage with a minimum or a fixed amount', () => {
-    expect(lateFeeDue('2025-03-05', '2025-03-01', SETTINGS)).to.equal(false);
-    expect(lateFeeDue('2025-03-06', '2025-03-01', SETTINGS)).to.equal(true);
-    expect(lateFeeDue('2025-03-09', '2025-03-01', SETTINGS)).to.equal(true);
-    expect(lateFeeDue('2025-03-09', '2025-03-01', { ...SETTINGS, lateFeeDays: 0 })).to.equal(false);
+    // invoiced 15 February, due 1 March, AddLateFeeDays 5: from 6 March on (WHMCS: duedate <= today − 5)
+    const inv = { duedate: '2025-03-01', date: '2025-02-15' };
+    expect(lateFeeDue('2025-03-05', inv, SETTINGS)).to.equal(false);
+    expect(lateFeeDue('2025-03-06', inv, SETTINGS)).to.equal(true);
+    expect(lateFeeDue('2025-03-09', inv, SETTINGS)).to.equal(true);
+    // AddLateFeeDays 0 (or empty, read as 0): from the due date itself on, not the day before
+    // (it was "never" before WHMCS's rule was followed: the decoded AddLateFees has no such switch)
+    expect(lateFeeDue('2025-02-28', inv, { ...SETTINGS, lateFeeDays: 0 })).to.equal(false);
+    expect(lateFeeDue('2025-03-01', inv, { ...SETTINGS, lateFeeDays: 0 })).to.equal(true);
+    expect(lateFeeDue('2025-03-09', inv, { ...SETTINGS, lateFeeDays: 0 })).to.equal(true);
+    // due on its invoice date (WHMCS: duedate != date): never, however late; nor without a date
+    const sameDay = { duedate: '2025-03-01', date: '2025-03-01' };
+    expect(lateFeeDue('2025-03-09', sameDay, SETTINGS)).to.equal(false);
+    expect(lateFeeDue('2025-03-01', sameDay, { ...SETTINGS, lateFeeDays: 0 })).to.equal(false);
+    expect(lateFeeDue('2025-03-09', { ...inv, date: null }, SETTINGS)).to.equal(false);
     // the one formula (module/domain/dunning.ts lateFeeOn) on the settings' rule
     expect(lateFeeOn(1995n, lateFeeRuleOf(SETTINGS))).to.equal(500n); // 10 % = 2.00, minimum 5.00
     expect(lateFeeOn(10005n, lateFeeRuleOf(SETTINGS))).to.equal(1001n); // 10.005 → 10.01

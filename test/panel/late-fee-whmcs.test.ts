@@ -89,4 +89,67 @@ describeEachEngine('the stand-in adds late fees as WHMCS does, with a Late Fee M
     await day('2025-03-15');
     expect(await lines(zero)).to.deep.equal(['Unpaid', '0.00', 'item 0.00', 'fee 0.00']);
   });
+
+  const bobOnPanel = async (settings: Record<string, string>) => {
+    f = await buildPanel(db().knex, { start: '2025-03-01T08:00:00Z', settings });
+    bob = await addClient(
+      f.knex,
+      { firstname: 'Bob', lastname: 'Test', email: 'bob@example.net' },
+      f.clock.now(),
+      ZONE,
+    );
+  };
+
+  // WHMCS's AddLateFees selects `duedate <= today − AddLateFeeDays AND duedate != date`, an empty
+  // AddLateFeeDays read as 0 (docs/whmcs.md, "Automation and dunning")
+  it('AddLateFeeDays 0 (or empty) charges from the due date itself on, not the day before', async () => {
+    await bobOnPanel({
+      AddLateFeeDays: '0',
+      LateFeeType: 'Percentage',
+      InvoiceLateFeeAmount: '10.00',
+      LateFeeMinimum: '0.00',
+    });
+    const late = await invoice('50.00'); // dated 1 March, due 10 March: 10 % of 50.00 = 5.00
+    await day('2025-03-09'); // the day before the due date: nothing
+    expect(await lines(late)).to.deep.equal(['Unpaid', '50.00', 'item 50.00']);
+    await day('2025-03-10'); // the due date itself, 0 days late: 50.00 + 5.00 = 55.00
+    expect(await lines(late)).to.deep.equal(['Unpaid', '55.00', 'item 50.00', 'fee 5.00']);
+    await day('2025-03-11');
+    await day('2025-03-20'); // 10 days on: still the one fee
+    expect(await lines(late)).to.deep.equal(['Unpaid', '55.00', 'item 50.00', 'fee 5.00']);
+
+    // empty counts as 0: €19.95 dated 1 March, due 22 March → 10 % = 1.995 → 2.00 on 22 March
+    // (total 21.95), none on 21 March
+    await f.setting('AddLateFeeDays', '');
+    const empty = await invoice('19.95', '2025-03-22');
+    await day('2025-03-21');
+    expect(await lines(empty)).to.deep.equal(['Unpaid', '19.95', 'item 19.95']);
+    await day('2025-03-22');
+    expect(await lines(empty)).to.deep.equal(['Unpaid', '21.95', 'item 19.95', 'fee 2.00']);
+  });
+
+  it('never charges an invoice due on its invoice date, however late', async () => {
+    await bobOnPanel({
+      AddLateFeeDays: '3',
+      LateFeeType: 'Percentage',
+      InvoiceLateFeeAmount: '10.00',
+      LateFeeMinimum: '1.00',
+    });
+    const ordinary = await invoice('40.00'); // dated 1 March, due 10 March: 10 % = 4.00 on 13 March
+    // dated and due 10 March, the same €40.00: no fee on 13 March nor later, not even the minimum
+    const sameDay = (
+      await f.panel.api.createInvoice({
+        userId: bob,
+        date: '2025-03-10',
+        dueDate: '2025-03-10',
+        items: [{ description: 'Service', amount: '40.00', taxed: false }],
+      })
+    ).invoiceId;
+    await day('2025-03-13');
+    expect(await lines(ordinary)).to.deep.equal(['Unpaid', '44.00', 'item 40.00', 'fee 4.00']);
+    expect(await lines(sameDay)).to.deep.equal(['Unpaid', '40.00', 'item 40.00']);
+    await day('2025-03-14');
+    await day('2025-04-10'); // a month late: still none
+    expect(await lines(sameDay)).to.deep.equal(['Unpaid', '40.00', 'item 40.00']);
+  });
 });
