@@ -104,7 +104,7 @@ describeEachEngine('late fee share taken off the fee when a line is held after i
     const line = await knex('mod_overusage_lines').first();
     renewal = toNum(line.invoice_id);
     lineId = toNum(line.id);
-    // the days until the fee lands (WHMCS: due date more than AddLateFeeDays behind)
+    // the days until the fee lands (WHMCS: due date AddLateFeeDays or more behind)
     for (let d = '2013-06-03'; d <= '2013-06-14'; d = addDays(d, 1)) {
       await day(d);
       if ((await knex('tblinvoiceitems').where({ invoiceid: renewal, type: 'LateFee' })).length) break;
