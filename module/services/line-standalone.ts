@@ -1,6 +1,6 @@
 import { addDays, type IsoDate } from '../domain/calendar.js';
 import { withLease } from '../adapters/lock-store.js';
-import { whyUnreadable } from '../adapters/rows.js';
+import { whyUnreadable, type SetAside } from '../adapters/rows.js';
 import { storedColumnOf } from '../domain/stored-value.js';
 import type { StoredCharge } from '../adapters/charge-store.js';
 import type { InvoiceLineDeps } from './invoice-lines.js';
@@ -61,17 +61,27 @@ export async function billUnpicked(deps: InvoiceLineDeps): Promise<{ invoices: n
  * the row is corrected.
  */
 async function dueByClient(deps: InvoiceLineDeps, today: IsoDate): Promise<Map<string, StoredCharge[]>> {
-  const profileFor = await deps.billing.snapshot();
-  const unbilled = await deps.charges.unbilledForStandalone((table, u) =>
-    deps.log.warn('lines.row_unreadable', { table, id: u.id, ...u.unreadable }),
-  );
+  const setAside: SetAside = (table, u) =>
+    deps.log.warn('lines.row_unreadable', { table, id: u.id, ...u.unreadable });
+  const profileFor = await deps.billing.snapshot(undefined, { setAside });
+  const unbilled = await deps.charges.unbilledForStandalone(setAside);
+  // a client with a charge, or billing settings, that cannot be read is left out whole
+  const notKnown = new Set(unbilled.unreadable?.keys());
   const due = unbilled.filter((c) => {
-    if (unbilled.unreadable?.has(c.clientId)) return false;
-    const p = profileFor(c.productId, c.serviceId, c.clientId);
+    if (notKnown.has(c.clientId)) return false;
+    let p;
+    try {
+      p = profileFor(c.productId, c.serviceId, c.clientId);
+    } catch (err) {
+      if (storedColumnOf(err) === null) throw err;
+      notKnown.add(c.clientId);
+      return false;
+    }
     return p && p.unpicked.policy === 'standalone' && addDays(c.periodEnd, p.unpicked.afterDays) <= today;
   });
   const groups = new Map<string, StoredCharge[]>();
   for (const c of due) {
+    if (notKnown.has(c.clientId)) continue;
     const key = `${c.clientId}|${c.currency}`;
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }

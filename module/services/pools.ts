@@ -246,7 +246,8 @@ async function syncMembers(
   deps: PoolCtx,
   only?: readonly number[],
 ): Promise<{ joined: number; left: number }> {
-  const profileFor = await deps.billing.snapshot();
+  // a service whose billing settings cannot be read (told here once) is left as it is, below
+  const profileFor = await deps.billing.snapshot(undefined, { setAside: rowWarning(deps) });
   const now = deps.clock.now();
   const named = only ? [...new Set(only)].sort((x, y) => x - y) : null;
   const page = deps.memberPageSize ?? MEMBER_SYNC_PAGE;
@@ -275,6 +276,21 @@ async function syncMembers(
   return total;
 }
 
+/** The settings a lookup answers, or undefined when a document it bears on cannot be read (told at the snapshot). */
+function settingsOrUnknown(
+  profileFor: Awaited<ReturnType<BillingSettingsService['snapshot']>>,
+  productId: number,
+  serviceId: number,
+  clientId: number,
+): BillingProfile | null | undefined {
+  try {
+    return profileFor(productId, serviceId, clientId);
+  } catch (err) {
+    if (storedColumnOf(err) === null) throw err;
+    return undefined;
+  }
+}
+
 /** One page of the member sync: its services' open spans closed or opened as their plans say now. */
 async function syncPage(
   deps: PoolCtx,
@@ -296,7 +312,9 @@ async function syncPage(
       const { serviceId, clientId, productId } = s;
       // its open span cannot be read: whether and where it is pooled is not known, it stays as it is
       if (open.unreadable?.has(serviceId)) continue;
-      const profile = s.active ? profileFor(productId, serviceId, clientId) : null;
+      const profile = s.active ? settingsOrUnknown(profileFor, productId, serviceId, clientId) : null;
+      // its billing settings cannot be read: whether and where it is pooled is not known either
+      if (profile === undefined) continue;
       const pool = profile?.pool ?? null;
       const current = open.get(serviceId);
       const same =

@@ -38,14 +38,21 @@ type SuggestionDeps = {
 export function createUpgradeSuggestionService(deps: SuggestionDeps): UpgradeSuggestionService {
   return {
     async run() {
-      const profileFor = await deps.billing.snapshot();
       let suggested = 0;
       let failed = 0;
       // a row that cannot be read leaves out its service (named to the operator), not the run
       const setAside: SetAside = (table, u) =>
         deps.log.warn('upgrade_suggestion.row_unreadable', { table, id: u.id, ...u.unreadable });
+      const profileFor = await deps.billing.snapshot(undefined, { setAside });
       for (const l of await deps.store.latestOver(setAside)) {
-        const profile = profileFor(l.productId, l.serviceId, l.clientId);
+        let profile;
+        try {
+          profile = profileFor(l.productId, l.serviceId, l.clientId);
+        } catch (err) {
+          // its billing settings cannot be read (told above): nothing is suggested for it
+          if (storedColumnOf(err) === null) throw err;
+          continue;
+        }
         if (!profile) continue;
         const out = await suggest(
           deps,

@@ -156,4 +156,40 @@ describeEachEngine('standalone invoices with one client’s charge that cannot b
     expect((await s.f.panel.api.getInvoice(anns[0]!)).total).to.equal('500.00');
     expect(await invoicesOf(s.story.dutchClientId)).to.deep.equal(jans);
   });
+  it("bills Jan's €250.00 when Ann's own billing settings cannot be read, and leaves Ann's charge unbilled", async () => {
+    // Ann's VPS gets billing settings of its own (an override) edited by hand into text that is no
+    // JSON. Before: every read of the settings (the pools' member sync, then the standalone run)
+    // threw, and the night's billing stopped before any invoice. Now Jan gets his €250.00 invoice;
+    // what applies to Ann's charge is not known (not "not billed"): she is left out, named.
+    await knex('mod_overusage_service_overrides').insert({
+      service_id: s.story.serviceId,
+      settings: '{"unpicked":',
+      updated_at: '2013-07-04 12:00:00.000',
+    });
+    logged.length = 0;
+    s.f.clock.set('2013-07-05T10:00:00Z');
+    await s.mod.dailyBilling();
+    const jans = await invoicesOf(s.story.dutchClientId);
+    expect(jans).to.have.length(1);
+    expect((await s.f.panel.api.getInvoice(jans[0]!)).total).to.equal('250.00');
+    expect(await invoicesOf(s.story.clientId)).to.deep.equal([]);
+    const ann = await knex(C).where({ service_id: s.story.serviceId }).first('status');
+    expect(ann.status).to.equal('unbilled');
+    const SO = 'mod_overusage_service_overrides';
+    const told = logged.filter((l) => l.event === 'lines.row_unreadable');
+    expect(told.map((l) => [l.level, l.table, l.id, l.column, l.reason])).to.deep.equal([
+      ['warn', SO, s.story.serviceId, `${SO}.settings`, 'not JSON'],
+    ]);
+    expect(logged.some((l) => Object.values(l).some((v) => String(v).includes('{"unpicked"')))).to.equal(
+      false,
+    );
+
+    // the override removed: Ann's €500.00 on an invoice of her own the next day
+    await knex(SO).where({ service_id: s.story.serviceId }).delete();
+    s.f.clock.set('2013-07-06T10:00:00Z');
+    await s.mod.dailyBilling();
+    const anns = await invoicesOf(s.story.clientId);
+    expect(anns).to.have.length(1);
+    expect((await s.f.panel.api.getInvoice(anns[0]!)).total).to.equal('500.00');
+  });
 });
