@@ -47,6 +47,10 @@ export interface DisputeMailFigures {
   after: string;
   due: string;
   credited: string | null;
+  /** what the admin refunds by hand (a paid line waived or reduced, the refund chosen), VAT included */
+  refunded?: string | null;
+  /** the line was paid before its dispute: nothing of it is held, and nothing is due again */
+  paid?: boolean;
   /** a voided dispute: the invoice that was cancelled or refunded */
   closedBy?: { invoice: number; refunded: boolean } | null;
 }
@@ -67,16 +71,25 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
     signOff: 'Kind regards,',
     subject: (ref) => `Your dispute of ${ref}`,
     opened: (f) =>
-      `We received your dispute of ${f.ref}. The line (${f.before}) is on hold and not due while we look at it; the rest of the invoice stays due as usual.`,
-    upheld: (f) => `After review the line ${f.ref} stands at ${f.before}, due on ${f.due}.`,
+      f.paid
+        ? `We received your dispute of ${f.ref}. You had paid the line (${f.before}) already: if it is reduced or waived, you get the difference back.`
+        : `We received your dispute of ${f.ref}. The line (${f.before}) is on hold and not due while we look at it; the rest of the invoice stays due as usual.`,
+    upheld: (f) =>
+      f.paid
+        ? `After review the line ${f.ref} stands at ${f.before}; you had paid it already, so nothing changes.`
+        : `After review the line ${f.ref} stands at ${f.before}, due on ${f.due}.`,
     adjusted: (f) =>
       f.credited
         ? `After review the line ${f.ref} is reduced from ${f.before} to ${f.after}; you had paid it already, so we credited ${f.credited} to your account.`
-        : `After review the line ${f.ref} is reduced from ${f.before} to ${f.after}, due on ${f.due}.`,
+        : f.refunded
+          ? `After review the line ${f.ref} is reduced from ${f.before} to ${f.after}; you had paid it already, so we refund ${f.refunded} to you.`
+          : `After review the line ${f.ref} is reduced from ${f.before} to ${f.after}, due on ${f.due}.`,
     waived: (f) =>
       f.credited
         ? `After review the line ${f.ref} (${f.before}) is waived; you had paid it already, so we credited ${f.credited} to your account.`
-        : `After review the line ${f.ref} (${f.before}) is waived: you owe nothing for it.`,
+        : f.refunded
+          ? `After review the line ${f.ref} (${f.before}) is waived; you had paid it already, so we refund ${f.refunded} to you.`
+          : `After review the line ${f.ref} (${f.before}) is waived: you owe nothing for it.`,
     withdrawn: (f) => `You withdrew your dispute of ${f.ref}; the line (${f.before}) is due on ${f.due}.`,
     voided: (f) =>
       `Invoice #${f.closedBy?.invoice}, which the line ${f.ref} (${f.before}) was billed on, was ${f.closedBy?.refunded ? 'refunded to you' : 'cancelled'}: you owe nothing for the line, so your dispute is closed with nothing to settle.`,
@@ -86,17 +99,25 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
     signOff: 'Met vriendelijke groet,',
     subject: (ref) => `Uw bezwaar tegen ${ref}`,
     opened: (f) =>
-      `We hebben uw bezwaar tegen ${f.ref} ontvangen. De regel (${f.before}) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.`,
+      f.paid
+        ? `We hebben uw bezwaar tegen ${f.ref} ontvangen. U had de regel (${f.before}) al betaald: wordt hij verlaagd of kwijtgescholden, dan krijgt u het verschil terug.`
+        : `We hebben uw bezwaar tegen ${f.ref} ontvangen. De regel (${f.before}) is opgeschort en niet verschuldigd zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.`,
     upheld: (f) =>
-      `Na onderzoek blijft de regel ${f.ref} staan op ${f.before}, te betalen uiterlijk ${f.due}.`,
+      f.paid
+        ? `Na onderzoek blijft de regel ${f.ref} staan op ${f.before}; u had hem al betaald, dus er verandert niets.`
+        : `Na onderzoek blijft de regel ${f.ref} staan op ${f.before}, te betalen uiterlijk ${f.due}.`,
     adjusted: (f) =>
       f.credited
         ? `Na onderzoek is de regel ${f.ref} verlaagd van ${f.before} naar ${f.after}; u had hem al betaald, dus hebben we ${f.credited} op uw tegoed gezet.`
-        : `Na onderzoek is de regel ${f.ref} verlaagd van ${f.before} naar ${f.after}, te betalen uiterlijk ${f.due}.`,
+        : f.refunded
+          ? `Na onderzoek is de regel ${f.ref} verlaagd van ${f.before} naar ${f.after}; u had hem al betaald, dus betalen we u ${f.refunded} terug.`
+          : `Na onderzoek is de regel ${f.ref} verlaagd van ${f.before} naar ${f.after}, te betalen uiterlijk ${f.due}.`,
     waived: (f) =>
       f.credited
         ? `Na onderzoek schelden we de regel ${f.ref} (${f.before}) kwijt; u had hem al betaald, dus hebben we ${f.credited} op uw tegoed gezet.`
-        : `Na onderzoek schelden we de regel ${f.ref} (${f.before}) kwijt: u hoeft hiervoor niets te betalen.`,
+        : f.refunded
+          ? `Na onderzoek schelden we de regel ${f.ref} (${f.before}) kwijt; u had hem al betaald, dus betalen we u ${f.refunded} terug.`
+          : `Na onderzoek schelden we de regel ${f.ref} (${f.before}) kwijt: u hoeft hiervoor niets te betalen.`,
     withdrawn: (f) =>
       `U hebt uw bezwaar tegen ${f.ref} ingetrokken; de regel (${f.before}) is te betalen uiterlijk ${f.due}.`,
     voided: (f) =>
@@ -107,16 +128,25 @@ export const DISPUTE_MAIL: Record<TextLanguage | 'admin', MailSentences> = {
     signOff: '',
     subject: (ref) => `Dispute of ${ref}`,
     opened: (f) =>
-      `The line ${f.ref} (${f.before}) is disputed: it is on hold and not due while it is reviewed; the rest of the invoice stays due as usual.`,
-    upheld: (f) => `After review the line ${f.ref} stands at ${f.before}, due on ${f.due}.`,
+      f.paid
+        ? `The line ${f.ref} (${f.before}) is disputed; the client had paid it already: if it is reduced or waived, the difference goes back to them (as credit or a refund, your choice).`
+        : `The line ${f.ref} (${f.before}) is disputed: it is on hold and not due while it is reviewed; the rest of the invoice stays due as usual.`,
+    upheld: (f) =>
+      f.paid
+        ? `After review the line ${f.ref} stands at ${f.before}; the client had paid it already, so nothing changes.`
+        : `After review the line ${f.ref} stands at ${f.before}, due on ${f.due}.`,
     adjusted: (f) =>
       f.credited
         ? `After review the line ${f.ref} is reduced from ${f.before} to ${f.after}; the client had paid it already, so ${f.credited} was credited to their account.`
-        : `After review the line ${f.ref} is reduced from ${f.before} to ${f.after}, due on ${f.due}.`,
+        : f.refunded
+          ? `After review the line ${f.ref} is reduced from ${f.before} to ${f.after}; the client had paid it already, so ${f.refunded} is to be refunded to them (by hand, in the panel).`
+          : `After review the line ${f.ref} is reduced from ${f.before} to ${f.after}, due on ${f.due}.`,
     waived: (f) =>
       f.credited
         ? `After review the line ${f.ref} (${f.before}) is waived; the client had paid it already, so ${f.credited} was credited to their account.`
-        : `After review the line ${f.ref} (${f.before}) is waived: the client owes nothing for it.`,
+        : f.refunded
+          ? `After review the line ${f.ref} (${f.before}) is waived; the client had paid it already, so ${f.refunded} is to be refunded to them (by hand, in the panel).`
+          : `After review the line ${f.ref} (${f.before}) is waived: the client owes nothing for it.`,
     withdrawn: (f) =>
       `The client withdrew the dispute of ${f.ref}; the line (${f.before}) is due on ${f.due}.`,
     voided: (f) =>

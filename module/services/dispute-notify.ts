@@ -18,6 +18,10 @@ export interface DisputeEmailInput {
   reason: string;
   /** what went to the client's account credit (a paid line waived or reduced) */
   creditedMinor?: bigint | null;
+  /** what the admin refunds by hand (a paid line waived or reduced, the refund chosen), VAT included */
+  refundedMinor?: bigint | null;
+  /** the line was paid before its dispute (nothing held, nothing due again) */
+  paid?: boolean;
   /** the line's text after the decision */
   newText?: string;
   /** a voided dispute: the invoice that was cancelled or refunded */
@@ -88,6 +92,8 @@ function disputeText(
     after: amount(input.amountAfterMinor ?? 0n),
     due: input.newDueDate ? formatDay(input.newDueDate, locale) : '',
     credited: input.creditedMinor ? amount(input.creditedMinor) : null,
+    refunded: input.refundedMinor ? amount(input.refundedMinor) : null,
+    paid: input.paid === true,
     closedBy: input.voidedBy
       ? { invoice: input.voidedBy.invoiceId, refunded: input.voidedBy.status === 'Refunded' }
       : null,

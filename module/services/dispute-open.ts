@@ -35,7 +35,13 @@ async function openNow(ctx: DisputeContext, input: OpenInput): Promise<Outcome<D
   if (refused) return refused;
   // the client's language and name for the emails, asked before anything is written
   const client = await deps.panel.getClientsDetails(line.clientId);
-  const inserted = await insert(ctx, input, line, client, now);
+  // a line on a paid invoice is not held: its emails say the difference comes back, not "on hold"
+  // (a panel that does not answer now: the usual words; the hold reads the invoice again)
+  const paid = await deps.panel.getInvoice(line.invoiceId).then(
+    (inv) => inv.status === 'Paid',
+    () => false,
+  );
+  const inserted = await insert(ctx, input, line, client, now, paid);
   if (!inserted) {
     const d = (await store.forLine(lineId))!;
     const words = DISPUTE_REFUSALS[textLanguage(localeForClient(client.language))];
@@ -136,6 +142,7 @@ async function insert(
   line: DisputedLine,
   client: PanelClient,
   now: DateTime,
+  paid: boolean,
 ): Promise<DisputeRecord | null> {
   const { deps } = ctx;
   const text = reason.trim();
@@ -186,6 +193,7 @@ async function insert(
         currency: line.currency,
         newDueDate: null,
         reason: text,
+        paid,
       }),
     );
     return d;

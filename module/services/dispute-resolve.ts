@@ -149,6 +149,7 @@ async function finish(
   const { deps } = ctx;
   const now = () => deps.clock.now();
   const amountNow = to === 'waived' ? 0n : x.after;
+  const back = settledBack(d, to, x.after);
   await ctx.store.transaction(async (tx, trx) => {
     if (!(await tx.finish(d.id, to, holdAfterDecision(d.holdState, to), now()))) return;
     await tx.decideLine(d.lineId, { status: x.lineStatus, amountMinor: amountNow, description: x.newText });
@@ -163,6 +164,9 @@ async function finish(
       newDueDate: d.newDueDate,
       reason: d.reason,
       creditedMinor: x.creditedMinor,
+      // a refund the admin makes by hand is named as such, not left out (the invoice's note names it too)
+      refundedMinor: back?.how === 'refund' ? back.minor : null,
+      paid: d.holdState === 'refund_decision',
       newText: x.newText,
     });
     await deps.outbox.enqueue(trx, emails);

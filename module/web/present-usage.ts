@@ -256,6 +256,14 @@ export function presentLine(
     // what went back, VAT included where a credit note gave it (stored with the decision)
     if (d.settlement === 'credited' && (d.state === 'waived' || d.state === 'adjusted'))
       outcome = w.resolved.credited(on, money(after), money(d.creditedMinor ?? d.amountBeforeMinor - after));
+    // a paid line: the refund the admin makes (never "due on" a date: nothing is due again)
+    else if (
+      d.settlement === 'refund' &&
+      typeof d.creditedMinor === 'bigint' &&
+      (d.state === 'waived' || d.state === 'adjusted')
+    )
+      outcome = w.resolved.refunded(on, money(after), money(d.creditedMinor));
+    else if (d.state === 'upheld' && d.holdState === 'refund_decision') outcome = w.resolved.upheldPaid(on);
     else if (d.state === 'upheld') outcome = w.resolved.upheld(on, due);
     else if (d.state === 'adjusted')
       outcome = w.resolved.adjusted(on, money(d.amountBeforeMinor), money(d.amountAfterMinor ?? 0n), due);

@@ -392,7 +392,12 @@ async function postDispute(
         reason: String(body.reason ?? '').slice(0, 4000),
         actor,
       });
-      if (outcome.ok) return { kind: 'success', text: w.flashOpened };
+      if (outcome.ok)
+        return {
+          kind: 'success',
+          // a line paid already is not held: the difference comes back if it is reduced or waived
+          text: outcome.value.holdState === 'refund_decision' ? w.flashOpenedPaid : w.flashOpened,
+        };
       // the service words a closed window (naming the deadline) and an invoice not owed in the client's language
       const text = {
         WINDOW_CLOSED: outcome.message,

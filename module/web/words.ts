@@ -134,6 +134,9 @@ export const WIDGET_WORDS = {
       waived: (date: string, before: string) => `Waived on ${date}: you owe nothing for it (was ${before}).`,
       credited: (date: string, after: string, credit: string) =>
         `Decided on ${date}: the line now bills ${after}; you had paid it already, so we credited ${credit} to your account.`,
+      refunded: (date: string, after: string, amount: string) =>
+        `Decided on ${date}: the line now bills ${after}; you had paid it already, so we refund ${amount} to you.`,
+      upheldPaid: (date: string) => `Upheld on ${date}; you had paid it already, so nothing changes.`,
       // VAT included; the credit note (linked) shows the line and its VAT reversed
       withdrawn: (date: string, due: string) => `You withdrew the dispute on ${date}; due on ${due}.`,
       voided: (date: string, invoice: number, refunded: boolean) =>
@@ -148,6 +151,8 @@ export const WIDGET_WORDS = {
     },
     withdraw: 'Withdraw the dispute',
     flashOpened: 'Your dispute was received. The line is on hold while we look at it.',
+    flashOpenedPaid:
+      'Your dispute was received. You had paid this line already: if it is reduced or waived, you get the difference back.',
     flashWithdrawn: 'Your dispute was withdrawn.',
     rateLimited: 'Too many disputes were sent from your account; please try again later.',
     alreadyDisputed: 'This line is already disputed.',
@@ -317,6 +322,9 @@ export const WIDGET_WORDS = {
         `Kwijtgescholden op ${date}: u hoeft hiervoor niets te betalen (was ${before}).`,
       credited: (date: string, after: string, credit: string) =>
         `Besloten op ${date}: de regel bedraagt nu ${after}; u had hem al betaald, dus hebben we ${credit} op uw tegoed gezet.`,
+      refunded: (date: string, after: string, amount: string) =>
+        `Besloten op ${date}: de regel bedraagt nu ${after}; u had hem al betaald, dus betalen we u ${amount} terug.`,
+      upheldPaid: (date: string) => `Gehandhaafd op ${date}; u had hem al betaald, dus er verandert niets.`,
       withdrawn: (date: string, due: string) =>
         `U hebt het bezwaar ingetrokken op ${date}; te betalen uiterlijk ${due}.`,
       voided: (date: string, invoice: number, refunded: boolean) =>
@@ -330,6 +338,8 @@ export const WIDGET_WORDS = {
     },
     withdraw: 'Bezwaar intrekken',
     flashOpened: 'Uw bezwaar is ontvangen. De regel is opgeschort zolang we ernaar kijken.',
+    flashOpenedPaid:
+      'Uw bezwaar is ontvangen. U had deze regel al betaald: wordt hij verlaagd of kwijtgescholden, dan krijgt u het verschil terug.',
     flashWithdrawn: 'Uw bezwaar is ingetrokken.',
     rateLimited: 'Er zijn te veel bezwaren verstuurd vanuit uw account; probeer het later opnieuw.',
     alreadyDisputed: 'Tegen deze regel is al bezwaar gemaakt.',

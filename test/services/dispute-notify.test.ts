@@ -106,6 +106,65 @@ describe('the dispute emails', () => {
     );
   });
 
+  it('opened on a paid invoice (EUR, Dutch): nothing is "on hold", the difference comes back if it is reduced or waived', () => {
+    const [toClient, toAdmin] = disputeEmails(input({ client: client('dutch'), paid: true }));
+    const told = `We hebben uw bezwaar tegen ${REF} ontvangen. U had de regel (€ 500,00) al betaald: wordt hij verlaagd of kwijtgescholden, dan krijgt u het verschil terug.`;
+    expect(read(toClient)).to.equal(
+      `<p>Beste Ann,</p><p>${told}</p><p>${line.description}</p><p>Met vriendelijke groet,</p>`,
+    );
+    expect(read(toAdmin)).to.equal(
+      `<p>The line ${REF} (€500.00) is disputed; the client had paid it already: if it is reduced or waived, the difference goes back to them (as credit or a refund, your choice).</p>` +
+        '<p>Reason given: I cannot tell where this traffic came from</p>' +
+        `<p>The client was told (in Dutch): ${told}</p>`,
+    );
+  });
+
+  it('reduced after it was paid, refunded (EUR, Dutch): €500.00 → €350.00, €150.00 + 21 % VAT = €181.50 refunded, no due date', () => {
+    const [toClient, toAdmin] = disputeEmails(
+      input({
+        what: 'adjusted',
+        client: client('dutch'),
+        amountAfterMinor: 35000n,
+        creditedMinor: null,
+        refundedMinor: 18150n,
+        paid: true,
+        newDueDate: '2013-07-15',
+      }),
+    );
+    const told = `Na onderzoek is de regel ${REF} verlaagd van € 500,00 naar € 350,00; u had hem al betaald, dus betalen we u € 181,50 terug.`;
+    expect(read(toClient)).to.include(`<p>${told}</p>`);
+    expect(read(toClient)).not.to.include('uiterlijk');
+    expect(read(toAdmin)).to.equal(
+      `<p>After review the line ${REF} is reduced from €500.00 to €350.00; the client had paid it already, so €181.50 is to be refunded to them (by hand, in the panel).</p>` +
+        '<p>Reason given: I cannot tell where this traffic came from</p>' +
+        `<p>The client was told (in Dutch): ${told}</p>`,
+    );
+  });
+
+  it('waived after it was paid, refunded (EUR, English): €500.00 + 21 % VAT = €605.00 back', () => {
+    const [toClient, toAdmin] = disputeEmails(
+      input({ what: 'waived', refundedMinor: 60500n, paid: true, newDueDate: '2013-07-15' }),
+    );
+    expect(read(toClient)).to.include(
+      `<p>After review the line ${REF} (€500.00) is waived; you had paid it already, so we refund €605.00 to you.</p>`,
+    );
+    expect(read(toAdmin)).to.equal(
+      `<p>After review the line ${REF} (€500.00) is waived; the client had paid it already, so €605.00 is to be refunded to them (by hand, in the panel).</p><p>Reason given: I cannot tell where this traffic came from</p>`,
+    );
+  });
+
+  it('upheld after it was paid (EUR, English): it stands at €500.00, nothing changes, no due date', () => {
+    const [toClient, toAdmin] = disputeEmails(
+      input({ what: 'upheld', paid: true, newDueDate: '2013-07-15' }),
+    );
+    expect(read(toClient)).to.include(
+      `<p>After review the line ${REF} stands at €500.00; you had paid it already, so nothing changes.</p>`,
+    );
+    expect(read(toAdmin)).to.include(
+      `<p>After review the line ${REF} stands at €500.00; the client had paid it already, so nothing changes.</p>`,
+    );
+  });
+
   it('reduced before it was paid (USD, English): $550.00 → $183.32 (33.33 %), due 15 July 2013, nothing credited', () => {
     const [toClient, toAdmin] = disputeEmails(
       input({

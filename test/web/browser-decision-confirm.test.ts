@@ -188,6 +188,40 @@ describe('the adjust confirmation names the amount being decided (headless Chrom
         `^Dispute ${opened.value.id} adjusted: the line now bills €20\\.68 \\(was €120\\.68\\)\\. Refund €100\\.00 to the client yourself`,
       ),
     );
+    // what Chris reads: the refund of €100.00 by the admin, never a date to pay by (he had paid)
+    const mails = await knex('tblemails').where({ userid: chris.id }).orderBy('id').select('message');
+    const [openedMail, decided] = mails.slice(-2).map((m) => String(m.message));
+    expect(openedMail).to.include(
+      `You had paid the line (€120.68) already: if it is reduced or waived, you get the difference back.`,
+    );
+    expect(decided).to.include(
+      'is reduced from €120.68 to €20.68; you had paid it already, so we refund €100.00 to you.',
+    );
+    expect(decided).not.to.include('due on');
+    const client = watchPage(await browser!.ctx.newPage(), problems);
+    await client.goto(`${demo!.url}/login.php`);
+    await client.fill('input[name=username]', 'chris@example.net');
+    await client.fill('input[name=password]', 'demo');
+    await Promise.all([client.waitForNavigation(), client.click('form button[type=submit]')]);
+    await client.goto(`${demo!.url}/index.php?m=overusage`);
+    const item = client.locator(`li.ou-line[data-line="${line.id}"]`);
+    expect(await item.innerText()).to.include(
+      'Decided on 4 June 2013: the line now bills €20.68; you had paid it already, so we refund €100.00 to you.',
+    );
+    expect(await item.innerText()).not.to.include('due on');
+    // his April line (€103.88, on his paid June renewal, in its window until 12 June): disputed on
+    // the widget, he is told the difference comes back, not that a line he paid is "on hold"
+    const april = client.locator('li.ou-line:has(details.ou-dispute)').first();
+    await april.locator('details.ou-dispute > summary').click();
+    await april.locator('textarea[name=reason]').fill('the same backup traffic in April');
+    await Promise.all([
+      client.waitForNavigation(),
+      april.getByRole('button', { name: 'Send the dispute' }).click(),
+    ]);
+    expect(await client.locator('.ou-flash-success').innerText()).to.equal(
+      'Your dispute was received. You had paid this line already: if it is reduced or waived, you get the difference back.',
+    );
+    await client.close();
     expect(problems, 'errors in the page').to.deep.equal([]);
   });
 });
