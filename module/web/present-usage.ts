@@ -235,6 +235,38 @@ function clientInvoice(l: LineRow, w: WidgetWords | null): { id: number; label: 
   return { id: l.invoiceId, label: w ? w.invoice(l.invoiceId) : '' };
 }
 
+/** What was decided on a line's dispute, in the client's words with the money; null while it is open. */
+function decidedOutcome(
+  d: NonNullable<LineRow['dispute']>,
+  locale: string,
+  w: WidgetWords,
+  money: (m: bigint) => string,
+): string | null {
+  if (d.state === 'open' || !d.resolvedAt) return null;
+  const on = formatDay(d.resolvedAt.slice(0, 10), locale);
+  const due = d.newDueDate ? formatDay(d.newDueDate, locale) : '';
+  const after = d.state === 'waived' ? 0n : (d.amountAfterMinor ?? d.amountBeforeMinor);
+  // what went back, VAT included where a credit note gave it (stored with the decision)
+  if (d.settlement === 'credited' && (d.state === 'waived' || d.state === 'adjusted'))
+    return w.resolved.credited(on, money(after), money(d.creditedMinor ?? d.amountBeforeMinor - after));
+  // a paid line: the refund the admin makes (never "due on" a date: nothing is due again)
+  if (
+    d.settlement === 'refund' &&
+    typeof d.creditedMinor === 'bigint' &&
+    (d.state === 'waived' || d.state === 'adjusted')
+  )
+    return w.resolved.refunded(on, money(after), money(d.creditedMinor));
+  if (d.state === 'upheld' && d.holdState === 'refund_decision') return w.resolved.upheldPaid(on);
+  if (d.state === 'upheld') return w.resolved.upheld(on, due);
+  if (d.state === 'adjusted')
+    return w.resolved.adjusted(on, money(d.amountBeforeMinor), money(d.amountAfterMinor ?? 0n), due);
+  if (d.state === 'waived') return w.resolved.waived(on, money(d.amountBeforeMinor));
+  if (d.state === 'withdrawn') return w.resolved.withdrawn(on, due);
+  if (d.state === 'voided' && d.voidedBy)
+    return w.resolved.voided(on, d.voidedBy.invoiceId, d.voidedBy.status === 'Refunded');
+  return null;
+}
+
 export function presentLine(
   l: LineRow,
   locale: string,
@@ -248,30 +280,7 @@ export function presentLine(
   const open = now < closesAt;
   const money = (m: bigint) => formatAmount(m, l.currency, locale);
   const d = l.dispute;
-  let outcome: string | null = null;
-  if (d && d.state !== 'open' && d.resolvedAt) {
-    const on = formatDay(d.resolvedAt.slice(0, 10), locale);
-    const due = d.newDueDate ? formatDay(d.newDueDate, locale) : '';
-    const after = d.state === 'waived' ? 0n : (d.amountAfterMinor ?? d.amountBeforeMinor);
-    // what went back, VAT included where a credit note gave it (stored with the decision)
-    if (d.settlement === 'credited' && (d.state === 'waived' || d.state === 'adjusted'))
-      outcome = w.resolved.credited(on, money(after), money(d.creditedMinor ?? d.amountBeforeMinor - after));
-    // a paid line: the refund the admin makes (never "due on" a date: nothing is due again)
-    else if (
-      d.settlement === 'refund' &&
-      typeof d.creditedMinor === 'bigint' &&
-      (d.state === 'waived' || d.state === 'adjusted')
-    )
-      outcome = w.resolved.refunded(on, money(after), money(d.creditedMinor));
-    else if (d.state === 'upheld' && d.holdState === 'refund_decision') outcome = w.resolved.upheldPaid(on);
-    else if (d.state === 'upheld') outcome = w.resolved.upheld(on, due);
-    else if (d.state === 'adjusted')
-      outcome = w.resolved.adjusted(on, money(d.amountBeforeMinor), money(d.amountAfterMinor ?? 0n), due);
-    else if (d.state === 'waived') outcome = w.resolved.waived(on, money(d.amountBeforeMinor));
-    else if (d.state === 'withdrawn') outcome = w.resolved.withdrawn(on, due);
-    else if (d.state === 'voided' && d.voidedBy)
-      outcome = w.resolved.voided(on, d.voidedBy.invoiceId, d.voidedBy.status === 'Refunded');
-  }
+  const outcome = d ? decidedOutcome(d, locale, w, money) : null;
   // a line of a cancelled or refunded invoice is owed by no one: nothing to dispute (the service refuses it)
   const closedBy = notOwed.get(l.invoiceId);
   const canDispute = !d && l.status === 'placed' && open && !closedBy;
