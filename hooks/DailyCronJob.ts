@@ -1,5 +1,6 @@
 import { closingDateOf } from '../module/domain/calendar.js';
 import type { Logger } from '../module/adapters/logger.js';
+import { loggedError } from '../module/adapters/rows.js';
 import type { Clock } from '../module/domain/clock.js';
 import type { MeteringService } from '../module/services/metering.js';
 import type { HookDefinition } from './hook-types.js';
@@ -29,7 +30,7 @@ export function DailyCronJob(deps: {
       try {
         await deps.beforeSampling?.();
       } catch (err) {
-        deps.log.error('hook.daily_cron.sync_failed', { error: (err as Error).message });
+        deps.log.error('hook.daily_cron.sync_failed', { ...loggedError(err) });
       }
       try {
         if ((await deps.metering.pending(date)) > 0) {
@@ -44,17 +45,15 @@ export function DailyCronJob(deps: {
           });
         }
       } catch (err) {
-        deps.log.error('hook.daily_cron.failed', { date, error: (err as Error).message });
+        deps.log.error('hook.daily_cron.failed', { date, ...loggedError(err) });
       }
       await deps
         .watchUsage?.({ collected })
-        .catch((err: unknown) =>
-          deps.log.error('hook.daily_cron.watch_failed', { error: (err as Error).message }),
-        );
+        .catch((err: unknown) => deps.log.error('hook.daily_cron.watch_failed', { ...loggedError(err) }));
       try {
         await deps.dailyBilling?.();
       } catch (err) {
-        deps.log.error('hook.daily_cron.billing_failed', { error: (err as Error).message });
+        deps.log.error('hook.daily_cron.billing_failed', { ...loggedError(err) });
       }
     },
   };

@@ -334,6 +334,17 @@ export function whyUnreadable(err: unknown): UnreadableRow['unreadable'] {
   return { column, reason };
 }
 
+/**
+ * An error for a log line: a refusal of a row that cannot be read as its column and why
+ * (whyUnreadable), since its message repeats the value stored (a secret, a settings document);
+ * any other error as its message.
+ */
+export function loggedError(err: unknown): { column: string; reason: string } | { error: string } {
+  const why = whyUnreadable(err);
+  if (why.column !== null) return { column: why.column, reason: why.reason };
+  return { error: err instanceof Error ? err.message : String(err) };
+}
+
 /** The row's key as stored (the key column always reads: a primary key), the column refused and the refusal's last words. */
 export function unreadableRow(id: unknown, err: unknown): UnreadableRow {
   return { id: asInt(id) ?? null, unreadable: whyUnreadable(err) };

@@ -6,7 +6,7 @@ import type { SoldUnit } from '../domain/usage-rating.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { RatedPeriod, UpgradeStore } from '../adapters/upgrade-store.js';
-import { whyUnreadable, type SetAside } from '../adapters/rows.js';
+import { loggedError, whyUnreadable, type SetAside } from '../adapters/rows.js';
 import { storedColumnOf } from '../domain/stored-value.js';
 import type { BillingSettingsService } from './billing-settings.js';
 import type { Outbox, OutboxEmail } from './outbox.js';
@@ -119,8 +119,11 @@ async function suggest(
       .catch(() => {});
     return 'sent';
   } catch (err) {
-    await deps.store.markSuggestion(notice.id, { status: 'failed', details: (err as Error).message });
-    deps.log.warn('upgrade_suggestion.failed', { serviceId: s.serviceId, error: (err as Error).message });
+    // a stored value that cannot be read is named by its column and why, never repeated
+    const said = loggedError(err);
+    const details = 'error' in said ? said.error : `${said.column}: ${said.reason}`;
+    await deps.store.markSuggestion(notice.id, { status: 'failed', details });
+    deps.log.warn('upgrade_suggestion.failed', { serviceId: s.serviceId, ...said });
     return 'failed';
   }
 }

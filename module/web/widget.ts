@@ -4,7 +4,7 @@ import { ModuleError } from '../domain/errors.js';
 import type { Actor } from '../adapters/audit-store.js';
 import { localeForClient, textLanguage } from '../domain/line-text.js';
 import type { Logger } from '../adapters/logger.js';
-import { isUnreadable, logUnreadable, readableOf } from '../adapters/rows.js';
+import { isUnreadable, logUnreadable, loggedError, readableOf } from '../adapters/rows.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import type { DisputeService } from '../services/disputes.js';
 import { idCursor, type LineRow, type UsageReads } from '../services/usage-reads.js';
@@ -275,7 +275,7 @@ async function addSections(deps: WidgetDeps, view: WidgetView, serviceId: number
       req.locale,
     ).catch((err: unknown) => {
       // the suggestion is a courtesy: the page shows without it when the panel cannot price it
-      deps.log.warn('widget.upgrade_failed', { serviceId: serviceId, error: (err as Error).message });
+      deps.log.warn('widget.upgrade_failed', { serviceId: serviceId, ...loggedError(err) });
       return null;
     });
 }
