@@ -1,4 +1,5 @@
 import type { Logger } from '../adapters/logger.js';
+import { loggedError } from '../adapters/rows.js';
 import type { DisputeService } from './disputes.js';
 import type { InvoiceLineService } from './invoice-lines.js';
 import type { LimitActionService } from './limit-actions.js';
@@ -52,7 +53,10 @@ export interface RatedBeforeInvoicing {
   poolsWait: boolean;
 }
 
-/** Each job runs all its parts; the first failure is thrown once every part has had its turn. */
+/**
+ * Each job runs all its parts; the first failure is thrown once every part has had its turn
+ * (dailyBilling: but a part that needs one that failed is not run, logged as skipped).
+ */
 export function createDailyJobs(d: DailyJobDeps): DailyJobs {
   const sync = d.sync;
   return {
@@ -73,14 +77,29 @@ export function createDailyJobs(d: DailyJobDeps): DailyJobs {
       if (failure) throw failure;
     },
     async dailyBilling() {
-      await d.rating.rateClosedPeriods();
-      // pools: who joined and left, then the months that ended (their charges go on invoices below)
-      await d.pools.syncMembers();
-      await d.pools.ratePools();
-      // deliveries that stopped part-way are finished before anything goes on an invoice of its own
-      if (d.lines) await d.lines.reconcile();
-      if (d.lines) await d.lines.billUnpicked();
-      if (d.suggestions) await d.suggestions.run();
+      const lines = d.lines;
+      const suggestions = d.suggestions;
+      // Each part runs, in this order, unless a part it `needs` failed that night: that one is not
+      // run (logged with why) and waits for the next night. Only the real dependencies are named:
+      // - pools.rate rates the months that ended from the members' spans, so it needs the member
+      //   sync (never a month rated on a membership not brought up to date);
+      // - lines.standalone needs lines.reconcile: deliveries that stopped part-way are finished before
+      //   anything goes on an invoice of its own (else a charge half on a renewal invoice is billed again).
+      // Rating and the pools go first so their charges go on tonight's invoices; when one of them
+      // fails, what it did not rate is not seen by the parts after it and is billed once rated.
+      // The suggestions read only rated periods: one rated late is seen the night after.
+      await runParts(d.log, 'daily_billing', [
+        { name: 'rating', run: () => d.rating.rateClosedPeriods() },
+        { name: 'pools.members', run: () => d.pools.syncMembers() },
+        { name: 'pools.rate', needs: ['pools.members'], run: () => d.pools.ratePools() },
+        ...(lines
+          ? [
+              { name: 'lines.reconcile', run: () => lines.reconcile() },
+              { name: 'lines.standalone', needs: ['lines.reconcile'], run: () => lines.billUnpicked() },
+            ]
+          : []),
+        ...(suggestions ? [{ name: 'upgrade_suggestions', run: () => suggestions.run() }] : []),
+      ]);
     },
     async rateBeforeInvoicing(samplesIn) {
       const periods = (await d.rating.rateClosedPeriods()).rated;
@@ -105,4 +124,42 @@ export function createDailyJobs(d: DailyJobDeps): DailyJobs {
       if (failure) throw failure;
     },
   };
+}
+
+/** One part of a job: `needs` names the earlier parts that must have run without failing. */
+interface JobPart {
+  name: string;
+  needs?: readonly string[];
+  run(): Promise<unknown>;
+}
+
+/**
+ * Runs every part in turn: one that fails is logged (`<job>.part_failed`, the error as loggedError
+ * gives it: never a stored value), a part that needs one that failed or was skipped is not run and
+ * is logged (`<job>.part_skipped` with the part it waited for). The first failure is thrown at the
+ * end, so the cron sees the run failed.
+ */
+async function runParts(log: Logger, job: string, parts: readonly JobPart[]): Promise<void> {
+  let failure: { err: unknown } | null = null;
+  const notDone = new Map<string, string>();
+  for (const part of parts) {
+    const missing = part.needs?.find((n) => notDone.has(n));
+    if (missing !== undefined) {
+      log.warn(`${job}.part_skipped`, {
+        part: part.name,
+        after: missing,
+        reason: `${missing} ${notDone.get(missing)}`,
+      });
+      notDone.set(part.name, 'was not run');
+      continue;
+    }
+    try {
+      await part.run();
+    } catch (err) {
+      failure ??= { err };
+      notDone.set(part.name, 'failed');
+      log.warn(`${job}.part_failed`, { part: part.name, ...loggedError(err) });
+    }
+  }
+  if (failure) throw failure.err;
 }
