@@ -1,3 +1,4 @@
+import { loggedError } from '../module/adapters/rows.js';
 import type { DateTime } from 'luxon';
 import type { Logger } from '../module/adapters/logger.js';
 import type { DunningShield } from '../module/services/dunning-shield.js';
@@ -39,7 +40,7 @@ export function AddInvoiceLateFee(deps: {
         await deps
           .failed?.(invoiceId, error, firedAt)
           .catch((e: unknown) =>
-            deps.log.error('hook.add_invoice_late_fee.not_kept', { invoiceId, error: (e as Error).message }),
+            deps.log.error('hook.add_invoice_late_fee.not_kept', { invoiceId, ...loggedError(e) }),
           );
       }
       return undefined;

@@ -1,3 +1,4 @@
+import { loggedError } from '../module/adapters/rows.js';
 import type { Logger } from '../module/adapters/logger.js';
 import type { HookDefinition } from './hook-types.js';
 
@@ -19,7 +20,7 @@ export function AdminLogout(deps: {
       try {
         await deps.revokeAdminSessions(adminId);
       } catch (err) {
-        deps.log.error('hook.admin_logout.failed', { adminId, error: (err as Error).message });
+        deps.log.error('hook.admin_logout.failed', { adminId, ...loggedError(err) });
       }
     },
   };

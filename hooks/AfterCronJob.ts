@@ -1,3 +1,4 @@
+import { loggedError } from '../module/adapters/rows.js';
 import type { Logger } from '../module/adapters/logger.js';
 import type { Clock } from '../module/domain/clock.js';
 import { samplingDue } from '../module/domain/sampling-schedule.js';
@@ -30,7 +31,7 @@ export function AfterCronJob(deps: {
       try {
         await deps.everyTick?.();
       } catch (err) {
-        deps.log.error('hook.after_cron.tick_failed', { error: (err as Error).message });
+        deps.log.error('hook.after_cron.tick_failed', { ...loggedError(err) });
       }
       let collected = false;
       try {
@@ -49,13 +50,11 @@ export function AfterCronJob(deps: {
           resets: s.resets,
         });
       } catch (err) {
-        deps.log.error('hook.after_cron.failed', { error: (err as Error).message });
+        deps.log.error('hook.after_cron.failed', { ...loggedError(err) });
       } finally {
         await deps
           .watchUsage?.({ collected })
-          .catch((err: unknown) =>
-            deps.log.error('hook.after_cron.watch_failed', { error: (err as Error).message }),
-          );
+          .catch((err: unknown) => deps.log.error('hook.after_cron.watch_failed', { ...loggedError(err) }));
       }
     },
   };

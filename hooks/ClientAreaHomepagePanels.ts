@@ -1,3 +1,4 @@
+import { loggedError } from '../module/adapters/rows.js';
 import type { Logger } from '../module/adapters/logger.js';
 import type { HookDefinition } from './hook-types.js';
 
@@ -59,7 +60,7 @@ export function ClientAreaHomepagePanels(deps: {
           extras: { 'btn-link': content.btnLink, 'btn-text': content.btnText },
         });
       } catch (err) {
-        deps.log.warn('hook.homepage_panel_failed', { clientId, error: (err as Error).message });
+        deps.log.warn('hook.homepage_panel_failed', { clientId, ...loggedError(err) });
       }
       return undefined;
     },

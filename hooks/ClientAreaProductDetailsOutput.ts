@@ -1,3 +1,4 @@
+import { loggedError } from '../module/adapters/rows.js';
 import type { Logger } from '../module/adapters/logger.js';
 import type { HookDefinition } from './hook-types.js';
 
@@ -35,7 +36,7 @@ export function ClientAreaProductDetailsOutput(deps: {
         const host = vars.host && typeof vars.host === 'object' ? (vars.host as Record<string, unknown>) : {};
         return await deps.productDetails(serviceId, clientId, await deps.languageOf(clientId), host);
       } catch (err) {
-        deps.log.warn('hook.product_details_failed', { serviceId, error: (err as Error).message });
+        deps.log.warn('hook.product_details_failed', { serviceId, ...loggedError(err) });
         return '';
       }
     },

@@ -1,3 +1,4 @@
+import { loggedError } from '../module/adapters/rows.js';
 import type { Logger } from '../module/adapters/logger.js';
 import { DUNNING_TEMPLATES, type DunningShield } from '../module/services/dunning-shield.js';
 import type { HookDefinition } from './hook-types.js';
@@ -26,7 +27,7 @@ export function EmailPreSend(deps: { shield: DunningShield; log: Logger }): Hook
         deps.log.warn('hook.email_pre_send.failed', {
           invoiceId,
           template: name,
-          error: (err as Error).message,
+          ...loggedError(err),
         });
         return undefined;
       }

@@ -1,3 +1,4 @@
+import { loggedError } from '../module/adapters/rows.js';
 import type { Logger } from '../module/adapters/logger.js';
 import type { InvoiceLineService } from '../module/services/invoice-lines.js';
 import type { HookDefinition } from './hook-types.js';
@@ -32,7 +33,7 @@ export function InvoiceCreation(deps: {
             deps.log.warn('hook.invoice_creation.skipped', { invoiceId: id, ...s });
         },
         async (err: Error) => {
-          deps.log.error('hook.invoice_creation.failed', { invoiceId: id, error: err.message });
+          deps.log.error('hook.invoice_creation.failed', { invoiceId: id, ...loggedError(err) });
           await deps
             .logActivity?.(`Overusage: could not add overusage lines to invoice ${id}: ${err.message}`)
             .catch(() => {});

@@ -1,3 +1,4 @@
+import { loggedError } from '../module/adapters/rows.js';
 import type { Logger } from '../module/adapters/logger.js';
 import type { DisputeService } from '../module/services/disputes.js';
 import type { HookDefinition } from './hook-types.js';
@@ -26,10 +27,10 @@ export function InvoiceRefunded(deps: {
       try {
         await deps.disputes.invoiceClosed(invoiceId);
       } catch (err) {
-        deps.log.warn('hook.invoice_refunded.failed', { invoiceId, error: (err as Error).message });
+        deps.log.warn('hook.invoice_refunded.failed', { invoiceId, ...loggedError(err) });
       }
       await deps.pagesChanged?.(invoiceId).catch((err: unknown) => {
-        deps.log.warn('hook.invoice_refunded.pages_failed', { invoiceId, error: (err as Error).message });
+        deps.log.warn('hook.invoice_refunded.pages_failed', { invoiceId, ...loggedError(err) });
       });
       return undefined;
     },

@@ -1,3 +1,4 @@
+import { loggedError } from '../module/adapters/rows.js';
 import { closingDateOf } from '../module/domain/calendar.js';
 import type { Logger } from '../module/adapters/logger.js';
 import type { Clock } from '../module/domain/clock.js';
@@ -29,7 +30,7 @@ export function PreCronJob(deps: {
         const r = await deps.rateBeforeInvoicing(async () => (await deps.metering.pending(date)) === 0);
         deps.log.info('hook.pre_cron.rated', { date, ...r });
       } catch (err) {
-        deps.log.error('hook.pre_cron.failed', { date, error: (err as Error).message });
+        deps.log.error('hook.pre_cron.failed', { date, ...loggedError(err) });
       }
     },
   };

@@ -1,3 +1,4 @@
+import { loggedError } from '../module/adapters/rows.js';
 import type { Logger } from '../module/adapters/logger.js';
 import type { DunningShield } from '../module/services/dunning-shield.js';
 import type { HookDefinition } from './hook-types.js';
@@ -26,7 +27,7 @@ export function PreModuleSuspend(deps: { shield: DunningShield; log: Logger }): 
         });
         return { abortcmd: true };
       } catch (err) {
-        deps.log.warn('hook.pre_module_suspend.failed', { serviceId, error: (err as Error).message });
+        deps.log.warn('hook.pre_module_suspend.failed', { serviceId, ...loggedError(err) });
         return undefined;
       }
     },

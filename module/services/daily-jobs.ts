@@ -117,7 +117,7 @@ export function createDailyJobs(d: DailyJobDeps): DailyJobs {
       if (d.panelFields && ran.collected)
         await d.panelFields
           .run()
-          .catch((err: unknown) => d.log.warn('panel_fields.failed', { error: (err as Error).message }));
+          .catch((err: unknown) => d.log.warn('panel_fields.failed', { ...loggedError(err) }));
       if (d.thresholds)
         await d.thresholds.run({ decide: ran.collected }).catch((err: unknown) => (failure = err));
       await d.limits.run({ decide: ran.collected }).catch((err: unknown) => (failure ??= err));

@@ -1,3 +1,4 @@
+import { loggedError } from '../adapters/rows.js';
 import { addDays, type IsoDate } from '../domain/calendar.js';
 import type { DisputeActor } from '../domain/dispute-state.js';
 import { ModuleError, notFound } from '../domain/errors.js';
@@ -73,5 +74,5 @@ export function viewOf(d: DisputeRecord): DisputeView {
 export async function sendNow(ctx: DisputeContext, disputeId: number): Promise<void> {
   await ctx.deps.outbox
     .drain()
-    .catch((err) => ctx.deps.log.warn('dispute.notify_failed', { disputeId, error: (err as Error).message }));
+    .catch((err) => ctx.deps.log.warn('dispute.notify_failed', { disputeId, ...loggedError(err) }));
 }

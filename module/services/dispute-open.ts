@@ -1,3 +1,4 @@
+import { loggedError } from '../adapters/rows.js';
 import type { DateTime } from 'luxon';
 import { ADMIN_DISPUTE_REFUSALS, DISPUTE_REFUSALS } from '../domain/dispute-text.js';
 import { notFound, type Outcome } from '../domain/errors.js';
@@ -59,7 +60,7 @@ async function openNow(ctx: DisputeContext, input: OpenInput): Promise<Outcome<D
     await hold(ctx, inserted.id);
   } catch (err) {
     // The dispute stands; the hold is finished by resume() on the next cron tick.
-    deps.log.warn('dispute.hold_failed', { disputeId: inserted.id, error: (err as Error).message });
+    deps.log.warn('dispute.hold_failed', { disputeId: inserted.id, ...loggedError(err) });
   }
   await sendNow(ctx, inserted.id);
   return { ok: true, value: viewOf(await ctx.dispute(inserted.id)) };
@@ -78,7 +79,7 @@ async function notOwed(
     const inv = await ctx.deps.panel.getInvoice(line.invoiceId);
     return isNotOwed(inv.status) ? { invoiceId: inv.invoiceId, status: inv.status } : null;
   } catch (err) {
-    ctx.deps.log.warn('dispute.invoice_unread', { lineId: line.id, error: (err as Error).message });
+    ctx.deps.log.warn('dispute.invoice_unread', { lineId: line.id, ...loggedError(err) });
     return null;
   }
 }

@@ -1,3 +1,4 @@
+import { loggedError } from '../adapters/rows.js';
 import { checkTransition, type Resolution } from '../domain/dispute-state.js';
 import { invalidInput, ModuleError, notFound, type Outcome } from '../domain/errors.js';
 import { holdAfterDecision } from '../domain/hold-state.js';
@@ -76,7 +77,7 @@ export async function resolveDispute(
   try {
     await carryOut(ctx, disputeId);
   } catch (err) {
-    ctx.deps.log.warn('dispute.resolution_interrupted', { disputeId, error: (err as Error).message });
+    ctx.deps.log.warn('dispute.resolution_interrupted', { disputeId, ...loggedError(err) });
     throw new ModuleError(
       'UPSTREAM',
       `the decision is recorded, but the panel did not take it all yet (${(err as Error).message}); it is retried automatically`,

@@ -1,3 +1,4 @@
+import { loggedError } from '../adapters/rows.js';
 import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
 import type { Adjustment, Resolution } from '../domain/dispute-state.js';
@@ -152,7 +153,7 @@ export function createDisputeService(deps: DisputeDeps): DisputeService {
           resumed++;
         } catch (err) {
           failed++;
-          deps.log.warn('dispute.resume_failed', { disputeId: s.id, error: (err as Error).message });
+          deps.log.warn('dispute.resume_failed', { disputeId: s.id, ...loggedError(err) });
         }
       }
       return { resumed, failed };

@@ -25,7 +25,7 @@ import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { LimitActionRow, LimitActionStore } from '../adapters/limit-action-store.js';
 import type { LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
-import { isUnreadable, type SetAside, type UnreadableRow } from '../adapters/rows.js';
+import { isUnreadable, loggedError, type SetAside, type UnreadableRow } from '../adapters/rows.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { SolusVmError, type MasterSettings, type SolusVmGateway } from '../adapters/solusvm-types.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
@@ -173,7 +173,7 @@ function limitContext(raw: LimitDeps): LimitCtx {
     activity: async (text, clientId) => {
       await raw.panel
         ?.logActivity(`Overusage: ${text}`, clientId)
-        .catch((err: unknown) => raw.log.warn('limit.activity_failed', { error: (err as Error).message }));
+        .catch((err: unknown) => raw.log.warn('limit.activity_failed', { ...loggedError(err) }));
     },
   };
 }
@@ -579,7 +579,7 @@ async function syncPanel(deps: LimitCtx, row: LimitActionRow): Promise<void> {
     deps.log.warn('limit.panel_sync_failed', {
       id: row.id,
       serviceId: row.serviceId,
-      error: (err as Error).message,
+      ...loggedError(err),
     });
   }
 }

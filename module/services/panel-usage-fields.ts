@@ -1,3 +1,4 @@
+import { loggedError } from '../adapters/rows.js';
 import pLimit from 'p-limit';
 import { divRoundHalfUp } from '../domain/money.js';
 import type { Logger } from '../adapters/logger.js';
@@ -49,7 +50,7 @@ export function createPanelUsageFields(deps: {
                 failed++;
                 deps.log.warn('panel_fields.update_failed', {
                   serviceId: u.serviceId,
-                  error: (err as Error).message,
+                  ...loggedError(err),
                 });
               }
             }),

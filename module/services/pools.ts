@@ -1,6 +1,7 @@
 import {
   isUnreadable,
   logUnreadable,
+  loggedError,
   readableOf,
   whyUnreadable,
   type Listed,
@@ -690,7 +691,7 @@ export function withPoolMembership(
       .catch((err: unknown) =>
         log.warn('pools.sync_on_link_failed', {
           serviceIds: serviceIds?.slice(0, 10) ?? 'all',
-          error: (err as Error).message,
+          ...loggedError(err),
         }),
       );
   };

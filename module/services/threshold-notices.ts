@@ -25,7 +25,7 @@ import type { LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { createPeriodReadStore, type PeriodReadStore } from '../adapters/period-read-store.js';
-import { isUnreadable } from '../adapters/rows.js';
+import { isUnreadable, loggedError } from '../adapters/rows.js';
 import {
   createThresholdNoticeStore,
   type NoticeRecord,
@@ -592,9 +592,7 @@ async function runNotices(
     // the emails go now (and those a failure left waiting), before the policy at the limit acts on the VPS
     await deps.outbox
       .drain()
-      .catch((err: unknown) =>
-        deps.log.warn('threshold_notice.outbox_failed', { error: (err as Error).message }),
-      );
+      .catch((err: unknown) => deps.log.warn('threshold_notice.outbox_failed', { ...loggedError(err) }));
     return result;
   } finally {
     clearInterval(renew);

@@ -76,7 +76,7 @@ export function createUpgradeSuggestionService(deps: SuggestionDeps): UpgradeSug
         await deps.outbox
           .drain()
           .catch((err: unknown) =>
-            deps.log.warn('upgrade_suggestion.outbox_failed', { error: (err as Error).message }),
+            deps.log.warn('upgrade_suggestion.outbox_failed', { ...loggedError(err) }),
           );
       return { suggested, failed };
     },

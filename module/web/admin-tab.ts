@@ -5,7 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import { ModuleError } from '../domain/errors.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
-import { toNum } from '../adapters/rows.js';
+import { loggedError, toNum } from '../adapters/rows.js';
 import type { AdminReads, LineFilter } from '../services/admin-reads.js';
 import type { BillingProfile, BillingSettingsService } from '../services/billing-settings.js';
 import type { ProductPreview } from '../services/rating-preview.js';
@@ -182,7 +182,7 @@ function envOf(deps: AdminTabDeps): AdminEnv {
       const list = (res.products as { product?: Array<Record<string, unknown>> } | undefined)?.product ?? [];
       for (const p of list) out.set(toNum(p.pid), String(p.name ?? ''));
     } catch (err) {
-      deps.log.warn('admin_tab.products_failed', { error: (err as Error).message });
+      deps.log.warn('admin_tab.products_failed', { ...loggedError(err) });
     }
     return out;
   }

@@ -1,7 +1,7 @@
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import { capActionInForce } from '../services/caps.js';
-import { isUnreadable, logUnreadable, readableOf } from '../adapters/rows.js';
+import { isUnreadable, logUnreadable, loggedError, readableOf } from '../adapters/rows.js';
 import { everyDay } from '../services/usage-reads.js';
 import { moneyToDecimalString } from '../domain/money.js';
 import { ModuleError } from '../domain/errors.js';
@@ -218,9 +218,7 @@ function capRoutes(client: Router, deps: Deps): void {
   const applyNow = (serviceId: number) =>
     requireCaps(deps)
       .applyNow()
-      .catch((err: unknown) =>
-        deps.log.warn('api.cap_apply_failed', { serviceId, error: (err as Error).message }),
-      );
+      .catch((err: unknown) => deps.log.warn('api.cap_apply_failed', { serviceId, ...loggedError(err) }));
   client.get('/services/:serviceId/cap', async (req, res) => {
     res.json(await capJson(deps, me(res), pathOf(Service, req.params).serviceId));
   });

@@ -85,7 +85,7 @@ function sourcesOf(deps: WidgetDeps) {
         const { products } = await deps.panel.getClientsProducts({ clientId, limitNum: 250 });
         for (const p of products) out.set(p.id, p.domain ? `${p.domain} (${p.name})` : p.name);
       } catch (err) {
-        deps.log.warn('widget.labels_failed', { clientId, error: (err as Error).message });
+        deps.log.warn('widget.labels_failed', { clientId, ...loggedError(err) });
       }
     }
     labels.set(key, out);
@@ -96,7 +96,7 @@ function sourcesOf(deps: WidgetDeps) {
   const bannerOf = (serviceId: number): Promise<UsageBanner | null> =>
     deps.banner
       ? deps.banner(serviceId).catch((err: unknown) => {
-          deps.log.warn('widget.banner_failed', { serviceId, error: (err as Error).message });
+          deps.log.warn('widget.banner_failed', { serviceId, ...loggedError(err) });
           return null;
         })
       : Promise.resolve(null);
@@ -105,7 +105,7 @@ function sourcesOf(deps: WidgetDeps) {
   const standingOf = async (clientId: number): Promise<Map<number, PoolStanding>> =>
     deps.pools
       ? deps.pools.standing(clientId).catch((err: unknown) => {
-          deps.log.warn('widget.pool_failed', { clientId, error: (err as Error).message });
+          deps.log.warn('widget.pool_failed', { clientId, ...loggedError(err) });
           return new Map<number, PoolStanding>();
         })
       : new Map<number, PoolStanding>();
@@ -150,7 +150,7 @@ async function creditsOf(
       if (standing) out.set(l.id, standing);
     }
   } catch (err) {
-    deps.log.warn('widget.credit_failed', { clientId, error: (err as Error).message });
+    deps.log.warn('widget.credit_failed', { clientId, ...loggedError(err) });
   }
   return out;
 }
@@ -188,7 +188,7 @@ async function notOwedOf(
         const { status } = await panel.getInvoice(id);
         if (isNotOwed(status)) out.set(id, status);
       } catch (err) {
-        deps.log.warn('widget.invoice_failed', { clientId, invoiceId: id, error: (err as Error).message });
+        deps.log.warn('widget.invoice_failed', { clientId, invoiceId: id, ...loggedError(err) });
       }
     }),
   );
@@ -325,7 +325,7 @@ async function postCap(
   await caps
     .applyNow()
     .catch((err: unknown) =>
-      deps.log.warn('widget.cap_apply_failed', { clientId, serviceId, error: (err as Error).message }),
+      deps.log.warn('widget.cap_apply_failed', { clientId, serviceId, ...loggedError(err) }),
     );
   return { kind: 'success', text: body.do === 'lift_cap' ? w.flashLifted : w.flashSet };
 }
