@@ -74,6 +74,8 @@ export interface LineView {
   deadlineIso: string;
   countdown: string | null;
   canDispute: boolean;
+  /** what a dispute of it does, told beside the form: held back, or (paid already) the difference back */
+  disputeHelp: string;
   refusal: string | null;
   dispute: {
     id: number;
@@ -179,6 +181,8 @@ export interface WidgetInput {
   credits?: Map<number, CreditStanding>;
   /** the invoices the panel says were cancelled or refunded: their lines are not owed, so not disputable */
   notOwed?: NotOwedInvoices;
+  /** the invoices the panel says are paid: a dispute of their lines holds nothing back, the difference comes back */
+  paidInvoices?: ReadonlySet<number>;
 }
 
 /** Invoices whose lines are not owed (cancelled or refunded), by id, with that status. */
@@ -274,6 +278,7 @@ export function presentLine(
   w: WidgetWords,
   links: Pick<WidgetLinks, 'lineCsv' | 'periodChart' | 'invoice'>,
   notOwed: NotOwedInvoices = new Map(),
+  paid: ReadonlySet<number> = new Set(),
 ): LineView {
   const state = lineState(l);
   const closesAt = DateTime.fromISO(l.deadlineClosesAt, { zone: 'utc' });
@@ -301,6 +306,7 @@ export function presentLine(
     deadlineIso: l.deadlineClosesAt,
     countdown: d ? null : countdown(closesAt, now, w),
     canDispute,
+    disputeHelp: paid.has(l.invoiceId) ? w.disputeHelpPaid : w.disputeHelp,
     // the same words the dispute service answers with once the window has closed
     refusal:
       d || l.status !== 'placed'
@@ -640,7 +646,7 @@ export function presentService(
   label: string,
   periods: Page<PeriodRow | UnreadablePeriod> | null,
   lines: LineRow[],
-  input: Pick<WidgetInput, 'locale' | 'now' | 'links' | 'credits' | 'notOwed'> & {
+  input: Pick<WidgetInput, 'locale' | 'now' | 'links' | 'credits' | 'notOwed' | 'paidInvoices'> & {
     focus?: PeriodFocus | null;
     banner?: UsageBanner | null;
     pool?: PoolFigures | null;
@@ -709,7 +715,7 @@ export function presentService(
     periods: pastPeriods(u, periods?.rows ?? [], lines, focus, creditOf, locale, w, links, input.named),
     morePeriods: periods?.next ? links.morePeriods(u.service.serviceId, periods.next) : null,
     lines: lines.map((l) => ({
-      ...presentLine(l, locale, now, w, links, input.notOwed),
+      ...presentLine(l, locale, now, w, links, input.notOwed, input.paidInvoices),
       credit: creditOf(l),
     })),
     unreadable,

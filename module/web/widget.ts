@@ -166,6 +166,7 @@ async function notOwedOf(
   deps: WidgetDeps,
   clientId: number,
   lines: readonly LineRow[],
+  paid?: Set<number>,
 ): Promise<Map<number, 'Cancelled' | 'Refunded'>> {
   const out = new Map<number, 'Cancelled' | 'Refunded'>();
   const now = deps.clock.now().toMillis();
@@ -187,6 +188,7 @@ async function notOwedOf(
       try {
         const { status } = await panel.getInvoice(id);
         if (isNotOwed(status)) out.set(id, status);
+        else if (status === 'Paid') paid?.add(id);
       } catch (err) {
         deps.log.warn('widget.invoice_failed', { clientId, invoiceId: id, ...loggedError(err) });
       }
@@ -234,9 +236,10 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
   ]);
   // a line that cannot be read has no amount: it is said apart, never shown with a figure
   const readable = readableOf(lines.rows);
+  const paidInvoices = new Set<number>();
   const [credits, notOwed] = await Promise.all([
     creditsOf(deps, req.clientId, readable),
-    notOwedOf(deps, req.clientId, readable),
+    notOwedOf(deps, req.clientId, readable, paidInvoices),
   ]);
   const view = presentWidget({
     ...base,
@@ -249,6 +252,7 @@ async function build(deps: WidgetDeps, src: Sources, req: WidgetRequest): Promis
     pool: poolOf(usage, standings),
     credits,
     notOwed,
+    paidInvoices,
   });
   if (readable.length < lines.rows.length)
     view.service?.notices.push({ kind: 'info', text: view.w.lineUnavailable });

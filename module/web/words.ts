@@ -124,6 +124,8 @@ export const WIDGET_WORDS = {
     reasonHint: 'At least 3 characters. Say what you think is wrong, e.g. which days.',
     send: 'Send the dispute',
     disputeHelp: 'The line is put on hold while we look at it; the rest of the invoice stays due as usual.',
+    disputeHelpPaid:
+      'You have paid this invoice: nothing is held back, and if the line is reduced or waived you get the difference back.',
     disputed: (date: string) => `Disputed on ${date}`,
     yourReason: 'Reason given',
     creditNote: (invoiceId: number) => `credit note #${invoiceId}`,
@@ -311,6 +313,8 @@ export const WIDGET_WORDS = {
     send: 'Bezwaar indienen',
     disputeHelp:
       'De regel wordt opgeschort zolang we ernaar kijken; de rest van de factuur blijft gewoon verschuldigd.',
+    disputeHelpPaid:
+      'U hebt deze factuur betaald: er wordt niets opgeschort, en wordt de regel verlaagd of kwijtgescholden, dan krijgt u het verschil terug.',
     disputed: (date: string) => `Betwist op ${date}`,
     yourReason: 'Opgegeven reden',
     creditNote: (invoiceId: number) => `creditnota #${invoiceId}`,

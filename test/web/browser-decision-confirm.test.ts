@@ -213,6 +213,10 @@ describe('the adjust confirmation names the amount being decided (headless Chrom
     // the widget, he is told the difference comes back, not that a line he paid is "on hold"
     const april = client.locator('li.ou-line:has(details.ou-dispute)').first();
     await april.locator('details.ou-dispute > summary').click();
+    expect(await april.locator('.ou-hint').innerText()).to.include(
+      'You have paid this invoice: nothing is held back, and if the line is reduced or waived you get the difference back.',
+    );
+    expect(await april.locator('.ou-hint').innerText()).not.to.include('on hold');
     await april.locator('textarea[name=reason]').fill('the same backup traffic in April');
     await Promise.all([
       client.waitForNavigation(),
