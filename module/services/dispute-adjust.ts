@@ -1,6 +1,6 @@
 import type { Adjustment } from '../domain/dispute-state.js';
 import { invalidInput, type Outcome } from '../domain/errors.js';
-import { quantityGivesAmount } from '../domain/line-text.js';
+import { formatRate, quantityGivesAmount } from '../domain/line-text.js';
 import { allocate, divRoundHalfUp, parseDecimal, parseMoney } from '../domain/money.js';
 import { upgradeCredit } from '../domain/upgrade-figures.js';
 import { rateUsage, ratedChargeFromJson, type RatedCharge } from '../domain/usage-rating.js';
@@ -125,7 +125,8 @@ async function reratedAtPrecommit(
     ok: true,
     value: {
       amountMinor: amount,
-      explanation: `re-rated at the rate agreed in advance (${precommit} instead of ${rated.rate})`,
+      // the admin's words (English): the rates as money, per the unit billed ("€0.35 per GB instead of €0.50")
+      explanation: `re-rated at the rate agreed in advance: ${formatRate(precommit, rated.currency, 'en-GB')} per ${rated.unit} instead of ${formatRate(rated.rate, rated.currency, 'en-GB')}`,
       rerated,
     },
   };

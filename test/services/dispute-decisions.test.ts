@@ -174,7 +174,8 @@ describeEachEngine('a decision on a held line', ({ db }) => {
     const rerated = await s.mod.disputes!.preview(d.id, { kind: 'precommit' });
     expect([rerated.amountMinor, rerated.explanation]).to.deep.equal([
       35000n,
-      're-rated at the rate agreed in advance (0.35 instead of 0.50)',
+      // 1 000 GB over × €0.35 = €350.00; the rates as money with the unit, not bare decimals
+      're-rated at the rate agreed in advance: €0.35 per GB instead of €0.50',
     ]);
   });
 
