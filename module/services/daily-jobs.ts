@@ -62,9 +62,14 @@ export function createDailyJobs(d: DailyJobDeps): DailyJobs {
   return {
     ...(sync
       ? {
+          // The member sync reads the links as stored: when the panel's sync fails, the links the
+          // last one recorded still hold, and the pools' spans follow them (the next run records
+          // the rest). Neither needs the other: both run, the first failure thrown at the end.
           async beforeSampling() {
-            await sync.sync();
-            await d.pools.syncMembers();
+            await runParts(d.log, 'before_sampling', [
+              { name: 'panel.sync', run: () => sync.sync() },
+              { name: 'pools.members', run: () => d.pools.syncMembers() },
+            ]);
           },
         }
       : {}),
