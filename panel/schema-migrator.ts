@@ -9,6 +9,7 @@ import * as loginConfigOptions from './migrations/20261228100000_login_config_op
 import * as orders from './migrations/20261230100000_orders.js';
 import * as loginFailures from './migrations/20270102100000_login_failures.js';
 import * as promotionsOrderOptions from './migrations/20270110100000_promotions_order_options.js';
+import * as lateFeeDaysDefault from './migrations/20270115100000_late_fee_days_default.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -28,6 +29,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261230100000_orders', orders],
   ['20270102100000_login_failures', loginFailures],
   ['20270110100000_promotions_order_options', promotionsOrderOptions],
+  ['20270115100000_late_fee_days_default', lateFeeDaysDefault],
 ];
 
 export const PANEL_MIGRATION_TABLE = 'tblpanel_migrations';

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import * as lateFeeDaysDefault from '../../panel/migrations/20270115100000_late_fee_days_default.js';
 import { addClient } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
 import { ZONE, buildPanel, type PanelFixture } from './support.js';
@@ -151,5 +152,36 @@ describeEachEngine('the stand-in adds late fees as WHMCS does, with a Late Fee M
     await day('2025-03-14');
     await day('2025-04-10'); // a month late: still none
     expect(await lines(sameDay)).to.deep.equal(['Unpaid', '40.00', 'item 40.00']);
+  });
+  it('out of the box charges as a fresh WHMCS does: 10 % five days past the due date, not on it', async () => {
+    // no late-fee setting changed: a fresh WHMCS has AddLateFeeDays 5, Percentage, 10.00
+    await bobOnPanel({});
+    const inv = await invoice('50.00'); // dated 1 March, due 10 March
+    await day('2025-03-10');
+    await day('2025-03-14'); // 4 days late: nothing yet
+    expect(await lines(inv)).to.deep.equal(['Unpaid', '50.00', 'item 50.00']);
+    await day('2025-03-15'); // 5 days late: 10 % of €50.00 = €5.00
+    expect(await lines(inv)).to.deep.equal(['Unpaid', '55.00', 'item 50.00', 'fee 5.00']);
+  });
+
+  it('keeps an operator’s own AddLateFeeDays 0 when the panel moves the default to 5', async () => {
+    await bobOnPanel({});
+    expect(
+      await f.knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).first('value'),
+    ).to.deep.equal({
+      value: '5',
+    });
+    // the operator chose 0 (from the due date) after the seed; the default's move, run again, leaves it
+    f.clock.set('2025-03-02T09:00:00Z');
+    await f.setting('AddLateFeeDays', '0');
+    await lateFeeDaysDefault.up(f.knex);
+    expect(
+      await f.knex('tblconfiguration').where({ setting: 'AddLateFeeDays' }).first('value'),
+    ).to.deep.equal({
+      value: '0',
+    });
+    const inv = await invoice('50.00');
+    await day('2025-03-10'); // on the due date: 10 % of €50.00 = €5.00
+    expect(await lines(inv)).to.deep.equal(['Unpaid', '55.00', 'item 50.00', 'fee 5.00']);
   });
 });
