@@ -243,8 +243,8 @@ export function createAutomation(core: PanelCore): Automation {
       try {
         if (!(await claimStep(db, { ...step, runDate: when.today }, stamp))) continue;
         // WHMCS's AddLateFees task: a percentage of the balance, the total (tax included) less what
-        // was paid on it (tblaccounts in less out), not of the total (docs/billing-rules.md, "Late
-        // fees"), raised to the Late Fee Minimum; added as computed, at 0.00 too (whmcsLateFee)
+        // was paid on it (tblaccounts in less out), not of the total, raised to the Late Fee Minimum;
+        // added as computed, at 0.00 too (whmcsLateFee; docs/billing-rules.md "Late fees")
         const fee = whmcsLateFee(inv.balanceMinor, lateFeeRuleOf(s));
         if (fee === null) {
           await finishStep(db, step, 'zero');
