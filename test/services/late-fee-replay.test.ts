@@ -17,9 +17,9 @@ import {
   feeAndItems,
   runPanelDays,
 } from '../support/billing-story.js';
+import { ADMIN_ACTOR } from '../support/module-fixture.js';
 
 const SECRET = 'replay-test-secret-0123456789abcdef0123456789';
-const ADMIN = { type: 'admin' as const, id: '1' };
 
 /**
  * An AddInvoiceLateFee hook the bridge kept while the service was away, delivered later (the
@@ -165,7 +165,7 @@ describeEachEngine('a replayed AddInvoiceLateFee computes as of when WHMCS fired
     // kept as 23 June 10:00, after the payment, the base would be 503.20 − 1.20 − 500.00 = 2.00 →
     // 0.20, and 1.00 more off the fee.)
     s.f.clock.set('2013-06-24T09:00:00Z');
-    const res = await s.mod.disputes!.resolve({ disputeId, to: 'waived', actor: ADMIN });
+    const res = await s.mod.disputes!.resolve({ disputeId, to: 'waived', actor: ADMIN_ACTOR });
     expect(res.ok, res.ok ? '' : res.message).to.equal(true);
     const w = await s.f.panel.api.getInvoice(held);
     expect([w.status, w.total, w.balance, await feeAndItems(s, held)]).to.deep.equal([

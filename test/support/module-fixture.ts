@@ -6,6 +6,8 @@ import { createModule, type OverusageModule } from '../../module/index.js';
 
 export const TEST_SECRET_KEY = crypto.createHash('sha256').update('overusage test key').digest();
 export const CLI_ACTOR = { type: 'cli' as const, id: 'test' };
+/** the panel's first admin, as the tests' admin actions name it */
+export const ADMIN_ACTOR = { type: 'admin' as const, id: '1' };
 
 export interface ModuleFixture {
   mod: OverusageModule;
