@@ -448,12 +448,22 @@ async function renderClientPage(
  * a time is logged and left out (the handlers take now, as for a hook delivered as it fires).
  */
 function firedAtOf(value: unknown, nowMs: number, log: Logger, hook: string): DateTime | undefined {
-  const at = typeof value === 'string' ? DateTime.fromISO(value, { zone: 'utc' }) : null;
+  const at = typeof value === 'string' ? readIso(value) : null;
   if (!at?.isValid) {
     log.warn('bridge.hook_fired_at_unreadable', { hook, firedAt: String(value ?? '').slice(0, 40) });
     return undefined;
   }
   return at.toMillis() > nowMs ? DateTime.fromMillis(nowMs, { zone: 'utc' }) : at;
+}
+
+// The composition root turns luxon's Settings.throwOnInvalid on: an unreadable time throws there
+// instead of coming back invalid, and a replay's bad stamp would fail the hook (HTTP 500).
+function readIso(value: string): DateTime | null {
+  try {
+    return DateTime.fromISO(value, { zone: 'utc' });
+  } catch {
+    return null;
+  }
 }
 
 async function handle(ctx: Ctx, endpoint: string, body: Record<string, unknown>): Promise<RelayStep> {

@@ -3,6 +3,7 @@ import { ModuleError } from '../../module/domain/errors.js';
 import express from 'express';
 import request from 'supertest';
 import type { Knex } from 'knex';
+import { Settings } from 'luxon';
 import { silentLogger } from '../../module/adapters/logger.js';
 import { createBridgeStore, type BridgeStore } from '../../module/adapters/bridge-store.js';
 import { createBridgeRelay, type BridgeRelay } from '../../module/adapters/bridge-relay.js';
@@ -118,16 +119,23 @@ describeEachEngine('the bridge router (/bridge/v1)', ({ db }) => {
         await post('hook', { hook: 'InvoiceRefunded', vars: { invoiceid: 5 }, ...(replay ? { replay } : {}) })
           .req
       ).status;
-    // live; kept and delivered later (the bridge's UTC stamp); not a time; a day ahead of this machine
-    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 19) + 'Z';
-    expect(await deliver()).to.equal(200);
-    expect(await deliver({ firedAt: '2013-06-22T07:00:00Z' })).to.equal(200);
-    expect(await deliver({ firedAt: 'yesterday' })).to.equal(200);
-    const before = Date.now();
-    expect(await deliver({ firedAt: tomorrow })).to.equal(200);
-    expect(seen.slice(0, 3)).to.deep.equal([undefined, '2013-06-22T07:00:00.000Z', undefined]);
-    // taken as now: not later than the request's answer
-    expect(Date.parse(seen[3]!)).to.be.within(before, Date.now());
+    // as the composition root runs it (module/index.ts): an unreadable time throws instead of being invalid
+    const throwing = Settings.throwOnInvalid;
+    Settings.throwOnInvalid = true;
+    try {
+      // live; kept and delivered later (the bridge's UTC stamp); not a time; a day ahead of this machine
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 19) + 'Z';
+      expect(await deliver()).to.equal(200);
+      expect(await deliver({ firedAt: '2013-06-22T07:00:00Z' })).to.equal(200);
+      expect(await deliver({ firedAt: 'yesterday' })).to.equal(200);
+      const before = Date.now();
+      expect(await deliver({ firedAt: tomorrow })).to.equal(200);
+      expect(seen.slice(0, 3)).to.deep.equal([undefined, '2013-06-22T07:00:00.000Z', undefined]);
+      // taken as now: not later than the request's answer
+      expect(Date.parse(seen[3]!)).to.be.within(before, Date.now());
+    } finally {
+      Settings.throwOnInvalid = throwing;
+    }
   });
 
   it('refuses a request without signature headers, or signed with another secret, and does not sign the refusal', async () => {
