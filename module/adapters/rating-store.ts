@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { DateTime } from 'luxon';
 import type { IsoDate } from '../domain/calendar.js';
 import { parseChargeStatus, type ChargeStatus } from '../domain/charge-status.js';
-import { engineOf } from './database.js';
+import { engineOf, type Engine } from './database.js';
 import { mysqlLiteral, sendWhole } from './sql-helpers.js';
 import {
   bigIn,
@@ -134,6 +134,9 @@ export interface RatingStore {
    * transaction: the periods are marked rated with their charges, or neither
    */
   insertRatings(trx: Knex.Transaction, charges: readonly NewCharge[]): Promise<void>;
+  /** insertRatings in two steps: the statements built (outside any transaction), then sent in one */
+  prepareRatings(charges: readonly NewCharge[]): PreparedRatings;
+  writeRatings(trx: Knex.Transaction, prepared: PreparedRatings): Promise<void>;
   /** a period's charges by seq, locked until the transaction ends (as line placement reads them) */
   /**
    * the period's charges, locked; one that cannot be read refuses them all (naming its column), or
@@ -210,41 +213,84 @@ export const chargeRecord = (c: NewCharge): Record<string, unknown> => {
 };
 
 /**
+ * A page's ratings as the statements that write them, built before their transaction opens: the
+ * text of 2 000 charges (about 2.4 MB on MariaDB) is Node's work, done while the previous page is
+ * still being written instead of between the statements of this one's transaction.
+ */
+export interface PreparedRatings {
+  /** the periods marked rated (periods.rated) with these charges */
+  periodIds: number[];
+  /** MariaDB: the mark and the inserts written out whole, in the order they are sent */
+  whole: string[] | null;
+  /** SQLite: chunks of charges, each its periods' mark then an insert with bindings */
+  chunks: Array<{ periodIds: number[]; sql: string; bindings: Knex.RawBinding[] }> | null;
+}
+
+/**
  * INSERT … VALUES of many charges, the same rated_at string for the charges of one instant. Written
  * out here because knex sends SQLite a multi-row insert as a compound SELECT, which compiles far
  * slower than a VALUES list and stops at 500 rows.
  */
-async function insertRatings(db: Knex.Transaction, charges: readonly NewCharge[]): Promise<void> {
-  const mysql = engineOf(db) === 'mysql';
-  const head = `INTO ${C} (${CHARGE_COLUMNS.join(', ')}) VALUES`;
-  const tuple = `(${CHARGE_COLUMNS.map(() => '?').join(', ')})`;
+export function prepareRatings(engine: Engine, charges: readonly NewCharge[]): PreparedRatings {
+  const periodIds = charges.map((c) => c.periodId);
+  const chunks: NewCharge[][] = [];
+  for (let i = 0; i < charges.length; i += RATING_INSERT_CHUNK)
+    chunks.push(charges.slice(i, i + RATING_INSERT_CHUNK));
   let lastAt: DateTime | null = null;
   let lastSql = '';
   const valuesOf = (c: NewCharge) => {
     if (c.ratedAt !== lastAt) [lastAt, lastSql] = [c.ratedAt, sqlInstant(c.ratedAt)];
     return chargeValues(c, lastSql);
   };
-  for (let i = 0; i < charges.length; i += RATING_INSERT_CHUNK) {
-    const part = charges.slice(i, i + RATING_INSERT_CHUNK);
+  if (engine !== 'mysql') {
+    const tuple = `(${CHARGE_COLUMNS.map(() => '?').join(', ')})`;
+    const sqlite = chunks.map((part) => ({
+      periodIds: part.map((c) => c.periodId),
+      sql: `INSERT ${INSERT_HEAD} ${part.map(() => tuple).join(', ')} ON CONFLICT (period_id, seq) DO NOTHING`,
+      bindings: part.flatMap(valuesOf),
+    }));
+    return { periodIds, whole: null, chunks: sqlite };
+  }
+  // Every period of the page marked first, in one statement (its row before its charges, as a
+  // rebuild locks them); then the charges, written out whole: with no bindings neither knex nor
+  // mysql2 scans or escapes them again.
+  const whole = periodIds.length ? [markRatedSql(periodIds)] : [];
+  for (const part of chunks) {
+    const rows = part.map((c) => `(${valuesOf(c).map(mysqlLiteral).join(', ')})`);
+    whole.push(`INSERT IGNORE ${INSERT_HEAD} ${rows.join(', ')}`);
+  }
+  return { periodIds, whole, chunks: null };
+}
+
+const INSERT_HEAD = `INTO ${C} (${CHARGE_COLUMNS.join(', ')}) VALUES`;
+
+/**
+ * UPDATE … SET rated = 1 of these periods, written out (their ids are integers): one statement for
+ * a page, not one per chunk of its charges. A list of ids, never a range: a range would also lock
+ * the period after it (next-key) until the page commits.
+ */
+function markRatedSql(periodIds: readonly number[]): string {
+  for (const id of periodIds)
+    if (!Number.isSafeInteger(id)) throw new TypeError(`a period id must be an integer, not ${id}`);
+  return `UPDATE ${P} SET rated = 1 WHERE id IN (${periodIds.join(', ')})`;
+}
+
+/** Writes prepared ratings in the caller's transaction: the periods marked rated with their charges, or neither. */
+export async function writeRatings(db: Knex.Transaction, prepared: PreparedRatings): Promise<void> {
+  if (prepared.whole) {
+    for (const sql of prepared.whole) await sendWhole(db, sql);
+    return;
+  }
+  for (const part of prepared.chunks!) {
     // each period has its seq 0 once this chunk is in, whether written now or kept (a period rated
     // meanwhile); marked first, the period's row before its charges, as a rebuild locks them
-    await markRated(
-      db,
-      part.map((c) => c.periodId),
-    );
-    if (mysql) {
-      // written out whole: with no bindings neither knex nor mysql2 scans or escapes it again
-      const rows = part.map((c) => `(${valuesOf(c).map(mysqlLiteral).join(', ')})`);
-      await sendWhole(db, `INSERT IGNORE ${head} ${rows.join(', ')}`);
-    } else {
-      const bindings = part.flatMap(valuesOf);
-      await db.raw(
-        `INSERT ${head} ${part.map(() => tuple).join(', ')} ON CONFLICT (period_id, seq) DO NOTHING`,
-        bindings as Knex.RawBinding[],
-      );
-    }
+    await markRated(db, part.periodIds);
+    await db.raw(part.sql, part.bindings);
   }
 }
+
+const insertRatings = (db: Knex.Transaction, charges: readonly NewCharge[]): Promise<void> =>
+  writeRatings(db, prepareRatings(engineOf(db), charges));
 
 /**
  * Marks periods as carrying their own rating (periods.rated, migrations/20270102000000_rated_periods.ts),
@@ -414,7 +460,7 @@ const periodsOfServices = (knex: Knex, serviceIds: readonly number[]) =>
     ]);
 
 /** The reads of rating: set-based, one query per page of periods. */
-function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites> {
+function ratingReads(knex: Knex): Omit<RatingStore, keyof ChargeWrites | 'prepareRatings' | 'writeRatings'> {
   const periodsWithService = (periods: string | Knex.Raw) =>
     knex
       .from(periods)
@@ -562,5 +608,11 @@ function chargeWrites(): ChargeWrites {
 }
 
 export function createRatingStore(knex: Knex): RatingStore {
-  return { ...ratingReads(knex), ...chargeWrites() };
+  const engine = engineOf(knex);
+  return {
+    ...ratingReads(knex),
+    ...chargeWrites(),
+    prepareRatings: (charges) => prepareRatings(engine, charges),
+    writeRatings,
+  };
 }

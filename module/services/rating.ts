@@ -185,11 +185,13 @@ async function rateClosedPeriods(
         next.catch(() => {}); // handled when awaited; never an unhandled rejection meanwhile
       }
       if (rows.some((r) => !run.masters.has(r.masterId))) run.masters = await store.masters();
-      const charges = ratePage(run, rows, sums, profileFor);
+      const charges = await rateInSlices(run, rows, sums, profileFor);
+      // the statements are built while the previous page is written, not between this one's
+      const prepared = store.prepareRatings(charges);
       await writing;
       // A page's charges and their periods' marks in one transaction (one commit).
       writing = charges.length
-        ? retryTransaction(knex, (trx) => store.insertRatings(trx, charges))
+        ? retryTransaction(knex, (trx) => store.writeRatings(trx, prepared))
         : Promise.resolve();
       writing.catch(() => {});
       run.result.rated += charges.length;
@@ -352,15 +354,37 @@ const skip = (run: RatingRun, periodId: number, serviceId: number | null, reason
 const notAddingUp = (sum: bigint, used: bigint) =>
   `its daily figures sum to ${sum} bytes, not the ${used} bytes counted; not rated`;
 
-/** The charges of one page; a period whose figures do not add up, or whose plan is impossible, is skipped and said why. */
+// Periods rated between two looks at the connections: a page rated in one go (2 000 periods, tens
+// of ms of CPU) held back every answer to the write in flight, and the database waited on Node
+// between the statements of a page's transaction.
+const RATE_SLICE = 250;
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A page's charges, rated a slice at a time (one instant for the page), in the page's order. */
+async function rateInSlices(
+  run: RatingRun,
+  rows: PeriodInRun[],
+  sums: Map<number, bigint>,
+  profileFor: ProfileFor,
+): Promise<NewCharge[]> {
+  const now = run.deps.clock.now();
+  const charges: NewCharge[] = [];
+  for (let i = 0; i < rows.length; i += RATE_SLICE) {
+    if (i > 0) await yieldToIo();
+    ratePage(run, rows.slice(i, i + RATE_SLICE), sums, profileFor, now, charges);
+  }
+  return charges;
+}
+
+/** The charges of some periods, added to `charges`; a period whose figures do not add up, or whose plan is impossible, is skipped and said why. */
 function ratePage(
   run: RatingRun,
   rows: PeriodInRun[],
   sums: Map<number, bigint>,
   profileFor: ProfileFor,
-): NewCharge[] {
-  const now = run.deps.clock.now();
-  const charges: NewCharge[] = [];
+  now: DateTime,
+  charges: NewCharge[],
+): void {
   for (const r of rows) {
     const master = run.masters.get(r.masterId);
     // a service whose master is gone is not rated (as an inner join would leave it out)
@@ -390,7 +414,6 @@ function ratePage(
       run.result.skipped.push({ periodId: r.id, serviceId: r.serviceId, reason: (err as Error).message });
     }
   }
-  return charges;
 }
 
 /** The charge: rated, or recorded as not billed when the product has no profile. One literal, no spreads. */

@@ -358,6 +358,79 @@ describeEachEngine('the rating run over closed periods', ({ db }) => {
     expect(await r.rating.rateClosedPeriods({ pageSize: 2 })).to.deep.equal({ rated: 1, skipped: [] });
   });
 
+  it('rates 601 periods in pages of 500 rated a slice at a time: each once, only the rated marked', async () => {
+    // Service 1000 + i, period i, (5 000 + i) GB in May: i GB over 5 TB × €0.50 = 50·i cents.
+    // Page 1 = periods 1–500 (rated in slices of 250: 251 is the first period of the second
+    // slice), page 2 = 501–601, the last partial page. Period 251's daily figures sum to 1 GB less
+    // than its total: skipped and not marked rated (page 1 marks 499 periods, page 2 101).
+    // Billed: 50 × (1 + … + 601 − 251) = 50 × (601 × 602 / 2 − 251) = 50 × 180 650
+    // = 9 032 500 cents over 600 charges.
+    const n = 601;
+    const ids = Array.from({ length: n }, (_, k) => k + 1);
+    await knex.batchInsert(
+      TABLES.services,
+      ids.map((i) => ({
+        service_id: 1000 + i,
+        client_id: 1000 + i,
+        product_id: 3,
+        master_id: 1,
+        server_ref: `vm${1000 + i}`,
+        currency: 'EUR',
+        created_at: '2013-06-01 00:10:00.000',
+        updated_at: '2013-06-01 00:10:00.000',
+      })),
+      200,
+    );
+    const used = (i: number) => (5000n + BigInt(i)) * GB;
+    await knex.batchInsert(
+      TABLES.periods,
+      ids.map((i) => ({
+        id: i,
+        service_id: 1000 + i,
+        start_date: MAY.start,
+        end_date: MAY.end,
+        status: 'closed',
+        opened_by: 'reset',
+        used_bytes: String(used(i)),
+        created_at: '2013-06-01 00:10:00.000',
+      })),
+      200,
+    );
+    await knex.batchInsert(
+      TABLES.intervals,
+      ids.map((i) => ({
+        service_id: 1000 + i,
+        period_id: i,
+        to_sample_id: i,
+        kind: 'normal',
+        from_date: MAY.end,
+        to_date: MAY.end,
+        bytes: String(i === 251 ? used(i) - GB : used(i)),
+        estimated: false,
+      })),
+      200,
+    );
+    const out = await r.rating.rateClosedPeriods({ pageSize: 500 });
+    expect(out.rated).to.equal(600);
+    expect(out.skipped.map((s) => [s.periodId, s.serviceId])).to.deep.equal([[251, 1251]]);
+    const rows = await knex(TABLES.charges).orderBy('period_id').select('period_id', 'seq', 'amount_minor');
+    expect(rows.map((c) => Number(c.period_id))).to.deep.equal(ids.filter((i) => i !== 251));
+    expect(
+      rows.every((c) => Number(c.seq) === 0 && BigInt(c.amount_minor) === 50n * BigInt(c.period_id)),
+    ).to.equal(true);
+    expect(rows.reduce((sum, c) => sum + BigInt(c.amount_minor), 0n)).to.equal(9_032_500n);
+    const marked = await knex(TABLES.periods).where({ rated: true }).orderBy('id').pluck('id');
+    expect(marked.map(Number)).to.deep.equal(ids.filter((i) => i !== 251));
+    // run again: nothing rated twice, 251 still skipped
+    expect(await r.rating.rateClosedPeriods({ pageSize: 500 })).to.deep.equal({
+      rated: 0,
+      skipped: [{ periodId: 251, serviceId: 1251, reason: out.skipped[0]!.reason }],
+    });
+    expect(await knex(TABLES.charges).count({ n: '*' }).first()).to.satisfy(
+      (c: { n: unknown }) => Number(c.n) === 600,
+    );
+  });
+
   it('rates without caps when the rating service is given no caps service', async () => {
     // 1 000 GB over × €0.50 = €500.00
     r = await ratingRows(knex, { withCaps: false });
