@@ -23,8 +23,10 @@ import { buildBillingStory, closeMay, undelivered, type BillingStory } from '../
  */
 const OWN = 3;
 const PANEL = 20;
+/** the line placed and its charge billed: one multi-table UPDATE on MariaDB, two UPDATEs on SQLite */
+const AFTER_PLACE = { mysql: 1, sqlite: 2 } as const;
 
-describeEachEngine('the statements of an InvoiceCreation delivery', ({ db }) => {
+describeEachEngine('the statements of an InvoiceCreation delivery', ({ db, engine }) => {
   let knex: Knex;
   let s: BillingStory;
 
@@ -53,10 +55,9 @@ describeEachEngine('the statements of an InvoiceCreation delivery', ({ db }) => 
     expect(await knex('mod_overusage_lines')).to.have.length(0);
 
     const sent: string[] = [];
+    const after: string[] = [];
     let answered = false;
-    const listen = (q: { sql: string }) => {
-      if (!answered) sent.push(q.sql);
-    };
+    const listen = (q: { sql: string }) => (answered ? after : sent).push(q.sql);
     knex.on('query', listen);
     try {
       const out = await s.mod.lines!.addToRenewalInvoice(invoiceId, () => (answered = true));
@@ -70,10 +71,37 @@ describeEachEngine('the statements of an InvoiceCreation delivery', ({ db }) => 
       own: OWN,
       panel: PANEL,
     });
+    // After the answer, counted by hand: GetInvoice 3 (the line's item found by its reference);
+    // then one transaction: BEGIN, the line placed and its charge billed (${AFTER_PLACE[engine]}
+    // on ${engine}), the audit row, the delivery recorded, the lease let go, COMMIT.
+    expect(after.length, after.join('\n')).to.equal(3 + 5 + AFTER_PLACE[engine]);
     const [item] = (await s.f.panel.api.getInvoice(invoiceId)).items.filter((i) =>
       i.description.startsWith('Bandwidth overusage'),
     );
     expect(item!.amount).to.equal('500.00');
+
+    // The same delivery again (the panel replays the hook): the €500.00 charge is billed, nothing
+    // is added. Counted by hand: the lease (1); GetInvoice 3; the module's read (1), which finds
+    // nothing unbilled, so the client is not asked for (most renewals have nothing over: asking it
+    // beside the read would save the read's time on a delivery with a line and cost every other
+    // one a panel call, a bridge round trip in relay mode); the delivery recorded (1); the lease
+    // let go (1, in the background). 7 in all.
+    const replay: string[] = [];
+    const poll = 'select * from `mod_overusage_locks`'; // the test's own, not counted
+    const listenReplay = (q: { sql: string }) => q.sql !== poll && replay.push(q.sql);
+    knex.on('query', listenReplay);
+    try {
+      const again = await s.mod.lines!.addToRenewalInvoice(invoiceId);
+      expect(again.added).to.equal(0);
+      // the lease's release is not waited for: it has gone out once the lease row is gone
+      for (let i = 0; i < 100 && (await knex('mod_overusage_locks')).length; i++)
+        await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      knex.off('query', listenReplay);
+    }
+    expect(replay.length, replay.join('\n')).to.equal(7);
+    const items = (await s.f.panel.api.getInvoice(invoiceId)).items;
+    expect(items.filter((i) => i.description.startsWith('Bandwidth overusage'))).to.have.length(1);
   });
 
   it("reads whether a period waits for rating, each charge's settings and whether a service is in a pool, as rating, settings and pools read them", async () => {
