@@ -1,4 +1,4 @@
-import { loggedError } from '../module/adapters/rows.js';
+import { errorKind, loggedError } from '../module/adapters/rows.js';
 import type { DateTime } from 'luxon';
 import type { Logger } from '../module/adapters/logger.js';
 import type { DunningShield } from '../module/services/dunning-shield.js';
@@ -35,7 +35,8 @@ export function AddInvoiceLateFee(deps: {
           ? deps.correct(invoiceId, firedAt)
           : deps.shield.correctLateFee(invoiceId, firedAt));
       } catch (err) {
-        const error = (err as Error).message;
+        // kept for the sweep and logged as what failed and its kind, never the panel's words (errorKind)
+        const error = `the late fee was not corrected: ${errorKind(err)}`;
         deps.log.warn('hook.add_invoice_late_fee.failed', { invoiceId, error });
         await deps
           .failed?.(invoiceId, error, firedAt)

@@ -1,4 +1,4 @@
-import { loggedError } from '../module/adapters/rows.js';
+import { errorKind, loggedError } from '../module/adapters/rows.js';
 import type { Logger } from '../module/adapters/logger.js';
 import type { InvoiceLineService } from '../module/services/invoice-lines.js';
 import type { HookDefinition } from './hook-types.js';
@@ -35,7 +35,7 @@ export function InvoiceCreation(deps: {
         async (err: Error) => {
           deps.log.error('hook.invoice_creation.failed', { invoiceId: id, ...loggedError(err) });
           await deps
-            .logActivity?.(`Overusage: could not add overusage lines to invoice ${id}: ${err.message}`)
+            .logActivity?.(`Overusage: could not add overusage lines to invoice ${id}: ${errorKind(err)}`)
             .catch(() => {});
         },
       );

@@ -1,3 +1,4 @@
+import { errorKind, loggedError } from './adapters/rows.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HookDefinition } from '../hooks/hook-types.js';
@@ -76,10 +77,10 @@ export function createAddonDefinition(deps: AddonDefinitionDeps) {
             : 'Overusage is active.',
         };
       } catch (err) {
-        deps.log.error('addon.activate_failed', { error: (err as Error).message });
+        deps.log.error('addon.activate_failed', { ...loggedError(err) });
         return {
           status: 'error' as const,
-          description: `Overusage could not create its tables: ${(err as Error).message}`,
+          description: `Overusage could not create its tables: ${errorKind(err)}`,
         };
       }
     },

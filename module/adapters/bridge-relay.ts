@@ -25,6 +25,7 @@
  * Conversations live in this process's memory: with several service instances behind a load
  * balancer, a conversation's requests must reach the same instance (sticky routing), or run one.
  */
+import { loggedError } from './rows.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import { silentLogger, type Logger } from './logger.js';
@@ -262,7 +263,7 @@ class Relay implements Omit<BridgeRelay, 'api'> {
     conv.outgoing.length = 0;
     await this.store
       .markUnknown(handed)
-      .catch((err) => this.log.error('bridge.mark_unknown_failed', { message: (err as Error).message }));
+      .catch((err) => this.log.error('bridge.mark_unknown_failed', { ...loggedError(err) }));
     for (const [key, w] of [...conv.waiting.entries()]) {
       this.settle(conv, key, {
         ok: false,
@@ -416,7 +417,7 @@ class Relay implements Omit<BridgeRelay, 'api'> {
       .run(conv, async () => {
         if (o.deliverQueued)
           await this.deliverQueued(conv).catch((err) =>
-            this.log.error('bridge.queued_failed', { message: (err as Error).message }),
+            this.log.error('bridge.queued_failed', { ...loggedError(err) }),
           );
         return work();
       })

@@ -337,12 +337,49 @@ export function whyUnreadable(err: unknown): UnreadableRow['unreadable'] {
 /**
  * An error for a log line: a refusal of a row that cannot be read as its column and why
  * (whyUnreadable), since its message repeats the value stored (a secret, a settings document);
- * any other error as its message.
+ * any other error as its kind (errorKind), never its message.
  */
 export function loggedError(err: unknown): { column: string; reason: string } | { error: string } {
   const why = whyUnreadable(err);
   if (why.column !== null) return { column: why.column, reason: why.reason };
-  return { error: err instanceof Error ? err.message : String(err) };
+  return { error: errorKind(err) };
+}
+
+// a name, kind, code or command: one word, so it cannot carry a value
+const WORD = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const wordOf = (v: unknown): string | null => (typeof v === 'string' && WORD.test(v) ? v : null);
+const wholeOf = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
+
+/**
+ * What an error is, for a log line or for a stored last error an admin page shows, in words none
+ * of which can quote a value: its class, kind and code, the panel command, the HTTP status, the
+ * driver's errno and SQL state, and the same of its cause. Never its message: a driver's or a
+ * remote's words can quote a row or what was sent (MySQL "Duplicate entry 'ann@example.com' for
+ * key …", "Incorrect decimal value: '…'", a panel answer or an SMTP refusal echoing an address).
+ * A refusal of a row that cannot be read is its column and why (whyUnreadable).
+ * E.g. "PanelApiError api (command SendEmail, HTTP 200)", "Error ER_DUP_ENTRY (errno 1062, SQL state 23000)".
+ */
+export function errorKind(err: unknown, depth = 0): string {
+  const why = whyUnreadable(err);
+  if (why.column !== null) return `${why.column}: ${why.reason}`;
+  if (typeof err !== 'object' || err === null) return `a thrown ${typeof err}`;
+  const e = err as Record<string, unknown>;
+  const head = [wordOf(e.name) ?? 'Error', wordOf(e.kind), wordOf(e.code)].filter(
+    (x, i, all): x is string => x !== null && all.indexOf(x) === i,
+  );
+  const more: string[] = [];
+  const command = wordOf(e.command);
+  if (command !== null) more.push(`command ${command}`);
+  const status = wholeOf(e.status) ?? wholeOf(e.httpStatus) ?? wholeOf(e.statusCode);
+  if (status !== null) more.push(`HTTP ${status}`);
+  const errno = wholeOf(e.errno);
+  if (errno !== null) more.push(`errno ${errno}`);
+  if (typeof e.sqlState === 'string' && /^[0-9A-Z]{5}$/.test(e.sqlState))
+    more.push(`SQL state ${e.sqlState}`);
+  // DatabaseGoneError's last failure, an Error's cause: one level, said the same way
+  const cause = e.last ?? e.cause;
+  if (depth === 0 && typeof cause === 'object' && cause !== null) more.push(`after ${errorKind(cause, 1)}`);
+  return head.join(' ') + (more.length ? ` (${more.join(', ')})` : '');
 }
 
 /** The row's key as stored (the key column always reads: a primary key), the column refused and the refusal's last words. */

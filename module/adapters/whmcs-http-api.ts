@@ -4,6 +4,7 @@
  * PHP-style (`x[]`, `x[5]`), numbers come back as strings. Only read commands are repeated after a
  * transport failure: a write that may have reached the panel is never sent twice.
  */
+import { loggedError } from './rows.js';
 import { parse as parseLosslessJson } from 'lossless-json';
 import { silentLogger, type Logger } from './logger.js';
 import {
@@ -85,7 +86,8 @@ export function createWhmcsHttpApi(opts: WhmcsHttpApiOptions): PanelApi {
           command,
           attempt: n + 1,
           kind: (err as PanelApiError).kind,
-          message: (err as Error).message,
+          // the kind and status, never the panel's words, which can echo what was sent (errorKind)
+          ...loggedError(err),
           willRetry: retry,
         });
         if (!retry) {

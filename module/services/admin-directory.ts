@@ -1,6 +1,6 @@
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
-import { toNum } from '../adapters/rows.js';
+import { loggedError, toNum } from '../adapters/rows.js';
 
 /**
  * The panel's admins, as its API tells (GetAdminUsers with include_disabled), read at most once per
@@ -39,7 +39,7 @@ export function createAdminDirectory(deps: {
       cache = { at: now(), admins };
       return admins;
     } catch (err) {
-      deps.log.warn('admins.lookup_failed', { message: (err as Error).message });
+      deps.log.warn('admins.lookup_failed', { ...loggedError(err) });
       return null;
     }
   }

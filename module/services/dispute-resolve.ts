@@ -1,4 +1,4 @@
-import { loggedError } from '../adapters/rows.js';
+import { errorKind, loggedError } from '../adapters/rows.js';
 import { checkTransition, type Resolution } from '../domain/dispute-state.js';
 import { invalidInput, ModuleError, notFound, type Outcome } from '../domain/errors.js';
 import { holdAfterDecision } from '../domain/hold-state.js';
@@ -80,7 +80,7 @@ export async function resolveDispute(
     ctx.deps.log.warn('dispute.resolution_interrupted', { disputeId, ...loggedError(err) });
     throw new ModuleError(
       'UPSTREAM',
-      `the decision is recorded, but the panel did not take it all yet (${(err as Error).message}); it is retried automatically`,
+      `the decision is recorded, but the panel did not take it all yet (${errorKind(err)}); it is retried automatically`,
     );
   }
   return { ok: true, value: viewOf(await ctx.dispute(disputeId)) };

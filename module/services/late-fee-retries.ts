@@ -4,6 +4,7 @@ import type { AuditLog } from '../adapters/audit-store.js';
 import { lateFeeCame, type LateFeeRetryStore } from '../adapters/late-fee-retry-store.js';
 import { withLease, type LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
+import { errorKind } from '../adapters/rows.js';
 import type { Clock } from '../domain/clock.js';
 import { ModuleError } from '../domain/errors.js';
 import type { DunningShield, LateFeeCorrection } from './dunning-shield.js';
@@ -98,7 +99,8 @@ export function createLateFeeRetries(deps: {
       });
       return true;
     } catch (err) {
-      const error = (err as Error).message;
+      // what failed and its kind, never the panel's or the database's words (errorKind)
+      const error = `the late fee was not corrected: ${errorKind(err)}`;
       await deps.store.failed(invoiceId, error, deps.clock.now());
       deps.log.warn('late_fee.retry_failed', { invoiceId, attempts: row.attempts + 1, error });
       return false;

@@ -25,7 +25,7 @@ import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { LimitActionRow, LimitActionStore } from '../adapters/limit-action-store.js';
 import type { LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
-import { isUnreadable, loggedError, type SetAside, type UnreadableRow } from '../adapters/rows.js';
+import { errorKind, isUnreadable, loggedError, type SetAside, type UnreadableRow } from '../adapters/rows.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { SolusVmError, type MasterSettings, type SolusVmGateway } from '../adapters/solusvm-types.js';
 import type { BillingProfile, BillingSettingsService } from './billing-settings.js';
@@ -327,7 +327,8 @@ async function failAttempt(
 ): Promise<void> {
   const attempts = row.attempts + 1;
   const e = err instanceof SolusVmError ? err : null;
-  const message = (err as Error).message;
+  // the phase and the error's kind (errorKind), never the master's or the database's words
+  const message = `the ${phase} was not carried out: ${errorKind(err)}`;
   const next = deps.now().plus({ milliseconds: retryDelayMs(attempts) });
   await deps.store.transition(
     deps.knex,

@@ -1,3 +1,4 @@
+import { loggedError } from '../adapters/rows.js';
 import crypto from 'node:crypto';
 import { isIsoDate, type IsoDate } from '../domain/calendar.js';
 import { moneyToDecimalString } from '../domain/money.js';
@@ -79,7 +80,7 @@ export function withInvoiceLease<T>(
         ),
       // The panel need not wait for the lease to go: the answer is final once the work is done.
       releaseInBackground: (err) =>
-        deps.log.warn('lines.lease_release_failed', { invoiceId, error: err.message }),
+        deps.log.warn('lines.lease_release_failed', { invoiceId, ...loggedError(err) }),
     },
     work,
   );

@@ -1,3 +1,4 @@
+import { errorKind } from '../adapters/rows.js';
 import type { DateTime } from 'luxon';
 import { closingDateOf, type IsoDate } from '../domain/calendar.js';
 import { createdOnIn, serviceCalendar, type ServiceCalendar } from '../domain/billing-calendar.js';
@@ -186,7 +187,8 @@ function failedRead(
   const message =
     e || svc.unreadable !== undefined
       ? (err as Error).message
-      : `unexpected error: ${(err as Error).message}`;
+      : // not the master's: its kind (errorKind), never its words, which can quote a stored value
+        `unexpected error: ${errorKind(err)}`;
   run.counts.failed++;
   outcome.failed++;
   run.failedSoFar++;

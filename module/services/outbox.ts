@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Clock } from '../domain/clock.js';
-import { describeError } from '../adapters/db-errors.js';
 import { leaseOwner, type LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
 import { listOf, type PanelApi } from '../adapters/panel-api.js';
 import type { NewOutboxRow, OutboxRow, OutboxStore } from '../adapters/outbox-store.js';
+import { errorKind } from '../adapters/rows.js';
 
 /**
  * The outbox: every email the module sends is written in the same transaction as the change that
@@ -190,7 +190,9 @@ async function send(deps: OutboxDeps, row: OutboxRow): Promise<'sent' | 'already
     return outcome;
   } catch (err) {
     const minutes = BACKOFF_MINUTES[Math.min(attempts, BACKOFF_MINUTES.length) - 1]!;
-    const error = describeError(err);
+    // what failed and its kind (errorKind), never the panel's or the mail server's words: a refusal
+    // can echo the recipient's address or the email itself
+    const error = `the email was not sent: ${errorKind(err)}`;
     await deps.store.markFailed(id, error, deps.clock.now().plus({ minutes }));
     deps.log.warn('outbox.send_failed', {
       key: row.key,

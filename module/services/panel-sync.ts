@@ -1,4 +1,5 @@
 import type { Clock } from '../domain/clock.js';
+import { ModuleError } from '../domain/errors.js';
 import type { Actor } from '../adapters/audit-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi, PanelClient, PanelService } from '../adapters/panel-api.js';
@@ -8,7 +9,8 @@ import {
   type LinkedService,
   type PanelSyncStore,
 } from '../adapters/panel-sync-store.js';
-import type { SetAside, UnreadableRow } from '../adapters/rows.js';
+import { errorKind, loggedError, type SetAside, type UnreadableRow } from '../adapters/rows.js';
+import { storedColumnOf } from '../domain/stored-value.js';
 import type { ServerSummary } from '../adapters/solusvm-types.js';
 import { billingDayOf } from '../domain/billing-calendar.js';
 import { clientLabel, searchTextOf } from '../domain/search-text.js';
@@ -201,7 +203,7 @@ async function matchOnMaster(
     servers = await run.serversOf(master.id);
   } catch (err) {
     return {
-      reason: `${where}, and master "${master.name}" could not list its servers to match by ${matchBy.replace(/_/g, ' ')}: ${(err as Error).message}`,
+      reason: `${where}, and master "${master.name}" could not list its servers to match by ${matchBy.replace(/_/g, ' ')}: ${errorKind(err)}`,
     };
   }
   const host = svc.domain.trim().toLowerCase();
@@ -222,6 +224,17 @@ async function matchOnMaster(
     reason: `${where}; no server on master "${master.name}" has the hostname ${host || '(none)'}${matchBy !== 'hostname' ? ` or the IP ${ip || '(none)'}` : ''}`,
   };
 }
+
+/**
+ * Why a link was not saved, kept and shown as the sync's issue: the link's own refusal
+ * (service-links: a server already linked, a field refused) in its words; anything else as what
+ * failed and its kind, never the database's words, which can quote the row (MySQL "Duplicate entry
+ * '…' for key …").
+ */
+const linkRefusal = (err: unknown): string =>
+  err instanceof ModuleError && storedColumnOf(err) === null
+    ? err.message
+    : `the link was not saved: ${errorKind(err)}`;
 
 async function clientOf(run: SyncRun, clientId: number): Promise<PanelClient> {
   let client = run.clients.get(clientId);
@@ -245,7 +258,7 @@ async function noteNames(run: SyncRun, svc: PanelService): Promise<void> {
     // the service is still found by hostname and IP; the name comes with the next sync
     run.deps.log.warn('panel_sync.client_lookup_failed', {
       clientId: svc.clientId,
-      message: (err as Error).message,
+      ...loggedError(err),
     });
   }
   const ips = [svc.dedicatedIp, ...svc.assignedIps.split(/[\s,]+/)]
@@ -340,6 +353,6 @@ async function syncService(run: SyncRun, svc: PanelService, productId: number): 
     if (link) run.result.updated++;
     else run.result.linked++;
   } catch (err) {
-    skip(run, svc, productId, (err as Error).message);
+    skip(run, svc, productId, linkRefusal(err));
   }
 }

@@ -25,7 +25,7 @@ import type { LockStore } from '../adapters/lock-store.js';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { createPeriodReadStore, type PeriodReadStore } from '../adapters/period-read-store.js';
-import { isUnreadable, loggedError } from '../adapters/rows.js';
+import { errorKind, isUnreadable, loggedError } from '../adapters/rows.js';
 import {
   createThresholdNoticeStore,
   type NoticeRecord,
@@ -375,7 +375,9 @@ async function deliver(deps: Ctx, id: number): Promise<'sent' | 'failed' | 'skip
     return 'sent';
   } catch (err) {
     d.attempts++;
-    d.lastError = (err as Error).message.slice(0, 500);
+    // what failed and its kind (errorKind), never the error's words: the panel's or the database's
+    // can quote the client's address or a stored figure, and this is kept in the notice
+    d.lastError = `the notice's emails were not queued: ${errorKind(err)}`.slice(0, 500);
     d.nextAttemptAt = deps.clock
       .now()
       .plus({ milliseconds: retryDelayMs(d.attempts) })

@@ -12,7 +12,7 @@ import {
 import type { Actor, AuditLog } from '../adapters/audit-store.js';
 import type { PanelApi } from '../adapters/panel-api.js';
 import { ratedUsageOf, type UpgradeStore } from '../adapters/upgrade-store.js';
-import { isUnreadable, readableOf, type Listed, type SetAside } from '../adapters/rows.js';
+import { errorKind, isUnreadable, type Listed, readableOf, type SetAside } from '../adapters/rows.js';
 import { ratingPlan, type BillingSettingsService } from './billing-settings.js';
 
 /**
@@ -208,7 +208,8 @@ async function askPanelToUpgrade(
       paymentmethod: paymentMethod,
     });
   } catch (err) {
-    throw new ModuleError('CONFLICT', `the panel refused the upgrade: ${(err as Error).message}`);
+    // the panel's kind, not its words, which can echo the client's data (errorKind); this is answered
+    throw new ModuleError('CONFLICT', `the panel refused the upgrade: ${errorKind(err)}`);
   }
   const panelUpgradeId = answer.upgradeid === undefined ? null : Number(answer.upgradeid);
   const invoiceId =

@@ -8,6 +8,7 @@
  *
  * A handler that throws counts as no answer (and is logged), as in the panel.
  */
+import { loggedError } from '../adapters/rows.js';
 import type { Logger } from '../adapters/logger.js';
 import { combineAnswers, hookStyle } from '../domain/hook-answers.js';
 import { MenuItem, type MenuOp } from '../domain/menu-item.js';
@@ -74,7 +75,7 @@ export async function dispatchBridgeHook(
       log.warn('bridge.hook_handler_failed', {
         hook: name,
         priority: h.priority,
-        message: (err as Error).message,
+        ...loggedError(err),
       });
     }
   }

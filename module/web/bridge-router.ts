@@ -26,6 +26,7 @@
  * limit); then the signature over the raw body, then the nonce is remembered (so unsigned junk
  * never fills the table), then the body is parsed.
  */
+import { loggedError } from '../adapters/rows.js';
 import path from 'node:path';
 import fs from 'node:fs';
 import ejs from 'ejs';
@@ -321,7 +322,7 @@ async function verified(
     // a nonce older than twice the skew window can only come with a stale timestamp
     void ctx.deps.store
       .pruneNonces(ctx.nowMs() - 2 * MAX_SKEW_SECONDS * 1000)
-      .catch((err) => ctx.log.warn('bridge.prune_failed', { message: (err as Error).message }));
+      .catch((err) => ctx.log.warn('bridge.prune_failed', { ...loggedError(err) }));
   }
   return true;
 }
@@ -366,7 +367,7 @@ async function answer(ctx: Ctx, req: Request, res: Response): Promise<void> {
     return send(ctx, res, requestNonce, 200, step);
   } catch (err) {
     if (err instanceof BadRequest) return refuse(ctx, res, requestNonce, 'bad_request', err.message);
-    ctx.log.error('bridge.failed', { endpoint, message: (err as Error).message });
+    ctx.log.error('bridge.failed', { endpoint, ...loggedError(err) });
     return refuse(ctx, res, requestNonce, 'internal');
   }
 }

@@ -1,7 +1,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../adapters/logger.js';
 import type { PanelApi } from '../adapters/panel-api.js';
-import { toNum } from '../adapters/rows.js';
+import { loggedError, toNum } from '../adapters/rows.js';
 import { clientLabel, serviceLabel } from '../domain/search-text.js';
 
 export { clientLabel, serviceLabel };
@@ -74,7 +74,7 @@ async function fill<T>(
             cache.set(id, { at: now(), value: await ask(id) });
           } catch (err) {
             // not cached: the next page asks again
-            lookup.log.warn('admin_tab.name_lookup_failed', { id, message: (err as Error).message });
+            lookup.log.warn('admin_tab.name_lookup_failed', { id, ...loggedError(err) });
           }
         }),
       ),
@@ -99,7 +99,7 @@ function productNameCache(lookup: Lookup): (panel: PanelApi) => Promise<Map<numb
       products = { at: lookup.now(), names: new Map(list.map((p) => [toNum(p.pid), String(p.name ?? '')])) };
       return products.names;
     } catch (err) {
-      lookup.log.warn('admin_tab.name_lookup_failed', { products: true, message: (err as Error).message });
+      lookup.log.warn('admin_tab.name_lookup_failed', { products: true, ...loggedError(err) });
       return new Map();
     }
   };

@@ -3,7 +3,7 @@ import { escapeHtml } from '../domain/html.js';
 import { HTTP_STATUS, ModuleError, notFound } from '../domain/errors.js';
 import { storedColumnOf } from '../domain/stored-value.js';
 import type { Logger } from '../adapters/logger.js';
-import { whyUnreadable } from '../adapters/rows.js';
+import { loggedError, whyUnreadable } from '../adapters/rows.js';
 import type { DisputeService } from '../services/disputes.js';
 import { nameTheAnswer, type NameDirectory } from './name-directory.js';
 import type { PageUi } from './page-host.js';
@@ -103,7 +103,7 @@ export function namedAnswers(names: NameDirectory, log: Logger): RequestHandler 
         () => send(body),
         (err: unknown) => {
           // names are a courtesy: the answer goes out with its ids
-          log.warn('api.naming_failed', { message: (err as Error).message });
+          log.warn('api.naming_failed', { ...loggedError(err) });
           send(body);
         },
       );
@@ -176,8 +176,10 @@ export function errorAnswers(log: Logger, embedShell: EmbedShell) {
     log.error('web.failed', {
       method: req.method,
       path: req.originalUrl.split('?', 1)[0],
-      message: e?.message,
-      stack: e?.stack?.split('\n').slice(0, 6).join(' | '),
+      // the error's kind and where it was thrown, not its message (its stack's first line), which
+      // can quote a stored value (loggedError)
+      ...loggedError(err),
+      stack: e?.stack?.split('\n').slice(1, 6).join(' | '),
     });
     res
       .status(500)

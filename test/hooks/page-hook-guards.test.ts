@@ -79,12 +79,10 @@ describe('the invoice, logout and client page hooks with what the panel hands th
           level: 'error',
           event: 'hook.invoice_creation.failed',
           invoiceId: 41,
-          error: 'lease held by another process',
+          error: 'Error',
         },
       ]);
-      expect(f.activity).to.deep.equal([
-        'Overusage: could not add overusage lines to invoice 41: lease held by another process',
-      ]);
+      expect(f.activity).to.deep.equal(['Overusage: could not add overusage lines to invoice 41: Error']);
     });
   });
 
@@ -109,11 +107,9 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       recorded(new Error('database went away'));
       await new Promise((r) => setImmediate(r));
       expect(events()).to.deep.equal([
-        { level: 'error', event: 'hook.invoice_creation.failed', invoiceId: 41, error: 'database went away' },
+        { level: 'error', event: 'hook.invoice_creation.failed', invoiceId: 41, error: 'Error' },
       ]);
-      expect(activity).to.deep.equal([
-        'Overusage: could not add overusage lines to invoice 41: database went away',
-      ]);
+      expect(activity).to.deep.equal(['Overusage: could not add overusage lines to invoice 41: Error']);
     });
   });
 
@@ -132,7 +128,7 @@ describe('the invoice, logout and client page hooks with what the panel hands th
           level: 'error',
           event: 'hook.invoice_creation.failed',
           invoiceId: 41,
-          error: 'lease held by another process',
+          error: 'Error',
         },
       ]);
     });
@@ -158,7 +154,7 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       fail = true;
       expect(await call(hook, { adminid: 4 })).to.equal(undefined);
       expect(events()).to.deep.equal([
-        { level: 'error', event: 'hook.admin_logout.failed', adminId: 4, error: 'database is locked' },
+        { level: 'error', event: 'hook.admin_logout.failed', adminId: 4, error: 'Error' },
       ]);
     });
   });
@@ -250,7 +246,7 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       expect(await f.run(m)).to.equal(undefined);
       expect(m.children).to.deep.equal([]);
       expect(f.events()).to.deep.equal([
-        { level: 'warn', event: 'hook.homepage_panel_failed', clientId: 12, error: 'database is locked' },
+        { level: 'warn', event: 'hook.homepage_panel_failed', clientId: 12, error: 'Error' },
       ]);
     });
   });
@@ -305,7 +301,7 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       const f = fixture('database is locked');
       expect(await f.run({ service: { id: 7, userid: 12 } })).to.equal('');
       expect(f.events()).to.deep.equal([
-        { level: 'warn', event: 'hook.product_details_failed', serviceId: 7, error: 'database is locked' },
+        { level: 'warn', event: 'hook.product_details_failed', serviceId: 7, error: 'Error' },
       ]);
     });
   });
@@ -375,7 +371,7 @@ describe('the invoice, logout and client page hooks with what the panel hands th
       }),
     ).to.equal('<div>612 GB</div>');
     expect(asked).to.deep.equal([
-      'Overusage: could not add overusage lines to invoice 41: lease held',
+      'Overusage: could not add overusage lines to invoice 41: Error',
       ['home', 12, 'english', { assets: '/a' }],
       ['language', 12],
       ['details', 7, 12, 'dutch', { downloads: 'relay' }],

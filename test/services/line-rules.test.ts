@@ -466,7 +466,7 @@ describeEachEngine('placing a line: what a delivery answers', ({ db }) => {
     await s.f.panel.hooks.run('InvoiceCreation', { invoiceid: invoiceId });
     const said = await knex('tblactivitylog').where('description', 'like', 'Overusage: could not add%');
     expect(said.map((a) => a.description)).to.include(
-      `Overusage: could not add overusage lines to invoice ${invoiceId}: injected failure before getClientsDetails`,
+      `Overusage: could not add overusage lines to invoice ${invoiceId}: Error`,
     );
   });
 

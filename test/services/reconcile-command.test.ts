@@ -101,7 +101,7 @@ describeEachEngine('overusage reconcile', ({ db }) => {
     ).map((a) => a.description);
     // the interrupted delivery's own line first (the hook said it failed), then the reconciliation's
     expect(activity).to.deep.equal([
-      `Overusage: could not add overusage lines to invoice ${invoiceId}: injected failure before updateInvoice`,
+      `Overusage: could not add overusage lines to invoice ${invoiceId}: Error`,
       `Overusage: line ${line.ref_code} (500.00 EUR) added to invoice ${invoiceId} by the reconciliation; the delivery that began it had stopped before the line was on the invoice`,
     ]);
 
@@ -141,7 +141,7 @@ describeEachEngine('overusage reconcile', ({ db }) => {
       await knex('tblactivitylog').where('description', 'like', 'Overusage:%').select('description')
     ).map((a) => a.description);
     expect(activity).to.deep.equal([
-      `Overusage: could not add overusage lines to invoice ${invoiceId}: injected failure before updateInvoice`,
+      `Overusage: could not add overusage lines to invoice ${invoiceId}: Error`,
       `Overusage: line ${line.ref_code} (500.00 EUR) could not be added to invoice ${invoiceId}: the invoice was paid first; charge ${chargeId} waits for the next invoice`,
     ]);
   });
