@@ -134,8 +134,11 @@ export interface RatingStore {
    * transaction: the periods are marked rated with their charges, or neither
    */
   insertRatings(trx: Knex.Transaction, charges: readonly NewCharge[]): Promise<void>;
-  /** insertRatings in two steps: the statements built (outside any transaction), then sent in one */
-  prepareRatings(charges: readonly NewCharge[]): PreparedRatings;
+  /**
+   * insertRatings in two steps: the rows built (outside any transaction; added to `into` when
+   * given), then sent in one
+   */
+  prepareRatings(charges: readonly NewCharge[], into?: PreparedRatings): PreparedRatings;
   writeRatings(trx: Knex.Transaction, prepared: PreparedRatings): Promise<void>;
   /** a period's charges by seq, locked until the transaction ends (as line placement reads them) */
   /**
@@ -213,56 +216,41 @@ export const chargeRecord = (c: NewCharge): Record<string, unknown> => {
 };
 
 /**
- * A page's ratings as the statements that write them, built before their transaction opens: the
- * text of 2 000 charges (about 2.4 MB on MariaDB) is Node's work, done while the previous page is
- * still being written instead of between the statements of this one's transaction.
+ * A page's ratings as the rows that write them, built before their transaction opens: the text of
+ * 2 000 charges (about 2.4 MB on MariaDB) is Node's work, done a slice at a time while the previous
+ * page is still being written, instead of between the statements of this one's transaction.
  */
 export interface PreparedRatings {
+  mysql: boolean;
   /** the periods marked rated (periods.rated) with these charges */
   periodIds: number[];
-  /** MariaDB: the mark and the inserts written out whole, in the order they are sent */
-  whole: string[] | null;
-  /** SQLite: chunks of charges, each its periods' mark then an insert with bindings */
-  chunks: Array<{ periodIds: number[]; sql: string; bindings: Knex.RawBinding[] }> | null;
+  /** each charge's row: on MariaDB its VALUES tuple written out, on SQLite its bindings */
+  rows: Array<string | Array<string | number | boolean>>;
 }
 
 /**
- * INSERT … VALUES of many charges, the same rated_at string for the charges of one instant. Written
- * out here because knex sends SQLite a multi-row insert as a compound SELECT, which compiles far
- * slower than a VALUES list and stops at 500 rows.
+ * The rows of these charges, added to `into` when given (a page prepared a slice at a time), the
+ * same rated_at string for the charges of one instant. On MariaDB written out whole: with no
+ * bindings neither knex nor mysql2 scans or escapes them again.
  */
-export function prepareRatings(engine: Engine, charges: readonly NewCharge[]): PreparedRatings {
-  const periodIds = charges.map((c) => c.periodId);
-  const chunks: NewCharge[][] = [];
-  for (let i = 0; i < charges.length; i += RATING_INSERT_CHUNK)
-    chunks.push(charges.slice(i, i + RATING_INSERT_CHUNK));
+export function prepareRatings(
+  engine: Engine,
+  charges: readonly NewCharge[],
+  into: PreparedRatings = { mysql: engine === 'mysql', periodIds: [], rows: [] },
+): PreparedRatings {
   let lastAt: DateTime | null = null;
   let lastSql = '';
-  const valuesOf = (c: NewCharge) => {
+  for (const c of charges) {
     if (c.ratedAt !== lastAt) [lastAt, lastSql] = [c.ratedAt, sqlInstant(c.ratedAt)];
-    return chargeValues(c, lastSql);
-  };
-  if (engine !== 'mysql') {
-    const tuple = `(${CHARGE_COLUMNS.map(() => '?').join(', ')})`;
-    const sqlite = chunks.map((part) => ({
-      periodIds: part.map((c) => c.periodId),
-      sql: `INSERT ${INSERT_HEAD} ${part.map(() => tuple).join(', ')} ON CONFLICT (period_id, seq) DO NOTHING`,
-      bindings: part.flatMap(valuesOf),
-    }));
-    return { periodIds, whole: null, chunks: sqlite };
+    const values = chargeValues(c, lastSql);
+    into.periodIds.push(c.periodId);
+    into.rows.push(into.mysql ? `(${values.map(mysqlLiteral).join(', ')})` : values);
   }
-  // Every period of the page marked first, in one statement (its row before its charges, as a
-  // rebuild locks them); then the charges, written out whole: with no bindings neither knex nor
-  // mysql2 scans or escapes them again.
-  const whole = periodIds.length ? [markRatedSql(periodIds)] : [];
-  for (const part of chunks) {
-    const rows = part.map((c) => `(${valuesOf(c).map(mysqlLiteral).join(', ')})`);
-    whole.push(`INSERT IGNORE ${INSERT_HEAD} ${rows.join(', ')}`);
-  }
-  return { periodIds, whole, chunks: null };
+  return into;
 }
 
 const INSERT_HEAD = `INTO ${C} (${CHARGE_COLUMNS.join(', ')}) VALUES`;
+const SQLITE_TUPLE = `(${CHARGE_COLUMNS.map(() => '?').join(', ')})`;
 
 /**
  * UPDATE … SET rated = 1 of these periods, written out (their ids are integers): one statement for
@@ -275,17 +263,28 @@ function markRatedSql(periodIds: readonly number[]): string {
   return `UPDATE ${P} SET rated = 1 WHERE id IN (${periodIds.join(', ')})`;
 }
 
-/** Writes prepared ratings in the caller's transaction: the periods marked rated with their charges, or neither. */
+/**
+ * Writes prepared ratings in the caller's transaction: the periods marked rated with their charges,
+ * or neither. Each period has its seq 0 once its charges are in, whether written now or kept (a
+ * period rated meanwhile); marked first, the period's row before its charges, as a rebuild locks
+ * them: on MariaDB every period of the page in one statement, on SQLite each chunk's (INSERT … VALUES
+ * written out: knex sends SQLite a multi-row insert as a compound SELECT, which compiles far slower
+ * and stops at 500 rows).
+ */
 export async function writeRatings(db: Knex.Transaction, prepared: PreparedRatings): Promise<void> {
-  if (prepared.whole) {
-    for (const sql of prepared.whole) await sendWhole(db, sql);
-    return;
-  }
-  for (const part of prepared.chunks!) {
-    // each period has its seq 0 once this chunk is in, whether written now or kept (a period rated
-    // meanwhile); marked first, the period's row before its charges, as a rebuild locks them
-    await markRated(db, part.periodIds);
-    await db.raw(part.sql, part.bindings);
+  const { periodIds, rows } = prepared;
+  if (prepared.mysql && periodIds.length) await sendWhole(db, markRatedSql(periodIds));
+  for (let i = 0; i < rows.length; i += RATING_INSERT_CHUNK) {
+    const part = rows.slice(i, i + RATING_INSERT_CHUNK);
+    if (prepared.mysql) {
+      await sendWhole(db, `INSERT IGNORE ${INSERT_HEAD} ${part.join(', ')}`);
+      continue;
+    }
+    await markRated(db, periodIds.slice(i, i + RATING_INSERT_CHUNK));
+    await db.raw(
+      `INSERT ${INSERT_HEAD} ${part.map(() => SQLITE_TUPLE).join(', ')} ON CONFLICT (period_id, seq) DO NOTHING`,
+      part.flat() as Knex.RawBinding[],
+    );
   }
 }
 
@@ -612,7 +611,7 @@ export function createRatingStore(knex: Knex): RatingStore {
   return {
     ...ratingReads(knex),
     ...chargeWrites(),
-    prepareRatings: (charges) => prepareRatings(engine, charges),
+    prepareRatings: (charges, into) => prepareRatings(engine, charges, into),
     writeRatings,
   };
 }

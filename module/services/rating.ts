@@ -6,6 +6,7 @@ import {
   type NewCharge,
   type PeriodCharge,
   type PeriodToRate,
+  type PreparedRatings,
   type RatingStore,
 } from '../adapters/rating-store.js';
 import { retryTransaction } from '../adapters/sql-helpers.js';
@@ -185,9 +186,8 @@ async function rateClosedPeriods(
         next.catch(() => {}); // handled when awaited; never an unhandled rejection meanwhile
       }
       if (rows.some((r) => !run.masters.has(r.masterId))) run.masters = await store.masters();
-      const charges = await rateInSlices(run, rows, sums, profileFor);
-      // the statements are built while the previous page is written, not between this one's
-      const prepared = store.prepareRatings(charges);
+      // rated and written out while the previous page is written, not between this one's statements
+      const { charges, prepared } = await rateInSlices(run, rows, sums, profileFor);
       await writing;
       // A page's charges and their periods' marks in one transaction (one commit).
       writing = charges.length
@@ -360,20 +360,23 @@ const notAddingUp = (sum: bigint, used: bigint) =>
 const RATE_SLICE = 250;
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** A page's charges, rated a slice at a time (one instant for the page), in the page's order. */
+/** A page's charges and the rows that write them, a slice at a time (one instant for the page), in the page's order. */
 async function rateInSlices(
   run: RatingRun,
   rows: PeriodInRun[],
   sums: Map<number, bigint>,
   profileFor: ProfileFor,
-): Promise<NewCharge[]> {
+): Promise<{ charges: NewCharge[]; prepared: PreparedRatings }> {
   const now = run.deps.clock.now();
   const charges: NewCharge[] = [];
+  const prepared = run.deps.store.prepareRatings([]);
   for (let i = 0; i < rows.length; i += RATE_SLICE) {
     if (i > 0) await yieldToIo();
+    const from = charges.length;
     ratePage(run, rows.slice(i, i + RATE_SLICE), sums, profileFor, now, charges);
+    run.deps.store.prepareRatings(charges.slice(from), prepared);
   }
-  return charges;
+  return { charges, prepared };
 }
 
 /** The charges of some periods, added to `charges`; a period whose figures do not add up, or whose plan is impossible, is skipped and said why. */
