@@ -100,88 +100,130 @@ function runWorker(script: string, argv: string[]): Promise<Record<string, numbe
   });
 }
 
+/** One metering shape's figures: the rate against the ideal, and what its reads cost. */
+interface MeteringShape {
+  masters: number;
+  latencyMs: number;
+  /** the figures' name after `metering${sfx}.` */
+  name: string;
+  goal: string;
+}
+
+function recordMetering(
+  engine: 'sqlite' | 'mysql',
+  shape: MeteringShape,
+  r: Record<string, number | string>,
+) {
+  const rate = Number(r.rate);
+  record({
+    name: `metering${sfx}.${shape.name}`,
+    value: round(rate, 1),
+    unit: 'services/s',
+    baseline: round(Number(r.measuredIdealRate), 1),
+    ratio: round(rate / Number(r.measuredIdealRate)),
+    goal: shape.goal,
+    engine,
+    notes:
+      `${meteringNotes(r)}; the same reads with no storage at all reached ` +
+      `${round(Number(r.baselineRate) / Number(r.measuredIdealRate))} of this ideal in this run; ` +
+      `the collect's peak RSS ${round(Number(r.peakRssMB), 1)} MB`,
+  });
+}
+
+/** The figures of the 4-master, 10 ms shape beyond its rate (informative, and the 100k default's). */
+function recordMeteringDetail(engine: 'sqlite' | 'mysql', r: Record<string, number | string>) {
+  const rate = Number(r.rate);
+  record({
+    name: `metering${sfx}.rate_vs_configured_10ms`,
+    value: round(rate, 1),
+    unit: 'services/s',
+    baseline: round(Number(r.idealRate), 1),
+    ratio: round(rate / Number(r.idealRate)),
+    goal: 'informative: ideal from the configured 10 ms, which the simulated masters cannot beat',
+    engine,
+  });
+  record({
+    name: `metering${sfx}.rate_vs_bare_http`,
+    value: round(rate, 1),
+    unit: 'services/s',
+    baseline: round(Number(r.baselineRate), 1),
+    ratio: round(rate / Number(r.baselineRate)),
+    goal: 'informative: the same reads with no storage, measured in this run',
+    engine,
+  });
+  record({
+    name: `metering${sfx}.collect_cpu_per_service`,
+    value: round(Number(r.collectCpuUsPerService), 1),
+    unit: 'µs',
+    baseline: round(Number(r.baselineCpuUs), 1),
+    ratio: round(Number(r.collectCpuUsPerService) / Number(r.baselineCpuUs)),
+    goal: 'informative: CPU time, which a shared machine does not skew as it does seconds',
+    engine,
+    notes:
+      'user + system CPU of the `overusage collect` process (process.cpuUsage, start-up included) a service, ' +
+      'against the CPU a bare read took in this run (the clients and the transport, nothing stored)',
+  });
+}
+
+// Two shapes, the same ideal rate (4 × 8 calls ÷ 10 ms = 40 × 8 ÷ 100 ms = 3 200 reads a second),
+// so the same work a second for this machine. Four masters answering in 10 ms: at that latency a
+// call's own cost on this machine's two cores (the simulated masters share them with the collector
+// and the database) is a large part of the ideal, and at 1m the same reads with no storage at all
+// reach only ~0.82–0.86 of it (two quiet runs, f234f7a and bd85930): the transport's ceiling here,
+// not the collector's. The issue's large provider instead spreads a million VPSs over dozens of
+// masters, each answering as a SolusVM master does over a network (a v1 read goes from the master
+// to the node; the reference says calls are slow): 40 masters at 100 ms. At 1m that is the shape
+// the issue's figure and goal are read on; the 4 × 10 ms figure stays beside it, informative. At
+// 100k the 4 × 10 ms figure keeps its own goal (0.85) as before.
+const FEW: Omit<MeteringShape, 'name' | 'goal'> = { masters: 4, latencyMs: 10 };
+const MANY: Omit<MeteringShape, 'name' | 'goal'> = { masters: 40, latencyMs: 100 };
+const idealGoal = (s: Omit<MeteringShape, 'name' | 'goal'>) =>
+  `>= ${goals.metering} (ideal = services × master latency ÷ (${s.masters} masters × 8 calls))`;
+const meteringShapes: MeteringShape[] = big
+  ? [
+      { ...MANY, name: 'rate_vs_ideal', goal: idealGoal(MANY) },
+      {
+        ...FEW,
+        name: 'rate_vs_ideal_4_masters',
+        goal: 'informative: 4 masters at 10 ms, where bare reads with no storage reach ~0.85 of the ideal on this machine',
+      },
+    ]
+  : [
+      { ...FEW, name: 'rate_vs_ideal', goal: idealGoal(FEW) },
+      { ...MANY, name: 'rate_vs_ideal_40_masters', goal: idealGoal(MANY) },
+    ];
+
 if (wanted('metering')) {
   for (const engine of engines) {
-    process.stderr.write(`metering ${args.services} services on 4 masters (10 ms a call) on ${engine} …\n`);
-    const r = await runWorker('bench/metering-worker.ts', ['--engine', engine, '--services', args.services!]);
-    const rate = Number(r.rate);
-    record({
-      name: `metering${sfx}.rate_vs_ideal`,
-      value: round(rate, 1),
-      unit: 'services/s',
-      baseline: round(Number(r.measuredIdealRate), 1),
-      ratio: round(rate / Number(r.measuredIdealRate)),
-      goal: `>= ${goals.metering} (ideal = services × master latency ÷ (4 masters × 8 calls))`,
-      engine,
-      notes: `${meteringNotes(r)}; the same reads with no storage at all reached ${round(Number(r.baselineRate) / Number(r.measuredIdealRate))} of this ideal in this run (metering${sfx}.rate_vs_bare_http)`,
-    });
-    record({
-      name: `metering${sfx}.rate_vs_configured_10ms`,
-      value: round(rate, 1),
-      unit: 'services/s',
-      baseline: round(Number(r.idealRate), 1),
-      ratio: round(rate / Number(r.idealRate)),
-      goal: 'informative: ideal from the configured 10 ms, which the simulated masters cannot beat',
-      engine,
-    });
-    record({
-      name: `metering${sfx}.rate_vs_bare_http`,
-      value: round(rate, 1),
-      unit: 'services/s',
-      baseline: round(Number(r.baselineRate), 1),
-      ratio: round(rate / Number(r.baselineRate)),
-      goal: 'informative: the same reads with no storage, measured in this run',
-      engine,
-    });
-    record({
-      name: `metering${sfx}.collect_cpu_per_service`,
-      value: round(Number(r.collectCpuUsPerService), 1),
-      unit: 'µs',
-      baseline: round(Number(r.baselineCpuUs), 1),
-      ratio: round(Number(r.collectCpuUsPerService) / Number(r.baselineCpuUs)),
-      goal: 'informative: CPU time, which a shared machine does not skew as it does seconds',
-      engine,
-      notes:
-        'user + system CPU of the `overusage collect` process (process.cpuUsage, start-up included) a service, ' +
-        'against the CPU a bare read took in this run (the clients and the transport, nothing stored)',
-    });
+    let peak = { mb: 0, shape: '' };
+    for (const shape of meteringShapes) {
+      process.stderr.write(
+        `metering ${args.services} services on ${shape.masters} masters (${shape.latencyMs} ms a call) on ${engine} …\n`,
+      );
+      const r = await runWorker('bench/metering-worker.ts', [
+        '--engine',
+        engine,
+        '--services',
+        args.services!,
+        '--masters',
+        String(shape.masters),
+        '--latency',
+        String(shape.latencyMs),
+      ]);
+      recordMetering(engine, shape, r);
+      if (shape.masters === FEW.masters) recordMeteringDetail(engine, r);
+      if (Number(r.peakRssMB) > peak.mb)
+        peak = { mb: Number(r.peakRssMB), shape: `${shape.masters} masters` };
+    }
     record({
       name: `metering${sfx}.peak_rss`,
-      value: round(Number(r.peakRssMB), 1),
+      value: round(peak.mb, 1),
       unit: 'MB',
       baseline: 300,
-      ratio: round(Number(r.peakRssMB) / 300),
+      ratio: round(peak.mb / 300),
       goal: '< 300 MB (ratio < 1)',
       engine,
-      notes: 'peak resident memory (VmHWM) of the `overusage collect` process, all threads',
-    });
-
-    // The issue's own shape of a large provider: its services spread over dozens of masters, each
-    // answering as a SolusVM master does over a network (a v1 read goes from the master to the
-    // node: the reference says calls are slow, use >= 60 s timeouts), 100 ms here. The same ideal
-    // rate as above (40 × 8 calls ÷ 100 ms = 3 200 a second), so the same work a second for this
-    // machine, but a call's cost on this machine's two cores (the simulated masters share them with
-    // the collector and the database) weighs a tenth as much against the latency.
-    process.stderr.write(`metering ${args.services} services on 40 masters (100 ms a call) on ${engine} …\n`);
-    const w = await runWorker('bench/metering-worker.ts', [
-      '--engine',
-      engine,
-      '--services',
-      args.services!,
-      '--masters',
-      '40',
-      '--latency',
-      '100',
-    ]);
-    record({
-      name: `metering${sfx}.rate_vs_ideal_40_masters`,
-      value: round(Number(w.rate), 1),
-      unit: 'services/s',
-      baseline: round(Number(w.measuredIdealRate), 1),
-      ratio: round(Number(w.rate) / Number(w.measuredIdealRate)),
-      goal: `>= ${goals.metering} (ideal = services × master latency ÷ (40 masters × 8 calls))`,
-      engine,
-      notes: `${meteringNotes(w)}; bare reads with no storage reached ${round(Number(w.baselineRate) / Number(w.measuredIdealRate))} of this ideal; the collect's peak RSS ${round(Number(w.peakRssMB), 1)} MB`,
+      notes: `peak resident memory (VmHWM) of the \`overusage collect\` process, all threads: the higher of the two shapes (${peak.shape})`,
     });
   }
 }
