@@ -10,10 +10,10 @@ import { migrateLatest } from '../../module/adapters/migrator.js';
 import { TABLES } from '../../module/adapters/tables.js';
 import { ModuleError } from '../../module/domain/errors.js';
 import { describeEachEngine } from '../support/engines.js';
+import { ADMIN_ACTOR as ADMIN } from '../support/module-fixture.js';
 
 const NOW = DateTime.fromISO('2013-06-05T10:00:00.000Z', { zone: 'utc' });
 const LATER = DateTime.fromISO('2013-06-06T09:30:00.000Z', { zone: 'utc' });
-const ADMIN = { type: 'admin' as const, id: '1' };
 
 /**
  * The disputes store on both engines: what it writes it reads back exactly (money beyond 2^53

@@ -10,9 +10,7 @@ import {
   type BillingStory,
   type StoryMoney,
 } from '../support/billing-story.js';
-
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
-const ADMIN = { type: 'admin' as const, id: '1' };
+import { ADMIN_ACTOR as ADMIN, CLIENT_ACTOR as CLIENT } from '../support/module-fixture.js';
 
 /**
  * The dunning hooks (EmailPreSend, AddInvoiceLateFee, PreModuleSuspend) on the reference panel's

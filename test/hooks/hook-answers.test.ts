@@ -4,8 +4,8 @@ import { toNum } from '../../module/adapters/rows.js';
 import type { HookVars } from '../../hooks/index.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
+import { CLIENT_ACTOR as CLIENT } from '../support/module-fixture.js';
 
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
 const DUNNING = [
   'Invoice Payment Reminder',
   'First Invoice Overdue Notice',

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay } from '../support/billing-story.js';
-
-const CLI = { type: 'cli' as const, id: 'test' };
+import { CLI_ACTOR as CLI } from '../support/module-fixture.js';
 
 describeEachEngine('billing settings with service and client overrides', ({ db }) => {
   it('applies a service override and a client window on top of the product, in one read', async () => {

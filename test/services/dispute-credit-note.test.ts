@@ -11,9 +11,7 @@ import {
   type BillingStory,
   type StoryMoney,
 } from '../support/billing-story.js';
-import { CLI_ACTOR } from '../support/module-fixture.js';
-
-const ADMIN = { type: 'admin' as const, id: '1' };
+import { ADMIN_ACTOR as ADMIN, CLI_ACTOR } from '../support/module-fixture.js';
 
 /**
  * A paid overusage line waived or reduced after its dispute (issue 15 item 1): a credit note of its

@@ -11,10 +11,7 @@ import {
   type BillingStory,
   type StoryMoney,
 } from '../support/billing-story.js';
-import { CLI_ACTOR } from '../support/module-fixture.js';
-
-const ADMIN = { type: 'admin' as const, id: '1' };
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
+import { ADMIN_ACTOR as ADMIN, CLI_ACTOR, CLIENT_ACTOR as CLIENT } from '../support/module-fixture.js';
 
 /**
  * What each decision on a held line leaves on the panel and in the line, and who may take it

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { createLogger } from '../../module/adapters/logger.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
-import { CLI_ACTOR } from '../support/module-fixture.js';
+import { ADMIN_ACTOR as ADMIN, CLI_ACTOR, CLIENT_ACTOR as CLIENT } from '../support/module-fixture.js';
 import {
   buildBillingStory,
   closeMay,
@@ -11,9 +11,6 @@ import {
   STORY_EUR,
   type BillingStory,
 } from '../support/billing-story.js';
-
-const ADMIN = { type: 'admin' as const, id: '1' };
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
 
 /**
  * Holds in every state of the invoice, who is recorded for each step, what the module logs when the

@@ -2,9 +2,8 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { describeEachEngine } from '../support/engines.js';
 import { billMay, disputeLine, type BillingStory } from '../support/billing-story.js';
+import { ADMIN_ACTOR as ADMIN, CLIENT_ACTOR as CLIENT } from '../support/module-fixture.js';
 
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
-const ADMIN = { type: 'admin' as const, id: '1' };
 /** no-break spaces (Intl puts them in "€ 200,00") read as spaces */
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
 

@@ -9,8 +9,7 @@ import {
   type BillingStory,
   type StoryMoney,
 } from '../support/billing-story.js';
-
-const ADMIN = { type: 'admin' as const, id: '1' };
+import { ADMIN_ACTOR as ADMIN } from '../support/module-fixture.js';
 
 /**
  * A line on a Cancelled or Refunded invoice is not owed, so it cannot be disputed

@@ -12,10 +12,8 @@ import {
   disputeLine,
   type BillingStory,
 } from '../support/billing-story.js';
-import { CLI_ACTOR } from '../support/module-fixture.js';
+import { ADMIN_ACTOR as ADMIN, CLI_ACTOR, CLIENT_ACTOR as CLIENT } from '../support/module-fixture.js';
 
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
-const ADMIN = { type: 'admin' as const, id: '1' };
 /** no-break spaces (Intl puts them in "€ 350,00") read as spaces */
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
 

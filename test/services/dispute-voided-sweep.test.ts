@@ -10,8 +10,7 @@ import {
   type BillingStory,
   type StoryMoney,
 } from '../support/billing-story.js';
-
-const ADMIN = { type: 'admin' as const, id: '1' };
+import { ADMIN_ACTOR as ADMIN } from '../support/module-fixture.js';
 
 /**
  * The panel's InvoiceCancelled / InvoiceRefunded hook missed (the add-on was down): the status is

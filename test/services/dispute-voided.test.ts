@@ -10,8 +10,7 @@ import {
   type BillingStory,
   type StoryMoney,
 } from '../support/billing-story.js';
-
-const ADMIN = { type: 'admin' as const, id: '1' };
+import { ADMIN_ACTOR as ADMIN } from '../support/module-fixture.js';
 
 /**
  * An open dispute whose line's invoice is cancelled or refunded closes with nothing to settle

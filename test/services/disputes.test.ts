@@ -4,9 +4,7 @@ import { addDays } from '../../module/domain/calendar.js';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay, type BillingStory, type StoryMoney } from '../support/billing-story.js';
-
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
-const ADMIN = { type: 'admin' as const, id: '1' };
+import { ADMIN_ACTOR as ADMIN, CLIENT_ACTOR as CLIENT } from '../support/module-fixture.js';
 
 /** The story up to 2 June: May closed, the renewal made with its €500.00 line; late fees after 3 days. */
 async function renewedWithLine(knex: Knex): Promise<{ s: BillingStory; renewal: number; lineId: number }> {

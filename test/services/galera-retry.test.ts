@@ -5,7 +5,7 @@ import { toNum } from '../../module/adapters/rows.js';
 import { createModule } from '../../module/index.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay } from '../support/billing-story.js';
-import { CLI_ACTOR, TEST_SECRET_KEY } from '../support/module-fixture.js';
+import { CLI_ACTOR, CLIENT_ACTOR as CLIENT, TEST_SECRET_KEY } from '../support/module-fixture.js';
 
 /**
  * A Galera commit that loses certification: every statement of the transaction ran, then the
@@ -35,8 +35,6 @@ function certificationFailures(knex: Knex): { db: Knex; arm: (n: number) => void
   });
   return { db, arm: (n) => (left = n), thrown: () => thrown };
 }
-
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
 
 describeEachEngine(
   'database-only transactions retried after a 1213 at commit (Galera certification)',

@@ -6,9 +6,8 @@ import { toNum } from '../../module/adapters/rows.js';
 import { createModule, type OverusageModule } from '../../module/index.js';
 import { describeEachEngine, onNode } from '../support/engines.js';
 import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
-import { TEST_SECRET_KEY } from '../support/module-fixture.js';
+import { CLIENT_ACTOR as CLIENT, TEST_SECRET_KEY } from '../support/module-fixture.js';
 
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
 const ADMIN = (id: number) => ({ type: 'admin' as const, id: String(id) });
 
 /**

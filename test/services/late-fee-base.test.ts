@@ -12,9 +12,7 @@ import {
   feeAndItems,
   runPanelDays,
 } from '../support/billing-story.js';
-
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
-const ADMIN = { type: 'admin' as const, id: '1' };
+import { ADMIN_ACTOR as ADMIN, CLIENT_ACTOR as CLIENT } from '../support/module-fixture.js';
 
 /**
  * What a late fee is charged on, and what of it a held line gives back, from the client's side.

@@ -13,9 +13,7 @@ import {
   feeAndItems,
   runPanelDays,
 } from '../support/billing-story.js';
-
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
-const ADMIN = { type: 'admin' as const, id: '1' };
+import { ADMIN_ACTOR as ADMIN, CLIENT_ACTOR as CLIENT } from '../support/module-fixture.js';
 
 describe('the late fee share of a held line (pure)', () => {
   const pct10 = { fixed: false, amount: 1000n, minimum: 0n };

@@ -8,9 +8,7 @@ import { buildBillingStory, GB, STORY_EUR, type BillingStory } from '../support/
 import { logInto } from '../support/log-lines.js';
 import { spoilDate } from '../support/spoil.js';
 import { engineOf } from '../../module/adapters/database.js';
-import { CLI_ACTOR } from '../support/module-fixture.js';
-
-const ADMIN = { type: 'admin' as const, id: '1' };
+import { ADMIN_ACTOR as ADMIN, CLI_ACTOR } from '../support/module-fixture.js';
 
 /**
  * The policy at the limit and the notices against the reference panel with a SolusVM stand-in

@@ -18,6 +18,7 @@ import {
   type BillingStory,
 } from '../support/billing-story.js';
 import { buildPoolWorld, type PoolWorld } from '../support/pool-world.js';
+import { CLI_ACTOR as CLI } from '../support/module-fixture.js';
 
 /**
  * The rules of placing, reconciling and standalone invoicing one at a time, each through the
@@ -29,7 +30,6 @@ import { buildPoolWorld, type PoolWorld } from '../support/pool-world.js';
  * renewal invoice for 9 June on Sunday 2 June; a 14-calendar-day window from 2 June ends 16 June.
  */
 
-const CLI = { type: 'cli' as const, id: 'test' };
 /** a lease holder on another host: never taken over as a dead process of this one */
 const OTHER_HOST = 'billing-2.example.net:4242:0badc0de';
 

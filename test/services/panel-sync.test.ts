@@ -4,8 +4,7 @@ import { addServer, addSolusIoServer } from '../../panel/records.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, type BillingStory } from '../support/billing-story.js';
 import { logInto } from '../support/log-lines.js';
-
-const CLI = { type: 'cli' as const, id: 'test' };
+import { CLI_ACTOR as CLI } from '../support/module-fixture.js';
 
 /**
  * A SolusVM 2 master behind a "solusiovps" server entry, both VPSs of the story on it, keeping no

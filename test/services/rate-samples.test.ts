@@ -3,8 +3,8 @@ import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
+import { CLI_ACTOR as CLI } from '../support/module-fixture.js';
 
-const CLI = { type: 'cli' as const, id: 'test' };
 const MBPS = 1_000_000;
 
 /** May 2013 in Brussels, slot by slot: 95 % of the slots at `base` Mbit/s, the rest (bursts) at `burst`. */

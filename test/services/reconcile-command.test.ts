@@ -8,9 +8,7 @@ import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
 import { serveApi, type ServedApi } from '../panel/support.js';
-import { TEST_SECRET_KEY } from '../support/module-fixture.js';
-
-const CLI = { type: 'cli' as const, id: 'test' };
+import { CLI_ACTOR as CLI, TEST_SECRET_KEY } from '../support/module-fixture.js';
 
 /**
  * `overusage reconcile` (issue 12, "the next hook, the daily job, or overusage reconcile"): the

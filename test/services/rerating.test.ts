@@ -18,9 +18,9 @@ import {
   usageCharge,
   type RatingRows,
 } from '../support/rating-rows.js';
+import { ADMIN_ACTOR as ADMIN } from '../support/module-fixture.js';
 
 const MAY = { start: '2013-05-01', end: '2013-05-31' };
-const ADMIN = { type: 'admin' as const, id: '1' };
 const DECIDED: RerateCause = { actor: ADMIN, because: 'anomaly.decided', details: { anomalyId: 4 } };
 
 /**

@@ -3,9 +3,7 @@ import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
-import { CLI_ACTOR } from '../support/module-fixture.js';
-
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
+import { CLI_ACTOR, CLIENT_ACTOR as CLIENT } from '../support/module-fixture.js';
 
 /**
  * overusage prune (issue 22) on the seed story: two VPSs sampled on 30 May, 31 May and 1 June

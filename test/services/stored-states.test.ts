@@ -4,9 +4,7 @@ import { toNum } from '../../module/adapters/rows.js';
 import { ModuleError } from '../../module/domain/errors.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
-
-const ADMIN = { type: 'admin' as const, id: '1' };
-const CLIENT = (id: number) => ({ type: 'client' as const, id: String(id) });
+import { ADMIN_ACTOR as ADMIN, CLIENT_ACTOR as CLIENT } from '../support/module-fixture.js';
 
 /**
  * States read back from the database are checked where they enter the code: a word written by hand

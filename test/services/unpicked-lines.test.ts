@@ -3,8 +3,7 @@ import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildBillingStory, closeMay, type BillingStory } from '../support/billing-story.js';
-
-const CLI = { type: 'cli' as const, id: 'test' };
+import { CLI_ACTOR as CLI } from '../support/module-fixture.js';
 
 describeEachEngine('periods no renewal picks up, and lines that never reached an invoice', ({ db }) => {
   let knex: Knex;

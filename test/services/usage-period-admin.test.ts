@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { toNum } from '../../module/adapters/rows.js';
 import { buildBillingStory, closeMay, disputeLine, GB, type BillingStory } from '../support/billing-story.js';
 import { describeEachEngine } from '../support/engines.js';
-import { CLI_ACTOR } from '../support/module-fixture.js';
+import { ADMIN_ACTOR as ADMIN, CLI_ACTOR } from '../support/module-fixture.js';
 
 /**
  * A service's periods as an admin sees them (open → closed → rated → invoiced), and the
@@ -14,7 +14,6 @@ import { CLI_ACTOR } from '../support/module-fixture.js';
  * June at 150 GB; Jan's closes May at 4 000 GB (within the allowance). Rated, Ann's May bills
  * 1 000 GB × €0.50 = €500.00; the renewal of 2 June puts it on an invoice.
  */
-const ADMIN = { type: 'admin' as const, id: '1' };
 
 describeEachEngine('usage periods as an admin sees them, and corrections held for review', ({ db }) => {
   let knex: Knex;

@@ -7,11 +7,10 @@ import { addService } from '../../panel/records.js';
 import type { SimMaster, Simulator } from '../../simulator/index.js';
 import { describeEachEngine } from '../support/engines.js';
 import { buildSimStory } from '../support/sim-story.js';
-import { CLI_ACTOR } from '../support/module-fixture.js';
+import { ADMIN_ACTOR as ADMIN, CLI_ACTOR } from '../support/module-fixture.js';
 import { ZONE, type PanelFixture, type Story } from '../panel/support.js';
 
 const GB = 10n ** 9n;
-const ADMIN = { type: 'admin' as const, id: '1' };
 
 /**
  * Threshold notices and the policy at the limit, end to end: the reference panel (its API and

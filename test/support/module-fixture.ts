@@ -8,6 +8,8 @@ export const TEST_SECRET_KEY = crypto.createHash('sha256').update('overusage tes
 export const CLI_ACTOR = { type: 'cli' as const, id: 'test' };
 /** the panel's first admin, as the tests' admin actions name it */
 export const ADMIN_ACTOR = { type: 'admin' as const, id: '1' };
+/** a client of the panel, as the tests' client actions name them */
+export const CLIENT_ACTOR = (id: number) => ({ type: 'client' as const, id: String(id) });
 
 export interface ModuleFixture {
   mod: OverusageModule;
